@@ -1,0 +1,37 @@
+import type { ParseArgsConfig } from "node:util";
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface CommandContext {
+  values: OptionValues;
+  positionals: string[];
+  json: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+}
+
+/** One CLI command: it parses and validates, then calls the engine; no logic of its own. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Extra lines for `--help`: what the flags mean, examples. */
+  help: string;
+  options: OptionSpec;
+  /** Resolves to the exit code. */
+  run(context: CommandContext): Promise<number>;
+}
+
+/** Flags every store command shares. */
+export const STORE_OPTIONS = {
+  db: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpec;
+
+export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)
+  -n, --namespace NS namespace: one agent or user (default: "default")
+  --json             machine-readable output on stdout
+  -h, --help         this help`;

@@ -1,0 +1,60 @@
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { ProgressBar, formatBytes } from "../progress.js";
+import { bpb, emit, openEngine, parseInteger, requirePositional } from "../shared.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+
+export const importCommand: Command = {
+  name: "import",
+  summary: "batch-compress a JSONL (or Arrow) file into the store",
+  usage: "memzip import FILE.jsonl|FILE.arrow [--db DB] [--namespace NS] [--json]",
+  help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?}; other
+fields are kept in meta. A record's id is kept; without one the id is derived from the text, so
+running the same import again stores nothing twice. Commits every --batch records, so an
+interrupted import keeps what it finished and a rerun continues.
+
+  --batch N          records per transaction (default 256)
+  --format F         jsonl or arrow (default: from the file name)
+${STORE_HELP}`,
+  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" } },
+  async run(context) {
+    const file = requirePositional(context, 0, "FILE to import");
+    const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
+    const arrow = context.values.format === "arrow" || (context.values.format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
+    const engine = openEngine(context);
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once("SIGINT", onSignal);
+    const bar = new ProgressBar(context.stderr, "import", !context.json);
+    try {
+      const options = {
+        signal: controller.signal,
+        end: arrow ? undefined : statSync(file).size,
+        ...(batchSize ? { batchSize } : {}),
+        onProgress: (p: { done: number; position: number; end: number | undefined; originalBytes: number; storedBytes: number }) =>
+          bar.update(p.done, p.position, p.end, p.storedBytes ? `ratio ${(p.originalBytes / p.storedBytes).toFixed(2)}x` : ""),
+      };
+      const report = arrow ? await engine.importArrow(await readFile(file), options) : await engine.importJsonl(file, options);
+      bar.done();
+      const stats = engine.stats(report.namespace);
+      const trained = report.trained
+        ? `\ntrained dictionary ${report.trained.id.slice(0, 12)} (${formatBytes(report.trained.bytes)}) and recoded ${report.trained.recode.recoded} memories`
+        : "";
+      const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
+      emit(
+        context,
+        { ...report, stats },
+        `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
+          `${report.aborted ? " (interrupted: rerun to continue)" : ""}${trained}${rejected}\n` +
+          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+          `(${bpb(stats.bitsPerByte)} bits/byte; ${bpb(stats.bitsPerByteWithAssets)} with ${formatBytes(stats.assetBytes)} of assets)`,
+      );
+      return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
+    } finally {
+      process.off("SIGINT", onSignal);
+      engine.close();
+    }
+  },
+};

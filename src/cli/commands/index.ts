@@ -1,0 +1,28 @@
+import type { Command } from "../command.js";
+import { addCommand } from "./add.js";
+import { benchCommand } from "./bench.js";
+import { demoCommand } from "./demo.js";
+import { dictCommand } from "./dict.js";
+import { exportCommand } from "./export.js";
+import { getCommand } from "./get.js";
+import { importCommand } from "./import.js";
+import { lsCommand } from "./ls.js";
+import { recodeCommand } from "./recode.js";
+import { rmCommand } from "./rm.js";
+import { statsCommand } from "./stats.js";
+import { verifyCommand } from "./verify.js";
+
+export const COMMANDS: readonly Command[] = [
+  importCommand,
+  addCommand,
+  getCommand,
+  lsCommand,
+  rmCommand,
+  exportCommand,
+  verifyCommand,
+  statsCommand,
+  dictCommand,
+  recodeCommand,
+  benchCommand,
+  demoCommand,
+];

@@ -1,0 +1,29 @@
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { ProgressBar } from "../progress.js";
+import { emit, openEngine } from "../shared.js";
+
+export const verifyCommand: Command = {
+  name: "verify",
+  summary: "decode every memory and check it against its checksum",
+  usage: "memzip verify [--db DB] [--namespace NS] [--json]",
+  help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.
+Exits 1 if any memory fails.
+${STORE_HELP}`,
+  options: STORE_OPTIONS,
+  async run(context) {
+    const engine = openEngine(context);
+    const bar = new ProgressBar(context.stderr, "verify", !context.json);
+    try {
+      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+      const report = engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
+      bar.done();
+      const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
+      emit(context, report, `checked ${report.checked}, failed ${report.failed}${failures}`);
+      return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
+    } finally {
+      engine.close();
+    }
+  },
+};

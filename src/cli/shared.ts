@@ -1,0 +1,49 @@
+import { Engine } from "../engine.js";
+import type { EngineOptions } from "../engine-options.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import { isCodecName, type CodecName, CODEC_NAMES } from "../codec/registry.js";
+import type { CommandContext } from "./command.js";
+
+export function openEngine(context: CommandContext, extra: EngineOptions = {}): Engine {
+  const { db, namespace } = context.values;
+  return Engine.open({ ...extra, ...(typeof db === "string" ? { db } : {}), ...(typeof namespace === "string" ? { namespace } : {}) });
+}
+
+/** Prints `value` as JSON with --json, else the human text. */
+export function emit(context: CommandContext, value: unknown, human: string): void {
+  context.stdout.write(context.json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith("\n") ? human : `${human}\n`);
+}
+
+export function requirePositional(context: CommandContext, index: number, name: string): string {
+  const value = context.positionals[index];
+  if (value === undefined) throw usage(`missing ${name}`);
+  return value;
+}
+
+export function parseCodec(value: unknown): CodecName | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !isCodecName(value)) throw usage(`unknown codec "${String(value)}"; choose one of ${CODEC_NAMES.join(", ")}`);
+  return value;
+}
+
+export function parseInteger(value: unknown, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) throw usage(`--${flag} must be a whole number from ${min} to ${max}`);
+  return number;
+}
+
+export function usage(message: string): MemzipError {
+  return new MemzipError(ErrorCode.USAGE, message, { hint: "Run `memzip help` or `memzip COMMAND --help`." });
+}
+
+export function bpb(value: number): string {
+  return value.toFixed(3);
+}
+
+/** A value given as --flag or, failing that, as the first positional. */
+export function requirePositionalOrFlag(context: CommandContext, flag: string): string {
+  const value = context.values[flag] ?? context.positionals[0];
+  if (typeof value !== "string") throw usage(`missing --${flag}`);
+  return value;
+}

@@ -1,0 +1,31 @@
+/** Kinds of stored asset a codec can depend on. */
+export type AssetKind = "zstd-dictionary" | "cm-snapshot";
+
+/** A content-addressed blob (dictionary, model snapshot) that payloads reference by id. */
+export interface Asset {
+  /** Hex sha256 of `bytes`. */
+  readonly id: string;
+  readonly kind: AssetKind;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A lossless transform of UTF-8 bytes. The core is synchronous and pure: the same input and
+ * asset always give the same payload. The envelope (checksum, references) is added around it.
+ */
+export interface Codec {
+  readonly name: string;
+  /** The byte that names this codec inside envelopes; never reused for another codec. */
+  readonly id: number;
+  /** The asset kind this codec cannot work without, if any. */
+  readonly requires?: AssetKind;
+  /** Returns the payload, or `null` when the codec declines this input. */
+  encode(original: Uint8Array, asset?: Asset): Uint8Array | null;
+  /** Rebuilds exactly `originalLength` bytes or throws. */
+  decode(payload: Uint8Array, originalLength: number, asset?: Asset): Uint8Array;
+}
+
+/** First 8 bytes of an asset id, as stored in envelopes. */
+export function assetRef(asset: Asset): Uint8Array {
+  return Buffer.from(asset.id.slice(0, 16), "hex");
+}

@@ -1,0 +1,404 @@
+import { createHash } from "node:crypto";
+import { MemzipError, ErrorCode } from "./errors.js";
+import type { Asset, AssetKind, Codec } from "./codec/codec.js";
+import { checksum32 } from "./codec/checksum.js";
+import { decodeEnvelope } from "./codec/envelope-codec.js";
+import { chooseSmallestVerified, type Candidate } from "./codec/policy.js";
+import { createCodecs, type CodecName } from "./codec/registry.js";
+import { decodeStoredText, textToBytes } from "./codec/text.js";
+import { defaultDbPath } from "./config/paths.js";
+import { ENGINE_DEFAULTS, type EngineOptions } from "./engine-options.js";
+import { trainZstdDictionary } from "./model/zstd-dictionary.js";
+import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
+import { importRecords, type ImportOptions, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
+import { readJsonlRecords } from "./pipeline/jsonl.js";
+import type { MemoryInput } from "./pipeline/records.js";
+import { SqliteStore } from "./store/sqlite.js";
+import type { ListQuery, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./store/types.js";
+
+export interface RememberOptions {
+  namespace?: string;
+  /** Force one codec (the write is still verified; raw is the fallback if it cannot prove itself). */
+  codec?: CodecName;
+}
+
+export interface RememberResult {
+  id: string;
+  namespace: string;
+  codec: string;
+  originalBytes: number;
+  storedBytes: number;
+  /** `unchanged` when the same id already held the same text. */
+  status: "stored" | "updated" | "unchanged";
+  /** Codecs whose smaller envelope failed the decode check and were passed over. */
+  verifyFailures: string[];
+}
+
+export interface CodecStats {
+  memories: number;
+  originalBytes: number;
+  storedBytes: number;
+  bitsPerByte: number;
+}
+
+export interface StoreStats extends CodecStats {
+  namespace: string | null;
+  /** Bytes of dictionaries and snapshots the memories depend on, reported apart. */
+  assetBytes: number;
+  /** Bits per byte with the asset bytes counted too. */
+  bitsPerByteWithAssets: number;
+  ratio: number;
+  byCodec: Record<string, CodecStats>;
+  assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
+}
+
+export interface VerifyReport {
+  checked: number;
+  failed: number;
+  failures: { id: string; code: string; message: string }[];
+}
+
+export interface RecodeReport {
+  checked: number;
+  recoded: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface ProgressEvent {
+  done: number;
+  total?: number;
+  originalBytes: number;
+  storedBytes: number;
+}
+
+export interface EngineImportOptions extends ImportOptions {
+  namespace?: string;
+}
+
+export interface EngineImportReport extends ImportReport {
+  namespace: string;
+  /** Set when the import passed `autoTrainAfter` and a dictionary was trained and applied. */
+  trained?: TrainedAsset & { recode: RecodeReport };
+}
+
+export interface TrainedAsset {
+  id: string;
+  kind: AssetKind;
+  bytes: number;
+  samples: number;
+}
+
+/**
+ * The facade the CLI, the server and library users call. It wires codecs, assets and the store,
+ * and owns the write rule: encode, decode again, compare, then commit.
+ */
+export class Engine {
+  readonly store: MemoryStore;
+  readonly options: Required<Omit<EngineOptions, "db">>;
+  private readonly codecs: ReturnType<typeof createCodecs>;
+  private readonly assetCache = new Map<string, Asset | null>();
+
+  private constructor(store: MemoryStore, options: Required<Omit<EngineOptions, "db">>) {
+    this.store = store;
+    this.options = options;
+    this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
+  }
+
+  static open(options: EngineOptions = {}): Engine {
+    const { db, ...rest } = options;
+    const merged = { ...ENGINE_DEFAULTS, ...stripUndefined(rest) };
+    return new Engine(SqliteStore.open(db ?? defaultDbPath()), merged);
+  }
+
+  remember(input: MemoryInput, options: RememberOptions = {}): RememberResult {
+    const [result] = this.rememberMany([input], options);
+    return result as RememberResult;
+  }
+
+  /** Stores several memories in one transaction; all or none are written. */
+  rememberMany(inputs: readonly MemoryInput[], options: RememberOptions = {}): RememberResult[] {
+    const prepared = inputs.map((input) => ({
+      input,
+      namespace: input.namespace ?? options.namespace ?? this.options.namespace,
+      bytes: textToBytes(input.text, this.options.maxTextBytes),
+    }));
+    const ids = prepared.map(({ input, namespace, bytes }) => input.id ?? contentId(namespace, bytes));
+    const existing = this.store.fingerprints(ids);
+    const candidatesByNamespace = new Map<string, Candidate[]>();
+    const rows: StoredMemory[] = [];
+    const results = prepared.map(({ input, namespace, bytes }, i): RememberResult => {
+      const id = ids[i] as string;
+      let candidates = candidatesByNamespace.get(namespace);
+      if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
+      const sum = checksum32(bytes);
+      const before = existing.get(id);
+      if (before && before.checksum === sum && before.originalLength === bytes.length) {
+        return { id, namespace, codec: "", originalBytes: bytes.length, storedBytes: 0, status: "unchanged", verifyFailures: [] };
+      }
+      const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+      rows.push({
+        id,
+        namespace,
+        kind: input.kind ?? "note",
+        tags: input.tags ?? [],
+        createdAt: input.createdAt ?? Date.now(),
+        meta: input.meta ?? {},
+        codec: choice.codec.name,
+        envelope: choice.envelope,
+        originalLength: bytes.length,
+        checksum: sum,
+        assetId: choice.asset?.id ?? null,
+      });
+      return {
+        id,
+        namespace,
+        codec: choice.codec.name,
+        originalBytes: bytes.length,
+        storedBytes: choice.envelope.length,
+        status: before ? "updated" : "stored",
+        verifyFailures: choice.verifyFailures,
+      };
+    });
+    if (rows.length > 0) this.store.putMemories(rows);
+    return results;
+  }
+
+  /** The exact original text. */
+  recall(id: string): string {
+    return decodeStoredText(this.recallBytes(id));
+  }
+
+  recallBytes(id: string): Uint8Array {
+    const memory = this.store.getMemory(id);
+    if (!memory) throw notFound(id);
+    try {
+      return this.decodeBytes(memory.envelope);
+    } catch (error) {
+      if (error instanceof MemzipError) error.details.id = id;
+      throw error;
+    }
+  }
+
+  forget(id: string): void {
+    if (!this.store.deleteMemory(id)) throw notFound(id);
+  }
+
+  list(query: ListQuery = {}): MemorySummary[] {
+    return this.store.listMemories(query);
+  }
+
+  stats(namespace?: string): StoreStats {
+    const byCodec: Record<string, CodecStats> = {};
+    let memories = 0;
+    let originalBytes = 0;
+    let storedBytes = 0;
+    for (const usage of this.store.usageByCodec(namespace)) {
+      byCodec[usage.codec] = { ...usage, bitsPerByte: bitsPerByte(usage.storedBytes, usage.originalBytes) };
+      memories += usage.memories;
+      originalBytes += usage.originalBytes;
+      storedBytes += usage.storedBytes;
+    }
+    const assets = this.store
+      .assetUsage(namespace)
+      .filter((a) => a.memories > 0)
+      .map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
+    const assetBytes = assets.reduce((sum, a) => sum + a.bytes, 0);
+    return {
+      namespace: namespace ?? null,
+      memories,
+      originalBytes,
+      storedBytes,
+      bitsPerByte: bitsPerByte(storedBytes, originalBytes),
+      assetBytes,
+      bitsPerByteWithAssets: bitsPerByte(storedBytes + assetBytes, originalBytes),
+      ratio: storedBytes === 0 ? 0 : originalBytes / storedBytes,
+      byCodec,
+      assets,
+    };
+  }
+
+  /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
+  verify(namespace?: string, onProgress?: (event: ProgressEvent) => void): VerifyReport {
+    const report: VerifyReport = { checked: 0, failed: 0, failures: [] };
+    const total = this.store.countMemories(namespace);
+    let originalBytes = 0;
+    let storedBytes = 0;
+    for (const memory of this.store.iterateMemories(namespace)) {
+      report.checked++;
+      originalBytes += memory.originalLength;
+      storedBytes += memory.envelope.length;
+      try {
+        const bytes = this.decodeBytes(memory.envelope);
+        if (bytes.length !== memory.originalLength || checksum32(bytes) !== memory.checksum) {
+          throw new MemzipError(ErrorCode.CHECKSUM, "decoded text differs from the checksum recorded in the store");
+        }
+      } catch (error) {
+        report.failed++;
+        const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
+        report.failures.push({ id: memory.id, code: typed.code, message: typed.message });
+      }
+      onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
+    }
+    return report;
+  }
+
+  /** Trains a zstd dictionary on the namespace's memories and makes it the one new writes use. */
+  trainDictionary(namespace: string = this.options.namespace, maxBytes?: number): TrainedAsset {
+    const samples: Uint8Array[] = [];
+    for (const memory of this.store.iterateMemories(namespace)) samples.push(this.decodeBytes(memory.envelope));
+    const bytes = trainZstdDictionary(samples, maxBytes === undefined ? {} : { maxBytes });
+    const asset = this.saveAsset("zstd-dictionary", namespace, bytes, { samples: samples.length });
+    return { id: asset.id, kind: asset.kind, bytes: bytes.length, samples: samples.length };
+  }
+
+  /**
+   * Re-encodes a namespace with the current policy (or one forced codec), keeping a new envelope
+   * only when it is smaller or the codec is forced. Every new envelope is verified first.
+   */
+  recode(namespace: string = this.options.namespace, codec?: CodecName, onProgress?: (event: ProgressEvent) => void): RecodeReport {
+    const candidates = this.candidates(namespace, codec);
+    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0 };
+    const total = this.store.countMemories(namespace);
+    let batch: StoredMemory[] = [];
+    const flush = () => {
+      if (batch.length) this.store.putMemories(batch);
+      batch = [];
+    };
+    for (const memory of this.store.iterateMemories(namespace)) {
+      const bytes = this.decodeBytes(memory.envelope);
+      const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+      report.checked++;
+      report.bytesBefore += memory.envelope.length;
+      const better = codec !== undefined ? choice.codec.name !== memory.codec || choice.envelope.length !== memory.envelope.length : choice.envelope.length < memory.envelope.length;
+      if (better) {
+        report.recoded++;
+        batch.push({ ...memory, codec: choice.codec.name, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
+        if (batch.length >= this.options.batchSize) flush();
+      }
+      report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
+      onProgress?.({ done: report.checked, total, originalBytes: 0, storedBytes: report.bytesAfter });
+    }
+    flush();
+    return report;
+  }
+
+  /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
+  async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    async function* source(): AsyncGenerator<SourceItem> {
+      for await (const item of readJsonlRecords(path, options.signal)) {
+        const where = `line ${item.line}`;
+        yield item.ok ? { ok: true, record: item.record, where, position: item.bytesRead } : { ok: false, error: item.error, where, position: item.bytesRead };
+      }
+    }
+    return this.importFrom(source(), options);
+  }
+
+  /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
+  async importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    async function* source(): AsyncGenerator<SourceItem> {
+      let position = 0;
+      for (const item of memoriesFromArrow(bytes)) {
+        position++;
+        yield "record" in item ? { ok: true, ...item, position } : { ok: false, ...item, position };
+      }
+    }
+    return this.importFrom(source(), options);
+  }
+
+  /** Every memory with its exact text, in insertion order. */
+  *exportMemories(namespace?: string): Generator<ExportedMemory> {
+    for (const memory of this.store.iterateMemories(namespace)) {
+      const { id, kind, tags, meta, createdAt } = memory;
+      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(this.decodeBytes(memory.envelope)) };
+    }
+  }
+
+  exportArrow(namespace?: string): Uint8Array {
+    return memoriesToArrow([...this.exportMemories(namespace)]);
+  }
+
+  /** Decodes an envelope with this store's codecs and assets. */
+  decodeBytes(envelope: Uint8Array): Uint8Array {
+    return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), this.options.maxTextBytes);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions): Promise<EngineImportReport> {
+    const namespace = options.namespace ?? this.options.namespace;
+    const sink = { rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, { namespace }) };
+    const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
+    const threshold = this.options.autoTrainAfter;
+    const wantsDictionary = this.options.codecs.includes("zstd-dict") && !this.store.activeAsset(namespace, "zstd-dictionary");
+    if (!report.aborted && threshold > 0 && wantsDictionary && this.store.countMemories(namespace) >= threshold) {
+      const trained = this.trainDictionary(namespace);
+      report.trained = { ...trained, recode: this.recode(namespace) };
+    }
+    return report;
+  }
+
+  private saveAsset(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): StoredAsset {
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: Date.now(), meta };
+    this.store.putAsset(asset);
+    this.store.setActiveAsset(namespace, kind, asset.id);
+    return asset;
+  }
+
+  private candidates(namespace: string, forced?: CodecName): Candidate[] {
+    const names = forced ? [forced] : this.options.codecs;
+    const candidates: Candidate[] = [];
+    for (const name of names) {
+      const codec = this.codecs.byName.get(name) as Codec;
+      if (!codec.requires) {
+        candidates.push({ codec });
+        continue;
+      }
+      const assetId = this.store.activeAsset(namespace, codec.requires);
+      const asset = assetId === undefined ? undefined : this.store.getAsset(assetId);
+      if (asset) candidates.push({ codec, asset });
+      else if (forced) {
+        throw new MemzipError(ErrorCode.MISSING_ASSET, `codec ${name} needs a ${codec.requires} for namespace "${namespace}", and there is none`, {
+          hint: codec.requires === "zstd-dictionary" ? "Run `memzip dict train` first." : "Run `memzip model train` first.",
+        });
+      }
+    }
+    return candidates;
+  }
+
+  private assetByRef(ref: Uint8Array): Asset | undefined {
+    const key = Buffer.from(ref).toString("hex");
+    let asset = this.assetCache.get(key);
+    if (asset === undefined) {
+      asset = this.store.getAssetByRef(ref) ?? null;
+      if (asset) this.assetCache.set(key, asset);
+    }
+    return asset ?? undefined;
+  }
+}
+
+function notFound(id: string): MemzipError {
+  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
+}
+
+function contentId(namespace: string, bytes: Uint8Array): string {
+  return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function bitsPerByte(stored: number, original: number): number {
+  return original === 0 ? 0 : (stored * 8) / original;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

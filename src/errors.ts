@@ -1,0 +1,60 @@
+/** Stable error codes. The CLI maps them to exit codes in one place (`cli/exit-codes.ts`). */
+export const ErrorCode = {
+  /** The envelope is malformed: wrong magic, bad header, truncated, trailing garbage. */
+  FORMAT: "E_FORMAT",
+  /** The envelope names a format version this build does not read. */
+  VERSION: "E_VERSION",
+  /** The envelope names a codec this build does not know. */
+  UNKNOWN_CODEC: "E_UNKNOWN_CODEC",
+  /** Decoding produced bytes whose checksum differs from the one recorded at write time. */
+  CHECKSUM: "E_CHECKSUM",
+  /** A dictionary or model snapshot the payload depends on is not in the store. */
+  MISSING_ASSET: "E_MISSING_ASSET",
+  /** Input text refused at the boundary: invalid UTF-8, lone surrogate, empty, too large. */
+  INVALID_INPUT: "E_INVALID_INPUT",
+  /** No memory with that id. */
+  NOT_FOUND: "E_NOT_FOUND",
+  /** A configuration value or command-line flag is wrong. */
+  USAGE: "E_USAGE",
+  /** The store file cannot be opened or has an unknown schema. */
+  STORE: "E_STORE",
+  /** A codec could not prove its own output decodes back to the original. */
+  VERIFY: "E_VERIFY",
+  /** A tool the operation needs (the zstd CLI for dictionary training) is missing. */
+  DEPENDENCY: "E_DEPENDENCY",
+  /** The operation was cancelled by the caller (Ctrl-C, AbortSignal). */
+  ABORTED: "E_ABORTED",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface MemzipErrorOptions {
+  /** What the user can do about it, in one sentence. */
+  hint?: string;
+  cause?: unknown;
+  /** Machine-readable context: ids, fingerprints, offsets. */
+  details?: Record<string, unknown>;
+}
+
+/** The one error type memzip throws on purpose; `code` is stable, `message` is for people. */
+export class MemzipError extends Error {
+  override readonly name = "MemzipError";
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: MemzipErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}), details: this.details };
+  }
+}
+
+export function isMemzipError(error: unknown, code?: ErrorCode): error is MemzipError {
+  return error instanceof MemzipError && (code === undefined || error.code === code);
+}

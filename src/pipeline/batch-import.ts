@@ -1,0 +1,100 @@
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { MemoryInput } from "./records.js";
+
+/** What the import loop needs from the engine: a transactional batch write. */
+export interface BatchSink {
+  rememberMany(inputs: readonly MemoryInput[]): { status: string; codec: string; originalBytes: number; storedBytes: number; verifyFailures: string[] }[];
+}
+
+export type SourceItem = { ok: true; record: MemoryInput; where: string; position: number } | { ok: false; error: MemzipError; where: string; position: number };
+
+interface Pending {
+  record: MemoryInput;
+  where: string;
+}
+
+export interface ImportProgress {
+  /** Records read so far (accepted and rejected). */
+  done: number;
+  /** Position in the input (bytes for files) and its end, for rate and ETA. */
+  position: number;
+  end: number | undefined;
+  originalBytes: number;
+  storedBytes: number;
+}
+
+export interface ImportOptions {
+  /** Records per transaction. Defaults to the engine's `batchSize`. */
+  batchSize?: number;
+  onProgress?: (progress: ImportProgress) => void;
+  /** Stops after the batch in flight commits; finished batches stay stored. */
+  signal?: AbortSignal;
+  /** Size of the input, for ETA. */
+  end?: number;
+}
+
+export interface ImportReport {
+  read: number;
+  stored: number;
+  updated: number;
+  unchanged: number;
+  rejected: { where: string; code: string; message: string }[];
+  originalBytes: number;
+  storedBytes: number;
+  byCodec: Record<string, number>;
+  verifyFailures: number;
+  aborted: boolean;
+}
+
+/** Streams records into the sink in transactions of `batchSize`; memory stays bounded by one batch. */
+export async function importRecords(sink: BatchSink, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
+  const report: ImportReport = { read: 0, stored: 0, updated: 0, unchanged: 0, rejected: [], originalBytes: 0, storedBytes: 0, byCodec: {}, verifyFailures: 0, aborted: false };
+  let batch: Pending[] = [];
+  let position = 0;
+  const commit = (): void => {
+    writeBatch(sink, batch, report);
+    batch = [];
+    options.onProgress?.({ done: report.read, position, end: options.end, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
+  };
+  for await (const item of source) {
+    report.read++;
+    position = item.position;
+    if (item.ok) {
+      batch.push({ record: item.record, where: item.where });
+      if (batch.length >= batchSize) commit();
+    } else {
+      report.rejected.push({ where: item.where, code: item.error.code, message: item.error.message });
+    }
+    if (options.signal?.aborted) {
+      report.aborted = true;
+      break;
+    }
+  }
+  commit();
+  return report;
+}
+
+/** A batch refused as a whole (one bad text) is retried record by record so the good ones land. */
+function writeBatch(sink: BatchSink, batch: readonly Pending[], report: ImportReport): void {
+  if (batch.length === 0) return;
+  try {
+    tally(sink.rememberMany(batch.map((p) => p.record)), report);
+  } catch (error) {
+    if (!(error instanceof MemzipError) || error.code !== ErrorCode.INVALID_INPUT) throw error;
+    if (batch.length === 1) {
+      report.rejected.push({ where: (batch[0] as Pending).where, code: error.code, message: error.message });
+      return;
+    }
+    for (const pending of batch) writeBatch(sink, [pending], report);
+  }
+}
+
+function tally(results: ReturnType<BatchSink["rememberMany"]>, report: ImportReport): void {
+  for (const result of results) {
+    report[result.status as "stored" | "updated" | "unchanged"]++;
+    report.originalBytes += result.originalBytes;
+    report.storedBytes += result.storedBytes;
+    report.verifyFailures += result.verifyFailures.length;
+    if (result.codec) report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
+  }
+}

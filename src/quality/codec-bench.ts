@@ -1,0 +1,182 @@
+import { createHash } from "node:crypto";
+import type { Asset, Codec } from "../codec/codec.js";
+import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
+import { createCodecs, type CodecName } from "../codec/registry.js";
+import { ASSET_TRAINERS, type TrainableAssetKind } from "../model/asset-trainers.js";
+import { BASELINES } from "./baselines.js";
+import { bitsPerByte, quantile, shuffled } from "./stats.js";
+
+export interface BenchRecord {
+  id: string;
+  text: string;
+  /** Language tag for the per-language split ("en", "zh"); "?" when unknown. */
+  lang: string;
+  /** Where the record came from, for the per-source split; "?" when unknown. */
+  source: string;
+}
+
+export interface CodecBenchOptions {
+  /** Share of records used to train dictionaries and models; the rest is measured. Defaults to `0.75`. */
+  trainFraction?: number;
+  /** Seed of the train/test shuffle. Defaults to `1`. */
+  seed?: number;
+  /** memzip codecs to measure. Defaults to every built-in codec. */
+  codecs?: readonly CodecName[];
+  zstdLevel?: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface SplitFigures {
+  records: number;
+  originalBytes: number;
+  storedBytes: number;
+  bitsPerByte: number;
+}
+
+export interface ContenderResult extends SplitFigures {
+  name: string;
+  /** `baseline`: a stock compressor with its own framing; `memzip`: whole memzip envelopes. */
+  family: "baseline" | "memzip";
+  ratio: number;
+  exact: number;
+  encodeMBps: number;
+  decodeMBps: number;
+  encodeP50Ms: number;
+  encodeP95Ms: number;
+  decodeP50Ms: number;
+  decodeP95Ms: number;
+  /** Bytes of the trained asset (dictionary, snapshot) and bits/byte with it spread over N records like these. */
+  asset?: { bytes: number; trainMs: number; amortised: { testSplit: number; per1e4: number; per1e6: number } };
+  byLang: Record<string, SplitFigures>;
+  bySource: Record<string, SplitFigures>;
+}
+
+export interface CodecBenchReport {
+  records: number;
+  trainRecords: number;
+  testRecords: number;
+  testBytes: number;
+  results: ContenderResult[];
+}
+
+interface Contender {
+  name: string;
+  family: "baseline" | "memzip";
+  encode(bytes: Uint8Array): Uint8Array;
+  decode(bytes: Uint8Array): Uint8Array;
+  asset?: { bytes: number; trainMs: number };
+}
+
+const encoder = new TextEncoder();
+
+/** Measures every contender per record on a held-out split, side by side in one run. */
+export function runCodecBench(records: readonly BenchRecord[], options: CodecBenchOptions = {}): CodecBenchReport {
+  const trainFraction = options.trainFraction ?? 0.75;
+  const order = shuffled(records, options.seed ?? 1);
+  const trainCount = Math.round(order.length * trainFraction);
+  const train = order.slice(0, trainCount).map((r) => encoder.encode(r.text));
+  const test = order.slice(trainCount);
+  const testBytes = test.map((r) => encoder.encode(r.text));
+  const contenders = [...BASELINES.map((b): Contender => ({ name: b.name, family: "baseline", encode: b.compress, decode: b.decompress })), ...memzipContenders(train, options)];
+  const results = contenders.map((contender, i) => {
+    options.onProgress?.(contender.name, i, contenders.length);
+    return measure(contender, test, testBytes);
+  });
+  return { records: records.length, trainRecords: train.length, testRecords: test.length, testBytes: testBytes.reduce((s, b) => s + b.length, 0), results };
+}
+
+function memzipContenders(train: readonly Uint8Array[], options: CodecBenchOptions): Contender[] {
+  const codecs = createCodecs({ zstdLevel: options.zstdLevel ?? 19 });
+  const names = options.codecs ?? [...codecs.byName.keys()];
+  const assets = new Map<string, Asset>();
+  const contenders: Contender[] = [];
+  for (const name of names) {
+    const codec = codecs.byName.get(name) as Codec;
+    let asset: Asset | undefined;
+    let trainMs = 0;
+    if (codec.requires) {
+      const started = performance.now();
+      const bytes = ASSET_TRAINERS[codec.requires as TrainableAssetKind](train, {});
+      trainMs = performance.now() - started;
+      asset = { id: createHash("sha256").update(bytes).digest("hex"), kind: codec.requires, bytes };
+      assets.set(asset.id.slice(0, 16), asset);
+    }
+    const resolve = (ref: Uint8Array) => assets.get(Buffer.from(ref).toString("hex"));
+    contenders.push({
+      name,
+      family: "memzip",
+      encode: (bytes) => encodeEnvelope(codec, bytes, asset) ?? new Uint8Array(0),
+      decode: (envelope) => decodeEnvelope(envelope, codecs.byId, resolve, 1 << 30),
+      ...(asset ? { asset: { bytes: asset.bytes.length, trainMs } } : {}),
+    });
+  }
+  return contenders;
+}
+
+function measure(contender: Contender, test: readonly BenchRecord[], testBytes: readonly Uint8Array[]): ContenderResult {
+  const encodeMs: number[] = [];
+  const decodeMs: number[] = [];
+  const byLang: Record<string, SplitFigures> = {};
+  const bySource: Record<string, SplitFigures> = {};
+  let exact = 0;
+  let storedBytes = 0;
+  let originalBytes = 0;
+  testBytes.forEach((bytes, i) => {
+    let started = performance.now();
+    const packed = contender.encode(bytes);
+    encodeMs.push(performance.now() - started);
+    started = performance.now();
+    let unpacked: Uint8Array | undefined;
+    try {
+      unpacked = contender.decode(packed);
+    } catch {
+      unpacked = undefined;
+    }
+    decodeMs.push(performance.now() - started);
+    if (unpacked && Buffer.from(unpacked).equals(bytes)) exact++;
+    storedBytes += packed.length;
+    originalBytes += bytes.length;
+    const record = test[i] as BenchRecord;
+    add((byLang[record.lang] ??= emptyFigures()), bytes.length, packed.length);
+    add((bySource[record.source] ??= emptyFigures()), bytes.length, packed.length);
+  });
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+  const mbps = (ms: number) => (ms === 0 ? 0 : originalBytes / 1e6 / (ms / 1000));
+  const result: ContenderResult = {
+    name: contender.name,
+    family: contender.family,
+    records: testBytes.length,
+    originalBytes,
+    storedBytes,
+    bitsPerByte: bitsPerByte(storedBytes, originalBytes),
+    ratio: storedBytes === 0 ? 0 : originalBytes / storedBytes,
+    exact,
+    encodeMBps: mbps(sum(encodeMs)),
+    decodeMBps: mbps(sum(decodeMs)),
+    encodeP50Ms: quantile(encodeMs, 0.5),
+    encodeP95Ms: quantile(encodeMs, 0.95),
+    decodeP50Ms: quantile(decodeMs, 0.5),
+    decodeP95Ms: quantile(decodeMs, 0.95),
+    byLang,
+    bySource,
+  };
+  if (contender.asset) {
+    const amortisedOver = (n: number) => bitsPerByte(storedBytes + (contender.asset as { bytes: number }).bytes * (testBytes.length / n), originalBytes);
+    result.asset = {
+      ...contender.asset,
+      amortised: { testSplit: bitsPerByte(storedBytes + contender.asset.bytes, originalBytes), per1e4: amortisedOver(1e4), per1e6: amortisedOver(1e6) },
+    };
+  }
+  return result;
+}
+
+function emptyFigures(): SplitFigures {
+  return { records: 0, originalBytes: 0, storedBytes: 0, bitsPerByte: 0 };
+}
+
+function add(figures: SplitFigures, original: number, stored: number): void {
+  figures.records++;
+  figures.originalBytes += original;
+  figures.storedBytes += stored;
+  figures.bitsPerByte = bitsPerByte(figures.storedBytes, figures.originalBytes);
+}

@@ -1,0 +1,39 @@
+/** Schema migrations; `PRAGMA user_version` records how many have been applied. Append only. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE assets (
+     id TEXT PRIMARY KEY,
+     ref BLOB NOT NULL UNIQUE,
+     kind TEXT NOT NULL,
+     namespace TEXT,
+     bytes BLOB NOT NULL,
+     size INTEGER NOT NULL,
+     meta TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE namespaces (
+     name TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE active_assets (
+     namespace TEXT NOT NULL REFERENCES namespaces(name),
+     kind TEXT NOT NULL,
+     asset_id TEXT NOT NULL REFERENCES assets(id),
+     PRIMARY KEY (namespace, kind)
+   );
+   CREATE TABLE memories (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     namespace TEXT NOT NULL REFERENCES namespaces(name),
+     kind TEXT NOT NULL,
+     tags TEXT NOT NULL DEFAULT '[]',
+     created_at INTEGER NOT NULL,
+     meta TEXT NOT NULL DEFAULT '{}',
+     codec TEXT NOT NULL,
+     envelope BLOB NOT NULL,
+     original_length INTEGER NOT NULL,
+     checksum INTEGER NOT NULL,
+     asset_id TEXT REFERENCES assets(id)
+   );
+   CREATE INDEX memories_by_namespace ON memories(namespace, seq);
+   CREATE INDEX memories_by_asset ON memories(asset_id);`,
+];

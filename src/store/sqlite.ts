@@ -1,0 +1,275 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { AssetKind } from "../codec/codec.js";
+import { MIGRATIONS } from "./sqlite-migrations.js";
+import type { CodecUsage, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
+
+interface MemoryRow {
+  id: string;
+  namespace: string;
+  kind: string;
+  tags: string;
+  created_at: number;
+  meta: string;
+  codec: string;
+  envelope?: Buffer;
+  original_length: number;
+  checksum: number;
+  asset_id: string | null;
+}
+
+interface AssetRow {
+  id: string;
+  kind: string;
+  namespace: string | null;
+  bytes: Buffer;
+  meta: string;
+  created_at: number;
+}
+
+const SUMMARY_COLUMNS = "id, namespace, kind, tags, created_at, meta, codec, original_length, checksum, asset_id";
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Every `putMemories` call is one
+ * transaction, so a kill -9 leaves whole batches or nothing.
+ */
+export class SqliteStore implements MemoryStore {
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  private constructor(location: string, db: Database.Database) {
+    this.location = location;
+    this.db = db;
+    this.statements = {
+      upsertMemory: db.prepare(
+        `INSERT INTO memories (id, namespace, kind, tags, created_at, meta, codec, envelope, original_length, checksum, asset_id)
+         VALUES (@id, @namespace, @kind, @tags, @createdAt, @meta, @codec, @envelope, @originalLength, @checksum, @assetId)
+         ON CONFLICT(id) DO UPDATE SET namespace = excluded.namespace, kind = excluded.kind, tags = excluded.tags,
+           meta = excluded.meta, codec = excluded.codec, envelope = excluded.envelope,
+           original_length = excluded.original_length, checksum = excluded.checksum, asset_id = excluded.asset_id`,
+      ),
+      ensureNamespace: db.prepare("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)"),
+      getMemory: db.prepare(`SELECT ${SUMMARY_COLUMNS}, envelope FROM memories WHERE id = ?`),
+      fingerprint: db.prepare("SELECT checksum, original_length FROM memories WHERE id = ?"),
+      deleteMemory: db.prepare("DELETE FROM memories WHERE id = ?"),
+      putAsset: db.prepare(
+        `INSERT OR IGNORE INTO assets (id, ref, kind, namespace, bytes, size, meta, created_at)
+         VALUES (@id, @ref, @kind, @namespace, @bytes, @size, @meta, @createdAt)`,
+      ),
+      getAsset: db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets WHERE id = ?"),
+      getAssetByRef: db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets WHERE ref = ?"),
+      activeAsset: db.prepare("SELECT asset_id FROM active_assets WHERE namespace = ? AND kind = ?"),
+      setActiveAsset: db.prepare(
+        "INSERT INTO active_assets (namespace, kind, asset_id) VALUES (?, ?, ?) ON CONFLICT(namespace, kind) DO UPDATE SET asset_id = excluded.asset_id",
+      ),
+    };
+  }
+
+  /** Opens (creating if needed) a store file and brings its schema up to date. `:memory:` works too. */
+  static open(location: string): SqliteStore {
+    let db: Database.Database;
+    try {
+      if (location !== ":memory:") mkdirSync(dirname(location), { recursive: true });
+      db = new Database(location);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      db.pragma("busy_timeout = 5000");
+      migrate(db);
+    } catch (cause) {
+      if (cause instanceof MemzipError) throw cause;
+      throw new MemzipError(ErrorCode.STORE, `cannot open the store at ${location}: ${(cause as Error).message}`, {
+        hint: "Check the path and its permissions, or point --db / MEMZIP_DB at another file.",
+        cause,
+      });
+    }
+    return new SqliteStore(location, db);
+  }
+
+  putMemories(memories: readonly StoredMemory[]): void {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const memory of memories) {
+        this.statements.ensureNamespace.run(memory.namespace, now);
+        this.statements.upsertMemory.run({
+          ...memory,
+          tags: JSON.stringify(memory.tags),
+          meta: JSON.stringify(memory.meta),
+          envelope: Buffer.from(memory.envelope.buffer, memory.envelope.byteOffset, memory.envelope.length),
+        });
+      }
+    })();
+  }
+
+  getMemory(id: string): StoredMemory | undefined {
+    const row = this.statements.getMemory.get(id) as MemoryRow | undefined;
+    return row ? toStoredMemory(row) : undefined;
+  }
+
+  fingerprints(ids: readonly string[]): Map<string, { checksum: number; originalLength: number }> {
+    const found = new Map<string, { checksum: number; originalLength: number }>();
+    for (const id of ids) {
+      const row = this.statements.fingerprint.get(id) as { checksum: number; original_length: number } | undefined;
+      if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length });
+    }
+    return found;
+  }
+
+  deleteMemory(id: string): boolean {
+    return this.statements.deleteMemory.run(id).changes > 0;
+  }
+
+  listMemories(query: ListQuery): MemorySummary[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.namespace !== undefined) {
+      where.push("namespace = ?");
+      params.push(query.namespace);
+    }
+    if (query.kind !== undefined) {
+      where.push("kind = ?");
+      params.push(query.kind);
+    }
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM memories ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY seq LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare(sql).all(...params, query.limit ?? -1, query.offset ?? 0) as MemoryRow[];
+    return rows.map(toSummary);
+  }
+
+  *iterateMemories(namespace?: string): IterableIterator<StoredMemory> {
+    // Paged by seq so no statement stays open while the caller writes between pages.
+    const page = this.db.prepare(
+      `SELECT seq, ${SUMMARY_COLUMNS}, envelope FROM memories WHERE seq > ? ${namespace === undefined ? "" : "AND namespace = ?"} ORDER BY seq LIMIT 512`,
+    );
+    let after = 0;
+    for (;;) {
+      const rows = (namespace === undefined ? page.all(after) : page.all(after, namespace)) as (MemoryRow & { seq: number })[];
+      if (rows.length === 0) return;
+      for (const row of rows) yield toStoredMemory(row);
+      after = (rows[rows.length - 1] as { seq: number }).seq;
+    }
+  }
+
+  countMemories(namespace?: string): number {
+    const row = (namespace === undefined
+      ? this.db.prepare("SELECT count(*) AS n FROM memories").get()
+      : this.db.prepare("SELECT count(*) AS n FROM memories WHERE namespace = ?").get(namespace)) as { n: number };
+    return row.n;
+  }
+
+  usageByCodec(namespace?: string): CodecUsage[] {
+    const sql = `SELECT codec, count(*) AS memories, sum(original_length) AS originalBytes, sum(length(envelope)) AS storedBytes
+                 FROM memories ${namespace === undefined ? "" : "WHERE namespace = ?"} GROUP BY codec ORDER BY codec`;
+    const statement = this.db.prepare(sql);
+    return (namespace === undefined ? statement.all() : statement.all(namespace)) as CodecUsage[];
+  }
+
+  namespaces(): string[] {
+    return (this.db.prepare("SELECT name FROM namespaces ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  }
+
+  putAsset(asset: StoredAsset): void {
+    const ref = Buffer.from(asset.id.slice(0, 16), "hex");
+    const clash = this.statements.getAssetByRef.get(ref) as AssetRow | undefined;
+    if (clash && clash.id !== asset.id) {
+      throw new MemzipError(ErrorCode.STORE, `asset ${asset.id} shares its 8-byte reference with ${clash.id}`, {
+        hint: "Retrain the asset with different settings; two assets must differ in their first 8 id bytes.",
+      });
+    }
+    if (asset.namespace !== null) this.statements.ensureNamespace.run(asset.namespace, Date.now());
+    this.statements.putAsset.run({
+      id: asset.id,
+      ref,
+      kind: asset.kind,
+      namespace: asset.namespace,
+      bytes: Buffer.from(asset.bytes),
+      size: asset.bytes.length,
+      meta: JSON.stringify(asset.meta),
+      createdAt: asset.createdAt,
+    });
+  }
+
+  getAsset(id: string): StoredAsset | undefined {
+    const row = this.statements.getAsset.get(id) as AssetRow | undefined;
+    return row ? toAsset(row) : undefined;
+  }
+
+  getAssetByRef(ref: Uint8Array): StoredAsset | undefined {
+    const row = this.statements.getAssetByRef.get(Buffer.from(ref)) as AssetRow | undefined;
+    return row ? toAsset(row) : undefined;
+  }
+
+  listAssets(): StoredAsset[] {
+    return (this.db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets ORDER BY created_at").all() as AssetRow[]).map(toAsset);
+  }
+
+  assetUsage(namespace?: string): { id: string; kind: AssetKind; size: number; memories: number }[] {
+    const sql = `SELECT a.id, a.kind, a.size, count(m.id) AS memories FROM assets a
+                 LEFT JOIN memories m ON m.asset_id = a.id ${namespace === undefined ? "" : "AND m.namespace = ?"}
+                 GROUP BY a.id ORDER BY a.created_at`;
+    const statement = this.db.prepare(sql);
+    return (namespace === undefined ? statement.all() : statement.all(namespace)) as { id: string; kind: AssetKind; size: number; memories: number }[];
+  }
+
+  activeAsset(namespace: string, kind: AssetKind): string | undefined {
+    return (this.statements.activeAsset.get(namespace, kind) as { asset_id: string } | undefined)?.asset_id;
+  }
+
+  setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void {
+    this.statements.ensureNamespace.run(namespace, Date.now());
+    this.statements.setActiveAsset.run(namespace, kind, assetId);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${MIGRATIONS.length}`, {
+      hint: "Upgrade memzip to open this store.",
+    });
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function toSummary(row: MemoryRow): MemorySummary {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    kind: row.kind as MemoryKind,
+    tags: JSON.parse(row.tags) as string[],
+    createdAt: row.created_at,
+    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    codec: row.codec,
+    originalLength: row.original_length,
+    checksum: row.checksum,
+    assetId: row.asset_id,
+  };
+}
+
+function toStoredMemory(row: MemoryRow): StoredMemory {
+  const envelope = row.envelope as Buffer;
+  return { ...toSummary(row), envelope: new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.length) };
+}
+
+function toAsset(row: AssetRow): StoredAsset {
+  return {
+    id: row.id,
+    kind: row.kind as AssetKind,
+    namespace: row.namespace,
+    bytes: new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.length),
+    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,70 @@
+import type { Asset, AssetKind } from "../codec/codec.js";
+
+export const MEMORY_KINDS = ["note", "chat", "meeting", "feedback", "doc", "code"] as const;
+export type MemoryKind = (typeof MEMORY_KINDS)[number];
+
+/** One memory as the store keeps it: metadata plus the envelope, never the plain text. */
+export interface StoredMemory {
+  id: string;
+  namespace: string;
+  kind: MemoryKind;
+  tags: string[];
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  meta: Record<string, unknown>;
+  codec: string;
+  envelope: Uint8Array;
+  originalLength: number;
+  /** XXH32 of the original bytes (also inside the envelope); lets re-imports skip unchanged records. */
+  checksum: number;
+  /** The asset the envelope depends on, if any. */
+  assetId: string | null;
+}
+
+export type MemorySummary = Omit<StoredMemory, "envelope">;
+
+export interface StoredAsset extends Asset {
+  namespace: string | null;
+  createdAt: number;
+  meta: Record<string, unknown>;
+}
+
+export interface CodecUsage {
+  codec: string;
+  memories: number;
+  originalBytes: number;
+  storedBytes: number;
+}
+
+export interface ListQuery {
+  namespace?: string;
+  kind?: MemoryKind;
+  limit?: number;
+  offset?: number;
+}
+
+/** Where memories live. A batch write is atomic: after a crash, whole batches or nothing. */
+export interface MemoryStore {
+  readonly location: string;
+  putMemories(memories: readonly StoredMemory[]): void;
+  getMemory(id: string): StoredMemory | undefined;
+  /** Checksum and length of the memories that exist among `ids`, for skipping unchanged re-imports. */
+  fingerprints(ids: readonly string[]): Map<string, { checksum: number; originalLength: number }>;
+  deleteMemory(id: string): boolean;
+  listMemories(query: ListQuery): MemorySummary[];
+  /** Streams every memory (optionally of one namespace) in insertion order. */
+  iterateMemories(namespace?: string): IterableIterator<StoredMemory>;
+  countMemories(namespace?: string): number;
+  usageByCodec(namespace?: string): CodecUsage[];
+  namespaces(): string[];
+  putAsset(asset: StoredAsset): void;
+  getAsset(id: string): StoredAsset | undefined;
+  /** Finds an asset by the 8-byte reference an envelope carries. */
+  getAssetByRef(ref: Uint8Array): StoredAsset | undefined;
+  listAssets(): StoredAsset[];
+  /** Bytes of each asset, with the number of memories that use it. */
+  assetUsage(namespace?: string): { id: string; kind: AssetKind; size: number; memories: number }[];
+  activeAsset(namespace: string, kind: AssetKind): string | undefined;
+  setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void;
+  close(): void;
+}

@@ -1,0 +1,69 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CLI, SAMPLE, tempDir } from "../helpers.js";
+
+function memzip(args: string[], input?: string | Buffer) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "" } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8"), json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
+}
+
+describe("memzip CLI", () => {
+  it("imports, gets exact bytes, verifies, reports stats and exports", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "cli.db");
+    const imported = memzip(["import", SAMPLE, "--db", db, "--json"]);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.equal(imported.json().stored, 40);
+
+    const original = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+    for (const record of original.slice(0, 12)) {
+      const got = memzip(["get", record.id, "--db", db]);
+      assert.equal(got.status, 0, got.stderr);
+      assert.ok(got.stdout.equals(Buffer.from(record.text, "utf8")), `get ${record.id} is not byte-exact`);
+    }
+
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 0);
+    assert.deepEqual({ checked: verify.json().checked, failed: verify.json().failed }, { checked: 40, failed: 0 });
+
+    const stats = memzip(["stats", "--db", db, "--json"]).json() as { memories: number; originalBytes: number; storedBytes: number; bitsPerByte: number; byCodec: Record<string, { memories: number }> };
+    assert.equal(stats.memories, 40);
+    assert.ok(Math.abs(stats.bitsPerByte - (stats.storedBytes * 8) / stats.originalBytes) < 1e-9);
+    assert.equal(Object.values(stats.byCodec).reduce((s, c) => s + c.memories, 0), 40);
+
+    const exported = memzip(["export", "--db", db]).stdout.toString("utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; text: string });
+    assert.deepEqual(exported.map((r) => [r.id, r.text]), original.map((r) => [r.id, r.text]));
+
+    const arrowFile = join(dir.path, "out.arrow");
+    assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrowFile]).status, 0);
+    const copy = join(dir.path, "copy.db");
+    assert.equal(memzip(["import", arrowFile, "--db", copy, "--json"]).json().stored, 40);
+  });
+
+  it("adds from stdin, lists, removes, and maps errors to exit codes", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "cli.db");
+    const added = memzip(["add", "-", "--id", "x1", "--kind", "chat", "--tag", "t", "--db", db, "--json"], "从标准输入来的记忆\n");
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(memzip(["get", "x1", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
+    assert.equal((memzip(["ls", "--db", db, "--json"]).json().memories as unknown[]).length, 1);
+    assert.equal(memzip(["rm", "x1", "--db", db]).status, 0);
+
+    const missing = memzip(["get", "x1", "--db", db, "--json"]);
+    assert.equal(missing.status, 4);
+    assert.equal((missing.json().error as { code: string }).code, "E_NOT_FOUND");
+    assert.match(missing.stderr, /fix:/);
+
+    const badUtf8 = join(dir.path, "bad.txt");
+    writeFileSync(badUtf8, Buffer.from([0x61, 0xff, 0x62]));
+    assert.equal(memzip(["add", "--file", badUtf8, "--db", db]).status, 3);
+    assert.equal(memzip(["import", "--db", db]).status, 2);
+    assert.equal(memzip(["frobnicate"]).status, 2);
+    assert.equal(memzip(["stats", "--no-such-flag"]).status, 2);
+    assert.match(memzip(["help"]).stdout.toString("utf8"), /commands:/);
+    assert.match(memzip(["import", "--help"]).stdout.toString("utf8"), /--batch N/);
+  });
+});

@@ -1,0 +1,114 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Engine } from "../src/engine.js";
+import { isMemzipError } from "../src/errors.js";
+import { seededRandom } from "../src/quality/stats.js";
+import { DEV_CORPUS, SAMPLE, devCorpus, randomTexts, tempDir } from "./helpers.js";
+
+describe("Engine", () => {
+  it("remembers and recalls exact text, random strings included", () => {
+    using engine = Engine.open({ db: ":memory:" });
+    for (const text of randomTexts(200, seededRandom(3))) {
+      const { id } = engine.remember({ text });
+      assert.equal(engine.recall(id), text);
+    }
+  });
+
+  it("refuses lone surrogates, empty and oversized texts with E_INVALID_INPUT and writes nothing", () => {
+    using engine = Engine.open({ db: ":memory:", maxTextBytes: 100 });
+    for (const text of ["broken \ud800 text", "\udc00", "", "x".repeat(101)]) {
+      assert.throws(() => engine.rememberMany([{ text: "fine", id: "ok" }, { text }]), (e) => isMemzipError(e, "E_INVALID_INPUT"));
+    }
+    assert.equal(engine.store.countMemories(), 0);
+  });
+
+  it("keeps given ids, derives stable ids otherwise, and skips unchanged re-writes", () => {
+    using engine = Engine.open({ db: ":memory:" });
+    assert.equal(engine.remember({ text: "alpha", id: "given" }).id, "given");
+    const first = engine.remember({ text: "beta beta beta" });
+    const again = engine.remember({ text: "beta beta beta" });
+    assert.equal(again.id, first.id);
+    assert.equal(again.status, "unchanged");
+    assert.equal(engine.remember({ text: "alpha 2", id: "given" }).status, "updated");
+    assert.equal(engine.recall("given"), "alpha 2");
+    assert.equal(engine.store.countMemories(), 2);
+    engine.forget("given");
+    assert.throws(() => engine.recall("given"), (e) => isMemzipError(e, "E_NOT_FOUND"));
+  });
+
+  it("imports the dev corpus, auto-trains a dictionary, verifies, and a rerun duplicates nothing", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "m.db");
+    {
+      using engine = Engine.open({ db });
+      const report = await engine.importJsonl(DEV_CORPUS);
+      assert.equal(report.stored, 2000);
+      assert.equal(report.rejected.length, 0);
+      assert.ok(report.trained && report.trained.recode.recoded > 1500);
+      const stats = engine.stats();
+      assert.equal(stats.memories, 2000);
+      assert.ok(stats.byCodec["zstd-dict"] && stats.byCodec["zstd-dict"].memories > 1500);
+      assert.ok(stats.bitsPerByte < 3.5, `bits/byte ${stats.bitsPerByte}`);
+      assert.deepEqual(engine.verify(), { checked: 2000, failed: 0, failures: [] });
+    }
+    using engine = Engine.open({ db });
+    const rerun = await engine.importJsonl(DEV_CORPUS);
+    assert.equal(rerun.unchanged, 2000);
+    assert.equal(engine.store.countMemories(), 2000);
+    for (const record of devCorpus().slice(0, 300)) assert.equal(engine.recall(record.id), record.text);
+  });
+
+  it("reports bad JSONL lines and invalid UTF-8 by line and stores the good ones", async () => {
+    using dir = tempDir();
+    const file = join(dir.path, "in.jsonl");
+    const lines = [
+      Buffer.from('{"text": "good one", "id": "g1"}\n'),
+      Buffer.from("not json\n"),
+      Buffer.concat([Buffer.from('{"text": "bad '), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]),
+      Buffer.from('{"text": "lone \\ud800 surrogate", "id": "bad-surrogate"}\r\n'),
+      Buffer.from('{"id": "no-text"}\n'),
+      Buffer.from('{"text": "good two", "id": "g2"}\r\n'),
+    ];
+    writeFileSync(file, Buffer.concat(lines));
+    using engine = Engine.open({ db: ":memory:" });
+    const report = await engine.importJsonl(file, { batchSize: 10 });
+    assert.equal(report.stored, 2);
+    assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [
+      ["line 2", "E_INVALID_INPUT"],
+      ["line 3", "E_INVALID_INPUT"],
+      ["line 5", "E_INVALID_INPUT"],
+      ["line 4", "E_INVALID_INPUT"],
+    ]);
+    assert.equal(engine.recall("g2"), "good two");
+  });
+
+  it("exports and re-imports JSONL and Arrow without loss", async () => {
+    using dir = tempDir();
+    using source = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    await source.importJsonl(SAMPLE);
+    const exported = [...source.exportMemories()];
+    const jsonl = join(dir.path, "out.jsonl");
+    writeFileSync(jsonl, exported.map((m) => JSON.stringify(m)).join("\n"));
+    const arrow = source.exportArrow();
+    for (const load of [(e: Engine) => e.importJsonl(jsonl), (e: Engine) => e.importArrow(arrow)]) {
+      using target = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+      await load(target);
+      const copies = [...target.exportMemories()].map(({ namespace: _n, ...m }) => m);
+      assert.deepEqual(copies, exported.map(({ namespace: _n, ...m }) => m));
+    }
+  });
+
+  it("names a missing dictionary with E_MISSING_ASSET instead of returning text", async () => {
+    using engine = Engine.open({ db: ":memory:" });
+    await engine.importJsonl(DEV_CORPUS);
+    const memory = engine.store.listMemories({ limit: 1 })[0];
+    assert.ok(memory);
+    const stored = engine.store.getMemory(memory.id);
+    assert.equal(stored?.codec, "zstd-dict");
+    using other = Engine.open({ db: ":memory:" });
+    other.store.putMemories([{ ...(stored as NonNullable<typeof stored>), assetId: null }]);
+    assert.throws(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
+  });
+});

@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root (tests run from dist/test). */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const SHARED = join(ROOT, "..", "shared");
+export const DEV_CORPUS = join(SHARED, "corpus", "memories-dev.jsonl");
+export const SAMPLE = join(ROOT, "examples", "memories.jsonl");
+export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+
+export interface CorpusRecord {
+  id: string;
+  text: string;
+  lang: string;
+  source: string;
+}
+
+let corpus: CorpusRecord[] | undefined;
+export function devCorpus(): CorpusRecord[] {
+  corpus ??= readFileSync(DEV_CORPUS, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as CorpusRecord);
+  return corpus;
+}
+
+/** A fresh temporary directory, removed when the returned disposer runs. */
+export function tempDir(): { path: string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), "memzip-test-"));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Random strings that stress a codec: ASCII, CJK, emoji, control characters, long repeats. */
+export function randomTexts(count: number, random: () => number): string[] {
+  const pools = [
+    () => String.fromCharCode(32 + Math.floor(random() * 95)),
+    () => String.fromCharCode(0x4e00 + Math.floor(random() * 0x5000)),
+    () => String.fromCodePoint(0x1f600 + Math.floor(random() * 80)),
+    () => String.fromCharCode(Math.floor(random() * 32)),
+    () => String.fromCodePoint(Math.floor(random() * 0xd7ff) + 1),
+  ];
+  const texts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = 1 + Math.floor(random() ** 3 * 3000);
+    let text = "";
+    while (text.length < length) {
+      const pick = pools[Math.floor(random() * pools.length)] as () => string;
+      const piece = pick();
+      text += random() < 0.05 ? piece.repeat(1 + Math.floor(random() * 200)) : piece;
+    }
+    texts.push(text);
+  }
+  return texts;
+}

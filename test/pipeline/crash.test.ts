@@ -1,0 +1,51 @@
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { CLI, DEV_CORPUS, devCorpus, tempDir } from "../helpers.js";
+
+function rowCount(db: string): number {
+  if (!existsSync(db)) return 0;
+  try {
+    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      return (conn.prepare("SELECT count(*) AS n FROM memories").get() as { n: number }).n;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+describe("kill -9 during import", () => {
+  it("leaves whole records only; a rerun completes with exactly 2000 and verify passes", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "crash.db");
+    const child = spawn(process.execPath, [CLI, "import", DEV_CORPUS, "--db", db, "--batch", "37", "--json"], { stdio: "ignore" });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const target = 200 + Math.floor(Math.random() * 1200);
+    while (rowCount(db) < target && child.exitCode === null) await sleep(5);
+    child.kill("SIGKILL");
+    await exited;
+    const survived = rowCount(db);
+    assert.ok(survived > 0 && survived < 2000, `killed with ${survived} rows stored`);
+
+    {
+      using engine = Engine.open({ db });
+      assert.deepEqual(engine.verify(), { checked: survived, failed: 0, failures: [] });
+      const report = await engine.importJsonl(DEV_CORPUS);
+      assert.equal(report.unchanged, survived);
+      assert.equal(report.stored, 2000 - survived);
+    }
+    using engine = Engine.open({ db });
+    assert.equal(engine.store.countMemories(), 2000);
+    assert.equal(engine.verify().failed, 0);
+    const texts = new Map(devCorpus().map((r) => [r.id, r.text]));
+    for (const memory of engine.exportMemories()) assert.equal(memory.text, texts.get(memory.id));
+  });
+});
