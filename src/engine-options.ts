@@ -17,8 +17,9 @@ export interface EngineOptions {
   /** Memories per store transaction during imports. Defaults to `256`. */
   batchSize?: number;
   /**
-   * After an import, a namespace with at least this many memories and no dictionary gets one
-   * trained and its memories recoded where that makes them smaller; `0` turns this off.
+   * After an import, a namespace with at least this many memories gets the assets its codecs
+   * lack (dictionary, context-model snapshot) trained, and its memories recoded where that makes
+   * them smaller; `0` turns this off.
    * Defaults to `200`.
    */
   autoTrainAfter?: number;
@@ -26,7 +27,7 @@ export interface EngineOptions {
 
 export const ENGINE_DEFAULTS = {
   namespace: "default",
-  codecs: ["raw", "zstd", "zstd-dict"],
+  codecs: ["raw", "zstd", "zstd-dict", "cm"],
   zstdLevel: 19,
   rawBelow: 16,
   maxTextBytes: DEFAULT_MAX_TEXT_BYTES,

@@ -8,7 +8,7 @@ import { createCodecs, type CodecName } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
 import { ENGINE_DEFAULTS, type EngineOptions } from "./engine-options.js";
-import { trainZstdDictionary } from "./model/zstd-dictionary.js";
+import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { readJsonlRecords } from "./pipeline/jsonl.js";
@@ -78,8 +78,8 @@ export interface EngineImportOptions extends ImportOptions {
 
 export interface EngineImportReport extends ImportReport {
   namespace: string;
-  /** Set when the import passed `autoTrainAfter` and a dictionary was trained and applied. */
-  trained?: TrainedAsset & { recode: RecodeReport };
+  /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
+  trained?: { assets: TrainedAsset[]; recode: RecodeReport };
 }
 
 export interface TrainedAsset {
@@ -87,6 +87,7 @@ export interface TrainedAsset {
   kind: AssetKind;
   bytes: number;
   samples: number;
+  trainMs: number;
 }
 
 /**
@@ -243,13 +244,23 @@ export class Engine {
     return report;
   }
 
-  /** Trains a zstd dictionary on the namespace's memories and makes it the one new writes use. */
-  trainDictionary(namespace: string = this.options.namespace, maxBytes?: number): TrainedAsset {
+  /**
+   * Trains an asset (a zstd dictionary, a context-model snapshot) on the namespace's memories
+   * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
+   */
+  trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}): TrainedAsset {
     const samples: Uint8Array[] = [];
     for (const memory of this.store.iterateMemories(namespace)) samples.push(this.decodeBytes(memory.envelope));
-    const bytes = trainZstdDictionary(samples, maxBytes === undefined ? {} : { maxBytes });
-    const asset = this.saveAsset("zstd-dictionary", namespace, bytes, { samples: samples.length });
-    return { id: asset.id, kind: asset.kind, bytes: bytes.length, samples: samples.length };
+    const started = performance.now();
+    const bytes = ASSET_TRAINERS[kind](samples, options);
+    const trainMs = performance.now() - started;
+    const asset = this.saveAsset(kind, namespace, bytes, { samples: samples.length });
+    return { id: asset.id, kind: asset.kind, bytes: bytes.length, samples: samples.length, trainMs };
+  }
+
+  /** Shorthand for `trainAsset("zstd-dictionary", …)`. */
+  trainDictionary(namespace: string = this.options.namespace, maxBytes?: number): TrainedAsset {
+    return this.trainAsset("zstd-dictionary", namespace, maxBytes === undefined ? {} : { maxBytes });
   }
 
   /**
@@ -336,12 +347,21 @@ export class Engine {
     const sink = { rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, { namespace }) };
     const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
     const threshold = this.options.autoTrainAfter;
-    const wantsDictionary = this.options.codecs.includes("zstd-dict") && !this.store.activeAsset(namespace, "zstd-dictionary");
-    if (!report.aborted && threshold > 0 && wantsDictionary && this.store.countMemories(namespace) >= threshold) {
-      const trained = this.trainDictionary(namespace);
-      report.trained = { ...trained, recode: this.recode(namespace) };
+    if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
+      const assets = this.missingAssetKinds(namespace).map((kind) => this.trainAsset(kind, namespace));
+      if (assets.length > 0) report.trained = { assets, recode: this.recode(namespace) };
     }
     return report;
+  }
+
+  /** Asset kinds the configured codecs need that the namespace does not have yet. */
+  missingAssetKinds(namespace: string = this.options.namespace): TrainableAssetKind[] {
+    const kinds = new Set<TrainableAssetKind>();
+    for (const name of this.options.codecs) {
+      const needs = this.codecs.byName.get(name)?.requires;
+      if (needs && !this.store.activeAsset(namespace, needs)) kinds.add(needs as TrainableAssetKind);
+    }
+    return [...kinds];
   }
 
   private saveAsset(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): StoredAsset {

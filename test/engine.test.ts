@@ -38,7 +38,7 @@ describe("Engine", () => {
     assert.throws(() => engine.recall("given"), (e) => isMemzipError(e, "E_NOT_FOUND"));
   });
 
-  it("imports the dev corpus, auto-trains a dictionary, verifies, and a rerun duplicates nothing", async () => {
+  it("imports the dev corpus, auto-trains its assets, verifies, and a rerun duplicates nothing", async () => {
     using dir = tempDir();
     const db = join(dir.path, "m.db");
     {
@@ -46,11 +46,13 @@ describe("Engine", () => {
       const report = await engine.importJsonl(DEV_CORPUS);
       assert.equal(report.stored, 2000);
       assert.equal(report.rejected.length, 0);
-      assert.ok(report.trained && report.trained.recode.recoded > 1500);
+      assert.deepEqual(report.trained?.assets.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
+      assert.ok((report.trained?.recode.recoded ?? 0) > 1900);
       const stats = engine.stats();
       assert.equal(stats.memories, 2000);
-      assert.ok(stats.byCodec["zstd-dict"] && stats.byCodec["zstd-dict"].memories > 1500);
-      assert.ok(stats.bitsPerByte < 3.5, `bits/byte ${stats.bitsPerByte}`);
+      const modelled = (stats.byCodec.cm?.memories ?? 0) + (stats.byCodec["zstd-dict"]?.memories ?? 0);
+      assert.ok(modelled > 1900, `only ${modelled} memories use a trained asset`);
+      assert.ok(stats.bitsPerByte < 3, `bits/byte ${stats.bitsPerByte}`);
       assert.deepEqual(engine.verify(), { checked: 2000, failed: 0, failures: [] });
     }
     using engine = Engine.open({ db });
@@ -100,15 +102,19 @@ describe("Engine", () => {
     }
   });
 
-  it("names a missing dictionary with E_MISSING_ASSET instead of returning text", async () => {
-    using engine = Engine.open({ db: ":memory:" });
-    await engine.importJsonl(DEV_CORPUS);
-    const memory = engine.store.listMemories({ limit: 1 })[0];
-    assert.ok(memory);
-    const stored = engine.store.getMemory(memory.id);
-    assert.equal(stored?.codec, "zstd-dict");
-    using other = Engine.open({ db: ":memory:" });
-    other.store.putMemories([{ ...(stored as NonNullable<typeof stored>), assetId: null }]);
-    assert.throws(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
+  it("names a missing dictionary or snapshot with E_MISSING_ASSET instead of returning text", () => {
+    const records = devCorpus().slice(0, 300).map(({ id, text }) => ({ id, text }));
+    for (const [codec, kind] of [["cm", "cm-snapshot"], ["zstd-dict", "zstd-dictionary"]] as const) {
+      using engine = Engine.open({ db: ":memory:", codecs: [codec] });
+      engine.rememberMany(records);
+      engine.trainAsset(kind);
+      engine.recode();
+      const memory = engine.store.listMemories({ limit: 300 }).find((m) => m.codec === codec);
+      assert.ok(memory, `no memory uses ${codec}`);
+      assert.equal(engine.recall(memory.id), records.find((r) => r.id === memory.id)?.text);
+      using other = Engine.open({ db: ":memory:" });
+      other.store.putMemories([{ ...(engine.store.getMemory(memory.id) as NonNullable<ReturnType<typeof engine.store.getMemory>>), assetId: null }]);
+      assert.throws(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
+    }
   });
 });

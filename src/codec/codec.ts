@@ -19,13 +19,18 @@ export interface Codec {
   readonly id: number;
   /** The asset kind this codec cannot work without, if any. */
   readonly requires?: AssetKind;
+  /** Loads what the asset needs (a model) ahead of the first call, so timings can tell the two apart. */
+  prepare?(asset: Asset): void;
   /** Returns the payload, or `null` when the codec declines this input. */
   encode(original: Uint8Array, asset?: Asset): Uint8Array | null;
   /** Rebuilds exactly `originalLength` bytes or throws. */
   decode(payload: Uint8Array, originalLength: number, asset?: Asset): Uint8Array;
 }
 
-/** First 8 bytes of an asset id, as stored in envelopes. */
+/** Bytes of an asset id that envelopes carry. */
+export const ASSET_REF_BYTES = 4;
+
+/** The first bytes of an asset id, as stored in envelopes. */
 export function assetRef(asset: Asset): Uint8Array {
-  return Buffer.from(asset.id.slice(0, 16), "hex");
+  return Buffer.from(asset.id.slice(0, ASSET_REF_BYTES * 2), "hex");
 }

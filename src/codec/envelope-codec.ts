@@ -3,7 +3,7 @@ import { checksum32 } from "./checksum.js";
 import { assetRef, type Asset, type Codec } from "./codec.js";
 import { openEnvelope, sealEnvelope } from "./envelope.js";
 
-/** Finds the asset an envelope references by the first 8 bytes of its id. */
+/** Finds the asset an envelope references by the first bytes of its id (`assetRef`). */
 export type AssetResolver = (ref: Uint8Array) => Asset | undefined;
 
 /** Encodes `original` with `codec` and wraps it in an envelope; `null` when the codec declines. */

@@ -5,9 +5,12 @@ import { checksum32 } from "./checksum.js";
  * Envelope v1 — see docs/FORMAT.md for the byte layout. Every stored payload is wrapped in one,
  * so a reader can tell what made it, what it needs and whether the text it rebuilt is right.
  */
-export const ENVELOPE_MAGIC = [0x4d, 0x5a] as const; // "MZ"
+export const ENVELOPE_MAGIC = 0xb7;
 export const ENVELOPE_VERSION = 1;
-export const REF_BYTES = 8;
+/** Asset, model and engine references are the first 4 bytes of a sha256. */
+export const REF_BYTES = 4;
+/** Smallest valid envelope: magic, version/flags, codec, 1-byte length, checksum, 1 payload byte. */
+const MIN_ENVELOPE = 9;
 
 export const EnvelopeFlag = {
   /** An asset (dictionary, context-model snapshot) reference follows the checksum. */
@@ -20,11 +23,11 @@ export const EnvelopeFlag = {
 const KNOWN_FLAGS = EnvelopeFlag.ASSET | EnvelopeFlag.MODEL | EnvelopeFlag.ENGINE;
 
 export interface EnvelopeRefs {
-  /** First 8 bytes of the asset's sha256. */
+  /** First 4 bytes of the asset's sha256. */
   asset?: Uint8Array;
-  /** First 8 bytes of the model file's sha256. */
+  /** First 4 bytes of the model file's sha256. */
   model?: Uint8Array;
-  /** First 8 bytes of the sha256 of the engine fingerprint string. */
+  /** First 4 bytes of the sha256 of the engine fingerprint string. */
   engine?: Uint8Array;
 }
 
@@ -45,13 +48,11 @@ export interface OpenedEnvelope extends EnvelopeHeader {
 export function sealEnvelope(codecId: number, original: Uint8Array, payload: Uint8Array, refs: EnvelopeRefs = {}): Uint8Array {
   const flags = (refs.asset ? EnvelopeFlag.ASSET : 0) | (refs.model ? EnvelopeFlag.MODEL : 0) | (refs.engine ? EnvelopeFlag.ENGINE : 0);
   const refCount = (refs.asset ? 1 : 0) + (refs.model ? 1 : 0) + (refs.engine ? 1 : 0);
-  const out = new Uint8Array(5 + varintLength(original.length) + 4 + refCount * REF_BYTES + payload.length);
-  out[0] = ENVELOPE_MAGIC[0];
-  out[1] = ENVELOPE_MAGIC[1];
-  out[2] = ENVELOPE_VERSION;
-  out[3] = codecId;
-  out[4] = flags;
-  let at = writeVarint(out, 5, original.length);
+  const out = new Uint8Array(3 + varintLength(original.length) + 4 + refCount * REF_BYTES + payload.length);
+  out[0] = ENVELOPE_MAGIC;
+  out[1] = (ENVELOPE_VERSION << 4) | flags;
+  out[2] = codecId;
+  let at = writeVarint(out, 3, original.length);
   new DataView(out.buffer, out.byteOffset).setUint32(at, checksum32(original), true);
   at += 4;
   for (const ref of [refs.asset, refs.model, refs.engine]) {
@@ -66,19 +67,19 @@ export function sealEnvelope(codecId: number, original: Uint8Array, payload: Uin
 
 /** Parses and validates the header; trusts nothing until each field has been checked. */
 export function openEnvelope(bytes: Uint8Array, maxOriginalLength: number): OpenedEnvelope {
-  if (bytes.length < 10) throw formatError(`envelope is ${bytes.length} bytes, shorter than any valid header`);
-  if (bytes[0] !== ENVELOPE_MAGIC[0] || bytes[1] !== ENVELOPE_MAGIC[1]) throw formatError("not a memzip envelope (wrong magic)");
-  const version = bytes[2] as number;
+  if (bytes.length < MIN_ENVELOPE) throw formatError(`envelope is ${bytes.length} bytes, shorter than any valid one`);
+  if (bytes[0] !== ENVELOPE_MAGIC) throw formatError("not a memzip envelope (wrong magic)");
+  const version = (bytes[1] as number) >> 4;
   if (version !== ENVELOPE_VERSION) {
     throw new MemzipError(ErrorCode.VERSION, `envelope format version ${version} is not supported (this build reads ${ENVELOPE_VERSION})`, {
       hint: "Upgrade memzip to read payloads written by a newer version.",
       details: { version },
     });
   }
-  const codecId = bytes[3] as number;
-  const flags = bytes[4] as number;
+  const flags = (bytes[1] as number) & 0x0f;
+  const codecId = bytes[2] as number;
   if ((flags & ~KNOWN_FLAGS) !== 0) throw formatError(`envelope has unknown flags 0x${flags.toString(16)}`);
-  const [originalLength, afterLength] = readVarint(bytes, 5);
+  const [originalLength, afterLength] = readVarint(bytes, 3);
   if (originalLength === 0 || originalLength > maxOriginalLength) {
     throw formatError(`envelope claims an original length of ${originalLength} bytes (allowed 1..${maxOriginalLength})`);
   }

@@ -1,4 +1,5 @@
 import type { Codec } from "./codec.js";
+import { createCmCodec } from "./cm.js";
 import { rawCodec } from "./raw.js";
 import { createZstdCodec } from "./zstd.js";
 import { createZstdDictCodec } from "./zstd-dict.js";
@@ -13,6 +14,7 @@ export const CODEC_FACTORIES = Object.freeze({
   raw: (_: CodecSettings): Codec => rawCodec,
   zstd: (s: CodecSettings): Codec => createZstdCodec(s.zstdLevel),
   "zstd-dict": (s: CodecSettings): Codec => createZstdDictCodec(s.zstdLevel),
+  cm: (_: CodecSettings): Codec => createCmCodec(),
 } as const);
 
 export type CodecName = keyof typeof CODEC_FACTORIES;

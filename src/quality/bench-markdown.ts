@@ -13,13 +13,13 @@ export function codecBenchMarkdown(report: CodecBenchReport, title: string, comm
     `${report.records} records; assets trained on ${report.trainRecords}, measured per record on the other ${report.testRecords} (${report.testBytes} bytes). ` +
       "memzip sizes are whole envelopes (header, checksum, asset reference); baselines are stock frames.",
     "",
-    "| codec | bits/byte | ratio | with asset: this split / 10^4 / 10^6 records | asset bytes | encode MB/s | decode MB/s | encode p50 / p95 ms | decode p50 / p95 ms | exact |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| codec | bits/byte | ratio | with asset: this split / 10^4 / 10^6 records | asset bytes | asset build / load s | encode MB/s | decode MB/s | encode p50 / p95 ms | decode p50 / p95 ms | exact |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of report.results) {
     const asset = r.asset ? `${f3(r.asset.amortised.testSplit)} / ${f3(r.asset.amortised.per1e4)} / ${f3(r.asset.amortised.per1e6)}` : "—";
     lines.push(
-      `| ${label(r)} | ${f3(r.bitsPerByte)} | ${f2(r.ratio)} | ${asset} | ${r.asset ? r.asset.bytes : "—"} | ${f2(r.encodeMBps)} | ${f2(r.decodeMBps)} | ${f3(r.encodeP50Ms)} / ${f3(r.encodeP95Ms)} | ${f3(r.decodeP50Ms)} / ${f3(r.decodeP95Ms)} | ${r.exact}/${r.records} |`,
+      `| ${label(r)} | ${f3(r.bitsPerByte)} | ${f2(r.ratio)} | ${asset} | ${r.asset ? r.asset.bytes : "—"} | ${r.asset ? `${f2(r.asset.trainMs / 1000)} / ${f2(r.asset.loadMs / 1000)}` : "—"} | ${f2(r.encodeMBps)} | ${f2(r.decodeMBps)} | ${f3(r.encodeP50Ms)} / ${f3(r.encodeP95Ms)} | ${f3(r.decodeP50Ms)} / ${f3(r.decodeP95Ms)} | ${r.exact}/${r.records} |`,
     );
   }
   lines.push("", splitTable(report, "byLang", "language"), "", splitTable(report, "bySource", "source"));

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { AssetKind } from "../codec/codec.js";
+import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import type { CodecUsage, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
 
@@ -172,10 +172,10 @@ export class SqliteStore implements MemoryStore {
   }
 
   putAsset(asset: StoredAsset): void {
-    const ref = Buffer.from(asset.id.slice(0, 16), "hex");
+    const ref = Buffer.from(assetRef(asset));
     const clash = this.statements.getAssetByRef.get(ref) as AssetRow | undefined;
     if (clash && clash.id !== asset.id) {
-      throw new MemzipError(ErrorCode.STORE, `asset ${asset.id} shares its 8-byte reference with ${clash.id}`, {
+      throw new MemzipError(ErrorCode.STORE, `asset ${asset.id} shares its envelope reference (first id bytes) with ${clash.id}`, {
         hint: "Retrain the asset with different settings; two assets must differ in their first 8 id bytes.",
       });
     }

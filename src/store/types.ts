@@ -59,7 +59,7 @@ export interface MemoryStore {
   namespaces(): string[];
   putAsset(asset: StoredAsset): void;
   getAsset(id: string): StoredAsset | undefined;
-  /** Finds an asset by the 8-byte reference an envelope carries. */
+  /** Finds an asset by the reference (first id bytes) an envelope carries. */
   getAssetByRef(ref: Uint8Array): StoredAsset | undefined;
   listAssets(): StoredAsset[];
   /** Bytes of each asset, with the number of memories that use it. */

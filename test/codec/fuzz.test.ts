@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import type { Asset, Codec } from "../../src/codec/codec.js";
+import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs } from "../../src/codec/registry.js";
 import { isMemzipError } from "../../src/errors.js";
@@ -16,12 +16,15 @@ describe("envelope fuzzing", () => {
     const encoder = new TextEncoder();
     const corpus = devCorpus().map((r) => encoder.encode(r.text));
     const codecs = createCodecs({ zstdLevel: 19 });
-    const dictBytes = ASSET_TRAINERS["zstd-dictionary"](corpus.slice(0, 400), {});
-    const asset: Asset = { id: createHash("sha256").update(dictBytes).digest("hex"), kind: "zstd-dictionary", bytes: dictBytes };
-    const resolve = (ref: Uint8Array) => (Buffer.from(ref).toString("hex") === asset.id.slice(0, 16) ? asset : undefined);
+    const assets = new Map<string, Asset>();
+    for (const kind of Object.keys(ASSET_TRAINERS) as (keyof typeof ASSET_TRAINERS)[]) {
+      const bytes = ASSET_TRAINERS[kind](corpus.slice(0, 400), {});
+      assets.set(kind, { id: createHash("sha256").update(bytes).digest("hex"), kind, bytes });
+    }
+    const resolve = (ref: Uint8Array) => [...assets.values()].find((a) => Buffer.from(assetRef(a)).equals(ref));
     const random = seededRandom(42);
     const valid = [...codecs.byName.values()].flatMap((codec: Codec) =>
-      corpus.slice(400, 440).map((original) => ({ original, envelope: encodeEnvelope(codec, original, codec.requires ? asset : undefined) as Uint8Array })),
+      corpus.slice(400, 440).map((original) => ({ original, envelope: encodeEnvelope(codec, original, codec.requires ? assets.get(codec.requires) : undefined) as Uint8Array })),
     );
     const outcomes = { error: 0, exact: 0 };
     for (let i = 0; i < MUTATIONS; i++) {

@@ -31,7 +31,7 @@ describe("SqliteStore", () => {
     assert.equal(reopened.getMemory("a")?.codec, "zstd");
     assert.deepEqual(reopened.namespaces(), ["ns", "other"]);
     assert.equal(reopened.activeAsset("ns", "zstd-dictionary"), assetId);
-    assert.deepEqual([...(reopened.getAssetByRef(Buffer.from(assetId.slice(0, 16), "hex"))?.bytes ?? [])], [5, 5]);
+    assert.deepEqual([...(reopened.getAssetByRef(Buffer.from(assetId.slice(0, 8), "hex"))?.bytes ?? [])], [5, 5]);
     assert.deepEqual(reopened.fingerprints(["a", "zz"]), new Map([["a", { checksum: 7, originalLength: 3 }]]));
     assert.deepEqual(reopened.usageByCodec(), [
       { codec: "raw", memories: 1, originalBytes: 3, storedBytes: 3 },

@@ -40,7 +40,7 @@ ${STORE_HELP}`,
       bar.done();
       const stats = engine.stats(report.namespace);
       const trained = report.trained
-        ? `\ntrained dictionary ${report.trained.id.slice(0, 12)} (${formatBytes(report.trained.bytes)}) and recoded ${report.trained.recode.recoded} memories`
+        ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories`
         : "";
       const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
       emit(

@@ -7,6 +7,7 @@ import { exportCommand } from "./export.js";
 import { getCommand } from "./get.js";
 import { importCommand } from "./import.js";
 import { lsCommand } from "./ls.js";
+import { modelCommand } from "./model.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
 import { statsCommand } from "./stats.js";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   statsCommand,
   dictCommand,
+  modelCommand,
   recodeCommand,
   benchCommand,
   demoCommand,

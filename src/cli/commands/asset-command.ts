@@ -1,0 +1,55 @@
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import type { TrainableAssetKind } from "../../model/asset-trainers.js";
+import { formatBytes } from "../progress.js";
+import { emit, openEngine, parseInteger, usage } from "../shared.js";
+
+interface AssetCommandSpec {
+  name: string;
+  kind: TrainableAssetKind;
+  /** What the asset is, for help and output ("zstd dictionary"). */
+  noun: string;
+  summary: string;
+  maxBytesHelp: string;
+}
+
+/** `memzip dict` and `memzip model`: train an asset on a namespace, or list the assets of a kind. */
+export function createAssetCommand(spec: AssetCommandSpec): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: `memzip ${spec.name} train [--namespace NS] [--max-bytes N] [--no-recode] | memzip ${spec.name} ls`,
+    help: `train: builds a ${spec.noun} from the namespace's memories, stores it as a content-addressed
+asset, makes it the one new writes use, then recodes the namespace where that makes memories
+smaller. Older payloads keep naming the asset they were written with.
+ls: lists ${spec.noun}s with their size and how many memories use each.
+  --max-bytes N      ${spec.maxBytesHelp}
+  --no-recode        only train; leave existing memories as they are
+${STORE_HELP}`,
+    options: { ...STORE_OPTIONS, "max-bytes": { type: "string" }, "no-recode": { type: "boolean" } },
+    async run(context) {
+      const action = context.positionals[0];
+      const engine = openEngine(context);
+      try {
+        if (action === "ls") {
+          const assets = engine.store.assetUsage().filter((a) => a.kind === spec.kind);
+          emit(context, { assets }, assets.map((a) => `${a.id.slice(0, 16)}  ${formatBytes(a.size)}  used by ${a.memories}`).join("\n") || `no ${spec.noun}s`);
+          return 0;
+        }
+        if (action !== "train") throw usage(`${spec.name} takes train or ls`);
+        const maxBytes = parseInteger(context.values["max-bytes"], "max-bytes", 256, 1 << 30);
+        const trained = engine.trainAsset(spec.kind, engine.options.namespace, maxBytes === undefined ? {} : { maxBytes });
+        const recode = context.values["no-recode"] ? undefined : engine.recode(engine.options.namespace);
+        emit(
+          context,
+          { ...trained, recode },
+          `trained ${spec.noun} ${trained.id.slice(0, 16)}: ${formatBytes(trained.bytes)} from ${trained.samples} memories in ${(trained.trainMs / 1000).toFixed(1)}s` +
+            (recode ? `; recoded ${recode.recoded} of ${recode.checked} (${formatBytes(recode.bytesBefore)} -> ${formatBytes(recode.bytesAfter)})` : ""),
+        );
+        return 0;
+      } finally {
+        engine.close();
+      }
+    },
+  };
+}
