@@ -3,7 +3,7 @@ import type { ContextModel } from "./cm/context-model.js";
 import { loadSnapshot } from "./cm/snapshot.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 
-/** Loaded models kept per process; each holds its tables (about 17 MiB at the defaults). */
+/** Loaded models kept per process; each holds its tables (about 45 MiB at the defaults). */
 const MAX_LOADED_MODELS = 2;
 
 /**

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
 import { createCmCodec } from "../../src/codec/cm.js";
+import { CONTEXT_MODEL_DEFAULTS } from "../../src/codec/cm/context-model.js";
 import { decodeSnapshot, encodeSnapshot } from "../../src/codec/cm/snapshot.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs } from "../../src/codec/registry.js";
@@ -75,7 +76,7 @@ describe("cm codec", () => {
 
   it("snapshots keep their training records and model sizes", () => {
     const { params, samples } = decodeSnapshot(asset.bytes);
-    assert.deepEqual(params, { tableBits: 22, matchBits: 20 });
+    assert.deepEqual(params, CONTEXT_MODEL_DEFAULTS);
     assert.equal(samples.length, 1500);
     assert.ok(Buffer.from(samples[7] as Uint8Array).equals(corpus[7] as Uint8Array));
     assert.throws(() => decodeSnapshot(asset.bytes.subarray(0, asset.bytes.length - 9)));

@@ -15,7 +15,7 @@ const VERSION = 1;
 const MAX_BODY_BYTES = 1 << 30;
 
 export interface SnapshotOptions {
-  /** Model sizes. Defaults to `CONTEXT_MODEL_DEFAULTS` (tableBits 22, matchBits 20: about 17 MiB of RAM). */
+  /** Model sizes. Defaults to `CONTEXT_MODEL_DEFAULTS` (tableBits 23, matchBits 20: about 45 MiB of RAM with 4 MiB of training text). */
   params?: ContextModelParams;
   /** Most training text kept, newest records first. Defaults to 4 MiB. */
   maxTrainingBytes?: number;
