@@ -1,0 +1,430 @@
+// AssemblyScript: the cm codec's context model, compiled to WebAssembly (npm run build:wasm).
+// Integer arithmetic only, so every engine computes the same probabilities. One instance holds
+// one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
+//
+// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4 and a word context
+// (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model over everything
+// seen, two logistic mixers (weights selected by partial byte and match length, and by previous
+// byte and bit position) averaged in the logistic domain, and an APM stage on the partial byte.
+
+const HASHED: i32 = 4;
+const COUNTERS: i32 = 2 + HASHED;
+const INPUTS: i32 = COUNTERS + 2;
+const BIAS: i32 = 256;
+const O1_BASE: i32 = 256;
+const HASHED_BASE: i32 = 256 + 65536;
+const MATCH_MIN: i32 = 6;
+const MIXER_SETS: i32 = 256 * 4;
+const MIXER2_SETS: i32 = 256 * 8;
+const MIXER_RATE: i32 = 10;
+const COUNT_LIMIT: i32 = 60;
+const APM_RATE: i32 = 6;
+const UNDO_PER_BYTE: i32 = 8 * COUNTERS + 1;
+const INITIAL_COUNTER: i32 = 32768 << 16;
+const SCRATCH_BITS: i32 = 16;
+const SCRATCH_BUCKETS: i32 = (1 << SCRATCH_BITS) >> 4;
+const INITIAL_WEIGHT: i32 = 20000;
+
+// Layout of linear memory (byte offsets), fixed by init().
+let stretchTable: usize = 0; // i16 × 4096
+let squashTable: usize = 0; // i16 × 4096
+let rateTable: usize = 0; // i32 × (COUNT_LIMIT + 1)
+let counters: usize = 0; // i32 × (scratchBase + 2^SCRATCH_BITS)
+let matchTable: usize = 0; // i32 × 2^matchBits
+let weights: usize = 0; // i32 × MIXER_SETS × INPUTS
+let weights2: usize = 0; // i32 × MIXER2_SETS × INPUTS
+let pristineWeights: usize = 0;
+let pristineWeights2: usize = 0;
+let apm: usize = 0; // u16 × 256 × 33
+let pristineApm: usize = 0;
+let matchCounters: usize = 0; // u16 × 64
+let pristineMatchCounters: usize = 0;
+let stretched: usize = 0; // i32 × INPUTS
+let slots: usize = 0; // i32 × COUNTERS
+let nibbleBase: usize = 0; // i32 × HASHED
+let contextHash: usize = 0; // i32 × HASHED
+let claimedScratch: usize = 0; // i32 × SCRATCH_BUCKETS
+let history: usize = 0; // u8 × historyCapacity, then the undo log (i32 pairs)
+let historyCapacity: i32 = 0;
+let undo: usize = 0;
+let undoCapacity: i32 = 0;
+
+let scratchBase: i32 = 0;
+let hashShift: i32 = 0;
+let matchBits: i32 = 0;
+let matchShift: i32 = 0;
+
+let frozen = false;
+let historyLength: i32 = 0;
+let frozenHistoryLength: i32 = 0;
+let undoLength: i32 = 0;
+let claimedScratchLength: i32 = 0;
+
+let c0: i32 = 1;
+let bitPosition: i32 = 0;
+let c4: i32 = 0;
+let c8: i32 = 0;
+let word: i32 = 0;
+let matchPtr: i32 = 0;
+let matchLength: i32 = 0;
+let predictedByte: i32 = 0;
+let matchCounter: i32 = -1;
+let mixerBase: i32 = 0;
+let mixer2Base: i32 = 0;
+let p1: i32 = 2048;
+let p2: i32 = 2048;
+let pMix: i32 = 2048;
+let apmIndex: i32 = 0;
+let apmWeight: i32 = 0;
+
+@inline function i32At(base: usize, index: i32): i32 {
+  return load<i32>(base + (<usize>index << 2));
+}
+@inline function setI32(base: usize, index: i32, value: i32): void {
+  store<i32>(base + (<usize>index << 2), value);
+}
+@inline function u16At(base: usize, index: i32): i32 {
+  return <i32>load<u16>(base + (<usize>index << 1));
+}
+@inline function setU16(base: usize, index: i32, value: i32): void {
+  store<u16>(base + (<usize>index << 1), <u16>value);
+}
+@inline function stretch(p12: i32): i32 {
+  return <i32>load<i16>(stretchTable + (<usize>p12 << 1));
+}
+@inline function squash(d: i32): i32 {
+  return <i32>load<i16>(squashTable + (<usize>(d + 2048) << 1));
+}
+
+/** Reserves `bytes` at the end of what is laid out so far, growing memory when needed. */
+let top: usize = 0;
+function reserve(bytes: usize): usize {
+  const at = (top + 63) & ~(<usize>63);
+  top = at + bytes;
+  const needed = <i32>((top + 0xffff) >> 16);
+  const have = memory.size();
+  if (needed > have) memory.grow(needed - have);
+  return at;
+}
+
+const SQUASH_POINTS: StaticArray<i32> = [
+  1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047, 2549, 2994, 3348, 3607, 3785, 3901, 3975, 4022, 4050, 4068, 4079, 4085,
+  4089, 4092, 4093, 4094,
+];
+
+function squashSlow(d: i32): i32 {
+  if (d > 2047) return 4095;
+  if (d < -2047) return 1;
+  const w = d & 127;
+  const i = (d >> 7) + 16;
+  return (unchecked(SQUASH_POINTS[i]) * (128 - w) + unchecked(SQUASH_POINTS[i + 1]) * w + 64) >> 7;
+}
+
+/** Lays out memory for a model with 2^tableBitsValue hashed slots and 2^matchBitsValue match slots. */
+export function init(tableBitsValue: i32, matchBitsValue: i32): void {
+  top = <usize>memory.size() << 16;
+  stretchTable = reserve(4096 * 2);
+  squashTable = reserve(4096 * 2);
+  rateTable = reserve((COUNT_LIMIT + 1) * 4);
+  scratchBase = HASHED_BASE + (1 << tableBitsValue);
+  hashShift = 32 - tableBitsValue;
+  counters = reserve(<usize>(scratchBase + (1 << SCRATCH_BITS)) * 4);
+  matchBits = matchBitsValue;
+  matchShift = 32 - matchBitsValue;
+  matchTable = reserve(<usize>(1 << matchBitsValue) * 4);
+  weights = reserve(MIXER_SETS * INPUTS * 4);
+  weights2 = reserve(MIXER2_SETS * INPUTS * 4);
+  pristineWeights = reserve(MIXER_SETS * INPUTS * 4);
+  pristineWeights2 = reserve(MIXER2_SETS * INPUTS * 4);
+  apm = reserve(256 * 33 * 2);
+  pristineApm = reserve(256 * 33 * 2);
+  matchCounters = reserve(64 * 2);
+  pristineMatchCounters = reserve(64 * 2);
+  stretched = reserve(INPUTS * 4);
+  slots = reserve(COUNTERS * 4);
+  nibbleBase = reserve(HASHED * 4);
+  contextHash = reserve(HASHED * 4);
+  claimedScratch = reserve(SCRATCH_BUCKETS * 4);
+  historyCapacity = 1 << 16;
+  history = reserve(historyCapacity);
+
+  for (let x = -2047, pi = 0; x <= 2047; x++) {
+    const v = squashSlow(x);
+    for (let j = pi; j <= v; j++) store<i16>(stretchTable + (<usize>j << 1), <i16>x);
+    pi = v + 1;
+    if (x === 2047) for (let j = pi; j < 4096; j++) store<i16>(stretchTable + (<usize>j << 1), 2047);
+  }
+  for (let d = -2048; d < 2048; d++) store<i16>(squashTable + (<usize>(d + 2048) << 1), <i16>squashSlow(d));
+  for (let n = 0; n <= COUNT_LIMIT; n++) setI32(rateTable, n, max(4, 2048 / (2 * n + 3)));
+  for (let i = 0; i < scratchBase + (1 << SCRATCH_BITS); i++) setI32(counters, i, INITIAL_COUNTER);
+  for (let i = 0; i < MIXER_SETS * INPUTS; i++) setI32(weights, i, INITIAL_WEIGHT);
+  for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setI32(weights2, i, INITIAL_WEIGHT);
+  for (let ctx = 0; ctx < 256; ctx++) {
+    for (let j = 0; j < 33; j++) setU16(apm, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+  }
+  for (let i = 0; i < 64; i++) setU16(matchCounters, i, 32768);
+  setI32(stretched, COUNTERS + 1, BIAS);
+  beginRecord(0);
+}
+
+/** Ends training: from now on every record starts from this state and is rolled back after. */
+export function freeze(): void {
+  frozen = true;
+  memory.copy(pristineWeights, weights, MIXER_SETS * INPUTS * 4);
+  memory.copy(pristineWeights2, weights2, MIXER2_SETS * INPUTS * 4);
+  memory.copy(pristineApm, apm, 256 * 33 * 2);
+  memory.copy(pristineMatchCounters, matchCounters, 64 * 2);
+  frozenHistoryLength = historyLength;
+}
+
+/** Resets the byte context to a record boundary, with room for a record of `length` bytes. */
+export function beginRecord(length: i32): void {
+  ensureHistory(historyLength + length + 1);
+  if (frozen) {
+    const needed = (length + 1) * UNDO_PER_BYTE;
+    if (needed > undoCapacity) {
+      top = history + <usize>historyCapacity;
+      undo = reserve(<usize>needed * 8);
+      undoCapacity = needed;
+    }
+  }
+  c0 = 1;
+  bitPosition = 0;
+  c4 = 0;
+  c8 = 0;
+  word = 0;
+  matchLength = 0;
+  afterByte();
+}
+
+/** Ends a training record: a separator joins the history so matches do not run across records. */
+export function endTrainingRecord(): void {
+  appendHistory(0);
+}
+
+/** Rolls back every change since `beginRecord` (frozen models only). */
+export function endRecord(): void {
+  if (!frozen) return;
+  for (let i = undoLength - 1; i >= 0; i--) {
+    const slot = load<i32>(undo + (<usize>i << 3));
+    const value = load<i32>(undo + (<usize>i << 3) + 4);
+    if (slot >= 0) setI32(counters, slot, value);
+    else setI32(matchTable, -1 - slot, value);
+  }
+  undoLength = 0;
+  for (let i = 0; i < claimedScratchLength; i++) {
+    const bucket = i32At(claimedScratch, i);
+    for (let k = 0; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
+  }
+  claimedScratchLength = 0;
+  memory.copy(weights, pristineWeights, MIXER_SETS * INPUTS * 4);
+  memory.copy(weights2, pristineWeights2, MIXER2_SETS * INPUTS * 4);
+  memory.copy(apm, pristineApm, 256 * 33 * 2);
+  memory.copy(matchCounters, pristineMatchCounters, 64 * 2);
+  historyLength = frozenHistoryLength;
+}
+
+/** P(next bit = 1) in 1..65535 out of 65536. */
+export function predict(): i32 {
+  let dot: i64 = 0;
+  let dot2: i64 = 0;
+  for (let i = 0; i < COUNTERS; i++) {
+    const x = stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20));
+    setI32(stretched, i, x);
+    dot += <i64>i32At(weights, mixerBase + i) * x;
+    dot2 += <i64>i32At(weights2, mixer2Base + i) * x;
+  }
+  let match = 0;
+  if (matchLength > 0) {
+    const expected = (predictedByte >> (7 - bitPosition)) & 1;
+    matchCounter = min(matchLength, 31) * 2 + expected;
+    match = stretch(u16At(matchCounters, matchCounter) >> 4);
+  } else {
+    matchCounter = -1;
+  }
+  setI32(stretched, COUNTERS, match);
+  dot += <i64>i32At(weights, mixerBase + COUNTERS) * match + <i64>i32At(weights, mixerBase + COUNTERS + 1) * BIAS;
+  dot2 += <i64>i32At(weights2, mixer2Base + COUNTERS) * match + <i64>i32At(weights2, mixer2Base + COUNTERS + 1) * BIAS;
+  const d = <i32>clamp(dot >> 16);
+  const d2 = <i32>clamp(dot2 >> 16);
+  p1 = squash(d);
+  p2 = squash(d2);
+  pMix = squash((d + d2) >> 1);
+  const s = stretch(pMix) + 2048;
+  apmIndex = c0 * 33 + (s >> 7);
+  apmWeight = s & 127;
+  const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
+  const p = (pMix * 16 + pApm) >> 1;
+  return p < 1 ? 1 : p > 65535 ? 65535 : p;
+}
+
+@inline function clamp(d: i64): i64 {
+  return d > 2047 ? 2047 : d < -2047 ? -2047 : d;
+}
+
+/** Learns the bit that followed the last `predict`. */
+export function update(bit: i32): void {
+  const target = bit ? 65535 : 0;
+  let u = undoLength;
+  for (let i = 0; i < COUNTERS; i++) {
+    const s = i32At(slots, i);
+    const value = i32At(counters, s);
+    if (frozen && s < scratchBase) {
+      store<i32>(undo + (<usize>u << 3), s);
+      store<i32>(undo + (<usize>u << 3) + 4, value);
+      u++;
+    }
+    const p = <i32>(<u32>value >> 16);
+    const n = value & 0xffff;
+    setI32(counters, s, ((p + (((target - p) * i32At(rateTable, n)) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  }
+  undoLength = u;
+  if (matchCounter >= 0) {
+    const m = u16At(matchCounters, matchCounter);
+    setU16(matchCounters, matchCounter, m + ((target - m) >> 6));
+  }
+  const err = ((bit << 12) - p1) * MIXER_RATE;
+  const err2 = ((bit << 12) - p2) * MIXER_RATE;
+  for (let i = 0; i < INPUTS; i++) {
+    const x = i32At(stretched, i);
+    setI32(weights, mixerBase + i, i32At(weights, mixerBase + i) + ((x * err) >> 16));
+    setI32(weights2, mixer2Base + i, i32At(weights2, mixer2Base + i) + ((x * err2) >> 16));
+  }
+  const a0 = u16At(apm, apmIndex);
+  const a1 = u16At(apm, apmIndex + 1);
+  setU16(apm, apmIndex, a0 + ((((target - a0) >> APM_RATE) * (128 - apmWeight)) >> 7));
+  setU16(apm, apmIndex + 1, a1 + ((((target - a1) >> APM_RATE) * apmWeight) >> 7));
+  c0 = (c0 << 1) | bit;
+  bitPosition++;
+  if (bitPosition === 8) {
+    const byte = c0 & 0xff;
+    c0 = 1;
+    bitPosition = 0;
+    appendHistory(byte);
+    afterByte();
+    return;
+  }
+  if (matchLength > 0 && ((predictedByte | 0x100) >> (8 - bitPosition)) !== c0) matchLength = 0;
+  if (bitPosition === 4) computeNibbleBases();
+  computeSlots();
+}
+
+function ensureHistory(needed: i32): void {
+  if (needed <= historyCapacity) return;
+  let capacity = historyCapacity;
+  while (capacity < needed) capacity <<= 1;
+  // The history is the last region before the undo log, which is empty between records.
+  top = history + <usize>historyCapacity;
+  reserve(<usize>(capacity - historyCapacity));
+  historyCapacity = capacity;
+  undoCapacity = 0;
+}
+
+function appendHistory(byte: i32): void {
+  ensureHistory(historyLength + 1);
+  store<u8>(history + <usize>historyLength, <u8>byte);
+  historyLength++;
+  c8 = (c8 << 8) | (<i32>(<u32>c4 >> 24));
+  c4 = (c4 << 8) | byte;
+  const isWordByte = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte >= 0x80;
+  word = isWordByte ? (word ^ (byte | 0x20)) * 0x2f0b4c2d + 0x3c6ef372 : 0;
+  updateMatch(byte);
+}
+
+@inline function historyAt(index: i32): i32 {
+  return <i32>load<u8>(history + <usize>index);
+}
+
+function updateMatch(byte: i32): void {
+  if (matchLength > 0 && matchPtr < historyLength - 1 && historyAt(matchPtr) === byte) {
+    matchLength++;
+    matchPtr++;
+  } else {
+    matchLength = 0;
+  }
+  if (historyLength < MATCH_MIN) return;
+  const h = <i32>(<u32>(c4 * <i32>0x9e3779b1 ^ (c8 & 0xffff) * <i32>0x85ebca6b) >> matchShift);
+  if (matchLength === 0) {
+    const candidate = i32At(matchTable, h);
+    if (candidate > 0) {
+      let length = 0;
+      while (length < 32 && candidate - 1 - length >= 0 && historyAt(candidate - 1 - length) === historyAt(historyLength - 1 - length)) length++;
+      if (length >= MATCH_MIN) {
+        matchLength = length;
+        matchPtr = candidate;
+      }
+    }
+  }
+  if (frozen) {
+    store<i32>(undo + (<usize>undoLength << 3), -1 - h);
+    store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, h));
+    undoLength++;
+  }
+  setI32(matchTable, h, historyLength);
+}
+
+function afterByte(): void {
+  predictedByte = matchLength > 0 ? historyAt(matchPtr) : 0;
+  setI32(contextHash, 0, (c4 & 0xffff) * 0x2c1b3c6d + 0x01000193);
+  setI32(contextHash, 1, (c4 & 0xffffff) * 0x297a2d39 + 0x02000193);
+  setI32(contextHash, 2, (c4 * 0x1b873593) ^ 0x03000193);
+  setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
+  computeNibbleBases();
+  computeSlots();
+}
+
+/**
+ * Finds each hashed context's bucket of 16 slots for the coming nibble. Slot 0 holds a tag; a
+ * context lives in one of two neighbouring buckets, and a new one takes the less used of the two.
+ * A frozen model puts contexts it never saw in scratch buckets, wiped after the record.
+ */
+function computeNibbleBases(): void {
+  const nibbleContext = bitPosition === 0 ? 0 : c0;
+  for (let i = 0; i < HASHED; i++) {
+    const mixed = (i32At(contextHash, i) ^ (nibbleContext + 1) * 0x2545f491) * <i32>0x9e3779b1;
+    const home = HASHED_BASE + (<i32>(<u32>(mixed ^ <i32>(<u32>mixed >> 15)) >> hashShift) & ~15);
+    const tag = (mixed & 0xffff) | 0x10000;
+    if (i32At(counters, home) === tag) {
+      setI32(nibbleBase, i, home);
+      continue;
+    }
+    const neighbour = home ^ 16;
+    if (i32At(counters, neighbour) === tag) {
+      setI32(nibbleBase, i, neighbour);
+      continue;
+    }
+    if (frozen) {
+      setI32(nibbleBase, i, scratchBucket(mixed, tag));
+      continue;
+    }
+    const victim = (i32At(counters, home + 1) & 0xffff) <= (i32At(counters, neighbour + 1) & 0xffff) ? home : neighbour;
+    setI32(counters, victim, tag);
+    for (let k = 1; k < 16; k++) setI32(counters, victim + k, INITIAL_COUNTER);
+    setI32(nibbleBase, i, victim);
+  }
+}
+
+function scratchBucket(mixed: i32, tag: i32): i32 {
+  const bucket = scratchBase + (<i32>(<u32>(mixed * <i32>0x85ebca6b) >> (32 - SCRATCH_BITS)) & ~15);
+  const current = i32At(counters, bucket);
+  if (current === tag) return bucket;
+  if (current === INITIAL_COUNTER) {
+    setI32(claimedScratch, claimedScratchLength, bucket);
+    claimedScratchLength++;
+  } else {
+    for (let k = 1; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
+  }
+  setI32(counters, bucket, tag);
+  return bucket;
+}
+
+function computeSlots(): void {
+  const bits = bitPosition;
+  const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
+  setI32(slots, 0, c0);
+  setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
+  for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
+  const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
+  mixerBase = (lengthBucket * 256 + c0) * INPUTS;
+  mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
+}
