@@ -1,4 +1,5 @@
 import type { AssetKind } from "../codec/codec.js";
+import { CONTEXT_MODEL_DEFAULTS } from "../codec/cm/context-model.js";
 import { encodeSnapshot } from "../codec/cm/snapshot.js";
 import { trainZstdDictionary } from "./zstd-dictionary.js";
 
@@ -6,6 +7,8 @@ import { trainZstdDictionary } from "./zstd-dictionary.js";
 export interface AssetTrainingOptions {
   /** Upper bound on the asset's size in bytes. Each trainer has its own default. */
   maxBytes?: number;
+  /** Context models only: log2 of the model's hashed counter slots, which bounds its RAM (4 bytes a slot). Defaults to `23`. */
+  tableBits?: number;
 }
 
 /** Builds an asset's bytes from a namespace's memories; one entry per asset kind. */
@@ -13,7 +16,10 @@ export const ASSET_TRAINERS = Object.freeze({
   "zstd-dictionary": (samples: readonly Uint8Array[], options: AssetTrainingOptions) =>
     trainZstdDictionary(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
   "cm-snapshot": (samples: readonly Uint8Array[], options: AssetTrainingOptions) =>
-    encodeSnapshot(samples, options.maxBytes === undefined ? {} : { maxTrainingBytes: options.maxBytes }),
+    encodeSnapshot(samples, {
+      ...(options.maxBytes === undefined ? {} : { maxTrainingBytes: options.maxBytes }),
+      ...(options.tableBits === undefined ? {} : { params: { ...CONTEXT_MODEL_DEFAULTS, tableBits: options.tableBits } }),
+    }),
 } as const satisfies Partial<Record<AssetKind, (samples: readonly Uint8Array[], options: AssetTrainingOptions) => Uint8Array>>);
 
 export type TrainableAssetKind = keyof typeof ASSET_TRAINERS;

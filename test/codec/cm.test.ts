@@ -103,6 +103,16 @@ describe("cm codec", () => {
     assert.ok(size("cm", asset) < size("zstd-dict", dictionary) * 0.85);
   });
 
+  it("codes a record too long to roll back, then codes the next one as a fresh model would", () => {
+    const codec = createCmCodec();
+    const long = Buffer.concat(corpus.slice(1500, 1800));
+    assert.ok(long.length > 64 * 1024);
+    const payload = codec.encode(long, asset) as Uint8Array;
+    assert.ok(Buffer.from(codec.decode(payload, long.length, asset)).equals(long));
+    const short = corpus[1900] as Uint8Array;
+    assert.ok(Buffer.from(codec.encode(short, asset) as Uint8Array).equals(createCmCodec().encode(short, asset) as Uint8Array));
+  });
+
   it("a payload written by one process decodes in another", () => {
     using dir = tempDir();
     const snapshotFile = join(dir.path, "snapshot.bin");

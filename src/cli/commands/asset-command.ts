@@ -11,6 +11,10 @@ interface AssetCommandSpec {
   noun: string;
   summary: string;
   maxBytesHelp: string;
+  /** Extra help lines for flags only this asset kind takes. */
+  extraHelp?: string;
+  /** Whether `--table-bits` applies (context models). */
+  tableBits?: boolean;
 }
 
 /** `memzip dict` and `memzip model`: train an asset on a namespace, or list the assets of a kind. */
@@ -25,8 +29,8 @@ smaller. Older payloads keep naming the asset they were written with.
 ls: lists ${spec.noun}s with their size and how many memories use each.
   --max-bytes N      ${spec.maxBytesHelp}
   --no-recode        only train; leave existing memories as they are
-${STORE_HELP}`,
-    options: { ...STORE_OPTIONS, "max-bytes": { type: "string" }, "no-recode": { type: "boolean" } },
+${spec.extraHelp ?? ""}${STORE_HELP}`,
+    options: { ...STORE_OPTIONS, "max-bytes": { type: "string" }, "no-recode": { type: "boolean" }, ...(spec.tableBits ? { "table-bits": { type: "string" } } : {}) },
     async run(context) {
       const action = context.positionals[0];
       const engine = openEngine(context);
@@ -38,7 +42,11 @@ ${STORE_HELP}`,
         }
         if (action !== "train") throw usage(`${spec.name} takes train or ls`);
         const maxBytes = parseInteger(context.values["max-bytes"], "max-bytes", 256, 1 << 30);
-        const trained = engine.trainAsset(spec.kind, engine.options.namespace, maxBytes === undefined ? {} : { maxBytes });
+        const tableBits = parseInteger(context.values["table-bits"], "table-bits", 16, 26);
+        const trained = engine.trainAsset(spec.kind, engine.options.namespace, {
+          ...(maxBytes === undefined ? {} : { maxBytes }),
+          ...(tableBits === undefined ? {} : { tableBits }),
+        });
         const recode = context.values["no-recode"] ? undefined : engine.recode(engine.options.namespace);
         emit(
           context,

@@ -16,7 +16,7 @@ interface ModelExports {
   freeze(): void;
   beginRecord(length: number): void;
   endTrainingRecord(): void;
-  endRecord(): void;
+  endRecord(): number;
   predict(): number;
   update(bit: number): void;
 }
@@ -40,19 +40,30 @@ function wasmModule(): WebAssembly.Module {
  */
 export class ContextModel {
   readonly params: ContextModelParams;
-  private readonly model: ModelExports;
+  private model: ModelExports;
   private frozen = false;
+  /** What the model learned from, kept to rebuild the frozen state after a record too long to roll back. */
+  private readonly trainedOn: Uint8Array[] = [];
 
   constructor(params: ContextModelParams = CONTEXT_MODEL_DEFAULTS) {
     this.params = params;
-    this.model = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as ModelExports;
-    this.model.init(params.tableBits, params.matchBits);
+    this.model = ContextModel.instantiate(params);
+  }
+
+  private static instantiate(params: ContextModelParams): ModelExports {
+    const model = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as ModelExports;
+    model.init(params.tableBits, params.matchBits);
+    return model;
   }
 
   /** Learns from one text as a record of its own (before `freeze`). */
   train(bytes: Uint8Array): void {
     if (this.frozen) throw new Error("the model is frozen");
-    const { model } = this;
+    this.trainedOn.push(bytes);
+    this.learn(this.model, bytes);
+  }
+
+  private learn(model: ModelExports, bytes: Uint8Array): void {
     model.beginRecord(bytes.length);
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i] as number;
@@ -77,7 +88,11 @@ export class ContextModel {
 
   /** Rolls every change made since `beginRecord` back (frozen models only). */
   endRecord(): void {
-    this.model.endRecord();
+    if (this.model.endRecord() === 0) return;
+    const model = ContextModel.instantiate(this.params);
+    for (const bytes of this.trainedOn) this.learn(model, bytes);
+    model.freeze();
+    this.model = model;
   }
 
   /** P(next bit = 1) in 1..65535 out of 65536. */

@@ -65,7 +65,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   if (bytes.length < 9 || MAGIC.some((m, i) => bytes[i] !== m)) throw new RangeError("not a context-model snapshot");
   if (bytes[4] !== VERSION) throw new RangeError(`context-model snapshot version ${bytes[4]} is not supported`);
   const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
-  if (params.tableBits < 10 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
+  if (params.tableBits < 16 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
   const [count, afterCount] = readVarint(bytes, 7);
   const [bodyLength, afterLength] = readVarint(bytes, afterCount);
   if (bodyLength > MAX_BODY_BYTES) throw new RangeError("snapshot body too large");
