@@ -325,6 +325,11 @@ export class Engine {
     }
   }
 
+  /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */
+  *exportJsonl(namespace?: string): Generator<string> {
+    for (const memory of this.exportMemories(namespace)) yield JSON.stringify(memory);
+  }
+
   exportArrow(namespace?: string): Uint8Array {
     return memoriesToArrow([...this.exportMemories(namespace)]);
   }

@@ -92,7 +92,7 @@ describe("Engine", () => {
     await source.importJsonl(SAMPLE);
     const exported = [...source.exportMemories()];
     const jsonl = join(dir.path, "out.jsonl");
-    writeFileSync(jsonl, exported.map((m) => JSON.stringify(m)).join("\n"));
+    writeFileSync(jsonl, [...source.exportJsonl()].join("\n"));
     const arrow = source.exportArrow();
     for (const load of [(e: Engine) => e.importJsonl(jsonl), (e: Engine) => e.importArrow(arrow)]) {
       using target = Engine.open({ db: ":memory:", autoTrainAfter: 0 });

@@ -1,4 +1,5 @@
-import type { Asset, Codec } from "./codec.js";
+import { assetCache } from "./asset-cache.js";
+import type { Codec } from "./codec.js";
 import type { ContextModel } from "./cm/context-model.js";
 import { loadSnapshot } from "./cm/snapshot.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
@@ -11,19 +12,7 @@ const MAX_LOADED_MODELS = 2;
  * record is coded from the frozen snapshot and adapts within itself, so records decode alone.
  */
 export function createCmCodec(): Codec {
-  const loaded = new Map<string, ContextModel>();
-  const modelFor = (asset: Asset | undefined): ContextModel => {
-    if (!asset) throw new TypeError("cm needs its context-model snapshot");
-    let model = loaded.get(asset.id);
-    if (model) {
-      loaded.delete(asset.id);
-    } else {
-      model = loadSnapshot(asset.bytes);
-      if (loaded.size >= MAX_LOADED_MODELS) loaded.delete(loaded.keys().next().value as string);
-    }
-    loaded.set(asset.id, model);
-    return model;
-  };
+  const modelFor = assetCache<ContextModel>("cm", MAX_LOADED_MODELS, (asset) => loadSnapshot(asset.bytes));
   return {
     name: "cm",
     id: 3,

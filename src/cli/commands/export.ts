@@ -27,8 +27,8 @@ ${STORE_HELP}`,
         return 0;
       }
       const stream = out ? createWriteStream(out) : context.stdout;
-      for (const memory of engine.exportMemories(namespace)) {
-        if (!stream.write(`${JSON.stringify(memory)}\n`)) await once(stream, "drain");
+      for (const line of engine.exportJsonl(namespace)) {
+        if (!stream.write(`${line}\n`)) await once(stream, "drain");
       }
       if (out) {
         (stream as NodeJS.WritableStream).end();
