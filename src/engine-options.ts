@@ -27,7 +27,7 @@ export interface EngineOptions {
 
 export const ENGINE_DEFAULTS = {
   namespace: "default",
-  codecs: ["raw", "zstd", "zstd-dict", "cm"],
+  codecs: ["raw", "zstd", "zstd-dict", "cm", "cm-ref"],
   zstdLevel: 19,
   rawBelow: 16,
   maxTextBytes: DEFAULT_MAX_TEXT_BYTES,

@@ -45,9 +45,14 @@ export interface StoreStats extends CodecStats {
   namespace: string | null;
   /** Bytes of dictionaries and snapshots the memories depend on, reported apart. */
   assetBytes: number;
-  /** Bits per byte with the asset bytes counted too. */
+  /** Bits per byte with the asset bytes counted too: what rebuilding every memory really costs. */
   bitsPerByteWithAssets: number;
+  /** Original bytes over envelope bytes. */
   ratio: number;
+  /** Original bytes over envelope and asset bytes. */
+  ratioWithAssets: number;
+  /** Bytes of this namespace's assets that no memory needs (superseded, or beaten by another codec); kept in the store. */
+  unusedAssetBytes: number;
   byCodec: Record<string, CodecStats>;
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
@@ -200,11 +205,12 @@ export class Engine {
       originalBytes += usage.originalBytes;
       storedBytes += usage.storedBytes;
     }
-    const assets = this.store
-      .assetUsage(namespace)
-      .filter((a) => a.memories > 0)
-      .map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
+    const usage = this.store.assetUsage(namespace);
+    const assets = usage.filter((a) => a.memories > 0).map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
     const assetBytes = assets.reduce((sum, a) => sum + a.bytes, 0);
+    const unusedAssetBytes = usage
+      .filter((a) => a.memories === 0 && (namespace === undefined || a.namespace === namespace))
+      .reduce((sum, a) => sum + a.size, 0);
     return {
       namespace: namespace ?? null,
       memories,
@@ -214,6 +220,8 @@ export class Engine {
       assetBytes,
       bitsPerByteWithAssets: bitsPerByte(storedBytes + assetBytes, originalBytes),
       ratio: storedBytes === 0 ? 0 : originalBytes / storedBytes,
+      ratioWithAssets: storedBytes + assetBytes === 0 ? 0 : originalBytes / (storedBytes + assetBytes),
+      unusedAssetBytes,
       byCodec,
       assets,
     };

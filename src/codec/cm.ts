@@ -1,18 +1,14 @@
-import { assetCache } from "./asset-cache.js";
-import type { Codec } from "./codec.js";
+import type { Asset, Codec } from "./codec.js";
 import type { ContextModel } from "./cm/context-model.js";
-import { loadSnapshot } from "./cm/snapshot.js";
+import { preparedSnapshot } from "./cm/prepared-snapshot.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
-
-/** Loaded models kept per process; each holds its tables (about 45 MiB at the defaults). */
-const MAX_LOADED_MODELS = 2;
 
 /**
  * `cm`: a context model trained on the namespace's own memories drives the range coder. Each
  * record is coded from the frozen snapshot and adapts within itself, so records decode alone.
  */
 export function createCmCodec(): Codec {
-  const modelFor = assetCache<ContextModel>("cm", MAX_LOADED_MODELS, (asset) => loadSnapshot(asset.bytes));
+  const modelFor = (asset: Asset | undefined): ContextModel => preparedSnapshot(asset).model;
   return {
     name: "cm",
     id: 3,

@@ -1,5 +1,6 @@
 import type { Codec } from "./codec.js";
 import { createCmCodec } from "./cm.js";
+import { createCmRefCodec } from "./cm-ref.js";
 import { rawCodec } from "./raw.js";
 import { createZstdCodec } from "./zstd.js";
 import { createZstdDictCodec } from "./zstd-dict.js";
@@ -15,6 +16,7 @@ export const CODEC_FACTORIES = Object.freeze({
   zstd: (s: CodecSettings): Codec => createZstdCodec(s.zstdLevel),
   "zstd-dict": (s: CodecSettings): Codec => createZstdDictCodec(s.zstdLevel),
   cm: (_: CodecSettings): Codec => createCmCodec(),
+  "cm-ref": (_: CodecSettings): Codec => createCmRefCodec(),
 } as const);
 
 export type CodecName = keyof typeof CODEC_FACTORIES;

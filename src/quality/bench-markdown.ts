@@ -11,7 +11,8 @@ export function codecBenchMarkdown(report: CodecBenchReport, title: string, comm
     `Command: \`${command}\``,
     "",
     `${report.records} records; assets trained on ${report.trainRecords}, measured per record on the other ${report.testRecords} (${report.testBytes} bytes). ` +
-      "memzip sizes are whole envelopes (header, checksum, asset reference); baselines are stock frames.",
+      "memzip sizes are whole envelopes (header, checksum, asset reference); baselines are stock frames. " +
+      "Speeds: one core, the median of 3 passes.",
     "",
     "| codec | bits/byte | ratio | with asset: this split / 10^4 / 10^6 records | asset bytes | asset build / load s | encode MB/s | decode MB/s | encode p50 / p95 ms | decode p50 / p95 ms | exact |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
-import type { CodecUsage, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
+import type { AssetUsage, CodecUsage, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
 
 interface MemoryRow {
   id: string;
@@ -206,12 +206,12 @@ export class SqliteStore implements MemoryStore {
     return (this.db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets ORDER BY created_at").all() as AssetRow[]).map(toAsset);
   }
 
-  assetUsage(namespace?: string): { id: string; kind: AssetKind; size: number; memories: number }[] {
-    const sql = `SELECT a.id, a.kind, a.size, count(m.id) AS memories FROM assets a
+  assetUsage(namespace?: string): AssetUsage[] {
+    const sql = `SELECT a.id, a.kind, a.namespace, a.size, count(m.id) AS memories FROM assets a
                  LEFT JOIN memories m ON m.asset_id = a.id ${namespace === undefined ? "" : "AND m.namespace = ?"}
                  GROUP BY a.id ORDER BY a.created_at`;
     const statement = this.db.prepare(sql);
-    return (namespace === undefined ? statement.all() : statement.all(namespace)) as { id: string; kind: AssetKind; size: number; memories: number }[];
+    return (namespace === undefined ? statement.all() : statement.all(namespace)) as AssetUsage[];
   }
 
   activeAsset(namespace: string, kind: AssetKind): string | undefined {

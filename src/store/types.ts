@@ -36,6 +36,16 @@ export interface CodecUsage {
   storedBytes: number;
 }
 
+export interface AssetUsage {
+  id: string;
+  kind: AssetKind;
+  /** The namespace the asset was trained for. */
+  namespace: string | null;
+  size: number;
+  /** Memories (of the namespace asked about, or all) whose envelopes need this asset. */
+  memories: number;
+}
+
 export interface ListQuery {
   namespace?: string;
   kind?: MemoryKind;
@@ -63,7 +73,7 @@ export interface MemoryStore {
   getAssetByRef(ref: Uint8Array): StoredAsset | undefined;
   listAssets(): StoredAsset[];
   /** Bytes of each asset, with the number of memories that use it. */
-  assetUsage(namespace?: string): { id: string; kind: AssetKind; size: number; memories: number }[];
+  assetUsage(namespace?: string): AssetUsage[];
   activeAsset(namespace: string, kind: AssetKind): string | undefined;
   setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void;
   close(): void;

@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
 import { createCmCodec } from "../../src/codec/cm.js";
 import { CONTEXT_MODEL_DEFAULTS } from "../../src/codec/cm/context-model.js";
-import { decodeSnapshot, encodeSnapshot } from "../../src/codec/cm/snapshot.js";
+import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
+import { createCmRefCodec } from "../../src/codec/cm-ref.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs } from "../../src/codec/registry.js";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
@@ -74,12 +75,26 @@ describe("range coder", () => {
 describe("cm codec", () => {
   const asset = snapshotAsset(corpus.slice(0, 1500));
 
-  it("snapshots keep their training records and model sizes", () => {
-    const { params, samples } = decodeSnapshot(asset.bytes);
-    assert.deepEqual(params, CONTEXT_MODEL_DEFAULTS);
+  it("snapshots keep their training records and model sizes, coded smaller than zstd would", () => {
+    const { model, samples } = loadSnapshot(asset.bytes);
+    assert.deepEqual(model.params, CONTEXT_MODEL_DEFAULTS);
     assert.equal(samples.length, 1500);
-    assert.ok(Buffer.from(samples[7] as Uint8Array).equals(corpus[7] as Uint8Array));
-    assert.throws(() => decodeSnapshot(asset.bytes.subarray(0, asset.bytes.length - 9)));
+    samples.forEach((sample, i) => assert.ok(Buffer.from(sample).equals(corpus[i] as Uint8Array)));
+    const text = corpus.slice(0, 1500).reduce((sum, r) => sum + r.length, 0);
+    assert.ok(asset.bytes.length * 8 < text * 2.3, `${((asset.bytes.length * 8) / text).toFixed(3)} bits/byte`);
+    assert.throws(() => loadSnapshot(asset.bytes.subarray(0, asset.bytes.length - 200)), RangeError);
+    const flipped = asset.bytes.slice();
+    flipped[flipped.length - 1000] = (flipped[flipped.length - 1000] as number) ^ 0x10;
+    assert.throws(() => loadSnapshot(flipped), RangeError);
+  });
+
+  it("cm-ref stores a text the snapshot learned from as its position, and declines others", () => {
+    const ref = createCmRefCodec();
+    const payload = ref.encode(corpus[1234] as Uint8Array, asset) as Uint8Array;
+    assert.ok(payload.length <= 2);
+    assert.ok(Buffer.from(ref.decode(payload, (corpus[1234] as Uint8Array).length, asset)).equals(corpus[1234] as Uint8Array));
+    assert.equal(ref.encode(corpus[1600] as Uint8Array, asset), null);
+    assert.throws(() => ref.decode(Uint8Array.of(0xff, 0x7f), 10, asset), RangeError);
   });
 
   it("codes each record from the frozen snapshot: the same payload alone, after others, in another instance", () => {

@@ -48,8 +48,8 @@ ${STORE_HELP}`,
         { ...report, stats },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
           `${report.aborted ? " (interrupted: rerun to continue)" : ""}${trained}${rejected}\n` +
-          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
-          `(${bpb(stats.bitsPerByte)} bits/byte; ${bpb(stats.bitsPerByteWithAssets)} with ${formatBytes(stats.assetBytes)} of assets)`,
+          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
+          `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})`,
       );
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
     } finally {

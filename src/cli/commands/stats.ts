@@ -9,7 +9,7 @@ export const statsCommand: Command = {
   summary: "sizes, bits per byte and codec wins",
   usage: "memzip stats [--db DB] [--namespace NS] [--json]",
   help: `--json prints {"memories", "originalBytes", "storedBytes", "bitsPerByte", "assetBytes",
-"bitsPerByteWithAssets", "ratio", "byCodec": {CODEC: {"memories", "originalBytes", "storedBytes",
+"bitsPerByteWithAssets", "ratio", "ratioWithAssets", "unusedAssetBytes", "byCodec": {CODEC: {"memories", "originalBytes", "storedBytes",
 "bitsPerByte"}}, "assets": [...]}. storedBytes are whole envelopes; dictionary and snapshot bytes
 are reported apart and, in bitsPerByteWithAssets, counted in.
 ${STORE_HELP}`,
@@ -29,8 +29,10 @@ ${STORE_HELP}`,
 
 export function describe(stats: StoreStats): string {
   const lines = [
-    `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} (ratio ${stats.ratio.toFixed(2)}x, ${bpb(stats.bitsPerByte)} bits/byte)`,
-    `assets ${formatBytes(stats.assetBytes)}; with them ${bpb(stats.bitsPerByteWithAssets)} bits/byte`,
+    `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
+      `(ratio ${stats.ratioWithAssets.toFixed(2)}x, ${bpb(stats.bitsPerByteWithAssets)} bits/byte, everything needed to rebuild them)`,
+    `  envelopes ${formatBytes(stats.storedBytes)} (${bpb(stats.bitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
+      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)}` : ""),
     "codec        memories   original     stored  bits/byte",
   ];
   for (const [codec, s] of Object.entries(stats.byCodec)) {

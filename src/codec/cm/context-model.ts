@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { RangeDecoder, RangeEncoder } from "../range-coder.js";
 
 /** Sizes that bound the model's memory; both ends of a stream must use the same values. */
 export interface ContextModelParams {
@@ -58,21 +59,34 @@ export class ContextModel {
 
   /** Learns from one text as a record of its own (before `freeze`). */
   train(bytes: Uint8Array): void {
-    if (this.frozen) throw new Error("the model is frozen");
-    this.trainedOn.push(bytes);
-    this.learn(this.model, bytes);
+    this.trainEncoding(bytes);
   }
 
-  private learn(model: ModelExports, bytes: Uint8Array): void {
-    model.beginRecord(bytes.length);
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i] as number;
-      for (let b = 7; b >= 0; b--) {
-        model.predict();
-        model.update((byte >> b) & 1);
+  /** Learns from one text and, given an encoder, codes it with the predictions made while learning. */
+  trainEncoding(bytes: Uint8Array, encoder?: RangeEncoder): void {
+    if (this.frozen) throw new Error("the model is frozen");
+    this.trainedOn.push(bytes);
+    learn(this.model, bytes, encoder);
+  }
+
+  /** The inverse of `trainEncoding`: decodes a text of `length` bytes while learning from it. */
+  trainDecoding(length: number, decoder: RangeDecoder): Uint8Array {
+    if (this.frozen) throw new Error("the model is frozen");
+    const { model } = this;
+    const bytes = new Uint8Array(length);
+    model.beginRecord(length);
+    for (let i = 0; i < length; i++) {
+      let byte = 0;
+      for (let b = 0; b < 8; b++) {
+        const bit = decoder.decodeBit(model.predict());
+        model.update(bit);
+        byte = (byte << 1) | bit;
       }
+      bytes[i] = byte;
     }
     model.endTrainingRecord();
+    this.trainedOn.push(bytes);
+    return bytes;
   }
 
   /** Ends training: from now on every record starts from this state. */
@@ -90,7 +104,7 @@ export class ContextModel {
   endRecord(): void {
     if (this.model.endRecord() === 0) return;
     const model = ContextModel.instantiate(this.params);
-    for (const bytes of this.trainedOn) this.learn(model, bytes);
+    for (const bytes of this.trainedOn) learn(model, bytes);
     model.freeze();
     this.model = model;
   }
@@ -104,4 +118,18 @@ export class ContextModel {
   update(bit: number): void {
     this.model.update(bit);
   }
+}
+
+function learn(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): void {
+  model.beginRecord(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    for (let b = 7; b >= 0; b--) {
+      const bit = (byte >> b) & 1;
+      const p = model.predict();
+      encoder?.encodeBit(p, bit);
+      model.update(bit);
+    }
+  }
+  model.endTrainingRecord();
 }

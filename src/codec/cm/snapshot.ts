@@ -1,18 +1,21 @@
+import { checksum32 } from "../checksum.js";
 import { readVarint, varintLength, writeVarint } from "../envelope.js";
-import { ZstdFrames } from "../zstd-native.js";
+import { RangeDecoder, RangeEncoder } from "../range-coder.js";
 import { CONTEXT_MODEL_DEFAULTS, ContextModel, type ContextModelParams } from "./context-model.js";
 
 /**
- * A context-model snapshot is a recipe, not a memory dump: the model's sizes plus the training
- * texts (zstd-compressed). Loading replays training, which is deterministic, so the asset stays
- * a few hundred KB where the trained tables would be tens of MB.
+ * A context-model snapshot is a recipe, not a memory dump: the model's sizes and the training
+ * texts, coded by the model itself as it learns them (so the body costs what the namespace's
+ * text costs as one stream). Loading decodes the body, which is the same pass as training, so
+ * the asset is a few hundred KB where the trained tables would be tens of MB.
  *
- * Layout: "MZCM" · version (1) · tableBits (1) · matchBits (1) · varint record count ·
- * varint body length · zstd frame of the body (each record as varint length + bytes).
+ * Layout: "MZCM" · version (2) · tableBits (1) · matchBits (1) · varint record count ·
+ * the records' lengths as varints · XXH32 of all records (4, LE) · range-coded body.
  */
 const MAGIC = [0x4d, 0x5a, 0x43, 0x4d] as const;
-const VERSION = 1;
-const MAX_BODY_BYTES = 1 << 30;
+const VERSION = 2;
+/** Largest training text a snapshot may announce (the encoder keeps 4 MiB by default). */
+const MAX_TRAINING_BYTES = 256 << 20;
 
 export interface SnapshotOptions {
   /** Model sizes. Defaults to `CONTEXT_MODEL_DEFAULTS` (tableBits 23, matchBits 20: about 45 MiB of RAM with 4 MiB of training text). */
@@ -25,7 +28,61 @@ export const SNAPSHOT_DEFAULTS = { maxTrainingBytes: 4 << 20 } as const;
 
 export function encodeSnapshot(samples: readonly Uint8Array[], options: SnapshotOptions = {}): Uint8Array {
   const params = options.params ?? CONTEXT_MODEL_DEFAULTS;
-  const budget = options.maxTrainingBytes ?? SNAPSHOT_DEFAULTS.maxTrainingBytes;
+  const chosen = newestWithin(samples, options.maxTrainingBytes ?? SNAPSHOT_DEFAULTS.maxTrainingBytes);
+  const model = new ContextModel(params);
+  const encoder = new RangeEncoder(chosen.reduce((sum, s) => sum + s.length, 0) / 3);
+  for (const sample of chosen) model.trainEncoding(sample, encoder);
+  const body = encoder.finish();
+  const header = new Uint8Array(7 + varintLength(chosen.length) + chosen.reduce((sum, s) => sum + varintLength(s.length), 0) + 4);
+  header.set(MAGIC);
+  header[4] = VERSION;
+  header[5] = params.tableBits;
+  header[6] = params.matchBits;
+  let at = writeVarint(header, 7, chosen.length);
+  for (const sample of chosen) at = writeVarint(header, at, sample.length);
+  new DataView(header.buffer).setUint32(at, checksum32(concat(chosen)), true);
+  return concat([header, body]);
+}
+
+/** A loaded snapshot: the frozen model and the texts it learned from. */
+export interface LoadedSnapshot {
+  model: ContextModel;
+  samples: Uint8Array[];
+}
+
+/** Decodes a snapshot, validating every field; throws `RangeError` on anything malformed. */
+export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
+  if (bytes.length < 12 || MAGIC.some((m, i) => bytes[i] !== m)) throw new RangeError("not a context-model snapshot");
+  if (bytes[4] !== VERSION) throw new RangeError(`context-model snapshot version ${bytes[4]} is not supported`);
+  const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
+  if (params.tableBits < 16 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
+  const [count, afterCount] = readVarint(bytes, 7);
+  let at = afterCount;
+  const lengths: number[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const [length, next] = readVarint(bytes, at);
+    lengths.push(length);
+    total += length;
+    at = next;
+    if (total > MAX_TRAINING_BYTES) throw new RangeError("snapshot training text too large");
+  }
+  if (at + 4 > bytes.length) throw new RangeError("snapshot truncated");
+  const expected = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+  const model = new ContextModel(params);
+  const decoder = new RangeDecoder(bytes.subarray(at + 4));
+  const samples = lengths.map((length) => {
+    const sample = model.trainDecoding(length, decoder);
+    if (decoder.overrun > 64) throw new RangeError("snapshot body ends long before its texts do");
+    return sample;
+  });
+  if (checksum32(concat(samples)) !== expected) throw new RangeError("snapshot body is corrupted (checksum mismatch)");
+  model.freeze();
+  return { model, samples };
+}
+
+/** The newest samples whose total length fits the budget, in their original order. */
+function newestWithin(samples: readonly Uint8Array[], budget: number): Uint8Array[] {
   const chosen: Uint8Array[] = [];
   let used = 0;
   for (let i = samples.length - 1; i >= 0 && used < budget; i--) {
@@ -34,59 +91,15 @@ export function encodeSnapshot(samples: readonly Uint8Array[], options: Snapshot
     chosen.push(sample);
     used += sample.length;
   }
-  chosen.reverse();
-  const body = new Uint8Array(chosen.reduce((sum, s) => sum + varintLength(s.length) + s.length, 0));
+  return chosen.reverse();
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
-  for (const sample of chosen) {
-    at = writeVarint(body, at, sample.length);
-    body.set(sample, at);
-    at += sample.length;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
   }
-  const packed = new ZstdFrames(19).compress(body);
-  const header = new Uint8Array(7 + varintLength(chosen.length) + varintLength(body.length));
-  header.set(MAGIC);
-  header[4] = VERSION;
-  header[5] = params.tableBits;
-  header[6] = params.matchBits;
-  writeVarint(header, writeVarint(header, 7, chosen.length), body.length);
-  const out = new Uint8Array(header.length + packed.length);
-  out.set(header);
-  out.set(packed, header.length);
   return out;
-}
-
-export interface DecodedSnapshot {
-  params: ContextModelParams;
-  samples: Uint8Array[];
-}
-
-/** Parses a snapshot, validating every field; throws `RangeError` on anything malformed. */
-export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
-  if (bytes.length < 9 || MAGIC.some((m, i) => bytes[i] !== m)) throw new RangeError("not a context-model snapshot");
-  if (bytes[4] !== VERSION) throw new RangeError(`context-model snapshot version ${bytes[4]} is not supported`);
-  const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
-  if (params.tableBits < 16 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
-  const [count, afterCount] = readVarint(bytes, 7);
-  const [bodyLength, afterLength] = readVarint(bytes, afterCount);
-  if (bodyLength > MAX_BODY_BYTES) throw new RangeError("snapshot body too large");
-  const body = new ZstdFrames(19).decompress(bytes.subarray(afterLength), bodyLength);
-  const samples: Uint8Array[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const [length, next] = readVarint(body, at);
-    if (next + length > body.length) throw new RangeError("snapshot body truncated");
-    samples.push(body.subarray(next, next + length));
-    at = next + length;
-  }
-  if (at !== body.length) throw new RangeError("snapshot body has trailing bytes");
-  return { params, samples };
-}
-
-/** Replays a snapshot's training and returns the frozen model. */
-export function loadSnapshot(bytes: Uint8Array): ContextModel {
-  const { params, samples } = decodeSnapshot(bytes);
-  const model = new ContextModel(params);
-  for (const sample of samples) model.train(sample);
-  model.freeze();
-  return model;
 }
