@@ -8,6 +8,7 @@ import { createCodecs, type CodecName } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
 import { ENGINE_DEFAULTS, type EngineOptions } from "./engine-options.js";
+import { storeStats, type StoreStats } from "./engine-stats.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
@@ -32,29 +33,6 @@ export interface RememberResult {
   status: "stored" | "updated" | "unchanged";
   /** Codecs whose smaller envelope failed the decode check and were passed over. */
   verifyFailures: string[];
-}
-
-export interface CodecStats {
-  memories: number;
-  originalBytes: number;
-  storedBytes: number;
-  bitsPerByte: number;
-}
-
-export interface StoreStats extends CodecStats {
-  namespace: string | null;
-  /** Bytes of dictionaries and snapshots the memories depend on, reported apart. */
-  assetBytes: number;
-  /** Bits per byte with the asset bytes counted too: what rebuilding every memory really costs. */
-  bitsPerByteWithAssets: number;
-  /** Original bytes over envelope bytes. */
-  ratio: number;
-  /** Original bytes over envelope and asset bytes. */
-  ratioWithAssets: number;
-  /** Bytes of this namespace's assets that no memory needs (superseded, or beaten by another codec); kept in the store. */
-  unusedAssetBytes: number;
-  byCodec: Record<string, CodecStats>;
-  assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
 
 export interface VerifyReport {
@@ -139,17 +117,21 @@ export class Engine {
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
       const sum = checksum32(bytes);
       const before = existing.get(id);
+      const metadata = { id, namespace, kind: input.kind ?? "note", tags: input.tags ?? [], meta: input.meta ?? {} };
       if (before && before.checksum === sum && before.originalLength === bytes.length) {
-        return { id, namespace, codec: "", originalBytes: bytes.length, storedBytes: 0, status: "unchanged", verifyFailures: [] };
+        // Same text: keep the proven envelope; only metadata can have changed.
+        const stored = this.store.getMemory(id) as StoredMemory;
+        const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
+        if (sameMetadata(stored, updated)) {
+          return { id, namespace, codec: "", originalBytes: bytes.length, storedBytes: 0, status: "unchanged", verifyFailures: [] };
+        }
+        rows.push(updated);
+        return { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: stored.envelope.length, status: "updated", verifyFailures: [] };
       }
       const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
       rows.push({
-        id,
-        namespace,
-        kind: input.kind ?? "note",
-        tags: input.tags ?? [],
+        ...metadata,
         createdAt: input.createdAt ?? Date.now(),
-        meta: input.meta ?? {},
         codec: choice.codec.name,
         envelope: choice.envelope,
         originalLength: bytes.length,
@@ -194,37 +176,9 @@ export class Engine {
     return this.store.listMemories(query);
   }
 
+  /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
   stats(namespace?: string): StoreStats {
-    const byCodec: Record<string, CodecStats> = {};
-    let memories = 0;
-    let originalBytes = 0;
-    let storedBytes = 0;
-    for (const usage of this.store.usageByCodec(namespace)) {
-      byCodec[usage.codec] = { ...usage, bitsPerByte: bitsPerByte(usage.storedBytes, usage.originalBytes) };
-      memories += usage.memories;
-      originalBytes += usage.originalBytes;
-      storedBytes += usage.storedBytes;
-    }
-    const usage = this.store.assetUsage(namespace);
-    const assets = usage.filter((a) => a.memories > 0).map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
-    const assetBytes = assets.reduce((sum, a) => sum + a.bytes, 0);
-    const unusedAssetBytes = usage
-      .filter((a) => a.memories === 0 && (namespace === undefined || a.namespace === namespace))
-      .reduce((sum, a) => sum + a.size, 0);
-    return {
-      namespace: namespace ?? null,
-      memories,
-      originalBytes,
-      storedBytes,
-      bitsPerByte: bitsPerByte(storedBytes, originalBytes),
-      assetBytes,
-      bitsPerByteWithAssets: bitsPerByte(storedBytes + assetBytes, originalBytes),
-      ratio: storedBytes === 0 ? 0 : originalBytes / storedBytes,
-      ratioWithAssets: storedBytes + assetBytes === 0 ? 0 : originalBytes / (storedBytes + assetBytes),
-      unusedAssetBytes,
-      byCodec,
-      assets,
-    };
+    return storeStats(this.store, namespace);
   }
 
   /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
@@ -420,16 +374,17 @@ function notFound(id: string): MemzipError {
   return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
 }
 
+function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
+  const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);
+  return key(a) === key(b);
+}
+
 function contentId(namespace: string, bytes: Uint8Array): string {
   return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-function bitsPerByte(stored: number, original: number): number {
-  return original === 0 ? 0 : (stored * 8) / original;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

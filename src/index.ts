@@ -1,16 +1,15 @@
 export { Engine, sha256Hex } from "./engine.js";
 export type {
-  CodecStats,
   EngineImportOptions,
   EngineImportReport,
   ProgressEvent,
   RecodeReport,
   RememberOptions,
   RememberResult,
-  StoreStats,
   TrainedAsset,
   VerifyReport,
 } from "./engine.js";
+export type { CodecStats, StoreStats } from "./engine-stats.js";
 export { ENGINE_DEFAULTS } from "./engine-options.js";
 export type { EngineOptions } from "./engine-options.js";
 export { ErrorCode, MemzipError, isMemzipError } from "./errors.js";

@@ -31,6 +31,9 @@ describe("Engine", () => {
     const again = engine.remember({ text: "beta beta beta" });
     assert.equal(again.id, first.id);
     assert.equal(again.status, "unchanged");
+    assert.equal(engine.remember({ text: "alpha", id: "given", tags: ["new"] }).status, "updated");
+    assert.deepEqual(engine.store.getMemory("given")?.tags, ["new"]);
+    assert.equal(engine.remember({ text: "alpha", id: "given", tags: ["new"] }).status, "unchanged");
     assert.equal(engine.remember({ text: "alpha 2", id: "given" }).status, "updated");
     assert.equal(engine.recall("given"), "alpha 2");
     assert.equal(engine.store.countMemories(), 2);

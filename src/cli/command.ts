@@ -27,11 +27,13 @@ export interface Command {
 export const STORE_OPTIONS = {
   db: { type: "string" },
   namespace: { type: "string", short: "n" },
+  "zstd-level": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
 
 export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)
   -n, --namespace NS namespace: one agent or user (default: "default")
+  --zstd-level N     zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)
   --json             machine-readable output on stdout
   -h, --help         this help`;

@@ -6,7 +6,13 @@ import type { CommandContext } from "./command.js";
 
 export function openEngine(context: CommandContext, extra: EngineOptions = {}): Engine {
   const { db, namespace } = context.values;
-  return Engine.open({ ...extra, ...(typeof db === "string" ? { db } : {}), ...(typeof namespace === "string" ? { namespace } : {}) });
+  const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
+  return Engine.open({
+    ...extra,
+    ...(typeof db === "string" ? { db } : {}),
+    ...(typeof namespace === "string" ? { namespace } : {}),
+    ...(zstdLevel === undefined ? {} : { zstdLevel }),
+  });
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

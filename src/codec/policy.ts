@@ -12,7 +12,7 @@ export interface Choice {
   codec: Codec;
   asset: Asset | undefined;
   envelope: Uint8Array;
-  /** Candidates whose smaller envelope did not decode back exactly and were passed over. */
+  /** Candidates that failed to encode, or whose smaller envelope did not decode back exactly, and were passed over. */
   verifyFailures: string[];
 }
 
@@ -31,13 +31,18 @@ export function chooseSmallestVerified(
 ): Choice {
   const tried: { candidate: Candidate; envelope: Uint8Array }[] = [];
   const pool = original.length < rawBelow ? [] : candidates;
+  const verifyFailures: string[] = [];
   for (const candidate of [...pool, { codec: rawCodec }]) {
-    const envelope = encodeEnvelope(candidate.codec, original, candidate.asset);
-    if (envelope) tried.push({ candidate, envelope });
+    try {
+      const envelope = encodeEnvelope(candidate.codec, original, candidate.asset);
+      if (envelope) tried.push({ candidate, envelope });
+    } catch {
+      // A codec that cannot encode (a broken asset, say) is passed over like one that cannot prove its output.
+      verifyFailures.push(candidate.codec.name);
+    }
   }
   // Stable sort: on equal sizes the earlier candidate wins, raw (last) only when nothing beats it.
   tried.sort((a, b) => a.envelope.length - b.envelope.length);
-  const verifyFailures: string[] = [];
   for (const { candidate, envelope } of tried) {
     if (decodesTo(decode, envelope, original)) {
       return { codec: candidate.codec, asset: candidate.asset, envelope, verifyFailures };

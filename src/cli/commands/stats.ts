@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import type { StoreStats } from "../../engine.js";
+import type { StoreStats } from "../../engine-stats.js";
 import { formatBytes } from "../progress.js";
 import { bpb, emit, openEngine } from "../shared.js";
 
