@@ -19,7 +19,7 @@ export interface StoreStats extends CodecStats {
   ratio: number;
   /** Original bytes over envelope and asset bytes. */
   ratioWithAssets: number;
-  /** Bytes of this namespace's assets that no memory needs (superseded, or beaten by another codec); kept in the store. */
+  /** Bytes of this namespace's assets that no memory needs (superseded, or beaten by another codec); `prune` deletes those not in use for new writes. */
   unusedAssetBytes: number;
   byCodec: Record<string, CodecStats>;
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];

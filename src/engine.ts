@@ -62,7 +62,7 @@ export interface EngineImportOptions extends ImportOptions {
 export interface EngineImportReport extends ImportReport {
   namespace: string;
   /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
-  trained?: { assets: TrainedAsset[]; recode: RecodeReport };
+  trained?: { assets: TrainedAsset[]; recode: RecodeReport; pruned: { id: string; kind: AssetKind; bytes: number }[] };
 }
 
 export interface TrainedAsset {
@@ -226,11 +226,14 @@ export class Engine {
   }
 
   /**
-   * Re-encodes a namespace with the current policy (or one forced codec), keeping a new envelope
-   * only when it is smaller or the codec is forced. Every new envelope is verified first.
+   * Re-encodes a namespace with the current policy (or one forced codec). A new envelope replaces
+   * the old one when it is smaller, when the codec is forced, or when the old one needs an asset
+   * the namespace no longer writes with — so superseded assets fall out of use and can be pruned.
+   * Every new envelope is verified first.
    */
   recode(namespace: string = this.options.namespace, codec?: CodecName, onProgress?: (event: ProgressEvent) => void): RecodeReport {
     const candidates = this.candidates(namespace, codec);
+    const current = new Set(candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])));
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0 };
     const total = this.store.countMemories(namespace);
     let batch: StoredMemory[] = [];
@@ -243,7 +246,11 @@ export class Engine {
       const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
       report.checked++;
       report.bytesBefore += memory.envelope.length;
-      const better = codec !== undefined ? choice.codec.name !== memory.codec || choice.envelope.length !== memory.envelope.length : choice.envelope.length < memory.envelope.length;
+      const superseded = memory.assetId !== null && !current.has(memory.assetId);
+      const better =
+        codec !== undefined
+          ? choice.codec.name !== memory.codec || choice.envelope.length !== memory.envelope.length
+          : superseded || choice.envelope.length < memory.envelope.length;
       if (better) {
         report.recoded++;
         batch.push({ ...memory, codec: choice.codec.name, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
@@ -315,20 +322,40 @@ export class Engine {
     const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
     const threshold = this.options.autoTrainAfter;
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
-      const assets = this.missingAssetKinds(namespace).map((kind) => this.trainAsset(kind, namespace));
-      if (assets.length > 0) report.trained = { assets, recode: this.recode(namespace) };
+      const assets = this.assetKindsToTrain(namespace).map((kind) => this.trainAsset(kind, namespace));
+      if (assets.length > 0) report.trained = { assets, recode: this.recode(namespace), pruned: this.pruneAssets({ namespace }) };
     }
     return report;
   }
 
-  /** Asset kinds the configured codecs need that the namespace does not have yet. */
-  missingAssetKinds(namespace: string = this.options.namespace): TrainableAssetKind[] {
+  /**
+   * Asset kinds the configured codecs need that the namespace lacks, or whose active asset learned
+   * from less than half of the memories the namespace now holds (it has outgrown it).
+   */
+  assetKindsToTrain(namespace: string = this.options.namespace): TrainableAssetKind[] {
     const kinds = new Set<TrainableAssetKind>();
+    const memories = this.store.countMemories(namespace);
     for (const name of this.options.codecs) {
-      const needs = this.codecs.byName.get(name)?.requires;
-      if (needs && !this.store.activeAsset(namespace, needs)) kinds.add(needs as TrainableAssetKind);
+      const needs = this.codecs.byName.get(name)?.requires as TrainableAssetKind | undefined;
+      if (!needs) continue;
+      const activeId = this.store.activeAsset(namespace, needs);
+      const learnedFrom = activeId === undefined ? 0 : Number(this.store.getAsset(activeId)?.meta.samples ?? 0);
+      if (learnedFrom * RETRAIN_GROWTH <= memories) kinds.add(needs);
     }
     return [...kinds];
+  }
+
+  /** Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no namespace writes with. */
+  pruneAssets(filter: { kind?: AssetKind; namespace?: string } = {}): { id: string; kind: AssetKind; bytes: number }[] {
+    const removed: { id: string; kind: AssetKind; bytes: number }[] = [];
+    for (const usage of this.store.assetUsage()) {
+      if (usage.memories > 0 || this.store.isActiveAsset(usage.id)) continue;
+      if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
+      this.store.deleteAsset(usage.id);
+      removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+    }
+    this.assetCache.clear();
+    return removed;
   }
 
   private saveAsset(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): StoredAsset {
@@ -373,6 +400,9 @@ export class Engine {
 function notFound(id: string): MemzipError {
   return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
 }
+
+/** An import retrains a namespace's asset once the namespace holds this many times the memories it learned from. */
+const RETRAIN_GROWTH = 2;
 
 function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
   const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);

@@ -67,6 +67,28 @@ describe("Engine", () => {
     for (const record of devCorpus().slice(0, 300)) assert.equal(engine.recall(record.id), record.text);
   });
 
+  it("retrains a namespace's assets once it has doubled, and prunes the ones no memory needs", async () => {
+    using dir = tempDir();
+    const records = devCorpus().map(({ id, text }) => ({ id, text }));
+    const write = (name: string, slice: typeof records) => {
+      const file = join(dir.path, name);
+      writeFileSync(file, slice.map((r) => JSON.stringify(r)).join("\n"));
+      return file;
+    };
+    using engine = Engine.open({ db: ":memory:" });
+    const first = await engine.importJsonl(write("a.jsonl", records.slice(0, 250)));
+    assert.equal(first.trained?.assets.length, 2);
+    const second = await engine.importJsonl(write("b.jsonl", records.slice(250, 400)));
+    assert.equal(second.trained, undefined, "not yet doubled");
+    const third = await engine.importJsonl(write("c.jsonl", records.slice(400, 600)));
+    assert.deepEqual(third.trained?.assets.map((a) => a.samples), [600, 600]);
+    assert.deepEqual(third.trained?.pruned.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"], "the superseded pair goes");
+    assert.equal(engine.store.listAssets().length, 2);
+    assert.deepEqual(engine.pruneAssets(), []);
+    assert.equal(engine.verify().failed, 0);
+    for (const record of records.slice(0, 600)) assert.equal(engine.recall(record.id), record.text);
+  });
+
   it("reports bad JSONL lines and invalid UTF-8 by line and stores the good ones", async () => {
     using dir = tempDir();
     const file = join(dir.path, "in.jsonl");

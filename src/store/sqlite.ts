@@ -223,6 +223,14 @@ export class SqliteStore implements MemoryStore {
     this.statements.setActiveAsset.run(namespace, kind, assetId);
   }
 
+  isActiveAsset(assetId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM active_assets WHERE asset_id = ?").get(assetId) !== undefined;
+  }
+
+  deleteAsset(assetId: string): void {
+    this.db.prepare("DELETE FROM assets WHERE id = ?").run(assetId);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

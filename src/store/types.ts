@@ -76,5 +76,9 @@ export interface MemoryStore {
   assetUsage(namespace?: string): AssetUsage[];
   activeAsset(namespace: string, kind: AssetKind): string | undefined;
   setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void;
+  /** Whether some namespace writes new memories with this asset. */
+  isActiveAsset(assetId: string): boolean;
+  /** Removes an asset; the caller makes sure no memory needs it. */
+  deleteAsset(assetId: string): void;
   close(): void;
 }

@@ -22,11 +22,14 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
   return {
     name: spec.name,
     summary: spec.summary,
-    usage: `memzip ${spec.name} train [--namespace NS] [--max-bytes N] [--no-recode] | memzip ${spec.name} ls`,
+    usage: `memzip ${spec.name} train [--namespace NS] [--max-bytes N] [--no-recode]${spec.tableBits ? " [--table-bits N]" : ""} | memzip ${spec.name} ls | memzip ${spec.name} prune`,
     help: `train: builds a ${spec.noun} from the namespace's memories, stores it as a content-addressed
 asset, makes it the one new writes use, then recodes the namespace where that makes memories
 smaller. Older payloads keep naming the asset they were written with.
 ls: lists ${spec.noun}s with their size and how many memories use each.
+prune: deletes ${spec.noun}s that no memory needs and no namespace writes with.
+An import trains a namespace's ${spec.noun} once it holds 200 memories, and again each time it
+has doubled since the last training.
   --max-bytes N      ${spec.maxBytesHelp}
   --no-recode        only train; leave existing memories as they are
 ${spec.extraHelp ?? ""}${STORE_HELP}`,
@@ -40,7 +43,12 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
           emit(context, { assets }, assets.map((a) => `${a.id.slice(0, 16)}  ${formatBytes(a.size)}  used by ${a.memories}`).join("\n") || `no ${spec.noun}s`);
           return 0;
         }
-        if (action !== "train") throw usage(`${spec.name} takes train or ls`);
+        if (action === "prune") {
+          const removed = engine.pruneAssets({ kind: spec.kind });
+          emit(context, { removed }, removed.map((a) => `removed ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})`).join("\n") || "nothing to prune");
+          return 0;
+        }
+        if (action !== "train") throw usage(`${spec.name} takes train, ls or prune`);
         const maxBytes = parseInteger(context.values["max-bytes"], "max-bytes", 256, 1 << 30);
         const tableBits = parseInteger(context.values["table-bits"], "table-bits", 16, 26);
         const trained = engine.trainAsset(spec.kind, engine.options.namespace, {

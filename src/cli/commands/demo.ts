@@ -47,7 +47,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.
       engine.rememberMany(older);
       log(`stored ${older.length} older memories`);
       const assets: Record<string, unknown> = {};
-      for (const kind of engine.missingAssetKinds()) {
+      for (const kind of engine.assetKindsToTrain()) {
         try {
           const trained = engine.trainAsset(kind);
           assets[kind] = trained;

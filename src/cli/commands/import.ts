@@ -40,7 +40,8 @@ ${STORE_HELP}`,
       bar.done();
       const stats = engine.stats(report.namespace);
       const trained = report.trained
-        ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories`
+        ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories` +
+          (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
         : "";
       const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
       emit(
