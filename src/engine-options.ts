@@ -1,4 +1,6 @@
-import type { CodecName } from "./codec/registry.js";
+import { CODEC_NAMES, isCodecName, type CodecName } from "./codec/registry.js";
+import { MemzipError, ErrorCode } from "./errors.js";
+import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 
 export interface EngineOptions {
@@ -34,3 +36,22 @@ export const ENGINE_DEFAULTS = {
   batchSize: 256,
   autoTrainAfter: 200,
 } as const satisfies Required<Omit<EngineOptions, "db">>;
+
+/** Checks options that came from outside (a library caller, a config file) and names what is wrong. */
+export function validateEngineOptions(options: Required<Omit<EngineOptions, "db">>): Required<Omit<EngineOptions, "db">> {
+  const fail = (message: string): never => {
+    throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint: "See EngineOptions in src/engine-options.ts for each option's range." });
+  };
+  const wholeNumber = (name: string, value: number, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max) fail(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  };
+  if (!NAMESPACE_PATTERN.test(options.namespace)) fail(`namespace "${options.namespace}" must be 1–128 letters, digits or _.:@-`);
+  if (!Array.isArray(options.codecs) || options.codecs.length === 0) fail("codecs must name at least one codec");
+  for (const name of options.codecs) if (!isCodecName(name)) fail(`unknown codec "${name}"; choose from ${CODEC_NAMES.join(", ")}`);
+  wholeNumber("zstdLevel", options.zstdLevel, 1, 19);
+  wholeNumber("rawBelow", options.rawBelow, 0, 1 << 20);
+  wholeNumber("maxTextBytes", options.maxTextBytes, 1, 1 << 30);
+  wholeNumber("batchSize", options.batchSize, 1, 1_000_000);
+  wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
+  return options;
+}

@@ -7,7 +7,7 @@ import { chooseSmallestVerified, type Candidate } from "./codec/policy.js";
 import { createCodecs, type CodecName } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
-import { ENGINE_DEFAULTS, type EngineOptions } from "./engine-options.js";
+import { ENGINE_DEFAULTS, validateEngineOptions, type EngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
@@ -81,7 +81,7 @@ export class Engine {
   readonly store: MemoryStore;
   readonly options: Required<Omit<EngineOptions, "db">>;
   private readonly codecs: ReturnType<typeof createCodecs>;
-  private readonly assetCache = new Map<string, Asset | null>();
+  private readonly assetCache = new Map<string, Asset>();
 
   private constructor(store: MemoryStore, options: Required<Omit<EngineOptions, "db">>) {
     this.store = store;
@@ -91,7 +91,7 @@ export class Engine {
 
   static open(options: EngineOptions = {}): Engine {
     const { db, ...rest } = options;
-    const merged = { ...ENGINE_DEFAULTS, ...stripUndefined(rest) };
+    const merged = validateEngineOptions({ ...ENGINE_DEFAULTS, ...stripUndefined(rest) });
     return new Engine(SqliteStore.open(db ?? defaultDbPath()), merged);
   }
 
@@ -390,10 +390,10 @@ export class Engine {
     const key = Buffer.from(ref).toString("hex");
     let asset = this.assetCache.get(key);
     if (asset === undefined) {
-      asset = this.store.getAssetByRef(ref) ?? null;
+      asset = this.store.getAssetByRef(ref);
       if (asset) this.assetCache.set(key, asset);
     }
-    return asset ?? undefined;
+    return asset;
   }
 }
 

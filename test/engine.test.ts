@@ -8,6 +8,12 @@ import { seededRandom } from "../src/quality/stats.js";
 import { DEV_CORPUS, SAMPLE, devCorpus, randomTexts, tempDir } from "./helpers.js";
 
 describe("Engine", () => {
+  it("refuses invalid options with E_USAGE", () => {
+    for (const bad of [{ zstdLevel: 0 }, { zstdLevel: 20 }, { namespace: "has space" }, { codecs: ["nope"] }, { batchSize: 0 }, { maxTextBytes: 1.5 }]) {
+      assert.throws(() => Engine.open({ db: ":memory:", ...(bad as object) }), (e) => isMemzipError(e, "E_USAGE"), JSON.stringify(bad));
+    }
+  });
+
   it("remembers and recalls exact text, random strings included", () => {
     using engine = Engine.open({ db: ":memory:" });
     for (const text of randomTexts(200, seededRandom(3))) {

@@ -18,7 +18,7 @@ export interface MemoryInput {
 const MAX_ID_LENGTH = 512;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt"]);
-const NAMESPACE_PATTERN = /^[\p{L}\p{N}_.:@-]{1,128}$/u;
+export const NAMESPACE_PATTERN = /^[\p{L}\p{N}_.:@-]{1,128}$/u;
 
 /** Validates an untrusted JSON value as a memory record; `where` names it in errors ("line 12"). */
 export function parseMemoryRecord(value: unknown, where: string): MemoryInput {

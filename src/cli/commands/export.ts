@@ -1,5 +1,8 @@
 import { createWriteStream, writeFileSync } from "node:fs";
 import { once } from "node:events";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { MemzipError, ErrorCode } from "../../errors.js";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import { openEngine, usage } from "../shared.js";
@@ -22,17 +25,14 @@ ${STORE_HELP}`,
     const engine = openEngine(context);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      if (format === "arrow") {
-        writeFileSync(out as string, engine.exportArrow(namespace));
-        return 0;
-      }
-      const stream = out ? createWriteStream(out) : context.stdout;
-      for (const line of engine.exportJsonl(namespace)) {
-        if (!stream.write(`${line}\n`)) await once(stream, "drain");
-      }
-      if (out) {
-        (stream as NodeJS.WritableStream).end();
-        await once(stream, "finish");
+      try {
+        if (format === "arrow") writeFileSync(out as string, engine.exportArrow(namespace));
+        else if (out) await pipeline(Readable.from(lines(engine.exportJsonl(namespace))), createWriteStream(out));
+        else for (const line of lines(engine.exportJsonl(namespace))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
+      } catch (cause) {
+        if (!(cause instanceof Error) || !("code" in cause) || cause instanceof MemzipError) throw cause;
+        if (cause.code === "EPIPE") return 0; // the reader (head, a closed pipe) stopped early: not an error
+        throw new MemzipError(ErrorCode.USAGE, `cannot write ${out ?? "stdout"}: ${cause.message}`, { hint: "Check the --out path and its directory.", cause });
       }
       return 0;
     } finally {
@@ -40,3 +40,7 @@ ${STORE_HELP}`,
     }
   },
 };
+
+function* lines(jsonLines: Iterable<string>): Generator<string> {
+  for (const line of jsonLines) yield `${line}\n`;
+}
