@@ -22,6 +22,9 @@ interface ModelExports {
   update(bit: number): void;
 }
 
+/** Zero bytes a decoder may read past the end of a stream before it is called corrupt (the encoder trims trailing zeros). */
+const MAX_OVERRUN = 64;
+
 let compiled: WebAssembly.Module | undefined;
 
 function wasmModule(): WebAssembly.Module {
@@ -72,21 +75,31 @@ export class ContextModel {
   /** The inverse of `trainEncoding`: decodes a text of `length` bytes while learning from it. */
   trainDecoding(length: number, decoder: RangeDecoder): Uint8Array {
     if (this.frozen) throw new Error("the model is frozen");
-    const { model } = this;
-    const bytes = new Uint8Array(length);
-    model.beginRecord(length);
-    for (let i = 0; i < length; i++) {
-      let byte = 0;
-      for (let b = 0; b < 8; b++) {
-        const bit = decoder.decodeBit(model.predict());
-        model.update(bit);
-        byte = (byte << 1) | bit;
-      }
-      bytes[i] = byte;
-    }
-    model.endTrainingRecord();
+    this.model.beginRecord(length);
+    const bytes = decodeBytes(this.model, length, decoder);
+    this.model.endTrainingRecord();
     this.trainedOn.push(bytes);
     return bytes;
+  }
+
+  /** Codes one record from the frozen state, then rolls the model back to it. */
+  encodeRecord(bytes: Uint8Array, encoder: RangeEncoder): void {
+    this.model.beginRecord(bytes.length);
+    try {
+      encodeBytes(this.model, bytes, encoder);
+    } finally {
+      this.endRecord();
+    }
+  }
+
+  /** Decodes one record of `length` bytes from the frozen state, then rolls the model back to it. */
+  decodeRecord(length: number, decoder: RangeDecoder): Uint8Array {
+    this.model.beginRecord(length);
+    try {
+      return decodeBytes(this.model, length, decoder);
+    } finally {
+      this.endRecord();
+    }
   }
 
   /** Ends training: from now on every record starts from this state. */
@@ -95,33 +108,24 @@ export class ContextModel {
     this.model.freeze();
   }
 
-  /** Resets the byte context to a record boundary, with room for a record of `length` bytes. */
-  beginRecord(length = 0): void {
-    this.model.beginRecord(length);
-  }
-
-  /** Rolls every change made since `beginRecord` back (frozen models only). */
-  endRecord(): void {
+  /** Rolls the frozen model back after a record, rebuilding it when the record was too long to log. */
+  private endRecord(): void {
     if (this.model.endRecord() === 0) return;
     const model = ContextModel.instantiate(this.params);
     for (const bytes of this.trainedOn) learn(model, bytes);
     model.freeze();
     this.model = model;
   }
-
-  /** P(next bit = 1) in 1..65535 out of 65536. */
-  predict(): number {
-    return this.model.predict();
-  }
-
-  /** Learns the bit that followed the last `predict`. */
-  update(bit: number): void {
-    this.model.update(bit);
-  }
 }
 
 function learn(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): void {
   model.beginRecord(bytes.length);
+  encodeBytes(model, bytes, encoder);
+  model.endTrainingRecord();
+}
+
+/** Each bit, most significant first: predict, code, learn. Without an encoder it only learns. */
+function encodeBytes(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): void {
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
     for (let b = 7; b >= 0; b--) {
@@ -131,5 +135,19 @@ function learn(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): 
       model.update(bit);
     }
   }
-  model.endTrainingRecord();
+}
+
+function decodeBytes(model: ModelExports, length: number, decoder: RangeDecoder): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    let byte = 0;
+    for (let b = 0; b < 8; b++) {
+      const bit = decoder.decodeBit(model.predict());
+      model.update(bit);
+      byte = (byte << 1) | bit;
+    }
+    bytes[i] = byte;
+    if (decoder.overrun > MAX_OVERRUN) throw new RangeError("the coded stream ends long before the text does");
+  }
+  return bytes;
 }
