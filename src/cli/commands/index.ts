@@ -3,6 +3,7 @@ import { addCommand } from "./add.js";
 import { benchCommand } from "./bench.js";
 import { demoCommand } from "./demo.js";
 import { dictCommand } from "./dict.js";
+import { entitiesCommand } from "./entities.js";
 import { exportCommand } from "./export.js";
 import { getCommand } from "./get.js";
 import { importCommand } from "./import.js";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   dictCommand,
   modelCommand,
   recodeCommand,
+  entitiesCommand,
   benchCommand,
   demoCommand,
 ];
