@@ -1,5 +1,6 @@
 import { CODEC_NAMES, isCodecName, type CodecName } from "./codec/registry.js";
 import { MemzipError, ErrorCode } from "./errors.js";
+import type { Cache } from "./cache/cache.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 
@@ -25,6 +26,12 @@ export interface EngineOptions {
    * Defaults to `200`.
    */
   autoTrainAfter?: number;
+  /**
+   * Cache of decoded texts for `recall`, keyed by the envelope's content: `"memory"` (an LRU of
+   * 50,000 entries / 64 MiB / 2 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
+   * Defaults to `"memory"`.
+   */
+  cache?: "memory" | "off" | Cache;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -35,6 +42,7 @@ export const ENGINE_DEFAULTS = {
   maxTextBytes: DEFAULT_MAX_TEXT_BYTES,
   batchSize: 256,
   autoTrainAfter: 200,
+  cache: "memory",
 } as const satisfies Required<Omit<EngineOptions, "db">>;
 
 /** Checks options that came from outside (a library caller, a config file) and names what is wrong. */
@@ -53,5 +61,7 @@ export function validateEngineOptions(options: Required<Omit<EngineOptions, "db"
   wholeNumber("maxTextBytes", options.maxTextBytes, 1, 1 << 30);
   wholeNumber("batchSize", options.batchSize, 1, 1_000_000);
   wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
+  const { cache } = options;
+  if (cache !== "memory" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) fail('cache must be "memory", "off" or a Cache');
   return options;
 }

@@ -1,4 +1,8 @@
 import { createHash } from "node:crypto";
+import { xxh64 } from "@node-rs/xxhash";
+import type { Cache, CacheStats } from "./cache/cache.js";
+import { noCache } from "./cache/cache.js";
+import { MemoryLruCache } from "./cache/memory-lru.js";
 import { MemzipError, ErrorCode } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
@@ -82,11 +86,14 @@ export class Engine {
   readonly options: Required<Omit<EngineOptions, "db">>;
   private readonly codecs: ReturnType<typeof createCodecs>;
   private readonly assetCache = new Map<string, Asset>();
+  /** Decoded texts by envelope content, so hot recalls skip the model. */
+  private readonly textCache: Cache;
 
   private constructor(store: MemoryStore, options: Required<Omit<EngineOptions, "db">>) {
     this.store = store;
     this.options = options;
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
+    this.textCache = options.cache === "off" ? noCache : options.cache === "memory" ? new MemoryLruCache({ maxBytes: 64 << 20 }) : options.cache;
   }
 
   static open(options: EngineOptions = {}): Engine {
@@ -160,12 +167,22 @@ export class Engine {
   recallBytes(id: string): Uint8Array {
     const memory = this.store.getMemory(id);
     if (!memory) throw notFound(id);
+    const key = envelopeKey(memory.envelope);
+    const cached = this.textCache.get(key);
+    if (cached) return cached.slice();
     try {
-      return this.decodeBytes(memory.envelope);
+      const bytes = this.decodeBytes(memory.envelope);
+      this.textCache.set(key, bytes.slice());
+      return bytes;
     } catch (error) {
       if (error instanceof MemzipError) error.details.id = id;
       throw error;
     }
+  }
+
+  /** Hits, misses and size of the recall cache. */
+  cacheStats(): CacheStats {
+    return this.textCache.stats();
   }
 
   forget(id: string): void {
@@ -403,6 +420,11 @@ function notFound(id: string): MemzipError {
 
 /** An import retrains a namespace's asset once the namespace holds this many times the memories it learned from. */
 const RETRAIN_GROWTH = 2;
+
+/** A cache key that names an envelope's content: the envelope fixes the text once its assets are fixed. */
+function envelopeKey(envelope: Uint8Array): string {
+  return `text:${xxh64(envelope).toString(16)}:${envelope.length}`;
+}
 
 function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
   const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);

@@ -25,3 +25,15 @@ export type { MemoryKind, MemoryStore, StoredMemory, MemorySummary } from "./sto
 export type { MemoryInput } from "./pipeline/records.js";
 export { runCodecBench } from "./quality/codec-bench.js";
 export type { BenchRecord, CodecBenchReport } from "./quality/codec-bench.js";
+export { CACHE_DEFAULTS, noCache } from "./cache/cache.js";
+export type { Cache, CacheOptions, CacheStats } from "./cache/cache.js";
+export { MemoryLruCache } from "./cache/memory-lru.js";
+export { TieredCache } from "./cache/tiered.js";
+export { SqliteCache } from "./store/sqlite-cache.js";
+export { ENTITY_TYPES } from "./model/entities.js";
+export type { Entity, EntityExtractor, EntityType } from "./model/entities.js";
+export { ruleEntityExtractor } from "./model/entities-rules.js";
+export { bleu, rougeL, tokenize } from "./quality/text-metrics.js";
+export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
+export { scoreEntities } from "./quality/entity-scores.js";
+export type { EntityCase, EntityScores } from "./quality/entity-scores.js";

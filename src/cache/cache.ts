@@ -1,0 +1,42 @@
+/** Counters every cache keeps; the same numbers feed progress lines and, later, /metrics. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Entries dropped to stay within the entry or byte bound. */
+  evictions: number;
+  /** Entries dropped because their time to live had passed. */
+  expirations: number;
+  entries: number;
+  bytes: number;
+}
+
+/** A bounded key-value cache of byte strings (decoded texts, encoded envelopes). */
+export interface Cache {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array): void;
+  delete(key: string): void;
+  clear(): void;
+  stats(): CacheStats;
+}
+
+export interface CacheOptions {
+  /** Most entries kept. Defaults to `50000` (the local profile's figure). */
+  maxEntries?: number;
+  /** Most value bytes kept. Defaults to 256 MiB. */
+  maxBytes?: number;
+  /** Milliseconds an entry lives after it is written; `0` keeps entries until evicted. Defaults to 2 hours. */
+  ttlMs?: number;
+  /** The clock, for tests. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+export const CACHE_DEFAULTS = { maxEntries: 50_000, maxBytes: 256 << 20, ttlMs: 2 * 60 * 60 * 1000 } as const satisfies CacheOptions;
+
+/** A cache that keeps nothing, for callers that want caching off without a branch. */
+export const noCache: Cache = {
+  get: () => undefined,
+  set: () => undefined,
+  delete: () => undefined,
+  clear: () => undefined,
+  stats: () => ({ hits: 0, misses: 0, evictions: 0, expirations: 0, entries: 0, bytes: 0 }),
+};

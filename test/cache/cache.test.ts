@@ -1,0 +1,84 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Cache } from "../../src/cache/cache.js";
+import { MemoryLruCache } from "../../src/cache/memory-lru.js";
+import { TieredCache } from "../../src/cache/tiered.js";
+import { Engine } from "../../src/engine.js";
+import { SqliteCache } from "../../src/store/sqlite-cache.js";
+import { devCorpus, tempDir } from "../helpers.js";
+
+const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
+
+/** The shared suite every cache tier runs, on a clock the test moves. */
+function cacheSuite(name: string, make: (options: { maxEntries: number; maxBytes: number; ttlMs: number; now: () => number }) => Cache & { close?(): void }) {
+  describe(`${name} cache`, () => {
+    it("evicts the least recently used entry past the entry bound and counts hits and misses", () => {
+      const cache = make({ maxEntries: 2, maxBytes: 1000, ttlMs: 0, now: () => 0 });
+      cache.set("a", bytes(1));
+      cache.set("b", bytes(1));
+      assert.ok(cache.get("a"));
+      cache.set("c", bytes(1));
+      assert.equal(cache.get("b"), undefined);
+      assert.ok(cache.get("a") && cache.get("c"));
+      assert.deepEqual({ ...cache.stats() }, { hits: 3, misses: 1, evictions: 1, expirations: 0, entries: 2, bytes: 2 });
+      cache.close?.();
+    });
+
+    it("keeps within the byte bound and refuses a value larger than it", () => {
+      const cache = make({ maxEntries: 100, maxBytes: 10, ttlMs: 0, now: () => 0 });
+      cache.set("a", bytes(4));
+      cache.set("b", bytes(4));
+      cache.set("c", bytes(4));
+      assert.equal(cache.get("a"), undefined);
+      assert.ok(cache.stats().bytes <= 10);
+      cache.set("huge", bytes(11));
+      assert.equal(cache.get("huge"), undefined);
+      cache.close?.();
+    });
+
+    it("expires entries after their time to live", () => {
+      let now = 1000;
+      const cache = make({ maxEntries: 10, maxBytes: 100, ttlMs: 50, now: () => now });
+      cache.set("a", bytes(3, 7));
+      now += 49;
+      assert.deepEqual([...(cache.get("a") ?? [])], [7, 7, 7]);
+      now += 1;
+      assert.equal(cache.get("a"), undefined);
+      assert.equal(cache.stats().expirations, 1);
+      cache.close?.();
+    });
+  });
+}
+
+cacheSuite("memory", (options) => new MemoryLruCache(options));
+cacheSuite("sqlite", (options) => new SqliteCache(":memory:", options));
+
+describe("disk tier and engine", () => {
+  it("the disk tier survives a restart and refills the memory tier", () => {
+    using dir = tempDir();
+    const path = join(dir.path, "cache.db");
+    const disk = new SqliteCache(path);
+    disk.set("k", bytes(5, 9));
+    disk.close();
+    const reopened = new SqliteCache(path);
+    const memory = new MemoryLruCache();
+    const tiered = new TieredCache(memory, reopened);
+    assert.deepEqual([...(tiered.get("k") ?? [])], [9, 9, 9, 9, 9]);
+    assert.ok(memory.get("k"), "promoted to the memory tier");
+    reopened.close();
+  });
+
+  it("hot recalls hit the decoded-text cache and still return the exact text", () => {
+    using engine = Engine.open({ db: ":memory:" });
+    const records = devCorpus().slice(0, 50).map(({ id, text }) => ({ id, text }));
+    engine.rememberMany(records);
+    for (const record of records) assert.equal(engine.recall(record.id), record.text);
+    for (const record of records) assert.equal(engine.recall(record.id), record.text);
+    assert.deepEqual({ hits: engine.cacheStats().hits, misses: engine.cacheStats().misses }, { hits: 50, misses: 50 });
+    using uncached = Engine.open({ db: ":memory:", cache: "off" });
+    uncached.rememberMany(records);
+    uncached.recall(records[0]?.id as string);
+    assert.equal(uncached.cacheStats().hits, 0);
+  });
+});
