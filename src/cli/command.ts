@@ -28,6 +28,7 @@ export const STORE_OPTIONS = {
   db: { type: "string" },
   namespace: { type: "string", short: "n" },
   "zstd-level": { type: "string" },
+  config: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
@@ -35,5 +36,6 @@ export const STORE_OPTIONS = {
 export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)
   -n, --namespace NS namespace: one agent or user (default: "default")
   --zstd-level N     zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)
+  --config FILE      JSON settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json)
   --json             machine-readable output on stdout
   -h, --help         this help`;

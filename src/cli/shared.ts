@@ -1,13 +1,16 @@
+import { loadConfig } from "../config/load.js";
 import { Engine } from "../engine.js";
 import type { EngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { isCodecName, type CodecName, CODEC_NAMES } from "../codec/registry.js";
 import type { CommandContext } from "./command.js";
 
+/** The engine with settings from the config file, then MEMZIP_* variables, then flags. */
 export function openEngine(context: CommandContext, extra: EngineOptions = {}): Engine {
-  const { db, namespace } = context.values;
+  const { db, namespace, config } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
   return Engine.open({
+    ...loadConfig(typeof config === "string" ? { path: config } : {}),
     ...extra,
     ...(typeof db === "string" ? { db } : {}),
     ...(typeof namespace === "string" ? { namespace } : {}),

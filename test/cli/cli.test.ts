@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { CLI, SAMPLE, tempDir } from "../helpers.js";
 
 function memzip(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "" } });
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8"), json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
 

@@ -26,7 +26,7 @@ describe("kill -9 during import", () => {
   it("leaves whole records only; a rerun completes with exactly 2000 and verify passes", async () => {
     using dir = tempDir();
     const db = join(dir.path, "crash.db");
-    const child = spawn(process.execPath, [CLI, "import", DEV_CORPUS, "--db", db, "--batch", "37", "--json"], { stdio: "ignore" });
+    const child = spawn(process.execPath, [CLI, "import", DEV_CORPUS, "--db", db, "--batch", "37", "--json"], { stdio: "ignore", env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
     const exited = new Promise((resolve) => child.once("exit", resolve));
     const target = 200 + Math.floor(Math.random() * 1200);
     while (rowCount(db) < target && child.exitCode === null) await sleep(5);

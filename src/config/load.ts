@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { EngineOptions } from "../engine-options.js";
+
+/** What a config file or the environment may set: the engine options that are plain values. */
+export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "off" };
+
+type Kind = "string" | "integer" | "codecs" | "cache";
+const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
+  db: { kind: "string", env: "MEMZIP_DB" },
+  namespace: { kind: "string", env: "MEMZIP_NAMESPACE" },
+  codecs: { kind: "codecs", env: "MEMZIP_CODECS" },
+  zstdLevel: { kind: "integer", env: "MEMZIP_ZSTD_LEVEL" },
+  rawBelow: { kind: "integer", env: "MEMZIP_RAW_BELOW" },
+  maxTextBytes: { kind: "integer", env: "MEMZIP_MAX_TEXT_BYTES" },
+  batchSize: { kind: "integer", env: "MEMZIP_BATCH_SIZE" },
+  autoTrainAfter: { kind: "integer", env: "MEMZIP_AUTO_TRAIN_AFTER" },
+  cache: { kind: "cache", env: "MEMZIP_CACHE" },
+};
+
+/** `$MEMZIP_CONFIG`, else `$XDG_CONFIG_HOME/memzip/config.json`, else `~/.config/memzip/config.json`. */
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MEMZIP_CONFIG) return env.MEMZIP_CONFIG;
+  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "memzip", "config.json");
+}
+
+/**
+ * Engine options from a JSON config file, then `MEMZIP_*` environment variables over it; flags go
+ * over both (the caller's part). The file may be missing unless it was named explicitly. Values are
+ * type-checked here, ranges by the engine, and every error names where the value came from.
+ */
+export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): FileConfig {
+  const env = options.env ?? process.env;
+  const path = options.path ?? defaultConfigPath(env);
+  const config: FileConfig = {};
+  if (options.path !== undefined || existsSync(path)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path, "utf8"));
+    } catch (cause) {
+      throw configError(`cannot read config file ${path}: ${(cause as Error).message}`, cause);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw configError(`config file ${path} must hold a JSON object`);
+    for (const [key, value] of Object.entries(parsed)) {
+      if (!Object.hasOwn(FIELDS, key)) throw configError(`config file ${path}: unknown setting "${key}"; known: ${Object.keys(FIELDS).join(", ")}`);
+      assign(config, key as keyof FileConfig, value, `${path}: "${key}"`);
+    }
+  }
+  for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
+    const raw = env[field.env];
+    if (raw === undefined || raw === "") continue;
+    const value = field.kind === "integer" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : raw;
+    assign(config, key, value, field.env);
+  }
+  return config;
+}
+
+function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where: string): void {
+  const { kind } = FIELDS[key];
+  const ok =
+    kind === "string"
+      ? typeof value === "string" && value !== ""
+      : kind === "integer"
+        ? Number.isInteger(value)
+        : kind === "codecs"
+          ? Array.isArray(value) && value.every((c) => typeof c === "string")
+          : value === "memory" || value === "off";
+  if (!ok) throw configError(`${where} must be ${kind === "codecs" ? "a list of codec names" : kind === "cache" ? '"memory" or "off"' : `a${kind === "integer" ? "n integer" : " non-empty string"}`}, got ${JSON.stringify(value)}`);
+  (config as Record<string, unknown>)[key] = value;
+}
+
+function configError(message: string, cause?: unknown): MemzipError {
+  return new MemzipError(ErrorCode.USAGE, message, { hint: "Fix the setting, or unset it to use the default (see README, Configuration).", cause });
+}
