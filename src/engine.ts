@@ -1,4 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { xxh64 } from "@node-rs/xxhash";
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { noCache } from "./cache/cache.js";
@@ -19,7 +21,7 @@ import { importRecords, type ImportOptions, type ImportReport, type SourceItem }
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
-import type { ListQuery, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./store/types.js";
+import type { ImportJob, ListQuery, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./store/types.js";
 
 export interface RememberOptions {
   namespace?: string;
@@ -61,10 +63,14 @@ export interface ProgressEvent {
 
 export interface EngineImportOptions extends ImportOptions {
   namespace?: string;
+  /** Continue the import job with this id where its last committed batch ended (JSONL only). */
+  resume?: string;
 }
 
 export interface EngineImportReport extends ImportReport {
   namespace: string;
+  /** The job that tracks a JSONL import's progress (`memzip jobs`, `--resume`). */
+  jobId?: string;
   /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
   trained?: { assets: TrainedAsset[]; recode: RecodeReport; pruned: { id: string; kind: AssetKind; bytes: number }[] };
 }
@@ -282,13 +288,27 @@ export class Engine {
 
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    const job = this.startJob(path, options);
+    const from = { position: job.position, line: job.line };
     async function* source(): AsyncGenerator<SourceItem> {
-      for await (const item of readJsonlRecords(path, options.signal)) {
-        const where = `line ${item.line}`;
-        yield item.ok ? { ok: true, record: item.record, where, position: item.bytesRead } : { ok: false, error: item.error, where, position: item.bytesRead };
+      for await (const item of readJsonlRecords(path, options.signal, from)) {
+        const at = { where: `line ${item.line}`, position: item.bytesRead, line: item.line };
+        yield item.ok ? { ok: true, record: item.record, ...at } : { ok: false, error: item.error, ...at };
       }
     }
-    return this.importFrom(source(), options);
+    try {
+      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id);
+      this.store.updateJob(job.id, { status: report.aborted ? "interrupted" : "done" });
+      return { ...report, jobId: job.id };
+    } catch (error) {
+      this.store.updateJob(job.id, { status: "failed" });
+      throw error;
+    }
+  }
+
+  /** Import jobs, newest first. */
+  jobs(limit?: number): ImportJob[] {
+    return this.store.listJobs(limit);
   }
 
   /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
@@ -297,7 +317,7 @@ export class Engine {
       let position = 0;
       for (const item of memoriesFromArrow(bytes)) {
         position++;
-        yield "record" in item ? { ok: true, ...item, position } : { ok: false, ...item, position };
+        yield "record" in item ? { ok: true, ...item, position, line: position } : { ok: false, ...item, position, line: position };
       }
     }
     return this.importFrom(source(), options);
@@ -333,9 +353,53 @@ export class Engine {
     this.close();
   }
 
-  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions): Promise<EngineImportReport> {
+  /** A new job for a JSONL file, or the one `options.resume` names, checked against the file as it is now. */
+  private startJob(path: string, options: EngineImportOptions): ImportJob {
+    const source = resolve(path);
+    let stat: { size: number; mtimeMs: number };
+    try {
+      stat = statSync(source);
+    } catch (cause) {
+      throw new MemzipError(ErrorCode.USAGE, `cannot read ${path}: ${(cause as Error).message}`, { hint: "Check the file path.", cause });
+    }
+    const fingerprint = { sourceSize: stat.size, sourceMtime: Math.floor(stat.mtimeMs) };
+    if (options.resume !== undefined) {
+      const job = this.store.getJob(options.resume);
+      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs`." });
+      if (job.source !== source || job.sourceSize !== fingerprint.sourceSize || job.sourceMtime !== fingerprint.sourceMtime) {
+        throw new MemzipError(ErrorCode.USAGE, `job ${job.id} read ${job.source} as it was; that file is not the same now`, {
+          hint: "Run the import again without --resume: memories already stored are recognised and skipped.",
+          details: { job: job.id },
+        });
+      }
+      this.store.updateJob(job.id, { status: "running" });
+      return job;
+    }
+    const now = Date.now();
+    const job: ImportJob = {
+      id: `job-${now.toString(36)}-${randomBytes(3).toString("hex")}`,
+      kind: "jsonl",
+      source,
+      ...fingerprint,
+      namespace: options.namespace ?? this.options.namespace,
+      status: "running",
+      position: 0,
+      line: 0,
+      startedAt: now,
+      updatedAt: now,
+    };
+    this.store.createJob(job);
+    return job;
+  }
+
+  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
     const namespace = options.namespace ?? this.options.namespace;
-    const sink = { rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, { namespace }) };
+    const sink = {
+      rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, { namespace }),
+      checkpoint: (position: number, line: number) => {
+        if (jobId) this.store.updateJob(jobId, { position, line });
+      },
+    };
     const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
     const threshold = this.options.autoTrainAfter;
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {

@@ -95,6 +95,24 @@ describe("Engine", () => {
     for (const record of records.slice(0, 600)) assert.equal(engine.recall(record.id), record.text);
   });
 
+  it("an interrupted import resumes where it stopped, and refuses to resume a changed file", async () => {
+    using dir = tempDir();
+    const file = join(dir.path, "in.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 500).map(({ id, text }) => JSON.stringify({ id, text })).join("\n"));
+    using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    const controller = new AbortController();
+    const first = await engine.importJsonl(file, { batchSize: 50, signal: controller.signal, onProgress: (p) => p.done >= 200 && controller.abort() });
+    assert.ok(first.aborted && first.jobId);
+    assert.equal(engine.jobs()[0]?.status, "interrupted");
+    const resumed = await engine.importJsonl(file, { resume: first.jobId });
+    assert.equal(resumed.read + first.read, 500, "the resumed run reads only what was left");
+    assert.equal(engine.store.countMemories(), 500);
+    assert.equal(engine.jobs().find((j) => j.id === first.jobId)?.status, "done");
+    writeFileSync(file, "{}\n", { flag: "a" });
+    await assert.rejects(engine.importJsonl(file, { resume: first.jobId }), (e) => isMemzipError(e, "E_USAGE"));
+    await assert.rejects(engine.importJsonl(file, { resume: "job-nope" }), (e) => isMemzipError(e, "E_NOT_FOUND"));
+  });
+
   it("reports bad JSONL lines and invalid UTF-8 by line and stores the good ones", async () => {
     using dir = tempDir();
     const file = join(dir.path, "in.jsonl");

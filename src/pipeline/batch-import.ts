@@ -4,9 +4,14 @@ import type { MemoryInput } from "./records.js";
 /** What the import loop needs from the engine: a transactional batch write. */
 export interface BatchSink {
   rememberMany(inputs: readonly MemoryInput[]): { status: string; codec: string; originalBytes: number; storedBytes: number; verifyFailures: string[] }[];
+  /** Called after each committed batch with where the source stands, so an import can resume there. */
+  checkpoint?(position: number, line: number): void;
 }
 
-export type SourceItem = { ok: true; record: MemoryInput; where: string; position: number } | { ok: false; error: MemzipError; where: string; position: number };
+/** One input item; `position` and `line` are where the source stands just after it. */
+export type SourceItem =
+  | { ok: true; record: MemoryInput; where: string; position: number; line: number }
+  | { ok: false; error: MemzipError; where: string; position: number; line: number };
 
 interface Pending {
   record: MemoryInput;
@@ -51,14 +56,17 @@ export async function importRecords(sink: BatchSink, source: AsyncIterable<Sourc
   const report: ImportReport = { read: 0, stored: 0, updated: 0, unchanged: 0, rejected: [], originalBytes: 0, storedBytes: 0, byCodec: {}, verifyFailures: 0, aborted: false };
   let batch: Pending[] = [];
   let position = 0;
+  let line = 0;
   const commit = (): void => {
     writeBatch(sink, batch, report);
     batch = [];
+    if (line > 0) sink.checkpoint?.(position, line);
     options.onProgress?.({ done: report.read, position, end: options.end, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
   };
   for await (const item of source) {
     report.read++;
     position = item.position;
+    line = item.line;
     if (item.ok) {
       batch.push({ record: item.record, where: item.where });
       if (batch.length >= batchSize) commit();

@@ -9,14 +9,15 @@ export type JsonlItem =
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Streams a JSONL file record by record with bounded memory. Lines are split on raw bytes and
+ * Streams a JSONL file record by record with bounded memory, from the start or from a byte
+ * offset where an earlier line ended (resuming an import). Lines are split on raw bytes and
  * decoded strictly, so invalid UTF-8 is reported per line instead of silently replaced.
  */
-export async function* readJsonlRecords(path: string, signal?: AbortSignal): AsyncGenerator<JsonlItem> {
+export async function* readJsonlRecords(path: string, signal?: AbortSignal, from: { position: number; line: number } = { position: 0, line: 0 }): AsyncGenerator<JsonlItem> {
   let pending: Buffer[] = [];
-  let line = 0;
-  let bytesRead = 0;
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  let line = from.line;
+  let bytesRead = from.position;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, start: from.position });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (signal?.aborted) return;

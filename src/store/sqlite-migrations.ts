@@ -36,4 +36,17 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX memories_by_namespace ON memories(namespace, seq);
    CREATE INDEX memories_by_asset ON memories(asset_id);`,
+  `CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     source TEXT NOT NULL,
+     source_size INTEGER NOT NULL,
+     source_mtime INTEGER NOT NULL,
+     namespace TEXT NOT NULL,
+     status TEXT NOT NULL,
+     position INTEGER NOT NULL DEFAULT 0,
+     line INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];

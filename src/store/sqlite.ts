@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
-import type { AssetUsage, CodecUsage, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
+import type { AssetUsage, CodecUsage, ImportJob, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
 
 interface MemoryRow {
   id: string;
@@ -29,6 +29,8 @@ interface AssetRow {
   created_at: number;
 }
 
+const JOB_COLUMNS = `id, kind, source, source_size AS sourceSize, source_mtime AS sourceMtime, namespace, status, position, line,
+  started_at AS startedAt, updated_at AS updatedAt`;
 const SUMMARY_COLUMNS = "id, namespace, kind, tags, created_at, meta, codec, original_length, checksum, asset_id";
 
 /**
@@ -221,6 +223,30 @@ export class SqliteStore implements MemoryStore {
   setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void {
     this.statements.ensureNamespace.run(namespace, Date.now());
     this.statements.setActiveAsset.run(namespace, kind, assetId);
+  }
+
+  createJob(job: ImportJob): void {
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, kind, source, source_size, source_mtime, namespace, status, position, line, started_at, updated_at)
+         VALUES (@id, @kind, @source, @sourceSize, @sourceMtime, @namespace, @status, @position, @line, @startedAt, @updatedAt)`,
+      )
+      .run(job);
+  }
+
+  updateJob(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): void {
+    const fields = Object.keys(changes).filter((k) => ["status", "position", "line"].includes(k));
+    const assignments = [...fields.map((k) => `${k} = @${k}`), "updated_at = @updatedAt"].join(", ");
+    this.db.prepare(`UPDATE jobs SET ${assignments} WHERE id = @id`).run({ ...changes, id, updatedAt: Date.now() });
+  }
+
+  getJob(id: string): ImportJob | undefined {
+    const row = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).get(id);
+    return row as ImportJob | undefined;
+  }
+
+  listJobs(limit = 50): ImportJob[] {
+    return this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY started_at DESC LIMIT ?`).all(limit) as ImportJob[];
   }
 
   isActiveAsset(assetId: string): boolean {

@@ -46,6 +46,24 @@ export interface AssetUsage {
   memories: number;
 }
 
+/** An import's durable progress: where in its source the last committed batch ended. */
+export interface ImportJob {
+  id: string;
+  kind: "jsonl";
+  /** Absolute path of the source, with its size and modification time when the job started. */
+  source: string;
+  sourceSize: number;
+  sourceMtime: number;
+  namespace: string;
+  status: "running" | "done" | "interrupted" | "failed";
+  /** Byte offset just past the last line of the last committed batch. */
+  position: number;
+  /** Lines read up to `position`. */
+  line: number;
+  startedAt: number;
+  updatedAt: number;
+}
+
 export interface ListQuery {
   namespace?: string;
   kind?: MemoryKind;
@@ -80,5 +98,9 @@ export interface MemoryStore {
   isActiveAsset(assetId: string): boolean;
   /** Removes an asset; the caller makes sure no memory needs it. */
   deleteAsset(assetId: string): void;
+  createJob(job: ImportJob): void;
+  updateJob(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): void;
+  getJob(id: string): ImportJob | undefined;
+  listJobs(limit?: number): ImportJob[];
   close(): void;
 }

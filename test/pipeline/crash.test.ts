@@ -38,9 +38,12 @@ describe("kill -9 during import", () => {
     {
       using engine = Engine.open({ db });
       assert.deepEqual(engine.verify(), { checked: survived, failed: 0, failures: [] });
-      const report = await engine.importJsonl(DEV_CORPUS);
-      assert.equal(report.unchanged, survived);
+      const [job] = engine.jobs();
+      assert.ok(job && job.status === "running" && job.line <= survived, "the job saved progress up to a committed batch");
+      const report = await engine.importJsonl(DEV_CORPUS, { resume: job.id });
+      assert.ok(report.unchanged <= 37, `resumed at the last checkpoint, rechecked ${report.unchanged}`);
       assert.equal(report.stored, 2000 - survived);
+      assert.equal(engine.jobs()[0]?.status, "done");
     }
     using engine = Engine.open({ db });
     assert.equal(engine.store.countMemories(), 2000);

@@ -16,9 +16,11 @@ running the same import again stores nothing twice. Commits every --batch record
 interrupted import keeps what it finished and a rerun continues.
 
   --batch N          records per transaction (default 256)
+  --resume JOB       continue JSONL import job JOB where its last committed batch ended
+                     (\`memzip jobs\` lists them; a plain rerun also works, checking every record)
   --format F         jsonl or arrow (default: from the file name)
 ${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" } },
+  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" }, resume: { type: "string" } },
   async run(context) {
     const file = requirePositional(context, 0, "FILE to import");
     const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
@@ -33,6 +35,7 @@ ${STORE_HELP}`,
         signal: controller.signal,
         end: arrow ? undefined : statSync(file).size,
         ...(batchSize ? { batchSize } : {}),
+        ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
         onProgress: (p: { done: number; position: number; end: number | undefined; originalBytes: number; storedBytes: number }) =>
           bar.update(p.done, p.position, p.end, p.storedBytes ? `ratio ${(p.originalBytes / p.storedBytes).toFixed(2)}x` : ""),
       };
@@ -48,7 +51,7 @@ ${STORE_HELP}`,
         context,
         { ...report, stats },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
-          `${report.aborted ? " (interrupted: rerun to continue)" : ""}${trained}${rejected}\n` +
+          `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${trained}${rejected}\n` +
           `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
           `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})`,
       );

@@ -7,6 +7,7 @@ import { entitiesCommand } from "./entities.js";
 import { exportCommand } from "./export.js";
 import { getCommand } from "./get.js";
 import { importCommand } from "./import.js";
+import { jobsCommand } from "./jobs.js";
 import { lsCommand } from "./ls.js";
 import { modelCommand } from "./model.js";
 import { recodeCommand } from "./recode.js";
@@ -16,6 +17,7 @@ import { verifyCommand } from "./verify.js";
 
 export const COMMANDS: readonly Command[] = [
   importCommand,
+  jobsCommand,
   addCommand,
   getCommand,
   lsCommand,
