@@ -27,8 +27,9 @@ export interface EngineOptions {
    */
   autoTrainAfter?: number;
   /**
-   * Cache of decoded texts for `recall`, keyed by the envelope's content: `"memory"` (an LRU of
-   * 50,000 entries / 64 MiB / 2 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
+   * Cache of decoded texts for `recall` (keyed by the envelope's content) and of proven envelopes
+   * for writes (keyed by the text and the codec setup): `"memory"` (an LRU of 50,000 entries /
+   * 64 MiB / 2 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
    * Defaults to `"memory"`.
    */
   cache?: "memory" | "off" | Cache;

@@ -9,7 +9,8 @@ import { MemzipError, ErrorCode } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
 import { decodeEnvelope } from "./codec/envelope-codec.js";
-import { chooseSmallestVerified, type Candidate } from "./codec/policy.js";
+import { openEnvelope } from "./codec/envelope.js";
+import { chooseSmallestVerified, type Candidate, type Choice } from "./codec/policy.js";
 import { createCodecs, type CodecName } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
@@ -92,7 +93,7 @@ export class Engine {
   readonly options: Required<Omit<EngineOptions, "db">>;
   private readonly codecs: ReturnType<typeof createCodecs>;
   private readonly assetCache = new Map<string, Asset>();
-  /** Decoded texts by envelope content, so hot recalls skip the model. */
+  /** Decoded texts by envelope content and proven envelopes by text and codec setup, so repeats skip the model. */
   private readonly textCache: Cache;
 
   private constructor(store: MemoryStore, options: Required<Omit<EngineOptions, "db">>) {
@@ -141,7 +142,7 @@ export class Engine {
         rows.push(updated);
         return { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: stored.envelope.length, status: "updated", verifyFailures: [] };
       }
-      const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+      const choice = this.choose(bytes, candidates);
       rows.push({
         ...metadata,
         createdAt: input.createdAt ?? Date.now(),
@@ -186,7 +187,7 @@ export class Engine {
     }
   }
 
-  /** Hits, misses and size of the recall cache. */
+  /** Hits, misses and size of the engine's cache (recalled texts and chosen envelopes). */
   cacheStats(): CacheStats {
     return this.textCache.stats();
   }
@@ -281,7 +282,7 @@ export class Engine {
     };
     for (const memory of this.store.iterateMemories(namespace)) {
       const bytes = this.decodeBytes(memory.envelope);
-      const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+      const choice = this.choose(bytes, candidates);
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       const superseded = memory.assetId !== null && !current.has(memory.assetId);
@@ -480,6 +481,24 @@ export class Engine {
       }
     }
     return candidates;
+  }
+
+  /**
+   * The policy's choice, remembered by content in the engine's cache: the same text with the same
+   * candidates (codecs and their assets) gets back the envelope that was proven for it before.
+   */
+  private choose(bytes: Uint8Array, candidates: readonly Candidate[]): Choice {
+    const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
+    const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${this.options.rawBelow}`;
+    const cached = this.textCache.get(key);
+    if (cached) {
+      const header = openEnvelope(cached, this.options.maxTextBytes);
+      const codec = this.codecs.byId.get(header.codecId) as Codec;
+      return { codec, asset: header.asset ? this.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
+    }
+    const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+    this.textCache.set(key, choice.envelope.slice());
+    return choice;
   }
 
   private assetByRef(ref: Uint8Array): Asset | undefined {
