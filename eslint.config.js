@@ -15,6 +15,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: an engine call left un-awaited would outlive the store it reads.
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "before", "after", "beforeEach", "afterEach"] }] },
+      ],
+      "@typescript-eslint/return-await": ["error", "error-handling-correctness-only"],
+    },
+  },
+  {
     files: ["src/cli/**"],
     rules: { "no-restricted-imports": "off" },
   },

@@ -25,18 +25,18 @@ const repeatShare = repeats.length / workload.length;
 const rows: string[] = [];
 for (const cache of ["off", "memory"] as const) {
   const engine = Engine.open({ db: ":memory:", codecs: ["raw", "zstd", "cm"], autoTrainAfter: 0, cache });
-  engine.rememberMany(training);
-  engine.trainAsset("cm-snapshot");
-  engine.rememberMany([{ id: "warm-up", text: "load the snapshot before timing" }]);
+  await engine.rememberMany(training);
+  await engine.trainAsset("cm-snapshot");
+  await engine.rememberMany([{ id: "warm-up", text: "load the snapshot before timing" }]);
   const before = engine.cacheStats();
   const started = performance.now();
-  for (let i = 0; i < workload.length; i += 32) engine.rememberMany(workload.slice(i, i + 32));
+  for (let i = 0; i < workload.length; i += 32) await engine.rememberMany(workload.slice(i, i + 32));
   const seconds = (performance.now() - started) / 1000;
   const after = engine.cacheStats();
   const lookups = after.hits - before.hits + (after.misses - before.misses);
   const hitRate = lookups === 0 ? 0 : (after.hits - before.hits) / lookups;
   rows.push(`| ${cache} | ${workload.length} | ${((workload.length / seconds) * 60).toFixed(0)} | ${seconds.toFixed(2)} | ${(hitRate * 100).toFixed(1)} % |`);
-  engine.close();
+  await engine.close();
 }
 console.log(
   [

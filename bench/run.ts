@@ -13,6 +13,7 @@ import { runCodecBench } from "../src/quality/codec-bench.js";
 import { loadBenchCorpus } from "../src/quality/corpus.js";
 import { ruleEntityExtractor } from "../src/model/entities-rules.js";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
+import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const { values } = parseArgs({ options: { corpus: { type: "string" } } });
@@ -42,8 +43,8 @@ try {
   const imported = await engine.importJsonl(corpus);
   const seconds = (performance.now() - started) / 1000;
   const stats = engine.stats();
-  const verify = engine.verify();
-  engine.close();
+  const verify = await engine.verify();
+  await engine.close();
   const perRecordBrotli = report.results.find((r) => r.name === "brotli -11");
   const namespace = [
     "### A namespace's whole store",
@@ -69,16 +70,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function replaceSection(name: string, body: string): void {
-  const file = join(ROOT, "BENCHMARKS.md");
-  const begin = `<!-- bench:${name} -->`;
-  const end = `<!-- /bench:${name} -->`;
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
-  const block = `${begin}\n${body}\n${end}`;
-  const start = text.indexOf(begin);
-  const next = start === -1 ? `${text.trimEnd()}\n\n${block}\n` : `${text.slice(0, start)}${block}${text.slice(text.indexOf(end) + end.length)}`;
-  writeFileSync(file, next);
-}
 
 // Entity extraction against the team's labelled sets: the one the rules were written against,
 // and one labelled afterwards and never tuned on.

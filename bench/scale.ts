@@ -34,7 +34,7 @@ try {
   const report = await engine.importJsonl(file, { batchSize: 1000 });
   const seconds = (performance.now() - started) / 1000;
   const stats = engine.stats();
-  engine.close();
+  await engine.close();
   const peakMiB = process.resourceUsage().maxRSS / 1024;
   console.log(
     JSON.stringify({

@@ -3,6 +3,14 @@ import { MemzipError, ErrorCode } from "./errors.js";
 import type { Cache } from "./cache/cache.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
+import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
+
+/** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
+export type WriteCodecName = CodecName | "llm";
+
+export function isWriteCodecName(name: string): name is WriteCodecName {
+  return name === "llm" || isCodecName(name);
+}
 
 export interface EngineOptions {
   /** SQLite store path, or `":memory:"`. Defaults to `MEMZIP_DB` or the user's data directory. */
@@ -33,6 +41,14 @@ export interface EngineOptions {
    * Defaults to `"memory"`.
    */
   cache?: "memory" | "off" | Cache;
+  /**
+   * A GGUF model (registered name, fingerprint or path) for the `llm` codec. When set, the policy
+   * also tries `llm` for every memory and keeps it where its verified envelope is the smallest.
+   * Defaults to `""` (no model: classical and `cm` codecs only).
+   */
+  model?: string;
+  /** How the `llm` codec runs (threads, contexts, GPU) and codes (top-K, window). */
+  llm?: Partial<LlmOptions>;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -44,10 +60,15 @@ export const ENGINE_DEFAULTS = {
   batchSize: 256,
   autoTrainAfter: 200,
   cache: "memory",
+  model: "",
+  llm: LLM_DEFAULTS,
 } as const satisfies Required<Omit<EngineOptions, "db">>;
 
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm">> & { llm: LlmOptions };
+
 /** Checks options that came from outside (a library caller, a config file) and names what is wrong. */
-export function validateEngineOptions(options: Required<Omit<EngineOptions, "db">>): Required<Omit<EngineOptions, "db">> {
+export function validateEngineOptions(input: Required<Omit<EngineOptions, "db">>): ResolvedEngineOptions {
+  const options: ResolvedEngineOptions = { ...input, llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) } };
   const fail = (message: string): never => {
     throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint: "See EngineOptions in src/engine-options.ts for each option's range." });
   };
@@ -64,5 +85,20 @@ export function validateEngineOptions(options: Required<Omit<EngineOptions, "db"
   wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
   const { cache } = options;
   if (cache !== "memory" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) fail('cache must be "memory", "off" or a Cache');
+  if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");
+  const { llm } = options;
+  wholeNumber("llm.threads", llm.threads, 1, 256);
+  wholeNumber("llm.contexts", llm.contexts, 1, 256);
+  wholeNumber("llm.topK", llm.topK, 0, 1 << 20);
+  wholeNumber("llm.windowTokens", llm.windowTokens, 0, 1 << 20);
+  wholeNumber("llm.carryTokens", llm.carryTokens, 0, 1 << 20);
+  if (llm.windowTokens !== 0 && llm.windowTokens < 16) fail("llm.windowTokens must be 0 (the model's context) or at least 16");
+  if (llm.windowTokens !== 0 && llm.carryTokens >= llm.windowTokens - 2) fail("llm.carryTokens must leave room in the window");
+  if (llm.gpu !== "auto" && llm.gpu !== false) fail('llm.gpu must be "auto" or false');
+  if (llm.gpuLayers !== "auto" && !(Number.isInteger(llm.gpuLayers) && llm.gpuLayers >= 0)) fail('llm.gpuLayers must be "auto" or a whole number');
   return options;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

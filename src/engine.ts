@@ -10,24 +10,29 @@ import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
 import { decodeEnvelope } from "./codec/envelope-codec.js";
 import { openEnvelope } from "./codec/envelope.js";
-import { chooseSmallestVerified, type Candidate, type Choice } from "./codec/policy.js";
-import { createCodecs, type CodecName } from "./codec/registry.js";
+import { LLM_CODEC_ID } from "./codec/llm.js";
+import { chooseSmallestVerified, type Candidate } from "./codec/policy.js";
+import { createCodecs } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
-import { ENGINE_DEFAULTS, validateEngineOptions, type EngineOptions } from "./engine-options.js";
+import { ENGINE_DEFAULTS, validateEngineOptions, type EngineOptions, type ResolvedEngineOptions, type WriteCodecName } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
+import { LlmCoder } from "./model/llm-coder.js";
+import { forEachConcurrent, mapConcurrent } from "./pipeline/concurrency.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
-import type { ImportJob, ListQuery, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./store/types.js";
+import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory } from "./store/types.js";
 
 export interface RememberOptions {
   namespace?: string;
   /** Force one codec (the write is still verified; raw is the fallback if it cannot prove itself). */
-  codec?: CodecName;
+  codec?: WriteCodecName;
+  /** The model for `llm` (name, fingerprint or GGUF path); defaults to the engine's `model` option. */
+  model?: string;
 }
 
 export interface RememberResult {
@@ -64,6 +69,8 @@ export interface ProgressEvent {
 
 export interface EngineImportOptions extends ImportOptions {
   namespace?: string;
+  codec?: WriteCodecName;
+  model?: string;
   /** Continue the import job with this id where its last committed batch ended (JSONL only). */
   resume?: string;
 }
@@ -90,15 +97,18 @@ export interface TrainedAsset {
  */
 export class Engine {
   readonly store: MemoryStore;
-  readonly options: Required<Omit<EngineOptions, "db">>;
+  readonly options: ResolvedEngineOptions;
+  /** Writes and reads `llm` envelopes (models load on first use). */
+  readonly llm: LlmCoder;
   private readonly codecs: ReturnType<typeof createCodecs>;
   private readonly assetCache = new Map<string, Asset>();
   /** Decoded texts by envelope content and proven envelopes by text and codec setup, so repeats skip the model. */
   private readonly textCache: Cache;
 
-  private constructor(store: MemoryStore, options: Required<Omit<EngineOptions, "db">>) {
+  private constructor(store: MemoryStore, options: ResolvedEngineOptions) {
     this.store = store;
     this.options = options;
+    this.llm = new LlmCoder(store, options.llm);
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
     this.textCache = options.cache === "off" ? noCache : options.cache === "memory" ? new MemoryLruCache({ maxBytes: 64 << 20 }) : options.cache;
   }
@@ -109,13 +119,17 @@ export class Engine {
     return new Engine(SqliteStore.open(db ?? defaultDbPath()), merged);
   }
 
-  remember(input: MemoryInput, options: RememberOptions = {}): RememberResult {
-    const [result] = this.rememberMany([input], options);
+  async remember(input: MemoryInput, options: RememberOptions = {}): Promise<RememberResult> {
+    const [result] = await this.rememberMany([input], options);
     return result as RememberResult;
   }
 
-  /** Stores several memories in one transaction; all or none are written. */
-  rememberMany(inputs: readonly MemoryInput[], options: RememberOptions = {}): RememberResult[] {
+  /**
+   * Stores several memories in one transaction; all or none are written. With a model, up to
+   * `llm.contexts` memories are coded at once, each in a context of its own.
+   */
+  async rememberMany(inputs: readonly MemoryInput[], options: RememberOptions = {}): Promise<RememberResult[]> {
+    const model = await this.writeModel(options);
     const prepared = inputs.map((input) => ({
       input,
       namespace: input.namespace ?? options.namespace ?? this.options.namespace,
@@ -124,8 +138,9 @@ export class Engine {
     const ids = prepared.map(({ input, namespace, bytes }) => input.id ?? contentId(namespace, bytes));
     const existing = this.store.fingerprints(ids);
     const candidatesByNamespace = new Map<string, Candidate[]>();
-    const rows: StoredMemory[] = [];
-    const results = prepared.map(({ input, namespace, bytes }, i): RememberResult => {
+    const rows: (StoredMemory | undefined)[] = new Array(prepared.length);
+    const concurrency = model ? this.options.llm.contexts : 1;
+    const results = await mapConcurrent(prepared, concurrency, async ({ input, namespace, bytes }, i): Promise<RememberResult> => {
       const id = ids[i] as string;
       let candidates = candidatesByNamespace.get(namespace);
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
@@ -139,46 +154,47 @@ export class Engine {
         if (sameMetadata(stored, updated)) {
           return { id, namespace, codec: "", originalBytes: bytes.length, storedBytes: 0, status: "unchanged", verifyFailures: [] };
         }
-        rows.push(updated);
+        rows[i] = updated;
         return { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: stored.envelope.length, status: "updated", verifyFailures: [] };
       }
-      const choice = this.choose(bytes, candidates);
-      rows.push({
+      const choice = await this.choose(bytes, candidates, model, options.codec === "llm");
+      rows[i] = {
         ...metadata,
         createdAt: input.createdAt ?? Date.now(),
-        codec: choice.codec.name,
+        codec: choice.codec,
         envelope: choice.envelope,
         originalLength: bytes.length,
         checksum: sum,
         assetId: choice.asset?.id ?? null,
-      });
+      };
       return {
         id,
         namespace,
-        codec: choice.codec.name,
+        codec: choice.codec,
         originalBytes: bytes.length,
         storedBytes: choice.envelope.length,
         status: before ? "updated" : "stored",
         verifyFailures: choice.verifyFailures,
       };
     });
-    if (rows.length > 0) this.store.putMemories(rows);
+    const written = rows.filter((row): row is StoredMemory => row !== undefined);
+    if (written.length > 0) this.store.putMemories(written);
     return results;
   }
 
   /** The exact original text. */
-  recall(id: string): string {
-    return decodeStoredText(this.recallBytes(id));
+  async recall(id: string): Promise<string> {
+    return decodeStoredText(await this.recallBytes(id));
   }
 
-  recallBytes(id: string): Uint8Array {
+  async recallBytes(id: string): Promise<Uint8Array> {
     const memory = this.store.getMemory(id);
     if (!memory) throw notFound(id);
     const key = envelopeKey(memory.envelope);
     const cached = this.textCache.get(key);
     if (cached) return cached.slice();
     try {
-      const bytes = this.decodeBytes(memory.envelope);
+      const bytes = await this.decodeBytes(memory.envelope);
       this.textCache.set(key, bytes.slice());
       return bytes;
     } catch (error) {
@@ -206,17 +222,17 @@ export class Engine {
   }
 
   /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
-  verify(namespace?: string, onProgress?: (event: ProgressEvent) => void): VerifyReport {
+  async verify(namespace?: string, onProgress?: (event: ProgressEvent) => void): Promise<VerifyReport> {
     const report: VerifyReport = { checked: 0, failed: 0, failures: [] };
     const total = this.store.countMemories(namespace);
     let originalBytes = 0;
     let storedBytes = 0;
-    for (const memory of this.store.iterateMemories(namespace)) {
+    await forEachConcurrent(this.store.iterateMemories(namespace), this.options.llm.contexts, async (memory) => {
       report.checked++;
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        const bytes = this.decodeBytes(memory.envelope);
+        const bytes = await this.decodeBytes(memory.envelope);
         if (bytes.length !== memory.originalLength || checksum32(bytes) !== memory.checksum) {
           throw new MemzipError(ErrorCode.CHECKSUM, "decoded text differs from the checksum recorded in the store");
         }
@@ -226,7 +242,7 @@ export class Engine {
         report.failures.push({ id: memory.id, code: typed.code, message: typed.message });
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
-    }
+    });
     return report;
   }
 
@@ -234,7 +250,7 @@ export class Engine {
    * Trains an asset (a zstd dictionary, a context-model snapshot) on the namespace's memories
    * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
    */
-  trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}): TrainedAsset {
+  async trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}): Promise<TrainedAsset> {
     // The newest memories up to a byte budget, so training a namespace of millions stays bounded.
     const budget = Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES);
     let samples: Uint8Array[] = [];
@@ -242,7 +258,7 @@ export class Engine {
     let sampleBytes = 0;
     let memories = 0;
     for (const memory of this.store.iterateMemories(namespace)) {
-      const bytes = this.decodeBytes(memory.envelope);
+      const bytes = await this.decodeBytes(memory.envelope);
       samples.push(bytes);
       sampleBytes += bytes.length;
       memories++;
@@ -260,7 +276,7 @@ export class Engine {
   }
 
   /** Shorthand for `trainAsset("zstd-dictionary", …)`. */
-  trainDictionary(namespace: string = this.options.namespace, maxBytes?: number): TrainedAsset {
+  trainDictionary(namespace: string = this.options.namespace, maxBytes?: number): Promise<TrainedAsset> {
     return this.trainAsset("zstd-dictionary", namespace, maxBytes === undefined ? {} : { maxBytes });
   }
 
@@ -270,7 +286,9 @@ export class Engine {
    * the namespace no longer writes with — so superseded assets fall out of use and can be pruned.
    * Every new envelope is verified first.
    */
-  recode(namespace: string = this.options.namespace, codec?: CodecName, onProgress?: (event: ProgressEvent) => void): RecodeReport {
+  async recode(namespace: string = this.options.namespace, options: RecodeOptions = {}, onProgress?: (event: ProgressEvent) => void): Promise<RecodeReport> {
+    const codec = options.codec;
+    const model = await this.writeModel(options);
     const candidates = this.candidates(namespace, codec);
     const current = new Set(candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])));
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0 };
@@ -280,24 +298,24 @@ export class Engine {
       if (batch.length) this.store.putMemories(batch);
       batch = [];
     };
-    for (const memory of this.store.iterateMemories(namespace)) {
-      const bytes = this.decodeBytes(memory.envelope);
-      const choice = this.choose(bytes, candidates);
+    await forEachConcurrent(this.store.iterateMemories(namespace), model ? this.options.llm.contexts : 1, async (memory) => {
+      const bytes = await this.decodeBytes(memory.envelope);
+      const choice = await this.choose(bytes, candidates, model, codec === "llm");
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       const superseded = memory.assetId !== null && !current.has(memory.assetId);
       const better =
         codec !== undefined
-          ? choice.codec.name !== memory.codec || choice.envelope.length !== memory.envelope.length
+          ? choice.codec !== memory.codec || choice.envelope.length !== memory.envelope.length
           : superseded || choice.envelope.length < memory.envelope.length;
       if (better) {
         report.recoded++;
-        batch.push({ ...memory, codec: choice.codec.name, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
+        batch.push({ ...memory, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
         if (batch.length >= this.options.batchSize) flush();
       }
       report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
       onProgress?.({ done: report.checked, total, originalBytes: 0, storedBytes: report.bytesAfter });
-    }
+    });
     flush();
     return report;
   }
@@ -340,33 +358,47 @@ export class Engine {
   }
 
   /** Every memory with its exact text, in insertion order. */
-  *exportMemories(namespace?: string): Generator<ExportedMemory> {
+  async *exportMemories(namespace?: string): AsyncGenerator<ExportedMemory> {
     for (const memory of this.store.iterateMemories(namespace)) {
       const { id, kind, tags, meta, createdAt } = memory;
-      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(this.decodeBytes(memory.envelope)) };
+      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(await this.decodeBytes(memory.envelope)) };
     }
   }
 
   /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */
-  *exportJsonl(namespace?: string): Generator<string> {
-    for (const memory of this.exportMemories(namespace)) yield JSON.stringify(memory);
+  async *exportJsonl(namespace?: string): AsyncGenerator<string> {
+    for await (const memory of this.exportMemories(namespace)) yield JSON.stringify(memory);
   }
 
-  exportArrow(namespace?: string): Uint8Array {
-    return memoriesToArrow([...this.exportMemories(namespace)]);
+  async exportArrow(namespace?: string): Promise<Uint8Array> {
+    const memories: ExportedMemory[] = [];
+    for await (const memory of this.exportMemories(namespace)) memories.push(memory);
+    return memoriesToArrow(memories);
   }
 
-  /** Decodes an envelope with this store's codecs and assets. */
-  decodeBytes(envelope: Uint8Array): Uint8Array {
-    return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), this.options.maxTextBytes);
+  /** Decodes an envelope with this store's codecs, assets and models. */
+  async decodeBytes(envelope: Uint8Array): Promise<Uint8Array> {
+    const opened = openEnvelope(envelope, this.options.maxTextBytes);
+    if (opened.codecId === LLM_CODEC_ID) return this.llm.decode(opened);
+    return this.decodeClassical(envelope);
   }
 
-  close(): void {
+  /** Registers a GGUF model file in the store (or renames / relocates one already known). */
+  async addModel(path: string, name?: string): Promise<RegisteredModel> {
+    const model = await this.llm.resolveModel(path);
+    if (name === undefined || name === model.name) return model;
+    const renamed = { ...model, name };
+    this.store.putModel(renamed);
+    return renamed;
+  }
+
+  async close(): Promise<void> {
+    await this.llm.close();
     this.store.close();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** A new job for a JSONL file, or the one `options.resume` names, checked against the file as it is now. */
@@ -410,8 +442,9 @@ export class Engine {
 
   private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
     const namespace = options.namespace ?? this.options.namespace;
+    const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
     const sink = {
-      rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, { namespace }),
+      rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, write),
       checkpoint: (position: number, line: number) => {
         if (jobId) this.store.updateJob(jobId, { position, line });
       },
@@ -419,8 +452,9 @@ export class Engine {
     const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
     const threshold = this.options.autoTrainAfter;
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
-      const assets = this.assetKindsToTrain(namespace).map((kind) => this.trainAsset(kind, namespace));
-      if (assets.length > 0) report.trained = { assets, recode: this.recode(namespace), pruned: this.pruneAssets({ namespace }) };
+      const assets: TrainedAsset[] = [];
+      for (const kind of this.assetKindsToTrain(namespace)) assets.push(await this.trainAsset(kind, namespace));
+      if (assets.length > 0) report.trained = { assets, recode: await this.recode(namespace, write), pruned: this.pruneAssets({ namespace }) };
     }
     return report;
   }
@@ -462,7 +496,8 @@ export class Engine {
     return asset;
   }
 
-  private candidates(namespace: string, forced?: CodecName): Candidate[] {
+  private candidates(namespace: string, forced?: WriteCodecName): Candidate[] {
+    if (forced === "llm") return [];
     const names = forced ? [forced] : this.options.codecs;
     const candidates: Candidate[] = [];
     for (const name of names) {
@@ -485,20 +520,50 @@ export class Engine {
 
   /**
    * The policy's choice, remembered by content in the engine's cache: the same text with the same
-   * candidates (codecs and their assets) gets back the envelope that was proven for it before.
+   * candidates (codecs, their assets, the model) gets back the envelope that was proven for it before.
+   * Classical candidates go first; `llm` then only has to beat the smallest of them, and gives up as
+   * soon as its output is larger, so a model that cannot win costs a fraction of a full pass.
    */
-  private choose(bytes: Uint8Array, candidates: readonly Candidate[]): Choice {
+  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], model: RegisteredModel | undefined, forceLlm: boolean): Promise<WriteChoice> {
     const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
-    const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${this.options.rawBelow}`;
+    const llmSetup = model ? `llm@${model.fingerprint.slice(0, 16)}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}` : "";
+    const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${llmSetup}:${this.options.rawBelow}`;
     const cached = this.textCache.get(key);
     if (cached) {
       const header = openEnvelope(cached, this.options.maxTextBytes);
-      const codec = this.codecs.byId.get(header.codecId) as Codec;
+      const codec = header.codecId === LLM_CODEC_ID ? "llm" : (this.codecs.byId.get(header.codecId) as Codec).name;
       return { codec, asset: header.asset ? this.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
     }
-    const choice = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeBytes(envelope), this.options.rawBelow);
+    const classical = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
+    let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
+    if (model && bytes.length >= this.options.rawBelow) {
+      const budget = forceLlm ? Infinity : classical.envelope.length - 1;
+      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, model, budget).catch(() => null);
+      if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
+        // Verify-on-write: only an envelope that decodes back to the exact bytes is stored.
+        const proven = await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false);
+        if (proven) choice = { codec: "llm", asset: undefined, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
+        else choice.verifyFailures = [...choice.verifyFailures, "llm"];
+      }
+    }
     this.textCache.set(key, choice.envelope.slice());
     return choice;
+  }
+
+  /** The model new writes use: the caller's, else the engine's; none when neither names one. */
+  private async writeModel(options: { codec?: WriteCodecName; model?: string }): Promise<RegisteredModel | undefined> {
+    const name = options.model || this.options.model;
+    if (!name) {
+      if (options.codec === "llm") {
+        throw new MemzipError(ErrorCode.USAGE, "the llm codec needs a model", { hint: "Pass --model NAME|PATH, set MEMZIP_MODEL, or register one with `memzip models add`." });
+      }
+      return undefined;
+    }
+    return this.llm.resolveModel(name);
+  }
+
+  private decodeClassical(envelope: Uint8Array): Uint8Array {
+    return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), this.options.maxTextBytes);
   }
 
   private assetByRef(ref: Uint8Array): Asset | undefined {
@@ -510,6 +575,21 @@ export class Engine {
     }
     return asset;
   }
+}
+
+/** What the write policy picked for one memory. */
+interface WriteChoice {
+  codec: string;
+  asset: Asset | undefined;
+  envelope: Uint8Array;
+  verifyFailures: string[];
+}
+
+export interface RecodeOptions {
+  /** Force this codec (`--to`); every memory is rewritten with it where it proves itself. */
+  codec?: WriteCodecName;
+  /** The model for `llm`; defaults to the engine's. */
+  model?: string;
 }
 
 function notFound(id: string): MemzipError {

@@ -10,6 +10,10 @@ export const ErrorCode = {
   CHECKSUM: "E_CHECKSUM",
   /** A dictionary or model snapshot the payload depends on is not in the store. */
   MISSING_ASSET: "E_MISSING_ASSET",
+  /** The model file an `llm` payload was written with is not registered or not on disk. */
+  MISSING_MODEL: "E_MISSING_MODEL",
+  /** An `llm` payload written by another inference engine (version, backend, CPU kernels) did not decode here. */
+  ENGINE_MISMATCH: "E_ENGINE_MISMATCH",
   /** Input text refused at the boundary: invalid UTF-8, lone surrogate, empty, too large. */
   INVALID_INPUT: "E_INVALID_INPUT",
   /** No memory with that id. */

@@ -5,53 +5,53 @@ import { describe, it } from "node:test";
 import { Engine } from "../src/engine.js";
 import { isMemzipError } from "../src/errors.js";
 import { seededRandom } from "../src/quality/stats.js";
-import { DEV_CORPUS, SAMPLE, devCorpus, randomTexts, tempDir } from "./helpers.js";
+import { DEV_CORPUS, SAMPLE, collect, devCorpus, randomTexts, tempDir } from "./helpers.js";
 
 describe("Engine", () => {
-  it("refuses invalid options with E_USAGE", () => {
+  it("refuses invalid options with E_USAGE", async () => {
     for (const bad of [{ zstdLevel: 0 }, { zstdLevel: 20 }, { namespace: "has space" }, { codecs: ["nope"] }, { batchSize: 0 }, { maxTextBytes: 1.5 }]) {
       assert.throws(() => Engine.open({ db: ":memory:", ...(bad as object) }), (e) => isMemzipError(e, "E_USAGE"), JSON.stringify(bad));
     }
   });
 
-  it("remembers and recalls exact text, random strings included", () => {
-    using engine = Engine.open({ db: ":memory:" });
+  it("remembers and recalls exact text, random strings included", async () => {
+    await using engine = Engine.open({ db: ":memory:" });
     for (const text of randomTexts(200, seededRandom(3))) {
-      const { id } = engine.remember({ text });
-      assert.equal(engine.recall(id), text);
+      const { id } = await engine.remember({ text });
+      assert.equal(await engine.recall(id), text);
     }
   });
 
-  it("refuses lone surrogates, empty and oversized texts with E_INVALID_INPUT and writes nothing", () => {
-    using engine = Engine.open({ db: ":memory:", maxTextBytes: 100 });
+  it("refuses lone surrogates, empty and oversized texts with E_INVALID_INPUT and writes nothing", async () => {
+    await using engine = Engine.open({ db: ":memory:", maxTextBytes: 100 });
     for (const text of ["broken \ud800 text", "\udc00", "", "x".repeat(101)]) {
-      assert.throws(() => engine.rememberMany([{ text: "fine", id: "ok" }, { text }]), (e) => isMemzipError(e, "E_INVALID_INPUT"));
+      await assert.rejects(() => engine.rememberMany([{ text: "fine", id: "ok" }, { text }]), (e) => isMemzipError(e, "E_INVALID_INPUT"));
     }
     assert.equal(engine.store.countMemories(), 0);
   });
 
-  it("keeps given ids, derives stable ids otherwise, and skips unchanged re-writes", () => {
-    using engine = Engine.open({ db: ":memory:" });
-    assert.equal(engine.remember({ text: "alpha", id: "given" }).id, "given");
-    const first = engine.remember({ text: "beta beta beta" });
-    const again = engine.remember({ text: "beta beta beta" });
+  it("keeps given ids, derives stable ids otherwise, and skips unchanged re-writes", async () => {
+    await using engine = Engine.open({ db: ":memory:" });
+    assert.equal((await engine.remember({ text: "alpha", id: "given" })).id, "given");
+    const first = await engine.remember({ text: "beta beta beta" });
+    const again = await engine.remember({ text: "beta beta beta" });
     assert.equal(again.id, first.id);
     assert.equal(again.status, "unchanged");
-    assert.equal(engine.remember({ text: "alpha", id: "given", tags: ["new"] }).status, "updated");
+    assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "updated");
     assert.deepEqual(engine.store.getMemory("given")?.tags, ["new"]);
-    assert.equal(engine.remember({ text: "alpha", id: "given", tags: ["new"] }).status, "unchanged");
-    assert.equal(engine.remember({ text: "alpha 2", id: "given" }).status, "updated");
-    assert.equal(engine.recall("given"), "alpha 2");
+    assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "unchanged");
+    assert.equal((await engine.remember({ text: "alpha 2", id: "given" })).status, "updated");
+    assert.equal(await engine.recall("given"), "alpha 2");
     assert.equal(engine.store.countMemories(), 2);
     engine.forget("given");
-    assert.throws(() => engine.recall("given"), (e) => isMemzipError(e, "E_NOT_FOUND"));
+    await assert.rejects(() => engine.recall("given"), (e) => isMemzipError(e, "E_NOT_FOUND"));
   });
 
   it("imports the dev corpus, auto-trains its assets, verifies, and a rerun duplicates nothing", async () => {
-    using dir = tempDir();
+    await using dir = tempDir();
     const db = join(dir.path, "m.db");
     {
-      using engine = Engine.open({ db });
+      await using engine = Engine.open({ db });
       const report = await engine.importJsonl(DEV_CORPUS);
       assert.equal(report.stored, 2000);
       assert.equal(report.rejected.length, 0);
@@ -64,24 +64,24 @@ describe("Engine", () => {
       assert.equal(stats.byCodec["cm-ref"]?.memories, 2000);
       assert.ok(stats.bitsPerByteWithAssets < 2.6, `bits/byte with assets ${stats.bitsPerByteWithAssets}`);
       assert.ok(stats.unusedAssetBytes > 100_000, "the dictionary no memory needs is reported as unused");
-      assert.deepEqual(engine.verify(), { checked: 2000, failed: 0, failures: [] });
+      assert.deepEqual(await engine.verify(), { checked: 2000, failed: 0, failures: [] });
     }
-    using engine = Engine.open({ db });
+    await using engine = Engine.open({ db });
     const rerun = await engine.importJsonl(DEV_CORPUS);
     assert.equal(rerun.unchanged, 2000);
     assert.equal(engine.store.countMemories(), 2000);
-    for (const record of devCorpus().slice(0, 300)) assert.equal(engine.recall(record.id), record.text);
+    for (const record of devCorpus().slice(0, 300)) assert.equal(await engine.recall(record.id), record.text);
   });
 
   it("retrains a namespace's assets once it has doubled, and prunes the ones no memory needs", async () => {
-    using dir = tempDir();
+    await using dir = tempDir();
     const records = devCorpus().map(({ id, text }) => ({ id, text }));
     const write = (name: string, slice: typeof records) => {
       const file = join(dir.path, name);
       writeFileSync(file, slice.map((r) => JSON.stringify(r)).join("\n"));
       return file;
     };
-    using engine = Engine.open({ db: ":memory:" });
+    await using engine = Engine.open({ db: ":memory:" });
     const first = await engine.importJsonl(write("a.jsonl", records.slice(0, 250)));
     assert.equal(first.trained?.assets.length, 2);
     const second = await engine.importJsonl(write("b.jsonl", records.slice(250, 400)));
@@ -91,15 +91,15 @@ describe("Engine", () => {
     assert.deepEqual(third.trained?.pruned.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"], "the superseded pair goes");
     assert.equal(engine.store.listAssets().length, 2);
     assert.deepEqual(engine.pruneAssets(), []);
-    assert.equal(engine.verify().failed, 0);
-    for (const record of records.slice(0, 600)) assert.equal(engine.recall(record.id), record.text);
+    assert.equal((await engine.verify()).failed, 0);
+    for (const record of records.slice(0, 600)) assert.equal(await engine.recall(record.id), record.text);
   });
 
   it("an interrupted import resumes where it stopped, and refuses to resume a changed file", async () => {
-    using dir = tempDir();
+    await using dir = tempDir();
     const file = join(dir.path, "in.jsonl");
     writeFileSync(file, devCorpus().slice(0, 500).map(({ id, text }) => JSON.stringify({ id, text })).join("\n"));
-    using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
     const controller = new AbortController();
     const first = await engine.importJsonl(file, { batchSize: 50, signal: controller.signal, onProgress: (p) => p.done >= 200 && controller.abort() });
     assert.ok(first.aborted && first.jobId);
@@ -114,7 +114,7 @@ describe("Engine", () => {
   });
 
   it("reports bad JSONL lines and invalid UTF-8 by line and stores the good ones", async () => {
-    using dir = tempDir();
+    await using dir = tempDir();
     const file = join(dir.path, "in.jsonl");
     const lines = [
       Buffer.from('{"text": "good one", "id": "g1"}\n'),
@@ -125,7 +125,7 @@ describe("Engine", () => {
       Buffer.from('{"text": "good two", "id": "g2"}\r\n'),
     ];
     writeFileSync(file, Buffer.concat(lines));
-    using engine = Engine.open({ db: ":memory:" });
+    await using engine = Engine.open({ db: ":memory:" });
     const report = await engine.importJsonl(file, { batchSize: 10 });
     assert.equal(report.stored, 2);
     assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [
@@ -134,38 +134,38 @@ describe("Engine", () => {
       ["line 5", "E_INVALID_INPUT"],
       ["line 4", "E_INVALID_INPUT"],
     ]);
-    assert.equal(engine.recall("g2"), "good two");
+    assert.equal(await engine.recall("g2"), "good two");
   });
 
   it("exports and re-imports JSONL and Arrow without loss", async () => {
-    using dir = tempDir();
-    using source = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    await using dir = tempDir();
+    await using source = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
     await source.importJsonl(SAMPLE);
-    const exported = [...source.exportMemories()];
+    const exported = await collect(source.exportMemories());
     const jsonl = join(dir.path, "out.jsonl");
-    writeFileSync(jsonl, [...source.exportJsonl()].join("\n"));
-    const arrow = source.exportArrow();
+    writeFileSync(jsonl, (await collect(source.exportJsonl())).join("\n"));
+    const arrow = await source.exportArrow();
     for (const load of [(e: Engine) => e.importJsonl(jsonl), (e: Engine) => e.importArrow(arrow)]) {
-      using target = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+      await using target = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
       await load(target);
-      const copies = [...target.exportMemories()].map(({ namespace: _n, ...m }) => m);
+      const copies = (await collect(target.exportMemories())).map(({ namespace: _n, ...m }) => m);
       assert.deepEqual(copies, exported.map(({ namespace: _n, ...m }) => m));
     }
   });
 
-  it("names a missing dictionary or snapshot with E_MISSING_ASSET instead of returning text", () => {
+  it("names a missing dictionary or snapshot with E_MISSING_ASSET instead of returning text", async () => {
     const records = devCorpus().slice(0, 300).map(({ id, text }) => ({ id, text }));
     for (const [codec, kind] of [["cm", "cm-snapshot"], ["zstd-dict", "zstd-dictionary"]] as const) {
-      using engine = Engine.open({ db: ":memory:", codecs: [codec] });
-      engine.rememberMany(records);
-      engine.trainAsset(kind);
-      engine.recode();
+      await using engine = Engine.open({ db: ":memory:", codecs: [codec] });
+      await engine.rememberMany(records);
+      await engine.trainAsset(kind);
+      await engine.recode();
       const memory = engine.store.listMemories({ limit: 300 }).find((m) => m.codec === codec);
       assert.ok(memory, `no memory uses ${codec}`);
-      assert.equal(engine.recall(memory.id), records.find((r) => r.id === memory.id)?.text);
-      using other = Engine.open({ db: ":memory:" });
+      assert.equal(await engine.recall(memory.id), records.find((r) => r.id === memory.id)?.text);
+      await using other = Engine.open({ db: ":memory:" });
       other.store.putMemories([{ ...(engine.store.getMemory(memory.id) as NonNullable<ReturnType<typeof engine.store.getMemory>>), assetId: null }]);
-      assert.throws(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
+      await assert.rejects(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
     }
   });
 });

@@ -29,6 +29,8 @@ export const STORE_OPTIONS = {
   namespace: { type: "string", short: "n" },
   "zstd-level": { type: "string" },
   config: { type: "string" },
+  model: { type: "string" },
+  contexts: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
@@ -36,6 +38,8 @@ export const STORE_OPTIONS = {
 export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)
   -n, --namespace NS namespace: one agent or user (default: "default")
   --zstd-level N     zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)
+  --model M          GGUF model (registered name or path) for the llm codec (default: $MEMZIP_MODEL)
+  --contexts N       memories coded at once by the model, one llama context each (default 1)
   --config FILE      JSON settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json)
   --json             machine-readable output on stdout
   -h, --help         this help`;

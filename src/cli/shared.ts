@@ -1,20 +1,23 @@
 import { loadConfig } from "../config/load.js";
 import { Engine } from "../engine.js";
-import type { EngineOptions } from "../engine-options.js";
+import { isWriteCodecName, type EngineOptions, type WriteCodecName } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { isCodecName, type CodecName, CODEC_NAMES } from "../codec/registry.js";
+import { CODEC_NAMES } from "../codec/registry.js";
 import type { CommandContext } from "./command.js";
 
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags. */
 export function openEngine(context: CommandContext, extra: EngineOptions = {}): Engine {
-  const { db, namespace, config } = context.values;
+  const { db, namespace, config, model } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
+  const contexts = parseInteger(context.values.contexts, "contexts", 1, 256);
+  const settings = { ...loadConfig(typeof config === "string" ? { path: config } : {}), ...extra };
   return Engine.open({
-    ...loadConfig(typeof config === "string" ? { path: config } : {}),
-    ...extra,
+    ...settings,
     ...(typeof db === "string" ? { db } : {}),
     ...(typeof namespace === "string" ? { namespace } : {}),
     ...(zstdLevel === undefined ? {} : { zstdLevel }),
+    ...(typeof model === "string" ? { model } : {}),
+    ...(contexts === undefined ? {} : { llm: { ...settings.llm, contexts } }),
   });
 }
 
@@ -29,9 +32,9 @@ export function requirePositional(context: CommandContext, index: number, name: 
   return value;
 }
 
-export function parseCodec(value: unknown): CodecName | undefined {
+export function parseCodec(value: unknown): WriteCodecName | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || !isCodecName(value)) throw usage(`unknown codec "${String(value)}"; choose one of ${CODEC_NAMES.join(", ")}`);
+  if (typeof value !== "string" || !isWriteCodecName(value)) throw usage(`unknown codec "${String(value)}"; choose one of ${[...CODEC_NAMES, "llm"].join(", ")}`);
   return value;
 }
 

@@ -55,6 +55,11 @@ export class RangeEncoder {
     }
   }
 
+  /** Bytes written so far; the finished stream is at most this plus 7. */
+  get bytesWritten(): number {
+    return this.length + (this.cache >= 0 ? 1 : 0) + this.pendingFFs;
+  }
+
   /** Ends the stream and returns its bytes. Trailing zero bytes are dropped: the decoder pads with zeros. */
   finish(): Uint8Array {
     // Pick the value in [low, low + range) with the most trailing zero bits, so the tail is short.

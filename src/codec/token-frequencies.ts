@@ -94,7 +94,7 @@ export function decodeToken(decoder: RangeDecoder, table: FrequencyTable, vocabu
 }
 
 /** A value in 0..size-1 in ceil(log2 size) bits, 16 at a time. */
-function encodeUniform(encoder: RangeEncoder, value: number, size: number): void {
+export function encodeUniform(encoder: RangeEncoder, value: number, size: number): void {
   let bits = Math.max(1, Math.ceil(Math.log2(size)));
   while (bits > 0) {
     const step = Math.min(16, bits);
@@ -103,7 +103,7 @@ function encodeUniform(encoder: RangeEncoder, value: number, size: number): void
   }
 }
 
-function decodeUniform(decoder: RangeDecoder, size: number): number {
+export function decodeUniform(decoder: RangeDecoder, size: number): number {
   let bits = Math.max(1, Math.ceil(Math.log2(size)));
   let value = 0;
   while (bits > 0) {

@@ -7,7 +7,7 @@ import type { EngineOptions } from "../engine-options.js";
 /** What a config file or the environment may set: the engine options that are plain values. */
 export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "off" };
 
-type Kind = "string" | "integer" | "codecs" | "cache";
+type Kind = "string" | "integer" | "codecs" | "cache" | "object";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   db: { kind: "string", env: "MEMZIP_DB" },
   namespace: { kind: "string", env: "MEMZIP_NAMESPACE" },
@@ -18,6 +18,9 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   batchSize: { kind: "integer", env: "MEMZIP_BATCH_SIZE" },
   autoTrainAfter: { kind: "integer", env: "MEMZIP_AUTO_TRAIN_AFTER" },
   cache: { kind: "cache", env: "MEMZIP_CACHE" },
+  model: { kind: "string", env: "MEMZIP_MODEL" },
+  /** In the environment as JSON, e.g. MEMZIP_LLM='{"contexts":2}'. */
+  llm: { kind: "object", env: "MEMZIP_LLM" },
 };
 
 /** `$MEMZIP_CONFIG`, else `$XDG_CONFIG_HOME/memzip/config.json`, else `~/.config/memzip/config.json`. */
@@ -51,7 +54,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
     const raw = env[field.env];
     if (raw === undefined || raw === "") continue;
-    const value = field.kind === "integer" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : raw;
+    const value = field.kind === "integer" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" ? parseJson(raw, field.env) : raw;
     assign(config, key, value, field.env);
   }
   return config;
@@ -66,9 +69,20 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
         ? Number.isInteger(value)
         : kind === "codecs"
           ? Array.isArray(value) && value.every((c) => typeof c === "string")
-          : value === "memory" || value === "off";
-  if (!ok) throw configError(`${where} must be ${kind === "codecs" ? "a list of codec names" : kind === "cache" ? '"memory" or "off"' : `a${kind === "integer" ? "n integer" : " non-empty string"}`}, got ${JSON.stringify(value)}`);
+          : kind === "object"
+            ? typeof value === "object" && value !== null && !Array.isArray(value)
+            : value === "memory" || value === "off";
+  const expected = { codecs: "a list of codec names", cache: '"memory" or "off"', integer: "an integer", string: "a non-empty string", object: "a JSON object" }[kind];
+  if (!ok) throw configError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
   (config as Record<string, unknown>)[key] = value;
+}
+
+function parseJson(raw: string, where: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (cause) {
+    throw configError(`${where} must hold JSON: ${(cause as Error).message}`, cause);
+  }
 }
 
 function configError(message: string, cause?: unknown): MemzipError {

@@ -3,7 +3,7 @@ import type { MemoryInput } from "./records.js";
 
 /** What the import loop needs from the engine: a transactional batch write. */
 export interface BatchSink {
-  rememberMany(inputs: readonly MemoryInput[]): { status: string; codec: string; originalBytes: number; storedBytes: number; verifyFailures: string[] }[];
+  rememberMany(inputs: readonly MemoryInput[]): Promise<{ status: string; codec: string; originalBytes: number; storedBytes: number; verifyFailures: string[] }[]>;
   /** Called after each committed batch with where the source stands, so an import can resume there. */
   checkpoint?(position: number, line: number): void;
 }
@@ -57,8 +57,8 @@ export async function importRecords(sink: BatchSink, source: AsyncIterable<Sourc
   let batch: Pending[] = [];
   let position = 0;
   let line = 0;
-  const commit = (): void => {
-    writeBatch(sink, batch, report);
+  const commit = async (): Promise<void> => {
+    await writeBatch(sink, batch, report);
     batch = [];
     if (line > 0) sink.checkpoint?.(position, line);
     options.onProgress?.({ done: report.read, position, end: options.end, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
@@ -69,7 +69,7 @@ export async function importRecords(sink: BatchSink, source: AsyncIterable<Sourc
     line = item.line;
     if (item.ok) {
       batch.push({ record: item.record, where: item.where });
-      if (batch.length >= batchSize) commit();
+      if (batch.length >= batchSize) await commit();
     } else {
       report.rejected.push({ where: item.where, code: item.error.code, message: item.error.message });
     }
@@ -78,26 +78,26 @@ export async function importRecords(sink: BatchSink, source: AsyncIterable<Sourc
       break;
     }
   }
-  commit();
+  await commit();
   return report;
 }
 
 /** A batch refused as a whole (one bad text) is retried record by record so the good ones land. */
-function writeBatch(sink: BatchSink, batch: readonly Pending[], report: ImportReport): void {
+async function writeBatch(sink: BatchSink, batch: readonly Pending[], report: ImportReport): Promise<void> {
   if (batch.length === 0) return;
   try {
-    tally(sink.rememberMany(batch.map((p) => p.record)), report);
+    tally(await sink.rememberMany(batch.map((p) => p.record)), report);
   } catch (error) {
     if (!(error instanceof MemzipError) || error.code !== ErrorCode.INVALID_INPUT) throw error;
     if (batch.length === 1) {
       report.rejected.push({ where: (batch[0] as Pending).where, code: error.code, message: error.message });
       return;
     }
-    for (const pending of batch) writeBatch(sink, [pending], report);
+    for (const pending of batch) await writeBatch(sink, [pending], report);
   }
 }
 
-function tally(results: ReturnType<BatchSink["rememberMany"]>, report: ImportReport): void {
+function tally(results: Awaited<ReturnType<BatchSink["rememberMany"]>>, report: ImportReport): void {
   for (const result of results) {
     report[result.status as "stored" | "updated" | "unchanged"]++;
     report.originalBytes += result.originalBytes;

@@ -49,4 +49,23 @@ export const MIGRATIONS: readonly string[] = [
      started_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE models (
+     fingerprint TEXT PRIMARY KEY,
+     ref BLOB NOT NULL UNIQUE,
+     name TEXT NOT NULL UNIQUE,
+     path TEXT NOT NULL,
+     architecture TEXT NOT NULL,
+     vocabulary_size INTEGER NOT NULL,
+     context_length INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     mtime INTEGER NOT NULL,
+     added_at INTEGER NOT NULL
+   );
+   CREATE TABLE engines (
+     id TEXT PRIMARY KEY,
+     ref BLOB NOT NULL UNIQUE,
+     runtime TEXT NOT NULL,
+     settings TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];

@@ -4,7 +4,19 @@ import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
-import type { AssetUsage, CodecUsage, ImportJob, ListQuery, MemoryKind, MemoryStore, MemorySummary, StoredAsset, StoredMemory } from "./types.js";
+import type {
+  AssetUsage,
+  CodecUsage,
+  EngineRecord,
+  ImportJob,
+  ListQuery,
+  MemoryKind,
+  MemoryStore,
+  MemorySummary,
+  RegisteredModel,
+  StoredAsset,
+  StoredMemory,
+} from "./types.js";
 
 interface MemoryRow {
   id: string;
@@ -225,6 +237,56 @@ export class SqliteStore implements MemoryStore {
     this.statements.setActiveAsset.run(namespace, kind, assetId);
   }
 
+  putModel(model: RegisteredModel): void {
+    const ref = Buffer.from(model.fingerprint.slice(0, 8), "hex");
+    const clash = this.db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE ref = ?`).get(ref) as RegisteredModel | undefined;
+    if (clash && clash.fingerprint !== model.fingerprint) {
+      throw new MemzipError(ErrorCode.STORE, `model ${model.fingerprint} shares its envelope reference with ${clash.fingerprint} (${clash.name})`, {
+        hint: "Two registered models must differ in their first 4 fingerprint bytes; remove one of them from this store.",
+      });
+    }
+    const named = this.getModel(model.name);
+    if (named && named.fingerprint !== model.fingerprint) {
+      throw new MemzipError(ErrorCode.USAGE, `the name "${model.name}" already belongs to model ${named.fingerprint.slice(0, 12)}…`, {
+        hint: "Pick another name with --name.",
+      });
+    }
+    this.db
+      .prepare(
+        `INSERT INTO models (fingerprint, ref, name, path, architecture, vocabulary_size, context_length, size, mtime, added_at)
+         VALUES (@fingerprint, @ref, @name, @path, @architecture, @vocabularySize, @contextLength, @size, @mtime, @addedAt)
+         ON CONFLICT(fingerprint) DO UPDATE SET name = excluded.name, path = excluded.path, size = excluded.size, mtime = excluded.mtime`,
+      )
+      .run({ ...model, ref });
+  }
+
+  getModel(nameOrFingerprint: string): RegisteredModel | undefined {
+    return this.db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? OR fingerprint = ?`).get(nameOrFingerprint, nameOrFingerprint) as
+      | RegisteredModel
+      | undefined;
+  }
+
+  getModelByRef(ref: Uint8Array): RegisteredModel | undefined {
+    return this.db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE ref = ?`).get(Buffer.from(ref)) as RegisteredModel | undefined;
+  }
+
+  listModels(): RegisteredModel[] {
+    return this.db.prepare(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY added_at`).all() as RegisteredModel[];
+  }
+
+  putEngine(engine: EngineRecord): void {
+    this.db
+      .prepare("INSERT OR IGNORE INTO engines (id, ref, runtime, settings, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(engine.id, Buffer.from(engine.id.slice(0, 8), "hex"), engine.runtime, JSON.stringify(engine.settings), engine.createdAt);
+  }
+
+  getEngineByRef(ref: Uint8Array): EngineRecord | undefined {
+    const row = this.db.prepare("SELECT id, runtime, settings, created_at AS createdAt FROM engines WHERE ref = ?").get(Buffer.from(ref)) as
+      | (Omit<EngineRecord, "settings"> & { settings: string })
+      | undefined;
+    return row ? { ...row, settings: JSON.parse(row.settings) as EngineRecord["settings"] } : undefined;
+  }
+
   createJob(job: ImportJob): void {
     this.db
       .prepare(
@@ -261,6 +323,9 @@ export class SqliteStore implements MemoryStore {
     if (this.db.open) this.db.close();
   }
 }
+
+const MODEL_COLUMNS =
+  "fingerprint, name, path, architecture, vocabulary_size AS vocabularySize, context_length AS contextLength, size, mtime, added_at AS addedAt";
 
 function migrate(db: Database.Database): void {
   const version = db.pragma("user_version", { simple: true }) as number;

@@ -64,6 +64,32 @@ export interface ImportJob {
   updatedAt: number;
 }
 
+/** A GGUF model file the store knows by content (sha256) and by a name. */
+export interface RegisteredModel {
+  /** Hex sha256 of the file. */
+  fingerprint: string;
+  name: string;
+  /** Absolute path where the file was last seen, with its size and modification time then. */
+  path: string;
+  size: number;
+  mtime: number;
+  architecture: string;
+  vocabularySize: number;
+  contextLength: number;
+  addedAt: number;
+}
+
+/**
+ * What an `llm` payload was evaluated with besides the model: the inference runtime (versions,
+ * backend, CPU kernels or GPU) and the coding settings. Its id is the sha256 of both.
+ */
+export interface EngineRecord {
+  id: string;
+  runtime: string;
+  settings: { topK: number; windowTokens: number; carryTokens: number };
+  createdAt: number;
+}
+
 export interface ListQuery {
   namespace?: string;
   kind?: MemoryKind;
@@ -98,6 +124,15 @@ export interface MemoryStore {
   isActiveAsset(assetId: string): boolean;
   /** Removes an asset; the caller makes sure no memory needs it. */
   deleteAsset(assetId: string): void;
+  /** Registers a model, or updates the name, path, size and mtime of one already known. */
+  putModel(model: RegisteredModel): void;
+  /** A model by name or by full fingerprint. */
+  getModel(nameOrFingerprint: string): RegisteredModel | undefined;
+  /** A model by the reference (first fingerprint bytes) an envelope carries. */
+  getModelByRef(ref: Uint8Array): RegisteredModel | undefined;
+  listModels(): RegisteredModel[];
+  putEngine(engine: EngineRecord): void;
+  getEngineByRef(ref: Uint8Array): EngineRecord | undefined;
   createJob(job: ImportJob): void;
   updateJob(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): void;
   getJob(id: string): ImportJob | undefined;

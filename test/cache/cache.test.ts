@@ -13,7 +13,7 @@ const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 /** The shared suite every cache tier runs, on a clock the test moves. */
 function cacheSuite(name: string, make: (options: { maxEntries: number; maxBytes: number; ttlMs: number; now: () => number }) => Cache & { close?(): void }) {
   describe(`${name} cache`, () => {
-    it("evicts the least recently used entry past the entry bound and counts hits and misses", () => {
+    it("evicts the least recently used entry past the entry bound and counts hits and misses", async () => {
       const cache = make({ maxEntries: 2, maxBytes: 1000, ttlMs: 0, now: () => 0 });
       cache.set("a", bytes(1));
       cache.set("b", bytes(1));
@@ -25,7 +25,7 @@ function cacheSuite(name: string, make: (options: { maxEntries: number; maxBytes
       cache.close?.();
     });
 
-    it("keeps within the byte bound and refuses a value larger than it", () => {
+    it("keeps within the byte bound and refuses a value larger than it", async () => {
       const cache = make({ maxEntries: 100, maxBytes: 10, ttlMs: 0, now: () => 0 });
       cache.set("a", bytes(4));
       cache.set("b", bytes(4));
@@ -37,7 +37,7 @@ function cacheSuite(name: string, make: (options: { maxEntries: number; maxBytes
       cache.close?.();
     });
 
-    it("expires entries after their time to live", () => {
+    it("expires entries after their time to live", async () => {
       let now = 1000;
       const cache = make({ maxEntries: 10, maxBytes: 100, ttlMs: 50, now: () => now });
       cache.set("a", bytes(3, 7));
@@ -55,8 +55,8 @@ cacheSuite("memory", (options) => new MemoryLruCache(options));
 cacheSuite("sqlite", (options) => new SqliteCache(":memory:", options));
 
 describe("disk tier and engine", () => {
-  it("the disk tier survives a restart and refills the memory tier", () => {
-    using dir = tempDir();
+  it("the disk tier survives a restart and refills the memory tier", async () => {
+    await using dir = tempDir();
     const path = join(dir.path, "cache.db");
     const disk = new SqliteCache(path);
     disk.set("k", bytes(5, 9));
@@ -66,32 +66,32 @@ describe("disk tier and engine", () => {
     const tiered = new TieredCache(memory, reopened);
     assert.deepEqual([...(tiered.get("k") ?? [])], [9, 9, 9, 9, 9]);
     assert.ok(memory.get("k"), "promoted to the memory tier");
-    reopened.close();
+    await reopened.close();
   });
 
-  it("a repeated text under a new id reuses the proven envelope", () => {
-    using engine = Engine.open({ db: ":memory:" });
+  it("a repeated text under a new id reuses the proven envelope", async () => {
+    await using engine = Engine.open({ db: ":memory:" });
     const text = (devCorpus()[3] as { text: string }).text;
-    engine.remember({ id: "first", text });
+    await engine.remember({ id: "first", text });
     const hits = engine.cacheStats().hits;
-    engine.remember({ id: "second", text });
+    await engine.remember({ id: "second", text });
     assert.equal(engine.cacheStats().hits, hits + 1);
     assert.deepEqual(engine.store.getMemory("second")?.envelope, engine.store.getMemory("first")?.envelope);
-    assert.equal(engine.recall("second"), text);
+    assert.equal(await engine.recall("second"), text);
   });
 
-  it("hot recalls hit the decoded-text cache and still return the exact text", () => {
-    using engine = Engine.open({ db: ":memory:" });
+  it("hot recalls hit the decoded-text cache and still return the exact text", async () => {
+    await using engine = Engine.open({ db: ":memory:" });
     const records = devCorpus().slice(0, 50).map(({ id, text }) => ({ id, text }));
-    engine.rememberMany(records);
+    await engine.rememberMany(records);
     const before = engine.cacheStats();
-    for (const record of records) assert.equal(engine.recall(record.id), record.text);
-    for (const record of records) assert.equal(engine.recall(record.id), record.text);
+    for (const record of records) assert.equal(await engine.recall(record.id), record.text);
+    for (const record of records) assert.equal(await engine.recall(record.id), record.text);
     const after = engine.cacheStats();
     assert.deepEqual({ hits: after.hits - before.hits, misses: after.misses - before.misses }, { hits: 50, misses: 50 });
-    using uncached = Engine.open({ db: ":memory:", cache: "off" });
-    uncached.rememberMany(records);
-    uncached.recall(records[0]?.id as string);
+    await using uncached = Engine.open({ db: ":memory:", cache: "off" });
+    await uncached.rememberMany(records);
+    await uncached.recall(records[0]?.id as string);
     assert.equal(uncached.cacheStats().hits, 0);
   });
 });

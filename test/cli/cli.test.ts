@@ -11,8 +11,8 @@ function memzip(args: string[], input?: string | Buffer) {
 }
 
 describe("memzip CLI", () => {
-  it("imports, gets exact bytes, verifies, reports stats and exports", () => {
-    using dir = tempDir();
+  it("imports, gets exact bytes, verifies, reports stats and exports", async () => {
+    await using dir = tempDir();
     const db = join(dir.path, "cli.db");
     const imported = memzip(["import", SAMPLE, "--db", db, "--json"]);
     assert.equal(imported.status, 0, imported.stderr);
@@ -43,8 +43,8 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["import", arrowFile, "--db", copy, "--json"]).json().stored, 40);
   });
 
-  it("adds from stdin, lists, removes, and maps errors to exit codes", () => {
-    using dir = tempDir();
+  it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {
+    await using dir = tempDir();
     const db = join(dir.path, "cli.db");
     const added = memzip(["add", "-", "--id", "x1", "--kind", "chat", "--tag", "t", "--db", db, "--json"], "从标准输入来的记忆\n");
     assert.equal(added.status, 0, added.stderr);

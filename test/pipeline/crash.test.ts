@@ -24,7 +24,7 @@ function rowCount(db: string): number {
 
 describe("kill -9 during import", () => {
   it("leaves whole records only; a rerun completes with exactly 2000 and verify passes", async () => {
-    using dir = tempDir();
+    await using dir = tempDir();
     const db = join(dir.path, "crash.db");
     const child = spawn(process.execPath, [CLI, "import", DEV_CORPUS, "--db", db, "--batch", "37", "--json"], { stdio: "ignore", env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -36,8 +36,8 @@ describe("kill -9 during import", () => {
     assert.ok(survived > 0 && survived < 2000, `killed with ${survived} rows stored`);
 
     {
-      using engine = Engine.open({ db });
-      assert.deepEqual(engine.verify(), { checked: survived, failed: 0, failures: [] });
+      await using engine = Engine.open({ db });
+      assert.deepEqual(await engine.verify(), { checked: survived, failed: 0, failures: [] });
       const [job] = engine.jobs();
       assert.ok(job && job.status === "running" && job.line <= survived, "the job saved progress up to a committed batch");
       const report = await engine.importJsonl(DEV_CORPUS, { resume: job.id });
@@ -45,10 +45,10 @@ describe("kill -9 during import", () => {
       assert.equal(report.stored, 2000 - survived);
       assert.equal(engine.jobs()[0]?.status, "done");
     }
-    using engine = Engine.open({ db });
+    await using engine = Engine.open({ db });
     assert.equal(engine.store.countMemories(), 2000);
-    assert.equal(engine.verify().failed, 0);
+    assert.equal((await engine.verify()).failed, 0);
     const texts = new Map(devCorpus().map((r) => [r.id, r.text]));
-    for (const memory of engine.exportMemories()) assert.equal(memory.text, texts.get(memory.id));
+    for await (const memory of engine.exportMemories()) assert.equal(memory.text, texts.get(memory.id));
   });
 });

@@ -11,8 +11,8 @@ function memory(id: string, namespace = "ns"): StoredMemory {
 }
 
 describe("SqliteStore", () => {
-  it("persists memories and assets across reopen, with upserts and deletes", () => {
-    using dir = tempDir();
+  it("persists memories and assets across reopen, with upserts and deletes", async () => {
+    await using dir = tempDir();
     const path = join(dir.path, "sub", "store.db");
     const store = SqliteStore.open(path);
     store.putMemories([memory("a"), memory("b"), memory("c", "other")]);
@@ -40,7 +40,7 @@ describe("SqliteStore", () => {
     reopened.close();
   });
 
-  it("iterates in insertion order across pages", () => {
+  it("iterates in insertion order across pages", async () => {
     const store = SqliteStore.open(":memory:");
     const ids = Array.from({ length: 1200 }, (_, i) => `m${i}`);
     store.putMemories(ids.map((id) => memory(id)));
@@ -49,7 +49,7 @@ describe("SqliteStore", () => {
     store.close();
   });
 
-  it("a failing batch writes nothing", () => {
+  it("a failing batch writes nothing", async () => {
     const store = SqliteStore.open(":memory:");
     const bad = { ...memory("y"), assetId: "missing-asset" };
     assert.throws(() => store.putMemories([memory("x"), bad]));
@@ -57,8 +57,8 @@ describe("SqliteStore", () => {
     store.close();
   });
 
-  it("refuses a store written by a newer schema", () => {
-    using dir = tempDir();
+  it("refuses a store written by a newer schema", async () => {
+    await using dir = tempDir();
     const path = join(dir.path, "future.db");
     const store = SqliteStore.open(path);
     store.close();

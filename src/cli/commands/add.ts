@@ -13,7 +13,7 @@ export const addCommand: Command = {
   --kind KIND        note, chat, meeting, feedback, doc or code (default: note)
   --tag T            a tag; repeat for several
   --file FILE        read the text from FILE (bytes must be UTF-8); "-" reads stdin
-  --codec C          force one codec (raw, zstd, zstd-dict); still verified before commit
+  --codec C          force one codec (raw, zstd, zstd-dict, cm, cm-ref, llm); still verified before commit
 ${STORE_HELP}`,
   options: {
     ...STORE_OPTIONS,
@@ -34,11 +34,11 @@ ${STORE_HELP}`,
     const codec = parseCodec(values.codec);
     const engine = openEngine(context);
     try {
-      const result = engine.remember(record, codec ? { codec } : {});
+      const result = await engine.remember(record, codec ? { codec } : {});
       emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -51,11 +51,11 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
         if (action !== "train") throw usage(`${spec.name} takes train, ls or prune`);
         const maxBytes = parseInteger(context.values["max-bytes"], "max-bytes", 256, 1 << 30);
         const tableBits = parseInteger(context.values["table-bits"], "table-bits", 16, 26);
-        const trained = engine.trainAsset(spec.kind, engine.options.namespace, {
+        const trained = await engine.trainAsset(spec.kind, engine.options.namespace, {
           ...(maxBytes === undefined ? {} : { maxBytes }),
           ...(tableBits === undefined ? {} : { tableBits }),
         });
-        const recode = context.values["no-recode"] ? undefined : engine.recode(engine.options.namespace);
+        const recode = context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace);
         emit(
           context,
           { ...trained, recode },
@@ -64,7 +64,7 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
         );
         return 0;
       } finally {
-        engine.close();
+        await engine.close();
       }
     },
   };

@@ -44,12 +44,12 @@ shows the store's stats with the assets' bytes counted apart. Offline.
     const engine = Engine.open({ db, autoTrainAfter: 0 });
     try {
       log(`store: ${db}`);
-      engine.rememberMany(older);
+      await engine.rememberMany(older);
       log(`stored ${older.length} older memories`);
       const assets: Record<string, unknown> = {};
       for (const kind of engine.assetKindsToTrain()) {
         try {
-          const trained = engine.trainAsset(kind);
+          const trained = await engine.trainAsset(kind);
           assets[kind] = trained;
           log(`trained a ${trained.bytes}-byte ${kind} on them in ${(trained.trainMs / 1000).toFixed(2)}s`);
         } catch (error) {
@@ -58,19 +58,19 @@ shows the store's stats with the assets' bytes counted apart. Offline.
           log(`${kind} skipped: ${error.message}`);
         }
       }
-      const recode = engine.recode();
+      const recode = await engine.recode();
       log(`recoded ${recode.recoded} older memories with them (${recode.bytesBefore} -> ${recode.bytesAfter} bytes of envelopes)`);
-      const arrivals = engine.rememberMany(newer);
+      const arrivals = await engine.rememberMany(newer);
       const newerTexts = newer.map((r) => encoder.encode(r.text));
       const newerBytes = newerTexts.reduce((s, b) => s + b.length, 0);
       const memzipBpb = bitsPerByte(arrivals.reduce((s, r) => s + r.storedBytes, 0), newerBytes);
       const wins = arrivals.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.codec]: (acc[r.codec] ?? 0) + 1 }), {});
       const baselines = BASELINES.map((b) => ({ name: b.name, bitsPerByte: bitsPerByte(newerTexts.reduce((s, t) => s + b.compress(t).length, 0), newerBytes) }));
 
-      const verify = engine.verify();
+      const verify = await engine.verify();
       const originals = new Map(records.map((r) => [r.id, r.text]));
       let exact = 0;
-      for (const memory of engine.exportMemories()) if (originals.get(memory.id) === memory.text) exact++;
+      for await (const memory of engine.exportMemories()) if (originals.get(memory.id) === memory.text) exact++;
       const stats = engine.stats();
       const ok = verify.failed === 0 && exact === records.length;
       const human = [
@@ -85,7 +85,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.
       emit(context, { db, sample, assets, recode, newer: { memories: newer.length, bytes: newerBytes, bitsPerByte: memzipBpb, wins, baselines }, verify, exact, total: records.length, stats }, human);
       return ok ? 0 : EXIT_FAILURES_FOUND;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

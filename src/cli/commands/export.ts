@@ -26,9 +26,9 @@ ${STORE_HELP}`,
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {
-        if (format === "arrow") writeFileSync(out as string, engine.exportArrow(namespace));
+        if (format === "arrow") writeFileSync(out as string, await engine.exportArrow(namespace));
         else if (out) await pipeline(Readable.from(lines(engine.exportJsonl(namespace))), createWriteStream(out));
-        else for (const line of lines(engine.exportJsonl(namespace))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
+        else for await (const line of lines(engine.exportJsonl(namespace))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
       } catch (cause) {
         if (!(cause instanceof Error) || !("code" in cause) || cause instanceof MemzipError) throw cause;
         if (cause.code === "EPIPE") return 0; // the reader (head, a closed pipe) stopped early: not an error
@@ -36,11 +36,11 @@ ${STORE_HELP}`,
       }
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };
 
-function* lines(jsonLines: Iterable<string>): Generator<string> {
-  for (const line of jsonLines) yield `${line}\n`;
+async function* lines(jsonLines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of jsonLines) yield `${line}\n`;
 }

@@ -14,7 +14,7 @@ ${STORE_HELP}`,
     const id = requirePositional(context, 0, "ID");
     const engine = openEngine(context);
     try {
-      const bytes = engine.recallBytes(id);
+      const bytes = await engine.recallBytes(id);
       if (context.json) {
         const memory = engine.store.getMemory(id);
         const { envelope: _envelope, ...summary } = memory as NonNullable<typeof memory>;
@@ -24,7 +24,7 @@ ${STORE_HELP}`,
       }
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -3,13 +3,13 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, emit, openEngine, parseInteger, requirePositional } from "../shared.js";
+import { bpb, emit, openEngine, parseCodec, parseInteger, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 
 export const importCommand: Command = {
   name: "import",
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow [--db DB] [--namespace NS] [--json]",
+  usage: "memzip import FILE.jsonl|FILE.arrow [--db DB] [--namespace NS] [--model M] [--codec C] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?}; other
 fields are kept in meta. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
@@ -19,12 +19,15 @@ interrupted import keeps what it finished and a rerun continues.
   --resume JOB       continue JSONL import job JOB where its last committed batch ended
                      (\`memzip jobs\` lists them; a plain rerun also works, checking every record)
   --format F         jsonl or arrow (default: from the file name)
+  --codec C          force one codec (raw, zstd, zstd-dict, cm, cm-ref, llm); still verified before commit
+                     (default: every configured codec, plus llm when a model is set; the smallest wins)
 ${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" }, resume: { type: "string" } },
+  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" }, resume: { type: "string" }, codec: { type: "string" } },
   async run(context) {
     const file = requirePositional(context, 0, "FILE to import");
     const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
     const arrow = context.values.format === "arrow" || (context.values.format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
+    const codec = parseCodec(context.values.codec);
     const engine = openEngine(context);
     const controller = new AbortController();
     const onSignal = () => controller.abort();
@@ -35,6 +38,7 @@ ${STORE_HELP}`,
         signal: controller.signal,
         end: arrow ? undefined : statSync(file).size,
         ...(batchSize ? { batchSize } : {}),
+        ...(codec ? { codec } : {}),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
         onProgress: (p: { done: number; position: number; end: number | undefined; originalBytes: number; storedBytes: number }) =>
           bar.update(p.done, p.position, p.end, p.storedBytes ? `ratio ${(p.originalBytes / p.storedBytes).toFixed(2)}x` : ""),
@@ -58,7 +62,7 @@ ${STORE_HELP}`,
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
     } finally {
       process.off("SIGINT", onSignal);
-      engine.close();
+      await engine.close();
     }
   },
 };

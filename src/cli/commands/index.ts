@@ -10,6 +10,7 @@ import { importCommand } from "./import.js";
 import { jobsCommand } from "./jobs.js";
 import { lsCommand } from "./ls.js";
 import { modelCommand } from "./model.js";
+import { modelsCommand } from "./models.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
 import { statsCommand } from "./stats.js";
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   statsCommand,
   dictCommand,
   modelCommand,
+  modelsCommand,
   recodeCommand,
   entitiesCommand,
   benchCommand,

@@ -20,7 +20,7 @@ ${STORE_HELP}`,
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -26,7 +26,7 @@ ${STORE_HELP}`,
       emit(context, { memories: rows }, rows.length ? `id\tnamespace\tkind\tcodec\tbytes\n${human}` : "no memories");
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

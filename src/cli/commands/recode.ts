@@ -6,10 +6,10 @@ import { emit, openEngine, parseCodec } from "../shared.js";
 export const recodeCommand: Command = {
   name: "recode",
   summary: "re-encode a namespace with the current policy or one codec",
-  usage: "memzip recode [--to CODEC] [--namespace NS] [--json]",
+  usage: "memzip recode [--to CODEC] [--model M] [--namespace NS] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that
 codec (before changing models or machines). Every new envelope is verified before commit.
-  --to CODEC         raw, zstd or zstd-dict
+  --to CODEC         raw, zstd, zstd-dict, cm, cm-ref or llm (llm needs --model)
 ${STORE_HELP}`,
   options: { ...STORE_OPTIONS, to: { type: "string" } },
   async run(context) {
@@ -17,12 +17,12 @@ ${STORE_HELP}`,
     const engine = openEngine(context);
     const bar = new ProgressBar(context.stderr, "recode", !context.json);
     try {
-      const report = engine.recode(engine.options.namespace, codec, (p) => bar.update(p.done, p.done, p.total));
+      const report = await engine.recode(engine.options.namespace, codec ? { codec } : {}, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       emit(context, report, `recoded ${report.recoded} of ${report.checked}: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}`);
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -16,7 +16,7 @@ export const rmCommand: Command = {
       emit(context, { removed: context.positionals }, `removed ${context.positionals.length}`);
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -22,7 +22,7 @@ ${STORE_HELP}`,
       emit(context, stats, describe(stats));
       return 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

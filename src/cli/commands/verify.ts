@@ -17,13 +17,13 @@ ${STORE_HELP}`,
     const bar = new ProgressBar(context.stderr, "verify", !context.json);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const report = engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
+      const report = await engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
       emit(context, report, `checked ${report.checked}, failed ${report.failed}${failures}`);
       return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
-      engine.close();
+      await engine.close();
     }
   },
 };

@@ -1,0 +1,57 @@
+import { dirname, join } from "node:path";
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { defaultDbPath } from "../../config/paths.js";
+import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
+import { ProgressBar, formatBytes } from "../progress.js";
+import { emit, openEngine, requirePositional, usage } from "../shared.js";
+
+export const modelsCommand: Command = {
+  name: "models",
+  summary: "register, list or download GGUF models for the llm codec (models add | ls | pull)",
+  usage: "memzip models add PATH [--name N] | memzip models ls | memzip models pull PRESET [--dir DIR]",
+  help: `A model is known by the sha256 of its file (its fingerprint, which every llm payload records) and
+by a name. \`add\` reads the GGUF header and hashes the file; moving the file later only needs
+another \`add\` with the new path. \`pull\` downloads a preset where a network reaches Hugging Face.
+Presets: ${Object.entries(MODEL_PRESETS)
+    .map(([name, p]) => `\n  ${name.padEnd(20)} ${p.use}`)
+    .join("")}
+
+  --name N           name to register the model under (default: the file name)
+  --dir DIR          where \`pull\` saves files (default: a models folder beside the store)
+${STORE_HELP}`,
+  options: { ...STORE_OPTIONS, name: { type: "string" }, dir: { type: "string" } },
+  async run(context) {
+    const action = requirePositional(context, 0, "action (add, ls or pull)");
+    const engine = openEngine(context);
+    try {
+      if (action === "ls") {
+        const models = engine.store.listModels();
+        const lines = models.map((m) => `${m.name}\t${m.fingerprint.slice(0, 16)}\t${m.architecture}\t${m.vocabularySize}\t${m.contextLength}\t${formatBytes(m.size)}\t${m.path}`);
+        emit(context, { models }, lines.length ? `name\tfingerprint\tarch\tvocab\tcontext\tsize\tpath\n${lines.join("\n")}` : "no models (add one with `memzip models add PATH`)");
+        return 0;
+      }
+      if (action === "add") {
+        const path = requirePositional(context, 1, "PATH of a GGUF file");
+        const name = typeof context.values.name === "string" ? context.values.name : undefined;
+        const model = await engine.addModel(path, name);
+        emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  ${model.architecture}, vocabulary ${model.vocabularySize}, context ${model.contextLength}, ${formatBytes(model.size)}`);
+        return 0;
+      }
+      if (action === "pull") {
+        const preset = requirePositional(context, 1, "PRESET");
+        if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
+        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(engine.store.location === ":memory:" ? defaultDbPath() : engine.store.location), "models");
+        const bar = new ProgressBar(context.stderr, "download", !context.json);
+        const path = await pullPreset(preset, directory, (done, total) => bar.update(done, done, total));
+        bar.done();
+        const model = await engine.addModel(path, preset);
+        emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  saved to ${path}`);
+        return 0;
+      }
+      throw usage(`unknown action "${action}"; use add, ls or pull`);
+    } finally {
+      await engine.close();
+    }
+  },
+};

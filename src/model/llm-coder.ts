@@ -1,0 +1,206 @@
+import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
+import { checksum32 } from "../codec/checksum.js";
+import { REF_BYTES, sealEnvelope, type OpenedEnvelope } from "../codec/envelope.js";
+import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { EngineRecord, MemoryStore, RegisteredModel } from "../store/types.js";
+import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
+import { fileSha256, inspectModelFile } from "./registry.js";
+
+/** Settings of the `llm` codec; the coding ones are recorded with every payload (engine record). */
+export interface LlmOptions extends LlamaRuntimeOptions {
+  /** Tokens per distribution that keep their own probability; `0` codes the full vocabulary. */
+  topK: number;
+  /** Tokens the model sees at once; `0` means the model's context length, at most 2048. */
+  windowTokens: number;
+  /** Tokens carried into the next window when a long text overflows one; `0` means a quarter window. */
+  carryTokens: number;
+}
+
+export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0 };
+
+/** Largest window chosen automatically: longer texts are cut into windows with a carried-over tail. */
+const AUTO_WINDOW_LIMIT = 2048;
+
+export interface LlmEncoding {
+  envelope: Uint8Array;
+  tokens: number;
+  escapes: number;
+  crossEntropyBits: number;
+  tableBits: number;
+}
+
+/**
+ * Writes and reads `llm` envelopes: resolves registered models, loads each once, records the
+ * engine a payload was written with, and turns decode failures into the error that names why.
+ */
+export class LlmCoder {
+  private readonly loaded = new Map<string, Promise<LlamaTokenModel>>();
+  private readonly verifiedFiles = new Set<string>();
+  private readonly engines = new WeakMap<LlamaTokenModel, EngineRecord>();
+
+  constructor(
+    private readonly store: MemoryStore,
+    readonly options: LlmOptions,
+  ) {}
+
+  /** A registered model by name or fingerprint, or a GGUF path (registered on first use). */
+  async resolveModel(nameOrPath: string): Promise<RegisteredModel> {
+    const known = this.store.getModel(nameOrPath);
+    if (known) return known;
+    if (!existsSync(nameOrPath)) {
+      throw new MemzipError(ErrorCode.MISSING_MODEL, `no model named "${nameOrPath}" is registered and no file has that path`, {
+        hint: "Register one with `memzip models add PATH --name NAME`, or list them with `memzip models ls`.",
+        details: { model: nameOrPath },
+      });
+    }
+    const inspected = await inspectModelFile(nameOrPath);
+    const sameFile = this.store.getModel(inspected.fingerprint);
+    const model = sameFile ? { ...sameFile, path: inspected.path, size: inspected.size, mtime: inspected.mtime } : uniqueName(this.store, inspected);
+    this.store.putModel(model);
+    return model;
+  }
+
+  /**
+   * Codes `text` with `model`; `null` when the tokenizer cannot reproduce the text or the payload
+   * would not fit in `budgetBytes` (the smallest envelope another codec already made).
+   */
+  async encode(text: string, original: Uint8Array, model: RegisteredModel, budgetBytes = Infinity): Promise<LlmEncoding | null> {
+    const llama = await this.load(model);
+    const tokens = llama.tokenize(text);
+    if (tokens === null || tokens.length > original.length + 1) return null;
+    const settings = this.settingsFor(llama);
+    const engine = this.engineRecord(llama, settings);
+    const headerBytes = 3 + 5 + 4 + 2 * REF_BYTES;
+    const result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
+      encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes),
+    );
+    if (typeof result === "string") return null;
+    const envelope = sealEnvelope(LLM_CODEC_ID, original, result.payload, { model: refOf(model.fingerprint), engine: refOf(engine.id) });
+    return { envelope, tokens: result.tokens, escapes: result.escapes, crossEntropyBits: result.crossEntropyBits, tableBits: result.tableBits };
+  }
+
+  /** Rebuilds the original bytes of an opened `llm` envelope, or throws the typed error that says why not. */
+  async decode(opened: OpenedEnvelope): Promise<Uint8Array> {
+    if (!opened.model || !opened.engine) throw new MemzipError(ErrorCode.FORMAT, "an llm envelope must name its model and engine");
+    const modelRef = Buffer.from(opened.model).toString("hex");
+    const model = this.store.getModelByRef(opened.model);
+    if (!model) {
+      throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${modelRef}… that this memory was written with is not registered in this store`, {
+        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 must start with the fingerprint shown).",
+        details: { modelRef },
+      });
+    }
+    const engine = this.store.getEngineByRef(opened.engine);
+    if (!engine) {
+      throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `the engine record ${Buffer.from(opened.engine).toString("hex")}… of this memory is not in this store`, {
+        hint: "Move llm memories between stores with `memzip export` / `import` (which re-encode them), not by copying envelopes.",
+      });
+    }
+    const llama = await this.load(model);
+    const settings: LlmCodingSettings = { vocabularySize: llama.vocabularySize, bosToken: llama.bosToken, prefix: [], ...engine.settings };
+    let decoded: Uint8Array | undefined;
+    let failure: unknown;
+    try {
+      const tokens = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
+        decodeTokens(predictor, opened.payload, opened.originalLength + 1, settings),
+      );
+      decoded = Buffer.from(llama.detokenize(tokens), "utf8");
+    } catch (error) {
+      failure = error;
+    }
+    if (decoded && decoded.length === opened.originalLength && checksum32(decoded) === opened.checksum) return decoded;
+    if (engine.runtime !== llama.engine) {
+      throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `this llm memory was written by another inference engine and does not decode here`, {
+        hint: "Recall it on a machine with the engine that wrote it and run `memzip recode --to zstd` there (or recode before changing machines).",
+        cause: failure,
+        details: { writtenBy: engine.runtime, here: llama.engine, model: model.name },
+      });
+    }
+    if (failure) {
+      throw new MemzipError(ErrorCode.FORMAT, `the llm payload cannot be decoded (${(failure as Error).message})`, {
+        hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
+        cause: failure,
+      });
+    }
+    throw new MemzipError(ErrorCode.CHECKSUM, "the llm payload decoded to bytes that fail the original's checksum", {
+      hint: "The payload is corrupted or was written with another model file; restore from a backup.",
+      details: { model: model.name },
+    });
+  }
+
+  async close(): Promise<void> {
+    const models = [...this.loaded.values()];
+    this.loaded.clear();
+    for (const model of models) await (await model.catch(() => undefined))?.dispose();
+  }
+
+  /** The coding settings for a loaded model: window from the model's context unless configured. */
+  settingsFor(llama: LlamaTokenModel): LlmCodingSettings {
+    const windowTokens = this.options.windowTokens || Math.min(AUTO_WINDOW_LIMIT, llama.trainContextSize || AUTO_WINDOW_LIMIT);
+    const settings: LlmCodingSettings = {
+      vocabularySize: llama.vocabularySize,
+      bosToken: llama.bosToken,
+      topK: Math.min(this.options.topK, llama.vocabularySize),
+      windowTokens,
+      carryTokens: this.options.carryTokens || Math.floor(windowTokens / 4),
+      prefix: [],
+    };
+    validateLlmSettings(settings);
+    return settings;
+  }
+
+  /** Loads a registered model once, after checking that the file on disk is still that model. */
+  async load(model: RegisteredModel): Promise<LlamaTokenModel> {
+    let loading = this.loaded.get(model.fingerprint);
+    if (!loading) {
+      loading = this.checkFile(model).then(() => LlamaTokenModel.load(model.path, this.options));
+      this.loaded.set(model.fingerprint, loading);
+      loading.catch(() => this.loaded.delete(model.fingerprint));
+    }
+    return loading;
+  }
+
+  private async checkFile(model: RegisteredModel): Promise<void> {
+    const missing = (why: string) =>
+      new MemzipError(ErrorCode.MISSING_MODEL, `model "${model.name}" (${model.fingerprint.slice(0, 16)}…) ${why}`, {
+        hint: `Put the same GGUF file back, or register its new location with \`memzip models add PATH --name ${model.name}\`.`,
+        details: { model: model.name, fingerprint: model.fingerprint, path: model.path },
+      });
+    let stat: { size: number; mtimeMs: number };
+    try {
+      stat = statSync(model.path);
+    } catch {
+      throw missing(`is not at ${model.path} any more`);
+    }
+    if (stat.size === model.size && Math.floor(stat.mtimeMs) === model.mtime) return;
+    if (this.verifiedFiles.has(model.path)) return;
+    // The file changed on disk since it was registered: only its content can say whether it is the same model.
+    if (stat.size !== model.size || (await fileSha256(model.path)) !== model.fingerprint) throw missing(`at ${model.path} is now a different file`);
+    this.verifiedFiles.add(model.path);
+    this.store.putModel({ ...model, mtime: Math.floor(stat.mtimeMs) });
+  }
+
+  private engineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings): EngineRecord {
+    const known = this.engines.get(llama);
+    if (known) return known;
+    const coding = { topK: settings.topK, windowTokens: settings.windowTokens, carryTokens: settings.carryTokens };
+    const id = createHash("sha256").update(JSON.stringify({ runtime: llama.engine, settings: coding })).digest("hex");
+    const record: EngineRecord = { id, runtime: llama.engine, settings: coding, createdAt: Date.now() };
+    this.store.putEngine(record);
+    this.engines.set(llama, record);
+    return record;
+  }
+}
+
+function refOf(hexId: string): Uint8Array {
+  return Buffer.from(hexId.slice(0, REF_BYTES * 2), "hex");
+}
+
+/** The file's base name, or with a numeric suffix when another model already has it. */
+function uniqueName(store: MemoryStore, model: RegisteredModel): RegisteredModel {
+  let name = model.name;
+  for (let i = 2; store.getModel(name); i++) name = `${model.name}-${i}`;
+  return { ...model, name };
+}

@@ -1,0 +1,36 @@
+/**
+ * Runs `work` over `items` with at most `limit` calls in flight and returns the results in input
+ * order. The first failure rejects once the calls already started have settled.
+ */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return results;
+}
+
+/** Like `mapConcurrent` over a (possibly huge) iterable, holding at most `limit` items at once; no results. */
+export async function forEachConcurrent<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failure: { reason: unknown } | undefined;
+  const worker = async () => {
+    for (let step = iterator.next(); !step.done && !failure; step = iterator.next()) {
+      try {
+        await work(step.value);
+      } catch (reason) {
+        failure ??= { reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (failure) throw failure.reason;
+}
