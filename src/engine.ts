@@ -157,7 +157,7 @@ export class Engine {
         rows[i] = updated;
         return { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: stored.envelope.length, status: "updated", verifyFailures: [] };
       }
-      const choice = await this.choose(bytes, candidates, model, options.codec === "llm");
+      const choice = await this.choose(bytes, candidates, model && { model, prefix: this.activeAssetOf(namespace, "llm-prefix") }, options.codec === "llm");
       rows[i] = {
         ...metadata,
         createdAt: input.createdAt ?? Date.now(),
@@ -290,7 +290,8 @@ export class Engine {
     const codec = options.codec;
     const model = await this.writeModel(options);
     const candidates = this.candidates(namespace, codec);
-    const current = new Set(candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])));
+    const prefix = this.activeAssetOf(namespace, "llm-prefix");
+    const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0 };
     const total = this.store.countMemories(namespace);
     let batch: StoredMemory[] = [];
@@ -300,7 +301,7 @@ export class Engine {
     };
     await forEachConcurrent(this.store.iterateMemories(namespace), model ? this.options.llm.contexts : 1, async (memory) => {
       const bytes = await this.decodeBytes(memory.envelope);
-      const choice = await this.choose(bytes, candidates, model, codec === "llm");
+      const choice = await this.choose(bytes, candidates, model && { model, prefix }, codec === "llm");
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       const superseded = memory.assetId !== null && !current.has(memory.assetId);
@@ -379,7 +380,7 @@ export class Engine {
   /** Decodes an envelope with this store's codecs, assets and models. */
   async decodeBytes(envelope: Uint8Array): Promise<Uint8Array> {
     const opened = openEnvelope(envelope, this.options.maxTextBytes);
-    if (opened.codecId === LLM_CODEC_ID) return this.llm.decode(opened);
+    if (opened.codecId === LLM_CODEC_ID) return this.llm.decode(opened, (ref) => this.assetByRef(ref));
     return this.decodeClassical(envelope);
   }
 
@@ -506,8 +507,7 @@ export class Engine {
         candidates.push({ codec });
         continue;
       }
-      const assetId = this.store.activeAsset(namespace, codec.requires);
-      const asset = assetId === undefined ? undefined : this.store.getAsset(assetId);
+      const asset = this.activeAssetOf(namespace, codec.requires);
       if (asset) candidates.push({ codec, asset });
       else if (forced) {
         throw new MemzipError(ErrorCode.MISSING_ASSET, `codec ${name} needs a ${codec.requires} for namespace "${namespace}", and there is none`, {
@@ -524,9 +524,11 @@ export class Engine {
    * Classical candidates go first; `llm` then only has to beat the smallest of them, and gives up as
    * soon as its output is larger, so a model that cannot win costs a fraction of a full pass.
    */
-  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], model: RegisteredModel | undefined, forceLlm: boolean): Promise<WriteChoice> {
+  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], llm: LlmCandidate | undefined, forceLlm: boolean): Promise<WriteChoice> {
     const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
-    const llmSetup = model ? `llm@${model.fingerprint.slice(0, 16)}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}` : "";
+    const llmSetup = llm
+      ? `llm@${llm.model.fingerprint.slice(0, 16)}:${llm.prefix?.id.slice(0, 16) ?? ""}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}`
+      : "";
     const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${llmSetup}:${this.options.rawBelow}`;
     const cached = this.textCache.get(key);
     if (cached) {
@@ -536,18 +538,31 @@ export class Engine {
     }
     const classical = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
     let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
-    if (model && bytes.length >= this.options.rawBelow) {
+    if (llm && bytes.length >= this.options.rawBelow) {
       const budget = forceLlm ? Infinity : classical.envelope.length - 1;
-      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, model, budget).catch(() => null);
+      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix).catch(() => null);
       if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
         // Verify-on-write: only an envelope that decodes back to the exact bytes is stored.
         const proven = await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false);
-        if (proven) choice = { codec: "llm", asset: undefined, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
+        if (proven) choice = { codec: "llm", asset: llm.prefix, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
         else choice.verifyFailures = [...choice.verifyFailures, "llm"];
       }
     }
     this.textCache.set(key, choice.envelope.slice());
     return choice;
+  }
+
+  private activeAssetOf(namespace: string, kind: AssetKind): StoredAsset | undefined {
+    const assetId = this.store.activeAsset(namespace, kind);
+    return assetId === undefined ? undefined : this.store.getAsset(assetId);
+  }
+
+  /**
+   * Sets the text every `llm` memory of the namespace is conditioned on from now on (stored once,
+   * as an asset; its last tokens, up to a quarter of the window, are fed before each memory).
+   */
+  setPrimingText(text: string, namespace: string = this.options.namespace): StoredAsset {
+    return this.saveAsset("llm-prefix", namespace, textToBytes(text, this.options.maxTextBytes), {});
   }
 
   /** The model new writes use: the caller's, else the engine's; none when neither names one. */
@@ -575,6 +590,12 @@ export class Engine {
     }
     return asset;
   }
+}
+
+/** The model `llm` writes with in a namespace, and the namespace's priming text, if it has one. */
+interface LlmCandidate {
+  model: RegisteredModel;
+  prefix: Asset | undefined;
 }
 
 /** What the write policy picked for one memory. */

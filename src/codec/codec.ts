@@ -1,5 +1,5 @@
 /** Kinds of stored asset a codec can depend on. */
-export type AssetKind = "zstd-dictionary" | "cm-snapshot";
+export type AssetKind = "zstd-dictionary" | "cm-snapshot" | "llm-prefix";
 
 /** A content-addressed blob (dictionary, model snapshot) that payloads reference by id. */
 export interface Asset {

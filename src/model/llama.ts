@@ -111,6 +111,11 @@ export class LlamaTokenModel {
     return this.model.detokenize(tokens as never) === text ? tokens : null;
   }
 
+  /** The text's tokens, whether or not they detokenize to it exactly (for priming text). */
+  tokenizeLoose(text: string): number[] {
+    return this.model.tokenize(text, false) as number[];
+  }
+
   detokenize(tokens: readonly number[]): string {
     return this.model.detokenize(tokens as never);
   }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { checksum32 } from "../codec/checksum.js";
+import { assetRef, type Asset } from "../codec/codec.js";
 import { REF_BYTES, sealEnvelope, type OpenedEnvelope } from "../codec/envelope.js";
 import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
 import { MemzipError, ErrorCode } from "../errors.js";
@@ -39,6 +40,7 @@ export class LlmCoder {
   private readonly loaded = new Map<string, Promise<LlamaTokenModel>>();
   private readonly verifiedFiles = new Set<string>();
   private readonly engines = new WeakMap<LlamaTokenModel, EngineRecord>();
+  private readonly prefixes = new WeakMap<LlamaTokenModel, Map<string, number[]>>();
 
   constructor(
     private readonly store: MemoryStore,
@@ -66,24 +68,36 @@ export class LlmCoder {
    * Codes `text` with `model`; `null` when the tokenizer cannot reproduce the text or the payload
    * would not fit in `budgetBytes` (the smallest envelope another codec already made).
    */
-  async encode(text: string, original: Uint8Array, model: RegisteredModel, budgetBytes = Infinity): Promise<LlmEncoding | null> {
+  async encode(text: string, original: Uint8Array, model: RegisteredModel, budgetBytes = Infinity, prefix?: Asset): Promise<LlmEncoding | null> {
     const llama = await this.load(model);
     const tokens = llama.tokenize(text);
     if (tokens === null || tokens.length > original.length + 1) return null;
-    const settings = this.settingsFor(llama);
+    const settings = this.settingsFor(llama, prefix);
     const engine = this.engineRecord(llama, settings);
-    const headerBytes = 3 + 5 + 4 + 2 * REF_BYTES;
+    const headerBytes = 3 + 5 + 4 + (prefix ? 3 : 2) * REF_BYTES;
     const result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
       encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes),
     );
     if (typeof result === "string") return null;
-    const envelope = sealEnvelope(LLM_CODEC_ID, original, result.payload, { model: refOf(model.fingerprint), engine: refOf(engine.id) });
+    const refs = { model: refOf(model.fingerprint), engine: refOf(engine.id), ...(prefix ? { asset: assetRef(prefix) } : {}) };
+    const envelope = sealEnvelope(LLM_CODEC_ID, original, result.payload, refs);
     return { envelope, tokens: result.tokens, escapes: result.escapes, crossEntropyBits: result.crossEntropyBits, tableBits: result.tableBits };
   }
 
   /** Rebuilds the original bytes of an opened `llm` envelope, or throws the typed error that says why not. */
-  async decode(opened: OpenedEnvelope): Promise<Uint8Array> {
+  async decode(opened: OpenedEnvelope, resolveAsset: (ref: Uint8Array) => Asset | undefined): Promise<Uint8Array> {
     if (!opened.model || !opened.engine) throw new MemzipError(ErrorCode.FORMAT, "an llm envelope must name its model and engine");
+    let prefix: Asset | undefined;
+    if (opened.asset) {
+      prefix = resolveAsset(opened.asset);
+      if (!prefix || prefix.kind !== "llm-prefix") {
+        const ref = Buffer.from(opened.asset).toString("hex");
+        throw new MemzipError(ErrorCode.MISSING_ASSET, `the llm-prefix ${ref}… that this memory was primed with is not in the store`, {
+          hint: "Import the asset from the store that wrote the memory, then retry.",
+          details: { codec: "llm", assetRef: ref, kind: "llm-prefix" },
+        });
+      }
+    }
     const modelRef = Buffer.from(opened.model).toString("hex");
     const model = this.store.getModelByRef(opened.model);
     if (!model) {
@@ -99,7 +113,12 @@ export class LlmCoder {
       });
     }
     const llama = await this.load(model);
-    const settings: LlmCodingSettings = { vocabularySize: llama.vocabularySize, bosToken: llama.bosToken, prefix: [], ...engine.settings };
+    const settings: LlmCodingSettings = {
+      vocabularySize: llama.vocabularySize,
+      bosToken: llama.bosToken,
+      ...engine.settings,
+      prefix: prefix ? this.prefixTokens(llama, prefix, engine.settings.windowTokens, engine.settings.carryTokens) : [],
+    };
     let decoded: Uint8Array | undefined;
     let failure: unknown;
     try {
@@ -137,18 +156,36 @@ export class LlmCoder {
   }
 
   /** The coding settings for a loaded model: window from the model's context unless configured. */
-  settingsFor(llama: LlamaTokenModel): LlmCodingSettings {
+  settingsFor(llama: LlamaTokenModel, prefix?: Asset): LlmCodingSettings {
     const windowTokens = this.options.windowTokens || Math.min(AUTO_WINDOW_LIMIT, llama.trainContextSize || AUTO_WINDOW_LIMIT);
+    const carryTokens = this.options.carryTokens || Math.floor(windowTokens / 4);
     const settings: LlmCodingSettings = {
       vocabularySize: llama.vocabularySize,
       bosToken: llama.bosToken,
       topK: Math.min(this.options.topK, llama.vocabularySize),
       windowTokens,
-      carryTokens: this.options.carryTokens || Math.floor(windowTokens / 4),
-      prefix: [],
+      carryTokens,
+      prefix: prefix ? this.prefixTokens(llama, prefix, windowTokens, carryTokens) : [],
     };
     validateLlmSettings(settings);
     return settings;
+  }
+
+  /**
+   * A priming text's tokens, at most a quarter of the window (its end, which sits next to the
+   * memory). Tokenizing is deterministic for a model, so the decoder rebuilds the same prefix.
+   */
+  private prefixTokens(llama: LlamaTokenModel, prefix: Asset, windowTokens: number, carryTokens: number): number[] {
+    const key = `${prefix.id}:${windowTokens}:${carryTokens}`;
+    let tokens = this.prefixes.get(llama)?.get(key);
+    if (!tokens) {
+      const all = llama.tokenizeLoose(Buffer.from(prefix.bytes).toString("utf8"));
+      tokens = all.slice(Math.max(0, all.length - Math.min(Math.floor(windowTokens / 4), windowTokens - carryTokens - 2)));
+      const cache = this.prefixes.get(llama) ?? new Map<string, number[]>();
+      cache.set(key, tokens);
+      this.prefixes.set(llama, cache);
+    }
+    return tokens;
   }
 
   /** Loads a registered model once, after checking that the file on disk is still that model. */

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI, SAMPLE, tempDir } from "../helpers.js";
+import { CLI, ROOT, SAMPLE, SHARED, tempDir } from "../helpers.js";
 
 function memzip(args: string[], input?: string | Buffer) {
   const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
@@ -65,5 +65,44 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["stats", "--no-such-flag"]).status, 2);
     assert.match(memzip(["help"]).stdout.toString("utf8"), /commands:/);
     assert.match(memzip(["import", "--help"]).stdout.toString("utf8"), /--batch N/);
+  });
+
+  it("registers a model, imports stories with --codec llm, primes a namespace, recodes --to zstd, and says plainly that pull needs a network", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "llm.db");
+    const added = memzip(["models", "add", join(SHARED, "models", "stories260K.gguf"), "--name", "stories", "--db", db, "--json"]);
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(added.json().fingerprint, "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d");
+    assert.equal(added.json().vocabularySize, 512);
+    const listed = memzip(["models", "ls", "--db", db, "--json"]).json().models as { name: string }[];
+    assert.deepEqual(listed.map((m) => m.name), ["stories"]);
+
+    const stories = join(ROOT, "bench", "data", "stories.jsonl");
+    const imported = memzip(["import", stories, "--db", db, "--model", "stories", "--codec", "llm", "--contexts", "2", "--json"]);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.deepEqual(imported.json().byCodec, { llm: 20 });
+    const first = JSON.parse(readFileSync(stories, "utf8").split("\n")[0] as string) as { id: string; text: string };
+    assert.equal(memzip(["get", first.id, "--db", db]).stdout.toString("utf8"), first.text);
+
+    const primer = join(dir.path, "primer.txt");
+    writeFileSync(primer, "Once upon a time, there was a little girl. She liked to play with her friends in the park.");
+    assert.equal(memzip(["models", "prime", primer, "-n", "primed", "--db", db]).status, 0);
+    const text = "Once upon a time, there was a little boy named Tim. Tim liked to play with his ball in the park.";
+    const primed = memzip(["add", text, "-n", "primed", "--db", db, "--model", "stories", "--codec", "llm", "--json"]);
+    assert.equal(primed.status, 0, primed.stderr);
+    assert.equal(primed.json().codec, "llm");
+    assert.equal(memzip(["get", primed.json().id as string, "--db", db]).stdout.toString("utf8"), text);
+
+    const recoded = memzip(["recode", "--to", "zstd", "--db", db, "--json"]);
+    assert.equal(recoded.status, 0, recoded.stderr);
+    assert.equal(recoded.json().recoded, 20);
+    assert.equal(memzip(["verify", "--db", db, "--json"]).json().failed, 0);
+
+    const missing = memzip(["add", "some text", "--db", db, "--codec", "llm"]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /needs a model/);
+    const pull = memzip(["models", "pull", "smollm2-135m", "--db", db, "--dir", join(dir.path, "models")]);
+    assert.equal(pull.status, 9);
+    assert.match(pull.stderr, /memzip models add PATH/);
   });
 });

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { bytesToText } from "../../codec/text.js";
 import { defaultDbPath } from "../../config/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { ProgressBar, formatBytes } from "../progress.js";
@@ -8,11 +10,13 @@ import { emit, openEngine, requirePositional, usage } from "../shared.js";
 
 export const modelsCommand: Command = {
   name: "models",
-  summary: "register, list or download GGUF models for the llm codec (models add | ls | pull)",
-  usage: "memzip models add PATH [--name N] | memzip models ls | memzip models pull PRESET [--dir DIR]",
+  summary: "register, list or download GGUF models for the llm codec (models add | ls | pull | prime)",
+  usage: "memzip models add PATH [--name N] | ls | pull PRESET [--dir DIR] | prime FILE [-n NS]",
   help: `A model is known by the sha256 of its file (its fingerprint, which every llm payload records) and
 by a name. \`add\` reads the GGUF header and hashes the file; moving the file later only needs
 another \`add\` with the new path. \`pull\` downloads a preset where a network reaches Hugging Face.
+\`prime FILE\` stores a text (once, as an asset) that conditions the model before every llm memory
+of the namespace written from now on: typical vocabulary, a style sample, a glossary.
 Presets: ${Object.entries(MODEL_PRESETS)
     .map(([name, p]) => `\n  ${name.padEnd(20)} ${p.use}`)
     .join("")}
@@ -38,6 +42,12 @@ ${STORE_HELP}`,
         emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  ${model.architecture}, vocabulary ${model.vocabularySize}, context ${model.contextLength}, ${formatBytes(model.size)}`);
         return 0;
       }
+      if (action === "prime") {
+        const file = requirePositional(context, 1, "FILE with the priming text (- for stdin)");
+        const asset = engine.setPrimingText(bytesToText(readFileSync(file === "-" ? 0 : file)));
+        emit(context, { id: asset.id, bytes: asset.bytes.length, namespace: asset.namespace }, `namespace ${asset.namespace}: llm memories are now primed with ${formatBytes(asset.bytes.length)} (${asset.id.slice(0, 12)})`);
+        return 0;
+      }
       if (action === "pull") {
         const preset = requirePositional(context, 1, "PRESET");
         if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
@@ -49,7 +59,7 @@ ${STORE_HELP}`,
         emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  saved to ${path}`);
         return 0;
       }
-      throw usage(`unknown action "${action}"; use add, ls or pull`);
+      throw usage(`unknown action "${action}"; use add, ls, pull or prime`);
     } finally {
       await engine.close();
     }
