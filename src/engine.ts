@@ -540,7 +540,12 @@ export class Engine {
     let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
     if (llm && bytes.length >= this.options.rawBelow) {
       const budget = forceLlm ? Infinity : classical.envelope.length - 1;
-      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix).catch(() => null);
+      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix).catch((error: unknown) => {
+        // A model that cannot be loaded is the user's to fix; anything else passes this memory to the next codec.
+        if (error instanceof MemzipError && (error.code === ErrorCode.MISSING_MODEL || error.code === ErrorCode.DEPENDENCY)) throw error;
+        choice.verifyFailures = [...choice.verifyFailures, "llm"];
+        return null;
+      });
       if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
         // Verify-on-write: only an envelope that decodes back to the exact bytes is stored.
         const proven = await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false);
