@@ -4,6 +4,7 @@ import type { Cache } from "./cache/cache.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
+import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./config/profiles.js";
 
 /** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
 export type WriteCodecName = CodecName | "llm";
@@ -25,8 +26,23 @@ export interface EngineOptions {
   rawBelow?: number;
   /** Largest text accepted, in UTF-8 bytes. Defaults to 16 MiB. */
   maxTextBytes?: number;
-  /** Memories per store transaction during imports. Defaults to `256`. */
+  /**
+   * Performance preset: `auto` (sized from this machine), `local`, `cloud`, `hybrid`, or `naive`
+   * (one at a time, no cache: the benchmark's baseline). It sets `batchSize`, `concurrency`,
+   * `workers`, `similarityThreshold`, `itemTimeoutMs`, the cache bounds and the llm contexts,
+   * threads and GPU layers; options given explicitly win. Defaults to `"auto"`.
+   */
+  profile?: ProfileName;
+  /** Memories per store transaction (and import checkpoint). Defaults to the profile's (32). */
   batchSize?: number;
+  /** Memories coded at once during imports. Defaults to the profile's. */
+  concurrency?: number;
+  /** Worker threads for the classical codecs during batch writes; `0` codes on the main thread. Defaults to the profile's (one per core). */
+  workers?: number;
+  /** Cosine similarity at or above which memories of a batch are grouped to share a dictionary; `1` turns grouping off. Defaults to the profile's (0.85). */
+  similarityThreshold?: number;
+  /** A memory the model has not coded within this many milliseconds falls to the classical codecs; `0`: no limit. Defaults to the profile's. */
+  itemTimeoutMs?: number;
   /**
    * After an import, a namespace with at least this many memories gets the assets its codecs
    * lack (dictionary, context-model snapshot) trained, and its memories recoded where that makes
@@ -36,8 +52,8 @@ export interface EngineOptions {
   autoTrainAfter?: number;
   /**
    * Cache of decoded texts for `recall` (keyed by the envelope's content) and of proven envelopes
-   * for writes (keyed by the text and the codec setup): `"memory"` (an LRU of 50,000 entries /
-   * 64 MiB / 2 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
+   * for writes (keyed by the text and the codec setup): `"memory"` (an LRU bounded as the profile
+   * says: local 50,000 entries / 2 h, cloud 10,000 / 1 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
    * Defaults to `"memory"`.
    */
   cache?: "memory" | "off" | Cache;
@@ -57,18 +73,39 @@ export const ENGINE_DEFAULTS = {
   zstdLevel: 19,
   rawBelow: 16,
   maxTextBytes: DEFAULT_MAX_TEXT_BYTES,
-  batchSize: 256,
   autoTrainAfter: 200,
   cache: "memory",
   model: "",
   llm: LLM_DEFAULTS,
-} as const satisfies Required<Omit<EngineOptions, "db">>;
+} as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
-export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm">> & { llm: LlmOptions };
+/** Options whose defaults come from the profile. */
+type ProfileField = "profile" | "batchSize" | "concurrency" | "workers" | "similarityThreshold" | "itemTimeoutMs";
+
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm" | "profile">> & { llm: LlmOptions; profile: Profile };
+
+/** Engine options over the profile's settings over the defaults, validated. */
+export function resolveEngineOptions(options: Omit<EngineOptions, "db">): ResolvedEngineOptions {
+  const name = options.profile ?? "auto";
+  if (!isProfileName(name)) {
+    throw new MemzipError(ErrorCode.USAGE, `invalid engine option: unknown profile "${String(name)}"`, { hint: `Choose one of ${PROFILE_NAMES.join(", ")}.` });
+  }
+  const profile = resolveProfile(name, hardwareFromOs());
+  const fromProfile = {
+    batchSize: profile.batchSize,
+    concurrency: profile.concurrency,
+    workers: profile.workers,
+    similarityThreshold: profile.similarityThreshold,
+    itemTimeoutMs: profile.itemTimeoutMs,
+  };
+  const { llm, ...rest } = options;
+  const profileLlm = { contexts: profile.llm.contexts, threads: profile.llm.threads, gpuLayers: profile.llm.gpuLayers };
+  return validateEngineOptions({ ...ENGINE_DEFAULTS, ...fromProfile, ...stripUndefined(rest), llm: { ...LLM_DEFAULTS, ...profileLlm, ...stripUndefined(llm ?? {}) } }, profile);
+}
 
 /** Checks options that came from outside (a library caller, a config file) and names what is wrong. */
-export function validateEngineOptions(input: Required<Omit<EngineOptions, "db">>): ResolvedEngineOptions {
-  const options: ResolvedEngineOptions = { ...input, llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) } };
+function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profile">>, profile: Profile): ResolvedEngineOptions {
+  const options: ResolvedEngineOptions = { ...input, profile, llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) } };
   const fail = (message: string): never => {
     throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint: "See EngineOptions in src/engine-options.ts for each option's range." });
   };
@@ -83,6 +120,12 @@ export function validateEngineOptions(input: Required<Omit<EngineOptions, "db">>
   wholeNumber("maxTextBytes", options.maxTextBytes, 1, 1 << 30);
   wholeNumber("batchSize", options.batchSize, 1, 1_000_000);
   wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
+  wholeNumber("concurrency", options.concurrency, 1, 4096);
+  wholeNumber("workers", options.workers, 0, 256);
+  wholeNumber("itemTimeoutMs", options.itemTimeoutMs, 0, 24 * 60 * 60 * 1000);
+  if (!(typeof options.similarityThreshold === "number" && options.similarityThreshold > 0 && options.similarityThreshold <= 1)) {
+    fail(`similarityThreshold must be a number in (0, 1], got ${String(options.similarityThreshold)}`);
+  }
   const { cache } = options;
   if (cache !== "memory" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) fail('cache must be "memory", "off" or a Cache');
   if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");

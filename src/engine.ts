@@ -8,20 +8,26 @@ import { MemoryLruCache } from "./cache/memory-lru.js";
 import { MemzipError, ErrorCode } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
-import { decodeEnvelope } from "./codec/envelope-codec.js";
 import { openEnvelope } from "./codec/envelope.js";
 import { LLM_CODEC_ID } from "./codec/llm.js";
-import { chooseSmallestVerified, type Candidate } from "./codec/policy.js";
-import { createCodecs } from "./codec/registry.js";
+import { assetRef } from "./codec/codec.js";
+import { decodeEnvelope, encodeEnvelope } from "./codec/envelope-codec.js";
+import { chooseSmallestVerified, type Candidate, type Choice } from "./codec/policy.js";
+import { rawCodec } from "./codec/raw.js";
+import { createCodecs, type CodecName } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
-import { ENGINE_DEFAULTS, validateEngineOptions, type EngineOptions, type ResolvedEngineOptions, type WriteCodecName } from "./engine-options.js";
+import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions, type WriteCodecName } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
 import { LlmCoder } from "./model/llm-coder.js";
+import { CodecPool } from "./pipeline/codec-pool.js";
 import { forEachConcurrent, mapConcurrent } from "./pipeline/concurrency.js";
+import { Metrics, type Counters } from "./pipeline/metrics.js";
+import { withTimeout } from "./pipeline/resilience.js";
+import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
-import { importRecords, type ImportOptions, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
+import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
@@ -45,6 +51,27 @@ export interface RememberResult {
   status: "stored" | "updated" | "unchanged";
   /** Codecs whose smaller envelope failed the decode check and were passed over. */
   verifyFailures: string[];
+  /** The exact text was already stored: this memory references it and adds no envelope bytes. */
+  deduplicated?: boolean;
+  /** Coded against a dictionary shared with similar memories of its batch. */
+  grouped?: boolean;
+}
+
+/** One memory encoded and verified, not yet written. */
+export interface PlannedWrite {
+  result: RememberResult;
+  /** What to write; none when the memory is unchanged. */
+  row?: StoredMemory;
+  /** The text's bytes, for grouping at commit. */
+  bytes?: Uint8Array;
+}
+
+/** See `Engine.writer`. */
+export interface MemoryWriter {
+  /** Memories worth planning at once. */
+  concurrency: number;
+  plan(input: MemoryInput): Promise<PlannedWrite>;
+  commit(plans: readonly PlannedWrite[]): Promise<RememberResult[]>;
 }
 
 export interface VerifyReport {
@@ -105,18 +132,28 @@ export class Engine {
   /** Decoded texts by envelope content and proven envelopes by text and codec setup, so repeats skip the model. */
   private readonly textCache: Cache;
 
+  private readonly metrics = new Metrics();
+  /** Worker threads for the classical codecs, started on the first batch write that can use them. */
+  private pool: CodecPool | undefined;
+  private readonly embedder = new HashedNgramEmbedder();
+
   private constructor(store: MemoryStore, options: ResolvedEngineOptions) {
     this.store = store;
     this.options = options;
     this.llm = new LlmCoder(store, options.llm);
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
-    this.textCache = options.cache === "off" ? noCache : options.cache === "memory" ? new MemoryLruCache({ maxBytes: 64 << 20 }) : options.cache;
+    const limits = options.profile.cache;
+    this.textCache =
+      options.cache === "off" || limits.maxEntries === 0
+        ? noCache
+        : options.cache === "memory"
+          ? new MemoryLruCache({ maxEntries: limits.maxEntries, maxBytes: limits.maxBytes, ttlMs: limits.ttlMs })
+          : options.cache;
   }
 
   static open(options: EngineOptions = {}): Engine {
     const { db, ...rest } = options;
-    const merged = validateEngineOptions({ ...ENGINE_DEFAULTS, ...stripUndefined(rest) });
-    return new Engine(SqliteStore.open(db ?? defaultDbPath()), merged);
+    return new Engine(SqliteStore.open(db ?? defaultDbPath()), resolveEngineOptions(rest));
   }
 
   async remember(input: MemoryInput, options: RememberOptions = {}): Promise<RememberResult> {
@@ -125,61 +162,148 @@ export class Engine {
   }
 
   /**
-   * Stores several memories in one transaction; all or none are written. With a model, up to
-   * `llm.contexts` memories are coded at once, each in a context of its own.
+   * Stores several memories in one transaction; all or none are written. Up to `concurrency`
+   * memories are coded at once (classical codecs on the worker pool, the model in `llm.contexts`
+   * contexts); similar memories of the batch are grouped to share a dictionary.
    */
   async rememberMany(inputs: readonly MemoryInput[], options: RememberOptions = {}): Promise<RememberResult[]> {
+    const writer = await this.writer(options, inputs.length);
+    const plans = await mapConcurrent(inputs, writer.concurrency, (input) => writer.plan(input));
+    return writer.commit(plans);
+  }
+
+  /**
+   * A write session for batch work: `plan` encodes and verifies one memory (nothing is written),
+   * `commit` writes planned memories in one transaction, after grouping similar ones. The import
+   * pipeline plans many memories concurrently and commits them in input order.
+   */
+  async writer(options: RememberOptions = {}, expected = Infinity): Promise<MemoryWriter> {
     const model = await this.writeModel(options);
-    const prepared = inputs.map((input) => ({
-      input,
-      namespace: input.namespace ?? options.namespace ?? this.options.namespace,
-      bytes: textToBytes(input.text, this.options.maxTextBytes),
-    }));
-    const ids = prepared.map(({ input, namespace, bytes }) => input.id ?? contentId(namespace, bytes));
-    const existing = this.store.fingerprints(ids);
     const candidatesByNamespace = new Map<string, Candidate[]>();
-    const rows: (StoredMemory | undefined)[] = new Array(prepared.length);
-    const concurrency = model ? this.options.llm.contexts : 1;
-    const results = await mapConcurrent(prepared, concurrency, async ({ input, namespace, bytes }, i): Promise<RememberResult> => {
-      const id = ids[i] as string;
+    const usePool = this.options.workers > 0 && expected > 1;
+    const concurrency = Math.max(1, usePool || model ? this.options.concurrency : 1);
+    const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
+      const namespace = input.namespace ?? options.namespace ?? this.options.namespace;
+      const bytes = textToBytes(input.text, this.options.maxTextBytes);
+      const id = input.id ?? contentId(namespace, bytes);
       let candidates = candidatesByNamespace.get(namespace);
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
       const sum = checksum32(bytes);
-      const before = existing.get(id);
+      const hash = contentHash(bytes);
+      const before = this.store.fingerprints([id]).get(id);
       const metadata = { id, namespace, kind: input.kind ?? "note", tags: input.tags ?? [], meta: input.meta ?? {} };
       if (before && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
         const stored = this.store.getMemory(id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
-        if (sameMetadata(stored, updated)) {
-          return { id, namespace, codec: "", originalBytes: bytes.length, storedBytes: 0, status: "unchanged", verifyFailures: [] };
-        }
-        rows[i] = updated;
-        return { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: stored.envelope.length, status: "updated", verifyFailures: [] };
+        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [] };
+        if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" } };
+        return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
-      const choice = await this.choose(bytes, candidates, model && { model, prefix: this.activeAssetOf(namespace, "llm-prefix") }, options.codec === "llm");
-      rows[i] = {
-        ...metadata,
-        createdAt: input.createdAt ?? Date.now(),
-        codec: choice.codec,
-        envelope: choice.envelope,
-        originalLength: bytes.length,
-        checksum: sum,
-        assetId: choice.asset?.id ?? null,
-      };
+      const status = before ? "updated" : "stored";
+      const row = { ...metadata, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const holder = this.store.findContent(hash);
+      if (holder && holder.id !== id) {
+        // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
+        return {
+          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true },
+          row: { ...row, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
+        };
+      }
+      const choice = await this.choose(bytes, candidates, model && { model, prefix: this.activeAssetOf(namespace, "llm-prefix") }, options.codec === "llm", usePool);
       return {
-        id,
-        namespace,
-        codec: choice.codec,
-        originalBytes: bytes.length,
-        storedBytes: choice.envelope.length,
-        status: before ? "updated" : "stored",
-        verifyFailures: choice.verifyFailures,
+        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures },
+        row: { ...row, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
+        bytes,
       };
+    };
+    const commit = async (plans: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+      if (options.codec === undefined) await this.groupSimilar(plans);
+      const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
+      const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
+      return plans.map(({ result }) => {
+        const final = references.has(result.id) ? { ...result, storedBytes: 0, deduplicated: true } : result;
+        this.count(final);
+        return final;
+      });
+    };
+    return { concurrency, plan, commit };
+  }
+
+  /** Counters since the engine opened, with the cache's. */
+  metricsSnapshot(): Counters & { cacheHits: number; cacheMisses: number; cacheEvictions: number; cacheExpirations: number } {
+    const cache = this.textCache.stats();
+    return { ...this.metrics.snapshot(), cacheHits: cache.hits, cacheMisses: cache.misses, cacheEvictions: cache.evictions, cacheExpirations: cache.expirations };
+  }
+
+  private count(result: RememberResult): void {
+    this.metrics.add(result.status === "stored" ? "memoriesStored" : result.status === "updated" ? "memoriesUpdated" : "memoriesUnchanged");
+    if (result.status === "unchanged") return;
+    this.metrics.add("originalBytes", result.originalBytes);
+    this.metrics.add("storedBytes", result.storedBytes);
+    this.metrics.add("verifyFailures", result.verifyFailures.length);
+    if (result.deduplicated) this.metrics.add("deduplicated");
+    if (result.codec === "llm") this.metrics.add("llmWins");
+  }
+
+  /**
+   * Near-similar memories of one batch (cosine ≥ `similarityThreshold` on hashed n-gram
+   * embeddings, found through LSH buckets) share context: the group's first text becomes a raw
+   * zstd dictionary (an asset) that every member is coded against. The group is kept only when
+   * its members' savings exceed the dictionary's own bytes, and each member only where it gains.
+   */
+  private async groupSimilar(plans: readonly PlannedWrite[]): Promise<void> {
+    if (this.options.similarityThreshold >= 1) return;
+    const seen = new Set<string>();
+    const open = plans.filter((p) => {
+      if (!p.bytes || !p.row?.contentHash || p.row.codec === "llm" || p.bytes.length < GROUP_MIN_BYTES) return false;
+      // A second copy of a text is stored as a reference; it must not count towards a group's savings.
+      const key = Buffer.from(p.row.contentHash).toString("hex");
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
     });
-    const written = rows.filter((row): row is StoredMemory => row !== undefined);
-    if (written.length > 0) this.store.putMemories(written);
-    return results;
+    if (open.length < 2) return;
+    const zstdDict = this.codecs.byName.get("zstd-dict") as Codec;
+    const vectors = await this.embedder.embed(open.map((p) => decodeStoredText(p.bytes as Uint8Array)));
+    const { groups } = groupBySimilarity(vectors, this.options.similarityThreshold);
+    const members = new Map<number, PlannedWrite[]>();
+    groups.forEach((group, i) => members.set(group, [...(members.get(group) ?? []), open[i] as PlannedWrite]));
+    for (const group of members.values()) {
+      if (group.length < 2) continue;
+      const anchor = group[0] as PlannedWrite;
+      const dictionary = anchor.bytes as Uint8Array;
+      const asset: StoredAsset = { id: sha256Hex(dictionary), kind: "zstd-dictionary", bytes: dictionary, namespace: anchor.result.namespace, createdAt: Date.now(), meta: { group: true, members: group.length } };
+      if (this.store.getAsset(asset.id)) continue;
+      const ref = Buffer.from(assetRef(asset));
+      const resolve = (wanted: Uint8Array) => (ref.equals(wanted) ? asset : this.assetByRef(wanted));
+      const rewrites: { plan: PlannedWrite; envelope: Uint8Array }[] = [];
+      let saved = -dictionary.length;
+      for (const plan of group) {
+        const bytes = plan.bytes as Uint8Array;
+        const envelope = encodeEnvelope(zstdDict, bytes, asset);
+        const row = plan.row as StoredMemory;
+        if (!envelope || envelope.length >= row.envelope.length) continue;
+        const proven = (() => {
+          try {
+            return Buffer.from(decodeEnvelope(envelope, this.codecs.byId, resolve, this.options.maxTextBytes)).equals(bytes);
+          } catch {
+            return false;
+          }
+        })();
+        if (!proven) continue;
+        saved += row.envelope.length - envelope.length;
+        rewrites.push({ plan, envelope });
+      }
+      if (saved <= 0 || rewrites.length < 2) continue;
+      this.store.putAsset(asset);
+      this.metrics.add("groupDictionaries");
+      for (const { plan, envelope } of rewrites) {
+        plan.row = { ...(plan.row as StoredMemory), codec: "zstd-dict", envelope, assetId: asset.id };
+        plan.result = { ...plan.result, codec: "zstd-dict", storedBytes: envelope.length, grouped: true };
+        this.metrics.add("grouped");
+      }
+    }
   }
 
   /** The exact original text. */
@@ -258,6 +382,7 @@ export class Engine {
     let sampleBytes = 0;
     let memories = 0;
     for (const memory of this.store.iterateMemories(namespace)) {
+      if (memory.contentOf) continue;
       const bytes = await this.decodeBytes(memory.envelope);
       samples.push(bytes);
       sampleBytes += bytes.length;
@@ -300,11 +425,14 @@ export class Engine {
       batch = [];
     };
     await forEachConcurrent(this.store.iterateMemories(namespace), model ? this.options.llm.contexts : 1, async (memory) => {
+      // A reference shares its holder's envelope: recoding the holder recodes both.
+      if (memory.contentOf) return;
       const bytes = await this.decodeBytes(memory.envelope);
       const choice = await this.choose(bytes, candidates, model && { model, prefix }, codec === "llm");
       report.checked++;
       report.bytesBefore += memory.envelope.length;
-      const superseded = memory.assetId !== null && !current.has(memory.assetId);
+      // A shared group dictionary is not superseded by training: its members stay unless something smaller comes.
+      const superseded = memory.assetId !== null && !current.has(memory.assetId) && this.assetById(memory.assetId)?.meta.group !== true;
       const better =
         codec !== undefined
           ? choice.codec !== memory.codec || choice.envelope.length !== memory.envelope.length
@@ -394,6 +522,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
     await this.llm.close();
     this.store.close();
   }
@@ -444,13 +574,16 @@ export class Engine {
   private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
     const namespace = options.namespace ?? this.options.namespace;
     const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
-    const sink = {
-      rememberMany: (inputs: readonly MemoryInput[]) => this.rememberMany(inputs, write),
+    const writer = await this.writer(write);
+    const withCheckpoint = {
+      ...writer,
       checkpoint: (position: number, line: number) => {
         if (jobId) this.store.updateJob(jobId, { position, line });
       },
     };
-    const report: EngineImportReport = { namespace, ...(await importRecords(sink, source, options.batchSize ?? this.options.batchSize, options)) };
+    const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.metricsSnapshot() }));
+    const imported = await importRecords(withCheckpoint, source, options.batchSize ?? this.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    const report: EngineImportReport = { namespace, ...imported };
     const threshold = this.options.autoTrainAfter;
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
       const assets: TrainedAsset[] = [];
@@ -524,7 +657,7 @@ export class Engine {
    * Classical candidates go first; `llm` then only has to beat the smallest of them, and gives up as
    * soon as its output is larger, so a model that cannot win costs a fraction of a full pass.
    */
-  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], llm: LlmCandidate | undefined, forceLlm: boolean): Promise<WriteChoice> {
+  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], llm: LlmCandidate | undefined, forceLlm: boolean, usePool = false): Promise<WriteChoice> {
     const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
     const llmSetup = llm
       ? `llm@${llm.model.fingerprint.slice(0, 16)}:${llm.prefix?.id.slice(0, 16) ?? ""}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}`
@@ -536,14 +669,20 @@ export class Engine {
       const codec = header.codecId === LLM_CODEC_ID ? "llm" : (this.codecs.byId.get(header.codecId) as Codec).name;
       return { codec, asset: header.asset ? this.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
     }
-    const classical = chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
+    const classical = usePool && bytes.length >= this.options.rawBelow ? await this.chooseOnPool(bytes, candidates) : chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
     let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
     if (llm && bytes.length >= this.options.rawBelow) {
       const budget = forceLlm ? Infinity : classical.envelope.length - 1;
-      const encoded = await this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix).catch((error: unknown) => {
+      this.metrics.add("llmAttempts");
+      const encoded = await withTimeout(
+        this.options.itemTimeoutMs,
+        (signal) => this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix, signal),
+        "coding a memory with the model",
+      ).catch((error: unknown) => {
         // A model that cannot be loaded is the user's to fix; anything else passes this memory to the next codec.
         if (error instanceof MemzipError && (error.code === ErrorCode.MISSING_MODEL || error.code === ErrorCode.DEPENDENCY)) throw error;
-        choice.verifyFailures = [...choice.verifyFailures, "llm"];
+        if (error instanceof MemzipError && error.code === ErrorCode.TIMEOUT) this.metrics.add("llmTimeouts");
+        else choice.verifyFailures = [...choice.verifyFailures, "llm"];
         return null;
       });
       if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
@@ -555,6 +694,16 @@ export class Engine {
     }
     this.textCache.set(key, choice.envelope.slice());
     return choice;
+  }
+
+  /** The classical policy on a worker thread: same codecs, same verification, off the main thread. */
+  private async chooseOnPool(bytes: Uint8Array, candidates: readonly Candidate[]): Promise<Choice> {
+    this.pool ??= new CodecPool(this.options.workers, { zstdLevel: this.options.zstdLevel, maxTextBytes: this.options.maxTextBytes });
+    const picked = await this.pool.choose(bytes, candidates.map(({ codec, asset }) => (asset ? { codec: codec.name, asset } : { codec: codec.name })), this.options.rawBelow);
+    this.metrics.add("workerTasks");
+    const codec = picked.codec === rawCodec.name ? rawCodec : (this.codecs.byName.get(picked.codec as CodecName) as Codec);
+    const asset = picked.assetId === undefined ? undefined : candidates.find((c) => c.asset?.id === picked.assetId)?.asset;
+    return { codec, asset, envelope: picked.envelope, verifyFailures: picked.verifyFailures };
   }
 
   private activeAssetOf(namespace: string, kind: AssetKind): StoredAsset | undefined {
@@ -584,6 +733,12 @@ export class Engine {
 
   private decodeClassical(envelope: Uint8Array): Uint8Array {
     return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), this.options.maxTextBytes);
+  }
+
+  private assetById(id: string): StoredAsset | undefined {
+    const asset = this.assetCache.get(`id:${id}`) ?? this.store.getAsset(id);
+    if (asset) this.assetCache.set(`id:${id}`, asset);
+    return asset as StoredAsset | undefined;
   }
 
   private assetByRef(ref: Uint8Array): Asset | undefined {
@@ -638,14 +793,18 @@ function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
   return key(a) === key(b);
 }
 
+/** Memories shorter than this are not worth a shared dictionary. */
+const GROUP_MIN_BYTES = 64;
+
+/** The store's content address of a text: 16 bytes of its sha256. */
+function contentHash(bytes: Uint8Array): Uint8Array {
+  return createHash("sha256").update(bytes).digest().subarray(0, 16);
+}
+
 function contentId(namespace: string, bytes: Uint8Array): string {
   return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -28,6 +28,10 @@ export const ErrorCode = {
   DEPENDENCY: "E_DEPENDENCY",
   /** The operation was cancelled by the caller (Ctrl-C, AbortSignal). */
   ABORTED: "E_ABORTED",
+  /** A model or backend call ran past its deadline (`itemTimeoutMs`). */
+  TIMEOUT: "E_TIMEOUT",
+  /** A backend could not be reached or answered with a server error (transient: retried). */
+  BACKEND_UNAVAILABLE: "E_BACKEND_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

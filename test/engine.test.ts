@@ -131,8 +131,8 @@ describe("Engine", () => {
     assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [
       ["line 2", "E_INVALID_INPUT"],
       ["line 3", "E_INVALID_INPUT"],
-      ["line 5", "E_INVALID_INPUT"],
       ["line 4", "E_INVALID_INPUT"],
+      ["line 5", "E_INVALID_INPUT"],
     ]);
     assert.equal(await engine.recall("g2"), "good two");
   });

@@ -31,6 +31,8 @@ export const STORE_OPTIONS = {
   config: { type: "string" },
   model: { type: "string" },
   contexts: { type: "string" },
+  profile: { type: "string" },
+  workers: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
@@ -39,7 +41,10 @@ export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB 
   -n, --namespace NS namespace: one agent or user (default: "default")
   --zstd-level N     zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)
   --model M          GGUF model (registered name or path) for the llm codec (default: $MEMZIP_MODEL)
-  --contexts N       memories coded at once by the model, one llama context each (default 1)
-  --config FILE      JSON settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json)
+  --contexts N       memories coded at once by the model, one llama context each (default: profile's)
+  --profile P        auto (sized from this machine), local, cloud, hybrid or naive (default auto;
+                     \`memzip profile show\` explains its numbers)
+  --workers N        worker threads for the classical codecs in batch writes (default: one per core)
+  --config FILE      JSON or YAML settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json|yaml)
   --json             machine-readable output on stdout
   -h, --help         this help`;

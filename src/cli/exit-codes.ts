@@ -16,6 +16,8 @@ export const EXIT_CODES = {
   E_STORE: 8,
   E_DEPENDENCY: 9,
   E_ABORTED: 130,
+  E_TIMEOUT: 10,
+  E_BACKEND_UNAVAILABLE: 11,
 } as const satisfies Record<ErrorCode, number>;
 
 export const EXIT_FAILURES_FOUND = 1;

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load.js";
+import { parseProfileName } from "../config/profiles.js";
 import { Engine } from "../engine.js";
 import { isWriteCodecName, type EngineOptions, type WriteCodecName } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
@@ -10,6 +11,8 @@ export function openEngine(context: CommandContext, extra: EngineOptions = {}): 
   const { db, namespace, config, model } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
   const contexts = parseInteger(context.values.contexts, "contexts", 1, 256);
+  const workers = parseInteger(context.values.workers, "workers", 0, 256);
+  const profile = typeof context.values.profile === "string" ? parseProfileName(context.values.profile, "--profile") : undefined;
   const settings = { ...loadConfig(typeof config === "string" ? { path: config } : {}), ...extra };
   return Engine.open({
     ...settings,
@@ -17,6 +20,8 @@ export function openEngine(context: CommandContext, extra: EngineOptions = {}): 
     ...(typeof namespace === "string" ? { namespace } : {}),
     ...(zstdLevel === undefined ? {} : { zstdLevel }),
     ...(typeof model === "string" ? { model } : {}),
+    ...(profile ? { profile } : {}),
+    ...(workers === undefined ? {} : { workers }),
     ...(contexts === undefined ? {} : { llm: { ...settings.llm, contexts } }),
   });
 }

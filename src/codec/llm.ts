@@ -37,7 +37,7 @@ const MIN_ESCAPE_SHARE = 1;
 const MAX_ESCAPE_SHARE = 61440;
 
 /** Why an encode stopped early or declined. */
-export type LlmDecline = "over-budget" | "too-many-tokens";
+export type LlmDecline = "over-budget" | "too-many-tokens" | "aborted";
 
 /**
  * Most tokens a payload of `payloadBytes` may claim. It bounds the work a corrupted payload can
@@ -72,7 +72,8 @@ export function validateLlmSettings(settings: LlmCodingSettings): void {
 /**
  * Range-codes `tokens` with the predictor's distributions. The token count goes first (uniform
  * over 0..maxTokens), then each token from its quantised distribution. With `budgetBytes`, gives
- * up as soon as the output would exceed it, so a hopeless model costs a fraction of a full pass.
+ * up as soon as the output would exceed it, so a hopeless model costs a fraction of a full pass;
+ * `signal` stops it between tokens (a per-memory deadline).
  */
 export async function encodeTokens(
   predictor: TokenPredictor,
@@ -80,6 +81,7 @@ export async function encodeTokens(
   maxTokens: number,
   settings: LlmCodingSettings,
   budgetBytes = Infinity,
+  signal?: AbortSignal,
 ): Promise<LlmEncodeResult | LlmDecline> {
   const encoder = new RangeEncoder(Math.min(1 << 16, tokens.length * 2 + 16));
   encodeUniform(encoder, tokens.length, maxTokens + 1);
@@ -97,6 +99,7 @@ export async function encodeTokens(
     encodeToken(encoder, table, token, settings.vocabularySize);
     escapes.observe(escaped);
     if (encoder.bytesWritten > budgetBytes) return "over-budget";
+    if (signal?.aborted) return "aborted";
     if (i + 1 < tokens.length) distribution = await window.advance(token);
   }
   const payload = encoder.finish();

@@ -1,13 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { MemzipError, ErrorCode } from "../errors.js";
+import { isProfileName, PROFILE_NAMES } from "./profiles.js";
 import type { EngineOptions } from "../engine-options.js";
 
 /** What a config file or the environment may set: the engine options that are plain values. */
 export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "off" };
 
-type Kind = "string" | "integer" | "codecs" | "cache" | "object";
+type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   db: { kind: "string", env: "MEMZIP_DB" },
   namespace: { kind: "string", env: "MEMZIP_NAMESPACE" },
@@ -15,7 +17,12 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   zstdLevel: { kind: "integer", env: "MEMZIP_ZSTD_LEVEL" },
   rawBelow: { kind: "integer", env: "MEMZIP_RAW_BELOW" },
   maxTextBytes: { kind: "integer", env: "MEMZIP_MAX_TEXT_BYTES" },
+  profile: { kind: "profile", env: "MEMZIP_PROFILE" },
   batchSize: { kind: "integer", env: "MEMZIP_BATCH_SIZE" },
+  concurrency: { kind: "integer", env: "MEMZIP_CONCURRENCY" },
+  workers: { kind: "integer", env: "MEMZIP_WORKERS" },
+  similarityThreshold: { kind: "number", env: "MEMZIP_SIMILARITY_THRESHOLD" },
+  itemTimeoutMs: { kind: "integer", env: "MEMZIP_ITEM_TIMEOUT_MS" },
   autoTrainAfter: { kind: "integer", env: "MEMZIP_AUTO_TRAIN_AFTER" },
   cache: { kind: "cache", env: "MEMZIP_CACHE" },
   model: { kind: "string", env: "MEMZIP_MODEL" },
@@ -23,14 +30,19 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   llm: { kind: "object", env: "MEMZIP_LLM" },
 };
 
-/** `$MEMZIP_CONFIG`, else `$XDG_CONFIG_HOME/memzip/config.json`, else `~/.config/memzip/config.json`. */
+/**
+ * `$MEMZIP_CONFIG`, else `config.json`, `config.yaml` or `config.yml` (the first that exists) in
+ * `$XDG_CONFIG_HOME/memzip/` or `~/.config/memzip/`.
+ */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MEMZIP_CONFIG) return env.MEMZIP_CONFIG;
-  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "memzip", "config.json");
+  const dir = join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "memzip");
+  const candidates = ["config.json", "config.yaml", "config.yml"].map((name) => join(dir, name));
+  return candidates.find((path) => existsSync(path)) ?? (candidates[0] as string);
 }
 
 /**
- * Engine options from a JSON config file, then `MEMZIP_*` environment variables over it; flags go
+ * Engine options from a JSON or YAML config file, then `MEMZIP_*` environment variables over it; flags go
  * over both (the caller's part). The file may be missing unless it was named explicitly. Values are
  * type-checked here, ranges by the engine, and every error names where the value came from.
  */
@@ -41,7 +53,8 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (options.path !== undefined || existsSync(path)) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(path, "utf8"));
+      const text = readFileSync(path, "utf8");
+      parsed = /\.ya?ml$/i.test(path) ? (parseYaml(text) as unknown) : JSON.parse(text);
     } catch (cause) {
       throw configError(`cannot read config file ${path}: ${(cause as Error).message}`, cause);
     }
@@ -54,7 +67,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
     const raw = env[field.env];
     if (raw === undefined || raw === "") continue;
-    const value = field.kind === "integer" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" ? parseJson(raw, field.env) : raw;
+    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" ? parseJson(raw, field.env) : raw;
     assign(config, key, value, field.env);
   }
   return config;
@@ -62,17 +75,25 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
 
 function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where: string): void {
   const { kind } = FIELDS[key];
-  const ok =
-    kind === "string"
-      ? typeof value === "string" && value !== ""
-      : kind === "integer"
-        ? Number.isInteger(value)
-        : kind === "codecs"
-          ? Array.isArray(value) && value.every((c) => typeof c === "string")
-          : kind === "object"
-            ? typeof value === "object" && value !== null && !Array.isArray(value)
-            : value === "memory" || value === "off";
-  const expected = { codecs: "a list of codec names", cache: '"memory" or "off"', integer: "an integer", string: "a non-empty string", object: "a JSON object" }[kind];
+  const checks: Record<Kind, (v: unknown) => boolean> = {
+    string: (v) => typeof v === "string" && v !== "",
+    integer: (v) => Number.isInteger(v),
+    number: (v) => typeof v === "number" && Number.isFinite(v),
+    codecs: (v) => Array.isArray(v) && v.every((c) => typeof c === "string"),
+    object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+    cache: (v) => v === "memory" || v === "off",
+    profile: (v) => typeof v === "string" && isProfileName(v),
+  };
+  const ok = checks[kind](value);
+  const expected = {
+    codecs: "a list of codec names",
+    cache: '"memory" or "off"',
+    integer: "an integer",
+    number: "a number",
+    string: "a non-empty string",
+    object: "a JSON object",
+    profile: `one of ${PROFILE_NAMES.join(", ")}`,
+  }[kind];
   if (!ok) throw configError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
   (config as Record<string, unknown>)[key] = value;
 }

@@ -66,9 +66,17 @@ export class LlmCoder {
 
   /**
    * Codes `text` with `model`; `null` when the tokenizer cannot reproduce the text or the payload
-   * would not fit in `budgetBytes` (the smallest envelope another codec already made).
+   * would not fit in `budgetBytes` (the smallest envelope another codec already made), or when
+   * `signal` aborts (a deadline) before it is done.
    */
-  async encode(text: string, original: Uint8Array, model: RegisteredModel, budgetBytes = Infinity, prefix?: Asset): Promise<LlmEncoding | null> {
+  async encode(
+    text: string,
+    original: Uint8Array,
+    model: RegisteredModel,
+    budgetBytes = Infinity,
+    prefix?: Asset,
+    signal?: AbortSignal,
+  ): Promise<LlmEncoding | null> {
     const llama = await this.load(model);
     const tokens = llama.tokenize(text);
     if (tokens === null || tokens.length > original.length + 1) return null;
@@ -76,7 +84,7 @@ export class LlmCoder {
     const engine = this.engineRecord(llama, settings);
     const headerBytes = 3 + 5 + 4 + (prefix ? 3 : 2) * REF_BYTES;
     const result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
-      encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes),
+      encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes, signal),
     );
     if (typeof result === "string") return null;
     const refs = { model: refOf(model.fingerprint), engine: refOf(engine.id), ...(prefix ? { asset: assetRef(prefix) } : {}) };

@@ -1,9 +1,24 @@
 import { MemzipError, ErrorCode } from "../errors.js";
+import { mapOrdered } from "./ordered.js";
 import type { MemoryInput } from "./records.js";
 
-/** What the import loop needs from the engine: a transactional batch write. */
-export interface BatchSink {
-  rememberMany(inputs: readonly MemoryInput[]): Promise<{ status: string; codec: string; originalBytes: number; storedBytes: number; verifyFailures: string[] }[]>;
+/** What a write reports; the import tallies these. */
+export interface WriteOutcome {
+  status: "stored" | "updated" | "unchanged";
+  codec: string;
+  originalBytes: number;
+  storedBytes: number;
+  verifyFailures: string[];
+  deduplicated?: boolean;
+  grouped?: boolean;
+}
+
+/** What the import loop needs from the engine: plan one memory (encode + verify), commit many in one transaction. */
+export interface BatchWriter<P> {
+  /** Memories planned at once. */
+  concurrency: number;
+  plan(input: MemoryInput): Promise<P>;
+  commit(plans: readonly P[]): Promise<WriteOutcome[]>;
   /** Called after each committed batch with where the source stands, so an import can resume there. */
   checkpoint?(position: number, line: number): void;
 }
@@ -13,11 +28,6 @@ export type SourceItem =
   | { ok: true; record: MemoryInput; where: string; position: number; line: number }
   | { ok: false; error: MemzipError; where: string; position: number; line: number };
 
-interface Pending {
-  record: MemoryInput;
-  where: string;
-}
-
 export interface ImportProgress {
   /** Records read so far (accepted and rejected). */
   done: number;
@@ -26,6 +36,8 @@ export interface ImportProgress {
   end: number | undefined;
   originalBytes: number;
   storedBytes: number;
+  /** Engine counters and cache hits so far (filled in by the engine). */
+  metrics?: Readonly<Record<string, number>>;
 }
 
 export interface ImportOptions {
@@ -48,61 +60,78 @@ export interface ImportReport {
   storedBytes: number;
   byCodec: Record<string, number>;
   verifyFailures: number;
+  /** Memories whose text was already stored (kept once, referenced). */
+  deduplicated: number;
+  /** Memories coded against a dictionary shared with similar memories. */
+  grouped: number;
   aborted: boolean;
 }
 
-/** Streams records into the sink in transactions of `batchSize`; memory stays bounded by one batch. */
-export async function importRecords(sink: BatchSink, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
-  const report: ImportReport = { read: 0, stored: 0, updated: 0, unchanged: 0, rejected: [], originalBytes: 0, storedBytes: 0, byCodec: {}, verifyFailures: 0, aborted: false };
-  let batch: Pending[] = [];
+/**
+ * Streams records through the writer: up to `concurrency` memories are planned at once, across
+ * batch boundaries, and committed in input order in transactions of `batchSize`. Memory stays
+ * bounded by the window of planned memories (max(2·batchSize, 4·concurrency)) whatever the
+ * input's size. On abort, reading stops; memories already being planned finish and are committed.
+ */
+export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
+  const report: ImportReport = {
+    read: 0,
+    stored: 0,
+    updated: 0,
+    unchanged: 0,
+    rejected: [],
+    originalBytes: 0,
+    storedBytes: 0,
+    byCodec: {},
+    verifyFailures: 0,
+    deduplicated: 0,
+    grouped: 0,
+    aborted: false,
+  };
+  let batch: P[] = [];
   let position = 0;
   let line = 0;
   const commit = async (): Promise<void> => {
-    await writeBatch(sink, batch, report);
+    if (batch.length > 0) tally(await writer.commit(batch), report);
     batch = [];
-    if (line > 0) sink.checkpoint?.(position, line);
+    if (line > 0) writer.checkpoint?.(position, line);
     options.onProgress?.({ done: report.read, position, end: options.end, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
   };
-  for await (const item of source) {
+  const planned = mapOrdered(
+    source,
+    { concurrency: writer.concurrency, window: Math.max(2 * batchSize, 4 * writer.concurrency), signal: options.signal },
+    async (item): Promise<{ item: SourceItem; plan?: P; error?: MemzipError }> => {
+      if (!item.ok) return { item, error: item.error };
+      try {
+        return { item, plan: await writer.plan(item.record) };
+      } catch (error) {
+        // A text refused at the boundary (invalid UTF-8, too large) is reported; the rest go on.
+        if (error instanceof MemzipError && error.code === ErrorCode.INVALID_INPUT) return { item, error };
+        throw error;
+      }
+    },
+  );
+  for await (const { item, plan, error } of planned) {
     report.read++;
     position = item.position;
     line = item.line;
-    if (item.ok) {
-      batch.push({ record: item.record, where: item.where });
-      if (batch.length >= batchSize) await commit();
-    } else {
-      report.rejected.push({ where: item.where, code: item.error.code, message: item.error.message });
-    }
-    if (options.signal?.aborted) {
-      report.aborted = true;
-      break;
-    }
+    if (error) report.rejected.push({ where: item.where, code: error.code, message: error.message });
+    else batch.push(plan as P);
+    if (batch.length >= batchSize) await commit();
   }
   await commit();
+  report.aborted = options.signal?.aborted === true;
   return report;
 }
 
-/** A batch refused as a whole (one bad text) is retried record by record so the good ones land. */
-async function writeBatch(sink: BatchSink, batch: readonly Pending[], report: ImportReport): Promise<void> {
-  if (batch.length === 0) return;
-  try {
-    tally(await sink.rememberMany(batch.map((p) => p.record)), report);
-  } catch (error) {
-    if (!(error instanceof MemzipError) || error.code !== ErrorCode.INVALID_INPUT) throw error;
-    if (batch.length === 1) {
-      report.rejected.push({ where: (batch[0] as Pending).where, code: error.code, message: error.message });
-      return;
-    }
-    for (const pending of batch) await writeBatch(sink, [pending], report);
-  }
-}
-
-function tally(results: Awaited<ReturnType<BatchSink["rememberMany"]>>, report: ImportReport): void {
+function tally(results: readonly WriteOutcome[], report: ImportReport): void {
   for (const result of results) {
-    report[result.status as "stored" | "updated" | "unchanged"]++;
+    report[result.status]++;
     report.originalBytes += result.originalBytes;
     report.storedBytes += result.storedBytes;
     report.verifyFailures += result.verifyFailures.length;
+    if (result.deduplicated) report.deduplicated++;
+    if (result.grouped) report.grouped++;
     if (result.codec) report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
   }
 }

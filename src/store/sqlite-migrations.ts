@@ -68,4 +68,10 @@ export const MIGRATIONS: readonly string[] = [
      settings TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Content addressing: a memory whose exact text another memory already holds keeps an empty
+  // envelope and points at that memory (content_of); the text is stored once.
+  `ALTER TABLE memories ADD COLUMN content_hash BLOB;
+   ALTER TABLE memories ADD COLUMN content_of TEXT;
+   CREATE INDEX memories_by_content ON memories(content_hash) WHERE content_of IS NULL AND content_hash IS NOT NULL;
+   CREATE INDEX memories_by_content_of ON memories(content_of) WHERE content_of IS NOT NULL;`,
 ];

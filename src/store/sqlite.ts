@@ -7,6 +7,7 @@ import { MIGRATIONS } from "./sqlite-migrations.js";
 import type {
   AssetUsage,
   CodecUsage,
+  ContentHolder,
   EngineRecord,
   ImportJob,
   ListQuery,
@@ -30,6 +31,8 @@ interface MemoryRow {
   original_length: number;
   checksum: number;
   asset_id: string | null;
+  content_of?: string | null;
+  content_hash?: Buffer | null;
 }
 
 interface AssetRow {
@@ -43,7 +46,11 @@ interface AssetRow {
 
 const JOB_COLUMNS = `id, kind, source, source_size AS sourceSize, source_mtime AS sourceMtime, namespace, status, position, line,
   started_at AS startedAt, updated_at AS updatedAt`;
-const SUMMARY_COLUMNS = "id, namespace, kind, tags, created_at, meta, codec, original_length, checksum, asset_id";
+const SUMMARY_COLUMNS = "id, namespace, kind, tags, created_at, meta, codec, original_length, checksum, asset_id, content_of";
+/** A memory with the envelope it reads: its own, or that of the memory holding its text. */
+const WITH_ENVELOPE = `SELECT m.seq, ${SUMMARY_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}, m.content_hash, COALESCE(p.envelope, m.envelope) AS envelope
+  FROM memories m LEFT JOIN memories p ON p.id = m.content_of`;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Every `putMemories` call is one
@@ -59,14 +66,23 @@ export class SqliteStore implements MemoryStore {
     this.db = db;
     this.statements = {
       upsertMemory: db.prepare(
-        `INSERT INTO memories (id, namespace, kind, tags, created_at, meta, codec, envelope, original_length, checksum, asset_id)
-         VALUES (@id, @namespace, @kind, @tags, @createdAt, @meta, @codec, @envelope, @originalLength, @checksum, @assetId)
+        `INSERT INTO memories (id, namespace, kind, tags, created_at, meta, codec, envelope, original_length, checksum, asset_id, content_hash, content_of)
+         VALUES (@id, @namespace, @kind, @tags, @createdAt, @meta, @codec, @envelope, @originalLength, @checksum, @assetId, @contentHash, @contentOf)
          ON CONFLICT(id) DO UPDATE SET namespace = excluded.namespace, kind = excluded.kind, tags = excluded.tags,
            meta = excluded.meta, codec = excluded.codec, envelope = excluded.envelope,
-           original_length = excluded.original_length, checksum = excluded.checksum, asset_id = excluded.asset_id`,
+           original_length = excluded.original_length, checksum = excluded.checksum, asset_id = excluded.asset_id,
+           content_hash = excluded.content_hash, content_of = excluded.content_of`,
       ),
+      contentOfRow: db.prepare("SELECT content_hash, content_of FROM memories WHERE id = ?"),
+      findContent: db.prepare(
+        "SELECT id, codec, asset_id, length(envelope) AS storedBytes FROM memories WHERE content_hash = ? AND content_of IS NULL AND id != ? LIMIT 1",
+      ),
+      dependents: db.prepare("SELECT id FROM memories WHERE content_of = ? ORDER BY seq"),
+      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = @from), content_of = NULL WHERE id = @to"),
+      repoint: db.prepare("UPDATE memories SET content_of = @to WHERE content_of = @from AND id != @to"),
+      followHolder: db.prepare("UPDATE memories SET codec = ?, asset_id = ? WHERE content_of = ?"),
       ensureNamespace: db.prepare("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)"),
-      getMemory: db.prepare(`SELECT ${SUMMARY_COLUMNS}, envelope FROM memories WHERE id = ?`),
+      getMemory: db.prepare(`${WITH_ENVELOPE} WHERE m.id = ?`),
       fingerprint: db.prepare("SELECT checksum, original_length FROM memories WHERE id = ?"),
       deleteMemory: db.prepare("DELETE FROM memories WHERE id = ?"),
       putAsset: db.prepare(
@@ -103,19 +119,49 @@ export class SqliteStore implements MemoryStore {
     return new SqliteStore(location, db);
   }
 
-  putMemories(memories: readonly StoredMemory[]): void {
+  putMemories(memories: readonly StoredMemory[]): Set<string> {
     const now = Date.now();
+    const references = new Set<string>();
     this.db.transaction(() => {
       for (const memory of memories) {
         this.statements.ensureNamespace.run(memory.namespace, now);
-        this.statements.upsertMemory.run({
+        const before = this.statements.contentOfRow.get(memory.id) as { content_hash: Buffer | null; content_of: string | null } | undefined;
+        const hash = memory.contentHash ? Buffer.from(memory.contentHash) : null;
+        // A holder whose text changes hands its envelope to the first memory that shares it.
+        if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) this.releaseContent(memory.id);
+        const holder = hash ? (this.statements.findContent.get(hash, memory.id) as { id: string; codec: string; asset_id: string | null } | undefined) : undefined;
+        const row = {
           ...memory,
           tags: JSON.stringify(memory.tags),
           meta: JSON.stringify(memory.meta),
           envelope: Buffer.from(memory.envelope.buffer, memory.envelope.byteOffset, memory.envelope.length),
-        });
+          contentHash: hash,
+          contentOf: null as string | null,
+        };
+        if (holder) {
+          Object.assign(row, { codec: holder.codec, assetId: holder.asset_id, envelope: EMPTY, contentOf: holder.id });
+          references.add(memory.id);
+        } else if (memory.envelope.length === 0) {
+          throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+        }
+        this.statements.upsertMemory.run(row);
+        if (!holder) this.statements.followHolder.run(row.codec, row.assetId, memory.id);
       }
     })();
+    return references;
+  }
+
+  findContent(contentHash: Uint8Array): ContentHolder | undefined {
+    const row = this.statements.findContent.get(Buffer.from(contentHash), "") as { id: string; codec: string; storedBytes: number } | undefined;
+    return row && { id: row.id, codec: row.codec, storedBytes: row.storedBytes };
+  }
+
+  /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
+  private releaseContent(id: string): void {
+    const first = this.statements.dependents.get(id) as { id: string } | undefined;
+    if (!first) return;
+    this.statements.promote.run({ from: id, to: first.id });
+    this.statements.repoint.run({ from: id, to: first.id });
   }
 
   getMemory(id: string): StoredMemory | undefined {
@@ -133,7 +179,10 @@ export class SqliteStore implements MemoryStore {
   }
 
   deleteMemory(id: string): boolean {
-    return this.statements.deleteMemory.run(id).changes > 0;
+    return this.db.transaction(() => {
+      this.releaseContent(id);
+      return this.statements.deleteMemory.run(id).changes > 0;
+    })();
   }
 
   listMemories(query: ListQuery): MemorySummary[] {
@@ -156,7 +205,7 @@ export class SqliteStore implements MemoryStore {
   *iterateMemories(namespace?: string): IterableIterator<StoredMemory> {
     // Paged by seq so no statement stays open while the caller writes between pages.
     const page = this.db.prepare(
-      `SELECT seq, ${SUMMARY_COLUMNS}, envelope FROM memories WHERE seq > ? ${namespace === undefined ? "" : "AND namespace = ?"} ORDER BY seq LIMIT 512`,
+      `${WITH_ENVELOPE} WHERE m.seq > ? ${namespace === undefined ? "" : "AND m.namespace = ?"} ORDER BY m.seq LIMIT 512`,
     );
     let after = 0;
     for (;;) {
@@ -354,12 +403,15 @@ function toSummary(row: MemoryRow): MemorySummary {
     originalLength: row.original_length,
     checksum: row.checksum,
     assetId: row.asset_id,
+    contentOf: row.content_of ?? null,
   };
 }
 
 function toStoredMemory(row: MemoryRow): StoredMemory {
   const envelope = row.envelope as Buffer;
-  return { ...toSummary(row), envelope: new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.length) };
+  const memory: StoredMemory = { ...toSummary(row), envelope: new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.length) };
+  if (row.content_hash) memory.contentHash = new Uint8Array(row.content_hash.buffer, row.content_hash.byteOffset, row.content_hash.length);
+  return memory;
 }
 
 function toAsset(row: AssetRow): StoredAsset {

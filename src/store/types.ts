@@ -19,9 +19,23 @@ export interface StoredMemory {
   checksum: number;
   /** The asset the envelope depends on, if any. */
   assetId: string | null;
+  /**
+   * Hash of the exact text (`contentHash` in engine.ts). A write whose text another memory already
+   * holds is stored as a reference to it: the store keeps one envelope for both.
+   */
+  contentHash?: Uint8Array;
+  /** On reads: the memory whose envelope this one shares, or null when it holds its own. */
+  contentOf?: string | null;
 }
 
-export type MemorySummary = Omit<StoredMemory, "envelope">;
+export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash">;
+
+/** A memory that holds the envelope for a text (not a reference to another). */
+export interface ContentHolder {
+  id: string;
+  codec: string;
+  storedBytes: number;
+}
 
 export interface StoredAsset extends Asset {
   namespace: string | null;
@@ -100,7 +114,13 @@ export interface ListQuery {
 /** Where memories live. A batch write is atomic: after a crash, whole batches or nothing. */
 export interface MemoryStore {
   readonly location: string;
-  putMemories(memories: readonly StoredMemory[]): void;
+  /**
+   * Writes memories in one transaction. A memory whose `contentHash` another memory already holds
+   * becomes a reference to it; returns the ids written that way.
+   */
+  putMemories(memories: readonly StoredMemory[]): Set<string>;
+  /** The memory holding the envelope for a text with this content hash, if any. */
+  findContent(contentHash: Uint8Array): ContentHolder | undefined;
   getMemory(id: string): StoredMemory | undefined;
   /** Checksum and length of the memories that exist among `ids`, for skipping unchanged re-imports. */
   fingerprints(ids: readonly string[]): Map<string, { checksum: number; originalLength: number }>;

@@ -69,13 +69,17 @@ describe("disk tier and engine", () => {
     await reopened.close();
   });
 
-  it("a repeated text under a new id reuses the proven envelope", async () => {
-    await using engine = Engine.open({ db: ":memory:" });
+  it("a repeated text in one batch is coded once: the copy reuses the proven envelope from the cache", async () => {
+    await using engine = Engine.open({ db: ":memory:", workers: 0 });
     const text = (devCorpus()[3] as { text: string }).text;
-    await engine.remember({ id: "first", text });
     const hits = engine.cacheStats().hits;
-    await engine.remember({ id: "second", text });
+    const [first, second] = await engine.rememberMany([
+      { id: "first", text },
+      { id: "second", text },
+    ]);
     assert.equal(engine.cacheStats().hits, hits + 1);
+    assert.ok(first && !first.deduplicated && first.storedBytes > 0);
+    assert.ok(second?.deduplicated && second.storedBytes === 0, "the copy is stored as a reference");
     assert.deepEqual(engine.store.getMemory("second")?.envelope, engine.store.getMemory("first")?.envelope);
     assert.equal(await engine.recall("second"), text);
   });

@@ -5,6 +5,19 @@ import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { bpb, emit, openEngine, parseCodec, parseInteger, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import type { ImportProgress } from "../../pipeline/batch-import.js";
+
+/** Ratio so far, cache hit rate and model wins for the progress line. */
+function progressDetail(p: ImportProgress): string {
+  const parts: string[] = [];
+  if (p.storedBytes) parts.push(`ratio ${(p.originalBytes / p.storedBytes).toFixed(2)}x`);
+  const hits = p.metrics?.cacheHits ?? 0;
+  const lookups = hits + (p.metrics?.cacheMisses ?? 0);
+  if (lookups) parts.push(`cache ${((100 * hits) / lookups).toFixed(0)}%`);
+  if (p.metrics?.deduplicated) parts.push(`dedup ${p.metrics.deduplicated}`);
+  if (p.metrics?.llmAttempts) parts.push(`llm ${p.metrics.llmWins ?? 0}/${p.metrics.llmAttempts}`);
+  return parts.join(" ");
+}
 
 export const importCommand: Command = {
   name: "import",
@@ -15,7 +28,7 @@ fields are kept in meta. A record's id is kept; without one the id is derived fr
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues.
 
-  --batch N          records per transaction (default 256)
+  --batch N          records per transaction (default: the profile's, 32)
   --resume JOB       continue JSONL import job JOB where its last committed batch ended
                      (\`memzip jobs\` lists them; a plain rerun also works, checking every record)
   --format F         jsonl or arrow (default: from the file name)
@@ -40,8 +53,7 @@ ${STORE_HELP}`,
         ...(batchSize ? { batchSize } : {}),
         ...(codec ? { codec } : {}),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
-        onProgress: (p: { done: number; position: number; end: number | undefined; originalBytes: number; storedBytes: number }) =>
-          bar.update(p.done, p.position, p.end, p.storedBytes ? `ratio ${(p.originalBytes / p.storedBytes).toFixed(2)}x` : ""),
+        onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
       };
       const report = arrow ? await engine.importArrow(await readFile(file), options) : await engine.importJsonl(file, options);
       bar.done();
@@ -50,12 +62,16 @@ ${STORE_HELP}`,
         ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories` +
           (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
         : "";
+      const shared =
+        report.deduplicated || report.grouped
+          ? `\n${report.deduplicated} stored once already (same text, kept as references); ${report.grouped} coded against a dictionary shared with similar memories`
+          : "";
       const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
       emit(
         context,
         { ...report, stats },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
-          `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${trained}${rejected}\n` +
+          `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
           `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
           `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})`,
       );

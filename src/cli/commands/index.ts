@@ -11,6 +11,7 @@ import { jobsCommand } from "./jobs.js";
 import { lsCommand } from "./ls.js";
 import { modelCommand } from "./model.js";
 import { modelsCommand } from "./models.js";
+import { profileCommand } from "./profile.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
 import { statsCommand } from "./stats.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   modelCommand,
   modelsCommand,
   recodeCommand,
+  profileCommand,
   entitiesCommand,
   benchCommand,
   demoCommand,

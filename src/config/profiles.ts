@@ -1,0 +1,164 @@
+import { availableParallelism, totalmem } from "node:os";
+import { MemzipError, ErrorCode } from "../errors.js";
+
+export const PROFILE_NAMES = ["auto", "local", "cloud", "hybrid", "naive"] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export function isProfileName(name: string): name is ProfileName {
+  return (PROFILE_NAMES as readonly string[]).includes(name);
+}
+
+/** What the machine offers, as far as the profile needs to know. */
+export interface Hardware {
+  cpuCores: number;
+  ramBytes: number;
+  /** `false` when no GPU backend is usable (or it was not probed). */
+  gpu: false | string;
+  gpuNames: string[];
+  vramTotalBytes: number;
+  vramFreeBytes: number;
+  /** Whether the GPU facts come from probing node-llama-cpp (`false`: CPU facts only). */
+  gpuProbed: boolean;
+}
+
+/** Settings a profile fixes; engine options and flags given explicitly go over them. */
+export interface Profile {
+  name: ProfileName;
+  /** Memories per store transaction (and per checkpoint). */
+  batchSize: number;
+  /** Memories being coded at once in a batch import. */
+  concurrency: number;
+  /** Cosine similarity at or above which two memories are grouped. */
+  similarityThreshold: number;
+  /** Worker threads for the classical codecs; `0` codes on the main thread. */
+  workers: number;
+  cache: { maxEntries: number; ttlMs: number; maxBytes: number };
+  llm: {
+    /** llama contexts (one sequence each) coding at once. */
+    contexts: number;
+    /** CPU threads per context. */
+    threads: number;
+    gpuLayers: "auto" | number;
+    /** Share of free VRAM the model and its contexts may take. */
+    vramFraction: number;
+  };
+  /** Give up on a model for one memory after this long (the memory falls to a classical codec); `0`: never. */
+  itemTimeoutMs: number;
+  /** Retries of a transient backend error, with exponential backoff and jitter. */
+  retries: number;
+  /** Requests per second to a remote backend, with a burst allowance; `0`: unlimited. */
+  rateLimit: { perSecond: number; burst: number };
+  /** Why each number is what it is (for `memzip profile show`). */
+  reasons: string[];
+}
+
+const HOUR = 60 * 60 * 1000;
+
+/**
+ * The original system's presets, made real: local (batch 32, concurrency 8, threshold 0.85, a
+ * 50,000-entry / 2 h cache, 0.9 of VRAM), cloud (16, 4, 0.8, 10,000 / 1 h), hybrid (local coding
+ * with the cloud's limits for remote calls). `naive` is the baseline the bench compares against:
+ * one memory at a time, no cache, no workers.
+ */
+const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reasons">> = {
+  local: {
+    batchSize: 32,
+    concurrency: 8,
+    similarityThreshold: 0.85,
+    workers: 2,
+    cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
+    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    itemTimeoutMs: 0,
+    retries: 2,
+    rateLimit: { perSecond: 0, burst: 0 },
+  },
+  cloud: {
+    batchSize: 16,
+    concurrency: 4,
+    similarityThreshold: 0.8,
+    workers: 1,
+    cache: { maxEntries: 10_000, ttlMs: HOUR, maxBytes: 64 << 20 },
+    llm: { contexts: 4, threads: 1, gpuLayers: 0, vramFraction: 0.9 },
+    itemTimeoutMs: 30_000,
+    retries: 3,
+    rateLimit: { perSecond: 10, burst: 20 },
+  },
+  hybrid: {
+    batchSize: 32,
+    concurrency: 8,
+    similarityThreshold: 0.85,
+    workers: 2,
+    cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
+    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    itemTimeoutMs: 30_000,
+    retries: 3,
+    rateLimit: { perSecond: 10, burst: 20 },
+  },
+  naive: {
+    batchSize: 1,
+    concurrency: 1,
+    similarityThreshold: 1,
+    workers: 0,
+    cache: { maxEntries: 0, ttlMs: 0, maxBytes: 0 },
+    llm: { contexts: 1, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    itemTimeoutMs: 0,
+    retries: 0,
+    rateLimit: { perSecond: 0, burst: 0 },
+  },
+};
+
+const PRESET_REASONS: Record<Exclude<ProfileName, "auto">, string> = {
+  local: "preset local: the original's local numbers (batch 32, concurrency 8, threshold 0.85, cache 50,000 / 2 h, VRAM 0.9)",
+  cloud: "preset cloud: the original's cloud numbers (batch 16, concurrency 4, threshold 0.8, cache 10,000 / 1 h), 10 requests/s",
+  hybrid: "preset hybrid: local coding settings, with the cloud's rate limit, retries and timeout for remote backends",
+  naive: "preset naive: one memory at a time, no cache, no workers (the benchmark's baseline)",
+};
+
+/** Facts the operating system gives without loading any GPU runtime. */
+export function hardwareFromOs(): Hardware {
+  return { cpuCores: availableParallelism(), ramBytes: totalmem(), gpu: false, gpuNames: [], vramTotalBytes: 0, vramFreeBytes: 0, gpuProbed: false };
+}
+
+/**
+ * The settings for a profile on this hardware. `auto` sizes them from the machine: on a CPU,
+ * 2 llama contexts per core (per-token JavaScript overlaps native evaluation: 1/2/4 contexts gave
+ * 93/121/152 memories/min on 2 cores, docs/LLM.md) and one codec worker per core; on a GPU,
+ * contexts by the VRAM left after the model within the 0.9 budget.
+ */
+export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes = 0): Profile {
+  if (name !== "auto") return { name, ...structuredClone(PRESETS[name]), reasons: [PRESET_REASONS[name]] };
+  const base = structuredClone(PRESETS.local);
+  const reasons: string[] = [`auto: starts from the local preset; ${hardware.cpuCores} CPU cores, ${(hardware.ramBytes / 2 ** 30).toFixed(1)} GiB RAM`];
+  base.workers = Math.max(1, Math.min(hardware.cpuCores, 16));
+  reasons.push(`workers ${base.workers}: one classical-codec worker thread per core`);
+  if (hardware.gpu) {
+    const budget = hardware.vramFreeBytes * base.llm.vramFraction;
+    // A context's KV cache for a window of 2048 tokens is well under 64 MiB for models up to ~1B parameters.
+    const perContext = 64 << 20;
+    const contexts = Math.max(1, Math.min(16, Math.floor((budget - modelBytes) / perContext)));
+    base.llm.contexts = contexts;
+    base.llm.gpuLayers = "auto";
+    reasons.push(
+      `llm: ${hardware.gpu} GPU (${hardware.gpuNames.join(", ") || "unnamed"}), ${(hardware.vramFreeBytes / 2 ** 30).toFixed(1)} GiB VRAM free; ` +
+        `budget 0.9 of it; ${contexts} contexts of ~64 MiB after ${(modelBytes / 2 ** 20).toFixed(0)} MiB of model; all layers offloaded that fit`,
+    );
+  } else {
+    base.llm.contexts = Math.max(1, Math.min(8, hardware.cpuCores * 2));
+    base.llm.gpuLayers = 0;
+    reasons.push(
+      `llm: ${hardware.gpuProbed ? "no usable GPU" : "GPU not probed"}; ${base.llm.contexts} contexts of 1 thread (2 per core: 1/2/4 contexts measured 93/121/152 memories/min on 2 cores)`,
+    );
+  }
+  base.concurrency = Math.max(base.llm.contexts, base.workers * 2);
+  reasons.push(`concurrency ${base.concurrency}: enough memories in flight to keep every context and worker busy`);
+  base.cache.maxBytes = Math.min(base.cache.maxBytes, Math.floor(hardware.ramBytes / 16));
+  reasons.push(`cache: 50,000 entries / 2 h, at most ${(base.cache.maxBytes / 2 ** 20).toFixed(0)} MiB (1/16 of RAM, 256 MiB cap)`);
+  return { name, ...base, reasons };
+}
+
+export function parseProfileName(value: string, where: string): ProfileName {
+  if (!isProfileName(value)) {
+    throw new MemzipError(ErrorCode.USAGE, `${where}: unknown profile "${value}"`, { hint: `Choose one of ${PROFILE_NAMES.join(", ")}.` });
+  }
+  return value;
+}

@@ -1,0 +1,51 @@
+/**
+ * Worker-thread side of the classical codec pool: runs the write policy (encode every candidate,
+ * keep the smallest that decodes back exactly) with its own codec instances. Assets arrive once
+ * per worker and are kept by id.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { Asset, AssetKind } from "../codec/codec.js";
+import { assetRef } from "../codec/codec.js";
+import { decodeEnvelope } from "../codec/envelope-codec.js";
+import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
+import { createCodecs, type CodecName } from "../codec/registry.js";
+import type { WorkerReply, WorkerRequest } from "./codec-pool.js";
+
+const { zstdLevel, maxTextBytes } = workerData as { zstdLevel: number; maxTextBytes: number };
+const codecs = createCodecs({ zstdLevel });
+const assets = new Map<string, Asset>();
+const assetsByRef = new Map<string, Asset>();
+
+parentPort?.on("message", (request: WorkerRequest) => {
+  if (request.type === "asset") {
+    const asset: Asset = { id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) };
+    assets.set(asset.id, asset);
+    assetsByRef.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
+    return;
+  }
+  if (request.type === "forget") {
+    const asset = assets.get(request.id);
+    if (asset) assetsByRef.delete(Buffer.from(assetRef(asset)).toString("hex"));
+    assets.delete(request.id);
+    return;
+  }
+  let reply: WorkerReply;
+  try {
+    const candidates: Candidate[] = request.candidates.map(({ codec, assetId }) => {
+      const found = codecs.byName.get(codec as CodecName);
+      if (!found) throw new Error(`unknown codec ${codec}`);
+      return assetId === undefined ? { codec: found } : { codec: found, asset: assets.get(assetId) as Asset };
+    });
+    const bytes = new Uint8Array(request.bytes);
+    const choice = chooseSmallestVerified(
+      bytes,
+      candidates,
+      (envelope) => decodeEnvelope(envelope, codecs.byId, (ref) => assetsByRef.get(Buffer.from(ref).toString("hex")), maxTextBytes),
+      request.rawBelow,
+    );
+    reply = { seq: request.seq, ok: true, codec: choice.codec.name, assetId: choice.asset?.id, envelope: choice.envelope, verifyFailures: choice.verifyFailures };
+  } catch (error) {
+    reply = { seq: request.seq, ok: false, message: (error as Error).message };
+  }
+  parentPort?.postMessage(reply);
+});

@@ -1,0 +1,157 @@
+/**
+ * Similarity grouping without all-pairs comparison: every memory gets an embedding (any
+ * `Embedder`), a 64-bit SimHash of it (signs of 64 fixed random projections), and is filed in
+ * 8 LSH bands of 8 bits. Two memories at cosine c agree on a band with probability
+ * p^8, p = 1 − arccos(c)/π; at c = 0.85 one band matches with probability 0.85 (0.98 at 0.9), at c = 0.5
+ * with 0.27. Candidates from shared buckets are then checked with the exact cosine.
+ * Cost: O(d·64) to hash a memory, O(8) bucket lookups plus the candidates' cosines to query.
+ */
+import { seededRandom } from "../quality/stats.js";
+
+/** Turns texts into vectors whose cosine says how alike they are. */
+export interface Embedder {
+  /** Names the embedder in reports (`ngram-256`, `llama:<model>`). */
+  readonly name: string;
+  readonly dimensions: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+}
+
+/**
+ * A model-free embedder: character 3- and 4-grams (so Chinese, with no spaces, works as well as
+ * English) hashed into `dimensions` signed buckets, log-scaled and L2-normalised. Unigrams are
+ * left out: they make every English text look alike.
+ */
+export class HashedNgramEmbedder implements Embedder {
+  readonly name: string;
+
+  constructor(readonly dimensions = 256) {
+    this.name = `ngram-${dimensions}`;
+  }
+
+  embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return Promise.resolve(texts.map((text) => this.embedOne(text)));
+  }
+
+  embedOne(text: string): Float32Array {
+    const vector = new Float32Array(this.dimensions);
+    const chars = Array.from(text.toLowerCase());
+    for (let n = 3; n <= 4; n++) {
+      for (let i = 0; i + n <= chars.length; i++) {
+        const hash = fnv1a(n, chars, i, n);
+        const slot = hash % this.dimensions;
+        vector[slot] = (vector[slot] as number) + (hash & 0x80000000 ? 1 : -1);
+      }
+    }
+    let norm = 0;
+    for (let i = 0; i < vector.length; i++) {
+      const v = vector[i] as number;
+      const scaled = Math.sign(v) * Math.log1p(Math.abs(v));
+      vector[i] = scaled;
+      norm += scaled * scaled;
+    }
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) / norm;
+    return vector;
+  }
+}
+
+function fnv1a(seed: number, chars: readonly string[], start: number, length: number): number {
+  let hash = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = start; i < start + length; i++) {
+    const code = (chars[i] as string).codePointAt(0) as number;
+    hash = Math.imul(hash ^ (code & 0xffff), 0x01000193);
+    hash = Math.imul(hash ^ (code >>> 16), 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+const BANDS = 8;
+const BAND_BITS = 8;
+
+/** Nearest-neighbour lookup above a cosine threshold through SimHash LSH buckets. */
+export class SimHashIndex<K> {
+  private readonly planes: Float32Array[];
+  private readonly buckets = new Map<number, K[]>();
+  private readonly vectors = new Map<K, Float32Array>();
+  /** Exact cosines computed by queries so far (the index's real cost). */
+  comparisons = 0;
+
+  constructor(readonly dimensions: number, seed = 0x5eed) {
+    const random = seededRandom(seed);
+    this.planes = Array.from({ length: BANDS * BAND_BITS }, () => Float32Array.from({ length: dimensions }, () => random() * 2 - 1));
+  }
+
+  get size(): number {
+    return this.vectors.size;
+  }
+
+  add(key: K, vector: Float32Array): void {
+    this.vectors.set(key, vector);
+    for (const bucket of this.bucketKeys(vector)) {
+      const members = this.buckets.get(bucket);
+      if (members) members.push(key);
+      else this.buckets.set(bucket, [key]);
+    }
+  }
+
+  /** The most similar indexed key at or above `threshold`, if any. */
+  nearest(vector: Float32Array, threshold: number): { key: K; similarity: number } | undefined {
+    let best: { key: K; similarity: number } | undefined;
+    const seen = new Set<K>();
+    for (const bucket of this.bucketKeys(vector)) {
+      for (const key of this.buckets.get(bucket) ?? []) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        this.comparisons++;
+        const similarity = cosine(vector, this.vectors.get(key) as Float32Array);
+        if (similarity >= threshold && (!best || similarity > best.similarity)) best = { key, similarity };
+      }
+    }
+    return best;
+  }
+
+  private bucketKeys(vector: Float32Array): number[] {
+    const keys: number[] = [];
+    for (let band = 0; band < BANDS; band++) {
+      let bits = 0;
+      for (let b = 0; b < BAND_BITS; b++) {
+        const plane = this.planes[band * BAND_BITS + b] as Float32Array;
+        let dot = 0;
+        for (let i = 0; i < vector.length; i++) dot += (vector[i] as number) * (plane[i] as number);
+        bits = (bits << 1) | (dot >= 0 ? 1 : 0);
+      }
+      keys.push((band << BAND_BITS) | bits);
+    }
+    return keys;
+  }
+}
+
+/**
+ * Groups `vectors` (in order) so that each joins the group of its most similar earlier member at
+ * or above `threshold`; returns a group number per input. Uses the LSH index, never all pairs.
+ */
+export function groupBySimilarity(vectors: readonly Float32Array[], threshold: number): { groups: number[]; comparisons: number } {
+  const groups: number[] = [];
+  if (vectors.length === 0) return { groups, comparisons: 0 };
+  const index = new SimHashIndex<number>((vectors[0] as Float32Array).length);
+  vectors.forEach((vector, i) => {
+    const near = index.nearest(vector, threshold);
+    groups.push(near ? (groups[near.key] as number) : i);
+    index.add(i, vector);
+  });
+  return { groups, comparisons: index.comparisons };
+}

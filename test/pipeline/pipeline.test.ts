@@ -1,0 +1,204 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
+import { decodeEnvelope } from "../../src/codec/envelope-codec.js";
+import { chooseSmallestVerified } from "../../src/codec/policy.js";
+import { createCodecs } from "../../src/codec/registry.js";
+import { textToBytes } from "../../src/codec/text.js";
+import { Engine } from "../../src/engine.js";
+import { CodecPool } from "../../src/pipeline/codec-pool.js";
+import { mapOrdered } from "../../src/pipeline/ordered.js";
+import { seededRandom } from "../../src/quality/stats.js";
+import { collect, devCorpus, tempDir } from "../helpers.js";
+
+async function* numbers(count: number, onRead?: (i: number) => void): AsyncGenerator<number> {
+  for (let i = 0; i < count; i++) {
+    onRead?.(i);
+    yield i;
+  }
+}
+
+describe("mapOrdered", () => {
+  it("yields results in input order with at most `concurrency` running and `window` held", async () => {
+    const random = seededRandom(11);
+    let running = 0;
+    let maxRunning = 0;
+    let read = 0;
+    let yielded = 0;
+    let maxHeld = 0;
+    const out: number[] = [];
+    for await (const value of mapOrdered(numbers(300, () => read++), { concurrency: 5, window: 12 }, async (i) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await sleep(Math.floor(random() * 4));
+      running--;
+      return i * 2;
+    })) {
+      maxHeld = Math.max(maxHeld, read - yielded);
+      yielded++;
+      out.push(value);
+    }
+    assert.deepEqual(out, Array.from({ length: 300 }, (_, i) => i * 2));
+    assert.equal(maxRunning, 5);
+    assert.ok(maxHeld <= 12, `held ${maxHeld} items at once`);
+  });
+
+  it("stops reading when aborted and still yields what was started", async () => {
+    const controller = new AbortController();
+    let read = 0;
+    const out = await collect(
+      mapOrdered(numbers(10_000, () => read++), { concurrency: 4, window: 8, signal: controller.signal }, async (i) => {
+        if (i === 50) controller.abort();
+        await sleep(1);
+        return i;
+      }),
+    );
+    assert.ok(read < 70, `read ${read} items after the abort at 50`);
+    assert.deepEqual(out, Array.from({ length: out.length }, (_, i) => i), "a prefix of the input, in order");
+    assert.ok(out.length >= 51);
+  });
+
+  it("throws the first failure after the calls in flight settle", async () => {
+    let settled = 0;
+    await assert.rejects(
+      collect(
+        mapOrdered(numbers(100), { concurrency: 3 }, async (i) => {
+          await sleep(i % 3);
+          settled++;
+          if (i === 20) throw new Error("boom at 20");
+          return i;
+        }),
+      ),
+      /boom at 20/,
+    );
+    assert.ok(settled >= 21);
+  });
+});
+
+describe("classical codec worker pool", () => {
+  it("makes the same choice as the main thread, and its envelopes decode here", async () => {
+    const codecs = createCodecs({ zstdLevel: 19 });
+    const pool = new CodecPool(2, { zstdLevel: 19, maxTextBytes: 1 << 24 });
+    try {
+      const records = devCorpus().slice(0, 120);
+      const candidates = [{ codec: codecs.byName.get("zstd")! }, { codec: codecs.byName.get("raw")! }];
+      const choices = await Promise.all(records.map(({ text }) => pool.choose(textToBytes(text, 1 << 24), candidates.map((c) => ({ codec: c.codec.name })), 16)));
+      records.forEach(({ text }, i) => {
+        const bytes = textToBytes(text, 1 << 24);
+        const local = chooseSmallestVerified(bytes, candidates, (e) => decodeEnvelope(e, codecs.byId, () => undefined, 1 << 24), 16);
+        const remote = choices[i]!;
+        assert.equal(remote.codec, local.codec.name);
+        assert.deepEqual(Buffer.from(remote.envelope), Buffer.from(local.envelope));
+        assert.equal(Buffer.from(decodeEnvelope(remote.envelope, codecs.byId, () => undefined, 1 << 24)).toString("utf8"), text);
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("an import on workers stores every dev record exactly, with trained assets sent to the workers", async () => {
+    await using engine = Engine.open({ db: ":memory:", workers: 2, autoTrainAfter: 0 });
+    const records = devCorpus().slice(0, 600).map(({ id, text }) => ({ id, text }));
+    await engine.rememberMany(records.slice(0, 300));
+    await engine.trainAsset("cm-snapshot");
+    await engine.trainAsset("zstd-dictionary");
+    const results = await engine.rememberMany(records.slice(300));
+    assert.ok(results.some((r) => r.codec === "cm-ref" || r.codec === "cm"), "workers used the trained snapshot");
+    assert.ok(engine.metricsSnapshot().workerTasks >= 300);
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+    assert.equal((await engine.verify()).failed, 0);
+  });
+});
+
+describe("content addressing", () => {
+  it("stores a repeated text once, whatever the ids and namespaces, and counts its bytes once", async () => {
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    const text = devCorpus()[10]!.text;
+    const first = await engine.remember({ id: "a", text });
+    const copies = await engine.rememberMany([
+      { id: "b", text },
+      { id: "c", text, namespace: "other" },
+    ]);
+    assert.ok(first.storedBytes > 0);
+    assert.ok(copies.every((r) => r.deduplicated && r.storedBytes === 0));
+    const stats = engine.stats();
+    assert.equal(stats.memories, 3);
+    assert.equal(stats.storedBytes, first.storedBytes);
+    for (const id of ["a", "b", "c"]) assert.equal(await engine.recall(id), text);
+    assert.equal(engine.metricsSnapshot().deduplicated, 2);
+  });
+
+  it("deleting or rewriting the memory that holds a text keeps the references exact", async () => {
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    const [x, y] = devCorpus().slice(20, 22).map((r) => r.text) as [string, string];
+    await engine.rememberMany([{ id: "holder", text: x }]);
+    await engine.rememberMany([
+      { id: "ref1", text: x },
+      { id: "ref2", text: x },
+    ]);
+    engine.forget("holder");
+    assert.equal(await engine.recall("ref1"), x);
+    assert.equal(await engine.recall("ref2"), x);
+    await engine.remember({ id: "ref1", text: y }); // ref1 now holds the text after the promotion: it takes another
+    assert.equal(await engine.recall("ref1"), y);
+    assert.equal(await engine.recall("ref2"), x);
+    assert.equal((await engine.verify()).failed, 0);
+    const recoded = await engine.recode("default", { codec: "zstd" });
+    assert.equal(recoded.checked, 2, "references are recoded with the memory that holds their text");
+    assert.equal(await engine.recall("ref2"), x);
+    assert.equal(engine.list().find((m) => m.id === "ref2")?.codec, "zstd");
+  });
+});
+
+describe("similarity grouping", () => {
+  /** Agent memories from templates: near-similar within a template, different across them. */
+  function templated(count: number): { id: string; text: string }[] {
+    const random = seededRandom(5);
+    const templates = [
+      (n: number) => `Order #${10_000 + n} for customer account ${n * 7} shipped from the Rotterdam warehouse on 2026-03-${String(1 + (n % 28)).padStart(2, "0")}; tracking sent by email, delivery expected within three working days.`,
+      (n: number) => `用户 ${n} 在周五的项目会议上确认：预算审批已经通过，迁移计划推迟到下个季度，负责人会在周一发送更新后的时间表。编号 ${n * 13}。`,
+      (n: number) => `Deploy ${n} of service atlas-api to production failed health checks after ${n % 9} minutes; rolled back to the previous release and paged the on-call engineer for a review.`,
+    ];
+    return Array.from({ length: count }, (_, i) => ({ id: `t${i}`, text: (templates[Math.floor(random() * templates.length)] as (n: number) => string)(i) }));
+  }
+
+  it("groups near-similar memories of a batch around a shared dictionary, only where that saves bytes", async () => {
+    const records = templated(96);
+    const sizes: Record<string, number> = {};
+    for (const threshold of [1, 0.85]) {
+      await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0, similarityThreshold: threshold, codecs: ["raw", "zstd"], batchSize: 96 });
+      const results = await engine.rememberMany(records);
+      for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+      assert.equal((await engine.verify()).failed, 0);
+      const stats = engine.stats();
+      sizes[String(threshold)] = stats.storedBytes + stats.assetBytes;
+      if (threshold < 1) {
+        assert.ok(results.filter((r) => r.grouped).length > 60, "most memories joined a group");
+        assert.ok(engine.metricsSnapshot().groupDictionaries >= 3);
+      } else assert.equal(results.filter((r) => r.grouped).length, 0);
+    }
+    assert.ok(sizes["0.85"]! < sizes["1"]! * 0.8, `grouped ${sizes["0.85"]} bytes vs ${sizes["1"]} ungrouped, dictionaries counted`);
+  });
+
+  it("leaves a batch of unrelated memories alone", async () => {
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0, codecs: ["raw", "zstd"] });
+    const results = await engine.rememberMany(devCorpus().slice(0, 64).map(({ id, text }) => ({ id, text })));
+    assert.ok(results.filter((r) => r.grouped).length <= 4);
+    assert.equal(engine.store.listAssets().length, engine.metricsSnapshot().groupDictionaries);
+  });
+});
+
+describe("import pipeline", () => {
+  it("a text too large is rejected by line while its neighbours land, in input order", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "in.jsonl");
+    writeFileSync(file, ["short one", "x".repeat(5000), "short two"].map((text, i) => JSON.stringify({ id: `r${i}`, text })).join("\n"));
+    await using engine = Engine.open({ db: ":memory:", maxTextBytes: 1000, autoTrainAfter: 0 });
+    const report = await engine.importJsonl(file, { batchSize: 2 });
+    assert.equal(report.stored, 2);
+    assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [["line 2", "E_INVALID_INPUT"]]);
+    assert.equal(engine.jobs()[0]?.line, 3);
+  });
+});
