@@ -121,9 +121,9 @@ export function hardwareFromOs(): Hardware {
 
 /**
  * The settings for a profile on this hardware. `auto` sizes them from the machine: on a CPU,
- * 2 llama contexts per core (per-token JavaScript overlaps native evaluation: 1/2/4 contexts gave
- * 93/121/152 memories/min on 2 cores, docs/LLM.md) and one codec worker per core; on a GPU,
- * contexts by the VRAM left after the model within the 0.9 budget.
+ * up to 4 llama contexts per core (per-token JavaScript overlaps native evaluation, so contexts
+ * scale past the core count) and one codec worker per core; on a GPU, contexts by the VRAM left
+ * after the model within the 0.9 budget.
  */
 export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes = 0): Profile {
   if (name !== "auto") return { name, ...structuredClone(PRESETS[name]), reasons: [PRESET_REASONS[name]] };
@@ -143,10 +143,13 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
         `budget 0.9 of it; ${contexts} contexts of ~64 MiB after ${(modelBytes / 2 ** 20).toFixed(0)} MiB of model; all layers offloaded that fit`,
     );
   } else {
-    base.llm.contexts = Math.max(1, Math.min(8, hardware.cpuCores * 2));
+    // Each context holds a KV cache; an eighth of RAM at ~256 MiB per context bounds them for larger models.
+    const byRam = Math.floor(hardware.ramBytes / 8 / (256 << 20));
+    base.llm.contexts = Math.max(1, Math.min(8, hardware.cpuCores * 4, byRam));
     base.llm.gpuLayers = 0;
     reasons.push(
-      `llm: ${hardware.gpuProbed ? "no usable GPU" : "GPU not probed"}; ${base.llm.contexts} contexts of 1 thread (2 per core: 1/2/4 contexts measured 93/121/152 memories/min on 2 cores)`,
+      `llm: ${hardware.gpuProbed ? "no usable GPU" : "GPU not probed"}; ${base.llm.contexts} contexts of 1 thread ` +
+        "(up to 4 per core, at most 8 and within 1/8 of RAM: on 2 cores 1/2/4/8 contexts measured 93/121/152/~170 memories/min, BENCHMARKS.md)",
     );
   }
   base.concurrency = Math.max(base.llm.contexts, base.workers * 2);

@@ -64,6 +64,8 @@ export interface ImportReport {
   deduplicated: number;
   /** Memories coded against a dictionary shared with similar memories. */
   grouped: number;
+  /** Time to code one memory (encode + verify), from a uniform sample of at most 4096. */
+  latencyMs: { p50: number; p95: number; max: number };
   aborted: boolean;
 }
 
@@ -86,8 +88,10 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
     verifyFailures: 0,
     deduplicated: 0,
     grouped: 0,
+    latencyMs: { p50: 0, p95: 0, max: 0 },
     aborted: false,
   };
+  const latencies = new Reservoir(4096);
   let batch: P[] = [];
   let position = 0;
   let line = 0;
@@ -103,7 +107,10 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
     async (item): Promise<{ item: SourceItem; plan?: P; error?: MemzipError }> => {
       if (!item.ok) return { item, error: item.error };
       try {
-        return { item, plan: await writer.plan(item.record) };
+        const started = performance.now();
+        const plan = await writer.plan(item.record);
+        latencies.add(performance.now() - started);
+        return { item, plan };
       } catch (error) {
         // A text refused at the boundary (invalid UTF-8, too large) is reported; the rest go on.
         if (error instanceof MemzipError && error.code === ErrorCode.INVALID_INPUT) return { item, error };
@@ -121,7 +128,33 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
   }
   await commit();
   report.aborted = options.signal?.aborted === true;
+  report.latencyMs = latencies.summary();
   return report;
+}
+
+/** A uniform sample of a stream of numbers in bounded memory (Algorithm R), for percentiles. */
+export class Reservoir {
+  private readonly values: number[] = [];
+  private seen = 0;
+  private max = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  add(value: number): void {
+    this.seen++;
+    this.max = Math.max(this.max, value);
+    if (this.values.length < this.capacity) this.values.push(value);
+    else {
+      const slot = Math.floor(Math.random() * this.seen);
+      if (slot < this.capacity) this.values[slot] = value;
+    }
+  }
+
+  summary(): { p50: number; p95: number; max: number } {
+    const sorted = [...this.values].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) : 0);
+    return { p50: at(0.5), p95: at(0.95), max: this.max };
+  }
 }
 
 function tally(results: readonly WriteOutcome[], report: ImportReport): void {

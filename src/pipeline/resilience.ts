@@ -110,8 +110,9 @@ export async function withTimeout<T>(ms: number, work: (signal: AbortSignal) => 
         const error = new MemzipError(ErrorCode.TIMEOUT, `${what} took longer than ${ms} ms`, {
           hint: "Raise itemTimeoutMs (config) or use a faster profile; the memory falls back to a classical codec meanwhile.",
         });
-        controller.abort(error);
+        // Reject before aborting: work that settles on abort must not win the race.
         reject(error);
+        controller.abort(error);
       }, ms);
     });
     return await Promise.race([work(controller.signal), deadline]);

@@ -149,6 +149,19 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     assert.equal(typed + exact, 5000);
     assert.ok(typed > 4000, `${typed} typed errors`);
   });
+
+  it("a memory the model does not finish within itemTimeoutMs falls to a classical codec, exact, and is counted", async () => {
+    await using engine = Engine.open({ db: ":memory:", model: STORIES, llm: LLM, autoTrainAfter: 0, itemTimeoutMs: 2 });
+    const records = devCorpus().filter((r) => r.lang === "en" && Buffer.byteLength(r.text) >= 300 && Buffer.byteLength(r.text) <= 600).slice(0, 8);
+    const results = await engine.rememberMany(records.map(({ id, text }) => ({ id, text })), { codec: "llm" });
+    assert.ok(results.every((r) => r.codec !== "llm"));
+    assert.equal(engine.metricsSnapshot().llmTimeouts, records.length);
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+    // Without the deadline the same memories are coded by the model.
+    await using patient = Engine.open({ db: ":memory:", model: STORIES, llm: LLM, autoTrainAfter: 0 });
+    const coded = await patient.rememberMany(records.slice(0, 2).map(({ id, text }) => ({ id, text })), { codec: "llm" });
+    assert.ok(coded.every((r) => r.codec === "llm"));
+  });
 });
 
 /** One random change: a flipped bit, a replaced byte, a cut, or appended bytes. */
