@@ -56,7 +56,7 @@ export interface EngineOptions {
    * says: local 50,000 entries / 2 h, cloud 10,000 / 1 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
    * Defaults to `"memory"`.
    */
-  cache?: "memory" | "off" | Cache;
+  cache?: "memory" | "disk" | "off" | Cache;
   /**
    * A GGUF model (registered name, fingerprint or path) for the `llm` codec. When set, the policy
    * also tries `llm` for every memory and keeps it where its verified envelope is the smallest.
@@ -127,7 +127,9 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
     fail(`similarityThreshold must be a number in (0, 1], got ${String(options.similarityThreshold)}`);
   }
   const { cache } = options;
-  if (cache !== "memory" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) fail('cache must be "memory", "off" or a Cache');
+  if (cache !== "memory" && cache !== "disk" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) {
+    fail('cache must be "memory", "disk", "off" or a Cache');
+  }
   if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");
   const { llm } = options;
   wholeNumber("llm.threads", llm.threads, 1, 256);

@@ -5,6 +5,8 @@ import { xxh64 } from "@node-rs/xxhash";
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { noCache } from "./cache/cache.js";
 import { MemoryLruCache } from "./cache/memory-lru.js";
+import { TieredCache } from "./cache/tiered.js";
+import { SqliteCache } from "./store/sqlite-cache.js";
 import { MemzipError, ErrorCode } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
@@ -137,23 +139,19 @@ export class Engine {
   private pool: CodecPool | undefined;
   private readonly embedder = new HashedNgramEmbedder();
 
-  private constructor(store: MemoryStore, options: ResolvedEngineOptions) {
+  private constructor(store: MemoryStore, options: ResolvedEngineOptions, cache: Cache) {
     this.store = store;
     this.options = options;
     this.llm = new LlmCoder(store, options.llm);
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
-    const limits = options.profile.cache;
-    this.textCache =
-      options.cache === "off" || limits.maxEntries === 0
-        ? noCache
-        : options.cache === "memory"
-          ? new MemoryLruCache({ maxEntries: limits.maxEntries, maxBytes: limits.maxBytes, ttlMs: limits.ttlMs })
-          : options.cache;
+    this.textCache = cache;
   }
 
   static open(options: EngineOptions = {}): Engine {
     const { db, ...rest } = options;
-    return new Engine(SqliteStore.open(db ?? defaultDbPath()), resolveEngineOptions(rest));
+    const resolved = resolveEngineOptions(rest);
+    const path = db ?? defaultDbPath();
+    return new Engine(SqliteStore.open(path), resolved, cacheFor(resolved, path));
   }
 
   async remember(input: MemoryInput, options: RememberOptions = {}): Promise<RememberResult> {
@@ -275,6 +273,9 @@ export class Engine {
       const dictionary = anchor.bytes as Uint8Array;
       const asset: StoredAsset = { id: sha256Hex(dictionary), kind: "zstd-dictionary", bytes: dictionary, namespace: anchor.result.namespace, createdAt: Date.now(), meta: { group: true, members: group.length } };
       if (this.store.getAsset(asset.id)) continue;
+      // Upper bound before any coding: every member shrinking to a bare envelope header still has to pay for the dictionary.
+      const bound = group.reduce((sum, plan) => sum + ((plan.row as StoredMemory).envelope.length - GROUP_ENVELOPE_FLOOR), 0);
+      if (bound <= dictionary.length) continue;
       const ref = Buffer.from(assetRef(asset));
       const resolve = (wanted: Uint8Array) => (ref.equals(wanted) ? asset : this.assetByRef(wanted));
       const rewrites: { plan: PlannedWrite; envelope: Uint8Array }[] = [];
@@ -525,6 +526,8 @@ export class Engine {
     await this.pool?.close();
     this.pool = undefined;
     await this.llm.close();
+    // A cache the caller passed in is the caller's to close.
+    if (typeof this.options.cache !== "object") this.textCache.close?.();
     this.store.close();
   }
 
@@ -793,8 +796,22 @@ function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
   return key(a) === key(b);
 }
 
+/** The cache the options ask for, bounded as the profile says; the disk tier sits beside the store file. */
+function cacheFor(options: ResolvedEngineOptions, dbPath: string): Cache {
+  const { cache } = options;
+  const limits = options.profile.cache;
+  if (typeof cache === "object") return cache;
+  if (cache === "off" || limits.maxEntries === 0) return noCache;
+  const memory = new MemoryLruCache({ maxEntries: limits.maxEntries, maxBytes: limits.maxBytes, ttlMs: limits.ttlMs });
+  if (cache === "memory" || dbPath === ":memory:") return memory;
+  return new TieredCache(memory, new SqliteCache(`${dbPath}.cache`, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }));
+}
+
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
+
+/** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
+const GROUP_ENVELOPE_FLOOR = 12;
 
 /** The store's content address of a text: 16 bytes of its sha256. */
 function contentHash(bytes: Uint8Array): Uint8Array {

@@ -17,6 +17,8 @@ export interface Cache {
   delete(key: string): void;
   clear(): void;
   stats(): CacheStats;
+  /** Releases files the cache holds open (a disk tier). */
+  close?(): void;
 }
 
 export interface CacheOptions {

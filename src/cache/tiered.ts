@@ -33,6 +33,11 @@ export class TieredCache implements Cache {
     this.back.clear();
   }
 
+  close(): void {
+    this.front.close?.();
+    this.back.close?.();
+  }
+
   stats(): CacheStats {
     const front = this.front.stats();
     const back = this.back.stats();

@@ -7,7 +7,7 @@ import { isProfileName, PROFILE_NAMES } from "./profiles.js";
 import type { EngineOptions } from "../engine-options.js";
 
 /** What a config file or the environment may set: the engine options that are plain values. */
-export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "off" };
+export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "disk" | "off" };
 
 type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
@@ -81,13 +81,13 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     number: (v) => typeof v === "number" && Number.isFinite(v),
     codecs: (v) => Array.isArray(v) && v.every((c) => typeof c === "string"),
     object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
-    cache: (v) => v === "memory" || v === "off",
+    cache: (v) => v === "memory" || v === "disk" || v === "off",
     profile: (v) => typeof v === "string" && isProfileName(v),
   };
   const ok = checks[kind](value);
   const expected = {
     codecs: "a list of codec names",
-    cache: '"memory" or "off"',
+    cache: '"memory", "disk" or "off"',
     integer: "an integer",
     number: "a number",
     string: "a non-empty string",

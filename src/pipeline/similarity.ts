@@ -3,8 +3,10 @@
  * `Embedder`), a 64-bit SimHash of it (signs of 64 fixed random projections), and is filed in
  * 8 LSH bands of 8 bits. Two memories at cosine c agree on a band with probability
  * p^8, p = 1 − arccos(c)/π; at c = 0.85 one band matches with probability 0.85 (0.98 at 0.9), at c = 0.5
- * with 0.27. Candidates from shared buckets are then checked with the exact cosine.
- * Cost: O(d·64) to hash a memory, O(8) bucket lookups plus the candidates' cosines to query.
+ * with 0.27. Candidates from shared buckets whose whole 64-bit signatures are within the Hamming
+ * distance a pair at the threshold could plausibly have are then checked with the exact cosine.
+ * Cost: O(d·64) to hash a memory; to query, 8 bucket lookups, a Hamming distance per candidate and
+ * the exact cosine of the few that pass.
  */
 import { seededRandom } from "../quality/stats.js";
 
@@ -84,15 +86,17 @@ const BAND_BITS = 8;
 
 /** Nearest-neighbour lookup above a cosine threshold through SimHash LSH buckets. */
 export class SimHashIndex<K> {
-  private readonly planes: Float32Array[];
+  /** The 64 projection vectors, laid out dimension-major: planes[i·64 + p] is plane p's i-th weight. */
+  private readonly planes: Float32Array;
+  private readonly dots = new Float64Array(BANDS * BAND_BITS);
   private readonly buckets = new Map<number, K[]>();
-  private readonly vectors = new Map<K, Float32Array>();
+  private readonly vectors = new Map<K, { vector: Float32Array; signature: Uint8Array }>();
   /** Exact cosines computed by queries so far (the index's real cost). */
   comparisons = 0;
 
   constructor(readonly dimensions: number, seed = 0x5eed) {
     const random = seededRandom(seed);
-    this.planes = Array.from({ length: BANDS * BAND_BITS }, () => Float32Array.from({ length: dimensions }, () => random() * 2 - 1));
+    this.planes = Float32Array.from({ length: dimensions * BANDS * BAND_BITS }, () => random() * 2 - 1);
   }
 
   get size(): number {
@@ -100,8 +104,9 @@ export class SimHashIndex<K> {
   }
 
   add(key: K, vector: Float32Array): void {
-    this.vectors.set(key, vector);
-    for (const bucket of this.bucketKeys(vector)) {
+    const signature = this.signature(vector);
+    this.vectors.set(key, { vector, signature });
+    for (const bucket of bucketKeys(signature)) {
       const members = this.buckets.get(bucket);
       if (members) members.push(key);
       else this.buckets.set(bucket, [key]);
@@ -111,33 +116,60 @@ export class SimHashIndex<K> {
   /** The most similar indexed key at or above `threshold`, if any. */
   nearest(vector: Float32Array, threshold: number): { key: K; similarity: number } | undefined {
     let best: { key: K; similarity: number } | undefined;
+    const signature = this.signature(vector);
+    // Signatures differing in more bits than a pair at the threshold plausibly would (mean + 4 s.d.) are skipped.
+    const angle = Math.acos(Math.min(1, Math.max(-1, threshold))) / Math.PI;
+    const maxDistance = Math.ceil(64 * angle + 4 * Math.sqrt(64 * angle * (1 - angle)));
     const seen = new Set<K>();
-    for (const bucket of this.bucketKeys(vector)) {
+    for (const bucket of bucketKeys(signature)) {
       for (const key of this.buckets.get(bucket) ?? []) {
         if (seen.has(key)) continue;
         seen.add(key);
+        const entry = this.vectors.get(key) as { vector: Float32Array; signature: Uint8Array };
+        if (hamming(signature, entry.signature) > maxDistance) continue;
         this.comparisons++;
-        const similarity = cosine(vector, this.vectors.get(key) as Float32Array);
+        const similarity = cosine(vector, entry.vector);
         if (similarity >= threshold && (!best || similarity > best.similarity)) best = { key, similarity };
       }
     }
     return best;
   }
 
-  private bucketKeys(vector: Float32Array): number[] {
-    const keys: number[] = [];
+  /** 64 sign bits of the projections, one byte per band. */
+  private signature(vector: Float32Array): Uint8Array {
+    const planes = BANDS * BAND_BITS;
+    const dots = this.dots;
+    dots.fill(0);
+    for (let i = 0; i < vector.length; i++) {
+      const v = vector[i] as number;
+      if (v === 0) continue;
+      const row = i * planes;
+      for (let p = 0; p < planes; p++) dots[p] = (dots[p] as number) + v * (this.planes[row + p] as number);
+    }
+    const signature = new Uint8Array(BANDS);
     for (let band = 0; band < BANDS; band++) {
       let bits = 0;
-      for (let b = 0; b < BAND_BITS; b++) {
-        const plane = this.planes[band * BAND_BITS + b] as Float32Array;
-        let dot = 0;
-        for (let i = 0; i < vector.length; i++) dot += (vector[i] as number) * (plane[i] as number);
-        bits = (bits << 1) | (dot >= 0 ? 1 : 0);
-      }
-      keys.push((band << BAND_BITS) | bits);
+      for (let b = 0; b < BAND_BITS; b++) bits = (bits << 1) | ((dots[band * BAND_BITS + b] as number) >= 0 ? 1 : 0);
+      signature[band] = bits;
     }
-    return keys;
+    return signature;
   }
+}
+
+function bucketKeys(signature: Uint8Array): number[] {
+  return Array.from(signature, (bits, band) => (band << BAND_BITS) | bits);
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, n) => {
+  let count = 0;
+  for (let v = n; v; v >>= 1) count += v & 1;
+  return count;
+});
+
+function hamming(a: Uint8Array, b: Uint8Array): number {
+  let distance = 0;
+  for (let i = 0; i < a.length; i++) distance += POPCOUNT[(a[i] as number) ^ (b[i] as number)] as number;
+  return distance;
 }
 
 /**

@@ -69,6 +69,21 @@ describe("disk tier and engine", () => {
     await reopened.close();
   });
 
+  it('an engine with cache "disk" finds recalls cached by an earlier process run', async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const records = devCorpus().slice(0, 20).map(({ id, text }) => ({ id, text }));
+    {
+      await using engine = Engine.open({ db, cache: "disk", autoTrainAfter: 0 });
+      await engine.rememberMany(records);
+      for (const { id } of records) await engine.recall(id);
+    }
+    await using engine = Engine.open({ db, cache: "disk", autoTrainAfter: 0 });
+    const before = engine.cacheStats();
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+    assert.equal(engine.cacheStats().hits - before.hits, records.length, "every recall hit the disk tier");
+  });
+
   it("a repeated text in one batch is coded once: the copy reuses the proven envelope from the cache", async () => {
     await using engine = Engine.open({ db: ":memory:", workers: 0 });
     const text = (devCorpus()[3] as { text: string }).text;
