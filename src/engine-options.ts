@@ -99,7 +99,7 @@ export function resolveEngineOptions(options: Omit<EngineOptions, "db">): Resolv
     itemTimeoutMs: profile.itemTimeoutMs,
   };
   const { llm, ...rest } = options;
-  const profileLlm = { contexts: profile.llm.contexts, threads: profile.llm.threads, gpuLayers: profile.llm.gpuLayers };
+  const profileLlm = { contexts: profile.llm.contexts, threads: profile.llm.threads, gpuLayers: profile.llm.gpuLayers, workers: profile.llm.workers };
   return validateEngineOptions({ ...ENGINE_DEFAULTS, ...fromProfile, ...stripUndefined(rest), llm: { ...LLM_DEFAULTS, ...profileLlm, ...stripUndefined(llm ?? {}) } }, profile);
 }
 
@@ -134,6 +134,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   const { llm } = options;
   wholeNumber("llm.threads", llm.threads, 1, 256);
   wholeNumber("llm.contexts", llm.contexts, 1, 256);
+  wholeNumber("llm.workers", llm.workers, 0, 64);
   wholeNumber("llm.topK", llm.topK, 0, 1 << 20);
   wholeNumber("llm.windowTokens", llm.windowTokens, 0, 1 << 20);
   wholeNumber("llm.carryTokens", llm.carryTokens, 0, 1 << 20);

@@ -689,8 +689,8 @@ export class Engine {
         return null;
       });
       if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
-        // Verify-on-write: only an envelope that decodes back to the exact bytes is stored.
-        const proven = await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false);
+        // Verify-on-write: only an envelope that decodes back to the exact bytes is stored (a model worker proves its own).
+        const proven = encoded.verified === true || (await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false));
         if (proven) choice = { codec: "llm", asset: llm.prefix, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
         else choice.verifyFailures = [...choice.verifyFailures, "llm"];
       }

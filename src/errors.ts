@@ -32,6 +32,8 @@ export const ErrorCode = {
   TIMEOUT: "E_TIMEOUT",
   /** A backend could not be reached or answered with a server error (transient: retried). */
   BACKEND_UNAVAILABLE: "E_BACKEND_UNAVAILABLE",
+  /** A backend refused the request (4xx) or answered something that breaks the contract (not retried). */
+  BACKEND_REJECTED: "E_BACKEND_REJECTED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -18,6 +18,7 @@ export const EXIT_CODES = {
   E_ABORTED: 130,
   E_TIMEOUT: 10,
   E_BACKEND_UNAVAILABLE: 11,
+  E_BACKEND_REJECTED: 12,
 } as const satisfies Record<ErrorCode, number>;
 
 export const EXIT_FAILURES_FOUND = 1;

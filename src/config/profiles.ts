@@ -41,6 +41,8 @@ export interface Profile {
     gpuLayers: "auto" | number;
     /** Share of free VRAM the model and its contexts may take. */
     vramFraction: number;
+    /** Threads that each load the model and take a share of the contexts (CPU); `0`: the main thread. */
+    workers: number;
   };
   /** Give up on a model for one memory after this long (the memory falls to a classical codec); `0`: never. */
   itemTimeoutMs: number;
@@ -67,7 +69,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 0.85,
     workers: 2,
     cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
-    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 0,
     retries: 2,
     rateLimit: { perSecond: 0, burst: 0 },
@@ -78,7 +80,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 0.8,
     workers: 1,
     cache: { maxEntries: 10_000, ttlMs: HOUR, maxBytes: 64 << 20 },
-    llm: { contexts: 4, threads: 1, gpuLayers: 0, vramFraction: 0.9 },
+    llm: { contexts: 4, threads: 1, gpuLayers: 0, vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 30_000,
     retries: 3,
     rateLimit: { perSecond: 10, burst: 20 },
@@ -89,7 +91,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 0.85,
     workers: 2,
     cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
-    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 30_000,
     retries: 3,
     rateLimit: { perSecond: 10, burst: 20 },
@@ -100,7 +102,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 1,
     workers: 0,
     cache: { maxEntries: 0, ttlMs: 0, maxBytes: 0 },
-    llm: { contexts: 1, threads: 1, gpuLayers: "auto", vramFraction: 0.9 },
+    llm: { contexts: 1, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 0,
     retries: 0,
     rateLimit: { perSecond: 0, burst: 0 },
@@ -147,6 +149,10 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
     const byRam = Math.floor(hardware.ramBytes / 8 / (256 << 20));
     base.llm.contexts = Math.max(1, Math.min(8, hardware.cpuCores * 4, byRam));
     base.llm.gpuLayers = 0;
+    base.llm.workers = Math.max(1, Math.min(hardware.cpuCores, base.llm.contexts));
+    reasons.push(
+      `llm workers ${base.llm.workers}: one model thread per core, ${Math.ceil(base.llm.contexts / base.llm.workers)} contexts each — node-llama-cpp's per-token JavaScript keeps a thread busy, so contexts alone do not scale on a CPU`,
+    );
     reasons.push(
       `llm: ${hardware.gpuProbed ? "no usable GPU" : "GPU not probed"}; ${base.llm.contexts} contexts of 1 thread ` +
         "(up to 4 per core, at most 8 and within 1/8 of RAM: on 2 cores 1/2/4/8 contexts measured 93/121/152/~170 memories/min, BENCHMARKS.md)",

@@ -1,13 +1,15 @@
-import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { checksum32 } from "../codec/checksum.js";
-import { assetRef, type Asset } from "../codec/codec.js";
-import { REF_BYTES, sealEnvelope, type OpenedEnvelope } from "../codec/envelope.js";
-import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
+import type { Asset } from "../codec/codec.js";
+import type { OpenedEnvelope } from "../codec/envelope.js";
+import type { LlmCodingSettings } from "../codec/llm.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { EngineRecord, MemoryStore, RegisteredModel } from "../store/types.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
 import { fileSha256, inspectModelFile } from "./registry.js";
+import { codingSettings, decodeLoaded, encodeLoaded, engineRecordFor, matches, primingTokens, type LlmEncoding } from "./llm-core.js";
+import { LlmWorkerPool } from "./llm-pool.js";
+
+export type { LlmEncoding } from "./llm-core.js";
 
 /** Settings of the `llm` codec; the coding ones are recorded with every payload (engine record). */
 export interface LlmOptions extends LlamaRuntimeOptions {
@@ -17,20 +19,15 @@ export interface LlmOptions extends LlamaRuntimeOptions {
   windowTokens: number;
   /** Tokens carried into the next window when a long text overflows one; `0` means a quarter window. */
   carryTokens: number;
+  /**
+   * Worker threads that run the model for writes, each with its share of `contexts`; `0` writes on
+   * the main thread. On a CPU the per-token JavaScript of node-llama-cpp keeps one thread busy, so
+   * threads, not contexts, are what scale there. Reads (recall, verify) stay on the main thread.
+   */
+  workers: number;
 }
 
-export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0 };
-
-/** Largest window chosen automatically: longer texts are cut into windows with a carried-over tail. */
-const AUTO_WINDOW_LIMIT = 2048;
-
-export interface LlmEncoding {
-  envelope: Uint8Array;
-  tokens: number;
-  escapes: number;
-  crossEntropyBits: number;
-  tableBits: number;
-}
+export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0, workers: 0 };
 
 /**
  * Writes and reads `llm` envelopes: resolves registered models, loads each once, records the
@@ -40,7 +37,9 @@ export class LlmCoder {
   private readonly loaded = new Map<string, Promise<LlamaTokenModel>>();
   private readonly verifiedFiles = new Set<string>();
   private readonly engines = new WeakMap<LlamaTokenModel, EngineRecord>();
-  private readonly prefixes = new WeakMap<LlamaTokenModel, Map<string, number[]>>();
+  /** Writes on model worker threads (`options.workers`), started on the first encode. */
+  private pool: LlmWorkerPool | undefined;
+  private readonly knownEngines = new Set<string>();
 
   constructor(
     private readonly store: MemoryStore,
@@ -77,19 +76,21 @@ export class LlmCoder {
     prefix?: Asset,
     signal?: AbortSignal,
   ): Promise<LlmEncoding | null> {
+    if (this.options.workers > 0) {
+      await this.checkFile(model);
+      this.pool ??= new LlmWorkerPool(this.options);
+      const { encoding, engine, verifyFailed } = await this.pool.encode({ path: model.path, fingerprint: model.fingerprint, text, original, budgetBytes, prefix }, signal);
+      if (verifyFailed) throw new MemzipError(ErrorCode.VERIFY, "the model's envelope did not decode back to the text in the worker that wrote it");
+      if (!this.knownEngines.has(engine.id)) {
+        this.store.putEngine(engine);
+        this.knownEngines.add(engine.id);
+      }
+      return encoding;
+    }
     const llama = await this.load(model);
-    const tokens = llama.tokenize(text);
-    if (tokens === null || tokens.length > original.length + 1) return null;
-    const settings = this.settingsFor(llama, prefix);
+    const settings = codingSettings(llama, this.options, prefix);
     const engine = this.engineRecord(llama, settings);
-    const headerBytes = 3 + 5 + 4 + (prefix ? 3 : 2) * REF_BYTES;
-    const result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
-      encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes, signal),
-    );
-    if (typeof result === "string") return null;
-    const refs = { model: refOf(model.fingerprint), engine: refOf(engine.id), ...(prefix ? { asset: assetRef(prefix) } : {}) };
-    const envelope = sealEnvelope(LLM_CODEC_ID, original, result.payload, refs);
-    return { envelope, tokens: result.tokens, escapes: result.escapes, crossEntropyBits: result.crossEntropyBits, tableBits: result.tableBits };
+    return encodeLoaded(llama, text, original, { modelFingerprint: model.fingerprint, engineId: engine.id, prefix }, settings, budgetBytes, signal);
   }
 
   /** Rebuilds the original bytes of an opened `llm` envelope, or throws the typed error that says why not. */
@@ -125,19 +126,16 @@ export class LlmCoder {
       vocabularySize: llama.vocabularySize,
       bosToken: llama.bosToken,
       ...engine.settings,
-      prefix: prefix ? this.prefixTokens(llama, prefix, engine.settings.windowTokens, engine.settings.carryTokens) : [],
+      prefix: prefix ? primingTokens(llama, prefix, engine.settings.windowTokens, engine.settings.carryTokens) : [],
     };
     let decoded: Uint8Array | undefined;
     let failure: unknown;
     try {
-      const tokens = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
-        decodeTokens(predictor, opened.payload, opened.originalLength + 1, settings),
-      );
-      decoded = Buffer.from(llama.detokenize(tokens), "utf8");
+      decoded = await decodeLoaded(llama, opened.payload, opened.originalLength, settings);
     } catch (error) {
       failure = error;
     }
-    if (decoded && decoded.length === opened.originalLength && checksum32(decoded) === opened.checksum) return decoded;
+    if (decoded && matches(decoded, opened.originalLength, opened.checksum)) return decoded;
     if (engine.runtime !== llama.engine) {
       throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `this llm memory was written by another inference engine and does not decode here`, {
         hint: "Recall it on a machine with the engine that wrote it and run `memzip recode --to zstd` there (or recode before changing machines).",
@@ -158,6 +156,8 @@ export class LlmCoder {
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
     const models = [...this.loaded.values()];
     this.loaded.clear();
     for (const model of models) await (await model.catch(() => undefined))?.dispose();
@@ -165,35 +165,7 @@ export class LlmCoder {
 
   /** The coding settings for a loaded model: window from the model's context unless configured. */
   settingsFor(llama: LlamaTokenModel, prefix?: Asset): LlmCodingSettings {
-    const windowTokens = this.options.windowTokens || Math.min(AUTO_WINDOW_LIMIT, llama.trainContextSize || AUTO_WINDOW_LIMIT);
-    const carryTokens = this.options.carryTokens || Math.floor(windowTokens / 4);
-    const settings: LlmCodingSettings = {
-      vocabularySize: llama.vocabularySize,
-      bosToken: llama.bosToken,
-      topK: Math.min(this.options.topK, llama.vocabularySize),
-      windowTokens,
-      carryTokens,
-      prefix: prefix ? this.prefixTokens(llama, prefix, windowTokens, carryTokens) : [],
-    };
-    validateLlmSettings(settings);
-    return settings;
-  }
-
-  /**
-   * A priming text's tokens, at most a quarter of the window (its end, which sits next to the
-   * memory). Tokenizing is deterministic for a model, so the decoder rebuilds the same prefix.
-   */
-  private prefixTokens(llama: LlamaTokenModel, prefix: Asset, windowTokens: number, carryTokens: number): number[] {
-    const key = `${prefix.id}:${windowTokens}:${carryTokens}`;
-    let tokens = this.prefixes.get(llama)?.get(key);
-    if (!tokens) {
-      const all = llama.tokenizeLoose(Buffer.from(prefix.bytes).toString("utf8"));
-      tokens = all.slice(Math.max(0, all.length - Math.min(Math.floor(windowTokens / 4), windowTokens - carryTokens - 2)));
-      const cache = this.prefixes.get(llama) ?? new Map<string, number[]>();
-      cache.set(key, tokens);
-      this.prefixes.set(llama, cache);
-    }
-    return tokens;
+    return codingSettings(llama, this.options, prefix);
   }
 
   /** Loads a registered model once, after checking that the file on disk is still that model. */
@@ -230,18 +202,13 @@ export class LlmCoder {
   private engineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings): EngineRecord {
     const known = this.engines.get(llama);
     if (known) return known;
-    const coding = { topK: settings.topK, windowTokens: settings.windowTokens, carryTokens: settings.carryTokens };
-    const id = createHash("sha256").update(JSON.stringify({ runtime: llama.engine, settings: coding })).digest("hex");
-    const record: EngineRecord = { id, runtime: llama.engine, settings: coding, createdAt: Date.now() };
+    const record = engineRecordFor(llama, settings);
     this.store.putEngine(record);
     this.engines.set(llama, record);
     return record;
   }
 }
 
-function refOf(hexId: string): Uint8Array {
-  return Buffer.from(hexId.slice(0, REF_BYTES * 2), "hex");
-}
 
 /** The file's base name, or with a numeric suffix when another model already has it. */
 function uniqueName(store: MemoryStore, model: RegisteredModel): RegisteredModel {

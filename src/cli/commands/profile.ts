@@ -46,7 +46,7 @@ function describe(profile: Profile, hardware: ReturnType<typeof hardwareFromOs>)
     `  codec workers       ${profile.workers} threads`,
     `  similarity          group at cosine >= ${profile.similarityThreshold}`,
     `  cache               ${profile.cache.maxEntries} entries, ${formatBytes(profile.cache.maxBytes)}, TTL ${profile.cache.ttlMs / 60_000} min`,
-    `  llama               ${profile.llm.contexts} contexts x ${profile.llm.threads} thread, GPU layers ${profile.llm.gpuLayers}, VRAM budget ${profile.llm.vramFraction}`,
+    `  llama               ${profile.llm.contexts} contexts x ${profile.llm.threads} thread on ${profile.llm.workers ? `${profile.llm.workers} model threads` : "the main thread"}, GPU layers ${profile.llm.gpuLayers}, VRAM budget ${profile.llm.vramFraction}`,
     `  item timeout        ${profile.itemTimeoutMs ? `${profile.itemTimeoutMs} ms` : "none"}`,
     `  retries             ${profile.retries} (exponential backoff, full jitter)`,
     `  rate limit          ${profile.rateLimit.perSecond ? `${profile.rateLimit.perSecond}/s, burst ${profile.rateLimit.burst}` : "none"}`,

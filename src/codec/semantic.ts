@@ -1,0 +1,101 @@
+/**
+ * The semantic form of a memory: a bounded summary plus typed entities. Lossy by design — the
+ * exact text is always stored beside it by an exact codec. This module is pure: prompts, the JSON
+ * schema the model's answer must follow, and the validation of that answer.
+ */
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { ChatMessage } from "../model/backend.js";
+import { ENTITY_TYPES, type Entity, type EntityType } from "../model/entities.js";
+
+export interface SemanticRecord {
+  summary: string;
+  entities: Entity[];
+  /** `backend/model` that wrote the summary. */
+  source: string;
+}
+
+export interface SummaryOptions {
+  /** Longest summary kept, in characters. Defaults to 280. */
+  maxChars?: number;
+  /** The system prompt; `{maxChars}` is replaced. */
+  prompt?: string;
+}
+
+export const DEFAULT_SUMMARY_PROMPT =
+  "You compress an AI agent's memory. Reply with JSON only: a summary of at most {maxChars} characters that keeps every fact an agent " +
+  "would need later, in the memory's own language, and the entities it names (people, organizations, places, dates and times, numbers, " +
+  "amounts, emails, URLs, code identifiers), each copied exactly as written.";
+
+/** The JSON schema the model's answer is constrained to (grammar for llama, `format` for Ollama, `response_format` for OpenAI). */
+export function summarySchema(maxChars: number): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      summary: { type: "string", maxLength: maxChars },
+      entities: {
+        type: "array",
+        maxItems: 32,
+        items: {
+          type: "object",
+          properties: { type: { enum: [...ENTITY_TYPES] }, text: { type: "string", maxLength: 200 } },
+          required: ["type", "text"],
+          additionalProperties: false,
+        },
+      },
+    },
+    required: ["summary", "entities"],
+    additionalProperties: false,
+  };
+}
+
+export function summaryMessages(text: string, options: SummaryOptions = {}): ChatMessage[] {
+  const maxChars = options.maxChars ?? 280;
+  return [
+    { role: "system", content: (options.prompt ?? DEFAULT_SUMMARY_PROMPT).replaceAll("{maxChars}", String(maxChars)) },
+    { role: "user", content: text },
+  ];
+}
+
+/**
+ * Checks a model's answer after parsing, whatever the backend promised: JSON of the schema's
+ * shape, the summary cut to `maxChars`, and only entities whose text occurs in the memory (with
+ * their offsets) — the model may not invent them. Merges the rule-based entities in.
+ */
+export function parseSummaryAnswer(answer: string, original: string, ruleEntities: readonly Entity[], source: string, maxChars = 280): SemanticRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.trim());
+  } catch (cause) {
+    throw new MemzipError(ErrorCode.BACKEND_REJECTED, `the model's summary is not JSON: ${answer.slice(0, 80)}`, { cause, hint: "Use a model that follows JSON schemas, or a stricter prompt." });
+  }
+  const object = parsed as { summary?: unknown; entities?: unknown };
+  if (typeof object !== "object" || object === null || typeof object.summary !== "string" || !Array.isArray(object.entities)) {
+    throw new MemzipError(ErrorCode.BACKEND_REJECTED, "the model's summary does not follow the schema (summary string, entities array)");
+  }
+  const summary = Array.from(object.summary.trim()).slice(0, maxChars).join("");
+  const entities: Entity[] = [...ruleEntities];
+  for (const item of object.entities as unknown[]) {
+    const { type, text } = (item ?? {}) as { type?: unknown; text?: unknown };
+    if (typeof text !== "string" || text.trim() === "" || !(ENTITY_TYPES as readonly unknown[]).includes(type)) continue;
+    const start = original.indexOf(text);
+    if (start === -1) continue;
+    const end = start + text.length;
+    if (entities.some((e) => e.start < end && start < e.end)) continue;
+    entities.push({ type: type as EntityType, text, start, end });
+  }
+  entities.sort((a, b) => a.start - b.start);
+  return { summary, entities, source };
+}
+
+/** The prompt that asks a model to write a memory back out from its summary and entities (lossy). */
+export function rebuildMessages(record: SemanticRecord): ChatMessage[] {
+  return [
+    { role: "system", content: "Rewrite the memory in full from its summary and entities. Keep every entity exactly as given. Reply with the memory text only." },
+    { role: "user", content: `Summary: ${record.summary}\nEntities: ${record.entities.map((e) => `${e.type}: ${e.text}`).join("; ")}` },
+  ];
+}
+
+/** Text the keyword index and embeddings see for a memory: the summary and the entities. */
+export function indexText(record: Pick<SemanticRecord, "summary" | "entities">): string {
+  return [record.summary, ...record.entities.map((e) => e.text)].filter(Boolean).join("\n");
+}
