@@ -66,7 +66,7 @@ async function runLlm(profile: ProfileName, file: string, round: number): Promis
     p95: report.latencyMs.p95,
     ratio: report.originalBytes / report.storedBytes,
     exact,
-    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.llm.contexts} contexts, ${o.workers} workers, cache ${o.profile.cache.maxEntries}`,
+    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.llm.contexts} contexts on ${o.llm.workers ? `${o.llm.workers} model threads` : "the main thread"}, ${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`,
   };
 }
 
@@ -87,7 +87,7 @@ async function runClassical(profile: ProfileName, file: string, round: number): 
     p95: report.latencyMs.p95,
     ratio: report.originalBytes / report.storedBytes,
     exact: (await engine.verify()).failed === 0,
-    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.workers} workers, cache ${o.profile.cache.maxEntries}`,
+    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`,
   };
 }
 

@@ -29,7 +29,7 @@ try {
   out.end();
   await once(out, "finish");
   const bytes = statSync(file).size;
-  const engine = Engine.open({ db: join(dir, "scale.db"), codecs: ["raw", "zstd"], autoTrainAfter: 0, cache: "off" });
+  const engine = Engine.open({ db: join(dir, "scale.db"), codecs: ["raw", "zstd"], autoTrainAfter: 0, cache: "off", ...(process.env.SCALE_OPTIONS ? (JSON.parse(process.env.SCALE_OPTIONS) as object) : {}) });
   const started = performance.now();
   const report = await engine.importJsonl(file, { batchSize: 1000 });
   const seconds = (performance.now() - started) / 1000;

@@ -4,6 +4,7 @@ import type { Cache } from "./cache/cache.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
+import { validateSemanticOptions, type SemanticOptions } from "./pipeline/semantic.js";
 import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./config/profiles.js";
 
 /** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
@@ -65,6 +66,12 @@ export interface EngineOptions {
   model?: string;
   /** How the `llm` codec runs (threads, contexts, GPU) and codes (top-K, window). */
   llm?: Partial<LlmOptions>;
+  /**
+   * Semantic features: text-generation backends (embedded llama, Ollama, OpenAI-compatible) that
+   * write a summary and entities beside each memory's exact envelope. Off when absent: memories
+   * are then stored exactly and report `semantic: "off"`.
+   */
+  semantic?: SemanticOptions;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -80,9 +87,13 @@ export const ENGINE_DEFAULTS = {
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
 /** Options whose defaults come from the profile. */
-type ProfileField = "profile" | "batchSize" | "concurrency" | "workers" | "similarityThreshold" | "itemTimeoutMs";
+type ProfileField = "profile" | "batchSize" | "concurrency" | "workers" | "similarityThreshold" | "itemTimeoutMs" | "semantic";
 
-export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm" | "profile">> & { llm: LlmOptions; profile: Profile };
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm" | "profile" | "semantic">> & {
+  llm: LlmOptions;
+  profile: Profile;
+  semantic: SemanticOptions | undefined;
+};
 
 /** Engine options over the profile's settings over the defaults, validated. */
 export function resolveEngineOptions(options: Omit<EngineOptions, "db">): ResolvedEngineOptions {
@@ -98,14 +109,19 @@ export function resolveEngineOptions(options: Omit<EngineOptions, "db">): Resolv
     similarityThreshold: profile.similarityThreshold,
     itemTimeoutMs: profile.itemTimeoutMs,
   };
-  const { llm, ...rest } = options;
+  const { llm, semantic, ...rest } = options;
   const profileLlm = { contexts: profile.llm.contexts, threads: profile.llm.threads, gpuLayers: profile.llm.gpuLayers, workers: profile.llm.workers };
-  return validateEngineOptions({ ...ENGINE_DEFAULTS, ...fromProfile, ...stripUndefined(rest), llm: { ...LLM_DEFAULTS, ...profileLlm, ...stripUndefined(llm ?? {}) } }, profile);
+  return validateEngineOptions({ ...ENGINE_DEFAULTS, ...fromProfile, ...stripUndefined(rest), llm: { ...LLM_DEFAULTS, ...profileLlm, ...stripUndefined(llm ?? {}) } }, profile, semantic);
 }
 
 /** Checks options that came from outside (a library caller, a config file) and names what is wrong. */
-function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profile">>, profile: Profile): ResolvedEngineOptions {
-  const options: ResolvedEngineOptions = { ...input, profile, llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) } };
+function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profile" | "semantic">>, profile: Profile, semantic: SemanticOptions | undefined): ResolvedEngineOptions {
+  const options: ResolvedEngineOptions = {
+    ...input,
+    profile,
+    llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) },
+    semantic: semantic === undefined ? undefined : validateSemanticOptions(semantic, "invalid engine option: semantic"),
+  };
   const fail = (message: string): never => {
     throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint: "See EngineOptions in src/engine-options.ts for each option's range." });
   };

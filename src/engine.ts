@@ -33,7 +33,11 @@ import { importRecords, type ImportOptions, type ImportProgress, type ImportRepo
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
-import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory } from "./store/types.js";
+import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
+import type { SemanticRecord } from "./codec/semantic.js";
+import type { CostReport } from "./model/costs.js";
+import type { ModelRouter } from "./model/router.js";
+import { SemanticLayer, type SemanticStatus } from "./pipeline/semantic.js";
 
 export interface RememberOptions {
   namespace?: string;
@@ -57,6 +61,8 @@ export interface RememberResult {
   deduplicated?: boolean;
   /** Coded against a dictionary shared with similar memories of its batch. */
   grouped?: boolean;
+  /** Summary and entities: written (`on`), not configured (`off`), or every backend failed (`skipped`; the text is stored exactly all the same). */
+  semantic: SemanticStatus;
 }
 
 /** One memory encoded and verified, not yet written. */
@@ -194,24 +200,26 @@ export class Engine {
         // Same text: keep the proven envelope; only metadata can have changed.
         const stored = this.store.getMemory(id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
-        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [] };
+        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(id)) };
         if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" } };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
       const status = before ? "updated" : "stored";
       const row = { ...metadata, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const described = await this.describe(input.text, metadata.kind);
+      const semantic = described.status === "on" ? { semantic: described.record } : {};
       const holder = this.store.findContent(hash);
       if (holder && holder.id !== id) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
-          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true },
-          row: { ...row, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
+          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
+          row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
         };
       }
       const choice = await this.choose(bytes, candidates, model && { model, prefix: this.activeAssetOf(namespace, "llm-prefix") }, options.codec === "llm", usePool);
       return {
-        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures },
-        row: { ...row, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
+        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status },
+        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
         bytes,
       };
     };
@@ -307,9 +315,61 @@ export class Engine {
     }
   }
 
-  /** The exact original text. */
-  async recall(id: string): Promise<string> {
-    return decodeStoredText(await this.recallBytes(id));
+  /**
+   * The exact original text (`mode: "exact"`, the default); or its stored summary (`"summary"`);
+   * or a text a model writes back out from the summary and entities (`"rebuilt"`: lossy, never
+   * the original). The last two need semantic features (`E_NOT_FOUND` says when a memory has none).
+   */
+  async recall(id: string, options: { mode?: RecallMode } = {}): Promise<string> {
+    const mode = options.mode ?? "exact";
+    if (mode === "exact") return decodeStoredText(await this.recallBytes(id));
+    if (!this.store.getMemory(id)) throw notFound(id);
+    const semantic = this.store.getSemantic(id);
+    if (!semantic) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" has no summary: semantic features were off or skipped when it was written`, {
+        hint: "Configure semantic backends and write it again, or recall it exactly (the default mode).",
+        details: { id },
+      });
+    }
+    if (mode === "summary") return semantic.summary;
+    const layer = await this.semanticLayer();
+    if (!layer) throw new MemzipError(ErrorCode.USAGE, "rebuilding a memory needs a semantic backend", { hint: "Configure `semantic.backends`." });
+    return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] });
+  }
+
+  /** A memory's summary and entities, if semantic features wrote them. */
+  semanticOf(id: string): StoredSemantic | undefined {
+    return this.store.getSemantic(id);
+  }
+
+  /** Model usage and what it cost, per backend, with the local run's savings against the cloud price. */
+  async semanticCosts(): Promise<CostReport | undefined> {
+    const layer = await this.semanticLayer();
+    return layer?.costs(this.metrics.snapshot().memoriesStored + this.metrics.snapshot().memoriesUpdated);
+  }
+
+  /** Router counters (calls, failures, fallbacks, circuit states) when semantic features are configured. */
+  async semanticStats(): Promise<{ fallbacks: number; skipped: number; described: number; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] } | undefined> {
+    const layer = await this.semanticLayer();
+    if (!layer) return undefined;
+    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, backends: layer.router.stats(), events: layer.router.events };
+  }
+
+  private semanticLoading: Promise<SemanticLayer> | undefined;
+
+  private semanticLayer(): Promise<SemanticLayer | undefined> {
+    const options = this.options.semantic;
+    if (!options) return Promise.resolve(undefined);
+    this.semanticLoading ??= SemanticLayer.create(options, { retries: this.options.profile.retries, rateLimit: this.options.profile.rateLimit });
+    return this.semanticLoading;
+  }
+
+  private async describe(text: string, kind: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "off" | "skipped"; reason?: string }> {
+    const layer = await this.semanticLayer();
+    if (!layer) return { status: "off" };
+    const described = await layer.describe(text, kind);
+    this.metrics.add(described.status === "on" ? "semanticOn" : "semanticSkipped");
+    return described;
   }
 
   async recallBytes(id: string): Promise<Uint8Array> {
@@ -523,6 +583,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    if (this.semanticLoading) await (await this.semanticLoading.catch(() => undefined))?.close();
     await this.pool?.close();
     this.pool = undefined;
     await this.llm.close();
@@ -805,6 +866,12 @@ function cacheFor(options: ResolvedEngineOptions, dbPath: string): Cache {
   const memory = new MemoryLruCache({ maxEntries: limits.maxEntries, maxBytes: limits.maxBytes, ttlMs: limits.ttlMs });
   if (cache === "memory" || dbPath === ":memory:") return memory;
   return new TieredCache(memory, new SqliteCache(`${dbPath}.cache`, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }));
+}
+
+export type RecallMode = "exact" | "summary" | "rebuilt";
+
+function semanticOf(stored: StoredSemantic | undefined): SemanticStatus {
+  return stored ? "on" : "off";
 }
 
 /** Memories shorter than this are not worth a shared dictionary. */

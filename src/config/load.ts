@@ -28,6 +28,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   model: { kind: "string", env: "MEMZIP_MODEL" },
   /** In the environment as JSON, e.g. MEMZIP_LLM='{"contexts":2}'. */
   llm: { kind: "object", env: "MEMZIP_LLM" },
+  /** Backends for summaries and entities; checked in full when the engine opens. */
+  semantic: { kind: "object", env: "MEMZIP_SEMANTIC" },
 };
 
 /**

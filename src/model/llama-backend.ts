@@ -59,7 +59,8 @@ export class LlamaBackend implements TextBackend {
       try {
         const system = request.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n");
         const user = request.messages.filter((m) => m.role !== "system").map((m) => m.content).join("\n\n");
-        const session = new LlamaChatSession({ contextSequence: sequence, ...(system ? { systemPrompt: system } : {}) });
+        // An empty system prompt, not node-llama-cpp's default one, when the request brings none.
+        const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: system });
         const grammar = request.jsonSchema ? await this.llama.createGrammarForJsonSchema(request.jsonSchema as never) : undefined;
         const before = sequence.tokenMeter.getState();
         const text = await session.prompt(user, {
@@ -78,7 +79,7 @@ export class LlamaBackend implements TextBackend {
           ms: performance.now() - started,
         };
       } finally {
-        sequence.dispose();
+        await sequence.dispose();
       }
     });
     this.queue = run.catch(() => undefined);

@@ -19,6 +19,9 @@ export const COUNTER_NAMES = [
   "llmTimeouts",
   /** Memories coded on the classical worker pool. */
   "workerTasks",
+  /** Memories given a summary and entities, and memories whose semantic features were skipped because every backend failed. */
+  "semanticOn",
+  "semanticSkipped",
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -5,8 +5,9 @@
  * p^8, p = 1 − arccos(c)/π; at c = 0.85 one band matches with probability 0.85 (0.98 at 0.9), at c = 0.5
  * with 0.27. Candidates from shared buckets whose whole 64-bit signatures are within the Hamming
  * distance a pair at the threshold could plausibly have are then checked with the exact cosine.
- * Cost: O(d·64) to hash a memory; to query, 8 bucket lookups, a Hamming distance per candidate and
- * the exact cosine of the few that pass.
+ * Cost: O(d·64) to hash a memory; to query, 8 bucket lookups, at most 16 candidates from each
+ * (the newest), a Hamming distance per candidate and the exact cosine of the 4 nearest by it — so a
+ * query never costs more than 128 Hamming distances and 4 cosines, however crowded the buckets.
  */
 import { seededRandom } from "../quality/stats.js";
 
@@ -82,6 +83,10 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 const BANDS = 8;
+/** Candidates a query takes from one bucket, newest first; bounds a query at 8 × 16 Hamming checks. */
+const CANDIDATES_PER_BUCKET = 16;
+/** Candidates whose exact cosine is computed, nearest by Hamming distance first. */
+const EXACT_CHECKS = 4;
 const BAND_BITS = 8;
 
 /** Nearest-neighbour lookup above a cosine threshold through SimHash LSH buckets. */
@@ -115,22 +120,30 @@ export class SimHashIndex<K> {
 
   /** The most similar indexed key at or above `threshold`, if any. */
   nearest(vector: Float32Array, threshold: number): { key: K; similarity: number } | undefined {
-    let best: { key: K; similarity: number } | undefined;
     const signature = this.signature(vector);
     // Signatures differing in more bits than a pair at the threshold plausibly would (mean + 4 s.d.) are skipped.
     const angle = Math.acos(Math.min(1, Math.max(-1, threshold))) / Math.PI;
     const maxDistance = Math.ceil(64 * angle + 4 * Math.sqrt(64 * angle * (1 - angle)));
     const seen = new Set<K>();
+    const close: { key: K; distance: number }[] = [];
     for (const bucket of bucketKeys(signature)) {
-      for (const key of this.buckets.get(bucket) ?? []) {
+      const members = this.buckets.get(bucket) ?? [];
+      // Newest first, and only so many per bucket: a crowd of look-alikes cannot make a query linear.
+      for (let m = members.length - 1; m >= Math.max(0, members.length - CANDIDATES_PER_BUCKET); m--) {
+        const key = members[m] as K;
         if (seen.has(key)) continue;
         seen.add(key);
-        const entry = this.vectors.get(key) as { vector: Float32Array; signature: Uint8Array };
-        if (hamming(signature, entry.signature) > maxDistance) continue;
-        this.comparisons++;
-        const similarity = cosine(vector, entry.vector);
-        if (similarity >= threshold && (!best || similarity > best.similarity)) best = { key, similarity };
+        const distance = hamming(signature, (this.vectors.get(key) as { signature: Uint8Array }).signature);
+        if (distance <= maxDistance) close.push({ key, distance });
       }
+    }
+    // The exact cosine for the few nearest by signature only.
+    close.sort((a, b) => a.distance - b.distance);
+    let best: { key: K; similarity: number } | undefined;
+    for (const { key } of close.slice(0, EXACT_CHECKS)) {
+      this.comparisons++;
+      const similarity = cosine(vector, (this.vectors.get(key) as { vector: Float32Array }).vector);
+      if (similarity >= threshold && (!best || similarity > best.similarity)) best = { key, similarity };
     }
     return best;
   }

@@ -74,4 +74,12 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE memories ADD COLUMN content_of TEXT;
    CREATE INDEX memories_by_content ON memories(content_hash) WHERE content_of IS NULL AND content_hash IS NOT NULL;
    CREATE INDEX memories_by_content_of ON memories(content_of) WHERE content_of IS NOT NULL;`,
+  // Semantic features: a summary and entities beside the exact envelope (lossy; never needed to rebuild the text).
+  `CREATE TABLE semantic (
+     id TEXT PRIMARY KEY REFERENCES memories(id) ON DELETE CASCADE,
+     summary TEXT NOT NULL,
+     entities TEXT NOT NULL,
+     source TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];

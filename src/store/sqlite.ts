@@ -17,6 +17,7 @@ import type {
   RegisteredModel,
   StoredAsset,
   StoredMemory,
+  StoredSemantic,
 } from "./types.js";
 
 interface MemoryRow {
@@ -73,6 +74,8 @@ export class SqliteStore implements MemoryStore {
            original_length = excluded.original_length, checksum = excluded.checksum, asset_id = excluded.asset_id,
            content_hash = excluded.content_hash, content_of = excluded.content_of`,
       ),
+      putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (id, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
+      getSemantic: db.prepare("SELECT summary, entities, source FROM semantic WHERE id = ?"),
       contentOfRow: db.prepare("SELECT content_hash, content_of FROM memories WHERE id = ?"),
       findContent: db.prepare(
         "SELECT id, codec, asset_id, length(envelope) AS storedBytes FROM memories WHERE content_hash = ? AND content_of IS NULL AND id != ? LIMIT 1",
@@ -144,11 +147,20 @@ export class SqliteStore implements MemoryStore {
         } else if (memory.envelope.length === 0) {
           throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
         }
+        const { semantic } = memory;
+        delete (row as { semantic?: unknown }).semantic;
         this.statements.upsertMemory.run(row);
-        if (!holder) this.statements.followHolder.run(row.codec, row.assetId, memory.id);
+        if (semantic) this.statements.putSemantic.run(memory.id, semantic.summary, JSON.stringify(semantic.entities), semantic.source, now);
+        // A memory that held its text before may have references; they follow its new codec and asset.
+        if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.assetId, memory.id);
       }
     })();
     return references;
+  }
+
+  getSemantic(id: string): StoredSemantic | undefined {
+    const row = this.statements.getSemantic.get(id) as { summary: string; entities: string; source: string } | undefined;
+    return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
   }
 
   findContent(contentHash: Uint8Array): ContentHolder | undefined {

@@ -26,9 +26,19 @@ export interface StoredMemory {
   contentHash?: Uint8Array;
   /** On reads: the memory whose envelope this one shares, or null when it holds its own. */
   contentOf?: string | null;
+  /** On writes: a summary and entities to keep beside the envelope (replaces any earlier ones). */
+  semantic?: StoredSemantic;
 }
 
-export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash">;
+/** A memory's semantic features: lossy, beside the exact envelope. */
+export interface StoredSemantic {
+  summary: string;
+  entities: { type: string; text: string; start: number; end: number }[];
+  /** `backend/model` that wrote the summary. */
+  source: string;
+}
+
+export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash" | "semantic">;
 
 /** A memory that holds the envelope for a text (not a reference to another). */
 export interface ContentHolder {
@@ -119,6 +129,8 @@ export interface MemoryStore {
    * becomes a reference to it; returns the ids written that way.
    */
   putMemories(memories: readonly StoredMemory[]): Set<string>;
+  /** A memory's summary and entities, if it has them. */
+  getSemantic(id: string): StoredSemantic | undefined;
   /** The memory holding the envelope for a text with this content hash, if any. */
   findContent(contentHash: Uint8Array): ContentHolder | undefined;
   getMemory(id: string): StoredMemory | undefined;

@@ -18,7 +18,7 @@ describe("text backends over real TCP (answers from the embedded llama model)", 
   let server: FakeLlmServer;
 
   before(async () => {
-    llama = await LlamaBackend.load({ path: STORIES, gpu: false, threads: 1, contextSize: 256 });
+    llama = await LlamaBackend.load({ path: STORIES, gpu: false, threads: 1, contextSize: 512 });
     server = await FakeLlmServer.start(llama);
   });
 
@@ -103,7 +103,7 @@ describe("text backends over real TCP (answers from the embedded llama model)", 
   it("a JSON schema reaches the server and constrains the model; the answer is validated after parsing", async () => {
     const text = "Mail li@example.cn before 2026-03-05 about invoice 4711.";
     const ollama = new OllamaBackend({ name: "o", url: server.url, model: "stories", stream: false });
-    const answer = await ollama.generate({ messages: summaryMessages(text, { maxChars: 40 }), maxTokens: 120, jsonSchema: summarySchema(40) });
+    const answer = await ollama.generate({ messages: summaryMessages(text, { maxChars: 40, prompt: "Summarize as JSON." }), maxTokens: 200, jsonSchema: summarySchema(40) });
     assert.deepEqual(server.requests.at(-1)?.body.format, summarySchema(40));
     const record = parseSummaryAnswer(answer.text.endsWith("}") ? answer.text : '{"summary": "", "entities": []}', text, ruleEntityExtractor.extract(text), answer.source, 40);
     assert.ok(record.summary.length <= 40);

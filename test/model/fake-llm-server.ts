@@ -17,6 +17,8 @@ export interface Faults {
   dropMidStream?: number;
   /** Require this bearer key on OpenAI routes. */
   apiKey?: string;
+  /** Called with the number of requests so far as each one arrives (to kill the server mid-batch). */
+  onRequest?: (count: number) => void;
 }
 
 export class FakeLlmServer {
@@ -29,19 +31,20 @@ export class FakeLlmServer {
   ) {}
 
   static async start(backend: TextBackend): Promise<FakeLlmServer> {
-    let instance: FakeLlmServer | undefined;
+    const ref: { instance?: FakeLlmServer } = {};
     const server = createServer((req, res) => {
-      void (instance as FakeLlmServer).handle(backend, req, res).catch((error: unknown) => {
+      void (ref.instance as FakeLlmServer).handle(backend, req, res).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: (error as Error).message }));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    instance = new FakeLlmServer(server, `http://127.0.0.1:${port}`);
+    const instance = new FakeLlmServer(server, `http://127.0.0.1:${port}`);
+    ref.instance = instance;
     server.on("connection", (socket) => {
-      instance?.sockets.add(socket);
-      socket.on("close", () => instance?.sockets.delete(socket));
+      instance.sockets.add(socket);
+      socket.on("close", () => instance.sockets.delete(socket));
     });
     return instance;
   }
@@ -58,6 +61,7 @@ export class FakeLlmServer {
     const path = req.url ?? "/";
     const stream = body.stream !== false && (path === "/api/chat" || path === "/api/generate" || (path === "/v1/chat/completions" && body.stream === true));
     this.requests.push({ path, stream, body });
+    this.faults.onRequest?.(this.requests.length);
     if (this.faults.delayMs) await new Promise((resolve) => setTimeout(resolve, this.faults.delayMs));
     if (this.faults.status && this.faults.status.times > 0) {
       this.faults.status.times--;

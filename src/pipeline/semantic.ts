@@ -1,0 +1,148 @@
+import { parseSummaryAnswer, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "../codec/semantic.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { TextBackend } from "../model/backend.js";
+import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
+import { ruleEntityExtractor } from "../model/entities-rules.js";
+import { LlamaBackend } from "../model/llama-backend.js";
+import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
+import { ModelRouter, type RouterOptions } from "../model/router.js";
+
+export interface BackendConfig {
+  name: string;
+  kind: "ollama" | "openai" | "llama";
+  /** Server URL (ollama, openai). */
+  url?: string;
+  /** Model name on the server; for llama, the GGUF path is `path`. */
+  model?: string;
+  path?: string;
+  embedModel?: string;
+  /** Environment variable with the API key (openai). Defaults to OPENAI_API_KEY. */
+  apiKeyEnv?: string;
+  timeoutMs?: number;
+  retries?: number;
+  stream?: boolean;
+  /** Count it as running on this machine (costs per hour) rather than per token. */
+  local?: boolean;
+  /** Ollama endpoint for generation: `chat` (default) or `generate`. */
+  endpoint?: "chat" | "generate";
+}
+
+export interface SemanticOptions {
+  backends: BackendConfig[];
+  order?: RouterOptions["order"];
+  routes?: RouterOptions["routes"];
+  /** Longest summary, in characters. Defaults to 280. */
+  summaryChars?: number;
+  /** System prompt for summaries; `{maxChars}` is replaced. */
+  prompt?: string;
+  /** Most tokens a summary answer may take. Defaults to 256. */
+  maxTokens?: number;
+  /** Prices per backend or `backend/model` for the cost report. */
+  prices?: Record<string, Price>;
+}
+
+export type SemanticStatus = "on" | "off" | "skipped";
+
+const KINDS = ["ollama", "openai", "llama"] as const;
+
+/** Checks semantic settings from a config file or a library caller; every error names the setting. */
+export function validateSemanticOptions(value: unknown, where = "semantic"): SemanticOptions {
+  const fail = (message: string): never => {
+    throw new MemzipError(ErrorCode.USAGE, `${where}: ${message}`, { hint: "See README, Semantic memory, for the settings." });
+  };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("must be an object with a backends list");
+  const options = value as Record<string, unknown>;
+  if (!Array.isArray(options.backends) || options.backends.length === 0) return fail("backends must list at least one backend");
+  for (const [i, backend] of (options.backends as unknown[]).entries()) {
+    const b = backend as Partial<BackendConfig> | null;
+    if (typeof b !== "object" || b === null) return fail(`backends[${i}] must be an object`);
+    if (typeof b.name !== "string" || b.name === "") fail(`backends[${i}].name must be a non-empty string`);
+    if (!KINDS.includes(b.kind as never)) fail(`backends[${i}].kind must be one of ${KINDS.join(", ")}`);
+    if (b.kind === "llama" ? typeof b.path !== "string" : typeof b.url !== "string" || !/^https?:\/\//.test(b.url)) {
+      fail(b.kind === "llama" ? `backends[${i}].path must be a GGUF path` : `backends[${i}].url must be an http(s) URL`);
+    }
+    if (b.kind !== "llama" && (typeof b.model !== "string" || b.model === "")) fail(`backends[${i}].model must name the server's model`);
+    for (const key of ["timeoutMs", "retries"] as const) {
+      if (b[key] !== undefined && !(Number.isInteger(b[key]) && (b[key] as number) >= 0)) fail(`backends[${i}].${key} must be a whole number`);
+    }
+  }
+  if (options.summaryChars !== undefined && !(Number.isInteger(options.summaryChars) && (options.summaryChars as number) >= 16)) fail("summaryChars must be a whole number of at least 16");
+  return options as unknown as SemanticOptions;
+}
+
+/**
+ * Summaries and entities for memories through the router (local first, cloud as fallback, or as
+ * the profile says). The exact text is stored whatever happens here: when every backend is down,
+ * a memory's semantic features are skipped and counted, never its text.
+ */
+export class SemanticLayer {
+  skipped = 0;
+  described = 0;
+
+  private constructor(
+    readonly router: ModelRouter,
+    private readonly options: SemanticOptions,
+  ) {}
+
+  static async create(options: SemanticOptions, retry: { retries: number; rateLimit: { perSecond: number; burst: number } }): Promise<SemanticLayer> {
+    const backends: TextBackend[] = [];
+    for (const config of options.backends) backends.push(await createBackend(config, retry));
+    return new SemanticLayer(new ModelRouter(backends, { ...(options.order ? { order: options.order } : {}), ...(options.routes ? { routes: options.routes } : {}) }), options);
+  }
+
+  /** A summary and entities for the text, or why there are none. */
+  async describe(text: string, kind?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
+    const maxChars = this.options.summaryChars ?? 280;
+    const rules = ruleEntityExtractor.extract(text);
+    try {
+      const answer = await this.router.generate(
+        { messages: summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}) }), maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) },
+        this.router.classify(text, kind),
+      );
+      this.described++;
+      return { status: "on", record: parseSummaryAnswer(answer.text, text, rules, answer.source, maxChars) };
+    } catch (error) {
+      this.skipped++;
+      return { status: "skipped", reason: (error as Error).message };
+    }
+  }
+
+  /** The text written back out from its summary and entities by a model: lossy, never the exact text. */
+  async rebuild(record: SemanticRecord): Promise<string> {
+    const answer = await this.router.generate({ messages: rebuildMessages(record), maxTokens: this.options.maxTokens ?? 256 }, "short");
+    return answer.text;
+  }
+
+  usage(): UsageLine[] {
+    const stats = this.router.stats();
+    return this.router.backends.map((b) => {
+      const s = stats[b.name];
+      return { backend: b.name, model: b.model, local: b.local, calls: s?.calls ?? 0, promptTokens: s?.promptTokens ?? 0, completionTokens: s?.completionTokens ?? 0, ms: s?.ms ?? 0 };
+    });
+  }
+
+  costs(memories: number): CostReport {
+    return costReport(this.usage(), this.options.prices ?? {}, memories);
+  }
+
+  async close(): Promise<void> {
+    for (const backend of this.router.backends) await backend.close?.();
+  }
+}
+
+async function createBackend(config: BackendConfig, retry: { retries: number; rateLimit: { perSecond: number; burst: number } }): Promise<TextBackend> {
+  if (config.kind === "llama") return LlamaBackend.load({ name: config.name, path: config.path as string, gpu: "auto", threads: 1 });
+  const common = {
+    name: config.name,
+    url: config.url as string,
+    model: config.model as string,
+    retries: config.retries ?? retry.retries,
+    ...(retry.rateLimit.perSecond > 0 ? { rateLimit: retry.rateLimit } : {}),
+    ...(config.embedModel ? { embedModel: config.embedModel } : {}),
+    ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+    ...(config.stream !== undefined ? { stream: config.stream } : {}),
+    ...(config.local !== undefined ? { local: config.local } : {}),
+  };
+  if (config.kind === "ollama") return new OllamaBackend({ ...common, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+  return new OpenAiBackend({ ...common, ...(config.apiKeyEnv ? { apiKeyEnv: config.apiKeyEnv } : {}) });
+}

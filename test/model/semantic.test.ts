@@ -1,0 +1,93 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
+import { ErrorCode, isMemzipError } from "../../src/errors.js";
+import { LlamaBackend } from "../../src/model/llama-backend.js";
+import { SHARED, devCorpus } from "../helpers.js";
+import { FakeLlmServer } from "./fake-llm-server.js";
+
+const STORIES = join(SHARED, "models", "stories260K.gguf");
+
+describe("semantic memory", () => {
+  let llama: LlamaBackend;
+  before(async () => {
+    llama = await LlamaBackend.load({ path: STORIES, gpu: false, threads: 1, contextSize: 512 });
+  });
+  after(async () => {
+    await llama.close();
+  });
+
+  it("with no model configured, remember stores exactly and reports semantic features as off", async () => {
+    await using engine = Engine.open({ db: ":memory:" });
+    const text = "李强 will send the Q3 budget to finance@example.com before Friday 10:30.";
+    const result = await engine.remember({ text });
+    assert.equal(result.semantic, "off");
+    assert.equal(await engine.recall(result.id), text);
+    await assert.rejects(engine.recall(result.id, { mode: "summary" }), (e: unknown) => isMemzipError(e, ErrorCode.NOT_FOUND) && /no summary/.test((e as Error).message));
+    assert.equal(await engine.semanticStats(), undefined);
+  });
+
+  it("killing the HTTP backend mid-batch: the batch completes, every memory is stored exactly, fallbacks are counted", async () => {
+    const local = await FakeLlmServer.start(llama);
+    const cloud = await FakeLlmServer.start(llama);
+    try {
+      local.faults.onRequest = (count) => {
+        if (count === 3) void local.kill();
+      };
+      await using engine = Engine.open({
+        db: ":memory:",
+        autoTrainAfter: 0,
+        semantic: {
+          backends: [
+            { name: "cloud", kind: "openai", url: cloud.url, model: "stories", retries: 0 },
+            { name: "local", kind: "ollama", url: local.url, model: "stories", retries: 0, local: true },
+          ],
+          summaryChars: 24,
+          maxTokens: 200,
+          prompt: "Summarize as JSON.",
+          prices: { cloud: { inputPer1K: 0.5, outputPer1K: 1.5 }, local: { perHour: 1 } },
+        },
+      });
+      // Short memories: the test model's context is 512 tokens of about a character each.
+      const records = devCorpus().filter((r) => r.text.length <= 160).slice(0, 12).map(({ id, text }) => ({ id, text }));
+      assert.equal(records.length, 12);
+      const results = await engine.rememberMany(records);
+      for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+      const stats = (await engine.semanticStats())!;
+      assert.ok(stats.backends.local!.failures >= 1, "the killed backend failed");
+      assert.ok(stats.fallbacks >= 1 && stats.backends.cloud!.fallbacksTaken >= 1, "the cloud took over");
+      assert.equal(stats.described + stats.skipped, records.length);
+      assert.ok(stats.described >= records.length / 2, `${stats.described} of ${records.length} memories got a summary`);
+      assert.equal(results.filter((r) => r.semantic === "on").length, stats.described);
+      const withSummary = results.find((r) => r.semantic === "on");
+      assert.ok(withSummary);
+      {
+        const summary = await engine.recall(withSummary.id, { mode: "summary" });
+        assert.ok(Array.from(summary).length <= 24);
+        const semantic = engine.semanticOf(withSummary.id)!;
+        const text = records.find((r) => r.id === withSummary.id)!.text;
+        for (const entity of semantic.entities) assert.equal(text.slice(entity.start, entity.end), entity.text);
+        assert.equal(typeof (await engine.recall(withSummary.id, { mode: "rebuilt" })), "string");
+      }
+      const costs = (await engine.semanticCosts())!;
+      assert.ok(costs.lines.find((l) => l.backend === "cloud")!.promptTokens > 0);
+      assert.ok(costs.total > 0);
+      // Every backend down: memories are still stored exactly, their semantic features skipped and counted.
+      await cloud.kill();
+      const late = await engine.remember({ id: "late", text: "The deploy of atlas-api moved to Monday 09:00." });
+      assert.equal(late.semantic, "skipped");
+      assert.equal(await engine.recall("late"), "The deploy of atlas-api moved to Monday 09:00.");
+      assert.ok(engine.metricsSnapshot().semanticSkipped >= 1);
+    } finally {
+      await local.kill().catch(() => undefined);
+      await cloud.kill().catch(() => undefined);
+    }
+  });
+
+  it("rejects a semantic configuration that cannot work, naming the setting", () => {
+    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [] } }), /backends must list at least one backend/);
+    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "localhost:11434", model: "m" }] } }), /url must be an http\(s\) URL/);
+    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "gpt" as never, url: "http://h", model: "m" }] } }), /kind must be one of/);
+  });
+});
