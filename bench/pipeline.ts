@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ProfileName } from "../src/config/profiles.js";
-import { Engine } from "../src/engine.js";
+import { Engine, type EngineImportReport } from "../src/engine.js";
 import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -60,14 +60,8 @@ async function runLlm(profile: ProfileName, file: string, round: number): Promis
   let exact = report.stored === llmRecords.length;
   for (const { id, text } of llmRecords) exact &&= (await engine.recall(id)) === text;
   const o = engine.options;
-  return {
-    memoriesPerMin: (report.stored / seconds) * 60,
-    p50: report.latencyMs.p50,
-    p95: report.latencyMs.p95,
-    ratio: report.originalBytes / report.storedBytes,
-    exact,
-    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.llm.contexts} contexts on ${o.llm.workers ? `${o.llm.workers} model threads` : "the main thread"}, ${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`,
-  };
+  const model = `${o.llm.contexts} contexts on ${o.llm.workers ? `${o.llm.workers} model threads` : "the main thread"}, `;
+  return runOf(report, seconds, exact, `batch ${o.batchSize}, concurrency ${o.concurrency}, ${model}${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`);
 }
 
 async function runClassical(profile: ProfileName, file: string, round: number): Promise<Run> {
@@ -81,14 +75,12 @@ async function runClassical(profile: ProfileName, file: string, round: number): 
   const report = await engine.importJsonl(file);
   const seconds = (performance.now() - started) / 1000;
   const o = engine.options;
-  return {
-    memoriesPerMin: (report.stored / seconds) * 60,
-    p50: report.latencyMs.p50,
-    p95: report.latencyMs.p95,
-    ratio: report.originalBytes / report.storedBytes,
-    exact: (await engine.verify()).failed === 0,
-    settings: `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`,
-  };
+  return runOf(report, seconds, (await engine.verify()).failed === 0, `batch ${o.batchSize}, concurrency ${o.concurrency}, ${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`);
+}
+
+function runOf(report: EngineImportReport, seconds: number, exact: boolean, settings: string): Run {
+  const { p50, p95 } = report.latencyMs;
+  return { memoriesPerMin: (report.stored / seconds) * 60, p50, p95, ratio: report.originalBytes / report.storedBytes, exact, settings };
 }
 
 function median(values: number[]): number {

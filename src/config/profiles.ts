@@ -62,18 +62,20 @@ const HOUR = 60 * 60 * 1000;
  * with the cloud's limits for remote calls). `naive` is the baseline the bench compares against:
  * one memory at a time, no cache, no workers.
  */
+const LOCAL: Omit<Profile, "name" | "reasons"> = {
+  batchSize: 32,
+  concurrency: 8,
+  similarityThreshold: 0.85,
+  workers: 2,
+  cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
+  llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
+  itemTimeoutMs: 0,
+  retries: 2,
+  rateLimit: { perSecond: 0, burst: 0 },
+};
+
 const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reasons">> = {
-  local: {
-    batchSize: 32,
-    concurrency: 8,
-    similarityThreshold: 0.85,
-    workers: 2,
-    cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
-    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
-    itemTimeoutMs: 0,
-    retries: 2,
-    rateLimit: { perSecond: 0, burst: 0 },
-  },
+  local: LOCAL,
   cloud: {
     batchSize: 16,
     concurrency: 4,
@@ -85,17 +87,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     retries: 3,
     rateLimit: { perSecond: 10, burst: 20 },
   },
-  hybrid: {
-    batchSize: 32,
-    concurrency: 8,
-    similarityThreshold: 0.85,
-    workers: 2,
-    cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
-    llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
-    itemTimeoutMs: 30_000,
-    retries: 3,
-    rateLimit: { perSecond: 10, burst: 20 },
-  },
+  hybrid: { ...LOCAL, itemTimeoutMs: 30_000, retries: 3, rateLimit: { perSecond: 10, burst: 20 } },
   naive: {
     batchSize: 1,
     concurrency: 1,
