@@ -185,7 +185,8 @@ export class Engine {
     const model = await this.writeModel(options);
     const candidatesByNamespace = new Map<string, Candidate[]>();
     const usePool = this.options.workers > 0 && expected > 1;
-    const concurrency = Math.max(1, usePool || model ? this.options.concurrency : 1);
+    // Concurrency pays where work waits: worker threads, a model, or semantic backends.
+    const concurrency = Math.max(1, usePool || model || this.options.semantic ? this.options.concurrency : 1);
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
       const namespace = input.namespace ?? options.namespace ?? this.options.namespace;
       const bytes = textToBytes(input.text, this.options.maxTextBytes);

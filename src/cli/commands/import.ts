@@ -64,7 +64,7 @@ ${STORE_HELP}`,
         : "";
       const shared =
         report.deduplicated || report.grouped
-          ? `\n${report.deduplicated} stored once already (same text, kept as references); ${report.grouped} coded against a dictionary shared with similar memories`
+          ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
           : "";
       const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
       emit(
