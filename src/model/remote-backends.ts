@@ -68,6 +68,22 @@ abstract class RemoteBackend implements TextBackend {
     );
   }
 
+  /** POSTs `{model, input}` to an embeddings route and checks that one vector came back per input. */
+  protected postEmbeddings<T>(
+    url: string,
+    texts: readonly string[],
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    parse: (body: T) => { vectors: number[][] | undefined; promptTokens: number },
+  ): Promise<EmbedResult> {
+    return this.call(async () => {
+      const response = await postJson(url, { model: this.options.embedModel ?? this.model, input: texts }, { timeoutMs: this.timeoutMs, headers, ...(signal ? { signal } : {}) });
+      const { vectors, promptTokens } = parse((await readJson(response, url)) as T);
+      if (!Array.isArray(vectors) || vectors.length !== texts.length) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `${url} answered without one embedding per input`);
+      return { vectors: vectors.map((v) => Float32Array.from(v)), usage: { promptTokens, completionTokens: 0 }, source: this.source };
+    }, signal);
+  }
+
   protected get source(): string {
     return `${this.name}/${this.model}`;
   }
@@ -133,15 +149,10 @@ export class OllamaBackend extends RemoteBackend {
   }
 
   embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbedResult> {
-    const url = `${this.url}/api/embed`;
-    return this.call(async () => {
-      const response = await postJson(url, { model: this.options.embedModel ?? this.model, input: texts }, { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
-      const body = (await readJson(response, url)) as { embeddings?: number[][]; prompt_eval_count?: number };
-      if (!Array.isArray(body.embeddings) || body.embeddings.length !== texts.length) {
-        throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `${url} answered without one embedding per input`);
-      }
-      return { vectors: body.embeddings.map((v) => Float32Array.from(v)), usage: { promptTokens: body.prompt_eval_count ?? 0, completionTokens: 0 }, source: this.source };
-    }, signal);
+    return this.postEmbeddings(`${this.url}/api/embed`, texts, {}, signal, (body: { embeddings?: number[][]; prompt_eval_count?: number }) => ({
+      vectors: body.embeddings,
+      promptTokens: body.prompt_eval_count ?? 0,
+    }));
   }
 
   async health(signal?: AbortSignal): Promise<void> {
@@ -212,14 +223,10 @@ export class OpenAiBackend extends RemoteBackend {
   }
 
   embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbedResult> {
-    const url = `${this.url}/v1/embeddings`;
-    return this.call(async () => {
-      const response = await postJson(url, { model: this.options.embedModel ?? this.model, input: texts }, { timeoutMs: this.timeoutMs, headers: this.headers, ...(signal ? { signal } : {}) });
-      const body = (await readJson(response, url)) as { data?: { embedding: number[]; index: number }[]; usage?: { prompt_tokens?: number } };
-      if (!Array.isArray(body.data) || body.data.length !== texts.length) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `${url} answered without one embedding per input`);
-      const ordered = [...body.data].sort((a, b) => a.index - b.index);
-      return { vectors: ordered.map((d) => Float32Array.from(d.embedding)), usage: { promptTokens: body.usage?.prompt_tokens ?? 0, completionTokens: 0 }, source: this.source };
-    }, signal);
+    return this.postEmbeddings(`${this.url}/v1/embeddings`, texts, this.headers, signal, (body: { data?: { embedding: number[]; index: number }[]; usage?: { prompt_tokens?: number } }) => ({
+      vectors: body.data && [...body.data].sort((a, b) => a.index - b.index).map((d) => d.embedding),
+      promptTokens: body.usage?.prompt_tokens ?? 0,
+    }));
   }
 
   async health(signal?: AbortSignal): Promise<void> {
