@@ -38,6 +38,16 @@ export function llamaRuntime(gpu: "auto" | false): Promise<Llama> {
   return runtime;
 }
 
+/**
+ * Disposes every node-llama-cpp instance this thread loaded. A model worker thread calls it
+ * before it ends: native work still pending when a thread exits aborts the whole process.
+ */
+export async function disposeLlamaRuntimes(): Promise<void> {
+  const loaded = [...runtimes.values()];
+  runtimes.clear();
+  for (const runtime of loaded) await (await runtime.catch(() => undefined))?.dispose();
+}
+
 /** The installed node-llama-cpp version, part of every engine fingerprint. */
 export async function nodeLlamaCppVersion(): Promise<string> {
   const { getModuleVersion } = await import("node-llama-cpp");

@@ -78,14 +78,20 @@ export class LlmWorkerPool {
   }
 
   /**
-   * Asks every worker to finish and dispose its model, and waits for the threads to end:
-   * terminating a thread during native evaluation would abort the process.
+   * Asks every worker to finish and dispose its model, and waits for the threads to end on their
+   * own: stopping a thread while node-llama-cpp has native work pending would abort the process.
+   * A thread still there after `graceMs` (something native kept it alive) is terminated.
    */
-  close(): Promise<void> {
+  close(graceMs = 30_000): Promise<void> {
     return this.pool.close(
       (slot) =>
         new Promise<void>((resolve) => {
-          slot.worker.once("exit", () => resolve());
+          const timer = setTimeout(() => void slot.worker.terminate(), graceMs);
+          timer.unref();
+          slot.worker.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
           // Keep this process alive until the thread has let go of the model.
           slot.worker.ref();
           slot.worker.postMessage({ type: "close" } satisfies LlmWorkerRequest);

@@ -8,7 +8,7 @@ import type { Asset, AssetKind } from "../codec/codec.js";
 import { checksum32 } from "../codec/checksum.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { MemzipError } from "../errors.js";
-import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
+import { LlamaTokenModel, disposeLlamaRuntimes, type LlamaRuntimeOptions } from "./llama.js";
 import { codingSettings, decodeLoaded, encodeLoaded, engineRecordFor, matches } from "./llm-core.js";
 import type { LlmWorkerReply, LlmWorkerRequest } from "./llm-pool.js";
 
@@ -56,16 +56,18 @@ const inFlight = new Set<Promise<unknown>>();
 
 /**
  * Stops cleanly: the pool asks, work in flight finishes (aborted work stops between tokens), the
- * models are disposed, then the thread ends. Terminating a thread during native evaluation would
- * abort the whole process.
+ * models and the runtime are disposed, and the thread ends on its own once nothing is pending.
+ * `process.exit()` here would stop the thread while node-llama-cpp may still have native work
+ * queued, whose completion in a stopping thread aborts the whole process (seen: SIGABRT from
+ * `Napi::AsyncWorker::OnAsyncWorkComplete`, about 1 run in 50 with 4 threads).
  */
 async function shutdown(): Promise<void> {
   for (const controller of aborts.values()) controller.abort();
   await Promise.allSettled([...inFlight]);
   for (const model of models.values()) await (await model.catch(() => undefined))?.dispose();
   models.clear();
-  // node-llama-cpp may keep handles open; with nothing native in flight any more, ending the thread is safe.
-  process.exit(0);
+  await disposeLlamaRuntimes();
+  parentPort?.close();
 }
 
 parentPort?.on("message", (request: LlmWorkerRequest) => {

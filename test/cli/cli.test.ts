@@ -7,7 +7,8 @@ import { CLI, ROOT, SAMPLE, SHARED, tempDir } from "../helpers.js";
 
 function memzip(args: string[], input?: string | Buffer) {
   const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8"), json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
+  const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
 
 describe("memzip CLI", () => {
