@@ -27,6 +27,7 @@ import { CodecPool } from "./pipeline/codec-pool.js";
 import { forEachConcurrent, mapConcurrent } from "./pipeline/concurrency.js";
 import { Metrics, type Counters } from "./pipeline/metrics.js";
 import { withTimeout } from "./pipeline/resilience.js";
+import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "./pipeline/search.js";
 import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
@@ -336,6 +337,34 @@ export class Engine {
     const layer = await this.semanticLayer();
     if (!layer) throw new MemzipError(ErrorCode.USAGE, "rebuilding a memory needs a semantic backend", { hint: "Configure `semantic.backends`." });
     return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] });
+  }
+
+  private searchIndex: SearchIndex | undefined;
+
+  /** The store's search index over this engine's embedder (memories are indexed on demand). */
+  get search(): SearchIndex {
+    this.searchIndex ??= new SearchIndex(this.store, this.embedder, async (id) => {
+      const semantic = this.store.getSemantic(id);
+      const text = await this.recall(id);
+      return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+    });
+    return this.searchIndex;
+  }
+
+  /**
+   * Memories matching `query`: embedding similarity over summaries and entities (or texts) fused
+   * with keyword search. Indexes what is not indexed yet first (`onIndex` reports that progress).
+   */
+  async searchMemories(query: string, options: SearchOptions & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
+    await this.search.refresh(options.onIndex);
+    return this.search.search(query, options);
+  }
+
+  /** Memories most like the memory `id`, by embedding similarity. */
+  async relatedMemories(id: string, options: Omit<SearchOptions, "mode"> & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
+    if (!this.store.getMemory(id)) throw notFound(id);
+    await this.search.refresh(options.onIndex);
+    return this.search.related(id, options);
   }
 
   /** A memory's summary and entities, if semantic features wrote them. */

@@ -37,3 +37,6 @@ export { bleu, rougeL, tokenize } from "./quality/text-metrics.js";
 export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
 export { scoreEntities } from "./quality/entity-scores.js";
 export type { EntityCase, EntityScores } from "./quality/entity-scores.js";
+export { SearchIndex, searchTerms, reciprocalRankFusion } from "./pipeline/search.js";
+export type { IndexProgress, SearchHit, SearchOptions } from "./pipeline/search.js";
+export { decodeFloat16, encodeFloat16 } from "./codec/float16.js";

@@ -82,4 +82,25 @@ export const MIGRATIONS: readonly string[] = [
      source TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Search: a float16 vector and keyword terms per memory (rowid = memories.seq), built on demand.
+  // A memory whose text or semantic features change, or that is deleted, drops out and is indexed again.
+  `CREATE TABLE search_vectors (
+     seq INTEGER PRIMARY KEY,
+     embedder TEXT NOT NULL,
+     vector BLOB NOT NULL
+   );
+   CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1);
+   CREATE TRIGGER search_forget_deleted AFTER DELETE ON memories BEGIN
+     DELETE FROM search_vectors WHERE seq = old.seq;
+     DELETE FROM search_terms WHERE rowid = old.seq;
+   END;
+   CREATE TRIGGER search_forget_rewritten AFTER UPDATE ON memories
+   WHEN old.checksum IS NOT new.checksum OR old.original_length IS NOT new.original_length OR old.content_hash IS NOT new.content_hash BEGIN
+     DELETE FROM search_vectors WHERE seq = old.seq;
+     DELETE FROM search_terms WHERE rowid = old.seq;
+   END;
+   CREATE TRIGGER search_forget_described AFTER INSERT ON semantic BEGIN
+     DELETE FROM search_terms WHERE rowid = (SELECT seq FROM memories WHERE id = new.id);
+     DELETE FROM search_vectors WHERE seq = (SELECT seq FROM memories WHERE id = new.id);
+   END;`,
 ];

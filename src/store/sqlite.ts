@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
+import { SqliteSearchIndex } from "./sqlite-search.js";
 import type {
   AssetUsage,
   CodecUsage,
@@ -61,10 +62,12 @@ export class SqliteStore implements MemoryStore {
   readonly location: string;
   private readonly db: Database.Database;
   private readonly statements;
+  readonly search: SqliteSearchIndex;
 
   private constructor(location: string, db: Database.Database) {
     this.location = location;
     this.db = db;
+    this.search = new SqliteSearchIndex(db);
     this.statements = {
       upsertMemory: db.prepare(
         `INSERT INTO memories (id, namespace, kind, tags, created_at, meta, codec, envelope, original_length, checksum, asset_id, content_hash, content_of)

@@ -121,6 +121,38 @@ export interface ListQuery {
   offset?: number;
 }
 
+/** One memory's row in the search index: its float16 vector (named by embedder) and keyword terms. */
+export interface SearchIndexEntry {
+  seq: number;
+  embedder: string;
+  vector: Uint8Array;
+  /** Space-separated search terms (already normalised). */
+  terms: string;
+}
+
+/** Every indexed vector of one embedder, in insertion order. */
+export interface IndexedVectors {
+  ids: string[];
+  namespaces: string[];
+  vectors: Uint8Array[];
+}
+
+/** The search index a store keeps beside its memories. */
+export interface SearchIndexStore {
+  /** Memories with no vector from `embedder` yet (new, rewritten, or indexed by another embedder). */
+  pending(embedder: string, limit: number): { seq: number; id: string }[];
+  countPending(embedder: string): number;
+  put(entries: readonly SearchIndexEntry[]): void;
+  vectors(embedder: string): IndexedVectors;
+  vectorOf(id: string, embedder: string): Uint8Array | undefined;
+  /** Keyword matches, best first (BM25); `match` is an FTS5 query. */
+  keyword(match: string, limit: number): { id: string; namespace: string }[];
+  /** Changes whenever the index may have changed, from this process or another. */
+  version(): string;
+  vectorBytes(): number;
+  clear(): void;
+}
+
 /** Where memories live. A batch write is atomic: after a crash, whole batches or nothing. */
 export interface MemoryStore {
   readonly location: string;
@@ -169,5 +201,7 @@ export interface MemoryStore {
   updateJob(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): void;
   getJob(id: string): ImportJob | undefined;
   listJobs(limit?: number): ImportJob[];
+  /** The store's search index. */
+  readonly search: SearchIndexStore;
   close(): void;
 }

@@ -14,6 +14,7 @@ import { modelsCommand } from "./models.js";
 import { profileCommand } from "./profile.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
+import { relatedCommand, searchCommand } from "./search.js";
 import { statsCommand } from "./stats.js";
 import { verifyCommand } from "./verify.js";
 
@@ -32,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   modelsCommand,
   recodeCommand,
   profileCommand,
+  searchCommand,
+  relatedCommand,
   entitiesCommand,
   benchCommand,
   demoCommand,

@@ -1,0 +1,273 @@
+/**
+ * Search over a store: each memory is indexed once (on demand, incrementally) with a float16
+ * embedding of what best says what it is about (its summary and entities when it has them,
+ * otherwise its text) and with keyword terms of its text, summary and entities. A query ranks by
+ * cosine over every vector (exact, no approximation) and by BM25 over the terms, and the two
+ * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
+ */
+import { decodeFloat16, encodeFloat16 } from "../codec/float16.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { MemoryStore, SearchIndexStore } from "../store/types.js";
+import type { Embedder } from "./similarity.js";
+
+/** What the index needs to know of a memory: its text and, if it has them, its summary and entities. */
+export interface IndexSource {
+  text: string;
+  summary?: string;
+  entities?: readonly string[];
+}
+
+export interface SearchHit {
+  id: string;
+  namespace: string;
+  /** RRF score: the sum over the rankings that found the memory of 1 / (60 + rank). */
+  score: number;
+  /** Cosine of the query and the memory's vector. */
+  similarity: number;
+  /** 1-based places in each ranking; absent where that ranking did not find the memory. */
+  vectorRank?: number;
+  keywordRank?: number;
+}
+
+export interface SearchOptions {
+  /** Hits to return. Defaults to 10. */
+  limit?: number;
+  namespace?: string;
+  /** Rankings to fuse. Defaults to `hybrid`. */
+  mode?: "hybrid" | "vector" | "keyword";
+}
+
+export interface IndexProgress {
+  indexed: number;
+  total: number;
+}
+
+const RRF_K = 60;
+/** Each ranking contributes this many candidates per hit asked for (at least 50) to the fusion. */
+const CANDIDATES_PER_HIT = 5;
+/** Enough of a long text to say what it is about; embedding all of it would only blur it. */
+const EMBED_CHARS = 4000;
+const INDEX_BATCH = 256;
+
+/**
+ * Lower-cased words and numbers; Han, kana and Hangul runs become single characters and their
+ * bigrams, since those scripts put no spaces between words.
+ */
+export function searchTerms(text: string): string[] {
+  const terms: string[] = [];
+  for (const run of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
+    let plain = "";
+    let previousCjk = "";
+    for (const char of run) {
+      if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u.test(char)) {
+        if (plain) terms.push(plain);
+        plain = "";
+        terms.push(char);
+        if (previousCjk) terms.push(previousCjk + char);
+        previousCjk = char;
+      } else {
+        plain += char;
+        previousCjk = "";
+      }
+    }
+    if (plain) terms.push(plain);
+  }
+  return terms;
+}
+
+/** An FTS5 query matching any of the terms (each quoted, so no term is read as an operator). */
+export function keywordQuery(terms: readonly string[]): string | undefined {
+  const unique = [...new Set(terms)];
+  return unique.length ? unique.map((t) => `"${t.replaceAll('"', '""')}"`).join(" OR ") : undefined;
+}
+
+/** Fuses rankings (ids best first) by reciprocal rank; returns each id's score and places. */
+export function reciprocalRankFusion(rankings: readonly (readonly string[])[], k = RRF_K): Map<string, { score: number; ranks: (number | undefined)[] }> {
+  const fused = new Map<string, { score: number; ranks: (number | undefined)[] }>();
+  rankings.forEach((ranking, which) => {
+    ranking.forEach((id, index) => {
+      let entry = fused.get(id);
+      if (!entry) fused.set(id, (entry = { score: 0, ranks: rankings.map(() => undefined) }));
+      entry.score += 1 / (k + index + 1);
+      entry.ranks[which] = index + 1;
+    });
+  });
+  return fused;
+}
+
+/** Every indexed vector as one matrix, loaded once and reloaded only when the index changed. */
+interface Matrix {
+  version: string;
+  ids: string[];
+  namespaces: string[];
+  rows: Map<string, number>;
+  values: Float32Array;
+}
+
+export class SearchIndex {
+  private matrix: Matrix | undefined;
+
+  constructor(
+    private readonly store: MemoryStore,
+    private readonly embedder: Embedder,
+    private readonly source: (id: string) => Promise<IndexSource>,
+  ) {}
+
+  get embedderName(): string {
+    return this.embedder.name;
+  }
+
+  private get index(): SearchIndexStore {
+    return this.store.search;
+  }
+
+  /** Memories not indexed yet (or indexed by another embedder). */
+  pending(): number {
+    return this.index.countPending(this.embedder.name);
+  }
+
+  /** Indexes every memory that is not indexed yet; returns how many it indexed. */
+  async refresh(onProgress?: (progress: IndexProgress) => void): Promise<number> {
+    const total = this.pending();
+    let indexed = 0;
+    for (;;) {
+      const batch = this.index.pending(this.embedder.name, INDEX_BATCH);
+      if (batch.length === 0) break;
+      const sources: IndexSource[] = [];
+      for (const { id } of batch) sources.push(await this.source(id));
+      const vectors = await this.embedder.embed(sources.map(embeddingText));
+      this.index.put(
+        batch.map(({ seq }, i) => {
+          const source = sources[i] as IndexSource;
+          const terms = searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n"));
+          return { seq, embedder: this.embedder.name, vector: encodeFloat16(vectors[i] as Float32Array), terms: terms.join(" ") };
+        }),
+      );
+      indexed += batch.length;
+      onProgress?.({ indexed, total: Math.max(total, indexed) });
+    }
+    return indexed;
+  }
+
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (query.trim() === "") throw new MemzipError(ErrorCode.USAGE, "the search query is empty", { hint: "Give words to search for." });
+    const limit = options.limit ?? 10;
+    const mode = options.mode ?? "hybrid";
+    const candidates = Math.max(50, limit * CANDIDATES_PER_HIT);
+    const [queryVector] = await this.embedder.embed([query]);
+    const matrix = this.load();
+    const similarities = this.similarities(matrix, queryVector as Float32Array);
+    const rankings: string[][] = [];
+    if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
+    if (mode !== "vector") {
+      const match = keywordQuery(searchTerms(query));
+      const hits = match ? this.index.keyword(match, options.namespace ? candidates * 4 : candidates) : [];
+      rankings.push(hits.filter((h) => !options.namespace || h.namespace === options.namespace).slice(0, candidates).map((h) => h.id));
+    }
+    return this.fuse(matrix, similarities, rankings, mode, limit);
+  }
+
+  /** Memories most like `id` by vector similarity (itself left out). */
+  related(id: string, options: Omit<SearchOptions, "mode"> = {}): SearchHit[] {
+    const matrix = this.load();
+    const row = matrix.rows.get(id);
+    if (row === undefined) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
+        hint: "Check the id with `memzip ls`; new memories are indexed by the next `memzip search` or `memzip related`.",
+        details: { id },
+      });
+    }
+    const dimensions = this.embedder.dimensions;
+    const similarities = this.similarities(matrix, matrix.values.subarray(row * dimensions, (row + 1) * dimensions));
+    similarities[row] = -Infinity;
+    const limit = options.limit ?? 10;
+    return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, options.namespace)], "vector", limit);
+  }
+
+  /** Drops the whole index; the next refresh rebuilds it. */
+  clear(): void {
+    this.index.clear();
+    this.matrix = undefined;
+  }
+
+  /** Bytes the vectors take in the store. */
+  vectorBytes(): number {
+    return this.index.vectorBytes();
+  }
+
+  private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
+    const fused = reciprocalRankFusion(rankings);
+    return [...fused.entries()]
+      .sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0]))
+      .slice(0, limit)
+      .map(([id, { score, ranks }]) => {
+        const row = matrix.rows.get(id) as number;
+        const vectorRank = mode === "keyword" ? undefined : ranks[0];
+        const keywordRank = mode === "keyword" ? ranks[0] : mode === "hybrid" ? ranks[1] : undefined;
+        return {
+          id,
+          namespace: matrix.namespaces[row] as string,
+          score,
+          similarity: similarities[row] as number,
+          ...(vectorRank ? { vectorRank } : {}),
+          ...(keywordRank ? { keywordRank } : {}),
+        };
+      });
+  }
+
+  private similarities(matrix: Matrix, query: Float32Array): Float32Array {
+    const dimensions = this.embedder.dimensions;
+    const rows = matrix.ids.length;
+    const values = matrix.values;
+    const out = new Float32Array(rows);
+    // Stored vectors are unit length; only the query's norm needs dividing out.
+    let norm = 0;
+    for (let d = 0; d < dimensions; d++) norm += (query[d] as number) ** 2;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let r = 0, base = 0; r < rows; r++, base += dimensions) {
+      let dot = 0;
+      for (let d = 0; d < dimensions; d++) dot += (values[base + d] as number) * (query[d] as number);
+      out[r] = dot * scale;
+    }
+    return out;
+  }
+
+  /** Ids of the `count` rows with the highest similarity, best first. */
+  private nearest(matrix: Matrix, similarities: Float32Array, count: number, namespace: string | undefined): string[] {
+    // A bounded selection: keep the best `count` seen so far, sorted ascending (small `count`).
+    const best: number[] = [];
+    for (let r = 0; r < similarities.length; r++) {
+      const s = similarities[r] as number;
+      if (s === -Infinity || (namespace && matrix.namespaces[r] !== namespace)) continue;
+      if (best.length === count && s <= (similarities[best[0] as number] as number)) continue;
+      let at = best.findIndex((b) => (similarities[b] as number) >= s);
+      if (at === -1) at = best.length;
+      best.splice(at, 0, r);
+      if (best.length > count) best.shift();
+    }
+    return best.reverse().map((r) => matrix.ids[r] as string);
+  }
+
+  private load(): Matrix {
+    const version = this.index.version();
+    if (this.matrix?.version === version) return this.matrix;
+    const { ids, namespaces, vectors } = this.index.vectors(this.embedder.name);
+    const dimensions = this.embedder.dimensions;
+    const values = new Float32Array(ids.length * dimensions);
+    vectors.forEach((bytes, row) => {
+      if (bytes.length !== dimensions * 2) {
+        throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.embedder.name} has ${bytes.length / 2} dimensions, not ${dimensions}`, {
+          hint: "The index was written by another embedder under the same name; rebuild it with `memzip search --reindex`.",
+        });
+      }
+      decodeFloat16(bytes, values, row * dimensions);
+    });
+    this.matrix = { version, ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
+    return this.matrix;
+  }
+}
+
+function embeddingText(source: IndexSource): string {
+  const described = [source.summary ?? "", ...(source.entities ?? [])].filter(Boolean).join("\n");
+  return (described || source.text).slice(0, EMBED_CHARS);
+}

@@ -1,0 +1,118 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
+import { Engine } from "../../src/engine.js";
+import { reciprocalRankFusion, searchTerms } from "../../src/pipeline/search.js";
+import { seededRandom } from "../../src/quality/stats.js";
+import { CLI, devCorpus, tempDir } from "../helpers.js";
+
+describe("float16 vectors", () => {
+  it("round-trips random unit-range values within half precision, and keeps the special values", () => {
+    const random = seededRandom(11);
+    const vector = Float32Array.from({ length: 4096 }, () => random() * 2 - 1);
+    const back = decodeFloat16(encodeFloat16(vector));
+    assert.equal(back.length, vector.length);
+    for (let i = 0; i < vector.length; i++) {
+      const x = vector[i] as number;
+      // Normal halves: relative error ≤ 2^-11; below 2^-14 the absolute error is ≤ 2^-25.
+      assert.ok(Math.abs((back[i] as number) - x) <= Math.max(Math.abs(x) * 2 ** -11, 2 ** -25), `${x} became ${back[i]}`);
+    }
+    const special = Float32Array.from([0, -0, 1, -2, 65504, 1e6, -1e6, 2 ** -24, 2 ** -26, 0.1]);
+    const decoded = decodeFloat16(encodeFloat16(special));
+    assert.deepEqual(Array.from(decoded.slice(0, 9)), [0, -0, 1, -2, 65504, Infinity, -Infinity, 2 ** -24, 0]);
+    assert.equal(toHalf(0.1), 0x2e66);
+    assert.throws(() => decodeFloat16(new Uint8Array(3)), RangeError);
+  });
+});
+
+describe("search terms and fusion", () => {
+  it("lower-cases words and splits Chinese into characters and bigrams", () => {
+    assert.deepEqual(searchTerms("Deploy Atlas v2, on FRIDAY!"), ["deploy", "atlas", "v2", "on", "friday"]);
+    assert.deepEqual(searchTerms("周五部署 atlas"), ["周", "五", "周五", "部", "五部", "署", "部署", "atlas"]);
+    assert.deepEqual(searchTerms("..."), []);
+  });
+
+  it("scores reciprocal rank fusion as the sum of 1/(k + rank)", () => {
+    const fused = reciprocalRankFusion([["a", "b", "c"], ["c", "a"]], 60);
+    assert.ok(Math.abs((fused.get("a")?.score as number) - (1 / 61 + 1 / 62)) < 1e-12);
+    assert.ok(Math.abs((fused.get("b")?.score as number) - 1 / 62) < 1e-12);
+    assert.ok(Math.abs((fused.get("c")?.score as number) - (1 / 63 + 1 / 61)) < 1e-12);
+    assert.deepEqual(fused.get("b")?.ranks, [2, undefined]);
+  });
+});
+
+describe("search over a store", () => {
+  const notes = [
+    { id: "atlas", text: "The Atlas migration to PostgreSQL is due on Friday; Alice owns the rollback plan." },
+    { id: "atlas-2", text: "Reminder: the Atlas migration to PostgreSQL is due Friday and Alice owns rollback." },
+    { id: "budget", text: "Quarterly budget review moved to Tuesday; finance wants the cloud invoices first." },
+    { id: "zh", text: "周五下午和王伟开会讨论项目预算，需要准备上个季度的报表。" },
+    { id: "cat", text: "Remember that the user's cat is called Miso and hates the vacuum cleaner." },
+  ];
+
+  it("finds by keyword and meaning, filters by namespace, lists related memories, and follows deletes and rewrites", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "search.db");
+    {
+      await using engine = Engine.open({ db, cache: "off" });
+      await engine.rememberMany(notes);
+      await engine.remember({ id: "other-ns", text: "Atlas migration notes for another agent.", namespace: "agent-b" });
+      await engine.rememberMany(devCorpus().slice(0, 300).map((r) => ({ id: r.id, text: r.text })));
+
+      const hits = await engine.searchMemories("atlas postgresql migration", { limit: 5 });
+      assert.deepEqual(new Set(hits.slice(0, 2).map((h) => h.id)), new Set(["atlas", "atlas-2"]));
+      assert.ok(hits[0]?.vectorRank && hits[0].keywordRank, "the best hit is found by both rankings");
+      assert.ok(hits.every((h, i) => i === 0 || (hits[i - 1] as { score: number }).score >= h.score));
+
+      assert.equal((await engine.searchMemories("项目预算", { limit: 3 }))[0]?.id, "zh");
+      assert.equal((await engine.searchMemories("Miso the cat", { limit: 3, mode: "keyword" }))[0]?.id, "cat");
+      const vectorOnly = await engine.searchMemories("quarterly budget review", { limit: 3, mode: "vector" });
+      assert.equal(vectorOnly[0]?.id, "budget");
+      assert.ok(vectorOnly.every((h) => h.keywordRank === undefined));
+
+      const scoped = await engine.searchMemories("atlas migration", { namespace: "agent-b" });
+      assert.deepEqual(scoped.map((h) => h.id), ["other-ns"]);
+
+      const related = await engine.relatedMemories("atlas", { limit: 3 });
+      assert.equal(related[0]?.id, "atlas-2");
+      assert.ok(!related.some((h) => h.id === "atlas"), "a memory is not related to itself");
+      await assert.rejects(engine.relatedMemories("nope"), { code: "E_NOT_FOUND" });
+      await assert.rejects(engine.searchMemories("   "), { code: "E_USAGE" });
+
+      engine.forget("atlas-2");
+      assert.ok(!(await engine.searchMemories("atlas postgresql")).some((h) => h.id === "atlas-2"));
+      await engine.remember({ id: "cat", text: "The user's dog is called Pixel and loves the beach." });
+      assert.equal(engine.search.pending(), 1, "a rewritten memory is indexed again");
+      assert.equal((await engine.searchMemories("Pixel beach dog", { limit: 1, mode: "keyword" }))[0]?.id, "cat");
+      assert.ok(!(await engine.searchMemories("Miso", { mode: "keyword" })).some((h) => h.id === "cat"));
+      assert.equal(engine.search.vectorBytes(), engine.stats().memories * 256 * 2, "one float16 vector a memory");
+    }
+    await using reopened = Engine.open({ db, cache: "off" });
+    assert.equal(reopened.search.pending(), 0, "the index lives in the store file");
+    assert.equal(await reopened.search.refresh(), 0);
+    assert.equal((await reopened.searchMemories("quarterly budget", { limit: 1 }))[0]?.id, "budget");
+  });
+
+  it("memzip search and related print JSON hits with previews, and name a missing id", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "cli.db");
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent.json" } });
+    for (const note of notes) assert.equal(run(["add", note.text, "--id", note.id]).status, 0);
+    const searched = run(["search", "Atlas", "migration", "--limit", "2", "--json"]);
+    assert.equal(searched.status, 0, searched.stderr.toString());
+    const result = JSON.parse(searched.stdout.toString()) as { query: string; embedder: string; indexed: number; hits: { id: string; preview: string }[] };
+    assert.equal(result.query, "Atlas migration");
+    assert.equal(result.embedder, "ngram-256");
+    assert.equal(result.indexed, notes.length);
+    assert.equal(result.hits.length, 2);
+    assert.ok(result.hits[0]?.preview.startsWith(notes.find((n) => n.id === result.hits[0]?.id)?.text.slice(0, 40) as string));
+
+    const related = JSON.parse(run(["related", "atlas", "--json"]).stdout.toString()) as { indexed: number; hits: { id: string }[] };
+    assert.equal(related.indexed, 0, "the index was built by the search before");
+    assert.equal(related.hits[0]?.id, "atlas-2");
+    assert.equal(run(["related", "missing"]).status, 4);
+    assert.equal(run(["search", "x", "--mode", "fuzzy"]).status, 2);
+  });
+});
