@@ -4,6 +4,10 @@ import { after, before, describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { LlamaBackend } from "../../src/model/llama-backend.js";
+import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
+import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
+import { assessQuality } from "../../src/quality/assess.js";
+import { bleu, rougeL } from "../../src/quality/text-metrics.js";
 import { SHARED, devCorpus } from "../helpers.js";
 import { FakeLlmServer } from "./fake-llm-server.js";
 
@@ -82,6 +86,47 @@ describe("semantic memory", () => {
     } finally {
       await local.kill().catch(() => undefined);
       await cloud.kill().catch(() => undefined);
+    }
+  });
+
+  it("the quality report scores each memory's summary and rebuilt text against the original, flags and keeps failures", async () => {
+    const server = await FakeLlmServer.start(llama);
+    try {
+      await using engine = Engine.open({
+        db: ":memory:",
+        autoTrainAfter: 0,
+        semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 200, prompt: "Summarize as JSON." },
+      });
+      const records = devCorpus().filter((r) => r.text.length <= 120).slice(0, 5).map(({ id, text }) => ({ id, text }));
+      await engine.rememberMany(records);
+      await engine.remember({ id: "plain", text: "Alice meets Bob in Paris on 2024-05-01." });
+      const embedder = new HashedNgramEmbedder();
+      for (const mode of ["summary", "rebuilt"] as const) {
+        const report = await assessQuality(engine, { mode, embedder, extractor: ruleEntityExtractor });
+        assert.equal(report.memories, records.length + 1);
+        assert.equal(report.exactMatches, report.memories);
+        const described = report.rows.filter((r) => r.semantic);
+        assert.equal(described.length, report.semantic?.memories ?? 0);
+        assert.ok(described.length >= 1, "the model described at least one memory");
+        for (const row of described) {
+          const original = await engine.recall(row.id);
+          const semantic = engine.semanticOf(row.id)!;
+          const s = row.semantic!;
+          if (mode === "summary") {
+            const [a, b] = await embedder.embed([semantic.summary, original]);
+            assert.ok(Math.abs(s.similarity - cosine(a!, b!)) < 1e-9);
+            assert.equal(s.rougeL, rougeL(semantic.summary, original).f1);
+            assert.equal(s.bleu, bleu(semantic.summary, original, { smooth: true }));
+            assert.ok(Math.abs(s.ratio - Buffer.byteLength(JSON.stringify({ summary: semantic.summary, entities: semantic.entities })) / row.originalBytes) < 1e-12);
+          }
+          const flagged = s.similarity < 0.85 || s.entityRecall < 0.95;
+          assert.equal(row.flags.length > 0, flagged);
+          assert.equal(row.original !== undefined && row.candidate !== undefined, flagged, "flagged memories keep both texts");
+        }
+        assert.equal(report.flagged, report.rows.filter((r) => r.flags.length > 0).length);
+      }
+    } finally {
+      await server.kill().catch(() => undefined);
     }
   });
 

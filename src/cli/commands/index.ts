@@ -12,6 +12,7 @@ import { lsCommand } from "./ls.js";
 import { modelCommand } from "./model.js";
 import { modelsCommand } from "./models.js";
 import { profileCommand } from "./profile.js";
+import { qualityCommand } from "./quality.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
 import { relatedCommand, searchCommand } from "./search.js";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   profileCommand,
   searchCommand,
   relatedCommand,
+  qualityCommand,
   entitiesCommand,
   benchCommand,
   demoCommand,

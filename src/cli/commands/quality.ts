@@ -1,0 +1,80 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { ruleEntityExtractor } from "../../model/entities-rules.js";
+import { HashedNgramEmbedder } from "../../pipeline/similarity.js";
+import { assessQuality, type QualityReport } from "../../quality/assess.js";
+import { ratioQualityChart } from "../../quality/chart.js";
+import { ProgressBar } from "../progress.js";
+import { emit, openEngine, parseInteger, usage } from "../shared.js";
+
+export const qualityCommand: Command = {
+  name: "quality",
+  summary: "score how well memories read back: exact match, and the semantic form against the original",
+  usage: "memzip quality [--mode summary|rebuilt] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [--db DB] [--json]",
+  help: `Reads every memory back exactly (exact match, stored bytes over original, latency) and, for
+memories with semantic features, scores their lossy form against the original: ROUGE-L F1, BLEU
+(smoothed), embedding cosine (embedder ngram-256, named in the report), entity precision and recall
+(rule-based entities of the original kept by the stored entities or the lossy text), ratio and
+latency. Flags similarity < 0.85 and entity recall < 0.95. Exit code 1 when a memory is flagged.
+  --mode M           summary (default: the stored summary) or rebuilt (a model writes the text back
+                     from summary and entities; needs semantic backends in the config)
+  --limit N          assess the first N memories
+  --failures FILE    write the flagged memories (original and lossy text, scores) as JSONL
+  --chart FILE.svg   draw ratio against quality, one point a memory
+  --rows             with --json, include every memory's scores
+  -n, --namespace NS only this namespace
+${STORE_HELP}`,
+  options: { ...STORE_OPTIONS, mode: { type: "string" }, limit: { type: "string" }, failures: { type: "string" }, chart: { type: "string" }, rows: { type: "boolean" } },
+  async run(context) {
+    const mode = context.values.mode ?? "summary";
+    if (mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be summary or rebuilt, not "${String(mode)}"`);
+    const limit = parseInteger(context.values.limit, "limit", 1, Number.MAX_SAFE_INTEGER);
+    const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+    const engine = openEngine(context);
+    try {
+      const bar = new ProgressBar(context.stderr, "quality", !context.json);
+      const report = await assessQuality(engine, {
+        mode,
+        embedder: new HashedNgramEmbedder(),
+        extractor: ruleEntityExtractor,
+        ...(limit === undefined ? {} : { limit }),
+        ...(namespace ? { namespace } : {}),
+        onProgress: (done, total) => bar.update(done, done, total),
+      });
+      bar.done();
+      const flagged = report.rows.filter((r) => r.flags.length > 0);
+      if (typeof context.values.failures === "string") writeFileSync(context.values.failures, flagged.map((r) => JSON.stringify(r)).join("\n") + (flagged.length ? "\n" : ""));
+      if (typeof context.values.chart === "string") writeFileSync(context.values.chart, ratioQualityChart(report));
+      const { rows: _rows, ...summary } = report;
+      emit(context, context.values.rows === true ? report : { ...summary, flaggedIds: flagged.map((r) => r.id) }, describe(report));
+      return report.flagged > 0 ? 1 : 0;
+    } finally {
+      await engine.close();
+    }
+  },
+};
+
+function describe(report: QualityReport): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const lines = [
+    `memories         ${report.memories}`,
+    `exact match      ${report.exactMatches}/${report.memories}`,
+    `exact ratio      ${report.exactRatioWithAssets.toFixed(3)} (envelopes ${report.exactRatio.toFixed(3)} + assets ${report.assetBytes} bytes, over original bytes)`,
+    `exact recall     p50 ${report.exactMs.p50.toFixed(2)} ms, p95 ${report.exactMs.p95.toFixed(2)} ms`,
+  ];
+  const s = report.semantic;
+  if (s) {
+    lines.push(
+      `semantic (${report.mode}, ${s.memories} memories, embedder ${report.embedder})`,
+      `  ratio          ${s.ratio.toFixed(3)} (summary + entities / original bytes)`,
+      `  similarity     ${s.similarity.toFixed(3)}   ROUGE-L ${s.rougeL.toFixed(3)}   BLEU ${s.bleu.toFixed(3)}`,
+      `  entities       precision ${pct(s.entityPrecision)}, recall ${pct(s.entityRecall)}`,
+      `  latency        p50 ${s.ms.p50.toFixed(2)} ms, p95 ${s.ms.p95.toFixed(2)} ms`,
+    );
+  } else {
+    lines.push("semantic         off (no memory has a summary; configure semantic backends to write them)");
+  }
+  lines.push(`flagged          ${report.flagged} (similarity < ${report.thresholds.similarity} or entity recall < ${report.thresholds.entityRecall}, or not exact)`);
+  return lines.join("\n");
+}

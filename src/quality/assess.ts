@@ -1,0 +1,198 @@
+/**
+ * The quality report: every memory of a store (or the first N) read back exactly and, where it has
+ * semantic features, through its lossy form (the summary, or the text a model rebuilds from it),
+ * scored against the exact original. Nothing here writes to the store.
+ */
+import { checksum32 } from "../codec/checksum.js";
+import type { EntityExtractor } from "../model/entities.js";
+import type { Embedder } from "../pipeline/similarity.js";
+import { cosine } from "../pipeline/similarity.js";
+import type { StoredMemory, StoredSemantic } from "../store/types.js";
+import { quantile } from "./stats.js";
+import { bleu, f1Of, rougeL } from "./text-metrics.js";
+
+/** Thresholds of the original system: below either, a memory is flagged. */
+export const QUALITY_THRESHOLDS = { similarity: 0.85, entityRecall: 0.95 } as const;
+
+/** What the report reads; the engine offers all of it. */
+export interface QualitySource {
+  store: { iterateMemories(namespace?: string): IterableIterator<StoredMemory>; getAsset(id: string): { bytes: Uint8Array } | undefined };
+  recall(id: string, options?: { mode?: "exact" | "summary" | "rebuilt" }): Promise<string>;
+  semanticOf(id: string): StoredSemantic | undefined;
+}
+
+export interface QualityOptions {
+  namespace?: string;
+  /** Memories to assess at most (insertion order). */
+  limit?: number;
+  /** The lossy form compared with the original. Defaults to `summary`. */
+  mode?: "summary" | "rebuilt";
+  embedder: Embedder;
+  extractor: EntityExtractor;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SemanticScores {
+  /** Bytes of the summary and entities (UTF-8 JSON) over the original's. */
+  ratio: number;
+  rougeL: number;
+  bleu: number;
+  /** Cosine of the embeddings of the lossy text and the original, by the report's embedder. */
+  similarity: number;
+  /** Entities of the original (rule-based) kept by the stored entities or the lossy text. */
+  entityPrecision: number;
+  entityRecall: number;
+  /** Milliseconds to produce the lossy text (a model call in `rebuilt` mode). */
+  ms: number;
+}
+
+export interface MemoryQuality {
+  id: string;
+  codec: string;
+  originalBytes: number;
+  /** Envelope bytes this memory adds (0 for a reference to another memory's text). */
+  storedBytes: number;
+  exactMatch: boolean;
+  exactMs: number;
+  semantic?: SemanticScores;
+  /** Why it is flagged; empty when it is not. */
+  flags: string[];
+  /** Kept for flagged memories only, for inspection. */
+  original?: string;
+  candidate?: string;
+}
+
+export interface QualityReport {
+  embedder: string;
+  mode: "summary" | "rebuilt";
+  thresholds: typeof QUALITY_THRESHOLDS;
+  memories: number;
+  exactMatches: number;
+  /** Envelope bytes over original bytes, all memories assessed. */
+  exactRatio: number;
+  /** Bytes of the assets (dictionaries, models' priming texts) those envelopes need, each counted once. */
+  assetBytes: number;
+  /** (Envelopes + assets) over original bytes: everything needed to rebuild the texts. */
+  exactRatioWithAssets: number;
+  exactMs: { p50: number; p95: number };
+  /** Means over the memories with semantic features; absent when none has them. */
+  semantic?: {
+    memories: number;
+    ratio: number;
+    rougeL: number;
+    bleu: number;
+    similarity: number;
+    entityPrecision: number;
+    entityRecall: number;
+    ms: { p50: number; p95: number };
+  };
+  flagged: number;
+  rows: MemoryQuality[];
+}
+
+export async function assessQuality(source: QualitySource, options: QualityOptions): Promise<QualityReport> {
+  const mode = options.mode ?? "summary";
+  const selected: StoredMemory[] = [];
+  for (const memory of source.store.iterateMemories(options.namespace)) {
+    if (options.limit !== undefined && selected.length >= options.limit) break;
+    selected.push(memory);
+  }
+  const rows: MemoryQuality[] = [];
+  for (const memory of selected) {
+    rows.push(await assessMemory(source, memory, mode, options));
+    options.onProgress?.(rows.length, selected.length);
+  }
+  const assets = new Set(selected.flatMap((m) => (m.assetId && !m.contentOf ? [m.assetId] : [])));
+  const assetBytes = [...assets].reduce((sum, id) => sum + (source.store.getAsset(id)?.bytes.length ?? 0), 0);
+  return summarize(rows, mode, options.embedder.name, assetBytes);
+}
+
+async function assessMemory(source: QualitySource, memory: StoredMemory, mode: "summary" | "rebuilt", options: QualityOptions): Promise<MemoryQuality> {
+  let started = performance.now();
+  let original: string | undefined;
+  let failure = "";
+  try {
+    original = await source.recall(memory.id);
+  } catch (error) {
+    failure = `unreadable: ${(error as Error).message}`;
+  }
+  const exactMs = performance.now() - started;
+  const bytes = Buffer.from(original ?? "", "utf8");
+  const exactMatch = original !== undefined && bytes.length === memory.originalLength && checksum32(bytes) === memory.checksum;
+  const row: MemoryQuality = {
+    id: memory.id,
+    codec: memory.codec,
+    originalBytes: memory.originalLength,
+    storedBytes: memory.contentOf ? 0 : memory.envelope.length,
+    exactMatch,
+    exactMs,
+    flags: exactMatch ? [] : [failure || "not exact"],
+  };
+  const semantic = source.semanticOf(memory.id);
+  if (!semantic || original === undefined) return row;
+  started = performance.now();
+  const candidate = mode === "summary" ? semantic.summary : await source.recall(memory.id, { mode: "rebuilt" });
+  const ms = performance.now() - started;
+  const [a, b] = await options.embedder.embed([candidate, original]);
+  const entities = entityScores(options.extractor.extract(original), [...semantic.entities, ...options.extractor.extract(candidate)]);
+  const semanticBytes = Buffer.byteLength(JSON.stringify({ summary: semantic.summary, entities: semantic.entities }), "utf8");
+  row.semantic = {
+    ratio: memory.originalLength === 0 ? 0 : semanticBytes / memory.originalLength,
+    rougeL: rougeL(candidate, original).f1,
+    bleu: bleu(candidate, original, { smooth: true }),
+    similarity: cosine(a as Float32Array, b as Float32Array),
+    ...entities,
+    ms,
+  };
+  if (row.semantic.similarity < QUALITY_THRESHOLDS.similarity) row.flags.push(`similarity ${row.semantic.similarity.toFixed(3)} < ${QUALITY_THRESHOLDS.similarity}`);
+  if (row.semantic.entityRecall < QUALITY_THRESHOLDS.entityRecall) row.flags.push(`entity recall ${row.semantic.entityRecall.toFixed(3)} < ${QUALITY_THRESHOLDS.entityRecall}`);
+  if (row.flags.length > 0) Object.assign(row, { original, candidate });
+  return row;
+}
+
+/**
+ * Precision and recall of (type, text) pairs: `expected` from the original, `kept` from the lossy
+ * form (duplicates in `kept` count once). Both 1 when the original has no entities and none were kept.
+ */
+export function entityScores(expected: readonly { type: string; text: string }[], kept: readonly { type: string; text: string }[]): { entityPrecision: number; entityRecall: number } {
+  const want = new Set(expected.map((e) => `${e.type}:${e.text}`));
+  const have = new Set(kept.map((e) => `${e.type}:${e.text}`));
+  let correct = 0;
+  for (const key of have) if (want.has(key)) correct++;
+  const { precision, recall } = f1Of(have.size === 0 ? 1 : correct / have.size, want.size === 0 ? 1 : correct / want.size);
+  return { entityPrecision: precision, entityRecall: recall };
+}
+
+function summarize(rows: MemoryQuality[], mode: "summary" | "rebuilt", embedder: string, assetBytes: number): QualityReport {
+  const mean = (values: number[]) => (values.length ? values.reduce((s, v) => s + v, 0) / values.length : 0);
+  const original = rows.reduce((s, r) => s + r.originalBytes, 0);
+  const described = rows.flatMap((r) => (r.semantic ? [r.semantic] : []));
+  const envelopes = rows.reduce((s, r) => s + r.storedBytes, 0);
+  return {
+    embedder,
+    mode,
+    thresholds: QUALITY_THRESHOLDS,
+    memories: rows.length,
+    exactMatches: rows.filter((r) => r.exactMatch).length,
+    exactRatio: original === 0 ? 0 : envelopes / original,
+    assetBytes,
+    exactRatioWithAssets: original === 0 ? 0 : (envelopes + assetBytes) / original,
+    exactMs: { p50: quantile(rows.map((r) => r.exactMs), 0.5), p95: quantile(rows.map((r) => r.exactMs), 0.95) },
+    ...(described.length
+      ? {
+          semantic: {
+            memories: described.length,
+            ratio: mean(described.map((s) => s.ratio)),
+            rougeL: mean(described.map((s) => s.rougeL)),
+            bleu: mean(described.map((s) => s.bleu)),
+            similarity: mean(described.map((s) => s.similarity)),
+            entityPrecision: mean(described.map((s) => s.entityPrecision)),
+            entityRecall: mean(described.map((s) => s.entityRecall)),
+            ms: { p50: quantile(described.map((s) => s.ms), 0.5), p95: quantile(described.map((s) => s.ms), 0.95) },
+          },
+        }
+      : {}),
+    flagged: rows.filter((r) => r.flags.length > 0).length,
+    rows,
+  };
+}
