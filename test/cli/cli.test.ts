@@ -51,6 +51,11 @@ describe("memzip CLI", () => {
     assert.equal(added.status, 0, added.stderr);
     assert.equal(memzip(["get", "x1", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
     assert.equal((memzip(["ls", "--db", db, "--json"]).json().memories as unknown[]).length, 1);
+
+    const noSummary = memzip(["get", "x1", "--mode", "summary", "--db", db]);
+    assert.equal(noSummary.status, 4);
+    assert.match(noSummary.stderr, /has no summary/);
+    assert.equal(memzip(["get", "x1", "--mode", "exact", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
     assert.equal(memzip(["rm", "x1", "--db", db]).status, 0);
 
     const missing = memzip(["get", "x1", "--db", db, "--json"]);

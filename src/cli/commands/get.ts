@@ -1,24 +1,32 @@
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, requirePositional } from "../shared.js";
+import { emit, openEngine, requirePositional, usage } from "../shared.js";
 
 export const getCommand: Command = {
   name: "get",
   summary: "print a memory's exact original text",
-  usage: "memzip get ID [--db DB] [--json]",
+  usage: "memzip get ID [--mode exact|summary|rebuilt] [--db DB] [--json]",
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
-With --json: {"id", "namespace", "kind", "tags", "meta", "createdAt", "codec", "text"}.
+With --json: {"id", "namespace", "kind", "tags", "meta", "createdAt", "codec", "mode", "text"}
+(and "summary", "entities" when the memory has semantic features).
+  --mode M           exact (default): the original, byte for byte;
+                     summary: the stored summary (lossy, no model needed);
+                     rebuilt: a text a model writes back from summary and entities (lossy;
+                     needs semantic backends in the config)
 ${STORE_HELP}`,
-  options: STORE_OPTIONS,
+  options: { ...STORE_OPTIONS, mode: { type: "string" } },
   async run(context) {
     const id = requirePositional(context, 0, "ID");
+    const mode = context.values.mode ?? "exact";
+    if (mode !== "exact" && mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be exact, summary or rebuilt, not "${String(mode)}"`);
     const engine = openEngine(context);
     try {
-      const bytes = await engine.recallBytes(id);
+      const semantic = engine.semanticOf(id);
+      const bytes = mode === "exact" ? await engine.recallBytes(id) : Buffer.from(await engine.recall(id, { mode }), "utf8");
       if (context.json) {
         const memory = engine.store.getMemory(id);
         const { envelope: _envelope, ...summary } = memory as NonNullable<typeof memory>;
-        emit(context, { ...summary, text: Buffer.from(bytes).toString("utf8") }, "");
+        emit(context, { ...summary, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);
       }
