@@ -54,7 +54,7 @@ export function encodeFloat16(vector: Float32Array): Uint8Array {
 }
 
 /** Decodes into `out` at `offset` (a row of a matrix, say), or into a new array. */
-export function decodeFloat16(bytes: Uint8Array, out = new Float32Array(bytes.length >>> 1), offset = 0): Float32Array {
+export function decodeFloat16(bytes: Uint8Array, out: Float32Array<ArrayBufferLike> = new Float32Array(bytes.length >>> 1), offset = 0): Float32Array<ArrayBufferLike> {
   if (bytes.length % 2 !== 0) throw new RangeError(`a float16 vector has an even number of bytes, not ${bytes.length}`);
   for (let i = 0, j = 0; j < bytes.length; i++, j += 2) out[offset + i] = HALF_TO_FLOAT[(bytes[j] as number) | ((bytes[j + 1] as number) << 8)] as number;
   return out;

@@ -2,12 +2,14 @@
  * Search over a store: each memory is indexed once (on demand, incrementally) with a float16
  * embedding of what best says what it is about (its summary and entities when it has them,
  * otherwise its text) and with keyword terms of its text, summary and entities. A query ranks by
- * cosine over every vector (exact, no approximation) and by BM25 over the terms, and the two
+ * cosine over every vector (exact, no approximation;
+ * SIMD dot products in WebAssembly) and by BM25 over the terms, and the two
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
 import { decodeFloat16, encodeFloat16 } from "../codec/float16.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryStore, SearchIndexStore } from "../store/types.js";
+import { ScoreMatrix } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 
 /** What the index needs to know of a memory: its text and, if it has them, its summary and entities. */
@@ -75,6 +77,14 @@ export function searchTerms(text: string): string[] {
   return terms;
 }
 
+/**
+ * Terms held by more than this share of memories are left out of keyword queries (when rarer ones
+ * are there): they add almost nothing to BM25 but make the query visit most of the index.
+ */
+const COMMON_TERM_SHARE = 0.05;
+/** Below this many memories every term is kept: the index is small enough to visit whole. */
+const COMMON_TERM_MIN_DOCS = 500;
+
 /** An FTS5 query matching any of the terms (each quoted, so no term is read as an operator). */
 export function keywordQuery(terms: readonly string[]): string | undefined {
   const unique = [...new Set(terms)];
@@ -101,7 +111,7 @@ interface Matrix {
   ids: string[];
   namespaces: string[];
   rows: Map<string, number>;
-  values: Float32Array;
+  values: ScoreMatrix;
 }
 
 export class SearchIndex {
@@ -160,7 +170,7 @@ export class SearchIndex {
     const rankings: string[][] = [];
     if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
     if (mode !== "vector") {
-      const match = keywordQuery(searchTerms(query));
+      const match = keywordQuery(this.selectiveTerms(searchTerms(query)));
       const hits = match ? this.index.keyword(match, options.namespace ? candidates * 4 : candidates) : [];
       rankings.push(hits.filter((h) => !options.namespace || h.namespace === options.namespace).slice(0, candidates).map((h) => h.id));
     }
@@ -177,8 +187,7 @@ export class SearchIndex {
         details: { id },
       });
     }
-    const dimensions = this.embedder.dimensions;
-    const similarities = this.similarities(matrix, matrix.values.subarray(row * dimensions, (row + 1) * dimensions));
+    const similarities = this.similarities(matrix, matrix.values.row(row).slice());
     similarities[row] = -Infinity;
     const limit = options.limit ?? 10;
     return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, options.namespace)], "vector", limit);
@@ -215,20 +224,21 @@ export class SearchIndex {
       });
   }
 
+  /** The query's terms minus the very common ones (the two rarest are always kept). */
+  private selectiveTerms(terms: readonly string[]): string[] {
+    const unique = [...new Set(terms)];
+    const limit = Math.max(COMMON_TERM_MIN_DOCS, this.index.indexedCount() * COMMON_TERM_SHARE);
+    const byFrequency = unique.map((term) => ({ term, docs: this.index.documentFrequency(term) })).sort((a, b) => a.docs - b.docs);
+    return byFrequency.filter((t, i) => i < 2 || t.docs <= limit).map((t) => t.term);
+  }
+
   private similarities(matrix: Matrix, query: Float32Array): Float32Array {
-    const dimensions = this.embedder.dimensions;
-    const rows = matrix.ids.length;
-    const values = matrix.values;
-    const out = new Float32Array(rows);
     // Stored vectors are unit length; only the query's norm needs dividing out.
     let norm = 0;
-    for (let d = 0; d < dimensions; d++) norm += (query[d] as number) ** 2;
+    for (const v of query) norm += v * v;
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let r = 0, base = 0; r < rows; r++, base += dimensions) {
-      let dot = 0;
-      for (let d = 0; d < dimensions; d++) dot += (values[base + d] as number) * (query[d] as number);
-      out[r] = dot * scale;
-    }
+    const out = matrix.values.scores(query);
+    for (let r = 0; r < out.length; r++) out[r] = (out[r] as number) * scale;
     return out;
   }
 
@@ -253,14 +263,14 @@ export class SearchIndex {
     if (this.matrix?.version === version) return this.matrix;
     const { ids, namespaces, vectors } = this.index.vectors(this.embedder.name);
     const dimensions = this.embedder.dimensions;
-    const values = new Float32Array(ids.length * dimensions);
+    const values = new ScoreMatrix(ids.length, dimensions);
     vectors.forEach((bytes, row) => {
       if (bytes.length !== dimensions * 2) {
         throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.embedder.name} has ${bytes.length / 2} dimensions, not ${dimensions}`, {
           hint: "The index was written by another embedder under the same name; rebuild it with `memzip search --reindex`.",
         });
       }
-      decodeFloat16(bytes, values, row * dimensions);
+      decodeFloat16(bytes, values.row(row));
     });
     this.matrix = { version, ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
     return this.matrix;

@@ -10,7 +10,11 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
+    // Per connection, so no migration: how many memories hold each term (FTS5's own statistics).
+    db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary USING fts5vocab(main, search_terms, row)");
     this.statements = {
+      frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
+      indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
       pending: db.prepare(
         `SELECT m.seq, m.id FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq
          WHERE v.seq IS NULL OR v.embedder != ? ORDER BY m.seq LIMIT ?`,
@@ -60,6 +64,14 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   keyword(match: string, limit: number): { id: string; namespace: string }[] {
     return this.statements.keyword.all(match, limit) as { id: string; namespace: string }[];
+  }
+
+  documentFrequency(term: string): number {
+    return (this.statements.frequency.get(term) as number | undefined) ?? 0;
+  }
+
+  indexedCount(): number {
+    return this.statements.indexed.get() as number;
   }
 
   version(): string {

@@ -147,6 +147,9 @@ export interface SearchIndexStore {
   vectorOf(id: string, embedder: string): Uint8Array | undefined;
   /** Keyword matches, best first (BM25); `match` is an FTS5 query. */
   keyword(match: string, limit: number): { id: string; namespace: string }[];
+  /** Memories whose terms include `term`. */
+  documentFrequency(term: string): number;
+  indexedCount(): number;
   /** Changes whenever the index may have changed, from this process or another. */
   version(): string;
   vectorBytes(): number;
