@@ -72,6 +72,9 @@ shows the store's stats with the assets' bytes counted apart. Offline.
       let exact = 0;
       for await (const memory of engine.exportMemories()) if (originals.get(memory.id) === memory.text) exact++;
       const stats = engine.stats();
+      const query = "allergic vegetarian restaurant";
+      const search = (await engine.searchMemories(query, { limit: 3 })).map((h) => ({ id: h.id, score: h.score }));
+      log(`search "${query}": ${search.map((h) => h.id).join(", ") || "no matches"} (memzip search QUERY)`);
       const ok = verify.failed === 0 && exact === records.length;
       const human = [
         `${newer.length} newer memories (${newerBytes} bytes), per record: memzip ${memzipBpb.toFixed(3)} bits/byte ` +
@@ -82,7 +85,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.
         "(the older memories are now references into the context model's snapshot, which holds their text model-coded;",
         " the stats count the snapshot's bytes once, beside the envelopes — BENCHMARKS.md has a 2000-record corpus)",
       ].join("\n");
-      emit(context, { db, sample, assets, recode, newer: { memories: newer.length, bytes: newerBytes, bitsPerByte: memzipBpb, wins, baselines }, verify, exact, total: records.length, stats }, human);
+      emit(context, { db, sample, assets, recode, newer: { memories: newer.length, bytes: newerBytes, bitsPerByte: memzipBpb, wins, baselines }, verify, exact, total: records.length, stats, search }, human);
       return ok ? 0 : EXIT_FAILURES_FOUND;
     } finally {
       await engine.close();
