@@ -64,6 +64,8 @@ export interface RememberResult {
   grouped?: boolean;
   /** Summary and entities: written (`on`), not configured (`off`), or every backend failed (`skipped`; the text is stored exactly all the same). */
   semantic: SemanticStatus;
+  /** The `llm` envelope was coded conditioned on the memory's summary (stored as an asset it needs). */
+  residual?: boolean;
 }
 
 /** One memory encoded and verified, not yet written. */
@@ -73,6 +75,8 @@ export interface PlannedWrite {
   row?: StoredMemory;
   /** The text's bytes, for grouping at commit. */
   bytes?: Uint8Array;
+  /** An asset the row's envelope needs that is not stored yet (a summary it was conditioned on). */
+  newAsset?: StoredAsset;
 }
 
 /** See `Engine.writer`. */
@@ -218,16 +222,22 @@ export class Engine {
           row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
         };
       }
-      const choice = await this.choose(bytes, candidates, model && { model, prefix: this.activeAssetOf(namespace, "llm-prefix") }, options.codec === "llm", usePool);
+      const summaryPrefix = model && described.status === "on" && this.options.semantic?.residual ? this.summaryPrefix(described.record.summary, namespace) : undefined;
+      const prefix = summaryPrefix ?? this.activeAssetOf(namespace, "llm-prefix");
+      const choice = await this.choose(bytes, candidates, model && { model, prefix }, options.codec === "llm", usePool);
+      const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
-        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status },
+        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
         row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
         bytes,
+        ...(residual ? { newAsset: summaryPrefix } : {}),
       };
     };
     const commit = async (plans: readonly PlannedWrite[]): Promise<RememberResult[]> => {
       if (options.codec === undefined) await this.groupSimilar(plans);
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
+      // Summaries that envelopes were conditioned on become assets before the memories that need them.
+      for (const p of plans) if (p.newAsset && p.row?.assetId === p.newAsset.id) this.store.putAsset(p.newAsset);
       const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
       return plans.map(({ result }) => {
         const final = references.has(result.id) ? { ...result, storedBytes: 0, deduplicated: true } : result;
@@ -811,6 +821,17 @@ export class Engine {
    */
   setPrimingText(text: string, namespace: string = this.options.namespace): StoredAsset {
     return this.saveAsset("llm-prefix", namespace, textToBytes(text, this.options.maxTextBytes), {});
+  }
+
+  /**
+   * A memory's summary as an `llm-prefix` asset (not stored until a memory's envelope needs it),
+   * known to this engine's asset look-up so that verification can decode against it.
+   */
+  private summaryPrefix(summary: string, namespace: string): StoredAsset {
+    const bytes = textToBytes(`${summary}\n`, this.options.maxTextBytes);
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind: "llm-prefix", bytes, namespace, createdAt: Date.now(), meta: { summary: true } };
+    this.assetCache.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
+    return asset;
   }
 
   /** The model new writes use: the caller's, else the engine's; none when neither names one. */

@@ -39,6 +39,12 @@ export interface SemanticOptions {
   maxTokens?: number;
   /** Prices per backend or `backend/model` for the cost report. */
   prices?: Record<string, Price>;
+  /**
+   * Code the exact text with the `llm` codec conditioned on its summary (the summary is fed to the
+   * model before the text), when a model is configured and the memory got a summary. The summary
+   * then becomes an asset the envelope needs, counted in the store's sizes. Defaults to `false`.
+   */
+  residual?: boolean;
 }
 
 export type SemanticStatus = "on" | "off" | "skipped";
@@ -67,6 +73,7 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
     }
   }
   if (options.summaryChars !== undefined && !(Number.isInteger(options.summaryChars) && (options.summaryChars as number) >= 16)) fail("summaryChars must be a whole number of at least 16");
+  if (options.residual !== undefined && typeof options.residual !== "boolean") fail("residual must be true or false");
   return options as unknown as SemanticOptions;
 }
 

@@ -8,7 +8,7 @@ import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
 import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
-import { SHARED, devCorpus } from "../helpers.js";
+import { SHARED, devCorpus, tempDir } from "../helpers.js";
 import { FakeLlmServer } from "./fake-llm-server.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
@@ -130,8 +130,53 @@ describe("semantic memory", () => {
     }
   });
 
+  it("an exact residual: the text coded by llm conditioned on its summary, which becomes an asset it needs", async () => {
+    const server = await FakeLlmServer.start(llama);
+    await using dir = tempDir();
+    const db = join(dir.path, "residual.db");
+    const texts = ["Once upon a time, there was a little girl named Lily. She liked to play in the park.", "Tom had a big red ball. He played with it every day in the sun."];
+    try {
+      const ids: string[] = [];
+      {
+        await using engine = Engine.open({
+          db,
+          model: STORIES,
+          llm: { gpu: false, contexts: 1, threads: 1 },
+          autoTrainAfter: 0,
+          semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", residual: true },
+        });
+        const results = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
+        for (const result of results) {
+          ids.push(result.id);
+          if (result.semantic !== "on") continue;
+          assert.equal(result.codec, "llm");
+          assert.equal(result.residual, true);
+          const memory = engine.store.getMemory(result.id)!;
+          const asset = engine.store.getAsset(memory.assetId!)!;
+          assert.equal(asset.kind, "llm-prefix");
+          assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${engine.semanticOf(result.id)!.summary}\n`);
+        }
+        assert.ok(results.some((r) => r.residual), "at least one memory got a summary and a residual");
+        const stats = engine.stats();
+        assert.ok(stats.assetBytes > 0, "the summaries the envelopes need are counted");
+      }
+      // A fresh engine (nothing cached) rebuilds the exact texts from envelope + summary asset.
+      await using reader = Engine.open({ db, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
+      for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
+      assert.equal((await reader.verify()).failed, 0);
+      const residualId = ids.find((id) => reader.store.getMemory(id)!.assetId !== null)!;
+      const assetId = reader.store.getMemory(residualId)!.assetId!;
+      assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
+      reader.forget(residualId);
+      assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
+    } finally {
+      await server.kill().catch(() => undefined);
+    }
+  });
+
   it("rejects a semantic configuration that cannot work, naming the setting", () => {
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [] } }), /backends must list at least one backend/);
+    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "http://h", model: "m" }], residual: "yes" as unknown as boolean } }), /residual must be true or false/);
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "localhost:11434", model: "m" }] } }), /url must be an http\(s\) URL/);
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "gpt" as never, url: "http://h", model: "m" }] } }), /kind must be one of/);
   });
