@@ -1,5 +1,8 @@
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
@@ -8,10 +11,11 @@ import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
 import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
-import { SHARED, devCorpus, tempDir } from "../helpers.js";
+import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
 import { FakeLlmServer } from "./fake-llm-server.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
+const execFileAsync = promisify(execFile);
 
 describe("semantic memory", () => {
   let llama: LlamaBackend;
@@ -169,6 +173,46 @@ describe("semantic memory", () => {
       assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
       reader.forget(residualId);
       assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
+    } finally {
+      await server.kill().catch(() => undefined);
+    }
+  });
+
+  it("from the CLI: import reports what the backends did and cost, get --mode summary reads the summary, quality scores it", async () => {
+    const server = await FakeLlmServer.start(llama);
+    await using dir = tempDir();
+    const db = join(dir.path, "cli.db");
+    const config = join(dir.path, "memzip.json");
+    writeFileSync(config, JSON.stringify({ semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", prices: { local: { perHour: 2 }, cloud: { inputPer1K: 1, outputPer1K: 2 } } } }));
+    const records = devCorpus().filter((r) => r.text.length <= 100).slice(0, 4);
+    const input = join(dir.path, "in.jsonl");
+    writeFileSync(input, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n"));
+    // Asynchronous: this process serves the backend the CLI calls.
+    const memzip = async (args: string[]) => {
+      try {
+        const { stdout } = await execFileAsync(process.execPath, [CLI, ...args, "--db", db, "--config", config], { encoding: "utf8" });
+        return { status: 0, stdout };
+      } catch (error) {
+        return { status: (error as { code: number }).code, stdout: (error as { stdout: string }).stdout };
+      }
+    };
+    try {
+      const imported = await memzip(["import", input, "--json"]);
+      assert.equal(imported.status, 0);
+      const report = JSON.parse(imported.stdout) as { stored: number; semantic: { described: number; skipped: number; costs: { lines: { backend: string; promptTokens: number }[]; per1000Memories: number } } };
+      assert.equal(report.stored, records.length);
+      assert.equal(report.semantic.described + report.semantic.skipped, records.length);
+      assert.ok(report.semantic.costs.lines.find((l) => l.backend === "local")!.promptTokens > 0);
+      assert.ok(report.semantic.costs.per1000Memories > 0);
+
+      await using engine = Engine.open({ db });
+      const described = records.find((r) => engine.semanticOf(r.id));
+      assert.ok(described, "a memory got a summary");
+      assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, engine.semanticOf(described.id)!.summary);
+      assert.equal((await memzip(["get", described.id])).stdout, described.text);
+      const quality = JSON.parse((await memzip(["quality", "--json"])).stdout) as { memories: number; semantic: { memories: number } };
+      assert.equal(quality.memories, records.length);
+      assert.equal(quality.semantic.memories, report.semantic.described);
     } finally {
       await server.kill().catch(() => undefined);
     }

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { bpb, emit, openEngine, parseCodec, parseInteger, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
@@ -67,13 +68,14 @@ ${STORE_HELP}`,
           ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
           : "";
       const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
+      const semantic = await semanticSummary(engine);
       emit(
         context,
-        { ...report, stats },
+        { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
           `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
           `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
-          `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})`,
+          `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})${semantic ? `\n${semantic.human}` : ""}`,
       );
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
     } finally {
@@ -82,3 +84,18 @@ ${STORE_HELP}`,
     }
   },
 };
+
+/** What the semantic backends did in this run and what it cost; undefined when none is configured. */
+async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: string } | undefined> {
+  const stats = await engine.semanticStats();
+  const costs = await engine.semanticCosts();
+  if (!stats || !costs) return undefined;
+  const money = (v: number) => v.toFixed(4);
+  const tokens = costs.lines.map((l) => `${l.backend} ${l.calls} calls, ${l.promptTokens}+${l.completionTokens} tokens`).join("; ");
+  return {
+    json: { described: stats.described, skipped: stats.skipped, fallbacks: stats.fallbacks, backends: stats.backends, costs },
+    human:
+      `semantic: ${stats.described} summarized, ${stats.skipped} skipped, ${stats.fallbacks} fallbacks (${tokens})\n` +
+      `cost ${money(costs.total)} (${money(costs.per1000Memories)} per 1,000 memories); local work ${money(costs.local.cost)} against ${money(costs.local.cloudEquivalent)} in the cloud (saved ${(costs.local.savingsShare * 100).toFixed(0)} %)`,
+  };
+}
