@@ -75,7 +75,7 @@ export interface PlannedWrite {
   row?: StoredMemory;
   /** The text's bytes, for grouping at commit. */
   bytes?: Uint8Array;
-  /** An asset the row's envelope needs that is not stored yet (a summary it was conditioned on). */
+  /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
   newAsset?: StoredAsset;
 }
 
@@ -142,6 +142,8 @@ export class Engine {
   readonly llm: LlmCoder;
   private readonly codecs: ReturnType<typeof createCodecs>;
   private readonly assetCache = new Map<string, Asset>();
+  /** Summary assets of planned writes not committed yet, by reference. */
+  private readonly pendingAssets = new Map<string, Asset>();
   /** Decoded texts by envelope content and proven envelopes by text and codec setup, so repeats skip the model. */
   private readonly textCache: Cache;
 
@@ -230,14 +232,18 @@ export class Engine {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
         row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
         bytes,
-        ...(residual ? { newAsset: summaryPrefix } : {}),
+        ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
       };
     };
     const commit = async (plans: readonly PlannedWrite[]): Promise<RememberResult[]> => {
       if (options.codec === undefined) await this.groupSimilar(plans);
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
       // Summaries that envelopes were conditioned on become assets before the memories that need them.
-      for (const p of plans) if (p.newAsset && p.row?.assetId === p.newAsset.id) this.store.putAsset(p.newAsset);
+      for (const p of plans) {
+        if (!p.newAsset) continue;
+        if (p.row?.assetId === p.newAsset.id) this.store.putAsset(p.newAsset);
+        this.pendingAssets.delete(Buffer.from(assetRef(p.newAsset)).toString("hex"));
+      }
       const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
       return plans.map(({ result }) => {
         const final = references.has(result.id) ? { ...result, storedBytes: 0, deduplicated: true } : result;
@@ -825,12 +831,12 @@ export class Engine {
 
   /**
    * A memory's summary as an `llm-prefix` asset (not stored until a memory's envelope needs it),
-   * known to this engine's asset look-up so that verification can decode against it.
+   * known to this engine's asset look-up until commit so that verification can decode against it.
    */
   private summaryPrefix(summary: string, namespace: string): StoredAsset {
     const bytes = textToBytes(`${summary}\n`, this.options.maxTextBytes);
     const asset: StoredAsset = { id: sha256Hex(bytes), kind: "llm-prefix", bytes, namespace, createdAt: Date.now(), meta: { summary: true } };
-    this.assetCache.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
+    this.pendingAssets.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return asset;
   }
 
@@ -858,7 +864,7 @@ export class Engine {
 
   private assetByRef(ref: Uint8Array): Asset | undefined {
     const key = Buffer.from(ref).toString("hex");
-    let asset = this.assetCache.get(key);
+    let asset = this.assetCache.get(key) ?? this.pendingAssets.get(key);
     if (asset === undefined) {
       asset = this.store.getAssetByRef(ref);
       if (asset) this.assetCache.set(key, asset);
