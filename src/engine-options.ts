@@ -72,6 +72,11 @@ export interface EngineOptions {
    * are then stored exactly and report `semantic: "off"`.
    */
   semantic?: SemanticOptions;
+  /**
+   * What search embeds with: `""` (the default) for the model-free `ngram-256`, or the path of a
+   * GGUF embedding model (node-llama-cpp, CPU or GPU as `llm.gpu` says). Changing it re-indexes.
+   */
+  searchEmbedder?: string;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -84,6 +89,7 @@ export const ENGINE_DEFAULTS = {
   cache: "memory",
   model: "",
   llm: LLM_DEFAULTS,
+  searchEmbedder: "",
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
 /** Options whose defaults come from the profile. */
@@ -132,6 +138,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   if (!Array.isArray(options.codecs) || options.codecs.length === 0) fail("codecs must name at least one codec");
   for (const name of options.codecs) if (!isCodecName(name)) fail(`unknown codec "${name}"; choose from ${CODEC_NAMES.join(", ")}`);
   wholeNumber("zstdLevel", options.zstdLevel, 1, 19);
+  if (typeof options.searchEmbedder !== "string") fail("searchEmbedder must be the path of a GGUF embedding model, or empty");
   wholeNumber("rawBelow", options.rawBelow, 0, 1 << 20);
   wholeNumber("maxTextBytes", options.maxTextBytes, 1, 1 << 30);
   wholeNumber("batchSize", options.batchSize, 1, 1_000_000);

@@ -22,6 +22,7 @@ import { defaultDbPath } from "./config/paths.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions, type WriteCodecName } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "./model/asset-trainers.js";
+import { LlamaEmbedder } from "./model/llama-embedder.js";
 import { LlmCoder } from "./model/llm-coder.js";
 import { CodecPool } from "./pipeline/codec-pool.js";
 import { forEachConcurrent, mapConcurrent } from "./pipeline/concurrency.js";
@@ -355,16 +356,25 @@ export class Engine {
     return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] });
   }
 
-  private searchIndex: SearchIndex | undefined;
+  private searchLoading: Promise<SearchIndex> | undefined;
+  private searchEmbedder: LlamaEmbedder | undefined;
 
-  /** The store's search index over this engine's embedder (memories are indexed on demand). */
-  get search(): SearchIndex {
-    this.searchIndex ??= new SearchIndex(this.store, this.embedder, async (id) => {
-      const semantic = this.store.getSemantic(id);
-      const text = await this.recall(id);
-      return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
-    });
-    return this.searchIndex;
+  /**
+   * The store's search index over the configured embedder (`searchEmbedder`, else `ngram-256`);
+   * memories are indexed on demand. The embedding model loads on first use.
+   */
+  searchIndex(): Promise<SearchIndex> {
+    this.searchLoading ??= (async () => {
+      const path = this.options.searchEmbedder;
+      if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: this.options.llm.gpu, threads: this.options.llm.threads });
+      return new SearchIndex(this.store, this.searchEmbedder ?? this.embedder, async (id) => {
+        const semantic = this.store.getSemantic(id);
+        const text = await this.recall(id);
+        return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+      });
+    })();
+    this.searchLoading.catch(() => (this.searchLoading = undefined));
+    return this.searchLoading;
   }
 
   /**
@@ -372,15 +382,17 @@ export class Engine {
    * with keyword search. Indexes what is not indexed yet first (`onIndex` reports that progress).
    */
   async searchMemories(query: string, options: SearchOptions & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
-    await this.search.refresh(options.onIndex);
-    return this.search.search(query, options);
+    const index = await this.searchIndex();
+    await index.refresh(options.onIndex);
+    return index.search(query, options);
   }
 
   /** Memories most like the memory `id`, by embedding similarity. */
   async relatedMemories(id: string, options: Omit<SearchOptions, "mode"> & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
     if (!this.store.getMemory(id)) throw notFound(id);
-    await this.search.refresh(options.onIndex);
-    return this.search.related(id, options);
+    const index = await this.searchIndex();
+    await index.refresh(options.onIndex);
+    return index.related(id, options);
   }
 
   /** A memory's summary and entities, if semantic features wrote them. */
@@ -633,6 +645,8 @@ export class Engine {
     await this.pool?.close();
     this.pool = undefined;
     await this.llm.close();
+    if (this.searchLoading) await this.searchLoading.catch(() => undefined);
+    await this.searchEmbedder?.close();
     // A cache the caller passed in is the caller's to close.
     if (typeof this.options.cache !== "object") this.textCache.close?.();
     this.store.close();

@@ -150,7 +150,7 @@ export class SearchIndex {
         batch.map(({ seq }, i) => {
           const source = sources[i] as IndexSource;
           const terms = searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n"));
-          return { seq, embedder: this.embedder.name, vector: encodeFloat16(vectors[i] as Float32Array), terms: terms.join(" ") };
+          return { seq, embedder: this.embedder.name, vector: encodeFloat16(unit(vectors[i] as Float32Array)), terms: terms.join(" ") };
         }),
       );
       indexed += batch.length;
@@ -275,6 +275,15 @@ export class SearchIndex {
     this.matrix = { version, ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
     return this.matrix;
   }
+}
+
+/** Scoring assumes stored vectors of length 1 (model embedders need not give them). */
+function unit(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (const v of vector) norm += v * v;
+  if (norm === 0 || Math.abs(norm - 1) < 1e-6) return vector;
+  const scale = 1 / Math.sqrt(norm);
+  return vector.map((v) => v * scale);
 }
 
 function embeddingText(source: IndexSource): string {

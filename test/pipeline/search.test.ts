@@ -6,7 +6,7 @@ import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js
 import { Engine } from "../../src/engine.js";
 import { reciprocalRankFusion, searchTerms } from "../../src/pipeline/search.js";
 import { seededRandom } from "../../src/quality/stats.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
 
 describe("float16 vectors", () => {
   it("round-trips random unit-range values within half precision, and keeps the special values", () => {
@@ -84,15 +84,36 @@ describe("search over a store", () => {
       engine.forget("atlas-2");
       assert.ok(!(await engine.searchMemories("atlas postgresql")).some((h) => h.id === "atlas-2"));
       await engine.remember({ id: "cat", text: "The user's dog is called Pixel and loves the beach." });
-      assert.equal(engine.search.pending(), 1, "a rewritten memory is indexed again");
+      assert.equal((await engine.searchIndex()).pending(), 1, "a rewritten memory is indexed again");
       assert.equal((await engine.searchMemories("Pixel beach dog", { limit: 1, mode: "keyword" }))[0]?.id, "cat");
       assert.ok(!(await engine.searchMemories("Miso", { mode: "keyword" })).some((h) => h.id === "cat"));
-      assert.equal(engine.search.vectorBytes(), engine.stats().memories * 256 * 2, "one float16 vector a memory");
+      assert.equal((await engine.searchIndex()).vectorBytes(), engine.stats().memories * 256 * 2, "one float16 vector a memory");
     }
     await using reopened = Engine.open({ db, cache: "off" });
-    assert.equal(reopened.search.pending(), 0, "the index lives in the store file");
-    assert.equal(await reopened.search.refresh(), 0);
+    const index = await reopened.searchIndex();
+    assert.equal(index.pending(), 0, "the index lives in the store file");
+    assert.equal(await index.refresh(), 0);
     assert.equal((await reopened.searchMemories("quarterly budget", { limit: 1 }))[0]?.id, "budget");
+  });
+
+  it("embeds with a GGUF model when searchEmbedder names one, and re-indexes under the new embedder", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "llama.db");
+    {
+      await using engine = Engine.open({ db, cache: "off" });
+      await engine.rememberMany(notes);
+      assert.equal(await (await engine.searchIndex()).refresh(), notes.length);
+    }
+    await using engine = Engine.open({ db, cache: "off", searchEmbedder: join(SHARED, "models", "stories260K.gguf"), llm: { gpu: false, threads: 1 } });
+    const index = await engine.searchIndex();
+    assert.match(index.embedderName, /^llama:/);
+    assert.equal(index.pending(), notes.length, "vectors of another embedder do not count");
+    const hits = await engine.searchMemories("Atlas migration PostgreSQL", { limit: 3 });
+    assert.equal(hits.length, 3);
+    assert.ok(hits.some((h) => h.id === "atlas" || h.id === "atlas-2"));
+    assert.equal(index.pending(), 0);
+    for (const hit of hits) assert.ok(hit.similarity <= 1 + 1e-3 && hit.similarity >= -1 - 1e-3, "stored vectors are unit length");
+    assert.throws(() => Engine.open({ db: ":memory:", searchEmbedder: 7 as unknown as string }), /searchEmbedder must be/);
   });
 
   it("memzip search and related print JSON hits with previews, and name a missing id", async () => {

@@ -2,7 +2,7 @@ import type { Command, CommandContext } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import type { Engine } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
-import type { IndexProgress, SearchHit } from "../../pipeline/search.js";
+import type { IndexProgress, SearchHit, SearchIndex } from "../../pipeline/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseInteger, requirePositional, usage } from "../shared.js";
 
@@ -18,7 +18,8 @@ const SEARCH_OPTIONS = {
 const INDEX_HELP = `Memories not indexed yet are indexed first (once; a progress bar shows it on a terminal):
 a float16 vector of the summary and entities (or of the text, for memories without them) and
 keyword terms of the text, summary and entities, kept in the store file. The embedder is named in
---json output (ngram-256: hashed character n-grams, no model needed, English and Chinese).`;
+--json output: ngram-256 (hashed character n-grams, no model needed, English and Chinese) unless
+the config's searchEmbedder (or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model.`;
 
 export const searchCommand: Command = {
   name: "search",
@@ -42,10 +43,11 @@ ${STORE_HELP}`,
     const mode = parseMode(context.values.mode);
     const engine = openEngine(context);
     try {
-      const indexed = await refresh(context, engine);
+      const index = await engine.searchIndex();
+      const indexed = await refresh(context, index);
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const hits = await engine.search.search(query, { limit, mode, ...(namespace ? { namespace } : {}) });
-      await report(context, engine, { query, embedder: engine.search.embedderName, indexed }, hits);
+      const hits = await index.search(query, { limit, mode, ...(namespace ? { namespace } : {}) });
+      await report(context, engine, { query, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
       await engine.close();
@@ -73,10 +75,11 @@ ${STORE_HELP}`,
       if (!engine.store.getMemory(id)) {
         throw new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
       }
-      const indexed = await refresh(context, engine);
+      const index = await engine.searchIndex();
+      const indexed = await refresh(context, index);
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const hits = engine.search.related(id, { limit, ...(namespace ? { namespace } : {}) });
-      await report(context, engine, { id, embedder: engine.search.embedderName, indexed }, hits);
+      const hits = index.related(id, { limit, ...(namespace ? { namespace } : {}) });
+      await report(context, engine, { id, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
       await engine.close();
@@ -99,9 +102,9 @@ function progressTo(context: CommandContext): (progress: IndexProgress) => void 
 }
 
 /** Indexes what is new (everything with --reindex); returns how many memories it indexed. */
-async function refresh(context: CommandContext, engine: Engine): Promise<number> {
-  if (context.values.reindex === true) engine.search.clear();
-  return engine.search.refresh(progressTo(context));
+async function refresh(context: CommandContext, index: SearchIndex): Promise<number> {
+  if (context.values.reindex === true) index.clear();
+  return index.refresh(progressTo(context));
 }
 
 async function report(context: CommandContext, engine: Engine, head: Record<string, unknown>, hits: SearchHit[]): Promise<void> {
