@@ -76,16 +76,7 @@ export interface QualityReport {
   exactRatioWithAssets: number;
   exactMs: { p50: number; p95: number };
   /** Means over the memories with semantic features; absent when none has them. */
-  semantic?: {
-    memories: number;
-    ratio: number;
-    rougeL: number;
-    bleu: number;
-    similarity: number;
-    entityPrecision: number;
-    entityRecall: number;
-    ms: { p50: number; p95: number };
-  };
+  semantic?: Omit<SemanticScores, "ms"> & { memories: number; ms: { p50: number; p95: number } };
   flagged: number;
   rows: MemoryQuality[];
 }
