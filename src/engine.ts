@@ -225,9 +225,12 @@ export class Engine {
           row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
         };
       }
-      const summaryPrefix = model && described.status === "on" && this.options.semantic?.residual ? this.summaryPrefix(described.record.summary, namespace) : undefined;
-      const prefix = summaryPrefix ?? this.activeAssetOf(namespace, "llm-prefix");
-      const choice = await this.choose(bytes, candidates, model && { model, prefix }, options.codec === "llm", usePool);
+      const residualMode = this.options.semantic?.residual ?? false;
+      const summaryPrefix = model && described.status === "on" && residualMode ? this.summaryPrefix(described.record.summary, namespace) : undefined;
+      const namespacePrefix = this.activeAssetOf(namespace, "llm-prefix");
+      // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
+      const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
+      const choice = await this.choose(bytes, candidates, model && { model, prefixes }, options.codec === "llm", usePool);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
@@ -547,11 +550,14 @@ export class Engine {
       // A reference shares its holder's envelope: recoding the holder recodes both.
       if (memory.contentOf) return;
       const bytes = await this.decodeBytes(memory.envelope);
-      const choice = await this.choose(bytes, candidates, model && { model, prefix }, codec === "llm");
+      // A memory coded against its summary may stay so (when that is still the smallest).
+      const own = memory.assetId ? this.assetById(memory.assetId) : undefined;
+      const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
+      const choice = await this.choose(bytes, candidates, model && { model, prefixes: summary ? [prefix, summary] : [prefix] }, codec === "llm");
       report.checked++;
       report.bytesBefore += memory.envelope.length;
-      // A shared group dictionary is not superseded by training: its members stay unless something smaller comes.
-      const superseded = memory.assetId !== null && !current.has(memory.assetId) && this.assetById(memory.assetId)?.meta.group !== true;
+      // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.
+      const superseded = memory.assetId !== null && !current.has(memory.assetId) && own?.meta.group !== true && !summary;
       const better =
         codec !== undefined
           ? choice.codec !== memory.codec || choice.envelope.length !== memory.envelope.length
@@ -784,7 +790,7 @@ export class Engine {
   private async choose(bytes: Uint8Array, candidates: readonly Candidate[], llm: LlmCandidate | undefined, forceLlm: boolean, usePool = false): Promise<WriteChoice> {
     const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
     const llmSetup = llm
-      ? `llm@${llm.model.fingerprint.slice(0, 16)}:${llm.prefix?.id.slice(0, 16) ?? ""}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}`
+      ? `llm@${llm.model.fingerprint.slice(0, 16)}:${llm.prefixes.map((p) => p?.id.slice(0, 16) ?? "").join("+")}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}`
       : "";
     const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${llmSetup}:${this.options.rawBelow}`;
     const cached = this.textCache.get(key);
@@ -796,24 +802,29 @@ export class Engine {
     const classical = usePool && bytes.length >= this.options.rawBelow ? await this.chooseOnPool(bytes, candidates) : chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
     let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
     if (llm && bytes.length >= this.options.rawBelow) {
-      const budget = forceLlm ? Infinity : classical.envelope.length - 1;
-      this.metrics.add("llmAttempts");
-      const encoded = await withTimeout(
-        this.options.itemTimeoutMs,
-        (signal) => this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, llm.prefix, signal),
-        "coding a memory with the model",
-      ).catch((error: unknown) => {
-        // A model that cannot be loaded is the user's to fix; anything else passes this memory to the next codec.
-        if (error instanceof MemzipError && (error.code === ErrorCode.MISSING_MODEL || error.code === ErrorCode.DEPENDENCY)) throw error;
-        if (error instanceof MemzipError && error.code === ErrorCode.TIMEOUT) this.metrics.add("llmTimeouts");
-        else choice.verifyFailures = [...choice.verifyFailures, "llm"];
-        return null;
-      });
-      if (encoded && (forceLlm || encoded.envelope.length < classical.envelope.length)) {
-        // Verify-on-write: only an envelope that decodes back to the exact bytes is stored (a model worker proves its own).
-        const proven = encoded.verified === true || (await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false));
-        if (proven) choice = { codec: "llm", asset: llm.prefix, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
-        else choice.verifyFailures = [...choice.verifyFailures, "llm"];
+      for (const prefix of llm.prefixes) {
+        // A later attempt must beat the best so far: the coder gives up once it cannot. Its budget check is
+        // conservative by a few bytes (the header is estimated, the coder's tail not yet flushed), so an
+        // attempt against another llm envelope gets that slack and the real lengths decide.
+        const budget = choice.codec === "llm" ? choice.envelope.length + LLM_BUDGET_SLACK : forceLlm ? Infinity : classical.envelope.length - 1;
+        this.metrics.add("llmAttempts");
+        const encoded = await withTimeout(
+          this.options.itemTimeoutMs,
+          (signal) => this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, prefix, signal),
+          "coding a memory with the model",
+        ).catch((error: unknown) => {
+          // A model that cannot be loaded is the user's to fix; anything else passes this memory to the next codec.
+          if (error instanceof MemzipError && (error.code === ErrorCode.MISSING_MODEL || error.code === ErrorCode.DEPENDENCY)) throw error;
+          if (error instanceof MemzipError && error.code === ErrorCode.TIMEOUT) this.metrics.add("llmTimeouts");
+          else choice.verifyFailures = [...choice.verifyFailures, "llm"];
+          return null;
+        });
+        if (encoded && ((forceLlm && choice.codec !== "llm") || encoded.envelope.length < choice.envelope.length)) {
+          // Verify-on-write: only an envelope that decodes back to the exact bytes is stored (a model worker proves its own).
+          const proven = encoded.verified === true || (await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false));
+          if (proven) choice = { codec: "llm", asset: prefix, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
+          else choice.verifyFailures = [...choice.verifyFailures, "llm"];
+        }
       }
     }
     this.textCache.set(key, choice.envelope.slice());
@@ -887,10 +898,13 @@ export class Engine {
   }
 }
 
-/** The model `llm` writes with in a namespace, and the namespace's priming text, if it has one. */
+/** Bytes of slack for an `llm` attempt that competes with another `llm` envelope (see `choose`). */
+const LLM_BUDGET_SLACK = 8;
+
+/** The model `llm` writes with, and the primings to try (the namespace's text, a summary); the smallest proven envelope wins. */
 interface LlmCandidate {
   model: RegisteredModel;
-  prefix: Asset | undefined;
+  prefixes: readonly (Asset | undefined)[];
 }
 
 /** What the write policy picked for one memory. */

@@ -41,10 +41,11 @@ export interface SemanticOptions {
   prices?: Record<string, Price>;
   /**
    * Code the exact text with the `llm` codec conditioned on its summary (the summary is fed to the
-   * model before the text), when a model is configured and the memory got a summary. The summary
-   * then becomes an asset the envelope needs, counted in the store's sizes. Defaults to `false`.
+   * model before the text), when a model is configured and the memory got a summary. `true` also
+   * codes it without and keeps the smaller envelope; `"always"` keeps the conditioned one. The
+   * summary then becomes an asset the envelope needs, counted in the store's sizes. Defaults to `false`.
    */
-  residual?: boolean;
+  residual?: boolean | "always";
 }
 
 export type SemanticStatus = "on" | "off" | "skipped";
@@ -73,7 +74,7 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
     }
   }
   if (options.summaryChars !== undefined && !(Number.isInteger(options.summaryChars) && (options.summaryChars as number) >= 16)) fail("summaryChars must be a whole number of at least 16");
-  if (options.residual !== undefined && typeof options.residual !== "boolean") fail("residual must be true or false");
+  if (options.residual !== undefined && typeof options.residual !== "boolean" && options.residual !== "always") fail('residual must be true, false or "always"');
   return options as unknown as SemanticOptions;
 }
 

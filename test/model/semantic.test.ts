@@ -147,7 +147,7 @@ describe("semantic memory", () => {
           model: STORIES,
           llm: { gpu: false, contexts: 1, threads: 1 },
           autoTrainAfter: 0,
-          semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", residual: true },
+          semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", residual: "always" },
         });
         const results = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
         for (const result of results) {
@@ -165,12 +165,21 @@ describe("semantic memory", () => {
         assert.ok(stats.assetBytes > 0, "the summaries the envelopes need are counted");
       }
       // A fresh engine (nothing cached) rebuilds the exact texts from envelope + summary asset.
-      await using reader = Engine.open({ db, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
+      await using reader = Engine.open({ db, model: STORIES, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
       for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
       assert.equal((await reader.verify()).failed, 0);
       const residualId = ids.find((id) => reader.store.getMemory(id)!.assetId !== null)!;
       const assetId = reader.store.getMemory(residualId)!.assetId!;
       assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
+      // Recoding keeps a residual envelope unless plain coding is smaller.
+      const before = ids.map((id) => reader.store.getMemory(id)!);
+      const recoded = await reader.recode("default", { codec: "llm" });
+      assert.equal(recoded.checked, ids.length);
+      assert.ok(recoded.bytesAfter <= recoded.bytesBefore);
+      for (const [i, id] of ids.entries()) {
+        assert.ok(reader.store.getMemory(id)!.envelope.length <= before[i]!.envelope.length);
+        assert.equal(await reader.recall(id), texts[i]);
+      }
       reader.forget(residualId);
       assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
     } finally {
@@ -220,7 +229,7 @@ describe("semantic memory", () => {
 
   it("rejects a semantic configuration that cannot work, naming the setting", () => {
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [] } }), /backends must list at least one backend/);
-    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "http://h", model: "m" }], residual: "yes" as unknown as boolean } }), /residual must be true or false/);
+    assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "http://h", model: "m" }], residual: "yes" as unknown as boolean } }), /residual must be true, false or "always"/);
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "ollama", url: "localhost:11434", model: "m" }] } }), /url must be an http\(s\) URL/);
     assert.throws(() => Engine.open({ db: ":memory:", semantic: { backends: [{ name: "x", kind: "gpt" as never, url: "http://h", model: "m" }] } }), /kind must be one of/);
   });
