@@ -55,6 +55,11 @@ export class FakeLlmServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** `await using`: the server is killed when the test's scope ends, however it ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill().catch(() => undefined);
+  }
+
   private async handle(backend: TextBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};

@@ -8,6 +8,7 @@ import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { LlamaBackend } from "../../src/model/llama-backend.js";
 import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
+import type { SemanticOptions } from "../../src/pipeline/semantic.js";
 import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
@@ -16,6 +17,11 @@ import { FakeLlmServer } from "./fake-llm-server.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
 const execFileAsync = promisify(execFile);
+
+/** One local Ollama-speaking backend (the test server) with short summaries the tiny model can write. */
+function localSemantic(server: FakeLlmServer, extra: Partial<SemanticOptions> = {}): SemanticOptions {
+  return { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", ...extra };
+}
 
 describe("semantic memory", () => {
   let llama: LlamaBackend;
@@ -94,105 +100,97 @@ describe("semantic memory", () => {
   });
 
   it("the quality report scores each memory's summary and rebuilt text against the original, flags and keeps failures", async () => {
-    const server = await FakeLlmServer.start(llama);
-    try {
-      await using engine = Engine.open({
-        db: ":memory:",
-        autoTrainAfter: 0,
-        semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 200, prompt: "Summarize as JSON." },
-      });
-      const records = devCorpus().filter((r) => r.text.length <= 120).slice(0, 5).map(({ id, text }) => ({ id, text }));
-      await engine.rememberMany(records);
-      await engine.remember({ id: "plain", text: "Alice meets Bob in Paris on 2024-05-01." });
-      const embedder = new HashedNgramEmbedder();
-      for (const mode of ["summary", "rebuilt"] as const) {
-        const report = await assessQuality(engine, { mode, embedder, extractor: ruleEntityExtractor });
-        assert.equal(report.memories, records.length + 1);
-        assert.equal(report.exactMatches, report.memories);
-        const described = report.rows.filter((r) => r.semantic);
-        assert.equal(described.length, report.semantic?.memories ?? 0);
-        assert.ok(described.length >= 1, "the model described at least one memory");
-        for (const row of described) {
-          const original = await engine.recall(row.id);
-          const semantic = engine.semanticOf(row.id)!;
-          const s = row.semantic!;
-          if (mode === "summary") {
-            const [a, b] = await embedder.embed([semantic.summary, original]);
-            assert.ok(Math.abs(s.similarity - cosine(a!, b!)) < 1e-9);
-            assert.equal(s.rougeL, rougeL(semantic.summary, original).f1);
-            assert.equal(s.bleu, bleu(semantic.summary, original, { smooth: true }));
-            assert.ok(Math.abs(s.ratio - Buffer.byteLength(JSON.stringify({ summary: semantic.summary, entities: semantic.entities })) / row.originalBytes) < 1e-12);
-          }
-          const flagged = s.similarity < 0.85 || s.entityRecall < 0.95;
-          assert.equal(row.flags.length > 0, flagged);
-          assert.equal(row.original !== undefined && row.candidate !== undefined, flagged, "flagged memories keep both texts");
+    await using server = await FakeLlmServer.start(llama);
+    await using engine = Engine.open({
+      db: ":memory:",
+      autoTrainAfter: 0,
+      semantic: localSemantic(server, { maxTokens: 200 }),
+    });
+    const records = devCorpus().filter((r) => r.text.length <= 120).slice(0, 5).map(({ id, text }) => ({ id, text }));
+    await engine.rememberMany(records);
+    await engine.remember({ id: "plain", text: "Alice meets Bob in Paris on 2024-05-01." });
+    const embedder = new HashedNgramEmbedder();
+    for (const mode of ["summary", "rebuilt"] as const) {
+      const report = await assessQuality(engine, { mode, embedder, extractor: ruleEntityExtractor });
+      assert.equal(report.memories, records.length + 1);
+      assert.equal(report.exactMatches, report.memories);
+      const described = report.rows.filter((r) => r.semantic);
+      assert.equal(described.length, report.semantic?.memories ?? 0);
+      assert.ok(described.length >= 1, "the model described at least one memory");
+      for (const row of described) {
+        const original = await engine.recall(row.id);
+        const semantic = engine.semanticOf(row.id)!;
+        const s = row.semantic!;
+        if (mode === "summary") {
+          const [a, b] = await embedder.embed([semantic.summary, original]);
+          assert.ok(Math.abs(s.similarity - cosine(a!, b!)) < 1e-9);
+          assert.equal(s.rougeL, rougeL(semantic.summary, original).f1);
+          assert.equal(s.bleu, bleu(semantic.summary, original, { smooth: true }));
+          assert.ok(Math.abs(s.ratio - Buffer.byteLength(JSON.stringify({ summary: semantic.summary, entities: semantic.entities })) / row.originalBytes) < 1e-12);
         }
-        assert.equal(report.flagged, report.rows.filter((r) => r.flags.length > 0).length);
+        const flagged = s.similarity < 0.85 || s.entityRecall < 0.95;
+        assert.equal(row.flags.length > 0, flagged);
+        assert.equal(row.original !== undefined && row.candidate !== undefined, flagged, "flagged memories keep both texts");
       }
-    } finally {
-      await server.kill().catch(() => undefined);
+      assert.equal(report.flagged, report.rows.filter((r) => r.flags.length > 0).length);
     }
   });
 
   it("an exact residual: the text coded by llm conditioned on its summary, which becomes an asset it needs", async () => {
-    const server = await FakeLlmServer.start(llama);
+    await using server = await FakeLlmServer.start(llama);
     await using dir = tempDir();
     const db = join(dir.path, "residual.db");
     const texts = ["Once upon a time, there was a little girl named Lily. She liked to play in the park.", "Tom had a big red ball. He played with it every day in the sun."];
-    try {
-      const ids: string[] = [];
-      {
-        await using engine = Engine.open({
-          db,
-          model: STORIES,
-          llm: { gpu: false, contexts: 1, threads: 1 },
-          autoTrainAfter: 0,
-          semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", residual: "always" },
-        });
-        const results = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
-        for (const result of results) {
-          ids.push(result.id);
-          if (result.semantic !== "on") continue;
-          assert.equal(result.codec, "llm");
-          assert.equal(result.residual, true);
-          const memory = engine.store.getMemory(result.id)!;
-          const asset = engine.store.getAsset(memory.assetId!)!;
-          assert.equal(asset.kind, "llm-prefix");
-          assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${engine.semanticOf(result.id)!.summary}\n`);
-        }
-        assert.ok(results.some((r) => r.residual), "at least one memory got a summary and a residual");
-        const stats = engine.stats();
-        assert.ok(stats.assetBytes > 0, "the summaries the envelopes need are counted");
+    const ids: string[] = [];
+    {
+      await using engine = Engine.open({
+        db,
+        model: STORIES,
+        llm: { gpu: false, contexts: 1, threads: 1 },
+        autoTrainAfter: 0,
+        semantic: localSemantic(server, { residual: "always" }),
+      });
+      const results = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
+      for (const result of results) {
+        ids.push(result.id);
+        if (result.semantic !== "on") continue;
+        assert.equal(result.codec, "llm");
+        assert.equal(result.residual, true);
+        const memory = engine.store.getMemory(result.id)!;
+        const asset = engine.store.getAsset(memory.assetId!)!;
+        assert.equal(asset.kind, "llm-prefix");
+        assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${engine.semanticOf(result.id)!.summary}\n`);
       }
-      // A fresh engine (nothing cached) rebuilds the exact texts from envelope + summary asset.
-      await using reader = Engine.open({ db, model: STORIES, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
-      for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
-      assert.equal((await reader.verify()).failed, 0);
-      const residualId = ids.find((id) => reader.store.getMemory(id)!.assetId !== null)!;
-      const assetId = reader.store.getMemory(residualId)!.assetId!;
-      assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
-      // Recoding keeps a residual envelope unless plain coding is smaller.
-      const before = ids.map((id) => reader.store.getMemory(id)!);
-      const recoded = await reader.recode("default", { codec: "llm" });
-      assert.equal(recoded.checked, ids.length);
-      assert.ok(recoded.bytesAfter <= recoded.bytesBefore);
-      for (const [i, id] of ids.entries()) {
-        assert.ok(reader.store.getMemory(id)!.envelope.length <= before[i]!.envelope.length);
-        assert.equal(await reader.recall(id), texts[i]);
-      }
-      reader.forget(residualId);
-      assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
-    } finally {
-      await server.kill().catch(() => undefined);
+      assert.ok(results.some((r) => r.residual), "at least one memory got a summary and a residual");
+      const stats = engine.stats();
+      assert.ok(stats.assetBytes > 0, "the summaries the envelopes need are counted");
     }
+    // A fresh engine (nothing cached) rebuilds the exact texts from envelope + summary asset.
+    await using reader = Engine.open({ db, model: STORIES, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
+    for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
+    assert.equal((await reader.verify()).failed, 0);
+    const residualId = ids.find((id) => reader.store.getMemory(id)!.assetId !== null)!;
+    const assetId = reader.store.getMemory(residualId)!.assetId!;
+    assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
+    // Recoding keeps a residual envelope unless plain coding is smaller.
+    const before = ids.map((id) => reader.store.getMemory(id)!);
+    const recoded = await reader.recode("default", { codec: "llm" });
+    assert.equal(recoded.checked, ids.length);
+    assert.ok(recoded.bytesAfter <= recoded.bytesBefore);
+    for (const [i, id] of ids.entries()) {
+      assert.ok(reader.store.getMemory(id)!.envelope.length <= before[i]!.envelope.length);
+      assert.equal(await reader.recall(id), texts[i]);
+    }
+    reader.forget(residualId);
+    assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
   });
 
   it("from the CLI: import reports what the backends did and cost, get --mode summary reads the summary, quality scores it", async () => {
-    const server = await FakeLlmServer.start(llama);
+    await using server = await FakeLlmServer.start(llama);
     await using dir = tempDir();
     const db = join(dir.path, "cli.db");
     const config = join(dir.path, "memzip.json");
-    writeFileSync(config, JSON.stringify({ semantic: { backends: [{ name: "local", kind: "ollama", url: server.url, model: "stories", retries: 0, local: true }], summaryChars: 40, maxTokens: 120, prompt: "Summarize as JSON.", prices: { local: { perHour: 2 }, cloud: { inputPer1K: 1, outputPer1K: 2 } } } }));
+    writeFileSync(config, JSON.stringify({ semantic: localSemantic(server, { prices: { local: { perHour: 2 }, cloud: { inputPer1K: 1, outputPer1K: 2 } } }) }));
     const records = devCorpus().filter((r) => r.text.length <= 100).slice(0, 4);
     const input = join(dir.path, "in.jsonl");
     writeFileSync(input, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n"));
@@ -205,26 +203,22 @@ describe("semantic memory", () => {
         return { status: (error as { code: number }).code, stdout: (error as { stdout: string }).stdout };
       }
     };
-    try {
-      const imported = await memzip(["import", input, "--json"]);
-      assert.equal(imported.status, 0);
-      const report = JSON.parse(imported.stdout) as { stored: number; semantic: { described: number; skipped: number; costs: { lines: { backend: string; promptTokens: number }[]; per1000Memories: number } } };
-      assert.equal(report.stored, records.length);
-      assert.equal(report.semantic.described + report.semantic.skipped, records.length);
-      assert.ok(report.semantic.costs.lines.find((l) => l.backend === "local")!.promptTokens > 0);
-      assert.ok(report.semantic.costs.per1000Memories > 0);
+    const imported = await memzip(["import", input, "--json"]);
+    assert.equal(imported.status, 0);
+    const report = JSON.parse(imported.stdout) as { stored: number; semantic: { described: number; skipped: number; costs: { lines: { backend: string; promptTokens: number }[]; per1000Memories: number } } };
+    assert.equal(report.stored, records.length);
+    assert.equal(report.semantic.described + report.semantic.skipped, records.length);
+    assert.ok(report.semantic.costs.lines.find((l) => l.backend === "local")!.promptTokens > 0);
+    assert.ok(report.semantic.costs.per1000Memories > 0);
 
-      await using engine = Engine.open({ db });
-      const described = records.find((r) => engine.semanticOf(r.id));
-      assert.ok(described, "a memory got a summary");
-      assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, engine.semanticOf(described.id)!.summary);
-      assert.equal((await memzip(["get", described.id])).stdout, described.text);
-      const quality = JSON.parse((await memzip(["quality", "--json"])).stdout) as { memories: number; semantic: { memories: number } };
-      assert.equal(quality.memories, records.length);
-      assert.equal(quality.semantic.memories, report.semantic.described);
-    } finally {
-      await server.kill().catch(() => undefined);
-    }
+    await using engine = Engine.open({ db });
+    const described = records.find((r) => engine.semanticOf(r.id));
+    assert.ok(described, "a memory got a summary");
+    assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, engine.semanticOf(described.id)!.summary);
+    assert.equal((await memzip(["get", described.id])).stdout, described.text);
+    const quality = JSON.parse((await memzip(["quality", "--json"])).stdout) as { memories: number; semantic: { memories: number } };
+    assert.equal(quality.memories, records.length);
+    assert.equal(quality.semantic.memories, report.semantic.described);
   });
 
   it("rejects a semantic configuration that cannot work, naming the setting", () => {
