@@ -283,7 +283,7 @@ const nameOf = (i: number) => basename(models[i] as string, ".gguf");
       const started = performance.now();
       await engine.importJsonl(corpusFile);
       const seconds = (performance.now() - started) / 1000;
-      const perId = new Map(engine.list({ limit: dev.length }).map((m) => [m.id, engine.store.getMemory(m.id)?.envelope.length ?? 0]));
+      const perId = new Map(engine.list({ limit: dev.length }).map((m) => [m.id, engine.store.getMemory(m.namespace, m.id)?.envelope.length ?? 0]));
       return { perId, stats: engine.stats(), seconds, verify: await engine.verify() };
     };
     const plain = await sizes({});
@@ -292,7 +292,7 @@ const nameOf = (i: number) => basename(models[i] as string, ".gguf");
     for (const [id, bytes] of withModel.perId) if (bytes > (plain.perId.get(id) ?? Infinity)) larger++;
     const wins = (stats: typeof plain.stats) => Object.entries(stats.byCodec).map(([codec, c]) => `${codec} ${c.memories}`).join(", ");
     const row = (name: string, r: typeof plain) =>
-      `| ${name} | ${r.stats.memories} | ${r.stats.bitsPerByte.toFixed(3)} | ${r.stats.bitsPerByteWithAssets.toFixed(3)} | ${wins(r.stats)} | ${r.seconds.toFixed(0)} s | ${r.verify.checked - r.verify.failed}/${r.verify.checked} |`;
+      `| ${name} | ${r.stats.memories} | ${r.stats.envelopeBitsPerByte.toFixed(3)} | ${r.stats.bitsPerByte.toFixed(3)} | ${wins(r.stats)} | ${r.seconds.toFixed(0)} s | ${r.verify.checked - r.verify.failed}/${r.verify.checked} |`;
     results.policy = { plain: plain.stats, withModel: withModel.stats, larger };
     replaceSection(
       "llm-policy",

@@ -9,50 +9,67 @@ export interface CodecStats {
   bitsPerByte: number;
 }
 
-export interface StoreStats extends CodecStats {
+/**
+ * Sizes of a store or one namespace. Every figure counts what rebuilding needs:
+ * storedBytes = envelopeBytes + assetBytes, and bitsPerByte = storedBytes * 8 / originalBytes.
+ * A namespace is charged in full, once, for each text it reads that another namespace holds, and
+ * in full for each asset its memories need (so namespaces' figures can add up to more than the store's).
+ */
+export interface StoreStats {
   namespace: string | null;
-  /** Bytes of dictionaries and snapshots the memories depend on, reported apart. */
+  memories: number;
+  originalBytes: number;
+  /** Whole envelopes. */
+  envelopeBytes: number;
+  /** Dictionaries, snapshots and priming texts that some memory needs. */
   assetBytes: number;
-  /** Bits per byte with the asset bytes counted too: what rebuilding every memory really costs. */
-  bitsPerByteWithAssets: number;
-  /** Original bytes over envelope bytes. */
+  /** Envelopes plus the assets in use: everything needed to rebuild the memories. */
+  storedBytes: number;
+  /** storedBytes * 8 / originalBytes. */
+  bitsPerByte: number;
+  /** Envelopes alone, in bits per byte (assets left out). */
+  envelopeBitsPerByte: number;
+  /** Original bytes over stored bytes (higher is smaller). */
   ratio: number;
-  /** Original bytes over envelope and asset bytes. */
-  ratioWithAssets: number;
-  /** Bytes of this namespace's assets that no memory needs (superseded, or beaten by another codec); `prune` deletes those not in use for new writes. */
+  /** Assets no memory needs (of this namespace: those trained for it); `memzip compact` deletes them. */
   unusedAssetBytes: number;
+  /** The search index's tables (derived data, rebuilt on demand); whole file only. */
+  indexBytes: number;
+  /** The database file and its write-ahead log on disk; whole file, whatever the namespace. */
+  fileBytes: number;
+  /** fileBytes * 8 / originalBytes of the whole store. */
+  diskBitsPerByte: number;
   byCodec: Record<string, CodecStats>;
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
 
 export function storeStats(store: MemoryStore, namespace?: string): StoreStats {
   const byCodec: Record<string, CodecStats> = {};
-  let memories = 0;
-  let originalBytes = 0;
-  let storedBytes = 0;
   for (const usage of store.usageByCodec(namespace)) {
     byCodec[usage.codec] = { ...usage, bitsPerByte: bitsPerByte(usage.storedBytes, usage.originalBytes) };
-    memories += usage.memories;
-    originalBytes += usage.originalBytes;
-    storedBytes += usage.storedBytes;
   }
-  const usage = store.assetUsage(namespace);
-  const assets = usage.filter((a) => a.memories > 0).map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
-  const assetBytes = assets.reduce((sum, a) => sum + a.bytes, 0);
-  const unusedAssetBytes = usage
-    .filter((a) => a.memories === 0 && (namespace === undefined || a.namespace === namespace))
-    .reduce((sum, a) => sum + a.size, 0);
+  const footprint = store.footprint(namespace);
+  const assets = store
+    .assetUsage(namespace)
+    .filter((a) => a.memories > 0)
+    .map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
+  const storedBytes = footprint.envelopeBytes + footprint.assetBytes;
+  const disk = store.diskUsage();
+  const wholeOriginal = namespace === undefined ? footprint.originalBytes : store.footprint().originalBytes;
   return {
     namespace: namespace ?? null,
-    memories,
-    originalBytes,
+    memories: footprint.memories,
+    originalBytes: footprint.originalBytes,
+    envelopeBytes: footprint.envelopeBytes,
+    assetBytes: footprint.assetBytes,
     storedBytes,
-    bitsPerByte: bitsPerByte(storedBytes, originalBytes),
-    assetBytes,
-    bitsPerByteWithAssets: bitsPerByte(storedBytes + assetBytes, originalBytes),
-    ratio: storedBytes === 0 ? 0 : originalBytes / storedBytes,
-    ratioWithAssets: storedBytes + assetBytes === 0 ? 0 : originalBytes / (storedBytes + assetBytes),
-    unusedAssetBytes,
+    bitsPerByte: bitsPerByte(storedBytes, footprint.originalBytes),
+    envelopeBitsPerByte: bitsPerByte(footprint.envelopeBytes, footprint.originalBytes),
+    ratio: storedBytes === 0 ? 0 : footprint.originalBytes / storedBytes,
+    unusedAssetBytes: footprint.unusedAssetBytes,
+    indexBytes: disk.indexBytes,
+    fileBytes: disk.fileBytes,
+    diskBitsPerByte: bitsPerByte(disk.fileBytes, wholeOriginal),
     byCodec,
     assets,
   };

@@ -35,7 +35,8 @@ import { importRecords, type ImportOptions, type ImportProgress, type ImportRepo
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
-import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
+import { memoryKey } from "./store/types.js";
+import type { EnvelopeUpdate, ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
 import type { SemanticRecord } from "./codec/semantic.js";
 import type { CostReport } from "./model/costs.js";
 import type { ModelRouter } from "./model/router.js";
@@ -99,6 +100,8 @@ export interface RecodeReport {
   recoded: number;
   bytesBefore: number;
   bytesAfter: number;
+  /** Memories another writer changed or deleted while recode ran: left as that writer left them. */
+  skipped: number;
 }
 
 export interface ProgressEvent {
@@ -161,11 +164,14 @@ export class Engine {
     this.textCache = cache;
   }
 
-  static open(options: EngineOptions = {}): Engine {
-    const { db, ...rest } = options;
+  /** With `readOnly`, the store is opened for reading: nothing is created or written (a missing store is E_NOT_FOUND). */
+  static open(options: EngineOptions & { readOnly?: boolean } = {}): Engine {
+    const { db, readOnly, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
-    return new Engine(SqliteStore.open(path), resolved, cacheFor(resolved, path));
+    const store = SqliteStore.open(path, { readOnly: readOnly === true });
+    // A read-only engine writes nothing beside the store, not even a disk cache.
+    return new Engine(store, resolved, cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, path));
   }
 
   async remember(input: MemoryInput, options: RememberOptions = {}): Promise<RememberResult> {
@@ -203,13 +209,13 @@ export class Engine {
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
-      const before = this.store.fingerprints([id]).get(id);
+      const before = this.store.fingerprints(namespace, [id]).get(id);
       const metadata = { id, namespace, kind: input.kind ?? "note", tags: input.tags ?? [], meta: input.meta ?? {} };
       if (before && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
-        const stored = this.store.getMemory(id) as StoredMemory;
+        const stored = this.store.getMemory(namespace, id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
-        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(id)) };
+        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(namespace, id)) };
         if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" } };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
@@ -217,8 +223,9 @@ export class Engine {
       const row = { ...metadata, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.describe(input.text, metadata.kind);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
-      const holder = this.store.findContent(hash);
-      if (holder && holder.id !== id) {
+      const holder = this.store.findContent(hash, sum, bytes.length);
+      // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
+      if (holder && !(holder.namespace === namespace && holder.id === id) && (await this.decodesTo(holder.envelope, bytes))) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
           result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
@@ -250,7 +257,7 @@ export class Engine {
       }
       const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
       return plans.map(({ result }) => {
-        const final = references.has(result.id) ? { ...result, storedBytes: 0, deduplicated: true } : result;
+        const final = references.has(memoryKey(result.namespace, result.id)) ? { ...result, storedBytes: 0, deduplicated: true } : result;
         this.count(final);
         return final;
       });
@@ -342,11 +349,11 @@ export class Engine {
    * or a text a model writes back out from the summary and entities (`"rebuilt"`: lossy, never
    * the original). The last two need semantic features (`E_NOT_FOUND` says when a memory has none).
    */
-  async recall(id: string, options: { mode?: RecallMode } = {}): Promise<string> {
+  async recall(id: string, options: { mode?: RecallMode; namespace?: string } = {}): Promise<string> {
     const mode = options.mode ?? "exact";
-    if (mode === "exact") return decodeStoredText(await this.recallBytes(id));
-    if (!this.store.getMemory(id)) throw notFound(id);
-    const semantic = this.store.getSemantic(id);
+    const namespace = this.locate(id, options.namespace);
+    if (mode === "exact") return decodeStoredText(await this.recallBytes(id, namespace));
+    const semantic = this.store.getSemantic(namespace, id);
     if (!semantic) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" has no summary: semantic features were off or skipped when it was written`, {
         hint: "Configure semantic backends and write it again, or recall it exactly (the default mode).",
@@ -370,9 +377,9 @@ export class Engine {
     this.searchLoading ??= (async () => {
       const path = this.options.searchEmbedder;
       if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: this.options.llm.gpu, threads: this.options.llm.threads });
-      return new SearchIndex(this.store, this.searchEmbedder ?? this.embedder, async (id) => {
-        const semantic = this.store.getSemantic(id);
-        const text = await this.recall(id);
+      return new SearchIndex(this.store, this.searchEmbedder ?? this.embedder, async (id, namespace) => {
+        const semantic = this.store.getSemantic(namespace, id);
+        const text = await this.recall(id, { namespace });
         return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
       });
     })();
@@ -392,15 +399,40 @@ export class Engine {
 
   /** Memories most like the memory `id`, by embedding similarity. */
   async relatedMemories(id: string, options: Omit<SearchOptions, "mode"> & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
-    if (!this.store.getMemory(id)) throw notFound(id);
+    this.locate(id, options.namespace);
     const index = await this.searchIndex();
     await index.refresh(options.onIndex);
     return index.related(id, options);
   }
 
   /** A memory's summary and entities, if semantic features wrote them. */
-  semanticOf(id: string): StoredSemantic | undefined {
-    return this.store.getSemantic(id);
+  semanticOf(id: string, namespace?: string): StoredSemantic | undefined {
+    return this.store.getSemantic(this.locate(id, namespace), id);
+  }
+
+  /** A memory's row (metadata and envelope). */
+  memory(id: string, namespace?: string): StoredMemory {
+    return this.store.getMemory(this.locate(id, namespace), id) as StoredMemory;
+  }
+
+  /**
+   * The namespace of memory `id`: the one given (the memory must be there), else the only
+   * namespace holding that id. An id held by several namespaces needs one (E_USAGE names them).
+   */
+  locate(id: string, namespace?: string): string {
+    if (namespace !== undefined) {
+      if (!this.store.fingerprints(namespace, [id]).has(id)) throw notFound(id, namespace);
+      return namespace;
+    }
+    const holders = this.store.namespacesOf(id);
+    if (holders.length === 0) throw notFound(id);
+    if (holders.length > 1) {
+      throw new MemzipError(ErrorCode.USAGE, `memory "${id}" exists in several namespaces: ${holders.join(", ")}`, {
+        hint: `Name one with --namespace (-n), e.g. -n ${holders[0] as string}.`,
+        details: { id, namespaces: holders },
+      });
+    }
+    return holders[0] as string;
   }
 
   /** Model usage and what it cost, per backend, with the local run's savings against the cloud price. */
@@ -433,14 +465,14 @@ export class Engine {
     return described;
   }
 
-  async recallBytes(id: string): Promise<Uint8Array> {
-    const memory = this.store.getMemory(id);
-    if (!memory) throw notFound(id);
+  async recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
+    const memory = this.store.getMemory(this.locate(id, namespace), id);
+    if (!memory) throw notFound(id, namespace);
     const key = envelopeKey(memory.envelope);
     const cached = this.textCache.get(key);
     if (cached) return cached.slice();
     try {
-      const bytes = await this.decodeBytes(memory.envelope);
+      const bytes = await this.decodeBytes(memory.envelope, memory.originalLength);
       this.textCache.set(key, bytes.slice());
       return bytes;
     } catch (error) {
@@ -454,12 +486,27 @@ export class Engine {
     return this.textCache.stats();
   }
 
-  forget(id: string): void {
-    if (!this.store.deleteMemory(id)) throw notFound(id);
+  /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
+  forget(id: string, namespace?: string): void {
+    const where = this.locate(id, namespace);
+    const assetId = this.store.getMemory(where, id)?.assetId ?? null;
+    if (!this.store.deleteMemory(where, id)) throw notFound(id, where);
+    if (assetId !== null && !this.store.isActiveAsset(assetId) && this.store.deleteAsset(assetId)) this.assetCache.clear();
   }
 
   list(query: ListQuery = {}): MemorySummary[] {
     return this.store.listMemories(query);
+  }
+
+  /**
+   * Prunes every asset no memory needs (also ones a namespace writes with), moves the write-ahead
+   * log into the file and rebuilds the file without free pages.
+   */
+  compact(): { removed: { id: string; kind: AssetKind; bytes: number }[]; fileBytesBefore: number; fileBytesAfter: number } {
+    const fileBytesBefore = this.store.diskUsage().fileBytes;
+    const removed = this.pruneAssets({ unusedActive: true });
+    this.store.compact();
+    return { removed, fileBytesBefore, fileBytesAfter: this.store.diskUsage().fileBytes };
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
@@ -478,7 +525,7 @@ export class Engine {
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        const bytes = await this.decodeBytes(memory.envelope);
+        const bytes = await this.decodeBytes(memory.envelope, memory.originalLength);
         if (bytes.length !== memory.originalLength || checksum32(bytes) !== memory.checksum) {
           throw new MemzipError(ErrorCode.CHECKSUM, "decoded text differs from the checksum recorded in the store");
         }
@@ -539,17 +586,22 @@ export class Engine {
     const candidates = this.candidates(namespace, codec);
     const prefix = this.activeAssetOf(namespace, "llm-prefix");
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
-    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0 };
+    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const total = this.store.countMemories(namespace);
-    let batch: StoredMemory[] = [];
+    let batch: EnvelopeUpdate[] = [];
+    // Compare-and-set: a memory rewritten or deleted since it was read keeps what the other writer left.
     const flush = () => {
-      if (batch.length) this.store.putMemories(batch);
+      if (batch.length) {
+        const lost = batch.length - this.store.replaceEnvelopes(batch);
+        report.skipped += lost;
+        report.recoded -= lost;
+      }
       batch = [];
     };
     await forEachConcurrent(this.store.iterateMemories(namespace), model ? this.options.llm.contexts : 1, async (memory) => {
       // A reference shares its holder's envelope: recoding the holder recodes both.
       if (memory.contentOf) return;
-      const bytes = await this.decodeBytes(memory.envelope);
+      const bytes = await this.decodeBytes(memory.envelope, memory.originalLength);
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? this.assetById(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
@@ -564,7 +616,7 @@ export class Engine {
           : superseded || choice.envelope.length < memory.envelope.length;
       if (better) {
         report.recoded++;
-        batch.push({ ...memory, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
+        batch.push({ namespace: memory.namespace, id: memory.id, version: memory.version ?? 0, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
         if (batch.length >= this.options.batchSize) flush();
       }
       report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
@@ -615,7 +667,7 @@ export class Engine {
   async *exportMemories(namespace?: string): AsyncGenerator<ExportedMemory> {
     for (const memory of this.store.iterateMemories(namespace)) {
       const { id, kind, tags, meta, createdAt } = memory;
-      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(await this.decodeBytes(memory.envelope)) };
+      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(await this.decodeBytes(memory.envelope, memory.originalLength)) };
     }
   }
 
@@ -631,10 +683,24 @@ export class Engine {
   }
 
   /** Decodes an envelope with this store's codecs, assets and models. */
-  async decodeBytes(envelope: Uint8Array): Promise<Uint8Array> {
-    const opened = openEnvelope(envelope, this.options.maxTextBytes);
+  /**
+   * Decodes an envelope with this store's codecs, assets and models. `storedLength`, the length the
+   * store recorded for it, raises the size limit: whatever was written (under any limit) reads back.
+   */
+  async decodeBytes(envelope: Uint8Array, storedLength = 0): Promise<Uint8Array> {
+    const limit = readLimit(this.options.maxTextBytes, storedLength);
+    const opened = openEnvelope(envelope, limit);
     if (opened.codecId === LLM_CODEC_ID) return this.llm.decode(opened, (ref) => this.assetByRef(ref));
-    return this.decodeClassical(envelope);
+    return this.decodeClassical(envelope, limit);
+  }
+
+  /** Whether an envelope decodes to exactly `bytes` (false for any failure). */
+  private async decodesTo(envelope: Uint8Array, bytes: Uint8Array): Promise<boolean> {
+    try {
+      return Buffer.from(await this.decodeBytes(envelope, bytes.length)).equals(bytes);
+    } catch {
+      return false;
+    }
   }
 
   /** Registers a GGUF model file in the store (or renames / relocates one already known). */
@@ -718,7 +784,7 @@ export class Engine {
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
       const assets: TrainedAsset[] = [];
       for (const kind of this.assetKindsToTrain(namespace)) assets.push(await this.trainAsset(kind, namespace));
-      if (assets.length > 0) report.trained = { assets, recode: await this.recode(namespace, write), pruned: this.pruneAssets({ namespace }) };
+      if (assets.length > 0) report.trained = { assets, recode: await this.recode(namespace, write), pruned: this.pruneAssets({ namespace, unusedActive: true }) };
     }
     return report;
   }
@@ -733,21 +799,25 @@ export class Engine {
     for (const name of this.options.codecs) {
       const needs = this.codecs.byName.get(name)?.requires as TrainableAssetKind | undefined;
       if (!needs) continue;
-      const activeId = this.store.activeAsset(namespace, needs);
-      const learnedFrom = activeId === undefined ? 0 : Number(this.store.getAsset(activeId)?.meta.samples ?? 0);
+      // Kept after the asset is pruned for losing to another codec: it is not retrained until the namespace outgrows it.
+      const learnedFrom = this.store.assetLearnedFrom(namespace, needs);
       if (learnedFrom * RETRAIN_GROWTH <= memories) kinds.add(needs);
     }
     return [...kinds];
   }
 
-  /** Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no namespace writes with. */
-  pruneAssets(filter: { kind?: AssetKind; namespace?: string } = {}): { id: string; kind: AssetKind; bytes: number }[] {
+  /**
+   * Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no
+   * namespace writes with; with `unusedActive`, also those a namespace writes with that no memory
+   * needs (they lost to another codec on every memory; the namespace stops writing with them).
+   */
+  pruneAssets(filter: { kind?: AssetKind; namespace?: string; unusedActive?: boolean } = {}): { id: string; kind: AssetKind; bytes: number }[] {
     const removed: { id: string; kind: AssetKind; bytes: number }[] = [];
     for (const usage of this.store.assetUsage()) {
-      if (usage.memories > 0 || this.store.isActiveAsset(usage.id)) continue;
+      if (usage.memories > 0 || (!filter.unusedActive && this.store.isActiveAsset(usage.id))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
-      this.store.deleteAsset(usage.id);
-      removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+      // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
+      if (this.store.deleteAsset(usage.id)) removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
     }
     this.assetCache.clear();
     return removed;
@@ -877,8 +947,8 @@ export class Engine {
     return this.llm.resolveModel(name);
   }
 
-  private decodeClassical(envelope: Uint8Array): Uint8Array {
-    return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), this.options.maxTextBytes);
+  private decodeClassical(envelope: Uint8Array, limit = this.options.maxTextBytes): Uint8Array {
+    return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), limit);
   }
 
   private assetById(id: string): StoredAsset | undefined {
@@ -922,8 +992,16 @@ export interface RecodeOptions {
   model?: string;
 }
 
-function notFound(id: string): MemzipError {
-  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
+function notFound(id: string, namespace?: string): MemzipError {
+  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"${namespace === undefined ? "" : ` in namespace "${namespace}"`}`, {
+    hint: "List ids with `memzip ls` (with -n NS for one namespace).",
+    details: namespace === undefined ? { id } : { id, namespace },
+  });
+}
+
+/** The size limit for reading a memory: the configured one, or more when the store holds a longer text (written under a higher limit). */
+function readLimit(configured: number, storedLength: number): number {
+  return Math.max(configured, storedLength);
 }
 
 /** Text handed to an asset trainer at most, newest memories first (zstd suggests ~100x a 110 KB dictionary). */

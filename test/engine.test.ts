@@ -38,7 +38,7 @@ describe("Engine", () => {
     assert.equal(again.id, first.id);
     assert.equal(again.status, "unchanged");
     assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "updated");
-    assert.deepEqual(engine.store.getMemory("given")?.tags, ["new"]);
+    assert.deepEqual(engine.store.getMemory("default", "given")?.tags, ["new"]);
     assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "unchanged");
     assert.equal((await engine.remember({ text: "alpha 2", id: "given" })).status, "updated");
     assert.equal(await engine.recall("given"), "alpha 2");
@@ -60,9 +60,9 @@ describe("Engine", () => {
       const stats = engine.stats();
       assert.equal(stats.memories, 2000);
       // The snapshot learned from these very memories, so they are stored as references to it
-      // and what they cost is, honestly, the snapshot: bitsPerByteWithAssets.
+      // and what they cost is, honestly, the snapshot: bitsPerByte.
       assert.equal(stats.byCodec["cm-ref"]?.memories, 2000);
-      assert.ok(stats.bitsPerByteWithAssets < 2.6, `bits/byte with assets ${stats.bitsPerByteWithAssets}`);
+      assert.ok(stats.bitsPerByte < 2.6, `bits/byte with assets ${stats.bitsPerByte}`);
       assert.ok(stats.unusedAssetBytes > 100_000, "the dictionary no memory needs is reported as unused");
       assert.deepEqual(await engine.verify(), { checked: 2000, failed: 0, failures: [] });
     }
@@ -164,7 +164,7 @@ describe("Engine", () => {
       assert.ok(memory, `no memory uses ${codec}`);
       assert.equal(await engine.recall(memory.id), records.find((r) => r.id === memory.id)?.text);
       await using other = Engine.open({ db: ":memory:" });
-      other.store.putMemories([{ ...(engine.store.getMemory(memory.id) as NonNullable<ReturnType<typeof engine.store.getMemory>>), assetId: null }]);
+      other.store.putMemories([{ ...(engine.store.getMemory("default", memory.id) as NonNullable<ReturnType<typeof engine.store.getMemory>>), assetId: null }]);
       await assert.rejects(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
     }
   });

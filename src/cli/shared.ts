@@ -7,7 +7,7 @@ import { CODEC_NAMES } from "../codec/registry.js";
 import type { CommandContext } from "./command.js";
 
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags. */
-export function openEngine(context: CommandContext, extra: EngineOptions = {}): Engine {
+export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: { readOnly?: boolean } = {}): Engine {
   const { db, namespace, config, model } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
   const contexts = parseInteger(context.values.contexts, "contexts", 1, 256);
@@ -23,6 +23,7 @@ export function openEngine(context: CommandContext, extra: EngineOptions = {}): 
     ...(profile ? { profile } : {}),
     ...(workers === undefined ? {} : { workers }),
     ...(contexts === undefined ? {} : { llm: { ...settings.llm, contexts } }),
+    ...(access.readOnly ? { readOnly: true } : {}),
   });
 }
 

@@ -120,7 +120,7 @@ export class SearchIndex {
   constructor(
     private readonly store: MemoryStore,
     private readonly embedder: Embedder,
-    private readonly source: (id: string) => Promise<IndexSource>,
+    private readonly source: (id: string, namespace: string) => Promise<IndexSource>,
   ) {}
 
   get embedderName(): string {
@@ -144,7 +144,7 @@ export class SearchIndex {
       const batch = this.index.pending(this.embedder.name, INDEX_BATCH);
       if (batch.length === 0) break;
       const sources: IndexSource[] = [];
-      for (const { id } of batch) sources.push(await this.source(id));
+      for (const { id, namespace } of batch) sources.push(await this.source(id, namespace));
       const vectors = await this.embedder.embed(sources.map(embeddingText));
       this.index.put(
         batch.map(({ seq }, i) => {

@@ -17,8 +17,10 @@ export const QUALITY_THRESHOLDS = { similarity: 0.85, entityRecall: 0.95 } as co
 /** What the report reads; the engine offers all of it. */
 export interface QualitySource {
   store: { iterateMemories(namespace?: string): IterableIterator<StoredMemory>; getAsset(id: string): { bytes: Uint8Array } | undefined };
-  recall(id: string, options?: { mode?: "exact" | "summary" | "rebuilt" }): Promise<string>;
-  semanticOf(id: string): StoredSemantic | undefined;
+  recall(id: string, options?: { mode?: "exact" | "summary" | "rebuilt"; namespace?: string }): Promise<string>;
+  semanticOf(id: string, namespace?: string): StoredSemantic | undefined;
+  /** The namespace's (or store's) original bytes and the bytes of the assets its memories need. */
+  stats(namespace?: string): { originalBytes: number; assetBytes: number };
 }
 
 export interface QualityOptions {
@@ -68,11 +70,14 @@ export interface QualityReport {
   thresholds: typeof QUALITY_THRESHOLDS;
   memories: number;
   exactMatches: number;
-  /** Envelope bytes over original bytes, all memories assessed. */
+  /** Original bytes over envelope bytes, all memories assessed (the direction of `stats`' ratio: higher is smaller). */
   exactRatio: number;
-  /** Bytes of the assets (dictionaries, models' priming texts) those envelopes need, each counted once. */
+  /**
+   * The assessed memories' share of the assets (dictionaries, snapshots, priming texts) the whole
+   * namespace needs: those assets' bytes times the assessed original bytes over the namespace's.
+   */
   assetBytes: number;
-  /** (Envelopes + assets) over original bytes: everything needed to rebuild the texts. */
+  /** Original bytes over (envelopes + that asset share): everything needed to rebuild the texts. */
   exactRatioWithAssets: number;
   exactMs: { p50: number; p95: number };
   /** Means over the memories with semantic features; absent when none has them. */
@@ -93,8 +98,10 @@ export async function assessQuality(source: QualitySource, options: QualityOptio
     rows.push(await assessMemory(source, memory, mode, options));
     options.onProgress?.(rows.length, selected.length);
   }
-  const assets = new Set(selected.flatMap((m) => (m.assetId && !m.contentOf ? [m.assetId] : [])));
-  const assetBytes = [...assets].reduce((sum, id) => sum + (source.store.getAsset(id)?.bytes.length ?? 0), 0);
+  // Assets serve the whole namespace: the sample is charged its share by original bytes, not every asset it touches in full.
+  const whole = source.stats(options.namespace);
+  const assessed = selected.reduce((sum, m) => sum + m.originalLength, 0);
+  const assetBytes = whole.originalBytes === 0 ? 0 : (whole.assetBytes * assessed) / whole.originalBytes;
   return summarize(rows, mode, options.embedder.name, assetBytes);
 }
 
@@ -103,7 +110,7 @@ async function assessMemory(source: QualitySource, memory: StoredMemory, mode: "
   let original: string | undefined;
   let failure = "";
   try {
-    original = await source.recall(memory.id);
+    original = await source.recall(memory.id, { namespace: memory.namespace });
   } catch (error) {
     failure = `unreadable: ${(error as Error).message}`;
   }
@@ -119,10 +126,10 @@ async function assessMemory(source: QualitySource, memory: StoredMemory, mode: "
     exactMs,
     flags: exactMatch ? [] : [failure || "not exact"],
   };
-  const semantic = source.semanticOf(memory.id);
+  const semantic = source.semanticOf(memory.id, memory.namespace);
   if (!semantic || original === undefined) return row;
   started = performance.now();
-  const candidate = mode === "summary" ? semantic.summary : await source.recall(memory.id, { mode: "rebuilt" });
+  const candidate = mode === "summary" ? semantic.summary : await source.recall(memory.id, { mode: "rebuilt", namespace: memory.namespace });
   const ms = performance.now() - started;
   const [a, b] = await options.embedder.embed([candidate, original]);
   const entities = entityScores(options.extractor.extract(original), [...semantic.entities, ...options.extractor.extract(candidate)]);
@@ -165,9 +172,9 @@ function summarize(rows: MemoryQuality[], mode: "summary" | "rebuilt", embedder:
     thresholds: QUALITY_THRESHOLDS,
     memories: rows.length,
     exactMatches: rows.filter((r) => r.exactMatch).length,
-    exactRatio: original === 0 ? 0 : envelopes / original,
+    exactRatio: envelopes === 0 ? 0 : original / envelopes,
     assetBytes,
-    exactRatioWithAssets: original === 0 ? 0 : (envelopes + assetBytes) / original,
+    exactRatioWithAssets: envelopes + assetBytes === 0 ? 0 : original / (envelopes + assetBytes),
     exactMs: { p50: quantile(rows.map((r) => r.exactMs), 0.5), p95: quantile(rows.map((r) => r.exactMs), 0.95) },
     ...(described.length
       ? {

@@ -1,5 +1,12 @@
+import type Database from "better-sqlite3";
+import { MemzipError, ErrorCode } from "../errors.js";
+import { MEMORY_KINDS } from "./types.js";
+
+/** One step: SQL, or a function for a step that verifies what it did (it runs inside the migration's transaction). */
+export type Migration = string | ((db: Database.Database) => void);
+
 /** Schema migrations; `PRAGMA user_version` records how many have been applied. Append only. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE assets (
      id TEXT PRIMARY KEY,
      ref BLOB NOT NULL UNIQUE,
@@ -103,4 +110,140 @@ export const MIGRATIONS: readonly string[] = [
      DELETE FROM search_terms WHERE rowid = (SELECT seq FROM memories WHERE id = new.id);
      DELETE FROM search_vectors WHERE seq = (SELECT seq FROM memories WHERE id = new.id);
    END;`,
+  // Schema v2: compact rows (see docs/STORE.md), ids unique per namespace, a row version for compare-and-set.
+  migrateToV2,
 ];
+
+/** The schema v2 tables a new store starts with (search tables belong to sqlite-search.ts). */
+export const SCHEMA_V2 = `
+  CREATE TABLE namespaces (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+  CREATE TABLE codecs (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+  CREATE TABLE assets (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ref BLOB NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    ns INTEGER,
+    bytes BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    meta TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE active_assets (
+    ns INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    asset INTEGER,
+    samples INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ns, kind)
+  ) WITHOUT ROWID;
+  CREATE TABLE memories (
+    seq INTEGER PRIMARY KEY,
+    ns INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    id_hash INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    codec INTEGER NOT NULL,
+    asset INTEGER,
+    original_length INTEGER NOT NULL,
+    checksum INTEGER NOT NULL,
+    content_hash BLOB,
+    content_of INTEGER,
+    version INTEGER NOT NULL DEFAULT 1,
+    language TEXT,
+    tags TEXT,
+    meta TEXT,
+    envelope BLOB NOT NULL
+  );
+  CREATE TABLE semantic (
+    seq INTEGER PRIMARY KEY,
+    summary TEXT NOT NULL,
+    entities TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );`;
+
+/** Indexes of the v2 tables (created after the tables are filled). */
+export const SCHEMA_V2_INDEXES = `
+  CREATE INDEX memories_by_id ON memories(ns, id_hash);
+  CREATE INDEX memories_by_content ON memories(content_hash) WHERE content_of IS NULL AND content_hash IS NOT NULL;
+  CREATE INDEX memories_by_content_of ON memories(content_of) WHERE content_of IS NOT NULL;`;
+
+/** Bytes of sha256 a v2 row keeps as its content hash (collisions are checked against checksum, length and, on write, the bytes). */
+export const CONTENT_HASH_BYTES = 8;
+
+/** A 32-bit hash of a memory id: the id index holds this, so the id itself is stored once, in the row. */
+export const ID_HASH_FUNCTION = "memzip_id_hash";
+
+const KIND_CASE = `CASE m.kind ${MEMORY_KINDS.map((k, i) => `WHEN '${k}' THEN ${i}`).join(" ")} ELSE -1 END`;
+
+/**
+ * v1 -> v2 in place: new tables beside the old, every row copied, then checked row by row against
+ * the old tables (ids, namespaces, envelopes, checksums, lengths, holders, assets) before the old
+ * tables are dropped. It runs in the caller's transaction: any failure rolls back to the v1 file.
+ */
+function migrateToV2(db: Database.Database): void {
+  db.exec(SCHEMA_V2.replace(/CREATE TABLE (\w+)/g, "CREATE TABLE $1_v2"));
+  db.exec(`
+    INSERT INTO namespaces_v2 (name, created_at) SELECT name, created_at FROM namespaces ORDER BY rowid;
+    INSERT OR IGNORE INTO namespaces_v2 (name, created_at) SELECT DISTINCT namespace, 0 FROM memories;
+    INSERT INTO codecs_v2 (name) SELECT DISTINCT codec FROM memories ORDER BY codec;
+    INSERT INTO assets_v2 (id, ref, kind, ns, bytes, size, meta, created_at)
+      SELECT a.id, a.ref, a.kind, (SELECT n FROM namespaces_v2 WHERE name = a.namespace), a.bytes, a.size, NULLIF(a.meta, '{}'), a.created_at
+      FROM assets a ORDER BY a.created_at, a.rowid;
+    INSERT INTO active_assets_v2 (ns, kind, asset, samples)
+      SELECT ns.n, aa.kind, a.n, coalesce(json_extract(a.meta, '$.samples'), 0)
+      FROM active_assets aa JOIN namespaces_v2 ns ON ns.name = aa.namespace JOIN assets_v2 a ON a.id = aa.asset_id;
+    INSERT INTO memories_v2 (seq, ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, tags, meta, envelope)
+      SELECT m.seq, ns.n, m.id, ${ID_HASH_FUNCTION}(m.id), ${KIND_CASE}, m.created_at, c.n, a.n, m.original_length, m.checksum,
+        substr(m.content_hash, 1, ${CONTENT_HASH_BYTES}), p.seq, NULLIF(m.tags, '[]'), NULLIF(m.meta, '{}'), m.envelope
+      FROM memories m JOIN namespaces_v2 ns ON ns.name = m.namespace JOIN codecs_v2 c ON c.name = m.codec
+      LEFT JOIN assets_v2 a ON a.id = m.asset_id LEFT JOIN memories p ON p.id = m.content_of
+      ORDER BY m.seq;
+    INSERT INTO semantic_v2 (seq, summary, entities, source, created_at)
+      SELECT m.seq, s.summary, s.entities, s.source, s.created_at FROM semantic s JOIN memories m ON m.id = s.id;`);
+  const count = (sql: string) => (db.prepare(sql).pluck().get() as number) ?? 0;
+  const checks: [string, number, number][] = [
+    ["memories", count("SELECT count(*) FROM memories"), count("SELECT count(*) FROM memories_v2")],
+    [
+      "memories identical in id, namespace, kind, codec, asset, length, checksum, envelope and holder",
+      count("SELECT count(*) FROM memories"),
+      count(`SELECT count(*) FROM memories m JOIN memories_v2 v ON v.seq = m.seq
+        JOIN namespaces_v2 ns ON ns.n = v.ns JOIN codecs_v2 c ON c.n = v.codec LEFT JOIN assets_v2 a ON a.n = v.asset
+        LEFT JOIN memories_v2 vp ON vp.seq = v.content_of
+        WHERE v.id = m.id AND ns.name = m.namespace AND v.kind = ${KIND_CASE} AND v.kind >= 0 AND c.name = m.codec AND a.id IS m.asset_id
+          AND v.original_length = m.original_length AND v.checksum = m.checksum AND v.envelope = m.envelope
+          AND v.created_at = m.created_at AND coalesce(v.tags, '[]') = m.tags AND coalesce(v.meta, '{}') = m.meta
+          AND vp.id IS m.content_of AND v.id_hash = ${ID_HASH_FUNCTION}(v.id)`),
+    ],
+    ["assets", count("SELECT count(*) FROM assets"), count("SELECT count(*) FROM assets a JOIN assets_v2 v ON v.id = a.id WHERE v.bytes = a.bytes AND v.ref = a.ref")],
+    ["active assets", count("SELECT count(*) FROM active_assets"), count("SELECT count(*) FROM active_assets_v2")],
+    ["semantic features", count("SELECT count(*) FROM semantic"), count("SELECT count(*) FROM semantic_v2")],
+  ];
+  for (const [what, before, after] of checks) {
+    if (before !== after) {
+      throw new MemzipError(ErrorCode.STORE, `the upgrade to schema v2 did not verify: ${what}: ${before} before, ${after} after; the store is left as it was (v1)`, {
+        hint: "Keep using the previous memzip release on this store and report the failure with `memzip stats --json` output.",
+      });
+    }
+  }
+  db.exec(`
+    DROP TRIGGER IF EXISTS search_forget_deleted;
+    DROP TRIGGER IF EXISTS search_forget_rewritten;
+    DROP TRIGGER IF EXISTS search_forget_described;
+    DROP TABLE IF EXISTS search_vectors;
+    DROP TABLE IF EXISTS search_terms;
+    DROP TABLE semantic;
+    DROP TABLE active_assets;
+    DROP TABLE memories;
+    DROP TABLE namespaces;
+    DROP TABLE assets;
+    DELETE FROM sqlite_sequence WHERE name = 'memories';
+    ALTER TABLE namespaces_v2 RENAME TO namespaces;
+    ALTER TABLE codecs_v2 RENAME TO codecs;
+    ALTER TABLE assets_v2 RENAME TO assets;
+    ALTER TABLE active_assets_v2 RENAME TO active_assets;
+    ALTER TABLE memories_v2 RENAME TO memories;
+    ALTER TABLE semantic_v2 RENAME TO semantic;
+    ${SCHEMA_V2_INDEXES}`);
+}

@@ -6,6 +6,29 @@ import type { IndexedVectors, SearchIndexStore, SearchIndexEntry } from "./types
  * the embedder that made it) and `search_terms` (FTS5, contentless: the inverted index only, no
  * second copy of the text). Triggers drop a memory's rows when it is deleted or rewritten.
  */
+/**
+ * Creates the search tables and their triggers on \`memories\` when missing (idempotent; the store
+ * calls it at open). Rows are keyed by \`memories.seq\`.
+ */
+export function ensureSearchSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS search_vectors (seq INTEGER PRIMARY KEY, embedder TEXT NOT NULL, vector BLOB NOT NULL);
+    CREATE VIRTUAL TABLE IF NOT EXISTS search_terms USING fts5(terms, content='', contentless_delete=1);
+    CREATE TRIGGER IF NOT EXISTS search_forget_deleted AFTER DELETE ON memories BEGIN
+      DELETE FROM search_vectors WHERE seq = old.seq;
+      DELETE FROM search_terms WHERE rowid = old.seq;
+    END;
+    CREATE TRIGGER IF NOT EXISTS search_forget_rewritten AFTER UPDATE ON memories
+    WHEN old.checksum IS NOT new.checksum OR old.original_length IS NOT new.original_length OR old.content_hash IS NOT new.content_hash BEGIN
+      DELETE FROM search_vectors WHERE seq = old.seq;
+      DELETE FROM search_terms WHERE rowid = old.seq;
+    END;
+    CREATE TRIGGER IF NOT EXISTS search_forget_described AFTER INSERT ON semantic BEGIN
+      DELETE FROM search_terms WHERE rowid = new.seq;
+      DELETE FROM search_vectors WHERE seq = new.seq;
+    END;`);
+}
+
 export class SqliteSearchIndex implements SearchIndexStore {
   private readonly statements;
 
@@ -16,17 +39,19 @@ export class SqliteSearchIndex implements SearchIndexStore {
       frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
       indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
       pending: db.prepare(
-        `SELECT m.seq, m.id FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq
+        `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq
          WHERE v.seq IS NULL OR v.embedder != ? ORDER BY m.seq LIMIT ?`,
       ),
       countPending: db.prepare("SELECT count(*) AS n FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL OR v.embedder != ?"),
       forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
       putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
       putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, embedder, vector) VALUES (?, ?, ?)"),
-      vectors: db.prepare("SELECT v.seq, m.id, m.namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq WHERE v.embedder = ? ORDER BY v.seq"),
+      vectors: db.prepare(
+        "SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns WHERE v.embedder = ? ORDER BY v.seq",
+      ),
       vectorOf: db.prepare("SELECT v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq WHERE m.id = ? AND v.embedder = ?"),
       keyword: db.prepare(
-        `SELECT t.rowid AS seq, m.id, m.namespace FROM search_terms t JOIN memories m ON m.seq = t.rowid
+        `SELECT t.rowid AS seq, m.id, n.name AS namespace FROM search_terms t JOIN memories m ON m.seq = t.rowid JOIN namespaces n ON n.n = m.ns
          WHERE search_terms MATCH ? ORDER BY t.rank LIMIT ?`,
       ),
       dataVersion: db.prepare("PRAGMA data_version").pluck(),
@@ -35,8 +60,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
     };
   }
 
-  pending(embedder: string, limit: number): { seq: number; id: string }[] {
-    return this.statements.pending.all(embedder, limit) as { seq: number; id: string }[];
+  pending(embedder: string, limit: number): { seq: number; id: string; namespace: string }[] {
+    return this.statements.pending.all(embedder, limit) as { seq: number; id: string; namespace: string }[];
   }
 
   countPending(embedder: string): number {

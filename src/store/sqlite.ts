@@ -1,11 +1,15 @@
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
-import { MIGRATIONS } from "./sqlite-migrations.js";
-import { SqliteSearchIndex } from "./sqlite-search.js";
+import { CONTENT_HASH_BYTES, ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "./sqlite-migrations.js";
+import { ensureSearchSchema, SqliteSearchIndex } from "./sqlite-search.js";
+import { MEMORY_KINDS, memoryKey } from "./types.js";
 import type {
+  EnvelopeUpdate,
+  Footprint,
   AssetUsage,
   CodecUsage,
   ContentHolder,
@@ -22,19 +26,22 @@ import type {
 } from "./types.js";
 
 interface MemoryRow {
+  seq: number;
   id: string;
   namespace: string;
-  kind: string;
-  tags: string;
+  kind: number;
+  tags: string | null;
   created_at: number;
-  meta: string;
+  meta: string | null;
   codec: string;
   envelope?: Buffer;
   original_length: number;
   checksum: number;
   asset_id: string | null;
-  content_of?: string | null;
-  content_hash?: Buffer | null;
+  content_of: string | null;
+  content_hash: Buffer | null;
+  language: string | null;
+  version: number;
 }
 
 interface AssetRow {
@@ -42,211 +49,466 @@ interface AssetRow {
   kind: string;
   namespace: string | null;
   bytes: Buffer;
-  meta: string;
+  meta: string | null;
   created_at: number;
+}
+
+/** A memory row as putMemories finds it before writing. */
+interface ExistingRow {
+  seq: number;
+  content_hash: Buffer | null;
+  content_of: number | null;
+  envelope: Buffer;
+  codec: number;
+  asset: number | null;
+}
+
+export interface OpenOptions {
+  /** Open for reading only: a missing store is E_NOT_FOUND (nothing is created), and nothing is written. */
+  readOnly?: boolean;
 }
 
 const JOB_COLUMNS = `id, kind, source, source_size AS sourceSize, source_mtime AS sourceMtime, namespace, status, position, line,
   started_at AS startedAt, updated_at AS updatedAt`;
-const SUMMARY_COLUMNS = "id, namespace, kind, tags, created_at, meta, codec, original_length, checksum, asset_id, content_of";
+const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, m.tags, m.created_at, m.meta, c.name AS codec, m.original_length, m.checksum,
+  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version`;
+const SUMMARY_FROM = `FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
+  LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of`;
 /** A memory with the envelope it reads: its own, or that of the memory holding its text. */
-const WITH_ENVELOPE = `SELECT m.seq, ${SUMMARY_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}, m.content_hash, COALESCE(p.envelope, m.envelope) AS envelope
-  FROM memories m LEFT JOIN memories p ON p.id = m.content_of`;
+const WITH_ENVELOPE = `${SUMMARY_SELECT}, CASE WHEN m.content_of IS NULL THEN m.envelope ELSE p.envelope END AS envelope ${SUMMARY_FROM}`;
+const BY_ID = "m.ns = ? AND m.id_hash = ? AND m.id = ?";
 const EMPTY = Buffer.alloc(0);
+/** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
+const PAGE_SIZE = 1024;
+
+/** The 32-bit hash the id index holds (signed, so SQLite stores it in 4 bytes). */
+export function idHash(id: string): number {
+  return xxh32(Buffer.from(id, "utf8"), 0) | 0;
+}
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Every `putMemories` call is one
- * transaction, so a kill -9 leaves whole batches or nothing.
+ * transaction, so a kill -9 leaves whole batches or nothing. Ids are unique within a namespace.
  */
 export class SqliteStore implements MemoryStore {
   readonly location: string;
+  readonly readOnly: boolean;
   private readonly db: Database.Database;
   private readonly statements;
-  readonly search: SqliteSearchIndex;
+  private searchIndex: SqliteSearchIndex | undefined;
+  private readonly namespaceIds = new Map<string, number>();
+  private readonly codecIds = new Map<string, number>();
 
-  private constructor(location: string, db: Database.Database) {
+  private constructor(location: string, db: Database.Database, readOnly: boolean) {
     this.location = location;
     this.db = db;
-    this.search = new SqliteSearchIndex(db);
+    this.readOnly = readOnly;
     this.statements = {
-      upsertMemory: db.prepare(
-        `INSERT INTO memories (id, namespace, kind, tags, created_at, meta, codec, envelope, original_length, checksum, asset_id, content_hash, content_of)
-         VALUES (@id, @namespace, @kind, @tags, @createdAt, @meta, @codec, @envelope, @originalLength, @checksum, @assetId, @contentHash, @contentOf)
-         ON CONFLICT(id) DO UPDATE SET namespace = excluded.namespace, kind = excluded.kind, tags = excluded.tags,
-           meta = excluded.meta, codec = excluded.codec, envelope = excluded.envelope,
-           original_length = excluded.original_length, checksum = excluded.checksum, asset_id = excluded.asset_id,
-           content_hash = excluded.content_hash, content_of = excluded.content_of`,
+      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset FROM memories m WHERE ${BY_ID}`),
+      insertMemory: db.prepare(
+        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope)
+         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tags, @meta, @envelope)`,
       ),
-      putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (id, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
-      getSemantic: db.prepare("SELECT summary, entities, source FROM semantic WHERE id = ?"),
-      contentOfRow: db.prepare("SELECT content_hash, content_of FROM memories WHERE id = ?"),
+      updateMemory: db.prepare(
+        `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
+           content_hash = @contentHash, content_of = @contentOf, language = @language, tags = @tags, meta = @meta, envelope = @envelope, version = version + 1
+         WHERE seq = @seq`,
+      ),
+      replaceEnvelope: db.prepare(
+        `UPDATE memories SET codec = @codec, asset = @asset, envelope = @envelope, version = version + 1
+         WHERE ns = @ns AND id_hash = @idHash AND id = @id AND version = @version AND content_of IS NULL RETURNING seq`,
+      ),
+      putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (seq, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
+      getSemantic: db.prepare(`SELECT s.summary, s.entities, s.source FROM semantic s JOIN memories m ON m.seq = s.seq WHERE ${BY_ID}`),
       findContent: db.prepare(
-        "SELECT id, codec, asset_id, length(envelope) AS storedBytes FROM memories WHERE content_hash = ? AND content_of IS NULL AND id != ? LIMIT 1",
+        `SELECT m.seq, n.name AS namespace, m.id, m.codec, m.asset, c.name AS codecName, m.envelope FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
+         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.seq != ? LIMIT 1`,
       ),
-      dependents: db.prepare("SELECT id FROM memories WHERE content_of = ? ORDER BY seq"),
-      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = @from), content_of = NULL WHERE id = @to"),
-      repoint: db.prepare("UPDATE memories SET content_of = @to WHERE content_of = @from AND id != @to"),
-      followHolder: db.prepare("UPDATE memories SET codec = ?, asset_id = ? WHERE content_of = ?"),
-      ensureNamespace: db.prepare("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)"),
-      getMemory: db.prepare(`${WITH_ENVELOPE} WHERE m.id = ?`),
-      fingerprint: db.prepare("SELECT checksum, original_length FROM memories WHERE id = ?"),
-      deleteMemory: db.prepare("DELETE FROM memories WHERE id = ?"),
+      dependents: db.prepare("SELECT seq FROM memories WHERE content_of = ? ORDER BY seq LIMIT 1"),
+      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = @from), content_of = NULL, version = version + 1 WHERE seq = @to"),
+      repoint: db.prepare("UPDATE memories SET content_of = @to WHERE content_of = @from AND seq != @to"),
+      followHolder: db.prepare("UPDATE memories SET codec = ?, asset = ? WHERE content_of = ?"),
+      namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
+      insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
+      codecId: db.prepare("SELECT n FROM codecs WHERE name = ?").pluck(),
+      insertCodec: db.prepare("INSERT INTO codecs (name) VALUES (?) ON CONFLICT(name) DO NOTHING"),
+      assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
+      getMemory: db.prepare(`${WITH_ENVELOPE} WHERE ${BY_ID}`),
+      namespacesOf: db.prepare("SELECT n.name FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.id = ? ORDER BY n.name").pluck(),
+      fingerprint: db.prepare(`SELECT m.checksum, m.original_length FROM memories m WHERE ${BY_ID}`),
+      deleteMemory: db.prepare("DELETE FROM memories WHERE seq = ?"),
+      deleteSemantic: db.prepare("DELETE FROM semantic WHERE seq = ?"),
       putAsset: db.prepare(
-        `INSERT OR IGNORE INTO assets (id, ref, kind, namespace, bytes, size, meta, created_at)
-         VALUES (@id, @ref, @kind, @namespace, @bytes, @size, @meta, @createdAt)`,
+        `INSERT OR IGNORE INTO assets (id, ref, kind, ns, bytes, size, meta, created_at)
+         VALUES (@id, @ref, @kind, @ns, @bytes, @size, @meta, @createdAt)`,
       ),
-      getAsset: db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets WHERE id = ?"),
-      getAssetByRef: db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets WHERE ref = ?"),
-      activeAsset: db.prepare("SELECT asset_id FROM active_assets WHERE namespace = ? AND kind = ?"),
+      getAsset: db.prepare("SELECT a.id, a.kind, n.name AS namespace, a.bytes, a.meta, a.created_at FROM assets a LEFT JOIN namespaces n ON n.n = a.ns WHERE a.id = ?"),
+      getAssetByRef: db.prepare("SELECT a.id, a.kind, n.name AS namespace, a.bytes, a.meta, a.created_at FROM assets a LEFT JOIN namespaces n ON n.n = a.ns WHERE a.ref = ?"),
+      activeAsset: db.prepare("SELECT a.id FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE aa.ns = ? AND aa.kind = ?").pluck(),
       setActiveAsset: db.prepare(
-        "INSERT INTO active_assets (namespace, kind, asset_id) VALUES (?, ?, ?) ON CONFLICT(namespace, kind) DO UPDATE SET asset_id = excluded.asset_id",
+        "INSERT INTO active_assets (ns, kind, asset, samples) VALUES (?, ?, ?, ?) ON CONFLICT(ns, kind) DO UPDATE SET asset = excluded.asset, samples = excluded.samples",
       ),
     };
   }
 
-  /** Opens (creating if needed) a store file and brings its schema up to date. `:memory:` works too. */
-  static open(location: string): SqliteStore {
-    let db: Database.Database;
+  /**
+   * Opens (creating if needed) a store file and brings its schema up to date. `:memory:` works too.
+   * With `readOnly`, nothing is created or written: a missing file is E_NOT_FOUND.
+   */
+  static open(location: string, options: OpenOptions = {}): SqliteStore {
+    const memory = location === ":memory:";
+    let readOnly = options.readOnly === true && !memory;
+    if (readOnly && !existsSync(location)) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${location}`, {
+        hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+        details: { path: location },
+      });
+    }
+    let db: Database.Database | undefined;
     try {
-      if (location !== ":memory:") mkdirSync(dirname(location), { recursive: true });
-      db = new Database(location);
+      if (readOnly && writable(location) && writable(dirname(location))) readOnly = false;
+      if (readOnly) {
+        // A folder nobody can write to holds no writer: read the file as it is, without -wal/-shm files.
+        const immutable = !writable(dirname(location)) && !existsSync(`${location}-wal`);
+        db = immutable ? new Database(`file:${encodeURI(location).replace(/\?/g, "%3f").replace(/#/g, "%23")}?immutable=1`, { readonly: true }) : new Database(location, { readonly: true, fileMustExist: true });
+        db.pragma("busy_timeout = 5000");
+        registerFunctions(db);
+        const version = db.pragma("user_version", { simple: true }) as number;
+        if (version !== MIGRATIONS.length) {
+          throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
+            hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
+          });
+        }
+        return new SqliteStore(location, db, true);
+      }
+      if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
+      db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
+      // The wait first: the first opens of a new file by several processes take turns below.
+      db.pragma("busy_timeout = 5000");
+      registerFunctions(db);
+      // For new files only (no effect on an existing one until VACUUM): see docs/STORE.md.
+      db.pragma(`page_size = ${PAGE_SIZE}`);
+      db.pragma("auto_vacuum = INCREMENTAL");
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
-      db.pragma("foreign_keys = ON");
-      db.pragma("busy_timeout = 5000");
       migrate(db);
     } catch (cause) {
+      db?.close();
       if (cause instanceof MemzipError) throw cause;
-      throw new MemzipError(ErrorCode.STORE, `cannot open the store at ${location}: ${(cause as Error).message}`, {
-        hint: "Check the path and its permissions, or point --db / MEMZIP_DB at another file.",
+      const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
+      throw new MemzipError(ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
+        hint: readOnlyCause
+          ? "The store or its folder is read-only: read commands (get, ls, stats, export, verify) still work; write from an account that may write there."
+          : "Check the path and its permissions, or point --db / MEMZIP_DB at another file.",
         cause,
       });
     }
-    return new SqliteStore(location, db);
+    return new SqliteStore(location, db, false);
+  }
+
+  /** The store's search index (its tables are created at open by the search module). */
+  get search(): SqliteSearchIndex {
+    this.searchIndex ??= new SqliteSearchIndex(this.db);
+    return this.searchIndex;
+  }
+
+  private namespaceId(name: string, create: boolean): number | undefined {
+    let n = this.namespaceIds.get(name);
+    if (n !== undefined) return n;
+    n = this.statements.namespaceId.get(name) as number | undefined;
+    if (n === undefined && create) {
+      this.statements.insertNamespace.run(name, Date.now());
+      n = this.statements.namespaceId.get(name) as number;
+    }
+    // Cached only outside transactions that might roll back the row.
+    if (n !== undefined && !this.db.inTransaction) this.namespaceIds.set(name, n);
+    return n;
+  }
+
+  private codecId(name: string): number {
+    let n = this.codecIds.get(name);
+    if (n !== undefined) return n;
+    n = this.statements.codecId.get(name) as number | undefined;
+    if (n === undefined) {
+      this.statements.insertCodec.run(name);
+      n = this.statements.codecId.get(name) as number;
+    }
+    if (!this.db.inTransaction) this.codecIds.set(name, n);
+    return n;
+  }
+
+  private assetN(assetId: string | null): number | null {
+    if (assetId === null) return null;
+    const n = this.statements.assetN.get(assetId) as number | undefined;
+    if (n === undefined) {
+      throw new MemzipError(ErrorCode.MISSING_ASSET, `asset ${assetId} is not in the store`, { hint: "Store the asset before the memories that need it." });
+    }
+    return n;
   }
 
   putMemories(memories: readonly StoredMemory[]): Set<string> {
-    const now = Date.now();
     const references = new Set<string>();
-    this.db.transaction(() => {
+    this.write(() => {
+      // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
+      const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
       for (const memory of memories) {
-        this.statements.ensureNamespace.run(memory.namespace, now);
-        const before = this.statements.contentOfRow.get(memory.id) as { content_hash: Buffer | null; content_of: string | null } | undefined;
-        const hash = memory.contentHash ? Buffer.from(memory.contentHash) : null;
-        // A holder whose text changes hands its envelope to the first memory that shares it.
-        if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) this.releaseContent(memory.id);
-        const holder = hash ? (this.statements.findContent.get(hash, memory.id) as { id: string; codec: string; asset_id: string | null } | undefined) : undefined;
+        const ns = this.namespaceId(memory.namespace, true) as number;
+        const hashOfId = idHash(memory.id);
+        const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
+        const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
+        if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
+          // A holder whose text changes hands its envelope to the first memory that shares it.
+          if (!this.releaseContent(before.seq) && before.content_hash) {
+            released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
+          }
+        }
+        const holder = hash
+          ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0) as
+              | { seq: number; codec: number; asset: number | null }
+              | undefined)
+          : undefined;
         const row = {
-          ...memory,
-          tags: JSON.stringify(memory.tags),
-          meta: JSON.stringify(memory.meta),
-          envelope: Buffer.from(memory.envelope.buffer, memory.envelope.byteOffset, memory.envelope.length),
+          ns,
+          id: memory.id,
+          idHash: hashOfId,
+          kind: kindNumber(memory.kind),
+          createdAt: memory.createdAt,
+          codec: this.codecId(memory.codec),
+          asset: this.assetN(memory.assetId),
+          originalLength: memory.originalLength,
+          checksum: memory.checksum,
           contentHash: hash,
-          contentOf: null as string | null,
+          contentOf: null as number | null,
+          language: memory.language ?? null,
+          tags: memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
+          meta: Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
+          envelope: Buffer.from(memory.envelope.buffer, memory.envelope.byteOffset, memory.envelope.length),
         };
         if (holder) {
-          Object.assign(row, { codec: holder.codec, assetId: holder.asset_id, envelope: EMPTY, contentOf: holder.id });
-          references.add(memory.id);
+          Object.assign(row, { codec: holder.codec, asset: holder.asset, envelope: EMPTY, contentOf: holder.seq });
+          references.add(memoryKey(memory.namespace, memory.id));
         } else if (memory.envelope.length === 0) {
-          throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          const handed = hash ? released.get(hash.toString("hex")) : undefined;
+          if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          Object.assign(row, { codec: handed.codec, asset: handed.asset, envelope: handed.envelope });
+          released.delete((hash as Buffer).toString("hex"));
+        }
+        let seq: number;
+        if (before) {
+          this.statements.updateMemory.run({ ...row, seq: before.seq });
+          seq = before.seq;
+        } else {
+          seq = Number(this.statements.insertMemory.run(row).lastInsertRowid);
         }
         const { semantic } = memory;
-        delete (row as { semantic?: unknown }).semantic;
-        this.statements.upsertMemory.run(row);
-        if (semantic) this.statements.putSemantic.run(memory.id, semantic.summary, JSON.stringify(semantic.entities), semantic.source, now);
+        if (semantic) this.statements.putSemantic.run(seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now());
         // A memory that held its text before may have references; they follow its new codec and asset.
-        if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.assetId, memory.id);
+        if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.asset, seq);
       }
-    })();
+    });
     return references;
   }
 
-  getSemantic(id: string): StoredSemantic | undefined {
-    const row = this.statements.getSemantic.get(id) as { summary: string; entities: string; source: string } | undefined;
+  replaceEnvelopes(updates: readonly EnvelopeUpdate[]): number {
+    let applied = 0;
+    this.write(() => {
+      for (const update of updates) {
+        const ns = this.namespaceId(update.namespace, false);
+        if (ns === undefined) continue;
+        const codec = this.codecId(update.codec);
+        const asset = this.assetN(update.assetId);
+        const envelope = Buffer.from(update.envelope.buffer, update.envelope.byteOffset, update.envelope.length);
+        const row = this.statements.replaceEnvelope.get({ ns, idHash: idHash(update.id), id: update.id, version: update.version, codec, asset, envelope }) as
+          | { seq: number }
+          | undefined;
+        if (!row) continue;
+        this.statements.followHolder.run(codec, asset, row.seq);
+        applied++;
+      }
+    });
+    return applied;
+  }
+
+  /** Runs `work` in one write transaction (taking the write lock first, so it never has to upgrade). */
+  private write<T>(work: () => T): T {
+    if (this.readOnly) {
+      throw new MemzipError(ErrorCode.STORE, `the store at ${this.location} is open read-only`, {
+        hint: "The store or its folder is read-only; write from an account that may write there.",
+      });
+    }
+    return this.db.transaction(work).immediate();
+  }
+
+  getSemantic(namespace: string, id: string): StoredSemantic | undefined {
+    const ns = this.namespaceId(namespace, false);
+    if (ns === undefined) return undefined;
+    const row = this.statements.getSemantic.get(ns, idHash(id), id) as { summary: string; entities: string; source: string } | undefined;
     return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
   }
 
-  findContent(contentHash: Uint8Array): ContentHolder | undefined {
-    const row = this.statements.findContent.get(Buffer.from(contentHash), "") as { id: string; codec: string; storedBytes: number } | undefined;
-    return row && { id: row.id, codec: row.codec, storedBytes: row.storedBytes };
+  findContent(contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined {
+    const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
+    const row = this.statements.findContent.get(hash, checksum, originalLength, 0) as
+      | { namespace: string; id: string; codecName: string; envelope: Buffer }
+      | undefined;
+    return row && { namespace: row.namespace, id: row.id, codec: row.codecName, storedBytes: row.envelope.length, envelope: toBytes(row.envelope) };
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
-  private releaseContent(id: string): void {
-    const first = this.statements.dependents.get(id) as { id: string } | undefined;
-    if (!first) return;
-    this.statements.promote.run({ from: id, to: first.id });
-    this.statements.repoint.run({ from: id, to: first.id });
+  private releaseContent(seq: number): boolean {
+    const first = this.statements.dependents.get(seq) as { seq: number } | undefined;
+    if (!first) return false;
+    this.statements.promote.run({ from: seq, to: first.seq });
+    this.statements.repoint.run({ from: seq, to: first.seq });
+    return true;
   }
 
-  getMemory(id: string): StoredMemory | undefined {
-    const row = this.statements.getMemory.get(id) as MemoryRow | undefined;
+  getMemory(namespace: string, id: string): StoredMemory | undefined {
+    const ns = this.namespaceId(namespace, false);
+    if (ns === undefined) return undefined;
+    const row = this.statements.getMemory.get(ns, idHash(id), id) as MemoryRow | undefined;
     return row ? toStoredMemory(row) : undefined;
   }
 
-  fingerprints(ids: readonly string[]): Map<string, { checksum: number; originalLength: number }> {
+  namespacesOf(id: string): string[] {
+    return this.statements.namespacesOf.all(id) as string[];
+  }
+
+  fingerprints(namespace: string, ids: readonly string[]): Map<string, { checksum: number; originalLength: number }> {
     const found = new Map<string, { checksum: number; originalLength: number }>();
+    const ns = this.namespaceId(namespace, false);
+    if (ns === undefined) return found;
     for (const id of ids) {
-      const row = this.statements.fingerprint.get(id) as { checksum: number; original_length: number } | undefined;
+      const row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number } | undefined;
       if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length });
     }
     return found;
   }
 
-  deleteMemory(id: string): boolean {
-    return this.db.transaction(() => {
-      this.releaseContent(id);
-      return this.statements.deleteMemory.run(id).changes > 0;
-    })();
+  deleteMemory(namespace: string, id: string): boolean {
+    return this.write(() => {
+      const ns = this.namespaceId(namespace, false);
+      if (ns === undefined) return false;
+      const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
+      if (!before) return false;
+      if (before.content_of === null) this.releaseContent(before.seq);
+      this.statements.deleteSemantic.run(before.seq);
+      return this.statements.deleteMemory.run(before.seq).changes > 0;
+    });
   }
 
   listMemories(query: ListQuery): MemorySummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.namespace !== undefined) {
-      where.push("namespace = ?");
-      params.push(query.namespace);
+      const ns = this.namespaceId(query.namespace, false);
+      if (ns === undefined) return [];
+      where.push("m.ns = ?");
+      params.push(ns);
     }
     if (query.kind !== undefined) {
-      where.push("kind = ?");
-      params.push(query.kind);
+      where.push("m.kind = ?");
+      params.push(kindNumber(query.kind));
     }
-    const sql = `SELECT ${SUMMARY_COLUMNS} FROM memories ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-                 ORDER BY seq LIMIT ? OFFSET ?`;
+    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.seq LIMIT ? OFFSET ?`;
     const rows = this.db.prepare(sql).all(...params, query.limit ?? -1, query.offset ?? 0) as MemoryRow[];
     return rows.map(toSummary);
   }
 
   *iterateMemories(namespace?: string): IterableIterator<StoredMemory> {
+    let ns: number | undefined;
+    if (namespace !== undefined) {
+      ns = this.namespaceId(namespace, false);
+      if (ns === undefined) return;
+    }
     // Paged by seq so no statement stays open while the caller writes between pages.
-    const page = this.db.prepare(
-      `${WITH_ENVELOPE} WHERE m.seq > ? ${namespace === undefined ? "" : "AND m.namespace = ?"} ORDER BY m.seq LIMIT 512`,
-    );
+    const page = this.db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? ${ns === undefined ? "" : "AND m.ns = ?"} ORDER BY m.seq LIMIT 512`);
     let after = 0;
     for (;;) {
-      const rows = (namespace === undefined ? page.all(after) : page.all(after, namespace)) as (MemoryRow & { seq: number })[];
+      const rows = (ns === undefined ? page.all(after) : page.all(after, ns)) as MemoryRow[];
       if (rows.length === 0) return;
       for (const row of rows) yield toStoredMemory(row);
-      after = (rows[rows.length - 1] as { seq: number }).seq;
+      after = (rows[rows.length - 1] as MemoryRow).seq;
     }
   }
 
   countMemories(namespace?: string): number {
-    const row = (namespace === undefined
-      ? this.db.prepare("SELECT count(*) AS n FROM memories").get()
-      : this.db.prepare("SELECT count(*) AS n FROM memories WHERE namespace = ?").get(namespace)) as { n: number };
-    return row.n;
+    if (namespace === undefined) return this.db.prepare("SELECT count(*) FROM memories").pluck().get() as number;
+    const ns = this.namespaceId(namespace, false);
+    return ns === undefined ? 0 : (this.db.prepare("SELECT count(*) FROM memories WHERE ns = ?").pluck().get(ns) as number);
   }
 
   usageByCodec(namespace?: string): CodecUsage[] {
-    const sql = `SELECT codec, count(*) AS memories, sum(original_length) AS originalBytes, sum(length(envelope)) AS storedBytes
-                 FROM memories ${namespace === undefined ? "" : "WHERE namespace = ?"} GROUP BY codec ORDER BY codec`;
-    const statement = this.db.prepare(sql);
-    return (namespace === undefined ? statement.all() : statement.all(namespace)) as CodecUsage[];
+    if (namespace === undefined) {
+      return this.db
+        .prepare(
+          `SELECT c.name AS codec, count(*) AS memories, sum(m.original_length) AS originalBytes, sum(length(m.envelope)) AS storedBytes
+           FROM memories m JOIN codecs c ON c.n = m.codec GROUP BY c.name ORDER BY c.name`,
+        )
+        .all() as CodecUsage[];
+    }
+    const ns = this.namespaceId(namespace, false);
+    if (ns === undefined) return [];
+    // A text this namespace reads from another namespace's holder is charged here in full, once (to its first reference).
+    return this.db
+      .prepare(
+        `SELECT c.name AS codec, count(*) AS memories, sum(m.original_length) AS originalBytes,
+           sum(CASE WHEN m.content_of IS NULL THEN length(m.envelope)
+                    WHEN p.ns != m.ns AND m.seq = (SELECT min(r.seq) FROM memories r WHERE r.content_of = m.content_of AND r.ns = m.ns) THEN length(p.envelope)
+                    ELSE 0 END) AS storedBytes
+         FROM memories m JOIN codecs c ON c.n = m.codec LEFT JOIN memories p ON p.seq = m.content_of
+         WHERE m.ns = ? GROUP BY c.name ORDER BY c.name`,
+      )
+      .all(ns) as CodecUsage[];
+  }
+
+  footprint(namespace?: string): Footprint {
+    let memories = 0;
+    let originalBytes = 0;
+    let envelopeBytes = 0;
+    for (const usage of this.usageByCodec(namespace)) {
+      memories += usage.memories;
+      originalBytes += usage.originalBytes;
+      envelopeBytes += usage.storedBytes;
+    }
+    let assetBytes = 0;
+    let unusedAssetBytes = 0;
+    const all = namespace === undefined ? this.assetUsage() : undefined;
+    for (const usage of namespace === undefined ? (all as AssetUsage[]) : this.assetUsage(namespace)) {
+      if (usage.memories > 0) assetBytes += usage.size;
+    }
+    for (const usage of all ?? this.assetUsage()) {
+      if (usage.memories === 0 && (namespace === undefined || usage.namespace === namespace)) unusedAssetBytes += usage.size;
+    }
+    return { memories, originalBytes, envelopeBytes, assetBytes, unusedAssetBytes };
+  }
+
+  diskUsage(): { fileBytes: number; indexBytes: number } {
+    const pages = this.db.pragma("page_count", { simple: true }) as number;
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    let fileBytes = pages * pageSize;
+    if (this.location !== ":memory:") {
+      fileBytes = statSync(this.location).size;
+      if (existsSync(`${this.location}-wal`)) fileBytes += statSync(`${this.location}-wal`).size;
+    }
+    const names = this.db
+      .prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'search\\_%' ESCAPE '\\' OR name LIKE 'sqlite\\_autoindex\\_search\\_%' ESCAPE '\\'")
+      .pluck()
+      .all() as string[];
+    const size = this.db.prepare("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?").pluck();
+    const indexBytes = names.reduce((sum, name) => sum + (size.get(name) as number), 0);
+    return { fileBytes, indexBytes };
+  }
+
+  compact(): void {
+    if (this.readOnly) this.write(() => undefined);
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.db.exec("VACUUM");
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   namespaces(): string[] {
-    return (this.db.prepare("SELECT name FROM namespaces ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    return this.db.prepare("SELECT name FROM namespaces ORDER BY name").pluck().all() as string[];
   }
 
   putAsset(asset: StoredAsset): void {
@@ -257,16 +519,18 @@ export class SqliteStore implements MemoryStore {
         hint: "Retrain the asset with different settings; two assets must differ in their first 8 id bytes.",
       });
     }
-    if (asset.namespace !== null) this.statements.ensureNamespace.run(asset.namespace, Date.now());
-    this.statements.putAsset.run({
-      id: asset.id,
-      ref,
-      kind: asset.kind,
-      namespace: asset.namespace,
-      bytes: Buffer.from(asset.bytes),
-      size: asset.bytes.length,
-      meta: JSON.stringify(asset.meta),
-      createdAt: asset.createdAt,
+    this.write(() => {
+      const ns = asset.namespace === null ? null : (this.namespaceId(asset.namespace, true) as number);
+      this.statements.putAsset.run({
+        id: asset.id,
+        ref,
+        kind: asset.kind,
+        ns,
+        bytes: Buffer.from(asset.bytes),
+        size: asset.bytes.length,
+        meta: Object.keys(asset.meta).length > 0 ? JSON.stringify(asset.meta) : null,
+        createdAt: asset.createdAt,
+      });
     });
   }
 
@@ -281,24 +545,43 @@ export class SqliteStore implements MemoryStore {
   }
 
   listAssets(): StoredAsset[] {
-    return (this.db.prepare("SELECT id, kind, namespace, bytes, meta, created_at FROM assets ORDER BY created_at").all() as AssetRow[]).map(toAsset);
+    return (
+      this.db.prepare("SELECT a.id, a.kind, n.name AS namespace, a.bytes, a.meta, a.created_at FROM assets a LEFT JOIN namespaces n ON n.n = a.ns ORDER BY a.created_at, a.n").all() as AssetRow[]
+    ).map(toAsset);
   }
 
   assetUsage(namespace?: string): AssetUsage[] {
-    const sql = `SELECT a.id, a.kind, a.namespace, a.size, count(m.id) AS memories FROM assets a
-                 LEFT JOIN memories m ON m.asset_id = a.id ${namespace === undefined ? "" : "AND m.namespace = ?"}
-                 GROUP BY a.id ORDER BY a.created_at`;
-    const statement = this.db.prepare(sql);
-    return (namespace === undefined ? statement.all() : statement.all(namespace)) as AssetUsage[];
+    const ns = namespace === undefined ? undefined : this.namespaceId(namespace, false);
+    const counts = new Map<number, number>();
+    if (namespace === undefined || ns !== undefined) {
+      const rows = (ns === undefined
+        ? this.db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL GROUP BY asset").all()
+        : this.db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL AND ns = ? GROUP BY asset").all(ns)) as { asset: number; n: number }[];
+      for (const row of rows) counts.set(row.asset, row.n);
+    }
+    const assets = this.db
+      .prepare("SELECT a.n, a.id, a.kind, n.name AS namespace, a.size FROM assets a LEFT JOIN namespaces n ON n.n = a.ns ORDER BY a.created_at, a.n")
+      .all() as { n: number; id: string; kind: AssetKind; namespace: string | null; size: number }[];
+    return assets.map(({ n, ...asset }) => ({ ...asset, memories: counts.get(n) ?? 0 }));
   }
 
   activeAsset(namespace: string, kind: AssetKind): string | undefined {
-    return (this.statements.activeAsset.get(namespace, kind) as { asset_id: string } | undefined)?.asset_id;
+    const ns = this.namespaceId(namespace, false);
+    return ns === undefined ? undefined : (this.statements.activeAsset.get(ns, kind) as string | undefined);
   }
 
   setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void {
-    this.statements.ensureNamespace.run(namespace, Date.now());
-    this.statements.setActiveAsset.run(namespace, kind, assetId);
+    this.write(() => {
+      const ns = this.namespaceId(namespace, true) as number;
+      const asset = this.getAsset(assetId);
+      this.statements.setActiveAsset.run(ns, kind, this.assetN(assetId), Number(asset?.meta.samples ?? 0));
+    });
+  }
+
+  assetLearnedFrom(namespace: string, kind: AssetKind): number {
+    const ns = this.namespaceId(namespace, false);
+    if (ns === undefined) return 0;
+    return (this.db.prepare("SELECT samples FROM active_assets WHERE ns = ? AND kind = ?").pluck().get(ns, kind) as number | undefined) ?? 0;
   }
 
   putModel(model: RegisteredModel): void {
@@ -376,11 +659,19 @@ export class SqliteStore implements MemoryStore {
   }
 
   isActiveAsset(assetId: string): boolean {
-    return this.db.prepare("SELECT 1 FROM active_assets WHERE asset_id = ?").get(assetId) !== undefined;
+    return this.db.prepare("SELECT 1 FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE a.id = ?").get(assetId) !== undefined;
   }
 
-  deleteAsset(assetId: string): void {
-    this.db.prepare("DELETE FROM assets WHERE id = ?").run(assetId);
+  deleteAsset(assetId: string): boolean {
+    const removed = this.write(() => {
+      const n = this.statements.assetN.get(assetId) as number | undefined;
+      if (n === undefined || this.db.prepare("SELECT 1 FROM memories WHERE asset = ? LIMIT 1").get(n) !== undefined) return false;
+      this.db.prepare("UPDATE active_assets SET asset = NULL WHERE asset = ?").run(n);
+      return this.db.prepare("DELETE FROM assets WHERE n = ?").run(n).changes > 0;
+    });
+    // Give the freed pages back to the file system (auto_vacuum = INCREMENTAL).
+    if (removed) this.db.pragma("incremental_vacuum");
+    return removed;
   }
 
   close(): void {
@@ -391,41 +682,81 @@ export class SqliteStore implements MemoryStore {
 const MODEL_COLUMNS =
   "fingerprint, name, path, architecture, vocabulary_size AS vocabularySize, context_length AS contextLength, size, mtime, added_at AS addedAt";
 
+function registerFunctions(db: Database.Database): void {
+  db.function(ID_HASH_FUNCTION, { deterministic: true }, (id: unknown) => idHash(String(id)));
+}
+
+/**
+ * Brings the schema up to date in one IMMEDIATE transaction that re-reads user_version inside,
+ * so several processes opening a new file at once take turns and only the first one migrates.
+ */
 function migrate(db: Database.Database): void {
-  const version = db.pragma("user_version", { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${MIGRATIONS.length}`, {
-      hint: "Upgrade memzip to open this store.",
-    });
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  const latest = MIGRATIONS.length;
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > latest) {
+      throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, {
+        hint: "Upgrade memzip to open this store.",
+      });
+    }
+    if (version === 0) {
+      // A new store starts at schema v2 directly (with the jobs, models and engines tables of v1).
+      db.exec(SCHEMA_V2);
+      db.exec(SCHEMA_V2_INDEXES);
+      db.exec(MIGRATIONS[1] as string);
+      db.exec(MIGRATIONS[2] as string);
+    } else {
+      for (let v = version; v < latest; v++) {
+        const step = MIGRATIONS[v] as Migration;
+        if (typeof step === "string") db.exec(step);
+        else step(db);
+      }
+    }
+    if (version !== latest) db.pragma(`user_version = ${latest}`);
+    ensureSearchSchema(db);
+  }).immediate();
+}
+
+function kindNumber(kind: string): number {
+  const n = (MEMORY_KINDS as readonly string[]).indexOf(kind);
+  if (n < 0) throw new MemzipError(ErrorCode.INVALID_INPUT, `unknown memory kind "${kind}"`, { hint: `Use one of ${MEMORY_KINDS.join(", ")}.` });
+  return n;
+}
+
+function toBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 function toSummary(row: MemoryRow): MemorySummary {
-  return {
+  const summary: MemorySummary = {
     id: row.id,
     namespace: row.namespace,
-    kind: row.kind as MemoryKind,
-    tags: JSON.parse(row.tags) as string[],
+    kind: (MEMORY_KINDS[row.kind] ?? "note") as MemoryKind,
+    tags: row.tags === null ? [] : (JSON.parse(row.tags) as string[]),
     createdAt: row.created_at,
-    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
     codec: row.codec,
     originalLength: row.original_length,
     checksum: row.checksum,
     assetId: row.asset_id,
     contentOf: row.content_of ?? null,
   };
+  if (row.language !== null) summary.language = row.language;
+  return summary;
 }
 
 function toStoredMemory(row: MemoryRow): StoredMemory {
-  const envelope = row.envelope as Buffer;
-  const memory: StoredMemory = { ...toSummary(row), envelope: new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.length) };
-  if (row.content_hash) memory.contentHash = new Uint8Array(row.content_hash.buffer, row.content_hash.byteOffset, row.content_hash.length);
+  const memory: StoredMemory = { ...toSummary(row), envelope: toBytes(row.envelope as Buffer), version: row.version };
+  if (row.content_hash) memory.contentHash = toBytes(row.content_hash);
   return memory;
 }
 
@@ -434,8 +765,8 @@ function toAsset(row: AssetRow): StoredAsset {
     id: row.id,
     kind: row.kind as AssetKind,
     namespace: row.namespace,
-    bytes: new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.length),
-    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    bytes: toBytes(row.bytes),
+    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
     createdAt: row.created_at,
   };
 }

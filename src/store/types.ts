@@ -28,6 +28,40 @@ export interface StoredMemory {
   contentOf?: string | null;
   /** On writes: a summary and entities to keep beside the envelope (replaces any earlier ones). */
   semantic?: StoredSemantic;
+  /** The text's language ("en", "zh", ... or "und"), when known. */
+  language?: string;
+  /** On reads: the row's version; every write raises it (maintenance writes compare it first). */
+  version?: number;
+}
+
+/** Key of a memory in sets and maps: ids are unique within a namespace only. */
+export function memoryKey(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+/** A maintenance rewrite of one envelope (recode): applied only while the row is still at `version`. */
+export interface EnvelopeUpdate {
+  namespace: string;
+  id: string;
+  version: number;
+  codec: string;
+  envelope: Uint8Array;
+  assetId: string | null;
+}
+
+/**
+ * Byte accounting of a store or one namespace. Whole store: every envelope and asset counted once.
+ * One namespace: its envelopes, plus the envelope of each text it reads that another namespace
+ * holds (charged in full, once per text), plus the assets its memories need (in full).
+ */
+export interface Footprint {
+  memories: number;
+  originalBytes: number;
+  envelopeBytes: number;
+  /** Assets that some memory (of the namespace asked about) needs. */
+  assetBytes: number;
+  /** Assets no memory needs (of the namespace: those trained for it). */
+  unusedAssetBytes: number;
 }
 
 /** A memory's semantic features: lossy, beside the exact envelope. */
@@ -38,13 +72,16 @@ export interface StoredSemantic {
   source: string;
 }
 
-export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash" | "semantic">;
+export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash" | "semantic" | "version">;
 
 /** A memory that holds the envelope for a text (not a reference to another). */
 export interface ContentHolder {
+  namespace: string;
   id: string;
   codec: string;
   storedBytes: number;
+  /** The holder's envelope, so a writer can check that it really decodes to its bytes. */
+  envelope: Uint8Array;
 }
 
 export interface StoredAsset extends Asset {
@@ -140,7 +177,7 @@ export interface IndexedVectors {
 /** The search index a store keeps beside its memories. */
 export interface SearchIndexStore {
   /** Memories with no vector from `embedder` yet (new, rewritten, or indexed by another embedder). */
-  pending(embedder: string, limit: number): { seq: number; id: string }[];
+  pending(embedder: string, limit: number): { seq: number; id: string; namespace: string }[];
   countPending(embedder: string): number;
   put(entries: readonly SearchIndexEntry[]): void;
   vectors(embedder: string): IndexedVectors;
@@ -164,19 +201,29 @@ export interface MemoryStore {
    * becomes a reference to it; returns the ids written that way.
    */
   putMemories(memories: readonly StoredMemory[]): Set<string>;
+  /** Maintenance rewrites: each applies only if its row is unchanged since it was read; returns how many applied. */
+  replaceEnvelopes(updates: readonly EnvelopeUpdate[]): number;
   /** A memory's summary and entities, if it has them. */
-  getSemantic(id: string): StoredSemantic | undefined;
-  /** The memory holding the envelope for a text with this content hash, if any. */
-  findContent(contentHash: Uint8Array): ContentHolder | undefined;
-  getMemory(id: string): StoredMemory | undefined;
-  /** Checksum and length of the memories that exist among `ids`, for skipping unchanged re-imports. */
-  fingerprints(ids: readonly string[]): Map<string, { checksum: number; originalLength: number }>;
-  deleteMemory(id: string): boolean;
+  getSemantic(namespace: string, id: string): StoredSemantic | undefined;
+  /** The memory holding the envelope for a text with this content hash, checksum and length, if any. */
+  findContent(contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined;
+  getMemory(namespace: string, id: string): StoredMemory | undefined;
+  /** The namespaces holding a memory with this id. */
+  namespacesOf(id: string): string[];
+  /** Checksum and length of the memories of a namespace that exist among `ids`, for skipping unchanged re-imports. */
+  fingerprints(namespace: string, ids: readonly string[]): Map<string, { checksum: number; originalLength: number }>;
+  deleteMemory(namespace: string, id: string): boolean;
   listMemories(query: ListQuery): MemorySummary[];
   /** Streams every memory (optionally of one namespace) in insertion order. */
   iterateMemories(namespace?: string): IterableIterator<StoredMemory>;
   countMemories(namespace?: string): number;
   usageByCodec(namespace?: string): CodecUsage[];
+  /** Bytes of memories, envelopes and assets (see Footprint for how shared texts are charged). */
+  footprint(namespace?: string): Footprint;
+  /** Bytes on disk: the database file and its write-ahead log; and the bytes of the search index's tables. */
+  diskUsage(): { fileBytes: number; indexBytes: number };
+  /** Checkpoints the write-ahead log into the file and rebuilds the file without free pages. */
+  compact(): void;
   namespaces(): string[];
   putAsset(asset: StoredAsset): void;
   getAsset(id: string): StoredAsset | undefined;
@@ -189,8 +236,13 @@ export interface MemoryStore {
   setActiveAsset(namespace: string, kind: AssetKind, assetId: string): void;
   /** Whether some namespace writes new memories with this asset. */
   isActiveAsset(assetId: string): boolean;
-  /** Removes an asset; the caller makes sure no memory needs it. */
-  deleteAsset(assetId: string): void;
+  /** How many memories the namespace's asset of this kind learned from (kept after the asset is pruned). */
+  assetLearnedFrom(namespace: string, kind: AssetKind): number;
+  /**
+   * Removes an asset if no memory needs it (checked in the same statement, so a concurrent writer
+   * cannot lose it); a namespace writing with it stops doing so. Returns whether it was removed.
+   */
+  deleteAsset(assetId: string): boolean;
   /** Registers a model, or updates the name, path, size and mtime of one already known. */
   putModel(model: RegisteredModel): void;
   /** A model by name or by full fingerprint. */

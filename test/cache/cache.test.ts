@@ -95,7 +95,7 @@ describe("disk tier and engine", () => {
     assert.equal(engine.cacheStats().hits, hits + 1);
     assert.ok(first && !first.deduplicated && first.storedBytes > 0);
     assert.ok(second?.deduplicated && second.storedBytes === 0, "the copy is stored as a reference");
-    assert.deepEqual(engine.store.getMemory("second")?.envelope, engine.store.getMemory("first")?.envelope);
+    assert.deepEqual(engine.store.getMemory("default", "second")?.envelope, engine.store.getMemory("default", "first")?.envelope);
     assert.equal(await engine.recall("second"), text);
   });
 

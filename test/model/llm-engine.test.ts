@@ -130,7 +130,7 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     ];
     await using engine = Engine.open({ db: ":memory:", model: STORIES, llm: LLM, cache: "off", autoTrainAfter: 0 });
     const stored = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
-    const envelopes = stored.map((r) => engine.store.getMemory(r.id)?.envelope as Uint8Array);
+    const envelopes = stored.map((r) => engine.store.getMemory("default", r.id)?.envelope as Uint8Array);
     const random = seededRandom(5);
     let typed = 0;
     let exact = 0;

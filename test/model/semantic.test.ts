@@ -156,7 +156,7 @@ describe("semantic memory", () => {
         if (result.semantic !== "on") continue;
         assert.equal(result.codec, "llm");
         assert.equal(result.residual, true);
-        const memory = engine.store.getMemory(result.id)!;
+        const memory = engine.store.getMemory("default", result.id)!;
         const asset = engine.store.getAsset(memory.assetId!)!;
         assert.equal(asset.kind, "llm-prefix");
         assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${engine.semanticOf(result.id)!.summary}\n`);
@@ -169,16 +169,16 @@ describe("semantic memory", () => {
     await using reader = Engine.open({ db, model: STORIES, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
     for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
     assert.equal((await reader.verify()).failed, 0);
-    const residualId = ids.find((id) => reader.store.getMemory(id)!.assetId !== null)!;
-    const assetId = reader.store.getMemory(residualId)!.assetId!;
+    const residualId = ids.find((id) => reader.store.getMemory("default", id)!.assetId !== null)!;
+    const assetId = reader.store.getMemory("default", residualId)!.assetId!;
     assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
     // Recoding keeps a residual envelope unless plain coding is smaller.
-    const before = ids.map((id) => reader.store.getMemory(id)!);
+    const before = ids.map((id) => reader.store.getMemory("default", id)!);
     const recoded = await reader.recode("default", { codec: "llm" });
     assert.equal(recoded.checked, ids.length);
     assert.ok(recoded.bytesAfter <= recoded.bytesBefore);
     for (const [i, id] of ids.entries()) {
-      assert.ok(reader.store.getMemory(id)!.envelope.length <= before[i]!.envelope.length);
+      assert.ok(reader.store.getMemory("default", id)!.envelope.length <= before[i]!.envelope.length);
       assert.equal(await reader.recall(id), texts[i]);
     }
     reader.forget(residualId);

@@ -48,8 +48,8 @@ describe("quality report", () => {
     assert.equal(report.rows.find((r) => r.id === "copy")!.storedBytes, 0, "a repeated text adds no envelope");
     const original = records.reduce((s, r) => s + Buffer.byteLength(r.text), 0) + Buffer.byteLength(records[0]!.text);
     const envelopes = report.rows.reduce((s, r) => s + r.storedBytes, 0);
-    assert.ok(Math.abs(report.exactRatio - envelopes / original) < 1e-12);
-    assert.ok(Math.abs(report.exactRatioWithAssets - (envelopes + report.assetBytes) / original) < 1e-12);
+    assert.ok(Math.abs(report.exactRatio - original / envelopes) < 1e-12, "the direction of stats' ratio: original over stored");
+    assert.ok(Math.abs(report.exactRatioWithAssets - original / (envelopes + report.assetBytes)) < 1e-12);
 
     const svg = ratioQualityChart(report);
     assert.match(svg, /^<svg xmlns/);

@@ -20,19 +20,19 @@ describe("SqliteStore", () => {
     const assetId = "ab".repeat(32);
     store.putAsset({ id: assetId, kind: "zstd-dictionary", bytes: Uint8Array.of(5, 5), namespace: "ns", createdAt: 2, meta: {} });
     store.setActiveAsset("ns", "zstd-dictionary", assetId);
-    assert.equal(store.deleteMemory("b"), true);
-    assert.equal(store.deleteMemory("b"), false);
+    assert.equal(store.deleteMemory("ns", "b"), true);
+    assert.equal(store.deleteMemory("ns", "b"), false);
     store.close();
 
     const reopened = SqliteStore.open(path);
     assert.equal(reopened.countMemories(), 2);
     assert.equal(reopened.countMemories("ns"), 1);
-    assert.deepEqual([...(reopened.getMemory("a")?.envelope ?? [])], [9]);
-    assert.equal(reopened.getMemory("a")?.codec, "zstd");
+    assert.deepEqual([...(reopened.getMemory("ns", "a")?.envelope ?? [])], [9]);
+    assert.equal(reopened.getMemory("ns", "a")?.codec, "zstd");
     assert.deepEqual(reopened.namespaces(), ["ns", "other"]);
     assert.equal(reopened.activeAsset("ns", "zstd-dictionary"), assetId);
     assert.deepEqual([...(reopened.getAssetByRef(Buffer.from(assetId.slice(0, 8), "hex"))?.bytes ?? [])], [5, 5]);
-    assert.deepEqual(reopened.fingerprints(["a", "zz"]), new Map([["a", { checksum: 7, originalLength: 3 }]]));
+    assert.deepEqual(reopened.fingerprints("ns", ["a", "zz"]), new Map([["a", { checksum: 7, originalLength: 3 }]]));
     assert.deepEqual(reopened.usageByCodec(), [
       { codec: "raw", memories: 1, originalBytes: 3, storedBytes: 3 },
       { codec: "zstd", memories: 1, originalBytes: 3, storedBytes: 1 },

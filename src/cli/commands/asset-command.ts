@@ -36,7 +36,7 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
     options: { ...STORE_OPTIONS, "max-bytes": { type: "string" }, "no-recode": { type: "boolean" }, ...(spec.tableBits ? { "table-bits": { type: "string" } } : {}) },
     async run(context) {
       const action = context.positionals[0];
-      const engine = openEngine(context);
+      const engine = openEngine(context, {}, { readOnly: action === "ls" });
       try {
         if (action === "ls") {
           const assets = engine.store.assetUsage().filter((a) => a.kind === spec.kind);

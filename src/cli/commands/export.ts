@@ -22,7 +22,7 @@ ${STORE_HELP}`,
     if (format !== "jsonl" && format !== "arrow") throw usage("--format must be jsonl or arrow");
     const out = typeof context.values.out === "string" ? context.values.out : undefined;
     if (format === "arrow" && !out) throw usage("Arrow export needs --out FILE");
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {

@@ -5,7 +5,7 @@ import { emit, openEngine, requirePositional, usage } from "../shared.js";
 export const getCommand: Command = {
   name: "get",
   summary: "print a memory's exact original text",
-  usage: "memzip get ID [--mode exact|summary|rebuilt] [--db DB] [--json]",
+  usage: "memzip get ID [-n NS] [--mode exact|summary|rebuilt] [--db DB] [--json]",
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
 With --json: {"id", "namespace", "kind", "tags", "meta", "createdAt", "codec", "mode", "text"}
 (and "summary", "entities" when the memory has semantic features).
@@ -13,19 +13,20 @@ With --json: {"id", "namespace", "kind", "tags", "meta", "createdAt", "codec", "
                      summary: the stored summary (lossy, no model needed);
                      rebuilt: a text a model writes back from summary and entities (lossy;
                      needs semantic backends in the config)
+Ids are unique within a namespace: without -n, the id must exist in one namespace only.
 ${STORE_HELP}`,
   options: { ...STORE_OPTIONS, mode: { type: "string" } },
   async run(context) {
     const id = requirePositional(context, 0, "ID");
     const mode = context.values.mode ?? "exact";
     if (mode !== "exact" && mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be exact, summary or rebuilt, not "${String(mode)}"`);
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     try {
-      const semantic = engine.semanticOf(id);
-      const bytes = mode === "exact" ? await engine.recallBytes(id) : Buffer.from(await engine.recall(id, { mode }), "utf8");
+      const namespace = engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
+      const semantic = engine.semanticOf(id, namespace);
+      const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
-        const memory = engine.store.getMemory(id);
-        const { envelope: _envelope, ...summary } = memory as NonNullable<typeof memory>;
+        const { envelope: _envelope, version: _version, contentHash: _hash, ...summary } = engine.memory(id, namespace);
         emit(context, { ...summary, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);

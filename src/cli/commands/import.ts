@@ -74,8 +74,8 @@ ${STORE_HELP}`,
         { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
           `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
-          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
-          `with assets (${bpb(stats.bitsPerByteWithAssets)} bits/byte; envelopes alone ${bpb(stats.bitsPerByte)})${semantic ? `\n${semantic.human}` : ""}`,
+          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+          `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}${semantic ? `\n${semantic.human}` : ""}`,
       );
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
     } finally {

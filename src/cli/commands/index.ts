@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { addCommand } from "./add.js";
 import { benchCommand } from "./bench.js";
 import { demoCommand } from "./demo.js";
+import { compactCommand } from "./compact.js";
 import { dictCommand } from "./dict.js";
 import { entitiesCommand } from "./entities.js";
 import { exportCommand } from "./export.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   exportCommand,
   verifyCommand,
   statsCommand,
+  compactCommand,
   dictCommand,
   modelCommand,
   modelsCommand,

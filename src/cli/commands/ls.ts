@@ -18,7 +18,7 @@ ${STORE_HELP}`,
     if (kind !== undefined && !(MEMORY_KINDS as readonly unknown[]).includes(kind)) throw usage(`--kind must be one of ${MEMORY_KINDS.join(", ")}`);
     const limit = parseInteger(context.values.limit, "limit", 1, 1_000_000) ?? 50;
     const offset = parseInteger(context.values.offset, "offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const rows = engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind: kind as MemoryKind } : {}) });

@@ -31,7 +31,7 @@ ${STORE_HELP}`,
     if (mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be summary or rebuilt, not "${String(mode)}"`);
     const limit = parseInteger(context.values.limit, "limit", 1, Number.MAX_SAFE_INTEGER);
     const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     try {
       const bar = new ProgressBar(context.stderr, "quality", !context.json);
       const report = await assessQuality(engine, {
@@ -60,7 +60,7 @@ function describe(report: QualityReport): string {
   const lines = [
     `memories         ${report.memories}`,
     `exact match      ${report.exactMatches}/${report.memories}`,
-    `exact ratio      ${report.exactRatioWithAssets.toFixed(3)} (envelopes ${report.exactRatio.toFixed(3)} + assets ${report.assetBytes} bytes, over original bytes)`,
+    `exact ratio      ${report.exactRatioWithAssets.toFixed(2)}x (original bytes over envelopes + the namespace's assets amortised: ${Math.round(report.assetBytes)} bytes; envelopes alone ${report.exactRatio.toFixed(2)}x)`,
     `exact recall     p50 ${report.exactMs.p50.toFixed(2)} ms, p95 ${report.exactMs.p95.toFixed(2)} ms`,
   ];
   const s = report.semantic;

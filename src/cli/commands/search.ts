@@ -1,7 +1,6 @@
 import type { Command, CommandContext } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import type { Engine } from "../../engine.js";
-import { MemzipError, ErrorCode } from "../../errors.js";
 import type { IndexProgress, SearchHit, SearchIndex } from "../../pipeline/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseInteger, requirePositional, usage } from "../shared.js";
@@ -72,9 +71,7 @@ ${STORE_HELP}`,
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
     const engine = openEngine(context);
     try {
-      if (!engine.store.getMemory(id)) {
-        throw new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"`, { hint: "List ids with `memzip ls`.", details: { id } });
-      }
+      engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;

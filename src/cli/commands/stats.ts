@@ -8,14 +8,17 @@ export const statsCommand: Command = {
   name: "stats",
   summary: "sizes, bits per byte and codec wins",
   usage: "memzip stats [--db DB] [--namespace NS] [--json]",
-  help: `--json prints {"memories", "originalBytes", "storedBytes", "bitsPerByte", "assetBytes",
-"bitsPerByteWithAssets", "ratio", "ratioWithAssets", "unusedAssetBytes", "byCodec": {CODEC: {"memories", "originalBytes", "storedBytes",
-"bitsPerByte"}}, "assets": [...]}. storedBytes are whole envelopes; dictionary and snapshot bytes
-are reported apart and, in bitsPerByteWithAssets, counted in.
+  help: `--json prints {"memories", "originalBytes", "envelopeBytes", "assetBytes" (assets in use),
+"storedBytes" (= envelopes + assets in use), "bitsPerByte" (= storedBytes * 8 / originalBytes),
+"envelopeBitsPerByte", "ratio" (original / stored), "unusedAssetBytes", "indexBytes" (search index),
+"fileBytes" (database + WAL on disk), "diskBitsPerByte", "byCodec": {CODEC: {"memories",
+"originalBytes", "storedBytes" (envelopes), "bitsPerByte"}}, "assets": [...]}.
+With -n, a namespace is charged in full for each text it reads that another namespace holds (once
+per text) and for each asset its memories need; file and index figures are the whole file's.
 ${STORE_HELP}`,
   options: STORE_OPTIONS,
   async run(context) {
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const stats = engine.stats(namespace);
@@ -29,10 +32,11 @@ ${STORE_HELP}`,
 
 export function describe(stats: StoreStats): string {
   const lines = [
-    `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
-      `(ratio ${stats.ratioWithAssets.toFixed(2)}x, ${bpb(stats.bitsPerByteWithAssets)} bits/byte, everything needed to rebuild them)`,
-    `  envelopes ${formatBytes(stats.storedBytes)} (${bpb(stats.bitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
-      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)}` : ""),
+    `store file ${formatBytes(stats.fileBytes)} on disk (${bpb(stats.diskBitsPerByte)} bits/byte of the store's text; search index ${formatBytes(stats.indexBytes)})`,
+    `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+      `(ratio ${stats.ratio.toFixed(2)}x, ${bpb(stats.bitsPerByte)} bits/byte, everything needed to rebuild them)`,
+    `  envelopes ${formatBytes(stats.envelopeBytes)} (${bpb(stats.envelopeBitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
+      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : ""),
     "codec        memories   original     stored  bits/byte",
   ];
   for (const [codec, s] of Object.entries(stats.byCodec)) {

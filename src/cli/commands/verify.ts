@@ -13,7 +13,7 @@ Exits 1 if any memory fails.
 ${STORE_HELP}`,
   options: STORE_OPTIONS,
   async run(context) {
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true });
     const bar = new ProgressBar(context.stderr, "verify", !context.json);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;

@@ -1,0 +1,31 @@
+import type { Command } from "../command.js";
+import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { formatBytes } from "../progress.js";
+import { emit, openEngine } from "../shared.js";
+
+export const compactCommand: Command = {
+  name: "compact",
+  summary: "prune unused assets, checkpoint and vacuum the store file",
+  usage: "memzip compact [--db DB] [--json]",
+  help: `Deletes every asset no memory needs (also a dictionary or snapshot a namespace would write
+with but that lost to another codec on every memory), moves the write-ahead log into the file and
+rebuilds the file without free pages. Needs free disk space about the file's size while it runs.
+With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileBytesAfter"}.
+${STORE_HELP}`,
+  options: STORE_OPTIONS,
+  async run(context) {
+    const engine = openEngine(context);
+    try {
+      const report = engine.compact();
+      emit(
+        context,
+        report,
+        `${report.removed.map((a) => `removed ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})\n`).join("")}` +
+          `store file ${formatBytes(report.fileBytesBefore)} -> ${formatBytes(report.fileBytesAfter)}`,
+      );
+      return 0;
+    } finally {
+      await engine.close();
+    }
+  },
+};
