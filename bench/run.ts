@@ -13,6 +13,7 @@ import { runCodecBench } from "../src/quality/codec-bench.js";
 import { loadBenchCorpus } from "../src/quality/corpus.js";
 import { ruleEntityExtractor } from "../src/model/entities-rules.js";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
+import { runFootprint } from "./footprint.js";
 import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -70,6 +71,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// The store file on disk: the dev corpus and 10^5 synthetic records, imported, then with the search index.
+console.log(`\n${await runFootprint({ corpus, records: 100_000 })}`);
 
 // Entity extraction against the team's labelled sets: the one the rules were written against,
 // and one labelled afterwards and never tuned on.

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -161,6 +161,28 @@ describe("store schema v2", () => {
       assert.match(result.stderr, /no store at .*store\.db/);
     }
     assert.deepEqual(readdirSync(dir.path), [], "no folder, no file");
+  });
+
+  it("reads a store in a read-only folder, and a write there is a typed error", { skip: process.getuid?.() === 0 ? "root may write anywhere" : false }, async () => {
+    await using dir = tempDir();
+    const folder = join(dir.path, "ro");
+    const path = join(folder, "store.db");
+    const engine = Engine.open({ db: path, workers: 0 });
+    await engine.rememberMany([{ id: "a", text: "readable in a read-only folder" }]);
+    await engine.close();
+    chmodSync(path, 0o444);
+    chmodSync(folder, 0o555);
+    try {
+      const got = memzip(["get", "a", "--db", path]);
+      assert.equal(got.status, 0, got.stderr);
+      assert.equal(got.stdout, "readable in a read-only folder");
+      assert.deepEqual(readdirSync(folder), ["store.db"], "no -wal or -shm files");
+      const add = spawnSync(process.execPath, [CLI, "add", "new text", "--db", path], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent" } });
+      assert.equal(add.status, 8);
+      assert.match(add.stderr.toString(), /E_STORE/);
+    } finally {
+      chmodSync(folder, 0o755);
+    }
   });
 
   it("imports a batch where one line rewrites a memory whose old text a later line reuses", async () => {
