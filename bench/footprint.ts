@@ -2,7 +2,7 @@
  * `npm run bench:footprint [-- --records N] [--page-size B] [--no-write]`: what a store file
  * weighs on disk. (1) The dev corpus imported into a fresh store (defaults: the import trains the
  * namespace's assets and recodes), closed; then the search index built, closed. (2) The same for
- * N synthetic records (default 10^5; classical codecs, no training, as `bench:scale`). Each figure
+ * N synthetic records (default 10^5; the generator of `bench:scale`; default settings). Each figure
  * is the file's bytes (database + WAL) over the text's bytes, beside stats' bitsPerByte. Also
  * prints the bytes per table and index (dbstat). `npm run bench` runs it too and writes the
  * "Footprint" section of BENCHMARKS.md.
@@ -114,7 +114,7 @@ export async function runFootprint(options: { corpus: string; records: number; p
   try {
     console.error(`footprint: ${options.records} synthetic records…`);
     const file = await syntheticCorpus(dir, options.records);
-    rows.push(await measureFootprint(`synthetic (raw + zstd, no training)`, file, { codecs: ["raw", "zstd"], autoTrainAfter: 0, cache: "off", ...extra }));
+    rows.push(await measureFootprint("synthetic (defaults: trains, recodes)", file, { cache: "off", ...extra }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -784,7 +784,12 @@ export class Engine {
     if (!report.aborted && threshold > 0 && this.store.countMemories(namespace) >= threshold) {
       const assets: TrainedAsset[] = [];
       for (const kind of this.assetKindsToTrain(namespace)) assets.push(await this.trainAsset(kind, namespace));
-      if (assets.length > 0) report.trained = { assets, recode: await this.recode(namespace, write), pruned: this.pruneAssets({ namespace, unusedActive: true }) };
+      if (assets.length > 0) {
+        report.trained = { assets, recode: await this.recode(namespace, write), pruned: this.pruneAssets({ namespace, unusedActive: true }) };
+        // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
+        // free space (O(file), once per doubling of the namespace, cheaper than the recode before it).
+        if (report.trained.recode.recoded > 0 || report.trained.pruned.length > 0) this.store.compact();
+      }
     }
     return report;
   }

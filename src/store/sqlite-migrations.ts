@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // envelope and points at that memory (content_of); the text is stored once.
   `ALTER TABLE memories ADD COLUMN content_hash BLOB;
    ALTER TABLE memories ADD COLUMN content_of TEXT;
-   CREATE INDEX memories_by_content ON memories(content_hash) WHERE content_of IS NULL AND content_hash IS NOT NULL;
+   CREATE INDEX memories_by_content ON memories(checksum) WHERE content_of IS NULL AND content_hash IS NOT NULL;
    CREATE INDEX memories_by_content_of ON memories(content_of) WHERE content_of IS NOT NULL;`,
   // Semantic features: a summary and entities beside the exact envelope (lossy; never needed to rebuild the text).
   `CREATE TABLE semantic (
@@ -166,7 +166,7 @@ export const SCHEMA_V2 = `
 /** Indexes of the v2 tables (created after the tables are filled). */
 export const SCHEMA_V2_INDEXES = `
   CREATE INDEX memories_by_id ON memories(ns, id_hash);
-  CREATE INDEX memories_by_content ON memories(content_hash) WHERE content_of IS NULL AND content_hash IS NOT NULL;
+  CREATE INDEX memories_by_content ON memories(checksum) WHERE content_of IS NULL AND content_hash IS NOT NULL;
   CREATE INDEX memories_by_content_of ON memories(content_of) WHERE content_of IS NOT NULL;`;
 
 /** Bytes of sha256 a v2 row keeps as its content hash (collisions are checked against checksum, length and, on write, the bytes). */
