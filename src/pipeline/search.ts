@@ -68,40 +68,28 @@ const COMPACT_SHARE = 4;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
 /**
- * Lower-cased words and numbers; Han, kana and Hangul runs, which put no spaces between words,
- * become their character bigrams and their last character: so every character either starts a
- * bigram or is a term, and a one-character query finds it by prefix (see `isLoneCjk`). For a query
- * (`query: true`) the last character of a longer run is left out: its bigram already asks for it.
+ * Lower-cased words and numbers; Han, kana and Hangul, which put no spaces between words, become
+ * one term a character. The keyword index keeps no positions, so a Chinese query matches the
+ * memories holding its characters, ranked by how rare they are; word order counts through the
+ * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
+ * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
-export function searchTerms(text: string, query = false): string[] {
+export function searchTerms(text: string): string[] {
   const terms: string[] = [];
   for (const run of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
     let plain = "";
-    let cjk: string[] = [];
-    const endCjk = () => {
-      for (let i = 1; i < cjk.length; i++) terms.push((cjk[i - 1] as string) + (cjk[i] as string));
-      if (cjk.length === 1 || (cjk.length > 1 && !query)) terms.push(cjk[cjk.length - 1] as string);
-      cjk = [];
-    };
     for (const char of run) {
       if (CJK.test(char)) {
         if (plain) terms.push(plain);
         plain = "";
-        cjk.push(char);
+        terms.push(char);
       } else {
-        endCjk();
         plain += char;
       }
     }
-    endCjk();
     if (plain) terms.push(plain);
   }
   return terms;
-}
-
-/** A lone CJK character in a query is looked up as a prefix: it matches itself and the bigrams it starts. */
-function isLoneCjk(term: string): boolean {
-  return term.length <= 2 && [...term].length === 1 && CJK.test(term);
 }
 
 /**
@@ -202,7 +190,7 @@ export class SearchIndex {
     const similarities = this.similarities(matrix, queryVector as Float32Array);
     const rankings: string[][] = [];
     if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
-    if (mode !== "vector") rankings.push(this.keywordRanking(matrix, similarities, searchTerms(query, true), candidates, options.namespace));
+    if (mode !== "vector") rankings.push(this.keywordRanking(matrix, similarities, searchTerms(query), candidates, options.namespace));
     return this.fuse(matrix, similarities, rankings, mode, limit);
   }
 
@@ -235,25 +223,27 @@ export class SearchIndex {
 
   /**
    * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
-   * go to the higher vector similarity. A lone CJK character matches the bigrams it starts.
+   * go to the higher vector similarity.
    */
   private keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, namespace: string | undefined): string[] {
     const total = matrix.ids.length;
-    const scores = new Map<number, number>();
+    const scores = new Float64Array(total);
+    const touched: number[] = [];
     for (const { term } of this.selectiveTerms(terms)) {
-      const seqs = this.index.matching(term, isLoneCjk(term));
+      const seqs = this.index.matching(term);
       if (seqs.length === 0) continue;
       const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
       for (const seq of seqs) {
         const row = matrix.seqs.get(seq);
         if (row === undefined || (namespace && matrix.namespaces[row] !== namespace)) continue;
-        scores.set(row, (scores.get(row) ?? 0) + idf);
+        if (scores[row] === 0) touched.push(row);
+        scores[row] = (scores[row] as number) + idf;
       }
     }
-    return [...scores.entries()]
-      .sort((a, b) => b[1] - a[1] || (similarities[b[0]] as number) - (similarities[a[0]] as number) || a[0] - b[0])
+    return touched
+      .sort((a, b) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b)
       .slice(0, count)
-      .map(([row]) => matrix.ids[row] as string);
+      .map((row) => matrix.ids[row] as string);
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -281,7 +271,7 @@ export class SearchIndex {
     const unique = [...new Set(terms)];
     const limit = Math.max(COMMON_TERM_MIN_DOCS, this.index.indexedCount() * COMMON_TERM_SHARE);
     const byFrequency = unique
-      .map((term) => ({ term, docs: isLoneCjk(term) ? 1 : this.index.documentFrequency(term) }))
+      .map((term) => ({ term, docs: this.index.documentFrequency(term) }))
       .filter((t) => t.docs > 0)
       .sort((a, b) => a.docs - b.docs);
     return byFrequency.filter((t, i) => i < 2 || t.docs <= limit);

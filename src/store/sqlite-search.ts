@@ -122,8 +122,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
   }
 
-  matching(term: string, prefix = false): number[] {
-    return this.statements.matching.all(`"${term.replaceAll('"', '""')}"${prefix ? "*" : ""}`) as number[];
+  matching(term: string): number[] {
+    return this.statements.matching.all(`"${term.replaceAll('"', '""')}"`) as number[];
   }
 
   documentFrequency(term: string): number {

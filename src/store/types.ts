@@ -155,8 +155,8 @@ export interface SearchIndexStore {
   put(key: string, entries: readonly SearchIndexEntry[]): void;
   /** The vectors stored under `key` (none when the index holds another key). */
   vectors(key: string): IndexedVectors;
-  /** Seqs of the memories whose terms include `term` (or, with `prefix`, a term starting with it). */
-  matching(term: string, prefix?: boolean): number[];
+  /** Seqs of the memories whose terms include `term`. */
+  matching(term: string): number[];
   /** Memories whose terms include `term`. */
   documentFrequency(term: string): number;
   indexedCount(): number;

@@ -28,11 +28,10 @@ describe("float16 vectors", () => {
 });
 
 describe("search terms and fusion", () => {
-  it("lower-cases words and splits Chinese into bigrams and the last character of a run", () => {
+  it("lower-cases words and splits Chinese into characters", () => {
     assert.deepEqual(searchTerms("Deploy Atlas v2, on FRIDAY!"), ["deploy", "atlas", "v2", "on", "friday"]);
-    assert.deepEqual(searchTerms("周五部署 atlas"), ["周五", "五部", "部署", "署", "atlas"]);
-    assert.deepEqual(searchTerms("周五部署 atlas", true), ["周五", "五部", "部署", "atlas"], "a query leaves out what its bigrams ask for");
-    assert.deepEqual(searchTerms("猫 and 狗2", true), ["猫", "and", "狗", "2"]);
+    assert.deepEqual(searchTerms("周五部署 atlas"), ["周", "五", "部", "署", "atlas"]);
+    assert.deepEqual(searchTerms("猫 and 狗2"), ["猫", "and", "狗", "2"]);
     assert.deepEqual(searchTerms("snake_case"), ["snake_case"]);
     assert.deepEqual(searchTerms("..."), []);
   });
