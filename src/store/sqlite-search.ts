@@ -30,19 +30,23 @@ const SEMANTIC_TRIGGER = `
     DELETE FROM search_vectors WHERE seq = (SELECT seq FROM memories WHERE id = new.id);
   END;`;
 
+/** What a complete index of this format has; one missing (a migration that rebuilt `memories` drops its triggers) means rebuild. */
+const OBJECTS = ["search_meta", "search_vectors", "search_terms", "search_forget_deleted", "search_forget_rewritten"];
+
 /**
- * Creates the search index's tables and triggers unless they exist in this format; drops any
- * `search_*` table or trigger of another format first (idempotent; safe when another connection
- * does the same, since it runs in an immediate transaction).
+ * Creates the search index's tables and triggers unless they all exist in this format; drops any
+ * `search_*` table or trigger first (idempotent; safe when another connection does the same, since
+ * it runs in an immediate transaction). A dropped index is rebuilt by the next search.
  */
 export function ensureSearchSchema(db: Database.Database): void {
-  const format = (): string | undefined => {
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'search_meta'").get();
-    return hasMeta ? (db.prepare("SELECT value FROM search_meta WHERE key = 'format'").pluck().get() as string | undefined) : undefined;
+  const current = (): boolean => {
+    const present = db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name IN (${OBJECTS.map(() => "?").join(", ")})`).pluck().get(...OBJECTS);
+    if (present !== OBJECTS.length) return false;
+    return db.prepare("SELECT value FROM search_meta WHERE key = 'format'").pluck().get() === String(SEARCH_FORMAT);
   };
-  if (format() === String(SEARCH_FORMAT)) return;
+  if (current()) return;
   db.transaction(() => {
-    if (format() === String(SEARCH_FORMAT)) return;
+    if (current()) return;
     const named = (type: string) =>
       (db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = ? AND name LIKE 'search\\_%' ESCAPE '\\'`).all(type) as { name: string; sql: string | null }[]);
     for (const { name } of named("trigger")) db.exec(`DROP TRIGGER IF EXISTS "${name}"`);

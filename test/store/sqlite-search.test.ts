@@ -52,8 +52,18 @@ describe("search index in the SQLite store", () => {
     assert.equal((await engine.searchMemories("stale words", { mode: "keyword" })).length, 0);
     assert.equal((await engine.searchMemories("atlas postgresql rollback", { limit: 1 }))[0]?.id, "atlas");
     // Opening again keeps the index: the schema is created only when its format is missing.
-    await using again = Engine.open({ db: db, cache: "off" });
-    assert.equal((await again.searchIndex()).pending(), 0);
+    {
+      await using again = Engine.open({ db: db, cache: "off" });
+      assert.equal((await again.searchIndex()).pending(), 0);
+    }
+    // A migration that rebuilds `memories` takes the triggers with it: the index is made anew.
+    await engine.close();
+    const rebuilt = new Database(db);
+    rebuilt.exec("DROP TRIGGER search_forget_deleted");
+    rebuilt.close();
+    await using third = Engine.open({ db: db, cache: "off" });
+    assert.ok(schemaNames(db).includes("search_forget_deleted"));
+    assert.equal((await third.searchIndex()).pending(), notes.length);
   });
 
   it("follows adds, rewrites, deletes and summaries incrementally, and re-indexes for another vector encoding", async () => {
@@ -73,6 +83,9 @@ describe("search index in the SQLite store", () => {
       assert.equal(engine.store.search.indexedCount(), notes.length + 100);
       assert.ok(!(await engine.searchMemories("green tea", { mode: "keyword" })).some((h) => h.id === "new"));
       assert.equal((await engine.searchMemories("black coffee sugar", { limit: 1, mode: "keyword" }))[0]?.id, "new");
+      // Phrases and FTS5 operators are not query syntax here: their words are searched as terms.
+      const phrase = await engine.searchMemories('"black coffee" AND sugar* NEAR(bob) -tea ^no OR (', { limit: 1, mode: "keyword" });
+      assert.equal(phrase[0]?.id, "new");
       await engine.remember({ id: "new", text: "Bob switched to black coffee, no sugar." });
       assert.equal(index.pending(), 0, "rewriting the same text keeps the index rows");
       engine.forget("new");
