@@ -1,23 +1,26 @@
 /**
- * `npm run bench:search [-- --sizes 10000,100000 --queries 200]`: stores N memories (windows of
- * dev-corpus records, English and Chinese, so no two are alike), builds the search index, then times
- * queries (three to six words from a random memory, half of them shuffled with words of another)
- * in each mode and `related`, one at a time: p50 and p95 per query, index build rate, bytes. Each
- * query's target memory is known, so recall@10 is reported too.
+ * `npm run bench:search [-- --sizes dev,10000,100000 --queries 200 --variants binary,ternary,int8,float16]`: stores N
+ * memories (windows of dev-corpus records, English and Chinese, so no two are alike; `dev` = the 2000 dev records whole),
+ * then for each vector encoding builds the search index and times queries (three to six words from a random memory, half
+ * of them shuffled with words of another) in each mode and `related`, one at a time: p50 and p95 per query, index build
+ * rate, and the index's bytes per memory (whole pages, by SQLite's dbstat). Each query's target memory is known, so
+ * recall@10 is reported too. Every variant runs on the same store and the same queries.
  */
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
 import type { SearchOptions } from "../src/pipeline/search.js";
+import { isVectorEncodingName, type VectorEncodingName } from "../src/pipeline/vector-encoding.js";
 import { quantile, seededRandom } from "../src/quality/stats.js";
 import { replaceSection } from "./sections.js";
 
-const { values } = parseArgs({ options: { sizes: { type: "string" }, queries: { type: "string" } } });
-const sizes = (values.sizes ?? "10000,100000").split(",").map(Number);
+const { values } = parseArgs({ options: { sizes: { type: "string" }, queries: { type: "string" }, variants: { type: "string" } } });
+const sizes = (values.sizes ?? "dev,10000,100000").split(",");
 const queryCount = Number(values.queries ?? 200);
+const variants = (values.variants ?? "binary,ternary,int8,float16").split(",").filter(isVectorEncodingName);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const corpus = readFileSync(join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl"), "utf8")
   .split("\n")
@@ -39,108 +42,141 @@ function memoryText(i: number, random: () => number): string {
 }
 
 interface Row {
-  memories: number;
+  memories: string;
+  variant: VectorEncodingName;
   indexSeconds: number;
   indexedPerSecond: number;
-  vectorMiB: number;
+  /** Index pages per memory: vectors, terms, and all search tables. */
+  vectorBytes: number;
+  termBytes: number;
+  indexBytes: number;
+  /** Index bytes over the bytes of text indexed. */
+  ofText: number;
   dbMiB: number;
-  modes: Record<string, { p50: number; p95: number; recallAt10: number }>;
+  /** recallAt10 over all queries; zhRecallAt10 over those whose target is Chinese. */
+  modes: Record<string, { p50: number; p95: number; recallAt10: number; zhRecallAt10: number }>;
 }
 
-async function measure(size: number): Promise<Row> {
+async function measure(size: string): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-search-"));
   try {
     const db = join(dir, "search.db");
-    const random = seededRandom(size);
+    const whole = size === "dev";
+    const count = whole ? corpus.length : Number(size);
+    const random = seededRandom(count);
     const texts: string[] = [];
     {
       await using engine = Engine.open({ db, codecs: ["raw", "zstd"], autoTrainAfter: 0, cache: "off", similarityThreshold: 1 });
-      for (let start = 0; start < size; start += 1000) {
-        const batch = Array.from({ length: Math.min(1000, size - start) }, (_, k) => ({ id: `m${start + k}`, text: memoryText(start + k, random) }));
+      for (let start = 0; start < count; start += 1000) {
+        const batch = Array.from({ length: Math.min(1000, count - start) }, (_, k) => ({
+          id: `m${start + k}`,
+          text: whole ? (corpus[start + k] as string) : memoryText(start + k, random),
+        }));
         texts.push(...batch.map((b) => b.text));
         await engine.rememberMany(batch);
       }
     }
-    await using engine = Engine.open({ db, cache: "off" });
-    const index = await engine.searchIndex();
-    const started = performance.now();
-    await index.refresh();
-    const indexSeconds = (performance.now() - started) / 1000;
+    const textBytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
     const queries = Array.from({ length: queryCount }, () => {
-      const target = Math.floor(random() * size);
+      const target = Math.floor(random() * count);
       const own = words(texts[target] as string);
       const at = Math.floor(random() * Math.max(1, own.length - 6));
       const picked = own.slice(at, at + 3 + Math.floor(random() * 4));
-      if (random() < 0.5) picked.push(...words(texts[Math.floor(random() * size)] as string).slice(0, 2));
-      return { target: `m${target}`, text: picked.join(" ") };
+      if (random() < 0.5) picked.push(...words(texts[Math.floor(random() * count)] as string).slice(0, 2));
+      return { target: `m${target}`, text: picked.join(" "), zh: /\p{Script=Han}/u.test(texts[target] as string) };
     });
-    const modes: Row["modes"] = {};
-    for (const mode of ["hybrid", "vector", "keyword"] as NonNullable<SearchOptions["mode"]>[]) {
+    const rows: Row[] = [];
+    for (const variant of variants) {
+      await using engine = Engine.open({ db, cache: "off", searchVectors: variant });
+      const index = await engine.searchIndex();
+      const started = performance.now();
+      await index.refresh();
+      const indexSeconds = (performance.now() - started) / 1000;
+      const modes: Row["modes"] = {};
+      for (const mode of ["hybrid", "vector", "keyword"] as NonNullable<SearchOptions["mode"]>[]) {
+        const times: number[] = [];
+        let found = 0;
+        let foundZh = 0;
+        for (const query of queries) {
+          const t = performance.now();
+          const hits = await index.search(query.text, { limit: 10, mode });
+          times.push(performance.now() - t);
+          if (hits.some((h) => h.id === query.target)) {
+            found++;
+            if (query.zh) foundZh++;
+          }
+        }
+        const zh = queries.filter((q) => q.zh).length;
+        modes[mode] = { p50: quantile(times, 0.5), p95: quantile(times, 0.95), recallAt10: found / queries.length, zhRecallAt10: zh ? foundZh / zh : Number.NaN };
+      }
       const times: number[] = [];
-      let found = 0;
       for (const query of queries) {
         const t = performance.now();
-        const hits = await index.search(query.text, { limit: 10, mode });
+        index.related(query.target, { limit: 10 });
         times.push(performance.now() - t);
-        if (hits.some((h) => h.id === query.target)) found++;
       }
-      modes[mode] = { p50: quantile(times, 0.5), p95: quantile(times, 0.95), recallAt10: found / queries.length };
+      modes.related = { p50: quantile(times, 0.5), p95: quantile(times, 0.95), recallAt10: Number.NaN, zhRecallAt10: Number.NaN };
+      const bytes = engine.store.search.bytes();
+      const total = bytes.vectors + bytes.terms + bytes.other;
+      const row: Row = {
+        memories: size,
+        variant,
+        indexSeconds,
+        indexedPerSecond: count / indexSeconds,
+        vectorBytes: bytes.vectors / count,
+        termBytes: bytes.terms / count,
+        indexBytes: total / count,
+        ofText: total / textBytes,
+        dbMiB: statSync(db).size / 2 ** 20,
+        modes,
+      };
+      console.log(JSON.stringify(row));
+      rows.push(row);
     }
-    const times: number[] = [];
-    for (const query of queries) {
-      const t = performance.now();
-      index.related(query.target, { limit: 10 });
-      times.push(performance.now() - t);
-    }
-    modes.related = { p50: quantile(times, 0.5), p95: quantile(times, 0.95), recallAt10: Number.NaN };
-    const stats = engine.stats();
-    const { size: dbBytes } = await import("node:fs").then((fs) => fs.statSync(db));
-    return {
-      memories: stats.memories,
-      indexSeconds,
-      indexedPerSecond: stats.memories / indexSeconds,
-      vectorMiB: index.vectorBytes() / 2 ** 20,
-      dbMiB: dbBytes / 2 ** 20,
-      modes,
-    };
+    return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 const rows: Row[] = [];
-for (const size of sizes) {
-  const row = await measure(size);
-  rows.push(row);
-  console.log(JSON.stringify(row));
-}
+for (const size of sizes) rows.push(...(await measure(size)));
 
 const ms = (v: number) => v.toFixed(1);
+const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "—" : `${(v * 100).toFixed(1)} %`);
 const table = [
-  "| memories | index build | vectors (float16) | store file | mode | p50 ms | p95 ms | target in top 10 |",
-  "|---:|---:|---:|---:|---|---:|---:|---:|",
-  ...rows.flatMap((r) =>
-    Object.entries(r.modes).map(
-      ([mode, m], i) =>
-        `| ${i === 0 ? r.memories.toLocaleString("en") : ""} | ${i === 0 ? `${r.indexSeconds.toFixed(1)} s (${Math.round(r.indexedPerSecond).toLocaleString("en")}/s)` : ""} | ${i === 0 ? `${r.vectorMiB.toFixed(1)} MiB` : ""} | ${i === 0 ? `${r.dbMiB.toFixed(1)} MiB` : ""} | ${mode} | ${ms(m.p50)} | ${ms(m.p95)} | ${Number.isNaN(m.recallAt10) ? "—" : `${(m.recallAt10 * 100).toFixed(0)} %`} |`,
-    ),
-  ),
+  "| memories | vectors | index B/memory (vectors + terms) | × text | build | hybrid hit (Chinese) | vector hit | keyword hit (Chinese) | hybrid p50 ms | vector p50 | keyword p50 | related p50 |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...rows.map((r) =>
+    [
+      r.memories === "dev" ? "dev corpus (2,000)" : Number(r.memories).toLocaleString("en"),
+      r.variant,
+      `${r.indexBytes.toFixed(0)} (${r.vectorBytes.toFixed(0)} + ${r.termBytes.toFixed(0)})`,
+      r.ofText.toFixed(2),
+      `${r.indexSeconds.toFixed(1)} s`,
+      `${pct(r.modes.hybrid?.recallAt10)} (${pct(r.modes.hybrid?.zhRecallAt10)})`,
+      pct(r.modes.vector?.recallAt10),
+      `${pct(r.modes.keyword?.recallAt10)} (${pct(r.modes.keyword?.zhRecallAt10)})`,
+      ms(r.modes.hybrid?.p50 ?? Number.NaN),
+      ms(r.modes.vector?.p50 ?? Number.NaN),
+      ms(r.modes.keyword?.p50 ?? Number.NaN),
+      ms(r.modes.related?.p50 ?? Number.NaN),
+    ].join(" | "),
+  ).map((line) => `| ${line} |`),
 ].join("\n");
 replaceSection(
   "search",
   `## Search
 
-\`npm run bench:search\` (sizes ${sizes.join(", ")}; ${queryCount} queries per mode, one at a time, after the index is built;
-embedder ngram-256; memories are windows of dev-corpus records; a query is 3–6 words of one memory, half of them with two
-words of another added; "target in top 10" is how often that memory is among the hits). Exact cosine over every vector
-(no approximate index), FTS5 BM25 for keywords, fused by reciprocal rank. Index build includes decoding every memory.
+\`npm run bench:search -- --sizes ${sizes.join(",")} --queries ${queryCount} --variants ${variants.join(",")}\` (one run; queries one
+at a time after the index is built; embedder ngram-256; memories are windows of dev-corpus records, or with \`dev\` the 2,000
+dev records whole; a query is 3–6 words of one memory, half of them with two words of another added; "hit" is how often
+that memory is among the top 10). Every vector encoding runs on the same store and the same queries. Index bytes are whole
+SQLite pages of the \`search_*\` tables (dbstat), per memory; "× text" divides them by the bytes of text indexed. The vector
+scan is exact over every decoded vector (SIMD in WebAssembly); keywords: FTS5 \`detail=none\`, ranked by the IDF of the
+query terms a memory holds, ties by vector similarity; the two fused by reciprocal rank. Build includes decoding every memory.
 
 ${table}
 
-At 100,000 memories each dev record appears as ~50 overlapping windows, so a few words match dozens of near-identical
-memories and the target's siblings crowd it out of the top 10: the lower hit rate there is the data, not the index.
-Machine: the 2-core Xeon (CPU), one query at a time. The vector scan is SIMD in WebAssembly (\`asm/dot-scores.ts\`): on
-100,000 × 256 floats, 16 ms against 97–160 ms for the same loop in JavaScript in one run (\`/tmp\` micro-benchmark, not kept).
-Keyword queries leave out terms held by more than 5 % of memories (the two rarest are always kept): at 10,000 memories
-that took keyword p50 from 5.3 ms to 1.6 ms, with the target found as often (91 % and 92 %, 100 queries, two runs).`,
+See docs/SEARCH.md for the choices and the numbers before this index format (float16 vectors, FTS5 with positions and BM25).`,
 );

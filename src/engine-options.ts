@@ -3,6 +3,7 @@ import { MemzipError, ErrorCode } from "./errors.js";
 import type { Cache } from "./cache/cache.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
+import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./pipeline/vector-encoding.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
 import { validateSemanticOptions, type SemanticOptions } from "./pipeline/semantic.js";
 import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./config/profiles.js";
@@ -77,6 +78,11 @@ export interface EngineOptions {
    * GGUF embedding model (node-llama-cpp, CPU or GPU as `llm.gpu` says). Changing it re-indexes.
    */
   searchEmbedder?: string;
+  /**
+   * How the search index stores vectors: `binary` (1 bit a dimension, 32 bytes for ngram-256),
+   * `ternary` (2 bits: −1, 0, +1), `int8` or `float16`. Changing it re-indexes. Defaults to `"ternary"`.
+   */
+  searchVectors?: VectorEncodingName;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -90,6 +96,7 @@ export const ENGINE_DEFAULTS = {
   model: "",
   llm: LLM_DEFAULTS,
   searchEmbedder: "",
+  searchVectors: DEFAULT_VECTOR_ENCODING,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
 /** Options whose defaults come from the profile. */
@@ -139,6 +146,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   for (const name of options.codecs) if (!isCodecName(name)) fail(`unknown codec "${name}"; choose from ${CODEC_NAMES.join(", ")}`);
   wholeNumber("zstdLevel", options.zstdLevel, 1, 19);
   if (typeof options.searchEmbedder !== "string") fail("searchEmbedder must be the path of a GGUF embedding model, or empty");
+  if (!isVectorEncodingName(options.searchVectors)) fail(`searchVectors must be one of ${VECTOR_ENCODING_NAMES.join(", ")}, got ${String(options.searchVectors)}`);
   wholeNumber("rawBelow", options.rawBelow, 0, 1 << 20);
   wholeNumber("maxTextBytes", options.maxTextBytes, 1, 1 << 30);
   wholeNumber("batchSize", options.batchSize, 1, 1_000_000);

@@ -377,11 +377,16 @@ export class Engine {
     this.searchLoading ??= (async () => {
       const path = this.options.searchEmbedder;
       if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: this.options.llm.gpu, threads: this.options.llm.threads });
-      return new SearchIndex(this.store, this.searchEmbedder ?? this.embedder, async (id, namespace) => {
-        const semantic = this.store.getSemantic(namespace, id);
-        const text = await this.recall(id, { namespace });
-        return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
-      });
+      return new SearchIndex(
+        this.store,
+        this.searchEmbedder ?? this.embedder,
+        async (id, namespace) => {
+          const semantic = this.store.getSemantic(namespace, id);
+          const text = await this.recall(id, { namespace });
+          return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+        },
+        { vectors: this.options.searchVectors },
+      );
     })();
     this.searchLoading.catch(() => (this.searchLoading = undefined));
     return this.searchLoading;

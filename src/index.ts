@@ -38,5 +38,7 @@ export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
 export { scoreEntities } from "./quality/entity-scores.js";
 export type { EntityCase, EntityScores } from "./quality/entity-scores.js";
 export { SearchIndex, searchTerms, reciprocalRankFusion } from "./pipeline/search.js";
-export type { IndexProgress, SearchHit, SearchOptions } from "./pipeline/search.js";
+export type { IndexProgress, SearchHit, SearchIndexOptions, SearchOptions } from "./pipeline/search.js";
+export { VECTOR_ENCODING_NAMES } from "./pipeline/vector-encoding.js";
+export type { VectorEncodingName } from "./pipeline/vector-encoding.js";
 export { decodeFloat16, encodeFloat16 } from "./codec/float16.js";

@@ -27,6 +27,7 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   cache: { kind: "cache", env: "MEMZIP_CACHE" },
   model: { kind: "string", env: "MEMZIP_MODEL" },
   searchEmbedder: { kind: "string", env: "MEMZIP_SEARCH_EMBEDDER" },
+  searchVectors: { kind: "string", env: "MEMZIP_SEARCH_VECTORS" },
   /** In the environment as JSON, e.g. MEMZIP_LLM='{"contexts":2}'. */
   llm: { kind: "object", env: "MEMZIP_LLM" },
   /** Backends for summaries and entities; checked in full when the engine opens. */

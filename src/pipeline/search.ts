@@ -1,16 +1,18 @@
 /**
- * Search over a store: each memory is indexed once (on demand, incrementally) with a float16
- * embedding of what best says what it is about (its summary and entities when it has them,
- * otherwise its text) and with keyword terms of its text, summary and entities. A query ranks by
- * cosine over every vector (exact, no approximation;
- * SIMD dot products in WebAssembly) and by BM25 over the terms, and the two
+ * Search over a store: each memory is indexed once (on demand, incrementally) with a quantized
+ * embedding (ternary by default: two bits a dimension) of what best says what it is about (its
+ * summary and entities when it has them, otherwise its text) and with the keyword terms of its
+ * text, summary and entities. A query ranks by the cosine of its float vector with every decoded
+ * vector (a scan, no approximate index; SIMD dot products in WebAssembly) and by keywords: the IDF
+ * of the query terms a memory holds, ties broken by that cosine (the keyword index keeps which
+ * memories hold a term, not where: about half the size of one with positions). The two
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
-import { decodeFloat16, encodeFloat16 } from "../codec/float16.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryStore, SearchIndexStore } from "../store/types.js";
 import { ScoreMatrix } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
+import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
 
 /** What the index needs to know of a memory: its text and, if it has them, its summary and entities. */
 export interface IndexSource {
@@ -39,6 +41,16 @@ export interface SearchOptions {
   mode?: "hybrid" | "vector" | "keyword";
 }
 
+export interface SearchIndexOptions {
+  /**
+   * How vectors are stored: `binary` (1 bit a dimension), `ternary` (2 bits), `int8` or `float16`.
+   * Changing it re-indexes. Defaults to `"ternary"`.
+   */
+  vectors?: VectorEncodingName;
+}
+
+export const SEARCH_INDEX_DEFAULTS = { vectors: DEFAULT_VECTOR_ENCODING } as const satisfies Required<SearchIndexOptions>;
+
 export interface IndexProgress {
   indexed: number;
   total: number;
@@ -50,26 +62,29 @@ const CANDIDATES_PER_HIT = 5;
 /** Enough of a long text to say what it is about; embedding all of it would only blur it. */
 const EMBED_CHARS = 4000;
 const INDEX_BATCH = 256;
+/** A refresh that indexed at least 1/4 of the index merges the keyword index into one segment. */
+const COMPACT_SHARE = 4;
+
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
 /**
- * Lower-cased words and numbers; Han, kana and Hangul runs become single characters and their
- * bigrams, since those scripts put no spaces between words.
+ * Lower-cased words and numbers; Han, kana and Hangul, which put no spaces between words, become
+ * one term a character. The keyword index keeps no positions, so a Chinese query matches the
+ * memories holding its characters, ranked by how rare they are; word order counts through the
+ * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
+ * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
 export function searchTerms(text: string): string[] {
   const terms: string[] = [];
   for (const run of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
     let plain = "";
-    let previousCjk = "";
     for (const char of run) {
-      if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u.test(char)) {
+      if (CJK.test(char)) {
         if (plain) terms.push(plain);
         plain = "";
         terms.push(char);
-        if (previousCjk) terms.push(previousCjk + char);
-        previousCjk = char;
       } else {
         plain += char;
-        previousCjk = "";
       }
     }
     if (plain) terms.push(plain);
@@ -84,12 +99,6 @@ export function searchTerms(text: string): string[] {
 const COMMON_TERM_SHARE = 0.05;
 /** Below this many memories every term is kept: the index is small enough to visit whole. */
 const COMMON_TERM_MIN_DOCS = 500;
-
-/** An FTS5 query matching any of the terms (each quoted, so no term is read as an operator). */
-export function keywordQuery(terms: readonly string[]): string | undefined {
-  const unique = [...new Set(terms)];
-  return unique.length ? unique.map((t) => `"${t.replaceAll('"', '""')}"`).join(" OR ") : undefined;
-}
 
 /** Fuses rankings (ids best first) by reciprocal rank; returns each id's score and places. */
 export function reciprocalRankFusion(rankings: readonly (readonly string[])[], k = RRF_K): Map<string, { score: number; ranks: (number | undefined)[] }> {
@@ -108,6 +117,7 @@ export function reciprocalRankFusion(rankings: readonly (readonly string[])[], k
 /** Every indexed vector as one matrix, loaded once and reloaded only when the index changed. */
 interface Matrix {
   version: string;
+  seqs: Map<number, number>;
   ids: string[];
   namespaces: string[];
   rows: Map<string, number>;
@@ -116,12 +126,20 @@ interface Matrix {
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  private readonly encoding: VectorEncoding;
+  /** What the stored index was made with: the embedder and the vector encoding. */
+  readonly key: string;
 
   constructor(
     private readonly store: MemoryStore,
     private readonly embedder: Embedder,
     private readonly source: (id: string, namespace: string) => Promise<IndexSource>,
-  ) {}
+    options: SearchIndexOptions = {},
+  ) {
+    const vectors = options.vectors ?? SEARCH_INDEX_DEFAULTS.vectors;
+    this.encoding = VECTOR_ENCODINGS[vectors];
+    this.key = `${embedder.name}/${vectors}`;
+  }
 
   get embedderName(): string {
     return this.embedder.name;
@@ -133,7 +151,7 @@ export class SearchIndex {
 
   /** Memories not indexed yet (or indexed by another embedder). */
   pending(): number {
-    return this.index.countPending(this.embedder.name);
+    return this.index.countPending(this.key);
   }
 
   /** Indexes every memory that is not indexed yet; returns how many it indexed. */
@@ -141,21 +159,24 @@ export class SearchIndex {
     const total = this.pending();
     let indexed = 0;
     for (;;) {
-      const batch = this.index.pending(this.embedder.name, INDEX_BATCH);
+      const batch = this.index.pending(this.key, INDEX_BATCH);
       if (batch.length === 0) break;
       const sources: IndexSource[] = [];
       for (const { id, namespace } of batch) sources.push(await this.source(id, namespace));
       const vectors = await this.embedder.embed(sources.map(embeddingText));
       this.index.put(
+        this.key,
         batch.map(({ seq }, i) => {
           const source = sources[i] as IndexSource;
-          const terms = searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n"));
-          return { seq, embedder: this.embedder.name, vector: encodeFloat16(unit(vectors[i] as Float32Array)), terms: terms.join(" ") };
+          const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
+          return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
         }),
       );
       indexed += batch.length;
       onProgress?.({ indexed, total: Math.max(total, indexed) });
     }
+    // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
+    if (indexed > 0 && indexed * COMPACT_SHARE >= this.index.indexedCount()) this.index.compact();
     return indexed;
   }
 
@@ -169,11 +190,7 @@ export class SearchIndex {
     const similarities = this.similarities(matrix, queryVector as Float32Array);
     const rankings: string[][] = [];
     if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
-    if (mode !== "vector") {
-      const match = keywordQuery(this.selectiveTerms(searchTerms(query)));
-      const hits = match ? this.index.keyword(match, options.namespace ? candidates * 4 : candidates) : [];
-      rankings.push(hits.filter((h) => !options.namespace || h.namespace === options.namespace).slice(0, candidates).map((h) => h.id));
-    }
+    if (mode !== "vector") rankings.push(this.keywordRanking(matrix, similarities, searchTerms(query), candidates, options.namespace));
     return this.fuse(matrix, similarities, rankings, mode, limit);
   }
 
@@ -199,9 +216,34 @@ export class SearchIndex {
     this.matrix = undefined;
   }
 
-  /** Bytes the vectors take in the store. */
+  /** Bytes of vector payload in the store (without row and page overhead). */
   vectorBytes(): number {
     return this.index.vectorBytes();
+  }
+
+  /**
+   * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
+   * go to the higher vector similarity.
+   */
+  private keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, namespace: string | undefined): string[] {
+    const total = matrix.ids.length;
+    const scores = new Float64Array(total);
+    const touched: number[] = [];
+    for (const { term } of this.selectiveTerms(terms)) {
+      const seqs = this.index.matching(term);
+      if (seqs.length === 0) continue;
+      const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
+      for (const seq of seqs) {
+        const row = matrix.seqs.get(seq);
+        if (row === undefined || (namespace && matrix.namespaces[row] !== namespace)) continue;
+        if (scores[row] === 0) touched.push(row);
+        scores[row] = (scores[row] as number) + idf;
+      }
+    }
+    return touched
+      .sort((a, b) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b)
+      .slice(0, count)
+      .map((row) => matrix.ids[row] as string);
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -224,12 +266,15 @@ export class SearchIndex {
       });
   }
 
-  /** The query's terms minus the very common ones (the two rarest are always kept). */
-  private selectiveTerms(terms: readonly string[]): string[] {
+  /** The query's terms minus the very common ones (the two rarest found are always kept). */
+  private selectiveTerms(terms: readonly string[]): { term: string; docs: number }[] {
     const unique = [...new Set(terms)];
     const limit = Math.max(COMMON_TERM_MIN_DOCS, this.index.indexedCount() * COMMON_TERM_SHARE);
-    const byFrequency = unique.map((term) => ({ term, docs: this.index.documentFrequency(term) })).sort((a, b) => a.docs - b.docs);
-    return byFrequency.filter((t, i) => i < 2 || t.docs <= limit).map((t) => t.term);
+    const byFrequency = unique
+      .map((term) => ({ term, docs: this.index.documentFrequency(term) }))
+      .filter((t) => t.docs > 0)
+      .sort((a, b) => a.docs - b.docs);
+    return byFrequency.filter((t, i) => i < 2 || t.docs <= limit);
   }
 
   private similarities(matrix: Matrix, query: Float32Array): Float32Array {
@@ -261,18 +306,19 @@ export class SearchIndex {
   private load(): Matrix {
     const version = this.index.version();
     if (this.matrix?.version === version) return this.matrix;
-    const { ids, namespaces, vectors } = this.index.vectors(this.embedder.name);
+    const { seqs, ids, namespaces, vectors } = this.index.vectors(this.key);
     const dimensions = this.embedder.dimensions;
     const values = new ScoreMatrix(ids.length, dimensions);
-    vectors.forEach((bytes, row) => {
-      if (bytes.length !== dimensions * 2) {
-        throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.embedder.name} has ${bytes.length / 2} dimensions, not ${dimensions}`, {
+    const bytes = this.encoding.bytes(dimensions);
+    vectors.forEach((vector, row) => {
+      if (vector.length !== bytes) {
+        throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.key} has ${vector.length} bytes, not the ${bytes} of ${dimensions} dimensions`, {
           hint: "The index was written by another embedder under the same name; rebuild it with `memzip search --reindex`.",
         });
       }
-      decodeFloat16(bytes, values.row(row));
+      this.encoding.decode(vector, values.row(row));
     });
-    this.matrix = { version, ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
+    this.matrix = { version, seqs: new Map(seqs.map((seq, i) => [seq, i])), ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
     return this.matrix;
   }
 }

@@ -158,38 +158,52 @@ export interface ListQuery {
   offset?: number;
 }
 
-/** One memory's row in the search index: its float16 vector (named by embedder) and keyword terms. */
+/** One memory's row in the search index: its encoded vector and keyword terms. */
 export interface SearchIndexEntry {
   seq: number;
-  embedder: string;
   vector: Uint8Array;
   /** Space-separated search terms (already normalised). */
   terms: string;
 }
 
-/** Every indexed vector of one embedder, in insertion order. */
+/** Every indexed vector, in insertion order. */
 export interface IndexedVectors {
+  seqs: number[];
   ids: string[];
   namespaces: string[];
   vectors: Uint8Array[];
 }
 
-/** The search index a store keeps beside its memories. */
+/** Bytes the search index's tables take in the store file (whole pages). */
+export interface SearchIndexBytes {
+  vectors: number;
+  terms: number;
+  other: number;
+}
+
+/**
+ * The search index a store keeps beside its memories. It holds one index key (the embedder and
+ * vector encoding that made it); writing under another key drops the index first.
+ */
 export interface SearchIndexStore {
-  /** Memories with no vector from `embedder` yet (new, rewritten, or indexed by another embedder). */
-  pending(embedder: string, limit: number): { seq: number; id: string; namespace: string }[];
-  countPending(embedder: string): number;
-  put(entries: readonly SearchIndexEntry[]): void;
-  vectors(embedder: string): IndexedVectors;
-  vectorOf(id: string, embedder: string): Uint8Array | undefined;
-  /** Keyword matches, best first (BM25); `match` is an FTS5 query. */
-  keyword(match: string, limit: number): { id: string; namespace: string }[];
+  /** Memories with no vector under `key` yet (new, rewritten, or all when the index holds another key). */
+  pending(key: string, limit: number): { seq: number; id: string; namespace: string }[];
+  countPending(key: string): number;
+  put(key: string, entries: readonly SearchIndexEntry[]): void;
+  /** The vectors stored under `key` (none when the index holds another key). */
+  vectors(key: string): IndexedVectors;
+  /** Seqs of the memories whose terms include `term`. */
+  matching(term: string): number[];
   /** Memories whose terms include `term`. */
   documentFrequency(term: string): number;
   indexedCount(): number;
   /** Changes whenever the index may have changed, from this process or another. */
   version(): string;
+  /** Bytes of vector payload (without row and page overhead). */
   vectorBytes(): number;
+  bytes(): SearchIndexBytes;
+  /** Merges the keyword index into one segment (worth it after a large build: smaller and faster). */
+  compact(): void;
   clear(): void;
 }
 

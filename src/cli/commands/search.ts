@@ -15,17 +15,19 @@ const SEARCH_OPTIONS = {
 } as const;
 
 const INDEX_HELP = `Memories not indexed yet are indexed first (once; a progress bar shows it on a terminal):
-a float16 vector of the summary and entities (or of the text, for memories without them) and
-keyword terms of the text, summary and entities, kept in the store file. The embedder is named in
---json output: ngram-256 (hashed character n-grams, no model needed, English and Chinese) unless
-the config's searchEmbedder (or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model.`;
+a vector of the summary and entities (or of the text, for memories without them), stored in 2 bits
+a dimension unless the config's searchVectors says otherwise, and the keyword terms of the text,
+summary and entities, kept in the store file. The embedder is named in --json output: ngram-256
+(hashed character n-grams, no model needed, English and Chinese) unless the config's searchEmbedder
+(or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model.`;
 
 export const searchCommand: Command = {
   name: "search",
   summary: "find memories by meaning and keywords",
   usage: "memzip search QUERY [--limit K] [--mode hybrid|vector|keyword] [--db DB] [--json]",
-  help: `Ranks memories by embedding similarity to QUERY and by keyword match (BM25), fused by
-reciprocal rank (a memory both find comes first).
+  help: `Ranks memories by embedding similarity to QUERY and by keyword match (the rarer the query
+words a memory holds, the higher; ties by similarity), fused by reciprocal rank (a memory both
+find comes first). Words are searched as words: quotes and operators are not query syntax.
 ${INDEX_HELP}
   -k, --limit K      hits to show (default 10)
   --mode M           hybrid (default), vector or keyword
