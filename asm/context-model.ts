@@ -131,6 +131,120 @@ function squashSlow(d: i32): i32 {
   return (unchecked(SQUASH_POINTS[i]) * (128 - w) + unchecked(SQUASH_POINTS[i + 1]) * w + 64) >> 7;
 }
 
+// Saved state: every global above, so a copy of linear memory plus this block is the whole model.
+// The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
+const STATE_SLOTS: i32 = 49;
+let stateBlock: usize = 0; // i64 × STATE_SLOTS
+
+/** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
+export function saveState(): usize {
+  const at = stateBlock;
+  store<i64>(at + 0, <i64>stretchTable);
+  store<i64>(at + 8, <i64>squashTable);
+  store<i64>(at + 16, <i64>rateTable);
+  store<i64>(at + 24, <i64>counters);
+  store<i64>(at + 32, <i64>matchTable);
+  store<i64>(at + 40, <i64>weights);
+  store<i64>(at + 48, <i64>weights2);
+  store<i64>(at + 56, <i64>pristineWeights);
+  store<i64>(at + 64, <i64>pristineWeights2);
+  store<i64>(at + 72, <i64>apm);
+  store<i64>(at + 80, <i64>pristineApm);
+  store<i64>(at + 88, <i64>matchCounters);
+  store<i64>(at + 96, <i64>pristineMatchCounters);
+  store<i64>(at + 104, <i64>stretched);
+  store<i64>(at + 112, <i64>slots);
+  store<i64>(at + 120, <i64>nibbleBase);
+  store<i64>(at + 128, <i64>contextHash);
+  store<i64>(at + 136, <i64>claimedScratch);
+  store<i64>(at + 144, <i64>history);
+  store<i64>(at + 152, <i64>undo);
+  store<i64>(at + 160, <i64>top);
+  store<i64>(at + 168, <i64>historyCapacity);
+  store<i64>(at + 176, <i64>undoCapacity);
+  store<i64>(at + 184, <i64>scratchBase);
+  store<i64>(at + 192, <i64>hashShift);
+  store<i64>(at + 200, <i64>matchBits);
+  store<i64>(at + 208, <i64>matchShift);
+  store<i64>(at + 216, <i64>historyLength);
+  store<i64>(at + 224, <i64>frozenHistoryLength);
+  store<i64>(at + 232, <i64>undoLength);
+  store<i64>(at + 240, <i64>claimedScratchLength);
+  store<i64>(at + 248, <i64>c0);
+  store<i64>(at + 256, <i64>bitPosition);
+  store<i64>(at + 264, <i64>c4);
+  store<i64>(at + 272, <i64>c8);
+  store<i64>(at + 280, <i64>word);
+  store<i64>(at + 288, <i64>matchPtr);
+  store<i64>(at + 296, <i64>matchLength);
+  store<i64>(at + 304, <i64>predictedByte);
+  store<i64>(at + 312, <i64>matchCounter);
+  store<i64>(at + 320, <i64>mixerBase);
+  store<i64>(at + 328, <i64>mixer2Base);
+  store<i64>(at + 336, <i64>p1);
+  store<i64>(at + 344, <i64>p2);
+  store<i64>(at + 352, <i64>pMix);
+  store<i64>(at + 360, <i64>apmIndex);
+  store<i64>(at + 368, <i64>apmWeight);
+  store<i64>(at + 376, frozen ? 1 : 0);
+  store<i64>(at + 384, logging ? 1 : 0);
+  return at;
+}
+
+/** The inverse of `saveState`, on an instance whose linear memory was overwritten with a saved copy. */
+export function loadState(at: usize): void {
+  stretchTable = <usize>load<i64>(at + 0);
+  squashTable = <usize>load<i64>(at + 8);
+  rateTable = <usize>load<i64>(at + 16);
+  counters = <usize>load<i64>(at + 24);
+  matchTable = <usize>load<i64>(at + 32);
+  weights = <usize>load<i64>(at + 40);
+  weights2 = <usize>load<i64>(at + 48);
+  pristineWeights = <usize>load<i64>(at + 56);
+  pristineWeights2 = <usize>load<i64>(at + 64);
+  apm = <usize>load<i64>(at + 72);
+  pristineApm = <usize>load<i64>(at + 80);
+  matchCounters = <usize>load<i64>(at + 88);
+  pristineMatchCounters = <usize>load<i64>(at + 96);
+  stretched = <usize>load<i64>(at + 104);
+  slots = <usize>load<i64>(at + 112);
+  nibbleBase = <usize>load<i64>(at + 120);
+  contextHash = <usize>load<i64>(at + 128);
+  claimedScratch = <usize>load<i64>(at + 136);
+  history = <usize>load<i64>(at + 144);
+  undo = <usize>load<i64>(at + 152);
+  top = <usize>load<i64>(at + 160);
+  historyCapacity = <i32>load<i64>(at + 168);
+  undoCapacity = <i32>load<i64>(at + 176);
+  scratchBase = <i32>load<i64>(at + 184);
+  hashShift = <i32>load<i64>(at + 192);
+  matchBits = <i32>load<i64>(at + 200);
+  matchShift = <i32>load<i64>(at + 208);
+  historyLength = <i32>load<i64>(at + 216);
+  frozenHistoryLength = <i32>load<i64>(at + 224);
+  undoLength = <i32>load<i64>(at + 232);
+  claimedScratchLength = <i32>load<i64>(at + 240);
+  c0 = <i32>load<i64>(at + 248);
+  bitPosition = <i32>load<i64>(at + 256);
+  c4 = <i32>load<i64>(at + 264);
+  c8 = <i32>load<i64>(at + 272);
+  word = <i32>load<i64>(at + 280);
+  matchPtr = <i32>load<i64>(at + 288);
+  matchLength = <i32>load<i64>(at + 296);
+  predictedByte = <i32>load<i64>(at + 304);
+  matchCounter = <i32>load<i64>(at + 312);
+  mixerBase = <i32>load<i64>(at + 320);
+  mixer2Base = <i32>load<i64>(at + 328);
+  p1 = <i32>load<i64>(at + 336);
+  p2 = <i32>load<i64>(at + 344);
+  pMix = <i32>load<i64>(at + 352);
+  apmIndex = <i32>load<i64>(at + 360);
+  apmWeight = <i32>load<i64>(at + 368);
+  frozen = load<i64>(at + 376) !== 0;
+  logging = load<i64>(at + 384) !== 0;
+  stateBlock = at;
+}
+
 /** Lays out memory for a model with 2^tableBitsValue hashed slots and 2^matchBitsValue match slots. */
 export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   top = <usize>memory.size() << 16;
@@ -157,6 +271,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   contextHash = reserve(HASHED * 4);
   claimedScratch = reserve(SCRATCH_BUCKETS * 4);
   historyCapacity = 1 << 16;
+  stateBlock = reserve(STATE_SLOTS * 8);
   history = reserve(historyCapacity);
 
   for (let x = -2047, pi = 0; x <= 2047; x++) {

@@ -10,8 +10,9 @@ export const statsCommand: Command = {
   usage: "memzip stats [--db DB] [--namespace NS] [--json]",
   help: `--json prints {"memories", "originalBytes", "storedBytes", "bitsPerByte", "assetBytes",
 "bitsPerByteWithAssets", "ratio", "ratioWithAssets", "unusedAssetBytes", "byCodec": {CODEC: {"memories", "originalBytes", "storedBytes",
-"bitsPerByte"}}, "assets": [...]}. storedBytes are whole envelopes; dictionary and snapshot bytes
-are reported apart and, in bitsPerByteWithAssets, counted in.
+"bitsPerByte"}}, "assets": [...], "derivedBytes"}. storedBytes are whole envelopes; dictionary and snapshot bytes
+are reported apart and, in bitsPerByteWithAssets, counted in. derivedBytes is the model state cached
+beside the store (DB.derived/, whole store): rebuilt from the snapshots when missing, never counted.
 ${STORE_HELP}`,
   options: STORE_OPTIONS,
   async run(context) {
@@ -27,12 +28,13 @@ ${STORE_HELP}`,
   },
 };
 
-export function describe(stats: StoreStats): string {
+export function describe(stats: StoreStats & { derivedBytes?: number }): string {
   const lines = [
     `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes + stats.assetBytes)} ` +
       `(ratio ${stats.ratioWithAssets.toFixed(2)}x, ${bpb(stats.bitsPerByteWithAssets)} bits/byte, everything needed to rebuild them)`,
     `  envelopes ${formatBytes(stats.storedBytes)} (${bpb(stats.bitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
-      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)}` : ""),
+      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)}` : "") +
+      (stats.derivedBytes ? `; derived model state ${formatBytes(stats.derivedBytes)} (a rebuildable cache, not counted)` : ""),
     "codec        memories   original     stored  bits/byte",
   ];
   for (const [codec, s] of Object.entries(stats.byCodec)) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RangeDecoder, RangeEncoder } from "../range-coder.js";
 
@@ -13,6 +14,9 @@ export const CONTEXT_MODEL_DEFAULTS = { tableBits: 23, matchBits: 20 } as const 
 
 /** The model's exports; the algorithm lives in asm/context-model.ts (AssemblyScript). */
 interface ModelExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  saveState(): number;
+  loadState(at: number): void;
   init(tableBits: number, matchBits: number): void;
   freeze(): void;
   beginRecord(length: number): void;
@@ -26,10 +30,25 @@ interface ModelExports {
 const MAX_OVERRUN = 64;
 
 let compiled: WebAssembly.Module | undefined;
+let wasmBytes: Uint8Array | undefined;
 
 function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL("../../../asm/context-model.wasm", import.meta.url)));
+  wasmBytes ??= readFileSync(new URL("../../../asm/context-model.wasm", import.meta.url));
+  compiled ??= new WebAssembly.Module(wasmBytes);
   return compiled;
+}
+
+/** sha256 of the model's WebAssembly: a saved model state is valid only for the exact code that wrote it. */
+export function modelCodeHash(): Uint8Array {
+  wasmModule();
+  return createHash("sha256").update(wasmBytes as Uint8Array).digest();
+}
+
+/** A model's whole state: its linear memory and where in it the globals were saved. */
+export interface ModelState {
+  /** A view of the model's memory, valid until the model codes again. */
+  memory: Uint8Array;
+  stateAt: number;
 }
 
 /**
@@ -49,9 +68,43 @@ export class ContextModel {
   /** What the model learned from, kept to rebuild the frozen state after a record too long to roll back. */
   private readonly trainedOn: Uint8Array[] = [];
 
-  constructor(params: ContextModelParams = CONTEXT_MODEL_DEFAULTS) {
+  constructor(params: ContextModelParams = CONTEXT_MODEL_DEFAULTS, restored?: { model: ModelExports; trainedOn: readonly Uint8Array[] }) {
     this.params = params;
-    this.model = ContextModel.instantiate(params);
+    if (restored) {
+      this.model = restored.model;
+      this.trainedOn.push(...restored.trainedOn);
+      this.frozen = true;
+    } else {
+      this.model = ContextModel.instantiate(params);
+    }
+  }
+
+  /**
+   * A frozen model rebuilt from a saved state instead of by training: `fill` writes the saved
+   * memory (`byteLength` bytes) into the view it is given and says whether it checks out.
+   * `trainedOn` are the texts the state learned from. Returns undefined when the state is unusable.
+   */
+  static fromState(params: ContextModelParams, trainedOn: readonly Uint8Array[], byteLength: number, stateAt: number, fill: (memory: Uint8Array) => boolean): ContextModel | undefined {
+    if (byteLength % 65536 !== 0 || stateAt < 0 || stateAt + 512 > byteLength) return undefined;
+    const model = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as ModelExports;
+    const pages = model.memory.buffer.byteLength / 65536;
+    if (byteLength / 65536 < pages) return undefined;
+    model.memory.grow(byteLength / 65536 - pages);
+    if (!fill(new Uint8Array(model.memory.buffer, 0, byteLength))) return undefined;
+    model.loadState(stateAt);
+    return new ContextModel(params, { model, trainedOn });
+  }
+
+  /** The frozen model's state between records, for `fromState`. */
+  saveState(): ModelState {
+    if (!this.frozen) throw new Error("only a frozen model's state is saved");
+    const stateAt = this.model.saveState();
+    return { memory: new Uint8Array(this.model.memory.buffer), stateAt };
+  }
+
+  /** The texts the model learned from, in order. */
+  get trainingTexts(): readonly Uint8Array[] {
+    return this.trainedOn;
   }
 
   private static instantiate(params: ContextModelParams): ModelExports {

@@ -50,8 +50,17 @@ export interface LoadedSnapshot {
   samples: Uint8Array[];
 }
 
-/** Decodes a snapshot, validating every field; throws `RangeError` on anything malformed. */
-export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
+/** What a snapshot's header says, validated: the model sizes, the training texts' lengths and their XXH32, and where the body starts. */
+export interface SnapshotHeader {
+  params: ContextModelParams;
+  lengths: number[];
+  /** XXH32 of all training texts, concatenated. */
+  checksum: number;
+  bodyAt: number;
+}
+
+/** Reads and validates a snapshot's header (cheap: no model runs); throws `RangeError` on anything malformed. */
+export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   if (bytes.length < 12 || MAGIC.some((m, i) => bytes[i] !== m)) throw new RangeError("not a context-model snapshot");
   if (bytes[4] !== VERSION) throw new RangeError(`context-model snapshot version ${bytes[4]} is not supported`);
   const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
@@ -68,11 +77,17 @@ export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
     if (total > MAX_TRAINING_BYTES) throw new RangeError("snapshot training text too large");
   }
   if (at + 4 > bytes.length) throw new RangeError("snapshot truncated");
-  const expected = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+  const checksum = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+  return { params, lengths, checksum, bodyAt: at + 4 };
+}
+
+/** Decodes a snapshot, validating every field; throws `RangeError` on anything malformed. */
+export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
+  const { params, lengths, checksum, bodyAt } = readSnapshotHeader(bytes);
   const model = new ContextModel(params);
-  const decoder = new RangeDecoder(bytes.subarray(at + 4));
+  const decoder = new RangeDecoder(bytes.subarray(bodyAt));
   const samples = lengths.map((length) => model.trainDecoding(length, decoder));
-  if (checksum32(concat(samples)) !== expected) throw new RangeError("snapshot body is corrupted (checksum mismatch)");
+  if (checksum32(concat(samples)) !== checksum) throw new RangeError("snapshot body is corrupted (checksum mismatch)");
   model.freeze();
   return { model, samples };
 }
@@ -90,7 +105,7 @@ function newestWithin(samples: readonly Uint8Array[], budget: number): Uint8Arra
   return chosen.reverse();
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
   for (const part of parts) {
