@@ -51,7 +51,7 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
     if (view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return undefined;
     if (view.getBigUint64(104, true) !== xxh64(head.subarray(0, 104))) return undefined;
     if (!Buffer.from(head.subarray(8, 40)).equals(Buffer.from(asset.id, "hex"))) return undefined;
-    if (!Buffer.from(head.subarray(40, 72)).equals(modelCodeHash())) return undefined;
+    if (!Buffer.from(head.subarray(40, 72)).equals(modelCodeHash(header.version))) return undefined;
     const textBytes = view.getUint32(72, true);
     const memoryBytes = view.getUint32(76, true);
     const stateAt = view.getUint32(80, true);
@@ -73,7 +73,7 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
         const again = store.open(path);
         if (!again) return undefined;
         try {
-          return ContextModel.fromState(header.params, samples, memoryBytes, stateAt, (memory) => {
+          return ContextModel.fromState(header.params, header.version, samples, memoryBytes, stateAt, (memory) => {
             return again.read(memory, HEADER_BYTES + textBytes) === memoryBytes && xxh64(memory) === memoryHash;
           });
         } finally {
@@ -95,7 +95,7 @@ export function writeDerivedSnapshot(store: DerivedStore, asset: Asset, loaded: 
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, FORMAT, true);
   head.set(Buffer.from(asset.id, "hex").subarray(0, 32), 8);
-  head.set(modelCodeHash(), 40);
+  head.set(modelCodeHash(loaded.model.version), 40);
   view.setUint32(72, texts.length, true);
   view.setUint32(76, memory.length, true);
   view.setUint32(80, stateAt, true);
