@@ -2,11 +2,15 @@
 // Integer arithmetic only, so every engine computes the same probabilities. One instance holds
 // one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
 //
-// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4 and a word context
-// (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model over everything
-// seen, two logistic mixers averaged in the logistic domain — one with weights selected by the
-// partial byte, the match length and which orders have been seen before, one by the previous
-// byte and bit position — and an APM stage on the partial byte.
+// Model version 3 (snapshots of version 3; version 2 is frozen in asm/context-model-v2.ts, which
+// every envelope coded with a version-2 snapshot needs, bit for bit).
+//
+// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4, a word context and
+// a word-bigram context (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model
+// over everything seen, two logistic mixers averaged in the logistic domain — one with weights
+// selected by the partial byte, the match length and which orders have been seen before, one by
+// the previous byte and bit position — and two APM stages: on the partial byte, and on the
+// previous byte with the partial byte (64K contexts, rolled back through the undo log).
 //
 // Choices measured on the dev corpus (train 1500 records, code the other 500 one by one):
 // order-5 or order-6 contexts, a code-point bigram context for Chinese, an order-1 APM and
@@ -14,7 +18,15 @@
 // weights by the seen orders gained 0.5 %, the second mixer 0.9 %, the mixer rate 32 (from 10)
 // 0.4 %. See docs/CM.md.
 
-const HASHED: i32 = 4;
+// Version 3 against version 2, measured (docs/CM.md): the order-1 APM and the word bigram each
+// paid; a learned final mixer in place of the average, and a UTF-8 character bigram in place of
+// the order-2 fallback for non-ASCII words, did not.
+/** A word-bigram context (the previous word with the current one) as a fifth hashed context. */
+const WORD_BIGRAM: bool = true;
+/** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
+const APM_ORDER1: bool = true;
+const APM1_TAG: i32 = 1 << 30;
+const HASHED: i32 = WORD_BIGRAM ? 5 : 4;
 const COUNTERS: i32 = 2 + HASHED;
 const INPUTS: i32 = COUNTERS + 2;
 const BIAS: i32 = 256;
@@ -26,8 +38,8 @@ const MIXER2_SETS: i32 = 256 * 8;
 const MIXER_RATE: i32 = 32;
 const COUNT_LIMIT: i32 = 60;
 const APM_RATE: i32 = 6;
-const UNDO_PER_BYTE: i32 = 8 * COUNTERS + 1;
-/** Longer records are coded without an undo log (it would need 392 bytes per byte); the caller reloads the model after them. */
+const UNDO_PER_BYTE: i32 = 8 * COUNTERS + 1 + (APM_ORDER1 ? 16 : 0);
+/** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
 const UNDO_MAX_BYTES: i32 = 64 * 1024;
 const INITIAL_COUNTER: i32 = 32768 << 16;
 const SCRATCH_BITS: i32 = 16;
@@ -45,6 +57,7 @@ let weights2: usize = 0; // i32 × MIXER2_SETS × INPUTS
 let pristineWeights: usize = 0;
 let pristineWeights2: usize = 0;
 let apm: usize = 0; // u16 × 256 × 33
+let apm1: usize = 0; // u16 × 65536 × 33
 let pristineApm: usize = 0;
 let matchCounters: usize = 0; // u16 × 64
 let pristineMatchCounters: usize = 0;
@@ -76,6 +89,8 @@ let bitPosition: i32 = 0;
 let c4: i32 = 0;
 let c8: i32 = 0;
 let word: i32 = 0;
+let previousWord: i32 = 0;
+let asciiWord = true;
 let matchPtr: i32 = 0;
 let matchLength: i32 = 0;
 let predictedByte: i32 = 0;
@@ -87,6 +102,8 @@ let p2: i32 = 2048;
 let pMix: i32 = 2048;
 let apmIndex: i32 = 0;
 let apmWeight: i32 = 0;
+let apm1Index: i32 = 0;
+let byteProbabilities: usize = 0; // i32 × 8
 
 @inline function i32At(base: usize, index: i32): i32 {
   return load<i32>(base + (<usize>index << 2));
@@ -131,6 +148,130 @@ function squashSlow(d: i32): i32 {
   return (unchecked(SQUASH_POINTS[i]) * (128 - w) + unchecked(SQUASH_POINTS[i + 1]) * w + 64) >> 7;
 }
 
+// Saved state: every global above, so a copy of linear memory plus this block is the whole model.
+// The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
+const STATE_SLOTS: i32 = 54;
+let stateBlock: usize = 0; // i64 × STATE_SLOTS
+
+/** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
+export function saveState(): usize {
+  const at = stateBlock;
+  store<i64>(at + 0, <i64>stretchTable);
+  store<i64>(at + 8, <i64>squashTable);
+  store<i64>(at + 16, <i64>rateTable);
+  store<i64>(at + 24, <i64>counters);
+  store<i64>(at + 32, <i64>matchTable);
+  store<i64>(at + 40, <i64>weights);
+  store<i64>(at + 48, <i64>weights2);
+  store<i64>(at + 56, <i64>pristineWeights);
+  store<i64>(at + 64, <i64>pristineWeights2);
+  store<i64>(at + 72, <i64>apm);
+  store<i64>(at + 80, <i64>apm1);
+  store<i64>(at + 88, <i64>pristineApm);
+  store<i64>(at + 96, <i64>matchCounters);
+  store<i64>(at + 104, <i64>pristineMatchCounters);
+  store<i64>(at + 112, <i64>stretched);
+  store<i64>(at + 120, <i64>slots);
+  store<i64>(at + 128, <i64>nibbleBase);
+  store<i64>(at + 136, <i64>contextHash);
+  store<i64>(at + 144, <i64>claimedScratch);
+  store<i64>(at + 152, <i64>history);
+  store<i64>(at + 160, <i64>historyCapacity);
+  store<i64>(at + 168, <i64>undo);
+  store<i64>(at + 176, <i64>undoCapacity);
+  store<i64>(at + 184, <i64>scratchBase);
+  store<i64>(at + 192, <i64>hashShift);
+  store<i64>(at + 200, <i64>matchBits);
+  store<i64>(at + 208, <i64>matchShift);
+  store<i64>(at + 216, frozen ? 1 : 0);
+  store<i64>(at + 224, logging ? 1 : 0);
+  store<i64>(at + 232, <i64>historyLength);
+  store<i64>(at + 240, <i64>frozenHistoryLength);
+  store<i64>(at + 248, <i64>undoLength);
+  store<i64>(at + 256, <i64>claimedScratchLength);
+  store<i64>(at + 264, <i64>c0);
+  store<i64>(at + 272, <i64>bitPosition);
+  store<i64>(at + 280, <i64>c4);
+  store<i64>(at + 288, <i64>c8);
+  store<i64>(at + 296, <i64>word);
+  store<i64>(at + 304, <i64>previousWord);
+  store<i64>(at + 312, asciiWord ? 1 : 0);
+  store<i64>(at + 320, <i64>matchPtr);
+  store<i64>(at + 328, <i64>matchLength);
+  store<i64>(at + 336, <i64>predictedByte);
+  store<i64>(at + 344, <i64>matchCounter);
+  store<i64>(at + 352, <i64>mixerBase);
+  store<i64>(at + 360, <i64>mixer2Base);
+  store<i64>(at + 368, <i64>p1);
+  store<i64>(at + 376, <i64>p2);
+  store<i64>(at + 384, <i64>pMix);
+  store<i64>(at + 392, <i64>apmIndex);
+  store<i64>(at + 400, <i64>apmWeight);
+  store<i64>(at + 408, <i64>apm1Index);
+  store<i64>(at + 416, <i64>byteProbabilities);
+  store<i64>(at + 424, <i64>top);
+  return at;
+}
+
+/** The inverse of `saveState`, on an instance whose linear memory was overwritten with a saved copy. */
+export function loadState(at: usize): void {
+  stretchTable = <usize>load<i64>(at + 0);
+  squashTable = <usize>load<i64>(at + 8);
+  rateTable = <usize>load<i64>(at + 16);
+  counters = <usize>load<i64>(at + 24);
+  matchTable = <usize>load<i64>(at + 32);
+  weights = <usize>load<i64>(at + 40);
+  weights2 = <usize>load<i64>(at + 48);
+  pristineWeights = <usize>load<i64>(at + 56);
+  pristineWeights2 = <usize>load<i64>(at + 64);
+  apm = <usize>load<i64>(at + 72);
+  apm1 = <usize>load<i64>(at + 80);
+  pristineApm = <usize>load<i64>(at + 88);
+  matchCounters = <usize>load<i64>(at + 96);
+  pristineMatchCounters = <usize>load<i64>(at + 104);
+  stretched = <usize>load<i64>(at + 112);
+  slots = <usize>load<i64>(at + 120);
+  nibbleBase = <usize>load<i64>(at + 128);
+  contextHash = <usize>load<i64>(at + 136);
+  claimedScratch = <usize>load<i64>(at + 144);
+  history = <usize>load<i64>(at + 152);
+  historyCapacity = <i32>load<i64>(at + 160);
+  undo = <usize>load<i64>(at + 168);
+  undoCapacity = <i32>load<i64>(at + 176);
+  scratchBase = <i32>load<i64>(at + 184);
+  hashShift = <i32>load<i64>(at + 192);
+  matchBits = <i32>load<i64>(at + 200);
+  matchShift = <i32>load<i64>(at + 208);
+  frozen = load<i64>(at + 216) !== 0;
+  logging = load<i64>(at + 224) !== 0;
+  historyLength = <i32>load<i64>(at + 232);
+  frozenHistoryLength = <i32>load<i64>(at + 240);
+  undoLength = <i32>load<i64>(at + 248);
+  claimedScratchLength = <i32>load<i64>(at + 256);
+  c0 = <i32>load<i64>(at + 264);
+  bitPosition = <i32>load<i64>(at + 272);
+  c4 = <i32>load<i64>(at + 280);
+  c8 = <i32>load<i64>(at + 288);
+  word = <i32>load<i64>(at + 296);
+  previousWord = <i32>load<i64>(at + 304);
+  asciiWord = load<i64>(at + 312) !== 0;
+  matchPtr = <i32>load<i64>(at + 320);
+  matchLength = <i32>load<i64>(at + 328);
+  predictedByte = <i32>load<i64>(at + 336);
+  matchCounter = <i32>load<i64>(at + 344);
+  mixerBase = <i32>load<i64>(at + 352);
+  mixer2Base = <i32>load<i64>(at + 360);
+  p1 = <i32>load<i64>(at + 368);
+  p2 = <i32>load<i64>(at + 376);
+  pMix = <i32>load<i64>(at + 384);
+  apmIndex = <i32>load<i64>(at + 392);
+  apmWeight = <i32>load<i64>(at + 400);
+  apm1Index = <i32>load<i64>(at + 408);
+  byteProbabilities = <usize>load<i64>(at + 416);
+  top = <usize>load<i64>(at + 424);
+  stateBlock = at;
+}
+
 /** Lays out memory for a model with 2^tableBitsValue hashed slots and 2^matchBitsValue match slots. */
 export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   top = <usize>memory.size() << 16;
@@ -148,6 +289,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   pristineWeights = reserve(MIXER_SETS * INPUTS * 4);
   pristineWeights2 = reserve(MIXER2_SETS * INPUTS * 4);
   apm = reserve(256 * 33 * 2);
+  if (APM_ORDER1) apm1 = reserve(65536 * 33 * 2);
   pristineApm = reserve(256 * 33 * 2);
   matchCounters = reserve(64 * 2);
   pristineMatchCounters = reserve(64 * 2);
@@ -157,6 +299,8 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   contextHash = reserve(HASHED * 4);
   claimedScratch = reserve(SCRATCH_BUCKETS * 4);
   historyCapacity = 1 << 16;
+  stateBlock = reserve(STATE_SLOTS * 8);
+  byteProbabilities = reserve(8 * 4);
   history = reserve(historyCapacity);
 
   for (let x = -2047, pi = 0; x <= 2047; x++) {
@@ -172,6 +316,11 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setI32(weights2, i, INITIAL_WEIGHT);
   for (let ctx = 0; ctx < 256; ctx++) {
     for (let j = 0; j < 33; j++) setU16(apm, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+  }
+  if (APM_ORDER1) {
+    for (let ctx = 0; ctx < 65536; ctx++) {
+      for (let j = 0; j < 33; j++) setU16(apm1, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+    }
   }
   for (let i = 0; i < 64; i++) setU16(matchCounters, i, 32768);
   setI32(stretched, COUNTERS + 1, BIAS);
@@ -205,6 +354,8 @@ export function beginRecord(length: i32): void {
   c4 = 0;
   c8 = 0;
   word = 0;
+  previousWord = 0;
+  asciiWord = true;
   matchLength = 0;
   afterByte();
 }
@@ -224,7 +375,8 @@ export function endRecord(): i32 {
   for (let i = undoLength - 1; i >= 0; i--) {
     const slot = load<i32>(undo + (<usize>i << 3));
     const value = load<i32>(undo + (<usize>i << 3) + 4);
-    if (slot >= 0) setI32(counters, slot, value);
+    if (APM_ORDER1 && slot >= APM1_TAG) setU16(apm1, slot - APM1_TAG, value);
+    else if (slot >= 0) setI32(counters, slot, value);
     else setI32(matchTable, -1 - slot, value);
   }
   undoLength = 0;
@@ -271,7 +423,14 @@ export function predict(): i32 {
   apmIndex = c0 * 33 + (s >> 7);
   apmWeight = s & 127;
   const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
-  const p = (pMix * 16 + pApm) >> 1;
+  let p = 0;
+  if (APM_ORDER1) {
+    apm1Index = (((c4 & 0xff) << 8) | c0) * 33 + (s >> 7);
+    const pApm1 = (u16At(apm1, apm1Index) * (128 - apmWeight) + u16At(apm1, apm1Index + 1) * apmWeight) >> 7;
+    p = (pMix * 32 + pApm + pApm1) >> 2;
+  } else {
+    p = (pMix * 16 + pApm) >> 1;
+  }
   return p < 1 ? 1 : p > 65535 ? 65535 : p;
 }
 
@@ -311,6 +470,19 @@ export function update(bit: i32): void {
   const a1 = u16At(apm, apmIndex + 1);
   setU16(apm, apmIndex, a0 + ((((target - a0) >> APM_RATE) * (128 - apmWeight)) >> 7));
   setU16(apm, apmIndex + 1, a1 + ((((target - a1) >> APM_RATE) * apmWeight) >> 7));
+  if (APM_ORDER1) {
+    const b0 = u16At(apm1, apm1Index);
+    const b1 = u16At(apm1, apm1Index + 1);
+    if (logging) {
+      store<i32>(undo + (<usize>undoLength << 3), APM1_TAG + apm1Index);
+      store<i32>(undo + (<usize>undoLength << 3) + 4, b0);
+      store<i32>(undo + (<usize>undoLength << 3) + 8, APM1_TAG + apm1Index + 1);
+      store<i32>(undo + (<usize>undoLength << 3) + 12, b1);
+      undoLength += 2;
+    }
+    setU16(apm1, apm1Index, b0 + ((((target - b0) >> APM_RATE) * (128 - apmWeight)) >> 7));
+    setU16(apm1, apm1Index + 1, b1 + ((((target - b1) >> APM_RATE) * apmWeight) >> 7));
+  }
   c0 = (c0 << 1) | bit;
   bitPosition++;
   if (bitPosition === 8) {
@@ -324,6 +496,25 @@ export function update(bit: i32): void {
   if (matchLength > 0 && ((predictedByte | 0x100) >> (8 - bitPosition)) !== c0) matchLength = 0;
   if (bitPosition === 4) computeNibbleBases();
   computeSlots();
+}
+
+/**
+ * Codes one known byte in one call: for each bit, most significant first, predicts, stores the
+ * probability at the returned address (8 × i32) and learns the bit. Same results as
+ * `predict`/`update` per bit; fewer crossings between JavaScript and WebAssembly.
+ */
+export function codeByte(byte: i32): usize {
+  for (let b = 7; b >= 0; b--) {
+    store<i32>(byteProbabilities + (<usize>(7 - b) << 2), predict());
+    update((byte >> b) & 1);
+  }
+  return byteProbabilities;
+}
+
+/** Learns `bit` and predicts the next one: a decoder's step in one call. */
+export function step(bit: i32): i32 {
+  update(bit);
+  return predict();
 }
 
 function ensureHistory(needed: i32): void {
@@ -344,6 +535,8 @@ function appendHistory(byte: i32): void {
   c8 = (c8 << 8) | (<i32>(<u32>c4 >> 24));
   c4 = (c4 << 8) | byte;
   const isWordByte = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte >= 0x80;
+  if (!isWordByte && word !== 0) previousWord = asciiWord ? word : 0;
+  asciiWord = isWordByte ? (word === 0 || asciiWord) && byte < 0x80 : previousWord !== 0 || byte < 0x80;
   word = isWordByte ? (word ^ (byte | 0x20)) * 0x2f0b4c2d + 0x3c6ef372 : 0;
   updateMatch(byte);
 }
@@ -386,6 +579,8 @@ function afterByte(): void {
   setI32(contextHash, 1, (c4 & 0xffffff) * 0x297a2d39 + 0x02000193);
   setI32(contextHash, 2, (c4 * 0x1b873593) ^ 0x03000193);
   setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
+  // Words of ASCII letters and digits only: a run of Chinese is one "word" that seldom repeats.
+  if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
   computeSlots();
 }

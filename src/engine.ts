@@ -30,13 +30,15 @@ import { Metrics, type Counters } from "./pipeline/metrics.js";
 import { withTimeout } from "./pipeline/resilience.js";
 import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "./pipeline/search.js";
 import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
-import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
+import type { ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { readJsonlRecords } from "./pipeline/jsonl.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import { memoryKey } from "./store/types.js";
 import type { EnvelopeUpdate, ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
+import { DerivedDirectory } from "./store/derived-dir.js";
+import { attachDerivedStore } from "./codec/derived.js";
 import type { SemanticRecord } from "./codec/semantic.js";
 import type { CostReport } from "./model/costs.js";
 import type { ModelRouter } from "./model/router.js";
@@ -156,8 +158,12 @@ export class Engine {
   private pool: CodecPool | undefined;
   private readonly embedder = new HashedNgramEmbedder();
 
-  private constructor(store: MemoryStore, options: ResolvedEngineOptions, cache: Cache) {
+  /** Derived model state beside the store file (`<db>.derived/`); none for an in-memory store. */
+  readonly derived: DerivedDirectory | undefined;
+
+  private constructor(store: MemoryStore, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory) {
     this.store = store;
+    this.derived = derived;
     this.options = options;
     this.llm = new LlmCoder(store, options.llm);
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
@@ -171,7 +177,9 @@ export class Engine {
     const path = db ?? defaultDbPath();
     const store = SqliteStore.open(path, { readOnly: readOnly === true });
     // A read-only engine writes nothing beside the store, not even a disk cache.
-    return new Engine(store, resolved, cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, path));
+    const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, path);
+    // Derived model state is a best-effort cache beside an existing store (read-only commands use it too).
+    return new Engine(store, resolved, cache, path === ":memory:" ? undefined : new DerivedDirectory(path));
   }
 
   async remember(input: MemoryInput, options: RememberOptions = {}): Promise<RememberResult> {
@@ -515,8 +523,9 @@ export class Engine {
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
-  stats(namespace?: string): StoreStats {
-    return storeStats(this.store, namespace);
+  stats(namespace?: string): StoreStats & { derivedBytes: number } {
+    // Derived model state beside the store (whole store, any namespace): rebuildable, so never counted in the sizes.
+    return { ...storeStats(this.store, namespace), derivedBytes: this.derived?.bytes() ?? 0 };
   }
 
   /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
@@ -658,6 +667,8 @@ export class Engine {
 
   /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
   async importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    // apache-arrow takes ~0.4 s to load: only Arrow imports and exports pay for it.
+    const { memoriesFromArrow } = await import("./pipeline/arrow.js");
     async function* source(): AsyncGenerator<SourceItem> {
       let position = 0;
       for (const item of memoriesFromArrow(bytes)) {
@@ -684,6 +695,7 @@ export class Engine {
   async exportArrow(namespace?: string): Promise<Uint8Array> {
     const memories: ExportedMemory[] = [];
     for await (const memory of this.exportMemories(namespace)) memories.push(memory);
+    const { memoriesToArrow } = await import("./pipeline/arrow.js");
     return memoriesToArrow(memories);
   }
 
@@ -923,7 +935,7 @@ export class Engine {
 
   private activeAssetOf(namespace: string, kind: AssetKind): StoredAsset | undefined {
     const assetId = this.store.activeAsset(namespace, kind);
-    return assetId === undefined ? undefined : this.store.getAsset(assetId);
+    return assetId === undefined ? undefined : this.withDerived(this.store.getAsset(assetId));
   }
 
   /**
@@ -961,9 +973,17 @@ export class Engine {
     return decodeEnvelope(envelope, this.codecs.byId, (ref) => this.assetByRef(ref), limit);
   }
 
+  /** Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store. */
+  private withDerived<T extends Asset>(asset: T | undefined): T | undefined {
+    return asset && attachDerivedStore(asset, this.derived);
+  }
+
   private assetById(id: string): StoredAsset | undefined {
-    const asset = this.assetCache.get(`id:${id}`) ?? this.store.getAsset(id);
-    if (asset) this.assetCache.set(`id:${id}`, asset);
+    let asset = this.assetCache.get(`id:${id}`);
+    if (asset === undefined) {
+      asset = this.withDerived(this.store.getAsset(id));
+      if (asset) this.assetCache.set(`id:${id}`, asset);
+    }
     return asset as StoredAsset | undefined;
   }
 
@@ -971,7 +991,7 @@ export class Engine {
     const key = Buffer.from(ref).toString("hex");
     let asset = this.assetCache.get(key) ?? this.pendingAssets.get(key);
     if (asset === undefined) {
-      asset = this.store.getAssetByRef(ref);
+      asset = this.withDerived(this.store.getAssetByRef(ref));
       if (asset) this.assetCache.set(key, asset);
     }
     return asset;

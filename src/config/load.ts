@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { isProfileName, PROFILE_NAMES } from "./profiles.js";
 import type { EngineOptions } from "../engine-options.js";
@@ -38,6 +39,12 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
  * `$MEMZIP_CONFIG`, else `config.json`, `config.yaml` or `config.yml` (the first that exists) in
  * `$XDG_CONFIG_HOME/memzip/` or `~/.config/memzip/`.
  */
+/** The yaml package loads in ~0.1 s, so only a YAML config file pays for it (synchronously: loading config is). */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return yaml.parse(text);
+}
+
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MEMZIP_CONFIG) return env.MEMZIP_CONFIG;
   const dir = join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "memzip");

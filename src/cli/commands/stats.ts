@@ -15,6 +15,8 @@ export const statsCommand: Command = {
 "originalBytes", "storedBytes" (envelopes), "bitsPerByte"}}, "assets": [...]}.
 With -n, a namespace is charged in full for each text it reads that another namespace holds (once
 per text) and for each asset its memories need; file and index figures are the whole file's.
+"derivedBytes" is the model state cached beside the store (DB.derived/, whole store): rebuilt
+from the snapshots when missing, never counted in the sizes.
 ${STORE_HELP}`,
   options: STORE_OPTIONS,
   async run(context) {
@@ -30,13 +32,14 @@ ${STORE_HELP}`,
   },
 };
 
-export function describe(stats: StoreStats): string {
+export function describe(stats: StoreStats & { derivedBytes?: number }): string {
   const lines = [
     `store file ${formatBytes(stats.fileBytes)} on disk (${bpb(stats.diskBitsPerByte)} bits/byte of the store's text; search index ${formatBytes(stats.indexBytes)})`,
     `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
       `(ratio ${stats.ratio.toFixed(2)}x, ${bpb(stats.bitsPerByte)} bits/byte, everything needed to rebuild them)`,
     `  envelopes ${formatBytes(stats.envelopeBytes)} (${bpb(stats.envelopeBitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
-      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : ""),
+      (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : "") +
+      (stats.derivedBytes ? `; derived model state ${formatBytes(stats.derivedBytes)} (a rebuildable cache, not counted)` : ""),
     "codec        memories   original     stored  bits/byte",
   ];
   for (const [codec, s] of Object.entries(stats.byCodec)) {

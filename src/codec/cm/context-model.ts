@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RangeDecoder, RangeEncoder } from "../range-coder.js";
 
@@ -13,6 +14,9 @@ export const CONTEXT_MODEL_DEFAULTS = { tableBits: 23, matchBits: 20 } as const 
 
 /** The model's exports; the algorithm lives in asm/context-model.ts (AssemblyScript). */
 interface ModelExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  saveState(): number;
+  loadState(at: number): void;
   init(tableBits: number, matchBits: number): void;
   freeze(): void;
   beginRecord(length: number): void;
@@ -20,16 +24,49 @@ interface ModelExports {
   endRecord(): number;
   predict(): number;
   update(bit: number): void;
+  /** Model version 3 on: one call per byte when the byte is known, one per bit when decoding. */
+  codeByte?(byte: number): number;
+  step?(bit: number): number;
 }
 
 /** Zero bytes a decoder may read past the end of a stream before it is called corrupt (the encoder trims trailing zeros). */
 const MAX_OVERRUN = 64;
 
-let compiled: WebAssembly.Module | undefined;
+/**
+ * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
+ * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts).
+ */
+export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model.wasm" } as const;
+export type ModelVersion = keyof typeof MODEL_FILES;
+/** The model new snapshots are trained with. */
+export const CURRENT_MODEL_VERSION: ModelVersion = 3;
 
-function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL("../../../asm/context-model.wasm", import.meta.url)));
-  return compiled;
+export function isModelVersion(value: number): value is ModelVersion {
+  return Object.hasOwn(MODEL_FILES, value);
+}
+
+const compiled = new Map<ModelVersion, { module: WebAssembly.Module; hash: Uint8Array }>();
+
+function wasmModule(version: ModelVersion): { module: WebAssembly.Module; hash: Uint8Array } {
+  let entry = compiled.get(version);
+  if (!entry) {
+    const bytes = readFileSync(new URL(`../../../asm/${MODEL_FILES[version]}`, import.meta.url));
+    entry = { module: new WebAssembly.Module(bytes), hash: createHash("sha256").update(bytes).digest() };
+    compiled.set(version, entry);
+  }
+  return entry;
+}
+
+/** sha256 of a model version's WebAssembly: a saved model state is valid only for the exact code that wrote it. */
+export function modelCodeHash(version: ModelVersion): Uint8Array {
+  return wasmModule(version).hash;
+}
+
+/** A model's whole state: its linear memory and where in it the globals were saved. */
+export interface ModelState {
+  /** A view of the model's memory, valid until the model codes again. */
+  memory: Uint8Array;
+  stateAt: number;
 }
 
 /**
@@ -44,18 +81,54 @@ function wasmModule(): WebAssembly.Module {
  */
 export class ContextModel {
   readonly params: ContextModelParams;
+  readonly version: ModelVersion;
   private model: ModelExports;
   private frozen = false;
   /** What the model learned from, kept to rebuild the frozen state after a record too long to roll back. */
   private readonly trainedOn: Uint8Array[] = [];
 
-  constructor(params: ContextModelParams = CONTEXT_MODEL_DEFAULTS) {
+  constructor(params: ContextModelParams = CONTEXT_MODEL_DEFAULTS, version: ModelVersion = CURRENT_MODEL_VERSION, restored?: { model: ModelExports; trainedOn: readonly Uint8Array[] }) {
     this.params = params;
-    this.model = ContextModel.instantiate(params);
+    this.version = version;
+    if (restored) {
+      this.model = restored.model;
+      this.trainedOn.push(...restored.trainedOn);
+      this.frozen = true;
+    } else {
+      this.model = ContextModel.instantiate(params, version);
+    }
   }
 
-  private static instantiate(params: ContextModelParams): ModelExports {
-    const model = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as ModelExports;
+  /**
+   * A frozen model rebuilt from a saved state instead of by training: `fill` writes the saved
+   * memory (`byteLength` bytes) into the view it is given and says whether it checks out.
+   * `trainedOn` are the texts the state learned from. Returns undefined when the state is unusable.
+   */
+  static fromState(params: ContextModelParams, version: ModelVersion, trainedOn: readonly Uint8Array[], byteLength: number, stateAt: number, fill: (memory: Uint8Array) => boolean): ContextModel | undefined {
+    if (byteLength % 65536 !== 0 || stateAt < 0 || stateAt + 512 > byteLength) return undefined;
+    const model = new WebAssembly.Instance(wasmModule(version).module, {}).exports as unknown as ModelExports;
+    const pages = model.memory.buffer.byteLength / 65536;
+    if (byteLength / 65536 < pages) return undefined;
+    model.memory.grow(byteLength / 65536 - pages);
+    if (!fill(new Uint8Array(model.memory.buffer, 0, byteLength))) return undefined;
+    model.loadState(stateAt);
+    return new ContextModel(params, version, { model, trainedOn });
+  }
+
+  /** The frozen model's state between records, for `fromState`. */
+  saveState(): ModelState {
+    if (!this.frozen) throw new Error("only a frozen model's state is saved");
+    const stateAt = this.model.saveState();
+    return { memory: new Uint8Array(this.model.memory.buffer), stateAt };
+  }
+
+  /** The texts the model learned from, in order. */
+  get trainingTexts(): readonly Uint8Array[] {
+    return this.trainedOn;
+  }
+
+  private static instantiate(params: ContextModelParams, version: ModelVersion): ModelExports {
+    const model = new WebAssembly.Instance(wasmModule(version).module, {}).exports as unknown as ModelExports;
     model.init(params.tableBits, params.matchBits);
     return model;
   }
@@ -111,7 +184,7 @@ export class ContextModel {
   /** Rolls the frozen model back after a record, rebuilding it when the record was too long to log. */
   private endRecord(): void {
     if (this.model.endRecord() === 0) return;
-    const model = ContextModel.instantiate(this.params);
+    const model = ContextModel.instantiate(this.params, this.version);
     for (const bytes of this.trainedOn) learn(model, bytes);
     model.freeze();
     this.model = model;
@@ -126,6 +199,17 @@ function learn(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): 
 
 /** Each bit, most significant first: predict, code, learn. Without an encoder it only learns. */
 function encodeBytes(model: ModelExports, bytes: Uint8Array, encoder?: RangeEncoder): void {
+  if (model.codeByte) {
+    let view = new Int32Array(model.memory.buffer);
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i] as number;
+      const at = model.codeByte(byte) >> 2;
+      if (!encoder) continue;
+      if (view.buffer !== model.memory.buffer) view = new Int32Array(model.memory.buffer);
+      for (let b = 7; b >= 0; b--) encoder.encodeBit(view[at + 7 - b] as number, (byte >> b) & 1);
+    }
+    return;
+  }
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
     for (let b = 7; b >= 0; b--) {
@@ -139,11 +223,20 @@ function encodeBytes(model: ModelExports, bytes: Uint8Array, encoder?: RangeEnco
 
 function decodeBytes(model: ModelExports, length: number, decoder: RangeDecoder): Uint8Array {
   const bytes = new Uint8Array(length);
+  const step = model.step;
+  let p = step && length > 0 ? model.predict() : 0;
   for (let i = 0; i < length; i++) {
     let byte = 0;
     for (let b = 0; b < 8; b++) {
-      const bit = decoder.decodeBit(model.predict());
-      model.update(bit);
+      let bit: number;
+      if (step) {
+        bit = decoder.decodeBit(p);
+        if (i === length - 1 && b === 7) model.update(bit);
+        else p = step(bit);
+      } else {
+        bit = decoder.decodeBit(model.predict());
+        model.update(bit);
+      }
       byte = (byte << 1) | bit;
     }
     bytes[i] = byte;

@@ -1,5 +1,8 @@
 import { assetCache } from "../asset-cache.js";
 import { checksum32 } from "../checksum.js";
+import { derivedStoreOf } from "../derived.js";
+import type { ContextModel } from "./context-model.js";
+import { readDerivedSnapshot, writeDerivedSnapshot } from "./derived-state.js";
 import { loadSnapshot, type LoadedSnapshot } from "./snapshot.js";
 
 /** Loaded snapshots kept per process; each holds a model (about 45 MiB at the defaults). */
@@ -10,19 +13,43 @@ export interface PreparedSnapshot extends LoadedSnapshot {
   indexOf(bytes: Uint8Array): number;
 }
 
-/** One process-wide cache, so `cm` and `cm-ref` share a snapshot's model and texts. */
+/**
+ * One process-wide cache, so `cm` and `cm-ref` share a snapshot's model and texts. Where the
+ * asset has a derived store (the engine attaches one beside a store file), the trained state is
+ * read from there instead of training again, and written there after a training.
+ */
 export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SNAPSHOTS, (asset) => {
-  const loaded = loadSnapshot(asset.bytes);
+  const store = derivedStoreOf(asset);
+  const train = (): LoadedSnapshot => {
+    const loaded = loadSnapshot(asset.bytes);
+    if (store) writeDerivedSnapshot(store, asset, loaded);
+    return loaded;
+  };
+  const derived = store ? readDerivedSnapshot(store, asset) : undefined;
+  if (!derived) {
+    const loaded = train();
+    return prepared(loaded.samples, () => loaded.model);
+  }
+  // cm-ref needs only the texts; the model (tens of MB) is read when cm first asks for it.
+  let model: ContextModel | undefined;
+  return prepared(derived.samples, () => (model ??= derived.loadModel() ?? train().model));
+});
+
+function prepared(samples: Uint8Array[], model: () => ContextModel): PreparedSnapshot {
   const byChecksum = new Map<number, number[]>();
-  loaded.samples.forEach((sample, i) => {
+  samples.forEach((sample, i) => {
     const key = checksum32(sample);
     byChecksum.set(key, [...(byChecksum.get(key) ?? []), i]);
   });
   return {
-    ...loaded,
+    samples,
+    get model() {
+      return model();
+    },
     indexOf(bytes) {
       const candidates = byChecksum.get(checksum32(bytes)) ?? [];
-      return candidates.find((i) => Buffer.from(loaded.samples[i] as Uint8Array).equals(bytes)) ?? -1;
+      return candidates.find((i) => Buffer.from(samples[i] as Uint8Array).equals(bytes)) ?? -1;
     },
   };
-});
+}
+

@@ -1,7 +1,7 @@
 import { checksum32 } from "../checksum.js";
 import { readVarint, varintLength, writeVarint } from "../envelope.js";
 import { RangeDecoder, RangeEncoder } from "../range-coder.js";
-import { CONTEXT_MODEL_DEFAULTS, ContextModel, type ContextModelParams } from "./context-model.js";
+import { CONTEXT_MODEL_DEFAULTS, CURRENT_MODEL_VERSION, ContextModel, isModelVersion, type ContextModelParams, type ModelVersion } from "./context-model.js";
 
 /**
  * A context-model snapshot is a recipe, not a memory dump: the model's sizes and the training
@@ -9,11 +9,11 @@ import { CONTEXT_MODEL_DEFAULTS, ContextModel, type ContextModelParams } from ".
  * text costs as one stream). Loading decodes the body, which is the same pass as training, so
  * the asset is a few hundred KB where the trained tables would be tens of MB.
  *
- * Layout: "MZCM" · version (2) · tableBits (1) · matchBits (1) · varint record count ·
+ * Layout: "MZCM" · version (the model version: 2 or 3) · tableBits (1) · matchBits (1) · varint record count ·
  * the records' lengths as varints · XXH32 of all records (4, LE) · range-coded body.
  */
 const MAGIC = [0x4d, 0x5a, 0x43, 0x4d] as const;
-const VERSION = 2;
+/** Snapshot versions: the version is the model version that trained it (2: the first model, 3: the current one). */
 /** Largest training text a snapshot may announce (the encoder keeps 4 MiB by default). */
 const MAX_TRAINING_BYTES = 256 << 20;
 
@@ -22,6 +22,8 @@ export interface SnapshotOptions {
   params?: ContextModelParams;
   /** Most training text kept, newest records first. Defaults to 4 MiB. */
   maxTrainingBytes?: number;
+  /** The model to train; defaults to the current one (older ones only for comparisons and tests). */
+  version?: ModelVersion;
 }
 
 export const SNAPSHOT_DEFAULTS = { maxTrainingBytes: 4 << 20 } as const;
@@ -29,13 +31,14 @@ export const SNAPSHOT_DEFAULTS = { maxTrainingBytes: 4 << 20 } as const;
 export function encodeSnapshot(samples: readonly Uint8Array[], options: SnapshotOptions = {}): Uint8Array {
   const params = options.params ?? CONTEXT_MODEL_DEFAULTS;
   const chosen = newestWithin(samples, options.maxTrainingBytes ?? SNAPSHOT_DEFAULTS.maxTrainingBytes);
-  const model = new ContextModel(params);
+  const version = options.version ?? CURRENT_MODEL_VERSION;
+  const model = new ContextModel(params, version);
   const encoder = new RangeEncoder(chosen.reduce((sum, s) => sum + s.length, 0) / 3);
   for (const sample of chosen) model.trainEncoding(sample, encoder);
   const body = encoder.finish();
   const header = new Uint8Array(7 + varintLength(chosen.length) + chosen.reduce((sum, s) => sum + varintLength(s.length), 0) + 4);
   header.set(MAGIC);
-  header[4] = VERSION;
+  header[4] = version;
   header[5] = params.tableBits;
   header[6] = params.matchBits;
   let at = writeVarint(header, 7, chosen.length);
@@ -50,10 +53,22 @@ export interface LoadedSnapshot {
   samples: Uint8Array[];
 }
 
-/** Decodes a snapshot, validating every field; throws `RangeError` on anything malformed. */
-export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
+/** What a snapshot's header says, validated: the model sizes, the training texts' lengths and their XXH32, and where the body starts. */
+export interface SnapshotHeader {
+  /** The model that trained the snapshot, and so codes every record written with it. */
+  version: ModelVersion;
+  params: ContextModelParams;
+  lengths: number[];
+  /** XXH32 of all training texts, concatenated. */
+  checksum: number;
+  bodyAt: number;
+}
+
+/** Reads and validates a snapshot's header (cheap: no model runs); throws `RangeError` on anything malformed. */
+export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   if (bytes.length < 12 || MAGIC.some((m, i) => bytes[i] !== m)) throw new RangeError("not a context-model snapshot");
-  if (bytes[4] !== VERSION) throw new RangeError(`context-model snapshot version ${bytes[4]} is not supported`);
+  const version = bytes[4] as number;
+  if (!isModelVersion(version)) throw new RangeError(`context-model snapshot version ${version} is not supported`);
   const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
   if (params.tableBits < 16 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
   const [count, afterCount] = readVarint(bytes, 7);
@@ -68,11 +83,17 @@ export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
     if (total > MAX_TRAINING_BYTES) throw new RangeError("snapshot training text too large");
   }
   if (at + 4 > bytes.length) throw new RangeError("snapshot truncated");
-  const expected = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
-  const model = new ContextModel(params);
-  const decoder = new RangeDecoder(bytes.subarray(at + 4));
+  const checksum = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+  return { version, params, lengths, checksum, bodyAt: at + 4 };
+}
+
+/** Decodes a snapshot, validating every field; throws `RangeError` on anything malformed. */
+export function loadSnapshot(bytes: Uint8Array): LoadedSnapshot {
+  const { version, params, lengths, checksum, bodyAt } = readSnapshotHeader(bytes);
+  const model = new ContextModel(params, version);
+  const decoder = new RangeDecoder(bytes.subarray(bodyAt));
   const samples = lengths.map((length) => model.trainDecoding(length, decoder));
-  if (checksum32(concat(samples)) !== expected) throw new RangeError("snapshot body is corrupted (checksum mismatch)");
+  if (checksum32(concat(samples)) !== checksum) throw new RangeError("snapshot body is corrupted (checksum mismatch)");
   model.freeze();
   return { model, samples };
 }
@@ -90,7 +111,7 @@ function newestWithin(samples: readonly Uint8Array[], budget: number): Uint8Arra
   return chosen.reverse();
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
   for (const part of parts) {

@@ -1,0 +1,106 @@
+import { xxh64 } from "@node-rs/xxhash";
+import { checksum32 } from "../checksum.js";
+import type { Asset } from "../codec.js";
+import type { DerivedStore } from "../derived.js";
+import { ContextModel, modelCodeHash } from "./context-model.js";
+import { concat, readSnapshotHeader, type LoadedSnapshot, type SnapshotHeader } from "./snapshot.js";
+
+/**
+ * A loaded snapshot's model state, kept beside the store so that a new process need not train
+ * again (training from the snapshot is ~1 s per MB; this file reads in tens of milliseconds).
+ * It is derived data: never counted as stored bytes, rebuilt from the snapshot whenever it is
+ * missing, stale or corrupt, and written atomically.
+ *
+ * Layout (little-endian): "MZDS" · format (u32) · sha256 of the snapshot asset (32) · sha256 of
+ * the model's WebAssembly (32) · training-text bytes (u32) · memory bytes (u32) · state address
+ * (u32) · 0 (u32) · XXH64 of the texts (8) · XXH64 of the memory (8) · XXH64 of the 104 bytes
+ * before it (8) · the training texts, concatenated · the model's linear memory.
+ *
+ * The texts come first so that `cm-ref`, which needs only them, reads a few hundred KB and
+ * leaves the memory (tens of MB) unread until `cm` asks for the model.
+ */
+const MAGIC = 0x53445a4d; // "MZDS"
+const FORMAT = 1;
+const HEADER_BYTES = 112;
+
+/** The snapshot's texts read from its derived state, and a way to load the model from the same file. */
+export interface DerivedSnapshot {
+  samples: Uint8Array[];
+  /** The frozen model from the saved state, or undefined when that part is unusable. */
+  loadModel(): ContextModel | undefined;
+}
+
+function fileName(asset: Asset): string {
+  return `cm-${asset.id}.state`;
+}
+
+/** Reads the texts of `asset`'s derived state after checking the header; undefined when missing, stale or corrupt. */
+export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedSnapshot | undefined {
+  let header: SnapshotHeader;
+  try {
+    header = readSnapshotHeader(asset.bytes);
+  } catch {
+    return undefined;
+  }
+  const file = store.open(fileName(asset));
+  if (!file) return undefined;
+  try {
+    const head = new Uint8Array(HEADER_BYTES);
+    if (file.read(head, 0) !== HEADER_BYTES) return undefined;
+    const view = new DataView(head.buffer);
+    if (view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return undefined;
+    if (view.getBigUint64(104, true) !== xxh64(head.subarray(0, 104))) return undefined;
+    if (!Buffer.from(head.subarray(8, 40)).equals(Buffer.from(asset.id, "hex"))) return undefined;
+    if (!Buffer.from(head.subarray(40, 72)).equals(modelCodeHash(header.version))) return undefined;
+    const textBytes = view.getUint32(72, true);
+    const memoryBytes = view.getUint32(76, true);
+    const stateAt = view.getUint32(80, true);
+    if (textBytes !== header.lengths.reduce((sum, n) => sum + n, 0) || file.size !== HEADER_BYTES + textBytes + memoryBytes) return undefined;
+    const texts = new Uint8Array(textBytes);
+    if (file.read(texts, HEADER_BYTES) !== textBytes) return undefined;
+    if (xxh64(texts) !== view.getBigUint64(88, true) || checksum32(texts) !== header.checksum) return undefined;
+    const samples: Uint8Array[] = [];
+    let at = 0;
+    for (const length of header.lengths) {
+      samples.push(texts.subarray(at, at + length));
+      at += length;
+    }
+    const memoryHash = view.getBigUint64(96, true);
+    const path = fileName(asset);
+    return {
+      samples,
+      loadModel() {
+        const again = store.open(path);
+        if (!again) return undefined;
+        try {
+          return ContextModel.fromState(header.params, header.version, samples, memoryBytes, stateAt, (memory) => {
+            return again.read(memory, HEADER_BYTES + textBytes) === memoryBytes && xxh64(memory) === memoryHash;
+          });
+        } finally {
+          again.close();
+        }
+      },
+    };
+  } finally {
+    file.close();
+  }
+}
+
+/** Saves a freshly loaded snapshot's state (frozen, between records) for `readDerivedSnapshot`. */
+export function writeDerivedSnapshot(store: DerivedStore, asset: Asset, loaded: LoadedSnapshot): void {
+  const { memory, stateAt } = loaded.model.saveState();
+  const texts = concat(loaded.samples);
+  const head = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(head.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, FORMAT, true);
+  head.set(Buffer.from(asset.id, "hex").subarray(0, 32), 8);
+  head.set(modelCodeHash(loaded.model.version), 40);
+  view.setUint32(72, texts.length, true);
+  view.setUint32(76, memory.length, true);
+  view.setUint32(80, stateAt, true);
+  view.setBigUint64(88, xxh64(texts), true);
+  view.setBigUint64(96, xxh64(memory), true);
+  view.setBigUint64(104, xxh64(head.subarray(0, 104)), true);
+  store.write(fileName(asset), [head, texts, memory]);
+}

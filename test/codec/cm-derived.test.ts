@@ -1,0 +1,133 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Asset } from "../../src/codec/codec.js";
+import type { ContextModel } from "../../src/codec/cm/context-model.js";
+import { readDerivedSnapshot, writeDerivedSnapshot } from "../../src/codec/cm/derived-state.js";
+import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
+import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
+import { DerivedDirectory } from "../../src/store/derived-dir.js";
+import { CLI, devCorpus, tempDir } from "../helpers.js";
+
+const encoder = new TextEncoder();
+const corpus = devCorpus().map((r) => encoder.encode(r.text));
+const PARAMS = { tableBits: 18, matchBits: 16 };
+
+function snapshotAsset(samples: readonly Uint8Array[]): Asset {
+  const bytes = encodeSnapshot(samples, { params: PARAMS });
+  return { id: createHash("sha256").update(bytes).digest("hex"), kind: "cm-snapshot", bytes };
+}
+
+function payloads(model: ContextModel, records: readonly Uint8Array[]): Buffer[] {
+  return records.map((record) => {
+    const rc = new RangeEncoder();
+    model.encodeRecord(record, rc);
+    return Buffer.from(rc.finish());
+  });
+}
+
+function stateFile(dir: string): string {
+  const [name] = readdirSync(dir).filter((n) => n.endsWith(".state"));
+  assert.ok(name, `no state file in ${dir}`);
+  return join(dir, name);
+}
+
+describe("cm derived model state", () => {
+  const asset = snapshotAsset(corpus.slice(0, 150));
+  const heldOut = corpus.slice(1500, 1530);
+
+  it("a model restored from its saved state is byte-identical and codes exactly as a trained one", () => {
+    using dir = tempDir();
+    const store = new DerivedDirectory(join(dir.path, "s.db"));
+    const trained = loadSnapshot(asset.bytes);
+    const before = Buffer.from(trained.model.saveState().memory);
+    writeDerivedSnapshot(store, asset, trained);
+    const derived = readDerivedSnapshot(store, asset);
+    assert.ok(derived);
+    assert.deepEqual(derived.samples.map((s) => Buffer.from(s)), trained.samples.map((s) => Buffer.from(s)));
+    const restored = derived.loadModel();
+    assert.ok(restored);
+    assert.ok(Buffer.from(restored.saveState().memory).equals(before), "restored memory differs from the trained model's");
+    const expected = payloads(trained.model, heldOut);
+    assert.deepEqual(payloads(restored, heldOut), expected);
+    // And it decodes them, record after record, rolled back in between.
+    heldOut.forEach((record, i) => assert.ok(Buffer.from(restored.decodeRecord(record.length, new RangeDecoder(expected[i] as Buffer))).equals(record)));
+  });
+
+  it("rejects a state file that is missing, for another snapshot, for other model code, or corrupt", () => {
+    using dir = tempDir();
+    const store = new DerivedDirectory(join(dir.path, "s.db"));
+    assert.equal(readDerivedSnapshot(store, asset), undefined);
+    writeDerivedSnapshot(store, asset, loadSnapshot(asset.bytes));
+    const path = stateFile(store.path);
+    const good = readFileSync(path);
+    assert.ok(readDerivedSnapshot(store, asset)?.loadModel());
+
+    const other = snapshotAsset(corpus.slice(0, 149));
+    writeFileSync(join(store.path, `cm-${other.id}.state`), good);
+    assert.equal(readDerivedSnapshot(store, other), undefined, "a state written for another snapshot");
+
+    const mutate = (at: number) => {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at] as number) ^ 0x40;
+      writeFileSync(path, bad);
+    };
+    mutate(50); // the model-code hash, caught by the header checksum
+    assert.equal(readDerivedSnapshot(store, asset), undefined);
+    const texts = good.readUInt32LE(72);
+    mutate(112 + 3); // a training text
+    assert.equal(readDerivedSnapshot(store, asset), undefined);
+    mutate(112 + texts + 1000); // the model's memory: the texts still serve cm-ref, the model is refused
+    const derived = readDerivedSnapshot(store, asset);
+    assert.ok(derived);
+    assert.equal(derived.loadModel(), undefined);
+    writeFileSync(path, good.subarray(0, good.length - 1));
+    assert.equal(readDerivedSnapshot(store, asset), undefined, "a truncated file");
+  });
+
+  it("a fresh process reads cm and cm-ref memories through the state beside the store, rebuilding it when missing or corrupt", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "cold.db");
+    const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
+    const memzip = (args: string[]) => {
+      const result = spawnSync(process.execPath, [CLI, ...args, "--db", db], { env });
+      assert.equal(result.status, 0, result.stderr.toString("utf8"));
+      return result.stdout;
+    };
+    const jsonl = devCorpus()
+      .slice(0, 220)
+      .map((r) => JSON.stringify({ id: r.id, text: r.text }))
+      .join("\n");
+    writeFileSync(join(dir.path, "in.jsonl"), jsonl);
+    memzip(["import", join(dir.path, "in.jsonl")]);
+    const text = "Meeting moved to Thursday; Alice brings the revised budget, Bob the hiring plan for the platform team.";
+    memzip(["add", text, "--id", "fresh", "--codec", "cm"]);
+    const first = devCorpus()[0] as { id: string; text: string };
+    const derivedDir = `${db}.derived`;
+
+    rmSync(derivedDir, { recursive: true, force: true });
+    assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
+    const path = stateFile(derivedDir);
+    const written = readFileSync(path);
+    assert.equal(memzip(["get", first.id]).toString("utf8"), first.text);
+    assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
+
+    const bad = Buffer.from(written);
+    bad[bad.length - 5000] = (bad[bad.length - 5000] as number) ^ 1;
+    writeFileSync(path, bad);
+    assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
+    assert.ok(readFileSync(path).equals(written), "the corrupt state was not rebuilt");
+    assert.deepEqual(readdirSync(derivedDir), [path.slice(derivedDir.length + 1)], "temporary files left behind");
+
+    const stats = JSON.parse(memzip(["stats", "--json"]).toString("utf8")) as { derivedBytes?: number; storedBytes: number };
+    assert.equal(stats.derivedBytes, written.length);
+
+    const missing = join(dir.path, "missing.db");
+    const result = spawnSync(process.execPath, [CLI, "get", "fresh", "--db", missing], { env });
+    assert.notEqual(result.status, 0);
+    assert.equal(existsSync(`${missing}.derived`), false);
+  });
+});
