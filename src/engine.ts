@@ -7,7 +7,7 @@ import { noCache } from "./cache/cache.js";
 import { MemoryLruCache } from "./cache/memory-lru.js";
 import { TieredCache } from "./cache/tiered.js";
 import { SqliteCache } from "./store/sqlite-cache.js";
-import { MemzipError, ErrorCode } from "./errors.js";
+import { MemzipError, ErrorCode, resourceError } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
 import { openEnvelope } from "./codec/envelope.js";
@@ -33,7 +33,7 @@ import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { readJsonlRecords } from "./pipeline/jsonl.js";
-import type { MemoryInput } from "./pipeline/records.js";
+import { metaProblem, type MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
 import type { SemanticRecord } from "./codec/semantic.js";
@@ -86,6 +86,18 @@ export interface MemoryWriter {
   concurrency: number;
   plan(input: MemoryInput): Promise<PlannedWrite>;
   commit(plans: readonly PlannedWrite[]): Promise<RememberResult[]>;
+}
+
+/** A memory an export skipped (`--skip-bad`): its id and why it could not be read back exactly. */
+export interface ExportFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+export interface ExportOptions {
+  /** Called for each memory that cannot be read back exactly; without it such a memory stops the export. */
+  onBad?: (failure: ExportFailure) => void;
 }
 
 export interface VerifyReport {
@@ -198,6 +210,8 @@ export class Engine {
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
       const namespace = input.namespace ?? options.namespace ?? this.options.namespace;
       const bytes = textToBytes(input.text, this.options.maxTextBytes);
+      const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
+      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
       const id = input.id ?? contentId(namespace, bytes);
       let candidates = candidatesByNamespace.get(namespace);
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
@@ -248,7 +262,12 @@ export class Engine {
         if (p.row?.assetId === p.newAsset.id) this.store.putAsset(p.newAsset);
         this.pendingAssets.delete(Buffer.from(assetRef(p.newAsset)).toString("hex"));
       }
-      const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
+      let references = new Set<string>();
+      try {
+        if (rows.length > 0) references = this.store.putMemories(rows);
+      } catch (error) {
+        throw resourceError(error, "write to the store") ?? error;
+      }
       return plans.map(({ result }) => {
         const final = references.has(result.id) ? { ...result, storedBytes: 0, deduplicated: true } : result;
         this.count(final);
@@ -438,9 +457,9 @@ export class Engine {
     if (!memory) throw notFound(id);
     const key = envelopeKey(memory.envelope);
     const cached = this.textCache.get(key);
-    if (cached) return cached.slice();
     try {
-      const bytes = await this.decodeBytes(memory.envelope);
+      if (cached) return checkDecoded(memory, cached.slice());
+      const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope));
       this.textCache.set(key, bytes.slice());
       return bytes;
     } catch (error) {
@@ -478,14 +497,12 @@ export class Engine {
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        const bytes = await this.decodeBytes(memory.envelope);
-        if (bytes.length !== memory.originalLength || checksum32(bytes) !== memory.checksum) {
-          throw new MemzipError(ErrorCode.CHECKSUM, "decoded text differs from the checksum recorded in the store");
-        }
+        checkedId(memory.id);
+        checkDecoded(memory, await this.decodeBytes(memory.envelope));
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
-        report.failures.push({ id: memory.id, code: typed.code, message: typed.message });
+        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message });
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });
@@ -589,8 +606,12 @@ export class Engine {
       this.store.updateJob(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
     } catch (error) {
-      this.store.updateJob(job.id, { status: "failed" });
-      throw error;
+      try {
+        this.store.updateJob(job.id, { status: "failed" });
+      } catch {
+        // The store cannot take even this (disk full): the import's own error says more.
+      }
+      throw resourceError(error, "write to the store") ?? error;
     }
   }
 
@@ -611,22 +632,36 @@ export class Engine {
     return this.importFrom(source(), options);
   }
 
-  /** Every memory with its exact text, in insertion order. */
-  async *exportMemories(namespace?: string): AsyncGenerator<ExportedMemory> {
+  /**
+   * Every memory with its exact text and its checksum, in insertion order. A memory that cannot
+   * be read back exactly stops the export with its typed error, or, with `onBad`, is reported
+   * there and skipped so that every readable memory is still exported.
+   */
+  async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
     for (const memory of this.store.iterateMemories(namespace)) {
-      const { id, kind, tags, meta, createdAt } = memory;
-      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(await this.decodeBytes(memory.envelope)) };
+      let exported: ExportedMemory;
+      try {
+        const id = checkedId(memory.id);
+        const { kind, tags, meta, createdAt } = memory;
+        const text = decodeStoredText(checkDecoded(memory, await this.decodeBytes(memory.envelope)));
+        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, text, checksum: memory.checksum };
+      } catch (error) {
+        if (!options.onBad || !(error instanceof MemzipError)) throw error;
+        options.onBad({ id: printableId(memory.id), code: error.code, message: error.message });
+        continue;
+      }
+      yield exported;
     }
   }
 
   /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */
-  async *exportJsonl(namespace?: string): AsyncGenerator<string> {
-    for await (const memory of this.exportMemories(namespace)) yield JSON.stringify(memory);
+  async *exportJsonl(namespace?: string, options: ExportOptions = {}): AsyncGenerator<string> {
+    for await (const memory of this.exportMemories(namespace, options)) yield JSON.stringify(memory);
   }
 
-  async exportArrow(namespace?: string): Promise<Uint8Array> {
+  async exportArrow(namespace?: string, options: ExportOptions = {}): Promise<Uint8Array> {
     const memories: ExportedMemory[] = [];
-    for await (const memory of this.exportMemories(namespace)) memories.push(memory);
+    for await (const memory of this.exportMemories(namespace, options)) memories.push(memory);
     return memoriesToArrow(memories);
   }
 
@@ -964,6 +999,39 @@ const GROUP_MIN_BYTES = 64;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
 const GROUP_ENVELOPE_FLOOR = 12;
+
+/**
+ * Binds a decoded text to its row: its length, XXH32 and (where the row has one) content hash must
+ * be the row's. An envelope copied into another row decodes cleanly but fails here (E_CHECKSUM).
+ */
+function checkDecoded(memory: StoredMemory, bytes: Uint8Array): Uint8Array {
+  const fail = (what: string): never => {
+    throw new MemzipError(ErrorCode.CHECKSUM, `memory "${memory.id}": decoded text differs from the ${what} recorded in its row`, {
+      hint: "The row holds another memory's payload or was damaged: restore this memory from an export or backup (`memzip verify` lists every such row).",
+      details: { id: memory.id },
+    });
+  };
+  if (bytes.length !== memory.originalLength) fail("length");
+  if (checksum32(bytes) !== memory.checksum) fail("checksum");
+  const hash = memory.contentHash;
+  if (hash && hash.length > 0 && !Buffer.from(contentHash(bytes)).subarray(0, hash.length).equals(hash)) fail("content hash");
+  return bytes;
+}
+
+/** A row's id as the store returned it; a damaged row can hold a blob or a number there. */
+function checkedId(id: unknown): string {
+  if (typeof id === "string") return id;
+  throw new MemzipError(ErrorCode.FORMAT, `a row's id is damaged (${printableId(id)})`, {
+    hint: "Restore the store from a backup, or export with --skip-bad to keep every readable memory.",
+  });
+}
+
+/** An id fit for a report, whatever the row holds. */
+function printableId(id: unknown): string {
+  if (typeof id === "string") return id;
+  if (id instanceof Uint8Array) return `blob:${Buffer.from(id).toString("hex").slice(0, 64)}`;
+  return `${typeof id}:${String(id)}`;
+}
 
 /** The store's content address of a text: 16 bytes of its sha256. */
 function contentHash(bytes: Uint8Array): Uint8Array {
