@@ -32,7 +32,7 @@ import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } f
 import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
-import { readJsonlRecords } from "./pipeline/jsonl.js";
+import { maxLineBytesFor, readJsonlRecords } from "./pipeline/jsonl.js";
 import { metaProblem, type MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
@@ -595,8 +595,9 @@ export class Engine {
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     const job = this.startJob(path, options);
     const from = { position: job.position, line: job.line };
+    const maxLineBytes = maxLineBytesFor(this.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {
-      for await (const item of readJsonlRecords(path, options.signal, from)) {
+      for await (const item of readJsonlRecords(path, options.signal, from, { maxLineBytes })) {
         const at = { where: `line ${item.line}`, position: item.bytesRead, line: item.line };
         yield item.ok ? { ok: true, record: item.record, ...at } : { ok: false, error: item.error, ...at };
       }
