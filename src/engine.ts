@@ -74,6 +74,11 @@ export interface PlannedWrite {
   result: RememberResult;
   /** What to write; none when the memory is unchanged. */
   row?: StoredMemory;
+  /**
+   * For an unchanged memory: the row as the plan saw it. Written anyway at commit when an earlier
+   * record with the same id (in this batch, or a batch committed since) changed it: the last one wins.
+   */
+  unchangedRow?: StoredMemory;
   /** The text's bytes, for grouping at commit. */
   bytes?: Uint8Array;
   /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
@@ -224,7 +229,7 @@ export class Engine {
         const stored = this.store.getMemory(id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(id)) };
-        if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" } };
+        if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
       const status = before ? "updated" : "stored";
@@ -253,7 +258,8 @@ export class Engine {
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
       };
     };
-    const commit = async (plans: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+    const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+      const plans = lastRecordWins(planned, (id) => this.store.getMemory(id));
       if (options.codec === undefined) await this.groupSimilar(plans);
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
       // Summaries that envelopes were conditioned on become assets before the memories that need them.
@@ -971,6 +977,31 @@ const RETRAIN_GROWTH = 2;
 /** A cache key that names an envelope's content: the envelope fixes the text once its assets are fixed. */
 function envelopeKey(envelope: Uint8Array): string {
   return `text:${xxh64(envelope).toString(16)}:${envelope.length}`;
+}
+
+/**
+ * Plans in input order, made so that the last record of an id wins. Plans are made concurrently
+ * against the store as it was, so a record found "unchanged" may follow one with the same id that
+ * changes it (earlier in this batch, or in a batch committed after the plan was made): such a
+ * record writes back the row it saw. A later "stored" of an id already written here is an update.
+ */
+function lastRecordWins(plans: readonly PlannedWrite[], current: (id: string) => StoredMemory | undefined): PlannedWrite[] {
+  const written = new Set<string>();
+  return plans.map((plan) => {
+    const { id } = plan.result;
+    let resolved = plan;
+    if (!plan.row && plan.unchangedRow) {
+      const now = written.has(id) ? undefined : current(id);
+      const kept = plan.unchangedRow;
+      if (!now || now.checksum !== kept.checksum || now.originalLength !== kept.originalLength || !sameMetadata(now, kept)) {
+        resolved = { ...plan, row: kept, result: { ...plan.result, codec: kept.codec, storedBytes: kept.envelope.length, status: "updated" } };
+      }
+    } else if (plan.row && written.has(id) && plan.result.status === "stored") {
+      resolved = { ...plan, result: { ...plan.result, status: "updated" } };
+    }
+    if (resolved.row) written.add(id);
+    return resolved;
+  });
 }
 
 function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {

@@ -48,3 +48,33 @@ describe("issue 12: meta limits at the library boundary", () => {
     assert.equal((await engine.remember({ id: "ok", text: "fine", meta: { a: { b: [1, 2, { c: 3 }] } } })).status, "stored");
   });
 });
+
+describe("issue 12: duplicate ids in one file", () => {
+  it("the last line wins, on a fresh store and where the id is stored, within a batch and across batches", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "dupes.jsonl");
+    const write = (records: object[]) => writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    for (const batchSize of [1, 2, 32]) {
+      await using engine = Engine.open({ db: join(dir.path, `d${batchSize}.db`), autoTrainAfter: 0 });
+      write([{ id: "x", text: "one" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
+      const fresh = await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `fresh store, batch ${batchSize}`);
+      assert.equal(fresh.stored + fresh.updated, 3);
+
+      // x holds "two"; the file changes it to "one" and back: the stored "two" must not make the last line look unchanged.
+      await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `re-import, batch ${batchSize}`);
+      write([{ id: "x", text: "three" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
+      const changed = await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `stored id, batch ${batchSize}`);
+      assert.equal(changed.unchanged, 1); // y
+      assert.equal(changed.updated, 2);
+
+      // Same text, metadata changed and changed back: the last line's metadata wins.
+      write([{ id: "x", text: "two", tags: ["late"] }, { id: "x", text: "two" }]);
+      await engine.importJsonl(file, { batchSize });
+      assert.deepEqual(engine.store.getMemory("x")?.tags, [], `metadata, batch ${batchSize}`);
+      assert.equal((await engine.verify()).failed, 0);
+    }
+  });
+});
