@@ -33,6 +33,7 @@ import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js
 import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "./pipeline/jsonl.js";
+import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
 import { metaProblem, type MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
@@ -182,6 +183,7 @@ export class Engine {
     const { db, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
+    sweepTrainingLeftovers(); // plaintext samples a killed training left behind
     return new Engine(SqliteStore.open(path), resolved, cacheFor(resolved, path));
   }
 
