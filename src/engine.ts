@@ -34,6 +34,7 @@ import { memoriesFromArrow, memoriesToArrow, type ExportedMemory } from "./pipel
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "./pipeline/jsonl.js";
 import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
+import { damagedColumns } from "./store/damage.js";
 import { metaProblem, type MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
@@ -231,7 +232,7 @@ export class Engine {
         const stored = this.store.getMemory(id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(id)) };
-        if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
+        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
       const status = before ? "updated" : "stored";
@@ -505,7 +506,7 @@ export class Engine {
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        checkedId(memory.id);
+        checkedRow(memory);
         checkDecoded(memory, await this.decodeBytes(memory.envelope));
       } catch (error) {
         report.failed++;
@@ -650,7 +651,7 @@ export class Engine {
     for (const memory of this.store.iterateMemories(namespace)) {
       let exported: ExportedMemory;
       try {
-        const id = checkedId(memory.id);
+        const id = checkedRow(memory);
         const { kind, tags, meta, createdAt } = memory;
         const text = decodeStoredText(checkDecoded(memory, await this.decodeBytes(memory.envelope)));
         exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, text, checksum: memory.checksum };
@@ -1052,12 +1053,18 @@ function checkDecoded(memory: StoredMemory, bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** A row's id as the store returned it; a damaged row can hold a blob or a number there. */
-function checkedId(id: unknown): string {
-  if (typeof id === "string") return id;
-  throw new MemzipError(ErrorCode.FORMAT, `a row's id is damaged (${printableId(id)})`, {
-    hint: "Restore the store from a backup, or export with --skip-bad to keep every readable memory.",
-  });
+/** A row's id, checked with its metadata columns: a damaged row can hold a blob for its id or JSON that does not parse. */
+function checkedRow(memory: StoredMemory): string {
+  const hint = "Restore the store from a backup, or export with --skip-bad to keep every readable memory.";
+  if (typeof memory.id !== "string") throw new MemzipError(ErrorCode.FORMAT, `a row's id is damaged (${printableId(memory.id)})`, { hint });
+  const damaged = damagedColumns(memory);
+  if (damaged) {
+    throw new MemzipError(ErrorCode.FORMAT, `memory "${memory.id}": its ${damaged.join(" and ")} column${damaged.length > 1 ? "s are" : " is"} damaged`, {
+      hint: "Import the memory again with its metadata (the text is intact if `memzip get` prints it), or restore from a backup.",
+      details: { id: memory.id, columns: damaged },
+    });
+  }
+  return memory.id;
 }
 
 /** An id fit for a report, whatever the row holds. */

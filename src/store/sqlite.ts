@@ -5,6 +5,7 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import { SqliteSearchIndex } from "./sqlite-search.js";
+import { markDamaged, parseJsonColumn } from "./damage.js";
 import type {
   AssetUsage,
   CodecUsage,
@@ -407,19 +408,21 @@ function migrate(db: Database.Database): void {
 }
 
 function toSummary(row: MemoryRow): MemorySummary {
-  return {
+  // A damaged tags/meta column reads as empty and is marked, so one bad row does not end a scan (issue 12).
+  const damaged: string[] = [];
+  return markDamaged({
     id: row.id,
     namespace: row.namespace,
     kind: row.kind as MemoryKind,
-    tags: JSON.parse(row.tags) as string[],
+    tags: parseJsonColumn(row.tags, "tags", [] as string[], (v) => Array.isArray(v) && v.every((t) => typeof t === "string"), damaged),
     createdAt: row.created_at,
-    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    meta: parseJsonColumn(row.meta, "meta", {} as Record<string, unknown>, (v) => typeof v === "object" && v !== null && !Array.isArray(v), damaged),
     codec: row.codec,
     originalLength: row.original_length,
     checksum: row.checksum,
     assetId: row.asset_id,
     contentOf: row.content_of ?? null,
-  };
+  }, damaged);
 }
 
 function toStoredMemory(row: MemoryRow): StoredMemory {

@@ -127,6 +127,37 @@ describe("issue 12: reads are bound to their row", () => {
   });
 });
 
+describe("issue 12: verify keeps going", () => {
+  it("reports every bad row (damaged meta, damaged tags, a damaged id, a misdirected envelope) without a stack trace", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const ids = sampleRecords().map((r) => r.id);
+    sql(db, "UPDATE memories SET meta = '{not json' WHERE id = ?", ids[3]);
+    sql(db, "UPDATE memories SET tags = '[1,' WHERE id = ?", ids[20]);
+    sql(db, "UPDATE memories SET id = CAST(id AS BLOB) WHERE id = ?", ids[30]);
+    sql(db, "UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = ?) WHERE id = ?", ids[0], ids[39]);
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 1, verify.stderr);
+    assert.doesNotMatch(verify.stderr, /internal error|SyntaxError/);
+    assert.equal(verify.json().checked, 40);
+    const failures = (verify.json().failures as { id: string; code: string }[]).map((f) => [f.id, f.code]);
+    assert.deepEqual(failures, [
+      [ids[3], "E_FORMAT"],
+      [ids[20], "E_FORMAT"],
+      [`blob:${Buffer.from(ids[30] as string).toString("hex")}`, "E_FORMAT"],
+      [ids[39], "E_CHECKSUM"],
+    ]);
+    const exported = memzip(["export", "--db", db, "--skip-bad"]);
+    assert.equal(exported.status, 1);
+    assert.equal(exported.stdout.toString("utf8").trim().split("\n").length, 36);
+    // The text of a row with damaged metadata is intact, and importing it again with its metadata repairs the row.
+    assert.equal(memzip(["get", ids[3] as string, "--db", db]).status, 0);
+    assert.equal(memzip(["import", SAMPLE, "--db", db]).status, 0);
+    const after = (memzip(["verify", "--db", db, "--json"]).json().failures as { id: string }[]).map((f) => f.id);
+    assert.ok(!after.includes(ids[3] as string) && !after.includes(ids[20] as string), after.join());
+  });
+});
+
 describe("issue 12: exports carry checksums", () => {
   it("a text changed in a JSONL or Arrow export is refused on import; a truncated Arrow file is E_FORMAT", async () => {
     await using dir = tempDir();
