@@ -7,7 +7,7 @@ import { noCache } from "./cache/cache.js";
 import { MemoryLruCache } from "./cache/memory-lru.js";
 import { TieredCache } from "./cache/tiered.js";
 import { SqliteCache } from "./store/sqlite-cache.js";
-import { MemzipError, ErrorCode } from "./errors.js";
+import { MemzipError, ErrorCode, resourceError } from "./errors.js";
 import type { Asset, AssetKind, Codec } from "./codec/codec.js";
 import { checksum32 } from "./codec/checksum.js";
 import { openEnvelope } from "./codec/envelope.js";
@@ -32,8 +32,10 @@ import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } f
 import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
 import { importRecords, type ImportOptions, type ImportProgress, type ImportReport, type SourceItem } from "./pipeline/batch-import.js";
-import { readJsonlRecords } from "./pipeline/jsonl.js";
-import type { MemoryInput } from "./pipeline/records.js";
+import { maxLineBytesFor, readJsonlRecords } from "./pipeline/jsonl.js";
+import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
+import { damagedColumns } from "./store/damage.js";
+import { metaProblem, type MemoryInput } from "./pipeline/records.js";
 import { SqliteStore } from "./store/sqlite.js";
 import { memoryKey } from "./store/types.js";
 import type { EnvelopeUpdate, ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
@@ -77,6 +79,11 @@ export interface PlannedWrite {
   result: RememberResult;
   /** What to write; none when the memory is unchanged. */
   row?: StoredMemory;
+  /**
+   * For an unchanged memory: the row as the plan saw it. Written anyway at commit when an earlier
+   * record with the same id (in this batch, or a batch committed since) changed it: the last one wins.
+   */
+  unchangedRow?: StoredMemory;
   /** The text's bytes, for grouping at commit. */
   bytes?: Uint8Array;
   /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
@@ -89,6 +96,18 @@ export interface MemoryWriter {
   concurrency: number;
   plan(input: MemoryInput): Promise<PlannedWrite>;
   commit(plans: readonly PlannedWrite[]): Promise<RememberResult[]>;
+}
+
+/** A memory an export skipped (`--skip-bad`): its id and why it could not be read back exactly. */
+export interface ExportFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+export interface ExportOptions {
+  /** Called for each memory that cannot be read back exactly; without it such a memory stops the export. */
+  onBad?: (failure: ExportFailure) => void;
 }
 
 export interface VerifyReport {
@@ -175,6 +194,7 @@ export class Engine {
     const { db, readOnly, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
+    if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
     const store = SqliteStore.open(path, { readOnly: readOnly === true });
     // A read-only engine writes nothing beside the store, not even a disk cache.
     const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, path);
@@ -212,6 +232,8 @@ export class Engine {
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
       const namespace = input.namespace ?? options.namespace ?? this.options.namespace;
       const bytes = textToBytes(input.text, this.options.maxTextBytes);
+      const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
+      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
       const id = input.id ?? contentId(namespace, bytes);
       let candidates = candidatesByNamespace.get(namespace);
       if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
@@ -224,7 +246,7 @@ export class Engine {
         const stored = this.store.getMemory(namespace, id) as StoredMemory;
         const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(namespace, id)) };
-        if (sameMetadata(stored, updated)) return { result: { ...result, codec: "", status: "unchanged" } };
+        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
       const status = before ? "updated" : "stored";
@@ -254,7 +276,8 @@ export class Engine {
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
       };
     };
-    const commit = async (plans: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+    const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+      const plans = lastRecordWins(planned, (namespace, id) => this.store.getMemory(namespace, id));
       if (options.codec === undefined) await this.groupSimilar(plans);
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
       // Summaries that envelopes were conditioned on become assets before the memories that need them.
@@ -263,7 +286,12 @@ export class Engine {
         if (p.row?.assetId === p.newAsset.id) this.store.putAsset(p.newAsset);
         this.pendingAssets.delete(Buffer.from(assetRef(p.newAsset)).toString("hex"));
       }
-      const references = rows.length > 0 ? this.store.putMemories(rows) : new Set<string>();
+      let references = new Set<string>();
+      try {
+        if (rows.length > 0) references = this.store.putMemories(rows);
+      } catch (error) {
+        throw resourceError(error, "write to the store") ?? error;
+      }
       return plans.map(({ result }) => {
         const final = references.has(memoryKey(result.namespace, result.id)) ? { ...result, storedBytes: 0, deduplicated: true } : result;
         this.count(final);
@@ -483,9 +511,9 @@ export class Engine {
     if (!memory) throw notFound(id, namespace);
     const key = envelopeKey(memory.envelope);
     const cached = this.textCache.get(key);
-    if (cached) return cached.slice();
     try {
-      const bytes = await this.decodeBytes(memory.envelope, memory.originalLength);
+      if (cached) return checkDecoded(memory, cached.slice());
+      const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength));
       this.textCache.set(key, bytes.slice());
       return bytes;
     } catch (error) {
@@ -539,14 +567,12 @@ export class Engine {
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        const bytes = await this.decodeBytes(memory.envelope, memory.originalLength);
-        if (bytes.length !== memory.originalLength || checksum32(bytes) !== memory.checksum) {
-          throw new MemzipError(ErrorCode.CHECKSUM, "decoded text differs from the checksum recorded in the store");
-        }
+        checkedRow(memory);
+        checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength));
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
-        report.failures.push({ id: memory.id, code: typed.code, message: typed.message });
+        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message });
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });
@@ -644,8 +670,9 @@ export class Engine {
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     const job = this.startJob(path, options);
     const from = { position: job.position, line: job.line };
+    const maxLineBytes = maxLineBytesFor(this.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {
-      for await (const item of readJsonlRecords(path, options.signal, from)) {
+      for await (const item of readJsonlRecords(path, options.signal, from, { maxLineBytes })) {
         const at = { where: `line ${item.line}`, position: item.bytesRead, line: item.line };
         yield item.ok ? { ok: true, record: item.record, ...at } : { ok: false, error: item.error, ...at };
       }
@@ -655,8 +682,12 @@ export class Engine {
       this.store.updateJob(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
     } catch (error) {
-      this.store.updateJob(job.id, { status: "failed" });
-      throw error;
+      try {
+        this.store.updateJob(job.id, { status: "failed" });
+      } catch {
+        // The store cannot take even this (disk full): the import's own error says more.
+      }
+      throw resourceError(error, "write to the store") ?? error;
     }
   }
 
@@ -679,22 +710,36 @@ export class Engine {
     return this.importFrom(source(), options);
   }
 
-  /** Every memory with its exact text, in insertion order. */
-  async *exportMemories(namespace?: string): AsyncGenerator<ExportedMemory> {
+  /**
+   * Every memory with its exact text and its checksum, in insertion order. A memory that cannot
+   * be read back exactly stops the export with its typed error, or, with `onBad`, is reported
+   * there and skipped so that every readable memory is still exported.
+   */
+  async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
     for (const memory of this.store.iterateMemories(namespace)) {
-      const { id, kind, tags, meta, createdAt } = memory;
-      yield { id, namespace: memory.namespace, kind, tags, meta, createdAt, text: decodeStoredText(await this.decodeBytes(memory.envelope, memory.originalLength)) };
+      let exported: ExportedMemory;
+      try {
+        const id = checkedRow(memory);
+        const { kind, tags, meta, createdAt } = memory;
+        const text = decodeStoredText(checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength)));
+        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, text, checksum: memory.checksum };
+      } catch (error) {
+        if (!options.onBad || !(error instanceof MemzipError)) throw error;
+        options.onBad({ id: printableId(memory.id), code: error.code, message: error.message });
+        continue;
+      }
+      yield exported;
     }
   }
 
   /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */
-  async *exportJsonl(namespace?: string): AsyncGenerator<string> {
-    for await (const memory of this.exportMemories(namespace)) yield JSON.stringify(memory);
+  async *exportJsonl(namespace?: string, options: ExportOptions = {}): AsyncGenerator<string> {
+    for await (const memory of this.exportMemories(namespace, options)) yield JSON.stringify(memory);
   }
 
-  async exportArrow(namespace?: string): Promise<Uint8Array> {
+  async exportArrow(namespace?: string, options: ExportOptions = {}): Promise<Uint8Array> {
     const memories: ExportedMemory[] = [];
-    for await (const memory of this.exportMemories(namespace)) memories.push(memory);
+    for await (const memory of this.exportMemories(namespace, options)) memories.push(memory);
     const { memoriesToArrow } = await import("./pipeline/arrow.js");
     return memoriesToArrow(memories);
   }
@@ -1045,6 +1090,32 @@ function envelopeKey(envelope: Uint8Array): string {
   return `text:${xxh64(envelope).toString(16)}:${envelope.length}`;
 }
 
+/**
+ * Plans in input order, made so that the last record of an id wins. Plans are made concurrently
+ * against the store as it was, so a record found "unchanged" may follow one with the same id that
+ * changes it (earlier in this batch, or in a batch committed after the plan was made): such a
+ * record writes back the row it saw. A later "stored" of an id already written here is an update.
+ */
+function lastRecordWins(plans: readonly PlannedWrite[], current: (namespace: string, id: string) => StoredMemory | undefined): PlannedWrite[] {
+  const written = new Set<string>();
+  return plans.map((plan) => {
+    const { id: memoryId, namespace } = plan.result;
+    const id = memoryKey(namespace, memoryId);
+    let resolved = plan;
+    if (!plan.row && plan.unchangedRow) {
+      const now = written.has(id) ? undefined : current(namespace, memoryId);
+      const kept = plan.unchangedRow;
+      if (!now || now.checksum !== kept.checksum || now.originalLength !== kept.originalLength || !sameMetadata(now, kept)) {
+        resolved = { ...plan, row: kept, result: { ...plan.result, codec: kept.codec, storedBytes: kept.envelope.length, status: "updated" } };
+      }
+    } else if (plan.row && written.has(id) && plan.result.status === "stored") {
+      resolved = { ...plan, result: { ...plan.result, status: "updated" } };
+    }
+    if (resolved.row) written.add(id);
+    return resolved;
+  });
+}
+
 function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
   const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);
   return key(a) === key(b);
@@ -1072,6 +1143,45 @@ const GROUP_MIN_BYTES = 64;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
 const GROUP_ENVELOPE_FLOOR = 12;
+
+/**
+ * Binds a decoded text to its row: its length, XXH32 and (where the row has one) content hash must
+ * be the row's. An envelope copied into another row decodes cleanly but fails here (E_CHECKSUM).
+ */
+function checkDecoded(memory: StoredMemory, bytes: Uint8Array): Uint8Array {
+  const fail = (what: string): never => {
+    throw new MemzipError(ErrorCode.CHECKSUM, `memory "${memory.id}": decoded text differs from the ${what} recorded in its row`, {
+      hint: "The row holds another memory's payload or was damaged: restore this memory from an export or backup (`memzip verify` lists every such row).",
+      details: { id: memory.id },
+    });
+  };
+  if (bytes.length !== memory.originalLength) fail("length");
+  if (checksum32(bytes) !== memory.checksum) fail("checksum");
+  const hash = memory.contentHash;
+  if (hash && hash.length > 0 && !Buffer.from(contentHash(bytes)).subarray(0, hash.length).equals(hash)) fail("content hash");
+  return bytes;
+}
+
+/** A row's id, checked with its metadata columns: a damaged row can hold a blob for its id or JSON that does not parse. */
+function checkedRow(memory: StoredMemory): string {
+  const hint = "Restore the store from a backup, or export with --skip-bad to keep every readable memory.";
+  if (typeof memory.id !== "string") throw new MemzipError(ErrorCode.FORMAT, `a row's id is damaged (${printableId(memory.id)})`, { hint });
+  const damaged = damagedColumns(memory);
+  if (damaged) {
+    throw new MemzipError(ErrorCode.FORMAT, `memory "${memory.id}": its ${damaged.join(" and ")} column${damaged.length > 1 ? "s are" : " is"} damaged`, {
+      hint: "Import the memory again with its metadata (the text is intact if `memzip get` prints it), or restore from a backup.",
+      details: { id: memory.id, columns: damaged },
+    });
+  }
+  return memory.id;
+}
+
+/** An id fit for a report, whatever the row holds. */
+function printableId(id: unknown): string {
+  if (typeof id === "string") return id;
+  if (id instanceof Uint8Array) return `blob:${Buffer.from(id).toString("hex").slice(0, 64)}`;
+  return `${typeof id}:${String(id)}`;
+}
 
 /** The store's content address of a text: 16 bytes of its sha256. */
 function contentHash(bytes: Uint8Array): Uint8Array {

@@ -34,6 +34,8 @@ export const ErrorCode = {
   BACKEND_UNAVAILABLE: "E_BACKEND_UNAVAILABLE",
   /** A backend refused the request (4xx) or answered something that breaks the contract (not retried). */
   BACKEND_REJECTED: "E_BACKEND_REJECTED",
+  /** The machine ran out of a resource a write needs: disk full, file-size limit, read-only file or folder. */
+  RESOURCE: "E_RESOURCE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -67,4 +69,40 @@ export class MemzipError extends Error {
 
 export function isMemzipError(error: unknown, code?: ErrorCode): error is MemzipError {
   return error instanceof MemzipError && (code === undefined || error.code === code);
+}
+
+/** SQLite result codes and errno names that mean "out of space or not writable", not a bug. */
+const RESOURCE_CAUSES: Record<string, string> = {
+  SQLITE_FULL: "the disk is full",
+  SQLITE_IOERR: "a disk read or write failed",
+  SQLITE_READONLY: "the store is read-only",
+  SQLITE_CANTOPEN: "the store file cannot be opened for writing",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is used up",
+  EFBIG: "the file-size limit was reached",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+};
+
+/**
+ * A SQLite or file-system error that means the machine ran out of room or cannot write
+ * (SQLITE_FULL, SQLITE_IOERR_*, SQLITE_READONLY_*, ENOSPC, EFBIG, EROFS, ...) as an
+ * `E_RESOURCE` MemzipError; `undefined` for anything else (a bug, a usage error), which callers rethrow.
+ */
+export function resourceError(error: unknown, what = "write"): MemzipError | undefined {
+  if (error instanceof MemzipError) return error.code === ErrorCode.RESOURCE ? error : undefined;
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return undefined;
+  const base = code.startsWith("SQLITE_") ? (Object.keys(RESOURCE_CAUSES).find((k) => code === k || code.startsWith(`${k}_`)) ?? "") : code;
+  const cause = RESOURCE_CAUSES[base];
+  if (!cause) return undefined;
+  const readOnly = base === "SQLITE_READONLY" || base === "EROFS" || base === "EACCES" || base === "SQLITE_CANTOPEN";
+  return new MemzipError(ErrorCode.RESOURCE, `cannot ${what}: ${cause} (${code}: ${error.message})`, {
+    hint: readOnly
+      ? "Make the store file and its folder writable (check permissions and mount options), or point --db at a writable path."
+      : "Free disk space or raise the file-size limit (ulimit -f, quota), then run the command again; committed batches are kept.",
+    cause: error,
+    details: { cause: code },
+  });
 }

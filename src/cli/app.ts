@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { MemzipError, ErrorCode } from "../errors.js";
+import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import type { Command, CommandContext } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES, EXIT_INTERNAL } from "./exit-codes.js";
@@ -13,7 +13,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
 
 The store is one SQLite file: --db FILE, else $MEMZIP_DB, else ~/.local/share/memzip/memzip.db.
 Every command takes --json for scripts. Exit codes: 0 ok, 1 failures found, 2 usage,
-3 invalid input, 4 not found, 5 corrupt payload, 6 checksum, 7 missing asset, 8 store, 9 missing tool.
+3 invalid input, 4 not found, 5 corrupt payload, 6 checksum, 7 missing asset,
+8 store or disk (full, read-only, file-size limit), 9 missing tool.
 
 examples:
   memzip import notes.jsonl --namespace agent-7
@@ -57,7 +58,8 @@ function commandHelp(command: Command): string {
   return `usage: ${command.usage}\n\n${command.summary}\n\n${command.help}`;
 }
 
-function report(error: unknown, json: boolean): number {
+function report(thrown: unknown, json: boolean): number {
+  const error = resourceError(thrown) ?? thrown;
   if (error instanceof MemzipError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     process.stderr.write(`memzip: ${error.code}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ""}`);

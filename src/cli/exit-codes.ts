@@ -19,6 +19,7 @@ export const EXIT_CODES = {
   E_TIMEOUT: 10,
   E_BACKEND_UNAVAILABLE: 11,
   E_BACKEND_REJECTED: 12,
+  E_RESOURCE: 8,
 } as const satisfies Record<ErrorCode, number>;
 
 export const EXIT_FAILURES_FOUND = 1;

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load.js";
+import { defaultDbPath } from "../config/paths.js";
 import { parseProfileName } from "../config/profiles.js";
 import { Engine } from "../engine.js";
 import { isWriteCodecName, type EngineOptions, type WriteCodecName } from "../engine-options.js";
@@ -64,4 +65,11 @@ export function requirePositionalOrFlag(context: CommandContext, flag: string): 
   const value = context.values[flag] ?? context.positionals[0];
   if (typeof value !== "string") throw usage(`missing --${flag}`);
   return value;
+}
+
+/** The store file `openEngine` opens for these flags: --db, else the config's (or $MEMZIP_DB), else the default. */
+export function storePath(context: CommandContext): string {
+  const { db, config } = context.values;
+  if (typeof db === "string") return db;
+  return loadConfig(typeof config === "string" ? { path: config } : {}).db ?? defaultDbPath();
 }

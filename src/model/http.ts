@@ -9,7 +9,7 @@ export interface HttpOptions {
 /**
  * POSTs JSON and returns the response, mapping failures to typed errors: a connection that cannot
  * be made or drops, a timeout, 429 and 5xx are `E_BACKEND_UNAVAILABLE` / `E_TIMEOUT` (transient:
- * retried); other 4xx are `E_BACKEND_REJECTED` (the request is wrong: not retried). Node's fetch
+ * retried); other 4xx and any redirect (never followed) are `E_BACKEND_REJECTED` (not retried). Node's fetch
  * keeps connections alive and reuses them per origin.
  */
 export async function postJson(url: string, body: unknown, options: HttpOptions): Promise<Response> {
@@ -26,11 +26,20 @@ async function request(url: string, init: RequestInit, options: HttpOptions): Pr
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Response;
   try {
-    response = await fetch(url, { ...init, signal });
+    // Redirects are not followed: a request body (memories) and its key go only to the configured URL.
+    response = await fetch(url, { ...init, signal, redirect: "manual" });
   } catch (cause) {
     throw transportError(url, cause, timeout.aborted, options.timeoutMs);
   }
   if (response.ok) return response;
+  if (response.status >= 300 && response.status < 400) {
+    const location = response.headers.get("location") ?? "";
+    await response.body?.cancel().catch(() => undefined);
+    throw new MemzipError(ErrorCode.BACKEND_REJECTED, `${url} answered ${response.status}, a redirect${location ? ` to ${location}` : ""}; memzip does not follow redirects`, {
+      hint: "Set the backend's url to the address the server redirects to, if you trust it: memories and keys are only sent where the config says.",
+      details: { status: response.status, url, location },
+    });
+  }
   const detail = (await response.text().catch(() => "")).slice(0, 300);
   const retryable = response.status === 429 || response.status >= 500;
   throw new MemzipError(retryable ? ErrorCode.BACKEND_UNAVAILABLE : ErrorCode.BACKEND_REJECTED, `${url} answered ${response.status}${detail ? `: ${detail}` : ""}`, {

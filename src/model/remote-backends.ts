@@ -1,6 +1,7 @@
 import { MemzipError, ErrorCode } from "../errors.js";
 import { TokenBucket, withRetry } from "../pipeline/resilience.js";
 import type { EmbedResult, GenerateRequest, GenerateResult, TextBackend, TokenUsage } from "./backend.js";
+import { checkBackendUrl, checkResolvedHost, isLoopbackHost } from "./egress.js";
 import { getJson, postJson, readJson, readLines } from "./http.js";
 
 export interface RemoteBackendOptions {
@@ -22,6 +23,11 @@ export interface RemoteBackendOptions {
   local?: boolean;
   /** Base delay of the retry backoff, ms (tests make it small). Defaults to 200. */
   retryDelayMs?: number;
+  /**
+   * Allow a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10, metadata.google.internal...)
+   * as the backend's host. Defaults to false: such URLs are refused, since memories sent there can leak.
+   */
+  allowLinkLocal?: boolean;
 }
 
 /** Rate limit and retries around every request of a remote backend. */
@@ -37,9 +43,14 @@ abstract class RemoteBackend implements TextBackend {
   /** Retries done so far (a counter for the router's report). */
   retries = 0;
 
+  /** The URL as checked at construction (scheme, no metadata host). */
+  protected readonly endpoint: URL;
+  private hostChecked: Promise<void> | undefined;
+
   constructor(protected readonly options: RemoteBackendOptions, local: boolean) {
     this.name = options.name;
     this.model = options.model;
+    this.endpoint = checkBackendUrl(options.url, { name: options.name, ...(options.allowLinkLocal ? { allowLinkLocal: true } : {}) });
     this.url = options.url.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.stream = options.stream ?? true;
@@ -54,6 +65,9 @@ abstract class RemoteBackend implements TextBackend {
   protected call<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return withRetry(
       async () => {
+        // A host name is resolved once and refused if it points at a metadata or link-local address.
+        this.hostChecked ??= checkResolvedHost(this.endpoint.hostname, { name: this.name, ...(this.options.allowLinkLocal ? { allowLinkLocal: true } : {}) });
+        await this.hostChecked;
         await this.bucket?.take(signal);
         return work();
       },
@@ -170,10 +184,20 @@ export class OpenAiBackend extends RemoteBackend {
   readonly kind = "openai" as const;
   private readonly headers: Record<string, string>;
 
-  /** `apiKeyEnv` names the environment variable holding the key (default `OPENAI_API_KEY`); none is sent when it is unset. */
+  /**
+   * `apiKeyEnv` names the environment variable holding the key; without it no key is sent (there
+   * is no implicit OPENAI_API_KEY). A key is only sent to an https:// URL or to this machine
+   * (loopback): a keyed backend at a plain http:// address elsewhere is refused (E_USAGE).
+   */
   constructor(options: RemoteBackendOptions & { apiKeyEnv?: string }, env: NodeJS.ProcessEnv = process.env) {
     super(options, false);
-    const key = env[options.apiKeyEnv ?? "OPENAI_API_KEY"];
+    const key = options.apiKeyEnv === undefined ? undefined : env[options.apiKeyEnv];
+    if (key && this.endpoint.protocol !== "https:" && !isLoopbackHost(this.endpoint.hostname)) {
+      throw new MemzipError(ErrorCode.USAGE, `backend ${options.name}: refusing to send the API key from ${options.apiKeyEnv} over plain http to ${this.endpoint.host}`, {
+        hint: "Use the server's https:// URL (or a server on this machine), or drop apiKeyEnv if it needs no key.",
+        details: { url: this.endpoint.origin },
+      });
+    }
     this.headers = key ? { authorization: `Bearer ${key}` } : {};
   }
 

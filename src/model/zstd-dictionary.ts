@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
@@ -18,7 +18,10 @@ export const MIN_DICTIONARY_SAMPLES = 8;
 
 /**
  * Trains a zstd dictionary on sample texts with the zstd CLI (no npm package trains
- * dictionaries). One file per sample, so the trainer sees record boundaries.
+ * dictionaries). One file per sample, so the trainer sees record boundaries. The samples are
+ * plaintext memories: they live in a private folder (mode 0700, `memzip-train-<pid>-…` in the
+ * temporary directory) removed when training ends or the process exits, and swept by the next
+ * training or engine start if the process was killed.
  */
 export function trainZstdDictionary(samples: readonly Uint8Array[], options: DictionaryTrainingOptions = {}): Uint8Array {
   const { maxBytes, zstdBinary } = { ...DICTIONARY_DEFAULTS, ...options };
@@ -27,7 +30,8 @@ export function trainZstdDictionary(samples: readonly Uint8Array[], options: Dic
       hint: "Import more memories into the namespace first.",
     });
   }
-  const dir = mkdtempSync(join(tmpdir(), "memzip-dict-"));
+  sweepTrainingLeftovers();
+  const dir = trainingFolder();
   try {
     samples.forEach((sample, i) => writeFileSync(join(dir, `${i}.txt`), sample));
     const output = join(dir, "dictionary");
@@ -46,5 +50,71 @@ export function trainZstdDictionary(samples: readonly Uint8Array[], options: Dic
     return new Uint8Array(readFileSync(output));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    liveFolders.delete(dir);
+  }
+}
+
+/** Prefix of the private folders that hold plaintext training samples: `memzip-train-<pid>-<random>`. */
+export const TRAINING_PREFIX = "memzip-train-";
+/** Folders of this process still in use; removed at exit whatever happens to the training. */
+const liveFolders = new Set<string>();
+let exitHook = false;
+
+/** A new private (0700) folder for training samples under the temporary directory, removed at exit. */
+function trainingFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), `${TRAINING_PREFIX}${process.pid}-`));
+  chmodSync(dir, 0o700);
+  liveFolders.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const folder of liveFolders) rmSync(folder, { recursive: true, force: true });
+    });
+  }
+  return dir;
+}
+
+/**
+ * Removes training folders a killed process left behind (their pid no longer runs) in `dir`
+ * (default: the temporary directory), and folders of the older `memzip-dict-` naming over a day
+ * old. Returns the folders removed. Runs before every training and when an engine opens.
+ */
+export function sweepTrainingLeftovers(dir: string = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    let stale = false;
+    const pid = name.startsWith(TRAINING_PREFIX) ? Number(name.slice(TRAINING_PREFIX.length).split("-")[0]) : NaN;
+    if (Number.isInteger(pid) && pid > 0) stale = pid !== process.pid && !isRunning(pid);
+    else if (name.startsWith("memzip-dict-")) {
+      try {
+        stale = Date.now() - statSync(path).mtimeMs > 24 * 3600 * 1000;
+      } catch {
+        stale = false;
+      }
+    }
+    if (!stale) continue;
+    try {
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Another user's folder (sticky /tmp) or already gone: not ours to force.
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,4 +1,4 @@
-import { Table, TimestampMillisecond, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
+import { Table, TimestampMillisecond, Uint32, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { parseMemoryRecord, type MemoryInput } from "./records.js";
 
@@ -6,11 +6,13 @@ import { parseMemoryRecord, type MemoryInput } from "./records.js";
 export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt">> {
   namespace: string;
   createdAt: number;
+  /** XXH32 of the text's UTF-8 bytes; an import checks the text against it. */
+  checksum: number;
 }
 
 /**
  * Arrow IPC file with one row per memory (columns id, namespace, kind, tags and meta as JSON
- * text, created_at, text), readable by pyarrow as the original Python system's store was.
+ * text, created_at, text, checksum: the XXH32 of the text, checked on import), readable by pyarrow as the original Python system's store was.
  * IPC body compression is left off: pyarrow cannot read apache-arrow's compressed files.
  */
 export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array {
@@ -23,6 +25,7 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
     meta: column((m) => JSON.stringify(m.meta)),
     created_at: vectorFromArray(memories.map((m) => m.createdAt), new TimestampMillisecond()),
     text: column((m) => m.text),
+    checksum: vectorFromArray(memories.map((m) => m.checksum), new Uint32()),
   });
   return tableToIPC(table, "file");
 }
@@ -33,24 +36,27 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
   try {
     table = tableFromIPC(bytes);
   } catch (cause) {
-    throw new MemzipError(ErrorCode.INVALID_INPUT, `not an Arrow IPC file: ${(cause as Error).message}`, { hint: "Export with `memzip export --format arrow`.", cause });
+    throw new MemzipError(ErrorCode.FORMAT, `not an Arrow IPC file, or a damaged one: ${(cause as Error).message}`, { hint: "Export again with `memzip export --format arrow`.", cause });
   }
   if (!table.schema.fields.some((f) => f.name === "text")) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
   }
   for (let i = 0; i < table.numRows; i++) {
-    const row = table.get(i)?.toJSON() as Record<string, unknown>;
     const where = `row ${i}`;
     try {
+      const row = table.get(i)?.toJSON() as Record<string, unknown> | undefined;
+      if (!row) throw new Error("the row cannot be read");
       const value: Record<string, unknown> = { text: row.text };
       if (row.id != null) value.id = row.id;
       if (row.kind != null) value.kind = row.kind;
       if (typeof row.tags === "string") value.tags = JSON.parse(row.tags) as unknown;
       if (typeof row.meta === "string") value.meta = JSON.parse(row.meta) as unknown;
       if (row.created_at != null) value.createdAt = Number(row.created_at);
+      if (row.checksum != null) value.checksum = Number(row.checksum);
       yield { record: parseMemoryRecord(value, where), where };
     } catch (error) {
-      yield { error: error instanceof MemzipError ? error : new MemzipError(ErrorCode.INVALID_INPUT, `${where}: ${(error as Error).message}`), where };
+      // Anything but a typed refusal means the file's structure is damaged at this row.
+      yield { error: error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, `${where}: damaged (${(error as Error).message})`, { hint: "Export the memories again." }), where };
     }
   }
 }

@@ -1,3 +1,4 @@
+import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { MEMORY_KINDS, type MemoryKind } from "../store/types.js";
 
@@ -17,7 +18,11 @@ export interface MemoryInput {
 
 const MAX_ID_LENGTH = 512;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt"]);
+const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "checksum"]);
+/** Deepest nesting of arrays and objects accepted in a record's meta (and other fields kept there). */
+export const MAX_META_DEPTH = 64;
+/** Largest meta accepted, as JSON text (UTF-16 code units). */
+export const MAX_META_CHARS = 1 << 20;
 export const NAMESPACE_PATTERN = /^[\p{L}\p{N}_.:@-]{1,128}$/u;
 
 /** Validates an untrusted JSON value as a memory record; `where` names it in errors ("line 12"). */
@@ -29,8 +34,18 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not a JSON object");
   const record = value as Record<string, unknown>;
-  const { text, namespace, id, kind, tags, meta, createdAt } = record;
+  const { text, namespace, id, kind, tags, meta, createdAt, checksum } = record;
   if (typeof text !== "string") return fail('"text" must be a string');
+  if (checksum !== undefined) {
+    // Exports carry each text's XXH32: a text changed on the way (a damaged file) is refused, not imported.
+    if (typeof checksum !== "number" || !Number.isInteger(checksum) || checksum < 0 || checksum > 0xffffffff) return fail('"checksum" must be the XXH32 of the text (0 to 4294967295)');
+    if (checksum32(Buffer.from(text, "utf8")) !== checksum) {
+      throw new MemzipError(ErrorCode.CHECKSUM, `${where}: the text does not match its checksum (the file was changed or damaged)`, {
+        hint: "Export the memory again from its store, or drop the \"checksum\" field if the text was edited on purpose.",
+        details: { checksum },
+      });
+    }
+  }
   const input: MemoryInput = { text };
   if (namespace !== undefined) {
     if (typeof namespace !== "string" || !NAMESPACE_PATTERN.test(namespace)) return fail('"namespace" must be 1–128 letters, digits or _.:@-');
@@ -59,9 +74,33 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   // Fields memzip does not know (source, lang, …) are kept in meta rather than dropped.
   const extra = Object.entries(record).filter(([key]) => !KNOWN_FIELDS.has(key));
   if (extra.length > 0) input.meta = { ...Object.fromEntries(extra), ...input.meta };
+  if (input.meta !== undefined) {
+    const problem = metaProblem(input.meta);
+    if (problem) return fail(problem);
+  }
   if (createdAt !== undefined) {
     if (typeof createdAt !== "number" || !Number.isFinite(createdAt)) return fail('"createdAt" must be milliseconds since the epoch');
     input.createdAt = createdAt;
   }
   return input;
+}
+
+/**
+ * Why a meta value cannot be stored, or undefined: nesting deeper than MAX_META_DEPTH (which
+ * would overflow the stack when serialized) or a JSON text over MAX_META_CHARS. Iterative, so
+ * any depth is measured without recursion.
+ */
+export function metaProblem(meta: unknown): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value: meta, depth: 1 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop() as { value: unknown; depth: number };
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > MAX_META_DEPTH) return `"meta" (with any unknown fields) is nested deeper than ${MAX_META_DEPTH} levels`;
+    if (++nodes > MAX_META_CHARS) break;
+    for (const child of Object.values(value)) stack.push({ value: child, depth: depth + 1 });
+  }
+  const size = JSON.stringify(meta).length;
+  if (size > MAX_META_CHARS) return `"meta" (with any unknown fields) is ${size} characters of JSON, over the limit of ${MAX_META_CHARS}`;
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
 import { ruleEntityExtractor } from "../model/entities-rules.js";
+import { checkBackendUrl } from "../model/egress.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
 import { ModelRouter, type RouterOptions } from "../model/router.js";
@@ -16,8 +17,13 @@ export interface BackendConfig {
   model?: string;
   path?: string;
   embedModel?: string;
-  /** Environment variable with the API key (openai). Defaults to OPENAI_API_KEY. */
+  /**
+   * Environment variable with the API key (openai). Without it no key is sent (no implicit
+   * OPENAI_API_KEY); a key is only sent to https:// URLs or servers on this machine.
+   */
   apiKeyEnv?: string;
+  /** Allow a link-local or cloud-metadata host (169.254.0.0/16, fe80::/10, metadata.google.internal...). Defaults to false. */
+  allowLinkLocal?: boolean;
   timeoutMs?: number;
   retries?: number;
   stream?: boolean;
@@ -69,6 +75,9 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
       fail(b.kind === "llama" ? `backends[${i}].path must be a GGUF path` : `backends[${i}].url must be an http(s) URL`);
     }
     if (b.kind !== "llama" && (typeof b.model !== "string" || b.model === "")) fail(`backends[${i}].model must name the server's model`);
+    if (b.kind !== "llama" && b.allowLinkLocal !== true) checkBackendUrl(b.url as string, { name: b.name as string });
+    if (b.apiKeyEnv !== undefined && (typeof b.apiKeyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(b.apiKeyEnv))) fail(`backends[${i}].apiKeyEnv must name an environment variable`);
+    if (b.allowLinkLocal !== undefined && typeof b.allowLinkLocal !== "boolean") fail(`backends[${i}].allowLinkLocal must be true or false`);
     for (const key of ["timeoutMs", "retries"] as const) {
       if (b[key] !== undefined && !(Number.isInteger(b[key]) && (b[key] as number) >= 0)) fail(`backends[${i}].${key} must be a whole number`);
     }
@@ -150,6 +159,7 @@ async function createBackend(config: BackendConfig, retry: { retries: number; ra
     ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
     ...(config.stream !== undefined ? { stream: config.stream } : {}),
     ...(config.local !== undefined ? { local: config.local } : {}),
+    ...(config.allowLinkLocal ? { allowLinkLocal: true } : {}),
   };
   if (config.kind === "ollama") return new OllamaBackend({ ...common, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
   return new OpenAiBackend({ ...common, ...(config.apiKeyEnv ? { apiKeyEnv: config.apiKeyEnv } : {}) });

@@ -7,6 +7,7 @@ import { assetRef, type AssetKind } from "../codec/codec.js";
 import { CONTENT_HASH_BYTES, ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "./sqlite-migrations.js";
 import { ensureSearchSchema, SqliteSearchIndex } from "./sqlite-search.js";
 import { MEMORY_KINDS, memoryKey } from "./types.js";
+import { markDamaged, parseJsonColumn } from "./damage.js";
 import type {
   EnvelopeUpdate,
   Footprint,
@@ -737,13 +738,15 @@ function writable(path: string): boolean {
 }
 
 function toSummary(row: MemoryRow): MemorySummary {
+  // A damaged tags/meta column reads as empty and is marked, so one bad row does not end a scan (issue 12).
+  const damaged: string[] = [];
   const summary: MemorySummary = {
     id: row.id,
     namespace: row.namespace,
     kind: (MEMORY_KINDS[row.kind] ?? "note") as MemoryKind,
-    tags: row.tags === null ? [] : (JSON.parse(row.tags) as string[]),
+    tags: row.tags === null ? [] : parseJsonColumn(row.tags, "tags", [] as string[], (v) => Array.isArray(v) && v.every((t) => typeof t === "string"), damaged),
     createdAt: row.created_at,
-    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    meta: row.meta === null ? {} : parseJsonColumn(row.meta, "meta", {} as Record<string, unknown>, (v) => typeof v === "object" && v !== null && !Array.isArray(v), damaged),
     codec: row.codec,
     originalLength: row.original_length,
     checksum: row.checksum,
@@ -751,7 +754,7 @@ function toSummary(row: MemoryRow): MemorySummary {
     contentOf: row.content_of ?? null,
   };
   if (row.language !== null) summary.language = row.language;
-  return summary;
+  return markDamaged(summary, damaged);
 }
 
 function toStoredMemory(row: MemoryRow): StoredMemory {

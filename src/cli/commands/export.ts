@@ -1,46 +1,83 @@
-import { createWriteStream, writeFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { MemzipError, ErrorCode } from "../../errors.js";
+import type { ExportFailure } from "../../engine.js";
+import { MemzipError, ErrorCode, resourceError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { openEngine, usage } from "../shared.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { prepareOutput } from "../output-file.js";
+import { openEngine, storePath, usage } from "../shared.js";
 
 export const exportCommand: Command = {
   name: "export",
   summary: "write every memory's exact text as JSONL or Arrow",
-  usage: "memzip export [--format jsonl|arrow] [--out FILE] [--namespace NS]",
-  help: `JSONL (default) goes to stdout, one {"id", "namespace", "kind", "tags", "meta", "createdAt", "text"}
-per line, and can be imported again. Arrow writes an IPC file (needs --out) that pyarrow reads.
+  usage: "memzip export [--format jsonl|arrow] [--out FILE [--force]] [--skip-bad] [--namespace NS]",
+  help: `JSONL (default) goes to stdout, one {"id", "namespace", "kind", "tags", "meta", "createdAt", "text",
+"checksum"} per line, and can be imported again; "checksum" is the XXH32 of the text, which the
+import checks. Arrow writes an IPC file (needs --out) that pyarrow reads, with a checksum column.
   --format F         jsonl or arrow (default jsonl)
-  --out FILE         write to FILE instead of stdout
+  --out FILE         write to FILE instead of stdout (through a temporary file renamed at the end;
+                     never the store or its -wal/-shm/.cache files)
+  --force            replace FILE if it exists (otherwise an existing FILE is refused)
+  --skip-bad         write every memory that reads back exactly and list the others (id and error
+                     code) on stderr (and under "skipped" in the --json report with --out); exits 1
+                     if any was skipped.
+                     Without it the first unreadable memory stops the export.
 ${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, format: { type: "string" }, out: { type: "string" } },
+  options: { ...STORE_OPTIONS, format: { type: "string" }, out: { type: "string" }, force: { type: "boolean" }, "skip-bad": { type: "boolean" } },
   async run(context) {
     const format = context.values.format ?? "jsonl";
     if (format !== "jsonl" && format !== "arrow") throw usage("--format must be jsonl or arrow");
-    const out = typeof context.values.out === "string" ? context.values.out : undefined;
-    if (format === "arrow" && !out) throw usage("Arrow export needs --out FILE");
+    const outPath = typeof context.values.out === "string" ? context.values.out : undefined;
+    if (format === "arrow" && !outPath) throw usage("Arrow export needs --out FILE");
+    if (context.values.force === true && !outPath) throw usage("--force goes with --out FILE");
+    // Checked before the store is opened, so a refused path never touches anything.
+    const out = outPath === undefined ? undefined : prepareOutput(outPath, storePath(context), context.values.force === true);
+    const skipped: ExportFailure[] = [];
+    const options = context.values["skip-bad"] === true ? { onBad: (failure: ExportFailure) => skipped.push(failure) } : {};
+    let exported = 0;
+    const counted = async function* (jsonLines: AsyncIterable<string>): AsyncGenerator<string> {
+      for await (const line of jsonLines) {
+        exported++;
+        yield `${line}\n`;
+      }
+    };
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {
-        if (format === "arrow") writeFileSync(out as string, await engine.exportArrow(namespace));
-        else if (out) await pipeline(Readable.from(lines(engine.exportJsonl(namespace))), createWriteStream(out));
-        else for await (const line of lines(engine.exportJsonl(namespace))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
+        if (out) {
+          if (format === "arrow") {
+            const bytes = await engine.exportArrow(namespace, options);
+            exported = -1;
+            await writeFile(out.tempPath, bytes, { mode: 0o600 });
+          } else {
+            await pipeline(Readable.from(counted(engine.exportJsonl(namespace, options))), createWriteStream(out.tempPath, { mode: 0o600 }));
+          }
+          out.commit();
+        } else {
+          for await (const line of counted(engine.exportJsonl(namespace, options))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
+        }
       } catch (cause) {
+        out?.discard();
         if (!(cause instanceof Error) || !("code" in cause) || cause instanceof MemzipError) throw cause;
         if (cause.code === "EPIPE") return 0; // the reader (head, a closed pipe) stopped early: not an error
-        throw new MemzipError(ErrorCode.USAGE, `cannot write ${out ?? "stdout"}: ${cause.message}`, { hint: "Check the --out path and its directory.", cause });
+        const resource = resourceError(cause, `write ${outPath ?? "stdout"}`);
+        if (resource) throw resource;
+        throw new MemzipError(ErrorCode.USAGE, `cannot write ${outPath ?? "stdout"}: ${cause.message}`, { hint: "Check the --out path and its directory.", cause });
       }
-      return 0;
+      const written = exported >= 0 ? exported : undefined;
+      if (context.json && out) {
+        context.stdout.write(`${JSON.stringify({ out: outPath, format, ...(written === undefined ? {} : { exported: written }), skipped }, null, 2)}\n`);
+      }
+      for (const s of skipped) context.stderr.write(`memzip: skipped ${s.id}: ${s.code} ${s.message}\n`);
+      if (skipped.length > 0) context.stderr.write(`memzip: ${skipped.length} memories could not be read back exactly and were not exported\n`);
+      return skipped.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await engine.close();
     }
   },
 };
-
-async function* lines(jsonLines: AsyncIterable<string>): AsyncGenerator<string> {
-  for await (const line of jsonLines) yield `${line}\n`;
-}

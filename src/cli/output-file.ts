@@ -1,0 +1,91 @@
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { MemzipError, ErrorCode } from "../errors.js";
+
+/** Files beside a store that belong to it: SQLite's journal files and the derived cache (with its own). */
+const STORE_COMPANIONS = ["", "-wal", "-shm", "-journal", ".cache", ".cache-wal", ".cache-shm", ".cache-journal"];
+
+/** Where an output file is written: a temporary file beside it, renamed over it on `commit`. */
+export interface OutputFile {
+  /** The path to write to (a private temporary file in the target's folder). */
+  readonly tempPath: string;
+  /** The target path as the user gave it. */
+  readonly path: string;
+  /** Flushes the temporary file to disk and renames it to the target. */
+  commit(): void;
+  /** Removes the temporary file (after a failure). */
+  discard(): void;
+}
+
+/**
+ * Checks an output path before anything is written: it must not be the store or a file that
+ * belongs to it (compared after resolving symbolic links, and by inode), and an existing file is
+ * only replaced with `force`. The data goes to a temporary file renamed into place at the end,
+ * so a failed or interrupted export never leaves a half-written or emptied target.
+ */
+export function prepareOutput(path: string, storePath: string | undefined, force: boolean): OutputFile {
+  const target = canonical(path);
+  if (storePath !== undefined && storePath !== ":memory:") {
+    const store = canonical(storePath);
+    const clash = STORE_COMPANIONS.map((suffix) => `${store}${suffix}`).find((p) => p === target) ?? (sameFile(target, store) ? store : undefined);
+    if (clash !== undefined) {
+      throw new MemzipError(ErrorCode.USAGE, `--out ${path} is the store or one of its files (${clash}); writing there would destroy it`, {
+        hint: "Choose an --out path outside the store's files.",
+        details: { out: target, store },
+      });
+    }
+  }
+  let exists = false;
+  try {
+    const stat = lstatSync(target);
+    exists = true;
+    if (stat.isDirectory()) throw new MemzipError(ErrorCode.USAGE, `--out ${path} is a directory`, { hint: "Name a file to write." });
+  } catch (error) {
+    if (error instanceof MemzipError) throw error;
+  }
+  if (exists && !force) {
+    throw new MemzipError(ErrorCode.USAGE, `--out ${path} already exists`, { hint: "Choose another path, or add --force to replace it.", details: { out: target } });
+  }
+  const tempPath = join(dirname(target), `.${basename(target)}.memzip-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  return {
+    tempPath,
+    path,
+    commit() {
+      const fd = openSync(tempPath, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tempPath, target);
+    },
+    discard() {
+      rmSync(tempPath, { force: true });
+    },
+  };
+}
+
+/** The absolute path with symbolic links resolved (of the folder, when the file does not exist yet). */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return join(realpathSync(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,238 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { CLI, SAMPLE, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
+
+function memzip(args: string[], input?: string | Buffer) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: ENV, maxBuffer: 1 << 28 });
+  const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
+}
+
+/** memzip under a file-size limit, with SIGXFSZ ignored so writes past it fail with EFBIG. */
+function memzipLimited(blocks: number, args: string[]) {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const result = spawnSync("sh", ["-c", `trap "" XFSZ; ulimit -f ${blocks}; exec ${quoted}`], { env: ENV });
+  return { status: result.status, signal: result.signal, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
+}
+
+function sampleStore(dir: string, name = "s.db"): string {
+  const db = join(dir, name);
+  const imported = memzip(["import", SAMPLE, "--db", db]);
+  assert.equal(imported.status, 0, imported.stderr);
+  return db;
+}
+
+function sql(db: string, statement: string, ...params: unknown[]): void {
+  const handle = new Database(db);
+  try {
+    handle.prepare(statement).run(...params);
+  } finally {
+    handle.close();
+  }
+}
+
+const sampleRecords = () => readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+
+describe("issue 12: export never destroys or overwrites", () => {
+  it("refuses the store, its -wal/-shm/cache files and links to them, and keeps the store intact", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const before = readFileSync(db);
+    symlinkSync(db, join(dir.path, "link.db"));
+    for (const [format, out] of [["jsonl", db], ["arrow", db], ["jsonl", `${db}-wal`], ["arrow", `${db}-shm`], ["jsonl", `${db}.cache`], ["jsonl", join(dir.path, "link.db")]] as const) {
+      const refused = memzip(["export", "--db", db, "--format", format, "--out", out, "--force"]);
+      assert.equal(refused.status, 2, `${format} ${out}: ${refused.stderr}`);
+      assert.match(refused.stderr, /is the store or one of its files/);
+    }
+    assert.ok(readFileSync(db).equals(before), "the store file changed");
+    assert.equal(memzip(["verify", "--db", db]).status, 0);
+  });
+
+  it("never replaces an existing file without --force, and writes through a temporary file", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const out = join(dir.path, "out.jsonl");
+    writeFileSync(out, "precious\n");
+    const refused = memzip(["export", "--db", db, "--out", out]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /already exists[\s\S]*--force/);
+    assert.equal(readFileSync(out, "utf8"), "precious\n");
+    const forced = memzip(["export", "--db", db, "--out", out, "--force", "--json"]);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(forced.json().exported, 40);
+    assert.equal(readFileSync(out, "utf8").trim().split("\n").length, 40);
+    const arrow = join(dir.path, "out.arrow");
+    assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrow]).status, 0);
+    assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrow]).status, 2);
+    // No temporary files are left beside the outputs.
+    assert.deepEqual(
+      readFileSync(join(dir.path, "out.jsonl")).length > 0 && statSync(arrow).size > 0 && spawnSync("ls", ["-A", dir.path]).stdout.toString().split("\n").filter((f) => f.includes(".tmp")),
+      [],
+    );
+  });
+});
+
+describe("issue 12: reads are bound to their row", () => {
+  it("a misdirected envelope is E_CHECKSUM on get, export and verify; --skip-bad exports the rest and lists it", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const [first, second] = sampleRecords() as [{ id: string; text: string }, { id: string; text: string }];
+    sql(db, "UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = ?) WHERE id = ?", first.id, second.id);
+
+    const got = memzip(["get", second.id, "--db", db, "--json"]);
+    assert.equal(got.status, 6, got.stderr);
+    assert.equal((got.json().error as { code: string }).code, "E_CHECKSUM");
+    assert.match(got.stderr, /fix:/);
+    assert.equal(memzip(["get", first.id, "--db", db]).stdout.toString("utf8"), first.text);
+
+    assert.equal(memzip(["export", "--db", db]).status, 6);
+    const skipping = memzip(["export", "--db", db, "--skip-bad"]);
+    assert.equal(skipping.status, 1);
+    const lines = skipping.stdout.toString("utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string });
+    assert.equal(lines.length, 39);
+    assert.ok(!lines.some((l) => l.id === second.id));
+    assert.match(skipping.stderr, new RegExp(`skipped ${second.id}: E_CHECKSUM`));
+
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 1);
+    assert.deepEqual((verify.json().failures as { id: string; code: string }[]).map((f) => [f.id, f.code]), [[second.id, "E_CHECKSUM"]]);
+  });
+
+  it("--skip-bad reports every bad row (a damaged id, a misdirected envelope) in the --json report and keeps every good one", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const records = sampleRecords();
+    sql(db, "UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = ?) WHERE id = ?", records[5]?.id, records[6]?.id);
+    sql(db, "UPDATE memories SET id = CAST(id AS BLOB) WHERE id = ?", records[9]?.id);
+    for (const format of ["jsonl", "arrow"]) {
+      const out = join(dir.path, `out.${format}`);
+      const plain = memzip(["export", "--db", db, "--format", format, "--out", out]);
+      assert.notEqual(plain.status, 0);
+      assert.ok(!existsSync(out), "a failed export left a file behind");
+      const report = memzip(["export", "--db", db, "--format", format, "--out", out, "--skip-bad", "--json"]);
+      assert.equal(report.status, 1, report.stderr);
+      assert.deepEqual((report.json().skipped as { code: string }[]).map((s) => s.code).sort(), ["E_CHECKSUM", "E_FORMAT"]);
+      const copy = join(dir.path, `copy-${format}.db`);
+      const imported = memzip(["import", out, "--db", copy, "--json"]);
+      assert.equal(imported.json().stored, 38, imported.stderr);
+    }
+    const exported = readFileSync(join(dir.path, "out.jsonl"), "utf8");
+    assert.doesNotMatch(exported, /"type":"Buffer"/);
+  });
+});
+
+describe("issue 12: verify keeps going", () => {
+  it("reports every bad row (damaged meta, damaged tags, a damaged id, a misdirected envelope) without a stack trace", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const ids = sampleRecords().map((r) => r.id);
+    sql(db, "UPDATE memories SET meta = '{not json' WHERE id = ?", ids[3]);
+    sql(db, "UPDATE memories SET tags = '[1,' WHERE id = ?", ids[20]);
+    sql(db, "UPDATE memories SET id = CAST(id AS BLOB) WHERE id = ?", ids[30]);
+    sql(db, "UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = ?) WHERE id = ?", ids[0], ids[39]);
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 1, verify.stderr);
+    assert.doesNotMatch(verify.stderr, /internal error|SyntaxError/);
+    assert.equal(verify.json().checked, 40);
+    const failures = (verify.json().failures as { id: string; code: string }[]).map((f) => [f.id, f.code]);
+    assert.deepEqual(failures, [
+      [ids[3], "E_FORMAT"],
+      [ids[20], "E_FORMAT"],
+      [`blob:${Buffer.from(ids[30] as string).toString("hex")}`, "E_FORMAT"],
+      [ids[39], "E_CHECKSUM"],
+    ]);
+    const exported = memzip(["export", "--db", db, "--skip-bad"]);
+    assert.equal(exported.status, 1);
+    assert.equal(exported.stdout.toString("utf8").trim().split("\n").length, 36);
+    // The text of a row with damaged metadata is intact, and importing it again with its metadata repairs the row.
+    assert.equal(memzip(["get", ids[3] as string, "--db", db]).status, 0);
+    assert.equal(memzip(["import", SAMPLE, "--db", db]).status, 0);
+    const after = (memzip(["verify", "--db", db, "--json"]).json().failures as { id: string }[]).map((f) => f.id);
+    assert.ok(!after.includes(ids[3] as string) && !after.includes(ids[20] as string), after.join());
+  });
+});
+
+describe("issue 12: exports carry checksums", () => {
+  it("a text changed in a JSONL or Arrow export is refused on import; a truncated Arrow file is E_FORMAT", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const [first] = sampleRecords() as [{ id: string; text: string }];
+    const jsonl = join(dir.path, "e.jsonl");
+    assert.equal(memzip(["export", "--db", db, "--out", jsonl]).status, 0);
+    const lines = readFileSync(jsonl, "utf8").trim().split("\n");
+    assert.ok(lines.every((l) => typeof (JSON.parse(l) as { checksum: unknown }).checksum === "number"));
+    const edited = join(dir.path, "edited.jsonl");
+    writeFileSync(edited, readFileSync(jsonl, "utf8").replace(JSON.stringify(first.text), JSON.stringify(`${first.text.slice(0, -1)}!`)));
+    const fromJsonl = memzip(["import", edited, "--db", join(dir.path, "j.db"), "--json"]);
+    assert.equal(fromJsonl.status, 1);
+    assert.equal(fromJsonl.json().stored, 39);
+    assert.deepEqual((fromJsonl.json().rejected as { code: string; where: string }[]).map((r) => [r.where, r.code]), [["line 1", "E_CHECKSUM"]]);
+
+    const arrow = join(dir.path, "e.arrow");
+    assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrow]).status, 0);
+    const bytes = readFileSync(arrow);
+    const at = bytes.indexOf(Buffer.from(first.text.slice(0, 20), "utf8"));
+    assert.ok(at > 0);
+    const damaged = Buffer.from(bytes);
+    damaged[at + 3] = (damaged[at + 3] as number) ^ 0x20;
+    writeFileSync(join(dir.path, "damaged.arrow"), damaged);
+    const fromArrow = memzip(["import", join(dir.path, "damaged.arrow"), "--db", join(dir.path, "a.db"), "--json"]);
+    assert.equal(fromArrow.status, 1);
+    assert.equal(fromArrow.json().stored, 39);
+    assert.deepEqual((fromArrow.json().rejected as { code: string }[]).map((r) => r.code), ["E_CHECKSUM"]);
+
+    writeFileSync(join(dir.path, "cut.arrow"), bytes.subarray(0, bytes.length >> 1));
+    const cut = memzip(["import", join(dir.path, "cut.arrow"), "--db", join(dir.path, "c.db"), "--json"]);
+    assert.equal(cut.status, 5, cut.stderr);
+    assert.equal((cut.json().error as { code: string }).code, "E_FORMAT");
+  });
+});
+
+describe("issue 12: limits and resources are typed errors, never stack traces", () => {
+  it("a record with deeply nested meta is E_INVALID_INPUT for that record; its neighbours are stored", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "n.db");
+    const file = join(dir.path, "nested.jsonl");
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    const lines = Array.from({ length: 21 }, (_, i) => (i === 10 ? `{"id":"deep","text":"deep","meta":{"x":${deep}}}` : JSON.stringify({ id: `n${i}`, text: `neighbour ${i}` })));
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    for (let run = 0; run < 2; run++) {
+      const imported = memzip(["import", file, "--db", db, "--json"]);
+      assert.equal(imported.status, 1, imported.stderr);
+      assert.doesNotMatch(imported.stderr, /internal error|RangeError/);
+      assert.equal((imported.json().rejected as { code: string; where: string }[]).map((r) => `${r.where} ${r.code}`).join(), "line 11 E_INVALID_INPUT");
+      assert.equal((imported.json().stored as number) + (imported.json().unchanged as number), 20);
+    }
+  });
+
+  it("a full disk (file-size limit) is E_RESOURCE, exit 8, with a hint; batches committed before it are kept", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "full.db");
+    const file = join(dir.path, "big.jsonl");
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const text = (n: number) => Array.from({ length: n }, () => "abcdefghijklmnopqrstuvwxyz ."[Math.floor(random() * 28)]).join("");
+    writeFileSync(file, Array.from({ length: 1500 }, (_, i) => JSON.stringify({ id: `b${i}`, text: text(2000) })).join("\n"));
+    const limited = memzipLimited(1024, ["import", file, "--db", db, "--codec", "raw", "--batch", "50"]);
+    assert.equal(limited.signal, null, "SIGXFSZ killed memzip: the trap did not hold");
+    assert.equal(limited.status, 8, limited.stderr);
+    assert.match(limited.stderr, /E_RESOURCE/);
+    assert.match(limited.stderr, /fix: .*(disk space|file-size limit)/);
+    assert.doesNotMatch(limited.stderr, /internal error|    at /);
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.ok((verify.json().checked as number) > 0);
+
+    const out = join(dir.path, "out.jsonl");
+    const exported = memzipLimited(64, ["export", "--db", db, "--out", out]);
+    assert.equal(exported.status, 8, exported.stderr);
+    assert.match(exported.stderr, /E_RESOURCE/);
+    assert.ok(!existsSync(out));
+  });
+});

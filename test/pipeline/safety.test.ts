@@ -1,0 +1,80 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
+import { readJsonlRecords } from "../../src/pipeline/jsonl.js";
+import { collect, tempDir } from "../helpers.js";
+
+describe("issue 12: JSONL lines over the limit", () => {
+  it("are skipped to the next newline and reported by line, with exact resume positions, without stopping the file", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "long.jsonl");
+    const lines = [
+      JSON.stringify({ id: "a", text: "first" }),
+      JSON.stringify({ id: "huge", text: "x".repeat(5 << 20) }),
+      JSON.stringify({ id: "b", text: "second" }),
+      "", // an empty line is not a record
+      JSON.stringify({ id: "tail", text: "y".repeat(3 << 20) }), // the last line, without a newline
+    ];
+    writeFileSync(file, lines.join("\n"));
+    const items = await collect(readJsonlRecords(file, undefined, undefined, { maxLineBytes: 1 << 20 }));
+    assert.deepEqual(
+      items.map((i) => [i.line, i.ok ? i.record.id : i.error.code]),
+      [
+        [1, "a"],
+        [2, "E_INVALID_INPUT"],
+        [3, "b"],
+        [5, "E_INVALID_INPUT"],
+      ],
+    );
+    const failed = items.filter((i) => !i.ok).map((i) => (i.ok ? "" : i.error.message));
+    assert.match(failed[0] as string, /line 2: \d+ bytes, over the line limit of 1048576/);
+    const ends = lines.map((_, i) => lines.slice(0, i + 1).join("\n").length + 1);
+    assert.deepEqual(items.map((i) => i.bytesRead), [ends[0], ends[1], ends[2], ends[4]! - 1]);
+
+    // Resuming after line 2 reads line 3 on.
+    const resumed = await collect(readJsonlRecords(file, undefined, { position: ends[1]!, line: 2 }, { maxLineBytes: 1 << 20 }));
+    assert.deepEqual(resumed.map((i) => [i.line, i.ok]), [[3, true], [5, false]]);
+  });
+});
+
+describe("issue 12: meta limits at the library boundary", () => {
+  it("remember refuses meta nested past the limit with E_INVALID_INPUT instead of overflowing the stack", async () => {
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
+    let meta: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) meta = { x: meta };
+    await assert.rejects(() => engine.remember({ id: "deep", text: "deep", meta }), (e: unknown) => (e as { code?: string }).code === "E_INVALID_INPUT");
+    assert.equal((await engine.remember({ id: "ok", text: "fine", meta: { a: { b: [1, 2, { c: 3 }] } } })).status, "stored");
+  });
+});
+
+describe("issue 12: duplicate ids in one file", () => {
+  it("the last line wins, on a fresh store and where the id is stored, within a batch and across batches", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "dupes.jsonl");
+    const write = (records: object[]) => writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    for (const batchSize of [1, 2, 32]) {
+      await using engine = Engine.open({ db: join(dir.path, `d${batchSize}.db`), autoTrainAfter: 0 });
+      write([{ id: "x", text: "one" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
+      const fresh = await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `fresh store, batch ${batchSize}`);
+      assert.equal(fresh.stored + fresh.updated, 3);
+
+      // x holds "two"; the file changes it to "one" and back: the stored "two" must not make the last line look unchanged.
+      await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `re-import, batch ${batchSize}`);
+      write([{ id: "x", text: "three" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
+      const changed = await engine.importJsonl(file, { batchSize });
+      assert.equal(await engine.recall("x"), "two", `stored id, batch ${batchSize}`);
+      assert.equal(changed.unchanged, 1); // y
+      assert.equal(changed.updated, 2);
+
+      // Same text, metadata changed and changed back: the last line's metadata wins.
+      write([{ id: "x", text: "two", tags: ["late"] }, { id: "x", text: "two" }]);
+      await engine.importJsonl(file, { batchSize });
+      assert.deepEqual(engine.store.getMemory("default", "x")?.tags, [], `metadata, batch ${batchSize}`);
+      assert.equal((await engine.verify()).failed, 0);
+    }
+  });
+});
