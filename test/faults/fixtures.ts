@@ -66,6 +66,11 @@ export async function buildFixtures(dir: string, rng: Rng): Promise<Fixtures> {
 /** A copy of a template's store at `db`, and an oracle that knows its memories as acknowledged. */
 export function copyTemplate(template: Template, db: string): Oracle {
   copyFileSync(template.db, db);
+  return templateOracle(template);
+}
+
+/** An oracle that knows a template's memories as acknowledged. */
+export function templateOracle(template: Template): Oracle {
   const oracle = new Oracle();
   for (const r of template.records) oracle.acked(r.id, r.text);
   return oracle;

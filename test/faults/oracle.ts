@@ -76,6 +76,16 @@ export class Oracle {
     return this.ids().filter((id) => this.current(id) !== undefined);
   }
 
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  /** True when `text` was written under any id. */
+  knowsText(text: string): boolean {
+    for (const entry of this.entries.values()) if (entry.history.has(text)) return true;
+    return false;
+  }
+
   /** True when `text` is a text written under `id` at some point. */
   wasWritten(id: string, text: string): boolean {
     return this.entries.get(id)?.history.has(text) === true;

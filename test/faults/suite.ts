@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildFixtures, type Fixtures } from "./fixtures.js";
@@ -87,6 +87,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const started = performance.now();
   const rng = new Rng(options.seed);
   const root = mkdtempSync(join(tmpdir(), "memzip-faults-"));
+  // Readable by the unprivileged user the read-only family runs as.
+  chmodSync(root, 0o755);
   const results: CaseResult[] = [];
   try {
     const fixtures = await buildFixtures(join(root, "fixtures"), new Rng(rng.fork()));
