@@ -37,7 +37,7 @@ async function writer(context: CaseContext, oracle: Oracle, db: string, template
 export const raceOpen: Family = {
   name: "race-fresh-open",
   summary: "2–4 processes add to a store file that does not exist yet, at the same moment",
-  weight: 3,
+  weight: 2,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "fresh.db");
@@ -59,7 +59,7 @@ export const raceOpen: Family = {
 export const twoWriters: Family = {
   name: "concurrent-writers",
   summary: "two or three writer processes (import / add-update / rm) on one store at once",
-  weight: 4,
+  weight: 2,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
@@ -75,7 +75,7 @@ export const twoWriters: Family = {
 export const readersDuringWrites: Family = {
   name: "readers-during-writes",
   summary: "`export` and `get` processes while an import updates and adds memories",
-  weight: 3,
+  weight: 2,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
@@ -115,7 +115,7 @@ const MAINTENANCE: readonly (readonly string[])[] = [
 export const maintenanceVsWrites: Family = {
   name: "maintenance-vs-writes",
   summary: "recode / dict train / model train / prune beside update (add), rm and import processes",
-  weight: 5,
+  weight: 3,
   async run(context) {
     const { rng } = context;
     const template = context.fixtures.trained;

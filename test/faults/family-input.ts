@@ -38,9 +38,13 @@ function hostile(kind: string, rng: Rng, tag: string, texts: readonly string[]):
       return [line({ id: `${tag}-huge`, text: big }, mib < 16 ? { id: `${tag}-huge`, text: big } : undefined)];
     }
     case "duplicates": {
-      const id = `${tag}-dup`;
-      return Array.from({ length: rng.int(2, 4) }, () => {
-        const t = `${text()} #${rng.int(0, 1e6)}`;
+      // Two or three ids over two or three texts, so one file repeats ids and shares texts between ids
+      // (content addressing hands a text over between rows in one batch).
+      const ids = Array.from({ length: rng.int(2, 3) }, (_, i) => `${tag}-dup-${i}`);
+      const shared = Array.from({ length: rng.int(2, 3) }, () => `${text()} #${rng.int(0, 1e6)}`);
+      return Array.from({ length: rng.int(3, 6) }, () => {
+        const id = rng.pick(ids);
+        const t = rng.pick(shared);
         return line({ id, text: t }, { id, text: t });
       });
     }

@@ -37,7 +37,7 @@ export function ackImport(oracle: Oracle, records: readonly { id: string; text: 
 export const killImport: Family = {
   name: "kill-import",
   summary: "kill -9 at a random moment of an import (new records, updates, auto-training past 200), then reopen; sometimes rerun",
-  weight: 6,
+  weight: 5,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
@@ -58,7 +58,7 @@ export const killImport: Family = {
 export const killRecode: Family = {
   name: "kill-recode",
   summary: "kill -9 at a random moment of `recode` (policy or --to raw/zstd/zstd-dict/cm) on a trained store",
-  weight: 4,
+  weight: 3,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
@@ -72,7 +72,7 @@ export const killRecode: Family = {
 export const killTrain: Family = {
   name: "kill-train",
   summary: "kill -9 at a random moment of `dict train` / `model train` (training, then the recode it starts)",
-  weight: 4,
+  weight: 3,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");

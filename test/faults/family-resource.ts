@@ -7,7 +7,7 @@ import type { CaseContext, Family } from "./suite.js";
 export const diskFull: Family = {
   name: "disk-full",
   summary: "import / recode --to raw / model train under `ulimit -f` (SIGXFSZ ignored): writes past a random limit fail with EFBIG",
-  weight: 5,
+  weight: 4,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");

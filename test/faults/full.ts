@@ -6,23 +6,28 @@ import { countsTable, runSuite } from "./suite.js";
 
 /**
  * The full fault suite (`npm run test:faults`): MEMZIP_FAULT_CASES randomized cases (default 500)
- * from MEMZIP_FAULT_SEED (default: a fresh seed, printed). Writes the counts to
+ * from MEMZIP_FAULT_SEED (default: a fresh seed, printed), MEMZIP_FAULT_JOBS at a time (default 2);
+ * MEMZIP_FAULT_FAMILIES=a,b runs only those families, MEMZIP_FAULT_KEEP=1 keeps the case folders. Writes the counts to
  * bench/results/faults.json and faults.md (MEMZIP_FAULT_OUT names another folder). Exits 1 when any
  * case returned a wrong text, lost an acknowledged write or crashed.
  */
 const seed = process.env.MEMZIP_FAULT_SEED ? Number(process.env.MEMZIP_FAULT_SEED) : Math.floor(Math.random() * 2 ** 32);
 const cases = process.env.MEMZIP_FAULT_CASES ? Number(process.env.MEMZIP_FAULT_CASES) : 500;
+const jobs = process.env.MEMZIP_FAULT_JOBS ? Number(process.env.MEMZIP_FAULT_JOBS) : 2;
 const only = process.env.MEMZIP_FAULT_FAMILIES?.split(",").filter(Boolean);
-if (!Number.isInteger(seed) || seed < 0 || !Number.isInteger(cases) || cases < 1) {
-  process.stderr.write("MEMZIP_FAULT_SEED must be a whole number >= 0 and MEMZIP_FAULT_CASES >= 1\n");
+if (!Number.isInteger(seed) || seed < 0 || !Number.isInteger(cases) || cases < 1 || !Number.isInteger(jobs) || jobs < 1) {
+  process.stderr.write("MEMZIP_FAULT_SEED must be a whole number >= 0, MEMZIP_FAULT_CASES and MEMZIP_FAULT_JOBS >= 1\n");
   process.exit(2);
 }
 const families = only ? FAMILIES.filter((f) => only.includes(f.name)) : FAMILIES;
-process.stdout.write(`fault suite: seed ${seed} (MEMZIP_FAULT_SEED=${seed} replays it), ${cases} cases, ${families.length} families\n`);
+if (process.env.MEMZIP_FAULT_KEEP === "1") process.stdout.write("MEMZIP_FAULT_KEEP=1: case folders stay in the temp folder\n");
+process.stdout.write(`fault suite: seed ${seed} (MEMZIP_FAULT_SEED=${seed} replays it), ${cases} cases, ${families.length} families, ${jobs} at a time\n`);
 const result = await runSuite({
   seed,
   cases,
   families,
+  jobs,
+  keep: process.env.MEMZIP_FAULT_KEEP === "1",
   onCase: (c) => {
     const detail = c.outcome === "ok" ? "" : `  ${c.notes.find((n) => n.outcome === c.outcome)?.detail ?? ""}`;
     process.stdout.write(`#${c.index} ${c.family} seed=${c.seed} ${c.outcome} ${(c.ms / 1000).toFixed(1)}s${detail.slice(0, 240)}\n`);

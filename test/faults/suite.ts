@@ -74,6 +74,10 @@ export interface SuiteOptions {
   /** Every family at least once before the weighted draw (the bounded core). */
   coverAll?: boolean;
   onCase?: (result: CaseResult) => void;
+  /** Cases run at once (each is one or a few processes). Defaults to `1`. */
+  jobs?: number;
+  /** Keep every case's folder (for debugging a seed). Defaults to `false`. */
+  keep?: boolean;
 }
 
 export interface SuiteResult {
@@ -82,7 +86,7 @@ export interface SuiteResult {
   ms: number;
 }
 
-/** Runs `cases` seeded cases, each in its own folder, one at a time. */
+/** Runs `cases` seeded cases, each in its own folder, `jobs` at a time. */
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const started = performance.now();
   const rng = new Rng(options.seed);
@@ -92,33 +96,45 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const results: CaseResult[] = [];
   try {
     const fixtures = await buildFixtures(join(root, "fixtures"), new Rng(rng.fork()));
+    // Every case's family and seed are drawn up front, so a seed replays the same cases whatever `jobs` is.
     const total = options.families.reduce((sum, f) => sum + f.weight, 0);
-    for (let index = 0; index < options.cases; index++) {
+    const plan = Array.from({ length: options.cases }, (_, index) => {
       let family: Family;
       if (options.coverAll && index < options.families.length) family = options.families[index] as Family;
       else {
         let draw = rng.next() * total;
         family = options.families.find((f) => (draw -= f.weight) < 0) ?? (options.families.at(-1) as Family);
       }
-      const seed = rng.fork();
-      const dir = join(root, `case-${index}`);
-      mkdirSync(dir);
-      const context = new CaseContext(new Rng(seed), dir, fixtures);
-      const caseStarted = performance.now();
-      try {
-        await family.run(context);
-      } catch (error) {
-        context.note("crash", `harness: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`.slice(0, 600));
+      return { index, family, seed: rng.fork() };
+    });
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let item = plan[next++]; item; item = plan[next++]) {
+        const result = await runCase(root, fixtures, item.index, item.family, item.seed, options.keep === true);
+        results.push(result);
+        options.onCase?.(result);
       }
-      const result: CaseResult = { index, family: family.name, seed, outcome: context.outcome(), ms: performance.now() - caseStarted, notes: context.notes };
-      results.push(result);
-      options.onCase?.(result);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, worker));
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    if (!options.keep) rmSync(root, { recursive: true, force: true });
   }
+  results.sort((a, b) => a.index - b.index);
   return { seed: options.seed, cases: results, ms: performance.now() - started };
+}
+
+async function runCase(root: string, fixtures: Fixtures, index: number, family: Family, seed: number, keep: boolean): Promise<CaseResult> {
+  const dir = join(root, `case-${index}`);
+  mkdirSync(dir);
+  const context = new CaseContext(new Rng(seed), dir, fixtures);
+  const started = performance.now();
+  try {
+    await family.run(context);
+  } catch (error) {
+    context.note("crash", `harness: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`.slice(0, 600));
+  }
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+  return { index, family: family.name, seed, outcome: context.outcome(), ms: performance.now() - started, notes: context.notes };
 }
 
 export type Counts = Record<Outcome, number> & { tried: number };
