@@ -115,7 +115,7 @@ const MAINTENANCE: readonly (readonly string[])[] = [
 export const maintenanceVsWrites: Family = {
   name: "maintenance-vs-writes",
   summary: "recode / dict train / model train / prune beside update (add), rm and import processes",
-  weight: 3,
+  weight: 2,
   async run(context) {
     const { rng } = context;
     const template = context.fixtures.trained;

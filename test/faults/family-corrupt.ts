@@ -39,7 +39,7 @@ async function cliRead(context: CaseContext, oracle: Oracle, db: string): Promis
 export const dbFlips: Family = {
   name: "db-byte-flips",
   summary: "1–8 random bit flips in the .db file (60 % aimed inside a memory's envelope), then a CLI reader and a library read-back",
-  weight: 8,
+  weight: 10,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
@@ -63,7 +63,7 @@ export const dbFlips: Family = {
 export const dbTruncate: Family = {
   name: "db-truncate",
   summary: "the .db file cut at a random length (page-aligned or not), then a CLI reader and a library read-back",
-  weight: 3,
+  weight: 4,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");

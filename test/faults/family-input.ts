@@ -92,9 +92,9 @@ export const hostileJsonl: Family = {
     const oracle = copyTemplate(fixtures.small, db);
     const texts = fixtures.fresh.map((r) => r.text);
     const lines: Line[] = rng.sample(fixtures.fresh, rng.int(3, 12)).map((r) => line({ id: r.id, text: r.text }, { id: r.id, text: r.text }));
-    // "huge" is costly (tens of MiB through the codecs): one case in six carries it.
+    // "huge" is costly (tens of MiB through the codecs): about one case in ten carries it.
     const kinds = rng.sample(
-      KINDS.filter((k) => k !== "huge" || rng.chance(0.35)),
+      KINDS.filter((k) => k !== "huge" || rng.chance(0.2)),
       rng.int(1, 3),
     );
     kinds.forEach((kind, i) => {

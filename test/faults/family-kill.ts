@@ -36,18 +36,18 @@ export function ackImport(oracle: Oracle, records: readonly { id: string; text: 
 
 export const killImport: Family = {
   name: "kill-import",
-  summary: "kill -9 at a random moment of an import (new records, updates, auto-training past 200), then reopen; sometimes rerun",
+  summary: "kill -9 at a random moment of an import (new records, updates, auto-training past 200), then reopen; one in five reruns it",
   weight: 5,
   async run(context) {
     const { rng } = context;
     const db = join(context.dir, "store.db");
     const oracle = copyTemplate(context.fixtures.small, db);
     const file = join(context.dir, "in.jsonl");
-    const records = importFile(context, oracle, file, rng.int(20, 240), rng.int(0, 8));
+    const records = importFile(context, oracle, file, rng.int(20, 200), rng.int(0, 8));
     const args = ["import", file, "--db", db, "--json", "--batch", String(rng.int(4, 64))];
     const { result, kind } = await context.cli(args, { killAfterMs: rng.int(700, 4500) });
     if (kind === "ok" || kind === "failures") ackImport(oracle, records, result.stdout);
-    if (rng.chance(0.3)) {
+    if (rng.chance(0.2)) {
       const rerun = await context.cli(args);
       if (rerun.kind === "ok") ackImport(oracle, records, rerun.result.stdout);
     }

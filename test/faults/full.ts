@@ -6,14 +6,14 @@ import { countsTable, runSuite } from "./suite.js";
 
 /**
  * The full fault suite (`npm run test:faults`): MEMZIP_FAULT_CASES randomized cases (default 500)
- * from MEMZIP_FAULT_SEED (default: a fresh seed, printed), MEMZIP_FAULT_JOBS at a time (default 2);
+ * from MEMZIP_FAULT_SEED (default: a fresh seed, printed), MEMZIP_FAULT_JOBS at a time (default 3);
  * MEMZIP_FAULT_FAMILIES=a,b runs only those families, MEMZIP_FAULT_KEEP=1 keeps the case folders. Writes the counts to
  * bench/results/faults.json and faults.md (MEMZIP_FAULT_OUT names another folder). Exits 1 when any
  * case returned a wrong text, lost an acknowledged write or crashed.
  */
 const seed = process.env.MEMZIP_FAULT_SEED ? Number(process.env.MEMZIP_FAULT_SEED) : Math.floor(Math.random() * 2 ** 32);
 const cases = process.env.MEMZIP_FAULT_CASES ? Number(process.env.MEMZIP_FAULT_CASES) : 500;
-const jobs = process.env.MEMZIP_FAULT_JOBS ? Number(process.env.MEMZIP_FAULT_JOBS) : 2;
+const jobs = process.env.MEMZIP_FAULT_JOBS ? Number(process.env.MEMZIP_FAULT_JOBS) : 3;
 const only = process.env.MEMZIP_FAULT_FAMILIES?.split(",").filter(Boolean);
 if (!Number.isInteger(seed) || seed < 0 || !Number.isInteger(cases) || cases < 1 || !Number.isInteger(jobs) || jobs < 1) {
   process.stderr.write("MEMZIP_FAULT_SEED must be a whole number >= 0, MEMZIP_FAULT_CASES and MEMZIP_FAULT_JOBS >= 1\n");
