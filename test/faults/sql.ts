@@ -1,0 +1,37 @@
+import Database from "better-sqlite3";
+
+/**
+ * The suite's only direct SQL: it reaches under the engine to swap envelopes between rows. Written
+ * against the table `memories`, its row key `id` and its column `envelope`; if a schema version
+ * moves either, adjust this file alone.
+ */
+const ENVELOPES = "SELECT id, envelope FROM memories WHERE length(envelope) > 0 ORDER BY id";
+const SET_ENVELOPE = "UPDATE memories SET envelope = ? WHERE id = ?";
+
+export interface EnvelopeRow {
+  id: string;
+  envelope: Buffer;
+}
+
+export function envelopeRows(db: string): EnvelopeRow[] {
+  const conn = new Database(db, { fileMustExist: true, readonly: true });
+  try {
+    return conn.prepare(ENVELOPES).all() as EnvelopeRow[];
+  } finally {
+    conn.close();
+  }
+}
+
+/** Puts `from`'s envelope into row `to` (and, with `swap`, `to`'s into `from`) in one transaction. */
+export function moveEnvelope(db: string, from: EnvelopeRow, to: EnvelopeRow, swap: boolean): void {
+  const conn = new Database(db, { fileMustExist: true });
+  try {
+    const set = conn.prepare(SET_ENVELOPE);
+    conn.transaction(() => {
+      set.run(from.envelope, to.id);
+      if (swap) set.run(to.envelope, from.id);
+    })();
+  } finally {
+    conn.close();
+  }
+}
