@@ -2,7 +2,7 @@ import { parseSummaryAnswer, rebuildMessages, summaryMessages, summarySchema, ty
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
-import { ruleEntityExtractor } from "../model/entities-rules.js";
+import { entityExtractor } from "../model/entities-nlp.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
 import { ModelRouter, type RouterOptions } from "../model/router.js";
@@ -101,7 +101,7 @@ export class SemanticLayer {
   /** A summary and entities for the text, or why there are none. */
   async describe(text: string, kind?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
     const maxChars = this.options.summaryChars ?? 280;
-    const rules = ruleEntityExtractor.extract(text);
+    const rules = entityExtractor.extract(text);
     try {
       const answer = await this.router.generate(
         { messages: summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}) }), maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) },
