@@ -2,7 +2,7 @@
  * `npm run bench`: measures every codec on the shared dev corpus (or --corpus FILE), writes
  * bench/results/*.json and replaces the matching section of BENCHMARKS.md.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
