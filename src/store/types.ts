@@ -12,6 +12,8 @@ export interface StoredMemory {
   /** Milliseconds since the epoch. */
   createdAt: number;
   meta: Record<string, unknown>;
+  /** Detected language of the text: "en", "zh", ... or "und". */
+  language?: string;
   codec: string;
   envelope: Uint8Array;
   originalLength: number;
