@@ -55,7 +55,14 @@ function englishNames(text: string): Candidate[] {
       const lead = /^(?:the|The)\s+/.exec(span)?.[0].length ?? 0;
       start += lead;
       span = span.slice(lead);
-      if (type === "organization" && /^[A-Z]{1,3}$/.test(span)) continue;
+      if (type === "organization" && (/^[A-Z]{1,3}$/.test(span) || /\s\p{Ll}+$/u.test(span))) continue;
+      // compromise often keeps only the surname of a first name it does not know: "Camille Martin".
+      const left = type === "person" ? /(?:^|[^\p{L}.])(\p{Lu}\p{Ll}+)\s+$/u.exec(text.slice(Math.max(0, start - 30), start)) : null;
+      if (left && !NOT_ENGLISH_NAMES.test(left[1] as string) && !/^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|The|Thanks|Dear|Hi|Hello|Cc)$/.test(left[1] as string)) {
+        const word = left[1] as string;
+        start -= word.length + (left[0].length - (left[0].startsWith(word) ? 0 : 1) - word.length);
+        span = text.slice(start, start + span.length + (view.offset.start - start));
+      }
       if (!/^\p{Lu}/u.test(span) || NOT_ENGLISH_NAMES.test(span) || /[\p{Script=Han}]/u.test(span)) continue;
       found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
     }
@@ -70,6 +77,8 @@ const ZH_SURNAME_START = /^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何�
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
+/** What follows a name: a verb of saying, going, having, a time, punctuation. */
+const ZH_NAME_FOLLOWERS = /^(?:[，。、：:（(]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|下周|明天|今天|昨天|上周|周[一二三四五六日末]|已经|会|要|想|喜欢|买|从|调|是|的)/u;
 const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
 /** A place follows a verb of going or being somewhere ("飞往", "位于", "在"), or precedes a site. */
 const ZH_PLACE_BEFORE = /(?:去|到|飞|往|赴|抵达|在|从|来自|位于|住在|回|离开|途经|经)$/u;
@@ -82,10 +91,24 @@ const ZH_COMMON_WORDS = new Set(
    周密 高速 高效 高级 高峰 方案 方式 方面 金额 马上 白天 江湖 向前 于是 万一 钱包 石油 夏天 程序 任务 任何 林间 龙头 段落 雷达 孔径 万元 付款 付费 陈述 叶子 严重 严格 江南 明星 朝 东 西 南 北 中 美`.split(/\s+/),
 );
 
+const ZH_ORGS_IN_TEXT = new RegExp(
+  "字节跳动|阿里巴巴|阿里云|腾讯云|腾讯|百度智能云|百度|华为云|华为|小米|京东|美团|网易|滴滴|蚂蚁集团|拼多多|携程|比亚迪|宁德时代|联想|中兴|大疆|蔚来|小鹏|理想汽车|" +
+    "东方航空|南方航空|国航|中国国际航空|海南航空|中国移动|中国电信|中国联通|国家电网|招商银行|工商银行|建设银行|农业银行|中国银行|顺丰|火山引擎|快手|哔哩哔哩|知乎|小红书|微博|新浪|搜狐|金山|科大讯飞|商汤",
+  "gu",
+);
+/** Two-character surnames, which jieba splits off as a word of their own. */
+const ZH_COMPOUND_SURNAMES = "欧阳|司马|上官|诸葛|东方|慕容|夏侯|皇甫|令狐|司徒|尉迟|长孙";
+
 function chineseNames(text: string): Candidate[] {
   const found: Candidate[] = [];
+  for (const match of text.matchAll(ZH_ORGS_IN_TEXT)) found.push({ type: "organization", text: match[0], start: match.index, end: match.index + match[0].length, priority: LIBRARY_PRIORITY - 0.1 });
+  for (const match of text.matchAll(new RegExp(`(?:${ZH_COMPOUND_SURNAMES})\\p{Script=Han}{1,2}`, "gu"))) {
+    const span = ZH_GLUED.includes(match[0].at(-1) as string) || /[下上周明今昨]$/u.test(match[0]) ? match[0].slice(0, -1) : match[0];
+    if (span.length >= 3) found.push({ type: "person", text: span, start: match.index, end: match.index + span.length, priority: LIBRARY_PRIORITY });
+  }
   let at = 0;
-  for (const { word, tag } of loadJieba().tag(text, true)) {
+  const tokens = loadJieba().tag(text, true);
+  for (const [i, { word, tag }] of tokens.entries()) {
     const start = text.indexOf(word, at);
     if (start < 0) continue;
     at = start + word.length;
@@ -94,6 +117,15 @@ function chineseNames(text: string): Candidate[] {
     let span = word;
     const before = text.slice(Math.max(0, start - 3), start);
     const after = text.slice(at, at + 3);
+    // A surname jieba split from the given name ("杜/nr 明远/a", "何/r 宇航/nr"): joined when a verb or a time follows.
+    const next = tokens[i + 1];
+    const following = tokens[i + 2]?.word ?? "";
+    if (word.length === 1 && ZH_SURNAME_START.test(word) && next && /^\p{Script=Han}{1,2}$/u.test(next.word) && text.startsWith(next.word, at) && (start === 0 || !/\p{Script=Han}/u.test(text[start - 1] as string) || "和与、，：".includes(text[start - 1] as string))) {
+      if (following === "" || ZH_NAME_FOLLOWERS.test(following)) {
+        found.push({ type: "person", text: word + next.word, start, end: at + next.word.length, priority: LIBRARY_PRIORITY });
+        continue;
+      }
+    }
     if (ZH_COMMON_WORDS.has(word)) continue;
     if (ZH_KNOWN_ORGS.test(word)) {
       found.push({ type: "organization", text: word, start, end: at, priority: LIBRARY_PRIORITY });
