@@ -2,7 +2,7 @@
  * `npm run bench`: measures every codec on the shared dev corpus (or --corpus FILE), writes
  * bench/results/*.json and replaces the matching section of BENCHMARKS.md.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,8 +11,6 @@ import { Engine } from "../src/engine.js";
 import { codecBenchMarkdown } from "../src/quality/bench-markdown.js";
 import { runCodecBench } from "../src/quality/codec-bench.js";
 import { loadBenchCorpus } from "../src/quality/corpus.js";
-import { ruleEntityExtractor } from "../src/model/entities-rules.js";
-import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
 import { runFootprint } from "./footprint.js";
 import { replaceSection } from "./sections.js";
 
@@ -71,26 +69,3 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// The store file on disk: the dev corpus and 10^5 synthetic records, imported, then with the search index.
-console.log(`\n${await runFootprint({ corpus, records: 100_000 })}`);
-
-// Entity extraction against the team's labelled sets: the one the rules were written against,
-// and one labelled afterwards and never tuned on.
-const entityRows: string[] = [];
-for (const [name, file] of [["labelled (rules written against it)", "entities.json"], ["held out (labelled after, never tuned on)", "entities-heldout.json"]] as const) {
-  const cases = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", file), "utf8")) as EntityCase[];
-  const scores = scoreEntities(ruleEntityExtractor, cases);
-  const perType = Object.entries(scores.byType).map(([type, s]) => `${type} ${s.precision.toFixed(2)}/${s.recall.toFixed(2)} (${s.expected})`).join(", ");
-  entityRows.push(`| ${name} | ${scores.cases} | ${scores.expected} | ${scores.precision.toFixed(3)} | ${scores.recall.toFixed(3)} | ${scores.f1.toFixed(3)} | ${perType} |`);
-}
-const entities = [
-  "### Entity extraction (rule-based, no model)",
-  "",
-  "Command: `npm run bench` (third part) — `test/fixtures/entities*.json`, English and Chinese, exact (type, text) matches.",
-  "",
-  "| set | texts | entities | precision | recall | F1 | per type: precision/recall (entities) |",
-  "| --- | --- | --- | --- | --- | --- | --- |",
-  ...entityRows,
-].join("\n");
-replaceSection("entities", entities);
-console.log(`\n${entities}`);

@@ -44,6 +44,7 @@ import { attachDerivedStore } from "./codec/derived.js";
 import type { SemanticRecord } from "./codec/semantic.js";
 import type { CostReport } from "./model/costs.js";
 import type { ModelRouter } from "./model/router.js";
+import { detectLanguage } from "./model/language.js";
 import { SemanticLayer, type SemanticStatus } from "./pipeline/semantic.js";
 
 export interface RememberOptions {
@@ -244,14 +245,15 @@ export class Engine {
       if (before && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
         const stored = this.store.getMemory(namespace, id) as StoredMemory;
-        const updated = { ...stored, ...metadata, createdAt: input.createdAt ?? stored.createdAt };
+        const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticOf(this.store.getSemantic(namespace, id)) };
         if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
       }
       const status = before ? "updated" : "stored";
-      const row = { ...metadata, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
-      const described = await this.describe(input.text, metadata.kind);
+      const language = detectLanguage(input.text);
+      const row = { ...metadata, language, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const described = await this.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
       const holder = this.store.findContent(hash, sum, bytes.length);
       // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
@@ -399,7 +401,18 @@ export class Engine {
     if (mode === "summary") return semantic.summary;
     const layer = await this.semanticLayer();
     if (!layer) throw new MemzipError(ErrorCode.USAGE, "rebuilding a memory needs a semantic backend", { hint: "Configure `semantic.backends`." });
-    return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] });
+    return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] }, await this.languageOf(id));
+  }
+
+  /**
+   * A memory's language: the one detected when it was written, or (for memories written before
+   * languages were kept) detected from its text now.
+   */
+  async languageOf(id: string, namespace?: string): Promise<string> {
+    const ns = this.locate(id, namespace);
+    const memory = this.store.getMemory(ns, id);
+    if (!memory) throw notFound(id, ns);
+    return memory.language ?? detectLanguage(await this.recall(id, { namespace: ns }));
   }
 
   private searchLoading: Promise<SearchIndex> | undefined;
@@ -483,10 +496,12 @@ export class Engine {
   }
 
   /** Router counters (calls, failures, fallbacks, circuit states) when semantic features are configured. */
-  async semanticStats(): Promise<{ fallbacks: number; skipped: number; described: number; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] } | undefined> {
+  async semanticStats(): Promise<
+    { fallbacks: number; skipped: number; described: number; json: SemanticLayer["json"]; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] } | undefined
+  > {
     const layer = await this.semanticLayer();
     if (!layer) return undefined;
-    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, backends: layer.router.stats(), events: layer.router.events };
+    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, json: { ...layer.json }, backends: layer.router.stats(), events: layer.router.events };
   }
 
   private semanticLoading: Promise<SemanticLayer> | undefined;
@@ -498,10 +513,10 @@ export class Engine {
     return this.semanticLoading;
   }
 
-  private async describe(text: string, kind: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "off" | "skipped"; reason?: string }> {
+  private async describe(text: string, kind: string, language: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "off" | "skipped"; reason?: string }> {
     const layer = await this.semanticLayer();
     if (!layer) return { status: "off" };
-    const described = await layer.describe(text, kind);
+    const described = await layer.describe(text, kind, language);
     this.metrics.add(described.status === "on" ? "semanticOn" : "semanticSkipped");
     return described;
   }

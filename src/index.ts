@@ -33,6 +33,7 @@ export { SqliteCache } from "./store/sqlite-cache.js";
 export { ENTITY_TYPES } from "./model/entities.js";
 export type { Entity, EntityExtractor, EntityType } from "./model/entities.js";
 export { ruleEntityExtractor } from "./model/entities-rules.js";
+export { entityExtractor } from "./model/entities-nlp.js";
 export { bleu, rougeL, tokenize } from "./quality/text-metrics.js";
 export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
 export { scoreEntities } from "./quality/entity-scores.js";

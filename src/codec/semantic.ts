@@ -6,6 +6,8 @@
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { ChatMessage } from "../model/backend.js";
 import { ENTITY_TYPES, type Entity, type EntityType } from "../model/entities.js";
+import { languageName } from "../model/language.js";
+import { parseLooseJson } from "./json-repair.js";
 
 export interface SemanticRecord {
   summary: string;
@@ -19,6 +21,13 @@ export interface SummaryOptions {
   maxChars?: number;
   /** The system prompt; `{maxChars}` is replaced. */
   prompt?: string;
+  /** The memory's language ("zh", "en", …); the prompt asks for the summary in it. "und" or none: not named. */
+  language?: string;
+}
+
+/** The sentence that asks for an answer in the memory's language, when it is known. */
+function inLanguage(what: string, language: string | undefined): string {
+  return language && language !== "und" ? ` Write ${what} in ${languageName(language)}, the language of the memory.` : "";
 }
 
 export const DEFAULT_SUMMARY_PROMPT =
@@ -51,7 +60,7 @@ export function summarySchema(maxChars: number): Record<string, unknown> {
 export function summaryMessages(text: string, options: SummaryOptions = {}): ChatMessage[] {
   const maxChars = options.maxChars ?? 280;
   return [
-    { role: "system", content: (options.prompt ?? DEFAULT_SUMMARY_PROMPT).replaceAll("{maxChars}", String(maxChars)) },
+    { role: "system", content: (options.prompt ?? DEFAULT_SUMMARY_PROMPT).replaceAll("{maxChars}", String(maxChars)) + inLanguage("the summary", options.language) },
     { role: "user", content: text },
   ];
 }
@@ -62,9 +71,19 @@ export function summaryMessages(text: string, options: SummaryOptions = {}): Cha
  * their offsets) — the model may not invent them. Merges the rule-based entities in.
  */
 export function parseSummaryAnswer(answer: string, original: string, ruleEntities: readonly Entity[], source: string, maxChars = 280): SemanticRecord {
+  return parseSummaryAnswerLoose(answer, original, ruleEntities, source, maxChars).record;
+}
+
+/**
+ * `parseSummaryAnswer`, also telling whether the JSON had to be repaired first (code fences,
+ * single quotes, trailing commas, an object cut off: see `parseLooseJson`). Throws
+ * `E_BACKEND_REJECTED` when it cannot be repaired or does not follow the schema.
+ */
+export function parseSummaryAnswerLoose(answer: string, original: string, ruleEntities: readonly Entity[], source: string, maxChars = 280): { record: SemanticRecord; repaired: boolean } {
   let parsed: unknown;
+  let repaired: boolean;
   try {
-    parsed = JSON.parse(answer.trim());
+    ({ value: parsed, repaired } = parseLooseJson(answer));
   } catch (cause) {
     throw new MemzipError(ErrorCode.BACKEND_REJECTED, `the model's summary is not JSON: ${answer.slice(0, 80)}`, { cause, hint: "Use a model that follows JSON schemas, or a stricter prompt." });
   }
@@ -84,13 +103,13 @@ export function parseSummaryAnswer(answer: string, original: string, ruleEntitie
     entities.push({ type: type as EntityType, text, start, end });
   }
   entities.sort((a, b) => a.start - b.start);
-  return { summary, entities, source };
+  return { record: { summary, entities, source }, repaired };
 }
 
 /** The prompt that asks a model to write a memory back out from its summary and entities (lossy). */
-export function rebuildMessages(record: SemanticRecord): ChatMessage[] {
+export function rebuildMessages(record: SemanticRecord, language?: string): ChatMessage[] {
   return [
-    { role: "system", content: "Rewrite the memory in full from its summary and entities. Keep every entity exactly as given. Reply with the memory text only." },
+    { role: "system", content: "Rewrite the memory in full from its summary and entities. Keep every entity exactly as given. Reply with the memory text only." + inLanguage("it", language) },
     { role: "user", content: `Summary: ${record.summary}\nEntities: ${record.entities.map((e) => `${e.type}: ${e.text}`).join("; ")}` },
   ];
 }

@@ -1,26 +1,36 @@
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 
 /**
- * Entity extraction with no model: patterns for the formats (emails, URLs, dates and times,
- * amounts, numbers, code identifiers) and small gazetteers plus context cues for people,
- * organisations and places, in English and Chinese. Overlapping matches are resolved by rule
- * priority, then by length. Precision and recall on the team's test set are in BENCHMARKS.md.
+ * Entity extraction with no model: patterns for the formats (emails, URLs and URIs, paths,
+ * versions, hashes, ticket ids, dates and times, durations, money, quantities with units,
+ * numbers, code identifiers) and small gazetteers plus context cues for people, organisations and
+ * places, in English and Chinese. Overlapping matches are resolved by rule priority, then by
+ * length. `entities-nlp.ts` adds people, organisations and places found by NLP libraries.
  */
 export const ruleEntityExtractor: EntityExtractor = {
   name: "rules",
   extract(text) {
-    const found: (Entity & { priority: number })[] = [];
-    RULES.forEach((rule, priority) => {
-      for (const match of text.matchAll(rule.pattern)) {
-        const span = rule.span ? rule.span(match) : { start: match.index, text: match[0] };
-        const trimmed = trimTrailing(span.text, rule.type);
-        if (trimmed === "" || (rule.accept && !rule.accept(trimmed, text, span.start))) continue;
-        found.push({ type: rule.type, text: trimmed, start: span.start, end: span.start + trimmed.length, priority });
-      }
-    });
-    return resolveOverlaps(found);
+    return resolveOverlaps(ruleCandidates(text));
   },
 };
+
+/** A candidate span with its rule's priority: lower wins an overlap, then the longer span. */
+export type Candidate = Entity & { priority: number };
+
+/** Every span the rules find, overlapping ones included, with their priorities. */
+export function ruleCandidates(text: string): Candidate[] {
+  const found: Candidate[] = [];
+  RULES.forEach((rule, priority) => {
+    for (const match of text.matchAll(rule.pattern)) {
+      const span = rule.span ? rule.span(match) : { start: match.index, text: match[0] };
+      const trimmed = trimTrailing(span.text, rule.type);
+      if (trimmed === "" || (rule.accept && !rule.accept(trimmed, text, span.start))) continue;
+      const type = rule.type === "code" && rule.classify ? classifyQuoted(trimmed) : rule.type;
+      found.push({ type, text: trimmed, start: span.start, end: span.start + trimmed.length, priority });
+    }
+  });
+  return found;
+}
 
 interface Rule {
   type: EntityType;
@@ -28,6 +38,8 @@ interface Rule {
   /** The part of the match that is the entity; defaults to the whole match. */
   span?: (match: RegExpMatchArray) => { start: number; text: string };
   accept?: (entity: string, text: string, start: number) => boolean;
+  /** Quoted code: typed by what it holds (a path, a version, a URL…), `code` otherwise. */
+  classify?: boolean;
 }
 
 const MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?";
@@ -46,7 +58,18 @@ const NOT_NAMES = new Set(
    Decision Present Owner Next Open Risk Mitigation Fix Follow Project Status User Assistant Weekly Incident Hiring Data Never Deploy Promote
    Settings Trip Flight Hotel Meet Billing Invoices Reminder Candidate Vote Original`.split(/\s+/),
 );
-const ORG_SUFFIX = "GmbH|Inc\\.?|Ltd\\.?|LLC|Corp\\.?|Corporation|AG|PLC|Company|Foundation|University|Institute|Bank|Labs?|Group";
+/** Words that start sentences or requests, not names: "Ping Helios Energy", "Ask Ana". */
+const LEAD_WORDS = new Set(
+  `Ping Email Mail Call Ask Tell Met Meet Visit Contact Yesterday Tomorrow Today Also Then Per Via Both With By Thanks Invite Remind Pay Paid Send Sent
+   Check Review Talked Spoke Called Booked Book Signed Sign Cancel Renew Renewed Moved Joined Join Left Including Maybe Note Update Updated Confirm Confirmed`.split(/\s+/),
+);
+const ORG_SUFFIX =
+  "GmbH|Inc\\.?|Ltd\\.?|LLC|Corp\\.?|Corporation|AG|SE|SA|S\\.A\\.|BV|B\\.V\\.|PLC|Co\\.|Company|Foundation|University|Institute|Bank|Labs?|Group|" +
+  "Energy|Systems|Technologies|Software|Solutions|Networks|Logistics|Analytics|Robotics|Partners|Holdings|Capital|Ventures|Airlines|Airways|Pharma|" +
+  "Pharmaceuticals|Therapeutics|Insurance|Traders|Industries|Consulting|Studios|Media|Motors|Telecom|Semiconductors?|Hospital|Clinic|College|Agency|Council|Ministry|" +
+  "Health|Healthcare|Foods?|Trust|Bio|Biotech|Electric|Power|Press|Games|Security|Digital|Retail|Markets|Electronics|Devices|Instruments|Dynamics|Aerospace|" +
+  "Automotive|Shipping|Freight|Realty|Properties|Hotels?|Resorts|Associates|Brothers|Collective|Cooperative|Union|Society|Association|Federation|Fund|" +
+  "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports";
 const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
@@ -60,36 +83,145 @@ const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她�
 /** Characters that may follow a Chinese name (role brackets, punctuation, common verbs). */
 const ZH_AFTER_NAME = "（(，,、：:。；;负说去问和与在将把的对来也已会要写提起答";
 
+const URI_SCHEMES = "https?|s3|s3a|gs|az|abfss?|wasbs?|hdfs|ftp|sftp|ssh|git|file|wss?|redis|rediss|postgres(?:ql)?|mysql|mongodb(?:\\+srv)?|amqps?|kafka|nats|grpc|ipfs|docker|oci";
+const CURRENCY_CODES = "USD|EUR|GBP|CNY|RMB|JPY|CHF|CAD|AUD|HKD|SGD|INR|KRW|SEK|NOK|DKK|PLN|CZK|BRL|MXN|NZD|TWD";
+const CURRENCY_SYMBOL = "US\\$|A\\$|C\\$|HK\\$|S\\$|R\\$|[$€£¥￥₹₩]";
+const MONEY_NUMBER = "\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
+const FILE_EXTENSIONS =
+  "ts|tsx|js|jsx|mjs|cjs|py|ipynb|json|jsonl|md|txt|ya?ml|toml|ini|cfg|conf|env|lock|log|sh|bash|ps1|go|rs|c|h|cc|cpp|hpp|java|kt|swift|rb|php|cs|" +
+  "scala|lua|sql|db|sqlite|arrow|parquet|csv|tsv|xml|html?|css|scss|vue|svelte|proto|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|zip|gz|tgz|tar|bz2|xz|" +
+  "zst|wasm|gguf|safetensors|onnx|bin|pt|ckpt|pem|crt|key|service|tf|tfvars|gradle|mod|sum|patch|diff|bak|tmp|pid|sock|srt|vtt|mp3|mp4|wav|mov|mkv|" +
+  "epub|rtf|odt|ics|vcf|p12|jks|whl|deb|rpm|apk|dmg|exe|msi|iso|img|so|dll|dylib|jar|war|faiss|npy|npz|pkl|h5|spec\\.ts";
+const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
+const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
+const UNITS =
+  `${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
+  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?";
+const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|wks?|weeks?|months?|yrs?|years?";
+const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
+const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
+const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|天|个?星期|周|个半月|个月|年)";
+const ZH_UNITS = "公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+const RUNTIMES =
+  "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
+  "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
+
 // Earlier rules win overlaps; within a rule, longer matches win.
 const RULES: readonly Rule[] = [
+  { type: "url", pattern: new RegExp(`\\b(?:${URI_SCHEMES}|[a-z][a-z0-9+.-]{1,15}):\\/\\/[^\\s<>"'）】」，。；、]+|\\bwww\\.[^\\s<>"'）】」，。；、]+|\\bgit@[\\w.-]+:[\\w./~-]+`, "g") },
+  // A host name with a path and maybe a tag, no scheme: "ghcr.io/acme/worker:2.3.0", "docs.example.com/guide".
+  { type: "url", pattern: /(?<![\w./@-])(?:[a-z0-9-]+\.)+(?:[a-z]{2,})(?::\d{2,5})?\/[\w.\/~%-]*[\w\/](?::[\w.-]*\w)?/g },
   { type: "email", pattern: /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g },
-  { type: "url", pattern: /\bhttps?:\/\/[^\s<>"'）】」]+|\bwww\.[^\s<>"'）】」]+/g },
-  { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }) },
-  { type: "datetime", pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
+  { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }), classify: true },
+  { type: "id", pattern: /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi },
+  { type: "url", pattern: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{2,5})?(?![\w.]*\d)/g },
+  { type: "datetime", pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
+  { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
   { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?\b|\b(?:today|tomorrow|yesterday|tonight)\b/gi },
-  { type: "datetime", pattern: new RegExp(`\\d{4}年${ZH_DIGITS}{1,2}月(?:${ZH_DIGITS}{1,3}[日号])?|${ZH_DIGITS}{1,2}月${ZH_DIGITS}{1,3}[日号]|${ZH_DIGITS}{1,3}[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}[日号]`, "g") },
-  { type: "datetime", pattern: new RegExp(`${ZH_DAYPART}${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?${ZH_DIGITS}{1,3}点(?:${ZH_DIGITS}{1,3}分|半)?|${ZH_DAYPART}`, "g") },
-  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|明早|下周|上周|下个月|上个月/g },
-  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|EST))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
-  { type: "amount", pattern: /(?:US\$|[$€£¥￥])\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|bn|million|billion))?\b|\b\d[\d,]*(?:\.\d+)?\s?(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?)\b/g },
-  { type: "amount", pattern: /\d[\d,]*(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|欧元|英镑|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?/g },
+  {
+    type: "datetime",
+    pattern: new RegExp(
+      `\\d{4}\\s?年\\s?${ZH_DIGITS}{1,2}\\s?月(?:\\s?${ZH_DIGITS}{1,3}\\s?[日号])?|${ZH_DIGITS}{1,2}\\s?月\\s?${ZH_DIGITS}{1,3}\\s?[日号]|${ZH_DIGITS}{1,3}\\s?[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}\\s?[日号]|` +
+        `(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?![份]?[\\d个])`,
+      "g",
+    ),
+  },
+  {
+    type: "datetime",
+    pattern: new RegExp(
+      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
+      "g",
+    ),
+  },
+  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|明早|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
+  { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
+  // A branch name after "branch" / "分支": code, not a path or a version.
+  { type: "code", pattern: /(?<=\b(?:branch|branches)\s|分支\s?)[\w.-]+(?:\/[\w.-]+)+/g },
+  {
+    type: "path",
+    pattern: new RegExp(`(?<![\\w/:.@\\\\-])(?:~|\\.{1,2})?(?:\\/${PATH_SEGMENT})+\\/?|(?<![\\w/:.@\\\\-])${PATH_SEGMENT}(?:\\/${PATH_SEGMENT})+\\/?`, "g"),
+    accept: (path) => {
+      if (/^[\d/.,-]+$/.test(path)) return false;
+      if (/^(?:~|\.{1,2})?\//.test(path)) return path.length > 2;
+      const slashes = path.replace(/\/$/, "").split("/").length - 1;
+      return new RegExp(`\\.(?:${FILE_EXTENSIONS})$`, "i").test(path) || slashes >= 2 || (path.endsWith("/") && slashes >= 0);
+    },
+  },
+  {
+    type: "path",
+    pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)\\b`, "g"),
+    accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
+  },
+  { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
+  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Xcode|Fedora|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring)\\s)\\d{1,3}(?![\\w.%])`, "g") },
+  {
+    type: "hash",
+    pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
+    accept: (hash) => /\d/.test(hash) && /[a-f]/.test(hash.replace(/^sha\d+:/, "")),
+  },
+  {
+    type: "id",
+    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?![\w-])|(?<![\w&#])#\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
+    accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
+  },
+  {
+    type: "amount",
+    pattern: new RegExp(
+      `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
+        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen)\\b|(?<![\\w.])\\d[\\d,]*(?:\\.\\d+)?\\s?[€£¥₹]`,
+      "g",
+    ),
+  },
+  { type: "amount", pattern: /(?<=(?:预算|费用|金额|报价|成本|价格|花了|付了|付款|营收|收入|工资|月薪|年薪)\s?)\d(?:[\d,]*\d)?(?:\.\d+)?\s?[万亿千](?![元美欧英日港])/g },
+  { type: "amount", pattern: /\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|欧元|英镑|日元|港币|港元|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|亿))?元?/g },
+  {
+    type: "duration",
+    pattern: new RegExp(
+      `(?<![\\w.])\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS})(?:\\s?(?:and\\s)?\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS}|m))*\\b(?!\\/)|\\b(?:${NUMBER_WORDS})[\\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\\b|\\bhalf an hour\\b`,
+      "g",
+    ),
+  },
+  {
+    type: "duration",
+    pattern: new RegExp(`${ZH_NUMBER}\\s?${ZH_DURATION_UNIT}(?:${ZH_NUMBER}\\s?(?:分钟|分|秒钟?))?|半(?:个)?(?:小时|钟头|天|个月|年)`, "g"),
+    accept: (span) => !/^\d{4}\s?年$/.test(span) && !/^几/.test(span),
+  },
+  { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
+  { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g },
+  { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_.-]*[A-Za-z0-9_]\b/g },
   { type: "code", pattern: /\b[A-Za-z_][\w.]*\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },
-  { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_]+\b/g },
-  { type: "code", pattern: /\b[\w-]+\.(?:ts|js|mjs|py|json|jsonl|md|txt|ya?ml|toml|sh|go|rs|c|h|cpp|java|sql|db|arrow|csv)\b/g },
-  { type: "code", pattern: /\b[A-Z]{1,4}\d{2,}(?:-\d+)?\b|\b[A-Z]{1,3}\d[A-Z0-9]*-\d+\b/g },
-  { type: "organization", pattern: new RegExp(`\\b(?:[A-Z][\\w&-]*\\s+){0,3}[A-Z][\\w&-]*\\s+(?:${ORG_SUFFIX})(?=[\\s,.;:)]|$)|\\b(?:${KNOWN_ORGS})\\b`, "g") },
+  {
+    type: "organization",
+    pattern: new RegExp(`\\b(?:[A-Z][\\w&-]*\\s+){0,3}[A-Z][\\w&-]*\\s+(?:${ORG_SUFFIX})(?=[\\s,.;:)'’]|$)|\\b(?:${KNOWN_ORGS})\\b`, "g"),
+    // "Email Helios Energy": the name starts after sentence words and imperatives.
+    span: (m) => {
+      const lead = /^(?:(?:[A-Z][a-z]+)\s+)+/.exec(m[0])?.[0] ?? "";
+      const words = lead.split(/\s+/).filter(Boolean);
+      let skip = 0;
+      while (skip < words.length && (NOT_NAMES.has(words[skip] as string) || LEAD_WORDS.has(words[skip] as string))) skip++;
+      const cut = words.slice(0, skip).reduce((at, w) => m[0].indexOf(w, at) + w.length, 0);
+      const offset = skip === 0 ? 0 : m[0].slice(cut).search(/\S/) + cut;
+      return { start: (m.index as number) + offset, text: m[0].slice(offset) };
+    },
+    accept: (org) => /\s/.test(org) || new RegExp(`^(?:${KNOWN_ORGS})$`).test(org),
+  },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
   { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:省|市|机场|火车站|路|大街)|${ZH_PLACES}`, "gu") },
+  { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
-    pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?|\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b|\b[A-Z][a-z]+\b/g,
-    // "Email Jana Novak": a name starts at the first known first name of a capitalised run.
+    pattern: /\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b|\b[A-Z][a-z]+\b/g,
+    // "Email Jana Novak": a name starts after the sentence words and imperatives of a capitalised
+    // run that has a known first name ("Camille Martin" keeps the unknown first name).
     span: (m) => {
       const words = m[0].split(/\s+/);
-      const first = words.findIndex((w) => FIRST_NAMES.has(w) || /^(?:Mr|Mrs|Ms|Dr|Prof)\.?$/.test(w));
+      const known = words.findIndex((w) => FIRST_NAMES.has(w) || /^(?:Mr|Mrs|Ms|Dr|Prof)\.?$/.test(w));
+      const lead = words.findIndex((w) => !NOT_NAMES.has(w) && !LEAD_WORDS.has(w));
+      const first = known <= 0 ? known : Math.min(known, lead < 0 ? known : lead);
       if (first <= 0) return { start: m.index as number, text: m[0] };
       const skipped = m[0].indexOf(words[first] as string);
       return { start: (m.index as number) + skipped, text: m[0].slice(skipped) };
@@ -98,7 +230,7 @@ const RULES: readonly Rule[] = [
       const words = name.split(/\s+/);
       if (/^(?:Mr|Mrs|Ms|Dr|Prof)\.?$/.test(words[0] as string)) return true;
       if (words.some((w) => NOT_NAMES.has(w))) return false;
-      if (FIRST_NAMES.has(words[0] as string)) return true;
+      if (FIRST_NAMES.has(words[0] as string) || (words.length === 2 && FIRST_NAMES.has(words[1] as string) && !LEAD_WORDS.has(words[0] as string))) return true;
       // An unknown single capitalised word counts when a role in brackets follows it: "Ana (PM)".
       return words.length === 1 && /^\s*\(/.test(text.slice(start + name.length));
     },
@@ -120,15 +252,30 @@ const RULES: readonly Rule[] = [
       return nameLike && !/^(?:周[一二三四五六日末]|方案|方式|方面|高级|高峰|金额|石油|白天|马上|钱包|万一|向前|江湖|于是)/.test(name) && (before === undefined || !/[\p{Script=Han}]/u.test(before) || "：:、，,（(和与".includes(before));
     },
   },
-  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b/g },
-  { type: "number", pattern: /(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:\s?%)?(?![\w])/g },
+  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])/g },
+  { type: "number", pattern: /(?<![\w.-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w])/g },
 ];
 
 function trimTrailing(text: string, type: EntityType): string {
-  return type === "url" || type === "email" ? text.replace(/[.,;:!?]+$/, "") : text;
+  return type === "url" || type === "email" || type === "path" ? text.replace(/[.,;:!?]+$/, "") : text;
 }
 
-function resolveOverlaps(found: (Entity & { priority: number })[]): Entity[] {
+/** The priority of spans from other sources (NLP libraries): after every rule but the plain numbers. */
+export const LIBRARY_PRIORITY = RULES.findIndex((rule) => rule.type === "number") - 0.5;
+
+/** What a quoted span holds, when it is one thing of a more specific type than code. */
+function classifyQuoted(text: string): EntityType {
+  for (const rule of RULES) {
+    if (rule.type === "code" || rule.type === "number" || rule.type === "person" || rule.type === "organization" || rule.type === "place" || rule.type === "datetime") continue;
+    for (const match of text.matchAll(rule.pattern)) {
+      if (match.index === 0 && match[0] === text && (!rule.accept || rule.accept(text, text, 0))) return rule.type;
+    }
+  }
+  return "code";
+}
+
+/** Keeps the non-overlapping spans: lower priority first, then longer, then earlier. */
+export function resolveOverlaps(found: readonly Candidate[]): Entity[] {
   const ordered = [...found].sort((a, b) => a.priority - b.priority || b.end - b.start - (a.end - a.start) || a.start - b.start);
   const taken: Entity[] = [];
   for (const candidate of ordered) {

@@ -1,9 +1,9 @@
-import { parseSummaryAnswer, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "../codec/semantic.js";
-import { MemzipError, ErrorCode } from "../errors.js";
+import { parseSummaryAnswerLoose, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "../codec/semantic.js";
+import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
-import { ruleEntityExtractor } from "../model/entities-rules.js";
 import { checkBackendUrl } from "../model/egress.js";
+import { entityExtractor } from "../model/entities-nlp.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
 import { ModelRouter, type RouterOptions } from "../model/router.js";
@@ -43,6 +43,11 @@ export interface SemanticOptions {
   prompt?: string;
   /** Most tokens a summary answer may take. Defaults to 256. */
   maxTokens?: number;
+  /**
+   * Further calls when a model's answer is not JSON even after repair (code fences, single
+   * quotes, trailing commas and cut-off objects are repaired without a call). Defaults to 1; at most 3.
+   */
+  jsonRetries?: number;
   /** Prices per backend or `backend/model` for the cost report. */
   prices?: Record<string, Price>;
   /**
@@ -82,6 +87,7 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
       if (b[key] !== undefined && !(Number.isInteger(b[key]) && (b[key] as number) >= 0)) fail(`backends[${i}].${key} must be a whole number`);
     }
   }
+  if (options.jsonRetries !== undefined && !(Number.isInteger(options.jsonRetries) && (options.jsonRetries as number) >= 0 && (options.jsonRetries as number) <= 3)) fail("jsonRetries must be a whole number from 0 to 3");
   if (options.summaryChars !== undefined && !(Number.isInteger(options.summaryChars) && (options.summaryChars as number) >= 16)) fail("summaryChars must be a whole number of at least 16");
   if (options.residual !== undefined && typeof options.residual !== "boolean" && options.residual !== "always") fail('residual must be true, false or "always"');
   return options as unknown as SemanticOptions;
@@ -95,6 +101,8 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
 export class SemanticLayer {
   skipped = 0;
   described = 0;
+  /** Answers that were not valid JSON: repaired without a call, asked again, or given up on (the memory is then skipped). */
+  readonly json = { repaired: 0, retries: 0, failed: 0 };
 
   private constructor(
     readonly router: ModelRouter,
@@ -107,26 +115,43 @@ export class SemanticLayer {
     return new SemanticLayer(new ModelRouter(backends, { ...(options.order ? { order: options.order } : {}), ...(options.routes ? { routes: options.routes } : {}) }), options);
   }
 
-  /** A summary and entities for the text, or why there are none. */
-  async describe(text: string, kind?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
+  /**
+   * A summary and entities for the text, or why there are none. The prompt asks for the summary
+   * in the memory's `language`. An answer that is not valid JSON is repaired where it can be,
+   * else asked for again (`jsonRetries`), else the memory is skipped: counted in `json`, never thrown.
+   */
+  async describe(text: string, kind?: string, language?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
     const maxChars = this.options.summaryChars ?? 280;
-    const rules = ruleEntityExtractor.extract(text);
+    const rules = entityExtractor.extract(text);
+    const messages = summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}), ...(language ? { language } : {}) });
+    const retries = this.options.jsonRetries ?? 1;
     try {
-      const answer = await this.router.generate(
-        { messages: summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}) }), maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) },
-        this.router.classify(text, kind),
-      );
-      this.described++;
-      return { status: "on", record: parseSummaryAnswer(answer.text, text, rules, answer.source, maxChars) };
+      for (let attempt = 0; ; attempt++) {
+        const answer = await this.router.generate({ messages, maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) }, this.router.classify(text, kind));
+        try {
+          const { record, repaired } = parseSummaryAnswerLoose(answer.text, text, rules, answer.source, maxChars);
+          if (repaired) this.json.repaired++;
+          this.described++;
+          return { status: "on", record };
+        } catch (error) {
+          if (!isMemzipError(error, ErrorCode.BACKEND_REJECTED)) throw error;
+          if (attempt >= retries) {
+            this.json.failed++;
+            throw error;
+          }
+          this.json.retries++;
+          messages.push({ role: "assistant", content: answer.text }, { role: "user", content: "That was not valid JSON. Reply with the JSON object only, following the schema." });
+        }
+      }
     } catch (error) {
       this.skipped++;
       return { status: "skipped", reason: (error as Error).message };
     }
   }
 
-  /** The text written back out from its summary and entities by a model: lossy, never the exact text. */
-  async rebuild(record: SemanticRecord): Promise<string> {
-    const answer = await this.router.generate({ messages: rebuildMessages(record), maxTokens: this.options.maxTokens ?? 256 }, "short");
+  /** The text written back out from its summary and entities by a model, in the memory's language: lossy, never the exact text. */
+  async rebuild(record: SemanticRecord, language?: string): Promise<string> {
+    const answer = await this.router.generate({ messages: rebuildMessages(record, language), maxTokens: this.options.maxTokens ?? 256 }, "short");
     return answer.text;
   }
 

@@ -2,12 +2,14 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { entityExtractor } from "../../src/model/entities-nlp.js";
 import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
 import { scoreEntities, type EntityCase } from "../../src/quality/entity-scores.js";
 import { ROOT } from "../helpers.js";
 
 const load = (name: string) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", name), "utf8")) as EntityCase[];
 const pairs = (text: string) => ruleEntityExtractor.extract(text).map((e) => [e.type, e.text]);
+const v2 = (text: string) => entityExtractor.extract(text).map((e) => [e.type, e.text]);
 
 describe("rule-based entity extraction", () => {
   it("finds formats in English and Chinese with offsets into the text", () => {
@@ -40,5 +42,55 @@ describe("rule-based entity extraction", () => {
     assert.ok(tuned.precision >= 0.95 && tuned.recall >= 0.95, JSON.stringify(tuned.misses));
     const heldOut = scoreEntities(ruleEntityExtractor, load("entities-heldout.json"));
     assert.ok(heldOut.precision >= 0.9 && heldOut.recall >= 0.9, JSON.stringify(heldOut.misses));
+  });
+
+  it("types units, durations, versions, paths, URIs, hashes, ids and money in either order", () => {
+    const text = "ENG-4471: the job ran 37 minutes (3 h 12 min in total) and wrote 2.5 GB; v2.8.0 fixes src/net/http_parser.c, commit a3f9c21, logs in s3://acme-logs/app.log, refund EUR 120 and 45 €.";
+    for (const entity of entityExtractor.extract(text)) assert.equal(text.slice(entity.start, entity.end), entity.text);
+    assert.deepEqual(v2(text), [
+      ["id", "ENG-4471"],
+      ["duration", "37 minutes"],
+      ["duration", "3 h 12 min"],
+      ["quantity", "2.5 GB"],
+      ["version", "v2.8.0"],
+      ["path", "src/net/http_parser.c"],
+      ["hash", "a3f9c21"],
+      ["url", "s3://acme-logs/app.log"],
+      ["amount", "EUR 120"],
+      ["amount", "45 €"],
+    ]);
+    assert.deepEqual(v2("会议持续 2 小时，迁移到 PostgreSQL 16，内存 3.5 GB。"), [
+      ["duration", "2 小时"],
+      ["version", "16"],
+      ["quantity", "3.5 GB"],
+    ]);
+    assert.deepEqual(v2("Use UTF-8 and `config/app.yaml`."), [["path", "config/app.yaml"]]);
+  });
+
+  it("finds people, organisations and places beyond the lists with the NLP libraries", () => {
+    assert.deepEqual(v2("Sarah Connor from Helios Energy flew to Lisbon on Monday."), [
+      ["person", "Sarah Connor"],
+      ["organization", "Helios Energy"],
+      ["place", "Lisbon"],
+      ["datetime", "Monday"],
+    ]);
+    assert.deepEqual(v2("李娜和刘洋周三在杭州见面，张伟去深圳，带上李强。"), [
+      ["person", "李娜"],
+      ["person", "刘洋"],
+      ["datetime", "周三"],
+      ["place", "杭州"],
+      ["person", "张伟"],
+      ["place", "深圳"],
+      ["person", "李强"],
+    ]);
+    // jieba tags these common words as places or names; they are not entities.
+    assert.deepEqual(v2("把日志加密后写入索引，中断时重试。"), []);
+  });
+
+  it("the v2 extractor keeps the rules' scores on the team's sets", () => {
+    for (const [name, floor] of [["entities.json", 0.95], ["entities-heldout.json", 0.9]] as const) {
+      const scores = scoreEntities(entityExtractor, load(name));
+      assert.ok(scores.precision >= floor && scores.recall >= floor, `${name}: ${JSON.stringify(scores.misses)}`);
+    }
   });
 });

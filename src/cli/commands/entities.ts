@@ -1,19 +1,24 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
+import { ENTITY_TYPES } from "../../model/entities.js";
+import { entityExtractor } from "../../model/entities-nlp.js";
 import { ruleEntityExtractor } from "../../model/entities-rules.js";
 import { emit, usage } from "../shared.js";
 
 export const entitiesCommand: Command = {
   name: "entities",
-  summary: "extract people, organisations, places, dates, amounts, emails, URLs and code identifiers",
-  usage: 'memzip entities "TEXT" | --file FILE | - [--json]',
-  help: `Rule-based, no model needed, English and Chinese. --json prints
-{"entities": [{"type", "text", "start", "end"}]} with start/end as UTF-16 offsets into the text.
-Types: person, organization, place, datetime, number, amount, email, url, code.
+  summary: "extract people, organisations, places, dates, durations, quantities, money, paths, URLs, versions, hashes, ids and code identifiers",
+  usage: 'memzip entities "TEXT" | --file FILE | - [--rules-only] [--json]',
+  help: `No model needed, English and Chinese: rules for the structured types, and for people,
+organisations and places also two NLP libraries shipped with memzip (compromise for English,
+jieba with part-of-speech tags for Chinese; about a second to load on first use).
+--json prints {"entities": [{"type", "text", "start", "end"}]} with start/end as UTF-16 offsets.
+Types: ${ENTITY_TYPES.join(", ")}.
   --file FILE        read the text from FILE ("-" reads stdin)
+  --rules-only       the rules alone, without the NLP libraries (faster to start)
   --json             machine-readable output`,
-  options: { file: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  options: { file: { type: "string" }, "rules-only": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
   async run(context) {
     const { values, positionals } = context;
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
@@ -21,7 +26,7 @@ Types: person, organization, place, datetime, number, amount, email, url, code.
     if (source !== undefined) text = bytesToText(readFileSync(source === "-" ? 0 : source));
     else if (positionals.length > 0) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
-    const entities = ruleEntityExtractor.extract(text);
+    const entities = (values["rules-only"] === true ? ruleEntityExtractor : entityExtractor).extract(text);
     emit(context, { entities }, entities.map((e) => `${e.type}\t${e.text}\t${e.start}-${e.end}`).join("\n") || "no entities");
     return 0;
   },

@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { detectLanguage } from "../../model/language.js";
 import { emit, openEngine, requirePositional, usage } from "../shared.js";
 
 export const getCommand: Command = {
@@ -7,7 +8,7 @@ export const getCommand: Command = {
   summary: "print a memory's exact original text",
   usage: "memzip get ID [-n NS] [--mode exact|summary|rebuilt] [--db DB] [--json]",
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
-With --json: {"id", "namespace", "kind", "tags", "meta", "createdAt", "codec", "mode", "text"}
+With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "codec", "mode", "text"}
 (and "summary", "entities" when the memory has semantic features).
   --mode M           exact (default): the original, byte for byte;
                      summary: the stored summary (lossy, no model needed);
@@ -27,7 +28,8 @@ ${STORE_HELP}`,
       const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
         const { envelope: _envelope, version: _version, contentHash: _hash, ...summary } = engine.memory(id, namespace);
-        emit(context, { ...summary, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
+        const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
+        emit(context, { ...summary, language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);
       }

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { ruleEntityExtractor } from "../../model/entities-rules.js";
+import { entityExtractor } from "../../model/entities-nlp.js";
 import { HashedNgramEmbedder } from "../../pipeline/similarity.js";
 import { assessQuality, type QualityReport } from "../../quality/assess.js";
 import { ratioQualityChart } from "../../quality/chart.js";
@@ -37,7 +37,7 @@ ${STORE_HELP}`,
       const report = await assessQuality(engine, {
         mode,
         embedder: new HashedNgramEmbedder(),
-        extractor: ruleEntityExtractor,
+        extractor: entityExtractor,
         ...(limit === undefined ? {} : { limit }),
         ...(namespace ? { namespace } : {}),
         onProgress: (done, total) => bar.update(done, done, total),

@@ -1,0 +1,154 @@
+import { createRequire } from "node:module";
+import type nlpType from "compromise";
+import type * as JiebaModule from "@node-rs/jieba";
+import type { Entity, EntityExtractor, EntityType } from "./entities.js";
+import { LIBRARY_PRIORITY, resolveOverlaps, ruleCandidates, type Candidate } from "./entities-rules.js";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Entities v2: the rules for every structured type (formats, units, versions, paths, hashes, ids,
+ * money) and, for people, organisations and places beyond any list, two NLP libraries — compromise
+ * (English: people, places, organisations) and jieba (Chinese segmentation with part-of-speech
+ * tags: nr person, ns place, nt organisation). The libraries load on first use (about a second
+ * each), from their packages: no network. Rule spans win overlaps with library spans.
+ */
+export const entityExtractor: EntityExtractor = {
+  name: "rules+nlp",
+  extract(text) {
+    const candidates = ruleCandidates(text);
+    if (/[A-Za-z]{2}/.test(text)) candidates.push(...englishNames(text));
+    if (/\p{Script=Han}/u.test(text)) candidates.push(...chineseNames(text));
+    return resolveOverlaps(candidates);
+  },
+};
+
+let compromise: typeof nlpType | undefined;
+let jieba: JiebaModule.Jieba | undefined;
+
+function loadCompromise(): typeof nlpType {
+  compromise ??= require("compromise") as typeof nlpType;
+  return compromise;
+}
+
+function loadJieba(): JiebaModule.Jieba {
+  if (!jieba) {
+    const { Jieba: JiebaClass } = require("@node-rs/jieba") as typeof JiebaModule;
+    const { dict } = require("@node-rs/jieba/dict") as { dict: Uint8Array };
+    jieba = JiebaClass.withDict(dict);
+  }
+  return jieba;
+}
+
+/** Words compromise takes for names that are not names in agent memories. */
+const NOT_ENGLISH_NAMES = /^(?:I|We|You|They|He|She|It|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday|PM|AM|UTC|API|CI|PR|QA|OK)$/;
+
+function englishNames(text: string): Candidate[] {
+  const doc = loadCompromise()(text);
+  const found: Candidate[] = [];
+  const add = (type: EntityType, views: { text: string; offset: { start: number; length: number } }[]) => {
+    for (const view of views) {
+      let start = view.offset.start;
+      let span = text.slice(start, start + view.offset.length);
+      // Trailing punctuation and possessives belong to the sentence, not the name.
+      span = span.replace(/(?:['’]s)?[^\p{L}\p{N}.)]*$/u, "").replace(/\.$/, (dot) => (/\b(?:Inc|Ltd|Corp|Co|Jr|Sr|St)\.$/.test(span) ? dot : ""));
+      const lead = /^(?:the|The)\s+/.exec(span)?.[0].length ?? 0;
+      start += lead;
+      span = span.slice(lead);
+      if (type === "organization" && (/^[A-Z]{1,3}$/.test(span) || /\s\p{Ll}+$/u.test(span))) continue;
+      // compromise often keeps only the surname of a first name it does not know: "Camille Martin".
+      const left = type === "person" ? /(?:^|[^\p{L}.])(\p{Lu}\p{Ll}+)\s+$/u.exec(text.slice(Math.max(0, start - 30), start)) : null;
+      if (left && !NOT_ENGLISH_NAMES.test(left[1] as string) && !/^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|The|Thanks|Dear|Hi|Hello|Cc)$/.test(left[1] as string)) {
+        const word = left[1] as string;
+        start -= word.length + (left[0].length - (left[0].startsWith(word) ? 0 : 1) - word.length);
+        span = text.slice(start, start + span.length + (view.offset.start - start));
+      }
+      if (!/^\p{Lu}/u.test(span) || NOT_ENGLISH_NAMES.test(span) || /[\p{Script=Han}]/u.test(span)) continue;
+      found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
+    }
+  };
+  add("person", doc.people().json({ offset: true }) as never);
+  add("place", doc.places().json({ offset: true }) as never);
+  add("organization", doc.organizations().json({ offset: true }) as never);
+  return found;
+}
+
+const ZH_SURNAME_START = /^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧]/u;
+/** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
+const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
+
+/** What follows a name: a verb of saying, going, having, a time, punctuation. */
+const ZH_NAME_FOLLOWERS = /^(?:[，。、：:（(]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|下周|明天|今天|昨天|上周|周[一二三四五六日末]|已经|会|要|想|喜欢|买|从|调|是|的)/u;
+const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
+/** A place follows a verb of going or being somewhere ("飞往", "位于", "在"), or precedes a site. */
+const ZH_PLACE_BEFORE = /(?:去|到|飞|往|赴|抵达|在|从|来自|位于|住在|回|离开|途经|经)$/u;
+const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库)/u;
+const ZH_ORG_SUFFIX = /(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会|医院|基金会|中心|交易所|事务所)$/u;
+const ZH_KNOWN_ORGS = /^(?:华为|阿里巴巴|阿里云|腾讯|百度|字节跳动|小米|京东|美团|网易|滴滴|蚂蚁集团|拼多多|携程|比亚迪|宁德时代|联想|中兴|大疆|中国移动|中国电信|中国联通|国家电网|招商银行|工商银行|建设银行|中国银行|顺丰)$/u;
+/** Words jieba tags as names or places that are common nouns or verbs in agent memories (seen on the dev corpus). */
+const ZH_COMMON_WORDS = new Set(
+  `日志 加密 中断 关联 延时 长度 入口 东西 云 英雄 青春 内建 中路 之城 索引 操作符 子目录 格式化 安全性 贡献者 国际化 通信协议 明文 克隆 智能化 元字符 余弦 比特 维基 多达 令人
+   周密 高速 高效 高级 高峰 方案 方式 方面 金额 马上 白天 江湖 向前 于是 万一 钱包 石油 夏天 程序 任务 任何 林间 龙头 段落 雷达 孔径 万元 付款 付费 陈述 叶子 严重 严格 江南 明星 朝 东 西 南 北 中 美`.split(/\s+/),
+);
+
+const ZH_ORGS_IN_TEXT = new RegExp(
+  "字节跳动|阿里巴巴|阿里云|腾讯云|腾讯|百度智能云|百度|华为云|华为|小米|京东|美团|网易|滴滴|蚂蚁集团|拼多多|携程|比亚迪|宁德时代|联想|中兴|大疆|蔚来|小鹏|理想汽车|" +
+    "东方航空|南方航空|国航|中国国际航空|海南航空|中国移动|中国电信|中国联通|国家电网|招商银行|工商银行|建设银行|农业银行|中国银行|顺丰|火山引擎|快手|哔哩哔哩|知乎|小红书|微博|新浪|搜狐|金山|科大讯飞|商汤",
+  "gu",
+);
+/** Two-character surnames, which jieba splits off as a word of their own. */
+const ZH_COMPOUND_SURNAMES = "欧阳|司马|上官|诸葛|东方|慕容|夏侯|皇甫|令狐|司徒|尉迟|长孙";
+
+function chineseNames(text: string): Candidate[] {
+  const found: Candidate[] = [];
+  for (const match of text.matchAll(ZH_ORGS_IN_TEXT)) found.push({ type: "organization", text: match[0], start: match.index, end: match.index + match[0].length, priority: LIBRARY_PRIORITY - 0.1 });
+  for (const match of text.matchAll(new RegExp(`(?:${ZH_COMPOUND_SURNAMES})\\p{Script=Han}{1,2}`, "gu"))) {
+    const span = ZH_GLUED.includes(match[0].at(-1) as string) || /[下上周明今昨]$/u.test(match[0]) ? match[0].slice(0, -1) : match[0];
+    if (span.length >= 3) found.push({ type: "person", text: span, start: match.index, end: match.index + span.length, priority: LIBRARY_PRIORITY });
+  }
+  let at = 0;
+  const tokens = loadJieba().tag(text, true);
+  for (const [i, { word, tag }] of tokens.entries()) {
+    const start = text.indexOf(word, at);
+    if (start < 0) continue;
+    at = start + word.length;
+    if (!/^\p{Script=Han}+$/u.test(word)) continue;
+    let type: EntityType | undefined;
+    let span = word;
+    const before = text.slice(Math.max(0, start - 3), start);
+    const after = text.slice(at, at + 3);
+    // A surname jieba split from the given name ("杜/nr 明远/a", "何/r 宇航/nr"): joined when a verb or a time follows.
+    const next = tokens[i + 1];
+    const following = tokens[i + 2]?.word ?? "";
+    if (word.length === 1 && ZH_SURNAME_START.test(word) && next && /^\p{Script=Han}{1,2}$/u.test(next.word) && text.startsWith(next.word, at) && (start === 0 || !/\p{Script=Han}/u.test(text[start - 1] as string) || "和与、，：".includes(text[start - 1] as string))) {
+      if (following === "" || ZH_NAME_FOLLOWERS.test(following)) {
+        found.push({ type: "person", text: word + next.word, start, end: at + next.word.length, priority: LIBRARY_PRIORITY });
+        continue;
+      }
+    }
+    if (ZH_COMMON_WORDS.has(word)) continue;
+    if (ZH_KNOWN_ORGS.test(word)) {
+      found.push({ type: "organization", text: word, start, end: at, priority: LIBRARY_PRIORITY });
+      continue;
+    }
+    if ((tag === "nr" || tag === "nrfg" || tag === "x") && ZH_SURNAME_START.test(word) && word.length >= 2 && word.length <= 4) {
+      // jieba's person tag, or a word it did not know (its HMM found it) that starts with a
+      // surname: a name, or a name with a verb glued on ("张伟去").
+      span = word.length >= 3 && ZH_GLUED.includes(word.at(-1) as string) ? word.slice(0, -1) : word;
+      if (ZH_PLACE_SUFFIX.test(span)) type = "place";
+      else if (span.length >= 2 && span.length <= 3) type = "person";
+    } else if (tag === "ns" || tag === "nr" || tag === "nrt" || tag === "nz") {
+      // jieba tags many common words as places: a place needs a place suffix or a cue around it.
+      if ((tag === "ns" && ZH_PLACE_SUFFIX.test(word) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
+    } else if (tag === "nt" && ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) {
+      type = "organization";
+    }
+    if (type) found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
+  }
+  return found;
+}
+
+/** Entities in a text, with the library spans: `entityExtractor.extract`. */
+export function extractEntities(text: string): Entity[] {
+  return entityExtractor.extract(text);
+}

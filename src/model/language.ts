@@ -1,0 +1,58 @@
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/** Language names for prompts, by the codes `detectLanguage` gives. */
+const NAMES: Record<string, string> = {
+  en: "English", zh: "Chinese", ja: "Japanese", ko: "Korean", de: "German", fr: "French", es: "Spanish", it: "Italian", pt: "Portuguese",
+  nl: "Dutch", sv: "Swedish", da: "Danish", no: "Norwegian", fi: "Finnish", pl: "Polish", cs: "Czech", tr: "Turkish", ru: "Russian",
+  uk: "Ukrainian", ar: "Arabic", he: "Hebrew", hi: "Hindi", th: "Thai", vi: "Vietnamese", id: "Indonesian", el: "Greek",
+};
+
+/** Languages the detector may answer for Latin and Cyrillic text (tinyld's guesses beyond these are mostly noise on short texts). */
+const CANDIDATES = ["en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "cs", "tr", "vi", "id", "ru", "uk"];
+const ENGLISH_WORDS = new Set(
+  "the a an to of and or in on at for from with by is are was were be been it this that these my our your their we you they he she i not no after before until about as if when".split(" "),
+);
+
+type Tinyld = { detectAll(text: string, options?: { only?: string[] }): { lang: string; accuracy: number }[] };
+let tinyld: Tinyld | undefined;
+
+/**
+ * The language of a memory's text as an ISO 639-1 code ("en", "zh", …) or "und" when it cannot
+ * tell (too few letters). Scripts decide first: Han (with no kana) is Chinese, kana Japanese,
+ * Hangul Korean, even inside English words and code; a text counts as Chinese when its Han
+ * characters are at least a quarter of its Latin letters. Latin and Cyrillic text goes to
+ * tinyld (n-gram statistics, no network); a short text it is unsure of counts as English when it
+ * has English function words.
+ */
+export function detectLanguage(text: string): string {
+  // Identifiers, URLs, emails and numbers say nothing about the language of the prose around them.
+  const prose = text.replace(/\S*(?:[/@_=`{}<>\\]|[.:]\w)\S*|\S*\d\S*/g, (token) => (/\p{Script=Han}/u.test(token) ? token.replace(/[\p{Script=Latin}\d]/gu, " ") : " "));
+  const count = (pattern: RegExp) => prose.match(pattern)?.length ?? 0;
+  const han = count(/\p{Script=Han}/gu);
+  const kana = count(/[\p{Script=Hiragana}\p{Script=Katakana}]/gu);
+  const hangul = count(/\p{Script=Hangul}/gu);
+  const latin = count(/\p{Script=Latin}/gu);
+  const cyrillic = count(/\p{Script=Cyrillic}/gu);
+  if (kana >= 2 && kana + han >= latin / 4) return "ja";
+  if (hangul >= 2 && hangul >= latin / 4) return "ko";
+  if (han >= 2 && han >= latin / 4) return "zh";
+  for (const [code, pattern] of [["ar", /\p{Script=Arabic}/gu], ["he", /\p{Script=Hebrew}/gu], ["hi", /\p{Script=Devanagari}/gu], ["th", /\p{Script=Thai}/gu], ["el", /\p{Script=Greek}/gu]] as const) {
+    if (count(pattern) >= Math.max(2, latin)) return code;
+  }
+  if (latin + cyrillic < 3) return han > 0 ? "zh" : "und";
+  tinyld ??= require("tinyld") as Tinyld;
+  const [best] = tinyld.detectAll(prose.slice(0, 600));
+  if (best && best.accuracy >= 0.5 && CANDIDATES.includes(best.lang)) return best.lang;
+  const words = prose.toLowerCase().match(/\p{L}+/gu) ?? [];
+  if (words.some((w) => ENGLISH_WORDS.has(w))) return "en";
+  if (cyrillic > latin) return "ru";
+  return "und";
+}
+
+/** "Chinese (zh)" for prompts; the code alone when it has no name here. */
+export function languageName(code: string): string {
+  const name = NAMES[code];
+  return name ? `${name} (${code})` : code;
+}
