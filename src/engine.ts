@@ -453,10 +453,10 @@ export class Engine {
 
   /** Memories most like the memory `id`, by embedding similarity. */
   async relatedMemories(id: string, options: Omit<SearchOptions, "mode"> & { onIndex?: (progress: IndexProgress) => void } = {}): Promise<SearchHit[]> {
-    this.locate(id, options.namespace);
+    const namespace = this.locate(id, options.namespace);
     const index = await this.searchIndex();
     await index.refresh(options.onIndex);
-    return index.related(id, options);
+    return index.related(id, namespace, options);
   }
 
   /** A memory's summary and entities, if semantic features wrote them. */

@@ -9,7 +9,7 @@
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { MemoryStore, SearchIndexStore } from "../store/types.js";
+import { memoryKey, type MemoryStore, type SearchIndexStore } from "../store/types.js";
 import { ScoreMatrix } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
@@ -120,6 +120,7 @@ interface Matrix {
   seqs: Map<number, number>;
   ids: string[];
   namespaces: string[];
+  /** Row of each memory by `memoryKey(namespace, id)`: ids are unique only within a namespace. */
   rows: Map<string, number>;
   values: ScoreMatrix;
 }
@@ -195,9 +196,9 @@ export class SearchIndex {
   }
 
   /** Memories most like `id` by vector similarity (itself left out). */
-  related(id: string, options: Omit<SearchOptions, "mode"> = {}): SearchHit[] {
+  related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): SearchHit[] {
     const matrix = this.load();
-    const row = matrix.rows.get(id);
+    const row = matrix.rows.get(memoryKey(namespace, id));
     if (row === undefined) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
         hint: "Check the id with `memzip ls`; new memories are indexed by the next `memzip search` or `memzip related`.",
@@ -243,7 +244,7 @@ export class SearchIndex {
     return touched
       .sort((a, b) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b)
       .slice(0, count)
-      .map((row) => matrix.ids[row] as string);
+      .map((row) => rowKey(matrix, row));
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -251,8 +252,9 @@ export class SearchIndex {
     return [...fused.entries()]
       .sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0]))
       .slice(0, limit)
-      .map(([id, { score, ranks }]) => {
-        const row = matrix.rows.get(id) as number;
+      .map(([key, { score, ranks }]) => {
+        const row = matrix.rows.get(key) as number;
+        const id = matrix.ids[row] as string;
         const vectorRank = mode === "keyword" ? undefined : ranks[0];
         const keywordRank = mode === "keyword" ? ranks[0] : mode === "hybrid" ? ranks[1] : undefined;
         return {
@@ -300,7 +302,7 @@ export class SearchIndex {
       best.splice(at, 0, r);
       if (best.length > count) best.shift();
     }
-    return best.reverse().map((r) => matrix.ids[r] as string);
+    return best.reverse().map((r) => rowKey(matrix, r));
   }
 
   private load(): Matrix {
@@ -318,9 +320,13 @@ export class SearchIndex {
       }
       this.encoding.decode(vector, values.row(row));
     });
-    this.matrix = { version, seqs: new Map(seqs.map((seq, i) => [seq, i])), ids, namespaces, rows: new Map(ids.map((id, i) => [id, i])), values };
+    this.matrix = { version, seqs: new Map(seqs.map((seq, i) => [seq, i])), ids, namespaces, rows: new Map(ids.map((id, i) => [memoryKey(namespaces[i] as string, id), i])), values };
     return this.matrix;
   }
+}
+
+function rowKey(matrix: Matrix, row: number): string {
+  return memoryKey(matrix.namespaces[row] as string, matrix.ids[row] as string);
 }
 
 /** Scoring assumes stored vectors of length 1 (model embedders need not give them). */

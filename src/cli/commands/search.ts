@@ -73,11 +73,11 @@ ${STORE_HELP}`,
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
     const engine = openEngine(context);
     try {
-      engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
+      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+      const home = engine.locate(id, namespace);
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
-      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const hits = index.related(id, { limit, ...(namespace ? { namespace } : {}) });
+      const hits = index.related(id, home, { limit, ...(namespace ? { namespace } : {}) });
       await report(context, engine, { id, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
