@@ -757,6 +757,7 @@ export class Engine {
       if (usage.memories > 0 || this.store.isActiveAsset(usage.id)) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
       this.store.deleteAsset(usage.id);
+      this.derived?.removeFor(usage.id);
       removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
     }
     this.assetCache.clear();
