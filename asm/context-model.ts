@@ -5,24 +5,25 @@
 // Model version 3 (snapshots of version 3; version 2 is frozen in asm/context-model-v2.ts, which
 // every envelope coded with a version-2 snapshot needs, bit for bit).
 //
-// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4, a word context and
-// a word-bigram context (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model
+// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4 and a word context
+// (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model
 // over everything seen, two logistic mixers averaged in the logistic domain — one with weights
 // selected by the partial byte, the match length and which orders have been seen before, one by
 // the previous byte and bit position — and two APM stages: on the partial byte, and on the
 // previous byte with the partial byte (64K contexts, rolled back through the undo log).
 //
 // Choices measured on the dev corpus (train 1500 records, code the other 500 one by one):
-// order-5 or order-6 contexts, a code-point bigram context for Chinese, an order-1 APM and
-// separate count limits per order each made the result worse or no better; selecting mixer
+// order-5 or order-6 contexts, a code-point bigram context for Chinese, an order-1 APM in place
+// of the second mixer and separate count limits per order each made the result worse or no better; selecting mixer
 // weights by the seen orders gained 0.5 %, the second mixer 0.9 %, the mixer rate 32 (from 10)
 // 0.4 %. See docs/CM.md.
 
-// Version 3 against version 2, measured (docs/CM.md): the order-1 APM and the word bigram each
-// paid; a learned final mixer in place of the average, and a UTF-8 character bigram in place of
-// the order-2 fallback for non-ASCII words, did not.
-/** A word-bigram context (the previous word with the current one) as a fifth hashed context. */
-const WORD_BIGRAM: bool = true;
+// Version 3 against version 2, measured (docs/CM.md): the order-1 APM paid (-0.25 %) at no cost in
+// speed, with the fused calls. A word bigram paid another 0.19 % but cost 25-30 % of the speed, so
+// it is off; a learned final mixer in place of the average, and a UTF-8 character bigram for
+// non-ASCII words, did not pay at all.
+/** A word-bigram context (the previous ASCII word with the current one) as a fifth hashed context: off (see above). */
+const WORD_BIGRAM: bool = false;
 /** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
 const APM_ORDER1: bool = true;
 const APM1_TAG: i32 = 1 << 30;

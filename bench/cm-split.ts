@@ -5,7 +5,7 @@
  * cut into paragraphs, the first three quarters of each file trained on, the rest coded. For each
  * model version, in the same run: payload bits/byte (no envelope; per language where the corpus
  * says), snapshot bytes, load time (training from the snapshot) and the median coding speed over
- * the passes. This is the harness behind the ablation table in docs/CM.md.
+ * the passes, by wall time and by this process's CPU time (what one core does, on a shared machine). This is the harness behind the ablation table in docs/CM.md.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -56,6 +56,11 @@ for (const file of corpora) {
   }
 }
 
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
 const testBytes = test.reduce((sum, r) => sum + r.bytes.length, 0);
 for (const version of versions) {
   if (!isModelVersion(version)) throw new Error(`no model version ${version}`);
@@ -66,21 +71,30 @@ for (const version of versions) {
   const asset = { id: createHash("sha256").update(bytes).digest("hex"), kind: "cm-snapshot" as const, bytes };
   const codec = createCmCodec();
   let started = performance.now();
+  const loadCpu = process.cpuUsage();
   codec.prepare?.(asset);
   const loadMs = performance.now() - started;
+  const loadCpuSeconds = cpuSeconds(loadCpu);
   const encodeRates: number[] = [];
   const decodeRates: number[] = [];
+  // Per second of this process's CPU time (user + system): on a shared machine, wall time also counts other people's work.
+  const encodeCpuRates: number[] = [];
+  const decodeCpuRates: number[] = [];
   let payloads: Uint8Array[] = [];
   for (let pass = 0; pass < passes; pass++) {
     started = performance.now();
+    let cpu = process.cpuUsage();
     payloads = test.map((r) => codec.encode(r.bytes, asset) as Uint8Array);
     encodeRates.push(testBytes / 1e6 / ((performance.now() - started) / 1000));
+    encodeCpuRates.push(testBytes / 1e6 / cpuSeconds(cpu));
     started = performance.now();
+    cpu = process.cpuUsage();
     payloads.forEach((p, i) => {
       const original = (test[i] as Sample).bytes;
       if (!Buffer.from(codec.decode(p, original.length, asset)).equals(original)) throw new Error(`record ${i} does not decode`);
     });
     decodeRates.push(testBytes / 1e6 / ((performance.now() - started) / 1000));
+    decodeCpuRates.push(testBytes / 1e6 / cpuSeconds(cpu));
   }
   const byLang: Record<string, number> = {};
   for (const lang of new Set(test.map((s) => s.lang))) {
@@ -101,8 +115,11 @@ for (const version of versions) {
       byLang,
       snapshotBytes: bytes.length,
       loadSeconds: Number((loadMs / 1000).toFixed(2)),
+      loadCpuSeconds: Number(loadCpuSeconds.toFixed(2)),
       encodeMBps: Number(quantile(encodeRates, 0.5).toFixed(3)),
       decodeMBps: Number(quantile(decodeRates, 0.5).toFixed(3)),
+      encodeMBpsCpu: Number(quantile(encodeCpuRates, 0.5).toFixed(3)),
+      decodeMBpsCpu: Number(quantile(decodeCpuRates, 0.5).toFixed(3)),
     }),
   );
 }

@@ -899,7 +899,10 @@ export class Engine {
       if (usage.memories > 0 || (!filter.unusedActive && this.store.isActiveAsset(usage.id))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
       // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
-      if (this.store.deleteAsset(usage.id)) removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+      if (this.store.deleteAsset(usage.id)) {
+        this.derived?.removeFor(usage.id);
+        removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+      }
     }
     this.assetCache.clear();
     return removed;

@@ -57,6 +57,15 @@ export class DerivedDirectory implements DerivedStore {
     }
   }
 
+  /** Deletes what was derived from the asset `assetId` (its files name it); called when the asset is pruned. */
+  removeFor(assetId: string): void {
+    try {
+      for (const name of readdirSync(this.path)) if (name.includes(`-${assetId}.`)) rmSync(join(this.path, name), { force: true });
+    } catch {
+      // No folder, or it cannot be listed: nothing to tidy.
+    }
+  }
+
   /** Bytes the folder holds (0 when it does not exist). */
   bytes(): number {
     try {

@@ -86,6 +86,11 @@ describe("cm derived model state", () => {
     assert.equal(derived.loadModel(), undefined);
     writeFileSync(path, good.subarray(0, good.length - 1));
     assert.equal(readDerivedSnapshot(store, asset), undefined, "a truncated file");
+
+    // Pruning an asset removes what was derived from it, and only that.
+    store.removeFor(asset.id);
+    assert.deepEqual(readdirSync(store.path), [`cm-${other.id}.state`]);
+    assert.equal(store.bytes(), good.length);
   });
 
   it("a fresh process reads cm and cm-ref memories through the state beside the store, rebuilding it when missing or corrupt", () => {
