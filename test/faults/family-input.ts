@@ -51,7 +51,7 @@ function hostile(kind: string, rng: Rng, tag: string, texts: readonly string[]):
     case "odd-ids":
       return rng.sample(ODD_IDS, 3).map((id, i) => {
         const t = text();
-        const full = `${id}-${tag}-${i}`;
+        const full = `${tag}-${i}-${id}`.slice(0, 512);
         return line({ id: full, text: t }, { id: full, text: t });
       });
     case "bad-ids":
