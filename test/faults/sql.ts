@@ -5,10 +5,12 @@ import Database from "better-sqlite3";
  * against the table `memories`, its row key `id` and its column `envelope`; if a schema version
  * moves either, adjust this file alone.
  */
-const ENVELOPES = "SELECT id, envelope FROM memories WHERE length(envelope) > 0 ORDER BY id";
-const SET_ENVELOPE = "UPDATE memories SET envelope = ? WHERE id = ?";
+const ENVELOPES = "SELECT seq, id, envelope FROM memories WHERE length(envelope) > 0 ORDER BY id";
+// Rows are addressed by `seq`: schema v2 keeps ids unique only within a namespace.
+const SET_ENVELOPE = "UPDATE memories SET envelope = ? WHERE seq = ?";
 
 export interface EnvelopeRow {
+  seq: number;
   id: string;
   envelope: Buffer;
 }
@@ -28,8 +30,8 @@ export function moveEnvelope(db: string, from: EnvelopeRow, to: EnvelopeRow, swa
   try {
     const set = conn.prepare(SET_ENVELOPE);
     conn.transaction(() => {
-      set.run(from.envelope, to.id);
-      if (swap) set.run(to.envelope, from.id);
+      set.run(from.envelope, to.seq);
+      if (swap) set.run(to.envelope, from.seq);
     })();
   } finally {
     conn.close();
