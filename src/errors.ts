@@ -101,7 +101,7 @@ export function resourceError(error: unknown, what = "write"): MemzipError | und
   return new MemzipError(ErrorCode.RESOURCE, `cannot ${what}: ${cause} (${code}: ${error.message})`, {
     hint: readOnly
       ? "Make the store file and its folder writable (check permissions and mount options), or point --db at a writable path."
-      : "Free disk space or raise the file-size limit (ulimit -f, quota), then run the command again; committed batches are kept.",
+      : "Free disk space or raise the file-size limit (ulimit -f, quota), then run the command again; what was already committed stays.",
     cause: error,
     details: { cause: code },
   });
