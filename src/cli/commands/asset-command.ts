@@ -56,6 +56,8 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
           ...(tableBits === undefined ? {} : { tableBits }),
         });
         const recode = context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace);
+        // The superseded asset of this kind, once the recode left it unused, goes now.
+        if (recode) engine.pruneAssets({ namespace: engine.options.namespace, kind: spec.kind });
         emit(
           context,
           { ...trained, recode },

@@ -19,7 +19,15 @@ ${STORE_HELP}`,
     try {
       const report = await engine.recode(engine.options.namespace, codec ? { codec } : {}, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
-      emit(context, report, `recoded ${report.recoded} of ${report.checked}: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}`);
+      // Assets the recode left unused (and no namespace writes with) go now.
+      const pruned = engine.pruneAssets({ namespace: engine.options.namespace });
+      emit(
+        context,
+        { ...report, pruned },
+        `recoded ${report.recoded} of ${report.checked}: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}` +
+          (report.skipped ? `; ${report.skipped} changed meanwhile by another writer, left as they are` : "") +
+          pruned.map((a) => `\nremoved ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)}), no memory needs it`).join(""),
+      );
       return 0;
     } finally {
       await engine.close();
