@@ -3,13 +3,14 @@
  * rules plus the NLP libraries) on the team's labelled sets, by language and by type, exact
  * (type, text) matches; replaces the `entities` section of BENCHMARKS.md.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EntityExtractor } from "../src/model/entities.js";
 import { entityExtractor } from "../src/model/entities-nlp.js";
 import { ruleEntityExtractor } from "../src/model/entities-rules.js";
+import { detectLanguage } from "../src/model/language.js";
 import { scoreEntities, type EntityCase, type EntityScores } from "../src/quality/entity-scores.js";
 import { replaceSection } from "./sections.js";
 
@@ -62,6 +63,23 @@ const met = (language: string) => {
   const s = unseen[language] as EntityScores;
   return s.precision >= TARGET && s.recall >= TARGET;
 };
+// Language detection against the dev corpus's labels (en, zh).
+const devCorpus = join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl");
+const languageRows: string[] = [];
+if (existsSync(devCorpus)) {
+  const records = readFileSync(devCorpus, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as { text: string; lang: string });
+  for (const lang of ["en", "zh"]) {
+    const subset = records.filter((r) => r.lang === lang);
+    const answers = new Map<string, number>();
+    for (const r of subset) {
+      const got = detectLanguage(r.text);
+      answers.set(got, (answers.get(got) ?? 0) + 1);
+    }
+    const others = [...answers].filter(([code]) => code !== lang).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(", ");
+    languageRows.push(`| ${lang} | ${subset.length} | ${((answers.get(lang) ?? 0) / subset.length).toFixed(3)} | ${others || "–"} |`);
+  }
+}
+
 const body = [
   "### Entity extraction",
   "",
@@ -81,6 +99,12 @@ const body = [
   "| type | English P / R | Chinese P / R |",
   "| --- | --- | --- |",
   ...byType,
+  "",
+  "Language detection (`detectLanguage`, stored per memory) against the labels of the shared dev corpus:",
+  "",
+  "| label | memories | detected as labelled | detected otherwise |",
+  "| --- | --- | --- | --- |",
+  ...languageRows,
   "",
   `Loading the libraries on first use: ${(loadMs / 1000).toFixed(1)} s. Machine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
 ].join("\n");
