@@ -19,12 +19,20 @@ export const entityExtractor: EntityExtractor = {
     const candidates = ruleCandidates(text);
     if (/[A-Za-z]{2}/.test(text)) candidates.push(...englishNames(text));
     if (/\p{Script=Han}/u.test(text)) candidates.push(...chineseNames(text));
+    // A library name that continues a rule's name at the same start ("范文" → "范文静") takes the rule's place.
+    for (const candidate of candidates) {
+      if (candidate.priority < LIBRARY_PRIORITY || candidate.type !== "person" || !/^\p{Script=Han}+$/u.test(candidate.text)) continue;
+      const shorter = candidates.find((c) => c.type === "person" && c.priority < LIBRARY_PRIORITY && c.start === candidate.start && c.end < candidate.end);
+      if (shorter) candidate.priority = shorter.priority - 0.01;
+    }
     return resolveOverlaps(candidates);
   },
 };
 
 let compromise: typeof nlpType | undefined;
 let jieba: JiebaModule.Jieba | undefined;
+/** Chinese cities, provinces and counties: jieba's place words ending in 市, 省 or 县, without the suffix ("大连市" → "大连"). */
+let zhPlaceStems: Set<string> | undefined;
 
 function loadCompromise(): typeof nlpType {
   compromise ??= require("compromise") as typeof nlpType;
@@ -36,9 +44,17 @@ function loadJieba(): JiebaModule.Jieba {
     const { Jieba: JiebaClass } = require("@node-rs/jieba") as typeof JiebaModule;
     const { dict } = require("@node-rs/jieba/dict") as { dict: Uint8Array };
     jieba = JiebaClass.withDict(dict);
+    zhPlaceStems = new Set();
+    for (const line of Buffer.from(dict).toString("utf8").split("\n")) {
+      const [word, , tag] = line.split(" ");
+      if (tag === "ns" && word && /^\p{Script=Han}{2,4}[市省县]$/u.test(word)) zhPlaceStems.add(word.slice(0, -1));
+    }
   }
   return jieba;
 }
+
+const EN_PERSON_CUES =
+  /\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?=\s(?:said|says|asked|asks|wants|wanted|thinks|thought|prefers|preferred|told|replied|promised|agreed|mentioned|suggested|emailed|flew|flies|wrote|is on leave|was on leave)\b)|\b(?:daughter|son|wife|husband|partner|mother|father|manager|boss|colleague|friend|cat|dog|assistant|child|brother|sister|nanny|doctor|landlord|neighbour|neighbor),?\s([A-Z][a-z]+)\b/g;
 
 /** Words compromise takes for names that are not names in agent memories. */
 const NOT_ENGLISH_NAMES = /^(?:I|We|You|They|He|She|It|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday|PM|AM|UTC|API|CI|PR|QA|OK)$/;
@@ -51,7 +67,7 @@ function englishNames(text: string): Candidate[] {
       let start = view.offset.start;
       let span = text.slice(start, start + view.offset.length);
       // Trailing punctuation and possessives belong to the sentence, not the name.
-      span = span.replace(/(?:['’]s)?[^\p{L}\p{N}.)]*$/u, "").replace(/\.$/, (dot) => (/\b(?:Inc|Ltd|Corp|Co|Jr|Sr|St)\.$/.test(span) ? dot : ""));
+      span = span.replace(/\s*\(.*$/u, "").replace(/(?:['’]s)?[^\p{L}\p{N}.)]*$/u, "").replace(/\.$/, (dot) => (/\b(?:Inc|Ltd|Corp|Co|Jr|Sr|St)\.$/.test(span) ? dot : ""));
       const lead = /^(?:the|The)\s+/.exec(span)?.[0].length ?? 0;
       start += lead;
       span = span.slice(lead);
@@ -68,6 +84,13 @@ function englishNames(text: string): Candidate[] {
     }
   };
   add("person", doc.people().json({ offset: true }) as never);
+  // A capitalised word that says, asks or wants something, or that a relation names: a person.
+  for (const match of text.matchAll(EN_PERSON_CUES)) {
+    const name = (match[1] ?? match[2]) as string;
+    if (NOT_ENGLISH_NAMES.test(name) || /^(?:The|This|That|It|He|She|We|They|User|Customer|Team|Everyone|Nobody)$/.test(name)) continue;
+    const start = (match.index as number) + match[0].indexOf(name, match[1] ? 0 : match[0].length - name.length - 1);
+    found.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY + 0.1 });
+  }
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
   return found;
@@ -77,6 +100,16 @@ const ZH_SURNAME_START = /^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何�
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
+const ZH_TRADES = /^(?:科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产)$/u;
+const ZH_SURNAMES_MORE =
+  "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤" +
+  "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄";
+/** A name: after the start, a non-Han character or a word that introduces a person; before a verb, a time or punctuation. */
+const ZH_NAME_IN_CONTEXT = new RegExp(
+  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
+    `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
+  "gu",
+);
 /** What follows a name: a verb of saying, going, having, a time, punctuation. */
 const ZH_NAME_FOLLOWERS = /^(?:[，。、：:（(]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|下周|明天|今天|昨天|上周|周[一二三四五六日末]|已经|会|要|想|喜欢|买|从|调|是|的)/u;
 const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
@@ -108,6 +141,14 @@ function chineseNames(text: string): Candidate[] {
   }
   let at = 0;
   const tokens = loadJieba().tag(text, true);
+  // Names by surname and context, vetoed where jieba reads the same span as one common word ("温度", "申请", "周末").
+  const commonWords = new Set(tokens.filter((t) => !/^(?:nr|nrfg|nrt|x)$/.test(t.tag)).map((t) => t.word));
+  for (const match of text.matchAll(ZH_NAME_IN_CONTEXT)) {
+    const name = match[1] as string;
+    const start = (match.index as number) + match[0].indexOf(name);
+    if (commonWords.has(name) || ZH_COMMON_WORDS.has(name) || ZH_PLACE_SUFFIX.test(name) || /\d\s?$/.test(text.slice(Math.max(0, start - 2), start))) continue;
+    found.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.02 });
+  }
   for (const [i, { word, tag }] of tokens.entries()) {
     const start = text.indexOf(word, at);
     if (start < 0) continue;
@@ -142,6 +183,14 @@ function chineseNames(text: string): Candidate[] {
       if ((tag === "ns" && ZH_PLACE_SUFFIX.test(word) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
     } else if (tag === "nt" && ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) {
       type = "organization";
+    } else if (zhPlaceStems?.has(word) && !/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag)) {
+      type = "place";
+    }
+    // A company named by its trade: "汇智/x 科技/n", "长安/ns 汽车/n".
+    const trade = tokens[i + 1];
+    if (trade && ZH_TRADES.test(trade.word) && text.startsWith(trade.word, at) && word.length >= 2 && word.length <= 4 && /^(?:x|nz|nr|nrt|ns|nt|j|n)$/.test(tag) && !ZH_COMMON_WORDS.has(word)) {
+      found.push({ type: "organization", text: word + trade.word, start, end: at + trade.word.length, priority: LIBRARY_PRIORITY - 0.05 });
+      continue;
     }
     if (type) found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
   }
