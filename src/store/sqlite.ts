@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
-import { MemzipError, ErrorCode } from "../errors.js";
+import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { CONTENT_HASH_BYTES, ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "./sqlite-migrations.js";
 import { ensureSearchSchema, SqliteSearchIndex } from "./sqlite-search.js";
@@ -196,8 +196,10 @@ export class SqliteStore implements MemoryStore {
     } catch (cause) {
       db?.close();
       if (cause instanceof MemzipError) throw cause;
+      const resource = resourceError(cause, `open the store at ${location}`);
+      if (resource) throw resource;
       const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
-      throw new MemzipError(ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
+      throw new MemzipError(readOnlyCause ? ErrorCode.RESOURCE : ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
         hint: readOnlyCause
           ? "The store or its folder is read-only: read commands (get, ls, stats, export, verify) still work; write from an account that may write there."
           : "Check the path and its permissions, or point --db / MEMZIP_DB at another file.",
@@ -333,7 +335,7 @@ export class SqliteStore implements MemoryStore {
   /** Runs `work` in one write transaction (taking the write lock first, so it never has to upgrade). */
   private write<T>(work: () => T): T {
     if (this.readOnly) {
-      throw new MemzipError(ErrorCode.STORE, `the store at ${this.location} is open read-only`, {
+      throw new MemzipError(ErrorCode.RESOURCE, `the store at ${this.location} is open read-only`, {
         hint: "The store or its folder is read-only; write from an account that may write there.",
       });
     }
