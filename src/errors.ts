@@ -106,3 +106,18 @@ export function resourceError(error: unknown, what = "write"): MemzipError | und
     details: { cause: code },
   });
 }
+
+/**
+ * A SQLite error that means the store file itself is damaged (SQLITE_CORRUPT*, SQLITE_NOTADB) as an
+ * `E_STORE` MemzipError; `undefined` for anything else.
+ */
+export function damagedStoreError(error: unknown): MemzipError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !(code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"))) return undefined;
+  return new MemzipError(ErrorCode.STORE, `the store file is damaged (${code}: ${error.message})`, {
+    hint: "Restore the store from a backup; `memzip export --skip-bad --out FILE` saves every memory that can still be read.",
+    cause: error,
+    details: { cause: code },
+  });
+}

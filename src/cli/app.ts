@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../errors.js";
 import type { Command, CommandContext } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES, EXIT_INTERNAL } from "./exit-codes.js";
@@ -59,7 +59,7 @@ function commandHelp(command: Command): string {
 }
 
 function report(thrown: unknown, json: boolean): number {
-  const error = resourceError(thrown) ?? thrown;
+  const error = resourceError(thrown) ?? damagedStoreError(thrown) ?? thrown;
   if (error instanceof MemzipError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     process.stderr.write(`memzip: ${error.code}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ""}`);

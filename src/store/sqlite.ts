@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
@@ -100,7 +101,13 @@ export class SqliteStore implements MemoryStore {
   private readonly namespaceIds = new Map<string, number>();
   private readonly codecIds = new Map<string, number>();
 
-  private constructor(location: string, db: Database.Database, readOnly: boolean) {
+  private constructor(
+    location: string,
+    db: Database.Database,
+    readOnly: boolean,
+    /** A private copy of a store in a read-only folder, removed at close. */
+    private readonly snapshot?: string,
+  ) {
     this.location = location;
     this.db = db;
     this.readOnly = readOnly;
@@ -166,12 +173,15 @@ export class SqliteStore implements MemoryStore {
       });
     }
     let db: Database.Database | undefined;
+    let snapshot: string | undefined;
     try {
       if (readOnly && writable(location) && writable(dirname(location))) readOnly = false;
       if (readOnly) {
-        // A folder nobody can write to holds no writer: read the file as it is, without -wal/-shm files.
-        const immutable = !writable(dirname(location)) && !existsSync(`${location}-wal`);
-        db = immutable ? new Database(`file:${encodeURI(location).replace(/\?/g, "%3f").replace(/#/g, "%23")}?immutable=1`, { readonly: true }) : new Database(location, { readonly: true, fileMustExist: true });
+        // SQLite cannot read a WAL-mode file in a folder where it may not create the -shm file (and
+        // better-sqlite3 takes no `immutable` URI). Such a folder holds no writer, so the file (and any
+        // -wal beside it) is read from a private copy, removed at close.
+        if (!writable(dirname(location))) snapshot = privateCopy(location);
+        db = new Database(snapshot ? join(snapshot, "store.db") : location, { readonly: true, fileMustExist: true });
         db.pragma("busy_timeout = 5000");
         registerFunctions(db);
         const version = db.pragma("user_version", { simple: true }) as number;
@@ -180,7 +190,7 @@ export class SqliteStore implements MemoryStore {
             hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
           });
         }
-        return new SqliteStore(location, db, true);
+        return new SqliteStore(location, db, true, snapshot);
       }
       if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
       db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
@@ -195,6 +205,7 @@ export class SqliteStore implements MemoryStore {
       migrate(db);
     } catch (cause) {
       db?.close();
+      if (snapshot) rmSync(snapshot, { recursive: true, force: true });
       if (cause instanceof MemzipError) throw cause;
       const resource = resourceError(cause, `open the store at ${location}`);
       if (resource) throw resource;
@@ -679,6 +690,7 @@ export class SqliteStore implements MemoryStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.snapshot) rmSync(this.snapshot, { recursive: true, force: true });
   }
 }
 
@@ -728,6 +740,19 @@ function kindNumber(kind: string): number {
 
 function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+/** Copies a store file (and its -wal, if any) into a new private folder; returns the folder. */
+function privateCopy(location: string): string {
+  const folder = mkdtempSync(join(tmpdir(), "memzip-readonly-"));
+  try {
+    copyFileSync(location, join(folder, "store.db"));
+    if (existsSync(`${location}-wal`)) copyFileSync(`${location}-wal`, join(folder, "store.db-wal"));
+    return folder;
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 function writable(path: string): boolean {
