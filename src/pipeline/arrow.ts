@@ -1,4 +1,5 @@
 import { Table, TimestampMillisecond, Uint32, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
+import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { parseMemoryRecord, type MemoryInput } from "./records.js";
 
@@ -12,7 +13,8 @@ export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt">>
 
 /**
  * Arrow IPC file with one row per memory (columns id, namespace, kind, tags and meta as JSON
- * text, created_at, text, checksum: the XXH32 of the text, checked on import), readable by pyarrow as the original Python system's store was.
+ * text, created_at, text, checksum: the XXH32 of the text, record_checksum: the XXH32 of the whole
+ * row, so a damaged id or metadata is caught too; both checked on import), readable by pyarrow as the original Python system's store was.
  * IPC body compression is left off: pyarrow cannot read apache-arrow's compressed files.
  */
 export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array {
@@ -26,6 +28,10 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
     created_at: vectorFromArray(memories.map((m) => m.createdAt), new TimestampMillisecond()),
     text: column((m) => m.text),
     checksum: vectorFromArray(memories.map((m) => m.checksum), new Uint32()),
+    record_checksum: vectorFromArray(
+      memories.map((m) => recordChecksum([m.id, m.namespace, m.kind, JSON.stringify(m.tags), JSON.stringify(m.meta), m.createdAt, m.text])),
+      new Uint32(),
+    ),
   });
   return tableToIPC(table, "file");
 }
@@ -46,6 +52,14 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
     try {
       const row = table.get(i)?.toJSON() as Record<string, unknown> | undefined;
       if (!row) throw new Error("the row cannot be read");
+      if (row.record_checksum != null) {
+        const fields = [row.id, row.namespace, row.kind, row.tags, row.meta, row.created_at == null ? null : Number(row.created_at), row.text];
+        if (recordChecksum(fields) !== Number(row.record_checksum)) {
+          throw new MemzipError(ErrorCode.CHECKSUM, `${where}: the row does not match its record checksum (the file was changed or damaged)`, {
+            hint: "Export the memories again from their store; a row edited on purpose needs its record_checksum column dropped.",
+          });
+        }
+      }
       const value: Record<string, unknown> = { text: row.text };
       if (row.id != null) value.id = row.id;
       if (row.kind != null) value.kind = row.kind;
@@ -59,4 +73,9 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       yield { error: error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, `${where}: damaged (${(error as Error).message})`, { hint: "Export the memories again." }), where };
     }
   }
+}
+
+/** XXH32 of a row's fields (id, namespace, kind, tags JSON, meta JSON, created_at, text) as one JSON array. */
+function recordChecksum(fields: readonly unknown[]): number {
+  return checksum32(Buffer.from(JSON.stringify(fields), "utf8"));
 }

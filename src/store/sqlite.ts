@@ -3,7 +3,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
-import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../errors.js";
 import { assetRef, type AssetKind } from "../codec/codec.js";
 import { CONTENT_HASH_BYTES, ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "./sqlite-migrations.js";
 import { ensureSearchSchema, SqliteSearchIndex } from "./sqlite-search.js";
@@ -190,7 +190,7 @@ export class SqliteStore implements MemoryStore {
             hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
           });
         }
-        return new SqliteStore(location, db, true, snapshot);
+        return typedErrors(new SqliteStore(location, db, true, snapshot));
       }
       if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
       db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
@@ -217,7 +217,7 @@ export class SqliteStore implements MemoryStore {
         cause,
       });
     }
-    return new SqliteStore(location, db, false);
+    return typedErrors(new SqliteStore(location, db, false));
   }
 
   /** The store's search index (its tables are created at open by the search module). */
@@ -740,6 +740,44 @@ function kindNumber(kind: string): number {
 
 function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+/**
+ * The store as callers see it: SQLite's "the file is damaged" (SQLITE_CORRUPT*, SQLITE_NOTADB) and
+ * out-of-room or not-writable errors from any call, or from an iterator a call returned, become
+ * typed errors (E_STORE, E_RESOURCE), so a damaged file never surfaces as an untyped SqliteError.
+ */
+function typedErrors<T extends object>(target: T): T {
+  const typed = (error: unknown): unknown => damagedStoreError(error) ?? resourceError(error, "use the store") ?? error;
+  const guardIterator = <V>(iterator: IterableIterator<V>): IterableIterator<V> => ({
+    next: (...args: [] | [unknown]) => {
+      try {
+        return iterator.next(...args);
+      } catch (error) {
+        throw typed(error);
+      }
+    },
+    return: (value?: unknown) => iterator.return?.(value) ?? { done: true, value: undefined },
+    [Symbol.iterator]() {
+      return this;
+    },
+  });
+  return new Proxy(target, {
+    get(object, key) {
+      const value: unknown = Reflect.get(object, key, object);
+      if (key === "search" && typeof value === "object" && value !== null) return typedErrors(value);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        try {
+          const out: unknown = (value as (...a: unknown[]) => unknown).apply(object, args);
+          const isIterator = typeof out === "object" && out !== null && typeof (out as Iterator<unknown>).next === "function" && Symbol.iterator in out;
+          return isIterator ? guardIterator(out as IterableIterator<unknown>) : out;
+        } catch (error) {
+          throw typed(error);
+        }
+      };
+    },
+  });
 }
 
 /** Copies a store file (and its -wal, if any) into a new private folder; returns the folder. */
