@@ -148,6 +148,9 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   compact(): void {
     this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
+    // Building and merging segments leaves free pages behind; hand them back to the file system
+    // (stores are created with auto_vacuum = INCREMENTAL; a no-op on files without it).
+    this.db.pragma("incremental_vacuum");
   }
 
   clear(): void {
