@@ -9,7 +9,7 @@
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
 import { MemzipError, ErrorCode } from "../errors.js";
-import { memoryKey, type MemoryStore, type SearchIndexStore } from "../store/types.js";
+import { memoryKey, type MemoryStore, type SyncSearchIndexStore } from "../store/types.js";
 import { ScoreMatrix } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
@@ -146,7 +146,7 @@ export class SearchIndex {
     return this.embedder.name;
   }
 
-  private get index(): SearchIndexStore {
+  private get index(): SyncSearchIndexStore {
     return this.store.search;
   }
 

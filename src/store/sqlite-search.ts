@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore } from "./types.js";
+import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SyncSearchIndexStore } from "./types.js";
 
 /**
  * Format of the search index's tables. The index is derived data: a file whose index has another
@@ -65,7 +65,7 @@ export function ensureSearchSchema(db: Database.Database): void {
  * lower-cased, so the tokenizer only splits at spaces: `ascii` keeps non-ASCII characters and `_`). Triggers drop a memory's
  * rows when it is deleted or rewritten.
  */
-export class SqliteSearchIndex implements SearchIndexStore {
+export class SqliteSearchIndex implements SyncSearchIndexStore {
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {

@@ -1,191 +1,19 @@
-import type { Asset, AssetKind } from "../codec/codec.js";
-
-export const MEMORY_KINDS = ["note", "chat", "meeting", "feedback", "doc", "code"] as const;
-export type MemoryKind = (typeof MEMORY_KINDS)[number];
-
-/** One memory as the store keeps it: metadata plus the envelope, never the plain text. */
-export interface StoredMemory {
-  id: string;
-  namespace: string;
-  kind: MemoryKind;
-  tags: string[];
-  /** Milliseconds since the epoch. */
-  createdAt: number;
-  meta: Record<string, unknown>;
-  codec: string;
-  envelope: Uint8Array;
-  originalLength: number;
-  /** XXH32 of the original bytes (also inside the envelope); lets re-imports skip unchanged records. */
-  checksum: number;
-  /** The asset the envelope depends on, if any. */
-  assetId: string | null;
-  /**
-   * Hash of the exact text (`contentHash` in engine.ts). A write whose text another memory already
-   * holds is stored as a reference to it: the store keeps one envelope for both.
-   */
-  contentHash?: Uint8Array;
-  /** On reads: the memory whose envelope this one shares, or null when it holds its own. */
-  contentOf?: string | null;
-  /** On writes: a summary and entities to keep beside the envelope (replaces any earlier ones). */
-  semantic?: StoredSemantic;
-  /** The text's language ("en", "zh", ... or "und"), when known. */
-  language?: string;
-  /** On reads: the row's version; every write raises it (maintenance writes compare it first). */
-  version?: number;
-}
-
-/** Key of a memory in sets and maps: ids are unique within a namespace only. */
-export function memoryKey(namespace: string, id: string): string {
-  return `${namespace}\u0000${id}`;
-}
-
-/** A maintenance rewrite of one envelope (recode): applied only while the row is still at `version`. */
-export interface EnvelopeUpdate {
-  namespace: string;
-  id: string;
-  version: number;
-  codec: string;
-  envelope: Uint8Array;
-  assetId: string | null;
-}
-
 /**
- * Byte accounting of a store or one namespace. Whole store: every envelope and asset counted once.
- * One namespace: its envelopes, plus the envelope of each text it reads that another namespace
- * holds (charged in full, once per text), plus the assets its memories need (in full).
+ * The synchronous SQLite-era store interface, kept while the code moves to the asynchronous
+ * contract in `core/store.ts` (which also holds the data types re-exported here).
  */
-export interface Footprint {
-  memories: number;
-  originalBytes: number;
-  envelopeBytes: number;
-  /** Assets that some memory (of the namespace asked about) needs. */
-  assetBytes: number;
-  /** Assets no memory needs (of the namespace: those trained for it). */
-  unusedAssetBytes: number;
-}
-
-/** A memory's semantic features: lossy, beside the exact envelope. */
-export interface StoredSemantic {
-  summary: string;
-  entities: { type: string; text: string; start: number; end: number }[];
-  /** `backend/model` that wrote the summary. */
-  source: string;
-}
-
-export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash" | "semantic" | "version">;
-
-/** A memory that holds the envelope for a text (not a reference to another). */
-export interface ContentHolder {
-  namespace: string;
-  id: string;
-  codec: string;
-  storedBytes: number;
-  /** The holder's envelope, so a writer can check that it really decodes to its bytes. */
-  envelope: Uint8Array;
-}
-
-export interface StoredAsset extends Asset {
-  namespace: string | null;
-  createdAt: number;
-  meta: Record<string, unknown>;
-}
-
-export interface CodecUsage {
-  codec: string;
-  memories: number;
-  originalBytes: number;
-  storedBytes: number;
-}
-
-export interface AssetUsage {
-  id: string;
-  kind: AssetKind;
-  /** The namespace the asset was trained for. */
-  namespace: string | null;
-  size: number;
-  /** Memories (of the namespace asked about, or all) whose envelopes need this asset. */
-  memories: number;
-}
-
-/** An import's durable progress: where in its source the last committed batch ended. */
-export interface ImportJob {
-  id: string;
-  kind: "jsonl";
-  /** Absolute path of the source, with its size and modification time when the job started. */
-  source: string;
-  sourceSize: number;
-  sourceMtime: number;
-  namespace: string;
-  status: "running" | "done" | "interrupted" | "failed";
-  /** Byte offset just past the last line of the last committed batch. */
-  position: number;
-  /** Lines read up to `position`. */
-  line: number;
-  startedAt: number;
-  updatedAt: number;
-}
-
-/** A GGUF model file the store knows by content (sha256) and by a name. */
-export interface RegisteredModel {
-  /** Hex sha256 of the file. */
-  fingerprint: string;
-  name: string;
-  /** Absolute path where the file was last seen, with its size and modification time then. */
-  path: string;
-  size: number;
-  mtime: number;
-  architecture: string;
-  vocabularySize: number;
-  contextLength: number;
-  addedAt: number;
-}
-
-/**
- * What an `llm` payload was evaluated with besides the model: the inference runtime (versions,
- * backend, CPU kernels or GPU) and the coding settings. Its id is the sha256 of both.
- */
-export interface EngineRecord {
-  id: string;
-  runtime: string;
-  settings: { topK: number; windowTokens: number; carryTokens: number };
-  createdAt: number;
-}
-
-export interface ListQuery {
-  namespace?: string;
-  kind?: MemoryKind;
-  limit?: number;
-  offset?: number;
-}
-
-/** One memory's row in the search index: its encoded vector and keyword terms. */
-export interface SearchIndexEntry {
-  seq: number;
-  vector: Uint8Array;
-  /** Space-separated search terms (already normalised). */
-  terms: string;
-}
-
-/** Every indexed vector, in insertion order. */
-export interface IndexedVectors {
-  seqs: number[];
-  ids: string[];
-  namespaces: string[];
-  vectors: Uint8Array[];
-}
-
-/** Bytes the search index's tables take in the store file (whole pages). */
-export interface SearchIndexBytes {
-  vectors: number;
-  terms: number;
-  other: number;
-}
+export * from "../core/store.js";
+import type { AssetKind } from "../codec/codec.js";
+import type {
+  AssetUsage, CodecUsage, ContentHolder, EngineRecord, EnvelopeUpdate, Footprint, ImportJob, IndexedVectors, ListQuery, MemorySummary,
+  RegisteredModel, SearchIndexBytes, SearchIndexEntry, StoredAsset, StoredMemory, StoredSemantic,
+} from "../core/store.js";
 
 /**
  * The search index a store keeps beside its memories. It holds one index key (the embedder and
  * vector encoding that made it); writing under another key drops the index first.
  */
-export interface SearchIndexStore {
+export interface SyncSearchIndexStore {
   /** Memories with no vector under `key` yet (new, rewritten, or all when the index holds another key). */
   pending(key: string, limit: number): { seq: number; id: string; namespace: string }[];
   countPending(key: string): number;
@@ -271,6 +99,6 @@ export interface MemoryStore {
   getJob(id: string): ImportJob | undefined;
   listJobs(limit?: number): ImportJob[];
   /** The store's search index. */
-  readonly search: SearchIndexStore;
+  readonly search: SyncSearchIndexStore;
   close(): void;
 }

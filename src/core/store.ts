@@ -1,0 +1,342 @@
+/**
+ * The store contract: the data a store keeps and the asynchronous, per-aggregate interface every
+ * store implements. Nothing here names a storage engine.
+ */
+import type { Asset, AssetKind } from "../codec/codec.js";
+
+export const MEMORY_KINDS = ["note", "chat", "meeting", "feedback", "doc", "code"] as const;
+export type MemoryKind = (typeof MEMORY_KINDS)[number];
+
+/** One memory as the store keeps it: metadata plus the envelope, never the plain text. */
+export interface StoredMemory {
+  id: string;
+  namespace: string;
+  kind: MemoryKind;
+  tags: string[];
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  meta: Record<string, unknown>;
+  codec: string;
+  envelope: Uint8Array;
+  originalLength: number;
+  /** XXH32 of the original bytes (also inside the envelope); lets re-imports skip unchanged records. */
+  checksum: number;
+  /** The asset the envelope depends on, if any. */
+  assetId: string | null;
+  /**
+   * Hash of the exact text (`contentHash` in engine.ts). A write whose text another memory already
+   * holds is stored as a reference to it: the store keeps one envelope for both.
+   */
+  contentHash?: Uint8Array;
+  /** On reads: the memory whose envelope this one shares, or null when it holds its own. */
+  contentOf?: string | null;
+  /** On writes: a summary and entities to keep beside the envelope (replaces any earlier ones). */
+  semantic?: StoredSemantic;
+  /** The text's language ("en", "zh", ... or "und"), when known. */
+  language?: string;
+  /** On reads: the row's version; every write raises it (maintenance writes compare it first). */
+  version?: number;
+}
+
+/** Key of a memory in sets and maps: ids are unique within a namespace only. */
+export function memoryKey(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+/** A maintenance rewrite of one envelope (recode): applied only while the row is still at `version`. */
+export interface EnvelopeUpdate {
+  namespace: string;
+  id: string;
+  version: number;
+  codec: string;
+  envelope: Uint8Array;
+  assetId: string | null;
+}
+
+/**
+ * Byte accounting of a store or one namespace. Whole store: every envelope and asset counted once.
+ * One namespace: its envelopes, plus the envelope of each text it reads that another namespace
+ * holds (charged in full, once per text), plus the assets its memories need (in full).
+ */
+export interface Footprint {
+  memories: number;
+  originalBytes: number;
+  envelopeBytes: number;
+  /** Assets that some memory (of the namespace asked about) needs. */
+  assetBytes: number;
+  /** Assets no memory needs (of the namespace: those trained for it). */
+  unusedAssetBytes: number;
+}
+
+/** A memory's semantic features: lossy, beside the exact envelope. */
+export interface StoredSemantic {
+  summary: string;
+  entities: { type: string; text: string; start: number; end: number }[];
+  /** `backend/model` that wrote the summary. */
+  source: string;
+}
+
+export type MemorySummary = Omit<StoredMemory, "envelope" | "contentHash" | "semantic" | "version">;
+
+/** A memory that holds the envelope for a text (not a reference to another). */
+export interface ContentHolder {
+  namespace: string;
+  id: string;
+  codec: string;
+  storedBytes: number;
+  /** The holder's envelope, so a writer can check that it really decodes to its bytes. */
+  envelope: Uint8Array;
+}
+
+export interface StoredAsset extends Asset {
+  namespace: string | null;
+  createdAt: number;
+  meta: Record<string, unknown>;
+}
+
+export interface CodecUsage {
+  codec: string;
+  memories: number;
+  originalBytes: number;
+  storedBytes: number;
+}
+
+export interface AssetUsage {
+  id: string;
+  kind: AssetKind;
+  /** The namespace the asset was trained for. */
+  namespace: string | null;
+  size: number;
+  /** Memories (of the namespace asked about, or all) whose envelopes need this asset. */
+  memories: number;
+}
+
+/** An import's durable progress: where in its source the last committed batch ended. */
+export interface ImportJob {
+  id: string;
+  kind: "jsonl";
+  /** Absolute path of the source, with its size and modification time when the job started. */
+  source: string;
+  sourceSize: number;
+  sourceMtime: number;
+  namespace: string;
+  status: "running" | "done" | "interrupted" | "failed";
+  /** Byte offset just past the last line of the last committed batch. */
+  position: number;
+  /** Lines read up to `position`. */
+  line: number;
+  startedAt: number;
+  updatedAt: number;
+}
+
+/** A GGUF model file the store knows by content (sha256) and by a name. */
+export interface RegisteredModel {
+  /** Hex sha256 of the file. */
+  fingerprint: string;
+  name: string;
+  /** Absolute path where the file was last seen, with its size and modification time then. */
+  path: string;
+  size: number;
+  mtime: number;
+  architecture: string;
+  vocabularySize: number;
+  contextLength: number;
+  addedAt: number;
+}
+
+/**
+ * What an `llm` payload was evaluated with besides the model: the inference runtime (versions,
+ * backend, CPU kernels or GPU) and the coding settings. Its id is the sha256 of both.
+ */
+export interface EngineRecord {
+  id: string;
+  runtime: string;
+  settings: { topK: number; windowTokens: number; carryTokens: number };
+  createdAt: number;
+}
+
+export interface ListQuery {
+  namespace?: string;
+  kind?: MemoryKind;
+  limit?: number;
+  offset?: number;
+}
+
+/** One memory's row in the search index: its encoded vector and keyword terms. */
+export interface SearchIndexEntry {
+  seq: number;
+  vector: Uint8Array;
+  /** Space-separated search terms (already normalised). */
+  terms: string;
+}
+
+/** Every indexed vector, in insertion order. */
+export interface IndexedVectors {
+  seqs: number[];
+  ids: string[];
+  namespaces: string[];
+  vectors: Uint8Array[];
+}
+
+/** Bytes the search index's tables take in the store file (whole pages). */
+export interface SearchIndexBytes {
+  vectors: number;
+  terms: number;
+  other: number;
+}
+
+/** A memory's address: ids are unique within a namespace only. */
+export interface MemoryRef {
+  namespace: string;
+  id: string;
+}
+
+/** What a re-import compares to skip unchanged records. */
+export interface Fingerprint {
+  checksum: number;
+  originalLength: number;
+}
+
+export interface ScanOptions {
+  /** Only this namespace's memories (all when absent). */
+  namespace?: string;
+  /** Rows fetched per round trip; between batches the event loop runs. */
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Memories: rows of metadata around an envelope. A batch write is atomic: after a crash, whole
+ * batches or nothing. Content is deduplicated inside the store: a memory whose `contentHash`,
+ * checksum and length another memory holds becomes a reference to it; deleting the holder hands
+ * the envelope over to a remaining reference.
+ */
+export interface MemoryRepository {
+  /** Writes memories in one transaction; returns the keys (`memoryKey`) of those stored as references. */
+  put(memories: readonly StoredMemory[]): Promise<Set<string>>;
+  /** Maintenance rewrites: each applies only if its row is unchanged since it was read; returns how many applied. */
+  replaceEnvelopes(updates: readonly EnvelopeUpdate[]): Promise<number>;
+  get(namespace: string, id: string): Promise<StoredMemory | undefined>;
+  /** Batch read: one entry per ref, in order (undefined where there is no such memory). */
+  getMany(refs: readonly MemoryRef[]): Promise<(StoredMemory | undefined)[]>;
+  /** A memory's summary and entities, if it has them. */
+  getSemantic(namespace: string, id: string): Promise<StoredSemantic | undefined>;
+  /** The memory holding the envelope for a text with this content hash, checksum and length, if any. */
+  findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined>;
+  /** The namespaces holding a memory with this id, sorted. */
+  namespacesOf(id: string): Promise<string[]>;
+  /** Checksum and length of those of `ids` that exist in the namespace (re-imports skip unchanged records). */
+  fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>>;
+  /** Deletes a memory (handing its envelope to a reference, if one reads it); false when there was none. */
+  delete(namespace: string, id: string): Promise<boolean>;
+  list(query: ListQuery): Promise<MemorySummary[]>;
+  /** Every memory (optionally of one namespace) in insertion order, fetched in batches. */
+  scan(options?: ScanOptions): AsyncIterable<StoredMemory>;
+  count(namespace?: string): Promise<number>;
+  usageByCodec(namespace?: string): Promise<CodecUsage[]>;
+  /** Bytes of memories, envelopes and assets (see Footprint for how shared texts are charged). */
+  footprint(namespace?: string): Promise<Footprint>;
+  namespaces(): Promise<string[]>;
+}
+
+/** Dictionaries, context-model snapshots and priming texts that envelopes are coded against. */
+export interface AssetRepository {
+  /** Stores an asset (an asset with the same id is kept as it is). */
+  put(asset: StoredAsset): Promise<void>;
+  get(id: string): Promise<StoredAsset | undefined>;
+  /** An asset by the reference (first id bytes) an envelope carries. */
+  getByRef(ref: Uint8Array): Promise<StoredAsset | undefined>;
+  list(): Promise<StoredAsset[]>;
+  /** Bytes of each asset, with the number of memories (of the namespace, or all) that use it. */
+  usage(namespace?: string): Promise<AssetUsage[]>;
+  /** The asset a namespace writes new memories with, per kind. */
+  active(namespace: string, kind: AssetKind): Promise<string | undefined>;
+  setActive(namespace: string, kind: AssetKind, assetId: string): Promise<void>;
+  /** Whether some namespace writes new memories with this asset. */
+  isActive(assetId: string): Promise<boolean>;
+  /** How many memories the namespace's asset of this kind learned from (kept after the asset is pruned). */
+  learnedFrom(namespace: string, kind: AssetKind): Promise<number>;
+  /**
+   * Removes an asset if no memory needs it (checked atomically, so a concurrent writer cannot lose
+   * it); a namespace writing with it stops doing so. Returns whether it was removed.
+   */
+  delete(assetId: string): Promise<boolean>;
+}
+
+/** GGUF models known by content, and the inference set-ups `llm` envelopes were written with. */
+export interface ModelRepository {
+  /** Registers a model, or updates the name, path, size and mtime of one already known. */
+  put(model: RegisteredModel): Promise<void>;
+  /** A model by name or by full fingerprint. */
+  get(nameOrFingerprint: string): Promise<RegisteredModel | undefined>;
+  /** A model by the reference (first fingerprint bytes) an envelope carries. */
+  getByRef(ref: Uint8Array): Promise<RegisteredModel | undefined>;
+  list(): Promise<RegisteredModel[]>;
+  putEngine(engine: EngineRecord): Promise<void>;
+  getEngineByRef(ref: Uint8Array): Promise<EngineRecord | undefined>;
+}
+
+/** Import jobs: durable progress, so an interrupted import resumes where its last batch ended. */
+export interface JobRepository {
+  create(job: ImportJob): Promise<void>;
+  update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): Promise<void>;
+  get(id: string): Promise<ImportJob | undefined>;
+  /** Newest first. */
+  list(limit?: number): Promise<ImportJob[]>;
+}
+
+/**
+ * The search index a store keeps beside its memories. It holds one index key (the embedder and
+ * vector encoding that made it); writing under another key drops the index first. Keyword look-ups
+ * take single normalised terms, never a query language.
+ */
+export interface SearchIndexStore {
+  /** Memories with no vector under `key` yet (new, rewritten, or all when the index holds another key). */
+  pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]>;
+  countPending(key: string): Promise<number>;
+  put(key: string, entries: readonly SearchIndexEntry[]): Promise<void>;
+  /** The vectors stored under `key` (none when the index holds another key). */
+  vectors(key: string): Promise<IndexedVectors>;
+  /** Seqs of the memories whose terms include `term`. */
+  matching(term: string): Promise<number[]>;
+  /** How many memories' terms include `term`. */
+  documentFrequency(term: string): Promise<number>;
+  indexedCount(): Promise<number>;
+  /** An opaque token that changes whenever the index may have changed, from this process or another. */
+  changeToken(): Promise<string>;
+  /** Bytes of vector payload (without row and page overhead). */
+  vectorBytes(): Promise<number>;
+  /** Bytes the index's tables take in the store. */
+  bytes(): Promise<SearchIndexBytes>;
+  /** Merges the keyword index into one segment (worth it after a large build: smaller and faster). */
+  compact(): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** Bytes a store takes where it lives. */
+export interface StorageUsage {
+  /** Everything the store occupies (for a file: the database and its write-ahead log). */
+  fileBytes: number;
+  /** The search index's share (derived data, rebuilt on demand). */
+  indexBytes: number;
+}
+
+/**
+ * Where memories live: one contract per aggregate, every call asynchronous, no storage engine's
+ * notions in the types. SQLite implements it today (`store/`); a server store implements the same
+ * contract and passes the same shared suite (`test/store/store-suite.ts`).
+ */
+export interface Store {
+  /** A path, or a connection string without its secrets. */
+  readonly location: string;
+  readonly readOnly: boolean;
+  readonly memories: MemoryRepository;
+  readonly assets: AssetRepository;
+  readonly models: ModelRepository;
+  readonly jobs: JobRepository;
+  readonly search: SearchIndexStore;
+  usage(): Promise<StorageUsage>;
+  /** Gives free space back (for a file: checkpoints the log and rebuilds the file without free pages). */
+  compact(): Promise<void>;
+  close(): Promise<void>;
+}
