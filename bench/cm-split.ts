@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { createCmCodec } from "../src/codec/cm.js";
 import { isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
 import { encodeSnapshot } from "../src/codec/cm/snapshot.js";
-import { quantile } from "../src/quality/stats.js";
+import { quantile } from "../src/core/stats.js";
 
 const { values, positionals } = parseArgs({
   options: { corpus: { type: "string" }, train: { type: "string" }, versions: { type: "string" }, passes: { type: "string" } },

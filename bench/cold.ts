@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
-import { quantile } from "../src/quality/stats.js";
+import { quantile } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 
 const { values } = parseArgs({ options: { records: { type: "string" }, runs: { type: "string" }, warm: { type: "string" }, "no-write": { type: "boolean" } } });

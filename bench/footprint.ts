@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { Engine } from "../src/engine.js";
 import type { EngineOptions } from "../src/engine-options.js";
-import { seededRandom } from "../src/quality/stats.js";
+import { seededRandom } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 
 export interface FootprintRow {

@@ -16,11 +16,11 @@ import { LLM_CODEC_ID, decodeTokens, encodeTokens, type LlmCodingSettings, type 
 import { Engine } from "../src/engine.js";
 import type { EngineOptions } from "../src/engine-options.js";
 import { LlamaTokenModel } from "../src/model/llama.js";
-import { mapConcurrent } from "../src/pipeline/concurrency.js";
+import { mapConcurrent } from "../src/core/concurrency.js";
 import { BASELINES } from "../src/quality/baselines.js";
 import { loadBenchCorpus } from "../src/quality/corpus.js";
 import type { BenchRecord } from "../src/quality/codec-bench.js";
-import { quantile } from "../src/quality/stats.js";
+import { quantile } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

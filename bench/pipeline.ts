@@ -14,7 +14,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ProfileName } from "../src/config/profiles.js";
+import type { ProfileName } from "../src/core/profiles.js";
 import { Engine, type EngineImportReport } from "../src/engine.js";
 import { replaceSection } from "./sections.js";
 

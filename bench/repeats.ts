@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Engine } from "../src/engine.js";
 import type { MemoryInput } from "../src/pipeline/records.js";
-import { seededRandom, shuffled } from "../src/quality/stats.js";
+import { seededRandom, shuffled } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

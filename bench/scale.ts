@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
-import { seededRandom } from "../src/quality/stats.js";
+import { seededRandom } from "../src/core/stats.js";
 
 const { values } = parseArgs({ options: { records: { type: "string" } } });
 const records = Number(values.records ?? 1_000_000);

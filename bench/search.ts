@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
 import type { SearchOptions } from "../src/pipeline/search.js";
 import { isVectorEncodingName, type VectorEncodingName } from "../src/pipeline/vector-encoding.js";
-import { quantile, seededRandom } from "../src/quality/stats.js";
+import { quantile, seededRandom } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 
 const { values } = parseArgs({ options: { sizes: { type: "string" }, queries: { type: "string" }, variants: { type: "string" } } });

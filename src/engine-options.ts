@@ -6,7 +6,7 @@ import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./pipeline/vector-encoding.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
 import { validateSemanticOptions, type SemanticOptions } from "./pipeline/semantic.js";
-import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./config/profiles.js";
+import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./core/profiles.js";
 
 /** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
 export type WriteCodecName = CodecName | "llm";

@@ -1,6 +1,6 @@
 import type { MemoryStore } from "./store/types.js";
 import type { AssetKind } from "./codec/codec.js";
-import { bitsPerByte } from "./quality/stats.js";
+import { bitsPerByte } from "./core/stats.js";
 
 export interface CodecStats {
   memories: number;

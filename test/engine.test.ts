@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../src/engine.js";
 import { isMemzipError } from "../src/errors.js";
-import { seededRandom } from "../src/quality/stats.js";
+import { seededRandom } from "../src/core/stats.js";
 import { DEV_CORPUS, SAMPLE, collect, devCorpus, randomTexts, tempDir } from "./helpers.js";
 
 describe("Engine", () => {

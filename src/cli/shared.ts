@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.js";
-import { defaultDbPath } from "../config/paths.js";
-import { parseProfileName } from "../config/profiles.js";
+import { defaultDbPath } from "../core/paths.js";
+import { parseProfileName } from "../core/profiles.js";
 import { Engine } from "../engine.js";
 import { isWriteCodecName, type EngineOptions, type WriteCodecName } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";

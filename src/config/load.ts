@@ -4,7 +4,7 @@ import type * as Yaml from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { isProfileName, PROFILE_NAMES } from "./profiles.js";
+import { isProfileName, PROFILE_NAMES } from "../core/profiles.js";
 import type { EngineOptions } from "../engine-options.js";
 
 /** What a config file or the environment may set: the engine options that are plain values. */

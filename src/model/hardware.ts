@@ -1,4 +1,4 @@
-import { hardwareFromOs, type Hardware } from "../config/profiles.js";
+import { hardwareFromOs, type Hardware } from "../core/profiles.js";
 import { llamaRuntime } from "./llama.js";
 
 /**

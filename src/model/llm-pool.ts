@@ -3,7 +3,7 @@ import { MemzipError, ErrorCode, type ErrorCode as ErrorCodeType } from "../erro
 import type { EngineRecord } from "../store/types.js";
 import type { LlmEncoding } from "./llm-core.js";
 import type { LlmOptions } from "./llm-coder.js";
-import { WorkerPool } from "../pipeline/worker-pool.js";
+import { WorkerPool } from "../core/worker-pool.js";
 
 export type LlmWorkerRequest =
   | {

@@ -1,5 +1,5 @@
 import { MemzipError, ErrorCode } from "../errors.js";
-import { TokenBucket, withRetry } from "../pipeline/resilience.js";
+import { TokenBucket, withRetry } from "../core/resilience.js";
 import type { EmbedResult, GenerateRequest, GenerateResult, TextBackend, TokenUsage } from "./backend.js";
 import { checkBackendUrl, checkResolvedHost, isLoopbackHost } from "./egress.js";
 import { getJson, postJson, readJson, readLines } from "./http.js";

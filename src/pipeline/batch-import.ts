@@ -1,5 +1,5 @@
 import { MemzipError, ErrorCode } from "../errors.js";
-import { mapOrdered } from "./ordered.js";
+import { mapOrdered } from "../core/ordered.js";
 import type { MemoryInput } from "./records.js";
 
 /** What a write reports; the import tallies these. */

@@ -1,6 +1,6 @@
 import type { Asset } from "../codec/codec.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { WorkerPool } from "./worker-pool.js";
+import { WorkerPool } from "../core/worker-pool.js";
 
 /** A classical candidate as the pool sees it: a codec name and the asset it writes with. */
 export interface PoolCandidate {

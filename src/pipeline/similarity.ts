@@ -9,7 +9,7 @@
  * (the newest), a Hamming distance per candidate and the exact cosine of the 4 nearest by it — so a
  * query never costs more than 128 Hamming distances and 4 cosines, however crowded the buckets.
  */
-import { seededRandom } from "../quality/stats.js";
+import { seededRandom } from "../core/stats.js";
 
 /** Turns texts into vectors whose cosine says how alike they are. */
 export interface Embedder {

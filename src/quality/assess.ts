@@ -8,7 +8,7 @@ import type { EntityExtractor } from "../model/entities.js";
 import type { Embedder } from "../pipeline/similarity.js";
 import { cosine } from "../pipeline/similarity.js";
 import type { StoredMemory, StoredSemantic } from "../store/types.js";
-import { quantile } from "./stats.js";
+import { quantile } from "../core/stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";
 
 /** Thresholds of the original system: below either, a memory is flagged. */

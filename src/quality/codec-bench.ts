@@ -4,7 +4,7 @@ import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { BASELINES } from "./baselines.js";
-import { bitsPerByte, quantile, shuffled } from "./stats.js";
+import { bitsPerByte, quantile, shuffled } from "../core/stats.js";
 
 export interface BenchRecord {
   id: string;

@@ -14,7 +14,7 @@ import { createCodecs } from "../../src/codec/registry.js";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { isMemzipError } from "../../src/errors.js";
 import { trainZstdDictionary } from "../../src/model/zstd-dictionary.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { ROOT, devCorpus, tempDir } from "../helpers.js";
 
 const encoder = new TextEncoder();

@@ -5,7 +5,7 @@ import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs, type CodecName } from "../../src/codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../../src/model/asset-trainers.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { devCorpus, randomTexts } from "../helpers.js";
 
 const encoder = new TextEncoder();

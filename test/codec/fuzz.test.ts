@@ -6,7 +6,7 @@ import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.j
 import { createCodecs } from "../../src/codec/registry.js";
 import { isMemzipError } from "../../src/errors.js";
 import { ASSET_TRAINERS } from "../../src/model/asset-trainers.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { devCorpus } from "../helpers.js";
 
 const MUTATIONS = 12_000;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeTokens, encodeTokens, maxTokensFor, type LlmCodingSettings, type TokenPredictor } from "../../src/codec/llm.js";
 import type { TopTokens } from "../../src/codec/token-frequencies.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 
 /**
  * A deterministic stand-in for a language model: the next distribution is a pure function of the

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { decodeToken, encodeToken, quantizeTopTokens } from "../../src/codec/token-frequencies.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 
 function randomTop(random: () => number, vocabulary: number, k: number) {
   const tokens = new Set<number>();

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config/load.js";
-import { resolveProfile, type Hardware } from "../../src/config/profiles.js";
+import { resolveProfile, type Hardware } from "../../src/core/profiles.js";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { CLI, tempDir } from "../helpers.js";

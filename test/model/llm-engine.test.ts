@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
-import { seededRandom, shuffled } from "../../src/quality/stats.js";
+import { seededRandom, shuffled } from "../../src/core/stats.js";
 import { CLI, ROOT, SHARED, devCorpus, tempDir, type CorpusRecord } from "../helpers.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");

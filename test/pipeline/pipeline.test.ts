@@ -9,8 +9,8 @@ import { createCodecs } from "../../src/codec/registry.js";
 import { textToBytes } from "../../src/codec/text.js";
 import { Engine } from "../../src/engine.js";
 import { CodecPool } from "../../src/pipeline/codec-pool.js";
-import { mapOrdered } from "../../src/pipeline/ordered.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { mapOrdered } from "../../src/core/ordered.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { collect, devCorpus, tempDir } from "../helpers.js";
 
 async function* numbers(count: number, onRead?: (i: number) => void): AsyncGenerator<number> {

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
 import { reciprocalRankFusion, searchTerms } from "../../src/pipeline/search.js";
-import { seededRandom } from "../../src/quality/stats.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
 
 describe("float16 vectors", () => {

@@ -8,7 +8,7 @@ import { isMemzipError } from "../../errors.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { BASELINES } from "../../quality/baselines.js";
-import { bitsPerByte } from "../../quality/stats.js";
+import { bitsPerByte } from "../../core/stats.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { emit, usage } from "../shared.js";
 import { describe } from "./stats.js";

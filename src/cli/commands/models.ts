@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
-import { defaultDbPath } from "../../config/paths.js";
+import { defaultDbPath } from "../../core/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, openEngine, requirePositional, usage } from "../shared.js";

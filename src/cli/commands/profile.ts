@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { loadConfig } from "../../config/load.js";
-import { parseProfileName, resolveProfile, hardwareFromOs, type Profile } from "../../config/profiles.js";
+import { parseProfileName, resolveProfile, hardwareFromOs, type Profile } from "../../core/profiles.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
 import { emit, usage } from "../shared.js";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { ErrorCode, MemzipError, isMemzipError } from "../../src/errors.js";
-import { isTransient, TokenBucket, withRetry, withTimeout } from "../../src/pipeline/resilience.js";
+import { isTransient, TokenBucket, withRetry, withTimeout } from "../../src/core/resilience.js";
 
 describe("token bucket", () => {
   it("allows a burst, then refills at the rate", async () => {
