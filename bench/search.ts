@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
-import type { SearchOptions } from "../src/pipeline/search.js";
-import { isVectorEncodingName, type VectorEncodingName } from "../src/pipeline/vector-encoding.js";
+import type { SearchOptions } from "../src/search/search.js";
+import { isVectorEncodingName, type VectorEncodingName } from "../src/search/vector-encoding.js";
 import { quantile, seededRandom } from "../src/core/stats.js";
 import { replaceSection } from "./sections.js";
 

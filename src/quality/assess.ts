@@ -5,8 +5,8 @@
  */
 import { checksum32 } from "../codec/checksum.js";
 import type { EntityExtractor } from "../model/entities.js";
-import type { Embedder } from "../pipeline/similarity.js";
-import { cosine } from "../pipeline/similarity.js";
+import type { Embedder } from "../search/similarity.js";
+import { cosine } from "../search/similarity.js";
 import type { StoredMemory, StoredSemantic } from "../store/types.js";
 import { quantile } from "../core/stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";

@@ -9,7 +9,7 @@ import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { LlamaBackend } from "../../src/model/llama-backend.js";
 import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
 import type { SemanticOptions } from "../../src/pipeline/semantic.js";
-import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
+import { HashedNgramEmbedder, cosine } from "../../src/search/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
 import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";

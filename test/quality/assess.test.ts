@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
-import { HashedNgramEmbedder } from "../../src/pipeline/similarity.js";
+import { HashedNgramEmbedder } from "../../src/search/similarity.js";
 import { assessQuality, entityScores } from "../../src/quality/assess.js";
 import { ratioQualityChart } from "../../src/quality/chart.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";

@@ -1,7 +1,7 @@
 import type { Command, CommandContext } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
 import type { Engine } from "../../engine.js";
-import type { IndexProgress, SearchHit, SearchIndex } from "../../pipeline/search.js";
+import type { IndexProgress, SearchHit, SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseInteger, requirePositional, usage } from "../shared.js";
 

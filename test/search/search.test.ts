@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
-import { reciprocalRankFusion, searchTerms } from "../../src/pipeline/search.js";
+import { reciprocalRankFusion, searchTerms } from "../../src/search/search.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
 

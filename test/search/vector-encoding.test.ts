@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
-import { VECTOR_ENCODINGS, VECTOR_ENCODING_NAMES } from "../../src/pipeline/vector-encoding.js";
+import { HashedNgramEmbedder, cosine } from "../../src/search/similarity.js";
+import { VECTOR_ENCODINGS, VECTOR_ENCODING_NAMES } from "../../src/search/vector-encoding.js";
 import { devCorpus } from "../helpers.js";
 
 describe("search vector encodings", () => {
