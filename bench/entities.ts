@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { EntityExtractor } from "../src/model/entities.js";
-import { entityExtractor } from "../src/model/entities-nlp.js";
-import { ruleEntityExtractor } from "../src/model/entities-rules.js";
-import { detectLanguage } from "../src/model/language.js";
+import type { EntityExtractor } from "../src/semantic/entities.js";
+import { entityExtractor } from "../src/semantic/entities-nlp.js";
+import { ruleEntityExtractor } from "../src/semantic/entities-rules.js";
+import { detectLanguage } from "../src/semantic/language.js";
 import { scoreEntities, type EntityCase, type EntityScores } from "../src/quality/entity-scores.js";
 import { replaceSection } from "./sections.js";
 

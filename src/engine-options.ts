@@ -5,7 +5,7 @@ import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./search/vector-encoding.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
-import { validateSemanticOptions, type SemanticOptions } from "./pipeline/semantic.js";
+import { validateSemanticOptions, type SemanticOptions } from "./semantic/semantic.js";
 import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./core/profiles.js";
 
 /** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */

@@ -41,11 +41,11 @@ import { memoryKey } from "./store/types.js";
 import type { EnvelopeUpdate, ImportJob, ListQuery, MemoryStore, MemorySummary, RegisteredModel, StoredAsset, StoredMemory, StoredSemantic } from "./store/types.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
 import { attachDerivedStore } from "./codec/derived.js";
-import type { SemanticRecord } from "./codec/semantic.js";
+import type { SemanticRecord } from "./semantic/summary.js";
 import type { CostReport } from "./model/costs.js";
 import type { ModelRouter } from "./model/router.js";
-import { detectLanguage } from "./model/language.js";
-import { SemanticLayer, type SemanticStatus } from "./pipeline/semantic.js";
+import { detectLanguage } from "./semantic/language.js";
+import { SemanticLayer, type SemanticStatus } from "./semantic/semantic.js";
 
 export interface RememberOptions {
   namespace?: string;

@@ -4,7 +4,7 @@
  * scored against the exact original. Nothing here writes to the store.
  */
 import { checksum32 } from "../codec/checksum.js";
-import type { EntityExtractor } from "../model/entities.js";
+import type { EntityExtractor } from "../semantic/entities.js";
 import type { Embedder } from "../search/similarity.js";
 import { cosine } from "../search/similarity.js";
 import type { StoredMemory, StoredSemantic } from "../store/types.js";

@@ -1,4 +1,4 @@
-import type { EntityExtractor, EntityType } from "../model/entities.js";
+import type { EntityExtractor, EntityType } from "../semantic/entities.js";
 import { f1Of, type PrecisionRecall } from "./text-metrics.js";
 
 /** A hand-labelled text: the entities a careful reader finds in it. */

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parseSummaryAnswer, summaryMessages, summarySchema } from "../../src/codec/semantic.js";
+import { parseSummaryAnswer, summaryMessages, summarySchema } from "../../src/semantic/summary.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
-import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
+import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
 import { LlamaBackend } from "../../src/model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../../src/model/remote-backends.js";
 import { ModelRouter } from "../../src/model/router.js";

@@ -11,7 +11,7 @@ import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { blockedAddress, isLoopbackHost } from "../../src/model/egress.js";
 import { OllamaBackend, OpenAiBackend } from "../../src/model/remote-backends.js";
 import { sweepTrainingLeftovers, TRAINING_PREFIX } from "../../src/model/zstd-dictionary.js";
-import { validateSemanticOptions } from "../../src/pipeline/semantic.js";
+import { validateSemanticOptions } from "../../src/semantic/semantic.js";
 import { ROOT, tempDir } from "../helpers.js";
 
 interface Seen {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
-import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
+import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
 import { HashedNgramEmbedder } from "../../src/search/similarity.js";
 import { assessQuality, entityScores } from "../../src/quality/assess.js";
 import { ratioQualityChart } from "../../src/quality/chart.js";

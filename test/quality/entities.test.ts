@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { entityExtractor } from "../../src/model/entities-nlp.js";
-import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
+import { entityExtractor } from "../../src/semantic/entities-nlp.js";
+import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
 import { scoreEntities, type EntityCase } from "../../src/quality/entity-scores.js";
 import { ROOT } from "../helpers.js";
 

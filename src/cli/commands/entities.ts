@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
-import { ENTITY_TYPES } from "../../model/entities.js";
-import { entityExtractor } from "../../model/entities-nlp.js";
-import { ruleEntityExtractor } from "../../model/entities-rules.js";
+import { ENTITY_TYPES } from "../../semantic/entities.js";
+import { entityExtractor } from "../../semantic/entities-nlp.js";
+import { ruleEntityExtractor } from "../../semantic/entities-rules.js";
 import { emit, usage } from "../shared.js";
 
 export const entitiesCommand: Command = {

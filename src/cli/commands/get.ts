@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { detectLanguage } from "../../model/language.js";
+import { detectLanguage } from "../../semantic/language.js";
 import { emit, openEngine, requirePositional, usage } from "../shared.js";
 
 export const getCommand: Command = {

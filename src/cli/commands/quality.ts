@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { entityExtractor } from "../../model/entities-nlp.js";
+import { entityExtractor } from "../../semantic/entities-nlp.js";
 import { HashedNgramEmbedder } from "../../search/similarity.js";
 import { assessQuality, type QualityReport } from "../../quality/assess.js";
 import { ratioQualityChart } from "../../quality/chart.js";

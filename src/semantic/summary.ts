@@ -5,9 +5,9 @@
  */
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { ChatMessage } from "../model/backend.js";
-import { ENTITY_TYPES, type Entity, type EntityType } from "../model/entities.js";
-import { languageName } from "../model/language.js";
-import { parseLooseJson } from "./json-repair.js";
+import { ENTITY_TYPES, type Entity, type EntityType } from "./entities.js";
+import { languageName } from "./language.js";
+import { parseLooseJson } from "../codec/json-repair.js";
 
 export interface SemanticRecord {
   summary: string;

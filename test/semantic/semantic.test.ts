@@ -7,13 +7,13 @@ import { after, before, describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { LlamaBackend } from "../../src/model/llama-backend.js";
-import { ruleEntityExtractor } from "../../src/model/entities-rules.js";
-import type { SemanticOptions } from "../../src/pipeline/semantic.js";
+import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
+import type { SemanticOptions } from "../../src/semantic/semantic.js";
 import { HashedNgramEmbedder, cosine } from "../../src/search/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
 import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
-import { FakeLlmServer } from "./fake-llm-server.js";
+import { FakeLlmServer } from "../model/fake-llm-server.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
 const execFileAsync = promisify(execFile);

@@ -1,9 +1,9 @@
-import { parseSummaryAnswerLoose, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "../codec/semantic.js";
+import { parseSummaryAnswerLoose, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "./summary.js";
 import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
 import { checkBackendUrl } from "../model/egress.js";
-import { entityExtractor } from "../model/entities-nlp.js";
+import { entityExtractor } from "./entities-nlp.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
 import { ModelRouter, type RouterOptions } from "../model/router.js";

@@ -5,9 +5,9 @@ import { describe, it } from "node:test";
 import { parseLooseJson } from "../../src/codec/json-repair.js";
 import { Engine } from "../../src/engine.js";
 import type { GenerateRequest, GenerateResult, TextBackend } from "../../src/model/backend.js";
-import { detectLanguage } from "../../src/model/language.js";
+import { detectLanguage } from "../../src/semantic/language.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";
-import { FakeLlmServer } from "./fake-llm-server.js";
+import { FakeLlmServer } from "../model/fake-llm-server.js";
 
 /** A backend that answers from a script, one answer per call (the last one repeats). */
 class ScriptedBackend implements TextBackend {
