@@ -52,3 +52,11 @@ export interface TextBackend {
   health(signal?: AbortSignal): Promise<void>;
   close?(): Promise<void>;
 }
+
+/** Turns texts into vectors whose cosine says how alike they are. */
+export interface Embedder {
+  /** Names the embedder in reports (`ngram-256`, `llama:<model>`). */
+  readonly name: string;
+  readonly dimensions: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+}

@@ -1,6 +1,6 @@
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { Embedder } from "../search/similarity.js";
+import type { Embedder } from "./backend.js";
 import { llamaRuntime } from "./llama.js";
 
 /**

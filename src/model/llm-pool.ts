@@ -1,9 +1,12 @@
 import type { Asset } from "../codec/codec.js";
 import { MemzipError, ErrorCode, type ErrorCode as ErrorCodeType } from "../errors.js";
-import type { EngineRecord } from "../store/types.js";
+import type { EngineRecord } from "../core/store.js";
 import type { LlmEncoding } from "./llm-core.js";
-import type { LlmOptions } from "./llm-coder.js";
+import type { LlamaRuntimeOptions } from "./llama.js";
 import { WorkerPool } from "../core/worker-pool.js";
+
+/** What the pool reads of `LlmOptions`, spelled out: llm-coder.ts imports this file, so this file does not import it. */
+type LlmPoolOptions = LlamaRuntimeOptions & { topK: number; windowTokens: number; carryTokens: number; workers: number };
 
 export type LlmWorkerRequest =
   | {
@@ -41,7 +44,7 @@ export interface LlmJob {
 export class LlmWorkerPool {
   private readonly pool: WorkerPool<LlmWorkerReply, null>;
 
-  constructor(options: LlmOptions) {
+  constructor(options: LlmPoolOptions) {
     const perWorker = Math.max(1, Math.ceil(options.contexts / options.workers));
     const { gpu, threads, gpuLayers, topK, windowTokens, carryTokens } = options;
     this.pool = new WorkerPool({

@@ -7,7 +7,7 @@ import { checksum32 } from "../codec/checksum.js";
 import type { EntityExtractor } from "../semantic/entities.js";
 import type { Embedder } from "../search/similarity.js";
 import { cosine } from "../search/similarity.js";
-import type { StoredMemory, StoredSemantic } from "../store/types.js";
+import type { StoredMemory, StoredSemantic } from "../core/store.js";
 import { quantile } from "../core/stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";
 

@@ -10,14 +10,9 @@
  * query never costs more than 128 Hamming distances and 4 cosines, however crowded the buckets.
  */
 import { seededRandom } from "../core/stats.js";
+import type { Embedder } from "../model/backend.js";
 
-/** Turns texts into vectors whose cosine says how alike they are. */
-export interface Embedder {
-  /** Names the embedder in reports (`ngram-256`, `llama:<model>`). */
-  readonly name: string;
-  readonly dimensions: number;
-  embed(texts: readonly string[]): Promise<Float32Array[]>;
-}
+export type { Embedder };
 
 /**
  * A model-free embedder: character 3- and 4-grams (so Chinese, with no spaces, works as well as
