@@ -37,16 +37,6 @@ describe("SQLite store specifics", () => {
     await memoryStore.close();
   });
 
-  it("refuses a store written by a newer schema", async () => {
-    await using dir = tempDir();
-    const path = join(dir.path, "future.db");
-    await openStore(path).close();
-    const db = new Database(path);
-    db.pragma("user_version = 99");
-    db.close();
-    assert.throws(() => openStore(path), { code: "E_STORE" });
-  });
-
   it("turns a damaged file into E_STORE, from a call and from inside a scan", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "damaged.db");
