@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { MEMORY_KINDS } from "./types.js";
+import { MEMORY_KINDS } from "../core/store.js";
 
 /** One step: SQL, or a function for a step that verifies what it did (it runs inside the migration's transaction). */
 export type Migration = string | ((db: Database.Database) => void);

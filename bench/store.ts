@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:store [-- --rows 10000 --runs 5]`: what the asynchronous store contract costs over
+ * the old synchronous calls. One store file of N memories (200-byte envelopes, two namespaces); the
+ * old `SqliteStore` (sync) and the native async store (`openStore`) each read it through their own
+ * connection: `get` of every row one call at a time, `getMany` in batches of 100 (the old store
+ * has no batch read: a loop of `getMemory`), and a full `scan` (old: `iterateMemories`). Runs
+ * alternate between the two so a load spike hits both alike; the table shows medians of the runs.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { MemoryRef, StoredMemory } from "../src/core/store.js";
+import { quantile } from "../src/quality/stats.js";
+import { openStore } from "../src/store/open.js";
+import { SqliteStore } from "../src/store/sqlite.js";
+
+const { values } = parseArgs({ options: { rows: { type: "string" }, runs: { type: "string" } } });
+const rowCount = Number(values.rows ?? 10_000);
+const runs = Number(values.runs ?? 5);
+const BATCH = 100;
+
+const dir = mkdtempSync(join(tmpdir(), "memzip-bench-store-"));
+const path = join(dir, "store.db");
+
+function memory(i: number): StoredMemory {
+  const envelope = new Uint8Array(200);
+  for (let j = 0; j < envelope.length; j++) envelope[j] = (i * 31 + j * 7) & 0xff;
+  return { id: `m${i}`, namespace: i % 2 ? "odd" : "even", kind: "note", tags: ["t"], createdAt: i, meta: { i }, codec: "raw", envelope, originalLength: 200, checksum: i, assetId: null };
+}
+
+try {
+  const writer = openStore(path);
+  for (let start = 0; start < rowCount; start += 1000) {
+    await writer.memories.put(Array.from({ length: Math.min(1000, rowCount - start) }, (_, k) => memory(start + k)));
+  }
+  await writer.close();
+  const refs: MemoryRef[] = Array.from({ length: rowCount }, (_, i) => ({ namespace: i % 2 ? "odd" : "even", id: `m${i}` }));
+  const old = SqliteStore.open(path);
+  const native = openStore(path);
+
+  const cases: { name: string; sync: () => number; async: () => Promise<number> }[] = [
+    {
+      name: "get (one row a call)",
+      sync: () => refs.reduce((n, r) => n + (old.getMemory(r.namespace, r.id) ? 1 : 0), 0),
+      async: async () => {
+        let n = 0;
+        for (const r of refs) if (await native.memories.get(r.namespace, r.id)) n++;
+        return n;
+      },
+    },
+    {
+      name: `getMany (${BATCH} refs a call)`,
+      sync: () => {
+        let n = 0;
+        for (let i = 0; i < refs.length; i += BATCH) n += refs.slice(i, i + BATCH).filter((r) => old.getMemory(r.namespace, r.id)).length;
+        return n;
+      },
+      async: async () => {
+        let n = 0;
+        for (let i = 0; i < refs.length; i += BATCH) n += (await native.memories.getMany(refs.slice(i, i + BATCH))).filter(Boolean).length;
+        return n;
+      },
+    },
+    {
+      name: "scan (every row)",
+      sync: () => {
+        let n = 0;
+        for (const _ of old.iterateMemories()) n++;
+        return n;
+      },
+      async: async () => {
+        let n = 0;
+        for await (const _ of native.memories.scan()) n++;
+        return n;
+      },
+    },
+  ];
+
+  const rows: string[] = [];
+  for (const c of cases) {
+    const sync: number[] = [];
+    const async: number[] = [];
+    // One warm-up each, then alternating timed runs.
+    c.sync();
+    await c.async();
+    for (let run = 0; run < runs; run++) {
+      let started = performance.now();
+      const a = c.sync();
+      sync.push(performance.now() - started);
+      started = performance.now();
+      const b = await c.async();
+      async.push(performance.now() - started);
+      if (a !== rowCount || b !== rowCount) throw new Error(`${c.name}: read ${a} and ${b} rows of ${rowCount}`);
+    }
+    const s = quantile(sync, 0.5);
+    const n = quantile(async, 0.5);
+    rows.push(`| ${c.name} | ${s.toFixed(1)} | ${n.toFixed(1)} | ${((n / s - 1) * 100).toFixed(0)}% | ${((n * 1000) / rowCount).toFixed(2)} |`);
+  }
+  old.close();
+  await native.close();
+  console.log(`${rowCount} rows, median of ${runs} runs (ms)\n`);
+  console.log("| operation | old sync | native async | async cost | async µs/row |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const row of rows) console.log(row);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,246 @@
+import Database from "better-sqlite3";
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { xxh32 } from "@node-rs/xxhash";
+import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
+import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "../sqlite-migrations.js";
+import { ensureSearchSchema } from "./search-index.js";
+
+export interface OpenOptions {
+  /** Open for reading only: a missing store is E_NOT_FOUND (nothing is created), and nothing is written. */
+  readOnly?: boolean;
+}
+
+/** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
+const PAGE_SIZE = 1024;
+
+/** The 32-bit hash the id index holds (signed, so SQLite stores it in 4 bytes). */
+export function idHash(id: string): number {
+  return xxh32(Buffer.from(id, "utf8"), 0) | 0;
+}
+
+/**
+ * One open store file and what every aggregate shares: the connection, the write transaction,
+ * and the small lookup tables (namespace and codec numbers) the rows refer to.
+ */
+export class SqliteDatabase {
+  private readonly namespaceIds = new Map<string, number>();
+  private readonly codecIds = new Map<string, number>();
+  private readonly statements;
+
+  constructor(
+    readonly location: string,
+    readonly db: Database.Database,
+    readonly readOnly: boolean,
+    /** A private copy of a store in a read-only folder, removed at close. */
+    private readonly snapshot?: string,
+  ) {
+    this.statements = {
+      namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
+      insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
+      codecId: db.prepare("SELECT n FROM codecs WHERE name = ?").pluck(),
+      insertCodec: db.prepare("INSERT INTO codecs (name) VALUES (?) ON CONFLICT(name) DO NOTHING"),
+      assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
+    };
+  }
+
+  /** The number of a namespace; with `create`, one is made for a new name. */
+  namespaceId(name: string, create: boolean): number | undefined {
+    let n = this.namespaceIds.get(name);
+    if (n !== undefined) return n;
+    n = this.statements.namespaceId.get(name) as number | undefined;
+    if (n === undefined && create) {
+      this.statements.insertNamespace.run(name, Date.now());
+      n = this.statements.namespaceId.get(name) as number;
+    }
+    // Cached only outside transactions that might roll back the row.
+    if (n !== undefined && !this.db.inTransaction) this.namespaceIds.set(name, n);
+    return n;
+  }
+
+  codecId(name: string): number {
+    let n = this.codecIds.get(name);
+    if (n !== undefined) return n;
+    n = this.statements.codecId.get(name) as number | undefined;
+    if (n === undefined) {
+      this.statements.insertCodec.run(name);
+      n = this.statements.codecId.get(name) as number;
+    }
+    if (!this.db.inTransaction) this.codecIds.set(name, n);
+    return n;
+  }
+
+  /** The row number of an asset a memory needs (E_MISSING_ASSET when it is not stored). */
+  assetN(assetId: string | null): number | null {
+    if (assetId === null) return null;
+    const n = this.statements.assetN.get(assetId) as number | undefined;
+    if (n === undefined) {
+      throw new MemzipError(ErrorCode.MISSING_ASSET, `asset ${assetId} is not in the store`, { hint: "Store the asset before the memories that need it." });
+    }
+    return n;
+  }
+
+  /** Runs `work` in one write transaction (taking the write lock first, so it never has to upgrade). */
+  write<T>(work: () => T): T {
+    if (this.readOnly) {
+      throw new MemzipError(ErrorCode.RESOURCE, `the store at ${this.location} is open read-only`, {
+        hint: "The store or its folder is read-only; write from an account that may write there.",
+      });
+    }
+    return this.db.transaction(work).immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+    if (this.snapshot) rmSync(this.snapshot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Opens (creating if needed) a store file and brings its schema up to date. `:memory:` works too.
+ * With `readOnly`, nothing is created or written: a missing file is E_NOT_FOUND.
+ */
+export function openDatabase(location: string, options: OpenOptions = {}): SqliteDatabase {
+  const memory = location === ":memory:";
+  let readOnly = options.readOnly === true && !memory;
+  if (readOnly && !existsSync(location)) {
+    throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${location}`, {
+      hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+      details: { path: location },
+    });
+  }
+  let db: Database.Database | undefined;
+  let snapshot: string | undefined;
+  try {
+    if (readOnly && writable(location) && writable(dirname(location))) readOnly = false;
+    if (readOnly) {
+      // SQLite cannot read a WAL-mode file in a folder where it may not create the -shm file (and
+      // better-sqlite3 takes no `immutable` URI). Such a folder holds no writer, so the file (and any
+      // -wal beside it) is read from a private copy, removed at close.
+      if (!writable(dirname(location))) snapshot = privateCopy(location);
+      db = new Database(snapshot ? join(snapshot, "store.db") : location, { readonly: true, fileMustExist: true });
+      db.pragma("busy_timeout = 5000");
+      registerFunctions(db);
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version !== MIGRATIONS.length) {
+        throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
+          hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
+        });
+      }
+      return new SqliteDatabase(location, db, true, snapshot);
+    }
+    if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
+    db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
+    // The wait first: the first opens of a new file by several processes take turns below.
+    db.pragma("busy_timeout = 5000");
+    registerFunctions(db);
+    // For new files only (no effect on an existing one until VACUUM): see docs/STORE.md.
+    db.pragma(`page_size = ${PAGE_SIZE}`);
+    db.pragma("auto_vacuum = INCREMENTAL");
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    migrate(db);
+    return new SqliteDatabase(location, db, false);
+  } catch (cause) {
+    db?.close();
+    if (snapshot) rmSync(snapshot, { recursive: true, force: true });
+    if (cause instanceof MemzipError) throw cause;
+    const resource = resourceError(cause, `open the store at ${location}`);
+    if (resource) throw resource;
+    const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
+    throw new MemzipError(readOnlyCause ? ErrorCode.RESOURCE : ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
+      hint: readOnlyCause
+        ? "The store or its folder is read-only: read commands (get, ls, stats, export, verify) still work; write from an account that may write there."
+        : "Check the path and its permissions, or point --db / MEMZIP_DB at another file.",
+      cause,
+    });
+  }
+}
+
+function registerFunctions(db: Database.Database): void {
+  db.function(ID_HASH_FUNCTION, { deterministic: true }, (id: unknown) => idHash(String(id)));
+}
+
+/**
+ * Brings the schema up to date in one IMMEDIATE transaction that re-reads user_version inside,
+ * so several processes opening a new file at once take turns and only the first one migrates.
+ */
+function migrate(db: Database.Database): void {
+  const latest = MIGRATIONS.length;
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > latest) {
+      throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, {
+        hint: "Upgrade memzip to open this store.",
+      });
+    }
+    if (version === 0) {
+      // A new store starts at schema v2 directly (with the jobs, models and engines tables of v1).
+      db.exec(SCHEMA_V2);
+      db.exec(SCHEMA_V2_INDEXES);
+      db.exec(MIGRATIONS[1] as string);
+      db.exec(MIGRATIONS[2] as string);
+    } else {
+      for (let v = version; v < latest; v++) {
+        const step = MIGRATIONS[v] as Migration;
+        if (typeof step === "string") db.exec(step);
+        else step(db);
+      }
+    }
+    if (version !== latest) db.pragma(`user_version = ${latest}`);
+    ensureSearchSchema(db);
+  }).immediate();
+}
+
+/** SQLite's "the file is damaged" and out-of-room or not-writable errors as typed errors (E_STORE, E_RESOURCE). */
+export function typedError(error: unknown): unknown {
+  return damagedStoreError(error) ?? resourceError(error, "use the store") ?? error;
+}
+
+/**
+ * An aggregate as callers see it: every method's failure (thrown or rejected) passes through
+ * `typedError`, so a damaged file never surfaces as an untyped SqliteError. Wraps once, at
+ * construction; methods returning neither a promise nor an iterator's values pass through as is
+ * (`scan` types its own errors, since it runs after the call returns).
+ */
+export function withTypedErrors<T extends object>(target: T): T {
+  const wrapped: Record<string, unknown> = {};
+  const prototype = Object.getPrototypeOf(target) as object;
+  for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(prototype))) {
+    // Methods only (a getter is not called here: it may prepare statements lazily).
+    const method: unknown = descriptor.value;
+    if (name === "constructor" || typeof method !== "function") continue;
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        const out: unknown = (method as (...a: unknown[]) => unknown).apply(target, args);
+        return out instanceof Promise ? out.catch((error: unknown) => Promise.reject(typedError(error))) : out;
+      } catch (error) {
+        throw typedError(error);
+      }
+    };
+  }
+  return wrapped as T;
+}
+
+/** Copies a store file (and its -wal, if any) into a new private folder; returns the folder. */
+function privateCopy(location: string): string {
+  const folder = mkdtempSync(join(tmpdir(), "memzip-readonly-"));
+  try {
+    copyFileSync(location, join(folder, "store.db"));
+    if (existsSync(`${location}-wal`)) copyFileSync(`${location}-wal`, join(folder, "store.db-wal"));
+    return folder;
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+import { existsSync, statSync } from "node:fs";
+import type { AssetRepository, JobRepository, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import { SqliteAssets } from "./assets.js";
+import { openDatabase, typedError, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
+import { SqliteJobs } from "./jobs.js";
+import { SqliteMemories } from "./memories.js";
+import { SqliteModels } from "./models.js";
+import { SqliteSearchIndex } from "./search-index.js";
+
+export type { OpenOptions } from "./database.js";
+export { SEARCH_FORMAT } from "./search-index.js";
+
+/**
+ * The embedded default store: one SQLite file in WAL mode (better-sqlite3), behind the
+ * asynchronous contract. Every write call is one transaction, so a kill -9 leaves whole batches or
+ * nothing. Calls run on the calling thread; long reads (`memories.scan`) go page by page and let
+ * the event loop run between pages.
+ */
+export class SqliteStore implements Store {
+  readonly memories: MemoryRepository;
+  readonly assets: AssetRepository;
+  readonly models: ModelRepository;
+  readonly jobs: JobRepository;
+  readonly search: SearchIndexStore;
+
+  private constructor(private readonly database: SqliteDatabase) {
+    // Each aggregate is wrapped once: SQLite's damaged-file and resource errors become typed errors.
+    this.memories = withTypedErrors(new SqliteMemories(database));
+    this.assets = withTypedErrors(new SqliteAssets(database));
+    this.models = withTypedErrors(new SqliteModels(database));
+    this.jobs = withTypedErrors(new SqliteJobs(database));
+    this.search = withTypedErrors(new SqliteSearchIndex(database.db));
+  }
+
+  /**
+   * Opens (creating if needed) a store file and brings its schema up to date; `:memory:` works too.
+   * With `readOnly`, nothing is created or written: a missing file is E_NOT_FOUND.
+   */
+  static open(location: string, options: OpenOptions = {}): SqliteStore {
+    const database = openDatabase(location, options);
+    try {
+      return new SqliteStore(database);
+    } catch (error) {
+      database.close();
+      throw typedError(error);
+    }
+  }
+
+  get location(): string {
+    return this.database.location;
+  }
+
+  get readOnly(): boolean {
+    return this.database.readOnly;
+  }
+
+  async usage(): Promise<StorageUsage> {
+    return this.guard(() => {
+      const db = this.database.db;
+      const pages = db.pragma("page_count", { simple: true }) as number;
+      const pageSize = db.pragma("page_size", { simple: true }) as number;
+      let fileBytes = pages * pageSize;
+      const location = this.database.location;
+      if (location !== ":memory:") {
+        fileBytes = statSync(location).size;
+        if (existsSync(`${location}-wal`)) fileBytes += statSync(`${location}-wal`).size;
+      }
+      const names = db
+        .prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'search\\_%' ESCAPE '\\' OR name LIKE 'sqlite\\_autoindex\\_search\\_%' ESCAPE '\\'")
+        .pluck()
+        .all() as string[];
+      const size = db.prepare("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?").pluck();
+      const indexBytes = names.reduce((sum, name) => sum + (size.get(name) as number), 0);
+      return { fileBytes, indexBytes };
+    });
+  }
+
+  async compact(): Promise<void> {
+    this.guard(() => {
+      if (this.database.readOnly) this.database.write(() => undefined);
+      const db = this.database.db;
+      db.pragma("wal_checkpoint(TRUNCATE)");
+      db.exec("VACUUM");
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    });
+  }
+
+  async close(): Promise<void> {
+    this.database.close();
+  }
+
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw typedError(error);
+    }
+  }
+}

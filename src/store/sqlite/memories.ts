@@ -1,0 +1,206 @@
+import type {
+  CodecUsage,
+  ContentHolder,
+  EnvelopeUpdate,
+  Fingerprint,
+  Footprint,
+  ListQuery,
+  MemoryRef,
+  MemoryRepository,
+  MemorySummary,
+  ScanOptions,
+  StoredMemory,
+  StoredSemantic,
+} from "../../core/store.js";
+import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
+import { assetUsage } from "./assets.js";
+import { idHash, typedError, type SqliteDatabase } from "./database.js";
+import { MemoryWrites } from "./memory-writes.js";
+import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
+
+/** Rows a scan fetches per round trip unless told otherwise. */
+const SCAN_BATCH = 256;
+
+/** The memories aggregate of the SQLite store. */
+export class SqliteMemories implements MemoryRepository {
+  private readonly statements;
+  private readonly writes: MemoryWrites;
+
+  constructor(private readonly database: SqliteDatabase) {
+    const db = database.db;
+    this.writes = new MemoryWrites(database);
+    this.statements = {
+      getMemory: db.prepare(`${WITH_ENVELOPE} WHERE ${BY_ID}`),
+      getSemantic: db.prepare(`SELECT s.summary, s.entities, s.source FROM semantic s JOIN memories m ON m.seq = s.seq WHERE ${BY_ID}`),
+      findContent: db.prepare(
+        `SELECT n.name AS namespace, m.id, c.name AS codecName, m.envelope FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
+         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL LIMIT 1`,
+      ),
+      namespacesOf: db.prepare("SELECT n.name FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.id = ? ORDER BY n.name").pluck(),
+      fingerprint: db.prepare(`SELECT m.checksum, m.original_length FROM memories m WHERE ${BY_ID}`),
+      scanAll: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? ORDER BY m.seq LIMIT ?`),
+      scanNamespace: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? AND m.ns = ? ORDER BY m.seq LIMIT ?`),
+      count: db.prepare("SELECT count(*) FROM memories").pluck(),
+      countNamespace: db.prepare("SELECT count(*) FROM memories WHERE ns = ?").pluck(),
+      usage: db.prepare(
+        `SELECT c.name AS codec, count(*) AS memories, sum(m.original_length) AS originalBytes, sum(length(m.envelope)) AS storedBytes
+         FROM memories m JOIN codecs c ON c.n = m.codec GROUP BY c.name ORDER BY c.name`,
+      ),
+      // A text this namespace reads from another namespace's holder is charged here in full, once (to its first reference).
+      usageNamespace: db.prepare(
+        `SELECT c.name AS codec, count(*) AS memories, sum(m.original_length) AS originalBytes,
+           sum(CASE WHEN m.content_of IS NULL THEN length(m.envelope)
+                    WHEN p.ns != m.ns AND m.seq = (SELECT min(r.seq) FROM memories r WHERE r.content_of = m.content_of AND r.ns = m.ns) THEN length(p.envelope)
+                    ELSE 0 END) AS storedBytes
+         FROM memories m JOIN codecs c ON c.n = m.codec LEFT JOIN memories p ON p.seq = m.content_of
+         WHERE m.ns = ? GROUP BY c.name ORDER BY c.name`,
+      ),
+      namespaces: db.prepare("SELECT name FROM namespaces ORDER BY name").pluck(),
+    };
+  }
+
+  async put(memories: readonly StoredMemory[]): Promise<Set<string>> {
+    return this.writes.put(memories);
+  }
+
+  async replaceEnvelopes(updates: readonly EnvelopeUpdate[]): Promise<number> {
+    return this.writes.replaceEnvelopes(updates);
+  }
+
+  async delete(namespace: string, id: string): Promise<boolean> {
+    return this.writes.delete(namespace, id);
+  }
+
+  async get(namespace: string, id: string): Promise<StoredMemory | undefined> {
+    return this.read(namespace, id);
+  }
+
+  async getMany(refs: readonly MemoryRef[]): Promise<(StoredMemory | undefined)[]> {
+    return refs.map((ref) => this.read(ref.namespace, ref.id));
+  }
+
+  private read(namespace: string, id: string): StoredMemory | undefined {
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return undefined;
+    const row = this.statements.getMemory.get(ns, idHash(id), id) as MemoryRow | undefined;
+    return row ? toStoredMemory(row) : undefined;
+  }
+
+  async getSemantic(namespace: string, id: string): Promise<StoredSemantic | undefined> {
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return undefined;
+    const row = this.statements.getSemantic.get(ns, idHash(id), id) as { summary: string; entities: string; source: string } | undefined;
+    return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
+  }
+
+  async findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+    const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
+    const row = this.statements.findContent.get(hash, checksum, originalLength) as { namespace: string; id: string; codecName: string; envelope: Buffer } | undefined;
+    return row && { namespace: row.namespace, id: row.id, codec: row.codecName, storedBytes: row.envelope.length, envelope: toBytes(row.envelope) };
+  }
+
+  async namespacesOf(id: string): Promise<string[]> {
+    return this.statements.namespacesOf.all(id) as string[];
+  }
+
+  async fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>> {
+    const found = new Map<string, Fingerprint>();
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return found;
+    for (const id of ids) {
+      const row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number } | undefined;
+      if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length });
+    }
+    return found;
+  }
+
+  async list(query: ListQuery): Promise<MemorySummary[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.namespace !== undefined) {
+      const ns = this.database.namespaceId(query.namespace, false);
+      if (ns === undefined) return [];
+      where.push("m.ns = ?");
+      params.push(ns);
+    }
+    if (query.kind !== undefined) {
+      where.push("m.kind = ?");
+      params.push(kindNumber(query.kind));
+    }
+    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.seq LIMIT ? OFFSET ?`;
+    const rows = this.database.db.prepare(sql).all(...params, query.limit ?? -1, query.offset ?? 0) as MemoryRow[];
+    return rows.map(toSummary);
+  }
+
+  /**
+   * Pages by seq (`WHERE seq > ? ORDER BY seq LIMIT batch`): each page is read whole, so no SQLite
+   * statement stays open while the caller awaits or writes; the event loop runs between pages.
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<StoredMemory> {
+    const { namespace, signal } = options;
+    const batchSize = Math.max(1, Math.floor(options.batchSize ?? SCAN_BATCH));
+    const page = (after: number): MemoryRow[] | undefined => {
+      signal?.throwIfAborted();
+      try {
+        if (namespace === undefined) return this.statements.scanAll.all(after, batchSize) as MemoryRow[];
+        const ns = this.database.namespaceId(namespace, false);
+        return ns === undefined ? undefined : (this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[]);
+      } catch (error) {
+        throw typedError(error);
+      }
+    };
+    let after = 0;
+    for (;;) {
+      const rows = page(after);
+      if (!rows || rows.length === 0) return;
+      for (const row of rows) {
+        signal?.throwIfAborted();
+        yield toStoredMemory(row);
+      }
+      if (rows.length < batchSize) return;
+      after = (rows[rows.length - 1] as MemoryRow).seq;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async count(namespace?: string): Promise<number> {
+    if (namespace === undefined) return this.statements.count.get() as number;
+    const ns = this.database.namespaceId(namespace, false);
+    return ns === undefined ? 0 : (this.statements.countNamespace.get(ns) as number);
+  }
+
+  async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
+    return this.codecUsage(namespace);
+  }
+
+  private codecUsage(namespace?: string): CodecUsage[] {
+    if (namespace === undefined) return this.statements.usage.all() as CodecUsage[];
+    const ns = this.database.namespaceId(namespace, false);
+    return ns === undefined ? [] : (this.statements.usageNamespace.all(ns) as CodecUsage[]);
+  }
+
+  async footprint(namespace?: string): Promise<Footprint> {
+    let memories = 0;
+    let originalBytes = 0;
+    let envelopeBytes = 0;
+    for (const usage of this.codecUsage(namespace)) {
+      memories += usage.memories;
+      originalBytes += usage.originalBytes;
+      envelopeBytes += usage.storedBytes;
+    }
+    let assetBytes = 0;
+    let unusedAssetBytes = 0;
+    const all = assetUsage(this.database);
+    for (const usage of namespace === undefined ? all : assetUsage(this.database, namespace)) {
+      if (usage.memories > 0) assetBytes += usage.size;
+    }
+    for (const usage of all) {
+      if (usage.memories === 0 && (namespace === undefined || usage.namespace === namespace)) unusedAssetBytes += usage.size;
+    }
+    return { memories, originalBytes, envelopeBytes, assetBytes, unusedAssetBytes };
+  }
+
+  async namespaces(): Promise<string[]> {
+    return this.statements.namespaces.all() as string[];
+  }
+}

@@ -1,0 +1,167 @@
+import { MemzipError, ErrorCode } from "../../errors.js";
+import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
+import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
+import { idHash, type SqliteDatabase } from "./database.js";
+import { BY_ID, asBuffer, kindNumber } from "./rows.js";
+
+/** A memory row as a write finds it before writing. */
+interface ExistingRow {
+  seq: number;
+  content_hash: Buffer | null;
+  content_of: number | null;
+  envelope: Buffer;
+  codec: number;
+  asset: number | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The writes of the memories aggregate (synchronous, each in one transaction): content
+ * deduplication on put, hand-over of a shared envelope when its holder goes or changes text, and
+ * compare-and-set envelope rewrites.
+ */
+export class MemoryWrites {
+  private readonly statements;
+
+  constructor(private readonly database: SqliteDatabase) {
+    const db = database.db;
+    this.statements = {
+      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset FROM memories m WHERE ${BY_ID}`),
+      insertMemory: db.prepare(
+        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope)
+         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tags, @meta, @envelope)`,
+      ),
+      updateMemory: db.prepare(
+        `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
+           content_hash = @contentHash, content_of = @contentOf, language = @language, tags = @tags, meta = @meta, envelope = @envelope, version = version + 1
+         WHERE seq = @seq`,
+      ),
+      replaceEnvelope: db.prepare(
+        `UPDATE memories SET codec = @codec, asset = @asset, envelope = @envelope, version = version + 1
+         WHERE ns = @ns AND id_hash = @idHash AND id = @id AND version = @version AND content_of IS NULL RETURNING seq`,
+      ),
+      putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (seq, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
+      findContent: db.prepare(
+        `SELECT m.seq, m.codec, m.asset FROM memories m
+         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.seq != ? LIMIT 1`,
+      ),
+      dependents: db.prepare("SELECT seq FROM memories WHERE content_of = ? ORDER BY seq LIMIT 1"),
+      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = @from), content_of = NULL, version = version + 1 WHERE seq = @to"),
+      repoint: db.prepare("UPDATE memories SET content_of = @to WHERE content_of = @from AND seq != @to"),
+      followHolder: db.prepare("UPDATE memories SET codec = ?, asset = ? WHERE content_of = ?"),
+      deleteMemory: db.prepare("DELETE FROM memories WHERE seq = ?"),
+      deleteSemantic: db.prepare("DELETE FROM semantic WHERE seq = ?"),
+    };
+  }
+
+  /** Writes memories in one transaction; returns the keys of those stored as references. */
+  put(memories: readonly StoredMemory[]): Set<string> {
+    const references = new Set<string>();
+    const database = this.database;
+    database.write(() => {
+      // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
+      const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
+      for (const memory of memories) {
+        const ns = database.namespaceId(memory.namespace, true) as number;
+        const hashOfId = idHash(memory.id);
+        const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
+        const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
+        if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
+          // A holder whose text changes hands its envelope to the first memory that shares it.
+          if (!this.releaseContent(before.seq) && before.content_hash) {
+            released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
+          }
+        }
+        const holder = hash
+          ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0) as
+              | { seq: number; codec: number; asset: number | null }
+              | undefined)
+          : undefined;
+        const row = {
+          ns,
+          id: memory.id,
+          idHash: hashOfId,
+          kind: kindNumber(memory.kind),
+          createdAt: memory.createdAt,
+          codec: database.codecId(memory.codec),
+          asset: database.assetN(memory.assetId),
+          originalLength: memory.originalLength,
+          checksum: memory.checksum,
+          contentHash: hash,
+          contentOf: null as number | null,
+          language: memory.language ?? null,
+          tags: memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
+          meta: Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
+          envelope: asBuffer(memory.envelope),
+        };
+        if (holder) {
+          Object.assign(row, { codec: holder.codec, asset: holder.asset, envelope: EMPTY, contentOf: holder.seq });
+          references.add(memoryKey(memory.namespace, memory.id));
+        } else if (memory.envelope.length === 0) {
+          const handed = hash ? released.get(hash.toString("hex")) : undefined;
+          if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          Object.assign(row, { codec: handed.codec, asset: handed.asset, envelope: handed.envelope });
+          released.delete((hash as Buffer).toString("hex"));
+        }
+        let seq: number;
+        if (before) {
+          this.statements.updateMemory.run({ ...row, seq: before.seq });
+          seq = before.seq;
+        } else {
+          seq = Number(this.statements.insertMemory.run(row).lastInsertRowid);
+        }
+        const { semantic } = memory;
+        if (semantic) this.statements.putSemantic.run(seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now());
+        // A memory that held its text before may have references; they follow its new codec and asset.
+        if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.asset, seq);
+      }
+    });
+    return references;
+  }
+
+  /** Applies each rewrite only while its row is at the version it was read at; returns how many applied. */
+  replaceEnvelopes(updates: readonly EnvelopeUpdate[]): number {
+    let applied = 0;
+    const database = this.database;
+    database.write(() => {
+      for (const update of updates) {
+        const ns = database.namespaceId(update.namespace, false);
+        if (ns === undefined) continue;
+        const codec = database.codecId(update.codec);
+        const asset = database.assetN(update.assetId);
+        const envelope = asBuffer(update.envelope);
+        const row = this.statements.replaceEnvelope.get({ ns, idHash: idHash(update.id), id: update.id, version: update.version, codec, asset, envelope }) as
+          | { seq: number }
+          | undefined;
+        if (!row) continue;
+        this.statements.followHolder.run(codec, asset, row.seq);
+        applied++;
+      }
+    });
+    return applied;
+  }
+
+  /** Deletes a memory, handing its envelope to the first memory that references it; false when there was none. */
+  delete(namespace: string, id: string): boolean {
+    const database = this.database;
+    return database.write(() => {
+      const ns = database.namespaceId(namespace, false);
+      if (ns === undefined) return false;
+      const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
+      if (!before) return false;
+      if (before.content_of === null) this.releaseContent(before.seq);
+      this.statements.deleteSemantic.run(before.seq);
+      return this.statements.deleteMemory.run(before.seq).changes > 0;
+    });
+  }
+
+  /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
+  private releaseContent(seq: number): boolean {
+    const first = this.statements.dependents.get(seq) as { seq: number } | undefined;
+    if (!first) return false;
+    this.statements.promote.run({ from: seq, to: first.seq });
+    this.statements.repoint.run({ from: seq, to: first.seq });
+    return true;
+  }
+}

@@ -1,0 +1,182 @@
+import type Database from "better-sqlite3";
+import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore } from "../../core/store.js";
+
+/**
+ * Format of the search index's tables. The index is derived data: a file whose index has another
+ * format (or the migration-6 tables of format 1) gets its `search_*` tables and triggers dropped and
+ * created anew at open, and the next search rebuilds the index.
+ */
+export const SEARCH_FORMAT = 2;
+
+const SCHEMA = `
+  CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE search_vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+  CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'");
+  CREATE TRIGGER search_forget_deleted AFTER DELETE ON memories BEGIN
+    DELETE FROM search_vectors WHERE seq = old.seq;
+    DELETE FROM search_terms WHERE rowid = old.seq;
+  END;
+  CREATE TRIGGER search_forget_rewritten AFTER UPDATE ON memories
+  WHEN old.checksum IS NOT new.checksum OR old.original_length IS NOT new.original_length OR old.content_hash IS NOT new.content_hash BEGIN
+    DELETE FROM search_vectors WHERE seq = old.seq;
+    DELETE FROM search_terms WHERE rowid = old.seq;
+  END;
+  INSERT INTO search_meta (key, value) VALUES ('format', '${SEARCH_FORMAT}');`;
+
+/** A memory that gains a summary and entities is indexed again (only where the store keeps them). */
+const SEMANTIC_TRIGGER = `
+  CREATE TRIGGER search_forget_described AFTER INSERT ON semantic BEGIN
+    DELETE FROM search_terms WHERE rowid = new.seq;
+    DELETE FROM search_vectors WHERE seq = new.seq;
+  END;`;
+
+/** What a complete index of this format has; one missing (a migration that rebuilt `memories` drops its triggers) means rebuild. */
+const OBJECTS = ["search_meta", "search_vectors", "search_terms", "search_forget_deleted", "search_forget_rewritten"];
+
+/**
+ * Creates the search index's tables and triggers unless they all exist in this format; drops any
+ * `search_*` table or trigger first (idempotent; safe when another connection does the same, since
+ * it runs in an immediate transaction). A dropped index is rebuilt by the next search.
+ */
+export function ensureSearchSchema(db: Database.Database): void {
+  const current = (): boolean => {
+    const present = db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name IN (${OBJECTS.map(() => "?").join(", ")})`).pluck().get(...OBJECTS);
+    if (present !== OBJECTS.length) return false;
+    return db.prepare("SELECT value FROM search_meta WHERE key = 'format'").pluck().get() === String(SEARCH_FORMAT);
+  };
+  if (current()) return;
+  db.transaction(() => {
+    if (current()) return;
+    const named = (type: string) =>
+      (db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = ? AND name LIKE 'search\\_%' ESCAPE '\\'`).all(type) as { name: string; sql: string | null }[]);
+    for (const { name } of named("trigger")) db.exec(`DROP TRIGGER IF EXISTS "${name}"`);
+    // A virtual table drops its shadow tables (search_terms_data, ...) with it.
+    for (const { name, sql } of named("table")) if (sql?.startsWith("CREATE VIRTUAL")) db.exec(`DROP TABLE IF EXISTS "${name}"`);
+    for (const { name } of named("table")) db.exec(`DROP TABLE IF EXISTS "${name}"`);
+    db.exec(SCHEMA);
+    if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'semantic'").get()) db.exec(SEMANTIC_TRIGGER);
+  }).immediate();
+}
+
+/**
+ * The search index inside the store file: `search_vectors` (one quantized vector a memory, as the
+ * index key in `search_meta` says) and `search_terms` (FTS5, contentless, `detail=none`: which
+ * memories hold a term, no positions and no second copy of the text; terms come split and
+ * lower-cased, so the tokenizer only splits at spaces: `ascii` keeps non-ASCII characters and `_`). Triggers drop a memory's
+ * rows when it is deleted or rewritten. (Copied from store/sqlite-search.ts, which the synchronous store uses until it goes.)
+ */
+export class SqliteSearchIndex implements SearchIndexStore {
+  private prepared: ReturnType<typeof prepare> | undefined;
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Prepared at first use (as the old store did), so opening a store never touches the index. */
+  private get statements(): ReturnType<typeof prepare> {
+    this.prepared ??= prepare(this.db);
+    return this.prepared;
+  }
+
+  private holds(key: string): boolean {
+    return this.statements.key.get() === key;
+  }
+
+  async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
+    const statement = this.holds(key) ? this.statements.pending : this.statements.all;
+    return statement.all(limit) as { seq: number; id: string; namespace: string }[];
+  }
+
+  async countPending(key: string): Promise<number> {
+    return (this.holds(key) ? this.statements.countPending : this.statements.countAll).get() as number;
+  }
+
+  async put(key: string, entries: readonly SearchIndexEntry[]): Promise<void> {
+    this.db.transaction(() => {
+      if (!this.holds(key)) {
+        this.clearAll();
+        this.statements.setKey.run(key);
+      }
+      for (const entry of entries) {
+        this.statements.forgetTerms.run(entry.seq);
+        this.statements.putTerms.run(entry.seq, entry.terms);
+        this.statements.putVector.run(entry.seq, entry.vector);
+      }
+    })();
+  }
+
+  async vectors(key: string): Promise<IndexedVectors> {
+    if (!this.holds(key)) return { seqs: [], ids: [], namespaces: [], vectors: [] };
+    const rows = this.statements.vectors.all() as { seq: number; id: string; namespace: string; vector: Buffer }[];
+    return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
+  }
+
+  async matching(term: string): Promise<number[]> {
+    return this.statements.matching.all(`"${term.replaceAll('"', '""')}"`) as number[];
+  }
+
+  async documentFrequency(term: string): Promise<number> {
+    return (this.statements.frequency.get(term) as number | undefined) ?? 0;
+  }
+
+  async indexedCount(): Promise<number> {
+    return this.statements.indexed.get() as number;
+  }
+
+  /** PRAGMA data_version (changes made by other connections) and total_changes() (this connection's own). */
+  async changeToken(): Promise<string> {
+    return `${String(this.statements.dataVersion.get())}:${String(this.statements.totalChanges.get())}`;
+  }
+
+  async compact(): Promise<void> {
+    this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
+    // Building and merging segments leaves free pages behind; hand them back to the file system
+    // (stores are created with auto_vacuum = INCREMENTAL; a no-op on files without it).
+    this.db.pragma("incremental_vacuum");
+  }
+
+  async clear(): Promise<void> {
+    this.db.transaction(() => this.clearAll())();
+  }
+
+  private clearAll(): void {
+    this.db.exec("DELETE FROM search_vectors; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_meta WHERE key = 'key';");
+  }
+
+  async vectorBytes(): Promise<number> {
+    return this.statements.vectorPayload.get() as number;
+  }
+
+  async bytes(): Promise<SearchIndexBytes> {
+    const rows = this.statements.pages.all() as { name: string; bytes: number }[];
+    const sum = (pick: (name: string) => boolean) => rows.filter((r) => pick(r.name)).reduce((total, r) => total + r.bytes, 0);
+    return { vectors: sum((n) => n === "search_vectors"), terms: sum((n) => n.startsWith("search_terms_")), other: sum((n) => n === "search_meta") };
+  }
+}
+
+function prepare(db: Database.Database) {
+  ensureSearchSchema(db);
+  // Per connection, so not part of the schema: how many memories hold each term.
+  db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary USING fts5vocab(main, search_terms, row)");
+  return {
+    key: db.prepare("SELECT value FROM search_meta WHERE key = 'key'").pluck(),
+    setKey: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('key', ?)"),
+    frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
+    indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
+    pending: db.prepare(
+      "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL ORDER BY m.seq LIMIT ?",
+    ),
+    countPending: db.prepare("SELECT count(*) FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL").pluck(),
+    all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT ?"),
+    countAll: db.prepare("SELECT count(*) FROM memories").pluck(),
+    forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
+    putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
+    putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),
+    vectors: db.prepare(
+      "SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns ORDER BY v.seq",
+    ),
+    matching: db.prepare("SELECT rowid FROM search_terms WHERE search_terms MATCH ?").pluck(),
+    dataVersion: db.prepare("PRAGMA data_version").pluck(),
+    totalChanges: db.prepare("SELECT total_changes()").pluck(),
+    vectorPayload: db.prepare("SELECT coalesce(sum(length(vector)), 0) FROM search_vectors").pluck(),
+    pages: db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'search_meta' OR name = 'search_vectors' OR name LIKE 'search\\_terms\\_%' ESCAPE '\\' GROUP BY name"),
+  };
+}

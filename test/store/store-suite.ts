@@ -1,0 +1,415 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { memoryKey, type ImportJob, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../../src/core/store.js";
+import { collect } from "../helpers.js";
+
+/** A memory as a writer passes it; `text` stands in for the envelope (one byte a character). */
+export function memory(id: string, namespace = "ns", overrides: Partial<StoredMemory> = {}): StoredMemory {
+  return {
+    id,
+    namespace,
+    kind: "note",
+    tags: ["a"],
+    createdAt: 1,
+    meta: { k: 1 },
+    codec: "raw",
+    envelope: Uint8Array.of(1, 2, 3),
+    originalLength: 3,
+    checksum: 7,
+    assetId: null,
+    ...overrides,
+  };
+}
+
+/** A memory whose text another memory may hold too: the same hash, checksum and length mean the same text. */
+function shared(id: string, namespace: string, text: string, overrides: Partial<StoredMemory> = {}): StoredMemory {
+  const bytes = new TextEncoder().encode(text);
+  const hash = new Uint8Array(16);
+  for (let i = 0; i < bytes.length; i++) hash[i % 16] = ((hash[i % 16] as number) * 31 + (bytes[i] as number)) & 0xff;
+  return memory(id, namespace, { envelope: bytes, originalLength: bytes.length, checksum: text.length * 7919, contentHash: hash, ...overrides });
+}
+
+function asset(seed: number, overrides: Partial<StoredAsset> = {}): StoredAsset {
+  return { id: seed.toString(16).padStart(2, "0").repeat(32), kind: "zstd-dictionary", bytes: new Uint8Array(10 * seed).fill(seed), namespace: "ns", createdAt: seed, meta: {}, ...overrides };
+}
+
+function model(seed: number, name: string): RegisteredModel {
+  return {
+    fingerprint: seed.toString(16).padStart(2, "0").repeat(32),
+    name,
+    path: `/models/${name}.gguf`,
+    size: 1000 * seed,
+    mtime: seed,
+    architecture: "llama",
+    vocabularySize: 32000,
+    contextLength: 4096,
+    addedAt: seed,
+  };
+}
+
+const bytesOf = (m: { envelope: Uint8Array } | undefined) => (m ? [...m.envelope] : undefined);
+const ids = (items: readonly { id: string }[]) => items.map((m) => m.id);
+
+/**
+ * The behaviour every store implements (`core/store.ts`), run against a fresh store from `make`.
+ * Modelled on `cacheSuite`: SQLite runs it now, a server store runs the same cases later.
+ */
+export function storeSuite(name: string, make: () => Promise<Store>): void {
+  const withStore = (title: string, body: (store: Store) => Promise<void>): void => {
+    it(title, async () => {
+      const store = await make();
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+      }
+    });
+  };
+
+  describe(`${name} store`, () => {
+    withStore("puts, gets (one and many), counts, lists and fingerprints memories, every field intact", async (store) => {
+      assert.equal(store.readOnly, false);
+      assert.equal(typeof store.location, "string");
+      const full = memory("a", "ns", { kind: "chat", tags: ["x", "y"], createdAt: 1234, meta: { source: "s", n: 2 }, language: "en" });
+      assert.deepEqual(await store.memories.put([full, memory("b", "ns", { kind: "doc" }), memory("c", "other")]), new Set());
+      const got = await store.memories.get("ns", "a");
+      assert.ok(got);
+      assert.deepEqual(
+        [got.id, got.namespace, got.kind, got.tags, got.createdAt, got.meta, got.codec, [...got.envelope], got.originalLength, got.checksum, got.assetId, got.language, got.contentOf],
+        ["a", "ns", "chat", ["x", "y"], 1234, { source: "s", n: 2 }, "raw", [1, 2, 3], 3, 7, null, "en", null],
+      );
+      assert.equal(typeof got.version, "number");
+      assert.equal(await store.memories.get("ns", "zz"), undefined);
+      assert.equal(await store.memories.get("nowhere", "a"), undefined);
+      const many = await store.memories.getMany([
+        { namespace: "other", id: "c" },
+        { namespace: "ns", id: "missing" },
+        { namespace: "ns", id: "a" },
+        { namespace: "nowhere", id: "a" },
+      ]);
+      assert.deepEqual(many.map((m) => m && `${m.namespace}/${m.id}`), ["other/c", undefined, "ns/a", undefined]);
+      assert.deepEqual(await store.memories.getMany([]), []);
+      assert.equal(await store.memories.count(), 3);
+      assert.equal(await store.memories.count("ns"), 2);
+      assert.equal(await store.memories.count("nowhere"), 0);
+      assert.deepEqual(await store.memories.namespaces(), ["ns", "other"]);
+      assert.deepEqual(ids(await store.memories.list({})), ["a", "b", "c"]);
+      assert.deepEqual(ids(await store.memories.list({ namespace: "ns" })), ["a", "b"]);
+      assert.deepEqual(ids(await store.memories.list({ kind: "doc" })), ["b"]);
+      assert.deepEqual(ids(await store.memories.list({ limit: 1, offset: 1 })), ["b"]);
+      assert.deepEqual(await store.memories.list({ namespace: "nowhere" }), []);
+      const summary = (await store.memories.list({ namespace: "ns", limit: 1 }))[0] as unknown as Record<string, unknown>;
+      assert.ok(!("envelope" in summary), "a summary carries no envelope");
+      assert.deepEqual(await store.memories.fingerprints("ns", ["a", "zz", "c"]), new Map([["a", { checksum: 7, originalLength: 3 }]]));
+      assert.deepEqual(await store.memories.fingerprints("nowhere", ["a"]), new Map());
+    });
+
+    withStore("keeps namespaces apart: the same id in two namespaces", async (store) => {
+      await store.memories.put([memory("x", "b", { envelope: Uint8Array.of(2) }), memory("x", "a", { envelope: Uint8Array.of(1) })]);
+      assert.deepEqual(await store.memories.namespacesOf("x"), ["a", "b"]);
+      assert.deepEqual(await store.memories.namespacesOf("y"), []);
+      assert.deepEqual(bytesOf(await store.memories.get("a", "x")), [1]);
+      assert.deepEqual(bytesOf(await store.memories.get("b", "x")), [2]);
+      await store.memories.put([memory("x", "a", { envelope: Uint8Array.of(3) })]);
+      assert.deepEqual(bytesOf(await store.memories.get("b", "x")), [2], "a rewrite in a leaves b alone");
+      assert.equal(await store.memories.delete("a", "x"), true);
+      assert.equal(await store.memories.delete("a", "x"), false);
+      assert.equal(await store.memories.delete("nowhere", "x"), false);
+      assert.deepEqual(bytesOf(await store.memories.get("b", "x")), [2]);
+      assert.deepEqual(await store.memories.namespacesOf("x"), ["b"]);
+    });
+
+    withStore("a rewrite raises the version; replaceEnvelopes applies only at the version read", async (store) => {
+      await store.memories.put([memory("m"), memory("n"), memory("gone")]);
+      const m = await store.memories.get("ns", "m");
+      const gone = await store.memories.get("ns", "gone");
+      const n0 = await store.memories.get("ns", "n");
+      assert.ok(m?.version !== undefined && gone?.version !== undefined && n0?.version !== undefined);
+      await store.memories.put([{ ...memory("n"), meta: { touched: true } }]);
+      const n = await store.memories.get("ns", "n");
+      assert.ok(n?.version !== undefined && n.version > n0.version, "a rewrite raises the version");
+      await store.memories.delete("ns", "gone");
+      const update = { namespace: "ns", codec: "zstd", envelope: Uint8Array.of(9), assetId: null };
+      const applied = await store.memories.replaceEnvelopes([
+        { ...update, id: "m", version: m.version },
+        { ...update, id: "n", version: n0.version },
+        { ...update, id: "gone", version: gone.version },
+        { ...update, namespace: "nowhere", id: "m", version: m.version },
+      ]);
+      assert.equal(applied, 1);
+      const after = await store.memories.get("ns", "m");
+      assert.deepEqual([after?.codec, bytesOf(after)], ["zstd", [9]]);
+      assert.ok((after?.version as number) > m.version, "the rewrite raised the version");
+      assert.deepEqual([(await store.memories.get("ns", "n"))?.codec, (await store.memories.get("ns", "n"))?.meta], ["raw", { touched: true }], "a stale rewrite changes nothing");
+      assert.equal(await store.memories.get("ns", "gone"), undefined, "a deleted memory stays deleted");
+      assert.equal(await store.memories.replaceEnvelopes([{ ...update, id: "m", version: m.version }]), 0, "the old version no longer matches");
+      assert.equal(await store.memories.replaceEnvelopes([]), 0);
+    });
+
+    withStore("deduplicates content: a second memory with the same text is a reference reading the holder's envelope", async (store) => {
+      const text = "a text two memories share";
+      assert.deepEqual(await store.memories.put([shared("h", "a", text)]), new Set());
+      const references = await store.memories.put([shared("r", "b", text, { envelope: Uint8Array.of(1) }), shared("own", "b", "another text")]);
+      assert.deepEqual(references, new Set([memoryKey("b", "r")]));
+      const holder = await store.memories.get("a", "h");
+      const reference = await store.memories.get("b", "r");
+      assert.deepEqual(bytesOf(reference), bytesOf(holder), "the reference reads the holder's envelope");
+      assert.equal(reference?.contentOf, "h");
+      assert.equal(holder?.contentOf, null);
+      assert.ok(reference?.contentHash && reference.contentHash.length > 0);
+      const found = await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, text.length * 7919, text.length);
+      assert.deepEqual(found && { ...found, envelope: [...found.envelope] }, { namespace: "a", id: "h", codec: "raw", storedBytes: text.length, envelope: [...new TextEncoder().encode(text)] });
+      assert.equal(await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, 1, text.length), undefined, "another checksum is another text");
+      // Hand-over on delete: the holder goes, the reference still reads the same envelope and holds it now.
+      assert.equal(await store.memories.delete("a", "h"), true);
+      const handed = await store.memories.get("b", "r");
+      assert.deepEqual(bytesOf(handed), [...new TextEncoder().encode(text)]);
+      assert.equal(handed?.contentOf, null);
+      assert.equal((await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, text.length * 7919, text.length))?.id, "r");
+    });
+
+    withStore("hands a holder's envelope over when the holder takes another text, in the same batch too", async (store) => {
+      const old = "the old text of X";
+      await store.memories.put([shared("X", "ns", old), shared("R", "ns", old)]);
+      // X changes its text: R, which referenced it, now holds the old text.
+      await store.memories.put([shared("X", "ns", "X says something else")]);
+      assert.deepEqual(bytesOf(await store.memories.get("ns", "R")), [...new TextEncoder().encode(old)]);
+      assert.equal((await store.memories.get("ns", "R"))?.contentOf, null);
+      // One batch: X2 changes its text and Y names X2's old text with an empty envelope (it was found as X2's).
+      await store.memories.put([shared("X2", "ns", "second old text")]);
+      await store.memories.put([shared("X2", "ns", "second new text"), shared("Y", "ns", "second old text", { envelope: new Uint8Array(0) })]);
+      assert.deepEqual(bytesOf(await store.memories.get("ns", "Y")), [...new TextEncoder().encode("second old text")]);
+      assert.deepEqual(bytesOf(await store.memories.get("ns", "X2")), [...new TextEncoder().encode("second new text")]);
+    });
+
+    withStore("a failing batch writes nothing", async (store) => {
+      await assert.rejects(store.memories.put([memory("x"), memory("y", "ns", { assetId: "missing-asset" })]), { code: "E_MISSING_ASSET" });
+      await assert.rejects(store.memories.put([memory("z", "ns", { kind: "poem" as "note" })]), { code: "E_INVALID_INPUT" });
+      assert.equal(await store.memories.count(), 0);
+    });
+
+    withStore("keeps summaries and entities beside a memory", async (store) => {
+      const semantic = { summary: "short", entities: [{ type: "person", text: "Ann", start: 0, end: 3 }], source: "test/model" };
+      await store.memories.put([memory("s", "ns", { semantic }), memory("plain")]);
+      assert.deepEqual(await store.memories.getSemantic("ns", "s"), semantic);
+      assert.equal(await store.memories.getSemantic("ns", "plain"), undefined);
+      assert.equal(await store.memories.getSemantic("nowhere", "s"), undefined);
+      await store.memories.delete("ns", "s");
+      assert.equal(await store.memories.getSemantic("ns", "s"), undefined);
+    });
+
+    withStore("scans in insertion order in batches, by namespace, across writes between batches, and stops when aborted", async (store) => {
+      const all = Array.from({ length: 25 }, (_, i) => memory(`m${i}`, i % 2 ? "odd" : "even"));
+      await store.memories.put(all);
+      assert.deepEqual(ids(await collect(store.memories.scan())), ids(all));
+      assert.deepEqual(ids(await collect(store.memories.scan({ batchSize: 3 }))), ids(all));
+      assert.deepEqual(ids(await collect(store.memories.scan({ namespace: "odd", batchSize: 4 }))), ids(all.filter((_, i) => i % 2)));
+      assert.deepEqual(await collect(store.memories.scan({ namespace: "nowhere" })), []);
+      const first = (await collect(store.memories.scan({ batchSize: 1 })))[0];
+      assert.deepEqual(bytesOf(first), [1, 2, 3]);
+      // The caller may write while a scan is under way (nothing stays open between batches).
+      const seen: string[] = [];
+      for await (const m of store.memories.scan({ batchSize: 5 })) {
+        seen.push(m.id);
+        if (m.id === "m2") {
+          await store.memories.delete("even", "m10");
+          await store.memories.put([memory("late", "even")]);
+        }
+      }
+      assert.deepEqual(seen, [...ids(all).filter((id) => id !== "m10"), "late"]);
+      // The event loop runs between batches.
+      let ran = false;
+      setImmediate(() => (ran = true));
+      let ranBeforeLast = false;
+      for await (const m of store.memories.scan({ batchSize: 2 })) if (m.id === "late") ranBeforeLast = ran;
+      assert.ok(ranBeforeLast);
+      const controller = new AbortController();
+      const read: string[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const m of store.memories.scan({ batchSize: 4, signal: controller.signal })) {
+            read.push(m.id);
+            if (read.length === 6) controller.abort();
+          }
+        })(),
+        { name: "AbortError" },
+      );
+      assert.equal(read.length, 6, "nothing is yielded after the abort");
+      await assert.rejects(collect(store.memories.scan({ signal: AbortSignal.abort() })), { name: "AbortError" });
+    });
+
+    withStore("accounts bytes by codec and footprint, charging a shared text to each namespace that reads it", async (store) => {
+      const text = "a text both namespaces read";
+      await store.assets.put(asset(1));
+      await store.memories.put([
+        shared("h", "a", text),
+        memory("z", "a", { codec: "zstd", envelope: Uint8Array.of(1), assetId: asset(1).id }),
+        shared("r", "b", text),
+        memory("own", "b", { envelope: Uint8Array.of(1, 2), originalLength: 2 }),
+      ]);
+      await store.assets.put(asset(2, { namespace: "a" }));
+      const n = text.length;
+      assert.deepEqual(await store.memories.usageByCodec(), [
+        { codec: "raw", memories: 3, originalBytes: n + n + 2, storedBytes: n + 2 },
+        { codec: "zstd", memories: 1, originalBytes: 3, storedBytes: 1 },
+      ]);
+      assert.deepEqual(await store.memories.usageByCodec("b"), [{ codec: "raw", memories: 2, originalBytes: n + 2, storedBytes: n + 2 }]);
+      assert.deepEqual(await store.memories.usageByCodec("nowhere"), []);
+      assert.deepEqual(await store.memories.footprint(), { memories: 4, originalBytes: 2 * n + 5, envelopeBytes: n + 3, assetBytes: 10, unusedAssetBytes: 20 });
+      assert.deepEqual(await store.memories.footprint("a"), { memories: 2, originalBytes: n + 3, envelopeBytes: n + 1, assetBytes: 10, unusedAssetBytes: 20 });
+      assert.deepEqual(await store.memories.footprint("b"), { memories: 2, originalBytes: n + 2, envelopeBytes: n + 2, assetBytes: 0, unusedAssetBytes: 0 });
+    });
+
+    withStore("keeps assets: put, get, by reference, list, usage, active per namespace, learned-from, guarded delete", async (store) => {
+      const one = asset(1, { meta: { samples: 42 } });
+      const two = asset(2, { namespace: null });
+      await store.assets.put(one);
+      await store.assets.put(two);
+      await store.assets.put({ ...one, bytes: Uint8Array.of(0) });
+      const got = await store.assets.get(one.id);
+      assert.deepEqual(got && { ...got, bytes: [...got.bytes] }, { ...one, bytes: [...one.bytes] }, "an asset with the same id is kept as it was");
+      assert.equal(await store.assets.get("ff".repeat(32)), undefined);
+      assert.equal((await store.assets.getByRef(Buffer.from(two.id.slice(0, 8), "hex")))?.id, two.id);
+      assert.equal(await store.assets.getByRef(Uint8Array.of(0xee, 0xee, 0xee, 0xee)), undefined);
+      await assert.rejects(store.assets.put(asset(1, { id: `${one.id.slice(0, 16)}${"ee".repeat(24)}` })), { code: "E_STORE" });
+      assert.deepEqual(ids(await store.assets.list()), [one.id, two.id]);
+      await store.memories.put([memory("a", "ns", { assetId: one.id }), memory("b", "other", { assetId: one.id })]);
+      assert.deepEqual(await store.assets.usage(), [
+        { id: one.id, kind: "zstd-dictionary", namespace: "ns", size: 10, memories: 2 },
+        { id: two.id, kind: "zstd-dictionary", namespace: null, size: 20, memories: 0 },
+      ]);
+      assert.deepEqual((await store.assets.usage("other")).map((u) => u.memories), [1, 0]);
+      assert.deepEqual((await store.assets.usage("nowhere")).map((u) => u.memories), [0, 0]);
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), undefined);
+      assert.equal(await store.assets.isActive(one.id), false);
+      await store.assets.setActive("ns", "zstd-dictionary", one.id);
+      await store.assets.setActive("fresh", "cm-snapshot", two.id);
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), one.id);
+      assert.equal(await store.assets.active("ns", "cm-snapshot"), undefined);
+      assert.equal(await store.assets.active("fresh", "cm-snapshot"), two.id);
+      assert.equal(await store.assets.isActive(one.id), true);
+      assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42);
+      assert.equal(await store.assets.learnedFrom("nowhere", "zstd-dictionary"), 0);
+      await assert.rejects(store.assets.setActive("ns", "zstd-dictionary", "ff".repeat(32)), { code: "E_MISSING_ASSET" });
+      assert.equal(await store.assets.delete(one.id), false, "refused while memories need it");
+      assert.ok(await store.assets.get(one.id));
+      await store.memories.delete("ns", "a");
+      await store.memories.delete("other", "b");
+      assert.equal(await store.assets.delete(one.id), true);
+      assert.equal(await store.assets.delete(one.id), false);
+      assert.equal(await store.assets.get(one.id), undefined);
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), undefined, "the namespace stops writing with it");
+      assert.equal(await store.assets.isActive(one.id), false);
+      assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42, "kept after the asset is pruned");
+    });
+
+    withStore("registers models by content and name, and inference set-ups", async (store) => {
+      const first = model(1, "tiny");
+      await store.models.put(first);
+      await store.models.put(model(2, "small"));
+      assert.deepEqual(await store.models.get("tiny"), first);
+      assert.deepEqual(await store.models.get(first.fingerprint), first);
+      assert.equal(await store.models.get("nothing"), undefined);
+      assert.deepEqual(await store.models.getByRef(Buffer.from(first.fingerprint.slice(0, 8), "hex")), first);
+      assert.equal(await store.models.getByRef(Uint8Array.of(9, 9, 9, 9)), undefined);
+      await store.models.put({ ...first, name: "renamed", path: "/elsewhere.gguf", size: 5, mtime: 6, architecture: "ignored" });
+      assert.deepEqual(await store.models.get(first.fingerprint), { ...first, name: "renamed", path: "/elsewhere.gguf", size: 5, mtime: 6 });
+      assert.deepEqual((await store.models.list()).map((m) => m.name), ["renamed", "small"]);
+      await assert.rejects(store.models.put(model(3, "small")), { code: "E_USAGE" });
+      await assert.rejects(store.models.put({ ...model(1, "clash"), fingerprint: `${first.fingerprint.slice(0, 8)}${"ee".repeat(28)}` }), { code: "E_STORE" });
+      const engine = { id: "ab".repeat(32), runtime: "node-llama-cpp 3 cpu", settings: { topK: 64, windowTokens: 512, carryTokens: 64 }, createdAt: 5 };
+      await store.models.putEngine(engine);
+      await store.models.putEngine({ ...engine, runtime: "ignored" });
+      assert.deepEqual(await store.models.getEngineByRef(Buffer.from(engine.id.slice(0, 8), "hex")), engine);
+      assert.equal(await store.models.getEngineByRef(Uint8Array.of(1, 1, 1, 1)), undefined);
+    });
+
+    withStore("keeps import jobs: create, update, get, newest first", async (store) => {
+      const job = (id: string, startedAt: number): ImportJob => ({
+        id, kind: "jsonl", source: `/data/${id}.jsonl`, sourceSize: 100, sourceMtime: 5, namespace: "ns", status: "running", position: 0, line: 0, startedAt, updatedAt: startedAt,
+      });
+      await store.jobs.create(job("old", 1));
+      await store.jobs.create(job("new", 2));
+      await store.jobs.update("old", { position: 50, line: 3 });
+      await store.jobs.update("old", { status: "interrupted" });
+      const old = await store.jobs.get("old");
+      assert.deepEqual(old && { ...old, updatedAt: 0 }, { ...job("old", 1), position: 50, line: 3, status: "interrupted", updatedAt: 0 });
+      assert.ok((old?.updatedAt ?? 0) > 1, "an update stamps the time");
+      assert.equal(await store.jobs.get("none"), undefined);
+      assert.deepEqual(ids(await store.jobs.list()), ["new", "old"]);
+      assert.deepEqual(ids(await store.jobs.list(1)), ["new"]);
+    });
+
+    withStore("keeps a search index: pending, vectors and terms under one key, following deletes and rewrites", async (store) => {
+      const search = store.search;
+      await store.memories.put([memory("a"), memory("b"), memory("c", "other")]);
+      const token = await search.changeToken();
+      assert.equal(await search.changeToken(), token, "nothing changed");
+      const pending = await search.pending("k1", 10);
+      assert.deepEqual(pending.map((p) => `${p.namespace}/${p.id}`), ["ns/a", "ns/b", "other/c"]);
+      assert.equal(await search.countPending("k1"), 3);
+      assert.deepEqual((await search.pending("k1", 2)).length, 2);
+      const [a, b, c] = pending.map((p) => p.seq) as [number, number, number];
+      await search.put("k1", [
+        { seq: a, vector: Uint8Array.of(1, 1), terms: "atlas migration friday" },
+        { seq: b, vector: Uint8Array.of(2, 2), terms: "budget friday 周五" },
+      ]);
+      assert.notEqual(await search.changeToken(), token, "a write changes the token");
+      assert.deepEqual((await search.pending("k1", 10)).map((p) => p.seq), [c]);
+      assert.equal(await search.countPending("k1"), 1);
+      assert.equal(await search.countPending("k2"), 3, "another key: everything is pending");
+      assert.equal((await search.pending("k2", 10)).length, 3);
+      const vectors = await search.vectors("k1");
+      assert.deepEqual({ ...vectors, vectors: vectors.vectors.map((v) => [...v]) }, { seqs: [a, b], ids: ["a", "b"], namespaces: ["ns", "ns"], vectors: [[1, 1], [2, 2]] });
+      assert.deepEqual(await search.vectors("k2"), { seqs: [], ids: [], namespaces: [], vectors: [] });
+      assert.deepEqual((await search.matching("friday")).sort((x, y) => x - y), [a, b]);
+      assert.deepEqual(await search.matching("周五"), [b]);
+      assert.deepEqual(await search.matching("nothing"), []);
+      assert.equal(await search.documentFrequency("friday"), 2);
+      assert.equal(await search.documentFrequency("atlas"), 1);
+      assert.equal(await search.documentFrequency("nothing"), 0);
+      assert.equal(await search.indexedCount(), 2);
+      assert.equal(await search.vectorBytes(), 4);
+      const bytes = await search.bytes();
+      assert.ok(bytes.vectors > 0 && bytes.terms > 0 && bytes.other >= 0, JSON.stringify(bytes));
+      await search.compact();
+      assert.deepEqual((await search.matching("friday")).sort((x, y) => x - y), [a, b], "compact keeps the index");
+      // A re-put replaces a memory's terms.
+      await search.put("k1", [{ seq: a, vector: Uint8Array.of(3, 3), terms: "atlas done" }]);
+      assert.deepEqual(await search.matching("friday"), [b]);
+      // A deleted or rewritten memory leaves the index; the same text rewritten stays.
+      let before = await search.changeToken();
+      await store.memories.delete("ns", "b");
+      assert.notEqual(await search.changeToken(), before);
+      assert.deepEqual(await search.matching("friday"), []);
+      await store.memories.put([memory("a", "ns", { meta: { only: "metadata" } })]);
+      assert.equal(await search.indexedCount(), 1, "same text: still indexed");
+      await store.memories.put([memory("a", "ns", { checksum: 8 })]);
+      assert.equal(await search.indexedCount(), 0, "another text: indexed again later");
+      assert.deepEqual((await search.pending("k1", 10)).map((p) => p.id), ["a", "c"]);
+      // Writing under another key drops the index first; clear empties it.
+      await search.put("k1", [{ seq: c, vector: Uint8Array.of(4), terms: "one" }]);
+      await search.put("k2", [{ seq: a, vector: Uint8Array.of(5), terms: "two" }]);
+      assert.deepEqual((await search.vectors("k2")).ids, ["a"]);
+      assert.deepEqual(await search.matching("one"), []);
+      before = await search.changeToken();
+      await search.clear();
+      assert.notEqual(await search.changeToken(), before);
+      assert.equal(await search.indexedCount(), 0);
+      assert.equal(await search.countPending("k2"), 2);
+      assert.equal(await search.vectorBytes(), 0);
+    });
+
+    withStore("reports its usage, compacts, and closes", async (store) => {
+      await store.memories.put(Array.from({ length: 50 }, (_, i) => memory(`m${i}`, "ns", { envelope: new Uint8Array(200).fill(i) })));
+      const usage = await store.usage();
+      assert.ok(usage.fileBytes > 50 * 200, JSON.stringify(usage));
+      assert.ok(usage.indexBytes >= 0 && usage.indexBytes < usage.fileBytes);
+      for (let i = 0; i < 40; i++) await store.memories.delete("ns", `m${i}`);
+      await store.compact();
+      assert.ok((await store.usage()).fileBytes <= usage.fileBytes);
+      assert.equal(await store.memories.count(), 10);
+      assert.deepEqual(bytesOf(await store.memories.get("ns", "m45")), [...new Uint8Array(200).fill(45)]);
+    });
+  });
+}
