@@ -63,6 +63,9 @@ describe("CLI help and options", () => {
       const shorts = options.flatMap((o) => (o.short ? [o.short] : []));
       assert.deepEqual(shorts, [...new Set(shorts)], `${command}: a short option is listed twice`);
       assert.ok(longs.includes("help") && longs.includes("json"), `${command}: --help and --json`);
+      const usage = help.split("\n")[0] as string;
+      for (const [, long] of usage.matchAll(/--([\w-]+)/g)) assert.ok(longs.includes(long as string), `${command}: usage names --${long}, which it does not take`);
+      for (const [, short] of usage.matchAll(/(?:^|[\s[])-(\w)\b/g)) assert.ok(shorts.includes(short as string), `${command}: usage names -${short}, which it does not take`);
       // Every listed flag parses (strict parsing rejects any other); --help then prints the help.
       const all = options.flatMap((o) => (o.takesValue ? [`--${o.long}`, "x"] : [`--${o.long}`]));
       const accepted = memzip([command, ...all]);
