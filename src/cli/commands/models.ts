@@ -5,7 +5,7 @@ import { bytesToText } from "../../codec/text.js";
 import { defaultDbPath } from "../../config/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, openEngine, readInputFile, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
 
 export const modelsCommand: Command = {
   name: "models",
@@ -51,7 +51,8 @@ Presets: ${Object.entries(MODEL_PRESETS)
       if (action === "pull") {
         const preset = requirePositional(context, 1, "PRESET");
         if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
-        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(engine.store.location === ":memory:" ? defaultDbPath() : engine.store.location), "models");
+        const storeFile = storePath(context);
+        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(storeFile === ":memory:" ? defaultDbPath() : storeFile), "models");
         const bar = new ProgressBar(context.stderr, "download", !context.json);
         const path = await pullPreset(preset, directory, (done, total) => bar.update(done, done, total));
         bar.done();
