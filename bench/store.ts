@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { MemoryRef, StoredMemory } from "../src/core/store.js";
-import { quantile } from "../src/quality/stats.js";
+import { quantile } from "../src/core/stats.js";
 import { openStore } from "../src/store/open.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 

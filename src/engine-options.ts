@@ -1,6 +1,7 @@
 import { CODEC_NAMES, isCodecName, type CodecName } from "./codec/registry.js";
 import { MemzipError, ErrorCode } from "./errors.js";
 import type { Cache } from "./cache/cache.js";
+import type { CacheKind } from "./core/vocabulary.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./search/vector-encoding.js";
@@ -58,7 +59,7 @@ export interface EngineOptions {
    * says: local 50,000 entries / 2 h, cloud 10,000 / 1 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
    * Defaults to `"memory"`.
    */
-  cache?: "memory" | "disk" | "off" | Cache;
+  cache?: CacheKind | Cache;
   /**
    * A GGUF model (registered name, fingerprint or path) for the `llm` codec. When set, the policy
    * also tries `llm` for every memory and keeps it where its verified envelope is the smallest.

@@ -1,3 +1,4 @@
+import type { RecallMode } from "./core/vocabulary.js";
 import { createHash, randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -1150,7 +1151,7 @@ function cacheFor(options: ResolvedEngineOptions, dbPath: string): Cache {
   return new TieredCache(memory, new SqliteCache(`${dbPath}.cache`, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }));
 }
 
-export type RecallMode = "exact" | "summary" | "rebuilt";
+export type { RecallMode };
 
 function semanticOf(stored: StoredSemantic | undefined): SemanticStatus {
   return stored ? "on" : "off";

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../errors.js";
-import type { Command, CommandContext } from "./command.js";
+import { GENERAL_USAGE_HINT } from "./shared.js";
+import { commandHelp, parseSpec, type Command, type CommandContext } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES, EXIT_INTERNAL } from "./exit-codes.js";
 
@@ -12,7 +13,7 @@ commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
 
 The store is one SQLite file: --db FILE, else $MEMZIP_DB, else ~/.local/share/memzip/memzip.db.
-Every command takes --json for scripts. Exit codes: 0 ok, 1 failures found, 2 usage,
+Every command takes --help, and --json for scripts. Exit codes: 0 ok, 1 failures found, 2 usage,
 3 invalid input, 4 not found, 5 corrupt payload, 6 checksum, 7 missing asset,
 8 store or disk (full, read-only, file-size limit), 9 missing tool.
 
@@ -24,7 +25,11 @@ examples:
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  if (name === undefined) {
+    process.stderr.write(`${MAIN_HELP}\n`);
+    return EXIT_CODES.E_USAGE;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
     const topic = COMMANDS.find((c) => c.name === rest[0]);
     process.stdout.write(`${topic ? commandHelp(topic) : MAIN_HELP}\n`);
     return 0;
@@ -39,23 +44,43 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new MemzipError(ErrorCode.USAGE, `unknown command "${name}"`, { hint: "Run `memzip help` to list commands." });
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: rest, options: parseSpec(command.options), allowPositionals: true, strict: true });
     } catch (cause) {
-      throw new MemzipError(ErrorCode.USAGE, (cause as Error).message, { hint: `Run \`memzip ${command.name} --help\`.`, cause });
+      throw new MemzipError(ErrorCode.USAGE, parseError(command, cause), { hint: helpHint(command), cause });
     }
     if (parsed.values.help) {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
     const context: CommandContext = { values: parsed.values, positionals: parsed.positionals, json, stdout: process.stdout, stderr: process.stderr };
-    return await command.run(context);
+    try {
+      return await command.run(context);
+    } catch (error) {
+      throw withCommandHint(command, error);
+    }
   } catch (error) {
     return report(error, json);
   }
 }
 
-function commandHelp(command: Command): string {
-  return `usage: ${command.usage}\n\n${command.summary}\n\n${command.help}`;
+function helpHint(command: Command): string {
+  return `Run \`memzip ${command.name} --help\` for the options it takes.`;
+}
+
+/** parseArgs' message, shortened to what the user typed and the command it does not fit. */
+function parseError(command: Command, cause: unknown): string {
+  const message = (cause as Error).message;
+  const code = (cause as { code?: unknown }).code;
+  const option = /'([^']+)'/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `memzip ${command.name} has no option ${option}`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `${message.split(".")[0] ?? message} (memzip ${command.name})`;
+  return message;
+}
+
+/** A usage error from inside a command points at that command's help, not the general one. */
+function withCommandHint(command: Command, error: unknown): unknown {
+  if (!(error instanceof MemzipError) || error.code !== ErrorCode.USAGE || error.hint !== GENERAL_USAGE_HINT) return error;
+  return new MemzipError(error.code, error.message, { hint: helpHint(command), cause: error.cause, details: error.details });
 }
 
 function report(thrown: unknown, json: boolean): number {

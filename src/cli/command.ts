@@ -1,7 +1,21 @@
 import type { ParseArgsConfig } from "node:util";
+import { choices, PROFILE_NAMES } from "../core/vocabulary.js";
 
-export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+export type ParseSpec = NonNullable<ParseArgsConfig["options"]>;
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** One flag: what the parser needs, and its line in `--help`. */
+export interface OptionDef {
+  type: "string" | "boolean";
+  short?: string;
+  multiple?: boolean;
+  /** What the value is called in help ("FILE", "N"); string options only. */
+  value?: string;
+  /** The help text; a line break continues it under the first line. */
+  help: string;
+}
+
+export type OptionDefs = Readonly<Record<string, OptionDef>>;
 
 export interface CommandContext {
   values: OptionValues;
@@ -16,35 +30,81 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
-  /** Extra lines for `--help`: what the flags mean, examples. */
+  /** What the command does and prints, before the option list of `--help`. */
   help: string;
-  options: OptionSpec;
+  /** Every flag the command accepts; `--help` lists exactly these. */
+  options: OptionDefs;
   /** Resolves to the exit code. */
   run(context: CommandContext): Promise<number>;
 }
 
-/** Flags every store command shares. */
-export const STORE_OPTIONS = {
-  db: { type: "string" },
-  namespace: { type: "string", short: "n" },
-  "zstd-level": { type: "string" },
-  config: { type: "string" },
-  model: { type: "string" },
-  contexts: { type: "string" },
-  profile: { type: "string" },
-  workers: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const satisfies OptionSpec;
+/** The parser's view of a command's options. */
+export function parseSpec(options: OptionDefs): ParseSpec {
+  const spec: ParseSpec = {};
+  for (const [name, option] of Object.entries(options)) {
+    spec[name] = { type: option.type, ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) };
+  }
+  return spec;
+}
 
-export const STORE_HELP = `  --db FILE          store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)
-  -n, --namespace NS namespace: one agent or user (default: "default")
-  --zstd-level N     zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)
-  --model M          GGUF model (registered name or path) for the llm codec (default: $MEMZIP_MODEL)
-  --contexts N       memories coded at once by the model, one llama context each (default: profile's)
-  --profile P        auto (sized from this machine), local, cloud, hybrid or naive (default auto;
-                     \`memzip profile show\` explains its numbers)
-  --workers N        worker threads for the classical codecs in batch writes (default: one per core)
-  --config FILE      JSON or YAML settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json|yaml)
-  --json             machine-readable output on stdout
-  -h, --help         this help`;
+const FLAG_COLUMN = 19;
+
+/** The option list of `--help`, one flag each, in declaration order. */
+export function optionHelp(options: OptionDefs): string {
+  const indent = " ".repeat(FLAG_COLUMN + 3);
+  return Object.entries(options)
+    .map(([name, option]) => {
+      const flag = `${option.short ? `-${option.short}, ` : ""}--${name}${option.type === "string" ? ` ${option.value ?? "VALUE"}` : ""}`;
+      const [first, ...rest] = option.help.split("\n");
+      const head = flag.length < FLAG_COLUMN ? `  ${flag.padEnd(FLAG_COLUMN)} ${first}` : `  ${flag}\n${indent}${first}`;
+      return [head, ...rest.map((line) => `${indent}${line}`)].join("\n");
+    })
+    .join("\n");
+}
+
+/** `memzip COMMAND --help`. */
+export function commandHelp(command: Command): string {
+  return `usage: ${command.usage}\n\n${command.summary}\n\n${command.help}\n\noptions:\n${optionHelp(command.options)}`;
+}
+
+export const JSON_OPTION = { json: { type: "boolean", help: "machine-readable output on stdout" } } as const satisfies OptionDefs;
+export const HELP_OPTION = { help: { type: "boolean", short: "h", help: "this help" } } as const satisfies OptionDefs;
+export const CONFIG_OPTION = {
+  config: { type: "string", value: "FILE", help: "JSON or YAML settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json|yaml)" },
+} as const satisfies OptionDefs;
+
+/** Flags every command that opens the store takes. */
+export const STORE_OPTIONS = {
+  db: { type: "string", value: "FILE", help: "store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)" },
+  ...CONFIG_OPTION,
+  ...JSON_OPTION,
+  ...HELP_OPTION,
+} as const satisfies OptionDefs;
+
+/** `-n` of a command that writes: where new memories go. */
+export const WRITE_NAMESPACE = {
+  namespace: { type: "string", short: "n", value: "NS", help: 'namespace to write to: one agent or user (default: "default")' },
+} as const satisfies OptionDefs;
+
+/** `-n` of a command that reads: a filter. */
+export const READ_NAMESPACE = {
+  namespace: { type: "string", short: "n", value: "NS", help: "only this namespace (default: all namespaces)" },
+} as const satisfies OptionDefs;
+
+/** `-n` of a command that names memories by id. */
+export const ID_NAMESPACE = {
+  namespace: { type: "string", short: "n", value: "NS", help: "the namespace of the id (default: the one namespace that holds it;\nan id held by several namespaces needs -n)" },
+} as const satisfies OptionDefs;
+
+/** Flags of commands that code memories (write, recode, train). */
+export const CODING_OPTIONS = {
+  "zstd-level": { type: "string", value: "N", help: "zstd level for new zstd / zstd-dict envelopes, 1–19 (default 19)" },
+  model: { type: "string", value: "M", help: "GGUF model (registered name or path) for the llm codec (default: $MEMZIP_MODEL)" },
+  contexts: { type: "string", value: "N", help: "memories coded at once by the model, one llama context each (default: profile's)" },
+  profile: {
+    type: "string",
+    value: "P",
+    help: `${choices(PROFILE_NAMES.slice(1))}, or auto: sized from this machine (default auto;\n\`memzip profile show\` explains its numbers)`,
+  },
+  workers: { type: "string", value: "N", help: "worker threads for the classical codecs in batch writes (default: one per core)" },
+} as const satisfies OptionDefs;

@@ -1,31 +1,40 @@
-import { loadConfig } from "../config/load.js";
+import { readFileSync, statSync } from "node:fs";
+import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
+import { choices, isOneOf, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
-import { isWriteCodecName, type EngineOptions, type WriteCodecName } from "../engine-options.js";
-import { MemzipError, ErrorCode } from "../errors.js";
-import { CODEC_NAMES } from "../codec/registry.js";
+import type { EngineOptions } from "../engine-options.js";
+import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import type { CommandContext } from "./command.js";
 
-/** The engine with settings from the config file, then MEMZIP_* variables, then flags. */
-export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: { readOnly?: boolean } = {}): Engine {
-  const { db, namespace, config, model } = context.values;
+/** The settings the flags give (a command declares only the flags it takes; the others stay unset). */
+export function flagSettings(context: CommandContext): FileConfig {
+  const { db, namespace, model } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
   const contexts = parseInteger(context.values.contexts, "contexts", 1, 256);
   const workers = parseInteger(context.values.workers, "workers", 0, 256);
   const profile = typeof context.values.profile === "string" ? parseProfileName(context.values.profile, "--profile") : undefined;
-  const settings = { ...loadConfig(typeof config === "string" ? { path: config } : {}), ...extra };
-  return Engine.open({
-    ...settings,
+  return {
     ...(typeof db === "string" ? { db } : {}),
     ...(typeof namespace === "string" ? { namespace } : {}),
     ...(zstdLevel === undefined ? {} : { zstdLevel }),
     ...(typeof model === "string" ? { model } : {}),
     ...(profile ? { profile } : {}),
     ...(workers === undefined ? {} : { workers }),
-    ...(contexts === undefined ? {} : { llm: { ...settings.llm, contexts } }),
-    ...(access.readOnly ? { readOnly: true } : {}),
-  });
+    ...(contexts === undefined ? {} : { llm: { contexts } }),
+  };
+}
+
+/** The settings of the config file, then MEMZIP_* variables, then flags (`resolveConfig`). */
+export function settingsOf(context: CommandContext): FileConfig {
+  const { config } = context.values;
+  return resolveConfig({ ...(typeof config === "string" ? { file: config } : {}), flags: flagSettings(context) });
+}
+
+/** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
+export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: { readOnly?: boolean } = {}): Engine {
+  return Engine.open({ ...settingsOf(context), ...extra, ...(access.readOnly ? { readOnly: true } : {}) });
 }
 
 /** Prints `value` as JSON with --json, else the human text. */
@@ -41,7 +50,16 @@ export function requirePositional(context: CommandContext, index: number, name: 
 
 export function parseCodec(value: unknown): WriteCodecName | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || !isWriteCodecName(value)) throw usage(`unknown codec "${String(value)}"; choose one of ${[...CODEC_NAMES, "llm"].join(", ")}`);
+  if (!isOneOf(WRITE_CODEC_NAMES, value)) throw usage(`unknown codec "${String(value)}"; choose one of ${WRITE_CODEC_NAMES.join(", ")}`);
+  return value;
+}
+
+/** A flag whose value is one word of a vocabulary; `fallback` when it is not given. */
+export function parseChoice<const T extends string>(words: readonly T[], value: unknown, flag: string, fallback: T): T;
+export function parseChoice<const T extends string>(words: readonly T[], value: unknown, flag: string): T | undefined;
+export function parseChoice<const T extends string>(words: readonly T[], value: unknown, flag: string, fallback?: T): T | undefined {
+  if (value === undefined) return fallback;
+  if (!isOneOf(words, value)) throw usage(`--${flag} must be ${choices(words)}, not "${String(value)}"`);
   return value;
 }
 
@@ -52,8 +70,11 @@ export function parseInteger(value: unknown, flag: string, min: number, max: num
   return number;
 }
 
+/** The hint of `usage` errors; the CLI replaces it by the running command's help. */
+export const GENERAL_USAGE_HINT = "Run `memzip help` or `memzip COMMAND --help`.";
+
 export function usage(message: string): MemzipError {
-  return new MemzipError(ErrorCode.USAGE, message, { hint: "Run `memzip help` or `memzip COMMAND --help`." });
+  return new MemzipError(ErrorCode.USAGE, message, { hint: GENERAL_USAGE_HINT });
 }
 
 export function bpb(value: number): string {
@@ -69,7 +90,37 @@ export function requirePositionalOrFlag(context: CommandContext, flag: string): 
 
 /** The store file `openEngine` opens for these flags: --db, else the config's (or $MEMZIP_DB), else the default. */
 export function storePath(context: CommandContext): string {
-  const { db, config } = context.values;
-  if (typeof db === "string") return db;
-  return loadConfig(typeof config === "string" ? { path: config } : {}).db ?? defaultDbPath();
+  return settingsOf(context).db ?? defaultDbPath();
+}
+
+/** The bytes of an input file named on the command line ("-": stdin); a missing or unreadable file is a typed error naming it. */
+export function readInputFile(path: string, flag = "--file"): Buffer {
+  try {
+    return readFileSync(path === "-" ? 0 : path);
+  } catch (cause) {
+    throw inputFileError(cause, path, flag);
+  }
+}
+
+/** The size of an input file named on the command line, with the same errors as `readInputFile`. */
+export function inputFileSize(path: string, flag = "--file"): number {
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
+    return stat.size;
+  } catch (cause) {
+    throw inputFileError(cause, path, flag);
+  }
+}
+
+function inputFileError(cause: unknown, path: string, flag: string): MemzipError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    return new MemzipError(ErrorCode.NOT_FOUND, `no such file: ${path}`, { hint: `Check the path given as ${flag}.`, cause, details: { path } });
+  }
+  if (code === "EISDIR") return new MemzipError(ErrorCode.USAGE, `${path} is a directory, not a file`, { hint: `Give a file as ${flag}.`, cause, details: { path } });
+  if (code === "EACCES" || code === "EPERM") {
+    return new MemzipError(ErrorCode.USAGE, `cannot read ${path}: permission denied`, { hint: "Make the file readable, or pass the text on stdin (-).", cause, details: { path } });
+  }
+  return resourceError(cause, `read ${path}`) ?? new MemzipError(ErrorCode.USAGE, `cannot read ${path}: ${(cause as Error).message}`, { hint: `Check the path given as ${flag}.`, cause, details: { path } });
 }

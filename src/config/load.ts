@@ -4,11 +4,11 @@ import type * as Yaml from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { isProfileName, PROFILE_NAMES } from "../core/profiles.js";
+import { CACHE_KINDS, choices, isOneOf, PROFILE_NAMES, type CacheKind } from "../core/vocabulary.js";
 import type { EngineOptions } from "../engine-options.js";
 
 /** What a config file or the environment may set: the engine options that are plain values. */
-export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: "memory" | "disk" | "off" };
+export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: CacheKind };
 
 type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
@@ -35,16 +35,16 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   semantic: { kind: "object", env: "MEMZIP_SEMANTIC" },
 };
 
-/**
- * `$MEMZIP_CONFIG`, else `config.json`, `config.yaml` or `config.yml` (the first that exists) in
- * `$XDG_CONFIG_HOME/memzip/` or `~/.config/memzip/`.
- */
 /** The yaml package loads in ~0.1 s, so only a YAML config file pays for it (synchronously: loading config is). */
 function parseYaml(text: string): unknown {
   const yaml = createRequire(import.meta.url)("yaml") as typeof Yaml;
   return yaml.parse(text);
 }
 
+/**
+ * `$MEMZIP_CONFIG`, else `config.json`, `config.yaml` or `config.yml` (the first that exists) in
+ * `$XDG_CONFIG_HOME/memzip/` or `~/.config/memzip/`.
+ */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MEMZIP_CONFIG) return env.MEMZIP_CONFIG;
   const dir = join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "memzip");
@@ -84,6 +84,32 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   return config;
 }
 
+/** Where settings come from; each source goes over the one before. */
+export interface ConfigSources {
+  /** A config file named explicitly (it must exist); else `$MEMZIP_CONFIG` or the default file, if there is one. */
+  file?: string;
+  /** `MEMZIP_*` variables (default: `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Settings given with the request or command (flags), checked like the file's; `llm` merges into the file's and environment's. */
+  flags?: FileConfig;
+}
+
+/**
+ * The engine options a front end opens the engine with: the config file, then `MEMZIP_*` variables,
+ * then flags. Every value is type-checked and an error names its source; ranges are the engine's.
+ */
+export function resolveConfig(sources: ConfigSources = {}): FileConfig {
+  const config = loadConfig({ ...(sources.file === undefined ? {} : { path: sources.file }), ...(sources.env ? { env: sources.env } : {}) });
+  const flags: FileConfig = {};
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue;
+    if (!Object.hasOwn(FIELDS, key)) throw configError(`unknown setting "${key}"; known: ${Object.keys(FIELDS).join(", ")}`);
+    assign(flags, key as keyof FileConfig, value, `flag "${key}"`);
+  }
+  const llm = flags.llm && config.llm ? { ...config.llm, ...flags.llm } : (flags.llm ?? config.llm);
+  return { ...config, ...flags, ...(llm ? { llm } : {}) };
+}
+
 function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where: string): void {
   const { kind } = FIELDS[key];
   const checks: Record<Kind, (v: unknown) => boolean> = {
@@ -92,13 +118,13 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     number: (v) => typeof v === "number" && Number.isFinite(v),
     codecs: (v) => Array.isArray(v) && v.every((c) => typeof c === "string"),
     object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
-    cache: (v) => v === "memory" || v === "disk" || v === "off",
-    profile: (v) => typeof v === "string" && isProfileName(v),
+    cache: (v) => isOneOf(CACHE_KINDS, v),
+    profile: (v) => isOneOf(PROFILE_NAMES, v),
   };
   const ok = checks[kind](value);
   const expected = {
     codecs: "a list of codec names",
-    cache: '"memory", "disk" or "off"',
+    cache: choices(CACHE_KINDS.map((k) => JSON.stringify(k))),
     integer: "an integer",
     number: "a number",
     string: "a non-empty string",

@@ -1,11 +1,12 @@
 import { availableParallelism, totalmem } from "node:os";
 import { MemzipError, ErrorCode } from "../errors.js";
 
-export const PROFILE_NAMES = ["auto", "local", "cloud", "hybrid", "naive"] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+import { isOneOf, PROFILE_NAMES, type ProfileName } from "../core/vocabulary.js";
+
+export { PROFILE_NAMES, type ProfileName };
 
 export function isProfileName(name: string): name is ProfileName {
-  return (PROFILE_NAMES as readonly string[]).includes(name);
+  return isOneOf(PROFILE_NAMES, name);
 }
 
 /** What the machine offers, as far as the profile needs to know. */

@@ -1,4 +1,5 @@
 /** What every text-generation and embedding backend offers: embedded llama, Ollama, OpenAI-compatible. */
+import type { BackendKind } from "../core/vocabulary.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -37,7 +38,7 @@ export interface EmbedResult {
   source: string;
 }
 
-export type BackendKind = "llama" | "ollama" | "openai";
+export type { BackendKind };
 
 export interface TextBackend {
   /** Unique name in the router (config key). */

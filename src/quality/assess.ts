@@ -4,10 +4,11 @@
  * scored against the exact original. Nothing here writes to the store.
  */
 import { checksum32 } from "../codec/checksum.js";
+import type { LossyRecallMode, RecallMode } from "../core/vocabulary.js";
 import type { EntityExtractor } from "../semantic/entities.js";
 import type { Embedder } from "../search/similarity.js";
 import { cosine } from "../search/similarity.js";
-import type { StoredMemory, StoredSemantic } from "../core/store.js";
+import type { StoredMemory, StoredSemantic } from "../store/types.js";
 import { quantile } from "../core/stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";
 
@@ -17,7 +18,7 @@ export const QUALITY_THRESHOLDS = { similarity: 0.85, entityRecall: 0.95 } as co
 /** What the report reads; the engine offers all of it. */
 export interface QualitySource {
   store: { iterateMemories(namespace?: string): IterableIterator<StoredMemory>; getAsset(id: string): { bytes: Uint8Array } | undefined };
-  recall(id: string, options?: { mode?: "exact" | "summary" | "rebuilt"; namespace?: string }): Promise<string>;
+  recall(id: string, options?: { mode?: RecallMode; namespace?: string }): Promise<string>;
   semanticOf(id: string, namespace?: string): StoredSemantic | undefined;
   /** The namespace's (or store's) original bytes and the bytes of the assets its memories need. */
   stats(namespace?: string): { originalBytes: number; assetBytes: number };
@@ -28,7 +29,7 @@ export interface QualityOptions {
   /** Memories to assess at most (insertion order). */
   limit?: number;
   /** The lossy form compared with the original. Defaults to `summary`. */
-  mode?: "summary" | "rebuilt";
+  mode?: LossyRecallMode;
   embedder: Embedder;
   extractor: EntityExtractor;
   onProgress?: (done: number, total: number) => void;
@@ -66,7 +67,7 @@ export interface MemoryQuality {
 
 export interface QualityReport {
   embedder: string;
-  mode: "summary" | "rebuilt";
+  mode: LossyRecallMode;
   thresholds: typeof QUALITY_THRESHOLDS;
   memories: number;
   exactMatches: number;
@@ -105,7 +106,7 @@ export async function assessQuality(source: QualitySource, options: QualityOptio
   return summarize(rows, mode, options.embedder.name, assetBytes);
 }
 
-async function assessMemory(source: QualitySource, memory: StoredMemory, mode: "summary" | "rebuilt", options: QualityOptions): Promise<MemoryQuality> {
+async function assessMemory(source: QualitySource, memory: StoredMemory, mode: LossyRecallMode, options: QualityOptions): Promise<MemoryQuality> {
   let started = performance.now();
   let original: string | undefined;
   let failure = "";
@@ -161,7 +162,7 @@ export function entityScores(expected: readonly { type: string; text: string }[]
   return { entityPrecision: precision, entityRecall: recall };
 }
 
-function summarize(rows: MemoryQuality[], mode: "summary" | "rebuilt", embedder: string, assetBytes: number): QualityReport {
+function summarize(rows: MemoryQuality[], mode: LossyRecallMode, embedder: string, assetBytes: number): QualityReport {
   const mean = (values: number[]) => (values.length ? values.reduce((s, v) => s + v, 0) / values.length : 0);
   const original = rows.reduce((s, r) => s + r.originalBytes, 0);
   const described = rows.flatMap((r) => (r.semantic ? [r.semantic] : []));

@@ -8,6 +8,7 @@
  * memories hold a term, not where: about half the size of one with positions). The two
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
+import type { SearchMode } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { memoryKey, type MemoryStore, type SyncSearchIndexStore } from "../store/types.js";
 import { ScoreMatrix } from "./score-matrix.js";
@@ -38,7 +39,7 @@ export interface SearchOptions {
   limit?: number;
   namespace?: string;
   /** Rankings to fuse. Defaults to `hybrid`. */
-  mode?: "hybrid" | "vector" | "keyword";
+  mode?: SearchMode;
 }
 
 export interface SearchIndexOptions {

@@ -1,4 +1,5 @@
 import { parseSummaryAnswerLoose, rebuildMessages, summaryMessages, summarySchema, type SemanticRecord } from "./summary.js";
+import { BACKEND_KINDS, isOneOf, type BackendKind } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
@@ -10,7 +11,7 @@ import { ModelRouter, type RouterOptions } from "../model/router.js";
 
 export interface BackendConfig {
   name: string;
-  kind: "ollama" | "openai" | "llama";
+  kind: BackendKind;
   /** Server URL (ollama, openai). */
   url?: string;
   /** Model name on the server; for llama, the GGUF path is `path`. */
@@ -61,7 +62,6 @@ export interface SemanticOptions {
 
 export type SemanticStatus = "on" | "off" | "skipped";
 
-const KINDS = ["ollama", "openai", "llama"] as const;
 
 /** Checks semantic settings from a config file or a library caller; every error names the setting. */
 export function validateSemanticOptions(value: unknown, where = "semantic"): SemanticOptions {
@@ -75,7 +75,7 @@ export function validateSemanticOptions(value: unknown, where = "semantic"): Sem
     const b = backend as Partial<BackendConfig> | null;
     if (typeof b !== "object" || b === null) return fail(`backends[${i}] must be an object`);
     if (typeof b.name !== "string" || b.name === "") fail(`backends[${i}].name must be a non-empty string`);
-    if (!KINDS.includes(b.kind as never)) fail(`backends[${i}].kind must be one of ${KINDS.join(", ")}`);
+    if (!isOneOf(BACKEND_KINDS, b.kind)) fail(`backends[${i}].kind must be one of ${BACKEND_KINDS.join(", ")}`);
     if (b.kind === "llama" ? typeof b.path !== "string" : typeof b.url !== "string" || !/^https?:\/\//.test(b.url)) {
       fail(b.kind === "llama" ? `backends[${i}].path must be a GGUF path` : `backends[${i}].url must be an http(s) URL`);
     }

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadConfig } from "../../src/config/load.js";
+import { loadConfig, resolveConfig } from "../../src/config/load.js";
 import { isMemzipError } from "../../src/errors.js";
 import { CLI, tempDir } from "../helpers.js";
 
@@ -51,5 +51,32 @@ describe("configuration", () => {
     assert.equal(add({}), "from-file");
     assert.equal(add({ MEMZIP_NAMESPACE: "from-env" }), "from-env");
     assert.equal(add({ MEMZIP_NAMESPACE: "from-env" }, "-n", "from-flag"), "from-flag");
+  });
+
+  it("resolveConfig takes flags over MEMZIP_* variables over the file, merges llm, and checks flags like the file", () => {
+    using dir = tempDir();
+    const file = join(dir.path, "config.yaml");
+    writeFileSync(file, "namespace: from-file\nzstdLevel: 5\nllm:\n  contexts: 2\n  topK: 32\n");
+    assert.deepEqual(resolveConfig({ file, env: {} }), { namespace: "from-file", zstdLevel: 5, llm: { contexts: 2, topK: 32 } });
+    assert.deepEqual(resolveConfig({ file, env: { MEMZIP_NAMESPACE: "from-env", MEMZIP_WORKERS: "3" } }), {
+      namespace: "from-env",
+      zstdLevel: 5,
+      workers: 3,
+      llm: { contexts: 2, topK: 32 },
+    });
+    assert.deepEqual(resolveConfig({ file, env: { MEMZIP_NAMESPACE: "from-env" }, flags: { namespace: "from-flag", workers: undefined, llm: { contexts: 4 } } }), {
+      namespace: "from-flag",
+      zstdLevel: 5,
+      llm: { contexts: 4, topK: 32 },
+    });
+    // Without a file named, $MEMZIP_CONFIG decides, and a missing default file is no error.
+    assert.deepEqual(resolveConfig({ env: { MEMZIP_CONFIG: file }, flags: { cache: "off" } }), { namespace: "from-file", zstdLevel: 5, llm: { contexts: 2, topK: 32 }, cache: "off" });
+    assert.deepEqual(resolveConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json") } }), {});
+    const wrong = (flags: Record<string, unknown>, message: RegExp) =>
+      assert.throws(() => resolveConfig({ env: {}, flags: flags as never }), (e) => isMemzipError(e, "E_USAGE") && message.test(e.message));
+    wrong({ cache: "tape" }, /flag "cache" must be "memory", "disk" or "off"/);
+    wrong({ profile: "fast" }, /flag "profile" must be one of auto, local, cloud, hybrid, naive/);
+    wrong({ zstdLevel: 2.5 }, /flag "zstdLevel" must be an integer/);
+    wrong({ colour: "blue" }, /unknown setting "colour"/);
   });
 });

@@ -1,33 +1,31 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
+import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { bytesToText } from "../../codec/text.js";
 import { parseMemoryRecord } from "../../pipeline/records.js";
-import { emit, openEngine, parseCodec, usage } from "../shared.js";
+import { emit, openEngine, parseCodec, readInputFile, usage } from "../shared.js";
 
 export const addCommand: Command = {
   name: "add",
   summary: "store one memory from an argument, a file or stdin",
-  usage: 'memzip add "TEXT" | --file FILE | - [--id ID] [--kind KIND] [--tag T]... [--codec C]',
-  help: `  --id ID            keep this id (default: derived from the text)
-  --kind KIND        note, chat, meeting, feedback, doc or code (default: note)
-  --tag T            a tag; repeat for several
-  --file FILE        read the text from FILE (bytes must be UTF-8); "-" reads stdin
-  --codec C          force one codec (raw, zstd, zstd-dict, cm, cm-ref, llm); still verified before commit
-${STORE_HELP}`,
+  usage: 'memzip add "TEXT" | --file FILE | - [--id ID] [--kind KIND] [--tag T]... [--codec C] [-n NS]',
+  help: `Stores the text exactly (verified before commit) and prints its id, status, codec and sizes.
+An id that exists in the namespace is updated; the same text again is "unchanged".`,
   options: {
+    id: { type: "string", value: "ID", help: "keep this id (default: derived from the text)" },
+    kind: { type: "string", value: "KIND", help: `${choices(MEMORY_KINDS)} (default: note)` },
+    tag: { type: "string", multiple: true, value: "T", help: "a tag; repeat for several" },
+    file: { type: "string", value: "FILE", help: 'read the text from FILE (bytes must be UTF-8); "-" reads stdin' },
+    codec: { type: "string", value: "C", help: `force one codec (${WRITE_CODEC_NAMES.join(", ")}); still verified before commit` },
+    ...WRITE_NAMESPACE,
+    ...CODING_OPTIONS,
     ...STORE_OPTIONS,
-    id: { type: "string" },
-    kind: { type: "string" },
-    tag: { type: "string", multiple: true },
-    file: { type: "string" },
-    codec: { type: "string" },
   },
   async run(context) {
     const { values, positionals } = context;
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
     let text: string;
-    if (source !== undefined) text = bytesToText(readFileSync(source === "-" ? 0 : source));
+    if (source !== undefined) text = bytesToText(readInputFile(source));
     else if (positionals[0] !== undefined) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     const record = parseMemoryRecord({ text, id: values.id, kind: values.kind, tags: values.tag }, "input");

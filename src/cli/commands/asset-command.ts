@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { CODING_OPTIONS, STORE_OPTIONS, type OptionDefs } from "../command.js";
 import type { TrainableAssetKind } from "../../model/asset-trainers.js";
 import { formatBytes } from "../progress.js";
 import { emit, openEngine, parseInteger, usage } from "../shared.js";
@@ -11,10 +11,8 @@ interface AssetCommandSpec {
   noun: string;
   summary: string;
   maxBytesHelp: string;
-  /** Extra help lines for flags only this asset kind takes. */
-  extraHelp?: string;
-  /** Whether `--table-bits` applies (context models). */
-  tableBits?: boolean;
+  /** Flags only this asset kind takes. */
+  extraOptions?: OptionDefs;
 }
 
 /** `memzip dict` and `memzip model`: train an asset on a namespace, or list the assets of a kind. */
@@ -22,18 +20,22 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
   return {
     name: spec.name,
     summary: spec.summary,
-    usage: `memzip ${spec.name} train [--namespace NS] [--max-bytes N] [--no-recode]${spec.tableBits ? " [--table-bits N]" : ""} | memzip ${spec.name} ls | memzip ${spec.name} prune`,
+    usage: `memzip ${spec.name} train [-n NS] [--max-bytes N] [--no-recode]${Object.keys(spec.extraOptions ?? {}).map((flag) => ` [--${flag} N]`).join("")} | memzip ${spec.name} ls | memzip ${spec.name} prune`,
     help: `train: builds a ${spec.noun} from the namespace's memories, stores it as a content-addressed
 asset, makes it the one new writes use, then recodes the namespace where that makes memories
 smaller. Older payloads keep naming the asset they were written with.
 ls: lists ${spec.noun}s with their size and how many memories use each.
 prune: deletes ${spec.noun}s that no memory needs and no namespace writes with.
 An import trains a namespace's ${spec.noun} once it holds 200 memories, and again each time it
-has doubled since the last training.
-  --max-bytes N      ${spec.maxBytesHelp}
-  --no-recode        only train; leave existing memories as they are
-${spec.extraHelp ?? ""}${STORE_HELP}`,
-    options: { ...STORE_OPTIONS, "max-bytes": { type: "string" }, "no-recode": { type: "boolean" }, ...(spec.tableBits ? { "table-bits": { type: "string" } } : {}) },
+has doubled since the last training.`,
+    options: {
+      "max-bytes": { type: "string", value: "N", help: spec.maxBytesHelp },
+      "no-recode": { type: "boolean", help: "only train; leave existing memories as they are" },
+      ...spec.extraOptions,
+      namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace' },
+      ...CODING_OPTIONS,
+      ...STORE_OPTIONS,
+    },
     async run(context) {
       const action = context.positionals[0];
       const engine = openEngine(context, {}, { readOnly: action === "ls" });

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import type { Command } from "../command.js";
+import { HELP_OPTION, type Command } from "../command.js";
 import { runCodecBench } from "../../quality/codec-bench.js";
 import { codecBenchMarkdown } from "../../quality/bench-markdown.js";
 import { loadBenchCorpus } from "../../quality/corpus.js";
@@ -11,19 +11,14 @@ export const benchCommand: Command = {
   usage: "memzip bench --corpus FILE.jsonl [--train-percent N] [--seed N] [--out REPORT.json] [--json]",
   help: `Shuffles the corpus (seeded), trains dictionaries and models on --train-percent of it and
 measures every codec per record on the rest, beside gzip -9, brotli -11 and zstd -19 in the same
-run. Prints a Markdown table (or the JSON report with --json).
-  --corpus FILE      JSONL with "text" (and optional "lang", "source") per line
-  --train-percent N  share used for training (default 75)
-  --seed N           shuffle seed (default 1)
-  --out FILE         also write the JSON report to FILE
-  --json             JSON report on stdout`,
+run. Prints a Markdown table (or the JSON report with --json).`,
   options: {
-    corpus: { type: "string" },
-    "train-percent": { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+    corpus: { type: "string", value: "FILE", help: 'JSONL with "text" (and optional "lang", "source") per line' },
+    "train-percent": { type: "string", value: "N", help: "share used for training (default 75)" },
+    seed: { type: "string", value: "N", help: "shuffle seed (default 1)" },
+    out: { type: "string", value: "FILE", help: "also write the JSON report to FILE" },
+    json: { type: "boolean", help: "JSON report on stdout" },
+    ...HELP_OPTION,
   },
   async run(context) {
     const corpus = requirePositionalOrFlag(context, "corpus");

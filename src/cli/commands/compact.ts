@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { STORE_OPTIONS } from "../command.js";
 import { formatBytes } from "../progress.js";
 import { emit, openEngine } from "../shared.js";
 
@@ -10,8 +10,7 @@ export const compactCommand: Command = {
   help: `Deletes every asset no memory needs (also a dictionary or snapshot a namespace would write
 with but that lost to another codec on every memory), moves the write-ahead log into the file and
 rebuilds the file without free pages. Needs free disk space about the file's size while it runs.
-With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileBytesAfter"}.
-${STORE_HELP}`,
+With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileBytesAfter"}.`,
   options: STORE_OPTIONS,
   async run(context) {
     const engine = openEngine(context);

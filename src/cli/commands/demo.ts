@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "../command.js";
+import { HELP_OPTION, type Command } from "../command.js";
 import { Engine } from "../../engine.js";
 import { isMemzipError } from "../../errors.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
@@ -24,11 +24,13 @@ export const demoCommand: Command = {
 namespace's assets (zstd dictionary, context model) are trained on them and the older memories
 recoded with them, then the newer third arrives and is compressed with those assets. Prints the newer memories' per-record size beside
 gzip, brotli and zstd on the same texts, proves every memory comes back byte for byte, and
-shows the store's stats with the assets' bytes counted apart. Offline.
-  --sample FILE      JSONL to use (default: examples/memories.jsonl)
-  --db FILE          store to write (default: a new file under the temp directory)
-  --json             the whole report as JSON`,
-  options: { sample: { type: "string" }, db: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+shows the store's stats with the assets' bytes counted apart. Offline.`,
+  options: {
+    sample: { type: "string", value: "FILE", help: "JSONL to use (default: examples/memories.jsonl)" },
+    db: { type: "string", value: "FILE", help: "store to write (default: a new file under the temp directory)" },
+    json: { type: "boolean", help: "the whole report as JSON" },
+    ...HELP_OPTION,
+  },
   async run(context) {
     const sample = typeof context.values.sample === "string" ? context.values.sample : SAMPLE;
     const db = typeof context.values.db === "string" ? context.values.db : join(mkdtempSync(join(tmpdir(), "memzip-demo-")), "demo.db");

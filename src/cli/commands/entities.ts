@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
-import type { Command } from "../command.js";
+import { HELP_OPTION, JSON_OPTION, type Command } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
 import { ENTITY_TYPES } from "../../semantic/entities.js";
 import { entityExtractor } from "../../semantic/entities-nlp.js";
 import { ruleEntityExtractor } from "../../semantic/entities-rules.js";
-import { emit, usage } from "../shared.js";
+import { emit, readInputFile, usage } from "../shared.js";
 
 export const entitiesCommand: Command = {
   name: "entities",
@@ -14,16 +13,18 @@ export const entitiesCommand: Command = {
 organisations and places also two NLP libraries shipped with memzip (compromise for English,
 jieba with part-of-speech tags for Chinese; about a second to load on first use).
 --json prints {"entities": [{"type", "text", "start", "end"}]} with start/end as UTF-16 offsets.
-Types: ${ENTITY_TYPES.join(", ")}.
-  --file FILE        read the text from FILE ("-" reads stdin)
-  --rules-only       the rules alone, without the NLP libraries (faster to start)
-  --json             machine-readable output`,
-  options: { file: { type: "string" }, "rules-only": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+Types: ${ENTITY_TYPES.join(", ")}.`,
+  options: {
+    file: { type: "string", value: "FILE", help: 'read the text from FILE ("-" reads stdin)' },
+    "rules-only": { type: "boolean", help: "the rules alone, without the NLP libraries (faster to start)" },
+    ...JSON_OPTION,
+    ...HELP_OPTION,
+  },
   async run(context) {
     const { values, positionals } = context;
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
     let text: string;
-    if (source !== undefined) text = bytesToText(readFileSync(source === "-" ? 0 : source));
+    if (source !== undefined) text = bytesToText(readInputFile(source));
     else if (positionals.length > 0) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     const entities = (values["rules-only"] === true ? ruleEntityExtractor : entityExtractor).extract(text);

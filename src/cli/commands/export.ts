@@ -6,31 +6,39 @@ import { pipeline } from "node:stream/promises";
 import type { ExportFailure } from "../../engine.js";
 import { MemzipError, ErrorCode, resourceError } from "../../errors.js";
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { choices, TRANSFER_FORMATS } from "../../core/vocabulary.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { prepareOutput } from "../output-file.js";
-import { openEngine, storePath, usage } from "../shared.js";
+import { openEngine, parseChoice, storePath, usage } from "../shared.js";
 
 export const exportCommand: Command = {
   name: "export",
   summary: "write every memory's exact text as JSONL or Arrow",
-  usage: "memzip export [--format jsonl|arrow] [--out FILE [--force]] [--skip-bad] [--namespace NS]",
+  usage: `memzip export [--format ${TRANSFER_FORMATS.join("|")}] [--out FILE [--force]] [--skip-bad] [-n NS] [--db DB]`,
   help: `JSONL (default) goes to stdout, one {"id", "namespace", "kind", "tags", "meta", "createdAt", "text",
 "checksum"} per line, and can be imported again; "checksum" is the XXH32 of the text, which the
 import checks. Arrow writes an IPC file (needs --out) that pyarrow reads, with a checksum column.
-  --format F         jsonl or arrow (default jsonl)
-  --out FILE         write to FILE instead of stdout (through a temporary file renamed at the end;
-                     never the store or its -wal/-shm/.cache files)
-  --force            replace FILE if it exists (otherwise an existing FILE is refused)
-  --skip-bad         write every memory that reads back exactly and list the others (id and error
-                     code) on stderr (and under "skipped" in the --json report with --out); exits 1
-                     if any was skipped.
-                     Without it the first unreadable memory stops the export.
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, format: { type: "string" }, out: { type: "string" }, force: { type: "boolean" }, "skip-bad": { type: "boolean" } },
+With --json and --out: {"out", "format", "exported", "skipped"} on stdout.`,
+  options: {
+    format: { type: "string", value: "F", help: `${choices(TRANSFER_FORMATS)} (default ${TRANSFER_FORMATS[0]})` },
+    out: {
+      type: "string",
+      value: "FILE",
+      help: "write to FILE instead of stdout (through a temporary file renamed at the end;\nnever the store or its -wal/-shm/.cache files)",
+    },
+    force: { type: "boolean", help: "replace FILE if it exists (otherwise an existing FILE is refused)" },
+    "skip-bad": {
+      type: "boolean",
+      help: `write every memory that reads back exactly and list the others (id and error
+code) on stderr (and under "skipped" in the --json report with --out); exits 1
+if any was skipped. Without it the first unreadable memory stops the export.`,
+    },
+    ...READ_NAMESPACE,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
-    const format = context.values.format ?? "jsonl";
-    if (format !== "jsonl" && format !== "arrow") throw usage("--format must be jsonl or arrow");
+    const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format", TRANSFER_FORMATS[0]);
     const outPath = typeof context.values.out === "string" ? context.values.out : undefined;
     if (format === "arrow" && !outPath) throw usage("Arrow export needs --out FILE");
     if (context.values.force === true && !outPath) throw usage("--force goes with --out FILE");

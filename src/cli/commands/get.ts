@@ -1,35 +1,42 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { choices, RECALL_MODES } from "../../core/vocabulary.js";
 import { detectLanguage } from "../../semantic/language.js";
-import { emit, openEngine, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, requirePositional } from "../shared.js";
 
 export const getCommand: Command = {
   name: "get",
   summary: "print a memory's exact original text",
-  usage: "memzip get ID [-n NS] [--mode exact|summary|rebuilt] [--db DB] [--json]",
+  usage: `memzip get ID [-n NS] [--mode ${RECALL_MODES.join("|")}] [--db DB] [--json]`,
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
-With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "codec", "mode", "text"}
-(and "summary", "entities" when the memory has semantic features).
-  --mode M           exact (default): the original, byte for byte;
-                     summary: the stored summary (lossy, no model needed);
-                     rebuilt: a text a model writes back from summary and entities (lossy;
-                     needs semantic backends in the config)
-Ids are unique within a namespace: without -n, the id must exist in one namespace only.
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, mode: { type: "string" } },
+With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "codec",
+"contentHash" (the hash identical texts share, hex), "mode", "text"} (and "summary", "entities"
+when the memory has semantic features).
+Ids are unique within a namespace: without -n, the id must exist in one namespace only.`,
+  options: {
+    mode: {
+      type: "string",
+      value: "M",
+      help: `${choices(RECALL_MODES)}. exact (default): the original, byte for byte;
+summary: the stored summary (lossy, no model needed);
+rebuilt: a text a model writes back from summary and entities (lossy;
+needs semantic backends in the config)`,
+    },
+    ...ID_NAMESPACE,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const id = requirePositional(context, 0, "ID");
-    const mode = context.values.mode ?? "exact";
-    if (mode !== "exact" && mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be exact, summary or rebuilt, not "${String(mode)}"`);
+    const mode = parseChoice(RECALL_MODES, context.values.mode, "mode", "exact");
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
       const semantic = engine.semanticOf(id, namespace);
       const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
-        const { envelope: _envelope, version: _version, contentHash: _hash, ...summary } = engine.memory(id, namespace);
+        const { envelope: _envelope, version: _version, contentHash, ...summary } = engine.memory(id, namespace);
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
-        emit(context, { ...summary, language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
+        emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);
       }

@@ -1,10 +1,9 @@
-import { statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
+import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, emit, openEngine, parseCodec, parseInteger, requirePositional } from "../shared.js";
+import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, readInputFile, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 
@@ -23,24 +22,36 @@ function progressDetail(p: ImportProgress): string {
 export const importCommand: Command = {
   name: "import",
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow [--db DB] [--namespace NS] [--model M] [--codec C] [--json]",
+  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?}; other
 fields are kept in meta. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
-interrupted import keeps what it finished and a rerun continues.
-
-  --batch N          records per transaction (default: the profile's, 32)
-  --resume JOB       continue JSONL import job JOB where its last committed batch ended
-                     (\`memzip jobs\` lists them; a plain rerun also works, checking every record)
-  --format F         jsonl or arrow (default: from the file name)
-  --codec C          force one codec (raw, zstd, zstd-dict, cm, cm-ref, llm); still verified before commit
-                     (default: every configured codec, plus llm when a model is set; the smallest wins)
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, batch: { type: "string" }, format: { type: "string" }, resume: { type: "string" }, codec: { type: "string" } },
+interrupted import keeps what it finished and a rerun continues.`,
+  options: {
+    batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
+    resume: {
+      type: "string",
+      value: "JOB",
+      help: "continue JSONL import job JOB where its last committed batch ended\n(`memzip jobs` lists them; a plain rerun also works, checking every record)",
+    },
+    format: { type: "string", value: "F", help: `${choices(TRANSFER_FORMATS)} (default: from the file name)` },
+    codec: {
+      type: "string",
+      value: "C",
+      help: `force one codec (${WRITE_CODEC_NAMES.join(", ")}); still verified before commit
+(default: every configured codec, plus llm when a model is set; the smallest wins)`,
+    },
+    ...WRITE_NAMESPACE,
+    ...CODING_OPTIONS,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const file = requirePositional(context, 0, "FILE to import");
     const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
-    const arrow = context.values.format === "arrow" || (context.values.format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
+    const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format");
+    const arrow = format === "arrow" || (format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
+    // A missing file is named before the store is opened.
+    const size = inputFileSize(file, "FILE");
     const codec = parseCodec(context.values.codec);
     const engine = openEngine(context);
     const controller = new AbortController();
@@ -50,13 +61,13 @@ ${STORE_HELP}`,
     try {
       const options = {
         signal: controller.signal,
-        end: arrow ? undefined : statSync(file).size,
+        end: arrow ? undefined : size,
         ...(batchSize ? { batchSize } : {}),
         ...(codec ? { codec } : {}),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
         onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
       };
-      const report = arrow ? await engine.importArrow(await readFile(file), options) : await engine.importJsonl(file, options);
+      const report = arrow ? await engine.importArrow(readInputFile(file, "FILE"), options) : await engine.importJsonl(file, options);
       bar.done();
       const stats = engine.stats(report.namespace);
       const trained = report.trained

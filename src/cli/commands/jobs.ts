@@ -1,16 +1,14 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { STORE_OPTIONS } from "../command.js";
 import { emit, openEngine, parseInteger } from "../shared.js";
 
 export const jobsCommand: Command = {
   name: "jobs",
   summary: "list import jobs and how far each got",
-  usage: "memzip jobs [--limit N] [--json]",
+  usage: "memzip jobs [--limit N] [--db DB] [--json]",
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A job left
-"running" by a crash, or "interrupted" by Ctrl-C, continues with \`memzip import FILE --resume JOB\`.
-  --limit N          newest N jobs (default 20)
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, limit: { type: "string" } },
+"running" by a crash, or "interrupted" by Ctrl-C, continues with \`memzip import FILE --resume JOB\`.`,
+  options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });

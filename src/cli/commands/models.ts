@@ -1,12 +1,11 @@
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { STORE_OPTIONS } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
 import { defaultDbPath } from "../../core/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, openEngine, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
 
 export const modelsCommand: Command = {
   name: "models",
@@ -19,12 +18,13 @@ another \`add\` with the new path. \`pull\` downloads a preset where a network r
 of the namespace written from now on: typical vocabulary, a style sample, a glossary.
 Presets: ${Object.entries(MODEL_PRESETS)
     .map(([name, p]) => `\n  ${name.padEnd(20)} ${p.use}`)
-    .join("")}
-
-  --name N           name to register the model under (default: the file name)
-  --dir DIR          where \`pull\` saves files (default: a models folder beside the store)
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, name: { type: "string" }, dir: { type: "string" } },
+    .join("")}`,
+  options: {
+    name: { type: "string", value: "N", help: "name to register the model under (default: the file name)" },
+    dir: { type: "string", value: "DIR", help: "where `pull` saves files (default: a models folder beside the store)" },
+    namespace: { type: "string", short: "n", value: "NS", help: 'namespace `prime` conditions (default: "default")' },
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const action = requirePositional(context, 0, "action (add, ls or pull)");
     const engine = openEngine(context);
@@ -44,14 +44,15 @@ ${STORE_HELP}`,
       }
       if (action === "prime") {
         const file = requirePositional(context, 1, "FILE with the priming text (- for stdin)");
-        const asset = engine.setPrimingText(bytesToText(readFileSync(file === "-" ? 0 : file)));
+        const asset = engine.setPrimingText(bytesToText(readInputFile(file, "FILE")));
         emit(context, { id: asset.id, bytes: asset.bytes.length, namespace: asset.namespace }, `namespace ${asset.namespace}: llm memories are now primed with ${formatBytes(asset.bytes.length)} (${asset.id.slice(0, 12)})`);
         return 0;
       }
       if (action === "pull") {
         const preset = requirePositional(context, 1, "PRESET");
         if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
-        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(engine.store.location === ":memory:" ? defaultDbPath() : engine.store.location), "models");
+        const storeFile = storePath(context);
+        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(storeFile === ":memory:" ? defaultDbPath() : storeFile), "models");
         const bar = new ProgressBar(context.stderr, "download", !context.json);
         const path = await pullPreset(preset, directory, (done, total) => bar.update(done, done, total));
         bar.done();

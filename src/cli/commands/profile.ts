@@ -1,34 +1,29 @@
-import type { Command } from "../command.js";
-import { loadConfig } from "../../config/load.js";
-import { parseProfileName, resolveProfile, hardwareFromOs, type Profile } from "../../core/profiles.js";
+import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command } from "../command.js";
+import { resolveProfile, hardwareFromOs, type Profile } from "../../core/profiles.js";
+import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
-import { emit, usage } from "../shared.js";
+import { emit, settingsOf, usage } from "../shared.js";
 
 export const profileCommand: Command = {
   name: "profile",
   summary: "show the performance profile and why it chose its numbers",
-  usage: "memzip profile show [--profile auto|local|cloud|hybrid|naive] [--no-gpu-probe] [--json]",
+  usage: `memzip profile show [--profile ${PROFILE_NAMES.join("|")}] [--no-gpu-probe] [--json]`,
   help: `Prints the settings a profile gives on this machine: batch size, concurrency, codec workers,
 similarity threshold, cache bounds, llama contexts / threads / GPU layers / VRAM budget, item
 timeout, retries and rate limit, with the reason for each. \`auto\` (the default) reads the hardware
-through node-llama-cpp (GPU type, names and VRAM) and the OS (CPU cores, RAM).
-  --profile P        profile to show (default: config \`profile\`, $MEMZIP_PROFILE, or auto)
-  --no-gpu-probe     do not load node-llama-cpp to look for a GPU
-  --config FILE      JSON or YAML settings
-  --json             machine-readable output`,
+through node-llama-cpp (GPU type, names and VRAM) and the OS (CPU cores, RAM).`,
   options: {
-    profile: { type: "string" },
-    "no-gpu-probe": { type: "boolean" },
-    config: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+    profile: { type: "string", value: "P", help: `profile to show: ${choices(PROFILE_NAMES)}\n(default: config \`profile\`, $MEMZIP_PROFILE, or auto)` },
+    "no-gpu-probe": { type: "boolean", help: "do not load node-llama-cpp to look for a GPU" },
+    ...CONFIG_OPTION,
+    ...JSON_OPTION,
+    ...HELP_OPTION,
   },
   async run(context) {
     const action = context.positionals[0] ?? "show";
     if (action !== "show") throw usage(`unknown action "${action}"; try \`memzip profile show\``);
-    const config = loadConfig(typeof context.values.config === "string" ? { path: context.values.config } : {});
-    const name = typeof context.values.profile === "string" ? parseProfileName(context.values.profile, "--profile") : (config.profile ?? "auto");
+    const name = settingsOf(context).profile ?? "auto";
     const hardware = context.values["no-gpu-probe"] || name !== "auto" ? hardwareFromOs() : await detectHardware();
     const profile = resolveProfile(name, hardware);
     emit(context, { profile, hardware }, describe(profile, hardware));

@@ -1,34 +1,39 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { choices, LOSSY_RECALL_MODES } from "../../core/vocabulary.js";
 import { entityExtractor } from "../../semantic/entities-nlp.js";
 import { HashedNgramEmbedder } from "../../search/similarity.js";
 import { assessQuality, type QualityReport } from "../../quality/assess.js";
 import { ratioQualityChart } from "../../quality/chart.js";
 import { ProgressBar } from "../progress.js";
-import { emit, openEngine, parseInteger, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseInteger } from "../shared.js";
 
 export const qualityCommand: Command = {
   name: "quality",
   summary: "score how well memories read back: exact match, and the semantic form against the original",
-  usage: "memzip quality [--mode summary|rebuilt] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [--db DB] [--json]",
+  usage: `memzip quality [--mode ${LOSSY_RECALL_MODES.join("|")}] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [-n NS] [--db DB] [--json]`,
   help: `Reads every memory back exactly (exact match, stored bytes over original, latency) and, for
 memories with semantic features, scores their lossy form against the original: ROUGE-L F1, BLEU
 (smoothed), embedding cosine (embedder ngram-256, named in the report), entity precision and recall
 (rule-based entities of the original kept by the stored entities or the lossy text), ratio and
-latency. Flags similarity < 0.85 and entity recall < 0.95. Exit code 1 when a memory is flagged.
-  --mode M           summary (default: the stored summary) or rebuilt (a model writes the text back
-                     from summary and entities; needs semantic backends in the config)
-  --limit N          assess the first N memories
-  --failures FILE    write the flagged memories (original and lossy text, scores) as JSONL
-  --chart FILE.svg   draw ratio against quality, one point a memory
-  --rows             with --json, include every memory's scores
-  -n, --namespace NS only this namespace
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, mode: { type: "string" }, limit: { type: "string" }, failures: { type: "string" }, chart: { type: "string" }, rows: { type: "boolean" } },
+latency. Flags similarity < 0.85 and entity recall < 0.95. Exit code 1 when a memory is flagged.`,
+  options: {
+    mode: {
+      type: "string",
+      value: "M",
+      help: `${choices(LOSSY_RECALL_MODES)}. summary (default): the stored summary; rebuilt: a model writes
+the text back from summary and entities (needs semantic backends in the config)`,
+    },
+    limit: { type: "string", value: "N", help: "assess the first N memories" },
+    failures: { type: "string", value: "FILE", help: "write the flagged memories (original and lossy text, scores) as JSONL" },
+    chart: { type: "string", value: "FILE.svg", help: "draw ratio against quality, one point a memory" },
+    rows: { type: "boolean", help: "with --json, include every memory's scores" },
+    ...READ_NAMESPACE,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
-    const mode = context.values.mode ?? "summary";
-    if (mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be summary or rebuilt, not "${String(mode)}"`);
+    const mode = parseChoice(LOSSY_RECALL_MODES, context.values.mode, "mode", "summary");
     const limit = parseInteger(context.values.limit, "limit", 1, Number.MAX_SAFE_INTEGER);
     const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
     const engine = openEngine(context, {}, { readOnly: true });

@@ -1,17 +1,21 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, openEngine, parseCodec } from "../shared.js";
 
 export const recodeCommand: Command = {
   name: "recode",
   summary: "re-encode a namespace with the current policy or one codec",
-  usage: "memzip recode [--to CODEC] [--model M] [--namespace NS] [--json]",
+  usage: "memzip recode [--to CODEC] [--model M] [-n NS] [--db DB] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that
-codec (before changing models or machines). Every new envelope is verified before commit.
-  --to CODEC         raw, zstd, zstd-dict, cm, cm-ref or llm (llm needs --model)
-${STORE_HELP}`,
-  options: { ...STORE_OPTIONS, to: { type: "string" } },
+codec (before changing models or machines). Every new envelope is verified before commit.`,
+  options: {
+    to: { type: "string", value: "CODEC", help: `${WRITE_CODEC_NAMES.join(", ")} (llm needs --model)` },
+    namespace: { type: "string", short: "n", value: "NS", help: 'namespace to recode (default: "default")' },
+    ...CODING_OPTIONS,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const codec = parseCodec(context.values.to);
     const engine = openEngine(context);

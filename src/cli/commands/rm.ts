@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { emit, openEngine, requirePositional } from "../shared.js";
 
 export const rmCommand: Command = {
@@ -7,9 +7,8 @@ export const rmCommand: Command = {
   summary: "forget memories by id",
   usage: "memzip rm ID [ID...] [-n NS] [--db DB] [--json]",
   help: `Ids are unique within a namespace: without -n, each id must exist in one namespace only.
-An asset that only the removed memories needed (and that no namespace writes with) is removed too.
-${STORE_HELP}`,
-  options: STORE_OPTIONS,
+An asset that only the removed memories needed (and that no namespace writes with) is removed too.`,
+  options: { ...ID_NAMESPACE, ...STORE_OPTIONS },
   async run(context) {
     requirePositional(context, 0, "ID");
     const engine = openEngine(context);

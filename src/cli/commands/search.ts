@@ -1,18 +1,14 @@
 import type { Command, CommandContext } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import type { IndexProgress, SearchHit, SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
-import { emit, openEngine, parseInteger, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseInteger, requirePositional, usage } from "../shared.js";
 
 const PREVIEW_CHARS = 100;
 
-const SEARCH_OPTIONS = {
-  ...STORE_OPTIONS,
-  limit: { type: "string", short: "k" },
-  mode: { type: "string" },
-  reindex: { type: "boolean" },
-} as const;
+const REINDEX_OPTION = { reindex: { type: "boolean", help: "rebuild the whole index first" } } as const;
 
 const INDEX_HELP = `Memories not indexed yet are indexed first (once; a progress bar shows it on a terminal):
 a vector of the summary and entities (or of the text, for memories without them), stored in 2 bits
@@ -24,24 +20,25 @@ summary and entities, kept in the store file. The embedder is named in --json ou
 export const searchCommand: Command = {
   name: "search",
   summary: "find memories by meaning and keywords",
-  usage: "memzip search QUERY [--limit K] [--mode hybrid|vector|keyword] [--db DB] [--json]",
+  usage: `memzip search QUERY [--limit K] [--mode ${SEARCH_MODES.join("|")}] [-n NS] [--db DB] [--json]`,
   help: `Ranks memories by embedding similarity to QUERY and by keyword match (the rarer the query
 words a memory holds, the higher; ties by similarity), fused by reciprocal rank (a memory both
 find comes first). Words are searched as words: quotes and operators are not query syntax.
 ${INDEX_HELP}
-  -k, --limit K      hits to show (default 10)
-  --mode M           hybrid (default), vector or keyword
-  --reindex          rebuild the whole index first
-  -n, --namespace NS only memories of this namespace
 With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity",
-"vectorRank", "keywordRank", "preview"}]}.
-${STORE_HELP}`,
-  options: SEARCH_OPTIONS,
+"vectorRank", "keywordRank", "preview"}]}.`,
+  options: {
+    limit: { type: "string", short: "k", value: "K", help: "hits to show (default 10)" },
+    mode: { type: "string", value: "M", help: `${choices(SEARCH_MODES)} (default ${SEARCH_MODES[0]})` },
+    ...REINDEX_OPTION,
+    ...READ_NAMESPACE,
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const query = context.positionals.join(" ");
     if (query.trim() === "") throw usage("missing QUERY");
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
-    const mode = parseMode(context.values.mode);
+    const mode: SearchMode = parseChoice(SEARCH_MODES, context.values.mode, "mode", SEARCH_MODES[0]);
     const engine = openEngine(context);
     try {
       const index = await engine.searchIndex();
@@ -59,15 +56,16 @@ ${STORE_HELP}`,
 export const relatedCommand: Command = {
   name: "related",
   summary: "list the memories most like one memory",
-  usage: "memzip related ID [--limit K] [--db DB] [--json]",
+  usage: "memzip related ID [--limit K] [-n NS] [--db DB] [--json]",
   help: `Ranks memories by embedding similarity to the memory ID (itself left out).
 ${INDEX_HELP}
-  -k, --limit K      memories to show (default 10)
-  --reindex          rebuild the whole index first
-  -n, --namespace NS only memories of this namespace
-With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview"}]}.
-${STORE_HELP}`,
-  options: SEARCH_OPTIONS,
+With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview"}]}.`,
+  options: {
+    limit: { type: "string", short: "k", value: "K", help: "memories to show (default 10)" },
+    ...REINDEX_OPTION,
+    namespace: { ...ID_NAMESPACE.namespace, help: "ID's namespace, and only its memories are listed (default: the one\nnamespace that holds ID; hits from every namespace)" },
+    ...STORE_OPTIONS,
+  },
   async run(context) {
     const id = requirePositional(context, 0, "ID");
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
@@ -85,12 +83,6 @@ ${STORE_HELP}`,
     }
   },
 };
-
-function parseMode(value: unknown): "hybrid" | "vector" | "keyword" {
-  if (value === undefined) return "hybrid";
-  if (value === "hybrid" || value === "vector" || value === "keyword") return value;
-  throw usage(`--mode must be hybrid, vector or keyword, not "${String(value)}"`);
-}
 
 function progressTo(context: CommandContext): (progress: IndexProgress) => void {
   const bar = new ProgressBar(context.stderr, "index", !context.json);

@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import type { StoreStats } from "../../engine-stats.js";
 import { formatBytes } from "../progress.js";
 import { bpb, emit, openEngine } from "../shared.js";
@@ -7,7 +7,7 @@ import { bpb, emit, openEngine } from "../shared.js";
 export const statsCommand: Command = {
   name: "stats",
   summary: "sizes, bits per byte and codec wins",
-  usage: "memzip stats [--db DB] [--namespace NS] [--json]",
+  usage: "memzip stats [-n NS] [--db DB] [--json]",
   help: `--json prints {"memories", "originalBytes", "envelopeBytes", "assetBytes" (assets in use),
 "storedBytes" (= envelopes + assets in use), "bitsPerByte" (= storedBytes * 8 / originalBytes),
 "envelopeBitsPerByte", "ratio" (original / stored), "unusedAssetBytes", "indexBytes" (search index),
@@ -16,9 +16,8 @@ export const statsCommand: Command = {
 With -n, a namespace is charged in full for each text it reads that another namespace holds (once
 per text) and for each asset its memories need; file and index figures are the whole file's.
 "derivedBytes" is the model state cached beside the store (DB.derived/, whole store): rebuilt
-from the snapshots when missing, never counted in the sizes.
-${STORE_HELP}`,
-  options: STORE_OPTIONS,
+from the snapshots when missing, never counted in the sizes.`,
+  options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
   async run(context) {
     const engine = openEngine(context, {}, { readOnly: true });
     try {

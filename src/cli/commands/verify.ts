@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { STORE_HELP, STORE_OPTIONS } from "../command.js";
+import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine } from "../shared.js";
@@ -7,11 +7,10 @@ import { emit, openEngine } from "../shared.js";
 export const verifyCommand: Command = {
   name: "verify",
   summary: "decode every memory and check it against its checksum",
-  usage: "memzip verify [--db DB] [--namespace NS] [--json]",
+  usage: "memzip verify [-n NS] [--db DB] [--json]",
   help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.
-Exits 1 if any memory fails.
-${STORE_HELP}`,
-  options: STORE_OPTIONS,
+Exits 1 if any memory fails.`,
+  options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
   async run(context) {
     const engine = openEngine(context, {}, { readOnly: true });
     const bar = new ProgressBar(context.stderr, "verify", !context.json);

@@ -1,0 +1,166 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CACHE_KINDS, LOSSY_RECALL_MODES, MEMORY_KINDS, PROFILE_NAMES, RECALL_MODES, SEARCH_MODES, TRANSFER_FORMATS, WRITE_CODEC_NAMES, choices } from "../../src/core/vocabulary.js";
+import { CLI, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
+
+function memzip(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: ENV, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface ListedOption {
+  long: string;
+  short?: string;
+  takesValue: boolean;
+  text: string;
+}
+
+/** The flags a `--help` lists under "options:", with the text of each. */
+function listedOptions(help: string): ListedOption[] {
+  const section = help.split("\noptions:\n")[1];
+  assert.ok(section, `no options section in:\n${help}`);
+  const options: ListedOption[] = [];
+  for (const line of section.split("\n")) {
+    const flag = /^ {2}(?:-(\w), )?--([\w-]+)( [A-Z][\w.]*)?(?: +(.*))?$/.exec(line);
+    if (flag) options.push({ long: flag[2] as string, ...(flag[1] ? { short: flag[1] } : {}), takesValue: flag[3] !== undefined, text: flag[4] ?? "" });
+    else if (options.length > 0 && /^ {4,}\S/.test(line)) (options[options.length - 1] as ListedOption).text += ` ${line.trim()}`;
+    else assert.equal(line.trim(), "", `unexpected line in the options section: ${JSON.stringify(line)}`);
+  }
+  return options;
+}
+
+const helps = new Map<string, string>();
+/** `memzip COMMAND --help` (once per command: each run is a process). */
+function helpOf(command: string): string {
+  let help = helps.get(command);
+  if (help === undefined) {
+    const result = memzip([command, "--help"]);
+    assert.equal(result.status, 0, `${command} --help: ${result.stderr}`);
+    help = result.stdout;
+    helps.set(command, help);
+  }
+  return help;
+}
+
+const COMMANDS = (() => {
+  const help = memzip(["help"]).stdout;
+  return [...help.split("\ncommands:\n")[1]!.split("\n\n")[0]!.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1] as string);
+})();
+
+describe("CLI help and options", () => {
+  it("every command's --help lists each option once, and accepts exactly the options it lists", () => {
+    assert.ok(COMMANDS.length >= 20, `commands: ${COMMANDS.join(", ")}`);
+    for (const command of COMMANDS) {
+      const help = helpOf(command);
+      const options = listedOptions(help);
+      const longs = options.map((o) => o.long);
+      assert.deepEqual(longs, [...new Set(longs)], `${command}: an option is listed twice`);
+      const shorts = options.flatMap((o) => (o.short ? [o.short] : []));
+      assert.deepEqual(shorts, [...new Set(shorts)], `${command}: a short option is listed twice`);
+      assert.ok(longs.includes("help") && longs.includes("json"), `${command}: --help and --json`);
+      const usage = help.split("\n")[0] as string;
+      for (const [, long] of usage.matchAll(/--([\w-]+)/g)) assert.ok(longs.includes(long as string), `${command}: usage names --${long}, which it does not take`);
+      for (const [, short] of usage.matchAll(/(?:^|[\s[])-(\w)\b/g)) assert.ok(shorts.includes(short as string), `${command}: usage names -${short}, which it does not take`);
+      // Every listed flag parses (strict parsing rejects any other); --help then prints the help.
+      const all = options.flatMap((o) => (o.takesValue ? [`--${o.long}`, "x"] : [`--${o.long}`]));
+      const accepted = memzip([command, ...all]);
+      assert.equal(accepted.status, 0, `${command} rejects a flag its help lists: ${accepted.stderr}`);
+      assert.equal(accepted.stdout, help);
+    }
+  });
+
+  it("commands that only read do not take the coding flags, and unknown flags point at the command's help", () => {
+    for (const command of ["rm", "get", "stats", "ls", "export", "verify", "search", "jobs", "compact"]) {
+      const longs = listedOptions(helpOf(command)).map((o) => o.long);
+      for (const flag of ["zstd-level", "model", "contexts", "workers", "profile"]) assert.ok(!longs.includes(flag), `${command} lists --${flag}`);
+    }
+    for (const command of ["add", "import", "recode"]) {
+      const longs = listedOptions(helpOf(command)).map((o) => o.long);
+      for (const flag of ["zstd-level", "model", "contexts", "workers", "profile"]) assert.ok(longs.includes(flag), `${command} lacks --${flag}`);
+    }
+    const rejected = memzip(["rm", "some-id", "--zstd-level", "3"]);
+    assert.equal(rejected.status, 2);
+    assert.match(rejected.stderr, /E_USAGE: memzip rm has no option --zstd-level/);
+    assert.match(rejected.stderr, /fix: Run `memzip rm --help`/);
+    const unknown = memzip(["stats", "--no-such-flag"]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /memzip stats has no option --no-such-flag[\s\S]*memzip stats --help/);
+    const badValue = memzip(["ls", "--kind", "poem"]);
+    assert.equal(badValue.status, 2);
+    assert.match(badValue.stderr, /--kind must be .*, not "poem"[\s\S]*Run `memzip ls --help`/);
+  });
+
+  it("states the namespace default truthfully: \"default\" where it writes, all namespaces where it reads", () => {
+    const namespaceHelp = (command: string) => listedOptions(helpOf(command)).find((o) => o.long === "namespace");
+    for (const command of ["add", "import", "recode"]) assert.match(namespaceHelp(command)?.text ?? "", /default: "default"/, command);
+    for (const command of ["ls", "search", "export", "stats", "verify", "quality"]) assert.match(namespaceHelp(command)?.text ?? "", /default: all namespaces/, command);
+    for (const command of ["get", "rm"]) assert.match(namespaceHelp(command)?.text ?? "", /the one namespace that holds it/, command);
+    assert.equal(namespaceHelp("jobs"), undefined);
+  });
+
+  it("derives the choices in help texts from the vocabularies", () => {
+    const option = (command: string, long: string) => listedOptions(helpOf(command)).find((o) => o.long === long)?.text ?? "";
+    assert.ok(option("get", "mode").includes(choices(RECALL_MODES)));
+    assert.ok(option("quality", "mode").includes(choices(LOSSY_RECALL_MODES)));
+    assert.ok(option("search", "mode").includes(choices(SEARCH_MODES)));
+    assert.ok(option("ls", "kind").includes(choices(MEMORY_KINDS)));
+    assert.ok(option("export", "format").includes(choices(TRANSFER_FORMATS)));
+    assert.ok(option("profile", "profile").includes(choices(PROFILE_NAMES)));
+    for (const command of ["add", "import"]) assert.ok(option(command, "codec").includes(WRITE_CODEC_NAMES.join(", ")), command);
+    assert.ok(option("recode", "to").includes(WRITE_CODEC_NAMES.join(", ")));
+    assert.deepEqual([...CACHE_KINDS], ["memory", "disk", "off"]);
+  });
+
+  it("memzip with no command prints the help on stderr and exits 2; `memzip help` prints it on stdout", () => {
+    const bare = memzip([]);
+    assert.equal(bare.status, 2);
+    assert.equal(bare.stdout, "");
+    assert.match(bare.stderr, /usage: memzip COMMAND/);
+    const help = memzip(["help"]);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /usage: memzip COMMAND/);
+  });
+
+  it("a missing input file is E_NOT_FOUND naming the path (exit 4), before any store is touched", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const missing = join(dir.path, "no-such-file.txt");
+    const add = memzip(["add", "--file", missing, "--db", db]);
+    assert.equal(add.status, 4, add.stderr);
+    assert.ok(add.stderr.includes(`E_NOT_FOUND: no such file: ${missing}`), add.stderr);
+    assert.ok(!existsSync(db), "the store was created");
+    assert.match(add.stderr, /fix: /);
+    const imported = memzip(["import", join(dir.path, "absent.jsonl"), "--db", db]);
+    assert.equal(imported.status, 4, imported.stderr);
+    assert.ok(imported.stderr.includes("absent.jsonl"));
+    const folder = memzip(["add", "--file", dir.path, "--db", db]);
+    assert.equal(folder.status, 2, folder.stderr);
+    assert.match(folder.stderr, /is a directory/);
+    const text = join(dir.path, "note.txt");
+    writeFileSync(text, "read from a file");
+    assert.equal(memzip(["add", "--file", text, "--db", db]).status, 0);
+  });
+
+  it("get --json prints contentHash as hex, the same for the same text", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    for (const [id, text] of [["a", "the same text twice"], ["b", "the same text twice"], ["c", "another text"]]) {
+      assert.equal(memzip(["add", text as string, "--id", id as string, "--db", db]).status, 0);
+    }
+    const hash = (id: string) => {
+      const got = memzip(["get", id, "--db", db, "--json"]);
+      assert.equal(got.status, 0, got.stderr);
+      return (JSON.parse(got.stdout) as { contentHash: unknown }).contentHash;
+    };
+    const [a, b, c] = [hash("a"), hash("b"), hash("c")];
+    assert.equal(typeof a, "string");
+    assert.match(a as string, /^([0-9a-f]{2}){8,}$/);
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+  });
+});
