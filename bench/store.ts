@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { MemoryRef, StoredMemory } from "../src/core/store.js";
-import { quantile } from "../src/core/stats.js";
 import { openStore } from "../src/store/open.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 
@@ -19,6 +18,12 @@ const { values } = parseArgs({ options: { rows: { type: "string" }, runs: { type
 const rowCount = Number(values.rows ?? 10_000);
 const runs = Number(values.runs ?? 5);
 const BATCH = 100;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
 
 const dir = mkdtempSync(join(tmpdir(), "memzip-bench-store-"));
 const path = join(dir, "store.db");
@@ -93,8 +98,8 @@ try {
       async.push(performance.now() - started);
       if (a !== rowCount || b !== rowCount) throw new Error(`${c.name}: read ${a} and ${b} rows of ${rowCount}`);
     }
-    const s = quantile(sync, 0.5);
-    const n = quantile(async, 0.5);
+    const s = median(sync);
+    const n = median(async);
     rows.push(`| ${c.name} | ${s.toFixed(1)} | ${n.toFixed(1)} | ${((n / s - 1) * 100).toFixed(0)}% | ${((n * 1000) / rowCount).toFixed(2)} |`);
   }
   old.close();

@@ -166,6 +166,15 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual(bytesOf(handed), [...new TextEncoder().encode(text)]);
       assert.equal(handed?.contentOf, null);
       assert.equal((await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, text.length * 7919, text.length))?.id, "r");
+      // A rewrite of a holder's envelope is what its references read; a reference itself is never rewritten.
+      await store.memories.put([shared("r2", "a", text)]);
+      const [holderNow, referenceNow] = await store.memories.getMany([{ namespace: "b", id: "r" }, { namespace: "a", id: "r2" }]);
+      assert.equal(referenceNow?.contentOf, "r");
+      const update = { codec: "zstd", envelope: Uint8Array.of(4, 2), assetId: null };
+      assert.equal(await store.memories.replaceEnvelopes([{ ...update, namespace: "a", id: "r2", version: referenceNow?.version as number }]), 0);
+      assert.equal(await store.memories.replaceEnvelopes([{ ...update, namespace: "b", id: "r", version: holderNow?.version as number }]), 1);
+      const follower = await store.memories.get("a", "r2");
+      assert.deepEqual([follower?.codec, bytesOf(follower)], ["zstd", [4, 2]]);
     });
 
     withStore("hands a holder's envelope over when the holder takes another text, in the same batch too", async (store) => {
