@@ -14,9 +14,8 @@ import { openEnvelope } from "./codec/envelope.js";
 import { LLM_CODEC_ID } from "./codec/llm.js";
 import { assetRef } from "./codec/codec.js";
 import { decodeEnvelope, encodeEnvelope } from "./codec/envelope-codec.js";
-import { chooseSmallestVerified, type Candidate, type Choice } from "./codec/policy.js";
-import { rawCodec } from "./codec/raw.js";
-import { createCodecs, type CodecName } from "./codec/registry.js";
+import type { Candidate } from "./codec/policy.js";
+import { createCodecs } from "./codec/registry.js";
 import { decodeStoredText, textToBytes } from "./codec/text.js";
 import { defaultDbPath } from "./config/paths.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions, type WriteCodecName } from "./engine-options.js";
@@ -27,7 +26,6 @@ import { LlmCoder } from "./model/llm-coder.js";
 import { CodecPool } from "./pipeline/codec-pool.js";
 import { forEachConcurrent, mapConcurrent } from "./pipeline/concurrency.js";
 import { Metrics, type Counters } from "./pipeline/metrics.js";
-import { withTimeout } from "./pipeline/resilience.js";
 import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "./pipeline/search.js";
 import { groupBySimilarity, HashedNgramEmbedder } from "./pipeline/similarity.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
@@ -46,6 +44,7 @@ import type { CostReport } from "./model/costs.js";
 import type { ModelRouter } from "./model/router.js";
 import { detectLanguage } from "./model/language.js";
 import { SemanticLayer, type SemanticStatus } from "./pipeline/semantic.js";
+import { WritePolicy } from "./engine/policy.js";
 
 export interface RememberOptions {
   namespace?: string;
@@ -177,6 +176,7 @@ export class Engine {
   /** Worker threads for the classical codecs, started on the first batch write that can use them. */
   private pool: CodecPool | undefined;
   private readonly embedder = new HashedNgramEmbedder();
+  private readonly policy: WritePolicy;
 
   /** Derived model state beside the store file (`<db>.derived/`); none for an in-memory store. */
   readonly derived: DerivedDirectory | undefined;
@@ -188,6 +188,17 @@ export class Engine {
     this.llm = new LlmCoder(store, options.llm);
     this.codecs = createCodecs({ zstdLevel: options.zstdLevel });
     this.textCache = cache;
+    this.policy = new WritePolicy({
+      codecs: this.codecs,
+      options,
+      cache,
+      metrics: this.metrics,
+      llm: this.llm,
+      pool: () => (this.pool ??= new CodecPool(this.options.workers, { zstdLevel: this.options.zstdLevel, maxTextBytes: this.options.maxTextBytes })),
+      decodeClassical: (envelope) => this.decodeClassical(envelope),
+      decodeBytes: (envelope) => this.decodeBytes(envelope),
+      assetByRef: async (ref) => this.assetByRef(ref),
+    });
   }
 
   /** With `readOnly`, the store is opened for reading: nothing is created or written (a missing store is E_NOT_FOUND). */
@@ -237,7 +248,7 @@ export class Engine {
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
       const id = input.id ?? contentId(namespace, bytes);
       let candidates = candidatesByNamespace.get(namespace);
-      if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidates(namespace, options.codec)));
+      if (!candidates) candidatesByNamespace.set(namespace, (candidates = this.candidatesFor(namespace, options.codec)));
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
       const before = this.store.fingerprints(namespace, [id]).get(id);
@@ -269,7 +280,7 @@ export class Engine {
       const namespacePrefix = this.activeAssetOf(namespace, "llm-prefix");
       // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
       const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
-      const choice = await this.choose(bytes, candidates, model && { model, prefixes }, options.codec === "llm", usePool);
+      const choice = await this.policy.choose(bytes, candidates, model && { model, prefixes }, options.codec === "llm", usePool);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
@@ -638,7 +649,7 @@ export class Engine {
   async recode(namespace: string = this.options.namespace, options: RecodeOptions = {}, onProgress?: (event: ProgressEvent) => void): Promise<RecodeReport> {
     const codec = options.codec;
     const model = await this.writeModel(options);
-    const candidates = this.candidates(namespace, codec);
+    const candidates = this.candidatesFor(namespace, codec);
     const prefix = this.activeAssetOf(namespace, "llm-prefix");
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
@@ -660,7 +671,7 @@ export class Engine {
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? this.assetById(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
-      const choice = await this.choose(bytes, candidates, model && { model, prefixes: summary ? [prefix, summary] : [prefix] }, codec === "llm");
+      const choice = await this.policy.choose(bytes, candidates, model && { model, prefixes: summary ? [prefix, summary] : [prefix] }, codec === "llm");
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.
@@ -915,85 +926,14 @@ export class Engine {
     return asset;
   }
 
-  private candidates(namespace: string, forced?: WriteCodecName): Candidate[] {
-    if (forced === "llm") return [];
-    const names = forced ? [forced] : this.options.codecs;
-    const candidates: Candidate[] = [];
-    for (const name of names) {
-      const codec = this.codecs.byName.get(name) as Codec;
-      if (!codec.requires) {
-        candidates.push({ codec });
-        continue;
-      }
-      const asset = this.activeAssetOf(namespace, codec.requires);
-      if (asset) candidates.push({ codec, asset });
-      else if (forced) {
-        throw new MemzipError(ErrorCode.MISSING_ASSET, `codec ${name} needs a ${codec.requires} for namespace "${namespace}", and there is none`, {
-          hint: codec.requires === "zstd-dictionary" ? "Run `memzip dict train` first." : "Run `memzip model train` first.",
-        });
-      }
+  /** The write candidates of a namespace: the policy's, with the namespace's active assets resolved. */
+  private candidatesFor(namespace: string, forced?: WriteCodecName): Candidate[] {
+    const active = new Map<AssetKind, Asset>();
+    for (const kind of this.policy.requiredKinds(forced)) {
+      const asset = this.activeAssetOf(namespace, kind);
+      if (asset) active.set(kind, asset);
     }
-    return candidates;
-  }
-
-  /**
-   * The policy's choice, remembered by content in the engine's cache: the same text with the same
-   * candidates (codecs, their assets, the model) gets back the envelope that was proven for it before.
-   * Classical candidates go first; `llm` then only has to beat the smallest of them, and gives up as
-   * soon as its output is larger, so a model that cannot win costs a fraction of a full pass.
-   */
-  private async choose(bytes: Uint8Array, candidates: readonly Candidate[], llm: LlmCandidate | undefined, forceLlm: boolean, usePool = false): Promise<WriteChoice> {
-    const setup = candidates.map((c) => (c.asset ? `${c.codec.name}@${c.asset.id.slice(0, 16)}` : c.codec.name)).join(",");
-    const llmSetup = llm
-      ? `llm@${llm.model.fingerprint.slice(0, 16)}:${llm.prefixes.map((p) => p?.id.slice(0, 16) ?? "").join("+")}:${JSON.stringify(this.options.llm)}${forceLlm ? "!" : ""}`
-      : "";
-    const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${llmSetup}:${this.options.rawBelow}`;
-    const cached = this.textCache.get(key);
-    if (cached) {
-      const header = openEnvelope(cached, this.options.maxTextBytes);
-      const codec = header.codecId === LLM_CODEC_ID ? "llm" : (this.codecs.byId.get(header.codecId) as Codec).name;
-      return { codec, asset: header.asset ? this.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
-    }
-    const classical = usePool && bytes.length >= this.options.rawBelow ? await this.chooseOnPool(bytes, candidates) : chooseSmallestVerified(bytes, candidates, (envelope) => this.decodeClassical(envelope), this.options.rawBelow);
-    let choice: WriteChoice = { codec: classical.codec.name, asset: classical.asset, envelope: classical.envelope, verifyFailures: classical.verifyFailures };
-    if (llm && bytes.length >= this.options.rawBelow) {
-      for (const prefix of llm.prefixes) {
-        // A later attempt must beat the best so far: the coder gives up once it cannot. Its budget check is
-        // conservative by a few bytes (the header is estimated, the coder's tail not yet flushed), so an
-        // attempt against another llm envelope gets that slack and the real lengths decide.
-        const budget = choice.codec === "llm" ? choice.envelope.length + LLM_BUDGET_SLACK : forceLlm ? Infinity : classical.envelope.length - 1;
-        this.metrics.add("llmAttempts");
-        const encoded = await withTimeout(
-          this.options.itemTimeoutMs,
-          (signal) => this.llm.encode(decodeStoredText(bytes), bytes, llm.model, budget, prefix, signal),
-          "coding a memory with the model",
-        ).catch((error: unknown) => {
-          // A model that cannot be loaded is the user's to fix; anything else passes this memory to the next codec.
-          if (error instanceof MemzipError && (error.code === ErrorCode.MISSING_MODEL || error.code === ErrorCode.DEPENDENCY)) throw error;
-          if (error instanceof MemzipError && error.code === ErrorCode.TIMEOUT) this.metrics.add("llmTimeouts");
-          else choice.verifyFailures = [...choice.verifyFailures, "llm"];
-          return null;
-        });
-        if (encoded && ((forceLlm && choice.codec !== "llm") || encoded.envelope.length < choice.envelope.length)) {
-          // Verify-on-write: only an envelope that decodes back to the exact bytes is stored (a model worker proves its own).
-          const proven = encoded.verified === true || (await this.decodeBytes(encoded.envelope).then((decoded) => Buffer.from(decoded).equals(bytes), () => false));
-          if (proven) choice = { codec: "llm", asset: prefix, envelope: encoded.envelope, verifyFailures: choice.verifyFailures };
-          else choice.verifyFailures = [...choice.verifyFailures, "llm"];
-        }
-      }
-    }
-    this.textCache.set(key, choice.envelope.slice());
-    return choice;
-  }
-
-  /** The classical policy on a worker thread: same codecs, same verification, off the main thread. */
-  private async chooseOnPool(bytes: Uint8Array, candidates: readonly Candidate[]): Promise<Choice> {
-    this.pool ??= new CodecPool(this.options.workers, { zstdLevel: this.options.zstdLevel, maxTextBytes: this.options.maxTextBytes });
-    const picked = await this.pool.choose(bytes, candidates.map(({ codec, asset }) => (asset ? { codec: codec.name, asset } : { codec: codec.name })), this.options.rawBelow);
-    this.metrics.add("workerTasks");
-    const codec = picked.codec === rawCodec.name ? rawCodec : (this.codecs.byName.get(picked.codec as CodecName) as Codec);
-    const asset = picked.assetId === undefined ? undefined : candidates.find((c) => c.asset?.id === picked.assetId)?.asset;
-    return { codec, asset, envelope: picked.envelope, verifyFailures: picked.verifyFailures };
+    return this.policy.candidates(namespace, active, forced);
   }
 
   private activeAssetOf(namespace: string, kind: AssetKind): StoredAsset | undefined {
@@ -1059,23 +999,6 @@ export class Engine {
     }
     return asset;
   }
-}
-
-/** Bytes of slack for an `llm` attempt that competes with another `llm` envelope (see `choose`). */
-const LLM_BUDGET_SLACK = 8;
-
-/** The model `llm` writes with, and the primings to try (the namespace's text, a summary); the smallest proven envelope wins. */
-interface LlmCandidate {
-  model: RegisteredModel;
-  prefixes: readonly (Asset | undefined)[];
-}
-
-/** What the write policy picked for one memory. */
-interface WriteChoice {
-  codec: string;
-  asset: Asset | undefined;
-  envelope: Uint8Array;
-  verifyFailures: string[];
 }
 
 export interface RecodeOptions {
