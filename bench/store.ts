@@ -1,10 +1,9 @@
 /**
- * `npm run bench:store [-- --rows 10000 --runs 5]`: what the asynchronous store contract costs over
- * the old synchronous calls. One store file of N memories (200-byte envelopes, two namespaces); the
- * old `SqliteStore` (sync) and the native async store (`openStore`) each read it through their own
- * connection: `get` of every row one call at a time, `getMany` in batches of 100 (the old store
- * has no batch read: a loop of `getMemory`), and a full `scan` (old: `iterateMemories`). Runs
- * alternate between the two so a load spike hits both alike; the table shows medians of the runs.
+ * `npm run bench:store [-- --rows 10000 --runs 5]`: the read paths of the asynchronous store. One
+ * store file of N memories (200-byte envelopes, two namespaces), read through `openStore`: `get` of
+ * every row one call at a time, `getMany` in batches of 100, and a full `scan` (keyset pages). The
+ * table shows medians of the runs and the cost per row. (The comparison with the synchronous store
+ * this contract replaced is in BENCHMARKS.md, measured before that store was deleted.)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +11,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { MemoryRef, StoredMemory } from "../src/core/store.js";
 import { openStore } from "../src/store/open.js";
-import { SqliteStore } from "../src/store/sqlite.js";
 
 const { values } = parseArgs({ options: { rows: { type: "string" }, runs: { type: "string" } } });
 const rowCount = Number(values.rows ?? 10_000);
@@ -41,13 +39,11 @@ try {
   }
   await writer.close();
   const refs: MemoryRef[] = Array.from({ length: rowCount }, (_, i) => ({ namespace: i % 2 ? "odd" : "even", id: `m${i}` }));
-  const old = SqliteStore.open(path);
   const native = openStore(path);
 
-  const cases: { name: string; sync: () => number; async: () => Promise<number> }[] = [
+  const cases: { name: string; async: () => Promise<number> }[] = [
     {
       name: "get (one row a call)",
-      sync: () => refs.reduce((n, r) => n + (old.getMemory(r.namespace, r.id) ? 1 : 0), 0),
       async: async () => {
         let n = 0;
         for (const r of refs) if (await native.memories.get(r.namespace, r.id)) n++;
@@ -56,11 +52,6 @@ try {
     },
     {
       name: `getMany (${BATCH} refs a call)`,
-      sync: () => {
-        let n = 0;
-        for (let i = 0; i < refs.length; i += BATCH) n += refs.slice(i, i + BATCH).filter((r) => old.getMemory(r.namespace, r.id)).length;
-        return n;
-      },
       async: async () => {
         let n = 0;
         for (let i = 0; i < refs.length; i += BATCH) n += (await native.memories.getMany(refs.slice(i, i + BATCH))).filter(Boolean).length;
@@ -69,11 +60,6 @@ try {
     },
     {
       name: "scan (every row)",
-      sync: () => {
-        let n = 0;
-        for (const _ of old.iterateMemories()) n++;
-        return n;
-      },
       async: async () => {
         let n = 0;
         for await (const _ of native.memories.scan()) n++;
@@ -84,29 +70,22 @@ try {
 
   const rows: string[] = [];
   for (const c of cases) {
-    const sync: number[] = [];
-    const async: number[] = [];
-    // One warm-up each, then alternating timed runs.
-    c.sync();
+    const times: number[] = [];
+    // One warm-up, then the timed runs.
     await c.async();
     for (let run = 0; run < runs; run++) {
-      let started = performance.now();
-      const a = c.sync();
-      sync.push(performance.now() - started);
-      started = performance.now();
-      const b = await c.async();
-      async.push(performance.now() - started);
-      if (a !== rowCount || b !== rowCount) throw new Error(`${c.name}: read ${a} and ${b} rows of ${rowCount}`);
+      const started = performance.now();
+      const read = await c.async();
+      times.push(performance.now() - started);
+      if (read !== rowCount) throw new Error(`${c.name}: read ${read} rows of ${rowCount}`);
     }
-    const s = median(sync);
-    const n = median(async);
-    rows.push(`| ${c.name} | ${s.toFixed(1)} | ${n.toFixed(1)} | ${((n / s - 1) * 100).toFixed(0)}% | ${((n * 1000) / rowCount).toFixed(2)} |`);
+    const n = median(times);
+    rows.push(`| ${c.name} | ${n.toFixed(1)} | ${((n * 1000) / rowCount).toFixed(2)} |`);
   }
-  old.close();
   await native.close();
   console.log(`${rowCount} rows, median of ${runs} runs (ms)\n`);
-  console.log("| operation | old sync | native async | async cost | async µs/row |");
-  console.log("|---|---:|---:|---:|---:|");
+  console.log("| operation | ms | µs/row |");
+  console.log("|---|---:|---:|");
   for (const row of rows) console.log(row);
 } finally {
   rmSync(dir, { recursive: true, force: true });

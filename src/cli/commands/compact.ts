@@ -15,7 +15,7 @@ With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileByte
   async run(context) {
     const engine = openEngine(context);
     try {
-      const report = engine.compact();
+      const report = await engine.compact();
       emit(
         context,
         report,

@@ -30,11 +30,11 @@ needs semantic backends in the config)`,
     const mode = parseChoice(RECALL_MODES, context.values.mode, "mode", "exact");
     const engine = openEngine(context, {}, { readOnly: true });
     try {
-      const namespace = engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
-      const semantic = engine.semanticOf(id, namespace);
+      const namespace = await engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
+      const semantic = await engine.semanticOf(id, namespace);
       const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
-        const { envelope: _envelope, version: _version, contentHash, ...summary } = engine.memory(id, namespace);
+        const { envelope: _envelope, version: _version, contentHash, ...summary } = await engine.memory(id, namespace);
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
         emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {

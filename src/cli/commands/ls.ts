@@ -23,7 +23,7 @@ With --json: {"memories": [...]}, each with every stored field but the envelope.
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const rows = engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind } : {}) });
+      const rows = await engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind } : {}) });
       const human = rows.map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}`).join("\n");
       emit(context, { memories: rows }, rows.length ? `id\tnamespace\tkind\tcodec\tbytes\n${human}` : "no memories");
       return 0;

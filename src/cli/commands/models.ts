@@ -30,7 +30,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
     const engine = openEngine(context);
     try {
       if (action === "ls") {
-        const models = engine.store.listModels();
+        const models = await engine.models();
         const lines = models.map((m) => `${m.name}\t${m.fingerprint.slice(0, 16)}\t${m.architecture}\t${m.vocabularySize}\t${m.contextLength}\t${formatBytes(m.size)}\t${m.path}`);
         emit(context, { models }, lines.length ? `name\tfingerprint\tarch\tvocab\tcontext\tsize\tpath\n${lines.join("\n")}` : "no models (add one with `memzip models add PATH`)");
         return 0;
@@ -44,7 +44,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
       }
       if (action === "prime") {
         const file = requirePositional(context, 1, "FILE with the priming text (- for stdin)");
-        const asset = engine.setPrimingText(bytesToText(readInputFile(file, "FILE")));
+        const asset = await engine.setPrimingText(bytesToText(readInputFile(file, "FILE")));
         emit(context, { id: asset.id, bytes: asset.bytes.length, namespace: asset.namespace }, `namespace ${asset.namespace}: llm memories are now primed with ${formatBytes(asset.bytes.length)} (${asset.id.slice(0, 12)})`);
         return 0;
       }

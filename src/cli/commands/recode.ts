@@ -24,7 +24,7 @@ codec (before changing models or machines). Every new envelope is verified befor
       const report = await engine.recode(engine.options.namespace, codec ? { codec } : {}, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       // Assets the recode left unused (and no namespace writes with) go now.
-      const pruned = engine.pruneAssets({ namespace: engine.options.namespace });
+      const pruned = await engine.pruneAssets({ namespace: engine.options.namespace });
       emit(
         context,
         { ...report, pruned },

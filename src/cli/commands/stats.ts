@@ -22,7 +22,7 @@ from the snapshots when missing, never counted in the sizes.`,
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const stats = engine.stats(namespace);
+      const stats = await engine.stats(namespace);
       emit(context, stats, describe(stats));
       return 0;
     } finally {
