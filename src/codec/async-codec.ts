@@ -35,6 +35,11 @@ export interface AsyncCodec {
   readonly requires?: AssetKind;
   /** An asset kind this codec may write with but does not need (a model codec's priming text). */
   readonly accepts?: AssetKind;
+  /**
+   * A model codec: slow enough that each attempt runs under the per-memory deadline
+   * (`itemTimeoutMs`) and counts as a model attempt in the engine's metrics.
+   */
+  readonly model?: boolean;
   /** The pure synchronous core this codec lifts, if it is one: worker threads can run that. */
   readonly sync?: Codec;
   /**

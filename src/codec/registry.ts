@@ -53,8 +53,13 @@ export class CodecRegistry implements CodecLookup {
 
   /** The built-in lossless codecs (`CODEC_NAMES`), lifted. */
   static builtIn(settings: CodecSettings): CodecRegistry {
+    return CodecRegistry.lifting(createCodecs(settings).byName.values());
+  }
+
+  /** A registry of these pure codecs, lifted (the same instances, so what they prepare per asset is shared). */
+  static lifting(codecs: Iterable<Codec>): CodecRegistry {
     const registry = new CodecRegistry();
-    for (const codec of createCodecs(settings).byName.values()) registry.register(liftCodec(codec));
+    for (const codec of codecs) registry.register(liftCodec(codec));
     return registry;
   }
 

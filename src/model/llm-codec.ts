@@ -22,6 +22,7 @@ export function createLlmCodec(coder: LlmCodecBackend, model?: RegisteredModel):
     name: "llm",
     id: CODEC_IDS.llm,
     accepts: "llm-prefix",
+    model: true,
     setup: model ? `${model.fingerprint.slice(0, 16)}:${JSON.stringify(coder.options)}` : "",
     budgetSlack: LLM_BUDGET_SLACK,
     async encode(original, { asset, budget, signal }) {
