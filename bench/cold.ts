@@ -95,7 +95,7 @@ try {
     await time("search", () => index.search(query, { limit: 10 }));
     await time("stats", () => engine.stats());
   }
-  const stats = engine.stats();
+  const stats = await engine.stats();
   await engine.close();
 
   const p = (xs: readonly number[] | undefined, q: number) => (xs && xs.length ? quantile(xs, q).toFixed(0) : "–");

@@ -55,7 +55,7 @@ export async function measureFootprint(label: string, file: string, options: Eng
     }
     let engine = Engine.open({ db, ...engineOptions });
     const report = await engine.importJsonl(file, { batchSize: 1000 });
-    const stats = engine.stats();
+    const stats = await engine.stats();
     await engine.close();
     const importedFileBytes = fileBytes(db);
     const tables = tableBytes(db);

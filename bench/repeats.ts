@@ -42,12 +42,12 @@ const writeWorkloads = [
 for (let round = 0; round < 3; round++) {
   for (const [label, items] of round % 2 ? [...writeWorkloads].reverse() : writeWorkloads) {
     const engine = await prepared("memory");
-    const bytesBefore = engine.stats().envelopeBytes;
+    const bytesBefore = (await engine.stats()).envelopeBytes;
     const started = performance.now();
     let references = 0;
     for (let i = 0; i < items.length; i += 32) references += (await engine.rememberMany(items.slice(i, i + 32))).filter((r) => r.deduplicated).length;
     const seconds = (performance.now() - started) / 1000;
-    writeRuns.set(label, [...(writeRuns.get(label) ?? []), { seconds, references, bytes: engine.stats().envelopeBytes - bytesBefore, count: items.length }]);
+    writeRuns.set(label, [...(writeRuns.get(label) ?? []), { seconds, references, bytes: (await engine.stats()).envelopeBytes - bytesBefore, count: items.length }]);
     await engine.close();
   }
 }

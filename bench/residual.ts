@@ -28,7 +28,7 @@ async function run(residual: boolean | "always") {
     semantic: { backends: [{ name: "local", kind: "llama", path: MODEL }], summaryChars: 80, maxTokens: 160, prompt: "Summarize as JSON.", residual },
   });
   const results = await engine.rememberMany(records, { codec: "llm" });
-  const stats = engine.stats();
+  const stats = await engine.stats();
   const original = results.reduce((s, r) => s + r.originalBytes, 0);
   return {
     residual,

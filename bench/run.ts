@@ -41,7 +41,7 @@ try {
   const started = performance.now();
   const imported = await engine.importJsonl(corpus);
   const seconds = (performance.now() - started) / 1000;
-  const stats = engine.stats();
+  const stats = await engine.stats();
   const verify = await engine.verify();
   await engine.close();
   const perRecordBrotli = report.results.find((r) => r.name === "brotli -11");

@@ -33,7 +33,7 @@ try {
   const started = performance.now();
   const report = await engine.importJsonl(file, { batchSize: 1000 });
   const seconds = (performance.now() - started) / 1000;
-  const stats = engine.stats();
+  const stats = await engine.stats();
   await engine.close();
   const peakMiB = process.resourceUsage().maxRSS / 1024;
   console.log(

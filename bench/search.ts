@@ -111,13 +111,13 @@ async function measure(size: string): Promise<Row[]> {
       }
       const times: number[] = [];
       for (const query of queries) {
-        const home = engine.locate(query.target);
+        const home = await engine.locate(query.target);
         const t = performance.now();
-        index.related(query.target, home, { limit: 10 });
+        await index.related(query.target, home, { limit: 10 });
         times.push(performance.now() - t);
       }
       modes.related = { p50: quantile(times, 0.5), p95: quantile(times, 0.95), recallAt10: Number.NaN, zhRecallAt10: Number.NaN };
-      const bytes = engine.store.search.bytes();
+      const bytes = await index.bytes();
       const total = bytes.vectors + bytes.terms + bytes.other;
       const row: Row = {
         memories: size,

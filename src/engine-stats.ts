@@ -1,4 +1,4 @@
-import type { MemoryStore } from "./store/types.js";
+import type { Store } from "./core/store.js";
 import type { AssetKind } from "./codec/codec.js";
 import { bitsPerByte } from "./quality/stats.js";
 
@@ -43,19 +43,18 @@ export interface StoreStats {
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
 
-export function storeStats(store: MemoryStore, namespace?: string): StoreStats {
+export async function storeStats(store: Store, namespace?: string): Promise<StoreStats> {
   const byCodec: Record<string, CodecStats> = {};
-  for (const usage of store.usageByCodec(namespace)) {
+  for (const usage of await store.memories.usageByCodec(namespace)) {
     byCodec[usage.codec] = { ...usage, bitsPerByte: bitsPerByte(usage.storedBytes, usage.originalBytes) };
   }
-  const footprint = store.footprint(namespace);
-  const assets = store
-    .assetUsage(namespace)
+  const footprint = await store.memories.footprint(namespace);
+  const assets = (await store.assets.usage(namespace))
     .filter((a) => a.memories > 0)
     .map((a) => ({ id: a.id, kind: a.kind, bytes: a.size, memories: a.memories }));
   const storedBytes = footprint.envelopeBytes + footprint.assetBytes;
-  const disk = store.diskUsage();
-  const wholeOriginal = namespace === undefined ? footprint.originalBytes : store.footprint().originalBytes;
+  const disk = await store.usage();
+  const wholeOriginal = namespace === undefined ? footprint.originalBytes : (await store.memories.footprint()).originalBytes;
   return {
     namespace: namespace ?? null,
     memories: footprint.memories,

@@ -8,6 +8,7 @@ export type {
   RememberResult,
   TrainedAsset,
   VerifyReport,
+  EngineParts,
 } from "./engine.js";
 export type { CodecStats, StoreStats } from "./engine-stats.js";
 export { ENGINE_DEFAULTS } from "./engine-options.js";
@@ -19,9 +20,9 @@ export { decodeEnvelope, encodeEnvelope } from "./codec/envelope-codec.js";
 export { openEnvelope, sealEnvelope, ENVELOPE_VERSION } from "./codec/envelope.js";
 export { CODEC_NAMES, createCodecs } from "./codec/registry.js";
 export type { CodecName } from "./codec/registry.js";
-export { SqliteStore } from "./store/sqlite.js";
-export { MEMORY_KINDS } from "./store/types.js";
-export type { MemoryKind, MemoryStore, StoredMemory, MemorySummary } from "./store/types.js";
+export { openStore } from "./store/open.js";
+export { MEMORY_KINDS } from "./core/store.js";
+export type { MemoryKind, Store, StoredMemory, MemorySummary } from "./core/store.js";
 export type { MemoryInput } from "./pipeline/records.js";
 export { runCodecBench } from "./quality/codec-bench.js";
 export type { BenchRecord, CodecBenchReport } from "./quality/codec-bench.js";

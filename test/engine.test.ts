@@ -5,7 +5,8 @@ import { describe, it } from "node:test";
 import { Engine } from "../src/engine.js";
 import { isMemzipError } from "../src/errors.js";
 import { seededRandom } from "../src/quality/stats.js";
-import { DEV_CORPUS, SAMPLE, collect, devCorpus, randomTexts, tempDir } from "./helpers.js";
+import type { StoredMemory } from "../src/core/store.js";
+import { DEV_CORPUS, SAMPLE, collect, devCorpus, randomTexts, tempDir, storeOf } from "./helpers.js";
 
 describe("Engine", () => {
   it("refuses invalid options with E_USAGE", async () => {
@@ -27,7 +28,7 @@ describe("Engine", () => {
     for (const text of ["broken \ud800 text", "\udc00", "", "x".repeat(101)]) {
       await assert.rejects(() => engine.rememberMany([{ text: "fine", id: "ok" }, { text }]), (e) => isMemzipError(e, "E_INVALID_INPUT"));
     }
-    assert.equal(engine.store.countMemories(), 0);
+    assert.equal((await storeOf(engine).memories.count()), 0);
   });
 
   it("keeps given ids, derives stable ids otherwise, and skips unchanged re-writes", async () => {
@@ -38,12 +39,12 @@ describe("Engine", () => {
     assert.equal(again.id, first.id);
     assert.equal(again.status, "unchanged");
     assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "updated");
-    assert.deepEqual(engine.store.getMemory("default", "given")?.tags, ["new"]);
+    assert.deepEqual((await storeOf(engine).memories.get("default", "given"))?.tags, ["new"]);
     assert.equal((await engine.remember({ text: "alpha", id: "given", tags: ["new"] })).status, "unchanged");
     assert.equal((await engine.remember({ text: "alpha 2", id: "given" })).status, "updated");
     assert.equal(await engine.recall("given"), "alpha 2");
-    assert.equal(engine.store.countMemories(), 2);
-    engine.forget("given");
+    assert.equal((await storeOf(engine).memories.count()), 2);
+    await engine.forget("given");
     await assert.rejects(() => engine.recall("given"), (e) => isMemzipError(e, "E_NOT_FOUND"));
   });
 
@@ -57,7 +58,7 @@ describe("Engine", () => {
       assert.equal(report.rejected.length, 0);
       assert.deepEqual(report.trained?.assets.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
       assert.ok((report.trained?.recode.recoded ?? 0) > 1900);
-      const stats = engine.stats();
+      const stats = (await engine.stats());
       assert.equal(stats.memories, 2000);
       // The snapshot learned from these very memories, so they are stored as references to it
       // and what they cost is, honestly, the snapshot: bitsPerByte.
@@ -66,14 +67,14 @@ describe("Engine", () => {
       // The dictionary lost to the snapshot on every memory: the import that made it unused prunes it.
       assert.deepEqual(report.trained?.pruned.map((a) => a.kind), ["zstd-dictionary"]);
       assert.equal(stats.unusedAssetBytes, 0);
-      assert.equal(engine.store.activeAsset("default", "zstd-dictionary"), undefined);
-      assert.deepEqual(engine.assetKindsToTrain(), [], "not retrained until the namespace has doubled");
+      assert.equal((await storeOf(engine).assets.active("default", "zstd-dictionary")), undefined);
+      assert.deepEqual((await engine.assetKindsToTrain()), [], "not retrained until the namespace has doubled");
       assert.deepEqual(await engine.verify(), { checked: 2000, failed: 0, failures: [] });
     }
     await using engine = Engine.open({ db });
     const rerun = await engine.importJsonl(DEV_CORPUS);
     assert.equal(rerun.unchanged, 2000);
-    assert.equal(engine.store.countMemories(), 2000);
+    assert.equal((await storeOf(engine).memories.count()), 2000);
     for (const record of devCorpus().slice(0, 300)) assert.equal(await engine.recall(record.id), record.text);
   });
 
@@ -94,9 +95,9 @@ describe("Engine", () => {
     assert.deepEqual(third.trained?.assets.map((a) => a.samples), [600, 600]);
     assert.ok(third.trained?.pruned.some((a) => a.kind === "cm-snapshot"), "the superseded snapshot goes");
     // What stays is in use: a new dictionary that lost to the snapshot on every memory is pruned too.
-    const usage = engine.store.assetUsage();
+    const usage = (await storeOf(engine).assets.usage());
     assert.ok(usage.length >= 1 && usage.every((a) => a.memories > 0), JSON.stringify(usage));
-    assert.deepEqual(engine.pruneAssets(), []);
+    assert.deepEqual((await engine.pruneAssets()), []);
     assert.equal((await engine.verify()).failed, 0);
     for (const record of records.slice(0, 600)) assert.equal(await engine.recall(record.id), record.text);
   });
@@ -109,11 +110,11 @@ describe("Engine", () => {
     const controller = new AbortController();
     const first = await engine.importJsonl(file, { batchSize: 50, signal: controller.signal, onProgress: (p) => p.done >= 200 && controller.abort() });
     assert.ok(first.aborted && first.jobId);
-    assert.equal(engine.jobs()[0]?.status, "interrupted");
+    assert.equal((await engine.jobs())[0]?.status, "interrupted");
     const resumed = await engine.importJsonl(file, { resume: first.jobId });
     assert.equal(resumed.read + first.read, 500, "the resumed run reads only what was left");
-    assert.equal(engine.store.countMemories(), 500);
-    assert.equal(engine.jobs().find((j) => j.id === first.jobId)?.status, "done");
+    assert.equal((await storeOf(engine).memories.count()), 500);
+    assert.equal((await engine.jobs()).find((j) => j.id === first.jobId)?.status, "done");
     writeFileSync(file, "{}\n", { flag: "a" });
     await assert.rejects(engine.importJsonl(file, { resume: first.jobId }), (e) => isMemzipError(e, "E_USAGE"));
     await assert.rejects(engine.importJsonl(file, { resume: "job-nope" }), (e) => isMemzipError(e, "E_NOT_FOUND"));
@@ -166,11 +167,11 @@ describe("Engine", () => {
       await engine.rememberMany(records);
       await engine.trainAsset(kind);
       await engine.recode();
-      const memory = engine.store.listMemories({ limit: 300 }).find((m) => m.codec === codec);
+      const memory = (await storeOf(engine).memories.list({ limit: 300 })).find((m) => m.codec === codec);
       assert.ok(memory, `no memory uses ${codec}`);
       assert.equal(await engine.recall(memory.id), records.find((r) => r.id === memory.id)?.text);
       await using other = Engine.open({ db: ":memory:" });
-      other.store.putMemories([{ ...(engine.store.getMemory("default", memory.id) as NonNullable<ReturnType<typeof engine.store.getMemory>>), assetId: null }]);
+      await storeOf(other).memories.put([{ ...((await storeOf(engine).memories.get("default", memory.id)) as StoredMemory), assetId: null }]);
       await assert.rejects(() => other.recall(memory.id), (e) => isMemzipError(e, "E_MISSING_ASSET"));
     }
   });

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Store } from "../src/core/store.js";
+import type { Engine } from "../src/engine.js";
 
 /** Repository root (tests run from dist/test). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -60,4 +62,12 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/**
+ * The store behind an engine, for tests that check rows and assets directly (the facade keeps it
+ * private; library users never need it).
+ */
+export function storeOf(engine: Engine): Store {
+  return (engine as unknown as { store: Store }).store;
 }

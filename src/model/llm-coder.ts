@@ -3,7 +3,7 @@ import type { Asset } from "../codec/codec.js";
 import type { OpenedEnvelope } from "../codec/envelope.js";
 import type { LlmCodingSettings } from "../codec/llm.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { EngineRecord, MemoryStore, RegisteredModel } from "../store/types.js";
+import type { EngineRecord, ModelRepository, RegisteredModel } from "../core/store.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
 import { fileSha256, inspectModelFile } from "./registry.js";
 import { codingSettings, decodeLoaded, encodeLoaded, engineRecordFor, matches, primingTokens, type LlmEncoding } from "./llm-core.js";
@@ -42,13 +42,13 @@ export class LlmCoder {
   private readonly knownEngines = new Set<string>();
 
   constructor(
-    private readonly store: MemoryStore,
+    private readonly store: ModelRepository,
     readonly options: LlmOptions,
   ) {}
 
   /** A registered model by name or fingerprint, or a GGUF path (registered on first use). */
   async resolveModel(nameOrPath: string): Promise<RegisteredModel> {
-    const known = this.store.getModel(nameOrPath);
+    const known = await this.store.get(nameOrPath);
     if (known) return known;
     if (!existsSync(nameOrPath)) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `no model named "${nameOrPath}" is registered and no file has that path`, {
@@ -57,9 +57,9 @@ export class LlmCoder {
       });
     }
     const inspected = await inspectModelFile(nameOrPath);
-    const sameFile = this.store.getModel(inspected.fingerprint);
-    const model = sameFile ? { ...sameFile, path: inspected.path, size: inspected.size, mtime: inspected.mtime } : uniqueName(this.store, inspected);
-    this.store.putModel(model);
+    const sameFile = await this.store.get(inspected.fingerprint);
+    const model = sameFile ? { ...sameFile, path: inspected.path, size: inspected.size, mtime: inspected.mtime } : await uniqueName(this.store, inspected);
+    await this.store.put(model);
     return model;
   }
 
@@ -82,23 +82,23 @@ export class LlmCoder {
       const { encoding, engine, verifyFailed } = await this.pool.encode({ path: model.path, fingerprint: model.fingerprint, text, original, budgetBytes, prefix }, signal);
       if (verifyFailed) throw new MemzipError(ErrorCode.VERIFY, "the model's envelope did not decode back to the text in the worker that wrote it");
       if (!this.knownEngines.has(engine.id)) {
-        this.store.putEngine(engine);
+        await this.store.putEngine(engine);
         this.knownEngines.add(engine.id);
       }
       return encoding;
     }
     const llama = await this.load(model);
     const settings = codingSettings(llama, this.options, prefix);
-    const engine = this.engineRecord(llama, settings);
+    const engine = await this.engineRecord(llama, settings);
     return encodeLoaded(llama, text, original, { modelFingerprint: model.fingerprint, engineId: engine.id, prefix }, settings, budgetBytes, signal);
   }
 
   /** Rebuilds the original bytes of an opened `llm` envelope, or throws the typed error that says why not. */
-  async decode(opened: OpenedEnvelope, resolveAsset: (ref: Uint8Array) => Asset | undefined): Promise<Uint8Array> {
+  async decode(opened: OpenedEnvelope, resolveAsset: (ref: Uint8Array) => Asset | undefined | Promise<Asset | undefined>): Promise<Uint8Array> {
     if (!opened.model || !opened.engine) throw new MemzipError(ErrorCode.FORMAT, "an llm envelope must name its model and engine");
     let prefix: Asset | undefined;
     if (opened.asset) {
-      prefix = resolveAsset(opened.asset);
+      prefix = await resolveAsset(opened.asset);
       if (!prefix || prefix.kind !== "llm-prefix") {
         const ref = Buffer.from(opened.asset).toString("hex");
         throw new MemzipError(ErrorCode.MISSING_ASSET, `the llm-prefix ${ref}… that this memory was primed with is not in the store`, {
@@ -108,14 +108,14 @@ export class LlmCoder {
       }
     }
     const modelRef = Buffer.from(opened.model).toString("hex");
-    const model = this.store.getModelByRef(opened.model);
+    const model = await this.store.getByRef(opened.model);
     if (!model) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${modelRef}… that this memory was written with is not registered in this store`, {
         hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 must start with the fingerprint shown).",
         details: { modelRef },
       });
     }
-    const engine = this.store.getEngineByRef(opened.engine);
+    const engine = await this.store.getEngineByRef(opened.engine);
     if (!engine) {
       throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `the engine record ${Buffer.from(opened.engine).toString("hex")}… of this memory is not in this store`, {
         hint: "Move llm memories between stores with `memzip export` / `import` (which re-encode them), not by copying envelopes.",
@@ -196,14 +196,14 @@ export class LlmCoder {
     // The file changed on disk since it was registered: only its content can say whether it is the same model.
     if (stat.size !== model.size || (await fileSha256(model.path)) !== model.fingerprint) throw missing(`at ${model.path} is now a different file`);
     this.verifiedFiles.add(model.path);
-    this.store.putModel({ ...model, mtime: Math.floor(stat.mtimeMs) });
+    await this.store.put({ ...model, mtime: Math.floor(stat.mtimeMs) });
   }
 
-  private engineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings): EngineRecord {
+  private async engineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings): Promise<EngineRecord> {
     const known = this.engines.get(llama);
     if (known) return known;
     const record = engineRecordFor(llama, settings);
-    this.store.putEngine(record);
+    await this.store.putEngine(record);
     this.engines.set(llama, record);
     return record;
   }
@@ -211,8 +211,8 @@ export class LlmCoder {
 
 
 /** The file's base name, or with a numeric suffix when another model already has it. */
-function uniqueName(store: MemoryStore, model: RegisteredModel): RegisteredModel {
+async function uniqueName(store: ModelRepository, model: RegisteredModel): Promise<RegisteredModel> {
   let name = model.name;
-  for (let i = 2; store.getModel(name); i++) name = `${model.name}-${i}`;
+  for (let i = 2; await store.get(name); i++) name = `${model.name}-${i}`;
   return { ...model, name };
 }

@@ -7,7 +7,7 @@ import { checksum32 } from "../codec/checksum.js";
 import { assetRef, type Asset } from "../codec/codec.js";
 import { REF_BYTES, sealEnvelope } from "../codec/envelope.js";
 import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
-import type { EngineRecord } from "../store/types.js";
+import type { EngineRecord } from "../core/store.js";
 import type { LlamaTokenModel } from "./llama.js";
 
 /** Largest window chosen automatically: longer texts are cut into windows with a carried-over tail. */

@@ -1,6 +1,6 @@
 import type { Asset } from "../codec/codec.js";
 import { MemzipError, ErrorCode, type ErrorCode as ErrorCodeType } from "../errors.js";
-import type { EngineRecord } from "../store/types.js";
+import type { EngineRecord } from "../core/store.js";
 import type { LlmEncoding } from "./llm-core.js";
 import type { LlmOptions } from "./llm-coder.js";
 import { WorkerPool } from "../pipeline/worker-pool.js";

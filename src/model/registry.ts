@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { RegisteredModel } from "../store/types.js";
+import type { RegisteredModel } from "../core/store.js";
 
 /** Streams a file through sha256 (a 1 GB model takes a few seconds; the store remembers the result). */
 export async function fileSha256(path: string): Promise<string> {

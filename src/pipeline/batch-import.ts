@@ -20,7 +20,7 @@ export interface BatchWriter<P> {
   plan(input: MemoryInput): Promise<P>;
   commit(plans: readonly P[]): Promise<WriteOutcome[]>;
   /** Called after each committed batch with where the source stands, so an import can resume there. */
-  checkpoint?(position: number, line: number): void;
+  checkpoint?(position: number, line: number): void | Promise<void>;
 }
 
 /** One input item; `position` and `line` are where the source stands just after it. */
@@ -98,7 +98,7 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
   const commit = async (): Promise<void> => {
     if (batch.length > 0) tally(await writer.commit(batch), report);
     batch = [];
-    if (line > 0) writer.checkpoint?.(position, line);
+    if (line > 0) await writer.checkpoint?.(position, line);
     options.onProgress?.({ done: report.read, position, end: options.end, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
   };
   const planned = mapOrdered(

@@ -34,3 +34,31 @@ export async function forEachConcurrent<T>(items: Iterable<T>, limit: number, wo
   await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
   if (failure) throw failure.reason;
 }
+
+/** `forEachConcurrent` over an async iterable (a store scan): workers pull the next item in turn. */
+export async function forEachConcurrentAsync<T>(items: AsyncIterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.asyncIterator]();
+  let failure: { reason: unknown } | undefined;
+  const worker = async () => {
+    while (!failure) {
+      let step: IteratorResult<T>;
+      try {
+        step = await iterator.next();
+      } catch (reason) {
+        failure ??= { reason };
+        break;
+      }
+      if (step.done) break;
+      try {
+        await work(step.value);
+      } catch (reason) {
+        failure ??= { reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (failure) {
+    await iterator.return?.();
+    throw failure.reason;
+  }
+}

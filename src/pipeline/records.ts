@@ -1,6 +1,6 @@
 import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { MEMORY_KINDS, type MemoryKind } from "../store/types.js";
+import { MEMORY_KINDS, type MemoryKind } from "../core/store.js";
 
 /** A memory as callers hand it in (library, JSONL line, Arrow row, HTTP body). */
 export interface MemoryInput {

@@ -9,7 +9,7 @@
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
 import { MemzipError, ErrorCode } from "../errors.js";
-import { memoryKey, type MemoryStore, type SyncSearchIndexStore } from "../store/types.js";
+import { memoryKey, type SearchIndexBytes, type SearchIndexStore } from "../core/store.js";
 import { ScoreMatrix } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
@@ -132,7 +132,7 @@ export class SearchIndex {
   readonly key: string;
 
   constructor(
-    private readonly store: MemoryStore,
+    private readonly index: SearchIndexStore,
     private readonly embedder: Embedder,
     private readonly source: (id: string, namespace: string) => Promise<IndexSource>,
     options: SearchIndexOptions = {},
@@ -146,26 +146,23 @@ export class SearchIndex {
     return this.embedder.name;
   }
 
-  private get index(): SyncSearchIndexStore {
-    return this.store.search;
-  }
-
   /** Memories not indexed yet (or indexed by another embedder). */
-  pending(): number {
+  pending(): Promise<number> {
     return this.index.countPending(this.key);
   }
 
   /** Indexes every memory that is not indexed yet; returns how many it indexed. */
-  async refresh(onProgress?: (progress: IndexProgress) => void): Promise<number> {
-    const total = this.pending();
+  async refresh(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
+    const total = await this.pending();
     let indexed = 0;
     for (;;) {
-      const batch = this.index.pending(this.key, INDEX_BATCH);
+      signal?.throwIfAborted();
+      const batch = await this.index.pending(this.key, INDEX_BATCH);
       if (batch.length === 0) break;
       const sources: IndexSource[] = [];
       for (const { id, namespace } of batch) sources.push(await this.source(id, namespace));
       const vectors = await this.embedder.embed(sources.map(embeddingText));
-      this.index.put(
+      await this.index.put(
         this.key,
         batch.map(({ seq }, i) => {
           const source = sources[i] as IndexSource;
@@ -177,7 +174,7 @@ export class SearchIndex {
       onProgress?.({ indexed, total: Math.max(total, indexed) });
     }
     // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
-    if (indexed > 0 && indexed * COMPACT_SHARE >= this.index.indexedCount()) this.index.compact();
+    if (indexed > 0 && indexed * COMPACT_SHARE >= (await this.index.indexedCount())) await this.index.compact();
     return indexed;
   }
 
@@ -187,17 +184,17 @@ export class SearchIndex {
     const mode = options.mode ?? "hybrid";
     const candidates = Math.max(50, limit * CANDIDATES_PER_HIT);
     const [queryVector] = await this.embedder.embed([query]);
-    const matrix = this.load();
+    const matrix = await this.load();
     const similarities = this.similarities(matrix, queryVector as Float32Array);
     const rankings: string[][] = [];
     if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
-    if (mode !== "vector") rankings.push(this.keywordRanking(matrix, similarities, searchTerms(query), candidates, options.namespace));
+    if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, options.namespace));
     return this.fuse(matrix, similarities, rankings, mode, limit);
   }
 
   /** Memories most like `id` by vector similarity (itself left out). */
-  related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): SearchHit[] {
-    const matrix = this.load();
+  async related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): Promise<SearchHit[]> {
+    const matrix = await this.load();
     const row = matrix.rows.get(memoryKey(namespace, id));
     if (row === undefined) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
@@ -212,13 +209,18 @@ export class SearchIndex {
   }
 
   /** Drops the whole index; the next refresh rebuilds it. */
-  clear(): void {
-    this.index.clear();
+  async clear(): Promise<void> {
+    await this.index.clear();
     this.matrix = undefined;
   }
 
+  /** Bytes the index's tables take in the store. */
+  bytes(): Promise<SearchIndexBytes> {
+    return this.index.bytes();
+  }
+
   /** Bytes of vector payload in the store (without row and page overhead). */
-  vectorBytes(): number {
+  vectorBytes(): Promise<number> {
     return this.index.vectorBytes();
   }
 
@@ -226,12 +228,12 @@ export class SearchIndex {
    * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
    * go to the higher vector similarity.
    */
-  private keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, namespace: string | undefined): string[] {
+  private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, namespace: string | undefined): Promise<string[]> {
     const total = matrix.ids.length;
     const scores = new Float64Array(total);
     const touched: number[] = [];
-    for (const { term } of this.selectiveTerms(terms)) {
-      const seqs = this.index.matching(term);
+    for (const { term } of await this.selectiveTerms(terms)) {
+      const seqs = await this.index.matching(term);
       if (seqs.length === 0) continue;
       const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
       for (const seq of seqs) {
@@ -269,11 +271,12 @@ export class SearchIndex {
   }
 
   /** The query's terms minus the very common ones (the two rarest found are always kept). */
-  private selectiveTerms(terms: readonly string[]): { term: string; docs: number }[] {
+  private async selectiveTerms(terms: readonly string[]): Promise<{ term: string; docs: number }[]> {
     const unique = [...new Set(terms)];
-    const limit = Math.max(COMMON_TERM_MIN_DOCS, this.index.indexedCount() * COMMON_TERM_SHARE);
-    const byFrequency = unique
-      .map((term) => ({ term, docs: this.index.documentFrequency(term) }))
+    const limit = Math.max(COMMON_TERM_MIN_DOCS, (await this.index.indexedCount()) * COMMON_TERM_SHARE);
+    const counted: { term: string; docs: number }[] = [];
+    for (const term of unique) counted.push({ term, docs: await this.index.documentFrequency(term) });
+    const byFrequency = counted
       .filter((t) => t.docs > 0)
       .sort((a, b) => a.docs - b.docs);
     return byFrequency.filter((t, i) => i < 2 || t.docs <= limit);
@@ -305,10 +308,10 @@ export class SearchIndex {
     return best.reverse().map((r) => rowKey(matrix, r));
   }
 
-  private load(): Matrix {
-    const version = this.index.version();
+  private async load(): Promise<Matrix> {
+    const version = await this.index.changeToken();
     if (this.matrix?.version === version) return this.matrix;
-    const { seqs, ids, namespaces, vectors } = this.index.vectors(this.key);
+    const { seqs, ids, namespaces, vectors } = await this.index.vectors(this.key);
     const dimensions = this.embedder.dimensions;
     const values = new ScoreMatrix(ids.length, dimensions);
     const bytes = this.encoding.bytes(dimensions);

@@ -7,7 +7,7 @@ import { checksum32 } from "../codec/checksum.js";
 import type { EntityExtractor } from "../model/entities.js";
 import type { Embedder } from "../pipeline/similarity.js";
 import { cosine } from "../pipeline/similarity.js";
-import type { StoredMemory, StoredSemantic } from "../store/types.js";
+import type { StoredMemory, StoredSemantic } from "../core/store.js";
 import { quantile } from "./stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";
 
@@ -16,11 +16,12 @@ export const QUALITY_THRESHOLDS = { similarity: 0.85, entityRecall: 0.95 } as co
 
 /** What the report reads; the engine offers all of it. */
 export interface QualitySource {
-  store: { iterateMemories(namespace?: string): IterableIterator<StoredMemory>; getAsset(id: string): { bytes: Uint8Array } | undefined };
+  /** Every memory (of one namespace) in insertion order. */
+  scanMemories(namespace?: string): AsyncIterable<StoredMemory>;
   recall(id: string, options?: { mode?: "exact" | "summary" | "rebuilt"; namespace?: string }): Promise<string>;
-  semanticOf(id: string, namespace?: string): StoredSemantic | undefined;
+  semanticOf(id: string, namespace?: string): Promise<StoredSemantic | undefined>;
   /** The namespace's (or store's) original bytes and the bytes of the assets its memories need. */
-  stats(namespace?: string): { originalBytes: number; assetBytes: number };
+  stats(namespace?: string): Promise<{ originalBytes: number; assetBytes: number }>;
 }
 
 export interface QualityOptions {
@@ -89,7 +90,7 @@ export interface QualityReport {
 export async function assessQuality(source: QualitySource, options: QualityOptions): Promise<QualityReport> {
   const mode = options.mode ?? "summary";
   const selected: StoredMemory[] = [];
-  for (const memory of source.store.iterateMemories(options.namespace)) {
+  for await (const memory of source.scanMemories(options.namespace)) {
     if (options.limit !== undefined && selected.length >= options.limit) break;
     selected.push(memory);
   }
@@ -99,7 +100,7 @@ export async function assessQuality(source: QualitySource, options: QualityOptio
     options.onProgress?.(rows.length, selected.length);
   }
   // Assets serve the whole namespace: the sample is charged its share by original bytes, not every asset it touches in full.
-  const whole = source.stats(options.namespace);
+  const whole = await source.stats(options.namespace);
   const assessed = selected.reduce((sum, m) => sum + m.originalLength, 0);
   const assetBytes = whole.originalBytes === 0 ? 0 : (whole.assetBytes * assessed) / whole.originalBytes;
   return summarize(rows, mode, options.embedder.name, assetBytes);
@@ -126,7 +127,7 @@ async function assessMemory(source: QualitySource, memory: StoredMemory, mode: "
     exactMs,
     flags: exactMatch ? [] : [failure || "not exact"],
   };
-  const semantic = source.semanticOf(memory.id, memory.namespace);
+  const semantic = await source.semanticOf(memory.id, memory.namespace);
   if (!semantic || original === undefined) return row;
   started = performance.now();
   const candidate = mode === "summary" ? semantic.summary : await source.recall(memory.id, { mode: "rebuilt", namespace: memory.namespace });

@@ -6,7 +6,7 @@ import { MemoryLruCache } from "../../src/cache/memory-lru.js";
 import { TieredCache } from "../../src/cache/tiered.js";
 import { Engine } from "../../src/engine.js";
 import { SqliteCache } from "../../src/store/sqlite-cache.js";
-import { devCorpus, tempDir } from "../helpers.js";
+import { devCorpus, tempDir, storeOf } from "../helpers.js";
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 
@@ -95,7 +95,7 @@ describe("disk tier and engine", () => {
     assert.equal(engine.cacheStats().hits, hits + 1);
     assert.ok(first && !first.deduplicated && first.storedBytes > 0);
     assert.ok(second?.deduplicated && second.storedBytes === 0, "the copy is stored as a reference");
-    assert.deepEqual(engine.store.getMemory("default", "second")?.envelope, engine.store.getMemory("default", "first")?.envelope);
+    assert.deepEqual((await storeOf(engine).memories.get("default", "second"))?.envelope, (await storeOf(engine).memories.get("default", "first"))?.envelope);
     assert.equal(await engine.recall("second"), text);
   });
 

@@ -29,7 +29,7 @@ export async function readBack(db: string): Promise<Readback> {
   try {
     let ids: string[] = [];
     try {
-      ids = engine.list().map((m) => m.id);
+      ids = (await engine.list()).map((m) => m.id);
     } catch (error) {
       fail(error, "list");
     }

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { seededRandom, shuffled } from "../../src/quality/stats.js";
-import { CLI, ROOT, SHARED, devCorpus, tempDir, type CorpusRecord } from "../helpers.js";
+import { CLI, ROOT, SHARED, devCorpus, tempDir, type CorpusRecord, storeOf } from "../helpers.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
 const TINY_RANDOM = join(SHARED, "models", "tiny-random.gguf");
@@ -85,7 +85,7 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     const wins = results.filter((r) => r.codec === "llm");
     assert.ok(wins.length >= stories.length, `llm won ${wins.length} records`);
     assert.ok(wins.every((r) => !r.id.startsWith("zh")), "stories260K has no Chinese tokens and must not win there");
-    assert.equal(withModel.stats().byCodec.llm?.memories, wins.length);
+    assert.equal((await withModel.stats()).byCodec.llm?.memories, wins.length);
   });
 
   it("a missing or replaced model file gives E_MISSING_MODEL, another engine E_ENGINE_MISMATCH, never other text", async () => {
@@ -130,7 +130,8 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     ];
     await using engine = Engine.open({ db: ":memory:", model: STORIES, llm: LLM, cache: "off", autoTrainAfter: 0 });
     const stored = await engine.rememberMany(texts.map((text) => ({ text })), { codec: "llm" });
-    const envelopes = stored.map((r) => engine.store.getMemory("default", r.id)?.envelope as Uint8Array);
+    const envelopes: Uint8Array[] = [];
+    for (const r of stored) envelopes.push((await storeOf(engine).memories.get("default", r.id))?.envelope as Uint8Array);
     const random = seededRandom(5);
     let typed = 0;
     let exact = 0;

@@ -12,7 +12,8 @@ import type { SemanticOptions } from "../../src/pipeline/semantic.js";
 import { HashedNgramEmbedder, cosine } from "../../src/pipeline/similarity.js";
 import { assessQuality } from "../../src/quality/assess.js";
 import { bleu, rougeL } from "../../src/quality/text-metrics.js";
-import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
+import type { StoredMemory } from "../../src/core/store.js";
+import { CLI, SHARED, devCorpus, tempDir, storeOf } from "../helpers.js";
 import { FakeLlmServer } from "./fake-llm-server.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
@@ -79,7 +80,7 @@ describe("semantic memory", () => {
       {
         const summary = await engine.recall(withSummary.id, { mode: "summary" });
         assert.ok(Array.from(summary).length <= 24);
-        const semantic = engine.semanticOf(withSummary.id)!;
+        const semantic = (await engine.semanticOf(withSummary.id))!;
         const text = records.find((r) => r.id === withSummary.id)!.text;
         for (const entity of semantic.entities) assert.equal(text.slice(entity.start, entity.end), entity.text);
         assert.equal(typeof (await engine.recall(withSummary.id, { mode: "rebuilt" })), "string");
@@ -119,7 +120,7 @@ describe("semantic memory", () => {
       assert.ok(described.length >= 1, "the model described at least one memory");
       for (const row of described) {
         const original = await engine.recall(row.id);
-        const semantic = engine.semanticOf(row.id)!;
+        const semantic = (await engine.semanticOf(row.id))!;
         const s = row.semantic!;
         if (mode === "summary") {
           const [a, b] = await embedder.embed([semantic.summary, original]);
@@ -156,33 +157,35 @@ describe("semantic memory", () => {
         if (result.semantic !== "on") continue;
         assert.equal(result.codec, "llm");
         assert.equal(result.residual, true);
-        const memory = engine.store.getMemory("default", result.id)!;
-        const asset = engine.store.getAsset(memory.assetId!)!;
+        const memory = (await storeOf(engine).memories.get("default", result.id))!;
+        const asset = (await storeOf(engine).assets.get(memory.assetId!))!;
         assert.equal(asset.kind, "llm-prefix");
-        assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${engine.semanticOf(result.id)!.summary}\n`);
+        assert.equal(Buffer.from(asset.bytes).toString("utf8"), `${(await engine.semanticOf(result.id))!.summary}\n`);
       }
       assert.ok(results.some((r) => r.residual), "at least one memory got a summary and a residual");
-      const stats = engine.stats();
+      const stats = (await engine.stats());
       assert.ok(stats.assetBytes > 0, "the summaries the envelopes need are counted");
     }
     // A fresh engine (nothing cached) rebuilds the exact texts from envelope + summary asset.
     await using reader = Engine.open({ db, model: STORIES, llm: { gpu: false, contexts: 1, threads: 1 }, cache: "off" });
     for (const [i, id] of ids.entries()) assert.equal(await reader.recall(id), texts[i]);
     assert.equal((await reader.verify()).failed, 0);
-    const residualId = ids.find((id) => reader.store.getMemory("default", id)!.assetId !== null)!;
-    const assetId = reader.store.getMemory("default", residualId)!.assetId!;
-    assert.ok(!reader.pruneAssets().some((a) => a.id === assetId), "an asset a memory needs is kept");
+    let residualId = "";
+    for (const id of ids) if (!residualId && (await storeOf(reader).memories.get("default", id))!.assetId !== null) residualId = id;
+    const assetId = (await storeOf(reader).memories.get("default", residualId))!.assetId!;
+    assert.ok(!(await reader.pruneAssets()).some((a) => a.id === assetId), "an asset a memory needs is kept");
     // Recoding keeps a residual envelope unless plain coding is smaller.
-    const before = ids.map((id) => reader.store.getMemory("default", id)!);
+    const before: StoredMemory[] = [];
+    for (const id of ids) before.push((await storeOf(reader).memories.get("default", id))!);
     const recoded = await reader.recode("default", { codec: "llm" });
     assert.equal(recoded.checked, ids.length);
     assert.ok(recoded.bytesAfter <= recoded.bytesBefore);
     for (const [i, id] of ids.entries()) {
-      assert.ok(reader.store.getMemory("default", id)!.envelope.length <= before[i]!.envelope.length);
+      assert.ok((await storeOf(reader).memories.get("default", id))!.envelope.length <= before[i]!.envelope.length);
       assert.equal(await reader.recall(id), texts[i]);
     }
-    reader.forget(residualId);
-    assert.ok(reader.pruneAssets().some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
+    await reader.forget(residualId);
+    assert.ok((await reader.pruneAssets()).some((a) => a.id === assetId), "once its memory is gone, the summary asset can be pruned");
   });
 
   it("from the CLI: import reports what the backends did and cost, get --mode summary reads the summary, quality scores it", async () => {
@@ -212,9 +215,10 @@ describe("semantic memory", () => {
     assert.ok(report.semantic.costs.per1000Memories > 0);
 
     await using engine = Engine.open({ db });
-    const described = records.find((r) => engine.semanticOf(r.id));
+    let described: (typeof records)[number] | undefined;
+    for (const r of records) if (!described && (await engine.semanticOf(r.id))) described = r;
     assert.ok(described, "a memory got a summary");
-    assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, engine.semanticOf(described.id)!.summary);
+    assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, (await engine.semanticOf(described.id))!.summary);
     assert.equal((await memzip(["get", described.id])).stdout, described.text);
     const quality = JSON.parse((await memzip(["quality", "--json"])).stdout) as { memories: number; semantic: { memories: number } };
     assert.equal(quality.memories, records.length);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
-import { CLI, DEV_CORPUS, devCorpus, tempDir } from "../helpers.js";
+import { CLI, DEV_CORPUS, devCorpus, tempDir, storeOf } from "../helpers.js";
 
 function rowCount(db: string): number {
   if (!existsSync(db)) return 0;
@@ -38,15 +38,15 @@ describe("kill -9 during import", () => {
     {
       await using engine = Engine.open({ db });
       assert.deepEqual(await engine.verify(), { checked: survived, failed: 0, failures: [] });
-      const [job] = engine.jobs();
+      const [job] = (await engine.jobs());
       assert.ok(job && job.status === "running" && job.line <= survived, "the job saved progress up to a committed batch");
       const report = await engine.importJsonl(DEV_CORPUS, { resume: job.id });
       assert.ok(report.unchanged <= 37, `resumed at the last checkpoint, rechecked ${report.unchanged}`);
       assert.equal(report.stored, 2000 - survived);
-      assert.equal(engine.jobs()[0]?.status, "done");
+      assert.equal((await engine.jobs())[0]?.status, "done");
     }
     await using engine = Engine.open({ db });
-    assert.equal(engine.store.countMemories(), 2000);
+    assert.equal((await storeOf(engine).memories.count()), 2000);
     assert.equal((await engine.verify()).failed, 0);
     const texts = new Map(devCorpus().map((r) => [r.id, r.text]));
     for await (const memory of engine.exportMemories()) assert.equal(memory.text, texts.get(memory.id));

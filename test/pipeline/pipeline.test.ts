@@ -11,7 +11,7 @@ import { Engine } from "../../src/engine.js";
 import { CodecPool } from "../../src/pipeline/codec-pool.js";
 import { mapOrdered } from "../../src/pipeline/ordered.js";
 import { seededRandom } from "../../src/quality/stats.js";
-import { collect, devCorpus, tempDir } from "../helpers.js";
+import { collect, devCorpus, tempDir, storeOf } from "../helpers.js";
 
 async function* numbers(count: number, onRead?: (i: number) => void): AsyncGenerator<number> {
   for (let i = 0; i < count; i++) {
@@ -123,7 +123,7 @@ describe("content addressing", () => {
     ]);
     assert.ok(first.storedBytes > 0);
     assert.ok(copies.every((r) => r.deduplicated && r.storedBytes === 0));
-    const stats = engine.stats();
+    const stats = (await engine.stats());
     assert.equal(stats.memories, 3);
     assert.equal(stats.storedBytes, first.storedBytes);
     for (const id of ["a", "b", "c"]) assert.equal(await engine.recall(id), text);
@@ -138,7 +138,7 @@ describe("content addressing", () => {
       { id: "ref1", text: x },
       { id: "ref2", text: x },
     ]);
-    engine.forget("holder");
+    await engine.forget("holder");
     assert.equal(await engine.recall("ref1"), x);
     assert.equal(await engine.recall("ref2"), x);
     await engine.remember({ id: "ref1", text: y }); // ref1 now holds the text after the promotion: it takes another
@@ -148,7 +148,7 @@ describe("content addressing", () => {
     const recoded = await engine.recode("default", { codec: "zstd" });
     assert.equal(recoded.checked, 2, "references are recoded with the memory that holds their text");
     assert.equal(await engine.recall("ref2"), x);
-    assert.equal(engine.list().find((m) => m.id === "ref2")?.codec, "zstd");
+    assert.equal((await engine.list()).find((m) => m.id === "ref2")?.codec, "zstd");
   });
 });
 
@@ -172,7 +172,7 @@ describe("similarity grouping", () => {
       const results = await engine.rememberMany(records);
       for (const { id, text } of records) assert.equal(await engine.recall(id), text);
       assert.equal((await engine.verify()).failed, 0);
-      const stats = engine.stats();
+      const stats = (await engine.stats());
       sizes[String(threshold)] = stats.storedBytes + stats.assetBytes;
       if (threshold < 1) {
         assert.ok(results.filter((r) => r.grouped).length > 60, "most memories joined a group");
@@ -186,7 +186,7 @@ describe("similarity grouping", () => {
     await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0, codecs: ["raw", "zstd"] });
     const results = await engine.rememberMany(devCorpus().slice(0, 64).map(({ id, text }) => ({ id, text })));
     assert.ok(results.filter((r) => r.grouped).length <= 4);
-    assert.equal(engine.store.listAssets().length, engine.metricsSnapshot().groupDictionaries);
+    assert.equal((await storeOf(engine).assets.list()).length, engine.metricsSnapshot().groupDictionaries);
   });
 });
 
@@ -199,6 +199,6 @@ describe("import pipeline", () => {
     const report = await engine.importJsonl(file, { batchSize: 2 });
     assert.equal(report.stored, 2);
     assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [["line 2", "E_INVALID_INPUT"]]);
-    assert.equal(engine.jobs()[0]?.line, 3);
+    assert.equal((await engine.jobs())[0]?.line, 3);
   });
 });

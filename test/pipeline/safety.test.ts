@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { readJsonlRecords } from "../../src/pipeline/jsonl.js";
-import { collect, tempDir } from "../helpers.js";
+import { collect, tempDir, storeOf } from "../helpers.js";
 
 describe("issue 12: JSONL lines over the limit", () => {
   it("are skipped to the next newline and reported by line, with exact resume positions, without stopping the file", async () => {
@@ -73,7 +73,7 @@ describe("issue 12: duplicate ids in one file", () => {
       // Same text, metadata changed and changed back: the last line's metadata wins.
       write([{ id: "x", text: "two", tags: ["late"] }, { id: "x", text: "two" }]);
       await engine.importJsonl(file, { batchSize });
-      assert.deepEqual(engine.store.getMemory("default", "x")?.tags, [], `metadata, batch ${batchSize}`);
+      assert.deepEqual((await storeOf(engine).memories.get("default", "x"))?.tags, [], `metadata, batch ${batchSize}`);
       assert.equal((await engine.verify()).failed, 0);
     }
   });

@@ -83,17 +83,17 @@ describe("search over a store", () => {
       await assert.rejects(engine.relatedMemories("nope"), { code: "E_NOT_FOUND" });
       await assert.rejects(engine.searchMemories("   "), { code: "E_USAGE" });
 
-      engine.forget("atlas-2");
+      await engine.forget("atlas-2");
       assert.ok(!(await engine.searchMemories("atlas postgresql")).some((h) => h.id === "atlas-2"));
       await engine.remember({ id: "cat", text: "The user's dog is called Pixel and loves the beach." });
-      assert.equal((await engine.searchIndex()).pending(), 1, "a rewritten memory is indexed again");
+      assert.equal(await (await engine.searchIndex()).pending(), 1, "a rewritten memory is indexed again");
       assert.equal((await engine.searchMemories("Pixel beach dog", { limit: 1, mode: "keyword" }))[0]?.id, "cat");
       assert.ok(!(await engine.searchMemories("Miso", { mode: "keyword" })).some((h) => h.id === "cat"));
-      assert.equal((await engine.searchIndex()).vectorBytes(), engine.stats().memories * 64, "one ternary vector (2 bits × 256) a memory");
+      assert.equal(await (await engine.searchIndex()).vectorBytes(), (await engine.stats()).memories * 64, "one ternary vector (2 bits × 256) a memory");
     }
     await using reopened = Engine.open({ db, cache: "off" });
     const index = await reopened.searchIndex();
-    assert.equal(index.pending(), 0, "the index lives in the store file");
+    assert.equal(await index.pending(), 0, "the index lives in the store file");
     assert.equal(await index.refresh(), 0);
     assert.equal((await reopened.searchMemories("quarterly budget", { limit: 1 }))[0]?.id, "budget");
   });
@@ -109,11 +109,11 @@ describe("search over a store", () => {
     await using engine = Engine.open({ db, cache: "off", searchEmbedder: join(SHARED, "models", "stories260K.gguf"), llm: { gpu: false, threads: 1 } });
     const index = await engine.searchIndex();
     assert.match(index.embedderName, /^llama:/);
-    assert.equal(index.pending(), notes.length, "vectors of another embedder do not count");
+    assert.equal(await index.pending(), notes.length, "vectors of another embedder do not count");
     const hits = await engine.searchMemories("Atlas migration PostgreSQL", { limit: 3 });
     assert.equal(hits.length, 3);
     assert.ok(hits.some((h) => h.id === "atlas" || h.id === "atlas-2"));
-    assert.equal(index.pending(), 0);
+    assert.equal(await index.pending(), 0);
     for (const hit of hits) assert.ok(hit.similarity <= 1 + 1e-3 && hit.similarity >= -1 - 1e-3, "stored vectors are unit length");
     assert.throws(() => Engine.open({ db: ":memory:", searchEmbedder: 7 as unknown as string }), /searchEmbedder must be/);
   });

@@ -6,8 +6,8 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
-import { SqliteStore } from "../../src/store/sqlite.js";
-import { CLI, ROOT, tempDir } from "../helpers.js";
+import { openStore } from "../../src/store/open.js";
+import { CLI, ROOT, collect, tempDir } from "../helpers.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "store-v1.db");
 interface Expected {
@@ -28,22 +28,25 @@ describe("store schema v2", () => {
     copyFileSync(FIXTURE, path);
     const want = expected();
     const engine = Engine.open({ db: path, workers: 0 });
+    // The store as another reader sees it, once the engine has upgraded it.
+    const view = openStore(path);
     try {
       for (const m of want.memories) {
-        const stored = engine.store.getMemory(m.namespace, m.id);
+        const stored = await view.memories.get(m.namespace, m.id);
         assert.ok(stored, `${m.namespace}/${m.id} is there`);
         assert.deepEqual([stored.kind, stored.tags, stored.meta, stored.createdAt, stored.codec], [m.kind, m.tags, m.meta, m.createdAt, m.codec]);
         assert.equal(await engine.recall(m.id, { namespace: m.namespace }), m.text);
       }
-      assert.equal(engine.store.countMemories(), want.memories.length);
+      assert.equal(await view.memories.count(), want.memories.length);
       assert.deepEqual(
-        engine.store.listAssets().map((a) => ({ id: a.id, kind: a.kind, namespace: a.namespace, size: a.bytes.length })),
+        (await view.assets.list()).map((a) => ({ id: a.id, kind: a.kind, namespace: a.namespace, size: a.bytes.length })),
         want.assets,
       );
       assert.equal((await engine.verify()).failed, 0);
       // Shared content moved over: the text both namespaces hold is still stored once.
-      assert.ok(engine.store.getMemory("beta", "shared-b")?.contentOf);
+      assert.ok((await view.memories.get("beta", "shared-b"))?.contentOf);
     } finally {
+      await view.close();
       await engine.close();
     }
     const db = new Database(path, { readonly: true });
@@ -66,7 +69,7 @@ describe("store schema v2", () => {
       return all;
     };
     const before = rows(path);
-    assert.throws(() => SqliteStore.open(path), (e: unknown) => isMemzipError(e, "E_STORE") && /did not verify/.test((e as Error).message));
+    assert.throws(() => openStore(path), (e: unknown) => isMemzipError(e, "E_STORE") && /did not verify/.test((e as Error).message));
     const after = new Database(path, { readonly: true });
     assert.equal(after.pragma("user_version", { simple: true }), 6);
     assert.equal(after.prepare("SELECT count(*) FROM memories").pluck().get(), expected().memories.length);
@@ -87,21 +90,25 @@ describe("store schema v2", () => {
       assert.equal(await engine.recall("x", { namespace: "b" }), "beta's x");
       await assert.rejects(engine.recall("x"), (e: unknown) => isMemzipError(e, "E_USAGE") && /a, b/.test((e as Error).message));
       // Deleting and rewriting in a never changes what b reads (b's copy of the shared text is internal).
-      engine.forget("s", "a");
+      await engine.forget("s", "a");
       assert.equal(await engine.recall("s", { namespace: "b" }), shared);
       await engine.rememberMany([{ id: "x", text: "alpha's x, rewritten" }], { namespace: "a" });
       assert.equal(await engine.recall("x", { namespace: "b" }), "beta's x");
+      const view = openStore(path);
+      const before = await view.memories.get("b", "x");
       await engine.recode("a", { codec: "zstd" });
-      assert.equal(engine.store.getMemory("b", "x")?.codec, engine.store.getMemory("b", "x")?.codec);
+      const after = await view.memories.get("b", "x");
+      await view.close();
+      assert.deepEqual([after?.codec, after?.version], [before?.codec, before?.version], "recoding a leaves b's memory as it was");
       assert.equal(await engine.recall("x", { namespace: "b" }), "beta's x");
       const exported: string[] = [];
       for await (const line of engine.exportJsonl("b")) exported.push(line);
       assert.deepEqual(exported.map((l) => (JSON.parse(l) as { namespace: string }).namespace), ["b", "b"]);
       // Per-namespace stats charge a text read from another namespace's holder in full.
       await engine.rememberMany([{ id: "t", text: shared }], { namespace: "a" });
-      const a = engine.stats("a");
-      const b = engine.stats("b");
-      const whole = engine.stats();
+      const a = await engine.stats("a");
+      const b = await engine.stats("b");
+      const whole = await engine.stats();
       assert.ok(a.envelopeBytes + b.envelopeBytes > whole.envelopeBytes, "the shared text is charged to both namespaces");
       assert.equal(a.storedBytes, a.envelopeBytes + a.assetBytes);
     } finally {
@@ -129,14 +136,17 @@ describe("store schema v2", () => {
       await engine.rememberMany(records);
       await engine.trainDictionary("default", 1024);
       await engine.recode();
-      const stats = engine.stats();
-      const used = engine.store.assetUsage().filter((a) => a.memories > 0).reduce((s, a) => s + a.size, 0);
-      const envelopes = [...engine.store.iterateMemories()].reduce((s, m) => s + (m.contentOf ? 0 : m.envelope.length), 0);
+      const stats = await engine.stats();
+      // Measured before another connection opens the file (its open and close may touch the log).
+      const onDisk = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+      const view = openStore(path);
+      const used = (await view.assets.usage()).filter((a) => a.memories > 0).reduce((s, a) => s + a.size, 0);
+      const envelopes = (await collect(view.memories.scan())).reduce((s, m) => s + (m.contentOf ? 0 : m.envelope.length), 0);
+      await view.close();
       assert.equal(stats.envelopeBytes, envelopes);
       assert.equal(stats.assetBytes, used);
       assert.equal(stats.storedBytes, envelopes + used);
       assert.equal(stats.bitsPerByte, (stats.storedBytes * 8) / stats.originalBytes);
-      const onDisk = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
       assert.equal(stats.fileBytes, onDisk);
       assert.equal(stats.diskBitsPerByte, (onDisk * 8) / stats.originalBytes);
       for (const field of ["memories", "originalBytes", "envelopeBytes", "assetBytes", "storedBytes", "bitsPerByte", "unusedAssetBytes", "indexBytes", "fileBytes", "diskBitsPerByte"]) {
@@ -228,28 +238,24 @@ describe("store schema v2", () => {
     try {
       const records = Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, text: `memory ${i}: ${"some words that repeat ".repeat(3)}${i}` }));
       await first.rememberMany(records, { codec: "raw" });
-      // Recode reads a page of rows, then codes them; the other engine writes in between (right after the page is read).
-      const iterate = first.store.iterateMemories.bind(first.store);
-      let interfered = false;
-      first.store.iterateMemories = function* (namespace?: string) {
-        for (const memory of iterate(namespace)) {
-          if (!interfered) {
-            interfered = true;
-            const m1 = second.store.getMemory("default", "m1");
-            assert.ok(m1);
-            second.store.putMemories([{ ...m1, meta: { touched: true } }]);
-            assert.equal(second.store.deleteMemory("default", "m2"), true);
-          }
-          yield memory;
-        }
-      };
-      const report = await first.recode("default", { codec: "zstd" });
-      assert.ok(interfered);
-      assert.deepEqual(second.store.getMemory("default", "m1")?.meta, { touched: true }, "the concurrent update is kept");
-      assert.equal(second.store.getMemory("default", "m2"), undefined, "the deleted memory stays deleted");
+      // Recode reads a page of rows, then codes them; another writer changes two of them right after
+      // the first is coded (the page is read by then). The native store does each call's work when
+      // it is made, so the writes are done before the progress callback returns.
+      const other = openStore(path);
+      const m1 = await other.memories.get("default", "m1");
+      assert.ok(m1);
+      let interference: Promise<[Set<string>, boolean]> | undefined;
+      const report = await first.recode("default", { codec: "zstd" }, () => {
+        interference ??= Promise.all([other.memories.put([{ ...m1, meta: { touched: true } }]), other.memories.delete("default", "m2")]);
+      });
+      assert.ok(interference);
+      assert.equal((await interference)[1], true);
+      assert.deepEqual((await other.memories.get("default", "m1"))?.meta, { touched: true }, "the concurrent update is kept");
+      assert.equal(await other.memories.get("default", "m2"), undefined, "the deleted memory stays deleted");
       assert.equal(await second.recall("m1"), records[1]?.text);
       assert.equal(report.skipped, 2);
-      assert.equal(second.store.getMemory("default", "m3")?.codec, "zstd", "the others were recoded");
+      assert.equal((await other.memories.get("default", "m3"))?.codec, "zstd", "the others were recoded");
+      await other.close();
     } finally {
       await first.close();
       await second.close();
@@ -259,10 +265,10 @@ describe("store schema v2", () => {
   it("several processes opening a new store at once all succeed", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "fresh.db");
-    const script = `import { SqliteStore } from ${JSON.stringify(join(ROOT, "dist", "src", "store", "sqlite.js"))};
-const store = SqliteStore.open(process.argv[1]);
-store.putMemories([{ id: "p" + process.pid, namespace: "n", kind: "note", tags: [], createdAt: 1, meta: {}, codec: "raw", envelope: Uint8Array.of(1), originalLength: 1, checksum: 1, assetId: null }]);
-store.close();`;
+    const script = `import { openStore } from ${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))};
+const store = openStore(process.argv[1]);
+await store.memories.put([{ id: "p" + process.pid, namespace: "n", kind: "note", tags: [], createdAt: 1, meta: {}, codec: "raw", envelope: Uint8Array.of(1), originalLength: 1, checksum: 1, assetId: null }]);
+await store.close();`;
     const runs = Array.from({ length: 6 }, () =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, ["--input-type=module", "-e", script, path]);
@@ -273,8 +279,8 @@ store.close();`;
     );
     const results = await Promise.all(runs);
     for (const r of results) assert.equal(r.code, 0, r.stderr);
-    const store = SqliteStore.open(path);
-    assert.equal(store.countMemories("n"), 6);
-    store.close();
+    const store = openStore(path);
+    assert.equal(await store.memories.count("n"), 6);
+    await store.close();
   });
 });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
 import { SEARCH_FORMAT } from "../../src/store/sqlite-search.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
 import { devCorpus, tempDir } from "../helpers.js";
@@ -48,13 +49,13 @@ describe("search index in the SQLite store", () => {
     assert.deepEqual((check.prepare("SELECT name FROM pragma_table_info('search_vectors')").pluck().all() as string[]), ["seq", "vector"]);
     check.close();
     const index = await engine.searchIndex();
-    assert.equal(index.pending(), notes.length, "the old rows are gone: everything is indexed again");
+    assert.equal(await index.pending(), notes.length, "the old rows are gone: everything is indexed again");
     assert.equal((await engine.searchMemories("stale words", { mode: "keyword" })).length, 0);
     assert.equal((await engine.searchMemories("atlas postgresql rollback", { limit: 1 }))[0]?.id, "atlas");
     // Opening again keeps the index: the schema is created only when its format is missing.
     {
       await using again = Engine.open({ db: db, cache: "off" });
-      assert.equal((await again.searchIndex()).pending(), 0);
+      assert.equal(await (await again.searchIndex()).pending(), 0);
     }
     // A migration that rebuilds `memories` takes the triggers with it: the index is made anew.
     await engine.close();
@@ -63,7 +64,7 @@ describe("search index in the SQLite store", () => {
     rebuilt.close();
     await using third = Engine.open({ db: db, cache: "off" });
     assert.ok(schemaNames(db).includes("search_forget_deleted"));
-    assert.equal((await third.searchIndex()).pending(), notes.length);
+    assert.equal(await (await third.searchIndex()).pending(), notes.length);
   });
 
   it("follows adds, rewrites, deletes and summaries incrementally, and re-indexes for another vector encoding", async () => {
@@ -71,35 +72,38 @@ describe("search index in the SQLite store", () => {
     const db = join(dir.path, "incremental.db");
     {
       await using engine = Engine.open({ db, cache: "off" });
+      // The store as another reader sees it (the engine's own store is not public).
+      const view = openStore(db);
       await engine.rememberMany([...notes, ...devCorpus().slice(0, 100).map((r) => ({ id: r.id, text: r.text }))]);
       const index = await engine.searchIndex();
       assert.equal(await index.refresh(), notes.length + 100);
-      assert.equal(engine.store.search.indexedCount(), notes.length + 100);
+      assert.equal(await view.search.indexedCount(), notes.length + 100);
       await engine.remember({ id: "new", text: "Bob prefers green tea over coffee in the morning." });
-      assert.equal(index.pending(), 1, "an added memory waits for the next refresh");
+      assert.equal(await index.pending(), 1, "an added memory waits for the next refresh");
       assert.equal((await engine.searchMemories("green tea morning", { limit: 1, mode: "keyword" }))[0]?.id, "new");
       await engine.remember({ id: "new", text: "Bob switched to black coffee, no sugar." });
-      assert.equal(index.pending(), 1, "a rewritten memory drops out of the index");
-      assert.equal(engine.store.search.indexedCount(), notes.length + 100);
+      assert.equal(await index.pending(), 1, "a rewritten memory drops out of the index");
+      assert.equal(await view.search.indexedCount(), notes.length + 100);
       assert.ok(!(await engine.searchMemories("green tea", { mode: "keyword" })).some((h) => h.id === "new"));
       assert.equal((await engine.searchMemories("black coffee sugar", { limit: 1, mode: "keyword" }))[0]?.id, "new");
       // Phrases and FTS5 operators are not query syntax here: their words are searched as terms.
       const phrase = await engine.searchMemories('"black coffee" AND sugar* NEAR(bob) -tea ^no OR (', { limit: 1, mode: "keyword" });
       assert.equal(phrase[0]?.id, "new");
       await engine.remember({ id: "new", text: "Bob switched to black coffee, no sugar." });
-      assert.equal(index.pending(), 0, "rewriting the same text keeps the index rows");
-      engine.forget("new");
-      assert.equal(engine.store.search.indexedCount(), notes.length + 100, "a deleted memory leaves the index");
+      assert.equal(await index.pending(), 0, "rewriting the same text keeps the index rows");
+      await engine.forget("new");
+      assert.equal(await view.search.indexedCount(), notes.length + 100, "a deleted memory leaves the index");
       assert.equal((await engine.searchMemories("black coffee sugar", { mode: "keyword" })).filter((h) => h.id === "new").length, 0);
-      const bytes = engine.store.search.bytes();
+      const bytes = await view.search.bytes();
       assert.ok(bytes.vectors > 0 && bytes.terms > 0);
+      await view.close();
     }
     await using binary = Engine.open({ db, cache: "off", searchVectors: "binary" });
     const index = await binary.searchIndex();
     assert.equal(index.key, "ngram-256/binary");
-    assert.equal(index.pending(), notes.length + 100, "vectors of another encoding do not count");
+    assert.equal(await index.pending(), notes.length + 100, "vectors of another encoding do not count");
     assert.equal(await index.refresh(), notes.length + 100);
-    assert.equal(index.vectorBytes(), (notes.length + 100) * 32, "one bit a dimension");
+    assert.equal(await index.vectorBytes(), (notes.length + 100) * 32, "one bit a dimension");
     assert.equal((await binary.searchMemories("quarterly budget review", { limit: 1, mode: "vector" }))[0]?.id, "budget");
     assert.throws(() => Engine.open({ db: ":memory:", searchVectors: "int4" as "int8" }), /searchVectors must be one of float16, int8, ternary, binary/);
   });

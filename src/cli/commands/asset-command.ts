@@ -39,12 +39,12 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
       const engine = openEngine(context, {}, { readOnly: action === "ls" });
       try {
         if (action === "ls") {
-          const assets = engine.store.assetUsage().filter((a) => a.kind === spec.kind);
+          const assets = (await engine.assetUsage()).filter((a) => a.kind === spec.kind);
           emit(context, { assets }, assets.map((a) => `${a.id.slice(0, 16)}  ${formatBytes(a.size)}  used by ${a.memories}`).join("\n") || `no ${spec.noun}s`);
           return 0;
         }
         if (action === "prune") {
-          const removed = engine.pruneAssets({ kind: spec.kind });
+          const removed = await engine.pruneAssets({ kind: spec.kind });
           emit(context, { removed }, removed.map((a) => `removed ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})`).join("\n") || "nothing to prune");
           return 0;
         }
@@ -57,7 +57,7 @@ ${spec.extraHelp ?? ""}${STORE_HELP}`,
         });
         const recode = context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace);
         // The superseded asset of this kind, once the recode left it unused, goes now.
-        if (recode) engine.pruneAssets({ namespace: engine.options.namespace, kind: spec.kind });
+        if (recode) await engine.pruneAssets({ namespace: engine.options.namespace, kind: spec.kind });
         emit(
           context,
           { ...trained, recode },

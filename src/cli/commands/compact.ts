@@ -16,7 +16,7 @@ ${STORE_HELP}`,
   async run(context) {
     const engine = openEngine(context);
     try {
-      const report = engine.compact();
+      const report = await engine.compact();
       emit(
         context,
         report,

@@ -47,7 +47,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.
       await engine.rememberMany(older);
       log(`stored ${older.length} older memories`);
       const assets: Record<string, unknown> = {};
-      for (const kind of engine.assetKindsToTrain()) {
+      for (const kind of await engine.assetKindsToTrain()) {
         try {
           const trained = await engine.trainAsset(kind);
           assets[kind] = trained;
@@ -71,7 +71,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.
       const originals = new Map(records.map((r) => [r.id, r.text]));
       let exact = 0;
       for await (const memory of engine.exportMemories()) if (originals.get(memory.id) === memory.text) exact++;
-      const stats = engine.stats();
+      const stats = await engine.stats();
       const query = "allergic vegetarian restaurant";
       const search = (await engine.searchMemories(query, { limit: 3 })).map((h) => ({ id: h.id, score: h.score }));
       log(`search "${query}": ${search.map((h) => h.id).join(", ") || "no matches"} (memzip search QUERY)`);

@@ -23,11 +23,11 @@ ${STORE_HELP}`,
     if (mode !== "exact" && mode !== "summary" && mode !== "rebuilt") throw usage(`--mode must be exact, summary or rebuilt, not "${String(mode)}"`);
     const engine = openEngine(context, {}, { readOnly: true });
     try {
-      const namespace = engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
-      const semantic = engine.semanticOf(id, namespace);
+      const namespace = await engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
+      const semantic = await engine.semanticOf(id, namespace);
       const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
-        const { envelope: _envelope, version: _version, contentHash: _hash, ...summary } = engine.memory(id, namespace);
+        const { envelope: _envelope, version: _version, contentHash: _hash, ...summary } = await engine.memory(id, namespace);
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
         emit(context, { ...summary, language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {

@@ -58,7 +58,7 @@ ${STORE_HELP}`,
       };
       const report = arrow ? await engine.importArrow(await readFile(file), options) : await engine.importJsonl(file, options);
       bar.done();
-      const stats = engine.stats(report.namespace);
+      const stats = await engine.stats(report.namespace);
       const trained = report.trained
         ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories` +
           (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")

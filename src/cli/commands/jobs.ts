@@ -15,7 +15,7 @@ ${STORE_HELP}`,
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });
     try {
-      const jobs = engine.jobs(limit);
+      const jobs = await engine.jobs(limit);
       const lines = jobs.map((j) => `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`);
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
       return 0;

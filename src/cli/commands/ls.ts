@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_HELP, STORE_OPTIONS } from "../command.js";
-import { MEMORY_KINDS, type MemoryKind } from "../../store/types.js";
+import { MEMORY_KINDS, type MemoryKind } from "../../core/store.js";
 import { emit, openEngine, parseInteger, usage } from "../shared.js";
 
 export const lsCommand: Command = {
@@ -21,7 +21,7 @@ ${STORE_HELP}`,
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const rows = engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind: kind as MemoryKind } : {}) });
+      const rows = await engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind: kind as MemoryKind } : {}) });
       const human = rows.map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}`).join("\n");
       emit(context, { memories: rows }, rows.length ? `id\tnamespace\tkind\tcodec\tbytes\n${human}` : "no memories");
       return 0;

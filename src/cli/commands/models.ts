@@ -30,7 +30,7 @@ ${STORE_HELP}`,
     const engine = openEngine(context);
     try {
       if (action === "ls") {
-        const models = engine.store.listModels();
+        const models = await engine.models();
         const lines = models.map((m) => `${m.name}\t${m.fingerprint.slice(0, 16)}\t${m.architecture}\t${m.vocabularySize}\t${m.contextLength}\t${formatBytes(m.size)}\t${m.path}`);
         emit(context, { models }, lines.length ? `name\tfingerprint\tarch\tvocab\tcontext\tsize\tpath\n${lines.join("\n")}` : "no models (add one with `memzip models add PATH`)");
         return 0;
@@ -44,14 +44,14 @@ ${STORE_HELP}`,
       }
       if (action === "prime") {
         const file = requirePositional(context, 1, "FILE with the priming text (- for stdin)");
-        const asset = engine.setPrimingText(bytesToText(readFileSync(file === "-" ? 0 : file)));
+        const asset = await engine.setPrimingText(bytesToText(readFileSync(file === "-" ? 0 : file)));
         emit(context, { id: asset.id, bytes: asset.bytes.length, namespace: asset.namespace }, `namespace ${asset.namespace}: llm memories are now primed with ${formatBytes(asset.bytes.length)} (${asset.id.slice(0, 12)})`);
         return 0;
       }
       if (action === "pull") {
         const preset = requirePositional(context, 1, "PRESET");
         if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
-        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(engine.store.location === ":memory:" ? defaultDbPath() : engine.store.location), "models");
+        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(engine.location === ":memory:" ? defaultDbPath() : engine.location), "models");
         const bar = new ProgressBar(context.stderr, "download", !context.json);
         const path = await pullPreset(preset, directory, (done, total) => bar.update(done, done, total));
         bar.done();

@@ -20,7 +20,7 @@ ${STORE_HELP}`,
       const report = await engine.recode(engine.options.namespace, codec ? { codec } : {}, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       // Assets the recode left unused (and no namespace writes with) go now.
-      const pruned = engine.pruneAssets({ namespace: engine.options.namespace });
+      const pruned = await engine.pruneAssets({ namespace: engine.options.namespace });
       emit(
         context,
         { ...report, pruned },

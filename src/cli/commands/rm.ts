@@ -15,7 +15,7 @@ ${STORE_HELP}`,
     const engine = openEngine(context);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      for (const id of context.positionals) engine.forget(id, namespace);
+      for (const id of context.positionals) await engine.forget(id, namespace);
       emit(context, { removed: context.positionals }, `removed ${context.positionals.length}`);
       return 0;
     } finally {

@@ -74,10 +74,10 @@ ${STORE_HELP}`,
     const engine = openEngine(context);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const home = engine.locate(id, namespace);
+      const home = await engine.locate(id, namespace);
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
-      const hits = index.related(id, home, { limit, ...(namespace ? { namespace } : {}) });
+      const hits = await index.related(id, home, { limit, ...(namespace ? { namespace } : {}) });
       await report(context, engine, { id, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
@@ -102,7 +102,7 @@ function progressTo(context: CommandContext): (progress: IndexProgress) => void 
 
 /** Indexes what is new (everything with --reindex); returns how many memories it indexed. */
 async function refresh(context: CommandContext, index: SearchIndex): Promise<number> {
-  if (context.values.reindex === true) index.clear();
+  if (context.values.reindex === true) await index.clear();
   return index.refresh(progressTo(context));
 }
 
@@ -117,7 +117,7 @@ async function report(context: CommandContext, engine: Engine, head: Record<stri
 
 /** The summary when the memory has one (cheap to read), else the start of its text. */
 async function preview(engine: Engine, id: string): Promise<string> {
-  const text = engine.semanticOf(id)?.summary ?? (await engine.recall(id));
+  const text = (await engine.semanticOf(id))?.summary ?? (await engine.recall(id));
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS - 1)}…` : line;
 }

@@ -23,7 +23,7 @@ ${STORE_HELP}`,
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const stats = engine.stats(namespace);
+      const stats = await engine.stats(namespace);
       emit(context, stats, describe(stats));
       return 0;
     } finally {

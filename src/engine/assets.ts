@@ -1,0 +1,135 @@
+/**
+ * Assets as the engine sees them: looked up by id or by the reference an envelope carries (cached),
+ * the ones a namespace writes with, summaries pending a commit, and pruning.
+ */
+import { assetRef, type Asset, type AssetKind } from "../codec/codec.js";
+import { attachDerivedStore } from "../codec/derived.js";
+import { textToBytes } from "../codec/text.js";
+import type { Store, StoredAsset } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import type { DerivedDirectory } from "../store/derived-dir.js";
+import { sha256Hex } from "./rows.js";
+import type { PruneFilter, RemovedAsset } from "./types.js";
+
+export class EngineAssets {
+  private readonly cache = new Map<string, Asset>();
+  /** Summary assets of planned writes not committed yet, by reference. */
+  private readonly pending = new Map<string, Asset>();
+  /**
+   * Assets handed to the write policy, by reference: its synchronous verification decodes against
+   * them. Assets are content-addressed: an entry goes only when its asset is deleted.
+   */
+  private readonly candidates = new Map<string, Asset>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: ResolvedEngineOptions,
+    private readonly derived: DerivedDirectory | undefined,
+  ) {}
+
+  /** Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store. */
+  private withDerived<T extends Asset>(asset: T | undefined): T | undefined {
+    return asset && attachDerivedStore(asset, this.derived);
+  }
+
+  async byId(id: string): Promise<StoredAsset | undefined> {
+    let asset = this.cache.get(`id:${id}`);
+    if (asset === undefined) {
+      asset = this.withDerived(await this.store.assets.get(id));
+      if (asset) this.cache.set(`id:${id}`, asset);
+    }
+    return asset as StoredAsset | undefined;
+  }
+
+  async byRef(ref: Uint8Array): Promise<Asset | undefined> {
+    const key = Buffer.from(ref).toString("hex");
+    let asset = this.cache.get(key) ?? this.pending.get(key);
+    if (asset === undefined) {
+      asset = this.withDerived(await this.store.assets.getByRef(ref));
+      if (asset) this.cache.set(key, asset);
+    }
+    return asset;
+  }
+
+  /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache. */
+  knownByRef(ref: Uint8Array): Asset | undefined {
+    const key = Buffer.from(ref).toString("hex");
+    return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key);
+  }
+
+  /** The asset a namespace writes new memories with, per kind (known to the policy's verification from now on). */
+  async active(namespace: string, kind: AssetKind): Promise<StoredAsset | undefined> {
+    const assetId = await this.store.assets.active(namespace, kind);
+    const asset = assetId === undefined ? undefined : this.withDerived(await this.store.assets.get(assetId));
+    if (asset) this.candidates.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
+    return asset;
+  }
+
+  /** Stores an asset and makes it the one the namespace writes with. */
+  async save(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): Promise<StoredAsset> {
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: Date.now(), meta };
+    await this.store.assets.put(asset);
+    await this.store.assets.setActive(namespace, kind, asset.id);
+    return asset;
+  }
+
+  /**
+   * Sets the text every `llm` memory of the namespace is conditioned on from now on (stored once,
+   * as an asset; its last tokens, up to a quarter of the window, are fed before each memory).
+   */
+  setPrimingText(text: string, namespace: string): Promise<StoredAsset> {
+    return this.save("llm-prefix", namespace, textToBytes(text, this.options.maxTextBytes), {});
+  }
+
+  /**
+   * A memory's summary as an `llm-prefix` asset (not stored until a memory's envelope needs it),
+   * known to this engine's asset look-up until commit so that verification can decode against it.
+   */
+  summaryPrefix(summary: string, namespace: string): StoredAsset {
+    const bytes = textToBytes(`${summary}\n`, this.options.maxTextBytes);
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind: "llm-prefix", bytes, namespace, createdAt: Date.now(), meta: { summary: true } };
+    this.pending.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
+    return asset;
+  }
+
+  /** A planned summary is committed or dropped: the store answers for it from now on. */
+  settle(asset: Asset): void {
+    this.pending.delete(Buffer.from(assetRef(asset)).toString("hex"));
+  }
+
+  /** Forgets cached look-ups (after assets were deleted). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** Deletes an asset if no memory needs it and no namespace writes with it. */
+  async dropIfUnused(assetId: string): Promise<void> {
+    if (!(await this.store.assets.isActive(assetId)) && (await this.store.assets.delete(assetId))) this.deleted(assetId);
+  }
+
+  private deleted(assetId: string): void {
+    this.cache.clear();
+    for (const [key, asset] of this.candidates) if (asset.id === assetId) this.candidates.delete(key);
+  }
+
+  /**
+   * Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no
+   * namespace writes with; with `unusedActive`, also those a namespace writes with that no memory
+   * needs (they lost to another codec on every memory; the namespace stops writing with them).
+   */
+  async prune(filter: PruneFilter = {}): Promise<RemovedAsset[]> {
+    const removed: RemovedAsset[] = [];
+    for (const usage of await this.store.assets.usage()) {
+      if (usage.memories > 0 || (!filter.unusedActive && (await this.store.assets.isActive(usage.id)))) continue;
+      if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
+      // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
+      if (await this.store.assets.delete(usage.id)) {
+        this.derived?.removeFor(usage.id);
+        this.deleted(usage.id);
+        removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+      }
+    }
+    this.cache.clear();
+    return removed;
+  }
+}

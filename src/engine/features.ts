@@ -1,0 +1,114 @@
+/**
+ * Features beside the exact store: the semantic layer (summaries, entities, rebuilt texts, their
+ * costs) and the search index over the store (embedding similarity fused with keywords).
+ */
+import type { SemanticRecord } from "../codec/semantic.js";
+import type { Store } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import type { CostReport } from "../model/costs.js";
+import { LlamaEmbedder } from "../model/llama-embedder.js";
+import type { ModelRouter } from "../model/router.js";
+import type { Metrics } from "../pipeline/metrics.js";
+import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "../pipeline/search.js";
+import { SemanticLayer } from "../pipeline/semantic.js";
+import type { HashedNgramEmbedder } from "../pipeline/similarity.js";
+
+/** Search options with index progress and cancellation of the refresh. */
+export type EngineSearchOptions = SearchOptions & { onIndex?: (progress: IndexProgress) => void; signal?: AbortSignal };
+
+export type SemanticStats = { fallbacks: number; skipped: number; described: number; json: SemanticLayer["json"]; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] };
+
+export interface FeatureParts {
+  store: Store;
+  options: ResolvedEngineOptions;
+  metrics: Metrics;
+  /** The embedder when no search model is configured (also used to group similar writes). */
+  embedder: HashedNgramEmbedder;
+  recall: (id: string, namespace: string) => Promise<string>;
+  locate: (id: string, namespace?: string) => Promise<string>;
+}
+
+export class Features {
+  private semanticLoading: Promise<SemanticLayer> | undefined;
+  private searchLoading: Promise<SearchIndex> | undefined;
+  private searchEmbedder: LlamaEmbedder | undefined;
+
+  constructor(private readonly parts: FeatureParts) {}
+
+  semanticLayer(): Promise<SemanticLayer | undefined> {
+    const options = this.parts.options.semantic;
+    if (!options) return Promise.resolve(undefined);
+    this.semanticLoading ??= SemanticLayer.create(options, { retries: this.parts.options.profile.retries, rateLimit: this.parts.options.profile.rateLimit });
+    return this.semanticLoading;
+  }
+
+  async describe(text: string, kind: string, language: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "off" | "skipped"; reason?: string }> {
+    const layer = await this.semanticLayer();
+    if (!layer) return { status: "off" };
+    const described = await layer.describe(text, kind, language);
+    this.parts.metrics.add(described.status === "on" ? "semanticOn" : "semanticSkipped");
+    return described;
+  }
+
+  /** Model usage and what it cost, per backend, with the local run's savings against the cloud price. */
+  async semanticCosts(): Promise<CostReport | undefined> {
+    const layer = await this.semanticLayer();
+    const counters = this.parts.metrics.snapshot();
+    return layer?.costs(counters.memoriesStored + counters.memoriesUpdated);
+  }
+
+  /** Router counters (calls, failures, fallbacks, circuit states) when semantic features are configured. */
+  async semanticStats(): Promise<SemanticStats | undefined> {
+    const layer = await this.semanticLayer();
+    if (!layer) return undefined;
+    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, json: { ...layer.json }, backends: layer.router.stats(), events: layer.router.events };
+  }
+
+  /**
+   * The store's search index over the configured embedder (`searchEmbedder`, else `ngram-256`);
+   * memories are indexed on demand. The embedding model loads on first use.
+   */
+  searchIndex(): Promise<SearchIndex> {
+    const { options, store } = this.parts;
+    this.searchLoading ??= (async () => {
+      const path = options.searchEmbedder;
+      if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: options.llm.gpu, threads: options.llm.threads });
+      return new SearchIndex(
+        store.search,
+        this.searchEmbedder ?? this.parts.embedder,
+        async (id, namespace) => {
+          const semantic = await store.memories.getSemantic(namespace, id);
+          const text = await this.parts.recall(id, namespace);
+          return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+        },
+        { vectors: options.searchVectors },
+      );
+    })();
+    this.searchLoading.catch(() => (this.searchLoading = undefined));
+    return this.searchLoading;
+  }
+
+  /**
+   * Memories matching `query`: embedding similarity over summaries and entities (or texts) fused
+   * with keyword search. Indexes what is not indexed yet first (`onIndex` reports that progress).
+   */
+  async searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
+    const index = await this.searchIndex();
+    await index.refresh(options.onIndex, options.signal);
+    return index.search(query, options);
+  }
+
+  /** Memories most like the memory `id`, by embedding similarity. */
+  async relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
+    const namespace = await this.parts.locate(id, options.namespace);
+    const index = await this.searchIndex();
+    await index.refresh(options.onIndex, options.signal);
+    return index.related(id, namespace, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.semanticLoading) await (await this.semanticLoading.catch(() => undefined))?.close();
+    if (this.searchLoading) await this.searchLoading.catch(() => undefined);
+    await this.searchEmbedder?.close();
+  }
+}

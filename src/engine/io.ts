@@ -1,0 +1,175 @@
+/** Memories in and out in bulk: JSONL and Arrow imports (JSONL as resumable jobs), exports. */
+import { statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { decodeStoredText } from "../codec/text.js";
+import type { ImportJob, Store } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import type { ExportedMemory } from "../pipeline/arrow.js";
+import { importRecords, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
+import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
+import type { Counters } from "../pipeline/metrics.js";
+import type { EngineAssets } from "./assets.js";
+import type { Maintenance } from "./maintenance.js";
+import type { Reader } from "./reader.js";
+import { checkDecoded, checkedRow, printableId } from "./rows.js";
+import type { EngineImportOptions, EngineImportReport, ExportOptions, RememberOptions, TrainedAsset } from "./types.js";
+import type { Writer } from "./writer.js";
+
+export interface IoParts {
+  store: Store;
+  options: ResolvedEngineOptions;
+  assets: EngineAssets;
+  reader: Reader;
+  writer: Writer;
+  maintenance: Maintenance;
+  metricsSnapshot: () => Counters;
+}
+
+export class ImportExport {
+  constructor(private readonly parts: IoParts) {}
+
+  /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
+  async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    const { store } = this.parts;
+    const job = await this.startJob(path, options);
+    const from = { position: job.position, line: job.line };
+    const maxLineBytes = maxLineBytesFor(this.parts.options.maxTextBytes);
+    async function* source(): AsyncGenerator<SourceItem> {
+      for await (const item of readJsonlRecords(path, options.signal, from, { maxLineBytes })) {
+        const at = { where: `line ${item.line}`, position: item.bytesRead, line: item.line };
+        yield item.ok ? { ok: true, record: item.record, ...at } : { ok: false, error: item.error, ...at };
+      }
+    }
+    try {
+      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id);
+      await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
+      return { ...report, jobId: job.id };
+    } catch (error) {
+      try {
+        await store.jobs.update(job.id, { status: "failed" });
+      } catch {
+        // The store cannot take even this (disk full): the import's own error says more.
+      }
+      throw resourceError(error, "write to the store") ?? error;
+    }
+  }
+
+  /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
+  async importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    // apache-arrow takes ~0.4 s to load: only Arrow imports and exports pay for it.
+    const { memoriesFromArrow } = await import("../pipeline/arrow.js");
+    async function* source(): AsyncGenerator<SourceItem> {
+      let position = 0;
+      for (const item of memoriesFromArrow(bytes)) {
+        position++;
+        yield "record" in item ? { ok: true, ...item, position, line: position } : { ok: false, ...item, position, line: position };
+      }
+    }
+    return this.importFrom(source(), options);
+  }
+
+  /**
+   * Every memory with its exact text and its checksum, in insertion order. A memory that cannot
+   * be read back exactly stops the export with its typed error, or, with `onBad`, is reported
+   * there and skipped so that every readable memory is still exported.
+   */
+  async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
+    const scan = this.parts.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(options.signal ? { signal: options.signal } : {}) });
+    for await (const memory of scan) {
+      let exported: ExportedMemory;
+      try {
+        const id = checkedRow(memory);
+        const { kind, tags, meta, createdAt } = memory;
+        const text = decodeStoredText(checkDecoded(memory, await this.parts.reader.decodeBytes(memory.envelope, memory.originalLength)));
+        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, text, checksum: memory.checksum };
+      } catch (error) {
+        if (!options.onBad || !(error instanceof MemzipError)) throw error;
+        options.onBad({ id: printableId(memory.id), code: error.code, message: error.message });
+        continue;
+      }
+      yield exported;
+    }
+  }
+
+  /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */
+  async *exportJsonl(namespace?: string, options: ExportOptions = {}): AsyncGenerator<string> {
+    for await (const memory of this.exportMemories(namespace, options)) yield JSON.stringify(memory);
+  }
+
+  async exportArrow(namespace?: string, options: ExportOptions = {}): Promise<Uint8Array> {
+    const memories: ExportedMemory[] = [];
+    for await (const memory of this.exportMemories(namespace, options)) memories.push(memory);
+    const { memoriesToArrow } = await import("../pipeline/arrow.js");
+    return memoriesToArrow(memories);
+  }
+
+  /** A new job for a JSONL file, or the one `options.resume` names, checked against the file as it is now. */
+  private async startJob(path: string, options: EngineImportOptions): Promise<ImportJob> {
+    const { store } = this.parts;
+    const source = resolve(path);
+    let stat: { size: number; mtimeMs: number };
+    try {
+      stat = statSync(source);
+    } catch (cause) {
+      throw new MemzipError(ErrorCode.USAGE, `cannot read ${path}: ${(cause as Error).message}`, { hint: "Check the file path.", cause });
+    }
+    const fingerprint = { sourceSize: stat.size, sourceMtime: Math.floor(stat.mtimeMs) };
+    if (options.resume !== undefined) {
+      const job = await store.jobs.get(options.resume);
+      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs`." });
+      if (job.source !== source || job.sourceSize !== fingerprint.sourceSize || job.sourceMtime !== fingerprint.sourceMtime) {
+        throw new MemzipError(ErrorCode.USAGE, `job ${job.id} read ${job.source} as it was; that file is not the same now`, {
+          hint: "Run the import again without --resume: memories already stored are recognised and skipped.",
+          details: { job: job.id },
+        });
+      }
+      await store.jobs.update(job.id, { status: "running" });
+      return job;
+    }
+    const now = Date.now();
+    const job: ImportJob = {
+      id: `job-${now.toString(36)}-${randomBytes(3).toString("hex")}`,
+      kind: "jsonl",
+      source,
+      ...fingerprint,
+      namespace: options.namespace ?? this.parts.options.namespace,
+      status: "running",
+      position: 0,
+      line: 0,
+      startedAt: now,
+      updatedAt: now,
+    };
+    await store.jobs.create(job);
+    return job;
+  }
+
+  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
+    const { store, maintenance } = this.parts;
+    const namespace = options.namespace ?? this.parts.options.namespace;
+    const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
+    const writer = await this.parts.writer.writer(write);
+    const withCheckpoint = {
+      ...writer,
+      checkpoint: async (position: number, line: number) => {
+        if (jobId) await store.jobs.update(jobId, { position, line });
+      },
+    };
+    const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
+    const imported = await importRecords(withCheckpoint, source, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    const report: EngineImportReport = { namespace, ...imported };
+    const threshold = this.parts.options.autoTrainAfter;
+    if (!report.aborted && threshold > 0 && (await store.memories.count(namespace)) >= threshold) {
+      const assets: TrainedAsset[] = [];
+      for (const kind of await maintenance.assetKindsToTrain(namespace)) assets.push(await maintenance.trainAsset(kind, namespace));
+      if (assets.length > 0) {
+        report.trained = { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
+        // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
+        // free space (O(file), once per doubling of the namespace, cheaper than the recode before it).
+        if (report.trained.recode.recoded > 0 || report.trained.pruned.length > 0) await store.compact();
+      }
+    }
+    return report;
+  }
+}

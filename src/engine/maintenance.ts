@@ -1,0 +1,187 @@
+/**
+ * Work over a whole namespace or store: verify every memory, train assets, recode with the current
+ * policy, decide what to (re)train, compact.
+ */
+import type { createCodecs } from "../codec/registry.js";
+import type { EnvelopeUpdate, RegisteredModel, Store } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { LlmCoder } from "../model/llm-coder.js";
+import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
+import { forEachConcurrentAsync } from "../pipeline/concurrency.js";
+import type { EngineAssets } from "./assets.js";
+import type { WritePolicy } from "./policy.js";
+import type { Reader } from "./reader.js";
+import { checkDecoded, checkedRow, printableId } from "./rows.js";
+import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, TrainedAsset, VerifyReport } from "./types.js";
+import type { Writer } from "./writer.js";
+
+/** Text handed to an asset trainer at most, newest memories first (zstd suggests ~100x a 110 KB dictionary). */
+const TRAINING_SAMPLE_BYTES = 12 << 20;
+
+/** An import retrains a namespace's asset once the namespace holds this many times the memories it learned from. */
+const RETRAIN_GROWTH = 2;
+
+export interface MaintenanceParts {
+  store: Store;
+  options: ResolvedEngineOptions;
+  codecs: ReturnType<typeof createCodecs>;
+  policy: WritePolicy;
+  assets: EngineAssets;
+  reader: Reader;
+  writer: Writer;
+  llm: LlmCoder;
+}
+
+export class Maintenance {
+  constructor(private readonly parts: MaintenanceParts) {}
+
+  /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
+  async verify(namespace?: string, onProgress?: (event: ProgressEvent) => void, signal?: AbortSignal): Promise<VerifyReport> {
+    const { store, options, reader } = this.parts;
+    const report: VerifyReport = { checked: 0, failed: 0, failures: [] };
+    const total = await store.memories.count(namespace);
+    let originalBytes = 0;
+    let storedBytes = 0;
+    await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}) }), options.llm.contexts, async (memory) => {
+      report.checked++;
+      originalBytes += memory.originalLength;
+      storedBytes += memory.envelope.length;
+      try {
+        checkedRow(memory);
+        checkDecoded(memory, await reader.decodeBytes(memory.envelope, memory.originalLength));
+      } catch (error) {
+        report.failed++;
+        const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
+        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message });
+      }
+      onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
+    });
+    return report;
+  }
+
+  /**
+   * Trains an asset (a zstd dictionary, a context-model snapshot) on the namespace's memories
+   * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
+   */
+  async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<TrainedAsset> {
+    // The newest memories up to a byte budget, so training a namespace of millions stays bounded.
+    const budget = Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES);
+    let samples: Uint8Array[] = [];
+    let first = 0;
+    let sampleBytes = 0;
+    let memories = 0;
+    for await (const memory of this.parts.store.memories.scan({ namespace, ...(signal ? { signal } : {}) })) {
+      if (memory.contentOf) continue;
+      const bytes = await this.parts.reader.decodeBytes(memory.envelope);
+      samples.push(bytes);
+      sampleBytes += bytes.length;
+      memories++;
+      while (sampleBytes > budget && first < samples.length - 1) sampleBytes -= (samples[first++] as Uint8Array).length;
+      if (first > 4096 && first > samples.length / 2) {
+        samples = samples.slice(first);
+        first = 0;
+      }
+    }
+    const started = performance.now();
+    const bytes = ASSET_TRAINERS[kind](samples.slice(first), options);
+    const trainMs = performance.now() - started;
+    signal?.throwIfAborted();
+    const asset = await this.parts.assets.save(kind, namespace, bytes, { samples: memories });
+    return { id: asset.id, kind: asset.kind, bytes: bytes.length, samples: memories, trainMs };
+  }
+
+  /**
+   * Re-encodes a namespace with the current policy (or one forced codec). A new envelope replaces
+   * the old one when it is smaller, when the codec is forced, or when the old one needs an asset
+   * the namespace no longer writes with — so superseded assets fall out of use and can be pruned.
+   * Every new envelope is verified first.
+   */
+  async recode(namespace: string, options: RecodeOptions = {}, onProgress?: (event: ProgressEvent) => void): Promise<RecodeReport> {
+    const { store, assets, reader, writer } = this.parts;
+    const codec = options.codec;
+    const model = await writer.writeModel(options);
+    const candidates = await writer.candidatesFor(namespace, codec);
+    const prefix = await assets.active(namespace, "llm-prefix");
+    const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
+    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
+    const total = await store.memories.count(namespace);
+    let batch: EnvelopeUpdate[] = [];
+    // Compare-and-set: a memory rewritten or deleted since it was read keeps what the other writer left.
+    const flush = async () => {
+      const updates = batch;
+      batch = [];
+      if (updates.length) {
+        const lost = updates.length - (await store.memories.replaceEnvelopes(updates));
+        report.skipped += lost;
+        report.recoded -= lost;
+      }
+    };
+    const scan = store.memories.scan({ namespace, ...(options.signal ? { signal: options.signal } : {}) });
+    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (memory) => {
+      // A reference shares its holder's envelope: recoding the holder recodes both.
+      if (memory.contentOf) return;
+      const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength);
+      // A memory coded against its summary may stay so (when that is still the smallest).
+      const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
+      const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
+      const choice = await this.parts.policy.choose(bytes, candidates, model && { model, prefixes: summary ? [prefix, summary] : [prefix] }, codec === "llm");
+      report.checked++;
+      report.bytesBefore += memory.envelope.length;
+      // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.
+      const superseded = memory.assetId !== null && !current.has(memory.assetId) && own?.meta.group !== true && !summary;
+      const better =
+        codec !== undefined
+          ? choice.codec !== memory.codec || choice.envelope.length !== memory.envelope.length
+          : superseded || choice.envelope.length < memory.envelope.length;
+      if (better) {
+        report.recoded++;
+        batch.push({ namespace: memory.namespace, id: memory.id, version: memory.version ?? 0, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
+        if (batch.length >= this.parts.options.batchSize) await flush();
+      }
+      report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
+      onProgress?.({ done: report.checked, total, originalBytes: 0, storedBytes: report.bytesAfter });
+    });
+    await flush();
+    return report;
+  }
+
+  /**
+   * Asset kinds the configured codecs need that the namespace lacks, or whose active asset learned
+   * from less than half of the memories the namespace now holds (it has outgrown it).
+   */
+  async assetKindsToTrain(namespace: string): Promise<TrainableAssetKind[]> {
+    const { store, options, codecs } = this.parts;
+    const kinds = new Set<TrainableAssetKind>();
+    const memories = await store.memories.count(namespace);
+    for (const name of options.codecs) {
+      const needs = codecs.byName.get(name)?.requires as TrainableAssetKind | undefined;
+      if (!needs) continue;
+      // Kept after the asset is pruned for losing to another codec: it is not retrained until the namespace outgrows it.
+      const learnedFrom = await store.assets.learnedFrom(namespace, needs);
+      if (learnedFrom * RETRAIN_GROWTH <= memories) kinds.add(needs);
+    }
+    return [...kinds];
+  }
+
+  /** Registers a GGUF model file in the store (or renames / relocates one already known). */
+  async addModel(path: string, name?: string): Promise<RegisteredModel> {
+    const model = await this.parts.llm.resolveModel(path);
+    if (name === undefined || name === model.name) return model;
+    const renamed = { ...model, name };
+    await this.parts.store.models.put(renamed);
+    return renamed;
+  }
+
+  /**
+   * Prunes every asset no memory needs (also ones a namespace writes with), moves the write-ahead
+   * log into the file and rebuilds the file without free pages.
+   */
+  async compact(): Promise<CompactReport> {
+    const { store, assets } = this.parts;
+    const fileBytesBefore = (await store.usage()).fileBytes;
+    const removed = await assets.prune({ unusedActive: true });
+    await store.compact();
+    return { removed, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
+  }
+}

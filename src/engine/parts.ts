@@ -1,0 +1,80 @@
+/** Wires the engine's parts over one store: each part gets only the parts it calls. */
+import type { Cache } from "../cache/cache.js";
+import { createCodecs } from "../codec/registry.js";
+import type { Store } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import { LlmCoder } from "../model/llm-coder.js";
+import { CodecPool } from "../pipeline/codec-pool.js";
+import { Metrics, type Counters } from "../pipeline/metrics.js";
+import { HashedNgramEmbedder } from "../pipeline/similarity.js";
+import type { DerivedDirectory } from "../store/derived-dir.js";
+import { EngineAssets } from "./assets.js";
+import { Features } from "./features.js";
+import { ImportExport } from "./io.js";
+import { Maintenance } from "./maintenance.js";
+import { WritePolicy } from "./policy.js";
+import { Reader } from "./reader.js";
+import { Writer } from "./writer.js";
+
+export interface Parts {
+  metrics: Metrics;
+  llm: LlmCoder;
+  assets: EngineAssets;
+  reader: Reader;
+  writer: Writer;
+  maintenance: Maintenance;
+  io: ImportExport;
+  features: Features;
+  /** Counters since the engine opened, with the cache's. */
+  metricsSnapshot(): EngineCounters;
+  /** Closes everything but the store: semantic layer, search embedder, worker threads, models, the cache (unless the caller's). */
+  close(): Promise<void>;
+}
+
+export type EngineCounters = Counters & { cacheHits: number; cacheMisses: number; cacheEvictions: number; cacheExpirations: number };
+
+export function assembleParts(store: Store, options: ResolvedEngineOptions, cache: Cache, derived: DerivedDirectory | undefined): Parts {
+  const codecs = createCodecs({ zstdLevel: options.zstdLevel });
+  const metrics = new Metrics();
+  const metricsSnapshot = (): EngineCounters => {
+    const stats = cache.stats();
+    return { ...metrics.snapshot(), cacheHits: stats.hits, cacheMisses: stats.misses, cacheEvictions: stats.evictions, cacheExpirations: stats.expirations };
+  };
+  const embedder = new HashedNgramEmbedder();
+  const llm = new LlmCoder(store.models, options.llm);
+  const assets = new EngineAssets(store, options, derived);
+  let pool: CodecPool | undefined;
+  // The reader and the features call each other (a rebuilt recall needs the semantic layer, the index reads texts).
+  const features: Features = new Features({
+    store,
+    options,
+    metrics,
+    embedder,
+    recall: (id, namespace) => reader.recall(id, { namespace }),
+    locate: (id, namespace) => reader.locate(id, namespace),
+  });
+  const reader = new Reader({ store, options, codecsById: codecs.byId, llm, assets, cache, semanticLayer: () => features.semanticLayer() });
+  const policy = new WritePolicy({
+    codecs,
+    options,
+    cache,
+    metrics,
+    llm,
+    pool: () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes })),
+    decodeClassical: (envelope) => reader.decodeKnown(envelope),
+    decodeBytes: (envelope) => reader.decodeBytes(envelope),
+    assetByRef: (ref) => assets.byRef(ref),
+  });
+  const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder });
+  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm });
+  const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot });
+  const close = async () => {
+    await features.close();
+    await pool?.close();
+    pool = undefined;
+    await llm.close();
+    // A cache the caller passed in is the caller's to close.
+    if (typeof options.cache !== "object") cache.close?.();
+  };
+  return { metrics, llm, assets, reader, writer, maintenance, io, features, metricsSnapshot, close };
+}

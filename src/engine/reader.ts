@@ -1,0 +1,146 @@
+/**
+ * Reading memories back: finding a memory, decoding its envelope (assets resolved from the store
+ * first, then the synchronous codec core), binding the text to its row, and the recall modes.
+ */
+import type { Cache, CacheStats } from "../cache/cache.js";
+import type { Asset, Codec } from "../codec/codec.js";
+import { decodeEnvelope } from "../codec/envelope-codec.js";
+import { openEnvelope } from "../codec/envelope.js";
+import { LLM_CODEC_ID } from "../codec/llm.js";
+import type { SemanticRecord } from "../codec/semantic.js";
+import { decodeStoredText } from "../codec/text.js";
+import type { Store, StoredMemory, StoredSemantic } from "../core/store.js";
+import type { ResolvedEngineOptions } from "../engine-options.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import { detectLanguage } from "../model/language.js";
+import type { LlmCoder } from "../model/llm-coder.js";
+import type { SemanticLayer } from "../pipeline/semantic.js";
+import type { EngineAssets } from "./assets.js";
+import { checkDecoded, envelopeKey, notFound, readLimit } from "./rows.js";
+import type { RecallMode } from "./types.js";
+
+export interface ReaderParts {
+  store: Store;
+  options: ResolvedEngineOptions;
+  codecsById: ReadonlyMap<number, Codec>;
+  llm: LlmCoder;
+  assets: EngineAssets;
+  /** Decoded texts by envelope content. */
+  cache: Cache;
+  semanticLayer: () => Promise<SemanticLayer | undefined>;
+}
+
+export class Reader {
+  constructor(private readonly parts: ReaderParts) {}
+
+  /**
+   * Decodes an envelope with this store's codecs, assets and models. `storedLength`, the length the
+   * store recorded for it, raises the size limit: whatever was written (under any limit) reads back.
+   */
+  async decodeBytes(envelope: Uint8Array, storedLength = 0): Promise<Uint8Array> {
+    const limit = readLimit(this.parts.options.maxTextBytes, storedLength);
+    const opened = openEnvelope(envelope, limit);
+    if (opened.codecId === LLM_CODEC_ID) return this.parts.llm.decode(opened, (ref) => this.parts.assets.byRef(ref));
+    // The asset is resolved (awaited) before the synchronous codec core runs.
+    const wanted = opened.asset;
+    const asset = wanted ? await this.parts.assets.byRef(wanted) : undefined;
+    return decodeEnvelope(envelope, this.parts.codecsById, (ref) => (wanted && Buffer.from(ref).equals(wanted) ? asset : undefined), limit);
+  }
+
+  /** Decodes a classical envelope synchronously against assets already known (the write policy's check). */
+  decodeKnown(envelope: Uint8Array, resolve: (ref: Uint8Array) => Asset | undefined = (ref) => this.parts.assets.knownByRef(ref)): Uint8Array {
+    return decodeEnvelope(envelope, this.parts.codecsById, resolve, this.parts.options.maxTextBytes);
+  }
+
+  /** Whether an envelope decodes to exactly `bytes` (false for any failure). */
+  async decodesTo(envelope: Uint8Array, bytes: Uint8Array): Promise<boolean> {
+    try {
+      return Buffer.from(await this.decodeBytes(envelope, bytes.length)).equals(bytes);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The namespace of memory `id`: the one given (the memory must be there), else the only
+   * namespace holding that id. An id held by several namespaces needs one (E_USAGE names them).
+   */
+  async locate(id: string, namespace?: string): Promise<string> {
+    const { memories } = this.parts.store;
+    if (namespace !== undefined) {
+      if (!(await memories.fingerprints(namespace, [id])).has(id)) throw notFound(id, namespace);
+      return namespace;
+    }
+    const holders = await memories.namespacesOf(id);
+    if (holders.length === 0) throw notFound(id);
+    if (holders.length > 1) {
+      throw new MemzipError(ErrorCode.USAGE, `memory "${id}" exists in several namespaces: ${holders.join(", ")}`, {
+        hint: `Name one with --namespace (-n), e.g. -n ${holders[0] as string}.`,
+        details: { id, namespaces: holders },
+      });
+    }
+    return holders[0] as string;
+  }
+
+  /** A memory's row: one read when the namespace is given, else after `locate`. */
+  async find(id: string, namespace?: string): Promise<StoredMemory> {
+    const where = namespace ?? (await this.locate(id));
+    const memory = await this.parts.store.memories.get(where, id);
+    if (!memory) throw notFound(id, where);
+    return memory;
+  }
+
+  async semanticOf(id: string, namespace?: string): Promise<StoredSemantic | undefined> {
+    return this.parts.store.memories.getSemantic(await this.locate(id, namespace), id);
+  }
+
+  async recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
+    const memory = await this.find(id, namespace);
+    const key = envelopeKey(memory.envelope);
+    const cached = this.parts.cache.get(key);
+    try {
+      if (cached) return checkDecoded(memory, cached.slice());
+      const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength));
+      this.parts.cache.set(key, bytes.slice());
+      return bytes;
+    } catch (error) {
+      if (error instanceof MemzipError) error.details.id = id;
+      throw error;
+    }
+  }
+
+  /**
+   * The exact original text (`mode: "exact"`, the default); or its stored summary (`"summary"`);
+   * or a text a model writes back out from the summary and entities (`"rebuilt"`: lossy, never
+   * the original). The last two need semantic features (`E_NOT_FOUND` says when a memory has none).
+   */
+  async recall(id: string, options: { mode?: RecallMode; namespace?: string } = {}): Promise<string> {
+    const mode = options.mode ?? "exact";
+    if (mode === "exact") return decodeStoredText(await this.recallBytes(id, options.namespace));
+    const namespace = await this.locate(id, options.namespace);
+    const semantic = await this.parts.store.memories.getSemantic(namespace, id);
+    if (!semantic) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" has no summary: semantic features were off or skipped when it was written`, {
+        hint: "Configure semantic backends and write it again, or recall it exactly (the default mode).",
+        details: { id },
+      });
+    }
+    if (mode === "summary") return semantic.summary;
+    const layer = await this.parts.semanticLayer();
+    if (!layer) throw new MemzipError(ErrorCode.USAGE, "rebuilding a memory needs a semantic backend", { hint: "Configure `semantic.backends`." });
+    return layer.rebuild({ ...semantic, entities: semantic.entities as SemanticRecord["entities"] }, await this.languageOf(id, namespace));
+  }
+
+  /**
+   * A memory's language: the one detected when it was written, or (for memories written before
+   * languages were kept) detected from its text now.
+   */
+  async languageOf(id: string, namespace?: string): Promise<string> {
+    const memory = await this.find(id, namespace);
+    return memory.language ?? detectLanguage(await this.recall(id, { namespace: memory.namespace }));
+  }
+
+  cacheStats(): CacheStats {
+    return this.parts.cache.stats();
+  }
+}

@@ -1,0 +1,115 @@
+/** Checks and keys on stored rows that several engine parts share. */
+import { createHash } from "node:crypto";
+import { xxh64 } from "@node-rs/xxhash";
+import { checksum32 } from "../codec/checksum.js";
+import { memoryKey, type StoredMemory, type StoredSemantic } from "../core/store.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { SemanticStatus } from "../pipeline/semantic.js";
+import { damagedColumns } from "../store/damage.js";
+import type { PlannedWrite } from "./types.js";
+
+export function notFound(id: string, namespace?: string): MemzipError {
+  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"${namespace === undefined ? "" : ` in namespace "${namespace}"`}`, {
+    hint: "List ids with `memzip ls` (with -n NS for one namespace).",
+    details: namespace === undefined ? { id } : { id, namespace },
+  });
+}
+
+/** The size limit for reading a memory: the configured one, or more when the store holds a longer text (written under a higher limit). */
+export function readLimit(configured: number, storedLength: number): number {
+  return Math.max(configured, storedLength);
+}
+
+/** A cache key that names an envelope's content: the envelope fixes the text once its assets are fixed. */
+export function envelopeKey(envelope: Uint8Array): string {
+  return `text:${xxh64(envelope).toString(16)}:${envelope.length}`;
+}
+
+/**
+ * Plans in input order, made so that the last record of an id wins. Plans are made concurrently
+ * against the store as it was, so a record found "unchanged" may follow one with the same id that
+ * changes it (earlier in this batch, or in a batch committed after the plan was made): such a
+ * record writes back the row it saw. A later "stored" of an id already written here is an update.
+ */
+export async function lastRecordWins(plans: readonly PlannedWrite[], current: (namespace: string, id: string) => Promise<StoredMemory | undefined>): Promise<PlannedWrite[]> {
+  const written = new Set<string>();
+  const resolvedPlans: PlannedWrite[] = [];
+  for (const plan of plans) {
+    const { id: memoryId, namespace } = plan.result;
+    const id = memoryKey(namespace, memoryId);
+    let resolved = plan;
+    if (!plan.row && plan.unchangedRow) {
+      const now = written.has(id) ? undefined : await current(namespace, memoryId);
+      const kept = plan.unchangedRow;
+      if (!now || now.checksum !== kept.checksum || now.originalLength !== kept.originalLength || !sameMetadata(now, kept)) {
+        resolved = { ...plan, row: kept, result: { ...plan.result, codec: kept.codec, storedBytes: kept.envelope.length, status: "updated" } };
+      }
+    } else if (plan.row && written.has(id) && plan.result.status === "stored") {
+      resolved = { ...plan, result: { ...plan.result, status: "updated" } };
+    }
+    if (resolved.row) written.add(id);
+    resolvedPlans.push(resolved);
+  }
+  return resolvedPlans;
+}
+
+export function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
+  const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);
+  return key(a) === key(b);
+}
+
+export function semanticStatusOf(stored: StoredSemantic | undefined): SemanticStatus {
+  return stored ? "on" : "off";
+}
+
+/**
+ * Binds a decoded text to its row: its length, XXH32 and (where the row has one) content hash must
+ * be the row's. An envelope copied into another row decodes cleanly but fails here (E_CHECKSUM).
+ */
+export function checkDecoded(memory: StoredMemory, bytes: Uint8Array): Uint8Array {
+  const fail = (what: string): never => {
+    throw new MemzipError(ErrorCode.CHECKSUM, `memory "${memory.id}": decoded text differs from the ${what} recorded in its row`, {
+      hint: "The row holds another memory's payload or was damaged: restore this memory from an export or backup (`memzip verify` lists every such row).",
+      details: { id: memory.id },
+    });
+  };
+  if (bytes.length !== memory.originalLength) fail("length");
+  if (checksum32(bytes) !== memory.checksum) fail("checksum");
+  const hash = memory.contentHash;
+  if (hash && hash.length > 0 && !Buffer.from(contentHash(bytes)).subarray(0, hash.length).equals(hash)) fail("content hash");
+  return bytes;
+}
+
+/** A row's id, checked with its metadata columns: a damaged row can hold a blob for its id or JSON that does not parse. */
+export function checkedRow(memory: StoredMemory): string {
+  const hint = "Restore the store from a backup, or export with --skip-bad to keep every readable memory.";
+  if (typeof memory.id !== "string") throw new MemzipError(ErrorCode.FORMAT, `a row's id is damaged (${printableId(memory.id)})`, { hint });
+  const damaged = damagedColumns(memory);
+  if (damaged) {
+    throw new MemzipError(ErrorCode.FORMAT, `memory "${memory.id}": its ${damaged.join(" and ")} column${damaged.length > 1 ? "s are" : " is"} damaged`, {
+      hint: "Import the memory again with its metadata (the text is intact if `memzip get` prints it), or restore from a backup.",
+      details: { id: memory.id, columns: damaged },
+    });
+  }
+  return memory.id;
+}
+
+/** An id fit for a report, whatever the row holds. */
+export function printableId(id: unknown): string {
+  if (typeof id === "string") return id;
+  if (id instanceof Uint8Array) return `blob:${Buffer.from(id).toString("hex").slice(0, 64)}`;
+  return `${typeof id}:${String(id)}`;
+}
+
+/** The store's content address of a text: 16 bytes of its sha256. */
+export function contentHash(bytes: Uint8Array): Uint8Array {
+  return createHash("sha256").update(bytes).digest().subarray(0, 16);
+}
+
+export function contentId(namespace: string, bytes: Uint8Array): string {
+  return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}

@@ -1,0 +1,160 @@
+/** The engine's public data types: what callers pass in and get back. */
+import type { AssetKind } from "../codec/codec.js";
+import type { Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { EngineOptions, WriteCodecName } from "../engine-options.js";
+import type { DerivedDirectory } from "../store/derived-dir.js";
+import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
+import type { MemoryInput } from "../pipeline/records.js";
+import type { SemanticStatus } from "../pipeline/semantic.js";
+
+export interface RememberOptions {
+  namespace?: string;
+  /** Force one codec (the write is still verified; raw is the fallback if it cannot prove itself). */
+  codec?: WriteCodecName;
+  /** The model for `llm` (name, fingerprint or GGUF path); defaults to the engine's `model` option. */
+  model?: string;
+}
+
+export interface RememberResult {
+  id: string;
+  namespace: string;
+  codec: string;
+  originalBytes: number;
+  storedBytes: number;
+  /** `unchanged` when the same id already held the same text. */
+  status: "stored" | "updated" | "unchanged";
+  /** Codecs whose smaller envelope failed the decode check and were passed over. */
+  verifyFailures: string[];
+  /** The exact text was already stored: this memory references it and adds no envelope bytes. */
+  deduplicated?: boolean;
+  /** Coded against a dictionary shared with similar memories of its batch. */
+  grouped?: boolean;
+  /** Summary and entities: written (`on`), not configured (`off`), or every backend failed (`skipped`; the text is stored exactly all the same). */
+  semantic: SemanticStatus;
+  /** The `llm` envelope was coded conditioned on the memory's summary (stored as an asset it needs). */
+  residual?: boolean;
+}
+
+/** One memory encoded and verified, not yet written. */
+export interface PlannedWrite {
+  result: RememberResult;
+  /** What to write; none when the memory is unchanged. */
+  row?: StoredMemory;
+  /**
+   * For an unchanged memory: the row as the plan saw it. Written anyway at commit when an earlier
+   * record with the same id (in this batch, or a batch committed since) changed it: the last one wins.
+   */
+  unchangedRow?: StoredMemory;
+  /** The text's bytes, for grouping at commit. */
+  bytes?: Uint8Array;
+  /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
+  newAsset?: StoredAsset;
+}
+
+/** See `Engine.writer`. */
+export interface MemoryWriter {
+  /** Memories worth planning at once. */
+  concurrency: number;
+  plan(input: MemoryInput): Promise<PlannedWrite>;
+  commit(plans: readonly PlannedWrite[]): Promise<RememberResult[]>;
+}
+
+/** A memory an export skipped (`--skip-bad`): its id and why it could not be read back exactly. */
+export interface ExportFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+export interface ExportOptions {
+  /** Called for each memory that cannot be read back exactly; without it such a memory stops the export. */
+  onBad?: (failure: ExportFailure) => void;
+  /** Stops the export between memories. */
+  signal?: AbortSignal;
+}
+
+export interface VerifyReport {
+  checked: number;
+  failed: number;
+  failures: { id: string; code: string; message: string }[];
+}
+
+export interface RecodeReport {
+  checked: number;
+  recoded: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Memories another writer changed or deleted while recode ran: left as that writer left them. */
+  skipped: number;
+}
+
+export interface ProgressEvent {
+  done: number;
+  total?: number;
+  originalBytes: number;
+  storedBytes: number;
+}
+
+export interface EngineImportOptions extends ImportOptions {
+  namespace?: string;
+  codec?: WriteCodecName;
+  model?: string;
+  /** Continue the import job with this id where its last committed batch ended (JSONL only). */
+  resume?: string;
+}
+
+export interface EngineImportReport extends ImportReport {
+  namespace: string;
+  /** The job that tracks a JSONL import's progress (`memzip jobs`, `--resume`). */
+  jobId?: string;
+  /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
+  trained?: { assets: TrainedAsset[]; recode: RecodeReport; pruned: { id: string; kind: AssetKind; bytes: number }[] };
+}
+
+export interface TrainedAsset {
+  id: string;
+  kind: AssetKind;
+  bytes: number;
+  samples: number;
+  trainMs: number;
+}
+
+export interface RecodeOptions {
+  /** Force this codec (`--to`); every memory is rewritten with it where it proves itself. */
+  codec?: WriteCodecName;
+  /** The model for `llm`; defaults to the engine's. */
+  model?: string;
+  /** Stops the recode between memories (batches already written stay). */
+  signal?: AbortSignal;
+}
+
+export type RecallMode = "exact" | "summary" | "rebuilt";
+
+/** An asset a prune removed. */
+export interface RemovedAsset {
+  id: string;
+  kind: AssetKind;
+  bytes: number;
+}
+
+/** What `compact` removed and the file's size before and after. */
+export interface CompactReport {
+  removed: RemovedAsset[];
+  fileBytesBefore: number;
+  fileBytesAfter: number;
+}
+
+/** Which assets a prune may remove (see `Engine.pruneAssets`). */
+export interface PruneFilter {
+  kind?: AssetKind;
+  namespace?: string;
+  unusedActive?: boolean;
+}
+
+/** What `Engine.create` takes: any store, a cache, the engine's options. */
+export interface EngineParts extends Omit<EngineOptions, "db" | "cache"> {
+  store: Store;
+  cache?: EngineOptions["cache"];
+  /** Derived model state beside the store (a directory); none by default. */
+  derived?: DerivedDirectory;
+}

@@ -1,0 +1,245 @@
+/**
+ * The write path: plan (encode and verify one memory, nothing written), group similar memories of a
+ * batch under a shared dictionary, commit (one transaction). The policy picks each envelope.
+ */
+import { assetRef, type Asset, type AssetKind, type Codec } from "../codec/codec.js";
+import { checksum32 } from "../codec/checksum.js";
+import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
+import type { Candidate } from "../codec/policy.js";
+import type { createCodecs } from "../codec/registry.js";
+import { decodeStoredText, textToBytes } from "../codec/text.js";
+import { memoryKey, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
+import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
+import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import { detectLanguage } from "../model/language.js";
+import type { LlmCoder } from "../model/llm-coder.js";
+import type { Metrics } from "../pipeline/metrics.js";
+import { metaProblem, type MemoryInput } from "../pipeline/records.js";
+import { groupBySimilarity, type HashedNgramEmbedder } from "../pipeline/similarity.js";
+import { damagedColumns } from "../store/damage.js";
+import type { EngineAssets } from "./assets.js";
+import type { Features } from "./features.js";
+import type { WritePolicy } from "./policy.js";
+import type { Reader } from "./reader.js";
+import { contentHash, contentId, lastRecordWins, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import type { MemoryWriter, PlannedWrite, RememberOptions, RememberResult } from "./types.js";
+
+/** Memories shorter than this are not worth a shared dictionary. */
+const GROUP_MIN_BYTES = 64;
+
+/** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
+const GROUP_ENVELOPE_FLOOR = 12;
+
+export interface WriterParts {
+  store: Store;
+  options: ResolvedEngineOptions;
+  codecs: ReturnType<typeof createCodecs>;
+  metrics: Metrics;
+  policy: WritePolicy;
+  assets: EngineAssets;
+  reader: Reader;
+  features: Features;
+  llm: LlmCoder;
+  embedder: HashedNgramEmbedder;
+}
+
+export class Writer {
+  constructor(private readonly parts: WriterParts) {}
+
+  /** The write candidates of a namespace: the policy's, with the namespace's active assets resolved. */
+  async candidatesFor(namespace: string, forced?: WriteCodecName): Promise<Candidate[]> {
+    const active = new Map<AssetKind, Asset>();
+    for (const kind of this.parts.policy.requiredKinds(forced)) {
+      const asset = await this.parts.assets.active(namespace, kind);
+      if (asset) active.set(kind, asset);
+    }
+    return this.parts.policy.candidates(namespace, active, forced);
+  }
+
+  /** The model new writes use: the caller's, else the engine's; none when neither names one. */
+  async writeModel(options: { codec?: WriteCodecName; model?: string }): Promise<RegisteredModel | undefined> {
+    const name = options.model || this.parts.options.model;
+    if (!name) {
+      if (options.codec === "llm") {
+        throw new MemzipError(ErrorCode.USAGE, "the llm codec needs a model", { hint: "Pass --model NAME|PATH, set MEMZIP_MODEL, or register one with `memzip models add`." });
+      }
+      return undefined;
+    }
+    return this.parts.llm.resolveModel(name);
+  }
+
+  /**
+   * A write session for batch work: `plan` encodes and verifies one memory (nothing is written),
+   * `commit` writes planned memories in one transaction, after grouping similar ones. The import
+   * pipeline plans many memories concurrently and commits them in input order.
+   */
+  async writer(options: RememberOptions = {}, expected = Infinity): Promise<MemoryWriter> {
+    const { store, options: engineOptions, assets, reader } = this.parts;
+    const model = await this.writeModel(options);
+    const candidatesByNamespace = new Map<string, Promise<Candidate[]>>();
+    const usePool = engineOptions.workers > 0 && expected > 1;
+    // Concurrency pays where work waits: worker threads, a model, or semantic backends.
+    const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
+    const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
+      const namespace = input.namespace ?? options.namespace ?? engineOptions.namespace;
+      const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
+      const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
+      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
+      const id = input.id ?? contentId(namespace, bytes);
+      let pending = candidatesByNamespace.get(namespace);
+      if (!pending) {
+        candidatesByNamespace.set(namespace, (pending = this.candidatesFor(namespace, options.codec)));
+        pending.catch(() => candidatesByNamespace.delete(namespace));
+      }
+      const candidates = await pending;
+      const sum = checksum32(bytes);
+      const hash = contentHash(bytes);
+      const before = (await store.memories.fingerprints(namespace, [id])).get(id);
+      const metadata = { id, namespace, kind: input.kind ?? "note", tags: input.tags ?? [], meta: input.meta ?? {} };
+      if (before && before.checksum === sum && before.originalLength === bytes.length) {
+        // Same text: keep the proven envelope; only metadata can have changed.
+        const stored = (await store.memories.get(namespace, id)) as StoredMemory;
+        const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
+        const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
+        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
+        return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
+      }
+      const status = before ? "updated" : "stored";
+      const language = detectLanguage(input.text);
+      const row = { ...metadata, language, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const described = await this.parts.features.describe(input.text, metadata.kind, language);
+      const semantic = described.status === "on" ? { semantic: described.record } : {};
+      const holder = await store.memories.findContent(hash, sum, bytes.length);
+      // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
+      if (holder && !(holder.namespace === namespace && holder.id === id) && (await reader.decodesTo(holder.envelope, bytes))) {
+        // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
+        return {
+          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
+          row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
+        };
+      }
+      const residualMode = engineOptions.semantic?.residual ?? false;
+      const summaryPrefix = model && described.status === "on" && residualMode ? assets.summaryPrefix(described.record.summary, namespace) : undefined;
+      const namespacePrefix = await assets.active(namespace, "llm-prefix");
+      // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
+      const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
+      const choice = await this.parts.policy.choose(bytes, candidates, model && { model, prefixes }, options.codec === "llm", usePool);
+      const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
+      return {
+        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
+        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
+        bytes,
+        ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
+      };
+    };
+    const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+      const plans = await lastRecordWins(planned, (namespace, id) => store.memories.get(namespace, id));
+      if (options.codec === undefined) await this.groupSimilar(plans);
+      const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
+      // Summaries that envelopes were conditioned on become assets before the memories that need them.
+      for (const p of plans) {
+        if (!p.newAsset) continue;
+        if (p.row?.assetId === p.newAsset.id) await store.assets.put(p.newAsset);
+        assets.settle(p.newAsset);
+      }
+      let references = new Set<string>();
+      try {
+        if (rows.length > 0) references = await store.memories.put(rows);
+      } catch (error) {
+        throw resourceError(error, "write to the store") ?? error;
+      }
+      return plans.map(({ result }) => {
+        const final = references.has(memoryKey(result.namespace, result.id)) ? { ...result, storedBytes: 0, deduplicated: true } : result;
+        this.count(final);
+        return final;
+      });
+    };
+    return { concurrency, plan, commit };
+  }
+
+  /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
+  async forget(id: string, namespace?: string): Promise<void> {
+    const memory = await this.parts.reader.find(id, namespace);
+    if (!(await this.parts.store.memories.delete(memory.namespace, id))) throw notFound(id, memory.namespace);
+    if (memory.assetId !== null) await this.parts.assets.dropIfUnused(memory.assetId);
+  }
+
+  private count(result: RememberResult): void {
+    const { metrics } = this.parts;
+    metrics.add(result.status === "stored" ? "memoriesStored" : result.status === "updated" ? "memoriesUpdated" : "memoriesUnchanged");
+    if (result.status === "unchanged") return;
+    metrics.add("originalBytes", result.originalBytes);
+    metrics.add("storedBytes", result.storedBytes);
+    metrics.add("verifyFailures", result.verifyFailures.length);
+    if (result.deduplicated) metrics.add("deduplicated");
+    if (result.codec === "llm") metrics.add("llmWins");
+  }
+
+  /**
+   * Near-similar memories of one batch (cosine ≥ `similarityThreshold` on hashed n-gram
+   * embeddings, found through LSH buckets) share context: the group's first text becomes a raw
+   * zstd dictionary (an asset) that every member is coded against. The group is kept only when
+   * its members' savings exceed the dictionary's own bytes, and each member only where it gains.
+   */
+  private async groupSimilar(plans: readonly PlannedWrite[]): Promise<void> {
+    const { options, codecs, store, metrics } = this.parts;
+    if (options.similarityThreshold >= 1) return;
+    const seen = new Set<string>();
+    const open = plans.filter((p) => {
+      if (!p.bytes || !p.row?.contentHash || p.row.codec === "llm" || p.bytes.length < GROUP_MIN_BYTES) return false;
+      // A second copy of a text is stored as a reference; it must not count towards a group's savings.
+      const key = Buffer.from(p.row.contentHash).toString("hex");
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (open.length < 2) return;
+    const zstdDict = codecs.byName.get("zstd-dict") as Codec;
+    const vectors = await this.parts.embedder.embed(open.map((p) => decodeStoredText(p.bytes as Uint8Array)));
+    const { groups } = groupBySimilarity(vectors, options.similarityThreshold);
+    const members = new Map<number, PlannedWrite[]>();
+    groups.forEach((group, i) => members.set(group, [...(members.get(group) ?? []), open[i] as PlannedWrite]));
+    for (const group of members.values()) {
+      if (group.length < 2) continue;
+      const anchor = group[0] as PlannedWrite;
+      const dictionary = anchor.bytes as Uint8Array;
+      const asset: StoredAsset = { id: sha256Hex(dictionary), kind: "zstd-dictionary", bytes: dictionary, namespace: anchor.result.namespace, createdAt: Date.now(), meta: { group: true, members: group.length } };
+      if (await store.assets.get(asset.id)) continue;
+      // Upper bound before any coding: every member shrinking to a bare envelope header still has to pay for the dictionary.
+      const bound = group.reduce((sum, plan) => sum + ((plan.row as StoredMemory).envelope.length - GROUP_ENVELOPE_FLOOR), 0);
+      if (bound <= dictionary.length) continue;
+      const ref = Buffer.from(assetRef(asset));
+      const resolve = (wanted: Uint8Array) => (ref.equals(wanted) ? asset : this.parts.assets.knownByRef(wanted));
+      const rewrites: { plan: PlannedWrite; envelope: Uint8Array }[] = [];
+      let saved = -dictionary.length;
+      for (const plan of group) {
+        const bytes = plan.bytes as Uint8Array;
+        const envelope = encodeEnvelope(zstdDict, bytes, asset);
+        const row = plan.row as StoredMemory;
+        if (!envelope || envelope.length >= row.envelope.length) continue;
+        const proven = (() => {
+          try {
+            return Buffer.from(decodeEnvelope(envelope, codecs.byId, resolve, options.maxTextBytes)).equals(bytes);
+          } catch {
+            return false;
+          }
+        })();
+        if (!proven) continue;
+        saved += row.envelope.length - envelope.length;
+        rewrites.push({ plan, envelope });
+      }
+      if (saved <= 0 || rewrites.length < 2) continue;
+      await store.assets.put(asset);
+      metrics.add("groupDictionaries");
+      for (const { plan, envelope } of rewrites) {
+        plan.row = { ...(plan.row as StoredMemory), codec: "zstd-dict", envelope, assetId: asset.id };
+        plan.result = { ...plan.result, codec: "zstd-dict", storedBytes: envelope.length, grouped: true };
+        this.metrics.add("grouped");
+      }
+    }
+  }
+
+  private get metrics(): Metrics {
+    return this.parts.metrics;
+  }
+}
