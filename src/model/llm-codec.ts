@@ -1,4 +1,6 @@
 import type { AsyncCodec } from "../codec/async-codec.js";
+import type { Asset } from "../codec/codec.js";
+import type { CodecCandidate } from "../codec/policy.js";
 import { CODEC_IDS } from "../codec/ids.js";
 import { decodeStoredText } from "../codec/text.js";
 import type { RegisteredModel } from "../core/store.js";
@@ -39,4 +41,11 @@ export function createLlmCodec(coder: LlmCodecBackend, model?: RegisteredModel):
       return coder.decode(opened, () => asset);
     },
   };
+}
+
+/** The `llm` attempts of one write: `model` with each priming in turn (none, the namespace's text, a memory's summary); none without a model. */
+export function llmAttempts(coder: LlmCodecBackend, model: RegisteredModel | undefined, prefixes: readonly (Asset | undefined)[]): CodecCandidate[] {
+  if (!model) return [];
+  const codec = createLlmCodec(coder, model);
+  return prefixes.map((asset) => (asset ? { codec, asset } : { codec }));
 }

@@ -27,7 +27,7 @@ function fakeCoder(verified = false) {
       return envelope.length > budget ? null : { envelope, tokens: 1, escapes: 0, crossEntropyBits: 1, tableBits: 1, ...(verified ? { verified: true } : {}) };
     },
     async decode(opened, resolveAsset) {
-      decodes.push(opened.asset ? resolveAsset(opened.asset) : undefined);
+      decodes.push(opened.asset ? await resolveAsset(opened.asset) : undefined);
       return new Uint8Array(opened.originalLength).fill(opened.payload[0] as number);
     },
   };
