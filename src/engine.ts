@@ -35,11 +35,11 @@ export class Engine {
   private readonly store: Store;
   private readonly parts: Parts;
 
-  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory) {
+  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = []) {
     this.store = store;
     this.derived = derived;
     this.options = options;
-    this.parts = assembleParts(store, options, cache, derived);
+    this.parts = assembleParts(store, options, cache, derived, extraCodecs);
     this.llm = this.parts.llm;
   }
 
@@ -58,10 +58,10 @@ export class Engine {
 
   /** An engine over any `Store` implementation; the engine closes the store when it closes. */
   static create(parts: T.EngineParts): Engine {
-    const { store, derived, ...rest } = parts;
+    const { store, derived, extraCodecs, ...rest } = parts;
     const resolved = resolveEngineOptions(rest);
     const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, ":memory:");
-    return new Engine(store, resolved, cache, derived);
+    return new Engine(store, resolved, cache, derived, extraCodecs);
   }
 
   /** Where the store lives (a path, or a connection string without its secrets). */

@@ -1,6 +1,7 @@
 import type { Codec } from "./codec.js";
 import { preparedSnapshot } from "./cm/prepared-snapshot.js";
 import { readVarint, varintLength, writeVarint } from "./envelope.js";
+import { CODEC_IDS } from "./ids.js";
 
 /**
  * `cm-ref`: a memory whose exact text is one the namespace's context-model snapshot learned from
@@ -10,7 +11,7 @@ import { readVarint, varintLength, writeVarint } from "./envelope.js";
 export function createCmRefCodec(): Codec {
   return {
     name: "cm-ref",
-    id: 4,
+    id: CODEC_IDS["cm-ref"],
     requires: "cm-snapshot",
     prepare: (asset) => void preparedSnapshot(asset),
     encode(original, asset) {

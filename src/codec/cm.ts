@@ -2,6 +2,7 @@ import type { Asset, Codec } from "./codec.js";
 import type { ContextModel } from "./cm/context-model.js";
 import { preparedSnapshot } from "./cm/prepared-snapshot.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
+import { CODEC_IDS } from "./ids.js";
 
 /**
  * `cm`: a context model trained on the namespace's own memories drives the range coder. Each
@@ -11,7 +12,7 @@ export function createCmCodec(): Codec {
   const modelFor = (asset: Asset | undefined): ContextModel => preparedSnapshot(asset).model;
   return {
     name: "cm",
-    id: 3,
+    id: CODEC_IDS.cm,
     requires: "cm-snapshot",
     prepare: (asset) => void modelFor(asset),
     encode(original, asset) {

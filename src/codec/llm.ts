@@ -1,8 +1,9 @@
+import { CODEC_IDS } from "./ids.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 import { decodeToken, decodeUniform, encodeToken, encodeUniform, quantizeTopTokens, type FrequencyTable, type TopTokens } from "./token-frequencies.js";
 
-/** Envelope id of the `llm` codec. */
-export const LLM_CODEC_ID = 5;
+/** Envelope id of the `llm` codec (from the central map). */
+export const LLM_CODEC_ID = CODEC_IDS.llm;
 
 /**
  * A language model's view of a text, one token at a time. Implementations must be deterministic:

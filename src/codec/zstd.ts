@@ -1,5 +1,6 @@
 import type { Codec } from "./codec.js";
 import { ZstdFrames, ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL } from "./zstd-native.js";
+import { CODEC_IDS } from "./ids.js";
 
 export const DEFAULT_ZSTD_LEVEL = 19;
 
@@ -11,7 +12,7 @@ export function createZstdCodec(level: number = DEFAULT_ZSTD_LEVEL): Codec {
   const frames = new ZstdFrames(level);
   return {
     name: "zstd",
-    id: 1,
+    id: CODEC_IDS.zstd,
     encode: (original) => frames.compress(original),
     decode: (payload, originalLength) => frames.decompress(payload, originalLength),
   };

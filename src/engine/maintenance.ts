@@ -7,6 +7,7 @@ import type { EnvelopeUpdate, RegisteredModel, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { LlmCoder } from "../model/llm-coder.js";
+import { llmAttempts } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import type { EngineAssets } from "./assets.js";
@@ -125,7 +126,7 @@ export class Maintenance {
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
-      const choice = await this.parts.policy.choose(bytes, candidates, model && { model, prefixes: summary ? [prefix, summary] : [prefix] }, codec === "llm");
+      const choice = await this.parts.policy.choose(bytes, [...candidates, ...llmAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix])]);
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.

@@ -1,9 +1,11 @@
 /** Wires the engine's parts over one store: each part gets only the parts it calls. */
 import type { Cache } from "../cache/cache.js";
-import { createCodecs } from "../codec/registry.js";
+import type { AsyncCodec } from "../codec/async-codec.js";
+import { CodecRegistry, createCodecs } from "../codec/registry.js";
 import type { Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { LlmCoder } from "../model/llm-coder.js";
+import { createLlmCodec } from "../model/llm-codec.js";
 import { CodecPool } from "../pipeline/codec-pool.js";
 import { Metrics, type Counters } from "../pipeline/metrics.js";
 import { HashedNgramEmbedder } from "../search/similarity.js";
@@ -33,7 +35,7 @@ export interface Parts {
 
 export type EngineCounters = Counters & { cacheHits: number; cacheMisses: number; cacheEvictions: number; cacheExpirations: number };
 
-export function assembleParts(store: Store, options: ResolvedEngineOptions, cache: Cache, derived: DerivedDirectory | undefined): Parts {
+export function assembleParts(store: Store, options: ResolvedEngineOptions, cache: Cache, derived: DerivedDirectory | undefined, extraCodecs: readonly AsyncCodec[] = []): Parts {
   const codecs = createCodecs({ zstdLevel: options.zstdLevel });
   const metrics = new Metrics();
   const metricsSnapshot = (): EngineCounters => {
@@ -42,6 +44,9 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   };
   const embedder = new HashedNgramEmbedder();
   const llm = new LlmCoder(store.models, options.llm);
+  // Built-in codecs (the same instances the group dictionaries use), `llm`, then codecs from outside; a taken id or name is E_USAGE.
+  const registry = CodecRegistry.lifting(codecs.byName.values()).register(createLlmCodec(llm));
+  for (const codec of extraCodecs) registry.register(codec);
   const assets = new EngineAssets(store, options, derived);
   let pool: CodecPool | undefined;
   // The reader and the features call each other (a rebuilt recall needs the semantic layer, the index reads texts).
@@ -53,15 +58,13 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     recall: (id, namespace) => reader.recall(id, { namespace }),
     locate: (id, namespace) => reader.locate(id, namespace),
   });
-  const reader = new Reader({ store, options, codecsById: codecs.byId, llm, assets, cache, semanticLayer: () => features.semanticLayer() });
+  const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });
   const policy = new WritePolicy({
-    codecs,
+    registry,
     options,
     cache,
     metrics,
-    llm,
     pool: () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes })),
-    decodeClassical: (envelope) => reader.decodeKnown(envelope),
     decodeBytes: (envelope) => reader.decodeBytes(envelope),
     assetByRef: (ref) => assets.byRef(ref),
   });

@@ -6,14 +6,14 @@ import type { Cache, CacheStats } from "../cache/cache.js";
 import type { Asset, Codec } from "../codec/codec.js";
 import { decodeEnvelope } from "../codec/envelope-codec.js";
 import { openEnvelope } from "../codec/envelope.js";
-import { LLM_CODEC_ID } from "../codec/llm.js";
+import { decodeWith } from "../codec/async-codec.js";
+import type { CodecRegistry } from "../codec/registry.js";
 import type { SemanticRecord } from "../semantic/summary.js";
 import { decodeStoredText } from "../codec/text.js";
 import type { Store, StoredMemory, StoredSemantic } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
-import type { LlmCoder } from "../model/llm-coder.js";
 import type { SemanticLayer } from "../semantic/semantic.js";
 import type { EngineAssets } from "./assets.js";
 import { checkDecoded, envelopeKey, notFound, readLimit } from "./rows.js";
@@ -23,7 +23,8 @@ export interface ReaderParts {
   store: Store;
   options: ResolvedEngineOptions;
   codecsById: ReadonlyMap<number, Codec>;
-  llm: LlmCoder;
+  /** Every codec the engine reads with, by envelope id. */
+  codecs: CodecRegistry;
   assets: EngineAssets;
   /** Decoded texts by envelope content. */
   cache: Cache;
@@ -40,11 +41,10 @@ export class Reader {
   async decodeBytes(envelope: Uint8Array, storedLength = 0): Promise<Uint8Array> {
     const limit = readLimit(this.parts.options.maxTextBytes, storedLength);
     const opened = openEnvelope(envelope, limit);
-    if (opened.codecId === LLM_CODEC_ID) return this.parts.llm.decode(opened, (ref) => this.parts.assets.byRef(ref));
-    // The asset is resolved (awaited) before the synchronous codec core runs.
+    // The asset is resolved (awaited) first; then the codec the header names decodes (the registry dispatches).
     const wanted = opened.asset;
     const asset = wanted ? await this.parts.assets.byRef(wanted) : undefined;
-    return decodeEnvelope(envelope, this.parts.codecsById, (ref) => (wanted && Buffer.from(ref).equals(wanted) ? asset : undefined), limit);
+    return decodeWith(this.parts.codecs, envelope, (ref) => (wanted && Buffer.from(ref).equals(wanted) ? asset : undefined), limit);
   }
 
   /** Decodes a classical envelope synchronously against assets already known (the write policy's check). */

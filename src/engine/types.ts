@@ -1,4 +1,5 @@
 /** The engine's public data types: what callers pass in and get back. */
+import type { AsyncCodec } from "../codec/async-codec.js";
 import type { AssetKind } from "../codec/codec.js";
 import type { Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
@@ -157,4 +158,6 @@ export interface EngineParts extends Omit<EngineOptions, "db" | "cache"> {
   cache?: EngineOptions["cache"];
   /** Derived model state beside the store (a directory); none by default. */
   derived?: DerivedDirectory;
+  /** Codecs from outside (`AsyncCodec`, ids and names not taken, else E_USAGE): writes try them after the configured ones, reads decode their envelopes. */
+  extraCodecs?: readonly AsyncCodec[];
 }

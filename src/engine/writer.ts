@@ -5,7 +5,7 @@
 import { assetRef, type Asset, type AssetKind, type Codec } from "../codec/codec.js";
 import { checksum32 } from "../codec/checksum.js";
 import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
-import type { Candidate } from "../codec/policy.js";
+import type { CodecCandidate } from "../codec/policy.js";
 import type { createCodecs } from "../codec/registry.js";
 import { decodeStoredText, textToBytes } from "../codec/text.js";
 import { memoryKey, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
@@ -13,6 +13,7 @@ import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
+import { llmAttempts } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
@@ -47,7 +48,7 @@ export class Writer {
   constructor(private readonly parts: WriterParts) {}
 
   /** The write candidates of a namespace: the policy's, with the namespace's active assets resolved. */
-  async candidatesFor(namespace: string, forced?: WriteCodecName): Promise<Candidate[]> {
+  async candidatesFor(namespace: string, forced?: WriteCodecName): Promise<CodecCandidate[]> {
     const active = new Map<AssetKind, Asset>();
     for (const kind of this.parts.policy.requiredKinds(forced)) {
       const asset = await this.parts.assets.active(namespace, kind);
@@ -76,7 +77,7 @@ export class Writer {
   async writer(options: RememberOptions = {}, expected = Infinity): Promise<MemoryWriter> {
     const { store, options: engineOptions, assets, reader } = this.parts;
     const model = await this.writeModel(options);
-    const candidatesByNamespace = new Map<string, Promise<Candidate[]>>();
+    const candidatesByNamespace = new Map<string, Promise<CodecCandidate[]>>();
     const usePool = engineOptions.workers > 0 && expected > 1;
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
@@ -123,7 +124,7 @@ export class Writer {
       const namespacePrefix = await assets.active(namespace, "llm-prefix");
       // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
       const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
-      const choice = await this.parts.policy.choose(bytes, candidates, model && { model, prefixes }, options.codec === "llm", usePool);
+      const choice = await this.parts.policy.choose(bytes, [...candidates, ...llmAttempts(this.parts.llm, model, prefixes)], usePool);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
