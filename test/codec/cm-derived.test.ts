@@ -2,16 +2,20 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import type * as ZstdBinding from "zstd-napi/binding.js";
 import type { Asset } from "../../src/codec/codec.js";
-import type { ContextModel } from "../../src/codec/cm/context-model.js";
+import { xxh64 } from "@node-rs/xxhash";
+import { modelCodeHash, type ContextModel } from "../../src/codec/cm/context-model.js";
 import { readDerivedSnapshot, writeDerivedSnapshot } from "../../src/codec/cm/derived-state.js";
-import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
+import { concat, encodeSnapshot, loadSnapshot, type LoadedSnapshot } from "../../src/codec/cm/snapshot.js";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { DerivedDirectory } from "../../src/store/derived-dir.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";
 
+const zstd = createRequire(import.meta.url)("zstd-napi/binding") as typeof ZstdBinding;
 const encoder = new TextEncoder();
 const corpus = devCorpus().map((r) => encoder.encode(r.text));
 const PARAMS = { tableBits: 18, matchBits: 16 };
@@ -35,6 +39,36 @@ function stateFile(dir: string): string {
   return join(dir, name);
 }
 
+/** A valid format-1 state file (the memory stored raw), as the code before format 2 wrote it. */
+function formatOneState(asset: Asset, loaded: LoadedSnapshot): Buffer {
+  const { memory, stateAt } = loaded.model.saveState();
+  const texts = concat(loaded.samples);
+  const head = Buffer.alloc(112);
+  head.writeUInt32LE(0x53445a4d, 0);
+  head.writeUInt32LE(1, 4);
+  Buffer.from(asset.id, "hex").copy(head, 8);
+  head.set(modelCodeHash(loaded.model.version), 40);
+  head.writeUInt32LE(texts.length, 72);
+  head.writeUInt32LE(memory.length, 76);
+  head.writeUInt32LE(stateAt, 80);
+  head.writeBigUInt64LE(xxh64(texts), 88);
+  head.writeBigUInt64LE(xxh64(memory), 96);
+  head.writeBigUInt64LE(xxh64(head.subarray(0, 104)), 104);
+  return Buffer.concat([head, texts, memory]);
+}
+
+/** The format-1 equivalent of a format-2 state file: the memory decompressed, the header rewritten. */
+function toFormatOne(file: Buffer): Buffer {
+  const texts = file.readUInt32LE(72);
+  const memory = Buffer.alloc(file.readUInt32LE(76));
+  assert.equal(zstd.decompress(memory, file.subarray(112 + texts)), memory.length);
+  const head = Buffer.from(file.subarray(0, 112));
+  head.writeUInt32LE(1, 4);
+  head.writeUInt32LE(0, 84);
+  head.writeBigUInt64LE(xxh64(head.subarray(0, 104)), 104);
+  return Buffer.concat([head, file.subarray(112, 112 + texts), memory]);
+}
+
 describe("cm derived model state", () => {
   const asset = snapshotAsset(corpus.slice(0, 150));
   const heldOut = corpus.slice(1500, 1530);
@@ -51,6 +85,14 @@ describe("cm derived model state", () => {
     const restored = derived.loadModel();
     assert.ok(restored);
     assert.ok(Buffer.from(restored.saveState().memory).equals(before), "restored memory differs from the trained model's");
+    // Format 2: the texts raw, the memory as one zstd frame, much smaller than the memory itself.
+    const file = readFileSync(stateFile(store.path));
+    const texts = file.readUInt32LE(72);
+    assert.equal(file.readUInt32LE(4), 2);
+    assert.equal(file.readUInt32LE(76), before.length);
+    assert.equal(file.length, 112 + texts + file.readUInt32LE(84));
+    assert.ok(file.subarray(112, 112 + texts).equals(Buffer.concat(trained.samples)));
+    assert.ok(file.length * 4 < before.length, `state file of ${file.length} bytes for ${before.length} bytes of memory`);
     const expected = payloads(trained.model, heldOut);
     assert.deepEqual(payloads(restored, heldOut), expected);
     // And it decodes them, record after record, rolled back in between.
@@ -80,12 +122,33 @@ describe("cm derived model state", () => {
     const texts = good.readUInt32LE(72);
     mutate(112 + 3); // a training text
     assert.equal(readDerivedSnapshot(store, asset), undefined);
-    mutate(112 + texts + 1000); // the model's memory: the texts still serve cm-ref, the model is refused
-    const derived = readDerivedSnapshot(store, asset);
-    assert.ok(derived);
-    assert.equal(derived.loadModel(), undefined);
+    mutate(84); // the compressed memory's length, caught by the header checksum
+    assert.equal(readDerivedSnapshot(store, asset), undefined);
+    // The compressed memory: the texts still serve cm-ref, the model is refused, wherever the damage is.
+    for (const at of [112 + texts, 112 + texts + 2, 112 + texts + 1000, Math.floor((112 + texts + good.length) / 2), good.length - 3]) {
+      mutate(at);
+      const derived = readDerivedSnapshot(store, asset);
+      assert.ok(derived, `damage at ${at} refused the texts`);
+      assert.deepEqual(derived.samples.map((x) => Buffer.from(x)), loadSnapshot(asset.bytes).samples.map((x) => Buffer.from(x)));
+      assert.equal(derived.loadModel(), undefined, `damage at ${at} of ${good.length} not caught`);
+    }
+    // A file that changes between reading the texts and loading the model is refused too.
+    writeFileSync(path, good);
+    const early = readDerivedSnapshot(store, asset);
+    assert.ok(early);
     writeFileSync(path, good.subarray(0, good.length - 1));
+    assert.equal(early.loadModel(), undefined);
     assert.equal(readDerivedSnapshot(store, asset), undefined, "a truncated file");
+    writeFileSync(path, good.subarray(0, 112 + texts));
+    assert.equal(readDerivedSnapshot(store, asset), undefined, "a file cut after the texts");
+    writeFileSync(path, Buffer.concat([good, Buffer.alloc(1)]));
+    assert.equal(readDerivedSnapshot(store, asset), undefined, "a file with a byte appended");
+    // A valid format-1 file (the memory raw) is stale: refused, so the reader rebuilds it.
+    const formatOne = formatOneState(asset, loadSnapshot(asset.bytes));
+    assert.ok(toFormatOne(good).equals(formatOne));
+    writeFileSync(path, formatOne);
+    assert.equal(readDerivedSnapshot(store, asset), undefined, "a format-1 file");
+    writeFileSync(path, good);
 
     // Pruning an asset removes what was derived from it, and only that.
     store.removeFor(asset.id);
@@ -125,6 +188,14 @@ describe("cm derived model state", () => {
     writeFileSync(path, bad);
     assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
     assert.ok(readFileSync(path).equals(written), "the corrupt state was not rebuilt");
+    writeFileSync(path, written.subarray(0, written.length - 100));
+    assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
+    assert.ok(readFileSync(path).equals(written), "the truncated state was not rebuilt");
+    assert.equal(memzip(["get", first.id]).toString("utf8"), first.text);
+    // The same state in format 1 (memory raw), as the previous release wrote it: replaced by format 2.
+    writeFileSync(path, toFormatOne(written));
+    assert.equal(memzip(["get", "fresh"]).toString("utf8"), text);
+    assert.ok(readFileSync(path).equals(written), "the format-1 state was not replaced");
     assert.deepEqual(readdirSync(derivedDir), [path.slice(derivedDir.length + 1)], "temporary files left behind");
 
     const stats = JSON.parse(memzip(["stats", "--json"]).toString("utf8")) as { derivedBytes?: number; storedBytes: number };
