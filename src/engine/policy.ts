@@ -105,9 +105,12 @@ export class WritePolicy {
     let start: PolicyChoice | undefined;
     let rest = candidates;
     if (usePool && bytes.length >= options.rawBelow) {
+      // Nothing to pool (a forced model codec): no proven start, so a forced codec still gets an unlimited budget.
       const pooled = candidates.filter((c) => c.codec.sync !== undefined && isCodecName(c.codec.name));
-      start = await this.chooseOnPool(bytes, pooled);
-      rest = candidates.filter((c) => !pooled.includes(c));
+      if (pooled.length > 0) {
+        start = await this.chooseOnPool(bytes, pooled);
+        rest = candidates.filter((c) => !pooled.includes(c));
+      }
     }
     const choice = await chooseSmallest(bytes, rest, {
       rawBelow: options.rawBelow,
