@@ -114,7 +114,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migrateToV2,
 ];
 
-/** The schema v2 tables a new store starts with (search tables belong to sqlite-search.ts). */
+/** The schema v2 tables a new store starts with (the search tables belong to store/sqlite/search-index.ts). */
 export const SCHEMA_V2 = `
   CREATE TABLE namespaces (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
   CREATE TABLE codecs (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
