@@ -60,7 +60,7 @@ export class EngineAssets {
   /** The asset a namespace writes new memories with, per kind (known to the policy's verification from now on). */
   async active(namespace: string, kind: AssetKind): Promise<StoredAsset | undefined> {
     const assetId = await this.store.assets.active(namespace, kind);
-    const asset = assetId === undefined ? undefined : this.withDerived(await this.store.assets.get(assetId));
+    const asset = assetId === undefined ? undefined : await this.byId(assetId);
     if (asset) this.candidates.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return asset;
   }
