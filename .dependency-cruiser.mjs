@@ -26,9 +26,12 @@ export const LAYERS = [
   { name: "engine", path: "^src/(engine\\.ts$|engine/|engine-options\\.ts$|engine-stats\\.ts$|index\\.ts$)" },
   // Settings from files, environment and flags, turned into EngineOptions (a server reuses it).
   { name: "config", path: "^src/config/" },
-  // Front ends: they use the engine facade only.
-  { name: "cli", path: "^src/cli/" },
+  // Work spread over processes and machines: import chunks on a BullMQ queue, the workers that code them.
+  { name: "fleet", path: "^src/fleet/" },
+  // Network front ends: HTTP API, MCP, dashboard, over the engine facade (and the fleet for queued imports).
   { name: "server", path: "^src/server/" },
+  // The command line, the outermost front end: it starts servers and workers too.
+  { name: "cli", path: "^src/cli/" },
 ];
 
 // Imports that break a rule today and go away when the branches of issue 13 are merged. Each

@@ -1,9 +1,10 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { defaultDbPath } from "./core/paths.js";
-import type { AssetUsage, ImportJob, ListQuery, MemorySummary, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ImportJob, ListQuery, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
+import { KeyService } from "./engine/keys.js";
 import type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 import { assembleParts, type EngineCounters, type Parts } from "./engine/parts.js";
 import type * as T from "./engine/types.js";
@@ -21,6 +22,7 @@ import { openStore } from "./store/open.js";
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 export { sha256Hex } from "./engine/rows.js";
+export { KEY_PREFIX, KeyService, allows, inScope, type KeyScope, type NewKey } from "./engine/keys.js";
 
 /**
  * The facade the CLI, the server and library users call. It wires codecs, assets and the store
@@ -32,6 +34,8 @@ export class Engine {
   readonly llm: LlmCoder;
   /** Derived model state beside the store file (`<db>.derived/`); none for an in-memory store. */
   readonly derived: DerivedDirectory | undefined;
+  /** API keys of the HTTP and MCP front ends (hashes in the store). */
+  readonly keys: KeyService;
   private readonly store: Store;
   private readonly parts: Parts;
 
@@ -41,6 +45,7 @@ export class Engine {
     this.options = options;
     this.parts = assembleParts(store, options, cache, derived, extraCodecs);
     this.llm = this.parts.llm;
+    this.keys = new KeyService(store.keys);
   }
 
   /** The SQLite convenience: the store at `db` (default path). With `readOnly`, nothing is created or written (a missing store is E_NOT_FOUND). */
@@ -133,6 +138,11 @@ export class Engine {
 
   list(query: ListQuery = {}): Promise<MemorySummary[]> {
     return this.store.memories.list(query);
+  }
+
+  /** Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`). */
+  page(query: PageQuery): Promise<MemoryPage> {
+    return this.store.memories.page(query);
   }
 
   /** Every memory (of one namespace) with its envelope, in insertion order. */

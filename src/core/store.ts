@@ -162,6 +162,59 @@ export interface ListQuery {
   offset?: number;
 }
 
+/** A page of `MemoryRepository.page`: filters combine with AND; the order is insertion order. */
+export interface PageQuery {
+  /** Only memories of these namespaces (all when absent; an empty list matches nothing). */
+  namespaces?: readonly string[];
+  kind?: MemoryKind;
+  /** Only memories carrying every one of these tags. */
+  tags?: readonly string[];
+  /** Created at or after this time (ms since the epoch). */
+  createdFrom?: number;
+  /** Created before this time (ms since the epoch). */
+  createdBefore?: number;
+  /** Most memories in the page (1 or more). */
+  limit: number;
+  /** Where the previous page ended: its `next`, as the store gave it (opaque). */
+  cursor?: string;
+}
+
+export interface MemoryPage {
+  items: MemorySummary[];
+  /** The cursor of the following page; null when this page is the last. */
+  next: string | null;
+}
+
+/** What a key may do; each role includes the ones before it. */
+export const KEY_ROLES = ["read", "write", "admin"] as const;
+export type KeyRole = (typeof KEY_ROLES)[number];
+
+/** An API key as a store keeps it: its hash, never the key. */
+export interface ApiKeyRecord {
+  /** Public id, shown by `keys ls` and used by `keys revoke` (not secret; not enough to authenticate). */
+  id: string;
+  /** sha256 of the whole secret key. */
+  hash: Uint8Array;
+  role: KeyRole;
+  /** The namespaces the key acts in; `["*"]` means every namespace. */
+  namespaces: string[];
+  label: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** API keys of the HTTP and MCP front ends. */
+export interface KeyRepository {
+  /** Stores a new key (an id already present is E_USAGE). */
+  put(key: ApiKeyRecord): Promise<void>;
+  /** The key with this hash, revoked or not (callers check `revokedAt`). */
+  byHash(hash: Uint8Array): Promise<ApiKeyRecord | undefined>;
+  /** Every key, oldest first, revoked ones included. */
+  list(): Promise<ApiKeyRecord[]>;
+  /** Marks a key revoked at `at`; false when there is no such key or it was revoked already. */
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
 /** One memory's row in the search index: its encoded vector and keyword terms. */
 export interface SearchIndexEntry {
   seq: number;
@@ -230,6 +283,8 @@ export interface MemoryRepository {
   /** Deletes a memory (handing its envelope to a reference, if one reads it); false when there was none. */
   delete(namespace: string, id: string): Promise<boolean>;
   list(query: ListQuery): Promise<MemorySummary[]>;
+  /** Filtered memories in insertion order, a page at a time (keyset cursor: stable while others write). */
+  page(query: PageQuery): Promise<MemoryPage>;
   /** Every memory (optionally of one namespace) in insertion order, fetched in batches. */
   scan(options?: ScanOptions): AsyncIterable<StoredMemory>;
   count(namespace?: string): Promise<number>;
@@ -335,6 +390,7 @@ export interface Store {
   readonly models: ModelRepository;
   readonly jobs: JobRepository;
   readonly search: SearchIndexStore;
+  readonly keys: KeyRepository;
   usage(): Promise<StorageUsage>;
   /** Gives free space back (for a file: checkpoints the log and rebuilds the file without free pages). */
   compact(): Promise<void>;

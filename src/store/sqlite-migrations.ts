@@ -112,7 +112,20 @@ export const MIGRATIONS: readonly Migration[] = [
    END;`,
   // Schema v2: compact rows (see docs/STORE.md), ids unique per namespace, a row version for compare-and-set.
   migrateToV2,
+  // API keys of the HTTP and MCP front ends: the sha256 of each key, never the key.
+  `CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash BLOB NOT NULL UNIQUE,
+     role TEXT NOT NULL,
+     namespaces TEXT NOT NULL,
+     label TEXT,
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );`,
 ];
+
+/** Index of the v1 -> v2 step: a new store starts at v2 and then applies every step after it. */
+export const V2_STEP = MIGRATIONS.indexOf(migrateToV2);
 
 /** The schema v2 tables a new store starts with (the search tables belong to store/sqlite/search-index.ts). */
 export const SCHEMA_V2 = `

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { memoryKey, type ImportJob, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../../src/core/store.js";
+import { memoryKey, type ApiKeyRecord, type ImportJob, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../../src/core/store.js";
 import { collect } from "../helpers.js";
 
 /** A memory as a writer passes it; `text` stands in for the envelope (one byte a character). */
@@ -407,6 +407,72 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await search.indexedCount(), 0);
       assert.equal(await search.countPending("k2"), 2);
       assert.equal(await search.vectorBytes(), 0);
+    });
+
+    withStore("pages memories by filters with a cursor that holds while others write", async (store) => {
+      const day = 86_400_000;
+      await store.memories.put([
+        memory("a", "ns", { tags: ["x", "y"], createdAt: 1 * day }),
+        memory("b", "other", { tags: ["x"], createdAt: 2 * day }),
+        memory("c", "ns", { kind: "chat", tags: [], createdAt: 3 * day }),
+        memory("d", "ns", { tags: ["y"], createdAt: 4 * day }),
+        memory("e", "third", { tags: ["x", "y"], createdAt: 5 * day }),
+      ]);
+      const all = async (query: Omit<PageQuery, "cursor">): Promise<string[]> => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await store.memories.page({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+          assert.ok(page.items.length <= query.limit);
+          seen.push(...page.items.map((m) => `${m.namespace}/${m.id}`));
+          if (page.next === null) return seen;
+          cursor = page.next;
+        }
+        throw new Error("paging did not end");
+      };
+      assert.deepEqual(await all({ limit: 2 }), ["ns/a", "other/b", "ns/c", "ns/d", "third/e"]);
+      assert.deepEqual(await all({ limit: 1, namespaces: ["ns", "third"] }), ["ns/a", "ns/c", "ns/d", "third/e"]);
+      assert.deepEqual(await all({ limit: 10, namespaces: [] }), []);
+      assert.deepEqual(await all({ limit: 10, namespaces: ["nobody"] }), []);
+      assert.deepEqual(await all({ limit: 10, kind: "chat" }), ["ns/c"]);
+      assert.deepEqual(await all({ limit: 10, tags: ["x", "y"] }), ["ns/a", "third/e"]);
+      assert.deepEqual(await all({ limit: 10, tags: ["y"], namespaces: ["ns"] }), ["ns/a", "ns/d"]);
+      assert.deepEqual(await all({ limit: 10, createdFrom: 2 * day, createdBefore: 4 * day }), ["other/b", "ns/c"]);
+      const first = await store.memories.page({ limit: 2 });
+      assert.deepEqual(first.items.map((m) => m.id), ["a", "b"]);
+      assert.deepEqual(first.items[0]?.tags, ["x", "y"]);
+      // Writes and deletes between pages move nothing already seen into the next page.
+      await store.memories.delete("ns", "c");
+      await store.memories.put([memory("f", "ns")]);
+      const second = await store.memories.page({ limit: 10, cursor: first.next as string });
+      assert.deepEqual(second.items.map((m) => m.id), ["d", "e", "f"]);
+      assert.equal(second.next, null);
+      await assert.rejects(store.memories.page({ limit: 1, cursor: "not a cursor" }), { code: "E_USAGE" });
+    });
+
+    withStore("keeps API keys by hash: put, look up, list, revoke once", async (store) => {
+      const key = (id: string, seed: number, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+        id,
+        hash: new Uint8Array(32).fill(seed),
+        role: "write",
+        namespaces: ["ns"],
+        label: null,
+        createdAt: seed,
+        revokedAt: null,
+        ...overrides,
+      });
+      await store.keys.put(key("k1", 1, { label: "agent one", namespaces: ["a", "b"] }));
+      await store.keys.put(key("k2", 2, { role: "admin", namespaces: ["*"] }));
+      await assert.rejects(store.keys.put(key("k1", 3)), { code: "E_USAGE" });
+      await assert.rejects(store.keys.put(key("k3", 1)), { code: "E_USAGE" }, "the same hash twice");
+      const found = await store.keys.byHash(new Uint8Array(32).fill(1));
+      assert.deepEqual(found && { ...found, hash: [...found.hash] }, { ...key("k1", 1, { label: "agent one", namespaces: ["a", "b"] }), hash: [...new Uint8Array(32).fill(1)] });
+      assert.equal(await store.keys.byHash(new Uint8Array(32).fill(9)), undefined);
+      assert.deepEqual((await store.keys.list()).map((k) => [k.id, k.role, k.namespaces]), [["k1", "write", ["a", "b"]], ["k2", "admin", ["*"]]]);
+      assert.equal(await store.keys.revoke("k1", 50), true);
+      assert.equal(await store.keys.revoke("k1", 60), false, "revoked once");
+      assert.equal(await store.keys.revoke("nope", 60), false);
+      assert.equal((await store.keys.byHash(new Uint8Array(32).fill(1)))?.revokedAt, 50);
     });
 
     withStore("reports its usage, compacts, and closes", async (store) => {

@@ -9,6 +9,7 @@ import { exportCommand } from "./export.js";
 import { getCommand } from "./get.js";
 import { importCommand } from "./import.js";
 import { jobsCommand } from "./jobs.js";
+import { keysCommand } from "./keys.js";
 import { lsCommand } from "./ls.js";
 import { modelCommand } from "./model.js";
 import { modelsCommand } from "./models.js";
@@ -16,6 +17,7 @@ import { profileCommand } from "./profile.js";
 import { qualityCommand } from "./quality.js";
 import { recodeCommand } from "./recode.js";
 import { rmCommand } from "./rm.js";
+import { serveCommand } from "./serve.js";
 import { relatedCommand, searchCommand } from "./search.js";
 import { statsCommand } from "./stats.js";
 import { verifyCommand } from "./verify.js";
@@ -40,6 +42,8 @@ export const COMMANDS: readonly Command[] = [
   relatedCommand,
   qualityCommand,
   entitiesCommand,
+  serveCommand,
+  keysCommand,
   benchCommand,
   demoCommand,
 ];

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
-import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, type Migration } from "../sqlite-migrations.js";
+import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 
 export interface OpenOptions {
@@ -181,6 +181,10 @@ function migrate(db: Database.Database): void {
       db.exec(SCHEMA_V2_INDEXES);
       db.exec(MIGRATIONS[1] as string);
       db.exec(MIGRATIONS[2] as string);
+      for (const step of MIGRATIONS.slice(V2_STEP + 1)) {
+        if (typeof step === "string") db.exec(step);
+        else step(db);
+      }
     } else {
       for (let v = version; v < latest; v++) {
         const step = MIGRATIONS[v] as Migration;

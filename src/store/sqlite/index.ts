@@ -1,8 +1,9 @@
 import { existsSync, statSync } from "node:fs";
-import type { AssetRepository, JobRepository, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import type { AssetRepository, JobRepository, KeyRepository, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
 import { SqliteAssets } from "./assets.js";
 import { openDatabase, typedError, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
 import { SqliteJobs } from "./jobs.js";
+import { SqliteKeys } from "./keys.js";
 import { SqliteMemories } from "./memories.js";
 import { SqliteModels } from "./models.js";
 import { SqliteSearchIndex } from "./search-index.js";
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly models: ModelRepository;
   readonly jobs: JobRepository;
   readonly search: SearchIndexStore;
+  readonly keys: KeyRepository;
 
   private constructor(private readonly database: SqliteDatabase) {
     // Each aggregate is wrapped once: SQLite's damaged-file and resource errors become typed errors.
@@ -30,6 +32,7 @@ export class SqliteStore implements Store {
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
     this.search = withTypedErrors(new SqliteSearchIndex(database.db));
+    this.keys = withTypedErrors(new SqliteKeys(database));
   }
 
   /**

@@ -5,15 +5,18 @@ import type {
   Fingerprint,
   Footprint,
   ListQuery,
+  MemoryPage,
   MemoryRef,
   MemoryRepository,
   MemorySummary,
+  PageQuery,
   ScanOptions,
   StoredMemory,
   StoredSemantic,
 } from "../../core/store.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { assetUsage } from "./assets.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
 import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
@@ -132,6 +135,39 @@ export class SqliteMemories implements MemoryRepository {
     return rows.map(toSummary);
   }
 
+  async page(query: PageQuery): Promise<MemoryPage> {
+    const where: string[] = ["m.seq > ?"];
+    const params: (string | number)[] = [decodeCursor(query.cursor)];
+    if (query.namespaces !== undefined) {
+      const ns = query.namespaces.map((name) => this.database.namespaceId(name, false)).filter((n): n is number => n !== undefined);
+      if (ns.length === 0) return { items: [], next: null };
+      where.push(`m.ns IN (${ns.map(() => "?").join(", ")})`);
+      params.push(...ns);
+    }
+    if (query.kind !== undefined) {
+      where.push("m.kind = ?");
+      params.push(kindNumber(query.kind));
+    }
+    for (const tag of new Set(query.tags ?? [])) {
+      where.push("json_valid(m.tags) AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?)");
+      params.push(tag);
+    }
+    if (query.createdFrom !== undefined) {
+      where.push("m.created_at >= ?");
+      params.push(query.createdFrom);
+    }
+    if (query.createdBefore !== undefined) {
+      where.push("m.created_at < ?");
+      params.push(query.createdBefore);
+    }
+    const limit = Math.max(1, Math.floor(query.limit));
+    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE ${where.join(" AND ")} ORDER BY m.seq LIMIT ?`;
+    const rows = this.database.db.prepare(sql).all(...params, limit + 1) as MemoryRow[];
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
   /**
    * Pages by seq (`WHERE seq > ? ORDER BY seq LIMIT batch`): each page is read whole, so no SQLite
    * statement stays open while the caller awaits or writes; the event loop runs between pages.
@@ -203,4 +239,18 @@ export class SqliteMemories implements MemoryRepository {
   async namespaces(): Promise<string[]> {
     return this.statements.namespaces.all() as string[];
   }
+}
+
+/** A page cursor: the last seq of the previous page, in base 36 behind a version letter. */
+function encodeCursor(seq: number): string {
+  return `s${seq.toString(36)}`;
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const seq = /^s[0-9a-z]{1,11}$/.test(cursor) ? parseInt(cursor.slice(1), 36) : NaN;
+  if (!Number.isSafeInteger(seq)) {
+    throw new MemzipError(ErrorCode.USAGE, `invalid page cursor ${JSON.stringify(cursor.slice(0, 40))}`, { hint: "Pass the `next` value of the previous page as it was given, or no cursor for the first page." });
+  }
+  return seq;
 }

@@ -1,0 +1,110 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
+import { allows, type Engine } from "../engine.js";
+import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
+import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
+import { RateLimiter } from "./rate-limit.js";
+import { RouteRegistry } from "./routes.js";
+
+export interface ServerOptions {
+  engine: Engine;
+  limits?: Partial<ServerLimits>;
+  /** Origins CORS allows; none (the default) turns CORS off. */
+  corsOrigins?: readonly string[];
+  /** pino log level ("info" by default; "silent" in tests). */
+  logLevel?: string;
+  /** Where logs go (stderr by default). */
+  logStream?: NodeJS.WritableStream;
+}
+
+export interface MemzipServer {
+  app: FastifyInstance;
+  registry: RouteRegistry;
+  context: ServerContext;
+  /** Binds and listens; resolves to the URL (`http://127.0.0.1:PORT`). Port 0 picks a free one. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops taking requests, lets in-flight ones finish, then closes the engine and its store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP server over one engine: fastify 5 (docs/SERVER.md says why), every route declared once
+ * through `RouteRegistry` with zod schemas, a key on every route but the public ones, errors as
+ * `{ error: { code, message, hint } }`.
+ */
+export async function createServer(options: ServerOptions): Promise<MemzipServer> {
+  const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
+  const shutdown = new AbortController();
+  const context: ServerContext = { engine: options.engine, limits, corsOrigins: options.corsOrigins ?? [], shutdown: shutdown.signal };
+  const app = Fastify({
+    bodyLimit: limits.bodyBytes,
+    logger: {
+      level: options.logLevel ?? "info",
+      // Logs name routes, statuses and timings: never a key, never a memory's text.
+      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "req.body", "res.body"], remove: true },
+      stream: options.logStream ?? process.stderr,
+    },
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+  });
+  app.decorateRequest("scope", undefined);
+  const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    const role = request.routeOptions.config.role;
+    if (role === undefined || role === "public") return;
+    const header = request.headers.authorization;
+    const key = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    const scope = key === undefined ? undefined : await options.engine.keys.authenticate(key);
+    if (!scope) throw unauthorized();
+    const wait = limiter.take(scope.keyId);
+    if (wait > 0) throw new HttpError(429, "E_RATE_LIMITED", "too many requests for this key", `Retry after ${wait} s.`, { "retry-after": String(wait) });
+    if (!allows(scope, role)) throw forbidden(role === "read" ? "read" : role === "write" ? "write" : "administer");
+    request.scope = scope;
+  });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(new HttpError(404, "E_NO_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`, "See GET /v1/openapi.json."), request, reply));
+
+  const registry = new RouteRegistry();
+  registry.add(app, {
+    method: "GET",
+    path: "/healthz",
+    summary: "the process is up",
+    tag: "operations",
+    role: "public",
+    response: z.object({ ok: z.literal(true) }),
+    handler: async () => ({ ok: true as const }),
+  });
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/openapi.json",
+    summary: "this API's OpenAPI 3.1 document",
+    tag: "operations",
+    role: "public",
+    response: z.record(z.string(), z.unknown()),
+    handler: async () => registry.openApi({ title: "memzip", version: "1" }),
+  });
+  // Route modules register here, each with the registry and the context.
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    registry,
+    context,
+    async listen(host: string, port: number): Promise<string> {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const bound = typeof address === "object" && address ? address.port : port;
+      return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        shutdown.abort();
+        await app.close();
+        await options.engine.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import type { Engine, KeyScope } from "../engine.js";
+
+/** Bounds on what one request may send or ask for (413 / 400 beyond them). */
+export interface ServerLimits {
+  /** Bytes of a JSON request body. */
+  bodyBytes: number;
+  /** Bytes of an uploaded import (JSONL or Arrow), streamed. */
+  uploadBytes: number;
+  /** Bytes of one memory's text. */
+  textBytes: number;
+  /** Memories in one batch write. */
+  batchItems: number;
+  /** Most results a list, search or related call returns. */
+  pageItems: number;
+  /** Requests per second per key (token bucket; 0 turns it off), and the burst. */
+  ratePerSecond: number;
+  rateBurst: number;
+}
+
+export const SERVER_LIMITS: ServerLimits = {
+  bodyBytes: 8 << 20,
+  uploadBytes: 512 << 20,
+  textBytes: 1 << 20,
+  batchItems: 1000,
+  pageItems: 1000,
+  ratePerSecond: 200,
+  rateBurst: 400,
+};
+
+/** What every route module gets: the one engine, the limits, and the server's own settings. */
+export interface ServerContext {
+  engine: Engine;
+  limits: ServerLimits;
+  /** Origins allowed by CORS; empty means CORS is off (no Access-Control headers at all). */
+  corsOrigins: readonly string[];
+  /** Aborted when the server starts shutting down (long streams end early). */
+  shutdown: AbortSignal;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated key's scope (routes with role "public" have none). */
+    scope: KeyScope | undefined;
+  }
+  interface FastifyContextConfig {
+    /** The least role a route needs, or "public" for no key at all. */
+    role?: "public" | "read" | "write" | "admin";
+  }
+}

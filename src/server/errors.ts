@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ZodError } from "zod";
+import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
+
+/** HTTP status of each error code: the one place codes become statuses (the CLI's twin is cli/exit-codes.ts). */
+export const HTTP_STATUS = {
+  E_USAGE: 400,
+  E_INVALID_INPUT: 400,
+  E_NOT_FOUND: 404,
+  E_FORMAT: 500,
+  E_VERSION: 500,
+  E_UNKNOWN_CODEC: 500,
+  E_CHECKSUM: 500,
+  E_VERIFY: 500,
+  E_MISSING_ASSET: 500,
+  E_MISSING_MODEL: 503,
+  E_ENGINE_MISMATCH: 500,
+  E_STORE: 503,
+  E_DEPENDENCY: 503,
+  E_ABORTED: 499,
+  E_TIMEOUT: 504,
+  E_BACKEND_UNAVAILABLE: 503,
+  E_BACKEND_REJECTED: 502,
+  E_RESOURCE: 507,
+} as const satisfies Record<ErrorCode, number>;
+
+/** The body of every error answer: `{ error: { code, message, hint? } }` (never a stack, never memory text). */
+export interface ErrorBody {
+  error: { code: string; message: string; hint?: string };
+}
+
+/** An HTTP-only failure (auth, limits) with its status and a code of its own. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const unauthorized = () => new HttpError(401, "E_UNAUTHORIZED", "missing or unknown API key", "Send `Authorization: Bearer KEY` with a key from `memzip keys create`.");
+export const forbidden = (needed: string) => new HttpError(403, "E_FORBIDDEN", `this key may not ${needed}`, "Use a key with the role this route needs (read < write < admin).");
+/** Another namespace's memory answers exactly as a missing one: nothing tells that it exists. */
+export const notFound = (what: string) => new MemzipError(ErrorCode.NOT_FOUND, `no ${what}`);
+
+/** Maps any thrown value to a status and an ErrorBody; unknown errors are 500 with no detail. */
+export function errorAnswer(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (error instanceof HttpError) {
+    return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, headers: error.headers };
+  }
+  if (isMemzipError(error)) {
+    return { status: HTTP_STATUS[error.code], body: { error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, headers: {} };
+  }
+  if (error instanceof ZodError) {
+    const issues = error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`);
+    return { status: 400, body: { error: { code: ErrorCode.USAGE, message: `invalid request: ${issues.join("; ")}`, hint: "See GET /v1/openapi.json for the shape of each route." } }, headers: {} };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const code = status === 413 ? "E_TOO_LARGE" : status === 415 ? "E_MEDIA_TYPE" : ErrorCode.USAGE;
+    return { status, body: { error: { code, message: fastifyError.message ?? "bad request" } }, headers: {} };
+  }
+  return { status: 500, body: { error: { code: "E_INTERNAL", message: "internal error", hint: "The server log has the details (request id in the x-request-id header)." } }, headers: {} };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const answer = errorAnswer(error);
+  if (answer.status >= 500) request.log.error({ err: error }, "request failed");
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}

@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { KeyScope } from "../engine.js";
+import type { KeyRole } from "../core/store.js";
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * One route: its zod schemas validate the request (params, query, body) and the response, and the
+ * same schemas write its entry in the OpenAPI document. Handlers get parsed input and return the
+ * response body, or take the reply themselves (`streams: true`: SSE, JSONL, Arrow).
+ */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
+  method: Method;
+  /** Fastify path: `/v1/memories/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** The least role the route needs; "public" needs no key. */
+  role: KeyRole | "public";
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: R;
+  /** Status of a success (200 unless told). */
+  status?: number;
+  /** The handler writes the reply itself (the response schema documents what it streams). */
+  streams?: boolean;
+  /** Content type of a streamed response, for the document. */
+  contentType?: string;
+  handler(input: {
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    body: z.infer<B>;
+    scope: KeyScope | undefined;
+    request: FastifyRequest;
+    reply: FastifyReply;
+  }): Promise<z.infer<R> | void>;
+}
+
+interface Documented {
+  method: Method;
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  role: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response: z.ZodType;
+  status: number;
+  contentType: string;
+}
+
+const EMPTY = z.object({}).strict();
+
+/** The routes a server registered, for the OpenAPI document. */
+export class RouteRegistry {
+  readonly routes: Documented[] = [];
+
+  /** Registers a route on `app` and records it. */
+  add<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = typeof EMPTY, B extends z.ZodType = typeof EMPTY, R extends z.ZodType = z.ZodType>(
+    app: FastifyInstance,
+    spec: RouteSpec<P, Q, B, R>,
+  ): void {
+    const status = spec.status ?? 200;
+    this.routes.push({
+      method: spec.method,
+      path: spec.path,
+      summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
+      tag: spec.tag,
+      role: spec.role,
+      ...(spec.params ? { params: spec.params } : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.body ? { body: spec.body } : {}),
+      response: spec.response,
+      status,
+      contentType: spec.contentType ?? "application/json",
+    });
+    app.route({
+      method: spec.method,
+      url: spec.path,
+      config: { role: spec.role },
+      handler: async (request, reply) => {
+        const params = (spec.params ?? EMPTY).parse(request.params ?? {}) as z.infer<P>;
+        const query = (spec.query ?? EMPTY.passthrough()).parse(request.query ?? {}) as z.infer<Q>;
+        const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
+        const result = await spec.handler({ params, query, body, scope: request.scope, request, reply });
+        if (spec.streams) return reply;
+        return reply.code(status).send(spec.response.parse(result));
+      },
+    });
+  }
+
+  /** The OpenAPI 3.1 document of every registered route. */
+  openApi(info: { title: string; version: string }): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    const schema = (type: z.ZodType, io: "input" | "output") => {
+      const { $schema: _dialect, ...rest } = z.toJSONSchema(type, { io, unrepresentable: "any" }) as Record<string, unknown>;
+      return rest;
+    };
+    for (const route of this.routes) {
+      const path = route.path.replace(/:(\w+)/g, "{$1}");
+      const parameters: unknown[] = [];
+      for (const [where, type] of [["path", route.params], ["query", route.query]] as const) {
+        if (!type) continue;
+        const json = schema(type, "input") as { properties?: Record<string, unknown>; required?: string[] };
+        for (const [name, property] of Object.entries(json.properties ?? {})) {
+          parameters.push({ name, in: where, required: where === "path" || (json.required ?? []).includes(name), schema: property });
+        }
+      }
+      const operation: Record<string, unknown> = {
+        summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
+        tags: [route.tag],
+        ...(route.role === "public" ? { security: [] } : { "x-memzip-role": route.role }),
+        ...(parameters.length ? { parameters } : {}),
+        ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: schema(route.body, "input") } } } } : {}),
+        responses: {
+          [String(route.status)]: { description: route.summary, content: { [route.contentType]: { schema: schema(route.response, "output") } } },
+          ...(route.role === "public" ? {} : { "401": { description: "missing or unknown key" }, "403": { description: "the key's role is not enough" }, "429": { description: "rate limited (Retry-After)" } }),
+        },
+      };
+      (paths[path] ??= {})[route.method.toLowerCase()] = operation;
+    }
+    return {
+      openapi: "3.1.0",
+      info,
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A key from `memzip keys create`." } } },
+      security: [{ bearer: [] }],
+      paths,
+    };
+  }
+}
