@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, ROOT, tempDir } from "../helpers.js";
 
 /**
  * `memzip serve` as users run it: the real CLI in its own process, over real TCP. It prints where
@@ -42,6 +43,37 @@ function serve(db: string, extra: string[] = []): Promise<{ child: ChildProcess;
   });
 }
 
+/** The README's curl example: the sh block after its marker, without the line that sets URL and KEY. */
+function readmeExample(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const marker = readme.indexOf("<!-- test/server/serve-cli.test.ts runs the next block");
+  assert.ok(marker >= 0, "README has the marked example");
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(marker));
+  assert.ok(block?.[1]);
+  const lines = block[1].split("\n");
+  assert.match(lines[0] as string, /^URL=.* KEY=/);
+  return lines.slice(1).join("\n");
+}
+
+/** The JSON objects of curl's output, printed one after the other with no separator. */
+function jsonValues(output: string): Record<string, unknown>[] {
+  const values: Record<string, unknown>[] = [];
+  let depth = 0;
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < output.length; i++) {
+    const c = output[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") {
+      if (depth++ === 0) start = i;
+    } else if (c === "}" && --depth === 0) values.push(JSON.parse(output.slice(start, i + 1)) as Record<string, unknown>);
+  }
+  return values;
+}
+
 /** POSTs JSON with node:http; `onSent` runs once the whole request is on the socket. */
 function post(url: string, key: string, body: unknown, onSent: () => void): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
@@ -70,6 +102,15 @@ describe("memzip serve (the real CLI)", () => {
       assert.equal(health.status, 200);
       const one = await fetch(`${server.url}/v1/memories`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ text: "first", id: "first" }) });
       assert.equal(one.status, 201);
+
+      // The README's example, as written, against this server.
+      const example = spawnSync("bash", ["-euo", "pipefail", "-c", readmeExample()], { env: { ...ENV, URL: server.url, KEY: key }, encoding: "utf8", timeout: 60_000 });
+      assert.equal(example.status, 0, example.stderr);
+      const [created, read, found] = jsonValues(example.stdout);
+      assert.equal(created?.namespace, "ns");
+      assert.equal(created?.status, "stored");
+      assert.equal(read?.text, "The user prefers green tea, no sugar. 用户喜欢绿茶。");
+      assert.equal((found?.hits as { id: string }[])[0]?.id, "tea");
 
       const items = Array.from({ length: 300 }, (_, i) => ({ id: `b-${i}`, text: `batch item ${i}: ${"memzip keeps every acknowledged write. ".repeat(1 + (i % 20))}` }));
       const answer = await post(`${server.url}/v1/memories:batch`, key, { items }, () => server.child.kill("SIGTERM"));
