@@ -213,6 +213,7 @@ describe("REST API", () => {
 
     const badJson = await call(keys.a, "POST", "/v1/memories", "{not json");
     assert.equal(badJson.status, 400);
+    assert.match((badJson.json?.error as { hint: string }).hint, /JSON/);
     const wrongType = await call(keys.a, "POST", "/v1/memories", { text: 42 });
     assert.equal(wrongType.status, 400);
     assert.match((wrongType.json?.error as { message: string }).message, /text/);
@@ -233,6 +234,8 @@ describe("REST API", () => {
     assert.equal((tooLong.json?.error as { code: string }).code, "E_TOO_LARGE");
     const tooBig = await call(keys.a, "POST", "/v1/memories:batch", { items: Array.from({ length: 20 }, (_, i) => ({ text: `${i}`.padEnd(150_000, "y") })) });
     assert.equal(tooBig.status, 413);
+    assert.equal((tooBig.json?.error as { code: string }).code, "E_TOO_LARGE");
+    assert.match((tooBig.json?.error as { hint: string }).hint, /--max-body/);
     const tooMany = await call(keys.a, "POST", "/v1/memories:batch", { items: Array.from({ length: LIMITS.batchItems + 1 }, (_, i) => ({ text: `item ${i}` })) });
     assert.equal(tooMany.status, 413);
     const patchTooLong = await call(keys.a, "PATCH", `/v1/memories/a-0`, { text: "z".repeat(LIMITS.textBytes + 1) });
