@@ -51,10 +51,14 @@ export function readNamespaces(scope: KeyScope, requested: string | undefined): 
 
 /**
  * The namespace holding memory `id` for this key: the one named (404 outside the scope), else the
- * key's namespaces are searched. Missing and out of scope answer the same 404.
+ * key's namespaces are searched. Missing and out of scope answer the same 404. With a single
+ * candidate namespace the id is not checked here: callers wrap their engine call in `onMemory`.
  */
 export async function locateMemory(engine: Engine, scope: KeyScope, id: string, requested: string | undefined): Promise<string> {
   const candidates = readNamespaces(scope, requested);
+  if (candidates?.length === 0) throw memoryNotFound(id);
+  // One namespace: no look-up here; the caller's engine call answers a missing id (through `onMemory`).
+  if (candidates?.length === 1) return candidates[0] as string;
   try {
     if (candidates === undefined) return await engine.locate(id);
     const found: string[] = [];

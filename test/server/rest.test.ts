@@ -195,6 +195,13 @@ describe("REST API", () => {
     assert.match((unnamed.json?.error as { message: string }).message, /"alpha", "beta"/);
     const stats = await call(keys.b, "GET", "/v1/stats");
     assert.equal((stats.json?.totals as { memories: number }).memories, 3, "nothing of the refused writes was stored (all or none)");
+    // The multi key reads by id in both of its namespaces, and only where the memory is.
+    const alphaId = written[5]?.id as string;
+    const viaMulti = await call(keys.multi, "GET", `/v1/memories/${encodeURIComponent(alphaId)}`);
+    assert.equal(viaMulti.status, 200, viaMulti.raw);
+    assert.equal(viaMulti.json?.text, written[5]?.text);
+    assert.equal((await call(keys.multi, "GET", `/v1/memories/${encodeURIComponent(alphaId)}?namespace=beta`)).status, 404);
+    assert.equal((await call(keys.multi, "GET", "/v1/memories/no-such-id")).status, 404);
     // The multi key searches both of its namespaces.
     const hits = (await call(keys.multi, "POST", "/v1/search", { query: "zebrafish", limit: 50 })).json?.hits as { namespace: string }[];
     assert.deepEqual([...new Set(hits.map((h) => h.namespace))].sort(), ["alpha", "beta"]);
