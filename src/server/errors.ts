@@ -63,7 +63,13 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
   if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     const status = fastifyError.statusCode;
     const code = status === 413 ? "E_TOO_LARGE" : status === 415 ? "E_MEDIA_TYPE" : ErrorCode.USAGE;
-    return { status, body: { error: { code, message: fastifyError.message ?? "bad request" } }, headers: {} };
+    const hint =
+      status === 413
+        ? "Send a smaller body: split a batch, or raise the server's limit (memzip serve --max-body)."
+        : status === 415
+          ? "Send JSON with `content-type: application/json`."
+          : "Send a body that is valid JSON of the shape GET /v1/openapi.json gives for this route.";
+    return { status, body: { error: { code, message: fastifyError.message ?? "bad request", hint } }, headers: {} };
   }
   return { status: 500, body: { error: { code: "E_INTERNAL", message: "internal error", hint: "The server log has the details (request id in the x-request-id header)." } }, headers: {} };
 }
