@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { allows, type Engine } from "../engine.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
+import { registerMcpRoutes } from "./mcp-http.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { RateLimiter } from "./rate-limit.js";
 import { RouteRegistry } from "./routes.js";
@@ -86,6 +87,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     handler: async () => registry.openApi({ title: "memzip", version: "1" }),
   });
   // Route modules register here, each with the registry and the context.
+  registerMcpRoutes(app, registry, context);
 
   let closing: Promise<void> | undefined;
   return {
