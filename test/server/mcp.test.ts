@@ -8,7 +8,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Engine } from "../../src/engine.js";
 import { createServer, type MemzipServer } from "../../src/server/app.js";
-import { MCP_BOUNDS, MCP_TOOLS } from "../../src/server/mcp.js";
+import { McpServerPool } from "../../src/server/mcp-http.js";
+import { createMcpServer, MCP_BOUNDS, MCP_TOOLS } from "../../src/server/mcp.js";
 import { CLI, tempDir } from "../helpers.js";
 
 const ENGLISH = "The billing service moved to the Frankfurt region on Tuesday; the rollback plan is in the runbook.";
@@ -134,6 +135,29 @@ async function exercise(client: Client, namespace: string): Promise<Record<strin
 }
 
 describe("MCP server", () => {
+  it("HTTP's server pool reuses a scope's idle servers, never across scopes, within its bounds", async () => {
+    const engine = Engine.open({ db: ":memory:" });
+    try {
+      const made: string[] = [];
+      const pool = new McpServerPool((scope) => (made.push(scope.keyId), createMcpServer({ engine, scope, textBytes: 1 << 20 })), 2, 2);
+      const a = { keyId: "a", role: "write" as const, namespaces: ["ns-a"] };
+      const b = { keyId: "b", role: "write" as const, namespaces: ["ns-b"] };
+      const first = pool.take(a);
+      pool.give(a, first);
+      assert.equal(pool.take(a), first, "an idle server of the scope is reused");
+      assert.notEqual(pool.take(b), first, "another scope never gets it");
+      assert.notEqual(pool.take({ ...a, role: "read" }), first, "nor the same key with another role");
+      assert.deepEqual(made, ["a", "b", "a"]);
+      for (const server of [pool.take(a), pool.take(a), pool.take(a)]) pool.give(a, server);
+      assert.equal(pool.size, 2, "at most perScope idle servers per scope");
+      pool.give(b, pool.take(b));
+      pool.give({ ...b, keyId: "c" }, pool.take({ ...b, keyId: "c" }));
+      assert.equal(pool.size, 2, "at most maxScopes scopes: the one used longest ago goes");
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("over stdio (the real CLI): every tool, exact text; nothing but protocol on stdout; exits when stdin closes", async () => {
     using dir = tempDir();
     const db = join(dir.path, "stdio.db");
