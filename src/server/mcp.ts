@@ -144,6 +144,7 @@ const OUTPUT = {
     offset: z.number(),
     totalChars: z.number(),
     nextOffset: z.number().nullable().describe("where the next page starts; null when this page ends the text"),
+    note: z.string().optional().describe("present when the text continues past this page: how to get the rest"),
   }),
   search: z.object({ hits: z.array(Hit) }),
   related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
@@ -303,6 +304,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         offset,
         totalChars: text.length,
         nextOffset: end < text.length ? end : null,
+        ...(end < text.length ? { note: `characters ${offset}–${end} of ${text.length}; call recall again with offset ${end} for the rest` } : {}),
       };
     }),
   );

@@ -82,6 +82,10 @@ async function exercise(client: Client, namespace: string): Promise<Record<strin
     assert.deepEqual(recalled.meta, { source: "mcp-test" });
   }
   // A text longer than the page comes in pages that add up to it exactly.
+  const firstPage = await ok(client, "recall", { id: ids.big, maxChars: 8000 });
+  assert.equal(firstPage.nextOffset, 8000);
+  assert.equal(firstPage.totalChars, BIG.length);
+  assert.match(firstPage.note as string, /offset 8000/);
   const paged = await recallAll(client, ids.big as string, 8000);
   assert.equal(paged.text, BIG);
   assert.equal(paged.pages, 3);
