@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { allows, type Engine } from "../engine.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
+import { registerMcpRoutes } from "./mcp-http.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { registerCors } from "./cors.js";
 import { registerMemoryRoutes } from "./memories.js";
@@ -114,6 +115,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   // Route modules register here, each with the registry and the context.
   registerMemoryRoutes(app, registry, context);
   registerSearchRoutes(app, registry, context);
+  registerMcpRoutes(app, registry, context);
 
   let closing: Promise<void> | undefined;
   return {

@@ -11,6 +11,7 @@ import { importCommand } from "./import.js";
 import { jobsCommand } from "./jobs.js";
 import { keysCommand } from "./keys.js";
 import { lsCommand } from "./ls.js";
+import { mcpCommand } from "./mcp.js";
 import { modelCommand } from "./model.js";
 import { modelsCommand } from "./models.js";
 import { profileCommand } from "./profile.js";
@@ -45,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   qualityCommand,
   entitiesCommand,
   serveCommand,
+  mcpCommand,
   keysCommand,
   benchCommand,
   demoCommand,

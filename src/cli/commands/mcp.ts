@@ -1,0 +1,58 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Command } from "../command.js";
+import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { NAMESPACE_PATTERN } from "../../pipeline/records.js";
+import { SERVER_LIMITS } from "../../server/context.js";
+import { createMcpServer, MCP_TOOLS } from "../../server/mcp.js";
+import { openEngine, parseChoice, usage } from "../shared.js";
+
+const ROLES = ["read", "write"] as const;
+
+export const mcpCommand: Command = {
+  name: "mcp",
+  summary: "serve the store to an agent host over MCP on stdio (memzip serve has MCP over HTTP at /mcp)",
+  usage: "memzip mcp [--namespace NS …] [--role read|write] [--db DB]",
+  help: `Speaks the Model Context Protocol on stdin/stdout (nothing else goes to stdout; messages go
+to stderr) and exits when stdin closes. Tools: ${MCP_TOOLS.join(", ")}.
+The agent acts only in the given namespaces (the first is where remember writes; '*' for all;
+default: the configured namespace, "default"). --role read offers the read tools only for use:
+the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and the tools' bounds.`,
+  options: {
+    namespace: { type: "string", short: "n", multiple: true, value: "NS", help: "a namespace the agent may use (repeat for more; the first is written to; * for all)" },
+    role: { type: "string", value: "R", help: "read or write (default write)" },
+    ...CODING_OPTIONS,
+    ...STORE_OPTIONS,
+  },
+  async run(context) {
+    const role = parseChoice(ROLES, context.values.role, "role", "write");
+    const given = (context.values.namespace as string[] | undefined) ?? [];
+    for (const ns of given) {
+      if (ns !== "*" && !NAMESPACE_PATTERN.test(ns)) throw usage(`--namespace ${JSON.stringify(ns)} is not a namespace (1–128 letters, digits or _ . : @ -; * for all)`);
+    }
+    const engine = openEngine(context, {}, { readOnly: role === "read" });
+    const namespaces = given.includes("*") ? ("*" as const) : given.length > 0 ? [...new Set(given)] : [engine.options.namespace];
+    const server = createMcpServer({
+      engine,
+      scope: { keyId: "stdio", role, namespaces },
+      textBytes: SERVER_LIMITS.textBytes,
+      onInternalError: (error) => context.stderr.write(`memzip mcp: tool failed: ${(error as Error)?.stack ?? String(error)}\n`),
+    });
+    const transport = new StdioServerTransport(process.stdin, process.stdout);
+    const closed = new Promise<void>((resolve) => {
+      transport.onclose = () => resolve();
+      process.stdin.once("end", resolve);
+      process.stdin.once("close", resolve);
+      process.once("SIGTERM", resolve);
+      process.once("SIGINT", resolve);
+    });
+    try {
+      await server.connect(transport);
+      context.stderr.write(`memzip mcp: ready on stdio (${role}, namespaces ${namespaces === "*" ? "*" : namespaces.join(", ")}, store ${engine.location})\n`);
+      await closed;
+    } finally {
+      await server.close().catch(() => undefined);
+      await engine.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,463 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/store.js";
+import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
+import { allows, inScope, type Engine, type KeyScope } from "../engine.js";
+import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
+import { NAMESPACE_PATTERN } from "../pipeline/records.js";
+import type { SearchHit } from "../search/search.js";
+import type { StoreStats } from "../engine-stats.js";
+import { errorAnswer, forbidden } from "./errors.js";
+
+/**
+ * Bounds on every answer, so a large store never floods an agent's context (docs/MCP.md lists them).
+ * Characters are UTF-16 code units, as JavaScript counts them; a page never splits a surrogate pair.
+ */
+export const MCP_BOUNDS = {
+  /** Characters of text shown per memory in search, list and related answers. */
+  previewChars: 200,
+  /** Results of search_memories and related_memories: default and most. */
+  searchDefault: 10,
+  searchMax: 50,
+  /** Memories of one list_memories page: default and most. */
+  listDefault: 20,
+  listMax: 100,
+  /** Characters of one recall page: default and most (a longer text comes in pages, `offset` / `nextOffset`). */
+  recallDefault: 32_000,
+  recallMax: 100_000,
+  /** A memory's meta in recall is left out (metaOmitted) when its JSON is longer than this. */
+  metaChars: 8_192,
+  /** Namespaces memory_stats reports one by one. */
+  statsNamespaces: 50,
+} as const;
+
+export interface McpServerOptions {
+  engine: Engine;
+  /** Who is asking: the key's role and namespaces (stdio: the --namespace and --role of `memzip mcp`). */
+  scope: KeyScope;
+  /** Bytes of one memory's text that remember and update_memory accept. */
+  textBytes: number;
+  /** Where failures that are not MemzipErrors are reported (their detail never reaches the agent). */
+  onInternalError?: (error: unknown) => void;
+}
+
+const Id = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, "no control characters")
+  .describe("the memory's id, as remember or a search returned it");
+const Namespace = z
+  .string()
+  .regex(NAMESPACE_PATTERN, "1–128 letters, digits or _ . : @ -")
+  .describe("the namespace (one agent or user); default: the first namespace of this connection");
+const Kind = z.enum(MEMORY_KINDS);
+const Tags = z.array(z.string().min(1).max(128)).max(64);
+const Meta = z.record(z.string(), z.unknown());
+
+const Preview = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  preview: z.string().describe(`the first ${MCP_BOUNDS.previewChars} characters of the text ("…" when cut)`),
+});
+const Hit = Preview.extend({ score: z.number().describe("rank fusion score; higher is better") });
+const Written = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  status: z.enum(["stored", "updated", "unchanged"]),
+  codec: z.string(),
+  originalBytes: z.number(),
+  storedBytes: z.number(),
+});
+const Sizes = z.object({
+  namespace: z.string().nullable().describe("null: the whole store"),
+  memories: z.number(),
+  originalBytes: z.number(),
+  storedBytes: z.number().describe("envelopes plus the assets they need: everything needed to rebuild the texts"),
+  ratio: z.number().describe("originalBytes / storedBytes"),
+  bitsPerByte: z.number(),
+  byCodec: z.record(z.string(), z.object({ memories: z.number(), originalBytes: z.number(), storedBytes: z.number() })),
+  fileBytes: z.number().optional().describe("the store file on disk (keys for every namespace only)"),
+});
+
+const INPUT = {
+  remember: z.object({
+    text: z.string().min(1).describe("the memory, stored exactly (byte for byte)"),
+    namespace: Namespace.optional(),
+    id: Id.optional().describe("an id of your choice; default: derived from namespace and text (the same text twice is one memory)"),
+    kind: Kind.optional(),
+    tags: Tags.optional(),
+    meta: Meta.optional().describe("any JSON object kept with the memory"),
+  }),
+  recall: z.object({
+    id: Id,
+    namespace: Namespace.optional(),
+    mode: z.enum(RECALL_MODES).optional().describe("exact (default): the original text; summary / rebuilt when semantic features are on"),
+    offset: z.number().int().min(0).optional().describe("where this page starts (the previous answer's nextOffset)"),
+    maxChars: z.number().int().min(1).max(MCP_BOUNDS.recallMax).optional().describe(`characters in this page (default ${MCP_BOUNDS.recallDefault})`),
+  }),
+  search: z.object({
+    query: z.string().min(1).max(4_000),
+    namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
+    limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
+    mode: z.enum(SEARCH_MODES).optional().describe("hybrid (default): keywords and meaning; keyword; vector"),
+  }),
+  related: z.object({
+    id: Id,
+    namespace: Namespace.optional(),
+    limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
+  }),
+  list: z.object({
+    namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
+    kind: Kind.optional(),
+    tags: Tags.optional().describe("only memories carrying every one of these tags"),
+    createdFrom: z.number().int().optional().describe("created at or after (ms since 1970)"),
+    createdBefore: z.number().int().optional().describe("created before (ms since 1970)"),
+    limit: z.number().int().min(1).max(MCP_BOUNDS.listMax).optional().describe(`memories in this page (default ${MCP_BOUNDS.listDefault})`),
+    cursor: z.string().max(1_000).optional().describe("the previous page's next"),
+  }),
+  update: z.object({
+    id: Id,
+    namespace: Namespace.optional(),
+    text: z.string().min(1).optional().describe("the new text (default: unchanged)"),
+    kind: Kind.optional(),
+    tags: Tags.optional().describe("replaces the tags"),
+    meta: Meta.optional().describe("replaces the meta"),
+  }),
+  forget: z.object({ id: Id, namespace: Namespace.optional() }),
+  stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }),
+};
+
+const OUTPUT = {
+  remember: Written,
+  recall: z.object({
+    id: z.string(),
+    namespace: z.string(),
+    kind: z.string(),
+    tags: z.array(z.string()),
+    meta: Meta.optional(),
+    metaOmitted: z.boolean().optional().describe(`true when meta was longer than ${MCP_BOUNDS.metaChars} characters of JSON`),
+    createdAt: z.string().describe("ISO 8601"),
+    mode: z.enum(RECALL_MODES),
+    text: z.string().describe("the text from offset, at most maxChars characters"),
+    offset: z.number(),
+    totalChars: z.number(),
+    nextOffset: z.number().nullable().describe("where the next page starts; null when this page ends the text"),
+    note: z.string().optional().describe("present when the text continues past this page: how to get the rest"),
+  }),
+  search: z.object({ hits: z.array(Hit) }),
+  related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
+  list: z.object({
+    memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number() })),
+    next: z.string().nullable().describe("pass as cursor for the next page; null on the last"),
+  }),
+  update: Written,
+  forget: z.object({ id: z.string(), namespace: z.string(), forgotten: z.literal(true) }),
+  stats: z.object({ namespaces: z.array(Sizes), more: z.number().describe("namespaces of this connection left out (beyond the first 50)") }),
+};
+
+/** The 8 tools' names, as tools/list shows them. */
+export const MCP_TOOLS = ["remember", "recall", "search_memories", "related_memories", "list_memories", "update_memory", "forget", "memory_stats"] as const;
+
+/** A tool's answer: the JSON for programs (structuredContent) and the same as text for hosts that show only text. */
+function answer(value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
+}
+
+const notFound = (id: string) =>
+  new MemzipError(ErrorCode.NOT_FOUND, `no memory ${JSON.stringify(id)}`, { hint: "Check the id with search_memories or list_memories (ids are case-sensitive)." });
+
+/** Cuts a text to a preview; never splits a surrogate pair. */
+export function preview(text: string, chars: number = MCP_BOUNDS.previewChars): string {
+  if (text.length <= chars) return text;
+  return `${text.slice(0, safeEnd(text, chars))}…`;
+}
+
+function safeEnd(text: string, end: number): number {
+  if (end >= text.length) return text.length;
+  const code = text.charCodeAt(end - 1);
+  return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
+}
+
+/**
+ * The MCP server of one connection: 8 tools over the engine facade, acting only in `scope`'s
+ * namespaces (another namespace's memory is "not found", exactly as a missing one).
+ * Failures come back as tool errors (`isError`) whose text is `CODE: message` and the fix.
+ */
+export function createMcpServer(options: McpServerOptions): McpServer {
+  const { engine, scope } = options;
+  const server = new McpServer({ name: "memzip", version: "0.1.0" }, { instructions: INSTRUCTIONS });
+  const namespaces = scope.namespaces === "*" ? undefined : scope.namespaces;
+  const defaultNamespace = namespaces?.[0] ?? engine.options.namespace;
+
+  const run =
+    <A>(needsWrite: boolean, handler: (args: A) => Promise<Record<string, unknown>>) =>
+    async (args: A): Promise<CallToolResult> => {
+      try {
+        if (needsWrite && !allows(scope, "write")) throw forbidden("write");
+        return answer(await handler(args));
+      } catch (error) {
+        return failure(error, options.onInternalError);
+      }
+    };
+
+  /** The namespace a write goes to: given and in scope, or the connection's first. */
+  const writeNamespace = (namespace: string | undefined): string => {
+    const target = namespace ?? defaultNamespace;
+    if (!inScope(scope, target)) {
+      throw new MemzipError(ErrorCode.USAGE, `this connection may not use namespace ${JSON.stringify(target)}`, {
+        hint: `Use one of: ${(namespaces ?? []).join(", ")} (or leave namespace out).`,
+      });
+    }
+    return target;
+  };
+
+  /** A memory in scope: with a namespace, only there; without, the connection's namespaces in order. */
+  const find = async (id: string, namespace: string | undefined): Promise<StoredMemory> => {
+    const candidates = namespace !== undefined ? (inScope(scope, namespace) ? [namespace] : []) : namespaces;
+    if (candidates === undefined) return engine.memory(id).catch(rethrowNotFound(id));
+    for (const ns of candidates) {
+      const row = await engine.memory(id, ns).catch((error: unknown) => {
+        if (isMemzipError(error) && error.code === ErrorCode.NOT_FOUND) return undefined;
+        throw error;
+      });
+      if (row) return row;
+    }
+    throw notFound(id);
+  };
+
+  const withPreviews = async (hits: readonly SearchHit[]) =>
+    Promise.all(hits.map(async (hit) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(await engine.recall(hit.id, { namespace: hit.namespace })) })));
+
+  const sizes = (stats: StoreStats, whole: boolean): z.infer<typeof Sizes> => ({
+    namespace: stats.namespace,
+    memories: stats.memories,
+    originalBytes: stats.originalBytes,
+    storedBytes: stats.storedBytes,
+    ratio: stats.ratio,
+    bitsPerByte: stats.bitsPerByte,
+    byCodec: Object.fromEntries(Object.entries(stats.byCodec).map(([codec, c]) => [codec, { memories: c.memories, originalBytes: c.originalBytes, storedBytes: c.storedBytes }])),
+    // The file holds every namespace: only a key for all of them sees its size.
+    ...(whole ? { fileBytes: stats.fileBytes } : {}),
+  });
+
+  const checkText = (text: string) => {
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > options.textBytes) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `the text is ${bytes} bytes; this server takes at most ${options.textBytes}`, { hint: "Split the text into several memories." });
+    }
+  };
+
+  const written = (r: { id: string; namespace: string; status: string; codec: string; originalBytes: number; storedBytes: number }) => ({
+    id: r.id,
+    namespace: r.namespace,
+    status: r.status,
+    codec: r.codec,
+    originalBytes: r.originalBytes,
+    storedBytes: r.storedBytes,
+  });
+
+  server.registerTool(
+    "remember",
+    {
+      title: "Remember",
+      description:
+        "Store a memory (a note, a fact, a chat turn, a document) exactly as given; it comes back byte for byte with recall. Returns its id. Storing the same text twice in a namespace gives the same id and stores it once.",
+      inputSchema: INPUT.remember,
+      outputSchema: OUTPUT.remember,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    },
+    run(true, async (args: z.infer<typeof INPUT.remember>) => {
+      checkText(args.text);
+      const namespace = writeNamespace(args.namespace);
+      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}) }, { namespace });
+      return written(result);
+    }),
+  );
+
+  server.registerTool(
+    "recall",
+    {
+      title: "Recall",
+      description: `Get a memory's exact text by id, with its kind, tags, meta and time. A text longer than ${MCP_BOUNDS.recallDefault} characters comes in pages: call again with offset = nextOffset until nextOffset is null.`,
+      inputSchema: INPUT.recall,
+      outputSchema: OUTPUT.recall,
+      annotations: { readOnlyHint: true },
+    },
+    run(false, async (args: z.infer<typeof INPUT.recall>) => {
+      const row = await find(args.id, args.namespace);
+      const mode = args.mode ?? "exact";
+      const text = await engine.recall(row.id, { namespace: row.namespace, mode });
+      const offset = Math.min(args.offset ?? 0, text.length);
+      const end = safeEnd(text, offset + (args.maxChars ?? MCP_BOUNDS.recallDefault));
+      const metaJson = JSON.stringify(row.meta);
+      return {
+        id: row.id,
+        namespace: row.namespace,
+        kind: row.kind,
+        tags: row.tags,
+        ...(metaJson.length <= MCP_BOUNDS.metaChars ? { meta: row.meta } : { metaOmitted: true }),
+        createdAt: new Date(row.createdAt).toISOString(),
+        mode,
+        text: text.slice(offset, end),
+        offset,
+        totalChars: text.length,
+        nextOffset: end < text.length ? end : null,
+        ...(end < text.length ? { note: `characters ${offset}–${end} of ${text.length}; call recall again with offset ${end} for the rest` } : {}),
+      };
+    }),
+  );
+
+  server.registerTool(
+    "search_memories",
+    {
+      title: "Search memories",
+      description: `Find memories by keywords and meaning (hybrid search; English, Chinese and other languages). Returns ids with a ${MCP_BOUNDS.previewChars}-character preview and a score, best first; recall an id for the whole text.`,
+      inputSchema: INPUT.search,
+      outputSchema: OUTPUT.search,
+      annotations: { readOnlyHint: true },
+    },
+    run(false, async (args: z.infer<typeof INPUT.search>) => {
+      const limit = args.limit ?? MCP_BOUNDS.searchDefault;
+      const mode = args.mode ?? "hybrid";
+      if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { hits: [] };
+      const targets: readonly (string | undefined)[] = args.namespace !== undefined ? [args.namespace] : (namespaces ?? [undefined]);
+      const found: SearchHit[] = [];
+      for (const namespace of targets) found.push(...(await engine.searchMemories(args.query, { limit, mode, ...(namespace === undefined ? {} : { namespace }) })));
+      const hits = found.filter((hit) => inScope(scope, hit.namespace)).sort((a, b) => b.score - a.score).slice(0, limit);
+      return { hits: await withPreviews(hits) };
+    }),
+  );
+
+  server.registerTool(
+    "related_memories",
+    {
+      title: "Related memories",
+      description: `Memories of the same namespace most like a given one (by meaning). Returns ids with a ${MCP_BOUNDS.previewChars}-character preview, best first.`,
+      inputSchema: INPUT.related,
+      outputSchema: OUTPUT.related,
+      annotations: { readOnlyHint: true },
+    },
+    run(false, async (args: z.infer<typeof INPUT.related>) => {
+      const row = await find(args.id, args.namespace);
+      const hits = await engine.relatedMemories(row.id, { namespace: row.namespace, limit: args.limit ?? MCP_BOUNDS.searchDefault });
+      return { id: row.id, namespace: row.namespace, hits: await withPreviews(hits.filter((hit) => inScope(scope, hit.namespace))) };
+    }),
+  );
+
+  server.registerTool(
+    "list_memories",
+    {
+      title: "List memories",
+      description: `List memories, oldest first, with filters (namespace, kind, tags, time range): ids, kinds, tags, times and a ${MCP_BOUNDS.previewChars}-character preview. At most ${MCP_BOUNDS.listMax} a page; pass next as cursor for the following page.`,
+      inputSchema: INPUT.list,
+      outputSchema: OUTPUT.list,
+      annotations: { readOnlyHint: true },
+    },
+    run(false, async (args: z.infer<typeof INPUT.list>) => {
+      if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { memories: [], next: null };
+      const only = args.namespace !== undefined ? [args.namespace] : namespaces;
+      const page = await engine.page({
+        limit: args.limit ?? MCP_BOUNDS.listDefault,
+        ...(only ? { namespaces: only } : {}),
+        ...(args.kind ? { kind: args.kind } : {}),
+        ...(args.tags ? { tags: args.tags } : {}),
+        ...(args.createdFrom !== undefined ? { createdFrom: args.createdFrom } : {}),
+        ...(args.createdBefore !== undefined ? { createdBefore: args.createdBefore } : {}),
+        ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
+      });
+      const memories = await Promise.all(
+        page.items.map(async (m: MemorySummary) => ({
+          id: m.id,
+          namespace: m.namespace,
+          kind: m.kind,
+          tags: m.tags,
+          createdAt: new Date(m.createdAt).toISOString(),
+          originalBytes: m.originalLength,
+          preview: preview(await engine.recall(m.id, { namespace: m.namespace })),
+        })),
+      );
+      return { memories, next: page.next };
+    }),
+  );
+
+  server.registerTool(
+    "update_memory",
+    {
+      title: "Update memory",
+      description: "Change a memory's text, kind, tags or meta (fields left out stay as they are). The id stays the same.",
+      inputSchema: INPUT.update,
+      outputSchema: OUTPUT.update,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    },
+    run(true, async (args: z.infer<typeof INPUT.update>) => {
+      if (args.text !== undefined) checkText(args.text);
+      const row = await find(args.id, args.namespace);
+      const text = args.text ?? (await engine.recall(row.id, { namespace: row.namespace }));
+      const result = await engine.remember(
+        { id: row.id, namespace: row.namespace, text, kind: args.kind ?? row.kind, tags: args.tags ?? row.tags, meta: args.meta ?? row.meta, createdAt: row.createdAt },
+        { namespace: row.namespace },
+      );
+      return written(result);
+    }),
+  );
+
+  server.registerTool(
+    "forget",
+    {
+      title: "Forget",
+      description: "Delete a memory for good.",
+      inputSchema: INPUT.forget,
+      outputSchema: OUTPUT.forget,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+    },
+    run(true, async (args: z.infer<typeof INPUT.forget>) => {
+      const row = await find(args.id, args.namespace);
+      await engine.forget(row.id, row.namespace);
+      return { id: row.id, namespace: row.namespace, forgotten: true };
+    }),
+  );
+
+  server.registerTool(
+    "memory_stats",
+    {
+      title: "Memory stats",
+      description: "How many memories there are and how small memzip keeps them: text bytes, stored bytes, ratio and codec mix, per namespace.",
+      inputSchema: INPUT.stats,
+      outputSchema: OUTPUT.stats,
+      annotations: { readOnlyHint: true },
+    },
+    run(false, async (args: z.infer<typeof INPUT.stats>) => {
+      if (args.namespace !== undefined) {
+        // Another namespace counts as an empty one: nothing tells whether it holds memories.
+        if (!inScope(scope, args.namespace)) return { namespaces: [{ namespace: args.namespace, memories: 0, originalBytes: 0, storedBytes: 0, ratio: 0, bitsPerByte: 0, byCodec: {} }], more: 0 };
+        return { namespaces: [sizes(await engine.stats(args.namespace), namespaces === undefined)], more: 0 };
+      }
+      if (namespaces === undefined) return { namespaces: [sizes(await engine.stats(), true)], more: 0 };
+      const shown = namespaces.slice(0, MCP_BOUNDS.statsNamespaces);
+      const each: z.infer<typeof Sizes>[] = [];
+      for (const ns of shown) each.push(sizes(await engine.stats(ns), false));
+      return { namespaces: each, more: namespaces.length - shown.length };
+    }),
+  );
+
+  return server;
+}
+
+function rethrowNotFound(id: string) {
+  return (error: unknown): never => {
+    throw isMemzipError(error) && error.code === ErrorCode.NOT_FOUND ? notFound(id) : error;
+  };
+}
+
+function failure(error: unknown, onInternalError: ((error: unknown) => void) | undefined): CallToolResult {
+  const { status, body } = errorAnswer(error);
+  if (status >= 500 && onInternalError) onInternalError(error);
+  const { code, message, hint } = body.error;
+  return { isError: true, content: [{ type: "text", text: `${code}: ${message}${hint ? `\nfix: ${hint}` : ""}` }] };
+}
+
+const INSTRUCTIONS = `memzip keeps memories exactly (byte for byte) and small. remember stores a text and returns its id;
+search_memories and list_memories return ids with short previews; recall returns the whole text (in pages when it is long).
+Every answer is bounded in size.`;

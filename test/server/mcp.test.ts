@@ -1,0 +1,297 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Engine } from "../../src/engine.js";
+import { createServer, type MemzipServer } from "../../src/server/app.js";
+import { McpServerPool } from "../../src/server/mcp-http.js";
+import { createMcpServer, MCP_BOUNDS, MCP_TOOLS } from "../../src/server/mcp.js";
+import { CLI, tempDir } from "../helpers.js";
+
+const ENGLISH = "The billing service moved to the Frankfurt region on Tuesday; the rollback plan is in the runbook.";
+const CHINESE = "我们决定把向量数据库迁移到新的服务器上，下周一开始执行迁移计划。";
+const EMOJI = "Team offsite 🎉🚀 bring snacks 🍕 and the 👩‍💻 laptops; flags 🇩🇪🇯🇵";
+/** 20 KB of varied text, longer than one recall page when asked for 8000 characters. */
+const BIG = Array.from({ length: 400 }, (_, i) => `Entry ${i}: the observatory logged ${(i * 7919) % 1000} meteors over ridge ${i % 13}.`).join("\n").slice(0, 20_480);
+
+type Structured = Record<string, unknown>;
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+async function ok(client: Client, name: string, args: Record<string, unknown>): Promise<Structured> {
+  const result = await call(client, name, args);
+  assert.notEqual(result.isError, true, `${name} failed: ${JSON.stringify(result.content)}`);
+  assert.ok(result.structuredContent, `${name}: structured content`);
+  return result.structuredContent as Structured;
+}
+
+function errorText(result: CallToolResult): string {
+  assert.equal(result.isError, true, `expected a tool error, got ${JSON.stringify(result.structuredContent)}`);
+  const first = result.content[0];
+  assert.ok(first && first.type === "text");
+  return first.text;
+}
+
+/** Reads a whole memory through recall's pages. */
+async function recallAll(client: Client, id: string, maxChars?: number): Promise<{ text: string; pages: number }> {
+  let text = "";
+  let offset: number | null = 0;
+  let pages = 0;
+  while (offset !== null) {
+    const page = await ok(client, "recall", { id, offset, ...(maxChars ? { maxChars } : {}) });
+    assert.ok((page.text as string).length <= (maxChars ?? MCP_BOUNDS.recallDefault));
+    text += page.text as string;
+    offset = page.nextOffset as number | null;
+    pages++;
+    assert.ok(pages < 100, "recall pages end");
+  }
+  return { text, pages };
+}
+
+/** The same conversation over either transport: every tool, exact text, bounded answers. */
+async function exercise(client: Client, namespace: string): Promise<Record<string, string>> {
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((t) => t.name).sort(), [...MCP_TOOLS].sort());
+  for (const tool of tools) {
+    assert.ok((tool.description ?? "").length > 20, `${tool.name}: a description`);
+    assert.equal(tool.inputSchema.type, "object", `${tool.name}: input schema`);
+    assert.equal(tool.outputSchema?.type, "object", `${tool.name}: output schema`);
+  }
+
+  const ids: Record<string, string> = {};
+  for (const [name, text] of Object.entries({ english: ENGLISH, chinese: CHINESE, emoji: EMOJI, big: BIG })) {
+    const written = await ok(client, "remember", { text, tags: [name], kind: "note", meta: { source: "mcp-test" } });
+    assert.equal(written.namespace, namespace);
+    assert.equal(written.status, "stored");
+    assert.equal(written.originalBytes, Buffer.byteLength(text, "utf8"));
+    ids[name] = written.id as string;
+  }
+  assert.ok(Buffer.byteLength(BIG, "utf8") >= 20_000);
+
+  for (const [name, text] of Object.entries({ english: ENGLISH, chinese: CHINESE, emoji: EMOJI, big: BIG })) {
+    const recalled = await ok(client, "recall", { id: ids[name] });
+    assert.equal(recalled.text, text, `${name} recalled exactly`);
+    assert.equal(recalled.nextOffset, null);
+    assert.deepEqual(recalled.tags, [name]);
+    assert.deepEqual(recalled.meta, { source: "mcp-test" });
+  }
+  // A text longer than the page comes in pages that add up to it exactly.
+  const firstPage = await ok(client, "recall", { id: ids.big, maxChars: 8000 });
+  assert.equal(firstPage.nextOffset, 8000);
+  assert.equal(firstPage.totalChars, BIG.length);
+  assert.match(firstPage.note as string, /offset 8000/);
+  const paged = await recallAll(client, ids.big as string, 8000);
+  assert.equal(paged.text, BIG);
+  assert.equal(paged.pages, 3);
+
+  const english = await ok(client, "search_memories", { query: "Frankfurt rollback runbook" });
+  const englishHits = english.hits as { id: string; preview: string }[];
+  assert.equal(englishHits[0]?.id, ids.english);
+  assert.equal(englishHits[0]?.preview, ENGLISH);
+  const chinese = await ok(client, "search_memories", { query: "向量数据库迁移", mode: "keyword" });
+  assert.ok((chinese.hits as { id: string }[]).some((h) => h.id === ids.chinese));
+  const bigHit = (await ok(client, "search_memories", { query: "observatory meteors ridge", limit: 3 })).hits as { id: string; preview: string }[];
+  assert.ok(bigHit.length <= 3);
+  const big = bigHit.find((h) => h.id === ids.big);
+  assert.ok(big, "the big text is found");
+  assert.equal(big.preview.length, MCP_BOUNDS.previewChars + 1, "a preview is 200 characters and an ellipsis");
+
+  const listed = await ok(client, "list_memories", { limit: 3 });
+  const first = listed.memories as { id: string; preview: string }[];
+  assert.equal(first.length, 3);
+  assert.equal(typeof listed.next, "string");
+  const rest = await ok(client, "list_memories", { limit: 3, cursor: listed.next });
+  assert.deepEqual([...first, ...(rest.memories as { id: string }[])].map((m) => m.id), [ids.english, ids.chinese, ids.emoji, ids.big]);
+  assert.equal(rest.next, null);
+  assert.deepEqual(((await ok(client, "list_memories", { tags: ["emoji"] })).memories as { id: string }[]).map((m) => m.id), [ids.emoji]);
+
+  const related = await ok(client, "related_memories", { id: ids.english, limit: 10 });
+  const relatedIds = (related.hits as { id: string }[]).map((h) => h.id);
+  assert.ok(relatedIds.length >= 1 && !relatedIds.includes(ids.english as string), `related: ${relatedIds.join(",")}`);
+
+  const updated = await ok(client, "update_memory", { id: ids.emoji, text: `${EMOJI} (moved to Friday 📅)`, tags: ["emoji", "moved"] });
+  assert.equal(updated.status, "updated");
+  assert.equal(updated.id, ids.emoji);
+  const afterUpdate = await ok(client, "recall", { id: ids.emoji });
+  assert.equal(afterUpdate.text, `${EMOJI} (moved to Friday 📅)`);
+  assert.deepEqual(afterUpdate.tags, ["emoji", "moved"]);
+  assert.deepEqual(afterUpdate.meta, { source: "mcp-test" }, "meta left out stays");
+
+  const forgotten = await ok(client, "forget", { id: ids.chinese });
+  assert.equal(forgotten.forgotten, true);
+  assert.match(errorText(await call(client, "recall", { id: ids.chinese })), /^E_NOT_FOUND: .*\nfix: /);
+
+  const stats = await ok(client, "memory_stats", {});
+  const sizes = (stats.namespaces as { namespace: string; memories: number; originalBytes: number; storedBytes: number }[])[0];
+  assert.equal(sizes?.namespace, namespace);
+  assert.equal(sizes?.memories, 3);
+  assert.ok((sizes?.storedBytes ?? 0) > 0 && (sizes?.storedBytes ?? 0) < (sizes?.originalBytes ?? 0));
+
+  // Invalid input is a tool error too, not a crash of the connection.
+  assert.equal((await call(client, "recall", { id: "" })).isError, true);
+  return ids;
+}
+
+describe("MCP server", () => {
+  it("HTTP's server pool reuses a scope's idle servers, never across scopes, within its bounds", async () => {
+    const engine = Engine.open({ db: ":memory:" });
+    try {
+      const made: string[] = [];
+      const pool = new McpServerPool((scope) => (made.push(scope.keyId), createMcpServer({ engine, scope, textBytes: 1 << 20 })), 2, 2);
+      const a = { keyId: "a", role: "write" as const, namespaces: ["ns-a"] };
+      const b = { keyId: "b", role: "write" as const, namespaces: ["ns-b"] };
+      const first = pool.take(a);
+      pool.give(a, first);
+      assert.equal(pool.take(a), first, "an idle server of the scope is reused");
+      assert.notEqual(pool.take(b), first, "another scope never gets it");
+      assert.notEqual(pool.take({ ...a, role: "read" }), first, "nor the same key with another role");
+      assert.deepEqual(made, ["a", "b", "a"]);
+      for (const server of [pool.take(a), pool.take(a), pool.take(a)]) pool.give(a, server);
+      assert.equal(pool.size, 2, "at most perScope idle servers per scope");
+      pool.give(b, pool.take(b));
+      pool.give({ ...b, keyId: "c" }, pool.take({ ...b, keyId: "c" }));
+      assert.equal(pool.size, 2, "at most maxScopes scopes: the one used longest ago goes");
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("over stdio (the real CLI): every tool, exact text; nothing but protocol on stdout; exits when stdin closes", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "stdio.db");
+    let stderr = "";
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--db", db, "--namespace", "agent-1"], stderr: "pipe" });
+    transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: "memzip-test", version: "1" });
+    try {
+      await client.connect(transport);
+      await exercise(client, "agent-1");
+      // A namespace outside the connection's: writes refused, reads find nothing.
+      assert.match(errorText(await call(client, "remember", { text: "x", namespace: "other" })), /^E_USAGE: .*namespace "other"/);
+    } finally {
+      await client.close();
+    }
+    assert.match(stderr, /memzip mcp: ready on stdio/);
+
+    // Read-only: the write tools answer E_FORBIDDEN; reads work on the same store.
+    const reader = new Client({ name: "memzip-test", version: "1" });
+    await reader.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--db", db, "--namespace", "agent-1", "--role", "read"], stderr: "ignore" }));
+    try {
+      assert.match(errorText(await call(reader, "remember", { text: "not allowed" })), /^E_FORBIDDEN: /);
+      assert.equal(((await ok(reader, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 3);
+    } finally {
+      await reader.close();
+    }
+
+    // Closing stdin ends the process with status 0, having written nothing to stdout.
+    const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.stdin.end();
+    const bound = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const code = await exited;
+    clearTimeout(bound);
+    assert.equal(code, 0);
+    assert.equal(stdout, "");
+  });
+
+  describe("over Streamable HTTP at /mcp on memzip serve", () => {
+    let dir: { path: string; [Symbol.dispose](): void };
+    let server: MemzipServer;
+    let url: string;
+    const keys: Record<"a" | "b" | "readA", string> = { a: "", b: "", readA: "" };
+
+    before(async () => {
+      dir = tempDir();
+      const engine = Engine.open({ db: join(dir.path, "http.db") });
+      keys.a = (await engine.keys.create({ role: "write", namespaces: ["team-a"] })).key;
+      keys.b = (await engine.keys.create({ role: "write", namespaces: ["team-b"] })).key;
+      keys.readA = (await engine.keys.create({ role: "read", namespaces: ["team-a"] })).key;
+      server = await createServer({ engine, logLevel: "silent" });
+      url = await server.listen("127.0.0.1", 0);
+    });
+    after(async () => {
+      await server?.close();
+      dir?.[Symbol.dispose]();
+    });
+
+    async function connect(key: string): Promise<Client> {
+      const client = new Client({ name: "memzip-test", version: "1" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      return client;
+    }
+
+    it("every tool with the key's namespace; another namespace's key sees none of it", async () => {
+      const a = await connect(keys.a);
+      let ids: Record<string, string>;
+      try {
+        ids = await exercise(a, "team-a");
+      } finally {
+        await a.close();
+      }
+      const b = await connect(keys.b);
+      try {
+        const missing = errorText(await call(b, "recall", { id: "no-such-id" }));
+        for (const id of Object.values(ids)) {
+          // Another namespace's memory answers exactly as a missing one.
+          assert.equal(errorText(await call(b, "recall", { id })), missing.replace("no-such-id", id));
+          assert.equal(errorText(await call(b, "recall", { id, namespace: "team-a" })), missing.replace("no-such-id", id));
+          assert.equal(errorText(await call(b, "related_memories", { id })), missing.replace("no-such-id", id));
+          assert.equal(errorText(await call(b, "forget", { id, namespace: "team-a" })), missing.replace("no-such-id", id));
+          assert.equal(errorText(await call(b, "update_memory", { id, text: "overwritten" })), missing.replace("no-such-id", id));
+        }
+        for (const query of ["Frankfurt rollback runbook", "observatory meteors", "🎉 snacks"]) {
+          assert.deepEqual((await ok(b, "search_memories", { query })).hits, []);
+          assert.deepEqual((await ok(b, "search_memories", { query, namespace: "team-a" })).hits, []);
+        }
+        assert.deepEqual((await ok(b, "list_memories", {})).memories, []);
+        assert.deepEqual((await ok(b, "list_memories", { namespace: "team-a" })).memories, []);
+        assert.equal(((await ok(b, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 0);
+        assert.equal(((await ok(b, "memory_stats", { namespace: "team-a" })).namespaces as { memories: number }[])[0]?.memories, 0);
+        assert.match(errorText(await call(b, "remember", { text: "into a", namespace: "team-a" })), /^E_USAGE: /);
+        // B's own memory stays B's.
+        const own = await ok(b, "remember", { text: ENGLISH });
+        assert.equal(own.namespace, "team-b");
+      } finally {
+        await b.close();
+      }
+      // A still has its 3, untouched by B.
+      const again = await connect(keys.a);
+      try {
+        assert.equal(((await ok(again, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 3);
+        assert.equal((await ok(again, "recall", { id: ids.english })).text, ENGLISH);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it("a read key reads but may not write; no key or an unknown key is 401; GET is 405", async () => {
+      const reader = await connect(keys.readA);
+      try {
+        assert.match(errorText(await call(reader, "remember", { text: "nope" })), /^E_FORBIDDEN: /);
+        assert.match(errorText(await call(reader, "forget", { id: "whatever" })), /^E_FORBIDDEN: /);
+        assert.ok(Array.isArray((await ok(reader, "list_memories", {})).memories));
+      } finally {
+        await reader.close();
+      }
+      const initialize = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "curl", version: "1" } } });
+      const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+      const wrong: Record<string, string>[] = [{}, { authorization: "Bearer mzk_not-a-key" }, { authorization: "Basic abc" }];
+      for (const extra of wrong) {
+        const response = await fetch(`${url}/mcp`, { method: "POST", headers: { ...headers, ...extra }, body: initialize });
+        assert.equal(response.status, 401);
+        assert.equal(((await response.json()) as { error: { code: string } }).error.code, "E_UNAUTHORIZED");
+      }
+      const get = await fetch(`${url}/mcp`, { headers: { authorization: `Bearer ${keys.a}`, accept: "text/event-stream" } });
+      assert.equal(get.status, 405);
+      await get.body?.cancel();
+    });
+  });
+});
