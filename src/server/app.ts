@@ -4,7 +4,10 @@ import { allows, type Engine } from "../engine.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { RateLimiter } from "./rate-limit.js";
+import { registerImportRoutes } from "./imports.js";
+import { registerMetricsRoutes } from "./metrics.js";
 import { RouteRegistry } from "./routes.js";
+import { registerWarming } from "./warm.js";
 
 export interface ServerOptions {
   engine: Engine;
@@ -15,6 +18,11 @@ export interface ServerOptions {
   logLevel?: string;
   /** Where logs go (stderr by default). */
   logStream?: NodeJS.WritableStream;
+  /** `GET /metrics` without a key (default: an admin key is needed). */
+  metricsPublic?: boolean;
+  /** Memories to decode into the cache after listening (default 0: none), within `warmMs` (default 30 s). */
+  warm?: number;
+  warmMs?: number;
 }
 
 export interface MemzipServer {
@@ -35,7 +43,15 @@ export interface MemzipServer {
 export async function createServer(options: ServerOptions): Promise<MemzipServer> {
   const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const shutdown = new AbortController();
-  const context: ServerContext = { engine: options.engine, limits, corsOrigins: options.corsOrigins ?? [], shutdown: shutdown.signal };
+  const context: ServerContext = {
+    engine: options.engine,
+    limits,
+    corsOrigins: options.corsOrigins ?? [],
+    shutdown: shutdown.signal,
+    metricsPublic: options.metricsPublic ?? false,
+    warm: options.warm ?? 0,
+    warmMs: options.warmMs ?? 30_000,
+  };
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
     logger: {
@@ -86,6 +102,9 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     handler: async () => registry.openApi({ title: "memzip", version: "1" }),
   });
   // Route modules register here, each with the registry and the context.
+  registerImportRoutes(app, registry, context);
+  registerMetricsRoutes(app, registry, context);
+  registerWarming(app, context);
 
   let closing: Promise<void> | undefined;
   return {
