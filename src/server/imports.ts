@@ -19,6 +19,7 @@ import type { ImportProgress } from "../pipeline/batch-import.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
+import { scopeOf, targetNamespace } from "./scope.js";
 
 const FORMATS = ["jsonl", "arrow"] as const;
 type Format = (typeof FORMATS)[number];
@@ -74,16 +75,9 @@ const ImportQuery = z.object({
 const JobParams = z.object({ job: z.string().regex(/^imp-[0-9a-z]+-[0-9a-f]+$/, "not a job id") });
 const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl") });
 
-/** The namespace a request acts in: the one it names (in scope, or 404), or the key's only one. */
-export function namespaceFor(scope: KeyScope | undefined, named: string | undefined): string {
-  if (!scope) throw new HttpError(401, "E_UNAUTHORIZED", "missing or unknown API key");
-  if (named !== undefined) {
-    if (!inScope(scope, named)) throw notFound(`namespace ${named}`);
-    return named;
-  }
-  if (scope.namespaces !== "*" && scope.namespaces.length === 1) return scope.namespaces[0] as string;
-  const names = scope.namespaces === "*" ? "any namespace" : scope.namespaces.join(", ");
-  throw new MemzipError(ErrorCode.USAGE, "this key acts in more than one namespace: name one", { hint: `Add ?namespace= (one of: ${names}).` });
+/** The namespace an import or export acts in: the one named (in scope, or 404), or the key's only one. */
+function namespaceFor(scope: KeyScope | undefined, named: string | undefined): string {
+  return targetNamespace(scopeOf(scope), named);
 }
 
 /** Passes bytes through, stops past `limit` (413) and refuses a line whose `namespace` is not `namespace` (400). */

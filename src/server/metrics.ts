@@ -18,7 +18,7 @@ function routeOf(url: string | undefined): string {
 export function registerMetricsRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine } = context;
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: "memzip_process_" });
+  collectDefaultMetrics({ register: metrics, prefix: "memzip_" });
 
   const requests = new Counter({ name: "memzip_http_requests_total", help: "HTTP requests answered, by route pattern, method and status", labelNames: ["route", "method", "status"], registers: [metrics] });
   const latency = new Histogram({
