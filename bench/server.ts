@@ -8,7 +8,7 @@
  * process each), and the first recalls of the hot memories after a restart, with and without warming.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,8 +25,21 @@ const CONNECTIONS = Number(values.connections ?? 8);
 const CLI_RUNS = Number(values["cli-runs"] ?? 20);
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const NS = "bench";
-const words = "the user prefers short answers meeting notes deploy friday review budget project atlas migration sqlite index query cache team decision owner risk 用户 会议 迁移 预算 项目 周五 部署".split(" ");
 const random = seededRandom(11);
+// Memories are windows of the dev corpus (natural text, so keyword terms are as selective as in real notes).
+const DEV = fileURLToPath(new URL("../../../shared/corpus/memories-dev.jsonl", import.meta.url));
+const devText = readFileSync(DEV, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((line) => (JSON.parse(line) as { text: string }).text)
+  .join(" ");
+const devWords = devText.split(/\s+/).filter((w) => /^[A-Za-z]{4,}$/.test(w));
+const words = devWords;
+function memoryText(i: number): string {
+  const start = Math.floor(random() * (devText.length - 600));
+  const from = devText.indexOf(" ", start) + 1;
+  return `${devText.slice(from, from + 80 + Math.floor(random() * 400))} #${i}`;
+}
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const HOT = Array.from({ length: 200 }, (_, i) => `r${Math.floor((i * N) / 200)}`);
 const randomId = () => (random() < 0.8 ? pick(HOT) : `r${Math.floor(random() * N)}`);
@@ -38,9 +51,12 @@ const db = join(dir, "server.db");
 const children: ChildProcess[] = [];
 
 function serve(warm: number, level = "warn"): Promise<{ child: ChildProcess; url: string; warmed: Promise<string> }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", "0", "--rate", "0", "--warm", String(warm)], { env: { ...process.env, MEMZIP_LOG_LEVEL: level }, stdio: ["ignore", "ignore", "pipe"] });
-  children.push(child);
   let stderr = "";
+  const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", "0", "--rate", "0", "--warm", String(warm)], { env: { ...process.env, MEMZIP_LOG_LEVEL: level }, stdio: ["ignore", "ignore", "pipe"] });
+  child.once("exit", (code, signal) => {
+    if (code !== 0) console.error(`memzip serve ended (${String(code ?? signal)}): ${stderr.slice(-3000)}`);
+  });
+  children.push(child);
   let onWarm: (line: string) => void = () => undefined;
   const warmed = new Promise<string>((resolve) => (onWarm = resolve));
   return new Promise((resolve, reject) => {
@@ -78,7 +94,7 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
   const writer = (async () => {
     let i = 0;
     while (writing) {
-      const text = `${Array.from({ length: 20 }, () => pick(words)).join(" ")} written during the load #${i++}`;
+      const text = `${memoryText(N + i)} written during the load ${i++}`;
       const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: auth, body: JSON.stringify({ text, namespace: NS }) });
       await response.arrayBuffer();
       if (response.status === 201) writes++;
@@ -89,6 +105,7 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
     url,
     connections: CONNECTIONS,
     duration: SECONDS,
+    timeout: 60,
     headers: auth,
     requests: [
       kind === "recall"
@@ -133,10 +150,7 @@ try {
   const file = join(dir, "synthetic.jsonl");
   const out = createWriteStream(file);
   for (let i = 0; i < N; i++) {
-    const length = 8 + Math.floor(random() * 30);
-    let text = "";
-    for (let w = 0; w < length; w++) text += `${pick(words)}${random() < 0.1 ? ". " : " "}`;
-    if (!out.write(`${JSON.stringify({ id: `r${i}`, text: `${text}#${i}` })}\n`)) await once(out, "drain");
+    if (!out.write(`${JSON.stringify({ id: `r${i}`, text: memoryText(i) })}\n`)) await once(out, "drain");
   }
   out.end();
   await once(out, "finish");
@@ -157,16 +171,16 @@ try {
   }
   console.error(`store: ${N} memories imported in ${importSeconds.toFixed(1)} s, index built in ${indexSeconds.toFixed(1)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 
-  // 2. Load: recall and search, alone and with a writer.
+  // 2. Load: recall alone and with a writer; one recall per fresh CLI process; then search alone and with a writer.
   const server = await serve(0);
   const rows: Record<string, Load> = {};
-  for (const kind of ["recall", "search"] as const) {
-    for (const withWriter of [false, true]) {
-      rows[`${kind}${withWriter ? " + writer" : ""}`] = await load(server.url, key, kind, withWriter);
-      console.error(kind, withWriter ? "+ writer" : "", JSON.stringify(rows[`${kind}${withWriter ? " + writer" : ""}`]));
-    }
-  }
-  // 3. One recall per fresh CLI process against the warm server.
+  const measure = async (kind: "recall" | "search", withWriter: boolean) => {
+    const name = `${kind}${withWriter ? " + writer" : ""}`;
+    rows[name] = await load(server.url, key, kind, withWriter);
+    console.error(name, JSON.stringify(rows[name]));
+  };
+  await measure("recall", false);
+  await measure("recall", true);
   const cli: number[] = [];
   for (let i = 0; i < CLI_RUNS; i++) {
     const started = performance.now();
@@ -175,6 +189,9 @@ try {
     cli.push(performance.now() - started);
   }
   const serverOne = await firstRecalls(server.url, key, Array.from({ length: CLI_RUNS }, randomId));
+  console.error(`one recall: server median ${serverOne.median} ms, CLI median ${ms(median(cli))} ms`);
+  await measure("search", false);
+  await measure("search", true);
   await stop(server.child);
 
   // 4. First recalls of the hot memories after a restart: no warming, then warming (the server's recall counts of the runs above).
