@@ -18,6 +18,13 @@ export interface LlamaRuntimeOptions {
 export const LLAMA_RUNTIME_DEFAULTS: LlamaRuntimeOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto" };
 
 const runtimes = new Map<string, Promise<Llama>>();
+/** The instances that finished loading (metrics read them; nothing loads one just to be observed). */
+const loaded = new Set<Llama>();
+
+/** node-llama-cpp instances this thread has already loaded (none until a model was used). */
+export function loadedLlamas(): Llama[] {
+  return [...loaded];
+}
 
 /** One node-llama-cpp instance per GPU choice, loaded on first use (the import itself takes ~0.3 s). */
 export function llamaRuntime(gpu: "auto" | false): Promise<Llama> {
@@ -34,6 +41,7 @@ export function llamaRuntime(gpu: "auto" | false): Promise<Llama> {
       },
     );
     runtimes.set(key, runtime);
+    runtime.then((llama) => loaded.add(llama), () => undefined);
   }
   return runtime;
 }
@@ -43,9 +51,10 @@ export function llamaRuntime(gpu: "auto" | false): Promise<Llama> {
  * before it ends: native work still pending when a thread exits aborts the whole process.
  */
 export async function disposeLlamaRuntimes(): Promise<void> {
-  const loaded = [...runtimes.values()];
+  const pending = [...runtimes.values()];
   runtimes.clear();
-  for (const runtime of loaded) await (await runtime.catch(() => undefined))?.dispose();
+  loaded.clear();
+  for (const runtime of pending) await (await runtime.catch(() => undefined))?.dispose();
 }
 
 /** The installed node-llama-cpp version, part of every engine fingerprint. */

@@ -7,8 +7,11 @@ import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { registerCors } from "./cors.js";
 import { registerMemoryRoutes } from "./memories.js";
 import { RateLimiter } from "./rate-limit.js";
+import { registerImportRoutes } from "./imports.js";
+import { registerMetricsRoutes } from "./metrics.js";
 import { RouteRegistry } from "./routes.js";
 import { registerSearchRoutes } from "./search.js";
+import { registerWarming } from "./warm.js";
 
 function storeNotReady(error: unknown): never {
   throw new HttpError(503, "E_NOT_READY", `the store does not answer: ${error instanceof Error ? error.message : String(error)}`, "Check the store (memzip verify) and the server log.");
@@ -23,6 +26,11 @@ export interface ServerOptions {
   logLevel?: string;
   /** Where logs go (stderr by default). */
   logStream?: NodeJS.WritableStream;
+  /** `GET /metrics` without a key (default: an admin key is needed). */
+  metricsPublic?: boolean;
+  /** Memories to decode into the cache after listening (default 0: none), within `warmMs` (default 30 s). */
+  warm?: number;
+  warmMs?: number;
 }
 
 export interface MemzipServer {
@@ -43,7 +51,15 @@ export interface MemzipServer {
 export async function createServer(options: ServerOptions): Promise<MemzipServer> {
   const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const shutdown = new AbortController();
-  const context: ServerContext = { engine: options.engine, limits, corsOrigins: options.corsOrigins ?? [], shutdown: shutdown.signal };
+  const context: ServerContext = {
+    engine: options.engine,
+    limits,
+    corsOrigins: options.corsOrigins ?? [],
+    shutdown: shutdown.signal,
+    metricsPublic: options.metricsPublic ?? false,
+    warm: options.warm ?? 0,
+    warmMs: options.warmMs ?? 30_000,
+  };
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
     logger: {
@@ -116,6 +132,9 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   registerMemoryRoutes(app, registry, context);
   registerSearchRoutes(app, registry, context);
   registerMcpRoutes(app, registry, context);
+  registerImportRoutes(app, registry, context);
+  registerMetricsRoutes(app, registry, context);
+  registerWarming(app, context);
 
   let closing: Promise<void> | undefined;
   return {

@@ -35,6 +35,11 @@ export interface ServerContext {
   corsOrigins: readonly string[];
   /** Aborted when the server starts shutting down (long streams end early). */
   shutdown: AbortSignal;
+  /** `GET /metrics` needs no key (it needs an admin key otherwise). */
+  metricsPublic: boolean;
+  /** Memories decoded into the cache after listening (0: no warming), and the time bound of it. */
+  warm: number;
+  warmMs: number;
 }
 
 declare module "fastify" {

@@ -6,13 +6,15 @@ import { openEngine, parseInteger, usage } from "../shared.js";
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--warm N] [--metrics-public]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
+    warm: { type: "string", value: "N", help: "decode the N most recalled / newest memories into the cache after start (default 500; 0 = off)" },
+    "metrics-public": { type: "boolean", help: "serve GET /metrics without a key (default: an admin key is needed)" },
     cors: { type: "string", multiple: true, value: "ORIGIN", help: "allow browser calls from this origin (repeatable; default: CORS off)" },
     rate: { type: "string", value: "N", help: "requests per second per key, burst 2N (default 200; 0 turns the limit off)" },
     "max-body": { type: "string", value: "BYTES", help: "largest JSON request body (default 8388608; 413 beyond)" },
@@ -22,6 +24,7 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
   async run(context) {
     const host = typeof context.values.host === "string" ? context.values.host : "127.0.0.1";
     const port = parseInteger(context.values.port, "port", 0, 65535) ?? 7411;
+    const warm = parseInteger(context.values.warm, "warm", 0, 1_000_000) ?? 500;
     const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000);
     const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30);
     const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30);
@@ -36,7 +39,8 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
       ...(textBytes === undefined ? {} : { textBytes }),
     };
     const engine = openEngine(context);
-    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info" }).catch(async (error: unknown) => {
+    const metricsPublic = context.values["metrics-public"] === true;
+    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic }).catch(async (error: unknown) => {
       await engine.close();
       throw error;
     });

@@ -1,0 +1,227 @@
+/**
+ * `npm run bench:server [-- --memories N --seconds S --connections C]`: the HTTP server under load on
+ * loopback. N synthetic memories (default 10^5, like bench/scale.ts) are imported through the engine
+ * directly and the search index is built; then `memzip serve` runs as its own process and autocannon
+ * (in this process) measures recall (GET /v1/memories/:id, random ids, 80 % of them from 200 "hot"
+ * ones) and search (POST /v1/search, 2–3 vocabulary words), each alone and with a writer posting one
+ * memory at a time meanwhile. Then: recall through the server against `memzip get` per call (a fresh
+ * process each), and the first recalls of the hot memories after a restart, with and without warming.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { Engine } from "../src/engine.js";
+import { seededRandom } from "../src/core/stats.js";
+
+const { values } = parseArgs({ options: { memories: { type: "string" }, seconds: { type: "string" }, connections: { type: "string" }, "cli-runs": { type: "string" } } });
+const N = Number(values.memories ?? 100_000);
+const SECONDS = Number(values.seconds ?? 10);
+const CONNECTIONS = Number(values.connections ?? 8);
+const CLI_RUNS = Number(values["cli-runs"] ?? 20);
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const NS = "bench";
+const random = seededRandom(11);
+// Memories are windows of the dev corpus (natural text, so keyword terms are as selective as in real notes).
+const DEV = fileURLToPath(new URL("../../../shared/corpus/memories-dev.jsonl", import.meta.url));
+const devText = readFileSync(DEV, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((line) => (JSON.parse(line) as { text: string }).text)
+  .join(" ");
+const devWords = devText.split(/\s+/).filter((w) => /^[A-Za-z]{4,}$/.test(w));
+const words = devWords;
+function memoryText(i: number): string {
+  const start = Math.floor(random() * (devText.length - 600));
+  const from = devText.indexOf(" ", start) + 1;
+  return `${devText.slice(from, from + 80 + Math.floor(random() * 400))} #${i}`;
+}
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const HOT = Array.from({ length: 200 }, (_, i) => `r${Math.floor((i * N) / 200)}`);
+const randomId = () => (random() < 0.8 ? pick(HOT) : `r${Math.floor(random() * N)}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const ms = (x: number) => Number(x.toFixed(2));
+
+const dir = mkdtempSync(join(tmpdir(), "memzip-bench-server-"));
+const db = join(dir, "server.db");
+const children: ChildProcess[] = [];
+
+function serve(warm: number, level = "warn"): Promise<{ child: ChildProcess; url: string; warmed: Promise<string> }> {
+  let stderr = "";
+  const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", "0", "--rate", "0", "--warm", String(warm)], { env: { ...process.env, MEMZIP_LOG_LEVEL: level }, stdio: ["ignore", "ignore", "pipe"] });
+  child.once("exit", (code, signal) => {
+    if (code !== 0) console.error(`memzip serve ended (${String(code ?? signal)}): ${stderr.slice(-3000)}`);
+  });
+  children.push(child);
+  let onWarm: (line: string) => void = () => undefined;
+  const warmed = new Promise<string>((resolve) => (onWarm = resolve));
+  return new Promise((resolve, reject) => {
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      const line = stderr.split("\n").find((l) => l.includes("cache warmed"));
+      if (line) onWarm(line);
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (url) resolve({ child, url, warmed });
+      if (stderr.length > 1 << 20) stderr = stderr.slice(-4096);
+    });
+    child.once("exit", (code) => reject(new Error(`memzip serve exited (${String(code)}): ${stderr.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  writesPerSecond?: number;
+}
+
+async function load(url: string, key: string, kind: "recall" | "search", withWriter: boolean): Promise<Load> {
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  let writing = withWriter;
+  let writes = 0;
+  const writer = (async () => {
+    let i = 0;
+    while (writing) {
+      const text = `${memoryText(N + i)} written during the load ${i++}`;
+      const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: auth, body: JSON.stringify({ text, namespace: NS }) });
+      await response.arrayBuffer();
+      if (response.status === 201) writes++;
+    }
+  })();
+  const started = performance.now();
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    timeout: 60,
+    headers: auth,
+    requests: [
+      kind === "recall"
+        ? { method: "GET", setupRequest: (request: Record<string, unknown>) => ({ ...request, path: `/v1/memories/${randomId()}?namespace=${NS}` }) }
+        : {
+            method: "POST",
+            setupRequest: (request: Record<string, unknown>) => ({
+              ...request,
+              path: "/v1/search",
+              body: JSON.stringify({ query: Array.from({ length: 2 + Math.floor(random() * 2) }, () => pick(words)).join(" "), namespace: NS, limit: 10 }),
+            }),
+          },
+    ],
+  });
+  writing = false;
+  await writer;
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    ...(withWriter ? { writesPerSecond: Math.round(writes / seconds) } : {}),
+  };
+}
+
+/** Recalls `ids` one at a time on a just-started server: the first one's latency and the median. */
+async function firstRecalls(url: string, key: string, ids: readonly string[]): Promise<{ first: number; median: number }> {
+  const times: number[] = [];
+  for (const id of ids) {
+    const started = performance.now();
+    const response = await fetch(`${url}/v1/memories/${id}?namespace=${NS}`, { headers: { authorization: `Bearer ${key}` } });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`recall ${id}: ${response.status}`);
+    times.push(performance.now() - started);
+  }
+  return { first: ms(times[0] as number), median: ms(median(times)) };
+}
+
+try {
+  // 1. The store: N synthetic memories through the engine (classical codecs, as bench/scale.ts), then the search index.
+  const file = join(dir, "synthetic.jsonl");
+  const out = createWriteStream(file);
+  for (let i = 0; i < N; i++) {
+    if (!out.write(`${JSON.stringify({ id: `r${i}`, text: memoryText(i) })}\n`)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  let key: string;
+  let importSeconds: number;
+  let indexSeconds: number;
+  {
+    const engine = Engine.open({ db, codecs: ["raw", "zstd"], autoTrainAfter: 0, namespace: NS });
+    let started = performance.now();
+    await engine.importJsonl(file, { batchSize: 1000 });
+    importSeconds = (performance.now() - started) / 1000;
+    started = performance.now();
+    await engine.searchIndex();
+    await engine.searchMemories("warm up the index", { namespace: NS, limit: 1 });
+    indexSeconds = (performance.now() - started) / 1000;
+    key = (await engine.keys.create({ role: "write", namespaces: [NS] })).key;
+    await engine.close();
+  }
+  console.error(`store: ${N} memories imported in ${importSeconds.toFixed(1)} s, index built in ${indexSeconds.toFixed(1)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+
+  // 2. Load: recall alone and with a writer; one recall per fresh CLI process; then search alone and with a writer.
+  const server = await serve(0);
+  const rows: Record<string, Load> = {};
+  const measure = async (kind: "recall" | "search", withWriter: boolean) => {
+    const name = `${kind}${withWriter ? " + writer" : ""}`;
+    rows[name] = await load(server.url, key, kind, withWriter);
+    console.error(name, JSON.stringify(rows[name]));
+  };
+  await measure("recall", false);
+  await measure("recall", true);
+  const cli: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) {
+    const started = performance.now();
+    const run = spawnSync(process.execPath, [CLI, "get", randomId(), "-n", NS, "--db", db], { stdio: ["ignore", "ignore", "pipe"] });
+    if (run.status !== 0) throw new Error(`memzip get: ${run.stderr.toString()}`);
+    cli.push(performance.now() - started);
+  }
+  const serverOne = await firstRecalls(server.url, key, Array.from({ length: CLI_RUNS }, randomId));
+  console.error(`one recall: server median ${serverOne.median} ms, CLI median ${ms(median(cli))} ms`);
+  await measure("search", false);
+  await measure("search", true);
+  await stop(server.child);
+
+  // 4. First recalls of the hot memories after a restart: no warming, then warming (the server's recall counts of the runs above).
+  const probe = HOT.slice(0, 50);
+  const cold = await serve(0);
+  const coldRecalls = await firstRecalls(cold.url, key, probe);
+  await stop(cold.child);
+  const warmServer = await serve(500, "info");
+  const warmLine = await warmServer.warmed;
+  const warmRecalls = await firstRecalls(warmServer.url, key, probe);
+  await stop(warmServer.child);
+
+  const report = {
+    memories: N,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    importSeconds: Number(importSeconds.toFixed(1)),
+    indexSeconds: Number(indexSeconds.toFixed(1)),
+    load: rows,
+    recallServerMedianMs: serverOne.median,
+    recallCliMedianMs: ms(median(cli)),
+    firstRecallsAfterRestart: { cold: coldRecalls, warm: warmRecalls, warming: (JSON.parse(warmLine) as { warm: unknown }).warm },
+    loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
+    node: process.version,
+  };
+  console.log(JSON.stringify(report));
+  console.log("\n| load (autocannon, " + `${CONNECTIONS} connections, ${SECONDS} s) | req/s | p50 ms | p99 ms | errors | writes/s |`);
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const [name, row] of Object.entries(rows)) console.log(`| ${name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.writesPerSecond ?? "–"} |`);
+} finally {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+}

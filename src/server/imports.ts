@@ -1,0 +1,416 @@
+/**
+ * Bulk routes: uploads streamed to a file and imported as background jobs (progress as Server-Sent
+ * Events, resume), and exports streamed back as JSONL or Arrow. Everything is scoped by the key:
+ * a job or namespace outside it answers 404, and a record naming another namespace than the job's
+ * is refused (400) before anything is written.
+ */
+import { createWriteStream, mkdirSync } from "node:fs";
+import { readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import { inScope, type EngineImportReport, type KeyScope } from "../engine.js";
+import { ErrorCode, MemzipError } from "../errors.js";
+import type { ImportProgress } from "../pipeline/batch-import.js";
+import type { ServerContext } from "./context.js";
+import { HttpError, notFound } from "./errors.js";
+import type { RouteRegistry } from "./routes.js";
+import { scopeOf, targetNamespace } from "./scope.js";
+
+const FORMATS = ["jsonl", "arrow"] as const;
+type Format = (typeof FORMATS)[number];
+const CONTENT_TYPES: Record<Format, string> = { jsonl: "application/x-ndjson", arrow: "application/vnd.apache.arrow.file" };
+
+/** Progress of a job as the API reports it (and as each SSE `progress` event carries it). */
+const Progress = z.object({
+  records: z.number().int().describe("records read so far (stored, unchanged and rejected)"),
+  bytes: z.number().int().describe("bytes of the upload read so far (Arrow: rows)"),
+  totalBytes: z.number().int().nullable().describe("size of the upload (Arrow: rows)"),
+  originalBytes: z.number().int(),
+  storedBytes: z.number().int(),
+  recordsPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+type Progress = z.infer<typeof Progress>;
+
+const JobView = z.object({
+  job: z.string(),
+  namespace: z.string(),
+  format: z.enum(FORMATS),
+  status: z.enum(["running", "done", "interrupted", "failed"]),
+  progress: Progress,
+  report: z
+    .object({ read: z.number().int(), stored: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), rejected: z.number().int() })
+    .optional()
+    .describe("counts of the finished (or interrupted) run"),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+type JobView = z.infer<typeof JobView>;
+
+interface Job {
+  id: string;
+  namespace: string;
+  format: Format;
+  path: string;
+  size: number;
+  status: JobView["status"];
+  progress: Progress;
+  startedAt: number;
+  report?: NonNullable<JobView["report"]>;
+  error?: { code: string; message: string };
+  /** The engine's own job (JSONL), which `resume` continues. */
+  engineJob?: string;
+  running?: Promise<void>;
+  listeners: Set<(event: string, data: unknown) => void>;
+}
+
+const ImportQuery = z.object({
+  namespace: z.string().min(1).max(128).optional().describe("the job's namespace; optional for a key with exactly one"),
+  format: z.enum(FORMATS).default("jsonl"),
+});
+const JobParams = z.object({ job: z.string().regex(/^imp-[0-9a-z]+-[0-9a-f]+$/, "not a job id") });
+const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl") });
+
+/** The namespace an import or export acts in: the one named (in scope, or 404), or the key's only one. */
+function namespaceFor(scope: KeyScope | undefined, named: string | undefined): string {
+  return targetNamespace(scopeOf(scope), named);
+}
+
+/** Passes bytes through, stops past `limit` (413) and refuses a line whose `namespace` is not `namespace` (400). */
+class UploadGuard extends Transform {
+  bytes = 0;
+  private carry: Buffer = Buffer.alloc(0);
+  private line = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly namespace: string | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) return done(tooLarge(this.limit));
+    if (this.namespace !== undefined) {
+      const error = this.check(chunk, false);
+      if (error) return done(error);
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.namespace === undefined ? null : this.check(Buffer.alloc(0), true));
+  }
+
+  /** Checks the complete lines of `carry + chunk`; only lines that mention "namespace" are parsed. */
+  private check(chunk: Buffer, last: boolean): HttpError | null {
+    const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    const end = last ? data.length : data.lastIndexOf(10) + 1;
+    this.carry = data.subarray(end);
+    if (end === 0) return null;
+    const complete = data.subarray(0, end);
+    if (!complete.includes('"namespace"')) {
+      for (let i = complete.indexOf(10); i !== -1; i = complete.indexOf(10, i + 1)) this.line++;
+      return null;
+    }
+    for (const text of complete.toString("utf8").split("\n")) {
+      this.line++;
+      if (!text.includes('"namespace"')) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        continue; // the import reports the bad line itself
+      }
+      const named = (parsed as { namespace?: unknown } | null)?.namespace;
+      if (named !== undefined && named !== this.namespace) return otherNamespace(this.line, this.namespace as string);
+    }
+    if (!last) this.line--; // split counted the empty piece after the last newline
+    return null;
+  }
+}
+
+// The rest of an oversized upload is not read: the connection closes after the answer.
+const tooLarge = (limit: number) =>
+  new HttpError(413, "E_TOO_LARGE", `the upload is larger than ${limit} bytes`, "Split the file, or start the server with a larger upload limit.", { connection: "close" });
+const otherNamespace = (where: number | string, namespace: string) =>
+  new HttpError(400, ErrorCode.INVALID_INPUT, `${typeof where === "number" ? `line ${where}` : where} names another namespace than the job's (${namespace})`, "Drop the records' `namespace` fields, or import each namespace as its own job with ?namespace=.");
+
+export function registerImportRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
+  const { engine, limits } = context;
+  const uploads = join(tmpdir(), "memzip-uploads");
+  const jobs = new Map<string, Job>();
+
+  // Uploads arrive as raw streams: the handler, not a body parser, reads and bounds them.
+  app.addContentTypeParser([CONTENT_TYPES.jsonl, CONTENT_TYPES.arrow, "application/octet-stream"], (_request, payload, done) => done(null, payload));
+  // A server closing waits for its jobs: each stops after the batch in flight (shutdown aborts them).
+  app.addHook("onClose", async () => {
+    await Promise.allSettled([...jobs.values()].map((job) => job.running));
+  });
+
+  const view = (job: Job): JobView => ({
+    job: job.id,
+    namespace: job.namespace,
+    format: job.format,
+    status: job.status,
+    progress: job.progress,
+    ...(job.report ? { report: job.report } : {}),
+    ...(job.error ? { error: job.error } : {}),
+  });
+  const emit = (job: Job, event: string, data: unknown) => {
+    for (const listener of job.listeners) listener(event, data);
+  };
+  /** A JSONL job of an earlier run of the server (its upload kept, its checkpoint in the store): interrupted, resumable. */
+  const recover = async (id: string): Promise<Job | undefined> => {
+    const path = join(uploads, `${id}.jsonl`);
+    const size = await stat(path).then((s) => s.size, () => undefined);
+    if (size === undefined) return undefined;
+    const stored = (await engine.jobs(10_000)).find((candidate) => candidate.source === path);
+    if (!stored) return undefined;
+    const job: Job = {
+      id,
+      namespace: stored.namespace,
+      format: "jsonl",
+      path,
+      size,
+      status: stored.status === "done" ? "done" : stored.status === "failed" ? "failed" : "interrupted",
+      progress: { records: stored.line, bytes: stored.position, totalBytes: size, originalBytes: 0, storedBytes: 0, recordsPerSecond: 0, etaSeconds: null },
+      startedAt: stored.startedAt,
+      engineJob: stored.id,
+      listeners: new Set(),
+    };
+    jobs.set(id, job);
+    return job;
+  };
+  const scoped = async (id: string, scope: KeyScope | undefined): Promise<Job> => {
+    const job = jobs.get(id) ?? (await recover(id));
+    // Another namespace's job answers exactly as a missing one.
+    if (!job || !scope || !inScope(scope, job.namespace)) throw notFound(`import job ${id}`);
+    return job;
+  };
+
+  const run = (job: Job): void => {
+    job.status = "running";
+    job.startedAt = Date.now();
+    delete job.error;
+    const onProgress = (p: ImportProgress) => {
+      const seconds = Math.max((Date.now() - job.startedAt) / 1000, 1e-3);
+      const rate = p.done / seconds;
+      const bytesPerSecond = p.position / seconds;
+      const eta = p.end !== undefined && bytesPerSecond > 0 ? Math.max(0, (p.end - p.position) / bytesPerSecond) : null;
+      job.progress = {
+        records: p.done,
+        bytes: p.position,
+        totalBytes: p.end ?? null,
+        originalBytes: p.originalBytes,
+        storedBytes: p.storedBytes,
+        recordsPerSecond: Math.round(rate * 10) / 10,
+        etaSeconds: eta === null ? null : Math.round(eta * 10) / 10,
+      };
+      emit(job, "progress", job.progress);
+    };
+    const options = { namespace: job.namespace, signal: context.shutdown, onProgress };
+    job.running = (async () => {
+      let report: EngineImportReport;
+      try {
+        if (job.format === "jsonl") {
+          report = await engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) });
+          if (report.jobId) job.engineJob = report.jobId;
+        } else {
+          report = await engine.importArrow(await readFile(job.path), { ...options, end: job.progress.totalBytes ?? undefined });
+        }
+        job.report = { read: report.read, stored: report.stored, updated: report.updated, unchanged: report.unchanged, rejected: report.rejected.length };
+        job.status = report.aborted ? "interrupted" : "done";
+        if (job.status === "done") await rm(job.path, { force: true });
+      } catch (error) {
+        job.status = "failed";
+        job.error = error instanceof MemzipError ? { code: error.code, message: error.message } : { code: "E_INTERNAL", message: "the import failed; the server log has the details" };
+        if (!(error instanceof MemzipError)) app.log.error({ err: error, job: job.id }, "import failed");
+      }
+      emit(job, job.status === "done" ? "done" : job.status, view(job));
+    })();
+  };
+
+  registry.add(app, {
+    method: "POST",
+    path: "/v1/imports",
+    summary: "upload a JSONL or Arrow file and import it as a background job",
+    description:
+      "The request body is the file itself (Content-Type application/x-ndjson or application/vnd.apache.arrow.file), streamed to a " +
+      "temporary file and bounded by the upload limit (413). Records that name another namespace than the job's are refused (400): nothing is written.",
+    tag: "imports",
+    role: "write",
+    query: ImportQuery,
+    response: JobView,
+    status: 202,
+    handler: async ({ query, scope, request }) => {
+      const namespace = namespaceFor(scope, query.namespace);
+      const declared = Number(request.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > limits.uploadBytes) throw tooLarge(limits.uploadBytes);
+      const body = request.body;
+      if (!(body instanceof Readable)) {
+        throw new HttpError(415, "E_MEDIA_TYPE", "send the file as the raw request body", `Content-Type ${CONTENT_TYPES[query.format]}.`);
+      }
+      mkdirSync(uploads, { recursive: true, mode: 0o700 });
+      const id = `imp-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
+      const path = join(uploads, `${id}.${query.format}`);
+      const guard = new UploadGuard(limits.uploadBytes, query.format === "jsonl" ? namespace : undefined);
+      try {
+        await pipeline(body, guard, createWriteStream(path, { mode: 0o600 }));
+      } catch (error) {
+        await rm(path, { force: true });
+        if (error instanceof HttpError) throw error;
+        throw new HttpError(400, ErrorCode.USAGE, "the upload did not arrive whole", "Send it again.");
+      }
+      let total: number | null = (await stat(path)).size;
+      if (query.format === "arrow") {
+        try {
+          total = await arrowRows(path, namespace);
+        } catch (error) {
+          await rm(path, { force: true });
+          throw error;
+        }
+      }
+      const job: Job = {
+        id,
+        namespace,
+        format: query.format,
+        path,
+        size: guard.bytes,
+        status: "running",
+        progress: { records: 0, bytes: 0, totalBytes: total, originalBytes: 0, storedBytes: 0, recordsPerSecond: 0, etaSeconds: null },
+        startedAt: Date.now(),
+        listeners: new Set(),
+      };
+      jobs.set(id, job);
+      run(job);
+      return view(job);
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/imports/:job",
+    summary: "an import job's status and progress",
+    tag: "imports",
+    role: "read",
+    params: JobParams,
+    response: JobView,
+    handler: async ({ params, scope }) => view(await scoped(params.job, scope)),
+  });
+
+  registry.add(app, {
+    method: "POST",
+    path: "/v1/imports/:job/resume",
+    summary: "continue an interrupted or failed import where its last committed batch ended",
+    description: "A running or finished job is answered as it is. JSONL continues from its checkpoint; Arrow reads the file again and skips what is stored.",
+    tag: "imports",
+    role: "write",
+    params: JobParams,
+    response: JobView,
+    status: 202,
+    handler: async ({ params, scope }) => {
+      const job = await scoped(params.job, scope);
+      if (job.status === "interrupted" || job.status === "failed") {
+        if (context.shutdown.aborted) throw new HttpError(503, "E_SHUTTING_DOWN", "the server is shutting down", "Resume the job after the restart.");
+        run(job);
+      }
+      return view(job);
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/imports/:job/events",
+    summary: "Server-Sent Events of a job's progress until it ends",
+    description: "Events: `progress` (records, bytes, rate, ETA), then one of `done`, `interrupted`, `failed` with the job's status; the stream then ends.",
+    tag: "imports",
+    role: "read",
+    params: JobParams,
+    response: z.string().describe("text/event-stream"),
+    streams: true,
+    contentType: "text/event-stream",
+    handler: async ({ params, scope, reply }) => {
+      const job = await scoped(params.job, scope);
+      streamEvents(reply, job, view, context.shutdown);
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/export",
+    summary: "every memory of a namespace, streamed as JSONL (one memory a line) or as an Arrow IPC file",
+    tag: "imports",
+    role: "read",
+    query: ExportQuery,
+    response: z.string().describe("JSONL lines {id, namespace, kind, tags, meta, createdAt, text, checksum}, or Arrow bytes"),
+    streams: true,
+    contentType: "application/x-ndjson",
+    handler: async ({ query, scope, reply }) => {
+      const namespace = scope?.namespaces === "*" && query.namespace === undefined ? undefined : namespaceFor(scope, query.namespace);
+      if (query.format === "arrow") {
+        const bytes = await engine.exportArrow(namespace, { signal: context.shutdown });
+        return reply.code(200).type(CONTENT_TYPES.arrow).send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }
+      const lines = engine.exportJsonl(namespace, { signal: context.shutdown });
+      const stream = Readable.from(
+        (async function* () {
+          for await (const line of lines) yield `${line}\n`;
+        })(),
+      );
+      return reply.code(200).type(CONTENT_TYPES.jsonl).send(stream);
+    },
+  });
+}
+
+/**
+ * Rows of an uploaded Arrow file, read once to refuse a damaged file (400) before the job starts.
+ * The Arrow importer takes no namespace from the rows (a `namespace` column is ignored): every row
+ * lands in the job's namespace; the check below keeps that true if the importer ever reads one.
+ */
+async function arrowRows(path: string, namespace: string): Promise<number> {
+  const { memoriesFromArrow } = await import("../pipeline/arrow.js");
+  let rows = 0;
+  try {
+    for (const item of memoriesFromArrow(await readFile(path))) {
+      rows++;
+      if ("record" in item && item.record.namespace !== undefined && item.record.namespace !== namespace) throw otherNamespace(item.where, namespace);
+    }
+  } catch (error) {
+    if (error instanceof MemzipError) throw new HttpError(400, ErrorCode.INVALID_INPUT, error.message, error.hint);
+    throw error;
+  }
+  return rows;
+}
+
+function streamEvents(reply: FastifyReply, job: Job, view: (job: Job) => JobView, shutdown: AbortSignal): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-request-id": String(reply.request.id) });
+  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  send("progress", job.progress);
+  if (job.status !== "running") {
+    send(job.status, view(job));
+    raw.end();
+    return;
+  }
+  const end = () => {
+    job.listeners.delete(listener);
+    shutdown.removeEventListener("abort", onShutdown);
+    if (!raw.writableEnded) raw.end();
+  };
+  const listener = (event: string, data: unknown) => {
+    send(event, data);
+    if (event !== "progress") end();
+  };
+  // The job's own end event closes the stream after shutdown too; this only covers a job that never reports.
+  const onShutdown = () => void job.running?.finally(end);
+  job.listeners.add(listener);
+  shutdown.addEventListener("abort", onShutdown);
+  raw.on("close", end);
+}

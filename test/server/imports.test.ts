@@ -1,0 +1,181 @@
+import { strict as assert } from "node:assert";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { devCorpus, tempDir } from "../helpers.js";
+import { bearer, readEvents, startServer, type Running } from "./http.js";
+
+const NDJSON = "application/x-ndjson";
+const ARROW = "application/vnd.apache.arrow.file";
+const uploadsLeft = () => {
+  try {
+    return readdirSync(join(tmpdir(), "memzip-uploads")).length;
+  } catch {
+    return 0;
+  }
+};
+const jsonl = (records: readonly object[]) => records.map((record) => JSON.stringify(record)).join("\n") + "\n";
+
+describe("server imports and exports", () => {
+  const dir = tempDir();
+  let running: Running;
+  let keyA: string;
+  let keyB: string;
+  let readA: string;
+  let admin: string;
+  const records = devCorpus()
+    .slice(0, 200)
+    .map((record, i) => ({ id: `m-${i}`, text: record.text, kind: "note", tags: [record.lang] }));
+  const post = (key: string, query: string, body: string | Uint8Array, type = NDJSON) =>
+    fetch(`${running.url}/v1/imports${query}`, { method: "POST", headers: bearer(key, { "content-type": type }), body });
+  const get = (key: string, path: string) => fetch(`${running.url}${path}`, { headers: bearer(key) });
+
+  before(async () => {
+    running = await startServer(dir.path, {}, { batchSize: 40 });
+    keyA = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+    keyB = (await running.engine.keys.create({ role: "write", namespaces: ["b"] })).key;
+    readA = (await running.engine.keys.create({ role: "read", namespaces: ["a"] })).key;
+    admin = (await running.engine.keys.create({ role: "admin", namespaces: ["*"] })).key;
+  });
+  after(async () => {
+    await running?.server.close();
+    dir[Symbol.dispose]();
+  });
+
+  let jobA = "";
+  it("imports an uploaded JSONL file as a job in the key's namespace, with progress as SSE", async () => {
+    const response = await post(keyA, "", jsonl(records));
+    assert.equal(response.status, 202);
+    const job = (await response.json()) as { job: string; namespace: string; status: string };
+    assert.equal(job.namespace, "a");
+    jobA = job.job;
+    const events = await readEvents(await get(readA, `/v1/imports/${job.job}/events`));
+    const last = events.at(-1) as { event: string; data: { status: string; report: { stored: number; rejected: number } } };
+    assert.equal(last.event, "done", JSON.stringify(events.slice(-2)));
+    assert.equal(last.data.report.stored, 200);
+    assert.equal(last.data.report.rejected, 0);
+    assert.ok(events.some((e) => e.event === "progress"));
+    const status = (await (await get(readA, `/v1/imports/${job.job}`)).json()) as { status: string; progress: { records: number; totalBytes: number } };
+    assert.equal(status.status, "done");
+    assert.equal(status.progress.records, 200);
+    assert.equal((await running.engine.stats("a")).memories, 200);
+  });
+
+  it("answers another namespace's job as a missing one, and a read key may not import", async () => {
+    assert.equal((await get(keyB, `/v1/imports/${jobA}`)).status, 404);
+    assert.equal((await get(keyB, `/v1/imports/${jobA}/events`)).status, 404);
+    assert.equal((await fetch(`${running.url}/v1/imports/${jobA}/resume`, { method: "POST", headers: bearer(keyB) })).status, 404);
+    assert.equal((await get(keyB, `/v1/imports/imp-zz-00`)).status, 404);
+    assert.equal((await post(readA, "", jsonl(records.slice(0, 1)))).status, 403);
+    assert.equal((await post(keyB, "?namespace=a", jsonl(records.slice(0, 1)))).status, 404);
+    assert.equal((await fetch(`${running.url}/v1/imports`, { method: "POST", headers: { "content-type": NDJSON }, body: "{}\n" })).status, 401);
+  });
+
+  it("refuses a file whose records name another namespace, writing nothing", async () => {
+    const before = uploadsLeft();
+    const bad = [...records.slice(0, 5).map((r) => ({ ...r, id: `x-${r.id}` })), { text: "sneaky", namespace: "b" }];
+    const response = await post(keyA, "", jsonl(bad));
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: { message: string } }).error.message, /line 6 names another namespace/);
+    assert.equal((await running.engine.stats("b")).memories, 0);
+    assert.equal((await running.engine.stats("a")).memories, 200);
+    assert.equal(uploadsLeft(), before, "the refused upload's temporary file is removed");
+    // The job's own namespace named in the records is fine.
+    const same = await post(keyA, "", jsonl([{ text: "named its own namespace", namespace: "a", id: "own" }]));
+    assert.equal(same.status, 202);
+    const done = await readEvents(await get(keyA, `/v1/imports/${((await same.json()) as { job: string }).job}/events`));
+    assert.equal(done.at(-1)?.event, "done");
+  });
+
+  it("exports the scope's memories byte for byte as JSONL and Arrow; another namespace is 404", async () => {
+    const response = await get(readA, "/v1/export");
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /ndjson/);
+    const lines = (await response.text()).split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; text: string; namespace: string });
+    assert.equal(lines.length, 201);
+    const byId = new Map(lines.map((line) => [line.id, line]));
+    for (const record of records) assert.equal(byId.get(record.id)?.text, record.text);
+    assert.ok(lines.every((line) => line.namespace === "a"));
+    assert.equal((await get(keyB, "/v1/export?namespace=a")).status, 404);
+    const empty = await get(keyB, "/v1/export");
+    assert.equal(empty.status, 200);
+    assert.equal(await empty.text(), "");
+
+    const arrow = await get(readA, "/v1/export?format=arrow");
+    assert.equal(arrow.status, 200);
+    const bytes = new Uint8Array(await arrow.arrayBuffer());
+    // Arrow rows land in the job's namespace (the importer reads no namespace from them): into "a" they are all already there.
+    assert.equal((await post(admin, "?format=arrow", bytes, ARROW)).status, 400, "a key of every namespace must name one");
+    const again = await post(keyA, "?format=arrow", bytes, ARROW);
+    assert.equal(again.status, 202);
+    const events = await readEvents(await get(keyA, `/v1/imports/${((await again.json()) as { job: string }).job}/events`));
+    const last = events.at(-1) as { event: string; data: { report: { unchanged: number; stored: number } } };
+    assert.equal(last.event, "done");
+    assert.equal(last.data.report.unchanged, 201);
+    assert.equal(last.data.report.stored, 0);
+  });
+
+  it("answers 413 past the upload limit and keeps no temporary file", async () => {
+    await using small = await (async () => {
+      const other = tempDir();
+      const server = await startServer(other.path, { limits: { uploadBytes: 64 << 10 } });
+      const key = (await server.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      return { server, key, async [Symbol.asyncDispose]() { await server.server.close(); other[Symbol.dispose](); } };
+    })();
+    const before = uploadsLeft();
+    const big = jsonl(devCorpus().slice(0, 2000).map((r) => ({ text: r.text })));
+    assert.ok(big.length > 64 << 10);
+    const declared = await fetch(`${small.server.url}/v1/imports`, { method: "POST", headers: bearer(small.key, { "content-type": NDJSON }), body: big });
+    assert.equal(declared.status, 413);
+    // Streamed without a Content-Length: the server counts while it writes, and stops.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(big);
+        for (let i = 0; i < bytes.length; i += 16 << 10) controller.enqueue(bytes.subarray(i, i + (16 << 10)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${small.server.url}/v1/imports`, { method: "POST", headers: bearer(small.key, { "content-type": NDJSON }), body, duplex: "half" } as RequestInit);
+    assert.equal(streamed.status, 413);
+    assert.equal(((await streamed.json()) as { error: { code: string } }).error.code, "E_TOO_LARGE");
+    assert.equal(uploadsLeft(), before);
+    assert.equal((await small.server.engine.stats("a")).memories, 0);
+  });
+
+  it("resumes after a restart a job the shutdown interrupted, ending with every record once and exact", async () => {
+    const other = tempDir();
+    try {
+      const all = devCorpus()
+        .slice(0, 300)
+        .map((r, i) => ({ id: `r-${i}`, text: r.text }));
+      let first = await startServer(other.path, {}, { batchSize: 10, concurrency: 2 });
+      const key = (await first.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const response = await fetch(`${first.url}/v1/imports`, { method: "POST", headers: bearer(key, { "content-type": NDJSON }), body: jsonl(all) });
+      const { job } = (await response.json()) as { job: string };
+      // Wait for the first committed batch, then shut down: the job stops after the batch in flight.
+      const events = await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) });
+      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!/"records":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
+      await first.server.close();
+      await reader.cancel().catch(() => undefined);
+
+      first = await startServer(other.path);
+      const status = (await (await fetch(`${first.url}/v1/imports/${job}`, { headers: bearer(key) })).json()) as { status: string; progress: { records: number } };
+      assert.equal(status.status, "interrupted");
+      assert.ok(status.progress.records > 0 && status.progress.records < all.length, JSON.stringify(status));
+      const resumed = await fetch(`${first.url}/v1/imports/${job}/resume`, { method: "POST", headers: bearer(key) });
+      assert.equal(resumed.status, 202);
+      const end = await readEvents(await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) }));
+      assert.equal(end.at(-1)?.event, "done", JSON.stringify(end.at(-1)));
+      const exported = (await (await fetch(`${first.url}/v1/export`, { headers: bearer(key) })).text()).split("\n").filter(Boolean);
+      assert.equal(exported.length, all.length);
+      const texts = new Map(exported.map((line) => JSON.parse(line) as { id: string; text: string }).map((m) => [m.id, m.text]));
+      for (const record of all) assert.equal(texts.get(record.id), record.text);
+      await first.server.close();
+    } finally {
+      other[Symbol.dispose]();
+    }
+  });
+});
