@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { allows, type Engine } from "../engine.js";
+import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -86,6 +87,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     handler: async () => registry.openApi({ title: "memzip", version: "1" }),
   });
   // Route modules register here, each with the registry and the context.
+  registerDashboardRoutes(app, registry, context);
 
   let closing: Promise<void> | undefined;
   return {
