@@ -43,7 +43,8 @@ export const DashboardData = z.object({
   namespacesCapped: z.boolean(),
   /** Whole store on disk: only for a key over every namespace ("*"), null otherwise. */
   disk: z.object({ fileBytes: z.number().int(), indexBytes: z.number().int(), derivedBytes: z.number().int(), unusedAssetBytes: z.number().int() }).nullable(),
-  codecs: z.array(z.object({ codec: z.string(), memories: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int() })),
+  /** Per codec: memories, text bytes and envelope bytes (assets are not split by codec). */
+  codecs: z.array(z.object({ codec: z.string(), memories: z.number().int(), originalBytes: z.number().int(), envelopeBytes: z.number().int() })),
   daily: z.object({
     days: z.array(z.object({ day: z.string(), memories: z.number().int(), originalBytes: z.number().int(), envelopeBytes: z.number().int() })),
     scanned: z.number().int(),
@@ -154,13 +155,14 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
   const whole = scope.namespaces === "*" && asked === undefined;
   const rows = selected.slice(0, NAMESPACE_ROWS_CAP);
   const perNamespace: DashboardData["perNamespace"] = [];
-  const codecs = new Map<string, { memories: number; originalBytes: number; storedBytes: number }>();
+  const codecs = new Map<string, { memories: number; originalBytes: number; envelopeBytes: number }>();
   const addCodecs = (stats: StoreStats) => {
     for (const [codec, usage] of Object.entries(stats.byCodec)) {
-      const entry = codecs.get(codec) ?? { memories: 0, originalBytes: 0, storedBytes: 0 };
+      const entry = codecs.get(codec) ?? { memories: 0, originalBytes: 0, envelopeBytes: 0 };
       entry.memories += usage.memories;
       entry.originalBytes += usage.originalBytes;
-      entry.storedBytes += usage.storedBytes;
+      // A codec's "storedBytes" in the stats are its envelopes (assets are counted apart).
+      entry.envelopeBytes += usage.storedBytes;
       codecs.set(codec, entry);
     }
   };
@@ -208,7 +210,7 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
     perNamespace,
     namespacesCapped: selected.length > NAMESPACE_ROWS_CAP,
     disk,
-    codecs: [...codecs.entries()].map(([codec, entry]) => ({ codec, ...entry })).sort((a, b) => b.storedBytes - a.storedBytes || (a.codec < b.codec ? -1 : 1)),
+    codecs: [...codecs.entries()].map(([codec, entry]) => ({ codec, ...entry })).sort((a, b) => b.envelopeBytes - a.envelopeBytes || (a.codec < b.codec ? -1 : 1)),
     daily: await daily(engine, whole ? undefined : selected, signal),
     imports: jobs,
     cache: { hits: cache.hits, misses: cache.misses, hitRate: lookups === 0 ? null : cache.hits / lookups, entries: cache.entries, bytes: cache.bytes },

@@ -55,7 +55,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </section>
     <section id="codecs">
       <h2>Codec mix</h2>
-      <table id="codec-table"><thead><tr><th>Codec</th><th>Memories</th><th>Text</th><th>Stored</th><th>Share of stored</th></tr></thead><tbody></tbody></table>
+      <table id="codec-table"><thead><tr><th>Codec</th><th>Memories</th><th>Text</th><th>Envelopes</th><th>Share of envelopes</th></tr></thead><tbody></tbody></table>
     </section>
     <section id="daily">
       <h2>Ratio over time</h2>
@@ -117,6 +117,7 @@ h2 { font-size: 15px; margin: 0 0 8px; }
 table { width: 100%; border-collapse: collapse; margin-top: 8px; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line); }
 th { color: var(--muted); font-weight: 500; font-size: 12px; }
+.share { white-space: nowrap; }
 .bar { display: inline-block; height: 8px; background: var(--accent); border-radius: 2px; vertical-align: middle; margin-right: 6px; }
 .note { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
 .chart svg { width: 100%; height: 160px; }
@@ -216,18 +217,18 @@ export const DASHBOARD_JS = String.raw`"use strict";
   function renderCodecs(data) {
     var body = $("codec-table").tBodies[0];
     clear(body);
-    var total = data.codecs.reduce(function (sum, c) { return sum + c.storedBytes; }, 0);
+    var total = data.codecs.reduce(function (sum, c) { return sum + c.envelopeBytes; }, 0);
     data.codecs.forEach(function (c) {
-      var share = total ? c.storedBytes / total : 0;
-      var cell = document.createElement("span");
+      var share = total ? c.envelopeBytes / total : 0;
+      var cell = el("span", null, "share");
       var bar = el("span", null, "bar");
-      bar.style.width = Math.max(1, Math.round(share * 120)) + "px";
+      bar.style.width = Math.max(1, Math.round(share * 70)) + "px";
       cell.appendChild(bar);
       cell.appendChild(document.createTextNode(fixed(share * 100, 1) + " %"));
-      var tr = row([c.codec, int(c.memories), bytes(c.originalBytes), bytes(c.storedBytes), cell]);
+      var tr = row([c.codec, int(c.memories), bytes(c.originalBytes), bytes(c.envelopeBytes), cell]);
       tr.dataset.codec = c.codec;
       tr.dataset.memories = String(c.memories);
-      tr.dataset.storedBytes = String(c.storedBytes);
+      tr.dataset.envelopeBytes = String(c.envelopeBytes);
       tr.dataset.originalBytes = String(c.originalBytes);
       body.appendChild(tr);
     });

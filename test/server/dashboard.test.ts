@@ -92,12 +92,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     assert.equal(await figure(page, "total-text"), stats.originalBytes);
     assert.equal(await figure(page, "total-stored"), stats.storedBytes);
     const codecs = await page.$$eval("#codec-table tbody tr", (rows) =>
-      rows.map((row) => ({ codec: row.getAttribute("data-codec"), memories: Number(row.getAttribute("data-memories")), storedBytes: Number(row.getAttribute("data-stored-bytes")) })),
+      rows.map((row) => ({ codec: row.getAttribute("data-codec"), memories: Number(row.getAttribute("data-memories")), envelopeBytes: Number(row.getAttribute("data-envelope-bytes")) })),
     );
     assert.deepEqual(
       codecs.sort((a, b) => String(a.codec).localeCompare(String(b.codec))),
       Object.entries(stats.byCodec)
-        .map(([codec, usage]) => ({ codec, memories: usage.memories, storedBytes: usage.storedBytes }))
+        .map(([codec, usage]) => ({ codec, memories: usage.memories, envelopeBytes: usage.storedBytes }))
         .sort((a, b) => a.codec.localeCompare(b.codec)),
     );
     assert.deepEqual(await page.$$eval("#namespaces-table tbody tr", (rows) => rows.map((row) => row.getAttribute("data-namespace"))), ["alpha"]);
