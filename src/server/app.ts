@@ -4,8 +4,15 @@ import { allows, type Engine } from "../engine.js";
 import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
+import { registerCors } from "./cors.js";
+import { registerMemoryRoutes } from "./memories.js";
 import { RateLimiter } from "./rate-limit.js";
 import { RouteRegistry } from "./routes.js";
+import { registerSearchRoutes } from "./search.js";
+
+function storeNotReady(error: unknown): never {
+  throw new HttpError(503, "E_NOT_READY", `the store does not answer: ${error instanceof Error ? error.message : String(error)}`, "Check the store (memzip verify) and the server log.");
+}
 
 export interface ServerOptions {
   engine: Engine;
@@ -49,6 +56,8 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     return503OnClosing: true,
   });
   app.decorateRequest("scope", undefined);
+  // Before the key check: a browser's preflight carries no key.
+  registerCors(app, context.corsOrigins);
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
 
   app.addHook("onRequest", async (request, reply) => {
@@ -86,7 +95,26 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     response: z.record(z.string(), z.unknown()),
     handler: async () => registry.openApi({ title: "memzip", version: "1" }),
   });
+  registry.add(app, {
+    method: "GET",
+    path: "/readyz",
+    summary: "the store answers (a trivial read); 503 while it does not or while shutting down",
+    tag: "operations",
+    role: "public",
+    response: z.object({ ok: z.literal(true) }),
+    handler: async () => {
+      if (shutdown.signal.aborted) throw new HttpError(503, "E_SHUTTING_DOWN", "the server is shutting down", "Send the request to another instance, or retry once it has restarted.");
+      try {
+        await options.engine.page({ limit: 1 });
+      } catch (error) {
+        storeNotReady(error);
+      }
+      return { ok: true as const };
+    },
+  });
   // Route modules register here, each with the registry and the context.
+  registerMemoryRoutes(app, registry, context);
+  registerSearchRoutes(app, registry, context);
   registerDashboardRoutes(app, registry, context);
 
   let closing: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { inScope, type Engine, type KeyScope } from "../engine.js";
 import type { StoreStats } from "../engine-stats.js";
-import { notFound } from "./errors.js";
+import { namespaceNotFound } from "./scope.js";
 
 /** Most memories the "ratio over time" panel reads per request (insertion order; beyond it the panel says it is capped). */
 export const DAILY_SCAN_CAP = 100_000;
@@ -111,11 +111,11 @@ function addSizes(parts: readonly Sizes[]): Sizes {
  * The namespaces a request looks at: the one asked for (404 outside the key's scope, as for a
  * missing one), else every namespace of the key (a "*" key: those that hold memories).
  */
-export async function namespacesFor(engine: Engine, scope: KeyScope, asked: string | undefined): Promise<{ visible: string[]; selected: string[] }> {
+async function namespacesFor(engine: Engine, scope: KeyScope, asked: string | undefined): Promise<{ visible: string[]; selected: string[] }> {
   const visible = scope.namespaces === "*" ? await engine.namespaces() : [...scope.namespaces];
   visible.sort();
   if (asked === undefined) return { visible, selected: visible };
-  if (!inScope(scope, asked)) throw notFound(`namespace ${asked}`);
+  if (!inScope(scope, asked)) throw namespaceNotFound(asked);
   return { visible, selected: [asked] };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The dashboard's shell: one static HTML page, its stylesheet and its script, all served by memzip
  * (no CDN, no framework). The shell holds no data: the script asks for a key, keeps it in
- * sessionStorage and fetches GET /v1/dashboard and POST /v1/dashboard/search with it. Everything
+ * sessionStorage and fetches GET /v1/dashboard and POST /v1/search with it. Everything
  * it renders from an answer goes through textContent / createElement, never innerHTML.
  */
 
@@ -335,7 +335,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var ns = $("namespace").value;
     var body = { query: query, limit: 10 };
     if (ns) body.namespace = ns;
-    call("POST", "/v1/dashboard/search", body).then(function (answer) {
+    call("POST", "/v1/search", body).then(function (answer) {
       clear(list);
       if (answer.hits.length === 0) list.appendChild(el("li", "No memory matches.", "note"));
       answer.hits.forEach(function (hit) {

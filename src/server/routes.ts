@@ -103,7 +103,8 @@ export class RouteRegistry {
       return rest;
     };
     for (const route of this.routes) {
-      const path = route.path.replace(/:(\w+)/g, "{$1}");
+      // `:name` is a path parameter; `::` is fastify's escape for a literal colon (`/v1/memories::batch`).
+      const path = route.path.replace(/::/g, "\u0000").replace(/:(\w+)/g, "{$1}").replace(/\u0000/g, ":");
       const parameters: unknown[] = [];
       for (const [where, type] of [["path", route.params], ["query", route.query]] as const) {
         if (!type) continue;
@@ -120,7 +121,8 @@ export class RouteRegistry {
         ...(parameters.length ? { parameters } : {}),
         ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: schema(route.body, "input") } } } } : {}),
         responses: {
-          [String(route.status)]: { description: route.summary, content: { [route.contentType]: { schema: schema(route.response, "output") } } },
+          [String(route.status)]:
+            route.status === 204 ? { description: route.summary } : { description: route.summary, content: { [route.contentType]: { schema: schema(route.response, "output") } } },
           ...(route.role === "public" ? {} : { "401": { description: "missing or unknown key" }, "403": { description: "the key's role is not enough" }, "429": { description: "rate limited (Retry-After)" } }),
         },
       };

@@ -1,25 +1,42 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
 import { createServer } from "../../server/app.js";
-import { openEngine, parseInteger } from "../shared.js";
+import { openEngine, parseInteger, usage } from "../shared.js";
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
+    cors: { type: "string", multiple: true, value: "ORIGIN", help: "allow browser calls from this origin (repeatable; default: CORS off)" },
+    rate: { type: "string", value: "N", help: "requests per second per key, burst 2N (default 200; 0 turns the limit off)" },
+    "max-body": { type: "string", value: "BYTES", help: "largest JSON request body (default 8388608; 413 beyond)" },
+    "max-text": { type: "string", value: "BYTES", help: "largest text of one memory (default 1048576; 413 beyond)" },
     ...STORE_OPTIONS,
   },
   async run(context) {
     const host = typeof context.values.host === "string" ? context.values.host : "127.0.0.1";
     const port = parseInteger(context.values.port, "port", 0, 65535) ?? 7411;
+    const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000);
+    const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30);
+    const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30);
+    const cors = context.values.cors;
+    const corsOrigins = (Array.isArray(cors) ? cors : cors === undefined ? [] : [cors]).map(String);
+    for (const origin of corsOrigins) {
+      if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw usage(`--cors takes an origin such as https://app.example.com (scheme and host, no path), not "${origin}"`);
+    }
+    const limits = {
+      ...(rate === undefined ? {} : { ratePerSecond: rate, rateBurst: Math.max(1, 2 * rate) }),
+      ...(bodyBytes === undefined ? {} : { bodyBytes }),
+      ...(textBytes === undefined ? {} : { textBytes }),
+    };
     const engine = openEngine(context);
-    const server = await createServer({ engine, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info" }).catch(async (error: unknown) => {
+    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info" }).catch(async (error: unknown) => {
       await engine.close();
       throw error;
     });

@@ -1,0 +1,269 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { MemorySummary, StoredMemory } from "../core/store.js";
+import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
+import type { RememberResult } from "../engine.js";
+import { NAMESPACE_PATTERN } from "../pipeline/records.js";
+import type { ServerContext } from "./context.js";
+import { HttpError } from "./errors.js";
+import type { RouteRegistry } from "./routes.js";
+import { locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
+
+export const Namespace = z.string().regex(NAMESPACE_PATTERN, "1–128 letters, digits or _.:@-").describe("a namespace the key may use");
+export const MemoryId = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters")
+  .describe("the memory's id (unique within its namespace)");
+const Kind = z.enum(MEMORY_KINDS);
+const Tags = z.array(z.string().max(256)).max(256);
+const Meta = z.record(z.string(), z.unknown()).describe("any JSON object kept with the memory");
+
+/** The body of POST /v1/memories and each item of a batch. */
+export const NewMemory = z
+  .object({
+    text: z.string().describe("the exact text (UTF-8 once stored); at most limits.textBytes bytes"),
+    id: MemoryId.optional().describe("kept when given; otherwise derived from the namespace and text"),
+    namespace: Namespace.optional().describe("defaults to the key's only namespace"),
+    kind: Kind.optional(),
+    tags: Tags.optional(),
+    meta: Meta.optional(),
+    createdAt: z.number().int().nonnegative().optional().describe("milliseconds since the epoch; defaults to now"),
+  })
+  .strict();
+type NewMemory = z.infer<typeof NewMemory>;
+
+export const WriteResult = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  codec: z.string().describe("the codec of the stored envelope (empty when unchanged)"),
+  originalBytes: z.number().int(),
+  storedBytes: z.number().int().describe("envelope bytes this write added (0 when deduplicated or unchanged)"),
+  status: z.enum(["stored", "updated", "unchanged"]),
+  deduplicated: z.boolean().optional(),
+});
+
+/** A memory without its text: list items, and the answer of PATCH. */
+export const MemoryInfo = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  kind: Kind,
+  tags: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()),
+  createdAt: z.number().int().describe("milliseconds since the epoch"),
+  codec: z.string(),
+  language: z.string().nullable(),
+  originalBytes: z.number().int(),
+  storedBytes: z.number().int().optional().describe("envelope bytes (0 for a memory whose text another holds); not in lists"),
+});
+
+export const FullMemory = MemoryInfo.extend({
+  text: z.string().describe("mode exact: the exact text, byte for byte; summary / rebuilt: lossy"),
+  mode: z.enum(RECALL_MODES),
+  summary: z.string().optional(),
+  entities: z.array(z.object({ type: z.string(), text: z.string() })).optional(),
+});
+
+const IdParams = z.object({ id: MemoryId }).strict();
+const NamespaceQuery = z.object({ namespace: Namespace.optional() }).strict();
+
+/** A query value given once or repeated (`?tag=a&tag=b`). */
+const repeated = <T extends z.ZodType>(item: T) => z.preprocess((value) => (value === undefined || Array.isArray(value) ? value : [value]), z.array(item).max(32));
+
+export function writeResult(result: RememberResult): z.infer<typeof WriteResult> {
+  return {
+    id: result.id,
+    namespace: result.namespace,
+    codec: result.codec,
+    originalBytes: result.originalBytes,
+    storedBytes: result.storedBytes,
+    status: result.status,
+    ...(result.deduplicated ? { deduplicated: true } : {}),
+  };
+}
+
+export function memoryInfo(memory: MemorySummary | StoredMemory): z.infer<typeof MemoryInfo> {
+  const shared = memory.contentOf !== undefined && memory.contentOf !== null;
+  const stored = "envelope" in memory ? memory.envelope.length : undefined;
+  return {
+    id: memory.id,
+    namespace: memory.namespace,
+    kind: memory.kind,
+    tags: memory.tags,
+    meta: memory.meta,
+    createdAt: memory.createdAt,
+    codec: memory.codec,
+    language: memory.language ?? null,
+    originalBytes: memory.originalLength,
+    ...(stored === undefined ? {} : { storedBytes: shared ? 0 : stored }),
+  };
+}
+
+/** Refuses a text over the server's limit before any work is done on it. */
+export function checkTextSize(text: string, limit: number, where = "text"): void {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > limit) {
+    throw new HttpError(413, "E_TOO_LARGE", `${where} is ${bytes} bytes, over the limit of ${limit}`, "Split the text into several memories, or raise the server's limit (memzip serve --max-text).");
+  }
+}
+
+/**
+ * The memory routes: create (one or a batch), read, patch, delete and list, each acting only inside
+ * the key's namespaces.
+ */
+export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
+  const { engine, limits } = context;
+
+  const toInput = (item: NewMemory, namespace: string) => {
+    checkTextSize(item.text, limits.textBytes);
+    const { namespace: _named, ...rest } = item;
+    return { ...rest, namespace };
+  };
+
+  registry.add(app, {
+    method: "POST",
+    path: "/v1/memories",
+    summary: "store one memory",
+    tag: "memories",
+    role: "write",
+    body: NewMemory,
+    response: WriteResult,
+    status: 201,
+    handler: async ({ body, scope }) => {
+      const namespace = targetNamespace(scopeOf(scope), body.namespace);
+      return writeResult(await engine.remember(toInput(body, namespace), { namespace }));
+    },
+  });
+
+  registry.add(app, {
+    method: "POST",
+    // `::` is fastify's escape for a literal colon: the route is POST /v1/memories:batch.
+    path: "/v1/memories::batch",
+    summary: "store many memories in one transaction (all or none)",
+    description: `At most ${limits.batchItems} items (413 beyond). Results come in the order of the items.`,
+    tag: "memories",
+    role: "write",
+    body: z.object({ items: z.array(NewMemory).min(1) }).strict(),
+    response: z.object({ items: z.array(WriteResult) }),
+    status: 201,
+    handler: async ({ body, scope }) => {
+      if (body.items.length > limits.batchItems) {
+        throw new HttpError(413, "E_TOO_LARGE", `a batch of ${body.items.length} items is over the limit of ${limits.batchItems}`, `Send at most ${limits.batchItems} items per batch.`);
+      }
+      const keyScope = scopeOf(scope);
+      const inputs = body.items.map((item, index) => {
+        try {
+          return toInput(item, targetNamespace(keyScope, item.namespace));
+        } catch (error) {
+          if (error instanceof Error) error.message = `items.${index}: ${error.message}`;
+          throw error;
+        }
+      });
+      return { items: (await engine.rememberMany(inputs)).map(writeResult) };
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/memories/:id",
+    summary: "read one memory: its exact text (or a lossy form) and metadata",
+    tag: "memories",
+    role: "read",
+    params: IdParams,
+    query: z.object({ namespace: Namespace.optional(), mode: z.enum(RECALL_MODES).default("exact") }).strict(),
+    response: FullMemory,
+    handler: async ({ params, query, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      const memory = await onMemory(params.id, () => engine.memory(params.id, namespace));
+      const info = memoryInfo(memory);
+      if (query.mode === "exact") {
+        const text = await onMemory(params.id, () => engine.recall(params.id, { namespace }));
+        return { ...info, text, mode: query.mode };
+      }
+      const text = await engine.recall(params.id, { namespace, mode: query.mode });
+      const semantic = await engine.semanticOf(params.id, namespace);
+      return {
+        ...info,
+        text,
+        mode: query.mode,
+        ...(semantic ? { summary: semantic.summary, entities: semantic.entities.map((e) => ({ type: e.type, text: e.text })) } : {}),
+      };
+    },
+  });
+
+  registry.add(app, {
+    method: "PATCH",
+    path: "/v1/memories/:id",
+    summary: "change a memory's text, kind, tags or meta (fields given replace the current ones; createdAt is kept)",
+    tag: "memories",
+    role: "write",
+    params: IdParams,
+    query: NamespaceQuery,
+    body: z.object({ text: z.string().optional(), kind: Kind.optional(), tags: Tags.optional(), meta: Meta.optional() }).strict(),
+    response: MemoryInfo,
+    handler: async ({ params, query, body, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      const current = await onMemory(params.id, () => engine.memory(params.id, namespace));
+      if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
+      const text = body.text ?? (await onMemory(params.id, () => engine.recall(params.id, { namespace })));
+      await engine.remember(
+        { id: params.id, namespace, text, kind: body.kind ?? current.kind, tags: body.tags ?? current.tags, meta: body.meta ?? current.meta, createdAt: current.createdAt },
+        { namespace },
+      );
+      return memoryInfo(await onMemory(params.id, () => engine.memory(params.id, namespace)));
+    },
+  });
+
+  registry.add(app, {
+    method: "DELETE",
+    path: "/v1/memories/:id",
+    summary: "delete a memory",
+    tag: "memories",
+    role: "write",
+    params: IdParams,
+    query: NamespaceQuery,
+    response: z.undefined(),
+    status: 204,
+    handler: async ({ params, query, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      await onMemory(params.id, () => engine.forget(params.id, namespace));
+      return undefined;
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/memories",
+    summary: "list memories (without their text) in insertion order, a page at a time",
+    description: "Filters combine with AND. Pass the page's `next` back as `cursor` for the following page; `next` is null on the last one.",
+    tag: "memories",
+    role: "read",
+    query: z
+      .object({
+        namespace: Namespace.optional(),
+        kind: Kind.optional(),
+        tag: repeated(z.string().max(256)).optional().describe("only memories with every one of these tags (repeat the parameter)"),
+        createdFrom: z.coerce.number().int().optional().describe("created at or after (ms since the epoch)"),
+        createdBefore: z.coerce.number().int().optional().describe("created before (ms since the epoch)"),
+        limit: z.coerce.number().int().min(1).max(limits.pageItems).default(Math.min(100, limits.pageItems)),
+        cursor: z.string().max(1024).optional().describe("the `next` of the previous page"),
+      })
+      .strict(),
+    response: z.object({ items: z.array(MemoryInfo), next: z.string().nullable() }),
+    handler: async ({ query, scope }) => {
+      const namespaces = readNamespaces(scopeOf(scope), query.namespace);
+      if (namespaces !== undefined && namespaces.length === 0) return { items: [], next: null };
+      const page = await engine.page({
+        ...(namespaces ? { namespaces } : {}),
+        ...(query.kind ? { kind: query.kind } : {}),
+        ...(query.tag ? { tags: query.tag } : {}),
+        ...(query.createdFrom !== undefined ? { createdFrom: query.createdFrom } : {}),
+        ...(query.createdBefore !== undefined ? { createdBefore: query.createdBefore } : {}),
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        limit: query.limit,
+      });
+      return { items: page.items.map(memoryInfo), next: page.next };
+    },
+  });
+}

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { SEARCH_MODES } from "../core/vocabulary.js";
+import type { SearchHit } from "../search/search.js";
+import type { ServerContext } from "./context.js";
+import { namespaceNotFound, locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
+import { MemoryId, Namespace } from "./memories.js";
+import type { RouteRegistry } from "./routes.js";
+
+/** Characters of a hit's preview: enough to judge it, never a whole long text. */
+export const PREVIEW_CHARS = 200;
+
+const Hit = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  score: z.number().describe("RRF score: higher is better"),
+  preview: z.string().describe(`the first ${PREVIEW_CHARS} characters of the text`),
+  truncated: z.boolean().describe("the text is longer than the preview"),
+});
+const Hits = z.object({ hits: z.array(Hit) });
+
+const Sizes = z.object({
+  namespace: z.string().nullable().describe("null: the whole store"),
+  memories: z.number().int(),
+  originalBytes: z.number().int(),
+  envelopeBytes: z.number().int(),
+  assetBytes: z.number().int(),
+  storedBytes: z.number().int().describe("envelopes plus the assets they need: everything needed to rebuild the memories"),
+  ratio: z.number(),
+  bitsPerByte: z.number(),
+  byCodec: z.record(z.string(), z.object({ memories: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int() })),
+});
+
+/** The first PREVIEW_CHARS characters (code points, so no emoji is cut in half). */
+export function preview(text: string): { preview: string; truncated: boolean } {
+  const points = Array.from(text.length > PREVIEW_CHARS * 2 ? text.slice(0, PREVIEW_CHARS * 2 + 1) : text);
+  return points.length > PREVIEW_CHARS ? { preview: points.slice(0, PREVIEW_CHARS).join(""), truncated: true } : { preview: text, truncated: false };
+}
+
+/** Search, related, stats and verify: each answers for the key's namespaces only. */
+export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
+  const { engine, limits } = context;
+
+  const withPreviews = async (hits: SearchHit[]) => ({
+    hits: await Promise.all(
+      hits.map(async (hit) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(await onMemory(hit.id, () => engine.recall(hit.id, { namespace: hit.namespace }))) })),
+    ),
+  });
+
+  registry.add(app, {
+    method: "POST",
+    path: "/v1/search",
+    summary: "search memories by meaning and keywords",
+    description: "A key with several namespaces searches each of them and merges the hits by score; never another namespace.",
+    tag: "search",
+    role: "read",
+    body: z
+      .object({
+        query: z.string().min(1).max(4096),
+        namespace: Namespace.optional(),
+        limit: z.number().int().min(1).max(limits.pageItems).default(10),
+        mode: z.enum(SEARCH_MODES).default("hybrid"),
+      })
+      .strict(),
+    response: Hits,
+    handler: async ({ body, scope }) => {
+      const namespaces = readNamespaces(scopeOf(scope), body.namespace);
+      const options = { limit: body.limit, mode: body.mode, signal: context.shutdown };
+      let hits: SearchHit[];
+      if (namespaces === undefined) hits = await engine.searchMemories(body.query, options);
+      else {
+        hits = [];
+        for (const namespace of namespaces) hits.push(...(await engine.searchMemories(body.query, { ...options, namespace })));
+        hits.sort((a, b) => b.score - a.score);
+      }
+      return withPreviews(hits.slice(0, body.limit));
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/memories/:id/related",
+    summary: "memories most like this one (of its namespace)",
+    tag: "search",
+    role: "read",
+    params: z.object({ id: MemoryId }).strict(),
+    query: z.object({ namespace: Namespace.optional(), limit: z.coerce.number().int().min(1).max(limits.pageItems).default(10) }).strict(),
+    response: Hits,
+    handler: async ({ params, query, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      const hits = await onMemory(params.id, () => engine.relatedMemories(params.id, { namespace, limit: query.limit, signal: context.shutdown }));
+      // The index filters by namespace already; this keeps the rule visible where it matters.
+      return withPreviews(hits.filter((hit) => hit.namespace === namespace));
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/stats",
+    summary: "honest sizes of the key's namespaces: text, envelopes, assets, ratio, codec mix",
+    description: "A key with several namespaces gets each and their sums; a key for every namespace (*) without ?namespace= gets the whole store.",
+    tag: "operations",
+    role: "read",
+    query: z.object({ namespace: Namespace.optional() }).strict(),
+    response: z.object({
+      namespaces: z.array(Sizes),
+      totals: z.object({ memories: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int(), ratio: z.number() }),
+    }),
+    handler: async ({ query, scope }) => {
+      const keyScope = scopeOf(scope);
+      const namespaces = readNamespaces(keyScope, query.namespace);
+      if (namespaces !== undefined && namespaces.length === 0) throw namespaceNotFound(query.namespace as string);
+      const all = await Promise.all((namespaces ?? [undefined]).map((namespace) => engine.stats(namespace)));
+      const sizes = all.map((s) => ({
+        namespace: s.namespace,
+        memories: s.memories,
+        originalBytes: s.originalBytes,
+        envelopeBytes: s.envelopeBytes,
+        assetBytes: s.assetBytes,
+        storedBytes: s.storedBytes,
+        ratio: s.ratio,
+        bitsPerByte: s.bitsPerByte,
+        byCodec: Object.fromEntries(Object.entries(s.byCodec).map(([codec, c]) => [codec, { memories: c.memories, originalBytes: c.originalBytes, storedBytes: c.storedBytes }])),
+      }));
+      const totals = sizes.reduce((t, s) => ({ memories: t.memories + s.memories, originalBytes: t.originalBytes + s.originalBytes, storedBytes: t.storedBytes + s.storedBytes }), {
+        memories: 0,
+        originalBytes: 0,
+        storedBytes: 0,
+      });
+      return { namespaces: sizes, totals: { ...totals, ratio: totals.storedBytes > 0 ? totals.originalBytes / totals.storedBytes : 0 } };
+    },
+  });
+
+  registry.add(app, {
+    method: "POST",
+    path: "/v1/verify",
+    summary: "decode every memory of a namespace and check it against its checksum",
+    description: "A key for every namespace (*) may omit the namespace to verify the whole store.",
+    tag: "operations",
+    role: "admin",
+    body: z.object({ namespace: Namespace.optional() }).strict(),
+    response: z.object({ checked: z.number().int(), failed: z.number().int(), failures: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })) }),
+    handler: async ({ body, scope }) => {
+      const keyScope = scopeOf(scope);
+      const namespace = keyScope.namespaces === "*" && body.namespace === undefined ? undefined : targetNamespace(keyScope, body.namespace);
+      const report = await engine.verify(namespace, undefined, context.shutdown);
+      return { checked: report.checked, failed: report.failed, failures: report.failures.slice(0, limits.pageItems) };
+    },
+  });
+}
+
