@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { inScope, type Engine, type KeyScope } from "../engine.js";
 import type { StoreStats } from "../engine-stats.js";
+import { ErrorCode, isMemzipError } from "../errors.js";
 import { namespaceNotFound } from "./scope.js";
 
 /** Most memories the "ratio over time" panel reads per request (insertion order; beyond it the panel says it is capped). */
-export const DAILY_SCAN_CAP = 100_000;
+export const DAILY_SCAN_CAP = 10_000;
 /** Most namespaces given a row of their own (a "*" key over a store with more sees the first ones, sorted). */
 export const NAMESPACE_ROWS_CAP = 100;
 /** Import jobs looked at, newest first, and shown. */
@@ -123,30 +124,32 @@ function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** Text vs envelope bytes per creation day, over at most DAILY_SCAN_CAP memories (insertion order). */
+/**
+ * Text vs envelope bytes per creation day, over the first DAILY_SCAN_CAP memories (insertion order):
+ * one page of summaries, then each memory's envelope by id (a per-namespace scan costs far more in
+ * SQLite: each of its batches sorts the namespace again).
+ */
 async function daily(engine: Engine, namespaces: readonly string[] | undefined, signal: AbortSignal): Promise<DashboardData["daily"]> {
   const days = new Map<string, { memories: number; originalBytes: number; envelopeBytes: number }>();
-  let scanned = 0;
-  let capped = false;
-  const sources = namespaces === undefined ? [undefined] : namespaces;
-  scan: for (const namespace of sources) {
-    for await (const memory of engine.scanMemories(namespace, signal)) {
-      if (scanned >= DAILY_SCAN_CAP) {
-        capped = true;
-        break scan;
-      }
-      scanned++;
-      const day = utcDay(memory.createdAt);
-      const entry = days.get(day) ?? { memories: 0, originalBytes: 0, envelopeBytes: 0 };
-      entry.memories++;
-      entry.originalBytes += memory.originalLength;
-      // A memory whose text another holds has an empty envelope: its bytes are counted once, on the holder's day.
-      entry.envelopeBytes += memory.envelope.length;
-      days.set(day, entry);
+  const page = await engine.page({ ...(namespaces === undefined ? {} : { namespaces }), limit: DAILY_SCAN_CAP });
+  for (const memory of page.items) {
+    signal.throwIfAborted();
+    const day = utcDay(memory.createdAt);
+    const entry = days.get(day) ?? { memories: 0, originalBytes: 0, envelopeBytes: 0 };
+    entry.memories++;
+    entry.originalBytes += memory.originalLength;
+    // A memory whose text another holds keeps no envelope: its bytes count once, on the holder's day.
+    if (!memory.contentOf) {
+      const stored = await engine.memory(memory.id, memory.namespace).catch((error: unknown) => {
+        if (isMemzipError(error, ErrorCode.NOT_FOUND)) return undefined; // forgotten since the page was read
+        throw error;
+      });
+      entry.envelopeBytes += stored?.envelope.length ?? 0;
     }
+    days.set(day, entry);
   }
   const sorted = [...days.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([day, entry]) => ({ day, ...entry }));
-  return { days: sorted, scanned, capped, cap: DAILY_SCAN_CAP };
+  return { days: sorted, scanned: page.items.length, capped: page.next !== null, cap: DAILY_SCAN_CAP };
 }
 
 /** Everything the dashboard shows for a key (and optionally one of its namespaces). */

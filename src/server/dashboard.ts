@@ -29,7 +29,7 @@ export function registerDashboardRoutes(app: FastifyInstance, registry: RouteReg
     path: "/v1/dashboard",
     summary: "the dashboard's figures for the key's namespaces",
     description:
-      "Text vs stored vs on-disk sizes, codec mix, text and envelope bytes per creation day (at most 100,000 memories read), recent imports, cache hit rate and semantic cost. docs/DASHBOARD.md says how each is computed.",
+      "Text vs stored vs on-disk sizes, codec mix, text and envelope bytes per creation day (at most 10,000 memories read), recent imports, cache hit rate and semantic cost. docs/DASHBOARD.md says how each is computed.",
     tag: "dashboard",
     role: "read",
     query: DashboardQuery,
