@@ -108,7 +108,7 @@ button[type=submit] { background: var(--accent); color: #fff; border-color: var(
 #key { width: 22em; }
 main { padding: 16px 20px; display: grid; gap: 16px; max-width: 1200px; }
 #panels { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; overflow-x: auto; }
 h2 { font-size: 15px; margin: 0 0 8px; }
 #status.error { color: var(--bad); font-weight: 600; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 8px; margin: 0; }
@@ -222,7 +222,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       var share = total ? c.envelopeBytes / total : 0;
       var cell = el("span", null, "share");
       var bar = el("span", null, "bar");
-      bar.style.width = Math.max(1, Math.round(share * 70)) + "px";
+      bar.style.width = Math.max(1, Math.round(share * 50)) + "px";
       cell.appendChild(bar);
       cell.appendChild(document.createTextNode(fixed(share * 100, 1) + " %"));
       var tr = row([c.codec, int(c.memories), bytes(c.originalBytes), bytes(c.envelopeBytes), cell]);
