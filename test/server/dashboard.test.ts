@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -83,6 +83,11 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const texts = devCorpus().slice(0, 40).map((record) => record.text);
     await engine.rememberMany([...texts.map((text, i) => ({ id: `m${i}`, text })), { id: "hostile", text: HOSTILE }], { namespace: "alpha" });
     await engine.remember({ id: "other", text: "zebrafish in another namespace" }, { namespace: "beta" });
+    // An import job of the key's namespace (5 records) and one of another namespace.
+    const jsonl = join(dir, "import.jsonl");
+    writeFileSync(jsonl, devCorpus().slice(100, 105).map((record, i) => JSON.stringify({ id: `imported${i}`, text: record.text })).join("\n") + "\n");
+    const imported = await engine.importJsonl(jsonl, { namespace: "alpha" });
+    await engine.importJsonl(jsonl, { namespace: "beta" });
 
     await page.evaluate("document.body.removeAttribute('data-loaded')");
     await page.reload();
@@ -108,6 +113,10 @@ describe("dashboard in headless Chromium", { skip }, () => {
     );
     assert.deepEqual(await page.$$eval("#namespaces-table tbody tr", (rows) => rows.map((row) => row.getAttribute("data-namespace"))), ["alpha"]);
     assert.equal(await page.getAttribute("#disk", "data-value"), null, "the whole store's file size is for a * key only");
+    const jobs = await page.$$eval("#imports-table tbody tr", (rows) => rows.map((row) => Array.from(row.querySelectorAll("td") as ArrayLike<{ textContent: string | null }>, (cell) => cell.textContent)));
+    assert.equal(jobs.length, 1, `only the key's namespace's import: ${JSON.stringify(jobs)}`);
+    assert.deepEqual(jobs[0]?.slice(1, 4), ["alpha", "done", "5"]);
+    assert.ok(imported.jobId);
 
     // Search: the hostile memory is a hit, rendered as text; beta's memory never shows.
     await page.fill("#search-query", "zebrafish");
@@ -142,8 +151,8 @@ describe("dashboard in headless Chromium", { skip }, () => {
     assert.equal(outside.status, 404);
     const data = (await (await fetch(`${url}/v1/dashboard`, { headers })).json()) as { namespaces: string[]; totals: { memories: number }; daily: { scanned: number } };
     assert.deepEqual(data.namespaces, ["alpha"]);
-    assert.equal(data.totals.memories, 41);
-    assert.equal(data.daily.scanned, 41);
+    assert.equal(data.totals.memories, 46);
+    assert.equal(data.daily.scanned, 46);
 
     const star = (await engine.keys.create({ role: "read", namespaces: ["*"] })).key;
     const whole = (await (await fetch(`${url}/v1/dashboard`, { headers: { authorization: `Bearer ${star}` } })).json()) as {
@@ -155,7 +164,7 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const stats = await engine.stats();
     assert.deepEqual(whole.namespaces, ["alpha", "beta"]);
     assert.equal(whole.totalsOf, "store");
-    assert.equal(whole.totals.memories, 42);
+    assert.equal(whole.totals.memories, 52);
     assert.equal(whole.totals.storedBytes, stats.storedBytes);
     assert.equal(whole.disk?.fileBytes, stats.fileBytes);
   });
