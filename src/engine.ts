@@ -150,6 +150,11 @@ export class Engine {
     return this.store.memories.page(query);
   }
 
+  /** The namespaces that hold memories. */
+  namespaces(): Promise<string[]> {
+    return this.store.memories.namespaces();
+  }
+
   /** Every memory (of one namespace) with its envelope, in insertion order. */
   scanMemories(namespace?: string, signal?: AbortSignal): AsyncIterable<StoredMemory> {
     return this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}) });

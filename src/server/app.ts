@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { allows, type Engine } from "../engine.js";
+import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { registerMcpRoutes } from "./mcp-http.js";
 import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
@@ -135,6 +136,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   registerImportRoutes(app, registry, context);
   registerMetricsRoutes(app, registry, context);
   registerWarming(app, context);
+  registerDashboardRoutes(app, registry, context);
 
   let closing: Promise<void> | undefined;
   return {
