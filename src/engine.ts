@@ -65,7 +65,7 @@ export class Engine {
   static create(parts: T.EngineParts): Engine {
     const { store, derived, extraCodecs, ...rest } = parts;
     const resolved = resolveEngineOptions(rest);
-    const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, ":memory:");
+    const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, store.location);
     return new Engine(store, resolved, cache, derived, extraCodecs);
   }
 
