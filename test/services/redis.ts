@@ -64,13 +64,16 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Starts a throwaway Redis and resolves when it accepts connections. */
-export async function startRedis(extraArgs: string[] = []): Promise<RedisService> {
+/**
+ * Starts a throwaway Redis and resolves when it accepts connections. A cache wants an LRU policy;
+ * a queue wants `noeviction` (BullMQ's jobs must never be evicted; see docs/SCALE.md).
+ */
+export async function startRedis(options: { evictionPolicy?: "allkeys-lru" | "volatile-lru" | "noeviction" } = {}): Promise<RedisService> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-redis-"));
   let port = 0;
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", "128mb", "--maxmemory-policy", "allkeys-lru", ...extraArgs];
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", "128mb", "--maxmemory-policy", options.evictionPolicy ?? "allkeys-lru"];
     const started = spawn(BINARY, args, { stdio: ["ignore", "pipe", "inherit"] });
     await waitForReady(started, 15_000);
     child = started;

@@ -21,6 +21,7 @@ import { serveCommand } from "./serve.js";
 import { relatedCommand, searchCommand } from "./search.js";
 import { statsCommand } from "./stats.js";
 import { verifyCommand } from "./verify.js";
+import { workerCommand } from "./worker.js";
 
 export const COMMANDS: readonly Command[] = [
   importCommand,
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   qualityCommand,
   entitiesCommand,
   serveCommand,
+  workerCommand,
   keysCommand,
   benchCommand,
   demoCommand,
