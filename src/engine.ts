@@ -58,7 +58,7 @@ export class Engine {
     // A read-only engine writes nothing beside the store, not even a disk cache.
     // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory.
     const local = isLocalStoreFile(path);
-    const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : ":memory:");
+    const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : store.location);
     // Derived model state is a best-effort cache beside an existing store (read-only commands use it too).
     return new Engine(store, resolved, cache, local ? new DerivedDirectory(path) : undefined);
   }

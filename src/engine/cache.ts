@@ -20,7 +20,8 @@ export function cacheFor(options: ResolvedEngineOptions, dbPath: string): Cache 
   if (cache === "off" || limits.maxEntries === 0) return noCache;
   const memory = new MemoryLruCache({ maxEntries: limits.maxEntries, maxBytes: limits.maxBytes, ttlMs: limits.ttlMs });
   if (isRedisUrl(cache)) return new SharedTierCache(memory, new RedisCache(cache, { prefix: redisPrefixFor(dbPath), ttlMs: limits.ttlMs, maxEntryBytes: Math.min(1 << 20, limits.maxBytes) }));
-  if (cache === "memory" || dbPath === ":memory:") return memory;
+  // A server store (postgres://) has no folder for a disk tier.
+  if (cache === "memory" || dbPath === ":memory:" || dbPath.includes("://")) return memory;
   return new TieredCache(memory, new SqliteCache(`${dbPath}.cache`, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }));
 }
 
