@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet [-- --workers 1,2,4 --recalls N]`: issue 15's fleet numbers, in
+ * `npm run bench:fleet [-- --workers 1,2,4 --chunk 32 --recalls N]`: issue 15's fleet numbers, in
  * one run on one corpus (the dev corpus), against a throwaway loopback Redis.
  *
  * 1. Import throughput: one `memzip import` process on SQLite (no queue) against `memzip import
@@ -23,9 +23,10 @@ import { Engine } from "../src/engine.js";
 import { CLI, DEV_CORPUS, devCorpus } from "../test/helpers.js";
 import { startRedis } from "../test/services/redis.js";
 
-const { values } = parseArgs({ options: { workers: { type: "string" }, recalls: { type: "string" } } });
+const { values } = parseArgs({ options: { workers: { type: "string" }, chunk: { type: "string" }, recalls: { type: "string" } } });
 const workerCounts = (values.workers ?? "1,2,4").split(",").map(Number);
 const recallCount = Number(values.recalls ?? 500);
+const chunk = values.chunk ?? "32";
 const dir = mkdtempSync(join(tmpdir(), "memzip-bench-fleet-"));
 const env = { ...process.env, MEMZIP_CONFIG: join(dir, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
 const children: ChildProcess[] = [];
@@ -60,7 +61,7 @@ try {
     for (let i = 0; i < workers; i++) started.push(run(["worker", "--db", db, "--queue", redis.url, "--name", `w${i + 1}`, "--workers", "0"]));
     for (const worker of started) await until(() => worker.output().includes("ready on"), "a worker");
     const begin = process.hrtime.bigint();
-    const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--json"]);
+    const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
     const code = await importer.exited;
     const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
     if (code !== 0) throw new Error(`${label}: import exited ${String(code)}\n${importer.output()}`);
@@ -71,7 +72,7 @@ try {
     return rate;
   };
   const single = await timeImport("one process, SQLite, no queue", 0);
-  rows.push("| import of the dev corpus (2,000 records) | records/s | vs 1 worker |", "|---|---:|---:|");
+  rows.push(`| import of the dev corpus (2,000 records; chunks of ${chunk}) | records/s | vs 1 worker |`, "|---|---:|---:|");
   rows.push(`| one \`memzip import\` process (no queue) | ${single.toFixed(0)} | |`);
   let one = 0;
   for (const count of workerCounts) {
