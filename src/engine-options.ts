@@ -1,7 +1,7 @@
 import { CODEC_NAMES, isCodecName, type CodecName } from "./codec/registry.js";
 import { MemzipError, ErrorCode } from "./errors.js";
 import type { Cache } from "./cache/cache.js";
-import type { CacheKind } from "./core/vocabulary.js";
+import { isRedisUrl, type CacheKind, type RedisUrl } from "./core/vocabulary.js";
 import { NAMESPACE_PATTERN } from "./pipeline/records.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./search/vector-encoding.js";
@@ -57,9 +57,12 @@ export interface EngineOptions {
    * Cache of decoded texts for `recall` (keyed by the envelope's content) and of proven envelopes
    * for writes (keyed by the text and the codec setup): `"memory"` (an LRU bounded as the profile
    * says: local 50,000 entries / 2 h, cloud 10,000 / 1 h), `"off"`, or any `Cache` (a `TieredCache` with a disk tier, say).
+   * A `redis://` URL puts that LRU in front of a Redis tier shared by every process of the store
+   * (keys prefixed per store, TTL in Redis, values over 1 MiB not cached; an unreachable Redis is
+   * counted in `cacheStats().failures` and memzip carries on with the in-process tier).
    * Defaults to `"memory"`.
    */
-  cache?: CacheKind | Cache;
+  cache?: CacheKind | RedisUrl | Cache;
   /**
    * A GGUF model (registered name, fingerprint or path) for the `llm` codec. When set, the policy
    * also tries `llm` for every memory and keeps it where its verified envelope is the smallest.
@@ -159,8 +162,8 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
     fail(`similarityThreshold must be a number in (0, 1], got ${String(options.similarityThreshold)}`);
   }
   const { cache } = options;
-  if (cache !== "memory" && cache !== "disk" && cache !== "off" && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) {
-    fail('cache must be "memory", "disk", "off" or a Cache');
+  if (cache !== "memory" && cache !== "disk" && cache !== "off" && !isRedisUrl(cache) && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) {
+    fail('cache must be "memory", "disk", "off", a redis:// URL or a Cache');
   }
   if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");
   const { llm } = options;

@@ -17,7 +17,7 @@ import { mapConcurrent } from "./core/concurrency.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import type { SearchHit, SearchIndex } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
-import { openStore } from "./store/open.js";
+import { isLocalStoreFile, openStore } from "./store/open.js";
 
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
@@ -48,7 +48,7 @@ export class Engine {
     this.keys = new KeyService(store.keys);
   }
 
-  /** The SQLite convenience: the store at `db` (default path). With `readOnly`, nothing is created or written (a missing store is E_NOT_FOUND). */
+  /** The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is created or written (a missing store is E_NOT_FOUND). */
   static open(options: EngineOptions & { readOnly?: boolean } = {}): Engine {
     const { db, readOnly, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
@@ -56,16 +56,18 @@ export class Engine {
     if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
     const store = openStore(path, { readOnly: readOnly === true });
     // A read-only engine writes nothing beside the store, not even a disk cache.
-    const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, path);
+    // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory.
+    const local = isLocalStoreFile(path);
+    const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : store.location);
     // Derived model state is a best-effort cache beside an existing store (read-only commands use it too).
-    return new Engine(store, resolved, cache, path === ":memory:" ? undefined : new DerivedDirectory(path));
+    return new Engine(store, resolved, cache, local ? new DerivedDirectory(path) : undefined);
   }
 
   /** An engine over any `Store` implementation; the engine closes the store when it closes. */
   static create(parts: T.EngineParts): Engine {
     const { store, derived, extraCodecs, ...rest } = parts;
     const resolved = resolveEngineOptions(rest);
-    const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, ":memory:");
+    const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, store.location);
     return new Engine(store, resolved, cache, derived, extraCodecs);
   }
 

@@ -8,6 +8,8 @@ export interface CacheStats {
   expirations: number;
   entries: number;
   bytes: number;
+  /** Operations a shared tier (Redis) could not complete; the caller carried on without it. Only tiers that can fail report it. */
+  failures?: number;
 }
 
 /** A bounded key-value cache of byte strings (decoded texts, encoded envelopes). */
@@ -19,6 +21,25 @@ export interface Cache {
   stats(): CacheStats;
   /** Releases files the cache holds open (a disk tier). */
   close?(): void;
+  /**
+   * A read that may wait for a shared tier behind the in-process one (Redis). Callers that can
+   * await (the reader's recall) use it when present; `get` stays the synchronous in-process read.
+   */
+  load?(key: string): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * A cache whose every operation may wait on the network (the Redis tier). It never throws for an
+ * unreachable server: a read misses, a write is dropped, and `stats().failures` counts both.
+ */
+export interface AsyncCache {
+  get(key: string): Promise<Uint8Array | undefined>;
+  set(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Drops this cache's entries only (a shared server may hold other stores' entries). */
+  clear(): Promise<void>;
+  stats(): CacheStats;
+  close?(): Promise<void>;
 }
 
 export interface CacheOptions {

@@ -73,6 +73,11 @@ export const CONFIG_OPTION = {
   config: { type: "string", value: "FILE", help: "JSON or YAML settings (default: $MEMZIP_CONFIG or ~/.config/memzip/config.json|yaml)" },
 } as const satisfies OptionDefs;
 
+/** The cache tier: `--cache redis://…` shares decoded texts between every process of the store. */
+export const CACHE_OPTION = {
+  cache: { type: "string", value: "C", help: "memory, disk, off, or redis://HOST:PORT: a Redis tier shared by the store's processes\n(default: $MEMZIP_CACHE or memory)" },
+} as const satisfies OptionDefs;
+
 /** Flags every command that opens the store takes. */
 export const STORE_OPTIONS = {
   db: { type: "string", value: "FILE", help: "store file (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)" },

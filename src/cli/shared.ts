@@ -11,7 +11,7 @@ import type { CommandContext } from "./command.js";
 
 /** The settings the flags give (a command declares only the flags it takes; the others stay unset). */
 export function flagSettings(context: CommandContext): FileConfig {
-  const { db, namespace, model } = context.values;
+  const { db, namespace, model, cache } = context.values;
   const zstdLevel = parseInteger(context.values["zstd-level"], "zstd-level", 1, 19);
   const contexts = parseInteger(context.values.contexts, "contexts", 1, 256);
   const workers = parseInteger(context.values.workers, "workers", 0, 256);
@@ -21,6 +21,7 @@ export function flagSettings(context: CommandContext): FileConfig {
     ...(typeof namespace === "string" ? { namespace } : {}),
     ...(zstdLevel === undefined ? {} : { zstdLevel }),
     ...(typeof model === "string" ? { model } : {}),
+    ...(typeof cache === "string" ? { cache: cache as NonNullable<FileConfig["cache"]> } : {}),
     ...(profile ? { profile } : {}),
     ...(workers === undefined ? {} : { workers }),
     ...(contexts === undefined ? {} : { llm: { contexts } }),

@@ -4,11 +4,11 @@ import type * as Yaml from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { CACHE_KINDS, choices, isOneOf, PROFILE_NAMES, type CacheKind } from "../core/vocabulary.js";
+import { CACHE_KINDS, choices, isOneOf, isRedisUrl, PROFILE_NAMES, type CacheKind, type RedisUrl } from "../core/vocabulary.js";
 import type { EngineOptions } from "../engine-options.js";
 
 /** What a config file or the environment may set: the engine options that are plain values. */
-export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: CacheKind };
+export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: CacheKind | RedisUrl };
 
 type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
@@ -118,13 +118,13 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     number: (v) => typeof v === "number" && Number.isFinite(v),
     codecs: (v) => Array.isArray(v) && v.every((c) => typeof c === "string"),
     object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
-    cache: (v) => isOneOf(CACHE_KINDS, v),
+    cache: (v) => isOneOf(CACHE_KINDS, v) || isRedisUrl(v),
     profile: (v) => isOneOf(PROFILE_NAMES, v),
   };
   const ok = checks[kind](value);
   const expected = {
     codecs: "a list of codec names",
-    cache: choices(CACHE_KINDS.map((k) => JSON.stringify(k))),
+    cache: `${choices(CACHE_KINDS.map((k) => JSON.stringify(k)))} or a redis:// URL`,
     integer: "an integer",
     number: "a number",
     string: "a non-empty string",

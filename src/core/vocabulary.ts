@@ -31,6 +31,14 @@ export type BackendKind = (typeof BACKEND_KINDS)[number];
 export const CACHE_KINDS = ["memory", "disk", "off"] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
 
+/** A Redis server as the shared cache tier (`--cache redis://…`, `MEMZIP_CACHE`). */
+export type RedisUrl = `redis://${string}` | `rediss://${string}`;
+
+/** True for the values `--cache` / `MEMZIP_CACHE` accept as a Redis tier. */
+export function isRedisUrl(value: unknown): value is RedisUrl {
+  return typeof value === "string" && /^rediss?:\/\/./.test(value);
+}
+
 /** Performance presets; `auto` sizes one from this machine. */
 export const PROFILE_NAMES = ["auto", "local", "cloud", "hybrid", "naive"] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];

@@ -97,7 +97,8 @@ export class Reader {
   async recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
     const memory = await this.find(id, namespace);
     const key = envelopeKey(memory.envelope);
-    const cached = this.parts.cache.get(key);
+    const { cache } = this.parts;
+    const cached = cache.load ? await cache.load(key) : cache.get(key);
     try {
       if (cached) return checkDecoded(memory, cached.slice());
       const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength));

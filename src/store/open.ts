@@ -1,12 +1,21 @@
 import type { Store } from "../core/store.js";
+import { PostgresStore, isPostgresLocation } from "./postgres/index.js";
 import { SqliteStore, type OpenOptions } from "./sqlite/index.js";
 
 export type { OpenOptions } from "./sqlite/index.js";
+export { isPostgresLocation } from "./postgres/index.js";
 
 /**
- * Opens the store at `location` behind the asynchronous contract. Today every location is a
- * SQLite file (or `:memory:`): the native SQLite store in `store/sqlite/`.
+ * Opens the store at `location` behind the asynchronous contract: a `postgres://` or
+ * `postgresql://` connection string is the PostgreSQL store (`store/postgres/`; it connects at the
+ * first call, so opening stays synchronous); anything else is a SQLite file (or `:memory:`).
  */
 export function openStore(location: string, options: OpenOptions = {}): Store {
+  if (isPostgresLocation(location)) return PostgresStore.open(location, options);
   return SqliteStore.open(location, options);
+}
+
+/** Whether a store location is a file on this machine (a SQLite file, not `:memory:` or a server). */
+export function isLocalStoreFile(location: string): boolean {
+  return location !== ":memory:" && !isPostgresLocation(location);
 }

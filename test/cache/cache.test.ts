@@ -1,55 +1,12 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { Cache } from "../../src/cache/cache.js";
 import { MemoryLruCache } from "../../src/cache/memory-lru.js";
 import { TieredCache } from "../../src/cache/tiered.js";
 import { Engine } from "../../src/engine.js";
 import { SqliteCache } from "../../src/store/sqlite-cache.js";
 import { devCorpus, tempDir, storeOf } from "../helpers.js";
-
-const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
-
-/** The shared suite every cache tier runs, on a clock the test moves. */
-function cacheSuite(name: string, make: (options: { maxEntries: number; maxBytes: number; ttlMs: number; now: () => number }) => Cache & { close?(): void }) {
-  describe(`${name} cache`, () => {
-    it("evicts the least recently used entry past the entry bound and counts hits and misses", async () => {
-      const cache = make({ maxEntries: 2, maxBytes: 1000, ttlMs: 0, now: () => 0 });
-      cache.set("a", bytes(1));
-      cache.set("b", bytes(1));
-      assert.ok(cache.get("a"));
-      cache.set("c", bytes(1));
-      assert.equal(cache.get("b"), undefined);
-      assert.ok(cache.get("a") && cache.get("c"));
-      assert.deepEqual({ ...cache.stats() }, { hits: 3, misses: 1, evictions: 1, expirations: 0, entries: 2, bytes: 2 });
-      cache.close?.();
-    });
-
-    it("keeps within the byte bound and refuses a value larger than it", async () => {
-      const cache = make({ maxEntries: 100, maxBytes: 10, ttlMs: 0, now: () => 0 });
-      cache.set("a", bytes(4));
-      cache.set("b", bytes(4));
-      cache.set("c", bytes(4));
-      assert.equal(cache.get("a"), undefined);
-      assert.ok(cache.stats().bytes <= 10);
-      cache.set("huge", bytes(11));
-      assert.equal(cache.get("huge"), undefined);
-      cache.close?.();
-    });
-
-    it("expires entries after their time to live", async () => {
-      let now = 1000;
-      const cache = make({ maxEntries: 10, maxBytes: 100, ttlMs: 50, now: () => now });
-      cache.set("a", bytes(3, 7));
-      now += 49;
-      assert.deepEqual([...(cache.get("a") ?? [])], [7, 7, 7]);
-      now += 1;
-      assert.equal(cache.get("a"), undefined);
-      assert.equal(cache.stats().expirations, 1);
-      cache.close?.();
-    });
-  });
-}
+import { bytes, cacheSuite } from "./cache-suite.js";
 
 cacheSuite("memory", (options) => new MemoryLruCache(options));
 cacheSuite("sqlite", (options) => new SqliteCache(":memory:", options));

@@ -6,6 +6,8 @@ import { ProgressBar, formatBytes } from "../progress.js";
 import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, readInputFile, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
+import { MemzipError, ErrorCode } from "../../errors.js";
+import { runQueuedImport } from "./import-queued.js";
 
 /** Ratio so far, cache hit rate and model wins for the progress line. */
 function progressDetail(p: ImportProgress): string {
@@ -22,7 +24,7 @@ function progressDetail(p: ImportProgress): string {
 export const importCommand: Command = {
   name: "import",
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--db DB] [--json]",
+  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?}; other
 fields are kept in meta. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
@@ -41,6 +43,12 @@ interrupted import keeps what it finished and a rerun continues.`,
       help: `force one codec (${WRITE_CODEC_NAMES.join(", ")}); still verified before commit
 (default: every configured codec, plus llm when a model is set; the smallest wins)`,
     },
+    queue: {
+      type: "string",
+      value: "URL",
+      help: "redis://HOST:PORT: put the records on the store's queue in chunks for `memzip worker`\nprocesses to code, and wait (JSONL; running it again skips the chunks done)",
+    },
+    chunk: { type: "string", value: "N", help: "records per queued chunk (default 32)" },
     ...WRITE_NAMESPACE,
     ...CODING_OPTIONS,
     ...STORE_OPTIONS,
@@ -53,6 +61,10 @@ interrupted import keeps what it finished and a rerun continues.`,
     // A missing file is named before the store is opened.
     const size = inputFileSize(file, "FILE");
     const codec = parseCodec(context.values.codec);
+    if (typeof context.values.queue === "string") {
+      if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
+      return runQueuedImport(context, file, context.values.queue, codec);
+    }
     const engine = openEngine(context);
     const controller = new AbortController();
     const onSignal = () => controller.abort();

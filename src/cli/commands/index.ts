@@ -23,6 +23,7 @@ import { relatedCommand, searchCommand } from "./search.js";
 import { statsCommand } from "./stats.js";
 import { updateCommand } from "./update.js";
 import { verifyCommand } from "./verify.js";
+import { workerCommand } from "./worker.js";
 
 export const COMMANDS: readonly Command[] = [
   importCommand,
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   entitiesCommand,
   serveCommand,
   mcpCommand,
+  workerCommand,
   keysCommand,
   benchCommand,
   demoCommand,

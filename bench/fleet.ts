@@ -1,0 +1,126 @@
+/**
+ * `npm run bench:fleet [-- --workers 1,2,4 --chunk 32 --recalls N]`: issue 15's fleet numbers, in
+ * one run on one corpus (the dev corpus), against a throwaway loopback Redis.
+ *
+ * 1. Import throughput: one `memzip import` process on SQLite (no queue) against `memzip import
+ *    --queue` with 1, 2 and 4 `memzip worker` processes on the same SQLite file (fresh per run).
+ *    Workers are started and ready before the clock starts; the clock stops when the import
+ *    command exits (every chunk committed). Every process runs with `--workers 0` (one coding
+ *    thread each) and auto-training off, so every run does the same work.
+ * 2. The Redis tier on repeated recalls: per-recall latency of an in-process LRU hit, a Redis hit
+ *    (a second engine on the store whose in-process tier is empty) and no cache (decoding).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir, cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { MemoryLruCache } from "../src/cache/memory-lru.js";
+import { RedisCache, redisPrefixFor } from "../src/cache/redis.js";
+import { SharedTierCache } from "../src/cache/shared-tier.js";
+import { quantile } from "../src/core/stats.js";
+import { Engine } from "../src/engine.js";
+import { CLI, DEV_CORPUS, devCorpus } from "../test/helpers.js";
+import { startRedis } from "../test/services/redis.js";
+
+const { values } = parseArgs({ options: { workers: { type: "string" }, chunk: { type: "string" }, recalls: { type: "string" } } });
+const workerCounts = (values.workers ?? "1,2,4").split(",").map(Number);
+const recallCount = Number(values.recalls ?? 500);
+const chunk = values.chunk ?? "32";
+const dir = mkdtempSync(join(tmpdir(), "memzip-bench-fleet-"));
+const env = { ...process.env, MEMZIP_CONFIG: join(dir, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
+const children: ChildProcess[] = [];
+
+function run(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+  children.push(child);
+  let output = "";
+  child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+  return { child, output: () => output, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
+}
+
+async function until(condition: () => boolean, what: string, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+const corpusFile = DEV_CORPUS;
+const records = devCorpus().length;
+const redis = await startRedis({ evictionPolicy: "noeviction" });
+const rows: string[] = [];
+try {
+  // 1. Import throughput.
+  const timeImport = async (label: string, workers: number) => {
+    const db = join(dir, `import-${label.replace(/\W+/g, "-")}.db`);
+    await Engine.open({ db }).close();
+    const started = [];
+    for (let i = 0; i < workers; i++) started.push(run(["worker", "--db", db, "--queue", redis.url, "--name", `w${i + 1}`, "--workers", "0"]));
+    for (const worker of started) await until(() => worker.output().includes("ready on"), "a worker");
+    const begin = process.hrtime.bigint();
+    const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
+    const code = await importer.exited;
+    const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
+    if (code !== 0) throw new Error(`${label}: import exited ${String(code)}\n${importer.output()}`);
+    for (const worker of started) worker.child.kill("SIGTERM");
+    await Promise.all(started.map((worker) => worker.exited));
+    const rate = records / seconds;
+    process.stderr.write(`${label}: ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/s\n`);
+    return rate;
+  };
+  const single = await timeImport("one process, SQLite, no queue", 0);
+  rows.push(`| import of the dev corpus (2,000 records; chunks of ${chunk}) | records/s | vs 1 worker |`, "|---|---:|---:|");
+  rows.push(`| one \`memzip import\` process (no queue) | ${single.toFixed(0)} | |`);
+  let one = 0;
+  for (const count of workerCounts) {
+    const rate = await timeImport(`${count} worker(s)`, count);
+    if (count === 1) one = rate;
+    rows.push(`| \`--queue\` + ${count} \`memzip worker\` process${count > 1 ? "es" : ""} | ${rate.toFixed(0)} | ${one ? `${(rate / one).toFixed(2)}x` : ""} |`);
+  }
+
+  // 2. The Redis tier on repeated recalls.
+  const db = join(dir, "recall.db");
+  const sample = devCorpus()
+    .slice(0, recallCount)
+    .map(({ id, text }) => ({ id, text }));
+  const latencies = async (engine: Engine): Promise<number[]> => {
+    const times: number[] = [];
+    for (const { id } of sample) {
+      const t = process.hrtime.bigint();
+      await engine.recall(id);
+      times.push(Number(process.hrtime.bigint() - t) / 1e3);
+    }
+    return times.sort((a, b) => a - b);
+  };
+  const tier = new SharedTierCache(new MemoryLruCache(), new RedisCache(redis.url, { prefix: redisPrefixFor(db) }));
+  const fill = Engine.open({ db, cache: tier, workers: 0 });
+  await fill.rememberMany(sample);
+  await latencies(fill);
+  await fill.close();
+  // The fill engine's writes reach Redis in the background: wait for them before the second engine reads.
+  await tier.settled();
+  tier.close();
+  const viaRedis = Engine.open({ db, cache: redis.url, workers: 0 });
+  const redisHits = await latencies(viaRedis);
+  const memoryHits = await latencies(viaRedis);
+  const redisStats = viaRedis.cacheStats();
+  await viaRedis.close();
+  const uncached = Engine.open({ db, cache: "off", workers: 0 });
+  await latencies(uncached);
+  const decoded = await latencies(uncached);
+  await uncached.close();
+  const us = (values_: number[], q: number) => quantile(values_, q).toFixed(0);
+  rows.push("", `| repeated recall of ${sample.length} memories | p50 µs | p99 µs |`, "|---|---:|---:|");
+  rows.push(`| in-process LRU hit | ${us(memoryHits, 0.5)} | ${us(memoryHits, 0.99)} |`);
+  rows.push(`| Redis hit (loopback; in-process tier empty) | ${us(redisHits, 0.5)} | ${us(redisHits, 0.99)} |`);
+  rows.push(`| no cache (decode from the store) | ${us(decoded, 0.5)} | ${us(decoded, 0.99)} |`);
+  rows.push("", `(${cpus().length} cores; Redis tier: ${redisStats.hits} hits, ${redisStats.failures ?? 0} failures)`);
+  process.stdout.write(`${rows.join("\n")}\n`);
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await redis[Symbol.asyncDispose]();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,68 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { CommandContext } from "../command.js";
+import type { WriteCodecName } from "../../core/vocabulary.js";
+import { enqueueImport, importIdFor, DEFAULT_CHUNK_RECORDS } from "../../fleet/queue.js";
+import { readJsonlRecords } from "../../pipeline/jsonl.js";
+import type { MemoryInput } from "../../pipeline/records.js";
+import { ProgressBar, formatBytes } from "../progress.js";
+import { emit, openEngine, parseInteger } from "../shared.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+
+/**
+ * `memzip import FILE --queue redis://…`: the records go on the store's queue in chunks and the
+ * fleet's workers (`memzip worker`) code them; this waits with a progress bar. The import's id is
+ * derived from the file (path, size, mtime) and the settings, so running it again resumes:
+ * completed chunks are skipped.
+ */
+export async function runQueuedImport(context: CommandContext, file: string, queue: string, codec: WriteCodecName | undefined): Promise<number> {
+  const chunkRecords = parseInteger(context.values.chunk, "chunk", 1, 100_000) ?? DEFAULT_CHUNK_RECORDS;
+  const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+  const info = statSync(file);
+  // The engine is opened for the store's location (it names the queue) and to count the result.
+  const engine = openEngine(context);
+  const rejected: string[] = [];
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  const bar = new ProgressBar(context.stderr, "import", !context.json);
+  try {
+    const records = async function* (): AsyncGenerator<MemoryInput> {
+      for await (const item of readJsonlRecords(file, controller.signal)) {
+        if (item.ok) yield item.record;
+        else rejected.push(item.error.message);
+      }
+    };
+    const model = engine.options.model || undefined;
+    const handle = await enqueueImport(records(), {
+      queue,
+      location: engine.location,
+      importId: importIdFor(resolve(file), info.size, info.mtimeMs, namespace, codec, chunkRecords),
+      chunkRecords,
+      ...(namespace ? { namespace } : {}),
+      ...(codec ? { codec } : {}),
+      ...(codec === "llm" && model ? { model } : {}),
+    });
+    try {
+      const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
+      bar.done();
+      const workers = Object.entries(report.byWorker)
+        .map(([name, n]) => `${name} ${n}`)
+        .join(", ");
+      emit(
+        context,
+        { ...report, rejected },
+        `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
+          `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
+          `${report.written} written, ${report.unchanged} unchanged, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
+          `${workers ? `\nby worker: ${workers}` : ""}${rejected.map((r) => `\n  rejected ${r}`).join("")}`,
+      );
+      return rejected.length ? EXIT_FAILURES_FOUND : 0;
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    await engine.close();
+  }
+}

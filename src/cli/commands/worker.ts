@@ -1,0 +1,65 @@
+import type { Command } from "../command.js";
+import { CACHE_OPTION, CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { startFleetWorker } from "../../fleet/worker.js";
+import { openEngine, parseInteger, settingsOf } from "../shared.js";
+import { MemzipError, ErrorCode } from "../../errors.js";
+
+export const workerCommand: Command = {
+  name: "worker",
+  summary: "code and commit queued import chunks (one of a fleet: run as many as you like)",
+  usage: "memzip worker --queue redis://HOST:PORT [--concurrency N] [--name NAME] [--db DB]",
+  help: `Takes chunks of \`memzip import FILE --queue …\` (or a server's queued imports) from the store's
+queue on Redis and codes and commits each in one transaction. Run one per core, on as many machines
+as share the store (--db postgres://…). A worker with --model also takes that model's llm chunks.
+A killed worker's chunk goes back to the queue after --lock-ms and another worker runs it; a chunk
+that runs twice has the effect of one run. Prints "worker NAME ready" on stderr when taking chunks;
+SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
+  options: {
+    queue: { type: "string", value: "URL", help: "the queue's Redis, redis://HOST:PORT (required)" },
+    concurrency: { type: "string", value: "N", help: "chunks coded at once in this process (default 1)" },
+    name: { type: "string", value: "NAME", help: "this worker's name in reports and on jobs (default HOST:PID)" },
+    "lock-ms": { type: "string", value: "MS", help: "a chunk's lock: a killed worker's chunk is retried this long after (default 30000)" },
+    "stalled-ms": { type: "string", value: "MS", help: "how often workers look for stalled chunks (default 30000)" },
+    ...CACHE_OPTION,
+    ...CODING_OPTIONS,
+    ...STORE_OPTIONS,
+  },
+  async run(context) {
+    const queue = context.values.queue;
+    if (typeof queue !== "string") throw new MemzipError(ErrorCode.USAGE, "memzip worker needs --queue redis://HOST:PORT", { hint: "Pass the Redis that `memzip import --queue` uses." });
+    const concurrency = parseInteger(context.values.concurrency, "concurrency", 1, 256) ?? 1;
+    const lockDurationMs = parseInteger(context.values["lock-ms"], "lock-ms", 500, 24 * 3600 * 1000);
+    const stalledIntervalMs = parseInteger(context.values["stalled-ms"], "stalled-ms", 200, 24 * 3600 * 1000);
+    const model = settingsOf(context).model;
+    const engine = openEngine(context);
+    const worker = startFleetWorker(engine, {
+      queue,
+      concurrency,
+      ...(typeof context.values.name === "string" ? { name: context.values.name } : {}),
+      ...(lockDurationMs ? { lockDurationMs } : {}),
+      ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+      ...(model ? { models: [model] } : {}),
+      onChunk: (event) => {
+        if (event.state !== "active") context.stderr.write(`chunk ${event.importId}-${event.index}: ${event.state} (${event.records} records)${event.error ? `: ${event.error}` : ""}\n`);
+      },
+    });
+    try {
+      await worker.ready();
+      context.stderr.write(`worker ${worker.name} ready on ${worker.queues.join(", ")}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGTERM", stop);
+          process.off("SIGINT", stop);
+          context.stderr.write("memzip worker: finishing the chunks in progress\n");
+          resolve();
+        };
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      });
+    } finally {
+      await worker.close();
+      await engine.close();
+    }
+    return 0;
+  },
+};

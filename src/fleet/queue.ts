@@ -1,0 +1,220 @@
+/**
+ * Imports spread over worker processes: records are cut into chunks, each chunk one BullMQ job on
+ * a queue named per store. A chunk's job id is the import's id and the chunk's index, so enqueueing
+ * the same import again adds nothing that is already there: completed chunks are skipped (resume),
+ * failed ones are retried. Workers (`worker.ts`) code and commit each chunk in one transaction.
+ */
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { Queue, type ConnectionOptions, type Job } from "bullmq";
+import type { WriteCodecName } from "../core/vocabulary.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { MemoryInput } from "../pipeline/records.js";
+
+/**
+ * Records per chunk unless the caller says otherwise: the profile's batch size. Measured
+ * (BENCHMARKS.md, "Worker fleet"): one worker imports the dev corpus about twice as fast in chunks
+ * of 32 as in chunks of 200 (cause not traced; grouping similar memories within a batch is the suspect).
+ */
+export const DEFAULT_CHUNK_RECORDS = 32;
+
+/** What one job carries: the records themselves (machine-independent; no shared file needed). */
+export interface ChunkPayload {
+  importId: string;
+  index: number;
+  namespace?: string;
+  codec?: WriteCodecName;
+  records: MemoryInput[];
+}
+
+/** What a worker reports for a chunk (the job's return value). */
+export interface ChunkResult {
+  written: number;
+  unchanged: number;
+  originalBytes: number;
+  storedBytes: number;
+  worker: string;
+}
+
+/** BullMQ connection settings for a `redis://` URL (workers need `maxRetriesPerRequest: null`). */
+export function connectionFor(url: string): ConnectionOptions {
+  if (!/^rediss?:\/\/./.test(url)) {
+    throw new MemzipError(ErrorCode.USAGE, `--queue must be a redis:// URL, got ${JSON.stringify(url)}`, { hint: "Pass the Redis server that holds the queue, e.g. --queue redis://127.0.0.1:6379." });
+  }
+  return { url, maxRetriesPerRequest: null };
+}
+
+/**
+ * The queue of one store: a hash of its location (a path resolved to an absolute one, or a
+ * connection string), so every process on that store meets on the same queue and two stores never
+ * share one. Chunks that need a model go to `<queue>-model-<fingerprint>` (`modelQueueName`).
+ */
+export function queueNameFor(location: string): string {
+  const identity = location.includes("://") ? location : resolve(location);
+  return `memzip-import-${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * The queue a worker that has model `model` (a fingerprint or name) also takes work from: a worker
+ * advertises a model by subscribing to that queue, so `llm` chunks go only to workers that hold it.
+ */
+export function modelQueueName(location: string, model: string): string {
+  return `${queueNameFor(location)}-model-${createHash("sha256").update(model).digest("hex").slice(0, 12)}`;
+}
+
+export interface EnqueueOptions {
+  /** The queue's Redis (`redis://…`). */
+  queue: string;
+  /** The store's location (`engine.location`, or the `--db` value): names the queue. */
+  location: string;
+  /** Names the import; the same id again resumes it. Derive it from the source (`importIdFor`). */
+  importId: string;
+  chunkRecords?: number;
+  namespace?: string;
+  codec?: WriteCodecName;
+  /** Chunks go to the workers that advertise this model (`modelQueueName`). */
+  model?: string;
+  /** Retries of a chunk that fails (a worker's error; a killed worker's chunk is moved back by the stalled check, not counted here). Defaults to 5. */
+  attempts?: number;
+}
+
+export interface ImportProgressEvent {
+  chunks: number;
+  chunksDone: number;
+  records: number;
+  recordsDone: number;
+}
+
+export interface FleetImportReport {
+  importId: string;
+  chunks: number;
+  records: number;
+  /** Chunks that were already complete when this run enqueued (a resumed import). */
+  skippedChunks: number;
+  written: number;
+  unchanged: number;
+  originalBytes: number;
+  storedBytes: number;
+  /** Records per worker name, for the report and the bench. */
+  byWorker: Record<string, number>;
+}
+
+/** A stable id for an import of `source` (a path with size and mtime, say) with these settings. */
+export function importIdFor(...parts: readonly (string | number | undefined)[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
+}
+
+/** An enqueued import: wait for it, or close the queue connection. */
+export interface ImportHandle {
+  importId: string;
+  chunks: number;
+  records: number;
+  skippedChunks: number;
+  /** Resolves when every chunk is complete; rejects with E_BACKEND_REJECTED naming the chunk when one failed for good. */
+  wait(options?: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number }): Promise<FleetImportReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Cuts `records` into chunks and puts them on the store's queue (the function `memzip import
+ * --queue` calls, and the one a server calls for a queued import). Records are streamed: at most
+ * one chunk is held at a time.
+ */
+export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterable<MemoryInput>, options: EnqueueOptions): Promise<ImportHandle> {
+  const chunkRecords = options.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
+  const name = options.model ? modelQueueName(options.location, options.model) : queueNameFor(options.location);
+  const queue = new Queue<ChunkPayload, ChunkResult>(name, { connection: connectionFor(options.queue) });
+  const sizes: number[] = [];
+  let skippedChunks = 0;
+  const push = async (chunk: MemoryInput[]) => {
+    const index = sizes.length;
+    sizes.push(chunk.length);
+    const jobId = `${options.importId}-${index}`;
+    const existing = await queue.getJob(jobId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state === "completed") skippedChunks++;
+      else if (state === "failed") await existing.retry("failed");
+      return;
+    }
+    const payload: ChunkPayload = {
+      importId: options.importId,
+      index,
+      records: chunk,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.codec ? { codec: options.codec } : {}),
+    };
+    await queue.add("chunk", payload, {
+      jobId,
+      attempts: options.attempts ?? 5,
+      backoff: { type: "exponential", delay: 500 },
+      // Completed chunks stay a week (resume skips them; the records are dropped from Redis with them).
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: false,
+    });
+  };
+  try {
+    let chunk: MemoryInput[] = [];
+    for await (const record of records) {
+      chunk.push(record);
+      if (chunk.length >= chunkRecords) {
+        await push(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length) await push(chunk);
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return {
+    importId: options.importId,
+    chunks: sizes.length,
+    records: total,
+    skippedChunks,
+    wait: (waitOptions = {}) => waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions),
+    close: () => queue.close(),
+  };
+}
+
+async function waitForChunks(
+  queue: Queue<ChunkPayload, ChunkResult>,
+  importId: string,
+  sizes: readonly number[],
+  skippedChunks: number,
+  options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
+): Promise<FleetImportReport> {
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
+  const pending = new Set(sizes.map((_, index) => index));
+  let recordsDone = 0;
+  const pollMs = options.pollMs ?? 200;
+  for (;;) {
+    for (const index of [...pending]) {
+      const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
+      if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
+      const state = await job.getState();
+      if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
+          hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
+          details: { chunk: index },
+        });
+      }
+      if (state !== "completed") continue;
+      pending.delete(index);
+      recordsDone += sizes[index] ?? 0;
+      const result = job.returnvalue;
+      if (result) {
+        report.written += result.written;
+        report.unchanged += result.unchanged;
+        report.originalBytes += result.originalBytes;
+        report.storedBytes += result.storedBytes;
+        report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
+      }
+    }
+    options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone });
+    if (pending.size === 0) return report;
+    if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
+    await new Promise((done) => setTimeout(done, pollMs));
+  }
+}

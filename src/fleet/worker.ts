@@ -1,0 +1,93 @@
+/**
+ * A fleet worker: takes import chunks from the store's queue and codes and commits each with the
+ * engine, one transaction per chunk. A chunk may run twice (a worker killed mid-chunk has it
+ * moved back by BullMQ's stalled check, and another worker runs it): ids are the records' own or
+ * derived from their text, and the engine skips a record whose stored text and metadata are
+ * unchanged, so a retried chunk has exactly the effect of one run.
+ */
+import { hostname } from "node:os";
+import { Worker, type Job } from "bullmq";
+import type { Engine } from "../engine.js";
+import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkResult } from "./queue.js";
+
+export interface FleetWorkerOptions {
+  /** The queue's Redis (`redis://…`). */
+  queue: string;
+  /** Chunks this process codes at once. Defaults to 1 (a chunk already uses the engine's worker threads). */
+  concurrency?: number;
+  /** Shown in reports and kept on each job (`processedBy`). Defaults to `host:pid`. */
+  name?: string;
+  /**
+   * How long a chunk's lock lasts without renewal: a killed worker's chunk goes back to the queue
+   * at most this long (plus `stalledIntervalMs`) later. Defaults to 30 s.
+   */
+  lockDurationMs?: number;
+  /** How often workers look for stalled chunks. Defaults to 30 s. */
+  stalledIntervalMs?: number;
+  /**
+   * Models this worker holds (names or fingerprints): it also takes chunks from each model's queue,
+   * which is how a worker advertises a model. Defaults to the engine's configured model, if any.
+   */
+  models?: readonly string[];
+  /** Called when a chunk starts and ends (logging). */
+  onChunk?: (event: { state: "active" | "completed" | "failed"; queue: string; importId: string; index: number; records: number; error?: string }) => void;
+}
+
+export interface FleetWorker {
+  name: string;
+  queues: string[];
+  /** Resolves when every queue's worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking chunks and waits for the ones in progress (the engine stays open: the caller's). */
+  close(): Promise<void>;
+}
+
+/** Starts workers on the store's queue (and its models' queues) over `engine`. */
+export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): FleetWorker {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const connection = connectionFor(options.queue);
+  const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];
+  const process_ = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
+    const { records, namespace, codec } = job.data;
+    const results = await engine.rememberMany(records, { ...(namespace ? { namespace } : {}), ...(codec ? { codec } : {}) });
+    const result: ChunkResult = { written: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name };
+    for (const r of results) {
+      if (r.status === "unchanged") result.unchanged++;
+      else result.written++;
+      result.originalBytes += r.originalBytes;
+      result.storedBytes += r.storedBytes;
+    }
+    await job.updateProgress(records.length);
+    return result;
+  };
+  const workers = queues.map((queue) => {
+    const worker = new Worker<ChunkPayload, ChunkResult>(queue, process_, {
+      connection,
+      name,
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      // A chunk whose worker died is moved back this many times before it counts as failed.
+      maxStalledCount: 5,
+    });
+    const report = (state: "active" | "completed" | "failed", job: Job<ChunkPayload, ChunkResult> | undefined, error?: Error) => {
+      if (job) options.onChunk?.({ state, queue, importId: job.data.importId, index: job.data.index, records: job.data.records.length, ...(error ? { error: error.message } : {}) });
+    };
+    worker.on("active", (job) => report("active", job));
+    worker.on("completed", (job) => report("completed", job));
+    worker.on("failed", (job, error) => report("failed", job, error));
+    // Connection trouble is retried by the client; the event must not crash the process.
+    worker.on("error", () => undefined);
+    return worker;
+  });
+  return {
+    name,
+    queues,
+    ready: async () => {
+      await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    },
+    close: async () => {
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}

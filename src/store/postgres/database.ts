@@ -1,0 +1,266 @@
+import pg from "pg";
+import { ErrorCode, MemzipError } from "../../errors.js";
+import { PG_MIGRATIONS } from "./migrations.js";
+
+export interface PgOpenOptions {
+  /** A missing schema is E_NOT_FOUND (nothing is created); an existing one is used as usual. */
+  readOnly?: boolean;
+}
+
+/** Something that runs SQL: the pool (one statement) or a transaction's client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** Advisory lock keys (per database): every write transaction, and schema migrations. */
+const WRITE_LOCK = 0x6d7a_7701;
+const MIGRATE_LOCK = 0x6d7a_7702;
+
+/** int8 (counts, seqs, bigint ms) as JS numbers: every value memzip stores there is below 2^53. */
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format ?? "text");
+  },
+} as pg.CustomTypesConfig;
+
+/** Whether `location` names a PostgreSQL server (rather than a SQLite file). */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The connection string without its secrets (password in the authority or as a parameter). */
+export function redactLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    url.password = "";
+    for (const key of [...url.searchParams.keys()]) if (/password|sslkey|passfile/i.test(key)) url.searchParams.delete(key);
+    return url.toString();
+  } catch {
+    return "postgres://(connection string)";
+  }
+}
+
+/** A write transaction: the client, plus lookup ids made inside it (published to the caches after commit). */
+export class PgTransaction implements Queryable {
+  readonly madeNamespaces = new Map<string, number>();
+  readonly madeCodecs = new Map<string, number>();
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.client.query<R>(text, values);
+  }
+}
+
+/**
+ * One PostgreSQL store and what every aggregate shares: the pool (connects lazily), the schema
+ * check that runs once before the first call (`ready`), serialised write transactions, and the
+ * namespace and codec numbers the rows refer to.
+ *
+ * Writes take one advisory transaction lock, so they run one at a time across every process on the
+ * database, as SQLite's writers do: content deduplication, hand-over on delete and the guarded asset
+ * delete see a consistent store. Reads never wait for it.
+ */
+export class PgDatabase {
+  readonly pool: pg.Pool;
+  readonly location: string;
+  private readonly namespaceIds = new Map<string, number>();
+  private readonly codecIds = new Map<string, number>();
+  private readying: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    connectionString: string,
+    private readonly options: PgOpenOptions = {},
+  ) {
+    this.location = redactLocation(connectionString);
+    this.pool = new pg.Pool({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000 });
+    // An idle client losing its server is reported on the pool; the next call reconnects (or fails with a typed error).
+    this.pool.on("error", () => undefined);
+  }
+
+  /** Resolves once the schema is current (migrated at the first call; a failure is retried by the next call). */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(new MemzipError(ErrorCode.STORE, `the store at ${this.location} is closed`, { hint: "Open the store again." }));
+    this.readying ??= this.migrate().catch((error: unknown) => {
+      this.readying = undefined;
+      throw pgError(error, this.location);
+    });
+    return this.readying;
+  }
+
+  /** One statement on the pool, after `ready`. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+    await this.ready();
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (error) {
+      throw pgError(error, this.location);
+    }
+  }
+
+  /** Runs `work` in one transaction holding the store's write lock. */
+  async write<T>(work: (tx: PgTransaction) => Promise<T>): Promise<T> {
+    await this.ready();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw pgError(error, this.location);
+    }
+    const tx = new PgTransaction(client);
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock($1)", [WRITE_LOCK]);
+      const out = await work(tx);
+      await client.query("COMMIT");
+      for (const [name, n] of tx.madeNamespaces) this.namespaceIds.set(name, n);
+      for (const [name, n] of tx.madeCodecs) this.codecIds.set(name, n);
+      return out;
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollback: unknown) => (broken = rollback as Error));
+      throw pgError(error, this.location);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The number of a namespace; with a transaction, one is made for a new name. */
+  async namespaceId(name: string, tx?: PgTransaction): Promise<number | undefined> {
+    const known = this.namespaceIds.get(name) ?? tx?.madeNamespaces.get(name);
+    if (known !== undefined) return known;
+    const on: Queryable = tx ?? { query: (text, values) => this.ready().then(() => this.pool.query(text, values)) };
+    let rows = (await on.query<{ n: number }>("SELECT n FROM namespaces WHERE name = $1", [name])).rows;
+    if (rows.length === 0 && tx) {
+      rows = (await tx.query<{ n: number }>("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) RETURNING n", [name, Date.now()])).rows;
+      tx.madeNamespaces.set(name, (rows[0] as { n: number }).n);
+      return (rows[0] as { n: number }).n;
+    }
+    const n = rows[0]?.n;
+    if (n !== undefined) this.namespaceIds.set(name, n);
+    return n;
+  }
+
+  async codecId(name: string, tx: PgTransaction): Promise<number> {
+    const known = this.codecIds.get(name) ?? tx.madeCodecs.get(name);
+    if (known !== undefined) return known;
+    let rows = (await tx.query<{ n: number }>("SELECT n FROM codecs WHERE name = $1", [name])).rows;
+    if (rows.length > 0) {
+      this.codecIds.set(name, (rows[0] as { n: number }).n);
+      return (rows[0] as { n: number }).n;
+    }
+    rows = (await tx.query<{ n: number }>("INSERT INTO codecs (name) VALUES ($1) RETURNING n", [name])).rows;
+    tx.madeCodecs.set(name, (rows[0] as { n: number }).n);
+    return (rows[0] as { n: number }).n;
+  }
+
+  /** The row number of an asset a memory needs (E_MISSING_ASSET when it is not stored). */
+  async assetN(assetId: string | null, tx: PgTransaction): Promise<number | null> {
+    if (assetId === null) return null;
+    const row = (await tx.query<{ n: number }>("SELECT n FROM assets WHERE id = $1", [assetId])).rows[0];
+    if (!row) throw new MemzipError(ErrorCode.MISSING_ASSET, `asset ${assetId} is not in the store`, { hint: "Store the asset before the memories that need it." });
+    return row.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.readying?.catch(() => undefined);
+    await this.pool.end();
+  }
+
+  /** Brings the schema up to date, one step a transaction, each under the migration lock. */
+  private async migrate(): Promise<void> {
+    const latest = PG_MIGRATIONS.length;
+    if (this.options.readOnly) {
+      const present = await this.pool.query<{ present: boolean }>("SELECT to_regclass('memzip_schema') IS NOT NULL AS present");
+      if (!present.rows[0]?.present) {
+        throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${this.location}`, {
+          hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+          details: { location: this.location },
+        });
+      }
+    }
+    for (;;) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATE_LOCK]);
+        await client.query("CREATE TABLE IF NOT EXISTS memzip_schema (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
+        const version = Number((await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM memzip_schema")).rows[0]?.v ?? 0);
+        if (version > latest) {
+          throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, { hint: "Upgrade memzip to open this store." });
+        }
+        if (version === latest) {
+          await client.query("COMMIT");
+          return;
+        }
+        await client.query(PG_MIGRATIONS[version] as string);
+        await client.query("INSERT INTO memzip_schema (version, applied_at) VALUES ($1, $2)", [version + 1, Date.now()]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch((rollback: unknown) => (broken = rollback as Error));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+}
+
+/** PostgreSQL error classes that mean "out of room": disk full, out of memory, too many connections. */
+const RESOURCE_STATES: Record<string, string> = {
+  "53100": "the database server's disk is full",
+  "53200": "the database server is out of memory",
+  "53300": "the database server has too many connections",
+  "53400": "a configured limit of the database server was reached",
+};
+
+/**
+ * A pg or network error as a typed MemzipError: cannot connect or authenticate → E_STORE with a hint
+ * naming the fix; disk full or too many connections → E_RESOURCE; a MemzipError passes through.
+ */
+export function pgError(error: unknown, location: string): unknown {
+  if (error instanceof MemzipError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const message = error.message;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT" || code === "ECONNRESET" || /timeout exceeded when trying to connect|Connection terminated/i.test(message)) {
+    return new MemzipError(ErrorCode.STORE, `cannot reach PostgreSQL at ${location}: ${message}`, {
+      hint: "Check that the server is running and the host and port in --db / MEMZIP_DB (postgres://user:password@host:port/database) are right.",
+      cause: error,
+      details: { location, cause: code ?? "connection" },
+    });
+  }
+  if (code === "28P01" || code === "28000") {
+    return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location} refused the login: ${message}`, {
+      hint: "Check the user and password in the connection string (or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (code === "3D000") {
+    return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location}: ${message}`, {
+      hint: "Create the database first (`createdb NAME`, or CREATE DATABASE as an administrator); memzip creates its tables inside it.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (code === "42501") {
+    return new MemzipError(ErrorCode.RESOURCE, `PostgreSQL at ${location} denied access: ${message}`, {
+      hint: "Grant the connecting role CREATE on the database (first open) and SELECT/INSERT/UPDATE/DELETE on memzip's tables.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (typeof code === "string" && RESOURCE_STATES[code]) {
+    return new MemzipError(ErrorCode.RESOURCE, `cannot use the store at ${location}: ${RESOURCE_STATES[code]} (${code}: ${message})`, {
+      hint: "Free disk space on the database server (or raise its limits), then run the command again; what was already committed stays.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  return error;
+}

@@ -1,0 +1,73 @@
+import type { AssetRepository, JobRepository, KeyRepository, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import { PgAssets } from "./assets.js";
+import { PgDatabase, type PgOpenOptions } from "./database.js";
+import { PgJobs } from "./jobs.js";
+import { PgKeys } from "./keys.js";
+import { PgMemories } from "./memories.js";
+import { PG_SEARCH_TABLES, PG_TABLES } from "./migrations.js";
+import { PgModels } from "./models.js";
+import { PgSearchIndex } from "./search-index.js";
+
+export { isPostgresLocation, redactLocation } from "./database.js";
+export type { PgOpenOptions } from "./database.js";
+
+/**
+ * The server store: PostgreSQL (`pg` Pool) behind the same asynchronous contract as SQLite, for
+ * several processes and machines sharing one store. Opening is synchronous and connects nothing;
+ * the first call connects and brings the schema up to date (versioned steps in `memzip_schema`).
+ * Every write call is one transaction; writes take turns on an advisory lock (see database.ts).
+ */
+export class PostgresStore implements Store {
+  readonly memories: MemoryRepository;
+  readonly assets: AssetRepository;
+  readonly models: ModelRepository;
+  readonly jobs: JobRepository;
+  readonly search: SearchIndexStore;
+  readonly keys: KeyRepository;
+  /** Always false: PostgreSQL decides what a role may write (a denied write is E_RESOURCE). */
+  readonly readOnly = false;
+
+  private constructor(private readonly database: PgDatabase) {
+    this.memories = new PgMemories(database);
+    this.assets = new PgAssets(database);
+    this.models = new PgModels(database);
+    this.jobs = new PgJobs(database);
+    this.search = new PgSearchIndex(database);
+    this.keys = new PgKeys(database);
+  }
+
+  /** A store on the database `connectionString` names (`postgres://user:password@host:port/database`). */
+  static open(connectionString: string, options: PgOpenOptions = {}): PostgresStore {
+    return new PostgresStore(new PgDatabase(connectionString, options));
+  }
+
+  /** The connection string without its password. */
+  get location(): string {
+    return this.database.location;
+  }
+
+  /** Resolves when the server answers and the schema is current (calls wait for this anyway). */
+  ready(): Promise<void> {
+    return this.database.ready();
+  }
+
+  async usage(): Promise<StorageUsage> {
+    const size = async (tables: readonly string[]): Promise<number> =>
+      (
+        await this.database.query<{ n: number }>(
+          "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c WHERE c.relkind = 'r' AND c.relname = ANY($1::text[]) AND c.relnamespace = current_schema()::regnamespace",
+          [[...tables]],
+        )
+      )[0]?.n ?? 0;
+    return { fileBytes: await size(PG_TABLES), indexBytes: await size(PG_SEARCH_TABLES) };
+  }
+
+  /** VACUUM FULL of memzip's tables: rewrites them without dead rows and gives the space back. */
+  async compact(): Promise<void> {
+    await this.database.query(`VACUUM (FULL, ANALYZE) ${PG_TABLES.join(", ")}`);
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}

@@ -1,0 +1,34 @@
+import type { ImportJob, JobRepository } from "../../core/store.js";
+import type { PgDatabase } from "./database.js";
+
+const JOB_COLUMNS = `id, kind, source, source_size AS "sourceSize", source_mtime AS "sourceMtime", namespace, status, position, line,
+  started_at AS "startedAt", updated_at AS "updatedAt"`;
+const JOB_FIELDS = ["status", "position", "line"] as const;
+
+/** The jobs aggregate of the PostgreSQL store: durable progress of imports. */
+export class PgJobs implements JobRepository {
+  constructor(private readonly database: PgDatabase) {}
+
+  async create(job: ImportJob): Promise<void> {
+    await this.database.query(
+      `INSERT INTO jobs (id, kind, source, source_size, source_mtime, namespace, status, position, line, started_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [job.id, job.kind, job.source, job.sourceSize, job.sourceMtime, job.namespace, job.status, job.position, job.line, job.startedAt, job.updatedAt],
+    );
+  }
+
+  async update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): Promise<void> {
+    const fields = JOB_FIELDS.filter((k) => changes[k] !== undefined);
+    const params: unknown[] = [id, Date.now(), ...fields.map((k) => changes[k])];
+    const assignments = ["updated_at = $2", ...fields.map((k, i) => `${k} = $${i + 3}`)].join(", ");
+    await this.database.query(`UPDATE jobs SET ${assignments} WHERE id = $1`, params);
+  }
+
+  async get(id: string): Promise<ImportJob | undefined> {
+    return (await this.database.query<ImportJob>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]))[0];
+  }
+
+  async list(limit = 50): Promise<ImportJob[]> {
+    return this.database.query<ImportJob>(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY started_at DESC LIMIT $1`, [limit]);
+  }
+}

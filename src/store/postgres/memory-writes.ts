@@ -1,0 +1,169 @@
+import { ErrorCode, MemzipError } from "../../errors.js";
+import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
+import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
+import type { PgDatabase, PgTransaction } from "./database.js";
+import { asBuffer, kindNumber, toChecksumColumn } from "./rows.js";
+
+/** A memory row as a write finds it before writing. */
+interface ExistingRow {
+  seq: number;
+  content_hash: Buffer | null;
+  content_of: number | null;
+  envelope: Buffer;
+  codec: number;
+  asset: number | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+const BUMP = "UPDATE memzip_state SET changes = changes + 1 WHERE id = 1";
+
+/**
+ * The writes of the memories aggregate, each in one transaction under the store's write lock:
+ * content deduplication on put, hand-over of a shared envelope when its holder goes or changes
+ * text, and compare-and-set envelope rewrites (the same rules as store/sqlite/memory-writes.ts).
+ */
+export class PgMemoryWrites {
+  constructor(private readonly database: PgDatabase) {}
+
+  /** Writes memories in one transaction; returns the keys of those stored as references. */
+  async put(memories: readonly StoredMemory[]): Promise<Set<string>> {
+    const references = new Set<string>();
+    if (memories.length === 0) return references;
+    const database = this.database;
+    await database.write(async (tx) => {
+      // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
+      const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
+      for (const memory of memories) {
+        const ns = (await database.namespaceId(memory.namespace, tx)) as number;
+        const before = (
+          await tx.query<ExistingRow>("SELECT seq, content_hash, content_of, envelope, codec, asset FROM memories WHERE ns = $1 AND id = $2", [ns, memory.id])
+        ).rows[0];
+        const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
+        if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
+          // A holder whose text changes hands its envelope to the first memory that shares it.
+          if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {
+            released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
+          }
+        }
+        const holder = hash
+          ? (
+              await tx.query<{ seq: number; codec: number; asset: number | null }>(
+                `SELECT seq, codec, asset FROM memories
+                 WHERE content_hash = $1 AND checksum = $2 AND original_length = $3 AND content_of IS NULL AND seq != $4 LIMIT 1`,
+                [hash, toChecksumColumn(memory.checksum), memory.originalLength, before?.seq ?? 0],
+              )
+            ).rows[0]
+          : undefined;
+        let codec = await database.codecId(memory.codec, tx);
+        let asset = await database.assetN(memory.assetId, tx);
+        let envelope = asBuffer(memory.envelope);
+        let contentOf: number | null = null;
+        if (holder) {
+          ({ codec, asset } = holder);
+          envelope = EMPTY;
+          contentOf = holder.seq;
+          references.add(memoryKey(memory.namespace, memory.id));
+        } else if (memory.envelope.length === 0) {
+          const handed = hash ? released.get(hash.toString("hex")) : undefined;
+          if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          ({ codec, asset, envelope } = handed);
+          released.delete((hash as Buffer).toString("hex"));
+        }
+        const values = [
+          kindNumber(memory.kind),
+          memory.createdAt,
+          codec,
+          asset,
+          memory.originalLength,
+          toChecksumColumn(memory.checksum),
+          hash,
+          contentOf,
+          memory.language ?? null,
+          memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
+          Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
+          envelope,
+        ];
+        let seq: number;
+        if (before) {
+          await tx.query(
+            `UPDATE memories SET kind = $1, created_at = $2, codec = $3, asset = $4, original_length = $5, checksum = $6, content_hash = $7, content_of = $8,
+               language = $9, tags = $10, meta = $11, envelope = $12, version = version + 1 WHERE seq = $13`,
+            [...values, before.seq],
+          );
+          seq = before.seq;
+        } else {
+          const inserted = await tx.query<{ seq: number }>(
+            `INSERT INTO memories (kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope, ns, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING seq`,
+            [...values, ns, memory.id],
+          );
+          seq = (inserted.rows[0] as { seq: number }).seq;
+        }
+        const { semantic } = memory;
+        if (semantic) {
+          await tx.query(
+            `INSERT INTO semantic (seq, summary, entities, source, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (seq) DO UPDATE SET summary = excluded.summary, entities = excluded.entities, source = excluded.source, created_at = excluded.created_at`,
+            [seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now()],
+          );
+        }
+        // A memory that held its text before may have references; they follow its new codec and asset.
+        if (!holder && before && before.content_of === null) await tx.query("UPDATE memories SET codec = $1, asset = $2 WHERE content_of = $3", [codec, asset, seq]);
+      }
+      await tx.query(BUMP);
+    });
+    return references;
+  }
+
+  /** Applies each rewrite only while its row is at the version it was read at; returns how many applied. */
+  async replaceEnvelopes(updates: readonly EnvelopeUpdate[]): Promise<number> {
+    if (updates.length === 0) return 0;
+    const database = this.database;
+    return database.write(async (tx) => {
+      let applied = 0;
+      for (const update of updates) {
+        const ns = await database.namespaceId(update.namespace);
+        if (ns === undefined) continue;
+        const codec = await database.codecId(update.codec, tx);
+        const asset = await database.assetN(update.assetId, tx);
+        const row = (
+          await tx.query<{ seq: number }>(
+            `UPDATE memories SET codec = $1, asset = $2, envelope = $3, version = version + 1
+             WHERE ns = $4 AND id = $5 AND version = $6 AND content_of IS NULL RETURNING seq`,
+            [codec, asset, asBuffer(update.envelope), ns, update.id, update.version],
+          )
+        ).rows[0];
+        if (!row) continue;
+        await tx.query("UPDATE memories SET codec = $1, asset = $2 WHERE content_of = $3", [codec, asset, row.seq]);
+        applied++;
+      }
+      if (applied > 0) await tx.query(BUMP);
+      return applied;
+    });
+  }
+
+  /** Deletes a memory, handing its envelope to the first memory that references it; false when there was none. */
+  async delete(namespace: string, id: string): Promise<boolean> {
+    const database = this.database;
+    const ns = await database.namespaceId(namespace);
+    if (ns === undefined) return false;
+    return database.write(async (tx) => {
+      const before = (await tx.query<{ seq: number; content_of: number | null }>("SELECT seq, content_of FROM memories WHERE ns = $1 AND id = $2", [ns, id])).rows[0];
+      if (!before) return false;
+      if (before.content_of === null) await this.releaseContent(tx, before.seq);
+      await tx.query("DELETE FROM semantic WHERE seq = $1", [before.seq]);
+      const deleted = (await tx.query("DELETE FROM memories WHERE seq = $1", [before.seq])).rowCount ?? 0;
+      await tx.query(BUMP);
+      return deleted > 0;
+    });
+  }
+
+  /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
+  private async releaseContent(tx: PgTransaction, seq: number): Promise<boolean> {
+    const first = (await tx.query<{ seq: number }>("SELECT seq FROM memories WHERE content_of = $1 ORDER BY seq LIMIT 1", [seq])).rows[0];
+    if (!first) return false;
+    await tx.query("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = $1), content_of = NULL, version = version + 1 WHERE seq = $2", [seq, first.seq]);
+    await tx.query("UPDATE memories SET content_of = $2 WHERE content_of = $1 AND seq != $2", [seq, first.seq]);
+    return true;
+  }
+}

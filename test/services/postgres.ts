@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+/**
+ * A throwaway PostgreSQL server for one test file: initdb into a temporary folder, a port chosen at
+ * run time on 127.0.0.1, unix sockets in the folder, fsync off. As root the server refuses to run,
+ * so it runs as the `postgres` user (or `nobody`) with a folder that user owns. `stop()` ends it
+ * (`pg_ctl stop -m immediate`) and removes the folder; a process exit does the same if a test forgot.
+ */
+export interface PostgresService {
+  readonly port: number;
+  /** A connection string for `database` (trust authentication on loopback: no password). */
+  url(database?: string): string;
+  /** Creates a new empty database and returns its connection string. */
+  createDatabase(prefix?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The message a test skips with when PostgreSQL is missing (outside CI only). */
+export const POSTGRES_MISSING = "PostgreSQL 15 is not installed (Debian: apt-get install postgresql); CI never skips this";
+
+/** The folder holding initdb and postgres, if PostgreSQL is installed. */
+export function postgresBin(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) if (existsSync(join(root, version, "bin", "postgres"))) return join(root, version, "bin");
+  const which = spawnSync("sh", ["-c", "command -v postgres"], { encoding: "utf8" });
+  const found = which.stdout.trim();
+  return which.status === 0 && found ? join(found, "..") : undefined;
+}
+
+/**
+ * Starts a server, or returns undefined when PostgreSQL is not installed and `CI` is not set (the
+ * caller skips with POSTGRES_MISSING). In CI a missing PostgreSQL is an error.
+ */
+export async function startPostgres(): Promise<PostgresService | undefined> {
+  const bin = postgresBin();
+  if (!bin) {
+    if (process.env.CI) throw new Error(POSTGRES_MISSING);
+    return undefined;
+  }
+  const root = process.getuid?.() === 0;
+  const user = root ? (userExists("postgres") ? "postgres" : "nobody") : undefined;
+  const folder = mkdtempSync(join(tmpdir(), "memzip-pg-"));
+  const data = join(folder, "data");
+  const run = (command: string, args: string[]) => (user ? { command: "runuser", args: ["-u", user, "--", command, ...args] } : { command, args });
+  let server: ChildProcess | undefined;
+  let stopped = false;
+  const stopNow = (): void => {
+    if (stopped) return;
+    stopped = true;
+    if (server && server.exitCode === null) {
+      const stop = run(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"]);
+      spawnSync(stop.command, stop.args, { stdio: "ignore", timeout: 30_000 });
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+    rmSync(folder, { recursive: true, force: true });
+  };
+  process.once("exit", stopNow);
+  try {
+    if (user) {
+      const ids = spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim();
+      const gid = spawnSync("id", ["-g", user], { encoding: "utf8" }).stdout.trim();
+      chownSync(folder, Number(ids), Number(gid));
+    }
+    const init = run(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
+    const initialised = spawnSync(init.command, init.args, { encoding: "utf8", timeout: 120_000 });
+    if (initialised.status !== 0) throw new Error(`initdb failed: ${initialised.stderr || initialised.stdout}`);
+    const port = await freePort();
+    const start = run(join(bin, "postgres"), [
+      "-D", data, "-p", String(port), "-k", folder,
+      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+      "-c", "max_connections=200", "-c", "shared_buffers=32MB",
+    ]);
+    let log = "";
+    server = spawn(start.command, start.args, { stdio: ["ignore", "ignore", "pipe"] });
+    server.stderr?.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+    const url = (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`;
+    // Ready when a connection succeeds (bounded: 60 s on a loaded machine).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`postgres exited with ${server.exitCode}: ${log}`);
+      const client = new pg.Client({ connectionString: url() });
+      try {
+        await client.connect();
+        await client.end();
+        break;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 60 s: ${(error as Error).message}\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    let databases = 0;
+    return {
+      port,
+      url,
+      async createDatabase(prefix = "t") {
+        const name = `${prefix}_${process.pid}_${databases++}`;
+        const admin = new pg.Client({ connectionString: url() });
+        await admin.connect();
+        try {
+          await admin.query(`CREATE DATABASE "${name}"`);
+        } finally {
+          await admin.end();
+        }
+        return url(name);
+      },
+      async stop() {
+        process.removeListener("exit", stopNow);
+        stopNow();
+      },
+    };
+  } catch (error) {
+    process.removeListener("exit", stopNow);
+    stopNow();
+    throw error;
+  }
+}
+
+function userExists(name: string): boolean {
+  return spawnSync("id", ["-u", name], { stdio: "ignore" }).status === 0;
+}
+
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * A throwaway `redis-server` for tests: loopback, a port probed at run time, no persistence, data
+ * in a temporary folder. Missing binary: the test fails under CI and is skipped (naming the Debian
+ * package) elsewhere, as the team rules say.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BINARY = "redis-server";
+
+/** `false` when redis-server can be run; else why the test is skipped. Under CI a missing binary is a failure, never a skip. */
+export function redisSkip(): string | false {
+  const found = spawnSync(BINARY, ["--version"], { stdio: "ignore" }).status === 0;
+  if (found) return false;
+  if (process.env.CI) throw new Error(`${BINARY} is not installed; CI must install the Debian package redis-server (.ci/run)`);
+  return `${BINARY} not installed (Debian package redis-server); skipped outside CI`;
+}
+
+/** A port free on loopback now (Redis refuses port 0, so we probe one). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisService {
+  url: `redis://${string}`;
+  port: number;
+  /** Stops the server (SIGTERM, SIGKILL after 10 s); safe to call twice. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (after `stop`). */
+  start(): Promise<void>;
+  /** Stops it and removes its folder. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${String(code)}) before it was ready:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Starts a throwaway Redis and resolves when it accepts connections. A cache wants an LRU policy;
+ * a queue wants `noeviction` (BullMQ's jobs must never be evicted; see docs/SCALE.md).
+ */
+export async function startRedis(options: { evictionPolicy?: "allkeys-lru" | "volatile-lru" | "noeviction" } = {}): Promise<RedisService> {
+  const dir = mkdtempSync(join(tmpdir(), "memzip-redis-"));
+  let port = 0;
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", "128mb", "--maxmemory-policy", options.evictionPolicy ?? "allkeys-lru"];
+    const started = spawn(BINARY, args, { stdio: ["ignore", "pipe", "inherit"] });
+    await waitForReady(started, 15_000);
+    child = started;
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+    running.kill("SIGTERM");
+    const timer = setTimeout(() => running.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  // A probed port can be taken before Redis binds it: try a few.
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (attempt >= 3) {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start: launch,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

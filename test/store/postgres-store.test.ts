@@ -1,0 +1,173 @@
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { memoryKey } from "../../src/core/store.js";
+import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
+import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { POSTGRES_MISSING, startPostgres, type PostgresService } from "../services/postgres.js";
+import { memory, storeSuite } from "./store-suite.js";
+
+const run = promisify(execFile);
+const server: PostgresService | undefined = await startPostgres();
+after(() => server?.stop());
+
+if (!server) {
+  it("PostgreSQL store", { skip: POSTGRES_MISSING }, () => undefined);
+} else {
+  const pg = server;
+  // Each case gets a fresh database.
+  storeSuite("postgres", async () => openStore(await pg.createDatabase("suite")));
+
+  describe("PostgreSQL store specifics", () => {
+    let url = "";
+    before(async () => {
+      url = await pg.createDatabase("specifics");
+    });
+
+    it("keeps the password out of its location, and says E_STORE with a hint when it cannot connect", async () => {
+      const store = openStore(`postgres://memzip:s3cret@127.0.0.1:1/nowhere`);
+      try {
+        assert.equal(store.location.includes("s3cret"), false, store.location);
+        await assert.rejects(store.memories.count(), (e: unknown) => (e as { code?: string }).code === "E_STORE" && /host and port/.test((e as { hint?: string }).hint ?? ""));
+      } finally {
+        await store.close();
+      }
+      const wrongUser = openStore(pg.url("postgres").replace("postgres@", "nobody_here@"));
+      try {
+        await assert.rejects(wrongUser.memories.count(), { code: "E_STORE" });
+      } finally {
+        await wrongUser.close();
+      }
+    });
+
+    it("a read-only open of a database without memzip's schema is E_NOT_FOUND and creates nothing", async () => {
+      const empty = await pg.createDatabase("empty");
+      const reader = openStore(empty, { readOnly: true });
+      try {
+        await assert.rejects(reader.memories.count(), { code: "E_NOT_FOUND" });
+      } finally {
+        await reader.close();
+      }
+      const again = openStore(empty, { readOnly: true });
+      try {
+        await assert.rejects(again.memories.count(), { code: "E_NOT_FOUND" }, "still no schema: nothing was created");
+      } finally {
+        await again.close();
+      }
+    });
+
+    it("two stores (two pools) on one database: the schema is made once, and each sees the other's writes and change token", async () => {
+      const fresh = await pg.createDatabase("two");
+      const first = openStore(fresh);
+      const second = openStore(fresh);
+      try {
+        // Both migrate at once: the advisory lock lets one do it.
+        await Promise.all([first.memories.count(), second.memories.count()]);
+        const token = await second.search.changeToken();
+        await first.memories.put([memory("a")]);
+        assert.notEqual(await second.search.changeToken(), token);
+        assert.equal((await second.memories.get("ns", "a"))?.id, "a");
+        assert.equal(await second.memories.delete("ns", "a"), true);
+        assert.equal(await first.memories.get("ns", "a"), undefined);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    });
+
+    it("concurrent batch writers from several pools lose nothing, and deduplicate a shared text once", async () => {
+      const stores = [openStore(url), openStore(url), openStore(url)];
+      try {
+        const text = Uint8Array.from(Buffer.from("the same text in every batch"));
+        const hash = new Uint8Array(32).fill(7);
+        await Promise.all(
+          stores.flatMap((store, s) =>
+            Array.from({ length: 4 }, (_, b) =>
+              store.memories.put(
+                Array.from({ length: 25 }, (_, i) =>
+                  i === 0
+                    ? memory(`shared-${s}-${b}`, "c", { envelope: text, originalLength: text.length, checksum: 99, contentHash: hash })
+                    : memory(`m-${s}-${b}-${i}`, "c", { envelope: Uint8Array.of(s, b, i) }),
+                ),
+              ),
+            ),
+          ),
+        );
+        const reader = stores[0] as (typeof stores)[0];
+        assert.equal(await reader.memories.count("c"), 3 * 4 * 25);
+        for (let s = 0; s < 3; s++) for (let b = 0; b < 4; b++) assert.deepEqual([...((await reader.memories.get("c", `m-${s}-${b}-7`))?.envelope ?? [])], [s, b, 7]);
+        const shared = await reader.memories.list({ namespace: "c" }).then((all) => all.filter((m) => m.id.startsWith("shared-")));
+        assert.equal(shared.length, 12);
+        assert.equal(shared.filter((m) => m.contentOf === null).length, 1, "one holder of the shared text");
+        assert.equal((await reader.memories.usageByCodec("c"))[0]?.storedBytes, text.length + 3 * 4 * 24 * 3);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it("an engine over PostgreSQL remembers, recalls exactly, searches, verifies and forgets 50 corpus memories", async () => {
+      const db = await pg.createDatabase("engine");
+      const records = devCorpus().slice(0, 50);
+      const engine = Engine.open({ db, cache: "memory" });
+      try {
+        assert.equal(engine.derived, undefined, "no folder beside a server store");
+        const results = await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text, namespace: "corpus" })));
+        assert.equal(results.length, 50);
+        for (const record of records) assert.equal(await engine.recall(record.id, { namespace: "corpus" }), record.text);
+        const probe = records[3] as (typeof records)[0];
+        const words = probe.text.split(/\s+/).filter((w) => /^[a-z]{5,}$/i.test(w)).slice(0, 3).join(" ") || probe.text.slice(0, 20);
+        const hits = await engine.searchMemories(words, { namespace: "corpus", limit: 10 });
+        assert.ok(hits.some((h) => h.id === probe.id), `search "${words}" finds ${probe.id}: ${JSON.stringify(hits.map((h) => h.id))}`);
+        const report = await engine.verify();
+        assert.equal(report.failures.length, 0, JSON.stringify(report.failures.slice(0, 3)));
+        await engine.forget(probe.id, "corpus");
+        await assert.rejects(engine.recall(probe.id, { namespace: "corpus" }), { code: "E_NOT_FOUND" });
+      } finally {
+        await engine.close();
+      }
+      // Another engine (a second process would do the same) reads what the first wrote.
+      const again = Engine.open({ db, cache: "memory" });
+      try {
+        assert.equal(await again.recall((records[0] as (typeof records)[0]).id, { namespace: "corpus" }), (records[0] as (typeof records)[0]).text);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it("the CLI takes --db postgres://… and MEMZIP_DB: import a JSONL file, get, stats", async () => {
+      const db = await pg.createDatabase("cli");
+      using dir = tempDir();
+      const records = devCorpus().slice(50, 60);
+      const file = join(dir.path, "few.jsonl");
+      writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+      const env = { ...process.env, HOME: dir.path, MEMZIP_CONFIG: join(dir.path, "none.json") };
+      await run(process.execPath, [CLI, "import", file, "--db", db, "--namespace", "cli"], { env });
+      const record = records[4] as (typeof records)[0];
+      const got = await run(process.execPath, [CLI, "get", record.id, "--namespace", "cli"], { env: { ...env, MEMZIP_DB: db } });
+      assert.equal(got.stdout, record.text);
+      const stats = JSON.parse((await run(process.execPath, [CLI, "stats", "--db", db, "--json"], { env })).stdout) as { memories: number; originalBytes: number };
+      assert.equal(stats.memories, 10);
+      assert.equal(stats.originalBytes, records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0));
+    });
+
+    it("references follow a holder across namespaces and pools (memoryKey of the reference)", async () => {
+      const a = openStore(url);
+      const b = openStore(url);
+      try {
+        const bytes = Uint8Array.from(Buffer.from("cross pool text"));
+        const base = { envelope: bytes, originalLength: bytes.length, checksum: 5, contentHash: new Uint8Array(32).fill(3) };
+        await a.memories.put([memory("h", "x", base)]);
+        assert.deepEqual(await b.memories.put([memory("r", "y", base)]), new Set([memoryKey("y", "r")]));
+        assert.equal(await a.memories.delete("x", "h"), true);
+        assert.deepEqual([...((await b.memories.get("y", "r"))?.envelope ?? [])], [...bytes], "handed over on delete");
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+}
