@@ -19,8 +19,8 @@ if (!server) {
   it("PostgreSQL store", { skip: POSTGRES_MISSING }, () => undefined);
 } else {
   const pg = server;
-  // Each case gets a fresh database.
-  storeSuite("postgres", async () => openStore(await pg.createDatabase("suite")));
+  // Each case gets a fresh schema (its own tables, functions and triggers).
+  storeSuite("postgres", async () => openStore(await pg.createSchema("suite")));
 
   describe("PostgreSQL store specifics", () => {
     let url = "";
