@@ -154,6 +154,26 @@ if (!server) {
       assert.equal(stats.originalBytes, records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0));
     });
 
+    it("keyword terms are stored and looked up verbatim: quotes, backslashes, operators and Chinese bigrams", async () => {
+      const store = openStore(await pg.createSchema("terms"));
+      try {
+        await store.memories.put([memory("q"), memory("r")]);
+        const [q, r] = (await store.search.pending("k", 10)).map((p) => p.seq) as [number, number];
+        await store.search.put("k", [
+          { seq: q, vector: Uint8Array.of(1), terms: "it's a\\b x&y !not 周五 五开" },
+          { seq: r, vector: Uint8Array.of(2), terms: "Running running  周五" },
+        ]);
+        for (const term of ["it's", "a\\b", "x&y", "!not", "五开"]) assert.deepEqual(await store.search.matching(term), [q], term);
+        assert.deepEqual((await store.search.matching("周五")).sort((x, y) => x - y), [q, r]);
+        assert.deepEqual(await store.search.matching("Running"), [r], "no lower-casing");
+        assert.deepEqual(await store.search.matching("run"), [], "no stemming");
+        assert.equal(await store.search.documentFrequency("running"), 1);
+        assert.deepEqual(await store.search.matching("it"), [], "no splitting at punctuation");
+      } finally {
+        await store.close();
+      }
+    });
+
     it("references follow a holder across namespaces and pools (memoryKey of the reference)", async () => {
       const a = openStore(url);
       const b = openStore(url);
