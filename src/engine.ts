@@ -133,6 +133,11 @@ export class Engine {
     return this.parts.reader.cacheStats();
   }
 
+  /** Changes a memory's text, kind, tags or meta (patch semantics; see `MemoryPatch`); creation time stays. */
+  update(id: string, patch: T.MemoryPatch, namespace?: string): Promise<T.RememberResult> {
+    return this.parts.writer.update(id, patch, namespace);
+  }
+
   /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
   forget(id: string, namespace?: string): Promise<void> {
     return this.parts.writer.forget(id, namespace);

@@ -1,4 +1,4 @@
-export { Engine, sha256Hex } from "./engine.js";
+export { Engine, KEY_PREFIX, sha256Hex } from "./engine.js";
 export type {
   EngineImportOptions,
   EngineImportReport,
@@ -6,6 +6,7 @@ export type {
   RecodeReport,
   RememberOptions,
   RememberResult,
+  MemoryPatch,
   TrainedAsset,
   VerifyReport,
   EngineParts,

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import { choices, PROFILE_NAMES } from "../core/vocabulary.js";
+import { choices, MEMORY_KINDS, PROFILE_NAMES } from "../core/vocabulary.js";
 
 export type ParseSpec = NonNullable<ParseArgsConfig["options"]>;
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -107,4 +107,12 @@ export const CODING_OPTIONS = {
     help: `${choices(PROFILE_NAMES.slice(1))}, or auto: sized from this machine (default auto;\n\`memzip profile show\` explains its numbers)`,
   },
   workers: { type: "string", value: "N", help: "worker threads for the classical codecs in batch writes (default: one per core)" },
+} as const satisfies OptionDefs;
+
+/** Filters of commands that read many memories (ls, search, related): all given must hold. */
+export const FILTER_OPTIONS = {
+  kind: { type: "string", value: "KIND", help: `only this kind: ${choices(MEMORY_KINDS)}` },
+  tag: { type: "string", multiple: true, value: "TAG", help: "only memories with this tag (repeat: every tag given)" },
+  since: { type: "string", value: "TIME", help: "created at or after TIME: 2026-11-30, 2026-11-30T08:00Z, or 7d / 12h / 30m ago" },
+  until: { type: "string", value: "TIME", help: "created before TIME (same forms as --since)" },
 } as const satisfies OptionDefs;

@@ -2,7 +2,8 @@ import { readFileSync, statSync } from "node:fs";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
-import { choices, isOneOf, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
+import type { MemoryFilter } from "../core/store.js";
+import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
 import type { EngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
@@ -123,4 +124,26 @@ function inputFileError(cause: unknown, path: string, flag: string): MemzipError
     return new MemzipError(ErrorCode.USAGE, `cannot read ${path}: permission denied`, { hint: "Make the file readable, or pass the text on stdin (-).", cause, details: { path } });
   }
   return resourceError(cause, `read ${path}`) ?? new MemzipError(ErrorCode.USAGE, `cannot read ${path}: ${(cause as Error).message}`, { hint: `Check the path given as ${flag}.`, cause, details: { path } });
+}
+
+/** --kind, --tag, --since, --until as a filter (namespaces are the command's own -n). */
+export function parseFilter(context: CommandContext): Omit<MemoryFilter, "namespaces"> {
+  const kind = parseChoice(MEMORY_KINDS, context.values.kind, "kind");
+  const tags = ((context.values.tag as string[] | undefined) ?? []).filter((t) => t !== "");
+  const since = parseTime(context.values.since, "since");
+  const until = parseTime(context.values.until, "until");
+  return { ...(kind ? { kind } : {}), ...(tags.length ? { tags } : {}), ...(since === undefined ? {} : { createdFrom: since }), ...(until === undefined ? {} : { createdBefore: until }) };
+}
+
+const AGO = /^(\d{1,9})(d|h|m)$/;
+const AGO_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
+
+/** A time flag: an ISO date or date-time, or an age like 7d, 12h, 30m (before now). */
+export function parseTime(value: unknown, flag: string, now = Date.now()): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const ago = AGO.exec(value.trim());
+  if (ago) return now - Number(ago[1]) * AGO_MS[ago[2] as keyof typeof AGO_MS];
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) throw usage(`--${flag} ${JSON.stringify(value)} is not a time: give 2026-11-30, 2026-11-30T08:00Z, or an age like 7d, 12h, 30m`);
+  return at;
 }

@@ -34,6 +34,8 @@ export interface StoredMemory {
   semantic?: StoredSemantic;
   /** The text's language ("en", "zh", ... or "und"), when known. */
   language?: string;
+  /** On reads: bytes of this memory's own envelope (0 for a reference to another memory's text). */
+  storedLength?: number;
   /** On reads: the row's version; every write raises it (maintenance writes compare it first). */
   version?: number;
 }
@@ -178,6 +180,9 @@ export interface PageQuery {
   /** Where the previous page ended: its `next`, as the store gave it (opaque). */
   cursor?: string;
 }
+
+/** The filters of a page without its paging: what list, search and related narrow by. */
+export type MemoryFilter = Omit<PageQuery, "limit" | "cursor">;
 
 export interface MemoryPage {
   items: MemorySummary[];

@@ -3,7 +3,7 @@
  * costs) and the search index over the store (embedding similarity fused with keywords).
  */
 import type { SemanticRecord } from "../semantic/summary.js";
-import type { Store } from "../core/store.js";
+import { memoryKey, type MemoryFilter, type Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import type { CostReport } from "../model/costs.js";
 import { LlamaEmbedder } from "../model/llama-embedder.js";
@@ -14,7 +14,12 @@ import { SemanticLayer } from "../semantic/semantic.js";
 import type { HashedNgramEmbedder } from "../search/similarity.js";
 
 /** Search options with index progress and cancellation of the refresh. */
-export type EngineSearchOptions = SearchOptions & { onIndex?: (progress: IndexProgress) => void; signal?: AbortSignal };
+export type EngineSearchOptions = Omit<SearchOptions, "only"> & {
+  onIndex?: (progress: IndexProgress) => void;
+  signal?: AbortSignal;
+  /** Kind, tags and time range, applied before ranking (namespaces: use `namespaces`). */
+  filter?: Omit<MemoryFilter, "namespaces">;
+};
 
 export type SemanticStats = { fallbacks: number; skipped: number; described: number; json: SemanticLayer["json"]; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] };
 
@@ -95,7 +100,24 @@ export class Features {
   async searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
-    return index.search(query, options);
+    const only = await this.admitted(options);
+    return index.search(query, { ...options, ...(only ? { only } : {}) });
+  }
+
+  /** The memories a filter admits (undefined: no filter beyond namespaces), read a page at a time. */
+  private async admitted(options: EngineSearchOptions): Promise<Set<string> | undefined> {
+    const { filter } = options;
+    if (!filter || (filter.kind === undefined && !filter.tags?.length && filter.createdFrom === undefined && filter.createdBefore === undefined)) return undefined;
+    const namespaces = options.namespaces ?? (options.namespace === undefined ? undefined : [options.namespace]);
+    const only = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const page = await this.parts.store.memories.page({ ...filter, ...(namespaces ? { namespaces } : {}), limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
+      for (const m of page.items) only.add(memoryKey(m.namespace, m.id));
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
+    return only;
   }
 
   /** Memories most like the memory `id`, by embedding similarity. */
@@ -103,7 +125,8 @@ export class Features {
     const namespace = await this.parts.locate(id, options.namespace);
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
-    return index.related(id, namespace, options);
+    const only = await this.admitted(options);
+    return index.related(id, namespace, { ...options, ...(only ? { only } : {}) });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 /** The engine's public data types: what callers pass in and get back. */
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -14,6 +14,16 @@ export interface RememberOptions {
   codec?: WriteCodecName;
   /** The model for `llm` (name, fingerprint or GGUF path); defaults to the engine's `model` option. */
   model?: string;
+}
+
+/** What `engine.update` changes; what it leaves out stays as it is. */
+export interface MemoryPatch {
+  text?: string;
+  kind?: MemoryKind;
+  /** The new tag list (replaces the old one). */
+  tags?: readonly string[];
+  /** Keys to set; a key set to null is removed. */
+  meta?: Record<string, unknown>;
 }
 
 export interface RememberResult {

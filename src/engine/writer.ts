@@ -23,7 +23,7 @@ import type { Features } from "./features.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { contentHash, contentId, lastRecordWins, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
-import type { MemoryWriter, PlannedWrite, RememberOptions, RememberResult } from "./types.js";
+import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
@@ -96,10 +96,12 @@ export class Writer {
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
       const before = (await store.memories.fingerprints(namespace, [id])).get(id);
-      const metadata = { id, namespace, kind: input.kind ?? "note", tags: input.tags ?? [], meta: input.meta ?? {} };
-      if (before && before.checksum === sum && before.originalLength === bytes.length) {
+      // A memory written again keeps its kind, tags, meta and creation time unless the input gives new ones.
+      const previous = before ? await store.memories.get(namespace, id) : undefined;
+      const metadata = { id, namespace, kind: input.kind ?? previous?.kind ?? "note", tags: input.tags ?? previous?.tags ?? [], meta: input.meta ?? previous?.meta ?? {} };
+      if (before && previous && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
-        const stored = (await store.memories.get(namespace, id)) as StoredMemory;
+        const stored = previous;
         const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
         if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
@@ -107,7 +109,7 @@ export class Writer {
       }
       const status = before ? "updated" : "stored";
       const language = detectLanguage(input.text);
-      const row = { ...metadata, language, createdAt: input.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
       const holder = await store.memories.findContent(hash, sum, bytes.length);
@@ -163,6 +165,27 @@ export class Writer {
     const memory = await this.parts.reader.find(id, namespace);
     if (!(await this.parts.store.memories.delete(memory.namespace, id))) throw notFound(id, memory.namespace);
     if (memory.assetId !== null) await this.parts.assets.dropIfUnused(memory.assetId);
+  }
+
+  /**
+   * Changes what a patch gives and keeps the rest: text, kind, tags (replaced as a list), meta
+   * (merged key by key; a key set to null is removed). The creation time stays.
+   */
+  async update(id: string, patch: MemoryPatch, namespace?: string): Promise<RememberResult> {
+    const current = await this.parts.reader.find(id, namespace);
+    const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
+    let meta: Record<string, unknown> | undefined;
+    if (patch.meta !== undefined) {
+      meta = { ...current.meta };
+      for (const [key, value] of Object.entries(patch.meta)) {
+        if (value === null) delete meta[key];
+        else meta[key] = value;
+      }
+    }
+    const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}) };
+    const writer = await this.writer({ namespace: current.namespace }, 1);
+    const [result] = await writer.commit([await writer.plan(input)]);
+    return result as RememberResult;
   }
 
   private count(result: RememberResult): void {

@@ -38,9 +38,28 @@ export interface SearchOptions {
   /** Hits to return. Defaults to 10. */
   limit?: number;
   namespace?: string;
+  /** Only these namespaces (with `namespace`: both must hold). An empty list matches nothing. */
+  namespaces?: readonly string[];
+  /** Only these memories (`memoryKey(namespace, id)`): filters applied before ranking. */
+  only?: ReadonlySet<string>;
   /** Rankings to fuse. Defaults to `hybrid`. */
   mode?: SearchMode;
+  /**
+   * A memory found by vector similarity alone is a hit only at or above this cosine (keyword
+   * matches always count). Defaults to `NGRAM_MIN_SIMILARITY` for the built-in n-gram embedder and
+   * to 0 for a model embedder (whose scale differs: set it from your own measurements).
+   */
+  minSimilarity?: number;
 }
+
+/**
+ * Cosine below which a neighbour found by the n-gram embedder is not a hit. Measured with
+ * `npm run bench:search-floor` (BENCHMARKS.md): at 0.3, queries of words no memory holds return
+ * nothing (1 in 300 at 0.28, 2 in 3 at 0.2), and hybrid search finds its target more often than
+ * with no floor (96 % vs 92 % in the top 10: weak neighbours no longer crowd the fusion); vector-only
+ * search of text fragments finds fewer (39 % vs 69 %): the n-gram embedder is not semantic.
+ */
+export const NGRAM_MIN_SIMILARITY = 0.3;
 
 export interface SearchIndexOptions {
   /**
@@ -187,9 +206,11 @@ export class SearchIndex {
     const [queryVector] = await this.embedder.embed([query]);
     const matrix = await this.load();
     const similarities = this.similarities(matrix, queryVector as Float32Array);
+    const admit = this.admission(matrix, options);
+    const floor = options.minSimilarity ?? this.defaultFloor();
     const rankings: string[][] = [];
-    if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, options.namespace));
-    if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, options.namespace));
+    if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
+    if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
     return this.fuse(matrix, similarities, rankings, mode, limit);
   }
 
@@ -206,7 +227,25 @@ export class SearchIndex {
     const similarities = this.similarities(matrix, matrix.values.row(row).slice());
     similarities[row] = -Infinity;
     const limit = options.limit ?? 10;
-    return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, options.namespace)], "vector", limit);
+    const floor = options.minSimilarity ?? this.defaultFloor();
+    return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, this.admission(matrix, options), floor)], "vector", limit);
+  }
+
+  private defaultFloor(): number {
+    return this.embedder.name.startsWith("ngram-") ? NGRAM_MIN_SIMILARITY : 0;
+  }
+
+  /** Which rows a query may return: its namespace(s) and filter, decided before ranking. */
+  private admission(matrix: Matrix, options: Omit<SearchOptions, "mode">): ((row: number) => boolean) | undefined {
+    const { namespace, only } = options;
+    const namespaces = options.namespaces === undefined ? undefined : new Set(options.namespaces);
+    if (namespace === undefined && namespaces === undefined && only === undefined) return undefined;
+    return (row) => {
+      const ns = matrix.namespaces[row] as string;
+      if (namespace !== undefined && ns !== namespace) return false;
+      if (namespaces !== undefined && !namespaces.has(ns)) return false;
+      return only === undefined || only.has(memoryKey(ns, matrix.ids[row] as string));
+    };
   }
 
   /** Drops the whole index; the next refresh rebuilds it. */
@@ -229,7 +268,7 @@ export class SearchIndex {
    * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
    * go to the higher vector similarity.
    */
-  private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, namespace: string | undefined): Promise<string[]> {
+  private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
     const total = matrix.ids.length;
     const scores = new Float64Array(total);
     const touched: number[] = [];
@@ -239,7 +278,7 @@ export class SearchIndex {
       const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
       for (const seq of seqs) {
         const row = matrix.seqs.get(seq);
-        if (row === undefined || (namespace && matrix.namespaces[row] !== namespace)) continue;
+        if (row === undefined || (admit && !admit(row))) continue;
         if (scores[row] === 0) touched.push(row);
         scores[row] = (scores[row] as number) + idf;
       }
@@ -293,13 +332,13 @@ export class SearchIndex {
     return out;
   }
 
-  /** Ids of the `count` rows with the highest similarity, best first. */
-  private nearest(matrix: Matrix, similarities: Float32Array, count: number, namespace: string | undefined): string[] {
+  /** Ids of the `count` admitted rows with the highest similarity at or above `floor`, best first. */
+  private nearest(matrix: Matrix, similarities: Float32Array, count: number, admit: ((row: number) => boolean) | undefined, floor: number): string[] {
     // A bounded selection: keep the best `count` seen so far, sorted ascending (small `count`).
     const best: number[] = [];
     for (let r = 0; r < similarities.length; r++) {
       const s = similarities[r] as number;
-      if (s === -Infinity || (namespace && matrix.namespaces[r] !== namespace)) continue;
+      if (s === -Infinity || s < floor || (admit && !admit(r))) continue;
       if (best.length === count && s <= (similarities[best[0] as number] as number)) continue;
       let at = best.findIndex((b) => (similarities[b] as number) >= s);
       if (at === -1) at = best.length;

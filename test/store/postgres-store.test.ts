@@ -103,6 +103,7 @@ if (!server) {
         const shared = await reader.memories.list({ namespace: "c" }).then((all) => all.filter((m) => m.id.startsWith("shared-")));
         assert.equal(shared.length, 12);
         assert.equal(shared.filter((m) => m.contentOf === null).length, 1, "one holder of the shared text");
+        assert.deepEqual(shared.map((m) => m.storedLength).sort((x, y) => (x ?? 0) - (y ?? 0)), [...Array(11).fill(0), text.length], "a reference stores no envelope");
         assert.equal((await reader.memories.usageByCodec("c"))[0]?.storedBytes, text.length + 3 * 4 * 24 * 3);
       } finally {
         await Promise.all(stores.map((s) => s.close()));

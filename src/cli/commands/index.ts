@@ -20,12 +20,14 @@ import { rmCommand } from "./rm.js";
 import { serveCommand } from "./serve.js";
 import { relatedCommand, searchCommand } from "./search.js";
 import { statsCommand } from "./stats.js";
+import { updateCommand } from "./update.js";
 import { verifyCommand } from "./verify.js";
 
 export const COMMANDS: readonly Command[] = [
   importCommand,
   jobsCommand,
   addCommand,
+  updateCommand,
   getCommand,
   lsCommand,
   rmCommand,

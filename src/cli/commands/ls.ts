@@ -1,31 +1,42 @@
 import type { Command } from "../command.js";
-import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
-import { choices, MEMORY_KINDS } from "../../core/vocabulary.js";
-import { emit, openEngine, parseChoice, parseInteger } from "../shared.js";
+import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { emit, openEngine, parseFilter, parseInteger } from "../shared.js";
 
 export const lsCommand: Command = {
   name: "ls",
-  summary: "list memories (id, kind, codec, sizes)",
-  usage: "memzip ls [-n NS] [--kind KIND] [--limit N] [--offset N] [--db DB] [--json]",
-  help: `One row a memory (id, namespace, kind, codec, original bytes), in the order they were written.
-With --json: {"memories": [...]}, each with every stored field but the envelope.`,
+  summary: "list memories (id, namespace, kind, codec, sizes, tags, date), filtered and paged",
+  usage: "memzip ls [-n NS] [--kind KIND] [--tag TAG …] [--since TIME] [--until TIME] [--limit N] [--cursor C] [--db DB] [--json]",
+  help: `One row a memory, in the order they were written: id, namespace, kind, codec, text bytes,
+stored bytes (its envelope; 0 for a text another memory already holds), tags, creation time.
+A page ends with the command for the next one (--cursor). With --json: {"memories": [...], "count",
+"originalBytes", "storedBytes" (totals of the page), "next" (the cursor of the next page, or null)}.`,
   options: {
-    kind: { type: "string", value: "KIND", help: `only this kind: ${choices(MEMORY_KINDS)}` },
+    ...FILTER_OPTIONS,
     limit: { type: "string", value: "N", help: "at most N rows (default 50)" },
-    offset: { type: "string", value: "N", help: "skip N rows" },
+    cursor: { type: "string", value: "C", help: "continue where the previous page ended (its `next`)" },
     ...READ_NAMESPACE,
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const kind = parseChoice(MEMORY_KINDS, context.values.kind, "kind");
     const limit = parseInteger(context.values.limit, "limit", 1, 1_000_000) ?? 50;
-    const offset = parseInteger(context.values.offset, "offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const cursor = typeof context.values.cursor === "string" ? context.values.cursor : undefined;
+    const filter = parseFilter(context);
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const rows = await engine.list({ limit, offset, ...(namespace ? { namespace } : {}), ...(kind ? { kind } : {}) });
-      const human = rows.map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}`).join("\n");
-      emit(context, { memories: rows }, rows.length ? `id\tnamespace\tkind\tcodec\tbytes\n${human}` : "no memories");
+      const page = await engine.page({ ...filter, limit, ...(namespace === undefined ? {} : { namespaces: [namespace] }), ...(cursor === undefined ? {} : { cursor }) });
+      const rows = page.items;
+      const originalBytes = rows.reduce((sum, m) => sum + m.originalLength, 0);
+      const storedBytes = rows.reduce((sum, m) => sum + (m.storedLength ?? 0), 0);
+      const human = rows
+        .map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}\t${m.storedLength ?? 0}\t${m.tags.join(",")}\t${new Date(m.createdAt).toISOString()}`)
+        .join("\n");
+      const more = page.next === null ? "" : `\nmore: memzip ls --cursor ${page.next}${limit === 50 ? "" : ` --limit ${limit}`} (with the same filters)`;
+      emit(
+        context,
+        { memories: rows, count: rows.length, originalBytes, storedBytes, next: page.next },
+        rows.length ? `id\tnamespace\tkind\tcodec\tbytes\tstored\ttags\tcreated\n${human}${more}` : "no memories",
+      );
       return 0;
     } finally {
       await engine.close();

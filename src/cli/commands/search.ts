@@ -1,14 +1,30 @@
 import type { Command, CommandContext } from "../command.js";
-import { ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { FILTER_OPTIONS, ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
-import type { IndexProgress, SearchHit, SearchIndex } from "../../search/search.js";
+import { NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
-import { emit, openEngine, parseChoice, parseInteger, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, usage } from "../shared.js";
 
 const PREVIEW_CHARS = 100;
 
 const REINDEX_OPTION = { reindex: { type: "boolean", help: "rebuild the whole index first" } } as const;
+
+const FLOOR_OPTION = {
+  "min-similarity": {
+    type: "string",
+    value: "S",
+    help: `a memory found by similarity alone is a hit only at or above cosine S, -1–1\n(default ${NGRAM_MIN_SIMILARITY} with the built-in n-gram embedder, 0 with a model; keyword matches always count)`,
+  },
+} as const;
+
+function floorOf(context: CommandContext): number | undefined {
+  const value = context.values["min-similarity"];
+  if (typeof value !== "string") return undefined;
+  const floor = Number(value);
+  if (value.trim() === "" || !Number.isFinite(floor) || floor < -1 || floor > 1) throw usage(`--min-similarity ${JSON.stringify(value)} is not a number from -1 to 1`);
+  return floor;
+}
 
 const INDEX_HELP = `Memories not indexed yet are indexed first (once; a progress bar shows it on a terminal):
 a vector of the summary and entities (or of the text, for memories without them), stored in 2 bits
@@ -20,16 +36,20 @@ summary and entities, kept in the store file. The embedder is named in --json ou
 export const searchCommand: Command = {
   name: "search",
   summary: "find memories by meaning and keywords",
-  usage: `memzip search QUERY [--limit K] [--mode ${SEARCH_MODES.join("|")}] [-n NS] [--db DB] [--json]`,
+  usage: `memzip search QUERY [--limit K] [--mode ${SEARCH_MODES.join("|")}] [-n NS] [--kind K] [--tag T …] [--since TIME] [--until TIME] [--min-similarity S] [--db DB] [--json]`,
   help: `Ranks memories by embedding similarity to QUERY and by keyword match (the rarer the query
 words a memory holds, the higher; ties by similarity), fused by reciprocal rank (a memory both
 find comes first). Words are searched as words: quotes and operators are not query syntax.
+Filters (-n, --kind, --tag, --since, --until) apply before ranking; "no matches" when nothing
+reaches the similarity floor and no keyword matches.
 ${INDEX_HELP}
 With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity",
 "vectorRank", "keywordRank", "preview"}]}.`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "hits to show (default 10)" },
     mode: { type: "string", value: "M", help: `${choices(SEARCH_MODES)} (default ${SEARCH_MODES[0]})` },
+    ...FILTER_OPTIONS,
+    ...FLOOR_OPTION,
     ...REINDEX_OPTION,
     ...READ_NAMESPACE,
     ...STORE_OPTIONS,
@@ -39,12 +59,14 @@ With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "scor
     if (query.trim() === "") throw usage("missing QUERY");
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
     const mode: SearchMode = parseChoice(SEARCH_MODES, context.values.mode, "mode", SEARCH_MODES[0]);
+    const filter = parseFilter(context);
+    const minSimilarity = floorOf(context);
     const engine = openEngine(context);
     try {
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const hits = await index.search(query, { limit, mode, ...(namespace ? { namespace } : {}) });
+      const hits = await engine.searchMemories(query, { limit, mode, filter, ...(namespace ? { namespace } : {}), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
       await report(context, engine, { query, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
@@ -56,12 +78,14 @@ With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "scor
 export const relatedCommand: Command = {
   name: "related",
   summary: "list the memories most like one memory",
-  usage: "memzip related ID [--limit K] [-n NS] [--db DB] [--json]",
+  usage: "memzip related ID [--limit K] [-n NS] [--kind K] [--tag T …] [--since TIME] [--until TIME] [--min-similarity S] [--db DB] [--json]",
   help: `Ranks memories by embedding similarity to the memory ID (itself left out).
 ${INDEX_HELP}
 With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview"}]}.`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "memories to show (default 10)" },
+    ...FILTER_OPTIONS,
+    ...FLOOR_OPTION,
     ...REINDEX_OPTION,
     namespace: { ...ID_NAMESPACE.namespace, help: "ID's namespace, and only its memories are listed (default: the one\nnamespace that holds ID; hits from every namespace)" },
     ...STORE_OPTIONS,
@@ -69,13 +93,14 @@ With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score",
   async run(context) {
     const id = requirePositional(context, 0, "ID");
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
+    const filter = parseFilter(context);
+    const minSimilarity = floorOf(context);
     const engine = openEngine(context);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-      const home = await engine.locate(id, namespace);
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
-      const hits = await index.related(id, home, { limit, ...(namespace ? { namespace } : {}) });
+      const hits = await engine.relatedMemories(id, { limit, filter, ...(namespace ? { namespace } : {}), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
       await report(context, engine, { id, embedder: index.embedderName, indexed }, hits);
       return 0;
     } finally {
@@ -100,7 +125,7 @@ async function refresh(context: CommandContext, index: SearchIndex): Promise<num
 
 async function report(context: CommandContext, engine: Engine, head: Record<string, unknown>, hits: SearchHit[]): Promise<void> {
   const rows = [];
-  for (const hit of hits) rows.push({ ...hit, preview: await preview(engine, hit.id) });
+  for (const hit of hits) rows.push({ ...hit, preview: await preview(engine, hit.id, hit.namespace) });
   const human = rows.length
     ? rows.map((r, i) => `${String(i + 1).padStart(2)}. ${r.id}  score ${r.score.toFixed(4)}  cos ${r.similarity.toFixed(3)}\n    ${r.preview}`).join("\n")
     : "no matches";
@@ -108,8 +133,8 @@ async function report(context: CommandContext, engine: Engine, head: Record<stri
 }
 
 /** The summary when the memory has one (cheap to read), else the start of its text. */
-async function preview(engine: Engine, id: string): Promise<string> {
-  const text = (await engine.semanticOf(id))?.summary ?? (await engine.recall(id));
+async function preview(engine: Engine, id: string, namespace: string): Promise<string> {
+  const text = (await engine.semanticOf(id, namespace))?.summary ?? (await engine.recall(id, { namespace }));
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS - 1)}…` : line;
 }

@@ -1,0 +1,60 @@
+import type { Command } from "../command.js";
+import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { choices, MEMORY_KINDS } from "../../core/vocabulary.js";
+import { bytesToText } from "../../codec/text.js";
+import { emit, openEngine, parseChoice, readInputFile, requirePositional, usage } from "../shared.js";
+
+export const updateCommand: Command = {
+  name: "update",
+  summary: "change a memory's text, kind, tags or meta; what is not given stays",
+  usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [-n NS]',
+  help: `Patch semantics: only what is given changes; the creation time stays. --tag replaces the tag
+list (repeat for several; --no-tags empties it); --meta KEY=VALUE sets one key (VALUE is JSON when it
+parses as JSON, else a string) and KEY= removes it. A new text is coded and verified like \`add\`.
+With --json: the write result ({"id", "namespace", "status", "codec", "originalBytes", "storedBytes"}).`,
+  options: {
+    text: { type: "string", value: "TEXT", help: "the new text" },
+    file: { type: "string", value: "FILE", help: 'read the new text from FILE (UTF-8); "-" reads stdin' },
+    kind: { type: "string", value: "KIND", help: choices(MEMORY_KINDS) },
+    tag: { type: "string", multiple: true, value: "T", help: "the new tag list: one tag a flag" },
+    "no-tags": { type: "boolean", help: "remove every tag" },
+    meta: { type: "string", multiple: true, value: "K=V", help: "set meta key K to V (JSON or string); K= removes K" },
+    ...ID_NAMESPACE,
+    ...STORE_OPTIONS,
+  },
+  async run(context) {
+    const { values } = context;
+    const id = requirePositional(context, 0, "ID");
+    if (typeof values.text === "string" && typeof values.file === "string") throw usage("give the new text with --text or --file, not both");
+    const text = typeof values.file === "string" ? bytesToText(readInputFile(values.file)) : typeof values.text === "string" ? values.text : undefined;
+    const kind = parseChoice(MEMORY_KINDS, values.kind, "kind");
+    const tagList = (values.tag as string[] | undefined) ?? [];
+    if (values["no-tags"] === true && tagList.length) throw usage("--no-tags and --tag contradict each other");
+    const tags = values["no-tags"] === true ? [] : tagList.length ? tagList : undefined;
+    let meta: Record<string, unknown> | undefined;
+    for (const pair of (values.meta as string[] | undefined) ?? []) {
+      const at = pair.indexOf("=");
+      if (at <= 0) throw usage(`--meta ${JSON.stringify(pair)}: write KEY=VALUE (KEY= removes the key)`);
+      const raw = pair.slice(at + 1);
+      let value: unknown = raw === "" ? null : raw;
+      if (raw !== "") {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          value = raw;
+        }
+      }
+      (meta ??= {})[pair.slice(0, at)] = value;
+    }
+    if (text === undefined && kind === undefined && tags === undefined && meta === undefined) throw usage("nothing to change: give --text, --file, --kind, --tag, --no-tags or --meta");
+    const engine = openEngine(context);
+    try {
+      const namespace = typeof values.namespace === "string" ? values.namespace : undefined;
+      const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}) }, namespace);
+      emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
+      return 0;
+    } finally {
+      await engine.close();
+    }
+  },
+};

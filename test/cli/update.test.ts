@@ -1,0 +1,60 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
+import { CLI, tempDir } from "../helpers.js";
+
+function memzip(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+  return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8"), json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
+}
+
+describe("updates", () => {
+  it("engine.update patches text, kind, tags and meta and keeps the rest; re-adding a text keeps its metadata", async () => {
+    await using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "update.db"), cache: "off" });
+    try {
+      await engine.remember({ id: "m", text: "Miso the cat sleeps on the balcony.", kind: "feedback", tags: ["pets", "family"], meta: { mood: "calm", n: 1 }, createdAt: 1000 });
+      // The same text again with no metadata: nothing is lost.
+      assert.equal((await engine.remember({ id: "m", text: "Miso the cat sleeps on the balcony." })).status, "unchanged");
+      let row = await engine.memory("m");
+      assert.deepEqual([row.kind, row.tags, row.meta, row.createdAt], ["feedback", ["pets", "family"], { mood: "calm", n: 1 }, 1000]);
+      // A new text with no metadata keeps it too.
+      await engine.remember({ id: "m", text: "Miso the cat now sleeps indoors. 猫在室内睡觉 🐈" });
+      row = await engine.memory("m");
+      assert.deepEqual([row.kind, row.tags, row.createdAt], ["feedback", ["pets", "family"], 1000]);
+      assert.equal(await engine.recall("m"), "Miso the cat now sleeps indoors. 猫在室内睡觉 🐈");
+      // A patch: only what it gives changes.
+      const result = await engine.update("m", { tags: ["pets"], meta: { mood: null, seen: "2026-11-30" } });
+      assert.equal(result.status, "updated");
+      row = await engine.memory("m");
+      assert.deepEqual([row.kind, row.tags, row.meta, row.createdAt], ["feedback", ["pets"], { n: 1, seen: "2026-11-30" }, 1000]);
+      assert.equal(await engine.recall("m"), "Miso the cat now sleeps indoors. 猫在室内睡觉 🐈");
+      await engine.update("m", { text: "x".repeat(5000), kind: "note" });
+      assert.equal(await engine.recall("m"), "x".repeat(5000));
+      assert.deepEqual([(await engine.memory("m")).kind, (await engine.memory("m")).tags], ["note", ["pets"]]);
+      await assert.rejects(engine.update("nope", { text: "a" }), { code: "E_NOT_FOUND" });
+      assert.equal((await engine.verify()).failed, 0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("memzip update changes what its flags give", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "cli-update.db");
+    assert.equal(memzip(["add", "first text of the memory", "--id", "a", "--kind", "chat", "--tag", "x", "--db", db]).status, 0);
+    assert.equal(memzip(["update", "a", "--text", "second text", "--db", db]).status, 0);
+    assert.equal(memzip(["get", "a", "--db", db]).stdout, "second text");
+    assert.equal(memzip(["update", "a", "--file", "-", "--meta", "k=1", "--meta", "s=str", "--db", db], "third text\nfrom stdin").status, 0);
+    let got = memzip(["get", "a", "--db", db, "--json"]).json();
+    assert.deepEqual([got.text, got.kind, got.tags, got.meta], ["third text\nfrom stdin", "chat", ["x"], { k: 1, s: "str" }]);
+    assert.equal(memzip(["update", "a", "--no-tags", "--meta", "k=", "--kind", "note", "--db", db]).status, 0);
+    got = memzip(["get", "a", "--db", db, "--json"]).json();
+    assert.deepEqual([got.kind, got.tags, got.meta], ["note", [], { s: "str" }]);
+    assert.equal(memzip(["update", "a", "--db", db]).status, 2, "nothing to change");
+    assert.equal(memzip(["update", "missing", "--text", "t", "--db", db]).status, 4);
+    assert.equal(memzip(["update", "a", "--meta", "=v", "--db", db]).status, 2);
+  });
+});
