@@ -19,8 +19,8 @@ if (!server) {
   it("PostgreSQL store", { skip: POSTGRES_MISSING }, () => undefined);
 } else {
   const pg = server;
-  // Each case gets a fresh database.
-  storeSuite("postgres", async () => openStore(await pg.createDatabase("suite")));
+  // Each case gets a fresh schema (its own tables, functions and triggers).
+  storeSuite("postgres", async () => openStore(await pg.createSchema("suite")));
 
   describe("PostgreSQL store specifics", () => {
     let url = "";
@@ -103,6 +103,7 @@ if (!server) {
         const shared = await reader.memories.list({ namespace: "c" }).then((all) => all.filter((m) => m.id.startsWith("shared-")));
         assert.equal(shared.length, 12);
         assert.equal(shared.filter((m) => m.contentOf === null).length, 1, "one holder of the shared text");
+        assert.deepEqual(shared.map((m) => m.storedLength).sort((x, y) => (x ?? 0) - (y ?? 0)), [...Array(11).fill(0), text.length], "a reference stores no envelope");
         assert.equal((await reader.memories.usageByCodec("c"))[0]?.storedBytes, text.length + 3 * 4 * 24 * 3);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
@@ -152,6 +153,26 @@ if (!server) {
       const stats = JSON.parse((await run(process.execPath, [CLI, "stats", "--db", db, "--json"], { env })).stdout) as { memories: number; originalBytes: number };
       assert.equal(stats.memories, 10);
       assert.equal(stats.originalBytes, records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0));
+    });
+
+    it("keyword terms are stored and looked up verbatim: quotes, backslashes, operators and Chinese bigrams", async () => {
+      const store = openStore(await pg.createSchema("terms"));
+      try {
+        await store.memories.put([memory("q"), memory("r")]);
+        const [q, r] = (await store.search.pending("k", 10)).map((p) => p.seq) as [number, number];
+        await store.search.put("k", [
+          { seq: q, vector: Uint8Array.of(1), terms: "it's a\\b x&y !not 周五 五开" },
+          { seq: r, vector: Uint8Array.of(2), terms: "Running running  周五" },
+        ]);
+        for (const term of ["it's", "a\\b", "x&y", "!not", "五开"]) assert.deepEqual(await store.search.matching(term), [q], term);
+        assert.deepEqual((await store.search.matching("周五")).sort((x, y) => x - y), [q, r]);
+        assert.deepEqual(await store.search.matching("Running"), [r], "no lower-casing");
+        assert.deepEqual(await store.search.matching("run"), [], "no stemming");
+        assert.equal(await store.search.documentFrequency("running"), 1);
+        assert.deepEqual(await store.search.matching("it"), [], "no splitting at punctuation");
+      } finally {
+        await store.close();
+      }
     });
 
     it("references follow a holder across namespaces and pools (memoryKey of the reference)", async () => {

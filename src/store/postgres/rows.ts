@@ -23,6 +23,7 @@ export interface PgMemoryRow {
   content_hash: Buffer | null;
   language: string | null;
   version: number;
+  stored_length: number;
 }
 
 export interface PgAssetRow {
@@ -35,7 +36,7 @@ export interface PgAssetRow {
 }
 
 export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, m.tags, m.created_at, m.meta, c.name AS codec, m.original_length, m.checksum,
-  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version`;
+  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, octet_length(m.envelope) AS stored_length`;
 export const SUMMARY_FROM = `FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
   LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of`;
 /** A memory with the envelope it reads: its own, or that of the memory holding its text. */
@@ -61,6 +62,7 @@ export function toSummary(row: PgMemoryRow): MemorySummary {
     checksum: fromChecksumColumn(row.checksum),
     assetId: row.asset_id,
     contentOf: row.content_of ?? null,
+    storedLength: row.stored_length,
   };
   if (row.language !== null) summary.language = row.language;
   return markDamaged(summary, damaged);
