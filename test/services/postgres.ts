@@ -17,6 +17,8 @@ export interface PostgresService {
   url(database?: string): string;
   /** Creates a new empty database and returns its connection string. */
   createDatabase(prefix?: string): Promise<string>;
+  /** Creates a new empty schema (cheaper than a database) and returns a connection string whose search_path is that schema. */
+  createSchema(prefix?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +62,19 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
     }
     rmSync(folder, { recursive: true, force: true });
   };
+  // A test process ended by a signal stops its server too (an orphaned postgres would outlive the run).
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopNow();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  const forget = (): void => {
+    process.removeListener("exit", stopNow);
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  };
   process.once("exit", stopNow);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     if (user) {
       const ids = spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim();
@@ -110,13 +124,24 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
         }
         return url(name);
       },
+      async createSchema(prefix = "s") {
+        const name = `${prefix}_${databases++}`;
+        const admin = new pg.Client({ connectionString: url() });
+        await admin.connect();
+        try {
+          await admin.query(`CREATE SCHEMA "${name}"`);
+        } finally {
+          await admin.end();
+        }
+        return `${url()}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
+      },
       async stop() {
-        process.removeListener("exit", stopNow);
+        forget();
         stopNow();
       },
     };
   } catch (error) {
-    process.removeListener("exit", stopNow);
+    forget();
     stopNow();
     throw error;
   }

@@ -19,8 +19,8 @@ if (!server) {
   it("PostgreSQL store", { skip: POSTGRES_MISSING }, () => undefined);
 } else {
   const pg = server;
-  // Each case gets a fresh database.
-  storeSuite("postgres", async () => openStore(await pg.createDatabase("suite")));
+  // Each case gets a fresh schema (its own tables, functions and triggers).
+  storeSuite("postgres", async () => openStore(await pg.createSchema("suite")));
 
   describe("PostgreSQL store specifics", () => {
     let url = "";
@@ -152,6 +152,26 @@ if (!server) {
       const stats = JSON.parse((await run(process.execPath, [CLI, "stats", "--db", db, "--json"], { env })).stdout) as { memories: number; originalBytes: number };
       assert.equal(stats.memories, 10);
       assert.equal(stats.originalBytes, records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0));
+    });
+
+    it("keyword terms are stored and looked up verbatim: quotes, backslashes, operators and Chinese bigrams", async () => {
+      const store = openStore(await pg.createSchema("terms"));
+      try {
+        await store.memories.put([memory("q"), memory("r")]);
+        const [q, r] = (await store.search.pending("k", 10)).map((p) => p.seq) as [number, number];
+        await store.search.put("k", [
+          { seq: q, vector: Uint8Array.of(1), terms: "it's a\\b x&y !not 周五 五开" },
+          { seq: r, vector: Uint8Array.of(2), terms: "Running running  周五" },
+        ]);
+        for (const term of ["it's", "a\\b", "x&y", "!not", "五开"]) assert.deepEqual(await store.search.matching(term), [q], term);
+        assert.deepEqual((await store.search.matching("周五")).sort((x, y) => x - y), [q, r]);
+        assert.deepEqual(await store.search.matching("Running"), [r], "no lower-casing");
+        assert.deepEqual(await store.search.matching("run"), [], "no stemming");
+        assert.equal(await store.search.documentFrequency("running"), 1);
+        assert.deepEqual(await store.search.matching("it"), [], "no splitting at punctuation");
+      } finally {
+        await store.close();
+      }
     });
 
     it("references follow a holder across namespaces and pools (memoryKey of the reference)", async () => {

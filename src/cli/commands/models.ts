@@ -4,6 +4,7 @@ import { STORE_OPTIONS } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
 import { defaultDbPath } from "../../core/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
+import { isLocalStoreFile } from "../../store/open.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
 
@@ -52,7 +53,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
         const preset = requirePositional(context, 1, "PRESET");
         if (!isModelPreset(preset)) throw usage(`unknown preset "${preset}"; choose one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
         const storeFile = storePath(context);
-        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(storeFile === ":memory:" ? defaultDbPath() : storeFile), "models");
+        const directory = typeof context.values.dir === "string" ? context.values.dir : join(dirname(isLocalStoreFile(storeFile) ? storeFile : defaultDbPath()), "models");
         const bar = new ProgressBar(context.stderr, "download", !context.json);
         const path = await pullPreset(preset, directory, (done, total) => bar.update(done, done, total));
         bar.done();

@@ -45,6 +45,8 @@ export function redactLocation(location: string): string {
 export class PgTransaction implements Queryable {
   readonly madeNamespaces = new Map<string, number>();
   readonly madeCodecs = new Map<string, number>();
+  /** Asset row numbers looked up in this transaction (no asset is deleted while it holds the write lock). */
+  readonly assetNs = new Map<string, number>();
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -127,20 +129,21 @@ export class PgDatabase {
     }
   }
 
-  /** The number of a namespace; with a transaction, one is made for a new name. */
-  async namespaceId(name: string, tx?: PgTransaction): Promise<number | undefined> {
+  /** The number of a namespace; inside a transaction (unless `create` is false), one is made for a new name. */
+  async namespaceId(name: string, tx?: PgTransaction, create = tx !== undefined): Promise<number | undefined> {
     const known = this.namespaceIds.get(name) ?? tx?.madeNamespaces.get(name);
     if (known !== undefined) return known;
-    const on: Queryable = tx ?? { query: (text, values) => this.ready().then(() => this.pool.query(text, values)) };
-    let rows = (await on.query<{ n: number }>("SELECT n FROM namespaces WHERE name = $1", [name])).rows;
-    if (rows.length === 0 && tx) {
-      rows = (await tx.query<{ n: number }>("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) RETURNING n", [name, Date.now()])).rows;
-      tx.madeNamespaces.set(name, (rows[0] as { n: number }).n);
-      return (rows[0] as { n: number }).n;
+    const sql = "SELECT n FROM namespaces WHERE name = $1";
+    const n = (tx ? (await tx.query<{ n: number }>(sql, [name])).rows : await this.query<{ n: number }>(sql, [name]))[0]?.n;
+    if (n !== undefined) {
+      // Committed already (the row was found), so it may be cached: namespaces are never deleted.
+      this.namespaceIds.set(name, n);
+      return n;
     }
-    const n = rows[0]?.n;
-    if (n !== undefined) this.namespaceIds.set(name, n);
-    return n;
+    if (!tx || !create) return undefined;
+    const made = (await tx.query<{ n: number }>("INSERT INTO namespaces (name, created_at) VALUES ($1, $2) RETURNING n", [name, Date.now()])).rows[0] as { n: number };
+    tx.madeNamespaces.set(name, made.n);
+    return made.n;
   }
 
   async codecId(name: string, tx: PgTransaction): Promise<number> {
@@ -159,8 +162,11 @@ export class PgDatabase {
   /** The row number of an asset a memory needs (E_MISSING_ASSET when it is not stored). */
   async assetN(assetId: string | null, tx: PgTransaction): Promise<number | null> {
     if (assetId === null) return null;
+    const known = tx.assetNs.get(assetId);
+    if (known !== undefined) return known;
     const row = (await tx.query<{ n: number }>("SELECT n FROM assets WHERE id = $1", [assetId])).rows[0];
     if (!row) throw new MemzipError(ErrorCode.MISSING_ASSET, `asset ${assetId} is not in the store`, { hint: "Store the asset before the memories that need it." });
+    tx.assetNs.set(assetId, row.n);
     return row.n;
   }
 

@@ -35,25 +35,26 @@ export class PgMemoryWrites {
       const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
       for (const memory of memories) {
         const ns = (await database.namespaceId(memory.namespace, tx)) as number;
-        const before = (
-          await tx.query<ExistingRow>("SELECT seq, content_hash, content_of, envelope, codec, asset FROM memories WHERE ns = $1 AND id = $2", [ns, memory.id])
-        ).rows[0];
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
+        // One round trip: the row this write replaces, and up to two memories holding the same text (one may be that row).
+        // A hand-over below cannot change the holder found: it promotes a memory of the row's old text, never of this one.
+        const found = (
+          await tx.query<ExistingRow & { holder: boolean }>(
+            `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset FROM memories WHERE ns = $1 AND id = $2
+             UNION ALL
+             (SELECT true, seq, NULL, NULL, NULL, codec, asset FROM memories
+              WHERE $3::bytea IS NOT NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND content_of IS NULL LIMIT 2)`,
+            [ns, memory.id, hash, toChecksumColumn(memory.checksum), memory.originalLength],
+          )
+        ).rows;
+        const before = found.find((row) => !row.holder);
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {
             released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
-        const holder = hash
-          ? (
-              await tx.query<{ seq: number; codec: number; asset: number | null }>(
-                `SELECT seq, codec, asset FROM memories
-                 WHERE content_hash = $1 AND checksum = $2 AND original_length = $3 AND content_of IS NULL AND seq != $4 LIMIT 1`,
-                [hash, toChecksumColumn(memory.checksum), memory.originalLength, before?.seq ?? 0],
-              )
-            ).rows[0]
-          : undefined;
+        const holder = found.find((row) => row.holder && row.seq !== before?.seq);
         let codec = await database.codecId(memory.codec, tx);
         let asset = await database.assetN(memory.assetId, tx);
         let envelope = asBuffer(memory.envelope);
@@ -122,7 +123,7 @@ export class PgMemoryWrites {
     return database.write(async (tx) => {
       let applied = 0;
       for (const update of updates) {
-        const ns = await database.namespaceId(update.namespace);
+        const ns = await database.namespaceId(update.namespace, tx, false);
         if (ns === undefined) continue;
         const codec = await database.codecId(update.codec, tx);
         const asset = await database.assetN(update.assetId, tx);

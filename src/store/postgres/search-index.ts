@@ -1,6 +1,8 @@
 import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore } from "../../core/store.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 
+/** Whether the index holds the key passed as $1. */
+const HOLDS = "coalesce((SELECT value FROM search_meta WHERE key = 'key') = $1, false)";
 const BUMP = "UPDATE memzip_state SET changes = changes + 1 WHERE id = 1";
 
 /** A single term as a tsquery literal: quoted, so PostgreSQL takes it verbatim (no parsing, no stemming). */
@@ -30,20 +32,19 @@ export class PgSearchIndex implements SearchIndexStore {
     return rows[0]?.value;
   }
 
+  /** One round trip: whether the index holds `key` is checked in the same statement. */
   async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
-    const holds = (await this.key()) === key;
     return this.database.query<{ seq: number; id: string; namespace: string }>(
-      holds
-        ? "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) ORDER BY m.seq LIMIT $1"
-        : "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT $1",
-      [limit],
+      `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns
+       WHERE NOT (${HOLDS} AND EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)) ORDER BY m.seq LIMIT $2`,
+      [key, limit],
     );
   }
 
   async countPending(key: string): Promise<number> {
-    const holds = (await this.key()) === key;
     const rows = await this.database.query<{ n: number }>(
-      holds ? "SELECT count(*) AS n FROM memories m WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)" : "SELECT count(*) AS n FROM memories",
+      `SELECT count(*) AS n FROM memories m WHERE NOT (${HOLDS} AND EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq))`,
+      [key],
     );
     return rows[0]?.n ?? 0;
   }
