@@ -147,6 +147,8 @@ interface Matrix {
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  /** The change token at which the last refresh found nothing pending. */
+  private settled: string | undefined;
   private readonly encoding: VectorEncoding;
   /** What the stored index was made with: the embedder and the vector encoding. */
   readonly key: string;
@@ -171,14 +173,24 @@ export class SearchIndex {
     return this.index.countPending(this.key);
   }
 
-  /** Indexes every memory that is not indexed yet; returns how many it indexed. */
+  /**
+   * Indexes every memory that is not indexed yet; returns how many it indexed. When nothing was
+   * written since the last refresh found nothing to do (the store's change token says so), it
+   * returns at once: a search on an unchanged store does not look for pending memories at all.
+   */
   async refresh(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
+    if (this.settled !== undefined && (await this.index.changeToken()) === this.settled) return 0;
     const total = await this.pending();
     let indexed = 0;
     for (;;) {
       signal?.throwIfAborted();
+      // The token is read before the look-up: a write after it changes the token, so it is never missed.
+      const token = await this.index.changeToken();
       const batch = await this.index.pending(this.key, INDEX_BATCH);
-      if (batch.length === 0) break;
+      if (batch.length === 0) {
+        this.settled = token;
+        break;
+      }
       const sources: IndexSource[] = [];
       for (const { id, namespace } of batch) sources.push(await this.source(id, namespace));
       const vectors = await this.embedder.embed(sources.map(embeddingText));
@@ -252,6 +264,7 @@ export class SearchIndex {
   async clear(): Promise<void> {
     await this.index.clear();
     this.matrix = undefined;
+    this.settled = undefined;
   }
 
   /** Bytes the index's tables take in the store. */
@@ -283,10 +296,8 @@ export class SearchIndex {
         scores[row] = (scores[row] as number) + idf;
       }
     }
-    return touched
-      .sort((a, b) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b)
-      .slice(0, count)
-      .map((row) => rowKey(matrix, row));
+    const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b;
+    return topRows(touched, count, better).map((row) => rowKey(matrix, row));
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -366,6 +377,43 @@ export class SearchIndex {
     this.matrix = { version, seqs: new Map(seqs.map((seq, i) => [seq, i])), ids, namespaces, rows: new Map(ids.map((id, i) => [memoryKey(namespaces[i] as string, id), i])), values };
     return this.matrix;
   }
+}
+
+/**
+ * The `count` best of `rows` in order (`compare` < 0 puts a first), without sorting them all: a
+ * keyword common in a large store touches tens of thousands of rows, of which ten are wanted.
+ */
+export function topRows(rows: readonly number[], count: number, compare: (a: number, b: number) => number): number[] {
+  if (rows.length <= count * 4) return [...rows].sort(compare).slice(0, count);
+  // A bounded max-heap of the best so far (its root is the worst kept).
+  const heap: number[] = [];
+  const worse = (i: number, j: number) => compare(heap[i] as number, heap[j] as number) > 0;
+  const swap = (i: number, j: number) => {
+    const t = heap[i] as number;
+    heap[i] = heap[j] as number;
+    heap[j] = t;
+  };
+  for (const row of rows) {
+    if (heap.length === count) {
+      if (compare(row, heap[0] as number) >= 0) continue;
+      heap[0] = row;
+    } else {
+      heap.push(row);
+      for (let i = heap.length - 1; i > 0 && worse(i, (i - 1) >> 1); i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+      continue;
+    }
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < heap.length && worse(l, top)) top = l;
+      if (r < heap.length && worse(r, top)) top = r;
+      if (top === i) break;
+      swap(i, top);
+      i = top;
+    }
+  }
+  return heap.sort(compare);
 }
 
 function rowKey(matrix: Matrix, row: number): string {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
-import { reciprocalRankFusion, searchTerms } from "../../src/search/search.js";
+import { reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
 
@@ -45,7 +45,39 @@ describe("search terms and fusion", () => {
   });
 });
 
+describe("top rows", () => {
+  it("selects the same best rows, in the same order, as sorting all of them (seeded property test)", () => {
+    const random = seededRandom(11);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = Math.floor(random() * 400);
+      const scores = Array.from({ length: n }, () => Math.floor(random() * 20));
+      const rows = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5);
+      const compare = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || a - b;
+      const count = 1 + Math.floor(random() * 30);
+      assert.deepEqual(topRows(rows, count, compare), [...rows].sort(compare).slice(0, count));
+    }
+  });
+});
+
 describe("search over a store", () => {
+  it("a write from another process between two searches is indexed and found by the second", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "settle.db");
+    const engine = Engine.open({ db, cache: "off" });
+    try {
+      await engine.remember({ id: "a", text: "The heron stands in the reeds at dawn." });
+      assert.deepEqual((await engine.searchMemories("heron reeds")).map((h) => h.id), ["a"]);
+      assert.deepEqual((await engine.searchMemories("heron reeds")).map((h) => h.id), ["a"], "nothing written: same answer");
+      const other = spawnSync(process.execPath, [CLI, "add", "A heron and its chick fish in the reeds.", "--id", "b", "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/c.json" } });
+      assert.equal(other.status, 0, other.stderr.toString());
+      assert.deepEqual((await engine.searchMemories("heron chick")).map((h) => h.id)[0], "b");
+      await engine.forget("b");
+      assert.ok(!(await engine.searchMemories("heron chick")).some((h) => h.id === "b"));
+    } finally {
+      await engine.close();
+    }
+  });
+
   const notes = [
     { id: "atlas", text: "The Atlas migration to PostgreSQL is due on Friday; Alice owns the rollback plan." },
     { id: "atlas-2", text: "Reminder: the Atlas migration to PostgreSQL is due Friday and Alice owns rollback." },
