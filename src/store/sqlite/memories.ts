@@ -42,7 +42,9 @@ export class SqliteMemories implements MemoryRepository {
       namespacesOf: db.prepare("SELECT n.name FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.id = ? ORDER BY n.name").pluck(),
       fingerprint: db.prepare(`SELECT m.checksum, m.original_length FROM memories m WHERE ${BY_ID}`),
       scanAll: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? ORDER BY m.seq LIMIT ?`),
-      scanNamespace: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? AND m.ns = ? ORDER BY m.seq LIMIT ?`),
+      // `+m.ns`: walk seq order and skip other namespaces; through the id index SQLite would sort the
+      // whole namespace again for every batch (66 s instead of 10 s for 50,000 of 100,000 memories).
+      scanNamespace: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? AND +m.ns = ? ORDER BY m.seq LIMIT ?`),
       count: db.prepare("SELECT count(*) FROM memories").pluck(),
       countNamespace: db.prepare("SELECT count(*) FROM memories WHERE ns = ?").pluck(),
       usage: db.prepare(
@@ -123,7 +125,7 @@ export class SqliteMemories implements MemoryRepository {
     if (query.namespace !== undefined) {
       const ns = this.database.namespaceId(query.namespace, false);
       if (ns === undefined) return [];
-      where.push("m.ns = ?");
+      where.push("+m.ns = ?");
       params.push(ns);
     }
     if (query.kind !== undefined) {
@@ -141,7 +143,7 @@ export class SqliteMemories implements MemoryRepository {
     if (query.namespaces !== undefined) {
       const ns = query.namespaces.map((name) => this.database.namespaceId(name, false)).filter((n): n is number => n !== undefined);
       if (ns.length === 0) return { items: [], next: null };
-      where.push(`m.ns IN (${ns.map(() => "?").join(", ")})`);
+      where.push(`+m.ns IN (${ns.map(() => "?").join(", ")})`);
       params.push(...ns);
     }
     if (query.kind !== undefined) {
