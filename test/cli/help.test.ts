@@ -26,7 +26,7 @@ function listedOptions(help: string): ListedOption[] {
   assert.ok(section, `no options section in:\n${help}`);
   const options: ListedOption[] = [];
   for (const line of section.split("\n")) {
-    const flag = /^ {2}(?:-(\w), )?--([\w-]+)( [A-Z][\w.]*)?(?: +(.*))?$/.exec(line);
+    const flag = /^ {2}(?:-(\w), )?--([\w-]+)( [A-Z][\w.=]*)?(?: +(.*))?$/.exec(line);
     if (flag) options.push({ long: flag[2] as string, ...(flag[1] ? { short: flag[1] } : {}), takesValue: flag[3] !== undefined, text: flag[4] ?? "" });
     else if (options.length > 0 && /^ {4,}\S/.test(line)) (options[options.length - 1] as ListedOption).text += ` ${line.trim()}`;
     else assert.equal(line.trim(), "", `unexpected line in the options section: ${JSON.stringify(line)}`);
