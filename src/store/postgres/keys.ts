@@ -1,26 +1,7 @@
-import type { ApiKeyRecord, KeyRepository, KeyRole } from "../../core/store.js";
+import type { ApiKeyRecord, KeyRepository } from "../../core/store.js";
+import { toKey, type KeyRow } from "../rows.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import type { PgDatabase } from "./database.js";
-
-interface KeyRow {
-  id: string;
-  hash: Buffer;
-  role: KeyRole;
-  namespaces: string;
-  label: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (row: KeyRow): ApiKeyRecord => ({
-  id: row.id,
-  hash: new Uint8Array(row.hash),
-  role: row.role,
-  namespaces: JSON.parse(row.namespaces) as string[],
-  label: row.label,
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-});
 
 /** The API keys aggregate of the PostgreSQL store: hashes of keys, their role and namespaces. */
 export class PgKeys implements KeyRepository {

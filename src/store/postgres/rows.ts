@@ -1,38 +1,12 @@
-import type { AssetKind } from "../../codec/codec.js";
-import { MEMORY_KINDS, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory } from "../../core/store.js";
-import { markDamaged, parseJsonColumn } from "../damage.js";
-import { toBytes } from "../sqlite/rows.js";
+import type { MemorySummary, StoredMemory } from "../../core/store.js";
+import { summaryOf, withEnvelope, type MemoryColumns } from "../rows.js";
 
-export { asBuffer, kindNumber, toBytes } from "../sqlite/rows.js";
+export { asBuffer, kindNumber, toAsset, toBytes, type AssetRow as PgAssetRow } from "../rows.js";
 
 /** A memory row as the summary and envelope queries below return it (pg parses jsonb; int8 as numbers). */
-export interface PgMemoryRow {
-  seq: number;
-  id: string;
-  namespace: string;
-  kind: number;
+export interface PgMemoryRow extends MemoryColumns {
   tags: unknown;
-  created_at: number;
-  meta: string | null;
-  codec: string;
-  envelope?: Buffer;
-  original_length: number;
   checksum: number;
-  asset_id: string | null;
-  content_of: string | null;
-  content_hash: Buffer | null;
-  language: string | null;
-  version: number;
-  stored_length: number;
-}
-
-export interface PgAssetRow {
-  id: string;
-  kind: string;
-  namespace: string | null;
-  bytes: Buffer;
-  meta: string | null;
-  created_at: number;
 }
 
 export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, m.tags, m.created_at, m.meta, c.name AS codec, m.original_length, m.checksum,
@@ -50,37 +24,9 @@ export const fromChecksumColumn = (value: number): number => value >>> 0;
 export function toSummary(row: PgMemoryRow): MemorySummary {
   const damaged: string[] = [];
   const tags = row.tags === null ? [] : Array.isArray(row.tags) && row.tags.every((t) => typeof t === "string") ? (row.tags as string[]) : (damaged.push("tags"), []);
-  const summary: MemorySummary = {
-    id: row.id,
-    namespace: row.namespace,
-    kind: (MEMORY_KINDS[row.kind] ?? "note") as MemoryKind,
-    tags,
-    createdAt: row.created_at,
-    meta: row.meta === null ? {} : parseJsonColumn(row.meta, "meta", {} as Record<string, unknown>, (v) => typeof v === "object" && v !== null && !Array.isArray(v), damaged),
-    codec: row.codec,
-    originalLength: row.original_length,
-    checksum: fromChecksumColumn(row.checksum),
-    assetId: row.asset_id,
-    contentOf: row.content_of ?? null,
-    storedLength: row.stored_length,
-  };
-  if (row.language !== null) summary.language = row.language;
-  return markDamaged(summary, damaged);
+  return summaryOf(row, tags, fromChecksumColumn(row.checksum), damaged);
 }
 
 export function toStoredMemory(row: PgMemoryRow): StoredMemory {
-  const memory: StoredMemory = { ...toSummary(row), envelope: toBytes(row.envelope as Buffer), version: row.version };
-  if (row.content_hash) memory.contentHash = toBytes(row.content_hash);
-  return memory;
-}
-
-export function toAsset(row: PgAssetRow): StoredAsset {
-  return {
-    id: row.id,
-    kind: row.kind as AssetKind,
-    namespace: row.namespace,
-    bytes: toBytes(row.bytes),
-    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
-    createdAt: row.created_at,
-  };
+  return withEnvelope(toSummary(row), row);
 }

@@ -1,0 +1,116 @@
+/**
+ * Rows of memzip's relational schema (SQLite and PostgreSQL share its shape) as contract values.
+ * Each store reads its own columns (tags as JSON text or jsonb, checksums signed or not) and hands
+ * the decoded values here, so both build memories, assets and keys the same way.
+ */
+import type { AssetKind } from "../codec/codec.js";
+import { ErrorCode, MemzipError } from "../errors.js";
+import { MEMORY_KINDS, type ApiKeyRecord, type KeyRole, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory } from "../core/store.js";
+import { markDamaged, parseJsonColumn } from "./damage.js";
+
+/** The columns both stores' summary queries return, with the fields every store decodes alike. */
+export interface MemoryColumns {
+  seq: number;
+  id: string;
+  namespace: string;
+  kind: number;
+  created_at: number;
+  meta: string | null;
+  codec: string;
+  envelope?: Buffer;
+  original_length: number;
+  asset_id: string | null;
+  content_of: string | null;
+  content_hash: Buffer | null;
+  language: string | null;
+  version: number;
+  stored_length: number;
+}
+
+export interface AssetRow {
+  id: string;
+  kind: string;
+  namespace: string | null;
+  bytes: Buffer;
+  meta: string | null;
+  created_at: number;
+}
+
+export interface KeyRow {
+  id: string;
+  hash: Buffer;
+  role: KeyRole;
+  namespaces: string;
+  label: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export function kindNumber(kind: string): number {
+  const n = (MEMORY_KINDS as readonly string[]).indexOf(kind);
+  if (n < 0) throw new MemzipError(ErrorCode.INVALID_INPUT, `unknown memory kind "${kind}"`, { hint: `Use one of ${MEMORY_KINDS.join(", ")}.` });
+  return n;
+}
+
+export function toBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+/** A byte array as a Buffer over the same memory (no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * A summary from a row whose store decoded `tags` and `checksum` already; `damaged` names the
+ * columns that did not decode. A damaged tags/meta column reads as empty and is marked, so one bad
+ * row does not end a scan (issue 12).
+ */
+export function summaryOf(row: MemoryColumns, tags: string[], checksum: number, damaged: string[]): MemorySummary {
+  const summary: MemorySummary = {
+    id: row.id,
+    namespace: row.namespace,
+    kind: (MEMORY_KINDS[row.kind] ?? "note") as MemoryKind,
+    tags,
+    createdAt: row.created_at,
+    meta: row.meta === null ? {} : parseJsonColumn(row.meta, "meta", {} as Record<string, unknown>, (v) => typeof v === "object" && v !== null && !Array.isArray(v), damaged),
+    codec: row.codec,
+    originalLength: row.original_length,
+    checksum,
+    assetId: row.asset_id,
+    contentOf: row.content_of ?? null,
+    storedLength: row.stored_length,
+  };
+  if (row.language !== null) summary.language = row.language;
+  return markDamaged(summary, damaged);
+}
+
+/** A summary with the envelope it reads and the row's version. */
+export function withEnvelope(summary: MemorySummary, row: MemoryColumns): StoredMemory {
+  const memory: StoredMemory = { ...summary, envelope: toBytes(row.envelope as Buffer), version: row.version };
+  if (row.content_hash) memory.contentHash = toBytes(row.content_hash);
+  return memory;
+}
+
+export function toAsset(row: AssetRow): StoredAsset {
+  return {
+    id: row.id,
+    kind: row.kind as AssetKind,
+    namespace: row.namespace,
+    bytes: toBytes(row.bytes),
+    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    createdAt: row.created_at,
+  };
+}
+
+export function toKey(row: KeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    hash: new Uint8Array(row.hash),
+    role: row.role,
+    namespaces: JSON.parse(row.namespaces) as string[],
+    label: row.label,
+    createdAt: Number(row.created_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
