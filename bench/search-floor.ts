@@ -5,29 +5,20 @@
  * hybrid and vector mode; (b) queries of made-up words no memory holds — how often they still return a hit. A good
  * floor keeps (a) and drives (b) to zero.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
 import { seededRandom } from "../src/core/stats.js";
 import { NGRAM_MIN_SIMILARITY } from "../src/search/search.js";
+import { devTexts, words } from "./corpus.js";
 import { replaceSection } from "./sections.js";
 
 const { values } = parseArgs({ options: { queries: { type: "string" } } });
 const queryCount = Number(values.queries ?? 300);
 const FLOORS = [-1, 0, 0.1, 0.2, 0.25, 0.28, 0.3, 0.35];
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const corpus = readFileSync(join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl"), "utf8")
-  .split("\n")
-  .filter((line) => line.trim() !== "")
-  .map((line) => (JSON.parse(line) as { text: string }).text);
-
-function words(text: string): string[] {
-  const split = text.split(/\s+/).filter(Boolean);
-  return split.length >= 8 ? split : (text.match(/.{1,2}/gsu) ?? []);
-}
+const corpus = devTexts();
 
 const random = seededRandom(7);
 const queries = Array.from({ length: queryCount }, () => {

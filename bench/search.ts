@@ -6,40 +6,22 @@
  * rate, and the index's bytes per memory (whole pages, by SQLite's dbstat). Each query's target memory is known, so
  * recall@10 is reported too. Every variant runs on the same store and the same queries.
  */
-import { readFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
 import type { SearchOptions } from "../src/search/search.js";
 import { isVectorEncodingName, type VectorEncodingName } from "../src/search/vector-encoding.js";
 import { quantile, seededRandom } from "../src/core/stats.js";
+import { devTexts, memoryText, words } from "./corpus.js";
 import { replaceSection } from "./sections.js";
 
 const { values } = parseArgs({ options: { sizes: { type: "string" }, queries: { type: "string" }, variants: { type: "string" } } });
 const sizes = (values.sizes ?? "dev,10000,100000").split(",");
 const queryCount = Number(values.queries ?? 200);
 const variants = (values.variants ?? "binary,ternary,int8,float16").split(",").filter(isVectorEncodingName);
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const corpus = readFileSync(join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl"), "utf8")
-  .split("\n")
-  .filter((line) => line.trim() !== "")
-  .map((line) => (JSON.parse(line) as { text: string }).text);
-
-/** Words of a text: space-separated for most, characters in pairs for Chinese. */
-function words(text: string): string[] {
-  const split = text.split(/\s+/).filter(Boolean);
-  return split.length >= 8 ? split : (text.match(/.{1,2}/gsu) ?? []);
-}
-
-function memoryText(i: number, random: () => number): string {
-  const source = words(corpus[i % corpus.length] as string);
-  const length = Math.min(source.length, 12 + Math.floor(random() * 40));
-  const start = Math.floor(random() * Math.max(1, source.length - length));
-  const joiner = /\p{Script=Han}/u.test(source[0] ?? "") ? "" : " ";
-  return `${source.slice(start, start + length).join(joiner)} (${i})`;
-}
+const corpus = devTexts();
 
 interface Row {
   memories: string;
@@ -70,7 +52,7 @@ async function measure(size: string): Promise<Row[]> {
       for (let start = 0; start < count; start += 1000) {
         const batch = Array.from({ length: Math.min(1000, count - start) }, (_, k) => ({
           id: `m${start + k}`,
-          text: whole ? (corpus[start + k] as string) : memoryText(start + k, random),
+          text: whole ? (corpus[start + k] as string) : memoryText(corpus, start + k, random),
         }));
         texts.push(...batch.map((b) => b.text));
         await engine.rememberMany(batch);

@@ -6,14 +6,14 @@
  * decode), and hybrid `searchMemories` (after the index is built, which is timed too). Without `--pg` a throwaway
  * PostgreSQL 15 is started on loopback (test/services/postgres.ts) and stopped at the end.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { quantile, seededRandom } from "../src/core/stats.js";
 import { Engine } from "../src/engine.js";
 import { startPostgres, type PostgresService } from "../test/services/postgres.js";
+import { devTexts, memoryText, words } from "./corpus.js";
 import { replaceSection } from "./sections.js";
 
 const { values } = parseArgs({ options: { memories: { type: "string" }, recalls: { type: "string" }, queries: { type: "string" }, pg: { type: "string" }, write: { type: "boolean" } } });
@@ -21,25 +21,7 @@ const count = Number(values.memories ?? 10_000);
 const recallCount = Number(values.recalls ?? 2000);
 const queryCount = Number(values.queries ?? 300);
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const corpus = readFileSync(join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl"), "utf8")
-  .split("\n")
-  .filter((line) => line.trim() !== "")
-  .map((line) => (JSON.parse(line) as { text: string }).text);
-
-function words(text: string): string[] {
-  const split = text.split(/\s+/).filter(Boolean);
-  return split.length >= 8 ? split : (text.match(/.{1,2}/gsu) ?? []);
-}
-
-/** A window of a dev record, numbered, so no two memories are alike (as bench/search.ts). */
-function memoryText(i: number, random: () => number): string {
-  const source = words(corpus[i % corpus.length] as string);
-  const length = Math.min(source.length, 12 + Math.floor(random() * 40));
-  const start = Math.floor(random() * Math.max(1, source.length - length));
-  const joiner = /\p{Script=Han}/u.test(source[0] ?? "") ? "" : " ";
-  return `${source.slice(start, start + length).join(joiner)} (${i})`;
-}
+const corpus = devTexts();
 
 const ms = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 const fmt = (value: number): string => value.toFixed(2);
@@ -59,7 +41,7 @@ try {
     { name: "PostgreSQL 15 (loopback)", db: url },
   ];
   const random = seededRandom(count);
-  const texts = Array.from({ length: count }, (_, i) => memoryText(i, random));
+  const texts = Array.from({ length: count }, (_, i) => memoryText(corpus, i, random));
   const options = { codecs: ["raw", "zstd"], autoTrainAfter: 0, cache: "off", similarityThreshold: 1 } as const;
   const rows: { name: string; importPerSecond: number; indexSeconds: number; recall: number[]; search: number[] }[] = [];
   for (const store of stores) {
