@@ -322,10 +322,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const limit = args.limit ?? MCP_BOUNDS.searchDefault;
       const mode = args.mode ?? "hybrid";
       if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { hits: [] };
-      const targets: readonly (string | undefined)[] = args.namespace !== undefined ? [args.namespace] : (namespaces ?? [undefined]);
-      const found: SearchHit[] = [];
-      for (const namespace of targets) found.push(...(await engine.searchMemories(args.query, { limit, mode, ...(namespace === undefined ? {} : { namespace }) })));
-      const hits = found.filter((hit) => inScope(scope, hit.namespace)).sort((a, b) => b.score - a.score).slice(0, limit);
+      // The scope's namespaces are admitted before ranking: one ranking over all of them, nothing outside.
+      const only = args.namespace !== undefined ? [args.namespace] : namespaces;
+      const hits = await engine.searchMemories(args.query, { limit, mode, ...(only === undefined ? {} : { namespaces: only }) });
       return { hits: await withPreviews(hits) };
     }),
   );

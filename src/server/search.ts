@@ -65,15 +65,9 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     response: Hits,
     handler: async ({ body, scope }) => {
       const namespaces = readNamespaces(scopeOf(scope), body.namespace);
-      const options = { limit: body.limit, mode: body.mode, signal: context.shutdown };
-      let hits: SearchHit[];
-      if (namespaces === undefined) hits = await engine.searchMemories(body.query, options);
-      else {
-        hits = [];
-        for (const namespace of namespaces) hits.push(...(await engine.searchMemories(body.query, { ...options, namespace })));
-        hits.sort((a, b) => b.score - a.score);
-      }
-      return withPreviews(hits.slice(0, body.limit));
+      // The key's namespaces are admitted before ranking: one ranking over all of them, nothing outside.
+      const hits = await engine.searchMemories(body.query, { limit: body.limit, mode: body.mode, signal: context.shutdown, ...(namespaces === undefined ? {} : { namespaces }) });
+      return withPreviews(hits);
     },
   });
 
