@@ -74,11 +74,12 @@ export class KeyService {
   /** The scope of a presented key, or undefined for an unknown or revoked one. */
   async authenticate(key: string): Promise<KeyScope | undefined> {
     if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
-    const hash = Buffer.from(sha256(key)).toString("hex");
+    const digest = sha256(key);
+    const hash = Buffer.from(digest).toString("hex");
     const now = Date.now();
     const cached = this.recent.get(hash);
     if (cached && now - cached.at < CACHE_MS) return cached.scope;
-    const record = await this.keys.byHash(sha256(key));
+    const record = await this.keys.byHash(digest);
     const scope: KeyScope | undefined =
       record && record.revokedAt === null ? { keyId: record.id, role: record.role, namespaces: record.namespaces.includes("*") ? "*" : record.namespaces } : undefined;
     if (this.recent.size > 10_000) this.recent.clear();
