@@ -122,7 +122,12 @@ export const MIGRATIONS: readonly Migration[] = [
      created_at INTEGER NOT NULL,
      revoked_at INTEGER
    );`,
+  // Tags and meta stored once per distinct value (memory_values), referred to by number from each memory.
+  internMemoryValues,
 ];
+
+/** Index of the step that moves tags and meta into `memory_values` (its test builds a store just before it). */
+export const MEMORY_VALUES_STEP = MIGRATIONS.indexOf(internMemoryValues);
 
 /** Index of the v1 -> v2 step: a new store starts at v2 and then applies every step after it. */
 export const V2_STEP = MIGRATIONS.indexOf(migrateToV2);
@@ -259,4 +264,41 @@ function migrateToV2(db: Database.Database): void {
     ALTER TABLE memories_v2 RENAME TO memories;
     ALTER TABLE semantic_v2 RENAME TO semantic;
     ${SCHEMA_V2_INDEXES}`);
+}
+
+/**
+ * Tags and meta as numbers: each distinct JSON text (a memory's tags array or meta object) is
+ * stored once in `memory_values` (found by a 32-bit hash of the text, the text compared too) and
+ * `memories.tags_ref` / `meta_ref` refer to it; the inline `tags` / `meta` columns are dropped.
+ * Records of a corpus mostly repeat the same few metas, so the ~40 bytes a row become one or none.
+ * Adds and drops columns with ALTER TABLE (never recreates `memories`, so every other column,
+ * index and trigger, whichever step added it, is kept as is); checks every row's values before
+ * dropping the inline columns; runs in the caller's transaction.
+ */
+function internMemoryValues(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE memory_values (n INTEGER PRIMARY KEY, hash INTEGER NOT NULL, json TEXT NOT NULL);
+    CREATE INDEX memory_values_by_hash ON memory_values(hash);
+    ALTER TABLE memories ADD COLUMN tags_ref INTEGER;
+    ALTER TABLE memories ADD COLUMN meta_ref INTEGER;
+    INSERT INTO memory_values (hash, json)
+      SELECT ${ID_HASH_FUNCTION}(v), v FROM (SELECT tags AS v FROM memories WHERE tags IS NOT NULL UNION SELECT meta FROM memories WHERE meta IS NOT NULL);
+    UPDATE memories SET
+      tags_ref = (SELECT v.n FROM memory_values v WHERE v.hash = ${ID_HASH_FUNCTION}(memories.tags) AND v.json = memories.tags),
+      meta_ref = (SELECT v.n FROM memory_values v WHERE v.hash = ${ID_HASH_FUNCTION}(memories.meta) AND v.json = memories.meta)
+    WHERE tags IS NOT NULL OR meta IS NOT NULL;`);
+  const mismatched = db
+    .prepare(
+      `SELECT count(*) FROM memories m LEFT JOIN memory_values t ON t.n = m.tags_ref LEFT JOIN memory_values v ON v.n = m.meta_ref
+       WHERE t.json IS NOT m.tags OR v.json IS NOT m.meta`,
+    )
+    .pluck()
+    .get() as number;
+  if (mismatched !== 0) {
+    throw new MemzipError(ErrorCode.STORE, `storing tags and meta once per value did not verify: ${mismatched} memories differ; the store is left as it was`, {
+      hint: "Keep using the previous memzip release on this store and report the failure with `memzip stats --json` output.",
+    });
+  }
+  // DROP COLUMN rewrites the rows in place and keeps every other column, index and trigger as it is.
+  db.exec("ALTER TABLE memories DROP COLUMN tags; ALTER TABLE memories DROP COLUMN meta;");
 }

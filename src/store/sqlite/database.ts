@@ -42,6 +42,8 @@ export class SqliteDatabase {
       codecId: db.prepare("SELECT n FROM codecs WHERE name = ?").pluck(),
       insertCodec: db.prepare("INSERT INTO codecs (name) VALUES (?) ON CONFLICT(name) DO NOTHING"),
       assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
+      valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
+      insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
     };
   }
 
@@ -79,6 +81,17 @@ export class SqliteDatabase {
       throw new MemzipError(ErrorCode.MISSING_ASSET, `asset ${assetId} is not in the store`, { hint: "Store the asset before the memories that need it." });
     }
     return n;
+  }
+
+  /**
+   * The number of a tags or meta JSON text in `memory_values`, stored there if new (call inside the
+   * write transaction; never cached, since `compact` may prune a value no memory refers to).
+   */
+  valueRef(json: string | null): number | null {
+    if (json === null) return null;
+    const hash = idHash(json);
+    const n = this.statements.valueN.get(hash, json) as number | undefined;
+    return n ?? Number(this.statements.insertValue.run(hash, json).lastInsertRowid);
   }
 
   /** Runs `work` in one write transaction (taking the write lock first, so it never has to upgrade). */

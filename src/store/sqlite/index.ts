@@ -82,6 +82,11 @@ export class SqliteStore implements Store {
     this.guard(() => {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
+      // Tags and meta values no memory refers to any longer (rewrites and deletes leave them).
+      this.database.write(() =>
+        db.exec(`DELETE FROM memory_values WHERE n NOT IN
+          (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)`),
+      );
       db.pragma("wal_checkpoint(TRUNCATE)");
       db.exec("VACUUM");
       db.pragma("wal_checkpoint(TRUNCATE)");

@@ -19,7 +19,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
-import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
+import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
 const SCAN_BATCH = 256;
@@ -151,7 +151,7 @@ export class SqliteMemories implements MemoryRepository {
       params.push(kindNumber(query.kind));
     }
     for (const tag of new Set(query.tags ?? [])) {
-      where.push("json_valid(m.tags) AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?)");
+      where.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value = ?)`);
       params.push(tag);
     }
     if (query.createdFrom !== undefined) {

@@ -29,12 +29,12 @@ export class MemoryWrites {
     this.statements = {
       existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset FROM memories m WHERE ${BY_ID}`),
       insertMemory: db.prepare(
-        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope)
-         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tags, @meta, @envelope)`,
+        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope)
+         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope)`,
       ),
       updateMemory: db.prepare(
         `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
-           content_hash = @contentHash, content_of = @contentOf, language = @language, tags = @tags, meta = @meta, envelope = @envelope, version = version + 1
+           content_hash = @contentHash, content_of = @contentOf, language = @language, tags_ref = @tagsRef, meta_ref = @metaRef, envelope = @envelope, version = version + 1
          WHERE seq = @seq`,
       ),
       replaceEnvelope: db.prepare(
@@ -91,8 +91,8 @@ export class MemoryWrites {
           contentHash: hash,
           contentOf: null as number | null,
           language: memory.language ?? null,
-          tags: memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
-          meta: Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
+          tagsRef: database.valueRef(memory.tags.length > 0 ? JSON.stringify(memory.tags) : null),
+          metaRef: database.valueRef(Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null),
           envelope: asBuffer(memory.envelope),
         };
         if (holder) {

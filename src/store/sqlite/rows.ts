@@ -10,10 +10,14 @@ export interface MemoryRow extends MemoryColumns {
   checksum: number;
 }
 
-export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, m.tags, m.created_at, m.meta, c.name AS codec, m.original_length, m.checksum,
+/** A memory's tags as JSON text (stored once per distinct value in memory_values). */
+export const TAGS_JSON = "tv.json";
+
+export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, ${TAGS_JSON} AS tags, m.created_at, mv.json AS meta, c.name AS codec, m.original_length, m.checksum,
   a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, length(m.envelope) AS stored_length`;
 export const SUMMARY_FROM = `FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
-  LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of`;
+  LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of
+  LEFT JOIN memory_values tv ON tv.n = m.tags_ref LEFT JOIN memory_values mv ON mv.n = m.meta_ref`;
 /** A memory with the envelope it reads: its own, or that of the memory holding its text. */
 export const WITH_ENVELOPE = `${SUMMARY_SELECT}, CASE WHEN m.content_of IS NULL THEN m.envelope ELSE p.envelope END AS envelope ${SUMMARY_FROM}`;
 /** A memory by namespace number, id hash and id (the id index). */
