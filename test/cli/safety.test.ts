@@ -132,8 +132,11 @@ describe("issue 12: verify keeps going", () => {
     await using dir = tempDir();
     const db = sampleStore(dir.path);
     const ids = sampleRecords().map((r) => r.id);
-    sql(db, "UPDATE memories SET meta = '{not json' WHERE id = ?", ids[3]);
-    sql(db, "UPDATE memories SET tags = '[1,' WHERE id = ?", ids[20]);
+    // Tags and meta are stored once per value (memory_values): each damaged row gets a damaged value of its own.
+    sql(db, "INSERT INTO memory_values (hash, json) VALUES (0, '{not json')");
+    sql(db, "UPDATE memories SET meta_ref = (SELECT max(n) FROM memory_values) WHERE id = ?", ids[3]);
+    sql(db, "INSERT INTO memory_values (hash, json) VALUES (0, '[1,')");
+    sql(db, "UPDATE memories SET tags_ref = (SELECT max(n) FROM memory_values) WHERE id = ?", ids[20]);
     sql(db, "UPDATE memories SET id = CAST(id AS BLOB) WHERE id = ?", ids[30]);
     sql(db, "UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE id = ?) WHERE id = ?", ids[0], ids[39]);
     const verify = memzip(["verify", "--db", db, "--json"]);
