@@ -190,17 +190,22 @@ async function waitForChunks(
   let recordsDone = 0;
   const pollMs = options.pollMs ?? 200;
   for (;;) {
-    for (const index of [...pending]) {
+    // One cheap state query per pending chunk, all sent at once (one round trip, a few bytes each);
+    // a chunk's job (with its records) is read only once, when it has completed or failed.
+    const pendingNow = [...pending];
+    const states = await Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`)));
+    for (const [i, index] of pendingNow.entries()) {
+      const state = states[i];
+      if (state !== "completed" && state !== "failed" && state !== "unknown") continue;
       const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
       if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
-      const state = await job.getState();
       if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
           hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
           details: { chunk: index },
         });
       }
-      if (state !== "completed") continue;
+      if ((await job.getState()) !== "completed") continue;
       pending.delete(index);
       recordsDone += sizes[index] ?? 0;
       const result = job.returnvalue;
