@@ -29,7 +29,11 @@ export interface ChunkPayload {
 
 /** What a worker reports for a chunk (the job's return value). */
 export interface ChunkResult {
+  /** stored + updated. */
   written: number;
+  /** Records new to the store, and records that replaced a stored one (absent from workers of an older build). */
+  stored?: number;
+  updated?: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -83,6 +87,9 @@ export interface ImportProgressEvent {
   chunksDone: number;
   records: number;
   recordsDone: number;
+  /** Bytes of the completed chunks' texts, and what they were stored in. */
+  originalBytes: number;
+  storedBytes: number;
 }
 
 export interface FleetImportReport {
@@ -92,6 +99,8 @@ export interface FleetImportReport {
   /** Chunks that were already complete when this run enqueued (a resumed import). */
   skippedChunks: number;
   written: number;
+  stored: number;
+  updated: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -185,7 +194,7 @@ async function waitForChunks(
   skippedChunks: number,
   options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
   const pending = new Set(sizes.map((_, index) => index));
   let recordsDone = 0;
   const pollMs = options.pollMs ?? 200;
@@ -211,13 +220,15 @@ async function waitForChunks(
       const result = job.returnvalue;
       if (result) {
         report.written += result.written;
+        report.stored += result.stored ?? result.written;
+        report.updated += result.updated ?? 0;
         report.unchanged += result.unchanged;
         report.originalBytes += result.originalBytes;
         report.storedBytes += result.storedBytes;
         report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
       }
     }
-    options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone });
+    options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
     if (pending.size === 0) return report;
     if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
     await new Promise((done) => setTimeout(done, pollMs));
