@@ -12,9 +12,10 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryInput } from "../pipeline/records.js";
 
 /**
- * Records per chunk unless the caller says otherwise: the profile's batch size. Measured
- * (BENCHMARKS.md, "Worker fleet"): one worker imports the dev corpus about twice as fast in chunks
- * of 32 as in chunks of 200 (cause not traced; grouping similar memories within a batch is the suspect).
+ * Records per chunk unless the caller says otherwise: the profile's batch size, so a worker groups
+ * similar memories in the same batches as a local import does (a chunk is one batch: its size
+ * changes the grouping, hence the work and the result). Bigger chunks also leave workers idle at the
+ * end of an import (BENCHMARKS.md, "Worker fleet").
  */
 export const DEFAULT_CHUNK_RECORDS = 32;
 
