@@ -7,12 +7,16 @@
  *    Workers are started and ready before the clock starts; the clock stops when the import
  *    command exits (every chunk committed). Every process runs with `--workers 0` (one coding
  *    thread each) and auto-training off, so every run does the same work.
+ *    Each process's CPU seconds (user + system, all its threads, from /proc) are read just before it
+ *    exits, and Redis's from `INFO cpu`: CPU per 1,000 records per role shows whether every run does
+ *    the same work, whether a worker uses more than one core (CPU / wall > 1), and what the producer
+ *    and Redis cost. `--quick` is `--workers 1,2 --recalls 100` (a few minutes on a loaded 2-core box).
  * 2. The Redis tier on repeated recalls: per-recall latency of an in-process LRU hit, a Redis hit
  *    (a second engine on the store whose in-process tier is empty) and no cache (decoding).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MemoryLruCache } from "../src/cache/memory-lru.js";
@@ -23,9 +27,9 @@ import { Engine } from "../src/engine.js";
 import { CLI, DEV_CORPUS, devCorpus } from "../test/helpers.js";
 import { startRedis } from "../test/services/redis.js";
 
-const { values } = parseArgs({ options: { workers: { type: "string" }, chunk: { type: "string" }, recalls: { type: "string" } } });
-const workerCounts = (values.workers ?? "1,2,4").split(",").map(Number);
-const recallCount = Number(values.recalls ?? 500);
+const { values } = parseArgs({ options: { workers: { type: "string" }, chunk: { type: "string" }, recalls: { type: "string" }, quick: { type: "boolean" } } });
+const workerCounts = (values.workers ?? (values.quick ? "1,2" : "1,2,4")).split(",").map(Number);
+const recallCount = Number(values.recalls ?? (values.quick ? 100 : 500));
 const chunk = values.chunk ?? "32";
 const dir = mkdtempSync(join(tmpdir(), "memzip-bench-fleet-"));
 const env = { ...process.env, MEMZIP_CONFIG: join(dir, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
@@ -38,6 +42,25 @@ function run(args: string[]): { child: ChildProcess; output: () => string; exite
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
   return { child, output: () => output, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
+}
+
+/** CPU seconds (user + system, every thread) a live process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Redis's own CPU seconds so far (`INFO cpu`). */
+function redisCpu(port: number): number {
+  const info = spawnSync("redis-cli", ["-p", String(port), "info", "cpu"], { encoding: "utf8" }).stdout ?? "";
+  const get = (key: string) => Number(new RegExp(`${key}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return get("used_cpu_user") + get("used_cpu_sys");
 }
 
 async function until(condition: () => boolean, what: string, ms = 120_000): Promise<void> {
@@ -54,21 +77,38 @@ const redis = await startRedis({ evictionPolicy: "noeviction" });
 const rows: string[] = [];
 try {
   // 1. Import throughput.
+  const cpu: string[] = [];
   const timeImport = async (label: string, workers: number) => {
     const db = join(dir, `import-${label.replace(/\W+/g, "-")}.db`);
     await Engine.open({ db }).close();
     const started = [];
     for (let i = 0; i < workers; i++) started.push(run(["worker", "--db", db, "--queue", redis.url, "--name", `w${i + 1}`, "--workers", "0"]));
     for (const worker of started) await until(() => worker.output().includes("ready on"), "a worker");
+    const workerCpuBefore = started.map((worker) => cpuSeconds(worker.child.pid));
+    const redisBefore = redisCpu(redis.port);
+    const load = loadavg()[0] ?? 0;
     const begin = process.hrtime.bigint();
     const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
+    // The importer's CPU is read while it lives: polled, the last reading before it exits counts.
+    let importerCpu = 0;
+    const poll = setInterval(() => {
+      const now = cpuSeconds(importer.child.pid);
+      if (Number.isFinite(now)) importerCpu = now;
+    }, 50);
     const code = await importer.exited;
+    clearInterval(poll);
     const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
     if (code !== 0) throw new Error(`${label}: import exited ${String(code)}\n${importer.output()}`);
+    const workerCpu = started.map((worker, i) => cpuSeconds(worker.child.pid) - (workerCpuBefore[i] ?? 0));
+    const redisUsed = redisCpu(redis.port) - redisBefore;
     for (const worker of started) worker.child.kill("SIGTERM");
     await Promise.all(started.map((worker) => worker.exited));
     const rate = records / seconds;
-    process.stderr.write(`${label}: ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/s\n`);
+    const per1k = (s_: number) => ((s_ * 1000) / records).toFixed(2);
+    const workersLine = workerCpu.length ? `workers ${workerCpu.map((c) => `${c.toFixed(1)} s (${(c / seconds).toFixed(2)} cores)`).join(", ")}; ` : "";
+    process.stderr.write(`${label}: ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/s, load ${load.toFixed(1)}; CPU: importer ${importerCpu.toFixed(1)} s, ${workersLine}redis ${redisUsed.toFixed(1)} s\n`);
+    const workerTotal = workerCpu.reduce((a, b) => a + b, 0);
+    cpu.push(`| ${label} | ${seconds.toFixed(1)} | ${per1k(importerCpu)} | ${workerCpu.length ? per1k(workerTotal) : "—"} | ${workerCpu.length ? workerCpu.map((c) => (c / seconds).toFixed(2)).join(" + ") : "—"} | ${workerCpu.length ? per1k(redisUsed) : "—"} | ${load.toFixed(1)} |`);
     return rate;
   };
   const single = await timeImport("one process, SQLite, no queue", 0);
@@ -80,6 +120,7 @@ try {
     if (count === 1) one = rate;
     rows.push(`| \`--queue\` + ${count} \`memzip worker\` process${count > 1 ? "es" : ""} | ${rate.toFixed(0)} | ${one ? `${(rate / one).toFixed(2)}x` : ""} |`);
   }
+  rows.push("", "| run | wall s | importer CPU s / 1k records | workers' CPU s / 1k records | each worker's cores (CPU / wall) | Redis CPU s / 1k records | load at start |", "|---|---:|---:|---:|---|---:|---:|", ...cpu);
 
   // 2. The Redis tier on repeated recalls.
   const db = join(dir, "recall.db");

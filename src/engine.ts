@@ -224,6 +224,11 @@ export class Engine {
     return this.parts.io.importArrow(bytes, options);
   }
 
+  /** How an import ends (a queued one too, once, by whoever enqueued it): auto-training and recoding when the rules say so. */
+  finishImport(namespace = this.options.namespace, options: Pick<T.RememberOptions, "codec" | "model"> = {}): Promise<T.EngineImportReport["trained"]> {
+    return this.parts.io.finishImport(namespace, { namespace, ...options });
+  }
+
   /** Import jobs, newest first. */
   jobs(limit?: number): Promise<ImportJob[]> {
     return this.store.jobs.list(limit);

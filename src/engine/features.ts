@@ -3,7 +3,9 @@
  * costs) and the search index over the store (embedding similarity fused with keywords).
  */
 import type { SemanticRecord } from "../semantic/summary.js";
-import { memoryKey, type MemoryFilter, type Store } from "../core/store.js";
+import { memoryKey, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
+import { decodeStoredText } from "../codec/text.js";
+import { ErrorCode, MemzipError } from "../errors.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import type { CostReport } from "../model/costs.js";
 import { LlamaEmbedder } from "../model/llama-embedder.js";
@@ -29,7 +31,8 @@ export interface FeatureParts {
   metrics: Metrics;
   /** The embedder when no search model is configured (also used to group similar writes). */
   embedder: HashedNgramEmbedder;
-  recall: (id: string, namespace: string) => Promise<string>;
+  /** The exact bytes of a memory already read (through the cache). */
+  bytesOf: (memory: StoredMemory) => Promise<Uint8Array>;
   locate: (id: string, namespace?: string) => Promise<string>;
 }
 
@@ -81,10 +84,18 @@ export class Features {
       return new SearchIndex(
         store.search,
         this.searchEmbedder ?? this.parts.embedder,
-        async (id, namespace) => {
-          const semantic = await store.memories.getSemantic(namespace, id);
-          const text = await this.parts.recall(id, namespace);
-          return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+        async (refs) => {
+          const memories = await store.memories.getMany(refs);
+          // Summaries are read per memory, all at once (a server store runs them side by side on its pool).
+          return Promise.all(
+            refs.map(async ({ id, namespace }, i) => {
+              const memory = memories[i];
+              if (!memory) throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" not found in namespace "${namespace}"`, { hint: "It was deleted while the index was built; search again.", details: { id } });
+              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory)]);
+              const text = decodeStoredText(bytes);
+              return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+            }),
+          );
         },
         { vectors: options.searchVectors },
       );

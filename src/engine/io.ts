@@ -145,8 +145,29 @@ export class ImportExport {
     return job;
   }
 
-  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
+  /**
+   * How every import ends, local or queued (`memzip import --queue`, a server's queued job: the
+   * process that enqueued it, once, after the last chunk): when the namespace holds at least
+   * `autoTrainAfter` memories and the training rules name assets to train (a zstd dictionary, a cm
+   * snapshot), they are trained, the namespace recoded with them, superseded assets pruned and the
+   * store compacted. Undefined when nothing was trained.
+   */
+  async finishImport(namespace: string, write: RememberOptions = { namespace }): Promise<EngineImportReport["trained"]> {
     const { store, maintenance } = this.parts;
+    const threshold = this.parts.options.autoTrainAfter;
+    if (threshold <= 0 || (await store.memories.count(namespace)) < threshold) return undefined;
+    const assets: TrainedAsset[] = [];
+    for (const kind of await maintenance.assetKindsToTrain(namespace)) assets.push(await maintenance.trainAsset(kind, namespace));
+    if (assets.length === 0) return undefined;
+    const trained = { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
+    // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
+    // free space (O(file), once per doubling of the namespace, cheaper than the recode before it).
+    if (trained.recode.recoded > 0 || trained.pruned.length > 0) await store.compact();
+    return trained;
+  }
+
+  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
+    const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
     const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
     const writer = await this.parts.writer.writer(write);
@@ -159,16 +180,9 @@ export class ImportExport {
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
     const imported = await importRecords(withCheckpoint, source, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
     const report: EngineImportReport = { namespace, ...imported };
-    const threshold = this.parts.options.autoTrainAfter;
-    if (!report.aborted && threshold > 0 && (await store.memories.count(namespace)) >= threshold) {
-      const assets: TrainedAsset[] = [];
-      for (const kind of await maintenance.assetKindsToTrain(namespace)) assets.push(await maintenance.trainAsset(kind, namespace));
-      if (assets.length > 0) {
-        report.trained = { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
-        // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
-        // free space (O(file), once per doubling of the namespace, cheaper than the recode before it).
-        if (report.trained.recode.recoded > 0 || report.trained.pruned.length > 0) await store.compact();
-      }
+    if (!report.aborted) {
+      const trained = await this.finishImport(namespace, write);
+      if (trained) report.trained = trained;
     }
     return report;
   }

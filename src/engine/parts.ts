@@ -55,7 +55,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     options,
     metrics,
     embedder,
-    recall: (id, namespace) => reader.recall(id, { namespace }),
+    bytesOf: (memory) => reader.bytesOf(memory),
     locate: (id, namespace) => reader.locate(id, namespace),
   });
   const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });

@@ -95,7 +95,12 @@ export class Reader {
   }
 
   async recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
-    const memory = await this.find(id, namespace);
+    return this.bytesOf(await this.find(id, namespace));
+  }
+
+  /** The exact bytes of a memory already read (a batch read's row): through the cache, checked. */
+  async bytesOf(memory: StoredMemory): Promise<Uint8Array> {
+    const id = memory.id;
     const key = envelopeKey(memory.envelope);
     const { cache } = this.parts;
     const cached = cache.load ? await cache.load(key) : cache.get(key);

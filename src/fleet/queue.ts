@@ -12,9 +12,10 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryInput } from "../pipeline/records.js";
 
 /**
- * Records per chunk unless the caller says otherwise: the profile's batch size. Measured
- * (BENCHMARKS.md, "Worker fleet"): one worker imports the dev corpus about twice as fast in chunks
- * of 32 as in chunks of 200 (cause not traced; grouping similar memories within a batch is the suspect).
+ * Records per chunk unless the caller says otherwise: the profile's batch size, so a worker groups
+ * similar memories in the same batches as a local import does (a chunk is one batch: its size
+ * changes the grouping, hence the work and the result). Bigger chunks also leave workers idle at the
+ * end of an import (BENCHMARKS.md, "Worker fleet").
  */
 export const DEFAULT_CHUNK_RECORDS = 32;
 
@@ -29,7 +30,11 @@ export interface ChunkPayload {
 
 /** What a worker reports for a chunk (the job's return value). */
 export interface ChunkResult {
+  /** stored + updated. */
   written: number;
+  /** Records new to the store, and records that replaced a stored one (absent from workers of an older build). */
+  stored?: number;
+  updated?: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -83,6 +88,9 @@ export interface ImportProgressEvent {
   chunksDone: number;
   records: number;
   recordsDone: number;
+  /** Bytes of the completed chunks' texts, and what they were stored in. */
+  originalBytes: number;
+  storedBytes: number;
 }
 
 export interface FleetImportReport {
@@ -92,6 +100,8 @@ export interface FleetImportReport {
   /** Chunks that were already complete when this run enqueued (a resumed import). */
   skippedChunks: number;
   written: number;
+  stored: number;
+  updated: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -185,34 +195,41 @@ async function waitForChunks(
   skippedChunks: number,
   options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
   const pending = new Set(sizes.map((_, index) => index));
   let recordsDone = 0;
   const pollMs = options.pollMs ?? 200;
   for (;;) {
-    for (const index of [...pending]) {
+    // One cheap state query per pending chunk, all sent at once (one round trip, a few bytes each);
+    // a chunk's job (with its records) is read only once, when it has completed or failed.
+    const pendingNow = [...pending];
+    const states = await Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`)));
+    for (const [i, index] of pendingNow.entries()) {
+      const state = states[i];
+      if (state !== "completed" && state !== "failed" && state !== "unknown") continue;
       const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
       if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
-      const state = await job.getState();
       if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
           hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
           details: { chunk: index },
         });
       }
-      if (state !== "completed") continue;
+      if ((await job.getState()) !== "completed") continue;
       pending.delete(index);
       recordsDone += sizes[index] ?? 0;
       const result = job.returnvalue;
       if (result) {
         report.written += result.written;
+        report.stored += result.stored ?? result.written;
+        report.updated += result.updated ?? 0;
         report.unchanged += result.unchanged;
         report.originalBytes += result.originalBytes;
         report.storedBytes += result.storedBytes;
         report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
       }
     }
-    options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone });
+    options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
     if (pending.size === 0) return report;
     if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
     await new Promise((done) => setTimeout(done, pollMs));

@@ -50,10 +50,14 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   const process_ = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
     const { records, namespace, codec } = job.data;
     const results = await engine.rememberMany(records, { ...(namespace ? { namespace } : {}), ...(codec ? { codec } : {}) });
-    const result: ChunkResult = { written: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name };
+    const result: ChunkResult = { written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name };
     for (const r of results) {
       if (r.status === "unchanged") result.unchanged++;
-      else result.written++;
+      else {
+        result.written++;
+        if (r.status === "updated") result.updated = (result.updated ?? 0) + 1;
+        else result.stored = (result.stored ?? 0) + 1;
+      }
       result.originalBytes += r.originalBytes;
       result.storedBytes += r.storedBytes;
     }

@@ -156,7 +156,8 @@ export class SearchIndex {
   constructor(
     private readonly index: SearchIndexStore,
     private readonly embedder: Embedder,
-    private readonly source: (id: string, namespace: string) => Promise<IndexSource>,
+    /** The texts (and summaries, entities) to index, one per memory, in order. */
+    private readonly source: (memories: readonly { id: string; namespace: string }[]) => Promise<IndexSource[]>,
     options: SearchIndexOptions = {},
   ) {
     const vectors = options.vectors ?? SEARCH_INDEX_DEFAULTS.vectors;
@@ -191,8 +192,8 @@ export class SearchIndex {
         this.settled = token;
         break;
       }
-      const sources: IndexSource[] = [];
-      for (const { id, namespace } of batch) sources.push(await this.source(id, namespace));
+      // One batch read for the whole batch (a server store answers it in one round trip, not one per memory).
+      const sources = await this.source(batch);
       const vectors = await this.embedder.embed(sources.map(embeddingText));
       await this.index.put(
         this.key,

@@ -32,6 +32,8 @@ export interface ServerOptions {
   /** Memories to decode into the cache after listening (default 0: none), within `warmMs` (default 30 s). */
   warm?: number;
   warmMs?: number;
+  /** `redis://…`: JSONL imports are cut into chunks on the store's queue for `memzip worker` processes (docs/SCALE.md). */
+  queue?: string;
 }
 
 export interface MemzipServer {
@@ -60,6 +62,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     metricsPublic: options.metricsPublic ?? false,
     warm: options.warm ?? 0,
     warmMs: options.warmMs ?? 30_000,
+    queue: options.queue,
   };
   const app = Fastify({
     bodyLimit: limits.bodyBytes,

@@ -40,6 +40,8 @@ export interface ServerContext {
   /** Memories decoded into the cache after listening (0: no warming), and the time bound of it. */
   warm: number;
   warmMs: number;
+  /** The Redis of the store's import queue (`serve --queue`): JSONL imports go to the worker fleet. */
+  queue: string | undefined;
 }
 
 declare module "fastify" {

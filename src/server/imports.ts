@@ -5,7 +5,7 @@
  * is refused (400) before anything is written.
  */
 import { createWriteStream, mkdirSync } from "node:fs";
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -16,6 +16,7 @@ import { z } from "zod";
 import { inScope, type EngineImportReport, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { ImportProgress } from "../pipeline/batch-import.js";
+import type { FleetImportReport } from "../fleet/queue.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
@@ -44,7 +45,14 @@ const JobView = z.object({
   status: z.enum(["running", "done", "interrupted", "failed"]),
   progress: Progress,
   report: z
-    .object({ read: z.number().int(), stored: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), rejected: z.number().int() })
+    .object({
+      read: z.number().int(),
+      stored: z.number().int(),
+      updated: z.number().int(),
+      unchanged: z.number().int(),
+      rejected: z.number().int(),
+      trained: z.array(z.string()).optional().describe("kinds of the assets trained at the end (auto-training), then applied by a recode"),
+    })
     .optional()
     .describe("counts of the finished (or interrupted) run"),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
@@ -74,6 +82,10 @@ const ImportQuery = z.object({
 });
 const JobParams = z.object({ job: z.string().regex(/^imp-[0-9a-z]+-[0-9a-f]+$/, "not a job id") });
 const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl") });
+
+/** What a queued job keeps next to its upload so that a restarted server can resume it. */
+const QueuedMarker = z.object({ namespace: z.string().min(1), startedAt: z.number() });
+const queuedMarker = (upload: string) => `${upload}.queue.json`;
 
 /** The namespace an import or export acts in: the one named (in scope, or 404), or the key's only one. */
 function namespaceFor(scope: KeyScope | undefined, named: string | undefined): string {
@@ -171,7 +183,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     const size = await stat(path).then((s) => s.size, () => undefined);
     if (size === undefined) return undefined;
     const stored = (await engine.jobs(10_000)).find((candidate) => candidate.source === path);
-    if (!stored) return undefined;
+    if (!stored) return recoverQueued(id, path, size);
     const job: Job = {
       id,
       namespace: stored.namespace,
@@ -182,6 +194,24 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       progress: { records: stored.line, bytes: stored.position, totalBytes: size, originalBytes: 0, storedBytes: 0, recordsPerSecond: 0, etaSeconds: null },
       startedAt: stored.startedAt,
       engineJob: stored.id,
+      listeners: new Set(),
+    };
+    jobs.set(id, job);
+    return job;
+  };
+  /** A queued job of an earlier run (its upload and its `.queue.json` kept): interrupted; resuming skips committed chunks. */
+  const recoverQueued = async (id: string, path: string, size: number): Promise<Job | undefined> => {
+    const saved = await readFile(queuedMarker(path), "utf8").then((text) => QueuedMarker.safeParse(JSON.parse(text)), () => undefined);
+    if (!saved?.success) return undefined;
+    const job: Job = {
+      id,
+      namespace: saved.data.namespace,
+      format: "jsonl",
+      path,
+      size,
+      status: "interrupted",
+      progress: { records: 0, bytes: 0, totalBytes: size, originalBytes: 0, storedBytes: 0, recordsPerSecond: 0, etaSeconds: null },
+      startedAt: saved.data.startedAt,
       listeners: new Set(),
     };
     jobs.set(id, job);
@@ -218,15 +248,27 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     job.running = (async () => {
       let report: EngineImportReport;
       try {
-        if (job.format === "jsonl") {
+        if (context.queue && job.format === "jsonl") {
+          report = await queuedImport(job, context.queue, (p) => {
+            job.progress = p;
+            emit(job, "progress", p);
+          });
+        } else if (job.format === "jsonl") {
           report = await engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) });
           if (report.jobId) job.engineJob = report.jobId;
         } else {
           report = await engine.importArrow(await readFile(job.path), { ...options, end: job.progress.totalBytes ?? undefined });
         }
-        job.report = { read: report.read, stored: report.stored, updated: report.updated, unchanged: report.unchanged, rejected: report.rejected.length };
+        job.report = {
+          read: report.read,
+          stored: report.stored,
+          updated: report.updated,
+          unchanged: report.unchanged,
+          rejected: report.rejected.length,
+          ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
+        };
         job.status = report.aborted ? "interrupted" : "done";
-        if (job.status === "done") await rm(job.path, { force: true });
+        if (job.status === "done") await Promise.all([rm(job.path, { force: true }), rm(queuedMarker(job.path), { force: true })]);
       } catch (error) {
         job.status = "failed";
         job.error = error instanceof MemzipError ? { code: error.code, message: error.message } : { code: "E_INTERNAL", message: "the import failed; the server log has the details" };
@@ -234,6 +276,74 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       }
       emit(job, job.status === "done" ? "done" : job.status, view(job));
     })();
+  };
+
+  /**
+   * A JSONL job on a server started with `--queue`: the upload is cut into chunks on the store's
+   * queue (`enqueueImport`) and the fleet's workers code and commit them; this server only reads the
+   * file and waits, then ends the import (auto-training) once. The import's id is the job's, so a
+   * resumed job skips the chunks already committed and enqueues the rest.
+   */
+  const queuedImport = async (job: Job, queue: string, onProgress: (progress: Progress) => void): Promise<EngineImportReport> => {
+    const { enqueueImport, importIdFor } = await import("../fleet/queue.js");
+    const { readJsonlRecords } = await import("../pipeline/jsonl.js");
+    const rejected: EngineImportReport["rejected"] = [];
+    let read = 0;
+    const records = async function* () {
+      for await (const item of readJsonlRecords(job.path, context.shutdown)) {
+        read++;
+        if (item.ok) yield item.record;
+        else rejected.push({ where: `line ${item.line}`, message: item.error.message, code: item.error.code });
+      }
+    };
+    const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace });
+    try {
+      let aborted = false;
+      let done: FleetImportReport | undefined;
+      try {
+        done = await handle.wait({
+          signal: context.shutdown,
+          onProgress: (p) => {
+            const seconds = Math.max((Date.now() - job.startedAt) / 1000, 1e-3);
+            const rate = p.recordsDone / seconds;
+            onProgress({
+              records: p.recordsDone,
+              // Chunks complete out of order: the bytes read so far are estimated from the records done.
+              bytes: p.records ? Math.round((job.size * p.recordsDone) / p.records) : job.size,
+              totalBytes: job.size,
+              originalBytes: p.originalBytes,
+              storedBytes: p.storedBytes,
+              recordsPerSecond: Math.round(rate * 10) / 10,
+              etaSeconds: rate > 0 ? Math.round(((p.records - p.recordsDone) / rate) * 10) / 10 : null,
+            });
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
+        aborted = true;
+      }
+      const trained = done && !aborted ? await engine.finishImport(job.namespace) : undefined;
+      // What the workers report per chunk; codec counts and coding latencies stay in the workers' metrics.
+      return {
+        namespace: job.namespace,
+        read: done ? done.records + rejected.length : read,
+        stored: done?.stored ?? 0,
+        updated: done?.updated ?? 0,
+        unchanged: done?.unchanged ?? 0,
+        rejected,
+        originalBytes: done?.originalBytes ?? 0,
+        storedBytes: done?.storedBytes ?? 0,
+        byCodec: {},
+        verifyFailures: 0,
+        deduplicated: 0,
+        grouped: 0,
+        latencyMs: { p50: 0, p95: 0, max: 0 },
+        aborted,
+        ...(trained ? { trained } : {}),
+      };
+    } finally {
+      await handle.close();
+    }
   };
 
   registry.add(app, {
@@ -288,6 +398,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         listeners: new Set(),
       };
       jobs.set(id, job);
+      // A queued job has no checkpoint in the store: this file lets a restarted server find it (`recover`).
+      if (context.queue && query.format === "jsonl") await writeFile(queuedMarker(path), JSON.stringify({ namespace, startedAt: job.startedAt }), { mode: 0o600 });
       run(job);
       return view(job);
     },

@@ -27,7 +27,11 @@ interface Running {
 }
 
 function cli(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json") } });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    // Auto-training after the import (a recode of 2,000 memories) is tested in serve-queue.test.ts on a smaller store.
+    env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" },
+  });
   children.push(child);
   let stderr = "";
   let stdout = "";

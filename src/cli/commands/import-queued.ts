@@ -13,7 +13,8 @@ import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
  * `memzip import FILE --queue redis://…`: the records go on the store's queue in chunks and the
  * fleet's workers (`memzip worker`) code them; this waits with a progress bar. The import's id is
  * derived from the file (path, size, mtime) and the settings, so running it again resumes:
- * completed chunks are skipped.
+ * completed chunks are skipped. After the last chunk this process (and only it: workers never
+ * train) ends the import as a local one ends: auto-training and recoding when the rules say so.
  */
 export async function runQueuedImport(context: CommandContext, file: string, queue: string, codec: WriteCodecName | undefined): Promise<number> {
   const chunkRecords = parseInteger(context.values.chunk, "chunk", 1, 100_000) ?? DEFAULT_CHUNK_RECORDS;
@@ -46,16 +47,22 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     try {
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
       bar.done();
+      // Training reads the whole namespace and recodes it: once, here, when every chunk is committed.
+      const trained = await engine.finishImport(namespace, { ...(codec ? { codec } : {}) });
+      const trainedLine = trained
+        ? `\ntrained ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
+          (trained.pruned.length ? `; dropped ${trained.pruned.length} superseded assets` : "")
+        : "";
       const workers = Object.entries(report.byWorker)
         .map(([name, n]) => `${name} ${n}`)
         .join(", ");
       emit(
         context,
-        { ...report, rejected },
+        { ...report, rejected, ...(trained ? { trained } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
-          `${workers ? `\nby worker: ${workers}` : ""}${rejected.map((r) => `\n  rejected ${r}`).join("")}`,
+          `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${rejected.map((r) => `\n  rejected ${r}`).join("")}`,
       );
       return rejected.length ? EXIT_FAILURES_FOUND : 0;
     } finally {

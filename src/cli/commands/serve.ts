@@ -1,14 +1,17 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
 import { createServer } from "../../server/app.js";
+import { connectionFor } from "../../fleet/queue.js";
 import { openEngine, parseInteger, usage } from "../shared.js";
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--warm N] [--metrics-public]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--warm N] [--metrics-public] [--queue redis://HOST:PORT]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
+With --queue, JSONL imports (POST /v1/imports) are cut into chunks on the store's queue and coded by
+\`memzip worker\` processes (docs/SCALE.md); progress, events and resume work as without it.
 SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
@@ -19,6 +22,7 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
     rate: { type: "string", value: "N", help: "requests per second per key, burst 2N (default 200; 0 turns the limit off)" },
     "max-body": { type: "string", value: "BYTES", help: "largest JSON request body (default 8388608; 413 beyond)" },
     "max-text": { type: "string", value: "BYTES", help: "largest text of one memory (default 1048576; 413 beyond)" },
+    queue: { type: "string", value: "URL", help: "the import queue's Redis, redis://HOST:PORT: JSONL imports go to `memzip worker` processes" },
     ...STORE_OPTIONS,
   },
   async run(context) {
@@ -38,9 +42,11 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
       ...(bodyBytes === undefined ? {} : { bodyBytes }),
       ...(textBytes === undefined ? {} : { textBytes }),
     };
+    const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
+    if (queue !== undefined) connectionFor(queue);
     const engine = openEngine(context);
     const metricsPublic = context.values["metrics-public"] === true;
-    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic }).catch(async (error: unknown) => {
+    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
       await engine.close();
       throw error;
     });
