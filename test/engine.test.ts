@@ -120,6 +120,19 @@ describe("Engine", () => {
     await assert.rejects(engine.importJsonl(file, { resume: "job-nope" }), (e) => isMemzipError(e, "E_NOT_FOUND"));
   });
 
+  it("an import whose texts are all another namespace's copies ends without training instead of failing", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "in.jsonl");
+    const records = devCorpus().slice(0, 40).map(({ id, text }) => ({ id, text }));
+    writeFileSync(file, records.map((r) => JSON.stringify(r)).join("\n"));
+    await using engine = Engine.open({ db: join(dir.path, "s.db"), autoTrainAfter: 20 });
+    await engine.importJsonl(file, { namespace: "a" });
+    const second = await engine.importJsonl(file, { namespace: "b" });
+    assert.equal(second.read, 40);
+    assert.equal(second.trained, undefined, "nothing of its own to learn from");
+    for (const r of records) assert.equal(await engine.recall(r.id, { namespace: "b" }), r.text);
+  });
+
   it("reports bad JSONL lines and invalid UTF-8 by line and stores the good ones", async () => {
     await using dir = tempDir();
     const file = join(dir.path, "in.jsonl");

@@ -157,7 +157,16 @@ export class ImportExport {
     const threshold = this.parts.options.autoTrainAfter;
     if (threshold <= 0 || (await store.memories.count(namespace)) < threshold) return undefined;
     const assets: TrainedAsset[] = [];
-    for (const kind of await maintenance.assetKindsToTrain(namespace)) assets.push(await maintenance.trainAsset(kind, namespace));
+    for (const kind of await maintenance.assetKindsToTrain(namespace)) {
+      try {
+        assets.push(await maintenance.trainAsset(kind, namespace));
+      } catch (error) {
+        // Too little text of its own to learn from (e.g. every memory a reference to another
+        // namespace's copy): the import stands, the namespace trains when it has enough.
+        if (error instanceof MemzipError && error.code === ErrorCode.USAGE) continue;
+        throw error;
+      }
+    }
     if (assets.length === 0) return undefined;
     const trained = { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
     // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the

@@ -84,6 +84,11 @@ export class Maintenance {
         first = 0;
       }
     }
+    if (memories === 0) {
+      throw new MemzipError(ErrorCode.USAGE, `namespace ${JSON.stringify(namespace)} has no text of its own to train a ${kind} on`, {
+        hint: "Its memories are empty or copies of texts another namespace holds; train where the texts are, or add memories first.",
+      });
+    }
     const started = performance.now();
     const bytes = ASSET_TRAINERS[kind](samples.slice(first), options);
     const trainMs = performance.now() - started;
