@@ -67,6 +67,10 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
       const text = readFileSync(path, "utf8");
       parsed = /\.ya?ml$/i.test(path) ? (parseYaml(text) as unknown) : JSON.parse(text);
     } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        throw new MemzipError(ErrorCode.NOT_FOUND, `no such config file: ${path}`, { hint: "Check the path given as --config (or $MEMZIP_CONFIG), or leave it out to use the defaults.", cause, details: { path } });
+      }
       throw configError(`cannot read config file ${path}: ${(cause as Error).message}`, cause);
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw configError(`config file ${path} must hold a JSON object`);
