@@ -36,7 +36,9 @@ export function settingsOf(context: CommandContext): FileConfig {
 
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
 export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: { readOnly?: boolean } = {}): Engine {
-  return Engine.open({ ...settingsOf(context), ...extra, ...(access.readOnly ? { readOnly: true } : {}) });
+  const settings = settingsOf(context);
+  delete settings.serve; // `memzip serve`'s own settings, not the engine's
+  return Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true } : {}) });
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

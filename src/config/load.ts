@@ -1,16 +1,39 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
+import { z } from "zod";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { CACHE_KINDS, choices, isOneOf, isRedisUrl, PROFILE_NAMES, type CacheKind, type RedisUrl } from "../core/vocabulary.js";
 import type { EngineOptions } from "../engine-options.js";
 
-/** What a config file or the environment may set: the engine options that are plain values. */
-export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: CacheKind | RedisUrl };
+/**
+ * `memzip serve`'s settings: the `serve` section of a config file, or `$MEMZIP_SERVE` as JSON; the
+ * command's flags go over them (`--host`, `--port`, `--cors`, `--rate`, `--max-body`, `--max-text`,
+ * `--warm`, `--metrics-public`). Every field is optional; the defaults are the flags'.
+ */
+export const ServeSettingsSchema = z
+  .object({
+    host: z.string().min(1).describe("address to bind (default 127.0.0.1)"),
+    port: z.number().int().min(0).max(65535).describe("port (default 7411; 0 picks a free one)"),
+    cors: z
+      .array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "an origin such as https://app.example.com (scheme and host, no path), or *"))
+      .describe("origins browsers may call from (default: none, CORS off)"),
+    rate: z.number().int().min(0).max(1_000_000).describe("requests per second per key, burst 2x (default 200; 0 = no limit)"),
+    maxBody: z.number().int().min(1024).max(2 ** 30).describe("largest JSON request body in bytes (default 8388608)"),
+    maxText: z.number().int().min(1).max(2 ** 30).describe("largest text of one memory in bytes (default 1048576)"),
+    warm: z.number().int().min(0).max(1_000_000).describe("memories decoded into the cache after start (default 500; 0 = off)"),
+    metricsPublic: z.boolean().describe("serve /metrics without a key (default false)"),
+  })
+  .partial()
+  .strict();
+export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
 
-type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile";
+/** What a config file or the environment may set: the engine options that are plain values, and `serve`'s settings. */
+export type FileConfig = Omit<EngineOptions, "cache"> & { cache?: CacheKind | RedisUrl; serve?: ServeSettings };
+
+type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile" | "serve";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   db: { kind: "string", env: "MEMZIP_DB" },
   namespace: { kind: "string", env: "MEMZIP_NAMESPACE" },
@@ -33,6 +56,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   llm: { kind: "object", env: "MEMZIP_LLM" },
   /** Backends for summaries and entities; checked in full when the engine opens. */
   semantic: { kind: "object", env: "MEMZIP_SEMANTIC" },
+  /** `memzip serve`'s settings (ServeSettingsSchema); in the environment as JSON, e.g. MEMZIP_SERVE='{"port":8080}'. */
+  serve: { kind: "serve", env: "MEMZIP_SERVE" },
 };
 
 /** The yaml package loads in ~0.1 s, so only a YAML config file pays for it (synchronously: loading config is). */
@@ -67,6 +92,10 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
       const text = readFileSync(path, "utf8");
       parsed = /\.ya?ml$/i.test(path) ? (parseYaml(text) as unknown) : JSON.parse(text);
     } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        throw new MemzipError(ErrorCode.NOT_FOUND, `no such config file: ${path}`, { hint: "Check the path given as --config (or $MEMZIP_CONFIG), or leave it out to use the defaults.", cause, details: { path } });
+      }
       throw configError(`cannot read config file ${path}: ${(cause as Error).message}`, cause);
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw configError(`config file ${path} must hold a JSON object`);
@@ -78,7 +107,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
     const raw = env[field.env];
     if (raw === undefined || raw === "") continue;
-    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" ? parseJson(raw, field.env) : raw;
+    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" || field.kind === "serve" ? parseJson(raw, field.env) : raw;
     assign(config, key, value, field.env);
   }
   return config;
@@ -107,11 +136,22 @@ export function resolveConfig(sources: ConfigSources = {}): FileConfig {
     assign(flags, key as keyof FileConfig, value, `flag "${key}"`);
   }
   const llm = flags.llm && config.llm ? { ...config.llm, ...flags.llm } : (flags.llm ?? config.llm);
-  return { ...config, ...flags, ...(llm ? { llm } : {}) };
+  const serve = flags.serve && config.serve ? { ...config.serve, ...flags.serve } : (flags.serve ?? config.serve);
+  return { ...config, ...flags, ...(llm ? { llm } : {}), ...(serve ? { serve } : {}) };
 }
 
 function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where: string): void {
   const { kind } = FIELDS[key];
+  if (kind === "serve") {
+    const parsed = ServeSettingsSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
+      throw configError(`${where}${path}: ${issue?.message ?? "invalid"}; serve takes ${Object.keys(ServeSettingsSchema.shape).join(", ")}`);
+    }
+    config.serve = { ...config.serve, ...parsed.data }; // MEMZIP_SERVE goes over the file field by field
+    return;
+  }
   const checks: Record<Kind, (v: unknown) => boolean> = {
     string: (v) => typeof v === "string" && v !== "",
     integer: (v) => Number.isInteger(v),
@@ -120,6 +160,7 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
     cache: (v) => isOneOf(CACHE_KINDS, v) || isRedisUrl(v),
     profile: (v) => isOneOf(PROFILE_NAMES, v),
+    serve: () => true,
   };
   const ok = checks[kind](value);
   const expected = {
@@ -130,6 +171,7 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     string: "a non-empty string",
     object: "a JSON object",
     profile: `one of ${PROFILE_NAMES.join(", ")}`,
+    serve: "serve settings",
   }[kind];
   if (!ok) throw configError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
   (config as Record<string, unknown>)[key] = value;

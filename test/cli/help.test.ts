@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CACHE_KINDS, LOSSY_RECALL_MODES, MEMORY_KINDS, PROFILE_NAMES, RECALL_MODES, SEARCH_MODES, TRANSFER_FORMATS, WRITE_CODEC_NAMES, choices } from "../../src/core/vocabulary.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, ROOT, tempDir } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
@@ -83,6 +83,10 @@ describe("CLI help and options", () => {
       const longs = listedOptions(helpOf(command)).map((o) => o.long);
       for (const flag of ["zstd-level", "model", "contexts", "workers", "profile"]) assert.ok(longs.includes(flag), `${command} lacks --${flag}`);
     }
+    // The coding flags belong to the commands that code memories (write, recode, train, or serve writes to
+    // an agent); a command that takes them is added here on purpose.
+    const coders = COMMANDS.filter((command) => listedOptions(helpOf(command)).some((o) => ["zstd-level", "model", "contexts", "workers"].includes(o.long)));
+    assert.deepEqual(coders.sort(), ["add", "dict", "import", "mcp", "model", "recode", "worker"]);
     const rejected = memzip(["rm", "some-id", "--zstd-level", "3"]);
     assert.equal(rejected.status, 2);
     assert.match(rejected.stderr, /E_USAGE: memzip rm has no option --zstd-level/);
@@ -116,6 +120,40 @@ describe("CLI help and options", () => {
     assert.deepEqual([...CACHE_KINDS], ["memory", "disk", "off"]);
   });
 
+  it("every option a command's --help lists is one its code reads", () => {
+    // The command's source: the file that names it, and the files of src/cli/commands/ it imports.
+    const folder = join(ROOT, "src", "cli", "commands");
+    const files = new Map(readdirSync(folder).filter((f) => f.endsWith(".ts")).map((f) => [f, readFileSync(join(folder, f), "utf8")]));
+    const sourceOf = (name: string): string => {
+      const [first] = [...files].find(([, text]) => new RegExp(`\\bname: "${name}"`).test(text)) ?? [];
+      assert.ok(first, `no file of src/cli/commands defines ${name}`);
+      const seen = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file) || !files.has(file)) return;
+        seen.add(file);
+        for (const [, imported] of (files.get(file) as string).matchAll(/from "\.\/([\w-]+)\.js"/g)) visit(`${imported}.ts`);
+      };
+      visit(first);
+      return [...seen].map((f) => files.get(f)).join("\n");
+    };
+    // What the shared helpers of src/cli/shared.ts read for the command that calls them.
+    const helpers: [RegExp, string[]][] = [
+      [/\b(openEngine|settingsOf|storePath|flagSettings)\(/, ["db", "config", "namespace", "cache", "zstd-level", "model", "contexts", "workers", "profile"]],
+      [/\bparseFilter\(/, ["kind", "tag", "since", "until"]],
+    ];
+    for (const command of COMMANDS) {
+      const source = sourceOf(command);
+      const read = new Set(["help", "json"]); // read by src/cli/app.ts for every command
+      for (const [, key] of source.matchAll(/values\.([A-Za-z]\w*)/g)) read.add(key as string);
+      for (const [, key] of source.matchAll(/values\[\s*"([\w-]+)"\s*\]/g)) read.add(key as string);
+      for (const [, keys] of source.matchAll(/const \{([^}]+)\} = context\.values/g)) for (const key of (keys as string).split(",")) read.add(key.trim().split(":")[0]!.trim());
+      for (const [, key] of source.matchAll(/requirePositionalOrFlag\(context, "([\w-]+)"/g)) read.add(key as string);
+      for (const [pattern, keys] of helpers) if (pattern.test(source)) for (const key of keys) read.add(key);
+      const unread = listedOptions(helpOf(command)).map((o) => o.long).filter((option) => !read.has(option));
+      assert.deepEqual(unread, [], `memzip ${command} lists options its code never reads`);
+    }
+  });
+
   it("memzip with no command prints the help on stderr and exits 2; `memzip help` prints it on stdout", () => {
     const bare = memzip([]);
     assert.equal(bare.status, 2);
@@ -141,6 +179,25 @@ describe("CLI help and options", () => {
     const folder = memzip(["add", "--file", dir.path, "--db", db]);
     assert.equal(folder.status, 2, folder.stderr);
     assert.match(folder.stderr, /is a directory/);
+    // Every other input file named on the command line: E_NOT_FOUND naming it, exit 4, no stack trace.
+    const absent = join(dir.path, "absent");
+    for (const args of [
+      ["stats", "--config", `${absent}.yaml`],
+      ["bench", "--corpus", `${absent}.jsonl`],
+      ["demo", "--sample", `${absent}.jsonl`, "--db", db],
+      ["models", "add", `${absent}.gguf`, "--db", db],
+      ["models", "prime", `${absent}.txt`, "--db", db],
+      ["entities", "--file", `${absent}.txt`],
+      ["update", "some-id", "--file", `${absent}.txt`, "--db", db],
+      ["import", `${absent}.arrow`, "--db", db],
+    ]) {
+      const run = memzip(args);
+      assert.equal(run.status, 4, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, /^memzip: E_NOT_FOUND: no such (config )?file: /, args.join(" "));
+      assert.ok(run.stderr.includes(absent), `${args.join(" ")} names the path: ${run.stderr}`);
+      assert.doesNotMatch(run.stderr, /internal error|\n\s+at /, args.join(" "));
+    }
+    assert.ok(!existsSync(db), "the store was created");
     const text = join(dir.path, "note.txt");
     writeFileSync(text, "read from a file");
     assert.equal(memzip(["add", "--file", text, "--db", db]).status, 0);

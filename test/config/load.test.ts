@@ -35,7 +35,8 @@ describe("configuration", () => {
       writeFileSync(file, content);
       assert.throws(() => loadConfig({ path: file, env: {} }), (e) => isMemzipError(e, "E_USAGE") && message.test(e.message) && e.message.includes(file));
     }
-    assert.throws(() => loadConfig({ path: join(dir.path, "absent.json"), env: {} }), (e) => isMemzipError(e, "E_USAGE"));
+    const absent = join(dir.path, "absent.json");
+    assert.throws(() => loadConfig({ path: absent, env: {} }), (e) => isMemzipError(e, "E_NOT_FOUND") && e.message === `no such config file: ${absent}`);
     assert.throws(() => loadConfig({ env: { MEMZIP_BATCH_SIZE: "many" } }), (e) => isMemzipError(e, "E_USAGE") && e.message.includes("MEMZIP_BATCH_SIZE"));
   });
 

@@ -3,7 +3,7 @@ import { HELP_OPTION, type Command } from "../command.js";
 import { runCodecBench } from "../../quality/codec-bench.js";
 import { codecBenchMarkdown } from "../../quality/bench-markdown.js";
 import { loadBenchCorpus } from "../../quality/corpus.js";
-import { emit, parseInteger, requirePositionalOrFlag } from "../shared.js";
+import { emit, inputFileSize, parseInteger, requirePositionalOrFlag } from "../shared.js";
 
 export const benchCommand: Command = {
   name: "bench",
@@ -24,6 +24,7 @@ run. Prints a Markdown table (or the JSON report with --json).`,
     const corpus = requirePositionalOrFlag(context, "corpus");
     const trainPercent = parseInteger(context.values["train-percent"], "train-percent", 1, 99) ?? 75;
     const seed = parseInteger(context.values.seed, "seed", 0, 2 ** 31) ?? 1;
+    inputFileSize(corpus, "--corpus");
     const records = await loadBenchCorpus(corpus);
     const report = runCodecBench(records, {
       trainFraction: trainPercent / 100,

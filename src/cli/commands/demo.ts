@@ -10,7 +10,7 @@ import type { MemoryInput } from "../../pipeline/records.js";
 import { BASELINES } from "../../quality/baselines.js";
 import { bitsPerByte } from "../../core/stats.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
-import { emit, usage } from "../shared.js";
+import { emit, inputFileSize, usage } from "../shared.js";
 import { describe } from "./stats.js";
 
 const SAMPLE = fileURLToPath(new URL("../../../../examples/memories.jsonl", import.meta.url));
@@ -33,6 +33,7 @@ shows the store's stats with the assets' bytes counted apart. Offline.`,
   },
   async run(context) {
     const sample = typeof context.values.sample === "string" ? context.values.sample : SAMPLE;
+    if (sample !== SAMPLE) inputFileSize(sample, "--sample");
     const db = typeof context.values.db === "string" ? context.values.db : join(mkdtempSync(join(tmpdir(), "memzip-demo-")), "demo.db");
     const log = (line: string) => context.json || context.stderr.write(`${line}\n`);
     const records: MemoryInput[] = [];

@@ -6,7 +6,7 @@ import { defaultDbPath } from "../../core/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { isLocalStoreFile } from "../../store/open.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
+import { emit, inputFileSize, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
 
 export const modelsCommand: Command = {
   name: "models",
@@ -27,7 +27,10 @@ Presets: ${Object.entries(MODEL_PRESETS)
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const action = requirePositional(context, 0, "action (add, ls or pull)");
+    const action = requirePositional(context, 0, "action (add, ls, pull or prime)");
+    // A file named on the command line is checked before the store opens: E_NOT_FOUND naming it.
+    if (action === "add") inputFileSize(requirePositional(context, 1, "PATH of a GGUF file"), "PATH");
+    if (action === "prime" && context.positionals[1] !== "-") inputFileSize(requirePositional(context, 1, "FILE with the priming text (- for stdin)"), "FILE");
     const engine = openEngine(context);
     try {
       if (action === "ls") {

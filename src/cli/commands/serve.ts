@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
 import { createServer } from "../../server/app.js";
 import { connectionFor } from "../../fleet/queue.js";
-import { openEngine, parseInteger, usage } from "../shared.js";
+import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 
 export const serveCommand: Command = {
   name: "serve",
@@ -12,7 +12,9 @@ export const serveCommand: Command = {
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 With --queue, JSONL imports (POST /v1/imports) are cut into chunks on the store's queue and coded by
 \`memzip worker\` processes (docs/SCALE.md); progress, events and resume work as without it.
-SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.`,
+SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.
+Each setting may also come from the config file's \`serve\` section or $MEMZIP_SERVE (JSON):
+host, port, cors (a list), rate, maxBody, maxText, warm, metricsPublic; a flag goes over both.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
@@ -26,14 +28,17 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const host = typeof context.values.host === "string" ? context.values.host : "127.0.0.1";
-    const port = parseInteger(context.values.port, "port", 0, 65535) ?? 7411;
-    const warm = parseInteger(context.values.warm, "warm", 0, 1_000_000) ?? 500;
-    const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000);
-    const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30);
-    const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30);
+    // The config file's `serve` section or $MEMZIP_SERVE (checked by ServeSettingsSchema), then the flags.
+    const file = settingsOf(context).serve ?? {};
+    const host = typeof context.values.host === "string" ? context.values.host : (file.host ?? "127.0.0.1");
+    const port = parseInteger(context.values.port, "port", 0, 65535) ?? file.port ?? 7411;
+    const warm = parseInteger(context.values.warm, "warm", 0, 1_000_000) ?? file.warm ?? 500;
+    const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000) ?? file.rate;
+    const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30) ?? file.maxBody;
+    const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30) ?? file.maxText;
     const cors = context.values.cors;
-    const corsOrigins = (Array.isArray(cors) ? cors : cors === undefined ? [] : [cors]).map(String);
+    const corsFlags = (Array.isArray(cors) ? cors : cors === undefined ? [] : [cors]).map(String);
+    const corsOrigins = corsFlags.length > 0 ? corsFlags : (file.cors ?? []);
     for (const origin of corsOrigins) {
       if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw usage(`--cors takes an origin such as https://app.example.com (scheme and host, no path), not "${origin}"`);
     }
@@ -45,7 +50,7 @@ SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes 
     const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
     if (queue !== undefined) connectionFor(queue);
     const engine = openEngine(context);
-    const metricsPublic = context.values["metrics-public"] === true;
+    const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
     const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
       await engine.close();
       throw error;
