@@ -33,8 +33,8 @@ const WORD_BIGRAM: bool = false;
 /** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
 const APM_ORDER1: bool = true;
 const APM1_TAG: i32 = 1 << 30;
-/** Version 4: a third APM on a hash of the previous two bytes with the partial byte, rolled back through the undo log. */
-const APM_ORDER2: bool = true;
+/** A third APM on a hash of the previous two bytes with the partial byte, rolled back through the undo log: off in version 4 (0.3 % smaller on the dev split, 0.06 % on Canterbury, for about a quarter of the speed; docs/CM.md). */
+const APM_ORDER2: bool = false;
 const APM2_TAG: i32 = 1 << 29;
 /** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
 const FINAL_MIX: i32 = 1;

@@ -53,8 +53,9 @@ describe("cm model versions", () => {
     assert.deepEqual(older.map((a) => readSnapshotHeader(a.bytes).version), [2, 3]);
     assert.deepEqual(older.map((a) => loadSnapshot(a.bytes).model.version), [2, 3]);
     const cm = codecs.byName.get("cm") as Codec;
-    for (const text of texts.slice(1500, 1540)) {
-      for (const a of [current, ...older]) {
+    // One snapshot at a time: the codec keeps two loaded models, and alternating three would retrain on every record.
+    for (const a of [current, ...older]) {
+      for (const text of texts.slice(1500, 1540)) {
         const envelope = encodeEnvelope(cm, text, a) as Uint8Array;
         assert.ok(Buffer.from(decodeEnvelope(envelope, codecs.byId, () => a, 1 << 24)).equals(text));
       }
