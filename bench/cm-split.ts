@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/cm-split.js [--corpus FILE[,FILE…]] [--train N] [--versions 2,3] [--passes 3]`:
+ * `node dist/bench/cm-split.js [--corpus FILE[,FILE…]] [--train N] [--versions 3,4] [--passes 3]`:
  * the context model alone. On the dev corpus (JSONL) in file order: trained on the first 1500
  * records, coding each of the other 500 on its own. Plain-text files (the Canterbury texts) are
  * cut into paragraphs, the first three quarters of each file trained on, the rest coded. For each
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { createCmCodec } from "../src/codec/cm.js";
-import { isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
+import { CURRENT_MODEL_VERSION, isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
 import { encodeSnapshot } from "../src/codec/cm/snapshot.js";
 import { quantile } from "../src/core/stats.js";
 
@@ -23,7 +23,7 @@ const { values, positionals } = parseArgs({
 });
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const corpora = (values.corpus ?? positionals[0] ?? join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl")).split(",");
-const versions = (values.versions ?? "3").split(",").map(Number);
+const versions = (values.versions ?? String(CURRENT_MODEL_VERSION)).split(",").map(Number);
 const passes = Number(values.passes ?? 3);
 const encoder = new TextEncoder();
 

@@ -8,9 +8,11 @@ import { CURRENT_MODEL_VERSION } from "../../src/codec/cm/context-model.js";
 import { encodeSnapshot, loadSnapshot, readSnapshotHeader } from "../../src/codec/cm/snapshot.js";
 import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs } from "../../src/codec/registry.js";
+import { createCmCodec } from "../../src/codec/cm.js";
+import { seededRandom } from "../../src/core/stats.js";
 import { ROOT, devCorpus } from "../helpers.js";
 
-const FIXTURE = join(ROOT, "test", "fixtures", "cm-v2");
+const FIXTURES = [2, 3, 4].map((version) => ({ version, dir: join(ROOT, "test", "fixtures", `cm-v${version}`) }));
 
 interface FixtureRecord {
   codec: "cm" | "cm-ref";
@@ -24,36 +26,63 @@ function asset(bytes: Uint8Array): Asset {
 
 describe("cm model versions", () => {
   const codecs = createCodecs({ zstdLevel: 19 });
-  const old = asset(readFileSync(join(FIXTURE, "snapshot.bin")));
-  const { snapshotSha256, records } = JSON.parse(readFileSync(join(FIXTURE, "envelopes.json"), "utf8")) as { snapshotSha256: string; records: FixtureRecord[] };
 
-  it("envelopes written by the first model (snapshot version 2) still decode exactly, and code the same again", () => {
-    assert.equal(old.id, snapshotSha256);
-    assert.equal(readSnapshotHeader(old.bytes).version, 2);
-    assert.ok(records.length >= 15);
-    for (const record of records) {
-      const decoded = decodeEnvelope(Buffer.from(record.envelope, "base64"), codecs.byId, () => old, 1 << 24);
-      assert.equal(Buffer.from(decoded).toString("utf8"), record.text);
-      const again = encodeEnvelope(codecs.byName.get(record.codec) as Codec, Buffer.from(record.text, "utf8"), old);
-      assert.equal(Buffer.from(again as Uint8Array).toString("base64"), record.envelope, `${record.codec} codes "${record.text.slice(0, 20)}…" differently`);
-    }
-  });
+  for (const { version, dir } of FIXTURES) {
+    it(`envelopes written by model version ${version} (its snapshot and envelopes, by the code that introduced it) still decode exactly, and code the same again`, () => {
+      const old = asset(readFileSync(join(dir, "snapshot.bin")));
+      const { snapshotSha256, records } = JSON.parse(readFileSync(join(dir, "envelopes.json"), "utf8")) as { snapshotSha256: string; records: FixtureRecord[] };
+      assert.equal(old.id, snapshotSha256);
+      assert.equal(readSnapshotHeader(old.bytes).version, version);
+      assert.ok(records.length >= 15);
+      for (const record of records) {
+        const decoded = decodeEnvelope(Buffer.from(record.envelope, "base64"), codecs.byId, () => old, 1 << 24);
+        assert.equal(Buffer.from(decoded).toString("utf8"), record.text);
+        const again = encodeEnvelope(codecs.byName.get(record.codec) as Codec, Buffer.from(record.text, "utf8"), old);
+        assert.equal(Buffer.from(again as Uint8Array).toString("base64"), record.envelope, `${record.codec} codes "${record.text.slice(0, 20)}…" differently`);
+      }
+    });
+  }
 
-  it("new snapshots use the current model; both versions round-trip held-out records", () => {
+  it("new snapshots use the current model; every version round-trips held-out records", () => {
     const encoder = new TextEncoder();
     const texts = devCorpus().map((r) => encoder.encode(r.text));
     const params = { tableBits: 18, matchBits: 16 };
     const current = asset(encodeSnapshot(texts.slice(0, 120), { params }));
-    const first = asset(encodeSnapshot(texts.slice(0, 120), { params, version: 2 }));
+    const older = [2, 3].map((version) => asset(encodeSnapshot(texts.slice(0, 120), { params, version: version as 2 | 3 })));
     assert.equal(readSnapshotHeader(current.bytes).version, CURRENT_MODEL_VERSION);
-    assert.equal(readSnapshotHeader(first.bytes).version, 2);
-    assert.equal(loadSnapshot(first.bytes).model.version, 2);
+    assert.deepEqual(older.map((a) => readSnapshotHeader(a.bytes).version), [2, 3]);
+    assert.deepEqual(older.map((a) => loadSnapshot(a.bytes).model.version), [2, 3]);
     const cm = codecs.byName.get("cm") as Codec;
-    for (const text of texts.slice(1500, 1540)) {
-      for (const a of [current, first]) {
+    // One snapshot at a time: the codec keeps two loaded models, and alternating three would retrain on every record.
+    for (const a of [current, ...older]) {
+      for (const text of texts.slice(1500, 1540)) {
         const envelope = encodeEnvelope(cm, text, a) as Uint8Array;
         assert.ok(Buffer.from(decodeEnvelope(envelope, codecs.byId, () => a, 1 << 24)).equals(text));
       }
+    }
+  });
+
+  it("model version 4 round-trips random records (bytes, UTF-8, repeats), each coded alone from the frozen state, and rolls back exactly", () => {
+    const encoder = new TextEncoder();
+    const texts = devCorpus().map((r) => encoder.encode(r.text));
+    const v4 = asset(encodeSnapshot(texts.slice(0, 200), { params: { tableBits: 18, matchBits: 16 }, version: 4 }));
+    const random = seededRandom(404);
+    const records: Uint8Array[] = [];
+    for (let i = 0; i < 120; i++) {
+      const kind = i % 4;
+      const length = Math.floor(random() * 600);
+      if (kind === 0) records.push(Uint8Array.from({ length }, () => Math.floor(random() * 256)));
+      else if (kind === 1) records.push(encoder.encode(Array.from({ length: length / 3 }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 400))).join("")));
+      else if (kind === 2) records.push(Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 8) }, () => texts[Math.floor(random() * 200)] as Uint8Array)).subarray(0, length));
+      else records.push(Buffer.concat([texts[1500 + i] as Uint8Array, Uint8Array.from({ length: length % 17 }, () => Math.floor(random() * 256))]));
+    }
+    const cm = createCmCodec();
+    const payloads = records.map((r) => cm.encode(r, v4) as Uint8Array);
+    const fresh = createCmCodec();
+    for (let i = records.length - 1; i >= 0; i--) {
+      const record = records[i] as Uint8Array;
+      assert.ok(Buffer.from(fresh.decode(payloads[i] as Uint8Array, record.length, v4)).equals(record), `record ${i} (kind ${i % 4}) does not round-trip`);
+      assert.ok(Buffer.from(fresh.encode(record, v4) as Uint8Array).equals(payloads[i] as Uint8Array), `record ${i} codes differently after others`);
     }
   });
 });

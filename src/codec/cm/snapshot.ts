@@ -9,11 +9,11 @@ import { CONTEXT_MODEL_DEFAULTS, CURRENT_MODEL_VERSION, ContextModel, isModelVer
  * text costs as one stream). Loading decodes the body, which is the same pass as training, so
  * the asset is a few hundred KB where the trained tables would be tens of MB.
  *
- * Layout: "MZCM" · version (the model version: 2 or 3) · tableBits (1) · matchBits (1) · varint record count ·
+ * Layout: "MZCM" · version (the model version: 2, 3 or 4) · tableBits (1) · matchBits (1) · varint record count ·
  * the records' lengths as varints · XXH32 of all records (4, LE) · range-coded body.
  */
 const MAGIC = [0x4d, 0x5a, 0x43, 0x4d] as const;
-/** Snapshot versions: the version is the model version that trained it (2: the first model, 3: the current one). */
+/** Snapshot versions: the version is the model version that trained it (2: the first model, 3: the second, 4: the current one). */
 /** Largest training text a snapshot may announce (the encoder keeps 4 MiB by default). */
 const MAX_TRAINING_BYTES = 256 << 20;
 
