@@ -30,6 +30,8 @@ export const entityExtractor: EntityExtractor = {
 };
 
 let compromise: typeof nlpType | undefined;
+/** World cities (GeoNames, from city-timezones) and their provinces, folded to ASCII: name → population (0 for a province). */
+let worldPlaces: Map<string, number> | undefined;
 let jieba: JiebaModule.Jieba | undefined;
 /** Chinese cities, provinces and counties: jieba's place words ending in 市, 省 or 县, without the suffix ("大连市" → "大连"). */
 let zhPlaceStems: Set<string> | undefined;
@@ -37,6 +39,23 @@ let zhPlaceStems: Set<string> | undefined;
 function loadCompromise(): typeof nlpType {
   compromise ??= require("compromise") as typeof nlpType;
   return compromise;
+}
+
+const fold = (name: string) => name.normalize("NFD").replace(/\p{M}/gu, "");
+
+function loadWorldPlaces(): Map<string, number> {
+  if (!worldPlaces) {
+    worldPlaces = new Map();
+    const { cityMapping } = require("city-timezones") as { cityMapping: { city: string; city_ascii: string; province: string; pop: number }[] };
+    for (const { city, city_ascii: ascii, province, pop } of cityMapping) {
+      for (const name of [city, ascii]) worldPlaces.set(fold(name), Math.max(pop, worldPlaces.get(fold(name)) ?? 0));
+      // "Cluj-Napoca" is also "Cluj".
+      const head = /^(\p{Lu}\p{Ll}{3,})-\p{Lu}/u.exec(fold(city))?.[1];
+      if (head && !worldPlaces.has(head)) worldPlaces.set(head, pop);
+      if (province && !worldPlaces.has(fold(province))) worldPlaces.set(fold(province), 0);
+    }
+  }
+  return worldPlaces;
 }
 
 function loadJieba(): JiebaModule.Jieba {
@@ -93,6 +112,61 @@ function englishNames(text: string): Candidate[] {
   }
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
+  found.push(...gazetteerPlaces(text));
+  return found;
+}
+
+/** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
+const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s$/u;
+const EN_PLACE_STRONG_CUE = /(?:\b(?:in|near|based in|lives in|living in)|\bfrom\s\p{Lu}[\p{L}-]+\s(?:to|and)|\b(?:flew|fly|flying|flies|moved|moving|move|travel|travelling|traveling|trip|train|ferry|flight|flights|shipping|drive|driving|relocate|relocating)\s(?:to|from))\s$/u;
+/** Gazetteer names that are mostly English words at the start of a run. */
+const EN_NOT_PLACES = /^(?:I|A|The|Mon|Sun|Bank|Union|Police|University|May|Jan|Bay|Hall|Mountain|Park|Fort|Lake|Port|Sale|Page|Price|Mobile|Split|Reading|Nice|Bath|Temple|Independence|Gap|Derby|Orange|Victoria|Opportunity|Progress|Enterprise|Liberty|Commerce|Friendly|Hope|Marathon|Normal|Ideal)$/;
+const EN_PLACE_TAGS = /^(?:City|Country|Place|Region|Town|Island|ProperNoun)(?:,|$)/;
+
+/**
+ * Places from a world gazetteer (GeoNames cities over 1,000 people and their provinces): a
+ * capitalised run that names one counts where the place is large (100,000 people) or a cue
+ * precedes it, unless it opens the sentence or is an English word or name (compromise's lexicon:
+ * "Split", "Victoria", "Mobile") with no cue before it. A capitalised word linked to a place ("from
+ * Split to Hvar", "Vienna–Budapest") is a place too.
+ */
+function gazetteerPlaces(text: string): Candidate[] {
+  const places = loadWorldPlaces();
+  const lexicon = (loadCompromise() as unknown as { world: () => { model: { one: { lexicon: Record<string, string | undefined> } } } }).world().model.one.lexicon;
+  const found: Candidate[] = [];
+  for (const run of text.matchAll(/\p{Lu}[\p{L}'’.-]*\p{L}(?:\s\p{Lu}[\p{L}'’.-]*\p{L})*/gu)) {
+    const words = run[0].split(" ");
+    // The longest run of words from each start that the gazetteer names.
+    for (let i = 0; i < words.length; i++) {
+      for (let j = words.length; j > i; j--) {
+        const name = words.slice(i, j).join(" ");
+        const population = places.get(fold(name));
+        if (population === undefined) continue;
+        const start = (run.index as number) + words.slice(0, i).join(" ").length + (i > 0 ? 1 : 0);
+        const before = text.slice(Math.max(0, start - 40), start);
+        // Inside a longer capitalised run ("Aisha Bello"), only after a sentence word ("Visit Lisbon").
+        if (i > 0 && !/^(?:The|In|From|To|At|Visit|Visiting|Fly|Flew|Near|Via|Our|My|Both|Since|Until|Ping|Email|Call|Ask|Tell|Met|Meet|Leave|Leaving|Arrive|Arriving)$/.test(words[i - 1] as string)) continue;
+        const cue = EN_PLACE_CUE.test(before);
+        const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+        const tag = lexicon[name.toLowerCase()];
+        const placeWord = tag !== undefined && EN_PLACE_TAGS.test(tag);
+        // A word the lexicon knows as a name ("Jordan", "Austin") needs a cue of going or being somewhere.
+        const personWord = tag !== undefined && /Person|Name/.test(tag);
+        const ok = personWord ? EN_PLACE_STRONG_CUE.test(before) : cue || placeWord || (tag === undefined && !opensSentence && population >= 100_000);
+        if (ok && (cue || !EN_NOT_PLACES.test(name))) {
+          found.push({ type: "place", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.2 });
+          const onward = /^\s?(?:to|and|or|–|—|-)\s?(\p{Lu}\p{Ll}+(?:[\s-]\p{Lu}\p{Ll}+)?)\b/u.exec(text.slice(start + name.length));
+          const next = onward?.[1];
+          if (next && !places.has(fold(next)) && !/^(?:Person|FirstName|LastName|MaleName|FemaleName|Organization)/.test(lexicon[next.toLowerCase()] ?? "")) {
+            const at = start + name.length + (onward as RegExpExecArray)[0].length - next.length;
+            found.push({ type: "place", text: next, start: at, end: at + next.length, priority: LIBRARY_PRIORITY - 0.15 });
+          }
+          i = j - 1;
+          break;
+        }
+      }
+    }
+  }
   return found;
 }
 

@@ -174,7 +174,7 @@ const RULES: readonly Rule[] = [
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
-  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w.%])`, "g") },
+  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|\\.\\d)`, "g") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
