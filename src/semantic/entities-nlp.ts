@@ -58,6 +58,11 @@ function loadWorldPlaces(): Map<string, number> {
   return worldPlaces;
 }
 
+/** compromise's lexicon: lower-case word → its tags ("split" → "Singular", "oslo" → "City"). */
+function englishLexicon(): Record<string, string | undefined> {
+  return (loadCompromise() as unknown as { world: () => { model: { one: { lexicon: Record<string, string | undefined> } } } }).world().model.one.lexicon;
+}
+
 function loadJieba(): JiebaModule.Jieba {
   if (!jieba) {
     const { Jieba: JiebaClass } = require("@node-rs/jieba") as typeof JiebaModule;
@@ -72,8 +77,17 @@ function loadJieba(): JiebaModule.Jieba {
   return jieba;
 }
 
-const EN_PERSON_CUES =
-  /\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?=\s(?:said|says|asked|asks|wants|wanted|thinks|thought|prefers|preferred|told|replied|promised|agreed|mentioned|suggested|emailed|flew|flies|wrote|is on leave|was on leave)\b)|\b(?:daughter|son|wife|husband|partner|mother|father|manager|boss|colleague|friend|cat|dog|assistant|child|brother|sister|nanny|doctor|landlord|neighbour|neighbor),?\s([A-Z][a-z]+)\b/g;
+const EN_PERSON_VERBS =
+  "said|says|asked|asks|wants|wanted|thinks|thought|prefers|preferred|told|replied|promised|agreed|mentioned|suggested|emailed|flew|flies|wrote|is on leave|was on leave|" +
+  "suspects|suspected|believes|believed|feels|felt|landed|lands|arrives|arrived|starts as|started as|is out|was out|is off|is moving|moves to|moved to|meets|met|meet|" +
+  "likes|liked|loves|loved|hates|dislikes|lives|lived|joined|joins|will join|quit|resigned|retired|visited|is allergic|is vegetarian|is vegan|is pregnant|is sick|" +
+  "is on holiday|is on vacation|was born|studies|studied|graduated|speaks|called|phoned|texted|promised|apologi[sz]ed|complained|volunteered|is travell?ing|took over|hands over|handed over";
+const EN_RELATIONS = "daughter|son|wife|husband|partner|mother|father|manager|boss|colleague|friend|cat|dog|assistant|child|brother|sister|nanny|doctor|landlord|neighbour|neighbor|lead|mentor|dentist|lawyer|accountant|contact|coach|tutor|teacher|reviewer|owner";
+const EN_NAME = "[A-Z][a-z]+(?:-[a-z]+)?";
+const EN_PERSON_CUES = new RegExp(
+  `\\b(${EN_NAME}(?:\\s${EN_NAME})?)(?=\\s(?:${EN_PERSON_VERBS})\\b)|\\b(${EN_NAME})(?=\\sand\\s${EN_NAME}\\s(?:${EN_PERSON_VERBS})\\b)|\\b(?:${EN_RELATIONS})(?:,?\\s|\\s(?:is|was)\\s)(${EN_NAME}(?:\\s${EN_NAME})?)\\b`,
+  "g",
+);
 
 /** Words compromise takes for names that are not names in agent memories. */
 const NOT_ENGLISH_NAMES = /^(?:I|We|You|They|He|She|It|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday|PM|AM|UTC|API|CI|PR|QA|OK)$/;
@@ -105,15 +119,63 @@ function englishNames(text: string): Candidate[] {
   add("person", doc.people().json({ offset: true }) as never);
   // A capitalised word that says, asks or wants something, or that a relation names: a person.
   for (const match of text.matchAll(EN_PERSON_CUES)) {
-    const name = (match[1] ?? match[2]) as string;
+    let name = (match[1] ?? match[2] ?? match[3]) as string;
+    // "Yesterday Anna said": a first word the lexicon knows, and not as a name, is no part of the name.
+    const first = name.split(" ")[0] as string;
+    const tag = englishLexicon()[first.toLowerCase()];
+    if (!name.includes(" ") && tag !== undefined && !EN_NAME_TAGS.test(tag)) continue;
+    if (name.includes(" ") && ((tag !== undefined && !EN_NAME_TAGS.test(tag)) || /^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|Thanks|Dear|Hi|Hello|Cc|Today|Yesterday|Tomorrow)$/.test(first))) name = name.slice(first.length + 1);
     if (NOT_ENGLISH_NAMES.test(name) || /^(?:The|This|That|It|He|She|We|They|User|Customer|Team|Everyone|Nobody)$/.test(name)) continue;
-    const start = (match.index as number) + match[0].indexOf(name, match[1] ? 0 : match[0].length - name.length - 1);
+    const start = (match.index as number) + match[0].lastIndexOf(name);
     found.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY + 0.1 });
   }
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
   found.push(...gazetteerPlaces(text));
+  found.push(...cuedOrganizations(text, found));
   return found;
+}
+
+/** Nouns of paying for a service: "the Hetzner bill", "licence for Datadog", "pricing at Backblaze". */
+const EN_BILLING = "bills?|invoices?|seats?|subscriptions?|licen[cs]es?|plans?|accounts?|contracts?|renewals?|charges?|fees?|quotes?|pricing|tier|credits?|support|outage|status page|dashboard|API keys?";
+const EN_ORG_AFTER = new RegExp(`^\\s(?:${EN_BILLING})\\b`, "u");
+const EN_ORG_BEFORE = new RegExp(`\\b(?:(?:${EN_BILLING})\\s(?:for|at|with|from)|works?\\s(?:for|at)|working\\s(?:for|at)|worked\\s(?:for|at)|consults?\\sfor|consulting\\sfor|joined|joins|customers?\\sof|(?:team|teams|lawyers|engineers|people|folks|someone|rep|sales|support|contact)\\s(?:at|from)|migrated\\s(?:\\w+\\s)?from|switch(?:ed)?\\s(?:\\w+\\s)?(?:from|to))\\s$`, "u");
+const EN_NAME_TAGS = /Person|FirstName|LastName|MaleName|FemaleName|City|Country|Place|Region/;
+
+/**
+ * Organisations by their context: a capitalised name after a person and "from" ("Anja Weber from
+ * Bergwerk Maschinenbau"), after "works for", "team at", "licence for", or before "bill",
+ * "invoice", "seat" ("the Hetzner bill"); or linked to one by "from … to" ("from Stripe to Adyen").
+ */
+function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate[] {
+  const places = loadWorldPlaces();
+  const lexicon = englishLexicon();
+  const orgs: Candidate[] = [];
+  for (const run of text.matchAll(/(?<![\p{L}\d])(?:\p{Lu}|\d\p{Lu})[\p{L}\d&'’.-]*[\p{L}\d](?:\s\p{Lu}[\p{L}\d&'’.-]*[\p{L}\d]){0,2}/gu)) {
+    let name = run[0];
+    let start = run.index as number;
+    // "Vendor Copperleaf Studios": the name starts after a lead word.
+    const lead = /^(?:Vendor|Supplier|Client|Customer|Partner|Contractor|Our|The|Ping|Email|Call|Ask|Pay|Paid)\s/.exec(name);
+    if (lead) {
+      name = name.slice(lead[0].length);
+      start += lead[0].length;
+    }
+    if (name === "" || places.has(fold(name)) || /^(?:I|A|An|The|We|You|UTC|API|CI|PR|QA|OK)$/.test(name)) continue;
+    const before = text.slice(Math.max(0, start - 40), start);
+    const after = text.slice(start + name.length, start + name.length + 20);
+    const words = name.split(" ");
+    const known = lexicon[(words[0] as string).toLowerCase()];
+    const afterPerson = /\sfrom\s$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 8);
+    // Before "bill", "seat"…: not a word opening the sentence ("Renewal quote", "Support contract").
+    const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+    const cue = afterPerson || EN_ORG_BEFORE.test(before) || (EN_ORG_AFTER.test(after) && !opensSentence) || (/\bfrom\s$/.test(before) && /^\sto\s\p{Lu}/u.test(after));
+    const linked = /\bfrom\s\p{Lu}[\p{L}\d]+\sto\s$/u.test(before) && orgs.some((o) => o.end >= start - 5);
+    if (!cue && !linked) continue;
+    if (words.length === 1 && known !== undefined && EN_NAME_TAGS.test(known)) continue;
+    if (words.length > 1 && found.some((c) => c.type === "place" && c.start === start && c.end === start + name.length && c.priority < LIBRARY_PRIORITY)) continue;
+    orgs.push({ type: "organization", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.3 });
+  }
+  return orgs;
 }
 
 /** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
@@ -132,7 +194,7 @@ const EN_PLACE_TAGS = /^(?:City|Country|Place|Region|Town|Island|ProperNoun)(?:,
  */
 function gazetteerPlaces(text: string): Candidate[] {
   const places = loadWorldPlaces();
-  const lexicon = (loadCompromise() as unknown as { world: () => { model: { one: { lexicon: Record<string, string | undefined> } } } }).world().model.one.lexicon;
+  const lexicon = englishLexicon();
   const found: Candidate[] = [];
   for (const run of text.matchAll(/\p{Lu}[\p{L}'’.-]*\p{L}(?:\s\p{Lu}[\p{L}'’.-]*\p{L})*/gu)) {
     const words = run[0].split(" ");

@@ -80,7 +80,8 @@ const NOT_NAMES = new Set(
 /** Words that start sentences or requests, not names: "Ping Helios Energy", "Ask Ana". */
 const LEAD_WORDS = new Set(
   `Ping Email Mail Call Ask Tell Met Meet Visit Contact Yesterday Tomorrow Today Also Then Per Via Both With By Thanks Invite Remind Pay Paid Send Sent
-   Check Review Talked Spoke Called Booked Book Signed Sign Cancel Renew Renewed Moved Joined Join Left Including Maybe Note Update Updated Confirm Confirmed`.split(/\s+/),
+   Check Review Talked Spoke Called Booked Book Signed Sign Cancel Renew Renewed Moved Joined Join Left Including Maybe Note Update Updated Confirm Confirmed
+   Vendor Supplier Client Customer Partner Contractor Wire Transfer Invoice Bill Charge Refund Quote`.split(/\s+/),
 );
 const ORG_SUFFIX =
   "GmbH|Inc\\.?|Ltd\\.?|LLC|Corp\\.?|Corporation|AG|SE|SA|S\\.A\\.|BV|B\\.V\\.|PLC|Co\\.|Company|Foundation|University|Institute|Bank|Labs?|Group|" +
@@ -88,7 +89,9 @@ const ORG_SUFFIX =
   "Pharmaceuticals|Therapeutics|Insurance|Traders|Industries|Consulting|Studios|Media|Motors|Telecom|Semiconductors?|Hospital|Clinic|College|Agency|Council|Ministry|" +
   "Health|Healthcare|Foods?|Trust|Bio|Biotech|Electric|Power|Press|Games|Security|Digital|Retail|Markets|Electronics|Devices|Instruments|Dynamics|Aerospace|" +
   "Automotive|Shipping|Freight|Realty|Properties|Hotels?|Resorts|Associates|Brothers|Collective|Cooperative|Union|Society|Association|Federation|Fund|" +
-  "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports";
+  "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports|" +
+  "Legal|Law|Advisory|Advisors|Consultants|Accounting|Maritime|Marine|Ferries|Lines|Construction|Manufacturing|Engineering|Energie|Pharmacy|Dental|Medical|" +
+  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik";
 const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
