@@ -25,6 +25,12 @@ export const entityExtractor: EntityExtractor = {
       const shorter = candidates.find((c) => c.type === "person" && c.priority < LIBRARY_PRIORITY && c.start === candidate.start && c.end < candidate.end);
       if (shorter) candidate.priority = shorter.priority - 0.01;
     }
+    // A library organisation that continues a rule's place ("中国移动" over "中国") takes its place.
+    for (const candidate of candidates) {
+      if (candidate.priority < LIBRARY_PRIORITY - 1 || candidate.type !== "organization") continue;
+      const inner = candidates.find((c) => c.priority < LIBRARY_PRIORITY - 1 && c.type === "place" && c.start === candidate.start && c.end < candidate.end);
+      if (inner) candidate.priority = inner.priority - 0.01;
+    }
     return resolveOverlaps(candidates);
   },
 };
@@ -232,18 +238,24 @@ function gazetteerPlaces(text: string): Candidate[] {
   return found;
 }
 
-const ZH_SURNAME_START = /^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧]/u;
+/** Surnames that are rarely anything else at the start of a word, beyond the hundred commonest. */
+const ZH_SURNAMES_RARE = "鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
+const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}]`, "u");
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
-const ZH_TRADES = /^(?:科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产)$/u;
+const ZH_TRADE_WORDS = "律师事务所|会计师事务所|事务所|科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产|重工|海运|航运|动画|影视|游戏|制药|生物|电器|家电|食品|饮料|服饰|快递|化工|钢铁|建设|建筑|置业|实业|投资|创投|出版|教育|医疗|健康|半导体|芯片|光电|通信|机器人|新能源|电池|机械|矿业|集团|股份|银行|律所";
+const ZH_TRADE_AFTER = new RegExp(`^(?:${ZH_TRADE_WORDS})`, "u");
 const ZH_SURNAMES_MORE =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤" +
-  "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄";
+  "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄" +
+  ZH_SURNAMES_RARE;
+/** Roles and relations written right before a name: "物业经理庞国栋", "她的副手是严浩然". */
+const ZH_ROLES = "经理|总监|主管|老师|医生|律师|同事|老板|助理|副手|工程师|设计师|专员|主任|教授|博士|会计|顾问|师傅|司机|房东|邻居|朋友|儿子|女儿|妻子|丈夫|老婆|老公|妈妈|爸爸|CEO|CTO";
 /** A name: after the start, a non-Han character or a word that introduces a person; before a verb, a time or punctuation. */
 const ZH_NAME_IN_CONTEXT = new RegExp(
-  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
-    `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
+  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]|${ZH_ROLES}|周[一二三四五六日末]|[天午晚]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
+    `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|接受|担任|确认|同意|安排|参加|表示|提出|收到|通知|联系|拒绝|飞|落地|离开|搬|加入|离职|入职|出差|请假|退休|开始|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
   "gu",
 );
 /** What follows a name: a verb of saying, going, having, a time, punctuation. */
@@ -252,6 +264,8 @@ const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
 /** A place follows a verb of going or being somewhere ("飞往", "位于", "在"), or precedes a site. */
 const ZH_PLACE_BEFORE = /(?:去|到|飞|往|赴|抵达|在|从|来自|位于|住在|回|离开|途经|经)$/u;
 const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库)/u;
+/** Words before a company's name: "供应商铜叶动画", "客户". */
+const ZH_SUPPLIER_BEFORE = /(?:供应商|服务商|客户|合作方|甲方|乙方|厂商|承包商)$/u;
 const ZH_ORG_SUFFIX = /(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会|医院|基金会|中心|交易所|事务所)$/u;
 const ZH_KNOWN_ORGS = /^(?:华为|阿里巴巴|阿里云|腾讯|百度|字节跳动|小米|京东|美团|网易|滴滴|蚂蚁集团|拼多多|携程|比亚迪|宁德时代|联想|中兴|大疆|中国移动|中国电信|中国联通|国家电网|招商银行|工商银行|建设银行|中国银行|顺丰)$/u;
 /** Words jieba tags as names or places that are common nouns or verbs in agent memories (seen on the dev corpus). */
@@ -317,15 +331,15 @@ function chineseNames(text: string): Candidate[] {
     } else if (tag === "ns" || tag === "nr" || tag === "nrt" || tag === "nz") {
       // jieba tags many common words as places: a place needs a place suffix or a cue around it.
       if ((tag === "ns" && ZH_PLACE_SUFFIX.test(word) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
-    } else if (tag === "nt" && ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) {
+    } else if (tag === "nt" && ((ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) || (word.length >= 3 && !ZH_ORG_SUFFIX.test(word)))) {
       type = "organization";
     } else if (zhPlaceStems?.has(word) && !/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag)) {
       type = "place";
     }
     // A company named by its trade: "汇智/x 科技/n", "长安/ns 汽车/n".
-    const trade = tokens[i + 1];
-    if (trade && ZH_TRADES.test(trade.word) && text.startsWith(trade.word, at) && word.length >= 2 && word.length <= 4 && /^(?:x|nz|nr|nrt|ns|nt|j|n)$/.test(tag) && !ZH_COMMON_WORDS.has(word)) {
-      found.push({ type: "organization", text: word + trade.word, start, end: at + trade.word.length, priority: LIBRARY_PRIORITY - 0.05 });
+    const trade = ZH_TRADE_AFTER.exec(text.slice(at))?.[0];
+    if (trade && word.length >= 2 && word.length <= 4 && /^(?:x|nz|nr|nrt|ns|nt|j|n)$/.test(tag) && !ZH_COMMON_WORDS.has(word) && !(tag === "n" && !/^(?:x|nz)$/.test(tokens[i - 1]?.tag ?? "") && !ZH_SUPPLIER_BEFORE.test(before))) {
+      found.push({ type: "organization", text: word + trade, start, end: at + trade.length, priority: LIBRARY_PRIORITY - 0.05 });
       continue;
     }
     if (type) found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
