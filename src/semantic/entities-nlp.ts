@@ -263,7 +263,7 @@ const ZH_NAME_FOLLOWERS = /^(?:[，。、：:（(]|说|去|住|在|和|与|把|�
 const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
 /** A place follows a verb of going or being somewhere ("飞往", "位于", "在"), or precedes a site. */
 const ZH_PLACE_BEFORE = /(?:去|到|飞|往|赴|抵达|在|从|来自|位于|住在|回|离开|途经|经)$/u;
-const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库)/u;
+const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库|试点|现场|分行|的(?:用户|客户|团队|现场|同事|仓库|办公室|机房|服务器|门店|工厂|分部|节点|VPN|\s?VPN))/u;
 /** Words before a company's name: "供应商铜叶动画", "客户". */
 const ZH_SUPPLIER_BEFORE = /(?:供应商|服务商|客户|合作方|甲方|乙方|厂商|承包商)$/u;
 const ZH_ORG_SUFFIX = /(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会|医院|基金会|中心|交易所|事务所)$/u;
@@ -307,7 +307,7 @@ function chineseNames(text: string): Candidate[] {
     let type: EntityType | undefined;
     let span = word;
     const before = text.slice(Math.max(0, start - 3), start);
-    const after = text.slice(at, at + 3);
+    const after = text.slice(at, at + 6);
     // A surname jieba split from the given name ("杜/nr 明远/a", "何/r 宇航/nr"): joined when a verb or a time follows.
     const next = tokens[i + 1];
     const following = tokens[i + 2]?.word ?? "";
@@ -330,10 +330,10 @@ function chineseNames(text: string): Candidate[] {
       else if (span.length >= 2 && span.length <= 3) type = "person";
     } else if (tag === "ns" || tag === "nr" || tag === "nrt" || tag === "nz") {
       // jieba tags many common words as places: a place needs a place suffix or a cue around it.
-      if ((tag === "ns" && ZH_PLACE_SUFFIX.test(word) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
-    } else if (tag === "nt" && ((ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) || (word.length >= 3 && !ZH_ORG_SUFFIX.test(word)))) {
+      if ((tag === "ns" && (ZH_PLACE_SUFFIX.test(word) || process.env.NSALL) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
+    } else if (tag === "nt" && ((ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) || (word.length >= 3 && !ZH_ORG_SUFFIX.test(word) && !/[馆店部组科处室厅队局]$/u.test(word)))) {
       type = "organization";
-    } else if (zhPlaceStems?.has(word) && !/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag)) {
+    } else if (zhPlaceStems?.has(word) && (!/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag) || ZH_PLACE_AFTER.test(text.slice(at, at + 6)))) {
       type = "place";
     }
     // A company named by its trade: "汇智/x 科技/n", "长安/ns 汽车/n".

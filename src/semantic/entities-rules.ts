@@ -241,7 +241,7 @@ const RULES: readonly Rule[] = [
   },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
-  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:省|市|机场|火车站|路|大街)|${ZH_PLACES}`, "gu") },
+  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
   { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
