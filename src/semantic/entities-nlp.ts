@@ -239,7 +239,7 @@ function gazetteerPlaces(text: string): Candidate[] {
 }
 
 /** Surnames that are rarely anything else at the start of a word, beyond the hundred commonest. */
-const ZH_SURNAMES_RARE = "鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
+const ZH_SURNAMES_RARE = "卜鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
 const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}]`, "u");
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";

@@ -123,7 +123,7 @@ const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|min
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|天|个?星期|周|个半月|个月|年)";
-const ZH_UNITS = "流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+const ZH_UNITS = "流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
