@@ -303,7 +303,8 @@ function chineseNames(text: string): Candidate[] {
     const start = text.indexOf(word, at);
     if (start < 0) continue;
     at = start + word.length;
-    if (!/^\p{Script=Han}+$/u.test(word)) continue;
+    // "24 万条": a count, not a name.
+    if (!/^\p{Script=Han}+$/u.test(word) || /\d\s?$/.test(text.slice(Math.max(0, start - 2), start))) continue;
     let type: EntityType | undefined;
     let span = word;
     const before = text.slice(Math.max(0, start - 3), start);

@@ -284,7 +284,7 @@ const RULES: readonly Rule[] = [
     },
   },
   { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])/g },
-  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b|\s?[万亿](?![元美欧英日港]))?(?![\w\/])/g },
+  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 
 function trimTrailing(text: string, type: EntityType): string {
