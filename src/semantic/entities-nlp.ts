@@ -25,11 +25,19 @@ export const entityExtractor: EntityExtractor = {
       const shorter = candidates.find((c) => c.type === "person" && c.priority < LIBRARY_PRIORITY && c.start === candidate.start && c.end < candidate.end);
       if (shorter) candidate.priority = shorter.priority - 0.01;
     }
+    // A library organisation that continues a rule's place ("中国移动" over "中国") takes its place.
+    for (const candidate of candidates) {
+      if (candidate.priority < LIBRARY_PRIORITY - 1 || candidate.type !== "organization") continue;
+      const inner = candidates.find((c) => c.priority < LIBRARY_PRIORITY - 1 && c.type === "place" && c.start === candidate.start && c.end < candidate.end);
+      if (inner) candidate.priority = inner.priority - 0.01;
+    }
     return resolveOverlaps(candidates);
   },
 };
 
 let compromise: typeof nlpType | undefined;
+/** World cities (GeoNames, from city-timezones) and their provinces, folded to ASCII: name → population (0 for a province). */
+let worldPlaces: Map<string, number> | undefined;
 let jieba: JiebaModule.Jieba | undefined;
 /** Chinese cities, provinces and counties: jieba's place words ending in 市, 省 or 县, without the suffix ("大连市" → "大连"). */
 let zhPlaceStems: Set<string> | undefined;
@@ -37,6 +45,28 @@ let zhPlaceStems: Set<string> | undefined;
 function loadCompromise(): typeof nlpType {
   compromise ??= require("compromise") as typeof nlpType;
   return compromise;
+}
+
+const fold = (name: string) => name.normalize("NFD").replace(/\p{M}/gu, "");
+
+function loadWorldPlaces(): Map<string, number> {
+  if (!worldPlaces) {
+    worldPlaces = new Map();
+    const { cityMapping } = require("city-timezones") as { cityMapping: { city: string; city_ascii: string; province: string; pop: number }[] };
+    for (const { city, city_ascii: ascii, province, pop } of cityMapping) {
+      for (const name of [city, ascii]) worldPlaces.set(fold(name), Math.max(pop, worldPlaces.get(fold(name)) ?? 0));
+      // "Cluj-Napoca" is also "Cluj".
+      const head = /^(\p{Lu}\p{Ll}{3,})-\p{Lu}/u.exec(fold(city))?.[1];
+      if (head && !worldPlaces.has(head)) worldPlaces.set(head, pop);
+      if (province && !worldPlaces.has(fold(province))) worldPlaces.set(fold(province), 0);
+    }
+  }
+  return worldPlaces;
+}
+
+/** compromise's lexicon: lower-case word → its tags ("split" → "Singular", "oslo" → "City"). */
+function englishLexicon(): Record<string, string | undefined> {
+  return (loadCompromise() as unknown as { world: () => { model: { one: { lexicon: Record<string, string | undefined> } } } }).world().model.one.lexicon;
 }
 
 function loadJieba(): JiebaModule.Jieba {
@@ -53,8 +83,17 @@ function loadJieba(): JiebaModule.Jieba {
   return jieba;
 }
 
-const EN_PERSON_CUES =
-  /\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?=\s(?:said|says|asked|asks|wants|wanted|thinks|thought|prefers|preferred|told|replied|promised|agreed|mentioned|suggested|emailed|flew|flies|wrote|is on leave|was on leave)\b)|\b(?:daughter|son|wife|husband|partner|mother|father|manager|boss|colleague|friend|cat|dog|assistant|child|brother|sister|nanny|doctor|landlord|neighbour|neighbor),?\s([A-Z][a-z]+)\b/g;
+const EN_PERSON_VERBS =
+  "said|says|asked|asks|wants|wanted|thinks|thought|prefers|preferred|told|replied|promised|agreed|mentioned|suggested|emailed|flew|flies|wrote|is on leave|was on leave|" +
+  "suspects|suspected|believes|believed|feels|felt|landed|lands|arrives|arrived|starts as|started as|is out|was out|is off|is moving|moves to|moved to|meets|met|meet|" +
+  "likes|liked|loves|loved|hates|dislikes|lives|lived|joined|joins|will join|quit|resigned|retired|visited|is allergic|is vegetarian|is vegan|is pregnant|is sick|" +
+  "is on holiday|is on vacation|was born|studies|studied|graduated|speaks|called|phoned|texted|promised|apologi[sz]ed|complained|volunteered|is travell?ing|took over|hands over|handed over";
+const EN_RELATIONS = "daughter|son|wife|husband|partner|mother|father|manager|boss|colleague|friend|cat|dog|assistant|child|brother|sister|nanny|doctor|landlord|neighbour|neighbor|lead|mentor|dentist|lawyer|accountant|contact|coach|tutor|teacher|reviewer|owner";
+const EN_NAME = "[A-Z][a-z]+(?:-[a-z]+)?";
+const EN_PERSON_CUES = new RegExp(
+  `\\b(${EN_NAME}(?:\\s${EN_NAME})?)(?=\\s(?:${EN_PERSON_VERBS})\\b)|\\b(${EN_NAME})(?=\\sand\\s${EN_NAME}\\s(?:${EN_PERSON_VERBS})\\b)|\\b(?:${EN_RELATIONS})(?:,?\\s|\\s(?:is|was)\\s)(${EN_NAME}(?:\\s${EN_NAME})?)\\b`,
+  "g",
+);
 
 /** Words compromise takes for names that are not names in agent memories. */
 const NOT_ENGLISH_NAMES = /^(?:I|We|You|They|He|She|It|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday|PM|AM|UTC|API|CI|PR|QA|OK)$/;
@@ -86,28 +125,137 @@ function englishNames(text: string): Candidate[] {
   add("person", doc.people().json({ offset: true }) as never);
   // A capitalised word that says, asks or wants something, or that a relation names: a person.
   for (const match of text.matchAll(EN_PERSON_CUES)) {
-    const name = (match[1] ?? match[2]) as string;
+    let name = (match[1] ?? match[2] ?? match[3]) as string;
+    // "Yesterday Anna said": a first word the lexicon knows, and not as a name, is no part of the name.
+    const first = name.split(" ")[0] as string;
+    const tag = englishLexicon()[first.toLowerCase()];
+    if (!name.includes(" ") && tag !== undefined && !EN_NAME_TAGS.test(tag)) continue;
+    if (name.includes(" ") && ((tag !== undefined && !EN_NAME_TAGS.test(tag)) || /^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|Thanks|Dear|Hi|Hello|Cc|Today|Yesterday|Tomorrow)$/.test(first))) name = name.slice(first.length + 1);
     if (NOT_ENGLISH_NAMES.test(name) || /^(?:The|This|That|It|He|She|We|They|User|Customer|Team|Everyone|Nobody)$/.test(name)) continue;
-    const start = (match.index as number) + match[0].indexOf(name, match[1] ? 0 : match[0].length - name.length - 1);
+    const start = (match.index as number) + match[0].lastIndexOf(name);
     found.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY + 0.1 });
   }
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
+  found.push(...gazetteerPlaces(text));
+  found.push(...cuedOrganizations(text, found));
   return found;
 }
 
-const ZH_SURNAME_START = /^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧]/u;
+/** Nouns of paying for a service: "the Hetzner bill", "licence for Datadog", "pricing at Backblaze". */
+const EN_BILLING = "bills?|invoices?|seats?|subscriptions?|licen[cs]es?|plans?|accounts?|contracts?|renewals?|charges?|fees?|quotes?|pricing|tier|credits?|support|outage|status page|dashboard|API keys?";
+const EN_ORG_AFTER = new RegExp(`^\\s(?:${EN_BILLING})\\b`, "u");
+const EN_ORG_BEFORE = new RegExp(`\\b(?:(?:${EN_BILLING})\\s(?:for|at|with|from)|works?\\s(?:for|at)|working\\s(?:for|at)|worked\\s(?:for|at)|consults?\\sfor|consulting\\sfor|joined|joins|customers?\\sof|(?:team|teams|lawyers|engineers|people|folks|someone|rep|sales|support|contact)\\s(?:at|from)|migrated\\s(?:\\w+\\s)?from|switch(?:ed)?\\s(?:\\w+\\s)?(?:from|to))\\s$`, "u");
+const EN_NAME_TAGS = /Person|FirstName|LastName|MaleName|FemaleName|City|Country|Place|Region/;
+
+/**
+ * Organisations by their context: a capitalised name after a person and "from" ("Anja Weber from
+ * Bergwerk Maschinenbau"), after "works for", "team at", "licence for", or before "bill",
+ * "invoice", "seat" ("the Hetzner bill"); or linked to one by "from … to" ("from Stripe to Adyen").
+ */
+function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate[] {
+  const places = loadWorldPlaces();
+  const lexicon = englishLexicon();
+  const orgs: Candidate[] = [];
+  for (const run of text.matchAll(/(?<![\p{L}\d])(?:\p{Lu}|\d\p{Lu})[\p{L}\d&'’.-]*[\p{L}\d](?:\s\p{Lu}[\p{L}\d&'’.-]*[\p{L}\d]){0,2}/gu)) {
+    let name = run[0];
+    let start = run.index as number;
+    // "Vendor Copperleaf Studios": the name starts after a lead word.
+    const lead = /^(?:Vendor|Supplier|Client|Customer|Partner|Contractor|Our|The|Ping|Email|Call|Ask|Pay|Paid)\s/.exec(name);
+    if (lead) {
+      name = name.slice(lead[0].length);
+      start += lead[0].length;
+    }
+    if (name === "" || places.has(fold(name)) || /^(?:I|A|An|The|We|You|UTC|API|CI|PR|QA|OK)$/.test(name)) continue;
+    const before = text.slice(Math.max(0, start - 40), start);
+    const after = text.slice(start + name.length, start + name.length + 20);
+    const words = name.split(" ");
+    const known = lexicon[(words[0] as string).toLowerCase()];
+    const afterPerson = /\sfrom\s$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 8);
+    // Before "bill", "seat"…: not a word opening the sentence ("Renewal quote", "Support contract").
+    const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+    const cue = afterPerson || EN_ORG_BEFORE.test(before) || (EN_ORG_AFTER.test(after) && !opensSentence) || (/\bfrom\s$/.test(before) && /^\sto\s\p{Lu}/u.test(after));
+    const linked = /\bfrom\s\p{Lu}[\p{L}\d]+\sto\s$/u.test(before) && orgs.some((o) => o.end >= start - 5);
+    if (!cue && !linked) continue;
+    if (words.length === 1 && known !== undefined && EN_NAME_TAGS.test(known)) continue;
+    if (words.length > 1 && found.some((c) => c.type === "place" && c.start === start && c.end === start + name.length && c.priority < LIBRARY_PRIORITY)) continue;
+    orgs.push({ type: "organization", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.3 });
+  }
+  return orgs;
+}
+
+/** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
+const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s$/u;
+const EN_PLACE_STRONG_CUE = /(?:\b(?:in|near|based in|lives in|living in)|\bfrom\s\p{Lu}[\p{L}-]+\s(?:to|and)|\b(?:flew|fly|flying|flies|moved|moving|move|travel|travelling|traveling|trip|train|ferry|flight|flights|shipping|drive|driving|relocate|relocating)\s(?:to|from))\s$/u;
+/** Gazetteer names that are mostly English words at the start of a run. */
+const EN_NOT_PLACES = /^(?:I|A|The|Mon|Sun|Bank|Union|Police|University|May|Jan|Bay|Hall|Mountain|Park|Fort|Lake|Port|Sale|Page|Price|Mobile|Split|Reading|Nice|Bath|Temple|Independence|Gap|Derby|Orange|Victoria|Opportunity|Progress|Enterprise|Liberty|Commerce|Friendly|Hope|Marathon|Normal|Ideal)$/;
+const EN_PLACE_TAGS = /^(?:City|Country|Place|Region|Town|Island|ProperNoun)(?:,|$)/;
+
+/**
+ * Places from a world gazetteer (GeoNames cities over 1,000 people and their provinces): a
+ * capitalised run that names one counts where the place is large (100,000 people) or a cue
+ * precedes it, unless it opens the sentence or is an English word or name (compromise's lexicon:
+ * "Split", "Victoria", "Mobile") with no cue before it. A capitalised word linked to a place ("from
+ * Split to Hvar", "Vienna–Budapest") is a place too.
+ */
+function gazetteerPlaces(text: string): Candidate[] {
+  const places = loadWorldPlaces();
+  const lexicon = englishLexicon();
+  const found: Candidate[] = [];
+  for (const run of text.matchAll(/\p{Lu}[\p{L}'’.-]*\p{L}(?:\s\p{Lu}[\p{L}'’.-]*\p{L})*/gu)) {
+    const words = run[0].split(" ");
+    // The longest run of words from each start that the gazetteer names.
+    for (let i = 0; i < words.length; i++) {
+      for (let j = words.length; j > i; j--) {
+        const name = words.slice(i, j).join(" ");
+        const population = places.get(fold(name));
+        if (population === undefined) continue;
+        const start = (run.index as number) + words.slice(0, i).join(" ").length + (i > 0 ? 1 : 0);
+        const before = text.slice(Math.max(0, start - 40), start);
+        // Inside a longer capitalised run ("Aisha Bello"), only after a sentence word ("Visit Lisbon").
+        if (i > 0 && !/^(?:The|In|From|To|At|Visit|Visiting|Fly|Flew|Near|Via|Our|My|Both|Since|Until|Ping|Email|Call|Ask|Tell|Met|Meet|Leave|Leaving|Arrive|Arriving)$/.test(words[i - 1] as string)) continue;
+        const cue = EN_PLACE_CUE.test(before);
+        const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+        const tag = lexicon[name.toLowerCase()];
+        const placeWord = tag !== undefined && EN_PLACE_TAGS.test(tag);
+        // A word the lexicon knows as a name ("Jordan", "Austin") needs a cue of going or being somewhere.
+        const personWord = tag !== undefined && /Person|Name/.test(tag);
+        const ok = personWord ? EN_PLACE_STRONG_CUE.test(before) : cue || placeWord || (tag === undefined && !opensSentence && population >= 100_000);
+        if (ok && (cue || !EN_NOT_PLACES.test(name))) {
+          found.push({ type: "place", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.2 });
+          const onward = /^\s?(?:to|and|or|–|—|-)\s?(\p{Lu}\p{Ll}+(?:[\s-]\p{Lu}\p{Ll}+)?)\b/u.exec(text.slice(start + name.length));
+          const next = onward?.[1];
+          if (next && !places.has(fold(next)) && !/^(?:Person|FirstName|LastName|MaleName|FemaleName|Organization)/.test(lexicon[next.toLowerCase()] ?? "")) {
+            const at = start + name.length + (onward as RegExpExecArray)[0].length - next.length;
+            found.push({ type: "place", text: next, start: at, end: at + next.length, priority: LIBRARY_PRIORITY - 0.15 });
+          }
+          i = j - 1;
+          break;
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** Surnames that are rarely anything else at the start of a word, beyond the hundred commonest. */
+const ZH_SURNAMES_RARE = "卜鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
+const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}]`, "u");
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
-const ZH_TRADES = /^(?:科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产)$/u;
+const ZH_TRADE_WORDS = "律师事务所|会计师事务所|事务所|科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产|重工|海运|航运|动画|影视|游戏|制药|生物|电器|家电|食品|饮料|服饰|快递|化工|钢铁|建设|建筑|置业|实业|投资|创投|出版|教育|医疗|健康|半导体|芯片|光电|通信|机器人|新能源|电池|机械|矿业|集团|股份|银行|律所";
+const ZH_TRADE_AFTER = new RegExp(`^(?:${ZH_TRADE_WORDS})`, "u");
 const ZH_SURNAMES_MORE =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤" +
-  "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄";
+  "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄" +
+  ZH_SURNAMES_RARE;
+/** Roles and relations written right before a name: "物业经理庞国栋", "她的副手是严浩然". */
+const ZH_ROLES = "经理|总监|主管|老师|医生|律师|同事|老板|助理|副手|工程师|设计师|专员|主任|教授|博士|会计|顾问|师傅|司机|房东|邻居|朋友|儿子|女儿|妻子|丈夫|老婆|老公|妈妈|爸爸|CEO|CTO";
 /** A name: after the start, a non-Han character or a word that introduces a person; before a verb, a time or punctuation. */
 const ZH_NAME_IN_CONTEXT = new RegExp(
-  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
-    `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
+  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]|${ZH_ROLES}|周[一二三四五六日末]|[天午晚]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
+    `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|接受|担任|确认|同意|安排|参加|表示|提出|收到|通知|联系|拒绝|飞|落地|离开|搬|加入|离职|入职|出差|请假|退休|开始|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
   "gu",
 );
 /** What follows a name: a verb of saying, going, having, a time, punctuation. */
@@ -115,7 +263,9 @@ const ZH_NAME_FOLLOWERS = /^(?:[，。、：:（(]|说|去|住|在|和|与|把|�
 const ZH_PLACE_SUFFIX = /[省市县区镇村州岛湾港山湖河路街]$/u;
 /** A place follows a verb of going or being somewhere ("飞往", "位于", "在"), or precedes a site. */
 const ZH_PLACE_BEFORE = /(?:去|到|飞|往|赴|抵达|在|从|来自|位于|住在|回|离开|途经|经)$/u;
-const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库)/u;
+const ZH_PLACE_AFTER = /^(?:办公室|分公司|总部|机房|数据中心|站|酒店|出差|的客户|见面|开会|团队|分部|门店|仓库|试点|现场|分行|的(?:用户|客户|团队|现场|同事|仓库|办公室|机房|服务器|门店|工厂|分部|节点|VPN|\s?VPN))/u;
+/** Words before a company's name: "供应商铜叶动画", "客户". */
+const ZH_SUPPLIER_BEFORE = /(?:供应商|服务商|客户|合作方|甲方|乙方|厂商|承包商)$/u;
 const ZH_ORG_SUFFIX = /(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会|医院|基金会|中心|交易所|事务所)$/u;
 const ZH_KNOWN_ORGS = /^(?:华为|阿里巴巴|阿里云|腾讯|百度|字节跳动|小米|京东|美团|网易|滴滴|蚂蚁集团|拼多多|携程|比亚迪|宁德时代|联想|中兴|大疆|中国移动|中国电信|中国联通|国家电网|招商银行|工商银行|建设银行|中国银行|顺丰)$/u;
 /** Words jieba tags as names or places that are common nouns or verbs in agent memories (seen on the dev corpus). */
@@ -153,11 +303,12 @@ function chineseNames(text: string): Candidate[] {
     const start = text.indexOf(word, at);
     if (start < 0) continue;
     at = start + word.length;
-    if (!/^\p{Script=Han}+$/u.test(word)) continue;
+    // "24 万条": a count, not a name.
+    if (!/^\p{Script=Han}+$/u.test(word) || /\d\s?$/.test(text.slice(Math.max(0, start - 2), start))) continue;
     let type: EntityType | undefined;
     let span = word;
     const before = text.slice(Math.max(0, start - 3), start);
-    const after = text.slice(at, at + 3);
+    const after = text.slice(at, at + 6);
     // A surname jieba split from the given name ("杜/nr 明远/a", "何/r 宇航/nr"): joined when a verb or a time follows.
     const next = tokens[i + 1];
     const following = tokens[i + 2]?.word ?? "";
@@ -180,16 +331,16 @@ function chineseNames(text: string): Candidate[] {
       else if (span.length >= 2 && span.length <= 3) type = "person";
     } else if (tag === "ns" || tag === "nr" || tag === "nrt" || tag === "nz") {
       // jieba tags many common words as places: a place needs a place suffix or a cue around it.
-      if ((tag === "ns" && ZH_PLACE_SUFFIX.test(word) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
-    } else if (tag === "nt" && ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) {
+      if ((tag === "ns" && (ZH_PLACE_SUFFIX.test(word) || process.env.NSALL) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
+    } else if (tag === "nt" && ((ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) || (word.length >= 3 && !ZH_ORG_SUFFIX.test(word) && !/[馆店部组科处室厅队局]$/u.test(word)))) {
       type = "organization";
-    } else if (zhPlaceStems?.has(word) && !/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag)) {
+    } else if (zhPlaceStems?.has(word) && (!/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag) || ZH_PLACE_AFTER.test(text.slice(at, at + 6)))) {
       type = "place";
     }
     // A company named by its trade: "汇智/x 科技/n", "长安/ns 汽车/n".
-    const trade = tokens[i + 1];
-    if (trade && ZH_TRADES.test(trade.word) && text.startsWith(trade.word, at) && word.length >= 2 && word.length <= 4 && /^(?:x|nz|nr|nrt|ns|nt|j|n)$/.test(tag) && !ZH_COMMON_WORDS.has(word)) {
-      found.push({ type: "organization", text: word + trade.word, start, end: at + trade.word.length, priority: LIBRARY_PRIORITY - 0.05 });
+    const trade = ZH_TRADE_AFTER.exec(text.slice(at))?.[0];
+    if (trade && word.length >= 2 && word.length <= 4 && /^(?:x|nz|nr|nrt|ns|nt|j|n)$/.test(tag) && !ZH_COMMON_WORDS.has(word) && !(tag === "n" && !/^(?:x|nz)$/.test(tokens[i - 1]?.tag ?? "") && !ZH_SUPPLIER_BEFORE.test(before))) {
+      found.push({ type: "organization", text: word + trade, start, end: at + trade.length, priority: LIBRARY_PRIORITY - 0.05 });
       continue;
     }
     if (type) found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });

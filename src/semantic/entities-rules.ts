@@ -29,7 +29,26 @@ export function ruleCandidates(text: string): Candidate[] {
       found.push({ type, text: trimmed, start: span.start, end: span.start + trimmed.length, priority });
     }
   });
-  return found;
+  return found.concat(versionSiblings(text, found));
+}
+
+/** Between a version and the next release it names: "Ruby 3.2 to 3.3", "React 18，别升级到 19". */
+const VERSION_LINK = /^\s*[,，;；]?\s*(?:(?:and|or|then|but not|not|vs\.?)\s)?(?:to|and|or|vs\.?|→|->|(?:别|不要|再)?(?:升级|升|降级|降|换)?到|或|和)\s*$/u;
+
+/**
+ * Numbers that are versions by their neighbours: one linked to a version ("1.15 to 1.16"), or a
+ * dotted number with the same major as a version in the text ("Python 3.11 …; 3.12 breaks").
+ */
+function versionSiblings(text: string, found: readonly Candidate[]): Candidate[] {
+  const versions = found.filter((c) => c.type === "version" && /^v?\d+(?:\.\d+)*$/.test(c.text));
+  const siblings: Candidate[] = [];
+  for (const c of found) {
+    if (c.type !== "number" || !/^\d+(?:\.\d+)*$/.test(c.text)) continue;
+    const linked = versions.some((v) => v.end <= c.start && VERSION_LINK.test(text.slice(v.end, c.start)));
+    const major = c.text.includes(".") && versions.some((v) => v.text.includes(".") && v.text.replace(/^v/, "").split(".")[0] === c.text.split(".")[0] && v.text.split(".").length === c.text.split(".").length);
+    if (linked || major) siblings.push({ ...c, type: "version", priority: (versions[0] as Candidate).priority });
+  }
+  return siblings;
 }
 
 interface Rule {
@@ -61,7 +80,8 @@ const NOT_NAMES = new Set(
 /** Words that start sentences or requests, not names: "Ping Helios Energy", "Ask Ana". */
 const LEAD_WORDS = new Set(
   `Ping Email Mail Call Ask Tell Met Meet Visit Contact Yesterday Tomorrow Today Also Then Per Via Both With By Thanks Invite Remind Pay Paid Send Sent
-   Check Review Talked Spoke Called Booked Book Signed Sign Cancel Renew Renewed Moved Joined Join Left Including Maybe Note Update Updated Confirm Confirmed`.split(/\s+/),
+   Check Review Talked Spoke Called Booked Book Signed Sign Cancel Renew Renewed Moved Joined Join Left Including Maybe Note Update Updated Confirm Confirmed
+   Vendor Supplier Client Customer Partner Contractor Wire Transfer Invoice Bill Charge Refund Quote`.split(/\s+/),
 );
 const ORG_SUFFIX =
   "GmbH|Inc\\.?|Ltd\\.?|LLC|Corp\\.?|Corporation|AG|SE|SA|S\\.A\\.|BV|B\\.V\\.|PLC|Co\\.|Company|Foundation|University|Institute|Bank|Labs?|Group|" +
@@ -69,7 +89,9 @@ const ORG_SUFFIX =
   "Pharmaceuticals|Therapeutics|Insurance|Traders|Industries|Consulting|Studios|Media|Motors|Telecom|Semiconductors?|Hospital|Clinic|College|Agency|Council|Ministry|" +
   "Health|Healthcare|Foods?|Trust|Bio|Biotech|Electric|Power|Press|Games|Security|Digital|Retail|Markets|Electronics|Devices|Instruments|Dynamics|Aerospace|" +
   "Automotive|Shipping|Freight|Realty|Properties|Hotels?|Resorts|Associates|Brothers|Collective|Cooperative|Union|Society|Association|Federation|Fund|" +
-  "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports";
+  "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports|" +
+  "Legal|Law|Advisory|Advisors|Consultants|Accounting|Maritime|Marine|Ferries|Lines|Construction|Manufacturing|Engineering|Energie|Pharmacy|Dental|Medical|" +
+  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik";
 const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
@@ -96,12 +118,12 @@ const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
 const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
 const UNITS =
   `${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
-  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?";
+  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar";
 const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|天|个?星期|周|个半月|个月|年)";
-const ZH_UNITS = "公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+const ZH_UNITS = "流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
@@ -118,12 +140,12 @@ const RULES: readonly Rule[] = [
   { type: "datetime", pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
   { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
-  { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?\b|\b(?:today|tomorrow|yesterday|tonight)\b/gi },
+  { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night))?\b|\b(?:tonight|weekends)\b/gi },
   {
     type: "datetime",
     pattern: new RegExp(
       `\\d{4}\\s?年\\s?${ZH_DIGITS}{1,2}\\s?月(?:\\s?${ZH_DIGITS}{1,3}\\s?[日号])?|${ZH_DIGITS}{1,2}\\s?月\\s?${ZH_DIGITS}{1,3}\\s?[日号]|${ZH_DIGITS}{1,3}\\s?[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}\\s?[日号]|` +
-        `(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?![份]?[\\d个])`,
+        `(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
       "g",
     ),
   },
@@ -138,7 +160,7 @@ const RULES: readonly Rule[] = [
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
-  { type: "code", pattern: /(?<=\b(?:branch|branches)\s|分支\s?)[\w.-]+(?:\/[\w.-]+)+/g },
+  { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
   {
     type: "path",
     pattern: new RegExp(`(?<![\\w/:.@\\\\-])(?:~|\\.{1,2})?(?:\\/${PATH_SEGMENT})+\\/?|(?<![\\w/:.@\\\\-])${PATH_SEGMENT}(?:\\/${PATH_SEGMENT})+\\/?`, "g"),
@@ -155,7 +177,7 @@ const RULES: readonly Rule[] = [
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
-  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Xcode|Fedora|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring)\\s)\\d{1,3}(?![\\w.%])`, "g") },
+  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|\\.\\d)`, "g") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
@@ -163,7 +185,7 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "id",
-    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?![\w-])|(?<![\w&#])#\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
+    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
     accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
   },
   {
@@ -179,18 +201,27 @@ const RULES: readonly Rule[] = [
   {
     type: "duration",
     pattern: new RegExp(
-      `(?<![\\w.])\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS})(?:\\s?(?:and\\s)?\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS}|m))*\\b(?!\\/)|\\b(?:${NUMBER_WORDS})[\\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\\b|\\bhalf an hour\\b`,
+      `(?<![\\w.])\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS})(?:\\s?(?:and\\s)?\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS}|m))*\\b(?!\\/)|\\b(?:${NUMBER_WORDS})[\\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\\b|\\bhalf an hour\\b|\\ban? (?:hour|day|week|month|year) and a half\\b`,
       "g",
     ),
   },
   {
     type: "duration",
-    pattern: new RegExp(`${ZH_NUMBER}\\s?${ZH_DURATION_UNIT}(?:${ZH_NUMBER}\\s?(?:分钟|分|秒钟?))?|半(?:个)?(?:小时|钟头|天|个月|年)`, "g"),
+    pattern: new RegExp(`${ZH_NUMBER}\\s?${ZH_DURATION_UNIT}(?:\\s?${ZH_NUMBER}\\s?(?:分钟|分|秒钟?))?|半(?:个)?(?:小时|钟头|天|个月|年)`, "g"),
     accept: (span) => !/^\d{4}\s?年$/.test(span) && !/^几/.test(span),
   },
   { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
   { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
-  { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g },
+  // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.
+  {
+    type: "version",
+    pattern: /(?<=(?:^|[^\w.])(?:\p{Lu}[\w+#.-]*|(?:crate|gem|package|library|module|plugin|extension|image|chart|kernel|firmware|driver)\s[\w.-]+)\s)v?\d+\.\d+(?:\.\d+)?(?![\w.%]|\s?(?:%|x\b|倍))/gu,
+    accept: (_version, text, start) => {
+      const word = /([\p{L}\w+#.-]+)\s$/u.exec(text.slice(Math.max(0, start - 40), start))?.[1] ?? "";
+      return !NOT_NAMES.has(word) && !LEAD_WORDS.has(word) && !/^(?:CURRENCY|About|Around|Only|Just|Over|Under|Nearly|Almost|Roughly|Approximately|Score|Rating|Grade|Level|Page|Chapter|Section|Step|Phase|Tier|Room|Gate|Platform|Seat|Row)$/.test(word) && !new RegExp(`^(?:${CURRENCY_CODES})$`).test(word);
+    },
+  },
+  { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
   { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_.-]*[A-Za-z0-9_]\b/g },
   { type: "code", pattern: /\b[A-Za-z_][\w.]*\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },
   {
@@ -210,7 +241,7 @@ const RULES: readonly Rule[] = [
   },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
-  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:省|市|机场|火车站|路|大街)|${ZH_PLACES}`, "gu") },
+  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
   { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
@@ -253,7 +284,7 @@ const RULES: readonly Rule[] = [
     },
   },
   { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])/g },
-  { type: "number", pattern: /(?<![\w.-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w])/g },
+  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 
 function trimTrailing(text: string, type: EntityType): string {
