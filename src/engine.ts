@@ -4,6 +4,7 @@ import type { AssetUsage, ImportJob, ListQuery, MemoryPage, MemorySummary, PageQ
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
+import { readHistory } from "./engine/history.js";
 import { KeyService } from "./engine/keys.js";
 import type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 import { assembleParts, type EngineCounters, type Parts } from "./engine/parts.js";
@@ -138,7 +139,12 @@ export class Engine {
     return this.parts.writer.update(id, patch, namespace);
   }
 
-  /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
+  /** Every version of a memory, oldest first, each exact; the last is the current text. */
+  history(id: string, namespace?: string): Promise<T.MemoryVersion[]> {
+    return readHistory(this.store, this.parts.reader, id, namespace);
+  }
+
+  /** Deletes a memory and its history; an asset it was the last user of (and that no namespace writes with) goes too. */
   forget(id: string, namespace?: string): Promise<void> {
     return this.parts.writer.forget(id, namespace);
   }
