@@ -65,6 +65,20 @@ export const FullMemory = MemoryInfo.extend({
   entities: z.array(z.object({ type: z.string(), text: z.string() })).optional(),
 });
 
+/** One version of a memory's text (GET /v1/memories/{id}/history). */
+const MemoryVersion = z.object({
+  version: z.number().int().describe("1 for the first text; one more for each change of text"),
+  text: z.string().describe("the exact text of that version"),
+  kind: Kind,
+  tags: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()),
+  language: z.string().nullable(),
+  createdAt: z.number().int().describe("when this text became current (ms since the epoch)"),
+  replacedAt: z.number().int().nullable().describe("when a later text replaced it; null for the current text"),
+  originalBytes: z.number().int(),
+  storedBytes: z.number().int().describe("bytes kept for it: the envelope (current) or the delta against its successor"),
+});
+
 const IdParams = z.object({ id: MemoryId }).strict();
 const NamespaceQuery = z.object({ namespace: Namespace.optional() }).strict();
 
@@ -189,6 +203,23 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
         mode: query.mode,
         ...(semantic ? { summary: semantic.summary, entities: semantic.entities.map((e) => ({ type: e.type, text: e.text })) } : {}),
       };
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/memories/:id/history",
+    summary: "every version of a memory's text, oldest first, each exact (the last is the current text)",
+    description: "A version is kept each time an update or a re-add gives the memory another text; metadata changes alone make none.",
+    tag: "memories",
+    role: "read",
+    params: IdParams,
+    query: NamespaceQuery,
+    response: z.object({ id: z.string(), namespace: z.string(), versions: z.array(MemoryVersion) }),
+    handler: async ({ params, query, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      const versions = await onMemory(params.id, () => engine.history(params.id, namespace));
+      return { id: params.id, namespace, versions: versions.map((v) => ({ ...v, language: v.language ?? null })) };
     },
   });
 

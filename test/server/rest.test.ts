@@ -115,6 +115,8 @@ describe("REST API", () => {
         ["DELETE", "", undefined],
         ["DELETE", "?namespace=alpha", undefined],
         ["GET", "/related", undefined],
+        ["GET", "/history", undefined],
+        ["GET", "/history?namespace=alpha", undefined],
       ] as const) {
         const answer = await call(keys.b, method, `${path}${suffix}`, body);
         assert.equal(answer.status, 404, `${method} ${path}${suffix}: ${answer.raw}`);
@@ -295,6 +297,14 @@ describe("REST API", () => {
     assert.deepEqual(after.json?.tags, ["patched"]);
     assert.deepEqual(after.json?.meta, { edited: true });
     assert.equal(after.json?.createdAt, before.json?.createdAt);
+    // The replaced text is kept: the history has both, exact, the current one last.
+    const history = await call(keys.a, "GET", "/v1/memories/a-0/history");
+    assert.equal(history.status, 200, history.raw);
+    const versions = history.json?.versions as { version: number; text: string; tags: string[]; replacedAt: number | null }[];
+    assert.deepEqual(versions.map((v) => [v.version, v.text, v.tags, v.replacedAt === null]), [
+      [1, before.json?.text, ["patched"], false],
+      [2, newText, ["patched"], true],
+    ]);
 
     const removed = await call(keys.a, "DELETE", "/v1/memories/a-2");
     assert.equal(removed.status, 204);
@@ -329,6 +339,7 @@ describe("REST API", () => {
       ["get", "/v1/memories"],
       ["post", "/v1/search"],
       ["get", "/v1/memories/{id}/related"],
+      ["get", "/v1/memories/{id}/history"],
       ["get", "/v1/stats"],
       ["post", "/v1/verify"],
       ["get", "/readyz"],
