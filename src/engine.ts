@@ -1,9 +1,10 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { defaultDbPath } from "./core/paths.js";
-import type { AssetUsage, ImportJob, ListQuery, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ImportJob, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
+import { forgetWhere } from "./engine/forget-where.js";
 import { readHistory } from "./engine/history.js";
 import { KeyService } from "./engine/keys.js";
 import type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
@@ -147,6 +148,11 @@ export class Engine {
   /** Deletes a memory and its history; an asset it was the last user of (and that no namespace writes with) goes too. */
   forget(id: string, namespace?: string): Promise<void> {
     return this.parts.writer.forget(id, namespace);
+  }
+
+  /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
+  forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
+    return forgetWhere(this.store, this.parts.assets, filter, options);
   }
 
   list(query: ListQuery = {}): Promise<MemorySummary[]> {

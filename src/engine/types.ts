@@ -34,6 +34,21 @@ export interface MemoryVersion {
   storedBytes: number;
 }
 
+export interface ForgetWhereOptions {
+  /** Count and list what would go; delete nothing. */
+  dryRun?: boolean;
+  /** Allow a filter that narrows nothing (every memory). */
+  all?: boolean;
+}
+
+export interface ForgetWhereReport {
+  /** Memories deleted (or, in a dry run, that would be). */
+  count: number;
+  /** The first of them (at most 100), in insertion order. */
+  ids: { namespace: string; id: string }[];
+  dryRun: boolean;
+}
+
 /** What `engine.update` changes; what it leaves out stays as it is. */
 export interface MemoryPatch {
   text?: string;
