@@ -207,6 +207,37 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
   });
 
   registry.add(app, {
+    method: "POST",
+    // The route is POST /v1/memories:delete (`::` escapes the colon).
+    path: "/v1/memories::delete",
+    summary: "delete every memory a filter matches, within the key's namespaces (dryRun: count only)",
+    description: "Filters combine with AND. A filter that narrows nothing is refused (400) unless `all` is true. A namespace outside the key's scope matches nothing. Each memory's history goes with it.",
+    tag: "memories",
+    role: "write",
+    body: z
+      .object({
+        namespace: Namespace.optional(),
+        kind: Kind.optional(),
+        tags: Tags.optional().describe("only memories with every one of these tags"),
+        createdFrom: z.number().int().optional().describe("created at or after (ms since the epoch)"),
+        createdBefore: z.number().int().optional().describe("created before (ms since the epoch)"),
+        dryRun: z.boolean().default(false).describe("count and list, delete nothing"),
+        all: z.boolean().default(false).describe("allow a filter that matches every memory of the key's namespaces"),
+      })
+      .strict(),
+    response: z.object({ count: z.number().int(), ids: z.array(z.object({ namespace: z.string(), id: z.string() })).describe("the first 100 matched"), dryRun: z.boolean() }),
+    handler: async ({ body, scope }) => {
+      const { namespace, dryRun, all, tags, ...rest } = body;
+      const narrowed = namespace !== undefined || Object.values(rest).some((v) => v !== undefined) || (tags?.length ?? 0) > 0;
+      if (!narrowed && !all) throw new HttpError(400, "E_USAGE", "refusing to delete by an empty filter: it matches every memory of the key's namespaces", "Narrow the filter, or send all: true.");
+      const namespaces = readNamespaces(scopeOf(scope), namespace);
+      if (namespaces?.length === 0) return { count: 0, ids: [], dryRun };
+      const filter = { ...rest, ...(tags?.length ? { tags } : {}), ...(namespaces ? { namespaces } : {}) };
+      return engine.forgetWhere(filter, { dryRun, all: true });
+    },
+  });
+
+  registry.add(app, {
     method: "GET",
     path: "/v1/memories/:id/history",
     summary: "every version of a memory's text, oldest first, each exact (the last is the current text)",

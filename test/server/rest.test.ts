@@ -316,6 +316,29 @@ describe("REST API", () => {
     assert.deepEqual(verify.json, { checked: 199, failed: 0, failures: [] });
   });
 
+  it("deletes by filter within the key's namespaces only: dry run, empty filter refused, out of scope matches nothing", async () => {
+    const alphaCount = async () => ((await call(keys.a, "GET", `/v1/memories?limit=${LIMITS.pageItems}`)).json?.items as unknown[]).length;
+    const before = await alphaCount();
+    assert.ok(before > 0);
+    const outside = await call(keys.b, "POST", "/v1/memories:delete", { namespace: "alpha", all: true });
+    assert.equal(outside.status, 200, outside.raw);
+    assert.deepEqual(outside.json, { count: 0, ids: [], dryRun: false });
+    const empty = await call(keys.b, "POST", "/v1/memories:delete", {});
+    assert.equal(empty.status, 400, empty.raw);
+    assert.equal((await call(keys.readA, "POST", "/v1/memories:delete", { tags: ["patched"] })).status, 403);
+    const dry = await call(keys.a, "POST", "/v1/memories:delete", { tags: ["patched"], dryRun: true });
+    assert.deepEqual(dry.json, { count: 1, ids: [{ namespace: "alpha", id: "a-0" }], dryRun: true });
+    // Key B with all: true deletes its own three, none of alpha's.
+    const mine = await call(keys.b, "POST", "/v1/memories:delete", { all: true });
+    assert.deepEqual([mine.status, mine.json?.count], [200, 3]);
+    assert.equal(await alphaCount(), before);
+    const done = await call(keys.a, "POST", "/v1/memories:delete", { tags: ["patched"] });
+    assert.deepEqual(done.json, { count: 1, ids: [{ namespace: "alpha", id: "a-0" }], dryRun: false });
+    assert.equal((await call(keys.a, "GET", "/v1/memories/a-0")).status, 404);
+    assert.equal((await call(keys.a, "GET", "/v1/memories/a-0/history")).status, 404);
+    assert.equal(await alphaCount(), before - 1);
+  });
+
   it("answers /healthz and /readyz without a key, sends no CORS headers, and documents every route in OpenAPI 3.1", async () => {
     assert.deepEqual((await call(undefined, "GET", "/healthz")).json, { ok: true });
     const ready = await call(undefined, "GET", "/readyz");
@@ -340,6 +363,7 @@ describe("REST API", () => {
       ["post", "/v1/search"],
       ["get", "/v1/memories/{id}/related"],
       ["get", "/v1/memories/{id}/history"],
+      ["post", "/v1/memories:delete"],
       ["get", "/v1/stats"],
       ["post", "/v1/verify"],
       ["get", "/readyz"],
