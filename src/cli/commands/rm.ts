@@ -17,7 +17,7 @@ With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace",
     ...FILTER_OPTIONS,
     all: { type: "boolean", help: "with --where: allow a filter that matches every memory" },
     "dry-run": { type: "boolean", help: "with --where: count and list, delete nothing" },
-    namespace: { type: "string", short: "n", value: "NS", help: "the namespace of the ids (default: the one namespace that holds each);\nwith --where: only this namespace (default: all)" },
+    namespace: { type: "string", short: "n", value: "NS", help: "the namespace of an id (default: the one namespace that holds it);\nwith --where: only this namespace (default: all namespaces)" },
     ...STORE_OPTIONS,
   },
   async run(context) {
