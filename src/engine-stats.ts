@@ -1,4 +1,4 @@
-import type { Store } from "./core/store.js";
+import type { HistoryUsage, Store } from "./core/store.js";
 import type { AssetKind } from "./codec/codec.js";
 import { bitsPerByte } from "./core/stats.js";
 
@@ -40,6 +40,8 @@ export interface StoreStats {
   /** fileBytes * 8 / originalBytes of the whole store. */
   diskBitsPerByte: number;
   byCodec: Record<string, CodecStats>;
+  /** Earlier texts kept by updates (each coded against its successor): not in the sizes above. */
+  history: HistoryUsage;
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
 
@@ -70,6 +72,7 @@ export async function storeStats(store: Store, namespace?: string): Promise<Stor
     fileBytes: disk.fileBytes,
     diskBitsPerByte: bitsPerByte(disk.fileBytes, wholeOriginal),
     byCodec,
+    history: await store.memories.historyUsage(namespace),
     assets,
   };
 }

@@ -1,9 +1,11 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { defaultDbPath } from "./core/paths.js";
-import type { AssetUsage, ImportJob, ListQuery, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ImportJob, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
+import { forgetWhere } from "./engine/forget-where.js";
+import { readHistory } from "./engine/history.js";
 import { KeyService } from "./engine/keys.js";
 import type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 import { assembleParts, type EngineCounters, type Parts } from "./engine/parts.js";
@@ -138,9 +140,19 @@ export class Engine {
     return this.parts.writer.update(id, patch, namespace);
   }
 
-  /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
+  /** Every version of a memory, oldest first, each exact; the last is the current text. */
+  history(id: string, namespace?: string): Promise<T.MemoryVersion[]> {
+    return readHistory(this.store, this.parts.reader, id, namespace);
+  }
+
+  /** Deletes a memory and its history; an asset it was the last user of (and that no namespace writes with) goes too. */
   forget(id: string, namespace?: string): Promise<void> {
     return this.parts.writer.forget(id, namespace);
+  }
+
+  /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
+  forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
+    return forgetWhere(this.store, this.parts.assets, filter, options);
   }
 
   list(query: ListQuery = {}): Promise<MemorySummary[]> {

@@ -38,6 +38,42 @@ export interface StoredMemory {
   storedLength?: number;
   /** On reads: the row's version; every write raises it (maintenance writes compare it first). */
   version?: number;
+  /**
+   * On writes: the text this write replaces, kept in the memory's history. The store keeps it only
+   * while the row still holds that text (same checksum and length), numbers it, and dates it.
+   */
+  replaces?: VersionInput;
+}
+
+/** An earlier text of a memory, as the writer hands it to the store (coded against its successor). */
+export interface VersionInput {
+  kind: MemoryKind;
+  tags: string[];
+  meta: Record<string, unknown>;
+  language?: string;
+  /** When the text stopped being current (ms since the epoch). */
+  replacedAt: number;
+  /** How `payload` is coded: "zstd-delta" (zstd with the next version's text as a raw dictionary) or "raw". */
+  codec: string;
+  payload: Uint8Array;
+  originalLength: number;
+  /** XXH32 of the version's bytes. */
+  checksum: number;
+}
+
+/** A kept earlier text of a memory: numbered from 1, dated from when it became current to when it was replaced. */
+export interface StoredVersion extends VersionInput {
+  version: number;
+  /** When the text became current: the memory's creation for version 1, else the previous version's replacement. */
+  createdAt: number;
+}
+
+/** Bytes of the kept earlier texts (of a namespace, or all). */
+export interface HistoryUsage {
+  versions: number;
+  originalBytes: number;
+  /** Payload bytes (coded against successors). */
+  storedBytes: number;
 }
 
 /** Key of a memory in sets and maps: ids are unique within a namespace only. */
@@ -285,8 +321,12 @@ export interface MemoryRepository {
   namespacesOf(id: string): Promise<string[]>;
   /** Checksum and length of those of `ids` that exist in the namespace (re-imports skip unchanged records). */
   fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>>;
-  /** Deletes a memory (handing its envelope to a reference, if one reads it); false when there was none. */
+  /** Deletes a memory and its history (handing its envelope to a reference, if one reads it); false when there was none. */
   delete(namespace: string, id: string): Promise<boolean>;
+  /** A memory's earlier texts, oldest first (none when it has none or does not exist). */
+  history(namespace: string, id: string): Promise<StoredVersion[]>;
+  /** How many earlier texts are kept and their bytes (of a namespace, or all). */
+  historyUsage(namespace?: string): Promise<HistoryUsage>;
   list(query: ListQuery): Promise<MemorySummary[]>;
   /** Filtered memories in insertion order, a page at a time (keyset cursor: stable while others write). */
   page(query: PageQuery): Promise<MemoryPage>;

@@ -16,6 +16,39 @@ export interface RememberOptions {
   model?: string;
 }
 
+/** One version of a memory (`engine.history`): an earlier text, or the current one (`replacedAt` null). */
+export interface MemoryVersion {
+  /** 1 for the first text, counting every change of text. */
+  version: number;
+  text: string;
+  kind: MemoryKind;
+  tags: string[];
+  meta: Record<string, unknown>;
+  language?: string;
+  /** When this text became current (ms since the epoch): the memory's creation for version 1. */
+  createdAt: number;
+  /** When a later text replaced it; null for the current text. */
+  replacedAt: number | null;
+  originalBytes: number;
+  /** Bytes kept for it: the envelope for the current text, the delta against its successor for an earlier one. */
+  storedBytes: number;
+}
+
+export interface ForgetWhereOptions {
+  /** Count and list what would go; delete nothing. */
+  dryRun?: boolean;
+  /** Allow a filter that narrows nothing (every memory). */
+  all?: boolean;
+}
+
+export interface ForgetWhereReport {
+  /** Memories deleted (or, in a dry run, that would be). */
+  count: number;
+  /** The first of them (at most 100), in insertion order. */
+  ids: { namespace: string; id: string }[];
+  dryRun: boolean;
+}
+
 /** What `engine.update` changes; what it leaves out stays as it is. */
 export interface MemoryPatch {
   text?: string;
@@ -58,6 +91,8 @@ export interface PlannedWrite {
   unchangedRow?: StoredMemory;
   /** The text's bytes, for grouping at commit. */
   bytes?: Uint8Array;
+  /** The text's bytes for every plan that writes a row: history codes the text a write replaces against it. */
+  text?: Uint8Array;
   /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
   newAsset?: StoredAsset;
 }

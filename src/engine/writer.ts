@@ -20,6 +20,7 @@ import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarit
 import { damagedColumns } from "../store/damage.js";
 import type { EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
+import { attachHistory } from "./history.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { contentHash, contentId, lastRecordWins, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
@@ -104,8 +105,8 @@ export class Writer {
         const stored = previous;
         const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
-        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated };
-        return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated };
+        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
+        return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";
       const language = detectLanguage(input.text);
@@ -119,6 +120,7 @@ export class Writer {
         return {
           result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
           row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
+          text: bytes,
         };
       }
       const residualMode = engineOptions.semantic?.residual ?? false;
@@ -132,12 +134,14 @@ export class Writer {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
         row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
         bytes,
+        text: bytes,
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
       };
     };
     const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
       const plans = await lastRecordWins(planned, (namespace, id) => store.memories.get(namespace, id));
       if (options.codec === undefined) await this.groupSimilar(plans);
+      await attachHistory(plans, store, reader);
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
       // Summaries that envelopes were conditioned on become assets before the memories that need them.
       for (const p of plans) {

@@ -65,6 +65,20 @@ export const FullMemory = MemoryInfo.extend({
   entities: z.array(z.object({ type: z.string(), text: z.string() })).optional(),
 });
 
+/** One version of a memory's text (GET /v1/memories/{id}/history). */
+const MemoryVersion = z.object({
+  version: z.number().int().describe("1 for the first text; one more for each change of text"),
+  text: z.string().describe("the exact text of that version"),
+  kind: Kind,
+  tags: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()),
+  language: z.string().nullable(),
+  createdAt: z.number().int().describe("when this text became current (ms since the epoch)"),
+  replacedAt: z.number().int().nullable().describe("when a later text replaced it; null for the current text"),
+  originalBytes: z.number().int(),
+  storedBytes: z.number().int().describe("bytes kept for it: the envelope (current) or the delta against its successor"),
+});
+
 const IdParams = z.object({ id: MemoryId }).strict();
 const NamespaceQuery = z.object({ namespace: Namespace.optional() }).strict();
 
@@ -189,6 +203,54 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
         mode: query.mode,
         ...(semantic ? { summary: semantic.summary, entities: semantic.entities.map((e) => ({ type: e.type, text: e.text })) } : {}),
       };
+    },
+  });
+
+  registry.add(app, {
+    method: "POST",
+    // The route is POST /v1/memories:delete (`::` escapes the colon).
+    path: "/v1/memories::delete",
+    summary: "delete every memory a filter matches, within the key's namespaces (dryRun: count only)",
+    description: "Filters combine with AND. A filter that narrows nothing is refused (400) unless `all` is true. A namespace outside the key's scope matches nothing. Each memory's history goes with it.",
+    tag: "memories",
+    role: "write",
+    body: z
+      .object({
+        namespace: Namespace.optional(),
+        kind: Kind.optional(),
+        tags: Tags.optional().describe("only memories with every one of these tags"),
+        createdFrom: z.number().int().optional().describe("created at or after (ms since the epoch)"),
+        createdBefore: z.number().int().optional().describe("created before (ms since the epoch)"),
+        dryRun: z.boolean().default(false).describe("count and list, delete nothing"),
+        all: z.boolean().default(false).describe("allow a filter that matches every memory of the key's namespaces"),
+      })
+      .strict(),
+    response: z.object({ count: z.number().int(), ids: z.array(z.object({ namespace: z.string(), id: z.string() })).describe("the first 100 matched"), dryRun: z.boolean() }),
+    handler: async ({ body, scope }) => {
+      const { namespace, dryRun, all, tags, ...rest } = body;
+      const narrowed = namespace !== undefined || Object.values(rest).some((v) => v !== undefined) || (tags?.length ?? 0) > 0;
+      if (!narrowed && !all) throw new HttpError(400, "E_USAGE", "refusing to delete by an empty filter: it matches every memory of the key's namespaces", "Narrow the filter, or send all: true.");
+      const namespaces = readNamespaces(scopeOf(scope), namespace);
+      if (namespaces?.length === 0) return { count: 0, ids: [], dryRun };
+      const filter = { ...rest, ...(tags?.length ? { tags } : {}), ...(namespaces ? { namespaces } : {}) };
+      return engine.forgetWhere(filter, { dryRun, all: true });
+    },
+  });
+
+  registry.add(app, {
+    method: "GET",
+    path: "/v1/memories/:id/history",
+    summary: "every version of a memory's text, oldest first, each exact (the last is the current text)",
+    description: "A version is kept each time an update or a re-add gives the memory another text; metadata changes alone make none.",
+    tag: "memories",
+    role: "read",
+    params: IdParams,
+    query: NamespaceQuery,
+    response: z.object({ id: z.string(), namespace: z.string(), versions: z.array(MemoryVersion) }),
+    handler: async ({ params, query, scope }) => {
+      const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      const versions = await onMemory(params.id, () => engine.history(params.id, namespace));
+      return { id: params.id, namespace, versions: versions.map((v) => ({ ...v, language: v.language ?? null })) };
     },
   });
 

@@ -5,7 +5,7 @@
  */
 import type { AssetKind } from "../codec/codec.js";
 import { ErrorCode, MemzipError } from "../errors.js";
-import { MEMORY_KINDS, type ApiKeyRecord, type KeyRole, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory } from "../core/store.js";
+import { MEMORY_KINDS, type ApiKeyRecord, type KeyRole, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory, type StoredVersion, type VersionInput } from "../core/store.js";
 import { markDamaged, parseJsonColumn } from "./damage.js";
 
 /** The columns both stores' summary queries return, with the fields every store decodes alike. */
@@ -113,4 +113,51 @@ export function toKey(row: KeyRow): ApiKeyRecord {
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
+}
+
+/** A `memory_versions` row as both stores read it (tags and meta as JSON text; the checksum as the store gives it). */
+export interface VersionRow {
+  version: number;
+  kind: number;
+  created_at: number;
+  replaced_at: number;
+  codec: string;
+  original_length: number;
+  checksum: number;
+  language: string | null;
+  tags: string | null;
+  meta: string | null;
+  payload: Buffer;
+}
+
+/** The column values of a version to write, in the order both stores' inserts take them after seq, version and created_at. */
+export function versionValues(version: VersionInput, checksum: number): (string | number | Buffer | null)[] {
+  return [
+    kindNumber(version.kind),
+    version.replacedAt,
+    version.codec,
+    version.originalLength,
+    checksum,
+    version.language ?? null,
+    version.tags.length > 0 ? JSON.stringify(version.tags) : null,
+    Object.keys(version.meta).length > 0 ? JSON.stringify(version.meta) : null,
+    asBuffer(version.payload),
+  ];
+}
+
+export function toVersion(row: VersionRow, checksum: number): StoredVersion {
+  const version: StoredVersion = {
+    version: row.version,
+    kind: (MEMORY_KINDS[row.kind] ?? "note") as MemoryKind,
+    tags: row.tags === null ? [] : (JSON.parse(row.tags) as string[]),
+    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    createdAt: row.created_at,
+    replacedAt: row.replaced_at,
+    codec: row.codec,
+    originalLength: row.original_length,
+    checksum,
+    payload: toBytes(row.payload),
+  };
+  if (row.language !== null) version.language = row.language;
+  return version;
 }

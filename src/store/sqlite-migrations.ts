@@ -122,6 +122,24 @@ export const MIGRATIONS: readonly Migration[] = [
      created_at INTEGER NOT NULL,
      revoked_at INTEGER
    );`,
+  // History: each earlier text of a memory (seq = memories.seq), coded against the text that replaced
+  // it (store/sqlite/memory-writes.ts); deleting the memory deletes them. Expiry: when a memory lapses (ms).
+  `CREATE TABLE memory_versions (
+     seq INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     kind INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     replaced_at INTEGER NOT NULL,
+     codec TEXT NOT NULL,
+     original_length INTEGER NOT NULL,
+     checksum INTEGER NOT NULL,
+     language TEXT,
+     tags TEXT,
+     meta TEXT,
+     payload BLOB NOT NULL,
+     PRIMARY KEY (seq, version)
+   );
+   ALTER TABLE memories ADD COLUMN expires_at INTEGER;`,
   // Tags and meta stored once per distinct value (memory_values), referred to by number from each memory.
   internMemoryValues,
 ];

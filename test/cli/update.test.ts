@@ -54,6 +54,22 @@ describe("updates", () => {
     got = memzip(["get", "a", "--db", db, "--json"]).json();
     assert.deepEqual([got.kind, got.tags, got.meta], ["note", [], { s: "str" }]);
     assert.equal(memzip(["update", "a", "--db", db]).status, 2, "nothing to change");
+    // Every text it had, oldest first, exact; metadata changes alone made no version.
+    const history = memzip(["history", "a", "--db", db, "--json"]).json() as { namespace: string; versions: { version: number; text: string; kind: string; replacedAt: number | null }[] };
+    assert.equal(history.namespace, "default");
+    assert.deepEqual(history.versions.map((v) => [v.version, v.text, v.kind, v.replacedAt === null]), [
+      [1, "first text of the memory", "chat", false],
+      [2, "second text", "chat", false],
+      [3, "third text\nfrom stdin", "note", true],
+    ]);
+    const human = memzip(["history", "a", "-n", "default", "--db", db]);
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout, /^v1 .*chat \[x\].*\nfirst text of the memory\n\nv2 .*\nsecond text\n\nv3 .*current.*\nthird text\nfrom stdin\n$/s);
+    assert.equal(memzip(["history", "missing", "--db", db]).status, 4);
+    assert.match(memzip(["stats", "--db", db]).stdout, /history: 2 earlier versions/);
+    assert.equal(memzip(["rm", "a", "--db", db]).status, 0);
+    assert.equal(memzip(["history", "a", "--db", db]).status, 4);
+
     assert.equal(memzip(["update", "missing", "--text", "t", "--db", db]).status, 4);
     assert.equal(memzip(["update", "a", "--meta", "=v", "--db", db]).status, 2);
   });

@@ -115,6 +115,8 @@ describe("REST API", () => {
         ["DELETE", "", undefined],
         ["DELETE", "?namespace=alpha", undefined],
         ["GET", "/related", undefined],
+        ["GET", "/history", undefined],
+        ["GET", "/history?namespace=alpha", undefined],
       ] as const) {
         const answer = await call(keys.b, method, `${path}${suffix}`, body);
         assert.equal(answer.status, 404, `${method} ${path}${suffix}: ${answer.raw}`);
@@ -295,6 +297,14 @@ describe("REST API", () => {
     assert.deepEqual(after.json?.tags, ["patched"]);
     assert.deepEqual(after.json?.meta, { edited: true });
     assert.equal(after.json?.createdAt, before.json?.createdAt);
+    // The replaced text is kept: the history has both, exact, the current one last.
+    const history = await call(keys.a, "GET", "/v1/memories/a-0/history");
+    assert.equal(history.status, 200, history.raw);
+    const versions = history.json?.versions as { version: number; text: string; tags: string[]; replacedAt: number | null }[];
+    assert.deepEqual(versions.map((v) => [v.version, v.text, v.tags, v.replacedAt === null]), [
+      [1, before.json?.text, ["patched"], false],
+      [2, newText, ["patched"], true],
+    ]);
 
     const removed = await call(keys.a, "DELETE", "/v1/memories/a-2");
     assert.equal(removed.status, 204);
@@ -304,6 +314,29 @@ describe("REST API", () => {
     const verify = await call(keys.adminA, "POST", "/v1/verify", {});
     assert.equal(verify.status, 200, verify.raw);
     assert.deepEqual(verify.json, { checked: 199, failed: 0, failures: [] });
+  });
+
+  it("deletes by filter within the key's namespaces only: dry run, empty filter refused, out of scope matches nothing", async () => {
+    const alphaCount = async () => ((await call(keys.a, "GET", `/v1/memories?limit=${LIMITS.pageItems}`)).json?.items as unknown[]).length;
+    const before = await alphaCount();
+    assert.ok(before > 0);
+    const outside = await call(keys.b, "POST", "/v1/memories:delete", { namespace: "alpha", all: true });
+    assert.equal(outside.status, 200, outside.raw);
+    assert.deepEqual(outside.json, { count: 0, ids: [], dryRun: false });
+    const empty = await call(keys.b, "POST", "/v1/memories:delete", {});
+    assert.equal(empty.status, 400, empty.raw);
+    assert.equal((await call(keys.readA, "POST", "/v1/memories:delete", { tags: ["patched"] })).status, 403);
+    const dry = await call(keys.a, "POST", "/v1/memories:delete", { tags: ["patched"], dryRun: true });
+    assert.deepEqual(dry.json, { count: 1, ids: [{ namespace: "alpha", id: "a-0" }], dryRun: true });
+    // Key B with all: true deletes its own three, none of alpha's.
+    const mine = await call(keys.b, "POST", "/v1/memories:delete", { all: true });
+    assert.deepEqual([mine.status, mine.json?.count], [200, 3]);
+    assert.equal(await alphaCount(), before);
+    const done = await call(keys.a, "POST", "/v1/memories:delete", { tags: ["patched"] });
+    assert.deepEqual(done.json, { count: 1, ids: [{ namespace: "alpha", id: "a-0" }], dryRun: false });
+    assert.equal((await call(keys.a, "GET", "/v1/memories/a-0")).status, 404);
+    assert.equal((await call(keys.a, "GET", "/v1/memories/a-0/history")).status, 404);
+    assert.equal(await alphaCount(), before - 1);
   });
 
   it("answers /healthz and /readyz without a key, sends no CORS headers, and documents every route in OpenAPI 3.1", async () => {
@@ -329,6 +362,8 @@ describe("REST API", () => {
       ["get", "/v1/memories"],
       ["post", "/v1/search"],
       ["get", "/v1/memories/{id}/related"],
+      ["get", "/v1/memories/{id}/history"],
+      ["post", "/v1/memories:delete"],
       ["get", "/v1/stats"],
       ["post", "/v1/verify"],
       ["get", "/readyz"],

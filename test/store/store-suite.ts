@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { memoryKey, type ApiKeyRecord, type ImportJob, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../../src/core/store.js";
+import { memoryKey, type ApiKeyRecord, type ImportJob, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory, type VersionInput } from "../../src/core/store.js";
 import { collect } from "../helpers.js";
 
 /** A memory as a writer passes it; `text` stands in for the envelope (one byte a character). */
@@ -144,6 +144,42 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.memories.get("ns", "gone"), undefined, "a deleted memory stays deleted");
       assert.equal(await store.memories.replaceEnvelopes([{ ...update, id: "m", version: m.version }]), 0, "the old version no longer matches");
       assert.equal(await store.memories.replaceEnvelopes([]), 0);
+    });
+
+    withStore("keeps history: a replaced text becomes a numbered, dated version; a stale replace is refused; delete drops it", async (store) => {
+      const version = (text: string, over: Partial<VersionInput> = {}): VersionInput => ({
+        kind: "note", tags: ["a"], meta: { k: 1 }, replacedAt: 100, codec: "raw", payload: new TextEncoder().encode(text), originalLength: text.length, checksum: 7, ...over,
+      });
+      assert.deepEqual(await store.memories.history("ns", "a"), []);
+      await store.memories.put([memory("a", "ns", { createdAt: 50 }), memory("b", "ns"), memory("a", "other")]);
+      // v1 (checksum 7) replaced at 100 by checksum 8; v2 (checksum 8) replaced at 200 in the same batch as another write.
+      await store.memories.put([memory("a", "ns", { checksum: 8, createdAt: 50, replaces: version("abc", { language: "en" }) })]);
+      await store.memories.put([
+        memory("b", "ns", { tags: [] }),
+        memory("a", "ns", { checksum: 9, originalLength: 4, createdAt: 50, replaces: version("xyz", { kind: "chat", tags: [], meta: {}, replacedAt: 200, checksum: 8, codec: "zstd-delta" }) }),
+      ]);
+      const kept = await store.memories.history("ns", "a");
+      assert.deepEqual(
+        kept.map((v) => [v.version, v.kind, v.tags, v.meta, v.language, v.createdAt, v.replacedAt, v.codec, new TextDecoder().decode(v.payload), v.originalLength, v.checksum]),
+        [
+          [1, "note", ["a"], { k: 1 }, "en", 50, 100, "raw", "abc", 3, 7],
+          [2, "chat", [], {}, undefined, 100, 200, "zstd-delta", "xyz", 3, 8],
+        ],
+      );
+      assert.deepEqual(await store.memories.history("other", "a"), []);
+      assert.deepEqual(await store.memories.historyUsage(), { versions: 2, originalBytes: 6, storedBytes: 6 });
+      assert.deepEqual(await store.memories.historyUsage("other"), { versions: 0, originalBytes: 0, storedBytes: 0 });
+      // The row holds checksum 9 now: a write that says it replaces checksum 8 is refused, and writes nothing.
+      await assert.rejects(store.memories.put([memory("b", "ns", { checksum: 5 }), memory("a", "ns", { checksum: 10, replaces: version("q", { checksum: 8 }) })]), /changed while/);
+      assert.equal((await store.memories.get("ns", "b"))?.checksum, 7);
+      assert.equal((await store.memories.history("ns", "a")).length, 2);
+      assert.equal(await store.memories.delete("ns", "a"), true);
+      assert.deepEqual(await store.memories.history("ns", "a"), []);
+      assert.deepEqual(await store.memories.historyUsage("ns"), { versions: 0, originalBytes: 0, storedBytes: 0 });
+      // A memory written again under a deleted id starts a new history.
+      await store.memories.put([memory("a", "ns")]);
+      await store.memories.put([memory("a", "ns", { checksum: 8, replaces: version("abc") })]);
+      assert.deepEqual((await store.memories.history("ns", "a")).map((v) => v.version), [1]);
     });
 
     withStore("deduplicates content: a second memory with the same text is a reference reading the holder's envelope", async (store) => {

@@ -7,6 +7,7 @@ import { dictCommand } from "./dict.js";
 import { entitiesCommand } from "./entities.js";
 import { exportCommand } from "./export.js";
 import { getCommand } from "./get.js";
+import { historyCommand } from "./history.js";
 import { importCommand } from "./import.js";
 import { jobsCommand } from "./jobs.js";
 import { keysCommand } from "./keys.js";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   addCommand,
   updateCommand,
   getCommand,
+  historyCommand,
   lsCommand,
   rmCommand,
   exportCommand,

@@ -1,19 +1,48 @@
 import type { Command } from "../command.js";
-import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, requirePositional } from "../shared.js";
+import { FILTER_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { emit, openEngine, parseFilter, requirePositional, usage } from "../shared.js";
 
 export const rmCommand: Command = {
   name: "rm",
-  summary: "forget memories by id",
-  usage: "memzip rm ID [ID...] [-n NS] [--db DB] [--json]",
+  summary: "forget memories by id, or every memory a filter matches",
+  usage: "memzip rm ID [ID...] [-n NS] | memzip rm --where [--kind KIND] [--tag TAG …] [--since TIME] [--until TIME] [-n NS] [--all] [--dry-run] [--db DB] [--json]",
   help: `Ids are unique within a namespace: without -n, each id must exist in one namespace only.
-An asset that only the removed memories needed (and that no namespace writes with) is removed too.`,
-  options: { ...ID_NAMESPACE, ...STORE_OPTIONS },
+--where deletes every memory the filter flags match (the same flags as \`ls\`; -n limits it to one
+namespace); a filter that narrows nothing is refused unless --all is given. --dry-run counts and
+lists (the first 100) without deleting. A memory's history goes with it. An asset that only the
+removed memories needed (and that no namespace writes with) is removed too.
+With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace", "id"}], "dryRun"}.`,
+  options: {
+    where: { type: "boolean", help: "delete by the filter flags instead of by id" },
+    ...FILTER_OPTIONS,
+    all: { type: "boolean", help: "with --where: allow a filter that matches every memory" },
+    "dry-run": { type: "boolean", help: "with --where: count and list, delete nothing" },
+    namespace: { type: "string", short: "n", value: "NS", help: "the namespace of an id (default: the one namespace that holds it);\nwith --where: only this namespace (default: all namespaces)" },
+    ...STORE_OPTIONS,
+  },
   async run(context) {
+    const { values } = context;
+    const namespace = typeof values.namespace === "string" ? values.namespace : undefined;
+    if (values.where === true) {
+      if (context.positionals.length > 0) throw usage("give ids or --where, not both");
+      const filter = { ...parseFilter(context), ...(namespace === undefined ? {} : { namespaces: [namespace] }) };
+      const engine = openEngine(context);
+      try {
+        const report = await engine.forgetWhere(filter, { dryRun: values["dry-run"] === true, all: values.all === true });
+        const listed = report.ids.map((r) => `${r.namespace}\t${r.id}`).join("\n");
+        const more = report.count > report.ids.length ? `\n… and ${report.count - report.ids.length} more` : "";
+        emit(context, report, `${report.dryRun ? "would remove" : "removed"} ${report.count}${listed ? `\n${listed}${more}` : ""}`);
+        return 0;
+      } finally {
+        await engine.close();
+      }
+    }
+    for (const flag of ["kind", "tag", "since", "until", "all", "dry-run"]) {
+      if (values[flag] !== undefined) throw usage(`--${flag} applies with --where only`);
+    }
     requirePositional(context, 0, "ID");
     const engine = openEngine(context);
     try {
-      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       for (const id of context.positionals) await engine.forget(id, namespace);
       emit(context, { removed: context.positionals }, `removed ${context.positionals.length}`);
       return 0;

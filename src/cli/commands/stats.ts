@@ -12,7 +12,8 @@ export const statsCommand: Command = {
 "storedBytes" (= envelopes + assets in use), "bitsPerByte" (= storedBytes * 8 / originalBytes),
 "envelopeBitsPerByte", "ratio" (original / stored), "unusedAssetBytes", "indexBytes" (search index),
 "fileBytes" (database + WAL on disk), "diskBitsPerByte", "byCodec": {CODEC: {"memories",
-"originalBytes", "storedBytes" (envelopes), "bitsPerByte"}}, "assets": [...]}.
+"originalBytes", "storedBytes" (envelopes), "bitsPerByte"}}, "history": {"versions", "originalBytes",
+"storedBytes"} (earlier texts kept by updates, not in the sizes above), "assets": [...]}.
 With -n, a namespace is charged in full for each text it reads that another namespace holds (once
 per text) and for each asset its memories need; file and index figures are the whole file's.
 "derivedBytes" is the model state cached beside the store (DB.derived/, whole store): rebuilt
@@ -39,8 +40,11 @@ export function describe(stats: StoreStats & { derivedBytes?: number }): string 
     `  envelopes ${formatBytes(stats.envelopeBytes)} (${bpb(stats.envelopeBitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
       (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : "") +
       (stats.derivedBytes ? `; derived model state ${formatBytes(stats.derivedBytes)} (a rebuildable cache, not counted)` : ""),
-    "codec        memories   original     stored  bits/byte",
   ];
+  if (stats.history.versions > 0) {
+    lines.push(`  history: ${stats.history.versions} earlier versions, ${formatBytes(stats.history.originalBytes)} -> ${formatBytes(stats.history.storedBytes)} (deltas against their successors, not in the sizes above)`);
+  }
+  lines.push("codec        memories   original     stored  bits/byte");
   for (const [codec, s] of Object.entries(stats.byCodec)) {
     lines.push(`${codec.padEnd(12)} ${String(s.memories).padStart(8)} ${formatBytes(s.originalBytes).padStart(10)} ${formatBytes(s.storedBytes).padStart(10)} ${bpb(s.bitsPerByte).padStart(10)}`);
   }

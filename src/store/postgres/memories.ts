@@ -9,11 +9,14 @@ import type {
   MemoryRef,
   MemoryRepository,
   MemorySummary,
+  HistoryUsage,
   PageQuery,
   ScanOptions,
   StoredMemory,
   StoredSemantic,
+  StoredVersion,
 } from "../../core/store.js";
+import { toVersion, type VersionRow } from "../rows.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { pgAssetUsage } from "./assets.js";
@@ -42,6 +45,25 @@ export class PgMemories implements MemoryRepository {
 
   async delete(namespace: string, id: string): Promise<boolean> {
     return this.writes.delete(namespace, id);
+  }
+
+  async history(namespace: string, id: string): Promise<StoredVersion[]> {
+    const ns = await this.database.namespaceId(namespace);
+    if (ns === undefined) return [];
+    const rows = await this.database.query<VersionRow>(
+      `SELECT v.version, v.kind, v.created_at, v.replaced_at, v.codec, v.original_length, v.checksum, v.language, v.tags, v.meta, v.payload
+       FROM memory_versions v JOIN memories m ON m.seq = v.seq WHERE m.ns = $1 AND m.id = $2 ORDER BY v.version`,
+      [ns, id],
+    );
+    return rows.map((row) => toVersion(row, fromChecksumColumn(row.checksum)));
+  }
+
+  async historyUsage(namespace?: string): Promise<HistoryUsage> {
+    const select = `SELECT count(*)::bigint AS versions, coalesce(sum(v.original_length), 0)::bigint AS "originalBytes", coalesce(sum(octet_length(v.payload)), 0)::bigint AS "storedBytes" FROM memory_versions v`;
+    if (namespace === undefined) return (await this.database.query<HistoryUsage>(select))[0] as HistoryUsage;
+    const ns = await this.database.namespaceId(namespace);
+    if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
+    return (await this.database.query<HistoryUsage>(`${select} JOIN memories m ON m.seq = v.seq WHERE m.ns = $1`, [ns]))[0] as HistoryUsage;
   }
 
   async get(namespace: string, id: string): Promise<StoredMemory | undefined> {

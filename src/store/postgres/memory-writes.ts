@@ -2,7 +2,8 @@ import { ErrorCode, MemzipError } from "../../errors.js";
 import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
-import { asBuffer, kindNumber, toChecksumColumn } from "./rows.js";
+import { asBuffer, fromChecksumColumn, kindNumber, toChecksumColumn } from "./rows.js";
+import { versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -12,6 +13,9 @@ interface ExistingRow {
   envelope: Buffer;
   codec: number;
   asset: number | null;
+  checksum: number;
+  original_length: number;
+  created_at: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -58,9 +62,9 @@ export class PgMemoryWrites {
         // A hand-over below cannot change the holder found: it promotes a memory of the row's old text, never of this one.
         const found = (
           await tx.query<ExistingRow & { holder: boolean }>(
-            `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset FROM memories WHERE ns = $1 AND id = $2
+            `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset, checksum, original_length, created_at FROM memories WHERE ns = $1 AND id = $2
              UNION ALL
-             (SELECT true, seq, NULL, NULL, NULL, codec, asset FROM memories
+             (SELECT true, seq, NULL, NULL, NULL, codec, asset, checksum, original_length, created_at FROM memories
               WHERE $3::bytea IS NOT NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND content_of IS NULL LIMIT 2)`,
             [ns, memory.id, hash, toChecksumColumn(memory.checksum), memory.originalLength],
           )
@@ -104,6 +108,18 @@ export class PgMemoryWrites {
         ];
         let seq: number;
         if (before) {
+          if (memory.replaces) {
+            // The replaced text is kept only if it is what the row holds now (a concurrent writer may have changed it).
+            if (fromChecksumColumn(before.checksum) !== memory.replaces.checksum || before.original_length !== memory.replaces.originalLength) {
+              throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} changed while this write was prepared`, { hint: "Write it again: another writer changed it in the meantime." });
+            }
+            await tx.query(
+              `INSERT INTO memory_versions (seq, version, created_at, kind, replaced_at, codec, original_length, checksum, language, tags, meta, payload)
+               VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM memory_versions WHERE seq = $1),
+                 coalesce((SELECT replaced_at FROM memory_versions WHERE seq = $1 ORDER BY version DESC LIMIT 1), $2), $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+              [before.seq, before.created_at, ...versionValues(memory.replaces, toChecksumColumn(memory.replaces.checksum))],
+            );
+          }
           await tx.query(
             `UPDATE memories SET kind = $1, created_at = $2, codec = $3, asset = $4, original_length = $5, checksum = $6, content_hash = $7, content_of = $8,
                language = $9, tags = $10, meta = $11, envelope = $12, version = version + 1 WHERE seq = $13`,
@@ -245,6 +261,7 @@ export class PgMemoryWrites {
       if (!before) return false;
       if (before.content_of === null) await this.releaseContent(tx, before.seq);
       await tx.query("DELETE FROM semantic WHERE seq = $1", [before.seq]);
+      await tx.query("DELETE FROM memory_versions WHERE seq = $1", [before.seq]);
       const deleted = (await tx.query("DELETE FROM memories WHERE seq = $1", [before.seq])).rowCount ?? 0;
       await tx.query(BUMP);
       return deleted > 0;

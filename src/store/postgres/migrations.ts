@@ -105,11 +105,29 @@ export const PG_MIGRATIONS: readonly string[] = [
      WHEN (OLD.checksum IS DISTINCT FROM NEW.checksum OR OLD.original_length IS DISTINCT FROM NEW.original_length OR OLD.content_hash IS DISTINCT FROM NEW.content_hash)
      EXECUTE FUNCTION memzip_search_forget();
    CREATE TRIGGER search_forget_described AFTER INSERT OR UPDATE ON semantic FOR EACH ROW EXECUTE FUNCTION memzip_search_forget();`,
+  // History: each earlier text of a memory (seq = memories.seq), coded against the text that replaced
+  // it; deleting the memory deletes them (as SQLite's step). Expiry: when a memory lapses (ms).
+  `CREATE TABLE memory_versions (
+     seq bigint NOT NULL,
+     version integer NOT NULL,
+     kind smallint NOT NULL,
+     created_at bigint NOT NULL,
+     replaced_at bigint NOT NULL,
+     codec text NOT NULL,
+     original_length integer NOT NULL,
+     checksum integer NOT NULL,
+     language text,
+     tags text,
+     meta text,
+     payload bytea NOT NULL,
+     PRIMARY KEY (seq, version)
+   );
+   ALTER TABLE memories ADD COLUMN expires_at bigint;`,
 ];
 
 /** memzip's tables (usage, compact). */
 export const PG_TABLES = [
-  "memzip_schema", "memzip_state", "namespaces", "codecs", "assets", "active_assets", "memories", "semantic", "jobs", "models", "engines", "api_keys",
+  "memzip_schema", "memzip_state", "namespaces", "codecs", "assets", "active_assets", "memories", "memory_versions", "semantic", "jobs", "models", "engines", "api_keys",
   "search_meta", "search_vectors", "search_terms",
 ] as const;
 

@@ -9,11 +9,14 @@ import type {
   MemoryRef,
   MemoryRepository,
   MemorySummary,
+  HistoryUsage,
   PageQuery,
   ScanOptions,
   StoredMemory,
   StoredSemantic,
+  StoredVersion,
 } from "../../core/store.js";
+import { toVersion, type VersionRow } from "../rows.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
@@ -61,6 +64,15 @@ export class SqliteMemories implements MemoryRepository {
          WHERE m.ns = ? GROUP BY c.name ORDER BY c.name`,
       ),
       namespaces: db.prepare("SELECT name FROM namespaces ORDER BY name").pluck(),
+      history: db.prepare(
+        `SELECT v.version, v.kind, v.created_at, v.replaced_at, v.codec, v.original_length, v.checksum, v.language, v.tags, v.meta, v.payload
+         FROM memory_versions v JOIN memories m ON m.seq = v.seq WHERE ${BY_ID} ORDER BY v.version`,
+      ),
+      historyUsage: db.prepare("SELECT count(*) AS versions, coalesce(sum(original_length), 0) AS originalBytes, coalesce(sum(length(payload)), 0) AS storedBytes FROM memory_versions"),
+      historyUsageNamespace: db.prepare(
+        `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
+         FROM memory_versions v JOIN memories m ON m.seq = v.seq WHERE m.ns = ?`,
+      ),
     };
   }
 
@@ -74,6 +86,19 @@ export class SqliteMemories implements MemoryRepository {
 
   async delete(namespace: string, id: string): Promise<boolean> {
     return this.writes.delete(namespace, id);
+  }
+
+  async history(namespace: string, id: string): Promise<StoredVersion[]> {
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return [];
+    return (this.statements.history.all(ns, idHash(id), id) as VersionRow[]).map((row) => toVersion(row, row.checksum));
+  }
+
+  async historyUsage(namespace?: string): Promise<HistoryUsage> {
+    if (namespace === undefined) return this.statements.historyUsage.get() as HistoryUsage;
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
+    return this.statements.historyUsageNamespace.get(ns) as HistoryUsage;
   }
 
   async get(namespace: string, id: string): Promise<StoredMemory | undefined> {

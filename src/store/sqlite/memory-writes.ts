@@ -3,6 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { idHash, type SqliteDatabase } from "./database.js";
 import { BY_ID, asBuffer, kindNumber } from "./rows.js";
+import { versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -12,6 +13,9 @@ interface ExistingRow {
   envelope: Buffer;
   codec: number;
   asset: number | null;
+  checksum: number;
+  original_length: number;
+  created_at: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -27,7 +31,14 @@ export class MemoryWrites {
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
     this.statements = {
-      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset FROM memories m WHERE ${BY_ID}`),
+      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset, m.checksum, m.original_length, m.created_at FROM memories m WHERE ${BY_ID}`),
+      // The next version number; it became current when the last kept version was replaced (or when the memory was created).
+      insertVersion: db.prepare(
+        `INSERT INTO memory_versions (seq, version, created_at, kind, replaced_at, codec, original_length, checksum, language, tags, meta, payload)
+         VALUES (?, (SELECT coalesce(max(version), 0) + 1 FROM memory_versions WHERE seq = ?),
+           coalesce((SELECT replaced_at FROM memory_versions WHERE seq = ? ORDER BY version DESC LIMIT 1), ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteVersions: db.prepare("DELETE FROM memory_versions WHERE seq = ?"),
       insertMemory: db.prepare(
         `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope)
          VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope)`,
@@ -106,6 +117,13 @@ export class MemoryWrites {
         }
         let seq: number;
         if (before) {
+          if (memory.replaces) {
+            // The replaced text is kept only if it is what the row holds now (a concurrent writer may have changed it).
+            if (before.checksum !== memory.replaces.checksum || before.original_length !== memory.replaces.originalLength) {
+              throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} changed while this write was prepared`, { hint: "Write it again: another writer changed it in the meantime." });
+            }
+            this.statements.insertVersion.run(before.seq, before.seq, before.seq, before.created_at, ...versionValues(memory.replaces, memory.replaces.checksum));
+          }
           this.statements.updateMemory.run({ ...row, seq: before.seq });
           seq = before.seq;
         } else {
@@ -152,6 +170,7 @@ export class MemoryWrites {
       if (!before) return false;
       if (before.content_of === null) this.releaseContent(before.seq);
       this.statements.deleteSemantic.run(before.seq);
+      this.statements.deleteVersions.run(before.seq);
       return this.statements.deleteMemory.run(before.seq).changes > 0;
     });
   }
