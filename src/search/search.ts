@@ -160,7 +160,7 @@ interface Matrix {
 
 /** Tombstones are compacted away at this share of the rows (and at least COMPACT_MIN_DEAD of them). */
 const COMPACT_DEAD_SHARE = 4;
-const COMPACT_MIN_DEAD = 1024;
+const COMPACT_MIN_DEAD = 256;
 /** Rows appended between yields to the event loop while loading, so a large load never blocks a server for long. */
 const LOAD_CHUNK = 8192;
 

@@ -1,0 +1,18 @@
+import { Engine } from "./dist/src/engine.js";
+import { mkdtempSync } from "node:fs"; import { join } from "node:path"; import { tmpdir } from "node:os";
+import Database from "better-sqlite3";
+const db = join(mkdtempSync(join(tmpdir(), "s2-")), "a.db");
+const engine = Engine.open({ db, cache: "off", codecs: ["raw"] });
+await engine.rememberMany([{ id: "a", text: "alpha beta gamma delta" }, { id: "b", text: "the quick brown fox" }]);
+await engine.searchMemories("quick fox");
+const index = await engine.searchIndex();
+const store = index.index;
+const orig = store.vectorsSince.bind(store);
+store.vectorsSince = async (k, c) => { const r = await orig(k, c); console.log("since", JSON.stringify(c), r.full, r.changed, r.vectors.seqs, JSON.stringify(r.cursor)); return r; };
+const raw = new Database(db, { readonly: true });
+const dump = () => console.log(raw.prepare("SELECT seq, id, checksum FROM memories").all(), raw.prepare("SELECT seq, hex(vector) v FROM search_vectors").all().map(r=>[r.seq, r.v.slice(0,16)]));
+await engine.remember({ id: "b", text: "the slow green turtle" });
+dump();
+console.log(await engine.searchMemories("green turtle", {mode: "vector", minSimilarity: 0}));
+dump();
+await engine.close();
