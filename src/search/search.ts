@@ -166,7 +166,7 @@ const LOAD_CHUNK = 8192;
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
-  /** Refreshes and loads run one at a time (concurrent searches wait for one load, not each do one). */
+  /** Refreshes, loads and rankings run one at a time (concurrent searches after a write share one update; none sees the matrix mid-update). */
   private queue: Promise<unknown> = Promise.resolve();
   /** The change token at which the last refresh found nothing pending. */
   private settled: string | undefined;
@@ -253,19 +253,26 @@ export class SearchIndex {
     const mode = options.mode ?? "hybrid";
     const candidates = Math.max(50, limit * CANDIDATES_PER_HIT);
     const [queryVector] = await this.embedder.embed([query]);
-    const matrix = await this.load();
-    const similarities = this.similarities(matrix, queryVector as Float32Array);
-    const admit = this.admission(matrix, options);
-    const floor = options.minSimilarity ?? this.defaultFloor();
-    const rankings: string[][] = [];
-    if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
-    if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
-    return this.fuse(matrix, similarities, rankings, mode, limit);
+    // Ranked under the lock: the matrix is updated in place, and a ranking must see one state of it.
+    return this.exclusive(async () => {
+      const matrix = await this.current();
+      const similarities = this.similarities(matrix, queryVector as Float32Array);
+      const admit = this.admission(matrix, options);
+      const floor = options.minSimilarity ?? this.defaultFloor();
+      const rankings: string[][] = [];
+      if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
+      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
+      return this.fuse(matrix, similarities, rankings, mode, limit);
+    });
   }
 
   /** Memories most like `id` by vector similarity (itself left out). */
-  async related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): Promise<SearchHit[]> {
-    const matrix = await this.load();
+  related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): Promise<SearchHit[]> {
+    return this.exclusive(() => this.relatedNow(id, namespace, options));
+  }
+
+  private async relatedNow(id: string, namespace: string, options: Omit<SearchOptions, "mode">): Promise<SearchHit[]> {
+    const matrix = await this.current();
     const row = matrix.rows.get(memoryKey(namespace, id));
     if (row === undefined) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
@@ -306,7 +313,7 @@ export class SearchIndex {
 
   /** Live rows in the loaded matrix (for tests and stats; loads it). */
   async loadedRows(): Promise<number> {
-    return (await this.load()).seqs.size;
+    return this.exclusive(async () => (await this.current()).seqs.size);
   }
 
   /** Bytes the index's tables take in the store. */
@@ -410,18 +417,17 @@ export class SearchIndex {
     return best.reverse().map((r) => rowKey(matrix, r));
   }
 
-  /** The matrix as of the store's current change token: loaded whole the first time, then brought up to date with what changed. */
-  private async load(): Promise<Matrix> {
+  /**
+   * The matrix as of the store's current change token: loaded whole the first time, then brought up
+   * to date with what changed. Only under the lock (`exclusive`): it updates the matrix in place.
+   */
+  private async current(): Promise<Matrix> {
+    // The token is read before the changes: a write after it changes the token, so it is never missed.
     const version = await this.index.changeToken();
     if (this.matrix?.version === version) return this.matrix;
-    return this.exclusive(async () => {
-      // The token is read before the changes: a write after it changes the token, so it is never missed.
-      const current = await this.index.changeToken();
-      if (this.matrix?.version === current) return this.matrix;
-      const changes = await this.index.vectorsSince(this.key, this.matrix?.cursor);
-      this.matrix = changes.full || !this.matrix ? await this.fullMatrix(current, changes) : this.apply(this.matrix, current, changes);
-      return this.matrix;
-    });
+    const changes = await this.index.vectorsSince(this.key, this.matrix?.cursor);
+    this.matrix = changes.full || !this.matrix ? await this.fullMatrix(version, changes) : this.apply(this.matrix, version, changes);
+    return this.matrix;
   }
 
   private async fullMatrix(version: string, changes: VectorChanges): Promise<Matrix> {
