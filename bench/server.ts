@@ -4,7 +4,7 @@
  * directly and the search index is built; then `memzip serve` runs as its own process and autocannon
  * (in this process) measures recall (GET /v1/memories/:id, random ids, 80 % of them from 200 "hot"
  * ones) and search (POST /v1/search, 2–3 vocabulary words), each alone and with a writer posting one
- * memory at a time meanwhile. Then: recall through the server against `memzip get` per call (a fresh
+ * memory at a time meanwhile; each scenario at 1 connection and at C (default 8). Then: recall through the server against `memzip get` per call (a fresh
  * process each), and the first recalls of the hot memories after a restart, with and without warming.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -80,6 +80,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 interface Load {
+  connections: number;
   rps: number;
   p50: number;
   p99: number;
@@ -87,7 +88,7 @@ interface Load {
   writesPerSecond?: number;
 }
 
-async function load(url: string, key: string, kind: "recall" | "search", withWriter: boolean): Promise<Load> {
+async function load(url: string, key: string, kind: "recall" | "search", withWriter: boolean, connections: number): Promise<Load> {
   const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   let writing = withWriter;
   let writes = 0;
@@ -103,7 +104,7 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
   const started = performance.now();
   const result = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections,
     duration: SECONDS,
     timeout: 60,
     headers: auth,
@@ -124,6 +125,7 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
   await writer;
   const seconds = (performance.now() - started) / 1000;
   return {
+    connections,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -175,9 +177,11 @@ try {
   const server = await serve(0);
   const rows: Record<string, Load> = {};
   const measure = async (kind: "recall" | "search", withWriter: boolean) => {
-    const name = `${kind}${withWriter ? " + writer" : ""}`;
-    rows[name] = await load(server.url, key, kind, withWriter);
-    console.error(name, JSON.stringify(rows[name]));
+    for (const connections of [...new Set([1, CONNECTIONS])]) {
+      const name = `${kind}${withWriter ? " + writer" : ""}, ${connections} connection${connections === 1 ? "" : "s"}`;
+      rows[name] = await load(server.url, key, kind, withWriter, connections);
+      console.error(name, JSON.stringify(rows[name]), `load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+    }
   };
   await measure("recall", false);
   await measure("recall", true);
@@ -218,7 +222,8 @@ try {
     node: process.version,
   };
   console.log(JSON.stringify(report));
-  console.log("\n| load (autocannon, " + `${CONNECTIONS} connections, ${SECONDS} s) | req/s | p50 ms | p99 ms | errors | writes/s |`);
+  console.log(`\nload average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+  console.log(`\n| load (autocannon, ${SECONDS} s each) | req/s | p50 ms | p99 ms | errors | writes/s |`);
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const [name, row] of Object.entries(rows)) console.log(`| ${name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.writesPerSecond ?? "–"} |`);
 } finally {

@@ -272,6 +272,18 @@ export interface IndexedVectors {
   vectors: Uint8Array[];
 }
 
+/** What `SearchIndexStore.vectorsSince` answers: the vectors that changed since a cursor, or all of them. */
+export interface VectorChanges {
+  /** `vectors` holds every vector under the key (no cursor, or the store cannot tell what changed since it): replace, do not apply. */
+  full: boolean;
+  /** The current vectors of the memories that changed (all of them when `full`). */
+  vectors: IndexedVectors;
+  /** Seqs of every memory whose vector may have changed or gone since the cursor (empty when `full`): drop them, then add `vectors`. */
+  changed: number[];
+  /** Where the next call starts. */
+  cursor: string;
+}
+
 /** Bytes the search index's tables take in the store file (whole pages). */
 export interface SearchIndexBytes {
   vectors: number;
@@ -397,6 +409,12 @@ export interface SearchIndexStore {
   put(key: string, entries: readonly SearchIndexEntry[]): Promise<void>;
   /** The vectors stored under `key` (none when the index holds another key). */
   vectors(key: string): Promise<IndexedVectors>;
+  /**
+   * The vectors under `key` that changed since `cursor` (a `cursor` this method returned), so an
+   * in-memory copy is brought up to date in O(changes); all of them (`full`) without a cursor or
+   * when the store cannot tell (another process wrote, the index was cleared).
+   */
+  vectorsSince(key: string, cursor: string | undefined): Promise<VectorChanges>;
   /** Seqs of the memories whose terms include `term`. */
   matching(term: string): Promise<number[]>;
   /** How many memories' terms include `term`. */

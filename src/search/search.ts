@@ -2,16 +2,17 @@
  * Search over a store: each memory is indexed once (on demand, incrementally) with a quantized
  * embedding (ternary by default: two bits a dimension) of what best says what it is about (its
  * summary and entities when it has them, otherwise its text) and with the keyword terms of its
- * text, summary and entities. A query ranks by the cosine of its float vector with every decoded
- * vector (a scan, no approximate index; SIMD dot products in WebAssembly) and by keywords: the IDF
+ * text, summary and entities. A query ranks by the cosine of its float vector with every stored
+ * vector (a scan, no approximate index; in WebAssembly, ternary codes scored as stored by table
+ * look-up) and by keywords: the IDF
  * of the query terms a memory holds, ties broken by that cosine (the keyword index keeps which
  * memories hold a term, not where: about half the size of one with positions). The two
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
 import type { SearchMode } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { memoryKey, type SearchIndexBytes, type SearchIndexStore } from "../core/store.js";
-import { ScoreMatrix } from "./score-matrix.js";
+import { memoryKey, type IndexedVectors, type SearchIndexBytes, type SearchIndexStore, type VectorChanges } from "../core/store.js";
+import { vectorRows, type VectorRows } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
 
@@ -134,22 +135,43 @@ export function reciprocalRankFusion(rankings: readonly (readonly string[])[], k
   return fused;
 }
 
-/** Every indexed vector as one matrix, loaded once and reloaded only when the index changed. */
+/**
+ * Every indexed vector in memory, loaded whole once and then kept up to date with what changed
+ * (`SearchIndexStore.vectorsSince`): a changed memory's row is tombstoned and its new vector
+ * appended; when tombstones are a quarter of the rows, the live ones are copied into a new table.
+ */
 interface Matrix {
+  /** The store's change token when it was last brought up to date. */
   version: string;
+  /** The store's cursor for `vectorsSince`. */
+  cursor: string;
+  /** Live row of each seq. */
   seqs: Map<number, number>;
+  /** Seq of each row (-1: tombstoned). Ties in a ranking go to the lower seq, so row order never shows. */
+  seqOf: number[];
   ids: string[];
   namespaces: string[];
-  /** Row of each memory by `memoryKey(namespace, id)`: ids are unique only within a namespace. */
+  /** Live row of each memory by `memoryKey(namespace, id)`: ids are unique only within a namespace. */
   rows: Map<string, number>;
-  values: ScoreMatrix;
+  values: VectorRows;
+  /** Tombstoned rows (scored, then set to -Infinity). */
+  dead: number[];
 }
+
+/** Tombstones are compacted away at this share of the rows (and at least COMPACT_MIN_DEAD of them). */
+const COMPACT_DEAD_SHARE = 4;
+const COMPACT_MIN_DEAD = 256;
+/** Rows appended between yields to the event loop while loading, so a large load never blocks a server for long. */
+const LOAD_CHUNK = 8192;
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  /** Refreshes, loads and rankings run one at a time (concurrent searches after a write share one update; none sees the matrix mid-update). */
+  private queue: Promise<unknown> = Promise.resolve();
   /** The change token at which the last refresh found nothing pending. */
   private settled: string | undefined;
   private readonly encoding: VectorEncoding;
+  private readonly encodingName: VectorEncodingName;
   /** What the stored index was made with: the embedder and the vector encoding. */
   readonly key: string;
 
@@ -162,6 +184,7 @@ export class SearchIndex {
   ) {
     const vectors = options.vectors ?? SEARCH_INDEX_DEFAULTS.vectors;
     this.encoding = VECTOR_ENCODINGS[vectors];
+    this.encodingName = vectors;
     this.key = `${embedder.name}/${vectors}`;
   }
 
@@ -179,7 +202,18 @@ export class SearchIndex {
    * written since the last refresh found nothing to do (the store's change token says so), it
    * returns at once: a search on an unchanged store does not look for pending memories at all.
    */
-  async refresh(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
+  refresh(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
+    return this.exclusive(() => this.refreshNow(onProgress, signal));
+  }
+
+  /** Runs `work` after every refresh and load queued before it. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async refreshNow(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
     if (this.settled !== undefined && (await this.index.changeToken()) === this.settled) return 0;
     const total = await this.pending();
     let indexed = 0;
@@ -205,9 +239,12 @@ export class SearchIndex {
       );
       indexed += batch.length;
       onProgress?.({ indexed, total: Math.max(total, indexed) });
+      // Let other requests in between batches (embedding a batch is synchronous work).
+      if (batch.length === INDEX_BATCH) await yieldToEventLoop();
     }
     // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
-    if (indexed > 0 && indexed * COMPACT_SHARE >= (await this.index.indexedCount())) await this.index.compact();
+    // (The loaded matrix's size stands in for counting the stored vectors, which visits them all.)
+    if (indexed > 0 && indexed * COMPACT_SHARE >= (this.matrix?.seqs.size ?? (await this.index.indexedCount()))) await this.index.compact();
     return indexed;
   }
 
@@ -217,19 +254,26 @@ export class SearchIndex {
     const mode = options.mode ?? "hybrid";
     const candidates = Math.max(50, limit * CANDIDATES_PER_HIT);
     const [queryVector] = await this.embedder.embed([query]);
-    const matrix = await this.load();
-    const similarities = this.similarities(matrix, queryVector as Float32Array);
-    const admit = this.admission(matrix, options);
-    const floor = options.minSimilarity ?? this.defaultFloor();
-    const rankings: string[][] = [];
-    if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
-    if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
-    return this.fuse(matrix, similarities, rankings, mode, limit);
+    // Ranked under the lock: the matrix is updated in place, and a ranking must see one state of it.
+    return this.exclusive(async () => {
+      const matrix = await this.current();
+      const similarities = this.similarities(matrix, queryVector as Float32Array);
+      const admit = this.admission(matrix, options);
+      const floor = options.minSimilarity ?? this.defaultFloor();
+      const rankings: string[][] = [];
+      if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
+      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
+      return this.fuse(matrix, similarities, rankings, mode, limit);
+    });
   }
 
   /** Memories most like `id` by vector similarity (itself left out). */
-  async related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): Promise<SearchHit[]> {
-    const matrix = await this.load();
+  related(id: string, namespace: string, options: Omit<SearchOptions, "mode"> = {}): Promise<SearchHit[]> {
+    return this.exclusive(() => this.relatedNow(id, namespace, options));
+  }
+
+  private async relatedNow(id: string, namespace: string, options: Omit<SearchOptions, "mode">): Promise<SearchHit[]> {
+    const matrix = await this.current();
     const row = matrix.rows.get(memoryKey(namespace, id));
     if (row === undefined) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
@@ -237,7 +281,7 @@ export class SearchIndex {
         details: { id },
       });
     }
-    const similarities = this.similarities(matrix, matrix.values.row(row).slice());
+    const similarities = this.similarities(matrix, matrix.values.vector(row));
     similarities[row] = -Infinity;
     const limit = options.limit ?? 10;
     const floor = options.minSimilarity ?? this.defaultFloor();
@@ -268,6 +312,11 @@ export class SearchIndex {
     this.settled = undefined;
   }
 
+  /** Live rows in the loaded matrix (for tests and stats; loads it). */
+  async loadedRows(): Promise<number> {
+    return this.exclusive(async () => (await this.current()).seqs.size);
+  }
+
   /** Bytes the index's tables take in the store. */
   bytes(): Promise<SearchIndexBytes> {
     return this.index.bytes();
@@ -283,10 +332,10 @@ export class SearchIndex {
    * go to the higher vector similarity.
    */
   private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
-    const total = matrix.ids.length;
-    const scores = new Float64Array(total);
+    const total = matrix.seqs.size;
+    const scores = new Float64Array(matrix.seqOf.length);
     const touched: number[] = [];
-    for (const { term } of await this.selectiveTerms(terms)) {
+    for (const { term } of await this.selectiveTerms(terms, total)) {
       const seqs = await this.index.matching(term);
       if (seqs.length === 0) continue;
       const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
@@ -297,7 +346,8 @@ export class SearchIndex {
         scores[row] = (scores[row] as number) + idf;
       }
     }
-    const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || a - b;
+    const seqOf = matrix.seqOf;
+    const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
     return topRows(touched, count, better).map((row) => rowKey(matrix, row));
   }
 
@@ -323,9 +373,9 @@ export class SearchIndex {
   }
 
   /** The query's terms minus the very common ones (the two rarest found are always kept). */
-  private async selectiveTerms(terms: readonly string[]): Promise<{ term: string; docs: number }[]> {
+  private async selectiveTerms(terms: readonly string[], indexed: number): Promise<{ term: string; docs: number }[]> {
     const unique = [...new Set(terms)];
-    const limit = Math.max(COMMON_TERM_MIN_DOCS, (await this.index.indexedCount()) * COMMON_TERM_SHARE);
+    const limit = Math.max(COMMON_TERM_MIN_DOCS, indexed * COMMON_TERM_SHARE);
     const counted: { term: string; docs: number }[] = [];
     for (const term of unique) counted.push({ term, docs: await this.index.documentFrequency(term) });
     const byFrequency = counted
@@ -341,18 +391,26 @@ export class SearchIndex {
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     const out = matrix.values.scores(query);
     for (let r = 0; r < out.length; r++) out[r] = (out[r] as number) * scale;
+    for (const r of matrix.dead) out[r] = -Infinity;
     return out;
   }
 
-  /** Ids of the `count` admitted rows with the highest similarity at or above `floor`, best first. */
+  /** Ids of the `count` admitted rows with the highest similarity at or above `floor`, best first (ties: the lower seq). */
   private nearest(matrix: Matrix, similarities: Float32Array, count: number, admit: ((row: number) => boolean) | undefined, floor: number): string[] {
-    // A bounded selection: keep the best `count` seen so far, sorted ascending (small `count`).
+    const seqOf = matrix.seqOf;
+    // a before b: higher similarity, then lower seq.
+    const before = (a: number, b: number) => {
+      const d = (similarities[a] as number) - (similarities[b] as number);
+      return d > 0 || (d === 0 && (seqOf[a] as number) < (seqOf[b] as number));
+    };
+    // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`).
     const best: number[] = [];
     for (let r = 0; r < similarities.length; r++) {
       const s = similarities[r] as number;
-      if (s === -Infinity || s < floor || (admit && !admit(r))) continue;
-      if (best.length === count && s <= (similarities[best[0] as number] as number)) continue;
-      let at = best.findIndex((b) => (similarities[b] as number) >= s);
+      if (s === -Infinity || s < floor || (best.length === count && s < (similarities[best[0] as number] as number))) continue;
+      if (admit && !admit(r)) continue;
+      if (best.length === count && !before(r, best[0] as number)) continue;
+      let at = best.findIndex((b) => before(b, r));
       if (at === -1) at = best.length;
       best.splice(at, 0, r);
       if (best.length > count) best.shift();
@@ -360,26 +418,103 @@ export class SearchIndex {
     return best.reverse().map((r) => rowKey(matrix, r));
   }
 
-  private async load(): Promise<Matrix> {
+  /**
+   * The matrix as of the store's current change token: loaded whole the first time, then brought up
+   * to date with what changed. Only under the lock (`exclusive`): it updates the matrix in place.
+   */
+  private async current(): Promise<Matrix> {
+    // The token is read before the changes: a write after it changes the token, so it is never missed.
     const version = await this.index.changeToken();
     if (this.matrix?.version === version) return this.matrix;
-    const { seqs, ids, namespaces, vectors } = await this.index.vectors(this.key);
-    const dimensions = this.embedder.dimensions;
-    const values = new ScoreMatrix(ids.length, dimensions);
-    const bytes = this.encoding.bytes(dimensions);
-    vectors.forEach((vector, row) => {
+    const changes = await this.index.vectorsSince(this.key, this.matrix?.cursor);
+    this.matrix = changes.full || !this.matrix ? await this.fullMatrix(version, changes) : this.apply(this.matrix, version, changes);
+    return this.matrix;
+  }
+
+  private async fullMatrix(version: string, changes: VectorChanges): Promise<Matrix> {
+    const matrix: Matrix = {
+      version,
+      cursor: changes.cursor,
+      seqs: new Map(),
+      seqOf: [],
+      ids: [],
+      namespaces: [],
+      rows: new Map(),
+      values: vectorRows(this.encodingName, this.embedder.dimensions, Math.max(1024, changes.vectors.seqs.length)),
+      dead: [],
+    };
+    for (let from = 0; from < changes.vectors.seqs.length; from += LOAD_CHUNK) {
+      if (from > 0) await yieldToEventLoop();
+      this.append(matrix, changes.vectors, from, Math.min(changes.vectors.seqs.length, from + LOAD_CHUNK));
+    }
+    return matrix;
+  }
+
+  private apply(matrix: Matrix, version: string, changes: VectorChanges): Matrix {
+    for (const seq of changes.changed) {
+      const row = matrix.seqs.get(seq);
+      if (row === undefined) continue;
+      matrix.seqs.delete(seq);
+      matrix.rows.delete(rowKey(matrix, row));
+      matrix.seqOf[row] = -1;
+      matrix.dead.push(row);
+    }
+    this.append(matrix, changes.vectors, 0, changes.vectors.seqs.length);
+    matrix.version = version;
+    matrix.cursor = changes.cursor;
+    if (matrix.dead.length >= COMPACT_MIN_DEAD && matrix.dead.length * COMPACT_DEAD_SHARE >= matrix.values.rows) return compacted(matrix);
+    return matrix;
+  }
+
+  private append(matrix: Matrix, vectors: IndexedVectors, from: number, to: number): void {
+    const bytes = this.encoding.bytes(this.embedder.dimensions);
+    for (let i = from; i < to; i++) {
+      const vector = vectors.vectors[i] as Uint8Array;
       if (vector.length !== bytes) {
-        throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.key} has ${vector.length} bytes, not the ${bytes} of ${dimensions} dimensions`, {
+        throw new MemzipError(ErrorCode.FORMAT, `a search vector of ${this.key} has ${vector.length} bytes, not the ${bytes} of ${this.embedder.dimensions} dimensions`, {
           hint: "The index was written by another embedder under the same name; rebuild it with `memzip search --reindex`.",
         });
       }
-      this.encoding.decode(vector, values.row(row));
-    });
-    this.matrix = { version, seqs: new Map(seqs.map((seq, i) => [seq, i])), ids, namespaces, rows: new Map(ids.map((id, i) => [memoryKey(namespaces[i] as string, id), i])), values };
-    return this.matrix;
+      const seq = vectors.seqs[i] as number;
+      const id = vectors.ids[i] as string;
+      const namespace = vectors.namespaces[i] as string;
+      const stale = matrix.seqs.get(seq);
+      if (stale !== undefined) {
+        matrix.rows.delete(rowKey(matrix, stale));
+        matrix.seqOf[stale] = -1;
+        matrix.dead.push(stale);
+      }
+      const row = matrix.values.append(vector);
+      matrix.seqOf[row] = seq;
+      matrix.ids[row] = id;
+      matrix.namespaces[row] = namespace;
+      matrix.seqs.set(seq, row);
+      matrix.rows.set(memoryKey(namespace, id), row);
+    }
   }
 }
 
+/** The live rows of `matrix` copied into a new table (row order kept). */
+function compacted(matrix: Matrix): Matrix {
+  const keep: number[] = [];
+  for (let r = 0; r < matrix.seqOf.length; r++) if ((matrix.seqOf[r] as number) >= 0) keep.push(r);
+  const next: Matrix = { ...matrix, seqs: new Map(), seqOf: [], ids: [], namespaces: [], rows: new Map(), values: matrix.values.compacted(keep), dead: [] };
+  keep.forEach((r, row) => {
+    const seq = matrix.seqOf[r] as number;
+    const id = matrix.ids[r] as string;
+    const namespace = matrix.namespaces[r] as string;
+    next.seqOf.push(seq);
+    next.ids.push(id);
+    next.namespaces.push(namespace);
+    next.seqs.set(seq, row);
+    next.rows.set(memoryKey(namespace, id), row);
+  });
+  return next;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 /**
  * The `count` best of `rows` in order (`compare` < 0 puts a first), without sorting them all: a
  * keyword common in a large store touches tens of thousands of rows, of which ten are wanted.

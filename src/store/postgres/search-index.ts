@@ -1,4 +1,4 @@
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore } from "../../core/store.js";
+import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 
 /** Whether the index holds the key passed as $1. */
@@ -81,6 +81,11 @@ export class PgSearchIndex implements SearchIndexStore {
       "SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns ORDER BY v.seq",
     );
     return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
+  }
+
+  /** Always every vector: PostgreSQL keeps no log of what changed (the change token says only that something did). */
+  async vectorsSince(key: string): Promise<VectorChanges> {
+    return { full: true, vectors: await this.vectors(key), changed: [], cursor: "" };
   }
 
   async matching(term: string): Promise<number[]> {

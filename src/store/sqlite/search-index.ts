@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore } from "../../core/store.js";
+import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
 /**
  * Format of the search index's tables. The index is derived data: a file whose index has another
@@ -67,6 +67,12 @@ export function ensureSearchSchema(db: Database.Database): void {
  */
 export class SqliteSearchIndex implements SearchIndexStore {
   private prepared: ReturnType<typeof prepare> | undefined;
+  /** Raised whenever this connection empties the index: a cursor from before it means reload. */
+  private epoch = 0;
+  /** Change-log ids at or below this were trimmed: a cursor from before means reload. */
+  private trimmed = 0;
+  /** Where a look-up last found nothing pending: later look-ups visit only the memories changed since. */
+  private settled: { key: string; at: ChangeLogPosition } | undefined;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -81,12 +87,59 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
-    const statement = this.holds(key) ? this.statements.pending : this.statements.all;
-    return statement.all(limit) as { seq: number; id: string; namespace: string }[];
+    if (!this.holds(key)) return this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
+    const at = this.position();
+    const since = this.settledSince(key, at);
+    const rows = (since === undefined ? this.statements.pending.all(limit) : this.statements.pendingSince.all(since, at.id, limit)) as { seq: number; id: string; namespace: string }[];
+    if (rows.length === 0) this.settled = { key, at };
+    return rows;
   }
 
   async countPending(key: string): Promise<number> {
-    return (this.holds(key) ? this.statements.countPending : this.statements.countAll).get() as number;
+    if (!this.holds(key)) return this.statements.countAll.get() as number;
+    const at = this.position();
+    const since = this.settledSince(key, at);
+    return (since === undefined ? this.statements.countPending.get() : this.statements.countPendingSince.get(since, at.id)) as number;
+  }
+
+  /**
+   * Vectors changed since `cursor`, from this connection's change log (a temporary table its own
+   * temporary triggers fill: memories and vectors inserted, updated or deleted); every vector when
+   * another connection wrote since (PRAGMA data_version), the index was cleared or the log trimmed.
+   */
+  async vectorsSince(key: string, cursor: string | undefined): Promise<VectorChanges> {
+    const at = this.position();
+    const next = `${key}\n${at.epoch}\n${at.dataVersion}\n${at.id}`;
+    const none = { seqs: [], ids: [], namespaces: [], vectors: [] };
+    if (!this.holds(key)) return { full: true, vectors: none, changed: [], cursor: next };
+    const [cursorKey, epoch, dataVersion, id] = (cursor ?? "").split("\n");
+    const from = Number(id);
+    if (cursorKey !== key || Number(epoch) !== at.epoch || Number(dataVersion) !== at.dataVersion || !(from >= this.trimmed)) {
+      this.trim(at.id);
+      return { full: true, vectors: columns(this.statements.vectors.all() as VectorRow[]), changed: [], cursor: next };
+    }
+    const changed = this.statements.changedSeqs.all(from, at.id) as number[];
+    const vectors = changed.length === 0 ? none : columns(this.statements.changedVectors.all(from, at.id) as VectorRow[]);
+    this.trim(at.id);
+    return { full: false, vectors, changed, cursor: next };
+  }
+
+  /** Keeps the change log bounded: past CHANGE_LOG_KEEP entries, the older half goes (a reader that far behind reloads). */
+  private trim(last: number): void {
+    if (last - this.trimmed <= CHANGE_LOG_KEEP) return;
+    this.trimmed = last - CHANGE_LOG_KEEP / 2;
+    this.statements.trimLog.run(this.trimmed);
+  }
+
+  private position(): ChangeLogPosition {
+    return { epoch: this.epoch, dataVersion: this.statements.dataVersion.get() as number, id: (this.statements.lastLogged.get() as number | null) ?? 0 };
+  }
+
+  /** The log id after which every pending memory was changed, when a look-up found none pending and nothing since forces a full look. */
+  private settledSince(key: string, at: ChangeLogPosition): number | undefined {
+    const settled = this.settled;
+    if (!settled || settled.key !== key || settled.at.epoch !== at.epoch || settled.at.dataVersion !== at.dataVersion || settled.at.id < this.trimmed) return undefined;
+    return settled.at.id;
   }
 
   async put(key: string, entries: readonly SearchIndexEntry[]): Promise<void> {
@@ -105,8 +158,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   async vectors(key: string): Promise<IndexedVectors> {
     if (!this.holds(key)) return { seqs: [], ids: [], namespaces: [], vectors: [] };
-    const rows = this.statements.vectors.all() as { seq: number; id: string; namespace: string; vector: Buffer }[];
-    return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
+    return columns(this.statements.vectors.all() as VectorRow[]);
   }
 
   async matching(term: string): Promise<number[]> {
@@ -138,6 +190,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   private clearAll(): void {
+    this.epoch++;
+    this.settled = undefined;
     this.db.exec("DELETE FROM search_vectors; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_meta WHERE key = 'key';");
   }
 
@@ -152,10 +206,45 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 }
 
+interface VectorRow {
+  seq: number;
+  id: string;
+  namespace: string;
+  vector: Buffer;
+}
+
+interface ChangeLogPosition {
+  epoch: number;
+  dataVersion: number;
+  id: number;
+}
+
+function columns(rows: readonly VectorRow[]): IndexedVectors {
+  return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
+}
+
+/** Change-log entries kept before the older half is trimmed. */
+const CHANGE_LOG_KEEP = 200_000;
+
+/**
+ * Per connection (temporary, not part of the file): the seqs of the memories and vectors this
+ * connection inserts, updates or deletes, in order. Changes by other connections show in
+ * PRAGMA data_version instead (then readers start over).
+ */
+const CHANGE_LOG = ["memories", "search_vectors"]
+  .flatMap((table) =>
+    (["INSERT", "UPDATE", "DELETE"] as const).map(
+      (event) =>
+        `CREATE TEMP TRIGGER IF NOT EXISTS search_log_${table}_${event.toLowerCase()} AFTER ${event} ON main.${table} BEGIN INSERT INTO temp.search_changes (seq) VALUES (${event === "DELETE" ? "old" : "new"}.seq); END;`,
+    ),
+  )
+  .join("\n");
+
 function prepare(db: Database.Database) {
   ensureSearchSchema(db);
   // Per connection, so not part of the schema: how many memories hold each term.
   db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary USING fts5vocab(main, search_terms, row)");
+  db.exec(`CREATE TABLE IF NOT EXISTS temp.search_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);\n${CHANGE_LOG}`);
   return {
     key: db.prepare("SELECT value FROM search_meta WHERE key = 'key'").pluck(),
     setKey: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('key', ?)"),
@@ -165,6 +254,20 @@ function prepare(db: Database.Database) {
       "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL ORDER BY m.seq LIMIT ?",
     ),
     countPending: db.prepare("SELECT count(*) FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL").pluck(),
+    pendingSince: db.prepare(
+      `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns
+       WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) ORDER BY m.seq LIMIT ?`,
+    ),
+    countPendingSince: db
+      .prepare("SELECT count(*) FROM memories m WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)")
+      .pluck(),
+    lastLogged: db.prepare("SELECT max(id) FROM temp.search_changes").pluck(),
+    changedSeqs: db.prepare("SELECT DISTINCT seq FROM temp.search_changes WHERE id > ? AND id <= ?").pluck(),
+    changedVectors: db.prepare(
+      `SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns
+       WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) ORDER BY v.seq`,
+    ),
+    trimLog: db.prepare("DELETE FROM temp.search_changes WHERE id <= ?"),
     all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT ?"),
     countAll: db.prepare("SELECT count(*) FROM memories").pluck(),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),

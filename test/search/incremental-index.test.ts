@@ -1,0 +1,126 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { seededRandom } from "../../src/core/stats.js";
+import { FloatRows, TernaryRows } from "../../src/search/score-matrix.js";
+import { SearchIndex } from "../../src/search/search.js";
+import { HashedNgramEmbedder } from "../../src/search/similarity.js";
+import { SqliteSearchIndex } from "../../src/store/sqlite/search-index.js";
+import { VECTOR_ENCODINGS } from "../../src/search/vector-encoding.js";
+import { devCorpus, tempDir } from "../helpers.js";
+
+function randomUnit(random: () => number, dimensions: number): Float32Array {
+  const v = Float32Array.from({ length: dimensions }, () => random() * 2 - 1);
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  return v.map((x) => x / Math.sqrt(norm));
+}
+
+describe("vector rows", () => {
+  it("scores ternary codes as stored like their decoded float rows, across growth and compaction", () => {
+    const random = seededRandom(5);
+    // 254 dimensions: the last code byte is half used and rows are padded to whole words.
+    const dimensions = 254;
+    const ternary = new TernaryRows(dimensions, 4);
+    const float = new FloatRows("ternary", dimensions, 4);
+    const codes: Uint8Array[] = [];
+    for (let i = 0; i < 37; i++) {
+      const code = VECTOR_ENCODINGS.ternary.encode(randomUnit(random, dimensions));
+      codes.push(code);
+      assert.equal(ternary.append(code), i);
+      assert.equal(float.append(code), i);
+    }
+    codes.push(new Uint8Array(codes[0]?.length ?? 0));
+    ternary.append(codes[37] as Uint8Array);
+    float.append(codes[37] as Uint8Array);
+    const query = randomUnit(random, dimensions);
+    const expected = float.scores(query);
+    const got = ternary.scores(query);
+    assert.equal(got.length, 38);
+    for (let r = 0; r < 38; r++) assert.ok(Math.abs((got[r] as number) - (expected[r] as number)) < 1e-5, `row ${r}: ${got[r]} vs ${expected[r]}`);
+    assert.equal(got[37], 0, "an all-zero row scores 0");
+    assert.deepEqual(Array.from(ternary.vector(3)), Array.from(float.vector(3)));
+    const keep = [36, 2, 17];
+    const compacted = ternary.compacted(keep).scores(query);
+    assert.deepEqual(Array.from(compacted), keep.map((r) => got[r]));
+  });
+});
+
+describe("incremental search index", () => {
+  it("after seeded adds, rewrites and deletes gives the same hits as a full rebuild, and never returns a deleted memory", async () => {
+    const random = seededRandom(17);
+    const corpus = devCorpus().map((r) => r.text);
+    const words = corpus.join(" ").split(/\s+/).filter((w) => /^[A-Za-z]{5,}$/.test(w));
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const text = () => {
+      const source = pick(corpus);
+      const from = Math.floor(random() * Math.max(1, source.length - 200));
+      return `${source.slice(from, from + 60 + Math.floor(random() * 200))} ${pick(words)}`;
+    };
+    const namespaces = ["a", "b"];
+    await using dir = tempDir();
+    const db = join(dir.path, "incremental.db");
+    await using engine = Engine.open({ db, cache: "off", codecs: ["raw"] });
+    const live = new Map<string, string>();
+    const deleted = new Set<string>();
+    let next = 0;
+    const add = async () => {
+      const namespace = pick(namespaces);
+      const id = `m${next++}`;
+      await engine.remember({ id, namespace, text: text() });
+      live.set(id, namespace);
+      deleted.delete(`${namespace}/${id}`);
+    };
+    for (let i = 0; i < 60; i++) await add();
+    await engine.searchMemories("warm", { limit: 1 });
+    const index = await engine.searchIndex();
+    // 30 rounds of 50 changes, most of them rewrites: more than 256 tombstones and a quarter of the rows, so the in-memory index compacts on the way.
+    for (let round = 0; round < 30; round++) {
+      for (let op = 0; op < 50; op++) {
+        const roll = random();
+        const ids = [...live.keys()];
+        if (roll < 0.2 || ids.length < 20) await add();
+        else if (roll < 0.35) {
+          const id = pick(ids);
+          const namespace = live.get(id) as string;
+          await engine.forget(id, namespace);
+          live.delete(id);
+          deleted.add(`${namespace}/${id}`);
+        } else {
+          const id = pick(ids);
+          await engine.remember({ id, namespace: live.get(id) as string, text: text() });
+        }
+      }
+      const queries = [`${pick(words)} ${pick(words)}`, pick(words), `${pick(words)} ${pick(words)} ${pick(words)}`];
+      const incremental = [];
+      for (const query of queries) {
+        incremental.push(await engine.searchMemories(query, { limit: 10 }));
+        incremental.push(await engine.searchMemories(query, { limit: 5, mode: "vector", minSimilarity: 0 }));
+        incremental.push(await engine.searchMemories(query, { limit: 5, namespace: "b", mode: "keyword" }));
+      }
+      const someId = pick([...live.keys()]);
+      incremental.push(await engine.relatedMemories(someId, { namespace: live.get(someId) as string, limit: 5, minSimilarity: 0 }));
+      assert.equal(await index.loadedRows(), live.size, `round ${round}: one row a live memory`);
+      // A new index over a read-only connection to the same file loads every vector: the full rebuild.
+      // (A second engine would not do: opening one writes, and the first would then reload in full too.)
+      const connection = new Database(db, { readonly: true });
+      try {
+        const rebuilt = new SearchIndex(new SqliteSearchIndex(connection), new HashedNgramEmbedder(), () => Promise.reject(new Error("nothing is pending")));
+        const full = [];
+        for (const query of queries) {
+          full.push(await rebuilt.search(query, { limit: 10 }));
+          full.push(await rebuilt.search(query, { limit: 5, mode: "vector", minSimilarity: 0 }));
+          full.push(await rebuilt.search(query, { limit: 5, namespace: "b", mode: "keyword" }));
+        }
+        full.push(await rebuilt.related(someId, live.get(someId) as string, { namespace: live.get(someId) as string, limit: 5, minSimilarity: 0 }));
+        assert.deepEqual(incremental, full, `round ${round}`);
+      } finally {
+        connection.close();
+      }
+      for (const hits of incremental) for (const hit of hits) assert.ok(!deleted.has(`${hit.namespace}/${hit.id}`), `round ${round}: deleted ${hit.namespace}/${hit.id} returned`);
+      assert.ok(incremental.some((hits) => hits.length > 0), `round ${round}: some query finds something`);
+    }
+  });
+});
