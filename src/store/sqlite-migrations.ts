@@ -123,7 +123,7 @@ export const MIGRATIONS: readonly Migration[] = [
      revoked_at INTEGER
    );`,
   // History: each earlier text of a memory (seq = memories.seq), coded against the text that replaced
-  // it (store/sqlite/memory-writes.ts); deleting the memory deletes them. Expiry: when a memory lapses (ms).
+  // it (store/sqlite/memory-writes.ts); deleting the memory deletes them.
   `CREATE TABLE memory_versions (
      seq INTEGER NOT NULL,
      version INTEGER NOT NULL,
@@ -138,8 +138,7 @@ export const MIGRATIONS: readonly Migration[] = [
      meta TEXT,
      payload BLOB NOT NULL,
      PRIMARY KEY (seq, version)
-   );
-   ALTER TABLE memories ADD COLUMN expires_at INTEGER;`,
+   );`,
   // Tags and meta stored once per distinct value (memory_values), referred to by number from each memory.
   internMemoryValues,
 ];

@@ -106,7 +106,7 @@ export const PG_MIGRATIONS: readonly string[] = [
      EXECUTE FUNCTION memzip_search_forget();
    CREATE TRIGGER search_forget_described AFTER INSERT OR UPDATE ON semantic FOR EACH ROW EXECUTE FUNCTION memzip_search_forget();`,
   // History: each earlier text of a memory (seq = memories.seq), coded against the text that replaced
-  // it; deleting the memory deletes them (as SQLite's step). Expiry: when a memory lapses (ms).
+  // it; deleting the memory deletes them (as SQLite's step).
   `CREATE TABLE memory_versions (
      seq bigint NOT NULL,
      version integer NOT NULL,
@@ -121,8 +121,7 @@ export const PG_MIGRATIONS: readonly string[] = [
      meta text,
      payload bytea NOT NULL,
      PRIMARY KEY (seq, version)
-   );
-   ALTER TABLE memories ADD COLUMN expires_at bigint;`,
+   );`,
 ];
 
 /** memzip's tables (usage, compact). */
