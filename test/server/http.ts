@@ -1,9 +1,11 @@
 /** Helpers of the server tests: a server on loopback over a temp SQLite file, keys, SSE reading. */
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Engine } from "../../src/engine.js";
 import type { EngineOptions } from "../../src/engine-options.js";
 import { createServer, type MemzipServer, type ServerOptions } from "../../src/server/app.js";
+import { CLI } from "../helpers.js";
 
 export interface Running {
   engine: Engine;
@@ -57,4 +59,35 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
     if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A `memzip serve` process (the real CLI) and the URL it printed. */
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Spawns `memzip serve ARGS` and resolves once it prints `listening on` (60 s bound, for a broken start). */
+export function spawnServe(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, "serve", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`memzip serve printed no "listening on" in 60 s:\n${stderr}`)), 60_000);
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      stderr += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1] as string, stderr: () => stderr, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`memzip serve exited with ${code} before listening:\n${stderr}`));
+    });
+  });
 }

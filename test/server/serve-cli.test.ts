@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { CLI, ROOT, tempDir } from "../helpers.js";
+import { spawnServe, type ServeProcess } from "./http.js";
 
 /**
  * `memzip serve` as users run it: the real CLI in its own process, over real TCP. It prints where
@@ -20,27 +21,8 @@ function createKey(db: string, namespace: string, role: string): string {
   return (JSON.parse(result.stdout) as { key: string }).key;
 }
 
-/** Spawns `memzip serve` and resolves with its URL once it prints `listening on` (60 s bound). */
-function serve(db: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", "0", ...extra], { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`memzip serve printed no "listening on" in 60 s:\n${stderr}`)), 60_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] as string, stderr: () => stderr, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`memzip serve exited with ${code} before listening:\n${stderr}`));
-    });
-  });
+function serve(db: string, extra: string[] = []): Promise<ServeProcess> {
+  return spawnServe(["--db", db, "--port", "0", ...extra], ENV);
 }
 
 /** The README's curl example: the sh block after its marker, without the line that sets URL and KEY. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { resolveConfig } from "../../src/config/load.js";
 import { isMemzipError } from "../../src/errors.js";
 import { CLI } from "../helpers.js";
+import { spawnServe } from "./http.js";
 
 /**
  * `memzip serve`'s settings from the config file's `serve` section and `$MEMZIP_SERVE` (issue 17):
@@ -15,28 +16,6 @@ import { CLI } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_SERVE: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_LOG_LEVEL: "warn" };
 
-/** Spawns `memzip serve` and resolves with its URL once it prints `listening on` (60 s bound, for a broken start). */
-function serve(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, "serve", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`memzip serve printed no "listening on" in 60 s:\n${stderr}`)), 60_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] as string, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`memzip serve exited with ${code} before listening:\n${stderr}`));
-    });
-  });
-}
 
 describe("memzip serve settings from the config file", () => {
   it("are checked by one schema, with the file, then MEMZIP_SERVE, then flags", () => {
@@ -75,7 +54,7 @@ describe("memzip serve settings from the config file", () => {
       writeFileSync(config, JSON.stringify({ serve: { host: "127.0.0.1", port: 0, warm: 0, metricsPublic: true, cors: ["https://app.example.com"], maxText: 64 } }));
       const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
 
-      const fromFile = await serve(["--db", db, "--config", config], ENV);
+      const fromFile = await spawnServe(["--db", db, "--config", config], ENV);
       try {
         assert.equal((await fetch(`${fromFile.url}/metrics`)).status, 200, "metricsPublic: /metrics needs no key");
         const preflight = await fetch(`${fromFile.url}/v1/memories`, { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } });
@@ -90,7 +69,7 @@ describe("memzip serve settings from the config file", () => {
       }
 
       // Flags over the file: another origin, and a larger text limit.
-      const flagged = await serve(["--db", db, "--config", config, "--cors", "https://other.example.com", "--max-text", "1000"], ENV);
+      const flagged = await spawnServe(["--db", db, "--config", config, "--cors", "https://other.example.com", "--max-text", "1000"], ENV);
       try {
         const preflight = await fetch(`${flagged.url}/v1/memories`, { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } });
         assert.equal(preflight.headers.get("access-control-allow-origin"), null, "the file's origin is replaced by --cors");
