@@ -24,10 +24,11 @@ function frames(successor: Uint8Array): ZstdFrames {
 
 /** Codes `previous` against `successor`; the delta is proven to decode before it is used. */
 export function encodeVersion(previous: Uint8Array, successor: Uint8Array): CodedVersion {
-  const delta = frames(successor).compress(previous);
+  const zstd = frames(successor);
+  const delta = zstd.compress(previous);
   if (delta.length < previous.length) {
     try {
-      if (Buffer.from(frames(successor).decompress(delta, previous.length)).equals(previous)) return { codec: "zstd-delta", payload: delta };
+      if (Buffer.from(zstd.decompress(delta, previous.length)).equals(previous)) return { codec: "zstd-delta", payload: delta };
     } catch {
       // fall through to raw
     }

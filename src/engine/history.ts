@@ -23,7 +23,7 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
     let prior = latest.get(key);
     if (!prior && plan.result.status === "updated") {
       const stored = await store.memories.get(row.namespace, row.id);
-      if (stored && !sameText(stored, row)) prior = { memory: stored, bytes: await reader.recallBytes(row.id, row.namespace) };
+      if (stored && !sameText(stored, row)) prior = { memory: stored, bytes: await reader.bytesOf(stored) };
     }
     if (prior && !sameText(prior.memory, row)) {
       const { memory, bytes } = prior;
@@ -45,7 +45,7 @@ function sameText(a: StoredMemory, b: StoredMemory): boolean {
 export async function readHistory(store: Store, reader: Reader, id: string, namespace?: string): Promise<MemoryVersion[]> {
   const memory = await reader.find(id, namespace);
   const kept = await store.memories.history(memory.namespace, id);
-  let successor = await reader.recallBytes(id, memory.namespace);
+  let successor = await reader.bytesOf(memory);
   const last = kept[kept.length - 1];
   const versions: MemoryVersion[] = [
     {
