@@ -220,6 +220,11 @@ export interface PageQuery {
 /** The filters of a page without its paging: what list, search and related narrow by. */
 export type MemoryFilter = Omit<PageQuery, "limit" | "cursor">;
 
+/** Whether a filter narrows by more than namespaces: kind, tags or creation time. */
+export function narrowsBeyondNamespaces(filter: MemoryFilter): boolean {
+  return filter.kind !== undefined || (filter.tags?.length ?? 0) > 0 || filter.createdFrom !== undefined || filter.createdBefore !== undefined;
+}
+
 export interface MemoryPage {
   items: MemorySummary[];
   /** The cursor of the following page; null when this page is the last. */

@@ -3,7 +3,7 @@
  * costs) and the search index over the store (embedding similarity fused with keywords).
  */
 import type { SemanticRecord } from "../semantic/summary.js";
-import { memoryKey, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
+import { memoryKey, narrowsBeyondNamespaces, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
 import { decodeStoredText } from "../codec/text.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
@@ -118,7 +118,7 @@ export class Features {
   /** The memories a filter admits (undefined: no filter beyond namespaces), read a page at a time. */
   private async admitted(options: EngineSearchOptions): Promise<Set<string> | undefined> {
     const { filter } = options;
-    if (!filter || (filter.kind === undefined && !filter.tags?.length && filter.createdFrom === undefined && filter.createdBefore === undefined)) return undefined;
+    if (!filter || !narrowsBeyondNamespaces(filter)) return undefined;
     const namespaces = options.namespaces ?? (options.namespace === undefined ? undefined : [options.namespace]);
     const only = new Set<string>();
     let cursor: string | undefined;

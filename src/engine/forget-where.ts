@@ -3,7 +3,7 @@
  * run that only counts. Matches are collected first, then deleted one by one (each with its
  * history); assets only the deleted memories needed go, as with a single delete.
  */
-import type { MemoryFilter, MemoryRef, Store } from "../core/store.js";
+import { narrowsBeyondNamespaces, type MemoryFilter, type MemoryRef, type Store } from "../core/store.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { EngineAssets } from "./assets.js";
 import type { ForgetWhereOptions, ForgetWhereReport } from "./types.js";
@@ -12,8 +12,8 @@ import type { ForgetWhereOptions, ForgetWhereReport } from "./types.js";
 export const FORGET_WHERE_IDS = 100;
 
 /** Whether a filter narrows anything (an absent namespace list matches every namespace). */
-export function isEmptyFilter(filter: MemoryFilter): boolean {
-  return filter.namespaces === undefined && filter.kind === undefined && !filter.tags?.length && filter.createdFrom === undefined && filter.createdBefore === undefined;
+function isEmptyFilter(filter: MemoryFilter): boolean {
+  return filter.namespaces === undefined && !narrowsBeyondNamespaces(filter);
 }
 
 export async function forgetWhere(store: Store, assets: EngineAssets, filter: MemoryFilter, options: ForgetWhereOptions = {}): Promise<ForgetWhereReport> {
