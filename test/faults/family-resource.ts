@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { CLI } from "../helpers.js";
 import { ackImport, importFile } from "./family-kill.js";
 import { copyTemplate, edited } from "./fixtures.js";
 import type { CaseContext, Family } from "./suite.js";
@@ -28,11 +29,26 @@ export const diskFull: Family = {
 /** Running as root, permissions do not bind: the command then runs as `nobody`. */
 const AS_USER = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
 
+/**
+ * `nobody` must be able to load the CLI: every folder above it searchable by others and the file readable.
+ * A clone inside a private folder (`mktemp -d` is 0700) fails every case here in a way that looks like a store
+ * defect, so say what is wrong instead.
+ */
+function assertCliReadableByOthers(): void {
+  if (!("uid" in AS_USER)) return;
+  if ((statSync(CLI).mode & 0o004) === 0) throw new Error(`the read-only family runs the CLI as nobody, who cannot read ${CLI}: make the clone readable by others (chmod -R a+rX)`);
+  for (let dir = dirname(CLI); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) throw new Error(`the read-only family runs the CLI as nobody, who cannot enter ${dir}: clone into a folder others can search (chmod o+x ${dir})`);
+    if (dirname(dir) === dir) break;
+  }
+}
+
 export const readOnly: Family = {
   name: "read-only",
   summary: "store file 0444 and/or folder 0555 (as an unprivileged user): reads must work or fail typed, writes fail typed, nothing changes",
   weight: 4,
   async run(context: CaseContext) {
+    assertCliReadableByOthers();
     const { rng } = context;
     const folder = join(context.dir, "ro");
     mkdirSync(folder);
