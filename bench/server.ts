@@ -4,7 +4,8 @@
  * directly and the search index is built; then `memzip serve` runs as its own process and autocannon
  * (in this process) measures recall (GET /v1/memories/:id, random ids, 80 % of them from 200 "hot"
  * ones) and search (POST /v1/search, 2–3 vocabulary words), each alone and with a writer posting one
- * memory at a time meanwhile; each scenario at 1 connection and at C (default 8). Then: recall through the server against `memzip get` per call (a fresh
+ * memory at a time meanwhile; each scenario at 1 connection and at C (default 8). Before them, writes alone:
+ * the server's CPU per write on its main thread and in the whole process (/proc, Linux). Then: recall through the server against `memzip get` per call (a fresh
  * process each), and the first recalls of the hot memories after a restart, with and without warming.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -134,6 +135,41 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
   };
 }
 
+/** CPU seconds (user + system) a thread of `pid` (the main thread when `tid` is the pid) or the whole process has used; undefined off Linux. */
+function cpuSeconds(pid: number, tid?: number): number | undefined {
+  try {
+    const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes alone, one at a time for SECONDS: the server's CPU per write on its main thread (the event
+ * loop every read waits on) and in the whole process (worker threads too), from /proc: CPU time
+ * does not count waiting for a core, so a loaded machine changes these less than latencies.
+ */
+async function writeCost(url: string, key: string, pid: number): Promise<{ writes: number; writesPerSecond: number; mainCpuMsPerWrite?: number; processCpuMsPerWrite?: number }> {
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const post = async (text: string) => {
+    const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: auth, body: JSON.stringify({ text, namespace: NS }) });
+    await response.arrayBuffer();
+    if (response.status !== 201) throw new Error(`write: ${response.status}`);
+  };
+  for (let i = 0; i < 20; i++) await post(`${memoryText(3 * N + i)} warming the write path ${i}`);
+  const [main0, all0] = [cpuSeconds(pid, pid), cpuSeconds(pid)];
+  const started = performance.now();
+  let writes = 0;
+  while (performance.now() - started < SECONDS * 1000) await post(`${memoryText(4 * N + writes)} written alone ${writes++}`);
+  const seconds = (performance.now() - started) / 1000;
+  const [main1, all1] = [cpuSeconds(pid, pid), cpuSeconds(pid)];
+  const perWrite = (from?: number, to?: number) => (from === undefined || to === undefined ? undefined : ms(((to - from) * 1000) / writes));
+  const main = perWrite(main0, main1);
+  const all = perWrite(all0, all1);
+  return { writes, writesPerSecond: Math.round(writes / seconds), ...(main === undefined ? {} : { mainCpuMsPerWrite: main }), ...(all === undefined ? {} : { processCpuMsPerWrite: all }) };
+}
+
 /** Recalls `ids` one at a time on a just-started server: the first one's latency and the median. */
 async function firstRecalls(url: string, key: string, ids: readonly string[]): Promise<{ first: number; median: number }> {
   const times: number[] = [];
@@ -183,6 +219,8 @@ try {
       console.error(name, JSON.stringify(rows[name]), `load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
     }
   };
+  const writesAlone = await writeCost(server.url, key, server.child.pid as number);
+  console.error("writes alone, 1 at a time", JSON.stringify(writesAlone), `load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   await measure("recall", false);
   await measure("recall", true);
   const cli: number[] = [];
@@ -215,6 +253,7 @@ try {
     importSeconds: Number(importSeconds.toFixed(1)),
     indexSeconds: Number(indexSeconds.toFixed(1)),
     load: rows,
+    writesAlone,
     recallServerMedianMs: serverOne.median,
     recallCliMedianMs: ms(median(cli)),
     firstRecallsAfterRestart: { cold: coldRecalls, warm: warmRecalls, warming: (JSON.parse(warmLine) as { warm: unknown }).warm },
@@ -226,6 +265,9 @@ try {
   console.log(`\n| load (autocannon, ${SECONDS} s each) | req/s | p50 ms | p99 ms | errors | writes/s |`);
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const [name, row] of Object.entries(rows)) console.log(`| ${name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.writesPerSecond ?? "–"} |`);
+  console.log(
+    `\nwrites alone, one at a time: ${writesAlone.writesPerSecond} writes/s; server CPU per write ${writesAlone.mainCpuMsPerWrite ?? "?"} ms on the main thread, ${writesAlone.processCpuMsPerWrite ?? "?"} ms in the whole process (worker threads too)`,
+  );
 } finally {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ export const ServeSettingsSchema = z
     rate: z.number().int().min(0).max(1_000_000).describe("requests per second per key, burst 2x (default 200; 0 = no limit)"),
     maxBody: z.number().int().min(1024).max(2 ** 30).describe("largest JSON request body in bytes (default 8388608)"),
     maxText: z.number().int().min(1).max(2 ** 30).describe("largest text of one memory in bytes (default 1048576)"),
+    maxWrites: z.number().int().min(1).max(1_000_000).describe("write requests coded at once (default 64; 503 with Retry-After beyond)"),
     warm: z.number().int().min(0).max(1_000_000).describe("memories decoded into the cache after start (default 500; 0 = off)"),
     metricsPublic: z.boolean().describe("serve /metrics without a key (default false)"),
   })

@@ -59,16 +59,17 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     locate: (id, namespace) => reader.locate(id, namespace),
   });
   const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });
+  const codecPool = () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes }));
   const policy = new WritePolicy({
     registry,
     options,
     cache,
     metrics,
-    pool: () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes })),
+    pool: codecPool,
     decodeBytes: (envelope) => reader.decodeBytes(envelope),
     assetByRef: (ref) => assets.byRef(ref),
   });
-  const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder });
+  const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });
   const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm });
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot });
   const close = async () => {

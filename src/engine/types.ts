@@ -14,6 +14,13 @@ export interface RememberOptions {
   codec?: WriteCodecName;
   /** The model for `llm` (name, fingerprint or GGUF path); defaults to the engine's `model` option. */
   model?: string;
+  /**
+   * Code on the engine's worker threads (`workers` > 0) even a single memory: language detection
+   * and the built-in codecs' encode and verify leave the calling thread. A long-running server wants
+   * this (its event loop keeps answering reads); a one-off write does not (it would start a thread).
+   * Batches use the workers either way. Defaults to `false`.
+   */
+  offload?: boolean;
 }
 
 /** One version of a memory (`engine.history`): an earlier text, or the current one (`replacedAt` null). */

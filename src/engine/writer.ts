@@ -43,6 +43,8 @@ export interface WriterParts {
   features: Features;
   llm: LlmCoder;
   embedder: HashedNgramEmbedder;
+  /** `detectLanguage` on the codec worker threads. */
+  detectLanguageOffThread: (text: string) => Promise<string>;
 }
 
 export class Writer {
@@ -79,7 +81,7 @@ export class Writer {
     const { store, options: engineOptions, assets, reader } = this.parts;
     const model = await this.writeModel(options);
     const candidatesByNamespace = new Map<string, Promise<CodecCandidate[]>>();
-    const usePool = engineOptions.workers > 0 && expected > 1;
+    const usePool = engineOptions.workers > 0 && (expected > 1 || options.offload === true);
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
@@ -109,7 +111,7 @@ export class Writer {
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";
-      const language = detectLanguage(input.text);
+      const language = usePool ? await this.parts.detectLanguageOffThread(input.text) : detectLanguage(input.text);
       const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};

@@ -18,19 +18,22 @@ export interface PoolChoice {
 export type WorkerRequest =
   | { type: "asset"; id: string; kind: string; bytes: Uint8Array }
   | { type: "forget"; id: string }
-  | { type: "encode"; seq: number; bytes: Uint8Array; candidates: { codec: string; assetId?: string }[]; rawBelow: number };
+  | { type: "encode"; seq: number; bytes: Uint8Array; candidates: { codec: string; assetId?: string }[]; rawBelow: number }
+  | { type: "language"; seq: number; text: string };
 
 export type WorkerReply =
   | { seq: number; ok: true; codec: string; assetId: string | undefined; envelope: Uint8Array; verifyFailures: string[] }
+  | { seq: number; ok: true; language: string }
   | { seq: number; ok: false; message: string };
 
 /** Requests queued per worker beyond the one it is running, so a worker never waits on a message round trip. */
 const PIPELINE_DEPTH = 2;
 
 /**
- * Worker threads that run the classical write policy (zstd, dictionaries, the context model) off
- * the main thread, so an import uses every core. Same codecs and policy as in-process; a request
- * goes to the least busy worker; assets are sent to a worker once.
+ * Worker threads that run the classical write policy (zstd, dictionaries, the context model) and
+ * language detection off the main thread, so an import uses every core and a server's event loop
+ * stays free for reads. Same codecs, policy and detector as in-process; a request goes to the
+ * least busy worker; assets are sent to a worker once.
  */
 export class CodecPool {
   private readonly pool: WorkerPool<WorkerReply, { assets: Set<string> }>;
@@ -66,8 +69,16 @@ export class CodecPool {
       candidates: candidates.map(({ codec, asset }) => (asset ? { codec, assetId: asset.id } : { codec })),
       rawBelow,
     };
-    const reply = (await this.pool.send(slot, seq, request)) as Extract<WorkerReply, { ok: true }>;
+    const reply = (await this.pool.send(slot, seq, request)) as Extract<WorkerReply, { codec: string }>;
     return { codec: reply.codec, assetId: reply.assetId, envelope: reply.envelope, verifyFailures: reply.verifyFailures };
+  }
+
+  /** `detectLanguage(text)` (semantic/language.ts) on a worker thread: the same answer, none of its CPU on the caller's thread. */
+  async detectLanguage(text: string): Promise<string> {
+    const slot = await this.pool.slot();
+    const seq = this.pool.nextSeq();
+    const reply = (await this.pool.send(slot, seq, { type: "language", seq, text } satisfies WorkerRequest)) as Extract<WorkerReply, { language: string }>;
+    return reply.language;
   }
 
   /** Drops an asset from every worker (after it was pruned). */

@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of the classical codec pool: runs the write policy (encode every candidate,
- * keep the smallest that decodes back exactly) with its own codec instances. Assets arrive once
- * per worker and are kept by id.
+ * keep the smallest that decodes back exactly) with its own codec instances, and language
+ * detection. Assets arrive once per worker and are kept by id.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Asset, AssetKind } from "../codec/codec.js";
@@ -9,6 +9,7 @@ import { assetRef } from "../codec/codec.js";
 import { decodeEnvelope } from "../codec/envelope-codec.js";
 import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
+import { detectLanguage } from "../semantic/language.js";
 import type { WorkerReply, WorkerRequest } from "./codec-pool.js";
 
 const { zstdLevel, maxTextBytes } = workerData as { zstdLevel: number; maxTextBytes: number };
@@ -30,6 +31,15 @@ parentPort?.on("message", (request: WorkerRequest) => {
     return;
   }
   let reply: WorkerReply;
+  if (request.type === "language") {
+    try {
+      reply = { seq: request.seq, ok: true, language: detectLanguage(request.text) };
+    } catch (error) {
+      reply = { seq: request.seq, ok: false, message: (error as Error).message };
+    }
+    parentPort?.postMessage(reply);
+    return;
+  }
   try {
     const candidates: Candidate[] = request.candidates.map(({ codec, assetId }) => {
       const found = codecs.byName.get(codec as CodecName);

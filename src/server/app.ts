@@ -13,6 +13,7 @@ import { registerMetricsRoutes } from "./metrics.js";
 import { RouteRegistry } from "./routes.js";
 import { registerSearchRoutes } from "./search.js";
 import { registerWarming } from "./warm.js";
+import { WriteGate } from "./write-gate.js";
 
 function storeNotReady(error: unknown): never {
   throw new HttpError(503, "E_NOT_READY", `the store does not answer: ${error instanceof Error ? error.message : String(error)}`, "Check the store (memzip verify) and the server log.");
@@ -57,6 +58,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   const context: ServerContext = {
     engine: options.engine,
     limits,
+    writes: new WriteGate(limits.writesInFlight),
     corsOrigins: options.corsOrigins ?? [],
     shutdown: shutdown.signal,
     metricsPublic: options.metricsPublic ?? false,
@@ -92,6 +94,11 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     if (wait > 0) throw new HttpError(429, "E_RATE_LIMITED", "too many requests for this key", `Retry after ${wait} s.`, { "retry-after": String(wait) });
     if (!allows(scope, role)) throw forbidden(role === "read" ? "read" : role === "write" ? "write" : "administer");
     request.scope = scope;
+  });
+  // Once shutting down, an answer to a request in flight closes its connection: a keep-alive client must not hold the close open (fastify's keepAliveTimeout is 72 s).
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (shutdown.signal.aborted) reply.header("connection", "close");
+    return payload;
   });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new HttpError(404, "E_NO_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`, "See GET /v1/openapi.json."), request, reply));

@@ -1,4 +1,5 @@
 import type { Engine, KeyScope } from "../engine.js";
+import type { WriteGate } from "./write-gate.js";
 
 /** Bounds on what one request may send or ask for (413 / 400 beyond them). */
 export interface ServerLimits {
@@ -15,6 +16,8 @@ export interface ServerLimits {
   /** Requests per second per key (token bucket; 0 turns it off), and the burst. */
   ratePerSecond: number;
   rateBurst: number;
+  /** Write requests coded at once (503 with Retry-After beyond: the queue of writes stays bounded). */
+  writesInFlight: number;
 }
 
 export const SERVER_LIMITS: ServerLimits = {
@@ -25,12 +28,15 @@ export const SERVER_LIMITS: ServerLimits = {
   pageItems: 1000,
   ratePerSecond: 200,
   rateBurst: 400,
+  writesInFlight: 64,
 };
 
 /** What every route module gets: the one engine, the limits, and the server's own settings. */
 export interface ServerContext {
   engine: Engine;
   limits: ServerLimits;
+  /** Admits write requests (at most `limits.writesInFlight` at once). */
+  writes: WriteGate;
   /** Origins allowed by CORS; empty means CORS is off (no Access-Control headers at all). */
   corsOrigins: readonly string[];
   /** Aborted when the server starts shutting down (long streams end early). */

@@ -271,7 +271,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
       const namespace = writeNamespace(args.namespace);
-      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}) }, { namespace });
+      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}) }, { namespace, offload: true });
       return written(result);
     }),
   );
@@ -396,7 +396,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const text = args.text ?? (await engine.recall(row.id, { namespace: row.namespace }));
       const result = await engine.remember(
         { id: row.id, namespace: row.namespace, text, kind: args.kind ?? row.kind, tags: args.tags ?? row.tags, meta: args.meta ?? row.meta, createdAt: row.createdAt },
-        { namespace: row.namespace },
+        { namespace: row.namespace, offload: true },
       );
       return written(result);
     }),

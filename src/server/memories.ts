@@ -127,7 +127,7 @@ export function checkTextSize(text: string, limit: number, where = "text"): void
  * the key's namespaces.
  */
 export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
-  const { engine, limits } = context;
+  const { engine, limits, writes } = context;
 
   const toInput = (item: NewMemory, namespace: string) => {
     checkTextSize(item.text, limits.textBytes);
@@ -146,7 +146,9 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     status: 201,
     handler: async ({ body, scope }) => {
       const namespace = targetNamespace(scopeOf(scope), body.namespace);
-      return writeResult(await engine.remember(toInput(body, namespace), { namespace }));
+      const input = toInput(body, namespace);
+      // Coded on the engine's worker threads: the event loop keeps answering reads meanwhile.
+      return writeResult(await writes.run(() => engine.remember(input, { namespace, offload: true })));
     },
   });
 
@@ -174,7 +176,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
           throw error;
         }
       });
-      return { items: (await engine.rememberMany(inputs)).map(writeResult) };
+      return { items: (await writes.run(() => engine.rememberMany(inputs, { offload: true }))).map(writeResult) };
     },
   });
 
@@ -269,9 +271,11 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       const current = await onMemory(params.id, () => engine.memory(params.id, namespace));
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const text = body.text ?? (await onMemory(params.id, () => engine.recall(params.id, { namespace })));
-      await engine.remember(
-        { id: params.id, namespace, text, kind: body.kind ?? current.kind, tags: body.tags ?? current.tags, meta: body.meta ?? current.meta, createdAt: current.createdAt },
-        { namespace },
+      await writes.run(() =>
+        engine.remember(
+          { id: params.id, namespace, text, kind: body.kind ?? current.kind, tags: body.tags ?? current.tags, meta: body.meta ?? current.meta, createdAt: current.createdAt },
+          { namespace, offload: true },
+        ),
       );
       return memoryInfo(await onMemory(params.id, () => engine.memory(params.id, namespace)));
     },

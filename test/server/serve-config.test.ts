@@ -22,15 +22,15 @@ describe("memzip serve settings from the config file", () => {
     const dir = mkdtempSync(join(tmpdir(), "memzip-serve-config-"));
     try {
       const file = join(dir, "config.yaml");
-      writeFileSync(file, "serve:\n  host: 0.0.0.0\n  port: 8080\n  cors: [https://app.example.com]\n  rate: 50\n  maxBody: 65536\n  maxText: 4096\n  warm: 0\n  metricsPublic: true\n");
-      const all = { host: "0.0.0.0", port: 8080, cors: ["https://app.example.com"], rate: 50, maxBody: 65536, maxText: 4096, warm: 0, metricsPublic: true };
+      writeFileSync(file, "serve:\n  host: 0.0.0.0\n  port: 8080\n  cors: [https://app.example.com]\n  rate: 50\n  maxBody: 65536\n  maxText: 4096\n  maxWrites: 8\n  warm: 0\n  metricsPublic: true\n");
+      const all = { host: "0.0.0.0", port: 8080, cors: ["https://app.example.com"], rate: 50, maxBody: 65536, maxText: 4096, maxWrites: 8, warm: 0, metricsPublic: true };
       assert.deepEqual(resolveConfig({ file, env: {} }).serve, all);
       assert.deepEqual(resolveConfig({ file, env: { MEMZIP_SERVE: '{"port": 9090, "rate": 0}' } }).serve, { ...all, port: 9090, rate: 0 });
       assert.deepEqual(resolveConfig({ file, env: { MEMZIP_SERVE: '{"port": 9090}' }, flags: { serve: { port: 1234 } } }).serve, { ...all, port: 1234 });
       const refused: [string, RegExp][] = [
         ["serve:\n  port: 70000\n", /"serve"\.port: .*65535/],
         ["serve:\n  cors: [https://app.example.com/path]\n", /"serve"\.cors\.0: an origin such as https:\/\/app\.example\.com/],
-        ["serve:\n  colour: blue\n", /"serve": .*colour[\s\S]*serve takes host, port, cors, rate, maxBody, maxText, warm, metricsPublic/],
+        ["serve:\n  colour: blue\n", /"serve": .*colour[\s\S]*serve takes host, port, cors, rate, maxBody, maxText, maxWrites, warm, metricsPublic/],
         ["serve: 8080\n", /"serve": /],
       ];
       for (const [content, message] of refused) {

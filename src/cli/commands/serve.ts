@@ -7,14 +7,14 @@ import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--warm N] [--metrics-public] [--queue redis://HOST:PORT]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--metrics-public] [--queue redis://HOST:PORT]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 With --queue, JSONL imports (POST /v1/imports) are cut into chunks on the store's queue and coded by
 \`memzip worker\` processes (docs/SCALE.md); progress, events and resume work as without it.
 SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.
 Each setting may also come from the config file's \`serve\` section or $MEMZIP_SERVE (JSON):
-host, port, cors (a list), rate, maxBody, maxText, warm, metricsPublic; a flag goes over both.`,
+host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPublic; a flag goes over both.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
@@ -24,6 +24,7 @@ host, port, cors (a list), rate, maxBody, maxText, warm, metricsPublic; a flag g
     rate: { type: "string", value: "N", help: "requests per second per key, burst 2N (default 200; 0 turns the limit off)" },
     "max-body": { type: "string", value: "BYTES", help: "largest JSON request body (default 8388608; 413 beyond)" },
     "max-text": { type: "string", value: "BYTES", help: "largest text of one memory (default 1048576; 413 beyond)" },
+    "max-writes": { type: "string", value: "N", help: "write requests coded at once (default 64; 503 with Retry-After beyond)" },
     queue: { type: "string", value: "URL", help: "the import queue's Redis, redis://HOST:PORT: JSONL imports go to `memzip worker` processes" },
     ...STORE_OPTIONS,
   },
@@ -36,6 +37,7 @@ host, port, cors (a list), rate, maxBody, maxText, warm, metricsPublic; a flag g
     const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000) ?? file.rate;
     const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30) ?? file.maxBody;
     const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30) ?? file.maxText;
+    const writesInFlight = parseInteger(context.values["max-writes"], "max-writes", 1, 1_000_000) ?? file.maxWrites;
     const cors = context.values.cors;
     const corsFlags = (Array.isArray(cors) ? cors : cors === undefined ? [] : [cors]).map(String);
     const corsOrigins = corsFlags.length > 0 ? corsFlags : (file.cors ?? []);
@@ -46,6 +48,7 @@ host, port, cors (a list), rate, maxBody, maxText, warm, metricsPublic; a flag g
       ...(rate === undefined ? {} : { ratePerSecond: rate, rateBurst: Math.max(1, 2 * rate) }),
       ...(bodyBytes === undefined ? {} : { bodyBytes }),
       ...(textBytes === undefined ? {} : { textBytes }),
+      ...(writesInFlight === undefined ? {} : { writesInFlight }),
     };
     const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
     if (queue !== undefined) connectionFor(queue);
