@@ -194,7 +194,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
 
 /** The shortest wait between two polls of an import's chunks, and the wait per pending chunk polled. */
 const MIN_POLL_MS = 20;
-const POLL_MS_PER_CHUNK = 4;
+const POLL_MS_PER_CHUNK = 8;
 
 async function waitForChunks(
   queue: Queue<ChunkPayload, ChunkResult>,
@@ -248,8 +248,9 @@ async function waitForChunks(
     }
     if (pending.size === 0) return report;
     if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
-    // A poll costs one state query per pending chunk, so the interval shrinks with them: the same
-    // queries per second, and the last chunks' completion is seen within ~20 ms, not up to pollMs.
+    // A poll costs one state query per pending chunk, so with few pending the interval shrinks with
+    // them (8 ms a chunk, at least 20 ms: at most 125 queries a second, as 25 pending chunks polled
+    // every 200 ms): the last chunks' completion is seen within ~20 ms instead of up to pollMs.
     await new Promise((done) => setTimeout(done, Math.min(pollMs, Math.max(MIN_POLL_MS, pending.size * POLL_MS_PER_CHUNK))));
   }
 }
