@@ -11,6 +11,9 @@
  *    exits, and Redis's from `INFO cpu`: CPU per 1,000 records per role shows whether every run does
  *    the same work, whether a worker uses more than one core (CPU / wall > 1), and what the producer
  *    and Redis cost. `--quick` is `--workers 1,2 --recalls 100` (a few minutes on a loaded 2-core box).
+ *    Also two independent one-process imports at once (a file each): CPU per record against the one
+ *    process alone says whether this machine's cores work independently (a rise there caps the
+ *    fleet's scaling here, whatever memzip does).
  * 2. The Redis tier on repeated recalls: per-recall latency of an in-process LRU hit, a Redis hit
  *    (a second engine on the store whose in-process tier is empty) and no cache (decoding).
  */
@@ -126,6 +129,31 @@ try {
     return { rate, spanRate };
   };
   const single = await timeImport("one process, SQLite, no queue", 0);
+  // The machine itself: two independent single-process imports at once (a SQLite file each, no
+  // queue: nothing shared but the machine). If each needs more CPU per record than the one above
+  // did alone, the two cores do not work independently (shared caches, memory bandwidth, SMT
+  // siblings on the host) and that rise caps what two workers can reach here, whatever memzip does.
+  {
+    const dbs = [0, 1].map((i) => join(dir, `pair-${i}.db`));
+    for (const db of dbs) await Engine.open({ db }).close();
+    const load = loadavg()[0] ?? 0;
+    const begin = process.hrtime.bigint();
+    const pair = dbs.map((db) => run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]));
+    const pairCpu = [0, 0];
+    const poll = setInterval(() => {
+      pair.forEach((p, i) => {
+        const now = cpuSeconds(p.child.pid);
+        if (Number.isFinite(now)) pairCpu[i] = now;
+      });
+    }, 50);
+    const codes = await Promise.all(pair.map((p) => p.exited));
+    clearInterval(poll);
+    const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
+    if (codes.some((code) => code !== 0)) throw new Error(`two imports at once: exit codes ${codes.join(", ")}\n${pair.map((p) => p.output()).join("\n")}`);
+    const per1k = (s_: number) => ((s_ * 1000) / records).toFixed(2);
+    process.stderr.write(`two one-process imports at once: ${seconds.toFixed(1)} s, load ${load.toFixed(1)}; CPU ${pairCpu.map((c) => `${c.toFixed(1)} s`).join(" + ")}\n`);
+    cpu.push(`| two one-process imports at once (a file each, nothing shared) | ${seconds.toFixed(1)} | ${pairCpu.map(per1k).join(" + ")} | — | — | — | ${load.toFixed(1)} |`);
+  }
   rows.push(
     `| import of the dev corpus (2,000 records; chunks of ${chunk}) | records/s, end to end | vs 1 worker | records/s, workers' span | vs 1 worker |`,
     "|---|---:|---:|---:|---:|",

@@ -8,6 +8,7 @@
 import { hostname } from "node:os";
 import { Worker, type Job } from "bullmq";
 import type { Engine } from "../engine.js";
+import { detectLanguage } from "../semantic/language.js";
 import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkResult } from "./queue.js";
 
 export interface FleetWorkerOptions {
@@ -44,6 +45,9 @@ export interface FleetWorker {
 
 /** Starts workers on the store's queue (and its models' queues) over `engine`. */
 export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): FleetWorker {
+  // The language detector (tinyld) is loaded at its first use: its module and n-gram tables cost
+  // about 0.3 s of CPU, which the first chunk would pay. A worker loads it before it takes work.
+  detectLanguage("A worker loads its language detector before it takes any work.");
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const connection = connectionFor(options.queue);
   const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];

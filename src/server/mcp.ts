@@ -157,8 +157,7 @@ const OUTPUT = {
   stats: z.object({ namespaces: z.array(Sizes), more: z.number().describe("namespaces of this connection left out (beyond the first 50)") }),
 };
 
-/** The 8 tools' names, as tools/list shows them. */
-export const MCP_TOOLS = ["remember", "recall", "search_memories", "related_memories", "list_memories", "update_memory", "forget", "memory_stats"] as const;
+export { MCP_TOOLS } from "./mcp-tools.js";
 
 /** A tool's answer: the JSON for programs (structuredContent) and the same as text for hosts that show only text. */
 function answer(value: Record<string, unknown>): CallToolResult {

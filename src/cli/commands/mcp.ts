@@ -1,9 +1,8 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
 import { NAMESPACE_PATTERN } from "../../pipeline/records.js";
 import { SERVER_LIMITS } from "../../server/context.js";
-import { createMcpServer, MCP_TOOLS } from "../../server/mcp.js";
+import { MCP_TOOLS } from "../../server/mcp-tools.js";
 import { openEngine, parseChoice, usage } from "../shared.js";
 
 const ROLES = ["read", "write"] as const;
@@ -29,6 +28,8 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     for (const ns of given) {
       if (ns !== "*" && !NAMESPACE_PATTERN.test(ns)) throw usage(`--namespace ${JSON.stringify(ns)} is not a namespace (1–128 letters, digits or _ . : @ -; * for all)`);
     }
+    // Loaded here, not at the top: the MCP SDK costs every other command ~0.2 s of CPU at start.
+    const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import("@modelcontextprotocol/sdk/server/stdio.js"), import("../../server/mcp.js")]);
     const engine = openEngine(context, {}, { readOnly: role === "read" });
     const namespaces = given.includes("*") ? ("*" as const) : given.length > 0 ? [...new Set(given)] : [engine.options.namespace];
     const server = createMcpServer({

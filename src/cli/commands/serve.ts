@@ -1,6 +1,5 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { createServer } from "../../server/app.js";
 import { connectionFor } from "../../fleet/queue.js";
 import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 
@@ -52,6 +51,9 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     };
     const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
     if (queue !== undefined) connectionFor(queue);
+    // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
+    // other command ~0.3 s of CPU at start (a queued import's producer among them).
+    const { createServer } = await import("../../server/app.js");
     const engine = openEngine(context);
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
     const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
