@@ -349,6 +349,25 @@ export class SearchIndex {
     return this.exclusive(async () => (await this.current()).seqs.size);
   }
 
+  /**
+   * Keys (`memoryKey`) of the live memories holding `term`, sorted, as keyword ranking sees them, and
+   * whether its rows were held in memory before this call (for tests; loads what it needs).
+   */
+  termMatches(term: string): Promise<{ keys: string[]; held: boolean }> {
+    return this.exclusive(async () => {
+      const matrix = await this.current();
+      const held = this.termRows.get(term) !== undefined;
+      const rows = await this.termRowsOf(matrix, term);
+      const keys = [...rows].filter((row) => (matrix.seqOf[row] as number) >= 0).map((row) => rowKey(matrix, row));
+      return { keys: keys.sort(), held };
+    });
+  }
+
+  /** Terms and rows of the keyword lists held in memory (4 bytes a row). */
+  heldTermRows(): { terms: number; rows: number } {
+    return { terms: this.termRows.terms, rows: this.termRows.entries };
+  }
+
   /** Bytes the index's tables take in the store. */
   bytes(): Promise<SearchIndexBytes> {
     return this.index.bytes();
