@@ -474,9 +474,10 @@ export class SearchIndex {
       const d = (similarities[a] as number) - (similarities[b] as number);
       return d > 0 || (d === 0 && (seqOf[a] as number) < (seqOf[b] as number));
     };
-    // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`).
+    // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`),
+    // over the rows at or above the floor (with n-gram vectors a handful of 10^5), found by a tight loop first.
     const best: number[] = [];
-    for (let r = 0; r < similarities.length; r++) {
+    for (const r of atOrAbove(similarities, floor)) {
       const s = similarities[r] as number;
       if (s === -Infinity || s < floor || (best.length === count && s < (similarities[best[0] as number] as number))) continue;
       if (admit && !admit(r)) continue;
@@ -642,6 +643,16 @@ export function topRows(rows: readonly number[], count: number, compare: (a: num
     }
   }
   return heap.sort(compare);
+}
+
+/** Rows whose score is not below `floor` (nor -Infinity: dead), in order. */
+function atOrAbove(scores: Float32Array, floor: number): number[] {
+  const rows: number[] = [];
+  for (let r = 0; r < scores.length; r++) {
+    const s = scores[r] as number;
+    if (!(s < floor) && s !== -Infinity) rows.push(r);
+  }
+  return rows;
 }
 
 /** The number of `namespace` in `matrix` (a new one for a namespace it has not seen). */
