@@ -14,6 +14,7 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import { memoryKey, type IndexedVectors, type SearchIndexBytes, type SearchIndexStore, type VectorChanges } from "../core/store.js";
 import { vectorRows, type VectorRows } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
+import { TermRows } from "./term-rows.js";
 import { DEFAULT_VECTOR_ENCODING, VECTOR_ENCODINGS, type VectorEncoding, type VectorEncodingName } from "./vector-encoding.js";
 
 /** What the index needs to know of a memory: its text and, if it has them, its summary and entities. */
@@ -151,6 +152,10 @@ interface Matrix {
   seqOf: number[];
   ids: string[];
   namespaces: string[];
+  /** Namespace number of each row (`namespaceIds`), so a filter by namespace costs one array look-up a row. */
+  nsOf: number[];
+  /** A number for each namespace the rows hold (or held since the last full load or compaction). */
+  namespaceIds: Map<string, number>;
   /** Live row of each memory by `memoryKey(namespace, id)`: ids are unique only within a namespace. */
   rows: Map<string, number>;
   values: VectorRows;
@@ -163,6 +168,8 @@ const COMPACT_DEAD_SHARE = 4;
 const COMPACT_MIN_DEAD = 256;
 /** Rows appended between yields to the event loop while loading, so a large load never blocks a server for long. */
 const LOAD_CHUNK = 8192;
+/** Memories indexed between two searches whose terms are remembered to follow the keyword lists; past it, the lists are read again. */
+const FOLLOW_MAX = 16_384;
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
@@ -170,6 +177,13 @@ export class SearchIndex {
   private queue: Promise<unknown> = Promise.resolve();
   /** The change token at which the last refresh found nothing pending. */
   private settled: string | undefined;
+  /** The keyword index's rows of the terms searched for, kept in step with the matrix (cleared when it is reloaded or compacted). */
+  private readonly termRows = new TermRows();
+  /**
+   * Terms of the memories this index wrote since the matrix was last brought up to date, by seq:
+   * what `termRows` needs to follow them (undefined: too many, or no matrix to follow; the lists are dropped).
+   */
+  private written: Map<number, readonly string[]> | undefined;
   private readonly encoding: VectorEncoding;
   private readonly encodingName: VectorEncodingName;
   /** What the stored index was made with: the embedder and the vector encoding. */
@@ -234,6 +248,7 @@ export class SearchIndex {
         batch.map(({ seq }, i) => {
           const source = sources[i] as IndexSource;
           const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
+          this.remember(seq, terms);
           return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
         }),
       );
@@ -246,6 +261,13 @@ export class SearchIndex {
     // (The loaded matrix's size stands in for counting the stored vectors, which visits them all.)
     if (indexed > 0 && indexed * COMPACT_SHARE >= (this.matrix?.seqs.size ?? (await this.index.indexedCount()))) await this.index.compact();
     return indexed;
+  }
+
+  /** Keeps the terms of a memory being indexed, so the next update adds it to the keyword lists held in memory. */
+  private remember(seq: number, terms: ReadonlySet<string>): void {
+    if (!this.written) return;
+    if (this.written.size >= FOLLOW_MAX) this.written = undefined;
+    else this.written.set(seq, [...terms]);
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
@@ -297,12 +319,20 @@ export class SearchIndex {
     const { namespace, only } = options;
     const namespaces = options.namespaces === undefined ? undefined : new Set(options.namespaces);
     if (namespace === undefined && namespaces === undefined && only === undefined) return undefined;
-    return (row) => {
-      const ns = matrix.namespaces[row] as string;
-      if (namespace !== undefined && ns !== namespace) return false;
-      if (namespaces !== undefined && !namespaces.has(ns)) return false;
-      return only === undefined || only.has(memoryKey(ns, matrix.ids[row] as string));
-    };
+    // One flag a namespace number; every row's namespace has a number.
+    const allowed = new Uint8Array(matrix.namespaceIds.size);
+    let all = true;
+    for (const [name, n] of matrix.namespaceIds) {
+      allowed[n] = (namespace === undefined || name === namespace) && (namespaces === undefined || namespaces.has(name)) ? 1 : 0;
+      if (allowed[n] === 0) all = false;
+    }
+    if (only === undefined) {
+      if (all) return undefined;
+      const nsOf = matrix.nsOf;
+      return (row) => allowed[nsOf[row] as number] === 1;
+    }
+    const nsOf = matrix.nsOf;
+    return (row) => allowed[nsOf[row] as number] === 1 && only.has(rowKey(matrix, row));
   }
 
   /** Drops the whole index; the next refresh rebuilds it. */
@@ -310,11 +340,32 @@ export class SearchIndex {
     await this.index.clear();
     this.matrix = undefined;
     this.settled = undefined;
+    this.termRows.clear();
+    this.written = undefined;
   }
 
   /** Live rows in the loaded matrix (for tests and stats; loads it). */
   async loadedRows(): Promise<number> {
     return this.exclusive(async () => (await this.current()).seqs.size);
+  }
+
+  /**
+   * Keys (`memoryKey`) of the live memories holding `term`, sorted, as keyword ranking sees them, and
+   * whether its rows were held in memory before this call (for tests; loads what it needs).
+   */
+  termMatches(term: string): Promise<{ keys: string[]; held: boolean }> {
+    return this.exclusive(async () => {
+      const matrix = await this.current();
+      const held = this.termRows.get(term) !== undefined;
+      const rows = await this.termRowsOf(matrix, term);
+      const keys = [...rows].filter((row) => (matrix.seqOf[row] as number) >= 0).map((row) => rowKey(matrix, row));
+      return { keys: keys.sort(), held };
+    });
+  }
+
+  /** Terms and rows of the keyword lists held in memory (4 bytes a row). */
+  heldTermRows(): { terms: number; rows: number } {
+    return { terms: this.termRows.terms, rows: this.termRows.entries };
   }
 
   /** Bytes the index's tables take in the store. */
@@ -335,18 +386,15 @@ export class SearchIndex {
     const total = matrix.seqs.size;
     const scores = new Float64Array(matrix.seqOf.length);
     const touched: number[] = [];
-    for (const { term } of await this.selectiveTerms(terms, total)) {
-      const seqs = await this.index.matching(term);
-      if (seqs.length === 0) continue;
-      const idf = Math.log(1 + (total - seqs.length + 0.5) / (seqs.length + 0.5));
-      for (const seq of seqs) {
-        const row = matrix.seqs.get(seq);
-        if (row === undefined || (admit && !admit(row))) continue;
+    const seqOf = matrix.seqOf;
+    for (const { rows, docs } of await this.selectiveTerms(matrix, terms, total)) {
+      const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
+      for (const row of rows) {
+        if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
         if (scores[row] === 0) touched.push(row);
         scores[row] = (scores[row] as number) + idf;
       }
     }
-    const seqOf = matrix.seqOf;
     const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
     return topRows(touched, count, better).map((row) => rowKey(matrix, row));
   }
@@ -372,25 +420,48 @@ export class SearchIndex {
       });
   }
 
-  /** The query's terms minus the very common ones (the two rarest found are always kept). */
-  private async selectiveTerms(terms: readonly string[], indexed: number): Promise<{ term: string; docs: number }[]> {
+  /**
+   * The query's terms minus the very common ones (the two rarest found are always kept), each with
+   * the live rows holding it and their count (its document frequency).
+   */
+  private async selectiveTerms(matrix: Matrix, terms: readonly string[], indexed: number): Promise<{ term: string; rows: Int32Array; docs: number }[]> {
     const unique = [...new Set(terms)];
     const limit = Math.max(COMMON_TERM_MIN_DOCS, indexed * COMMON_TERM_SHARE);
-    const counted: { term: string; docs: number }[] = [];
-    for (const term of unique) counted.push({ term, docs: await this.index.documentFrequency(term) });
+    const counted: { term: string; rows: Int32Array; docs: number }[] = [];
+    for (const term of unique) {
+      const rows = await this.termRowsOf(matrix, term);
+      let docs = 0;
+      for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
+      counted.push({ term, rows, docs });
+    }
     const byFrequency = counted
       .filter((t) => t.docs > 0)
       .sort((a, b) => a.docs - b.docs);
     return byFrequency.filter((t, i) => i < 2 || t.docs <= limit);
   }
 
+  /**
+   * The rows of the memories holding `term`: from memory, else read from the keyword index once
+   * (then kept in step with later writes by `apply`). Dead rows may be among them.
+   */
+  private async termRowsOf(matrix: Matrix, term: string): Promise<Int32Array> {
+    const held = this.termRows.get(term);
+    if (held) return held;
+    const seqs = await this.index.matching(term);
+    const rows = new Int32Array(seqs.length);
+    let n = 0;
+    for (const seq of seqs) {
+      const row = matrix.seqs.get(seq);
+      if (row !== undefined) rows[n++] = row;
+    }
+    const found = n === rows.length ? rows : rows.slice(0, n);
+    this.termRows.set(term, found);
+    return found;
+  }
+
   private similarities(matrix: Matrix, query: Float32Array): Float32Array {
-    // Stored vectors are unit length; only the query's norm needs dividing out.
-    let norm = 0;
-    for (const v of query) norm += v * v;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    const out = matrix.values.scores(query);
-    for (let r = 0; r < out.length; r++) out[r] = (out[r] as number) * scale;
+    // Stored vectors are unit length: scored against the unit query, the scores are cosines.
+    const out = matrix.values.scores(unit(query));
     for (const r of matrix.dead) out[r] = -Infinity;
     return out;
   }
@@ -403,9 +474,10 @@ export class SearchIndex {
       const d = (similarities[a] as number) - (similarities[b] as number);
       return d > 0 || (d === 0 && (seqOf[a] as number) < (seqOf[b] as number));
     };
-    // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`).
+    // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`),
+    // over the rows at or above the floor (with n-gram vectors a handful of 10^5), found by a tight loop first.
     const best: number[] = [];
-    for (let r = 0; r < similarities.length; r++) {
+    for (const r of atOrAbove(similarities, floor)) {
       const s = similarities[r] as number;
       if (s === -Infinity || s < floor || (best.length === count && s < (similarities[best[0] as number] as number))) continue;
       if (admit && !admit(r)) continue;
@@ -427,7 +499,14 @@ export class SearchIndex {
     const version = await this.index.changeToken();
     if (this.matrix?.version === version) return this.matrix;
     const changes = await this.index.vectorsSince(this.key, this.matrix?.cursor);
-    this.matrix = changes.full || !this.matrix ? await this.fullMatrix(version, changes) : this.apply(this.matrix, version, changes);
+    if (changes.full || !this.matrix) {
+      this.termRows.clear();
+      this.matrix = await this.fullMatrix(version, changes);
+    } else {
+      this.matrix = this.apply(this.matrix, version, changes);
+    }
+    // From here on, what this index writes is followed into the keyword lists.
+    this.written = new Map();
     return this.matrix;
   }
 
@@ -439,6 +518,8 @@ export class SearchIndex {
       seqOf: [],
       ids: [],
       namespaces: [],
+      nsOf: [],
+      namespaceIds: new Map(),
       rows: new Map(),
       values: vectorRows(this.encodingName, this.embedder.dimensions, Math.max(1024, changes.vectors.seqs.length)),
       dead: [],
@@ -459,10 +540,20 @@ export class SearchIndex {
       matrix.seqOf[row] = -1;
       matrix.dead.push(row);
     }
-    this.append(matrix, changes.vectors, 0, changes.vectors.seqs.length);
+    // New rows join the keyword lists held in memory when this index wrote them (their terms are known), else the lists go.
+    const { seqs } = changes.vectors;
+    const written = this.written;
+    const follow = written !== undefined && seqs.every((seq) => written.has(seq));
+    if (!follow) this.termRows.clear();
+    const first = matrix.values.rows;
+    this.append(matrix, changes.vectors, 0, seqs.length);
+    if (follow) seqs.forEach((seq, i) => this.termRows.add(first + i, written.get(seq) as readonly string[]));
     matrix.version = version;
     matrix.cursor = changes.cursor;
-    if (matrix.dead.length >= COMPACT_MIN_DEAD && matrix.dead.length * COMPACT_DEAD_SHARE >= matrix.values.rows) return compacted(matrix);
+    if (matrix.dead.length >= COMPACT_MIN_DEAD && matrix.dead.length * COMPACT_DEAD_SHARE >= matrix.values.rows) {
+      this.termRows.clear();
+      return compacted(matrix);
+    }
     return matrix;
   }
 
@@ -488,6 +579,7 @@ export class SearchIndex {
       matrix.seqOf[row] = seq;
       matrix.ids[row] = id;
       matrix.namespaces[row] = namespace;
+      matrix.nsOf[row] = namespaceId(matrix, namespace);
       matrix.seqs.set(seq, row);
       matrix.rows.set(memoryKey(namespace, id), row);
     }
@@ -498,7 +590,7 @@ export class SearchIndex {
 function compacted(matrix: Matrix): Matrix {
   const keep: number[] = [];
   for (let r = 0; r < matrix.seqOf.length; r++) if ((matrix.seqOf[r] as number) >= 0) keep.push(r);
-  const next: Matrix = { ...matrix, seqs: new Map(), seqOf: [], ids: [], namespaces: [], rows: new Map(), values: matrix.values.compacted(keep), dead: [] };
+  const next: Matrix = { ...matrix, seqs: new Map(), seqOf: [], ids: [], namespaces: [], nsOf: [], namespaceIds: new Map(), rows: new Map(), values: matrix.values.compacted(keep), dead: [] };
   keep.forEach((r, row) => {
     const seq = matrix.seqOf[r] as number;
     const id = matrix.ids[r] as string;
@@ -506,6 +598,7 @@ function compacted(matrix: Matrix): Matrix {
     next.seqOf.push(seq);
     next.ids.push(id);
     next.namespaces.push(namespace);
+    next.nsOf.push(namespaceId(next, namespace));
     next.seqs.set(seq, row);
     next.rows.set(memoryKey(namespace, id), row);
   });
@@ -550,6 +643,23 @@ export function topRows(rows: readonly number[], count: number, compare: (a: num
     }
   }
   return heap.sort(compare);
+}
+
+/** Rows whose score is not below `floor` (nor -Infinity: dead), in order. */
+function atOrAbove(scores: Float32Array, floor: number): number[] {
+  const rows: number[] = [];
+  for (let r = 0; r < scores.length; r++) {
+    const s = scores[r] as number;
+    if (!(s < floor) && s !== -Infinity) rows.push(r);
+  }
+  return rows;
+}
+
+/** The number of `namespace` in `matrix` (a new one for a namespace it has not seen). */
+function namespaceId(matrix: Matrix, namespace: string): number {
+  let n = matrix.namespaceIds.get(namespace);
+  if (n === undefined) matrix.namespaceIds.set(namespace, (n = matrix.namespaceIds.size));
+  return n;
 }
 
 function rowKey(matrix: Matrix, row: number): string {
