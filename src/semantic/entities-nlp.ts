@@ -175,9 +175,88 @@ function englishNames(text: string): Candidate[] {
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
   found.push(...gazetteerPlaces(text));
+  found.push(...listedPeople(text));
   found.push(...cuedOrganizations(text, found));
   return found;
 }
+
+let personNames: { first: Set<string>; last: Set<string> } | undefined;
+
+/**
+ * First names and surnames in Latin script from every locale of @faker-js/faker (77 locales: names
+ * from Ghana, Nigeria, South Africa, Spain, Sweden, Russia in transliteration …), loaded on first use.
+ */
+function loadPersonNames(): { first: Set<string>; last: Set<string> } {
+  if (!personNames) {
+    const { allLocales } = require("@faker-js/faker") as { allLocales: Record<string, { person?: { first_name?: unknown; last_name?: unknown } }> };
+    personNames = { first: new Set(), last: new Set() };
+    const collect = (into: Set<string>, value: unknown) => {
+      const names = Array.isArray(value) ? value : value && typeof value === "object" ? Object.values(value).flat() : [];
+      for (const name of names) if (typeof name === "string" && /^\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?$/u.test(name) && /^[\p{Script=Latin}'’-]+$/u.test(name)) into.add(name);
+    };
+    for (const locale of Object.values(allLocales)) {
+      collect(personNames.first, locale.person?.first_name);
+      collect(personNames.last, locale.person?.last_name);
+    }
+  }
+  return personNames;
+}
+
+/** Words after a lone first name that make it a person: a verb of saying or doing, "from" or "at" a company, a possessive. */
+const EN_AFTER_FIRST_NAME = new RegExp(`^(?:\\s(?:${EN_PERSON_VERBS}|took|takes|needs|needed|runs|ran|reports|reported|confirmed|confirms|signed|booked|sent|shared|approved|owns|leads|handles)\\b|\\s(?:from|at|of)\\s(?:the\\s)?\\p{Lu}|['’]s\\b)`, "u");
+/** Words before a lone first name that make it a person. */
+const EN_BEFORE_FIRST_NAME = /\b(?:with|and|told|tell|ask|asked|remind|reminded|email|emailed|ping|pinged|call|called|copied|cc|cc'd|thank|thanked|met|meet|for|by|invite|invited|Dear|Hi|Hello)\s$/iu;
+
+/**
+ * People by the name lists: a known first name and a capitalised word after it ("Pilar Echeverría",
+ * "Tomás Herrera"), a capitalised word before a known surname, or a lone first name with a cue
+ * ("Kofi took", "copied Linh", "Svetlana at Volga Pharma"). A first name that the English
+ * lexicon knows as another word ("May", "Will", "Grace") needs a surname after it.
+ */
+function listedPeople(text: string): Candidate[] {
+  const { first, last } = loadPersonNames();
+  const lexicon = englishLexicon();
+  const people: Candidate[] = [];
+  const places = loadWorldPlaces();
+  // "in Milan", "to Chiang Mai": a place the gazetteer names, after a word of place, is no person.
+  const placeHere = (name: string, start: number) => places.has(fold(name)) && EN_PLACE_CUE.test(text.slice(Math.max(0, start - 20), start));
+  const wordOnly = (w: string) => {
+    const tag = lexicon[w.toLowerCase()];
+    return tag !== undefined && !EN_NAME_TAGS.test(tag);
+  };
+  for (const run of text.matchAll(/(?<![\p{L}\d])\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?(?:\s\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?)*/gu)) {
+    const words = run[0].split(" ");
+    let offset = run.index as number;
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] as string;
+      const next = words[i + 1];
+      const start = offset;
+      offset += word.length + 1;
+      if (NOT_ENGLISH_NAMES.test(word) || LEAD_WORD.test(word)) continue;
+      const pair = next !== undefined && !ORG_WORD.test(next) && !LEAD_WORD.test(next) && (first.has(word) ? !wordOnly(next) || last.has(next) : last.has(next) && !wordOnly(word) && !wordOnly(next));
+      if (pair && !placeHere(`${word} ${next}`, start)) {
+        const name = `${word} ${next}`;
+        // A third word that is no company word ends nothing: "Mary Ann Lee" is rare, "Anna Berg Consulting" is a company.
+        if (words[i + 2] !== undefined && ORG_WORD.test(words[i + 2] as string)) break;
+        people.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.25 });
+        offset += (next as string).length + 1;
+        i++;
+        continue;
+      }
+      if (first.has(word) && !wordOnly(word) && (next === undefined || i === words.length - 1) && !placeHere(word, start) && !places.has(fold(word))) {
+        const after = text.slice(start + word.length, start + word.length + 30);
+        const before = text.slice(Math.max(0, start - 20), start);
+        if (EN_AFTER_FIRST_NAME.test(after) || EN_BEFORE_FIRST_NAME.test(before)) people.push({ type: "person", text: word, start, end: start + word.length, priority: LIBRARY_PRIORITY - 0.25 });
+      }
+    }
+  }
+  return people;
+}
+
+/** Capitalised words that open a sentence or a request rather than a name. */
+const LEAD_WORD = /^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|The|Thanks|Dear|Hi|Hello|Cc|Customer|Client|Vendor|Supplier|Our|Your|My|Lunch|Dinner|Prof|Dr|Mr|Mrs|Ms|Today|Yesterday|Tomorrow|Sent|Pay|Paid|Invoice|Refund|Order)$/;
+/** Words that make a capitalised run a company, not a person. */
+const ORG_WORD = /^(?:Inc|Ltd|LLC|GmbH|AG|Corp|Co|Company|Group|Labs?|Systems|Technologies|Solutions|Partners|Holdings|Capital|Ventures|Bank|University|Institute|Foundation|Hospital|Clinic|Studio|Studios|Games|Legal|Consulting|Logistics|Robotics|Pharma|Health|Energy|Solar|Mills|Traders|Couriers|Plastics|Coffee|Fintech|Microfinance|Insurance|Seguros|Media|Software|Networks|Motors|Foods|Properties|Marine|Airlines|Records|Press)$/;
 
 /** Nouns of paying for a service: "the Hetzner bill", "licence for Datadog", "pricing at Backblaze". */
 const EN_BILLING = "bills?|invoices?|seats?|subscriptions?|licen[cs]es?|plans?|accounts?|contracts?|renewals?|charges?|fees?|quotes?|pricing|tier|credits?|support|outage|status page|dashboard|API keys?";

@@ -1,4 +1,7 @@
+import { createRequire } from "node:module";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
+
+const require = createRequire(import.meta.url);
 
 /**
  * Entity extraction with no model: patterns for the formats (emails, URLs and URIs, paths,
@@ -106,7 +109,10 @@ const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她�
 const ZH_AFTER_NAME = "（(，,、：:。；;负说去问和与在将把的对来也已会要写提起答";
 
 const URI_SCHEMES = "https?|s3|s3a|gs|az|abfss?|wasbs?|hdfs|ftp|sftp|ssh|git|file|wss?|redis|rediss|postgres(?:ql)?|mysql|mongodb(?:\\+srv)?|amqps?|kafka|nats|grpc|ipfs|docker|oci";
-const CURRENCY_CODES = "USD|EUR|GBP|CNY|RMB|JPY|CHF|CAD|AUD|HKD|SGD|INR|KRW|SEK|NOK|DKK|PLN|CZK|BRL|MXN|NZD|TWD";
+/** ISO 4217 (the currency-codes package) and RMB, less the precious metals and test codes (X…) and the codes that are mostly English words or acronyms. */
+const CURRENCY_CODES = ["RMB", ...(require("currency-codes") as { codes(): string[] }).codes()]
+  .filter((code) => !/^X/.test(code) && !/^(?:ALL|TOP|CUP|SOS|MAD|PEN|TRY|CVE|GEL|BOB|BAM|MOP|CUC|STN|SHP|ERN|TMT)$/.test(code))
+  .join("|");
 const CURRENCY_SYMBOL = "US\\$|A\\$|C\\$|HK\\$|S\\$|R\\$|[$€£¥￥₹₩]";
 const MONEY_NUMBER = "\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
 const FILE_EXTENSIONS =
@@ -157,7 +163,7 @@ const RULES: readonly Rule[] = [
     ),
   },
   { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|明早|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
-  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
+  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
   { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
@@ -177,7 +183,7 @@ const RULES: readonly Rule[] = [
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
-  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|\\.\\d)`, "g") },
+  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "g") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
@@ -245,7 +251,7 @@ const RULES: readonly Rule[] = [
   { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
-    pattern: /\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b|\b[A-Z][a-z]+\b/g,
+    pattern: /\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b(?![\u00C0-\u024F'’-])|\b[A-Z][a-z]+\b(?![\u00C0-\u024F'’-])/g,
     // "Email Jana Novak": a name starts after the sentence words and imperatives of a capitalised
     // run that has a known first name ("Camille Martin" keeps the unknown first name).
     span: (m) => {
