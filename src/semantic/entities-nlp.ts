@@ -287,7 +287,7 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
     const after = text.slice(start + name.length, start + name.length + 20);
     const words = name.split(" ");
     const known = lexicon[(words[0] as string).toLowerCase()];
-    const afterPerson = /\sfrom\s$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 8);
+    const afterPerson = /\s(?:from|at|of|with)\s(?:the\s)?$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 12);
     // Before "bill", "seat"…: not a word opening the sentence ("Renewal quote", "Support contract").
     const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
     const cue = afterPerson || EN_ORG_BEFORE.test(before) || (EN_ORG_AFTER.test(after) && !opensSentence) || (/\bfrom\s$/.test(before) && /^\sto\s\p{Lu}/u.test(after));
@@ -301,7 +301,7 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
 }
 
 /** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
-const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s$/u;
+const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s(?:the\s)?$/u;
 const EN_PLACE_STRONG_CUE = /(?:\b(?:in|near|based in|lives in|living in)|\bfrom\s\p{Lu}[\p{L}-]+\s(?:to|and)|\b(?:flew|fly|flying|flies|moved|moving|move|travel|travelling|traveling|trip|train|ferry|flight|flights|shipping|drive|driving|relocate|relocating)\s(?:to|from))\s$/u;
 /** Gazetteer names that are mostly English words at the start of a run. */
 const EN_NOT_PLACES = /^(?:I|A|The|Mon|Sun|Bank|Union|Police|University|May|Jan|Bay|Hall|Mountain|Park|Fort|Lake|Port|Sale|Page|Price|Mobile|Split|Reading|Nice|Bath|Temple|Independence|Gap|Derby|Orange|Victoria|Opportunity|Progress|Enterprise|Liberty|Commerce|Friendly|Hope|Marathon|Normal|Ideal)$/;

@@ -94,7 +94,8 @@ const ORG_SUFFIX =
   "Automotive|Shipping|Freight|Realty|Properties|Hotels?|Resorts|Associates|Brothers|Collective|Cooperative|Union|Society|Association|Federation|Fund|" +
   "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports|" +
   "Legal|Law|Advisory|Advisors|Consultants|Accounting|Maritime|Marine|Ferries|Lines|Construction|Manufacturing|Engineering|Energie|Pharmacy|Dental|Medical|" +
-  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik";
+  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik|" +
+  "Grains|Mills|Couriers|Plastics|Microfinance|Fintech|Solar|Seguros|Kogyo|Shoji|Sangyo|Bakeries|Breweries|Textil|Werke|Verlag|Conseil|Ingenierie|Agro|Farm|Dairy|Cosmetics|Apparel|Furniture|Printing|Packaging|Payments|Pay|Bancorp";
 const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
@@ -104,7 +105,7 @@ const ZH_PLACES =
 const ZH_SURNAMES =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 /** A Han character that is not a common function word, so a name cannot swallow "在", "和", "的"… */
-const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她它这那说到给对])\\p{Script=Han})";
+const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她它这那说到给对往])\\p{Script=Han})";
 /** Characters that may follow a Chinese name (role brackets, punctuation, common verbs). */
 const ZH_AFTER_NAME = "（(，,、：:。；;负说去问和与在将把的对来也已会要写提起答";
 
@@ -158,7 +159,7 @@ const RULES: readonly Rule[] = [
   {
     type: "datetime",
     pattern: new RegExp(
-      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
+      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?(?<![小快慢多少好大高低些])${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
       "g",
     ),
   },
@@ -179,7 +180,7 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "path",
-    pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)\\b`, "g"),
+    pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)(?:\\.[\\w-]*\\w)?\\b`, "g"),
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
@@ -191,7 +192,7 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "id",
-    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
+    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
     accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
   },
   {
@@ -245,9 +246,11 @@ const RULES: readonly Rule[] = [
     },
     accept: (org) => /\s/.test(org) || new RegExp(`^(?:${KNOWN_ORGS})$`).test(org),
   },
+  // "University of Otago", "Bank of Valletta", "Ministry of Health": an institution of a place or a field.
+  { type: "organization", pattern: /\b(?:University|Bank|Institute|Ministry|Museum|College|Academy|Council|Department|Church|Republic)\sof\s(?:the\s)?[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?/g },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
-  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
+  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简能以还也就都])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
   { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
@@ -289,7 +292,7 @@ const RULES: readonly Rule[] = [
       return nameLike && !/^(?:周[一二三四五六日末]|方案|方式|方面|高级|高峰|金额|石油|白天|马上|钱包|万一|向前|江湖|于是)/.test(name) && (before === undefined || !/[\p{Script=Han}]/u.test(before) || "：:、，,（(和与".includes(before));
     },
   },
-  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])/g },
+  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])|(?<![\w-])0\d{2,3}-\d{4}\s\d{4}(?![\w-])/g },
   { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 
