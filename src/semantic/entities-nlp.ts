@@ -203,7 +203,7 @@ function loadPersonNames(): { first: Set<string>; last: Set<string> } {
 }
 
 /** Words after a lone first name that make it a person: a verb of saying or doing, "from" or "at" a company, a possessive. */
-const EN_AFTER_FIRST_NAME = new RegExp(`^(?:\\s(?:${EN_PERSON_VERBS}|took|takes|needs|needed|runs|ran|reports|reported|confirmed|confirms|signed|booked|sent|shared|approved|owns|leads|handles)\\b|\\s(?:from|at|of)\\s(?:the\\s)?\\p{Lu}|['’]s\\b)`, "u");
+const EN_AFTER_FIRST_NAME = new RegExp(`^(?:\\s(?:${EN_PERSON_VERBS}|took|takes|needs|needed|runs|ran|reports|reported|confirmed|confirms|signed|booked|sent|shared|approved|owns|leads|handles)\\b|\\s(?:from|at|of)\\s\\p{Lu}|['’]s\\b)`, "u");
 /** Words before a lone first name that make it a person. */
 const EN_BEFORE_FIRST_NAME = /\b(?:with|and|told|tell|ask|asked|remind|reminded|email|emailed|ping|pinged|call|called|copied|cc|cc'd|thank|thanked|met|meet|for|by|invite|invited|Dear|Hi|Hello)\s$/iu;
 
