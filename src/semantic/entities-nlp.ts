@@ -243,6 +243,16 @@ function listedPeople(text: string): Candidate[] {
         i++;
         continue;
       }
+      // Two words no list and no lexicon knows, before "from <Name>" or a verb of a person: "Thandiwe Mokoena from Baobab Solar".
+      const unknown = (w: string) => lexicon[w.toLowerCase()] === undefined && !places.has(fold(w)) && !ORG_WORD.test(w) && !LEAD_WORD.test(w) && !NOT_ENGLISH_NAMES.test(w);
+      if (i === 0 && words.length === 2 && next !== undefined && unknown(word) && unknown(next)) {
+        const name = `${word} ${next}`;
+        const after = text.slice(start + name.length, start + name.length + 30);
+        if (/^\s(?:from|of)\s\p{Lu}/u.test(after) || new RegExp(`^\\s(?:${EN_PERSON_VERBS})\\b`, "u").test(after)) {
+          people.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.25 });
+          break;
+        }
+      }
       if (first.has(word) && !wordOnly(word) && (next === undefined || i === words.length - 1) && !placeHere(word, start) && !places.has(fold(word))) {
         const after = text.slice(start + word.length, start + word.length + 30);
         const before = text.slice(Math.max(0, start - 20), start);
