@@ -244,11 +244,13 @@ function listedPeople(text: string): Candidate[] {
         continue;
       }
       // Two words no list and no lexicon knows, before "from <Name>" or a verb of a person: "Thandiwe Mokoena from Baobab Solar".
-      const unknown = (w: string) => lexicon[w.toLowerCase()] === undefined && !places.has(fold(w)) && !ORG_WORD.test(w) && !LEAD_WORD.test(w) && !NOT_ENGLISH_NAMES.test(w);
+      // A plural ("Action Items") is no name unless it is a known surname ("Evans").
+      const unknown = (w: string) => lexicon[w.toLowerCase()] === undefined && !places.has(fold(w)) && !ORG_WORD.test(w) && !LEAD_WORD.test(w) && !NOT_ENGLISH_NAMES.test(w) && (!/[^s]s$/.test(w) || last.has(w));
       if (i === 0 && words.length === 2 && next !== undefined && unknown(word) && unknown(next)) {
         const name = `${word} ${next}`;
         const after = text.slice(start + name.length, start + name.length + 30);
-        if (/^\s(?:from|of)\s\p{Lu}/u.test(after) || new RegExp(`^\\s(?:${EN_PERSON_VERBS})\\b`, "u").test(after)) {
+        const before = text.slice(Math.max(0, start - 20), start);
+        if (/^\s(?:from|of|at)\s\p{Lu}/u.test(after) || new RegExp(`^\\s(?:${EN_PERSON_VERBS})\\b`, "u").test(after) || /\b(?:with|met|meet|told|tell|ask|asked|email|emailed|call|called|cc|copied)\s$/u.test(before)) {
           people.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.25 });
           break;
         }

@@ -144,6 +144,13 @@ describe("rule-based entity extraction", () => {
       ["person", "Prof. Ines Duarte"],
       ["organization", "University of Coimbra"],
     ]);
+    // Two words no list knows, before a verb of a person or after "with": a person; a plural is not ("Action Items").
+    assert.deepEqual(v2("Zanele Dlamini said the pump failed."), [["person", "Zanele Dlamini"]]);
+    assert.deepEqual(v2("Meeting with Priyanka Deshmukh in Pune."), [
+      ["person", "Priyanka Deshmukh"],
+      ["place", "Pune"],
+    ]);
+    assert.deepEqual(v2("Action Items from Sprint Review are in the doc."), []);
     // A first name that opens a sentence before "from the …" is not taken for a person.
     assert.deepEqual(v2("Grant from the Wellcome Trust arrived."), [["organization", "Wellcome Trust"]]);
   });
