@@ -3,6 +3,7 @@ import type nlpType from "compromise";
 import type * as JiebaModule from "@node-rs/jieba";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 import { LIBRARY_PRIORITY, resolveOverlaps, ruleCandidates, type Candidate } from "./entities-rules.js";
+import { ZH_CLEAR_SURNAMES, ZH_COMPOUND_SURNAMES as ZH_COMPOUNDS } from "./zh-surnames.js";
 
 const require = createRequire(import.meta.url);
 
@@ -31,9 +32,41 @@ export const entityExtractor: EntityExtractor = {
       const inner = candidates.find((c) => c.priority < LIBRARY_PRIORITY - 1 && c.type === "place" && c.start === candidate.start && c.end < candidate.end);
       if (inner) candidate.priority = inner.priority - 0.01;
     }
-    return resolveOverlaps(candidates);
+    return resolveOverlaps(/\p{Script=Han}/u.test(text) ? withoutCommonWordNames(text, candidates) : candidates);
   },
 };
+
+/** jieba's reading of a text: each word with its offsets and part-of-speech tag. */
+function jiebaWords(text: string): { word: string; tag: string; start: number; end: number }[] {
+  const words: { word: string; tag: string; start: number; end: number }[] = [];
+  let at = 0;
+  for (const { word, tag } of loadJieba().tag(text, true)) {
+    const start = text.indexOf(word, at);
+    if (start < 0) continue;
+    at = start + word.length;
+    words.push({ word, tag, start, end: at });
+  }
+  return words;
+}
+
+/**
+ * Drops Chinese person spans that jieba reads as a common word from their first character
+ * ("许可证", "董事会", "谢谢", "桂林") or as a surname-like character before a place ("向/p 普洱/ns").
+ */
+function withoutCommonWordNames(text: string, candidates: Candidate[]): Candidate[] {
+  const words = jiebaWords(text);
+  return candidates.filter((c) => {
+    if (c.type !== "person" || !/^\p{Script=Han}{2,}/u.test(c.text)) return true;
+    if (new RegExp(`^(?:${ZH_COMPOUND_SURNAMES})`, "u").test(c.text)) return true;
+    const first = words.find((w) => w.start === c.start);
+    if (first && first.word.length >= 2 && !/^(?:nr|nrfg|nrt|x)$/.test(first.tag)) return false;
+    // A place ("桂林", "石家庄") or a frequent word ("谢谢", "许可证") at the start: not a name.
+    const frequency = zhWordFrequency?.get(c.text) ?? 0;
+    if (zhPlaceStems?.has(c.text) || frequency >= (c.text.length === 2 ? 1000 : 200)) return false;
+    const rest = words.find((w) => w.start === c.start + 1);
+    return !(first?.word.length === 1 && !/^(?:nr|nrfg|nrt)$/.test(first.tag) && rest && /^(?:ns|nt)$/.test(rest.tag) && rest.end >= c.end);
+  });
+}
 
 let compromise: typeof nlpType | undefined;
 /** World cities (GeoNames, from city-timezones) and their provinces, folded to ASCII: name → population (0 for a province). */
@@ -41,6 +74,8 @@ let worldPlaces: Map<string, number> | undefined;
 let jieba: JiebaModule.Jieba | undefined;
 /** Chinese cities, provinces and counties: jieba's place words ending in 市, 省 or 县, without the suffix ("大连市" → "大连"). */
 let zhPlaceStems: Set<string> | undefined;
+/** jieba's dictionary frequency of its words of two to four characters ("谢谢" 1089, "李娜" 438, "市场" 26927). */
+let zhWordFrequency: Map<string, number> | undefined;
 
 function loadCompromise(): typeof nlpType {
   compromise ??= require("compromise") as typeof nlpType;
@@ -75,9 +110,11 @@ function loadJieba(): JiebaModule.Jieba {
     const { dict } = require("@node-rs/jieba/dict") as { dict: Uint8Array };
     jieba = JiebaClass.withDict(dict);
     zhPlaceStems = new Set();
+    zhWordFrequency = new Map();
     for (const line of Buffer.from(dict).toString("utf8").split("\n")) {
-      const [word, , tag] = line.split(" ");
+      const [word, freq, tag] = line.split(" ");
       if (tag === "ns" && word && /^\p{Script=Han}{2,4}[市省县]$/u.test(word)) zhPlaceStems.add(word.slice(0, -1));
+      if (word && /^\p{Script=Han}{2,4}$/u.test(word)) zhWordFrequency.set(word, Number(freq));
     }
   }
   return jieba;
@@ -138,9 +175,100 @@ function englishNames(text: string): Candidate[] {
   add("place", doc.places().json({ offset: true }) as never);
   add("organization", doc.organizations().json({ offset: true }) as never);
   found.push(...gazetteerPlaces(text));
+  found.push(...listedPeople(text));
   found.push(...cuedOrganizations(text, found));
   return found;
 }
+
+let personNames: { first: Set<string>; last: Set<string> } | undefined;
+
+/**
+ * First names and surnames in Latin script from every locale of @faker-js/faker 9 (72 locales; its CommonJS build, so Node before 20.19 loads it too: names
+ * from Ghana, Nigeria, South Africa, Spain, Sweden, Russia in transliteration …), loaded on first use.
+ */
+function loadPersonNames(): { first: Set<string>; last: Set<string> } {
+  if (!personNames) {
+    const { allLocales } = require("@faker-js/faker") as { allLocales: Record<string, { person?: { first_name?: unknown; last_name?: unknown } }> };
+    personNames = { first: new Set(), last: new Set() };
+    const collect = (into: Set<string>, value: unknown) => {
+      const names = Array.isArray(value) ? value : value && typeof value === "object" ? Object.values(value).flat() : [];
+      for (const name of names) if (typeof name === "string" && /^\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?$/u.test(name) && /^[\p{Script=Latin}'’-]+$/u.test(name)) into.add(name);
+    };
+    for (const locale of Object.values(allLocales)) {
+      collect(personNames.first, locale.person?.first_name);
+      collect(personNames.last, locale.person?.last_name);
+    }
+  }
+  return personNames;
+}
+
+/** Words after a lone first name that make it a person: a verb of saying or doing, "from" or "at" a company, a possessive. */
+const EN_AFTER_FIRST_NAME = new RegExp(`^(?:\\s(?:${EN_PERSON_VERBS}|took|takes|needs|needed|runs|ran|reports|reported|confirmed|confirms|signed|booked|sent|shared|approved|owns|leads|handles)\\b|\\s(?:from|at|of)\\s\\p{Lu}|['’]s\\b)`, "u");
+/** Words before a lone first name that make it a person. */
+const EN_BEFORE_FIRST_NAME = /\b(?:with|and|told|tell|ask|asked|remind|reminded|email|emailed|ping|pinged|call|called|copied|cc|cc'd|thank|thanked|met|meet|for|by|invite|invited|Dear|Hi|Hello)\s$/iu;
+
+/**
+ * People by the name lists: a known first name and a capitalised word after it ("Pilar Echeverría",
+ * "Tomás Herrera"), a capitalised word before a known surname, or a lone first name with a cue
+ * ("Kofi took", "copied Linh", "Svetlana at Volga Pharma"). A first name that the English
+ * lexicon knows as another word ("May", "Will", "Grace") needs a surname after it.
+ */
+function listedPeople(text: string): Candidate[] {
+  const { first, last } = loadPersonNames();
+  const lexicon = englishLexicon();
+  const people: Candidate[] = [];
+  const places = loadWorldPlaces();
+  // "in Milan", "to Chiang Mai": a place the gazetteer names, after a word of place, is no person.
+  const placeHere = (name: string, start: number) => places.has(fold(name)) && EN_PLACE_CUE.test(text.slice(Math.max(0, start - 20), start));
+  const wordOnly = (w: string) => {
+    const tag = lexicon[w.toLowerCase()];
+    return tag !== undefined && !EN_NAME_TAGS.test(tag);
+  };
+  for (const run of text.matchAll(/(?<![\p{L}\d])\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?(?:\s\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?\p{Ll}+)?)*/gu)) {
+    const words = run[0].split(" ");
+    let offset = run.index as number;
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] as string;
+      const next = words[i + 1];
+      const start = offset;
+      offset += word.length + 1;
+      if (NOT_ENGLISH_NAMES.test(word) || LEAD_WORD.test(word)) continue;
+      const pair = next !== undefined && !ORG_WORD.test(next) && !LEAD_WORD.test(next) && (first.has(word) ? !wordOnly(next) || last.has(next) : last.has(next) && !wordOnly(word) && !wordOnly(next));
+      if (pair && !placeHere(`${word} ${next}`, start)) {
+        const name = `${word} ${next}`;
+        // A third word that is no company word ends nothing: "Mary Ann Lee" is rare, "Anna Berg Consulting" is a company.
+        if (words[i + 2] !== undefined && ORG_WORD.test(words[i + 2] as string)) break;
+        people.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.25 });
+        offset += (next as string).length + 1;
+        i++;
+        continue;
+      }
+      // Two words no list and no lexicon knows, before "from <Name>" or a verb of a person: "Thandiwe Mokoena from Baobab Solar".
+      // A plural ("Action Items") is no name unless it is a known surname ("Evans").
+      const unknown = (w: string) => lexicon[w.toLowerCase()] === undefined && !places.has(fold(w)) && !ORG_WORD.test(w) && !LEAD_WORD.test(w) && !NOT_ENGLISH_NAMES.test(w) && (!/[^s]s$/.test(w) || last.has(w));
+      if (i === 0 && words.length === 2 && next !== undefined && unknown(word) && unknown(next)) {
+        const name = `${word} ${next}`;
+        const after = text.slice(start + name.length, start + name.length + 30);
+        const before = text.slice(Math.max(0, start - 20), start);
+        if (/^\s(?:from|of|at)\s\p{Lu}/u.test(after) || new RegExp(`^\\s(?:${EN_PERSON_VERBS})\\b`, "u").test(after) || /\b(?:with|met|meet|told|tell|ask|asked|email|emailed|call|called|cc|copied)\s$/u.test(before)) {
+          people.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.25 });
+          break;
+        }
+      }
+      if (first.has(word) && !wordOnly(word) && (next === undefined || i === words.length - 1) && !placeHere(word, start) && !places.has(fold(word))) {
+        const after = text.slice(start + word.length, start + word.length + 30);
+        const before = text.slice(Math.max(0, start - 20), start);
+        if (EN_AFTER_FIRST_NAME.test(after) || EN_BEFORE_FIRST_NAME.test(before)) people.push({ type: "person", text: word, start, end: start + word.length, priority: LIBRARY_PRIORITY - 0.25 });
+      }
+    }
+  }
+  return people;
+}
+
+/** Capitalised words that open a sentence or a request rather than a name. */
+const LEAD_WORD = /^(?:Ping|Email|Mail|Call|Ask|Tell|Met|Meet|With|From|By|For|And|The|Thanks|Dear|Hi|Hello|Cc|Customer|Client|Vendor|Supplier|Our|Your|My|Lunch|Dinner|Prof|Dr|Mr|Mrs|Ms|Today|Yesterday|Tomorrow|Sent|Pay|Paid|Invoice|Refund|Order)$/;
+/** Words that make a capitalised run a company, not a person. */
+const ORG_WORD = /^(?:Inc|Ltd|LLC|GmbH|AG|Corp|Co|Company|Group|Labs?|Systems|Technologies|Solutions|Partners|Holdings|Capital|Ventures|Bank|University|Institute|Foundation|Hospital|Clinic|Studio|Studios|Games|Legal|Consulting|Logistics|Robotics|Pharma|Health|Energy|Solar|Mills|Traders|Couriers|Plastics|Coffee|Fintech|Microfinance|Insurance|Seguros|Media|Software|Networks|Motors|Foods|Properties|Marine|Airlines|Records|Press)$/;
 
 /** Nouns of paying for a service: "the Hetzner bill", "licence for Datadog", "pricing at Backblaze". */
 const EN_BILLING = "bills?|invoices?|seats?|subscriptions?|licen[cs]es?|plans?|accounts?|contracts?|renewals?|charges?|fees?|quotes?|pricing|tier|credits?|support|outage|status page|dashboard|API keys?";
@@ -171,7 +299,7 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
     const after = text.slice(start + name.length, start + name.length + 20);
     const words = name.split(" ");
     const known = lexicon[(words[0] as string).toLowerCase()];
-    const afterPerson = /\sfrom\s$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 8);
+    const afterPerson = /\s(?:from|at|of|with)\s(?:the\s)?$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 12);
     // Before "bill", "seat"…: not a word opening the sentence ("Renewal quote", "Support contract").
     const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
     const cue = afterPerson || EN_ORG_BEFORE.test(before) || (EN_ORG_AFTER.test(after) && !opensSentence) || (/\bfrom\s$/.test(before) && /^\sto\s\p{Lu}/u.test(after));
@@ -185,7 +313,7 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
 }
 
 /** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
-const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s$/u;
+const EN_PLACE_CUE = /(?:\b(?:in|from|to|at|near|via|outside|around|across|visit|visiting|visited|toward|towards|between|and)|[–—-])\s(?:the\s)?$/u;
 const EN_PLACE_STRONG_CUE = /(?:\b(?:in|near|based in|lives in|living in)|\bfrom\s\p{Lu}[\p{L}-]+\s(?:to|and)|\b(?:flew|fly|flying|flies|moved|moving|move|travel|travelling|traveling|trip|train|ferry|flight|flights|shipping|drive|driving|relocate|relocating)\s(?:to|from))\s$/u;
 /** Gazetteer names that are mostly English words at the start of a run. */
 const EN_NOT_PLACES = /^(?:I|A|The|Mon|Sun|Bank|Union|Police|University|May|Jan|Bay|Hall|Mountain|Park|Fort|Lake|Port|Sale|Page|Price|Mobile|Split|Reading|Nice|Bath|Temple|Independence|Gap|Derby|Orange|Victoria|Opportunity|Progress|Enterprise|Liberty|Commerce|Friendly|Hope|Marathon|Normal|Ideal)$/;
@@ -240,7 +368,7 @@ function gazetteerPlaces(text: string): Candidate[] {
 
 /** Surnames that are rarely anything else at the start of a word, beyond the hundred commonest. */
 const ZH_SURNAMES_RARE = "卜鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
-const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}]`, "u");
+const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}${ZH_CLEAR_SURNAMES}]`, "u");
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
@@ -249,13 +377,26 @@ const ZH_TRADE_AFTER = new RegExp(`^(?:${ZH_TRADE_WORDS})`, "u");
 const ZH_SURNAMES_MORE =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤" +
   "温靳麦柯申卓易左谷常乔文牛焦殷施洪鲍童颜梅盛骆甘滕卞苗凌翁尚葛庞祝褚樊邢屈柴霍宁栾仇伍岳裴聂欧鞠晏蓝阮蒲饶伏岑容艾涂齐季喻祁庄" +
-  ZH_SURNAMES_RARE;
+  ZH_SURNAMES_RARE +
+  ZH_CLEAR_SURNAMES;
 /** Roles and relations written right before a name: "物业经理庞国栋", "她的副手是严浩然". */
-const ZH_ROLES = "经理|总监|主管|老师|医生|律师|同事|老板|助理|副手|工程师|设计师|专员|主任|教授|博士|会计|顾问|师傅|司机|房东|邻居|朋友|儿子|女儿|妻子|丈夫|老婆|老公|妈妈|爸爸|CEO|CTO";
+const ZH_ROLES = "客户|用户|顾客|买家|卖家|联系人|对接人|负责人|经理|总监|主管|老师|医生|律师|同事|老板|助理|副手|工程师|设计师|专员|主任|教授|博士|会计|顾问|师傅|司机|房东|邻居|朋友|儿子|女儿|妻子|丈夫|老婆|老公|妈妈|爸爸|CEO|CTO";
 /** A name: after the start, a non-Han character or a word that introduces a person; before a verb, a time or punctuation. */
 const ZH_NAME_IN_CONTEXT = new RegExp(
-  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]|${ZH_ROLES}|周[一二三四五六日末]|[天午晚]))((?:${"欧阳|司马|上官|诸葛|慕容|夏侯|皇甫|令狐|司徒"}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
+  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约]|${ZH_ROLES}|周[一二三四五六日末]|[天午晚]))((?:${ZH_COMPOUNDS.join("|")}|[${ZH_SURNAMES_MORE}])\\p{Script=Han}{1,2}?)` +
     `(?=$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|接受|担任|确认|同意|安排|参加|表示|提出|收到|通知|联系|拒绝|飞|落地|离开|搬|加入|离职|入职|出差|请假|退休|开始|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)`,
+  "gu",
+);
+/** What may follow a name: a verb, a time, a particle or punctuation. */
+const ZH_FOLLOWS = new RegExp(
+  "^(?:$|[^\\p{Script=Han}]|说|去|住|在|和|与|把|让|给|跟|找|问|负责|提醒|反馈|已|会|要|想|喜欢|买|从|调|是|的|觉|签|批|交代|休|评审|评|需|以|回|见|约|发|开|到|为|被|请|帮|能|可|都|还|就|只|再|先|对|向|将|也|来|写|答|" +
+    "代表|汇总|建议|认为|希望|打算|准备|决定|计划|接受|担任|确认|同意|安排|参加|表示|提出|收到|通知|联系|拒绝|飞|落地|离开|搬|加入|离职|入职|出差|请假|退休|开始|告诉|提到|周[一二三四五六日末]|下[周午个]|上[周午个]|明[天早]|今[天晚]|昨天)",
+  "u",
+);
+const ZH_TITLES = "先生|女士|小姐|经理|总监|总(?![部结共体计额数线裁统之])|老师|医生|大夫|教授|博士|律师|主任|师傅|工程师|会计|处长|科长|局长|院长|校长|所长|部长|董事长|阿姨";
+/** A surname and maybe a given name before a title, or after 小 / 老; not inside a longer word. */
+const ZH_TITLED = new RegExp(
+  `(?:^|(?<=[^\\p{Script=Han}]|[和与、，：:的由是给向跟找问让请见复对叫约送抄]))((?:(?:${ZH_COMPOUNDS.join("|")}|[${ZH_CLEAR_SURNAMES}])\\p{Script=Han}{0,2}?(?:${ZH_TITLES}))|[小老][${ZH_CLEAR_SURNAMES}](?=$|[^\\p{Script=Han}]|说|的|和|去|在|也|会|要|让|给))`,
   "gu",
 );
 /** What follows a name: a verb of saying, going, having, a time, punctuation. */
@@ -280,17 +421,28 @@ const ZH_ORGS_IN_TEXT = new RegExp(
   "gu",
 );
 /** Two-character surnames, which jieba splits off as a word of their own. */
-const ZH_COMPOUND_SURNAMES = "欧阳|司马|上官|诸葛|东方|慕容|夏侯|皇甫|令狐|司徒|尉迟|长孙";
+const ZH_COMPOUND_SURNAMES = ZH_COMPOUNDS.join("|");
 
 function chineseNames(text: string): Candidate[] {
   const found: Candidate[] = [];
   for (const match of text.matchAll(ZH_ORGS_IN_TEXT)) found.push({ type: "organization", text: match[0], start: match.index, end: match.index + match[0].length, priority: LIBRARY_PRIORITY - 0.1 });
   for (const match of text.matchAll(new RegExp(`(?:${ZH_COMPOUND_SURNAMES})\\p{Script=Han}{1,2}`, "gu"))) {
-    const span = ZH_GLUED.includes(match[0].at(-1) as string) || /[下上周明今昨]$/u.test(match[0]) ? match[0].slice(0, -1) : match[0];
+    // The given name is as long as a verb, a time or punctuation lets it be: "羊舌慧评审" is 羊舌慧.
+    const rest = (span: string) => text.slice(match.index + span.length);
+    let span = match[0];
+    if (span.length === 4 && !ZH_FOLLOWS.test(rest(span)) && ZH_FOLLOWS.test(rest(span.slice(0, 3)))) span = span.slice(0, 3);
+    else if (ZH_GLUED.includes(span.at(-1) as string) || /[下上周明今昨]$/u.test(span)) span = span.slice(0, -1);
     if (span.length >= 3) found.push({ type: "person", text: span, start: match.index, end: match.index + span.length, priority: LIBRARY_PRIORITY });
+  }
+  // A surname with a title ("窦经理", "缪启航教授", "欧阳先生") or a familiar prefix ("小蔺", "老王").
+  for (const match of text.matchAll(ZH_TITLED)) {
+    const start = match.index + match[0].indexOf(match[1] as string);
+    const name = match[1] as string;
+    found.push({ type: "person", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.06 });
   }
   let at = 0;
   const tokens = loadJieba().tag(text, true);
+  found.push(...tradeOrganizations(jiebaWords(text)));
   // Names by surname and context, vetoed where jieba reads the same span as one common word ("温度", "申请", "周末").
   const commonWords = new Set(tokens.filter((t) => !/^(?:nr|nrfg|nrt|x)$/.test(t.tag)).map((t) => t.word));
   for (const match of text.matchAll(ZH_NAME_IN_CONTEXT)) {
@@ -331,10 +483,10 @@ function chineseNames(text: string): Candidate[] {
       else if (span.length >= 2 && span.length <= 3) type = "person";
     } else if (tag === "ns" || tag === "nr" || tag === "nrt" || tag === "nz") {
       // jieba tags many common words as places: a place needs a place suffix or a cue around it.
-      if ((tag === "ns" && (ZH_PLACE_SUFFIX.test(word) || process.env.NSALL) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
+      if ((tag === "ns" && (ZH_PLACE_SUFFIX.test(word) || zhPlaceStems?.has(word)) && word.length >= 2) || ZH_PLACE_BEFORE.test(before) || ZH_PLACE_AFTER.test(after)) type = word.length >= 2 ? "place" : undefined;
     } else if (tag === "nt" && ((ZH_ORG_SUFFIX.test(word) && word.replace(ZH_ORG_SUFFIX, "").length >= 2) || (word.length >= 3 && !ZH_ORG_SUFFIX.test(word) && !/[馆店部组科处室厅队局]$/u.test(word)))) {
       type = "organization";
-    } else if (zhPlaceStems?.has(word) && (!/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag) || ZH_PLACE_AFTER.test(text.slice(at, at + 6)))) {
+    } else if (zhPlaceStems?.has(word) && (!/^(?:v|vn|vd|a|ad|an|m|q|t|f|p|c|u\w*|r|d)$/.test(tag) || ZH_PLACE_AFTER.test(after) || ZH_PLACE_BEFORE.test(before) || /^(?:的|那边|这边|一带|当地|本地|工厂|[，。、；]|$)/u.test(after))) {
       type = "place";
     }
     // A company named by its trade: "汇智/x 科技/n", "长安/ns 汽车/n".
@@ -344,6 +496,41 @@ function chineseNames(text: string): Candidate[] {
       continue;
     }
     if (type) found.push({ type, text: span, start, end: start + span.length, priority: LIBRARY_PRIORITY });
+  }
+  return found;
+}
+
+/** A trade or an institution after a company's name: "禾丰农业", "樱桥商事", "华西医院", "瑞幸咖啡". */
+const ZH_ORG_TRADE = new RegExp(
+  `^(?:${ZH_TRADE_WORDS.replace(/\|(?:数据|文化|教育|医疗|健康|智能)(?=\||$)/gu, "")}|农业|餐饮|快运|速运|商事|通商|商社|电器|茶业|金融|咖啡|通讯|出行|医院|诊所|药房|药业|餐厅|酒店|旅行社|物业|商贸|贸易|纺织|服装|家居|环保|水务|燃气|电力|光伏|材料|仪器|设备|酒业|乳业|安防|工作室|实验室|研究所|研究院|基金会|协会|委员会|律所)$`,
+  "u",
+);
+/** Part-of-speech tags that end a company's name looking back: particles, prepositions, pronouns, numbers, times, adverbs, verbs. */
+const ZH_NOT_IN_NAME = /^(?:p|c|u\w*|r|d|m|q|t|f|y|e|o|w|v|vn|vd|ad|l|i|zg)$/;
+
+/**
+ * Companies by their trade: the words before a trade word ("农业", "商事", "医院") that jieba reads
+ * as a name (a proper noun or a word it did not know) or as a rare word, two to four characters.
+ */
+function tradeOrganizations(words: ReturnType<typeof jiebaWords>): Candidate[] {
+  const found: Candidate[] = [];
+  for (const [i, trade] of words.entries()) {
+    // One word that jieba knows as a company's name and ends in a trade: "格力电器/nz", "中兴通讯/nt".
+    const tail = /^(?:nt|nz)$/.test(trade.tag) && trade.word.length >= 4 ? trade.word.slice(-2) : "";
+    if (tail && ZH_ORG_TRADE.test(tail)) found.push({ type: "organization", text: trade.word, start: trade.start, end: trade.end, priority: LIBRARY_PRIORITY - 0.12 });
+    if (!ZH_ORG_TRADE.test(trade.word)) continue;
+    let j = i;
+    while (j > 0) {
+      const w = words[j - 1] as (typeof words)[number];
+      const proper = /^(?:x|nr|nrt|nrfg|ns|nt|nz|j)$/.test(w.tag);
+      const rare = (zhWordFrequency?.get(w.word) ?? 0) < 1000 && !ZH_NOT_IN_NAME.test(w.tag);
+      if (!/^\p{Script=Han}+$/u.test(w.word) || w.end !== (words[j] as (typeof words)[number]).start || !(proper || rare || (w.word.length === 1 && /^(?:a|n|ng)$/.test(w.tag)))) break;
+      if (trade.start - w.start > 4) break;
+      j--;
+    }
+    const first = words[j] as (typeof words)[number];
+    if (j === i || trade.start - first.start < 2) continue;
+    found.push({ type: "organization", text: first.word === trade.word ? trade.word : words.slice(j, i + 1).map((w) => w.word).join(""), start: first.start, end: trade.end, priority: LIBRARY_PRIORITY - 0.12 });
   }
   return found;
 }

@@ -1,4 +1,7 @@
+import { createRequire } from "node:module";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
+
+const require = createRequire(import.meta.url);
 
 /**
  * Entity extraction with no model: patterns for the formats (emails, URLs and URIs, paths,
@@ -91,7 +94,8 @@ const ORG_SUFFIX =
   "Automotive|Shipping|Freight|Realty|Properties|Hotels?|Resorts|Associates|Brothers|Collective|Cooperative|Union|Society|Association|Federation|Fund|" +
   "Academy|Museum|School|Bakery|Coffee|Kitchen|Design|Architects|Partners|Records|Publishing|Cloud|Data|Works|Service|Services|Trading|Imports|Exports|" +
   "Legal|Law|Advisory|Advisors|Consultants|Accounting|Maritime|Marine|Ferries|Lines|Construction|Manufacturing|Engineering|Energie|Pharmacy|Dental|Medical|" +
-  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik";
+  "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik|" +
+  "Grains|Mills|Couriers|Plastics|Microfinance|Fintech|Solar|Seguros|Kogyo|Shoji|Sangyo|Bakeries|Breweries|Textil|Werke|Verlag|Conseil|Ingenierie|Agro|Farm|Dairy|Cosmetics|Apparel|Furniture|Printing|Packaging|Payments|Pay|Bancorp";
 const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
@@ -101,12 +105,15 @@ const ZH_PLACES =
 const ZH_SURNAMES =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 /** A Han character that is not a common function word, so a name cannot swallow "在", "和", "的"… */
-const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她它这那说到给对])\\p{Script=Han})";
+const ZH_CONTENT = "(?:(?![在和与的了去问是把被向从住们我他她它这那说到给对往])\\p{Script=Han})";
 /** Characters that may follow a Chinese name (role brackets, punctuation, common verbs). */
 const ZH_AFTER_NAME = "（(，,、：:。；;负说去问和与在将把的对来也已会要写提起答";
 
 const URI_SCHEMES = "https?|s3|s3a|gs|az|abfss?|wasbs?|hdfs|ftp|sftp|ssh|git|file|wss?|redis|rediss|postgres(?:ql)?|mysql|mongodb(?:\\+srv)?|amqps?|kafka|nats|grpc|ipfs|docker|oci";
-const CURRENCY_CODES = "USD|EUR|GBP|CNY|RMB|JPY|CHF|CAD|AUD|HKD|SGD|INR|KRW|SEK|NOK|DKK|PLN|CZK|BRL|MXN|NZD|TWD";
+/** ISO 4217 (the currency-codes package) and RMB, less the precious metals and test codes (X…) and the codes that are mostly English words or acronyms. */
+const CURRENCY_CODES = ["RMB", ...(require("currency-codes") as { codes(): string[] }).codes()]
+  .filter((code) => !/^X/.test(code) && !/^(?:ALL|TOP|CUP|SOS|MAD|PEN|TRY|CVE|GEL|BOB|BAM|MOP|CUC|STN|SHP|ERN|TMT)$/.test(code))
+  .join("|");
 const CURRENCY_SYMBOL = "US\\$|A\\$|C\\$|HK\\$|S\\$|R\\$|[$€£¥￥₹₩]";
 const MONEY_NUMBER = "\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
 const FILE_EXTENSIONS =
@@ -152,12 +159,12 @@ const RULES: readonly Rule[] = [
   {
     type: "datetime",
     pattern: new RegExp(
-      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
+      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?(?<![小快慢多少好大高低些])${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
       "g",
     ),
   },
   { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|明早|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
-  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
+  { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
   { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
@@ -173,11 +180,11 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "path",
-    pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)\\b`, "g"),
+    pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)(?:\\.[\\w-]*\\w)?\\b`, "g"),
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
-  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|\\.\\d)`, "g") },
+  { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "g") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
@@ -185,7 +192,7 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "id",
-    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
+    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
     accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
   },
   {
@@ -239,13 +246,15 @@ const RULES: readonly Rule[] = [
     },
     accept: (org) => /\s/.test(org) || new RegExp(`^(?:${KNOWN_ORGS})$`).test(org),
   },
+  // "University of Otago", "Bank of Valletta", "Ministry of Health": an institution of a place or a field.
+  { type: "organization", pattern: /\b(?:University|Bank|Institute|Ministry|Museum|College|Academy|Council|Department|Church|Republic)\sof\s(?:the\s)?[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?/g },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
-  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
+  { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简能以还也就都])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },
   { type: "person", pattern: /\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?/g },
   {
     type: "person",
-    pattern: /\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b|\b[A-Z][a-z]+\b/g,
+    pattern: /\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b(?![\u00C0-\u024F'’-])|\b[A-Z][a-z]+\b(?![\u00C0-\u024F'’-])/g,
     // "Email Jana Novak": a name starts after the sentence words and imperatives of a capitalised
     // run that has a known first name ("Camille Martin" keeps the unknown first name).
     span: (m) => {
@@ -283,7 +292,7 @@ const RULES: readonly Rule[] = [
       return nameLike && !/^(?:周[一二三四五六日末]|方案|方式|方面|高级|高峰|金额|石油|白天|马上|钱包|万一|向前|江湖|于是)/.test(name) && (before === undefined || !/[\p{Script=Han}]/u.test(before) || "：:、，,（(和与".includes(before));
     },
   },
-  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])/g },
+  { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])|(?<![\w-])0\d{2,3}-\d{4}\s\d{4}(?![\w-])/g },
   { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 

@@ -94,15 +94,79 @@ describe("rule-based entity extraction", () => {
     }
   });
 
-  it("keeps 0.93 precision and recall on the sets v2.3 was tuned on (a floor against regressions, not an unseen figure)", () => {
-    // v2.3 measured 0.94 to 1.00 on each set and language: see the report of branch ent3 and BENCHMARKS.md.
-    for (const name of ["entities-v2-unseen.json", "entities-v2-unseen-2.json", "entities-v2-unseen-3.json"]) {
+  it("keeps 0.93 precision and recall on the sets v2.3 was tuned on, 0.9 on set 4 that v2.4 was tuned on (floors against regressions, not unseen figures)", () => {
+    // v2.4 measured 0.946 to 1.000 on sets 1 to 3 and 0.923 to 0.974 on set 4, each language: see the report of branch ent4.
+    for (const [name, floor] of [["entities-v2-unseen.json", 0.93], ["entities-v2-unseen-2.json", 0.93], ["entities-v2-unseen-3.json", 0.93], ["entities-v2-unseen-4.json", 0.9]] as const) {
       const cases = load(name) as (EntityCase & { language: string })[];
       for (const language of ["en", "zh"]) {
         const scores = scoreEntities(entityExtractor, cases.filter((c) => c.language === language));
-        assert.ok(scores.precision >= 0.93 && scores.recall >= 0.93, `${name} ${language}: ${scores.precision.toFixed(3)} / ${scores.recall.toFixed(3)}`);
+        assert.ok(scores.precision >= floor && scores.recall >= floor, `${name} ${language}: ${scores.precision.toFixed(3)} / ${scores.recall.toFixed(3)}`);
       }
     }
+  });
+
+  it("Chinese names from the surname table: compound surnames, titles, 小 + surname, and common words that start with a surname left alone", () => {
+    assert.deepEqual(v2("司空晓彤评审了合同，抄送小邬；华泰医院的邵主任下午到。"), [
+      ["person", "司空晓彤"],
+      ["person", "小邬"],
+      ["organization", "华泰医院"],
+      ["person", "邵主任"],
+      ["datetime", "下午"],
+    ]);
+    assert.deepEqual(v2("周五和青石农业的公冶子豪在常熟见面。"), [
+      ["datetime", "周五"],
+      ["organization", "青石农业"],
+      ["person", "公冶子豪"],
+      ["place", "常熟"],
+    ]);
+    // 谢谢 and 许可证 start with surnames (谢, 许); jieba's dictionary knows them as frequent words.
+    assert.deepEqual(v2("谢谢，许可证已经续了。"), []);
+    // Cities that jieba's dictionary lists with 市, without the suffix.
+    assert.deepEqual(v2("邵文博从温州调到了绵阳。"), [
+      ["person", "邵文博"],
+      ["place", "温州"],
+      ["place", "绵阳"],
+    ]);
+  });
+
+  it("English people by the first names and surnames of many locales, companies of a person, institutions of a place", () => {
+    assert.deepEqual(v2("Lunch with Ifeoma Chukwu and Mateus Carvalho from Lagoa Seguros in Porto."), [
+      ["person", "Ifeoma Chukwu"],
+      ["person", "Mateus Carvalho"],
+      ["organization", "Lagoa Seguros"],
+      ["place", "Porto"],
+    ]);
+    assert.deepEqual(v2("Gustavo asked for the report; copied Maren."), [
+      ["person", "Gustavo"],
+      ["person", "Maren"],
+    ]);
+    assert.deepEqual(v2("Prof. Ines Duarte of the University of Coimbra signed."), [
+      ["person", "Prof. Ines Duarte"],
+      ["organization", "University of Coimbra"],
+    ]);
+    // Two words no list knows, before a verb of a person or after "with": a person; a plural is not ("Action Items").
+    assert.deepEqual(v2("Zanele Dlamini said the pump failed."), [["person", "Zanele Dlamini"]]);
+    assert.deepEqual(v2("Meeting with Priyanka Deshmukh in Pune."), [
+      ["person", "Priyanka Deshmukh"],
+      ["place", "Pune"],
+    ]);
+    assert.deepEqual(v2("Action Items from Sprint Review are in the doc."), []);
+    // A first name that opens a sentence before "from the …" is not taken for a person.
+    assert.deepEqual(v2("Grant from the Wellcome Trust arrived."), [["organization", "Wellcome Trust"]]);
+  });
+
+  it("money in every ISO 4217 code, time zones after a time, ids with letter tails", () => {
+    assert.deepEqual(v2("Paid BGN 420 and 1,300 THB; PHP 8.3 stays. The call is at 09:30 EAT."), [
+      ["amount", "BGN 420"],
+      ["amount", "1,300 THB"],
+      ["version", "8.3"],
+      ["datetime", "09:30 EAT"],
+    ]);
+    assert.deepEqual(v2("Track PO-4410-C and GHSA-8f3k-22xp-q9w7 in .env.staging."), [
+      ["id", "PO-4410-C"],
+      ["id", "GHSA-8f3k-22xp-q9w7"],
+      ["path", ".env.staging"],
+    ]);
   });
 
   it("places from the world gazetteer with cues, and English words that are also towns only after a cue", () => {
