@@ -1,7 +1,7 @@
 /** The engine's public data types: what callers pass in and get back. */
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { MemoryFilter, MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -14,6 +14,8 @@ export interface RememberOptions {
   codec?: WriteCodecName;
   /** The model for `llm` (name, fingerprint or GGUF path); defaults to the engine's `model` option. */
   model?: string;
+  /** Every memory written without its own `expiresAt` expires this many ms after the write (by the engine's clock). */
+  ttlMs?: number;
 }
 
 /** One version of a memory (`engine.history`): an earlier text, or the current one (`replacedAt` null). */
@@ -57,6 +59,10 @@ export interface MemoryPatch {
   tags?: readonly string[];
   /** Keys to set; a key set to null is removed. */
   meta?: Record<string, unknown>;
+  /** When the memory expires (ms since the epoch); null: never (clears an expiry). */
+  expiresAt?: number | null;
+  /** Expire this many ms from now (by the engine's clock). */
+  ttlMs?: number;
 }
 
 export interface RememberResult {
@@ -117,6 +123,8 @@ export interface ExportOptions {
   onBad?: (failure: ExportFailure) => void;
   /** Stops the export between memories. */
   signal?: AbortSignal;
+  /** Only the memories this filter admits (namespaces: the export's own argument). */
+  filter?: Omit<MemoryFilter, "namespaces">;
 }
 
 export interface VerifyReport {
@@ -172,6 +180,8 @@ export interface RecodeOptions {
   model?: string;
   /** Stops the recode between memories (batches already written stay). */
   signal?: AbortSignal;
+  /** Only the memories this filter admits (within the recoded namespace). */
+  filter?: Omit<MemoryFilter, "namespaces">;
 }
 
 export type { RecallMode } from "../core/vocabulary.js";
@@ -186,6 +196,8 @@ export interface RemovedAsset {
 /** What `compact` removed and the file's size before and after. */
 export interface CompactReport {
   removed: RemovedAsset[];
+  /** Expired memories deleted for good (each with its history; a text they held is handed to a memory that reads it). */
+  expired: number;
   fileBytesBefore: number;
   fileBytesAfter: number;
 }
