@@ -181,7 +181,7 @@ export class ImportExport {
     const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
     const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
-    const writer = await this.parts.writer.writer(write);
+    const writer = await this.parts.writer.writer({ ...write, ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });
     const withCheckpoint = {
       ...writer,
       checkpoint: async (position: number, line: number) => {

@@ -155,6 +155,8 @@ export interface EngineImportOptions extends ImportOptions {
   model?: string;
   /** Continue the import job with this id where its last committed batch ended (JSONL only). */
   resume?: string;
+  /** Records without their own `expiresAt` expire this many ms after they are written. */
+  ttlMs?: number;
 }
 
 export interface EngineImportReport extends ImportReport {

@@ -117,10 +117,11 @@ export class Writer {
       };
       if (before && previous && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
-        const { expiresAt: _expired, ...stored } = previous;
+        // The row's expiry is replaced by the write's (metadata has none when it is cleared).
+        const { expiresAt: _current, ...stored } = previous;
         const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
-        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
+        if (sameMetadata(previous, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";
