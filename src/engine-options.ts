@@ -87,6 +87,11 @@ export interface EngineOptions {
    * `ternary` (2 bits: −1, 0, +1), `int8` or `float16`. Changing it re-indexes. Defaults to `"ternary"`.
    */
   searchVectors?: VectorEncodingName;
+  /**
+   * The engine's clock (ms since the epoch): creation and replacement times, expiry (`expiresAt`,
+   * TTLs) and which memories reads treat as expired. Tests pass a fixed one. Defaults to `Date.now`.
+   */
+  clock?: () => number;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -101,6 +106,7 @@ export const ENGINE_DEFAULTS = {
   llm: LLM_DEFAULTS,
   searchEmbedder: "",
   searchVectors: DEFAULT_VECTOR_ENCODING,
+  clock: Date.now,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
 /** Options whose defaults come from the profile. */
@@ -165,6 +171,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   if (cache !== "memory" && cache !== "disk" && cache !== "off" && !isRedisUrl(cache) && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) {
     fail('cache must be "memory", "disk", "off", a redis:// URL or a Cache');
   }
+  if (typeof options.clock !== "function") fail("clock must be a function returning milliseconds since the epoch");
   if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");
   const { llm } = options;
   wholeNumber("llm.threads", llm.threads, 1, 256);

@@ -40,12 +40,17 @@ export interface StoreStats {
   /** fileBytes * 8 / originalBytes of the whole store. */
   diskBitsPerByte: number;
   byCodec: Record<string, CodecStats>;
+  /**
+   * Memories past their expiry that `compact` has not deleted yet. Reads leave them out, but they
+   * still take their bytes: `memories` and every size above count them until compact removes them.
+   */
+  expired: number;
   /** Earlier texts kept by updates (each coded against its successor): not in the sizes above. */
   history: HistoryUsage;
   assets: { id: string; kind: AssetKind; bytes: number; memories: number }[];
 }
 
-export async function storeStats(store: Store, namespace?: string): Promise<StoreStats> {
+export async function storeStats(store: Store, namespace?: string, now: number = Date.now()): Promise<StoreStats> {
   const byCodec: Record<string, CodecStats> = {};
   for (const usage of await store.memories.usageByCodec(namespace)) {
     byCodec[usage.codec] = { ...usage, bitsPerByte: bitsPerByte(usage.storedBytes, usage.originalBytes) };
@@ -72,7 +77,20 @@ export async function storeStats(store: Store, namespace?: string): Promise<Stor
     fileBytes: disk.fileBytes,
     diskBitsPerByte: bitsPerByte(disk.fileBytes, wholeOriginal),
     byCodec,
+    expired: await countExpired(store, namespace, now),
     history: await store.memories.historyUsage(namespace),
     assets,
   };
+}
+
+/** Memories (of a namespace, or all) expired at `now` and not yet deleted. */
+async function countExpired(store: Store, namespace: string | undefined, now: number): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.memories.page({ expiredBy: now, limit: 1000, ...(namespace === undefined ? {} : { namespaces: [namespace] }), ...(cursor === undefined ? {} : { cursor }) });
+    count += page.items.length;
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  return count;
 }

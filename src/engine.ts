@@ -152,16 +152,17 @@ export class Engine {
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
-    return forgetWhere(this.store, this.parts.assets, filter, options);
+    return forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options);
   }
 
-  list(query: ListQuery = {}): Promise<MemorySummary[]> {
-    return this.store.memories.list(query);
+  /** Memories by offset (expired ones left out; prefer `page`). */
+  async list(query: ListQuery = {}): Promise<MemorySummary[]> {
+    return (await this.store.memories.list(query)).filter((m) => !this.parts.reader.expired(m));
   }
 
-  /** Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`). */
+  /** Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`); expired ones are left out. */
   page(query: PageQuery): Promise<MemoryPage> {
-    return this.store.memories.page(query);
+    return this.store.memories.page({ activeAt: this.options.clock(), ...query });
   }
 
   /** The namespaces that hold memories. */
@@ -170,14 +171,15 @@ export class Engine {
   }
 
   /** Every memory (of one namespace) with its envelope, in insertion order. */
-  scanMemories(namespace?: string, signal?: AbortSignal): AsyncIterable<StoredMemory> {
-    return this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}) });
+  scanMemories(namespace?: string, signal?: AbortSignal, filter: Omit<MemoryFilter, "namespaces"> = {}): AsyncIterable<StoredMemory> {
+    const active = { ...filter, activeAt: this.options.clock() };
+    return this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter: active, ...(signal ? { signal } : {}) });
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
   async stats(namespace?: string): Promise<StoreStats & { derivedBytes: number }> {
     // Derived model state beside the store (whole store, any namespace): rebuildable, so never counted in the sizes.
-    return { ...(await storeStats(this.store, namespace)), derivedBytes: this.derived?.bytes() ?? 0 };
+    return { ...(await storeStats(this.store, namespace, this.options.clock())), derivedBytes: this.derived?.bytes() ?? 0 };
   }
 
   /** Bytes of each asset with the memories (of the namespace, or all) that use it. */

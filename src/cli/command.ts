@@ -114,10 +114,14 @@ export const CODING_OPTIONS = {
   workers: { type: "string", value: "N", help: "worker threads for the classical codecs in batch writes (default: one per core)" },
 } as const satisfies OptionDefs;
 
-/** Filters of commands that read many memories (ls, search, related): all given must hold. */
+/** Filters of commands that read or change many memories (ls, search, related, export, quality, recode, rm --where): all given must hold. */
 export const FILTER_OPTIONS = {
   kind: { type: "string", value: "KIND", help: `only this kind: ${choices(MEMORY_KINDS)}` },
-  tag: { type: "string", multiple: true, value: "TAG", help: "only memories with this tag (repeat: every tag given)" },
+  tag: { type: "string", multiple: true, value: "TAG", help: "only memories with this tag (repeat: EVERY tag given)" },
+  "any-tag": { type: "string", multiple: true, value: "TAG", help: "only memories with at least one of these tags (repeat: ANY tag given)" },
   since: { type: "string", value: "TIME", help: "created at or after TIME: 2026-11-30, 2026-11-30T08:00Z, or 7d / 12h / 30m ago" },
   until: { type: "string", value: "TIME", help: "created before TIME (same forms as --since)" },
+  "updated-since": { type: "string", value: "TIME", help: "text last changed at or after TIME (the creation if never changed)" },
+  "updated-until": { type: "string", value: "TIME", help: "text last changed before TIME" },
+  meta: { type: "string", multiple: true, value: "K=V", help: "only memories whose meta K equals V (repeat: all must hold); V is read as\nJSON when it is JSON (n=1, ok=true, v='\"1\"'), else as text (team=core)" },
 } as const satisfies OptionDefs;

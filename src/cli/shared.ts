@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
+import { parseFilterText } from "../core/filter.js";
 import type { MemoryFilter } from "../core/store.js";
 import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
@@ -129,13 +130,41 @@ function inputFileError(cause: unknown, path: string, flag: string): MemzipError
   return resourceError(cause, `read ${path}`) ?? new MemzipError(ErrorCode.USAGE, `cannot read ${path}: ${(cause as Error).message}`, { hint: `Check the path given as ${flag}.`, cause, details: { path } });
 }
 
-/** --kind, --tag, --since, --until as a filter (namespaces are the command's own -n). */
+/** The filter flags (FILTER_OPTIONS) as a filter, checked by the filter's one schema (namespaces are the command's own -n). */
 export function parseFilter(context: CommandContext): Omit<MemoryFilter, "namespaces"> {
-  const kind = parseChoice(MEMORY_KINDS, context.values.kind, "kind");
-  const tags = ((context.values.tag as string[] | undefined) ?? []).filter((t) => t !== "");
-  const since = parseTime(context.values.since, "since");
-  const until = parseTime(context.values.until, "until");
-  return { ...(kind ? { kind } : {}), ...(tags.length ? { tags } : {}), ...(since === undefined ? {} : { createdFrom: since }), ...(until === undefined ? {} : { createdBefore: until }) };
+  const { values } = context;
+  const list = (flag: string) => ((values[flag] as string[] | undefined) ?? []).filter((t) => t !== "");
+  return parseFilterText(
+    {
+      kind: parseChoice(MEMORY_KINDS, values.kind, "kind"),
+      tag: list("tag"),
+      anyTag: list("any-tag"),
+      createdFrom: parseTime(values.since, "since"),
+      createdBefore: parseTime(values.until, "until"),
+      updatedFrom: parseTime(values["updated-since"], "updated-since"),
+      updatedBefore: parseTime(values["updated-until"], "updated-until"),
+      ...(values.meta === undefined ? {} : { meta: values.meta }),
+    },
+    { kind: "--kind", tag: "--tag", anyTag: "--any-tag", createdFrom: "--since", createdBefore: "--until", updatedFrom: "--updated-since", updatedBefore: "--updated-until", meta: "--meta" },
+  );
+}
+
+/** The filter flags that were given (for commands that take them only in one mode, like `rm --where`). */
+export const FILTER_FLAGS = ["kind", "tag", "any-tag", "since", "until", "updated-since", "updated-until", "meta"] as const;
+
+const TTL = /^(\d{1,9})(d|h|m)$/;
+
+/** `--ttl`: a duration like 30d, 12h or 90m, in ms (strict: a whole number above 0 and one unit). */
+export function parseTtl(value: unknown, flag = "ttl"): number | undefined {
+  if (value === undefined) return undefined;
+  const match = typeof value === "string" ? TTL.exec(value) : null;
+  const ms = match ? Number(match[1]) * AGO_MS[match[2] as keyof typeof AGO_MS] : 0;
+  if (!match || ms <= 0) {
+    throw new MemzipError(ErrorCode.USAGE, `--${flag} ${JSON.stringify(String(value))} is not a duration`, {
+      hint: `Give --${flag} as a whole number above 0 and one unit: d (days), h (hours) or m (minutes), e.g. 30d, 12h, 90m.`,
+    });
+  }
+  return ms;
 }
 
 const AGO = /^(\d{1,9})(d|h|m)$/;

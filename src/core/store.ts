@@ -15,6 +15,8 @@ export interface StoredMemory {
   tags: string[];
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** When the memory expires (ms since the epoch): reads skip it from then on and `compact` deletes it. Absent: never. */
+  expiresAt?: number;
   meta: Record<string, unknown>;
   codec: string;
   envelope: Uint8Array;
@@ -205,24 +207,50 @@ export interface PageQuery {
   /** Only memories of these namespaces (all when absent; an empty list matches nothing). */
   namespaces?: readonly string[];
   kind?: MemoryKind;
-  /** Only memories carrying every one of these tags. */
+  /** Only memories carrying EVERY one of these tags (the original `tags` filter: kept as ALL). */
   tags?: readonly string[];
+  /** Only memories carrying AT LEAST ONE of these tags (an empty list is no condition). */
+  anyTags?: readonly string[];
   /** Created at or after this time (ms since the epoch). */
   createdFrom?: number;
   /** Created before this time (ms since the epoch). */
   createdBefore?: number;
+  /**
+   * Last changed at or after this time (ms since the epoch). No separate updated-at is stored: a
+   * memory's last change is when its current text replaced the previous one (its newest history
+   * entry's `replacedAt`), else its creation. Metadata-only updates do not move it.
+   */
+  updatedFrom?: number;
+  /** Last changed before this time (see `updatedFrom`). */
+  updatedBefore?: number;
+  /** Only memories whose meta holds each key with exactly this JSON value (compared as stored JSON). */
+  meta?: Readonly<Record<string, unknown>>;
+  /** Leave out memories expired at this time (expiresAt <= activeAt); the engine passes its clock's now. */
+  activeAt?: number;
+  /** Only memories expired at this time (expiresAt <= expiredBy): what `compact` deletes. */
+  expiredBy?: number;
   /** Most memories in the page (1 or more). */
   limit: number;
   /** Where the previous page ended: its `next`, as the store gave it (opaque). */
   cursor?: string;
 }
 
-/** The filters of a page without its paging: what list, search and related narrow by. */
+/** The filters of a page without its paging: what list, search, related, export, quality, recode and rm narrow by. */
 export type MemoryFilter = Omit<PageQuery, "limit" | "cursor">;
 
-/** Whether a filter narrows by more than namespaces: kind, tags or creation time. */
+/** Whether a filter narrows by more than namespaces and expiry: kind, tags, time ranges or meta. */
 export function narrowsBeyondNamespaces(filter: MemoryFilter): boolean {
-  return filter.kind !== undefined || (filter.tags?.length ?? 0) > 0 || filter.createdFrom !== undefined || filter.createdBefore !== undefined;
+  return (
+    filter.kind !== undefined ||
+    (filter.tags?.length ?? 0) > 0 ||
+    (filter.anyTags?.length ?? 0) > 0 ||
+    filter.createdFrom !== undefined ||
+    filter.createdBefore !== undefined ||
+    filter.updatedFrom !== undefined ||
+    filter.updatedBefore !== undefined ||
+    Object.keys(filter.meta ?? {}).length > 0 ||
+    filter.expiredBy !== undefined
+  );
 }
 
 export interface MemoryPage {
@@ -311,6 +339,8 @@ export interface Fingerprint {
 export interface ScanOptions {
   /** Only this namespace's memories (all when absent). */
   namespace?: string;
+  /** Only the memories this filter admits (its `namespaces` too, with `namespace`). */
+  filter?: MemoryFilter;
   /** Rows fetched per round trip; between batches the event loop runs. */
   batchSize?: number;
   signal?: AbortSignal;

@@ -115,16 +115,24 @@ export class Features {
     return index.search(query, { ...options, ...(only ? { only } : {}) });
   }
 
-  /** The memories a filter admits (undefined: no filter beyond namespaces), read a page at a time. */
+  /**
+   * The memories a filter admits, read a page at a time; expired memories never are. Undefined
+   * (no restriction) when the filter narrows nothing beyond namespaces and none has expired.
+   */
   private async admitted(options: EngineSearchOptions): Promise<Set<string> | undefined> {
     const { filter } = options;
-    if (!filter || !narrowsBeyondNamespaces(filter)) return undefined;
     const namespaces = options.namespaces ?? (options.namespace === undefined ? undefined : [options.namespace]);
+    const scope = namespaces ? { namespaces } : {};
+    const now = this.parts.options.clock();
+    if (!filter || !narrowsBeyondNamespaces(filter)) {
+      const expired = await this.parts.store.memories.page({ ...scope, expiredBy: now, limit: 1 });
+      if (expired.items.length === 0) return undefined;
+    }
     const only = new Set<string>();
     let cursor: string | undefined;
     do {
       options.signal?.throwIfAborted();
-      const page = await this.parts.store.memories.page({ ...filter, ...(namespaces ? { namespaces } : {}), limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
+      const page = await this.parts.store.memories.page({ ...filter, ...scope, activeAt: now, limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
       for (const m of page.items) only.add(memoryKey(m.namespace, m.id));
       cursor = page.next ?? undefined;
     } while (cursor !== undefined);

@@ -14,7 +14,7 @@ import type { MemoryVersion, PlannedWrite } from "./types.js";
  * text it replaces (the stored one, or that of an earlier plan of the batch for the same memory),
  * coded against its own text, as `row.replaces`; the store keeps it in the same transaction.
  */
-export async function attachHistory(plans: readonly PlannedWrite[], store: Store, reader: Reader): Promise<void> {
+export async function attachHistory(plans: readonly PlannedWrite[], store: Store, reader: Reader, now: number = Date.now()): Promise<void> {
   const latest = new Map<string, { memory: StoredMemory; bytes: Uint8Array }>();
   for (const plan of plans) {
     const { row, text } = plan;
@@ -30,7 +30,7 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
       const coded = encodeVersion(bytes, text);
       plan.row = {
         ...row,
-        replaces: { kind: memory.kind, tags: [...memory.tags], meta: { ...memory.meta }, ...(memory.language ? { language: memory.language } : {}), replacedAt: Date.now(), ...coded, originalLength: bytes.length, checksum: memory.checksum },
+        replaces: { kind: memory.kind, tags: [...memory.tags], meta: { ...memory.meta }, ...(memory.language ? { language: memory.language } : {}), replacedAt: now, ...coded, originalLength: bytes.length, checksum: memory.checksum },
       };
     }
     latest.set(key, { memory: plan.row as StoredMemory, bytes: text });

@@ -76,14 +76,16 @@ export class ImportExport {
    * there and skipped so that every readable memory is still exported.
    */
   async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
-    const scan = this.parts.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(options.signal ? { signal: options.signal } : {}) });
+    // Expired memories (not yet deleted by compact) are left out, as every read leaves them out.
+    const filter = { ...options.filter, activeAt: this.parts.options.clock() };
+    const scan = this.parts.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter, ...(options.signal ? { signal: options.signal } : {}) });
     for await (const memory of scan) {
       let exported: ExportedMemory;
       try {
         const id = checkedRow(memory);
-        const { kind, tags, meta, createdAt } = memory;
+        const { kind, tags, meta, createdAt, expiresAt } = memory;
         const text = decodeStoredText(checkDecoded(memory, await this.parts.reader.decodeBytes(memory.envelope, memory.originalLength)));
-        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, text, checksum: memory.checksum };
+        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, ...(expiresAt === undefined ? {} : { expiresAt }), text, checksum: memory.checksum };
       } catch (error) {
         if (!options.onBad || !(error instanceof MemzipError)) throw error;
         options.onBad({ id: printableId(memory.id), code: error.code, message: error.message });
@@ -179,7 +181,7 @@ export class ImportExport {
     const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
     const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
-    const writer = await this.parts.writer.writer(write);
+    const writer = await this.parts.writer.writer({ ...write, ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });
     const withCheckpoint = {
       ...writer,
       checkpoint: async (position: number, line: number) => {

@@ -123,7 +123,8 @@ export class Maintenance {
         report.recoded -= lost;
       }
     };
-    const scan = store.memories.scan({ namespace, ...(options.signal ? { signal: options.signal } : {}) });
+    const filter = { ...options.filter, activeAt: this.parts.options.clock() };
+    const scan = store.memories.scan({ namespace, filter, ...(options.signal ? { signal: options.signal } : {}) });
     await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (memory) => {
       // A reference shares its holder's envelope: recoding the holder recodes both.
       if (memory.contentOf) return;
@@ -180,14 +181,25 @@ export class Maintenance {
   }
 
   /**
-   * Prunes every asset no memory needs (also ones a namespace writes with), moves the write-ahead
-   * log into the file and rebuilds the file without free pages.
+   * Deletes every expired memory for good (with its history; a text it held goes to a memory that
+   * reads it), prunes every asset no memory needs (also ones a namespace writes with), moves the
+   * write-ahead log into the file and rebuilds the file without free pages.
    */
   async compact(): Promise<CompactReport> {
     const { store, assets } = this.parts;
     const fileBytesBefore = (await store.usage()).fileBytes;
+    const expiredBy = this.parts.options.clock();
+    const refs: { namespace: string; id: string }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.memories.page({ expiredBy, limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+      for (const m of page.items) refs.push({ namespace: m.namespace, id: m.id });
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
+    let expired = 0;
+    for (const { namespace, id } of refs) if (await store.memories.delete(namespace, id)) expired++;
     const removed = await assets.prune({ unusedActive: true });
     await store.compact();
-    return { removed, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
+    return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
   }
 }

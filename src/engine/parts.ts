@@ -56,7 +56,8 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     metrics,
     embedder,
     bytesOf: (memory) => reader.bytesOf(memory),
-    locate: (id, namespace) => reader.locate(id, namespace),
+    // An expired memory is not found here, as for every read.
+    locate: async (id, namespace) => (await reader.find(id, namespace)).namespace,
   });
   const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });
   const codecPool = () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes }));

@@ -82,16 +82,21 @@ export class Reader {
     return holders[0] as string;
   }
 
-  /** A memory's row: one read when the namespace is given, else after `locate`. */
+  /** A memory's row: one read when the namespace is given, else after `locate`. An expired memory is not found, as a missing one. */
   async find(id: string, namespace?: string): Promise<StoredMemory> {
     const where = namespace ?? (await this.locate(id));
     const memory = await this.parts.store.memories.get(where, id);
-    if (!memory) throw notFound(id, where);
+    if (!memory || this.expired(memory)) throw notFound(id, where);
     return memory;
   }
 
+  /** Whether a memory has expired by the engine's clock (reads treat it as absent until `compact` deletes it). */
+  expired(memory: { expiresAt?: number }): boolean {
+    return memory.expiresAt !== undefined && memory.expiresAt <= this.parts.options.clock();
+  }
+
   async semanticOf(id: string, namespace?: string): Promise<StoredSemantic | undefined> {
-    return this.parts.store.memories.getSemantic(await this.locate(id, namespace), id);
+    return this.parts.store.memories.getSemantic((await this.find(id, namespace)).namespace, id);
   }
 
   async recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
@@ -123,7 +128,7 @@ export class Reader {
   async recall(id: string, options: { mode?: RecallMode; namespace?: string } = {}): Promise<string> {
     const mode = options.mode ?? "exact";
     if (mode === "exact") return decodeStoredText(await this.recallBytes(id, options.namespace));
-    const namespace = await this.locate(id, options.namespace);
+    const namespace = (await this.find(id, options.namespace)).namespace;
     const semantic = await this.parts.store.memories.getSemantic(namespace, id);
     if (!semantic) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" has no summary: semantic features were off or skipped when it was written`, {

@@ -54,7 +54,7 @@ export async function lastRecordWins(plans: readonly PlannedWrite[], current: (n
 }
 
 export function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {
-  const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt]);
+  const key = (m: StoredMemory) => JSON.stringify([m.namespace, m.kind, m.tags, m.meta, m.createdAt, m.expiresAt ?? null]);
   return key(a) === key(b);
 }
 

@@ -1,7 +1,7 @@
 /** The engine's public data types: what callers pass in and get back. */
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { MemoryFilter, MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -21,6 +21,8 @@ export interface RememberOptions {
    * Batches use the workers either way. Defaults to `false`.
    */
   offload?: boolean;
+  /** Every memory written without its own `expiresAt` expires this many ms after the write (by the engine's clock). */
+  ttlMs?: number;
 }
 
 /** One version of a memory (`engine.history`): an earlier text, or the current one (`replacedAt` null). */
@@ -64,6 +66,10 @@ export interface MemoryPatch {
   tags?: readonly string[];
   /** Keys to set; a key set to null is removed. */
   meta?: Record<string, unknown>;
+  /** When the memory expires (ms since the epoch); null: never (clears an expiry). */
+  expiresAt?: number | null;
+  /** Expire this many ms from now (by the engine's clock). */
+  ttlMs?: number;
 }
 
 export interface RememberResult {
@@ -124,6 +130,8 @@ export interface ExportOptions {
   onBad?: (failure: ExportFailure) => void;
   /** Stops the export between memories. */
   signal?: AbortSignal;
+  /** Only the memories this filter admits (namespaces: the export's own argument). */
+  filter?: Omit<MemoryFilter, "namespaces">;
 }
 
 export interface VerifyReport {
@@ -154,6 +162,8 @@ export interface EngineImportOptions extends ImportOptions {
   model?: string;
   /** Continue the import job with this id where its last committed batch ended (JSONL only). */
   resume?: string;
+  /** Records without their own `expiresAt` expire this many ms after they are written. */
+  ttlMs?: number;
 }
 
 export interface EngineImportReport extends ImportReport {
@@ -179,6 +189,8 @@ export interface RecodeOptions {
   model?: string;
   /** Stops the recode between memories (batches already written stay). */
   signal?: AbortSignal;
+  /** Only the memories this filter admits (within the recoded namespace). */
+  filter?: Omit<MemoryFilter, "namespaces">;
 }
 
 export type { RecallMode } from "../core/vocabulary.js";
@@ -193,6 +205,8 @@ export interface RemovedAsset {
 /** What `compact` removed and the file's size before and after. */
 export interface CompactReport {
   removed: RemovedAsset[];
+  /** Expired memories deleted for good (each with its history; a text they held is handed to a memory that reads it). */
+  expired: number;
   fileBytesBefore: number;
   fileBytesAfter: number;
 }

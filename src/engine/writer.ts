@@ -98,21 +98,37 @@ export class Writer {
       const candidates = await pending;
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
-      const before = (await store.memories.fingerprints(namespace, [id])).get(id);
-      // A memory written again keeps its kind, tags, meta and creation time unless the input gives new ones.
-      const previous = before ? await store.memories.get(namespace, id) : undefined;
-      const metadata = { id, namespace, kind: input.kind ?? previous?.kind ?? "note", tags: input.tags ?? previous?.tags ?? [], meta: input.meta ?? previous?.meta ?? {} };
+      const now = engineOptions.clock();
+      let before = (await store.memories.fingerprints(namespace, [id])).get(id);
+      // A memory written again keeps its kind, tags, meta, expiry and creation time unless the input gives new ones.
+      let previous = before ? await store.memories.get(namespace, id) : undefined;
+      if (previous && reader.expired(previous)) {
+        // An expired memory is gone for every read; its row (and history) goes now, so nothing of it carries over.
+        await store.memories.delete(namespace, id);
+        if (previous.assetId !== null) await assets.dropIfUnused(previous.assetId);
+        before = previous = undefined;
+      }
+      const expiresAt = expiryOf(input, options, now, previous?.expiresAt);
+      const metadata = {
+        id,
+        namespace,
+        kind: input.kind ?? previous?.kind ?? "note",
+        tags: input.tags ?? previous?.tags ?? [],
+        meta: input.meta ?? previous?.meta ?? {},
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      };
       if (before && previous && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
-        const stored = previous;
+        // The row's expiry is replaced by the write's (metadata has none when it is cleared).
+        const { expiresAt: _current, ...stored } = previous;
         const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
-        if (sameMetadata(stored, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
+        if (sameMetadata(previous, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";
       const language = usePool ? await this.parts.detectLanguageOffThread(input.text) : detectLanguage(input.text);
-      const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? Date.now(), originalLength: bytes.length, checksum: sum, contentHash: hash };
+      const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? now, originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
       const holder = await store.memories.findContent(hash, sum, bytes.length);
@@ -143,7 +159,7 @@ export class Writer {
     const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
       const plans = await lastRecordWins(planned, (namespace, id) => store.memories.get(namespace, id));
       if (options.codec === undefined) await this.groupSimilar(plans);
-      await attachHistory(plans, store, reader);
+      await attachHistory(plans, store, reader, this.parts.options.clock());
       const rows = plans.flatMap((p) => (p.row ? [p.row] : []));
       // Summaries that envelopes were conditioned on become assets before the memories that need them.
       for (const p of plans) {
@@ -188,8 +204,9 @@ export class Writer {
         else meta[key] = value;
       }
     }
-    const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}) };
-    const writer = await this.writer({ namespace: current.namespace }, 1);
+    const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
+    const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
+    const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) }, 1);
     const [result] = await writer.commit([await writer.plan(input)]);
     return result as RememberResult;
   }
@@ -272,4 +289,27 @@ export class Writer {
   private get metrics(): Metrics {
     return this.parts.metrics;
   }
+}
+
+/**
+ * A write's expiry: the input's `expiresAt` (null: never), else now + the write's `ttlMs`, else the
+ * memory's current expiry (undefined: never). Checked: a time in ms, a TTL above 0.
+ */
+function expiryOf(input: MemoryInput, options: RememberOptions, now: number, current: number | undefined): number | undefined {
+  if (input.expiresAt === null) return undefined;
+  if (input.expiresAt !== undefined) {
+    if (!Number.isSafeInteger(input.expiresAt) || input.expiresAt < 0) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt must be a whole number of milliseconds since the epoch, got ${String(input.expiresAt)}`, {
+        hint: "Give expiresAt as ms since 1970 (Date.now() + a duration), null for never, or use a TTL (--ttl 30d).",
+      });
+    }
+    return input.expiresAt;
+  }
+  if (options.ttlMs !== undefined) {
+    if (!Number.isSafeInteger(options.ttlMs) || options.ttlMs <= 0) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `a TTL must be a whole number of milliseconds above 0, got ${String(options.ttlMs)}`, { hint: "Give a TTL such as 30d, 12h or 90m." });
+    }
+    return now + options.ttlMs;
+  }
+  return current;
 }

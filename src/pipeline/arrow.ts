@@ -4,9 +4,11 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import { parseMemoryRecord, type MemoryInput } from "./records.js";
 
 /** A memory as exported: the plain text plus its metadata. */
-export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt">> {
+export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt" | "expiresAt">> {
   namespace: string;
   createdAt: number;
+  /** When the memory expires (ms since the epoch); absent: never. JSONL only (the Arrow file has no expiry column). */
+  expiresAt?: number;
   /** XXH32 of the text's UTF-8 bytes; an import checks the text against it. */
   checksum: number;
 }

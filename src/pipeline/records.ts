@@ -14,11 +14,13 @@ export interface MemoryInput {
   meta?: Record<string, unknown>;
   /** Milliseconds since the epoch. Defaults to now. */
   createdAt?: number;
+  /** When the memory expires (ms since the epoch); null: never. Absent: a new memory never expires, a re-written one keeps its expiry. */
+  expiresAt?: number | null;
 }
 
 const MAX_ID_LENGTH = 512;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "checksum"]);
+const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt", "checksum"]);
 /** Deepest nesting of arrays and objects accepted in a record's meta (and other fields kept there). */
 export const MAX_META_DEPTH = 64;
 /** Largest meta accepted, as JSON text (UTF-16 code units). */
@@ -29,12 +31,12 @@ export const NAMESPACE_PATTERN = /^[\p{L}\p{N}_.:@-]{1,128}$/u;
 export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   const fail = (message: string): never => {
     throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: ${message}`, {
-      hint: 'Each record is a JSON object with "text" (string) and optional "id", "kind", "tags", "meta", "createdAt".',
+      hint: 'Each record is a JSON object with "text" (string) and optional "id", "kind", "tags", "meta", "createdAt", "expiresAt".',
     });
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not a JSON object");
   const record = value as Record<string, unknown>;
-  const { text, namespace, id, kind, tags, meta, createdAt, checksum } = record;
+  const { text, namespace, id, kind, tags, meta, createdAt, expiresAt, checksum } = record;
   if (typeof text !== "string") return fail('"text" must be a string');
   if (checksum !== undefined) {
     // Exports carry each text's XXH32: a text changed on the way (a damaged file) is refused, not imported.
@@ -81,6 +83,10 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   if (createdAt !== undefined) {
     if (typeof createdAt !== "number" || !Number.isFinite(createdAt)) return fail('"createdAt" must be milliseconds since the epoch');
     input.createdAt = createdAt;
+  }
+  if (expiresAt !== undefined) {
+    if (expiresAt !== null && (typeof expiresAt !== "number" || !Number.isSafeInteger(expiresAt) || expiresAt < 0)) return fail('"expiresAt" must be whole milliseconds since the epoch, or null for never');
+    input.expiresAt = expiresAt;
   }
   return input;
 }

@@ -8,7 +8,7 @@ import type { LossyRecallMode, RecallMode } from "../core/vocabulary.js";
 import type { EntityExtractor } from "../semantic/entities.js";
 import type { Embedder } from "../search/similarity.js";
 import { cosine } from "../search/similarity.js";
-import type { StoredMemory, StoredSemantic } from "../core/store.js";
+import type { MemoryFilter, StoredMemory, StoredSemantic } from "../core/store.js";
 import { quantile } from "../core/stats.js";
 import { bleu, f1Of, rougeL } from "./text-metrics.js";
 
@@ -17,8 +17,8 @@ export const QUALITY_THRESHOLDS = { similarity: 0.85, entityRecall: 0.95 } as co
 
 /** What the report reads; the engine offers all of it. */
 export interface QualitySource {
-  /** Every memory (of one namespace) in insertion order. */
-  scanMemories(namespace?: string): AsyncIterable<StoredMemory>;
+  /** Every memory (of one namespace, admitted by the filter) in insertion order; expired ones are left out. */
+  scanMemories(namespace?: string, signal?: AbortSignal, filter?: Omit<MemoryFilter, "namespaces">): AsyncIterable<StoredMemory>;
   recall(id: string, options?: { mode?: RecallMode; namespace?: string }): Promise<string>;
   semanticOf(id: string, namespace?: string): Promise<StoredSemantic | undefined>;
   /** The namespace's (or store's) original bytes and the bytes of the assets its memories need. */
@@ -27,6 +27,8 @@ export interface QualitySource {
 
 export interface QualityOptions {
   namespace?: string;
+  /** Only the memories this filter admits (kind, tags, times, meta). */
+  filter?: Omit<MemoryFilter, "namespaces">;
   /** Memories to assess at most (insertion order). */
   limit?: number;
   /** The lossy form compared with the original. Defaults to `summary`. */
@@ -91,7 +93,7 @@ export interface QualityReport {
 export async function assessQuality(source: QualitySource, options: QualityOptions): Promise<QualityReport> {
   const mode = options.mode ?? "summary";
   const selected: StoredMemory[] = [];
-  for await (const memory of source.scanMemories(options.namespace)) {
+  for await (const memory of source.scanMemories(options.namespace, undefined, options.filter)) {
     if (options.limit !== undefined && selected.length >= options.limit) break;
     selected.push(memory);
   }

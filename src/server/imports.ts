@@ -13,6 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
+import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { inScope, type EngineImportReport, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { ImportProgress } from "../pipeline/batch-import.js";
@@ -81,7 +82,7 @@ const ImportQuery = z.object({
   format: z.enum(FORMATS).default("jsonl"),
 });
 const JobParams = z.object({ job: z.string().regex(/^imp-[0-9a-z]+-[0-9a-f]+$/, "not a job id") });
-const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl") });
+const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl"), ...MemoryFilterTextShape });
 
 /** What a queued job keeps next to its upload so that a restarted server can resume it. */
 const QueuedMarker = z.object({ namespace: z.string().min(1), startedAt: z.number() });
@@ -456,20 +457,21 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
   registry.add(app, {
     method: "GET",
     path: "/v1/export",
-    summary: "every memory of a namespace, streamed as JSONL (one memory a line) or as an Arrow IPC file",
+    summary: "every memory of a namespace (or those the filter matches), streamed as JSONL (one memory a line) or as an Arrow IPC file",
     tag: "imports",
     role: "read",
     query: ExportQuery,
-    response: z.string().describe("JSONL lines {id, namespace, kind, tags, meta, createdAt, text, checksum}, or Arrow bytes"),
+    response: z.string().describe("JSONL lines {id, namespace, kind, tags, meta, createdAt, expiresAt?, text, checksum}, or Arrow bytes"),
     streams: true,
     contentType: "application/x-ndjson",
     handler: async ({ query, scope, reply }) => {
       const namespace = scope?.namespaces === "*" && query.namespace === undefined ? undefined : namespaceFor(scope, query.namespace);
+      const filter = toMemoryFilter(query);
       if (query.format === "arrow") {
-        const bytes = await engine.exportArrow(namespace, { signal: context.shutdown });
+        const bytes = await engine.exportArrow(namespace, { signal: context.shutdown, filter });
         return reply.code(200).type(CONTENT_TYPES.arrow).send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }
-      const lines = engine.exportJsonl(namespace, { signal: context.shutdown });
+      const lines = engine.exportJsonl(namespace, { signal: context.shutdown, filter });
       const stream = Readable.from(
         (async function* () {
           for await (const line of lines) yield `${line}\n`;

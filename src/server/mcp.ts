@@ -1,6 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { MemoryFilterSchema, toMemoryFilter } from "../core/filter.js";
 import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
 import { allows, inScope, type Engine, type KeyScope } from "../engine.js";
@@ -81,6 +82,8 @@ const Sizes = z.object({
   fileBytes: z.number().optional().describe("the store file on disk (keys for every namespace only)"),
 });
 
+const ExpiresAt = z.number().int().min(0).nullable().describe("when the memory expires (ms since 1970): it is then gone for every read; null: never; default: never (kept on a re-write)");
+
 const INPUT = {
   remember: z.object({
     text: z.string().min(1).describe("the memory, stored exactly (byte for byte)"),
@@ -89,6 +92,7 @@ const INPUT = {
     kind: Kind.optional(),
     tags: Tags.optional(),
     meta: Meta.optional().describe("any JSON object kept with the memory"),
+    expiresAt: ExpiresAt.optional(),
   }),
   recall: z.object({
     id: Id,
@@ -108,12 +112,8 @@ const INPUT = {
     namespace: Namespace.optional(),
     limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
   }),
-  list: z.object({
+  list: MemoryFilterSchema.extend({
     namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
-    kind: Kind.optional(),
-    tags: Tags.optional().describe("only memories carrying every one of these tags"),
-    createdFrom: z.number().int().optional().describe("created at or after (ms since 1970)"),
-    createdBefore: z.number().int().optional().describe("created before (ms since 1970)"),
     limit: z.number().int().min(1).max(MCP_BOUNDS.listMax).optional().describe(`memories in this page (default ${MCP_BOUNDS.listDefault})`),
     cursor: z.string().max(1_000).optional().describe("the previous page's next"),
   }),
@@ -124,6 +124,7 @@ const INPUT = {
     kind: Kind.optional(),
     tags: Tags.optional().describe("replaces the tags"),
     meta: Meta.optional().describe("replaces the meta"),
+    expiresAt: ExpiresAt.optional().describe("when the memory expires (ms since 1970); null: never; default: unchanged"),
   }),
   forget: z.object({ id: Id, namespace: Namespace.optional() }),
   stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }),
@@ -270,7 +271,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
       const namespace = writeNamespace(args.namespace);
-      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}) }, { namespace, offload: true });
+      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true });
       return written(result);
     }),
   );
@@ -348,7 +349,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     "list_memories",
     {
       title: "List memories",
-      description: `List memories, oldest first, with filters (namespace, kind, tags, time range): ids, kinds, tags, times and a ${MCP_BOUNDS.previewChars}-character preview. At most ${MCP_BOUNDS.listMax} a page; pass next as cursor for the following page.`,
+      description: `List memories, oldest first, with filters (namespace, kind, tags all/any, created / updated time range, meta equality): ids, kinds, tags, times and a ${MCP_BOUNDS.previewChars}-character preview. At most ${MCP_BOUNDS.listMax} a page; pass next as cursor for the following page.`,
       inputSchema: INPUT.list,
       outputSchema: OUTPUT.list,
       annotations: { readOnlyHint: true },
@@ -359,10 +360,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const page = await engine.page({
         limit: args.limit ?? MCP_BOUNDS.listDefault,
         ...(only ? { namespaces: only } : {}),
-        ...(args.kind ? { kind: args.kind } : {}),
-        ...(args.tags ? { tags: args.tags } : {}),
-        ...(args.createdFrom !== undefined ? { createdFrom: args.createdFrom } : {}),
-        ...(args.createdBefore !== undefined ? { createdBefore: args.createdBefore } : {}),
+        ...toMemoryFilter(args),
         ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
       });
       const memories = await Promise.all(
@@ -394,7 +392,16 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const row = await find(args.id, args.namespace);
       const text = args.text ?? (await engine.recall(row.id, { namespace: row.namespace }));
       const result = await engine.remember(
-        { id: row.id, namespace: row.namespace, text, kind: args.kind ?? row.kind, tags: args.tags ?? row.tags, meta: args.meta ?? row.meta, createdAt: row.createdAt },
+        {
+          id: row.id,
+          namespace: row.namespace,
+          text,
+          kind: args.kind ?? row.kind,
+          tags: args.tags ?? row.tags,
+          meta: args.meta ?? row.meta,
+          createdAt: row.createdAt,
+          ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }),
+        },
         { namespace: row.namespace, offload: true },
       );
       return written(result);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { MemorySummary, StoredMemory } from "../core/store.js";
+import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
+import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
 import type { RememberResult } from "../engine.js";
 import { NAMESPACE_PATTERN } from "../pipeline/records.js";
@@ -19,6 +20,12 @@ export const MemoryId = z
 const Kind = z.enum(MEMORY_KINDS);
 const Tags = z.array(z.string().max(256)).max(256);
 const Meta = z.record(z.string(), z.unknown()).describe("any JSON object kept with the memory");
+const ExpiresAt = z
+  .number()
+  .int()
+  .nonnegative()
+  .nullable()
+  .describe("when the memory expires (ms since the epoch): reads leave it out from then on and compact deletes it; null: never; absent on a re-write: kept");
 
 /** The body of POST /v1/memories and each item of a batch. */
 export const NewMemory = z
@@ -30,6 +37,7 @@ export const NewMemory = z
     tags: Tags.optional(),
     meta: Meta.optional(),
     createdAt: z.number().int().nonnegative().optional().describe("milliseconds since the epoch; defaults to now"),
+    expiresAt: ExpiresAt.optional(),
   })
   .strict();
 type NewMemory = z.infer<typeof NewMemory>;
@@ -52,6 +60,7 @@ export const MemoryInfo = z.object({
   tags: z.array(z.string()),
   meta: z.record(z.string(), z.unknown()),
   createdAt: z.number().int().describe("milliseconds since the epoch"),
+  expiresAt: z.number().int().optional().describe("when the memory expires (ms since the epoch); absent: never"),
   codec: z.string(),
   language: z.string().nullable(),
   originalBytes: z.number().int(),
@@ -82,8 +91,6 @@ const MemoryVersion = z.object({
 const IdParams = z.object({ id: MemoryId }).strict();
 const NamespaceQuery = z.object({ namespace: Namespace.optional() }).strict();
 
-/** A query value given once or repeated (`?tag=a&tag=b`). */
-const repeated = <T extends z.ZodType>(item: T) => z.preprocess((value) => (value === undefined || Array.isArray(value) ? value : [value]), z.array(item).max(32));
 
 export function writeResult(result: RememberResult): z.infer<typeof WriteResult> {
   return {
@@ -107,6 +114,7 @@ export function memoryInfo(memory: MemorySummary | StoredMemory): z.infer<typeof
     tags: memory.tags,
     meta: memory.meta,
     createdAt: memory.createdAt,
+    ...(memory.expiresAt === undefined ? {} : { expiresAt: memory.expiresAt }),
     codec: memory.codec,
     language: memory.language ?? null,
     originalBytes: memory.originalLength,
@@ -216,26 +224,20 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     description: "Filters combine with AND. A filter that narrows nothing is refused (400) unless `all` is true. A namespace outside the key's scope matches nothing. Each memory's history goes with it.",
     tag: "memories",
     role: "write",
-    body: z
-      .object({
-        namespace: Namespace.optional(),
-        kind: Kind.optional(),
-        tags: Tags.optional().describe("only memories with every one of these tags"),
-        createdFrom: z.number().int().optional().describe("created at or after (ms since the epoch)"),
-        createdBefore: z.number().int().optional().describe("created before (ms since the epoch)"),
-        dryRun: z.boolean().default(false).describe("count and list, delete nothing"),
-        all: z.boolean().default(false).describe("allow a filter that matches every memory of the key's namespaces"),
-      })
-      .strict(),
+    body: MemoryFilterSchema.extend({
+      namespace: Namespace.optional(),
+      dryRun: z.boolean().default(false).describe("count and list, delete nothing"),
+      all: z.boolean().default(false).describe("allow a filter that matches every memory of the key's namespaces"),
+    }).strict(),
     response: z.object({ count: z.number().int(), ids: z.array(z.object({ namespace: z.string(), id: z.string() })).describe("the first 100 matched"), dryRun: z.boolean() }),
     handler: async ({ body, scope }) => {
-      const { namespace, dryRun, all, tags, ...rest } = body;
-      const narrowed = namespace !== undefined || Object.values(rest).some((v) => v !== undefined) || (tags?.length ?? 0) > 0;
+      const { namespace, dryRun, all } = body;
+      const conditions = toMemoryFilter(body);
+      const narrowed = namespace !== undefined || narrowsBeyondNamespaces(conditions);
       if (!narrowed && !all) throw new HttpError(400, "E_USAGE", "refusing to delete by an empty filter: it matches every memory of the key's namespaces", "Narrow the filter, or send all: true.");
       const namespaces = readNamespaces(scopeOf(scope), namespace);
       if (namespaces?.length === 0) return { count: 0, ids: [], dryRun };
-      const filter = { ...rest, ...(tags?.length ? { tags } : {}), ...(namespaces ? { namespaces } : {}) };
-      return engine.forgetWhere(filter, { dryRun, all: true });
+      return engine.forgetWhere({ ...conditions, ...(namespaces ? { namespaces } : {}) }, { dryRun, all: true });
     },
   });
 
@@ -259,12 +261,12 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
   registry.add(app, {
     method: "PATCH",
     path: "/v1/memories/:id",
-    summary: "change a memory's text, kind, tags or meta (fields given replace the current ones; createdAt is kept)",
+    summary: "change a memory's text, kind, tags, meta or expiry (fields given replace the current ones; createdAt is kept)",
     tag: "memories",
     role: "write",
     params: IdParams,
     query: NamespaceQuery,
-    body: z.object({ text: z.string().optional(), kind: Kind.optional(), tags: Tags.optional(), meta: Meta.optional() }).strict(),
+    body: z.object({ text: z.string().optional(), kind: Kind.optional(), tags: Tags.optional(), meta: Meta.optional(), expiresAt: ExpiresAt.optional() }).strict(),
     response: MemoryInfo,
     handler: async ({ params, query, body, scope }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
@@ -273,7 +275,16 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       const text = body.text ?? (await onMemory(params.id, () => engine.recall(params.id, { namespace })));
       await writes.run(() =>
         engine.remember(
-          { id: params.id, namespace, text, kind: body.kind ?? current.kind, tags: body.tags ?? current.tags, meta: body.meta ?? current.meta, createdAt: current.createdAt },
+          {
+            id: params.id,
+            namespace,
+            text,
+            kind: body.kind ?? current.kind,
+            tags: body.tags ?? current.tags,
+            meta: body.meta ?? current.meta,
+            createdAt: current.createdAt,
+            ...(body.expiresAt === undefined ? {} : { expiresAt: body.expiresAt }),
+          },
           { namespace, offload: true },
         ),
       );
@@ -308,10 +319,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     query: z
       .object({
         namespace: Namespace.optional(),
-        kind: Kind.optional(),
-        tag: repeated(z.string().max(256)).optional().describe("only memories with every one of these tags (repeat the parameter)"),
-        createdFrom: z.coerce.number().int().optional().describe("created at or after (ms since the epoch)"),
-        createdBefore: z.coerce.number().int().optional().describe("created before (ms since the epoch)"),
+        ...MemoryFilterTextShape,
         limit: z.coerce.number().int().min(1).max(limits.pageItems).default(Math.min(100, limits.pageItems)),
         cursor: z.string().max(1024).optional().describe("the `next` of the previous page"),
       })
@@ -322,10 +330,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       if (namespaces !== undefined && namespaces.length === 0) return { items: [], next: null };
       const page = await engine.page({
         ...(namespaces ? { namespaces } : {}),
-        ...(query.kind ? { kind: query.kind } : {}),
-        ...(query.tag ? { tags: query.tag } : {}),
-        ...(query.createdFrom !== undefined ? { createdFrom: query.createdFrom } : {}),
-        ...(query.createdBefore !== undefined ? { createdBefore: query.createdBefore } : {}),
+        ...toMemoryFilter(query),
         ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
         limit: query.limit,
       });

@@ -24,6 +24,7 @@ export interface MemoryColumns {
   content_hash: Buffer | null;
   language: string | null;
   version: number;
+  expires_at: number | string | null;
   stored_length: number;
 }
 
@@ -82,6 +83,7 @@ export function summaryOf(row: MemoryColumns, tags: string[], checksum: number, 
     storedLength: row.stored_length,
   };
   if (row.language !== null) summary.language = row.language;
+  if (row.expires_at !== null && row.expires_at !== undefined) summary.expiresAt = Number(row.expires_at);
   return markDamaged(summary, damaged);
 }
 

@@ -141,7 +141,12 @@ export const MIGRATIONS: readonly Migration[] = [
    );`,
   // Tags and meta stored once per distinct value (memory_values), referred to by number from each memory.
   internMemoryValues,
+  // Expiry: when a memory stops being readable (NULL: never).
+  addExpiry,
 ];
+
+/** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
+export const EXPIRY_STEP = MIGRATIONS.indexOf(addExpiry);
 
 /** Index of the step that moves tags and meta into `memory_values` (its test builds a store just before it). */
 export const MEMORY_VALUES_STEP = MIGRATIONS.indexOf(internMemoryValues);
@@ -318,4 +323,14 @@ function internMemoryValues(db: Database.Database): void {
   }
   // DROP COLUMN rewrites the rows in place and keeps every other column, index and trigger as it is.
   db.exec("ALTER TABLE memories DROP COLUMN tags; ALTER TABLE memories DROP COLUMN meta;");
+}
+
+/**
+ * `memories.expires_at`: ms since the epoch after which reads skip the memory and `compact` deletes
+ * it; NULL (every existing row) means never. A plain nullable column added in place with ALTER
+ * TABLE, so every other column, index and trigger stays as it is.
+ */
+function addExpiry(db: Database.Database): void {
+  db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;
+    CREATE INDEX memories_by_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL;`);
 }

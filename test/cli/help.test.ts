@@ -139,7 +139,7 @@ describe("CLI help and options", () => {
     // What the shared helpers of src/cli/shared.ts read for the command that calls them.
     const helpers: [RegExp, string[]][] = [
       [/\b(openEngine|settingsOf|storePath|flagSettings)\(/, ["db", "config", "namespace", "cache", "zstd-level", "model", "contexts", "workers", "profile"]],
-      [/\bparseFilter\(/, ["kind", "tag", "since", "until"]],
+      [/\bparseFilter\(/, ["kind", "tag", "any-tag", "since", "until", "updated-since", "updated-until", "meta"]],
     ];
     for (const command of COMMANDS) {
       const source = sourceOf(command);

@@ -486,6 +486,53 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await assert.rejects(store.memories.page({ limit: 1, cursor: "not a cursor" }), { code: "E_USAGE" });
     });
 
+    withStore("filters pages by tags any/all, updated time, meta equality and expiry; scans by the same filter", async (store) => {
+      const day = 86_400_000;
+      await store.memories.put([
+        memory("a", "ns", { tags: ["x", "y"], createdAt: 1 * day, meta: { team: "core", n: 1, ok: true, deep: { z: [1, 2] } } }),
+        memory("b", "ns", { tags: ["x"], createdAt: 2 * day, meta: { team: "web", n: 2, ok: false }, expiresAt: 10 * day }),
+        memory("c", "ns", { tags: [], createdAt: 3 * day, meta: {} }),
+        memory("d", "other", { tags: ["z"], createdAt: 4 * day, meta: { team: "core", n: "1" }, expiresAt: 20 * day }),
+      ]);
+      const page = async (query: Omit<PageQuery, "limit">): Promise<string[]> => ids((await store.memories.page({ limit: 100, ...query })).items);
+      // tags: every one given; anyTags: at least one.
+      assert.deepEqual(await page({ tags: ["x", "y"] }), ["a"]);
+      assert.deepEqual(await page({ anyTags: ["y", "z"] }), ["a", "d"]);
+      assert.deepEqual(await page({ anyTags: ["x"], tags: ["y"] }), ["a"]);
+      assert.deepEqual(await page({ anyTags: [] }), ["a", "b", "c", "d"]);
+      // meta: each key equal to the JSON value, types kept apart (1 is not "1", true is not 1).
+      assert.deepEqual(await page({ meta: { team: "core" } }), ["a", "d"]);
+      assert.deepEqual(await page({ meta: { team: "core", n: 1 } }), ["a"]);
+      assert.deepEqual(await page({ meta: { n: "1" } }), ["d"]);
+      assert.deepEqual(await page({ meta: { ok: true } }), ["a"]);
+      assert.deepEqual(await page({ meta: { ok: false } }), ["b"]);
+      assert.deepEqual(await page({ meta: { deep: { z: [1, 2] } } }), ["a"]);
+      assert.deepEqual(await page({ meta: { team: "nobody" } }), []);
+      // Expiry: activeAt leaves out what expired by then; expiredBy keeps only that.
+      assert.equal((await store.memories.get("ns", "b"))?.expiresAt, 10 * day);
+      assert.equal((await store.memories.get("ns", "a"))?.expiresAt, undefined);
+      assert.deepEqual(await page({ activeAt: 9 * day }), ["a", "b", "c", "d"]);
+      assert.deepEqual(await page({ activeAt: 10 * day }), ["a", "c", "d"]);
+      assert.deepEqual(await page({ activeAt: 30 * day }), ["a", "c"]);
+      assert.deepEqual(await page({ expiredBy: 10 * day }), ["b"]);
+      assert.deepEqual(await page({ expiredBy: 20 * day, namespaces: ["other"] }), ["d"]);
+      // Updated time: the creation, until a new text replaces the old one (its replacement time).
+      assert.deepEqual(await page({ updatedFrom: 2 * day, updatedBefore: 4 * day }), ["b", "c"]);
+      const replaces = { kind: "note" as const, tags: [], meta: {}, replacedAt: 50 * day, codec: "raw", payload: Uint8Array.of(1, 2, 3), originalLength: 3, checksum: 7 };
+      await store.memories.put([memory("c", "ns", { tags: [], createdAt: 3 * day, meta: {}, envelope: Uint8Array.of(4, 5), originalLength: 2, checksum: 8, replaces })]);
+      assert.deepEqual(await page({ updatedFrom: 50 * day }), ["c"]);
+      assert.deepEqual(await page({ updatedBefore: 4 * day }), ["a", "b"]);
+      // An update can clear the expiry.
+      await store.memories.put([memory("b", "ns", { tags: ["x"], createdAt: 2 * day, meta: { team: "web", n: 2, ok: false } })]);
+      assert.equal((await store.memories.get("ns", "b"))?.expiresAt, undefined);
+      assert.deepEqual(await page({ expiredBy: 15 * day }), []);
+      // scan takes the same filter (and its namespace with it).
+      assert.deepEqual(ids(await collect(store.memories.scan({ filter: { meta: { team: "core" } } }))), ["a", "d"]);
+      assert.deepEqual(ids(await collect(store.memories.scan({ namespace: "ns", filter: { anyTags: ["x", "z"] } }))), ["a", "b"]);
+      assert.deepEqual(ids(await collect(store.memories.scan({ batchSize: 1, filter: { activeAt: 25 * day } }))), ["a", "b", "c"]);
+      assert.deepEqual(ids(await collect(store.memories.scan({ filter: { namespaces: [] } }))), []);
+    });
+
     withStore("keeps API keys by hash: put, look up, list, revoke once", async (store) => {
       const key = (id: string, seed: number, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
         id,

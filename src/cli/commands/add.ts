@@ -3,20 +3,22 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { bytesToText } from "../../codec/text.js";
 import { parseMemoryRecord } from "../../pipeline/records.js";
-import { emit, openEngine, parseCodec, readInputFile, usage } from "../shared.js";
+import { emit, openEngine, parseCodec, parseTtl, readInputFile, usage } from "../shared.js";
 
 export const addCommand: Command = {
   name: "add",
   summary: "store one memory from an argument, a file or stdin",
-  usage: 'memzip add "TEXT" | --file FILE | - [--id ID] [--kind KIND] [--tag T]... [--codec C] [-n NS]',
+  usage: 'memzip add "TEXT" | --file FILE | - [--id ID] [--kind KIND] [--tag T]... [--codec C] [--ttl DURATION] [-n NS]',
   help: `Stores the text exactly (verified before commit) and prints its id, status, codec and sizes.
-An id that exists in the namespace is updated; the same text again is "unchanged".`,
+An id that exists in the namespace is updated; the same text again is "unchanged". --ttl makes the
+memory expire that long after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
   options: {
     id: { type: "string", value: "ID", help: "keep this id (default: derived from the text)" },
     kind: { type: "string", value: "KIND", help: `${choices(MEMORY_KINDS)} (default: note)` },
     tag: { type: "string", multiple: true, value: "T", help: "a tag; repeat for several" },
     file: { type: "string", value: "FILE", help: 'read the text from FILE (bytes must be UTF-8); "-" reads stdin' },
     codec: { type: "string", value: "C", help: `force one codec (${WRITE_CODEC_NAMES.join(", ")}); still verified before commit` },
+    ttl: { type: "string", value: "DURATION", help: "expire DURATION after the write: 30d, 12h, 90m (default: never)" },
     ...WRITE_NAMESPACE,
     ...CODING_OPTIONS,
     ...STORE_OPTIONS,
@@ -30,9 +32,10 @@ An id that exists in the namespace is updated; the same text again is "unchanged
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     const record = parseMemoryRecord({ text, id: values.id, kind: values.kind, tags: values.tag }, "input");
     const codec = parseCodec(values.codec);
+    const ttlMs = parseTtl(values.ttl);
     const engine = openEngine(context);
     try {
-      const result = await engine.remember(record, codec ? { codec } : {});
+      const result = await engine.remember(record, { ...(codec ? { codec } : {}), ...(ttlMs === undefined ? {} : { ttlMs }) });
       emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
       return 0;
     } finally {

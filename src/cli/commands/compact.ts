@@ -5,12 +5,14 @@ import { emit, openEngine } from "../shared.js";
 
 export const compactCommand: Command = {
   name: "compact",
-  summary: "prune unused assets, checkpoint and vacuum the store file",
+  summary: "delete expired memories, prune unused assets, checkpoint and vacuum the store file",
   usage: "memzip compact [--db DB] [--json]",
-  help: `Deletes every asset no memory needs (also a dictionary or snapshot a namespace would write
+  help: `Deletes every memory whose expiry has passed (with its history; a text another memory reads is
+handed over to it), then every asset no memory needs (also a dictionary or snapshot a namespace would write
 with but that lost to another codec on every memory), moves the write-ahead log into the file and
 rebuilds the file without free pages. Needs free disk space about the file's size while it runs.
-With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileBytesAfter"}.`,
+With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted), "fileBytesBefore",
+"fileBytesAfter"}.`,
   options: STORE_OPTIONS,
   async run(context) {
     const engine = openEngine(context);
@@ -19,7 +21,8 @@ With --json: {"removed": [{"id", "kind", "bytes"}], "fileBytesBefore", "fileByte
       emit(
         context,
         report,
-        `${report.removed.map((a) => `removed ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})\n`).join("")}` +
+        `expired memories deleted: ${report.expired}\n` +
+          `${report.removed.map((a) => `removed ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})\n`).join("")}` +
           `store file ${formatBytes(report.fileBytesBefore)} -> ${formatBytes(report.fileBytesAfter)}`,
       );
       return 0;

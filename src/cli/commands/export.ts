@@ -6,19 +6,21 @@ import { pipeline } from "node:stream/promises";
 import type { ExportFailure } from "../../engine.js";
 import { MemzipError, ErrorCode, resourceError } from "../../errors.js";
 import type { Command } from "../command.js";
-import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, TRANSFER_FORMATS } from "../../core/vocabulary.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { prepareOutput } from "../output-file.js";
-import { openEngine, parseChoice, storePath, usage } from "../shared.js";
+import { openEngine, parseChoice, parseFilter, storePath, usage } from "../shared.js";
 
 export const exportCommand: Command = {
   name: "export",
   summary: "write every memory's exact text as JSONL or Arrow",
-  usage: `memzip export [--format ${TRANSFER_FORMATS.join("|")}] [--out FILE [--force]] [--skip-bad] [-n NS] [--db DB]`,
+  usage: `memzip export [--format ${TRANSFER_FORMATS.join("|")}] [--out FILE [--force]] [--skip-bad] [FILTER FLAGS] [-n NS] [--db DB]`,
   help: `JSONL (default) goes to stdout, one {"id", "namespace", "kind", "tags", "meta", "createdAt", "text",
 "checksum"} per line, and can be imported again; "checksum" is the XXH32 of the text, which the
 import checks. Arrow writes an IPC file (needs --out) that pyarrow reads, with a checksum column.
+The filter flags (as for \`ls\`) export only the memories they match; expired memories are never
+exported. A memory with an expiry carries "expiresAt" (JSONL only), which an import keeps.
 With --json and --out: {"out", "format", "exported", "skipped"} on stdout.`,
   options: {
     format: { type: "string", value: "F", help: `${choices(TRANSFER_FORMATS)} (default ${TRANSFER_FORMATS[0]})` },
@@ -34,10 +36,12 @@ With --json and --out: {"out", "format", "exported", "skipped"} on stdout.`,
 code) on stderr (and under "skipped" in the --json report with --out); exits 1
 if any was skipped. Without it the first unreadable memory stops the export.`,
     },
+    ...FILTER_OPTIONS,
     ...READ_NAMESPACE,
     ...STORE_OPTIONS,
   },
   async run(context) {
+    const filter = parseFilter(context);
     const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format", TRANSFER_FORMATS[0]);
     const outPath = typeof context.values.out === "string" ? context.values.out : undefined;
     if (format === "arrow" && !outPath) throw usage("Arrow export needs --out FILE");
@@ -45,7 +49,7 @@ if any was skipped. Without it the first unreadable memory stops the export.`,
     // Checked before the store is opened, so a refused path never touches anything.
     const out = outPath === undefined ? undefined : prepareOutput(outPath, storePath(context), context.values.force === true);
     const skipped: ExportFailure[] = [];
-    const options = context.values["skip-bad"] === true ? { onBad: (failure: ExportFailure) => skipped.push(failure) } : {};
+    const options = { filter, ...(context.values["skip-bad"] === true ? { onBad: (failure: ExportFailure) => skipped.push(failure) } : {}) };
     let exported = 0;
     const counted = async function* (jsonLines: AsyncIterable<string>): AsyncGenerator<string> {
       for await (const line of jsonLines) {

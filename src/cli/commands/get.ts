@@ -9,10 +9,12 @@ export const getCommand: Command = {
   summary: "print a memory's exact original text",
   usage: `memzip get ID [-n NS] [--mode ${RECALL_MODES.join("|")}] [--db DB] [--json]`,
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
-With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "codec",
+With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "expiresAt" (when
+set), "codec",
 "contentHash" (the hash identical texts share, hex), "mode", "text"} (and "summary", "entities"
 when the memory has semantic features).
-Ids are unique within a namespace: without -n, the id must exist in one namespace only.`,
+Ids are unique within a namespace: without -n, the id must exist in one namespace only. An expired
+memory is not found (E_NOT_FOUND), as a missing one.`,
   options: {
     mode: {
       type: "string",

@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, readInputFile, requirePositional } from "../shared.js";
+import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
@@ -24,9 +24,10 @@ function progressDetail(p: ImportProgress): string {
 export const importCommand: Command = {
   name: "import",
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--queue URL [--chunk N]] [--db DB] [--json]",
-  help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?}; other
-fields are kept in meta. A record's id is kept; without one the id is derived from the text, so
+  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
+  help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
+(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. --ttl gives
+records without their own "expiresAt" one that long after the import writes them. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues.`,
   options: {
@@ -49,6 +50,7 @@ interrupted import keeps what it finished and a rerun continues.`,
       help: "redis://HOST:PORT: put the records on the store's queue in chunks for `memzip worker`\nprocesses to code, and wait (JSONL; running it again skips the chunks done)",
     },
     chunk: { type: "string", value: "N", help: "records per queued chunk (default 32)" },
+    ttl: { type: "string", value: "DURATION", help: "records expire DURATION after they are written: 30d, 12h, 90m\n(a record's own expiresAt wins; not with --queue)" },
     ...WRITE_NAMESPACE,
     ...CODING_OPTIONS,
     ...STORE_OPTIONS,
@@ -61,7 +63,9 @@ interrupted import keeps what it finished and a rerun continues.`,
     // A missing file is named before the store is opened.
     const size = inputFileSize(file, "FILE");
     const codec = parseCodec(context.values.codec);
+    const ttlMs = parseTtl(context.values.ttl);
     if (typeof context.values.queue === "string") {
+      if (ttlMs !== undefined) throw new MemzipError(ErrorCode.USAGE, "--ttl does not go with --queue", { hint: 'Give each record its own "expiresAt", or import without --queue.' });
       if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
       return runQueuedImport(context, file, context.values.queue, codec);
     }
@@ -76,6 +80,7 @@ interrupted import keeps what it finished and a rerun continues.`,
         end: arrow ? undefined : size,
         ...(batchSize ? { batchSize } : {}),
         ...(codec ? { codec } : {}),
+        ...(ttlMs === undefined ? {} : { ttlMs }),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
         onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
       };

@@ -5,10 +5,10 @@ import { emit, openEngine, parseFilter, parseInteger } from "../shared.js";
 export const lsCommand: Command = {
   name: "ls",
   summary: "list memories (id, namespace, kind, codec, sizes, tags, date), filtered and paged",
-  usage: "memzip ls [-n NS] [--kind KIND] [--tag TAG …] [--since TIME] [--until TIME] [--limit N] [--cursor C] [--db DB] [--json]",
+  usage: "memzip ls [-n NS] [--kind KIND] [--tag TAG …] [--any-tag TAG …] [--meta K=V …] [--since TIME] [--until TIME] [--updated-since TIME] [--updated-until TIME] [--limit N] [--cursor C] [--db DB] [--json]",
   help: `One row a memory, in the order they were written: id, namespace, kind, codec, text bytes,
 stored bytes (its envelope; 0 for a text another memory already holds), tags, creation time.
-A page ends with the command for the next one (--cursor). With --json: {"memories": [...], "count",
+Expired memories are left out. A page ends with the command for the next one (--cursor). With --json: {"memories": [...] (with "expiresAt" where one is set), "count",
 "originalBytes", "storedBytes" (totals of the page), "next" (the cursor of the next page, or null)}.`,
   options: {
     ...FILTER_OPTIONS,

@@ -1,23 +1,24 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "../command.js";
-import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, LOSSY_RECALL_MODES } from "../../core/vocabulary.js";
 import { entityExtractor } from "../../semantic/entities-nlp.js";
 import { HashedNgramEmbedder } from "../../search/similarity.js";
 import { assessQuality, type QualityReport } from "../../quality/assess.js";
 import { ratioQualityChart } from "../../quality/chart.js";
 import { ProgressBar } from "../progress.js";
-import { emit, openEngine, parseChoice, parseInteger } from "../shared.js";
+import { emit, openEngine, parseChoice, parseFilter, parseInteger } from "../shared.js";
 
 export const qualityCommand: Command = {
   name: "quality",
   summary: "score how well memories read back: exact match, and the semantic form against the original",
-  usage: `memzip quality [--mode ${LOSSY_RECALL_MODES.join("|")}] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [-n NS] [--db DB] [--json]`,
+  usage: `memzip quality [--mode ${LOSSY_RECALL_MODES.join("|")}] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [FILTER FLAGS] [-n NS] [--db DB] [--json]`,
   help: `Reads every memory back exactly (exact match, stored bytes over original, latency) and, for
 memories with semantic features, scores their lossy form against the original: ROUGE-L F1, BLEU
 (smoothed), embedding cosine (embedder ngram-256, named in the report), entity precision and recall
 (rule-based entities of the original kept by the stored entities or the lossy text), ratio and
-latency. Flags similarity < 0.85 and entity recall < 0.95. Exit code 1 when a memory is flagged.`,
+latency. Flags similarity < 0.85 and entity recall < 0.95. Exit code 1 when a memory is flagged.
+The filter flags (as for \`ls\`) assess only the memories they match.`,
   options: {
     mode: {
       type: "string",
@@ -29,6 +30,7 @@ the text back from summary and entities (needs semantic backends in the config)`
     failures: { type: "string", value: "FILE", help: "write the flagged memories (original and lossy text, scores) as JSONL" },
     chart: { type: "string", value: "FILE.svg", help: "draw ratio against quality, one point a memory" },
     rows: { type: "boolean", help: "with --json, include every memory's scores" },
+    ...FILTER_OPTIONS,
     ...READ_NAMESPACE,
     ...STORE_OPTIONS,
   },
@@ -36,6 +38,7 @@ the text back from summary and entities (needs semantic backends in the config)`
     const mode = parseChoice(LOSSY_RECALL_MODES, context.values.mode, "mode", "summary");
     const limit = parseInteger(context.values.limit, "limit", 1, Number.MAX_SAFE_INTEGER);
     const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+    const filter = parseFilter(context);
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const bar = new ProgressBar(context.stderr, "quality", !context.json);
@@ -45,6 +48,7 @@ the text back from summary and entities (needs semantic backends in the config)`
         extractor: entityExtractor,
         ...(limit === undefined ? {} : { limit }),
         ...(namespace ? { namespace } : {}),
+        filter,
         onProgress: (done, total) => bar.update(done, done, total),
       });
       bar.done();

@@ -1,27 +1,30 @@
 import type { Command } from "../command.js";
-import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { CODING_OPTIONS, FILTER_OPTIONS, STORE_OPTIONS } from "../command.js";
 import { WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, openEngine, parseCodec } from "../shared.js";
+import { emit, openEngine, parseCodec, parseFilter } from "../shared.js";
 
 export const recodeCommand: Command = {
   name: "recode",
   summary: "re-encode a namespace with the current policy or one codec",
-  usage: "memzip recode [--to CODEC] [--model M] [-n NS] [--db DB] [--json]",
+  usage: "memzip recode [--to CODEC] [--model M] [FILTER FLAGS] [-n NS] [--db DB] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that
-codec (before changing models or machines). Every new envelope is verified before commit.`,
+codec (before changing models or machines). Every new envelope is verified before commit. The
+filter flags (as for \`ls\`) recode only the memories of the namespace they match.`,
   options: {
     to: { type: "string", value: "CODEC", help: `${WRITE_CODEC_NAMES.join(", ")} (llm needs --model)` },
+    ...FILTER_OPTIONS,
     namespace: { type: "string", short: "n", value: "NS", help: 'namespace to recode (default: "default")' },
     ...CODING_OPTIONS,
     ...STORE_OPTIONS,
   },
   async run(context) {
     const codec = parseCodec(context.values.to);
+    const filter = parseFilter(context);
     const engine = openEngine(context);
     const bar = new ProgressBar(context.stderr, "recode", !context.json);
     try {
-      const report = await engine.recode(engine.options.namespace, codec ? { codec } : {}, (p) => bar.update(p.done, p.done, p.total));
+      const report = await engine.recode(engine.options.namespace, { filter, ...(codec ? { codec } : {}) }, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       // Assets the recode left unused (and no namespace writes with) go now.
       const pruned = await engine.pruneAssets({ namespace: engine.options.namespace });

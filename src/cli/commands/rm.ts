@@ -1,11 +1,11 @@
 import type { Command } from "../command.js";
 import { FILTER_OPTIONS, STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, parseFilter, requirePositional, usage } from "../shared.js";
+import { emit, FILTER_FLAGS, openEngine, parseFilter, requirePositional, usage } from "../shared.js";
 
 export const rmCommand: Command = {
   name: "rm",
   summary: "forget memories by id, or every memory a filter matches",
-  usage: "memzip rm ID [ID...] [-n NS] | memzip rm --where [--kind KIND] [--tag TAG …] [--since TIME] [--until TIME] [-n NS] [--all] [--dry-run] [--db DB] [--json]",
+  usage: "memzip rm ID [ID...] [-n NS] | memzip rm --where [FILTER FLAGS] [-n NS] [--all] [--dry-run] [--db DB] [--json]",
   help: `Ids are unique within a namespace: without -n, each id must exist in one namespace only.
 --where deletes every memory the filter flags match (the same flags as \`ls\`; -n limits it to one
 namespace); a filter that narrows nothing is refused unless --all is given. --dry-run counts and
@@ -37,7 +37,7 @@ With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace",
         await engine.close();
       }
     }
-    for (const flag of ["kind", "tag", "since", "until", "all", "dry-run"]) {
+    for (const flag of [...FILTER_FLAGS, "all", "dry-run"]) {
       if (values[flag] !== undefined) throw usage(`--${flag} applies with --where only`);
     }
     requirePositional(context, 0, "ID");

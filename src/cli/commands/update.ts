@@ -2,15 +2,16 @@ import type { Command } from "../command.js";
 import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, MEMORY_KINDS } from "../../core/vocabulary.js";
 import { bytesToText } from "../../codec/text.js";
-import { emit, openEngine, parseChoice, readInputFile, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseTtl, readInputFile, requirePositional, usage } from "../shared.js";
 
 export const updateCommand: Command = {
   name: "update",
-  summary: "change a memory's text, kind, tags or meta; what is not given stays",
-  usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [-n NS]',
+  summary: "change a memory's text, kind, tags, meta or expiry; what is not given stays",
+  usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [--ttl DURATION | --no-expiry] [-n NS]',
   help: `Patch semantics: only what is given changes; the creation time stays. --tag replaces the tag
 list (repeat for several; --no-tags empties it); --meta KEY=VALUE sets one key (VALUE is JSON when it
-parses as JSON, else a string) and KEY= removes it. A new text is coded and verified like \`add\`.
+parses as JSON, else a string) and KEY= removes it. --ttl sets the memory to expire that long from
+now; --no-expiry clears an expiry. A new text is coded and verified like \`add\`.
 With --json: the write result ({"id", "namespace", "status", "codec", "originalBytes", "storedBytes"}).`,
   options: {
     text: { type: "string", value: "TEXT", help: "the new text" },
@@ -19,6 +20,8 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
     tag: { type: "string", multiple: true, value: "T", help: "the new tag list: one tag a flag" },
     "no-tags": { type: "boolean", help: "remove every tag" },
     meta: { type: "string", multiple: true, value: "K=V", help: "set meta key K to V (JSON or string); K= removes K" },
+    ttl: { type: "string", value: "DURATION", help: "expire DURATION from now: 30d, 12h, 90m (reads skip it then; compact deletes it)" },
+    "no-expiry": { type: "boolean", help: "clear the memory's expiry (it never expires)" },
     ...ID_NAMESPACE,
     ...STORE_OPTIONS,
   },
@@ -46,11 +49,16 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
       }
       (meta ??= {})[pair.slice(0, at)] = value;
     }
-    if (text === undefined && kind === undefined && tags === undefined && meta === undefined) throw usage("nothing to change: give --text, --file, --kind, --tag, --no-tags or --meta");
+    const ttlMs = parseTtl(values.ttl);
+    if (ttlMs !== undefined && values["no-expiry"] === true) throw usage("--ttl and --no-expiry contradict each other");
+    const expiry = ttlMs !== undefined ? { ttlMs } : values["no-expiry"] === true ? { expiresAt: null } : {};
+    if (text === undefined && kind === undefined && tags === undefined && meta === undefined && Object.keys(expiry).length === 0) {
+      throw usage("nothing to change: give --text, --file, --kind, --tag, --no-tags, --meta, --ttl or --no-expiry");
+    }
     const engine = openEngine(context);
     try {
       const namespace = typeof values.namespace === "string" ? values.namespace : undefined;
-      const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}) }, namespace);
+      const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...expiry }, namespace);
       emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
       return 0;
     } finally {

@@ -10,6 +10,7 @@ import type {
   MemoryRepository,
   MemorySummary,
   HistoryUsage,
+  MemoryFilter,
   PageQuery,
   ScanOptions,
   StoredMemory,
@@ -147,22 +148,11 @@ export class PgMemories implements MemoryRepository {
 
   async page(query: PageQuery): Promise<MemoryPage> {
     const params: unknown[] = [decodeCursor(query.cursor)];
-    const where: string[] = ["m.seq > $1"];
-    const add = (clause: (n: string) => string, value: unknown): void => {
-      params.push(value);
-      where.push(clause(`$${params.length}`));
-    };
-    if (query.namespaces !== undefined) {
-      if (query.namespaces.length === 0) return { items: [], next: null };
-      add((p) => `n.name = ANY(${p}::text[])`, [...query.namespaces]);
-    }
-    if (query.kind !== undefined) add((p) => `m.kind = ${p}`, kindNumber(query.kind));
-    for (const tag of new Set(query.tags ?? [])) add((p) => `m.tags @> ${p}::jsonb`, JSON.stringify([tag]));
-    if (query.createdFrom !== undefined) add((p) => `m.created_at >= ${p}`, query.createdFrom);
-    if (query.createdBefore !== undefined) add((p) => `m.created_at < ${p}`, query.createdBefore);
+    const where = filterWhere(query, params);
+    if (where === undefined) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
     params.push(limit + 1);
-    const rows = await this.database.query<PgMemoryRow>(`${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE ${where.join(" AND ")} ORDER BY m.seq LIMIT $${params.length}`, params);
+    const rows = await this.database.query<PgMemoryRow>(`${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE m.seq > $1${where} ORDER BY m.seq LIMIT $${params.length}`, params);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
@@ -181,10 +171,15 @@ export class PgMemories implements MemoryRepository {
     let after = 0;
     for (;;) {
       signal?.throwIfAborted();
-      const rows =
-        ns === undefined
-          ? await this.database.query<PgMemoryRow>(`${WITH_ENVELOPE} WHERE m.seq > $1 ORDER BY m.seq LIMIT $2`, [after, batchSize])
-          : await this.database.query<PgMemoryRow>(`${WITH_ENVELOPE} WHERE m.seq > $1 AND m.ns = $2 ORDER BY m.seq LIMIT $3`, [after, ns, batchSize]);
+      const params: unknown[] = [after];
+      let where = ns === undefined ? "" : (params.push(ns), ` AND m.ns = $${params.length}`);
+      if (options.filter) {
+        const filtered = filterWhere(options.filter, params);
+        if (filtered === undefined) return;
+        where += filtered;
+      }
+      params.push(batchSize);
+      const rows = await this.database.query<PgMemoryRow>(`${WITH_ENVELOPE} WHERE m.seq > $1${where} ORDER BY m.seq LIMIT $${params.length}`, params);
       if (rows.length === 0) return;
       for (const row of rows) {
         signal?.throwIfAborted();
@@ -260,4 +255,40 @@ function decodeCursor(cursor: string | undefined): number {
     throw new MemzipError(ErrorCode.USAGE, `invalid page cursor ${JSON.stringify(cursor.slice(0, 40))}`, { hint: "Pass the `next` value of the previous page as it was given, or no cursor for the first page." });
   }
   return seq;
+}
+
+/** When a memory last changed: its newest history entry's replacement, else its creation (as SQLite's store). */
+const UPDATED_AT = "coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = m.seq), m.created_at)";
+
+/**
+ * A filter as SQL conditions (each after " AND ") over `memories m JOIN namespaces n`, its values
+ * appended to `params`; undefined when it matches nothing (an empty namespace list).
+ */
+function filterWhere(filter: MemoryFilter, params: unknown[]): string | undefined {
+  const where: string[] = [];
+  const add = (clause: (n: string) => string, value: unknown): void => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  if (filter.namespaces !== undefined) {
+    if (filter.namespaces.length === 0) return undefined;
+    add((p) => `n.name = ANY(${p}::text[])`, [...filter.namespaces]);
+  }
+  if (filter.kind !== undefined) add((p) => `m.kind = ${p}`, kindNumber(filter.kind));
+  for (const tag of new Set(filter.tags ?? [])) add((p) => `m.tags @> ${p}::jsonb`, JSON.stringify([tag]));
+  const anyTags = [...new Set(filter.anyTags ?? [])];
+  if (anyTags.length > 0) add((p) => `jsonb_typeof(m.tags) = 'array' AND m.tags ?| ${p}::text[]`, anyTags);
+  if (filter.createdFrom !== undefined) add((p) => `m.created_at >= ${p}`, filter.createdFrom);
+  if (filter.createdBefore !== undefined) add((p) => `m.created_at < ${p}`, filter.createdBefore);
+  if (filter.updatedFrom !== undefined) add((p) => `${UPDATED_AT} >= ${p}`, filter.updatedFrom);
+  if (filter.updatedBefore !== undefined) add((p) => `${UPDATED_AT} < ${p}`, filter.updatedBefore);
+  for (const [key, value] of Object.entries(filter.meta ?? {})) {
+    // meta is text kept byte for byte; compared as jsonb (the stored JSON value, key order aside).
+    params.push(key);
+    const k = `$${params.length}`;
+    add((p) => `(m.meta::jsonb -> ${k}::text) = ${p}::jsonb`, JSON.stringify(value ?? null));
+  }
+  if (filter.activeAt !== undefined) add((p) => `(m.expires_at IS NULL OR m.expires_at > ${p})`, filter.activeAt);
+  if (filter.expiredBy !== undefined) add((p) => `m.expires_at <= ${p}`, filter.expiredBy);
+  return where.map((w) => ` AND ${w}`).join("");
 }

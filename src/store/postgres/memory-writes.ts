@@ -31,7 +31,7 @@ function textsOf(memories: readonly StoredMemory[], hashes: readonly (Buffer | n
   });
   return [checksums, found];
 }
-/** Rows per multi-row INSERT (14 parameters each, well under PostgreSQL's 65,535). */
+/** Rows per multi-row INSERT (15 parameters each, well under PostgreSQL's 65,535). */
 const PUT_SLICE = 1000;
 const BUMP = "UPDATE memzip_state SET changes = changes + 1 WHERE id = 1";
 
@@ -105,6 +105,7 @@ export class PgMemoryWrites {
           memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
           Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
           envelope,
+          memory.expiresAt ?? null,
         ];
         let seq: number;
         if (before) {
@@ -122,14 +123,14 @@ export class PgMemoryWrites {
           }
           await tx.query(
             `UPDATE memories SET kind = $1, created_at = $2, codec = $3, asset = $4, original_length = $5, checksum = $6, content_hash = $7, content_of = $8,
-               language = $9, tags = $10, meta = $11, envelope = $12, version = version + 1 WHERE seq = $13`,
+               language = $9, tags = $10, meta = $11, envelope = $12, expires_at = $13, version = version + 1 WHERE seq = $14`,
             [...values, before.seq],
           );
           seq = before.seq;
         } else {
           const inserted = await tx.query<{ seq: number }>(
-            `INSERT INTO memories (kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope, ns, id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING seq`,
+            `INSERT INTO memories (kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope, expires_at, ns, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
             [...values, ns, memory.id],
           );
           seq = (inserted.rows[0] as { seq: number }).seq;
@@ -199,6 +200,7 @@ export class PgMemoryWrites {
           memory.tags.length > 0 ? JSON.stringify(memory.tags) : null,
           Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null,
           asBuffer(memory.envelope),
+          memory.expiresAt ?? null,
           nss[start + i],
           memory.id,
         ];
@@ -206,7 +208,7 @@ export class PgMemoryWrites {
         params.push(...values);
       }
       const inserted = await tx.query<{ seq: number; ns: number; id: string }>(
-        `INSERT INTO memories (kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope, ns, id)
+        `INSERT INTO memories (kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags, meta, envelope, expires_at, ns, id)
          VALUES ${rows.join(", ")} RETURNING seq, ns, id`,
         params,
       );

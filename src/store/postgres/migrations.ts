@@ -122,6 +122,9 @@ export const PG_MIGRATIONS: readonly string[] = [
      payload bytea NOT NULL,
      PRIMARY KEY (seq, version)
    );`,
+  // Expiry: when a memory stops being readable (ms since the epoch; NULL: never), as SQLite's step.
+  `ALTER TABLE memories ADD COLUMN expires_at bigint;
+   CREATE INDEX memories_by_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;`,
 ];
 
 /** memzip's tables (usage, compact). */

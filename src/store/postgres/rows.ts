@@ -10,7 +10,7 @@ export interface PgMemoryRow extends MemoryColumns {
 }
 
 export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, m.tags, m.created_at, m.meta, c.name AS codec, m.original_length, m.checksum,
-  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, octet_length(m.envelope) AS stored_length`;
+  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, m.expires_at, octet_length(m.envelope) AS stored_length`;
 export const SUMMARY_FROM = `FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
   LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of`;
 /** A memory with the envelope it reads: its own, or that of the memory holding its text. */

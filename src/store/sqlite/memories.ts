@@ -10,6 +10,7 @@ import type {
   MemoryRepository,
   MemorySummary,
   HistoryUsage,
+  MemoryFilter,
   PageQuery,
   ScanOptions,
   StoredMemory,
@@ -22,7 +23,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
-import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
+import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
 const SCAN_BATCH = 256;
@@ -163,36 +164,68 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async page(query: PageQuery): Promise<MemoryPage> {
-    const where: string[] = ["m.seq > ?"];
-    const params: (string | number)[] = [decodeCursor(query.cursor)];
-    if (query.namespaces !== undefined) {
-      const ns = query.namespaces.map((name) => this.database.namespaceId(name, false)).filter((n): n is number => n !== undefined);
-      if (ns.length === 0) return { items: [], next: null };
-      where.push(`+m.ns IN (${ns.map(() => "?").join(", ")})`);
-      params.push(...ns);
-    }
-    if (query.kind !== undefined) {
-      where.push("m.kind = ?");
-      params.push(kindNumber(query.kind));
-    }
-    for (const tag of new Set(query.tags ?? [])) {
-      where.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value = ?)`);
-      params.push(tag);
-    }
-    if (query.createdFrom !== undefined) {
-      where.push("m.created_at >= ?");
-      params.push(query.createdFrom);
-    }
-    if (query.createdBefore !== undefined) {
-      where.push("m.created_at < ?");
-      params.push(query.createdBefore);
-    }
+    const filter = this.filterWhere(query);
+    if (!filter) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
-    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE ${where.join(" AND ")} ORDER BY m.seq LIMIT ?`;
-    const rows = this.database.db.prepare(sql).all(...params, limit + 1) as MemoryRow[];
+    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
+    const rows = this.database.db.prepare(sql).all(decodeCursor(query.cursor), ...filter.params, limit + 1) as MemoryRow[];
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** A filter as SQL conditions (each after " AND ") over `memories m`; undefined when it matches nothing (no such namespace). */
+  private filterWhere(filter: MemoryFilter): { sql: string; params: (string | number)[] } | undefined {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.namespaces !== undefined) {
+      const ns = filter.namespaces.map((name) => this.database.namespaceId(name, false)).filter((n): n is number => n !== undefined);
+      if (ns.length === 0) return undefined;
+      where.push(`+m.ns IN (${ns.map(() => "?").join(", ")})`);
+      params.push(...ns);
+    }
+    if (filter.kind !== undefined) {
+      where.push("m.kind = ?");
+      params.push(kindNumber(filter.kind));
+    }
+    for (const tag of new Set(filter.tags ?? [])) {
+      where.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value = ?)`);
+      params.push(tag);
+    }
+    const anyTags = [...new Set(filter.anyTags ?? [])];
+    if (anyTags.length > 0) {
+      where.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value IN (${anyTags.map(() => "?").join(", ")}))`);
+      params.push(...anyTags);
+    }
+    const range = (column: string, from: number | undefined, before: number | undefined): void => {
+      if (from !== undefined) {
+        where.push(`${column} >= ?`);
+        params.push(from);
+      }
+      if (before !== undefined) {
+        where.push(`${column} < ?`);
+        params.push(before);
+      }
+    };
+    range("m.created_at", filter.createdFrom, filter.createdBefore);
+    range(UPDATED_AT, filter.updatedFrom, filter.updatedBefore);
+    for (const [key, value] of Object.entries(filter.meta ?? {})) {
+      // The stored value as JSON text (json_each gives true/false as 1/0), against the wanted value normalised by json().
+      where.push(
+        `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
+           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
+      );
+      params.push(key, JSON.stringify(value ?? null));
+    }
+    if (filter.activeAt !== undefined) {
+      where.push("(m.expires_at IS NULL OR m.expires_at > ?)");
+      params.push(filter.activeAt);
+    }
+    if (filter.expiredBy !== undefined) {
+      where.push("m.expires_at <= ?");
+      params.push(filter.expiredBy);
+    }
+    return { sql: where.map((w) => ` AND ${w}`).join(""), params };
   }
 
   /**
@@ -202,12 +235,17 @@ export class SqliteMemories implements MemoryRepository {
   async *scan(options: ScanOptions = {}): AsyncGenerator<StoredMemory> {
     const { namespace, signal } = options;
     const batchSize = Math.max(1, Math.floor(options.batchSize ?? SCAN_BATCH));
+    const filter = options.filter ? this.filterWhere(options.filter) : undefined;
+    if (options.filter && !filter) return;
+    const filtered = filter ? this.database.db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ?${namespace === undefined ? "" : " AND +m.ns = ?"}${filter.sql} ORDER BY m.seq LIMIT ?`) : undefined;
     const page = (after: number): MemoryRow[] | undefined => {
       signal?.throwIfAborted();
       try {
-        if (namespace === undefined) return this.statements.scanAll.all(after, batchSize) as MemoryRow[];
-        const ns = this.database.namespaceId(namespace, false);
-        return ns === undefined ? undefined : (this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[]);
+        const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+        if (namespace !== undefined && ns === undefined) return undefined;
+        if (filtered && filter) return filtered.all(after, ...(ns === undefined ? [] : [ns]), ...filter.params, batchSize) as MemoryRow[];
+        if (ns === undefined) return this.statements.scanAll.all(after, batchSize) as MemoryRow[];
+        return this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[];
       } catch (error) {
         throw typedError(error);
       }

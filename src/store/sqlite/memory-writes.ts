@@ -40,12 +40,12 @@ export class MemoryWrites {
       ),
       deleteVersions: db.prepare("DELETE FROM memory_versions WHERE seq = ?"),
       insertMemory: db.prepare(
-        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope)
-         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope)`,
+        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope, expires_at)
+         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope, @expiresAt)`,
       ),
       updateMemory: db.prepare(
         `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
-           content_hash = @contentHash, content_of = @contentOf, language = @language, tags_ref = @tagsRef, meta_ref = @metaRef, envelope = @envelope, version = version + 1
+           content_hash = @contentHash, content_of = @contentOf, language = @language, tags_ref = @tagsRef, meta_ref = @metaRef, envelope = @envelope, expires_at = @expiresAt, version = version + 1
          WHERE seq = @seq`,
       ),
       replaceEnvelope: db.prepare(
@@ -105,6 +105,7 @@ export class MemoryWrites {
           tagsRef: database.valueRef(memory.tags.length > 0 ? JSON.stringify(memory.tags) : null),
           metaRef: database.valueRef(Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null),
           envelope: asBuffer(memory.envelope),
+          expiresAt: memory.expiresAt ?? null,
         };
         if (holder) {
           Object.assign(row, { codec: holder.codec, asset: holder.asset, envelope: EMPTY, contentOf: holder.seq });

@@ -12,9 +12,13 @@ export interface MemoryRow extends MemoryColumns {
 
 /** A memory's tags as JSON text (stored once per distinct value in memory_values). */
 export const TAGS_JSON = "tv.json";
+/** A memory's meta as JSON text. */
+export const META_JSON = "mv.json";
+/** When a memory last changed: its newest history entry's replacement (when its current text became current), else its creation. */
+export const UPDATED_AT = "coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = m.seq), m.created_at)";
 
 export const SUMMARY_SELECT = `SELECT m.seq, m.id, n.name AS namespace, m.kind, ${TAGS_JSON} AS tags, m.created_at, mv.json AS meta, c.name AS codec, m.original_length, m.checksum,
-  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, length(m.envelope) AS stored_length`;
+  a.id AS asset_id, p.id AS content_of, m.content_hash, m.language, m.version, m.expires_at, length(m.envelope) AS stored_length`;
 export const SUMMARY_FROM = `FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
   LEFT JOIN assets a ON a.n = m.asset LEFT JOIN memories p ON p.seq = m.content_of
   LEFT JOIN memory_values tv ON tv.n = m.tags_ref LEFT JOIN memory_values mv ON mv.n = m.meta_ref`;

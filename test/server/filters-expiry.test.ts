@@ -1,0 +1,86 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Engine } from "../../src/engine.js";
+import { createServer } from "../../src/server/app.js";
+import { createMcpServer } from "../../src/server/mcp.js";
+import { tempDir } from "../helpers.js";
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+describe("the filter and expiry over REST and MCP", () => {
+  it("list, delete and export take tags any/all, updated time and meta; expiresAt is written, shown, honoured", async () => {
+    using dir = tempDir();
+    const clock = { now: T0 };
+    const engine = Engine.open({ db: join(dir.path, "rest.db"), cache: "off", workers: 0, clock: () => clock.now });
+    const server = await createServer({ engine, logLevel: "silent" });
+    const client = new Client({ name: "test", version: "1" });
+    try {
+      const { key } = await engine.keys.create({ role: "write", namespaces: ["alpha"] });
+      const url = await server.listen("127.0.0.1", 0);
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+        const raw = await response.text();
+        return { status: response.status, raw, json: raw && response.headers.get("content-type")?.startsWith("application/json") ? (JSON.parse(raw) as Record<string, unknown>) : undefined };
+      };
+      const items = [
+        { id: "a", text: "alpha memory about the ledger", tags: ["x", "y"], meta: { team: "core", n: 1 }, createdAt: T0 },
+        { id: "b", text: "beta memory about the billing", tags: ["x"], meta: { team: "web", n: "1" }, createdAt: T0 + DAY, expiresAt: T0 + 10 * DAY },
+        { id: "c", text: "gamma memory about the deploy", tags: ["z"], meta: { team: "core" }, createdAt: T0 + 2 * DAY },
+      ];
+      assert.equal((await call("POST", "/v1/memories:batch", { items })).status, 201);
+      const list = async (query: string) => {
+        const answer = await call("GET", `/v1/memories?${query}`);
+        assert.equal(answer.status, 200, answer.raw);
+        return (answer.json?.items as { id: string; expiresAt?: number }[]).map((m) => m.id);
+      };
+      assert.deepEqual(await list("anyTag=y&anyTag=z"), ["a", "c"]);
+      assert.deepEqual(await list("tag=x&tag=y"), ["a"]);
+      assert.deepEqual(await list(`meta=${encodeURIComponent("team=core")}&meta=${encodeURIComponent("n=1")}`), ["a"]);
+      assert.deepEqual(await list(`meta=${encodeURIComponent('n="1"')}`), ["b"]);
+      clock.now = T0 + 5 * DAY;
+      assert.equal((await call("PATCH", "/v1/memories/c", { text: "gamma memory about the deploy, retried" })).status, 200);
+      assert.deepEqual(await list(`updatedFrom=${T0 + 4 * DAY}`), ["c"]);
+      assert.equal((await call("GET", "/v1/memories?meta=nokey")).status, 400);
+      const listed = (await call("GET", "/v1/memories?tag=x")).json?.items as { id: string; expiresAt?: number }[];
+      assert.deepEqual(listed.map((m) => [m.id, m.expiresAt]), [["a", undefined], ["b", T0 + 10 * DAY]]);
+
+      const exported = await call("GET", `/v1/export?namespace=alpha&meta=${encodeURIComponent("team=core")}`);
+      assert.deepEqual(exported.raw.trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id), ["a", "c"]);
+      const dry = await call("POST", "/v1/memories:delete", { anyTags: ["z"], meta: { team: "core" }, dryRun: true });
+      assert.deepEqual([dry.json?.count, (dry.json?.ids as { id: string }[]).map((r) => r.id)], [1, ["c"]]);
+
+      // MCP: list takes the same filter (JSON form); remember and update write expiresAt.
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await createMcpServer({ engine, scope: { keyId: "k", role: "write", namespaces: ["alpha"] }, textBytes: 1 << 20 }).connect(serverSide);
+      await client.connect(clientSide);
+      const tool = async (name: string, args: Record<string, unknown>) => {
+        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+        assert.ok(!result.isError, JSON.stringify(result.content));
+        return result.structuredContent as Record<string, unknown>;
+      };
+      const mcpList = async (args: Record<string, unknown>) => ((await tool("list_memories", args)).memories as { id: string }[]).map((m) => m.id);
+      assert.deepEqual(await mcpList({ anyTags: ["y", "z"], meta: { team: "core" } }), ["a", "c"]);
+      await tool("remember", { id: "d", text: "delta memory that expires soon", expiresAt: T0 + 6 * DAY });
+      assert.equal((await engine.memory("d", "alpha")).expiresAt, T0 + 6 * DAY);
+      await tool("update_memory", { id: "a", expiresAt: T0 + 7 * DAY });
+      assert.equal((await engine.memory("a", "alpha")).expiresAt, T0 + 7 * DAY);
+
+      clock.now = T0 + 8 * DAY; // "a" and "d" expired
+      assert.deepEqual(await list(""), ["b", "c"]);
+      assert.deepEqual(await mcpList({}), ["b", "c"]);
+      assert.equal((await call("GET", "/v1/memories/a?namespace=alpha")).status, 404, "an expired memory is 404, as a missing one");
+      assert.equal((await call("GET", "/v1/memories/a/history?namespace=alpha")).status, 404);
+      assert.equal((await call("PATCH", "/v1/memories/b", { expiresAt: null })).status, 200);
+      clock.now = T0 + 20 * DAY;
+      assert.deepEqual(await list(""), ["b", "c"], "null cleared b's expiry");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
