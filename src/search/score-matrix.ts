@@ -31,7 +31,10 @@ export interface VectorRows {
   readonly rows: number;
   /** Appends one stored vector (its encoded bytes); returns its row. */
   append(bytes: Uint8Array): number;
-  /** The dot product of `query` with every row's decoded unit vector (a new array, row order). */
+  /**
+   * The dot product of `query` with every row's decoded unit vector, in row order: a view of the
+   * table's memory, valid (and the caller's to change) until the next `scores` or `append`.
+   */
   scores(query: Float32Array): Float32Array;
   /** Row `r` decoded: a unit vector (or zeros). */
   vector(r: number): Float32Array;
@@ -105,7 +108,7 @@ export class FloatRows implements VectorRows {
     padded.set(query.subarray(0, this.dimensions));
     const outAt = this.stride * 4;
     this.exports.scores(0, this.matrixAt, this.count, this.stride, outAt);
-    return new Float32Array(buffer, outAt, this.count).slice();
+    return new Float32Array(buffer, outAt, this.count);
   }
 
   compacted(keep: readonly number[]): VectorRows {
@@ -221,7 +224,7 @@ export class TernaryRows implements VectorRows {
       }
     }
     this.exports.scores(0, this.codesAt(), this.count, this.width, this.normsAt(), this.outAt());
-    return new Float32Array(buffer, this.outAt(), this.count).slice();
+    return new Float32Array(buffer, this.outAt(), this.count);
   }
 
   compacted(keep: readonly number[]): VectorRows {
