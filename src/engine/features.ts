@@ -111,32 +111,35 @@ export class Features {
   async searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
-    const only = await this.admitted(options);
-    return index.search(query, { ...options, ...(only ? { only } : {}) });
+    return index.search(query, { ...options, ...(await this.admitted(options)) });
   }
 
   /**
-   * The memories a filter admits, read a page at a time; expired memories never are. Undefined
-   * (no restriction) when the filter narrows nothing beyond namespaces and none has expired.
+   * What a search may return besides its namespaces: with a filter, the memories it admits (read a
+   * page at a time; expired ones never are); without one, every memory but the expired ones not yet
+   * removed (found through the expiry index: none, or a few, in a store `compact` keeps clean).
    */
-  private async admitted(options: EngineSearchOptions): Promise<Set<string> | undefined> {
+  private async admitted(options: EngineSearchOptions): Promise<{ only?: Set<string>; except?: Set<string> }> {
     const { filter } = options;
     const namespaces = options.namespaces ?? (options.namespace === undefined ? undefined : [options.namespace]);
     const scope = namespaces ? { namespaces } : {};
     const now = this.parts.options.clock();
+    const keys = async (query: MemoryFilter): Promise<Set<string>> => {
+      const found = new Set<string>();
+      let cursor: string | undefined;
+      do {
+        options.signal?.throwIfAborted();
+        const page = await this.parts.store.memories.page({ ...query, limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
+        for (const m of page.items) found.add(memoryKey(m.namespace, m.id));
+        cursor = page.next ?? undefined;
+      } while (cursor !== undefined);
+      return found;
+    };
     if (!filter || !narrowsBeyondNamespaces(filter)) {
-      const expired = await this.parts.store.memories.page({ ...scope, expiredBy: now, limit: 1 });
-      if (expired.items.length === 0) return undefined;
+      const except = await keys({ ...scope, expiredBy: now });
+      return except.size > 0 ? { except } : {};
     }
-    const only = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      options.signal?.throwIfAborted();
-      const page = await this.parts.store.memories.page({ ...filter, ...scope, activeAt: now, limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
-      for (const m of page.items) only.add(memoryKey(m.namespace, m.id));
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
-    return only;
+    return { only: await keys({ ...filter, ...scope, activeAt: now }) };
   }
 
   /** Memories most like the memory `id`, by embedding similarity. */
@@ -144,8 +147,7 @@ export class Features {
     const namespace = await this.parts.locate(id, options.namespace);
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
-    const only = await this.admitted(options);
-    return index.related(id, namespace, { ...options, ...(only ? { only } : {}) });
+    return index.related(id, namespace, { ...options, ...(await this.admitted(options)) });
   }
 
   async close(): Promise<void> {

@@ -71,7 +71,15 @@ export class Reader {
       if (!(await memories.fingerprints(namespace, [id])).has(id)) throw notFound(id, namespace);
       return namespace;
     }
-    const holders = await memories.namespacesOf(id);
+    let holders = await memories.namespacesOf(id);
+    if (holders.length > 1) {
+      // An expired memory is absent: it neither makes the id ambiguous nor is named.
+      const live = await Promise.all(holders.map(async (holder) => {
+        const memory = await memories.get(holder, id);
+        return memory !== undefined && !this.expired(memory);
+      }));
+      holders = holders.filter((_, i) => live[i]);
+    }
     if (holders.length === 0) throw notFound(id);
     if (holders.length > 1) {
       throw new MemzipError(ErrorCode.USAGE, `memory "${id}" exists in several namespaces: ${holders.join(", ")}`, {

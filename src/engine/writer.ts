@@ -8,7 +8,7 @@ import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
 import type { CodecCandidate } from "../codec/policy.js";
 import type { createCodecs } from "../codec/registry.js";
 import { decodeStoredText, textToBytes } from "../codec/text.js";
-import { memoryKey, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
+import { memoryKey, type ContentHolder, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
 import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
@@ -103,9 +103,10 @@ export class Writer {
       // A memory written again keeps its kind, tags, meta, expiry and creation time unless the input gives new ones.
       let previous = before ? await store.memories.get(namespace, id) : undefined;
       if (previous && reader.expired(previous)) {
-        // An expired memory is gone for every read; its row (and history) goes now, so nothing of it carries over.
+        // An expired memory is gone for every read; its row (and history) goes now, as `compact` would
+        // remove it, so nothing of it carries over. An asset it leaves unused waits for `compact` (a plan
+        // running beside this one may be coding with it).
         await store.memories.delete(namespace, id);
-        if (previous.assetId !== null) await assets.dropIfUnused(previous.assetId);
         before = previous = undefined;
       }
       const expiresAt = expiryOf(input, options, now, previous?.expiresAt);
@@ -131,9 +132,11 @@ export class Writer {
       const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? now, originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
-      const holder = await store.memories.findContent(hash, sum, bytes.length);
+      const found = await store.memories.findContent(hash, sum, bytes.length);
+      // An expired holder is not one: another plan of this batch may be removing it (above).
+      const holder = found && !(found.namespace === namespace && found.id === id) && !(await this.expiredHolder(found)) ? found : undefined;
       // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
-      if (holder && !(holder.namespace === namespace && holder.id === id) && (await reader.decodesTo(holder.envelope, bytes))) {
+      if (holder && (await reader.decodesTo(holder.envelope, bytes))) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
           result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
@@ -180,6 +183,12 @@ export class Writer {
       });
     };
     return { concurrency, plan, commit };
+  }
+
+  /** Whether a content holder has expired (or is gone): a write never becomes a reference to it. */
+  private async expiredHolder(holder: ContentHolder): Promise<boolean> {
+    const memory = await this.parts.store.memories.get(holder.namespace, holder.id);
+    return !memory || this.parts.reader.expired(memory);
   }
 
   /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */

@@ -44,6 +44,8 @@ export interface SearchOptions {
   namespaces?: readonly string[];
   /** Only these memories (`memoryKey(namespace, id)`): filters applied before ranking. */
   only?: ReadonlySet<string>;
+  /** Never these memories (`memoryKey(namespace, id)`; e.g. expired ones not yet removed), decided before ranking. */
+  except?: ReadonlySet<string>;
   /** Rankings to fuse. Defaults to `hybrid`. */
   mode?: SearchMode;
   /**
@@ -316,23 +318,27 @@ export class SearchIndex {
 
   /** Which rows a query may return: its namespace(s) and filter, decided before ranking. */
   private admission(matrix: Matrix, options: Omit<SearchOptions, "mode">): ((row: number) => boolean) | undefined {
-    const { namespace, only } = options;
+    const byNamespace = this.namespaceAdmission(matrix, options);
+    const { only } = options;
+    const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
+    if (only === undefined && except === undefined) return byNamespace;
+    return (row) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(rowKey(matrix, row))) && (except === undefined || !except.has(rowKey(matrix, row)));
+  }
+
+  /** The rows of the query's namespace(s): one flag a namespace number (every row's namespace has one); undefined when all are. */
+  private namespaceAdmission(matrix: Matrix, options: Omit<SearchOptions, "mode">): ((row: number) => boolean) | undefined {
+    const { namespace } = options;
     const namespaces = options.namespaces === undefined ? undefined : new Set(options.namespaces);
-    if (namespace === undefined && namespaces === undefined && only === undefined) return undefined;
-    // One flag a namespace number; every row's namespace has a number.
+    if (namespace === undefined && namespaces === undefined) return undefined;
     const allowed = new Uint8Array(matrix.namespaceIds.size);
     let all = true;
     for (const [name, n] of matrix.namespaceIds) {
       allowed[n] = (namespace === undefined || name === namespace) && (namespaces === undefined || namespaces.has(name)) ? 1 : 0;
       if (allowed[n] === 0) all = false;
     }
-    if (only === undefined) {
-      if (all) return undefined;
-      const nsOf = matrix.nsOf;
-      return (row) => allowed[nsOf[row] as number] === 1;
-    }
+    if (all) return undefined;
     const nsOf = matrix.nsOf;
-    return (row) => allowed[nsOf[row] as number] === 1 && only.has(rowKey(matrix, row));
+    return (row) => allowed[nsOf[row] as number] === 1;
   }
 
   /** Drops the whole index; the next refresh rebuilds it. */

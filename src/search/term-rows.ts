@@ -57,6 +57,12 @@ export class TermRows {
       list.rows[list.length++] = row;
       this.held++;
     }
+    // Past the bound, the terms used longest ago go, as in `set`.
+    for (const [old, list] of this.lists) {
+      if (this.held <= this.maxEntries) break;
+      this.held -= list.length;
+      this.lists.delete(old);
+    }
   }
 
   clear(): void {

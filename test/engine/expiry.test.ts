@@ -98,4 +98,30 @@ describe("expiry per memory", () => {
       await engine.close();
     }
   });
+  it("an expired id written again with a batch that repeats its text: the batch commits whole, and an expired memory never makes an id ambiguous", async () => {
+    using dir = tempDir();
+    const { engine, clock } = openWithClock(join(dir.path, "rewrite.db"));
+    try {
+      const text = "The boiler service is booked for the second Tuesday of March, engineer arrives 8-10am.";
+      await engine.remember({ id: "H", text, expiresAt: T0 + DAY });
+      await engine.remember({ id: "X", text: "Gone soon: the spare key is under the blue pot.", namespace: "a", expiresAt: T0 + DAY });
+      await engine.remember({ id: "X", text: "The spare key is with the neighbour at number 12.", namespace: "b" });
+      clock.now = T0 + 2 * DAY;
+      // One memory repeats the expired one's text; the expired id gets a new text in the same batch.
+      const results = await engine.rememberMany([
+        { id: "copy", text },
+        { id: "H", text: "The boiler was serviced; next service due next March." },
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ["stored", "stored"]);
+      assert.equal(await engine.recall("copy"), text, "the repeated text is stored, not a reference to the expired memory");
+      assert.equal(await engine.recall("H"), "The boiler was serviced; next service due next March.");
+      assert.equal((await engine.history("H")).length, 1, "nothing of the expired memory carries over");
+      // X expired in namespace a and lives in b: found without naming a namespace, and a is never named.
+      assert.equal(await engine.recall("X"), "The spare key is with the neighbour at number 12.");
+      assert.equal((await engine.memory("X")).namespace, "b");
+      assert.deepEqual((await engine.verify()).failures, []);
+    } finally {
+      await engine.close();
+    }
+  });
 });

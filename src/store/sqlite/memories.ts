@@ -167,7 +167,9 @@ export class SqliteMemories implements MemoryRepository {
     const filter = this.filterWhere(query);
     if (!filter) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
-    const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
+    // Expired memories are few (compact removes them): found through the expiry index, not by reading every row in seq order.
+    const from = query.expiredBy === undefined ? SUMMARY_FROM : SUMMARY_FROM.replace("FROM memories m ", "FROM memories m INDEXED BY memories_by_expiry ");
+    const sql = `${SUMMARY_SELECT} ${from} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
     const rows = this.database.db.prepare(sql).all(decodeCursor(query.cursor), ...filter.params, limit + 1) as MemoryRow[];
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
