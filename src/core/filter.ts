@@ -25,11 +25,13 @@ export const MemoryFilterSchema = z
     createdBefore: Time.optional().describe("created before (ms since the epoch)"),
     updatedFrom: Time.optional().describe("text last changed at or after (ms since the epoch; the creation when never changed)"),
     updatedBefore: Time.optional().describe("text last changed before (ms since the epoch)"),
+    // Values are scalars: SQLite compares JSON text and PostgreSQL jsonb, which agree on scalars but not on
+    // objects (key order) or arrays, and a filter must select the same memories on every store.
     meta: z
-      .record(z.string().min(1).max(256), z.unknown())
+      .record(z.string().min(1).max(256), z.union([z.string(), z.number(), z.boolean(), z.null()]))
       .refine((meta) => Object.keys(meta).length <= FILTER_MAX_VALUES, `at most ${FILTER_MAX_VALUES} meta keys`)
       .optional()
-      .describe("only memories whose meta holds each key with exactly this JSON value"),
+      .describe("only memories whose meta holds each key with exactly this value (a string, number, boolean or null)"),
   })
   .strict();
 export type MemoryFilterInput = z.infer<typeof MemoryFilterSchema>;
@@ -43,7 +45,7 @@ const asNumber = (value: unknown): unknown => (typeof value === "string" && /^\d
 
 /**
  * `key=value` pairs as a meta object: the value is read as JSON when it is JSON (`n=1` is the number
- * 1, `ok=true` a boolean, `v="1"` the string "1", `o={"a":1}` an object), else taken as a string
+ * 1, `ok=true` a boolean, `v="1"` the string "1"; `o={"a":1}` an object, which the schema refuses), else taken as a string
  * (`team=core`). A pair without `=` or with an empty key is left as it is, for the schema to refuse.
  */
 export function metaFromPairs(value: unknown): unknown {
@@ -107,7 +109,7 @@ export function parseFilterText(values: Record<string, unknown>, flags: Partial<
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? "filter") as keyof MemoryFilterText;
     const name = flags[field] ?? field;
-    const hint = field === "meta" ? "Give --meta KEY=VALUE (repeat for several; VALUE as JSON, e.g. n=1 or ok=true, or as plain text)." : `Check ${name}; \`memzip COMMAND --help\` lists the filter flags.`;
+    const hint = field === "meta" ? "Give --meta KEY=VALUE (repeat for several; VALUE a JSON scalar, e.g. n=1 or ok=true, or plain text; objects and arrays are not compared)." : `Check ${name}; \`memzip COMMAND --help\` lists the filter flags.`;
     throw new MemzipError(ErrorCode.USAGE, `invalid filter ${name}: ${issue?.message ?? "refused"}`, { hint });
   }
   return toMemoryFilter(parsed.data);

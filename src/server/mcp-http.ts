@@ -23,6 +23,7 @@ export function registerMcpRoutes(app: FastifyInstance, _registry: RouteRegistry
       engine: context.engine,
       scope,
       textBytes: context.limits.textBytes,
+      writes: context.writes,
       onInternalError: (error) => app.log.error({ err: error, keyId: scope.keyId }, "MCP tool failed"),
     }),
   );

@@ -41,6 +41,8 @@ export interface McpServerOptions {
   textBytes: number;
   /** Where failures that are not MemzipErrors are reported (their detail never reaches the agent). */
   onInternalError?: (error: unknown) => void;
+  /** The server's bound on writes in flight (`--max-writes`), shared with REST; none over stdio. */
+  writes?: { run<T>(work: () => Promise<T>): Promise<T> };
 }
 
 const Id = z
@@ -187,6 +189,7 @@ function safeEnd(text: string, end: number): number {
  */
 export function createMcpServer(options: McpServerOptions): McpServer {
   const { engine, scope } = options;
+  const gated = <T>(work: () => Promise<T>): Promise<T> => (options.writes ? options.writes.run(work) : work());
   const server = new McpServer({ name: "memzip", version: "0.1.0" }, { instructions: INSTRUCTIONS });
   const namespaces = scope.namespaces === "*" ? undefined : scope.namespaces;
   const defaultNamespace = namespaces?.[0] ?? engine.options.namespace;
@@ -271,7 +274,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
       const namespace = writeNamespace(args.namespace);
-      const result = await engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true });
+      const result = await gated(() => engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true }));
       return written(result);
     }),
   );
@@ -391,7 +394,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       if (args.text !== undefined) checkText(args.text);
       const row = await find(args.id, args.namespace);
       const text = args.text ?? (await engine.recall(row.id, { namespace: row.namespace }));
-      const result = await engine.remember(
+      const result = await gated(() =>
+        engine.remember(
         {
           id: row.id,
           namespace: row.namespace,
@@ -403,6 +407,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }),
         },
         { namespace: row.namespace, offload: true },
+        ),
       );
       return written(result);
     }),

@@ -80,6 +80,10 @@ describe("the filter on every command, and expiry from the command line", () => 
     const bad = memzip(["ls", "--meta", "owner", "--db", db]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--meta KEY=VALUE/);
+    // An object or array value would match differently on SQLite and PostgreSQL: refused on both.
+    const structured = memzip(["ls", "--meta", 'o={"a":1}', "--db", db]);
+    assert.equal(structured.status, 2, structured.stderr);
+    assert.match(structured.stderr, /--meta/);
   });
 
   it("--ttl on add, import and update (strictly parsed), --no-expiry, and expiresAt in ls and get --json", async () => {
