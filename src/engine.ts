@@ -162,7 +162,7 @@ export class Engine {
 
   /** Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`); expired ones are left out. */
   page(query: PageQuery): Promise<MemoryPage> {
-    return this.store.memories.page({ activeAt: this.options.clock(), ...query });
+    return this.store.memories.page({ ...query, activeAt: this.options.clock() });
   }
 
   /** The namespaces that hold memories. */

@@ -103,13 +103,13 @@ const INPUT = {
     offset: z.number().int().min(0).optional().describe("where this page starts (the previous answer's nextOffset)"),
     maxChars: z.number().int().min(1).max(MCP_BOUNDS.recallMax).optional().describe(`characters in this page (default ${MCP_BOUNDS.recallDefault})`),
   }),
-  search: z.object({
+  search: MemoryFilterSchema.extend({
     query: z.string().min(1).max(4_000),
     namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
     limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
     mode: z.enum(SEARCH_MODES).optional().describe("hybrid (default): keywords and meaning; keyword; vector"),
   }),
-  related: z.object({
+  related: MemoryFilterSchema.extend({
     id: Id,
     namespace: Namespace.optional(),
     limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
@@ -327,7 +327,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { hits: [] };
       // The scope's namespaces are admitted before ranking: one ranking over all of them, nothing outside.
       const only = args.namespace !== undefined ? [args.namespace] : namespaces;
-      const hits = await engine.searchMemories(args.query, { limit, mode, ...(only === undefined ? {} : { namespaces: only }) });
+      const filter = toMemoryFilter(args);
+      const hits = await engine.searchMemories(args.query, { limit, mode, ...(only === undefined ? {} : { namespaces: only }), ...(Object.keys(filter).length > 0 ? { filter } : {}) });
       return { hits: await withPreviews(hits) };
     }),
   );
@@ -343,7 +344,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     run(false, async (args: z.infer<typeof INPUT.related>) => {
       const row = await find(args.id, args.namespace);
-      const hits = await engine.relatedMemories(row.id, { namespace: row.namespace, limit: args.limit ?? MCP_BOUNDS.searchDefault });
+      const filter = toMemoryFilter(args);
+      const hits = await engine.relatedMemories(row.id, { namespace: row.namespace, limit: args.limit ?? MCP_BOUNDS.searchDefault, ...(Object.keys(filter).length > 0 ? { filter } : {}) });
       return { id: row.id, namespace: row.namespace, hits: await withPreviews(hits.filter((hit) => inScope(scope, hit.namespace))) };
     }),
   );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import type { SearchHit } from "../search/search.js";
 import type { ServerContext } from "./context.js";
@@ -51,22 +52,28 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     method: "POST",
     path: "/v1/search",
     summary: "search memories by meaning and keywords",
-    description: "A key with several namespaces searches each of them and merges the hits by score; never another namespace.",
+    description:
+      "A key with several namespaces searches each of them and merges the hits by score; never another namespace. The filter fields (kind, tags, anyTags, created and updated ranges, meta) are applied before ranking.",
     tag: "search",
     role: "read",
-    body: z
-      .object({
-        query: z.string().min(1).max(4096),
-        namespace: Namespace.optional(),
-        limit: z.number().int().min(1).max(limits.pageItems).default(10),
-        mode: z.enum(SEARCH_MODES).default("hybrid"),
-      })
-      .strict(),
+    body: MemoryFilterSchema.extend({
+      query: z.string().min(1).max(4096),
+      namespace: Namespace.optional(),
+      limit: z.number().int().min(1).max(limits.pageItems).default(10),
+      mode: z.enum(SEARCH_MODES).default("hybrid"),
+    }).strict(),
     response: Hits,
     handler: async ({ body, scope }) => {
       const namespaces = readNamespaces(scopeOf(scope), body.namespace);
+      const filter = toMemoryFilter(body);
       // The key's namespaces are admitted before ranking: one ranking over all of them, nothing outside.
-      const hits = await engine.searchMemories(body.query, { limit: body.limit, mode: body.mode, signal: context.shutdown, ...(namespaces === undefined ? {} : { namespaces }) });
+      const hits = await engine.searchMemories(body.query, {
+        limit: body.limit,
+        mode: body.mode,
+        signal: context.shutdown,
+        ...(namespaces === undefined ? {} : { namespaces }),
+        ...(Object.keys(filter).length > 0 ? { filter } : {}),
+      });
       return withPreviews(hits);
     },
   });
@@ -78,11 +85,12 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     tag: "search",
     role: "read",
     params: z.object({ id: MemoryId }).strict(),
-    query: z.object({ namespace: Namespace.optional(), limit: z.coerce.number().int().min(1).max(limits.pageItems).default(10) }).strict(),
+    query: z.object({ namespace: Namespace.optional(), limit: z.coerce.number().int().min(1).max(limits.pageItems).default(10), ...MemoryFilterTextShape }).strict(),
     response: Hits,
     handler: async ({ params, query, scope }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
-      const hits = await onMemory(params.id, () => engine.relatedMemories(params.id, { namespace, limit: query.limit, signal: context.shutdown }));
+      const filter = toMemoryFilter(query);
+      const hits = await onMemory(params.id, () => engine.relatedMemories(params.id, { namespace, limit: query.limit, signal: context.shutdown, ...(Object.keys(filter).length > 0 ? { filter } : {}) }));
       // The index filters by namespace already; this keeps the rule visible where it matters.
       return withPreviews(hits.filter((hit) => hit.namespace === namespace));
     },

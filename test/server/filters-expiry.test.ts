@@ -83,4 +83,58 @@ describe("the filter and expiry over REST and MCP", () => {
       await server.close();
     }
   });
+  it("search and related take the same filter over REST (body / query) and MCP, applied before ranking", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "search.db"), cache: "off", workers: 0 });
+    const server = await createServer({ engine, logLevel: "silent" });
+    const client = new Client({ name: "test", version: "1" });
+    try {
+      const { key } = await engine.keys.create({ role: "write", namespaces: ["alpha"] });
+      const url = await server.listen("127.0.0.1", 0);
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+        const raw = await response.text();
+        return { status: response.status, raw, json: raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined };
+      };
+      const text = "The quarterly invoice reconciliation for the ledger service runs every Monday morning.";
+      const items = [
+        { id: "core", text, tags: ["finance"], meta: { team: "core" } },
+        { id: "web", text: `${text} Web team copy.`, tags: ["frontend"], meta: { team: "web" } },
+        { id: "ops", text: `${text} Ops team copy.`, tags: ["finance", "ops"], meta: { team: "ops" } },
+      ];
+      assert.equal((await call("POST", "/v1/memories:batch", { items })).status, 201);
+      const search = async (filter: Record<string, unknown>) => {
+        const answer = await call("POST", "/v1/search", { query: "quarterly invoice reconciliation ledger", limit: 10, ...filter });
+        assert.equal(answer.status, 200, answer.raw);
+        return (answer.json?.hits as { id: string }[]).map((h) => h.id).sort();
+      };
+      assert.deepEqual(await search({}), ["core", "ops", "web"]);
+      assert.deepEqual(await search({ anyTags: ["frontend", "ops"] }), ["ops", "web"]);
+      assert.deepEqual(await search({ tags: ["finance"], meta: { team: "core" } }), ["core"]);
+      assert.equal((await call("POST", "/v1/search", { query: "ledger", meta: { team: { a: 1 } } })).status, 400, "an object meta value is refused");
+      const related = async (query: string) => {
+        const answer = await call("GET", `/v1/memories/core/related?namespace=alpha${query}`);
+        assert.equal(answer.status, 200, answer.raw);
+        return (answer.json?.hits as { id: string }[]).map((h) => h.id).sort();
+      };
+      assert.deepEqual(await related(""), ["ops", "web"]);
+      assert.deepEqual(await related(`&meta=${encodeURIComponent("team=web")}`), ["web"]);
+      assert.deepEqual(await related("&anyTag=ops"), ["ops"]);
+
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await createMcpServer({ engine, scope: { keyId: "k", role: "write", namespaces: ["alpha"] }, textBytes: 1 << 20 }).connect(serverSide);
+      await client.connect(clientSide);
+      const tool = async (name: string, args: Record<string, unknown>) => {
+        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+        assert.ok(!result.isError, JSON.stringify(result.content));
+        return ((result.structuredContent as { hits: { id: string }[] }).hits).map((h) => h.id).sort();
+      };
+      assert.deepEqual(await tool("search_memories", { query: "quarterly invoice reconciliation ledger", anyTags: ["ops"] }), ["ops"]);
+      assert.deepEqual(await tool("search_memories", { query: "quarterly invoice reconciliation ledger", meta: { team: "web" } }), ["web"]);
+      assert.deepEqual(await tool("related_memories", { id: "core", tags: ["finance"] }), ["ops"]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
 });
