@@ -12,6 +12,27 @@ import { tempDir } from "../helpers.js";
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
+/** Requests with a key against a listening server: status, body text and the parsed JSON body (when JSON). */
+function restCaller(url: string, key: string) {
+  return async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const raw = await response.text();
+    return { status: response.status, raw, json: raw && response.headers.get("content-type")?.startsWith("application/json") ? (JSON.parse(raw) as Record<string, unknown>) : undefined };
+  };
+}
+
+/** The SDK's client connected in-process to an MCP server for namespace "alpha": a tool call's structured answer (a tool error fails the test). */
+async function mcpTools(engine: Engine, client: Client) {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await createMcpServer({ engine, scope: { keyId: "k", role: "write", namespaces: ["alpha"] }, textBytes: 1 << 20 }).connect(serverSide);
+  await client.connect(clientSide);
+  return async (name: string, args: Record<string, unknown>) => {
+    const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    assert.ok(!result.isError, JSON.stringify(result.content));
+    return result.structuredContent as Record<string, unknown>;
+  };
+}
+
 describe("the filter and expiry over REST and MCP", () => {
   it("list, delete and export take tags any/all, updated time and meta; expiresAt is written, shown, honoured", async () => {
     using dir = tempDir();
@@ -22,11 +43,7 @@ describe("the filter and expiry over REST and MCP", () => {
     try {
       const { key } = await engine.keys.create({ role: "write", namespaces: ["alpha"] });
       const url = await server.listen("127.0.0.1", 0);
-      const call = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-        const raw = await response.text();
-        return { status: response.status, raw, json: raw && response.headers.get("content-type")?.startsWith("application/json") ? (JSON.parse(raw) as Record<string, unknown>) : undefined };
-      };
+      const call = restCaller(url, key);
       const items = [
         { id: "a", text: "alpha memory about the ledger", tags: ["x", "y"], meta: { team: "core", n: 1 }, createdAt: T0 },
         { id: "b", text: "beta memory about the billing", tags: ["x"], meta: { team: "web", n: "1" }, createdAt: T0 + DAY, expiresAt: T0 + 10 * DAY },
@@ -55,14 +72,7 @@ describe("the filter and expiry over REST and MCP", () => {
       assert.deepEqual([dry.json?.count, (dry.json?.ids as { id: string }[]).map((r) => r.id)], [1, ["c"]]);
 
       // MCP: list takes the same filter (JSON form); remember and update write expiresAt.
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await createMcpServer({ engine, scope: { keyId: "k", role: "write", namespaces: ["alpha"] }, textBytes: 1 << 20 }).connect(serverSide);
-      await client.connect(clientSide);
-      const tool = async (name: string, args: Record<string, unknown>) => {
-        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-        assert.ok(!result.isError, JSON.stringify(result.content));
-        return result.structuredContent as Record<string, unknown>;
-      };
+      const tool = await mcpTools(engine, client);
       const mcpList = async (args: Record<string, unknown>) => ((await tool("list_memories", args)).memories as { id: string }[]).map((m) => m.id);
       assert.deepEqual(await mcpList({ anyTags: ["y", "z"], meta: { team: "core" } }), ["a", "c"]);
       await tool("remember", { id: "d", text: "delta memory that expires soon", expiresAt: T0 + 6 * DAY });
@@ -91,11 +101,7 @@ describe("the filter and expiry over REST and MCP", () => {
     try {
       const { key } = await engine.keys.create({ role: "write", namespaces: ["alpha"] });
       const url = await server.listen("127.0.0.1", 0);
-      const call = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-        const raw = await response.text();
-        return { status: response.status, raw, json: raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined };
-      };
+      const call = restCaller(url, key);
       const text = "The quarterly invoice reconciliation for the ledger service runs every Monday morning.";
       const items = [
         { id: "core", text, tags: ["finance"], meta: { team: "core" } },
@@ -121,14 +127,8 @@ describe("the filter and expiry over REST and MCP", () => {
       assert.deepEqual(await related(`&meta=${encodeURIComponent("team=web")}`), ["web"]);
       assert.deepEqual(await related("&anyTag=ops"), ["ops"]);
 
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await createMcpServer({ engine, scope: { keyId: "k", role: "write", namespaces: ["alpha"] }, textBytes: 1 << 20 }).connect(serverSide);
-      await client.connect(clientSide);
-      const tool = async (name: string, args: Record<string, unknown>) => {
-        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-        assert.ok(!result.isError, JSON.stringify(result.content));
-        return ((result.structuredContent as { hits: { id: string }[] }).hits).map((h) => h.id).sort();
-      };
+      const mcp = await mcpTools(engine, client);
+      const tool = async (name: string, args: Record<string, unknown>) => ((await mcp(name, args)).hits as { id: string }[]).map((h) => h.id).sort();
       assert.deepEqual(await tool("search_memories", { query: "quarterly invoice reconciliation ledger", anyTags: ["ops"] }), ["ops"]);
       assert.deepEqual(await tool("search_memories", { query: "quarterly invoice reconciliation ledger", meta: { team: "web" } }), ["web"]);
       assert.deepEqual(await tool("related_memories", { id: "core", tags: ["finance"] }), ["ops"]);
