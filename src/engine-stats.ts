@@ -1,4 +1,4 @@
-import type { HistoryUsage, Store } from "./core/store.js";
+import { pagedMemories, type HistoryUsage, type Store } from "./core/store.js";
 import type { AssetKind } from "./codec/codec.js";
 import { bitsPerByte } from "./core/stats.js";
 
@@ -86,11 +86,6 @@ export async function storeStats(store: Store, namespace?: string, now: number =
 /** Memories (of a namespace, or all) expired at `now` and not yet deleted. */
 async function countExpired(store: Store, namespace: string | undefined, now: number): Promise<number> {
   let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.memories.page({ expiredBy: now, limit: 1000, ...(namespace === undefined ? {} : { namespaces: [namespace] }), ...(cursor === undefined ? {} : { cursor }) });
-    count += page.items.length;
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
+  for await (const _ of pagedMemories(store.memories, { expiredBy: now, ...(namespace === undefined ? {} : { namespaces: [namespace] }) })) count++;
   return count;
 }

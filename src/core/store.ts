@@ -259,6 +259,16 @@ export interface MemoryPage {
   next: string | null;
 }
 
+/** Every memory a filter matches, in insertion order, read a page (one store call) at a time. */
+export async function* pagedMemories(memories: Pick<MemoryRepository, "page">, filter: MemoryFilter, pageSize = 1000): AsyncGenerator<MemorySummary> {
+  let cursor: string | undefined;
+  do {
+    const page = await memories.page({ ...filter, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+    yield* page.items;
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+}
+
 /** What a key may do; each role includes the ones before it. */
 export const KEY_ROLES = ["read", "write", "admin"] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];

@@ -3,7 +3,7 @@
  * costs) and the search index over the store (embedding similarity fused with keywords).
  */
 import type { SemanticRecord } from "../semantic/summary.js";
-import { memoryKey, narrowsBeyondNamespaces, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
+import { memoryKey, narrowsBeyondNamespaces, pagedMemories, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
 import { decodeStoredText } from "../codec/text.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
@@ -126,13 +126,10 @@ export class Features {
     const now = this.parts.options.clock();
     const keys = async (query: MemoryFilter): Promise<Set<string>> => {
       const found = new Set<string>();
-      let cursor: string | undefined;
-      do {
+      for await (const m of pagedMemories(this.parts.store.memories, query, 2000)) {
         options.signal?.throwIfAborted();
-        const page = await this.parts.store.memories.page({ ...query, limit: 2000, ...(cursor === undefined ? {} : { cursor }) });
-        for (const m of page.items) found.add(memoryKey(m.namespace, m.id));
-        cursor = page.next ?? undefined;
-      } while (cursor !== undefined);
+        found.add(memoryKey(m.namespace, m.id));
+      }
       return found;
     };
     if (!filter || !narrowsBeyondNamespaces(filter)) {

@@ -3,7 +3,7 @@
  * run that only counts. Matches are collected first, then deleted one by one (each with its
  * history); assets only the deleted memories needed go, as with a single delete.
  */
-import { narrowsBeyondNamespaces, type MemoryFilter, type MemoryRef, type Store } from "../core/store.js";
+import { narrowsBeyondNamespaces, pagedMemories, type MemoryFilter, type MemoryRef, type Store } from "../core/store.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { EngineAssets } from "./assets.js";
 import type { ForgetWhereOptions, ForgetWhereReport } from "./types.js";
@@ -21,12 +21,7 @@ export async function forgetWhere(store: Store, assets: EngineAssets, filter: Me
     throw new MemzipError(ErrorCode.USAGE, "refusing to delete by an empty filter: it matches every memory", { hint: "Narrow it (namespace, kind, tag, time), or say all: true (`memzip rm --where --all`)." });
   }
   const matched: (MemoryRef & { assetId: string | null })[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.memories.page({ ...filter, limit: 500, ...(cursor === undefined ? {} : { cursor }) });
-    for (const m of page.items) matched.push({ namespace: m.namespace, id: m.id, assetId: m.assetId });
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
+  for await (const m of pagedMemories(store.memories, filter, 500)) matched.push({ namespace: m.namespace, id: m.id, assetId: m.assetId });
   const ids = matched.slice(0, FORGET_WHERE_IDS).map(({ namespace, id }) => ({ namespace, id }));
   if (options.dryRun === true) return { count: matched.length, ids, dryRun: true };
   let count = 0;

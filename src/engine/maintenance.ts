@@ -6,6 +6,7 @@ import type { createCodecs } from "../codec/registry.js";
 import type { EnvelopeUpdate, RegisteredModel, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
+import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { llmAttempts } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
@@ -188,16 +189,8 @@ export class Maintenance {
   async compact(): Promise<CompactReport> {
     const { store, assets } = this.parts;
     const fileBytesBefore = (await store.usage()).fileBytes;
-    const expiredBy = this.parts.options.clock();
-    const refs: { namespace: string; id: string }[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.memories.page({ expiredBy, limit: 500, ...(cursor === undefined ? {} : { cursor }) });
-      for (const m of page.items) refs.push({ namespace: m.namespace, id: m.id });
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
-    let expired = 0;
-    for (const { namespace, id } of refs) if (await store.memories.delete(namespace, id)) expired++;
+    // Expired memories go as a delete by filter would take them (each with its history; a text it held is handed over).
+    const { count: expired } = await forgetWhere(store, assets, { expiredBy: this.parts.options.clock() });
     const removed = await assets.prune({ unusedActive: true });
     await store.compact();
     return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
