@@ -3,7 +3,10 @@
  * yields the results in input order. At most `window` items are held at any moment — running, or
  * finished and waiting for an earlier one — so memory stays bounded whatever the source's size.
  * Stops reading the source once `signal` aborts; what was already started still finishes and is
- * yielded. The first failure of `work` is thrown after the calls in flight settle.
+ * yielded. The first failure of `work` is thrown after the calls in flight settle. When the consumer
+ * stops early (breaks, or throws out of its loop), nothing queued is started and the generator's
+ * return waits for the calls in flight: once it has returned, no `work` runs any more (they may use
+ * what the consumer closes next).
  */
 export async function* mapOrdered<T, R>(
   source: AsyncIterable<T>,
@@ -17,6 +20,7 @@ export async function* mapOrdered<T, R>(
   const queued: T[] = [];
   let running = 0;
   let exhausted = false;
+  let stopped = false;
   let wake: (() => void) | undefined;
   const notify = () => {
     const resolve = wake;
@@ -36,7 +40,7 @@ export async function* mapOrdered<T, R>(
     ).finally(() => {
       slot.settled = true;
       running--;
-      const next = queued.shift();
+      const next = stopped ? undefined : queued.shift();
       if (next !== undefined) start(next, pendingSlots.shift() as (typeof held)[number]);
       notify();
     });
@@ -81,6 +85,10 @@ export async function* mapOrdered<T, R>(
       yield head.value as R;
     }
   } finally {
+    stopped = true;
+    queued.length = 0;
+    pendingSlots.length = 0;
+    await Promise.allSettled(held.map((slot) => slot.promise));
     if (!exhausted) await iterator.return?.();
   }
 }

@@ -39,8 +39,9 @@ export class WorkerPool<Reply extends { seq: number }, S> {
 
   /** A thread with room for one more request (started if the pool has fewer than `size`). */
   async slot(): Promise<PoolSlot<S>> {
-    if (this.closed) throw new MemzipError(ErrorCode.USAGE, `the ${this.options.name} pool is closed`);
     for (;;) {
+      // Checked again after every wait: a thread started after close would outlive it.
+      if (this.closed) throw new MemzipError(ErrorCode.USAGE, `the ${this.options.name} pool is closed`);
       if (this.slots.length < this.options.size) return this.spawn();
       const idlest = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       if (idlest.inFlight < this.options.depth) return idlest;
@@ -64,6 +65,8 @@ export class WorkerPool<Reply extends { seq: number }, S> {
   /** Stops the threads (`stop` may ask each to finish; the default terminates it) and fails what is still pending. */
   async close(stop: (slot: PoolSlot<S>) => Promise<unknown> = (slot) => slot.worker.terminate()): Promise<void> {
     this.closed = true;
+    // Callers waiting for room wake up to the closed pool's error.
+    for (const wake of this.waiting.splice(0)) wake();
     await Promise.all(this.slots.map(stop));
     for (const { reject } of this.pending.values()) reject(new MemzipError(ErrorCode.USAGE, `the ${this.options.name} pool was closed with work in flight`));
     this.pending.clear();

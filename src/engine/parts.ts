@@ -7,6 +7,7 @@ import type { ResolvedEngineOptions } from "../engine-options.js";
 import { LlmCoder } from "../model/llm-coder.js";
 import { createLlmCodec } from "../model/llm-codec.js";
 import { CodecPool } from "../pipeline/codec-pool.js";
+import { MemzipError, ErrorCode } from "../errors.js";
 import { Metrics, type Counters } from "../pipeline/metrics.js";
 import { HashedNgramEmbedder } from "../search/similarity.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
@@ -49,6 +50,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   for (const codec of extraCodecs) registry.register(codec);
   const assets = new EngineAssets(store, options, derived);
   let pool: CodecPool | undefined;
+  let closed = false;
   // The reader and the features call each other (a rebuilt recall needs the semantic layer, the index reads texts).
   const features: Features = new Features({
     store,
@@ -60,7 +62,11 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     locate: async (id, namespace) => (await reader.find(id, namespace)).namespace,
   });
   const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });
-  const codecPool = () => (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes }));
+  const codecPool = () => {
+    // A closed engine starts no threads: one started now would keep the process alive after close.
+    if (closed) throw new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
+    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes }));
+  };
   const policy = new WritePolicy({
     registry,
     options,
@@ -74,6 +80,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm });
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot });
   const close = async () => {
+    closed = true;
     await features.close();
     await pool?.close();
     pool = undefined;

@@ -75,6 +75,36 @@ describe("mapOrdered", () => {
     );
     assert.ok(settled >= 21);
   });
+
+  it("when the consumer throws out of its loop, nothing queued starts and the loop ends only after the calls in flight", async () => {
+    // Item 0 finishes at once; every other item waits for its latch, released by the test.
+    const latches = new Map<number, () => void>();
+    const started: number[] = [];
+    const finished: number[] = [];
+    let received!: () => void;
+    const consumerHasValue = new Promise<void>((resolve) => (received = resolve));
+    const consumer = (async () => {
+      for await (const value of mapOrdered(numbers(50), { concurrency: 2, window: 8 }, async (i) => {
+        started.push(i);
+        if (i > 0) await new Promise<void>((resolve) => latches.set(i, resolve));
+        finished.push(i);
+        return i;
+      })) {
+        received();
+        throw new Error(`the consumer failed on ${value}`);
+      }
+    })();
+    let ended = false;
+    void consumer.catch(() => undefined).finally(() => (ended = true));
+    await consumerHasValue;
+    assert.deepEqual(started, [0, 1, 2], "two calls at once: 1 and 2 run when the consumer fails");
+    await sleep(5);
+    assert.equal(ended, false, "the loop waits for the calls in flight");
+    for (const i of [1, 2]) latches.get(i)!();
+    await assert.rejects(consumer, /the consumer failed on 0/);
+    assert.deepEqual(started, [0, 1, 2], "nothing queued started after the consumer stopped");
+    assert.deepEqual(finished.sort(), [0, 1, 2]);
+  });
 });
 
 describe("classical codec worker pool", () => {
