@@ -37,7 +37,7 @@ export const entityExtractor: EntityExtractor = {
 };
 
 /** jieba's reading of a text: each word with its offsets and part-of-speech tag. */
-function jiebaWords(text: string): { word: string; tag: string; start: number; end: number }[] {
+export function jiebaWords(text: string): { word: string; tag: string; start: number; end: number }[] {
   const words: { word: string; tag: string; start: number; end: number }[] = [];
   let at = 0;
   for (const { word, tag } of loadJieba().tag(text, true)) {
@@ -77,14 +77,14 @@ let zhPlaceStems: Set<string> | undefined;
 /** jieba's dictionary frequency of its words of two to four characters ("谢谢" 1089, "李娜" 438, "市场" 26927). */
 let zhWordFrequency: Map<string, number> | undefined;
 
-function loadCompromise(): typeof nlpType {
+export function loadCompromise(): typeof nlpType {
   compromise ??= require("compromise") as typeof nlpType;
   return compromise;
 }
 
-const fold = (name: string) => name.normalize("NFD").replace(/\p{M}/gu, "");
+export const fold = (name: string) => name.normalize("NFD").replace(/\p{M}/gu, "");
 
-function loadWorldPlaces(): Map<string, number> {
+export function loadWorldPlaces(): Map<string, number> {
   if (!worldPlaces) {
     worldPlaces = new Map();
     const { cityMapping } = require("city-timezones") as { cityMapping: { city: string; city_ascii: string; province: string; pop: number }[] };
@@ -186,7 +186,7 @@ let personNames: { first: Set<string>; last: Set<string> } | undefined;
  * First names and surnames in Latin script from every locale of @faker-js/faker 9 (72 locales; its CommonJS build, so Node before 20.19 loads it too: names
  * from Ghana, Nigeria, South Africa, Spain, Sweden, Russia in transliteration …), loaded on first use.
  */
-function loadPersonNames(): { first: Set<string>; last: Set<string> } {
+export function loadPersonNames(): { first: Set<string>; last: Set<string> } {
   if (!personNames) {
     const { allLocales } = require("@faker-js/faker") as { allLocales: Record<string, { person?: { first_name?: unknown; last_name?: unknown } }> };
     personNames = { first: new Set(), last: new Set() };
@@ -368,7 +368,7 @@ function gazetteerPlaces(text: string): Candidate[] {
 
 /** Surnames that are rarely anything else at the start of a word, beyond the hundred commonest. */
 const ZH_SURNAMES_RARE = "卜鲁傅詹阎庄柴庞申纪舒屠荣翁惠甄芮储靳邴糜巫焦牧宓栾厉戎符景束幸韶郜蓟薄蒲邰鄂籍赖蔺郁胥贡姬冉宰郦雍桑濮扈冀农晏瞿慕茹古庾衡耿弘匡寇阙蔚巩晁阚蒯荆竺逯桓";
-const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}${ZH_CLEAR_SURNAMES}]`, "u");
+export const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧${ZH_SURNAMES_RARE}${ZH_CLEAR_SURNAMES}]`, "u");
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
@@ -538,4 +538,10 @@ function tradeOrganizations(words: ReturnType<typeof jiebaWords>): Candidate[] {
 /** Entities in a text, with the library spans: `entityExtractor.extract`. */
 export function extractEntities(text: string): Entity[] {
   return entityExtractor.extract(text);
+}
+
+/** jieba's dictionary frequency of a word of two to four Chinese characters (0 when it is not there). */
+export function zhWordFrequencyOf(word: string): number {
+  loadJieba();
+  return zhWordFrequency?.get(word) ?? 0;
 }
