@@ -28,7 +28,8 @@ const SETS = [
   { file: "entities-v2-unseen-2.json", name: "v2 unseen 2 (written after v2.1 froze; v2.2 to v2.4 were tuned on it)" },
   { file: "entities-v2-unseen-3.json", name: "v2 unseen 3 (written after v2.2 froze; v2.3 and v2.4 were tuned on it)" },
   { file: "entities-v2-unseen-4.json", name: "v2 unseen 4 (written blind while v2.3 was built; v2.4 was tuned on it)" },
-  { file: "entities-v2-unseen-5.json", name: "v2 unseen 5 (written blind while v2.4 was built, never tuned on)" },
+  { file: "entities-v2-unseen-5.json", name: "v2 unseen 5 (written blind while v2.4 was built, never tuned on; measured once with the tagger after its settings froze)" },
+  { file: "entities-v2-unseen-6.json", name: "v2 unseen 6 (written blind while the tagger was built; neither rules nor tagger ever saw it)" },
 ] as const;
 
 const fixture = (file: string) => join(ROOT, "test", "fixtures", file);
