@@ -135,9 +135,12 @@ export class Engine {
     return this.parts.reader.cacheStats();
   }
 
-  /** Changes a memory's text, kind, tags or meta (patch semantics; see `MemoryPatch`); creation time stays. */
-  update(id: string, patch: T.MemoryPatch, namespace?: string): Promise<T.RememberResult> {
-    return this.parts.writer.update(id, patch, namespace);
+  /**
+   * Changes a memory's text, kind, tags, meta or expiry (patch semantics; meta as a JSON merge patch,
+   * RFC 7396; see `MemoryPatch`); creation time stays. `offload`: code a new text on the worker threads.
+   */
+  update(id: string, patch: T.MemoryPatch, namespace?: string, options?: { offload?: boolean }): Promise<T.RememberResult> {
+    return this.parts.writer.update(id, patch, namespace, options);
   }
 
   /** Every version of a memory, oldest first, each exact; the last is the current text. */

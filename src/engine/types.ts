@@ -64,7 +64,7 @@ export interface MemoryPatch {
   kind?: MemoryKind;
   /** The new tag list (replaces the old one). */
   tags?: readonly string[];
-  /** Keys to set; a key set to null is removed. */
+  /** A JSON merge patch (RFC 7396) of the meta: keys to set; a key set to null is removed; an object merges key by key. */
   meta?: Record<string, unknown>;
   /** When the memory expires (ms since the epoch); null: never (clears an expiry). */
   expiresAt?: number | null;
