@@ -1,6 +1,6 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { defaultDbPath } from "./core/paths.js";
-import type { AssetUsage, ImportJob, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
@@ -247,8 +247,8 @@ export class Engine {
   }
 
   /** Import jobs, newest first. */
-  jobs(limit?: number): Promise<ImportJob[]> {
-    return this.store.jobs.list(limit);
+  jobs(limit?: number): Promise<T.ImportJobView[]> {
+    return this.parts.io.jobs(limit);
   }
 
   exportMemories(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<ExportedMemory> {
