@@ -1,4 +1,4 @@
-import { pagedMemories, type HistoryUsage, type Store } from "./core/store.js";
+import type { HistoryUsage, Store } from "./core/store.js";
 import type { AssetKind } from "./codec/codec.js";
 import { bitsPerByte } from "./core/stats.js";
 
@@ -77,15 +77,9 @@ export async function storeStats(store: Store, namespace?: string, now: number =
     fileBytes: disk.fileBytes,
     diskBitsPerByte: bitsPerByte(disk.fileBytes, wholeOriginal),
     byCodec,
-    expired: await countExpired(store, namespace, now),
+    expired: await store.memories.countExpired(now, namespace),
     history: await store.memories.historyUsage(namespace),
     assets,
   };
 }
 
-/** Memories (of a namespace, or all) expired at `now` and not yet deleted. */
-async function countExpired(store: Store, namespace: string | undefined, now: number): Promise<number> {
-  let count = 0;
-  for await (const _ of pagedMemories(store.memories, { expiredBy: now, ...(namespace === undefined ? {} : { namespaces: [namespace] }) })) count++;
-  return count;
-}

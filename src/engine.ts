@@ -1,6 +1,6 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { defaultDbPath } from "./core/paths.js";
-import type { AssetUsage, ImportJob, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
@@ -135,9 +135,12 @@ export class Engine {
     return this.parts.reader.cacheStats();
   }
 
-  /** Changes a memory's text, kind, tags or meta (patch semantics; see `MemoryPatch`); creation time stays. */
-  update(id: string, patch: T.MemoryPatch, namespace?: string): Promise<T.RememberResult> {
-    return this.parts.writer.update(id, patch, namespace);
+  /**
+   * Changes a memory's text, kind, tags, meta or expiry (patch semantics; meta as a JSON merge patch,
+   * RFC 7396; see `MemoryPatch`); creation time stays. `offload`: code a new text on the worker threads.
+   */
+  update(id: string, patch: T.MemoryPatch, namespace?: string, options?: { offload?: boolean }): Promise<T.RememberResult> {
+    return this.parts.writer.update(id, patch, namespace, options);
   }
 
   /** Every version of a memory, oldest first, each exact; the last is the current text. */
@@ -244,8 +247,8 @@ export class Engine {
   }
 
   /** Import jobs, newest first. */
-  jobs(limit?: number): Promise<ImportJob[]> {
-    return this.store.jobs.list(limit);
+  jobs(limit?: number): Promise<T.ImportJobView[]> {
+    return this.parts.io.jobs(limit);
   }
 
   exportMemories(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<ExportedMemory> {

@@ -390,6 +390,8 @@ export interface MemoryRepository {
   /** Every memory (optionally of one namespace) in insertion order, fetched in batches. */
   scan(options?: ScanOptions): AsyncIterable<StoredMemory>;
   count(namespace?: string): Promise<number>;
+  /** Memories (of a namespace, or all) whose expiry is at or before `at`, not yet deleted: one count in the store (its index on the expiry). */
+  countExpired(at: number, namespace?: string): Promise<number>;
   usageByCodec(namespace?: string): Promise<CodecUsage[]>;
   /** Bytes of memories, envelopes and assets (see Footprint for how shared texts are charged). */
   footprint(namespace?: string): Promise<Footprint>;

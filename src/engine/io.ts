@@ -14,7 +14,7 @@ import type { EngineAssets } from "./assets.js";
 import type { Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, printableId } from "./rows.js";
-import type { EngineImportOptions, EngineImportReport, ExportOptions, RememberOptions, TrainedAsset } from "./types.js";
+import type { EngineImportOptions, EngineImportReport, ExportOptions, ImportJobView, RememberOptions, TrainedAsset } from "./types.js";
 import type { Writer } from "./writer.js";
 
 export interface IoParts {
@@ -27,8 +27,19 @@ export interface IoParts {
   metricsSnapshot: () => Counters;
 }
 
+/** How often a running import touches its job row (its heartbeat). */
+export const JOB_HEARTBEAT_MS = 15_000;
+/** A "running" job untouched this long is reported "stale" (four missed heartbeats: a loaded machine is not a dead one). */
+export const JOB_STALE_AFTER_MS = 4 * JOB_HEARTBEAT_MS;
+
 export class ImportExport {
   constructor(private readonly parts: IoParts) {}
+
+  /** The newest import jobs; a "running" one whose heartbeat stopped (by the engine's clock) is "stale". */
+  async jobs(limit?: number): Promise<ImportJobView[]> {
+    const now = this.parts.options.clock();
+    return (await this.parts.store.jobs.list(limit)).map((job) => (job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? { ...job, status: "stale" } : job));
+  }
 
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
@@ -42,11 +53,17 @@ export class ImportExport {
         yield item.ok ? { ok: true, record: item.record, ...at } : { ok: false, error: item.error, ...at };
       }
     }
+    // The heartbeat: `jobs` tells this running import from one whose process was killed. Unref'd, and
+    // stopped before this returns, so it never keeps a process alive or writes after the import.
+    const heartbeat = setInterval(() => void store.jobs.update(job.id, {}).catch(() => undefined), JOB_HEARTBEAT_MS);
+    heartbeat.unref();
     try {
       const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id);
+      clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
     } catch (error) {
+      clearInterval(heartbeat);
       try {
         await store.jobs.update(job.id, { status: "failed" });
       } catch {

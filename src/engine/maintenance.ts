@@ -3,7 +3,7 @@
  * policy, decide what to (re)train, compact.
  */
 import type { createCodecs } from "../codec/registry.js";
-import type { EnvelopeUpdate, RegisteredModel, Store } from "../core/store.js";
+import type { EnvelopeUpdate, RegisteredModel, Store, StoredMemory } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
@@ -126,9 +126,20 @@ export class Maintenance {
     };
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
     const scan = store.memories.scan({ namespace, filter, ...(options.signal ? { signal: options.signal } : {}) });
-    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (memory) => {
-      // A reference shares its holder's envelope: recoding the holder recodes both.
-      if (memory.contentOf) return;
+    // Holders whose envelope this recode has taken up (each once).
+    const seen = new Set<string>();
+    const key = (m: { namespace: string; id: string }) => `${m.namespace}\u0000${m.id}`;
+    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (scanned) => {
+      let memory = scanned;
+      if (scanned.contentOf) {
+        // A reference shares its holder's envelope: recoding the holder recodes both. A holder this
+        // scan does not reach (expired, or left out by the filter) is recoded for its live reference;
+        // a live holder in another namespace is left to that namespace's recode.
+        const holder = await this.holderOf(scanned);
+        if (!holder || seen.has(key(holder)) || (holder.namespace !== namespace && !reader.expired(holder))) return;
+        memory = holder;
+      }
+      seen.add(key(memory));
       const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength);
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
@@ -152,6 +163,16 @@ export class Maintenance {
     });
     await flush();
     return report;
+  }
+
+  /** The row holding a reference's envelope (its current version), when the store still names it. */
+  private async holderOf(reference: StoredMemory): Promise<StoredMemory | undefined> {
+    const { memories } = this.parts.store;
+    if (!reference.contentHash) return undefined;
+    const found = await memories.findContent(reference.contentHash, reference.checksum, reference.originalLength);
+    if (!found || found.id !== reference.contentOf) return undefined;
+    const holder = await memories.get(found.namespace, found.id);
+    return holder && !holder.contentOf ? holder : undefined;
   }
 
   /**

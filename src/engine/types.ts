@@ -1,7 +1,7 @@
 /** The engine's public data types: what callers pass in and get back. */
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { MemoryFilter, MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { ImportJob, MemoryFilter, MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -64,7 +64,7 @@ export interface MemoryPatch {
   kind?: MemoryKind;
   /** The new tag list (replaces the old one). */
   tags?: readonly string[];
-  /** Keys to set; a key set to null is removed. */
+  /** A JSON merge patch (RFC 7396) of the meta: keys to set; a key set to null is removed; an object merges key by key. */
   meta?: Record<string, unknown>;
   /** When the memory expires (ms since the epoch); null: never (clears an expiry). */
   expiresAt?: number | null;
@@ -226,4 +226,13 @@ export interface EngineParts extends Omit<EngineOptions, "db" | "cache"> {
   derived?: DerivedDirectory;
   /** Codecs from outside (`AsyncCodec`, ids and names not taken, else E_USAGE): writes try them after the configured ones, reads decode their envelopes. */
   extraCodecs?: readonly AsyncCodec[];
+}
+
+/**
+ * An import job as `engine.jobs` reports it. A running import touches its row every
+ * `JOB_HEARTBEAT_MS`; a "running" row untouched for `JOB_STALE_AFTER_MS` is reported "stale": its
+ * process stopped (killed, or its machine went away) and `memzip import FILE --resume ID` continues it.
+ */
+export interface ImportJobView extends Omit<ImportJob, "status"> {
+  status: ImportJob["status"] | "stale";
 }

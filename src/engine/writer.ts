@@ -21,6 +21,7 @@ import { damagedColumns } from "../store/damage.js";
 import type { EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
 import { attachHistory } from "./history.js";
+import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { contentHash, contentId, lastRecordWins, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
@@ -200,22 +201,16 @@ export class Writer {
 
   /**
    * Changes what a patch gives and keeps the rest: text, kind, tags (replaced as a list), meta
-   * (merged key by key; a key set to null is removed). The creation time stays.
+   * (a JSON merge patch, RFC 7396: a key set to null is removed, objects merge key by key). The
+   * creation time stays. `offload` codes a new text on the worker threads (the server's writes).
    */
-  async update(id: string, patch: MemoryPatch, namespace?: string): Promise<RememberResult> {
+  async update(id: string, patch: MemoryPatch, namespace?: string, options: { offload?: boolean } = {}): Promise<RememberResult> {
     const current = await this.parts.reader.find(id, namespace);
     const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
-    let meta: Record<string, unknown> | undefined;
-    if (patch.meta !== undefined) {
-      meta = { ...current.meta };
-      for (const [key, value] of Object.entries(patch.meta)) {
-        if (value === null) delete meta[key];
-        else meta[key] = value;
-      }
-    }
+    const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
     const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
     const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
-    const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) }, 1);
+    const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1);
     const [result] = await writer.commit([await writer.plan(input)]);
     return result as RememberResult;
   }

@@ -7,7 +7,7 @@ import { parseMemoryRecord, type MemoryInput } from "./records.js";
 export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt" | "expiresAt">> {
   namespace: string;
   createdAt: number;
-  /** When the memory expires (ms since the epoch); absent: never. JSONL only (the Arrow file has no expiry column). */
+  /** When the memory expires (ms since the epoch); absent: never (JSONL leaves the key out, Arrow writes a null). */
   expiresAt?: number;
   /** XXH32 of the text's UTF-8 bytes; an import checks the text against it. */
   checksum: number;
@@ -16,7 +16,10 @@ export interface ExportedMemory extends Required<Omit<MemoryInput, "createdAt" |
 /**
  * Arrow IPC file with one row per memory (columns id, namespace, kind, tags and meta as JSON
  * text, created_at, text, checksum: the XXH32 of the text, record_checksum: the XXH32 of the whole
- * row, so a damaged id or metadata is caught too; both checked on import), readable by pyarrow as the original Python system's store was.
+ * row, so a damaged id or metadata is caught too; both checked on import; expires_at: null when the
+ * memory never expires), readable by pyarrow as the original Python system's store was. A file
+ * without the expires_at column (written before it existed) still imports: its checksum covers the
+ * seven other fields.
  * IPC body compression is left off: pyarrow cannot read apache-arrow's compressed files.
  */
 export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array {
@@ -29,9 +32,10 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
     meta: column((m) => JSON.stringify(m.meta)),
     created_at: vectorFromArray(memories.map((m) => m.createdAt), new TimestampMillisecond()),
     text: column((m) => m.text),
+    expires_at: vectorFromArray(memories.map((m) => m.expiresAt ?? null), new TimestampMillisecond()),
     checksum: vectorFromArray(memories.map((m) => m.checksum), new Uint32()),
     record_checksum: vectorFromArray(
-      memories.map((m) => recordChecksum([m.id, m.namespace, m.kind, JSON.stringify(m.tags), JSON.stringify(m.meta), m.createdAt, m.text])),
+      memories.map((m) => recordChecksum([m.id, m.namespace, m.kind, JSON.stringify(m.tags), JSON.stringify(m.meta), m.createdAt, m.text, m.expiresAt ?? null])),
       new Uint32(),
     ),
   });
@@ -49,6 +53,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
   if (!table.schema.fields.some((f) => f.name === "text")) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
   }
+  const hasExpiry = table.schema.fields.some((f) => f.name === "expires_at");
   for (let i = 0; i < table.numRows; i++) {
     const where = `row ${i}`;
     try {
@@ -56,6 +61,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       if (!row) throw new Error("the row cannot be read");
       if (row.record_checksum != null) {
         const fields = [row.id, row.namespace, row.kind, row.tags, row.meta, row.created_at == null ? null : Number(row.created_at), row.text];
+        if (hasExpiry) fields.push(row.expires_at == null ? null : Number(row.expires_at));
         if (recordChecksum(fields) !== Number(row.record_checksum)) {
           throw new MemzipError(ErrorCode.CHECKSUM, `${where}: the row does not match its record checksum (the file was changed or damaged)`, {
             hint: "Export the memories again from their store; a row edited on purpose needs its record_checksum column dropped.",
@@ -68,6 +74,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       if (typeof row.tags === "string") value.tags = JSON.parse(row.tags) as unknown;
       if (typeof row.meta === "string") value.meta = JSON.parse(row.meta) as unknown;
       if (row.created_at != null) value.createdAt = Number(row.created_at);
+      if (row.expires_at != null) value.expiresAt = Number(row.expires_at);
       if (row.checksum != null) value.checksum = Number(row.checksum);
       yield { record: parseMemoryRecord(value, where), where };
     } catch (error) {
@@ -77,7 +84,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
   }
 }
 
-/** XXH32 of a row's fields (id, namespace, kind, tags JSON, meta JSON, created_at, text) as one JSON array. */
+/** XXH32 of a row's fields (id, namespace, kind, tags JSON, meta JSON, created_at, text, then expires_at when the file has it) as one JSON array. */
 function recordChecksum(fields: readonly unknown[]): number {
   return checksum32(Buffer.from(JSON.stringify(fields), "utf8"));
 }

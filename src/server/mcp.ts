@@ -125,7 +125,7 @@ const INPUT = {
     text: z.string().min(1).optional().describe("the new text (default: unchanged)"),
     kind: Kind.optional(),
     tags: Tags.optional().describe("replaces the tags"),
-    meta: Meta.optional().describe("replaces the meta"),
+    meta: Meta.optional().describe("a JSON merge patch (RFC 7396) of the meta: a key set to null is removed, an object merges key by key, keys not named stay"),
     expiresAt: ExpiresAt.optional().describe("when the memory expires (ms since 1970); null: never; default: unchanged"),
   }),
   forget: z.object({ id: Id, namespace: Namespace.optional() }),
@@ -387,7 +387,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     "update_memory",
     {
       title: "Update memory",
-      description: "Change a memory's text, kind, tags or meta (fields left out stay as they are). The id stays the same.",
+      description: "Change a memory's text, kind, tags, meta or expiry (fields left out stay as they are). tags replaces the tag list; meta is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, keys not named stay. The id and creation time stay.",
       inputSchema: INPUT.update,
       outputSchema: OUTPUT.update,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
@@ -395,22 +395,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.update>) => {
       if (args.text !== undefined) checkText(args.text);
       const row = await find(args.id, args.namespace);
-      const text = args.text ?? (await engine.recall(row.id, { namespace: row.namespace }));
-      const result = await gated(() =>
-        engine.remember(
-        {
-          id: row.id,
-          namespace: row.namespace,
-          text,
-          kind: args.kind ?? row.kind,
-          tags: args.tags ?? row.tags,
-          meta: args.meta ?? row.meta,
-          createdAt: row.createdAt,
-          ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }),
-        },
-        { namespace: row.namespace, offload: true },
-        ),
-      );
+      const { text, kind, tags, meta, expiresAt } = args;
+      const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
+      const result = await gated(() => engine.update(row.id, patch, row.namespace, { offload: true }));
       return written(result);
     }),
   );

@@ -261,7 +261,8 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
   registry.add(app, {
     method: "PATCH",
     path: "/v1/memories/:id",
-    summary: "change a memory's text, kind, tags, meta or expiry (fields given replace the current ones; createdAt is kept)",
+    summary: "change a memory's text, kind, tags, meta or expiry (fields left out stay; meta is a JSON merge patch; createdAt is kept)",
+    description: "`meta` is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, any other value replaces the key's value; keys not named stay. `tags` replaces the tag list. The same semantics as MCP `update_memory` and `memzip update --meta`.",
     tag: "memories",
     role: "write",
     params: IdParams,
@@ -270,24 +271,10 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     response: MemoryInfo,
     handler: async ({ params, query, body, scope }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
-      const current = await onMemory(params.id, () => engine.memory(params.id, namespace));
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
-      const text = body.text ?? (await onMemory(params.id, () => engine.recall(params.id, { namespace })));
-      await writes.run(() =>
-        engine.remember(
-          {
-            id: params.id,
-            namespace,
-            text,
-            kind: body.kind ?? current.kind,
-            tags: body.tags ?? current.tags,
-            meta: body.meta ?? current.meta,
-            createdAt: current.createdAt,
-            ...(body.expiresAt === undefined ? {} : { expiresAt: body.expiresAt }),
-          },
-          { namespace, offload: true },
-        ),
-      );
+      const { text, kind, tags, meta, expiresAt } = body;
+      const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
+      await writes.run(() => onMemory(params.id, () => engine.update(params.id, patch, namespace, { offload: true })));
       return memoryInfo(await onMemory(params.id, () => engine.memory(params.id, namespace)));
     },
   });

@@ -516,6 +516,15 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual(await page({ activeAt: 30 * day }), ["a", "c"]);
       assert.deepEqual(await page({ expiredBy: 10 * day }), ["b"]);
       assert.deepEqual(await page({ expiredBy: 20 * day, namespaces: ["other"] }), ["d"]);
+      // countExpired: the same numbers, counted in the store.
+      assert.deepEqual(
+        await Promise.all([store.memories.countExpired(9 * day), store.memories.countExpired(10 * day), store.memories.countExpired(20 * day)]),
+        [0, 1, 2],
+      );
+      assert.deepEqual(
+        await Promise.all([store.memories.countExpired(20 * day, "ns"), store.memories.countExpired(20 * day, "other"), store.memories.countExpired(20 * day, "nobody")]),
+        [1, 1, 0],
+      );
       // Updated time: the creation, until a new text replaces the old one (its replacement time).
       assert.deepEqual(await page({ updatedFrom: 2 * day, updatedBefore: 4 * day }), ["b", "c"]);
       const replaces = { kind: "note" as const, tags: [], meta: {}, replacedAt: 50 * day, codec: "raw", payload: Uint8Array.of(1, 2, 3), originalLength: 3, checksum: 7 };
@@ -526,6 +535,7 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await store.memories.put([memory("b", "ns", { tags: ["x"], createdAt: 2 * day, meta: { team: "web", n: 2, ok: false } })]);
       assert.equal((await store.memories.get("ns", "b"))?.expiresAt, undefined);
       assert.deepEqual(await page({ expiredBy: 15 * day }), []);
+      assert.equal(await store.memories.countExpired(15 * day, "ns"), 0);
       // scan takes the same filter (and its namespace with it).
       assert.deepEqual(ids(await collect(store.memories.scan({ filter: { meta: { team: "core" } } }))), ["a", "d"]);
       assert.deepEqual(ids(await collect(store.memories.scan({ namespace: "ns", filter: { anyTags: ["x", "z"] } }))), ["a", "b"]);

@@ -6,15 +6,20 @@ export const jobsCommand: Command = {
   name: "jobs",
   summary: "list import jobs and how far each got",
   usage: "memzip jobs [--limit N] [--db DB] [--json]",
-  help: `Each JSONL import is a job whose progress is saved with every committed batch. A job left
-"running" by a crash, or "interrupted" by Ctrl-C, continues with \`memzip import FILE --resume JOB\`.`,
+  help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
+import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
+process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C, continues
+with \`memzip import FILE --resume JOB\`.`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const jobs = await engine.jobs(limit);
-      const lines = jobs.map((j) => `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`);
+      const lines = jobs.map((j) => {
+        const line = `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`;
+        return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${j.source} --resume ${j.id}` : line;
+      });
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
       return 0;
     } finally {

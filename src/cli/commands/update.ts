@@ -10,7 +10,8 @@ export const updateCommand: Command = {
   usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [--ttl DURATION | --no-expiry] [-n NS]',
   help: `Patch semantics: only what is given changes; the creation time stays. --tag replaces the tag
 list (repeat for several; --no-tags empties it); --meta KEY=VALUE sets one key (VALUE is JSON when it
-parses as JSON, else a string) and KEY= removes it. --ttl sets the memory to expire that long from
+parses as JSON, else a string; meta is a JSON merge patch, RFC 7396: an object merges key by key) and
+KEY= removes it. --ttl sets the memory to expire that long from
 now; --no-expiry clears an expiry. A new text is coded and verified like \`add\`.
 With --json: the write result ({"id", "namespace", "status", "codec", "originalBytes", "storedBytes"}).`,
   options: {

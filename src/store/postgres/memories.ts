@@ -196,6 +196,14 @@ export class PgMemories implements MemoryRepository {
     return ns === undefined ? 0 : ((await this.database.query<{ n: number }>("SELECT count(*) AS n FROM memories WHERE ns = $1", [ns]))[0]?.n ?? 0);
   }
 
+  /** Through the partial index memories_by_expiry (expires_at IS NOT NULL). */
+  async countExpired(at: number, namespace?: string): Promise<number> {
+    const select = "SELECT count(*) AS n FROM memories WHERE expires_at IS NOT NULL AND expires_at <= $1";
+    if (namespace === undefined) return (await this.database.query<{ n: number }>(select, [at]))[0]?.n ?? 0;
+    const ns = await this.database.namespaceId(namespace);
+    return ns === undefined ? 0 : ((await this.database.query<{ n: number }>(`${select} AND ns = $2`, [at, ns]))[0]?.n ?? 0);
+  }
+
   async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
     if (namespace === undefined) {
       return this.database.query<CodecUsage>(

@@ -272,6 +272,14 @@ export class SqliteMemories implements MemoryRepository {
     return ns === undefined ? 0 : (this.statements.countNamespace.get(ns) as number);
   }
 
+  async countExpired(at: number, namespace?: string): Promise<number> {
+    // INDEXED BY: the partial index holds only memories with an expiry (SQLite refuses the statement if it cannot use it).
+    const select = "SELECT count(*) FROM memories INDEXED BY memories_by_expiry WHERE expires_at IS NOT NULL AND expires_at <= ?";
+    if (namespace === undefined) return this.database.db.prepare(select).pluck().get(at) as number;
+    const ns = this.database.namespaceId(namespace, false);
+    return ns === undefined ? 0 : (this.database.db.prepare(`${select} AND ns = ?`).pluck().get(at, ns) as number);
+  }
+
   async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
     return this.codecUsage(namespace);
   }

@@ -1,0 +1,23 @@
+/**
+ * JSON merge patch (RFC 7396) for a memory's meta: the one semantics of `engine.update`, REST
+ * `PATCH /v1/memories/:id`, MCP `update_memory` and `memzip update --meta`.
+ */
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `target` with `patch` merged in, neither changed: a key set to null is removed, an object merges
+ * key by key into the current value (into {} when that is not an object), anything else (a scalar,
+ * an array) replaces the current value.
+ */
+export function mergePatch(target: Readonly<Record<string, unknown>>, patch: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else if (isObject(value)) result[key] = mergePatch(isObject(result[key]) ? result[key] : {}, value);
+    else result[key] = value;
+  }
+  return result;
+}

@@ -1,0 +1,62 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { JOB_STALE_AFTER_MS } from "../../src/engine/io.js";
+import { CLI, ROOT, storeOf, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
+
+describe("an import whose process was killed", () => {
+  it("is reported stale once its heartbeat is older than the bound (engine and `memzip jobs`), and --resume finishes it", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "jobs.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the ledger export of day ${i} balanced.` })).join("\n") + "\n");
+
+    // The producer kills itself (SIGKILL: no finally, no status written) right after its first committed batch.
+    const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
+    const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
+      const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
+      await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: ENV, timeout: 60_000, encoding: "utf8" });
+    assert.equal(child.signal, "SIGKILL", child.stderr);
+
+    const clock = { now: 0 };
+    const engine = Engine.open({ db, workers: 0, cache: "off", clock: () => clock.now });
+    try {
+      const [row] = await storeOf(engine).jobs.list();
+      assert.ok(row && row.status === "running" && row.line > 0 && row.line < 40, JSON.stringify(row));
+      clock.now = row.updatedAt + JOB_STALE_AFTER_MS;
+      assert.equal((await engine.jobs())[0]?.status, "running", "within the bound: still running");
+      clock.now = row.updatedAt + JOB_STALE_AFTER_MS + 1;
+      assert.equal((await engine.jobs())[0]?.status, "stale");
+
+      // `memzip jobs` (the real clock) on a row last touched an hour ago.
+      const conn = new Database(db);
+      try {
+        conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();
+      } finally {
+        conn.close();
+      }
+      const listed = spawnSync(process.execPath, [CLI, "jobs", "--db", db], { env: ENV, timeout: 60_000, encoding: "utf8" });
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`${row.id}\\tstale\\t`));
+      assert.ok(listed.stdout.includes(`--resume ${row.id}`), listed.stdout);
+      const json = spawnSync(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, timeout: 60_000, encoding: "utf8" });
+      assert.equal((JSON.parse(json.stdout) as { jobs: { status: string }[] }).jobs[0]?.status, "stale");
+
+      clock.now = Date.now();
+      const report = await engine.importJsonl(file, { resume: row.id });
+      assert.equal(report.stored + report.unchanged, 40 - row.line, "resumed at the saved line");
+      assert.equal(await storeOf(engine).memories.count(), 40);
+      assert.equal((await engine.jobs())[0]?.status, "done");
+    } finally {
+      await engine.close();
+    }
+  });
+});
