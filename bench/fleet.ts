@@ -93,6 +93,7 @@ try {
     const redisBefore = redisCpu(redis.port);
     const load = loadavg()[0] ?? 0;
     const begin = process.hrtime.bigint();
+    const beginMs = Date.now();
     const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
     // The importer's CPU is read while it lives: polled, the last reading before it exits counts.
     let importerCpu = 0;
@@ -108,6 +109,7 @@ try {
     // The workers' own span, from BullMQ's timestamps: the first chunk taken to the last committed.
     // It leaves out the importer's start-up and its reading and enqueueing ahead of the workers.
     let span = seconds;
+    let timeline = "";
     if (workers > 0) {
       const queue = new Queue(queueNameFor(db), { connection: connectionFor(redis.url) });
       const jobs = await queue.getJobs(["completed"], 0, -1);
@@ -115,6 +117,25 @@ try {
       const first = Math.min(...jobs.map((job) => job.processedOn ?? Infinity));
       const last = Math.max(...jobs.map((job) => job.finishedOn ?? 0));
       if (jobs.length && Number.isFinite(first) && last > first) span = (last - first) / 1000;
+      // Where the wall time goes, from BullMQ's own timestamps (ms, this machine's clock): the first
+      // chunk enqueued and taken, the last enqueued and committed (after the clock started), and per
+      // worker its chunks, its busy time (taken to committed), its idle time between its first chunk
+      // and its last (waiting for the next chunk), and its wait before its first chunk.
+      const at = (ms: number) => `+${((ms - beginMs) / 1000).toFixed(2)}`;
+      const enqueued = jobs.map((job) => job.timestamp);
+      timeline = `first chunk enqueued ${at(Math.min(...enqueued))} s, taken ${at(first)}; last enqueued ${at(Math.max(...enqueued))}, committed ${at(last)}; import exited +${seconds.toFixed(2)}`;
+      const byWorker = new Map<string, { processedOn: number; finishedOn: number }[]>();
+      for (const job of jobs) {
+        const name = job.processedBy ?? "?";
+        byWorker.set(name, [...(byWorker.get(name) ?? []), { processedOn: job.processedOn ?? 0, finishedOn: job.finishedOn ?? 0 }]);
+      }
+      for (const [name, own] of [...byWorker].sort()) {
+        own.sort((a, b) => a.processedOn - b.processedOn);
+        const busy = own.reduce((sum, j) => sum + (j.finishedOn - j.processedOn), 0);
+        const ownFirst = own[0]?.processedOn ?? first;
+        const ownLast = Math.max(...own.map((j) => j.finishedOn));
+        timeline += `\n  ${name}: ${own.length} chunks, busy ${(busy / 1000).toFixed(2)} s, idle between chunks ${((ownLast - ownFirst - busy) / 1000).toFixed(2)} s, waited ${((ownFirst - beginMs) / 1000).toFixed(2)} s before its first, done ${((last - ownLast) / 1000).toFixed(2)} s before the last commit`;
+      }
     }
     const redisUsed = redisCpu(redis.port) - redisBefore;
     for (const worker of started) worker.child.kill("SIGTERM");
@@ -123,7 +144,7 @@ try {
     const spanRate = records / span;
     const per1k = (s_: number) => ((s_ * 1000) / records).toFixed(2);
     const workersLine = workerCpu.length ? `workers ${workerCpu.map((c) => `${c.toFixed(1)} s (${(c / seconds).toFixed(2)} cores)`).join(", ")}; ` : "";
-    process.stderr.write(`${label}: ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/s (workers' span ${span.toFixed(1)} s, ${spanRate.toFixed(0)} records/s), load ${load.toFixed(1)}; CPU: importer ${importerCpu.toFixed(1)} s, ${workersLine}redis ${redisUsed.toFixed(1)} s\n`);
+    process.stderr.write(`${label}: ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/s (workers' span ${span.toFixed(1)} s, ${spanRate.toFixed(0)} records/s), load ${load.toFixed(1)}; CPU: importer ${importerCpu.toFixed(1)} s, ${workersLine}redis ${redisUsed.toFixed(1)} s\n${timeline ? `  ${timeline}\n` : ""}`);
     const workerTotal = workerCpu.reduce((a, b) => a + b, 0);
     cpu.push(`| ${label} | ${seconds.toFixed(1)} | ${per1k(importerCpu)} | ${workerCpu.length ? per1k(workerTotal) : "—"} | ${workerCpu.length ? workerCpu.map((c) => (c / seconds).toFixed(2)).join(" + ") : "—"} | ${workerCpu.length ? per1k(redisUsed) : "—"} | ${load.toFixed(1)} |`);
     return { rate, spanRate };

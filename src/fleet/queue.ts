@@ -6,10 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import { Queue, type ConnectionOptions, type Job } from "bullmq";
+import type { ConnectionOptions, Job, Queue as BullQueue } from "bullmq";
 import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryInput } from "../pipeline/records.js";
+import { Queue } from "./bullmq.js";
 
 /**
  * Records per chunk unless the caller says otherwise: the profile's batch size, so a worker groups
@@ -140,11 +141,17 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
   const queue = new Queue<ChunkPayload, ChunkResult>(name, { connection: connectionFor(options.queue) });
   const sizes: number[] = [];
   let skippedChunks = 0;
+  // Whether this import was enqueued before (its first chunk is on the queue): only then is each
+  // chunk looked up first, to skip the completed ones and retry the failed ones. A fresh import
+  // adds its chunks without a look-up each (one round trip a chunk instead of two; an id already on
+  // the queue is never added twice by BullMQ, so a chunk found there anyway is left as it is).
+  let resuming = false;
   const push = async (chunk: MemoryInput[]) => {
     const index = sizes.length;
     sizes.push(chunk.length);
     const jobId = `${options.importId}-${index}`;
-    const existing = await queue.getJob(jobId);
+    const existing = index === 0 || resuming ? await queue.getJob(jobId) : undefined;
+    if (index === 0) resuming = existing !== undefined;
     if (existing) {
       const state = await existing.getState();
       if (state === "completed") skippedChunks++;
@@ -197,7 +204,7 @@ const MIN_POLL_MS = 20;
 const POLL_MS_PER_CHUNK = 8;
 
 async function waitForChunks(
-  queue: Queue<ChunkPayload, ChunkResult>,
+  queue: BullQueue<ChunkPayload, ChunkResult>,
   importId: string,
   sizes: readonly number[],
   skippedChunks: number,

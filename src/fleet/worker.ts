@@ -6,9 +6,10 @@
  * unchanged, so a retried chunk has exactly the effect of one run.
  */
 import { hostname } from "node:os";
-import { Worker, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import type { Engine } from "../engine.js";
 import { detectLanguage } from "../semantic/language.js";
+import { Worker } from "./bullmq.js";
 import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkResult } from "./queue.js";
 
 export interface FleetWorkerOptions {
