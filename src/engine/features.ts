@@ -116,17 +116,22 @@ export class Features {
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
     const admitted = await this.admitted(options);
-    const thread = this.thread();
+    const thread = this.thread(index);
     if (!thread) return index.search(query, { ...options, ...admitted });
     const { limit, namespace, namespaces, mode, minSimilarity } = options;
     return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
   }
 
   /** The search thread, when configured and this store and embedder allow one (a SQLite file, the built-in embedder). */
-  private thread(): SearchThread | undefined {
+  private thread(index: SearchIndex): SearchThread | undefined {
     const { options, store, embedder } = this.parts;
     if (!options.searchThread || options.searchEmbedder || !isLocalStoreFile(store.location) || this.closed) return undefined;
-    this.searchThread ??= new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors });
+    if (!this.searchThread) {
+      const thread = new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors });
+      this.searchThread = thread;
+      // What this engine indexes from now on reaches the thread with the next search, so its keyword lists follow the writes.
+      index.onIndexed = (seq, terms) => thread.indexed(seq, terms);
+    }
     return this.searchThread;
   }
 

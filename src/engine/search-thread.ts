@@ -20,15 +20,26 @@ export interface SearchThreadData {
 }
 
 /** What crosses to the thread: the search options, with the key sets as arrays. */
-export type SearchRequest = Omit<SearchOptions, "only" | "except"> & { seq: number; query: string; only?: string[]; except?: string[] };
+export type SearchRequest = Omit<SearchOptions, "only" | "except"> & {
+  seq: number;
+  query: string;
+  only?: string[];
+  except?: string[];
+  /** Memories the main thread indexed since the last request, with their terms (`SearchIndex.follow`). */
+  written?: [number, string[]][];
+};
 
 export type SearchReply = { seq: number; hits: SearchHit[] } | { seq: number; error: { code: ErrorCode; message: string; hint: string | undefined } };
 
 /** Searches in flight on the thread at most; more wait for room. */
 const DEPTH = 64;
+/** Indexed memories whose terms are kept for the thread between searches; past it they are dropped (the thread re-reads its keyword lists). */
+const WRITTEN_MAX = 16_384;
 
 export class SearchThread {
   private readonly pool: WorkerPool<SearchReply, null>;
+  /** Terms of the memories indexed since the last request (undefined: too many were, the thread drops its lists). */
+  private written: [number, string[]][] | undefined = [];
 
   constructor(data: SearchThreadData) {
     this.pool = new WorkerPool<SearchReply, null>({
@@ -42,11 +53,19 @@ export class SearchThread {
     });
   }
 
+  /** The main thread's index wrote `seq` with `terms` (its `onIndexed`). */
+  indexed(seq: number, terms: readonly string[]): void {
+    if (this.written && this.written.length >= WRITTEN_MAX) this.written = undefined;
+    this.written?.push([seq, [...terms]]);
+  }
+
   async search(query: string, options: SearchOptions): Promise<SearchHit[]> {
     const slot = await this.pool.slot();
     const seq = this.pool.nextSeq();
     const { only, except, ...rest } = options;
-    const request: SearchRequest = { ...rest, seq, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}) };
+    const written = this.written ?? [];
+    this.written = [];
+    const request: SearchRequest = { ...rest, seq, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}), ...(written.length > 0 ? { written } : {}) };
     const reply = await this.pool.send(slot, seq, request);
     if ("error" in reply) throw new MemzipError(reply.error.code, reply.error.message);
     return reply.hits;

@@ -22,7 +22,9 @@ const index = new SearchIndex(
 );
 
 parentPort?.on("message", (request: SearchRequest) => {
-  const { seq, query, only, except, ...rest } = request;
+  const { seq, query, only, except, written, ...rest } = request;
+  // Before the search is queued: its update of the index then follows these memories into the keyword lists.
+  if (written) index.follow(written);
   const options: SearchOptions = { ...rest, ...(only ? { only: new Set(only) } : {}), ...(except ? { except: new Set(except) } : {}) };
   index.search(query, options).then(
     (hits) => parentPort?.postMessage({ seq, hits } satisfies SearchReply),
