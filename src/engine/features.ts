@@ -43,8 +43,6 @@ export class Features {
   private searchLoading: Promise<SearchIndex> | undefined;
   private searchEmbedder: LlamaEmbedder | undefined;
   private searchThread: SearchThread | undefined;
-  /** The store's change token at the last search (`searchMemories`). */
-  private searchToken: string | undefined;
   private closed = false;
 
   constructor(private readonly parts: FeatureParts) {}
@@ -119,13 +117,7 @@ export class Features {
     await index.refresh(options.onIndex, options.signal);
     const admitted = await this.admitted(options);
     const thread = this.thread(index);
-    // The thread's connection has no change log of this one's writes: after a write it reloads every
-    // vector (seconds at 10^5). So it ranks only while the store is as the previous search left it;
-    // the first search after writes (and every search under a steady writer) ranks here.
-    const token = await this.parts.store.search.changeToken();
-    const quiet = token === this.searchToken;
-    this.searchToken = token;
-    if (!thread || !quiet) return index.search(query, { ...options, ...admitted });
+    if (!thread) return index.search(query, { ...options, ...admitted });
     const { limit, namespace, namespaces, mode, minSimilarity } = options;
     return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
   }
