@@ -54,8 +54,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
     // other command ~0.3 s of CPU at start (a queued import's producer among them).
     const { createServer } = await import("../../server/app.js");
-    // Searches are ranked on a worker thread: the server's second core (docs/SEARCH.md).
-    const engine = openEngine(context, { searchThread: true });
+    const engine = openEngine(context);
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
     const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
       await engine.close();
