@@ -23,3 +23,28 @@ export function scores(tableAt: usize, codesAt: usize, rows: i32, width: i32, no
     row += <usize>width;
   }
 }
+
+// The same scores when the query leaves most code bytes without weight (a short query under the
+// n-gram embedder has a few dozen non-zero dimensions of 256): only the bytes in two lists are
+// looked up. `listAt` holds `countA` byte offsets, then `countB`: those summed into `a`, then into
+// `b`, each list in increasing order, as `scores` sums them (bytes 0 and 2 of each word into `a`,
+// 1 and 3 into `b`). A byte left out adds exactly +0 there, so the scores are the same, bit for bit.
+export function sparseScores(tableAt: usize, codesAt: usize, rows: i32, width: i32, normsAt: usize, outAt: usize, listAt: usize, countA: i32, countB: i32): void {
+  let row = codesAt;
+  const endA = listAt + (<usize>countA << 2);
+  const endB = endA + (<usize>countB << 2);
+  for (let r = 0; r < rows; r++) {
+    let a: f32 = 0;
+    let b: f32 = 0;
+    for (let at = listAt; at < endA; at += 4) {
+      const byte = load<u32>(at);
+      a += load<f32>(tableAt + (<usize>byte << 10) + (<usize>load<u8>(row + <usize>byte) << 2));
+    }
+    for (let at = endA; at < endB; at += 4) {
+      const byte = load<u32>(at);
+      b += load<f32>(tableAt + (<usize>byte << 10) + (<usize>load<u8>(row + <usize>byte) << 2));
+    }
+    store<f32>(outAt + (<usize>r << 2), (a + b) * load<f32>(normsAt + (<usize>r << 2)));
+    row += <usize>width;
+  }
+}

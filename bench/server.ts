@@ -9,7 +9,7 @@
  * process each), and the first recalls of the hot memories after a restart, with and without warming.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,12 +19,26 @@ import autocannon from "autocannon";
 import { Engine } from "../src/engine.js";
 import { seededRandom } from "../src/core/stats.js";
 
-const { values } = parseArgs({ options: { memories: { type: "string" }, seconds: { type: "string" }, connections: { type: "string" }, "cli-runs": { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    memories: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string" },
+    "cli-runs": { type: "string" },
+    // A copy of this store (N memories r0… in namespace "bench", as this bench builds them) instead of importing them.
+    store: { type: "string" },
+    // The search scenarios only.
+    "search-only": { type: "boolean" },
+    // The CLI that serves (another build's dist/src/cli/main.js, to compare builds side by side).
+    cli: { type: "string" },
+  },
+});
 const N = Number(values.memories ?? 100_000);
 const SECONDS = Number(values.seconds ?? 10);
 const CONNECTIONS = Number(values.connections ?? 8);
 const CLI_RUNS = Number(values["cli-runs"] ?? 20);
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const CLI = values.cli ?? fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const SEARCH_ONLY = values["search-only"] === true;
 const NS = "bench";
 const random = seededRandom(11);
 // Memories are windows of the dev corpus (natural text, so keyword terms are as selective as in real notes).
@@ -87,6 +101,9 @@ interface Load {
   p99: number;
   errors: number;
   writesPerSecond?: number;
+  /** Server CPU per request (writes included) on its main thread and in the whole process (/proc, Linux). */
+  mainCpuMs?: number;
+  processCpuMs?: number;
 }
 
 async function load(url: string, key: string, kind: "recall" | "search", withWriter: boolean, connections: number): Promise<Load> {
@@ -192,13 +209,14 @@ try {
   }
   out.end();
   await once(out, "finish");
+  if (values.store !== undefined) copyFileSync(values.store, db);
   let key: string;
   let importSeconds: number;
   let indexSeconds: number;
   {
     const engine = Engine.open({ db, codecs: ["raw", "zstd"], autoTrainAfter: 0, namespace: NS });
     let started = performance.now();
-    await engine.importJsonl(file, { batchSize: 1000 });
+    if (values.store === undefined) await engine.importJsonl(file, { batchSize: 1000 });
     importSeconds = (performance.now() - started) / 1000;
     started = performance.now();
     await engine.searchIndex();
@@ -215,10 +233,29 @@ try {
   const measure = async (kind: "recall" | "search", withWriter: boolean) => {
     for (const connections of [...new Set([1, CONNECTIONS])]) {
       const name = `${kind}${withWriter ? " + writer" : ""}, ${connections} connection${connections === 1 ? "" : "s"}`;
-      rows[name] = await load(server.url, key, kind, withWriter, connections);
+      const pid = server.child.pid as number;
+      const [main0, all0] = [cpuSeconds(pid, pid), cpuSeconds(pid)];
+      const row = await load(server.url, key, kind, withWriter, connections);
+      const [main1, all1] = [cpuSeconds(pid, pid), cpuSeconds(pid)];
+      const requests = row.rps * SECONDS;
+      if (main0 !== undefined && main1 !== undefined && all0 !== undefined && all1 !== undefined && requests > 0) {
+        row.mainCpuMs = ms(((main1 - main0) * 1000) / requests);
+        row.processCpuMs = ms(((all1 - all0) * 1000) / requests);
+      }
+      rows[name] = row;
       console.error(name, JSON.stringify(rows[name]), `load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
     }
   };
+  if (SEARCH_ONLY) {
+    await measure("search", false);
+    await measure("search", true);
+    await stop(server.child);
+    console.log(JSON.stringify({ memories: N, seconds: SECONDS, connections: CONNECTIONS, cli: CLI, load: rows, loadAverage: loadavg().map((x) => Number(x.toFixed(1))), node: process.version }));
+    console.log(`\n| load (autocannon, ${SECONDS} s each) | req/s | p50 ms | p99 ms | errors | writes/s | server CPU ms a request (main / process) |`);
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    for (const [name, row] of Object.entries(rows)) console.log(`| ${name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.writesPerSecond ?? "–"} | ${row.mainCpuMs ?? "?"} / ${row.processCpuMs ?? "?"} |`);
+    process.exitCode = 0;
+  } else {
   const writesAlone = await writeCost(server.url, key, server.child.pid as number);
   console.error("writes alone, 1 at a time", JSON.stringify(writesAlone), `load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   await measure("recall", false);
@@ -268,6 +305,7 @@ try {
   console.log(
     `\nwrites alone, one at a time: ${writesAlone.writesPerSecond} writes/s; server CPU per write ${writesAlone.mainCpuMsPerWrite ?? "?"} ms on the main thread, ${writesAlone.processCpuMsPerWrite ?? "?"} ms in the whole process (worker threads too)`,
   );
+  }
 } finally {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

@@ -88,6 +88,13 @@ export interface EngineOptions {
    */
   searchVectors?: VectorEncodingName;
   /**
+   * Rank searches on a worker thread with its own read-only connection (a SQLite store file and the
+   * built-in n-gram embedder only; otherwise searches stay on the calling thread), so a server uses
+   * a second core. Same hits either way. Defaults to `false`: its connection has no change log of
+   * the writer's, so after each write it reloads every vector (docs/SEARCH.md); for read-mostly use.
+   */
+  searchThread?: boolean;
+  /**
    * The engine's clock (ms since the epoch): creation and replacement times, expiry (`expiresAt`,
    * TTLs) and which memories reads treat as expired. Tests pass a fixed one. Defaults to `Date.now`.
    */
@@ -106,6 +113,7 @@ export const ENGINE_DEFAULTS = {
   llm: LLM_DEFAULTS,
   searchEmbedder: "",
   searchVectors: DEFAULT_VECTOR_ENCODING,
+  searchThread: false,
   clock: Date.now,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 

@@ -13,6 +13,8 @@ import type { ModelRouter } from "../model/router.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "../search/search.js";
 import { SemanticLayer } from "../semantic/semantic.js";
+import { isLocalStoreFile } from "../store/open.js";
+import { SearchThread } from "./search-thread.js";
 import type { HashedNgramEmbedder } from "../search/similarity.js";
 
 /** Search options with index progress and cancellation of the refresh. */
@@ -40,6 +42,8 @@ export class Features {
   private semanticLoading: Promise<SemanticLayer> | undefined;
   private searchLoading: Promise<SearchIndex> | undefined;
   private searchEmbedder: LlamaEmbedder | undefined;
+  private searchThread: SearchThread | undefined;
+  private closed = false;
 
   constructor(private readonly parts: FeatureParts) {}
 
@@ -111,7 +115,24 @@ export class Features {
   async searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     const index = await this.searchIndex();
     await index.refresh(options.onIndex, options.signal);
-    return index.search(query, { ...options, ...(await this.admitted(options)) });
+    const admitted = await this.admitted(options);
+    const thread = this.thread(index);
+    if (!thread) return index.search(query, { ...options, ...admitted });
+    const { limit, namespace, namespaces, mode, minSimilarity } = options;
+    return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
+  }
+
+  /** The search thread, when configured and this store and embedder allow one (a SQLite file, the built-in embedder). */
+  private thread(index: SearchIndex): SearchThread | undefined {
+    const { options, store, embedder } = this.parts;
+    if (!options.searchThread || options.searchEmbedder || !isLocalStoreFile(store.location) || this.closed) return undefined;
+    if (!this.searchThread) {
+      const thread = new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors });
+      this.searchThread = thread;
+      // What this engine indexes from now on reaches the thread with the next search, so its keyword lists follow the writes.
+      index.onIndexed = (seq, terms) => thread.indexed(seq, terms);
+    }
+    return this.searchThread;
   }
 
   /**
@@ -148,6 +169,8 @@ export class Features {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.searchThread?.close();
     if (this.semanticLoading) await (await this.semanticLoading.catch(() => undefined))?.close();
     if (this.searchLoading) await this.searchLoading.catch(() => undefined);
     await this.searchEmbedder?.close();

@@ -9,6 +9,7 @@ interface DotExports {
 interface TernaryExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   scores(tableAt: number, codesAt: number, rows: number, width: number, normsAt: number, outAt: number): void;
+  sparseScores(tableAt: number, codesAt: number, rows: number, width: number, normsAt: number, outAt: number, listAt: number, countA: number, countB: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -120,6 +121,9 @@ export class FloatRows implements VectorRows {
   }
 }
 
+/** The sparse scan is used when at most this share of the code bytes carry query weight (measured: docs/SEARCH.md). */
+const SPARSE_SHARE = 0.5;
+
 /**
  * Ternary codes (2 bits a dimension: 64 bytes a row at 256 dimensions, 6.4 MB for 100,000 rows)
  * scored as stored, by table look-up (asm/ternary-scores.ts): per query a table of partial sums
@@ -148,11 +152,16 @@ export class TernaryRows implements VectorRows {
     return this.count;
   }
 
+  /** The table, then the list of code bytes a sparse query looks up (4 bytes an entry). */
   private get tableBytes(): number {
+    return this.width * 256 * 4 + this.width * 4;
+  }
+
+  private get listAt(): number {
     return this.width * 256 * 4;
   }
 
-  /** Layout: the table, the inverse norms, the scores, then the codes. */
+  /** Layout: the table, the byte list, the inverse norms, the scores, then the codes. */
   private allocate(capacity: number): TernaryExports {
     return instance<TernaryExports>("ternary-scores", this.tableBytes + capacity * 8 + capacity * this.width);
   }
@@ -204,17 +213,23 @@ export class TernaryRows implements VectorRows {
     return out;
   }
 
-  scores(query: Float32Array): Float32Array {
+  /** `scan`: `auto` picks the sparse loop for a query that weighs few code bytes; `dense` and `sparse` force one (tests, benchmarks). */
+  scores(query: Float32Array, scan: "auto" | "dense" | "sparse" = "auto"): Float32Array {
     const buffer = this.exports.memory.buffer;
     const table = new Float32Array(buffer, 0, this.width * 256);
     table.fill(0);
+    // Code bytes the query gives weight to, in two lists as the dense loop sums them: bytes 0 and 2 of each word, then 1 and 3.
+    const evens: number[] = [];
+    const odds: number[] = [];
     // Per code byte: the sums of ±q over its 4 dimensions, built a pair of bits at a time.
     for (let b = 0; b < this.bytes; b++) {
       const at = b * 256;
+      let weighted = false;
       for (let k = 0; k < 4; k++) {
         const d = b * 4 + k;
         const q = d < this.dimensions && d < query.length ? (query[d] as number) : 0;
         if (q === 0) continue;
+        weighted = true;
         const shift = k * 2;
         for (let v = 0; v < 256; v++) {
           const code = (v >> shift) & 3;
@@ -222,8 +237,18 @@ export class TernaryRows implements VectorRows {
           else if (code === 2) table[at + v] = (table[at + v] as number) - q;
         }
       }
+      if (weighted) ((b & 1) === 0 ? evens : odds).push(b);
     }
-    this.exports.scores(0, this.codesAt(), this.count, this.width, this.normsAt(), this.outAt());
+    // A byte without weight looks up +0, which changes no sum: skipping it gives the same scores, bit for bit.
+    // Byte loads cost more than word loads, so the whole rows are read when most bytes count.
+    if (scan === "sparse" || (scan === "auto" && evens.length + odds.length <= this.bytes * SPARSE_SHARE)) {
+      const list = new Uint32Array(buffer, this.listAt, evens.length + odds.length);
+      list.set(evens);
+      list.set(odds, evens.length);
+      this.exports.sparseScores(0, this.codesAt(), this.count, this.width, this.normsAt(), this.outAt(), this.listAt, evens.length, odds.length);
+    } else {
+      this.exports.scores(0, this.codesAt(), this.count, this.width, this.normsAt(), this.outAt());
+    }
     return new Float32Array(buffer, this.outAt(), this.count);
   }
 

@@ -190,6 +190,8 @@ export class SearchIndex {
   private readonly encodingName: VectorEncodingName;
   /** What the stored index was made with: the embedder and the vector encoding. */
   readonly key: string;
+  /** Told the terms of each memory this index writes (the search thread follows them into its keyword lists: `follow`). */
+  onIndexed: ((seq: number, terms: readonly string[]) => void) | undefined;
 
   constructor(
     private readonly index: SearchIndexStore,
@@ -251,6 +253,7 @@ export class SearchIndex {
           const source = sources[i] as IndexSource;
           const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
           this.remember(seq, terms);
+          this.onIndexed?.(seq, [...terms]);
           return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
         }),
       );
@@ -263,6 +266,16 @@ export class SearchIndex {
     // (The loaded matrix's size stands in for counting the stored vectors, which visits them all.)
     if (indexed > 0 && indexed * COMPACT_SHARE >= (this.matrix?.seqs.size ?? (await this.index.indexedCount()))) await this.index.compact();
     return indexed;
+  }
+
+  /**
+   * The terms of memories another index over the same store wrote (its `onIndexed`), so this one's
+   * next update adds them to its keyword lists instead of reading them again. Terms of a memory
+   * that is not among the next update's rows are never used; a row whose terms are missing makes
+   * the update drop the lists, as for a write by another process.
+   */
+  follow(written: readonly (readonly [number, readonly string[]])[]): void {
+    for (const [seq, terms] of written) this.remember(seq, new Set(terms));
   }
 
   /** Keeps the terms of a memory being indexed, so the next update adds it to the keyword lists held in memory. */

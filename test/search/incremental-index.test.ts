@@ -46,6 +46,22 @@ describe("vector rows", () => {
     const compacted = ternary.compacted(keep).scores(query);
     assert.deepEqual(Array.from(compacted), keep.map((r) => got[r]));
   });
+  it("scores a query that weighs few code bytes by the sparse loop exactly as the dense loop does, bit for bit", () => {
+    const embedder = new HashedNgramEmbedder(254);
+    const corpus = devCorpus().map((r) => r.text);
+    const rows = new TernaryRows(254, 8);
+    for (let i = 0; i < 300; i++) rows.append(VECTOR_ENCODINGS.ternary.encode(embedder.embedOne((corpus[i % corpus.length] as string).slice(0, 80 + i))));
+    // One short word weighs a handful of the 64 code bytes; a long text nearly all of them.
+    for (const text of ["cat", "storage engine", "graph databases and vector indexes", (corpus[3] as string).slice(0, 400)]) {
+      const query = embedder.embedOne(text);
+      const dense = Array.from(rows.scores(query, "dense"));
+      const sparse = Array.from(rows.scores(query, "sparse"));
+      const auto = Array.from(rows.scores(query));
+      assert.ok(dense.some((s) => s !== 0), text);
+      assert.deepEqual(sparse, dense, text);
+      assert.deepEqual(auto, dense, text);
+    }
+  });
 });
 
 describe("incremental search index", () => {
