@@ -40,12 +40,19 @@ export class Features {
   private semanticLoading: Promise<SemanticLayer> | undefined;
   private searchLoading: Promise<SearchIndex> | undefined;
   private searchEmbedder: LlamaEmbedder | undefined;
+  private closed = false;
 
   constructor(private readonly parts: FeatureParts) {}
+
+  /** After close nothing new is loaded: a model or client made then would never be closed. */
+  private static closedError(): MemzipError {
+    return new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
+  }
 
   semanticLayer(): Promise<SemanticLayer | undefined> {
     const options = this.parts.options.semantic;
     if (!options) return Promise.resolve(undefined);
+    if (this.closed) return Promise.reject(Features.closedError());
     this.semanticLoading ??= SemanticLayer.create(options, { retries: this.parts.options.profile.retries, rateLimit: this.parts.options.profile.rateLimit });
     return this.semanticLoading;
   }
@@ -78,6 +85,7 @@ export class Features {
    */
   searchIndex(): Promise<SearchIndex> {
     const { options, store } = this.parts;
+    if (this.closed) return Promise.reject(Features.closedError());
     this.searchLoading ??= (async () => {
       const path = options.searchEmbedder;
       if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: options.llm.gpu, threads: options.llm.threads });
@@ -148,6 +156,7 @@ export class Features {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.semanticLoading) await (await this.semanticLoading.catch(() => undefined))?.close();
     if (this.searchLoading) await this.searchLoading.catch(() => undefined);
     await this.searchEmbedder?.close();
