@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncOptions, type SpawnSyncOptionsWithBufferEncoding, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from "node:child_process";
+import { spawnSync, type ChildProcess, type SpawnSyncOptions, type SpawnSyncOptionsWithBufferEncoding, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -96,4 +96,28 @@ export function spawnBounded(command: string, args: readonly string[], options: 
     throw new Error(`\`${shown}\` ran past ${timeout / 1000} s and was killed (a hang?)\nstderr tail: ${tail(result.stderr)}\nstdout tail: ${tail(result.stdout)}`);
   }
   return result;
+}
+
+/**
+ * The exit of a child just spawned (call it right after `spawn`): resolves once the child has
+ * exited and its output streams have closed. Past `timeoutMs` the child is killed (SIGKILL) and this
+ * rejects with an error that names `what`, so a hung child fails its test instead of stalling the run.
+ */
+export function closedWithin(child: ChildProcess, what: string, timeoutMs = CHILD_TIMEOUT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (hung) reject(new Error(`${what} ran past ${timeoutMs / 1000} s and was killed (a hang?)`));
+      else resolve({ code, signal });
+    });
+  });
 }

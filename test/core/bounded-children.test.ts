@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startRedis } from "../services/redis.js";
-import { spawnBounded, tempDir } from "../helpers.js";
+import { closedWithin, spawnBounded, tempDir } from "../helpers.js";
 
 /** The test helpers never wait for a child process without bound, and never leave one running. */
 describe("bounded child processes in tests", () => {
@@ -17,6 +18,14 @@ describe("bounded child processes in tests", () => {
     const done = spawnBounded(process.execPath, ["-e", "process.stdout.write('ok')"], { encoding: "utf8" });
     assert.equal(done.status, 0);
     assert.equal(done.stdout, "ok");
+  });
+
+  it("closedWithin kills a spawned child that never ends and fails naming it; a child that ends resolves with its code", async () => {
+    const forever = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "pipe"] });
+    await assert.rejects(closedWithin(forever, "the endless child", 500), /the endless child ran past 0.5 s and was killed/);
+    assert.equal(forever.signalCode, "SIGKILL");
+    const quick = spawn(process.execPath, ["-e", "process.exit(3)"], { stdio: ["ignore", "pipe", "pipe"] });
+    assert.deepEqual(await closedWithin(quick, "the quick child"), { code: 3, signal: null });
   });
 
   it("startRedis kills every server that did not get ready, then fails (none is left to keep the process alive)", async () => {

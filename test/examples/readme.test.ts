@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI, ROOT, SHARED, devCorpus, spawnBounded } from "../helpers.js";
+import { CHILD_TIMEOUT_MS, CLI, ROOT, SHARED, devCorpus, spawnBounded } from "../helpers.js";
 
 /**
  * The README doc test: every command example of README.md's sh/bash/console blocks that runs
@@ -292,8 +292,16 @@ function serveOnce(context: Context, command: string): Promise<Run> {
           reject(error as Error);
         });
     });
+    // Bounded: a server that never listens (or never stops) is killed and fails the example by name.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`\`${command}\` did not listen and stop within ${CHILD_TIMEOUT_MS / 1000} s: ${stderr}`));
+    }, CHILD_TIMEOUT_MS);
     child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { openStore } from "../../src/store/open.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
-import { CLI, ROOT, collect, tempDir, spawnBounded } from "../helpers.js";
+import { CLI, ROOT, closedWithin, collect, tempDir, spawnBounded } from "../helpers.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "store-v1.db");
 interface Expected {
@@ -274,12 +274,13 @@ const store = openStore(process.argv[1]);
 await store.memories.put([{ id: "p" + process.pid, namespace: "n", kind: "note", tags: [], createdAt: 1, meta: {}, codec: "raw", envelope: Uint8Array.of(1), originalLength: 1, checksum: 1, assetId: null }]);
 await store.close();`;
     const runs = Array.from({ length: 6 }, () =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      (async () => {
         const child = spawn(process.execPath, ["--input-type=module", "-e", script, path]);
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("close", (code) => resolve({ code, stderr }));
-      }),
+        const { code } = await closedWithin(child, "a child writing to the fresh store");
+        return { code, stderr };
+      })(),
     );
     const results = await Promise.all(runs);
     for (const r of results) assert.equal(r.code, 0, r.stderr);
