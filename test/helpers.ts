@@ -1,3 +1,4 @@
+import { spawnSync, type ChildProcess, type SpawnSyncOptions, type SpawnSyncOptionsWithBufferEncoding, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,4 +71,53 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
  */
 export function storeOf(engine: Engine): Store {
   return (engine as unknown as { store: Store }).store;
+}
+
+/**
+ * How long a child process a test runs may take before it is killed: far above what any command
+ * here needs on a slow, loaded CI machine (an import of the dev corpus, a few seconds quiet), so it
+ * is only ever hit by a hang.
+ */
+export const CHILD_TIMEOUT_MS = 300_000;
+
+/**
+ * `spawnSync` that cannot wait forever: the child is killed (SIGKILL) after `timeout` (default
+ * CHILD_TIMEOUT_MS), and then this throws an error that names the command, so a hang fails its
+ * test under the command's name instead of stalling the run (the CI hang that 38f68ac fixed).
+ */
+export function spawnBounded(command: string, args: readonly string[], options: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string>;
+export function spawnBounded(command: string, args: readonly string[], options?: SpawnSyncOptionsWithBufferEncoding | Omit<SpawnSyncOptions, "encoding">): SpawnSyncReturns<Buffer>;
+export function spawnBounded(command: string, args: readonly string[], options: SpawnSyncOptions = {}): SpawnSyncReturns<string | Buffer> {
+  const timeout = options.timeout ?? CHILD_TIMEOUT_MS;
+  const result = spawnSync(command, args, { killSignal: "SIGKILL", ...options, timeout });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
+    const shown = [command, ...args].map((arg) => (arg.length > 120 ? `${arg.slice(0, 117)}...` : arg)).join(" ");
+    const tail = (output: string | Buffer | null) => (output ? output.toString().slice(-2000) : "");
+    throw new Error(`\`${shown}\` ran past ${timeout / 1000} s and was killed (a hang?)\nstderr tail: ${tail(result.stderr)}\nstdout tail: ${tail(result.stdout)}`);
+  }
+  return result;
+}
+
+/**
+ * The exit of a child just spawned (call it right after `spawn`): resolves once the child has
+ * exited and its output streams have closed. Past `timeoutMs` the child is killed (SIGKILL) and this
+ * rejects with an error that names `what`, so a hung child fails its test instead of stalling the run.
+ */
+export function closedWithin(child: ChildProcess, what: string, timeoutMs = CHILD_TIMEOUT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (hung) reject(new Error(`${what} ran past ${timeoutMs / 1000} s and was killed (a hang?)`));
+      else resolve({ code, signal });
+    });
+  });
 }

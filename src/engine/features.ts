@@ -47,9 +47,15 @@ export class Features {
 
   constructor(private readonly parts: FeatureParts) {}
 
+  /** After close nothing new is loaded: a model or client made then would never be closed. */
+  private static closedError(): MemzipError {
+    return new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
+  }
+
   semanticLayer(): Promise<SemanticLayer | undefined> {
     const options = this.parts.options.semantic;
     if (!options) return Promise.resolve(undefined);
+    if (this.closed) return Promise.reject(Features.closedError());
     this.semanticLoading ??= SemanticLayer.create(options, { retries: this.parts.options.profile.retries, rateLimit: this.parts.options.profile.rateLimit });
     return this.semanticLoading;
   }
@@ -82,6 +88,7 @@ export class Features {
    */
   searchIndex(): Promise<SearchIndex> {
     const { options, store } = this.parts;
+    if (this.closed) return Promise.reject(Features.closedError());
     this.searchLoading ??= (async () => {
       const path = options.searchEmbedder;
       if (path) this.searchEmbedder = await LlamaEmbedder.load(path, { gpu: options.llm.gpu, threads: options.llm.threads });

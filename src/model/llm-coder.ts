@@ -40,6 +40,8 @@ export class LlmCoder {
   /** Writes on model worker threads (`options.workers`), started on the first encode. */
   private pool: LlmWorkerPool | undefined;
   private readonly knownEngines = new Set<string>();
+  /** Set by close: nothing loads a model or starts a thread after it (they would never be released). */
+  private closed = false;
 
   constructor(
     private readonly store: ModelRepository,
@@ -78,6 +80,7 @@ export class LlmCoder {
   ): Promise<LlmEncoding | null> {
     if (this.options.workers > 0) {
       await this.checkFile(model);
+      this.checkOpen();
       this.pool ??= new LlmWorkerPool(this.options);
       const { encoding, engine, verifyFailed } = await this.pool.encode({ path: model.path, fingerprint: model.fingerprint, text, original, budgetBytes, prefix }, signal);
       if (verifyFailed) throw new MemzipError(ErrorCode.VERIFY, "the model's envelope did not decode back to the text in the worker that wrote it");
@@ -156,6 +159,7 @@ export class LlmCoder {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool?.close();
     this.pool = undefined;
     const models = [...this.loaded.values()];
@@ -170,6 +174,7 @@ export class LlmCoder {
 
   /** Loads a registered model once, after checking that the file on disk is still that model. */
   async load(model: RegisteredModel): Promise<LlamaTokenModel> {
+    this.checkOpen();
     let loading = this.loaded.get(model.fingerprint);
     if (!loading) {
       loading = this.checkFile(model).then(() => LlamaTokenModel.load(model.path, this.options));
@@ -177,6 +182,10 @@ export class LlmCoder {
       loading.catch(() => this.loaded.delete(model.fingerprint));
     }
     return loading;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new MemzipError(ErrorCode.USAGE, "the llm coder is closed", { hint: "Open a new engine (Engine.open) for more work." });
   }
 
   private async checkFile(model: RegisteredModel): Promise<void> {

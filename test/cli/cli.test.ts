@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI, ROOT, SAMPLE, SHARED, tempDir } from "../helpers.js";
+import { CLI, ROOT, SAMPLE, SHARED, tempDir, spawnBounded } from "../helpers.js";
 
 function memzip(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
   const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }

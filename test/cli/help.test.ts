@@ -1,15 +1,14 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CACHE_KINDS, LOSSY_RECALL_MODES, MEMORY_KINDS, PROFILE_NAMES, RECALL_MODES, SEARCH_MODES, TRANSFER_FORMATS, WRITE_CODEC_NAMES, choices } from "../../src/core/vocabulary.js";
-import { CLI, ROOT, tempDir } from "../helpers.js";
+import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
 function memzip(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: ENV, encoding: "utf8" });
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: ENV, encoding: "utf8" });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -1,15 +1,14 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { CLI, SAMPLE, tempDir } from "../helpers.js";
+import { CLI, SAMPLE, tempDir, spawnBounded } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
 function memzip(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: ENV, maxBuffer: 1 << 28 });
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: ENV, maxBuffer: 1 << 28 });
   const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
@@ -17,7 +16,7 @@ function memzip(args: string[], input?: string | Buffer) {
 /** memzip under a file-size limit, with SIGXFSZ ignored so writes past it fail with EFBIG. */
 function memzipLimited(blocks: number, args: string[]) {
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const result = spawnSync("sh", ["-c", `trap "" XFSZ; ulimit -f ${blocks}; exec ${quoted}`], { env: ENV });
+  const result = spawnBounded("sh", ["-c", `trap "" XFSZ; ulimit -f ${blocks}; exec ${quoted}`], { env: ENV });
   return { status: result.status, signal: result.signal, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
 }
 
@@ -72,7 +71,7 @@ describe("issue 12: export never destroys or overwrites", () => {
     assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrow]).status, 2);
     // No temporary files are left beside the outputs.
     assert.deepEqual(
-      readFileSync(join(dir.path, "out.jsonl")).length > 0 && statSync(arrow).size > 0 && spawnSync("ls", ["-A", dir.path]).stdout.toString().split("\n").filter((f) => f.includes(".tmp")),
+      readFileSync(join(dir.path, "out.jsonl")).length > 0 && statSync(arrow).size > 0 && spawnBounded("ls", ["-A", dir.path]).stdout.toString().split("\n").filter((f) => f.includes(".tmp")),
       [],
     );
   });

@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ROOT } from "../helpers.js";
+import { ROOT, spawnBounded } from "../helpers.js";
 
 /**
  * What a command's start loads: the CLI's command modules are all imported at start, so a module
@@ -19,7 +18,7 @@ describe("CLI start-up", () => {
       await import(${JSON.stringify(commands)});
       const { createRequire } = await import("node:module");
       process.stdout.write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
-    const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: ROOT });
+    const result = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: ROOT });
     assert.equal(result.status, 0, result.stderr);
     const loaded = JSON.parse(result.stdout) as string[];
     const packages = (name: string) => loaded.filter((path) => path.includes(`/node_modules/${name}/`));

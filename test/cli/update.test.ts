@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, tempDir, spawnBounded } from "../helpers.js";
 
 function memzip(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
   return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8"), json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
 

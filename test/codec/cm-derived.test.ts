@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -13,7 +12,7 @@ import { readDerivedSnapshot, writeDerivedSnapshot } from "../../src/codec/cm/de
 import { concat, encodeSnapshot, loadSnapshot, type LoadedSnapshot } from "../../src/codec/cm/snapshot.js";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { DerivedDirectory } from "../../src/store/derived-dir.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CLI, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
 const zstd = createRequire(import.meta.url)("zstd-napi/binding") as typeof ZstdBinding;
 const encoder = new TextEncoder();
@@ -161,7 +160,7 @@ describe("cm derived model state", () => {
     const db = join(dir.path, "cold.db");
     const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
     const memzip = (args: string[]) => {
-      const result = spawnSync(process.execPath, [CLI, ...args, "--db", db], { env });
+      const result = spawnBounded(process.execPath, [CLI, ...args, "--db", db], { env });
       assert.equal(result.status, 0, result.stderr.toString("utf8"));
       return result.stdout;
     };
@@ -202,7 +201,7 @@ describe("cm derived model state", () => {
     assert.equal(stats.derivedBytes, written.length);
 
     const missing = join(dir.path, "missing.db");
-    const result = spawnSync(process.execPath, [CLI, "get", "fresh", "--db", missing], { env });
+    const result = spawnBounded(process.execPath, [CLI, "get", "fresh", "--db", missing], { env });
     assert.notEqual(result.status, 0);
     assert.equal(existsSync(`${missing}.derived`), false);
   });

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { isMemzipError } from "../../src/errors.js";
 import { trainZstdDictionary } from "../../src/model/zstd-dictionary.js";
 import { seededRandom } from "../../src/core/stats.js";
-import { ROOT, devCorpus, tempDir } from "../helpers.js";
+import { ROOT, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
 const encoder = new TextEncoder();
 const corpus = devCorpus().map((r) => encoder.encode(r.text));
@@ -143,7 +142,7 @@ describe("cm codec", () => {
       const out = lines.map((l) => Buffer.from(encodeEnvelope(codec, Buffer.from(l, "base64"), asset)).toString("base64"));
       writeFileSync(${JSON.stringify(join(dir.path, "out.txt"))}, out.join("\\n"));`;
     const records = corpus.slice(1700, 1740);
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { input: records.map((r) => Buffer.from(r).toString("base64")).join("\n") });
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { input: records.map((r) => Buffer.from(r).toString("base64")).join("\n") });
     assert.equal(child.status, 0, child.stderr.toString());
     const envelopes = readFileSync(join(dir.path, "out.txt"), "utf8").split("\n").map((l) => Buffer.from(l, "base64"));
     const codecs = createCodecs({ zstdLevel: 19 });

@@ -1,11 +1,10 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig, resolveConfig } from "../../src/config/load.js";
 import { isMemzipError } from "../../src/errors.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, tempDir, spawnBounded } from "../helpers.js";
 
 describe("configuration", () => {
   it("reads a JSON file, lets MEMZIP_* variables override it, and skips a missing default file", () => {
@@ -45,7 +44,7 @@ describe("configuration", () => {
     const file = join(dir.path, "config.json");
     writeFileSync(file, JSON.stringify({ namespace: "from-file", db: join(dir.path, "a.db") }));
     const add = (env: Record<string, string>, ...flags: string[]) => {
-      const result = spawnSync(process.execPath, [CLI, "add", "hello there", "--json", ...flags], { env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: file, ...env } });
+      const result = spawnBounded(process.execPath, [CLI, "add", "hello there", "--json", ...flags], { env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: file, ...env } });
       assert.equal(result.status, 0, result.stderr.toString());
       return (JSON.parse(result.stdout.toString()) as { namespace: string }).namespace;
     };

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -7,7 +6,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { resolveProfile, type Hardware } from "../../src/core/profiles.js";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, tempDir, spawnBounded } from "../helpers.js";
 
 const cpuOnly: Hardware = { cpuCores: 2, ramBytes: 24 * 2 ** 30, gpu: false, gpuNames: [], vramTotalBytes: 0, vramFreeBytes: 0, gpuProbed: true };
 const withGpu: Hardware = { ...cpuOnly, cpuCores: 16, gpu: "cuda", gpuNames: ["NVIDIA H100"], vramTotalBytes: 80 * 2 ** 30, vramFreeBytes: 2 * 2 ** 30 };
@@ -74,18 +73,18 @@ describe("profiles", () => {
 
   it("`memzip profile show` prints the choice and why, as text and JSON", () => {
     const env = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json" };
-    const text = spawnSync(process.execPath, [CLI, "profile", "show", "--profile", "cloud"], { encoding: "utf8", env });
+    const text = spawnBounded(process.execPath, [CLI, "profile", "show", "--profile", "cloud"], { encoding: "utf8", env });
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /profile cloud/);
     assert.match(text.stdout, /batch size\s+16/);
     assert.match(text.stdout, /why:/);
-    const json = spawnSync(process.execPath, [CLI, "profile", "show", "--no-gpu-probe", "--json"], { encoding: "utf8", env });
+    const json = spawnBounded(process.execPath, [CLI, "profile", "show", "--no-gpu-probe", "--json"], { encoding: "utf8", env });
     assert.equal(json.status, 0, json.stderr);
     const parsed = JSON.parse(json.stdout) as { profile: { name: string; reasons: string[]; workers: number }; hardware: { cpuCores: number } };
     assert.equal(parsed.profile.name, "auto");
     assert.ok(parsed.profile.reasons.length >= 3);
     assert.equal(parsed.profile.workers, Math.min(parsed.hardware.cpuCores, 16));
-    const bad = spawnSync(process.execPath, [CLI, "profile", "show", "--profile", "fast"], { encoding: "utf8", env });
+    const bad = spawnBounded(process.execPath, [CLI, "profile", "show", "--profile", "fast"], { encoding: "utf8", env });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown profile "fast"/);
   });

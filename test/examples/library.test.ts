@@ -1,15 +1,14 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ROOT } from "../helpers.js";
+import { ROOT, spawnBounded } from "../helpers.js";
 
 const SCRIPT = join(ROOT, "examples", "library.mjs");
 
 describe("examples/library.mjs", () => {
   it("runs on this Node as written: remembers, recalls, searches, lists, reports stats and a typed error", () => {
-    const result = spawnSync(process.execPath, [SCRIPT], { cwd: ROOT, encoding: "utf8", env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+    const result = spawnBounded(process.execPath, [SCRIPT], { cwd: ROOT, encoding: "utf8", env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, "");
     const lines = result.stdout.trimEnd().split("\n");

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI, ROOT, SHARED, devCorpus } from "../helpers.js";
+import { CHILD_TIMEOUT_MS, CLI, ROOT, SHARED, devCorpus, spawnBounded } from "../helpers.js";
 
 /**
  * The README doc test: every command example of README.md's sh/bash/console blocks that runs
@@ -292,8 +292,16 @@ function serveOnce(context: Context, command: string): Promise<Run> {
           reject(error as Error);
         });
     });
+    // Bounded: a server that never listens (or never stops) is killed and fails the example by name.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`\`${command}\` did not listen and stop within ${CHILD_TIMEOUT_MS / 1000} s: ${stderr}`));
+    }, CHILD_TIMEOUT_MS);
     child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -321,7 +329,7 @@ describe("README.md command examples", () => {
         env,
         vars,
         sh: (command) => {
-          const result = spawnSync("bash", ["-c", command], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
+          const result = spawnBounded("bash", ["-c", command], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
           return { status: result.status, stdout: result.stdout, stderr: result.stderr };
         },
       };

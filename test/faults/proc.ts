@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
-import { CLI, ROOT } from "../helpers.js";
+import { CHILD_TIMEOUT_MS, CLI, ROOT } from "../helpers.js";
 
 /** How one CLI process ended. */
 export interface CliResult {
@@ -58,11 +58,22 @@ export function memzip(args: string[], options: CliOptions = {}): Promise<CliRes
             child.kill("SIGKILL");
           }
         }, options.killAfterMs);
+  // Apart from killAfterMs (a kill the case asks for): a child that hangs is killed and fails its case by name.
+  let hung = false;
+  const hang = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+  }, CHILD_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
-    child.once("error", reject);
+    child.once("error", (error) => {
+      clearTimeout(hang);
+      reject(error);
+    });
     child.once("close", (status, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ args, status, signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8"), killedByHarness });
+      clearTimeout(hang);
+      if (hung) reject(new Error(`memzip ${args.join(" ")} ran past ${CHILD_TIMEOUT_MS / 1000} s and was killed (a hang?)`));
+      else resolve({ args, status, signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8"), killedByHarness });
     });
   });
 }

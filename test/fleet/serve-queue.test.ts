@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
 import { connectionFor, queueNameFor } from "../../src/fleet/queue.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CLI, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 import { bearer, readEvents, startServer, waitFor, type Running } from "../server/http.js";
 import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 
@@ -102,7 +102,7 @@ describe("memzip serve --queue (server imports on the worker fleet)", { skip }, 
         .map((record, i) => ({ id: `b-${i}`, text: record.text }));
       const file = join(dir.path, "b.jsonl");
       writeFileSync(file, others.map((record) => JSON.stringify(record)).join("\n") + "\n");
-      const cliImport = spawnSync(process.execPath, [CLI, "import", file, "--db", running.db, "--queue", url, "--namespace", "b", "--json"], {
+      const cliImport = spawnBounded(process.execPath, [CLI, "import", file, "--db", running.db, "--queue", url, "--namespace", "b", "--json"], {
         encoding: "utf8",
         env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "100" },
       });

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { ROOT, tempDir } from "../helpers.js";
+import { ROOT, tempDir, spawnBounded } from "../helpers.js";
 
 /**
  * The layer rules of `.dependency-cruiser.mjs` (run by `npm run lint`) fire: the real tool and the
@@ -27,7 +26,7 @@ function cruise(files: Record<string, string>): { status: number | null; violati
     writeFileSync(join(dir.path, path), text);
   }
   // The `err` report is the one `npm run lint` prints, and its exit status is the number of errors.
-  const result = spawnSync(process.execPath, [DEPCRUISE, "src", "--config", CONFIG, "--output-type", "err"], { cwd: dir.path, encoding: "utf8" });
+  const result = spawnBounded(process.execPath, [DEPCRUISE, "src", "--config", CONFIG, "--output-type", "err"], { cwd: dir.path, encoding: "utf8" });
   assert.equal(result.stderr, "", "depcruise ran");
   // `error <rule>: <from> → <to>`; a cycle is reported once, its next module on the next line.
   const violations = [...result.stdout.matchAll(/error ([\w-]+): (\S+) →\s*(\S+)/g)].map(([, rule, from, to]) => ({ rule: rule!, from: from!, to: to! }));

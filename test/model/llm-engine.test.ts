@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -7,7 +6,7 @@ import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { seededRandom, shuffled } from "../../src/core/stats.js";
-import { CLI, ROOT, SHARED, devCorpus, tempDir, type CorpusRecord, storeOf } from "../helpers.js";
+import { CLI, ROOT, SHARED, devCorpus, tempDir, type CorpusRecord, storeOf, spawnBounded } from "../helpers.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
 const TINY_RANDOM = join(SHARED, "models", "tiny-random.gguf");
@@ -68,7 +67,7 @@ describe("llm codec on node-llama-cpp (real models)", () => {
       await engine.rememberMany(records, { codec: "llm" });
     }
     for (const record of records) {
-      const child = spawnSync(process.execPath, [CLI, "get", record.id, "--db", db], { cwd: ROOT, env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json" } });
+      const child = spawnBounded(process.execPath, [CLI, "get", record.id, "--db", db], { cwd: ROOT, env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json" } });
       assert.equal(child.status, 0, child.stderr.toString());
       assert.equal(child.stdout.toString(), record.text);
     }

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -9,7 +8,7 @@ import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
 import { HashedNgramEmbedder } from "../../src/search/similarity.js";
 import { assessQuality, entityScores } from "../../src/quality/assess.js";
 import { ratioQualityChart } from "../../src/quality/chart.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CLI, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
 describe("quality report", () => {
   it("scores entity precision and recall as sets of (type, text)", () => {
@@ -64,7 +63,7 @@ describe("quality report", () => {
   it("memzip quality prints JSON, writes the failures and the chart, and exits 1 when a memory is flagged", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "cli.db");
-    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent.json" } });
+    const run = (args: string[]) => spawnBounded(process.execPath, [CLI, ...args, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent.json" } });
     for (const r of devCorpus().slice(0, 6)) assert.equal(run(["add", r.text, "--id", r.id]).status, 0);
     const chart = join(dir.path, "q.svg");
     const failures = join(dir.path, "failures.jsonl");

@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
 import { reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
 import { seededRandom } from "../../src/core/stats.js";
-import { CLI, SHARED, devCorpus, tempDir } from "../helpers.js";
+import { CLI, SHARED, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
 describe("float16 vectors", () => {
   it("round-trips random unit-range values within half precision, and keeps the special values", () => {
@@ -68,7 +67,7 @@ describe("search over a store", () => {
       await engine.remember({ id: "a", text: "The heron stands in the reeds at dawn." });
       assert.deepEqual((await engine.searchMemories("heron reeds")).map((h) => h.id), ["a"]);
       assert.deepEqual((await engine.searchMemories("heron reeds")).map((h) => h.id), ["a"], "nothing written: same answer");
-      const other = spawnSync(process.execPath, [CLI, "add", "A heron and its chick fish in the reeds.", "--id", "b", "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/c.json" } });
+      const other = spawnBounded(process.execPath, [CLI, "add", "A heron and its chick fish in the reeds.", "--id", "b", "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/c.json" } });
       assert.equal(other.status, 0, other.stderr.toString());
       assert.deepEqual((await engine.searchMemories("heron chick")).map((h) => h.id)[0], "b");
       await engine.forget("b");
@@ -153,7 +152,7 @@ describe("search over a store", () => {
   it("memzip search and related print JSON hits with previews, and name a missing id", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "cli.db");
-    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent.json" } });
+    const run = (args: string[]) => spawnBounded(process.execPath, [CLI, ...args, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent.json" } });
     for (const note of notes) assert.equal(run(["add", note.text, "--id", note.id]).status, 0);
     const searched = run(["search", "Atlas", "migration", "--limit", "2", "--json"]);
     assert.equal(searched.status, 0, searched.stderr.toString());

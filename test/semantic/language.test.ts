@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseLooseJson } from "../../src/codec/json-repair.js";
 import { Engine } from "../../src/engine.js";
 import type { GenerateRequest, GenerateResult, TextBackend } from "../../src/model/backend.js";
 import { detectLanguage } from "../../src/semantic/language.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CLI, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 import { FakeLlmServer } from "../model/fake-llm-server.js";
 
 /** A backend that answers from a script, one answer per call (the last one repeats). */
@@ -126,10 +125,10 @@ describe("memories in their own language", () => {
     using dir = tempDir();
     const db = join(dir.path, "m.db");
     const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
-    const added = spawnSync(process.execPath, [CLI, "add", "--db", db, "--json", "-"], { input: "把日志写到 app.log 里，明天检查。", env });
+    const added = spawnBounded(process.execPath, [CLI, "add", "--db", db, "--json", "-"], { input: "把日志写到 app.log 里，明天检查。", env });
     assert.equal(added.status, 0, added.stderr.toString());
     const id = (JSON.parse(added.stdout.toString()) as { id: string }).id;
-    const got = spawnSync(process.execPath, [CLI, "get", id, "--db", db, "--json"], { env });
+    const got = spawnBounded(process.execPath, [CLI, "get", id, "--db", db, "--json"], { env });
     assert.equal(got.status, 0, got.stderr.toString());
     assert.equal((JSON.parse(got.stdout.toString()) as { language: string }).language, "zh");
   });

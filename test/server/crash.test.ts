@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { CLI, devCorpus, tempDir } from "../helpers.js";
+import { CHILD_TIMEOUT_MS, CLI, devCorpus, tempDir } from "../helpers.js";
 import { bearer } from "./http.js";
 
 /** `memzip serve` as a real process on a free port; resolves once it printed its URL. */
@@ -15,12 +15,23 @@ function serve(db: string): Promise<{ child: ChildProcess; url: string }> {
   });
   return new Promise((resolve, reject) => {
     let stderr = "";
+    // Bounded: a server that never listens is killed (left running, it would keep the test process alive).
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`memzip serve printed no "listening on" in ${CHILD_TIMEOUT_MS / 1000} s: ${stderr}`));
+    }, CHILD_TIMEOUT_MS);
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
       const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (url) resolve({ child, url });
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url });
+      }
     });
-    child.once("exit", (code) => reject(new Error(`memzip serve exited (${String(code)}): ${stderr}`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`memzip serve exited (${String(code)}): ${stderr}`));
+    });
   });
 }
 

@@ -75,7 +75,11 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`memzip serve printed no "listening on" in 60 s:\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Killed: left running, its pipes would keep the test process alive.
+      child.kill("SIGKILL");
+      reject(new Error(`memzip serve printed no "listening on" in 60 s:\n${stderr}`));
+    }, 60_000);
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
       stderr += chunk;

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { CLI, ROOT, tempDir } from "../helpers.js";
+import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
 import { spawnServe, type ServeProcess } from "./http.js";
 
 /**
@@ -16,7 +15,7 @@ import { spawnServe, type ServeProcess } from "./http.js";
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_LOG_LEVEL: "warn" };
 
 function createKey(db: string, namespace: string, role: string): string {
-  const result = spawnSync(process.execPath, [CLI, "keys", "create", "--db", db, "--namespace", namespace, "--role", role, "--json"], { env: ENV, encoding: "utf8" });
+  const result = spawnBounded(process.execPath, [CLI, "keys", "create", "--db", db, "--namespace", namespace, "--role", role, "--json"], { env: ENV, encoding: "utf8" });
   assert.equal(result.status, 0, result.stderr);
   return (JSON.parse(result.stdout) as { key: string }).key;
 }
@@ -86,7 +85,7 @@ describe("memzip serve (the real CLI)", () => {
       assert.equal(one.status, 201);
 
       // The README's example, as written, against this server.
-      const example = spawnSync("bash", ["-euo", "pipefail", "-c", readmeExample()], { env: { ...ENV, URL: server.url, KEY: key }, encoding: "utf8", timeout: 60_000 });
+      const example = spawnBounded("bash", ["-euo", "pipefail", "-c", readmeExample()], { env: { ...ENV, URL: server.url, KEY: key }, encoding: "utf8", timeout: 60_000 });
       assert.equal(example.status, 0, example.stderr);
       const [created, read, found] = jsonValues(example.stdout);
       assert.equal(created?.namespace, "ns");

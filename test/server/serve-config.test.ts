@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { resolveConfig } from "../../src/config/load.js";
 import { isMemzipError } from "../../src/errors.js";
-import { CLI } from "../helpers.js";
+import { CLI, spawnBounded } from "../helpers.js";
 import { spawnServe } from "./http.js";
 
 /**
@@ -47,7 +46,7 @@ describe("memzip serve settings from the config file", () => {
     const dir = mkdtempSync(join(tmpdir(), "memzip-serve-config-"));
     try {
       const db = join(dir, "s.db");
-      const created = spawnSync(process.execPath, [CLI, "keys", "create", "--db", db, "--namespace", "a", "--role", "write", "--json"], { env: ENV, encoding: "utf8" });
+      const created = spawnBounded(process.execPath, [CLI, "keys", "create", "--db", db, "--namespace", "a", "--role", "write", "--json"], { env: ENV, encoding: "utf8" });
       assert.equal(created.status, 0, created.stderr);
       const key = (JSON.parse(created.stdout) as { key: string }).key;
       const config = join(dir, "config.json");
@@ -84,7 +83,7 @@ describe("memzip serve settings from the config file", () => {
 
       // A bad setting stops the start with a usage error naming the file and the setting.
       writeFileSync(config, JSON.stringify({ serve: { port: "eighty" } }));
-      const bad = spawnSync(process.execPath, [CLI, "serve", "--db", db, "--config", config], { env: ENV, encoding: "utf8" });
+      const bad = spawnBounded(process.execPath, [CLI, "serve", "--db", db, "--config", config], { env: ENV, encoding: "utf8" });
       assert.equal(bad.status, 2, bad.stderr);
       assert.ok(bad.stderr.includes(`E_USAGE: ${config}: "serve".port: `), bad.stderr);
     } finally {

@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { spawnBounded } from "../helpers.js";
 
 /**
  * A throwaway PostgreSQL server for one test file: initdb into a temporary folder, a port chosen at
@@ -30,7 +31,7 @@ export function postgresBin(): string | undefined {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   for (const version of versions) if (existsSync(join(root, version, "bin", "postgres"))) return join(root, version, "bin");
-  const which = spawnSync("sh", ["-c", "command -v postgres"], { encoding: "utf8" });
+  const which = spawnBounded("sh", ["-c", "command -v postgres"], { encoding: "utf8" });
   const found = which.stdout.trim();
   return which.status === 0 && found ? join(found, "..") : undefined;
 }
@@ -57,7 +58,11 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
     stopped = true;
     if (server && server.exitCode === null) {
       const stop = run(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"]);
-      spawnSync(stop.command, stop.args, { stdio: "ignore", timeout: 30_000 });
+      try {
+        spawnBounded(stop.command, stop.args, { stdio: "ignore", timeout: 30_000 });
+      } catch {
+        // pg_ctl hung: the server is killed below either way.
+      }
       if (server.exitCode === null) server.kill("SIGKILL");
     }
     rmSync(folder, { recursive: true, force: true });
@@ -77,12 +82,12 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
   process.once("SIGTERM", onSignal);
   try {
     if (user) {
-      const ids = spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim();
-      const gid = spawnSync("id", ["-g", user], { encoding: "utf8" }).stdout.trim();
+      const ids = spawnBounded("id", ["-u", user], { encoding: "utf8" }).stdout.trim();
+      const gid = spawnBounded("id", ["-g", user], { encoding: "utf8" }).stdout.trim();
       chownSync(folder, Number(ids), Number(gid));
     }
     const init = run(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
-    const initialised = spawnSync(init.command, init.args, { encoding: "utf8", timeout: 120_000 });
+    const initialised = spawnBounded(init.command, init.args, { encoding: "utf8", timeout: 120_000 });
     if (initialised.status !== 0) throw new Error(`initdb failed: ${initialised.stderr || initialised.stdout}`);
     const port = await freePort();
     const start = run(join(bin, "postgres"), [
@@ -148,7 +153,7 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
 }
 
 function userExists(name: string): boolean {
-  return spawnSync("id", ["-u", name], { stdio: "ignore" }).status === 0;
+  return spawnBounded("id", ["-u", name], { stdio: "ignore" }).status === 0;
 }
 
 /** A TCP port free on 127.0.0.1 right now (the OS picks it). */

@@ -3,17 +3,18 @@
  * in a temporary folder. Missing binary: the test fails under CI and is skipped (naming the Debian
  * package) elsewhere, as the team rules say.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnBounded } from "../helpers.js";
 
 const BINARY = "redis-server";
 
 /** `false` when redis-server can be run; else why the test is skipped. Under CI a missing binary is a failure, never a skip. */
 export function redisSkip(): string | false {
-  const found = spawnSync(BINARY, ["--version"], { stdio: "ignore" }).status === 0;
+  const found = spawnBounded(BINARY, ["--version"], { stdio: "ignore" }).status === 0;
   if (found) return false;
   if (process.env.CI) throw new Error(`${BINARY} is not installed; CI must install the Debian package redis-server (.ci/run)`);
   return `${BINARY} not installed (Debian package redis-server); skipped outside CI`;
@@ -43,6 +44,14 @@ export interface RedisService {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** SIGKILL, then the exit (a killed process always exits). */
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
+}
+
 function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = "";
@@ -68,14 +77,30 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
  * Starts a throwaway Redis and resolves when it accepts connections. A cache wants an LRU policy;
  * a queue wants `noeviction` (BullMQ's jobs must never be evicted; see docs/SCALE.md).
  */
-export async function startRedis(options: { evictionPolicy?: "allkeys-lru" | "volatile-lru" | "noeviction" } = {}): Promise<RedisService> {
+export async function startRedis(
+  options: {
+    evictionPolicy?: "allkeys-lru" | "volatile-lru" | "noeviction";
+    /** Tests of this helper only: another program in redis-server's place, and how long to wait for it. */
+    binary?: string;
+    readyTimeoutMs?: number;
+  } = {},
+): Promise<RedisService> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-redis-"));
   let port = 0;
   let child: ChildProcess | undefined;
+  // A test process that ends without stopping its server (a failed `before`, an uncaught error) kills it too.
+  const killNow = () => void child?.kill("SIGKILL");
+  process.once("exit", killNow);
   const launch = async () => {
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", "128mb", "--maxmemory-policy", options.evictionPolicy ?? "allkeys-lru"];
-    const started = spawn(BINARY, args, { stdio: ["ignore", "pipe", "inherit"] });
-    await waitForReady(started, 15_000);
+    const started = spawn(options.binary ?? BINARY, args, { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await waitForReady(started, options.readyTimeoutMs ?? 60_000);
+    } catch (error) {
+      // A server that was not ready in time is killed: left running, its pipe would keep this process alive for ever.
+      await killAndWait(started);
+      throw error;
+    }
     child = started;
   };
   const stop = async () => {
@@ -96,6 +121,7 @@ export async function startRedis(options: { evictionPolicy?: "allkeys-lru" | "vo
       break;
     } catch (error) {
       if (attempt >= 3) {
+        process.removeListener("exit", killNow);
         rmSync(dir, { recursive: true, force: true });
         throw error;
       }
@@ -108,6 +134,7 @@ export async function startRedis(options: { evictionPolicy?: "allkeys-lru" | "vo
     start: launch,
     async [Symbol.asyncDispose]() {
       await stop();
+      process.removeListener("exit", killNow);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -8,7 +8,7 @@ import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { openStore } from "../../src/store/open.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
-import { CLI, ROOT, collect, tempDir } from "../helpers.js";
+import { CLI, ROOT, closedWithin, collect, tempDir, spawnBounded } from "../helpers.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "store-v1.db");
 interface Expected {
@@ -18,7 +18,7 @@ interface Expected {
 const expected = () => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "store-v1.expected.json"), "utf8")) as Expected;
 
 function memzip(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+  const result = spawnBounded(process.execPath, [CLI, ...args], { env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
   return { status: result.status, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
 }
 
@@ -191,7 +191,7 @@ describe("store schema v2", () => {
       assert.equal(got.status, 0, got.stderr);
       assert.equal(got.stdout, "readable in a read-only folder");
       assert.deepEqual(readdirSync(folder), ["store.db"], "no -wal or -shm files");
-      const add = spawnSync(process.execPath, [CLI, "add", "new text", "--db", path], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent" } });
+      const add = spawnBounded(process.execPath, [CLI, "add", "new text", "--db", path], { env: { ...process.env, MEMZIP_CONFIG: "/nonexistent" } });
       assert.equal(add.status, 8);
       assert.match(add.stderr.toString(), /E_STORE/);
     } finally {
@@ -274,12 +274,13 @@ const store = openStore(process.argv[1]);
 await store.memories.put([{ id: "p" + process.pid, namespace: "n", kind: "note", tags: [], createdAt: 1, meta: {}, codec: "raw", envelope: Uint8Array.of(1), originalLength: 1, checksum: 1, assetId: null }]);
 await store.close();`;
     const runs = Array.from({ length: 6 }, () =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      (async () => {
         const child = spawn(process.execPath, ["--input-type=module", "-e", script, path]);
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("close", (code) => resolve({ code, stderr }));
-      }),
+        const { code } = await closedWithin(child, "a child writing to the fresh store");
+        return { code, stderr };
+      })(),
     );
     const results = await Promise.all(runs);
     for (const r of results) assert.equal(r.code, 0, r.stderr);

@@ -1,3 +1,5 @@
+import type { StdioServerTransport as StdioTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
 import { NAMESPACE_PATTERN } from "../../pipeline/records.js";
@@ -48,8 +50,11 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     });
     try {
       await server.connect(transport);
+      const answered = trackRequests(transport);
       context.stderr.write(`memzip mcp: ready on stdio (${role}, namespaces ${namespaces === "*" ? "*" : namespaces.join(", ")}, store ${engine.location})\n`);
       await closed;
+      // stdin may end right after a request (one piped in): it is answered before the engine closes.
+      await answered();
     } finally {
       await server.close().catch(() => undefined);
       await engine.close();
@@ -57,3 +62,27 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     return 0;
   },
 };
+
+/**
+ * Counts the requests the server has received and not yet answered (the MCP server sets the
+ * transport's `onmessage` on connect; its answers go out through `send`). The returned function
+ * resolves once every request received so far has its answer written.
+ */
+function trackRequests(transport: StdioTransport): () => Promise<void> {
+  const open = new Set<string | number>();
+  let drained: (() => void) | undefined;
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ("method" in message && "id" in message) open.add(message.id);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: JSONRPCMessage) => {
+    try {
+      await send(message);
+    } finally {
+      if (!("method" in message) && "id" in message && message.id !== undefined && open.delete(message.id) && open.size === 0) drained?.();
+    }
+  };
+  return () => (open.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve)));
+}
