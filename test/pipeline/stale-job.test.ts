@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -7,7 +6,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { JOB_STALE_AFTER_MS } from "../../src/engine/io.js";
-import { CLI, ROOT, storeOf, tempDir } from "../helpers.js";
+import { CLI, ROOT, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
@@ -23,7 +22,7 @@ describe("an import whose process was killed", () => {
     const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
       const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
       await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: ENV, timeout: 60_000, encoding: "utf8" });
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { env: ENV, encoding: "utf8" });
     assert.equal(child.signal, "SIGKILL", child.stderr);
 
     const clock = { now: 0 };
@@ -43,11 +42,11 @@ describe("an import whose process was killed", () => {
       } finally {
         conn.close();
       }
-      const listed = spawnSync(process.execPath, [CLI, "jobs", "--db", db], { env: ENV, timeout: 60_000, encoding: "utf8" });
+      const listed = spawnBounded(process.execPath, [CLI, "jobs", "--db", db], { env: ENV, encoding: "utf8" });
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, new RegExp(`${row.id}\\tstale\\t`));
       assert.ok(listed.stdout.includes(`--resume ${row.id}`), listed.stdout);
-      const json = spawnSync(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, timeout: 60_000, encoding: "utf8" });
+      const json = spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" });
       assert.equal((JSON.parse(json.stdout) as { jobs: { status: string }[] }).jobs[0]?.status, "stale");
 
       clock.now = Date.now();
