@@ -88,7 +88,7 @@ export interface EngineOptions {
    */
   searchVectors?: VectorEncodingName;
   /**
-   * Rank searches on a worker thread with its own read-only connection (a SQLite store file and the
+   * Rank searches on a worker thread with its own connection that only reads (a SQLite store file and the
    * built-in n-gram embedder only; otherwise searches stay on the calling thread), so a server uses
    * a second core. Same hits either way. Defaults to `false`: its connection has no change log of
    * the writer's, so after each write it reloads every vector (docs/SEARCH.md); for read-mostly use.

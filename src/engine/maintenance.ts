@@ -138,6 +138,9 @@ export class Maintenance {
         const holder = await this.holderOf(scanned);
         if (!holder || seen.has(key(holder)) || (holder.namespace !== namespace && !reader.expired(holder))) return;
         memory = holder;
+      } else if (seen.has(key(scanned))) {
+        // A holder already recoded through one of its references.
+        return;
       }
       seen.add(key(memory));
       const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength);

@@ -15,9 +15,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function mergePatch(target: Readonly<Record<string, unknown>>, patch: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const result: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {
+    // defineProperty: a key named "__proto__" is stored as a key, never taken as the prototype.
     if (value === null) delete result[key];
-    else if (isObject(value)) result[key] = mergePatch(isObject(result[key]) ? result[key] : {}, value);
-    else result[key] = value;
+    else Object.defineProperty(result, key, { value: isObject(value) ? mergePatch(isObject(result[key]) ? result[key] : {}, value) : value, enumerable: true, writable: true, configurable: true });
   }
   return result;
 }

@@ -67,7 +67,7 @@ export class SearchThread {
     this.written = [];
     const request: SearchRequest = { ...rest, seq, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}), ...(written.length > 0 ? { written } : {}) };
     const reply = await this.pool.send(slot, seq, request);
-    if ("error" in reply) throw new MemzipError(reply.error.code, reply.error.message);
+    if ("error" in reply) throw new MemzipError(reply.error.code, reply.error.message, reply.error.hint === undefined ? {} : { hint: reply.error.hint });
     return reply.hits;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The search thread (`SearchThread`): ranks searches off the main thread over its own read-only
+ * The search thread (`SearchThread`): ranks searches off the main thread over its own (reading-only)
  * connection to the SQLite store (WAL lets it read beside the writer). Its `SearchIndex` loads
  * the vectors and keyword rows once and then follows the store's change log, as the main thread's
  * does; it never indexes (the main thread refreshes the index before it asks).

@@ -141,17 +141,13 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
   const queue = new Queue<ChunkPayload, ChunkResult>(name, { connection: connectionFor(options.queue) });
   const sizes: number[] = [];
   let skippedChunks = 0;
-  // Whether this import was enqueued before (its first chunk is on the queue): only then is each
-  // chunk looked up first, to skip the completed ones and retry the failed ones. A fresh import
-  // adds its chunks without a look-up each (one round trip a chunk instead of two; an id already on
-  // the queue is never added twice by BullMQ, so a chunk found there anyway is left as it is).
-  let resuming = false;
   const push = async (chunk: MemoryInput[]) => {
     const index = sizes.length;
     sizes.push(chunk.length);
     const jobId = `${options.importId}-${index}`;
-    const existing = index === 0 || resuming ? await queue.getJob(jobId) : undefined;
-    if (index === 0) resuming = existing !== undefined;
+    // Every chunk is looked up: a resumed import skips the completed ones and retries the failed ones
+    // (completed chunks leave the queue after a week, failed ones stay, so chunk 0 alone cannot tell).
+    const existing = await queue.getJob(jobId);
     if (existing) {
       const state = await existing.getState();
       if (state === "completed") skippedChunks++;

@@ -35,7 +35,8 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
     expires_at: vectorFromArray(memories.map((m) => m.expiresAt ?? null), new TimestampMillisecond()),
     checksum: vectorFromArray(memories.map((m) => m.checksum), new Uint32()),
     record_checksum: vectorFromArray(
-      memories.map((m) => recordChecksum([m.id, m.namespace, m.kind, JSON.stringify(m.tags), JSON.stringify(m.meta), m.createdAt, m.text, m.expiresAt ?? null])),
+      // expires_at joins the checksum only where set, so a file of memories without expiry reads in older memzip too.
+      memories.map((m) => recordChecksum([m.id, m.namespace, m.kind, JSON.stringify(m.tags), JSON.stringify(m.meta), m.createdAt, m.text, ...(m.expiresAt == null ? [] : [m.expiresAt])])),
       new Uint32(),
     ),
   });
@@ -61,7 +62,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       if (!row) throw new Error("the row cannot be read");
       if (row.record_checksum != null) {
         const fields = [row.id, row.namespace, row.kind, row.tags, row.meta, row.created_at == null ? null : Number(row.created_at), row.text];
-        if (hasExpiry) fields.push(row.expires_at == null ? null : Number(row.expires_at));
+        if (hasExpiry && row.expires_at != null) fields.push(Number(row.expires_at));
         if (recordChecksum(fields) !== Number(row.record_checksum)) {
           throw new MemzipError(ErrorCode.CHECKSUM, `${where}: the row does not match its record checksum (the file was changed or damaged)`, {
             hint: "Export the memories again from their store; a row edited on purpose needs its record_checksum column dropped.",

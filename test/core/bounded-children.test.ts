@@ -35,7 +35,7 @@ describe("bounded child processes in tests", () => {
     const fake = join(dir.path, "fake-redis");
     writeFileSync(fake, `#!/bin/sh\necho $$ >> '${pids}'\nexec tail -f /dev/null\n`);
     chmodSync(fake, 0o755);
-    await assert.rejects(startRedis({ binary: fake, readyTimeoutMs: 300 }), /not ready after 300 ms/);
+    await assert.rejects(startRedis({ binary: fake, readyTimeoutMs: 3000 }), /not ready after 3000 ms/);
     const started = readFileSync(pids, "utf8").trim().split("\n").map(Number);
     assert.equal(started.length, 4, "four attempts, each on a newly probed port");
     for (const pid of started) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" }, `the fake server ${pid} was killed`);

@@ -297,7 +297,10 @@ function serveOnce(context: Context, command: string): Promise<Run> {
       child.kill("SIGKILL");
       reject(new Error(`\`${command}\` did not listen and stop within ${CHILD_TIMEOUT_MS / 1000} s: ${stderr}`));
     }, CHILD_TIMEOUT_MS);
-    child.on("error", reject);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.on("close", (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });

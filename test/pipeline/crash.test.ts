@@ -39,7 +39,7 @@ describe("kill -9 during import", () => {
       await using engine = Engine.open({ db });
       assert.deepEqual(await engine.verify(), { checked: survived, failed: 0, failures: [] });
       const [job] = (await engine.jobs());
-      assert.ok(job && job.status === "running" && job.line <= survived, "the job saved progress up to a committed batch");
+      assert.ok(job && (job.status === "running" || job.status === "stale") && job.line <= survived, "the job saved progress up to a committed batch (stale: a slow verify can pass its heartbeat bound)");
       const report = await engine.importJsonl(DEV_CORPUS, { resume: job.id });
       assert.ok(report.unchanged <= 37, `resumed at the last checkpoint, rechecked ${report.unchanged}`);
       assert.equal(report.stored, 2000 - survived);

@@ -41,20 +41,21 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
       onInternalError: (error) => context.stderr.write(`memzip mcp: tool failed: ${(error as Error)?.stack ?? String(error)}\n`),
     });
     const transport = new StdioServerTransport(process.stdin, process.stdout);
-    const closed = new Promise<void>((resolve) => {
-      transport.onclose = () => resolve();
-      process.stdin.once("end", resolve);
-      process.stdin.once("close", resolve);
-      process.once("SIGTERM", resolve);
-      process.once("SIGINT", resolve);
+    // How the session ended: the input ran out (answer what was asked), or a signal (stop now).
+    const closed = new Promise<"input" | "signal">((resolve) => {
+      transport.onclose = () => resolve("input");
+      process.stdin.once("end", () => resolve("input"));
+      process.stdin.once("close", () => resolve("input"));
+      process.once("SIGTERM", () => resolve("signal"));
+      process.once("SIGINT", () => resolve("signal"));
     });
     try {
       await server.connect(transport);
       const answered = trackRequests(transport);
       context.stderr.write(`memzip mcp: ready on stdio (${role}, namespaces ${namespaces === "*" ? "*" : namespaces.join(", ")}, store ${engine.location})\n`);
-      await closed;
-      // stdin may end right after a request (one piped in): it is answered before the engine closes.
-      await answered();
+      // stdin may end right after a request (one piped in): it is answered before the engine closes,
+      // within a bound (a request that never finishes must not keep the process alive); not after a signal.
+      if ((await closed) === "input") await within(answered(), ANSWER_WAIT_MS);
     } finally {
       await server.close().catch(() => undefined);
       await engine.close();
@@ -62,6 +63,19 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     return 0;
   },
 };
+
+/** How long `memzip mcp` waits, once its input has ended, for the answers to requests already received. */
+const ANSWER_WAIT_MS = 120_000;
+
+/** Resolves when `promise` does or after `ms`, whichever is first; the timer never outlives it. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Counts the requests the server has received and not yet answered (the MCP server sets the
@@ -74,6 +88,11 @@ function trackRequests(transport: StdioTransport): () => Promise<void> {
   const receive = transport.onmessage;
   transport.onmessage = (message: JSONRPCMessage) => {
     if ("method" in message && "id" in message) open.add(message.id);
+    // A request the client cancelled gets no answer: it is no longer waited for.
+    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
+      if (requestId !== undefined && open.delete(requestId) && open.size === 0) drained?.();
+    }
     receive?.(message);
   };
   const send = transport.send.bind(transport);
