@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
 import type { Entity, EntityExtractor } from "../src/semantic/entities.js";
 import { combine, namesOf, type TaggerMode } from "../src/semantic/entities-tagger.js";
-import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, seeded, train, trainWeights, withoutSomeNames, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
+import { seededRandom } from "../src/core/stats.js";
+import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainWeights, withoutSomeNames, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 function trainingTexts(): LabelledText[] {
@@ -46,7 +47,7 @@ function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity
  */
 function crossValidate(examples: readonly TrainingExample[], cases: readonly LabelledText[], settings: readonly Setting[], folds = 5): void {
   const fold = examples.map((_, i) => (i * 7919) % folds);
-  const random = seeded(99);
+  const random = seededRandom(99);
   const simulated = examples.map((e) => withoutSomeNames(e, 0.3, random));
   const rows: string[] = ["| setting | mode | test proposal | English P / R | Chinese P / R | EN names P / R | ZH names P / R |", "| --- | --- | --- | --- | --- | --- | --- |"];
   const row = (name: string, mode: string, regime: string, predict: (i: number) => Entity[]) => {

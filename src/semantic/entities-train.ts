@@ -1,3 +1,4 @@
+import { seededRandom } from "../core/stats.js";
 import type { Entity, EntityType } from "./entities.js";
 import { entityExtractor } from "./entities-nlp.js";
 import { LABELS, NAME_TYPES, proposalFeatures, tokenFeatures, tokenize, weightsFromFile, type TaggerFile, type TaggerWeights, type Token } from "./entities-tagger.js";
@@ -68,18 +69,6 @@ export interface TrainOptions {
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = { epochs: 10, minCount: 2, seed: 1, proposalDropout: 0.5 };
 
-/** mulberry32: a small seeded generator, so that the order of training is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SCALE = 100;
 const PROPOSAL_FEATURE = /^r[-+|=]/;
 
@@ -94,7 +83,7 @@ export function withoutSomeNames(example: TrainingExample, rate: number, random:
 /** Trains the averaged perceptron; the same examples and options give the same file, byte for byte. */
 export function train(given: readonly TrainingExample[], options: TrainOptions = DEFAULT_TRAIN_OPTIONS): TaggerFile {
   const L = LABELS.length;
-  const random = seeded(options.seed);
+  const random = seededRandom(options.seed);
   const examples = options.proposalDropout > 0 ? [...given, ...given.map((e) => withoutSomeNames(e, options.proposalDropout, random))] : given;
   const counts = new Map<string, number>();
   for (const example of examples) for (const token of example.features) for (const f of token) counts.set(f, (counts.get(f) ?? 0) + 1);
