@@ -459,9 +459,10 @@ export interface SearchIndexStore {
   /**
    * The vectors under `key` that changed since `cursor` (a `cursor` this method returned), so an
    * in-memory copy is brought up to date in O(changes); all of them (`full`) without a cursor or
-   * when the store cannot tell (another process wrote, the index was cleared).
+   * when the store cannot tell (another process wrote, the index was cleared). With
+   * `cursorOnly`, a `full` answer leaves the vectors out (the caller loads them some other way).
    */
-  vectorsSince(key: string, cursor: string | undefined): Promise<VectorChanges>;
+  vectorsSince(key: string, cursor: string | undefined, options?: { cursorOnly?: boolean }): Promise<VectorChanges>;
   /** Seqs of the memories whose terms include `term`. */
   matching(term: string): Promise<number[]>;
   /** How many memories' terms include `term`. */

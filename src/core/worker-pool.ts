@@ -53,12 +53,23 @@ export class WorkerPool<Reply extends { seq: number }, S> {
     return this.sequence++;
   }
 
-  /** Posts `message` (which carries `seq`) to the slot's thread and resolves with its reply. */
-  send(slot: PoolSlot<S>, seq: number, message: unknown): Promise<Reply> {
+  /**
+   * Posts `message` (which carries `seq`) to the slot's thread and resolves with its reply. A message
+   * that cannot be posted (it does not clone) rejects, after `unsent`, and leaves nothing pending.
+   */
+  send(slot: PoolSlot<S>, seq: number, message: unknown, unsent?: () => void): Promise<Reply> {
     slot.inFlight++;
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, slot });
-      slot.worker.postMessage(message);
+      try {
+        slot.worker.postMessage(message);
+      } catch (error) {
+        this.pending.delete(seq);
+        slot.inFlight--;
+        this.waiting.shift()?.();
+        unsent?.();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

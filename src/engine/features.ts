@@ -134,7 +134,7 @@ export class Features {
     const { options, store, embedder } = this.parts;
     if (!options.searchThread || options.searchEmbedder || !isLocalStoreFile(store.location) || this.closed) return undefined;
     if (!this.searchThread) {
-      const thread = new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors });
+      const thread = new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors }, store.search, index.key);
       this.searchThread = thread;
       // What this engine indexes from now on reaches the thread with the next search, so its keyword lists follow the writes.
       index.onIndexed = (seq, terms) => thread.indexed(seq, terms);

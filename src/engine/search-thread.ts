@@ -2,14 +2,17 @@
  * Searches ranked on a worker thread (src/engine/search-worker.ts), so a server uses its second
  * core: while one search is scored there, the main thread parses, filters and answers the others.
  * The thread reads the store through its own read-only connection and gives the same hits as the
- * main thread's index (a test compares them). Started on the first search; a crashed thread fails
- * only the searches it had in flight (the next one starts a new thread); closed with the engine,
- * after which it starts nothing.
+ * main thread's index (a test compares them): with each search it is sent what the main
+ * connection's change log holds since the previous one (`ThreadDelta`), in order. Started on the
+ * first search; a crashed thread fails only the searches it had in flight (the next one starts a
+ * new thread, which reloads); closed with the engine, after which it starts nothing.
  */
 import { WorkerPool } from "../core/worker-pool.js";
+import type { SearchIndexStore } from "../core/store.js";
 import { MemzipError, type ErrorCode } from "../errors.js";
 import type { SearchHit, SearchOptions } from "../search/search.js";
 import type { VectorEncodingName } from "../search/vector-encoding.js";
+import type { ThreadDelta } from "./pushed-changes.js";
 
 export interface SearchThreadData {
   /** The SQLite store file. */
@@ -27,6 +30,8 @@ export type SearchRequest = Omit<SearchOptions, "only" | "except"> & {
   except?: string[];
   /** Memories the main thread indexed since the last request, with their terms (`SearchIndex.follow`). */
   written?: [number, string[]][];
+  /** The index's changes since the previous request to this thread (none: nothing changed). */
+  delta?: ThreadDelta;
 };
 
 export type SearchReply = { seq: number; hits: SearchHit[] } | { seq: number; error: { code: ErrorCode; message: string; hint: string | undefined } };
@@ -36,19 +41,36 @@ const DEPTH = 64;
 /** Indexed memories whose terms are kept for the thread between searches; past it they are dropped (the thread re-reads its keyword lists). */
 const WRITTEN_MAX = 16_384;
 
+/** Per thread: whether it has been told to load the index (a new thread knows nothing of the changes sent to the one before). */
+interface ThreadState {
+  loaded: boolean;
+}
+
 export class SearchThread {
-  private readonly pool: WorkerPool<SearchReply, null>;
+  private readonly pool: WorkerPool<SearchReply, ThreadState>;
   /** Terms of the memories indexed since the last request (undefined: too many were, the thread drops its lists). */
   private written: [number, string[]][] | undefined = [];
+  /** Where the main connection's change log was at the last request. */
+  private cursor: string | undefined;
+  /** Requests are posted one at a time: a delta is read and posted in one step, so deltas reach the thread in the order they were read. */
+  private posting: Promise<unknown> = Promise.resolve();
 
-  constructor(data: SearchThreadData) {
-    this.pool = new WorkerPool<SearchReply, null>({
+  /**
+   * `index` and `key`: the main thread's connection to the store's index and the index key, whose
+   * changes (`vectorsSince`) are sent to the thread with each search.
+   */
+  constructor(
+    data: SearchThreadData,
+    private readonly index: SearchIndexStore,
+    private readonly key: string,
+  ) {
+    this.pool = new WorkerPool<SearchReply, ThreadState>({
       name: "search thread",
       script: new URL("./search-worker.js", import.meta.url),
       workerData: data,
       size: 1,
       depth: DEPTH,
-      initialState: () => null,
+      initialState: () => ({ loaded: false }),
       replyError: (reply) => ("error" in reply ? new MemzipError(reply.error.code, reply.error.message, reply.error.hint === undefined ? {} : { hint: reply.error.hint }) : undefined),
     });
   }
@@ -60,13 +82,28 @@ export class SearchThread {
   }
 
   async search(query: string, options: SearchOptions): Promise<SearchHit[]> {
-    const slot = await this.pool.slot();
-    const seq = this.pool.nextSeq();
     const { only, except, ...rest } = options;
-    const written = this.written ?? [];
-    this.written = [];
-    const request: SearchRequest = { ...rest, seq, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}), ...(written.length > 0 ? { written } : {}) };
-    const reply = await this.pool.send(slot, seq, request);
+    // Everything but the delta first: once a delta is read it must reach the thread.
+    const request: Omit<SearchRequest, "seq"> = { ...rest, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}) };
+    // The reply is wrapped: a promise resolved with a promise would wait for it, and the next post would wait for this reply.
+    const post = async (): Promise<{ reply: Promise<SearchReply> }> => {
+      const slot = await this.pool.slot();
+      const reload = !slot.state.loaded;
+      const changes = await this.index.vectorsSince(this.key, this.cursor, { cursorOnly: true });
+      // From here to the post nothing awaits: no other request's delta can come between.
+      this.cursor = changes.cursor;
+      slot.state.loaded = true;
+      const delta: ThreadDelta | undefined = reload || changes.full ? { reload: true } : changes.changed.length > 0 ? { changed: changes.changed, vectors: changes.vectors } : undefined;
+      const written = this.written ?? [];
+      this.written = [];
+      const seq = this.pool.nextSeq();
+      const message: SearchRequest = { ...request, seq, ...(written.length > 0 ? { written } : {}), ...(delta ? { delta } : {}) };
+      // A message that could not be posted lost its delta: the thread loads the index again with the next one.
+      return { reply: this.pool.send(slot, seq, message, () => (slot.state.loaded = false)) };
+    };
+    const posted = this.posting.then(post);
+    this.posting = posted.catch(() => undefined);
+    const reply = await (await posted).reply;
     if ("error" in reply) throw new MemzipError(reply.error.code, reply.error.message, reply.error.hint === undefined ? {} : { hint: reply.error.hint });
     return reply.hits;
   }

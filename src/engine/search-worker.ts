@@ -1,8 +1,9 @@
 /**
  * The search thread (`SearchThread`): ranks searches off the main thread over its own (reading-only)
  * connection to the SQLite store (WAL lets it read beside the writer). Its `SearchIndex` loads
- * the vectors and keyword rows once and then follows the store's change log, as the main thread's
- * does; it never indexes (the main thread refreshes the index before it asks).
+ * the vectors and keyword rows once and then follows the changes the main thread sends with each
+ * search (its connection's change log: `PushedChanges`), applied in the order they were sent; it
+ * never indexes (the main thread refreshes the index before it asks).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { MemzipError, ErrorCode } from "../errors.js";
@@ -10,20 +11,23 @@ import { SearchIndex, type SearchOptions } from "../search/search.js";
 import { HashedNgramEmbedder } from "../search/similarity.js";
 import type { VectorEncodingName } from "../search/vector-encoding.js";
 import { SqliteStore } from "../store/sqlite/index.js";
+import { PushedChanges } from "./pushed-changes.js";
 import type { SearchRequest, SearchReply, SearchThreadData } from "./search-thread.js";
 
 const data = workerData as SearchThreadData;
 const store = SqliteStore.open(data.path, { readOnly: true });
+const changes = new PushedChanges(store.search);
 const index = new SearchIndex(
-  store.search,
+  changes,
   new HashedNgramEmbedder(data.dimensions),
   () => Promise.reject(new MemzipError(ErrorCode.USAGE, "the search thread does not index", { hint: "Refresh the index on the main thread first." })),
   { vectors: data.vectors as VectorEncodingName },
 );
 
 parentPort?.on("message", (request: SearchRequest) => {
-  const { seq, query, only, except, written, ...rest } = request;
-  // Before the search is queued: its update of the index then follows these memories into the keyword lists.
+  const { seq, query, only, except, written, delta, ...rest } = request;
+  // Before the search is queued: its update of the index then applies the delta and follows these memories into the keyword lists.
+  if (delta) changes.push(delta);
   if (written) index.follow(written);
   const options: SearchOptions = { ...rest, ...(only ? { only: new Set(only) } : {}), ...(except ? { except: new Set(except) } : {}) };
   index.search(query, options).then(

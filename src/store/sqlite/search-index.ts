@@ -107,7 +107,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
    * temporary triggers fill: memories and vectors inserted, updated or deleted); every vector when
    * another connection wrote since (PRAGMA data_version), the index was cleared or the log trimmed.
    */
-  async vectorsSince(key: string, cursor: string | undefined): Promise<VectorChanges> {
+  async vectorsSince(key: string, cursor: string | undefined, options: { cursorOnly?: boolean } = {}): Promise<VectorChanges> {
     const at = this.position();
     const next = `${key}\n${at.epoch}\n${at.dataVersion}\n${at.id}`;
     const none = { seqs: [], ids: [], namespaces: [], vectors: [] };
@@ -116,7 +116,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const from = Number(id);
     if (cursorKey !== key || Number(epoch) !== at.epoch || Number(dataVersion) !== at.dataVersion || !(from >= this.trimmed)) {
       this.trim(at.id);
-      return { full: true, vectors: columns(this.statements.vectors.all() as VectorRow[]), changed: [], cursor: next };
+      return { full: true, vectors: options.cursorOnly ? none : columns(this.statements.vectors.all() as VectorRow[]), changed: [], cursor: next };
     }
     const changed = this.statements.changedSeqs.all(from, at.id) as number[];
     const vectors = changed.length === 0 ? none : columns(this.statements.changedVectors.all(from, at.id) as VectorRow[]);
