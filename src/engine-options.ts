@@ -90,8 +90,8 @@ export interface EngineOptions {
   /**
    * Rank searches on a worker thread with its own connection that only reads (a SQLite store file and the
    * built-in n-gram embedder only; otherwise searches stay on the calling thread), so a server uses
-   * a second core. Same hits either way. Defaults to `false`: its connection has no change log of
-   * the writer's, so after each write it reloads every vector (docs/SEARCH.md); for read-mostly use.
+   * a second core. Same hits either way: each search sends the thread what this engine's connection
+   * changed in the index since the one before (docs/SEARCH.md). Defaults to `false`; `memzip serve` turns it on.
    */
   searchThread?: boolean;
   /**

@@ -93,6 +93,22 @@ describe("memzip serve (the real CLI)", () => {
       assert.equal(read?.text, "The user prefers green tea, no sugar. 用户喜欢绿茶。");
       assert.equal((found?.hits as { id: string }[])[0]?.id, "tea");
 
+      // Searches run on the search thread (serve turns it on); it follows the writes made between them.
+      const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+      const search = async (query: string) => {
+        const response = await fetch(`${server.url}/v1/search`, { method: "POST", headers: auth, body: JSON.stringify({ query, mode: "keyword" }) });
+        assert.equal(response.status, 200);
+        return ((await response.json()) as { hits: { id: string }[] }).hits.map((h) => h.id);
+      };
+      const write = async (id: string, text: string) => assert.equal((await fetch(`${server.url}/v1/memories`, { method: "POST", headers: auth, body: JSON.stringify({ id, text }) })).status, 201);
+      await write("kiwi", "The kiwi orchard is watered on Tuesdays.");
+      assert.deepEqual(await search("orchard"), ["kiwi"]);
+      await write("kiwi", "The kiwi vines are pruned in winter.");
+      assert.deepEqual(await search("orchard"), []);
+      assert.deepEqual(await search("vines"), ["kiwi"]);
+      assert.equal((await fetch(`${server.url}/v1/memories/kiwi`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } })).status, 204);
+      assert.deepEqual(await search("vines"), []);
+
       const items = Array.from({ length: 300 }, (_, i) => ({ id: `b-${i}`, text: `batch item ${i}: ${"memzip keeps every acknowledged write. ".repeat(1 + (i % 20))}` }));
       const answer = await post(`${server.url}/v1/memories:batch`, key, { items }, () => server.child.kill("SIGTERM"));
       const code = await server.exited;
