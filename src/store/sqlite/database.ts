@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { Checkpointer } from "./checkpointer.js";
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +11,8 @@ import { ensureSearchSchema } from "./search-index.js";
 export interface OpenOptions {
   /** Open for reading only: a missing store is E_NOT_FOUND (nothing is created), and nothing is written. */
   readOnly?: boolean;
+  /** Copy the write-ahead log back into the file on a worker thread, not in the commits of this connection (`Checkpointer`; a writable SQLite file only). */
+  checkpointThread?: boolean;
 }
 
 /** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
@@ -28,6 +31,8 @@ export class SqliteDatabase {
   private readonly namespaceIds = new Map<string, number>();
   private readonly codecIds = new Map<string, number>();
   private readonly statements;
+  /** Checkpoints on a worker thread (`OpenOptions.checkpointThread`); stopped by `stopCheckpoints` before `close`. */
+  checkpointer: Checkpointer | undefined;
 
   constructor(
     readonly location: string,
@@ -104,7 +109,14 @@ export class SqliteDatabase {
     return this.db.transaction(work).immediate();
   }
 
+  /** Stops the checkpoint thread, if any, and waits for it (before `close`: its connection goes first). */
+  async stopCheckpoints(): Promise<void> {
+    await this.checkpointer?.stop();
+  }
+
   close(): void {
+    // Without `stopCheckpoints` first the thread is only told to stop.
+    if (this.checkpointer?.active) void this.checkpointer.stop();
     if (this.db.open) this.db.close();
     if (this.snapshot) rmSync(this.snapshot, { recursive: true, force: true });
   }
@@ -154,7 +166,9 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db);
-    return new SqliteDatabase(location, db, false);
+    const database = new SqliteDatabase(location, db, false);
+    if (options.checkpointThread && !memory) database.checkpointer = new Checkpointer(location, db);
+    return database;
   } catch (cause) {
     db?.close();
     if (snapshot) rmSync(snapshot, { recursive: true, force: true });

@@ -94,6 +94,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.database.stopCheckpoints();
     this.database.close();
   }
 
