@@ -1,90 +1,94 @@
 /**
  * `npm run train:entities`: trains the name tagger (src/semantic/entities-tagger.ts) on the team's
- * labelled sets — entities.json, entities-heldout.json, entities-v2-unseen{,-2,-3,-4}.json, never set
- * 5 or later — and writes assets/entity-tagger.json. With `--cv`, first compares settings by 5-fold
- * cross-validation inside those sets (same folds for each, seeded) and prints the table.
+ * labelled sets (ENTITY_TRAINING_SETS: every set measured so far) and the synthetic texts
+ * (src/semantic/entities-synth.ts), and writes assets/entity-tagger.json. With `--cv`, first compares
+ * settings by leave-one-set-out cross-validation on unseen sets 5 and 6 — the sets neither the rules
+ * nor the tagger's settings were tuned on: each is tagged by a tagger trained on every other set —
+ * and prints the tables (per language, and per type for person / organization / place).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
 import type { Entity, EntityExtractor } from "../src/semantic/entities.js";
-import { combine, namesOf, type TaggerMode } from "../src/semantic/entities-tagger.js";
-import { seededRandom } from "../src/core/stats.js";
-import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainWeights, withoutSomeNames, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
+import { combine, namesOf, type TaggedName, type TaggerMode, type TaggerThresholds } from "../src/semantic/entities-tagger.js";
+import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingExamples, trainingFingerprint, trainWeights, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
+import { syntheticTexts } from "../src/semantic/entities-synth.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-function trainingTexts(): LabelledText[] {
-  return ENTITY_TRAINING_SETS.flatMap((file) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", file), "utf8")) as LabelledText[]);
-}
+const readSet = (file: string) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", file), "utf8")) as LabelledText[];
 
 const languageOf = (text: string) => (/\p{Script=Han}/u.test(text) ? "zh" : "en");
 const pr = (s: { precision: number; recall: number }) => `${s.precision.toFixed(3)} / ${s.recall.toFixed(3)}`;
+const NAMES = ["person", "organization", "place"] as const;
 
-/** A setting: training options, and which static features the tagger may read. */
 interface Setting {
   name: string;
   options: TrainOptions;
-  features: (feature: string) => boolean;
+  /** Static features left out (to compare feature groups). */
+  drop?: RegExp;
 }
 
-const NAMES = new Set(["person", "organization", "place"]);
+const without = (examples: readonly TrainingExample[], drop: RegExp | undefined) => (drop ? examples.map((e) => ({ ...e, features: e.features.map((f) => f.filter((x) => !drop.test(x))) })) : examples);
 
-/** Scores entities predicted per case index: English, Chinese, and the names alone. */
-function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity[]): string {
+/** Per language: all types P / R, then person, organization, place P / R. */
+function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity[]): string[] {
   const indexOf = new Map(cases.map((c, i) => [c.text, i]));
   const extractor: EntityExtractor = { name: "cv", extract: (text) => predict(indexOf.get(text) as number) };
-  const names: EntityExtractor = { name: "cv", extract: (text) => extractor.extract(text).filter((e) => NAMES.has(e.type)) };
-  const of = (language: string) => cases.filter((c) => languageOf(c.text) === language) as EntityCase[];
-  const nameCases = (language: string) => of(language).map((c) => ({ ...c, entities: c.entities.filter((e) => NAMES.has(e.type)) }));
-  return [pr(scoreEntities(extractor, of("en"))), pr(scoreEntities(extractor, of("zh"))), pr(scoreEntities(names, nameCases("en"))), pr(scoreEntities(names, nameCases("zh")))].join(" | ");
+  return ["en", "zh"].flatMap((language) => {
+    const scores = scoreEntities(extractor, cases.filter((c) => languageOf(c.text) === language) as EntityCase[]);
+    return [pr(scores), ...NAMES.map((type) => (scores.byType[type] ? pr(scores.byType[type]) : "–"))];
+  });
 }
 
-/**
- * 5-fold cross-validation (fixed folds). Each setting is scored twice: on the texts as they are, and
- * on a simulation of unseen text where the rules miss names — each of their names left out of the
- * proposal at rate 0.3 (seeded, the same for every row), the rules' recall gap on set 4 before it was tuned on.
- */
-function crossValidate(examples: readonly TrainingExample[], cases: readonly LabelledText[], settings: readonly Setting[], folds = 5): void {
-  const fold = examples.map((_, i) => (i * 7919) % folds);
-  const random = seededRandom(99);
-  const simulated = examples.map((e) => withoutSomeNames(e, 0.3, random));
-  const rows: string[] = ["| setting | mode | test proposal | English P / R | Chinese P / R | EN names P / R | ZH names P / R |", "| --- | --- | --- | --- | --- | --- | --- |"];
-  const row = (name: string, mode: string, regime: string, predict: (i: number) => Entity[]) => {
-    rows.push(`| ${name} | ${mode} | ${regime} | ${scoreRow(cases, predict)} |`);
+const CV_SETS = ["entities-v2-unseen-5.json", "entities-v2-unseen-6.json"];
+
+function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: TrainingExample[], settings: readonly Setting[], thresholdsToTry: readonly TaggerThresholds[]): void {
+  const held = CV_SETS.flatMap((file) => sets.get(file) as TrainingExample[]);
+  const cases: LabelledText[] = CV_SETS.flatMap(readSet);
+  const header = "| setting | mode | thresholds | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |";
+  const rows = [header, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"];
+  const row = (cells: string[]) => {
+    rows.push(`| ${cells.join(" | ")} |`);
     console.log(rows.at(-1));
   };
-  row("rules+nlp (no tagger)", "–", "as is", (i) => (examples[i] as TrainingExample).proposal);
-  row("rules+nlp (no tagger)", "–", "30% names missed", (i) => (simulated[i] as TrainingExample).proposal);
+  row(["rules+nlp (no tagger)", "–", "–", ...scoreRow(cases, (i) => (held[i] as TrainingExample).proposal)]);
   for (const setting of settings) {
-    for (const [regime, tests] of [["as is", examples], ["30% names missed", simulated]] as const) {
-      const predictions = new Map<number, Entity[]>();
-      for (let k = 0; k < folds; k++) {
-        const model = trainWeights(examples.filter((_, i) => fold[i] !== k).map((e) => ({ ...e, features: e.features.map((f) => f.filter(setting.features)) })), setting.options);
-        tests.forEach((e, i) => {
-          if (fold[i] === k) predictions.set(i, namesOf(model, e.text, e.tokens, e.features.map((f) => f.filter(setting.features))));
-        });
+    const predictions: TaggedName[][] = [];
+    for (const file of CV_SETS) {
+      const rest = [...sets].filter(([f]) => f !== file).flatMap(([, e]) => e);
+      const model = trainWeights(without([...rest, ...synthetic.slice(0, setting.options.synthetic)], setting.drop), setting.options);
+      for (const e of without(sets.get(file) as TrainingExample[], setting.drop)) predictions.push(namesOf(model, e.text, e.tokens, e.features));
+    }
+    for (const mode of ["union", "tagger"] as TaggerMode[]) {
+      for (const thresholds of thresholdsToTry) {
+        const label = Object.keys(thresholds).length === 0 ? "none" : Object.entries(thresholds).map(([t, v]) => `${t.slice(0, 3)} ${String(v)}`).join(", ");
+        row([setting.name, mode, label, ...scoreRow(cases, (i) => combine((held[i] as TrainingExample).proposal, predictions[i] ?? [], mode, thresholds))]);
       }
-      for (const mode of ["tagger", "union"] as TaggerMode[]) row(setting.name, mode, regime, (i) => combine((tests[i] as TrainingExample).proposal, predictions.get(i) ?? [], mode));
     }
   }
   console.log(rows.join("\n"));
 }
 
-const cases = trainingTexts();
 const started = performance.now();
-const examples = cases.map(prepare);
-console.log(`${cases.length} texts, ${examples.reduce((n, e) => n + e.unaligned, 0)} gold names off token boundaries; features in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-const all = () => true;
-const SETTINGS: Setting[] = [
-  { name: "dropout 0", options: { ...DEFAULT_TRAIN_OPTIONS, proposalDropout: 0 }, features: all },
-  { name: "dropout 0.3", options: { ...DEFAULT_TRAIN_OPTIONS, proposalDropout: 0.3 }, features: all },
-  { name: "dropout 0.5", options: { ...DEFAULT_TRAIN_OPTIONS, proposalDropout: 0.5 }, features: all },
-  { name: "dropout 0.3, 5 epochs", options: { ...DEFAULT_TRAIN_OPTIONS, proposalDropout: 0.3, epochs: 5 }, features: all },
-  { name: "no proposal features", options: { ...DEFAULT_TRAIN_OPTIONS, proposalDropout: 0 }, features: (f) => !/^r[-+|=]/.test(f) },
-];
-if (process.argv.includes("--cv")) crossValidate(examples, cases, SETTINGS);
-const file = train(examples, DEFAULT_TRAIN_OPTIONS);
-const json = JSON.stringify(file);
+const sets = new Map(ENTITY_TRAINING_SETS.map((file) => [file, readSet(file).map(prepare)] as const));
+const texts = [...sets.values()].flat();
+console.log(`${texts.length} texts, ${texts.reduce((n, e) => n + e.unaligned, 0)} gold names off token boundaries; features in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+if (process.argv.includes("--cv")) {
+  const most = Number(process.env.SYNTH_MAX ?? 3000);
+  const t0 = performance.now();
+  const synthetic = syntheticTexts(most).map((t) => ({ ...prepare(t), synthetic: true }));
+  console.log(`${most} synthetic texts prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // "1000" or "1000-z" (without the Chinese list features zo/zp/zcs).
+  const settings: Setting[] = (process.env.CV_SETTINGS ?? "0,1000,3000").split(",").map((n) => ({
+    name: `synthetic ${n}`,
+    options: { ...DEFAULT_TRAIN_OPTIONS, synthetic: Number.parseInt(n, 10) },
+    ...(n.endsWith("-z") ? { drop: /^z(?:o|p|cs)/ } : {}),
+  }));
+  const thresholds: TaggerThresholds[] = JSON.parse(process.env.CV_THRESHOLDS ?? "[{}]") as TaggerThresholds[];
+  crossValidate(sets, synthetic, settings, thresholds);
+}
+const file = train([...texts, ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic)], DEFAULT_TRAIN_OPTIONS);
+const json = JSON.stringify({ version: file.version, labels: file.labels, scale: file.scale, fingerprint: trainingFingerprint(ENTITY_TRAINING_SETS.map(readSet)), weights: file.weights });
 writeFileSync(join(ROOT, "assets", "entity-tagger.json"), `${json}\n`);
 console.log(`assets/entity-tagger.json: ${Object.keys(file.weights).length} features, ${(json.length / 1024).toFixed(0)} KB`);

@@ -36,7 +36,7 @@ export { ENTITY_TYPES } from "./semantic/entities.js";
 export type { Entity, EntityExtractor, EntityType } from "./semantic/entities.js";
 export { ruleEntityExtractor } from "./semantic/entities-rules.js";
 export { entityExtractor } from "./semantic/entities-nlp.js";
-export { taggerEntityExtractor } from "./semantic/entities-tagger.js";
+export { defaultEntityExtractor, taggerEntityExtractor } from "./semantic/entities-tagger.js";
 export { bleu, rougeL, tokenize } from "./quality/text-metrics.js";
 export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
 export { scoreEntities } from "./quality/entity-scores.js";

@@ -372,7 +372,7 @@ export const ZH_SURNAME_START = new RegExp(`^[王李张刘陈杨黄赵吴周徐�
 /** Characters that end a segment jieba did not split: a verb or particle glued to a name. */
 const ZH_GLUED = "去问说和与在将把的对来也已会要写提起答给跟找让请";
 
-const ZH_TRADE_WORDS = "律师事务所|会计师事务所|事务所|科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产|重工|海运|航运|动画|影视|游戏|制药|生物|电器|家电|食品|饮料|服饰|快递|化工|钢铁|建设|建筑|置业|实业|投资|创投|出版|教育|医疗|健康|半导体|芯片|光电|通信|机器人|新能源|电池|机械|矿业|集团|股份|银行|律所";
+export const ZH_TRADE_WORDS = "律师事务所|会计师事务所|事务所|科技|证券|汽车|航空|保险|软件|网络|电子|传媒|物流|医药|能源|控股|资本|基金|信托|智能|数据|文化|咨询|地产|重工|海运|航运|动画|影视|游戏|制药|生物|电器|家电|食品|饮料|服饰|快递|化工|钢铁|建设|建筑|置业|实业|投资|创投|出版|教育|医疗|健康|半导体|芯片|光电|通信|机器人|新能源|电池|机械|矿业|集团|股份|银行|律所";
 const ZH_TRADE_AFTER = new RegExp(`^(?:${ZH_TRADE_WORDS})`, "u");
 const ZH_SURNAMES_MORE =
   "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤" +
@@ -544,4 +544,10 @@ export function extractEntities(text: string): Entity[] {
 export function zhWordFrequencyOf(word: string): number {
   loadJieba();
   return zhWordFrequency?.get(word) ?? 0;
+}
+
+/** Chinese cities, provinces and counties from jieba's dictionary, without their 市/省/县 suffix, in dictionary order ("大连"). */
+export function zhPlaceNames(): string[] {
+  loadJieba();
+  return [...(zhPlaceStems ?? [])];
 }

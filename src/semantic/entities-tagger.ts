@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ErrorCode, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
-import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, zhWordFrequencyOf } from "./entities-nlp.js";
+import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
+import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
  * A small statistical tagger for the names (person, organisation, place) beside the rules: an
@@ -42,6 +43,49 @@ const shape = (word: string) =>
     .replace(/\p{N}/gu, "d")
     .replace(/(.)\1+/gu, "$1$1");
 
+/** Words that end a Chinese organisation's name: the rules' trade words and institutions, shops and workshops. */
+const ZH_ORG_ENDS = new Set([
+  ...ZH_TRADE_WORDS.split("|"),
+  ..."公司 有限公司 集团 大学 学院 银行 研究所 研究院 实验室 医院 诊所 药房 大药房 中心 交易所 交易中心 协会 基金会 委员会 农商行 商行 快运 快递 速运 茶业 乳业 贸易 物产 置业 勘察院 设计院 旅行社 酒店 餐厅 小馆 饭店 火锅 坊 馆 厂 店 行 社 院 所 站".split(" "),
+]);
+let zhPlaces: Set<string> | undefined;
+const ZH_COMPOUND_SET = new Set(ZH_COMPOUND_SURNAMES);
+
+/** Chinese features from word lists, per character: organisation ends (start, inside, end; how far the next one starts), places (begin, inside, end), compound surnames. */
+function zhListFeatures(tokens: readonly Token[]): string[][] {
+  zhPlaces ??= new Set(zhPlaceNames().flatMap((p) => [p, `${p}市`, `${p}县`, `${p}省`]));
+  const chars = tokens.map((t) => (t.han ? t.text : " "));
+  const features = tokens.map((): string[] => []);
+  const orgStarts = new Set<number>();
+  for (let i = 0; i < chars.length; i++) {
+    for (let n = 5; n >= 1; n--) {
+      const word = chars.slice(i, i + n).join("");
+      if (word.length !== n || word.includes(" ")) continue;
+      if (ZH_ORG_ENDS.has(word)) {
+        orgStarts.add(i);
+        features[i]?.push(`zo=B${n}`);
+        for (let k = i + 1; k < i + n; k++) features[k]?.push(k === i + n - 1 ? "zo=E" : "zo=I");
+      }
+      if (n >= 2 && zhPlaces.has(word)) {
+        features[i]?.push(`zp=B${n}`);
+        for (let k = i + 1; k < i + n; k++) features[k]?.push(k === i + n - 1 ? "zp=E" : "zp=I");
+      }
+      if (n === 2 && ZH_COMPOUND_SET.has(word)) features[i]?.push("zcs");
+    }
+  }
+  for (let i = 0; i < chars.length; i++) {
+    for (let d = 1; d <= 4; d++) {
+      if (orgStarts.has(i + d) && chars.slice(i, i + d).every((c) => c !== " ")) {
+        features[i]?.push(`zo>${d}`);
+        break;
+      }
+    }
+    if (features[i - 2]?.includes("zcs")) features[i]?.push("zcs-2");
+    if (features[i - 1]?.includes("zcs")) features[i]?.push("zcs-1");
+  }
+  return features;
+}
+
 const bucket = (n: number) => (n <= 0 ? "0" : String(Math.min(6, Math.floor(Math.log10(n)))));
 
 /** The static features of every token of a text (the previous label's features are added while decoding). */
@@ -59,6 +103,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const lower = tokens.map((t) => t.text.toLowerCase());
   const at = (i: number) => (i < 0 ? "<s>" : i >= tokens.length ? "</s>" : (lower[i] as string));
   const rules = proposalFeatures(tokens, proposal);
+  const zhLists = han ? zhListFeatures(tokens) : [];
   return tokens.map((token, i) => {
     const f: string[] = ["b", `w=${at(i)}`, `w-1=${at(i - 1)}`, `w+1=${at(i + 1)}`, `w-2=${at(i - 2)}`, `w+2=${at(i + 2)}`, `w-1w=${at(i - 1)}|${at(i)}`, `ww+1=${at(i)}|${at(i + 1)}`];
     f.push(...(rules[i] as string[]));
@@ -69,6 +114,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
+      f.push(...(zhLists[i] ?? []));
       const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
       const word = words[wordAt];
       if (word) {
@@ -122,8 +168,9 @@ export interface TaggerWeights {
   weights: Map<string, Float64Array | number[]>;
 }
 
-function decode(model: TaggerWeights, features: readonly string[][]): number[] {
+function decode(model: TaggerWeights, features: readonly string[][]): { labels: number[]; margins: number[] } {
   const labels: number[] = [];
+  const margins: number[] = [];
   const scores = new Float64Array(LABELS.length);
   let previous = 0;
   for (const static_ of features) {
@@ -134,16 +181,27 @@ function decode(model: TaggerWeights, features: readonly string[][]): number[] {
     }
     let best = 0;
     for (let l = 1; l < scores.length; l++) if (allowed(previous, l) && (scores[l] as number) > (scores[best] as number)) best = l;
+    let second = -Infinity;
+    for (let l = 0; l < scores.length; l++) if (l !== best && allowed(previous, l)) second = Math.max(second, scores[l] as number);
     labels.push(best);
+    margins.push((scores[best] as number) - second);
     previous = best;
   }
-  return labels;
+  return { labels, margins };
 }
 
+/** A name the tagger found, with its score: the least margin over its tokens between the chosen label and the next best. */
+export interface TaggedName extends Entity {
+  score: number;
+}
+
+/** Per name type, the least score a tagger name needs to be kept (names below it are dropped; none: every name kept). */
+export type TaggerThresholds = Partial<Record<EntityType, number>>;
+
 /** Spans of BIO labels over tokens. */
-function spans(text: string, tokens: readonly Token[], labels: readonly number[]): Entity[] {
-  const found: Entity[] = [];
-  let open: { type: EntityType; start: number; end: number } | undefined;
+function spans(text: string, tokens: readonly Token[], labels: readonly number[], margins: readonly number[]): TaggedName[] {
+  const found: TaggedName[] = [];
+  let open: { type: EntityType; start: number; end: number; score: number } | undefined;
   const close = () => {
     if (open) found.push({ ...open, text: text.slice(open.start, open.end) });
     open = undefined;
@@ -154,31 +212,35 @@ function spans(text: string, tokens: readonly Token[], labels: readonly number[]
     const type = label.slice(2) as EntityType;
     if (label.startsWith("B-") || open?.type !== type) {
       close();
-      open = { type, start: token.start, end: token.end };
+      open = { type, start: token.start, end: token.end, score: margins[i] as number };
     } else {
       open.end = token.end;
+      open.score = Math.min(open.score, margins[i] as number);
     }
   });
   close();
   return found;
 }
 
-/** The names the tagger finds in a text from its tokens' static features. */
-export function namesOf(model: TaggerWeights, text: string, tokens: readonly Token[], features: readonly string[][]): Entity[] {
-  return spans(text, tokens, decode(model, features));
+/** The names the tagger finds in a text from its tokens' static features; each name's score is its least margin over its tokens (best label's score minus the next). */
+export function namesOf(model: TaggerWeights, text: string, tokens: readonly Token[], features: readonly string[][]): TaggedName[] {
+  const { labels, margins } = decode(model, features);
+  return spans(text, tokens, labels, margins);
 }
 
 /** The names the tagger finds in a text, with the rules+nlp proposal it read. */
-export function tagNames(model: TaggerWeights, text: string): { names: Entity[]; proposal: Entity[] } {
+export function tagNames(model: TaggerWeights, text: string): { names: TaggedName[]; proposal: Entity[] } {
   const proposal = entityExtractor.extract(text);
   const tokens = tokenize(text);
   return { names: namesOf(model, text, tokens, tokenFeatures(text, tokens, proposal)), proposal };
 }
 
 /** The entities of a text from the rules+nlp proposal and the tagger's names, in a mode. */
-export function combine(proposal: readonly Entity[], names: readonly Entity[], mode: TaggerMode): Entity[] {
+export function combine(proposal: readonly Entity[], names: readonly TaggedName[], mode: TaggerMode, thresholds: TaggerThresholds = {}): Entity[] {
   const kept = mode === "tagger" ? proposal.filter((e) => !isName(e.type)) : proposal;
-  const added = names.filter((n) => !kept.some((e) => e.start < n.end && n.start < e.end));
+  const added = names
+    .filter((n) => n.score >= (thresholds[n.type] ?? -Infinity) && !kept.some((e) => e.start < n.end && n.start < e.end))
+    .map(({ type, text, start, end }) => ({ type, text, start, end }));
   return [...kept, ...added].sort((a, b) => a.start - b.start);
 }
 
@@ -203,6 +265,8 @@ export interface TaggerFile {
   version: 1;
   labels: string[];
   scale: number;
+  /** `trainingFingerprint` of the code that trained these weights (src/semantic/entities-train.ts). */
+  fingerprint?: string;
   weights: Record<string, string>;
 }
 
@@ -233,7 +297,11 @@ export function loadTagger(): TaggerWeights {
 }
 
 /**
- * The rules+nlp entities plus the names the trained tagger finds that overlap none of them (from
- * the committed weights): the mode cross-validation chose (`npm run train:entities -- --cv`).
+ * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
+ * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
+ * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
+ * cross-validation on unseen sets 5 and 6 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
-export const taggerEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "union");
+export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
+/** The same extractor as `defaultEntityExtractor` (its name before the tagger became the default). */
+export const taggerEntityExtractor: EntityExtractor = defaultEntityExtractor;

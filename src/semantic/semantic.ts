@@ -4,7 +4,7 @@ import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
 import { checkBackendUrl } from "../model/egress.js";
-import { entityExtractor } from "./entities-nlp.js";
+import { defaultEntityExtractor } from "./entities-tagger.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
 import { ModelRouter, type RouterOptions } from "../model/router.js";
@@ -122,7 +122,7 @@ export class SemanticLayer {
    */
   async describe(text: string, kind?: string, language?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
     const maxChars = this.options.summaryChars ?? 280;
-    const rules = entityExtractor.extract(text);
+    const rules = defaultEntityExtractor.extract(text);
     const messages = summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}), ...(language ? { language } : {}) });
     const retries = this.options.jsonRetries ?? 1;
     try {

@@ -1,7 +1,7 @@
 import { HELP_OPTION, JSON_OPTION, type Command } from "../command.js";
 import { bytesToText } from "../../codec/text.js";
 import { ENTITY_TYPES } from "../../semantic/entities.js";
-import { entityExtractor } from "../../semantic/entities-nlp.js";
+import { defaultEntityExtractor } from "../../semantic/entities-tagger.js";
 import { ruleEntityExtractor } from "../../semantic/entities-rules.js";
 import { emit, readInputFile, usage } from "../shared.js";
 
@@ -10,8 +10,9 @@ export const entitiesCommand: Command = {
   summary: "extract people, organisations, places, dates, durations, quantities, money, paths, URLs, versions, hashes, ids and code identifiers",
   usage: 'memzip entities "TEXT" | --file FILE | - [--rules-only] [--json]',
   help: `No model needed, English and Chinese: rules for the structured types, and for people,
-organisations and places also two NLP libraries shipped with memzip (compromise for English,
-jieba with part-of-speech tags for Chinese; about a second to load on first use).
+organisations and places a small trained tagger shipped with memzip that reads two NLP
+libraries (compromise for English, jieba with part-of-speech tags for Chinese; about a second
+to load on first use).
 --json prints {"entities": [{"type", "text", "start", "end"}]} with start/end as UTF-16 offsets.
 Types: ${ENTITY_TYPES.join(", ")}.`,
   options: {
@@ -27,7 +28,7 @@ Types: ${ENTITY_TYPES.join(", ")}.`,
     if (source !== undefined) text = bytesToText(readInputFile(source));
     else if (positionals.length > 0) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
-    const entities = (values["rules-only"] === true ? ruleEntityExtractor : entityExtractor).extract(text);
+    const entities = (values["rules-only"] === true ? ruleEntityExtractor : defaultEntityExtractor).extract(text);
     emit(context, { entities }, entities.map((e) => `${e.type}\t${e.text}\t${e.start}-${e.end}`).join("\n") || "no entities");
     return 0;
   },

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, LOSSY_RECALL_MODES } from "../../core/vocabulary.js";
-import { entityExtractor } from "../../semantic/entities-nlp.js";
+import { defaultEntityExtractor } from "../../semantic/entities-tagger.js";
 import { HashedNgramEmbedder } from "../../search/similarity.js";
 import { assessQuality, type QualityReport } from "../../quality/assess.js";
 import { ratioQualityChart } from "../../quality/chart.js";
@@ -45,7 +45,7 @@ the text back from summary and entities (needs semantic backends in the config)`
       const report = await assessQuality(engine, {
         mode,
         embedder: new HashedNgramEmbedder(),
-        extractor: entityExtractor,
+        extractor: defaultEntityExtractor,
         ...(limit === undefined ? {} : { limit }),
         ...(namespace ? { namespace } : {}),
         filter,

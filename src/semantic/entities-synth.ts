@@ -1,0 +1,183 @@
+import { createRequire } from "node:module";
+import { seededRandom } from "../core/stats.js";
+import type { EntityType } from "./entities.js";
+import { loadPersonNames, zhPlaceNames } from "./entities-nlp.js";
+import { ZH_COMPOUND_SURNAMES, ZH_SINGLE_SURNAMES } from "./zh-surnames.js";
+
+const require = createRequire(import.meta.url);
+
+/** A labelled text, as in test/fixtures/entities*.json. */
+export interface LabelledText {
+  text: string;
+  entities: { type: EntityType; text: string }[];
+}
+
+/**
+ * Synthetic training texts for the name tagger: agent-memory sentences (meetings, tickets, travel,
+ * money, family) written from templates, with people, organisations and places drawn from lists the
+ * labelled sets never were written from — @faker-js/faker's first names and surnames (every locale,
+ * and zh_CN given names), city-timezones' world cities, jieba's Chinese cities and counties, and
+ * organisation names built from a stem and a trade word. Seeded: the same count and seed give the
+ * same texts.
+ */
+
+const EN_TEMPLATES = [
+  "{P} from {O} wants the revised quote before Friday.",
+  "Met {P} in {L} to walk through the onboarding plan for {O}.",
+  "{O} moved its support desk to {L}; {P} is the new contact.",
+  "Flight to {L} on 14 March, then the train to {L} for the {O} site visit.",
+  "Remind me to call {P} about the invoice from {O}.",
+  "{P} said the {L} warehouse of {O} is short of pallets again.",
+  "The user's sister {P} lives in {L} and works at {O}.",
+  "Ticket OPS-{N}: {O} reports timeouts from their {L} office.",
+  "{P} and {P} will review the contract with {O} next week.",
+  "Dinner with {P} at a small place near the harbour in {L}.",
+  "{O} approved the budget; {P} signs the purchase order.",
+  "Ask {P} whether {O} still ships to {L}.",
+  "{P} from {O} will give the talk in {L}.",
+  "{P} moved the appointment to Tuesday at {O}.",
+  "{P} at {O} confirmed the refund of EUR {N}.",
+  "The team offsite is in {L}; {P} books the rooms.",
+  "{P} prefers window seats when flying out of {L}.",
+  "Paid {O} USD {N} for the annual licence; {P} has the receipt.",
+  "{P} from {L} asked about the delayed shipment.",
+  "Invoice INV-{N} from {O} is still unpaid, says {P}.",
+  "{P} is moving from {L} to {L} in June.",
+  "The {O} account manager, {P}, retires at the end of the year.",
+  "Call with {O} and {O} about the shared data pipeline.",
+  "{P}'s daughter starts school in {L} this autumn.",
+  "Our courier {O} lost two parcels between {L} and {L}.",
+  "{P} recommends {O} for the audit.",
+  "Visited the {O} plant outside {L} with {P}.",
+  "{P} flagged a billing bug at {O}: customers in {L} were charged twice.",
+  "Weekly sync with {P}; topics: {O} renewal, hiring in {L}.",
+  "The user grew up in {L} and studied at {O}.",
+];
+
+const ZH_TEMPLATES = [
+  "{P}说{O}下周五之前要新的报价。",
+  "在{L}见了{P}，一起过了{O}的上线计划。",
+  "{O}把客服中心搬到了{L}，新的联系人是{P}。",
+  "三月十四日飞{L}，再坐火车去{L}参观{O}的工厂。",
+  "提醒我给{P}打电话，问{O}的发票。",
+  "{P}说{O}在{L}的仓库又缺托盘了。",
+  "用户的姐姐{P}住在{L}，在{O}上班。",
+  "工单 OPS-{N}：{O}反映{L}办公室访问超时。",
+  "{P}和{P}下周跟{O}一起审合同。",
+  "和{P}在{L}港口附近的小馆吃了晚饭。",
+  "{O}批了预算，由{P}签采购单。",
+  "问问{P}，{O}还往{L}发货吗。",
+  "{P}下个月在{L}讲课，{O}主办。",
+  "{P}把会议改到了周二，地点在{O}。",
+  "{O}的{P}确认退款{N}元。",
+  "团队团建定在{L}，{P}负责订房间。",
+  "{P}从{L}出发时喜欢靠窗的座位。",
+  "给{O}付了{N}元年费，收据在{P}那里。",
+  "{L}的{P}问发货为什么延误了。",
+  "{O}的发票 INV-{N} 还没付，{P}说的。",
+  "{P}六月从{L}搬到{L}。",
+  "{O}的客户经理{P}年底退休。",
+  "和{O}、{O}开会讨论共用的数据管道。",
+  "{P}的女儿今年秋天在{L}上学。",
+  "快递公司{O}在{L}到{L}之间丢了两个包裹。",
+  "{P}推荐找{O}做审计。",
+  "和{P}一起去了{L}郊外的{O}工厂。",
+  "{P}发现{O}的计费有问题：{L}的用户被扣了两次钱。",
+  "每周和{P}同步：{O}续约、{L}招聘。",
+  "用户在{L}长大，毕业于{O}。",
+];
+
+const EN_ORG_STEMS = [
+  "Amber", "Aspen", "Basalt", "Beacon", "Birch", "Blue Ridge", "Bramble", "Cedar", "Cobalt", "Copper", "Coral", "Crescent", "Cypress", "Delta", "Driftwood",
+  "Ember", "Falcon", "Fern", "Granite", "Harbor", "Hazel", "Heron", "Indigo", "Iron", "Ivy", "Jade", "Juniper", "Kelp", "Lantern", "Larch", "Lumen", "Maple",
+  "Marble", "Meadow", "Mistral", "Monsoon", "Northwind", "Oak", "Obsidian", "Onyx", "Orchard", "Osprey", "Pebble", "Pine", "Prairie", "Quartz", "Raven",
+  "Redwood", "Ridge", "Riverbend", "Saffron", "Sage", "Sandstone", "Sequoia", "Silverline", "Slate", "Sparrow", "Summit", "Tamarind", "Thistle", "Tidewater",
+  "Timber", "Topaz", "Tundra", "Umber", "Vale", "Willow", "Wren", "Yarrow", "Zephyr",
+];
+const EN_TRADES = [
+  "Labs", "Logistics", "Freight", "Energy", "Bank", "Capital", "Partners", "Legal", "Foods", "Dairy", "Bakery", "Bakehouse", "Pharmacy", "Clinic", "Hospital",
+  "University", "Institute", "Systems", "Software", "Analytics", "Robotics", "Textiles", "Ceramics", "Glassworks", "Printing", "Surveying", "Geotechnics",
+  "Haulage", "Properties", "Estates", "Insurance", "Microfinance", "Cooperative", "Trust", "Foundation", "Studios", "Media", "Consulting", "Engineering",
+  "Hydraulics", "Instruments", "Precision", "Biotech", "Telecom", "Motors", "Shipping", "Cold Chain", "Veterinary", "Dental", "Diner", "Brewery", "Coffee",
+  "Inc", "Ltd", "GmbH", "LLC", "Group", "Holdings", "Works", "Exchange", "Signage", "Cloudworks", "Ledger", "Security",
+];
+const ZH_ORG_CHARS = "青云蓝山海星金银华瑞泰康安鼎恒远新天锦松竹梅兰北南东西明光辰宇博达信诚和嘉盛隆源丰禾绿林川江湖溪峰岭月晨曦朗悦睿智凯航驰";
+const ZH_TRADES = [
+  "科技", "物流", "快运", "置业", "茶业", "医院", "研究所", "银行", "证券", "大药房", "玻璃厂", "快递", "光电", "微电子", "贸易", "食品", "乳业", "设计", "咨询",
+  "律师事务所", "研究院", "大学", "实验室", "集团", "有限公司", "传媒", "小馆", "工作室", "软件", "网络", "数据", "智能", "能源", "制药", "生物", "电器", "服饰",
+  "保险", "基金", "资本", "教育", "地产", "建设", "航空", "汽车", "机械", "矿业", "纺织", "陶艺", "水产", "勘察院", "交易中心", "印刷厂", "餐厅", "书店", "宠物医院",
+];
+const ZH_TITLES = ["", "", "", "", "", "", "经理", "老师", "师傅", "教授", "医生", "总"];
+const EN_TITLES = ["", "", "", "", "", "", "", "", "Dr. ", "Ms. ", "Mr. ", "Prof. "];
+
+function collectNames(value: unknown): string[] {
+  const names = Array.isArray(value) ? value : value && typeof value === "object" ? Object.values(value).flat() : [];
+  return names.filter((n): n is string => typeof n === "string" && /^\p{Script=Han}{1,2}$/u.test(n));
+}
+
+let lists: { enFirst: string[]; enLast: string[]; places: string[]; zhGiven: string[]; zhPlaces: string[] } | undefined;
+function load() {
+  if (!lists) {
+    const people = loadPersonNames();
+    const { cityMapping } = require("city-timezones") as { cityMapping: { city: string; pop: number }[] };
+    const { allLocales } = require("@faker-js/faker") as { allLocales: Record<string, { person?: { first_name?: unknown } }> };
+    lists = {
+      enFirst: [...people.first].sort(),
+      enLast: [...people.last].sort(),
+      places: [...new Set(cityMapping.filter((c) => /^\p{Lu}[\p{L}' -]+$/u.test(c.city) && !/\s\p{Ll}/u.test(c.city)).map((c) => c.city))].sort(),
+      zhGiven: [...new Set(collectNames(allLocales.zh_CN?.person?.first_name))].sort(),
+      zhPlaces: zhPlaceNames().filter((p) => p.length <= 3),
+    };
+  }
+  return lists;
+}
+
+/** `count` synthetic labelled texts, half English and half Chinese, from a seed. */
+export function syntheticTexts(count: number, seed = 7): LabelledText[] {
+  const random = seededRandom(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const { enFirst, enLast, places, zhGiven, zhPlaces } = load();
+  const compounds = ZH_COMPOUND_SURNAMES;
+  const enPerson = () => {
+    const title = pick(EN_TITLES);
+    const r = random();
+    if (title) return `${title}${r < 0.5 ? pick(enLast) : `${pick(enFirst)} ${pick(enLast)}`}`;
+    return r < 0.2 ? pick(enFirst) : `${pick(enFirst)} ${pick(enLast)}`;
+  };
+  const enOrg = () => {
+    const r = random();
+    if (r < 0.15) return `University of ${pick(places)}`;
+    if (r < 0.35) return `${pick(places)} ${pick(EN_TRADES)}`;
+    if (r < 0.45) return `${pick(enLast)} ${pick(EN_TRADES)}`;
+    return `${pick(EN_ORG_STEMS)} ${pick(EN_TRADES)}`;
+  };
+  const zhPerson = () => {
+    const r = random();
+    if (r < 0.06) return `小${pick(zhGiven).slice(-1)}`;
+    if (r < 0.1) return `阿${pick(zhGiven).slice(-1)}`;
+    const surname = r < 0.2 ? pick(compounds) : pick([...ZH_SINGLE_SURNAMES]);
+    const title = pick(ZH_TITLES);
+    return title ? `${surname}${random() < 0.5 ? "" : pick(zhGiven)}${title}` : `${surname}${pick(zhGiven)}`;
+  };
+  const zhOrg = () => {
+    const r = random();
+    if (r < 0.25) return `${pick(zhPlaces)}${pick(ZH_TRADES)}`;
+    const stem = `${pick([...ZH_ORG_CHARS])}${pick([...ZH_ORG_CHARS])}`;
+    return `${stem}${pick(ZH_TRADES)}`;
+  };
+  const texts: LabelledText[] = [];
+  for (let i = 0; i < count; i++) {
+    const zh = i % 2 === 1;
+    const template = pick(zh ? ZH_TEMPLATES : EN_TEMPLATES);
+    const entities: { type: EntityType; text: string }[] = [];
+    const text = template.replace(/\{([POLN])\}/g, (_, slot: string) => {
+      if (slot === "N") return String(100 + Math.floor(random() * 9900));
+      const type: EntityType = slot === "P" ? "person" : slot === "O" ? "organization" : "place";
+      const name = slot === "P" ? (zh ? zhPerson() : enPerson()) : slot === "O" ? (zh ? zhOrg() : enOrg()) : zh ? pick(zhPlaces) : pick(places);
+      entities.push({ type, text: name });
+      return name;
+    });
+    texts.push({ text, entities });
+  }
+  return texts;
+}
