@@ -294,9 +294,9 @@ export class SearchIndex {
     // Ranked under the lock: the matrix is updated in place, and a ranking must see one state of it.
     return this.exclusive(async () => {
       const matrix = await this.current();
-      const similarities = this.similarities(matrix, queryVector as Float32Array);
-      const admit = this.admission(matrix, options);
       const floor = options.minSimilarity ?? this.defaultFloor();
+      const similarities = this.similarities(matrix, queryVector as Float32Array, floor);
+      const admit = this.admission(matrix, options);
       const rankings: string[][] = [];
       if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
       if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
@@ -318,10 +318,10 @@ export class SearchIndex {
         details: { id },
       });
     }
-    const similarities = this.similarities(matrix, matrix.values.vector(row));
+    const floor = options.minSimilarity ?? this.defaultFloor();
+    const similarities = this.similarities(matrix, matrix.values.vector(row), floor);
     similarities[row] = -Infinity;
     const limit = options.limit ?? 10;
-    const floor = options.minSimilarity ?? this.defaultFloor();
     return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, this.admission(matrix, options), floor)], "vector", limit);
   }
 
@@ -414,6 +414,8 @@ export class SearchIndex {
         scores[row] = (scores[row] as number) + idf;
       }
     }
+    // Ties go to the higher similarity: the exact one (the scan holds exact scores only at or above the floor).
+    matrix.values.exact(touched);
     const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
     return topRows(touched, count, better).map((row) => rowKey(matrix, row));
   }
@@ -478,9 +480,13 @@ export class SearchIndex {
     return found;
   }
 
-  private similarities(matrix: Matrix, query: Float32Array): Float32Array {
+  /**
+   * Every row's similarity to `query`, exact at or above `floor`; a row below it may hold a value
+   * below `floor` instead until `matrix.values.exact` is called for it. Dead rows: -Infinity.
+   */
+  private similarities(matrix: Matrix, query: Float32Array, floor: number): Float32Array {
     // Stored vectors are unit length: scored against the unit query, the scores are cosines.
-    const out = matrix.values.scores(unit(query));
+    const out = matrix.values.scores(unit(query), floor);
     for (const r of matrix.dead) out[r] = -Infinity;
     return out;
   }
