@@ -86,8 +86,9 @@ export function rescoreRows(tableAt: usize, codesAt: usize, width: i32, normsAt:
 // (scale·sum + margin) × inverse norm bounds the score from above. A row whose bound reaches `cut`
 // is scored exactly (as `scores` does); every other row gets its bound, which is below `cut`.
 // Only the `count` code bytes listed (u32) at `listAt` are looked up (the others weigh nothing).
-// Rows are padded to a multiple of 16 in `outAt` and `normsAt`. Returns the number scored exactly.
-export function boundedScores(tableAt: usize, codesAt: usize, blocksAt: usize, nibblesAt: usize, rows: i32, width: i32, normsAt: usize, outAt: usize, listAt: usize, count: i32, scale: f32, margin: f32, cut: f32): i32 {
+// Rows are padded to a multiple of 16 in `outAt` and `normsAt`. Returns the number scored exactly,
+// and lists those rows (u32, in order) at `rescoredAt`.
+export function boundedScores(tableAt: usize, codesAt: usize, blocksAt: usize, nibblesAt: usize, rows: i32, width: i32, normsAt: usize, outAt: usize, listAt: usize, count: i32, scale: f32, margin: f32, cut: f32, rescoredAt: usize): i32 {
   const low = i8x16.splat(0x0f);
   const vscale = f32x4.splat(scale);
   const vmargin = f32x4.splat(margin);
@@ -121,6 +122,7 @@ export function boundedScores(tableAt: usize, codesAt: usize, blocksAt: usize, n
         if (r >= rows) break;
         const ru = <usize>r;
         store<f32>(outAt + (ru << 2), rowScore(tableAt, codesAt + ru * <usize>width, width, load<f32>(normsAt + (ru << 2))));
+        store<u32>(rescoredAt + (<usize>exact << 2), <u32>r);
         exact++;
       }
     }

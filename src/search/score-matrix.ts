@@ -11,7 +11,7 @@ interface TernaryExports {
   scores(tableAt: number, codesAt: number, rows: number, width: number, normsAt: number, outAt: number): void;
   sparseScores(tableAt: number, codesAt: number, rows: number, width: number, normsAt: number, outAt: number, listAt: number, countA: number, countB: number): void;
   rescoreRows(tableAt: number, codesAt: number, width: number, normsAt: number, outAt: number, rowsAt: number, count: number): void;
-  boundedScores(tableAt: number, codesAt: number, blocksAt: number, nibblesAt: number, rows: number, width: number, normsAt: number, outAt: number, listAt: number, count: number, scale: number, margin: number, cut: number): number;
+  boundedScores(tableAt: number, codesAt: number, blocksAt: number, nibblesAt: number, rows: number, width: number, normsAt: number, outAt: number, listAt: number, count: number, scale: number, margin: number, cut: number, rescoredAt: number): number;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -43,6 +43,12 @@ export interface VectorRows {
   scores(query: Float32Array, floor?: number): Float32Array;
   /** Puts the exact scores of `rows` into the array the last `scores` returned (a no-op where all are exact). */
   exact(rows: readonly number[]): void;
+  /**
+   * The rows that can score at least `floor` in the array the last `scores` returned, when the scan
+   * listed them (a bounded scan, for a floor at least its own), in order: a superset of the rows
+   * holding a score at or above `floor` (the caller checks each). Undefined: look at every row.
+   */
+  atOrAbove(floor: number): Iterable<number> | undefined;
   /** Row `r` decoded: a unit vector (or zeros). */
   vector(r: number): Float32Array;
   /** A new table holding the rows `keep`, in that order. */
@@ -110,6 +116,10 @@ export class FloatRows implements VectorRows {
 
   exact(): void {}
 
+  atOrAbove(): undefined {
+    return undefined;
+  }
+
   scores(query: Float32Array): Float32Array {
     const buffer = this.exports.memory.buffer;
     const padded = new Float32Array(buffer, 0, this.stride);
@@ -161,6 +171,8 @@ export class TernaryRows implements VectorRows {
   private capacity: number;
   /** Rows the last bounded scan scored exactly (for benchmarks). */
   rescored = 0;
+  /** The rows the last scan scored exactly and the floor it bounded against (none after any other scan). */
+  private candidates: { rows: Uint32Array; floor: number } | undefined;
 
   constructor(
     readonly dimensions: number,
@@ -216,6 +228,7 @@ export class TernaryRows implements VectorRows {
 
   append(bytes: Uint8Array): number {
     if (this.count === this.capacity) this.grow(this.capacity * 2);
+    this.candidates = undefined;
     const row = this.count++;
     const buffer = this.exports.memory.buffer;
     const codes = new Uint8Array(buffer, this.codesAt() + row * this.width, this.width);
@@ -291,6 +304,7 @@ export class TernaryRows implements VectorRows {
     list.set(evens);
     list.set(odds, evens.length);
     const bounded = scan === "bounded" || (scan === "auto" && floor !== undefined && floor > 0);
+    this.candidates = undefined;
     if (bounded && floor !== undefined && evens.length + odds.length > 0) {
       this.boundedScan(query, list, floor);
     } else if (scan === "sparse" || (scan === "auto" && evens.length + odds.length <= this.bytes * SPARSE_SHARE)) {
@@ -359,7 +373,12 @@ export class TernaryRows implements VectorRows {
     // Rounded up to float32 with room (float32 has 24 bits; 1e-6 relative is over 16 units in the last place).
     const margin = Math.fround((quantised + rounding) * (1 + 1e-6) + 1e-30);
     const cut = Math.fround(floor - 1e-6 * (1 + l1));
-    this.rescored = this.exports.boundedScores(0, this.codesAt(), this.blocksAt(), this.nibblesAt, this.count, this.width, this.normsAt(), this.outAt(), this.listAt, list.length, scale, margin, cut);
+    this.rescored = this.exports.boundedScores(0, this.codesAt(), this.blocksAt(), this.nibblesAt, this.count, this.width, this.normsAt(), this.outAt(), this.listAt, list.length, scale, margin, cut, this.rowsAt());
+    this.candidates = { rows: new Uint32Array(this.exports.memory.buffer, this.rowsAt(), this.rescored).slice(), floor };
+  }
+
+  atOrAbove(floor: number): Iterable<number> | undefined {
+    return this.candidates !== undefined && floor >= this.candidates.floor ? this.candidates.rows : undefined;
   }
 
   exact(rows: readonly number[]): void {

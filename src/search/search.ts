@@ -414,10 +414,12 @@ export class SearchIndex {
         scores[row] = (scores[row] as number) + idf;
       }
     }
-    // Ties go to the higher similarity: the exact one (the scan holds exact scores only at or above the floor).
-    matrix.values.exact(touched);
+    // Only rows scoring at least the count-th best keyword score can be ranked; among them ties go to
+    // the higher similarity, the exact one (the scan holds exact scores only at or above the floor).
+    const ranked = touched.length <= count ? touched : atLeastNth(touched, scores, count);
+    matrix.values.exact(ranked);
     const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
-    return topRows(touched, count, better).map((row) => rowKey(matrix, row));
+    return topRows(ranked, count, better).map((row) => rowKey(matrix, row));
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -502,7 +504,7 @@ export class SearchIndex {
     // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`),
     // over the rows at or above the floor (with n-gram vectors a handful of 10^5), found by a tight loop first.
     const best: number[] = [];
-    for (const r of atOrAbove(similarities, floor)) {
+    for (const r of matrix.values.atOrAbove(floor) ?? atOrAbove(similarities, floor)) {
       const s = similarities[r] as number;
       if (s === -Infinity || s < floor || (best.length === count && s < (similarities[best[0] as number] as number))) continue;
       if (admit && !admit(r)) continue;
@@ -668,6 +670,20 @@ export function topRows(rows: readonly number[], count: number, compare: (a: num
     }
   }
   return heap.sort(compare);
+}
+
+/**
+ * The rows of `rows` whose score is at least the `n`-th highest of theirs (`n` < rows.length), in
+ * their order: every row the best `n` can hold, whatever breaks their ties.
+ */
+function atLeastNth(rows: readonly number[], scores: Float64Array, n: number): number[] {
+  const sorted = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) sorted[i] = scores[rows[i] as number] as number;
+  sorted.sort();
+  const nth = sorted[sorted.length - n] as number;
+  const out: number[] = [];
+  for (const row of rows) if ((scores[row] as number) >= nth) out.push(row);
+  return out;
 }
 
 /** Rows whose score is not below `floor` (nor -Infinity: dead), in order. */
