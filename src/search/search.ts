@@ -676,11 +676,34 @@ export function topRows(rows: readonly number[], count: number, compare: (a: num
  * The rows of `rows` whose score is at least the `n`-th highest of theirs (`n` < rows.length), in
  * their order: every row the best `n` can hold, whatever breaks their ties.
  */
-function atLeastNth(rows: readonly number[], scores: Float64Array, n: number): number[] {
-  const sorted = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) sorted[i] = scores[rows[i] as number] as number;
-  sorted.sort();
-  const nth = sorted[sorted.length - n] as number;
+export function atLeastNth(rows: readonly number[], scores: Float64Array, n: number): number[] {
+  // The n highest scores in a min-heap: its top is the n-th highest.
+  const heap = new Float64Array(n);
+  let size = 0;
+  for (const row of rows) {
+    const s = scores[row] as number;
+    let i: number;
+    if (size < n) {
+      i = size++;
+      while (i > 0 && (heap[(i - 1) >> 1] as number) > s) {
+        heap[i] = heap[(i - 1) >> 1] as number;
+        i = (i - 1) >> 1;
+      }
+    } else {
+      if (s <= (heap[0] as number)) continue;
+      i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const c = l + 1 < n && (heap[l + 1] as number) < (heap[l] as number) ? l + 1 : l;
+        if ((heap[c] as number) >= s) break;
+        heap[i] = heap[c] as number;
+        i = c;
+      }
+    }
+    heap[i] = s;
+  }
+  const nth = heap[0] as number;
   const out: number[] = [];
   for (const row of rows) if ((scores[row] as number) >= nth) out.push(row);
   return out;
