@@ -175,6 +175,8 @@ const FOLLOW_MAX = 16_384;
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  /** Keyword scores by row for `keywordRanking`, all 0 between rankings (one array, not 8 bytes a row each search). */
+  private keywordScores = new Float64Array(0);
   /** Refreshes, loads and rankings run one at a time (concurrent searches after a write share one update; none sees the matrix mid-update). */
   private queue: Promise<unknown> = Promise.resolve();
   /** The change token at which the last refresh found nothing pending. */
@@ -403,23 +405,30 @@ export class SearchIndex {
    */
   private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
     const total = matrix.seqs.size;
-    const scores = new Float64Array(matrix.seqOf.length);
+    const selective = await this.selectiveTerms(matrix, terms, total);
+    // From here on synchronous: the scores array is shared by every ranking and left all 0 again.
+    if (this.keywordScores.length < matrix.seqOf.length) this.keywordScores = new Float64Array(Math.max(matrix.seqOf.length, this.keywordScores.length * 2));
+    const scores = this.keywordScores;
     const touched: number[] = [];
     const seqOf = matrix.seqOf;
-    for (const { rows, docs } of await this.selectiveTerms(matrix, terms, total)) {
-      const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
-      for (const row of rows) {
-        if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
-        if (scores[row] === 0) touched.push(row);
-        scores[row] = (scores[row] as number) + idf;
+    try {
+      for (const { rows, docs } of selective) {
+        const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
+        for (const row of rows) {
+          if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
+          if (scores[row] === 0) touched.push(row);
+          scores[row] = (scores[row] as number) + idf;
+        }
       }
+      // Only rows scoring at least the count-th best keyword score can be ranked; among them ties go to
+      // the higher similarity, the exact one (the scan holds exact scores only at or above the floor).
+      const ranked = touched.length <= count ? touched : atLeastNth(touched, scores, count);
+      matrix.values.exact(ranked);
+      const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
+      return topRows(ranked, count, better).map((row) => rowKey(matrix, row));
+    } finally {
+      for (const row of touched) scores[row] = 0;
     }
-    // Only rows scoring at least the count-th best keyword score can be ranked; among them ties go to
-    // the higher similarity, the exact one (the scan holds exact scores only at or above the floor).
-    const ranked = touched.length <= count ? touched : atLeastNth(touched, scores, count);
-    matrix.values.exact(ranked);
-    const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
-    return topRows(ranked, count, better).map((row) => rowKey(matrix, row));
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
