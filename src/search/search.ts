@@ -175,6 +175,8 @@ const FOLLOW_MAX = 16_384;
 
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  /** Keyword scores by row for `keywordRanking`, all 0 between rankings (one array, not 8 bytes a row each search). */
+  private keywordScores = new Float64Array(0);
   /** Refreshes, loads and rankings run one at a time (concurrent searches after a write share one update; none sees the matrix mid-update). */
   private queue: Promise<unknown> = Promise.resolve();
   /** The change token at which the last refresh found nothing pending. */
@@ -294,9 +296,9 @@ export class SearchIndex {
     // Ranked under the lock: the matrix is updated in place, and a ranking must see one state of it.
     return this.exclusive(async () => {
       const matrix = await this.current();
-      const similarities = this.similarities(matrix, queryVector as Float32Array);
-      const admit = this.admission(matrix, options);
       const floor = options.minSimilarity ?? this.defaultFloor();
+      const similarities = this.similarities(matrix, queryVector as Float32Array, floor);
+      const admit = this.admission(matrix, options);
       const rankings: string[][] = [];
       if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
       if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
@@ -318,10 +320,10 @@ export class SearchIndex {
         details: { id },
       });
     }
-    const similarities = this.similarities(matrix, matrix.values.vector(row));
+    const floor = options.minSimilarity ?? this.defaultFloor();
+    const similarities = this.similarities(matrix, matrix.values.vector(row), floor);
     similarities[row] = -Infinity;
     const limit = options.limit ?? 10;
-    const floor = options.minSimilarity ?? this.defaultFloor();
     return this.fuse(matrix, similarities, [this.nearest(matrix, similarities, limit, this.admission(matrix, options), floor)], "vector", limit);
   }
 
@@ -403,19 +405,30 @@ export class SearchIndex {
    */
   private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
     const total = matrix.seqs.size;
-    const scores = new Float64Array(matrix.seqOf.length);
+    const selective = await this.selectiveTerms(matrix, terms, total);
+    // From here on synchronous: the scores array is shared by every ranking and left all 0 again.
+    if (this.keywordScores.length < matrix.seqOf.length) this.keywordScores = new Float64Array(Math.max(matrix.seqOf.length, this.keywordScores.length * 2));
+    const scores = this.keywordScores;
     const touched: number[] = [];
     const seqOf = matrix.seqOf;
-    for (const { rows, docs } of await this.selectiveTerms(matrix, terms, total)) {
-      const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
-      for (const row of rows) {
-        if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
-        if (scores[row] === 0) touched.push(row);
-        scores[row] = (scores[row] as number) + idf;
+    try {
+      for (const { rows, docs } of selective) {
+        const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
+        for (const row of rows) {
+          if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
+          if (scores[row] === 0) touched.push(row);
+          scores[row] = (scores[row] as number) + idf;
+        }
       }
+      // Only rows scoring at least the count-th best keyword score can be ranked; among them ties go to
+      // the higher similarity, the exact one (the scan holds exact scores only at or above the floor).
+      const ranked = touched.length <= count ? touched : atLeastNth(touched, scores, count);
+      matrix.values.exact(ranked);
+      const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
+      return topRows(ranked, count, better).map((row) => rowKey(matrix, row));
+    } finally {
+      for (const row of touched) scores[row] = 0;
     }
-    const better = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || (similarities[b] as number) - (similarities[a] as number) || (seqOf[a] as number) - (seqOf[b] as number);
-    return topRows(touched, count, better).map((row) => rowKey(matrix, row));
   }
 
   private fuse(matrix: Matrix, similarities: Float32Array, rankings: string[][], mode: SearchOptions["mode"], limit: number): SearchHit[] {
@@ -478,9 +491,13 @@ export class SearchIndex {
     return found;
   }
 
-  private similarities(matrix: Matrix, query: Float32Array): Float32Array {
+  /**
+   * Every row's similarity to `query`, exact at or above `floor`; a row below it may hold a value
+   * below `floor` instead until `matrix.values.exact` is called for it. Dead rows: -Infinity.
+   */
+  private similarities(matrix: Matrix, query: Float32Array, floor: number): Float32Array {
     // Stored vectors are unit length: scored against the unit query, the scores are cosines.
-    const out = matrix.values.scores(unit(query));
+    const out = matrix.values.scores(unit(query), floor);
     for (const r of matrix.dead) out[r] = -Infinity;
     return out;
   }
@@ -496,7 +513,7 @@ export class SearchIndex {
     // A bounded selection: keep the best `count` seen so far, sorted worst first (small `count`),
     // over the rows at or above the floor (with n-gram vectors a handful of 10^5), found by a tight loop first.
     const best: number[] = [];
-    for (const r of atOrAbove(similarities, floor)) {
+    for (const r of matrix.values.atOrAbove(floor) ?? atOrAbove(similarities, floor)) {
       const s = similarities[r] as number;
       if (s === -Infinity || s < floor || (best.length === count && s < (similarities[best[0] as number] as number))) continue;
       if (admit && !admit(r)) continue;
@@ -662,6 +679,43 @@ export function topRows(rows: readonly number[], count: number, compare: (a: num
     }
   }
   return heap.sort(compare);
+}
+
+/**
+ * The rows of `rows` whose score is at least the `n`-th highest of theirs (`n` < rows.length), in
+ * their order: every row the best `n` can hold, whatever breaks their ties.
+ */
+export function atLeastNth(rows: readonly number[], scores: Float64Array, n: number): number[] {
+  // The n highest scores in a min-heap: its top is the n-th highest.
+  const heap = new Float64Array(n);
+  let size = 0;
+  for (const row of rows) {
+    const s = scores[row] as number;
+    let i: number;
+    if (size < n) {
+      i = size++;
+      while (i > 0 && (heap[(i - 1) >> 1] as number) > s) {
+        heap[i] = heap[(i - 1) >> 1] as number;
+        i = (i - 1) >> 1;
+      }
+    } else {
+      if (s <= (heap[0] as number)) continue;
+      i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const c = l + 1 < n && (heap[l + 1] as number) < (heap[l] as number) ? l + 1 : l;
+        if ((heap[c] as number) >= s) break;
+        heap[i] = heap[c] as number;
+        i = c;
+      }
+    }
+    heap[i] = s;
+  }
+  const nth = heap[0] as number;
+  const out: number[] = [];
+  for (const row of rows) if ((scores[row] as number) >= nth) out.push(row);
+  return out;
 }
 
 /** Rows whose score is not below `floor` (nor -Infinity: dead), in order. */

@@ -54,13 +54,54 @@ describe("vector rows", () => {
     // One short word weighs a handful of the 64 code bytes; a long text nearly all of them.
     for (const text of ["cat", "storage engine", "graph databases and vector indexes", (corpus[3] as string).slice(0, 400)]) {
       const query = embedder.embedOne(text);
-      const dense = Array.from(rows.scores(query, "dense"));
-      const sparse = Array.from(rows.scores(query, "sparse"));
+      const dense = Array.from(rows.scores(query, undefined, "dense"));
+      const sparse = Array.from(rows.scores(query, undefined, "sparse"));
       const auto = Array.from(rows.scores(query));
       assert.ok(dense.some((s) => s !== 0), text);
       assert.deepEqual(sparse, dense, text);
       assert.deepEqual(auto, dense, text);
     }
+  });
+  it("the bounded SIMD scan gives the dense scores, bit for bit, to every row at or above the floor, and a value below it to the others", () => {
+    const embedder = new HashedNgramEmbedder(256);
+    const corpus = devCorpus().map((r) => r.text);
+    const random = seededRandom(23);
+    const rows = new TernaryRows(256, 16);
+    const texts: string[] = [];
+    // 1,000 rows (growth across blocks of 16, a last partial block), near-duplicates for ties, an all-zero row, then a compaction.
+    for (let i = 0; i < 1001; i++) {
+      const source = corpus[i % corpus.length] as string;
+      const text = i % 7 === 3 ? (texts[i - 1] as string) : source.slice(Math.floor(random() * 40), 40 + Math.floor(random() * 200));
+      texts.push(text);
+      rows.append(VECTOR_ENCODINGS.ternary.encode(embedder.embedOne(text)));
+    }
+    rows.append(new Uint8Array(64));
+    const keep = Array.from({ length: 1002 }, (_, r) => r).filter((r) => r % 5 !== 1);
+    let checked = 0;
+    for (const table of [rows, rows.compacted(keep) as TernaryRows]) {
+      // Short and long n-gram queries (a few code bytes, nearly all), texts that are rows (ties at the top), and a dense random unit vector.
+      const queries = ["cat", "storage engine", "graph databases and vector indexes", texts[10] as string, texts[500] as string, (corpus[3] as string).slice(0, 400)].map((t) => embedder.embedOne(t));
+      queries.push(randomUnit(random, 256));
+      for (const [q, query] of queries.entries()) {
+        const dense = Array.from(table.scores(query, undefined, "dense"));
+        for (const floor of [0.3, 0.1, 0.05, 1e-9, Math.max(...dense)]) {
+          const view = table.scores(query, floor, "bounded");
+          const bounded = Array.from(view);
+          assert.equal(bounded.length, dense.length);
+          for (let r = 0; r < dense.length; r++) {
+            const d = dense[r] as number;
+            if (d >= floor) {
+              assert.ok(Object.is(bounded[r], d), `query ${q} floor ${floor} row ${r}: ${bounded[r]} vs ${d}`);
+              checked++;
+            } else assert.ok((bounded[r] as number) < floor, `query ${q} floor ${floor} row ${r}: ${bounded[r]} is not below the floor`);
+          }
+          // `exact` gives the other rows their dense scores, in the same view.
+          table.exact(Array.from({ length: dense.length }, (_, r) => r));
+          assert.deepEqual(Array.from(view), dense);
+        }
+      }
+    }
+    assert.ok(checked > 500, `only ${checked} rows at or above a floor`);
   });
 });
 
@@ -138,5 +179,66 @@ describe("incremental search index", () => {
       for (const hits of incremental) for (const hit of hits) assert.ok(!deleted.has(`${hit.namespace}/${hit.id}`), `round ${round}: deleted ${hit.namespace}/${hit.id} returned`);
       assert.ok(incremental.some((hits) => hits.length > 0), `round ${round}: some query finds something`);
     }
+  });
+});
+
+describe("bounded vector scan in search", () => {
+  it("returns the same hits, scores and similarities as the dense scan, for every mode, floor and tie", async () => {
+    const random = seededRandom(29);
+    const corpus = devCorpus().map((r) => r.text);
+    const words = corpus.join(" ").split(/\s+/).filter((w) => /^[A-Za-z]{5,}$/.test(w));
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    await using dir = tempDir();
+    const db = join(dir.path, "bounded.db");
+    const texts: string[] = [];
+    {
+      await using engine = Engine.open({ db, cache: "off", codecs: ["raw"] });
+      for (let i = 0; i < 500; i++) {
+        const source = pick(corpus);
+        const from = Math.floor(random() * Math.max(1, source.length - 150));
+        // Every fifth memory repeats an earlier text (equal vectors: ties broken by seq), some are two words.
+        const text = i % 5 === 4 ? pick(texts) : i % 11 === 0 ? `${pick(words)} ${pick(words)}` : source.slice(from, from + 30 + Math.floor(random() * 150));
+        texts.push(text);
+        await engine.remember({ id: `m${i}`, namespace: i % 3 === 0 ? "b" : "a", text });
+      }
+      await engine.searchMemories("warm", { limit: 1 });
+    }
+    const queries = [pick(words), `${pick(words)} ${pick(words)}`, `${pick(words)} ${pick(words)} ${pick(words)}`, pick(texts), pick(texts), (texts[4] as string).slice(0, 20)];
+    const run = async () => {
+      const connection = new Database(db, { readonly: true });
+      try {
+        const index = new SearchIndex(new SqliteSearchIndex(connection), new HashedNgramEmbedder(), () => Promise.reject(new Error("nothing is pending")));
+        const out = [];
+        for (const query of queries) {
+          out.push(await index.search(query, { limit: 10 }));
+          out.push(await index.search(query, { limit: 20, mode: "vector" }));
+          out.push(await index.search(query, { limit: 20, mode: "vector", minSimilarity: 0.12 }));
+          out.push(await index.search(query, { limit: 10, mode: "hybrid", minSimilarity: 0.5, namespace: "b" }));
+          out.push(await index.search(query, { limit: 10, mode: "keyword" }));
+        }
+        for (const id of ["m4", "m5", "m34"]) out.push(await index.related(id, "a", { limit: 10, minSimilarity: 0.2 }));
+        return out;
+      } finally {
+        connection.close();
+      }
+    };
+    const bounded = await run();
+    const scores = Object.getOwnPropertyDescriptor(TernaryRows.prototype, "scores")?.value as TernaryRows["scores"];
+    // The reference: every scan forced to the dense loop (all rows exact).
+    TernaryRows.prototype.scores = function (this: TernaryRows, query: Float32Array) {
+      return scores.call(this, query, undefined, "dense");
+    };
+    let dense;
+    try {
+      dense = await run();
+    } finally {
+      TernaryRows.prototype.scores = scores;
+    }
+    assert.deepEqual(bounded, dense);
+    const hits = bounded.flat();
+    assert.ok(hits.length > 200, `${hits.length} hits`);
+    // Equal similarities among the hits of one query (repeated texts): the ties are compared too.
+    assert.ok(bounded.some((list) => list.some((h, i) => i > 0 && h.similarity === list[i - 1]?.similarity)), "some tie");
+    assert.ok(hits.some((h) => h.similarity < 0.3 && h.keywordRank !== undefined), "a keyword hit below the floor, whose similarity the bounded scan had to fill in exactly");
   });
 });

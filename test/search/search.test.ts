@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
-import { reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
+import { atLeastNth, reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { CLI, SHARED, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
@@ -54,6 +54,19 @@ describe("top rows", () => {
       const compare = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || a - b;
       const count = 1 + Math.floor(random() * 30);
       assert.deepEqual(topRows(rows, count, compare), [...rows].sort(compare).slice(0, count));
+    }
+  });
+  it("keeps, of rows with many equal scores, exactly those at or above the n-th highest, in their order (seeded property test)", () => {
+    const random = seededRandom(13);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 2 + Math.floor(random() * 400);
+      const scores = Float64Array.from({ length: n }, () => Math.floor(random() * 12) * 0.25);
+      const rows = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5);
+      const count = 1 + Math.floor(random() * (n - 1));
+      const nth = [...rows].map((r) => scores[r] as number).sort((a, b) => b - a)[count - 1] as number;
+      const kept = atLeastNth(rows, scores, count);
+      assert.deepEqual(kept, rows.filter((r) => (scores[r] as number) >= nth));
+      assert.ok(kept.length >= count);
     }
   });
 });

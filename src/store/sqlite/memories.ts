@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import type {
   CodecUsage,
   ContentHolder,
@@ -29,9 +30,13 @@ import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, 
 const SCAN_BATCH = 256;
 
 /** The memories aggregate of the SQLite store. */
+/** Page queries kept prepared, by SQL text (a filter's shape gives one text: few of them; a search reads a page each time). */
+const PAGE_STATEMENTS = 64;
+
 export class SqliteMemories implements MemoryRepository {
   private readonly statements;
   private readonly writes: MemoryWrites;
+  private readonly pageStatements = new Map<string, Statement>();
 
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
@@ -170,10 +175,21 @@ export class SqliteMemories implements MemoryRepository {
     // Expired memories are few (compact removes them): found through the expiry index, not by reading every row in seq order.
     const from = query.expiredBy === undefined ? SUMMARY_FROM : SUMMARY_FROM.replace("FROM memories m ", "FROM memories m INDEXED BY memories_by_expiry ");
     const sql = `${SUMMARY_SELECT} ${from} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
-    const rows = this.database.db.prepare(sql).all(decodeCursor(query.cursor), ...filter.params, limit + 1) as MemoryRow[];
+    const rows = this.pageStatement(sql).all(decodeCursor(query.cursor), ...filter.params, limit + 1) as MemoryRow[];
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** The prepared statement for a page query's SQL, prepared once (the oldest of PAGE_STATEMENTS goes first). */
+  private pageStatement(sql: string): Statement {
+    let statement = this.pageStatements.get(sql);
+    if (!statement) {
+      if (this.pageStatements.size >= PAGE_STATEMENTS) this.pageStatements.delete(this.pageStatements.keys().next().value as string);
+      statement = this.database.db.prepare(sql);
+      this.pageStatements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** A filter as SQL conditions (each after " AND ") over `memories m`; undefined when it matches nothing (no such namespace). */
