@@ -2,8 +2,9 @@
  * `npm run bench:fleet [-- --workers 1,2,4 --chunk 32 --recalls N]`: issue 15's fleet numbers, in
  * one run on one corpus (the dev corpus), against a throwaway loopback Redis.
  *
- * 1. Import throughput: one `memzip import` process on SQLite (no queue) against `memzip import
- *    --queue` with 1, 2 and 4 `memzip worker` processes on the same SQLite file (fresh per run).
+ * 1. Import throughput: one `memzip import` process on SQLite (no queue) against 1, 2 and 4 `memzip
+ *    worker` processes on the same SQLite file (fresh per run), fed by a running `memzip serve --queue`
+ *    that receives the corpus as an upload (the headline rows) and by `memzip import --queue`.
  *    Workers are started and ready before the clock starts; the clock stops when the import
  *    command exits (every chunk committed). Every process runs with `--workers 0` (one coding
  *    thread each) and auto-training off, so every run does the same work.
