@@ -2,8 +2,9 @@
  * `npm run bench:fleet [-- --workers 1,2,4 --chunk 32 --recalls N]`: issue 15's fleet numbers, in
  * one run on one corpus (the dev corpus), against a throwaway loopback Redis.
  *
- * 1. Import throughput: one `memzip import` process on SQLite (no queue) against `memzip import
- *    --queue` with 1, 2 and 4 `memzip worker` processes on the same SQLite file (fresh per run).
+ * 1. Import throughput: one `memzip import` process on SQLite (no queue) against 1, 2 and 4 `memzip
+ *    worker` processes on the same SQLite file (fresh per run), fed by a running `memzip serve --queue`
+ *    that receives the corpus as an upload (the headline rows) and by `memzip import --queue`.
  *    Workers are started and ready before the clock starts; the clock stops when the import
  *    command exits (every chunk committed). Every process runs with `--workers 0` (one coding
  *    thread each) and auto-training off, so every run does the same work.
@@ -83,9 +84,27 @@ const rows: string[] = [];
 try {
   // 1. Import throughput.
   const cpu: string[] = [];
-  const timeImport = async (label: string, workers: number) => {
+  /**
+   * One import of the dev corpus, timed. `via`: "import" is one `memzip import` process (no queue,
+   * `workers` 0) or `memzip import --queue` (a fresh producer process per run); "serve" is a
+   * `memzip serve --queue` process, started and ready before the clock like the workers, that
+   * receives the corpus as an upload (POST /v1/imports) and enqueues it: the clock runs from the
+   * upload's first byte to the job's `done` event (SSE), and the server's CPU is the producer's.
+   */
+  const timeImport = async (label: string, workers: number, via: "import" | "serve" = "import") => {
     const db = join(dir, `import-${label.replace(/\W+/g, "-")}.db`);
-    await Engine.open({ db }).close();
+    const setup = Engine.open({ db });
+    const key = via === "serve" ? (await setup.keys.create({ role: "write", namespaces: ["default"] })).key : "";
+    await setup.close();
+    let server: ReturnType<typeof run> | undefined;
+    let serverUrl = "";
+    if (via === "serve") {
+      const started = run(["serve", "--db", db, "--queue", redis.url, "--host", "127.0.0.1", "--port", "0", "--rate", "0"]);
+      server = started;
+      await until(() => /listening on (http:\/\/\S+)/.test(started.output()), "the server");
+      serverUrl = /listening on (http:\/\/\S+)/.exec(started.output())?.[1] ?? "";
+    }
+    const upload = via === "serve" ? readFileSync(corpusFile) : undefined;
     const started = [];
     for (let i = 0; i < workers; i++) started.push(run(["worker", "--db", db, "--queue", redis.url, "--name", `w${i + 1}`, "--workers", "0"]));
     for (const worker of started) await until(() => worker.output().includes("ready on"), "a worker");
@@ -94,17 +113,30 @@ try {
     const load = loadavg()[0] ?? 0;
     const begin = process.hrtime.bigint();
     const beginMs = Date.now();
-    const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
-    // The importer's CPU is read while it lives: polled, the last reading before it exits counts.
     let importerCpu = 0;
-    const poll = setInterval(() => {
-      const now = cpuSeconds(importer.child.pid);
-      if (Number.isFinite(now)) importerCpu = now;
-    }, 50);
-    const code = await importer.exited;
-    clearInterval(poll);
+    if (server) {
+      const serverCpuBefore = cpuSeconds(server.child.pid);
+      const headers = { authorization: `Bearer ${key}` };
+      const posted = await fetch(`${serverUrl}/v1/imports`, { method: "POST", headers: { ...headers, "content-type": "application/x-ndjson" }, body: upload });
+      if (posted.status !== 202) throw new Error(`${label}: the upload was answered ${posted.status}: ${await posted.text()}`);
+      const { job } = (await posted.json()) as { job: string };
+      const events = await (await fetch(`${serverUrl}/v1/imports/${job}/events`, { headers })).text();
+      importerCpu = cpuSeconds(server.child.pid) - serverCpuBefore;
+      const end = events.trim().split("\n\n").at(-1) ?? "";
+      const report = (JSON.parse(/^data: (.*)$/m.exec(end)?.[1] ?? "{}") as { report?: { read: number; stored: number; rejected: number } }).report;
+      if (!end.startsWith("event: done") || report?.read !== records || report.rejected !== 0) throw new Error(`${label}: the job did not end done with every record read: ${end}\n${server.output()}`);
+    } else {
+      const importer = workers === 0 ? run(["import", corpusFile, "--db", db, "--workers", "0", "--json"]) : run(["import", corpusFile, "--db", db, "--queue", redis.url, "--chunk", chunk, "--json"]);
+      // The importer's CPU is read while it lives: polled, the last reading before it exits counts.
+      const poll = setInterval(() => {
+        const now = cpuSeconds(importer.child.pid);
+        if (Number.isFinite(now)) importerCpu = now;
+      }, 50);
+      const code = await importer.exited;
+      clearInterval(poll);
+      if (code !== 0) throw new Error(`${label}: import exited ${String(code)}\n${importer.output()}`);
+    }
     const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
-    if (code !== 0) throw new Error(`${label}: import exited ${String(code)}\n${importer.output()}`);
     const workerCpu = started.map((worker, i) => cpuSeconds(worker.child.pid) - (workerCpuBefore[i] ?? 0));
     // The workers' own span, from BullMQ's timestamps: the first chunk taken to the last committed.
     // It leaves out the importer's start-up and its reading and enqueueing ahead of the workers.
@@ -123,7 +155,7 @@ try {
       // and its last (waiting for the next chunk), and its wait before its first chunk.
       const at = (ms: number) => `+${((ms - beginMs) / 1000).toFixed(2)}`;
       const enqueued = jobs.map((job) => job.timestamp);
-      timeline = `first chunk enqueued ${at(Math.min(...enqueued))} s, taken ${at(first)}; last enqueued ${at(Math.max(...enqueued))}, committed ${at(last)}; import exited +${seconds.toFixed(2)}`;
+      timeline = `first chunk enqueued ${at(Math.min(...enqueued))} s, taken ${at(first)}; last enqueued ${at(Math.max(...enqueued))}, committed ${at(last)}; import ended +${seconds.toFixed(2)}`;
       const byWorker = new Map<string, { processedOn: number; finishedOn: number }[]>();
       for (const job of jobs) {
         const name = job.processedBy ?? "?";
@@ -138,8 +170,8 @@ try {
       }
     }
     const redisUsed = redisCpu(redis.port) - redisBefore;
-    for (const worker of started) worker.child.kill("SIGTERM");
-    await Promise.all(started.map((worker) => worker.exited));
+    for (const child of [...started, ...(server ? [server] : [])]) child.child.kill("SIGTERM");
+    await Promise.all([...started, ...(server ? [server] : [])].map((child) => child.exited));
     const rate = records / seconds;
     const spanRate = records / span;
     const per1k = (s_: number) => ((s_ * 1000) / records).toFixed(2);
@@ -180,16 +212,24 @@ try {
     "|---|---:|---:|---:|---:|",
   );
   rows.push(`| one \`memzip import\` process (no queue) | ${single.rate.toFixed(0)} | | | |`);
-  let one = { rate: 0, spanRate: 0 };
+  const vs = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}x` : "");
+  // Per worker count, the producer as a running server first (the headline: no producer start in
+  // the clock), then as a fresh `memzip import --queue` process; the rows keep that order.
+  const served: string[] = [];
+  const cliRows: string[] = [];
+  let oneServed = { rate: 0, spanRate: 0 };
+  let oneCli = { rate: 0, spanRate: 0 };
   for (const count of workerCounts) {
-    const measured = await timeImport(`${count} worker(s)`, count);
-    if (count === 1) one = measured;
-    const vs = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}x` : "");
-    rows.push(
-      `| \`--queue\` + ${count} \`memzip worker\` process${count > 1 ? "es" : ""} | ${measured.rate.toFixed(0)} | ${vs(measured.rate, one.rate)} | ${measured.spanRate.toFixed(0)} | ${vs(measured.spanRate, one.spanRate)} |`,
-    );
+    const plural = count > 1 ? "es" : "";
+    const viaServer = await timeImport(`serve --queue + ${count} worker(s)`, count, "serve");
+    if (count === 1) oneServed = viaServer;
+    served.push(`| \`memzip serve --queue\` (running) + ${count} \`memzip worker\` process${plural} | ${viaServer.rate.toFixed(0)} | ${vs(viaServer.rate, oneServed.rate)} | ${viaServer.spanRate.toFixed(0)} | ${vs(viaServer.spanRate, oneServed.spanRate)} |`);
+    const viaCli = await timeImport(`import --queue + ${count} worker(s)`, count);
+    if (count === 1) oneCli = viaCli;
+    cliRows.push(`| \`memzip import --queue\` (a fresh process) + ${count} \`memzip worker\` process${plural} | ${viaCli.rate.toFixed(0)} | ${vs(viaCli.rate, oneCli.rate)} | ${viaCli.spanRate.toFixed(0)} | ${vs(viaCli.spanRate, oneCli.spanRate)} |`);
   }
-  rows.push("", "| run | wall s | importer CPU s / 1k records | workers' CPU s / 1k records | each worker's cores (CPU / wall) | Redis CPU s / 1k records | load at start |", "|---|---:|---:|---:|---|---:|---:|", ...cpu);
+  rows.push(...served, ...cliRows);
+  rows.push("", "| run | wall s | producer CPU s / 1k records (importer or server) | workers' CPU s / 1k records | each worker's cores (CPU / wall) | Redis CPU s / 1k records | load at start |", "|---|---:|---:|---:|---|---:|---:|", ...cpu);
 
   // 2. The Redis tier on repeated recalls.
   const db = join(dir, "recall.db");

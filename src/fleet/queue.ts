@@ -80,6 +80,11 @@ export interface EnqueueOptions {
   codec?: WriteCodecName;
   /** Chunks go to the workers that advertise this model (`modelQueueName`). */
   model?: string;
+  /**
+   * An open queue of this store (`openImportQueue`) to enqueue on, kept open by its owner (a server
+   * keeps one for every import); without it a connection is opened here and closed by `close()`.
+   */
+  producer?: ImportQueue;
   /** Retries of a chunk that fails (a worker's error; a killed worker's chunk is moved back by the stalled check, not counted here). Defaults to 5. */
   attempts?: number;
 }
@@ -130,6 +135,14 @@ export interface ImportHandle {
   close(): Promise<void>;
 }
 
+/** A producer's connection to the import queue of one store. */
+export type ImportQueue = BullQueue<ChunkPayload, ChunkResult>;
+
+/** The import queue of the store at `location` on Redis `queue` (`redis://…`); the caller closes it. */
+export function openImportQueue(queue: string, location: string, model?: string): ImportQueue {
+  return new Queue<ChunkPayload, ChunkResult>(model ? modelQueueName(location, model) : queueNameFor(location), { connection: connectionFor(queue) });
+}
+
 /**
  * Cuts `records` into chunks and puts them on the store's queue (the function `memzip import
  * --queue` calls, and the one a server calls for a queued import). Records are streamed: at most
@@ -137,8 +150,8 @@ export interface ImportHandle {
  */
 export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterable<MemoryInput>, options: EnqueueOptions): Promise<ImportHandle> {
   const chunkRecords = options.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
-  const name = options.model ? modelQueueName(options.location, options.model) : queueNameFor(options.location);
-  const queue = new Queue<ChunkPayload, ChunkResult>(name, { connection: connectionFor(options.queue) });
+  const queue = options.producer ?? openImportQueue(options.queue, options.location, options.model);
+  const close = () => (options.producer ? Promise.resolve() : queue.close());
   const sizes: number[] = [];
   let skippedChunks = 0;
   const push = async (chunk: MemoryInput[]) => {
@@ -181,7 +194,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     }
     if (chunk.length) await push(chunk);
   } catch (error) {
-    await queue.close();
+    await close();
     throw error;
   }
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -191,7 +204,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     records: total,
     skippedChunks,
     wait: (waitOptions = {}) => waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions),
-    close: () => queue.close(),
+    close,
   };
 }
 

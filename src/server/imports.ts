@@ -161,9 +161,17 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
 
   // Uploads arrive as raw streams: the handler, not a body parser, reads and bounds them.
   app.addContentTypeParser([CONTENT_TYPES.jsonl, CONTENT_TYPES.arrow, "application/octet-stream"], (_request, payload, done) => done(null, payload));
+  // A server with a queue loads the fleet's modules (BullMQ, ioredis) and opens its one connection
+  // to the store's queue as it starts, before it listens: an upload's time is not spent on them.
+  const fleet = context.queue === undefined ? undefined : loadFleet(context.queue, engine.location, (error) => app.log.warn({ err: error }, "the import queue's Redis is unreachable (imports wait for it)"));
+  fleet?.catch(() => undefined); // awaited by onReady (a failure stops the start) and by each queued import
+  app.addHook("onReady", async () => {
+    await fleet;
+  });
   // A server closing waits for its jobs: each stops after the batch in flight (shutdown aborts them).
   app.addHook("onClose", async () => {
     await Promise.allSettled([...jobs.values()].map((job) => job.running));
+    await fleet?.then((loaded) => loaded.producer.close()).catch(() => undefined);
   });
 
   const view = (job: Job): JobView => ({
@@ -249,8 +257,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     job.running = (async () => {
       let report: EngineImportReport;
       try {
-        if (context.queue && job.format === "jsonl") {
-          report = await queuedImport(job, context.queue, (p) => {
+        if (context.queue && fleet && job.format === "jsonl") {
+          report = await queuedImport(job, context.queue, await fleet, (p) => {
             job.progress = p;
             emit(job, "progress", p);
           });
@@ -285,9 +293,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
    * file and waits, then ends the import (auto-training) once. The import's id is the job's, so a
    * resumed job skips the chunks already committed and enqueues the rest.
    */
-  const queuedImport = async (job: Job, queue: string, onProgress: (progress: Progress) => void): Promise<EngineImportReport> => {
-    const { enqueueImport, importIdFor } = await import("../fleet/queue.js");
-    const { readJsonlRecords } = await import("../pipeline/jsonl.js");
+  const queuedImport = async (job: Job, queue: string, loaded: Fleet, onProgress: (progress: Progress) => void): Promise<EngineImportReport> => {
+    const { enqueueImport, importIdFor, readJsonlRecords, producer } = loaded;
     const rejected: EngineImportReport["rejected"] = [];
     let read = 0;
     const records = async function* () {
@@ -297,7 +304,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         else rejected.push({ where: `line ${item.line}`, message: item.error.message, code: item.error.code });
       }
     };
-    const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace });
+    const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer });
     try {
       let aborted = false;
       let done: FleetImportReport | undefined;
@@ -480,6 +487,22 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       return reply.code(200).type(CONTENT_TYPES.jsonl).send(stream);
     },
   });
+}
+
+/** What a queued import needs: the fleet's producer functions, the JSONL reader and the server's open queue. */
+type Fleet = Awaited<ReturnType<typeof loadFleet>>;
+
+async function loadFleet(queue: string, location: string, warn: (error: Error) => void) {
+  const [fleet, { readJsonlRecords }] = await Promise.all([import("../fleet/queue.js"), import("../pipeline/jsonl.js")]);
+  const producer = fleet.openImportQueue(queue, location);
+  // The connection retries on its own while Redis is down: its errors are logged at most once a minute, not thrown.
+  let warnedAt = -Infinity;
+  producer.on("error", (error: Error) => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    warn(error);
+  });
+  return { enqueueImport: fleet.enqueueImport, importIdFor: fleet.importIdFor, readJsonlRecords, producer };
 }
 
 /**

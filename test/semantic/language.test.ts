@@ -46,6 +46,23 @@ describe("language detection", () => {
     assert.equal(detectLanguage(""), "und");
   });
 
+  it("the English shortcut (no tinyld for plainly English prose) gives tinyld's answer on every dev-corpus record but two English ones tinyld got wrong", () => {
+    const corpus = devCorpus();
+    const differ = corpus.filter((r) => detectLanguage(r.text) !== detectLanguage(r.text, { englishShortcut: false }));
+    // Both are English prose labelled "en" that tinyld calls German ("de") and Czech ("cs"); the shortcut says "en".
+    assert.deepEqual(
+      differ.map((r) => [r.id, r.lang, detectLanguage(r.text), detectLanguage(r.text, { englishShortcut: false })]),
+      [
+        ["man:pygettext3.11.1:BUGS:0", "en", "en", "de"],
+        ["git:git/git:dfcdd0b960fc1efd2fe19e97b973b435727b4c42", "en", "en", "cs"],
+      ],
+    );
+    // It takes only ASCII prose with enough English function words: German, accents and short texts still go to tinyld.
+    assert.equal(detectLanguage("Der Build schlägt fehl, bitte prüfe die Logs vor dem Release."), "de");
+    assert.equal(detectLanguage("Il faut que le build passe avant la sortie de la version."), detectLanguage("Il faut que le build passe avant la sortie de la version.", { englishShortcut: false }));
+    assert.equal(detectLanguage("Meet Sarah in Lisbon"), "en");
+  });
+
   it("agrees with the labels of the dev corpus on at least 95% of its English and Chinese memories", () => {
     const labelled = devCorpus().filter((r) => r.lang === "en" || r.lang === "zh");
     const agree = labelled.filter((r) => detectLanguage(r.text) === r.lang).length;

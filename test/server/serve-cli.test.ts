@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
+import { freePort } from "../services/redis.js";
 import { spawnServe, type ServeProcess } from "./http.js";
 
 /**
@@ -129,6 +130,24 @@ describe("memzip serve (the real CLI)", () => {
       if ("status" in answer && answer.status === 201) assert.equal(present.length, items.length, "an acknowledged batch is whole");
       else assert.ok(present.length === 0 || present.length === items.length, `never half a batch: ${present.length} of ${items.length} (answer ${JSON.stringify(answer).slice(0, 200)})`);
       assert.equal(await engine.recall("first", { namespace: "ns" }), "first");
+    } finally {
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+      await server.exited;
+    }
+  });
+
+  it("with --queue on a Redis nobody listens on, it opens its queue connection at start, answers, logs the outage at most once and exits 0 on SIGTERM", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    // A port that was free a moment ago: nothing listens there, so every connection attempt is refused.
+    const server = await serve(db, ["--queue", `redis://127.0.0.1:${await freePort()}`]);
+    try {
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      server.child.kill("SIGTERM");
+      assert.equal(await server.exited, 0, server.stderr());
+      // The connection retries on its own; its errors are logged once a minute, not printed each time.
+      assert.ok((server.stderr().match(/the import queue's Redis is unreachable/g) ?? []).length <= 1, server.stderr());
+      assert.doesNotMatch(server.stderr(), /^Error: connect ECONNREFUSED/m, "no raw error printed by BullMQ");
     } finally {
       if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
       await server.exited;
