@@ -7,7 +7,7 @@
  * says), snapshot bytes, load time (training from the snapshot) and the median coding speed over
  * the passes, by wall time and by this process's CPU time (what one core does, on a shared machine). This is the harness behind the ablation table in docs/CM.md.
  * It also loads the trained model back from its derived state (src/codec/cm/derived-state.ts, an
- * in-memory store here) and reports that load's median time (`stateLoadMs`).
+ * in-memory store here) and reports that load's median time (`stateLoadMs`, and in CPU time `stateLoadCpuMs`).
  *
  * `--baseline DIST` runs the same measurements with another build's modules (e.g. main's `dist`
  * copied to /tmp) in the same process, its passes interleaved with this build's, and checks that
@@ -118,6 +118,7 @@ interface Run {
   loadSeconds: number;
   loadCpuSeconds: number;
   stateLoadMs: number[];
+  stateLoadCpuMs: number[];
   stateBytes: number;
   encodeRates: number[];
   decodeRates: number[];
@@ -138,19 +139,24 @@ for (const version of versions) {
     const started = performance.now();
     const loadCpu = process.cpuUsage();
     codec.prepare?.(asset);
-    return { build, asset, codec, loadSeconds: (performance.now() - started) / 1000, loadCpuSeconds: cpuSeconds(loadCpu), stateLoadMs: [], stateBytes: 0, encodeRates: [], decodeRates: [], encodeCpuRates: [], decodeCpuRates: [], payloads: [] };
+    return { build, asset, codec, loadSeconds: (performance.now() - started) / 1000, loadCpuSeconds: cpuSeconds(loadCpu), stateLoadMs: [], stateLoadCpuMs: [], stateBytes: 0, encodeRates: [], decodeRates: [], encodeCpuRates: [], decodeCpuRates: [], payloads: [] };
   });
-  // Loading the model from its derived state (what a fresh process does when the store has one).
-  for (const run of runs) {
+  // Loading the model from its derived state (what a fresh process does when the store has one), builds interleaved.
+  const stores = runs.map((run) => {
     const store = memoryStore();
     run.build.writeDerivedSnapshot(store, run.asset, run.build.loadSnapshot(run.asset.bytes));
     run.stateBytes = store.open(`cm-${run.asset.id}.state`)?.size ?? 0;
-    for (let pass = 0; pass < passes; pass++) {
+    return store;
+  });
+  for (let pass = 0; pass < passes; pass++) {
+    runs.forEach((run, i) => {
       const started = performance.now();
-      const model = run.build.readDerivedSnapshot(store, run.asset)?.loadModel();
+      const cpu = process.cpuUsage();
+      const model = run.build.readDerivedSnapshot(stores[i] as DerivedStore, run.asset)?.loadModel();
       run.stateLoadMs.push(performance.now() - started);
+      run.stateLoadCpuMs.push(cpuSeconds(cpu) * 1000);
       if (!model) throw new Error(`${run.build.name}: the derived state did not load`);
-    }
+    });
   }
   for (let pass = 0; pass < passes; pass++) {
     for (const run of runs) {
@@ -196,6 +202,7 @@ for (const version of versions) {
         loadCpuSeconds: Number(run.loadCpuSeconds.toFixed(2)),
         stateBytes: run.stateBytes,
         stateLoadMs: Math.round(quantile(run.stateLoadMs, 0.5)),
+        stateLoadCpuMs: Math.round(quantile(run.stateLoadCpuMs, 0.5)),
         encodeMBps: Number(quantile(run.encodeRates, 0.5).toFixed(3)),
         decodeMBps: Number(quantile(run.decodeRates, 0.5).toFixed(3)),
         encodeMBpsCpu: Number(quantile(run.encodeCpuRates, 0.5).toFixed(3)),
