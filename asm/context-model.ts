@@ -456,6 +456,10 @@ export function endRecord(): i32 {
   return 0;
 }
 
+@inline function stretchCounter(i: i32): void {
+  setI32(stretched, i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+}
+
 /** P(next bit = 1) in 1..65535 out of 65536. */
 export function predict(): i32 {
   // The order-1 APM's row (66 bytes in a 4 MiB table) is known before the mixing: read both its
@@ -476,7 +480,16 @@ export function predict(): i32 {
   }
   if (SIMD_MIXER) {
     // The same i64 sums as the scalar loop below (integer addition in any order), two lanes at a time.
-    for (let i = 0; i < COUNTERS; i++) setI32(stretched, i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+    if (COUNTERS === 6) {
+      stretchCounter(0);
+      stretchCounter(1);
+      stretchCounter(2);
+      stretchCounter(3);
+      stretchCounter(4);
+      stretchCounter(5);
+    } else {
+      for (let i = 0; i < COUNTERS; i++) stretchCounter(i);
+    }
     setI32(stretched, COUNTERS, match);
     const x0 = v128.load(stretched);
     const x1 = v128.load(stretched + 16);
@@ -549,22 +562,36 @@ export function predict(): i32 {
   }
 }
 
+/** Moves counter `i` of this bit towards `target`, logging its old value at undo entry `u` when the record is logged; returns the next entry. */
+@inline function updateCounter(i: i32, target: i32, u: i32): i32 {
+  const s = i32At(slots, i);
+  const value = i32At(counters, s);
+  if (logging && s < scratchBase) {
+    store<i32>(undo + (<usize>u << 3), s);
+    store<i32>(undo + (<usize>u << 3) + 4, value);
+    u++;
+  }
+  const p = <i32>(<u32>value >> 16);
+  const n = value & 0xffff;
+  const rate = i32At(rateTable, FROZEN_RATE_LIMIT < COUNT_LIMIT && frozen && n > FROZEN_RATE_LIMIT ? FROZEN_RATE_LIMIT : n);
+  setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  return u;
+}
+
 /** Learns the bit that followed the last `predict`. */
 export function update(bit: i32): void {
   const target = bit ? 65535 : 0;
   let u = undoLength;
-  for (let i = 0; i < COUNTERS; i++) {
-    const s = i32At(slots, i);
-    const value = i32At(counters, s);
-    if (logging && s < scratchBase) {
-      store<i32>(undo + (<usize>u << 3), s);
-      store<i32>(undo + (<usize>u << 3) + 4, value);
-      u++;
-    }
-    const p = <i32>(<u32>value >> 16);
-    const n = value & 0xffff;
-    const rate = i32At(rateTable, FROZEN_RATE_LIMIT < COUNT_LIMIT && frozen && n > FROZEN_RATE_LIMIT ? FROZEN_RATE_LIMIT : n);
-    setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  if (COUNTERS === 6) {
+    // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
+    u = updateCounter(0, target, u);
+    u = updateCounter(1, target, u);
+    u = updateCounter(2, target, u);
+    u = updateCounter(3, target, u);
+    u = updateCounter(4, target, u);
+    u = updateCounter(5, target, u);
+  } else {
+    for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u);
   }
   undoLength = u;
   if (matchCounter >= 0) {
