@@ -816,11 +816,27 @@ function computeSlots(): void {
   const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
   setI32(slots, 0, c0);
   setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
-  for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
   const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
   let known = 0;
-  for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
-  if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
+  if (HASHED === 4) {
+    // Unrolled and branch-free: the highest of orders 2-4 seen (1-3, else 0), plus 4 when the word context was seen.
+    const s2 = i32At(nibbleBase, 0) + partial;
+    const s3 = i32At(nibbleBase, 1) + partial;
+    const s4 = i32At(nibbleBase, 2) + partial;
+    const s5 = i32At(nibbleBase, 3) + partial;
+    setI32(slots, 2, s2);
+    setI32(slots, 3, s3);
+    setI32(slots, 4, s4);
+    setI32(slots, 5, s5);
+    const seen2 = (i32At(counters, s2) & 0xffff) !== 0;
+    const seen3 = (i32At(counters, s3) & 0xffff) !== 0;
+    const seen4 = (i32At(counters, s4) & 0xffff) !== 0;
+    known = select<i32>(3, select<i32>(2, select<i32>(1, 0, seen2), seen3), seen4) + select<i32>(4, 0, (i32At(counters, s5) & 0xffff) !== 0);
+  } else {
+    for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
+    for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
+    if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
+  }
   mixerBase = ((lengthBucket * 8 + known) * 256 + c0) * INPUTS;
   mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
 }
