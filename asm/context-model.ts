@@ -39,6 +39,8 @@ const APM2_TAG: i32 = 1 << 29;
 /** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
 const FINAL_MIX: i32 = 1;
 const HASHED: i32 = WORD_BIGRAM ? 5 : 4;
+/** The mixers' dot products and updates in WebAssembly SIMD lanes (8 inputs: two i32x4 vectors), with the same integers as the scalar loops; built with --enable simd. */
+const SIMD_MIXER: bool = !WORD_BIGRAM;
 const COUNTERS: i32 = 2 + HASHED;
 const INPUTS: i32 = COUNTERS + 2;
 const BIAS: i32 = 256;
@@ -124,6 +126,12 @@ let apmWeight: i32 = 0;
 let apm1Index: i32 = 0;
 let apm2Index: i32 = 0;
 let byteProbabilities: usize = 0; // i32 × 8
+let touchedSets: usize = 0; // u8 × (MIXER_SETS + MIXER2_SETS): 1 where a record changed that weight set
+let touchedList: usize = 0; // i32 × (MIXER_SETS + MIXER2_SETS): the sets changed, in order
+let touchedLength: i32 = 0;
+let nibbleMixed: usize = 0; // i32 × HASHED
+let nibbleHome: usize = 0; // i32 × HASHED
+let sink: usize = 0; // i32: where reads made only to start a cache miss early are stored, so that they are kept
 
 @inline function i32At(base: usize, index: i32): i32 {
   return load<i32>(base + (<usize>index << 2));
@@ -170,7 +178,7 @@ function squashSlow(d: i32): i32 {
 
 // Saved state: every global above, so a copy of linear memory plus this block is the whole model.
 // The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
-const STATE_SLOTS: i32 = 56;
+const STATE_SLOTS: i32 = 62;
 let stateBlock: usize = 0; // i64 × STATE_SLOTS
 
 /** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
@@ -232,6 +240,12 @@ export function saveState(): usize {
   store<i64>(at + 424, <i64>top);
   store<i64>(at + 432, <i64>apm2);
   store<i64>(at + 440, <i64>apm2Index);
+  store<i64>(at + 448, <i64>touchedSets);
+  store<i64>(at + 456, <i64>touchedList);
+  store<i64>(at + 464, <i64>touchedLength);
+  store<i64>(at + 472, <i64>nibbleMixed);
+  store<i64>(at + 480, <i64>nibbleHome);
+  store<i64>(at + 488, <i64>sink);
   return at;
 }
 
@@ -293,6 +307,12 @@ export function loadState(at: usize): void {
   top = <usize>load<i64>(at + 424);
   apm2 = <usize>load<i64>(at + 432);
   apm2Index = <i32>load<i64>(at + 440);
+  touchedSets = <usize>load<i64>(at + 448);
+  touchedList = <usize>load<i64>(at + 456);
+  touchedLength = <i32>load<i64>(at + 464);
+  nibbleMixed = <usize>load<i64>(at + 472);
+  nibbleHome = <usize>load<i64>(at + 480);
+  sink = <usize>load<i64>(at + 488);
   stateBlock = at;
 }
 
@@ -326,6 +346,11 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   historyCapacity = 1 << 16;
   stateBlock = reserve(STATE_SLOTS * 8);
   byteProbabilities = reserve(8 * 4);
+  touchedSets = reserve(MIXER_SETS + MIXER2_SETS);
+  touchedList = reserve((MIXER_SETS + MIXER2_SETS) * 4);
+  nibbleMixed = reserve(HASHED * 4);
+  nibbleHome = reserve(HASHED * 4);
+  sink = reserve(4);
   history = reserve(historyCapacity);
 
   for (let x = -2047, pi = 0; x <= 2047; x++) {
@@ -416,24 +441,35 @@ export function endRecord(): i32 {
     for (let k = 0; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
   }
   claimedScratchLength = 0;
-  memory.copy(weights, pristineWeights, MIXER_SETS * INPUTS * 4);
-  memory.copy(weights2, pristineWeights2, MIXER2_SETS * INPUTS * 4);
+  // Only the weight sets this record changed go back to the snapshot's (the same result as copying all 320 KiB).
+  for (let i = 0; i < touchedLength; i++) {
+    const set = i32At(touchedList, i);
+    store<u8>(touchedSets + <usize>set, 0);
+    const offset = <usize>(set < MIXER_SETS ? set : set - MIXER_SETS) * (INPUTS * 4);
+    if (set < MIXER_SETS) memory.copy(weights + offset, pristineWeights + offset, INPUTS * 4);
+    else memory.copy(weights2 + offset, pristineWeights2 + offset, INPUTS * 4);
+  }
+  touchedLength = 0;
   memory.copy(apm, pristineApm, 256 * 33 * 2);
   memory.copy(matchCounters, pristineMatchCounters, 64 * 2);
   historyLength = frozenHistoryLength;
   return 0;
 }
 
+@inline function stretchCounter(i: i32): void {
+  setI32(stretched, i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+}
+
 /** P(next bit = 1) in 1..65535 out of 65536. */
 export function predict(): i32 {
+  // The order-1 APM's row (66 bytes in a 4 MiB table) is known before the mixing: read both its
+  // ends now so that the cache misses overlap with the work below.
+  if (APM_ORDER1) {
+    const row = apm1 + (<usize>((((c4 & 0xff) << 8) | c0) * 33) << 1);
+    store<i32>(sink, <i32>load<u16>(row) ^ <i32>load<u16>(row + 64));
+  }
   let dot: i64 = 0;
   let dot2: i64 = 0;
-  for (let i = 0; i < COUNTERS; i++) {
-    const x = stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20));
-    setI32(stretched, i, x);
-    dot += <i64>i32At(weights, mixerBase + i) * x;
-    dot2 += <i64>i32At(weights2, mixer2Base + i) * x;
-  }
   let match = 0;
   if (matchLength > 0) {
     const expected = (predictedByte >> (7 - bitPosition)) & 1;
@@ -442,9 +478,42 @@ export function predict(): i32 {
   } else {
     matchCounter = -1;
   }
-  setI32(stretched, COUNTERS, match);
-  dot += <i64>i32At(weights, mixerBase + COUNTERS) * match + <i64>i32At(weights, mixerBase + COUNTERS + 1) * BIAS;
-  dot2 += <i64>i32At(weights2, mixer2Base + COUNTERS) * match + <i64>i32At(weights2, mixer2Base + COUNTERS + 1) * BIAS;
+  if (SIMD_MIXER) {
+    // The same i64 sums as the scalar loop below (integer addition in any order), two lanes at a time.
+    if (COUNTERS === 6) {
+      stretchCounter(0);
+      stretchCounter(1);
+      stretchCounter(2);
+      stretchCounter(3);
+      stretchCounter(4);
+      stretchCounter(5);
+    } else {
+      for (let i = 0; i < COUNTERS; i++) stretchCounter(i);
+    }
+    setI32(stretched, COUNTERS, match);
+    const x0 = v128.load(stretched);
+    const x1 = v128.load(stretched + 16);
+    const w = weights + (<usize>mixerBase << 2);
+    const w2 = weights2 + (<usize>mixer2Base << 2);
+    const wa = v128.load(w);
+    const wb = v128.load(w + 16);
+    const va = v128.load(w2);
+    const vb = v128.load(w2 + 16);
+    const s1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(wa, x0), i64x2.extmul_high_i32x4_s(wa, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(wb, x1), i64x2.extmul_high_i32x4_s(wb, x1)));
+    const s2 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(va, x0), i64x2.extmul_high_i32x4_s(va, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(vb, x1), i64x2.extmul_high_i32x4_s(vb, x1)));
+    dot = i64x2.extract_lane(s1, 0) + i64x2.extract_lane(s1, 1);
+    dot2 = i64x2.extract_lane(s2, 0) + i64x2.extract_lane(s2, 1);
+  } else {
+    for (let i = 0; i < COUNTERS; i++) {
+      const x = stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20));
+      setI32(stretched, i, x);
+      dot += <i64>i32At(weights, mixerBase + i) * x;
+      dot2 += <i64>i32At(weights2, mixer2Base + i) * x;
+    }
+    setI32(stretched, COUNTERS, match);
+    dot += <i64>i32At(weights, mixerBase + COUNTERS) * match + <i64>i32At(weights, mixerBase + COUNTERS + 1) * BIAS;
+    dot2 += <i64>i32At(weights2, mixer2Base + COUNTERS) * match + <i64>i32At(weights2, mixer2Base + COUNTERS + 1) * BIAS;
+  }
   const d = <i32>clamp(dot >> 16);
   const d2 = <i32>clamp(dot2 >> 16);
   p1 = squash(d);
@@ -477,22 +546,52 @@ export function predict(): i32 {
   return d > 2047 ? 2047 : d < -2047 ? -2047 : d;
 }
 
+/** Notes the two weight sets the last update changed, for `endRecord`. */
+@inline function touchMixerSets(): void {
+  const set = mixerBase / INPUTS;
+  if (load<u8>(touchedSets + <usize>set) === 0) {
+    store<u8>(touchedSets + <usize>set, 1);
+    setI32(touchedList, touchedLength, set);
+    touchedLength++;
+  }
+  const set2 = MIXER_SETS + mixer2Base / INPUTS;
+  if (load<u8>(touchedSets + <usize>set2) === 0) {
+    store<u8>(touchedSets + <usize>set2, 1);
+    setI32(touchedList, touchedLength, set2);
+    touchedLength++;
+  }
+}
+
+/** Moves counter `i` of this bit towards `target`, logging its old value at undo entry `u` when the record is logged; returns the next entry. */
+@inline function updateCounter(i: i32, target: i32, u: i32): i32 {
+  const s = i32At(slots, i);
+  const value = i32At(counters, s);
+  if (logging && s < scratchBase) {
+    store<i32>(undo + (<usize>u << 3), s);
+    store<i32>(undo + (<usize>u << 3) + 4, value);
+    u++;
+  }
+  const p = <i32>(<u32>value >> 16);
+  const n = value & 0xffff;
+  const rate = i32At(rateTable, FROZEN_RATE_LIMIT < COUNT_LIMIT && frozen && n > FROZEN_RATE_LIMIT ? FROZEN_RATE_LIMIT : n);
+  setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  return u;
+}
+
 /** Learns the bit that followed the last `predict`. */
 export function update(bit: i32): void {
   const target = bit ? 65535 : 0;
   let u = undoLength;
-  for (let i = 0; i < COUNTERS; i++) {
-    const s = i32At(slots, i);
-    const value = i32At(counters, s);
-    if (logging && s < scratchBase) {
-      store<i32>(undo + (<usize>u << 3), s);
-      store<i32>(undo + (<usize>u << 3) + 4, value);
-      u++;
-    }
-    const p = <i32>(<u32>value >> 16);
-    const n = value & 0xffff;
-    const rate = i32At(rateTable, FROZEN_RATE_LIMIT < COUNT_LIMIT && frozen && n > FROZEN_RATE_LIMIT ? FROZEN_RATE_LIMIT : n);
-    setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  if (COUNTERS === 6) {
+    // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
+    u = updateCounter(0, target, u);
+    u = updateCounter(1, target, u);
+    u = updateCounter(2, target, u);
+    u = updateCounter(3, target, u);
+    u = updateCounter(4, target, u);
+    u = updateCounter(5, target, u);
+  } else {
+    for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u);
   }
   undoLength = u;
   if (matchCounter >= 0) {
@@ -502,11 +601,26 @@ export function update(bit: i32): void {
   const mixerRate = frozen ? MIXER_RATE_FROZEN : MIXER_RATE;
   const err = ((bit << 12) - p1) * mixerRate;
   const err2 = ((bit << 12) - p2) * mixerRate;
-  for (let i = 0; i < INPUTS; i++) {
-    const x = i32At(stretched, i);
-    setI32(weights, mixerBase + i, i32At(weights, mixerBase + i) + ((x * err) >> 16));
-    setI32(weights2, mixer2Base + i, i32At(weights2, mixer2Base + i) + ((x * err2) >> 16));
+  if (SIMD_MIXER) {
+    // w += (x * err) >> 16 in i32 lanes: the same wrapping multiply and arithmetic shift as the scalar loop.
+    const x0 = v128.load(stretched);
+    const x1 = v128.load(stretched + 16);
+    const e = i32x4.splat(err);
+    const e2 = i32x4.splat(err2);
+    const w = weights + (<usize>mixerBase << 2);
+    const w2 = weights2 + (<usize>mixer2Base << 2);
+    v128.store(w, i32x4.add(v128.load(w), i32x4.shr_s(i32x4.mul(x0, e), 16)));
+    v128.store(w + 16, i32x4.add(v128.load(w + 16), i32x4.shr_s(i32x4.mul(x1, e), 16)));
+    v128.store(w2, i32x4.add(v128.load(w2), i32x4.shr_s(i32x4.mul(x0, e2), 16)));
+    v128.store(w2 + 16, i32x4.add(v128.load(w2 + 16), i32x4.shr_s(i32x4.mul(x1, e2), 16)));
+  } else {
+    for (let i = 0; i < INPUTS; i++) {
+      const x = i32At(stretched, i);
+      setI32(weights, mixerBase + i, i32At(weights, mixerBase + i) + ((x * err) >> 16));
+      setI32(weights2, mixer2Base + i, i32At(weights2, mixer2Base + i) + ((x * err2) >> 16));
+    }
   }
+  if (logging) touchMixerSets();
   const apmRate = frozen ? APM_RATE_FROZEN : APM_RATE;
   const a0 = u16At(apm, apmIndex);
   const a1 = u16At(apm, apmIndex + 1);
@@ -647,9 +761,21 @@ function afterByte(): void {
  */
 function computeNibbleBases(): void {
   const nibbleContext = bitPosition === 0 ? 0 : c0;
+  // First every context's home bucket is read, with no branch between the reads, so that their
+  // cache misses overlap; the loop below then finds them in the cache (and re-reads them, since
+  // claiming a bucket for one context may change another's).
+  let touched = 0;
   for (let i = 0; i < HASHED; i++) {
     const mixed = (i32At(contextHash, i) ^ (nibbleContext + 1) * 0x2545f491) * <i32>0x9e3779b1;
     const home = HASHED_BASE + (<i32>(<u32>(mixed ^ <i32>(<u32>mixed >> 15)) >> hashShift) & ~15);
+    setI32(nibbleMixed, i, mixed);
+    setI32(nibbleHome, i, home);
+    touched ^= i32At(counters, home);
+  }
+  store<i32>(sink, touched);
+  for (let i = 0; i < HASHED; i++) {
+    const mixed = i32At(nibbleMixed, i);
+    const home = i32At(nibbleHome, i);
     const tag = (mixed & 0xffff) | 0x10000;
     if (i32At(counters, home) === tag) {
       setI32(nibbleBase, i, home);
@@ -690,11 +816,27 @@ function computeSlots(): void {
   const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
   setI32(slots, 0, c0);
   setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
-  for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
   const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
   let known = 0;
-  for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
-  if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
+  if (HASHED === 4) {
+    // Unrolled and branch-free: the highest of orders 2-4 seen (1-3, else 0), plus 4 when the word context was seen.
+    const s2 = i32At(nibbleBase, 0) + partial;
+    const s3 = i32At(nibbleBase, 1) + partial;
+    const s4 = i32At(nibbleBase, 2) + partial;
+    const s5 = i32At(nibbleBase, 3) + partial;
+    setI32(slots, 2, s2);
+    setI32(slots, 3, s3);
+    setI32(slots, 4, s4);
+    setI32(slots, 5, s5);
+    const seen2 = (i32At(counters, s2) & 0xffff) !== 0;
+    const seen3 = (i32At(counters, s3) & 0xffff) !== 0;
+    const seen4 = (i32At(counters, s4) & 0xffff) !== 0;
+    known = select<i32>(3, select<i32>(2, select<i32>(1, 0, seen2), seen3), seen4) + select<i32>(4, 0, (i32At(counters, s5) & 0xffff) !== 0);
+  } else {
+    for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
+    for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
+    if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
+  }
   mixerBase = ((lengthBucket * 8 + known) * 256 + c0) * INPUTS;
   mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
 }
