@@ -39,7 +39,9 @@ export function mergeDeltas(deltas: readonly { changed: readonly number[]; vecto
  * (each one a change); everything else is read from `base`. A reload (or no cursor) reads every
  * vector from `base`: its connection is at least as new as every delta pushed before, and the
  * deltas pushed after start no later than the main thread's position at the reload, so applying
- * them again is harmless (each sets its memories to their state at its end).
+ * them again sets each memory to its state at that delta's end: until the next delta, a memory
+ * written between that point and the reload can show its older vector for a search (as a search
+ * racing a write may; the server leaves out a hit whose memory is gone by its preview).
  */
 export class PushedChanges implements SearchIndexStore {
   private queue: ThreadDelta[] = [];

@@ -34,6 +34,8 @@ parentPort?.on("message", (request: SearchRequest) => {
     (hits) => parentPort?.postMessage({ seq, hits } satisfies SearchReply),
     (error: unknown) => {
       const typed = error instanceof MemzipError ? error : undefined;
+      // The deltas this search took from the queue may not have been applied: the next search reloads (a bad request changed nothing).
+      if (typed?.code !== ErrorCode.USAGE) changes.push({ reload: true });
       parentPort?.postMessage({ seq, error: { code: typed?.code ?? ErrorCode.FORMAT, message: error instanceof Error ? error.message : String(error), hint: typed?.hint } } satisfies SearchReply);
     },
   );

@@ -1,5 +1,9 @@
 import { readFileSync } from "node:fs";
+import { ErrorCode, MemzipError } from "../errors.js";
 import { VECTOR_ENCODINGS, type VectorEncodingName } from "./vector-encoding.js";
+
+/** The functions each WebAssembly module must export (a build older than this code lacks some). */
+const EXPORTS: Record<string, readonly string[]> = { "dot-scores": ["scores"], "ternary-scores": ["scores", "sparseScores", "boundedScores"] };
 
 interface DotExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -20,6 +24,10 @@ function instance<T>(name: string, bytes: number): T {
   let compiled = modules.get(name);
   if (!compiled) modules.set(name, (compiled = new WebAssembly.Module(readFileSync(new URL(`../../asm/${name}.wasm`, import.meta.url)))));
   const exports = new WebAssembly.Instance(compiled, {}).exports as unknown as T & { memory: { buffer: ArrayBuffer; grow(pages: number): number } };
+  const missing = (EXPORTS[name] ?? []).filter((fn) => typeof (exports as Record<string, unknown>)[fn] !== "function");
+  if (missing.length > 0) {
+    throw new MemzipError(ErrorCode.VERSION, `asm/${name}.wasm is older than this code (it lacks ${missing.join(", ")})`, { hint: "Rebuild the WebAssembly modules: `npm run build` (or `npm run build:wasm`)." });
+  }
   const have = exports.memory.buffer.byteLength;
   if (bytes > have) exports.memory.grow(Math.ceil((bytes - have) / 65536));
   return exports;
@@ -305,7 +313,9 @@ export class TernaryRows implements VectorRows {
     list.set(odds, evens.length);
     const bounded = scan === "bounded" || (scan === "auto" && floor !== undefined && floor > 0);
     this.candidates = undefined;
-    if (bounded && floor !== undefined && evens.length + odds.length > 0) {
+    // The scan adds per-byte sums in [-126, 126] in 16-bit lanes: exact (and its bound proven) up to
+    // 260 weighted code bytes (1,040 dimensions); wider queries take the exact loops below.
+    if (bounded && floor !== undefined && evens.length + odds.length > 0 && (evens.length + odds.length) * 126 <= 32767) {
       this.boundedScan(query, list, floor);
     } else if (scan === "sparse" || (scan === "auto" && evens.length + odds.length <= this.bytes * SPARSE_SHARE)) {
       // A byte without weight looks up +0, which changes no sum: skipping it gives the same scores, bit for bit.

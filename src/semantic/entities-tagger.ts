@@ -303,5 +303,8 @@ export function loadTagger(): TaggerWeights {
  * cross-validation on unseen sets 5 and 6 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
-/** The same extractor as `defaultEntityExtractor` (its name before the tagger became the default). */
-export const taggerEntityExtractor: EntityExtractor = defaultEntityExtractor;
+/**
+ * The rules+nlp entities plus the names the trained tagger finds that overlap none of them (the
+ * "union" mode, `rules+nlp+tagger`), as exported before the tagger became the default.
+ */
+export const taggerEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "union");

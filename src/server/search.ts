@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { ErrorCode, isMemzipError } from "../errors.js";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import type { SearchHit } from "../search/search.js";
@@ -42,10 +43,19 @@ export function preview(text: string): { preview: string; truncated: boolean } {
 export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine, limits } = context;
 
+  // A hit whose memory was deleted between the ranking and its preview is left out (the search raced the delete).
   const withPreviews = async (hits: SearchHit[]) => ({
-    hits: await Promise.all(
-      hits.map(async (hit) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(await onMemory(hit.id, () => engine.recall(hit.id, { namespace: hit.namespace }))) })),
-    ),
+    hits: (
+      await Promise.all(
+        hits.map(async (hit) => {
+          const text = await engine.recall(hit.id, { namespace: hit.namespace }).catch((error: unknown) => {
+            if (isMemzipError(error, ErrorCode.NOT_FOUND)) return undefined;
+            throw error;
+          });
+          return text === undefined ? undefined : { id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) };
+        }),
+      )
+    ).filter((hit) => hit !== undefined),
   });
 
   registry.add(app, {

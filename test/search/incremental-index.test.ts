@@ -62,6 +62,16 @@ describe("vector rows", () => {
       assert.deepEqual(auto, dense, text);
     }
   });
+  it("a query over more than 1,040 dimensions (the bounded scan's 16-bit lanes could wrap) gets the dense scores", () => {
+    const dimensions = 1100;
+    const flat = new Float32Array(dimensions).fill(1 / Math.sqrt(dimensions));
+    const rows = new TernaryRows(dimensions, 16);
+    for (let i = 0; i < 40; i++) rows.append(VECTOR_ENCODINGS.ternary.encode(flat));
+    const dense = Array.from(rows.scores(flat, undefined, "dense"));
+    assert.ok(dense.every((s) => s > 0.99), "every row matches the query");
+    assert.deepEqual(Array.from(rows.scores(flat, 0.5, "bounded")), dense);
+    assert.deepEqual(Array.from(rows.scores(flat, 0.5, "auto")), dense);
+  });
   it("the bounded SIMD scan gives the dense scores, bit for bit, to every row at or above the floor, and a value below it to the others", () => {
     const embedder = new HashedNgramEmbedder(256);
     const corpus = devCorpus().map((r) => r.text);

@@ -6,7 +6,7 @@ import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
 const fixture = (file: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/${file}`, import.meta.url), "utf8")) as LabelledText[];
-const names = (text: string) => taggerEntityExtractor.extract(text).filter((e) => ["person", "organization", "place"].includes(e.type)).map((e) => [e.type, e.text]);
+const names = (text: string) => defaultEntityExtractor.extract(text).filter((e) => ["person", "organization", "place"].includes(e.type)).map((e) => [e.type, e.text]);
 
 describe("entity tagger", () => {
   it("trains to the same weights, byte for byte, from the same texts and seed", () => {
@@ -55,7 +55,10 @@ describe("entity tagger", () => {
       ["place", "成都"],
       ["organization", "华为"],
     ]);
-    for (const extractor of [defaultEntityExtractor, taggedExtractor(loadTagger, "union")]) {
+    // The exported union extractor keeps its mode and name; the default is the tagger mode.
+    assert.deepEqual([taggerEntityExtractor.name, defaultEntityExtractor.name], [taggedExtractor(loadTagger, "union").name, taggedExtractor(loadTagger, "tagger").name]);
+    assert.notEqual(taggerEntityExtractor.name, defaultEntityExtractor.name);
+    for (const extractor of [defaultEntityExtractor, taggerEntityExtractor]) {
       for (const text of ["Refund of EUR 240 approved for invoice INV-2026-0193 by Priya Raman.", "王芳把 v2.8.0 部署到了杭州机房。"]) {
         const entities = extractor.extract(text);
         for (const entity of entities) assert.equal(text.slice(entity.start, entity.end), entity.text);

@@ -46,21 +46,26 @@ describe("language detection", () => {
     assert.equal(detectLanguage(""), "und");
   });
 
-  it("the English shortcut (no tinyld for plainly English prose) gives tinyld's answer on every dev-corpus record but two English ones tinyld got wrong", () => {
+  it("the English shortcut (no tinyld for plainly English prose) changes no dev-corpus answer but for English records tinyld got wrong, and leaves other languages to tinyld", () => {
     const corpus = devCorpus();
     const differ = corpus.filter((r) => detectLanguage(r.text) !== detectLanguage(r.text, { englishShortcut: false }));
-    // Both are English prose labelled "en" that tinyld calls German ("de") and Czech ("cs"); the shortcut says "en".
-    assert.deepEqual(
-      differ.map((r) => [r.id, r.lang, detectLanguage(r.text), detectLanguage(r.text, { englishShortcut: false })]),
-      [
-        ["man:pygettext3.11.1:BUGS:0", "en", "en", "de"],
-        ["git:git/git:dfcdd0b960fc1efd2fe19e97b973b435727b4c42", "en", "en", "cs"],
-      ],
-    );
-    // It takes only ASCII prose with enough English function words: German, accents and short texts still go to tinyld.
-    assert.equal(detectLanguage("Der Build schlägt fehl, bitte prüfe die Logs vor dem Release."), "de");
-    assert.equal(detectLanguage("Il faut que le build passe avant la sortie de la version."), detectLanguage("Il faut que le build passe avant la sortie de la version.", { englishShortcut: false }));
+    // Where the two differ, the record is English prose labelled "en" and the shortcut says "en" (tinyld said German or Czech).
+    assert.ok(differ.length <= 2, `${differ.length} records differ`);
+    for (const r of differ) assert.deepEqual([r.id, r.lang, detectLanguage(r.text)], [r.id, "en", "en"]);
+    // It takes only ASCII prose with enough English-only function words: other languages, accents and short texts still go to tinyld.
+    for (const text of [
+      "Der Build schlägt fehl, bitte prüfe die Logs vor dem Release.",
+      "Il faut que le build passe avant la sortie de la version.",
+      "Io vado a casa e i bambini sono in giardino, no? Poi andiamo al mare con la nonna.",
+      "No se si voy a la casa a las diez o a las once, pero te llamo antes de salir.",
+      "Eu vou a praia no sabado com as amigas e depois vamos jantar na casa da Ana.",
+      "We zijn in de tuin en het is warm, wat is het mooi vandaag in de stad.",
+      "On a mange a la maison avec les enfants, puis on est alle au parc pour jouer.",
+    ]) {
+      assert.equal(detectLanguage(text), detectLanguage(text, { englishShortcut: false }), text);
+    }
     assert.equal(detectLanguage("Meet Sarah in Lisbon"), "en");
+    assert.equal(detectLanguage("They said that the release would ship after the review, and we agreed with them."), "en");
   });
 
   it("agrees with the labels of the dev corpus on at least 95% of its English and Chinese memories", () => {

@@ -5,7 +5,9 @@
  * event loop of the connection that writes. A writer starts the log over only after a checkpoint
  * copied all of it, which passive ones rarely manage under steady writes: past RESTART_FRAMES the
  * thread also runs a RESTART checkpoint, which holds new writes back while it copies the few frames
- * the passive one left and syncs (milliseconds), so the log file stays bounded.
+ * the passive one left and syncs (milliseconds), so the log file stays bounded. It waits for no
+ * reader: while one still reads an older snapshot it answers busy at once and is tried again at the
+ * next tick (a wait there would hold the write lock, and the writer's event loop, for as long).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
@@ -22,7 +24,14 @@ const RESTART_FRAMES = 8192;
 
 function checkpoint(): { busy: number; log: number; checkpointed: number } {
   const [row] = db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
-  if (row && row.log > RESTART_FRAMES) return (db.pragma("wal_checkpoint(RESTART)") as { busy: number; log: number; checkpointed: number }[])[0] ?? row;
+  if (row && row.log > RESTART_FRAMES) {
+    db.pragma("busy_timeout = 0");
+    try {
+      return (db.pragma("wal_checkpoint(RESTART)") as { busy: number; log: number; checkpointed: number }[])[0] ?? row;
+    } finally {
+      db.pragma("busy_timeout = 2000");
+    }
+  }
   return row ?? { busy: 0, log: -1, checkpointed: -1 };
 }
 

@@ -29,10 +29,10 @@ import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, 
 /** Rows a scan fetches per round trip unless told otherwise. */
 const SCAN_BATCH = 256;
 
-/** The memories aggregate of the SQLite store. */
 /** Page queries kept prepared, by SQL text (a filter's shape gives one text: few of them; a search reads a page each time). */
 const PAGE_STATEMENTS = 64;
 
+/** The memories aggregate of the SQLite store. */
 export class SqliteMemories implements MemoryRepository {
   private readonly statements;
   private readonly writes: MemoryWrites;
