@@ -142,6 +142,8 @@ async function load(url: string, key: string, kind: "recall" | "search", withWri
   writing = false;
   await writer;
   const seconds = (performance.now() - started) / 1000;
+  // Which requests failed: socket errors and timeouts apart from each non-2xx status.
+  if (result.errors + result.non2xx > 0) console.error(`${kind}${withWriter ? " + writer" : ""}, ${connections}: errors ${result.errors} (timeouts ${(result as unknown as { timeouts?: number }).timeouts ?? "?"}), non-2xx ${result.non2xx}, statuses ${JSON.stringify((result as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}`);
   return {
     connections,
     rps: Math.round(result.requests.average),

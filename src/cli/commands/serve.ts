@@ -54,8 +54,9 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
     // other command ~0.3 s of CPU at start (a queued import's producer among them).
     const { createServer } = await import("../../server/app.js");
-    // Searches ranked and the write-ahead log checkpointed on worker threads (a SQLite file; searches: the built-in embedder): the event loop keeps answering recalls.
-    const engine = openEngine(context, { searchThread: true, checkpointThread: true });
+    // Searches ranked on a worker thread (a SQLite file and the built-in embedder): the event loop keeps answering recalls.
+    // (The checkpoint thread, `checkpointThread`, stays off: the load bench showed no gain from it; docs/STORE.md.)
+    const engine = openEngine(context, { searchThread: true });
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
     const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
       await engine.close();
