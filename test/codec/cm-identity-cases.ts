@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { seededRandom } from "../../src/core/stats.js";
 
 export interface IdentityCodec {
   encode(original: Uint8Array, asset: { id: string; kind: "cm-snapshot"; bytes: Uint8Array }): Uint8Array;
@@ -29,17 +30,6 @@ export interface IdentityResult {
   roundTrips: boolean;
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function identityRecords(corpusPath: string): { training: Uint8Array[]; records: Uint8Array[] } {
   const encoder = new TextEncoder();
   const texts = readFileSync(corpusPath, "utf8")
@@ -48,7 +38,7 @@ export function identityRecords(corpusPath: string): { training: Uint8Array[]; r
     .map((line) => encoder.encode((JSON.parse(line) as { text: string }).text));
   const training: Uint8Array[] = texts.slice(0, 400);
   const records: Uint8Array[] = texts.slice(1500, 1700);
-  const random = seeded(1616);
+  const random = seededRandom(1616);
   for (let i = 0; i < 120; i++) {
     const length = Math.floor(random() * 900);
     const kind = i % 4;
