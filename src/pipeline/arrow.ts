@@ -71,6 +71,9 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       }
       const value: Record<string, unknown> = { text: row.text };
       if (row.id != null) value.id = row.id;
+      // As a JSONL line's `namespace` field: the row's namespace wins over the import's, so a whole-store export
+      // restores every namespace apart (ids are unique only within one).
+      if (row.namespace != null) value.namespace = row.namespace;
       if (row.kind != null) value.kind = row.kind;
       if (typeof row.tags === "string") value.tags = JSON.parse(row.tags) as unknown;
       if (typeof row.meta === "string") value.meta = JSON.parse(row.meta) as unknown;

@@ -507,8 +507,8 @@ async function loadFleet(queue: string, location: string, warn: (error: Error) =
 
 /**
  * Rows of an uploaded Arrow file, read once to refuse a damaged file (400) before the job starts.
- * The Arrow importer takes no namespace from the rows (a `namespace` column is ignored): every row
- * lands in the job's namespace; the check below keeps that true if the importer ever reads one.
+ * A row's `namespace` is where the importer puts it (as a JSONL line's): a row naming another
+ * namespace than the job's refuses the whole upload (400) before anything is written.
  */
 async function arrowRows(path: string, namespace: string): Promise<number> {
   const { memoriesFromArrow } = await import("../pipeline/arrow.js");

@@ -19,8 +19,6 @@ async function everything(engine: Engine): Promise<unknown[]> {
 }
 
 describe("export and import round-trip every field of a memory", () => {
-  // An Arrow import puts every row in the import's namespace (docs/OPERATIONS.md: the server relies on
-  // it), so the Arrow file is imported into the namespace it was exported from.
   it("JSONL and Arrow both carry expiresAt, kind, tags, meta, createdAt and the exact text", async () => {
     using dir = tempDir();
     const clock = () => T0 + DAY;
@@ -41,11 +39,42 @@ describe("export and import round-trip every field of a memory", () => {
       writeFileSync(jsonl, lines.join("\n"));
       const arrow = await source.exportArrow("alpha");
 
-      for (const [format, load] of [["jsonl", (e: Engine) => e.importJsonl(jsonl)], ["arrow", (e: Engine) => e.importArrow(arrow, { namespace: "alpha" })]] as const) {
+      for (const [format, load] of [["jsonl", (e: Engine) => e.importJsonl(jsonl)], ["arrow", (e: Engine) => e.importArrow(arrow)]] as const) {
         const target = Engine.open({ db: join(dir.path, `${format}.db`), cache: "off", workers: 0, clock });
         try {
           const report = await load(target);
           assert.deepEqual([report.stored, report.rejected], [3, []], format);
+          assert.deepEqual(await everything(target), expected, format);
+        } finally {
+          await target.close();
+        }
+      }
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("a whole-store export restores every namespace apart, the same id in two of them included", async () => {
+    using dir = tempDir();
+    const source = Engine.open({ db: join(dir.path, "source.db"), cache: "off", workers: 0 });
+    try {
+      await source.rememberMany([
+        { id: "same", namespace: "alpha", text: "alpha's memory under the shared id", tags: ["a"] },
+        { id: "same", namespace: "beta", text: "beta's memory under the shared id", kind: "doc" },
+        { id: "only-beta", namespace: "beta", text: "only beta has this one" },
+      ]);
+      const expected = await everything(source);
+      assert.equal(expected.length, 3);
+      const jsonl = join(dir.path, "all.jsonl");
+      const lines: string[] = [];
+      for await (const line of source.exportJsonl()) lines.push(line);
+      writeFileSync(jsonl, lines.join("\n"));
+      const arrow = await source.exportArrow();
+      for (const [format, load] of [["jsonl", (e: Engine) => e.importJsonl(jsonl)], ["arrow", (e: Engine) => e.importArrow(arrow)]] as const) {
+        const target = Engine.open({ db: join(dir.path, `all-${format}.db`), cache: "off", workers: 0 });
+        try {
+          const report = await load(target);
+          assert.deepEqual([report.stored, report.updated, report.rejected], [3, 0, []], format);
           assert.deepEqual(await everything(target), expected, format);
         } finally {
           await target.close();

@@ -105,8 +105,15 @@ describe("server imports and exports", () => {
     const arrow = await get(readA, "/v1/export?format=arrow");
     assert.equal(arrow.status, 200);
     const bytes = new Uint8Array(await arrow.arrayBuffer());
-    // Arrow rows land in the job's namespace (the importer reads no namespace from them): into "a" they are all already there.
+    // Arrow rows carry their namespace, as JSONL lines do: into "a" they are all already there; into "b"
+    // (a key of b, or the admin naming b) the upload is refused whole, and b holds none of them.
     assert.equal((await post(admin, "?format=arrow", bytes, ARROW)).status, 400, "a key of every namespace must name one");
+    for (const [key, query] of [[keyB, "?format=arrow"], [admin, "?format=arrow&namespace=b"]] as const) {
+      const refused = await post(key, query, bytes, ARROW);
+      assert.equal(refused.status, 400, query);
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /names another namespace than the job's \(b\)/);
+    }
+    assert.equal((await running.engine.list({ namespace: "b" })).length, 0);
     const again = await post(keyA, "?format=arrow", bytes, ARROW);
     assert.equal(again.status, 202);
     const events = await readEvents(await get(keyA, `/v1/imports/${((await again.json()) as { job: string }).job}/events`));

@@ -25,8 +25,9 @@ export const importCommand: Command = {
   name: "import",
   summary: "batch-compress a JSONL (or Arrow) file into the store",
   usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
-  help: `Each JSONL line is {"text": "...", "id"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
-(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. --ttl gives
+  help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
+(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. A record
+that names a namespace (a JSONL field, an Arrow column) goes there; the others go to -n. --ttl gives
 records without their own "expiresAt" one that long after the import writes them. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues.`,
