@@ -8,18 +8,7 @@
 export function scores(tableAt: usize, codesAt: usize, rows: i32, width: i32, normsAt: usize, outAt: usize): void {
   let row = codesAt;
   for (let r = 0; r < rows; r++) {
-    let a: f32 = 0;
-    let b: f32 = 0;
-    let table = tableAt;
-    for (let i = 0; i < width; i += 4) {
-      const word = load<u32>(row + <usize>i);
-      a += load<f32>(table + (<usize>(word & 0xff) << 2));
-      b += load<f32>(table + 1024 + (<usize>((word >> 8) & 0xff) << 2));
-      a += load<f32>(table + 2048 + (<usize>((word >> 16) & 0xff) << 2));
-      b += load<f32>(table + 3072 + (<usize>(word >> 24) << 2));
-      table += 4096;
-    }
-    store<f32>(outAt + (<usize>r << 2), (a + b) * load<f32>(normsAt + (<usize>r << 2)));
+    store<f32>(outAt + (<usize>r << 2), rowScore(tableAt, row, width, load<f32>(normsAt + (<usize>r << 2))));
     row += <usize>width;
   }
 }
@@ -49,7 +38,8 @@ export function sparseScores(tableAt: usize, codesAt: usize, rows: i32, width: i
   }
 }
 
-// One row's score as `scores` computes it (the same operations in the same order, so the same bits).
+// One row's score: `scores` is this for every row, and the exact rescoring of the bounded scan uses it too (the same
+// operations in the same order, so the same bits).
 // @ts-ignore: decorator
 @inline
 function rowScore(tableAt: usize, row: usize, width: i32, norm: f32): f32 {
