@@ -79,10 +79,13 @@ export class RedisCache implements AsyncCache {
       const timer = setTimeout(done, Math.max(1000, timeout * 4));
       client.once("ready", done);
       client.once("error", done);
+      this.endFirstConnect = done;
     });
   }
 
   private firstConnect: Promise<void> | undefined;
+  /** Ends the wait for the first connection (close: its timer must not keep the process alive). */
+  private endFirstConnect: (() => void) | undefined;
 
   /** Resolves when the connection is up (tests and benches; the cache works without waiting). */
   async ready(timeoutMs = 10_000): Promise<void> {
@@ -155,6 +158,7 @@ export class RedisCache implements AsyncCache {
   }
 
   async close(): Promise<void> {
+    this.endFirstConnect?.();
     this.client.disconnect();
   }
 }

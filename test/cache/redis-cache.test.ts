@@ -1,10 +1,12 @@
 import { strict as assert } from "node:assert";
+import { createServer } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisCache, redisPrefixFor } from "../../src/cache/redis.js";
 import { Engine } from "../../src/engine.js";
-import { devCorpus, tempDir } from "../helpers.js";
+import { devCorpus, spawnBounded, tempDir } from "../helpers.js";
 import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 import { bytes, cacheSuite, waitFor } from "./cache-suite.js";
 
@@ -32,6 +34,7 @@ let suiteStores = 0;
 
 if (skip) {
   it("redis cache tier", { skip }, () => undefined);
+
 } else {
   cacheSuite("redis", (options) => new RedisCache(url(), { prefix: `memzip-test:${++suiteStores}:`, maxEntryBytes: options.maxBytes, ttlMs: options.ttlMs }), { lru: false, clock: "real" });
 
@@ -103,3 +106,19 @@ if (skip) {
     });
   });
 }
+
+it("closed before its first connection is up, it lets the process exit (the connect wait's timer is cleared)", async () => {
+  // A server that takes connections and never answers: the cache is neither ready nor failed when it closes.
+  const silent = createServer(() => undefined);
+  await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+  try {
+    const port = (silent.address() as { port: number }).port;
+    const module = fileURLToPath(new URL("../../src/cache/redis.js", import.meta.url));
+    // A 60 s command timeout makes the connect wait 240 s: without the fix the child outlives its 60 s bound.
+    const script = `const { RedisCache } = await import(${JSON.stringify(module)}); const cache = new RedisCache("redis://127.0.0.1:${port}", { prefix: "t:", commandTimeoutMs: 60000 }); await cache.close();`;
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+  } finally {
+    await new Promise((done) => silent.close(done));
+  }
+});
