@@ -104,6 +104,19 @@ export class Engine {
     return this.parts.reader.recall(id, options);
   }
 
+  /** The exact text of a memory row read by `memory` (one read in all, where `memory` then `recall` make two). */
+  textOf(memory: StoredMemory): Promise<string> {
+    return this.parts.reader.textOf(memory);
+  }
+
+  /**
+   * The exact texts of several memories in one batch read (search previews): undefined for one that
+   * is missing or expired (where `recall` is E_NOT_FOUND); any other failure fails the call.
+   */
+  texts(refs: readonly { id: string; namespace: string }[]): Promise<(string | undefined)[]> {
+    return this.parts.reader.texts(refs);
+  }
+
   recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
     return this.parts.reader.recallBytes(id, namespace);
   }

@@ -467,7 +467,11 @@ export interface SearchIndexStore {
   matching(term: string): Promise<number[]>;
   /** How many memories' terms include `term`. */
   documentFrequency(term: string): Promise<number>;
-  indexedCount(): Promise<number>;
+  /**
+   * How many memories are indexed. With `atMost`, counting stops past it: an answer over `atMost`
+   * says only "more than atMost" (a check against a bound then costs O(atMost), not O(index)).
+   */
+  indexedCount(atMost?: number): Promise<number>;
   /** An opaque token that changes whenever the index may have changed, from this process or another. */
   changeToken(): Promise<string>;
   /** Bytes of vector payload (without row and page overhead). */

@@ -85,8 +85,8 @@ export class PushedChanges implements SearchIndexStore {
   documentFrequency(term: string): Promise<number> {
     return this.base.documentFrequency(term);
   }
-  indexedCount(): Promise<number> {
-    return this.base.indexedCount();
+  indexedCount(atMost?: number): Promise<number> {
+    return this.base.indexedCount(atMost);
   }
   vectorBytes(): Promise<number> {
     return this.base.vectorBytes();

@@ -128,6 +128,21 @@ export class Reader {
     }
   }
 
+  /** The exact text of a memory already read (a `find` row): through the cache, checked against the row; no second read. */
+  async textOf(memory: StoredMemory): Promise<string> {
+    return decodeStoredText(await this.bytesOf(memory));
+  }
+
+  /**
+   * The exact texts of several memories, in order, from one batch read of their rows (a server store
+   * answers it in one round trip); undefined for one that is missing or expired, as `recall` would
+   * answer E_NOT_FOUND. Any other failure (a damaged row: E_CHECKSUM) fails the call, as `recall` does.
+   */
+  async texts(refs: readonly { id: string; namespace: string }[]): Promise<(string | undefined)[]> {
+    const memories = await this.parts.store.memories.getMany(refs);
+    return Promise.all(memories.map((memory) => (memory === undefined || this.expired(memory) ? undefined : this.textOf(memory))));
+  }
+
   /**
    * The exact original text (`mode: "exact"`, the default); or its stored summary (`"summary"`);
    * or a text a model writes back out from the summary and entities (`"rebuilt"`: lossy, never

@@ -265,8 +265,10 @@ export class SearchIndex {
       if (batch.length === INDEX_BATCH) await yieldToEventLoop();
     }
     // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
-    // (The loaded matrix's size stands in for counting the stored vectors, which visits them all.)
-    if (indexed > 0 && indexed * COMPACT_SHARE >= (this.matrix?.seqs.size ?? (await this.index.indexedCount()))) await this.index.compact();
+    // (The loaded matrix's size stands in for counting the stored vectors; without one, as on a server's
+    // main thread whose searches run on the search thread, the count stops at the bound: O(indexed), not
+    // O(index), on the event loop after every write.)
+    if (indexed > 0 && indexed * COMPACT_SHARE >= (this.matrix?.seqs.size ?? (await this.index.indexedCount(indexed * COMPACT_SHARE)))) await this.index.compact();
     return indexed;
   }
 
@@ -462,8 +464,9 @@ export class SearchIndex {
     const counted: { term: string; rows: Int32Array; docs: number }[] = [];
     for (const term of unique) {
       const rows = await this.termRowsOf(matrix, term);
-      let docs = 0;
-      for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
+      // Every tombstoned row is in `dead`: with none, every row of a list is live (no walk over a common term's rows each search).
+      let docs = matrix.dead.length === 0 ? rows.length : 0;
+      if (matrix.dead.length > 0) for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
       counted.push({ term, rows, docs });
     }
     const byFrequency = counted

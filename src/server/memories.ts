@@ -202,7 +202,8 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       const memory = await onMemory(params.id, () => engine.memory(params.id, namespace));
       const info = memoryInfo(memory);
       if (query.mode === "exact") {
-        const text = await onMemory(params.id, () => engine.recall(params.id, { namespace }));
+        // The text of the row just read: one read, and text and metadata of the same version.
+        const text = await onMemory(params.id, () => engine.textOf(memory));
         return { ...info, text, mode: query.mode };
       }
       const text = await engine.recall(params.id, { namespace, mode: query.mode });

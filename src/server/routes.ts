@@ -55,6 +55,8 @@ interface Documented {
 }
 
 const EMPTY = z.object({}).strict();
+/** The query of a route that declares none: anything passes. Built once (a zod schema built per request costs ~40 µs). */
+const ANY_QUERY = EMPTY.passthrough();
 
 /** The routes a server registered, for the OpenAPI document. */
 export class RouteRegistry {
@@ -86,7 +88,7 @@ export class RouteRegistry {
       config: { role: spec.role },
       handler: async (request, reply) => {
         const params = (spec.params ?? EMPTY).parse(request.params ?? {}) as z.infer<P>;
-        const query = (spec.query ?? EMPTY.passthrough()).parse(request.query ?? {}) as z.infer<Q>;
+        const query = (spec.query ?? ANY_QUERY).parse(request.query ?? {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
         const result = await spec.handler({ params, query, body, scope: request.scope, request, reply });
         if (spec.streams) return reply;

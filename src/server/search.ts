@@ -1,6 +1,5 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { ErrorCode, isMemzipError } from "../errors.js";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import type { SearchHit } from "../search/search.js";
@@ -33,30 +32,36 @@ const Sizes = z.object({
   byCodec: z.record(z.string(), z.object({ memories: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int() })),
 });
 
-/** The first PREVIEW_CHARS characters (code points, so no emoji is cut in half). */
+/**
+ * The first PREVIEW_CHARS characters (code points, as `Array.from` counts them: a surrogate pair is
+ * one, a lone surrogate one too; so no emoji is cut in half). Walks the text once, no array.
+ */
 export function preview(text: string): { preview: string; truncated: boolean } {
-  const points = Array.from(text.length > PREVIEW_CHARS * 2 ? text.slice(0, PREVIEW_CHARS * 2 + 1) : text);
-  return points.length > PREVIEW_CHARS ? { preview: points.slice(0, PREVIEW_CHARS).join(""), truncated: true } : { preview: text, truncated: false };
+  // Code points never outnumber UTF-16 units.
+  if (text.length <= PREVIEW_CHARS) return { preview: text, truncated: false };
+  let end = 0;
+  for (let points = 0; points < PREVIEW_CHARS && end < text.length; points++) {
+    const unit = text.charCodeAt(end);
+    end += unit >= 0xd800 && unit <= 0xdbff && end + 1 < text.length && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+  }
+  return end < text.length ? { preview: text.slice(0, end), truncated: true } : { preview: text, truncated: false };
 }
 
 /** Search, related, stats and verify: each answers for the key's namespaces only. */
 export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine, limits } = context;
 
-  // A hit whose memory was deleted between the ranking and its preview is left out (the search raced the delete).
-  const withPreviews = async (hits: SearchHit[]) => ({
-    hits: (
-      await Promise.all(
-        hits.map(async (hit) => {
-          const text = await engine.recall(hit.id, { namespace: hit.namespace }).catch((error: unknown) => {
-            if (isMemzipError(error, ErrorCode.NOT_FOUND)) return undefined;
-            throw error;
-          });
-          return text === undefined ? undefined : { id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) };
-        }),
-      )
-    ).filter((hit) => hit !== undefined),
-  });
+  // A hit whose memory was deleted (or expired) between the ranking and its preview is left out (the search raced the delete).
+  // The texts come from one batch read of the hits' rows.
+  const withPreviews = async (hits: SearchHit[]) => {
+    const texts = await engine.texts(hits.map((hit) => ({ id: hit.id, namespace: hit.namespace })));
+    return {
+      hits: hits.flatMap((hit, i) => {
+        const text = texts[i];
+        return text === undefined ? [] : [{ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) }];
+      }),
+    };
+  };
 
   registry.add(app, {
     method: "POST",

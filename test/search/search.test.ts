@@ -142,6 +142,25 @@ describe("search over a store", () => {
     assert.equal((await reopened.searchMemories("quarterly budget", { limit: 1 }))[0]?.id, "budget");
   });
 
+  it("counts a term's memories without the deleted ones: a common term becomes selective once most of its memories are gone", async () => {
+    await using dir = tempDir();
+    // 600 memories hold "glacier": over the 500 a term may hold and still count when it is not among the query's two rarest.
+    await using engine = Engine.open({ db: join(dir.path, "common.db"), cache: "off", workers: 0 });
+    await engine.rememberMany([
+      ...Array.from({ length: 600 }, (_, i) => ({ id: `g${i}`, text: `glacier survey note number ${i}` })),
+      { id: "alpha", text: "the alpha borehole log" },
+      { id: "beta", text: "the beta borehole log" },
+    ]);
+    const ids = async () => (await engine.searchMemories("alpha beta glacier", { mode: "keyword", limit: 1000 })).map((h) => h.id);
+    // Common: left out of the ranking.
+    assert.deepEqual((await ids()).sort(), ["alpha", "beta"]);
+    // 200 of them deleted (too few to compact the index: their rows stay, dead, in the term's list held in memory).
+    for (let i = 0; i < 200; i++) await engine.forget(`g${i}`);
+    const after = await ids();
+    assert.equal(after.length, 2 + 400, "400 left: the term counts, and only live memories are found");
+    assert.ok(after.every((id) => !id.startsWith("g") || Number(id.slice(1)) >= 200), "no deleted memory is found");
+  });
+
   it("embeds with a GGUF model when searchEmbedder names one, and re-indexes under the new embedder", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "llama.db");

@@ -414,6 +414,11 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await search.documentFrequency("atlas"), 1);
       assert.equal(await search.documentFrequency("nothing"), 0);
       assert.equal(await search.indexedCount(), 2);
+      // A count against a bound: exact up to it, "more" past it.
+      assert.equal(await search.indexedCount(5), 2);
+      assert.equal(await search.indexedCount(2), 2);
+      assert.ok((await search.indexedCount(1)) > 1);
+      assert.ok((await search.indexedCount(0)) > 0);
       assert.equal(await search.vectorBytes(), 4);
       const bytes = await search.bytes();
       assert.ok(bytes.vectors > 0 && bytes.terms > 0 && bytes.other >= 0, JSON.stringify(bytes));

@@ -98,7 +98,8 @@ export class PgSearchIndex implements SearchIndexStore {
     return (await this.database.query<{ n: number }>("SELECT count(*) AS n FROM search_terms WHERE terms @@ $1::tsquery", [termQuery(term)]))[0]?.n ?? 0;
   }
 
-  async indexedCount(): Promise<number> {
+  async indexedCount(atMost?: number): Promise<number> {
+    if (atMost !== undefined) return (await this.database.query<{ n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM search_vectors LIMIT $1) t", [Math.max(0, Math.floor(atMost)) + 1]))[0]?.n ?? 0;
     return (await this.database.query<{ n: number }>("SELECT count(*) AS n FROM search_vectors"))[0]?.n ?? 0;
   }
 

@@ -169,8 +169,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return (this.statements.frequency.get(term) as number | undefined) ?? 0;
   }
 
-  async indexedCount(): Promise<number> {
-    return this.statements.indexed.get() as number;
+  async indexedCount(atMost?: number): Promise<number> {
+    return (atMost === undefined ? this.statements.indexed.get() : this.statements.indexedUpTo.get(Math.max(0, Math.floor(atMost)) + 1)) as number;
   }
 
   /** PRAGMA data_version (changes made by other connections) and total_changes() (this connection's own). */
@@ -250,6 +250,7 @@ function prepare(db: Database.Database) {
     setKey: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('key', ?)"),
     frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
     indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
+    indexedUpTo: db.prepare("SELECT count(*) FROM (SELECT 1 FROM search_vectors LIMIT ?)").pluck(),
     pending: db.prepare(
       "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL ORDER BY m.seq LIMIT ?",
     ),
