@@ -2,11 +2,13 @@
  * `npm run train:entities`: trains the name tagger (src/semantic/entities-tagger.ts) on the team's
  * labelled sets (ENTITY_TRAINING_SETS: every set measured so far) and the synthetic texts
  * (src/semantic/entities-synth.ts), and writes assets/entity-tagger.json. With `--cv`, first compares
- * settings by leave-one-set-out cross-validation on unseen sets 5 and 6 — the sets neither the rules
- * nor the tagger's settings were tuned on: each is tagged by a tagger trained on every other set —
- * and prints the tables (per language, and per type for person / organization / place).
+ * settings by leave-one-set-out cross-validation on held-out sets (CV_SETS, by number; default 5, 6 and 7): each
+ * is tagged by a tagger trained on every other set — and prints the tables (per language, and per type for person /
+ * organization / place). CV_SETTINGS lists settings ("2000-v": 2000 synthetic texts, Viterbi; "-g" greedy; "-z" without
+ * the Chinese list features), CV_MODES the modes scored (tagger, union), CV_MISSES a file for every error (JSON lines);
+ * `--no-write` leaves the asset alone.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
@@ -41,7 +43,9 @@ function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity
   });
 }
 
-const CV_SETS = ["entities-v2-unseen-5.json", "entities-v2-unseen-6.json"];
+// The held-out sets, by number (CV_SETS=5,6,7 by default): each is tagged by a tagger trained on every other set.
+const CV_SETS = (process.env.CV_SETS ?? "5,6,7").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
+const CV_MODES = (process.env.CV_MODES ?? "tagger").split(",") as TaggerMode[];
 
 function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: TrainingExample[], settings: readonly Setting[], thresholdsToTry: readonly TaggerThresholds[]): void {
   const held = CV_SETS.flatMap((file) => sets.get(file) as TrainingExample[]);
@@ -60,10 +64,17 @@ function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: Training
       const model = trainWeights(without([...rest, ...synthetic.slice(0, setting.options.synthetic)], setting.drop), setting.options);
       for (const e of without(sets.get(file) as TrainingExample[], setting.drop)) predictions.push(namesOf(model, e.text, e.tokens, e.features));
     }
-    for (const mode of ["union", "tagger"] as TaggerMode[]) {
+    for (const mode of CV_MODES) {
       for (const thresholds of thresholdsToTry) {
         const label = Object.keys(thresholds).length === 0 ? "none" : Object.entries(thresholds).map(([t, v]) => `${t.slice(0, 3)} ${String(v)}`).join(", ");
-        row([setting.name, mode, label, ...scoreRow(cases, (i) => combine((held[i] as TrainingExample).proposal, predictions[i] ?? [], mode, thresholds))]);
+        const predict = (i: number) => combine((held[i] as TrainingExample).proposal, predictions[i] ?? [], mode, thresholds);
+        row([setting.name, mode, label, ...scoreRow(cases, predict)]);
+        // CV_MISSES=file: every held-out text the setting got wrong (one JSON line each), to read the errors.
+        if (process.env.CV_MISSES) {
+          const indexOf = new Map(cases.map((c, i) => [c.text, i]));
+          const misses = scoreEntities({ name: "cv", extract: (text) => predict(indexOf.get(text) as number) }, cases as EntityCase[]).misses;
+          appendFileSync(process.env.CV_MISSES, misses.map((m) => JSON.stringify({ setting: setting.name, mode, ...m })).join("\n") + "\n");
+        }
       }
     }
   }
@@ -79,16 +90,17 @@ if (process.argv.includes("--cv")) {
   const t0 = performance.now();
   const synthetic = syntheticTexts(most).map((t) => ({ ...prepare(t), synthetic: true }));
   console.log(`${most} synthetic texts prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  // "1000" or "1000-z" (without the Chinese list features zo/zp/zcs).
+  // "1000", "1000-z" (without the Chinese list features zo/zp/zcs), "1000-v" (constrained Viterbi, trained as a structured perceptron), "1000-g" (greedy).
   const settings: Setting[] = (process.env.CV_SETTINGS ?? "0,1000,3000").split(",").map((n) => ({
     name: `synthetic ${n}`,
-    options: { ...DEFAULT_TRAIN_OPTIONS, synthetic: Number.parseInt(n, 10) },
-    ...(n.endsWith("-z") ? { drop: /^z(?:o|p|cs)/ } : {}),
+    options: { ...DEFAULT_TRAIN_OPTIONS, synthetic: Number.parseInt(n, 10), ...(n.includes("-v") ? { decoder: "viterbi" as const } : n.includes("-g") ? { decoder: "greedy" as const } : {}) },
+    ...(n.includes("-z") ? { drop: /^z(?:o|p|cs)/ } : {}),
   }));
   const thresholds: TaggerThresholds[] = JSON.parse(process.env.CV_THRESHOLDS ?? "[{}]") as TaggerThresholds[];
   crossValidate(sets, synthetic, settings, thresholds);
 }
+if (process.argv.includes("--no-write")) process.exit(0);
 const file = train([...texts, ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic)], DEFAULT_TRAIN_OPTIONS);
-const json = JSON.stringify({ version: file.version, labels: file.labels, scale: file.scale, fingerprint: trainingFingerprint(ENTITY_TRAINING_SETS.map(readSet)), weights: file.weights });
+const json = JSON.stringify({ version: file.version, labels: file.labels, scale: file.scale, ...(file.decoder ? { decoder: file.decoder } : {}), fingerprint: trainingFingerprint(ENTITY_TRAINING_SETS.map(readSet)), weights: file.weights });
 writeFileSync(join(ROOT, "assets", "entity-tagger.json"), `${json}\n`);
 console.log(`assets/entity-tagger.json: ${Object.keys(file.weights).length} features, ${(json.length / 1024).toFixed(0)} KB`);

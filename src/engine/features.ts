@@ -25,7 +25,7 @@ export type EngineSearchOptions = Omit<SearchOptions, "only"> & {
   filter?: Omit<MemoryFilter, "namespaces">;
 };
 
-export type SemanticStats = { fallbacks: number; skipped: number; described: number; json: SemanticLayer["json"]; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] };
+export type SemanticStats = { fallbacks: number; skipped: number; described: number; entityFallbacks: number; json: SemanticLayer["json"]; backends: ReturnType<ModelRouter["stats"]>; events: ModelRouter["events"] };
 
 export interface FeatureParts {
   store: Store;
@@ -79,7 +79,7 @@ export class Features {
   async semanticStats(): Promise<SemanticStats | undefined> {
     const layer = await this.semanticLayer();
     if (!layer) return undefined;
-    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, json: { ...layer.json }, backends: layer.router.stats(), events: layer.router.events };
+    return { fallbacks: layer.router.fallbacks, skipped: layer.skipped, described: layer.described, entityFallbacks: layer.entityFallbacks, json: { ...layer.json }, backends: layer.router.stats(), events: layer.router.events };
   }
 
   /**

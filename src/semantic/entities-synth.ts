@@ -85,6 +85,44 @@ const ZH_TEMPLATES = [
   "{P}发现{O}的计费有问题：{L}的用户被扣了两次钱。",
   "每周和{P}同步：{O}续约、{L}招聘。",
   "用户在{L}长大，毕业于{O}。",
+  // Frames with the name inside the sentence, after verbs and prepositions, and names beside other types.
+  "周三评审前找{P}要{L}那几家供应商的合同。",
+  "{L}的客户{P}反馈新版本上小组件会崩溃。",
+  "{O}的{N}元设备预算，{P}已经批了。",
+  "{O}那边由{P}对接，培训定在{L}。",
+  "{P}换了新邮箱，旧的不再用了。",
+  "{P}上个月从{O}离职，下个月去{L}的{O}。",
+  "{P}加入了{O}，之前在{O}干了两年。",
+  "{O}派{P}去{L}出差一周。",
+  "{L}那家{O}帮用户订好了八人桌。",
+  "用户在{O}办了卡，每月扣{N}元。",
+  "{O}的账单涨到了{N}元，{P}说要查一下。",
+  "{O}每月收我们{N}元，{O}一年{N}元。",
+  "{P}从{L}搬到{L}，现在在{O}写代码。",
+  "{P}周五早上从{L}飞{L}。",
+  "请{P}把报告发给{O}的{P}。",
+  "{P}负责{L}分公司的调研报告，三周内交。",
+  "寄到{L}的箱子要四天，这是{O}的{P}说的。",
+  "{O}确认了订单，货从{L}发出。",
+  "用户在{O}看的病，{P}医生让下周复查。",
+  "{P}觉得{O}的报价太高，想再问问{O}。",
+  "明天上午和{P}、{P}在{L}碰头。",
+  "{P}在{L}的{O}做监测。",
+  "{O}和{O}签了三年的合作协议，{P}牵头。",
+  "下周去{L}，住在{O}，{P}来接机。",
+  "{P}的电话换了，新号码问{P}要。",
+  "{L}仓库的货由{O}来提，{P}说早上到。",
+  "{O}的{P}要求月底前拿到{L}工厂的审计结果。",
+  "这个月{O}给{L}办公室开了{N}元的发票。",
+  "{P}推荐了{L}的一家店，叫{O}。",
+  "跟{O}的{P}约了周四下午三点的电话。",
+  // A name right before a one-character verb or adverb (提, 给, 老是, 管): the name ends before it.
+  "工单 OPS-{N} 是{P}提的，还没人接。",
+  "这是{O}的{P}给的报价。",
+  "{L}的{P}老是收不到推送。",
+  "{L}那间仓库归{P}管，去之前先打电话。",
+  "{P}刚把{O}的合同发过来。",
+  "{P}先别付{O}的发票，金额不对。",
 ];
 
 const EN_ORG_STEMS = [
@@ -106,8 +144,11 @@ const ZH_TRADES = [
   "科技", "物流", "快运", "置业", "茶业", "医院", "研究所", "银行", "证券", "大药房", "玻璃厂", "快递", "光电", "微电子", "贸易", "食品", "乳业", "设计", "咨询",
   "律师事务所", "研究院", "大学", "实验室", "集团", "有限公司", "传媒", "小馆", "工作室", "软件", "网络", "数据", "智能", "能源", "制药", "生物", "电器", "服饰",
   "保险", "基金", "资本", "教育", "地产", "建设", "航空", "汽车", "机械", "矿业", "纺织", "陶艺", "水产", "勘察院", "交易中心", "印刷厂", "餐厅", "书店", "宠物医院",
+  "互娱", "财税", "绒业", "羊绒厂", "口腔", "仓储", "理疗中心", "云", "文档", "笔记", "物产", "国际旅行社", "旅行社", "农商行", "人民医院", "海洋科技", "气象研究所",
+  "水产研究所", "火锅", "酒店", "客栈", "民宿", "茶馆", "面馆", "烘焙", "家政", "装饰", "药业", "环保", "新材料", "电力", "燃气", "水务", "租赁", "传感", "半导体",
+  "控股", "实业", "投资", "会计师事务所", "体检中心", "培训学校", "幼儿园", "中学", "出版社", "报社", "电视台", "基金会", "协会", "委员会", "合作社", "农场", "牧业",
 ];
-const ZH_TITLES = ["", "", "", "", "", "", "经理", "老师", "师傅", "教授", "医生", "总"];
+const ZH_TITLES = [...Array<string>(36).fill(""), "经理", "老师", "师傅", "教授", "医生", "总", "先生", "女士", "主任"];
 const EN_TITLES = ["", "", "", "", "", "", "", "", "Dr. ", "Ms. ", "Mr. ", "Prof. "];
 
 function collectNames(value: unknown): string[] {
@@ -151,19 +192,31 @@ export function syntheticTexts(count: number, seed = 7): LabelledText[] {
     if (r < 0.45) return `${pick(enLast)} ${pick(EN_TRADES)}`;
     return `${pick(EN_ORG_STEMS)} ${pick(EN_TRADES)}`;
   };
+  const singles = [...ZH_SINGLE_SURNAMES];
+  // Given names: faker's, or one or two characters drawn from them (names faker never lists).
+  const givenChars = [...new Set(zhGiven.join(""))].sort();
+  const given = () => {
+    const r = random();
+    if (r < 0.5) return pick(zhGiven);
+    return r < 0.65 ? pick(givenChars) : `${pick(givenChars)}${pick(givenChars)}`;
+  };
   const zhPerson = () => {
     const r = random();
-    if (r < 0.06) return `小${pick(zhGiven).slice(-1)}`;
-    if (r < 0.1) return `阿${pick(zhGiven).slice(-1)}`;
-    const surname = r < 0.2 ? pick(compounds) : pick([...ZH_SINGLE_SURNAMES]);
+    if (r < 0.05) return `小${pick(givenChars)}`;
+    if (r < 0.08) return `阿${pick(givenChars)}`;
+    if (r < 0.1) return `${pick(givenChars)}${pick(givenChars)}`.replace(/^(.)(.)$/u, "$1$1");
+    if (r < 0.13) return `${random() < 0.7 ? "老" : "小"}${pick(singles)}`;
+    const surname = r < 0.16 ? pick(compounds) : pick(singles);
     const title = pick(ZH_TITLES);
-    return title ? `${surname}${random() < 0.5 ? "" : pick(zhGiven)}${title}` : `${surname}${pick(zhGiven)}`;
+    return title ? `${surname}${random() < 0.6 ? "" : given()}${title}` : `${surname}${given()}`;
   };
+  const orgChars = [...ZH_ORG_CHARS];
   const zhOrg = () => {
     const r = random();
-    if (r < 0.25) return `${pick(zhPlaces)}${pick(ZH_TRADES)}`;
-    const stem = `${pick([...ZH_ORG_CHARS])}${pick([...ZH_ORG_CHARS])}`;
-    return `${stem}${pick(ZH_TRADES)}`;
+    if (r < 0.2) return `${pick(zhPlaces)}${pick(ZH_TRADES)}`;
+    if (r < 0.35) return `${pick(givenChars)}${pick(orgChars)}${pick(ZH_TRADES)}`;
+    if (r < 0.42) return `${pick(orgChars)}${pick(givenChars)}${pick(orgChars)}${pick(ZH_TRADES)}`;
+    return `${pick(orgChars)}${pick(orgChars)}${pick(ZH_TRADES)}`;
   };
   const texts: LabelledText[] = [];
   for (let i = 0; i < count; i++) {

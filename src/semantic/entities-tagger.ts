@@ -6,7 +6,7 @@ import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
  * A small statistical tagger for the names (person, organisation, place) beside the rules: an
- * averaged perceptron over BIO labels, decoded greedily left to right. English tokens carry their
+ * averaged perceptron over BIO labels, decoded by a constrained Viterbi search (no I-x but after B-x or I-x). English tokens carry their
  * word shape, lower-case form, prefixes and suffixes, neighbours, compromise's tags, gazetteer hits
  * (world places, first names and surnames); Chinese characters carry jieba's word boundaries and
  * part-of-speech tags, the surname table, neighbours. Both carry the rules+nlp extractor's own
@@ -86,6 +86,10 @@ function zhListFeatures(tokens: readonly Token[]): string[][] {
   return features;
 }
 
+/** A token's character class: H Han, L letters, D digits, P punctuation, S other, # none (the text's ends). */
+const classOf = (token: Token | undefined) =>
+  !token ? "#" : token.han ? "H" : /^\p{L}/u.test(token.text) ? "L" : /^\p{N}/u.test(token.text) ? "D" : /^\p{P}$/u.test(token.text) ? "P" : "S";
+
 const bucket = (n: number) => (n <= 0 ? "0" : String(Math.min(6, Math.floor(Math.log10(n)))));
 
 /** The static features of every token of a text (the previous label's features are added while decoding). */
@@ -111,6 +115,8 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
     if (!previous || /^[.!?;:。！？；：\n]$/u.test(previous.text)) f.push("first");
     if (token.han) {
       f.push(`c-1c=${at(i - 1)}${at(i)}`, `cc+1=${at(i)}${at(i + 1)}`, `c-1c+1=${at(i - 1)}|${at(i + 1)}`);
+      // Character classes around it (Han, Latin, digits, punctuation, the ends of the text): names meet numbers, codes and punctuation.
+      f.push(`k=${classOf(tokens[i - 2])}${classOf(previous)}_${classOf(tokens[i + 1])}${classOf(tokens[i + 2])}`);
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
@@ -155,7 +161,7 @@ export function proposalFeatures(tokens: readonly Token[], proposal: readonly En
 }
 
 /** Label indexes allowed after a label: I-x only after B-x or I-x. */
-const allowed = (previous: number, label: number) => {
+export const allowed = (previous: number, label: number) => {
   const name = LABELS[label] as string;
   if (!name.startsWith("I-")) return true;
   const before = LABELS[previous] ?? "O";
@@ -166,28 +172,106 @@ export interface TaggerWeights {
   labels: readonly string[];
   /** Feature → one weight per label. */
   weights: Map<string, Float64Array | number[]>;
+  /** How labels are chosen: `greedy` left to right, or `viterbi` (the best label sequence). Default: greedy. */
+  decoder?: TaggerDecoder;
 }
 
-function decode(model: TaggerWeights, features: readonly string[][]): { labels: number[]; margins: number[] } {
+/** `greedy`: each token's best label given the previous choice; `viterbi`: the best-scoring sequence of labels over the whole text (both only ever put I-x after B-x or I-x). */
+export type TaggerDecoder = "greedy" | "viterbi";
+
+type WeightMap = ReadonlyMap<string, Float64Array | number[]>;
+
+/** Adds the weights of `features` into `scores` (one per label). */
+function addWeights(weights: WeightMap, features: Iterable<string>, scores: Float64Array): void {
+  for (const feature of features) {
+    const w = weights.get(feature);
+    if (w) for (let l = 0; l < scores.length; l++) scores[l] = (scores[l] as number) + (w[l] as number);
+  }
+}
+
+/** The features of the previous label (added to a token's static features while decoding). */
+export const previousLabelFeatures = (static_: readonly string[], previous: number): [string, string] => [`y-1=${previous}`, `y-1|${static_[1]}=${previous}`];
+
+/** The best label at each token given the one before it, left to right; and each token's margin over the next best allowed label. */
+export function greedyDecode(weights: WeightMap, features: readonly (readonly string[])[], keep: (feature: string) => boolean = () => true): { labels: number[]; margins: number[] } {
   const labels: number[] = [];
   const margins: number[] = [];
   const scores = new Float64Array(LABELS.length);
   let previous = 0;
   for (const static_ of features) {
     scores.fill(0);
-    for (const feature of [...static_, `y-1=${previous}`, `y-1|${static_[1]}=${previous}`]) {
-      const w = model.weights.get(feature);
-      if (w) for (let l = 0; l < scores.length; l++) scores[l] = (scores[l] as number) + (w[l] as number);
-    }
-    let best = 0;
-    for (let l = 1; l < scores.length; l++) if (allowed(previous, l) && (scores[l] as number) > (scores[best] as number)) best = l;
-    let second = -Infinity;
-    for (let l = 0; l < scores.length; l++) if (l !== best && allowed(previous, l)) second = Math.max(second, scores[l] as number);
+    addWeights(weights, static_.filter(keep), scores);
+    addWeights(weights, previousLabelFeatures(static_, previous), scores);
+    const { best, margin } = bestAllowed(scores, previous);
     labels.push(best);
-    margins.push((scores[best] as number) - second);
+    margins.push(margin);
     previous = best;
   }
   return { labels, margins };
+}
+
+function bestAllowed(scores: Float64Array, previous: number): { best: number; margin: number } {
+  let best = 0;
+  for (let l = 1; l < scores.length; l++) if (allowed(previous, l) && (scores[l] as number) > (scores[best] as number)) best = l;
+  let second = -Infinity;
+  for (let l = 0; l < scores.length; l++) if (l !== best && allowed(previous, l)) second = Math.max(second, scores[l] as number);
+  return { best, margin: (scores[best] as number) - second };
+}
+
+/**
+ * The label sequence with the highest total score (static features plus the previous label's
+ * features), among those that never put I-x after anything but B-x or I-x; each token's margin is
+ * its label's score over the next best allowed one, given the label chosen before it.
+ */
+export function viterbiDecode(weights: WeightMap, features: readonly (readonly string[])[], keep: (feature: string) => boolean = () => true): { labels: number[]; margins: number[] } {
+  const L = LABELS.length;
+  const T = features.length;
+  if (T === 0) return { labels: [], margins: [] };
+  // local[t][p * L + l]: the score of label l at token t after label p.
+  const local: Float64Array[] = [];
+  const best = new Float64Array(T * L).fill(-Infinity);
+  const back = new Int8Array(T * L);
+  const staticScores = new Float64Array(L);
+  const scores = new Float64Array(L);
+  for (let t = 0; t < T; t++) {
+    const static_ = features[t] as readonly string[];
+    staticScores.fill(0);
+    addWeights(weights, static_.filter(keep), staticScores);
+    const table = new Float64Array(L * L);
+    for (let p = 0; p < (t === 0 ? 1 : L); p++) {
+      scores.set(staticScores);
+      addWeights(weights, previousLabelFeatures(static_, p), scores);
+      table.set(scores, p * L);
+      const before = t === 0 ? 0 : (best[(t - 1) * L + p] as number);
+      if (before === -Infinity) continue;
+      for (let l = 0; l < L; l++) {
+        if (!allowed(p, l)) continue;
+        const total = before + (scores[l] as number);
+        if (total > (best[t * L + l] as number)) {
+          best[t * L + l] = total;
+          back[t * L + l] = p;
+        }
+      }
+    }
+    local.push(table);
+  }
+  const labels = new Array<number>(T).fill(0);
+  let last = 0;
+  for (let l = 1; l < L; l++) if ((best[(T - 1) * L + l] as number) > (best[(T - 1) * L + last] as number)) last = l;
+  labels[T - 1] = last;
+  for (let t = T - 1; t > 0; t--) labels[t - 1] = back[t * L + (labels[t] as number)] as number;
+  const margins = labels.map((label, t) => {
+    const previous = t === 0 ? 0 : (labels[t - 1] as number);
+    const row = (local[t] as Float64Array).subarray(previous * L, previous * L + L);
+    let second = -Infinity;
+    for (let l = 0; l < L; l++) if (l !== label && allowed(previous, l)) second = Math.max(second, row[l] as number);
+    return (row[label] as number) - second;
+  });
+  return { labels, margins };
+}
+
+function decode(model: TaggerWeights, features: readonly string[][]): { labels: number[]; margins: number[] } {
+  return model.decoder === "viterbi" ? viterbiDecode(model.weights, features) : greedyDecode(model.weights, features);
 }
 
 /** A name the tagger found, with its score: the least margin over its tokens between the chosen label and the next best. */
@@ -267,6 +351,8 @@ export interface TaggerFile {
   scale: number;
   /** `trainingFingerprint` of the code that trained these weights (src/semantic/entities-train.ts). */
   fingerprint?: string;
+  /** The decoder the weights were trained with (default: greedy). */
+  decoder?: TaggerDecoder;
   weights: Record<string, string>;
 }
 
@@ -285,7 +371,7 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
     }
     weights.set(feature, w);
   }
-  return { labels: file.labels, weights };
+  return { labels: file.labels, weights, ...(file.decoder ? { decoder: file.decoder } : {}) };
 }
 
 export const TAGGER_ASSET = new URL("../../../assets/entity-tagger.json", import.meta.url);
@@ -300,7 +386,7 @@ export function loadTagger(): TaggerWeights {
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 5 and 6 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 5, 6 and 7 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**

@@ -4,6 +4,8 @@ import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
 import { checkBackendUrl } from "../model/egress.js";
+import type { Entity, EntityExtractor } from "./entities.js";
+import { entityExtractor as rulesNlpExtractor } from "./entities-nlp.js";
 import { defaultEntityExtractor } from "./entities-tagger.js";
 import { LlamaBackend } from "../model/llama-backend.js";
 import { OllamaBackend, OpenAiBackend } from "../model/remote-backends.js";
@@ -103,16 +105,38 @@ export class SemanticLayer {
   described = 0;
   /** Answers that were not valid JSON: repaired without a call, asked again, or given up on (the memory is then skipped). */
   readonly json = { repaired: 0, retries: 0, failed: 0 };
+  /**
+   * Texts whose entities the default extractor (the trained tagger over rules+nlp) failed on — a
+   * missing or broken assets/entity-tagger.json — and that took the rules+nlp entities instead;
+   * `entityError` is the last such failure's message. The write goes on either way.
+   */
+  entityFallbacks = 0;
+  entityError: string | undefined;
 
   private constructor(
     readonly router: ModelRouter,
     private readonly options: SemanticOptions,
+    private readonly entities: EntityExtractor,
   ) {}
 
-  static async create(options: SemanticOptions, retry: { retries: number; rateLimit: { perSecond: number; burst: number } }): Promise<SemanticLayer> {
+  /** `entities`: the extractor whose entities join the model's (default: `defaultEntityExtractor`). */
+  static async create(options: SemanticOptions, retry: { retries: number; rateLimit: { perSecond: number; burst: number } }, entities: EntityExtractor = defaultEntityExtractor): Promise<SemanticLayer> {
     const backends: TextBackend[] = [];
     for (const config of options.backends) backends.push(await createBackend(config, retry));
-    return new SemanticLayer(new ModelRouter(backends, { ...(options.order ? { order: options.order } : {}), ...(options.routes ? { routes: options.routes } : {}) }), options);
+    return new SemanticLayer(new ModelRouter(backends, { ...(options.order ? { order: options.order } : {}), ...(options.routes ? { routes: options.routes } : {}) }), options, entities);
+  }
+
+  /** The text's entities from the extractor, else (it threw) from the rules+nlp extractor, counted. */
+  private entitiesOf(text: string): Entity[] {
+    try {
+      return this.entities.extract(text);
+    } catch (error) {
+      this.entityFallbacks++;
+      this.entityError = error instanceof Error ? error.message : String(error);
+      // Said once per layer (a broken asset would otherwise warn on every write); counted every time.
+      if (this.entityFallbacks === 1) process.emitWarning(`entity extraction failed (${this.entityError}); using the rules+nlp entities`, { code: "MEMZIP_ENTITY_FALLBACK" });
+      return rulesNlpExtractor.extract(text);
+    }
   }
 
   /**
@@ -122,10 +146,10 @@ export class SemanticLayer {
    */
   async describe(text: string, kind?: string, language?: string): Promise<{ status: "on"; record: SemanticRecord } | { status: "skipped"; reason: string }> {
     const maxChars = this.options.summaryChars ?? 280;
-    const rules = defaultEntityExtractor.extract(text);
-    const messages = summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}), ...(language ? { language } : {}) });
     const retries = this.options.jsonRetries ?? 1;
     try {
+      const rules = this.entitiesOf(text);
+      const messages = summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}), ...(language ? { language } : {}) });
       for (let attempt = 0; ; attempt++) {
         const answer = await this.router.generate({ messages, maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) }, this.router.classify(text, kind));
         try {

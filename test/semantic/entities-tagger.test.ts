@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
-import { defaultEntityExtractor, loadTagger, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, tagNames } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, tagNames, viterbiDecode } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
@@ -27,6 +27,40 @@ describe("entity tagger", () => {
     // weights trained on a small subset by the same code, which changes with any feature or trainer change.
     const asset = JSON.parse(readFileSync(TAGGER_ASSET, "utf8")) as { fingerprint?: string };
     assert.equal(trainingFingerprint(ENTITY_TRAINING_SETS.map(fixture)), asset.fingerprint, "run npm run train:entities and commit assets/entity-tagger.json");
+  });
+
+  it("the Viterbi decoder finds the best label sequence that never puts I-x after O or another type; greedy cannot look ahead", () => {
+    const label = (name: string) => LABELS.indexOf(name as (typeof LABELS)[number]);
+    const row = (scores: Record<string, number>) => LABELS.map((name) => scores[name] ?? 0);
+    // Token "a" leans O, then "b" is strongly inside a person's name: I-person after O is not allowed.
+    const weights = new Map<string, number[]>([
+      ["w=a", row({ O: 1, "B-person": 0.5, "I-person": 10 })],
+      ["w=b", row({ O: 0, "B-person": 1, "I-person": 3, "I-place": 2.5 })],
+    ]);
+    const features = [
+      ["b", "w=a"],
+      ["b", "w=b"],
+    ];
+    const names = (labels: number[]) => labels.map((l) => LABELS[l]);
+    // Greedy: O for "a" (I-person cannot start a text), then B-person (I-person cannot follow O): 1 + 1.
+    assert.deepEqual(names(greedyDecode(weights, features).labels), ["O", "B-person"]);
+    // Viterbi: B-person I-person scores 0.5 + 3, more than any other allowed sequence.
+    const viterbi = viterbiDecode(weights, features);
+    assert.deepEqual(names(viterbi.labels), ["B-person", "I-person"]);
+    assert.deepEqual(viterbi.margins, [0.5 - 1, 3 - 1], "margins: the label's score over the next best allowed one after the chosen previous label");
+    // The previous label's features count: a strong "O after B-person" weight on "b" makes "a" a name alone (0.5 + 5).
+    weights.set(`y-1|w=b=${label("B-person")}`, row({ O: 5 }));
+    assert.deepEqual(names(viterbiDecode(weights, features).labels), ["B-person", "O"]);
+    // On random weights, no decoded sequence ever breaks the constraint.
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 10 - 5;
+    for (let trial = 0; trial < 50; trial++) {
+      const tokens = Array.from({ length: 8 }, (_, i) => ["b", `w=t${i}`]);
+      const noisy = new Map(tokens.map(([, f]) => [f as string, LABELS.map(() => random())]));
+      for (let p = 0; p < LABELS.length; p++) for (let t = 0; t < 8; t++) noisy.set(`y-1|w=t${t}=${p}`, LABELS.map(() => random()));
+      const { labels } = viterbiDecode(noisy, tokens);
+      labels.forEach((l, i) => assert.ok(allowed(i === 0 ? 0 : (labels[i - 1] as number), l), `${names(labels).join(" ")}`));
+    }
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {

@@ -4,7 +4,9 @@ import { describe, it } from "node:test";
 import { parseLooseJson } from "../../src/codec/json-repair.js";
 import { Engine } from "../../src/engine.js";
 import type { GenerateRequest, GenerateResult, TextBackend } from "../../src/model/backend.js";
+import type { EntityExtractor } from "../../src/semantic/entities.js";
 import { detectLanguage } from "../../src/semantic/language.js";
+import { SemanticLayer } from "../../src/semantic/semantic.js";
 import { CLI, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 import { FakeLlmServer } from "../model/fake-llm-server.js";
 
@@ -139,6 +141,38 @@ describe("memories in their own language", () => {
       assert.equal(server.requests.length, 6);
     } finally {
       await engine.close();
+      await server.kill();
+    }
+  });
+
+  it("an entity extractor that throws (a missing or broken tagger asset) does not fail the write: the rules+nlp entities are used, counted", async () => {
+    const server = await FakeLlmServer.start(new ScriptedBackend(['{"summary": "mail Ana", "entities": []}']));
+    const broken: EntityExtractor = {
+      name: "broken",
+      extract() {
+        throw new Error("ENOENT: assets/entity-tagger.json");
+      },
+    };
+    const layer = await SemanticLayer.create(semanticOn(server), { retries: 0, rateLimit: { perSecond: 0, burst: 0 } }, broken);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? "");
+    process.on("warning", onWarning);
+    try {
+      const text = "Mail ana@example.com the invoice INV-2026-0193.";
+      const first = await layer.describe(text, "note", "en");
+      const second = await layer.describe(text, "note", "en");
+      for (const described of [first, second]) {
+        assert.equal(described.status, "on");
+        if (described.status === "on") assert.deepEqual(described.record.entities.filter((e) => e.type === "email").map((e) => e.text), ["ana@example.com"]);
+      }
+      assert.equal(layer.entityFallbacks, 2);
+      assert.match(layer.entityError ?? "", /entity-tagger\.json/);
+      assert.equal(layer.skipped, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, ["MEMZIP_ENTITY_FALLBACK"], "warned once");
+    } finally {
+      process.off("warning", onWarning);
+      await layer.close();
       await server.kill();
     }
   });

@@ -122,10 +122,11 @@ async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: 
   const money = (v: number) => v.toFixed(4);
   const tokens = costs.lines.map((l) => `${l.backend} ${l.calls} calls, ${l.promptTokens}+${l.completionTokens} tokens`).join("; ");
   return {
-    json: { described: stats.described, skipped: stats.skipped, fallbacks: stats.fallbacks, json: stats.json, backends: stats.backends, costs },
+    json: { described: stats.described, skipped: stats.skipped, fallbacks: stats.fallbacks, entityFallbacks: stats.entityFallbacks, json: stats.json, backends: stats.backends, costs },
     human:
       `semantic: ${stats.described} summarized, ${stats.skipped} skipped, ${stats.fallbacks} fallbacks (${tokens}); ` +
       `answers not valid JSON: ${stats.json.repaired} repaired, ${stats.json.retries} asked again, ${stats.json.failed} given up\n` +
+      (stats.entityFallbacks > 0 ? `entities: the tagger failed on ${stats.entityFallbacks} memories, which took the rules+nlp entities\n` : "") +
       `cost ${money(costs.total)} (${money(costs.per1000Memories)} per 1,000 memories); local work ${money(costs.local.cost)} against ${money(costs.local.cloudEquivalent)} in the cloud (saved ${(costs.local.savingsShare * 100).toFixed(0)} %)`,
   };
 }
