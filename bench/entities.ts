@@ -158,8 +158,12 @@ const body = [
   "",
   ...CV_TABLE,
   "",
+  "The cross-validation overstates unseen text: some of the Chinese synthetic frames and organisation endings were written from these sets'",
+  "misses (review of stop 17), and every fold trains on them. Blind set 8, written while tagger v3 was built and never seen by it, is the",
+  "estimate: Chinese 0.890 / 0.864 against the CV's 0.921 / 0.920, Chinese organisations 0.80 / 0.55 against 0.84 / 0.73.",
+  "",
   `On ${newest.name}, by type — precision / recall (expected entities). Target 0.90 / 0.90: ${[entityExtractor, taggerUnion, taggerOnly].map(verdict).join("; ")}.${
-    KNOWN_SETS.some((set) => set.file === newest.file) ? " The tagger is trained on this set: these are not unseen figures (the cross-validation above is the estimate for unseen text)." : ""
+    KNOWN_SETS.some((set) => set.file === newest.file) ? " The tagger is trained on this set: these are not unseen figures." : ""
   }`,
   "",
   "| type | English rules+nlp | English rules+nlp+tagger | English rules+tagger (default) | Chinese rules+nlp | Chinese rules+nlp+tagger | Chinese rules+tagger (default) |",

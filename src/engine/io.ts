@@ -206,12 +206,26 @@ export class ImportExport {
       },
     };
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
-    const imported = await importRecords(withCheckpoint, source, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    const imported = await importRecords(withCheckpoint, options.pinNamespace ? pinnedTo(source, namespace) : source, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
     const report: EngineImportReport = { namespace, ...imported };
     if (!report.aborted) {
       const trained = await this.finishImport(namespace, write);
       if (trained) report.trained = trained;
     }
     return report;
+  }
+}
+
+/** The items of `source`, a record that names another namespace than `namespace` turned into its rejection. */
+async function* pinnedTo(source: AsyncIterable<SourceItem>, namespace: string): AsyncGenerator<SourceItem> {
+  for await (const item of source) {
+    if (!item.ok || item.record.namespace === undefined || item.record.namespace === namespace) {
+      yield item;
+      continue;
+    }
+    const error = new MemzipError(ErrorCode.INVALID_INPUT, `${item.where}: names namespace "${item.record.namespace}", and this import writes to "${namespace}"`, {
+      hint: "Import the file without -n (each record goes to the namespace it names), or drop the records' namespace fields.",
+    });
+    yield { ok: false, error, where: item.where, position: item.position, line: item.line };
   }
 }

@@ -158,6 +158,12 @@ export interface ProgressEvent {
 
 export interface EngineImportOptions extends ImportOptions {
   namespace?: string;
+  /**
+   * Every record goes to `namespace` (the engine's when not given): one that names another is
+   * rejected (E_INVALID_INPUT) and written nowhere. A server's import job and `memzip import -n` pin
+   * it; without it a record's own `namespace` field wins (a whole-store export restores every namespace).
+   */
+  pinNamespace?: boolean;
   codec?: WriteCodecName;
   model?: string;
   /** Continue the import job with this id where its last committed batch ended (JSONL only). */

@@ -47,7 +47,7 @@ export interface FleetWorker {
 /** Starts workers on the store's queue (and its models' queues) over `engine`. */
 export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): FleetWorker {
   // The language detector (tinyld) is loaded at its first use: its module and n-gram tables cost
-  // about 0.6 s of CPU, which the first chunk with a non-English record would pay (in every worker
+  // about 0.2–0.35 s of CPU, which the first chunk with a non-English record would pay (in every worker
   // process). A worker loads it before it takes work. (An English sentence no longer loads it: the
   // English shortcut answers without tinyld.)
   loadLanguageDetector();

@@ -65,7 +65,7 @@ export function detectLanguage(text: string, options: { englishShortcut?: boolea
 }
 
 /**
- * Loads tinyld and its n-gram tables now instead of at the first text that needs them (about 0.6 s
+ * Loads tinyld and its n-gram tables now instead of at the first text that needs them (about 0.2–0.35 s
  * of CPU, which that text's write would pay): a long-lived process (`memzip worker`) calls it
  * before it takes work. An English sentence does not do it: the shortcut below answers it.
  */

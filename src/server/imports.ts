@@ -120,33 +120,37 @@ class UploadGuard extends Transform {
     done(this.namespace === undefined ? null : this.check(Buffer.alloc(0), true));
   }
 
-  /** Checks the complete lines of `carry + chunk`; only lines that mention "namespace" are parsed. */
+  /**
+   * Checks the complete lines of `carry + chunk`, each read as the importer reads it (a leading BOM
+   * dropped; JSON escapes in keys decoded: every line is parsed, not only those that spell "namespace").
+   */
   private check(chunk: Buffer, last: boolean): HttpError | null {
     const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     const end = last ? data.length : data.lastIndexOf(10) + 1;
     this.carry = data.subarray(end);
     if (end === 0) return null;
     const complete = data.subarray(0, end);
-    if (!complete.includes('"namespace"')) {
-      for (let i = complete.indexOf(10); i !== -1; i = complete.indexOf(10, i + 1)) this.line++;
-      return null;
-    }
-    for (const text of complete.toString("utf8").split("\n")) {
+    for (let from = 0; from < complete.length; ) {
+      const newline = complete.indexOf(10, from);
+      const to = newline === -1 ? complete.length : newline;
+      const bytes = complete.subarray(from, to);
+      from = to + 1;
       this.line++;
-      if (!text.includes('"namespace"')) continue;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(lineDecoder.decode(bytes));
       } catch {
         continue; // the import reports the bad line itself
       }
       const named = (parsed as { namespace?: unknown } | null)?.namespace;
       if (named !== undefined && named !== this.namespace) return otherNamespace(this.line, this.namespace as string);
     }
-    if (!last) this.line--; // split counted the empty piece after the last newline
     return null;
   }
 }
+
+/** As the JSONL reader decodes a line: a leading BOM is dropped (an invalid byte becomes U+FFFD here; the import rejects that line). */
+const lineDecoder = new TextDecoder("utf-8");
 
 // The rest of an oversized upload is not read: the connection closes after the answer.
 const tooLarge = (limit: number) =>
@@ -253,7 +257,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       };
       emit(job, "progress", job.progress);
     };
-    const options = { namespace: job.namespace, signal: context.shutdown, onProgress };
+    // Pinned: a record naming another namespace is rejected where it would be written, whatever the upload check saw.
+    const options = { namespace: job.namespace, pinNamespace: true, signal: context.shutdown, onProgress };
     job.running = (async () => {
       let report: EngineImportReport;
       try {
@@ -300,7 +305,10 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     const records = async function* () {
       for await (const item of readJsonlRecords(job.path, context.shutdown)) {
         read++;
-        if (item.ok) yield item.record;
+        // The job's namespace is pinned here too (the workers write what the chunks hold).
+        if (item.ok && item.record.namespace !== undefined && item.record.namespace !== job.namespace) {
+          rejected.push({ where: `line ${item.line}`, message: `line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${job.namespace}"`, code: ErrorCode.INVALID_INPUT });
+        } else if (item.ok) yield item.record;
         else rejected.push({ where: `line ${item.line}`, message: item.error.message, code: item.error.code });
       }
     };

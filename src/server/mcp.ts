@@ -230,8 +230,14 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     throw notFound(id);
   };
 
-  const withPreviews = async (hits: readonly SearchHit[]) =>
-    Promise.all(hits.map(async (hit) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(await engine.recall(hit.id, { namespace: hit.namespace })) })));
+  // One batch read of the hits' texts; a hit deleted or expired between the ranking and its preview is left out (as REST does).
+  const withPreviews = async (hits: readonly SearchHit[]) => {
+    const texts = await engine.texts(hits.map((hit) => ({ id: hit.id, namespace: hit.namespace })));
+    return hits.flatMap((hit, i) => {
+      const text = texts[i];
+      return text === undefined ? [] : [{ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(text) }];
+    });
+  };
 
   const sizes = (stats: StoreStats, whole: boolean): z.infer<typeof Sizes> => ({
     namespace: stats.namespace,

@@ -41,6 +41,13 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrowFile]).status, 0);
     const copy = join(dir.path, "copy.db");
     assert.equal(memzip(["import", arrowFile, "--db", copy, "--json"]).json().stored, 40);
+
+    // The export names its namespace ("default"): imported with -n into another, every row is rejected and
+    // nothing in "default" is touched (without the pin the rows went back to "default", over newer memories).
+    const staging = memzip(["import", arrowFile, "--db", copy, "-n", "staging", "--json"]);
+    assert.equal(staging.status, 1, staging.stderr);
+    assert.deepEqual([staging.json().stored, staging.json().updated, (staging.json().rejected as unknown[]).length], [0, 0, 40]);
+    assert.equal((memzip(["stats", "--db", copy, "-n", "staging", "--json"]).json() as { memories: number }).memories, 0);
   });
 
   it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {

@@ -84,4 +84,35 @@ describe("export and import round-trip every field of a memory", () => {
       await source.close();
     }
   });
+
+  it("an import pinned to a namespace (a server job, -n) rejects every record naming another, however the file spells it", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "pinned.db"), cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany([{ id: "kept", namespace: "b", text: "b's memory, never overwritten" }]);
+      const jsonl = join(dir.path, "mixed.jsonl");
+      const lines = [
+        JSON.stringify({ id: "plain", text: "in a" }),
+        JSON.stringify({ id: "kept", namespace: "b", text: "named b plainly" }),
+        '{"id": "kept", "\\u006eamespace": "b", "text": "named b through an escaped key"}',
+        `\ufeff${JSON.stringify({ id: "kept", namespace: "b", text: "named b behind a byte order mark" })}`,
+        JSON.stringify({ id: "own", namespace: "a", text: "named its own namespace" }),
+      ];
+      writeFileSync(jsonl, `${lines.join("\n")}\n`);
+      const report = await engine.importJsonl(jsonl, { namespace: "a", pinNamespace: true });
+      assert.equal(report.stored, 2);
+      assert.deepEqual(report.rejected.map((r) => r.where), ["line 2", "line 3", "line 4"]);
+      assert.ok(report.rejected.every((r) => r.code === "E_INVALID_INPUT" && /names namespace "b"/.test(r.message)));
+      assert.equal(await engine.recall("kept", { namespace: "b" }), "b's memory, never overwritten");
+      assert.deepEqual((await engine.list({ namespace: "a" })).map((m) => m.id).sort(), ["own", "plain"]);
+
+      // An Arrow export of b imported with b's rows pinned to a: rejected, nothing written to either.
+      const arrow = await engine.exportArrow("b");
+      const again = await engine.importArrow(arrow, { namespace: "a", pinNamespace: true });
+      assert.deepEqual([again.stored, again.updated, again.rejected.length], [0, 0, 1]);
+      assert.equal((await engine.list({ namespace: "a" })).length, 2);
+    } finally {
+      await engine.close();
+    }
+  });
 });

@@ -81,6 +81,14 @@ describe("server imports and exports", () => {
     assert.equal((await running.engine.stats("b")).memories, 0);
     assert.equal((await running.engine.stats("a")).memories, 200);
     assert.equal(uploadsLeft(), before, "the refused upload's temporary file is removed");
+    // Spelled as the importer reads it but not as the bytes say "namespace": an escaped key, a line behind a byte order mark.
+    const good = jsonl(records.slice(0, 2).map((r) => ({ ...r, id: `y-${r.id}` })));
+    for (const [sneaky, line] of [['{"text": "escaped", "\\u006eamespace": "b"}', 3], [`\ufeff${JSON.stringify({ text: "behind a BOM", namespace: "b" })}`, 3]] as const) {
+      const refused = await post(keyA, "", `${good}${sneaky}\n`);
+      assert.equal(refused.status, 400, sneaky);
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, new RegExp(`line ${line} names another namespace`));
+    }
+    assert.equal((await running.engine.stats("b")).memories, 0);
     // The job's own namespace named in the records is fine.
     const same = await post(keyA, "", jsonl([{ text: "named its own namespace", namespace: "a", id: "own" }]));
     assert.equal(same.status, 202);

@@ -30,7 +30,10 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   try {
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
-        if (item.ok) yield item.record;
+        // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
+        if (item.ok && namespace !== undefined && item.record.namespace !== undefined && item.record.namespace !== namespace) {
+          rejected.push(`line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${namespace}"`);
+        } else if (item.ok) yield item.record;
         else rejected.push(item.error.message);
       }
     };

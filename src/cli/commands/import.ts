@@ -26,8 +26,10 @@ export const importCommand: Command = {
   summary: "batch-compress a JSONL (or Arrow) file into the store",
   usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
-(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. A record
-that names a namespace (a JSONL field, an Arrow column) goes there; the others go to -n. --ttl gives
+(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. Without -n a
+record that names a namespace (a JSONL field, an Arrow column) goes there, the others to the
+default, so a whole-store export restores every namespace; with -n every record goes to NS and
+one that names another namespace is rejected. --ttl gives
 records without their own "expiresAt" one that long after the import writes them. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues.`,
@@ -76,8 +78,11 @@ interrupted import keeps what it finished and a rerun continues.`,
     process.once("SIGINT", onSignal);
     const bar = new ProgressBar(context.stderr, "import", !context.json);
     try {
+      const namespace = context.values.namespace;
       const options = {
         signal: controller.signal,
+        // -n pins the namespace: a record naming another is rejected, never written there.
+        ...(typeof namespace === "string" ? { namespace, pinNamespace: true } : {}),
         end: arrow ? undefined : size,
         ...(batchSize ? { batchSize } : {}),
         ...(codec ? { codec } : {}),
