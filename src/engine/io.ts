@@ -223,7 +223,7 @@ async function* pinnedTo(source: AsyncIterable<SourceItem>, namespace: string): 
       yield item;
       continue;
     }
-    const error = new MemzipError(ErrorCode.INVALID_INPUT, `${item.where}: names namespace "${item.record.namespace}", and this import writes to "${namespace}"`, {
+    const error = new MemzipError(ErrorCode.INVALID_INPUT, `${item.where}: names namespace "${item.record.namespace}", and this import writes to "${namespace}" only (with no fixed namespace, e.g. memzip import without -n, each record goes to the one it names)`, {
       hint: "Import the file without -n (each record goes to the namespace it names), or drop the records' namespace fields.",
     });
     yield { ok: false, error, where: item.where, position: item.position, line: item.line };

@@ -307,7 +307,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         read++;
         // The job's namespace is pinned here too (the workers write what the chunks hold).
         if (item.ok && item.record.namespace !== undefined && item.record.namespace !== job.namespace) {
-          rejected.push({ where: `line ${item.line}`, message: `line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${job.namespace}"`, code: ErrorCode.INVALID_INPUT });
+          rejected.push({ where: `line ${item.line}`, message: `line ${item.line}: names namespace "${item.record.namespace}", and this job writes to "${job.namespace}" only`, code: ErrorCode.INVALID_INPUT });
         } else if (item.ok) yield item.record;
         else rejected.push({ where: `line ${item.line}`, message: item.error.message, code: item.error.code });
       }

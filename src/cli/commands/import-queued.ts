@@ -32,7 +32,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       for await (const item of readJsonlRecords(file, controller.signal)) {
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         if (item.ok && namespace !== undefined && item.record.namespace !== undefined && item.record.namespace !== namespace) {
-          rejected.push(`line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${namespace}"`);
+          rejected.push(`line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${namespace}" only (import without -n to restore each record to its own namespace)`);
         } else if (item.ok) yield item.record;
         else rejected.push(item.error.message);
       }
