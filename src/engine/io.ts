@@ -7,7 +7,7 @@ import type { ImportJob, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
-import { importRecords, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
+import { importRecords, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
 import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
@@ -219,13 +219,7 @@ export class ImportExport {
 /** The items of `source`, a record that names another namespace than `namespace` turned into its rejection. */
 async function* pinnedTo(source: AsyncIterable<SourceItem>, namespace: string): AsyncGenerator<SourceItem> {
   for await (const item of source) {
-    if (!item.ok || item.record.namespace === undefined || item.record.namespace === namespace) {
-      yield item;
-      continue;
-    }
-    const error = new MemzipError(ErrorCode.INVALID_INPUT, `${item.where}: names namespace "${item.record.namespace}", and this import writes to "${namespace}" only (with no fixed namespace, e.g. memzip import without -n, each record goes to the one it names)`, {
-      hint: "Import the file without -n (each record goes to the namespace it names), or drop the records' namespace fields.",
-    });
-    yield { ok: false, error, where: item.where, position: item.position, line: item.line };
+    const error = item.ok ? pinRejection(item.record, namespace, item.where) : undefined;
+    yield error ? { ok: false, error, where: item.where, position: item.position, line: item.line } : item;
   }
 }

@@ -28,6 +28,20 @@ export type SourceItem =
   | { ok: true; record: MemoryInput; where: string; position: number; line: number }
   | { ok: false; error: MemzipError; where: string; position: number; line: number };
 
+/**
+ * The pin of an import that writes to one namespace only (`memzip import -n`, a server job and the
+ * chunks either puts on a queue): undefined when `record` may be written to `namespace`, else the
+ * reason it is refused (a record naming another namespace is never written there, nor to its own).
+ */
+export function pinRejection(record: MemoryInput, namespace: string, where: string): MemzipError | undefined {
+  if (record.namespace === undefined || record.namespace === namespace) return undefined;
+  return new MemzipError(
+    ErrorCode.INVALID_INPUT,
+    `${where}: names namespace "${record.namespace}", and this import writes to "${namespace}" only (with no fixed namespace, e.g. memzip import without -n, each record goes to the one it names)`,
+    { hint: "Import the file without -n (each record goes to the namespace it names), or drop the records' namespace fields." },
+  );
+}
+
 export interface ImportProgress {
   /** Records read so far (accepted and rejected). */
   done: number;

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { inScope, type EngineImportReport, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
-import type { ImportProgress } from "../pipeline/batch-import.js";
+import { pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
 import type { FleetImportReport } from "../fleet/queue.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
@@ -306,10 +306,9 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       for await (const item of readJsonlRecords(job.path, context.shutdown)) {
         read++;
         // The job's namespace is pinned here too (the workers write what the chunks hold).
-        if (item.ok && item.record.namespace !== undefined && item.record.namespace !== job.namespace) {
-          rejected.push({ where: `line ${item.line}`, message: `line ${item.line}: names namespace "${item.record.namespace}", and this job writes to "${job.namespace}" only`, code: ErrorCode.INVALID_INPUT });
-        } else if (item.ok) yield item.record;
-        else rejected.push({ where: `line ${item.line}`, message: item.error.message, code: item.error.code });
+        const error = item.ok ? pinRejection(item.record, job.namespace, `line ${item.line}`) : item.error;
+        if (error) rejected.push({ where: `line ${item.line}`, message: error.message, code: error.code });
+        else if (item.ok) yield item.record;
       }
     };
     const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer });

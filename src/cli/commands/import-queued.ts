@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { CommandContext } from "../command.js";
 import type { WriteCodecName } from "../../core/vocabulary.js";
 import { enqueueImport, importIdFor, DEFAULT_CHUNK_RECORDS } from "../../fleet/queue.js";
+import { pinRejection } from "../../pipeline/batch-import.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
@@ -31,10 +32,9 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
-        if (item.ok && namespace !== undefined && item.record.namespace !== undefined && item.record.namespace !== namespace) {
-          rejected.push(`line ${item.line}: names namespace "${item.record.namespace}", and this import writes to "${namespace}" only (import without -n to restore each record to its own namespace)`);
-        } else if (item.ok) yield item.record;
-        else rejected.push(item.error.message);
+        const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
+        if (error) rejected.push(error.message);
+        else if (item.ok) yield item.record;
       }
     };
     const model = engine.options.model || undefined;
