@@ -206,13 +206,24 @@ export class ImportExport {
       },
     };
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
-    const imported = await importRecords(withCheckpoint, options.pinNamespace ? pinnedTo(source, namespace) : source, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
-    const report: EngineImportReport = { namespace, ...imported };
+    const named = new Set<string>();
+    const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
+    const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    named.delete(namespace);
+    const report: EngineImportReport = { namespace, ...imported, ...(named.size > 0 ? { otherNamespaces: [...named].sort() } : {}) };
     if (!report.aborted) {
       const trained = await this.finishImport(namespace, write);
       if (trained) report.trained = trained;
     }
     return report;
+  }
+}
+
+/** The items of `source`, each accepted record's namespace (when it names one) added to `named`. */
+async function* noting(source: AsyncIterable<SourceItem>, named: Set<string>): AsyncGenerator<SourceItem> {
+  for await (const item of source) {
+    if (item.ok && item.record.namespace !== undefined) named.add(item.record.namespace);
+    yield item;
   }
 }
 

@@ -174,6 +174,8 @@ export interface EngineImportOptions extends ImportOptions {
 
 export interface EngineImportReport extends ImportReport {
   namespace: string;
+  /** The other namespaces the file's records named (an import with no fixed namespace restores each record to its own), sorted. */
+  otherNamespaces?: string[];
   /** The job that tracks a JSONL import's progress (`memzip jobs`, `--resume`). */
   jobId?: string;
   /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */

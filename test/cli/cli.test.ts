@@ -48,6 +48,17 @@ describe("memzip CLI", () => {
     assert.equal(staging.status, 1, staging.stderr);
     assert.deepEqual([staging.json().stored, staging.json().updated, (staging.json().rejected as unknown[]).length], [0, 0, 40]);
     assert.equal((memzip(["stats", "--db", copy, "-n", "staging", "--json"]).json() as { memories: number }).memories, 0);
+
+    // A restore without -n writes each record to the namespace it names: the summary has a line for each.
+    const mixed = join(dir.path, "mixed.jsonl");
+    const lines = [{ id: "m1", namespace: "x", text: "first of x" }, { id: "m2", namespace: "x", text: "second of x" }, { id: "m3", namespace: "y", text: "only one of y" }];
+    writeFileSync(mixed, lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
+    const restored = memzip(["import", mixed, "--db", copy]);
+    assert.equal(restored.status, 0, restored.stderr);
+    const summary = restored.stdout.toString("utf8");
+    assert.match(summary, /^namespace default: 40 memories/m);
+    assert.match(summary, /^namespace x: 2 memories/m);
+    assert.match(summary, /^namespace y: 1 memories/m);
   });
 
   it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {

@@ -93,6 +93,14 @@ interrupted import keeps what it finished and a rerun continues.`,
       const report = arrow ? await engine.importArrow(readInputFile(file, "FILE"), options) : await engine.importJsonl(file, options);
       bar.done();
       const stats = await engine.stats(report.namespace);
+      // A whole-store restore (no -n) writes to every namespace its records name: a line for each.
+      const others = report.otherNamespaces ?? [];
+      const otherLines: string[] = [];
+      for (const name of others.slice(0, MAX_NAMESPACE_LINES)) {
+        const s = await engine.stats(name);
+        otherLines.push(`\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)`);
+      }
+      if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
       const trained = report.trained
         ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories` +
           (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
@@ -109,7 +117,8 @@ interrupted import keeps what it finished and a rerun continues.`,
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
           `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
           `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
-          `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}${semantic ? `\n${semantic.human}` : ""}`,
+          `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}` +
+          `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
     } finally {
@@ -118,6 +127,9 @@ interrupted import keeps what it finished and a rerun continues.`,
     }
   },
 };
+
+/** Namespaces beside the import's own that the summary lists one line each. */
+const MAX_NAMESPACE_LINES = 10;
 
 /** What the semantic backends did in this run and what it cost; undefined when none is configured. */
 async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: string } | undefined> {
