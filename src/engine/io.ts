@@ -214,6 +214,11 @@ export class ImportExport {
     if (!report.aborted) {
       const trained = await this.finishImport(namespace, write);
       if (trained) report.trained = trained;
+      // A restore with no fixed namespace ends the import of every namespace its records named.
+      for (const other of report.otherNamespaces ?? []) {
+        const more = await this.finishImport(other, { ...write, namespace: other });
+        if (more) report.otherTrained = { ...report.otherTrained, [other]: more };
+      }
     }
     return report;
   }

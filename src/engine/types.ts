@@ -179,7 +179,16 @@ export interface EngineImportReport extends ImportReport {
   /** The job that tracks a JSONL import's progress (`memzip jobs`, `--resume`). */
   jobId?: string;
   /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
-  trained?: { assets: TrainedAsset[]; recode: RecodeReport; pruned: { id: string; kind: AssetKind; bytes: number }[] };
+  trained?: ImportTraining;
+  /** The same for each of `otherNamespaces` that trained. */
+  otherTrained?: Record<string, ImportTraining>;
+}
+
+/** What ending an import trained in one namespace: the assets, the recode that applied them, the assets they superseded. */
+export interface ImportTraining {
+  assets: TrainedAsset[];
+  recode: RecodeReport;
+  pruned: { id: string; kind: AssetKind; bytes: number }[];
 }
 
 export interface TrainedAsset {

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { tempDir } from "../helpers.js";
+import { devCorpus, tempDir } from "../helpers.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
@@ -111,6 +111,29 @@ describe("export and import round-trip every field of a memory", () => {
       const again = await engine.importArrow(arrow, { namespace: "a", pinNamespace: true });
       assert.deepEqual([again.stored, again.updated, again.rejected.length], [0, 0, 1]);
       assert.equal((await engine.list({ namespace: "a" })).length, 2);
+    } finally {
+      await engine.close();
+    }
+  });
+  it("a restore with no fixed namespace ends the import of every namespace it wrote to (auto-training there too)", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "restore.db"), cache: "off", workers: 0, autoTrainAfter: 60 });
+    try {
+      const texts = devCorpus().slice(0, 140);
+      const jsonl = join(dir.path, "two.jsonl");
+      const lines = texts.map((record, i) => JSON.stringify({ id: `r${i}`, namespace: i % 2 === 0 ? "x" : "y", text: record.text }));
+      writeFileSync(jsonl, `${lines.join("\n")}\n`);
+      const report = await engine.importJsonl(jsonl);
+      assert.equal(report.stored, 140);
+      assert.deepEqual(report.otherNamespaces, ["x", "y"]);
+      assert.equal(report.trained, undefined, "the default namespace holds nothing to train on");
+      assert.deepEqual(Object.keys(report.otherTrained ?? {}).sort(), ["x", "y"]);
+      for (const namespace of ["x", "y"]) {
+        const stats = await engine.stats(namespace);
+        assert.equal(stats.memories, 70);
+        assert.ok(stats.assetBytes > 0, `${namespace} writes with assets trained on its own text`);
+        for (let i = namespace === "x" ? 0 : 1; i < 140; i += 14) assert.equal(await engine.recall(`r${i}`, { namespace }), texts[i]?.text);
+      }
     } finally {
       await engine.close();
     }

@@ -98,7 +98,11 @@ interrupted import keeps what it finished and a rerun continues.`,
       const otherLines: string[] = [];
       for (const name of others.slice(0, MAX_NAMESPACE_LINES)) {
         const s = await engine.stats(name);
-        otherLines.push(`\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)`);
+        const t = report.otherTrained?.[name];
+        otherLines.push(
+          `\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
+            (t ? `; trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, recoded ${t.recode.recoded}` : ""),
+        );
       }
       if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
       const trained = report.trained
