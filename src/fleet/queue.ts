@@ -267,8 +267,8 @@ async function waitForChunks(
     } else {
       // Else only the first pending chunk, and the next ones while they are complete: the import is
       // done when all are, so the first one not done is the one to wait for. One state query per
-      // poll and one per completed chunk: looking at every pending chunk at every poll cost ~1,100–1,800
-      // queries (Lua scripts) for the 63 chunks of the dev corpus, ~120–150 now, and was ~17 % of
+      // poll and one per completed chunk: looking at every pending chunk at every poll cost ~770–1,700
+      // queries (Lua scripts) for the 63 chunks of the dev corpus, ~90–110 now, and was ~17 % of
       // the server's CPU in the import (BENCHMARKS.md, bench:fleet, stop 18).
       for (const index of pending) {
         if (!(await settle(index, await queue.getJobState(`${importId}-${index}`)))) break;
