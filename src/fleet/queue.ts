@@ -208,9 +208,11 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
   };
 }
 
-/** The shortest wait between two polls of an import's chunks, and the wait per pending chunk polled. */
+/** The shortest wait between two polls of an import's chunks, and the wait per pending chunk. */
 const MIN_POLL_MS = 20;
 const POLL_MS_PER_CHUNK = 8;
+/** How often every pending chunk is looked at, not only the first (a later chunk that failed for good, progress out of order). */
+const SWEEP_MS = 5_000;
 
 async function waitForChunks(
   queue: BullQueue<ChunkPayload, ChunkResult>,
@@ -220,40 +222,56 @@ async function waitForChunks(
   options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
 ): Promise<FleetImportReport> {
   const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
+  // In index order: the queue hands out chunks first in, first out, so they complete roughly in order.
   const pending = new Set(sizes.map((_, index) => index));
   let recordsDone = 0;
   const pollMs = options.pollMs ?? 200;
   let reportedPending = -1;
   let reportedAt = 0;
+  let sweptAt = Date.now();
+  /** Looks at one chunk in state `state`: true when it is complete (and counted), false while it is not; throws when it failed for good. */
+  const settle = async (index: number, state: string): Promise<boolean> => {
+    if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
+    const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
+    if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
+    if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
+        hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
+        details: { chunk: index },
+      });
+    }
+    // A failed chunk with attempts left, or one whose state was unknown, may have completed since.
+    if (state !== "completed" && (await job.getState()) !== "completed") return false;
+    pending.delete(index);
+    recordsDone += sizes[index] ?? 0;
+    const result = job.returnvalue;
+    if (result) {
+      report.written += result.written;
+      report.stored += result.stored ?? result.written;
+      report.updated += result.updated ?? 0;
+      report.unchanged += result.unchanged;
+      report.originalBytes += result.originalBytes;
+      report.storedBytes += result.storedBytes;
+      report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
+    }
+    return true;
+  };
   for (;;) {
-    // One cheap state query per pending chunk, all sent at once (one round trip, a few bytes each);
-    // a chunk's job (with its records) is read only once, when it has completed or failed.
-    const pendingNow = [...pending];
-    const states = await Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`)));
-    for (const [i, index] of pendingNow.entries()) {
-      const state = states[i];
-      if (state !== "completed" && state !== "failed" && state !== "unknown") continue;
-      const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
-      if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
-      if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
-          hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
-          details: { chunk: index },
-        });
-      }
-      // A failed chunk with attempts left, or one whose state was unknown, may have completed since.
-      if (state !== "completed" && (await job.getState()) !== "completed") continue;
-      pending.delete(index);
-      recordsDone += sizes[index] ?? 0;
-      const result = job.returnvalue;
-      if (result) {
-        report.written += result.written;
-        report.stored += result.stored ?? result.written;
-        report.updated += result.updated ?? 0;
-        report.unchanged += result.unchanged;
-        report.originalBytes += result.originalBytes;
-        report.storedBytes += result.storedBytes;
-        report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
+    if (Date.now() - sweptAt >= SWEEP_MS) {
+      // Every pending chunk, one cheap state query each, all sent at once; a chunk's job (with its
+      // records) is read only once, when it has completed or failed.
+      sweptAt = Date.now();
+      const pendingNow = [...pending];
+      const states = await Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`)));
+      for (const [i, index] of pendingNow.entries()) await settle(index, states[i] ?? "unknown");
+    } else {
+      // Else only the first pending chunk, and the next ones while they are complete: the import is
+      // done when all are, so the first one not done is the one to wait for. One state query per
+      // poll and one per completed chunk: looking at every pending chunk at every poll cost ~770–1,700
+      // queries (Lua scripts) for the 63 chunks of the dev corpus, ~90–110 now, and was ~17 % of
+      // the server's CPU in the import (BENCHMARKS.md, bench:fleet, stop 18).
+      for (const index of pending) {
+        if (!(await settle(index, await queue.getJobState(`${importId}-${index}`)))) break;
       }
     }
     // Reported at every change, else at least every pollMs (the polls themselves may come faster).

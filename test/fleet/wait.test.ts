@@ -1,0 +1,90 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Job } from "bullmq";
+import { ErrorCode, MemzipError } from "../../src/errors.js";
+import { Worker } from "../../src/fleet/bullmq.js";
+import { connectionFor, enqueueImport, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
+import { tempDir } from "../helpers.js";
+import { redisSkip, startRedis } from "../services/redis.js";
+
+const skip = redisSkip();
+
+/**
+ * An import's wait looks at its first pending chunk at each poll (and the next ones while they are
+ * complete), and at every pending chunk only every few seconds: these chunks are coded by a BullMQ
+ * worker of the test's own, on a real Redis, that finishes them out of order or fails one.
+ */
+describe("waiting for a queued import", { skip }, () => {
+  const records = [{ text: "first chunk's record" }, { text: "second chunk's record" }, { text: "third chunk's record" }];
+  const result = (job: Job<ChunkPayload, ChunkResult>): ChunkResult => ({ written: 1, stored: 1, updated: 0, unchanged: 0, originalBytes: 10 + job.data.index, storedBytes: 5, worker: `t${job.data.index}` });
+
+  it("counts every chunk when a later one completes before the first", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    let releaseFirst: () => void = () => undefined;
+    const firstHeld = new Promise<void>((done) => (releaseFirst = done));
+    const completed: number[] = [];
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async (job) => {
+        if (job.data.index === 0) await firstHeld;
+        return result(job);
+      },
+      { connection: connectionFor(redis.url), concurrency: 3 },
+    );
+    worker.on("completed", (job) => {
+      completed.push(job.data.index);
+      // Chunk 0 finishes only after the two behind it.
+      if (completed.length === 2) releaseFirst();
+    });
+    const handle = await enqueueImport(records, { queue: redis.url, location, importId: "out-of-order", chunkRecords: 1 });
+    try {
+      const events: ImportProgressEvent[] = [];
+      const report = await handle.wait({ onProgress: (event) => events.push(event) });
+      assert.equal(completed.length, 3);
+      assert.equal(completed.at(-1), 0, "chunk 0 completed last");
+      assert.deepEqual(
+        { chunks: report.chunks, records: report.records, written: report.written, stored: report.stored, originalBytes: report.originalBytes, byWorker: report.byWorker },
+        { chunks: 3, records: 3, written: 3, stored: 3, originalBytes: 33, byWorker: { t0: 1, t1: 1, t2: 1 } },
+      );
+      assert.deepEqual(events.at(-1), { chunks: 3, chunksDone: 3, records: 3, recordsDone: 3, originalBytes: 33, storedBytes: 15 });
+    } finally {
+      await handle.close();
+      await worker.close();
+    }
+  });
+
+  it("rejects, naming the chunk, when a later chunk fails for good while the first is still running", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    let releaseFirst: () => void = () => undefined;
+    const firstHeld = new Promise<void>((done) => (releaseFirst = done));
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async (job) => {
+        if (job.data.index === 0) await firstHeld;
+        if (job.data.index === 1) throw new Error("this chunk cannot be coded");
+        return result(job);
+      },
+      { connection: connectionFor(redis.url), concurrency: 3 },
+    );
+    const handle = await enqueueImport(records, { queue: redis.url, location, importId: "later-fails", chunkRecords: 1, attempts: 1 });
+    try {
+      // Chunk 0 stays active until the wait has ended: only the sweep of every pending chunk sees chunk 1.
+      // Bounded: were chunk 1 never looked at, the wait would end here as E_ABORTED instead.
+      await assert.rejects(handle.wait({ signal: AbortSignal.timeout(30_000) }), (error: unknown) => {
+        assert.ok(error instanceof MemzipError);
+        assert.equal(error.code, ErrorCode.BACKEND_REJECTED);
+        assert.match(error.message, /chunk 1 failed after 1 attempts: this chunk cannot be coded/);
+        return true;
+      });
+    } finally {
+      releaseFirst();
+      await handle.close();
+      await worker.close();
+    }
+  });
+});
