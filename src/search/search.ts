@@ -173,6 +173,29 @@ const LOAD_CHUNK = 8192;
 /** Memories indexed between two searches whose terms are remembered to follow the keyword lists; past it, the lists are read again. */
 const FOLLOW_MAX = 16_384;
 
+/** What `SearchIndex.warm` reads ahead: terms held by at least `minDocs` memories, `maxEntries` rows in all at most. */
+export interface SearchWarmLimits {
+  minDocs?: number;
+  maxEntries?: number;
+  signal?: AbortSignal;
+}
+
+export interface SearchWarmReport {
+  /** Vectors loaded. */
+  vectors: number;
+  /** Terms whose rows were read, and those rows in all. */
+  terms: number;
+  rows: number;
+  ms: number;
+}
+
+/**
+ * Warming reads the rows of terms held by at least this many memories (a rarer term costs a search
+ * under a millisecond to read), at most WARM_MAX_ENTRIES rows in all (4 bytes each: 16 MiB).
+ */
+const WARM_MIN_DOCS = 1000;
+const WARM_MAX_ENTRIES = 1 << 22;
+
 export class SearchIndex {
   private matrix: Matrix | undefined;
   /** Keyword scores by row for `keywordRanking`, all 0 between rankings (one array, not 8 bytes a row each search). */
@@ -287,6 +310,26 @@ export class SearchIndex {
     if (!this.written) return;
     if (this.written.size >= FOLLOW_MAX) this.written = undefined;
     else this.written.set(seq, [...terms]);
+  }
+
+  /**
+   * Reads ahead at start: the vectors, then the keyword rows of the store's most common terms
+   * (`SearchIndexStore.frequentTerms`, within `limits`), which a search would otherwise read the
+   * first time it meets them (tens of milliseconds for a term held by 20,000 memories). One term
+   * at a time, each as a search reads it, under the same lock: searches meanwhile wait for one
+   * term at most, and see the same rows they would have read themselves. Answers do not change.
+   */
+  async warm(limits: SearchWarmLimits = {}): Promise<SearchWarmReport> {
+    const started = performance.now();
+    await this.exclusive(() => this.current());
+    const maxEntries = Math.min(limits.maxEntries ?? WARM_MAX_ENTRIES, this.termRows.capacity);
+    const terms = (await this.index.frequentTerms?.(limits.minDocs ?? WARM_MIN_DOCS, maxEntries)) ?? [];
+    let rows = 0;
+    for (const term of terms) {
+      if (limits.signal?.aborted) break;
+      rows += await this.exclusive(async () => (await this.termRowsOf(await this.current(), term)).length);
+    }
+    return { vectors: this.matrix?.seqs.size ?? 0, terms: terms.length, rows, ms: Math.round(performance.now() - started) };
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
