@@ -284,7 +284,7 @@ export class Engine {
     return this.parts.features.searchMemories(query, options);
   }
 
-  /** Warms search (a server, at start): pending memories indexed, the vectors and the most common terms' keyword rows read ahead (bounded). Answers do not change. */
+  /** Warms search (a server, at start): the vectors and the most common terms' keyword rows read ahead (bounded; pending memories are left to the first search). Answers do not change. */
   warmSearch(options: SearchWarmLimits = {}): Promise<SearchWarmReport | undefined> {
     return this.parts.features.warmSearch(options);
   }

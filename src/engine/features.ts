@@ -130,14 +130,15 @@ export class Features {
   }
 
   /**
-   * Warms search at start: indexes what is pending, then loads the vectors and the keyword rows of
-   * the store's most common terms into the index that answers searches (the search thread's, when
-   * there is one). Bounded (`SearchIndex.warm`); searches are answered meanwhile. Answers do not change.
+   * Warms search at start: loads the vectors and the keyword rows of the store's most common terms
+   * into the index that answers searches (the search thread's, when there is one). Bounded
+   * (`SearchIndex.warm`); searches are answered meanwhile. Answers do not change. It indexes
+   * nothing: looking for pending memories scans the store on this thread (~0.5 s at 10^5, which
+   * would hold up the first recalls after a restart); the first search does it, as without warming.
    */
   async warmSearch(options: SearchWarmLimits = {}): Promise<SearchWarmReport | undefined> {
     const { signal, ...limits } = options;
     const index = await this.searchIndex();
-    await index.refresh(undefined, signal);
     signal?.throwIfAborted();
     const thread = this.thread(index);
     return thread ? thread.warm(limits) : index.warm(options);
