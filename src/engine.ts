@@ -17,7 +17,7 @@ import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
 import { mapConcurrent } from "./core/concurrency.js";
 import type { MemoryInput } from "./pipeline/records.js";
-import type { SearchHit, SearchIndex } from "./search/search.js";
+import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
 import { isLocalStoreFile, openStore } from "./store/open.js";
 
@@ -282,6 +282,11 @@ export class Engine {
 
   searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     return this.parts.features.searchMemories(query, options);
+  }
+
+  /** Warms search (a server, at start): the vectors and the most common terms' keyword rows read ahead (bounded; pending memories are left to the first search). Answers do not change. */
+  warmSearch(options: SearchWarmLimits = {}): Promise<SearchWarmReport | undefined> {
+    return this.parts.features.warmSearch(options);
   }
 
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {

@@ -468,6 +468,12 @@ export interface SearchIndexStore {
   /** How many memories' terms include `term`. */
   documentFrequency(term: string): Promise<number>;
   /**
+   * The keyword index's most common terms, most memories first: each held by at least `minDocs`
+   * memories, with at most `maxEntries` memories in all over the terms listed (what a search index
+   * reads ahead when it warms). Optional: a store that cannot list them cheaply leaves it out.
+   */
+  frequentTerms?(minDocs: number, maxEntries: number): Promise<string[]>;
+  /**
    * How many memories are indexed. With `atMost`, counting stops past it: an answer over `atMost`
    * says only "more than atMost" (a check against a bound then costs O(atMost), not O(index)).
    */

@@ -11,7 +11,7 @@ import type { CostReport } from "../model/costs.js";
 import { LlamaEmbedder } from "../model/llama-embedder.js";
 import type { ModelRouter } from "../model/router.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions } from "../search/search.js";
+import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions, type SearchWarmLimits, type SearchWarmReport } from "../search/search.js";
 import { SemanticLayer } from "../semantic/semantic.js";
 import { isLocalStoreFile } from "../store/open.js";
 import { SearchThread } from "./search-thread.js";
@@ -127,6 +127,21 @@ export class Features {
     if (!thread) return index.search(query, { ...options, ...admitted });
     const { limit, namespace, namespaces, mode, minSimilarity } = options;
     return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
+  }
+
+  /**
+   * Warms search at start: loads the vectors and the keyword rows of the store's most common terms
+   * into the index that answers searches (the search thread's, when there is one). Bounded
+   * (`SearchIndex.warm`); searches are answered meanwhile. Answers do not change. It indexes
+   * nothing: looking for pending memories scans the store on this thread (~0.5 s at 10^5, which
+   * would hold up the first recalls after a restart); the first search does it, as without warming.
+   */
+  async warmSearch(options: SearchWarmLimits = {}): Promise<SearchWarmReport | undefined> {
+    const { signal, ...limits } = options;
+    const index = await this.searchIndex();
+    signal?.throwIfAborted();
+    const thread = this.thread(index);
+    return thread ? thread.warm(limits) : index.warm(options);
   }
 
   /** The search thread, when configured and this store and embedder allow one (a SQLite file, the built-in embedder). */

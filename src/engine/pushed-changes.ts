@@ -85,6 +85,9 @@ export class PushedChanges implements SearchIndexStore {
   documentFrequency(term: string): Promise<number> {
     return this.base.documentFrequency(term);
   }
+  frequentTerms(minDocs: number, maxEntries: number): Promise<string[]> {
+    return this.base.frequentTerms ? this.base.frequentTerms(minDocs, maxEntries) : Promise.resolve([]);
+  }
   indexedCount(atMost?: number): Promise<number> {
     return this.base.indexedCount(atMost);
   }

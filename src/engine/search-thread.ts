@@ -10,7 +10,7 @@
 import { WorkerPool } from "../core/worker-pool.js";
 import type { SearchIndexStore } from "../core/store.js";
 import { MemzipError, type ErrorCode } from "../errors.js";
-import type { SearchHit, SearchOptions } from "../search/search.js";
+import type { SearchHit, SearchOptions, SearchWarmLimits, SearchWarmReport } from "../search/search.js";
 import type { VectorEncodingName } from "../search/vector-encoding.js";
 import type { ThreadDelta } from "./pushed-changes.js";
 
@@ -32,9 +32,13 @@ export type SearchRequest = Omit<SearchOptions, "only" | "except"> & {
   written?: [number, string[]][];
   /** The index's changes since the previous request to this thread (none: nothing changed). */
   delta?: ThreadDelta;
+  /** Not a search: warm the thread's index (`SearchIndex.warm`); the query is ignored. */
+  warm?: Omit<SearchWarmLimits, "signal">;
 };
 
-export type SearchReply = { seq: number; hits: SearchHit[] } | { seq: number; error: { code: ErrorCode; message: string; hint: string | undefined } };
+export type SearchReply =
+  | { seq: number; hits: SearchHit[]; warmed?: SearchWarmReport }
+  | { seq: number; error: { code: ErrorCode; message: string; hint: string | undefined } };
 
 /** Searches in flight on the thread at most; more wait for room. */
 const DEPTH = 64;
@@ -83,8 +87,22 @@ export class SearchThread {
 
   async search(query: string, options: SearchOptions): Promise<SearchHit[]> {
     const { only, except, ...rest } = options;
+    const reply = await this.request({ ...rest, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}) });
+    return reply.hits;
+  }
+
+  /**
+   * Starts the thread if it is not running and warms its index (`SearchIndex.warm`): the vectors,
+   * then the keyword rows of the most common terms. Searches posted meanwhile are answered between
+   * two terms. Returns what was read.
+   */
+  async warm(limits: Omit<SearchWarmLimits, "signal"> = {}): Promise<SearchWarmReport | undefined> {
+    return (await this.request({ query: "", warm: limits })).warmed;
+  }
+
+  /** Posts `request` with the changes since the previous one (in order) and waits for its answer. */
+  private async request(request: Omit<SearchRequest, "seq">): Promise<Exclude<SearchReply, { error: unknown }>> {
     // Everything but the delta first: once a delta is read it must reach the thread.
-    const request: Omit<SearchRequest, "seq"> = { ...rest, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}) };
     // The reply is wrapped: a promise resolved with a promise would wait for it, and the next post would wait for this reply.
     const post = async (): Promise<{ reply: Promise<SearchReply> }> => {
       const slot = await this.pool.slot();
@@ -105,7 +123,7 @@ export class SearchThread {
     this.posting = posted.catch(() => undefined);
     const reply = await (await posted).reply;
     if ("error" in reply) throw new MemzipError(reply.error.code, reply.error.message, reply.error.hint === undefined ? {} : { hint: reply.error.hint });
-    return reply.hits;
+    return reply;
   }
 
   /** Stops the thread; searches still in flight fail. */

@@ -25,13 +25,14 @@ const index = new SearchIndex(
 );
 
 parentPort?.on("message", (request: SearchRequest) => {
-  const { seq, query, only, except, written, delta, ...rest } = request;
+  const { seq, query, only, except, written, delta, warm, ...rest } = request;
   // Before the search is queued: its update of the index then applies the delta and follows these memories into the keyword lists.
   if (delta) changes.push(delta);
   if (written) index.follow(written);
   const options: SearchOptions = { ...rest, ...(only ? { only: new Set(only) } : {}), ...(except ? { except: new Set(except) } : {}) };
-  index.search(query, options).then(
-    (hits) => parentPort?.postMessage({ seq, hits } satisfies SearchReply),
+  const answer = warm ? index.warm(warm).then((warmed) => ({ seq, hits: [], warmed })) : index.search(query, options).then((hits) => ({ seq, hits }));
+  answer.then(
+    (reply) => parentPort?.postMessage(reply satisfies SearchReply),
     (error: unknown) => {
       const typed = error instanceof MemzipError ? error : undefined;
       // The deltas this search took from the queue may not have been applied: the next search reloads (a bad request changed nothing).

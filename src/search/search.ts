@@ -173,8 +173,33 @@ const LOAD_CHUNK = 8192;
 /** Memories indexed between two searches whose terms are remembered to follow the keyword lists; past it, the lists are read again. */
 const FOLLOW_MAX = 16_384;
 
+/** What `SearchIndex.warm` reads ahead: terms held by at least `minDocs` memories, `maxEntries` rows in all at most. */
+export interface SearchWarmLimits {
+  minDocs?: number;
+  maxEntries?: number;
+  signal?: AbortSignal;
+}
+
+export interface SearchWarmReport {
+  /** Vectors loaded. */
+  vectors: number;
+  /** Terms whose rows were read, and those rows in all. */
+  terms: number;
+  rows: number;
+  ms: number;
+}
+
+/**
+ * Warming reads the rows of terms held by at least this many memories (a rarer term costs a search
+ * under a millisecond to read), at most WARM_MAX_ENTRIES rows in all (4 bytes each: 16 MiB).
+ */
+const WARM_MIN_DOCS = 1000;
+const WARM_MAX_ENTRIES = 1 << 22;
+
 export class SearchIndex {
   private matrix: Matrix | undefined;
+  /** Keyword ranking skips the rows that cannot rank (`keywordRanking`); false only to compare with the full ranking (tests). */
+  private pruneKeywords = true;
   /** Keyword scores by row for `keywordRanking`, all 0 between rankings (one array, not 8 bytes a row each search). */
   private keywordScores = new Float64Array(0);
   /** Refreshes, loads and rankings run one at a time (concurrent searches after a write share one update; none sees the matrix mid-update). */
@@ -287,6 +312,26 @@ export class SearchIndex {
     if (!this.written) return;
     if (this.written.size >= FOLLOW_MAX) this.written = undefined;
     else this.written.set(seq, [...terms]);
+  }
+
+  /**
+   * Reads ahead at start: the vectors, then the keyword rows of the store's most common terms
+   * (`SearchIndexStore.frequentTerms`, within `limits`), which a search would otherwise read the
+   * first time it meets them (tens of milliseconds for a term held by 20,000 memories). One term
+   * at a time, each as a search reads it, under the same lock: searches meanwhile wait for one
+   * term at most, and see the same rows they would have read themselves. Answers do not change.
+   */
+  async warm(limits: SearchWarmLimits = {}): Promise<SearchWarmReport> {
+    const started = performance.now();
+    await this.exclusive(() => this.current());
+    const maxEntries = Math.min(limits.maxEntries ?? WARM_MAX_ENTRIES, this.termRows.capacity);
+    const terms = (await this.index.frequentTerms?.(limits.minDocs ?? WARM_MIN_DOCS, maxEntries)) ?? [];
+    let rows = 0;
+    for (const term of terms) {
+      if (limits.signal?.aborted) break;
+      rows += await this.exclusive(async () => (await this.termRowsOf(await this.current(), term)).length);
+    }
+    return { vectors: this.matrix?.seqs.size ?? 0, terms: terms.length, rows, ms: Math.round(performance.now() - started) };
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
@@ -414,8 +459,21 @@ export class SearchIndex {
     const touched: number[] = [];
     const seqOf = matrix.seqOf;
     try {
-      for (const { rows, docs } of selective) {
-        const idf = Math.log(1 + (total - docs + 0.5) / (docs + 0.5));
+      const idfs = selective.map(({ docs }) => Math.log(1 + (total - docs + 0.5) / (docs + 0.5)));
+      // The idf of the terms not added yet: the most a row not touched so far can score (added in the same order,
+      // a sum of some of them is never above it in floating point either: adding a positive number is monotone).
+      let rest = idfs.reduce((a, b) => a + b, 0);
+      // Once `count` touched rows score above `rest`, no other row can reach the count-th best score: the later
+      // (commoner) terms only add to the touched rows, and the rows ranked below are the same as with every row added.
+      let closed = false;
+      for (const [t, { rows }] of selective.entries()) {
+        const idf = idfs[t] as number;
+        if (!closed && this.pruneKeywords && touched.length >= count) closed = countAbove(touched, scores, rest, count);
+        rest -= idf;
+        if (closed) {
+          for (const row of rows) if (scores[row] !== 0) scores[row] = (scores[row] as number) + idf;
+          continue;
+        }
         for (const row of rows) {
           if ((seqOf[row] as number) < 0 || (admit && !admit(row))) continue;
           if (scores[row] === 0) touched.push(row);
@@ -719,6 +777,13 @@ export function atLeastNth(rows: readonly number[], scores: Float64Array, n: num
   const out: number[] = [];
   for (const row of rows) if ((scores[row] as number) >= nth) out.push(row);
   return out;
+}
+
+/** Whether at least `count` of `rows` score above `bound`. */
+function countAbove(rows: readonly number[], scores: Float64Array, bound: number, count: number): boolean {
+  let above = 0;
+  for (const row of rows) if ((scores[row] as number) > bound && ++above >= count) return true;
+  return false;
 }
 
 /** Rows whose score is not below `floor` (nor -Infinity: dead), in order. */

@@ -17,6 +17,11 @@ export class TermRows {
     return this.held;
   }
 
+  /** Rows the lists may hold in all. */
+  get capacity(): number {
+    return this.maxEntries;
+  }
+
   get terms(): number {
     return this.lists.size;
   }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { allows, type Engine } from "../engine.js";
+import type { SearchWarmReport } from "../search/search.js";
 import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { registerMcpRoutes } from "./mcp-http.js";
@@ -33,6 +34,12 @@ export interface ServerOptions {
   /** Memories to decode into the cache after listening (default 0: none), within `warmMs` (default 30 s). */
   warm?: number;
   warmMs?: number;
+  /**
+   * Warm search after listening (`Engine.warmSearch`: the vectors and the most common terms' keyword
+   * rows, bounded; default false), then call `onSearchWarmed` with what was read.
+   */
+  warmSearch?: boolean;
+  onSearchWarmed?: (report: SearchWarmReport | undefined) => void;
   /** `redis://…`: JSONL imports are cut into chunks on the store's queue for `memzip worker` processes (docs/SCALE.md). */
   queue?: string;
 }
@@ -64,6 +71,8 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     metricsPublic: options.metricsPublic ?? false,
     warm: options.warm ?? 0,
     warmMs: options.warmMs ?? 30_000,
+    warmSearch: options.warmSearch ?? false,
+    ...(options.onSearchWarmed ? { onSearchWarmed: options.onSearchWarmed } : {}),
     queue: options.queue,
   };
   const app = Fastify({

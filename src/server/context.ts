@@ -1,4 +1,5 @@
 import type { Engine, KeyScope } from "../engine.js";
+import type { SearchWarmReport } from "../search/search.js";
 import type { WriteGate } from "./write-gate.js";
 
 /** Bounds on what one request may send or ask for (413 / 400 beyond them). */
@@ -46,6 +47,9 @@ export interface ServerContext {
   /** Memories decoded into the cache after listening (0: no warming), and the time bound of it. */
   warm: number;
   warmMs: number;
+  /** Warm search after listening (`Engine.warmSearch`), then tell `onSearchWarmed`. */
+  warmSearch: boolean;
+  onSearchWarmed?: (report: SearchWarmReport | undefined) => void;
   /** The Redis of the store's import queue (`serve --queue`): JSONL imports go to the worker fleet. */
   queue: string | undefined;
 }

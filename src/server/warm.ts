@@ -129,7 +129,20 @@ export function registerWarming(app: FastifyInstance, context: ServerContext): v
     if (typeof id === "string" && namespace !== undefined) counts.record(namespace, id);
   });
   let warming: Promise<void> | undefined;
+  let searchWarming: Promise<void> | undefined;
   app.addHook("onListen", async () => {
+    if (context.warmSearch && !searchWarming) {
+      // In the background: searches are answered meanwhile (between two terms read ahead); stopped by shutdown (the engine closes the thread).
+      searchWarming = engine.warmSearch({ signal: context.shutdown }).then(
+        (report) => {
+          app.log.info({ searchWarm: report }, "search warmed");
+          context.onSearchWarmed?.(report);
+        },
+        (error: unknown) => {
+          if (!context.shutdown.aborted) app.log.warn({ err: error }, "search warming stopped");
+        },
+      );
+    }
     if (context.warm <= 0 || warming) return;
     warming = warmCache(engine, { count: context.warm, timeMs: context.warmMs, signal: context.shutdown, counts }).then(
       (report) => app.log.info({ warm: report }, "cache warmed"),

@@ -205,3 +205,59 @@ describe("search thread", () => {
     await assert.rejects(threaded.searchMemories("anything", { limit: 3 }));
   });
 });
+
+describe("search warming", () => {
+  it("reads the most common terms' rows ahead (the store lists them by frequency, within the bound) and changes no answer, on the thread or in process, with searches during the warming and writes after it", async () => {
+    const { random, words, pick, text } = fixtures(37);
+    using dir = tempDir();
+    const db = join(dir.path, "warm.db");
+    const writer = Engine.open({ db, cache: "off", codecs: ["raw"] });
+    const store = SqliteStore.open(db);
+    let threaded: Engine | undefined;
+    let local: Engine | undefined;
+    try {
+      for (let i = 0; i < 400; i++) await writer.remember({ id: `m${i}`, namespace: pick(["a", "b"]), text: text(), tags: random() < 0.3 ? ["red"] : [] });
+      await writer.searchMemories("warm", { limit: 1 }); // indexes every memory
+      // The store's list: most memories first, each held by at least minDocs, within maxEntries rows in all.
+      const listed = await store.search.frequentTerms?.(20, 5000);
+      assert.ok(listed && listed.length > 5, `terms listed: ${String(listed?.length)}`);
+      const docs = await Promise.all(listed.map((term) => store.search.documentFrequency(term)));
+      assert.ok(docs.every((d, i) => d >= 20 && (i === 0 || d <= (docs[i - 1] as number))), JSON.stringify(docs));
+      assert.ok(docs.reduce((a, b) => a + b, 0) <= 5000);
+      assert.deepEqual(await store.search.frequentTerms?.(1_000_000, 5000), []);
+
+      // In process: a warmed index answers as a cold one, term rows included.
+      const cold = new SearchIndex(store.search, new HashedNgramEmbedder(256), () => Promise.reject(new Error("indexes nothing")), { vectors: "ternary" });
+      const warmed = new SearchIndex(store.search, new HashedNgramEmbedder(256), () => Promise.reject(new Error("indexes nothing")), { vectors: "ternary" });
+      const report = await warmed.warm({ minDocs: 20, maxEntries: 5000 });
+      assert.equal(report.vectors, 400);
+      assert.equal(report.terms, listed.length);
+      assert.equal(report.rows, docs.reduce((a, b) => a + b, 0));
+      const queries = [...listed.slice(0, 8).map((term, q) => `${term} ${pick(words)}${q % 2 ? ` ${listed[q + 1] ?? ""}` : ""}`), ...Array.from({ length: 8 }, () => `${pick(words)} ${pick(words)}`)];
+      for (const query of queries) {
+        for (const options of VARIANTS.filter((v) => v.filter === undefined)) {
+          assert.deepEqual(await warmed.search(query, options), await cold.search(query, options), `${query} ${JSON.stringify(options)}`);
+        }
+      }
+
+      // On the search thread: searches posted while it warms, then writes through the threaded engine followed into the warmed lists.
+      threaded = Engine.open({ db, cache: "off", codecs: ["raw"], searchThread: true });
+      local = Engine.open({ db, cache: "off", codecs: ["raw"] });
+      const warming = threaded.warmSearch({ minDocs: 20, maxEntries: 5000 });
+      const during = await Promise.all(queries.map((query) => threaded?.searchMemories(query, { limit: 10 })));
+      const threadReport = await warming;
+      assert.equal(threadReport?.terms, listed.length);
+      for (const [q, query] of queries.entries()) assert.deepEqual(during[q], await local.searchMemories(query, { limit: 10 }), `during warming: "${query}"`);
+      for (let i = 400; i < 460; i++) await threaded.remember({ id: `m${i}`, namespace: pick(["a", "b"]), text: `${text()} ${pick(listed)}` });
+      for (let i = 0; i < 10; i++) await threaded.forget(`m${Math.floor(random() * 400)}`, undefined).catch(() => undefined);
+      for (const query of queries) {
+        for (const options of VARIANTS) assert.deepEqual(await threaded.searchMemories(query, options), await local.searchMemories(query, options), `after writes: "${query}" ${JSON.stringify(options)}`);
+      }
+    } finally {
+      await threaded?.close();
+      await local?.close();
+      await writer.close();
+      await store.close();
+    }
+  });
+});

@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFloat16, encodeFloat16, toHalf } from "../../src/codec/float16.js";
 import { Engine } from "../../src/engine.js";
-import { atLeastNth, reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
+import { SearchIndex, atLeastNth, reciprocalRankFusion, searchTerms, topRows } from "../../src/search/search.js";
+import { HashedNgramEmbedder } from "../../src/search/similarity.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { CLI, SHARED, devCorpus, tempDir, spawnBounded } from "../helpers.js";
 
@@ -72,6 +74,42 @@ describe("top rows", () => {
 });
 
 describe("search over a store", () => {
+  it("keyword ranking that skips the rows which cannot rank gives exactly the full ranking (seeded, Zipf-distributed terms, ties, namespaces)", async () => {
+    const random = seededRandom(43);
+    // 80 terms with Zipf weights: a few held by most memories, many by tens; short texts, so equal keyword scores are common.
+    const vocabulary = Array.from({ length: 80 }, (_, i) => `w${i.toString(36)}x`);
+    const weights = vocabulary.map((_, i) => 1 / (i + 1));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    const word = () => {
+      let r = random() * sum;
+      for (const [i, w] of weights.entries()) if ((r -= w) <= 0) return vocabulary[i] as string;
+      return vocabulary[vocabulary.length - 1] as string;
+    };
+    using dir = tempDir();
+    const db = join(dir.path, "prune.db");
+    const engine = Engine.open({ db, cache: "off", codecs: ["raw"] });
+    try {
+      for (let i = 0; i < 1500; i++) await engine.remember({ id: `m${i}`, namespace: random() < 0.7 ? "a" : "b", text: Array.from({ length: 3 + Math.floor(random() * 8) }, word).join(" ") });
+      await engine.searchMemories("warm", { limit: 1 }); // indexes every memory
+    } finally {
+      await engine.close();
+    }
+    const store = SqliteStore.open(db);
+    try {
+      const pruned = new SearchIndex(store.search, new HashedNgramEmbedder(256), () => Promise.reject(new Error("indexes nothing")), { vectors: "ternary" });
+      const full = new SearchIndex(store.search, new HashedNgramEmbedder(256), () => Promise.reject(new Error("indexes nothing")), { vectors: "ternary" });
+      (full as unknown as { pruneKeywords: boolean }).pruneKeywords = false;
+      for (let q = 0; q < 150; q++) {
+        const query = Array.from({ length: 1 + Math.floor(random() * 4) }, () => (random() < 0.5 ? word() : (vocabulary[Math.floor(random() * 40)] as string))).join(" ");
+        for (const options of [{ limit: 10, mode: "keyword" as const }, { limit: 3, mode: "keyword" as const, namespace: "b" }, { limit: 10 }, { limit: 20, namespace: "a" }]) {
+          assert.deepEqual(await pruned.search(query, options), await full.search(query, options), `"${query}" ${JSON.stringify(options)}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a write from another process between two searches is indexed and found by the second", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "settle.db");

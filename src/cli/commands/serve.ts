@@ -6,7 +6,7 @@ import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--metrics-public] [--queue redis://HOST:PORT]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--cold-search] [--metrics-public] [--queue redis://HOST:PORT]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 With --queue, JSONL imports (POST /v1/imports) are cut into chunks on the store's queue and coded by
@@ -18,6 +18,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
     warm: { type: "string", value: "N", help: "decode the N most recalled / newest memories into the cache after start (default 500; 0 = off)" },
+    "cold-search": { type: "boolean", help: "do not warm search at start (default: after listening, the vectors and the most common terms' keyword rows are read ahead, bounded; \"search warmed\" on stderr when done)" },
     "metrics-public": { type: "boolean", help: "serve GET /metrics without a key (default: an admin key is needed)" },
     cors: { type: "string", multiple: true, value: "ORIGIN", help: "allow browser calls from this origin (repeatable; default: CORS off)" },
     rate: { type: "string", value: "N", help: "requests per second per key, burst 2N (default 200; 0 turns the limit off)" },
@@ -58,7 +59,11 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     // (The checkpoint thread, `checkpointThread`, stays off: the load bench showed no gain from it; docs/STORE.md.)
     const engine = openEngine(context, { searchThread: true });
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
-    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
+    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic,
+      warmSearch: context.values["cold-search"] !== true,
+      onSearchWarmed: (report) => {
+        if (report) context.stderr.write(`search warmed: ${report.vectors} vectors, ${report.terms} terms (${report.rows} rows) in ${report.ms} ms\n`);
+      }, ...(queue ? { queue } : {}) }).catch(async (error: unknown) => {
       await engine.close();
       throw error;
     });

@@ -165,6 +165,18 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return this.statements.matching.all(`"${term.replaceAll('"', '""')}"`) as number[];
   }
 
+  async frequentTerms(minDocs: number, maxEntries: number): Promise<string[]> {
+    // The vocabulary table walks the whole keyword index (~0.35 s at 10^5 memories): once, when a search index warms.
+    const terms: string[] = [];
+    let entries = 0;
+    for (const { term, doc } of this.statements.frequent.iterate(Math.max(1, Math.floor(minDocs))) as Iterable<{ term: string; doc: number }>) {
+      if (entries + doc > maxEntries) continue;
+      entries += doc;
+      terms.push(term);
+    }
+    return terms;
+  }
+
   async documentFrequency(term: string): Promise<number> {
     return (this.statements.frequency.get(term) as number | undefined) ?? 0;
   }
@@ -249,6 +261,7 @@ function prepare(db: Database.Database) {
     key: db.prepare("SELECT value FROM search_meta WHERE key = 'key'").pluck(),
     setKey: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('key', ?)"),
     frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
+    frequent: db.prepare("SELECT term, doc FROM temp.search_vocabulary WHERE doc >= ? ORDER BY doc DESC, term"),
     indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
     indexedUpTo: db.prepare("SELECT count(*) FROM (SELECT 1 FROM search_vectors LIMIT ?)").pluck(),
     pending: db.prepare(
