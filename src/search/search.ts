@@ -460,16 +460,13 @@ export class SearchIndex {
     const seqOf = matrix.seqOf;
     try {
       const idfs = selective.map(({ docs }) => Math.log(1 + (total - docs + 0.5) / (docs + 0.5)));
-      // The idf of the terms not added yet: the most a row not touched so far can score (added in the same order,
-      // a sum of some of them is never above it in floating point either: adding a positive number is monotone).
-      let rest = idfs.reduce((a, b) => a + b, 0);
-      // Once `count` touched rows score above `rest`, no other row can reach the count-th best score: the later
-      // (commoner) terms only add to the touched rows, and the rows ranked below are the same as with every row added.
+      // Once `count` touched rows score above what a row not touched yet can reach (`restFrom`), no other row can
+      // reach the count-th best score: the later (commoner) terms only add to the touched rows, and the rows ranked
+      // below are the same as with every row added.
       let closed = false;
       for (const [t, { rows }] of selective.entries()) {
         const idf = idfs[t] as number;
-        if (!closed && this.pruneKeywords && touched.length >= count) closed = countAbove(touched, scores, rest, count);
-        rest -= idf;
+        if (!closed && this.pruneKeywords && touched.length >= count) closed = countAbove(touched, scores, restFrom(idfs, t), count);
         if (closed) {
           for (const row of rows) if (scores[row] !== 0) scores[row] = (scores[row] as number) + idf;
           continue;
@@ -777,6 +774,18 @@ export function atLeastNth(rows: readonly number[], scores: Float64Array, n: num
   const out: number[] = [];
   for (const row of rows) if ((scores[row] as number) >= nth) out.push(row);
   return out;
+}
+
+/**
+ * The most a row holding none of the terms before `t` can score: the idfs from `t` on, summed from 0 in the
+ * order a row's score adds them. Not the total minus the idfs added (that may round below it): a row's score
+ * is a sum of some of these in the same order, never more in floating point, since adding a number >= 0 is
+ * monotone and never lowers a sum.
+ */
+function restFrom(idfs: readonly number[], t: number): number {
+  let sum = 0;
+  for (let i = t; i < idfs.length; i++) sum += idfs[i] as number;
+  return sum;
 }
 
 /** Whether at least `count` of `rows` score above `bound`. */
