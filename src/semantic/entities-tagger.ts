@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ErrorCode, MemzipError } from "../errors.js";
+import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
@@ -178,6 +178,7 @@ export interface TaggerWeights {
 
 /** `greedy`: each token's best label given the previous choice; `viterbi`: the best-scoring sequence of labels over the whole text (both only ever put I-x after B-x or I-x). */
 export type TaggerDecoder = "greedy" | "viterbi";
+const TAGGER_DECODERS: readonly string[] = ["greedy", "viterbi"] satisfies TaggerDecoder[];
 
 type WeightMap = ReadonlyMap<string, Float64Array | number[]>;
 
@@ -362,6 +363,11 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
       hint: "rebuild assets/entity-tagger.json with `npm run train:entities`",
     });
   }
+  if (file.decoder !== undefined && !TAGGER_DECODERS.includes(file.decoder)) {
+    throw new MemzipError(ErrorCode.VERSION, `the entity tagger's weights name a decoder this build does not know: ${JSON.stringify(file.decoder)} (known: ${TAGGER_DECODERS.join(", ")})`, {
+      hint: "rebuild assets/entity-tagger.json with `npm run train:entities`, or use the memzip version that trained it",
+    });
+  }
   const weights = new Map<string, Float64Array>();
   for (const [feature, sparse] of Object.entries(file.weights)) {
     const w = new Float64Array(LABELS.length);
@@ -375,12 +381,35 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
 }
 
 export const TAGGER_ASSET = new URL("../../../assets/entity-tagger.json", import.meta.url);
-let loaded: TaggerWeights | undefined;
-/** The committed weights, read on first use (no network). */
-export function loadTagger(): TaggerWeights {
-  loaded ??= weightsFromFile(JSON.parse(readFileSync(TAGGER_ASSET, "utf8")) as TaggerFile);
-  return loaded;
+
+/**
+ * A loader of the weights at `source`, read on first use. A failure (missing file, broken JSON, wrong version or decoder) is
+ * remembered and thrown again on every later call, without reading or parsing the file again: a broken asset costs one parse
+ * per process, not one per semantic write before the fallback.
+ */
+export function taggerLoader(source: URL | string): () => TaggerWeights {
+  let loaded: TaggerWeights | undefined;
+  let failure: MemzipError | undefined;
+  return () => {
+    if (loaded) return loaded;
+    if (failure) throw failure;
+    try {
+      loaded = weightsFromFile(JSON.parse(readFileSync(source, "utf8")) as TaggerFile);
+      return loaded;
+    } catch (error) {
+      failure = isMemzipError(error)
+        ? error
+        : new MemzipError(ErrorCode.MISSING_ASSET, `the entity tagger's weights (${String(source)}) could not be read: ${error instanceof Error ? error.message : String(error)}`, {
+            hint: "reinstall memzip, or rebuild assets/entity-tagger.json with `npm run train:entities`",
+            cause: error,
+          });
+      throw failure;
+    }
+  };
 }
+
+/** The committed weights, read on first use (no network); a failure is remembered (see `taggerLoader`). */
+export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
 
 /**
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
