@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, viterbiDecode, weightsFromFile, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
@@ -129,6 +129,17 @@ describe("entity tagger", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("Chinese characters see the words around an organisation within four characters (发布 after, 加入 before), whatever the name's segmentation", () => {
+    const cues = (text: string) => {
+      const tokens = tokenize(text);
+      return tokenFeatures(text, tokens).map((f, i) => `${tokens[i]?.text}:${f.filter((x) => /^zc[LR]/.test(x)).join(",")}`);
+    };
+    // "蓝象" (an invented name) before 发布 and after 加入; 发布 is four characters from 今 but behind a comma from 说.
+    assert.deepEqual(cues("蓝象今天发布了新版本"), ["蓝:zcR4,zcR=发布", "象:zcR3,zcR=发布", "今:zcR2,zcR=发布", "天:zcR1,zcR=发布", "发:", "布:", "了:", "新:", "版:", "本:"]);
+    assert.deepEqual(cues("说，蓝象的会员"), ["说:", "，:", "蓝:zcR3,zcR=会员", "象:zcR2,zcR=会员", "的:zcR1,zcR=会员", "会:", "员:"]);
+    assert.deepEqual(cues("他加入了蓝象。").slice(2, 6), ["入:", "了:zcL1,zcL=加入", "蓝:zcL2,zcL=加入", "象:zcL3,zcL=加入"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {
