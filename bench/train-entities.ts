@@ -100,10 +100,16 @@ if (process.argv.includes("--cv")) {
   const t0 = performance.now();
   const synthetic = syntheticTexts(most).map((t) => ({ ...prepare(t), synthetic: true }));
   console.log(`${most} synthetic texts prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  // "1000", "1000-z" (without the Chinese list features zo/zp/zcs), "1000-v" (constrained Viterbi, trained as a structured perceptron), "1000-g" (greedy).
+  // "1000", "1000-z" (without the Chinese list features zo/zp/zcs), "1000-v" (constrained Viterbi, trained as a structured perceptron), "1000-g" (greedy), "1000-v-e15" (15 epochs).
   const settings: Setting[] = (process.env.CV_SETTINGS ?? "0,1000,3000").split(",").map((n) => ({
     name: `synthetic ${n}`,
-    options: { ...DEFAULT_TRAIN_OPTIONS, synthetic: Number.parseInt(n, 10), ...(n.includes("-v") ? { decoder: "viterbi" as const } : n.includes("-g") ? { decoder: "greedy" as const } : {}) },
+    options: {
+      ...DEFAULT_TRAIN_OPTIONS,
+      synthetic: Number.parseInt(n, 10),
+      ...(n.includes("-v") ? { decoder: "viterbi" as const } : n.includes("-g") ? { decoder: "greedy" as const } : {}),
+      // "-e15": 15 epochs.
+      ...(/-e(\d+)/.exec(n) ? { epochs: Number(/-e(\d+)/.exec(n)?.[1]) } : {}),
+    },
     ...(n.includes("-z") ? { drop: /^z(?:o|p|cs)/ } : {}),
   }));
   const thresholds: TaggerThresholds[] = JSON.parse(process.env.CV_THRESHOLDS ?? "[{}]") as TaggerThresholds[];
