@@ -32,17 +32,18 @@ const KNOWN_SETS = [
   { file: "entities-v2-unseen-5.json", name: "v2 unseen 5 (written blind while v2.4 was built; the tagger v2 is trained on it)" },
   { file: "entities-v2-unseen-6.json", name: "v2 unseen 6 (written blind while the tagger v1 was built; the tagger v2 is trained on it)" },
   { file: "entities-v2-unseen-7.json", name: "v2 unseen 7 (written blind while the tagger v2 was built, measured once: English 0.926 / 0.921, Chinese 0.855 / 0.855; the tagger v3 is trained on it)" },
+  { file: "entities-v2-unseen-8.json", name: "v2 unseen 8 (written blind while the tagger v3 was built, measured once: English 0.932 / 0.924, Chinese 0.890 / 0.864; the tagger v4 is trained on it)" },
 ];
 
 const fixture = (file: string) => join(ROOT, "test", "fixtures", file);
 const setNumber = (file: string) => Number(/^entities-v2-unseen(?:-(\d+))?\.json$/.exec(file)?.[1] ?? 1);
-// Every unseen set present, in order of its number; one not among the known ones was written after the tagger v3 froze.
+// Every unseen set present, in order of its number; one not among the known ones was written after the tagger v4 froze.
 const SETS: { file: string; name: string }[] = [
   ...KNOWN_SETS.filter((set) => !set.file.startsWith("entities-v2-unseen")),
   ...readdirSync(join(ROOT, "test", "fixtures"))
     .filter((file) => /^entities-v2-unseen(?:-\d+)?\.json$/.test(file))
     .sort((a, b) => setNumber(a) - setNumber(b))
-    .map((file) => KNOWN_SETS.find((set) => set.file === file) ?? { file, name: `v2 unseen ${setNumber(file)} (written blind while the tagger v3 was built; never trained or tuned on; measured once)` }),
+    .map((file) => KNOWN_SETS.find((set) => set.file === file) ?? { file, name: `v2 unseen ${setNumber(file)} (written blind while the tagger v4 was built; never trained or tuned on; measured once)` }),
 ];
 const load = (file: string) => JSON.parse(readFileSync(fixture(file), "utf8")) as LabelledCase[];
 // A set not written yet is skipped; the by-type table is for the newest set present.
@@ -64,7 +65,27 @@ taggerOnly.extract("Sarah met 李娜 in Lisbon.");
 const taggerLoadMs = performance.now() - taggerStarted;
 const EXTRACTORS = [ruleEntityExtractor, entityExtractor, taggerUnion, taggerOnly] as EntityExtractor[];
 
-/** Measured by `npm run train:entities -- --cv` (static: the bench does not train): held-out sets 5, 6 and 7, each tagged by a tagger trained on every other set. */
+/** Measured by `npm run train:entities -- --cv` (static: the bench does not train): held-out sets 6, 7 and 8, each tagged by a tagger trained on every other set (sets 1 to 8). */
+const CV_TABLE_V4 = [
+  "| setting | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| rules+nlp (no tagger) | 0.932 / 0.784 | 0.853 / 0.612 | 0.885 / 0.466 | 0.861 / 0.565 | 0.896 / 0.791 | 0.718 / 0.610 | 0.776 / 0.346 | 0.856 / 0.695 |",
+  "| tagger v3 code (before) | 0.940 / 0.930 | 0.958 / 0.895 | 0.803 / 0.810 | 0.927 / 0.957 | 0.909 / 0.895 | 0.803 / 0.903 | 0.804 / 0.631 | 0.911 / 0.883 |",
+  "| before, set 8 alone (= the blind figure) | 0.932 / 0.924 | 0.980 / 0.906 | 0.825 / 0.805 | 0.900 / 0.969 | 0.890 / 0.864 | 0.750 / 0.911 | 0.800 / 0.549 | 0.853 / 0.784 |",
+  "| + context words of organisations, brands without a trade word in the synthetic texts (25 %), 24 frames | 0.940 / 0.931 | 0.950 / 0.875 | 0.847 / 0.810 | 0.910 / 0.978 | 0.905 / 0.901 | 0.826 / 0.896 | 0.754 / 0.685 | 0.906 / 0.883 |",
+  "| + more context words, institution / service endings, generic company words as negatives | 0.942 / 0.931 | 0.958 / 0.895 | 0.848 / 0.819 | 0.913 / 0.957 | 0.911 / 0.904 | 0.864 / 0.909 | 0.740 / 0.700 | 0.916 / 0.883 |",
+  "| same with brands at 10 % (not chosen) | 0.945 / 0.937 | 0.952 / 0.908 | 0.845 / 0.845 | 0.938 / 0.968 | 0.909 / 0.901 | 0.869 / 0.903 | 0.724 / 0.685 | 0.915 / 0.878 |",
+  "| + companies before one-character verbs (asset 1.13 MB: over the 1 MiB bound) | 0.932 / 0.930 | 0.932 / 0.895 | 0.812 / 0.819 | 0.903 / 0.952 | 0.915 / 0.904 | 0.874 / 0.903 | 0.760 / 0.731 | 0.919 / 0.868 |",
+  "| − the duplicate Chinese bigram features (10 epochs; 988 KB) | 0.942 / 0.934 | 0.938 / 0.901 | 0.873 / 0.828 | 0.909 / 0.962 | 0.916 / 0.907 | 0.870 / 0.909 | 0.785 / 0.731 | 0.911 / 0.878 |",
+  "| same, 6 epochs | 0.942 / 0.935 | 0.944 / 0.895 | 0.867 / 0.845 | 0.909 / 0.968 | 0.909 / 0.905 | 0.867 / 0.890 | 0.754 / 0.731 | 0.897 / 0.883 |",
+  "| **same, 15 epochs (tagger v4, chosen; 992 KB)** | **0.940 / 0.934** | 0.939 / 0.908 | 0.865 / 0.828 | 0.904 / 0.957 | **0.918 / 0.912** | 0.877 / 0.922 | 0.800 / 0.738 | 0.907 / 0.893 |",
+  "| after, set 8 alone (set 8 is in the other folds' training, not its own) | 0.927 / 0.927 | 0.926 / 0.943 | 0.886 / 0.756 | 0.877 / 0.985 | 0.906 / 0.891 | 0.825 / 0.929 | 0.881 / 0.725 | 0.831 / 0.797 |",
+  "",
+  "Tagger mode, no margin threshold, one run each, runs of 2026-12-01 at load 4 to 9 on 2 cores; `CV_SETS=6,7,8 CV_SETTINGS=2000-v SYNTH_MAX=2000",
+  "node dist/bench/train-entities.js --cv --no-write`. Rows after the first change draw different synthetic texts, so English moves by chance too.",
+];
+
+/** Tagger v3's cross-validation on held-out sets 5, 6 and 7 (before set 8 was written). */
 const CV_TABLE = [
   "| setting | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -149,7 +170,7 @@ const body = [
   "structured types, and the names (person, organisation, place) decided by a trained tagger (src/semantic/entities-tagger.ts: an averaged",
   "perceptron over BIO labels reading word shapes, neighbours, compromise's tags, gazetteers, jieba's words and part-of-speech tags, surname tables,",
   "Chinese organisation endings, places and compound surnames, and the rules+nlp proposal). `rules+nlp+tagger` keeps every rules+nlp entity and adds",
-  "the tagger's names that overlap none. Tagger v3 is trained by `npm run train:entities` (seeded, byte for byte) on every labelled set up to 7 and",
+  "the tagger's names that overlap none. Tagger v4 is trained by `npm run train:entities` (seeded, byte for byte) on every labelled set up to 8 and",
   "2000 synthetic agent-memory texts (src/semantic/entities-synth.ts: templates in both languages filled with names from @faker-js/faker, city-timezones,",
   "jieba's place words and built organisation names). Tagger v3 (set 7 added to training; constrained Viterbi decoding; Chinese synthetic texts",
   "widened) was chosen by leave-one-set-out cross-validation on unseen sets 5, 6 and 7 (each set tagged by a tagger trained on all the others):",
@@ -161,6 +182,15 @@ const body = [
   "The cross-validation overstates unseen text: some of the Chinese synthetic frames and organisation endings were written from these sets'",
   "misses (review of stop 17), and every fold trains on them. Blind set 8, written while tagger v3 was built and never seen by it, is the",
   "estimate: Chinese 0.890 / 0.864 against the CV's 0.921 / 0.920, Chinese organisations 0.80 / 0.55 against 0.84 / 0.73.",
+  "",
+  "Tagger v4 (set 8 added to training; context words around Chinese organisations — what a company does or has after its name, 发布, 收购,",
+  "旗下, 的客服, 专业版, and what takes one before it, 加入, 入职, 跳槽到, 改用 — within four characters; more institution and service endings;",
+  "synthetic brands without a trade word and frames around them, generic company words as negatives; the duplicate Chinese bigram features",
+  "dropped; 15 epochs instead of 10) was chosen by the same cross-validation on sets 6, 7 and 8. The context words, endings and frames were written from general usage,",
+  "but chosen after reading the kinds of organisation the set-8 fold missed (no name from a set was written into them); the CV is",
+  "optimistic for that, and blind set 9 is the estimate:",
+  "",
+  ...CV_TABLE_V4,
   "",
   `On ${newest.name}, by type — precision / recall (expected entities). Target 0.90 / 0.90: ${[entityExtractor, taggerUnion, taggerOnly].map(verdict).join("; ")}.${
     KNOWN_SETS.some((set) => set.file === newest.file) ? " The tagger is trained on this set: these are not unseen figures." : ""

@@ -123,6 +123,55 @@ const ZH_TEMPLATES = [
   "{L}那间仓库归{P}管，去之前先打电话。",
   "{P}刚把{O}的合同发过来。",
   "{P}先别付{O}的发票，金额不对。",
+  // Frames where the words around a company say what it is (it releases, is bought, employs, has an app, shops, support).
+  "{O}发布了新版App，{P}说下周再升级。",
+  "{P}去年加入了{O}，做后端开发。",
+  "{O}收购了{O}，整合由{P}负责。",
+  "{P}在{O}工作了三年，想换到{L}。",
+  "用户平时用{O}记笔记，文件都存在{O}里。",
+  "{O}的客服说退款三到五个工作日到账。",
+  "{P}拿到了{O}的offer，base在{L}。",
+  "跟{O}谈合作的事，{P}约了下周在{L}见面。",
+  "{O}旗下的{O}今年在{L}开了两家门店。",
+  "{O}股价跌了不少，{P}有点慌。",
+  "在{O}下单了一台空调，{N}元，{P}帮忙收货。",
+  "{O}上线了新功能，{P}觉得不好用。",
+  "{O}的会员每月{N}元，用户想取消续费。",
+  "{P}从{O}跳槽到了{O}。",
+  "打开{O}查了去{L}的路线，要两个小时。",
+  "{O}在{L}的门店周末排队很久。",
+  "{O}和{O}是竞品，{P}在做对比表。",
+  "{O}推出了新套餐，{P}问要不要换。",
+  "{P}入职{O}满一年了。",
+  "{O}的面试安排在周四，{P}是面试官。",
+  "用户喝惯了{O}的牛奶，不喜欢{O}的。",
+  "{O}今年又裁员了，{P}在{L}的团队被撤了。",
+  "{P}说{O}的售后比{O}好。",
+  "这批货是{O}代工的，{P}去{L}验厂。",
+  "{O}专业版一年{N}元，{P}说先续一年。",
+  "{O}这个月扣了{N}元，大部分是流量费。",
+  "{O}上个月的账单是{N}元，{P}在核对。",
+  "团队改用{O}了，每人每月{N}元。",
+  "通过{O}付的款要等两天才退回来。",
+  "{O}的接口每天限{N}次调用，{P}在申请加额度。",
+  "{O}的试用期下周到期，记得取消。",
+  "用户在{O}常点一份{N}元的套餐。",
+  "{O}通知{P}下个月起费率调整。",
+  "生日宴订在{L}的{O}，周五晚上七点。",
+  // A company's name right before a one-character verb or adverb (租, 买, 写, 只, 又, 开): the name ends before it.
+  "从{O}租的设备下周要还，{P}去{L}取。",
+  "{P}现在在{O}写前端，下班很晚。",
+  "{O}只肯退一半，{P}说再去谈。",
+  "{O}又涨价了，每月多{N}元。",
+  "{P}在{O}开了个账户，转了{N}元。",
+  "从{O}买的空调装好了，{P}说制冷一般。",
+  "{O}给{P}寄了样品，到{L}要三天。",
+  // Generic words for a kind of company are not names: no organisation here.
+  "{P}说那家印刷厂开工前要先收定金。",
+  "保险公司只肯赔{N}元，{P}还在争取。",
+  "物业公司说{L}那栋楼周三停水。",
+  "{P}去银行办了张卡，顺便问了房贷。",
+  "{L}的快递公司周末不派件。",
 ];
 
 const EN_ORG_STEMS = [
@@ -148,6 +197,10 @@ const ZH_TRADES = [
   "水产研究所", "火锅", "酒店", "客栈", "民宿", "茶馆", "面馆", "烘焙", "家政", "装饰", "药业", "环保", "新材料", "电力", "燃气", "水务", "租赁", "传感", "半导体",
   "控股", "实业", "投资", "会计师事务所", "体检中心", "培训学校", "幼儿园", "中学", "出版社", "报社", "电视台", "基金会", "协会", "委员会", "合作社", "农场", "牧业",
 ];
+/** Characters that end many Chinese brand names without being a trade word (支付宝's 宝, 拼多多's 多, 美团's 团, 小米's 米, 百度's 度). */
+const ZH_BRAND_ENDS = "宝通达讯迅团多乐派帮购淘猫狗鱼车盒圈聊信家马象度为米想讯音拍途程融付";
+/** The share of Chinese organisations written as a bare brand (no trade word). */
+const BRAND_SHARE = 0.25;
 const ZH_TITLES = [...Array<string>(36).fill(""), "经理", "老师", "师傅", "教授", "医生", "总", "先生", "女士", "主任"];
 const EN_TITLES = ["", "", "", "", "", "", "", "", "Dr. ", "Ms. ", "Mr. ", "Prof. "];
 
@@ -211,7 +264,18 @@ export function syntheticTexts(count: number, seed = 7): LabelledText[] {
     return title ? `${surname}${random() < 0.6 ? "" : given()}${title}` : `${surname}${given()}`;
   };
   const orgChars = [...ZH_ORG_CHARS];
+  const brandEnds = [...ZH_BRAND_ENDS];
+  // A brand or a short name without any trade word (as people write 海信 or 蒙牛): two or three characters, or a stem and a brand-like character.
+  const zhBrand = () => {
+    const r = random();
+    if (r < 0.4) return `${pick(orgChars)}${pick(random() < 0.5 ? orgChars : givenChars)}`;
+    if (r < 0.6) return `${pick(givenChars)}${pick(orgChars)}${pick(orgChars)}`;
+    if (r < 0.9) return `${pick(random() < 0.5 ? orgChars : givenChars)}${pick(brandEnds)}`;
+    return `${pick(orgChars)}${pick(givenChars)}${pick(brandEnds)}`;
+  };
   const zhOrg = () => {
+    const r0 = random();
+    if (r0 < BRAND_SHARE) return zhBrand();
     const r = random();
     if (r < 0.2) return `${pick(zhPlaces)}${pick(ZH_TRADES)}`;
     if (r < 0.35) return `${pick(givenChars)}${pick(orgChars)}${pick(ZH_TRADES)}`;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ErrorCode, MemzipError } from "../errors.js";
+import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
@@ -47,6 +47,8 @@ const shape = (word: string) =>
 const ZH_ORG_ENDS = new Set([
   ...ZH_TRADE_WORDS.split("|"),
   ..."公司 有限公司 集团 大学 学院 银行 研究所 研究院 实验室 医院 诊所 药房 大药房 中心 交易所 交易中心 协会 基金会 委员会 农商行 商行 快运 快递 速运 茶业 乳业 贸易 物产 置业 勘察院 设计院 旅行社 酒店 餐厅 小馆 饭店 火锅 坊 馆 厂 店 行 社 院 所 站".split(" "),
+  // Institutions, services and shops, from general usage.
+  ..."俱乐部 工作室 观测站 气象站 监测站 总局 局 厅 署 法院 检察院 派出所 海关 政府 居委会 村委会 小学 中学 幼儿园 卫生院 中医院 附属医院 保健院 眼科 口腔 牙科 产险 寿险 财险 支付 航空 轮渡 冷链 农机 配件 港口 码头 文创 地图 出行 租车 外卖 商城 超市 便利店 药店 影城 影院 剧院 酒厂 酒业 水饺 面馆 烧烤 奶茶 咖啡 餐饮 云 网盘 笔记 文档 出版社 报社 电视台 研究中心 合作社 农场 牧场 牧业 渔业 林场 车队 车行 车厂 船厂 船务 货运 航运 建材 家居 家具 装饰 装修 物业 中介 猎头 人力 商贸 百货 广场 商场".split(" "),
 ]);
 let zhPlaces: Set<string> | undefined;
 const ZH_COMPOUND_SET = new Set(ZH_COMPOUND_SURNAMES);
@@ -86,6 +88,65 @@ function zhListFeatures(tokens: readonly Token[]): string[][] {
   return features;
 }
 
+/**
+ * Words around a Chinese organisation's name in agent memories, from general usage (not from any labelled set): what a company
+ * does or has after its name (发布, 收购, 旗下, 的客服, 官网, 门店, 股价), and what takes a company before it (加入, 入职, 收购,
+ * 跳槽到, 投资, 起诉, 合作). A token gets `zcR` when such a word starts within the next four characters (Han only between), and
+ * `zcL` when one ends within the four before: the name's context, whatever jieba made of the name itself.
+ */
+const ZH_ORG_AFTER = (
+  "发布 推出 上线 宣布 收购 并购 起诉 旗下 总部 官网 官方 客服 售后 门店 专卖店 旗舰店 股价 股票 财报 融资 上市 裁员 招聘 校招 社招 员工 " +
+  "会员 App APP app 小程序 公众号 网盘 外卖 打车 商城 股份 面试 offer 出品 研发 生产 代工 工厂 回应 声明 道歉 涨价 降价 开店 开业 倒闭 " +
+  "扣了 扣费 账单 接口 试用 退款 通知 订单 专业版 团队版 企业版 个人版 年费 月费 续费 定金 优惠券 积分 配送 骑手 工作人员 值班 热线 营业"
+).split(" ");
+const ZH_ORG_BEFORE = "加入 入职 收购 并购 投资 起诉 合作 跳槽到 跳槽去 离职 供职 任职 就职 签约 对接 竞品 品牌 厂商 供应商 服务商 运营商 服务于 任职于 就职于 来自 改用 换用 通过 换到 迁到 订在 下单".split(" ");
+
+const byHead = (cues: readonly string[]) => {
+  const map = new Map<string, string[]>();
+  for (const cue of cues) map.set(cue.slice(0, 1), [...(map.get(cue.slice(0, 1)) ?? []), cue]);
+  return map;
+};
+const CUES_AFTER_BY_HEAD = byHead(ZH_ORG_AFTER);
+const CUES_BEFORE_BY_HEAD = byHead(ZH_ORG_BEFORE);
+
+function zhCueFeatures(tokens: readonly Token[]): string[][] {
+  const features = tokens.map((): string[] => []);
+  const texts = tokens.map((t) => t.text);
+  const startsAt = (j: number, cue: string) => {
+    let joined = "";
+    for (let k = j; k < tokens.length && joined.length < cue.length; k++) joined += texts[k] as string;
+    return joined.startsWith(cue) && joined.length >= cue.length;
+  };
+  const afterAt = new Map<number, string>();
+  const beforeEnd = new Map<number, string>();
+  for (let j = 0; j < tokens.length; j++) {
+    const head = (texts[j] as string).slice(0, 1);
+    for (const cue of CUES_AFTER_BY_HEAD.get(head) ?? []) if (!afterAt.has(j) && startsAt(j, cue)) afterAt.set(j, cue);
+    // Keyed by the cue's last token (the cues before a name are Han characters, one token each).
+    for (const cue of CUES_BEFORE_BY_HEAD.get(head) ?? []) if (startsAt(j, cue)) beforeEnd.set(j + cue.length - 1, cue);
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    if (!tokens[i]?.han) continue;
+    for (let d = 1; d <= 4; d++) {
+      const cue = afterAt.get(i + d);
+      if (cue !== undefined) {
+        features[i]?.push(`zcR${d}`, `zcR=${cue}`);
+        break;
+      }
+      if (!tokens[i + d]?.han) break;
+    }
+    for (let d = 1; d <= 4; d++) {
+      const cue = beforeEnd.get(i - d);
+      if (cue !== undefined) {
+        features[i]?.push(`zcL${d}`, `zcL=${cue}`);
+        break;
+      }
+      if (!tokens[i - d]?.han) break;
+    }
+  }
+  return features;
+}
+
 /** A token's character class: H Han, L letters, D digits, P punctuation, S other, # none (the text's ends). */
 const classOf = (token: Token | undefined) =>
   !token ? "#" : token.han ? "H" : /^\p{L}/u.test(token.text) ? "L" : /^\p{N}/u.test(token.text) ? "D" : /^\p{P}$/u.test(token.text) ? "P" : "S";
@@ -108,19 +169,21 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const at = (i: number) => (i < 0 ? "<s>" : i >= tokens.length ? "</s>" : (lower[i] as string));
   const rules = proposalFeatures(tokens, proposal);
   const zhLists = han ? zhListFeatures(tokens) : [];
+  const zhCues = han ? zhCueFeatures(tokens) : [];
   return tokens.map((token, i) => {
     const f: string[] = ["b", `w=${at(i)}`, `w-1=${at(i - 1)}`, `w+1=${at(i + 1)}`, `w-2=${at(i - 2)}`, `w+2=${at(i + 2)}`, `w-1w=${at(i - 1)}|${at(i)}`, `ww+1=${at(i)}|${at(i + 1)}`];
     f.push(...(rules[i] as string[]));
     const previous = tokens[i - 1];
     if (!previous || /^[.!?;:。！？；：\n]$/u.test(previous.text)) f.push("first");
     if (token.han) {
-      f.push(`c-1c=${at(i - 1)}${at(i)}`, `cc+1=${at(i)}${at(i + 1)}`, `c-1c+1=${at(i - 1)}|${at(i + 1)}`);
+      // (The character bigrams are `w-1w` and `ww+1` above; a second copy of them under other names only doubled their weight and the asset's size.)
+      f.push(`c-1c+1=${at(i - 1)}|${at(i + 1)}`);
       // Character classes around it (Han, Latin, digits, punctuation, the ends of the text): names meet numbers, codes and punctuation.
       f.push(`k=${classOf(tokens[i - 2])}${classOf(previous)}_${classOf(tokens[i + 1])}${classOf(tokens[i + 2])}`);
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
-      f.push(...(zhLists[i] ?? []));
+      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []));
       const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
       const word = words[wordAt];
       if (word) {
@@ -178,6 +241,7 @@ export interface TaggerWeights {
 
 /** `greedy`: each token's best label given the previous choice; `viterbi`: the best-scoring sequence of labels over the whole text (both only ever put I-x after B-x or I-x). */
 export type TaggerDecoder = "greedy" | "viterbi";
+const TAGGER_DECODERS: readonly string[] = ["greedy", "viterbi"] satisfies TaggerDecoder[];
 
 type WeightMap = ReadonlyMap<string, Float64Array | number[]>;
 
@@ -362,6 +426,11 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
       hint: "rebuild assets/entity-tagger.json with `npm run train:entities`",
     });
   }
+  if (file.decoder !== undefined && !TAGGER_DECODERS.includes(file.decoder)) {
+    throw new MemzipError(ErrorCode.VERSION, `the entity tagger's weights name a decoder this build does not know: ${JSON.stringify(file.decoder)} (known: ${TAGGER_DECODERS.join(", ")})`, {
+      hint: "rebuild assets/entity-tagger.json with `npm run train:entities`, or use the memzip version that trained it",
+    });
+  }
   const weights = new Map<string, Float64Array>();
   for (const [feature, sparse] of Object.entries(file.weights)) {
     const w = new Float64Array(LABELS.length);
@@ -375,18 +444,41 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
 }
 
 export const TAGGER_ASSET = new URL("../../../assets/entity-tagger.json", import.meta.url);
-let loaded: TaggerWeights | undefined;
-/** The committed weights, read on first use (no network). */
-export function loadTagger(): TaggerWeights {
-  loaded ??= weightsFromFile(JSON.parse(readFileSync(TAGGER_ASSET, "utf8")) as TaggerFile);
-  return loaded;
+
+/**
+ * A loader of the weights at `source`, read on first use. A failure (missing file, broken JSON, wrong version or decoder) is
+ * remembered and thrown again on every later call, without reading or parsing the file again: a broken asset costs one parse
+ * per process, not one per semantic write before the fallback.
+ */
+export function taggerLoader(source: URL | string): () => TaggerWeights {
+  let loaded: TaggerWeights | undefined;
+  let failure: MemzipError | undefined;
+  return () => {
+    if (loaded) return loaded;
+    if (failure) throw failure;
+    try {
+      loaded = weightsFromFile(JSON.parse(readFileSync(source, "utf8")) as TaggerFile);
+      return loaded;
+    } catch (error) {
+      failure = isMemzipError(error)
+        ? error
+        : new MemzipError(ErrorCode.MISSING_ASSET, `the entity tagger's weights (${String(source)}) could not be read: ${error instanceof Error ? error.message : String(error)}`, {
+            hint: "reinstall memzip, or rebuild assets/entity-tagger.json with `npm run train:entities`",
+            cause: error,
+          });
+      throw failure;
+    }
+  };
 }
+
+/** The committed weights, read on first use (no network); a failure is remembered (see `taggerLoader`). */
+export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
 
 /**
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 5, 6 and 7 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 6, 7 and 8 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**

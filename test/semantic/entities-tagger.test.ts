@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, tagNames, viterbiDecode } from "../../src/semantic/entities-tagger.js";
+import { isMemzipError } from "../../src/errors.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
@@ -61,6 +64,82 @@ describe("entity tagger", () => {
       const { labels } = viterbiDecode(noisy, tokens);
       labels.forEach((l, i) => assert.ok(allowed(i === 0 ? 0 : (labels[i - 1] as number), l), `${names(labels).join(" ")}`));
     }
+  });
+
+  it("the Viterbi decoder's sequence scores the most of all allowed label sequences (brute force over short random inputs)", () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 10 - 5;
+    const L = LABELS.length;
+    const scoreOf = (weights: Map<string, number[]>, features: string[][], labels: readonly number[]) =>
+      labels.reduce((sum, label, t) => {
+        const previous = t === 0 ? 0 : (labels[t - 1] as number);
+        const all = [...(features[t] as string[]), ...previousLabelFeatures(features[t] as string[], previous)];
+        return sum + all.reduce((s, f) => s + (weights.get(f)?.[label] ?? 0), 0);
+      }, 0);
+    let longer = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const T = 1 + (trial % 5);
+      if (T > 2) longer++;
+      // Tokens share words (so the same features recur), and every previous label has its own weights.
+      const features = Array.from({ length: T }, (_, t) => ["b", `w=t${Math.floor(Math.abs(random())) % 3}`, `x=${t}`]);
+      const weights = new Map<string, number[]>();
+      for (const f of features.flat()) weights.set(f, LABELS.map(() => random()));
+      for (const f of features) for (let p = 0; p < L; p++) for (const g of previousLabelFeatures(f, p)) weights.set(g, LABELS.map(() => random()));
+      let best = -Infinity;
+      const sequence = new Array<number>(T).fill(0);
+      for (let n = 0; n < L ** T; n++) {
+        for (let t = 0, k = n; t < T; t++, k = Math.floor(k / L)) sequence[t] = k % L;
+        if (!sequence.every((l, t) => allowed(t === 0 ? 0 : (sequence[t - 1] as number), l))) continue;
+        best = Math.max(best, scoreOf(weights, features, sequence));
+      }
+      const { labels } = viterbiDecode(weights, features);
+      assert.ok(labels.every((l, t) => allowed(t === 0 ? 0 : (labels[t - 1] as number), l)));
+      assert.ok(Math.abs(scoreOf(weights, features, labels) - best) < 1e-9, `trial ${trial} (${T} tokens): Viterbi ${scoreOf(weights, features, labels)}, best ${best}`);
+    }
+    assert.ok(longer >= 30);
+  });
+
+  it("weights that name an unknown decoder are a typed error, not a silent greedy decode", () => {
+    const file: TaggerFile = { version: 1, labels: [...LABELS], scale: 100, decoder: "viterbi", weights: { "w=a": "1:5" } };
+    assert.equal(weightsFromFile(file).decoder, "viterbi");
+    assert.equal(weightsFromFile({ ...file, decoder: undefined }).decoder, undefined);
+    assert.throws(
+      () => weightsFromFile({ ...file, decoder: "beam" as unknown as "viterbi" }),
+      (error: unknown) => isMemzipError(error, "E_VERSION") && /beam/.test(error.message) && /train:entities/.test(error.hint ?? ""),
+    );
+  });
+
+  it("a broken weights file is read and parsed once: the loader remembers its failure", () => {
+    const dir = mkdtempSync(join(tmpdir(), "memzip-tagger-"));
+    try {
+      const path = join(dir, "entity-tagger.json");
+      writeFileSync(path, '{"version": 1, "labels": [');
+      const load = taggerLoader(path);
+      assert.throws(load, (error: unknown) => isMemzipError(error, "E_MISSING_ASSET") && error.message.includes(path));
+      // Had the loader read the file again, it would now succeed; it throws the same error without reading it.
+      writeFileSync(path, JSON.stringify({ version: 1, labels: [...LABELS], scale: 100, weights: { "w=a": "1:5" } }));
+      let again: unknown;
+      assert.throws(load, (error: unknown) => ((again = error), isMemzipError(error, "E_MISSING_ASSET")));
+      assert.throws(load, (error: unknown) => error === again);
+      // A fresh loader reads the repaired file; once loaded, the weights are kept.
+      const fresh = taggerLoader(path);
+      assert.equal(fresh().weights.size, 1);
+      rmSync(path);
+      assert.equal(fresh().weights.size, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("Chinese characters see the words around an organisation within four characters (发布 after, 加入 before), whatever the name's segmentation", () => {
+    const cues = (text: string) => {
+      const tokens = tokenize(text);
+      return tokenFeatures(text, tokens).map((f, i) => `${tokens[i]?.text}:${f.filter((x) => /^zc[LR]/.test(x)).join(",")}`);
+    };
+    // "蓝象" (an invented name) before 发布 and after 加入; 发布 is four characters from 今 but behind a comma from 说.
+    assert.deepEqual(cues("蓝象今天发布了新版本"), ["蓝:zcR4,zcR=发布", "象:zcR3,zcR=发布", "今:zcR2,zcR=发布", "天:zcR1,zcR=发布", "发:", "布:", "了:", "新:", "版:", "本:"]);
+    assert.deepEqual(cues("说，蓝象的会员"), ["说:", "，:", "蓝:zcR3,zcR=会员", "象:zcR2,zcR=会员", "的:zcR1,zcR=会员", "会:", "员:"]);
+    assert.deepEqual(cues("他加入了蓝象。").slice(2, 6), ["入:", "了:zcL1,zcL=加入", "蓝:zcL2,zcL=加入", "象:zcL3,zcL=加入"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {
