@@ -256,7 +256,12 @@ export class Engine {
 
   /** How an import ends (a queued one too, once, by whoever enqueued it): auto-training and recoding when the rules say so. */
   finishImport(namespace = this.options.namespace, options: Pick<T.RememberOptions, "codec" | "model"> = {}): Promise<T.EngineImportReport["trained"]> {
-    return this.parts.io.finishImport(namespace, { namespace, ...options });
+    return this.parts.io.finishImport(namespace, options);
+  }
+
+  /** `finishImport` in each of `namespaces` (a restore that wrote to several), the store compacted once: the namespaces that trained. */
+  finishImports(namespaces: readonly string[], options: Pick<T.RememberOptions, "codec" | "model"> = {}): Promise<Map<string, T.ImportTraining>> {
+    return this.parts.io.finishImports(namespaces, options);
   }
 
   /** Import jobs, newest first. */

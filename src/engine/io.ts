@@ -14,7 +14,7 @@ import type { EngineAssets } from "./assets.js";
 import type { Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, printableId } from "./rows.js";
-import type { EngineImportOptions, EngineImportReport, ExportOptions, ImportJobView, RememberOptions, TrainedAsset } from "./types.js";
+import type { EngineImportOptions, EngineImportReport, ExportOptions, ImportJobView, ImportTraining, RememberOptions, TrainedAsset } from "./types.js";
 import type { Writer } from "./writer.js";
 
 export interface IoParts {
@@ -166,12 +166,30 @@ export class ImportExport {
 
   /**
    * How every import ends, local or queued (`memzip import --queue`, a server's queued job: the
-   * process that enqueued it, once, after the last chunk): when the namespace holds at least
-   * `autoTrainAfter` memories and the training rules name assets to train (a zstd dictionary, a cm
-   * snapshot), they are trained, the namespace recoded with them, superseded assets pruned and the
-   * store compacted. Undefined when nothing was trained.
+   * process that enqueued it, once, after the last chunk), in each namespace it wrote to: when the
+   * namespace holds at least `autoTrainAfter` memories and the training rules name assets to train (a
+   * zstd dictionary, a cm snapshot), they are trained, the namespace recoded with them and superseded
+   * assets pruned; then the store is compacted once if any of that freed pages. The namespaces that
+   * trained, with what they trained.
    */
-  async finishImport(namespace: string, write: RememberOptions = { namespace }): Promise<EngineImportReport["trained"]> {
+  async finishImports(namespaces: readonly string[], write: Omit<RememberOptions, "namespace"> = {}): Promise<Map<string, ImportTraining>> {
+    const trainedBy = new Map<string, ImportTraining>();
+    for (const namespace of new Set(namespaces)) {
+      const trained = await this.trainAfterImport(namespace, { ...write, namespace });
+      if (trained) trainedBy.set(namespace, trained);
+    }
+    // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
+    // free space (O(file), once per doubling of a namespace, cheaper than the recodes before it).
+    if ([...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) await this.parts.store.compact();
+    return trainedBy;
+  }
+
+  /** `finishImports` of one namespace: what it trained, or undefined. */
+  async finishImport(namespace: string, write: Omit<RememberOptions, "namespace"> = {}): Promise<ImportTraining | undefined> {
+    return (await this.finishImports([namespace], write)).get(namespace);
+  }
+
+  private async trainAfterImport(namespace: string, write: RememberOptions): Promise<ImportTraining | undefined> {
     const { store, maintenance } = this.parts;
     const threshold = this.parts.options.autoTrainAfter;
     if (threshold <= 0 || (await store.memories.count(namespace)) < threshold) return undefined;
@@ -187,17 +205,14 @@ export class ImportExport {
       }
     }
     if (assets.length === 0) return undefined;
-    const trained = { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
-    // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
-    // free space (O(file), once per doubling of the namespace, cheaper than the recode before it).
-    if (trained.recode.recoded > 0 || trained.pruned.length > 0) await store.compact();
-    return trained;
+    return { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
   }
 
   private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
     const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
-    const write: RememberOptions = { namespace, ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
+    const coding = { ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
+    const write: RememberOptions = { namespace, ...coding };
     const writer = await this.parts.writer.writer({ ...write, ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });
     const withCheckpoint = {
       ...writer,
@@ -212,13 +227,12 @@ export class ImportExport {
     named.delete(namespace);
     const report: EngineImportReport = { namespace, ...imported, ...(named.size > 0 ? { otherNamespaces: [...named].sort() } : {}) };
     if (!report.aborted) {
-      const trained = await this.finishImport(namespace, write);
-      if (trained) report.trained = trained;
       // A restore with no fixed namespace ends the import of every namespace its records named.
-      for (const other of report.otherNamespaces ?? []) {
-        const more = await this.finishImport(other, { ...write, namespace: other });
-        if (more) report.otherTrained = { ...report.otherTrained, [other]: more };
-      }
+      const trainedBy = await this.finishImports([namespace, ...(report.otherNamespaces ?? [])], coding);
+      const trained = trainedBy.get(namespace);
+      if (trained) report.trained = trained;
+      trainedBy.delete(namespace);
+      if (trainedBy.size > 0) report.otherTrained = Object.fromEntries(trainedBy);
     }
     return report;
   }

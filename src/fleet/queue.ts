@@ -234,14 +234,17 @@ async function waitForChunks(
     if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
     const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
     if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
-    if (state === "failed" && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+    // A state that was unknown is read again from the job. "failed" is final in BullMQ whatever attempts
+    // are left (a retry goes back to waiting or delayed, never through "failed"): an unrecoverable error, or
+    // a chunk whose workers died more often than the stalled limit, stays there with attempts to spare.
+    const now = state === "unknown" ? await job.getState() : state;
+    if (now === "failed") {
       throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
         hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
         details: { chunk: index },
       });
     }
-    // A failed chunk with attempts left, or one whose state was unknown, may have completed since.
-    if (state !== "completed" && (await job.getState()) !== "completed") return false;
+    if (now !== "completed") return false;
     pending.delete(index);
     recordsDone += sizes[index] ?? 0;
     const result = job.returnvalue;
@@ -282,9 +285,9 @@ async function waitForChunks(
     }
     if (pending.size === 0) return report;
     if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
-    // A poll costs one state query per pending chunk, so with few pending the interval shrinks with
-    // them (8 ms a chunk, at least 20 ms: at most 125 queries a second, as 25 pending chunks polled
-    // every 200 ms): the last chunks' completion is seen within ~20 ms instead of up to pollMs.
+    // A poll looks at the first pending chunk (every pending one at a sweep); with few chunks pending the
+    // interval shrinks with them (8 ms a chunk, at least 20 ms), so the last chunks' completion is seen
+    // within ~20 ms instead of up to pollMs.
     await new Promise((done) => setTimeout(done, Math.min(pollMs, Math.max(MIN_POLL_MS, pending.size * POLL_MS_PER_CHUNK))));
   }
 }

@@ -782,7 +782,7 @@ export function atLeastNth(rows: readonly number[], scores: Float64Array, n: num
  * is a sum of some of these in the same order, never more in floating point, since adding a number >= 0 is
  * monotone and never lowers a sum.
  */
-function restFrom(idfs: readonly number[], t: number): number {
+export function restFrom(idfs: readonly number[], t: number): number {
   let sum = 0;
   for (let i = t; i < idfs.length; i++) sum += idfs[i] as number;
   return sum;

@@ -443,12 +443,16 @@ export function weightsFromFile(file: TaggerFile): TaggerWeights {
   return { labels: file.labels, weights, ...(file.decoder ? { decoder: file.decoder } : {}) };
 }
 
+/** System errors a later read may not meet again (they say nothing about the file). */
+const PASSING_ERRORS = new Set(["EMFILE", "ENFILE", "EIO", "EAGAIN", "EBUSY", "ENOMEM", "EINTR"]);
+
 export const TAGGER_ASSET = new URL("../../../assets/entity-tagger.json", import.meta.url);
 
 /**
- * A loader of the weights at `source`, read on first use. A failure (missing file, broken JSON, wrong version or decoder) is
- * remembered and thrown again on every later call, without reading or parsing the file again: a broken asset costs one parse
- * per process, not one per semantic write before the fallback.
+ * A loader of the weights at `source`, read on first use. A failure of the file itself (missing, broken JSON, wrong version or
+ * decoder) is remembered and thrown again on every later call, without reading or parsing the file again: a broken asset costs
+ * one parse per process, not one per semantic write before the fallback. A passing failure of the system (too many open files,
+ * an I/O error, no memory) is not remembered: the next call reads the file again.
  */
 export function taggerLoader(source: URL | string): () => TaggerWeights {
   let loaded: TaggerWeights | undefined;
@@ -460,13 +464,14 @@ export function taggerLoader(source: URL | string): () => TaggerWeights {
       loaded = weightsFromFile(JSON.parse(readFileSync(source, "utf8")) as TaggerFile);
       return loaded;
     } catch (error) {
-      failure = isMemzipError(error)
+      const typed = isMemzipError(error)
         ? error
         : new MemzipError(ErrorCode.MISSING_ASSET, `the entity tagger's weights (${String(source)}) could not be read: ${error instanceof Error ? error.message : String(error)}`, {
             hint: "reinstall memzip, or rebuild assets/entity-tagger.json with `npm run train:entities`",
             cause: error,
           });
-      throw failure;
+      if (!PASSING_ERRORS.has((error as NodeJS.ErrnoException).code ?? "")) failure = typed;
+      throw typed;
     }
   };
 }

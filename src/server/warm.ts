@@ -135,6 +135,8 @@ export function registerWarming(app: FastifyInstance, context: ServerContext): v
       // In the background: searches are answered meanwhile (between two terms read ahead); stopped by shutdown (the engine closes the thread).
       searchWarming = engine.warmSearch({ signal: context.shutdown }).then(
         (report) => {
+          // Stopped by shutdown part way: not "warmed".
+          if (context.shutdown.aborted) return;
           app.log.info({ searchWarm: report }, "search warmed");
           context.onSearchWarmed?.(report);
         },

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { waitFor } from "../cache/cache-suite.js";
-import { CLI, spawnBounded, tempDir } from "../helpers.js";
+import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
 import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 
 /**
@@ -33,8 +33,8 @@ after(async () => {
   dir[Symbol.dispose]();
 });
 
-describe("memzip import --queue -n (the namespace pin on the fleet path)", { skip }, () => {
-  it("rejects every record naming another namespace, however it is spelled, and writes the rest to the pinned one", { timeout: 120_000 }, async () => {
+describe("memzip import --queue: the namespace pin, and a restore to several namespaces", { skip }, () => {
+  it("rejects every record naming another namespace, however it is spelled, and writes the rest to the pinned one; without -n every namespace named trains", { timeout: 120_000 }, async () => {
     const url = (redis as RedisService).url;
     const db = join(dir.path, "pin.db");
     const env = { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
@@ -69,6 +69,25 @@ describe("memzip import --queue -n (the namespace pin on the fleet path)", { ski
       assert.equal(await engine.recall("own", { namespace: "a" }), "a record that names the pinned namespace");
     } finally {
       await engine.close();
+    }
+
+    // Without -n each record goes to the namespace it names, and every one of them ends its import (auto-training).
+    const texts = devCorpus().slice(0, 140);
+    const restore = join(dir.path, "two.jsonl");
+    writeFileSync(restore, texts.map((record, i) => JSON.stringify({ id: `r${i}`, namespace: i % 2 === 0 ? "x" : "y", text: record.text })).join("\n") + "\n");
+    const restored = spawnBounded(process.execPath, [CLI, "import", restore, "--db", db, "--queue", url, "--json"], { encoding: "utf8", env: { ...env, MEMZIP_AUTO_TRAIN_AFTER: "60" } });
+    assert.equal(restored.status, 0, restored.stderr);
+    const restoreReport = JSON.parse(restored.stdout) as { otherNamespaces?: string[]; otherTrained?: Record<string, unknown> };
+    assert.deepEqual(restoreReport.otherNamespaces, ["x", "y"]);
+    assert.deepEqual(Object.keys(restoreReport.otherTrained ?? {}).sort(), ["x", "y"]);
+    const after = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      for (const namespace of ["x", "y"]) {
+        assert.ok((await after.stats(namespace)).assetBytes > 0, `${namespace} trained on its own text`);
+        assert.equal(await after.recall(namespace === "x" ? "r0" : "r1", { namespace }), texts[namespace === "x" ? 0 : 1]?.text);
+      }
+    } finally {
+      await after.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { Job } from "bullmq";
+import { UnrecoverableError, type Job } from "bullmq";
 import { ErrorCode, MemzipError } from "../../src/errors.js";
 import { Worker } from "../../src/fleet/bullmq.js";
 import { connectionFor, enqueueImport, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
@@ -83,6 +83,32 @@ describe("waiting for a queued import", { skip }, () => {
       });
     } finally {
       releaseFirst();
+      await handle.close();
+      await worker.close();
+    }
+  });
+  it("rejects when a chunk failed for good with attempts left (BullMQ's failed is final: an unrecoverable error)", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async (job) => {
+        if (job.data.index === 0) throw new UnrecoverableError("a poison chunk");
+        return result(job);
+      },
+      { connection: connectionFor(redis.url), concurrency: 2 },
+    );
+    const handle = await enqueueImport(records.slice(0, 2), { queue: redis.url, location, importId: "poison", chunkRecords: 1, attempts: 5 });
+    try {
+      // Bounded: were a failed chunk with attempts left waited on, the wait would end here as E_ABORTED instead.
+      await assert.rejects(handle.wait({ signal: AbortSignal.timeout(30_000) }), (error: unknown) => {
+        assert.ok(error instanceof MemzipError);
+        assert.equal(error.code, ErrorCode.BACKEND_REJECTED);
+        assert.match(error.message, /chunk 0 failed after 1 attempts: a poison chunk/);
+        return true;
+      });
+    } finally {
       await handle.close();
       await worker.close();
     }

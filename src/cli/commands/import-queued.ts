@@ -28,13 +28,18 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
   const bar = new ProgressBar(context.stderr, "import", !context.json);
+  // The namespaces the records go to (without -n, a record goes to the one it names): each ends its import.
+  const named = new Set<string>([namespace ?? engine.options.namespace]);
   try {
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
         if (error) rejected.push(error.message);
-        else if (item.ok) yield item.record;
+        else if (item.ok) {
+          if (item.record.namespace !== undefined) named.add(item.record.namespace);
+          yield item.record;
+        }
       }
     };
     const model = engine.options.model || undefined;
@@ -50,18 +55,24 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     try {
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
       bar.done();
-      // Training reads the whole namespace and recodes it: once, here, when every chunk is committed.
-      const trained = await engine.finishImport(namespace, { ...(codec ? { codec } : {}) });
-      const trainedLine = trained
-        ? `\ntrained ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
-          (trained.pruned.length ? `; dropped ${trained.pruned.length} superseded assets` : "")
-        : "";
+      // Training reads a whole namespace and recodes it: once, here, when every chunk is committed.
+      const trainedBy = await engine.finishImports([...named], { ...(codec ? { codec } : {}) });
+      const trainedLine = [...trainedBy]
+        .map(
+          ([name, trained]) =>
+            `\ntrained${trainedBy.size > 1 || named.size > 1 ? ` in ${name}` : ""} ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
+            (trained.pruned.length ? `; dropped ${trained.pruned.length} superseded assets` : ""),
+        )
+        .join("");
+      const trained = trainedBy.get(namespace ?? engine.options.namespace);
+      named.delete(namespace ?? engine.options.namespace);
+      const others = Object.fromEntries([...trainedBy].filter(([name]) => named.has(name)));
       const workers = Object.entries(report.byWorker)
         .map(([name, n]) => `${name} ${n}`)
         .join(", ");
       emit(
         context,
-        { ...report, rejected, ...(trained ? { trained } : {}) },
+        { ...report, rejected, ...(trained ? { trained } : {}), ...(named.size > 0 ? { otherNamespaces: [...named].sort() } : {}), ...(Object.keys(others).length > 0 ? { otherTrained: others } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
