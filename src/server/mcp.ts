@@ -8,6 +8,7 @@ import { allows, inScope, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
+import { answerHits } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
 import { errorAnswer, forbidden } from "./errors.js";
 
@@ -231,13 +232,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   };
 
   // One batch read of the hits' texts; a hit deleted or expired between the ranking and its preview is left out (as REST does).
-  const withPreviews = async (hits: readonly SearchHit[]) => {
-    const texts = await engine.texts(hits.map((hit) => ({ id: hit.id, namespace: hit.namespace })));
-    return hits.flatMap((hit, i) => {
-      const text = texts[i];
-      return text === undefined ? [] : [{ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(text) }];
-    });
-  };
+  const withPreviews = (hits: readonly SearchHit[]) => answerHits(engine, hits, (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(text) }));
 
   const sizes = (stats: StoreStats, whole: boolean): z.infer<typeof Sizes> => ({
     namespace: stats.namespace,

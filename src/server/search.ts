@@ -3,6 +3,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import type { SearchHit } from "../search/search.js";
+import { answerHits } from "./hit-texts.js";
 import type { ServerContext } from "./context.js";
 import { namespaceNotFound, locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
 import { MemoryId, Namespace } from "./memories.js";
@@ -53,15 +54,9 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
 
   // A hit whose memory was deleted (or expired) between the ranking and its preview is left out (the search raced the delete).
   // The texts come from one batch read of the hits' rows.
-  const withPreviews = async (hits: SearchHit[]) => {
-    const texts = await engine.texts(hits.map((hit) => ({ id: hit.id, namespace: hit.namespace })));
-    return {
-      hits: hits.flatMap((hit, i) => {
-        const text = texts[i];
-        return text === undefined ? [] : [{ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) }];
-      }),
-    };
-  };
+  const withPreviews = async (hits: SearchHit[]) => ({
+    hits: await answerHits(engine, hits, (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) })),
+  });
 
   registry.add(app, {
     method: "POST",
