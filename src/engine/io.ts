@@ -58,7 +58,15 @@ export class ImportExport {
     const heartbeat = setInterval(() => void store.jobs.update(job.id, {}).catch(() => undefined), JOB_HEARTBEAT_MS);
     heartbeat.unref();
     try {
-      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id);
+      // A resumed restore with no fixed namespace also ends the import of the namespaces named before it stopped.
+      const namedBefore = new Set<string>();
+      if (from.position > 0 && !options.pinNamespace) {
+        for await (const item of readJsonlRecords(path, options.signal, { position: 0, line: 0 }, { maxLineBytes })) {
+          if (item.bytesRead > from.position) break;
+          if (item.ok && item.record.namespace !== undefined) namedBefore.add(item.record.namespace);
+        }
+      }
+      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id, namedBefore);
       clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
@@ -208,7 +216,7 @@ export class ImportExport {
     return { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
   }
 
-  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string): Promise<EngineImportReport> {
+  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string, namedBefore: Iterable<string> = []): Promise<EngineImportReport> {
     const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
     const coding = { ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
@@ -221,7 +229,7 @@ export class ImportExport {
       },
     };
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
-    const named = new Set<string>();
+    const named = new Set<string>(namedBefore);
     const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
     named.delete(namespace);

@@ -138,4 +138,25 @@ describe("export and import round-trip every field of a memory", () => {
       await engine.close();
     }
   });
+  it("a resumed restore also ends the import of the namespaces named before it stopped", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "resume.db"), cache: "off", workers: 0, autoTrainAfter: 60 });
+    try {
+      const texts = devCorpus().slice(0, 140);
+      const jsonl = join(dir.path, "two.jsonl");
+      // Every record of x comes before every record of y: the import stops after x's.
+      writeFileSync(jsonl, `${texts.map((record, i) => JSON.stringify({ id: `r${i}`, namespace: i < 70 ? "x" : "y", text: record.text })).join("\n")}\n`);
+      const controller = new AbortController();
+      const first = await engine.importJsonl(jsonl, { batchSize: 10, signal: controller.signal, onProgress: (p) => (p.done >= 80 ? controller.abort() : undefined) });
+      assert.ok(first.aborted && first.jobId);
+      assert.ok(first.stored >= 80 && first.stored < 140, `stopped part way: ${first.stored}`);
+      const resumed = await engine.importJsonl(jsonl, { resume: first.jobId });
+      assert.equal(first.stored + resumed.stored, 140);
+      assert.deepEqual(resumed.otherNamespaces, ["x", "y"]);
+      assert.deepEqual(Object.keys(resumed.otherTrained ?? {}).sort(), ["x", "y"]);
+      assert.ok((await engine.stats("x")).assetBytes > 0, "x trained though none of its records came after the resume");
+    } finally {
+      await engine.close();
+    }
+  });
 });
