@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
 import { freePort } from "../services/redis.js";
-import { spawnServe, type ServeProcess } from "./http.js";
+import { spawnServe, waitFor, type ServeProcess } from "./http.js";
 
 /**
  * `memzip serve` as users run it: the real CLI in its own process, over real TCP. It prints where
@@ -148,6 +148,32 @@ describe("memzip serve (the real CLI)", () => {
       // The connection retries on its own; its errors are logged once a minute, not printed each time.
       assert.ok((server.stderr().match(/the import queue's Redis is unreachable/g) ?? []).length <= 1, server.stderr());
       assert.doesNotMatch(server.stderr(), /^Error: connect ECONNREFUSED/m, "no raw error printed by BullMQ");
+    } finally {
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+      await server.exited;
+    }
+  });
+  it("a port in use is a usage error naming the port and --port (not an internal error); a store without keys is said at start", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const holder = createServer(() => undefined);
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const refused = spawnBounded(process.execPath, [CLI, "serve", "--db", db, "--port", String(port), "--cold-search"], { env: ENV, encoding: "utf8" });
+      assert.equal(refused.status, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+      assert.match(refused.stderr, /--port N/);
+      assert.doesNotMatch(refused.stderr, /internal error/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    const server = await serve(db, ["--cold-search"]);
+    try {
+      // Said right after "listening on".
+      await waitFor(() => (/no API key, so every request .* answers 401; create one with `memzip keys create/.test(server.stderr()) ? true : undefined), "the no-key warning");
+      server.child.kill("SIGTERM");
+      assert.equal(await server.exited, 0, server.stderr());
     } finally {
       if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
       await server.exited;

@@ -113,15 +113,23 @@ interrupted import keeps what it finished and a rerun continues.`,
         report.deduplicated || report.grouped
           ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
           : "";
-      const rejected = report.rejected.map((r) => `\n  rejected ${r.message}`).join("");
+      // Each with its line; a long run of rejections is cut (--json lists every one).
+      const rejected =
+        report.rejected
+          .slice(0, MAX_REJECTED_LINES)
+          .map((r) => `\n  rejected ${r.message.startsWith(r.where) ? r.message : `${r.where}: ${r.message}`}`)
+          .join("") + (report.rejected.length > MAX_REJECTED_LINES ? `\n  ... and ${report.rejected.length - MAX_REJECTED_LINES} more rejected (--json lists every one)` : "");
       const semantic = await semanticSummary(engine);
       emit(
         context,
         { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
           `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
-          `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
-          `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}` +
+          // A restore into the namespaces its records name says nothing of an empty default namespace.
+          (others.length > 0 && stats.memories === 0
+            ? `file on disk ${formatBytes(stats.fileBytes)}`
+            : `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+              `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
           `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
       return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
@@ -134,6 +142,8 @@ interrupted import keeps what it finished and a rerun continues.`,
 
 /** Namespaces beside the import's own that the summary lists one line each. */
 const MAX_NAMESPACE_LINES = 10;
+/** Rejections the summary prints one line each. */
+const MAX_REJECTED_LINES = 20;
 
 /** What the semantic backends did in this run and what it cost; undefined when none is configured. */
 async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: string } | undefined> {

@@ -1,3 +1,4 @@
+import { ErrorCode, MemzipError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
 import { connectionFor } from "../../fleet/queue.js";
@@ -69,9 +70,20 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     });
     const url = await server.listen(host, port).catch(async (error: unknown) => {
       await server.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+        const why = code === "EADDRINUSE" ? "is in use (another memzip serve, or another program)" : code === "EACCES" ? "may not be bound by this user" : "is not an address of this machine";
+        throw new MemzipError(ErrorCode.USAGE, `cannot listen on ${host}:${port}: the ${code === "EADDRNOTAVAIL" ? "host" : "port"} ${why}`, {
+          hint: code === "EADDRNOTAVAIL" ? "Give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)." : "Pick another port with --port N (--port 0 picks a free one), or stop what holds it.",
+          cause: error,
+        });
+      }
       throw error;
     });
     context.stderr.write(`listening on ${url}\n`);
+    if ((await engine.keys.list()).every((key) => key.revokedAt !== null)) {
+      context.stderr.write("memzip serve: this store has no API key, so every request but /healthz, /readyz and /v1/openapi.json answers 401; create one with `memzip keys create --db DB --namespace NS --role write`\n");
+    }
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off("SIGTERM", stop);
