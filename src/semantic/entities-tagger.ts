@@ -548,7 +548,7 @@ export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 6, 7 and 8 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 6, 7 and 8, and since tagger v5 on 7, 8 and 9 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**
