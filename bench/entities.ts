@@ -34,17 +34,18 @@ const KNOWN_SETS = [
   { file: "entities-v2-unseen-7.json", name: "v2 unseen 7 (written blind while the tagger v2 was built, measured once: English 0.926 / 0.921, Chinese 0.855 / 0.855; the tagger v3 is trained on it)" },
   { file: "entities-v2-unseen-8.json", name: "v2 unseen 8 (written blind while the tagger v3 was built, measured once: English 0.932 / 0.924, Chinese 0.890 / 0.864; the tagger v4 is trained on it)" },
   { file: "entities-v2-unseen-9.json", name: "v2 unseen 9 (written blind while the tagger v4 was built, measured once: English 0.926 / 0.896, Chinese 0.863 / 0.856; the tagger v5 is trained on it)" },
+  { file: "entities-v2-unseen-10.json", name: "v2 unseen 10 (written blind while the tagger v5 was built, measured once: English 0.961 / 0.937, Chinese 0.924 / 0.899; the tagger v6 is trained on it)" },
 ];
 
 const fixture = (file: string) => join(ROOT, "test", "fixtures", file);
 const setNumber = (file: string) => Number(/^entities-v2-unseen(?:-(\d+))?\.json$/.exec(file)?.[1] ?? 1);
-// Every unseen set present, in order of its number; one not among the known ones was written after the tagger v5 froze (none yet).
+// Every unseen set present, in order of its number; one not among the known ones was written blind while the tagger v6 was built.
 const SETS: { file: string; name: string }[] = [
   ...KNOWN_SETS.filter((set) => !set.file.startsWith("entities-v2-unseen")),
   ...readdirSync(join(ROOT, "test", "fixtures"))
     .filter((file) => /^entities-v2-unseen(?:-\d+)?\.json$/.test(file))
     .sort((a, b) => setNumber(a) - setNumber(b))
-    .map((file) => KNOWN_SETS.find((set) => set.file === file) ?? { file, name: `v2 unseen ${setNumber(file)} (written blind while the tagger v5 was built; never trained or tuned on; measured once)` }),
+    .map((file) => KNOWN_SETS.find((set) => set.file === file) ?? { file, name: `v2 unseen ${setNumber(file)} (written blind while the tagger v6 was built; never trained or tuned on; measured once)` }),
 ];
 const load = (file: string) => JSON.parse(readFileSync(fixture(file), "utf8")) as LabelledCase[];
 // A set not written yet is skipped; the by-type table is for the newest set present.
@@ -84,6 +85,28 @@ const CV_TABLE_V5 = [
   "node dist/bench/train-entities.js --cv --no-write` (`2000-v-m2` for minCount 2). In the cross-validation every organisation of sets 7 to 9 is left",
   "out of the well-known organisations (all folds), so the list cannot give the held-out names away; on new text it also finds names it lists",
   "(36 of the 142 Chinese organisations of sets 7 to 9 are in it; the niche names among the misses read were kept out of it, the major ones not).",
+];
+
+/** Tagger v6's cross-validation (static: the bench does not train): held-out sets 8, 9 and 10, each tagged by a tagger trained on every other set (sets 1 to 10). */
+const CV_TABLE_V6 = [
+  "| setting | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| tagger v5 code, set 10 trained on in the other folds (before) | **0.960 / 0.944** | 0.942 / 0.925 | 0.893 / 0.850 | 0.942 / 0.942 | **0.912 / 0.900** | 0.862 / 0.920 | 0.790 / 0.708 | 0.867 / 0.822 |",
+  "| before, set 8 alone | 0.962 / 0.957 | 0.981 / 0.962 | 0.897 / 0.854 | 0.926 / 0.969 | 0.912 / 0.905 | 0.855 / 0.946 | 0.800 / 0.706 | 0.845 / 0.811 |",
+  "| before, set 9 alone | 0.963 / 0.942 | 0.943 / 0.943 | 0.900 / 0.837 | 0.933 / 0.903 | 0.894 / 0.896 | 0.833 / 0.917 | 0.750 / 0.647 | 0.833 / 0.844 |",
+  "| before, set 10 alone (trained on sets 1 to 9: v5 with the list blind to set 10) | 0.955 / 0.932 | 0.902 / 0.868 | 0.881 / 0.860 | 0.967 / 0.952 | 0.931 / 0.899 | 0.900 / 0.900 | 0.816 / 0.769 | 0.928 / 0.810 |",
+  "| + rules (currencies in Chinese, N 个工作日, 月底, 后年 N 月, dates in paths) + well-known places (zl) | 0.960 / 0.948 | 0.936 / 0.925 | 0.901 / 0.858 | 0.927 / 0.947 | 0.925 / 0.911 | 0.872 / 0.926 | 0.800 / 0.727 | 0.870 / 0.817 |",
+  "| **+ place spans made whole (tagger v6, chosen; 800 KB)** | **0.960 / 0.948** | 0.936 / 0.925 | 0.901 / 0.858 | 0.927 / 0.947 | **0.927 / 0.914** | 0.872 / 0.926 | 0.800 / 0.727 | 0.884 / 0.830 |",
+  "| after, set 8 alone | 0.957 / 0.959 | 0.962 / 0.962 | 0.895 / 0.829 | 0.901 / 0.985 | 0.920 / 0.920 | 0.859 / 0.982 | 0.787 / 0.725 | 0.857 / 0.811 |",
+  "| after, set 9 alone | 0.966 / 0.945 | 0.962 / 0.943 | 0.902 / 0.860 | 0.917 / 0.887 | 0.926 / 0.918 | 0.875 / 0.933 | 0.841 / 0.725 | 0.868 / 0.857 |",
+  "| after, set 10 alone (trained on sets 1 to 9) | 0.958 / 0.940 | 0.885 / 0.868 | 0.905 / 0.884 | 0.968 / 0.968 | 0.936 / 0.903 | 0.881 / 0.867 | 0.776 / 0.731 | 0.929 / 0.823 |",
+  "",
+  "Tagger mode, no margin threshold, one run per fold (one process each: `CV_SETS=N CV_BLIND=8,9,10 CV_SETTINGS=2000-v SYNTH_MAX=2000 node",
+  "dist/bench/train-entities.js --cv --no-write`), runs of 2026-12-01 at load 10 to 30 on 2 cores; the place-span step is rescored from the",
+  "folds' dumps (CV_DUMP), as it does not change training. Every organisation and place of sets 8 to 10 is left out of the well-known lists in",
+  "every fold, so the lists cannot give the held-out names away: the rows measure the list features on unlisted names only. On new text the",
+  "place list also finds what it lists: with jieba's cities it holds 76 %, 61 % and 68 % of the Chinese places of sets 8, 9 and 10 (jieba's",
+  "cities alone 51 %, 43 %, 49 %); it was written after reading set 9's and 10's misses, with the niche names among them kept out.",
 ];
 
 /** Measured by `npm run train:entities -- --cv` (static: the bench does not train): held-out sets 6, 7 and 8, each tagged by a tagger trained on every other set (sets 1 to 8). */
@@ -188,7 +211,7 @@ const body = [
   "Unseen set 10 (300 texts, written blind while the tagger v5 was built, measured once on 2026-12-01 at 06:40 UTC): the default rules+tagger with",
   "tagger v5 English 0.961 / 0.937, Chinese 0.924 / 0.899 (391 of the 435 Chinese entities found; 392 would have been 0.901); main's build of the",
   "same day (tagger v4) on the same file English 0.935 / 0.907, Chinese 0.900 / 0.867. Chinese by type, v5 (v4): organisations 0.86 / 0.85",
-  "(0.75 / 0.75), persons 0.86 / 0.85 (0.86 / 0.82), places 0.89 / 0.80 (0.89 / 0.78). Set 10 is not trained on yet (the next tagger will be).",
+  "(0.75 / 0.75), persons 0.86 / 0.85 (0.86 / 0.82), places 0.89 / 0.80 (0.89 / 0.78). The tagger v6 is trained on set 10.",
   "",
   "| set | extractor | texts | English P / R | Chinese P / R | all P / R | ms per text |",
   "| --- | --- | --- | --- | --- | --- | --- |",
@@ -198,7 +221,7 @@ const body = [
   "structured types, and the names (person, organisation, place) decided by a trained tagger (src/semantic/entities-tagger.ts: an averaged",
   "perceptron over BIO labels reading word shapes, neighbours, compromise's tags, gazetteers, jieba's words and part-of-speech tags, surname tables,",
   "Chinese organisation endings, places and compound surnames, and the rules+nlp proposal). `rules+nlp+tagger` keeps every rules+nlp entity and adds",
-  "the tagger's names that overlap none. Tagger v5 is trained by `npm run train:entities` (seeded, byte for byte) on every labelled set up to 9 and",
+  "the tagger's names that overlap none. Tagger v6 is trained by `npm run train:entities` (seeded, byte for byte) on every labelled set up to 10 and",
   "2000 synthetic agent-memory texts (src/semantic/entities-synth.ts: templates in both languages filled with names from @faker-js/faker, city-timezones,",
   "jieba's place words and built organisation names). Tagger v3 (set 7 added to training; constrained Viterbi decoding; Chinese synthetic texts",
   "widened) was chosen by leave-one-set-out cross-validation on unseen sets 5, 6 and 7 (each set tagged by a tagger trained on all the others):",
@@ -228,6 +251,15 @@ const body = [
   "misses; no name from a set was written into the rules, and the set-9 fold is optimistic for that. Blind set 10 is the estimate:",
   "",
   ...CV_TABLE_V5,
+  "",
+  "Tagger v6 (set 10 added to training; a feature for about 1,230 well-known places written in Chinese, src/semantic/zh-places.ts, from general",
+  "knowledge — provinces and regions, the districts of the large cities, business districts and landmarks, scenic areas, mountains, lakes, islands,",
+  "old towns, countries and cities abroad — beside jieba's cities; Chinese place spans made whole after decoding, taking in an ending right after",
+  "the span (花鸟 + 岛, 桐木 + 关, 古镇, 新区); rules for money in currencies written in Chinese, N 个工作日, 月底, 后年 N 月 and dates inside paths)",
+  "was chosen by the same cross-validation on sets 8, 9 and 10, the last three. The kinds of error were read on set 10's misses; no name from a",
+  "set was written into the rules or the span step. Blind set 11 is the estimate:",
+  "",
+  ...CV_TABLE_V6,
   "",
   `On ${newest.name}, by type — precision / recall (expected entities). Target 0.90 / 0.90: ${[entityExtractor, taggerUnion, taggerOnly].map(verdict).join("; ")}.${
     KNOWN_SETS.some((set) => set.file === newest.file) ? " The tagger is trained on this set: these are not unseen figures." : ""

@@ -2,10 +2,10 @@
  * `npm run train:entities`: trains the name tagger (src/semantic/entities-tagger.ts) on the team's
  * labelled sets (ENTITY_TRAINING_SETS: every set measured so far) and the synthetic texts
  * (src/semantic/entities-synth.ts), and writes assets/entity-tagger.json. With `--cv`, first compares
- * settings by leave-one-set-out cross-validation on held-out sets (CV_SETS, by number; default 7, 8 and 9, the last three; with several, each set's own rows too): each
+ * settings by leave-one-set-out cross-validation on held-out sets (CV_SETS, by number; default 8, 9 and 10, the last three; with several, each set's own rows too): each
  * is tagged by a tagger trained on every other set — and prints the tables (per language, and per type for person /
  * organization / place). CV_SETTINGS lists settings ("2000-v": 2000 synthetic texts, Viterbi; "-g" greedy; "-z" without
- * the Chinese list features), CV_MODES the modes scored (tagger, union), CV_MISSES a file for every error (JSON lines);
+ * the Chinese list features), CV_BLIND the sets whose names the well-known lists leave out (default CV_SETS), CV_MODES the modes scored (tagger, union), CV_MISSES a file for every error (JSON lines);
  * `--no-write` leaves the asset alone.
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scoreEntities, type EntityCase } from "../src/quality/entity-scores.js";
 import type { Entity, EntityExtractor } from "../src/semantic/entities.js";
-import { combine, leaveOutKnownOrgs, namesOf, type TaggedName, type TaggerMode, type TaggerThresholds } from "../src/semantic/entities-tagger.js";
+import { combine, leaveOutKnownOrgs, leaveOutKnownPlaces, namesOf, type TaggedName, type TaggerMode, type TaggerThresholds } from "../src/semantic/entities-tagger.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingExamples, trainingFingerprint, trainWeights, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
 import { syntheticTexts } from "../src/semantic/entities-synth.js";
 
@@ -43,9 +43,11 @@ function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity
   });
 }
 
-// The held-out sets, by number (CV_SETS=7,8,9 by default): each is tagged by a tagger trained on every other set.
-const CV_SETS = (process.env.CV_SETS ?? "7,8,9").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
+// The held-out sets, by number (CV_SETS=8,9,10 by default): each is tagged by a tagger trained on every other set.
+const CV_SETS = (process.env.CV_SETS ?? "8,9,10").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
 const CV_MODES = (process.env.CV_MODES ?? "tagger").split(",") as TaggerMode[];
+// The sets whose names are left out of the well-known lists (CV_BLIND, by number; default CV_SETS): one fold per process (CV_SETS=8 CV_BLIND=8,9,10) blinds as the three-fold run does.
+const CV_BLIND = (process.env.CV_BLIND ?? process.env.CV_SETS ?? "8,9,10").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
 
 function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: TrainingExample[], settings: readonly Setting[], thresholdsToTry: readonly TaggerThresholds[]): void {
   const held = CV_SETS.flatMap((file) => sets.get(file) as TrainingExample[]);
@@ -97,9 +99,13 @@ function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: Training
 
 const started = performance.now();
 // In cross-validation the held-out sets' organisations are left out of the well-known organisations (the `zk` feature), for every fold: the list cannot give them away.
-const blind = process.argv.includes("--cv") ? CV_SETS.flatMap(readSet).flatMap((c) => c.entities.filter((e) => e.type === "organization").map((e) => e.text)) : [];
+const blind = process.argv.includes("--cv") ? CV_BLIND.flatMap(readSet).flatMap((c) => c.entities.filter((e) => e.type === "organization").map((e) => e.text)) : [];
 leaveOutKnownOrgs(blind);
 if (blind.length > 0) console.log(`well-known organisations: the held-out sets' ${new Set(blind).size} left out`);
+// The same for the well-known places (the `zl` feature).
+const blindPlaces = process.argv.includes("--cv") ? CV_BLIND.flatMap(readSet).flatMap((c) => c.entities.filter((e) => e.type === "place").map((e) => e.text)) : [];
+leaveOutKnownPlaces(blindPlaces);
+if (blindPlaces.length > 0) console.log(`well-known places: the held-out sets' ${new Set(blindPlaces).size} left out`);
 const sets = new Map(ENTITY_TRAINING_SETS.map((file) => [file, readSet(file).map(prepare)] as const));
 const texts = [...sets.values()].flat();
 console.log(`${texts.length} texts, ${texts.reduce((n, e) => n + e.unaligned, 0)} gold names off token boundaries; features in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -127,7 +133,8 @@ if (process.argv.includes("--cv")) {
 }
 if (process.argv.includes("--no-write")) process.exit(0);
 leaveOutKnownOrgs();
-const file = train([...(blind.length > 0 ? ENTITY_TRAINING_SETS.flatMap((f) => readSet(f).map(prepare)) : texts), ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic)], DEFAULT_TRAIN_OPTIONS);
+leaveOutKnownPlaces();
+const file = train([...(blind.length > 0 || blindPlaces.length > 0 ? ENTITY_TRAINING_SETS.flatMap((f) => readSet(f).map(prepare)) : texts), ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic)], DEFAULT_TRAIN_OPTIONS);
 const json = JSON.stringify({ version: file.version, labels: file.labels, scale: file.scale, ...(file.decoder ? { decoder: file.decoder } : {}), fingerprint: trainingFingerprint(ENTITY_TRAINING_SETS.map(readSet)), weights: file.weights });
 writeFileSync(join(ROOT, "assets", "entity-tagger.json"), `${json}\n`);
 console.log(`assets/entity-tagger.json: ${Object.keys(file.weights).length} features, ${(json.length / 1024).toFixed(0)} KB`);

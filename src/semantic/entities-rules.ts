@@ -129,7 +129,7 @@ const UNITS =
 const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
-const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|天|个?星期|周|个半月|个月|年)";
+const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|个?星期|周|个半月|个月|年)";
 const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
@@ -144,7 +144,7 @@ const RULES: readonly Rule[] = [
   { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }), classify: true },
   { type: "id", pattern: /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi },
   { type: "url", pattern: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{2,5})?(?![\w.]*\d)/g },
-  { type: "datetime", pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
+  { type: "datetime", pattern: /(?<!\/)\b\d{4}-\d{2}-\d{2}(?![\/\d])(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
   { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
   { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night)s?)?\b|\b(?:tonight|last night|weekends|weekdays)\b/gi },
@@ -152,7 +152,7 @@ const RULES: readonly Rule[] = [
     type: "datetime",
     pattern: new RegExp(
       `\\d{4}\\s?年\\s?${ZH_DIGITS}{1,2}\\s?月(?:\\s?${ZH_DIGITS}{1,3}\\s?[日号])?|${ZH_DIGITS}{1,2}\\s?月\\s?${ZH_DIGITS}{1,3}\\s?[日号]|${ZH_DIGITS}{1,3}\\s?[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}\\s?[日号]|` +
-        `(?:(?:明|今|去)年\\s?)?(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
+        `(?:(?:明|今|去|前|后)年\\s?)?(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
       "g",
     ),
   },
@@ -163,7 +163,7 @@ const RULES: readonly Rule[] = [
       "g",
     ),
   },
-  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|工作日|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|月底|月初|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
@@ -204,7 +204,7 @@ const RULES: readonly Rule[] = [
     ),
   },
   { type: "amount", pattern: /(?<=(?:预算|费用|金额|报价|成本|价格|花了|付了|付款|营收|收入|工资|月薪|年薪)\s?)\d(?:[\d,]*\d)?(?:\.\d+)?\s?[万亿千](?![元美欧英日港])/g },
-  { type: "amount", pattern: /\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|欧元|英镑|日元|港币|港元|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|亿))?元?/g },
+  { type: "amount", pattern: /\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|美金|欧元|英镑|日元|港币|港元|澳元|加元|新西兰元|纽元|新加坡元|新币|新台币|台币|韩元|泰铢|卢布|卢比|瑞郎|林吉特|越南盾|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|亿))?元?/g },
   {
     type: "duration",
     pattern: new RegExp(

@@ -3,6 +3,7 @@ import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
 import { ZH_KNOWN_ORG_NAMES } from "./zh-orgs.js";
+import { ZH_KNOWN_PLACE_NAMES } from "./zh-places.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
@@ -149,7 +150,10 @@ function zhCueFeatures(tokens: readonly Token[]): string[][] {
 }
 
 let knownOrgs = new Set(ZH_KNOWN_ORG_NAMES);
-const KNOWN_ORG_LONGEST = Math.max(...ZH_KNOWN_ORG_NAMES.map((name) => name.length));
+let knownPlaces = new Set(ZH_KNOWN_PLACE_NAMES);
+const longest = (names: readonly string[]) => Math.max(...names.map((name) => name.length));
+const KNOWN_ORG_LONGEST = longest(ZH_KNOWN_ORG_NAMES);
+const KNOWN_PLACE_LONGEST = longest(ZH_KNOWN_PLACE_NAMES);
 
 /**
  * Leaves names out of the well-known organisations the `zk` feature reads (for cross-validation only: the held-out sets'
@@ -160,27 +164,38 @@ export function leaveOutKnownOrgs(names: Iterable<string> = []): void {
   knownOrgs = new Set(ZH_KNOWN_ORG_NAMES.filter((name) => !out.has(name)));
 }
 
-/** `zk=B` / `zk=I` / `zk=E` on the characters of a well-known organisation's name (src/semantic/zh-orgs.ts; the longest at each start, left to right). */
-function zhKnownOrgFeatures(tokens: readonly Token[]): string[][] {
+/** The same for the well-known places the `zl` feature reads (src/semantic/zh-places.ts): the held-out sets' places left out in cross-validation; none given: the whole list. */
+export function leaveOutKnownPlaces(names: Iterable<string> = []): void {
+  const out = new Set(names);
+  knownPlaces = new Set(ZH_KNOWN_PLACE_NAMES.filter((name) => !out.has(name)));
+}
+
+/** `P=B` / `P=I` / `P=E` on the characters of a listed name (the longest at each start, left to right). */
+function zhListedNameFeatures(tokens: readonly Token[], names: ReadonlySet<string>, most: number, prefix: string): string[][] {
   const features = tokens.map((): string[] => []);
   for (let i = 0; i < tokens.length; ) {
     let found = 0;
     if (tokens[i]?.han) {
       let word = "";
-      for (let n = 1; n <= KNOWN_ORG_LONGEST && tokens[i + n - 1]?.han; n++) {
+      for (let n = 1; n <= most && tokens[i + n - 1]?.han; n++) {
         word += tokens[i + n - 1]?.text as string;
-        if (n >= 2 && knownOrgs.has(word)) found = n;
+        if (n >= 2 && names.has(word)) found = n;
       }
     }
     if (found === 0) {
       i++;
       continue;
     }
-    for (let k = 0; k < found; k++) features[i + k]?.push(k === 0 ? "zk=B" : k === found - 1 ? "zk=E" : "zk=I");
+    for (let k = 0; k < found; k++) features[i + k]?.push(`${prefix}=${k === 0 ? "B" : k === found - 1 ? "E" : "I"}`);
     i += found;
   }
   return features;
 }
+
+/** `zk=B` / `zk=I` / `zk=E` on the characters of a well-known organisation's name (src/semantic/zh-orgs.ts). */
+const zhKnownOrgFeatures = (tokens: readonly Token[]) => zhListedNameFeatures(tokens, knownOrgs, KNOWN_ORG_LONGEST, "zk");
+/** `zl=B` / `zl=I` / `zl=E` on the characters of a well-known place's name (src/semantic/zh-places.ts). */
+const zhKnownPlaceFeatures = (tokens: readonly Token[]) => zhListedNameFeatures(tokens, knownPlaces, KNOWN_PLACE_LONGEST, "zl");
 
 /** A token's character class: H Han, L letters, D digits, P punctuation, S other, # none (the text's ends). */
 const classOf = (token: Token | undefined) =>
@@ -206,6 +221,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const zhLists = han ? zhListFeatures(tokens) : [];
   const zhCues = han ? zhCueFeatures(tokens) : [];
   const zhKnown = han ? zhKnownOrgFeatures(tokens) : [];
+  const zhPlacesKnown = han ? zhKnownPlaceFeatures(tokens) : [];
   return tokens.map((token, i) => {
     const f: string[] = ["b", `w=${at(i)}`, `w-1=${at(i - 1)}`, `w+1=${at(i + 1)}`, `w-2=${at(i - 2)}`, `w+2=${at(i + 2)}`, `w-1w=${at(i - 1)}|${at(i)}`, `ww+1=${at(i)}|${at(i + 1)}`];
     f.push(...(rules[i] as string[]));
@@ -219,7 +235,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
-      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []));
+      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []), ...(zhPlacesKnown[i] ?? []));
       const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
       const word = words[wordAt];
       if (word) {
@@ -409,7 +425,7 @@ function spans(text: string, tokens: readonly Token[], labels: readonly number[]
 /** The names the tagger finds in a text from its tokens' static features; each name's score is its least margin over its tokens (best label's score minus the next). */
 export function namesOf(model: TaggerWeights, text: string, tokens: readonly Token[], features: readonly string[][]): TaggedName[] {
   const { labels, margins } = decode(model, features);
-  return wholeOrgNames(text, spans(text, tokens, labels, margins));
+  return wholePlaceNames(text, wholeOrgNames(text, spans(text, tokens, labels, margins)));
 }
 
 const HAN_ONLY = /^\p{Script=Han}+$/u;
@@ -436,6 +452,27 @@ export function wholeOrgNames(text: string, names: TaggedName[]): TaggedName[] {
     }
     const word = words.find((w) => w.start < name.start && name.start < w.end);
     if (word && HAN_ONLY.test(word.word) && word.end <= name.end && free(word.start, name.end, name)) name.start = word.start;
+    name.text = text.slice(name.start, name.end);
+  }
+  return out;
+}
+
+/**
+ * The endings of a Chinese place's name (island, mountain, lake, road, village, town, district, county, river, peak, temple,
+ * bridge, pass; old town, new district, old city, avenue, street, scenic area), from general usage: in the labelled sets a place
+ * is written with its ending whenever the text has one. 市 / 省 / 口 / 港 / 湾 are left out: they also start other words.
+ */
+const ZH_PLACE_ENDS = ["古镇", "新区", "古城", "大道", "大街", "景区", "老街", ..."岛山湖路村镇区县江河峰寺桥关"];
+
+/** Chinese places' spans made whole: a place the tagger stopped right before its ending ("花鸟" + 岛, "桐木" + 关) takes the ending in. Never over another name. */
+export function wholePlaceNames(text: string, names: TaggedName[]): TaggedName[] {
+  if (!names.some((n) => n.type === "place" && HAN_ONLY.test(n.text))) return names;
+  const out = names.map((n) => ({ ...n }));
+  for (const name of out) {
+    if (name.type !== "place" || !HAN_ONLY.test(name.text)) continue;
+    const end = ZH_PLACE_ENDS.find((e) => text.startsWith(e, name.end));
+    if (end === undefined || out.some((o) => o !== name && o.start < name.end + end.length && name.start < o.end)) continue;
+    name.end += end.length;
     name.text = text.slice(name.start, name.end);
   }
   return out;
@@ -548,7 +585,7 @@ export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 6, 7 and 8, and since tagger v5 on 7, 8 and 9 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 6, 7 and 8, since tagger v5 on 7, 8 and 9, since tagger v6 on 8, 9 and 10 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**

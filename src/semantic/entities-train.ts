@@ -18,6 +18,7 @@ export const ENTITY_TRAINING_SETS = [
   "entities-v2-unseen-7.json",
   "entities-v2-unseen-8.json",
   "entities-v2-unseen-9.json",
+  "entities-v2-unseen-10.json",
 ] as const;
 
 export type { LabelledText };

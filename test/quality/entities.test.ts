@@ -190,6 +190,23 @@ describe("rule-based entity extraction", () => {
     ]);
   });
 
+  it("money in any currency written in Chinese, working days as a duration, the end of the month, months the year after next, dates inside paths", () => {
+    assert.deepEqual(pairs("押金 2,800 澳元，另一笔 650 加元，合同后年 3 月到期。"), [
+      ["amount", "2,800 澳元"],
+      ["amount", "650 加元"],
+      ["datetime", "后年 3 月"],
+    ]);
+    assert.deepEqual(pairs("审核要 7 个工作日，月底前给答复；工作日不发版。"), [
+      ["duration", "7 个工作日"],
+      ["datetime", "月底"],
+      ["datetime", "工作日"],
+    ]);
+    assert.deepEqual(pairs("The dumps are in /var/dumps/api/2025-03-14/ since 2025-03-14."), [
+      ["path", "/var/dumps/api/2025-03-14/"],
+      ["datetime", "2025-03-14"],
+    ]);
+  });
+
   it("places from the world gazetteer with cues, and English words that are also towns only after a cue", () => {
     assert.deepEqual(v2("Shipping from Gdansk to Hvar takes 6 days; ferry from Split to Vis."), [
       ["place", "Gdansk"],

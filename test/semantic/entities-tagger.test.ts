@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, wholeOrgNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
@@ -156,6 +156,39 @@ describe("entity tagger", () => {
       leaveOutKnownOrgs();
     }
     assert.equal(known("华为云和国航"), "华zk=B 为zk=I 云zk=E 和 国zk=B 航zk=E");
+  });
+
+  it("Chinese characters of a well-known place's name carry zl (the longest name at each start, a district also without 区); a name left out for cross-validation does not", () => {
+    const known = (text: string) => {
+      const tokens = tokenize(text);
+      return tokenFeatures(text, tokens).map((f, i) => `${tokens[i]?.text}${f.filter((x) => x.startsWith("zl=")).join("")}`).join(" ");
+    };
+    assert.equal(known("住在海淀区"), "住 在 海zl=B 淀zl=I 区zl=E");
+    assert.equal(known("从海淀到陆家嘴"), "从 海zl=B 淀zl=E 到 陆zl=B 家zl=I 嘴zl=E");
+    // A district whose name alone is an ordinary word is listed only with 区.
+    assert.equal(known("和平年代"), "和 平 年 代");
+    try {
+      leaveOutKnownPlaces(["陆家嘴"]);
+      assert.equal(known("从海淀到陆家嘴"), "从 海zl=B 淀zl=E 到 陆 家 嘴");
+    } finally {
+      leaveOutKnownPlaces();
+    }
+    assert.equal(known("从海淀到陆家嘴"), "从 海zl=B 淀zl=E 到 陆zl=B 家zl=I 嘴zl=E");
+  });
+
+  it("a Chinese place's span takes in its ending right after it (岛, 关, 古镇, …), never over another name; other types are left as they are", () => {
+    const name = (text: string, part: string, type: TaggedName["type"] = "place"): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 1 };
+    };
+    const whole = (text: string, names: TaggedName[]) => wholePlaceNames(text, names).map((n) => `${n.type}:${n.text}`);
+    // Invented names: the tagger stopped before the ending.
+    assert.deepEqual(whole("渡轮明天去青禾岛", [name("渡轮明天去青禾岛", "青禾")]), ["place:青禾岛"]);
+    assert.deepEqual(whole("蓝溪古镇的民宿", [name("蓝溪古镇的民宿", "蓝溪")]), ["place:蓝溪古镇"]);
+    // Not over another name; organisations and people are left alone; 市 is no ending.
+    assert.deepEqual(whole("青禾山姆说", [name("青禾山姆说", "青禾"), name("青禾山姆说", "山姆", "person")]), ["place:青禾", "person:山姆"]);
+    assert.deepEqual(whole("蓝象岛上", [name("蓝象岛上", "蓝象", "organization")]), ["organization:蓝象"]);
+    assert.deepEqual(whole("青禾市场", [name("青禾市场", "青禾")]), ["place:青禾"]);
   });
 
   it("a Chinese organisation's span is made whole: an ending word right after it joins, a start inside one of jieba's words moves to the word's start, never over another name", () => {
