@@ -60,7 +60,7 @@ export function shouldTry(record: OutcomeRecord, settings: SkipSettings): boolea
 export type Outcome = { kind: "win" } | { kind: "loss"; lostBy?: number; retry?: boolean } | { kind: "skip" };
 
 /** The record after one more outcome (a new object; records are values). */
-export function applyOutcome(record: OutcomeRecord, outcome: Outcome, settings: SkipSettings): OutcomeRecord {
+export function applyOutcome(record: OutcomeRecord, outcome: Outcome): OutcomeRecord {
   if (outcome.kind === "skip") return { ...record, since: record.since + 1, skipped: record.skipped + 1 };
   const tried = { ...record, since: 0, tries: record.tries + 1 };
   if (outcome.kind === "win") return { ...tried, streak: 0, level: 0, wins: record.wins + 1 };
@@ -171,7 +171,7 @@ export class SkipSession {
     while (this.folded < until) {
       const state = this.at(this.folded);
       if (state.key === undefined || (state.key !== null && !state.outcome)) return false;
-      if (state.key !== null && state.outcome) this.records.set(state.key, applyOutcome(this.records.get(state.key) ?? this.start(state.key), state.outcome, this.settings));
+      if (state.key !== null && state.outcome) this.records.set(state.key, applyOutcome(this.records.get(state.key) ?? this.start(state.key), state.outcome));
       this.folded++;
     }
     return true;

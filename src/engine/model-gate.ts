@@ -60,7 +60,7 @@ export class ModelGate {
       (key) => start.get(key) ?? emptyRecord(),
       this.settings,
       (key, outcome) => {
-        records.set(key, applyOutcome(records.get(key) ?? emptyRecord(), outcome, this.settings));
+        records.set(key, applyOutcome(records.get(key) ?? emptyRecord(), outcome));
         this.dirty = true;
       },
     );

@@ -53,7 +53,7 @@ function sequential(n: number, fate: Fate, settings: SkipSettings = SKIP_DEFAULT
   for (let i = 0; i < n; i++) {
     let record = emptyRecord();
     const known = Math.max(0, i - settings.lag);
-    for (let t = 0; t < known; t++) record = applyOutcome(record, outcomes[t] as Outcome, settings);
+    for (let t = 0; t < known; t++) record = applyOutcome(record, outcomes[t] as Outcome);
     for (let t = known; t < i; t++) record = outcomes[t]?.kind === "skip" ? { ...record, since: record.since + 1 } : { ...record, since: 0 };
     const attempt = shouldTry(record, settings);
     if (attempt) tried.push(i);
@@ -71,7 +71,7 @@ describe("the skip rule", () => {
     for (let i = 0; i < 200; i++) {
       const attempt = shouldTry(record, settings);
       if (attempt) tried.push(i);
-      record = applyOutcome(record, attempt ? { kind: "loss", lostBy: 10, retry: record.streak >= settings.losses } : { kind: "skip" }, settings);
+      record = applyOutcome(record, attempt ? { kind: "loss", lostBy: 10, retry: record.streak >= settings.losses } : { kind: "skip" });
     }
     // 4 losses, then a retry after 8 skips (at 12), after 16 (at 29), after 32 (at 62), after 64 (at 127).
     assert.deepEqual(tried, [0, 1, 2, 3, 12, 29, 62, 127]);
@@ -83,7 +83,7 @@ describe("the skip rule", () => {
     assert.equal(shouldTry(capped, settings), false);
     assert.equal(shouldTry({ ...capped, since: SKIP_DEFAULTS.maxGap }, settings), true);
     // A retry that wins puts the key back to trying every memory.
-    const won = applyOutcome({ ...record, since: 1000 }, { kind: "win" }, settings);
+    const won = applyOutcome({ ...record, since: 1000 }, { kind: "win" });
     assert.equal(won.streak, 0);
     assert.equal(won.level, 0);
     assert.equal(shouldTry(won, settings), true);
