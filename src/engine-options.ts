@@ -69,6 +69,13 @@ export interface EngineOptions {
    * Defaults to `""` (no model: classical and `cm` codecs only).
    */
   model?: string;
+  /**
+   * Stop trying the model where it keeps losing: per namespace and text class, after 4 losses in a
+   * row it is skipped and retried after 8, 16, … (at most 256) skipped memories, and a win resets it;
+   * an import into a namespace not trained yet leaves the model to the recode that ends it. Never
+   * random (same input, same bytes). `false`: try the model for every memory. Defaults to `true`.
+   */
+  skipLosingModel?: boolean;
   /** How the `llm` codec runs (threads, contexts, GPU) and codes (top-K, window). */
   llm?: Partial<LlmOptions>;
   /**
@@ -116,6 +123,7 @@ export const ENGINE_DEFAULTS = {
   autoTrainAfter: 200,
   cache: "memory",
   model: "",
+  skipLosingModel: true,
   llm: LLM_DEFAULTS,
   searchEmbedder: "",
   searchVectors: DEFAULT_VECTOR_ENCODING,
@@ -188,6 +196,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   }
   if (typeof options.clock !== "function") fail("clock must be a function returning milliseconds since the epoch");
   if (typeof options.model !== "string") fail("model must be a model name, fingerprint or GGUF path");
+  if (typeof options.skipLosingModel !== "boolean") fail(`skipLosingModel must be true or false, got ${String(options.skipLosingModel)}`);
   const { llm } = options;
   wholeNumber("llm.threads", llm.threads, 1, 256);
   wholeNumber("llm.contexts", llm.contexts, 1, 256);

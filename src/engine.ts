@@ -19,6 +19,7 @@ import { mapConcurrent } from "./core/concurrency.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
+import type { ModelOutcomes } from "./engine/model-gate.js";
 import { isLocalStoreFile, openStore } from "./store/open.js";
 
 export type * from "./engine/types.js";
@@ -194,9 +195,12 @@ export class Engine {
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
-  async stats(namespace?: string): Promise<StoreStats & { derivedBytes: number }> {
+  async stats(namespace?: string): Promise<StoreStats & { derivedBytes: number; modelOutcomes?: ModelOutcomes[] }> {
     // Derived model state beside the store (whole store, any namespace): rebuildable, so never counted in the sizes.
-    return { ...(await storeStats(this.store, namespace, this.options.clock())), derivedBytes: this.derived?.bytes() ?? 0 };
+    const stats = { ...(await storeStats(this.store, namespace, this.options.clock())), derivedBytes: this.derived?.bytes() ?? 0 };
+    // How the model fared per namespace and text class (tries, wins, memories skipped): present once a model was tried.
+    const outcomes = this.parts.gate.outcomes(namespace);
+    return outcomes.length > 0 ? { ...stats, modelOutcomes: outcomes } : stats;
   }
 
   /** Bytes of each asset with the memories (of the namespace, or all) that use it. */

@@ -38,6 +38,8 @@ export interface PolicyChoice {
   envelope: Uint8Array;
   /** Candidates that failed to encode, or whose smaller envelope did not decode back exactly, and were passed over. */
   verifyFailures: string[];
+  /** The smallest envelope each candidate of the loop finished, by codec name (one that gave up at its budget is absent). */
+  finished?: Record<string, number>;
 }
 
 /** Decodes an envelope back to bytes (or throws); the policy uses it to prove each choice. */
@@ -67,6 +69,7 @@ export async function chooseSmallest(original: Uint8Array, candidates: readonly 
   if (options.start) contest.failures.push(...options.start.verifyFailures);
   const prove = (envelope: Uint8Array) => decodesTo(options.decode, envelope, original);
   const attempt = options.attempt ?? ((_, encode) => encode());
+  const finished: Record<string, number> = {};
   for (const candidate of original.length < options.rawBelow ? [] : candidates) {
     // A codec that may use its budget gets a proven one.
     if (!candidate.codec.sync) await contest.settle(prove);
@@ -80,7 +83,9 @@ export async function chooseSmallest(original: Uint8Array, candidates: readonly 
       if (failure === "failure") contest.failures.push(candidate.codec.name);
       continue;
     }
-    if (envelope) contest.offer(candidate, envelope, candidate.codec.proven?.(envelope) === true);
+    if (!envelope) continue;
+    finished[candidate.codec.name] = Math.min(finished[candidate.codec.name] ?? Infinity, envelope.length);
+    contest.offer(candidate, envelope, candidate.codec.proven?.(envelope) === true);
   }
   await contest.settle(prove);
   if (!contest.best) {
@@ -90,7 +95,7 @@ export async function chooseSmallest(original: Uint8Array, candidates: readonly 
   }
   const best = contest.best;
   if (!best) throw new Error("unreachable: the raw envelope always decodes");
-  return { codec: best.candidate.codec, asset: best.candidate.asset, envelope: best.envelope, verifyFailures: contest.failures };
+  return { codec: best.candidate.codec, asset: best.candidate.asset, envelope: best.envelope, verifyFailures: contest.failures, finished };
 }
 
 /**

@@ -28,6 +28,7 @@ import type {
   TrainedAsset,
 } from "./types.js";
 import type { Writer } from "./writer.js";
+import type { ModelGate } from "./model-gate.js";
 
 export interface IoParts {
   store: Store;
@@ -37,6 +38,7 @@ export interface IoParts {
   writer: Writer;
   maintenance: Maintenance;
   metricsSnapshot: () => Counters;
+  gate: ModelGate;
 }
 
 /** How often a running import touches its job row (its heartbeat). */
@@ -261,9 +263,12 @@ export class ImportExport {
     const { store, maintenance } = this.parts;
     const { signal, onStep } = options;
     const threshold = this.parts.options.autoTrainAfter;
-    if (threshold <= 0 || (await store.memories.count(namespace)) < threshold) return undefined;
+    // A namespace whose model attempts the import deferred is recoded with the model even when it trains nothing.
+    const deferred = options.deferred?.has(namespace) === true;
+    const trains = threshold > 0 && (await store.memories.count(namespace)) >= threshold;
+    if (!trains && !deferred) return undefined;
     const assets: TrainedAsset[] = [];
-    for (const kind of await maintenance.assetKindsToTrain(namespace)) {
+    for (const kind of trains ? await maintenance.assetKindsToTrain(namespace) : []) {
       const step: FinishStep = { step: "train", namespace, kind };
       stopIfAborted(signal, step);
       onStep?.(step);
@@ -277,7 +282,7 @@ export class ImportExport {
         throw error;
       }
     }
-    if (assets.length === 0 && !options.recodeAnyway) return undefined;
+    if (assets.length === 0 && !options.recodeAnyway && !deferred) return undefined;
     let step: FinishStep = { step: "recode", namespace, done: 0 };
     stopIfAborted(signal, step);
     onStep?.(step);
@@ -307,7 +312,8 @@ export class ImportExport {
     const namespace = options.namespace ?? this.parts.options.namespace;
     const coding = { ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
     const write: RememberOptions = { namespace, ...coding };
-    const writer = await this.parts.writer.writer({ ...write, ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });
+    // The model waits for the recode that ends the import in a namespace not trained yet (Writer.writer).
+    const writer = await this.parts.writer.writer({ ...write, ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) }, Infinity, { deferModel: true });
     const withCheckpoint = {
       ...writer,
       checkpoint: async (position: number, line: number) => {
@@ -319,12 +325,14 @@ export class ImportExport {
     const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
     const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    this.parts.gate.save();
     if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
     const ending = await this.endImport(namespace, named, imported.rejected, {
       ...coding,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onFinishStep ? { onStep: options.onFinishStep } : {}),
       ...(job?.readAll ? { recodeAnyway: true } : {}),
+      ...(writer.deferred.size > 0 ? { deferred: writer.deferred } : {}),
     });
     return { namespace, ...imported, ...ending, aborted: ending.interrupted !== undefined };
   }

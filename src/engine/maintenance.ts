@@ -12,6 +12,9 @@ import { llmAttempts } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import type { EngineAssets } from "./assets.js";
+import { gatedAttempts, type ModelGate } from "./model-gate.js";
+import type { SkipTicket } from "../codec/skip-rule.js";
+import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, printableId } from "./rows.js";
@@ -33,6 +36,8 @@ export interface MaintenanceParts {
   reader: Reader;
   writer: Writer;
   llm: LlmCoder;
+  gate: ModelGate;
+  metrics: Metrics;
 }
 
 export class Maintenance {
@@ -129,7 +134,10 @@ export class Maintenance {
     // Holders whose envelope this recode has taken up (each once).
     const seen = new Set<string>();
     const key = (m: { namespace: string; id: string }) => `${m.namespace}\u0000${m.id}`;
-    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (scanned) => {
+    // The skip rule decides the model attempts (not a forced codec's), in scan order.
+    const { gate, metrics } = this.parts;
+    const session = model && codec === undefined && gate.enabled ? gate.session() : undefined;
+    const recodeOne = async (scanned: StoredMemory, ticket: SkipTicket | undefined) => {
       let memory = scanned;
       if (scanned.contentOf) {
         // A reference shares its holder's envelope: recoding the holder recodes both. A holder this
@@ -147,7 +155,9 @@ export class Maintenance {
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
-      const choice = await this.parts.policy.choose(bytes, [...candidates, ...llmAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix])]);
+      const gated = await gatedAttempts(gate, ticket, memory.namespace, llmAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix]), prefix, bytes, this.parts.options.rawBelow, metrics);
+      const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models]);
+      gated.settle(choice);
       report.checked++;
       report.bytesBefore += memory.envelope.length;
       // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.
@@ -163,8 +173,17 @@ export class Maintenance {
       }
       report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
       onProgress?.({ done: report.checked, total, originalBytes: 0, storedBytes: report.bytesAfter });
+    };
+    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (scanned) => {
+      const ticket = session?.ticket();
+      try {
+        await recodeOne(scanned, ticket);
+      } finally {
+        ticket?.release();
+      }
     });
     await flush();
+    gate.save();
     return report;
   }
 

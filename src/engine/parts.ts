@@ -15,6 +15,7 @@ import { EngineAssets } from "./assets.js";
 import { Features } from "./features.js";
 import { ImportExport } from "./io.js";
 import { Maintenance } from "./maintenance.js";
+import { ModelGate } from "./model-gate.js";
 import { WritePolicy } from "./policy.js";
 import { Reader } from "./reader.js";
 import { Writer } from "./writer.js";
@@ -28,6 +29,8 @@ export interface Parts {
   maintenance: Maintenance;
   io: ImportExport;
   features: Features;
+  /** Per namespace, how the model fares: the skip rule's record (saved beside the store). */
+  gate: ModelGate;
   /** Counters since the engine opened, with the cache's. */
   metricsSnapshot(): EngineCounters;
   /** Closes everything but the store: semantic layer, search embedder, worker threads, models, the cache (unless the caller's). */
@@ -76,11 +79,13 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     decodeBytes: (envelope) => reader.decodeBytes(envelope),
     assetByRef: (ref) => assets.byRef(ref),
   });
-  const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });
-  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm });
-  const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot });
+  const gate = new ModelGate(derived, options.skipLosingModel);
+  const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, gate, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });
+  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics });
+  const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
     closed = true;
+    gate.save();
     await features.close();
     await pool?.close();
     pool = undefined;
@@ -88,5 +93,5 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     // A cache the caller passed in is the caller's to close.
     if (typeof options.cache !== "object") cache.close?.();
   };
-  return { metrics, llm, assets, reader, writer, maintenance, io, features, metricsSnapshot, close };
+  return { metrics, llm, assets, reader, writer, maintenance, io, features, gate, metricsSnapshot, close };
 }

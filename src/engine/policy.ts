@@ -16,6 +16,8 @@ export interface WriteChoice {
   asset: Asset | undefined;
   envelope: Uint8Array;
   verifyFailures: string[];
+  /** The smallest envelope each candidate finished, by codec name (absent from the cache, and for a codec that gave up at its budget). */
+  finished?: Record<string, number>;
 }
 
 /** What the write policy needs from the engine; it never touches the store. */
@@ -123,7 +125,7 @@ export class WritePolicy {
       },
       classify: (error) => this.failureOf(error),
     });
-    const written: WriteChoice = { codec: choice.codec.name, asset: choice.asset, envelope: choice.envelope, verifyFailures: choice.verifyFailures };
+    const written: WriteChoice = { codec: choice.codec.name, asset: choice.asset, envelope: choice.envelope, verifyFailures: choice.verifyFailures, ...(choice.finished ? { finished: choice.finished } : {}) };
     this.deps.cache.set(key, written.envelope.slice());
     return written;
   }

@@ -221,6 +221,8 @@ export interface FinishImportsOptions {
    * an earlier ending was cut short after its assets were trained (a resumed job that had read its whole file).
    */
   recodeAnyway?: boolean;
+  /** Namespaces whose model attempts the import left to this recode (recoded even when nothing trains). */
+  deferred?: ReadonlySet<string>;
 }
 
 /** What ending an import trained in one namespace: the assets, the recode that applied them, the assets they superseded. */

@@ -20,6 +20,8 @@ import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarit
 import { damagedColumns } from "../store/damage.js";
 import type { EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
+import { gatedAttempts, type ModelGate } from "./model-gate.js";
+import type { SkipTicket } from "../codec/skip-rule.js";
 import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
@@ -44,6 +46,7 @@ export interface WriterParts {
   features: Features;
   llm: LlmCoder;
   embedder: HashedNgramEmbedder;
+  gate: ModelGate;
   /** `detectLanguage` on the codec worker threads. */
   detectLanguageOffThread: (text: string) => Promise<string>;
 }
@@ -78,14 +81,27 @@ export class Writer {
    * `commit` writes planned memories in one transaction, after grouping similar ones. The import
    * pipeline plans many memories concurrently and commits them in input order.
    */
-  async writer(options: RememberOptions = {}, expected = Infinity): Promise<MemoryWriter> {
-    const { store, options: engineOptions, assets, reader } = this.parts;
+  async writer(options: RememberOptions = {}, expected = Infinity, internal: { deferModel?: boolean } = {}): Promise<MemoryWriter & { deferred: ReadonlySet<string> }> {
+    const { store, options: engineOptions, assets, reader, gate, metrics } = this.parts;
     const model = await this.writeModel(options);
+    // The skip rule decides a policy's model attempts (not a forced codec's), in the order memories come.
+    const session = model && options.codec === undefined && gate.enabled ? gate.session() : undefined;
+    // An import into a namespace its configured codecs have no assets for yet leaves the model to the recode that ends it.
+    const deferModel = internal.deferModel === true && session !== undefined && engineOptions.autoTrainAfter > 0;
+    const deferred = new Set<string>();
     const candidatesByNamespace = new Map<string, Promise<CodecCandidate[]>>();
     const usePool = engineOptions.workers > 0 && (expected > 1 || options.offload === true);
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
+      const ticket = session?.ticket();
+      try {
+        return await planWith(input, ticket);
+      } finally {
+        ticket?.release();
+      }
+    };
+    const planWith = async (input: MemoryInput, ticket: SkipTicket | undefined): Promise<PlannedWrite> => {
       const namespace = input.namespace ?? options.namespace ?? engineOptions.namespace;
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
@@ -150,7 +166,15 @@ export class Writer {
       const namespacePrefix = await assets.active(namespace, "llm-prefix");
       // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
       const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
-      const choice = await this.parts.policy.choose(bytes, [...candidates, ...llmAttempts(this.parts.llm, model, prefixes)], usePool);
+      let models = llmAttempts(this.parts.llm, model, prefixes);
+      if (models.length > 0 && deferModel && bytes.length >= engineOptions.rawBelow && this.untrained(candidates)) {
+        models = [];
+        deferred.add(namespace);
+        metrics.add("llmDeferred");
+      }
+      const gated = await gatedAttempts(gate, ticket, namespace, models, namespacePrefix, bytes, engineOptions.rawBelow, metrics);
+      const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models], usePool);
+      gated.settle(choice);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
@@ -183,7 +207,13 @@ export class Writer {
         return final;
       });
     };
-    return { concurrency, plan, commit };
+    return { concurrency, plan, commit, deferred };
+  }
+
+  /** Whether a configured codec lacks the asset it needs among a namespace's candidates (the namespace is not trained yet). */
+  private untrained(candidates: readonly CodecCandidate[]): boolean {
+    const { options, codecs } = this.parts;
+    return options.codecs.some((name) => codecs.byName.get(name)?.requires !== undefined && !candidates.some((c) => c.codec.name === name));
   }
 
   /** Whether a content holder has expired (or is gone): a write never becomes a reference to it. */

@@ -17,6 +17,10 @@ export const COUNTER_NAMES = [
   "llmWins",
   /** Memories the model did not finish within `itemTimeoutMs` (they fell to a classical codec). */
   "llmTimeouts",
+  /** Memories the model was not asked to code because it kept losing in their namespace and text class (the skip rule, docs/LLM.md). */
+  "llmSkipped",
+  /** Memories of an import into a namespace not trained yet whose model attempt waits for the recode that ends the import. */
+  "llmDeferred",
   /** Memories coded on the classical worker pool. */
   "workerTasks",
   /** Memories given a summary and entities, and memories whose semantic features were skipped because every backend failed. */

@@ -19,7 +19,10 @@ function progressDetail(p: ImportProgress): string {
   const lookups = hits + (p.metrics?.cacheMisses ?? 0);
   if (lookups) parts.push(`cache ${((100 * hits) / lookups).toFixed(0)}%`);
   if (p.metrics?.deduplicated) parts.push(`dedup ${p.metrics.deduplicated}`);
-  if (p.metrics?.llmAttempts) parts.push(`llm ${p.metrics.llmWins ?? 0}/${p.metrics.llmAttempts}`);
+  if (p.metrics?.llmAttempts || p.metrics?.llmSkipped || p.metrics?.llmDeferred) {
+    const skipped = (p.metrics.llmSkipped ?? 0) + (p.metrics.llmDeferred ?? 0);
+    parts.push(`llm ${p.metrics.llmWins ?? 0}/${p.metrics.llmAttempts ?? 0}${skipped ? ` (${skipped} not tried)` : ""}`);
+  }
   return parts.join(" ");
 }
 
