@@ -143,6 +143,18 @@ export const MIGRATIONS: readonly Migration[] = [
   internMemoryValues,
   // Expiry: when a memory stops being readable (NULL: never).
   addExpiry,
+  // Sealed blocks (issue 11): memories rows packed a few hundred to a block (store/packed-block.ts), with
+  // per-block sums and the sealed rows' keys as exact tables. Additive: every existing row stays hot.
+  `CREATE TABLE memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+   CREATE TABLE memory_block_usage (
+     last_seq INTEGER NOT NULL, ns INTEGER NOT NULL, codec INTEGER NOT NULL, asset INTEGER,
+     n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,
+     PRIMARY KEY (last_seq, ns, codec, asset)
+   );
+   CREATE TABLE sealed_ids (ns INTEGER NOT NULL, id_hash INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, id_hash, seq)) WITHOUT ROWID;
+   CREATE TABLE sealed_content (checksum INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (checksum, seq)) WITHOUT ROWID;
+   CREATE TABLE sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
+   CREATE TABLE sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`,
 ];
 
 /** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
