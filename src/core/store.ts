@@ -515,5 +515,10 @@ export interface Store {
   usage(): Promise<StorageUsage>;
   /** Gives free space back (for a file: checkpoints the log and rebuilds the file without free pages). */
   compact(): Promise<void>;
+  /**
+   * Packs rows into a more compact home where the store has one (SQLite's sealed blocks, when opened
+   * to seal); how many rows it packed. Reads give the same values either way. Optional: absent means never.
+   */
+  seal?(): Promise<number>;
   close(): Promise<void>;
 }

@@ -188,7 +188,9 @@ export class ImportExport {
     }
     // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
     // free space (O(file), once per doubling of a namespace, cheaper than the recodes before it).
-    if ([...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) await this.parts.store.compact();
+    // Rows packed into sealed blocks (a store opened to seal) leave their pages free too: compacted then as well.
+    const sealed = (await this.parts.store.seal?.()) ?? 0;
+    if (sealed > 0 || [...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) await this.parts.store.compact();
     return trainedBy;
   }
 

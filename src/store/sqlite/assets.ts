@@ -14,6 +14,8 @@ export function assetUsage(database: SqliteDatabase, namespace?: string): AssetU
       ? db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL GROUP BY asset").all()
       : db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL AND ns = ? GROUP BY asset").all(ns)) as { asset: number; n: number }[];
     for (const row of rows) counts.set(row.asset, row.n);
+    // Sealed rows, from their blocks' sums.
+    if (database.sealed.any()) for (const row of database.sealed.assetCounts(ns)) counts.set(row.asset, (counts.get(row.asset) ?? 0) + row.n);
   }
   const assets = db
     .prepare("SELECT a.n, a.id, a.kind, n.name AS namespace, a.size FROM assets a LEFT JOIN namespaces n ON n.n = a.ns ORDER BY a.created_at, a.n")
@@ -119,7 +121,7 @@ export class SqliteAssets implements AssetRepository {
   async delete(assetId: string): Promise<boolean> {
     const removed = this.database.write(() => {
       const n = this.statements.assetN.get(assetId) as number | undefined;
-      if (n === undefined || this.statements.used.get(n) !== undefined) return false;
+      if (n === undefined || this.statements.used.get(n) !== undefined || (this.database.sealed.any() && this.database.sealed.assetUsed(n))) return false;
       this.statements.deactivate.run(n);
       return this.statements.delete.run(n).changes > 0;
     });

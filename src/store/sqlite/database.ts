@@ -7,12 +7,22 @@ import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
+import { SealedRows } from "./sealed.js";
 
 export interface OpenOptions {
   /** Open for reading only: a missing store is E_NOT_FOUND (nothing is created), and nothing is written. */
   readOnly?: boolean;
   /** Copy the write-ahead log back into the file on a worker thread, not in the commits of this connection (`Checkpointer`; a writable SQLite file only). */
   checkpointThread?: boolean;
+  /**
+   * Sealed blocks (issue 11, phase 1): whether `compact` and the end of an import pack the hot rows into
+   * blocks (default false while phase 1 is proved; reads and writes handle sealed rows either way).
+   */
+  seal?: boolean;
+  /** Test only: rows a block holds at most (default BLOCK_ROWS). */
+  blockRows?: number;
+  /** Test only: seal every hot row after each write call (the shared suite run against sealed rows). */
+  sealAfterWrites?: boolean;
 }
 
 /** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
@@ -33,6 +43,12 @@ export class SqliteDatabase {
   private readonly statements;
   /** Checkpoints on a worker thread (`OpenOptions.checkpointThread`); stopped by `stopCheckpoints` before `close`. */
   checkpointer: Checkpointer | undefined;
+  /** The sealed home of memories rows (blocks); every aggregate reads and unseals through this one. */
+  readonly sealed: SealedRows;
+  /** Whether `compact` and import ends seal the hot rows. */
+  sealing = false;
+  /** Test only: seal after every write call of the memories aggregate. */
+  sealAfterWrites = false;
 
   constructor(
     readonly location: string,
@@ -40,7 +56,9 @@ export class SqliteDatabase {
     readonly readOnly: boolean,
     /** A private copy of a store in a read-only folder, removed at close. */
     private readonly snapshot?: string,
+    blockRows?: number,
   ) {
+    this.sealed = new SealedRows(this, blockRows);
     this.statements = {
       namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
       insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
@@ -153,7 +171,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
           hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
         });
       }
-      return new SqliteDatabase(location, db, true, snapshot);
+      return new SqliteDatabase(location, db, true, snapshot, options.blockRows);
     }
     if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
     db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
@@ -166,7 +184,9 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db);
-    const database = new SqliteDatabase(location, db, false);
+    const database = new SqliteDatabase(location, db, false, undefined, options.blockRows);
+    database.sealing = options.seal === true || options.sealAfterWrites === true;
+    database.sealAfterWrites = options.sealAfterWrites === true;
     if (options.checkpointThread && !memory) database.checkpointer = new Checkpointer(location, db);
     return database;
   } catch (cause) {

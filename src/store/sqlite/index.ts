@@ -31,7 +31,7 @@ export class SqliteStore implements Store {
     this.assets = withTypedErrors(new SqliteAssets(database));
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
-    this.search = withTypedErrors(new SqliteSearchIndex(database.db));
+    this.search = withTypedErrors(new SqliteSearchIndex(database.db, database.sealed));
     this.keys = withTypedErrors(new SqliteKeys(database));
   }
 
@@ -82,15 +82,25 @@ export class SqliteStore implements Store {
     this.guard(() => {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
-      // Tags and meta values no memory refers to any longer (rewrites and deletes leave them).
-      this.database.write(() =>
-        db.exec(`DELETE FROM memory_values WHERE n NOT IN
-          (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)`),
-      );
+      if (this.database.sealing) this.database.sealed.seal();
+      // Tags and meta values no memory refers to any longer (rewrites and deletes leave them), sealed rows' refs kept.
+      this.database.write(() => {
+        const sealedRefs = this.database.sealed.any() ? JSON.stringify([...this.database.sealed.valueRefs()]) : "[]";
+        db.prepare(
+          `DELETE FROM memory_values WHERE n NOT IN
+            (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)
+            AND n NOT IN (SELECT value FROM json_each(?))`,
+        ).run(sealedRefs);
+      });
       db.pragma("wal_checkpoint(TRUNCATE)");
       db.exec("VACUUM");
       db.pragma("wal_checkpoint(TRUNCATE)");
     });
+  }
+
+  /** Packs the hot rows into sealed blocks when this store seals (`OpenOptions.seal`); how many rows it sealed. */
+  async seal(): Promise<number> {
+    return this.guard(() => (this.database.sealing && !this.database.readOnly ? this.database.sealed.seal() : 0));
   }
 
   async close(): Promise<void> {

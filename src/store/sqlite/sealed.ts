@@ -1,0 +1,527 @@
+import type { Statement } from "better-sqlite3";
+import type { MemoryFilter } from "../../core/store.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
+import { decodeBlock, encodeBlock, type BlockContext, type PackedRow } from "../packed-block.js";
+import { asBuffer } from "../rows.js";
+import type { SqliteDatabase } from "./database.js";
+import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
+
+/** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
+export const BLOCK_ROWS = 256;
+
+/** Decoded blocks kept per connection (invalidated whenever the store changes). */
+const CACHED_BLOCKS = 32;
+
+/** The `memories` columns, in the order a sealed row goes back into the table. */
+const COLUMNS = [
+  "seq",
+  "ns",
+  "id",
+  "id_hash",
+  "kind",
+  "created_at",
+  "codec",
+  "asset",
+  "original_length",
+  "checksum",
+  "content_hash",
+  "content_of",
+  "version",
+  "language",
+  "tags_ref",
+  "meta_ref",
+  "expires_at",
+  "envelope",
+] as const satisfies readonly (keyof PackedRow)[];
+
+interface BlockRef {
+  last_seq: number;
+  first_seq: number;
+  n: number;
+}
+
+/** A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per row. */
+export type SealedPredicate = (row: PackedRow) => boolean;
+
+/**
+ * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
+ * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`) and the sealed rows'
+ * keys as exact tables (`sealed_ids`, `sealed_content` for holders, `sealed_refs` for references,
+ * `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
+ * a row whose references are sealed) its whole block moves back into `memories`, same seq and
+ * columns, inside the same write transaction. A hot row's holder is always hot (unsealing a block
+ * unseals the blocks of its rows' holders), so the hot SQL joins stay exact.
+ */
+export class SealedRows {
+  private prepared: ReturnType<typeof prepare> | undefined;
+  private readonly cache = new Map<number, PackedRow[]>();
+  private token = "";
+  private anyBlocks: boolean | undefined;
+  private readonly names = { namespaces: new Map<number, string>(), codecs: new Map<number, string>() };
+  readonly context: BlockContext;
+  /** Raised by every seal this connection commits (the search index reloads its vectors then). */
+  generation = 0;
+
+  constructor(
+    private readonly database: SqliteDatabase,
+    readonly blockRows = BLOCK_ROWS,
+  ) {
+    this.context = { assetRef: (asset) => this.statements.assetRef.get(asset) as Buffer | undefined };
+  }
+
+  private get statements(): ReturnType<typeof prepare> {
+    this.prepared ??= prepare(this.database);
+    return this.prepared;
+  }
+
+  /** Drops cached blocks when the store changed (another connection: data_version; this one: total_changes). */
+  private fresh(): void {
+    // Inside a transaction nothing is kept: a rollback does not lower total_changes, so what was read there could outlive it.
+    const token = this.database.db.inTransaction ? "" : (this.statements.token.get() as string);
+    if (token === "") this.token = "-";
+    if (token !== this.token) {
+      this.token = token;
+      this.cache.clear();
+      this.anyBlocks = undefined;
+    }
+  }
+
+  /** Whether any row is sealed (most reads take the v2 SQL alone when none is). */
+  any(): boolean {
+    this.fresh();
+    this.anyBlocks ??= this.statements.anyBlock.get() !== undefined;
+    return this.anyBlocks;
+  }
+
+  /** The decoded rows of the block ending at `lastSeq`. */
+  rowsOf(block: { last_seq: number }): PackedRow[] {
+    this.fresh();
+    let rows = this.cache.get(block.last_seq);
+    if (rows) {
+      this.cache.delete(block.last_seq);
+    } else {
+      const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
+      if (data === undefined) throw new MemzipError(ErrorCode.STORE, `sealed block ${block.last_seq} is missing`, { hint: "Run `memzip verify`." });
+      rows = decodeBlock(data, this.context);
+      if (this.cache.size >= CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
+    }
+    this.cache.set(block.last_seq, rows);
+    return rows;
+  }
+
+  /** The block whose seq range holds `seq`, if any. */
+  blockAt(seq: number): BlockRef | undefined {
+    const block = this.statements.blockAt.get(seq) as BlockRef | undefined;
+    return block && block.first_seq <= seq ? block : undefined;
+  }
+
+  bySeq(seq: number): PackedRow | undefined {
+    const block = this.blockAt(seq);
+    return block ? this.rowsOf(block).find((row) => row.seq === seq) : undefined;
+  }
+
+  /** The sealed row of (ns, id), if any. */
+  byId(ns: number, hash: number, id: string): PackedRow | undefined {
+    for (const seq of this.statements.idSeqs.all(ns, hash) as number[]) {
+      const row = this.bySeq(seq);
+      if (row && row.id === id && row.ns === ns) return row;
+    }
+    return undefined;
+  }
+
+  /** Sealed rows of an id in any namespace (the id hash is scanned for: `namespacesOf` is rare). */
+  byIdAnyNamespace(hash: number, id: string): PackedRow[] {
+    const found: PackedRow[] = [];
+    for (const seq of this.statements.idSeqsAnyNamespace.all(hash) as number[]) {
+      const row = this.bySeq(seq);
+      if (row && row.id === id) found.push(row);
+    }
+    return found;
+  }
+
+  /** The sealed holder (content_of IS NULL) of a text, if any. */
+  holder(hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
+    for (const seq of this.statements.contentSeqs.all(checksum) as number[]) {
+      if (seq === exceptSeq) continue;
+      const row = this.bySeq(seq);
+      if (row && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
+    }
+    return undefined;
+  }
+
+  /** Blocks with rows after `after`, in seq order, a few at a time. */
+  *blocksAfter(after: number): Generator<BlockRef> {
+    let from = after;
+    for (;;) {
+      const blocks = this.statements.blocksAfter.all(from) as BlockRef[];
+      if (blocks.length === 0) return;
+      for (const block of blocks) yield block;
+      from = (blocks[blocks.length - 1] as BlockRef).last_seq;
+    }
+  }
+
+  /** Sealed rows after `after` that `keep` accepts, in seq order, at most `limit`. */
+  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined): PackedRow[] {
+    const out: PackedRow[] = [];
+    if (limit <= 0) return out;
+    for (const block of this.blocksAfter(after)) {
+      for (const row of this.rowsOf(block)) {
+        if (row.seq <= after || (keep && !keep(row))) continue;
+        out.push(row);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /** A sealed row as the summary / envelope queries give a hot one (names, holder id and envelope, tags and meta JSON). */
+  toMemoryRow(row: PackedRow): MemoryRow {
+    let contentOf: string | null = null;
+    let envelope: Buffer | null = asBuffer(row.envelope);
+    if (row.content_of !== null) {
+      const holder = (this.statements.hotHolder.get(row.content_of) as { id: string; envelope: Buffer } | undefined) ?? this.sealedHolder(row.content_of);
+      contentOf = holder?.id ?? null;
+      envelope = holder?.envelope ?? null;
+    }
+    return {
+      seq: row.seq,
+      id: row.id,
+      namespace: this.namespaceName(row.ns),
+      kind: row.kind,
+      tags: this.value(row.tags_ref),
+      created_at: row.created_at,
+      meta: this.value(row.meta_ref),
+      codec: this.codecName(row.codec),
+      original_length: row.original_length,
+      checksum: row.checksum,
+      asset_id: row.asset === null ? null : ((this.statements.assetId.get(row.asset) as string | undefined) ?? null),
+      content_of: contentOf,
+      content_hash: row.content_hash === null ? null : asBuffer(row.content_hash),
+      language: row.language,
+      version: row.version,
+      expires_at: row.expires_at,
+      stored_length: row.envelope.length,
+      envelope: envelope as Buffer,
+    };
+  }
+
+  private sealedHolder(seq: number): { id: string; envelope: Buffer } | undefined {
+    const holder = this.bySeq(seq);
+    return holder && { id: holder.id, envelope: asBuffer(holder.envelope) };
+  }
+
+  namespaceName(ns: number): string {
+    let name = this.names.namespaces.get(ns);
+    if (name === undefined) {
+      name = this.statements.namespaceName.get(ns) as string;
+      if (!this.database.db.inTransaction) this.names.namespaces.set(ns, name);
+    }
+    return name;
+  }
+
+  private codecName(codec: number): string {
+    let name = this.names.codecs.get(codec);
+    if (name === undefined) {
+      name = this.statements.codecName.get(codec) as string;
+      if (!this.database.db.inTransaction) this.names.codecs.set(codec, name);
+    }
+    return name;
+  }
+
+  private value(ref: number | null): string | null {
+    return ref === null ? null : ((this.statements.value.get(ref) as string | undefined) ?? null);
+  }
+
+  /** The JS twin of `filterWhere`'s SQL: the JSON conditions run in SQLite itself, once per distinct tags / meta value. */
+  predicate(filter: MemoryFilter, namespaces: readonly number[] | undefined): SealedPredicate {
+    const db = this.database.db;
+    const ns = namespaces && new Set(namespaces);
+    const kind = filter.kind === undefined ? undefined : kindNumber(filter.kind);
+    const tagConditions: string[] = [];
+    const tagParams: string[] = [];
+    for (const tag of new Set(filter.tags ?? [])) {
+      tagConditions.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value = ?)`);
+      tagParams.push(tag);
+    }
+    const anyTags = [...new Set(filter.anyTags ?? [])];
+    if (anyTags.length > 0) {
+      tagConditions.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value IN (${anyTags.map(() => "?").join(", ")}))`);
+      tagParams.push(...anyTags);
+    }
+    const metaConditions: string[] = [];
+    const metaParams: string[] = [];
+    for (const [key, value] of Object.entries(filter.meta ?? {})) {
+      metaConditions.push(
+        `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
+           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
+      );
+      metaParams.push(key, JSON.stringify(value ?? null));
+    }
+    const jsonTest = (conditions: string[], params: string[], alias: string) => {
+      if (conditions.length === 0) return undefined;
+      const statement = db.prepare(`SELECT (${conditions.map((c) => `(${c})`).join(" AND ")}) IS 1 FROM (SELECT ? AS json) ${alias}`).pluck();
+      const seen = new Map<number | null, boolean>();
+      return (ref: number | null): boolean => {
+        let ok = seen.get(ref);
+        if (ok === undefined) {
+          ok = (statement.get(...params, this.value(ref)) as number) === 1;
+          seen.set(ref, ok);
+        }
+        return ok;
+      };
+    };
+    const tagsOk = jsonTest(tagConditions, tagParams, "tv");
+    const metaOk = jsonTest(metaConditions, metaParams, "mv");
+    const updated = filter.updatedFrom !== undefined || filter.updatedBefore !== undefined ? this.statements.updatedAt : undefined;
+    return (row) => {
+      if (ns && !ns.has(row.ns)) return false;
+      if (kind !== undefined && row.kind !== kind) return false;
+      if (filter.createdFrom !== undefined && !(row.created_at >= filter.createdFrom)) return false;
+      if (filter.createdBefore !== undefined && !(row.created_at < filter.createdBefore)) return false;
+      if (updated) {
+        const at = updated.get(row.seq, row.created_at) as number;
+        if (filter.updatedFrom !== undefined && !(at >= filter.updatedFrom)) return false;
+        if (filter.updatedBefore !== undefined && !(at < filter.updatedBefore)) return false;
+      }
+      if (filter.activeAt !== undefined && !(row.expires_at === null || row.expires_at > filter.activeAt)) return false;
+      if (filter.expiredBy !== undefined && !(row.expires_at !== null && row.expires_at <= filter.expiredBy)) return false;
+      if (tagsOk && !tagsOk(row.tags_ref)) return false;
+      if (metaOk && !metaOk(row.meta_ref)) return false;
+      return true;
+    };
+  }
+
+  /** Sealed rows expired by `at` (sealed_expiry), in seq order, after `after`. */
+  expiredSeqs(at: number, after: number): number[] {
+    return (this.statements.expiredSeqs.all(at, after) as number[]).sort((a, b) => a - b);
+  }
+
+  anyExpired(at: number): boolean {
+    return this.statements.anyExpired.get(at) !== undefined;
+  }
+
+  /**
+   * Seals every hot row (call inside no transaction: it takes its own): cut into runs of at most
+   * `blockRows` consecutive rows that do not straddle an existing block, each encoded, decoded back
+   * and compared column by column before it is inserted with its sums and keys; the hot rows go in
+   * the same transaction. The search index's rows (keyed by seq) stay: its delete trigger is set
+   * aside for the seal. Returns how many rows were sealed.
+   */
+  seal(): number {
+    const db = this.database.db;
+    const sealed = this.database.write(() => {
+      const hot = this.statements.hotRows.all() as PackedRow[];
+      if (hot.length === 0) return 0;
+      const trigger = this.statements.forgetTrigger.get() as string | undefined;
+      if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
+      const runs: PackedRow[][] = [];
+      let run: PackedRow[] = [];
+      let previous = 0;
+      for (const row of hot) {
+        // A block already sealed between the previous hot row and this one ends the run.
+        const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
+        if (run.length >= this.blockRows || between) {
+          runs.push(run);
+          run = [];
+        }
+        run.push(row);
+        previous = row.seq;
+      }
+      if (run.length > 0) runs.push(run);
+      const s = this.statements;
+      for (const rows of runs) {
+        const data = encodeBlock(rows, this.context);
+        const back = decodeBlock(data, this.context);
+        verifyBlock(rows, back);
+        const first = (rows[0] as PackedRow).seq;
+        const last = (rows[rows.length - 1] as PackedRow).seq;
+        s.insertBlock.run(last, first, rows.length, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+        const usage = new Map<string, { ns: number; codec: number; asset: number | null; n: number; original: number; envelope: number }>();
+        for (const row of rows) {
+          const key = `${row.ns}:${row.codec}:${row.asset}`;
+          const sum = usage.get(key) ?? { ns: row.ns, codec: row.codec, asset: row.asset, n: 0, original: 0, envelope: 0 };
+          sum.n++;
+          sum.original += row.original_length;
+          sum.envelope += row.envelope.length;
+          usage.set(key, sum);
+          s.insertId.run(row.ns, row.id_hash, row.seq);
+          if (row.content_of === null && row.content_hash !== null) s.insertContent.run(row.checksum, row.seq);
+          if (row.content_of !== null) s.insertRef.run(row.content_of, row.seq);
+          if (row.expires_at !== null) s.insertExpiry.run(row.expires_at, row.seq, row.ns);
+          s.deleteHot.run(row.seq);
+        }
+        for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
+      }
+      if (trigger !== undefined) db.exec(trigger);
+      return hot.length;
+    });
+    if (sealed > 0) this.generation++;
+    return sealed;
+  }
+
+  /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders. */
+  unsealAt(seq: number): void {
+    const block = this.blockAt(seq);
+    if (!block) return;
+    const rows = decodeBlock(this.statements.blockData.get(block.last_seq) as Buffer, this.context);
+    const s = this.statements;
+    s.deleteBlock.run(block.last_seq);
+    s.deleteUsage.run(block.last_seq);
+    for (const row of rows) {
+      s.insertHot.run(...COLUMNS.map((column) => toSql(row[column])));
+      s.deleteId.run(row.ns, row.id_hash, row.seq);
+      s.deleteContent.run(row.checksum, row.seq);
+      if (row.content_of !== null) s.deleteRef.run(row.content_of, row.seq);
+      if (row.expires_at !== null) s.deleteExpiry.run(row.expires_at, row.seq);
+    }
+    this.cache.clear();
+    this.anyBlocks = undefined;
+    for (const row of rows) if (row.content_of !== null) this.unsealAt(row.content_of);
+  }
+
+  /**
+   * Before a write to (ns, id) (inside its transaction): its row, if sealed, moves back into
+   * `memories`, and so do the sealed references of the (now hot) row.
+   */
+  beforeWrite(ns: number, hash: number, id: string): void {
+    if (!this.any()) return;
+    const sealed = this.byId(ns, hash, id);
+    if (sealed) this.unsealAt(sealed.seq);
+    const seq = this.statements.hotSeq.get(ns, hash, id) as number | undefined;
+    if (seq !== undefined) this.unsealReferencesOf(seq);
+  }
+
+  /** The sealed rows that read their text from `seq` move back into `memories`. */
+  unsealReferencesOf(seq: number): void {
+    for (;;) {
+      const reference = this.statements.firstRef.get(seq) as number | undefined;
+      if (reference === undefined) return;
+      this.unsealAt(reference);
+    }
+  }
+
+  /** Before a put looks for a holder of its text among hot rows: a sealed holder moves back into `memories`. */
+  beforeContentLookup(hash: Buffer, checksum: number, originalLength: number, exceptSeq: number): void {
+    if (!this.any()) return;
+    const holder = this.holder(hash, checksum, originalLength, exceptSeq);
+    if (holder) this.unsealAt(holder.seq);
+  }
+
+  /** The next seq a new row takes: after every hot and sealed row. */
+  nextSeq(): number | null {
+    return this.statements.maxSealed.get() === null ? null : (this.statements.nextSeq.get() as number);
+  }
+
+  /** Sums of the sealed rows by codec (all namespaces). */
+  usageByCodec(): { codec: string; memories: number; originalBytes: number; storedBytes: number }[] {
+    return this.statements.usageByCodec.all() as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
+  }
+
+  count(ns?: number): number {
+    return (ns === undefined ? this.statements.count.get() : this.statements.countNamespace.get(ns)) as number;
+  }
+
+  /** Sealed rows using each asset (of one namespace, or all). */
+  assetCounts(ns?: number): { asset: number; n: number }[] {
+    return (ns === undefined ? this.statements.assetCounts.all() : this.statements.assetCountsNamespace.all(ns)) as { asset: number; n: number }[];
+  }
+
+  assetUsed(asset: number): boolean {
+    return this.statements.assetUsed.get(asset) !== undefined;
+  }
+
+  countExpired(at: number, ns?: number): number {
+    return (ns === undefined ? this.statements.countExpired.get(at) : this.statements.countExpiredNamespace.get(at, ns)) as number;
+  }
+
+  /** Every tags / meta ref a sealed row holds (for pruning `memory_values`). */
+  valueRefs(): Set<number> {
+    const refs = new Set<number>();
+    for (const block of this.blocksAfter(0)) {
+      for (const row of this.rowsOf(block)) {
+        if (row.tags_ref !== null) refs.add(row.tags_ref);
+        if (row.meta_ref !== null) refs.add(row.meta_ref);
+      }
+    }
+    return refs;
+  }
+}
+
+function toSql(value: PackedRow[keyof PackedRow]): number | string | Buffer | null {
+  return value instanceof Uint8Array ? asBuffer(value) : value;
+}
+
+function same(a: PackedRow[keyof PackedRow], b: PackedRow[keyof PackedRow]): boolean {
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(asBuffer(a), asBuffer(b)) === 0;
+  return a === b;
+}
+
+/** Every column of every row decoded back equals the row sealed; anything else is an error and the seal rolls back. */
+function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): void {
+  const bad = (detail: string) =>
+    new MemzipError(ErrorCode.STORE, `a sealed block did not decode to the rows sealed (${detail}); nothing was sealed`, {
+      hint: "The rows stay as they were; report the failure with `memzip stats --json` output.",
+    });
+  if (back.length !== rows.length) throw bad(`${back.length} rows instead of ${rows.length}`);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as PackedRow;
+    const other = back[i] as PackedRow;
+    for (const column of COLUMNS) if (!same(row[column], other[column])) throw bad(`seq ${row.seq}, column ${column}`);
+  }
+}
+
+function prepare(database: SqliteDatabase) {
+  const db = database.db;
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    token: p("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck(),
+    anyBlock: p("SELECT 1 FROM memory_blocks LIMIT 1"),
+    blockData: p("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck(),
+    blockAt: p("SELECT last_seq, first_seq, n FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
+    blockBetween: p("SELECT 1 FROM memory_blocks WHERE last_seq > ? AND last_seq < ? LIMIT 1"),
+    blocksAfter: p("SELECT last_seq, first_seq, n FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
+    idSeqs: p("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck(),
+    idSeqsAnyNamespace: p("SELECT seq FROM sealed_ids WHERE id_hash = ?").pluck(),
+    contentSeqs: p("SELECT seq FROM sealed_content WHERE checksum = ?").pluck(),
+    firstRef: p("SELECT seq FROM sealed_refs WHERE content_of = ? LIMIT 1").pluck(),
+    hotSeq: p("SELECT seq FROM memories WHERE ns = ? AND id_hash = ? AND id = ?").pluck(),
+    hotHolder: p("SELECT id, envelope FROM memories WHERE seq = ?"),
+    assetRef: p("SELECT ref FROM assets WHERE n = ?").pluck(),
+    assetId: p("SELECT id FROM assets WHERE n = ?").pluck(),
+    namespaceName: p("SELECT name FROM namespaces WHERE n = ?").pluck(),
+    codecName: p("SELECT name FROM codecs WHERE n = ?").pluck(),
+    value: p("SELECT json FROM memory_values WHERE n = ?").pluck(),
+    updatedAt: p("SELECT coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = ?), ?)").pluck(),
+    hotRows: p(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`),
+    forgetTrigger: p("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'search_forget_deleted'").pluck(),
+    insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, data) VALUES (?, ?, ?, ?)"),
+    insertUsage: p("INSERT INTO memory_block_usage (last_seq, ns, codec, asset, n, original_bytes, envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    insertId: p("INSERT INTO sealed_ids (ns, id_hash, seq) VALUES (?, ?, ?)"),
+    insertContent: p("INSERT INTO sealed_content (checksum, seq) VALUES (?, ?)"),
+    insertRef: p("INSERT INTO sealed_refs (content_of, seq) VALUES (?, ?)"),
+    insertExpiry: p("INSERT INTO sealed_expiry (expires_at, seq, ns) VALUES (?, ?, ?)"),
+    deleteHot: p("DELETE FROM memories WHERE seq = ?"),
+    insertHot: p(`INSERT INTO memories (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`),
+    deleteBlock: p("DELETE FROM memory_blocks WHERE last_seq = ?"),
+    deleteUsage: p("DELETE FROM memory_block_usage WHERE last_seq = ?"),
+    deleteId: p("DELETE FROM sealed_ids WHERE ns = ? AND id_hash = ? AND seq = ?"),
+    deleteContent: p("DELETE FROM sealed_content WHERE checksum = ? AND seq = ?"),
+    deleteRef: p("DELETE FROM sealed_refs WHERE content_of = ? AND seq = ?"),
+    deleteExpiry: p("DELETE FROM sealed_expiry WHERE expires_at = ? AND seq = ?"),
+    maxSealed: p("SELECT max(last_seq) FROM memory_blocks").pluck(),
+    nextSeq: p("SELECT max(coalesce((SELECT max(seq) FROM memories), 0), coalesce((SELECT max(last_seq) FROM memory_blocks), 0)) + 1").pluck(),
+    usageByCodec: p(
+      `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
+       FROM memory_block_usage u JOIN codecs c ON c.n = u.codec GROUP BY c.name ORDER BY c.name`,
+    ),
+    count: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage").pluck(),
+    countNamespace: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage WHERE ns = ?").pluck(),
+    assetCounts: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL GROUP BY asset"),
+    assetCountsNamespace: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL AND ns = ? GROUP BY asset"),
+    assetUsed: p("SELECT 1 FROM memory_block_usage WHERE asset = ? LIMIT 1"),
+    countExpired: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ?").pluck(),
+    countExpiredNamespace: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ? AND ns = ?").pluck(),
+    expiredSeqs: p("SELECT seq FROM sealed_expiry WHERE expires_at <= ? AND seq > ?").pluck(),
+    anyExpired: p("SELECT 1 FROM sealed_expiry WHERE expires_at <= ? LIMIT 1"),
+  };
+}
