@@ -1,12 +1,14 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { PageQuery, Store, StoredAsset, StoredMemory } from "../../src/core/store.js";
+import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
-import { collect, tempDir } from "../helpers.js";
+import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
+import { ROOT, collect, tempDir } from "../helpers.js";
 import { memory, storeSuite } from "./store-suite.js";
 
 const folder = mkdtempSync(join(tmpdir(), "memzip-sealed-suite-"));
@@ -210,6 +212,72 @@ describe("sealed blocks of the SQLite store", () => {
     } finally {
       await plain.close();
       await sealed.close();
+    }
+  });
+
+  it("a reader keeps its snapshot across a seal, and a scan in progress reads on across it", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const writer = openStore(path, { seal: true, blockRows: 4 });
+    const reader = openStore(path);
+    try {
+      await writer.memories.put(Array.from({ length: 30 }, (_, i) => textMemory(`r${i}`, i % 2 ? "alpha" : "beta", `text ${i} ${"y".repeat(i)}`)));
+      const all = (await collect(reader.memories.scan())).map((x) => x.id);
+      assert.equal(all.length, 30);
+      const before = await reader.memories.get("alpha", "r1");
+      // A plain connection with a read transaction open sees the rows hot until it ends; the seal commits meanwhile.
+      const raw = new Database(path);
+      raw.exec("BEGIN");
+      assert.equal(raw.prepare("SELECT count(*) FROM memories").pluck().get(), 30);
+      const scan = reader.memories.scan({ batchSize: 5 })[Symbol.asyncIterator]();
+      const seen: string[] = [];
+      for (let i = 0; i < 7; i++) seen.push(((await scan.next()).value as StoredMemory).id);
+      assert.equal(await writer.seal?.(), 30);
+      assert.equal(raw.prepare("SELECT count(*) FROM memories").pluck().get(), 30, "the snapshot holds");
+      raw.exec("COMMIT");
+      assert.equal(raw.prepare("SELECT count(*) FROM memories").pluck().get(), 0);
+      assert.equal(raw.prepare("SELECT sum(n) FROM memory_blocks").pluck().get(), 30);
+      raw.close();
+      for (let next = await scan.next(); !next.done; next = await scan.next()) seen.push(next.value.id);
+      assert.deepEqual(seen, all, "the scan read on from its cursor in the sealed blocks");
+      assert.deepEqual(await reader.memories.get("alpha", "r1"), before);
+      // The reader's cached blocks go when the writer unseals and rewrites.
+      await writer.memories.put([textMemory("r3", "alpha", "changed")]);
+      assert.equal((await reader.memories.get("alpha", "r3"))?.originalLength, "changed".length);
+      assert.equal((await reader.memories.get("alpha", "r1"))?.originalLength, before?.originalLength);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it("a store made by an earlier release upgrades (an additive step) and seals with every memory exact", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "v1.db");
+    copyFileSync(join(ROOT, "test", "fixtures", "store-v1.db"), path);
+    const want = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "store-v1.expected.json"), "utf8")) as { memories: { id: string; namespace: string; text: string }[] };
+    const store = openStore(path, { seal: true });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      const exported = async () => ({
+        memories: await collect(store.memories.scan()),
+        texts: await Promise.all(want.memories.map((m) => engine.recall(m.id, { namespace: m.namespace }))),
+        footprint: await store.memories.footprint(),
+        assets: await store.assets.usage(),
+      });
+      const before = await exported();
+      assert.deepEqual(before.texts, want.memories.map((m) => m.text));
+      assert.equal(await store.seal?.(), want.memories.length);
+      assert.equal(rawCount(path, "memories"), 0);
+      assert.deepEqual(await exported(), before);
+      await engine.compact();
+      assert.deepEqual(await exported(), before);
+      const raw = new Database(path, { readonly: true });
+      assert.equal(raw.pragma("user_version", { simple: true }), MIGRATIONS.length);
+      assert.equal(raw.pragma("integrity_check", { simple: true }), "ok");
+      raw.close();
+    } finally {
+      await engine.close();
     }
   });
 });

@@ -1,9 +1,9 @@
+import type Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import type { MemoryFilter } from "../../core/store.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { decodeBlock, encodeBlock, type BlockContext, type PackedRow } from "../packed-block.js";
 import { asBuffer } from "../rows.js";
-import type { SqliteDatabase } from "./database.js";
 import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
 
 /** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
@@ -40,6 +40,13 @@ interface BlockRef {
   n: number;
 }
 
+/** What sealing needs of the open store (database.ts's SqliteDatabase; an interface here, so the two modules do not import each other). */
+export interface SealedHost {
+  readonly db: Database.Database;
+  /** Runs `work` in one immediate write transaction. */
+  write<T>(work: () => T): T;
+}
+
 /** A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per row. */
 export type SealedPredicate = (row: PackedRow) => boolean;
 
@@ -63,7 +70,7 @@ export class SealedRows {
   generation = 0;
 
   constructor(
-    private readonly database: SqliteDatabase,
+    private readonly database: SealedHost,
     readonly blockRows = BLOCK_ROWS,
   ) {
     this.context = { assetRef: (asset) => this.statements.assetRef.get(asset) as Buffer | undefined };
@@ -470,7 +477,7 @@ function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): vo
   }
 }
 
-function prepare(database: SqliteDatabase) {
+function prepare(database: SealedHost) {
   const db = database.db;
   const p = (sql: string): Statement => db.prepare(sql);
   return {
