@@ -315,6 +315,16 @@ export class SealedRows {
    * aside for the seal. Returns how many rows were sealed.
    */
   seal(): number {
+    try {
+      return this.sealHotRows();
+    } catch (error) {
+      // Rolled back: every row stays hot, and reads and writes go on as before.
+      if (error instanceof Unpackable) return 0;
+      throw error;
+    }
+  }
+
+  private sealHotRows(): number {
     const db = this.database.db;
     const sealed = this.database.write(() => {
       const hot = this.statements.hotRows.all() as PackedRow[];
@@ -337,7 +347,14 @@ export class SealedRows {
       if (run.length > 0) runs.push(run);
       const s = this.statements;
       for (const rows of runs) {
-        const data = encodeBlock(rows, this.context);
+        let data: Uint8Array;
+        try {
+          data = encodeBlock(rows, this.context);
+        } catch (error) {
+          // A row the block codec cannot hold exactly (packed-block.ts names its seq): nothing is sealed this time.
+          if (error instanceof MemzipError && error.details.seq !== undefined) throw new Unpackable(error);
+          throw error;
+        }
         const back = decodeBlock(data, this.context);
         verifyBlock(rows, back);
         const first = (rows[0] as PackedRow).seq;
@@ -451,6 +468,13 @@ export class SealedRows {
       }
     }
     return refs;
+  }
+}
+
+/** A row the block codec refuses (the seal rolls back and leaves every row hot). */
+class Unpackable extends Error {
+  constructor(override readonly cause: MemzipError) {
+    super(cause.message);
   }
 }
 
