@@ -408,7 +408,7 @@ export class SqliteMemories implements MemoryRepository {
     const rows = (this.statements.usageRowsNamespace.all(ns) as { seq: number; codec: string; original_length: number; stored: number; content_of: number | null }[]).map((r) => ({ ...r }));
     const keep = this.sealed.predicate({}, [ns]);
     for (const row of this.sealed.rowsAfter(0, Infinity, keep)) {
-      rows.push({ seq: row.seq, codec: this.sealed.toMemoryRow(row).codec, original_length: row.original_length, stored: row.envelope.length, content_of: row.content_of });
+      rows.push({ seq: row.seq, codec: this.sealed.codecName(row.codec), original_length: row.original_length, stored: row.envelope.length, content_of: row.content_of });
     }
     const firstReference = new Map<number, number>();
     for (const row of rows) {

@@ -226,7 +226,7 @@ export class SealedRows {
     return name;
   }
 
-  private codecName(codec: number): string {
+  codecName(codec: number): string {
     let name = this.names.codecs.get(codec);
     if (name === undefined) {
       name = this.statements.codecName.get(codec) as string;
