@@ -6,6 +6,11 @@ import { ASSET_SELECT, toAsset, type AssetRow } from "./rows.js";
 
 /** Bytes of each asset with the number of memories (of the namespace, or all) whose envelopes need it. */
 export function assetUsage(database: SqliteDatabase, namespace?: string): AssetUsage[] {
+  // One snapshot for the hot rows' counts and the sealed blocks' sums.
+  return database.read(() => usageOf(database, namespace));
+}
+
+function usageOf(database: SqliteDatabase, namespace?: string): AssetUsage[] {
   const db = database.db;
   const ns = namespace === undefined ? undefined : database.namespaceId(namespace, false);
   const counts = new Map<number, number>();

@@ -49,6 +49,9 @@ export class SqliteDatabase {
   sealing = false;
   /** Test only: seal after every write call of the memories aggregate. */
   sealAfterWrites = false;
+  /** Whether the open transaction is `read`'s (nothing this connection writes in it can roll back). */
+  reading = false;
+  private readonly readTransaction: (work: () => unknown) => unknown;
 
   constructor(
     readonly location: string,
@@ -59,6 +62,7 @@ export class SqliteDatabase {
     blockRows?: number,
   ) {
     this.sealed = new SealedRows(this, blockRows);
+    this.readTransaction = db.transaction((work: () => unknown) => work());
     this.statements = {
       namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
       insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
@@ -68,6 +72,26 @@ export class SqliteDatabase {
       valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
       insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
     };
+  }
+
+  /**
+   * Runs `work` in one read transaction (a deferred BEGIN: one snapshot for every statement in it),
+   * so a read of both homes of the memories rows (hot and sealed) never sees half of another
+   * connection's seal or unseal. Inside a transaction already, `work` just runs in it.
+   */
+  read<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    this.reading = true;
+    try {
+      return this.readTransaction(work) as T;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Whether lookups read now may be kept past the transaction (none is open, or it is a read's). */
+  get cacheable(): boolean {
+    return !this.db.inTransaction || this.reading;
   }
 
   /** The number of a namespace; with `create`, one is made for a new name. */
@@ -80,7 +104,7 @@ export class SqliteDatabase {
       n = this.statements.namespaceId.get(name) as number;
     }
     // Cached only outside transactions that might roll back the row.
-    if (n !== undefined && !this.db.inTransaction) this.namespaceIds.set(name, n);
+    if (n !== undefined && this.cacheable) this.namespaceIds.set(name, n);
     return n;
   }
 
@@ -92,7 +116,7 @@ export class SqliteDatabase {
       this.statements.insertCodec.run(name);
       n = this.statements.codecId.get(name) as number;
     }
-    if (!this.db.inTransaction) this.codecIds.set(name, n);
+    if (this.cacheable) this.codecIds.set(name, n);
     return n;
   }
 

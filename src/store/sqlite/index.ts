@@ -31,7 +31,7 @@ export class SqliteStore implements Store {
     this.assets = withTypedErrors(new SqliteAssets(database));
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
-    this.search = withTypedErrors(new SqliteSearchIndex(database.db, database.sealed));
+    this.search = withTypedErrors(new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work)));
     this.keys = withTypedErrors(new SqliteKeys(database));
   }
 

@@ -113,6 +113,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async history(namespace: string, id: string): Promise<StoredVersion[]> {
+    return this.database.read(() => this.historyOf(namespace, id));
+  }
+
+  private historyOf(namespace: string, id: string): StoredVersion[] {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return [];
     let rows = this.statements.history.all(ns, idHash(id), id) as VersionRow[];
@@ -127,15 +131,15 @@ export class SqliteMemories implements MemoryRepository {
     if (namespace === undefined) return this.statements.historyUsage.get() as HistoryUsage;
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
-    return (this.sealed.any() ? this.statements.historyUsageNamespaceSealed.get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage;
+    return this.database.read(() => (this.sealed.any() ? this.statements.historyUsageNamespaceSealed.get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage);
   }
 
   async get(namespace: string, id: string): Promise<StoredMemory | undefined> {
-    return this.read(namespace, id);
+    return this.database.read(() => this.read(namespace, id));
   }
 
   async getMany(refs: readonly MemoryRef[]): Promise<(StoredMemory | undefined)[]> {
-    return refs.map((ref) => this.read(ref.namespace, ref.id));
+    return this.database.read(() => refs.map((ref) => this.read(ref.namespace, ref.id)));
   }
 
   private read(namespace: string, id: string): StoredMemory | undefined {
@@ -148,6 +152,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async getSemantic(namespace: string, id: string): Promise<StoredSemantic | undefined> {
+    return this.database.read(() => this.semanticOf(namespace, id));
+  }
+
+  private semanticOf(namespace: string, id: string): StoredSemantic | undefined {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return undefined;
     let row = this.statements.getSemantic.get(ns, idHash(id), id) as { summary: string; entities: string; source: string } | undefined;
@@ -159,6 +167,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+    return this.database.read(() => this.holderOf(contentHash, checksum, originalLength));
+  }
+
+  private holderOf(contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined {
     const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
     const row = this.statements.findContent.get(hash, checksum, originalLength) as { namespace: string; id: string; codecName: string; envelope: Buffer } | undefined;
     if (!row && this.sealed.any()) {
@@ -172,6 +184,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async namespacesOf(id: string): Promise<string[]> {
+    return this.database.read(() => this.namespacesOfId(id));
+  }
+
+  private namespacesOfId(id: string): string[] {
     const names = this.statements.namespacesOf.all(id) as string[];
     if (!this.sealed.any()) return names;
     for (const row of this.sealed.byIdAnyNamespace(idHash(id), id)) names.push(this.sealed.namespaceName(row.ns));
@@ -180,6 +196,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>> {
+    return this.database.read(() => this.fingerprintsOf(namespace, ids));
+  }
+
+  private fingerprintsOf(namespace: string, ids: readonly string[]): Map<string, Fingerprint> {
     const found = new Map<string, Fingerprint>();
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return found;
@@ -192,6 +212,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async list(query: ListQuery): Promise<MemorySummary[]> {
+    return this.database.read(() => this.listOf(query));
+  }
+
+  private listOf(query: ListQuery): MemorySummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.namespace !== undefined) {
@@ -220,6 +244,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async page(query: PageQuery): Promise<MemoryPage> {
+    return this.database.read(() => this.pageOf(query));
+  }
+
+  private pageOf(query: PageQuery): MemoryPage {
     const filter = this.filterWhere(query);
     if (!filter) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
@@ -337,23 +365,27 @@ export class SqliteMemories implements MemoryRepository {
     const filter = options.filter ? this.filterWhere(options.filter) : undefined;
     if (options.filter && !filter) return;
     const filtered = filter ? this.database.db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ?${namespace === undefined ? "" : " AND +m.ns = ?"}${filter.sql} ORDER BY m.seq LIMIT ?`) : undefined;
+    // Each page in one read transaction: the hot and the sealed rows of a page from one snapshot.
     const page = (after: number): MemoryRow[] | undefined => {
       signal?.throwIfAborted();
       try {
-        const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
-        if (namespace !== undefined && ns === undefined) return undefined;
-        let rows: MemoryRow[];
-        if (filtered && filter) rows = filtered.all(after, ...(ns === undefined ? [] : [ns]), ...filter.params, batchSize) as MemoryRow[];
-        else if (ns === undefined) rows = this.statements.scanAll.all(after, batchSize) as MemoryRow[];
-        else rows = this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[];
-        if (!this.sealed.any()) return rows;
-        const sealedFilter: MemoryFilter = options.filter ?? {};
-        const namespaces = ns === undefined ? filter?.namespaces : filter?.namespaces ? filter.namespaces.filter((n) => n === ns) : [ns];
-        if (namespaces && namespaces.length === 0) return rows;
-        return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize)).slice(0, batchSize);
+        return this.database.read(() => pageRows(after));
       } catch (error) {
         throw typedError(error);
       }
+    };
+    const pageRows = (after: number): MemoryRow[] | undefined => {
+      const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+      if (namespace !== undefined && ns === undefined) return undefined;
+      let rows: MemoryRow[];
+      if (filtered && filter) rows = filtered.all(after, ...(ns === undefined ? [] : [ns]), ...filter.params, batchSize) as MemoryRow[];
+      else if (ns === undefined) rows = this.statements.scanAll.all(after, batchSize) as MemoryRow[];
+      else rows = this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[];
+      if (!this.sealed.any()) return rows;
+      const sealedFilter: MemoryFilter = options.filter ?? {};
+      const namespaces = ns === undefined ? filter?.namespaces : filter?.namespaces ? filter.namespaces.filter((n) => n === ns) : [ns];
+      if (namespaces && namespaces.length === 0) return rows;
+      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize)).slice(0, batchSize);
     };
     let after = 0;
     for (;;) {
@@ -370,6 +402,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async count(namespace?: string): Promise<number> {
+    return this.database.read(() => this.countOf(namespace));
+  }
+
+  private countOf(namespace?: string): number {
     const sealed = this.sealed.any();
     if (namespace === undefined) return (this.statements.count.get() as number) + (sealed ? this.sealed.count() : 0);
     const ns = this.database.namespaceId(namespace, false);
@@ -377,6 +413,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async countExpired(at: number, namespace?: string): Promise<number> {
+    return this.database.read(() => this.countExpiredOf(at, namespace));
+  }
+
+  private countExpiredOf(at: number, namespace?: string): number {
     // INDEXED BY: the partial index holds only memories with an expiry (SQLite refuses the statement if it cannot use it).
     const select = "SELECT count(*) FROM memories INDEXED BY memories_by_expiry WHERE expires_at IS NOT NULL AND expires_at <= ?";
     const sealed = this.sealed.any();
@@ -386,7 +426,7 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
-    return this.codecUsage(namespace);
+    return this.database.read(() => this.codecUsage(namespace));
   }
 
   private codecUsage(namespace?: string): CodecUsage[] {
@@ -439,6 +479,10 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async footprint(namespace?: string): Promise<Footprint> {
+    return this.database.read(() => this.footprintOf(namespace));
+  }
+
+  private footprintOf(namespace?: string): Footprint {
     let memories = 0;
     let originalBytes = 0;
     let envelopeBytes = 0;

@@ -45,6 +45,10 @@ export interface SealedHost {
   readonly db: Database.Database;
   /** Runs `work` in one immediate write transaction. */
   write<T>(work: () => T): T;
+  /** Runs `work` in one read transaction (one snapshot), or in the open transaction. */
+  read<T>(work: () => T): T;
+  /** Whether what is read now may be kept past the open transaction (none open, or a read's). */
+  readonly cacheable: boolean;
 }
 
 /** A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per row. */
@@ -81,10 +85,14 @@ export class SealedRows {
     return this.prepared;
   }
 
-  /** Drops cached blocks when the store changed (another connection: data_version; this one: total_changes). */
+  /**
+   * Drops cached blocks when the store changed (another connection: data_version; this one:
+   * total_changes). Inside a read transaction the token is its snapshot's (data_version changes
+   * only when a read transaction starts on a newer state), so the cache serves the reads in it.
+   */
   private fresh(): void {
-    // Inside a transaction nothing is kept: a rollback does not lower total_changes, so what was read there could outlive it.
-    const token = this.database.db.inTransaction ? "" : (this.statements.token.get() as string);
+    // Inside a write transaction nothing is kept: a rollback does not lower total_changes, so what was read there could outlive it.
+    const token = this.database.cacheable ? (this.statements.token.get() as string) : "";
     if (token === "") this.token = "-";
     if (token !== this.token) {
       this.token = token;
@@ -221,7 +229,7 @@ export class SealedRows {
     let name = this.names.namespaces.get(ns);
     if (name === undefined) {
       name = this.statements.namespaceName.get(ns) as string;
-      if (!this.database.db.inTransaction) this.names.namespaces.set(ns, name);
+      if (this.database.cacheable) this.names.namespaces.set(ns, name);
     }
     return name;
   }
@@ -230,7 +238,7 @@ export class SealedRows {
     let name = this.names.codecs.get(codec);
     if (name === undefined) {
       name = this.statements.codecName.get(codec) as string;
-      if (!this.database.db.inTransaction) this.names.codecs.set(codec, name);
+      if (this.database.cacheable) this.names.codecs.set(codec, name);
     }
     return name;
   }

@@ -79,7 +79,15 @@ export class SqliteSearchIndex implements SearchIndexStore {
     private readonly db: Database.Database,
     /** Sealed memories rows (their search rows stay keyed by seq; ids and namespaces come from the blocks). */
     private readonly sealed?: SealedRows,
+    /** Runs a read in one read transaction (the store's `SqliteDatabase.read`): hot and sealed rows from one snapshot. */
+    private readonly reading: <T>(work: () => T) => T = (work) => work(),
   ) {}
+
+  /** `work` in one snapshot (the statements prepared first: preparing may create the index's tables). */
+  private read<T>(work: () => T): T {
+    void this.statements;
+    return this.reading(work);
+  }
 
   /** The sealed rows' side, when any row is sealed. */
   private sealedRows(): SealedRows | undefined {
@@ -117,6 +125,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
+    return this.read(() => this.pendingOf(key, limit));
+  }
+
+  private pendingOf(key: string, limit: number): { seq: number; id: string; namespace: string }[] {
     const sealed = this.sealedRows();
     if (!this.holds(key)) {
       const all = this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
@@ -132,6 +144,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async countPending(key: string): Promise<number> {
+    return this.read(() => this.countPendingOf(key));
+  }
+
+  private countPendingOf(key: string): number {
     const sealed = this.sealedRows();
     if (!this.holds(key)) return (this.statements.countAll.get() as number) + (sealed ? sealed.count() : 0);
     const at = this.position();
@@ -146,6 +162,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
    * another connection wrote since (PRAGMA data_version), the index was cleared or the log trimmed.
    */
   async vectorsSince(key: string, cursor: string | undefined, options: { cursorOnly?: boolean } = {}): Promise<VectorChanges> {
+    return this.read(() => this.vectorsSinceOf(key, cursor, options));
+  }
+
+  private vectorsSinceOf(key: string, cursor: string | undefined, options: { cursorOnly?: boolean }): VectorChanges {
     const at = this.position();
     const next = `${key}\n${at.epoch}\n${at.dataVersion}\n${at.id}`;
     const none = { seqs: [], ids: [], namespaces: [], vectors: [] };
@@ -200,8 +220,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async vectors(key: string): Promise<IndexedVectors> {
-    if (!this.holds(key)) return { seqs: [], ids: [], namespaces: [], vectors: [] };
-    return columns(this.allVectors());
+    return this.read(() => (this.holds(key) ? columns(this.allVectors()) : { seqs: [], ids: [], namespaces: [], vectors: [] }));
   }
 
   /** Every vector with its memory's id and namespace, in seq order, from both homes of the memories. */
