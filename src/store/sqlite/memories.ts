@@ -24,7 +24,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
-import type { SealedRows } from "./sealed.js";
+import type { DamagedBlock, SealedRows } from "./sealed.js";
 import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
@@ -272,7 +272,7 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   /** Sealed rows of a page: through sealed_expiry for the expired ones, else block by block from the cursor. */
-  private sealedPage(filter: MemoryFilter, namespaces: number[] | undefined, after: number, limit: number): MemoryRow[] {
+  private sealedPage(filter: MemoryFilter, namespaces: number[] | undefined, after: number, limit: number, onDamaged?: (damage: DamagedBlock) => void): MemoryRow[] {
     const keep = this.sealed.predicate(filter, namespaces);
     let rows;
     if (filter.expiredBy !== undefined) {
@@ -283,7 +283,7 @@ export class SqliteMemories implements MemoryRepository {
         if (rows.length >= limit) break;
       }
     } else {
-      rows = this.sealed.rowsAfter(after, limit, keep);
+      rows = this.sealed.rowsAfter(after, limit, keep, onDamaged);
     }
     return rows.map((row) => this.sealed.toMemoryRow(row));
   }
@@ -365,6 +365,18 @@ export class SqliteMemories implements MemoryRepository {
     const filter = options.filter ? this.filterWhere(options.filter) : undefined;
     if (options.filter && !filter) return;
     const filtered = filter ? this.database.db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ?${namespace === undefined ? "" : " AND +m.ns = ?"}${filter.sql} ORDER BY m.seq LIMIT ?`) : undefined;
+    // A damaged block goes to `onDamaged` once (a later page may walk past it again), with its rows of the scanned namespaces.
+    const reported = new Set<number>();
+    const damaged =
+      options.onDamaged &&
+      ((block: DamagedBlock) => {
+        if (reported.has(block.lastSeq)) return;
+        reported.add(block.lastSeq);
+        const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+        const namespaces = ns === undefined ? filter?.namespaces : [ns];
+        const memories = this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces);
+        if (memories > 0) options.onDamaged?.({ where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`, memories, error: block.error });
+      });
     // Each page in one read transaction: the hot and the sealed rows of a page from one snapshot.
     const page = (after: number): MemoryRow[] | undefined => {
       signal?.throwIfAborted();
@@ -385,7 +397,7 @@ export class SqliteMemories implements MemoryRepository {
       const sealedFilter: MemoryFilter = options.filter ?? {};
       const namespaces = ns === undefined ? filter?.namespaces : filter?.namespaces ? filter.namespaces.filter((n) => n === ns) : [ns];
       if (namespaces && namespaces.length === 0) return rows;
-      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize)).slice(0, batchSize);
+      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize, damaged)).slice(0, batchSize);
     };
     let after = 0;
     for (;;) {

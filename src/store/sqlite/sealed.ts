@@ -40,6 +40,22 @@ interface BlockRef {
   n: number;
 }
 
+/** A sealed block that could not be read: its seq range, how many rows it holds, and the error. */
+export interface DamagedBlock {
+  firstSeq: number;
+  lastSeq: number;
+  rows: number;
+  error: MemzipError;
+}
+
+function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the sealed block of seqs ${block.first_seq}..${block.last_seq} (${block.n} memories) could not be read: ${what}`, {
+    hint: "`memzip verify` lists every damaged block and checks the rest; restore those memories from a backup or an export.",
+    details: { firstSeq: block.first_seq, lastSeq: block.last_seq },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /** What sealing needs of the open store (database.ts's SqliteDatabase; an interface here, so the two modules do not import each other). */
 export interface SealedHost {
   readonly db: Database.Database;
@@ -108,20 +124,31 @@ export class SealedRows {
     return this.anyBlocks;
   }
 
-  /** The decoded rows of the block ending at `lastSeq`. */
-  rowsOf(block: { last_seq: number }): PackedRow[] {
+  /** The decoded rows of a block (a damaged one is E_STORE naming its seq range). */
+  rowsOf(block: BlockRef): PackedRow[] {
     this.fresh();
     let rows = this.cache.get(block.last_seq);
     if (rows) {
       this.cache.delete(block.last_seq);
     } else {
-      const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
-      if (data === undefined) throw new MemzipError(ErrorCode.STORE, `sealed block ${block.last_seq} is missing`, { hint: "Run `memzip verify`." });
-      rows = decodeBlock(data, this.context);
+      rows = this.decode(block);
       if (this.cache.size >= CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
     }
     this.cache.set(block.last_seq, rows);
     return rows;
+  }
+
+  /** A block's rows, decoded now (not cached). */
+  private decode(block: BlockRef): PackedRow[] {
+    const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
+    if (data === undefined) throw blockError(block, "it is missing");
+    try {
+      return decodeBlock(data, this.context);
+    } catch (error) {
+      // packed-block.ts's error says "a sealed block ... could not be read (why)": the why, with the block named.
+      const why = error instanceof MemzipError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+      throw blockError(block, why, error);
+    }
   }
 
   /** The block whose seq range holds `seq`, if any. */
@@ -175,12 +202,23 @@ export class SealedRows {
     }
   }
 
-  /** Sealed rows after `after` that `keep` accepts, in seq order, at most `limit`. */
-  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined): PackedRow[] {
+  /**
+   * Sealed rows after `after` that `keep` accepts, in seq order, at most `limit`. With `onDamaged`,
+   * a block that cannot be read is handed to it and skipped (else its E_STORE error is thrown).
+   */
+  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined, onDamaged?: (damage: DamagedBlock) => void): PackedRow[] {
     const out: PackedRow[] = [];
     if (limit <= 0) return out;
     for (const block of this.blocksAfter(after)) {
-      for (const row of this.rowsOf(block)) {
+      let rows: PackedRow[];
+      try {
+        rows = this.rowsOf(block);
+      } catch (error) {
+        if (!onDamaged || !(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
+        continue;
+      }
+      for (const row of rows) {
         if (row.seq <= after || (keep && !keep(row))) continue;
         out.push(row);
         if (out.length >= limit) return out;
@@ -395,7 +433,7 @@ export class SealedRows {
   unsealAt(seq: number): void {
     const block = this.blockAt(seq);
     if (!block) return;
-    const rows = decodeBlock(this.statements.blockData.get(block.last_seq) as Buffer, this.context);
+    const rows = this.decode(block);
     const s = this.statements;
     s.deleteBlock.run(block.last_seq);
     s.deleteUsage.run(block.last_seq);
@@ -460,6 +498,14 @@ export class SealedRows {
 
   assetUsed(asset: number): boolean {
     return this.statements.assetUsed.get(asset) !== undefined;
+  }
+
+  /** Sealed rows with seqs in [first, last] (of these namespaces, or all): what a damaged block held. */
+  countInRange(first: number, last: number, namespaces?: readonly number[]): number {
+    if (namespaces === undefined) return this.statements.countRange.get(first, last) as number;
+    let n = 0;
+    for (const ns of namespaces) n += this.statements.countRangeNamespace.get(first, last, ns) as number;
+    return n;
   }
 
   countExpired(at: number, ns?: number): number {
@@ -558,6 +604,8 @@ function prepare(database: SealedHost) {
     assetCounts: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL GROUP BY asset"),
     assetCountsNamespace: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL AND ns = ? GROUP BY asset"),
     assetUsed: p("SELECT 1 FROM memory_block_usage WHERE asset = ? LIMIT 1"),
+    countRange: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ?").pluck(),
+    countRangeNamespace: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ? AND ns = ?").pluck(),
     countExpired: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ?").pluck(),
     countExpiredNamespace: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ? AND ns = ?").pluck(),
     expiredSeqs: p("SELECT seq FROM sealed_expiry WHERE expires_at <= ? AND seq > ?").pluck(),

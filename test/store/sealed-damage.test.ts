@@ -1,0 +1,67 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
+import { collect, tempDir } from "../helpers.js";
+
+/** Flips one bit in the middle of the sealed block ending at `lastSeq` (what a bad sector or a stray write does). */
+function damageBlock(path: string, lastSeq: number): void {
+  const db = new Database(path);
+  try {
+    const data = db.prepare("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck().get(lastSeq) as Buffer;
+    const bad = Buffer.from(data);
+    bad[bad.length >> 1] = (bad[bad.length >> 1] as number) ^ 0x10;
+    assert.equal(db.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = ?").run(bad, lastSeq).changes, 1);
+  } finally {
+    db.close();
+  }
+}
+
+describe("a damaged sealed block", () => {
+  it("verify counts its memories as failed, names its seq range, and checks every other memory; reads of it are E_STORE naming the block", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      const text = (i: number) => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)}`;
+      // seqs 1..6 default, 7..8 other, 9..12 default: blocks 1..4, 5..8 (two of each namespace), 9..12.
+      await engine.rememberMany(Array.from({ length: 6 }, (_, i) => ({ id: `d${i}`, text: text(i) })), { namespace: "default" });
+      await engine.rememberMany([{ id: "o0", text: text(20) }, { id: "o1", text: text(21) }], { namespace: "other" });
+      await engine.rememberMany(Array.from({ length: 4 }, (_, i) => ({ id: `d${i + 6}`, text: text(i + 6) })), { namespace: "default" });
+      assert.equal(await store.seal?.(), 12);
+      assert.deepEqual(await engine.verify(), { checked: 12, failed: 0, failures: [] });
+      damageBlock(path, 8);
+
+      const all = await engine.verify();
+      assert.equal(all.checked, 12);
+      assert.equal(all.failed, 4);
+      assert.equal(all.failures.length, 1);
+      assert.match(all.failures[0]?.id ?? "", /4 memories in the sealed block of seqs 5\.\.8/);
+      assert.equal(all.failures[0]?.code, "E_STORE");
+      assert.match(all.failures[0]?.message ?? "", /sealed block of seqs 5\.\.8 \(4 memories\) could not be read/);
+      const other = await engine.verify("other");
+      assert.deepEqual([other.checked, other.failed], [2, 2]);
+      const mine = await engine.verify("default");
+      assert.deepEqual([mine.checked, mine.failed], [10, 2]);
+
+      // Every memory outside the block still reads; one inside is an E_STORE error that names the block.
+      assert.equal(await engine.recall("d0", { namespace: "default" }), text(0));
+      assert.equal(await engine.recall("d9", { namespace: "default" }), text(9));
+      await assert.rejects(store.memories.get("other", "o0"), (error: Error & { code?: string }) => error.code === "E_STORE" && /seqs 5\.\.8/.test(error.message));
+      // A scan told of nothing else stops at the damage, with the same error.
+      await assert.rejects(collect(store.memories.scan()), /sealed block of seqs 5\.\.8/);
+      // With a handler, a scan reads on: every other memory, once, and the block reported once. (Forgetting d1 unseals
+      // the first block: then every page of one row, hot, walks the sealed side past the damaged block again.)
+      await engine.forget("d1", "default");
+      const damaged: string[] = [];
+      const ids = (await collect(store.memories.scan({ batchSize: 1, onDamaged: (d) => damaged.push(`${d.where}: ${d.memories}`) }))).map((m) => m.id);
+      assert.deepEqual(ids, ["d0", "d2", "d3", "d6", "d7", "d8", "d9"]);
+      assert.deepEqual(damaged, ["sealed block of seqs 5..8: 4"]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
