@@ -33,6 +33,17 @@ function encodePlain(rows: readonly PackedRow[], frames: ZstdFrames): Uint8Array
   return out;
 }
 
+/** The stand-in's reader (no longer in packed-block.ts, which refuses encoding 0): for the comparison only. */
+function decodePlain(data: Uint8Array, frames: ZstdFrames): PackedRow[] {
+  const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(1, true);
+  const rows = JSON.parse(new TextDecoder().decode(frames.decompress(data.subarray(5), length))) as (Omit<PackedRow, "content_hash" | "envelope"> & { content_hash: string | null; envelope: string })[];
+  return rows.map((row) => ({
+    ...row,
+    content_hash: row.content_hash === null ? null : new Uint8Array(Buffer.from(row.content_hash, "base64")),
+    envelope: new Uint8Array(Buffer.from(row.envelope, "base64")),
+  }));
+}
+
 const cpuMs = (work: () => void): number => {
   const start = process.cpuUsage();
   work();
@@ -60,7 +71,7 @@ for (const file of files) {
   const blocks = chunks.map((chunk) => encodeBlock(chunk, context));
   chunks.forEach((chunk, i) => {
     deepStrictEqual(decodeBlock(blocks[i] as Uint8Array, context), chunk);
-    deepStrictEqual(decodeBlock(plainBlocks[i] as Uint8Array, context), chunk);
+    deepStrictEqual(decodePlain(plainBlocks[i] as Uint8Array, frames), chunk);
   });
   const encodeMs: number[] = [];
   const decodeMs: number[] = [];
@@ -70,7 +81,7 @@ for (const file of files) {
     encodeMs.push(cpuMs(() => chunks.forEach((chunk) => encodeBlock(chunk, context))));
     standInEncodeMs.push(cpuMs(() => chunks.forEach((chunk) => encodePlain(chunk, frames))));
     decodeMs.push(cpuMs(() => blocks.forEach((block) => decodeBlock(block, context))));
-    standInDecodeMs.push(cpuMs(() => plainBlocks.forEach((block) => decodeBlock(block, context))));
+    standInDecodeMs.push(cpuMs(() => plainBlocks.forEach((block) => decodePlain(block, frames))));
   }
   const bytes = (list: Uint8Array[]): number => list.reduce((sum, block) => sum + block.length, 0);
   const envelopeBytes = rows.reduce((sum, row) => sum + row.envelope.length, 0);

@@ -36,8 +36,10 @@ export interface BlockContext {
   assetRef(asset: number): Uint8Array | undefined;
 }
 
-/** First byte of every block: the encoding, so a later build can read older blocks. */
-const ENCODING_PLAIN = 0;
+/**
+ * First byte of every block: the encoding, so a later build can read older blocks. (0 was the JSON
+ * stand-in of f557251, never written by a released build: no longer read, an unknown encoding.)
+ */
 /** Column-wise, with what the row implies left out (`colD` of the pack11 design): see `encodeBlock`. */
 const ENCODING_COLUMNS = 1;
 
@@ -353,26 +355,11 @@ function decodeColumns(data: Uint8Array, context: BlockContext): PackedRow[] {
   return rows;
 }
 
-/** Version 0 (the first stand-in): JSON of the columns, blobs as base64, zstd. Read only. */
-function decodePlain(data: Uint8Array): PackedRow[] {
-  if (data.length < 5) throw new RangeError(`block of ${data.length} bytes`);
-  const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(1, true);
-  const frame = data.subarray(5);
-  if (length > frame.length * ZSTD_MAX_RATIO) throw new RangeError(`block claims ${length} bytes from a ${frame.length}-byte frame`);
-  const plain = strictUtf8.decode(zstd().decompress(frame, length));
-  const rows = JSON.parse(plain) as (Omit<PackedRow, "content_hash" | "envelope"> & { content_hash: string | null; envelope: string })[];
-  return rows.map((row) => ({
-    ...row,
-    content_hash: row.content_hash === null ? null : new Uint8Array(Buffer.from(row.content_hash, "base64")),
-    envelope: new Uint8Array(Buffer.from(row.envelope, "base64")),
-  }));
-}
-
 /** The rows of a block, as they were encoded; a damaged block is an `E_STORE` error, never other rows. */
 export function decodeBlock(data: Uint8Array, context: BlockContext): PackedRow[] {
   try {
     if (data[0] === ENCODING_COLUMNS) return decodeColumns(data, context);
-    if (data[0] === ENCODING_PLAIN) return decodePlain(data);
+    // Version 0 (the JSON stand-in of f557251) was never written by a released build: unknown, as any other.
     throw new Error(`unknown block encoding ${String(data[0])}`);
   } catch (error) {
     throw damaged(error);
