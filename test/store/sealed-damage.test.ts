@@ -4,7 +4,9 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
+import { SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
 import { collect, tempDir } from "../helpers.js";
+import { memory } from "./store-suite.js";
 
 /** Flips one bit in the middle of the sealed block ending at `lastSeq` (what a bad sector or a stray write does). */
 function damageBlock(path: string, lastSeq: number): void {
@@ -62,6 +64,29 @@ describe("a damaged sealed block", () => {
       assert.deepEqual(damaged, ["sealed block of seqs 5..8: 4"]);
     } finally {
       await engine.close();
+    }
+  });
+
+  it("a block holds every column of memories: the list is pinned, and a store with another column refuses to seal (its values would be dropped)", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    (await openStore(path).close());
+    const raw = new Database(path);
+    assert.deepEqual((raw.prepare("SELECT name FROM pragma_table_info('memories')").pluck().all() as string[]).sort(), [...SEALED_COLUMNS].sort());
+    // As a later schema step might, without teaching the block codec the new column.
+    raw.exec("ALTER TABLE memories ADD COLUMN extra TEXT");
+    raw.close();
+    const store = openStore(path, { seal: true });
+    try {
+      await store.memories.put([memory("a", "ns")]);
+      new Database(path).exec("UPDATE memories SET extra = 'kept'").close();
+      await assert.rejects(store.seal?.() ?? Promise.resolve(), (error: Error & { code?: string }) => error.code === "E_STORE" && /not in a block: extra/.test(error.message));
+      const check = new Database(path, { readonly: true });
+      assert.deepEqual(check.prepare("SELECT id, extra FROM memories").all(), [{ id: "a", extra: "kept" }]);
+      assert.equal(check.prepare("SELECT count(*) FROM memory_blocks").pluck().get(), 0);
+      check.close();
+    } finally {
+      await store.close();
     }
   });
 });

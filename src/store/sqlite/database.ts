@@ -209,6 +209,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db.pragma("synchronous = NORMAL");
     migrate(db);
     const database = new SqliteDatabase(location, db, false, undefined, options.blockRows);
+    database.sealed.checkColumns();
     database.sealing = options.seal === true || options.sealAfterWrites === true;
     database.sealAfterWrites = options.sealAfterWrites === true;
     if (options.checkpointThread && !memory) database.checkpointer = new Checkpointer(location, db);

@@ -12,8 +12,8 @@ export const BLOCK_ROWS = 256;
 /** Decoded blocks kept per connection (invalidated whenever the store changes). */
 const CACHED_BLOCKS = 32;
 
-/** The `memories` columns, in the order a sealed row goes back into the table. */
-const COLUMNS = [
+/** The `memories` columns, in the order a sealed row goes back into the table (every column the table has: checked at open). */
+export const SEALED_COLUMNS = [
   "seq",
   "ns",
   "id",
@@ -33,6 +33,7 @@ const COLUMNS = [
   "expires_at",
   "envelope",
 ] as const satisfies readonly (keyof PackedRow)[];
+const COLUMNS = SEALED_COLUMNS;
 
 interface BlockRef {
   last_seq: number;
@@ -88,6 +89,8 @@ export class SealedRows {
   readonly context: BlockContext;
   /** Raised by every seal this connection commits (the search index reloads its vectors then). */
   generation = 0;
+  /** How `memories`' columns differ from SEALED_COLUMNS (`checkColumns`, at open): sealing is refused unless empty. */
+  private columnDifference = "";
 
   constructor(
     private readonly database: SealedHost,
@@ -115,6 +118,18 @@ export class SealedRows {
       this.cache.clear();
       this.anyBlocks = undefined;
     }
+  }
+
+  /**
+   * At open: compares `memories`' columns (PRAGMA table_info) with SEALED_COLUMNS. A column a block
+   * does not hold would lose its values in a seal, so `seal` refuses while they differ.
+   */
+  checkColumns(): void {
+    const table = (this.database.db.prepare("SELECT name FROM pragma_table_info('memories')").pluck().all() as string[]).sort();
+    const known = new Set<string>(COLUMNS);
+    const extra = table.filter((name) => !known.has(name));
+    const missing = COLUMNS.filter((name) => !table.includes(name));
+    this.columnDifference = [extra.length ? `not in a block: ${extra.join(", ")}` : "", missing.length ? `not in the table: ${missing.join(", ")}` : ""].filter(Boolean).join("; ");
   }
 
   /** Whether any row is sealed (most reads take the v2 SQL alone when none is). */
@@ -361,6 +376,11 @@ export class SealedRows {
    * aside for the seal. Returns how many rows were sealed.
    */
   seal(): number {
+    if (this.columnDifference !== "") {
+      throw new MemzipError(ErrorCode.STORE, `the memories table's columns are not the ones a sealed block holds (${this.columnDifference}); nothing was sealed`, {
+        hint: "A column was added to memories without adding it to sealed.ts's SEALED_COLUMNS and the block codec (packed-block.ts): sealing would drop its values.",
+      });
+    }
     try {
       return this.sealHotRows();
     } catch (error) {
