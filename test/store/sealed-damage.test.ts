@@ -89,4 +89,29 @@ describe("a damaged sealed block", () => {
       await store.close();
     }
   });
+
+  it("a sealed_refs row whose block is gone does not stop a write to its holder (the stale key row goes)", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 2 });
+    try {
+      const shared = (id: string) => memory(id, "a", { envelope: new TextEncoder().encode("shared text"), originalLength: 11, checksum: 5, contentHash: new Uint8Array(16).fill(3) });
+      await store.memories.put([shared("h"), memory("x", "a")]);
+      await store.memories.put([shared("r1"), shared("r2")]);
+      assert.equal(await store.seal?.(), 4);
+      const raw = new Database(path);
+      assert.deepEqual(raw.prepare("SELECT content_of, seq FROM sealed_refs ORDER BY seq").raw().all(), [[1, 3], [1, 4]]);
+      raw.prepare("DELETE FROM memory_blocks WHERE last_seq = 4").run();
+      raw.close();
+      // Before the fix this never returned (the key row named a block that is not there), holding the write lock.
+      assert.equal(await store.memories.delete("a", "h"), true);
+      assert.equal(await store.memories.get("a", "h"), undefined);
+      assert.equal((await store.memories.get("a", "x"))?.id, "x");
+      const check = new Database(path, { readonly: true });
+      assert.equal(check.prepare("SELECT count(*) FROM sealed_refs").pluck().get(), 0);
+      check.close();
+    } finally {
+      await store.close();
+    }
+  });
 });

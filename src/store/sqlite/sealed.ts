@@ -449,10 +449,10 @@ export class SealedRows {
     return sealed;
   }
 
-  /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders. */
-  unsealAt(seq: number): void {
+  /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders; false when no block holds it. */
+  unsealAt(seq: number): boolean {
     const block = this.blockAt(seq);
-    if (!block) return;
+    if (!block) return false;
     const rows = this.decode(block);
     const s = this.statements;
     s.deleteBlock.run(block.last_seq);
@@ -467,6 +467,7 @@ export class SealedRows {
     this.cache.clear();
     this.anyBlocks = undefined;
     for (const row of rows) if (row.content_of !== null) this.unsealAt(row.content_of);
+    return true;
   }
 
   /**
@@ -486,7 +487,8 @@ export class SealedRows {
     for (;;) {
       const reference = this.statements.firstRef.get(seq) as number | undefined;
       if (reference === undefined) return;
-      this.unsealAt(reference);
+      // A key row whose block is gone (damage, a hand edit) names no row: it goes, or this loop would never end.
+      if (!this.unsealAt(reference)) this.statements.deleteRef.run(seq, reference);
     }
   }
 
