@@ -115,3 +115,28 @@ describe("a damaged sealed block", () => {
     }
   });
 });
+
+describe("sealed rows hand out their own bytes", () => {
+  it("a caller that changes a returned envelope or content hash does not change what the next read gives", async () => {
+    await using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"), { seal: true });
+    try {
+      const hash = new Uint8Array(16).fill(7);
+      await store.memories.put([memory("a", "ns", { envelope: Uint8Array.of(104, 105, 106), contentHash: hash, checksum: 9 })]);
+      assert.equal(await store.seal?.(), 1);
+      const first = await store.memories.get("ns", "a");
+      assert.ok(first?.envelope && first.contentHash);
+      first.envelope[0] = 0;
+      first.contentHash[0] = 0;
+      const holder = await store.memories.findContent(hash, 9, 3);
+      assert.ok(holder);
+      holder.envelope[1] = 0;
+      const again = await store.memories.get("ns", "a");
+      assert.deepEqual([...(again?.envelope ?? [])], [104, 105, 106]);
+      assert.equal(again?.contentHash?.[0], 7);
+      assert.deepEqual([...((await store.memories.findContent(hash, 9, 3))?.envelope ?? [])], [104, 105, 106]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -177,7 +177,7 @@ export class SqliteMemories implements MemoryRepository {
       const sealed = this.sealed.holder(hash, checksum, originalLength);
       if (sealed) {
         const found = this.sealed.toMemoryRow(sealed);
-        return { namespace: found.namespace, id: found.id, codec: found.codec, storedBytes: sealed.envelope.length, envelope: sealed.envelope };
+        return { namespace: found.namespace, id: found.id, codec: found.codec, storedBytes: sealed.envelope.length, envelope: new Uint8Array(sealed.envelope) };
       }
     }
     return row && { namespace: row.namespace, id: row.id, codec: row.codecName, storedBytes: row.envelope.length, envelope: toBytes(row.envelope) };

@@ -242,10 +242,14 @@ export class SealedRows {
     return out;
   }
 
-  /** A sealed row as the summary / envelope queries give a hot one (names, holder id and envelope, tags and meta JSON). */
+  /**
+   * A sealed row as the summary / envelope queries give a hot one (names, holder id and envelope,
+   * tags and meta JSON). Its bytes are copies, as SQL gives fresh ones: a caller that changes them
+   * does not change the cached block.
+   */
   toMemoryRow(row: PackedRow): MemoryRow {
     let contentOf: string | null = null;
-    let envelope: Buffer | null = asBuffer(row.envelope);
+    let envelope: Buffer | null = Buffer.from(row.envelope);
     if (row.content_of !== null) {
       const holder = (this.statements.hotHolder.get(row.content_of) as { id: string; envelope: Buffer } | undefined) ?? this.sealedHolder(row.content_of);
       contentOf = holder?.id ?? null;
@@ -264,7 +268,7 @@ export class SealedRows {
       checksum: row.checksum,
       asset_id: row.asset === null ? null : ((this.statements.assetId.get(row.asset) as string | undefined) ?? null),
       content_of: contentOf,
-      content_hash: row.content_hash === null ? null : asBuffer(row.content_hash),
+      content_hash: row.content_hash === null ? null : Buffer.from(row.content_hash),
       language: row.language,
       version: row.version,
       expires_at: row.expires_at,
@@ -275,7 +279,7 @@ export class SealedRows {
 
   private sealedHolder(seq: number): { id: string; envelope: Buffer } | undefined {
     const holder = this.bySeq(seq);
-    return holder && { id: holder.id, envelope: asBuffer(holder.envelope) };
+    return holder && { id: holder.id, envelope: Buffer.from(holder.envelope) };
   }
 
   namespaceName(ns: number): string {
