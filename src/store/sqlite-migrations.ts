@@ -145,7 +145,7 @@ export const MIGRATIONS: readonly Migration[] = [
   addExpiry,
   // Sealed blocks (issue 11): memories rows packed a few hundred to a block (store/packed-block.ts), with
   // per-block sums and the sealed rows' keys as exact tables. Additive: every existing row stays hot.
-  `CREATE TABLE memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+  `CREATE TABLE memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER /* NULL when mixed */, data BLOB NOT NULL);
    CREATE TABLE memory_block_usage (
      last_seq INTEGER NOT NULL, ns INTEGER NOT NULL, codec INTEGER NOT NULL, asset INTEGER,
      n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
+import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
 import { SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
 import { collect, tempDir } from "../helpers.js";
 import { memory } from "./store-suite.js";
@@ -135,6 +136,45 @@ describe("sealed rows hand out their own bytes", () => {
       assert.deepEqual([...(again?.envelope ?? [])], [104, 105, 106]);
       assert.equal(again?.contentHash?.[0], 7);
       assert.deepEqual([...((await store.memories.findContent(hash, 9, 3))?.envelope ?? [])], [104, 105, 106]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("reads of some namespaces skip the blocks of others", () => {
+  it("a namespaced page, list, scan or usage decodes only blocks holding that namespace; a page the hot rows fill decodes none", async () => {
+    await using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 4 });
+    try {
+      const text = (id: string) => memory(id, id.startsWith("t") ? "tiny" : "big", { envelope: new TextEncoder().encode(`text of ${id}`), checksum: id.length, originalLength: 8 + id.length });
+      // seqs 1, 2 tiny; 3..40 big: blocks ending at 4 (mixed), 8, 12, ..., 40 (big only); then t2 and b38 hot.
+      await store.memories.put([text("t0"), text("t1"), ...Array.from({ length: 38 }, (_, i) => text(`b${i}`))]);
+      assert.equal(await store.seal?.(), 40);
+      await store.memories.put([text("t2"), text("b38")]);
+      const sqlite = (store as unknown as { database: SqliteDatabase }).database;
+      const sealed = sqlite.sealed;
+      const decoded: number[] = [];
+      const rowsOf = sealed.rowsOf.bind(sealed);
+      sealed.rowsOf = (block) => {
+        decoded.push(block.last_seq);
+        return rowsOf(block);
+      };
+      const reads = async (read: () => Promise<unknown>): Promise<number[]> => {
+        decoded.length = 0;
+        await read();
+        return [...new Set(decoded)];
+      };
+      const ids = (items: { id: string }[]) => items.map((item) => item.id);
+      assert.deepEqual(await reads(async () => assert.deepEqual(ids((await store.memories.page({ namespaces: ["tiny"], limit: 10 })).items), ["t0", "t1", "t2"])), [4]);
+      assert.deepEqual(await reads(async () => assert.deepEqual(ids(await store.memories.list({ namespace: "tiny" })), ["t0", "t1", "t2"])), [4]);
+      assert.deepEqual(await reads(async () => assert.deepEqual(ids(await collect(store.memories.scan({ namespace: "tiny" }))), ["t0", "t1", "t2"])), [4]);
+      assert.deepEqual(await reads(async () => assert.equal((await store.memories.footprint("tiny")).memories, 3)), [4]);
+      // The first block back in memories: a page of 3 is filled by hot rows 1..4, so no sealed block past them is read.
+      sqlite.write(() => sealed.unsealAt(1));
+      assert.deepEqual(await reads(async () => assert.deepEqual(ids((await store.memories.page({ limit: 3 })).items), ["t0", "t1", "b0"])), []);
+      assert.deepEqual(await reads(async () => assert.deepEqual(ids(await store.memories.list({ limit: 3 })), ["t0", "t1", "b0"])), []);
+      assert.deepEqual(await reads(async () => assert.equal((await collect(store.memories.scan({ batchSize: 4 }))).length, 42)), [8, 12, 16, 20, 24, 28, 32, 36, 40]);
     } finally {
       await store.close();
     }

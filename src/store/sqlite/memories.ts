@@ -238,7 +238,9 @@ export class SqliteMemories implements MemoryRepository {
     const wanted = query.limit === undefined || query.limit < 0 ? Infinity : offset + query.limit;
     const hot = this.database.db.prepare(sql).all(...params, Number.isFinite(wanted) ? wanted : -1, 0) as MemoryRow[];
     const ns = params.length > 0 && query.namespace !== undefined ? [params[0] as number] : undefined;
-    const sealed = this.sealed.rowsAfter(0, wanted, this.sealed.predicate({ ...(query.kind !== undefined ? { kind: query.kind } : {}) }, ns));
+    // Sealed rows past the last hot row wanted cannot be among the first `wanted`.
+    const until = Number.isFinite(wanted) && hot.length >= wanted ? (hot[hot.length - 1] as MemoryRow).seq : Infinity;
+    const sealed = this.sealed.rowsAfter(0, wanted, this.sealed.predicate({ ...(query.kind !== undefined ? { kind: query.kind } : {}) }, ns), undefined, until);
     const merged = mergeBySeq(hot, sealed.map((row) => this.sealed.toMemoryRow(row)));
     return merged.slice(offset, Number.isFinite(wanted) ? wanted : undefined).map(toSummary);
   }
@@ -265,14 +267,14 @@ export class SqliteMemories implements MemoryRepository {
     const sql = `${SUMMARY_SELECT} ${from} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
     const after = decodeCursor(query.cursor);
     let rows = this.pageStatement(sql).all(after, ...filter.params, limit + 1) as MemoryRow[];
-    if (anySealed) rows = mergeBySeq(rows, this.sealedPage(query, filter.namespaces, after, limit + 1)).slice(0, limit + 1);
+    if (anySealed) rows = mergeBySeq(rows, this.sealedPage(query, filter.namespaces, after, limit + 1, undefined, untilOf(rows, limit + 1))).slice(0, limit + 1);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
   }
 
   /** Sealed rows of a page: through sealed_expiry for the expired ones, else block by block from the cursor. */
-  private sealedPage(filter: MemoryFilter, namespaces: number[] | undefined, after: number, limit: number, onDamaged?: (damage: DamagedBlock) => void): MemoryRow[] {
+  private sealedPage(filter: MemoryFilter, namespaces: number[] | undefined, after: number, limit: number, onDamaged?: (damage: DamagedBlock) => void, until = Infinity): MemoryRow[] {
     const keep = this.sealed.predicate(filter, namespaces);
     let rows;
     if (filter.expiredBy !== undefined) {
@@ -283,7 +285,7 @@ export class SqliteMemories implements MemoryRepository {
         if (rows.length >= limit) break;
       }
     } else {
-      rows = this.sealed.rowsAfter(after, limit, keep, onDamaged);
+      rows = this.sealed.rowsAfter(after, limit, keep, onDamaged, until);
     }
     return rows.map((row) => this.sealed.toMemoryRow(row));
   }
@@ -397,7 +399,7 @@ export class SqliteMemories implements MemoryRepository {
       const sealedFilter: MemoryFilter = options.filter ?? {};
       const namespaces = ns === undefined ? filter?.namespaces : filter?.namespaces ? filter.namespaces.filter((n) => n === ns) : [ns];
       if (namespaces && namespaces.length === 0) return rows;
-      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize, damaged)).slice(0, batchSize);
+      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize, damaged, untilOf(rows, batchSize))).slice(0, batchSize);
     };
     let after = 0;
     for (;;) {
@@ -522,6 +524,11 @@ export class SqliteMemories implements MemoryRepository {
   async namespaces(): Promise<string[]> {
     return this.statements.namespaces.all() as string[];
   }
+}
+
+/** With `limit` hot rows already, sealed rows past the last of them are not wanted: its seq (else no bound). */
+function untilOf(hot: readonly MemoryRow[], limit: number): number {
+  return hot.length >= limit ? (hot[limit - 1] as MemoryRow).seq : Infinity;
 }
 
 /** Two seq-ordered row lists as one (a seq lives in one home only). */

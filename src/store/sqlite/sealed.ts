@@ -39,6 +39,8 @@ interface BlockRef {
   last_seq: number;
   first_seq: number;
   n: number;
+  /** The namespace of every row of the block; null when they are of several. */
+  ns: number | null;
 }
 
 /** A sealed block that could not be read: its seq range, how many rows it holds, and the error. */
@@ -68,8 +70,11 @@ export interface SealedHost {
   readonly cacheable: boolean;
 }
 
-/** A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per row. */
-export type SealedPredicate = (row: PackedRow) => boolean;
+/**
+ * A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per
+ * row; `namespaces` (when it admits only some) lets a walk skip the blocks of other namespaces whole.
+ */
+export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: ReadonlySet<number> };
 
 /**
  * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
@@ -221,10 +226,15 @@ export class SealedRows {
    * Sealed rows after `after` that `keep` accepts, in seq order, at most `limit`. With `onDamaged`,
    * a block that cannot be read is handed to it and skipped (else its E_STORE error is thrown).
    */
-  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined, onDamaged?: (damage: DamagedBlock) => void): PackedRow[] {
+  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined, onDamaged?: (damage: DamagedBlock) => void, until = Infinity): PackedRow[] {
     const out: PackedRow[] = [];
     if (limit <= 0) return out;
+    const namespaces = keep?.namespaces;
     for (const block of this.blocksAfter(after)) {
+      // Past `until` (the caller has its rows up to there already) nothing more is wanted.
+      if (block.first_seq > until) return out;
+      // A block of one namespace the filter does not admit holds nothing wanted: not decoded.
+      if (namespaces && block.ns !== null && !namespaces.has(block.ns)) continue;
       let rows: PackedRow[];
       try {
         rows = this.rowsOf(block);
@@ -234,6 +244,7 @@ export class SealedRows {
         continue;
       }
       for (const row of rows) {
+        if (row.seq > until) return out;
         if (row.seq <= after || (keep && !keep(row))) continue;
         out.push(row);
         if (out.length >= limit) return out;
@@ -345,7 +356,7 @@ export class SealedRows {
     const tagsOk = jsonTest(tagConditions, tagParams, "tv");
     const metaOk = jsonTest(metaConditions, metaParams, "mv");
     const updated = filter.updatedFrom !== undefined || filter.updatedBefore !== undefined ? this.statements.updatedAt : undefined;
-    return (row) => {
+    const test: SealedPredicate = (row) => {
       if (ns && !ns.has(row.ns)) return false;
       if (kind !== undefined && row.kind !== kind) return false;
       if (filter.createdFrom !== undefined && !(row.created_at >= filter.createdFrom)) return false;
@@ -361,6 +372,8 @@ export class SealedRows {
       if (metaOk && !metaOk(row.meta_ref)) return false;
       return true;
     };
+    if (ns) test.namespaces = ns;
+    return test;
   }
 
   /** Sealed rows expired by `at` (sealed_expiry), in seq order, after `after`. */
@@ -429,7 +442,8 @@ export class SealedRows {
         verifyBlock(rows, back);
         const first = (rows[0] as PackedRow).seq;
         const last = (rows[rows.length - 1] as PackedRow).seq;
-        s.insertBlock.run(last, first, rows.length, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+        const ns = rows.every((row) => row.ns === (rows[0] as PackedRow).ns) ? (rows[0] as PackedRow).ns : null;
+        s.insertBlock.run(last, first, rows.length, ns, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
         const usage = new Map<string, { ns: number; codec: number; asset: number | null; n: number; original: number; envelope: number }>();
         for (const row of rows) {
           const key = `${row.ns}:${row.codec}:${row.asset}`;
@@ -588,9 +602,9 @@ function prepare(database: SealedHost) {
     token: p("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck(),
     anyBlock: p("SELECT 1 FROM memory_blocks LIMIT 1"),
     blockData: p("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck(),
-    blockAt: p("SELECT last_seq, first_seq, n FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
+    blockAt: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
     blockBetween: p("SELECT 1 FROM memory_blocks WHERE last_seq > ? AND last_seq < ? LIMIT 1"),
-    blocksAfter: p("SELECT last_seq, first_seq, n FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
+    blocksAfter: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
     idSeqs: p("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck(),
     idSeqsAnyNamespace: p("SELECT seq FROM sealed_ids WHERE id_hash = ?").pluck(),
     contentSeqs: p("SELECT seq FROM sealed_content WHERE checksum = ?").pluck(),
@@ -605,7 +619,7 @@ function prepare(database: SealedHost) {
     updatedAt: p("SELECT coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = ?), ?)").pluck(),
     hotRows: p(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`),
     forgetTrigger: p("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'search_forget_deleted'").pluck(),
-    insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, data) VALUES (?, ?, ?, ?)"),
+    insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, ns, data) VALUES (?, ?, ?, ?, ?)"),
     insertUsage: p("INSERT INTO memory_block_usage (last_seq, ns, codec, asset, n, original_bytes, envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     insertId: p("INSERT INTO sealed_ids (ns, id_hash, seq) VALUES (?, ?, ?)"),
     insertContent: p("INSERT INTO sealed_content (checksum, seq) VALUES (?, ?)"),
