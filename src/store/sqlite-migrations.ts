@@ -143,18 +143,10 @@ export const MIGRATIONS: readonly Migration[] = [
   internMemoryValues,
   // Expiry: when a memory stops being readable (NULL: never).
   addExpiry,
-  // Sealed blocks (issue 11): memories rows packed a few hundred to a block (store/packed-block.ts), with
-  // per-block sums and the sealed rows' keys as exact tables. Additive: every existing row stays hot.
-  `CREATE TABLE memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER /* NULL when mixed */, data BLOB NOT NULL);
-   CREATE TABLE memory_block_usage (
-     last_seq INTEGER NOT NULL, ns INTEGER NOT NULL, codec INTEGER NOT NULL, asset INTEGER,
-     n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,
-     PRIMARY KEY (last_seq, ns, codec, asset)
-   );
-   CREATE TABLE sealed_ids (ns INTEGER NOT NULL, id_hash INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, id_hash, seq)) WITHOUT ROWID;
-   CREATE TABLE sealed_content (checksum INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (checksum, seq)) WITHOUT ROWID;
-   CREATE TABLE sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
-   CREATE TABLE sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`,
+  // Sealed blocks (issue 11): memories rows packed a few hundred to a block (store/packed-block.ts). The step
+  // marks the layout (a build from before it refuses the file) and makes nothing: the tables come with the first
+  // seal (sqlite/sealed.ts, SEALED_TABLES), so a store that never seals keeps v2's pages.
+  sealedBlocksLayout,
 ];
 
 /** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
@@ -342,6 +334,9 @@ function internMemoryValues(db: Database.Database): void {
  * it; NULL (every existing row) means never. A plain nullable column added in place with ALTER
  * TABLE, so every other column, index and trigger stays as it is.
  */
+/** The sealed-blocks step: nothing to make until a store seals (see MIGRATIONS). */
+function sealedBlocksLayout(): void {}
+
 function addExpiry(db: Database.Database): void {
   db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;
     CREATE INDEX memories_by_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL;`);

@@ -20,9 +20,7 @@ describe("the expires_at step", () => {
     await engine.update("m2", { text: `${records[2]?.text as string} (edited)` });
     await engine.close();
     const old = new Database(path);
-    // (The tables of the later sealed-blocks step go too: a store from before the step never had them.)
-    old.exec(`DROP INDEX memories_by_expiry; ALTER TABLE memories DROP COLUMN expires_at;
-      DROP TABLE memory_blocks; DROP TABLE memory_block_usage; DROP TABLE sealed_ids; DROP TABLE sealed_content; DROP TABLE sealed_refs; DROP TABLE sealed_expiry;`);
+    old.exec("DROP INDEX memories_by_expiry; ALTER TABLE memories DROP COLUMN expires_at;");
     old.pragma(`user_version = ${EXPIRY_STEP}`);
     old.close();
 

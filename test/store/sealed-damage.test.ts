@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
+import type { Store } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
@@ -84,7 +85,7 @@ describe("a damaged sealed block", () => {
       await assert.rejects(store.seal?.() ?? Promise.resolve(), (error: Error & { code?: string }) => error.code === "E_STORE" && /not in a block: extra/.test(error.message));
       const check = new Database(path, { readonly: true });
       assert.deepEqual(check.prepare("SELECT id, extra FROM memories").all(), [{ id: "a", extra: "kept" }]);
-      assert.equal(check.prepare("SELECT count(*) FROM memory_blocks").pluck().get(), 0);
+      assert.equal(check.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'memory_blocks'").pluck().get(), 0);
       check.close();
     } finally {
       await store.close();
@@ -176,6 +177,61 @@ describe("reads of some namespaces skip the blocks of others", () => {
       assert.deepEqual(await reads(async () => assert.deepEqual(ids(await store.memories.list({ limit: 3 })), ["t0", "t1", "b0"])), []);
       assert.deepEqual(await reads(async () => assert.equal((await collect(store.memories.scan({ batchSize: 4 }))).length, 42)), [8, 12, 16, 20, 24, 28, 32, 36, 40]);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("the sealed tables come with the first seal", () => {
+  it("a store that never seals has none (v2's pages), reads and writes it from every path, and a seal makes them", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const tables = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'sealed%' OR name LIKE 'memory_block%' ORDER BY name").pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    const store = openStore(path);
+    const reader = openStore(path, { readOnly: true });
+    try {
+      await store.memories.put([memory("a", "ns", { expiresAt: 5 }), memory("b", "ns", { contentHash: new Uint8Array(16).fill(1) })]);
+      assert.deepEqual(tables(), []);
+      const reads = async (s: Store) => ({
+        get: await s.memories.get("ns", "a"),
+        count: await s.memories.count("ns"),
+        page: await s.memories.page({ namespaces: ["ns"], limit: 5 }),
+        list: await s.memories.list({}),
+        scan: await collect(s.memories.scan()),
+        usage: await s.memories.usageByCodec("ns"),
+        footprint: await s.memories.footprint(),
+        history: await s.memories.historyUsage("ns"),
+        expired: await s.memories.countExpired(10),
+        names: await s.memories.namespacesOf("a"),
+        content: await s.memories.findContent(new Uint8Array(16).fill(1), 7, 3),
+        assets: await s.assets.usage(),
+        pending: await s.search.countPending("k"),
+      });
+      await store.memories.delete("ns", "b");
+      await store.memories.put([memory("b", "ns", { contentHash: new Uint8Array(16).fill(1) })]);
+      await store.compact();
+      assert.deepEqual(tables(), [], "writes, deletes and compact of a store that does not seal make none");
+      const before = await reads(store);
+      assert.deepEqual(await reads(reader), before);
+      const sealing = openStore(path, { seal: true });
+      try {
+        assert.equal(await sealing.seal?.(), 2);
+        assert.deepEqual(tables(), ["memory_block_usage", "memory_blocks", "sealed_content", "sealed_expiry", "sealed_ids", "sealed_refs"]);
+        assert.deepEqual(await reads(sealing), before);
+        assert.deepEqual(await reads(reader), before);
+        assert.deepEqual(await reads(store), before);
+      } finally {
+        await sealing.close();
+      }
+    } finally {
+      await reader.close();
       await store.close();
     }
   });

@@ -42,6 +42,7 @@ export class SqliteMemories implements MemoryRepository {
   private readonly writes: MemoryWrites;
   private readonly pageStatements = new Map<string, Statement>();
   private anyExpired: Statement | undefined;
+  private historyUsageSealed: Statement | undefined;
 
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
@@ -88,10 +89,6 @@ export class SqliteMemories implements MemoryRepository {
         `SELECT m.seq, c.name AS codec, m.original_length, length(m.envelope) AS stored, m.content_of FROM memories m JOIN codecs c ON c.n = m.codec WHERE m.ns = ?`,
       ),
       hotHolderOf: db.prepare("SELECT ns, length(envelope) AS stored FROM memories WHERE seq = ?"),
-      historyUsageNamespaceSealed: db.prepare(
-        `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
-         FROM memory_versions v WHERE v.seq IN (SELECT seq FROM memories WHERE ns = ? UNION ALL SELECT seq FROM sealed_ids WHERE ns = ?)`,
-      ),
       historyUsage: db.prepare("SELECT count(*) AS versions, coalesce(sum(original_length), 0) AS originalBytes, coalesce(sum(length(payload)), 0) AS storedBytes FROM memory_versions"),
       historyUsageNamespace: db.prepare(
         `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
@@ -131,7 +128,15 @@ export class SqliteMemories implements MemoryRepository {
     if (namespace === undefined) return this.statements.historyUsage.get() as HistoryUsage;
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
-    return this.database.read(() => (this.sealed.any() ? this.statements.historyUsageNamespaceSealed.get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage);
+    return this.database.read(() => (this.sealed.any() ? this.historyUsageNamespaceSealed().get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage);
+  }
+
+  /** Prepared once some row is sealed (sealed_ids exists only then). */
+  private historyUsageNamespaceSealed(): Statement {
+    return (this.historyUsageSealed ??= this.database.db.prepare(
+      `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
+       FROM memory_versions v WHERE v.seq IN (SELECT seq FROM memories WHERE ns = ? UNION ALL SELECT seq FROM sealed_ids WHERE ns = ?)`,
+    ));
   }
 
   async get(namespace: string, id: string): Promise<StoredMemory | undefined> {

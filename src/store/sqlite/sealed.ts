@@ -9,6 +9,22 @@ import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
 /** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
 export const BLOCK_ROWS = 256;
 
+/**
+ * The sealed layout's tables, made by the first seal (in its transaction: a seal that rolls back
+ * leaves none), so a store that never seals keeps v2's pages. Reads find none and read `memories` alone.
+ */
+export const SEALED_TABLES = `
+  CREATE TABLE IF NOT EXISTS memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER /* NULL when mixed */, data BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS memory_block_usage (
+    last_seq INTEGER NOT NULL, ns INTEGER NOT NULL, codec INTEGER NOT NULL, asset INTEGER,
+    n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,
+    PRIMARY KEY (last_seq, ns, codec, asset)
+  );
+  CREATE TABLE IF NOT EXISTS sealed_ids (ns INTEGER NOT NULL, id_hash INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, id_hash, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_content (checksum INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (checksum, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`;
+
 /** Decoded blocks kept per connection (invalidated whenever the store changes). */
 const CACHED_BLOCKS = 32;
 
@@ -87,6 +103,8 @@ export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: Rea
  */
 export class SealedRows {
   private prepared: ReturnType<typeof prepare> | undefined;
+  private tablesQuery: Statement | undefined;
+  private tokenQuery: Statement | undefined;
   private readonly cache = new Map<number, PackedRow[]>();
   private token = "";
   private anyBlocks: boolean | undefined;
@@ -104,6 +122,7 @@ export class SealedRows {
     this.context = { assetRef: (asset) => this.statements.assetRef.get(asset) as Buffer | undefined };
   }
 
+  /** The statements on the sealed tables: use only once they exist (`any()` true, or inside `seal` after it made them). */
   private get statements(): ReturnType<typeof prepare> {
     this.prepared ??= prepare(this.database);
     return this.prepared;
@@ -116,7 +135,8 @@ export class SealedRows {
    */
   private fresh(): void {
     // Inside a write transaction nothing is kept: a rollback does not lower total_changes, so what was read there could outlive it.
-    const token = this.database.cacheable ? (this.statements.token.get() as string) : "";
+    this.tokenQuery ??= this.database.db.prepare("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck();
+    const token = this.database.cacheable ? (this.tokenQuery.get() as string) : "";
     if (token === "") this.token = "-";
     if (token !== this.token) {
       this.token = token;
@@ -137,11 +157,18 @@ export class SealedRows {
     this.columnDifference = [extra.length ? `not in a block: ${extra.join(", ")}` : "", missing.length ? `not in the table: ${missing.join(", ")}` : ""].filter(Boolean).join("; ");
   }
 
-  /** Whether any row is sealed (most reads take the v2 SQL alone when none is). */
+  /** Whether any row is sealed (most reads take the v2 SQL alone when none is; a store that never sealed has no sealed tables). */
   any(): boolean {
     this.fresh();
-    this.anyBlocks ??= this.statements.anyBlock.get() !== undefined;
+    this.anyBlocks ??= this.hasTables() && this.statements.anyBlock.get() !== undefined;
     return this.anyBlocks;
+  }
+
+  /** Whether the sealed tables exist (the first seal makes them); the statements on them are prepared only then. */
+  private hasTables(): boolean {
+    // Asked each time the cached answer of `any()` goes stale: a seal that rolled back takes its new tables with it.
+    this.tablesQuery ??= this.database.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'memory_blocks'");
+    return this.tablesQuery.get() !== undefined;
   }
 
   /** The decoded rows of a block (a damaged one is E_STORE naming its seq range). */
@@ -410,8 +437,9 @@ export class SealedRows {
   private sealHotRows(): number {
     const db = this.database.db;
     const sealed = this.database.write(() => {
+      if (db.prepare("SELECT 1 FROM memories LIMIT 1").get() === undefined) return 0;
+      db.exec(SEALED_TABLES);
       const hot = this.statements.hotRows.all() as PackedRow[];
-      if (hot.length === 0) return 0;
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
       if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
       const runs: PackedRow[][] = [];
@@ -519,7 +547,7 @@ export class SealedRows {
 
   /** The next seq a new row takes: after every hot and sealed row. */
   nextSeq(): number | null {
-    return this.statements.maxSealed.get() === null ? null : (this.statements.nextSeq.get() as number);
+    return !this.any() || this.statements.maxSealed.get() === null ? null : (this.statements.nextSeq.get() as number);
   }
 
   /** Sums of the sealed rows by codec (all namespaces). */
@@ -599,7 +627,6 @@ function prepare(database: SealedHost) {
   const db = database.db;
   const p = (sql: string): Statement => db.prepare(sql);
   return {
-    token: p("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck(),
     anyBlock: p("SELECT 1 FROM memory_blocks LIMIT 1"),
     blockData: p("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck(),
     blockAt: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),

@@ -107,7 +107,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   /** Sealed memories (seq order) with no vector, at most `limit`, as pending entries. */
   private sealedPending(sealed: SealedRows, statement: "sealedPending" | "sealedAll", limit: number): { seq: number; id: string; namespace: string }[] {
     const out: { seq: number; id: string; namespace: string }[] = [];
-    for (const seq of this.statements[statement].all(limit) as number[]) {
+    for (const seq of this.sealedStatements[statement].all(limit) as number[]) {
       const row = sealed.bySeq(seq);
       if (row) out.push({ seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
     }
@@ -118,6 +118,13 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private get statements(): ReturnType<typeof prepare> {
     this.prepared ??= prepare(this.db);
     return this.prepared;
+  }
+
+  private preparedSealed: ReturnType<typeof prepareSealed> | undefined;
+
+  private get sealedStatements(): ReturnType<typeof prepareSealed> {
+    this.preparedSealed ??= prepareSealed(this.db);
+    return this.preparedSealed;
   }
 
   private holds(key: string): boolean {
@@ -153,7 +160,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const at = this.position();
     const since = this.settledSince(key, at);
     if (since !== undefined) return this.statements.countPendingSince.get(since, at.id) as number;
-    return (this.statements.countPending.get() as number) + (sealed ? (this.statements.countSealedPending.get() as number) : 0);
+    return (this.statements.countPending.get() as number) + (sealed ? (this.sealedStatements.countSealedPending.get() as number) : 0);
   }
 
   /**
@@ -325,6 +332,16 @@ const CHANGE_LOG = ["memories", "search_vectors"]
   )
   .join("\n");
 
+/** Statements on the sealed rows' tables (issue 11): prepared once some row is sealed (a store that never sealed has no such tables). */
+function prepareSealed(db: Database.Database) {
+  return {
+    // Every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
+    sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
+    sealedPending: db.prepare("SELECT s.seq FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq) ORDER BY s.seq LIMIT ?").pluck(),
+    countSealedPending: db.prepare("SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq)").pluck(),
+  };
+}
+
 function prepare(db: Database.Database) {
   ensureSearchSchema(db);
   // Per connection, so not part of the schema: how many memories hold each term.
@@ -357,10 +374,6 @@ function prepare(db: Database.Database) {
     trimLog: db.prepare("DELETE FROM temp.search_changes WHERE id <= ?"),
     all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT ?"),
     countAll: db.prepare("SELECT count(*) FROM memories").pluck(),
-    // Sealed rows (issue 11): every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
-    sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
-    sealedPending: db.prepare("SELECT s.seq FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq) ORDER BY s.seq LIMIT ?").pluck(),
-    countSealedPending: db.prepare("SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq)").pluck(),
     sealedVectors: db.prepare("SELECT v.seq, v.vector FROM search_vectors v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq"),
     changedSealedVectors: db.prepare(
       `SELECT v.seq, v.vector FROM search_vectors v
