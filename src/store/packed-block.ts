@@ -88,6 +88,16 @@ function checkRow(row: PackedRow): void {
   if (!(row.envelope instanceof Uint8Array)) throw unpackable(row, "envelope is not bytes");
 }
 
+/** Whether a block can hold the row exactly (encodeBlock refuses a block holding one that it cannot). */
+export function packable(row: PackedRow): boolean {
+  try {
+    checkRow(row);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The envelope header the row implies (magic, flags, codec byte, length, checksum, asset ref), or undefined when it cannot be built. */
 function impliedHeader(row: PackedRow, flagsByte: number, codecByte: number, context: BlockContext): Uint8Array | undefined {
   if (row.original_length < 0) return undefined;

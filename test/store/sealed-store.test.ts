@@ -281,21 +281,41 @@ describe("sealed blocks of the SQLite store", () => {
     }
   });
 
-  it("a row the block codec cannot hold exactly leaves the seal undone: every row stays hot and reads the same", async () => {
+  it("a row the block codec cannot hold exactly stays hot (and the holder of such a reference); every other row seals, and every read is the same", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true });
+    const store = openStore(path, { seal: true, blockRows: 2 });
     try {
-      // 2^60 is not a safe integer in JavaScript: packed-block.ts refuses the row rather than store it inexactly.
-      await store.memories.put([memory("big", "ns", { createdAt: 2 ** 60 }), memory("small", "ns")]);
+      // 2^60, 1e300 and 1.5 are not safe integers: packed-block.ts refuses such a row rather than store it inexactly.
+      // r (a reference, createdAt 1.5) reads its text from h: h stays hot with it.
+      await store.memories.put([
+        memory("big", "ns", { createdAt: 2 ** 60 }),
+        textMemory("small", "ns", "small text"),
+        textMemory("huge", "ns", "huge text", { createdAt: 1e300 }),
+        textMemory("h", "ns", "a shared text"),
+        textMemory("x", "ns", "x text"),
+        textMemory("r", "other", "a shared text", { createdAt: 1.5 }),
+        textMemory("y", "ns", "y text"),
+      ]);
       const before = await collect(store.memories.scan());
-      assert.equal(await store.seal?.(), 0);
-      assert.equal(rawCount(path, "memories"), 2);
-      assert.equal(rawCount(path, "sqlite_schema WHERE name = 'memory_blocks'"), 0, "the seal rolled back with the tables it made");
+      assert.equal((before.find((m) => m.id === "r") as StoredMemory).contentOf, "h");
+      assert.equal(await store.seal?.(), 3);
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(raw.prepare("SELECT id FROM memories ORDER BY seq").pluck().all(), ["big", "huge", "h", "r"]);
+      assert.deepEqual(raw.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all(), [[2, 2], [5, 5], [7, 7]]);
+      raw.close();
       assert.deepEqual(await collect(store.memories.scan()), before);
+      assert.deepEqual(await store.memories.get("other", "r"), before[5]);
       await store.memories.delete("ns", "big");
-      assert.equal(await store.seal?.(), 1);
+      assert.equal(await store.seal?.(), 0);
       assert.deepEqual(await collect(store.memories.scan()), before.slice(1));
+      // Every row refused: nothing sealed, no table made.
+      const other = join(dir.path, "refused.db");
+      const refused = openStore(other, { seal: true });
+      await refused.memories.put([memory("f", "ns", { createdAt: 0.5 })]);
+      assert.equal(await refused.seal?.(), 0);
+      await refused.close();
+      assert.equal(rawCount(other, "sqlite_schema WHERE name = 'memory_blocks'"), 0);
     } finally {
       await store.close();
     }

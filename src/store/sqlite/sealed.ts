@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import type { MemoryFilter } from "../../core/store.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
-import { decodeBlock, encodeBlock, type BlockContext, type PackedRow } from "../packed-block.js";
+import { decodeBlock, encodeBlock, packable, type BlockContext, type PackedRow } from "../packed-block.js";
 import { asBuffer } from "../rows.js";
 import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
 
@@ -413,7 +413,8 @@ export class SealedRows {
   }
 
   /**
-   * Seals every hot row (call inside no transaction: it takes its own): cut into runs of at most
+   * Seals every hot row the block codec can hold exactly (a row it refuses stays hot, and so does the
+   * holder of such a reference) (call inside no transaction: it takes its own): cut into runs of at most
    * `blockRows` consecutive rows that do not straddle an existing block, each encoded, decoded back
    * and compared column by column before it is inserted with its sums and keys; the hot rows go in
    * the same transaction. The search index's rows (keyed by seq) stay: its delete trigger is set
@@ -437,15 +438,29 @@ export class SealedRows {
   private sealHotRows(): number {
     const db = this.database.db;
     const sealed = this.database.write(() => {
-      if (db.prepare("SELECT 1 FROM memories LIMIT 1").get() === undefined) return 0;
+      const hot = db.prepare(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`).all() as PackedRow[];
+      // Rows the block codec cannot hold exactly (not a safe integer, ...) stay hot, and so does the holder of
+      // such a reference (a hot row's holder is always hot: the v2 SQL joins rely on it).
+      const stay = new Set<number>();
+      for (const row of hot) {
+        if (packable(row)) continue;
+        stay.add(row.seq);
+        if (row.content_of !== null) stay.add(row.content_of);
+      }
+      if (hot.length === stay.size) return 0;
       db.exec(SEALED_TABLES);
-      const hot = this.statements.hotRows.all() as PackedRow[];
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
       if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
       const runs: PackedRow[][] = [];
       let run: PackedRow[] = [];
       let previous = 0;
       for (const row of hot) {
+        if (stay.has(row.seq)) {
+          // A row left hot ends the run: a block's seq range never holds a hot row.
+          if (run.length > 0) runs.push(run);
+          run = [];
+          continue;
+        }
         // A block already sealed between the previous hot row and this one ends the run.
         const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
         if (run.length >= this.blockRows || between) {
@@ -489,7 +504,7 @@ export class SealedRows {
         for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
       }
       if (trigger !== undefined) db.exec(trigger);
-      return hot.length;
+      return hot.length - stay.size;
     });
     if (sealed > 0) this.generation++;
     return sealed;
@@ -644,7 +659,6 @@ function prepare(database: SealedHost) {
     codecName: p("SELECT name FROM codecs WHERE n = ?").pluck(),
     value: p("SELECT json FROM memory_values WHERE n = ?").pluck(),
     updatedAt: p("SELECT coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = ?), ?)").pluck(),
-    hotRows: p(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`),
     forgetTrigger: p("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'search_forget_deleted'").pluck(),
     insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, ns, data) VALUES (?, ?, ?, ?, ?)"),
     insertUsage: p("INSERT INTO memory_block_usage (last_seq, ns, codec, asset, n, original_bytes, envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)"),
