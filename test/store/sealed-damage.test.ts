@@ -6,7 +6,7 @@ import type { Store } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
-import { SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
+import { BLOCK_BYTES, SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
 import { collect, tempDir } from "../helpers.js";
 import { memory } from "./store-suite.js";
 
@@ -232,6 +232,27 @@ describe("the sealed tables come with the first seal", () => {
       }
     } finally {
       await reader.close();
+      await store.close();
+    }
+  });
+});
+
+describe("blocks are bounded by bytes too", () => {
+  it("large memories get fewer rows a block (at most BLOCK_BYTES of envelopes; a larger one alone), and read back exact", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true });
+    try {
+      const big = (id: string, bytes: number) => memory(id, "ns", { envelope: new Uint8Array(bytes).fill(id.charCodeAt(1)), originalLength: bytes, checksum: bytes });
+      const quarter = BLOCK_BYTES / 4;
+      await store.memories.put([...Array.from({ length: 10 }, (_, i) => big(`q${i}`, quarter)), big("L", BLOCK_BYTES + 1), big("s0", 100), big("s1", 100)]);
+      const before = await collect(store.memories.scan());
+      assert.equal(await store.seal?.(), 13);
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(raw.prepare("SELECT n FROM memory_blocks ORDER BY last_seq").pluck().all(), [4, 4, 2, 1, 2]);
+      raw.close();
+      assert.deepEqual(await collect(store.memories.scan()), before);
+    } finally {
       await store.close();
     }
   });

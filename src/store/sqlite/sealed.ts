@@ -25,6 +25,13 @@ export const SEALED_TABLES = `
   CREATE TABLE IF NOT EXISTS sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`;
 
+/**
+ * Envelope bytes a block holds at most (a row larger than this gets a block of its own): a cold read
+ * decodes one block, and the cache below holds at most CACHED_BLOCKS of them. 256 rows of typical
+ * memories (hundreds of bytes) stay far below it.
+ */
+export const BLOCK_BYTES = 256 * 1024;
+
 /** Decoded blocks kept per connection (invalidated whenever the store changes). */
 const CACHED_BLOCKS = 32;
 
@@ -453,21 +460,25 @@ export class SealedRows {
       if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
       const runs: PackedRow[][] = [];
       let run: PackedRow[] = [];
+      let runBytes = 0;
       let previous = 0;
       for (const row of hot) {
         if (stay.has(row.seq)) {
           // A row left hot ends the run: a block's seq range never holds a hot row.
           if (run.length > 0) runs.push(run);
           run = [];
+          runBytes = 0;
           continue;
         }
         // A block already sealed between the previous hot row and this one ends the run.
         const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
-        if (run.length >= this.blockRows || between) {
+        if (run.length > 0 && (run.length >= this.blockRows || between || runBytes + row.envelope.length > BLOCK_BYTES)) {
           runs.push(run);
           run = [];
+          runBytes = 0;
         }
         run.push(row);
+        runBytes += row.envelope.length;
         previous = row.seq;
       }
       if (run.length > 0) runs.push(run);
