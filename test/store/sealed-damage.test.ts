@@ -257,3 +257,41 @@ describe("blocks are bounded by bytes too", () => {
     }
   });
 });
+
+describe("the search index's pending memories over sealed blocks", () => {
+  it("are the sealed rows without a vector, in seq order, batch after batch, after a clear and after another connection's change", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4 });
+    const other = openStore(path);
+    try {
+      await store.memories.put(Array.from({ length: 14 }, (_, i) => memory(`m${i}`, i % 3 ? "a" : "b", { envelope: Uint8Array.of(i, 1, 2), checksum: 100 + i })));
+      assert.equal(await store.seal?.(), 14);
+      await store.memories.put([memory("hot", "a", { envelope: Uint8Array.of(9, 9), checksum: 5, originalLength: 2 })]);
+      const pendingSeqs = async (s: Store, limit: number) => (await s.search.pending("k", limit)).map((p) => p.seq);
+      const index = async (s: Store, seqs: number[]) => s.search.put("k", seqs.map((seq) => ({ seq, vector: Uint8Array.of(seq), terms: `t${seq}` })));
+      assert.deepEqual(await pendingSeqs(store, 100), [...Array.from({ length: 14 }, (_, i) => i + 1), 15]);
+      // Batches of 3, indexing each: every row once, in seq order (blocks 1..4 and 5..8 complete are then skipped).
+      const seen: number[] = [];
+      for (let batch = await pendingSeqs(store, 3); batch.length > 0; batch = await pendingSeqs(store, 3)) {
+        seen.push(...batch);
+        await index(store, batch);
+      }
+      assert.deepEqual(seen, Array.from({ length: 15 }, (_, i) => i + 1));
+      // Holes in the first and third blocks: another connection forgets two vectors (the first block's, seq 2; seq 10).
+      (other as unknown as { database: SqliteDatabase }).database.db.prepare("DELETE FROM search_vectors WHERE seq IN (2, 10)").run();
+      assert.deepEqual(await pendingSeqs(store, 100), [2, 10]);
+      await index(store, [2]);
+      assert.deepEqual(await pendingSeqs(store, 100), [10]);
+      await index(store, [10]);
+      assert.deepEqual(await pendingSeqs(store, 100), []);
+      await store.search.clear();
+      await index(store, [1, 5]);
+      assert.deepEqual(await pendingSeqs(store, 4), [2, 3, 4, 6]);
+      assert.deepEqual(await pendingSeqs(other, 100), [2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+});

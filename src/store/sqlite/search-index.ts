@@ -104,8 +104,37 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return out;
   }
 
-  /** Sealed memories (seq order) with no vector, at most `limit`, as pending entries. */
-  private sealedPending(sealed: SealedRows, statement: "sealedPending" | "sealedAll", limit: number): { seq: number; id: string; namespace: string }[] {
+  /**
+   * Sealed memories (seq order) with no vector, at most `limit`: block by block, a block whose rows
+   * all have vectors (a count over a seq range of search_vectors) skipped undecoded, and the blocks
+   * found complete from the start remembered (while the index key, its epoch and data_version hold:
+   * only a clear, a seal or another connection takes a sealed row's vector away or adds blocks), so
+   * each batch of a first index build starts where the last one stopped.
+   */
+  private sealedPendingInBlocks(sealed: SealedRows, key: string, at: ChangeLogPosition, limit: number): { seq: number; id: string; namespace: string }[] {
+    const known = this.sealedIndexed;
+    let upTo = known && known.key === key && known.epoch === at.epoch && known.dataVersion === at.dataVersion ? known.upTo : 0;
+    let complete = true;
+    const out: { seq: number; id: string; namespace: string }[] = [];
+    for (const block of sealed.blocksAfter(upTo)) {
+      if ((this.sealedStatements.vectorsInRange.get(block.first_seq, block.last_seq) as number) >= block.n) {
+        if (complete) upTo = block.last_seq;
+        continue;
+      }
+      complete = false;
+      for (const row of sealed.rowsOf(block)) {
+        if (this.statements.hasVector.get(row.seq) !== undefined) continue;
+        out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
+        if (out.length >= limit) break;
+      }
+      if (out.length >= limit) break;
+    }
+    this.sealedIndexed = { key, epoch: at.epoch, dataVersion: at.dataVersion, upTo };
+    return out;
+  }
+
+  /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
+  private sealedPending(sealed: SealedRows, statement: "sealedAll", limit: number): { seq: number; id: string; namespace: string }[] {
     const out: { seq: number; id: string; namespace: string }[] = [];
     for (const seq of this.sealedStatements[statement].all(limit) as number[]) {
       const row = sealed.bySeq(seq);
@@ -121,6 +150,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   private preparedSealed: ReturnType<typeof prepareSealed> | undefined;
+  /** Sealed blocks up to `upTo` had a vector for every row when last looked at (`sealedPendingInBlocks`). */
+  private sealedIndexed: { key: string; epoch: number; dataVersion: number; upTo: number } | undefined;
 
   private get sealedStatements(): ReturnType<typeof prepareSealed> {
     this.preparedSealed ??= prepareSealed(this.db);
@@ -145,7 +176,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const since = this.settledSince(key, at);
     // Since a settled point, only hot rows changed: a write to a sealed row unseals it, and a seal starts a full look.
     let rows = (since === undefined ? this.statements.pending.all(limit) : this.statements.pendingSince.all(since, at.id, limit)) as { seq: number; id: string; namespace: string }[];
-    if (sealed && since === undefined) rows = mergeSeq(rows, this.sealedPending(sealed, "sealedPending", limit)).slice(0, limit);
+    if (sealed && since === undefined) rows = mergeSeq(rows, this.sealedPendingInBlocks(sealed, key, at, limit)).slice(0, limit);
     if (rows.length === 0) this.settled = { key, at };
     return rows;
   }
@@ -337,7 +368,7 @@ function prepareSealed(db: Database.Database) {
   return {
     // Every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
     sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
-    sealedPending: db.prepare("SELECT s.seq FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq) ORDER BY s.seq LIMIT ?").pluck(),
+    vectorsInRange: db.prepare("SELECT count(*) FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(),
     countSealedPending: db.prepare("SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq)").pluck(),
   };
 }
@@ -379,6 +410,7 @@ function prepare(db: Database.Database) {
       `SELECT v.seq, v.vector FROM search_vectors v
        WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq`,
     ),
+    hasVector: db.prepare("SELECT 1 FROM search_vectors WHERE seq = ?"),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
     putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),
