@@ -237,6 +237,38 @@ describe("the sealed tables come with the first seal", () => {
   });
 });
 
+describe("short blocks", () => {
+  it("a short last block is sealed again with the hot rows after it (no trail of small blocks from compacts after a few writes)", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4 });
+    try {
+      const m = (i: number) => memory(`m${i}`, "ns", { envelope: Uint8Array.of(i, 7, 7), checksum: 50 + i });
+      const blocks = () => {
+        const raw = new Database(path, { readonly: true });
+        try {
+          return raw.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all();
+        } finally {
+          raw.close();
+        }
+      };
+      await store.memories.put([m(0), m(1)]);
+      assert.equal(await store.seal?.(), 2);
+      await store.memories.put([m(2)]);
+      assert.equal(await store.seal?.(), 1, "the rows sealed now, not the short block's again");
+      assert.deepEqual(blocks(), [[1, 3]]);
+      await store.memories.put([m(3), m(4), m(5)]);
+      assert.equal(await store.seal?.(), 3);
+      assert.deepEqual(blocks(), [[1, 4], [5, 6]]);
+      assert.equal(await store.seal?.(), 0, "nothing hot: the short block stays as it is");
+      assert.deepEqual(blocks(), [[1, 4], [5, 6]]);
+      assert.deepEqual((await collect(store.memories.scan())).map((x) => x.id), ["m0", "m1", "m2", "m3", "m4", "m5"]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("blocks are bounded by bytes too", () => {
   it("large memories get fewer rows a block (at most BLOCK_BYTES of envelopes; a larger one alone), and read back exact", async () => {
     await using dir = tempDir();

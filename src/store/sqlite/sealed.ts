@@ -445,6 +445,13 @@ export class SealedRows {
   private sealHotRows(): number {
     const db = this.database.db;
     const sealed = this.database.write(() => {
+      const hotBefore = db.prepare("SELECT count(*) FROM memories").pluck().get() as number;
+      // A short last block with hot rows after it goes back first and is sealed again with them: compacts
+      // after a few writes each would otherwise leave a trail of small blocks.
+      if (hotBefore > 0 && this.any()) {
+        const last = this.statements.lastBlock.get() as BlockRef | undefined;
+        if (last && last.n < this.blockRows && this.statements.hotAfter.get(last.last_seq) !== undefined) this.unsealAt(last.last_seq);
+      }
       const hot = db.prepare(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`).all() as PackedRow[];
       // Rows the block codec cannot hold exactly (not a safe integer, ...) stay hot, and so does the holder of
       // such a reference (a hot row's holder is always hot: the v2 SQL joins rely on it).
@@ -515,7 +522,8 @@ export class SealedRows {
         for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
       }
       if (trigger !== undefined) db.exec(trigger);
-      return hot.length - stay.size;
+      // Rows sealed now that were hot before (not the rows of a short block sealed again).
+      return hotBefore - stay.size;
     });
     if (sealed > 0) this.generation++;
     return sealed;
@@ -656,6 +664,8 @@ function prepare(database: SealedHost) {
     anyBlock: p("SELECT 1 FROM memory_blocks LIMIT 1"),
     blockData: p("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck(),
     blockAt: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
+    lastBlock: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks ORDER BY last_seq DESC LIMIT 1"),
+    hotAfter: p("SELECT 1 FROM memories WHERE seq > ? LIMIT 1"),
     blockBetween: p("SELECT 1 FROM memory_blocks WHERE last_seq > ? AND last_seq < ? LIMIT 1"),
     blocksAfter: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
     idSeqs: p("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck(),
