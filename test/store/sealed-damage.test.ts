@@ -327,3 +327,23 @@ describe("the search index's pending memories over sealed blocks", () => {
     }
   });
 });
+
+describe("what a write learns of the blocks ends with it", () => {
+  it("a write that unseals the last block and then fails (rolled back) leaves the next write seeing the block again", async () => {
+    await using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 2 });
+    try {
+      const m = (id: string, byte: number, overrides = {}) => memory(id, "ns", { envelope: Uint8Array.of(byte, 1, 1), checksum: byte, ...overrides });
+      await store.memories.put([m("a", 1), m("b", 2)]);
+      assert.equal(await store.seal?.(), 2);
+      // The rewrite of a unseals the only block (no block is left in that write), then the missing asset fails the batch.
+      await assert.rejects(store.memories.put([m("a", 3), m("c", 4, { assetId: "ff".repeat(32) })]), (error: Error & { code?: string }) => error.code === "E_MISSING_ASSET");
+      // At once another write (nothing read between): b is sealed again, so it must be unsealed before its rewrite.
+      await store.memories.put([m("b", 5)]);
+      assert.equal(await store.memories.count(), 2);
+      assert.deepEqual((await collect(store.memories.scan())).map((x) => `${x.id}:${x.checksum}`), ["a:1", "b:5"]);
+    } finally {
+      await store.close();
+    }
+  });
+});

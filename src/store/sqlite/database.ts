@@ -51,6 +51,9 @@ export class SqliteDatabase {
   sealAfterWrites = false;
   /** Whether the open transaction is `read`'s (nothing this connection writes in it can roll back). */
   reading = false;
+  /** Whether the open transaction is `write`'s; `writes` counts the starts and ends of writes. */
+  writing = false;
+  writes = 0;
   private readonly readTransaction: (work: () => unknown) => unknown;
 
   constructor(
@@ -148,7 +151,16 @@ export class SqliteDatabase {
         hint: "The store or its folder is read-only; write from an account that may write there.",
       });
     }
-    return this.db.transaction(work).immediate();
+    // `writes` moves at the start and the end of each write (a nested one too): what a write read is never kept past it.
+    const outer = this.writing;
+    this.writes++;
+    this.writing = true;
+    try {
+      return this.db.transaction(work).immediate();
+    } finally {
+      this.writing = outer;
+      this.writes++;
+    }
   }
 
   /** Stops the checkpoint thread, if any, and waits for it (before `close`: its connection goes first). */

@@ -91,6 +91,9 @@ export interface SealedHost {
   read<T>(work: () => T): T;
   /** Whether what is read now may be kept past the open transaction (none open, or a read's). */
   readonly cacheable: boolean;
+  /** Whether the open transaction is `write`'s, and a count that moves at every write's start and end. */
+  readonly writing: boolean;
+  readonly writes: number;
 }
 
 /**
@@ -141,9 +144,15 @@ export class SealedRows {
    * only when a read transaction starts on a newer state), so the cache serves the reads in it.
    */
   private fresh(): void {
-    // Inside a write transaction nothing is kept: a rollback does not lower total_changes, so what was read there could outlive it.
     this.tokenQuery ??= this.database.db.prepare("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck();
-    const token = this.database.cacheable ? (this.tokenQuery.get() as string) : "";
+    // Inside `write` (it holds the write lock: only this connection changes the store, and `unsealAt` / `seal` reset
+    // what they change) what is read is kept for the rest of that write and dropped at its end (`writes` moves then:
+    // a rollback does not lower total_changes, so a token of the data would let a rolled-back read outlive it).
+    // Inside any other transaction nothing is kept.
+    let token: string;
+    if (this.database.cacheable) token = this.tokenQuery.get() as string;
+    else if (this.database.writing) token = `w${this.database.writes}`;
+    else token = "";
     if (token === "") this.token = "-";
     if (token !== this.token) {
       this.token = token;
@@ -522,6 +531,9 @@ export class SealedRows {
         for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
       }
       if (trigger !== undefined) db.exec(trigger);
+      // Blocks were made: what this write knew of them goes.
+      this.anyBlocks = undefined;
+      this.cache.clear();
       // Rows sealed now that were hot before (not the rows of a short block sealed again).
       return hotBefore - stay.size;
     });
