@@ -24,6 +24,7 @@ import { isLocalStoreFile, openStore } from "./store/open.js";
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 export { sha256Hex } from "./engine/rows.js";
+export { noteNamespace } from "./engine/io.js";
 export { KEY_PREFIX, KeyService, allows, inScope, type KeyScope, type NewKey } from "./engine/keys.js";
 
 /**
@@ -255,13 +256,26 @@ export class Engine {
   }
 
   /** How an import ends (a queued one too, once, by whoever enqueued it): auto-training and recoding when the rules say so. */
-  finishImport(namespace = this.options.namespace, options: Pick<T.RememberOptions, "codec" | "model"> = {}): Promise<T.EngineImportReport["trained"]> {
+  finishImport(namespace = this.options.namespace, options: T.FinishImportsOptions = {}): Promise<T.EngineImportReport["trained"]> {
     return this.parts.io.finishImport(namespace, options);
   }
 
-  /** `finishImport` in each of `namespaces` (a restore that wrote to several), the store compacted once: the namespaces that trained. */
-  finishImports(namespaces: readonly string[], options: Pick<T.RememberOptions, "codec" | "model"> = {}): Promise<Map<string, T.ImportTraining>> {
+  /**
+   * `finishImport` in each of `namespaces` (a restore that wrote to several), the store compacted
+   * once: the namespaces that trained. `options.signal` stops it between steps (`E_ABORTED`, the step in `details.step`).
+   */
+  finishImports(namespaces: readonly string[], options: T.FinishImportsOptions = {}): Promise<Map<string, T.ImportTraining>> {
     return this.parts.io.finishImports(namespaces, options);
+  }
+
+  /**
+   * How an import into `own` ends, local or queued: `named` counts the records written for each
+   * namespace they named (`noteNamespace`), `rejected` the rejections; `finishImports` in `own` and
+   * every other namespace written to, and the report's namespace fields. A stop by the signal is
+   * reported in `interrupted`.
+   */
+  endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[] = [], options: T.FinishImportsOptions = {}): Promise<T.ImportEnding> {
+    return this.parts.io.endImport(own, named, rejected, options);
   }
 
   /** Import jobs, newest first. */

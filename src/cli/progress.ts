@@ -26,6 +26,13 @@ export class ProgressBar {
     this.stream.write(`\r${this.label} ${bar} ${done} (${rate.toFixed(0)}/s)${eta} ${detail}\x1b[K`);
   }
 
+  /** A line of what is being done now (in place of the bar, which the next update redraws). */
+  note(text: string): void {
+    if (!this.enabled) return;
+    this.lastDraw = Date.now();
+    this.stream.write(`\r${this.label}: ${text}\x1b[K`);
+  }
+
   done(): void {
     if (this.enabled) this.stream.write("\n");
   }

@@ -5,16 +5,28 @@ import { resolve } from "node:path";
 import { decodeStoredText } from "../codec/text.js";
 import type { ImportJob, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
-import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
-import { importRecords, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
+import { emptyImportReport, importRecords, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
+import type { MemoryInput } from "../pipeline/records.js";
 import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
 import type { Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, printableId } from "./rows.js";
-import type { EngineImportOptions, EngineImportReport, ExportOptions, ImportJobView, ImportTraining, RememberOptions, TrainedAsset } from "./types.js";
+import type {
+  EngineImportOptions,
+  EngineImportReport,
+  ExportOptions,
+  FinishImportsOptions,
+  FinishStep,
+  ImportEnding,
+  ImportJobView,
+  ImportTraining,
+  RememberOptions,
+  TrainedAsset,
+} from "./types.js";
 import type { Writer } from "./writer.js";
 
 export interface IoParts {
@@ -44,7 +56,8 @@ export class ImportExport {
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     const { store } = this.parts;
-    const job = await this.startJob(path, options);
+    const { job, alreadyDone } = await this.startJob(path, options);
+    if (alreadyDone) return { ...emptyImportReport(), namespace: job.namespace, jobId: job.id, alreadyDone: true };
     const from = { position: job.position, line: job.line };
     const maxLineBytes = maxLineBytesFor(this.parts.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {
@@ -66,7 +79,10 @@ export class ImportExport {
           if (item.ok && item.record.namespace !== undefined) namedBefore.add(item.record.namespace);
         }
       }
-      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, job.id, namedBefore);
+      // A job that had read its whole file stopped while it ended (training, recoding): what it
+      // trained stays, and its recode is finished now even when nothing is left to train.
+      const readAll = from.position > 0 && from.position >= job.sourceSize;
+      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
       clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
@@ -133,7 +149,7 @@ export class ImportExport {
   }
 
   /** A new job for a JSONL file, or the one `options.resume` names, checked against the file as it is now. */
-  private async startJob(path: string, options: EngineImportOptions): Promise<ImportJob> {
+  private async startJob(path: string, options: EngineImportOptions): Promise<{ job: ImportJob; alreadyDone?: boolean }> {
     const { store } = this.parts;
     const source = resolve(path);
     let stat: { size: number; mtimeMs: number };
@@ -146,14 +162,29 @@ export class ImportExport {
     if (options.resume !== undefined) {
       const job = await store.jobs.get(options.resume);
       if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs`." });
-      if (job.source !== source || job.sourceSize !== fingerprint.sourceSize || job.sourceMtime !== fingerprint.sourceMtime) {
+      // A resumed job keeps its namespace: naming another is refused, never dropped in silence.
+      if (options.namespace !== undefined && options.namespace !== job.namespace) {
+        throw new MemzipError(ErrorCode.USAGE, `job ${job.id} imports into namespace "${job.namespace}", not "${options.namespace}"`, {
+          hint: `Resume it without naming a namespace (it keeps "${job.namespace}"), or start a new import into "${options.namespace}" (not a resume).`,
+          details: { job: job.id, namespace: job.namespace },
+        });
+      }
+      if (job.source !== source) {
+        throw new MemzipError(ErrorCode.USAGE, `job ${job.id} imports ${job.source}, not ${source}`, {
+          hint: `Resume it with ${job.source}, or import ${path} as a new import (without --resume).`,
+          details: { job: job.id, source: job.source },
+        });
+      }
+      if (job.sourceSize !== fingerprint.sourceSize || job.sourceMtime !== fingerprint.sourceMtime) {
         throw new MemzipError(ErrorCode.USAGE, `job ${job.id} read ${job.source} as it was; that file is not the same now`, {
           hint: "Run the import again without --resume: memories already stored are recognised and skipped.",
           details: { job: job.id },
         });
       }
+      // Nothing is left to do (the file is the one it finished): said, not redone.
+      if (job.status === "done") return { job, alreadyDone: true };
       await store.jobs.update(job.id, { status: "running" });
-      return job;
+      return { job };
     }
     const now = Date.now();
     const job: ImportJob = {
@@ -169,7 +200,7 @@ export class ImportExport {
       updatedAt: now,
     };
     await store.jobs.create(job);
-    return job;
+    return { job };
   }
 
   /**
@@ -178,47 +209,102 @@ export class ImportExport {
    * namespace holds at least `autoTrainAfter` memories and the training rules name assets to train (a
    * zstd dictionary, a cm snapshot), they are trained, the namespace recoded with them and superseded
    * assets pruned; then the store is compacted once if any of that freed pages. The namespaces that
-   * trained, with what they trained.
+   * trained, with what they trained. `options.signal` stops it between steps with an `E_ABORTED`
+   * error whose `details.step` is the step not finished: what was written before stays (a trained
+   * asset is saved whole or not at all; a recode commits batch by batch, each memory verified).
    */
-  async finishImports(namespaces: readonly string[], write: Omit<RememberOptions, "namespace"> = {}): Promise<Map<string, ImportTraining>> {
+  async finishImports(namespaces: readonly string[], options: FinishImportsOptions = {}): Promise<Map<string, ImportTraining>> {
     const trainedBy = new Map<string, ImportTraining>();
     for (const namespace of new Set(namespaces)) {
-      const trained = await this.trainAfterImport(namespace, { ...write, namespace });
+      const trained = await this.trainAfterImport(namespace, options);
       if (trained) trainedBy.set(namespace, trained);
     }
     // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
     // free space (O(file), once per doubling of a namespace, cheaper than the recodes before it).
     // Rows packed into sealed blocks (a store opened to seal) leave their pages free too: compacted then as well.
     const sealed = (await this.parts.store.seal?.()) ?? 0;
-    if (sealed > 0 || [...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) await this.parts.store.compact();
+    if (sealed > 0 || [...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) {
+      const step: FinishStep = { step: "compact" };
+      stopIfAborted(options.signal, step);
+      options.onStep?.(step);
+      await this.parts.store.compact();
+    }
     return trainedBy;
   }
 
   /** `finishImports` of one namespace: what it trained, or undefined. */
-  async finishImport(namespace: string, write: Omit<RememberOptions, "namespace"> = {}): Promise<ImportTraining | undefined> {
-    return (await this.finishImports([namespace], write)).get(namespace);
+  async finishImport(namespace: string, options: FinishImportsOptions = {}): Promise<ImportTraining | undefined> {
+    return (await this.finishImports([namespace], options)).get(namespace);
   }
 
-  private async trainAfterImport(namespace: string, write: RememberOptions): Promise<ImportTraining | undefined> {
+  /**
+   * How an import that wrote to `own` ends (a local one, a queued one): `named` counts the records
+   * that reached the writer for each namespace they named (a restore with no fixed namespace), and
+   * `rejected` the rejections (with the namespace each named); a namespace named only by rejected
+   * records is reported apart and not ended. `finishImports` then runs in `own` and each of the
+   * others; a stop by `options.signal` is reported in `interrupted`, not thrown.
+   */
+  async endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions = {}): Promise<ImportEnding> {
+    const ending: ImportEnding = namespacesWritten(own, named, rejected);
+    try {
+      const trainedBy = await this.finishImports([own, ...(ending.otherNamespaces ?? [])], options);
+      const trained = trainedBy.get(own);
+      if (trained) ending.trained = trained;
+      trainedBy.delete(own);
+      if (trainedBy.size > 0) ending.otherTrained = Object.fromEntries(trainedBy);
+    } catch (error) {
+      if (!isMemzipError(error, ErrorCode.ABORTED) || !options.signal?.aborted) throw error;
+      ending.interrupted = error.details.step as FinishStep;
+    }
+    return ending;
+  }
+
+  private async trainAfterImport(namespace: string, options: FinishImportsOptions): Promise<ImportTraining | undefined> {
     const { store, maintenance } = this.parts;
+    const { signal, onStep } = options;
     const threshold = this.parts.options.autoTrainAfter;
     if (threshold <= 0 || (await store.memories.count(namespace)) < threshold) return undefined;
     const assets: TrainedAsset[] = [];
     for (const kind of await maintenance.assetKindsToTrain(namespace)) {
+      const step: FinishStep = { step: "train", namespace, kind };
+      stopIfAborted(signal, step);
+      onStep?.(step);
       try {
-        assets.push(await maintenance.trainAsset(kind, namespace));
+        assets.push(await maintenance.trainAsset(kind, namespace, {}, signal));
       } catch (error) {
+        if (signal?.aborted) throw stoppedAt(step, error);
         // Too little text of its own to learn from (e.g. every memory a reference to another
         // namespace's copy): the import stands, the namespace trains when it has enough.
         if (error instanceof MemzipError && error.code === ErrorCode.USAGE) continue;
         throw error;
       }
     }
-    if (assets.length === 0) return undefined;
-    return { assets, recode: await maintenance.recode(namespace, write), pruned: await this.parts.assets.prune({ namespace, unusedActive: true }) };
+    if (assets.length === 0 && !options.recodeAnyway) return undefined;
+    let step: FinishStep = { step: "recode", namespace, done: 0 };
+    stopIfAborted(signal, step);
+    onStep?.(step);
+    const write = { ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}), ...(signal ? { signal } : {}) };
+    let recode;
+    try {
+      recode = await maintenance.recode(namespace, write, (p) => {
+        step = { step: "recode", namespace, done: p.done, ...(p.total === undefined ? {} : { total: p.total }) };
+        onStep?.(step);
+      });
+    } catch (error) {
+      if (signal?.aborted) throw stoppedAt(step, error);
+      throw error;
+    }
+    const pruned = await this.parts.assets.prune({ namespace, unusedActive: true });
+    // Finishing an earlier ending that had nothing left to do says nothing.
+    if (assets.length === 0 && recode.recoded === 0 && pruned.length === 0) return undefined;
+    return { assets, recode, pruned };
   }
 
-  private async importFrom(source: AsyncIterable<SourceItem>, options: EngineImportOptions, jobId?: string, namedBefore: Iterable<string> = []): Promise<EngineImportReport> {
+  private async importFrom(
+    source: AsyncIterable<SourceItem>,
+    options: EngineImportOptions,
+    job?: { id: string; namedBefore: Iterable<string>; readAll: boolean },
+  ): Promise<EngineImportReport> {
     const { store } = this.parts;
     const namespace = options.namespace ?? this.parts.options.namespace;
     const coding = { ...(options.codec ? { codec: options.codec } : {}), ...(options.model ? { model: options.model } : {}) };
@@ -227,39 +313,75 @@ export class ImportExport {
     const withCheckpoint = {
       ...writer,
       checkpoint: async (position: number, line: number) => {
-        if (jobId) await store.jobs.update(jobId, { position, line });
+        if (job) await store.jobs.update(job.id, { position, line });
       },
     };
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
-    const named = new Set<string>(namedBefore);
+    // Namespaces named before a resumed job's stop were written to then (their count is unknown: any number).
+    const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
     const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
-    named.delete(namespace);
-    const report: EngineImportReport = { namespace, ...imported, ...(named.size > 0 ? { otherNamespaces: [...named].sort() } : {}) };
-    if (!report.aborted) {
-      // A restore with no fixed namespace ends the import of every namespace its records named.
-      const trainedBy = await this.finishImports([namespace, ...(report.otherNamespaces ?? [])], coding);
-      const trained = trainedBy.get(namespace);
-      if (trained) report.trained = trained;
-      trainedBy.delete(namespace);
-      if (trainedBy.size > 0) report.otherTrained = Object.fromEntries(trainedBy);
-    }
-    return report;
+    if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
+    const ending = await this.endImport(namespace, named, imported.rejected, {
+      ...coding,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onFinishStep ? { onStep: options.onFinishStep } : {}),
+      ...(job?.readAll ? { recodeAnyway: true } : {}),
+    });
+    return { namespace, ...imported, ...ending, aborted: ending.interrupted !== undefined };
   }
 }
 
-/** The items of `source`, each accepted record's namespace (when it names one) added to `named`. */
-async function* noting(source: AsyncIterable<SourceItem>, named: Set<string>): AsyncGenerator<SourceItem> {
+/** The error that stops `finishImports` at `step`. */
+function stoppedAt(step: FinishStep, cause?: unknown): MemzipError {
+  const what = step.step === "compact" ? "before compacting the store" : `while ${step.step === "train" ? `training a ${step.kind} for` : "recoding"} namespace "${step.namespace}"`;
+  return new MemzipError(ErrorCode.ABORTED, `stopped ${what}; every batch written before stays`, {
+    hint: "Resume the import to finish it (what it trained and recoded stays).",
+    details: { step },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function stopIfAborted(signal: AbortSignal | undefined, step: FinishStep): void {
+  if (signal?.aborted) throw stoppedAt(step);
+}
+
+/** `own`'s other namespaces that `named` records reached the writer for, less those whose every record was rejected (reported apart). */
+function namespacesWritten(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[]): Pick<ImportEnding, "otherNamespaces" | "rejectedNamespaces"> {
+  const rejectedIn = new Map<string, number>();
+  for (const { namespace } of rejected) if (namespace !== undefined && named.has(namespace)) rejectedIn.set(namespace, (rejectedIn.get(namespace) ?? 0) + 1);
+  const others: string[] = [];
+  const rejectedOnly: [string, number][] = [];
+  for (const [name, count] of named) {
+    if (name === own) continue;
+    const lost = rejectedIn.get(name) ?? 0;
+    if (count > lost) others.push(name);
+    else rejectedOnly.push([name, lost]);
+  }
+  rejectedOnly.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    ...(others.length > 0 ? { otherNamespaces: others.sort() } : {}),
+    ...(rejectedOnly.length > 0 ? { rejectedNamespaces: Object.fromEntries(rejectedOnly) } : {}),
+  };
+}
+
+/** The items of `source`, each accepted record counted in `named` under the namespace it names (when it names one). */
+async function* noting(source: AsyncIterable<SourceItem>, named: Map<string, number>): AsyncGenerator<SourceItem> {
   for await (const item of source) {
-    if (item.ok && item.record.namespace !== undefined) named.add(item.record.namespace);
+    if (item.ok) noteNamespace(named, item.record);
     yield item;
   }
+}
+
+/** Counts `record` in `named` under the namespace it names, if it names one (`Engine.endImport`'s `named`). */
+export function noteNamespace(named: Map<string, number>, record: MemoryInput): void {
+  if (record.namespace !== undefined) named.set(record.namespace, (named.get(record.namespace) ?? 0) + 1);
 }
 
 /** The items of `source`, a record that names another namespace than `namespace` turned into its rejection. */
 async function* pinnedTo(source: AsyncIterable<SourceItem>, namespace: string): AsyncGenerator<SourceItem> {
   for await (const item of source) {
     const error = item.ok ? pinRejection(item.record, namespace, item.where) : undefined;
-    yield error ? { ok: false, error, where: item.where, position: item.position, line: item.line } : item;
+    yield error && item.ok ? { ok: false, error, where: item.where, position: item.position, line: item.line, ...(item.record.namespace === undefined ? {} : { namespace: item.record.namespace }) } : item;
   }
 }

@@ -170,18 +170,57 @@ export interface EngineImportOptions extends ImportOptions {
   resume?: string;
   /** Records without their own `expiresAt` expire this many ms after they are written. */
   ttlMs?: number;
+  /** Told each step of the import's ending (training, recoding, compacting; see `Engine.finishImports`); `signal` stops it between them. */
+  onFinishStep?: (step: FinishStep) => void;
 }
 
-export interface EngineImportReport extends ImportReport {
+export interface EngineImportReport extends ImportReport, ImportEnding {
   namespace: string;
-  /** The other namespaces the file's records named (an import with no fixed namespace restores each record to its own), sorted. */
-  otherNamespaces?: string[];
   /** The job that tracks a JSONL import's progress (`memzip jobs`, `--resume`). */
   jobId?: string;
+  /** `resume` named a job that had finished: nothing was read, trained or written. */
+  alreadyDone?: boolean;
+}
+
+/**
+ * How an import ended beyond its own rows (`Engine.endImport`): what it trained in its namespace
+ * and in the others its records named, and where a signal stopped the ending.
+ */
+export interface ImportEnding {
   /** Set when the import passed `autoTrainAfter` and assets were trained, then applied by a recode. */
   trained?: ImportTraining;
-  /** The same for each of `otherNamespaces` that trained. */
+  /** The other namespaces the records written named (an import with no fixed namespace restores each record to its own), sorted. */
+  otherNamespaces?: string[];
+  /** The same as `trained` for each of `otherNamespaces` that trained. */
   otherTrained?: Record<string, ImportTraining>;
+  /** Namespaces named only by records that were rejected (nothing written there by this import): their rejections. */
+  rejectedNamespaces?: Record<string, number>;
+  /**
+   * Set when the signal stopped the ending (training, recoding, compacting) between two steps:
+   * every batch written before stays, the step named was not finished, and the steps after it were
+   * not run. Resuming the job (or `memzip recode -n NS` for an import without one) finishes it.
+   */
+  interrupted?: FinishStep;
+}
+
+/** A step of ending an import (`Engine.finishImports`), reported as it starts (a recode after each memory too). */
+export type FinishStep =
+  | { step: "train"; namespace: string; kind: AssetKind }
+  | { step: "recode"; namespace: string; done: number; total?: number }
+  | { step: "compact" };
+
+/** How `Engine.finishImports` codes, and what may stop or watch it. */
+export interface FinishImportsOptions {
+  codec?: WriteCodecName;
+  model?: string;
+  /** Stops between steps (before a training, between recoded memories, before compacting): an `E_ABORTED` error names the step. */
+  signal?: AbortSignal;
+  onStep?: (step: FinishStep) => void;
+  /**
+   * Recode (and prune) a namespace that passed `autoTrainAfter` even when nothing needs training:
+   * an earlier ending was cut short after its assets were trained (a resumed job that had read its whole file).
+   */
+  recodeAnyway?: boolean;
 }
 
 /** What ending an import trained in one namespace: the assets, the recode that applied them, the assets they superseded. */

@@ -26,20 +26,21 @@ export interface BatchWriter<P> {
 /** One input item; `position` and `line` are where the source stands just after it. */
 export type SourceItem =
   | { ok: true; record: MemoryInput; where: string; position: number; line: number }
-  | { ok: false; error: MemzipError; where: string; position: number; line: number };
+  | { ok: false; error: MemzipError; where: string; position: number; line: number; namespace?: string };
 
 /**
  * The pin of an import that writes to one namespace only (`memzip import -n`, a server job and the
  * chunks either puts on a queue): undefined when `record` may be written to `namespace`, else the
  * reason it is refused (a record naming another namespace is never written there, nor to its own).
+ * The message and hint name no transport's flags (a server's client reads them too); `details`
+ * carry both namespaces for a transport to give its own advice (the CLI's: `-n`, jq).
  */
 export function pinRejection(record: MemoryInput, namespace: string, where: string): MemzipError | undefined {
   if (record.namespace === undefined || record.namespace === namespace) return undefined;
-  return new MemzipError(
-    ErrorCode.INVALID_INPUT,
-    `${where}: names namespace "${record.namespace}", and this import writes to "${namespace}" only (with no fixed namespace, e.g. memzip import without -n, each record goes to the one it names)`,
-    { hint: "Import the file without -n (each record goes to the namespace it names), or drop the records' namespace fields." },
-  );
+  return new MemzipError(ErrorCode.INVALID_INPUT, `${where}: names namespace "${record.namespace}", and this import writes to "${namespace}" only`, {
+    hint: "Drop the records' namespace fields to write them here, or import them with no fixed namespace (each record then goes to the one it names).",
+    details: { named: record.namespace, pinned: namespace },
+  });
 }
 
 export interface ImportProgress {
@@ -69,7 +70,8 @@ export interface ImportReport {
   stored: number;
   updated: number;
   unchanged: number;
-  rejected: { where: string; code: string; message: string }[];
+  /** `namespace`: the one the record named, when it named one (and was read far enough to tell). */
+  rejected: { where: string; code: string; message: string; namespace?: string }[];
   originalBytes: number;
   storedBytes: number;
   byCodec: Record<string, number>;
@@ -83,14 +85,9 @@ export interface ImportReport {
   aborted: boolean;
 }
 
-/**
- * Streams records through the writer: up to `concurrency` memories are planned at once, across
- * batch boundaries, and committed in input order in transactions of `batchSize`. Memory stays
- * bounded by the window of planned memories (max(2·batchSize, 4·concurrency)) whatever the
- * input's size. On abort, reading stops; memories already being planned finish and are committed.
- */
-export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
-  const report: ImportReport = {
+/** The report of an import that read nothing. */
+export function emptyImportReport(): ImportReport {
+  return {
     read: 0,
     stored: 0,
     updated: 0,
@@ -105,6 +102,16 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
     latencyMs: { p50: 0, p95: 0, max: 0 },
     aborted: false,
   };
+}
+
+/**
+ * Streams records through the writer: up to `concurrency` memories are planned at once, across
+ * batch boundaries, and committed in input order in transactions of `batchSize`. Memory stays
+ * bounded by the window of planned memories (max(2·batchSize, 4·concurrency)) whatever the
+ * input's size. On abort, reading stops; memories already being planned finish and are committed.
+ */
+export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
+  const report = emptyImportReport();
   const latencies = new Reservoir(4096);
   let batch: P[] = [];
   let position = 0;
@@ -136,7 +143,10 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
     report.read++;
     position = item.position;
     line = item.line;
-    if (error) report.rejected.push({ where: item.where, code: error.code, message: error.message });
+    if (error) {
+      const named = item.ok ? item.record.namespace : item.namespace;
+      report.rejected.push({ where: item.where, code: error.code, message: error.message, ...(named === undefined ? {} : { namespace: named }) });
+    }
     else batch.push(plan as P);
     if (batch.length >= batchSize) await commit();
   }

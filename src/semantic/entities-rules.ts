@@ -125,12 +125,12 @@ const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
 const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
 const UNITS =
   `${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
-  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar";
+  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|[a-z]{3,12}/s(?:ec)?|L/100\\s?km|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|tonnes?|tons?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar";
 const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|天|个?星期|周|个半月|个月|年)";
-const ZH_UNITS = "流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
@@ -147,12 +147,12 @@ const RULES: readonly Rule[] = [
   { type: "datetime", pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
   { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
-  { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night))?\b|\b(?:tonight|weekends)\b/gi },
+  { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night)s?)?\b|\b(?:tonight|last night|weekends|weekdays)\b/gi },
   {
     type: "datetime",
     pattern: new RegExp(
       `\\d{4}\\s?年\\s?${ZH_DIGITS}{1,2}\\s?月(?:\\s?${ZH_DIGITS}{1,3}\\s?[日号])?|${ZH_DIGITS}{1,2}\\s?月\\s?${ZH_DIGITS}{1,3}\\s?[日号]|${ZH_DIGITS}{1,3}\\s?[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}\\s?[日号]|` +
-        `(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
+        `(?:(?:明|今|去)年\\s?)?(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
       "g",
     ),
   },
@@ -163,7 +163,7 @@ const RULES: readonly Rule[] = [
       "g",
     ),
   },
-  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|明早|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|工作日|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
@@ -293,7 +293,8 @@ const RULES: readonly Rule[] = [
     },
   },
   { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])|(?<![\w-])0\d{2,3}-\d{4}\s\d{4}(?![\w-])/g },
-  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
+  // "4.8 万封邮件", "270 万个文件": a count in ten-thousands (money is the amount rules' above).
+  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s?[万亿](?![元美欧英日港块])|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 
 function trimTrailing(text: string, type: EntityType): string {

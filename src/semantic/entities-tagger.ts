@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
 import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
+import { ZH_KNOWN_ORG_NAMES } from "./zh-orgs.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
@@ -44,7 +45,7 @@ const shape = (word: string) =>
     .replace(/(.)\1+/gu, "$1$1");
 
 /** Words that end a Chinese organisation's name: the rules' trade words and institutions, shops and workshops. */
-const ZH_ORG_ENDS = new Set([
+export const ZH_ORG_ENDS = new Set([
   ...ZH_TRADE_WORDS.split("|"),
   ..."公司 有限公司 集团 大学 学院 银行 研究所 研究院 实验室 医院 诊所 药房 大药房 中心 交易所 交易中心 协会 基金会 委员会 农商行 商行 快运 快递 速运 茶业 乳业 贸易 物产 置业 勘察院 设计院 旅行社 酒店 餐厅 小馆 饭店 火锅 坊 馆 厂 店 行 社 院 所 站".split(" "),
   // Institutions, services and shops, from general usage.
@@ -147,6 +148,40 @@ function zhCueFeatures(tokens: readonly Token[]): string[][] {
   return features;
 }
 
+let knownOrgs = new Set(ZH_KNOWN_ORG_NAMES);
+const KNOWN_ORG_LONGEST = Math.max(...ZH_KNOWN_ORG_NAMES.map((name) => name.length));
+
+/**
+ * Leaves names out of the well-known organisations the `zk` feature reads (for cross-validation only: the held-out sets'
+ * organisations are left out, so that the list cannot give them away); none given: the whole list again.
+ */
+export function leaveOutKnownOrgs(names: Iterable<string> = []): void {
+  const out = new Set(names);
+  knownOrgs = new Set(ZH_KNOWN_ORG_NAMES.filter((name) => !out.has(name)));
+}
+
+/** `zk=B` / `zk=I` / `zk=E` on the characters of a well-known organisation's name (src/semantic/zh-orgs.ts; the longest at each start, left to right). */
+function zhKnownOrgFeatures(tokens: readonly Token[]): string[][] {
+  const features = tokens.map((): string[] => []);
+  for (let i = 0; i < tokens.length; ) {
+    let found = 0;
+    if (tokens[i]?.han) {
+      let word = "";
+      for (let n = 1; n <= KNOWN_ORG_LONGEST && tokens[i + n - 1]?.han; n++) {
+        word += tokens[i + n - 1]?.text as string;
+        if (n >= 2 && knownOrgs.has(word)) found = n;
+      }
+    }
+    if (found === 0) {
+      i++;
+      continue;
+    }
+    for (let k = 0; k < found; k++) features[i + k]?.push(k === 0 ? "zk=B" : k === found - 1 ? "zk=E" : "zk=I");
+    i += found;
+  }
+  return features;
+}
+
 /** A token's character class: H Han, L letters, D digits, P punctuation, S other, # none (the text's ends). */
 const classOf = (token: Token | undefined) =>
   !token ? "#" : token.han ? "H" : /^\p{L}/u.test(token.text) ? "L" : /^\p{N}/u.test(token.text) ? "D" : /^\p{P}$/u.test(token.text) ? "P" : "S";
@@ -170,6 +205,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const rules = proposalFeatures(tokens, proposal);
   const zhLists = han ? zhListFeatures(tokens) : [];
   const zhCues = han ? zhCueFeatures(tokens) : [];
+  const zhKnown = han ? zhKnownOrgFeatures(tokens) : [];
   return tokens.map((token, i) => {
     const f: string[] = ["b", `w=${at(i)}`, `w-1=${at(i - 1)}`, `w+1=${at(i + 1)}`, `w-2=${at(i - 2)}`, `w+2=${at(i + 2)}`, `w-1w=${at(i - 1)}|${at(i)}`, `ww+1=${at(i)}|${at(i + 1)}`];
     f.push(...(rules[i] as string[]));
@@ -183,7 +219,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
-      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []));
+      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []));
       const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
       const word = words[wordAt];
       if (word) {
@@ -373,7 +409,36 @@ function spans(text: string, tokens: readonly Token[], labels: readonly number[]
 /** The names the tagger finds in a text from its tokens' static features; each name's score is its least margin over its tokens (best label's score minus the next). */
 export function namesOf(model: TaggerWeights, text: string, tokens: readonly Token[], features: readonly string[][]): TaggedName[] {
   const { labels, margins } = decode(model, features);
-  return spans(text, tokens, labels, margins);
+  return wholeOrgNames(text, spans(text, tokens, labels, margins));
+}
+
+const HAN_ONLY = /^\p{Script=Han}+$/u;
+const ORG_END_LONGEST = Math.max(...[...ZH_ORG_ENDS].map((end) => end.length));
+
+/**
+ * Chinese organisations' spans made whole, where the tagger stopped inside the name: a span that an organisation's ending
+ * word follows right away takes it in ("七牛" + 云, "国家统计" + 局), and a span that starts inside one of jieba's words
+ * that ends within the span starts where that word starts ("堂动物医院" inside "芭比堂动物医院"). Never over another name.
+ */
+export function wholeOrgNames(text: string, names: TaggedName[]): TaggedName[] {
+  if (!names.some((n) => n.type === "organization" && HAN_ONLY.test(n.text))) return names;
+  const words = jiebaWords(text);
+  const out = names.map((n) => ({ ...n }));
+  const free = (start: number, end: number, self: TaggedName) => !out.some((o) => o !== self && o.start < end && start < o.end);
+  for (const name of out) {
+    if (name.type !== "organization" || !HAN_ONLY.test(name.text)) continue;
+    for (let n = ORG_END_LONGEST; n >= 1; n--) {
+      const end = text.slice(name.end, name.end + n);
+      if (end.length === n && ZH_ORG_ENDS.has(end)) {
+        if (free(name.start, name.end + n, name)) name.end += n;
+        break;
+      }
+    }
+    const word = words.find((w) => w.start < name.start && name.start < w.end);
+    if (word && HAN_ONLY.test(word.word) && word.end <= name.end && free(word.start, name.end, name)) name.start = word.start;
+    name.text = text.slice(name.start, name.end);
+  }
+  return out;
 }
 
 /** The names the tagger finds in a text, with the rules+nlp proposal it read. */
@@ -483,7 +548,7 @@ export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 6, 7 and 8 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 6, 7 and 8, and since tagger v5 on 7, 8 and 9 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**

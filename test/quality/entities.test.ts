@@ -169,6 +169,27 @@ describe("rule-based entity extraction", () => {
     ]);
   });
 
+  it("rates per second of any unit, tonnes, fuel use, counts in ten-thousands, relative days and months", () => {
+    assert.deepEqual(pairs("The mill ships 40 tonnes a day; the queue drains 9,500 jobs/s; the van burns 8.4 L/100 km."), [
+      ["quantity", "40 tonnes"],
+      ["quantity", "9,500 jobs/s"],
+      ["quantity", "8.4 L/100 km"],
+    ]);
+    assert.deepEqual(pairs("The backup failed last night; the shop opens on weekdays and on Saturday mornings."), [
+      ["datetime", "last night"],
+      ["datetime", "weekdays"],
+      ["datetime", "Saturday mornings"],
+    ]);
+    assert.deepEqual(pairs("昨晚导入了 35 万条记录，峰值 8,000 条/秒；去年 11 月起工作日不发版，预算 12 万元。"), [
+      ["datetime", "昨晚"],
+      ["number", "35 万"],
+      ["quantity", "8,000 条/秒"],
+      ["datetime", "去年 11 月"],
+      ["datetime", "工作日"],
+      ["amount", "12 万元"],
+    ]);
+  });
+
   it("places from the world gazetteer with cues, and English words that are also towns only after a cue", () => {
     assert.deepEqual(v2("Shipping from Gdansk to Hvar takes 6 days; ferry from Split to Vis."), [
       ["place", "Gdansk"],

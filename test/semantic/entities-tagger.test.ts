@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, wholeOrgNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
@@ -140,6 +140,38 @@ describe("entity tagger", () => {
     assert.deepEqual(cues("蓝象今天发布了新版本"), ["蓝:zcR4,zcR=发布", "象:zcR3,zcR=发布", "今:zcR2,zcR=发布", "天:zcR1,zcR=发布", "发:", "布:", "了:", "新:", "版:", "本:"]);
     assert.deepEqual(cues("说，蓝象的会员"), ["说:", "，:", "蓝:zcR3,zcR=会员", "象:zcR2,zcR=会员", "的:zcR1,zcR=会员", "会:", "员:"]);
     assert.deepEqual(cues("他加入了蓝象。").slice(2, 6), ["入:", "了:zcL1,zcL=加入", "蓝:zcL2,zcL=加入", "象:zcL3,zcL=加入"]);
+  });
+
+  it("Chinese characters of a well-known organisation's name carry zk (the longest name at each start); a name left out for cross-validation does not", () => {
+    const known = (text: string) => {
+      const tokens = tokenize(text);
+      return tokenFeatures(text, tokens).map((f, i) => `${tokens[i]?.text}${f.filter((x) => x.startsWith("zk=")).join("")}`).join(" ");
+    };
+    assert.equal(known("在招商银行办卡"), "在 招zk=B 商zk=I 银zk=I 行zk=E 办 卡");
+    assert.equal(known("华为云和国航"), "华zk=B 为zk=I 云zk=E 和 国zk=B 航zk=E");
+    try {
+      leaveOutKnownOrgs(["国航"]);
+      assert.equal(known("华为云和国航"), "华zk=B 为zk=I 云zk=E 和 国 航");
+    } finally {
+      leaveOutKnownOrgs();
+    }
+    assert.equal(known("华为云和国航"), "华zk=B 为zk=I 云zk=E 和 国zk=B 航zk=E");
+  });
+
+  it("a Chinese organisation's span is made whole: an ending word right after it joins, a start inside one of jieba's words moves to the word's start, never over another name", () => {
+    const name = (text: string, part: string, type: TaggedName["type"] = "organization"): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 1 };
+    };
+    const whole = (text: string, names: TaggedName[]) => wholeOrgNames(text, names).map((n) => `${n.type}:${n.text}`);
+    // Invented names: the tagger stopped before the ending word.
+    assert.deepEqual(whole("这个月蓝象云扣了 300 元", [name("这个月蓝象云扣了 300 元", "蓝象")]), ["organization:蓝象云"]);
+    assert.deepEqual(whole("他在青禾研究所上班", [name("他在青禾研究所上班", "青禾研究")]), ["organization:青禾研究所"]);
+    // jieba reads 安康 as one word: a span from 康 starts at 安.
+    assert.deepEqual(whole("猫在安康宠物医院做了手术", [name("猫在安康宠物医院做了手术", "康宠物医院")]), ["organization:安康宠物医院"]);
+    // Not over another name, and people and places are left as they are.
+    assert.deepEqual(whole("蓝象局长说", [name("蓝象局长说", "蓝象"), name("蓝象局长说", "局长", "person")]), ["organization:蓝象", "person:局长"]);
+    assert.deepEqual(whole("去蓝象局", [name("去蓝象局", "蓝象", "place")]), ["place:蓝象"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {

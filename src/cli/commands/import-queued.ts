@@ -8,7 +8,9 @@ import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, openEngine, parseInteger } from "../shared.js";
-import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { noteNamespace } from "../../engine.js";
+import { interruptedLine, pinAdvice } from "./import-lines.js";
 
 /**
  * `memzip import FILE --queue redis://…`: the records go on the store's queue in chunks and the
@@ -28,16 +30,20 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
   const bar = new ProgressBar(context.stderr, "import", !context.json);
+  const own = namespace ?? engine.options.namespace;
   // The namespaces the records go to (without -n, a record goes to the one it names): each ends its import.
-  const named = new Set<string>([namespace ?? engine.options.namespace]);
+  const named = new Map<string, number>();
+  let elsewhere = 0;
   try {
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
-        if (error) rejected.push(error.message);
-        else if (item.ok) {
-          if (item.record.namespace !== undefined) named.add(item.record.namespace);
+        if (error) {
+          rejected.push(error.message);
+          if (item.ok) elsewhere++;
+        } else if (item.ok) {
+          noteNamespace(named, item.record);
           yield item.record;
         }
       }
@@ -56,29 +62,29 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
       bar.done();
       // Training reads a whole namespace and recodes it: once, here, when every chunk is committed.
-      const trainedBy = await engine.finishImports([...named], { ...(codec ? { codec } : {}) });
-      const trainedLine = [...trainedBy]
+      const ending = await engine.endImport(own, named, [], { ...(codec ? { codec } : {}), signal: controller.signal });
+      const trainedBy = [...(ending.trained ? ([[own, ending.trained]] as const) : []), ...Object.entries(ending.otherTrained ?? {})];
+      const trainedLine = trainedBy
         .map(
           ([name, trained]) =>
-            `\ntrained${trainedBy.size > 1 || named.size > 1 ? ` in ${name}` : ""} ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
+            `\ntrained${trainedBy.length > 1 || ending.otherNamespaces ? ` in ${name}` : ""} ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
             (trained.pruned.length ? `; dropped ${trained.pruned.length} superseded assets` : ""),
         )
         .join("");
-      const trained = trainedBy.get(namespace ?? engine.options.namespace);
-      named.delete(namespace ?? engine.options.namespace);
-      const others = Object.fromEntries([...trainedBy].filter(([name]) => named.has(name)));
       const workers = Object.entries(report.byWorker)
         .map(([name, n]) => `${name} ${n}`)
         .join(", ");
       emit(
         context,
-        { ...report, rejected, ...(trained ? { trained } : {}), ...(named.size > 0 ? { otherNamespaces: [...named].sort() } : {}), ...(Object.keys(others).length > 0 ? { otherTrained: others } : {}) },
+        { ...report, rejected, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
-          `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${rejected.map((r) => `\n  rejected ${r}`).join("")}`,
+          `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${ending.interrupted ? `\n${interruptedLine(ending.interrupted, undefined)}` : ""}` +
+          `${rejected.map((r) => `\n  rejected ${r}`).join("")}` +
+          pinAdvice(elsewhere, own, file),
       );
-      return rejected.length ? EXIT_FAILURES_FOUND : 0;
+      return ending.interrupted ? EXIT_CODES.E_ABORTED : rejected.length ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await handle.close();
     }

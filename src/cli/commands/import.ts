@@ -4,10 +4,12 @@ import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabul
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional } from "../shared.js";
-import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
+import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import { runQueuedImport } from "./import-queued.js";
+import { interruptedLine, pinAdvice } from "./import-lines.js";
 
 /** Ratio so far, cache hit rate and model wins for the progress line. */
 function progressDetail(p: ImportProgress): string {
@@ -32,13 +34,15 @@ default, so a whole-store export restores every namespace; with -n every record 
 one that names another namespace is rejected. --ttl gives
 records without their own "expiresAt" one that long after the import writes them. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
-interrupted import keeps what it finished and a rerun continues.`,
+interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
+(reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
+job keeps the namespace it started with.`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
     resume: {
       type: "string",
       value: "JOB",
-      help: "continue JSONL import job JOB where its last committed batch ended\n(`memzip jobs` lists them; a plain rerun also works, checking every record)",
+      help: "continue JSONL import job JOB where its last committed batch ended, in its namespace\n(`memzip jobs` lists them; a plain rerun also works, checking every record)",
     },
     format: { type: "string", value: "F", help: `${choices(TRANSFER_FORMATS)} (default: from the file name)` },
     codec: {
@@ -74,9 +78,14 @@ interrupted import keeps what it finished and a rerun continues.`,
     }
     const engine = openEngine(context);
     const controller = new AbortController();
-    const onSignal = () => controller.abort();
-    process.once("SIGINT", onSignal);
     const bar = new ProgressBar(context.stderr, "import", !context.json);
+    let recodeBar: ProgressBar | undefined;
+    // Once: a second Ctrl-C (after this one is seen) stops the process at once, as Node's default does.
+    const onSignal = () => {
+      controller.abort();
+      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+    };
+    process.once("SIGINT", onSignal);
     try {
       const namespace = context.values.namespace;
       const options = {
@@ -89,9 +98,18 @@ interrupted import keeps what it finished and a rerun continues.`,
         ...(ttlMs === undefined ? {} : { ttlMs }),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
         onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
+        onFinishStep: (step: FinishStep) => {
+          if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
+          else if (step.done === 0) recodeBar = new ProgressBar(context.stderr, `recode ${step.namespace}`, !context.json);
+          else recodeBar?.update(step.done, step.done, step.total);
+        },
       };
       const report = arrow ? await engine.importArrow(readInputFile(file, "FILE"), options) : await engine.importJsonl(file, options);
       bar.done();
+      if (report.alreadyDone) {
+        emit(context, report, `job ${report.jobId ?? ""} had already finished (namespace ${report.namespace}): nothing imported (memzip jobs lists it)`);
+        return 0;
+      }
       const stats = await engine.stats(report.namespace);
       // A whole-store restore (no -n) writes to every namespace its records name: a line for each.
       const others = report.otherNamespaces ?? [];
@@ -101,12 +119,16 @@ interrupted import keeps what it finished and a rerun continues.`,
         const t = report.otherTrained?.[name];
         otherLines.push(
           `\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
-            (t ? `; trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, recoded ${t.recode.recoded}` : ""),
+            (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
         );
       }
       if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
+      // A namespace that only rejected records named: nothing was written there, and the line says so.
+      const rejectedOnly = Object.entries(report.rejectedNamespaces ?? {});
+      for (const [name, n] of rejectedOnly.slice(0, MAX_NAMESPACE_LINES)) otherLines.push(`\nnamespace ${name}: nothing stored, ${n} rejected`);
+      if (rejectedOnly.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${rejectedOnly.length - MAX_NAMESPACE_LINES} more namespaces with rejected records only`);
       const trained = report.trained
-        ? `\ntrained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${report.trained.recode.recoded} memories` +
+        ? `\n${report.trained.assets.length ? `trained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; ` : ""}recoded ${report.trained.recode.recoded} memories` +
           (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
         : "";
       const shared =
@@ -119,12 +141,15 @@ interrupted import keeps what it finished and a rerun continues.`,
           .slice(0, MAX_REJECTED_LINES)
           .map((r) => `\n  rejected ${r.message.startsWith(r.where) ? r.message : `${r.where}: ${r.message}`}`)
           .join("") + (report.rejected.length > MAX_REJECTED_LINES ? `\n  ... and ${report.rejected.length - MAX_REJECTED_LINES} more rejected (--json lists every one)` : "");
+      // The pin's advice in this transport's terms (the engine's message names no flag).
+      const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
       const semantic = await semanticSummary(engine);
       emit(
         context,
         { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
-          `${report.aborted ? ` (interrupted: continue with --resume ${report.jobId ?? ""})` : ""}${shared}${trained}${rejected}\n` +
+          `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
+          `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
           // A restore into the namespaces its records name says nothing of an empty default namespace.
           (others.length > 0 && stats.memories === 0
             ? `file on disk ${formatBytes(stats.fileBytes)}`
@@ -132,7 +157,8 @@ interrupted import keeps what it finished and a rerun continues.`,
               `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
           `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
-      return report.rejected.length > 0 || report.aborted ? EXIT_FAILURES_FOUND : 0;
+      // Interrupted (Ctrl-C) is not "finished with rejected records": 130, as the shell reports a process a SIGINT ended.
+      return report.aborted ? EXIT_CODES.E_ABORTED : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       process.off("SIGINT", onSignal);
       await engine.close();

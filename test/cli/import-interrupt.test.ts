@@ -1,0 +1,127 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_AUTO_TRAIN_AFTER: "200" };
+
+function memzip(args: string[], nodeArgs: string[] = []) {
+  const result = spawnBounded(process.execPath, [...nodeArgs, CLI, ...args], { env: ENV, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.signal ? `\n(killed by ${result.signal})` : "") };
+}
+
+/**
+ * Loaded before the CLI (`node --import`): stderr passes for a terminal (so the import prints its
+ * progress and steps), and the first write that starts with `at` is followed at once by Ctrl-C's
+ * event (the listener a SIGINT runs), so the interruption lands at one known step whatever the
+ * machine's speed.
+ */
+function ctrlCAt(at: string): string {
+  return `Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
+const write = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  const done = write(chunk, ...rest);
+  if (String(chunk).startsWith(${JSON.stringify(at)})) process.emit("SIGINT", "SIGINT");
+  return done;
+};
+`;
+}
+
+describe("memzip import: Ctrl-C, --resume, exit codes", () => {
+  it("Ctrl-C while the import trains stops it (exit 130, the store whole, the resume command printed); --resume finishes it; a finished job says so; another -n is refused", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "int.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const hook = join(dir.path, "ctrl-c.mjs");
+    writeFileSync(hook, ctrlCAt("\rimport: training a "));
+
+    const stopped = memzip(["import", file, "--db", db], ["--import", hook]);
+    assert.equal(stopped.status, 130, `interrupted is not "finished with rejections" (1)\n${stopped.stderr}`);
+    assert.match(stopped.stderr, /stopping after the step in progress/);
+    const job = /--resume (job-[a-z0-9-]+)/.exec(stopped.stdout)?.[1];
+    assert.ok(job, stopped.stdout);
+    assert.match(stopped.stdout, /read 300: 300 stored/);
+    assert.match(stopped.stdout, /interrupted while training a [a-z-]+ for namespace default: .*continue with --resume job-/);
+    assert.doesNotMatch(stopped.stdout, /\ntrained /, "nothing reported trained");
+
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.deepEqual(JSON.parse(verify.stdout), { checked: 300, failed: 0, failures: [] });
+    assert.match(memzip(["jobs", "--db", db]).stdout, new RegExp(`${job}\\tinterrupted\\t`));
+
+    // -n naming another namespace than the job's: refused, naming the job's.
+    const otherNs = memzip(["import", file, "--db", db, "-n", "other", "--resume", job]);
+    assert.equal(otherNs.status, 2, otherNs.stderr);
+    assert.match(otherNs.stderr, new RegExp(`E_USAGE: job ${job} imports into namespace "default", not "other"`));
+    // Another file than the job's: the message names both.
+    const otherFile = join(dir.path, "other.jsonl");
+    writeFileSync(otherFile, '{"text":"x"}\n');
+    const wrongFile = memzip(["import", otherFile, "--db", db, "--resume", job]);
+    assert.equal(wrongFile.status, 2, wrongFile.stderr);
+    assert.ok(wrongFile.stderr.includes(`imports ${file}, not ${otherFile}`), wrongFile.stderr);
+
+    const resumed = memzip(["import", file, "--db", db, "--resume", job]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /read 0: .*\ntrained /);
+
+    const again = memzip(["import", file, "--db", db, "--resume", job, "--json"]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual([JSON.parse(again.stdout).alreadyDone, JSON.parse(again.stdout).read], [true, 0]);
+    const againHuman = memzip(["import", file, "--db", db, "-n", "default", "--resume", job]);
+    assert.equal(againHuman.status, 0, againHuman.stderr);
+    assert.match(againHuman.stdout, new RegExp(`job ${job} had already finished \\(namespace default\\): nothing imported`));
+    assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).failed, 0);
+  });
+
+  it("Ctrl-C while the records are read: exit 130 with the resume command, the store whole, and the resumed job ends with exactly every record", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "read.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 60).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const hook = join(dir.path, "ctrl-c.mjs");
+    writeFileSync(hook, ctrlCAt("\rimport "));
+    const stopped = memzip(["import", file, "--db", db, "--batch", "5"], ["--import", hook]);
+    assert.equal(stopped.status, 130, stopped.stderr);
+    const job = /\(interrupted: continue with --resume (job-[a-z0-9-]+)\)/.exec(stopped.stdout)?.[1];
+    assert.ok(job, stopped.stdout);
+    assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).failed, 0);
+    const resumed = memzip(["import", file, "--db", db, "--resume", job, "--json"]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const stats = JSON.parse(memzip(["stats", "--db", db, "--json"]).stdout) as { memories: number };
+    assert.equal(stats.memories, 60);
+  });
+
+  it("-n: a record naming another namespace is rejected with a message that names no CLI flag, and the CLI adds its advice once", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "pin.db");
+    const file = join(dir.path, "pin.jsonl");
+    writeFileSync(file, ['{"namespace":"agent-7","text":"one"}', '{"namespace":"agent-7","text":"two"}', '{"text":"three"}'].join("\n") + "\n");
+    const json = memzip(["import", file, "--db", db, "-n", "restored", "--json"]);
+    assert.equal(json.status, 1, json.stderr);
+    const report = JSON.parse(json.stdout) as { stored: number; rejected: { message: string; namespace?: string }[] };
+    assert.equal(report.stored, 1);
+    assert.deepEqual(report.rejected.map((r) => r.namespace), ["agent-7", "agent-7"]);
+    for (const r of report.rejected) {
+      assert.match(r.message, /names namespace "agent-7", and this import writes to "restored" only$/);
+      assert.doesNotMatch(r.message, /-n\b|memzip|--/, "an HTTP or MCP client reads this message too");
+    }
+    const human = memzip(["import", file, "--db", db, "-n", "restored"]);
+    assert.equal(human.stdout.match(/records name another namespace than "restored": .*jq -c 'del\(\.namespace\)'.*import without -n/g)?.length, 1, human.stdout);
+  });
+
+  it("a namespace named only by rejected records is listed as such, not as imported", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "rej.db");
+    const file = join(dir.path, "rej.jsonl");
+    writeFileSync(file, ['{"namespace":"x","text":""}', '{"text":"hello there"}', '{"namespace":"y","text":"kept"}'].join("\n") + "\n");
+    const human = memzip(["import", file, "--db", db]);
+    assert.equal(human.status, 1, human.stderr);
+    assert.match(human.stdout, /\nnamespace x: nothing stored, 1 rejected/);
+    assert.match(human.stdout, /\nnamespace y: 1 memories/);
+    assert.doesNotMatch(human.stdout, /namespace x: \d+ memories/);
+    const json = JSON.parse(memzip(["import", file, "--db", db, "--json"]).stdout) as { otherNamespaces?: string[]; rejectedNamespaces?: Record<string, number> };
+    assert.deepEqual([json.otherNamespaces, json.rejectedNamespaces], [["y"], { x: 1 }]);
+  });
+});
