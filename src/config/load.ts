@@ -32,7 +32,7 @@ export const ServeSettingsSchema = z
 export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
 
 /** What a config file or the environment may set: the engine options that are plain values, and `serve`'s settings. */
-export type FileConfig = Omit<EngineOptions, "cache" | "clock" | "searchThread" | "checkpointThread"> & { cache?: CacheKind | RedisUrl; serve?: ServeSettings };
+export type FileConfig = Omit<EngineOptions, "cache" | "clock" | "searchThread" | "checkpointThread" | "seal"> & { cache?: CacheKind | RedisUrl; serve?: ServeSettings };
 
 type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile" | "serve";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {

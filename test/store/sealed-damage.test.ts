@@ -194,7 +194,7 @@ describe("the sealed tables come with the first seal", () => {
         db.close();
       }
     };
-    const store = openStore(path);
+    const store = openStore(path, { seal: false });
     const reader = openStore(path, { readOnly: true });
     try {
       await store.memories.put([memory("a", "ns", { expiresAt: 5 }), memory("b", "ns", { contentHash: new Uint8Array(16).fill(1) })]);

@@ -29,7 +29,7 @@ describe("search over sealed memories", () => {
       .slice(0, 160)
       .map((r, i) => ({ id: `m${i}`, text: r.text, namespace: i % 4 === 0 ? "beta" : "alpha", tags: i % 2 ? ["odd"] : [] }));
     const open = (name: string, seal: boolean) =>
-      Engine.create({ store: openStore(join(dir.path, name), seal ? { seal: true, blockRows: 16 } : {}), cache: "off", autoTrainAfter: 1_000_000 });
+      Engine.create({ store: openStore(join(dir.path, name), seal ? { seal: true, blockRows: 16 } : { seal: false }), cache: "off", autoTrainAfter: 1_000_000 });
     const plain = open("plain.db", false);
     const early = open("early.db", true); // indexed while hot, then sealed
     const late = open("late.db", true); // sealed, then indexed

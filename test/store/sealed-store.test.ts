@@ -136,7 +136,7 @@ function rawCount(path: string, table: string): number {
 describe("sealed blocks of the SQLite store", () => {
   it("seals every hot row into verified blocks; every read gives the same values; bytes of rows equal, the file smaller", async () => {
     await using dir = tempDir();
-    const plain = openStore(join(dir.path, "plain.db"));
+    const plain = openStore(join(dir.path, "plain.db"), { seal: false });
     const path = join(dir.path, "sealed.db");
     const sealed = openStore(path, { seal: true, blockRows: 3 });
     try {
@@ -165,7 +165,7 @@ describe("sealed blocks of the SQLite store", () => {
 
   it("unseals before every write: delete, rewrite, recode (compare-and-set), hand-over, dedupe and expiry give what an unsealed store gives", async () => {
     await using dir = tempDir();
-    const plain = openStore(join(dir.path, "plain.db"));
+    const plain = openStore(join(dir.path, "plain.db"), { seal: false });
     const path = join(dir.path, "sealed.db");
     const sealed = openStore(path, { seal: true, blockRows: 2 });
     try {

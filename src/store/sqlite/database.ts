@@ -15,8 +15,9 @@ export interface OpenOptions {
   /** Copy the write-ahead log back into the file on a worker thread, not in the commits of this connection (`Checkpointer`; a writable SQLite file only). */
   checkpointThread?: boolean;
   /**
-   * Sealed blocks (issue 11, phase 1): whether `compact` and the end of an import pack the hot rows into
-   * blocks (default false while phase 1 is proved; reads and writes handle sealed rows either way).
+   * Sealed blocks (issue 11): whether `compact` and the end of an import pack the hot rows into blocks.
+   * On by default; `seal: false` opts out (the rows then stay in the v2 row layout; reads and writes handle
+   * sealed rows either way, so a store sealed earlier still reads and writes).
    */
   seal?: boolean;
   /** Test only: rows a block holds at most (default BLOCK_ROWS). */
@@ -222,7 +223,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     migrate(db);
     const database = new SqliteDatabase(location, db, false, undefined, options.blockRows);
     database.sealed.checkColumns();
-    database.sealing = options.seal === true || options.sealAfterWrites === true;
+    database.sealing = options.seal !== false || options.sealAfterWrites === true;
     database.sealAfterWrites = options.sealAfterWrites === true;
     if (options.checkpointThread && !memory) database.checkpointer = new Checkpointer(location, db);
     return database;
