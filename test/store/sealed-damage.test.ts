@@ -328,6 +328,75 @@ describe("the search index's pending memories over sealed blocks", () => {
   });
 });
 
+describe("a search index entry of no memory inside a block's seq range", () => {
+  it("is never stored (a batch raced a delete) and goes with the seal (an older store's), so no row of a block is left unindexed", async () => {
+    await using dir = tempDir();
+    const rows = () => Array.from({ length: 8 }, (_, i) => memory(`m${i}`, "ns", { envelope: Uint8Array.of(i, 1, 2), checksum: 100 + i }));
+    const entries = (seqs: readonly number[]) => seqs.map((seq) => ({ seq, vector: Uint8Array.of(seq), terms: `t${seq}` }));
+    const pendingSeqs = async (s: Store) => (await s.search.pending("k", 100)).map((p) => p.seq);
+    const check = async (path: string, want: number[]) => {
+      const fresh = openStore(path, { readOnly: true });
+      try {
+        assert.deepEqual(await pendingSeqs(fresh), want, "a fresh connection");
+        assert.equal(await fresh.search.countPending("k"), want.length);
+      } finally {
+        await fresh.close();
+      }
+    };
+    // The review's sequence: a batch read, m2 (seq 3) deleted while it embeds, the batch stored; m5 (seq 6) rewritten; a seal.
+    {
+      const path = join(dir.path, "raced.db");
+      const store = openStore(path, { seal: true, blockRows: 8 });
+      try {
+        await store.memories.put(rows());
+        const batch = await pendingSeqs(store);
+        await store.memories.delete("ns", "m2");
+        await store.search.put("k", entries(batch));
+        await store.memories.put([memory("m5", "ns", { envelope: Uint8Array.of(99, 1, 2), checksum: 999 })]);
+        assert.deepEqual(await pendingSeqs(store), [6]);
+        assert.equal(await store.seal?.(), 7);
+        assert.deepEqual(await pendingSeqs(store), [6]);
+        assert.equal(await store.search.countPending("k"), 1);
+      } finally {
+        await store.close();
+      }
+      await check(path, [6]);
+    }
+    // The delete and a seal land between the batch's read and its put: the block is made around seq 3's gap first.
+    {
+      const path = join(dir.path, "sealed-between.db");
+      const store = openStore(path, { seal: true, blockRows: 8 });
+      try {
+        await store.memories.put(rows());
+        const batch = await pendingSeqs(store);
+        await store.memories.delete("ns", "m2");
+        assert.equal(await store.seal?.(), 7);
+        await store.search.put("k", entries(batch.filter((seq) => seq !== 6)));
+        assert.deepEqual(await pendingSeqs(store), [6]);
+      } finally {
+        await store.close();
+      }
+      await check(path, [6]);
+    }
+    // A store that already holds such an entry (an earlier build): the seal drops it.
+    {
+      const path = join(dir.path, "older.db");
+      const store = openStore(path, { seal: true, blockRows: 8 });
+      try {
+        await store.memories.put(rows());
+        await store.search.put("k", entries([1, 2, 4, 5, 7, 8]));
+        await store.memories.delete("ns", "m2");
+        (store as unknown as { database: SqliteDatabase }).database.db.prepare("INSERT INTO search_vectors (seq, vector) VALUES (3, x'03')").run();
+        assert.equal(await store.seal?.(), 7);
+        assert.deepEqual(await pendingSeqs(store), [6]);
+      } finally {
+        await store.close();
+      }
+      await check(path, [6]);
+    }
+  });
+});
+
 describe("what a write learns of the blocks ends with it", () => {
   it("a write that unseals the last block and then fails (rolled back) leaves the next write seeing the block again", async () => {
     await using dir = tempDir();

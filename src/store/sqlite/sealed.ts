@@ -499,7 +499,19 @@ export class SealedRows {
       }
       if (run.length > 0) runs.push(run);
       const s = this.statements;
+      // A block's seq range is the seal's: a search index entry in it of no row of the block (a vector an index
+      // batch stored for a memory deleted meanwhile) would make the index count the block complete while one of
+      // its rows has no vector (never pending again). Such entries go with the seal.
+      const indexed = trigger === undefined ? undefined : { seqs: db.prepare("SELECT seq FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(), vector: db.prepare("DELETE FROM search_vectors WHERE seq = ?"), terms: db.prepare("DELETE FROM search_terms WHERE rowid = ?") };
       for (const rows of runs) {
+        if (indexed) {
+          const own = new Set(rows.map((row) => row.seq));
+          for (const seq of indexed.seqs.all((rows[0] as PackedRow).seq, (rows[rows.length - 1] as PackedRow).seq) as number[]) {
+            if (own.has(seq)) continue;
+            indexed.vector.run(seq);
+            indexed.terms.run(seq);
+          }
+        }
         let data: Uint8Array;
         try {
           data = encodeBlock(rows, this.context);

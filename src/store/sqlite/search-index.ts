@@ -249,7 +249,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
         this.clearAll();
         this.statements.setKey.run(key);
       }
+      const sealed = this.sealedRows();
       for (const entry of entries) {
+        // A memory deleted since its batch was read has no entry (a vector of no memory would fool the sealed blocks' counts).
+        if (this.statements.isMemory.get(entry.seq) === undefined && sealed?.bySeq(entry.seq) === undefined) continue;
         this.statements.forgetTerms.run(entry.seq);
         this.statements.putTerms.run(entry.seq, entry.terms);
         this.statements.putVector.run(entry.seq, entry.vector);
@@ -411,6 +414,7 @@ function prepare(db: Database.Database) {
        WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq`,
     ),
     hasVector: db.prepare("SELECT 1 FROM search_vectors WHERE seq = ?"),
+    isMemory: db.prepare("SELECT 1 FROM memories WHERE seq = ?"),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
     putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),
