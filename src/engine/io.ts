@@ -219,11 +219,12 @@ export class ImportExport {
       const trained = await this.trainAfterImport(namespace, options);
       if (trained) trainedBy.set(namespace, trained);
     }
+    // The rows written are packed into sealed blocks (a SQLite store; the seal gives the pages it frees back
+    // itself, incrementally: an import of one record into a large store costs no rewrite of the file).
+    await this.parts.store.seal?.();
     // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
     // free space (O(file), once per doubling of a namespace, cheaper than the recodes before it).
-    // Rows packed into sealed blocks (a store opened to seal) leave their pages free too: compacted then as well.
-    const sealed = (await this.parts.store.seal?.()) ?? 0;
-    if (sealed > 0 || [...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) {
+    if ([...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) {
       const step: FinishStep = { step: "compact" };
       stopIfAborted(options.signal, step);
       options.onStep?.(step);

@@ -85,12 +85,20 @@ export class SqliteStore implements Store {
       if (this.database.sealing) this.database.sealed.seal();
       // Tags and meta values no memory refers to any longer (rewrites and deletes leave them), sealed rows' refs kept.
       this.database.write(() => {
-        const sealedRefs = this.database.sealed.any() ? JSON.stringify([...this.database.sealed.valueRefs()]) : "[]";
-        db.prepare(
-          `DELETE FROM memory_values WHERE n NOT IN
-            (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)
-            AND n NOT IN (SELECT value FROM json_each(?))`,
-        ).run(sealedRefs);
+        // The values no hot row uses; of those, the ones no sealed row uses either go (blocks decoded only while
+        // some candidate is not yet found in one: none when every value is a hot row's, as in a store without tags).
+        const candidates = new Set(
+          db
+            .prepare(
+              `SELECT n FROM memory_values WHERE n NOT IN
+                (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)`,
+            )
+            .pluck()
+            .all() as number[],
+        );
+        if (candidates.size > 0 && this.database.sealed.any()) this.database.sealed.dropUsedValues(candidates);
+        const drop = db.prepare("DELETE FROM memory_values WHERE n = ?");
+        for (const n of candidates) drop.run(n);
       });
       db.pragma("wal_checkpoint(TRUNCATE)");
       db.exec("VACUUM");
@@ -98,9 +106,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Packs the hot rows into sealed blocks when this store seals (`OpenOptions.seal`); how many rows it sealed. */
+  /**
+   * Packs the hot rows into sealed blocks when this store seals (`OpenOptions.seal`, on by default); how many
+   * rows it sealed. The pages the rows leave go back to the file system (`incremental_vacuum`: O(pages freed),
+   * not a rewrite of the file as `compact`'s VACUUM).
+   */
   async seal(): Promise<number> {
-    return this.guard(() => (this.database.sealing && !this.database.readOnly ? this.database.sealed.seal() : 0));
+    return this.guard(() => {
+      if (!this.database.sealing || this.database.readOnly) return 0;
+      const sealed = this.database.sealed.seal();
+      if (sealed > 0) this.database.db.pragma("incremental_vacuum");
+      return sealed;
+    });
   }
 
   async close(): Promise<void> {

@@ -638,16 +638,15 @@ export class SealedRows {
     return (ns === undefined ? this.statements.countExpired.get(at) : this.statements.countExpiredNamespace.get(at, ns)) as number;
   }
 
-  /** Every tags / meta ref a sealed row holds (for pruning `memory_values`). */
-  valueRefs(): Set<number> {
-    const refs = new Set<number>();
+  /** Removes from `values` the tags/meta value refs some sealed row uses, decoding blocks only until none is left. */
+  dropUsedValues(values: Set<number>): void {
     for (const block of this.blocksAfter(0)) {
+      if (values.size === 0) return;
       for (const row of this.rowsOf(block)) {
-        if (row.tags_ref !== null) refs.add(row.tags_ref);
-        if (row.meta_ref !== null) refs.add(row.meta_ref);
+        if (row.tags_ref !== null) values.delete(row.tags_ref);
+        if (row.meta_ref !== null) values.delete(row.meta_ref);
       }
     }
-    return refs;
   }
 }
 
