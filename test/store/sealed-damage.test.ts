@@ -395,6 +395,30 @@ describe("a search index entry of no memory inside a block's seq range", () => {
       await check(path, [6]);
     }
   });
+
+  it("are checked at one decode of a block per put, however many of its rows the batch holds", async () => {
+    await using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 8 });
+    try {
+      await store.memories.put(Array.from({ length: 8 }, (_, i) => memory(`m${i}`, "ns", { envelope: Uint8Array.of(i, 1, 2), checksum: 100 + i })));
+      assert.equal(await store.seal?.(), 8);
+      const sealed = (store as unknown as { database: SqliteDatabase }).database.sealed as unknown as { decode: (block: unknown) => unknown };
+      let decodes = 0;
+      const decode = sealed.decode.bind(sealed);
+      sealed.decode = (block) => {
+        decodes++;
+        return decode(block);
+      };
+      const batch = (await store.search.pending("k", 100)).map((p) => p.seq);
+      assert.equal(batch.length, 8);
+      decodes = 0;
+      await store.search.put("k", batch.map((seq) => ({ seq, vector: Uint8Array.of(seq), terms: `t${seq}` })));
+      assert.ok(decodes <= 1, `${decodes} decodes of the one block`);
+      assert.deepEqual(await store.search.pending("k", 100), []);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe("what a write learns of the blocks ends with it", () => {

@@ -638,6 +638,20 @@ export class SealedRows {
     return (ns === undefined ? this.statements.countExpired.get(at) : this.statements.countExpiredNamespace.get(at, ns)) as number;
   }
 
+  /** Of `seqs`, the ones a sealed row has (each block that may hold one decoded once). */
+  heldSeqs(seqs: Iterable<number>): Set<number> {
+    const held = new Set<number>();
+    const blocks = new Map<number, Set<number>>();
+    for (const seq of seqs) {
+      const block = this.blockAt(seq);
+      if (!block) continue;
+      let rows = blocks.get(block.last_seq);
+      if (!rows) blocks.set(block.last_seq, (rows = new Set(this.rowsOf(block).map((row) => row.seq))));
+      if (rows.has(seq)) held.add(seq);
+    }
+    return held;
+  }
+
   /** Removes from `values` the tags/meta value refs some sealed row uses, decoding blocks only until none is left. */
   dropUsedValues(values: Set<number>): void {
     for (const block of this.blocksAfter(0)) {

@@ -249,10 +249,11 @@ export class SqliteSearchIndex implements SearchIndexStore {
         this.clearAll();
         this.statements.setKey.run(key);
       }
-      const sealed = this.sealedRows();
+      // A memory deleted since its batch was read has no entry (a vector of no memory would fool the sealed blocks' counts).
+      const cold = new Set(entries.filter((entry) => this.statements.isMemory.get(entry.seq) === undefined).map((entry) => entry.seq));
+      const sealed = cold.size > 0 ? this.sealedRows()?.heldSeqs(cold) : undefined;
       for (const entry of entries) {
-        // A memory deleted since its batch was read has no entry (a vector of no memory would fool the sealed blocks' counts).
-        if (this.statements.isMemory.get(entry.seq) === undefined && sealed?.bySeq(entry.seq) === undefined) continue;
+        if (cold.has(entry.seq) && !sealed?.has(entry.seq)) continue;
         this.statements.forgetTerms.run(entry.seq);
         this.statements.putTerms.run(entry.seq, entry.terms);
         this.statements.putVector.run(entry.seq, entry.vector);
