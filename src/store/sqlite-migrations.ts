@@ -149,6 +149,12 @@ export const MIGRATIONS: readonly Migration[] = [
   sealedBlocksLayout,
 ];
 
+/**
+ * Index of the sealed-blocks layout step. Every step from it on makes nothing, so a store at this version
+ * or later reads as it is where it cannot be upgraded (a read-only open).
+ */
+export const SEALED_LAYOUT_STEP = MIGRATIONS.indexOf(sealedBlocksLayout);
+
 /** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
 export const EXPIRY_STEP = MIGRATIONS.indexOf(addExpiry);
 

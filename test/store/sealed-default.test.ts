@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
-import { DEV_CORPUS, collect, devCorpus, storeOf, tempDir } from "../helpers.js";
+import { DEV_CORPUS, ROOT, collect, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 function raw<T>(path: string, read: (db: Database.Database) => T): T {
   const db = new Database(path, { readonly: true });
@@ -105,6 +105,40 @@ describe("sealed blocks by default", () => {
       await using engine = Engine.open({ db: path, cache: "off", workers: 0, readOnly: true });
       const again = (await readBack(engine)) as { memories: unknown[] };
       assert.equal(again.memories.length, 2001);
+    }
+  });
+
+  it("a store of the row layout at the earlier schema version is read where it cannot be written (nothing to upgrade: the step makes nothing)", async () => {
+    await using dir = tempDir();
+    const folder = join(dir.path, "ro");
+    const path = join(folder, "v2.db");
+    {
+      await using engine = Engine.open({ db: path, cache: "off", workers: 0, seal: false });
+      await engine.rememberMany(devCorpus().slice(0, 5).map((r) => ({ id: r.id, text: r.text })));
+    }
+    {
+      const db = new Database(path);
+      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.close();
+    }
+    chmodSync(path, 0o444);
+    chmodSync(folder, 0o555);
+    chmodSync(dir.path, 0o755);
+    try {
+      const script = `import { openStore } from ${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))};
+const store = openStore(process.argv[1], { readOnly: true });
+console.log(JSON.stringify({ readOnly: store.readOnly, count: await store.memories.count(), ids: (await store.memories.list({})).map((m) => m.id) }));
+await store.close();`;
+      // Root may write anywhere: the reader runs as nobody then.
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script, path], { encoding: "utf8", ...asNobody });
+      assert.equal(child.status, 0, child.stderr);
+      const read = JSON.parse(child.stdout) as { readOnly: boolean; count: number; ids: string[] };
+      assert.deepEqual(read, { readOnly: true, count: 5, ids: devCorpus().slice(0, 5).map((r) => r.id) });
+      assert.equal(raw(path, (db) => db.pragma("user_version", { simple: true })), MIGRATIONS.length - 1, "nothing written");
+    } finally {
+      chmodSync(folder, 0o755);
+      chmodSync(path, 0o644);
     }
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
-import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, V2_STEP, type Migration } from "../sqlite-migrations.js";
+import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 import { SealedRows } from "./sealed.js";
 
@@ -203,7 +203,8 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       db.pragma("busy_timeout = 5000");
       registerFunctions(db);
       const version = db.pragma("user_version", { simple: true }) as number;
-      if (version !== MIGRATIONS.length) {
+      // The steps from the sealed layout's on make nothing: a store before them reads as it is (the sealed tables come with a seal).
+      if (version !== MIGRATIONS.length && !(version >= SEALED_LAYOUT_STEP && version < MIGRATIONS.length)) {
         throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
           hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
         });
