@@ -46,6 +46,15 @@ describe("the seal at the end of an import", () => {
     assert.equal(pragma(path, "freelist_count"), 0);
     assert.equal(await engine.recall(last.id), last.text);
     assert.equal(await engine.recall(records[0]?.id as string), records[0]?.text);
+    // A stop asked for before the ending's seal: nothing sealed, E_ABORTED; the next ending seals.
+    await engine.remember({ id: "after", text: "one more memory, written after the last ending" });
+    const stop = new AbortController();
+    stop.abort();
+    await assert.rejects(engine.finishImport("default", { signal: stop.signal }), (error: Error & { code?: string }) => error.code === "E_ABORTED");
+    assert.equal(hot(), 1, "the stop came before the seal");
+    await engine.finishImport("default");
+    assert.equal(hot(), 0);
+    assert.equal(await engine.recall("after"), "one more memory, written after the last ending");
   });
 });
 
