@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
-import { devCorpus, tempDir } from "../helpers.js";
+import { collect, devCorpus, tempDir } from "../helpers.js";
 import { memory } from "./store-suite.js";
 
 function pragma(path: string, name: string): number {
@@ -106,6 +106,51 @@ describe("compact's pruning of tags and meta values", () => {
       assert.deepEqual(await compacted(), []);
       assert.deepEqual(values(), ['["hot"]', '["sealed-only"]']);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("a seal of more hot rows than it reads at a time (pages of 1024)", () => {
+  it("cuts the same runs across its pages (at rows left hot and at blockRows), and every memory reads the same", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const plainPath = join(dir.path, "plain.db");
+    // seqs 1..2500; seqs 1024 and 2049 (page ends) and 1500 cannot be held by a block (a fractional createdAt): they stay hot.
+    const left = new Set([1024, 1500, 2049]);
+    const rows = Array.from({ length: 2500 }, (_, i) => memory(`m${i}`, i % 2 ? "a" : "b", { envelope: Uint8Array.of(i & 255, i >> 8, 7), checksum: 1000 + i, createdAt: left.has(i + 1) ? 1.5 : 1 + i }));
+    const store = openStore(path, { seal: true, blockRows: 100 });
+    const plain = openStore(plainPath, { seal: false });
+    try {
+      await store.memories.put(rows);
+      await plain.memories.put(rows);
+      assert.equal(await store.seal?.(), 2497);
+      const want: [number, number][] = [];
+      let run: number[] = [];
+      const end = () => {
+        if (run.length > 0) want.push([run[0] as number, run[run.length - 1] as number]);
+        run = [];
+      };
+      for (let seq = 1; seq <= 2500; seq++) {
+        if (left.has(seq)) {
+          end();
+          continue;
+        }
+        if (run.length >= 100) end();
+        run.push(seq);
+      }
+      end();
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.deepEqual(db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all(), want);
+        assert.deepEqual(db.prepare("SELECT seq FROM memories ORDER BY seq").pluck().all(), [...left]);
+      } finally {
+        db.close();
+      }
+      const all = async (s: typeof store) => collect(s.memories.scan());
+      assert.deepEqual(await all(store), await all(plain));
+    } finally {
+      await plain.close();
       await store.close();
     }
   });

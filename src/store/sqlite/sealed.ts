@@ -32,6 +32,9 @@ export const SEALED_TABLES = `
  */
 export const BLOCK_BYTES = 256 * 1024;
 
+/** Hot rows a seal reads at a time (it holds about this many and one block's in memory). */
+const SEAL_PAGE_ROWS = 1024;
+
 /** Decoded blocks kept per connection (invalidated whenever the store changes). */
 const CACHED_BLOCKS = 32;
 
@@ -461,49 +464,37 @@ export class SealedRows {
         const last = this.statements.lastBlock.get() as BlockRef | undefined;
         if (last && last.n < this.blockRows && this.statements.hotAfter.get(last.last_seq) !== undefined) this.unsealAt(last.last_seq);
       }
-      const hot = db.prepare(`SELECT ${COLUMNS.join(", ")} FROM memories ORDER BY seq`).all() as PackedRow[];
+      // The hot rows are read a page at a time (twice: first which stay hot, then the runs), so a seal holds
+      // about a page and a block of rows in memory, not the whole table.
+      const page = db.prepare(`SELECT ${COLUMNS.join(", ")} FROM memories WHERE seq > ? ORDER BY seq LIMIT ${SEAL_PAGE_ROWS}`);
+      const hotRows = function* (): Generator<PackedRow> {
+        for (let after = 0; ; ) {
+          const rows = page.all(after) as PackedRow[];
+          if (rows.length === 0) return;
+          yield* rows;
+          after = (rows[rows.length - 1] as PackedRow).seq;
+        }
+      };
       // Rows the block codec cannot hold exactly (not a safe integer, ...) stay hot, and so does the holder of
       // such a reference (a hot row's holder is always hot: the v2 SQL joins rely on it).
       const stay = new Set<number>();
-      for (const row of hot) {
+      let hot = 0;
+      for (const row of hotRows()) {
+        hot++;
         if (packable(row)) continue;
         stay.add(row.seq);
         if (row.content_of !== null) stay.add(row.content_of);
       }
-      if (hot.length === stay.size) return 0;
+      if (hot === stay.size) return 0;
       db.exec(SEALED_TABLES);
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
       if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
-      const runs: PackedRow[][] = [];
-      let run: PackedRow[] = [];
-      let runBytes = 0;
-      let previous = 0;
-      for (const row of hot) {
-        if (stay.has(row.seq)) {
-          // A row left hot ends the run: a block's seq range never holds a hot row.
-          if (run.length > 0) runs.push(run);
-          run = [];
-          runBytes = 0;
-          continue;
-        }
-        // A block already sealed between the previous hot row and this one ends the run.
-        const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
-        if (run.length > 0 && (run.length >= this.blockRows || between || runBytes + row.envelope.length > BLOCK_BYTES)) {
-          runs.push(run);
-          run = [];
-          runBytes = 0;
-        }
-        run.push(row);
-        runBytes += row.envelope.length;
-        previous = row.seq;
-      }
-      if (run.length > 0) runs.push(run);
       const s = this.statements;
       // A block's seq range is the seal's: a search index entry in it of no row of the block (a vector an index
       // batch stored for a memory deleted meanwhile) would make the index count the block complete while one of
       // its rows has no vector (never pending again). Such entries go with the seal.
       const indexed = trigger === undefined ? undefined : { seqs: db.prepare("SELECT seq FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(), vector: db.prepare("DELETE FROM search_vectors WHERE seq = ?"), terms: db.prepare("DELETE FROM search_terms WHERE rowid = ?") };
-      for (const rows of runs) {
+      const sealRun = (rows: PackedRow[]): void => {
         if (indexed) {
           const own = new Set(rows.map((row) => row.seq));
           for (const seq of indexed.seqs.all((rows[0] as PackedRow).seq, (rows[rows.length - 1] as PackedRow).seq) as number[]) {
@@ -541,7 +532,30 @@ export class SealedRows {
           s.deleteHot.run(row.seq);
         }
         for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
+      };
+      // Runs in seq order, each sealed as soon as it ends (the next page is read after the seq it ended at).
+      let run: PackedRow[] = [];
+      let runBytes = 0;
+      let previous = 0;
+      const endRun = (): void => {
+        if (run.length > 0) sealRun(run);
+        run = [];
+        runBytes = 0;
+      };
+      for (const row of hotRows()) {
+        if (stay.has(row.seq)) {
+          // A row left hot ends the run: a block's seq range never holds a hot row.
+          endRun();
+          continue;
+        }
+        // A block already sealed between the previous hot row and this one ends the run.
+        const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
+        if (run.length > 0 && (run.length >= this.blockRows || between || runBytes + row.envelope.length > BLOCK_BYTES)) endRun();
+        run.push(row);
+        runBytes += row.envelope.length;
+        previous = row.seq;
       }
+      endRun();
       if (trigger !== undefined) db.exec(trigger);
       // Blocks were made: what this write knew of them goes.
       this.anyBlocks = undefined;
