@@ -103,7 +103,8 @@ export interface EngineOptions {
   /**
    * Pack a SQLite store's memories into sealed blocks at the end of each import and at `compact`
    * (docs/STORE.md "Sealed blocks"). Defaults to `true`; `false` keeps new rows in the row layout (blocks
-   * sealed earlier stay sealed until a write moves them back). Ignored by other stores.
+   * sealed earlier stay sealed until a write moves them back). Ignored by other stores. Config key `seal`,
+   * environment `MEMZIP_SEAL` (true/false).
    */
   seal?: boolean;
   /**
