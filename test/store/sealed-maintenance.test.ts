@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -37,6 +38,7 @@ describe("the seal at the end of an import", () => {
     };
     assert.equal(hot(), 0, "sealed");
     assert.equal(pragma(path, "freelist_count"), 0, "the freed pages went back");
+    assert.equal(statSync(`${path}-wal`).size, 0, "the log checkpointed and emptied: the file on disk is the file");
     // One more memory: its import ends with a seal (the short last block sealed again with it), still no compact.
     const last = records[599] as { id: string; text: string };
     await engine.remember({ id: last.id, text: last.text });

@@ -109,13 +109,17 @@ export class SqliteStore implements Store {
   /**
    * Packs the hot rows into sealed blocks when this store seals (`OpenOptions.seal`, on by default); how many
    * rows it sealed. The pages the rows leave go back to the file system (`incremental_vacuum`: O(pages freed),
-   * not a rewrite of the file as `compact`'s VACUUM).
+   * not a rewrite of the file as `compact`'s VACUUM), and the write-ahead log is checkpointed and truncated.
    */
   async seal(): Promise<number> {
     return this.guard(() => {
       if (!this.database.sealing || this.database.readOnly) return 0;
       const sealed = this.database.sealed.seal();
-      if (sealed > 0) this.database.db.pragma("incremental_vacuum");
+      if (sealed > 0) {
+        this.database.db.pragma("incremental_vacuum");
+        // The sealed pages into the file and the log emptied, so the file on disk an import reports is the file.
+        this.database.db.pragma("wal_checkpoint(TRUNCATE)");
+      }
       return sealed;
     });
   }
