@@ -108,7 +108,14 @@ describe("sealed blocks by default", () => {
     }
   });
 
-  it("a store of the row layout at the earlier schema version is read where it cannot be written (nothing to upgrade: the step makes nothing)", async () => {
+  it("a store of the row layout at the earlier schema version is read where it cannot be written (nothing to upgrade: the step makes nothing)", async (t) => {
+    // Root may write anywhere: the reader then runs as nobody, which must be able to load this build (not so under a 0700 home).
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const probe = spawnBounded(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))});`], { encoding: "utf8", ...asNobody });
+    if (probe.status !== 0) {
+      t.skip("the uid the reader would run as cannot load this build");
+      return;
+    }
     await using dir = tempDir();
     const folder = join(dir.path, "ro");
     const path = join(folder, "v2.db");
@@ -129,8 +136,6 @@ describe("sealed blocks by default", () => {
 const store = openStore(process.argv[1], { readOnly: true });
 console.log(JSON.stringify({ readOnly: store.readOnly, count: await store.memories.count(), ids: (await store.memories.list({})).map((m) => m.id) }));
 await store.close();`;
-      // Root may write anywhere: the reader runs as nobody then.
-      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
       const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script, path], { encoding: "utf8", ...asNobody });
       assert.equal(child.status, 0, child.stderr);
       const read = JSON.parse(child.stdout) as { readOnly: boolean; count: number; ids: string[] };
