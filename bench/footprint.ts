@@ -1,11 +1,13 @@
 /**
- * `npm run bench:footprint [-- --records N] [--page-size B] [--no-write]`: what a store file
+ * `npm run bench:footprint [-- --records N[,N...]] [--page-size B] [--no-write]`: what a store file
  * weighs on disk. (1) The dev corpus imported into a fresh store (defaults: the import trains the
- * namespace's assets and recodes), closed; then the search index built, closed. (2) The same for
- * N synthetic records (default 10^5; the generator of `bench:scale`; default settings). Each figure
- * is the file's bytes (database + WAL) over the text's bytes, beside stats' bitsPerByte. Also
- * prints the bytes per table and index (dbstat). `npm run bench` runs it too and writes the
- * "Footprint" section of BENCHMARKS.md.
+ * namespace's assets, recodes and seals the rows into blocks), closed; then the search index built,
+ * closed. (2) The same for N synthetic records (default 10^4 and 10^5; the generator of `bench:scale`;
+ * default settings). The dev corpus and synthetic corpora of at most 10^4 records are measured with
+ * `seal: false` too (the row layout), side by side. Each figure is the file's bytes (database + WAL)
+ * over the text's bytes, beside stats' bitsPerByte; stats' `fileBytes` (an open after the close) is
+ * checked against the files' sizes at that moment. Also prints the bytes per table and index (dbstat).
+ * `npm run bench` runs it too and writes the "Footprint" section of BENCHMARKS.md.
  */
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
@@ -26,6 +28,8 @@ export interface FootprintRow {
   bitsPerByte: number;
   importedFileBytes: number;
   indexedFileBytes: number;
+  /** Whether `stats().fileBytes` (an open after each close) equalled the files' sizes at that moment, both times. */
+  statsFileBytesHold: boolean;
   tables: Record<string, number>;
 }
 
@@ -53,16 +57,29 @@ export async function measureFootprint(label: string, file: string, options: Eng
       raw.exec("CREATE TABLE t (x); DROP TABLE t;");
       raw.close();
     }
+    // Whether `memzip stats --json`'s fileBytes is the files' sizes (database + WAL) while it is open (an open of a
+    // writable store starts a WAL, so the figure may differ from the closed file's by a frame or so).
+    const statsFileBytesHolds = async (): Promise<boolean> => {
+      const reader = Engine.open({ db, ...engineOptions, readOnly: true });
+      try {
+        return (await reader.stats()).fileBytes === fileBytes(db);
+      } finally {
+        await reader.close();
+      }
+    };
     let engine = Engine.open({ db, ...engineOptions });
     const report = await engine.importJsonl(file, { batchSize: 1000 });
     const stats = await engine.stats();
     await engine.close();
     const importedFileBytes = fileBytes(db);
     const tables = tableBytes(db);
+    let statsFileBytesHold = await statsFileBytesHolds();
     engine = Engine.open({ db, ...engineOptions });
     await (await engine.searchIndex()).refresh();
     await engine.close();
-    return { label, records: report.read, textBytes: stats.originalBytes, bitsPerByte: stats.bitsPerByte, importedFileBytes, indexedFileBytes: fileBytes(db), tables };
+    const indexedFileBytes = fileBytes(db);
+    statsFileBytesHold &&= await statsFileBytesHolds();
+    return { label, records: report.read, textBytes: stats.originalBytes, bitsPerByte: stats.bitsPerByte, importedFileBytes, indexedFileBytes, statsFileBytesHold, tables };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -95,33 +112,37 @@ export function footprintMarkdown(rows: readonly FootprintRow[], command: string
     "its WAL on disk; \"x text\" is file bytes over the text's bytes; bits/byte is `memzip stats`' figure",
     "(envelopes + assets in use, over the text).",
     "",
-    "| corpus | records | text bytes | bits/byte (stats) | file after import | x text | file with search index | x text |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| corpus | records | text bytes | bits/byte (stats) | file after import | x text | file with search index | x text | stats fileBytes = files |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.records} | ${r.textBytes} | ${r.bitsPerByte.toFixed(3)} | ${r.importedFileBytes} | ${x(r.importedFileBytes, r.textBytes)} | ${r.indexedFileBytes} | ${x(r.indexedFileBytes, r.textBytes)} |`,
+        `| ${r.label} | ${r.records} | ${r.textBytes} | ${r.bitsPerByte.toFixed(3)} | ${r.importedFileBytes} | ${x(r.importedFileBytes, r.textBytes)} | ${r.indexedFileBytes} | ${x(r.indexedFileBytes, r.textBytes)} | ${r.statsFileBytesHold ? "yes" : "**no**"} |`,
     ),
   ].join("\n");
 }
 
-/** Both measurements; writes the BENCHMARKS.md section unless `write` is false. */
-export async function runFootprint(options: { corpus: string; records: number; pageSize?: number; write?: boolean }): Promise<string> {
+/** The dev corpus and each synthetic size (sealed; also unsealed up to 10^4 records); writes the BENCHMARKS.md section unless `write` is false. */
+export async function runFootprint(options: { corpus: string; records: readonly number[]; pageSize?: number; write?: boolean }): Promise<string> {
   const rows: FootprintRow[] = [];
   const extra = options.pageSize ? { pageSize: options.pageSize } : {};
   console.error("footprint: the dev corpus…");
-  rows.push(await measureFootprint("dev corpus (defaults: trains, recodes)", options.corpus, extra));
-  const dir = mkdtempSync(join(tmpdir(), "memzip-footprint-synthetic-"));
-  try {
-    console.error(`footprint: ${options.records} synthetic records…`);
-    const file = await syntheticCorpus(dir, options.records);
-    rows.push(await measureFootprint("synthetic (defaults: trains, recodes)", file, { cache: "off", ...extra }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  rows.push(await measureFootprint("dev corpus (defaults: trains, recodes, seals)", options.corpus, extra));
+  rows.push(await measureFootprint("dev corpus, `seal: false` (row layout)", options.corpus, { ...extra, seal: false }));
+  for (const records of options.records) {
+    const dir = mkdtempSync(join(tmpdir(), "memzip-footprint-synthetic-"));
+    try {
+      console.error(`footprint: ${records} synthetic records…`);
+      const file = await syntheticCorpus(dir, records);
+      rows.push(await measureFootprint("synthetic (defaults: trains, recodes, seals)", file, { cache: "off", ...extra }));
+      if (records <= 10_000) rows.push(await measureFootprint("synthetic, `seal: false` (row layout)", file, { cache: "off", ...extra, seal: false }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
-  const command = `npm run bench:footprint -- --records ${options.records}${options.pageSize ? ` --page-size ${options.pageSize}` : ""}`;
+  const command = `npm run bench:footprint -- --records ${options.records.join(",")}${options.pageSize ? ` --page-size ${options.pageSize}` : ""}`;
   const markdown = footprintMarkdown(rows, command);
   if (options.write !== false) replaceSection("footprint", markdown);
-  for (const row of rows) console.error(`${row.label}: bytes per table/index after import ${JSON.stringify(row.tables)}`);
+  for (const row of rows) console.error(`${row.label}, ${row.records}: bytes per table/index after import ${JSON.stringify(row.tables)}`);
   return markdown;
 }
 
@@ -133,7 +154,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   readFileSync(corpus);
   const markdown = await runFootprint({
     corpus,
-    records: Number(values.records ?? 100_000),
+    records: (values.records ?? "10000,100000").split(",").map(Number),
     ...(values["page-size"] ? { pageSize: Number(values["page-size"]) } : {}),
     write: values["no-write"] !== true,
   });

@@ -71,6 +71,6 @@ try {
 
 
 // The store file on disk: the dev corpus and 10^5 synthetic records, imported, then with the search index.
-console.log(`\n${await runFootprint({ corpus, records: 100_000 })}`);
+console.log(`\n${await runFootprint({ corpus, records: [10_000, 100_000] })}`);
 
 // Entity extraction is measured by `npm run bench:entities` (bench/entities.ts).

@@ -108,6 +108,13 @@ export interface EngineOptions {
    */
   checkpointThread?: boolean;
   /**
+   * Pack a SQLite store's memories into sealed blocks at the end of each import and at `compact`
+   * (docs/STORE.md "Sealed blocks"). Defaults to `true`; `false` keeps new rows in the row layout (blocks
+   * sealed earlier stay sealed until a write moves them back). Ignored by other stores. Config key `seal`,
+   * environment `MEMZIP_SEAL` (true/false).
+   */
+  seal?: boolean;
+  /**
    * The engine's clock (ms since the epoch): creation and replacement times, expiry (`expiresAt`,
    * TTLs) and which memories reads treat as expired. Tests pass a fixed one. Defaults to `Date.now`.
    */
@@ -129,6 +136,7 @@ export const ENGINE_DEFAULTS = {
   searchVectors: DEFAULT_VECTOR_ENCODING,
   searchThread: false,
   checkpointThread: false,
+  seal: true,
   clock: Date.now,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 

@@ -58,7 +58,7 @@ export class Engine {
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
     if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
-    const store = openStore(path, { readOnly: readOnly === true, checkpointThread: readOnly !== true && resolved.checkpointThread });
+    const store = openStore(path, { readOnly: readOnly === true, checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal });
     // A read-only engine writes nothing beside the store, not even a disk cache.
     // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory.
     const local = isLocalStoreFile(path);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Store } from "../src/core/store.js";
 import type { Engine } from "../src/engine.js";
+import { openDatabase } from "../src/store/sqlite/database.js";
 
 /** Repository root (tests run from dist/test). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -120,4 +121,23 @@ export function closedWithin(child: ChildProcess, what: string, timeoutMs = CHIL
       else resolve({ code, signal });
     });
   });
+}
+
+/**
+ * Moves every sealed block of the SQLite store at `path` back into the `memories` table (as a write to
+ * each of them would), for tests that reach under the store with SQL (tampering with an envelope, reading
+ * a raw row). Imports and compact seal by default; the memories stay the same, only their home changes.
+ */
+export function unsealFile(path: string): void {
+  const database = openDatabase(path, { seal: false });
+  try {
+    const db = database.db;
+    if (db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'memory_blocks'").get() === undefined) return;
+    const first = db.prepare("SELECT first_seq FROM memory_blocks ORDER BY last_seq LIMIT 1").pluck();
+    database.write(() => {
+      for (let seq = first.get() as number | undefined; seq !== undefined; seq = first.get() as number | undefined) database.sealed.unsealAt(seq);
+    });
+  } finally {
+    database.close();
+  }
 }

@@ -34,7 +34,7 @@ export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
 /** What a config file or the environment may set: the engine options that are plain values, and `serve`'s settings. */
 export type FileConfig = Omit<EngineOptions, "cache" | "clock" | "searchThread" | "checkpointThread" | "skipLosingModel"> & { cache?: CacheKind | RedisUrl; serve?: ServeSettings };
 
-type Kind = "string" | "integer" | "number" | "codecs" | "cache" | "object" | "profile" | "serve";
+type Kind = "string" | "integer" | "number" | "boolean" | "codecs" | "cache" | "object" | "profile" | "serve";
 const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   db: { kind: "string", env: "MEMZIP_DB" },
   namespace: { kind: "string", env: "MEMZIP_NAMESPACE" },
@@ -53,6 +53,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   model: { kind: "string", env: "MEMZIP_MODEL" },
   searchEmbedder: { kind: "string", env: "MEMZIP_SEARCH_EMBEDDER" },
   searchVectors: { kind: "string", env: "MEMZIP_SEARCH_VECTORS" },
+  /** Sealed blocks at import ends and compact (SQLite; default true); MEMZIP_SEAL=false keeps the row layout. */
+  seal: { kind: "boolean", env: "MEMZIP_SEAL" },
   /** In the environment as JSON, e.g. MEMZIP_LLM='{"contexts":2}'. */
   llm: { kind: "object", env: "MEMZIP_LLM" },
   /** Backends for summaries and entities; checked in full when the engine opens. */
@@ -108,7 +110,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
     const raw = env[field.env];
     if (raw === undefined || raw === "") continue;
-    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" || field.kind === "serve" ? parseJson(raw, field.env) : raw;
+    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "boolean" ? parseBoolean(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" || field.kind === "serve" ? parseJson(raw, field.env) : raw;
     assign(config, key, value, field.env);
   }
   return config;
@@ -157,6 +159,7 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     string: (v) => typeof v === "string" && v !== "",
     integer: (v) => Number.isInteger(v),
     number: (v) => typeof v === "number" && Number.isFinite(v),
+    boolean: (v) => typeof v === "boolean",
     codecs: (v) => Array.isArray(v) && v.every((c) => typeof c === "string"),
     object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
     cache: (v) => isOneOf(CACHE_KINDS, v) || isRedisUrl(v),
@@ -169,6 +172,7 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
     cache: `${choices(CACHE_KINDS.map((k) => JSON.stringify(k)))} or a redis:// URL`,
     integer: "an integer",
     number: "a number",
+    boolean: "true or false",
     string: "a non-empty string",
     object: "a JSON object",
     profile: `one of ${PROFILE_NAMES.join(", ")}`,
@@ -176,6 +180,12 @@ function assign(config: FileConfig, key: keyof FileConfig, value: unknown, where
   }[kind];
   if (!ok) throw configError(`${where} must be ${expected}, got ${JSON.stringify(value)}`);
   (config as Record<string, unknown>)[key] = value;
+}
+
+/** An environment variable's boolean: true/1 or false/0 (anything else is left as text, refused by the check). */
+function parseBoolean(raw: string): boolean | string {
+  const value = raw.trim().toLowerCase();
+  return value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : raw;
 }
 
 function parseJson(raw: string, where: string): unknown {

@@ -3,6 +3,7 @@
  * store implements. Nothing here names a storage engine.
  */
 import type { Asset, AssetKind } from "../codec/codec.js";
+import type { MemzipError } from "../errors.js";
 
 export const MEMORY_KINDS = ["note", "chat", "meeting", "feedback", "doc", "code"] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
@@ -354,6 +355,20 @@ export interface ScanOptions {
   /** Rows fetched per round trip; between batches the event loop runs. */
   batchSize?: number;
   signal?: AbortSignal;
+  /**
+   * Told of each part of the store that cannot be read (a damaged sealed block of the SQLite store),
+   * whose memories the scan then leaves out and goes on; without it such damage ends the scan with
+   * its E_STORE error. `memories` counts the part's memories in the scanned namespace(s).
+   */
+  onDamaged?: (damage: DamagedMemories) => void;
+}
+
+/** Memories a scan could not read: where they are (a seq range) and why. */
+export interface DamagedMemories {
+  /** Where, for a person: e.g. "sealed block of seqs 769..1024". */
+  where: string;
+  memories: number;
+  error: MemzipError;
 }
 
 /**
@@ -515,5 +530,10 @@ export interface Store {
   usage(): Promise<StorageUsage>;
   /** Gives free space back (for a file: checkpoints the log and rebuilds the file without free pages). */
   compact(): Promise<void>;
+  /**
+   * Packs rows into a more compact home where the store has one (SQLite's sealed blocks, when opened
+   * to seal); how many rows it packed. Reads give the same values either way. Optional: absent means never.
+   */
+  seal?(): Promise<number>;
   close(): Promise<void>;
 }

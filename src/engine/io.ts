@@ -221,6 +221,11 @@ export class ImportExport {
       const trained = await this.trainAfterImport(namespace, options);
       if (trained) trainedBy.set(namespace, trained);
     }
+    // The rows written are packed into sealed blocks (a SQLite store; the seal gives the pages it frees back
+    // itself, incrementally: an import of one record into a large store costs no rewrite of the file).
+    // A stop asked for before it leaves the rows hot (the next import's ending or compact seals them).
+    stopIfAborted(options.signal, { step: "compact" });
+    await this.parts.store.seal?.();
     // Recoding rewrote most rows smaller and pruning freed asset pages: the file is rebuilt without the
     // free space (O(file), once per doubling of a namespace, cheaper than the recodes before it).
     if ([...trainedBy.values()].some((t) => t.recode.recoded > 0 || t.pruned.length > 0)) {

@@ -3,7 +3,7 @@
  * policy, decide what to (re)train, compact.
  */
 import type { createCodecs } from "../codec/registry.js";
-import type { EnvelopeUpdate, RegisteredModel, Store, StoredMemory } from "../core/store.js";
+import type { DamagedMemories, EnvelopeUpdate, RegisteredModel, Store, StoredMemory } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
@@ -50,7 +50,13 @@ export class Maintenance {
     const total = await store.memories.count(namespace);
     let originalBytes = 0;
     let storedBytes = 0;
-    await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}) }), options.llm.contexts, async (memory) => {
+    // A part of the store that cannot be read (a damaged sealed block): its memories count as checked and failed, and the rest is verified.
+    const onDamaged = (damage: DamagedMemories) => {
+      report.checked += damage.memories;
+      report.failed += damage.memories;
+      report.failures.push({ id: `(${damage.memories} memories in the ${damage.where})`, code: damage.error.code, message: damage.error.message });
+    };
+    await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), options.llm.contexts, async (memory) => {
       report.checked++;
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;

@@ -143,7 +143,17 @@ export const MIGRATIONS: readonly Migration[] = [
   internMemoryValues,
   // Expiry: when a memory stops being readable (NULL: never).
   addExpiry,
+  // Sealed blocks (issue 11): memories rows packed a few hundred to a block (store/packed-block.ts). The step
+  // marks the layout (a build from before it refuses the file) and makes nothing: the tables come with the first
+  // seal (sqlite/sealed.ts, SEALED_TABLES), so a store that never seals keeps v2's pages.
+  sealedBlocksLayout,
 ];
+
+/**
+ * Index of the sealed-blocks layout step. Every step from it on makes nothing, so a store at this version
+ * or later reads as it is where it cannot be upgraded (a read-only open).
+ */
+export const SEALED_LAYOUT_STEP = MIGRATIONS.indexOf(sealedBlocksLayout);
 
 /** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
 export const EXPIRY_STEP = MIGRATIONS.indexOf(addExpiry);
@@ -330,6 +340,9 @@ function internMemoryValues(db: Database.Database): void {
  * it; NULL (every existing row) means never. A plain nullable column added in place with ALTER
  * TABLE, so every other column, index and trigger stays as it is.
  */
+/** The sealed-blocks step: nothing to make until a store seals (see MIGRATIONS). */
+function sealedBlocksLayout(): void {}
+
 function addExpiry(db: Database.Database): void {
   db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;
     CREATE INDEX memories_by_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL;`);

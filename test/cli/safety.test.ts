@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { CLI, SAMPLE, tempDir, spawnBounded } from "../helpers.js";
+import { CLI, SAMPLE, tempDir, spawnBounded, unsealFile } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
@@ -27,7 +27,9 @@ function sampleStore(dir: string, name = "s.db"): string {
   return db;
 }
 
+/** Runs a statement on the raw file, its sealed blocks first moved back into `memories` (import seals by default). */
 function sql(db: string, statement: string, ...params: unknown[]): void {
+  unsealFile(db);
   const handle = new Database(db);
   try {
     handle.prepare(statement).run(...params);

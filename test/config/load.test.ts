@@ -2,9 +2,10 @@ import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { loadConfig, resolveConfig } from "../../src/config/load.js";
 import { isMemzipError } from "../../src/errors.js";
-import { CLI, tempDir, spawnBounded } from "../helpers.js";
+import { CLI, SAMPLE, tempDir, spawnBounded } from "../helpers.js";
 
 describe("configuration", () => {
   it("reads a JSON file, lets MEMZIP_* variables override it, and skips a missing default file", () => {
@@ -37,6 +38,31 @@ describe("configuration", () => {
     const absent = join(dir.path, "absent.json");
     assert.throws(() => loadConfig({ path: absent, env: {} }), (e) => isMemzipError(e, "E_NOT_FOUND") && e.message === `no such config file: ${absent}`);
     assert.throws(() => loadConfig({ env: { MEMZIP_BATCH_SIZE: "many" } }), (e) => isMemzipError(e, "E_USAGE") && e.message.includes("MEMZIP_BATCH_SIZE"));
+  });
+
+  it("seal (sealed blocks, default on) is a config key and MEMZIP_SEAL; the CLI's import keeps the row layout with false", () => {
+    using dir = tempDir();
+    const file = join(dir.path, "config.json");
+    writeFileSync(file, JSON.stringify({ seal: false }));
+    assert.deepEqual(loadConfig({ path: file, env: {} }), { seal: false });
+    assert.deepEqual(loadConfig({ path: file, env: { MEMZIP_SEAL: "true" } }), { seal: true });
+    assert.deepEqual(loadConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: "0" } }), { seal: false });
+    assert.throws(() => loadConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: "maybe" } }), (e) => isMemzipError(e, "E_USAGE") && /MEMZIP_SEAL must be true or false/.test(e.message));
+    writeFileSync(file, JSON.stringify({ seal: "no" }));
+    assert.throws(() => loadConfig({ path: file, env: {} }), (e) => isMemzipError(e, "E_USAGE") && /"seal" must be true or false/.test(e.message));
+    const hotRows = (seal: string) => {
+      const db = join(dir.path, `seal-${seal}.db`);
+      const result = spawnBounded(process.execPath, [CLI, "import", SAMPLE, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: seal } });
+      assert.equal(result.status, 0, result.stderr.toString());
+      const raw = new Database(db, { readonly: true });
+      try {
+        return raw.prepare("SELECT count(*) FROM memories").pluck().get() as number;
+      } finally {
+        raw.close();
+      }
+    };
+    assert.ok(hotRows("false") > 0, "MEMZIP_SEAL=false: the rows stay in the row layout");
+    assert.equal(hotRows("true"), 0, "sealed");
   });
 
   it("the CLI takes flags over MEMZIP_* variables over the file", () => {

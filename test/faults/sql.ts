@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { unsealFile } from "../helpers.js";
 
 /**
  * The suite's only direct SQL: it reaches under the engine to swap envelopes between rows. Written
@@ -16,6 +17,8 @@ export interface EnvelopeRow {
 }
 
 export function envelopeRows(db: string): EnvelopeRow[] {
+  // Imports and compact seal rows into blocks: they move back into `memories` first (same memories).
+  unsealFile(db);
   const conn = new Database(db, { fileMustExist: true, readonly: true });
   try {
     return conn.prepare(ENVELOPES).all() as EnvelopeRow[];
@@ -26,6 +29,7 @@ export function envelopeRows(db: string): EnvelopeRow[] {
 
 /** Puts `from`'s envelope into row `to` (and, with `swap`, `to`'s into `from`) in one transaction. */
 export function moveEnvelope(db: string, from: EnvelopeRow, to: EnvelopeRow, swap: boolean): void {
+  unsealFile(db);
   const conn = new Database(db, { fileMustExist: true });
   try {
     const set = conn.prepare(SET_ENVELOPE);

@@ -40,7 +40,8 @@ describe("SQLite store specifics", () => {
   it("turns a damaged file into E_STORE, from a call and from inside a scan", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "damaged.db");
-    const store = openStore(path);
+    // The row layout (compact would seal the rows into blocks: a damaged block is test/store/sealed-damage.test.ts).
+    const store = openStore(path, { seal: false });
     await store.memories.put(Array.from({ length: 400 }, (_, i) => memory(`m${i}`, "ns", { envelope: new Uint8Array(300).fill(i % 251) })));
     await store.compact();
     await store.close();

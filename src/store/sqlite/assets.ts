@@ -6,6 +6,11 @@ import { ASSET_SELECT, toAsset, type AssetRow } from "./rows.js";
 
 /** Bytes of each asset with the number of memories (of the namespace, or all) whose envelopes need it. */
 export function assetUsage(database: SqliteDatabase, namespace?: string): AssetUsage[] {
+  // One snapshot for the hot rows' counts and the sealed blocks' sums.
+  return database.read(() => usageOf(database, namespace));
+}
+
+function usageOf(database: SqliteDatabase, namespace?: string): AssetUsage[] {
   const db = database.db;
   const ns = namespace === undefined ? undefined : database.namespaceId(namespace, false);
   const counts = new Map<number, number>();
@@ -14,6 +19,8 @@ export function assetUsage(database: SqliteDatabase, namespace?: string): AssetU
       ? db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL GROUP BY asset").all()
       : db.prepare("SELECT asset, count(*) AS n FROM memories WHERE asset IS NOT NULL AND ns = ? GROUP BY asset").all(ns)) as { asset: number; n: number }[];
     for (const row of rows) counts.set(row.asset, row.n);
+    // Sealed rows, from their blocks' sums.
+    if (database.sealed.any()) for (const row of database.sealed.assetCounts(ns)) counts.set(row.asset, (counts.get(row.asset) ?? 0) + row.n);
   }
   const assets = db
     .prepare("SELECT a.n, a.id, a.kind, n.name AS namespace, a.size FROM assets a LEFT JOIN namespaces n ON n.n = a.ns ORDER BY a.created_at, a.n")
@@ -119,7 +126,7 @@ export class SqliteAssets implements AssetRepository {
   async delete(assetId: string): Promise<boolean> {
     const removed = this.database.write(() => {
       const n = this.statements.assetN.get(assetId) as number | undefined;
-      if (n === undefined || this.statements.used.get(n) !== undefined) return false;
+      if (n === undefined || this.statements.used.get(n) !== undefined || (this.database.sealed.any() && this.database.sealed.assetUsed(n))) return false;
       this.statements.deactivate.run(n);
       return this.statements.delete.run(n).changes > 0;
     });

@@ -5,14 +5,25 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
-import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, V2_STEP, type Migration } from "../sqlite-migrations.js";
+import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
+import { SealedRows } from "./sealed.js";
 
 export interface OpenOptions {
   /** Open for reading only: a missing store is E_NOT_FOUND (nothing is created), and nothing is written. */
   readOnly?: boolean;
   /** Copy the write-ahead log back into the file on a worker thread, not in the commits of this connection (`Checkpointer`; a writable SQLite file only). */
   checkpointThread?: boolean;
+  /**
+   * Sealed blocks (issue 11): whether `compact` and the end of an import pack the hot rows into blocks.
+   * On by default; `seal: false` opts out (the rows then stay in the v2 row layout; reads and writes handle
+   * sealed rows either way, so a store sealed earlier still reads and writes).
+   */
+  seal?: boolean;
+  /** Test only: rows a block holds at most (default BLOCK_ROWS). */
+  blockRows?: number;
+  /** Test only: seal every hot row after each write call (the shared suite run against sealed rows). */
+  sealAfterWrites?: boolean;
 }
 
 /** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
@@ -33,6 +44,18 @@ export class SqliteDatabase {
   private readonly statements;
   /** Checkpoints on a worker thread (`OpenOptions.checkpointThread`); stopped by `stopCheckpoints` before `close`. */
   checkpointer: Checkpointer | undefined;
+  /** The sealed home of memories rows (blocks); every aggregate reads and unseals through this one. */
+  readonly sealed: SealedRows;
+  /** Whether `compact` and import ends seal the hot rows. */
+  sealing = false;
+  /** Test only: seal after every write call of the memories aggregate. */
+  sealAfterWrites = false;
+  /** Whether the open transaction is `read`'s (nothing this connection writes in it can roll back). */
+  reading = false;
+  /** Whether the open transaction is `write`'s; `writes` counts the starts and ends of writes. */
+  writing = false;
+  writes = 0;
+  private readonly readTransaction: (work: () => unknown) => unknown;
 
   constructor(
     readonly location: string,
@@ -40,7 +63,10 @@ export class SqliteDatabase {
     readonly readOnly: boolean,
     /** A private copy of a store in a read-only folder, removed at close. */
     private readonly snapshot?: string,
+    blockRows?: number,
   ) {
+    this.sealed = new SealedRows(this, blockRows);
+    this.readTransaction = db.transaction((work: () => unknown) => work());
     this.statements = {
       namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
       insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
@@ -50,6 +76,26 @@ export class SqliteDatabase {
       valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
       insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
     };
+  }
+
+  /**
+   * Runs `work` in one read transaction (a deferred BEGIN: one snapshot for every statement in it),
+   * so a read of both homes of the memories rows (hot and sealed) never sees half of another
+   * connection's seal or unseal. Inside a transaction already, `work` just runs in it.
+   */
+  read<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    this.reading = true;
+    try {
+      return this.readTransaction(work) as T;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Whether lookups read now may be kept past the transaction (none is open, or it is a read's). */
+  get cacheable(): boolean {
+    return !this.db.inTransaction || this.reading;
   }
 
   /** The number of a namespace; with `create`, one is made for a new name. */
@@ -62,7 +108,7 @@ export class SqliteDatabase {
       n = this.statements.namespaceId.get(name) as number;
     }
     // Cached only outside transactions that might roll back the row.
-    if (n !== undefined && !this.db.inTransaction) this.namespaceIds.set(name, n);
+    if (n !== undefined && this.cacheable) this.namespaceIds.set(name, n);
     return n;
   }
 
@@ -74,7 +120,7 @@ export class SqliteDatabase {
       this.statements.insertCodec.run(name);
       n = this.statements.codecId.get(name) as number;
     }
-    if (!this.db.inTransaction) this.codecIds.set(name, n);
+    if (this.cacheable) this.codecIds.set(name, n);
     return n;
   }
 
@@ -106,7 +152,16 @@ export class SqliteDatabase {
         hint: "The store or its folder is read-only; write from an account that may write there.",
       });
     }
-    return this.db.transaction(work).immediate();
+    // `writes` moves at the start and the end of each write (a nested one too): what a write read is never kept past it.
+    const outer = this.writing;
+    this.writes++;
+    this.writing = true;
+    try {
+      return this.db.transaction(work).immediate();
+    } finally {
+      this.writing = outer;
+      this.writes++;
+    }
   }
 
   /** Stops the checkpoint thread, if any, and waits for it (before `close`: its connection goes first). */
@@ -148,12 +203,13 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       db.pragma("busy_timeout = 5000");
       registerFunctions(db);
       const version = db.pragma("user_version", { simple: true }) as number;
-      if (version !== MIGRATIONS.length) {
+      // The steps from the sealed layout's on make nothing: a store before them reads as it is (the sealed tables come with a seal).
+      if (version !== MIGRATIONS.length && !(version >= SEALED_LAYOUT_STEP && version < MIGRATIONS.length)) {
         throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
           hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
         });
       }
-      return new SqliteDatabase(location, db, true, snapshot);
+      return new SqliteDatabase(location, db, true, snapshot, options.blockRows);
     }
     if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
     db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
@@ -166,7 +222,10 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db);
-    const database = new SqliteDatabase(location, db, false);
+    const database = new SqliteDatabase(location, db, false, undefined, options.blockRows);
+    database.sealed.checkColumns();
+    database.sealing = options.seal !== false || options.sealAfterWrites === true;
+    database.sealAfterWrites = options.sealAfterWrites === true;
     if (options.checkpointThread && !memory) database.checkpointer = new Checkpointer(location, db);
     return database;
   } catch (cause) {

@@ -31,7 +31,7 @@ export class SqliteStore implements Store {
     this.assets = withTypedErrors(new SqliteAssets(database));
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
-    this.search = withTypedErrors(new SqliteSearchIndex(database.db));
+    this.search = withTypedErrors(new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work)));
     this.keys = withTypedErrors(new SqliteKeys(database));
   }
 
@@ -82,14 +82,45 @@ export class SqliteStore implements Store {
     this.guard(() => {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
-      // Tags and meta values no memory refers to any longer (rewrites and deletes leave them).
-      this.database.write(() =>
-        db.exec(`DELETE FROM memory_values WHERE n NOT IN
-          (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)`),
-      );
+      if (this.database.sealing) this.database.sealed.seal();
+      // Tags and meta values no memory refers to any longer (rewrites and deletes leave them), sealed rows' refs kept.
+      this.database.write(() => {
+        // The values no hot row uses; of those, the ones no sealed row uses either go (blocks decoded only while
+        // some candidate is not yet found in one: none when every value is a hot row's, as in a store without tags).
+        const candidates = new Set(
+          db
+            .prepare(
+              `SELECT n FROM memory_values WHERE n NOT IN
+                (SELECT tags_ref FROM memories WHERE tags_ref IS NOT NULL UNION SELECT meta_ref FROM memories WHERE meta_ref IS NOT NULL)`,
+            )
+            .pluck()
+            .all() as number[],
+        );
+        if (candidates.size > 0 && this.database.sealed.any()) this.database.sealed.dropUsedValues(candidates);
+        const drop = db.prepare("DELETE FROM memory_values WHERE n = ?");
+        for (const n of candidates) drop.run(n);
+      });
       db.pragma("wal_checkpoint(TRUNCATE)");
       db.exec("VACUUM");
       db.pragma("wal_checkpoint(TRUNCATE)");
+    });
+  }
+
+  /**
+   * Packs the hot rows into sealed blocks when this store seals (`OpenOptions.seal`, on by default); how many
+   * rows it sealed. The pages the rows leave go back to the file system (`incremental_vacuum`: O(pages freed),
+   * not a rewrite of the file as `compact`'s VACUUM), and the write-ahead log is checkpointed and truncated.
+   */
+  async seal(): Promise<number> {
+    return this.guard(() => {
+      if (!this.database.sealing || this.database.readOnly) return 0;
+      const sealed = this.database.sealed.seal();
+      if (sealed > 0) {
+        this.database.db.pragma("incremental_vacuum");
+        // The sealed pages into the file and the log emptied, so the file on disk an import reports is the file.
+        this.database.db.pragma("wal_checkpoint(TRUNCATE)");
+      }
+      return sealed;
     });
   }
 

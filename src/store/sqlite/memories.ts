@@ -24,6 +24,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
+import type { DamagedBlock, SealedRows } from "./sealed.js";
 import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
@@ -41,6 +42,7 @@ export class SqliteMemories implements MemoryRepository {
   private readonly writes: MemoryWrites;
   private readonly pageStatements = new Map<string, Statement>();
   private anyExpired: Statement | undefined;
+  private historyUsageSealed: Statement | undefined;
 
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
@@ -78,6 +80,15 @@ export class SqliteMemories implements MemoryRepository {
         `SELECT v.version, v.kind, v.created_at, v.replaced_at, v.codec, v.original_length, v.checksum, v.language, v.tags, v.meta, v.payload
          FROM memory_versions v JOIN memories m ON m.seq = v.seq WHERE ${BY_ID} ORDER BY v.version`,
       ),
+      historyBySeq: db.prepare(
+        `SELECT v.version, v.kind, v.created_at, v.replaced_at, v.codec, v.original_length, v.checksum, v.language, v.tags, v.meta, v.payload
+         FROM memory_versions v WHERE v.seq = ? ORDER BY v.version`,
+      ),
+      semanticBySeq: db.prepare("SELECT summary, entities, source FROM semantic WHERE seq = ?"),
+      usageRowsNamespace: db.prepare(
+        `SELECT m.seq, c.name AS codec, m.original_length, length(m.envelope) AS stored, m.content_of FROM memories m JOIN codecs c ON c.n = m.codec WHERE m.ns = ?`,
+      ),
+      hotHolderOf: db.prepare("SELECT ns, length(envelope) AS stored FROM memories WHERE seq = ?"),
       historyUsage: db.prepare("SELECT count(*) AS versions, coalesce(sum(original_length), 0) AS originalBytes, coalesce(sum(length(payload)), 0) AS storedBytes FROM memory_versions"),
       historyUsageNamespace: db.prepare(
         `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
@@ -99,62 +110,117 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async history(namespace: string, id: string): Promise<StoredVersion[]> {
+    return this.database.read(() => this.historyOf(namespace, id));
+  }
+
+  private historyOf(namespace: string, id: string): StoredVersion[] {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return [];
-    return (this.statements.history.all(ns, idHash(id), id) as VersionRow[]).map((row) => toVersion(row, row.checksum));
+    let rows = this.statements.history.all(ns, idHash(id), id) as VersionRow[];
+    if (rows.length === 0 && this.sealed.any()) {
+      const sealed = this.sealed.byId(ns, idHash(id), id);
+      if (sealed) rows = this.statements.historyBySeq.all(sealed.seq) as VersionRow[];
+    }
+    return rows.map((row) => toVersion(row, row.checksum));
   }
 
   async historyUsage(namespace?: string): Promise<HistoryUsage> {
     if (namespace === undefined) return this.statements.historyUsage.get() as HistoryUsage;
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
-    return this.statements.historyUsageNamespace.get(ns) as HistoryUsage;
+    return this.database.read(() => (this.sealed.any() ? this.historyUsageNamespaceSealed().get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage);
+  }
+
+  /** Prepared once some row is sealed (sealed_ids exists only then). */
+  private historyUsageNamespaceSealed(): Statement {
+    return (this.historyUsageSealed ??= this.database.db.prepare(
+      `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
+       FROM memory_versions v WHERE v.seq IN (SELECT seq FROM memories WHERE ns = ? UNION ALL SELECT seq FROM sealed_ids WHERE ns = ?)`,
+    ));
   }
 
   async get(namespace: string, id: string): Promise<StoredMemory | undefined> {
-    return this.read(namespace, id);
+    return this.database.read(() => this.read(namespace, id));
   }
 
   async getMany(refs: readonly MemoryRef[]): Promise<(StoredMemory | undefined)[]> {
-    return refs.map((ref) => this.read(ref.namespace, ref.id));
+    return this.database.read(() => refs.map((ref) => this.read(ref.namespace, ref.id)));
   }
 
   private read(namespace: string, id: string): StoredMemory | undefined {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return undefined;
     const row = this.statements.getMemory.get(ns, idHash(id), id) as MemoryRow | undefined;
-    return row ? toStoredMemory(row) : undefined;
+    if (row) return toStoredMemory(row);
+    const sealed = this.sealed.any() ? this.sealed.byId(ns, idHash(id), id) : undefined;
+    return sealed ? toStoredMemory(this.sealed.toMemoryRow(sealed)) : undefined;
   }
 
   async getSemantic(namespace: string, id: string): Promise<StoredSemantic | undefined> {
+    return this.database.read(() => this.semanticOf(namespace, id));
+  }
+
+  private semanticOf(namespace: string, id: string): StoredSemantic | undefined {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return undefined;
-    const row = this.statements.getSemantic.get(ns, idHash(id), id) as { summary: string; entities: string; source: string } | undefined;
+    let row = this.statements.getSemantic.get(ns, idHash(id), id) as { summary: string; entities: string; source: string } | undefined;
+    if (!row && this.sealed.any()) {
+      const sealed = this.sealed.byId(ns, idHash(id), id);
+      if (sealed) row = this.statements.semanticBySeq.get(sealed.seq) as { summary: string; entities: string; source: string } | undefined;
+    }
     return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
   }
 
   async findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+    return this.database.read(() => this.holderOf(contentHash, checksum, originalLength));
+  }
+
+  private holderOf(contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined {
     const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
     const row = this.statements.findContent.get(hash, checksum, originalLength) as { namespace: string; id: string; codecName: string; envelope: Buffer } | undefined;
+    if (!row && this.sealed.any()) {
+      const sealed = this.sealed.holder(hash, checksum, originalLength);
+      if (sealed) {
+        const found = this.sealed.toMemoryRow(sealed);
+        return { namespace: found.namespace, id: found.id, codec: found.codec, storedBytes: sealed.envelope.length, envelope: new Uint8Array(sealed.envelope) };
+      }
+    }
     return row && { namespace: row.namespace, id: row.id, codec: row.codecName, storedBytes: row.envelope.length, envelope: toBytes(row.envelope) };
   }
 
   async namespacesOf(id: string): Promise<string[]> {
-    return this.statements.namespacesOf.all(id) as string[];
+    return this.database.read(() => this.namespacesOfId(id));
+  }
+
+  private namespacesOfId(id: string): string[] {
+    const names = this.statements.namespacesOf.all(id) as string[];
+    if (!this.sealed.any()) return names;
+    for (const row of this.sealed.byIdAnyNamespace(idHash(id), id)) names.push(this.sealed.namespaceName(row.ns));
+    // ORDER BY n.name: SQLite's binary order of the UTF-8 bytes.
+    return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
   async fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>> {
+    return this.database.read(() => this.fingerprintsOf(namespace, ids));
+  }
+
+  private fingerprintsOf(namespace: string, ids: readonly string[]): Map<string, Fingerprint> {
     const found = new Map<string, Fingerprint>();
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return found;
     for (const id of ids) {
-      const row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number } | undefined;
+      let row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number } | undefined;
+      if (!row && this.sealed.any()) row = this.sealed.byId(ns, idHash(id), id);
       if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length });
     }
     return found;
   }
 
   async list(query: ListQuery): Promise<MemorySummary[]> {
+    return this.database.read(() => this.listOf(query));
+  }
+
+  private listOf(query: ListQuery): MemorySummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.namespace !== undefined) {
@@ -168,24 +234,65 @@ export class SqliteMemories implements MemoryRepository {
       params.push(kindNumber(query.kind));
     }
     const sql = `${SUMMARY_SELECT} ${SUMMARY_FROM} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.seq LIMIT ? OFFSET ?`;
-    const rows = this.database.db.prepare(sql).all(...params, query.limit ?? -1, query.offset ?? 0) as MemoryRow[];
-    return rows.map(toSummary);
+    if (!this.sealed.any()) {
+      const rows = this.database.db.prepare(sql).all(...params, query.limit ?? -1, query.offset ?? 0) as MemoryRow[];
+      return rows.map(toSummary);
+    }
+    // Both homes in seq order: the first offset + limit of each, merged.
+    const offset = Math.max(0, query.offset ?? 0);
+    const wanted = query.limit === undefined || query.limit < 0 ? Infinity : offset + query.limit;
+    const hot = this.database.db.prepare(sql).all(...params, Number.isFinite(wanted) ? wanted : -1, 0) as MemoryRow[];
+    const ns = params.length > 0 && query.namespace !== undefined ? [params[0] as number] : undefined;
+    // Sealed rows past the last hot row wanted cannot be among the first `wanted`.
+    const until = Number.isFinite(wanted) && hot.length >= wanted ? (hot[hot.length - 1] as MemoryRow).seq : Infinity;
+    const sealed = this.sealed.rowsAfter(0, wanted, this.sealed.predicate({ ...(query.kind !== undefined ? { kind: query.kind } : {}) }, ns), undefined, until);
+    const merged = mergeBySeq(hot, sealed.map((row) => this.sealed.toMemoryRow(row)));
+    return merged.slice(offset, Number.isFinite(wanted) ? wanted : undefined).map(toSummary);
   }
 
   async page(query: PageQuery): Promise<MemoryPage> {
+    return this.database.read(() => this.pageOf(query));
+  }
+
+  private pageOf(query: PageQuery): MemoryPage {
     const filter = this.filterWhere(query);
     if (!filter) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
     // None expired at all: no page to read (the page query costs ~60 µs even when it finds nothing, this probe ~4 µs).
     // (Prepared on first use, as the page queries: the expiry index is there once the store is migrated.)
-    if (query.expiredBy !== undefined && (this.anyExpired ??= this.database.db.prepare(ANY_EXPIRED).pluck()).get(query.expiredBy) === undefined) return { items: [], next: null };
+    const anySealed = this.sealed.any();
+    if (
+      query.expiredBy !== undefined &&
+      (this.anyExpired ??= this.database.db.prepare(ANY_EXPIRED).pluck()).get(query.expiredBy) === undefined &&
+      !(anySealed && this.sealed.anyExpired(query.expiredBy))
+    )
+      return { items: [], next: null };
     // Expired memories are few (compact removes them): found through the expiry index, not by reading every row in seq order.
     const from = query.expiredBy === undefined ? SUMMARY_FROM : SUMMARY_FROM.replace("FROM memories m ", "FROM memories m INDEXED BY memories_by_expiry ");
     const sql = `${SUMMARY_SELECT} ${from} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
-    const rows = this.pageStatement(sql).all(decodeCursor(query.cursor), ...filter.params, limit + 1) as MemoryRow[];
+    const after = decodeCursor(query.cursor);
+    let rows = this.pageStatement(sql).all(after, ...filter.params, limit + 1) as MemoryRow[];
+    if (anySealed) rows = mergeBySeq(rows, this.sealedPage(query, filter.namespaces, after, limit + 1, undefined, untilOf(rows, limit + 1))).slice(0, limit + 1);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** Sealed rows of a page: through sealed_expiry for the expired ones, else block by block from the cursor. */
+  private sealedPage(filter: MemoryFilter, namespaces: number[] | undefined, after: number, limit: number, onDamaged?: (damage: DamagedBlock) => void, until = Infinity): MemoryRow[] {
+    const keep = this.sealed.predicate(filter, namespaces);
+    let rows;
+    if (filter.expiredBy !== undefined) {
+      rows = [];
+      for (const seq of this.sealed.expiredSeqs(filter.expiredBy, after)) {
+        const row = this.sealed.bySeq(seq);
+        if (row && keep(row)) rows.push(row);
+        if (rows.length >= limit) break;
+      }
+    } else {
+      rows = this.sealed.rowsAfter(after, limit, keep, onDamaged, until);
+    }
+    return rows.map((row) => this.sealed.toMemoryRow(row));
   }
 
   /** The prepared statement for a page query's SQL, prepared once (the oldest of PAGE_STATEMENTS goes first). */
@@ -200,12 +307,14 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   /** A filter as SQL conditions (each after " AND ") over `memories m`; undefined when it matches nothing (no such namespace). */
-  private filterWhere(filter: MemoryFilter): { sql: string; params: (string | number)[] } | undefined {
+  private filterWhere(filter: MemoryFilter): { sql: string; params: (string | number)[]; namespaces?: number[] } | undefined {
     const where: string[] = [];
     const params: (string | number)[] = [];
+    let namespaces: number[] | undefined;
     if (filter.namespaces !== undefined) {
       const ns = filter.namespaces.map((name) => this.database.namespaceId(name, false)).filter((n): n is number => n !== undefined);
       if (ns.length === 0) return undefined;
+      namespaces = ns;
       where.push(`+m.ns IN (${ns.map(() => "?").join(", ")})`);
       params.push(...ns);
     }
@@ -250,7 +359,7 @@ export class SqliteMemories implements MemoryRepository {
       where.push("m.expires_at <= ?");
       params.push(filter.expiredBy);
     }
-    return { sql: where.map((w) => ` AND ${w}`).join(""), params };
+    return { sql: where.map((w) => ` AND ${w}`).join(""), params, ...(namespaces ? { namespaces } : {}) };
   }
 
   /**
@@ -263,17 +372,39 @@ export class SqliteMemories implements MemoryRepository {
     const filter = options.filter ? this.filterWhere(options.filter) : undefined;
     if (options.filter && !filter) return;
     const filtered = filter ? this.database.db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ?${namespace === undefined ? "" : " AND +m.ns = ?"}${filter.sql} ORDER BY m.seq LIMIT ?`) : undefined;
+    // A damaged block goes to `onDamaged` once (a later page may walk past it again), with its rows of the scanned namespaces.
+    const reported = new Set<number>();
+    const damaged =
+      options.onDamaged &&
+      ((block: DamagedBlock) => {
+        if (reported.has(block.lastSeq)) return;
+        reported.add(block.lastSeq);
+        const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+        const namespaces = ns === undefined ? filter?.namespaces : [ns];
+        const memories = this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces);
+        if (memories > 0) options.onDamaged?.({ where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`, memories, error: block.error });
+      });
+    // Each page in one read transaction: the hot and the sealed rows of a page from one snapshot.
     const page = (after: number): MemoryRow[] | undefined => {
       signal?.throwIfAborted();
       try {
-        const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
-        if (namespace !== undefined && ns === undefined) return undefined;
-        if (filtered && filter) return filtered.all(after, ...(ns === undefined ? [] : [ns]), ...filter.params, batchSize) as MemoryRow[];
-        if (ns === undefined) return this.statements.scanAll.all(after, batchSize) as MemoryRow[];
-        return this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[];
+        return this.database.read(() => pageRows(after));
       } catch (error) {
         throw typedError(error);
       }
+    };
+    const pageRows = (after: number): MemoryRow[] | undefined => {
+      const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+      if (namespace !== undefined && ns === undefined) return undefined;
+      let rows: MemoryRow[];
+      if (filtered && filter) rows = filtered.all(after, ...(ns === undefined ? [] : [ns]), ...filter.params, batchSize) as MemoryRow[];
+      else if (ns === undefined) rows = this.statements.scanAll.all(after, batchSize) as MemoryRow[];
+      else rows = this.statements.scanNamespace.all(after, ns, batchSize) as MemoryRow[];
+      if (!this.sealed.any()) return rows;
+      const sealedFilter: MemoryFilter = options.filter ?? {};
+      const namespaces = ns === undefined ? filter?.namespaces : filter?.namespaces ? filter.namespaces.filter((n) => n === ns) : [ns];
+      if (namespaces && namespaces.length === 0) return rows;
+      return mergeBySeq(rows, this.sealedPage(sealedFilter, namespaces, after, batchSize, damaged, untilOf(rows, batchSize))).slice(0, batchSize);
     };
     let after = 0;
     for (;;) {
@@ -290,30 +421,87 @@ export class SqliteMemories implements MemoryRepository {
   }
 
   async count(namespace?: string): Promise<number> {
-    if (namespace === undefined) return this.statements.count.get() as number;
+    return this.database.read(() => this.countOf(namespace));
+  }
+
+  private countOf(namespace?: string): number {
+    const sealed = this.sealed.any();
+    if (namespace === undefined) return (this.statements.count.get() as number) + (sealed ? this.sealed.count() : 0);
     const ns = this.database.namespaceId(namespace, false);
-    return ns === undefined ? 0 : (this.statements.countNamespace.get(ns) as number);
+    return ns === undefined ? 0 : (this.statements.countNamespace.get(ns) as number) + (sealed ? this.sealed.count(ns) : 0);
   }
 
   async countExpired(at: number, namespace?: string): Promise<number> {
+    return this.database.read(() => this.countExpiredOf(at, namespace));
+  }
+
+  private countExpiredOf(at: number, namespace?: string): number {
     // INDEXED BY: the partial index holds only memories with an expiry (SQLite refuses the statement if it cannot use it).
     const select = "SELECT count(*) FROM memories INDEXED BY memories_by_expiry WHERE expires_at IS NOT NULL AND expires_at <= ?";
-    if (namespace === undefined) return this.database.db.prepare(select).pluck().get(at) as number;
+    const sealed = this.sealed.any();
+    if (namespace === undefined) return (this.database.db.prepare(select).pluck().get(at) as number) + (sealed ? this.sealed.countExpired(at) : 0);
     const ns = this.database.namespaceId(namespace, false);
-    return ns === undefined ? 0 : (this.database.db.prepare(`${select} AND ns = ?`).pluck().get(at, ns) as number);
+    return ns === undefined ? 0 : (this.database.db.prepare(`${select} AND ns = ?`).pluck().get(at, ns) as number) + (sealed ? this.sealed.countExpired(at, ns) : 0);
   }
 
   async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
-    return this.codecUsage(namespace);
+    return this.database.read(() => this.codecUsage(namespace));
   }
 
   private codecUsage(namespace?: string): CodecUsage[] {
-    if (namespace === undefined) return this.statements.usage.all() as CodecUsage[];
+    const sealed = this.sealed.any();
+    if (namespace === undefined) {
+      const hot = this.statements.usage.all() as CodecUsage[];
+      return sealed ? sumByCodec([...hot, ...this.sealed.usageByCodec()]) : hot;
+    }
     const ns = this.database.namespaceId(namespace, false);
-    return ns === undefined ? [] : (this.statements.usageNamespace.all(ns) as CodecUsage[]);
+    if (ns === undefined) return [];
+    return sealed ? this.namespaceUsage(ns) : (this.statements.usageNamespace.all(ns) as CodecUsage[]);
+  }
+
+  /**
+   * `usageNamespace`'s sums over both homes (decodes the namespace's blocks): a text read from
+   * another namespace's holder is charged in full, once, to the namespace's first reference to it.
+   */
+  private namespaceUsage(ns: number): CodecUsage[] {
+    const rows = (this.statements.usageRowsNamespace.all(ns) as { seq: number; codec: string; original_length: number; stored: number; content_of: number | null }[]).map((r) => ({ ...r }));
+    const keep = this.sealed.predicate({}, [ns]);
+    for (const row of this.sealed.rowsAfter(0, Infinity, keep)) {
+      rows.push({ seq: row.seq, codec: this.sealed.codecName(row.codec), original_length: row.original_length, stored: row.envelope.length, content_of: row.content_of });
+    }
+    const firstReference = new Map<number, number>();
+    for (const row of rows) {
+      if (row.content_of === null) continue;
+      const first = firstReference.get(row.content_of);
+      if (first === undefined || row.seq < first) firstReference.set(row.content_of, row.seq);
+    }
+    const sums = new Map<string, CodecUsage>();
+    for (const row of rows) {
+      let stored = row.stored;
+      if (row.content_of !== null) {
+        stored = 0;
+        if (firstReference.get(row.content_of) === row.seq) {
+          const hot = this.statements.hotHolderOf.get(row.content_of) as { ns: number; stored: number } | undefined;
+          const sealed = hot ? undefined : this.sealed.bySeq(row.content_of);
+          const holder = hot ?? (sealed && { ns: sealed.ns, stored: sealed.envelope.length });
+          // No holder at all: the SQL's CASE gives NULL, which sum() skips.
+          if (holder && holder.ns !== ns) stored = holder.stored;
+        }
+      }
+      const sum = sums.get(row.codec) ?? { codec: row.codec, memories: 0, originalBytes: 0, storedBytes: 0 };
+      sum.memories++;
+      sum.originalBytes += row.original_length;
+      sum.storedBytes += stored;
+      sums.set(row.codec, sum);
+    }
+    return [...sums.values()].sort((a, b) => (a.codec < b.codec ? -1 : a.codec > b.codec ? 1 : 0));
   }
 
   async footprint(namespace?: string): Promise<Footprint> {
+    return this.database.read(() => this.footprintOf(namespace));
+  }
+
+  private footprintOf(namespace?: string): Footprint {
     let memories = 0;
     let originalBytes = 0;
     let envelopeBytes = 0;
@@ -334,9 +522,52 @@ export class SqliteMemories implements MemoryRepository {
     return { memories, originalBytes, envelopeBytes, assetBytes, unusedAssetBytes };
   }
 
+  private get sealed(): SealedRows {
+    return this.database.sealed;
+  }
+
   async namespaces(): Promise<string[]> {
     return this.statements.namespaces.all() as string[];
   }
+}
+
+/** With `limit` hot rows already, sealed rows past the last of them are not wanted: its seq (else no bound). */
+function untilOf(hot: readonly MemoryRow[], limit: number): number {
+  return hot.length >= limit ? (hot[limit - 1] as MemoryRow).seq : Infinity;
+}
+
+/** Two seq-ordered row lists as one (a seq lives in one home only). */
+function mergeBySeq(a: readonly MemoryRow[], b: readonly MemoryRow[]): MemoryRow[] {
+  if (b.length === 0) return [...a];
+  if (a.length === 0) return [...b];
+  const out: MemoryRow[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.seq < y.seq)) {
+      out.push(x as MemoryRow);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Usage rows summed by codec name, in name order. */
+function sumByCodec(rows: readonly CodecUsage[]): CodecUsage[] {
+  const sums = new Map<string, CodecUsage>();
+  for (const row of rows) {
+    const sum = sums.get(row.codec) ?? { codec: row.codec, memories: 0, originalBytes: 0, storedBytes: 0 };
+    sum.memories += row.memories;
+    sum.originalBytes += row.originalBytes;
+    sum.storedBytes += row.storedBytes;
+    sums.set(row.codec, sum);
+  }
+  return [...sums.values()].sort((a, b) => (a.codec < b.codec ? -1 : a.codec > b.codec ? 1 : 0));
 }
 
 /** A page cursor: the last seq of the previous page, in base 36 behind a version letter. */

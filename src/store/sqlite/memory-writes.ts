@@ -40,8 +40,8 @@ export class MemoryWrites {
       ),
       deleteVersions: db.prepare("DELETE FROM memory_versions WHERE seq = ?"),
       insertMemory: db.prepare(
-        `INSERT INTO memories (ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope, expires_at)
-         VALUES (@ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope, @expiresAt)`,
+        `INSERT INTO memories (seq, ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope, expires_at)
+         VALUES (@seq, @ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope, @expiresAt)`,
       ),
       updateMemory: db.prepare(
         `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
@@ -76,6 +76,8 @@ export class MemoryWrites {
       for (const memory of memories) {
         const ns = database.namespaceId(memory.namespace, true) as number;
         const hashOfId = idHash(memory.id);
+        // A sealed row (or a sealed reference to it) goes back into memories first: the code below is the v2 code.
+        database.sealed.beforeWrite(ns, hashOfId, memory.id);
         const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
@@ -84,6 +86,7 @@ export class MemoryWrites {
             released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
+        if (hash) database.sealed.beforeContentLookup(hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
         const holder = hash
           ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0) as
               | { seq: number; codec: number; asset: number | null }
@@ -128,7 +131,8 @@ export class MemoryWrites {
           this.statements.updateMemory.run({ ...row, seq: before.seq });
           seq = before.seq;
         } else {
-          seq = Number(this.statements.insertMemory.run(row).lastInsertRowid);
+          // After every hot and sealed row (null: SQLite's own max(seq) + 1, when nothing is sealed).
+          seq = Number(this.statements.insertMemory.run({ ...row, seq: database.sealed.nextSeq() }).lastInsertRowid);
         }
         const { semantic } = memory;
         if (semantic) this.statements.putSemantic.run(seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now());
@@ -136,6 +140,7 @@ export class MemoryWrites {
         if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.asset, seq);
       }
     });
+    this.afterWrite();
     return references;
   }
 
@@ -147,6 +152,7 @@ export class MemoryWrites {
       for (const update of updates) {
         const ns = database.namespaceId(update.namespace, false);
         if (ns === undefined) continue;
+        database.sealed.beforeWrite(ns, idHash(update.id), update.id);
         const codec = database.codecId(update.codec);
         const asset = database.assetN(update.assetId);
         const envelope = asBuffer(update.envelope);
@@ -158,15 +164,17 @@ export class MemoryWrites {
         applied++;
       }
     });
+    this.afterWrite();
     return applied;
   }
 
   /** Deletes a memory, handing its envelope to the first memory that references it; false when there was none. */
   delete(namespace: string, id: string): boolean {
     const database = this.database;
-    return database.write(() => {
+    const deleted = database.write(() => {
       const ns = database.namespaceId(namespace, false);
       if (ns === undefined) return false;
+      database.sealed.beforeWrite(ns, idHash(id), id);
       const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
       if (!before) return false;
       if (before.content_of === null) this.releaseContent(before.seq);
@@ -174,6 +182,13 @@ export class MemoryWrites {
       this.statements.deleteVersions.run(before.seq);
       return this.statements.deleteMemory.run(before.seq).changes > 0;
     });
+    this.afterWrite();
+    return deleted;
+  }
+
+  /** Test only (`OpenOptions.sealAfterWrites`): every hot row sealed after each write call. */
+  private afterWrite(): void {
+    if (this.database.sealAfterWrites) this.database.sealed.seal();
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */

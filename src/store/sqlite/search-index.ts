@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { SealedRows } from "./sealed.js";
 import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
 /**
@@ -74,7 +75,73 @@ export class SqliteSearchIndex implements SearchIndexStore {
   /** Where a look-up last found nothing pending: later look-ups visit only the memories changed since. */
   private settled: { key: string; at: ChangeLogPosition } | undefined;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    /** Sealed memories rows (their search rows stay keyed by seq; ids and namespaces come from the blocks). */
+    private readonly sealed?: SealedRows,
+    /** Runs a read in one read transaction (the store's `SqliteDatabase.read`): hot and sealed rows from one snapshot. */
+    private readonly reading: <T>(work: () => T) => T = (work) => work(),
+  ) {}
+
+  /** `work` in one snapshot (the statements prepared first: preparing may create the index's tables). */
+  private read<T>(work: () => T): T {
+    void this.statements;
+    return this.reading(work);
+  }
+
+  /** The sealed rows' side, when any row is sealed. */
+  private sealedRows(): SealedRows | undefined {
+    return this.sealed?.any() ? this.sealed : undefined;
+  }
+
+  /** Vectors whose memory is sealed, with its id and namespace (a vector of no memory at all is left out, as the join does). */
+  private sealedVectors(sealed: SealedRows, rows: readonly { seq: number; vector: Buffer }[]): VectorRow[] {
+    const out: VectorRow[] = [];
+    for (const { seq, vector } of rows) {
+      const row = sealed.bySeq(seq);
+      if (row) out.push({ seq, id: row.id, namespace: sealed.namespaceName(row.ns), vector });
+    }
+    return out;
+  }
+
+  /**
+   * Sealed memories (seq order) with no vector, at most `limit`: block by block, a block whose rows
+   * all have vectors (a count over a seq range of search_vectors) skipped undecoded, and the blocks
+   * found complete from the start remembered (while the index key, its epoch and data_version hold:
+   * only a clear, a seal or another connection takes a sealed row's vector away or adds blocks), so
+   * each batch of a first index build starts where the last one stopped.
+   */
+  private sealedPendingInBlocks(sealed: SealedRows, key: string, at: ChangeLogPosition, limit: number): { seq: number; id: string; namespace: string }[] {
+    const known = this.sealedIndexed;
+    let upTo = known && known.key === key && known.epoch === at.epoch && known.dataVersion === at.dataVersion ? known.upTo : 0;
+    let complete = true;
+    const out: { seq: number; id: string; namespace: string }[] = [];
+    for (const block of sealed.blocksAfter(upTo)) {
+      if ((this.sealedStatements.vectorsInRange.get(block.first_seq, block.last_seq) as number) >= block.n) {
+        if (complete) upTo = block.last_seq;
+        continue;
+      }
+      complete = false;
+      for (const row of sealed.rowsOf(block)) {
+        if (this.statements.hasVector.get(row.seq) !== undefined) continue;
+        out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
+        if (out.length >= limit) break;
+      }
+      if (out.length >= limit) break;
+    }
+    this.sealedIndexed = { key, epoch: at.epoch, dataVersion: at.dataVersion, upTo };
+    return out;
+  }
+
+  /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
+  private sealedPending(sealed: SealedRows, statement: "sealedAll", limit: number): { seq: number; id: string; namespace: string }[] {
+    const out: { seq: number; id: string; namespace: string }[] = [];
+    for (const seq of this.sealedStatements[statement].all(limit) as number[]) {
+      const row = sealed.bySeq(seq);
+      if (row) out.push({ seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
+    }
+    return out;
+  }
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
   private get statements(): ReturnType<typeof prepare> {
@@ -82,24 +149,49 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return this.prepared;
   }
 
+  private preparedSealed: ReturnType<typeof prepareSealed> | undefined;
+  /** Sealed blocks up to `upTo` had a vector for every row when last looked at (`sealedPendingInBlocks`). */
+  private sealedIndexed: { key: string; epoch: number; dataVersion: number; upTo: number } | undefined;
+
+  private get sealedStatements(): ReturnType<typeof prepareSealed> {
+    this.preparedSealed ??= prepareSealed(this.db);
+    return this.preparedSealed;
+  }
+
   private holds(key: string): boolean {
     return this.statements.key.get() === key;
   }
 
   async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
-    if (!this.holds(key)) return this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
+    return this.read(() => this.pendingOf(key, limit));
+  }
+
+  private pendingOf(key: string, limit: number): { seq: number; id: string; namespace: string }[] {
+    const sealed = this.sealedRows();
+    if (!this.holds(key)) {
+      const all = this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
+      return sealed ? mergeSeq(all, this.sealedPending(sealed, "sealedAll", limit)).slice(0, limit) : all;
+    }
     const at = this.position();
     const since = this.settledSince(key, at);
-    const rows = (since === undefined ? this.statements.pending.all(limit) : this.statements.pendingSince.all(since, at.id, limit)) as { seq: number; id: string; namespace: string }[];
+    // Since a settled point, only hot rows changed: a write to a sealed row unseals it, and a seal starts a full look.
+    let rows = (since === undefined ? this.statements.pending.all(limit) : this.statements.pendingSince.all(since, at.id, limit)) as { seq: number; id: string; namespace: string }[];
+    if (sealed && since === undefined) rows = mergeSeq(rows, this.sealedPendingInBlocks(sealed, key, at, limit)).slice(0, limit);
     if (rows.length === 0) this.settled = { key, at };
     return rows;
   }
 
   async countPending(key: string): Promise<number> {
-    if (!this.holds(key)) return this.statements.countAll.get() as number;
+    return this.read(() => this.countPendingOf(key));
+  }
+
+  private countPendingOf(key: string): number {
+    const sealed = this.sealedRows();
+    if (!this.holds(key)) return (this.statements.countAll.get() as number) + (sealed ? sealed.count() : 0);
     const at = this.position();
     const since = this.settledSince(key, at);
-    return (since === undefined ? this.statements.countPending.get() : this.statements.countPendingSince.get(since, at.id)) as number;
+    if (since !== undefined) return this.statements.countPendingSince.get(since, at.id) as number;
+    return (this.statements.countPending.get() as number) + (sealed ? (this.sealedStatements.countSealedPending.get() as number) : 0);
   }
 
   /**
@@ -108,6 +200,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
    * another connection wrote since (PRAGMA data_version), the index was cleared or the log trimmed.
    */
   async vectorsSince(key: string, cursor: string | undefined, options: { cursorOnly?: boolean } = {}): Promise<VectorChanges> {
+    return this.read(() => this.vectorsSinceOf(key, cursor, options));
+  }
+
+  private vectorsSinceOf(key: string, cursor: string | undefined, options: { cursorOnly?: boolean }): VectorChanges {
     const at = this.position();
     const next = `${key}\n${at.epoch}\n${at.dataVersion}\n${at.id}`;
     const none = { seqs: [], ids: [], namespaces: [], vectors: [] };
@@ -116,10 +212,15 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const from = Number(id);
     if (cursorKey !== key || Number(epoch) !== at.epoch || Number(dataVersion) !== at.dataVersion || !(from >= this.trimmed)) {
       this.trim(at.id);
-      return { full: true, vectors: options.cursorOnly ? none : columns(this.statements.vectors.all() as VectorRow[]), changed: [], cursor: next };
+      return { full: true, vectors: options.cursorOnly ? none : columns(this.allVectors()), changed: [], cursor: next };
     }
     const changed = this.statements.changedSeqs.all(from, at.id) as number[];
-    const vectors = changed.length === 0 ? none : columns(this.statements.changedVectors.all(from, at.id) as VectorRow[]);
+    let vectors: IndexedVectors = none;
+    if (changed.length > 0) {
+      const sealed = this.sealedRows();
+      const hot = this.statements.changedVectors.all(from, at.id) as VectorRow[];
+      vectors = columns(sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.changedSealedVectors.all(from, at.id) as { seq: number; vector: Buffer }[])) : hot);
+    }
     this.trim(at.id);
     return { full: false, vectors, changed, cursor: next };
   }
@@ -132,7 +233,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   private position(): ChangeLogPosition {
-    return { epoch: this.epoch, dataVersion: this.statements.dataVersion.get() as number, id: (this.statements.lastLogged.get() as number | null) ?? 0 };
+    return { epoch: this.epoch + (this.sealed?.generation ?? 0), dataVersion: this.statements.dataVersion.get() as number, id: (this.statements.lastLogged.get() as number | null) ?? 0 };
   }
 
   /** The log id after which every pending memory was changed, when a look-up found none pending and nothing since forces a full look. */
@@ -148,7 +249,11 @@ export class SqliteSearchIndex implements SearchIndexStore {
         this.clearAll();
         this.statements.setKey.run(key);
       }
+      // A memory deleted since its batch was read has no entry (a vector of no memory would fool the sealed blocks' counts).
+      const cold = new Set(entries.filter((entry) => this.statements.isMemory.get(entry.seq) === undefined).map((entry) => entry.seq));
+      const sealed = cold.size > 0 ? this.sealedRows()?.heldSeqs(cold) : undefined;
       for (const entry of entries) {
+        if (cold.has(entry.seq) && !sealed?.has(entry.seq)) continue;
         this.statements.forgetTerms.run(entry.seq);
         this.statements.putTerms.run(entry.seq, entry.terms);
         this.statements.putVector.run(entry.seq, entry.vector);
@@ -157,8 +262,14 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async vectors(key: string): Promise<IndexedVectors> {
-    if (!this.holds(key)) return { seqs: [], ids: [], namespaces: [], vectors: [] };
-    return columns(this.statements.vectors.all() as VectorRow[]);
+    return this.read(() => (this.holds(key) ? columns(this.allVectors()) : { seqs: [], ids: [], namespaces: [], vectors: [] }));
+  }
+
+  /** Every vector with its memory's id and namespace, in seq order, from both homes of the memories. */
+  private allVectors(): VectorRow[] {
+    const hot = this.statements.vectors.all() as VectorRow[];
+    const sealed = this.sealedRows();
+    return sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.sealedVectors.all() as { seq: number; vector: Buffer }[])) : hot;
   }
 
   async matching(term: string): Promise<number[]> {
@@ -231,6 +342,10 @@ interface ChangeLogPosition {
   id: number;
 }
 
+function mergeSeq<T extends { seq: number }>(a: readonly T[], b: readonly T[]): T[] {
+  return b.length === 0 ? [...a] : [...a, ...b].sort((x, y) => x.seq - y.seq);
+}
+
 function columns(rows: readonly VectorRow[]): IndexedVectors {
   return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
 }
@@ -251,6 +366,16 @@ const CHANGE_LOG = ["memories", "search_vectors"]
     ),
   )
   .join("\n");
+
+/** Statements on the sealed rows' tables (issue 11): prepared once some row is sealed (a store that never sealed has no such tables). */
+function prepareSealed(db: Database.Database) {
+  return {
+    // Every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
+    sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
+    vectorsInRange: db.prepare("SELECT count(*) FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(),
+    countSealedPending: db.prepare("SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq)").pluck(),
+  };
+}
 
 function prepare(db: Database.Database) {
   ensureSearchSchema(db);
@@ -284,6 +409,13 @@ function prepare(db: Database.Database) {
     trimLog: db.prepare("DELETE FROM temp.search_changes WHERE id <= ?"),
     all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT ?"),
     countAll: db.prepare("SELECT count(*) FROM memories").pluck(),
+    sealedVectors: db.prepare("SELECT v.seq, v.vector FROM search_vectors v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq"),
+    changedSealedVectors: db.prepare(
+      `SELECT v.seq, v.vector FROM search_vectors v
+       WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq`,
+    ),
+    hasVector: db.prepare("SELECT 1 FROM search_vectors WHERE seq = ?"),
+    isMemory: db.prepare("SELECT 1 FROM memories WHERE seq = ?"),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
     putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),

@@ -1,0 +1,767 @@
+import type Database from "better-sqlite3";
+import type { Statement } from "better-sqlite3";
+import type { MemoryFilter } from "../../core/store.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
+import { decodeBlock, encodeBlock, packable, type BlockContext, type PackedRow } from "../packed-block.js";
+import { asBuffer } from "../rows.js";
+import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
+
+/** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
+export const BLOCK_ROWS = 256;
+
+/**
+ * The sealed layout's tables, made by the first seal (in its transaction: a seal that rolls back
+ * leaves none), so a store that never seals keeps v2's pages. Reads find none and read `memories` alone.
+ */
+export const SEALED_TABLES = `
+  CREATE TABLE IF NOT EXISTS memory_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER /* NULL when mixed */, data BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS memory_block_usage (
+    last_seq INTEGER NOT NULL, ns INTEGER NOT NULL, codec INTEGER NOT NULL, asset INTEGER,
+    n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,
+    PRIMARY KEY (last_seq, ns, codec, asset)
+  );
+  CREATE TABLE IF NOT EXISTS sealed_ids (ns INTEGER NOT NULL, id_hash INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, id_hash, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_content (checksum INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (checksum, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`;
+
+/**
+ * Envelope bytes a block holds at most (a row larger than this gets a block of its own): a cold read
+ * decodes one block, and the cache below holds at most CACHED_BLOCKS of them. 256 rows of typical
+ * memories (hundreds of bytes) stay far below it.
+ */
+export const BLOCK_BYTES = 256 * 1024;
+
+/** Hot rows a seal reads at a time (it holds about this many and one block's in memory). */
+const SEAL_PAGE_ROWS = 1024;
+
+/** Decoded blocks kept per connection (invalidated whenever the store changes). */
+const CACHED_BLOCKS = 32;
+
+/** The `memories` columns, in the order a sealed row goes back into the table (every column the table has: checked at open). */
+export const SEALED_COLUMNS = [
+  "seq",
+  "ns",
+  "id",
+  "id_hash",
+  "kind",
+  "created_at",
+  "codec",
+  "asset",
+  "original_length",
+  "checksum",
+  "content_hash",
+  "content_of",
+  "version",
+  "language",
+  "tags_ref",
+  "meta_ref",
+  "expires_at",
+  "envelope",
+] as const satisfies readonly (keyof PackedRow)[];
+const COLUMNS = SEALED_COLUMNS;
+
+interface BlockRef {
+  last_seq: number;
+  first_seq: number;
+  n: number;
+  /** The namespace of every row of the block; null when they are of several. */
+  ns: number | null;
+}
+
+/** A sealed block that could not be read: its seq range, how many rows it holds, and the error. */
+export interface DamagedBlock {
+  firstSeq: number;
+  lastSeq: number;
+  rows: number;
+  error: MemzipError;
+}
+
+function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the sealed block of seqs ${block.first_seq}..${block.last_seq} (${block.n} memories) could not be read: ${what}`, {
+    hint: "`memzip verify` lists every damaged block and checks the rest; restore those memories from a backup or an export.",
+    details: { firstSeq: block.first_seq, lastSeq: block.last_seq },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** What sealing needs of the open store (database.ts's SqliteDatabase; an interface here, so the two modules do not import each other). */
+export interface SealedHost {
+  readonly db: Database.Database;
+  /** Runs `work` in one immediate write transaction. */
+  write<T>(work: () => T): T;
+  /** Runs `work` in one read transaction (one snapshot), or in the open transaction. */
+  read<T>(work: () => T): T;
+  /** Whether what is read now may be kept past the open transaction (none open, or a read's). */
+  readonly cacheable: boolean;
+  /** Whether the open transaction is `write`'s, and a count that moves at every write's start and end. */
+  readonly writing: boolean;
+  readonly writes: number;
+}
+
+/**
+ * A filter over sealed rows: exactly the SQL conditions of `SqliteMemories.filterWhere`, evaluated per
+ * row; `namespaces` (when it admits only some) lets a walk skip the blocks of other namespaces whole.
+ */
+export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: ReadonlySet<number> };
+
+/**
+ * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
+ * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`) and the sealed rows'
+ * keys as exact tables (`sealed_ids`, `sealed_content` for holders, `sealed_refs` for references,
+ * `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
+ * a row whose references are sealed) its whole block moves back into `memories`, same seq and
+ * columns, inside the same write transaction. A hot row's holder is always hot (unsealing a block
+ * unseals the blocks of its rows' holders), so the hot SQL joins stay exact.
+ */
+export class SealedRows {
+  private prepared: ReturnType<typeof prepare> | undefined;
+  private tablesQuery: Statement | undefined;
+  private tokenQuery: Statement | undefined;
+  private readonly cache = new Map<number, PackedRow[]>();
+  private token = "";
+  private anyBlocks: boolean | undefined;
+  private readonly names = { namespaces: new Map<number, string>(), codecs: new Map<number, string>() };
+  readonly context: BlockContext;
+  /** Raised by every seal this connection commits (the search index reloads its vectors then). */
+  generation = 0;
+  /** How `memories`' columns differ from SEALED_COLUMNS (`checkColumns`, at open): sealing is refused unless empty. */
+  private columnDifference = "";
+
+  constructor(
+    private readonly database: SealedHost,
+    readonly blockRows = BLOCK_ROWS,
+  ) {
+    this.context = { assetRef: (asset) => this.statements.assetRef.get(asset) as Buffer | undefined };
+  }
+
+  /** The statements on the sealed tables: use only once they exist (`any()` true, or inside `seal` after it made them). */
+  private get statements(): ReturnType<typeof prepare> {
+    this.prepared ??= prepare(this.database);
+    return this.prepared;
+  }
+
+  /**
+   * Drops cached blocks when the store changed (another connection: data_version; this one:
+   * total_changes). Inside a read transaction the token is its snapshot's (data_version changes
+   * only when a read transaction starts on a newer state), so the cache serves the reads in it.
+   */
+  private fresh(): void {
+    this.tokenQuery ??= this.database.db.prepare("SELECT (SELECT data_version FROM pragma_data_version) || ':' || total_changes()").pluck();
+    // Inside `write` (it holds the write lock: only this connection changes the store, and `unsealAt` / `seal` reset
+    // what they change) what is read is kept for the rest of that write and dropped at its end (`writes` moves then:
+    // a rollback does not lower total_changes, so a token of the data would let a rolled-back read outlive it).
+    // Inside any other transaction nothing is kept.
+    let token: string;
+    if (this.database.cacheable) token = this.tokenQuery.get() as string;
+    else if (this.database.writing) token = `w${this.database.writes}`;
+    else token = "";
+    if (token === "") this.token = "-";
+    if (token !== this.token) {
+      this.token = token;
+      this.cache.clear();
+      this.anyBlocks = undefined;
+    }
+  }
+
+  /**
+   * At open: compares `memories`' columns (PRAGMA table_info) with SEALED_COLUMNS. A column a block
+   * does not hold would lose its values in a seal, so `seal` refuses while they differ.
+   */
+  checkColumns(): void {
+    const table = (this.database.db.prepare("SELECT name FROM pragma_table_info('memories')").pluck().all() as string[]).sort();
+    const known = new Set<string>(COLUMNS);
+    const extra = table.filter((name) => !known.has(name));
+    const missing = COLUMNS.filter((name) => !table.includes(name));
+    this.columnDifference = [extra.length ? `not in a block: ${extra.join(", ")}` : "", missing.length ? `not in the table: ${missing.join(", ")}` : ""].filter(Boolean).join("; ");
+  }
+
+  /** Whether any row is sealed (most reads take the v2 SQL alone when none is; a store that never sealed has no sealed tables). */
+  any(): boolean {
+    this.fresh();
+    this.anyBlocks ??= this.hasTables() && this.statements.anyBlock.get() !== undefined;
+    return this.anyBlocks;
+  }
+
+  /** Whether the sealed tables exist (the first seal makes them); the statements on them are prepared only then. */
+  private hasTables(): boolean {
+    // Asked each time the cached answer of `any()` goes stale: a seal that rolled back takes its new tables with it.
+    this.tablesQuery ??= this.database.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'memory_blocks'");
+    return this.tablesQuery.get() !== undefined;
+  }
+
+  /** The decoded rows of a block (a damaged one is E_STORE naming its seq range). */
+  rowsOf(block: BlockRef): PackedRow[] {
+    this.fresh();
+    let rows = this.cache.get(block.last_seq);
+    if (rows) {
+      this.cache.delete(block.last_seq);
+    } else {
+      rows = this.decode(block);
+      if (this.cache.size >= CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
+    }
+    this.cache.set(block.last_seq, rows);
+    return rows;
+  }
+
+  /** A block's rows, decoded now (not cached). */
+  private decode(block: BlockRef): PackedRow[] {
+    const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
+    if (data === undefined) throw blockError(block, "it is missing");
+    try {
+      return decodeBlock(data, this.context);
+    } catch (error) {
+      // packed-block.ts's error says "a sealed block ... could not be read (why)": the why, with the block named.
+      const why = error instanceof MemzipError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+      throw blockError(block, why, error);
+    }
+  }
+
+  /** The block whose seq range holds `seq`, if any. */
+  blockAt(seq: number): BlockRef | undefined {
+    const block = this.statements.blockAt.get(seq) as BlockRef | undefined;
+    return block && block.first_seq <= seq ? block : undefined;
+  }
+
+  bySeq(seq: number): PackedRow | undefined {
+    const block = this.blockAt(seq);
+    return block ? this.rowsOf(block).find((row) => row.seq === seq) : undefined;
+  }
+
+  /** The sealed row of (ns, id), if any. */
+  byId(ns: number, hash: number, id: string): PackedRow | undefined {
+    for (const seq of this.statements.idSeqs.all(ns, hash) as number[]) {
+      const row = this.bySeq(seq);
+      if (row && row.id === id && row.ns === ns) return row;
+    }
+    return undefined;
+  }
+
+  /** Sealed rows of an id in any namespace (the id hash is scanned for: `namespacesOf` is rare). */
+  byIdAnyNamespace(hash: number, id: string): PackedRow[] {
+    const found: PackedRow[] = [];
+    for (const seq of this.statements.idSeqsAnyNamespace.all(hash) as number[]) {
+      const row = this.bySeq(seq);
+      if (row && row.id === id) found.push(row);
+    }
+    return found;
+  }
+
+  /** The sealed holder (content_of IS NULL) of a text, if any. */
+  holder(hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
+    for (const seq of this.statements.contentSeqs.all(checksum) as number[]) {
+      if (seq === exceptSeq) continue;
+      const row = this.bySeq(seq);
+      if (row && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
+    }
+    return undefined;
+  }
+
+  /** Blocks with rows after `after`, in seq order, a few at a time. */
+  *blocksAfter(after: number): Generator<BlockRef> {
+    let from = after;
+    for (;;) {
+      const blocks = this.statements.blocksAfter.all(from) as BlockRef[];
+      if (blocks.length === 0) return;
+      for (const block of blocks) yield block;
+      from = (blocks[blocks.length - 1] as BlockRef).last_seq;
+    }
+  }
+
+  /**
+   * Sealed rows after `after` that `keep` accepts, in seq order, at most `limit`. With `onDamaged`,
+   * a block that cannot be read is handed to it and skipped (else its E_STORE error is thrown).
+   */
+  rowsAfter(after: number, limit: number, keep: SealedPredicate | undefined, onDamaged?: (damage: DamagedBlock) => void, until = Infinity): PackedRow[] {
+    const out: PackedRow[] = [];
+    if (limit <= 0) return out;
+    const namespaces = keep?.namespaces;
+    for (const block of this.blocksAfter(after)) {
+      // Past `until` (the caller has its rows up to there already) nothing more is wanted.
+      if (block.first_seq > until) return out;
+      // A block of one namespace the filter does not admit holds nothing wanted: not decoded.
+      if (namespaces && block.ns !== null && !namespaces.has(block.ns)) continue;
+      let rows: PackedRow[];
+      try {
+        rows = this.rowsOf(block);
+      } catch (error) {
+        if (!onDamaged || !(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
+        continue;
+      }
+      for (const row of rows) {
+        if (row.seq > until) return out;
+        if (row.seq <= after || (keep && !keep(row))) continue;
+        out.push(row);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A sealed row as the summary / envelope queries give a hot one (names, holder id and envelope,
+   * tags and meta JSON). Its bytes are copies, as SQL gives fresh ones: a caller that changes them
+   * does not change the cached block.
+   */
+  toMemoryRow(row: PackedRow): MemoryRow {
+    let contentOf: string | null = null;
+    let envelope: Buffer | null = Buffer.from(row.envelope);
+    if (row.content_of !== null) {
+      const holder = (this.statements.hotHolder.get(row.content_of) as { id: string; envelope: Buffer } | undefined) ?? this.sealedHolder(row.content_of);
+      contentOf = holder?.id ?? null;
+      envelope = holder?.envelope ?? null;
+    }
+    return {
+      seq: row.seq,
+      id: row.id,
+      namespace: this.namespaceName(row.ns),
+      kind: row.kind,
+      tags: this.value(row.tags_ref),
+      created_at: row.created_at,
+      meta: this.value(row.meta_ref),
+      codec: this.codecName(row.codec),
+      original_length: row.original_length,
+      checksum: row.checksum,
+      asset_id: row.asset === null ? null : ((this.statements.assetId.get(row.asset) as string | undefined) ?? null),
+      content_of: contentOf,
+      content_hash: row.content_hash === null ? null : Buffer.from(row.content_hash),
+      language: row.language,
+      version: row.version,
+      expires_at: row.expires_at,
+      stored_length: row.envelope.length,
+      envelope: envelope as Buffer,
+    };
+  }
+
+  private sealedHolder(seq: number): { id: string; envelope: Buffer } | undefined {
+    const holder = this.bySeq(seq);
+    return holder && { id: holder.id, envelope: Buffer.from(holder.envelope) };
+  }
+
+  namespaceName(ns: number): string {
+    let name = this.names.namespaces.get(ns);
+    if (name === undefined) {
+      name = this.statements.namespaceName.get(ns) as string;
+      if (this.database.cacheable) this.names.namespaces.set(ns, name);
+    }
+    return name;
+  }
+
+  codecName(codec: number): string {
+    let name = this.names.codecs.get(codec);
+    if (name === undefined) {
+      name = this.statements.codecName.get(codec) as string;
+      if (this.database.cacheable) this.names.codecs.set(codec, name);
+    }
+    return name;
+  }
+
+  private value(ref: number | null): string | null {
+    return ref === null ? null : ((this.statements.value.get(ref) as string | undefined) ?? null);
+  }
+
+  /** The JS twin of `filterWhere`'s SQL: the JSON conditions run in SQLite itself, once per distinct tags / meta value. */
+  predicate(filter: MemoryFilter, namespaces: readonly number[] | undefined): SealedPredicate {
+    const db = this.database.db;
+    const ns = namespaces && new Set(namespaces);
+    const kind = filter.kind === undefined ? undefined : kindNumber(filter.kind);
+    const tagConditions: string[] = [];
+    const tagParams: string[] = [];
+    for (const tag of new Set(filter.tags ?? [])) {
+      tagConditions.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value = ?)`);
+      tagParams.push(tag);
+    }
+    const anyTags = [...new Set(filter.anyTags ?? [])];
+    if (anyTags.length > 0) {
+      tagConditions.push(`json_valid(${TAGS_JSON}) AND EXISTS (SELECT 1 FROM json_each(${TAGS_JSON}) t WHERE t.value IN (${anyTags.map(() => "?").join(", ")}))`);
+      tagParams.push(...anyTags);
+    }
+    const metaConditions: string[] = [];
+    const metaParams: string[] = [];
+    for (const [key, value] of Object.entries(filter.meta ?? {})) {
+      metaConditions.push(
+        `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
+           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
+      );
+      metaParams.push(key, JSON.stringify(value ?? null));
+    }
+    const jsonTest = (conditions: string[], params: string[], alias: string) => {
+      if (conditions.length === 0) return undefined;
+      const statement = db.prepare(`SELECT (${conditions.map((c) => `(${c})`).join(" AND ")}) IS 1 FROM (SELECT ? AS json) ${alias}`).pluck();
+      const seen = new Map<number | null, boolean>();
+      return (ref: number | null): boolean => {
+        let ok = seen.get(ref);
+        if (ok === undefined) {
+          ok = (statement.get(...params, this.value(ref)) as number) === 1;
+          seen.set(ref, ok);
+        }
+        return ok;
+      };
+    };
+    const tagsOk = jsonTest(tagConditions, tagParams, "tv");
+    const metaOk = jsonTest(metaConditions, metaParams, "mv");
+    const updated = filter.updatedFrom !== undefined || filter.updatedBefore !== undefined ? this.statements.updatedAt : undefined;
+    const test: SealedPredicate = (row) => {
+      if (ns && !ns.has(row.ns)) return false;
+      if (kind !== undefined && row.kind !== kind) return false;
+      if (filter.createdFrom !== undefined && !(row.created_at >= filter.createdFrom)) return false;
+      if (filter.createdBefore !== undefined && !(row.created_at < filter.createdBefore)) return false;
+      if (updated) {
+        const at = updated.get(row.seq, row.created_at) as number;
+        if (filter.updatedFrom !== undefined && !(at >= filter.updatedFrom)) return false;
+        if (filter.updatedBefore !== undefined && !(at < filter.updatedBefore)) return false;
+      }
+      if (filter.activeAt !== undefined && !(row.expires_at === null || row.expires_at > filter.activeAt)) return false;
+      if (filter.expiredBy !== undefined && !(row.expires_at !== null && row.expires_at <= filter.expiredBy)) return false;
+      if (tagsOk && !tagsOk(row.tags_ref)) return false;
+      if (metaOk && !metaOk(row.meta_ref)) return false;
+      return true;
+    };
+    if (ns) test.namespaces = ns;
+    return test;
+  }
+
+  /** Sealed rows expired by `at` (sealed_expiry), in seq order, after `after`. */
+  expiredSeqs(at: number, after: number): number[] {
+    return (this.statements.expiredSeqs.all(at, after) as number[]).sort((a, b) => a - b);
+  }
+
+  anyExpired(at: number): boolean {
+    return this.statements.anyExpired.get(at) !== undefined;
+  }
+
+  /**
+   * Seals every hot row the block codec can hold exactly (a row it refuses stays hot, and so does the
+   * holder of such a reference) (call inside no transaction: it takes its own): cut into runs of at most
+   * `blockRows` consecutive rows that do not straddle an existing block, each encoded, decoded back
+   * and compared column by column before it is inserted with its sums and keys; the hot rows go in
+   * the same transaction. The search index's rows (keyed by seq) stay: its delete trigger is set
+   * aside for the seal. Returns how many rows were sealed.
+   */
+  seal(): number {
+    if (this.columnDifference !== "") {
+      throw new MemzipError(ErrorCode.STORE, `the memories table's columns are not the ones a sealed block holds (${this.columnDifference}); nothing was sealed`, {
+        hint: "A column was added to memories without adding it to sealed.ts's SEALED_COLUMNS and the block codec (packed-block.ts): sealing would drop its values.",
+      });
+    }
+    try {
+      return this.sealHotRows();
+    } catch (error) {
+      // Rolled back: every row stays hot, and reads and writes go on as before.
+      if (error instanceof Unpackable) return 0;
+      throw error;
+    }
+  }
+
+  private sealHotRows(): number {
+    const db = this.database.db;
+    const sealed = this.database.write(() => {
+      const hotBefore = db.prepare("SELECT count(*) FROM memories").pluck().get() as number;
+      // A short last block with hot rows after it goes back first and is sealed again with them: compacts
+      // after a few writes each would otherwise leave a trail of small blocks.
+      if (hotBefore > 0 && this.any()) {
+        const last = this.statements.lastBlock.get() as BlockRef | undefined;
+        if (last && last.n < this.blockRows && this.statements.hotAfter.get(last.last_seq) !== undefined) this.unsealAt(last.last_seq);
+      }
+      // The hot rows are read a page at a time (twice: first which stay hot, then the runs), so a seal holds
+      // about a page and a block of rows in memory, not the whole table.
+      const page = db.prepare(`SELECT ${COLUMNS.join(", ")} FROM memories WHERE seq > ? ORDER BY seq LIMIT ${SEAL_PAGE_ROWS}`);
+      const hotRows = function* (): Generator<PackedRow> {
+        for (let after = 0; ; ) {
+          const rows = page.all(after) as PackedRow[];
+          if (rows.length === 0) return;
+          yield* rows;
+          after = (rows[rows.length - 1] as PackedRow).seq;
+        }
+      };
+      // Rows the block codec cannot hold exactly (not a safe integer, ...) stay hot, and so does the holder of
+      // such a reference (a hot row's holder is always hot: the v2 SQL joins rely on it).
+      const stay = new Set<number>();
+      let hot = 0;
+      for (const row of hotRows()) {
+        hot++;
+        if (packable(row)) continue;
+        stay.add(row.seq);
+        if (row.content_of !== null) stay.add(row.content_of);
+      }
+      if (hot === stay.size) return 0;
+      db.exec(SEALED_TABLES);
+      const trigger = this.statements.forgetTrigger.get() as string | undefined;
+      if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
+      const s = this.statements;
+      // A block's seq range is the seal's: a search index entry in it of no row of the block (a vector an index
+      // batch stored for a memory deleted meanwhile) would make the index count the block complete while one of
+      // its rows has no vector (never pending again). Such entries go with the seal.
+      const indexed = trigger === undefined ? undefined : { seqs: db.prepare("SELECT seq FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(), vector: db.prepare("DELETE FROM search_vectors WHERE seq = ?"), terms: db.prepare("DELETE FROM search_terms WHERE rowid = ?") };
+      const sealRun = (rows: PackedRow[]): void => {
+        if (indexed) {
+          const own = new Set(rows.map((row) => row.seq));
+          for (const seq of indexed.seqs.all((rows[0] as PackedRow).seq, (rows[rows.length - 1] as PackedRow).seq) as number[]) {
+            if (own.has(seq)) continue;
+            indexed.vector.run(seq);
+            indexed.terms.run(seq);
+          }
+        }
+        let data: Uint8Array;
+        try {
+          data = encodeBlock(rows, this.context);
+        } catch (error) {
+          // A row the block codec cannot hold exactly (packed-block.ts names its seq): nothing is sealed this time.
+          if (error instanceof MemzipError && error.details.seq !== undefined) throw new Unpackable(error);
+          throw error;
+        }
+        const back = decodeBlock(data, this.context);
+        verifyBlock(rows, back);
+        const first = (rows[0] as PackedRow).seq;
+        const last = (rows[rows.length - 1] as PackedRow).seq;
+        const ns = rows.every((row) => row.ns === (rows[0] as PackedRow).ns) ? (rows[0] as PackedRow).ns : null;
+        s.insertBlock.run(last, first, rows.length, ns, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+        const usage = new Map<string, { ns: number; codec: number; asset: number | null; n: number; original: number; envelope: number }>();
+        for (const row of rows) {
+          const key = `${row.ns}:${row.codec}:${row.asset}`;
+          const sum = usage.get(key) ?? { ns: row.ns, codec: row.codec, asset: row.asset, n: 0, original: 0, envelope: 0 };
+          sum.n++;
+          sum.original += row.original_length;
+          sum.envelope += row.envelope.length;
+          usage.set(key, sum);
+          s.insertId.run(row.ns, row.id_hash, row.seq);
+          if (row.content_of === null && row.content_hash !== null) s.insertContent.run(row.checksum, row.seq);
+          if (row.content_of !== null) s.insertRef.run(row.content_of, row.seq);
+          if (row.expires_at !== null) s.insertExpiry.run(row.expires_at, row.seq, row.ns);
+          s.deleteHot.run(row.seq);
+        }
+        for (const sum of usage.values()) s.insertUsage.run(last, sum.ns, sum.codec, sum.asset, sum.n, sum.original, sum.envelope);
+      };
+      // Runs in seq order, each sealed as soon as it ends (the next page is read after the seq it ended at).
+      let run: PackedRow[] = [];
+      let runBytes = 0;
+      let previous = 0;
+      const endRun = (): void => {
+        if (run.length > 0) sealRun(run);
+        run = [];
+        runBytes = 0;
+      };
+      for (const row of hotRows()) {
+        if (stay.has(row.seq)) {
+          // A row left hot ends the run: a block's seq range never holds a hot row.
+          endRun();
+          continue;
+        }
+        // A block already sealed between the previous hot row and this one ends the run.
+        const between = run.length > 0 && this.statements.blockBetween.get(previous, row.seq) !== undefined;
+        if (run.length > 0 && (run.length >= this.blockRows || between || runBytes + row.envelope.length > BLOCK_BYTES)) endRun();
+        run.push(row);
+        runBytes += row.envelope.length;
+        previous = row.seq;
+      }
+      endRun();
+      if (trigger !== undefined) db.exec(trigger);
+      // Blocks were made: what this write knew of them goes.
+      this.anyBlocks = undefined;
+      this.cache.clear();
+      // Rows sealed now that were hot before (not the rows of a short block sealed again).
+      return hotBefore - stay.size;
+    });
+    if (sealed > 0) this.generation++;
+    return sealed;
+  }
+
+  /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders; false when no block holds it. */
+  unsealAt(seq: number): boolean {
+    const block = this.blockAt(seq);
+    if (!block) return false;
+    const rows = this.decode(block);
+    const s = this.statements;
+    s.deleteBlock.run(block.last_seq);
+    s.deleteUsage.run(block.last_seq);
+    for (const row of rows) {
+      s.insertHot.run(...COLUMNS.map((column) => toSql(row[column])));
+      s.deleteId.run(row.ns, row.id_hash, row.seq);
+      s.deleteContent.run(row.checksum, row.seq);
+      if (row.content_of !== null) s.deleteRef.run(row.content_of, row.seq);
+      if (row.expires_at !== null) s.deleteExpiry.run(row.expires_at, row.seq);
+    }
+    this.cache.clear();
+    this.anyBlocks = undefined;
+    for (const row of rows) if (row.content_of !== null) this.unsealAt(row.content_of);
+    return true;
+  }
+
+  /**
+   * Before a write to (ns, id) (inside its transaction): its row, if sealed, moves back into
+   * `memories`, and so do the sealed references of the (now hot) row.
+   */
+  beforeWrite(ns: number, hash: number, id: string): void {
+    if (!this.any()) return;
+    const sealed = this.byId(ns, hash, id);
+    if (sealed) this.unsealAt(sealed.seq);
+    const seq = this.statements.hotSeq.get(ns, hash, id) as number | undefined;
+    if (seq !== undefined) this.unsealReferencesOf(seq);
+  }
+
+  /** The sealed rows that read their text from `seq` move back into `memories`. */
+  unsealReferencesOf(seq: number): void {
+    for (;;) {
+      const reference = this.statements.firstRef.get(seq) as number | undefined;
+      if (reference === undefined) return;
+      // A key row whose block is gone (damage, a hand edit) names no row: it goes, or this loop would never end.
+      if (!this.unsealAt(reference)) this.statements.deleteRef.run(seq, reference);
+    }
+  }
+
+  /** Before a put looks for a holder of its text among hot rows: a sealed holder moves back into `memories`. */
+  beforeContentLookup(hash: Buffer, checksum: number, originalLength: number, exceptSeq: number): void {
+    if (!this.any()) return;
+    const holder = this.holder(hash, checksum, originalLength, exceptSeq);
+    if (holder) this.unsealAt(holder.seq);
+  }
+
+  /** The next seq a new row takes: after every hot and sealed row. */
+  nextSeq(): number | null {
+    return !this.any() || this.statements.maxSealed.get() === null ? null : (this.statements.nextSeq.get() as number);
+  }
+
+  /** Sums of the sealed rows by codec (all namespaces). */
+  usageByCodec(): { codec: string; memories: number; originalBytes: number; storedBytes: number }[] {
+    return this.statements.usageByCodec.all() as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
+  }
+
+  count(ns?: number): number {
+    return (ns === undefined ? this.statements.count.get() : this.statements.countNamespace.get(ns)) as number;
+  }
+
+  /** Sealed rows using each asset (of one namespace, or all). */
+  assetCounts(ns?: number): { asset: number; n: number }[] {
+    return (ns === undefined ? this.statements.assetCounts.all() : this.statements.assetCountsNamespace.all(ns)) as { asset: number; n: number }[];
+  }
+
+  assetUsed(asset: number): boolean {
+    return this.statements.assetUsed.get(asset) !== undefined;
+  }
+
+  /** Sealed rows with seqs in [first, last] (of these namespaces, or all): what a damaged block held. */
+  countInRange(first: number, last: number, namespaces?: readonly number[]): number {
+    if (namespaces === undefined) return this.statements.countRange.get(first, last) as number;
+    let n = 0;
+    for (const ns of namespaces) n += this.statements.countRangeNamespace.get(first, last, ns) as number;
+    return n;
+  }
+
+  countExpired(at: number, ns?: number): number {
+    return (ns === undefined ? this.statements.countExpired.get(at) : this.statements.countExpiredNamespace.get(at, ns)) as number;
+  }
+
+  /** Of `seqs`, the ones a sealed row has (each block that may hold one decoded once). */
+  heldSeqs(seqs: Iterable<number>): Set<number> {
+    const held = new Set<number>();
+    const blocks = new Map<number, Set<number>>();
+    for (const seq of seqs) {
+      const block = this.blockAt(seq);
+      if (!block) continue;
+      let rows = blocks.get(block.last_seq);
+      if (!rows) blocks.set(block.last_seq, (rows = new Set(this.rowsOf(block).map((row) => row.seq))));
+      if (rows.has(seq)) held.add(seq);
+    }
+    return held;
+  }
+
+  /** Removes from `values` the tags/meta value refs some sealed row uses, decoding blocks only until none is left. */
+  dropUsedValues(values: Set<number>): void {
+    for (const block of this.blocksAfter(0)) {
+      if (values.size === 0) return;
+      for (const row of this.rowsOf(block)) {
+        if (row.tags_ref !== null) values.delete(row.tags_ref);
+        if (row.meta_ref !== null) values.delete(row.meta_ref);
+      }
+    }
+  }
+}
+
+/** A row the block codec refuses (the seal rolls back and leaves every row hot). */
+class Unpackable extends Error {
+  constructor(override readonly cause: MemzipError) {
+    super(cause.message);
+  }
+}
+
+function toSql(value: PackedRow[keyof PackedRow]): number | string | Buffer | null {
+  return value instanceof Uint8Array ? asBuffer(value) : value;
+}
+
+function same(a: PackedRow[keyof PackedRow], b: PackedRow[keyof PackedRow]): boolean {
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(asBuffer(a), asBuffer(b)) === 0;
+  return a === b;
+}
+
+/** Every column of every row decoded back equals the row sealed; anything else is an error and the seal rolls back. */
+function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): void {
+  const bad = (detail: string) =>
+    new MemzipError(ErrorCode.STORE, `a sealed block did not decode to the rows sealed (${detail}); nothing was sealed`, {
+      hint: "The rows stay as they were; report the failure with `memzip stats --json` output.",
+    });
+  if (back.length !== rows.length) throw bad(`${back.length} rows instead of ${rows.length}`);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as PackedRow;
+    const other = back[i] as PackedRow;
+    for (const column of COLUMNS) if (!same(row[column], other[column])) throw bad(`seq ${row.seq}, column ${column}`);
+  }
+}
+
+function prepare(database: SealedHost) {
+  const db = database.db;
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    anyBlock: p("SELECT 1 FROM memory_blocks LIMIT 1"),
+    blockData: p("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck(),
+    blockAt: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
+    lastBlock: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks ORDER BY last_seq DESC LIMIT 1"),
+    hotAfter: p("SELECT 1 FROM memories WHERE seq > ? LIMIT 1"),
+    blockBetween: p("SELECT 1 FROM memory_blocks WHERE last_seq > ? AND last_seq < ? LIMIT 1"),
+    blocksAfter: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
+    idSeqs: p("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck(),
+    idSeqsAnyNamespace: p("SELECT seq FROM sealed_ids WHERE id_hash = ?").pluck(),
+    contentSeqs: p("SELECT seq FROM sealed_content WHERE checksum = ?").pluck(),
+    firstRef: p("SELECT seq FROM sealed_refs WHERE content_of = ? LIMIT 1").pluck(),
+    hotSeq: p("SELECT seq FROM memories WHERE ns = ? AND id_hash = ? AND id = ?").pluck(),
+    hotHolder: p("SELECT id, envelope FROM memories WHERE seq = ?"),
+    assetRef: p("SELECT ref FROM assets WHERE n = ?").pluck(),
+    assetId: p("SELECT id FROM assets WHERE n = ?").pluck(),
+    namespaceName: p("SELECT name FROM namespaces WHERE n = ?").pluck(),
+    codecName: p("SELECT name FROM codecs WHERE n = ?").pluck(),
+    value: p("SELECT json FROM memory_values WHERE n = ?").pluck(),
+    updatedAt: p("SELECT coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = ?), ?)").pluck(),
+    forgetTrigger: p("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'search_forget_deleted'").pluck(),
+    insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, ns, data) VALUES (?, ?, ?, ?, ?)"),
+    insertUsage: p("INSERT INTO memory_block_usage (last_seq, ns, codec, asset, n, original_bytes, envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    insertId: p("INSERT INTO sealed_ids (ns, id_hash, seq) VALUES (?, ?, ?)"),
+    insertContent: p("INSERT INTO sealed_content (checksum, seq) VALUES (?, ?)"),
+    insertRef: p("INSERT INTO sealed_refs (content_of, seq) VALUES (?, ?)"),
+    insertExpiry: p("INSERT INTO sealed_expiry (expires_at, seq, ns) VALUES (?, ?, ?)"),
+    deleteHot: p("DELETE FROM memories WHERE seq = ?"),
+    insertHot: p(`INSERT INTO memories (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`),
+    deleteBlock: p("DELETE FROM memory_blocks WHERE last_seq = ?"),
+    deleteUsage: p("DELETE FROM memory_block_usage WHERE last_seq = ?"),
+    deleteId: p("DELETE FROM sealed_ids WHERE ns = ? AND id_hash = ? AND seq = ?"),
+    deleteContent: p("DELETE FROM sealed_content WHERE checksum = ? AND seq = ?"),
+    deleteRef: p("DELETE FROM sealed_refs WHERE content_of = ? AND seq = ?"),
+    deleteExpiry: p("DELETE FROM sealed_expiry WHERE expires_at = ? AND seq = ?"),
+    maxSealed: p("SELECT max(last_seq) FROM memory_blocks").pluck(),
+    nextSeq: p("SELECT max(coalesce((SELECT max(seq) FROM memories), 0), coalesce((SELECT max(last_seq) FROM memory_blocks), 0)) + 1").pluck(),
+    usageByCodec: p(
+      `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
+       FROM memory_block_usage u JOIN codecs c ON c.n = u.codec GROUP BY c.name ORDER BY c.name`,
+    ),
+    count: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage").pluck(),
+    countNamespace: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage WHERE ns = ?").pluck(),
+    assetCounts: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL GROUP BY asset"),
+    assetCountsNamespace: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL AND ns = ? GROUP BY asset"),
+    assetUsed: p("SELECT 1 FROM memory_block_usage WHERE asset = ? LIMIT 1"),
+    countRange: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ?").pluck(),
+    countRangeNamespace: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ? AND ns = ?").pluck(),
+    countExpired: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ?").pluck(),
+    countExpiredNamespace: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ? AND ns = ?").pluck(),
+    expiredSeqs: p("SELECT seq FROM sealed_expiry WHERE expires_at <= ? AND seq > ?").pluck(),
+    anyExpired: p("SELECT 1 FROM sealed_expiry WHERE expires_at <= ? LIMIT 1"),
+  };
+}
