@@ -362,7 +362,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
         if (inside.some((b) => b.first_seq < block.first_seq || b.last_seq > block.last_seq)) continue;
         const rows = [...loose];
         for (const b of inside) {
-          const decoded = this.vectorBlock(b);
+          // Decoded afresh, not through the cache: this is a write transaction that may roll back.
+          const decoded = decodeVectorBlock(b.data);
           for (const [i, seq] of decoded.seqs.entries()) rows.push({ seq, vector: decoded.vectors[i] as Uint8Array });
         }
         rows.sort((x, y) => x.seq - y.seq);
