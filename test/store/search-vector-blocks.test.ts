@@ -71,6 +71,7 @@ describe("search vectors packed per sealed block", () => {
       // The first build indexed everything: every sealed block's vectors went into one row each.
       assert.deepEqual(vectorHomes(sealedFile), { packed: records.length, blocks: records.length / 16, loose: 0 });
       assert.equal(vectorHomes(plainFile).packed, 0);
+      assert.equal(await (await sealed.searchIndex()).vectorBytes(), records.length * 64, "vector payload as encoded, packed or not");
 
       // A delete and a rewrite of packed memories, and a new memory: the same hits as the unpacked index.
       const top = await plain.searchMemories(QUERIES[0] as string, { limit: 2, namespaces: ["alpha", "beta"] });

@@ -20,7 +20,7 @@ const PACKED = (seq: string) => `coalesce((SELECT first_seq FROM search_vector_b
 const SCHEMA = `
   CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE search_vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
-  CREATE TABLE search_vector_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
+  CREATE TABLE search_vector_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, data BLOB NOT NULL);
   CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'");
   CREATE TRIGGER search_forget_deleted AFTER DELETE ON memories BEGIN
     DELETE FROM search_vectors WHERE seq = old.seq;
@@ -372,7 +372,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         if (members.length !== rows.length || members.some((m, i) => (rows[i] as { seq: number }).seq !== m.seq) || rows.some((r) => r.vector.length !== width)) continue;
         const data = encodeVectorBlock({ seqs: rows.map((r) => r.seq), vectors: rows.map((r) => r.vector) });
         for (const b of inside) s.deleteVectorBlock.run(b.last_seq);
-        s.insertVectorBlock.run(block.last_seq, block.first_seq, rows.length, data);
+        s.insertVectorBlock.run(block.last_seq, block.first_seq, rows.length, width, data);
         s.deleteVectorsIn.run(block.first_seq, block.last_seq);
         packed += loose.length;
       }
@@ -558,7 +558,7 @@ function prepare(db: Database.Database) {
     hotIn: db.prepare("SELECT 1 FROM memories WHERE seq BETWEEN ? AND ? LIMIT 1"),
     vectorsIn: db.prepare("SELECT seq, vector FROM search_vectors WHERE seq BETWEEN ? AND ? ORDER BY seq"),
     deleteVectorsIn: db.prepare("DELETE FROM search_vectors WHERE seq BETWEEN ? AND ?"),
-    insertVectorBlock: db.prepare("INSERT INTO search_vector_blocks (last_seq, first_seq, n, data) VALUES (?, ?, ?, ?)"),
+    insertVectorBlock: db.prepare("INSERT INTO search_vector_blocks (last_seq, first_seq, n, width, data) VALUES (?, ?, ?, ?, ?)"),
     forgetPacked: db.prepare(FORGET_PACKED("@seq")),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
@@ -569,7 +569,8 @@ function prepare(db: Database.Database) {
     matching: db.prepare("SELECT rowid FROM search_terms WHERE search_terms MATCH ?").pluck(),
     dataVersion: db.prepare("PRAGMA data_version").pluck(),
     totalChanges: db.prepare("SELECT total_changes()").pluck(),
-    vectorPayload: db.prepare("SELECT coalesce((SELECT sum(length(vector)) FROM search_vectors), 0) + coalesce((SELECT sum(length(data)) FROM search_vector_blocks), 0)").pluck(),
+    // The encoded vectors' bytes wherever they are kept (packed ones as decoded: n × width; the pages are bytes()).
+    vectorPayload: db.prepare("SELECT coalesce((SELECT sum(length(vector)) FROM search_vectors), 0) + coalesce((SELECT sum(n * width) FROM search_vector_blocks), 0)").pluck(),
     pages: db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'search_meta' OR name = 'search_vectors' OR name = 'search_vector_blocks' OR name LIKE 'search\\_terms\\_%' ESCAPE '\\' GROUP BY name"),
   };
 }
