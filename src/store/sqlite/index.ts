@@ -25,13 +25,16 @@ export class SqliteStore implements Store {
   readonly search: SearchIndexStore;
   readonly keys: KeyRepository;
 
+  private readonly searchIndex: SqliteSearchIndex;
+
   private constructor(private readonly database: SqliteDatabase) {
     // Each aggregate is wrapped once: SQLite's damaged-file and resource errors become typed errors.
     this.memories = withTypedErrors(new SqliteMemories(database));
     this.assets = withTypedErrors(new SqliteAssets(database));
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
-    this.search = withTypedErrors(new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work)));
+    this.searchIndex = new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work));
+    this.search = withTypedErrors(this.searchIndex);
     this.keys = withTypedErrors(new SqliteKeys(database));
   }
 
@@ -83,6 +86,8 @@ export class SqliteStore implements Store {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
       if (this.database.sealing) this.database.sealed.seal();
+      // The newly sealed blocks' search vectors, packed per block (issue 11; only where the file has a search index).
+      if (!this.database.readOnly && this.database.sealed.any()) this.searchIndex.packVectors();
       // Tags and meta values no memory refers to any longer (rewrites and deletes leave them), sealed rows' refs kept.
       this.database.write(() => {
         // The values no hot row uses; of those, the ones no sealed row uses either go (blocks decoded only while

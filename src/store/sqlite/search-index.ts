@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SealedRows } from "./sealed.js";
+import { decodeVectorBlock, encodeVectorBlock, type VectorBlock } from "./search-vector-blocks.js";
 import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
 /**
@@ -7,20 +8,30 @@ import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexSto
  * format (or the migration-6 tables of format 1) gets its `search_*` tables and triggers dropped and
  * created anew at open, and the next search rebuilds the index.
  */
-export const SEARCH_FORMAT = 2;
+export const SEARCH_FORMAT = 3;
+
+/** Drops the vector block holding `seq` (its other memories become pending and are indexed again). */
+const FORGET_PACKED = (seq: string) =>
+  `DELETE FROM search_vector_blocks WHERE last_seq = (SELECT last_seq FROM search_vector_blocks WHERE last_seq >= ${seq} ORDER BY last_seq LIMIT 1) AND first_seq <= ${seq};`;
+
+/** True when a vector block covers `seq` (a block covers only memories it holds: any change to one of them drops it). */
+const PACKED = (seq: string) => `coalesce((SELECT first_seq FROM search_vector_blocks WHERE last_seq >= ${seq} ORDER BY last_seq LIMIT 1), ${seq} + 1) <= ${seq}`;
 
 const SCHEMA = `
   CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE search_vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+  CREATE TABLE search_vector_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, data BLOB NOT NULL);
   CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'");
   CREATE TRIGGER search_forget_deleted AFTER DELETE ON memories BEGIN
     DELETE FROM search_vectors WHERE seq = old.seq;
     DELETE FROM search_terms WHERE rowid = old.seq;
+    ${FORGET_PACKED("old.seq")}
   END;
   CREATE TRIGGER search_forget_rewritten AFTER UPDATE ON memories
   WHEN old.checksum IS NOT new.checksum OR old.original_length IS NOT new.original_length OR old.content_hash IS NOT new.content_hash BEGIN
     DELETE FROM search_vectors WHERE seq = old.seq;
     DELETE FROM search_terms WHERE rowid = old.seq;
+    ${FORGET_PACKED("old.seq")}
   END;
   INSERT INTO search_meta (key, value) VALUES ('format', '${SEARCH_FORMAT}');`;
 
@@ -29,10 +40,11 @@ const SEMANTIC_TRIGGER = `
   CREATE TRIGGER search_forget_described AFTER INSERT ON semantic BEGIN
     DELETE FROM search_terms WHERE rowid = new.seq;
     DELETE FROM search_vectors WHERE seq = new.seq;
+    ${FORGET_PACKED("new.seq")}
   END;`;
 
 /** What a complete index of this format has; one missing (a migration that rebuilt `memories` drops its triggers) means rebuild. */
-const OBJECTS = ["search_meta", "search_vectors", "search_terms", "search_forget_deleted", "search_forget_rewritten"];
+const OBJECTS = ["search_meta", "search_vectors", "search_vector_blocks", "search_terms", "search_forget_deleted", "search_forget_rewritten"];
 
 /**
  * Creates the search index's tables and triggers unless they all exist in this format; drops any
@@ -117,13 +129,13 @@ export class SqliteSearchIndex implements SearchIndexStore {
     let complete = true;
     const out: { seq: number; id: string; namespace: string }[] = [];
     for (const block of sealed.blocksAfter(upTo)) {
-      if ((this.sealedStatements.vectorsInRange.get(block.first_seq, block.last_seq) as number) >= block.n) {
+      if ((this.sealedStatements.vectorsInRange.get({ first: block.first_seq, last: block.last_seq }) as number) >= block.n) {
         if (complete) upTo = block.last_seq;
         continue;
       }
       complete = false;
       for (const row of sealed.rowsOf(block)) {
-        if (this.statements.hasVector.get(row.seq) !== undefined) continue;
+        if (this.statements.hasVector.get({ seq: row.seq }) !== undefined) continue;
         out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
         if (out.length >= limit) break;
       }
@@ -219,7 +231,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
     if (changed.length > 0) {
       const sealed = this.sealedRows();
       const hot = this.statements.changedVectors.all(from, at.id) as VectorRow[];
-      vectors = columns(sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.changedSealedVectors.all(from, at.id) as { seq: number; vector: Buffer }[])) : hot);
+      const loose = sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.changedSealedVectors.all(from, at.id) as { seq: number; vector: Buffer }[])) : hot;
+      vectors = columns(mergeSeq(loose, this.packedVectorsOf(this.statements.changedPacked.all(from, at.id) as number[])));
     }
     this.trim(at.id);
     return { full: false, vectors, changed, cursor: next };
@@ -254,6 +267,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
       const sealed = cold.size > 0 ? this.sealedRows()?.heldSeqs(cold) : undefined;
       for (const entry of entries) {
         if (cold.has(entry.seq) && !sealed?.has(entry.seq)) continue;
+        // A memory indexed again leaves its vector block (the block's other memories are indexed again too).
+        this.statements.forgetPacked.run({ seq: entry.seq });
         this.statements.forgetTerms.run(entry.seq);
         this.statements.putTerms.run(entry.seq, entry.terms);
         this.statements.putVector.run(entry.seq, entry.vector);
@@ -269,7 +284,109 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private allVectors(): VectorRow[] {
     const hot = this.statements.vectors.all() as VectorRow[];
     const sealed = this.sealedRows();
-    return sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.sealedVectors.all() as { seq: number; vector: Buffer }[])) : hot;
+    const loose = sealed ? mergeSeq(hot, this.sealedVectors(sealed, this.statements.sealedVectors.all() as { seq: number; vector: Buffer }[])) : hot;
+    const packed: VectorRow[] = [];
+    for (const row of this.statements.vectorBlocks.iterate() as Iterable<VectorBlockRow>) {
+      const block = this.vectorBlock(row);
+      for (const [i, seq] of block.seqs.entries()) {
+        const owner = this.ownerOf(sealed, seq);
+        if (owner) packed.push({ seq, ...owner, vector: Buffer.from((block.vectors[i] as Uint8Array).buffer) });
+      }
+    }
+    return mergeSeq(loose, packed);
+  }
+
+  /** The id and namespace of the memory at `seq`, hot or sealed (undefined: no memory). */
+  private ownerOf(sealed: SealedRows | undefined, seq: number): { id: string; namespace: string } | undefined {
+    const row = sealed?.bySeq(seq);
+    if (row) return { id: row.id, namespace: sealed?.namespaceName(row.ns) as string };
+    return this.statements.hotOwner.get(seq) as { id: string; namespace: string } | undefined;
+  }
+
+  /** Decoded vector blocks, kept while nothing changed the store (a block is only ever inserted or deleted whole). */
+  private readonly blockCache = new Map<number, VectorBlock>();
+  private blockCacheToken = "";
+
+  private vectorBlock(row: VectorBlockRow): VectorBlock {
+    const token = `${String(this.statements.dataVersion.get())}:${String(this.statements.totalChanges.get())}`;
+    if (token !== this.blockCacheToken) {
+      this.blockCache.clear();
+      this.blockCacheToken = token;
+    }
+    let block = this.blockCache.get(row.last_seq);
+    if (!block) {
+      block = decodeVectorBlock(row.data);
+      if (this.blockCache.size >= BLOCK_CACHE) this.blockCache.delete(this.blockCache.keys().next().value as number);
+      this.blockCache.set(row.last_seq, block);
+    }
+    return block;
+  }
+
+  /** Vectors of `seqs` (ascending) held in vector blocks, with their memories' ids and namespaces. */
+  private packedVectorsOf(seqs: readonly number[]): VectorRow[] {
+    const sealed = this.sealedRows();
+    const out: VectorRow[] = [];
+    for (const seq of seqs) {
+      const row = this.statements.vectorBlockAt.get(seq) as VectorBlockRow | undefined;
+      if (!row || row.first_seq > seq) continue;
+      const block = this.vectorBlock(row);
+      const i = block.seqs.indexOf(seq);
+      const owner = i < 0 ? undefined : this.ownerOf(sealed, seq);
+      if (owner) out.push({ seq, ...owner, vector: Buffer.from((block.vectors[i] as Uint8Array).buffer) });
+    }
+    return out;
+  }
+
+  /**
+   * After a seal (the store's `compact`): packs the vectors of the newly sealed blocks, when the file
+   * has a search index of this format (a store never searched gets no index tables from it).
+   */
+  packVectors(): number {
+    if (this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'search_vector_blocks'").get() === undefined) return 0;
+    return this.statements.key.get() !== undefined ? this.packSealed() : 0;
+  }
+
+  /**
+   * Moves the vectors of every sealed block whose memories all have one (and no vector block yet)
+   * into one `search_vector_blocks` row each (issue 11: no per-row cell, zstd over the codes).
+   * Returns how many vectors moved. Nothing a search returns changes.
+   */
+  private packSealed(): number {
+    const sealed = this.sealedRows();
+    if (!sealed) return 0;
+    const s = this.statements;
+    let packed = 0;
+    this.db.transaction(() => {
+      for (const block of [...sealed.blocksAfter(0)]) {
+        if (s.hotIn.get(block.first_seq, block.last_seq) !== undefined) continue;
+        const loose = s.vectorsIn.all(block.first_seq, block.last_seq) as { seq: number; vector: Uint8Array }[];
+        if (loose.length === 0) continue;
+        // Vector blocks inside this block's range (one made before a seal merged a short block with later rows) are merged into one.
+        const inside = s.vectorBlocksIn.all(block.first_seq, block.last_seq) as VectorBlockRow[];
+        if (inside.some((b) => b.first_seq < block.first_seq || b.last_seq > block.last_seq)) continue;
+        const rows = [...loose];
+        for (const b of inside) {
+          // Decoded afresh, not through the cache: this is a write transaction that may roll back.
+          const decoded = decodeVectorBlock(b.data);
+          for (const [i, seq] of decoded.seqs.entries()) rows.push({ seq, vector: decoded.vectors[i] as Uint8Array });
+        }
+        rows.sort((x, y) => x.seq - y.seq);
+        const members = sealed.rowsOf(block);
+        const width = (rows[0] as { vector: Uint8Array }).vector.length;
+        if (members.length !== rows.length || members.some((m, i) => (rows[i] as { seq: number }).seq !== m.seq) || rows.some((r) => r.vector.length !== width)) continue;
+        const data = encodeVectorBlock({ seqs: rows.map((r) => r.seq), vectors: rows.map((r) => r.vector) });
+        for (const b of inside) s.deleteVectorBlock.run(b.last_seq);
+        s.insertVectorBlock.run(block.last_seq, block.first_seq, rows.length, width, data);
+        s.deleteVectorsIn.run(block.first_seq, block.last_seq);
+        packed += loose.length;
+      }
+    })();
+    if (packed > 0) {
+      // The change log saw these vectors leave search_vectors: readers reload (same vectors, from the blocks).
+      this.epoch++;
+      this.settled = undefined;
+    }
+    return packed;
   }
 
   async matching(term: string): Promise<number[]> {
@@ -303,6 +420,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   async compact(): Promise<void> {
     this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
+    this.packSealed();
     // Building and merging segments leaves free pages behind; hand them back to the file system
     // (stores are created with auto_vacuum = INCREMENTAL; a no-op on files without it).
     this.db.pragma("incremental_vacuum");
@@ -315,7 +433,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private clearAll(): void {
     this.epoch++;
     this.settled = undefined;
-    this.db.exec("DELETE FROM search_vectors; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_meta WHERE key = 'key';");
+    this.db.exec("DELETE FROM search_vectors; DELETE FROM search_vector_blocks; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_meta WHERE key = 'key';");
   }
 
   async vectorBytes(): Promise<number> {
@@ -325,7 +443,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   async bytes(): Promise<SearchIndexBytes> {
     const rows = this.statements.pages.all() as { name: string; bytes: number }[];
     const sum = (pick: (name: string) => boolean) => rows.filter((r) => pick(r.name)).reduce((total, r) => total + r.bytes, 0);
-    return { vectors: sum((n) => n === "search_vectors"), terms: sum((n) => n.startsWith("search_terms_")), other: sum((n) => n === "search_meta") };
+    return { vectors: sum((n) => n === "search_vectors" || n === "search_vector_blocks"), terms: sum((n) => n.startsWith("search_terms_")), other: sum((n) => n === "search_meta") };
   }
 }
 
@@ -335,6 +453,15 @@ interface VectorRow {
   namespace: string;
   vector: Buffer;
 }
+
+interface VectorBlockRow {
+  last_seq: number;
+  first_seq: number;
+  data: Buffer;
+}
+
+/** Decoded vector blocks kept per connection (~256 vectors each). */
+const BLOCK_CACHE = 64;
 
 interface ChangeLogPosition {
   epoch: number;
@@ -372,8 +499,13 @@ function prepareSealed(db: Database.Database) {
   return {
     // Every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
     sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
-    vectorsInRange: db.prepare("SELECT count(*) FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(),
-    countSealedPending: db.prepare("SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq)").pluck(),
+    // Vector blocks only partly inside the range are not counted: an undercount only means the rows are looked at one by one.
+    vectorsInRange: db
+      .prepare(
+        "SELECT (SELECT count(*) FROM search_vectors WHERE seq BETWEEN @first AND @last) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks WHERE last_seq BETWEEN @first AND @last AND first_seq >= @first)",
+      )
+      .pluck(),
+    countSealedPending: db.prepare(`SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq) AND NOT ${PACKED("s.seq")}`).pluck(),
   };
 }
 
@@ -387,18 +519,20 @@ function prepare(db: Database.Database) {
     setKey: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('key', ?)"),
     frequency: db.prepare("SELECT doc FROM temp.search_vocabulary WHERE term = ?").pluck(),
     frequent: db.prepare("SELECT term, doc FROM temp.search_vocabulary WHERE doc >= ? ORDER BY doc DESC, term"),
-    indexed: db.prepare("SELECT count(*) FROM search_vectors").pluck(),
-    indexedUpTo: db.prepare("SELECT count(*) FROM (SELECT 1 FROM search_vectors LIMIT ?)").pluck(),
+    indexed: db.prepare("SELECT (SELECT count(*) FROM search_vectors) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks)").pluck(),
+    indexedUpTo: db.prepare("SELECT (SELECT count(*) FROM (SELECT 1 FROM search_vectors LIMIT ?)) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks)").pluck(),
     pending: db.prepare(
-      "SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL ORDER BY m.seq LIMIT ?",
+      `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
     ),
-    countPending: db.prepare("SELECT count(*) FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL").pluck(),
+    countPending: db.prepare(`SELECT count(*) FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL AND NOT ${PACKED("m.seq")}`).pluck(),
     pendingSince: db.prepare(
       `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns
-       WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) ORDER BY m.seq LIMIT ?`,
+       WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
     ),
     countPendingSince: db
-      .prepare("SELECT count(*) FROM memories m WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)")
+      .prepare(
+        `SELECT count(*) FROM memories m WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) AND NOT ${PACKED("m.seq")}`,
+      )
       .pluck(),
     lastLogged: db.prepare("SELECT max(id) FROM temp.search_changes").pluck(),
     changedSeqs: db.prepare("SELECT DISTINCT seq FROM temp.search_changes WHERE id > ? AND id <= ?").pluck(),
@@ -414,8 +548,23 @@ function prepare(db: Database.Database) {
       `SELECT v.seq, v.vector FROM search_vectors v
        WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq`,
     ),
-    hasVector: db.prepare("SELECT 1 FROM search_vectors WHERE seq = ?"),
     isMemory: db.prepare("SELECT 1 FROM memories WHERE seq = ?"),
+    hasVector: db.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM search_vectors WHERE seq = @seq) OR ${PACKED("@seq")}`),
+    changedPacked: db
+      .prepare(
+        `SELECT DISTINCT c.seq FROM temp.search_changes c WHERE c.id > ? AND c.id <= ? AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = c.seq) AND ${PACKED("c.seq")} ORDER BY c.seq`,
+      )
+      .pluck(),
+    hotOwner: db.prepare("SELECT m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.seq = ?"),
+    vectorBlocks: db.prepare("SELECT last_seq, first_seq, data FROM search_vector_blocks ORDER BY last_seq"),
+    vectorBlockAt: db.prepare("SELECT last_seq, first_seq, data FROM search_vector_blocks WHERE last_seq >= ? ORDER BY last_seq LIMIT 1"),
+    vectorBlocksIn: db.prepare("SELECT last_seq, first_seq, data FROM search_vector_blocks WHERE last_seq >= ? AND first_seq <= ? ORDER BY last_seq"),
+    deleteVectorBlock: db.prepare("DELETE FROM search_vector_blocks WHERE last_seq = ?"),
+    hotIn: db.prepare("SELECT 1 FROM memories WHERE seq BETWEEN ? AND ? LIMIT 1"),
+    vectorsIn: db.prepare("SELECT seq, vector FROM search_vectors WHERE seq BETWEEN ? AND ? ORDER BY seq"),
+    deleteVectorsIn: db.prepare("DELETE FROM search_vectors WHERE seq BETWEEN ? AND ?"),
+    insertVectorBlock: db.prepare("INSERT INTO search_vector_blocks (last_seq, first_seq, n, width, data) VALUES (?, ?, ?, ?, ?)"),
+    forgetPacked: db.prepare(FORGET_PACKED("@seq")),
     forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
     putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),
@@ -425,7 +574,8 @@ function prepare(db: Database.Database) {
     matching: db.prepare("SELECT rowid FROM search_terms WHERE search_terms MATCH ?").pluck(),
     dataVersion: db.prepare("PRAGMA data_version").pluck(),
     totalChanges: db.prepare("SELECT total_changes()").pluck(),
-    vectorPayload: db.prepare("SELECT coalesce(sum(length(vector)), 0) FROM search_vectors").pluck(),
-    pages: db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'search_meta' OR name = 'search_vectors' OR name LIKE 'search\\_terms\\_%' ESCAPE '\\' GROUP BY name"),
+    // The encoded vectors' bytes wherever they are kept (packed ones as decoded: n × width; the pages are bytes()).
+    vectorPayload: db.prepare("SELECT coalesce((SELECT sum(length(vector)) FROM search_vectors), 0) + coalesce((SELECT sum(n * width) FROM search_vector_blocks), 0)").pluck(),
+    pages: db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'search_meta' OR name = 'search_vectors' OR name = 'search_vector_blocks' OR name LIKE 'search\\_terms\\_%' ESCAPE '\\' GROUP BY name"),
   };
 }
