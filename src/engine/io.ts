@@ -161,7 +161,7 @@ export class ImportExport {
     const fingerprint = { sourceSize: stat.size, sourceMtime: Math.floor(stat.mtimeMs) };
     if (options.resume !== undefined) {
       const job = await store.jobs.get(options.resume);
-      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs`." });
+      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs` (a job belongs to one store: give the same --db / MEMZIP_DB it ran with)." });
       // A resumed job keeps its namespace: naming another is refused, never dropped in silence.
       if (options.namespace !== undefined && options.namespace !== job.namespace) {
         throw new MemzipError(ErrorCode.USAGE, `job ${job.id} imports into namespace "${job.namespace}", not "${options.namespace}"`, {

@@ -48,10 +48,16 @@ describe("an import whose process was killed", () => {
       assert.ok(listed.stdout.includes(`--resume ${row.id}`), listed.stdout);
       const json = spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" });
       assert.equal((JSON.parse(json.stdout) as { jobs: { status: string }[] }).jobs[0]?.status, "stale");
+      // Where the store is the default one (here MEMZIP_DB), the line names no --db.
+      const byDefault = spawnBounded(process.execPath, [CLI, "jobs"], { env: { ...ENV, MEMZIP_DB: db }, encoding: "utf8" });
+      assert.ok(byDefault.stdout.includes(`continue with: memzip import ${file} --resume ${row.id}\n`), byDefault.stdout);
 
-      clock.now = Date.now();
-      const report = await engine.importJsonl(file, { resume: row.id });
-      assert.equal(report.stored + report.unchanged, 40 - row.line, "resumed at the saved line");
+      // The printed line, pasted into a shell with no MEMZIP_DB, finishes the job (finding 4: it names --db).
+      const pasted = /continue with: memzip (.*)/.exec(listed.stdout)?.[1];
+      assert.ok(pasted?.endsWith(` --db ${db}`), listed.stdout);
+      const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted}`, process.execPath, CLI], { env: { ...ENV, MEMZIP_DB: "" }, encoding: "utf8" });
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(resumed.stdout, new RegExp(`^read ${40 - row.line}: `), "resumed at the saved line");
       assert.equal(await storeOf(engine).memories.count(), 40);
       assert.equal((await engine.jobs())[0]?.status, "done");
     } finally {

@@ -76,7 +76,8 @@ job keeps the namespace it started with.`,
       if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
       return runQueuedImport(context, file, context.values.queue, codec);
     }
-    const engine = openEngine(context);
+    // A resumed job is in an existing store; only a new import may make one.
+    const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
     const controller = new AbortController();
     const bar = new ProgressBar(context.stderr, "import", !context.json);
     let recodeBar: ProgressBar | undefined;

@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, parseInteger } from "../shared.js";
+import { defaultDbPath } from "../../core/paths.js";
+import { emit, openEngine, parseInteger, shellWord, storePath } from "../shared.js";
 
 export const jobsCommand: Command = {
   name: "jobs",
@@ -14,11 +15,14 @@ with \`memzip import FILE --resume JOB\`.`,
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });
+    // The resume line works when pasted: it names the store unless it is the one found without --db.
+    const store = storePath(context);
+    const db = store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
     try {
       const jobs = await engine.jobs(limit);
       const lines = jobs.map((j) => {
         const line = `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`;
-        return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${j.source} --resume ${j.id}` : line;
+        return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${shellWord(j.source)} --resume ${j.id}${db}` : line;
       });
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
       return 0;

@@ -1,0 +1,92 @@
+import { strict as assert } from "node:assert";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { COMMANDS } from "../../src/cli/commands/index.js";
+import { CLI, SAMPLE, spawnBounded, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", XDG_DATA_HOME: "" };
+
+function memzip(args: string[], env: NodeJS.ProcessEnv = ENV) {
+  const result = spawnBounded(process.execPath, [CLI, ...args], { env, encoding: "utf8", input: "" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.signal ? `\n(killed by ${result.signal})` : "") };
+}
+
+/**
+ * Every command that opens a store, with arguments that reach the store, when it must find one.
+ * Commands that may make a store are in CREATORS; a new command must be added to one of the two.
+ */
+const NEEDS_A_STORE: Record<string, string[][]> = {
+  import: [["import", SAMPLE, "--resume", "job-x"]],
+  jobs: [["jobs"]],
+  update: [["update", "x", "--tag", "a"]],
+  get: [["get", "x"]],
+  history: [["history", "x"]],
+  ls: [["ls"]],
+  rm: [["rm", "x"], ["rm", "--where", "--all"]],
+  export: [["export"]],
+  verify: [["verify"]],
+  stats: [["stats"]],
+  compact: [["compact"]],
+  dict: [["dict", "ls"], ["dict", "train"], ["dict", "prune"]],
+  model: [["model", "ls"], ["model", "train"], ["model", "prune"]],
+  models: [["models", "ls"]],
+  recode: [["recode", "--to", "zstd"]],
+  search: [["search", "green", "tea"]],
+  related: [["related", "x"]],
+  quality: [["quality"]],
+  mcp: [["mcp", "--role", "read"]],
+  keys: [["keys", "ls"], ["keys", "revoke", "mzk_x"]],
+};
+
+/** Commands that add memories (or set up a store for the writes that follow) and so may make a store. */
+const CREATORS = ["import", "add", "serve", "mcp", "worker", "keys", "models", "demo"];
+
+describe("issue 11 item 6: a command that needs a store never creates one", () => {
+  it("every command that opens a store is listed here", () => {
+    const opening = COMMANDS.filter((c) => "db" in c.options).map((c) => c.name);
+    for (const name of opening) assert.ok(name in NEEDS_A_STORE || CREATORS.includes(name), `memzip ${name} takes --db: list it in NEEDS_A_STORE or CREATORS`);
+  });
+
+  it("on a missing --db: E_NOT_FOUND naming the path, exit 4, and nothing made (no file, no folder, no .derived)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "typo", "memorie.db");
+    for (const args of Object.values(NEEDS_A_STORE).flat()) {
+      const result = memzip([...args, "--db", db]);
+      const shown = `memzip ${args.join(" ")}: ${result.stderr}`;
+      assert.equal(result.status, 4, shown);
+      assert.ok(result.stderr.includes(`E_NOT_FOUND: there is no store at ${db}`), shown);
+      assert.deepEqual(readdirSync(dir.path), [], `memzip ${args.join(" ")} left something behind`);
+    }
+  });
+
+  it("on the default store of an empty home: the same, and the home stays empty", async () => {
+    await using dir = tempDir();
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const env = { ...ENV, HOME: home };
+    const db = join(home, ".local", "share", "memzip", "memzip.db");
+    for (const args of [["search", "foo"], ["rm", "x1"], ["compact"], ["models", "ls"], ["import", SAMPLE, "--resume", "job-x"]]) {
+      const result = memzip(args, env);
+      assert.equal(result.status, 4, `memzip ${args.join(" ")}: ${result.stderr}`);
+      assert.ok(result.stderr.includes(`there is no store at ${db}`), result.stderr);
+      assert.deepEqual(readdirSync(home), [], `memzip ${args.join(" ")} left something in the home`);
+    }
+  });
+
+  it("a command that adds memories makes the store, and says where", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "new", "fresh.db");
+    const added = memzip(["add", "the user prefers tea", "--db", db]);
+    assert.equal(added.status, 0, added.stderr);
+    assert.ok(added.stderr.includes(`created a new store at ${db}`), added.stderr);
+    assert.ok(existsSync(db));
+    // The second write finds it: nothing more is said.
+    const again = memzip(["add", "the user prefers green tea", "--db", db]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /created a new store/);
+    const imported = memzip(["import", SAMPLE, "--db", join(dir.path, "other.db")]);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.match(imported.stderr, /created a new store at /);
+  });
+});
