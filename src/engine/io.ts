@@ -7,7 +7,7 @@ import type { ImportJob, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
-import { emptyImportReport, importRecords, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
+import { emptyImportReport, importRecords, linesReplacedLater, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import type { Counters } from "../pipeline/metrics.js";
@@ -82,7 +82,7 @@ export class ImportExport {
       // A job that had read its whole file stopped while it ended (training, recoding): what it
       // trained stays, and its recode is finished now even when nothing is left to train.
       const readAll = from.position > 0 && from.position >= job.sourceSize;
-      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
+      const report = await this.importFrom(source, { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
       clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
@@ -108,7 +108,7 @@ export class ImportExport {
         yield "record" in item ? { ok: true, ...item, position, line: position } : { ok: false, ...item, position, line: position };
       }
     }
-    return this.importFrom(source(), options);
+    return this.importFrom(source, options);
   }
 
   /**
@@ -299,7 +299,7 @@ export class ImportExport {
   }
 
   private async importFrom(
-    source: AsyncIterable<SourceItem>,
+    source: () => AsyncIterable<SourceItem>,
     options: EngineImportOptions,
     job?: { id: string; namedBefore: Iterable<string>; readAll: boolean },
   ): Promise<EngineImportReport> {
@@ -317,8 +317,13 @@ export class ImportExport {
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
     // Namespaces named before a resumed job's stop were written to then (their count is unknown: any number).
     const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
-    const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
-    const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    // The last line of an id wins: the earlier ones are read and skipped, so a re-import of the same file changes nothing.
+    const pinned = options.pinNamespace === true;
+    const skipLines = await linesReplacedLater(source, (record) =>
+      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) ? undefined : `${record.namespace ?? namespace}\u0000${record.id}`,
+    );
+    const items = noting(pinned ? pinnedTo(source(), namespace) : source(), named);
+    const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });
     if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
     const ending = await this.endImport(namespace, named, imported.rejected, {
       ...coding,
