@@ -183,6 +183,15 @@ export class ImportExport {
       }
       // Nothing is left to do (the file is the one it finished): said, not redone.
       if (job.status === "done") return { job, alreadyDone: true };
+      // A job whose process still touches it (its heartbeat) is that process's: two would import and train it at once.
+      const touchedAgo = this.parts.options.clock() - job.updatedAt;
+      if (job.status === "running" && touchedAgo <= JOB_STALE_AFTER_MS) {
+        const seconds = Math.max(0, Math.round(touchedAgo / 1000));
+        throw new MemzipError(ErrorCode.BUSY, `job ${job.id} is running in another process (it saved its progress ${seconds} s ago)`, {
+          hint: `Let it finish (\`memzip jobs\` shows its progress); if its process was killed, resume once \`memzip jobs\` shows it "stale" (at most ${Math.round(JOB_STALE_AFTER_MS / 1000)} s after the last save).`,
+          details: { job: job.id, updatedAt: job.updatedAt },
+        });
+      }
       await store.jobs.update(job.id, { status: "running" });
       return { job };
     }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CACHE_KINDS, LOSSY_RECALL_MODES, MEMORY_KINDS, PROFILE_NAMES, RECALL_MODES, SEARCH_MODES, TRANSFER_FORMATS, WRITE_CODEC_NAMES, choices } from "../../src/core/vocabulary.js";
+import { EXIT_CODES, EXIT_FAILURES_FOUND, EXIT_INTERNAL } from "../../src/cli/exit-codes.js";
 import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
@@ -218,5 +219,12 @@ describe("CLI help and options", () => {
     assert.match(a as string, /^([0-9a-f]{2}){8,}$/);
     assert.equal(a, b);
     assert.notEqual(a, c);
+  });
+
+  it("memzip --help lists every exit code the CLI can return, 70 (internal error) included", () => {
+    const help = memzip(["--help"]);
+    assert.equal(help.status, 0);
+    const listed = help.stdout.split("Exit codes:")[1]?.split("\n\n")[0] ?? "";
+    for (const code of new Set([0, EXIT_FAILURES_FOUND, ...Object.values(EXIT_CODES), EXIT_INTERNAL])) assert.match(listed, new RegExp(`(^|[\\s,/])${code} `), `exit ${code} is not in memzip --help`);
   });
 });

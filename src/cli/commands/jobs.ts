@@ -10,7 +10,7 @@ export const jobsCommand: Command = {
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
 import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
 process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C, continues
-with \`memzip import FILE --resume JOB\`.`,
+with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13).`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
