@@ -291,6 +291,11 @@ export class Engine {
     return this.parts.io.jobs(limit);
   }
 
+  /** Marks a running import job "interrupted" (its process is stopping at once): `--resume` continues it from its last committed batch. */
+  interruptJob(jobId: string): Promise<void> {
+    return this.parts.io.interruptJob(jobId);
+  }
+
   exportMemories(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<ExportedMemory> {
     return this.parts.io.exportMemories(namespace, options);
   }

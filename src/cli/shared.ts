@@ -200,3 +200,9 @@ export function parseTime(value: unknown, flag: string, now = Date.now()): numbe
 export function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+/** ` --db PATH` for a command printed to be pasted, when the store is not the one found without --db; else "". */
+export function dbFlag(context: CommandContext): string {
+  const store = storePath(context);
+  return store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
+}

@@ -53,11 +53,18 @@ export class ImportExport {
     return (await this.parts.store.jobs.list(limit)).map((job) => (job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? { ...job, status: "stale" } : job));
   }
 
+  /** Marks a running job "interrupted" (a process stopping at once, before its import returns). */
+  async interruptJob(jobId: string): Promise<void> {
+    const job = await this.parts.store.jobs.get(jobId);
+    if (job?.status === "running") await this.parts.store.jobs.update(jobId, { status: "interrupted" });
+  }
+
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     const { store } = this.parts;
     const { job, alreadyDone } = await this.startJob(path, options);
     if (alreadyDone) return { ...emptyImportReport(), namespace: job.namespace, jobId: job.id, alreadyDone: true };
+    options.onJob?.(job.id);
     const from = { position: job.position, line: job.line };
     const maxLineBytes = maxLineBytesFor(this.parts.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {

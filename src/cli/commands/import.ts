@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional } from "../shared.js";
+import { bpb, dbFlag, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
@@ -81,12 +81,25 @@ job keeps the namespace it started with.`,
     const controller = new AbortController();
     const bar = new ProgressBar(context.stderr, "import", !context.json);
     let recodeBar: ProgressBar | undefined;
-    // Once: a second Ctrl-C (after this one is seen) stops the process at once, as Node's default does.
+    // The first Ctrl-C stops after the step in progress; a second stops at once (the batch in flight is
+    // not written), marks the job interrupted and prints the command that continues it.
+    let jobId: string | undefined;
+    let stopping = false;
     const onSignal = () => {
-      controller.abort();
-      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+      if (!stopping) {
+        stopping = true;
+        controller.abort();
+        context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+        return;
+      }
+      const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
+      context.stderr.write(`memzip: stopped at once (every batch committed before stays)${resume}\n`);
+      const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
+      // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
+      const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
+      void Promise.race([marked, bound]).then(() => process.exit(EXIT_CODES.E_ABORTED));
     };
-    process.once("SIGINT", onSignal);
+    process.on("SIGINT", onSignal);
     try {
       const namespace = context.values.namespace;
       const options = {
@@ -98,6 +111,9 @@ job keeps the namespace it started with.`,
         ...(codec ? { codec } : {}),
         ...(ttlMs === undefined ? {} : { ttlMs }),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
+        onJob: (id: string) => {
+          jobId = id;
+        },
         onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
         onFinishStep: (step: FinishStep) => {
           if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
@@ -167,6 +183,9 @@ job keeps the namespace it started with.`,
     }
   },
 };
+
+/** How long a hard stop (second Ctrl-C) waits for the store to mark the job interrupted. */
+const HARD_STOP_MARK_MS = 2000;
 
 /** Namespaces beside the import's own that the summary lists one line each. */
 const MAX_NAMESPACE_LINES = 10;

@@ -1,7 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { defaultDbPath } from "../../core/paths.js";
-import { emit, openEngine, parseInteger, shellWord, storePath } from "../shared.js";
+import { dbFlag, emit, openEngine, parseInteger, shellWord } from "../shared.js";
 
 export const jobsCommand: Command = {
   name: "jobs",
@@ -16,8 +15,7 @@ with \`memzip import FILE --resume JOB\`; resuming one still "running" is refuse
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });
     // The resume line works when pasted: it names the store unless it is the one found without --db.
-    const store = storePath(context);
-    const db = store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
+    const db = dbFlag(context);
     try {
       const jobs = await engine.jobs(limit);
       const lines = jobs.map((j) => {
