@@ -206,3 +206,8 @@ export function dbFlag(context: CommandContext): string {
   const store = storePath(context);
   return store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
 }
+
+/** "1 memory", "2 memories", "0 memories". */
+export function countOf(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

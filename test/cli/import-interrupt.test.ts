@@ -123,7 +123,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     const human = memzip(["import", file, "--db", db]);
     assert.equal(human.status, 1, human.stderr);
     assert.match(human.stdout, /\nnamespace x: nothing stored, 1 rejected/);
-    assert.match(human.stdout, /\nnamespace y: 1 memories/);
+    assert.match(human.stdout, /\nnamespace y: 1 memory,/);
     assert.doesNotMatch(human.stdout, /namespace x: \d+ memories/);
     const json = JSON.parse(memzip(["import", file, "--db", db, "--json"]).stdout) as { otherNamespaces?: string[]; rejectedNamespaces?: Record<string, number> };
     assert.deepEqual([json.otherNamespaces, json.rejectedNamespaces], [["y"], { x: 1 }]);

@@ -81,10 +81,18 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     assert.equal(added.status, 0, added.stderr);
     assert.ok(added.stderr.includes(`created a new store at ${db}`), added.stderr);
     assert.ok(existsSync(db));
+    // One memory is "1 memory" (section 14's grammar).
+    assert.match(memzip(["stats", "--db", db]).stdout, /^1 memory, /m);
     // The second write finds it: nothing more is said.
     const again = memzip(["add", "the user prefers green tea", "--db", db]);
     assert.equal(again.status, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /created a new store/);
+    // With -n the file line names no bits/byte: the whole file over one namespace's text means nothing (finding 12).
+    const whole = memzip(["stats", "--db", db]).stdout;
+    assert.match(whole, /^store file .* on disk \([\d.]+ bits\/byte of the store's text;/m);
+    const one = memzip(["stats", "--db", db, "-n", "default"]).stdout;
+    assert.match(one, /^store file .* on disk \(the whole store, every namespace; search index/m);
+    assert.match(one, /^2 memories, /m);
     const imported = memzip(["import", SAMPLE, "--db", join(dir.path, "other.db")]);
     assert.equal(imported.status, 0, imported.stderr);
     assert.match(imported.stderr, /created a new store at /);

@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, dbFlag, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
+import { bpb, countOf, dbFlag, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
@@ -135,7 +135,7 @@ job keeps the namespace it started with.`,
         const s = await engine.stats(name);
         const t = report.otherTrained?.[name];
         otherLines.push(
-          `\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
+          `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
             (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
         );
       }
@@ -171,7 +171,7 @@ job keeps the namespace it started with.`,
           // A restore into the namespaces its records name says nothing of an empty default namespace.
           (others.length > 0 && stats.memories === 0
             ? `file on disk ${formatBytes(stats.fileBytes)}`
-            : `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+            : `namespace ${report.namespace}: ${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
               `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
           `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
