@@ -1,5 +1,7 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
+import { existsSync } from "node:fs";
 import { defaultDbPath } from "./core/paths.js";
+import { ErrorCode, MemzipError } from "./errors.js";
 import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
@@ -52,16 +54,22 @@ export class Engine {
     this.keys = new KeyService(store.keys);
   }
 
-  /** The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is created or written (a missing store is E_NOT_FOUND). */
-  static open(options: EngineOptions & { readOnly?: boolean } = {}): Engine {
-    const { db, readOnly, ...rest } = options;
+  /**
+   * The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is
+   * created or written (a missing store is E_NOT_FOUND). With `mustExist`, a missing store is E_NOT_FOUND
+   * too (nothing is created, no folder, no file), and an existing one opens for writing as usual.
+   */
+  static open(options: EngineOptions & { readOnly?: boolean; mustExist?: boolean } = {}): Engine {
+    const { db, readOnly, mustExist, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
-    if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
-    const store = openStore(path, { readOnly: readOnly === true, checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal });
-    // A read-only engine writes nothing beside the store, not even a disk cache.
     // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory.
     const local = isLocalStoreFile(path);
+    if (mustExist === true && local && !existsSync(path)) throw missingStore(path);
+    if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
+    // A PostgreSQL store opened `readOnly` refuses a missing schema and uses an existing one as usual: `mustExist` there.
+    const store = openStore(path, { readOnly: readOnly === true || (mustExist === true && !local), checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal });
+    // A read-only engine writes nothing beside the store, not even a disk cache.
     const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : store.location);
     // Derived model state is a best-effort cache beside an existing store (read-only commands use it too).
     return new Engine(store, resolved, cache, local ? new DerivedDirectory(path) : undefined);
@@ -287,6 +295,11 @@ export class Engine {
     return this.parts.io.jobs(limit);
   }
 
+  /** Marks a running import job "interrupted" (its process is stopping at once): `--resume` continues it from its last committed batch. */
+  interruptJob(jobId: string): Promise<void> {
+    return this.parts.io.interruptJob(jobId);
+  }
+
   exportMemories(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<ExportedMemory> {
     return this.parts.io.exportMemories(namespace, options);
   }
@@ -332,4 +345,12 @@ export class Engine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The store file a command that only changes stores was pointed at is missing (the SQLite store's own words for a read). */
+function missingStore(path: string): MemzipError {
+  return new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${path}`, {
+    hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+    details: { path },
+  });
 }

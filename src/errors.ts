@@ -36,6 +36,8 @@ export const ErrorCode = {
   BACKEND_REJECTED: "E_BACKEND_REJECTED",
   /** The machine ran out of a resource a write needs: disk full, file-size limit, read-only file or folder. */
   RESOURCE: "E_RESOURCE",
+  /** Another live process is doing it now (an import job it runs): wait for it, or try again once it stopped. */
+  BUSY: "E_BUSY",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

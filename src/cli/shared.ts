@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
 import { parseFilterText } from "../core/filter.js";
+import { isLocalStoreFile } from "../store/open.js";
 import type { MemoryFilter } from "../core/store.js";
 import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
@@ -35,11 +36,26 @@ export function settingsOf(context: CommandContext): FileConfig {
   return resolveConfig({ ...(typeof config === "string" ? { file: config } : {}), flags: flagSettings(context) });
 }
 
+/**
+ * How a command may open the store. By default the store must exist (a missing one is E_NOT_FOUND
+ * naming the path, and nothing is created); `readOnly` also writes nothing; `create` (commands that add
+ * memories, and the set-up steps before them) makes a missing store, and says so on stderr.
+ */
+export interface StoreAccess {
+  readOnly?: boolean;
+  create?: boolean;
+}
+
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
-export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: { readOnly?: boolean } = {}): Engine {
+export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: StoreAccess = {}): Engine {
   const settings = settingsOf(context);
   delete settings.serve; // `memzip serve`'s own settings, not the engine's
-  return Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true } : {}) });
+  const path = settings.db ?? defaultDbPath();
+  const creating = access.create === true && access.readOnly !== true && isLocalStoreFile(path) && !existsSync(path);
+  const engine = Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true } : access.create ? {} : { mustExist: true }) });
+  // A mistyped --db makes a new store: the user reads where.
+  if (creating) context.stderr.write(`memzip: created a new store at ${path}\n`);
+  return engine;
 }
 
 /** Prints `value` as JSON with --json, else the human text. */
@@ -178,4 +194,20 @@ export function parseTime(value: unknown, flag: string, now = Date.now()): numbe
   const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(at)) throw usage(`--${flag} ${JSON.stringify(value)} is not a time: give 2026-11-30, 2026-11-30T08:00Z, or an age like 7d, 12h, 30m`);
   return at;
+}
+
+/** `value` as one word a POSIX shell reads back unchanged (quoted only when it must be). */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** ` --db PATH` for a command printed to be pasted, when the store is not the one found without --db; else "". */
+export function dbFlag(context: CommandContext): string {
+  const store = storePath(context);
+  return store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
+}
+
+/** "1 memory", "2 memories", "0 memories". */
+export function countOf(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -110,7 +110,9 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   for (const [key, field] of Object.entries(FIELDS) as [keyof FileConfig, { kind: Kind; env: string }][]) {
     const raw = env[field.env];
     if (raw === undefined || raw === "") continue;
-    const value = field.kind === "integer" || field.kind === "number" ? Number(raw) : field.kind === "boolean" ? parseBoolean(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" || field.kind === "serve" ? parseJson(raw, field.env) : raw;
+    // Not a number: the check refuses the text as typed ("abc"), not the NaN it reads as.
+    const number = Number(raw);
+    const value = field.kind === "integer" || field.kind === "number" ? (Number.isNaN(number) ? raw : number) : field.kind === "boolean" ? parseBoolean(raw) : field.kind === "codecs" ? raw.split(",").map((c) => c.trim()) : field.kind === "object" || field.kind === "serve" ? parseJson(raw, field.env) : raw;
     assign(config, key, value, field.env);
   }
   return config;

@@ -110,7 +110,10 @@ export function parseFilterText(values: Record<string, unknown>, flags: Partial<
     const field = String(issue?.path[0] ?? "filter") as keyof MemoryFilterText;
     const name = flags[field] ?? field;
     const hint = field === "meta" ? "Give --meta KEY=VALUE (repeat for several; VALUE a JSON scalar, e.g. n=1 or ok=true, or plain text; objects and arrays are not compared)." : `Check ${name}; \`memzip COMMAND --help\` lists the filter flags.`;
-    throw new MemzipError(ErrorCode.USAGE, `invalid filter ${name}: ${issue?.message ?? "refused"}`, { hint });
+    // --meta's common mistake (no "="), in its own words rather than the schema's.
+    const unpaired = field === "meta" && Array.isArray(values.meta) ? values.meta.find((v) => typeof v === "string" && !v.includes("=")) : undefined;
+    const message = unpaired !== undefined ? `${JSON.stringify(unpaired)} is not KEY=VALUE` : (issue?.message ?? "refused");
+    throw new MemzipError(ErrorCode.USAGE, `invalid filter ${name}: ${message}`, { hint });
   }
   return toMemoryFilter(parsed.data);
 }

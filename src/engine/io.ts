@@ -7,7 +7,7 @@ import type { ImportJob, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
-import { emptyImportReport, importRecords, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
+import { emptyImportReport, importRecords, linesReplacedLater, pinRejection, type ImportProgress, type SourceItem } from "../pipeline/batch-import.js";
 import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import type { Counters } from "../pipeline/metrics.js";
@@ -55,11 +55,18 @@ export class ImportExport {
     return (await this.parts.store.jobs.list(limit)).map((job) => (job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? { ...job, status: "stale" } : job));
   }
 
+  /** Marks a running job "interrupted" (a process stopping at once, before its import returns). */
+  async interruptJob(jobId: string): Promise<void> {
+    const job = await this.parts.store.jobs.get(jobId);
+    if (job?.status === "running") await this.parts.store.jobs.update(jobId, { status: "interrupted" });
+  }
+
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
   async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     const { store } = this.parts;
     const { job, alreadyDone } = await this.startJob(path, options);
     if (alreadyDone) return { ...emptyImportReport(), namespace: job.namespace, jobId: job.id, alreadyDone: true };
+    options.onJob?.(job.id);
     const from = { position: job.position, line: job.line };
     const maxLineBytes = maxLineBytesFor(this.parts.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {
@@ -84,7 +91,7 @@ export class ImportExport {
       // A job that had read its whole file stopped while it ended (training, recoding): what it
       // trained stays, and its recode is finished now even when nothing is left to train.
       const readAll = from.position > 0 && from.position >= job.sourceSize;
-      const report = await this.importFrom(source(), { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
+      const report = await this.importFrom(source, { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
       clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
       return { ...report, jobId: job.id };
@@ -110,7 +117,7 @@ export class ImportExport {
         yield "record" in item ? { ok: true, ...item, position, line: position } : { ok: false, ...item, position, line: position };
       }
     }
-    return this.importFrom(source(), options);
+    return this.importFrom(source, options);
   }
 
   /**
@@ -163,7 +170,7 @@ export class ImportExport {
     const fingerprint = { sourceSize: stat.size, sourceMtime: Math.floor(stat.mtimeMs) };
     if (options.resume !== undefined) {
       const job = await store.jobs.get(options.resume);
-      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs`." });
+      if (!job) throw new MemzipError(ErrorCode.NOT_FOUND, `no import job "${options.resume}"`, { hint: "List jobs with `memzip jobs` (a job belongs to one store: give the same --db / MEMZIP_DB it ran with)." });
       // A resumed job keeps its namespace: naming another is refused, never dropped in silence.
       if (options.namespace !== undefined && options.namespace !== job.namespace) {
         throw new MemzipError(ErrorCode.USAGE, `job ${job.id} imports into namespace "${job.namespace}", not "${options.namespace}"`, {
@@ -185,6 +192,15 @@ export class ImportExport {
       }
       // Nothing is left to do (the file is the one it finished): said, not redone.
       if (job.status === "done") return { job, alreadyDone: true };
+      // A job whose process still touches it (its heartbeat) is that process's: two would import and train it at once.
+      const touchedAgo = this.parts.options.clock() - job.updatedAt;
+      if (job.status === "running" && touchedAgo <= JOB_STALE_AFTER_MS) {
+        const seconds = Math.max(0, Math.round(touchedAgo / 1000));
+        throw new MemzipError(ErrorCode.BUSY, `job ${job.id} is running in another process (it saved its progress ${seconds} s ago)`, {
+          hint: `Let it finish (\`memzip jobs\` shows its progress); if its process was killed, resume once \`memzip jobs\` shows it "stale" (at most ${Math.round(JOB_STALE_AFTER_MS / 1000)} s after the last save).`,
+          details: { job: job.id, updatedAt: job.updatedAt },
+        });
+      }
       await store.jobs.update(job.id, { status: "running" });
       return { job };
     }
@@ -309,7 +325,7 @@ export class ImportExport {
   }
 
   private async importFrom(
-    source: AsyncIterable<SourceItem>,
+    source: () => AsyncIterable<SourceItem>,
     options: EngineImportOptions,
     job?: { id: string; namedBefore: Iterable<string>; readAll: boolean },
   ): Promise<EngineImportReport> {
@@ -328,8 +344,13 @@ export class ImportExport {
     const onProgress = options.onProgress && ((progress: ImportProgress) => options.onProgress?.({ ...progress, metrics: this.parts.metricsSnapshot() }));
     // Namespaces named before a resumed job's stop were written to then (their count is unknown: any number).
     const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
-    const items = noting(options.pinNamespace ? pinnedTo(source, namespace) : source, named);
-    const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, ...(onProgress ? { onProgress } : {}) });
+    // The last line of an id wins: the earlier ones are read and skipped, so a re-import of the same file changes nothing.
+    const pinned = options.pinNamespace === true;
+    const skipLines = await linesReplacedLater(source, (record) =>
+      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) ? undefined : `${record.namespace ?? namespace}\u0000${record.id}`,
+    );
+    const items = noting(pinned ? pinnedTo(source(), namespace) : source(), named);
+    const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });
     this.parts.gate.save();
     if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
     const ending = await this.endImport(namespace, named, imported.rejected, {

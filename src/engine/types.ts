@@ -172,6 +172,8 @@ export interface EngineImportOptions extends ImportOptions {
   ttlMs?: number;
   /** Told each step of the import's ending (training, recoding, compacting; see `Engine.finishImports`); `signal` stops it between them. */
   onFinishStep?: (step: FinishStep) => void;
+  /** Told the id of the JSONL import's job as soon as it is started or resumed (before any record is read). */
+  onJob?: (jobId: string) => void;
 }
 
 export interface EngineImportReport extends ImportReport, ImportEnding {

@@ -63,6 +63,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** Size of the input, for ETA. */
   end?: number;
+  /** Lines (`SourceItem.line`) read but not written: a later line replaces them (`linesReplacedLater`). */
+  skipLines?: ReadonlySet<number>;
 }
 
 export interface ImportReport {
@@ -70,6 +72,8 @@ export interface ImportReport {
   stored: number;
   updated: number;
   unchanged: number;
+  /** Lines not written because a later line of the input has the same id in the same namespace (the last wins). */
+  superseded: number;
   /** `namespace`: the one the record named, when it named one (and was read far enough to tell). */
   rejected: { where: string; code: string; message: string; namespace?: string }[];
   originalBytes: number;
@@ -92,6 +96,7 @@ export function emptyImportReport(): ImportReport {
     stored: 0,
     updated: 0,
     unchanged: 0,
+    superseded: 0,
     rejected: [],
     originalBytes: 0,
     storedBytes: 0,
@@ -125,8 +130,9 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
   const planned = mapOrdered(
     source,
     { concurrency: writer.concurrency, window: Math.max(2 * batchSize, 4 * writer.concurrency), signal: options.signal },
-    async (item): Promise<{ item: SourceItem; plan?: P; error?: MemzipError }> => {
+    async (item): Promise<{ item: SourceItem; plan?: P; error?: MemzipError; skipped?: true }> => {
       if (!item.ok) return { item, error: item.error };
+      if (options.skipLines?.has(item.line)) return { item, skipped: true };
       try {
         const started = performance.now();
         const plan = await writer.plan(item.record);
@@ -139,11 +145,12 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
       }
     },
   );
-  for await (const { item, plan, error } of planned) {
+  for await (const { item, plan, error, skipped } of planned) {
     report.read++;
     position = item.position;
     line = item.line;
-    if (error) {
+    if (skipped) report.superseded++;
+    else if (error) {
       const named = item.ok ? item.record.namespace : item.namespace;
       report.rejected.push({ where: item.where, code: error.code, message: error.message, ...(named === undefined ? {} : { namespace: named }) });
     }
@@ -191,4 +198,55 @@ function tally(results: readonly WriteOutcome[], report: ImportReport): void {
     if (result.grouped) report.grouped++;
     if (result.codec) report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
   }
+}
+
+/**
+ * The lines of an input whose record a later line replaces: the same id in the same namespace, as
+ * `keyOf` names it (undefined: a record no later one replaces, e.g. one without its own id, whose id
+ * comes from its text). "The last wins": importing only the last line of each id makes a re-import of
+ * the same file change nothing. `read` gives the input afresh each time: it is read once more, with
+ * 8 bytes a record (a hash of each key), and a second time, for exact keys, only when hashes repeat.
+ */
+export async function linesReplacedLater(read: () => AsyncIterable<SourceItem>, keyOf: (record: MemoryInput) => string | undefined): Promise<Set<number>> {
+  let hashes = new Float64Array(1024);
+  let count = 0;
+  for await (const item of read()) {
+    const key = item.ok ? keyOf(item.record) : undefined;
+    if (key === undefined) continue;
+    if (count === hashes.length) {
+      const grown = new Float64Array(hashes.length * 2);
+      grown.set(hashes);
+      hashes = grown;
+    }
+    hashes[count++] = hash53(key);
+  }
+  const sorted = hashes.subarray(0, count).sort();
+  const repeated = new Set<number>();
+  for (let i = 1; i < count; i++) if (sorted[i] === sorted[i - 1]) repeated.add(sorted[i] as number);
+  const replaced = new Set<number>();
+  if (repeated.size === 0) return replaced;
+  // Only the keys whose hash repeats, compared exactly (a collision of two keys replaces nothing).
+  const lastLine = new Map<string, number>();
+  for await (const item of read()) {
+    const key = item.ok ? keyOf(item.record) : undefined;
+    if (key === undefined || !repeated.has(hash53(key))) continue;
+    const earlier = lastLine.get(key);
+    if (earlier !== undefined) replaced.add(earlier);
+    lastLine.set(key, item.line);
+  }
+  return replaced;
+}
+
+/** A 53-bit hash of a string (cyrb53): exact as a float, cheap; equal keys, equal hashes. */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }

@@ -22,6 +22,7 @@ export const HTTP_STATUS = {
   E_BACKEND_UNAVAILABLE: 503,
   E_BACKEND_REJECTED: 502,
   E_RESOURCE: 507,
+  E_BUSY: 409,
 } as const satisfies Record<ErrorCode, number>;
 
 /** The body of every error answer: `{ error: { code, message, hint? } }` (never a stack, never memory text). */

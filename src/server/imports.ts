@@ -345,6 +345,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         stored: done?.stored ?? 0,
         updated: done?.updated ?? 0,
         unchanged: done?.unchanged ?? 0,
+        // Queued chunks are coded apart: each line is written (no skipping of an id a later line repeats).
+        superseded: 0,
         rejected,
         originalBytes: done?.originalBytes ?? 0,
         storedBytes: done?.storedBytes ?? 0,

@@ -58,7 +58,7 @@ describe("memzip CLI", () => {
     const summary = restored.stdout.toString("utf8");
     assert.match(summary, /^namespace default: 40 memories/m);
     assert.match(summary, /^namespace x: 2 memories/m);
-    assert.match(summary, /^namespace y: 1 memories/m);
+    assert.match(summary, /^namespace y: 1 memory,/m);
   });
 
   it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {

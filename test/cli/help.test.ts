@@ -219,4 +219,15 @@ describe("CLI help and options", () => {
     assert.equal(a, b);
     assert.notEqual(a, c);
   });
+
+  it("memzip --help lists every exit code the CLI can return, 70 (internal error) included", () => {
+    const help = memzip(["--help"]);
+    assert.equal(help.status, 0);
+    const listed = help.stdout.split("Exit codes:")[1]?.split("\n\n")[0] ?? "";
+    // The codes the CLI's one table (and its two constants) return, read from its source (tests do not import the CLI).
+    const table = readFileSync(join(ROOT, "src", "cli", "exit-codes.ts"), "utf8");
+    const codes = new Set([0, ...[...table.matchAll(/(?::|=) (\d+)[,;]/g)].map((m) => Number(m[1]))]);
+    assert.ok(codes.has(70) && codes.has(130) && codes.has(1), [...codes].join(" "));
+    for (const code of codes) assert.match(listed, new RegExp(`(^|[\\s,/])${code} `), `exit ${code} is not in memzip --help`);
+  });
 });

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
@@ -17,12 +17,16 @@ function memzip(args: string[], nodeArgs: string[] = []) {
  * event (the listener a SIGINT runs), so the interruption lands at one known step whatever the
  * machine's speed.
  */
-function ctrlCAt(at: string): string {
+function ctrlCAt(at: string, times = 1): string {
   return `Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
 const write = process.stderr.write.bind(process.stderr);
+let sent = false;
 process.stderr.write = (chunk, ...rest) => {
   const done = write(chunk, ...rest);
-  if (String(chunk).startsWith(${JSON.stringify(at)})) process.emit("SIGINT", "SIGINT");
+  if (!sent && String(chunk).startsWith(${JSON.stringify(at)})) {
+    sent = true;
+    for (let i = 0; i < ${times}; i++) process.emit("SIGINT", "SIGINT");
+  }
   return done;
 };
 `;
@@ -119,9 +123,58 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     const human = memzip(["import", file, "--db", db]);
     assert.equal(human.status, 1, human.stderr);
     assert.match(human.stdout, /\nnamespace x: nothing stored, 1 rejected/);
-    assert.match(human.stdout, /\nnamespace y: 1 memories/);
+    assert.match(human.stdout, /\nnamespace y: 1 memory,/);
     assert.doesNotMatch(human.stdout, /namespace x: \d+ memories/);
     const json = JSON.parse(memzip(["import", file, "--db", db, "--json"]).stdout) as { otherNamespaces?: string[]; rejectedNamespaces?: Record<string, number> };
     assert.deepEqual([json.otherNamespaces, json.rejectedNamespaces], [["y"], { x: 1 }]);
+  });
+
+  it("a second Ctrl-C stops at once, marks the job interrupted and prints the command that continues it, --db included (findings 5 and 4)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "hard.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const hook = join(dir.path, "ctrl-c-twice.mjs");
+    writeFileSync(hook, ctrlCAt("\rimport: training a ", 2));
+    const stopped = memzip(["import", file, "--db", db], ["--import", hook]);
+    assert.equal(stopped.status, 130, stopped.stderr);
+    const pasted = /memzip: stopped at once \(every batch committed before stays\); continue with: memzip (import .* --resume (job-[a-z0-9-]+) --db .*)\n/.exec(stopped.stderr);
+    assert.ok(pasted?.[1] && pasted[2], stopped.stderr);
+    assert.ok(pasted[1].endsWith(`--db ${db}`), pasted[1]);
+    assert.match(memzip(["jobs", "--db", db]).stdout, new RegExp(`${pasted[2]}\\tinterrupted\\t`), "interrupted at once, not running until stale");
+    const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted[1]}`, process.execPath, CLI], { env: ENV, encoding: "utf8" });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).checked, 300);
+  });
+
+  it("Ctrl-C during export --out removes its temporary file and leaves the target unwritten (finding 6)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "exp.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 50).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    assert.equal(memzip(["import", file, "--db", db]).status, 0);
+    // Ctrl-C's event as soon as the temporary file is open (the module hook is in place before the CLI loads).
+    const hook = join(dir.path, "ctrl-c-open.mjs");
+    writeFileSync(hook, `import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+const create = fs.createWriteStream;
+fs.createWriteStream = (...args) => {
+  const stream = create(...args);
+  stream.once("open", () => process.emit("SIGINT", "SIGINT"));
+  return stream;
+};
+syncBuiltinESMExports();
+`);
+    const outDir = join(dir.path, "out");
+    mkdirSync(outDir);
+    const out = join(outDir, "all.jsonl");
+    const stopped = memzip(["export", "--db", db, "--out", out], ["--import", hook]);
+    assert.equal(stopped.status, 130, stopped.stderr);
+    assert.match(stopped.stderr, /export stopped \(Ctrl-C\); .* not written/);
+    assert.deepEqual(readdirSync(outDir), [], "no target, no hidden .tmp file");
+    assert.ok(!existsSync(out));
+    // Without the signal the same command writes the file.
+    assert.equal(memzip(["export", "--db", db, "--out", out]).status, 0);
+    assert.ok(existsSync(out));
   });
 });

@@ -38,6 +38,8 @@ describe("configuration", () => {
     const absent = join(dir.path, "absent.json");
     assert.throws(() => loadConfig({ path: absent, env: {} }), (e) => isMemzipError(e, "E_NOT_FOUND") && e.message === `no such config file: ${absent}`);
     assert.throws(() => loadConfig({ env: { MEMZIP_BATCH_SIZE: "many" } }), (e) => isMemzipError(e, "E_USAGE") && e.message.includes("MEMZIP_BATCH_SIZE"));
+    // The value as typed, not the NaN it reads as (newcomer9: "got null").
+    assert.throws(() => loadConfig({ env: { MEMZIP_ZSTD_LEVEL: "abc" } }), (e) => isMemzipError(e, "E_USAGE") && e.message === 'MEMZIP_ZSTD_LEVEL must be an integer, got "abc"');
   });
 
   it("seal (sealed blocks, default on) is a config key and MEMZIP_SEAL; the CLI's import keeps the row layout with false", () => {

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { CHILD_TIMEOUT_MS, CLI, ROOT, SHARED, devCorpus, spawnBounded } from "../helpers.js";
 
@@ -115,6 +115,9 @@ const ENTRIES: Record<string, Entry> = {
     check: (run) => {
       assert.match(run.stdout, /round trip: (\d+)\/\1 memories came back byte for byte; verify: \d+ checked, 0 failed/);
       assert.match(run.stderr, /trained a \d+-byte cm-snapshot/);
+      // Its scratch store is gone at the end (newcomer9: one left in /tmp by every run).
+      const store = /^store: (.*)$/m.exec(run.stderr)?.[1];
+      assert.ok(store && !existsSync(store) && run.stderr.includes(`removed the demo store ${dirname(store)} (--keep keeps it)`), run.stderr);
     },
   },
   "npm test": { exempt: "the whole suite, of which this test is a part" },

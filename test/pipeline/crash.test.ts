@@ -40,6 +40,13 @@ describe("kill -9 during import", () => {
       assert.deepEqual(await engine.verify(), { checked: survived, failed: 0, failures: [] });
       const [job] = (await engine.jobs());
       assert.ok(job && (job.status === "running" || job.status === "stale") && job.line <= survived, "the job saved progress up to a committed batch (stale: a slow verify can pass its heartbeat bound)");
+      // Killed: its row still says "running" until the heartbeat bound passes (a live one is refused, E_BUSY): aged here.
+      const conn = new Database(db);
+      try {
+        conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();
+      } finally {
+        conn.close();
+      }
       const report = await engine.importJsonl(DEV_CORPUS, { resume: job.id });
       assert.ok(report.unchanged <= 37, `resumed at the last checkpoint, rechecked ${report.unchanged}`);
       assert.equal(report.stored, 2000 - survived);

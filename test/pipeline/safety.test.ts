@@ -59,16 +59,26 @@ describe("issue 12: duplicate ids in one file", () => {
       write([{ id: "x", text: "one" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
       const fresh = await engine.importJsonl(file, { batchSize });
       assert.equal(await engine.recall("x"), "two", `fresh store, batch ${batchSize}`);
-      assert.equal(fresh.stored + fresh.updated, 3);
+      // The first x is read and skipped (finding 1 of newcomer9): only the last line of an id is written.
+      assert.deepEqual([fresh.read, fresh.stored, fresh.updated, fresh.superseded], [3, 2, 0, 1]);
+      assert.equal((await engine.history("x")).length, 1, "no history from a line the same file replaces");
 
-      // x holds "two"; the file changes it to "one" and back: the stored "two" must not make the last line look unchanged.
-      await engine.importJsonl(file, { batchSize });
+      // The same file again changes nothing: no update, no history.
+      const again = await engine.importJsonl(file, { batchSize });
       assert.equal(await engine.recall("x"), "two", `re-import, batch ${batchSize}`);
+      assert.deepEqual([again.stored, again.updated, again.unchanged, again.superseded], [0, 0, 2, 1]);
+      assert.equal((await engine.history("x")).length, 1, "a re-import adds no history");
       write([{ id: "x", text: "three" }, { id: "y", text: "filler" }, { id: "x", text: "two" }]);
       const changed = await engine.importJsonl(file, { batchSize });
       assert.equal(await engine.recall("x"), "two", `stored id, batch ${batchSize}`);
-      assert.equal(changed.unchanged, 1); // y
-      assert.equal(changed.updated, 2);
+      assert.equal(changed.unchanged, 2); // y, and x's last line
+      assert.equal(changed.updated, 0);
+      // The last line differs from the stored text: written once, whatever the earlier lines.
+      write([{ id: "x", text: "four" }, { id: "x", text: "five" }, { id: "z", text: "x in another namespace", namespace: "other" }, { id: "x", text: "six" }]);
+      const later = await engine.importJsonl(file, { batchSize });
+      assert.deepEqual([later.stored, later.updated, later.superseded], [1, 1, 2]);
+      assert.equal(await engine.recall("x", { namespace: "default" }), "six");
+      assert.deepEqual((await engine.history("x", "default")).sort((a, b) => a.version - b.version).map((v) => v.text), ["two", "six"]);
 
       // Same text, metadata changed and changed back: the last line's metadata wins.
       write([{ id: "x", text: "two", tags: ["late"] }, { id: "x", text: "two" }]);

@@ -6,7 +6,9 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { JOB_STALE_AFTER_MS } from "../../src/engine/io.js";
-import { CLI, ROOT, spawnBounded, storeOf, tempDir } from "../helpers.js";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { CLI, ROOT, closedWithin, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
@@ -48,10 +50,64 @@ describe("an import whose process was killed", () => {
       assert.ok(listed.stdout.includes(`--resume ${row.id}`), listed.stdout);
       const json = spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" });
       assert.equal((JSON.parse(json.stdout) as { jobs: { status: string }[] }).jobs[0]?.status, "stale");
+      // Where the store is the default one (here MEMZIP_DB), the line names no --db.
+      const byDefault = spawnBounded(process.execPath, [CLI, "jobs"], { env: { ...ENV, MEMZIP_DB: db }, encoding: "utf8" });
+      assert.ok(byDefault.stdout.includes(`continue with: memzip import ${file} --resume ${row.id}\n`), byDefault.stdout);
 
-      clock.now = Date.now();
-      const report = await engine.importJsonl(file, { resume: row.id });
-      assert.equal(report.stored + report.unchanged, 40 - row.line, "resumed at the saved line");
+      // The printed line, pasted into a shell with no MEMZIP_DB, finishes the job (finding 4: it names --db).
+      const pasted = /continue with: memzip (.*)/.exec(listed.stdout)?.[1];
+      assert.ok(pasted?.endsWith(` --db ${db}`), listed.stdout);
+      const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted}`, process.execPath, CLI], { env: { ...ENV, MEMZIP_DB: "" }, encoding: "utf8" });
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(resumed.stdout, new RegExp(`^read ${40 - row.line}: `), "resumed at the saved line");
+      assert.equal(await storeOf(engine).memories.count(), 40);
+      assert.equal((await engine.jobs())[0]?.status, "done");
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("is refused to a second process while its own process still runs it (E_BUSY, exit 13); once stale it resumes (finding 3)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "busy.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the night shift closed ticket ${i}.` })).join("\n") + "\n");
+    // The holder commits its first batch, says so, and then waits (its job "running", just saved) until the test kills it.
+    const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
+    const script = `const { readFileSync } = await import("node:fs");
+      const { Engine } = await import(${JSON.stringify(engineUrl)});
+      const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
+      let held = false;
+      await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => { if (held) return; held = true; process.stdout.write("held\\n"); readFileSync(0); } });`;
+    const holder = spawn(process.execPath, ["--input-type=module", "-e", script], { env: ENV, stdio: ["pipe", "pipe", "inherit"] });
+    const closed = closedWithin(holder, "the process holding the job");
+    try {
+      const [first] = (await once(holder.stdout, "data")) as [Buffer];
+      assert.equal(first.toString(), "held\n");
+      const jobs = spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" });
+      const job = (JSON.parse(jobs.stdout) as { jobs: { id: string; status: string }[] }).jobs[0];
+      assert.equal(job?.status, "running", jobs.stdout);
+
+      const refused = spawnBounded(process.execPath, [CLI, "import", file, "--resume", job.id, "--db", db], { env: ENV, encoding: "utf8" });
+      assert.equal(refused.status, 13, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`E_BUSY: job ${job.id} is running in another process`));
+      assert.match(refused.stderr, /fix: .*stale/);
+    } finally {
+      holder.kill("SIGKILL");
+      await closed;
+    }
+    // Killed: the row still says "running"; once its heartbeat is older than the bound (aged here) it is stale and resumes.
+    const conn = new Database(db);
+    try {
+      conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();
+    } finally {
+      conn.close();
+    }
+    const [{ id }] = (JSON.parse(spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" }).stdout) as { jobs: { id: string }[] }).jobs as [{ id: string }];
+    const resumed = spawnBounded(process.execPath, [CLI, "import", file, "--resume", id, "--db", db, "--json"], { env: ENV, encoding: "utf8" });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const engine = Engine.open({ db, readOnly: true });
+    try {
       assert.equal(await storeOf(engine).memories.count(), 40);
       assert.equal((await engine.jobs())[0]?.status, "done");
     } finally {

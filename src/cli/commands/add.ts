@@ -33,7 +33,7 @@ memory expire that long after the write: reads skip it from then on and \`memzip
     const record = parseMemoryRecord({ text, id: values.id, kind: values.kind, tags: values.tag }, "input");
     const codec = parseCodec(values.codec);
     const ttlMs = parseTtl(values.ttl);
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { create: true });
     try {
       const result = await engine.remember(record, { ...(codec ? { codec } : {}), ...(ttlMs === undefined ? {} : { ttlMs }) });
       emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
 export const demoCommand: Command = {
   name: "demo",
   summary: "the main job on the built-in sample: learn from older memories, compress newer ones, verify (npm start)",
-  usage: "memzip demo [--sample FILE.jsonl] [--db DB] [--json]",
+  usage: "memzip demo [--sample FILE.jsonl] [--db DB | --keep] [--json]",
   help: `Plays a namespace's life on a sample: the older two thirds of its memories are stored, the
 namespace's assets (zstd dictionary, context model) are trained on them and the older memories
 recoded with them, then the newer third arrives and is compressed with those assets. Prints the newer memories' per-record size beside
@@ -27,14 +27,17 @@ gzip, brotli and zstd on the same texts, proves every memory comes back byte for
 shows the store's stats with the assets' bytes counted apart. Offline.`,
   options: {
     sample: { type: "string", value: "FILE", help: "JSONL to use (default: examples/memories.jsonl)" },
-    db: { type: "string", value: "FILE", help: "store to write (default: a new file under the temp directory)" },
+    db: { type: "string", value: "FILE", help: "store to write and keep (default: a new folder under the temp directory,\nremoved at the end unless --keep)" },
+    keep: { type: "boolean", help: "keep the demo's temporary store (its path is printed first)" },
     json: { type: "boolean", help: "the whole report as JSON" },
     ...HELP_OPTION,
   },
   async run(context) {
     const sample = typeof context.values.sample === "string" ? context.values.sample : SAMPLE;
     if (sample !== SAMPLE) inputFileSize(sample, "--sample");
-    const db = typeof context.values.db === "string" ? context.values.db : join(mkdtempSync(join(tmpdir(), "memzip-demo-")), "demo.db");
+    // Without --db the store is a scratch folder, removed at the end (a run leaves nothing) unless --keep.
+    const scratch = typeof context.values.db === "string" ? undefined : mkdtempSync(join(tmpdir(), "memzip-demo-"));
+    const db = scratch === undefined ? (context.values.db as string) : join(scratch, "demo.db");
     const log = (line: string) => context.json || context.stderr.write(`${line}\n`);
     const records: MemoryInput[] = [];
     for await (const item of readJsonlRecords(sample)) {
@@ -92,6 +95,10 @@ shows the store's stats with the assets' bytes counted apart. Offline.`,
       return ok ? 0 : EXIT_FAILURES_FOUND;
     } finally {
       await engine.close();
+      if (scratch !== undefined && context.values.keep !== true) {
+        rmSync(scratch, { recursive: true, force: true });
+        log(`removed the demo store ${scratch} (--keep keeps it)`);
+      }
     }
   },
 };

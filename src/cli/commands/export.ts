@@ -8,7 +8,7 @@ import { MemzipError, ErrorCode, resourceError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, TRANSFER_FORMATS } from "../../core/vocabulary.js";
-import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { prepareOutput } from "../output-file.js";
 import { openEngine, parseChoice, parseFilter, storePath, usage } from "../shared.js";
 
@@ -58,6 +58,15 @@ if any was skipped. Without it the first unreadable memory stops the export.`,
       }
     };
     const engine = openEngine(context, {}, { readOnly: true });
+    // Ctrl-C while writing --out: the temporary file goes (no hidden partial copy of the store's text stays), the target is untouched.
+    let committed = false;
+    const onSignal = () => {
+      if (committed) return; // written in full and renamed: the export ends as it is
+      out?.discard();
+      context.stderr.write(`memzip: export stopped (Ctrl-C); ${outPath} not written\n`);
+      process.exit(EXIT_CODES.E_ABORTED);
+    };
+    if (out) process.once("SIGINT", onSignal);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {
@@ -70,6 +79,7 @@ if any was skipped. Without it the first unreadable memory stops the export.`,
             await pipeline(Readable.from(counted(engine.exportJsonl(namespace, options))), createWriteStream(out.tempPath, { mode: 0o600 }));
           }
           out.commit();
+          committed = true;
         } else {
           for await (const line of counted(engine.exportJsonl(namespace, options))) if (!context.stdout.write(line)) await once(context.stdout, "drain");
         }
@@ -89,6 +99,7 @@ if any was skipped. Without it the first unreadable memory stops the export.`,
       if (skipped.length > 0) context.stderr.write(`memzip: ${skipped.length} memories could not be read back exactly and were not exported\n`);
       return skipped.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
+      process.off("SIGINT", onSignal);
       await engine.close();
     }
   },

@@ -24,7 +24,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
   const info = statSync(file);
   // The engine is opened for the store's location (it names the queue) and to count the result.
-  const engine = openEngine(context);
+  const engine = openEngine(context, {}, { create: true });
   const rejected: string[] = [];
   const controller = new AbortController();
   const onSignal = () => controller.abort();

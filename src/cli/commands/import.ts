@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional } from "../shared.js";
+import { bpb, countOf, dbFlag, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
@@ -79,16 +79,30 @@ job keeps the namespace it started with.`,
       if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
       return runQueuedImport(context, file, context.values.queue, codec);
     }
-    const engine = openEngine(context);
+    // A resumed job is in an existing store; only a new import may make one.
+    const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
     const controller = new AbortController();
     const bar = new ProgressBar(context.stderr, "import", !context.json);
     let recodeBar: ProgressBar | undefined;
-    // Once: a second Ctrl-C (after this one is seen) stops the process at once, as Node's default does.
+    // The first Ctrl-C stops after the step in progress; a second stops at once (the batch in flight is
+    // not written), marks the job interrupted and prints the command that continues it.
+    let jobId: string | undefined;
+    let stopping = false;
     const onSignal = () => {
-      controller.abort();
-      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+      if (!stopping) {
+        stopping = true;
+        controller.abort();
+        context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+        return;
+      }
+      const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
+      context.stderr.write(`memzip: stopped at once (every batch committed before stays)${resume}\n`);
+      const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
+      // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
+      const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
+      void Promise.race([marked, bound]).then(() => process.exit(EXIT_CODES.E_ABORTED));
     };
-    process.once("SIGINT", onSignal);
+    process.on("SIGINT", onSignal);
     try {
       const namespace = context.values.namespace;
       const options = {
@@ -100,6 +114,9 @@ job keeps the namespace it started with.`,
         ...(codec ? { codec } : {}),
         ...(ttlMs === undefined ? {} : { ttlMs }),
         ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
+        onJob: (id: string) => {
+          jobId = id;
+        },
         onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
         onFinishStep: (step: FinishStep) => {
           if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
@@ -121,7 +138,7 @@ job keeps the namespace it started with.`,
         const s = await engine.stats(name);
         const t = report.otherTrained?.[name];
         otherLines.push(
-          `\nnamespace ${name}: ${s.memories} memories, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
+          `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
             (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
         );
       }
@@ -151,12 +168,13 @@ job keeps the namespace it started with.`,
         context,
         { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
         `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
+          (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
           `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
           `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
           // A restore into the namespaces its records name says nothing of an empty default namespace.
           (others.length > 0 && stats.memories === 0
             ? `file on disk ${formatBytes(stats.fileBytes)}`
-            : `namespace ${report.namespace}: ${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+            : `namespace ${report.namespace}: ${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
               `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
           `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
@@ -168,6 +186,9 @@ job keeps the namespace it started with.`,
     }
   },
 };
+
+/** How long a hard stop (second Ctrl-C) waits for the store to mark the job interrupted. */
+const HARD_STOP_MARK_MS = 2000;
 
 /** Namespaces beside the import's own that the summary lists one line each. */
 const MAX_NAMESPACE_LINES = 10;

@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, parseInteger } from "../shared.js";
+import { dbFlag, emit, openEngine, parseInteger, shellWord } from "../shared.js";
 
 export const jobsCommand: Command = {
   name: "jobs",
@@ -9,16 +9,18 @@ export const jobsCommand: Command = {
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
 import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
 process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C, continues
-with \`memzip import FILE --resume JOB\`.`,
+with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13).`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
     const engine = openEngine(context, {}, { readOnly: true });
+    // The resume line works when pasted: it names the store unless it is the one found without --db.
+    const db = dbFlag(context);
     try {
       const jobs = await engine.jobs(limit);
       const lines = jobs.map((j) => {
         const line = `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`;
-        return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${j.source} --resume ${j.id}` : line;
+        return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${shellWord(j.source)} --resume ${j.id}${db}` : line;
       });
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
       return 0;

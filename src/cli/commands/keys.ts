@@ -24,7 +24,7 @@ Requests send it as \`Authorization: Bearer KEY\`. ls lists ids, roles, namespac
   async run(context) {
     const action = parseChoice(ACTIONS, context.positionals[0], "action");
     if (action === undefined) throw usage(`keys needs an action: ${ACTIONS.join(", ")}`);
-    const engine = openEngine(context, {}, { readOnly: action === "ls" });
+    const engine = openEngine(context, {}, { readOnly: action === "ls", create: action === "create" });
     try {
       if (action === "create") {
         const namespaces = (context.values.namespace as string[] | undefined) ?? [];

@@ -32,7 +32,7 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     }
     // Loaded here, not at the top: the MCP SDK costs every other command ~0.2 s of CPU at start.
     const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import("@modelcontextprotocol/sdk/server/stdio.js"), import("../../server/mcp.js")]);
-    const engine = openEngine(context, {}, { readOnly: role === "read" });
+    const engine = openEngine(context, {}, role === "read" ? { readOnly: true } : { create: true });
     const namespaces = given.includes("*") ? ("*" as const) : given.length > 0 ? [...new Set(given)] : [engine.options.namespace];
     const server = createMcpServer({
       engine,

@@ -31,7 +31,8 @@ Presets: ${Object.entries(MODEL_PRESETS)
     // A file named on the command line is checked before the store opens: E_NOT_FOUND naming it.
     if (action === "add") inputFileSize(requirePositional(context, 1, "PATH of a GGUF file"), "PATH");
     if (action === "prime" && context.positionals[1] !== "-") inputFileSize(requirePositional(context, 1, "FILE with the priming text (- for stdin)"), "FILE");
-    const engine = openEngine(context);
+    if (!["ls", "add", "pull", "prime"].includes(action)) throw usage(`unknown action "${action}"; use add, ls, pull or prime`);
+    const engine = openEngine(context, {}, action === "ls" ? { readOnly: true } : { create: true });
     try {
       if (action === "ls") {
         const models = await engine.models();

@@ -58,7 +58,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     const { createServer } = await import("../../server/app.js");
     // Searches ranked on a worker thread (a SQLite file and the built-in embedder): the event loop keeps answering recalls.
     // (The checkpoint thread, `checkpointThread`, stays off: the load bench showed no gain from it; docs/STORE.md.)
-    const engine = openEngine(context, { searchThread: true });
+    const engine = openEngine(context, { searchThread: true }, { create: true });
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
     const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic,
       warmSearch: context.values["cold-search"] !== true,

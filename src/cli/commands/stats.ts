@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import type { StoreStats } from "../../engine-stats.js";
 import { formatBytes } from "../progress.js";
-import { bpb, emit, openEngine } from "../shared.js";
+import { bpb, countOf, emit, openEngine } from "../shared.js";
 
 export const statsCommand: Command = {
   name: "stats",
@@ -15,7 +15,8 @@ export const statsCommand: Command = {
 "originalBytes", "storedBytes" (envelopes), "bitsPerByte"}}, "history": {"versions", "originalBytes",
 "storedBytes"} (earlier texts kept by updates, not in the sizes above), "assets": [...]}.
 With -n, a namespace is charged in full for each text it reads that another namespace holds (once
-per text) and for each asset its memories need; file and index figures are the whole file's.
+per text) and for each asset its memories need; file and index figures are the whole file's
+(so "diskBitsPerByte" is the whole file over the namespace's text, and the human output leaves it out).
 "derivedBytes" is the model state cached beside the store (DB.derived/, whole store): rebuilt
 from the snapshots when missing, never counted in the sizes.`,
   options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
@@ -24,7 +25,7 @@ from the snapshots when missing, never counted in the sizes.`,
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const stats = await engine.stats(namespace);
-      emit(context, stats, describe(stats));
+      emit(context, stats, describe(stats, namespace));
       return 0;
     } finally {
       await engine.close();
@@ -32,10 +33,12 @@ from the snapshots when missing, never counted in the sizes.`,
   },
 };
 
-export function describe(stats: StoreStats & { derivedBytes?: number }): string {
+/** The human stats; with `namespace` (-n) the file line names no bits/byte (the whole file over one namespace's text means nothing). */
+export function describe(stats: StoreStats & { derivedBytes?: number }, namespace?: string): string {
+  const fileShare = namespace === undefined ? `${bpb(stats.diskBitsPerByte)} bits/byte of the store's text` : "the whole store, every namespace";
   const lines = [
-    `store file ${formatBytes(stats.fileBytes)} on disk (${bpb(stats.diskBitsPerByte)} bits/byte of the store's text; search index ${formatBytes(stats.indexBytes)})`,
-    `${stats.memories} memories, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+    `store file ${formatBytes(stats.fileBytes)} on disk (${fileShare}; search index ${formatBytes(stats.indexBytes)})`,
+    `${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
       `(ratio ${stats.ratio.toFixed(2)}x, ${bpb(stats.bitsPerByte)} bits/byte, everything needed to rebuild them)`,
     `  envelopes ${formatBytes(stats.envelopeBytes)} (${bpb(stats.envelopeBitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +
       (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : "") +

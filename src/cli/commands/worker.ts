@@ -31,7 +31,7 @@ SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
     const lockDurationMs = parseInteger(context.values["lock-ms"], "lock-ms", 500, 24 * 3600 * 1000);
     const stalledIntervalMs = parseInteger(context.values["stalled-ms"], "stalled-ms", 200, 24 * 3600 * 1000);
     const model = settingsOf(context).model;
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { create: true });
     const worker = startFleetWorker(engine, {
       queue,
       concurrency,

@@ -1,0 +1,105 @@
+import { strict as assert } from "node:assert";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CLI, ROOT, SAMPLE, spawnBounded, tempDir } from "../helpers.js";
+
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", XDG_DATA_HOME: "" };
+
+function memzip(args: string[], env: NodeJS.ProcessEnv = ENV) {
+  const result = spawnBounded(process.execPath, [CLI, ...args], { env, encoding: "utf8", input: "" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.signal ? `\n(killed by ${result.signal})` : "") };
+}
+
+/**
+ * Every command that opens a store, with arguments that reach the store, when it must find one.
+ * Commands that may make a store are in CREATORS; a new command must be added to one of the two.
+ */
+const NEEDS_A_STORE: Record<string, string[][]> = {
+  import: [["import", SAMPLE, "--resume", "job-x"]],
+  jobs: [["jobs"]],
+  update: [["update", "x", "--tag", "a"]],
+  get: [["get", "x"]],
+  history: [["history", "x"]],
+  ls: [["ls"]],
+  rm: [["rm", "x"], ["rm", "--where", "--all"]],
+  export: [["export"]],
+  verify: [["verify"]],
+  stats: [["stats"]],
+  compact: [["compact"]],
+  dict: [["dict", "ls"], ["dict", "train"], ["dict", "prune"]],
+  model: [["model", "ls"], ["model", "train"], ["model", "prune"]],
+  models: [["models", "ls"]],
+  recode: [["recode", "--to", "zstd"]],
+  search: [["search", "green", "tea"]],
+  related: [["related", "x"]],
+  quality: [["quality"]],
+  mcp: [["mcp", "--role", "read"]],
+  keys: [["keys", "ls"], ["keys", "revoke", "mzk_x"]],
+};
+
+/** Commands that add memories (or set up a store for the writes that follow) and so may make a store. */
+const CREATORS = ["import", "add", "serve", "mcp", "worker", "keys", "models", "demo"];
+
+describe("issue 11 item 6: a command that needs a store never creates one", () => {
+  it("every command that opens a store is listed here", () => {
+    // Read from the commands' source (tests do not import the CLI): every command of a file that declares --db.
+    const folder = join(ROOT, "src", "cli", "commands");
+    const opening = readdirSync(folder)
+      .map((f) => readFileSync(join(folder, f), "utf8"))
+      .filter((source) => /\bSTORE_OPTIONS\b|^ {4}db: \{/m.test(source))
+      .flatMap((source) => [...source.matchAll(/^ {2}name: "([a-z]+)",$/gm)].map((m) => m[1] as string));
+    assert.ok(opening.includes("search") && opening.includes("related") && opening.includes("demo"), opening.join(" "));
+    for (const name of opening) assert.ok(name in NEEDS_A_STORE || CREATORS.includes(name), `memzip ${name} takes --db: list it in NEEDS_A_STORE or CREATORS`);
+  });
+
+  it("on a missing --db: E_NOT_FOUND naming the path, exit 4, and nothing made (no file, no folder, no .derived)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "typo", "memorie.db");
+    for (const args of Object.values(NEEDS_A_STORE).flat()) {
+      const result = memzip([...args, "--db", db]);
+      const shown = `memzip ${args.join(" ")}: ${result.stderr}`;
+      assert.equal(result.status, 4, shown);
+      assert.ok(result.stderr.includes(`E_NOT_FOUND: there is no store at ${db}`), shown);
+      assert.deepEqual(readdirSync(dir.path), [], `memzip ${args.join(" ")} left something behind`);
+    }
+  });
+
+  it("on the default store of an empty home: the same, and the home stays empty", async () => {
+    await using dir = tempDir();
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const env = { ...ENV, HOME: home };
+    const db = join(home, ".local", "share", "memzip", "memzip.db");
+    for (const args of [["search", "foo"], ["rm", "x1"], ["compact"], ["models", "ls"], ["import", SAMPLE, "--resume", "job-x"]]) {
+      const result = memzip(args, env);
+      assert.equal(result.status, 4, `memzip ${args.join(" ")}: ${result.stderr}`);
+      assert.ok(result.stderr.includes(`there is no store at ${db}`), result.stderr);
+      assert.deepEqual(readdirSync(home), [], `memzip ${args.join(" ")} left something in the home`);
+    }
+  });
+
+  it("a command that adds memories makes the store, and says where", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "new", "fresh.db");
+    const added = memzip(["add", "the user prefers tea", "--db", db]);
+    assert.equal(added.status, 0, added.stderr);
+    assert.ok(added.stderr.includes(`created a new store at ${db}`), added.stderr);
+    assert.ok(existsSync(db));
+    // One memory is "1 memory" (section 14's grammar).
+    assert.match(memzip(["stats", "--db", db]).stdout, /^1 memory, /m);
+    // The second write finds it: nothing more is said.
+    const again = memzip(["add", "the user prefers green tea", "--db", db]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /created a new store/);
+    // With -n the file line names no bits/byte: the whole file over one namespace's text means nothing (finding 12).
+    const whole = memzip(["stats", "--db", db]).stdout;
+    assert.match(whole, /^store file .* on disk \([\d.]+ bits\/byte of the store's text;/m);
+    const one = memzip(["stats", "--db", db, "-n", "default"]).stdout;
+    assert.match(one, /^store file .* on disk \(the whole store, every namespace; search index/m);
+    assert.match(one, /^2 memories, /m);
+    const imported = memzip(["import", SAMPLE, "--db", join(dir.path, "other.db")]);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.match(imported.stderr, /created a new store at /);
+  });
+});
