@@ -209,7 +209,7 @@ export class SealedRows {
     const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
     if (data === undefined) throw blockError(block, "it is missing");
     try {
-      return decodeBlock(data, this.context);
+      return decodeBlock(data, remembering(this.context));
     } catch (error) {
       // packed-block.ts's error says "a sealed block ... could not be read (why)": the why, with the block named.
       const why = error instanceof MemzipError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
@@ -505,13 +505,13 @@ export class SealedRows {
         }
         let data: Uint8Array;
         try {
-          data = encodeBlock(rows, this.context);
+          data = encodeBlock(rows, remembering(this.context));
         } catch (error) {
           // A row the block codec cannot hold exactly (packed-block.ts names its seq): nothing is sealed this time.
           if (error instanceof MemzipError && error.details.seq !== undefined) throw new Unpackable(error);
           throw error;
         }
-        const back = decodeBlock(data, this.context);
+        const back = decodeBlock(data, remembering(this.context));
         verifyBlock(rows, back);
         const first = (rows[0] as PackedRow).seq;
         const last = (rows[rows.length - 1] as PackedRow).seq;
@@ -763,5 +763,20 @@ function prepare(database: SealedHost) {
     countExpiredNamespace: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ? AND ns = ?").pluck(),
     expiredSeqs: p("SELECT seq FROM sealed_expiry WHERE expires_at <= ? AND seq > ?").pluck(),
     anyExpired: p("SELECT 1 FROM sealed_expiry WHERE expires_at <= ? LIMIT 1"),
+  };
+}
+
+/**
+ * The context for one block's coding, each asset's reference asked once: nearly every row of a block
+ * names the same asset (a namespace's snapshot), and a query per row was most of a cold `get`'s decode.
+ * Made per call, so an asset number reused after a prune can never answer with an old reference.
+ */
+function remembering(context: BlockContext): BlockContext {
+  const refs = new Map<number, Uint8Array | undefined>();
+  return {
+    assetRef(asset) {
+      if (!refs.has(asset)) refs.set(asset, context.assetRef(asset));
+      return refs.get(asset);
+    },
   };
 }
