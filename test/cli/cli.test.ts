@@ -73,7 +73,17 @@ describe("memzip CLI", () => {
     assert.equal(noSummary.status, 4);
     assert.match(noSummary.stderr, /has no summary/);
     assert.equal(memzip(["get", "x1", "--mode", "exact", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
-    assert.equal(memzip(["rm", "x1", "--db", db]).status, 0);
+    // A list with a missing id removes nothing, whatever the order, and says which id is missing.
+    assert.equal(memzip(["add", "second", "--id", "x2", "--db", db]).status, 0);
+    for (const ids of [["x1", "nosuch"], ["nosuch", "x1"]]) {
+      const partial = memzip(["rm", ...ids, "--db", db]);
+      assert.equal(partial.status, 4);
+      assert.match(partial.stderr, /nosuch/);
+      assert.equal(memzip(["get", "x1", "--db", db]).status, 0, `rm ${ids.join(" ")} removed x1`);
+    }
+    const both = memzip(["rm", "x2", "x1", "x2", "--db", db, "--json"]);
+    assert.equal(both.status, 0, both.stderr);
+    assert.deepEqual(both.json().removed, ["x2", "x1"]);
 
     const missing = memzip(["get", "x1", "--db", db, "--json"]);
     assert.equal(missing.status, 4);

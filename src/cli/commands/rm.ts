@@ -9,8 +9,9 @@ export const rmCommand: Command = {
   help: `Ids are unique within a namespace: without -n, each id must exist in one namespace only.
 --where deletes every memory the filter flags match (the same flags as \`ls\`; -n limits it to one
 namespace); a filter that narrows nothing is refused unless --all is given. --dry-run counts and
-lists (the first 100) without deleting. A memory's history goes with it. An asset that only the
-removed memories needed (and that no namespace writes with) is removed too.
+lists (the first 100) without deleting. By id, every id must exist (and be in one namespace) or
+nothing is removed. A memory's history goes with it. An asset that only the removed memories
+needed (and that no namespace writes with) is removed too.
 With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace", "id"}], "dryRun"}.`,
   options: {
     where: { type: "boolean", help: "delete by the filter flags instead of by id" },
@@ -43,8 +44,11 @@ With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace",
     requirePositional(context, 0, "ID");
     const engine = openEngine(context);
     try {
-      for (const id of context.positionals) await engine.forget(id, namespace);
-      emit(context, { removed: context.positionals }, `removed ${context.positionals.length}`);
+      // Every id is found before any is removed: one missing (or in two namespaces without -n) removes none.
+      const ids = [...new Set(context.positionals)];
+      for (const id of ids) await engine.locate(id, namespace);
+      for (const id of ids) await engine.forget(id, namespace);
+      emit(context, { removed: ids }, `removed ${ids.length}`);
       return 0;
     } finally {
       await engine.close();
