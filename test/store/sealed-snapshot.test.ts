@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { Store, StoredAsset, StoredMemory } from "../../src/core/store.js";
+import type { Store, StoredAsset } from "../../src/core/store.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
 import type { SealedRows } from "../../src/store/sqlite/sealed.js";
 import { collect, tempDir } from "../helpers.js";
-import { memory } from "./store-suite.js";
+import { hashOf, textMemory } from "./store-suite.js";
 
 // Review 11, finding 1: a read of both homes (hot `memories`, sealed blocks) must be one snapshot.
 // A hook on the reader's sealed side runs another connection's seal or unseal between the read's
@@ -16,18 +16,6 @@ import { memory } from "./store-suite.js";
 
 const ASSET: StoredAsset = { id: "cd".repeat(32), kind: "zstd-dictionary", bytes: new Uint8Array(64).fill(5), namespace: "a", createdAt: 1, meta: {} };
 const KEY = "test-key";
-
-function hashOf(text: string): Uint8Array {
-  const bytes = new TextEncoder().encode(text);
-  const hash = new Uint8Array(16);
-  for (let i = 0; i < bytes.length; i++) hash[i % 16] = ((hash[i % 16] as number) * 31 + (bytes[i] as number)) & 0xff;
-  return hash;
-}
-
-function textMemory(id: string, namespace: string, text: string, overrides: Partial<StoredMemory> = {}): StoredMemory {
-  const bytes = new TextEncoder().encode(text);
-  return memory(id, namespace, { envelope: bytes, originalLength: bytes.length, checksum: text.length * 7919, contentHash: hashOf(text), ...overrides });
-}
 
 const database = (store: Store): SqliteDatabase => (store as unknown as { database: SqliteDatabase }).database;
 

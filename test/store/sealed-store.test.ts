@@ -9,7 +9,7 @@ import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
 import { ROOT, collect, tempDir } from "../helpers.js";
-import { memory, storeSuite } from "./store-suite.js";
+import { hashOf, memory, storeSuite, textMemory } from "./store-suite.js";
 
 const folder = mkdtempSync(join(tmpdir(), "memzip-sealed-suite-"));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -75,19 +75,6 @@ async function readAll(store: Store, ids: readonly { namespace: string; id: stri
 }
 
 const TEXTS = ["the first shared text", "a second text, shared across namespaces", "third text held once", "fourth"];
-
-function hashOf(text: string): Uint8Array {
-  const bytes = new TextEncoder().encode(text);
-  const hash = new Uint8Array(16);
-  for (let i = 0; i < bytes.length; i++) hash[i % 16] = ((hash[i % 16] as number) * 31 + (bytes[i] as number)) & 0xff;
-  return hash;
-}
-
-/** A memory with text `text` (the same text: the same hash, checksum and length, so the store dedupes it). */
-function textMemory(id: string, namespace: string, text: string, overrides: Partial<StoredMemory> = {}): StoredMemory {
-  const bytes = new TextEncoder().encode(text);
-  return memory(id, namespace, { envelope: bytes, originalLength: bytes.length, checksum: text.length * 7919, contentHash: hashOf(text), ...overrides });
-}
 
 const DAY = 86_400_000;
 const ASSET: StoredAsset = { id: "ab".repeat(32), kind: "zstd-dictionary", bytes: new Uint8Array(64).fill(9), namespace: "alpha", createdAt: 1, meta: {} };

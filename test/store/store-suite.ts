@@ -54,6 +54,19 @@ const ids = (items: readonly { id: string }[]) => items.map((m) => m.id);
  * The behaviour every store implements (`core/store.ts`), run against a fresh store from `make`.
  * Modelled on `cacheSuite`: SQLite runs it now, a server store runs the same cases later.
  */
+export function hashOf(text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  const hash = new Uint8Array(16);
+  for (let i = 0; i < bytes.length; i++) hash[i % 16] = ((hash[i % 16] as number) * 31 + (bytes[i] as number)) & 0xff;
+  return hash;
+}
+
+/** A memory with text `text` (the same text: the same hash, checksum and length, so the store dedupes it). */
+export function textMemory(id: string, namespace: string, text: string, overrides: Partial<StoredMemory> = {}): StoredMemory {
+  const bytes = new TextEncoder().encode(text);
+  return memory(id, namespace, { envelope: bytes, originalLength: bytes.length, checksum: text.length * 7919, contentHash: hashOf(text), ...overrides });
+}
+
 export function storeSuite(name: string, make: () => Promise<Store>): void {
   const withStore = (title: string, body: (store: Store) => Promise<void>): void => {
     it(title, async () => {
