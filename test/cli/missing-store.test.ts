@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, spawnBounded, tempDir } from "../helpers.js";
@@ -101,5 +102,23 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     const imported = memzip(["import", SAMPLE, "--db", join(dir.path, "other.db")]);
     assert.equal(imported.status, 0, imported.stderr);
     assert.match(imported.stderr, /created a new store at /);
+  });
+
+  it("read commands leave an existing store's file as it was: no WAL frame, same bytes (newcomer10 finding 2)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "read.db");
+    assert.equal(memzip(["import", SAMPLE, "--db", db]).status, 0);
+    const added = memzip(["add", "the user prefers tea", "--id", "tea", "--db", db]);
+    assert.equal(added.status, 0, added.stderr);
+    const digest = () => createHash("sha256").update(readFileSync(db)).digest("hex");
+    const wal = () => (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0);
+    const before = { digest: digest(), wal: wal() };
+    assert.equal(before.wal, 0, "a closed store has no WAL frames");
+    const reads = [["stats"], ["stats", "--json"], ["ls"], ["get", "tea"], ["history", "tea"], ["verify"], ["export"], ["jobs"], ["dict", "ls"], ["model", "ls"]];
+    for (const args of reads) {
+      const result = memzip([...args, "--db", db]);
+      assert.equal(result.status, 0, `memzip ${args.join(" ")}: ${result.stderr}`);
+      assert.deepEqual({ digest: digest(), wal: wal() }, before, `memzip ${args.join(" ")} changed the store file`);
+    }
   });
 });

@@ -216,9 +216,12 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     // The wait first: the first opens of a new file by several processes take turns below.
     db.pragma("busy_timeout = 5000");
     registerFunctions(db);
-    // For new files only (no effect on an existing one until VACUUM): see docs/STORE.md.
-    db.pragma(`page_size = ${PAGE_SIZE}`);
-    db.pragma("auto_vacuum = INCREMENTAL");
+    // For new files only (see docs/STORE.md). On an existing file `auto_vacuum` rewrites the header page even
+    // when the mode is unchanged: every read command would write a WAL frame and touch the file.
+    if (db.pragma("page_count", { simple: true }) === 0) {
+      db.pragma(`page_size = ${PAGE_SIZE}`);
+      db.pragma("auto_vacuum = INCREMENTAL");
+    }
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db);
