@@ -72,8 +72,11 @@ describe("the filter on every command, and expiry from the command line", () => 
     assert.equal(get.status, memzip(["get", "no-such-id", "--db", db]).status);
     assert.match(get.stderr, /E_NOT_FOUND/);
     assert.equal(json(["stats"]).expired, 1);
+    // The human stats says so too (newcomer10 finding 7: it counted the expired memory without a word).
+    assert.match(memzip(["stats", "--db", db]).stdout, /^ {2}1 of them has expired: gone for every read, still on disk until `memzip compact` deletes it$/m);
     assert.equal(json(["compact"]).expired, 1);
     assert.equal(json(["stats"]).expired, 0);
+    assert.doesNotMatch(memzip(["stats", "--db", db]).stdout, /expired/);
 
     // Refused filters: a usage error naming the fix.
     const bad = memzip(["ls", "--meta", "owner", "--db", db]);

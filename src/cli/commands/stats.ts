@@ -44,6 +44,9 @@ export function describe(stats: StoreStats & { derivedBytes?: number }, namespac
       (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : "") +
       (stats.derivedBytes ? `; derived model state ${formatBytes(stats.derivedBytes)} (a rebuildable cache, not counted)` : ""),
   ];
+  if (stats.expired > 0) {
+    lines.push(`  ${countOf(stats.expired, "of them has", "of them have")} expired: gone for every read, still on disk until \`memzip compact\` deletes ${stats.expired === 1 ? "it" : "them"}`);
+  }
   if (stats.history.versions > 0) {
     lines.push(`  history: ${stats.history.versions} earlier versions, ${formatBytes(stats.history.originalBytes)} -> ${formatBytes(stats.history.storedBytes)} (deltas against their successors, not in the sizes above)`);
   }
