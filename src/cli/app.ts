@@ -56,6 +56,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
+    if (command.positionals !== undefined && parsed.positionals.length > command.positionals) {
+      const extra = parsed.positionals.slice(command.positionals).map((word) => JSON.stringify(word)).join(" ");
+      const takes = command.positionals === 0 ? "takes no arguments besides its options" : `takes ${command.positionals === 1 ? "one argument" : `${command.positionals} arguments`} besides its options`;
+      throw new MemzipError(ErrorCode.USAGE, `memzip ${command.name} ${takes}; left over: ${extra}`, {
+        hint: `Quote a value that holds spaces; \`memzip ${command.name} --help\` shows the usage: ${command.usage}`,
+      });
+    }
     const context: CommandContext = { values: parsed.values, positionals: parsed.positionals, json, stdout: process.stdout, stderr: process.stderr };
     try {
       return await command.run(context);
@@ -77,6 +84,10 @@ function parseError(command: Command, cause: unknown): string {
   const code = (cause as { code?: unknown }).code;
   const option = /'([^']+)'/.exec(message)?.[1];
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `memzip ${command.name} has no option ${option}`;
+  // parseArgs calls a value that starts with a dash "ambiguous" (`--limit -1`): say what it means.
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option && /ambiguous/.test(message)) {
+    return `${option} is followed by an option instead of its value; a value that starts with "-" is written ${option}=VALUE (memzip ${command.name})`;
+  }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `${message.split(".")[0] ?? message} (memzip ${command.name})`;
   return message;
 }

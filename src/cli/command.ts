@@ -34,6 +34,11 @@ export interface Command {
   help: string;
   /** Every flag the command accepts; `--help` lists exactly these. */
   options: OptionDefs;
+  /**
+   * The most arguments besides flags the command takes (absent: any number). One more is a usage
+   * error, not silently ignored: `memzip get ID extra` is a typo or a forgotten quote.
+   */
+  positionals?: number;
   /** Resolves to the exit code. */
   run(context: CommandContext): Promise<number>;
 }

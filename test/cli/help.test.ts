@@ -98,6 +98,25 @@ describe("CLI help and options", () => {
     assert.match(badValue.stderr, /--kind must be .*, not "poem"[\s\S]*Run `memzip ls --help`/);
   });
 
+  it("usage errors say what to do: left-over arguments, a dash value, a bad --kind on add (newcomer10 finding 9)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "u.db");
+    // Nothing is opened or made before the arguments are checked.
+    for (const [args, left] of [[["get", "a", "extra"], '"extra"'], [["stats", "x"], '"x"'], [["related", "a", "b", "c"], '"b" "c"']] as const) {
+      const result = memzip([...args, "--db", db]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.ok(result.stderr.includes(`memzip ${args[0]} takes `) && result.stderr.includes(`left over: ${left}`), result.stderr);
+      assert.match(result.stderr, /fix: Quote a value that holds spaces/);
+    }
+    const dash = memzip(["ls", "--limit", "-1", "--db", db]);
+    assert.equal(dash.status, 2);
+    assert.match(dash.stderr, /--limit is followed by an option instead of its value; a value that starts with "-" is written --limit=VALUE/);
+    const kind = memzip(["add", "a note", "--kind", "weird", "--db", db]);
+    assert.equal(kind.status, 2, kind.stderr);
+    assert.match(kind.stderr, /E_USAGE: --kind must be note, chat, meeting, feedback, doc or code, not "weird"/);
+    assert.equal(existsSync(db), false, "a usage error makes no store");
+  });
+
   it("states the namespace default truthfully: \"default\" where it writes, all namespaces where it reads", () => {
     const namespaceHelp = (command: string) => listedOptions(helpOf(command)).find((o) => o.long === "namespace");
     for (const command of ["add", "import", "recode"]) assert.match(namespaceHelp(command)?.text ?? "", /default: "default"/, command);

@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { bytesToText } from "../../codec/text.js";
 import { parseMemoryRecord } from "../../pipeline/records.js";
-import { emit, openEngine, parseCodec, parseTtl, readInputFile, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseCodec, parseTtl, readInputFile, usage } from "../shared.js";
 
 export const addCommand: Command = {
   name: "add",
@@ -30,7 +30,8 @@ memory expire that long after the write: reads skip it from then on and \`memzip
     if (source !== undefined) text = bytesToText(readInputFile(source));
     else if (positionals[0] !== undefined) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
-    const record = parseMemoryRecord({ text, id: values.id, kind: values.kind, tags: values.tag }, "input");
+    // A bad --kind is a usage error naming the kinds (exit 2), as for every other flag; not the JSONL record's hint.
+    const record = parseMemoryRecord({ text, id: values.id, kind: parseChoice(MEMORY_KINDS, values.kind, "kind"), tags: values.tag }, "input");
     const codec = parseCodec(values.codec);
     const ttlMs = parseTtl(values.ttl);
     const engine = openEngine(context, {}, { create: true });

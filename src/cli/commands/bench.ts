@@ -7,6 +7,7 @@ import { emit, inputFileSize, parseInteger, requirePositionalOrFlag } from "../s
 
 export const benchCommand: Command = {
   name: "bench",
+  positionals: 0,
   summary: "ratio, speed and exactness per codec against gzip, brotli and zstd",
   usage: "memzip bench --corpus FILE.jsonl [--train-percent N] [--seed N] [--out REPORT.json] [--json]",
   help: `Shuffles the corpus (seeded), trains dictionaries and models on --train-percent of it and

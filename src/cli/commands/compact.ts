@@ -5,6 +5,7 @@ import { emit, openEngine } from "../shared.js";
 
 export const compactCommand: Command = {
   name: "compact",
+  positionals: 0,
   summary: "delete expired memories, prune unused assets, checkpoint and vacuum the store file",
   usage: "memzip compact [--db DB] [--json]",
   help: `Deletes every memory whose expiry has passed (with its history; a text another memory reads is

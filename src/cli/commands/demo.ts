@@ -18,6 +18,7 @@ const encoder = new TextEncoder();
 
 export const demoCommand: Command = {
   name: "demo",
+  positionals: 0,
   summary: "the main job on the built-in sample: learn from older memories, compress newer ones, verify (npm start)",
   usage: "memzip demo [--sample FILE.jsonl] [--db DB | --keep] [--json]",
   help: `Plays a namespace's life on a sample: the older two thirds of its memories are stored, the

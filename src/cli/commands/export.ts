@@ -14,6 +14,7 @@ import { openEngine, parseChoice, parseFilter, storePath, usage } from "../share
 
 export const exportCommand: Command = {
   name: "export",
+  positionals: 0,
   summary: "write every memory's exact text as JSONL or Arrow",
   usage: `memzip export [--format ${TRANSFER_FORMATS.join("|")}] [--out FILE [--force]] [--skip-bad] [FILTER FLAGS] [-n NS] [--db DB]`,
   help: `JSONL (default) goes to stdout, one {"id", "namespace", "kind", "tags", "meta", "createdAt", "text",

@@ -6,6 +6,7 @@ import { emit, openEngine, parseChoice, requirePositional } from "../shared.js";
 
 export const getCommand: Command = {
   name: "get",
+  positionals: 1,
   summary: "print a memory's exact original text",
   usage: `memzip get ID [-n NS] [--mode ${RECALL_MODES.join("|")}] [--db DB] [--json]`,
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).

@@ -4,6 +4,7 @@ import { emit, openEngine, requirePositional } from "../shared.js";
 
 export const historyCommand: Command = {
   name: "history",
+  positionals: 1,
   summary: "every version of a memory's text, oldest first, each exact",
   usage: "memzip history ID [-n NS] [--db DB] [--json]",
   help: `A memory keeps each earlier text when an update or a re-add gives it another one (metadata

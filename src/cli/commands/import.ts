@@ -28,6 +28,7 @@ function progressDetail(p: ImportProgress): string {
 
 export const importCommand: Command = {
   name: "import",
+  positionals: 1,
   summary: "batch-compress a JSONL (or Arrow) file into the store",
   usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}

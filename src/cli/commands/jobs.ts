@@ -4,6 +4,7 @@ import { dbFlag, emit, openEngine, parseInteger, shellWord } from "../shared.js"
 
 export const jobsCommand: Command = {
   name: "jobs",
+  positionals: 0,
   summary: "list import jobs and how far each got",
   usage: "memzip jobs [--limit N] [--db DB] [--json]",
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running

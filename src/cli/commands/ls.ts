@@ -4,6 +4,7 @@ import { emit, openEngine, parseFilter, parseInteger } from "../shared.js";
 
 export const lsCommand: Command = {
   name: "ls",
+  positionals: 0,
   summary: "list memories (id, namespace, kind, codec, sizes, tags, date), filtered and paged",
   usage: "memzip ls [-n NS] [--kind KIND] [--tag TAG …] [--any-tag TAG …] [--meta K=V …] [--since TIME] [--until TIME] [--updated-since TIME] [--updated-until TIME] [--limit N] [--cursor C] [--db DB] [--json]",
   help: `One row a memory, in the order they were written: id, namespace, kind, codec, text bytes,

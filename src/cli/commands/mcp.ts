@@ -11,6 +11,7 @@ const ROLES = ["read", "write"] as const;
 
 export const mcpCommand: Command = {
   name: "mcp",
+  positionals: 0,
   summary: "serve the store to an agent host over MCP on stdio (memzip serve has MCP over HTTP at /mcp)",
   usage: "memzip mcp [--namespace NS …] [--role read|write] [--db DB]",
   help: `Speaks the Model Context Protocol on stdin/stdout (nothing else goes to stdout; messages go

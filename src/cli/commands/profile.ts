@@ -7,6 +7,7 @@ import { emit, settingsOf, usage } from "../shared.js";
 
 export const profileCommand: Command = {
   name: "profile",
+  positionals: 1,
   summary: "show the performance profile and why it chose its numbers",
   usage: `memzip profile show [--profile ${PROFILE_NAMES.join("|")}] [--no-gpu-probe] [--json]`,
   help: `Prints the settings a profile gives on this machine: batch size, concurrency, codec workers,

@@ -11,6 +11,7 @@ import { emit, openEngine, parseChoice, parseFilter, parseInteger } from "../sha
 
 export const qualityCommand: Command = {
   name: "quality",
+  positionals: 0,
   summary: "score how well memories read back: exact match, and the semantic form against the original",
   usage: `memzip quality [--mode ${LOSSY_RECALL_MODES.join("|")}] [--limit N] [--failures FILE] [--chart FILE.svg] [--rows] [FILTER FLAGS] [-n NS] [--db DB] [--json]`,
   help: `Reads every memory back exactly (exact match, stored bytes over original, latency) and, for

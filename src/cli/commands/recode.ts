@@ -6,6 +6,7 @@ import { emit, openEngine, parseCodec, parseFilter } from "../shared.js";
 
 export const recodeCommand: Command = {
   name: "recode",
+  positionals: 0,
   summary: "re-encode a namespace with the current policy or one codec",
   usage: "memzip recode [--to CODEC] [--model M] [FILTER FLAGS] [-n NS] [--db DB] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that

@@ -77,6 +77,7 @@ With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "scor
 
 export const relatedCommand: Command = {
   name: "related",
+  positionals: 1,
   summary: "list the memories most like one memory",
   usage: "memzip related ID [--limit K] [-n NS] [--kind K] [--tag T …] [--since TIME] [--until TIME] [--min-similarity S] [--db DB] [--json]",
   help: `Ranks memories by embedding similarity to the memory ID (itself left out).

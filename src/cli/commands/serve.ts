@@ -6,6 +6,7 @@ import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 
 export const serveCommand: Command = {
   name: "serve",
+  positionals: 0,
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
   usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--cold-search] [--metrics-public] [--queue redis://HOST:PORT]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs

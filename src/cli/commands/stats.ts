@@ -6,6 +6,7 @@ import { bpb, countOf, emit, openEngine } from "../shared.js";
 
 export const statsCommand: Command = {
   name: "stats",
+  positionals: 0,
   summary: "sizes, bits per byte and codec wins",
   usage: "memzip stats [-n NS] [--db DB] [--json]",
   help: `--json prints {"memories", "originalBytes", "envelopeBytes", "assetBytes" (assets in use),

@@ -6,6 +6,7 @@ import { emit, openEngine, parseChoice, parseTtl, readInputFile, requirePosition
 
 export const updateCommand: Command = {
   name: "update",
+  positionals: 1,
   summary: "change a memory's text, kind, tags, meta or expiry; what is not given stays",
   usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [--ttl DURATION | --no-expiry] [-n NS]',
   help: `Patch semantics: only what is given changes; the creation time stays. --tag replaces the tag

@@ -6,6 +6,7 @@ import { emit, openEngine } from "../shared.js";
 
 export const verifyCommand: Command = {
   name: "verify",
+  positionals: 0,
   summary: "decode every memory and check it against its checksum",
   usage: "memzip verify [-n NS] [--db DB] [--json]",
   help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.

@@ -6,6 +6,7 @@ import { MemzipError, ErrorCode } from "../../errors.js";
 
 export const workerCommand: Command = {
   name: "worker",
+  positionals: 0,
   summary: "code and commit queued import chunks (one of a fleet: run as many as you like)",
   usage: "memzip worker --queue redis://HOST:PORT [--concurrency N] [--name NAME] [--db DB]",
   help: `Takes chunks of \`memzip import FILE --queue …\` (or a server's queued imports) from the store's
