@@ -13,7 +13,7 @@ commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
 
 The store is one SQLite file or a PostgreSQL database (postgres://user:password@host:port/db): --db,
-else $MEMZIP_DB, else ~/.local/share/memzip/memzip.db.
+else $MEMZIP_DB, else $XDG_DATA_HOME/memzip/memzip.db (~/.local/share/memzip/memzip.db without it).
 Every command takes --help, and --json for scripts. Exit codes: 0 ok, 1 failures found, 2 usage,
 3 invalid input, 4 not found, 5 corrupt payload, 6 checksum, 7 missing asset,
 8 store or disk (full, read-only, file-size limit), 9 missing tool, 10 a model or backend timed out,

@@ -85,7 +85,7 @@ export const CACHE_OPTION = {
 
 /** Flags every command that opens the store takes. */
 export const STORE_OPTIONS = {
-  db: { type: "string", value: "FILE", help: "store file or postgres:// URL (default: $MEMZIP_DB or ~/.local/share/memzip/memzip.db)" },
+  db: { type: "string", value: "FILE", help: "store file or postgres:// URL (default: $MEMZIP_DB, else memzip/memzip.db in $XDG_DATA_HOME or ~/.local/share)" },
   ...CONFIG_OPTION,
   ...JSON_OPTION,
   ...HELP_OPTION,

@@ -6,12 +6,15 @@ import { emit, openEngine } from "../shared.js";
 export const compactCommand: Command = {
   name: "compact",
   positionals: 0,
-  summary: "delete expired memories, prune unused assets, checkpoint and vacuum the store file",
+  summary: "delete expired memories, prune unused assets, seal new rows into blocks, vacuum the store file",
   usage: "memzip compact [--db DB] [--json]",
   help: `Deletes every memory whose expiry has passed (with its history; a text another memory reads is
 handed over to it), then every asset no memory needs (also a dictionary or snapshot a namespace would write
-with but that lost to another codec on every memory), moves the write-ahead log into the file and
-rebuilds the file without free pages. Needs free disk space about the file's size while it runs.
+with but that lost to another codec on every memory), packs the memories written since the last
+seal into sealed blocks (256 rows, column-wise, zstd; every block decoded back and compared before
+it is kept) and their search vectors likewise, moves the write-ahead log into the file and rebuilds
+the file without free pages. A store opened with sealing off (config "seal": false, MEMZIP_SEAL=false)
+keeps its rows as they are. Needs free disk space about the file's size while it runs.
 With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted), "fileBytesBefore",
 "fileBytesAfter"}.`,
   options: STORE_OPTIONS,

@@ -40,7 +40,8 @@ records without their own "expiresAt" one that long after the import writes them
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
 (reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
-job keeps the namespace it started with.`,
+job keeps the namespace it started with. At the end the new rows are sealed into blocks (see
+\`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
     resume: {
