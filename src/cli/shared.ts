@@ -211,3 +211,31 @@ export function dbFlag(context: CommandContext): string {
 export function countOf(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** What the skip rule counted for a namespace's model codec (the engine's `ModelOutcomes`, per text class). */
+export interface ModelOutcomeCounts {
+  namespace: string;
+  codec: string;
+  tries: number;
+  wins: number;
+  skipped: number;
+}
+
+/**
+ * One line per namespace and model codec: how often the model was tried, how often its envelope won,
+ * and how many memories it was not tried on because it kept losing on such texts (docs/LLM.md).
+ */
+export function modelOutcomeLines(outcomes: readonly ModelOutcomeCounts[]): string[] {
+  const totals = new Map<string, ModelOutcomeCounts>();
+  for (const o of outcomes) {
+    const key = `${o.namespace}\u0000${o.codec}`;
+    const sum = totals.get(key) ?? { namespace: o.namespace, codec: o.codec, tries: 0, wins: 0, skipped: 0 };
+    totals.set(key, { ...sum, tries: sum.tries + o.tries, wins: sum.wins + o.wins, skipped: sum.skipped + o.skipped });
+  }
+  return [...totals.values()].map(
+    (t) =>
+      `model ${t.codec} in namespace ${t.namespace}: tried on ${countOf(t.tries, "memory", "memories")}, smallest on ${t.wins}` +
+      (t.skipped > 0 ? `; not tried on ${t.skipped} (it kept losing on such texts; retried now and then, docs/LLM.md)` : ""),
+  );
+}
+

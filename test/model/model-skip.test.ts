@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { seededRandom } from "../../src/core/stats.js";
-import { ROOT, SHARED, tempDir, storeOf } from "../helpers.js";
+import { CLI, ROOT, SHARED, spawnBounded, tempDir, storeOf } from "../helpers.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
 const LLM = { gpu: false, contexts: 2, threads: 1 } as const;
@@ -70,13 +70,19 @@ describe("skipping a model that keeps losing (stories260K)", () => {
   it("a new engine on the same SQLite store remembers that the model loses there (the record beside the store file)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "skip.db");
+    let counted = { llmAttempts: 0, llmSkipped: 0 };
     {
       await using engine = Engine.open({ db, ...CLASSICAL, model: STORIES, llm: LLM, workers: 0 });
       await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ text: noise(100 + i) })));
-      assert.ok(engine.metricsSnapshot().llmSkipped > 0);
+      counted = engine.metricsSnapshot();
+      assert.ok(counted.llmSkipped > 0);
     }
     const file = join(`${db}.derived`, "model-outcomes.json");
     assert.ok(existsSync(file));
+    // The human stats says it too (newcomer10 finding 10: only --json showed the model's tries and skips).
+    const shown = spawnBounded(process.execPath, [CLI, "stats", "--db", db], { encoding: "utf8", env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^ {2}model llm in namespace default: tried on ${counted.llmAttempts} memor(y|ies), smallest on 0; not tried on ${counted.llmSkipped} \\(it kept losing`, "m"));
     const saved = readFileSync(file, "utf8");
     {
       await using engine = Engine.open({ db, ...CLASSICAL, model: STORIES, llm: LLM, workers: 0 });

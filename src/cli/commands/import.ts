@@ -3,7 +3,7 @@ import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, countOf, dbFlag, emit, inputFileSize, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
+import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
@@ -178,7 +178,7 @@ job keeps the namespace it started with. At the end the new rows are sealed into
             ? `file on disk ${formatBytes(stats.fileBytes)}`
             : `namespace ${report.namespace}: ${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
               `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
-          `${otherLines.join("")}${semantic ? `\n${semantic.human}` : ""}`,
+          `${otherLines.join("")}${modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `\n${line}`).join("")}${semantic ? `\n${semantic.human}` : ""}`,
       );
       // Interrupted (Ctrl-C) is not "finished with rejected records": 130, as the shell reports a process a SIGINT ended.
       return report.aborted ? EXIT_CODES.E_ABORTED : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;

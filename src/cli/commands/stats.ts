@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import type { StoreStats } from "../../engine-stats.js";
 import { formatBytes } from "../progress.js";
-import { bpb, countOf, emit, openEngine } from "../shared.js";
+import { bpb, countOf, emit, modelOutcomeLines, openEngine, type ModelOutcomeCounts } from "../shared.js";
 
 export const statsCommand: Command = {
   name: "stats",
@@ -35,7 +35,7 @@ from the snapshots when missing, never counted in the sizes.`,
 };
 
 /** The human stats; with `namespace` (-n) the file line names no bits/byte (the whole file over one namespace's text means nothing). */
-export function describe(stats: StoreStats & { derivedBytes?: number }, namespace?: string): string {
+export function describe(stats: StoreStats & { derivedBytes?: number; modelOutcomes?: readonly ModelOutcomeCounts[] }, namespace?: string): string {
   const fileShare = namespace === undefined ? `${bpb(stats.diskBitsPerByte)} bits/byte of the store's text` : "the whole store, every namespace";
   const lines = [
     `store file ${formatBytes(stats.fileBytes)} on disk (${fileShare}; search index ${formatBytes(stats.indexBytes)})`,
@@ -51,6 +51,7 @@ export function describe(stats: StoreStats & { derivedBytes?: number }, namespac
   if (stats.history.versions > 0) {
     lines.push(`  history: ${stats.history.versions} earlier versions, ${formatBytes(stats.history.originalBytes)} -> ${formatBytes(stats.history.storedBytes)} (deltas against their successors, not in the sizes above)`);
   }
+  lines.push(...modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `  ${line}`));
   lines.push("codec        memories   original     stored  bits/byte");
   for (const [codec, s] of Object.entries(stats.byCodec)) {
     lines.push(`${codec.padEnd(12)} ${String(s.memories).padStart(8)} ${formatBytes(s.originalBytes).padStart(10)} ${formatBytes(s.storedBytes).padStart(10)} ${bpb(s.bitsPerByte).padStart(10)}`);
