@@ -18,7 +18,7 @@ import type { Metrics } from "../pipeline/metrics.js";
 import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
-import type { EngineAssets } from "./assets.js";
+import { storedAssetId, type EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
@@ -178,7 +178,7 @@ export class Writer {
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
-        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
+        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset) },
         bytes,
         text: bytes,
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),
