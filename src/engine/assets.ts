@@ -3,7 +3,7 @@
  * the ones a namespace writes with, summaries pending a commit, and pruning.
  */
 import { assetRef, type Asset, type AssetKind } from "../codec/codec.js";
-import { baseAssetByRef, isBaseAsset } from "../codec/cm/base.js";
+import { baseAssetByRef, currentBaseAsset, isBaseAsset } from "../codec/cm/base.js";
 import { attachDerivedStore } from "../codec/derived.js";
 import { textToBytes } from "../codec/text.js";
 import type { Store, StoredAsset } from "../core/store.js";
@@ -51,6 +51,11 @@ export class EngineAssets {
       if (asset) this.cache.set(key, asset);
     }
     return asset;
+  }
+
+  /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state may be kept beside the store. */
+  baseModel(): Asset {
+    return this.withDerived(currentBaseAsset()) as Asset;
   }
 
   /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache, the shipped bases. */

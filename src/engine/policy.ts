@@ -35,6 +35,8 @@ export interface WritePolicyDeps {
   decodeBytes: (envelope: Uint8Array) => Promise<Uint8Array>;
   /** The asset an envelope's reference names. */
   assetByRef: (ref: Uint8Array) => Promise<Asset | undefined>;
+  /** The base model shipped with memzip that `cm` codes with before a namespace has a snapshot (with `cmBase`); defaults to the bare asset. */
+  baseModel?: () => Asset;
 }
 
 /**
@@ -95,7 +97,8 @@ export class WritePolicy {
    * position in a model the store does not hold (and would flatter every figure on the dev corpus).
    */
   private baseFor(codecName: string): Asset | undefined {
-    return codecName === "cm" && this.deps.options.cmBase ? currentBaseAsset() : undefined;
+    if (codecName !== "cm" || !this.deps.options.cmBase) return undefined;
+    return this.deps.baseModel ? this.deps.baseModel() : currentBaseAsset();
   }
 
   /**
