@@ -135,6 +135,26 @@ describe("cm with the base model shipped with memzip (cmBase)", () => {
     }
   });
 
+  it("an import that will train the namespace offers the base only to the memories below autoTrainAfter (the rest would be recoded anyway)", async () => {
+    using dir = tempDir();
+    const records = heldOut().slice(0, 30);
+    const file = join(dir.path, "in.jsonl");
+    writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const engine = Engine.open({ db: join(dir.path, "i.db"), cmBase: true, cache: "off", workers: 0, concurrency: 1, autoTrainAfter: 10 });
+    try {
+      // Stopped before its ending trains: the rows keep the codecs the import wrote them with.
+      const stop = new AbortController();
+      const report = await engine.importJsonl(file, { signal: stop.signal, onFinishStep: (step) => step.step === "train" && stop.abort() });
+      assert.equal(report.interrupted?.step, "train");
+      const codecs = await Promise.all(records.map(async (r) => (await engine.memory(r.id)).codec));
+      assert.ok(codecs.slice(0, 10).filter((c) => c === "cm").length >= 8, codecs.join(","));
+      assert.deepEqual(codecs.slice(10).filter((c) => c === "cm"), [], codecs.join(","));
+      for (const r of records) assert.equal(await engine.recall(r.id), r.text);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("a memory over 64 KiB is coded with the base and adapts inside itself; the base is whole again afterwards", async () => {
     using dir = tempDir();
     const engine = Engine.open({ db: join(dir.path, "l.db"), cmBase: true, cache: "off", workers: 0 });
