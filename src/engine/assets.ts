@@ -42,12 +42,15 @@ export class EngineAssets {
     return asset as StoredAsset | undefined;
   }
 
-  /** The asset an envelope's reference names: a base model shipped with memzip, else the store's. */
+  /**
+   * The asset an envelope's reference names: the store's, else a base model shipped with memzip (the
+   * store first, so that no memory written before bases existed can ever resolve to one).
+   */
   async byRef(ref: Uint8Array): Promise<Asset | undefined> {
     const key = Buffer.from(ref).toString("hex");
     let asset = this.cache.get(key) ?? this.pending.get(key);
     if (asset === undefined) {
-      asset = this.withDerived(baseAssetByRef(ref) ?? (await this.store.assets.getByRef(ref)));
+      asset = this.withDerived((await this.store.assets.getByRef(ref)) ?? baseAssetByRef(ref));
       if (asset) this.cache.set(key, asset);
     }
     return asset;
