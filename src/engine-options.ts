@@ -115,6 +115,14 @@ export interface EngineOptions {
    */
   seal?: boolean;
   /**
+   * `cm` before a namespace has a snapshot of its own: its memories may be coded with the base model
+   * shipped with memzip (assets/cm-base-v*.mzcm, docs/CM.md "Base model"), not stored in the store;
+   * the policy still keeps the smallest envelope, and the namespace's own snapshot takes over once
+   * trained (`autoTrainAfter`). Needs `cm` among `codecs`. Defaults to `false`. Config key `cmBase`,
+   * environment `MEMZIP_CM_BASE` (true/false).
+   */
+  cmBase?: boolean;
+  /**
    * The engine's clock (ms since the epoch): creation and replacement times, expiry (`expiresAt`,
    * TTLs) and which memories reads treat as expired. Tests pass a fixed one. Defaults to `Date.now`.
    */
@@ -137,6 +145,7 @@ export const ENGINE_DEFAULTS = {
   searchThread: false,
   checkpointThread: false,
   seal: true,
+  cmBase: false,
   clock: Date.now,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 

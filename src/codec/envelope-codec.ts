@@ -55,7 +55,7 @@ export function envelopeAsset(codec: AssetNeeds, opened: OpenedEnvelope, resolve
   if (!asset || asset.kind !== kind) {
     const ref = Buffer.from(opened.asset).toString("hex");
     throw new MemzipError(ErrorCode.MISSING_ASSET, `the ${kind} ${ref}… that this memory was written with is not in the store`, {
-      hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry.",
+      hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry; a base model shipped with a newer memzip (docs/CM.md) needs that version.",
       details: { codec: codec.name, assetRef: ref, kind },
     });
   }

@@ -55,6 +55,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   searchVectors: { kind: "string", env: "MEMZIP_SEARCH_VECTORS" },
   /** Sealed blocks at import ends and compact (SQLite; default true); MEMZIP_SEAL=false keeps the row layout. */
   seal: { kind: "boolean", env: "MEMZIP_SEAL" },
+  /** `cm` with the shipped base model before a namespace has its own snapshot (default false). */
+  cmBase: { kind: "boolean", env: "MEMZIP_CM_BASE" },
   /** In the environment as JSON, e.g. MEMZIP_LLM='{"contexts":2}'. */
   llm: { kind: "object", env: "MEMZIP_LLM" },
   /** Backends for summaries and entities; checked in full when the engine opens. */

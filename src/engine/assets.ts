@@ -3,6 +3,7 @@
  * the ones a namespace writes with, summaries pending a commit, and pruning.
  */
 import { assetRef, type Asset, type AssetKind } from "../codec/codec.js";
+import { baseAssetByRef, currentBaseAsset, isBaseAsset } from "../codec/cm/base.js";
 import { attachDerivedStore } from "../codec/derived.js";
 import { textToBytes } from "../codec/text.js";
 import type { Store, StoredAsset } from "../core/store.js";
@@ -41,20 +42,29 @@ export class EngineAssets {
     return asset as StoredAsset | undefined;
   }
 
+  /**
+   * The asset an envelope's reference names: the store's, else a base model shipped with memzip (the
+   * store first, so that no memory written before bases existed can ever resolve to one).
+   */
   async byRef(ref: Uint8Array): Promise<Asset | undefined> {
     const key = Buffer.from(ref).toString("hex");
     let asset = this.cache.get(key) ?? this.pending.get(key);
     if (asset === undefined) {
-      asset = this.withDerived(await this.store.assets.getByRef(ref));
+      asset = this.withDerived((await this.store.assets.getByRef(ref)) ?? baseAssetByRef(ref));
       if (asset) this.cache.set(key, asset);
     }
     return asset;
   }
 
-  /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache. */
+  /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state may be kept beside the store. */
+  baseModel(): Asset {
+    return this.withDerived(currentBaseAsset()) as Asset;
+  }
+
+  /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache, the shipped bases. */
   knownByRef(ref: Uint8Array): Asset | undefined {
     const key = Buffer.from(ref).toString("hex");
-    return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key);
+    return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key) ?? this.withDerived(baseAssetByRef(ref));
   }
 
   /** The asset a namespace writes new memories with, per kind (known to the policy's verification from now on). */
@@ -132,4 +142,9 @@ export class EngineAssets {
     this.cache.clear();
     return removed;
   }
+}
+
+/** The asset id a memory row records: a base model shipped with memzip is not in the store, so none. */
+export function storedAssetId(asset: Asset | undefined): string | null {
+  return asset === undefined || isBaseAsset(asset) ? null : asset.id;
 }

@@ -11,7 +11,7 @@ import type { LlmCoder } from "../model/llm-coder.js";
 import { llmAttempts } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
-import type { EngineAssets } from "./assets.js";
+import { storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
@@ -174,7 +174,7 @@ export class Maintenance {
           : superseded || choice.envelope.length < memory.envelope.length;
       if (better) {
         report.recoded++;
-        batch.push({ namespace: memory.namespace, id: memory.id, version: memory.version ?? 0, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null });
+        batch.push({ namespace: memory.namespace, id: memory.id, version: memory.version ?? 0, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset) });
         if (batch.length >= this.parts.options.batchSize) await flush();
       }
       report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;

@@ -78,6 +78,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     pool: codecPool,
     decodeBytes: (envelope) => reader.decodeBytes(envelope),
     assetByRef: (ref) => assets.byRef(ref),
+    baseModel: () => assets.baseModel(),
   });
   const gate = new ModelGate(derived, options.skipLosingModel);
   const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, gate, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });

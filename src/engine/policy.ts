@@ -1,6 +1,7 @@
 import { xxh64 } from "@node-rs/xxhash";
 import type { Cache } from "../cache/cache.js";
 import type { Asset, AssetKind } from "../codec/codec.js";
+import { currentBaseAsset } from "../codec/cm/base.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { chooseSmallest, type AttemptFailure, type CodecCandidate, type PolicyChoice } from "../codec/policy.js";
 import { isCodecName, type CodecRegistry } from "../codec/registry.js";
@@ -34,6 +35,8 @@ export interface WritePolicyDeps {
   decodeBytes: (envelope: Uint8Array) => Promise<Uint8Array>;
   /** The asset an envelope's reference names. */
   assetByRef: (ref: Uint8Array) => Promise<Asset | undefined>;
+  /** The base model shipped with memzip that `cm` codes with before a namespace has a snapshot (with `cmBase`); defaults to the bare asset. */
+  baseModel?: () => Asset;
 }
 
 /**
@@ -74,7 +77,7 @@ export class WritePolicy {
     const candidates: CodecCandidate[] = [];
     for (const codec of this.codecsFor(forced)) {
       if (!codec) continue;
-      const asset = active.get((codec.requires ?? codec.accepts) as AssetKind);
+      const asset = active.get((codec.requires ?? codec.accepts) as AssetKind) ?? this.baseFor(codec.name);
       if (asset) candidates.push({ codec, asset });
       else if (!codec.requires) candidates.push({ codec });
       else if (forced) {
@@ -86,6 +89,16 @@ export class WritePolicy {
     const raw = registry.named("raw");
     if (raw && !candidates.some((c) => c.codec === raw)) candidates.push({ codec: raw });
     return candidates;
+  }
+
+  /**
+   * `cm` in a namespace without a snapshot of its own: the base model shipped with memzip, when
+   * `cmBase` is on. Only `cm` takes it: `cm-ref` would store a text the base learned from as a
+   * position in a model the store does not hold (and would flatter every figure on the dev corpus).
+   */
+  private baseFor(codecName: string): Asset | undefined {
+    if (codecName !== "cm" || !this.deps.options.cmBase) return undefined;
+    return this.deps.baseModel ? this.deps.baseModel() : currentBaseAsset();
   }
 
   /**

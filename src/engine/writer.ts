@@ -18,7 +18,8 @@ import type { Metrics } from "../pipeline/metrics.js";
 import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
-import type { EngineAssets } from "./assets.js";
+import { isBaseAsset } from "../codec/cm/base.js";
+import { storedAssetId, type EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
@@ -90,6 +91,10 @@ export class Writer {
     const deferModel = internal.deferModel === true && session !== undefined && engineOptions.autoTrainAfter > 0;
     const deferred = new Set<string>();
     const candidatesByNamespace = new Map<string, Promise<CodecCandidate[]>>();
+    // An import that takes a namespace to `autoTrainAfter` trains the namespace's own snapshot at its
+    // end and recodes: a memory past that count coded with the shipped base would be coded again, so
+    // the base is offered to the first memories only (per namespace: those below the threshold).
+    const baseBudget = internal.deferModel === true && engineOptions.cmBase && engineOptions.autoTrainAfter > 0 ? new Map<string, { before: Promise<number>; planned: number }>() : undefined;
     const usePool = engineOptions.workers > 0 && (expected > 1 || options.offload === true);
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
@@ -112,7 +117,13 @@ export class Writer {
         candidatesByNamespace.set(namespace, (pending = this.candidatesFor(namespace, options.codec)));
         pending.catch(() => candidatesByNamespace.delete(namespace));
       }
-      const candidates = await pending;
+      let candidates = await pending;
+      if (baseBudget && candidates.some((c) => isBaseAsset(c.asset))) {
+        let budget = baseBudget.get(namespace);
+        if (!budget) baseBudget.set(namespace, (budget = { before: store.memories.count(namespace), planned: 0 }));
+        const nth = ++budget.planned;
+        if ((await budget.before) + nth > engineOptions.autoTrainAfter) candidates = candidates.filter((c) => !isBaseAsset(c.asset));
+      }
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
       const now = engineOptions.clock();
@@ -178,7 +189,7 @@ export class Writer {
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
-        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: choice.asset?.id ?? null },
+        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset) },
         bytes,
         text: bytes,
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),

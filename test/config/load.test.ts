@@ -42,6 +42,15 @@ describe("configuration", () => {
     assert.throws(() => loadConfig({ env: { MEMZIP_ZSTD_LEVEL: "abc" } }), (e) => isMemzipError(e, "E_USAGE") && e.message === 'MEMZIP_ZSTD_LEVEL must be an integer, got "abc"');
   });
 
+  it("cmBase (cm with the shipped base model, default off) is a config key and MEMZIP_CM_BASE", () => {
+    using dir = tempDir();
+    const file = join(dir.path, "config.json");
+    writeFileSync(file, JSON.stringify({ cmBase: true }));
+    assert.deepEqual(loadConfig({ path: file, env: {} }), { cmBase: true });
+    assert.deepEqual(loadConfig({ path: file, env: { MEMZIP_CM_BASE: "false" } }), { cmBase: false });
+    assert.throws(() => loadConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_CM_BASE: "maybe" } }), (e) => isMemzipError(e, "E_USAGE") && /MEMZIP_CM_BASE must be true or false/.test(e.message));
+  });
+
   it("seal (sealed blocks, default on) is a config key and MEMZIP_SEAL; the CLI's import keeps the row layout with false", () => {
     using dir = tempDir();
     const file = join(dir.path, "config.json");

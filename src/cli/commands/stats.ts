@@ -19,7 +19,9 @@ With -n, a namespace is charged in full for each text it reads that another name
 per text) and for each asset its memories need; file and index figures are the whole file's
 (so "diskBitsPerByte" is the whole file over the namespace's text, and the human output leaves it out).
 "derivedBytes" is the model state cached beside the store (DB.derived/, whole store): rebuilt
-from the snapshots when missing, never counted in the sizes.`,
+from the snapshots when missing, never counted in the sizes. With cmBase on, "shippedAssets": [{"id",
+"kind", "baseVersion", "bytes", "where": "shipped with memzip", "inStore": false}]: the base models
+cm may code a young namespace's memories with; in memzip's package, not the store, never counted.`,
   options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
   async run(context) {
     const engine = openEngine(context, {}, { readOnly: true });
@@ -35,7 +37,10 @@ from the snapshots when missing, never counted in the sizes.`,
 };
 
 /** The human stats; with `namespace` (-n) the file line names no bits/byte (the whole file over one namespace's text means nothing). */
-export function describe(stats: StoreStats & { derivedBytes?: number; modelOutcomes?: readonly ModelOutcomeCounts[] }, namespace?: string): string {
+export function describe(
+  stats: StoreStats & { derivedBytes?: number; modelOutcomes?: readonly ModelOutcomeCounts[]; shippedAssets?: { baseVersion: number; bytes: number }[] },
+  namespace?: string,
+): string {
   const fileShare = namespace === undefined ? `${bpb(stats.diskBitsPerByte)} bits/byte of the store's text` : "the whole store, every namespace";
   const lines = [
     `store file ${formatBytes(stats.fileBytes)} on disk (${fileShare}; search index ${formatBytes(stats.indexBytes)})`,
@@ -47,6 +52,9 @@ export function describe(stats: StoreStats & { derivedBytes?: number; modelOutco
   ];
   if (stats.expired > 0) {
     lines.push(`  ${countOf(stats.expired, "of them has", "of them have")} expired: gone for every read, still on disk until \`memzip compact\` deletes ${stats.expired === 1 ? "it" : "them"}`);
+  }
+  for (const base of stats.shippedAssets ?? []) {
+    lines.push(`  base model v${base.baseVersion} for cm (${formatBytes(base.bytes)}): shipped with memzip, not in the store, not counted`);
   }
   if (stats.history.versions > 0) {
     lines.push(`  history: ${stats.history.versions} earlier versions, ${formatBytes(stats.history.originalBytes)} -> ${formatBytes(stats.history.storedBytes)} (deltas against their successors, not in the sizes above)`);
