@@ -235,6 +235,25 @@ describe("search index format 4: keyword rows without document sizes", () => {
     }
   });
 
+  it("reclaims masked rows at the next index batch once more than 1,000 and a sixteenth of the index are masked (rm --where), without a compact", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "bound.db");
+    const texts = Array.from({ length: 1200 }, (_, i) => `note ${i} about topic${i % 37} and owner${i % 11}${i < 1050 ? " doomed" : ""}`);
+    await using engine = Engine.open({ db: path, cache: "off", codecs: ["raw"], autoTrainAfter: 1_000_000 });
+    await engine.rememberMany(texts.map((text, i) => ({ id: `n${i}`, text, namespace: i < 1050 ? "gone" : "kept" })));
+    await (await engine.searchIndex()).refresh();
+    await engine.forgetWhere({ namespaces: ["gone"] });
+    assert.equal(tables(path).moved, 1050, "every deleted memory masked");
+    // One memory added: the refresh indexes 1 (far from a quarter of the index: no compact), and its put reclaims.
+    texts.push("a new note about topic5");
+    await engine.remember({ id: "fresh", text: "a new note about topic5", namespace: "kept" });
+    await assertExact(engine, path, vocabularyOf(texts), "after the bounded reclaim");
+    const after = tables(path);
+    assert.deepEqual([after.moved, after.relocated], [0, 0]);
+    const live = await liveTerms(engine);
+    assert.equal(after.instances, [...live.values()].reduce((sum, m) => sum + m.terms.size, 0));
+  });
+
   it("a process killed inside an index batch, or inside a reclaim, leaves an index that answers exactly", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "crash.db");
