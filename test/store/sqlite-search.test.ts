@@ -43,7 +43,7 @@ describe("search index in the SQLite store", () => {
     assert.ok(!schemaNames(db).includes("search_meta"));
 
     await using engine = Engine.open({ db, cache: "off" });
-    assert.deepEqual(schemaNames(db), ["search_forget_deleted", "search_forget_described", "search_forget_rewritten", "search_meta", "search_terms", "search_vector_blocks", "search_vectors"]);
+    assert.deepEqual(schemaNames(db), ["search_forget_deleted", "search_forget_described", "search_forget_rewritten", "search_meta", "search_moved", "search_terms", "search_vector_blocks", "search_vectors"]);
     const check = new Database(db, { readonly: true });
     assert.equal(check.prepare("SELECT value FROM search_meta WHERE key = 'format'").pluck().get(), String(SEARCH_FORMAT));
     assert.deepEqual((check.prepare("SELECT name FROM pragma_table_info('search_vectors')").pluck().all() as string[]), ["seq", "vector"]);

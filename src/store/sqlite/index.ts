@@ -88,6 +88,8 @@ export class SqliteStore implements Store {
       if (this.database.sealing) this.database.sealed.seal();
       // The newly sealed blocks' search vectors, packed per block (issue 11; only where the file has a search index).
       if (!this.database.readOnly && this.database.sealed.any()) this.searchIndex.packVectors();
+      // Masked keyword rows (search index format 4) are deleted before the VACUUM.
+      if (!this.database.readOnly) this.searchIndex.reclaim({ optimize: true });
       // Tags and meta values no memory refers to any longer (rewrites and deletes leave them), sealed rows' refs kept.
       this.database.write(() => {
         // The values no hot row uses; of those, the ones no sealed row uses either go (blocks decoded only while

@@ -493,7 +493,10 @@ export class SealedRows {
       // A block's seq range is the seal's: a search index entry in it of no row of the block (a vector an index
       // batch stored for a memory deleted meanwhile) would make the index count the block complete while one of
       // its rows has no vector (never pending again). Such entries go with the seal.
-      const indexed = trigger === undefined ? undefined : { seqs: db.prepare("SELECT seq FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(), vector: db.prepare("DELETE FROM search_vectors WHERE seq = ?"), terms: db.prepare("DELETE FROM search_terms WHERE rowid = ?") };
+      // (A search index of format 4 keeps its keyword rows and masks them in search_moved; format 3 deletes them.)
+      const masked = trigger !== undefined && db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'search_moved'").get() !== undefined;
+      const forgetTerms = masked ? "INSERT OR REPLACE INTO search_moved (seq, at) VALUES (?, NULL)" : "DELETE FROM search_terms WHERE rowid = ?";
+      const indexed = trigger === undefined ? undefined : { seqs: db.prepare("SELECT seq FROM search_vectors WHERE seq BETWEEN ? AND ?").pluck(), vector: db.prepare("DELETE FROM search_vectors WHERE seq = ?"), terms: db.prepare(forgetTerms) };
       const sealRun = (rows: PackedRow[]): void => {
         if (indexed) {
           const own = new Set(rows.map((row) => row.seq));

@@ -6,13 +6,31 @@ import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexSto
 /**
  * Format of the search index's tables. The index is derived data: a file whose index has another
  * format (or the migration-6 tables of format 1) gets its `search_*` tables and triggers dropped and
- * created anew at open, and the next search rebuilds the index.
+ * created anew at open, and the next search rebuilds the index. Format 4: the keyword index keeps no
+ * document sizes (`columnsize=0`, so no `contentless_delete`); a changed memory's old terms are
+ * left in place and masked (`search_moved`) until reclaimed.
  */
-export const SEARCH_FORMAT = 3;
+export const SEARCH_FORMAT = 4;
+
+/**
+ * Keyword rows of memories indexed again (or of a seq used again after a delete) are written under
+ * fresh rowids from here up (the old rows cannot be deleted without their terms); below it a row's
+ * rowid is its memory's seq.
+ */
+export const RELOCATED_ROWIDS = 2 ** 40;
 
 /** Drops the vector block holding `seq` (its other memories become pending and are indexed again). */
 const FORGET_PACKED = (seq: string) =>
   `DELETE FROM search_vector_blocks WHERE last_seq = (SELECT last_seq FROM search_vector_blocks WHERE last_seq >= ${seq} ORDER BY last_seq LIMIT 1) AND first_seq <= ${seq};`;
+
+/**
+ * Masks the keyword rows of `seq` (its text or summary changed, or it is gone): every row of it
+ * becomes garbage, and its next terms go under a fresh rowid. Only a seq that may have rows: one at
+ * or below the highest seq given a row at its own rowid (`terms_max`), or one moved before.
+ */
+const FORGET_TERMS = (seq: string) =>
+  `INSERT OR REPLACE INTO search_moved (seq, at) SELECT ${seq}, NULL
+     WHERE ${seq} <= coalesce((SELECT CAST(value AS INTEGER) FROM search_meta WHERE key = 'terms_max'), -1) OR EXISTS (SELECT 1 FROM search_moved WHERE seq = ${seq});`;
 
 /** True when a vector block covers `seq` (a block covers only memories it holds: any change to one of them drops it). */
 const PACKED = (seq: string) => `coalesce((SELECT first_seq FROM search_vector_blocks WHERE last_seq >= ${seq} ORDER BY last_seq LIMIT 1), ${seq} + 1) <= ${seq}`;
@@ -21,16 +39,17 @@ const SCHEMA = `
   CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE search_vectors (seq INTEGER PRIMARY KEY, vector BLOB NOT NULL);
   CREATE TABLE search_vector_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, data BLOB NOT NULL);
-  CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'");
+  CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', columnsize=0, detail=none, tokenize="ascii tokenchars '_'");
+  CREATE TABLE search_moved (seq INTEGER PRIMARY KEY, at INTEGER);
   CREATE TRIGGER search_forget_deleted AFTER DELETE ON memories BEGIN
     DELETE FROM search_vectors WHERE seq = old.seq;
-    DELETE FROM search_terms WHERE rowid = old.seq;
+    ${FORGET_TERMS("old.seq")}
     ${FORGET_PACKED("old.seq")}
   END;
   CREATE TRIGGER search_forget_rewritten AFTER UPDATE ON memories
   WHEN old.checksum IS NOT new.checksum OR old.original_length IS NOT new.original_length OR old.content_hash IS NOT new.content_hash BEGIN
     DELETE FROM search_vectors WHERE seq = old.seq;
-    DELETE FROM search_terms WHERE rowid = old.seq;
+    ${FORGET_TERMS("old.seq")}
     ${FORGET_PACKED("old.seq")}
   END;
   INSERT INTO search_meta (key, value) VALUES ('format', '${SEARCH_FORMAT}');`;
@@ -38,13 +57,13 @@ const SCHEMA = `
 /** A memory that gains a summary and entities is indexed again (only where the store keeps them). */
 const SEMANTIC_TRIGGER = `
   CREATE TRIGGER search_forget_described AFTER INSERT ON semantic BEGIN
-    DELETE FROM search_terms WHERE rowid = new.seq;
+    ${FORGET_TERMS("new.seq")}
     DELETE FROM search_vectors WHERE seq = new.seq;
     ${FORGET_PACKED("new.seq")}
   END;`;
 
 /** What a complete index of this format has; one missing (a migration that rebuilt `memories` drops its triggers) means rebuild. */
-const OBJECTS = ["search_meta", "search_vectors", "search_vector_blocks", "search_terms", "search_forget_deleted", "search_forget_rewritten"];
+const OBJECTS = ["search_meta", "search_vectors", "search_vector_blocks", "search_terms", "search_moved", "search_forget_deleted", "search_forget_rewritten"];
 
 /**
  * Creates the search index's tables and triggers unless they all exist in this format; drops any
@@ -265,15 +284,72 @@ export class SqliteSearchIndex implements SearchIndexStore {
       // A memory deleted since its batch was read has no entry (a vector of no memory would fool the sealed blocks' counts).
       const cold = new Set(entries.filter((entry) => this.statements.isMemory.get(entry.seq) === undefined).map((entry) => entry.seq));
       const sealed = cold.size > 0 ? this.sealedRows()?.heldSeqs(cold) : undefined;
+      const terms = new TermWrites(this.statements);
       for (const entry of entries) {
         if (cold.has(entry.seq) && !sealed?.has(entry.seq)) continue;
         // A memory indexed again leaves its vector block (the block's other memories are indexed again too).
         this.statements.forgetPacked.run({ seq: entry.seq });
-        this.statements.forgetTerms.run(entry.seq);
-        this.statements.putTerms.run(entry.seq, entry.terms);
+        terms.plan(entry.seq, entry.terms);
         this.statements.putVector.run(entry.seq, entry.vector);
       }
+      terms.write();
     })();
+    if (this.reclaimDue()) this.reclaim();
+  }
+
+  /** Masked keyword rows past this share of the seqs given rows (and RECLAIM_MIN) are reclaimed by the next put. */
+  private reclaimDue(): boolean {
+    const moved = this.statements.movedCount.get() as number;
+    return moved > RECLAIM_MIN && moved * RECLAIM_SHARE > Number(this.statements.meta.get("terms_max") ?? 0);
+  }
+
+  /**
+   * Deletes every masked keyword row (FTS5 'delete' with the row's exact terms, read back from the
+   * index itself: one pass over it) and moves every relocated row back to its seq's rowid, so
+   * `search_moved` ends empty. Returns how many rows it deleted. What `matching` returns is unchanged.
+   * With `optimize`, the index is then merged into one segment (the deleted rows' bytes go; the
+   * store's `compact` asks for it before its VACUUM).
+   */
+  reclaim(options: { optimize?: boolean } = {}): number {
+    if (this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'search_moved'").get() === undefined) return 0;
+    const s = this.statements;
+    if ((s.movedCount.get() as number) === 0) return 0;
+    let deleted = 0;
+    this.db.transaction(() => {
+      this.db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_instances USING fts5vocab(main, search_terms, instance)");
+      const relocated = new Map<number, number>();
+      for (const { seq, at } of s.moved.all() as { seq: number; at: number | null }[]) if (at !== null) relocated.set(at, seq);
+      const rows = new Map<number, string[]>();
+      for (const { term, doc } of s.maskedInstances.iterate() as Iterable<{ term: string; doc: number }>) {
+        let terms = rows.get(doc);
+        if (!terms) rows.set(doc, (terms = []));
+        terms.push(term);
+      }
+      let highest = Number(s.meta.get("terms_max") ?? -1);
+      const kept: { seq: number; at: number }[] = [];
+      const back: [number, string][] = [];
+      // Deletes, then inserts, each in rowid order: FTS5 starts a new segment whenever a write's rowid goes back.
+      for (const rowid of [...rows.keys()].sort((x, y) => x - y)) {
+        const terms = (rows.get(rowid) as string[]).join(" ");
+        s.deleteTerms.run(rowid, terms);
+        const seq = relocated.get(rowid);
+        if (seq === undefined) deleted++;
+        else if (seq >= RELOCATED_ROWIDS) kept.push({ seq, at: rowid });
+        // The current row of a relocated seq goes back to the seq's own rowid (its old rows there go above).
+        else back.push([seq, terms]);
+      }
+      for (const [seq, terms] of back.sort((x, y) => x[0] - y[0])) {
+        s.putTerms.run(seq, terms);
+        highest = Math.max(highest, seq);
+      }
+      s.clearMoved.run();
+      for (const { seq, at } of kept) s.setMoved.run(seq, at);
+      s.setMeta.run("terms_max", String(highest));
+      if (kept.length === 0) s.deleteMeta.run("terms_next");
+    })();
+    this.movedCache = undefined;
+    if (options.optimize === true) this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
+    return deleted;
   }
 
   async vectors(key: string): Promise<IndexedVectors> {
@@ -390,8 +466,39 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async matching(term: string): Promise<number[]> {
-    return this.statements.matching.all(`"${term.replaceAll('"', '""')}"`) as number[];
+    return this.read(() => {
+      const rowids = this.statements.matching.all(quoted(term)) as number[];
+      const moved = this.movedRows();
+      if (moved === undefined) return rowids;
+      // Masked rows left out; relocated ones answered by their seq, in seq order as ever.
+      const out: number[] = [];
+      for (const rowid of rowids) {
+        if (rowid < RELOCATED_ROWIDS) {
+          if (!moved.seqs.has(rowid)) out.push(rowid);
+        } else {
+          const seq = moved.at.get(rowid);
+          if (seq !== undefined) out.push(seq);
+        }
+      }
+      return moved.at.size === 0 ? out : out.sort((a, b) => a - b);
+    });
   }
+
+  /** `search_moved` as sets (undefined when empty), read again whenever the store changed. */
+  private movedRows(): { seqs: Set<number>; at: Map<number, number> } | undefined {
+    const token = `${String(this.statements.dataVersion.get())}:${String(this.statements.totalChanges.get())}`;
+    if (this.movedCache?.token === token) return this.movedCache.rows;
+    let rows: { seqs: Set<number>; at: Map<number, number> } | undefined;
+    for (const { seq, at } of this.statements.moved.iterate() as Iterable<{ seq: number; at: number | null }>) {
+      rows ??= { seqs: new Set(), at: new Map() };
+      rows.seqs.add(seq);
+      if (at !== null) rows.at.set(at, seq);
+    }
+    this.movedCache = { token, rows };
+    return rows;
+  }
+
+  private movedCache: { token: string; rows: { seqs: Set<number>; at: Map<number, number> } | undefined } | undefined;
 
   async frequentTerms(minDocs: number, maxEntries: number): Promise<string[]> {
     // The vocabulary table walks the whole keyword index (~0.35 s at 10^5 memories): once, when a search index warms.
@@ -406,6 +513,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async documentFrequency(term: string): Promise<number> {
+    // The vocabulary counts masked rows too: with any, the rows are counted one by one.
+    if (this.read(() => this.movedRows()) !== undefined) return (await this.matching(term)).length;
     return (this.statements.frequency.get(term) as number | undefined) ?? 0;
   }
 
@@ -419,6 +528,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async compact(): Promise<void> {
+    this.reclaim();
     this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
     this.packSealed();
     // Building and merging segments leaves free pages behind; hand them back to the file system
@@ -433,7 +543,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private clearAll(): void {
     this.epoch++;
     this.settled = undefined;
-    this.db.exec("DELETE FROM search_vectors; DELETE FROM search_vector_blocks; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_meta WHERE key = 'key';");
+    this.db.exec("DELETE FROM search_vectors; DELETE FROM search_vector_blocks; INSERT INTO search_terms (search_terms) VALUES ('delete-all'); DELETE FROM search_moved; DELETE FROM search_meta WHERE key IN ('key', 'terms_max', 'terms_next');");
   }
 
   async vectorBytes(): Promise<number> {
@@ -443,7 +553,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   async bytes(): Promise<SearchIndexBytes> {
     const rows = this.statements.pages.all() as { name: string; bytes: number }[];
     const sum = (pick: (name: string) => boolean) => rows.filter((r) => pick(r.name)).reduce((total, r) => total + r.bytes, 0);
-    return { vectors: sum((n) => n === "search_vectors" || n === "search_vector_blocks"), terms: sum((n) => n.startsWith("search_terms_")), other: sum((n) => n === "search_meta") };
+    return { vectors: sum((n) => n === "search_vectors" || n === "search_vector_blocks"), terms: sum((n) => n.startsWith("search_terms_")), other: sum((n) => n === "search_meta" || n === "search_moved") };
   }
 }
 
@@ -459,6 +569,70 @@ interface VectorBlockRow {
   first_seq: number;
   data: Buffer;
 }
+
+/**
+ * A batch's keyword rows (format 4: rows are never deleted one by one, so a memory's row is written
+ * once per text). `plan` first (it reads the index), then `write`, in rowid order (FTS5 starts a new
+ * segment whenever a write's rowid goes back).
+ */
+class TermWrites {
+  private readonly rows: [number, string][] = [];
+  private readonly statements: ReturnType<typeof prepare>;
+  private highest: number;
+  private next: number;
+  private readonly moved: [number, number][] = [];
+
+  constructor(statements: ReturnType<typeof prepare>) {
+    this.statements = statements;
+    this.highest = Number(statements.meta.get("terms_max") ?? -1);
+    this.next = Math.max(RELOCATED_ROWIDS, Number(statements.meta.get("terms_next") ?? 0));
+  }
+
+  /**
+   * A seq in `search_moved` had its rows masked by a change: its terms go under a fresh rowid (none
+   * when it has one already). Any other seq's row at its own rowid, if there is one, holds its
+   * current terms (the triggers move a seq before its text changes): a memory indexed again after
+   * its vector block went (or by two connections) keeps the row it has.
+   */
+  plan(seq: number, terms: string): void {
+    const s = this.statements;
+    const first = terms.split(" ").find((t) => t !== "");
+    // A memory with no terms gets no row (a moved one stays moved: its next terms go under a fresh rowid too).
+    if (first === undefined) return;
+    const moved = s.movedOf.get(seq) as { at: number | null } | undefined;
+    if (moved !== undefined || seq >= RELOCATED_ROWIDS) {
+      if (moved?.at != null) return;
+      this.rows.push([this.next, terms]);
+      this.moved.push([seq, this.next++]);
+      return;
+    }
+    // (A rowid range, not `rowid = ?`: SQLite 3.53's FTS5 ignores an equality on the rowid of a contentless table.)
+    if (seq <= this.highest && s.hasRow.get(quoted(first), seq, seq) !== undefined) return;
+    this.rows.push([seq, terms]);
+  }
+
+  write(): void {
+    const s = this.statements;
+    const start = this.highest;
+    for (const [rowid, terms] of this.rows.sort((x, y) => x[0] - y[0])) {
+      s.putTerms.run(rowid, terms);
+      if (rowid < RELOCATED_ROWIDS) this.highest = Math.max(this.highest, rowid);
+    }
+    for (const [seq, at] of this.moved) s.setMoved.run(seq, at);
+    if (this.highest !== start) s.setMeta.run("terms_max", String(this.highest));
+    if (this.moved.length > 0) s.setMeta.run("terms_next", String(this.next));
+  }
+}
+
+/** A term as an FTS5 query string (one quoted token: no operator in it is query syntax). */
+function quoted(term: string): string {
+  return `"${term.replaceAll('"', '""')}"`;
+}
+
+/** Masked keyword rows are reclaimed (one pass over the keyword index) past 1/RECLAIM_SHARE of the seqs given rows... */
+const RECLAIM_SHARE = 16;
+/** ...and past this many (a small index is reclaimed at `compact`). */
+const RECLAIM_MIN = 1000;
 
 /** Decoded vector blocks kept per connection (~256 vectors each). */
 const BLOCK_CACHE = 64;
@@ -565,8 +739,21 @@ function prepare(db: Database.Database) {
     deleteVectorsIn: db.prepare("DELETE FROM search_vectors WHERE seq BETWEEN ? AND ?"),
     insertVectorBlock: db.prepare("INSERT INTO search_vector_blocks (last_seq, first_seq, n, width, data) VALUES (?, ?, ?, ?, ?)"),
     forgetPacked: db.prepare(FORGET_PACKED("@seq")),
-    forgetTerms: db.prepare("DELETE FROM search_terms WHERE rowid = ?"),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
+    deleteTerms: db.prepare("INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)"),
+    hasRow: db.prepare("SELECT 1 FROM search_terms WHERE search_terms MATCH ? AND rowid >= ? AND rowid <= ?"),
+    meta: db.prepare("SELECT value FROM search_meta WHERE key = ?").pluck(),
+    setMeta: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES (?, ?)"),
+    deleteMeta: db.prepare("DELETE FROM search_meta WHERE key = ?"),
+    moved: db.prepare("SELECT seq, at FROM search_moved"),
+    movedOf: db.prepare("SELECT at FROM search_moved WHERE seq = ?"),
+    movedCount: db.prepare("SELECT count(*) FROM search_moved").pluck(),
+    setMoved: db.prepare("INSERT OR REPLACE INTO search_moved (seq, at) VALUES (?, ?)"),
+    clearMoved: db.prepare("DELETE FROM search_moved"),
+    // The rows to delete or move back at a reclaim, as (term, rowid) pairs: masked ones (a moved seq's own rowid) and relocated ones.
+    get maskedInstances() {
+      return db.prepare(`SELECT term, doc FROM temp.search_instances WHERE doc >= ${RELOCATED_ROWIDS} OR doc IN (SELECT seq FROM search_moved)`);
+    },
     putVector: db.prepare("INSERT OR REPLACE INTO search_vectors (seq, vector) VALUES (?, ?)"),
     vectors: db.prepare(
       "SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns ORDER BY v.seq",
