@@ -35,7 +35,7 @@ const KNOWN_SETS = [
   { file: "entities-v2-unseen-8.json", name: "v2 unseen 8 (written blind while the tagger v3 was built, measured once: English 0.932 / 0.924, Chinese 0.890 / 0.864; the tagger v4 is trained on it)" },
   { file: "entities-v2-unseen-9.json", name: "v2 unseen 9 (written blind while the tagger v4 was built, measured once: English 0.926 / 0.896, Chinese 0.863 / 0.856; the tagger v5 is trained on it)" },
   { file: "entities-v2-unseen-10.json", name: "v2 unseen 10 (written blind while the tagger v5 was built, measured once: English 0.961 / 0.937, Chinese 0.924 / 0.899; the tagger v6 is trained on it)" },
-  { file: "entities-v2-unseen-11.json", name: "v2 unseen 11 (written blind while the tagger v6 was built, measured once: English 0.946 / 0.939, Chinese 0.869 / 0.849; not yet trained on)" },
+  { file: "entities-v2-unseen-11.json", name: "v2 unseen 11 (written blind while the tagger v6 was built, measured once: English 0.946 / 0.939, Chinese 0.869 / 0.849; the tagger v7 is trained on it)" },
 ];
 
 const fixture = (file: string) => join(ROOT, "test", "fixtures", file);
@@ -86,6 +86,29 @@ const CV_TABLE_V5 = [
   "node dist/bench/train-entities.js --cv --no-write` (`2000-v-m2` for minCount 2). In the cross-validation every organisation of sets 7 to 9 is left",
   "out of the well-known organisations (all folds), so the list cannot give the held-out names away; on new text it also finds names it lists",
   "(36 of the 142 Chinese organisations of sets 7 to 9 are in it; the niche names among the misses read were kept out of it, the major ones not).",
+];
+
+/** Tagger v7's cross-validation (static: the bench does not train): held-out sets 9, 10 and 11, each tagged by a tagger trained on every other set (sets 1 to 11). */
+const CV_TABLE_V7 = [
+  "| setting | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| tagger v6 code, set 11 trained on in the other folds (before) | **0.954 / 0.939** | 0.912 / 0.918 | 0.872 / 0.858 | 0.929 / 0.923 | **0.914 / 0.889** | 0.840 / 0.911 | 0.779 / 0.667 | 0.850 / 0.778 |",
+  "| before, set 9 alone | 0.961 / 0.945 | 0.980 / 0.943 | 0.854 / 0.814 | 0.905 / 0.919 | 0.935 / 0.915 | 0.889 / 0.933 | 0.864 / 0.745 | 0.889 / 0.831 |",
+  "| before, set 10 alone | 0.966 / 0.942 | 0.904 / 0.887 | 0.925 / 0.860 | 0.984 / 0.984 | 0.936 / 0.901 | 0.864 / 0.850 | 0.809 / 0.731 | 0.915 / 0.823 |",
+  "| before, set 11 alone (trained on sets 1 to 10: v6 with the lists blind to set 11) | 0.935 / 0.930 | 0.860 / 0.925 | 0.841 / 0.902 | 0.895 / 0.864 | 0.871 / 0.851 | 0.778 / 0.949 | 0.667 / 0.536 | 0.746 / 0.679 |",
+  "| + 1000 Chinese shape texts | 0.953 / 0.936 | 0.911 / 0.906 | 0.887 / 0.866 | 0.912 / 0.907 | 0.937 / 0.924 | 0.894 / 0.939 | 0.814 / 0.742 | 0.921 / 0.897 |",
+  "| **+ a place right before an organisation joins it (tagger v7, chosen; 1,045,961 B)** | **0.953 / 0.936** | 0.911 / 0.906 | 0.887 / 0.866 | 0.912 / 0.907 | **0.938 / 0.924** | 0.894 / 0.939 | 0.821 / 0.748 | 0.925 / 0.897 |",
+  "| after, set 9 alone | 0.961 / 0.937 | 0.960 / 0.906 | 0.897 / 0.814 | 0.889 / 0.903 | 0.938 / 0.927 | 0.905 / 0.950 | 0.848 / 0.765 | 0.905 / 0.870 |",
+  "| after, set 10 alone | 0.969 / 0.948 | 0.923 / 0.906 | 0.951 / 0.907 | 0.968 / 0.968 | 0.941 / 0.922 | 0.915 / 0.900 | 0.771 / 0.712 | 0.935 / 0.911 |",
+  "| after, set 11 alone (trained on sets 1 to 10; optimistic, see below) | 0.930 / 0.922 | 0.857 / 0.906 | 0.818 / 0.878 | 0.877 / 0.847 | 0.935 / 0.924 | 0.864 / 0.966 | 0.843 / 0.768 | 0.934 / 0.910 |",
+  "",
+  "Tagger mode, no margin threshold, one run per fold (one process each: `CV_SETS=N CV_BLIND=9,10,11 CV_SETTINGS=2000-v-c1000 SYNTH_MAX=2000",
+  "SYNTH_ZH_MAX=1000 node dist/bench/train-entities.js --cv --no-write`; `2000-v` for the rows before), runs of 2026-12-01 at load 7 to 17 on 2",
+  "cores; the place-before-organisation step is rescored from the folds' dumps (CV_DUMP), as it does not change training. Every organisation and",
+  "place of sets 9 to 11 is left out of the well-known lists in every fold. The CV models keep weights of |w| <= 0.02, which the asset leaves out.",
+  "The set-11 fold is optimistic: set 11's Chinese errors were read before the generator's syllable lists and frames were written, and several",
+  "frames take the sentence shapes of its misses (no name from a set is in the generator). Sets 9 and 10, not read for it, moved less: Chinese",
+  "+0.003 / +0.012 and +0.005 / +0.021, mostly places and persons.",
 ];
 
 /** Tagger v6's cross-validation (static: the bench does not train): held-out sets 8, 9 and 10, each tagged by a tagger trained on every other set (sets 1 to 10). */
@@ -266,6 +289,15 @@ const body = [
   "0.932 / 0.922 and 0.872 / 0.844). The cross-validation was optimistic again by 0.06 in Chinese: the set's Chinese organisations (0.70 / 0.55),",
   "places (0.75 / 0.71) and person precision (0.73) are the gap — names outside any list, which the features of a perceptron trained on ten",
   "sets do not reach. The Chinese target is not met.",
+  "",
+  "Tagger v7 (set 11 added to training; a change of method for Chinese: 1000 synthetic Chinese texts whose names are built in code from the",
+  "shapes of names, src/semantic/entities-synth-zh.ts — persons from surname and given-name characters, Tibetan, Uyghur, Mongolian and Vietnamese",
+  "syllables and nicknames; organisations as [place] + stem + industry word + organisation ending, shops and restaurants, apps, media, and names",
+  "nested in another labelled whole (…市第六人民医院, …驻…总领事馆); places as invented stems with an ending, bare stems and transliterations —",
+  "in 50 frames written for it; and a Chinese place right before a Chinese organisation joined to it) was chosen by the same cross-validation on",
+  "sets 9, 10 and 11, the last three. Blind set 12 is the estimate:",
+  "",
+  ...CV_TABLE_V7,
   "",
   `On ${newest.name}, by type — precision / recall (expected entities). Target 0.90 / 0.90: ${[entityExtractor, taggerUnion, taggerOnly].map(verdict).join("; ")}.${
     KNOWN_SETS.some((set) => set.file === newest.file) ? " The tagger is trained on this set: these are not unseen figures." : ""

@@ -2,7 +2,7 @@
  * `npm run train:entities`: trains the name tagger (src/semantic/entities-tagger.ts) on the team's
  * labelled sets (ENTITY_TRAINING_SETS: every set measured so far) and the synthetic texts
  * (src/semantic/entities-synth.ts), and writes assets/entity-tagger.json. With `--cv`, first compares
- * settings by leave-one-set-out cross-validation on held-out sets (CV_SETS, by number; default 8, 9 and 10, the last three; with several, each set's own rows too): each
+ * settings by leave-one-set-out cross-validation on held-out sets (CV_SETS, by number; default 9, 10 and 11, the last three; with several, each set's own rows too): each
  * is tagged by a tagger trained on every other set — and prints the tables (per language, and per type for person /
  * organization / place). CV_SETTINGS lists settings ("2000-v": 2000 synthetic texts, Viterbi; "-g" greedy; "-z" without
  * the Chinese list features), CV_BLIND the sets whose names the well-known lists leave out (default CV_SETS), CV_MODES the modes scored (tagger, union), CV_MISSES a file for every error (JSON lines);
@@ -16,6 +16,7 @@ import type { Entity, EntityExtractor } from "../src/semantic/entities.js";
 import { combine, leaveOutKnownOrgs, leaveOutKnownPlaces, namesOf, type TaggedName, type TaggerMode, type TaggerThresholds } from "../src/semantic/entities-tagger.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingExamples, trainingFingerprint, trainWeights, type LabelledText, type TrainingExample, type TrainOptions } from "../src/semantic/entities-train.js";
 import { syntheticTexts } from "../src/semantic/entities-synth.js";
+import { syntheticChineseTexts } from "../src/semantic/entities-synth-zh.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const readSet = (file: string) => JSON.parse(readFileSync(join(ROOT, "test", "fixtures", file), "utf8")) as LabelledText[];
@@ -43,13 +44,13 @@ function scoreRow(cases: readonly LabelledText[], predict: (i: number) => Entity
   });
 }
 
-// The held-out sets, by number (CV_SETS=8,9,10 by default): each is tagged by a tagger trained on every other set.
-const CV_SETS = (process.env.CV_SETS ?? "8,9,10").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
+// The held-out sets, by number (CV_SETS=9,10,11 by default): each is tagged by a tagger trained on every other set.
+const CV_SETS = (process.env.CV_SETS ?? "9,10,11").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
 const CV_MODES = (process.env.CV_MODES ?? "tagger").split(",") as TaggerMode[];
-// The sets whose names are left out of the well-known lists (CV_BLIND, by number; default CV_SETS): one fold per process (CV_SETS=8 CV_BLIND=8,9,10) blinds as the three-fold run does.
-const CV_BLIND = (process.env.CV_BLIND ?? process.env.CV_SETS ?? "8,9,10").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
+// The sets whose names are left out of the well-known lists (CV_BLIND, by number; default CV_SETS): one fold per process (CV_SETS=9 CV_BLIND=9,10,11) blinds as the three-fold run does.
+const CV_BLIND = (process.env.CV_BLIND ?? process.env.CV_SETS ?? "9,10,11").split(",").map((n) => `entities-v2-unseen-${n.trim()}.json`);
 
-function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: TrainingExample[], settings: readonly Setting[], thresholdsToTry: readonly TaggerThresholds[]): void {
+function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: TrainingExample[], shapes: TrainingExample[], settings: readonly Setting[], thresholdsToTry: readonly TaggerThresholds[]): void {
   const held = CV_SETS.flatMap((file) => sets.get(file) as TrainingExample[]);
   const cases: LabelledText[] = CV_SETS.flatMap(readSet);
   const header = "| setting | mode | thresholds | EN all | EN person | EN org | EN place | ZH all | ZH person | ZH org | ZH place |";
@@ -63,7 +64,7 @@ function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: Training
     const predictions: TaggedName[][] = [];
     for (const file of CV_SETS) {
       const rest = [...sets].filter(([f]) => f !== file).flatMap(([, e]) => e);
-      const model = trainWeights(without([...rest, ...synthetic.slice(0, setting.options.synthetic)], setting.drop), setting.options);
+      const model = trainWeights(without([...rest, ...synthetic.slice(0, setting.options.synthetic), ...shapes.slice(0, setting.options.syntheticZh)], setting.drop), setting.options);
       for (const e of without(sets.get(file) as TrainingExample[], setting.drop)) predictions.push(namesOf(model, e.text, e.tokens, e.features));
     }
     for (const mode of CV_MODES) {
@@ -114,6 +115,8 @@ if (process.argv.includes("--cv")) {
   const t0 = performance.now();
   const synthetic = syntheticTexts(most).map((t) => ({ ...prepare(t), synthetic: true }));
   console.log(`${most} synthetic texts prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // SYNTH_ZH_MAX: the Chinese shape texts prepared (settings take the first N of them with "-cN").
+  const shapes = syntheticChineseTexts(Number(process.env.SYNTH_ZH_MAX ?? 0)).map((t) => ({ ...prepare(t), synthetic: true }));
   // "1000", "1000-z" (without the Chinese list features zo/zp/zcs), "1000-v" (constrained Viterbi, trained as a structured perceptron), "1000-g" (greedy), "1000-v-e15" (15 epochs).
   const settings: Setting[] = (process.env.CV_SETTINGS ?? "0,1000,3000").split(",").map((n) => ({
     name: `synthetic ${n}`,
@@ -123,18 +126,20 @@ if (process.argv.includes("--cv")) {
       ...(n.includes("-v") ? { decoder: "viterbi" as const } : n.includes("-g") ? { decoder: "greedy" as const } : {}),
       // "-e15": 15 epochs.
       ...(/-e(\d+)/.exec(n) ? { epochs: Number(/-e(\d+)/.exec(n)?.[1]) } : {}),
+      // "-c1000": 1000 Chinese shape texts (src/semantic/entities-synth-zh.ts).
+      ...(/-c(\d+)/.exec(n) ? { syntheticZh: Number(/-c(\d+)/.exec(n)?.[1]) } : {}),
       // "-m3": features seen at least 3 times.
       ...(/-m(\d+)/.exec(n) ? { minCount: Number(/-m(\d+)/.exec(n)?.[1]) } : {}),
     },
     ...(n.includes("-z") ? { drop: /^z(?:o|p|cs)/ } : {}),
   }));
   const thresholds: TaggerThresholds[] = JSON.parse(process.env.CV_THRESHOLDS ?? "[{}]") as TaggerThresholds[];
-  crossValidate(sets, synthetic, settings, thresholds);
+  crossValidate(sets, synthetic, shapes, settings, thresholds);
 }
 if (process.argv.includes("--no-write")) process.exit(0);
 leaveOutKnownOrgs();
 leaveOutKnownPlaces();
-const file = train([...(blind.length > 0 || blindPlaces.length > 0 ? ENTITY_TRAINING_SETS.flatMap((f) => readSet(f).map(prepare)) : texts), ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic)], DEFAULT_TRAIN_OPTIONS);
+const file = train([...(blind.length > 0 || blindPlaces.length > 0 ? ENTITY_TRAINING_SETS.flatMap((f) => readSet(f).map(prepare)) : texts), ...trainingExamples([], DEFAULT_TRAIN_OPTIONS.synthetic, DEFAULT_TRAIN_OPTIONS.syntheticZh)], DEFAULT_TRAIN_OPTIONS);
 const json = JSON.stringify({ version: file.version, labels: file.labels, scale: file.scale, ...(file.decoder ? { decoder: file.decoder } : {}), fingerprint: trainingFingerprint(ENTITY_TRAINING_SETS.map(readSet)), weights: file.weights });
 writeFileSync(join(ROOT, "assets", "entity-tagger.json"), `${json}\n`);
 console.log(`assets/entity-tagger.json: ${Object.keys(file.weights).length} features, ${(json.length / 1024).toFixed(0)} KB`);

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
+import { syntheticChineseTexts } from "../../src/semantic/entities-synth-zh.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
 
 const fixture = (file: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/${file}`, import.meta.url), "utf8")) as LabelledText[];
@@ -216,6 +217,41 @@ describe("entity tagger", () => {
       assert.ok(entities.length > 0, text);
       for (const e of entities) assert.ok(text.includes(e.text) && ["person", "organization", "place"].includes(e.type), `${e.type}:${e.text} in ${text}`);
     }
+  });
+
+  it("a Chinese place right before a Chinese organisation is the start of its name (invented names)", () => {
+    const at = (text: string, part: string, type: TaggedName["type"]): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 2 };
+    };
+    const merged = (text: string, names: TaggedName[]) => placeOrgNames(names).map((n) => `${n.type}:${n.text}@${n.start}`);
+    const a = "青禾县第三人民医院的主任";
+    assert.deepEqual(merged(a, [at(a, "青禾县", "place"), at(a, "第三人民医院", "organization")]), ["organization:青禾县第三人民医院@0"]);
+    // Not when anything stands between them, not for a person, not for Latin names.
+    const b = "青禾县的第三人民医院";
+    assert.deepEqual(merged(b, [at(b, "青禾县", "place"), at(b, "第三人民医院", "organization")]), ["place:青禾县@0", "organization:第三人民医院@4"]);
+    const c = "王青禾岚山科技";
+    assert.deepEqual(merged(c, [at(c, "王青禾", "person"), at(c, "岚山科技", "organization")]), ["person:王青禾@0", "organization:岚山科技@3"]);
+    const d = "Oslo岚山科技";
+    assert.deepEqual(merged(d, [at(d, "Oslo", "place"), at(d, "岚山科技", "organization")]), ["place:Oslo@0", "organization:岚山科技@4"]);
+  });
+
+  it("Chinese shape texts are seeded, labelled on the text, and build names no list holds", () => {
+    const first = syntheticChineseTexts(300, 5);
+    assert.deepEqual(syntheticChineseTexts(300, 5), first);
+    assert.notDeepEqual(syntheticChineseTexts(300, 6), first);
+    const all = first.flatMap((t) => t.entities);
+    for (const { text, entities } of first) {
+      assert.ok(/\p{Script=Han}/u.test(text) && entities.length > 0, text);
+      for (const e of entities) assert.ok(text.includes(e.text) && ["person", "organization", "place"].includes(e.type), `${e.type}:${e.text} in ${text}`);
+    }
+    // Every name type; organisations that start with a place and end in an industry word or an organisation's ending, nested ones
+    // labelled whole; places with an ending; transliterated persons.
+    for (const type of ["person", "organization", "place"]) assert.ok(all.filter((e) => e.type === type).length >= 50, type);
+    assert.ok(all.some((e) => e.type === "organization" && /第.人民医院$/u.test(e.text)));
+    assert.ok(all.some((e) => e.type === "organization" && /驻.+总领事馆$/u.test(e.text)));
+    assert.ok(all.some((e) => e.type === "place" && /(?:镇|村|街|巷|古镇|老城)$/u.test(e.text)));
+    assert.ok(all.some((e) => e.type === "person" && /^阮[氏文]/u.test(e.text)));
   });
 
   it("loads the committed weights and tags English and Chinese offline", () => {
