@@ -121,9 +121,10 @@ export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: Rea
 
 /**
  * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
- * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`) and the sealed rows'
- * keys as exact tables (`sealed_ids`, `sealed_content` for holders, `sealed_refs` for references,
- * `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
+ * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`), the sealed rows' id
+ * and holder content keys as sorted runs (`sealed_id_runs`, `sealed_content_runs`: store/key-runs.ts;
+ * rewritten by each seal, stale between seals, every candidate checked against its row), and exact
+ * tables for the few references and expiring rows (`sealed_refs`, `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
  * a row whose references are sealed) its whole block moves back into `memories`, same seq and
  * columns, inside the same write transaction. A hot row's holder is always hot (unsealing a block
  * unseals the blocks of its rows' holders), so the hot SQL joins stay exact.
