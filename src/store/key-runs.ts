@@ -5,17 +5,104 @@ import { ByteReader, ByteWriter } from "./packed-bytes.js";
 /**
  * Sorted runs of (key, seq) pairs (issue 11): the sealed rows' id and content keys, sorted by key
  * then seq, cut into chunks of about RUN_KEYS pairs, each chunk one row keyed by its first key.
- * A chunk holds the keys as deltas from the one before (the first from the row's key) and the
- * seqs as they are, both varints: ~6 bytes a pair at 10^5 keys, where a `WITHOUT ROWID` B-tree of
- * the same pairs takes ~13.5 (measurements: docs/STORE.md). No SQLite notion here.
+ * A chunk holds the keys as deltas from the one before (the first from the row's key), Rice-coded
+ * (a unary quotient and k low bits, k chosen per chunk), and the seqs in the fewest bits that hold the
+ * chunk's largest: ~4.2 bytes a pair at 10^5 keys, where a `WITHOUT ROWID` B-tree of the same pairs
+ * takes ~13.9 (measurements: docs/STORE.md). No SQLite notion here.
  *
- * Chunk: encoding byte, XXH32 of the rest, count, then count × (key delta, seq).
+ * Chunk: encoding byte, XXH32 of the rest, count (varint), k, seq width, then count × (delta, seq)
+ * as bits, least significant first, zero-padded to a byte. A quotient of ESCAPE or more is written as
+ * ESCAPE ones and the delta in 53 bits (the jump between namespaces).
  */
 
 /** Pairs a chunk holds (more only where one key has more seqs than that: a key never straddles two chunks). */
 export const RUN_KEYS = 1024;
 
 const ENCODING = 1;
+/** Unary quotients this long or longer are an escape to a 53-bit delta. */
+const ESCAPE = 24;
+const SAFE_BITS = 53;
+
+/** Bits, least significant first, into bytes (values up to 53 bits, by arithmetic: JS bit operators are 32-bit). */
+class BitWriter {
+  readonly bytes: number[] = [];
+  private acc = 0;
+  private held = 0;
+
+  write(value: number, bits: number): void {
+    while (bits > 0) {
+      const take = Math.min(bits, 24);
+      const unit = 2 ** take;
+      this.acc += (value % unit) * 2 ** this.held;
+      this.held += take;
+      value = Math.floor(value / unit);
+      bits -= take;
+      while (this.held >= 8) {
+        this.bytes.push(this.acc % 256);
+        this.acc = Math.floor(this.acc / 256);
+        this.held -= 8;
+      }
+    }
+  }
+
+  finish(): Uint8Array {
+    if (this.held > 0) this.bytes.push(this.acc);
+    this.acc = 0;
+    this.held = 0;
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+class BitReader {
+  private at = 0;
+  private acc = 0;
+  private held = 0;
+
+  constructor(private readonly data: Uint8Array) {}
+
+  read(bits: number): number {
+    let value = 0;
+    let scale = 1;
+    while (bits > 0) {
+      const take = Math.min(bits, 24);
+      while (this.held < take) {
+        if (this.at >= this.data.length) throw new RangeError("chunk truncated");
+        this.acc += (this.data[this.at++] as number) * 2 ** this.held;
+        this.held += 8;
+      }
+      const unit = 2 ** take;
+      value += (this.acc % unit) * scale;
+      this.acc = Math.floor(this.acc / unit);
+      this.held -= take;
+      scale *= unit;
+      bits -= take;
+    }
+    return value;
+  }
+
+  /** Every byte read, and the padding bits zero. */
+  end(): void {
+    if (this.at !== this.data.length || this.acc !== 0) throw new RangeError("bytes after the last pair");
+  }
+}
+
+/** Bits of the Rice code of `deltas` with `k` low bits. */
+function riceBits(deltas: readonly number[], k: number): number {
+  const unit = 2 ** k;
+  let bits = 0;
+  for (const d of deltas) {
+    const q = Math.floor(d / unit);
+    bits += q >= ESCAPE ? ESCAPE + SAFE_BITS : q + 1 + k;
+  }
+  return bits;
+}
+
+/** Bits that hold `value` (0 for 0). */
+function width(value: number): number {
+  let bits = 0;
+  while (bits < SAFE_BITS && 2 ** bits <= value) bits++;
+  return bits;
+}
 
 /** Namespace numbers below this make an id key that is a safe integer (ns × 2^32 + hash); a row of a larger one stays unsealed. */
 export const KEYED_NAMESPACES = 2 ** 21;
@@ -91,16 +178,44 @@ export function encodeRuns(pairs: KeyPairs, perChunk = RUN_KEYS): [firstKey: num
   for (let from = 0; from < n; ) {
     let to = Math.min(n, from + perChunk);
     while (to < n && pairs.keys[to] === pairs.keys[to - 1]) to++;
-    const body = new ByteWriter();
-    body.uint(to - from);
+    const deltas: number[] = [];
     let previous = pairs.keys[from] as number;
+    let largest = 0;
     for (let i = from; i < to; i++) {
       const key = pairs.keys[i] as number;
-      if (key < previous) throw new RangeError("key runs must be sorted");
-      body.uint(key - previous);
-      body.uint(pairs.seqs[i] as number);
+      const seq = pairs.seqs[i] as number;
+      if (key < previous || !Number.isSafeInteger(key)) throw new RangeError("key runs must be sorted safe integers");
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`not a seq: ${seq}`);
+      deltas.push(key - previous);
+      largest = Math.max(largest, seq);
       previous = key;
     }
+    // k near log2 of the mean gap, the best of a few by exact size.
+    const mean = deltas.reduce((a, b) => a + b, 0) / Math.max(1, deltas.length - 1);
+    const guess = Math.max(0, Math.min(SAFE_BITS - 1, width(Math.floor(mean * 0.69)) - 1));
+    let k = guess;
+    for (let c = Math.max(0, guess - 2); c <= Math.min(SAFE_BITS - 1, guess + 2); c++) if (riceBits(deltas, c) < riceBits(deltas, k)) k = c;
+    const seqBits = width(largest);
+    const bits = new BitWriter();
+    const unit = 2 ** k;
+    for (let i = 0; i < deltas.length; i++) {
+      const d = deltas[i] as number;
+      const q = Math.floor(d / unit);
+      if (q >= ESCAPE) {
+        bits.write(2 ** ESCAPE - 1, ESCAPE);
+        bits.write(d, SAFE_BITS);
+      } else {
+        if (q > 0) bits.write(2 ** q - 1, q);
+        bits.write(0, 1);
+        bits.write(d - q * unit, k);
+      }
+      bits.write(pairs.seqs[from + i] as number, seqBits);
+    }
+    const body = new ByteWriter();
+    body.uint(to - from);
+    body.byte(k);
+    body.byte(seqBits);
+    body.bytes(bits.finish());
     const plain = body.result();
     const out = new ByteWriter();
     out.byte(ENCODING);
@@ -123,17 +238,26 @@ export function decodeRun(data: Uint8Array, firstKey: number): KeyRun {
     const plain = data.subarray(head.at);
     if (checksum32(plain) !== sum) throw new RangeError("the chunk's checksum does not match its pairs");
     const input = new ByteReader(plain);
-    const n = input.count(2);
+    const n = input.uint();
+    const k = input.byte();
+    const seqBits = input.byte();
+    if (k >= SAFE_BITS || seqBits > SAFE_BITS) throw new RangeError(`widths ${k} / ${seqBits}`);
+    // Every pair takes at least one bit.
+    if (n > input.left * 8) throw new RangeError(`count ${n} is more than the chunk holds`);
+    const bits = new BitReader(input.view(input.left));
     const keys = new Float64Array(n);
     const seqs = new Float64Array(n);
+    const unit = 2 ** k;
     let key = firstKey;
     for (let i = 0; i < n; i++) {
-      key += input.uint();
+      let q = 0;
+      while (q < ESCAPE && bits.read(1) === 1) q++;
+      key += q >= ESCAPE ? bits.read(SAFE_BITS) : q * unit + bits.read(k);
       if (!Number.isSafeInteger(key)) throw new RangeError("key out of range");
       keys[i] = key;
-      seqs[i] = input.uint();
+      seqs[i] = bits.read(seqBits);
     }
-    input.end();
+    bits.end();
     return { keys, seqs };
   } catch (error) {
     throw damaged(`chunk of first key ${firstKey}: ${(error as Error).message}`);

@@ -81,6 +81,30 @@ describe("key runs (store/key-runs.ts)", () => {
     assert.equal(contentKey(-5), 2 ** 32 - 5);
   });
 
+  it("5,000 pairs of random 32-bit hashes in a few namespaces round-trip exactly", () => {
+    let seed = 0x2545f491;
+    const next = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    const pairs = { keys: [] as number[], seqs: [] as number[] };
+    for (let i = 0; i < 5000; i++) {
+      pairs.keys.push(idKey(1 + (next() % 3), next() | 0));
+      pairs.seqs.push(1 + (next() % 100_000));
+    }
+    const sorted = sortPairs(pairs);
+    const chunks = encodeRuns(sorted);
+    const back = { keys: [] as number[], seqs: [] as number[] };
+    for (const [firstKey, data] of chunks) {
+      const run = decodeRun(data, firstKey);
+      back.keys.push(...run.keys);
+      back.seqs.push(...run.seqs);
+    }
+    assert.deepEqual(back, sorted);
+  });
+
   it("a damaged chunk is E_STORE, never other pairs", () => {
     const [[firstKey, data]] = encodeRuns({ keys: [10, 20, 30], seqs: [1, 2, 3] }) as [[number, Uint8Array]];
     for (const at of [0, 3, 6, data.length - 1]) {
