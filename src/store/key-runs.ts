@@ -23,58 +23,77 @@ const ENCODING = 1;
 const ESCAPE = 24;
 const SAFE_BITS = 53;
 
-/** Bits, least significant first, into bytes (values up to 53 bits, by arithmetic: JS bit operators are 32-bit). */
+/** 2^24: values are moved in pieces of at most 24 bits, so the 32-bit operators below never see more than 31. */
+const PIECE = 0x1000000;
+
+/** Bits, least significant first, into bytes (values up to 53 bits: pieces of 24 by arithmetic, bits by 32-bit operators). */
 class BitWriter {
-  readonly bytes: number[] = [];
+  private bytes = new Uint8Array(1024);
+  private length = 0;
+  /** Fewer than 8 pending bits (0..7), so `acc | piece << held` stays below 2^31. */
   private acc = 0;
   private held = 0;
 
-  write(value: number, bits: number): void {
-    while (bits > 0) {
-      const take = Math.min(bits, 24);
-      const unit = 2 ** take;
-      this.acc += (value % unit) * 2 ** this.held;
-      this.held += take;
-      value = Math.floor(value / unit);
-      bits -= take;
-      while (this.held >= 8) {
-        this.bytes.push(this.acc % 256);
-        this.acc = Math.floor(this.acc / 256);
-        this.held -= 8;
-      }
+  private piece(value: number, bits: number): void {
+    this.acc |= value << this.held;
+    this.held += bits;
+    if (this.length + 4 > this.bytes.length) {
+      const next = new Uint8Array(this.bytes.length * 2);
+      next.set(this.bytes);
+      this.bytes = next;
+    }
+    while (this.held >= 8) {
+      this.bytes[this.length++] = this.acc & 0xff;
+      this.acc >>>= 8;
+      this.held -= 8;
     }
   }
 
+  write(value: number, bits: number): void {
+    while (bits > 24) {
+      this.piece(value % PIECE, 24);
+      value = Math.floor(value / PIECE);
+      bits -= 24;
+    }
+    if (bits > 0) this.piece(value & ((1 << bits) - 1), bits);
+  }
+
   finish(): Uint8Array {
-    if (this.held > 0) this.bytes.push(this.acc);
+    if (this.held > 0) this.bytes[this.length++] = this.acc;
     this.acc = 0;
     this.held = 0;
-    return Uint8Array.from(this.bytes);
+    return this.bytes.slice(0, this.length);
   }
 }
 
 class BitReader {
   private at = 0;
+  /** Up to 31 bits: at most 23 held when a byte is added. */
   private acc = 0;
   private held = 0;
 
   constructor(private readonly data: Uint8Array) {}
 
+  private piece(bits: number): number {
+    while (this.held < bits) {
+      if (this.at >= this.data.length) throw new RangeError("chunk truncated");
+      this.acc |= (this.data[this.at++] as number) << this.held;
+      this.held += 8;
+    }
+    const value = this.acc & ((1 << bits) - 1);
+    this.acc >>>= bits;
+    this.held -= bits;
+    return value;
+  }
+
   read(bits: number): number {
+    if (bits <= 24) return bits === 0 ? 0 : this.piece(bits);
     let value = 0;
     let scale = 1;
     while (bits > 0) {
       const take = Math.min(bits, 24);
-      while (this.held < take) {
-        if (this.at >= this.data.length) throw new RangeError("chunk truncated");
-        this.acc += (this.data[this.at++] as number) * 2 ** this.held;
-        this.held += 8;
-      }
-      const unit = 2 ** take;
-      value += (this.acc % unit) * scale;
-      this.acc = Math.floor(this.acc / unit);
-      this.held -= take;
-      scale *= unit;
+      value += this.piece(take) * scale;
+      scale *= PIECE;
       bits -= take;
     }
     return value;

@@ -685,11 +685,18 @@ export class SealedRows {
       }
       return out;
     };
-    const fromRuns = function* (table: RunTable): Generator<[number, number]> {
+    const fromRuns = (table: RunTable): KeyPairs => {
+      const out: KeyPairs = { keys: [], seqs: [] };
       for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table} ORDER BY first_key`).raw().all() as [number, Buffer][]) {
         const run = decodeRun(data, firstKey);
-        for (let i = 0; i < run.keys.length; i++) yield [run.keys[i] as number, run.seqs[i] as number];
+        for (let i = 0; i < run.keys.length; i++) {
+          const seq = run.seqs[i] as number;
+          if (!held(seq)) continue;
+          out.keys.push(run.keys[i] as number);
+          out.seqs.push(seq);
+        }
       }
+      return out;
     };
     const fromTable = function* (sql: string, key: (row: [number, number, number]) => number): Generator<[number, number]> {
       for (const row of db.prepare(sql).raw().iterate() as Iterable<[number, number, number]>) yield [key(row), row[row.length - 1] as number];
@@ -713,8 +720,8 @@ export class SealedRows {
       write("sealed_content_runs", content, added.content);
       db.exec("DROP TABLE sealed_ids; DROP TABLE sealed_content;");
     } else {
-      write("sealed_id_runs", kept(fromRuns("sealed_id_runs")), added.ids);
-      write("sealed_content_runs", kept(fromRuns("sealed_content_runs")), added.content);
+      write("sealed_id_runs", fromRuns("sealed_id_runs"), added.ids);
+      write("sealed_content_runs", fromRuns("sealed_content_runs"), added.content);
     }
   }
 
