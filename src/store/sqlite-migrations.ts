@@ -147,6 +147,11 @@ export const MIGRATIONS: readonly Migration[] = [
   // marks the layout (a build from before it refuses the file) and makes nothing: the tables come with the first
   // seal (sqlite/sealed.ts, SEALED_TABLES), so a store that never seals keeps v2's pages.
   sealedBlocksLayout,
+  // The sealed rows' id and content keys as sorted runs (sealed.ts, key-runs.ts) instead of the WITHOUT ROWID
+  // tables sealed_ids / sealed_content. The step marks the layout (a build from before it would not find the
+  // keys of rows sealed after it) and makes nothing: a store's next seal moves the keys, and until then
+  // (and in a read-only open) the tables are read as they are.
+  sealedKeyRunsLayout,
 ];
 
 /**
@@ -342,6 +347,8 @@ function internMemoryValues(db: Database.Database): void {
  */
 /** The sealed-blocks step: nothing to make until a store seals (see MIGRATIONS). */
 function sealedBlocksLayout(): void {}
+
+function sealedKeyRunsLayout(): void {}
 
 function addExpiry(db: Database.Database): void {
   db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;

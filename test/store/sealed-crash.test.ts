@@ -20,6 +20,15 @@ statements.insertUsage.run = (...args) => { if (++k === 3) process.kill(process.
 await store.seal();
 console.log("sealed without being killed");`;
 
+// The same, killed after the seal rewrote the key runs (every block and chunk written, the commit not yet made).
+const CHILD_RUNS = `import { openStore } from ${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))};
+const store = openStore(process.argv[1], { seal: true, blockRows: 16 });
+const sealed = store.database.sealed;
+const rewrite = sealed.rewriteRuns.bind(sealed);
+sealed.rewriteRuns = (...args) => { rewrite(...args); process.kill(process.pid, "SIGKILL"); };
+await store.seal();
+console.log("sealed without being killed");`;
+
 const text = (i: number): StoredMemory => {
   const bytes = new TextEncoder().encode(`text ${i % 7}`);
   // Seven texts over 100 memories: references, holders in other blocks and namespaces.
@@ -29,7 +38,10 @@ const text = (i: number): StoredMemory => {
 const snapshot = async (store: Store) => (await collect(store.memories.scan())).map((m) => ({ ...m, envelope: Buffer.from(m.envelope).toString("hex") }));
 
 describe("a crash inside the seal", () => {
-  it("a process killed inside the seal's transaction leaves every memory as it was, and the file whole", async () => {
+  for (const [where, child] of [
+    ["inserting the third block's sums", CHILD],
+    ["after the key runs were rewritten", CHILD_RUNS],
+  ] as const) it(`a process killed inside the seal's transaction (${where}) leaves every memory as it was, readable by id, and the file whole`, async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
     let store = openStore(path, { seal: true, blockRows: 16 });
@@ -45,12 +57,15 @@ describe("a crash inside the seal", () => {
     assert.ok(hotBefore > 32, `${hotBefore} hot rows: at least three blocks to seal`);
     await store.close();
 
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", CHILD, path], { timeout: 60_000, encoding: "utf8" });
-    assert.equal(child.signal, "SIGKILL", `the child was killed inside the seal (stdout ${child.stdout}, stderr ${child.stderr})`);
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", child, path], { timeout: 60_000, encoding: "utf8" });
+    assert.equal(result.signal, "SIGKILL", `the child was killed inside the seal (stdout ${result.stdout}, stderr ${result.stderr})`);
 
     store = openStore(path);
     try {
       assert.deepEqual(await snapshot(store), before);
+      // Every memory by its id (the sealed ones through the key runs), and every holder by its text.
+      for (const m of before) assert.equal(Buffer.from((await store.memories.get(m.namespace, m.id))?.envelope ?? []).toString("hex"), m.envelope, m.id);
+      for (const m of before) if (m.contentOf === null && m.contentHash) assert.ok(await store.memories.findContent(m.contentHash, m.checksum, m.originalLength), m.id);
       const raw = new Database(path, { readonly: true });
       assert.equal(raw.pragma("integrity_check", { simple: true }), "ok");
       assert.equal(raw.prepare("SELECT count(*) FROM memories").pluck().get(), hotBefore, "the seal rolled back whole");

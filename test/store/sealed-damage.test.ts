@@ -223,7 +223,7 @@ describe("the sealed tables come with the first seal", () => {
       const sealing = openStore(path, { seal: true });
       try {
         assert.equal(await sealing.seal?.(), 2);
-        assert.deepEqual(tables(), ["memory_block_usage", "memory_blocks", "sealed_content", "sealed_expiry", "sealed_ids", "sealed_refs"]);
+        assert.deepEqual(tables(), ["memory_block_usage", "memory_blocks", "sealed_content_runs", "sealed_expiry", "sealed_id_runs", "sealed_refs"]);
         assert.deepEqual(await reads(sealing), before);
         assert.deepEqual(await reads(reader), before);
         assert.deepEqual(await reads(store), before);

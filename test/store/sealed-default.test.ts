@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
-import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
+import { MIGRATIONS, SEALED_LAYOUT_STEP } from "../../src/store/sqlite-migrations.js";
 import { DEV_CORPUS, ROOT, collect, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 function raw<T>(path: string, read: (db: Database.Database) => T): T {
@@ -70,7 +70,7 @@ describe("sealed blocks by default", () => {
     // What main's build leaves: the row layout at the schema version before the (additive) sealed step.
     {
       const db = new Database(path);
-      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.pragma(`user_version = ${SEALED_LAYOUT_STEP}`);
       db.close();
     }
     assert.equal(hotRows(path), 2000);
@@ -125,7 +125,7 @@ describe("sealed blocks by default", () => {
     }
     {
       const db = new Database(path);
-      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.pragma(`user_version = ${SEALED_LAYOUT_STEP}`);
       db.close();
     }
     chmodSync(path, 0o444);
@@ -140,7 +140,7 @@ await store.close();`;
       assert.equal(child.status, 0, child.stderr);
       const read = JSON.parse(child.stdout) as { readOnly: boolean; count: number; ids: string[] };
       assert.deepEqual(read, { readOnly: true, count: 5, ids: devCorpus().slice(0, 5).map((r) => r.id) });
-      assert.equal(raw(path, (db) => db.pragma("user_version", { simple: true })), MIGRATIONS.length - 1, "nothing written");
+      assert.equal(raw(path, (db) => db.pragma("user_version", { simple: true })), SEALED_LAYOUT_STEP, "nothing written");
     } finally {
       chmodSync(folder, 0o755);
       chmodSync(path, 0o644);

@@ -84,7 +84,7 @@ const READS: { name: string; method: keyof SealedRows; action: Action; read: (s:
   { name: "footprint", method: "usageByCodec", action: "seal", read: (s) => s.memories.footprint() },
   { name: "asset usage", method: "assetCounts", action: "seal", read: (s) => s.assets.usage() },
   { name: "search vectors", method: "any", action: "unseal", read: (s) => s.search.vectors(KEY) },
-  { name: "search pending", method: "bySeq", action: "unseal", read: async (s) => [await s.search.pending(`${KEY}-other`, 100)] },
+  { name: "search pending", method: "rowsAfter", action: "unseal", read: async (s) => [await s.search.pending(`${KEY}-other`, 100)] },
   { name: "search countPending", method: "count", action: "seal", read: (s) => s.search.countPending(`${KEY}-other`) },
 ];
 

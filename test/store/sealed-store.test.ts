@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { PageQuery, Store, StoredAsset, StoredMemory } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
+import { decodeRun } from "../../src/store/key-runs.js";
 import { openStore } from "../../src/store/open.js";
 import { MIGRATIONS } from "../../src/store/sqlite-migrations.js";
 import { ROOT, collect, tempDir } from "../helpers.js";
@@ -111,6 +112,21 @@ async function fill(store: Store): Promise<{ namespace: string; id: string }[]> 
   return [...batch.map((b) => ({ namespace: b.namespace, id: b.id })), { namespace: "alpha", id: "m0" }];
 }
 
+/** Every (key, seq) pair of a key run table, in order. */
+function runPairs(path: string, table: string): [number, number][] {
+  const db = new Database(path, { readonly: true });
+  try {
+    const pairs: [number, number][] = [];
+    for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table} ORDER BY first_key`).raw().all() as [number, Buffer][]) {
+      const run = decodeRun(data, firstKey);
+      for (let i = 0; i < run.keys.length; i++) pairs.push([run.keys[i] as number, run.seqs[i] as number]);
+    }
+    return pairs;
+  } finally {
+    db.close();
+  }
+}
+
 function rawCount(path: string, table: string): number {
   const db = new Database(path, { readonly: true });
   try {
@@ -131,10 +147,12 @@ describe("sealed blocks of the SQLite store", () => {
       await fill(sealed);
       const before = await readAll(sealed, ids);
       assert.deepEqual(before, await readAll(plain, ids));
+      const holders = rawCount(path, "memories WHERE content_of IS NULL");
       assert.equal(await sealed.seal?.(), 25);
       assert.equal(rawCount(path, "memories"), 0);
       assert.equal(rawCount(path, "memory_blocks"), 9, "25 rows, 3 a block");
-      assert.equal(rawCount(path, "sealed_ids"), 25);
+      assert.equal(runPairs(path, "sealed_id_runs").length, 25, "every sealed row's id key in the runs");
+      assert.equal(runPairs(path, "sealed_content_runs").length, holders, "every sealed holder's checksum in the runs");
       assert.equal(await sealed.seal?.(), 0, "nothing hot is left to seal");
       assert.deepEqual(await readAll(sealed, ids), before);
       // A second connection (a fresh one, no cached block) reads the same.

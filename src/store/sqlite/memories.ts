@@ -128,14 +128,25 @@ export class SqliteMemories implements MemoryRepository {
     if (namespace === undefined) return this.statements.historyUsage.get() as HistoryUsage;
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return { versions: 0, originalBytes: 0, storedBytes: 0 };
-    return this.database.read(() => (this.sealed.any() ? this.historyUsageNamespaceSealed().get(ns, ns) : this.statements.historyUsageNamespace.get(ns)) as HistoryUsage);
+    return this.database.read(() => {
+      const usage = { ...(this.statements.historyUsageNamespace.get(ns) as HistoryUsage) };
+      if (!this.sealed.any()) return usage;
+      // Versions of rows that are not hot: a sealed row's (its namespace from its block), or of no row.
+      for (const row of this.historyUsageNotHot().all() as (HistoryUsage & { seq: number })[]) {
+        if (this.sealed.bySeq(row.seq)?.ns !== ns) continue;
+        usage.versions += row.versions;
+        usage.originalBytes += row.originalBytes;
+        usage.storedBytes += row.storedBytes;
+      }
+      return usage;
+    });
   }
 
-  /** Prepared once some row is sealed (sealed_ids exists only then). */
-  private historyUsageNamespaceSealed(): Statement {
+  /** Per seq, the versions of rows that are not hot (read by `historyUsage` once some row is sealed). */
+  private historyUsageNotHot(): Statement {
     return (this.historyUsageSealed ??= this.database.db.prepare(
-      `SELECT count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
-       FROM memory_versions v WHERE v.seq IN (SELECT seq FROM memories WHERE ns = ? UNION ALL SELECT seq FROM sealed_ids WHERE ns = ?)`,
+      `SELECT v.seq, count(*) AS versions, coalesce(sum(v.original_length), 0) AS originalBytes, coalesce(sum(length(v.payload)), 0) AS storedBytes
+       FROM memory_versions v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) GROUP BY v.seq ORDER BY v.seq`,
     ));
   }
 

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import type { MemoryFilter } from "../../core/store.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
+import { KEYED_NAMESPACES, contentKey, decodeRun, encodeRuns, idKey, mergePairs, seqsOf, sortPairs, type KeyPairs, type KeyRun } from "../key-runs.js";
 import { decodeBlock, encodeBlock, packable, type BlockContext, type PackedRow } from "../packed-block.js";
 import { asBuffer } from "../rows.js";
 import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
@@ -20,8 +21,8 @@ export const SEALED_TABLES = `
     n INTEGER NOT NULL, original_bytes INTEGER NOT NULL, envelope_bytes INTEGER NOT NULL,
     PRIMARY KEY (last_seq, ns, codec, asset)
   );
-  CREATE TABLE IF NOT EXISTS sealed_ids (ns INTEGER NOT NULL, id_hash INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, id_hash, seq)) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS sealed_content (checksum INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (checksum, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sealed_id_runs (first_key INTEGER PRIMARY KEY, data BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS sealed_content_runs (first_key INTEGER PRIMARY KEY, data BLOB NOT NULL);
   CREATE TABLE IF NOT EXISTS sealed_refs (content_of INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (content_of, seq)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS sealed_expiry (expires_at INTEGER NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL, PRIMARY KEY (expires_at, seq)) WITHOUT ROWID;`;
 
@@ -37,6 +38,19 @@ const SEAL_PAGE_ROWS = 1024;
 
 /** Decoded blocks kept per connection (invalidated whenever the store changes). */
 const CACHED_BLOCKS = 32;
+
+/** Decoded key run chunks kept per connection (~16 KB each; invalidated with the blocks). */
+const CACHED_RUNS = 256;
+
+/** The two sorted-run tables: the sealed rows' (ns, id_hash) keys, and their holders' checksums. */
+type RunTable = "sealed_id_runs" | "sealed_content_runs";
+
+/**
+ * How the sealed rows' keys are kept: sorted runs (this build's seals), the exact `WITHOUT ROWID`
+ * tables `sealed_ids` / `sealed_content` of a store sealed by an earlier build (read as they are until
+ * the next seal replaces them), or none (nothing sealed yet).
+ */
+type KeyLayout = "runs" | "tables" | "none";
 
 /** The `memories` columns, in the order a sealed row goes back into the table (every column the table has: checked at open). */
 export const SEALED_COLUMNS = [
@@ -107,9 +121,10 @@ export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: Rea
 
 /**
  * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
- * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`) and the sealed rows'
- * keys as exact tables (`sealed_ids`, `sealed_content` for holders, `sealed_refs` for references,
- * `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
+ * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`), the sealed rows' id
+ * and holder content keys as sorted runs (`sealed_id_runs`, `sealed_content_runs`: store/key-runs.ts;
+ * rewritten by each seal, stale between seals, every candidate checked against its row), and exact
+ * tables for the few references and expiring rows (`sealed_refs`, `sealed_expiry`). One rule keeps every write the v2 code: before any write to a sealed row (or to
  * a row whose references are sealed) its whole block moves back into `memories`, same seq and
  * columns, inside the same write transaction. A hot row's holder is always hot (unsealing a block
  * unseals the blocks of its rows' holders), so the hot SQL joins stay exact.
@@ -119,6 +134,9 @@ export class SealedRows {
   private tablesQuery: Statement | undefined;
   private tokenQuery: Statement | undefined;
   private readonly cache = new Map<number, PackedRow[]>();
+  private readonly runCache = new Map<string, KeyRun>();
+  private keyLayoutNow: KeyLayout | undefined;
+  private keyStatements: ReturnType<typeof prepareKeys> | undefined;
   private token = "";
   private anyBlocks: boolean | undefined;
   private readonly names = { namespaces: new Map<number, string>(), codecs: new Map<number, string>() };
@@ -159,9 +177,69 @@ export class SealedRows {
     if (token === "") this.token = "-";
     if (token !== this.token) {
       this.token = token;
-      this.cache.clear();
-      this.anyBlocks = undefined;
+      this.forget();
     }
+  }
+
+  /** Drops what this connection knows of the sealed tables (blocks, key runs, which key layout). */
+  private forget(): void {
+    this.cache.clear();
+    this.runCache.clear();
+    this.anyBlocks = undefined;
+    this.keyLayoutNow = undefined;
+    this.keyStatements = undefined;
+  }
+
+  /** Which key layout the store has (asked again whenever the store changed). */
+  private keyLayout(): KeyLayout {
+    this.fresh();
+    if (this.keyLayoutNow === undefined) {
+      const tables = this.database.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('sealed_id_runs', 'sealed_ids')").pluck().all() as string[];
+      this.keyLayoutNow = tables.includes("sealed_id_runs") ? "runs" : tables.includes("sealed_ids") ? "tables" : "none";
+    }
+    return this.keyLayoutNow;
+  }
+
+  /** The statements on the key layout the store has (prepared again when it changed). */
+  private keys(): ReturnType<typeof prepareKeys> {
+    const layout = this.keyLayout();
+    this.keyStatements ??= prepareKeys(this.database.db, layout);
+    return this.keyStatements;
+  }
+
+  /**
+   * The seqs a key run holds for `key` (one chunk: a key never straddles two). Candidates only: a run
+   * may name seqs unsealed since the last seal (or taken again by a new row after a delete), so every
+   * caller checks the row it names.
+   */
+  private runSeqs(table: RunTable, key: number): number[] {
+    const s = this.keys();
+    if (s.layout !== "runs") return [];
+    const firstKey = (table === "sealed_id_runs" ? s.idChunk : s.contentChunk).get(key) as number | undefined;
+    if (firstKey === undefined) return [];
+    const name = `${table}:${firstKey}`;
+    let run = this.runCache.get(name);
+    if (!run) {
+      const data = (table === "sealed_id_runs" ? s.idChunkData : s.contentChunkData).get(firstKey) as Buffer;
+      run = decodeRun(data, firstKey);
+      if (this.runCache.size >= CACHED_RUNS) this.runCache.delete(this.runCache.keys().next().value as string);
+      this.runCache.set(name, run);
+    }
+    return seqsOf(run, key);
+  }
+
+  /** Candidate seqs of sealed rows of (ns, id hash). */
+  private idSeqs(ns: number, hash: number): number[] {
+    const s = this.keys();
+    if (s.layout === "tables") return s.idSeqs.all(ns, hash) as number[];
+    return ns < KEYED_NAMESPACES ? this.runSeqs("sealed_id_runs", idKey(ns, hash)) : [];
+  }
+
+  /** Candidate seqs of sealed holders of a checksum. */
+  private contentSeqs(checksum: number): number[] {
+    const s = this.keys();
+    if (s.layout === "tables") return s.contentSeqs.all(checksum) as number[];
+    return this.runSeqs("sealed_content_runs", contentKey(checksum));
   }
 
   /**
@@ -230,26 +308,26 @@ export class SealedRows {
 
   /** The sealed row of (ns, id), if any. */
   byId(ns: number, hash: number, id: string): PackedRow | undefined {
-    for (const seq of this.statements.idSeqs.all(ns, hash) as number[]) {
+    for (const seq of this.idSeqs(ns, hash)) {
       const row = this.bySeq(seq);
       if (row && row.id === id && row.ns === ns) return row;
     }
     return undefined;
   }
 
-  /** Sealed rows of an id in any namespace (the id hash is scanned for: `namespacesOf` is rare). */
+  /** Sealed rows of an id in any namespace (looked up in each namespace that has sealed rows: `namespacesOf` is rare). */
   byIdAnyNamespace(hash: number, id: string): PackedRow[] {
     const found: PackedRow[] = [];
-    for (const seq of this.statements.idSeqsAnyNamespace.all(hash) as number[]) {
-      const row = this.bySeq(seq);
-      if (row && row.id === id) found.push(row);
+    for (const ns of this.statements.sealedNamespaces.all() as number[]) {
+      const row = this.byId(ns, hash, id);
+      if (row) found.push(row);
     }
     return found;
   }
 
   /** The sealed holder (content_of IS NULL) of a text, if any. */
   holder(hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
-    for (const seq of this.statements.contentSeqs.all(checksum) as number[]) {
+    for (const seq of this.contentSeqs(checksum)) {
       if (seq === exceptSeq) continue;
       const row = this.bySeq(seq);
       if (row && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
@@ -481,11 +559,18 @@ export class SealedRows {
       let hot = 0;
       for (const row of hotRows()) {
         hot++;
-        if (packable(row)) continue;
+        if (packable(row) && row.ns < KEYED_NAMESPACES) continue;
         stay.add(row.seq);
         if (row.content_of !== null) stay.add(row.content_of);
       }
-      if (hot === stay.size) return 0;
+      // A store sealed by an earlier build keeps its keys in exact tables: the first seal by this build
+      // moves them into runs, even when no row is left to seal.
+      const legacyKeys = this.keyLayout() === "tables";
+      if (hot === stay.size && !legacyKeys) return 0;
+      // The blocks before this seal's: their keys in the runs (or the legacy tables) are exact except for the
+      // blocks unsealed since (a run's entry of a seq no block of these holds is stale and goes now).
+      const before = this.any() ? (db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][]) : [];
+      const added = { ids: { keys: [], seqs: [] } as KeyPairs, content: { keys: [], seqs: [] } as KeyPairs };
       db.exec(SEALED_TABLES);
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
       if (trigger !== undefined) db.exec("DROP TRIGGER search_forget_deleted");
@@ -528,8 +613,12 @@ export class SealedRows {
           sum.original += row.original_length;
           sum.envelope += row.envelope.length;
           usage.set(key, sum);
-          s.insertId.run(row.ns, row.id_hash, row.seq);
-          if (row.content_of === null && row.content_hash !== null) s.insertContent.run(row.checksum, row.seq);
+          added.ids.keys.push(idKey(row.ns, row.id_hash));
+          added.ids.seqs.push(row.seq);
+          if (row.content_of === null && row.content_hash !== null) {
+            added.content.keys.push(contentKey(row.checksum));
+            added.content.seqs.push(row.seq);
+          }
           if (row.content_of !== null) s.insertRef.run(row.content_of, row.seq);
           if (row.expires_at !== null) s.insertExpiry.run(row.expires_at, row.seq, row.ns);
           s.deleteHot.run(row.seq);
@@ -545,7 +634,7 @@ export class SealedRows {
         run = [];
         runBytes = 0;
       };
-      for (const row of hotRows()) {
+      for (const row of hot === stay.size ? [] : hotRows()) {
         if (stay.has(row.seq)) {
           // A row left hot ends the run: a block's seq range never holds a hot row.
           endRun();
@@ -559,15 +648,84 @@ export class SealedRows {
         previous = row.seq;
       }
       endRun();
+      this.rewriteRuns(before, added, legacyKeys);
       if (trigger !== undefined) db.exec(trigger);
       // Blocks were made: what this write knew of them goes.
-      this.anyBlocks = undefined;
-      this.cache.clear();
+      this.forget();
       // Rows sealed now that were hot before (not the rows of a short block sealed again).
-      return hotBefore - stay.size;
+      return hot === stay.size ? 0 : hotBefore - stay.size;
     });
     if (sealed > 0) this.generation++;
     return sealed;
+  }
+
+  /**
+   * The seal's last step: each key run becomes its entries whose seq a block of `before` still holds
+   * (those are exact: a sealed block never changes, blocks are only made by a seal, and the runs were
+   * exact for every block at the seal before) merged with the keys of the rows sealed now; the runs are
+   * written again whole. From the legacy tables (exact: the earlier build kept them so), the same, and the
+   * tables go.
+   */
+  private rewriteRuns(before: readonly [first: number, last: number][], added: { ids: KeyPairs; content: KeyPairs }, legacyKeys: boolean): void {
+    const db = this.database.db;
+    const held = (seq: number): boolean => {
+      let lo = 0;
+      let hi = before.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((before[mid] as [number, number])[1] < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      const block = before[lo];
+      return block !== undefined && block[0] <= seq;
+    };
+    const kept = (pairs: Iterable<[number, number]>): KeyPairs => {
+      const out: KeyPairs = { keys: [], seqs: [] };
+      for (const [key, seq] of pairs) {
+        if (!held(seq)) continue;
+        out.keys.push(key);
+        out.seqs.push(seq);
+      }
+      return out;
+    };
+    const fromRuns = (table: RunTable): KeyPairs => {
+      const out: KeyPairs = { keys: [], seqs: [] };
+      for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table} ORDER BY first_key`).raw().all() as [number, Buffer][]) {
+        const run = decodeRun(data, firstKey);
+        for (let i = 0; i < run.keys.length; i++) {
+          const seq = run.seqs[i] as number;
+          if (!held(seq)) continue;
+          out.keys.push(run.keys[i] as number);
+          out.seqs.push(seq);
+        }
+      }
+      return out;
+    };
+    const fromTable = function* (sql: string, key: (row: [number, number, number]) => number): Generator<[number, number]> {
+      for (const row of db.prepare(sql).raw().iterate() as Iterable<[number, number, number]>) yield [key(row), row[row.length - 1] as number];
+    };
+    const write = (table: RunTable, old: KeyPairs, fresh: KeyPairs): void => {
+      const all = mergePairs(legacyKeys ? sortPairs(old) : old, sortPairs(fresh));
+      db.exec(`DELETE FROM ${table}`);
+      const insert = db.prepare(`INSERT INTO ${table} (first_key, data) VALUES (?, ?)`);
+      for (const [firstKey, data] of encodeRuns(all)) insert.run(firstKey, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    };
+    if (legacyKeys) {
+      // Read in full before the tables go (the iterators are done when `kept` returns).
+      const ids = kept(fromTable("SELECT ns, id_hash, seq FROM sealed_ids", (row) => (row[0] < KEYED_NAMESPACES ? idKey(row[0], row[1]) : -1)));
+      const content = kept(fromTable("SELECT checksum, seq FROM sealed_content", (row) => contentKey(row[0])));
+      if (ids.keys.some((key) => key < 0)) {
+        throw new MemzipError(ErrorCode.STORE, `a sealed row's namespace number is ${KEYED_NAMESPACES} or more; the keys were not moved into runs`, {
+          hint: "Unseal the store (open with `seal: false` and write every sealed row) or report it with `memzip stats --json` output.",
+        });
+      }
+      write("sealed_id_runs", ids, added.ids);
+      write("sealed_content_runs", content, added.content);
+      db.exec("DROP TABLE sealed_ids; DROP TABLE sealed_content;");
+    } else {
+      write("sealed_id_runs", fromRuns("sealed_id_runs"), added.ids);
+      write("sealed_content_runs", fromRuns("sealed_content_runs"), added.content);
+    }
   }
 
   /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders; false when no block holds it. */
@@ -579,9 +737,8 @@ export class SealedRows {
     s.deleteBlock.run(block.last_seq);
     s.deleteUsage.run(block.last_seq);
     for (const row of rows) {
+      // The key runs keep this row's keys until the next seal (a look-up checks the row a key names).
       s.insertHot.run(...COLUMNS.map((column) => toSql(row[column])));
-      s.deleteId.run(row.ns, row.id_hash, row.seq);
-      s.deleteContent.run(row.checksum, row.seq);
       if (row.content_of !== null) s.deleteRef.run(row.content_of, row.seq);
       if (row.expires_at !== null) s.deleteExpiry.run(row.expires_at, row.seq);
     }
@@ -645,6 +802,7 @@ export class SealedRows {
 
   /** Sealed rows with seqs in [first, last] (of these namespaces, or all): what a damaged block held. */
   countInRange(first: number, last: number, namespaces?: readonly number[]): number {
+    // Block ranges never overlap: the blocks inside [first, last] are the ones whose last seq is.
     if (namespaces === undefined) return this.statements.countRange.get(first, last) as number;
     let n = 0;
     for (const ns of namespaces) n += this.statements.countRangeNamespace.get(first, last, ns) as number;
@@ -711,6 +869,22 @@ function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): vo
   }
 }
 
+/** The statements on a key layout (`runs`: a chunk's first key at or below a key, and its data; `tables`: the legacy look-ups). */
+function prepareKeys(db: Database.Database, layout: KeyLayout) {
+  const none = db.prepare("SELECT NULL WHERE 0").pluck();
+  const runs = layout === "runs";
+  const tables = layout === "tables";
+  return {
+    layout,
+    idChunk: runs ? db.prepare("SELECT first_key FROM sealed_id_runs WHERE first_key <= ? ORDER BY first_key DESC LIMIT 1").pluck() : none,
+    idChunkData: runs ? db.prepare("SELECT data FROM sealed_id_runs WHERE first_key = ?").pluck() : none,
+    contentChunk: runs ? db.prepare("SELECT first_key FROM sealed_content_runs WHERE first_key <= ? ORDER BY first_key DESC LIMIT 1").pluck() : none,
+    contentChunkData: runs ? db.prepare("SELECT data FROM sealed_content_runs WHERE first_key = ?").pluck() : none,
+    idSeqs: tables ? db.prepare("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck() : none,
+    contentSeqs: tables ? db.prepare("SELECT seq FROM sealed_content WHERE checksum = ?").pluck() : none,
+  };
+}
+
 function prepare(database: SealedHost) {
   const db = database.db;
   const p = (sql: string): Statement => db.prepare(sql);
@@ -722,9 +896,7 @@ function prepare(database: SealedHost) {
     hotAfter: p("SELECT 1 FROM memories WHERE seq > ? LIMIT 1"),
     blockBetween: p("SELECT 1 FROM memory_blocks WHERE last_seq > ? AND last_seq < ? LIMIT 1"),
     blocksAfter: p("SELECT last_seq, first_seq, n, ns FROM memory_blocks WHERE last_seq > ? ORDER BY last_seq LIMIT 8"),
-    idSeqs: p("SELECT seq FROM sealed_ids WHERE ns = ? AND id_hash = ?").pluck(),
-    idSeqsAnyNamespace: p("SELECT seq FROM sealed_ids WHERE id_hash = ?").pluck(),
-    contentSeqs: p("SELECT seq FROM sealed_content WHERE checksum = ?").pluck(),
+    sealedNamespaces: p("SELECT DISTINCT ns FROM memory_block_usage ORDER BY ns").pluck(),
     firstRef: p("SELECT seq FROM sealed_refs WHERE content_of = ? LIMIT 1").pluck(),
     hotSeq: p("SELECT seq FROM memories WHERE ns = ? AND id_hash = ? AND id = ?").pluck(),
     hotHolder: p("SELECT id, envelope FROM memories WHERE seq = ?"),
@@ -737,16 +909,12 @@ function prepare(database: SealedHost) {
     forgetTrigger: p("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'search_forget_deleted'").pluck(),
     insertBlock: p("INSERT INTO memory_blocks (last_seq, first_seq, n, ns, data) VALUES (?, ?, ?, ?, ?)"),
     insertUsage: p("INSERT INTO memory_block_usage (last_seq, ns, codec, asset, n, original_bytes, envelope_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-    insertId: p("INSERT INTO sealed_ids (ns, id_hash, seq) VALUES (?, ?, ?)"),
-    insertContent: p("INSERT INTO sealed_content (checksum, seq) VALUES (?, ?)"),
     insertRef: p("INSERT INTO sealed_refs (content_of, seq) VALUES (?, ?)"),
     insertExpiry: p("INSERT INTO sealed_expiry (expires_at, seq, ns) VALUES (?, ?, ?)"),
     deleteHot: p("DELETE FROM memories WHERE seq = ?"),
     insertHot: p(`INSERT INTO memories (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`),
     deleteBlock: p("DELETE FROM memory_blocks WHERE last_seq = ?"),
     deleteUsage: p("DELETE FROM memory_block_usage WHERE last_seq = ?"),
-    deleteId: p("DELETE FROM sealed_ids WHERE ns = ? AND id_hash = ? AND seq = ?"),
-    deleteContent: p("DELETE FROM sealed_content WHERE checksum = ? AND seq = ?"),
     deleteRef: p("DELETE FROM sealed_refs WHERE content_of = ? AND seq = ?"),
     deleteExpiry: p("DELETE FROM sealed_expiry WHERE expires_at = ? AND seq = ?"),
     maxSealed: p("SELECT max(last_seq) FROM memory_blocks").pluck(),
@@ -760,8 +928,8 @@ function prepare(database: SealedHost) {
     assetCounts: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL GROUP BY asset"),
     assetCountsNamespace: p("SELECT asset, sum(n) AS n FROM memory_block_usage WHERE asset IS NOT NULL AND ns = ? GROUP BY asset"),
     assetUsed: p("SELECT 1 FROM memory_block_usage WHERE asset = ? LIMIT 1"),
-    countRange: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ?").pluck(),
-    countRangeNamespace: p("SELECT count(*) FROM sealed_ids WHERE seq BETWEEN ? AND ? AND ns = ?").pluck(),
+    countRange: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage WHERE last_seq BETWEEN ? AND ?").pluck(),
+    countRangeNamespace: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage WHERE last_seq BETWEEN ? AND ? AND ns = ?").pluck(),
     countExpired: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ?").pluck(),
     countExpiredNamespace: p("SELECT count(*) FROM sealed_expiry WHERE expires_at <= ? AND ns = ?").pluck(),
     expiredSeqs: p("SELECT seq FROM sealed_expiry WHERE expires_at <= ? AND seq > ?").pluck(),

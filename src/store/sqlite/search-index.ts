@@ -165,13 +165,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
-  private sealedPending(sealed: SealedRows, statement: "sealedAll", limit: number): { seq: number; id: string; namespace: string }[] {
-    const out: { seq: number; id: string; namespace: string }[] = [];
-    for (const seq of this.sealedStatements[statement].all(limit) as number[]) {
-      const row = sealed.bySeq(seq);
-      if (row) out.push({ seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
-    }
-    return out;
+  private sealedPending(sealed: SealedRows, limit: number): { seq: number; id: string; namespace: string }[] {
+    return sealed.rowsAfter(0, limit, undefined).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
   }
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
@@ -201,7 +196,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const sealed = this.sealedRows();
     if (!this.holds(key)) {
       const all = this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
-      return sealed ? mergeSeq(all, this.sealedPending(sealed, "sealedAll", limit)).slice(0, limit) : all;
+      return sealed ? mergeSeq(all, this.sealedPending(sealed, limit)).slice(0, limit) : all;
     }
     const at = this.position();
     const since = this.settledSince(key, at);
@@ -671,15 +666,20 @@ const CHANGE_LOG = ["memories", "search_vectors"]
 /** Statements on the sealed rows' tables (issue 11): prepared once some row is sealed (a store that never sealed has no such tables). */
 function prepareSealed(db: Database.Database) {
   return {
-    // Every sealed seq is in sealed_ids; their search rows are keyed by the same seq.
-    sealedAll: db.prepare("SELECT seq FROM sealed_ids ORDER BY seq LIMIT ?").pluck(),
     // Vector blocks only partly inside the range are not counted: an undercount only means the rows are looked at one by one.
     vectorsInRange: db
       .prepare(
         "SELECT (SELECT count(*) FROM search_vectors WHERE seq BETWEEN @first AND @last) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks WHERE last_seq BETWEEN @first AND @last AND first_seq >= @first)",
       )
       .pluck(),
-    countSealedPending: db.prepare(`SELECT count(*) FROM sealed_ids s WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = s.seq) AND NOT ${PACKED("s.seq")}`).pluck(),
+    // Per block: its rows less the vectors in its range, loose or packed (as vectorsInRange; a seal leaves no vector of another seq there).
+    countSealedPending: db
+      .prepare(
+        `SELECT coalesce(sum(max(0, b.n - (SELECT count(*) FROM search_vectors v WHERE v.seq BETWEEN b.first_seq AND b.last_seq)
+           - (SELECT coalesce(sum(vb.n), 0) FROM search_vector_blocks vb WHERE vb.last_seq BETWEEN b.first_seq AND b.last_seq AND vb.first_seq >= b.first_seq))), 0)
+         FROM memory_blocks b`,
+      )
+      .pluck(),
   };
 }
 
