@@ -106,6 +106,37 @@ describe("search vectors packed per sealed block", () => {
     }
   });
 
+  it("a long-lived engine indexes again the memories of a vector block a write dropped (review21 S1)", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "live.db");
+    const engine = Engine.create({ store: openStore(file, { seal: true, blockRows: 8 }), cache: "off", autoTrainAfter: 1_000_000 });
+    try {
+      await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ id: `m${i}`, text: `memory ${i} about word${i} and the deploy`, namespace: "a" })));
+      const refresh = async () => {
+        const index = await engine.searchIndex();
+        await index.refresh();
+        return index;
+      };
+      await refresh();
+      await engine.compact();
+      await refresh();
+      await engine.compact();
+      const keyword = async (word: string) => (await engine.searchMemories(word, { mode: "keyword", namespaces: ["a"], limit: 5 })).map((h) => h.id);
+      assert.deepEqual(await keyword("word9"), ["m9"]);
+      // A write that changes no text unseals m10's block (its rows hot, still covered by their vector block); the
+      // engine settles; then a neighbour's delete drops the vector block: its other memories must be pending again.
+      await engine.update("m10", { tags: ["x"] }, "a");
+      await refresh();
+      await engine.forget("m12", "a");
+      const index = await refresh();
+      assert.equal(await index.pending(), 0);
+      for (const i of [8, 9, 10, 11, 13, 14, 15]) assert.deepEqual(await keyword(`word${i}`), [`m${i}`], `word${i}`);
+      assert.deepEqual(await keyword("word12"), []);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("drops an index of the previous format at open and rebuilds it on the next search", async () => {
     await using dir = tempDir();
     const file = join(dir.path, "old.db");

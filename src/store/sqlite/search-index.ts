@@ -651,7 +651,7 @@ const CHANGE_LOG_KEEP = 200_000;
 
 /**
  * Per connection (temporary, not part of the file): the seqs of the memories and vectors this
- * connection inserts, updates or deletes, in order. Changes by other connections show in
+ * connection inserts, updates or deletes, in order, and the hot memories of each vector block it drops. Changes by other connections show in
  * PRAGMA data_version instead (then readers start over).
  */
 const CHANGE_LOG = ["memories", "search_vectors"]
@@ -660,6 +660,12 @@ const CHANGE_LOG = ["memories", "search_vectors"]
       (event) =>
         `CREATE TEMP TRIGGER IF NOT EXISTS search_log_${table}_${event.toLowerCase()} AFTER ${event} ON main.${table} BEGIN INSERT INTO temp.search_changes (seq) VALUES (${event === "DELETE" ? "old" : "new"}.seq); END;`,
     ),
+  )
+  .concat(
+    // A dropped vector block (a write to one of its memories) leaves its other memories without a vector: they are
+    // pending again and must be in the log, or a connection that settled before the drop never indexes them (review21 S1).
+    "CREATE TEMP TRIGGER IF NOT EXISTS search_log_vector_blocks_delete AFTER DELETE ON main.search_vector_blocks BEGIN " +
+      "INSERT INTO temp.search_changes (seq) SELECT seq FROM main.memories WHERE seq BETWEEN old.first_seq AND old.last_seq; END;",
   )
   .join("\n");
 
