@@ -155,7 +155,7 @@ export interface KeyRun {
 
 function damaged(what: string): MemzipError {
   return new MemzipError(ErrorCode.STORE, `a sealed key run could not be read (${what})`, {
-    hint: "`memzip compact` rebuilds the key runs from the sealed blocks' keys only where they are readable; restore the store from a backup or an export.",
+    hint: "Run `memzip compact`: the key runs are derived data and are made again from the sealed blocks (the memories themselves are in the blocks).",
   });
 }
 

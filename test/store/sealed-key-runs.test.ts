@@ -120,6 +120,60 @@ describe("key runs (store/key-runs.ts)", () => {
 });
 
 describe("sealed rows' keys as sorted runs", () => {
+  it("a damaged run chunk is made again from the blocks: by compact with nothing to seal, and by the next seal (review21 R1)", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const damage = (): void =>
+      raw(
+        path,
+        (db) => {
+          const [firstKey, data] = db.prepare("SELECT first_key, data FROM sealed_id_runs ORDER BY first_key LIMIT 1").raw().get() as [number, Buffer];
+          data[20] = (data[20] as number) ^ 0x55;
+          db.prepare("UPDATE sealed_id_runs SET data = ? WHERE first_key = ?").run(data, firstKey);
+        },
+        false,
+      );
+    {
+      const store = openStore(path, { seal: true, blockRows: 64 });
+      try {
+        await store.memories.put(Array.from({ length: 300 }, (_, i) => textMemory(`n${i}`, "a", `note ${i} about the deploy`)));
+        assert.equal(await store.seal?.(), 300);
+      } finally {
+        await store.close();
+      }
+    }
+    const exact = runPairs(path, "sealed_id_runs");
+    damage();
+    assert.throws(() => runPairs(path, "sealed_id_runs"), (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.STORE);
+    let store = openStore(path, { seal: true, blockRows: 64 });
+    try {
+      await assert.rejects(store.memories.get("a", "n5"), (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.STORE && /memzip compact/.test(error.hint ?? ""));
+      await store.compact();
+      assert.deepEqual(runPairs(path, "sealed_id_runs"), exact, "compact made the runs again, exactly");
+      for (const i of [0, 5, 150, 299]) assert.equal(Buffer.from((await store.memories.get("a", `n${i}`))?.envelope ?? []).toString(), `note ${i} about the deploy`);
+    } finally {
+      await store.close();
+    }
+    // The same damage with a hot row waiting: the seal itself makes the runs again and seals the row.
+    store = openStore(path, { seal: false });
+    try {
+      await store.memories.put([textMemory("zz-hot", "b", "a hot row")]);
+    } finally {
+      await store.close();
+    }
+    damage();
+    store = openStore(path, { seal: true, blockRows: 64 });
+    try {
+      assert.equal(await store.seal?.(), 1);
+      assert.equal(hot(path), 0);
+      assert.equal(runPairs(path, "sealed_id_runs").length, 301);
+      assert.equal(Buffer.from((await store.memories.get("b", "zz-hot"))?.envelope ?? []).toString(), "a hot row");
+      assert.equal(Buffer.from((await store.memories.get("a", "n5"))?.envelope ?? []).toString(), "note 5 about the deploy");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a stale key (its row unsealed, deleted, its seq taken again by another id) never gives a wrong memory", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");

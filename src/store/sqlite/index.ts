@@ -86,6 +86,8 @@ export class SqliteStore implements Store {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
       if (this.database.sealing) this.database.sealed.seal();
+      // A damaged key-run chunk (derived data) is made again from the blocks.
+      if (!this.database.readOnly) this.database.sealed.repairRuns();
       // The newly sealed blocks' search vectors, packed per block (issue 11; only where the file has a search index).
       if (!this.database.readOnly && this.database.sealed.any()) this.searchIndex.packVectors();
       // Masked keyword rows (search index format 4) are deleted before the VACUUM.

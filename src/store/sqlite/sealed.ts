@@ -723,9 +723,67 @@ export class SealedRows {
       write("sealed_content_runs", content, added.content);
       db.exec("DROP TABLE sealed_ids; DROP TABLE sealed_content;");
     } else {
-      write("sealed_id_runs", fromRuns("sealed_id_runs"), added.ids);
-      write("sealed_content_runs", fromRuns("sealed_content_runs"), added.content);
+      let ids: KeyPairs;
+      let content: KeyPairs;
+      try {
+        ids = fromRuns("sealed_id_runs");
+        content = fromRuns("sealed_content_runs");
+      } catch (error) {
+        // A damaged chunk (checksum): the runs are derived from the blocks, so they are made again from them.
+        if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        ({ ids, content } = this.keysOfBlocks(before));
+      }
+      write("sealed_id_runs", ids, added.ids);
+      write("sealed_content_runs", content, added.content);
     }
+  }
+
+  /** The id and content keys of every row of these blocks (each decoded), sorted: what the runs hold when exact. */
+  private keysOfBlocks(blocks: readonly [first: number, last: number][]): { ids: KeyPairs; content: KeyPairs } {
+    const ids: KeyPairs = { keys: [], seqs: [] };
+    const content: KeyPairs = { keys: [], seqs: [] };
+    for (const [first, last] of blocks) {
+      const rows = this.decode({ first_seq: first, last_seq: last, n: 0, ns: null });
+      for (const row of rows) {
+        ids.keys.push(idKey(row.ns, row.id_hash));
+        ids.seqs.push(row.seq);
+        if (row.content_of === null && row.content_hash !== null) {
+          content.keys.push(contentKey(row.checksum));
+          content.seqs.push(row.seq);
+        }
+      }
+    }
+    return { ids: sortPairs(ids), content: sortPairs(content) };
+  }
+
+  /**
+   * Makes the key runs again from the blocks when a chunk of them does not read back (its checksum):
+   * `compact` calls it, so a damaged run costs one compact, never the rows. True when it rebuilt them.
+   */
+  repairRuns(): boolean {
+    if (!this.any() || this.keyLayout() !== "runs") return false;
+    const db = this.database.db;
+    const readable = (table: RunTable): boolean => {
+      try {
+        for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table}`).raw().all() as [number, Buffer][]) decodeRun(data, firstKey);
+        return true;
+      } catch (error) {
+        if (error instanceof MemzipError && error.code === ErrorCode.STORE) return false;
+        throw error;
+      }
+    };
+    if (readable("sealed_id_runs") && readable("sealed_content_runs")) return false;
+    this.database.write(() => {
+      const blocks = db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][];
+      const { ids, content } = this.keysOfBlocks(blocks);
+      for (const [table, pairs] of [["sealed_id_runs", ids], ["sealed_content_runs", content]] as const) {
+        db.exec(`DELETE FROM ${table}`);
+        const insert = db.prepare(`INSERT INTO ${table} (first_key, data) VALUES (?, ?)`);
+        for (const [firstKey, data] of encodeRuns(pairs)) insert.run(firstKey, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      }
+    });
+    this.forget();
+    return true;
   }
 
   /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders; false when no block holds it. */
