@@ -10,7 +10,7 @@ import { ByteReader, ByteWriter } from "./packed-bytes.js";
  * chunk's largest: ~4.2 bytes a pair at 10^5 keys, where a `WITHOUT ROWID` B-tree of the same pairs
  * takes ~13.9 (measurements: docs/STORE.md). No SQLite notion here.
  *
- * Chunk: encoding byte, XXH32 of the rest, count (varint), k, seq width, then count × (delta, seq)
+ * Chunk: encoding byte, XXH32 of the row's first key (varint) and the rest, count (varint), k, seq width, then count × (delta, seq)
  * as bits, least significant first, zero-padded to a byte. A quotient of ESCAPE or more is written as
  * ESCAPE ones and the delta in 53 bits (the jump between namespaces).
  */
@@ -18,7 +18,8 @@ import { ByteReader, ByteWriter } from "./packed-bytes.js";
 /** Pairs a chunk holds (more only where one key has more seqs than that: a key never straddles two chunks). */
 export const RUN_KEYS = 1024;
 
-const ENCODING = 1;
+/** 2: the checksum covers the row's first key too (a changed key is damage, not shifted keys). */
+const ENCODING = 2;
 /** Unary quotients this long or longer are an escape to a 53-bit delta. */
 const ESCAPE = 24;
 const SAFE_BITS = 53;
@@ -238,7 +239,7 @@ export function encodeRuns(pairs: KeyPairs, perChunk = RUN_KEYS): [firstKey: num
     const plain = body.result();
     const out = new ByteWriter();
     out.byte(ENCODING);
-    out.u32(checksum32(plain));
+    out.u32(chunkSum(pairs.keys[from] as number, plain));
     out.bytes(plain);
     chunks.push([pairs.keys[from] as number, out.result().slice()]);
     from = to;
@@ -246,7 +247,15 @@ export function encodeRuns(pairs: KeyPairs, perChunk = RUN_KEYS): [firstKey: num
   return chunks;
 }
 
-/** A chunk's pairs (a damaged or foreign chunk is E_STORE, never other pairs). */
+/** XXH32 of the key a chunk's row is keyed by and of its pairs: the key is the one field outside the chunk's bytes. */
+function chunkSum(firstKey: number, plain: Uint8Array): number {
+  const keyed = new ByteWriter();
+  keyed.uint(firstKey);
+  keyed.bytes(plain);
+  return checksum32(keyed.result());
+}
+
+/** A chunk's pairs (a damaged or foreign chunk, or one under another first key, is E_STORE, never other pairs). */
 export function decodeRun(data: Uint8Array, firstKey: number): KeyRun {
   try {
     if (data[0] !== ENCODING) throw new RangeError(`unknown key run encoding ${String(data[0])}`);
@@ -255,7 +264,7 @@ export function decodeRun(data: Uint8Array, firstKey: number): KeyRun {
     head.byte();
     const sum = head.u32();
     const plain = data.subarray(head.at);
-    if (checksum32(plain) !== sum) throw new RangeError("the chunk's checksum does not match its pairs");
+    if (chunkSum(firstKey, plain) !== sum) throw new RangeError("the chunk's checksum does not match its first key and pairs");
     const input = new ByteReader(plain);
     const n = input.uint();
     const k = input.byte();

@@ -116,6 +116,11 @@ describe("key runs (store/key-runs.ts)", () => {
       );
     }
     assert.throws(() => decodeRun(data.subarray(0, 7), firstKey), (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.STORE);
+    // The row's key is outside the chunk's bytes: read under another first key, it is damage too, not shifted keys (review21 R2).
+    for (const other of [firstKey - 1, firstKey + 1, 0]) {
+      assert.throws(() => decodeRun(data, other), (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.STORE);
+    }
+    assert.deepEqual([...decodeRun(data, firstKey).keys], [10, 20, 30]);
   });
 });
 

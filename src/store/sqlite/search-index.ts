@@ -288,7 +288,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         this.statements.putVector.run(entry.seq, entry.vector);
       }
       terms.write();
-    })();
+    }).immediate();
     if (this.reclaimDue()) this.reclaim();
   }
 
@@ -341,7 +341,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
       for (const { seq, at } of kept) s.setMoved.run(seq, at);
       s.setMeta.run("terms_max", String(highest));
       if (kept.length === 0) s.deleteMeta.run("terms_next");
-    })();
+    }).immediate();
     this.movedCache = undefined;
     if (options.optimize === true) this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
     return deleted;
@@ -451,7 +451,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         s.deleteVectorsIn.run(block.first_seq, block.last_seq);
         packed += loose.length;
       }
-    })();
+    }).immediate();
     if (packed > 0) {
       // The change log saw these vectors leave search_vectors: readers reload (same vectors, from the blocks).
       this.epoch++;
@@ -532,7 +532,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async clear(): Promise<void> {
-    this.db.transaction(() => this.clearAll())();
+    this.db.transaction(() => this.clearAll()).immediate();
   }
 
   private clearAll(): void {
