@@ -137,6 +137,42 @@ describe("search vectors packed per sealed block", () => {
     }
   });
 
+  it("a dropped vector block whose range holds rows sealed again in other blocks makes the next look a full one", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "resealed.db");
+    const engine = Engine.create({ store: openStore(file, { seal: true, blockRows: 8 }), cache: "off", autoTrainAfter: 1_000_000 });
+    try {
+      await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ id: `m${i}`, text: `memory ${i} about word${i} and the deploy`, namespace: "a" })));
+      const refresh = async () => {
+        const index = await engine.searchIndex();
+        await index.refresh();
+        return index;
+      };
+      await refresh();
+      await engine.compact();
+      await refresh();
+      await engine.compact();
+      // m10's block goes hot (its vector block stays), then another connection seals those rows in blocks of 4:
+      // the vector block of rows 8..15 now spans two memory blocks.
+      await engine.update("m10", { tags: ["x"] }, "a");
+      const other = openStore(file, { seal: true, blockRows: 4 });
+      try {
+        assert.equal(await other.seal?.(), 8);
+      } finally {
+        await other.close();
+      }
+      await refresh();
+      // m9's block (rows 8..11) is unsealed and m9 deleted: the vector block goes, and rows 12..15, sealed, lose their vectors.
+      await engine.forget("m9", "a");
+      const index = await refresh();
+      assert.equal(await index.pending(), 0);
+      const keyword = async (word: string) => (await engine.searchMemories(word, { mode: "keyword", namespaces: ["a"], limit: 5 })).map((h) => h.id);
+      for (const i of [8, 10, 11, 12, 13, 14, 15]) assert.deepEqual(await keyword(`word${i}`), [`m${i}`], `word${i}`);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("drops an index of the previous format at open and rebuilds it on the next search", async () => {
     await using dir = tempDir();
     const file = join(dir.path, "old.db");

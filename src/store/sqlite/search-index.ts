@@ -267,6 +267,12 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private settledSince(key: string, at: ChangeLogPosition): number | undefined {
     const settled = this.settled;
     if (!settled || settled.key !== key || settled.at.epoch !== at.epoch || settled.at.dataVersion !== at.dataVersion || settled.at.id < this.trimmed) return undefined;
+    if (settled.at.id < at.id && this.statements.fullLookSince.get(settled.at.id, at.id) !== undefined) {
+      // Sealed rows may have lost their vectors: look at every block again (and settle afresh).
+      this.sealedIndexed = undefined;
+      this.settled = undefined;
+      return undefined;
+    }
     return settled.at.id;
   }
 
@@ -646,6 +652,9 @@ function columns(rows: readonly VectorRow[]): IndexedVectors {
   return { seqs: rows.map((r) => r.seq), ids: rows.map((r) => r.id), namespaces: rows.map((r) => r.namespace), vectors: rows.map((r) => r.vector) };
 }
 
+/** A change-log entry that is no memory: something changed that the log cannot name row by row (a dropped vector block). */
+const FULL_LOOK = -1;
+
 /** Change-log entries kept before the older half is trimmed. */
 const CHANGE_LOG_KEEP = 200_000;
 
@@ -664,8 +673,11 @@ const CHANGE_LOG = ["memories", "search_vectors"]
   .concat(
     // A dropped vector block (a write to one of its memories) leaves its other memories without a vector: they are
     // pending again and must be in the log, or a connection that settled before the drop never indexes them (review21 S1).
+    // Its range may also hold sealed rows (of a block sealed again with other bounds): those are not hot, so a marker
+    // (seq -1) makes the next look-up a full one, sealed blocks included.
     "CREATE TEMP TRIGGER IF NOT EXISTS search_log_vector_blocks_delete AFTER DELETE ON main.search_vector_blocks BEGIN " +
-      "INSERT INTO temp.search_changes (seq) SELECT seq FROM main.memories WHERE seq BETWEEN old.first_seq AND old.last_seq; END;",
+      "INSERT INTO temp.search_changes (seq) SELECT seq FROM main.memories WHERE seq BETWEEN old.first_seq AND old.last_seq; " +
+      `INSERT INTO temp.search_changes (seq) VALUES (${FULL_LOOK}); END;`,
   )
   .join("\n");
 
@@ -715,7 +727,8 @@ function prepare(db: Database.Database) {
       )
       .pluck(),
     lastLogged: db.prepare("SELECT max(id) FROM temp.search_changes").pluck(),
-    changedSeqs: db.prepare("SELECT DISTINCT seq FROM temp.search_changes WHERE id > ? AND id <= ?").pluck(),
+    fullLookSince: db.prepare(`SELECT 1 FROM temp.search_changes WHERE id > ? AND id <= ? AND seq = ${FULL_LOOK} LIMIT 1`),
+    changedSeqs: db.prepare("SELECT DISTINCT seq FROM temp.search_changes WHERE id > ? AND id <= ? AND seq >= 0").pluck(),
     changedVectors: db.prepare(
       `SELECT v.seq, m.id, n.name AS namespace, v.vector FROM search_vectors v JOIN memories m ON m.seq = v.seq JOIN namespaces n ON n.n = m.ns
        WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) ORDER BY v.seq`,
