@@ -122,7 +122,7 @@ try {
     `First reads after the import: \`search\` ${firstSearchMs.toFixed(0)} ms (builds the index), \`get\` of the \`cm\` memory with no derived`,
     `state ${firstCmMs.toFixed(0)} ms (trains from the snapshot, then writes the state). Derived model state beside the store:`,
     `${(stats.derivedBytes / 2 ** 20).toFixed(1)} MiB (\`stats\` → derivedBytes; rebuildable, not counted in the sizes: the store holds`,
-    `${((stats.storedBytes + stats.assetBytes) / 1024).toFixed(0)} KiB of envelopes and assets).`,
+    `${(stats.storedBytes / 1024).toFixed(0)} KiB of envelopes and assets).`,
   );
   const body = lines.join("\n");
   console.log(body);
