@@ -100,6 +100,16 @@ export function spawnBounded(command: string, args: readonly string[], options: 
 }
 
 /**
+ * Spawn options for a reader that may not write where root may (nobody, when the tests run as root), or
+ * undefined when that uid cannot load this build (as under a 0700 home): the caller skips then.
+ */
+export function readerAsNobody(): { uid?: number; gid?: number } | undefined {
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const probe = spawnBounded(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))});`], { encoding: "utf8", ...asNobody });
+  return probe.status === 0 ? asNobody : undefined;
+}
+
+/**
  * The exit of a child just spawned (call it right after `spawn`): resolves once the child has
  * exited and its output streams have closed. Past `timeoutMs` the child is killed (SIGKILL) and this
  * rejects with an error that names `what`, so a hung child fails its test instead of stalling the run.

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { MIGRATIONS, SEALED_LAYOUT_STEP } from "../../src/store/sqlite-migrations.js";
-import { DEV_CORPUS, ROOT, collect, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
+import { DEV_CORPUS, ROOT, collect, devCorpus, readerAsNobody, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 function raw<T>(path: string, read: (db: Database.Database) => T): T {
   const db = new Database(path, { readonly: true });
@@ -110,9 +110,8 @@ describe("sealed blocks by default", () => {
 
   it("a store of the row layout at the earlier schema version is read where it cannot be written (nothing to upgrade: the step makes nothing)", async (t) => {
     // Root may write anywhere: the reader then runs as nobody, which must be able to load this build (not so under a 0700 home).
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const probe = spawnBounded(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist", "src", "store", "open.js"))});`], { encoding: "utf8", ...asNobody });
-    if (probe.status !== 0) {
+    const asNobody = readerAsNobody();
+    if (asNobody === undefined) {
       t.skip("the uid the reader would run as cannot load this build");
       return;
     }

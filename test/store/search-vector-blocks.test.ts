@@ -36,6 +36,25 @@ function vectorHomes(file: string): { packed: number; blocks: number; loose: num
   }
 }
 
+/** 24 memories of namespace "a" (m0..m23, "memory i about word<i>"), sealed in blocks with their vectors packed; the index refresher. */
+async function packedMemories(engine: Engine): Promise<() => Promise<Awaited<ReturnType<Engine["searchIndex"]>>>> {
+  await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ id: `m${i}`, text: `memory ${i} about word${i} and the deploy`, namespace: "a" })));
+  const refresh = async () => {
+    const index = await engine.searchIndex();
+    await index.refresh();
+    return index;
+  };
+  await refresh();
+  await engine.compact();
+  await refresh();
+  await engine.compact();
+  return refresh;
+}
+
+async function keywordHits(engine: Engine, word: string): Promise<string[]> {
+  return (await engine.searchMemories(word, { mode: "keyword", namespaces: ["a"], limit: 5 })).map((h) => h.id);
+}
+
 describe("search vectors packed per sealed block", () => {
   it("encodes and decodes a block exactly, and refuses a damaged one", () => {
     const seqs = [3, 4, 9, 300, 70_000, 2 ** 40];
@@ -111,17 +130,8 @@ describe("search vectors packed per sealed block", () => {
     const file = join(dir.path, "live.db");
     const engine = Engine.create({ store: openStore(file, { seal: true, blockRows: 8 }), cache: "off", autoTrainAfter: 1_000_000 });
     try {
-      await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ id: `m${i}`, text: `memory ${i} about word${i} and the deploy`, namespace: "a" })));
-      const refresh = async () => {
-        const index = await engine.searchIndex();
-        await index.refresh();
-        return index;
-      };
-      await refresh();
-      await engine.compact();
-      await refresh();
-      await engine.compact();
-      const keyword = async (word: string) => (await engine.searchMemories(word, { mode: "keyword", namespaces: ["a"], limit: 5 })).map((h) => h.id);
+      const refresh = await packedMemories(engine);
+      const keyword = (word: string) => keywordHits(engine, word);
       assert.deepEqual(await keyword("word9"), ["m9"]);
       // A write that changes no text unseals m10's block (its rows hot, still covered by their vector block); the
       // engine settles; then a neighbour's delete drops the vector block: its other memories must be pending again.
@@ -142,16 +152,7 @@ describe("search vectors packed per sealed block", () => {
     const file = join(dir.path, "resealed.db");
     const engine = Engine.create({ store: openStore(file, { seal: true, blockRows: 8 }), cache: "off", autoTrainAfter: 1_000_000 });
     try {
-      await engine.rememberMany(Array.from({ length: 24 }, (_, i) => ({ id: `m${i}`, text: `memory ${i} about word${i} and the deploy`, namespace: "a" })));
-      const refresh = async () => {
-        const index = await engine.searchIndex();
-        await index.refresh();
-        return index;
-      };
-      await refresh();
-      await engine.compact();
-      await refresh();
-      await engine.compact();
+      const refresh = await packedMemories(engine);
       // m10's block goes hot (its vector block stays), then another connection seals those rows in blocks of 4:
       // the vector block of rows 8..15 now spans two memory blocks.
       await engine.update("m10", { tags: ["x"] }, "a");
@@ -166,7 +167,7 @@ describe("search vectors packed per sealed block", () => {
       await engine.forget("m9", "a");
       const index = await refresh();
       assert.equal(await index.pending(), 0);
-      const keyword = async (word: string) => (await engine.searchMemories(word, { mode: "keyword", namespaces: ["a"], limit: 5 })).map((h) => h.id);
+      const keyword = (word: string) => keywordHits(engine, word);
       for (const i of [8, 10, 11, 12, 13, 14, 15]) assert.deepEqual(await keyword(`word${i}`), [`m${i}`], `word${i}`);
     } finally {
       await engine.close();
