@@ -572,8 +572,8 @@ interface VectorBlockRow {
 }
 
 /**
- * A batch's keyword rows (format 4: rows are never deleted one by one, so a memory's row is written
- * once per text). `plan` first (it reads the index), then `write`, in rowid order (FTS5 starts a new
+ * A batch's keyword rows (format 4: rows are never deleted one by one, so a memory indexed again gets
+ * a fresh row). `plan` first (it reads the index), then `write`, in rowid order (FTS5 starts a new
  * segment whenever a write's rowid goes back).
  */
 class TermWrites {
@@ -581,7 +581,7 @@ class TermWrites {
   private readonly statements: ReturnType<typeof prepare>;
   private highest: number;
   private next: number;
-  private readonly moved: [number, number][] = [];
+  private readonly moved: [number, number | null][] = [];
 
   constructor(statements: ReturnType<typeof prepare>) {
     this.statements = statements;
@@ -590,25 +590,26 @@ class TermWrites {
   }
 
   /**
-   * A seq in `search_moved` had its rows masked by a change: its terms go under a fresh rowid (none
-   * when it has one already). Any other seq's row at its own rowid, if there is one, holds its
-   * current terms (the triggers move a seq before its text changes): a memory indexed again after
-   * its vector block went (or by two connections) keeps the row it has.
+   * A seq that may have keyword rows already (at or below `terms_max`, moved before, or beyond the
+   * seq rowids) gets its terms under a fresh rowid, and its earlier rows become garbage: masked at its
+   * own rowid (`search_moved`), or left behind at a fresh rowid its `at` no longer names. So a put
+   * always replaces a memory's terms (the store contract), without reading the old ones. Any other
+   * seq's terms go at its own rowid.
    */
   plan(seq: number, terms: string): void {
     const s = this.statements;
     const first = terms.split(" ").find((t) => t !== "");
-    // A memory with no terms gets no row (a moved one stays moved: its next terms go under a fresh rowid too).
-    if (first === undefined) return;
-    const moved = s.movedOf.get(seq) as { at: number | null } | undefined;
-    if (moved !== undefined || seq >= RELOCATED_ROWIDS) {
-      if (moved?.at != null) return;
+    const mayHaveRows = seq <= this.highest || seq >= RELOCATED_ROWIDS || s.movedOf.get(seq) !== undefined;
+    if (first === undefined) {
+      // No terms: no row, and any earlier row of it masked.
+      if (mayHaveRows) this.moved.push([seq, null]);
+      return;
+    }
+    if (mayHaveRows) {
       this.rows.push([this.next, terms]);
       this.moved.push([seq, this.next++]);
       return;
     }
-    // (A rowid range, not `rowid = ?`: SQLite 3.53's FTS5 ignores an equality on the rowid of a contentless table.)
-    if (seq <= this.highest && s.hasRow.get(quoted(first), seq, seq) !== undefined) return;
     this.rows.push([seq, terms]);
   }
 
@@ -760,7 +761,6 @@ function prepare(db: Database.Database) {
     forgetPacked: db.prepare(FORGET_PACKED("@seq")),
     putTerms: db.prepare("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"),
     deleteTerms: db.prepare("INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)"),
-    hasRow: db.prepare("SELECT 1 FROM search_terms WHERE search_terms MATCH ? AND rowid >= ? AND rowid <= ?"),
     meta: db.prepare("SELECT value FROM search_meta WHERE key = ?").pluck(),
     setMeta: db.prepare("INSERT OR REPLACE INTO search_meta (key, value) VALUES (?, ?)"),
     deleteMeta: db.prepare("DELETE FROM search_meta WHERE key = ?"),
