@@ -119,6 +119,16 @@ export interface SealedHost {
  */
 export type SealedPredicate = ((row: PackedRow) => boolean) & { namespaces?: ReadonlySet<number> };
 
+/** A sealed row's keys: its id key always, its content key when it holds its text (not a reference). */
+function addKeys(row: PackedRow, keys: { ids: KeyPairs; content: KeyPairs }): void {
+  keys.ids.keys.push(idKey(row.ns, row.id_hash));
+  keys.ids.seqs.push(row.seq);
+  if (row.content_of === null && row.content_hash !== null) {
+    keys.content.keys.push(contentKey(row.checksum));
+    keys.content.seqs.push(row.seq);
+  }
+}
+
 /**
  * The second home of memories rows (issue 11): rows packed in blocks (`memory_blocks`, the block
  * codec of store/packed-block.ts), with per-block sums (`memory_block_usage`), the sealed rows' id
@@ -613,12 +623,7 @@ export class SealedRows {
           sum.original += row.original_length;
           sum.envelope += row.envelope.length;
           usage.set(key, sum);
-          added.ids.keys.push(idKey(row.ns, row.id_hash));
-          added.ids.seqs.push(row.seq);
-          if (row.content_of === null && row.content_hash !== null) {
-            added.content.keys.push(contentKey(row.checksum));
-            added.content.seqs.push(row.seq);
-          }
+          addKeys(row, added);
           if (row.content_of !== null) s.insertRef.run(row.content_of, row.seq);
           if (row.expires_at !== null) s.insertExpiry.run(row.expires_at, row.seq, row.ns);
           s.deleteHot.run(row.seq);
@@ -744,14 +749,7 @@ export class SealedRows {
     const content: KeyPairs = { keys: [], seqs: [] };
     for (const [first, last] of blocks) {
       const rows = this.decode({ first_seq: first, last_seq: last, n: 0, ns: null });
-      for (const row of rows) {
-        ids.keys.push(idKey(row.ns, row.id_hash));
-        ids.seqs.push(row.seq);
-        if (row.content_of === null && row.content_hash !== null) {
-          content.keys.push(contentKey(row.checksum));
-          content.seqs.push(row.seq);
-        }
-      }
+      for (const row of rows) addKeys(row, { ids, content });
     }
     return { ids: sortPairs(ids), content: sortPairs(content) };
   }
