@@ -50,6 +50,10 @@ export function describe(
       (stats.unusedAssetBytes ? `; unused assets ${formatBytes(stats.unusedAssetBytes)} (memzip compact removes them)` : "") +
       (stats.derivedBytes ? `; derived model state ${formatBytes(stats.derivedBytes)} (a rebuildable cache, not counted)` : ""),
   ];
+  if (namespace === undefined && stats.fileBytes > 2 * stats.originalBytes) {
+    // A young store's file is mostly fixed cost; without a word the bits/byte above looks like a failure (newcomer10 finding 4).
+    lines.push("  (a small store's file is mostly fixed cost: each of its tables and indexes takes whole pages; that share falls as memories are added — the 2,000-record dev corpus takes 0.41x its text)");
+  }
   if (stats.expired > 0) {
     lines.push(`  ${countOf(stats.expired, "of them has", "of them have")} expired: gone for every read, still on disk until \`memzip compact\` deletes ${stats.expired === 1 ? "it" : "them"}`);
   }
