@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, SHARED, tempDir, spawnBounded } from "../helpers.js";
@@ -98,6 +98,29 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["stats", "--no-such-flag"]).status, 2);
     assert.match(memzip(["help"]).stdout.toString("utf8"), /commands:/);
     assert.match(memzip(["import", "--help"]).stdout.toString("utf8"), /--batch N/);
+  });
+
+  it("imports JSONL from stdin (import -) through a temporary copy it removes, and refuses - with --queue", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "stdin.db");
+    const scratch = join(dir.path, "tmp");
+    mkdirSync(scratch);
+    const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", TMPDIR: scratch };
+    const lines = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).slice(0, 12);
+    const run = (args: string[], input: string) => spawnBounded(process.execPath, [CLI, ...args], { input, env });
+    const piped = run(["import", "-", "--db", db, "--json"], `${lines.join("\n")}\n{"text": broken\n`);
+    assert.equal(piped.status, 1, piped.stderr.toString("utf8"));
+    const report = JSON.parse(piped.stdout.toString("utf8")) as { stored: number; rejected: { where: string }[] };
+    assert.deepEqual([report.stored, report.rejected.map((r) => r.where)], [12, ["line 13"]], "every good line stored, the bad one named by its line");
+    const first = JSON.parse(lines[0] as string) as { id: string; text: string };
+    assert.equal(memzip(["get", first.id, "--db", db]).stdout.toString("utf8"), first.text);
+    assert.deepEqual(readdirSync(scratch), [], "the copy of stdin is removed when the import ends");
+    // The same lines again: nothing stored twice.
+    const again = JSON.parse(run(["import", "-", "--db", db, "--json"], lines.join("\n")).stdout.toString("utf8")) as { stored: number; unchanged: number };
+    assert.deepEqual([again.stored, again.unchanged], [0, 12]);
+    const queued = run(["import", "-", "--queue", "redis://127.0.0.1:1", "--db", db], lines.join("\n"));
+    assert.equal(queued.status, 2);
+    assert.match(queued.stderr.toString("utf8"), /import - does not go with --queue/);
   });
 
   it("registers a model, imports stories with --codec llm, primes a namespace, recodes --to zstd, and says plainly that pull needs a network", async () => {
