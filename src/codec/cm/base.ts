@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import type { Asset } from "../codec.js";
-import type { ContextModelParams } from "./context-model.js";
+import type { ContextModelParams, ModelVersion } from "./context-model.js";
 
 /**
  * Base models shipped with memzip: `cm` snapshots (assets/cm-base-v*.mzcm) that a namespace codes
@@ -27,6 +27,8 @@ export interface BaseRecipe {
   /** The records of memories-dev.jsonl it learned from: every `every`-th, from the first (file order). */
   readonly every: number;
   readonly params: ContextModelParams;
+  /** The context-model version it was trained with (a later default model must not change a shipped base). */
+  readonly modelVersion: ModelVersion;
 }
 
 export const BASE_MODELS: readonly BaseModel[] = Object.freeze([
@@ -34,7 +36,7 @@ export const BASE_MODELS: readonly BaseModel[] = Object.freeze([
     version: 1,
     file: "cm-base-v1.mzcm",
     sha256: "193fecd00b47c2e8cf18f6534a90c0cb82bc453ec1d9791e321da05001123e96",
-    recipe: { every: 2, params: { tableBits: 22, matchBits: 20 } },
+    recipe: { every: 2, params: { tableBits: 22, matchBits: 20 }, modelVersion: 4 },
   },
 ]);
 
