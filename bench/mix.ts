@@ -33,12 +33,14 @@ import type { BenchRecord } from "../src/quality/codec-bench.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
 const { values } = parseArgs({
-  options: { every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" } },
+  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" } },
 });
 const every = Number(values.every ?? 4);
 const tuning: MixTuning = {
   rate: values.rate ? Number(values.rate) : MIX_TUNING.rate,
   weights: values.weights ? (JSON.parse(values.weights) as number[][]) : MIX_TUNING.weights,
+  early: values.early ? Number(values.early) : MIX_TUNING.early,
+  prior: values.prior === "vocabulary" ? "vocabulary" : MIX_TUNING.prior,
 };
 const decode = !values["no-decode"];
 const REF = new Uint8Array(4);
@@ -170,12 +172,12 @@ const output: string[] = [`machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length}
 const json: Record<string, unknown> = { date: new Date().toISOString(), tuning };
 console.error(`stories (${stories.length})…`);
 const storyRows: Row[] = [];
-for (const record of stories) storyRows.push(await measure(record));
+if (values.only !== "dev") for (const record of stories) storyRows.push(await measure(record));
 output.push("", ...table("story sample", storyRows));
 json.stories = storyRows;
 console.error(`dev held-out (${heldOut.length})…`);
 const devRows: Row[] = [];
-for (const record of heldOut) devRows.push(await measure(record));
+if (values.only !== "stories") for (const record of heldOut) devRows.push(await measure(record));
 output.push("", ...table("dev held-out", devRows));
 for (const lang of ["en", "zh"]) {
   const rows = devRows.filter((r) => r.lang === lang);

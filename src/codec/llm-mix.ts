@@ -219,7 +219,8 @@ const INPUTS = 3;
 const BIAS = 256;
 /** Weight sets: the model's confidence (|stretch| in 4 steps) while a top-K token is still consistent, and one for the tail only. */
 const BIT_SETS = 5;
-const FLAG_SETS = 2;
+/** End-of-token weight sets: top-K candidate or tail × how often this record already decided at the same bytes (0, 1, more). */
+const FLAG_SETS = 6;
 /** Initial weights (16.16): where the model still has a candidate it leads; in the tail `cm` does. */
 const INITIAL_BIT_WEIGHTS = [
   [0.3, 0.9, 0],
@@ -234,9 +235,17 @@ export interface MixTuning {
   weights: readonly (readonly number[])[];
   /** Learning rate in 1/1024: Δw = rate / 1024 · error · input (real units). */
   rate: number;
+  /**
+   * When the model is this sure (in 1/4096) whether the current token ends, that is coded before
+   * the next byte, so the next token's byte comes from the model's next distribution; otherwise
+   * the byte first, then the end. 0: always byte first; 2048: always end first.
+   */
+  early: number;
+  /** Who predicts the next token's first byte when it is coded before the end: `cm`, or the vocabulary's counts of tokens starting so. */
+  prior: "cm" | "vocabulary";
 }
 
-export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16 };
+export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm" };
 /** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
 const log2 = Math.log2;
 
@@ -256,6 +265,8 @@ class MixCoder {
   tokens = 0;
   private readonly weights = new Int32Array((BIT_SETS + FLAG_SETS) * INPUTS);
   private readonly inputs = new Int32Array(INPUTS);
+  /** End-of-token decisions so far in this text by the bytes they were made at: n0 | n1 << 16. */
+  private readonly flagCounts = new Map<string, number>();
   /** The top-K candidates still consistent with the current token's bytes. */
   private candidates: Uint8Array[] = [];
   private frequencies: number[] = [];
@@ -273,7 +284,11 @@ class MixCoder {
     readonly escapes: EscapeEstimator,
   ) {
     for (let s = 0; s < BIT_SETS; s++) for (let i = 0; i < INPUTS; i++) this.weights[s * INPUTS + i] = Math.round(((tuning.weights[s] as number[])[i] as number) * 65536);
-    for (let s = 0; s < FLAG_SETS; s++) this.weights[(BIT_SETS + s) * INPUTS] = 65536;
+    for (let s = 0; s < FLAG_SETS; s++) {
+      const seen = s % 3;
+      this.weights[(BIT_SETS + s) * INPUTS] = seen === 0 ? 65536 : 39322;
+      this.weights[(BIT_SETS + s) * INPUTS + 1] = seen === 0 ? 0 : seen === 1 ? 26214 : 45875;
+    }
   }
 
   /**
@@ -283,7 +298,7 @@ class MixCoder {
   async codeText(length: number, lead: number, text: Uint8Array | null, ends: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {
     const out = new Uint8Array(length);
     if (length === 0) return out;
-    const { child } = this.vocabulary;
+    const { child, subtree } = this.vocabulary;
     let token: number[] = [];
     // The current token's trie node (-1: no token continues with the bytes so far).
     let node = 0;
@@ -293,9 +308,37 @@ class MixCoder {
       token.push(LEAD_BYTE);
     }
     for (let i = 0; i < length; i++) {
-      const position = token.length;
-      // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it (the vocabulary's share of tokens starting so).
+      let position = token.length;
+      // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it.
       let endMass = position > 0 && node >= 0 ? this.endingMass(node, position) : 0;
+      if (endMass > 0) {
+        const continueMass = this.wholeMass(node) - endMass;
+        if (continueMass > 0) {
+          const pEnd = Math.floor((endMass * 4096) / (endMass + continueMass));
+          if (pEnd < this.tuning.early || pEnd > 4096 - this.tuning.early) {
+            // Sure enough: the end first, and the next token's bytes from the model's next distribution.
+            const ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
+            if (ended) {
+              const id = this.finishToken(token);
+              this.startToken(await this.window.advance(id));
+              token = [];
+              node = 0;
+              position = 0;
+            } else {
+              this.keepLonger(position);
+            }
+            endMass = 0;
+          }
+        } else {
+          // No token continues: the end is forced, and the model's next distribution gives the next byte.
+          const id = this.finishToken(token);
+          this.startToken(await this.window.advance(id));
+          token = [];
+          node = 0;
+          position = 0;
+          endMass = 0;
+        }
+      }
       let root = 0;
       const want = text ? (text[i] as number) : 0;
       let byte = 0;
@@ -308,7 +351,7 @@ class MixCoder {
         const r1 = child[2 * root + 1] as number;
         const pCm = this.cm.predict();
         // Under the end hypothesis the next token's first byte is `cm`'s to predict (the model's next distribution does not exist yet).
-        const q1 = r1 === 0 ? 0 : r0 === 0 ? 65536 : pCm;
+        const q1 = r1 === 0 ? 0 : r0 === 0 ? 65536 : this.tuning.prior === "cm" ? pCm : Math.floor((65536 * (subtree[r1] as number)) / (subtree[root] as number));
         const e1 = endMass > 0 ? (endMass * q1) / 65536 : 0;
         const e0 = endMass > 0 ? (endMass * (65536 - q1)) / 65536 : 0;
         m1 += e1;
@@ -328,7 +371,7 @@ class MixCoder {
       // Did the token end before this byte? Forced where only one hypothesis survived.
       const continueMass = node >= 0 ? this.wholeMass(node) : 0;
       let ended: number;
-      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, ends ? (ends[i] as number) : 0);
+      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
       else if (endMass > 0 || continueMass > 0) ended = endMass > 0 ? 1 : 0;
       else throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
       if (ended) {
@@ -380,6 +423,20 @@ class MixCoder {
       this.keepCandidates(position, b, bit);
     }
     return node;
+  }
+
+  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
+  private keepLonger(position: number): void {
+    let kept = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      if ((this.candidates[c] as Uint8Array).length > position) {
+        this.candidates[kept] = this.candidates[c] as Uint8Array;
+        this.frequencies[kept] = this.frequencies[c] as number;
+        kept++;
+      }
+    }
+    this.candidates.length = kept;
+    this.frequencies.length = kept;
   }
 
   /** Keeps the candidates whose byte `position` has `bit` at `b`. */
@@ -450,12 +507,18 @@ class MixCoder {
   }
 
   /** Codes whether the token ended before the byte just coded: the model's end mass against its continuing mass. */
-  private codeFlag(mEnd: number, mContinue: number, listed: number, want: number): number {
+  private codeFlag(mEnd: number, mContinue: number, listed: number, key: string, want: number): number {
     const pModel = clamp12(Math.floor((mEnd * 4096) / (mEnd + mContinue)));
+    // What this record decided before at the same bytes (a word seen again is split the same way).
+    const counts = this.flagCounts.get(key) ?? 0;
+    const n0 = counts & 0xffff;
+    const n1 = counts >>> 16;
+    const seen = Math.min(2, n0 + n1);
     this.inputs[0] = stretch(pModel);
-    this.inputs[1] = 0;
+    this.inputs[1] = stretch(clamp12(Math.floor(((2 * n1 + 1) * 4096) / (2 * (n0 + n1) + 2))));
     this.inputs[2] = BIAS;
-    const bit = this.mix(BIT_SETS + listed, want);
+    const bit = this.mix(BIT_SETS + listed * 3 + seen, want);
+    if (n0 + n1 < 0xffff) this.flagCounts.set(key, bit ? counts + 0x10000 : counts + 1);
     this.codedBits++;
     this.codedFlags++;
     const cost = -log2(bit ? pModel / 4096 : 1 - pModel / 4096);
