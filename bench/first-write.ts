@@ -23,7 +23,8 @@ const beside = (path: string): number => {
 };
 const cpuBefore = cpu();
 const wallBefore = performance.now();
-const engine = Engine.open({ db, cmBase: base === "on", cache: "off", workers: 0 });
+// "on" is the default (cmBase is on unless turned off).
+const engine = Engine.open({ db, ...(base === "off" ? { cmBase: false } : {}), cache: "off", workers: 0 });
 const written = await engine.remember({ id: "n1", text: "Met with Sarah about the Q3 roadmap; she wants the search API first, then the dashboard." });
 await engine.close();
 console.log(

@@ -4,7 +4,7 @@
  *
  * 1. The first 10 / 100 / 1000 memories of a fresh namespace: the dev corpus's odd records in file
  *    order (the base learned from the even ones), each written with `remember` into a new store,
- *    with `cmBase` on and off (off is what memzip did before: raw / zstd, no `cm` before a snapshot);
+ *    with `cmBase` on (the default) and off (what memzip did before: raw / zstd, no `cm` before a snapshot);
  *    stored bytes (envelopes; no asset is stored either way) against each record alone under
  *    zstd -19 and brotli -11 (bare frames, no envelope) and what the base's `cm` payload alone costs.
  *    zstd-dict has no dictionary at that age (none is trained before `autoTrainAfter`).
@@ -61,7 +61,8 @@ function memoryStore(): DerivedStore & { bytes(): number } {
 /** Writes `texts` one by one into a new store; its stored bytes and codecs. */
 async function storeOf(texts: readonly string[], cmBase: boolean): Promise<{ storedBytes: number; originalBytes: number; byCodec: Record<string, number>; cpuMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-fresh-"));
-  const engine = Engine.open({ db: join(dir, "s.db"), cmBase, cache: "off", workers: 0, autoTrainAfter: 1_000_000 });
+  // cmBase is on by default: the "on" rows are memzip's default settings.
+  const engine = Engine.open({ db: join(dir, "s.db"), ...(cmBase ? {} : { cmBase: false }), cache: "off", workers: 0, autoTrainAfter: 1_000_000 });
   try {
     const started = process.cpuUsage();
     for (const [i, text] of texts.entries()) await engine.remember({ id: `m${i}`, text });

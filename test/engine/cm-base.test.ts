@@ -16,7 +16,7 @@ describe("cm with the base model shipped with memzip (cmBase)", () => {
     const random = seededRandom(16);
     const pool = heldOut();
     const withBase = Engine.open({ db: join(dir.path, "base.db"), cmBase: true, cache: "off", workers: 0 });
-    const without = Engine.open({ db: join(dir.path, "plain.db"), cache: "off", workers: 0 });
+    const without = Engine.open({ db: join(dir.path, "plain.db"), cmBase: false, cache: "off", workers: 0 });
     try {
       let cmWins = 0;
       let notes = 0;

@@ -64,7 +64,7 @@ export function describe(
   for (const base of stats.shippedAssets ?? []) {
     lines.push(`  base model v${base.baseVersion} for cm (${formatBytes(base.bytes)}): shipped with memzip, not in the store, not counted`);
   }
-  if (stats.shippedAssets !== undefined) {
+  if ((stats.baseCodedMemories ?? 0) > 0) {
     const byNamespace = stats.baseCodedByNamespace ?? [];
     const shown = byNamespace.slice(0, 5).map((n) => `${n.namespace} ${n.memories}`);
     if (byNamespace.length > 5) shown.push(`${byNamespace.length - 5} more namespaces`);
