@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, SHARED, tempDir, spawnBounded } from "../helpers.js";
 
-function memzip(args: string[], input?: string | Buffer) {
-  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+function memzip(args: string[], input?: string | Buffer, env: Record<string, string> = {}) {
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", ...env } });
   const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
@@ -59,6 +59,29 @@ describe("memzip CLI", () => {
     assert.match(summary, /^namespace default: 40 memories/m);
     assert.match(summary, /^namespace x: 2 memories/m);
     assert.match(summary, /^namespace y: 1 memory,/m);
+  });
+
+  it("codes a new store's first notes with the base model shipped with memzip (the default), counts them in stats, and MEMZIP_CM_BASE=false turns it off", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "notes.db");
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const notes = ["Met with Sarah about the Q3 roadmap; she wants the search API first.", "User prefers dark mode and short answers in the morning.", "The deploy to staging failed because the Redis URL was missing from the env file."];
+    for (const [i, text] of notes.entries()) {
+      const added = memzip(["add", text, "--id", `n${i}`, "--db", db, "--json"], undefined, env);
+      assert.equal(added.status, 0, added.stderr);
+      assert.equal(added.json().codec, "cm");
+    }
+    const stats = memzip(["stats", "--db", db, "--json"], undefined, env).json() as { ratio: number; assetBytes: number; baseCodedMemories: number; baseCodedByNamespace: unknown };
+    assert.deepEqual([stats.baseCodedMemories, stats.baseCodedByNamespace, stats.assetBytes], [3, [{ namespace: "default", memories: 3 }], 0]);
+    assert.ok(stats.ratio > 1, `three notes: ratio ${stats.ratio}`);
+    const text = memzip(["stats", "--db", db], undefined, env).stdout.toString("utf8");
+    assert.match(text, /^ {2}base model v1 for cm \(.+\): shipped with memzip, not in the store, not counted$/m);
+    assert.match(text, /^ {2}3 memories coded with the shipped base model \(default 3\)$/m);
+    // A new text (the same text again would share its holder's envelope, whatever the setting).
+    const off = memzip(["add", "Lunch order for Friday's standup: two coffees, one tea and a bagel.", "--id", "off", "--db", db, "--json"], undefined, { ...env, MEMZIP_CM_BASE: "false" });
+    assert.equal(off.status, 0, off.stderr);
+    assert.notEqual(off.json().codec, "cm");
+    for (const [i, note] of notes.entries()) assert.equal(memzip(["get", `n${i}`, "--db", db], undefined, { ...env, MEMZIP_CM_BASE: "false" }).stdout.toString("utf8"), note);
   });
 
   it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {
