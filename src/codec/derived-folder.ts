@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DerivedFile, DerivedStore } from "./derived.js";
 
@@ -11,35 +11,49 @@ import type { DerivedFile, DerivedStore } from "./derived.js";
  * fails: derived data costs only the time to derive it again.
  */
 export class DerivedFolder implements DerivedStore {
-  /** `folder` is asked at each use, so a folder chosen by the environment follows it. */
-  constructor(private readonly folder: () => string) {}
+  /** `folder` is asked at each use, so a folder chosen by the environment follows it; undefined: there is none (nothing is kept). */
+  constructor(private readonly folder: () => string | undefined) {}
 
-  get path(): string {
+  get path(): string | undefined {
     return this.folder();
   }
 
+  /**
+   * The file `name` when it is a regular file that can be read; anything else there (a folder, a
+   * FIFO — opened without blocking —, a device, a file that cannot be read) is no file: derived
+   * data is then derived again, never read from it.
+   */
   open(name: string): DerivedFile | undefined {
+    const folder = this.folder();
+    if (folder === undefined) return undefined;
     let fd: number;
     let size: number;
     try {
-      fd = openSync(join(this.folder(), name), "r");
+      fd = openSync(join(folder, name), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return undefined;
     }
     try {
-      size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new Error(`${name} is not a regular file`);
+      size = stat.size;
     } catch {
       closeSync(fd);
       return undefined;
     }
     return {
       size,
+      // A read error (EIO, ESTALE on a shared home) ends the read short: the caller's checks then reject the file.
       read(target, position) {
         let done = 0;
-        while (done < target.length) {
-          const n = readSync(fd, target, done, target.length - done, position + done);
-          if (n === 0) break;
-          done += n;
+        try {
+          while (done < target.length) {
+            const n = readSync(fd, target, done, target.length - done, position + done);
+            if (n === 0) break;
+            done += n;
+          }
+        } catch {
+          return done;
         }
         return done;
       },
@@ -49,8 +63,9 @@ export class DerivedFolder implements DerivedStore {
 
   write(name: string, parts: readonly Uint8Array[]): void {
     let temporary: string | undefined;
+    const folder = this.folder();
+    if (folder === undefined) return;
     try {
-      const folder = this.folder();
       const target = join(folder, name);
       temporary = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
       mkdirSync(folder, { recursive: true });

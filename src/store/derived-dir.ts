@@ -9,9 +9,16 @@ import { DerivedFolder } from "../codec/derived-folder.js";
  * asset, so reading a missing store creates nothing.
  */
 export class DerivedDirectory extends DerivedFolder {
+  private readonly folderPath: string;
+
   constructor(dbPath: string) {
     const path = `${dbPath}.derived`;
     super(() => path);
+    this.folderPath = path;
+  }
+
+  override get path(): string {
+    return this.folderPath;
   }
 
   /** Deletes what was derived from the asset `assetId` (its files name it); called when the asset is pruned. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { currentBaseAsset } from "../../src/codec/cm/base.js";
@@ -94,6 +94,19 @@ describe("the base model's trained state, kept once per user", () => {
     mkdirSync(readOnly, { mode: 0o755 });
     assert.deepEqual(firstWrite(join(stores, "b.db"), readOnly, nobody), coded);
     assert.deepEqual(readdirSync(readOnly), [], "nothing written where the user may not write");
+  });
+
+  it("a folder or a FIFO where the state file goes is no state: the write and the read stay exact, nothing hangs (review22 B1)", () => {
+    using dir = tempDir();
+    const cache = join(dir.path, "cache");
+    const state = join(cache, "derived", stateName());
+    mkdirSync(state, { recursive: true });
+    assert.deepEqual(firstWrite(join(dir.path, "a.db"), cache), coded, "a folder at the state's path");
+    assert.ok(statSync(state).isDirectory(), "left as it was");
+    rmSync(state, { recursive: true });
+    const fifo = spawnBounded("mkfifo", [state], { encoding: "utf8" });
+    assert.equal(fifo.status, 0, fifo.stderr);
+    assert.deepEqual(firstWrite(join(dir.path, "b.db"), cache), coded, "a FIFO at the state's path (opening it must not block)");
   });
 
   it("two processes that build it at once both write their memory, and the cache ends with one whole state", async () => {
