@@ -14,10 +14,6 @@ export class DerivedFolder implements DerivedStore {
   /** `folder` is asked at each use, so a folder chosen by the environment follows it; undefined: there is none (nothing is kept). */
   constructor(private readonly folder: () => string | undefined) {}
 
-  get path(): string | undefined {
-    return this.folder();
-  }
-
   /**
    * The file `name` when it is a regular file that can be read; anything else there (a folder, a
    * FIFO — opened without blocking —, a device, a file that cannot be read) is no file: derived
@@ -53,7 +49,7 @@ export class DerivedFolder implements DerivedStore {
             done += n;
           }
         } catch {
-          return done;
+          // Short: the caller's length and hash checks reject what was read.
         }
         return done;
       },

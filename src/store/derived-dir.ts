@@ -9,16 +9,12 @@ import { DerivedFolder } from "../codec/derived-folder.js";
  * asset, so reading a missing store creates nothing.
  */
 export class DerivedDirectory extends DerivedFolder {
-  private readonly folderPath: string;
+  readonly path: string;
 
   constructor(dbPath: string) {
     const path = `${dbPath}.derived`;
     super(() => path);
-    this.folderPath = path;
-  }
-
-  override get path(): string {
-    return this.folderPath;
+    this.path = path;
   }
 
   /** Deletes what was derived from the asset `assetId` (its files name it); called when the asset is pruned. */
