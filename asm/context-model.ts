@@ -85,7 +85,11 @@ const MIXER_RATE_FROZEN: i32 = 64;
 const APM_RATE: i32 = 6;
 /** The APMs' rate (a shift) while coding a record (frozen). */
 const APM_RATE_FROZEN: i32 = 5;
-const UNDO_PER_BYTE: i32 = 8 * COUNTERS + 1 + (APM_ORDER1 ? 16 : 0) + (APM_ORDER2 ? 16 : 0);
+/** The hashed contexts' counters are logged a whole bucket at a time, when a nibble starts (BUCKET_LOG), not one counter per bit. */
+const BUCKET_LOG: bool = true;
+const UNDO_PER_BYTE: i32 = 8 * (BUCKET_LOG ? COUNTERS - HASHED : COUNTERS) + 1 + (APM_ORDER1 ? 16 : 0) + (APM_ORDER2 ? 16 : 0);
+/** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
+const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
 /** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
 const UNDO_MAX_BYTES: i32 = 64 * 1024;
 const INITIAL_COUNTER: i32 = 32768 << 16;
@@ -118,6 +122,9 @@ let history: usize = 0; // u8 × historyCapacity, then the undo log (i32 pairs)
 let historyCapacity: i32 = 0;
 let undo: usize = 0;
 let undoCapacity: i32 = 0;
+/** The bucket log (BUCKET_LOG): right after the undo log's capacity; entries of 17 i32s (a bucket's index, then its 16 counters as they were). */
+let bucketLog: usize = 0;
+let bucketLogLength: i32 = 0;
 
 let scratchBase: i32 = 0;
 let hashShift: i32 = 0;
@@ -212,7 +219,7 @@ function squashSlow(d: i32): i32 {
 
 // Saved state: every global above, so a copy of linear memory plus this block is the whole model.
 // The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
-const STATE_SLOTS: i32 = 68;
+const STATE_SLOTS: i32 = 70;
 let stateBlock: usize = 0; // i64 × STATE_SLOTS
 
 /** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
@@ -286,6 +293,8 @@ export function saveState(): usize {
   store<i64>(at + 520, <i64>char1);
   store<i64>(at + 528, <i64>char2);
   store<i64>(at + 536, <i64>char3);
+  store<i64>(at + 544, <i64>bucketLog);
+  store<i64>(at + 552, <i64>bucketLogLength);
   return at;
 }
 
@@ -359,6 +368,8 @@ export function loadState(at: usize): void {
   char1 = <i32>load<i64>(at + 520);
   char2 = <i32>load<i64>(at + 528);
   char3 = <i32>load<i64>(at + 536);
+  bucketLog = <usize>load<i64>(at + 544);
+  bucketLogLength = <i32>load<i64>(at + 552);
   stateBlock = at;
 }
 
@@ -446,8 +457,9 @@ export function beginRecord(length: i32): void {
     const needed = (length + 1) * UNDO_PER_BYTE;
     if (needed > undoCapacity) {
       top = history + <usize>historyCapacity;
-      undo = reserve(<usize>needed * 8);
+      undo = reserve(<usize>needed * 8 + <usize>((length + 1) * BUCKET_LOG_PER_BYTE) * 4);
       undoCapacity = needed;
+      bucketLog = undo + <usize>needed * 8;
     }
   }
   c0 = 1;
@@ -488,6 +500,17 @@ export function endRecord(): i32 {
     else setI32(matchTable, -1 - slot, value);
   }
   undoLength = 0;
+  if (BUCKET_LOG) {
+    for (let i = bucketLogLength - 1; i >= 0; i--) {
+      const entry = bucketLog + <usize>(i * 17 * 4);
+      const to = counters + (<usize>load<i32>(entry) << 2);
+      v128.store(to, v128.load(entry + 4));
+      v128.store(to + 16, v128.load(entry + 20));
+      v128.store(to + 32, v128.load(entry + 36));
+      v128.store(to + 48, v128.load(entry + 52));
+    }
+    bucketLogLength = 0;
+  }
   for (let i = 0; i < claimedScratchLength; i++) {
     const bucket = i32At(claimedScratch, i);
     for (let k = 0; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
@@ -498,8 +521,15 @@ export function endRecord(): i32 {
     const set = i32At(touchedList, i);
     store<u8>(touchedSets + <usize>set, 0);
     const offset = <usize>(set < MIXER_SETS ? set : set - MIXER_SETS) * (INPUTS * 4);
-    if (set < MIXER_SETS) memory.copy(weights + offset, pristineWeights + offset, INPUTS * 4);
-    else memory.copy(weights2 + offset, pristineWeights2 + offset, INPUTS * 4);
+    const to = (set < MIXER_SETS ? weights : weights2) + offset;
+    const from = (set < MIXER_SETS ? pristineWeights : pristineWeights2) + offset;
+    if (INPUTS === 8) {
+      // Two vectors, not a memory.copy call per set.
+      v128.store(to, v128.load(from));
+      v128.store(to + 16, v128.load(from + 16));
+    } else {
+      memory.copy(to, from, INPUTS * 4);
+    }
   }
   touchedLength = 0;
   memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
@@ -618,7 +648,7 @@ export function predict(): i32 {
 @inline function updateCounter(i: i32, target: i32, u: i32, limit: i32): i32 {
   const s = i32At(slots, i);
   const value = i32At(counters, s);
-  if (logging && s < scratchBase) {
+  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2)) {
     store<i32>(undo + (<usize>u << 3), s);
     store<i32>(undo + (<usize>u << 3) + 4, value);
     u++;
@@ -880,6 +910,23 @@ function computeNibbleBases(): void {
     setI32(counters, victim, tag);
     for (let k = 1; k < 16; k++) setI32(counters, victim + k, INITIAL_COUNTER);
     setI32(nibbleBase, i, victim);
+  }
+  if (BUCKET_LOG && logging) {
+    // Each snapshot bucket this nibble may change, as it is now (scratch buckets are wiped instead).
+    let n = bucketLogLength;
+    for (let i = 0; i < HASHED; i++) {
+      const bucket = i32At(nibbleBase, i);
+      if (bucket >= scratchBase) continue;
+      const entry = bucketLog + <usize>(n * 17 * 4);
+      const from = counters + (<usize>bucket << 2);
+      store<i32>(entry, bucket);
+      v128.store(entry + 4, v128.load(from));
+      v128.store(entry + 20, v128.load(from + 16));
+      v128.store(entry + 36, v128.load(from + 32));
+      v128.store(entry + 52, v128.load(from + 48));
+      n++;
+    }
+    bucketLogLength = n;
   }
 }
 
