@@ -33,7 +33,7 @@ import type { BenchRecord } from "../src/quality/codec-bench.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
 const { values } = parseArgs({
-  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" } },
+  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" } },
 });
 const every = Number(values.every ?? 4);
 const tuning: MixTuning = {
@@ -41,6 +41,9 @@ const tuning: MixTuning = {
   weights: values.weights ? (JSON.parse(values.weights) as number[][]) : MIX_TUNING.weights,
   early: values.early ? Number(values.early) : MIX_TUNING.early,
   prior: values.prior === "vocabulary" ? "vocabulary" : MIX_TUNING.prior,
+  segmentation: values.segmentation === "coded" ? "coded" : values.segmentation === "greedy" ? "greedy" : MIX_TUNING.segmentation,
+  speculate: values.speculate ? Number(values.speculate) : MIX_TUNING.speculate,
+  cut: values.cut === "longest" ? "longest" : values.cut === "likely" ? "likely" : MIX_TUNING.cut,
 };
 const decode = !values["no-decode"];
 const REF = new Uint8Array(4);
@@ -80,6 +83,9 @@ interface Row {
   modelBits: Record<string, number>;
   cmBits: Record<string, number>;
   flagBits: Record<string, number>;
+  evaluations: Record<string, number>;
+  speculations: Record<string, number>;
+  takenBack: Record<string, number>;
   exact: boolean;
   lang: string;
 }
@@ -88,7 +94,7 @@ async function measure(record: BenchRecord): Promise<Row> {
   const bytes = Buffer.from(record.text, "utf8");
   const tokens = llama.tokenizeLoose(record.text);
   const exactTokens = llama.tokenize(record.text);
-  const row: Row = { bytes: bytes.length, tokens: tokens.length, llm: NaN, llmPayload: NaN, llmCpuMs: 0, cm: {}, cmPayload: {}, mix: {}, mixPayload: {}, mixCpuMs: {}, mixDecodeCpuMs: {}, modelBits: {}, cmBits: {}, flagBits: {}, exact: true, lang: record.lang ?? "?" };
+  const row: Row = { bytes: bytes.length, tokens: tokens.length, llm: NaN, llmPayload: NaN, llmCpuMs: 0, cm: {}, cmPayload: {}, mix: {}, mixPayload: {}, mixCpuMs: {}, mixDecodeCpuMs: {}, modelBits: {}, cmBits: {}, flagBits: {}, evaluations: {}, speculations: {}, takenBack: {}, exact: true, lang: record.lang ?? "?" };
   // llm alone (declines where the tokenizer cannot reproduce the text: counted as raw, as the policy would store it otherwise)
   let t = cpuMs();
   if (exactTokens) {
@@ -125,6 +131,9 @@ async function measure(record: BenchRecord): Promise<Row> {
     row.modelBits[name] = mixed.modelBits;
     row.cmBits[name] = mixed.cmBits;
     row.flagBits[name] = mixed.flagBits;
+    row.evaluations[name] = mixed.evaluations ?? mixed.tokens;
+    row.speculations[name] = mixed.speculations ?? 0;
+    row.takenBack[name] = mixed.takenBack ?? 0;
     if (decode) {
       t = cpuMs();
       const back = model.openRecord(bytes.length);
@@ -164,6 +173,8 @@ function table(title: string, rows: readonly Row[]): string[] {
       `| mix (llm + cm ${name}) | **${bpb(sum(rows.map((r) => r.mix[name] as number)))}** | ${bpb(sum(rows.map((r) => r.mixPayload[name] as number)))} | ${((1000 * sum(rows.map((r) => r.mixCpuMs[name] as number))) / tokens).toFixed(0)} | ${decode ? ((1000 * sum(rows.map((r) => r.mixDecodeCpuMs[name] ?? 0))) / tokens).toFixed(0) : ""} |`,
     );
     lines.push(`|   inputs alone on the same decisions (ideal bits/byte): model ${mb.toFixed(3)}, cm ${cb.toFixed(3)} (of which end-of-token flags at the model's probability ${fb.toFixed(3)}) | | | | |`);
+    const evaluations = sum(rows.map((r) => r.evaluations[name] ?? 0));
+    lines.push(`|   model evaluations ${evaluations} (${(evaluations / tokens).toFixed(2)} per llm token), speculative ${sum(rows.map((r) => r.speculations[name] ?? 0))}, taken back ${sum(rows.map((r) => r.takenBack[name] ?? 0))} | | | | |`);
   }
   return lines;
 }
