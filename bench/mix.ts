@@ -33,7 +33,7 @@ import type { BenchRecord } from "../src/quality/codec-bench.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
 const { values } = parseArgs({
-  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" } },
+  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" }, select: { type: "string" }, apm: { type: "string" } },
 });
 const every = Number(values.every ?? 4);
 const tuning: MixTuning = {
@@ -43,6 +43,8 @@ const tuning: MixTuning = {
   prior: values.prior === "vocabulary" ? "vocabulary" : MIX_TUNING.prior,
   segmentation: values.segmentation === "coded" ? "coded" : values.segmentation === "greedy" ? "greedy" : MIX_TUNING.segmentation,
   speculate: values.speculate ? Number(values.speculate) : MIX_TUNING.speculate,
+  select: values.select ? values.select === "on" : MIX_TUNING.select,
+  apm: values.apm ? values.apm === "on" : MIX_TUNING.apm,
   cut: values.cut === "longest" ? "longest" : values.cut === "likely" ? "likely" : MIX_TUNING.cut,
 };
 const decode = !values["no-decode"];

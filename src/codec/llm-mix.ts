@@ -315,11 +315,15 @@ export interface MixTuning {
   segmentation: "coded" | "greedy";
   /** Greedy: where a byte is known, cut by the longest match only ("longest"), or also where the model's mass of a cut before the byte beats going on ("likely"). */
   cut: "longest" | "likely";
+  /** Greedy: weight sets also by which input has erred less in this record so far (3 classes), besides the model's confidence. */
+  select: boolean;
+  /** Greedy: an adaptive probability map after the mixer (by the model's confidence and that class), averaged 1:3 with the mixer. */
+  apm: boolean;
   /** Greedy: speculate only where the model gives the end of the token at least this (1/4096); elsewhere the next token's first byte is the vocabulary's counts. */
   speculate: number;
 }
 
-export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "greedy", speculate: 256, cut: "likely" };
+export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "greedy", speculate: 256, cut: "likely", select: true, apm: false };
 /** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
 const log2 = Math.log2;
 
@@ -634,6 +638,15 @@ function grow(array: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayB
   return grown;
 }
 
+/** Greedy coder's weight-set classes by who erred less so far in the record: the model (by more than the gap), neither, `cm`. */
+const RECORD_CLASSES = 3;
+const RECORD_CLASS_GAP = 128 << 4;
+/** Initial weights of the "neither" and "`cm` erred less" classes ([model, cm, bias]; the model's class starts from `MixTuning.weights`). */
+const RECORD_CLASS_WEIGHTS = [[], [0.5, 0.6, 0], [0.15, 1, 0]];
+/** The running errors' averaging: 1/2^ERROR_SHIFT per coded bit. */
+const ERROR_SHIFT = 5;
+const APM_RATE = 7;
+
 /**
  * One distribution of the model seen from the bytes coded under it: its top-K tokens still
  * consistent with those bytes (quantised frequencies), and every other token of the vocabulary
@@ -815,9 +828,15 @@ class GreedyMixCoder {
   modelBits = 0;
   cmBits = 0;
   tokens = 0;
-  private readonly weights = new Int32Array(BIT_SETS * INPUTS);
+  private readonly weights = new Int32Array(RECORD_CLASSES * BIT_SETS * INPUTS);
   private readonly inputs = new Int32Array(INPUTS);
   private readonly window: SpeculativeWindow;
+  /** Running mean absolute error (12-bit, ×16) of the model and of `cm` in this record. */
+  private errorModel = 0;
+  private errorCm = 0;
+  /** The APM: per context 24 interpolation points (16-bit probabilities). */
+  private readonly apm = new Uint16Array(RECORD_CLASSES * BIT_SETS * 24);
+  private apmIndex = 0;
   private current!: Hypothesis;
   private pending: number[] = [];
   /** The pending bytes' trie node (always a node: the pending bytes start some token). */
@@ -835,7 +854,13 @@ class GreedyMixCoder {
     readonly escapes: EscapeEstimator,
   ) {
     this.window = new SpeculativeWindow(predictor, settings);
-    for (let s = 0; s < BIT_SETS; s++) for (let i = 0; i < INPUTS; i++) this.weights[s * INPUTS + i] = Math.round(((tuning.weights[s] as number[])[i] as number) * 65536);
+    for (let c = 0; c < RECORD_CLASSES; c++) {
+      for (let s = 0; s < BIT_SETS; s++) {
+        const initial = c === 0 || !tuning.select ? (tuning.weights[s] as number[]) : (RECORD_CLASS_WEIGHTS[c] as number[]);
+        for (let i = 0; i < INPUTS; i++) this.weights[(c * BIT_SETS + s) * INPUTS + i] = Math.round((initial[i] as number) * 65536);
+      }
+    }
+    for (let i = 0; i < this.apm.length; i++) this.apm[i] = squash(Math.floor((((i % 24) * 2 + 1) * 4096) / 48) - 2048) * 16;
   }
 
   get evaluations(): number {
@@ -979,7 +1004,9 @@ class GreedyMixCoder {
     const pModel = clamp12(Math.floor((m1 * 4096) / (m1 + m0)));
     const sModel = stretch(pModel);
     const pCm = clamp12(pCm16 >> 4);
-    const set = listed ? 1 + Math.min(3, Math.abs(sModel) >> 9) : 0;
+    const gap = this.errorModel - this.errorCm;
+    const recordClass = !this.tuning.select ? 0 : gap < -RECORD_CLASS_GAP ? 0 : gap > RECORD_CLASS_GAP ? 2 : 1;
+    const set = recordClass * BIT_SETS + (listed ? 1 + Math.min(3, Math.abs(sModel) >> 9) : 0);
     this.inputs[0] = sModel;
     this.inputs[1] = stretch(pCm);
     this.inputs[2] = BIAS;
@@ -990,10 +1017,27 @@ class GreedyMixCoder {
     for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
     const d = dot >> 8;
     const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
-    const p16 = Math.min(65535, Math.max(1, p12 << 4));
+    let pFinal = p12;
+    if (this.tuning.apm) {
+      // lpaq's APM: interpolate between the two points around stretch(p); the nearer one learns.
+      const scaled = (stretch(p12) + 2048) * 23;
+      const weight = scaled & 0xfff;
+      const at = set * 24 + (scaled >> 12);
+      this.apmIndex = at + (weight >> 11);
+      const pApm = (Math.imul(this.apm[at] as number, 4096 - weight) + Math.imul(this.apm[at + 1] as number, weight)) >> 16;
+      pFinal = (p12 + 3 * pApm + 2) >> 2;
+    }
+    const p16 = Math.min(65535, Math.max(1, pFinal << 4));
     const bit = this.io.code(p16, want);
+    if (this.tuning.apm) {
+      const g = (bit << 16) + (bit << APM_RATE) - bit - bit;
+      this.apm[this.apmIndex] = (this.apm[this.apmIndex] as number) + ((g - (this.apm[this.apmIndex] as number)) >> APM_RATE);
+    }
     const err = ((bit << 12) - p12) * this.tuning.rate;
     for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    const target = bit << 12;
+    this.errorModel += ((Math.abs(target - pModel) << 4) - this.errorModel) >> ERROR_SHIFT;
+    this.errorCm += ((Math.abs(target - pCm) << 4) - this.errorCm) >> ERROR_SHIFT;
     this.codedBits++;
     this.modelBits -= log2(bit ? pModel / 4096 : 1 - pModel / 4096);
     this.cmBits -= log2(bit ? pCm16 / 65536 : 1 - pCm16 / 65536);

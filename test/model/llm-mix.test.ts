@@ -120,10 +120,10 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
     assert.deepEqual(await run(true), plain);
   });
 
-  it("every segmentation and speculation setting round-trips (greedy: longest or likely cut, always or never speculating; coded ends)", async () => {
+  it("every segmentation, speculation and mixer setting round-trips (greedy: longest or likely cut, always or never speculating, APM; coded ends)", async () => {
     const texts = ["Once upon a time, there was a little girl named Lily. She loved to play in the park.", "apt-get install -y foo; 中文 text — ok", "  lead spaces"];
     const tunings: MixTuning[] = [
-      { ...MIX_TUNING, segmentation: "greedy", cut: "longest", speculate: 0 },
+      { ...MIX_TUNING, segmentation: "greedy", cut: "longest", speculate: 0, select: false, apm: true },
       { ...MIX_TUNING, segmentation: "greedy", cut: "likely", speculate: 4097 },
       { ...MIX_TUNING, segmentation: "coded" },
     ];
