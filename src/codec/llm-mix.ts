@@ -723,14 +723,6 @@ class Hypothesis {
     for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
     return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
   }
-
-  /** The candidate with the most mass, in 1/4096 of the whole (the model's confidence). */
-  top(node: number): number {
-    let best = 0;
-    for (let c = 0; c < this.candidates.length; c++) best = Math.max(best, this.frequencies[c] as number);
-    const whole = this.whole(node);
-    return whole > 0 ? Math.floor((best * this.tail * 4096) / whole) : 0;
-  }
 }
 
 /**
