@@ -3,6 +3,7 @@ import type { Cache } from "../cache/cache.js";
 import type { Asset, AssetKind } from "../codec/codec.js";
 import { currentBaseAsset } from "../codec/cm/base.js";
 import { openEnvelope } from "../codec/envelope.js";
+import { refMatches } from "../codec/envelope-codec.js";
 import { chooseSmallest, type AttemptFailure, type CodecCandidate, type PolicyChoice } from "../codec/policy.js";
 import { isCodecName, type CodecRegistry } from "../codec/registry.js";
 import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
@@ -115,7 +116,10 @@ export class WritePolicy {
     if (cached) {
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
-      return { codec, asset: header.asset ? await this.deps.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
+      // The asset is one of the candidates the key names (a version 2 hint alone may match several).
+      const wanted = header.asset;
+      const asset = wanted ? (candidates.find((c) => c.codec.id === header.codecId && c.asset && refMatches(c.asset, wanted))?.asset ?? (await this.deps.assetByRef(wanted))) : undefined;
+      return { codec, asset, envelope: cached.slice(), verifyFailures: [] };
     }
     let start: PolicyChoice | undefined;
     let rest = candidates;

@@ -52,6 +52,11 @@ export class PgAssets implements AssetRepository {
     return row ? toAsset(row) : undefined;
   }
 
+  async getByHint(hint: Uint8Array): Promise<StoredAsset[]> {
+    if (hint.length === 0) return [];
+    return (await this.database.query<PgAssetRow>(`${ASSET_SELECT} WHERE substring(a.ref from 1 for $1) = $2 ORDER BY a.n`, [hint.length, Buffer.from(hint)])).map(toAsset);
+  }
+
   async list(): Promise<StoredAsset[]> {
     return (await this.database.query<PgAssetRow>(`${ASSET_SELECT} ORDER BY a.created_at, a.n`)).map(toAsset);
   }
