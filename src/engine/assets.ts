@@ -15,8 +15,6 @@ import type { PruneFilter, RemovedAsset } from "./types.js";
 
 export class EngineAssets {
   private readonly cache = new Map<string, Asset>();
-  /** Stored and shipped assets by version 2 hint (`hint:xx`), in the order the decoder tries them. */
-  private readonly hints = new Map<string, Asset[]>();
   /** Summary assets of planned writes not committed yet, by reference. */
   private readonly pending = new Map<string, Asset>();
   /**
@@ -80,14 +78,13 @@ export class EngineAssets {
       const asset = await this.byRef(ref);
       return asset ? [asset] : [];
     }
-    const key = `hint:${Buffer.from(ref).toString("hex")}`;
-    let found = this.hints.get(key);
-    if (found === undefined) {
-      const stored = (await this.store.assets.getByHint(ref)).map((asset) => this.withDerived(asset) as Asset);
-      found = [...stored, ...baseAssetsByHint(ref)];
-      this.hints.set(key, found);
+    // Ids are asked of the store each time (another process may have added an asset with this hint); bytes come from the cache.
+    const stored: Asset[] = [];
+    for (const id of await this.store.assets.idsByHint(ref)) {
+      const asset = await this.byId(id);
+      if (asset) stored.push(asset);
     }
-    return [...matchingAssets(this.pending.values(), ref), ...found];
+    return [...matchingAssets(this.pending.values(), ref), ...stored, ...baseAssetsByHint(ref)];
   }
 
   /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state is kept once per user. */
@@ -148,7 +145,6 @@ export class EngineAssets {
   /** Forgets cached look-ups (after assets were deleted). */
   clear(): void {
     this.cache.clear();
-    this.hints.clear();
   }
 
   /** Deletes an asset if no memory needs it and no namespace writes with it. */
@@ -158,7 +154,6 @@ export class EngineAssets {
 
   private deleted(assetId: string): void {
     this.cache.clear();
-    this.hints.clear();
     for (const [key, asset] of this.candidates) if (asset.id === assetId) this.candidates.delete(key);
   }
 
@@ -180,7 +175,6 @@ export class EngineAssets {
       }
     }
     this.cache.clear();
-    this.hints.clear();
     return removed;
   }
 }

@@ -52,9 +52,9 @@ export class PgAssets implements AssetRepository {
     return row ? toAsset(row) : undefined;
   }
 
-  async getByHint(hint: Uint8Array): Promise<StoredAsset[]> {
+  async idsByHint(hint: Uint8Array): Promise<string[]> {
     if (hint.length === 0) return [];
-    return (await this.database.query<PgAssetRow>(`${ASSET_SELECT} WHERE substring(a.ref from 1 for $1) = $2 ORDER BY a.n`, [hint.length, Buffer.from(hint)])).map(toAsset);
+    return (await this.database.query<{ id: string }>("SELECT id FROM assets WHERE substring(ref from 1 for $1) = $2 ORDER BY n", [hint.length, Buffer.from(hint)])).map((row) => row.id);
   }
 
   async list(): Promise<StoredAsset[]> {

@@ -41,7 +41,7 @@ export class SqliteAssets implements AssetRepository {
       ),
       get: db.prepare(`${ASSET_SELECT} WHERE a.id = ?`),
       getByRef: db.prepare(`${ASSET_SELECT} WHERE a.ref = ?`),
-      getByHint: db.prepare(`${ASSET_SELECT} WHERE substr(a.ref, 1, ?) = ? ORDER BY a.n`),
+      idsByHint: db.prepare("SELECT id FROM assets WHERE substr(ref, 1, ?) = ? ORDER BY n").pluck(),
       list: db.prepare(`${ASSET_SELECT} ORDER BY a.created_at, a.n`),
       active: db.prepare("SELECT a.id FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE aa.ns = ? AND aa.kind = ?").pluck(),
       setActive: db.prepare(
@@ -93,9 +93,9 @@ export class SqliteAssets implements AssetRepository {
     return row ? toAsset(row) : undefined;
   }
 
-  async getByHint(hint: Uint8Array): Promise<StoredAsset[]> {
+  async idsByHint(hint: Uint8Array): Promise<string[]> {
     if (hint.length === 0) return [];
-    return (this.statements.getByHint.all(hint.length, Buffer.from(hint)) as AssetRow[]).map(toAsset);
+    return this.statements.idsByHint.all(hint.length, Buffer.from(hint)) as string[];
   }
 
   async list(): Promise<StoredAsset[]> {
