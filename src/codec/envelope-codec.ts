@@ -121,7 +121,7 @@ export function envelopeAssets(codec: AssetNeeds, opened: OpenedEnvelope, resolv
   const all = found === undefined ? [] : "id" in found ? [found as Asset] : (found as readonly Asset[]);
   const seen = new Set<string>();
   const candidates = all.filter((asset) => {
-    if (asset.kind !== kind || !refMatches(asset, wanted) || seen.has(asset.id)) return false;
+    if (asset.kind !== kind || seen.has(asset.id)) return false;
     seen.add(asset.id);
     return true;
   });
