@@ -3,7 +3,7 @@
  * first, then the synchronous codec core), binding the text to its row, and the recall modes.
  */
 import type { Cache, CacheStats } from "../cache/cache.js";
-import type { Asset, Codec } from "../codec/codec.js";
+import type { Codec } from "../codec/codec.js";
 import { decodeEnvelope, type AssetResolver } from "../codec/envelope-codec.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { decodeWith } from "../codec/async-codec.js";

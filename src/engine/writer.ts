@@ -2,7 +2,7 @@
  * The write path: plan (encode and verify one memory, nothing written), group similar memories of a
  * batch under a shared dictionary, commit (one transaction). The policy picks each envelope.
  */
-import { assetRef, type Asset, type AssetKind, type Codec } from "../codec/codec.js";
+import type { Asset, AssetKind, Codec } from "../codec/codec.js";
 import { checksum32 } from "../codec/checksum.js";
 import { decodeEnvelope, encodeEnvelope, refMatches } from "../codec/envelope-codec.js";
 import type { CodecCandidate } from "../codec/policy.js";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
 import { createCmCodec } from "../../src/codec/cm.js";
 import { CONTEXT_MODEL_DEFAULTS } from "../../src/codec/cm/context-model.js";
 import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";

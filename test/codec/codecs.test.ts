@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
 import { decodeEnvelope, encodeEnvelope, refMatches } from "../../src/codec/envelope-codec.js";
 import { createCodecs, type CodecName } from "../../src/codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../../src/model/asset-trainers.js";

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
 import { decodeWith, liftCodec, type AsyncCodec } from "../../src/codec/async-codec.js";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
 import { decodeEnvelope, matchingAssets } from "../../src/codec/envelope-codec.js";
 import { sealEnvelope } from "../../src/codec/envelope.js";
 import { chooseSmallest, chooseSmallestVerified, type CodecCandidate } from "../../src/codec/policy.js";
