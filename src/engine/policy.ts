@@ -33,7 +33,7 @@ export interface WritePolicyDeps {
   /** The worker pool for the built-in pure codecs (started on first use). */
   pool: () => CodecPool;
   /** Decodes any envelope with the engine's codecs and assets (pending summaries included). */
-  decodeBytes: (envelope: Uint8Array) => Promise<Uint8Array>;
+  decodeBytes: (envelope: Uint8Array, assetId?: string) => Promise<Uint8Array>;
   /** The asset an envelope's reference names. */
   assetByRef: (ref: Uint8Array) => Promise<Asset | undefined>;
   /** The base model shipped with memzip that `cm` codes with before a namespace has a snapshot (with `cmBase`); defaults to the bare asset. */
@@ -133,7 +133,8 @@ export class WritePolicy {
     }
     const choice = await chooseSmallest(bytes, rest, {
       rawBelow: options.rawBelow,
-      decode: (envelope) => this.deps.decodeBytes(envelope),
+      // The asset the envelope was written with is one of the candidates: verification decodes with it, never with another sharing its hint.
+      decode: (envelope) => this.deps.decodeBytes(envelope, candidateAssetId(envelope, candidates, options.maxTextBytes)),
       ...(start ? { start } : {}),
       attempt: (candidate, encode) => {
         if (!candidate.codec.model) return encode();
@@ -166,4 +167,17 @@ export class WritePolicy {
     const asset = picked.assetId === undefined ? undefined : candidates.find((c) => c.asset?.id === picked.assetId)?.asset;
     return { codec, asset, envelope: picked.envelope, verifyFailures: picked.verifyFailures };
   }
+}
+
+/** The id of the candidate asset a fresh envelope names (its codec's, matching its reference), if one does. */
+function candidateAssetId(envelope: Uint8Array, candidates: readonly CodecCandidate[], maxTextBytes: number): string | undefined {
+  let header;
+  try {
+    header = openEnvelope(envelope, maxTextBytes);
+  } catch {
+    return undefined;
+  }
+  const wanted = header.asset;
+  if (!wanted) return undefined;
+  return candidates.find((c) => c.codec.id === header.codecId && c.asset !== undefined && refMatches(c.asset, wanted))?.asset?.id;
 }
