@@ -6,8 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Asset, AssetKind } from "../codec/codec.js";
 import { withSharedBaseState } from "../codec/cm/base.js";
-import { assetRef } from "../codec/codec.js";
-import { decodeEnvelope } from "../codec/envelope-codec.js";
+import { decodeEnvelope, matchingAssets } from "../codec/envelope-codec.js";
 import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { detectLanguage } from "../semantic/language.js";
@@ -16,19 +15,15 @@ import type { WorkerReply, WorkerRequest } from "./codec-pool.js";
 const { zstdLevel, maxTextBytes } = workerData as { zstdLevel: number; maxTextBytes: number };
 const codecs = createCodecs({ zstdLevel });
 const assets = new Map<string, Asset>();
-const assetsByRef = new Map<string, Asset>();
 
 parentPort?.on("message", (request: WorkerRequest) => {
   if (request.type === "asset") {
     // A shipped base's trained state is read from (or written to) the per-user cache, as in the main thread.
     const asset: Asset = withSharedBaseState({ id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) });
     assets.set(asset.id, asset);
-    assetsByRef.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return;
   }
   if (request.type === "forget") {
-    const asset = assets.get(request.id);
-    if (asset) assetsByRef.delete(Buffer.from(assetRef(asset)).toString("hex"));
     assets.delete(request.id);
     return;
   }
@@ -52,7 +47,7 @@ parentPort?.on("message", (request: WorkerRequest) => {
     const choice = chooseSmallestVerified(
       bytes,
       candidates,
-      (envelope) => decodeEnvelope(envelope, codecs.byId, (ref) => assetsByRef.get(Buffer.from(ref).toString("hex")), maxTextBytes),
+      (envelope) => decodeEnvelope(envelope, codecs.byId, (ref) => matchingAssets(assets.values(), ref), maxTextBytes),
       request.rawBelow,
     );
     reply = { seq: request.seq, ok: true, codec: choice.codec.name, assetId: choice.asset?.id, envelope: choice.envelope, verifyFailures: choice.verifyFailures };
