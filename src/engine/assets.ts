@@ -78,13 +78,18 @@ export class EngineAssets {
       const asset = await this.byRef(ref);
       return asset ? [asset] : [];
     }
+    // A row that records no stored asset was written with a shipped base: other rows' assets are never tried for it
+    // (review23 E1: a store with 16 snapshots sharing the base's hint made every base-coded memory unreadable).
+    const bases = baseAssetsByHint(ref);
+    if (assetId === null && bases.length > 0) return bases;
     // Ids are asked of the store each time (another process may have added an asset with this hint); bytes come from the cache.
     const stored: Asset[] = [];
     for (const id of await this.store.assets.idsByHint(ref)) {
       const asset = await this.byId(id);
       if (asset) stored.push(asset);
     }
-    return [...matchingAssets(this.pending.values(), ref), ...stored, ...baseAssetsByHint(ref)];
+    // The shipped bases first: the candidate cap (MAX_HINT_CANDIDATES) never cuts them off.
+    return [...bases, ...matchingAssets(this.pending.values(), ref), ...stored];
   }
 
   /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state is kept once per user. */

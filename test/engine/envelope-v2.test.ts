@@ -91,6 +91,42 @@ describe("envelope format version 2 in a store", () => {
     }
   });
 
+  it("a memory written with the shipped base reads back however many stored snapshots share the base's hint byte (review23 E1: the 16-candidate cap cut the base off)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const text = devCorpus()[300]?.text as string;
+    let engine = Engine.open({ db, cmBase: true, cache: "off", workers: 0 });
+    try {
+      assert.equal((await engine.remember({ id: "m", namespace: "n", text }, { codec: "cm" })).codec, "cm");
+      const row = await engine.memory("m", "n");
+      assert.equal(row.assetId, null, "coded with the shipped base: the row records no stored asset");
+      const hint = Buffer.from(openEnvelope(row.envelope, 1 << 20).asset ?? []).toString("hex");
+      // 17 snapshots of other namespaces whose ids start with that byte: one snapshot, varied by trailing bytes its loader ignores.
+      const records = devCorpus().slice(0, 3).map((r) => utf8.encode(r.text));
+      const snapshot = encodeSnapshot(records, { params: { ...CONTEXT_MODEL_DEFAULTS, tableBits: 16 } });
+      const store = storeOf(engine);
+      for (let k = 0, made = 0; made < 17; k++) {
+        const bytes = new Uint8Array(snapshot.length + 4);
+        bytes.set(snapshot);
+        new DataView(bytes.buffer).setUint32(snapshot.length, k);
+        const id = sha256(bytes);
+        if (id.slice(0, 2) !== hint) continue;
+        await store.assets.put({ id, kind: "cm-snapshot", bytes, namespace: `o${made}`, createdAt: 1, meta: { samples: 3 } });
+        await store.assets.setActive(`o${made}`, "cm-snapshot", id);
+        made++;
+      }
+    } finally {
+      await engine.close();
+    }
+    engine = Engine.open({ db, cmBase: true, cache: "off", workers: 0 });
+    try {
+      assert.equal(await engine.recall("m", { namespace: "n" }), text);
+      assert.equal(Buffer.from(await engine.decodeBytes((await engine.memory("m", "n")).envelope)).toString("utf8"), text, "without its row too: the bases come first");
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("a store written with version 1 envelopes reads as before, takes version 2 writes beside them, and seals both", async () => {
     using dir = tempDir();
     const path = join(dir.path, "v1.db");
