@@ -345,13 +345,8 @@ class MixCoder {
   private readonly inputs = new Int32Array(INPUTS);
   /** End-of-token decisions so far in this text by the bytes they were made at: n0 | n1 << 16. */
   private readonly flagCounts = new Map<string, number>();
-  /** The top-K candidates still consistent with the current token's bytes. */
-  private candidates: Uint8Array[] = [];
-  private frequencies: number[] = [];
-  /** Per top-K token, the mass of every token outside it is escape / tail: masses are scaled by tail to stay integer-valued. */
-  private tail = 1;
-  private escape = 1;
-  private table: FrequencyTable | undefined;
+  /** The current token's top-K candidates still consistent with its bytes, and the masses they give (see Hypothesis). */
+  private hypothesis: Hypothesis | undefined;
 
   constructor(
     private readonly vocabulary: MixVocabulary,
@@ -388,14 +383,14 @@ class MixCoder {
     for (let i = 0; i < length; i++) {
       let position = token.length;
       // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it.
-      let endMass = position > 0 && node >= 0 ? this.endingMass(node, position) : 0;
+      let endMass = position > 0 && node >= 0 ? this.current.ending(node, position) : 0;
       if (endMass > 0) {
-        const continueMass = this.wholeMass(node) - endMass;
+        const continueMass = this.current.whole(node) - endMass;
         if (continueMass > 0) {
           const pEnd = Math.floor((endMass * 4096) / (endMass + continueMass));
           if (pEnd < this.tuning.early || pEnd > 4096 - this.tuning.early) {
             // Sure enough: the end first, and the next token's bytes from the model's next distribution.
-            const ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
+            const ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
             if (ended) {
               const id = this.finishToken(token);
               this.startToken(await this.window.advance(id));
@@ -403,7 +398,7 @@ class MixCoder {
               node = 0;
               position = 0;
             } else {
-              this.keepLonger(position);
+              this.current.keepLonger(position);
             }
             endMass = 0;
           }
@@ -423,8 +418,8 @@ class MixCoder {
       for (let b = 7; b >= 0; b--) {
         const zero = node >= 0 ? (child[2 * node] as number) : 0;
         const one = node >= 0 ? (child[2 * node + 1] as number) : 0;
-        let m1 = one ? this.continuingMass(one, position, b, 1) : 0;
-        let m0 = zero ? this.continuingMass(zero, position, b, 0) : 0;
+        let m1 = one ? this.current.mass(one, position, b, 1) : 0;
+        let m0 = zero ? this.current.mass(zero, position, b, 0) : 0;
         const r0 = child[2 * root] as number;
         const r1 = child[2 * root + 1] as number;
         const pCm = this.cm.predict();
@@ -435,21 +430,21 @@ class MixCoder {
         m1 += e1;
         m0 += e0;
         let bit: number;
-        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.candidates.length > 0, (want >> b) & 1);
+        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.current.candidates.length > 0, (want >> b) & 1);
         else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
         else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
         this.cm.update(bit);
         node = node >= 0 && (bit ? one : zero) ? (bit ? one : zero) : -1;
-        this.keepCandidates(position, b, bit);
+        this.current.keep(position, b, bit);
         endMass = bit ? e1 : e0;
         root = bit ? r1 : r0;
         byte = (byte << 1) | bit;
       }
       out[i] = byte;
       // Did the token end before this byte? Forced where only one hypothesis survived.
-      const continueMass = node >= 0 ? this.wholeMass(node) : 0;
+      const continueMass = node >= 0 ? this.current.whole(node) : 0;
       let ended: number;
-      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
+      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
       else if (endMass > 0 || continueMass > 0) ended = endMass > 0 ? 1 : 0;
       else throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
       if (ended) {
@@ -465,21 +460,15 @@ class MixCoder {
     return out;
   }
 
+  /** The current token's hypothesis (set by `startToken`). */
+  private get current(): Hypothesis {
+    if (!this.hypothesis) throw new Error("no token started");
+    return this.hypothesis;
+  }
+
   /** A new token's distribution: its top-K candidates (tokens with bytes) and the escape's share for the rest. */
   private startToken(distribution: TopTokens): void {
-    const table = tableFor(distribution, this.escapes);
-    const pieces = this.vocabulary.pieces;
-    this.candidates = [];
-    this.frequencies = [];
-    for (let r = 0; r < table.tokens.length; r++) {
-      const bytes = pieces[table.tokens[r] as number];
-      if (!bytes || bytes.length === 0) continue;
-      this.candidates.push(bytes);
-      this.frequencies.push((table.cumulative[r + 1] as number) - (table.cumulative[r] as number));
-    }
-    this.tail = Math.max(1, this.vocabulary.textTokens - this.candidates.length);
-    this.escape = table.escape;
-    this.table = table;
+    this.hypothesis = new Hypothesis(this.vocabulary, tableFor(distribution, this.escapes));
   }
 
   /** The token whose bytes are `token`: counted, its escape observed; throws when the vocabulary has no such token. */
@@ -487,7 +476,7 @@ class MixCoder {
     const id = this.vocabulary.canonical.get(keyOf(Uint8Array.from(token)));
     if (id === undefined) throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
     this.tokens++;
-    this.escapes.observe((this.table as FrequencyTable).tokens.indexOf(id) < 0);
+    this.escapes.observe(this.current.table.tokens.indexOf(id) < 0);
     return id;
   }
 
@@ -498,75 +487,20 @@ class MixCoder {
       const bit = (byte >> b) & 1;
       node = child[2 * node + bit] as number;
       if (node === 0) throw new RangeError("a known byte starts no token of the vocabulary");
-      this.keepCandidates(position, b, bit);
+      this.current.keep(position, b, bit);
     }
     return node;
   }
 
-  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
-  private keepLonger(position: number): void {
-    let kept = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length > position) {
-        this.candidates[kept] = this.candidates[c] as Uint8Array;
-        this.frequencies[kept] = this.frequencies[c] as number;
-        kept++;
-      }
-    }
-    this.candidates.length = kept;
-    this.frequencies.length = kept;
-  }
 
-  /** Keeps the candidates whose byte `position` has `bit` at `b`. */
-  private keepCandidates(position: number, b: number, bit: number): void {
-    const candidates = this.candidates;
-    const frequencies = this.frequencies;
-    let kept = 0;
-    for (let c = 0; c < candidates.length; c++) {
-      const bytes = candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        candidates[kept] = bytes;
-        frequencies[kept] = frequencies[c] as number;
-        kept++;
-      }
-    }
-    candidates.length = kept;
-    frequencies.length = kept;
-  }
 
-  /** Mass (scaled by tail) of the tokens that continue the current one through trie node `next` (bit `bit` at `b` of byte `position`). */
-  private continuingMass(next: number, position: number, b: number, bit: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      const bytes = this.candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[next] as number) - listed);
-  }
 
-  /** Mass (scaled) of the tokens that are exactly the bytes so far (`position` of them, at `node`). */
-  private endingMass(node: number, position: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length === position) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.terminal[node] as number) - listed);
-  }
 
-  /** Mass (scaled) of every token consistent with the bytes so far (at `node`). */
-  private wholeMass(node: number): number {
-    let mass = 0;
-    for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
-  }
+
+
+
+
+
 
   /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
   private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
@@ -671,6 +605,22 @@ class Hypothesis {
     }
     this.tail = Math.max(1, vocabulary.textTokens - this.candidates.length);
     this.escape = table.escape;
+  }
+
+  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
+  keepLonger(position: number): void {
+    const candidates = this.candidates;
+    const frequencies = this.frequencies;
+    let kept = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      if ((candidates[c] as Uint8Array).length > position) {
+        candidates[kept] = candidates[c] as Uint8Array;
+        frequencies[kept] = frequencies[c] as number;
+        kept++;
+      }
+    }
+    candidates.length = kept;
+    frequencies.length = kept;
   }
 
   /** Keeps the candidates whose byte `position` has `bit` at `b`. */
