@@ -545,17 +545,27 @@ class MixCoder {
     const w = this.weights;
     const x = this.inputs;
     const base = set * INPUTS;
-    let dot = 0;
-    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
-    const d = dot >> 8;
-    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p12 = mixerPredict(w, x, base);
     const p16 = Math.min(65535, Math.max(1, p12 << 4));
     const bit = this.io.code(p16, want);
     // Δw (16.16) = rate / 1024 · (err / 4096) · (x / 256) · 65536 = x · err · rate / 2^14.
     const err = ((bit << 12) - p12) * this.tuning.rate;
-    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    mixerLearn(w, x, base, err);
     return bit;
   }
+}
+
+/** The logistic mixer's 12-bit probability from weight set `base` (16.16 weights, stretched inputs). */
+function mixerPredict(w: Int32Array, x: Int32Array, base: number): number {
+  let dot = 0;
+  for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
+  const d = dot >> 8;
+  return squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+}
+
+/** Moves weight set `base` along the error `err` (already scaled by the learning rate). */
+function mixerLearn(w: Int32Array, x: Int32Array, base: number, err: number): void {
+  for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
 }
 
 function clamp12(p: number): number {
@@ -680,22 +690,17 @@ class Hypothesis {
  * on speculation (taken back with `RewindablePredictor.unfeed`, or kept when the cut falls there).
  * Restarts with a carried-over window like `TokenWindow`; never speculates across a restart.
  */
-class SpeculativeWindow {
-  private readonly history: number[] = [];
-  private used = 0;
+class SpeculativeWindow extends TokenWindow {
   /** The token fed on speculation and the distribution after it, or none. */
   private pending: { token: number; distribution: TopTokens } | null = null;
-  evaluations = 0;
   speculations = 0;
   takenBack = 0;
 
   constructor(
-    private readonly predictor: RewindablePredictor,
-    private readonly settings: LlmCodingSettings,
-  ) {}
-
-  async start(): Promise<TopTokens> {
-    return this.restart([]);
+    private readonly rewindable: RewindablePredictor,
+    settings: LlmCodingSettings,
+  ) {
+    super(rewindable, settings);
   }
 
   /** Whether `speculate` may run now (the window has room for one more token without a restart). */
@@ -707,7 +712,7 @@ class SpeculativeWindow {
   async speculate(token: number): Promise<TopTokens> {
     this.speculations++;
     this.evaluations++;
-    const distribution = (await this.predictor.feed(token, true)) as TopTokens;
+    const distribution = (await this.rewindable.feed(token, true)) as TopTokens;
     this.pending = { token, distribution };
     return distribution;
   }
@@ -717,11 +722,11 @@ class SpeculativeWindow {
     if (!this.pending) return;
     this.pending = null;
     this.takenBack++;
-    await this.predictor.unfeed();
+    await this.rewindable.unfeed();
   }
 
   /** Feeds `token` for good (a speculation of the same token is kept, another taken back); the next distribution. */
-  async advance(token: number): Promise<TopTokens> {
+  override async advance(token: number): Promise<TopTokens> {
     if (this.pending?.token === token) {
       const { distribution } = this.pending;
       this.pending = null;
@@ -730,21 +735,7 @@ class SpeculativeWindow {
       return distribution;
     }
     await this.discard();
-    this.history.push(token);
-    if (this.used + 1 > this.settings.windowTokens) return this.restart(this.settings.carryTokens > 0 ? this.history.slice(-this.settings.carryTokens) : []);
-    this.used++;
-    this.evaluations++;
-    return (await this.predictor.feed(token, true)) as TopTokens;
-  }
-
-  private async restart(carried: readonly number[]): Promise<TopTokens> {
-    await this.predictor.reset();
-    const feed = [this.settings.bosToken, ...this.settings.prefix, ...carried];
-    let distribution: TopTokens | null = null;
-    for (let i = 0; i < feed.length; i++) distribution = await this.predictor.feed(feed[i] as number, i === feed.length - 1);
-    this.evaluations += feed.length;
-    this.used = feed.length;
-    return distribution as TopTokens;
+    return super.advance(token);
   }
 }
 
@@ -955,10 +946,7 @@ class GreedyMixCoder {
     const w = this.weights;
     const x = this.inputs;
     const base = set * INPUTS;
-    let dot = 0;
-    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
-    const d = dot >> 8;
-    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p12 = mixerPredict(w, x, base);
     let pFinal = p12;
     if (this.tuning.apm) {
       // lpaq's APM: interpolate between the two points around stretch(p); the nearer one learns.
@@ -976,7 +964,7 @@ class GreedyMixCoder {
       this.apm[this.apmIndex] = (this.apm[this.apmIndex] as number) + ((g - (this.apm[this.apmIndex] as number)) >> APM_RATE);
     }
     const err = ((bit << 12) - p12) * this.tuning.rate;
-    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    mixerLearn(w, x, base, err);
     const target = bit << 12;
     this.errorModel += ((Math.abs(target - pModel) << 4) - this.errorModel) >> ERROR_SHIFT;
     this.errorCm += ((Math.abs(target - pCm) << 4) - this.errorCm) >> ERROR_SHIFT;
