@@ -27,7 +27,7 @@ describe("a damaged sealed block", () => {
   it("verify counts its memories as failed, names its seq range, and checks every other memory; reads of it are E_STORE naming the block", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true, blockRows: 4 });
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
     const engine = Engine.create({ store, cache: "off", workers: 0 });
     try {
       const text = (i: number) => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)}`;
@@ -78,7 +78,7 @@ describe("a damaged sealed block", () => {
     // As a later schema step might, without teaching the block codec the new column.
     raw.exec("ALTER TABLE memories ADD COLUMN extra TEXT");
     raw.close();
-    const store = openStore(path, { seal: true });
+    const store = openStore(path, { seal: true, firstSealRows: 1 });
     try {
       await store.memories.put([memory("a", "ns")]);
       new Database(path).exec("UPDATE memories SET extra = 'kept'").close();
@@ -95,7 +95,7 @@ describe("a damaged sealed block", () => {
   it("a sealed_refs row whose block is gone does not stop a write to its holder (the stale key row goes)", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true, blockRows: 2 });
+    const store = openStore(path, { seal: true, blockRows: 2, firstSealRows: 1 });
     try {
       const shared = (id: string) => memory(id, "a", { envelope: new TextEncoder().encode("shared text"), originalLength: 11, checksum: 5, contentHash: new Uint8Array(16).fill(3) });
       await store.memories.put([shared("h"), memory("x", "a")]);
@@ -121,7 +121,7 @@ describe("a damaged sealed block", () => {
 describe("sealed rows hand out their own bytes", () => {
   it("a caller that changes a returned envelope or content hash does not change what the next read gives", async () => {
     await using dir = tempDir();
-    const store = openStore(join(dir.path, "store.db"), { seal: true });
+    const store = openStore(join(dir.path, "store.db"), { seal: true, firstSealRows: 1 });
     try {
       const hash = new Uint8Array(16).fill(7);
       await store.memories.put([memory("a", "ns", { envelope: Uint8Array.of(104, 105, 106), contentHash: hash, checksum: 9 })]);
@@ -146,7 +146,7 @@ describe("sealed rows hand out their own bytes", () => {
 describe("reads of some namespaces skip the blocks of others", () => {
   it("a namespaced page, list, scan or usage decodes only blocks holding that namespace; a page the hot rows fill decodes none", async () => {
     await using dir = tempDir();
-    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 4 });
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 4, firstSealRows: 1 });
     try {
       const text = (id: string) => memory(id, id.startsWith("t") ? "tiny" : "big", { envelope: new TextEncoder().encode(`text of ${id}`), checksum: id.length, originalLength: 8 + id.length });
       // seqs 1, 2 tiny; 3..40 big: blocks ending at 4 (mixed), 8, 12, ..., 40 (big only); then t2 and b38 hot.
@@ -220,7 +220,7 @@ describe("the sealed tables come with the first seal", () => {
       assert.deepEqual(tables(), [], "writes, deletes and compact of a store that does not seal make none");
       const before = await reads(store);
       assert.deepEqual(await reads(reader), before);
-      const sealing = openStore(path, { seal: true });
+      const sealing = openStore(path, { seal: true, firstSealRows: 1 });
       try {
         assert.equal(await sealing.seal?.(), 2);
         assert.deepEqual(tables(), ["memory_block_usage", "memory_blocks", "sealed_content_runs", "sealed_expiry", "sealed_id_runs", "sealed_refs"]);
@@ -241,7 +241,7 @@ describe("short blocks", () => {
   it("a short last block is sealed again with the hot rows after it (no trail of small blocks from compacts after a few writes)", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true, blockRows: 4 });
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
     try {
       const m = (i: number) => memory(`m${i}`, "ns", { envelope: Uint8Array.of(i, 7, 7), checksum: 50 + i });
       const blocks = () => {
@@ -273,7 +273,7 @@ describe("blocks are bounded by bytes too", () => {
   it("large memories get fewer rows a block (at most BLOCK_BYTES of envelopes; a larger one alone), and read back exact", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true });
+    const store = openStore(path, { seal: true, firstSealRows: 1 });
     try {
       const big = (id: string, bytes: number) => memory(id, "ns", { envelope: new Uint8Array(bytes).fill(id.charCodeAt(1)), originalLength: bytes, checksum: bytes });
       const quarter = BLOCK_BYTES / 4;
@@ -294,7 +294,7 @@ describe("the search index's pending memories over sealed blocks", () => {
   it("are the sealed rows without a vector, in seq order, batch after batch, after a clear and after another connection's change", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
-    const store = openStore(path, { seal: true, blockRows: 4 });
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
     const other = openStore(path);
     try {
       await store.memories.put(Array.from({ length: 14 }, (_, i) => memory(`m${i}`, i % 3 ? "a" : "b", { envelope: Uint8Array.of(i, 1, 2), checksum: 100 + i })));
@@ -346,7 +346,7 @@ describe("a search index entry of no memory inside a block's seq range", () => {
     // The review's sequence: a batch read, m2 (seq 3) deleted while it embeds, the batch stored; m5 (seq 6) rewritten; a seal.
     {
       const path = join(dir.path, "raced.db");
-      const store = openStore(path, { seal: true, blockRows: 8 });
+      const store = openStore(path, { seal: true, blockRows: 8, firstSealRows: 1 });
       try {
         await store.memories.put(rows());
         const batch = await pendingSeqs(store);
@@ -365,7 +365,7 @@ describe("a search index entry of no memory inside a block's seq range", () => {
     // The delete and a seal land between the batch's read and its put: the block is made around seq 3's gap first.
     {
       const path = join(dir.path, "sealed-between.db");
-      const store = openStore(path, { seal: true, blockRows: 8 });
+      const store = openStore(path, { seal: true, blockRows: 8, firstSealRows: 1 });
       try {
         await store.memories.put(rows());
         const batch = await pendingSeqs(store);
@@ -381,7 +381,7 @@ describe("a search index entry of no memory inside a block's seq range", () => {
     // A store that already holds such an entry (an earlier build): the seal drops it.
     {
       const path = join(dir.path, "older.db");
-      const store = openStore(path, { seal: true, blockRows: 8 });
+      const store = openStore(path, { seal: true, blockRows: 8, firstSealRows: 1 });
       try {
         await store.memories.put(rows());
         await store.search.put("k", entries([1, 2, 4, 5, 7, 8]));
@@ -398,7 +398,7 @@ describe("a search index entry of no memory inside a block's seq range", () => {
 
   it("are checked at one decode of a block per put, however many of its rows the batch holds", async () => {
     await using dir = tempDir();
-    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 8 });
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 8, firstSealRows: 1 });
     try {
       await store.memories.put(Array.from({ length: 8 }, (_, i) => memory(`m${i}`, "ns", { envelope: Uint8Array.of(i, 1, 2), checksum: 100 + i })));
       assert.equal(await store.seal?.(), 8);
@@ -424,7 +424,7 @@ describe("a search index entry of no memory inside a block's seq range", () => {
 describe("what a write learns of the blocks ends with it", () => {
   it("a write that unseals the last block and then fails (rolled back) leaves the next write seeing the block again", async () => {
     await using dir = tempDir();
-    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 2 });
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 2, firstSealRows: 1 });
     try {
       const m = (id: string, byte: number, overrides = {}) => memory(id, "ns", { envelope: Uint8Array.of(byte, 1, 1), checksum: byte, ...overrides });
       await store.memories.put([m("a", 1), m("b", 2)]);

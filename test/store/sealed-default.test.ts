@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
+import { FIRST_SEAL_ROWS } from "../../src/store/sqlite/sealed.js";
 import { MIGRATIONS, SEALED_LAYOUT_STEP } from "../../src/store/sqlite-migrations.js";
 import { DEV_CORPUS, ROOT, collect, devCorpus, readerAsNobody, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
@@ -143,6 +144,30 @@ await store.close();`;
     } finally {
       chmodSync(folder, 0o755);
       chmodSync(path, 0o644);
+    }
+  });
+
+  it("a store's first seal waits for FIRST_SEAL_ROWS rows: compact of a few memories does not grow the file with the sealed tables", async () => {
+    await using dir = tempDir();
+    const records = devCorpus().slice(0, FIRST_SEAL_ROWS);
+    const path = join(dir.path, "young.db");
+    const tables = (file: string) => raw(file, (db) => db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() as number);
+    {
+      await using engine = Engine.open({ db: path, cache: "off", workers: 0 });
+      await engine.rememberMany(records.slice(0, FIRST_SEAL_ROWS - 1).map((r) => ({ id: r.id, text: r.text })));
+      // The file and its write-ahead log (compact checkpoints the log into the file).
+      const onDisk = () => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+      const before = { size: onDisk(), tables: tables(path) };
+      await engine.compact();
+      assert.equal(blocks(path), 0, "one row short: nothing sealed");
+      assert.equal(hotRows(path), FIRST_SEAL_ROWS - 1);
+      assert.equal(tables(path), before.tables, "and no sealed table made");
+      assert.ok(onDisk() <= before.size, `the file did not grow (${before.size} -> ${onDisk()})`);
+      await engine.remember({ id: (records[FIRST_SEAL_ROWS - 1] as { id: string }).id, text: (records[FIRST_SEAL_ROWS - 1] as { text: string }).text });
+      await engine.compact();
+      assert.equal(hotRows(path), 0, "from FIRST_SEAL_ROWS rows on, compact seals them");
+      assert.ok(blocks(path) >= 1);
+      for (const r of records) assert.equal(await engine.recall(r.id), r.text);
     }
   });
 });

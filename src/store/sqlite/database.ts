@@ -22,6 +22,8 @@ export interface OpenOptions {
   seal?: boolean;
   /** Test only: rows a block holds at most (default BLOCK_ROWS). */
   blockRows?: number;
+  /** Test only: sealable rows a store's first seal waits for (default FIRST_SEAL_ROWS, at most `blockRows`). */
+  firstSealRows?: number;
   /** Test only: seal every hot row after each write call (the shared suite run against sealed rows). */
   sealAfterWrites?: boolean;
 }
@@ -64,8 +66,9 @@ export class SqliteDatabase {
     /** A private copy of a store in a read-only folder, removed at close. */
     private readonly snapshot?: string,
     blockRows?: number,
+    firstSealRows?: number,
   ) {
-    this.sealed = new SealedRows(this, blockRows);
+    this.sealed = new SealedRows(this, blockRows, firstSealRows);
     this.readTransaction = db.transaction((work: () => unknown) => work());
     this.statements = {
       namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
@@ -209,7 +212,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
           hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
         });
       }
-      return new SqliteDatabase(location, db, true, snapshot, options.blockRows);
+      return new SqliteDatabase(location, db, true, snapshot, options.blockRows, options.firstSealRows);
     }
     if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
     db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
@@ -225,7 +228,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db);
-    const database = new SqliteDatabase(location, db, false, undefined, options.blockRows);
+    const database = new SqliteDatabase(location, db, false, undefined, options.blockRows, options.firstSealRows);
     database.sealed.checkColumns();
     database.sealing = options.seal !== false || options.sealAfterWrites === true;
     database.sealAfterWrites = options.sealAfterWrites === true;

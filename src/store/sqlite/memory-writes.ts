@@ -188,7 +188,7 @@ export class MemoryWrites {
 
   /** Test only (`OpenOptions.sealAfterWrites`): every hot row sealed after each write call. */
   private afterWrite(): void {
-    if (this.database.sealAfterWrites) this.database.sealed.seal();
+    if (this.database.sealAfterWrites) this.database.sealed.seal({ always: true });
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */

@@ -11,6 +11,14 @@ import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
 export const BLOCK_ROWS = 256;
 
 /**
+ * Sealable rows a store's first seal waits for: the sealed layout's six tables and their indexes take
+ * ~9 pages of their own, so sealing a few rows makes the file larger (measured with `memzip compact` on
+ * the first N dev records, 1 KiB pages: 10 rows 50 -> 58 KiB, 60 rows 60 -> 65, 120 rows 78 -> 74,
+ * 250 rows 129 -> 114). Below it the rows stay hot; a block smaller than this (`blockRows`, tests) lowers it.
+ */
+export const FIRST_SEAL_ROWS = 128;
+
+/**
  * The sealed layout's tables, made by the first seal (in its transaction: a seal that rolls back
  * leaves none), so a store that never seals keeps v2's pages. Reads find none and read `memories` alone.
  */
@@ -156,10 +164,15 @@ export class SealedRows {
   /** How `memories`' columns differ from SEALED_COLUMNS (`checkColumns`, at open): sealing is refused unless empty. */
   private columnDifference = "";
 
+  /** Sealable rows the first seal of a store with no block waits for (FIRST_SEAL_ROWS, at most one block). */
+  readonly firstSealRows: number;
+
   constructor(
     private readonly database: SealedHost,
     readonly blockRows = BLOCK_ROWS,
+    firstSealRows = FIRST_SEAL_ROWS,
   ) {
+    this.firstSealRows = Math.min(firstSealRows, blockRows);
     this.context = { assetRef: (asset) => this.statements.assetRef.get(asset) as Buffer | undefined };
   }
 
@@ -525,16 +538,17 @@ export class SealedRows {
    * `blockRows` consecutive rows that do not straddle an existing block, each encoded, decoded back
    * and compared column by column before it is inserted with its sums and keys; the hot rows go in
    * the same transaction. The search index's rows (keyed by seq) stay: its delete trigger is set
-   * aside for the seal. Returns how many rows were sealed.
+   * aside for the seal. A store with no block yet is sealed only from `firstSealRows` sealable rows on
+   * (`always`: from one; the test-only `sealAfterWrites`). Returns how many rows were sealed.
    */
-  seal(): number {
+  seal(options: { readonly always?: boolean } = {}): number {
     if (this.columnDifference !== "") {
       throw new MemzipError(ErrorCode.STORE, `the memories table's columns are not the ones a sealed block holds (${this.columnDifference}); nothing was sealed`, {
         hint: "A column was added to memories without adding it to sealed.ts's SEALED_COLUMNS and the block codec (packed-block.ts): sealing would drop its values.",
       });
     }
     try {
-      return this.sealHotRows();
+      return this.sealHotRows(options.always === true);
     } catch (error) {
       // Rolled back: every row stays hot, and reads and writes go on as before.
       if (error instanceof Unpackable) return 0;
@@ -542,7 +556,7 @@ export class SealedRows {
     }
   }
 
-  private sealHotRows(): number {
+  private sealHotRows(always: boolean): number {
     const db = this.database.db;
     const sealed = this.database.write(() => {
       const hotBefore = db.prepare("SELECT count(*) FROM memories").pluck().get() as number;
@@ -577,6 +591,8 @@ export class SealedRows {
       // moves them into runs, even when no row is left to seal.
       const legacyKeys = this.keyLayout() === "tables";
       if (hot === stay.size && !legacyKeys) return 0;
+      // A store with no block yet seals once enough rows pay for the sealed tables' own pages (FIRST_SEAL_ROWS).
+      if (!legacyKeys && !always && hot - stay.size < this.firstSealRows && !this.any()) return 0;
       // The blocks before this seal's: their keys in the runs (or the legacy tables) are exact except for the
       // blocks unsealed since (a run's entry of a seq no block of these holds is stale and goes now).
       const before = this.any() ? (db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][]) : [];
