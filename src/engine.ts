@@ -47,11 +47,11 @@ export class Engine {
   private readonly store: Store;
   private readonly parts: Parts;
 
-  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = []) {
+  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = [], modelStates: DerivedDirectory | undefined = derived) {
     this.store = store;
     this.derived = derived;
     this.options = options;
-    this.parts = assembleParts(store, options, cache, derived, extraCodecs);
+    this.parts = assembleParts(store, options, cache, derived, extraCodecs, modelStates);
     this.llm = this.parts.llm;
     this.keys = new KeyService(store.keys);
   }
@@ -65,7 +65,7 @@ export class Engine {
     const { db, readOnly, mustExist, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
-    // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory.
+    // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory of its own.
     const local = isLocalStoreFile(path);
     if (mustExist === true && local && !existsSync(path)) throw missingStore(path);
     if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
@@ -73,8 +73,11 @@ export class Engine {
     const store = openStore(path, { readOnly: readOnly === true || (mustExist === true && !local), checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal });
     // A read-only engine writes nothing beside the store, not even a disk cache.
     const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : store.location);
-    // Derived model state is a best-effort cache beside an existing store (read-only commands use it too).
-    return new Engine(store, resolved, cache, local ? new DerivedDirectory(path) : undefined);
+    // Derived model state is a best-effort cache beside an existing store (read-only commands use it too); a server
+    // store's trained model states go to the per-user folder instead, so its processes and codec workers read them
+    // rather than each training every snapshot again (review23 C4).
+    if (local) return new Engine(store, resolved, cache, new DerivedDirectory(path));
+    return new Engine(store, resolved, cache, undefined, [], DerivedDirectory.forServerStore());
   }
 
   /** An engine over any `Store` implementation; the engine closes the store when it closes. */

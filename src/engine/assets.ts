@@ -30,7 +30,8 @@ export class EngineAssets {
   ) {}
 
   /**
-   * Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store.
+   * Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store (a
+   * server store's: in the per-user folder).
    * A shipped base keeps its own, per user (`sharedBaseStates`): no store gets a copy.
    */
   private withDerived<T extends Asset>(asset: T | undefined): T | undefined {

@@ -41,7 +41,18 @@ export interface Parts {
 
 export type EngineCounters = Counters & { cacheHits: number; cacheMisses: number; cacheEvictions: number; cacheExpirations: number };
 
-export function assembleParts(store: Store, options: ResolvedEngineOptions, cache: Cache, derived: DerivedDirectory | undefined, extraCodecs: readonly AsyncCodec[] = []): Parts {
+/**
+ * `derived` is the store's own folder (`<db>.derived/`: model outcomes, model states); `modelStates`, where the
+ * trained states of its assets go when that is elsewhere (a server store's: the per-user folder).
+ */
+export function assembleParts(
+  store: Store,
+  options: ResolvedEngineOptions,
+  cache: Cache,
+  derived: DerivedDirectory | undefined,
+  extraCodecs: readonly AsyncCodec[] = [],
+  modelStates: DerivedDirectory | undefined = derived,
+): Parts {
   const codecs = createCodecs({ zstdLevel: options.zstdLevel });
   const metrics = new Metrics();
   const metricsSnapshot = (): EngineCounters => {
@@ -53,7 +64,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   // Built-in codecs (the same instances the group dictionaries use), `llm`, then codecs from outside; a taken id or name is E_USAGE.
   const registry = CodecRegistry.lifting(codecs.byName.values()).register(createLlmCodec(llm));
   for (const codec of extraCodecs) registry.register(codec);
-  const assets = new EngineAssets(store, options, derived);
+  const assets = new EngineAssets(store, options, modelStates);
   let pool: CodecPool | undefined;
   let closed = false;
   // The reader and the features call each other (a rebuilt recall needs the semantic layer, the index reads texts).
@@ -70,7 +81,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   const codecPool = () => {
     // A closed engine starts no threads: one started now would keep the process alive after close.
     if (closed) throw new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
-    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes, ...(derived ? { derivedDir: derived.path } : {}) }));
+    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes, ...(modelStates ? { derivedDir: modelStates.path } : {}) }));
   };
   const policy = new WritePolicy({
     registry,

@@ -1,5 +1,5 @@
 import type { Asset } from "../codec/codec.js";
-import { preparedSnapshot } from "../codec/cm/prepared-snapshot.js";
+import { ensureDerivedState } from "../codec/cm/prepared-snapshot.js";
 import { derivedStoreOf } from "../codec/derived.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { WorkerPool } from "../core/worker-pool.js";
@@ -120,7 +120,7 @@ export class CodecPool {
   private prepare(asset: Asset): void {
     if (asset.kind !== "cm-snapshot" || this.prepared.has(asset.id) || derivedStoreOf(asset) === undefined) return;
     this.prepared.add(asset.id);
-    preparedSnapshot(asset);
+    ensureDerivedState(asset);
   }
 
   /** Each running worker's own counters (for tests and the calibration); none before the first request. */

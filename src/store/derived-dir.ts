@@ -1,6 +1,7 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DerivedFolder } from "../codec/derived-folder.js";
+import { userCacheDir } from "../core/paths.js";
 
 /**
  * Derived data beside a store file, in `<db>.derived/`: rebuildable from the store, so never
@@ -9,12 +10,27 @@ import { DerivedFolder } from "../codec/derived-folder.js";
  * asset, so reading a missing store creates nothing.
  */
 export class DerivedDirectory extends DerivedFolder {
-  readonly path: string;
-
-  constructor(dbPath: string) {
-    const path = `${dbPath}.derived`;
+  /** `<db>.derived/` beside the store file `dbPath`. */
+  constructor(dbPath: string);
+  /** The folder `path` itself (`{ folder: path }`): the per-user one of a server store's model states. */
+  constructor(location: { readonly folder: string });
+  constructor(where: string | { readonly folder: string }) {
+    const path = typeof where === "string" ? `${where}.derived` : where.folder;
     super(() => path);
     this.path = path;
+  }
+
+  readonly path: string;
+
+  /**
+   * Where the trained model states of a server store's assets (`postgres://`) are kept: nothing is
+   * beside such a store, so they go to the per-user folder the shipped base's state uses
+   * (`userCacheDir()/derived/`). Safe to share across stores: a state file names its asset (content-
+   * addressed) and is verified by hash when read. Undefined when the user has no cache folder.
+   */
+  static forServerStore(): DerivedDirectory | undefined {
+    const cache = userCacheDir();
+    return cache === undefined ? undefined : new DerivedDirectory({ folder: join(cache, "derived") });
   }
 
   /** Deletes what was derived from the asset `assetId` (its files name it); called when the asset is pruned. */

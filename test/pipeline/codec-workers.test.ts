@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
 import { Engine } from "../../src/engine.js";
 import { devCorpus, tempDir } from "../helpers.js";
+import { POSTGRES_MISSING, postgresBin, startPostgres } from "../services/postgres.js";
 
 /**
  * A memory coded on a codec worker must cost what it costs on the main thread: a worker reads a
@@ -64,5 +65,43 @@ describe("codec workers read trained cm states", () => {
       "the main thread made sure of the snapshot's state beside the store before the workers got it",
     );
     for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+  });
+
+  it("a server store's snapshot is read by every worker from the per-user folder (nothing is beside a postgres:// store)", { skip: postgresBin() === undefined && process.env.CI === undefined ? POSTGRES_MISSING : false }, async () => {
+    using dir = tempDir();
+    const previous = process.env.MEMZIP_CACHE_DIR;
+    process.env.MEMZIP_CACHE_DIR = join(dir.path, "cache");
+    const server = await startPostgres();
+    assert.ok(server, POSTGRES_MISSING);
+    try {
+      const db = await server.createDatabase("workers");
+      const corpus = devCorpus();
+      {
+        await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+        await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
+        await engine.trainAsset("cm-snapshot");
+      }
+      await using engine = Engine.open({ db, cmBase: false, workers: 2, concurrency: 4, autoTrainAfter: 0, cache: "off" });
+      const records = corpus.slice(300, 340).map(({ text }, i) => ({ id: `w${i}`, text }));
+      const results = await engine.rememberMany(records);
+      assert.ok(results.some((r) => r.codec === "cm" || r.codec === "cm-ref"), "the workers coded with the snapshot");
+      const workers = await engine.codecWorkerStats();
+      assert.equal(workers.length, 2);
+      assert.deepEqual(
+        workers.map((w) => w.snapshotTrainings),
+        [0, 0],
+        "no worker trained the snapshot again",
+      );
+      assert.ok(
+        readdirSync(join(dir.path, "cache", "derived")).some((name) => name.endsWith(".state")),
+        "the main thread kept the snapshot's state in the per-user folder before the workers got it",
+      );
+      assert.equal(engine.derived, undefined, "and the store has no folder of its own");
+      for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+    } finally {
+      await server.stop();
+      if (previous === undefined) delete process.env.MEMZIP_CACHE_DIR;
+      else process.env.MEMZIP_CACHE_DIR = previous;
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { assetCache } from "../asset-cache.js";
 import { checksum32 } from "../checksum.js";
 import { derivedStoreOf } from "../derived.js";
+import type { Asset } from "../codec.js";
 import type { ContextModel } from "./context-model.js";
 import { readDerivedSnapshot, writeDerivedSnapshot } from "./derived-state.js";
 import { loadSnapshot, type LoadedSnapshot } from "./snapshot.js";
@@ -42,6 +43,20 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SN
   let model: ContextModel | undefined;
   return prepared(derived.samples, () => (model ??= derived.loadModel() ?? train().model));
 });
+
+/**
+ * Makes sure the derived store attached to `asset` holds its trained state, for codec workers that read it
+ * there: read, or trained and written, as `preparedSnapshot` does — and where this process already has the
+ * snapshot in memory (loaded earlier for another store, whose folder has the file), written from that.
+ */
+export function ensureDerivedState(asset: Asset): void {
+  const store = derivedStoreOf(asset);
+  if (!store || readDerivedSnapshot(store, asset)) return;
+  const before = trainings;
+  const loaded = preparedSnapshot(asset);
+  // A training just now wrote it; a snapshot this process had in memory was not written here.
+  if (trainings === before) writeDerivedSnapshot(store, asset, { samples: loaded.samples, model: loaded.model });
+}
 
 function prepared(samples: Uint8Array[], model: () => ContextModel): PreparedSnapshot {
   const byChecksum = new Map<number, number[]>();
