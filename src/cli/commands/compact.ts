@@ -12,8 +12,9 @@ export const compactCommand: Command = {
 handed over to it), then every asset no memory needs (also a dictionary or snapshot a namespace would write
 with but that lost to another codec on every memory), packs the memories written since the last
 seal into sealed blocks (256 rows, column-wise, zstd; every block decoded back and compared before
-it is kept) and their search vectors likewise, moves the write-ahead log into the file and rebuilds
-the file without free pages. A store opened with sealing off (config "seal": false, MEMZIP_SEAL=false)
+it is kept) and their search vectors likewise — a store's first seal waits for 128 memories, below
+which the block tables would cost more pages than they save —, moves the write-ahead log into the file
+and rebuilds the file without free pages. A store opened with sealing off (config "seal": false, MEMZIP_SEAL=false)
 keeps its rows as they are. Needs free disk space about the file's size while it runs.
 With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted), "fileBytesBefore",
 "fileBytesAfter"}.`,
