@@ -97,7 +97,6 @@ function candidateFailure(codecName: string, candidates: readonly (Asset | undef
   });
 }
 
-
 /** The codec byte names no codec this build (or this engine's registry) knows. */
 export function unknownCodec(codecId: number): MemzipError {
   return new MemzipError(ErrorCode.UNKNOWN_CODEC, `envelope was written by codec #${codecId}, which this build does not know`, {

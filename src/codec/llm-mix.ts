@@ -345,13 +345,8 @@ class MixCoder {
   private readonly inputs = new Int32Array(INPUTS);
   /** End-of-token decisions so far in this text by the bytes they were made at: n0 | n1 << 16. */
   private readonly flagCounts = new Map<string, number>();
-  /** The top-K candidates still consistent with the current token's bytes. */
-  private candidates: Uint8Array[] = [];
-  private frequencies: number[] = [];
-  /** Per top-K token, the mass of every token outside it is escape / tail: masses are scaled by tail to stay integer-valued. */
-  private tail = 1;
-  private escape = 1;
-  private table: FrequencyTable | undefined;
+  /** The current token's top-K candidates still consistent with its bytes, and the masses they give (see Hypothesis). */
+  private hypothesis: Hypothesis | undefined;
 
   constructor(
     private readonly vocabulary: MixVocabulary,
@@ -388,14 +383,14 @@ class MixCoder {
     for (let i = 0; i < length; i++) {
       let position = token.length;
       // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it.
-      let endMass = position > 0 && node >= 0 ? this.endingMass(node, position) : 0;
+      let endMass = position > 0 && node >= 0 ? this.current.ending(node, position) : 0;
       if (endMass > 0) {
-        const continueMass = this.wholeMass(node) - endMass;
+        const continueMass = this.current.whole(node) - endMass;
         if (continueMass > 0) {
           const pEnd = Math.floor((endMass * 4096) / (endMass + continueMass));
           if (pEnd < this.tuning.early || pEnd > 4096 - this.tuning.early) {
             // Sure enough: the end first, and the next token's bytes from the model's next distribution.
-            const ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
+            const ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
             if (ended) {
               const id = this.finishToken(token);
               this.startToken(await this.window.advance(id));
@@ -403,7 +398,7 @@ class MixCoder {
               node = 0;
               position = 0;
             } else {
-              this.keepLonger(position);
+              this.current.keepLonger(position);
             }
             endMass = 0;
           }
@@ -423,8 +418,8 @@ class MixCoder {
       for (let b = 7; b >= 0; b--) {
         const zero = node >= 0 ? (child[2 * node] as number) : 0;
         const one = node >= 0 ? (child[2 * node + 1] as number) : 0;
-        let m1 = one ? this.continuingMass(one, position, b, 1) : 0;
-        let m0 = zero ? this.continuingMass(zero, position, b, 0) : 0;
+        let m1 = one ? this.current.mass(one, position, b, 1) : 0;
+        let m0 = zero ? this.current.mass(zero, position, b, 0) : 0;
         const r0 = child[2 * root] as number;
         const r1 = child[2 * root + 1] as number;
         const pCm = this.cm.predict();
@@ -435,21 +430,21 @@ class MixCoder {
         m1 += e1;
         m0 += e0;
         let bit: number;
-        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.candidates.length > 0, (want >> b) & 1);
+        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.current.candidates.length > 0, (want >> b) & 1);
         else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
         else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
         this.cm.update(bit);
         node = node >= 0 && (bit ? one : zero) ? (bit ? one : zero) : -1;
-        this.keepCandidates(position, b, bit);
+        this.current.keep(position, b, bit);
         endMass = bit ? e1 : e0;
         root = bit ? r1 : r0;
         byte = (byte << 1) | bit;
       }
       out[i] = byte;
       // Did the token end before this byte? Forced where only one hypothesis survived.
-      const continueMass = node >= 0 ? this.wholeMass(node) : 0;
+      const continueMass = node >= 0 ? this.current.whole(node) : 0;
       let ended: number;
-      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
+      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
       else if (endMass > 0 || continueMass > 0) ended = endMass > 0 ? 1 : 0;
       else throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
       if (ended) {
@@ -465,21 +460,15 @@ class MixCoder {
     return out;
   }
 
+  /** The current token's hypothesis (set by `startToken`). */
+  private get current(): Hypothesis {
+    if (!this.hypothesis) throw new Error("no token started");
+    return this.hypothesis;
+  }
+
   /** A new token's distribution: its top-K candidates (tokens with bytes) and the escape's share for the rest. */
   private startToken(distribution: TopTokens): void {
-    const table = tableFor(distribution, this.escapes);
-    const pieces = this.vocabulary.pieces;
-    this.candidates = [];
-    this.frequencies = [];
-    for (let r = 0; r < table.tokens.length; r++) {
-      const bytes = pieces[table.tokens[r] as number];
-      if (!bytes || bytes.length === 0) continue;
-      this.candidates.push(bytes);
-      this.frequencies.push((table.cumulative[r + 1] as number) - (table.cumulative[r] as number));
-    }
-    this.tail = Math.max(1, this.vocabulary.textTokens - this.candidates.length);
-    this.escape = table.escape;
-    this.table = table;
+    this.hypothesis = new Hypothesis(this.vocabulary, tableFor(distribution, this.escapes));
   }
 
   /** The token whose bytes are `token`: counted, its escape observed; throws when the vocabulary has no such token. */
@@ -487,7 +476,7 @@ class MixCoder {
     const id = this.vocabulary.canonical.get(keyOf(Uint8Array.from(token)));
     if (id === undefined) throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
     this.tokens++;
-    this.escapes.observe((this.table as FrequencyTable).tokens.indexOf(id) < 0);
+    this.escapes.observe(this.current.table.tokens.indexOf(id) < 0);
     return id;
   }
 
@@ -498,75 +487,20 @@ class MixCoder {
       const bit = (byte >> b) & 1;
       node = child[2 * node + bit] as number;
       if (node === 0) throw new RangeError("a known byte starts no token of the vocabulary");
-      this.keepCandidates(position, b, bit);
+      this.current.keep(position, b, bit);
     }
     return node;
   }
 
-  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
-  private keepLonger(position: number): void {
-    let kept = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length > position) {
-        this.candidates[kept] = this.candidates[c] as Uint8Array;
-        this.frequencies[kept] = this.frequencies[c] as number;
-        kept++;
-      }
-    }
-    this.candidates.length = kept;
-    this.frequencies.length = kept;
-  }
 
-  /** Keeps the candidates whose byte `position` has `bit` at `b`. */
-  private keepCandidates(position: number, b: number, bit: number): void {
-    const candidates = this.candidates;
-    const frequencies = this.frequencies;
-    let kept = 0;
-    for (let c = 0; c < candidates.length; c++) {
-      const bytes = candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        candidates[kept] = bytes;
-        frequencies[kept] = frequencies[c] as number;
-        kept++;
-      }
-    }
-    candidates.length = kept;
-    frequencies.length = kept;
-  }
 
-  /** Mass (scaled by tail) of the tokens that continue the current one through trie node `next` (bit `bit` at `b` of byte `position`). */
-  private continuingMass(next: number, position: number, b: number, bit: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      const bytes = this.candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[next] as number) - listed);
-  }
 
-  /** Mass (scaled) of the tokens that are exactly the bytes so far (`position` of them, at `node`). */
-  private endingMass(node: number, position: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length === position) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.terminal[node] as number) - listed);
-  }
 
-  /** Mass (scaled) of every token consistent with the bytes so far (at `node`). */
-  private wholeMass(node: number): number {
-    let mass = 0;
-    for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
-  }
+
+
+
+
+
 
   /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
   private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
@@ -611,17 +545,27 @@ class MixCoder {
     const w = this.weights;
     const x = this.inputs;
     const base = set * INPUTS;
-    let dot = 0;
-    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
-    const d = dot >> 8;
-    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p12 = mixerPredict(w, x, base);
     const p16 = Math.min(65535, Math.max(1, p12 << 4));
     const bit = this.io.code(p16, want);
     // Δw (16.16) = rate / 1024 · (err / 4096) · (x / 256) · 65536 = x · err · rate / 2^14.
     const err = ((bit << 12) - p12) * this.tuning.rate;
-    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    mixerLearn(w, x, base, err);
     return bit;
   }
+}
+
+/** The logistic mixer's 12-bit probability from weight set `base` (16.16 weights, stretched inputs). */
+function mixerPredict(w: Int32Array, x: Int32Array, base: number): number {
+  let dot = 0;
+  for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
+  const d = dot >> 8;
+  return squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+}
+
+/** Moves weight set `base` along the error `err` (already scaled by the learning rate). */
+function mixerLearn(w: Int32Array, x: Int32Array, base: number, err: number): void {
+  for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
 }
 
 function clamp12(p: number): number {
@@ -671,6 +615,22 @@ class Hypothesis {
     }
     this.tail = Math.max(1, vocabulary.textTokens - this.candidates.length);
     this.escape = table.escape;
+  }
+
+  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
+  keepLonger(position: number): void {
+    const candidates = this.candidates;
+    const frequencies = this.frequencies;
+    let kept = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      if ((candidates[c] as Uint8Array).length > position) {
+        candidates[kept] = candidates[c] as Uint8Array;
+        frequencies[kept] = frequencies[c] as number;
+        kept++;
+      }
+    }
+    candidates.length = kept;
+    frequencies.length = kept;
   }
 
   /** Keeps the candidates whose byte `position` has `bit` at `b`. */
@@ -730,22 +690,17 @@ class Hypothesis {
  * on speculation (taken back with `RewindablePredictor.unfeed`, or kept when the cut falls there).
  * Restarts with a carried-over window like `TokenWindow`; never speculates across a restart.
  */
-class SpeculativeWindow {
-  private readonly history: number[] = [];
-  private used = 0;
+class SpeculativeWindow extends TokenWindow {
   /** The token fed on speculation and the distribution after it, or none. */
   private pending: { token: number; distribution: TopTokens } | null = null;
-  evaluations = 0;
   speculations = 0;
   takenBack = 0;
 
   constructor(
-    private readonly predictor: RewindablePredictor,
-    private readonly settings: LlmCodingSettings,
-  ) {}
-
-  async start(): Promise<TopTokens> {
-    return this.restart([]);
+    private readonly rewindable: RewindablePredictor,
+    settings: LlmCodingSettings,
+  ) {
+    super(rewindable, settings);
   }
 
   /** Whether `speculate` may run now (the window has room for one more token without a restart). */
@@ -757,7 +712,7 @@ class SpeculativeWindow {
   async speculate(token: number): Promise<TopTokens> {
     this.speculations++;
     this.evaluations++;
-    const distribution = (await this.predictor.feed(token, true)) as TopTokens;
+    const distribution = (await this.rewindable.feed(token, true)) as TopTokens;
     this.pending = { token, distribution };
     return distribution;
   }
@@ -767,11 +722,11 @@ class SpeculativeWindow {
     if (!this.pending) return;
     this.pending = null;
     this.takenBack++;
-    await this.predictor.unfeed();
+    await this.rewindable.unfeed();
   }
 
   /** Feeds `token` for good (a speculation of the same token is kept, another taken back); the next distribution. */
-  async advance(token: number): Promise<TopTokens> {
+  override async advance(token: number): Promise<TopTokens> {
     if (this.pending?.token === token) {
       const { distribution } = this.pending;
       this.pending = null;
@@ -780,21 +735,7 @@ class SpeculativeWindow {
       return distribution;
     }
     await this.discard();
-    this.history.push(token);
-    if (this.used + 1 > this.settings.windowTokens) return this.restart(this.settings.carryTokens > 0 ? this.history.slice(-this.settings.carryTokens) : []);
-    this.used++;
-    this.evaluations++;
-    return (await this.predictor.feed(token, true)) as TopTokens;
-  }
-
-  private async restart(carried: readonly number[]): Promise<TopTokens> {
-    await this.predictor.reset();
-    const feed = [this.settings.bosToken, ...this.settings.prefix, ...carried];
-    let distribution: TopTokens | null = null;
-    for (let i = 0; i < feed.length; i++) distribution = await this.predictor.feed(feed[i] as number, i === feed.length - 1);
-    this.evaluations += feed.length;
-    this.used = feed.length;
-    return distribution as TopTokens;
+    return super.advance(token);
   }
 }
 
@@ -1005,10 +946,7 @@ class GreedyMixCoder {
     const w = this.weights;
     const x = this.inputs;
     const base = set * INPUTS;
-    let dot = 0;
-    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
-    const d = dot >> 8;
-    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p12 = mixerPredict(w, x, base);
     let pFinal = p12;
     if (this.tuning.apm) {
       // lpaq's APM: interpolate between the two points around stretch(p); the nearer one learns.
@@ -1026,7 +964,7 @@ class GreedyMixCoder {
       this.apm[this.apmIndex] = (this.apm[this.apmIndex] as number) + ((g - (this.apm[this.apmIndex] as number)) >> APM_RATE);
     }
     const err = ((bit << 12) - p12) * this.tuning.rate;
-    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    mixerLearn(w, x, base, err);
     const target = bit << 12;
     this.errorModel += ((Math.abs(target - pModel) << 4) - this.errorModel) >> ERROR_SHIFT;
     this.errorCm += ((Math.abs(target - pCm) << 4) - this.errorCm) >> ERROR_SHIFT;

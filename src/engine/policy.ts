@@ -117,8 +117,7 @@ export class WritePolicy {
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
       // The asset is one of the candidates the key names (a version 2 hint alone may match several).
-      const wanted = header.asset;
-      const asset = wanted ? (candidates.find((c) => c.codec.id === header.codecId && c.asset && refMatches(c.asset, wanted))?.asset ?? (await this.deps.assetByRef(wanted))) : undefined;
+      const asset = header.asset ? (candidateAsset(header, candidates) ?? (await this.deps.assetByRef(header.asset))) : undefined;
       return { codec, asset, envelope: cached.slice(), verifyFailures: [] };
     }
     let start: PolicyChoice | undefined;
@@ -177,7 +176,12 @@ function candidateAssetId(envelope: Uint8Array, candidates: readonly CodecCandid
   } catch {
     return undefined;
   }
+  return candidateAsset(header, candidates)?.id;
+}
+
+/** The candidate asset an envelope header names: its codec's, matching its reference (a version 2 hint or a version 1 reference). */
+function candidateAsset(header: { codecId: number; asset?: Uint8Array }, candidates: readonly CodecCandidate[]): Asset | undefined {
   const wanted = header.asset;
   if (!wanted) return undefined;
-  return candidates.find((c) => c.codec.id === header.codecId && c.asset !== undefined && refMatches(c.asset, wanted))?.asset?.id;
+  return candidates.find((c) => c.codec.id === header.codecId && c.asset !== undefined && refMatches(c.asset, wanted))?.asset;
 }
