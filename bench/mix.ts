@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/mix.js [--every N] [--dev-records N] [--rate R] [--weights JSON] [--no-decode]`:
+ * `node dist/bench/mix.js [--every N] [--dev-records N] [--rate R] [--weights JSON] [--no-decode]
+ * [--segmentation beam|greedy|coded] [--compare beam|greedy|coded] [--beam N] [--prune P] [--merge on|off] [--speculate S]`:
  * the mixing coder (src/codec/llm-mix.ts) against `llm` alone and `cm` alone, side by side in one
  * run, per record, whole envelopes and payloads:
  *
