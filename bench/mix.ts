@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/mix.js [--every N] [--dev-records N] [--rate R] [--weights JSON] [--no-decode]`:
+ * `node dist/bench/mix.js [--every N] [--dev-records N] [--rate R] [--weights JSON] [--no-decode]
+ * [--segmentation beam|greedy|coded] [--compare beam|greedy|coded] [--beam N] [--prune P] [--merge on|off] [--speculate S]`:
  * the mixing coder (src/codec/llm-mix.ts) against `llm` alone and `cm` alone, side by side in one
  * run, per record, whole envelopes and payloads:
  *
@@ -33,7 +34,7 @@ import type { BenchRecord } from "../src/quality/codec-bench.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
 const { values } = parseArgs({
-  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, compare: { type: "string" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" }, select: { type: "string" }, apm: { type: "string" } },
+  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, compare: { type: "string" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" }, select: { type: "string" }, apm: { type: "string" }, beam: { type: "string" }, prune: { type: "string" }, merge: { type: "string" } },
 });
 const every = Number(values.every ?? 4);
 const tuning: MixTuning = {
@@ -41,11 +42,14 @@ const tuning: MixTuning = {
   weights: values.weights ? (JSON.parse(values.weights) as number[][]) : MIX_TUNING.weights,
   early: values.early ? Number(values.early) : MIX_TUNING.early,
   prior: values.prior === "vocabulary" ? "vocabulary" : MIX_TUNING.prior,
-  segmentation: values.segmentation === "coded" ? "coded" : values.segmentation === "greedy" ? "greedy" : MIX_TUNING.segmentation,
+  segmentation: values.segmentation === "coded" || values.segmentation === "greedy" || values.segmentation === "beam" ? values.segmentation : MIX_TUNING.segmentation,
   speculate: values.speculate ? Number(values.speculate) : MIX_TUNING.speculate,
   select: values.select ? values.select === "on" : MIX_TUNING.select,
   apm: values.apm ? values.apm === "on" : MIX_TUNING.apm,
   cut: values.cut === "longest" ? "longest" : values.cut === "likely" ? "likely" : MIX_TUNING.cut,
+  beam: values.beam ? Number(values.beam) : MIX_TUNING.beam,
+  prune: values.prune ? Number(values.prune) : MIX_TUNING.prune,
+  merge: values.merge ? values.merge === "on" : MIX_TUNING.merge,
 };
 const decode = !values["no-decode"];
 const REF = new Uint8Array(4);
@@ -64,7 +68,7 @@ const trained = loadSnapshot(encodeSnapshot(dev.slice(0, 1500).map((r) => Buffer
 const base = values["no-base"] ? undefined : loadSnapshot(baseAsset(BASE_MODELS[BASE_MODELS.length - 1] as (typeof BASE_MODELS)[number]).bytes).model;
 const cms: [string, ContextModel][] = [["ns", trained], ...(base ? ([["base", base]] as [string, ContextModel][]) : [])];
 /** The mixes measured: per cm, the tuning given, and with --compare coded|greedy the other segmentation side by side in the same run. */
-const other: MixTuning | undefined = values.compare === "coded" || values.compare === "greedy" ? { ...tuning, segmentation: values.compare } : undefined;
+const other: MixTuning | undefined = values.compare === "coded" || values.compare === "greedy" || values.compare === "beam" ? { ...tuning, segmentation: values.compare } : undefined;
 const variants: [string, string, ContextModel, MixTuning][] = cms.flatMap(([name, model]) => [
   [name, name, model, tuning] as [string, string, ContextModel, MixTuning],
   ...(other ? [[`${name}, ${other.segmentation} cuts`, name, model, other] as [string, string, ContextModel, MixTuning]] : []),

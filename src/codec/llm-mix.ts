@@ -149,7 +149,7 @@ export async function encodeMixed(
   tuning: MixTuning = MIX_TUNING,
 ): Promise<MixEncodeResult | null> {
   const split = mixTokens(vocabulary, tokens, text);
-  if (tuning.segmentation === "greedy") return encodeGreedy(predictor, vocabulary, split?.lead ?? (text.length > 0 && vocabulary.canonical.has(" ") ? 1 : 0), text, cm, settings, budgetBytes, signal, tuning);
+  if (tuning.segmentation !== "coded") return encodeGreedy(predictor, vocabulary, split?.lead ?? (text.length > 0 && vocabulary.canonical.has(" ") ? 1 : 0), text, cm, settings, budgetBytes, signal, tuning);
   if (!split) return null;
   // ends[i]: a token ends before text byte i (the lead-only first token ends before byte 0).
   const ends = new Uint8Array(text.length + 1);
@@ -193,7 +193,7 @@ async function encodeGreedy(
     },
   };
   io.code(32768, lead);
-  const coder = new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+  const coder = tuning.segmentation === "beam" ? new BeamMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK)) : new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
   let done: Uint8Array | null;
   try {
     done = await coder.codeText(text.length, lead, text, () => encoder.bytesWritten > budgetBytes || signal?.aborted === true);
@@ -233,8 +233,8 @@ export async function decodeMixed(
   const decoder = new RangeDecoder(payload);
   const io: BitIo = { code: (p16) => decoder.decodeBit(p16) };
   const lead = io.code(32768, 0);
-  if (tuning.segmentation === "greedy") {
-    const coder = new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+  if (tuning.segmentation !== "coded") {
+    const coder = tuning.segmentation === "beam" ? new BeamMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK)) : new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
     const out = await coder.codeText(length, lead, null, () => decoder.overrun > 64);
     if (!out) throw new RangeError("the coded stream ends long before the text does");
     return out;
@@ -284,13 +284,13 @@ const BIAS = 256;
 const BIT_SETS = 5;
 /** End-of-token weight sets: top-K candidate or tail × how often this record already decided at the same bytes (0, 1, more). */
 const FLAG_SETS = 6;
-/** Initial weights (16.16): where the model still has a candidate it leads; in the tail `cm` does. */
+/** Initial weights (16.16): where the model still has a candidate it leads (about 1: its input passes at full strength); in the tail `cm` does. s24 raised them from 0.75–0.85 (stories 0.915 → 0.901 bits/byte with the beam; docs/LLM.md). */
 const INITIAL_BIT_WEIGHTS = [
   [0.3, 0.9, 0],
-  [0.75, 0.45, 0],
-  [0.75, 0.45, 0],
-  [0.8, 0.4, 0],
-  [0.85, 0.35, 0],
+  [1, 0.3, 0],
+  [1, 0.25, 0],
+  [1.05, 0.2, 0],
+  [1.1, 0.15, 0],
 ];
 /** How the mixer starts and learns; both ends of a stream must use the same. */
 export interface MixTuning {
@@ -312,18 +312,24 @@ export interface MixTuning {
    * the segmentation is coded, and where the bytes so far are a token that may go on, the model
    * is fed it speculatively for the next token's first byte, taken back if the token goes on).
    */
-  segmentation: "coded" | "greedy";
+  segmentation: "coded" | "greedy" | "beam";
   /** Greedy: where a byte is known, cut by the longest match only ("longest"), or also where the model's mass of a cut before the byte beats going on ("likely"). */
   cut: "longest" | "likely";
   /** Greedy: weight sets also by which input has erred less in this record so far (3 classes), besides the model's confidence. */
   select: boolean;
   /** Greedy: an adaptive probability map after the mixer (by the model's confidence and that class), averaged 1:3 with the mixer. */
   apm: boolean;
-  /** Greedy: speculate only where the model gives the end of the token at least this (1/4096); elsewhere the next token's first byte is the vocabulary's counts. */
+  /** Greedy: speculate only where the model gives the end of the token at least this (1/4096); elsewhere the next token's first byte is the vocabulary's counts. Beam: evaluate a new token's hypothesis only from this share (1/4096) of the total. */
   speculate: number;
+  /** Beam: most hypotheses kept after each byte's split. */
+  beam: number;
+  /** Beam: a hypothesis below this share (1/4096) of the total is dropped. */
+  prune: number;
+  /** Beam: hypotheses whose current token started at the same byte are merged into the largest (their shares added): the tree of histories stays shallow. */
+  merge: boolean;
 }
 
-export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "greedy", speculate: 256, cut: "likely", select: true, apm: false };
+export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "beam", speculate: 16, cut: "likely", select: true, apm: false, beam: 4, prune: 1, merge: true };
 /** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
 const log2 = Math.log2;
 
@@ -757,19 +763,9 @@ class SpeculativeWindow extends TokenWindow {
  * No decision about the cut is coded; `cm` and the model are mixed on every bit as in `MixCoder`.
  */
 class GreedyMixCoder {
-  codedBits = 0;
-  modelBits = 0;
-  cmBits = 0;
   tokens = 0;
-  private readonly weights = new Int32Array(RECORD_CLASSES * BIT_SETS * INPUTS);
-  private readonly inputs = new Int32Array(INPUTS);
   private readonly window: SpeculativeWindow;
-  /** Running mean absolute error (12-bit, ×16) of the model and of `cm` in this record. */
-  private errorModel = 0;
-  private errorCm = 0;
-  /** The APM: per context 24 interpolation points (16-bit probabilities). */
-  private readonly apm = new Uint16Array(RECORD_CLASSES * BIT_SETS * 24);
-  private apmIndex = 0;
+  private readonly mixer: SelectingMixer;
   private current!: Hypothesis;
   private pending: number[] = [];
   /** The pending bytes' trie node (always a node: the pending bytes start some token). */
@@ -787,13 +783,17 @@ class GreedyMixCoder {
     readonly escapes: EscapeEstimator,
   ) {
     this.window = new SpeculativeWindow(predictor, settings);
-    for (let c = 0; c < RECORD_CLASSES; c++) {
-      for (let s = 0; s < BIT_SETS; s++) {
-        const initial = c === 0 || !tuning.select ? (tuning.weights[s] as number[]) : (RECORD_CLASS_WEIGHTS[c] as number[]);
-        for (let i = 0; i < INPUTS; i++) this.weights[(c * BIT_SETS + s) * INPUTS + i] = Math.round((initial[i] as number) * 65536);
-      }
-    }
-    for (let i = 0; i < this.apm.length; i++) this.apm[i] = squash(Math.floor((((i % 24) * 2 + 1) * 4096) / 48) - 2048) * 16;
+    this.mixer = new SelectingMixer(io, tuning);
+  }
+
+  get codedBits(): number {
+    return this.mixer.codedBits;
+  }
+  get modelBits(): number {
+    return this.mixer.modelBits;
+  }
+  get cmBits(): number {
+    return this.mixer.cmBits;
   }
 
   get evaluations(): number {
@@ -855,7 +855,7 @@ class GreedyMixCoder {
         m0 += e0 + l0;
         const pCm = this.cm.predict();
         let bit: number;
-        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, listed, (want >> b) & 1);
+        if (m1 > 0 && m0 > 0) bit = this.mixer.codeBit(m1, m0, pCm, listed, (want >> b) & 1);
         else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
         else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
         this.cm.update(bit);
@@ -931,9 +931,41 @@ class GreedyMixCoder {
     if ((terminal[node] as number) > 0) this.lastEnd = this.current.ending(node, this.pending.length);
     if ((subtree[node] as number) === (terminal[node] as number)) await this.cut(this.pending.length);
   }
+}
+
+/**
+ * The greedy and beam coders' mixer: the model's and `cm`'s stretched probabilities and a bias,
+ * weight sets by the model's confidence and (`MixTuning.select`) by which input has erred less in
+ * this record so far; an optional APM after it (`MixTuning.apm`).
+ */
+class SelectingMixer {
+  codedBits = 0;
+  modelBits = 0;
+  cmBits = 0;
+  private readonly weights = new Int32Array(RECORD_CLASSES * BIT_SETS * INPUTS);
+  private readonly inputs = new Int32Array(INPUTS);
+  /** Running mean absolute error (12-bit, ×16) of the model and of `cm` in this record. */
+  private errorModel = 0;
+  private errorCm = 0;
+  /** The APM: per context 24 interpolation points (16-bit probabilities). */
+  private readonly apm = new Uint16Array(RECORD_CLASSES * BIT_SETS * 24);
+  private apmIndex = 0;
+
+  constructor(
+    private readonly io: BitIo,
+    private readonly tuning: MixTuning,
+  ) {
+    for (let c = 0; c < RECORD_CLASSES; c++) {
+      for (let s = 0; s < BIT_SETS; s++) {
+        const initial = c === 0 || !tuning.select ? (tuning.weights[s] as number[]) : (RECORD_CLASS_WEIGHTS[c] as number[]);
+        for (let i = 0; i < INPUTS; i++) this.weights[(c * BIT_SETS + s) * INPUTS + i] = Math.round((initial[i] as number) * 65536);
+      }
+    }
+    for (let i = 0; i < this.apm.length; i++) this.apm[i] = squash(Math.floor((((i % 24) * 2 + 1) * 4096) / 48) - 2048) * 16;
+  }
 
   /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
-  private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
+  codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
     const pModel = clamp12(Math.floor((m1 * 4096) / (m1 + m0)));
     const sModel = stretch(pModel);
     const pCm = clamp12(pCm16 >> 4);
@@ -973,4 +1005,351 @@ class GreedyMixCoder {
     this.cmBits -= log2(bit ? pCm16 / 65536 : 1 - pCm16 / 65536);
     return bit;
   }
+}
+
+/** A point in the tree of tokenizations the beam coder keeps: the tokens fed so far, and the table of the distribution after them once evaluated. */
+interface HistoryNode {
+  readonly history: readonly number[];
+  readonly parent: HistoryNode | null;
+  table: FrequencyTable | null;
+}
+
+/**
+ * One tokenization hypothesis of the bytes so far: the tokens before the current one (`node`),
+ * the current token's bytes so far (`pending`, a prefix of some token; `trie` their node) and its
+ * share of the byte stream's probability. A state without a hypothesis starts a token after a cut
+ * whose distribution was not evaluated (too small a share): its first byte comes from the
+ * vocabulary's counts, and it is evaluated after that byte or dropped.
+ */
+interface BeamState {
+  node: HistoryNode;
+  hypothesis: Hypothesis | null;
+  pending: number[];
+  trie: number;
+  weight: number;
+}
+
+/**
+ * The model's context for the beam coder: any history of the tree, reached from the one fed last
+ * by taking back tokens (`RewindablePredictor.unfeed`) and feeding the rest. A window as
+ * `TokenWindow`'s: BOS, the prefix and the history from `start`; a history that does not fit, or
+ * leaves the fed one before `start`, restarts it with the last `carryTokens` tokens.
+ */
+export class BeamWindow {
+  evaluations = 0;
+  takenBack = 0;
+  private fed: number[] = [];
+  private start = 0;
+  private started = false;
+
+  constructor(
+    private readonly predictor: RewindablePredictor,
+    private readonly settings: LlmCodingSettings,
+  ) {}
+
+  /** The distribution after `history`. */
+  async evaluate(history: readonly number[]): Promise<TopTokens> {
+    const head = 1 + this.settings.prefix.length;
+    let restart = !this.started || history.length <= this.start || head + history.length - this.start > this.settings.windowTokens;
+    for (let i = 0; !restart && i < this.start; i++) if (history[i] !== this.fed[i]) restart = true;
+    let common = this.start;
+    if (!restart) {
+      while (common < this.fed.length && common < history.length && this.fed[common] === history[common]) common++;
+      // The distribution after the last token needs that token fed again.
+      if (common === history.length) common--;
+      if (common < this.start) restart = true;
+    }
+    if (restart) {
+      const carried = history.length > 0 && this.settings.carryTokens > 0 ? history.slice(-this.settings.carryTokens) : [];
+      await this.predictor.reset();
+      const feed = [this.settings.bosToken, ...this.settings.prefix, ...carried];
+      let distribution: TopTokens | null = null;
+      for (let i = 0; i < feed.length; i++) distribution = await this.predictor.feed(feed[i] as number, i === feed.length - 1);
+      this.evaluations += feed.length;
+      this.started = true;
+      this.start = history.length - carried.length;
+      this.fed = history.slice();
+      return distribution as TopTokens;
+    }
+    for (let n = this.fed.length; n > common; n--) await this.predictor.unfeed();
+    this.takenBack += this.fed.length - common;
+    this.fed.length = common;
+    let distribution: TopTokens | null = null;
+    for (let i = common; i < history.length; i++) {
+      distribution = await this.predictor.feed(history[i] as number, i === history.length - 1);
+      this.fed.push(history[i] as number);
+      this.evaluations++;
+    }
+    return distribution as TopTokens;
+  }
+}
+
+/**
+ * The mixing coder with the byte marginal over tokenizations (`MixTuning.segmentation` "beam"):
+ * it keeps the live tokenization hypotheses of the bytes so far (`BeamState`), each weighted by
+ * its probability, and the model's probability of a byte (bit by bit) is the sum over them. Before
+ * each byte, a hypothesis whose pending bytes are a token splits in two: the token goes on, or it
+ * ended and a new one starts (the model evaluated after it when that share is at least
+ * `MixTuning.speculate`/4096, else the vocabulary's counts for its first byte). Hypotheses below
+ * `MixTuning.prune`/4096 of the total, and all but the `MixTuning.beam` largest, are dropped; both
+ * sides drop the same. Where no hypothesis survives a byte, the largest one before it is cut by the
+ * longest match. Nothing about the segmentation is coded; `cm` is mixed on every bit.
+ */
+class BeamMixCoder {
+  tokens = 0;
+  evaluated = 0;
+  rescues = 0;
+  private readonly window: BeamWindow;
+  private readonly mixer: SelectingMixer;
+  private committed = 0;
+
+  constructor(
+    private readonly vocabulary: MixVocabulary,
+    private readonly cm: RecordBits,
+    io: BitIo,
+    private readonly tuning: MixTuning,
+    predictor: RewindablePredictor,
+    settings: LlmCodingSettings,
+    readonly escapes: EscapeEstimator,
+  ) {
+    this.window = new BeamWindow(predictor, settings);
+    this.mixer = new SelectingMixer(io, tuning);
+  }
+
+  get codedBits(): number {
+    return this.mixer.codedBits;
+  }
+  get modelBits(): number {
+    return this.mixer.modelBits;
+  }
+  get cmBits(): number {
+    return this.mixer.cmBits;
+  }
+  get evaluations(): number {
+    return this.window.evaluations;
+  }
+  /** Distributions evaluated (one per history node). */
+  get speculations(): number {
+    return this.evaluated;
+  }
+  /** Tokens taken back to reach another branch. */
+  get takenBack(): number {
+    return this.window.takenBack;
+  }
+
+  async codeText(length: number, lead: number, text: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const { child, subtree, terminal, canonical } = this.vocabulary;
+    const root: HistoryNode = { history: [], parent: null, table: null };
+    await this.evaluate(root);
+    let states: BeamState[] = [{ node: root, hypothesis: new Hypothesis(this.vocabulary, root.table as FrequencyTable), pending: [], trie: 0, weight: 1 }];
+    if (lead) {
+      const state = states[0] as BeamState;
+      state.trie = this.walk(state, LEAD_BYTE);
+      if (state.trie === 0) throw new RangeError("the lead byte starts no token of the vocabulary");
+      state.pending.push(LEAD_BYTE);
+    }
+    const { beam, prune, speculate } = this.tuning;
+    for (let i = 0; i < length; i++) {
+      // Split: a hypothesis whose pending bytes are a token goes on, or that token ended.
+      const split: BeamState[] = [];
+      for (const state of states) {
+        const hypothesis = state.hypothesis as Hypothesis;
+        if (state.pending.length > 0 && (terminal[state.trie] as number) > 0) {
+          const whole = hypothesis.whole(state.trie);
+          const end = hypothesis.ending(state.trie, state.pending.length);
+          const token = canonical.get(keyOf(Uint8Array.from(state.pending))) as number;
+          const endWeight = (state.weight * end) / whole;
+          if (whole > end) split.push({ ...state, weight: (state.weight * (whole - end)) / whole });
+          if (end > 0) split.push({ node: { history: [...state.node.history, token], parent: state.node, table: null }, hypothesis: null, pending: [], trie: 0, weight: endWeight });
+        } else split.push(state);
+      }
+      split.sort((a, b) => b.weight - a.weight);
+      let total = 0;
+      for (const state of split) total += state.weight;
+      const kept: BeamState[] = [];
+      for (const state of split) {
+        if (kept.length > 0 && (kept.length >= beam || state.weight * 4096 < total * prune)) continue;
+        if (!state.hypothesis && state.weight * 4096 >= total * speculate) await this.open(state);
+        kept.push(state);
+      }
+      // The byte, bit by bit: each hypothesis's mass of the bits so far, scaled to its share.
+      const n = kept.length;
+      const scale = new Float64Array(n);
+      const node = new Int32Array(n);
+      const mass = new Float64Array(n);
+      let listed = false;
+      for (let k = 0; k < n; k++) {
+        const state = kept[k] as BeamState;
+        node[k] = state.trie;
+        if (state.hypothesis) {
+          const h = state.hypothesis;
+          scale[k] = state.weight / (h.whole(state.trie) - (state.pending.length > 0 ? h.ending(state.trie, state.pending.length) : 0));
+          if (h.candidates.length > 0) listed = true;
+        } else scale[k] = state.weight / (subtree[0] as number);
+      }
+      const want = text ? (text[i] as number) : 0;
+      let byte = 0;
+      for (let b = 7; b >= 0; b--) {
+        let m1 = 0;
+        let m0 = 0;
+        const a1 = new Float64Array(n);
+        const a0 = new Float64Array(n);
+        for (let k = 0; k < n; k++) {
+          const at = node[k] as number;
+          if (at < 0) continue;
+          const state = kept[k] as BeamState;
+          const zero = child[2 * at] as number;
+          const one = child[2 * at + 1] as number;
+          const h = state.hypothesis;
+          const position = state.pending.length;
+          const c1 = one === 0 ? 0 : h ? h.mass(one, position, b, 1) : (subtree[one] as number);
+          const c0 = zero === 0 ? 0 : h ? h.mass(zero, position, b, 0) : (subtree[zero] as number);
+          a1[k] = (scale[k] as number) * c1;
+          a0[k] = (scale[k] as number) * c0;
+          m1 += a1[k] as number;
+          m0 += a0[k] as number;
+        }
+        const pCm = this.cm.predict();
+        const bit = m1 + m0 > 0 ? this.mixer.codeBit(m1, m0, pCm, listed, (want >> b) & 1) : this.mixer.codeBit(1, 1, pCm, listed, (want >> b) & 1);
+        this.cm.update(bit);
+        for (let k = 0; k < n; k++) {
+          const at = node[k] as number;
+          if (at < 0) continue;
+          const next = child[2 * at + bit] as number;
+          node[k] = next === 0 ? -1 : next;
+          mass[k] = bit ? (a1[k] as number) : (a0[k] as number);
+          kept[k]?.hypothesis?.keep(kept[k]?.pending.length as number, b, bit);
+        }
+        byte = (byte << 1) | bit;
+      }
+      out[i] = byte;
+      // The survivors: their new shares; an unevaluated one is evaluated when large enough (or the only one left).
+      let sum = 0;
+      let evaluatedLive = false;
+      for (let k = 0; k < n; k++) {
+        if ((node[k] as number) < 0 || (mass[k] as number) <= 0) continue;
+        sum += mass[k] as number;
+        if ((kept[k] as BeamState).hypothesis) evaluatedLive = true;
+      }
+      let live: BeamState[] = [];
+      for (let k = 0; k < n; k++) {
+        const state = kept[k] as BeamState;
+        const w = mass[k] as number;
+        if ((node[k] as number) < 0 || w <= 0) continue;
+        if (!state.hypothesis) {
+          if (evaluatedLive && w * 4096 < sum * speculate) continue;
+          const opened = await this.open(state);
+          for (let b = 7; b >= 0; b--) opened.keep(0, b, (byte >> b) & 1);
+        }
+        state.pending.push(byte);
+        state.trie = node[k] as number;
+        state.weight = w / sum;
+        live.push(state);
+      }
+      if (live.length === 0) {
+        this.rescues++;
+        live = [await this.rescue(kept[0] as BeamState, byte)];
+      }
+      if (this.tuning.merge) live = merged(live);
+      states = live;
+      this.commit(states);
+      if (stop()) return null;
+    }
+    const best = states.reduce((a, b) => (b.weight > a.weight ? b : a));
+    this.tokens = best.node.history.length + (best.pending.length > 0 ? 1 : 0);
+    return out;
+  }
+
+  /** Evaluates a state's history and starts its token. */
+  private async open(state: BeamState): Promise<Hypothesis> {
+    await this.evaluate(state.node);
+    state.hypothesis = new Hypothesis(this.vocabulary, state.node.table as FrequencyTable);
+    return state.hypothesis;
+  }
+
+  private async evaluate(node: HistoryNode): Promise<void> {
+    if (node.table) return;
+    this.evaluated++;
+    node.table = tableFor(await this.window.evaluate(node.history), this.escapes);
+  }
+
+  /** The trie node after `byte` from the state's (0: no token goes on so); filters the state's candidates. */
+  private walk(state: BeamState, byte: number): number {
+    const { child } = this.vocabulary;
+    let at = state.trie;
+    for (let b = 7; b >= 0; b--) {
+      at = child[2 * at + ((byte >> b) & 1)] as number;
+      state.hypothesis?.keep(state.pending.length, b, (byte >> b) & 1);
+      if (at === 0) return 0;
+    }
+    return at;
+  }
+
+  /** No hypothesis survived `byte`: the largest one before it, its pending bytes and `byte` cut by the longest match. */
+  private async rescue(state: BeamState, byte: number): Promise<BeamState> {
+    const { child, terminal, canonical } = this.vocabulary;
+    let bytes = [...state.pending, byte];
+    let node = state.node;
+    for (;;) {
+      await this.evaluate(node);
+      let at = 0;
+      let longest = 0;
+      let i = 0;
+      walk: for (; i < bytes.length; i++) {
+        for (let b = 7; b >= 0; b--) {
+          at = child[2 * at + (((bytes[i] as number) >> b) & 1)] as number;
+          if (at === 0) break walk;
+        }
+        if ((terminal[at] as number) > 0) longest = i + 1;
+      }
+      if (i === bytes.length) {
+        await this.evaluate(node);
+        const fresh: BeamState = { node, hypothesis: new Hypothesis(this.vocabulary, node.table as FrequencyTable), pending: [], trie: 0, weight: 1 };
+        for (const known of bytes) {
+          fresh.trie = this.walk(fresh, known);
+          fresh.pending.push(known);
+        }
+        return fresh;
+      }
+      if (longest === 0) throw new RangeError("bytes that start no token of the vocabulary");
+      const token = canonical.get(keyOf(Uint8Array.from(bytes.slice(0, longest)))) as number;
+      node = { history: [...node.history, token], parent: node, table: null };
+      bytes = bytes.slice(longest);
+    }
+  }
+
+  /** Tokens every hypothesis agrees on are final: the escape estimate learns whether each was in its table's top K. */
+  private commit(states: readonly BeamState[]): void {
+    const first = (states[0] as BeamState).node.history;
+    let common = first.length;
+    for (const state of states) {
+      const history = state.node.history;
+      let j = 0;
+      while (j < common && j < history.length && history[j] === first[j]) j++;
+      common = j;
+    }
+    if (common <= this.committed) return;
+    const path: HistoryNode[] = [];
+    for (let at: HistoryNode | null = (states[0] as BeamState).node; at; at = at.parent) path.push(at);
+    path.reverse();
+    for (let d = this.committed; d < common; d++) {
+      const table = (path[d] as HistoryNode).table as FrequencyTable;
+      this.escapes.observe(table.tokens.indexOf(first[d] as number) < 0);
+    }
+    this.committed = common;
+  }
+}
+
+/** Hypotheses whose current token started at the same byte, merged into the largest of them (shares added; the order by share, ties first come). */
+function merged(states: BeamState[]): BeamState[] {
+  const sorted = [...states].sort((a, b) => b.weight - a.weight);
+  const out: BeamState[] = [];
+  for (const state of sorted) {
+    const same = out.find((o) => o.pending.length === state.pending.length);
+    if (same) same.weight += state.weight;
+    else out.push(state);
+  }
+  return out;
 }

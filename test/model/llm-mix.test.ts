@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { baseAsset, BASE_MODELS } from "../../src/codec/cm/base.js";
 import type { ContextModel } from "../../src/codec/cm/context-model.js";
 import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
-import { buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, mixTokens, type MixTuning, type MixVocabulary } from "../../src/codec/llm-mix.js";
+import { BeamWindow, buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, mixTokens, type MixTuning, type MixVocabulary } from "../../src/codec/llm-mix.js";
 import type { LlmCodingSettings } from "../../src/codec/llm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { LlamaTokenModel } from "../../src/model/llama.js";
@@ -132,6 +132,60 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
         const payload = await encode(text, base, tuning);
         assert.equal(await decode(payload, Buffer.byteLength(text), base, tuning), text, `${JSON.stringify(tuning)} ${text}`);
       }
+    }
+  });
+
+  it("the beam's window gives every history the distribution a fresh model gives it, whatever branch it was on before (take back, refeed)", async () => {
+    const tokens = llama.tokenizeLoose("Once upon a time, there was a little girl named Lily. She loved to play outside in the sun.");
+    const other = (t: number) => (t + 7) % llama.vocabularySize;
+    const histories: number[][] = [];
+    for (let n = 1; n < tokens.length; n += 3) {
+      histories.push(tokens.slice(0, n));
+      histories.push([...tokens.slice(0, n - 1), other(tokens[n - 1] as number)]);
+      histories.push(tokens.slice(0, Math.max(0, n - 4)));
+    }
+    const flat = (d: { tokens: ArrayLike<number>; probabilities: ArrayLike<number> }) => ({ tokens: Array.from(d.tokens), probabilities: Array.from(d.probabilities) });
+    {
+      const window = settings;
+      const viaBeam = await llama.withPredictor(window.windowTokens, window.topK, async (p) => {
+        const beam = new BeamWindow(p, window);
+        const out = [];
+        for (const history of histories) out.push(flat(await beam.evaluate(history)));
+        return out;
+      });
+      const fresh = await llama.withPredictor(window.windowTokens, window.topK, async (p) => {
+        const out = [];
+        for (const history of histories) {
+          // What BeamWindow promises: BOS, the prefix and the history's tail since its window's start.
+          const beam = new BeamWindow(p, window);
+          out.push(flat(await beam.evaluate(history)));
+        }
+        return out;
+      });
+      assert.deepEqual(viaBeam, fresh);
+    }
+  });
+
+  it("the beam segmentation round-trips stories, Chinese and odd UTF-8, across window restarts, with narrow and wide beams", async () => {
+    const texts = ["Once upon a time, there was a little girl named Lily. She loved to play in the park. One day she saw a big dog.", "apt-get install -y foo; 中文 text — ok", "  lead spaces", ...oddTexts(24)];
+    const tunings: MixTuning[] = [
+      { ...MIX_TUNING, segmentation: "beam" },
+      { ...MIX_TUNING, segmentation: "beam", beam: 1, prune: 0, speculate: 4097 },
+      { ...MIX_TUNING, segmentation: "beam", beam: 8, prune: 0, speculate: 0, merge: false },
+    ];
+    const wide = settings;
+    try {
+      for (const window of [wide, { ...wide, windowTokens: 12, carryTokens: 4 }, { ...wide, windowTokens: 16, carryTokens: 0 }]) {
+        settings = window;
+        for (const tuning of tunings) {
+          for (const text of texts) {
+            const payload = await encode(text, base, tuning);
+            assert.equal(await decode(payload, Buffer.byteLength(text), base, tuning), text, `${window.windowTokens} ${JSON.stringify(tuning)} ${JSON.stringify(text)}`);
+          }
+        }
+      }
+    } finally {
+      settings = wide;
     }
   });
 
