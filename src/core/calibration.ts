@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { userCacheDir } from "./paths.js";
+
+/**
+ * The result of `memzip profile calibrate`: the settings `auto` measured fastest on this machine,
+ * kept as JSON in the user cache directory (`calibration.json` under {@link userCacheDir}). A file
+ * made on other hardware, another Node or another memzip is stale and ignored; the `llm` part is
+ * kept per model file (by its sha256). Nothing here is needed to read or write a store: a missing,
+ * unreadable, corrupt or stale file means `auto` uses its arithmetic.
+ */
+
+/** What a calibration depends on besides the model: when any of it changes, it is redone. */
+export interface HardwareFingerprint {
+  cpuModel: string;
+  cpuCores: number;
+  /** RAM rounded to whole GiB (the kernel reports a few KiB less from boot to boot). */
+  ramGiB: number;
+  node: string;
+  memzip: string;
+}
+
+const positive = z.number().int().min(1);
+const measured = z.object({
+  /** Median memories per minute of the chosen setting, and of every candidate tried. */
+  memoriesPerMin: z.number().nonnegative(),
+  candidates: z
+    .array(z.object({ label: z.string(), memoriesPerMin: z.number().nonnegative(), cpuMsPerMemory: z.number().nonnegative() }))
+    .max(64),
+  sampleRecords: positive,
+  rounds: positive,
+});
+
+const classicalSchema = measured.extend({
+  workers: z.number().int().min(0).max(256),
+  concurrency: positive.max(4096),
+  batchSize: positive.max(1_000_000),
+});
+
+const llmSchema = measured.extend({
+  contexts: positive.max(256),
+  threads: positive.max(256),
+  workers: z.number().int().min(0).max(64),
+  concurrency: positive.max(4096),
+  model: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), path: z.string(), bytes: z.number().int().nonnegative(), mtimeMs: z.number() }),
+});
+
+const fingerprintSchema = z.object({ cpuModel: z.string(), cpuCores: positive, ramGiB: z.number().int().nonnegative(), node: z.string(), memzip: z.string() });
+
+export const CALIBRATION_FORMAT = 1;
+
+const fileSchema = z.object({
+  format: z.literal(CALIBRATION_FORMAT),
+  hardware: fingerprintSchema,
+  /** ISO time of the classical calibration. */
+  classical: classicalSchema.extend({ calibratedAt: z.string() }).optional(),
+  /** Per model sha256. */
+  llm: z.record(z.string(), llmSchema.extend({ calibratedAt: z.string() })).default({}),
+});
+
+export type ClassicalCalibration = z.infer<typeof classicalSchema> & { calibratedAt: string };
+export type LlmCalibration = z.infer<typeof llmSchema> & { calibratedAt: string };
+export type CalibrationFile = z.infer<typeof fileSchema>;
+
+/** What `auto` takes from a calibration: the classical part, and the `llm` part of the configured model. */
+export interface Calibration {
+  classical?: ClassicalCalibration;
+  llm?: LlmCalibration;
+}
+
+let memzipVersion: string | undefined;
+function packageVersion(): string {
+  if (memzipVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+      memzipVersion = typeof pkg.version === "string" ? pkg.version : "unknown";
+    } catch {
+      memzipVersion = "unknown";
+    }
+  }
+  return memzipVersion;
+}
+
+export function hardwareFingerprint(cores: number, ramBytes: number): HardwareFingerprint {
+  return { cpuModel: cpus()[0]?.model.trim() ?? "unknown", cpuCores: cores, ramGiB: Math.round(ramBytes / 2 ** 30), node: process.version, memzip: packageVersion() };
+}
+
+export function calibrationPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(userCacheDir(env), "calibration.json");
+}
+
+function sameFingerprint(a: HardwareFingerprint, b: HardwareFingerprint): boolean {
+  return a.cpuModel === b.cpuModel && a.cpuCores === b.cpuCores && a.ramGiB === b.ramGiB && a.node === b.node && a.memzip === b.memzip;
+}
+
+export interface CalibrationRead {
+  /** The file's contents when it is valid and made on this machine. */
+  file?: CalibrationFile;
+  /** Why a file that exists was not used (corrupt, foreign, another machine); absent when there is none or it is used. */
+  ignored?: string;
+}
+
+/** Reads the calibration file; never throws. */
+export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
+  const path = calibrationPath(env);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return {};
+    return { ignored: `cannot read ${path}: ${(error as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ignored: `${path} is not JSON (ignored; \`memzip profile calibrate\` rewrites it)` };
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ignored: `${path} is not a memzip calibration of format ${CALIBRATION_FORMAT} (${issue ? `${issue.path.join(".") || "file"}: ${issue.message}` : "invalid"}; ignored)` };
+  }
+  if (!sameFingerprint(parsed.data.hardware, fingerprint)) {
+    return { ignored: `${path} was made on other hardware or software (${describeFingerprint(parsed.data.hardware)}; now ${describeFingerprint(fingerprint)}): stale, ignored` };
+  }
+  return { file: parsed.data };
+}
+
+export function describeFingerprint(f: HardwareFingerprint): string {
+  return `${f.cpuModel}, ${f.cpuCores} cores, ${f.ramGiB} GiB, Node ${f.node}, memzip ${f.memzip}`;
+}
+
+/**
+ * The calibration that applies to this machine and (when `modelPath` names a file) this model
+ * file. The model is matched by path, size and modification time, so opening an engine never
+ * hashes a model; a model file that changed is not matched (arithmetic until recalibrated).
+ */
+export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = "", env: NodeJS.ProcessEnv = process.env): Calibration & { ignored?: string } {
+  const { file, ignored } = readCalibrationFile(fingerprint, env);
+  if (!file) return ignored ? { ignored } : {};
+  const result: Calibration = file.classical ? { classical: file.classical } : {};
+  if (modelPath) {
+    try {
+      const absolute = resolve(modelPath);
+      const stat = statSync(absolute);
+      const entry = Object.values(file.llm).find((e) => e.model.path === absolute && e.model.bytes === stat.size && e.model.mtimeMs === stat.mtimeMs);
+      if (entry) result.llm = entry;
+    } catch {
+      // Not a file (a registered name, a remote backend): no llm calibration applies.
+    }
+  }
+  return result;
+}
+
+/**
+ * Stores a calibration: merged with the file's other models when that file is of this machine,
+ * replacing it otherwise; written to a temporary file and renamed, so a reader never sees half.
+ * Throws when the cache directory cannot be written (the caller decides whether that matters).
+ */
+export function writeCalibration(fingerprint: HardwareFingerprint, update: Calibration, env: NodeJS.ProcessEnv = process.env): string {
+  const path = calibrationPath(env);
+  const { file } = readCalibrationFile(fingerprint, env);
+  const next: CalibrationFile = { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical ?? file?.classical, llm: { ...(file?.llm ?? {}) } };
+  if (update.llm) next.llm[update.llm.model.sha256] = update.llm;
+  fileSchema.parse(next);
+  mkdirSync(userCacheDir(env), { recursive: true });
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  return path;
+}
