@@ -2,20 +2,24 @@
  * `npm run bench:pipeline`: the original system's comparison, side by side in one run on the same
  * model and corpus — (a) naive: one memory at a time, no cache, no workers; (b) the original's
  * cloud-phase settings (batch 16, concurrency 4); (c) memzip's tuned profile (`auto` on this
- * machine). Two workloads: the `llm` codec forced with stories260K on English dev records, and the
+ * machine, sized by \`memzip profile calibrate\`, which the bench runs first into a temporary cache
+ * directory; (d) shows \`auto\` by its arithmetic, as before calibration). Two workloads: the `llm` codec forced with stories260K on English dev records, and the
  * classical codecs (context model + dictionary trained on the first 1000 records) on 900 others.
  * Rounds alternate the profiles so drift hits them alike; medians are reported.
  *
  *   --records N   English records for the llm workload (default 60)
  *   --rounds N    rounds (default 2)
+ *   --only llm|classical
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ProfileName } from "../src/core/profiles.js";
+import { hardwareFromOs, resolveProfile, type ProfileName } from "../src/core/profiles.js";
+import { calibrate } from "../src/engine/calibrate.js";
 import { Engine, type EngineImportReport } from "../src/engine.js";
+import type { EngineOptions } from "../src/engine-options.js";
 import { replaceSection } from "./sections.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -29,11 +33,17 @@ const corpus = readFileSync(join(SHARED, "corpus", "memories-dev.jsonl"), "utf8"
   .map((line) => JSON.parse(line) as { id: string; text: string; lang: string });
 const llmRecords = corpus.filter((r) => r.lang === "en" && Buffer.byteLength(r.text) <= 600).slice(0, Number(values.records ?? 60));
 const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`;
-const SCENARIOS: { label: string; profile: ProfileName }[] = [
-  { label: "(a) naive", profile: "naive" },
-  { label: "(b) original cloud-phase settings", profile: "cloud" },
-  { label: "(c) memzip tuned (auto)", profile: "auto" },
+const SCENARIOS: { key: string; label: string; profile: ProfileName }[] = [
+  { key: "naive", label: "(a) naive", profile: "naive" },
+  { key: "cloud", label: "(b) original cloud-phase settings", profile: "cloud" },
+  { key: "auto", label: "(c) memzip tuned (auto, calibrated)", profile: "auto" },
+  { key: "arithmetic", label: "(d) auto by arithmetic (no calibration)", profile: "auto" },
 ];
+/** (d): the arithmetic `auto` settings given explicitly, over whatever calibration the cache holds. */
+function arithmetic(): Pick<EngineOptions, "workers" | "concurrency" | "batchSize" | "llm"> {
+  const p = resolveProfile("auto", hardwareFromOs());
+  return { workers: p.workers, concurrency: p.concurrency, batchSize: p.batchSize, llm: { contexts: p.llm.contexts, workers: p.llm.workers, threads: p.llm.threads } };
+}
 
 interface Run {
   memoriesPerMin: number;
@@ -51,8 +61,9 @@ function writeJsonl(name: string, records: readonly { id: string; text: string }
   return file;
 }
 
-async function runLlm(profile: ProfileName, file: string, round: number): Promise<Run> {
-  await using engine = Engine.open({ db: join(dir, `llm-${profile}-${round}.db`), profile, model: STORIES, autoTrainAfter: 0, llm: { gpu: false } });
+async function runLlm(key: string, profile: ProfileName, file: string, round: number): Promise<Run> {
+  const over: ReturnType<typeof arithmetic> = key === "arithmetic" ? arithmetic() : {};
+  await using engine = Engine.open({ db: join(dir, `llm-${key}-${round}.db`), profile, model: STORIES, autoTrainAfter: 0, ...over, llm: { ...over.llm, gpu: false } });
   await engine.remember({ id: "warm-up", text: "Once upon a time there was a little cat.", namespace: "warm-up" }, { codec: "llm" });
   const started = performance.now();
   const report = await engine.importJsonl(file, { codec: "llm" });
@@ -64,8 +75,9 @@ async function runLlm(profile: ProfileName, file: string, round: number): Promis
   return runOf(report, seconds, exact, `batch ${o.batchSize}, concurrency ${o.concurrency}, ${model}${o.workers} codec workers, cache ${o.profile.cache.maxEntries}`);
 }
 
-async function runClassical(profile: ProfileName, file: string, round: number): Promise<Run> {
-  await using engine = Engine.open({ db: join(dir, `classical-${profile}-${round}.db`), profile, autoTrainAfter: 0 });
+async function runClassical(key: string, profile: ProfileName, file: string, round: number): Promise<Run> {
+  const over = key === "arithmetic" ? arithmetic() : {};
+  await using engine = Engine.open({ db: join(dir, `classical-${key}-${round}.db`), profile, autoTrainAfter: 0, ...over });
   await engine.rememberMany(corpus.slice(0, 1000).map(({ id, text }) => ({ id, text })));
   await engine.trainAsset("cm-snapshot");
   await engine.trainAsset("zstd-dictionary");
@@ -91,8 +103,8 @@ function median(values: number[]): number {
 
 function table(title: string, runs: Map<string, Run[]>): string {
   const naive = median((runs.get("naive") ?? []).map((r) => r.memoriesPerMin));
-  const rows = SCENARIOS.map(({ label, profile }) => {
-    const list = runs.get(profile) ?? [];
+  const rows = SCENARIOS.map(({ label, key }) => {
+    const list = runs.get(key) ?? [];
     const rate = median(list.map((r) => r.memoriesPerMin));
     return `| ${label} | ${list[0]?.settings ?? ""} | ${rate.toFixed(0)} | ${(rate / naive).toFixed(2)}x | ${median(list.map((r) => r.p50)).toFixed(0)} | ${median(list.map((r) => r.p95)).toFixed(0)} | ${median(list.map((r) => r.ratio)).toFixed(3)} | ${list.every((r) => r.exact) ? "yes" : "NO"} |`;
   });
@@ -105,30 +117,37 @@ function table(title: string, runs: Map<string, Run[]>): string {
   ].join("\n");
 }
 
+const cacheDir = join(dir, "cache");
+process.env.MEMZIP_CACHE_DIR = cacheDir;
 try {
+  const started = performance.now();
+  const calibration = await calibrate({ ...(values.only === "classical" ? {} : { model: STORIES }), onProgress: (line) => console.error(line) });
+  const calibrationSeconds = (performance.now() - started) / 1000;
   const llmFile = writeJsonl("llm.jsonl", llmRecords);
   const classicalFile = writeJsonl("classical.jsonl", corpus.slice(1100));
   const llmRuns = new Map<string, Run[]>();
   const classicalRuns = new Map<string, Run[]>();
   for (let round = 0; round < rounds; round++) {
-    for (const { profile } of round % 2 ? [...SCENARIOS].reverse() : SCENARIOS) {
+    for (const { key, profile } of round % 2 ? [...SCENARIOS].reverse() : SCENARIOS) {
       if (values.only !== "classical") {
-        const run = await runLlm(profile, llmFile, round);
-        llmRuns.set(profile, [...(llmRuns.get(profile) ?? []), run]);
-        console.error(`llm ${profile} round ${round}: ${run.memoriesPerMin.toFixed(0)}/min`);
+        const run = await runLlm(key, profile, llmFile, round);
+        llmRuns.set(key, [...(llmRuns.get(key) ?? []), run]);
+        console.error(`llm ${key} round ${round}: ${run.memoriesPerMin.toFixed(0)}/min`);
       }
       if (values.only !== "llm") {
-        const run = await runClassical(profile, classicalFile, round);
-        classicalRuns.set(profile, [...(classicalRuns.get(profile) ?? []), run]);
-        console.error(`classical ${profile} round ${round}: ${run.memoriesPerMin.toFixed(0)}/min`);
+        const run = await runClassical(key, profile, classicalFile, round);
+        classicalRuns.set(key, [...(classicalRuns.get(key) ?? []), run]);
+        console.error(`classical ${key} round ${round}: ${run.memoriesPerMin.toFixed(0)}/min`);
       }
     }
   }
   const body = [
     "### Batch pipeline: naive vs the original's settings vs tuned",
     "",
-    `Command: \`npm run bench:pipeline\` (${rounds} rounds, profiles alternating; medians). Machine: ${machine}; CPU only; ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`npm run bench:pipeline\` (${rounds} rounds, profiles alternating; medians). Machine: ${machine}; CPU only; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" / ")}; ${new Date().toISOString().slice(0, 10)}.`,
     "Latency is one memory's coding (encode + verify), queueing excluded; ratio counts whole envelopes.",
+    `(c) is \`auto\` after \`memzip profile calibrate\`, run by the bench first (${calibrationSeconds.toFixed(0)} s): classical ${calibration.classical.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join("; ")} memories/min (medians of ${calibration.classical.rounds}).` +
+      (calibration.llm ? ` llm: ${calibration.llm.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join("; ")} memories/min (medians of ${calibration.llm.rounds}).` : ""),
     "",
     values.only === "classical" ? "" : table(`\`llm\` forced, stories260K, ${llmRecords.length} English dev records (≤ 600 bytes):`, llmRuns),
     "",
@@ -136,7 +155,7 @@ try {
   ].join("\n");
   console.log(body);
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench", "results", "pipeline.json"), JSON.stringify({ machine, llm: Object.fromEntries(llmRuns), classical: Object.fromEntries(classicalRuns) }, null, 2));
+  writeFileSync(join(ROOT, "bench", "results", "pipeline.json"), JSON.stringify({ machine, calibration, llm: Object.fromEntries(llmRuns), classical: Object.fromEntries(classicalRuns) }, null, 2));
   replaceSection("pipeline", body);
 } finally {
   rmSync(dir, { recursive: true, force: true });

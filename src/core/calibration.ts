@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -177,4 +177,15 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
     throw error;
   }
   return path;
+}
+
+/** Whether a calibration could be kept (the cache directory exists or can be made, and is writable). */
+export function calibrationWritable(env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    mkdirSync(userCacheDir(env), { recursive: true });
+    accessSync(userCacheDir(env), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -179,3 +179,26 @@ describe("memzip profile calibrate / show over the CLI", () => {
     assert.match(bad.stderr, /is not a file/);
   });
 });
+
+describe("implicit calibration on a large import", () => {
+  it("calibrates before the first import of 4 MiB or more with profile auto, once; never on a small one or with --no-calibrate", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const small = join(dir.path, "small.jsonl");
+    writeFileSync(small, ["alpha note", "beta note", "gamma note"].map((text, i) => JSON.stringify({ id: `s${i}`, text })).join("\n"));
+    const big = join(dir.path, "big.jsonl");
+    writeFileSync(big, JSON.stringify({ id: "big", text: "memzip calibration filler text ".repeat(Math.ceil((4 << 20) / 31)) }) + "\n");
+    const run = (file: string, db: string, ...flags: string[]) => {
+      const result = cli(env, "import", file, "--db", join(dir.path, db), "--codec", "zstd", ...flags);
+      assert.equal(result.status, 0, result.stderr);
+      return result.stderr;
+    };
+    assert.doesNotMatch(run(small, "a.db"), /calibrating/);
+    assert.doesNotMatch(run(big, "b.db", "--no-calibrate"), /calibrating/);
+    assert.doesNotMatch(run(big, "c.db", "--profile", "local"), /calibrating/);
+    assert.equal(existsSync(calibrationPath(env)), false);
+    assert.match(run(big, "d.db"), /calibrating profile auto on this machine first[\s\S]*calibrated: workers \d+/);
+    assert.ok(loadCalibration(fingerprint, "", env).classical, "the calibration is kept");
+    assert.doesNotMatch(run(big, "e.db"), /calibrating/, "once per machine");
+  });
+});

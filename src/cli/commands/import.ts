@@ -1,15 +1,47 @@
-import type { Command } from "../command.js";
+import type { Command, CommandContext } from "../command.js";
+import { calibrationWritable, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
+import { hardwareFromOs } from "../../core/profiles.js";
+import { calibrate } from "../../engine/calibrate.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
+import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, settingsOf, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import { runQueuedImport } from "./import-queued.js";
 import { interruptedLine, pinAdvice } from "./import-lines.js";
+
+/** An import this large (~15,000 memories of dev-corpus size) pays for a calibration of a few seconds. */
+const IMPLICIT_CALIBRATION_BYTES = 4 << 20;
+const IMPLICIT_CALIBRATION_MS = 5000;
+
+/**
+ * The implicit calibration: a large import with profile auto, on a machine without a calibration
+ * of its own, measures the classical settings first. Never fails the import.
+ */
+async function calibrateFirst(context: CommandContext, size: number, resuming: boolean): Promise<void> {
+  if (resuming || context.values["no-calibrate"] === true || size < IMPLICIT_CALIBRATION_BYTES) return;
+  const settings = settingsOf(context);
+  if ((settings.profile ?? "auto") !== "auto" || settings.workers !== undefined || settings.concurrency !== undefined || settings.batchSize !== undefined || context.values.batch !== undefined) return;
+  const hardware = hardwareFromOs();
+  if (loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes)).classical) return;
+  // A result that cannot be kept would be measured again on every large import: not worth it.
+  if (!calibrationWritable()) return;
+  context.stderr.write(`memzip: calibrating profile auto on this machine first (~${IMPLICIT_CALIBRATION_MS / 1000} s, once; --no-calibrate skips it)\n`);
+  try {
+    const report = await calibrate({ budgetMs: IMPLICIT_CALIBRATION_MS });
+    const { classical } = report;
+    context.stderr.write(
+      `memzip: calibrated: workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize}` +
+        `${report.writeError ? ` (${report.writeError})` : ""}\n`,
+    );
+  } catch (error) {
+    context.stderr.write(`memzip: warning: calibration failed, auto keeps its arithmetic: ${(error as Error).message}\n`);
+  }
+}
 
 /** Ratio so far, cache hit rate and model wins for the progress line. */
 function progressDetail(p: ImportProgress): string {
@@ -40,7 +72,10 @@ records without their own "expiresAt" one that long after the import writes them
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
 (reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
-job keeps the namespace it started with. At the end the new rows are sealed into blocks (see
+job keeps the namespace it started with. With profile auto (the default) and no codec workers,
+concurrency or batch given, a file of ${IMPLICIT_CALIBRATION_BYTES >> 20} MiB or more on a machine not yet calibrated first
+runs \`memzip profile calibrate\`'s classical part (~${IMPLICIT_CALIBRATION_MS / 1000} s; --no-calibrate skips it; a single
+\`add\` or a smaller import never calibrates). At the end the new rows are sealed into blocks (see
 \`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
@@ -62,6 +97,7 @@ job keeps the namespace it started with. At the end the new rows are sealed into
       help: "redis://HOST:PORT: put the records on the store's queue in chunks for `memzip worker`\nprocesses to code, and wait (JSONL; running it again skips the chunks done)",
     },
     chunk: { type: "string", value: "N", help: "records per queued chunk (default 32)" },
+    "no-calibrate": { type: "boolean", help: `with profile auto, do not calibrate this machine first (see below)` },
     ttl: { type: "string", value: "DURATION", help: "records expire DURATION after they are written: 30d, 12h, 90m\n(a record's own expiresAt wins; not with --queue)" },
     ...WRITE_NAMESPACE,
     ...CODING_OPTIONS,
@@ -81,6 +117,7 @@ job keeps the namespace it started with. At the end the new rows are sealed into
       if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
       return runQueuedImport(context, file, context.values.queue, codec);
     }
+    await calibrateFirst(context, size, typeof context.values.resume === "string");
     // A resumed job is in an existing store; only a new import may make one.
     const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
     const controller = new AbortController();
