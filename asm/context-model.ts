@@ -2,8 +2,20 @@
 // Integer arithmetic only, so every engine computes the same probabilities. One instance holds
 // one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
 //
-// Model version 4 (snapshots of version 4; versions 2 and 3 are frozen in asm/context-model-v2.ts
-// and asm/context-model-v3.ts, which every envelope coded with such a snapshot needs, bit for bit).
+// Model version 5 (snapshots of version 5; versions 2, 3 and 4 are frozen in asm/context-model-v2.ts,
+// -v3.ts and -v4.ts, which every envelope coded with such a snapshot needs, bit for bit).
+//
+// Version 5 against version 4 (issue 16, Chinese first; docs/CM.md, each change measured alone on
+// the dev split by language and on the Canterbury texts): the model follows UTF-8 (the bytes of
+// the character in progress and the last three whole characters). In multi-byte text (a character
+// in progress, or the last one of 2-4 bytes) the word context, which spanned a whole run of Chinese,
+// becomes the previous character with the one in progress; counters adapt inside a record as fast
+// as at count 4 and the mixers at rate 128; mixer 2 is also selected by the position inside the
+// character and the partial-byte APM too. For all text, mixer 1 is also selected by whether the
+// highest order seen was seen more than twice. Measured and left out: the order-4 context as the
+// previous two whole characters (zh worse), the word context as two or three characters, or as the
+// character before the previous one (a skip context; paid less than one character), mixer 1 by
+// multi-byte text.
 //
 // The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4 and a word context
 // (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model
@@ -39,6 +51,19 @@ const APM2_TAG: i32 = 1 << 29;
 /** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
 const FINAL_MIX: i32 = 1;
 const HASHED: i32 = WORD_BIGRAM ? 5 : 4;
+/** UTF-8-aware mixer selection: 0 none; 1 mixer 2 also by the position inside a character; 2 mixer 1 also by whether the text is multi-byte. */
+const UTF8_MIXER: i32 = 1;
+/** In multi-byte text, the order-4 context becomes the previous two whole characters with the character in progress. */
+const UTF8_O4: bool = false;
+/** In multi-byte text, the word context becomes: 0 unchanged; 1 the previous character with the one in progress; 2 the previous three characters with it; 3 the previous two with it; 4 the character before the previous one with it (a skip context). */
+const UTF8_WORD: i32 = 1;
+/** The APM on the partial byte also by the position inside a UTF-8 character. */
+const UTF8_APM: bool = true;
+const APM0_CONTEXTS: i32 = UTF8_APM ? 1024 : 256;
+/** In multi-byte text (UTF-8 characters of 2-4 bytes), while coding a record: the counters' rate limit and the mixers' rate (0: as in other text). */
+const FROZEN_RATE_LIMIT_MB: i32 = 4;
+const MIXER_RATE_FROZEN_MB: i32 = 128;
+const UTF8_CONTEXTS: bool = UTF8_MIXER !== 0 || UTF8_O4 || UTF8_WORD !== 0 || UTF8_APM || FROZEN_RATE_LIMIT_MB > 0 || MIXER_RATE_FROZEN_MB > 0;
 /** The mixers' dot products and updates in WebAssembly SIMD lanes (8 inputs: two i32x4 vectors), with the same integers as the scalar loops; built with --enable simd. */
 const SIMD_MIXER: bool = !WORD_BIGRAM;
 const COUNTERS: i32 = 2 + HASHED;
@@ -47,8 +72,10 @@ const BIAS: i32 = 256;
 const O1_BASE: i32 = 256;
 const HASHED_BASE: i32 = 256 + 65536;
 const MATCH_MIN: i32 = 6;
-const MIXER_SETS: i32 = 256 * 4 * 8;
-const MIXER2_SETS: i32 = 256 * 8;
+/** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
+const MIXER_CONFIDENCE: bool = true;
+const MIXER_SETS: i32 = 256 * 4 * 8 * (UTF8_MIXER === 2 ? 2 : 1) * (MIXER_CONFIDENCE ? 2 : 1);
+const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1);
 const MIXER_RATE: i32 = 32;
 const COUNT_LIMIT: i32 = 255;
 /** While coding a record (frozen), counters adapt no slower than at this count. */
@@ -112,6 +139,13 @@ let c8: i32 = 0;
 let word: i32 = 0;
 let previousWord: i32 = 0;
 let asciiWord = true;
+/** UTF-8: the bytes of the character in progress (0 at a character's start), how many, and the last three whole characters (their bytes packed). */
+let charPending: i32 = 0;
+let charPosition: i32 = 0;
+let charNeed: i32 = 0;
+let char1: i32 = 0;
+let char2: i32 = 0;
+let char3: i32 = 0;
 let matchPtr: i32 = 0;
 let matchLength: i32 = 0;
 let predictedByte: i32 = 0;
@@ -178,7 +212,7 @@ function squashSlow(d: i32): i32 {
 
 // Saved state: every global above, so a copy of linear memory plus this block is the whole model.
 // The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
-const STATE_SLOTS: i32 = 62;
+const STATE_SLOTS: i32 = 68;
 let stateBlock: usize = 0; // i64 × STATE_SLOTS
 
 /** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
@@ -246,6 +280,12 @@ export function saveState(): usize {
   store<i64>(at + 472, <i64>nibbleMixed);
   store<i64>(at + 480, <i64>nibbleHome);
   store<i64>(at + 488, <i64>sink);
+  store<i64>(at + 496, <i64>charPending);
+  store<i64>(at + 504, <i64>charPosition);
+  store<i64>(at + 512, <i64>charNeed);
+  store<i64>(at + 520, <i64>char1);
+  store<i64>(at + 528, <i64>char2);
+  store<i64>(at + 536, <i64>char3);
   return at;
 }
 
@@ -313,6 +353,12 @@ export function loadState(at: usize): void {
   nibbleMixed = <usize>load<i64>(at + 472);
   nibbleHome = <usize>load<i64>(at + 480);
   sink = <usize>load<i64>(at + 488);
+  charPending = <i32>load<i64>(at + 496);
+  charPosition = <i32>load<i64>(at + 504);
+  charNeed = <i32>load<i64>(at + 512);
+  char1 = <i32>load<i64>(at + 520);
+  char2 = <i32>load<i64>(at + 528);
+  char3 = <i32>load<i64>(at + 536);
   stateBlock = at;
 }
 
@@ -332,10 +378,10 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   weights2 = reserve(MIXER2_SETS * INPUTS * 4);
   pristineWeights = reserve(MIXER_SETS * INPUTS * 4);
   pristineWeights2 = reserve(MIXER2_SETS * INPUTS * 4);
-  apm = reserve(256 * 33 * 2);
+  apm = reserve(APM0_CONTEXTS * 33 * 2);
   if (APM_ORDER1) apm1 = reserve(65536 * 33 * 2);
   if (APM_ORDER2) apm2 = reserve(65536 * 33 * 2);
-  pristineApm = reserve(256 * 33 * 2);
+  pristineApm = reserve(APM0_CONTEXTS * 33 * 2);
   matchCounters = reserve(64 * 2);
   pristineMatchCounters = reserve(64 * 2);
   stretched = reserve(INPUTS * 4);
@@ -364,7 +410,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   for (let i = 0; i < scratchBase + (1 << SCRATCH_BITS); i++) setI32(counters, i, INITIAL_COUNTER);
   for (let i = 0; i < MIXER_SETS * INPUTS; i++) setI32(weights, i, INITIAL_WEIGHT);
   for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setI32(weights2, i, INITIAL_WEIGHT);
-  for (let ctx = 0; ctx < 256; ctx++) {
+  for (let ctx = 0; ctx < APM0_CONTEXTS; ctx++) {
     for (let j = 0; j < 33; j++) setU16(apm, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
   }
   if (APM_ORDER1) {
@@ -387,7 +433,7 @@ export function freeze(): void {
   frozen = true;
   memory.copy(pristineWeights, weights, MIXER_SETS * INPUTS * 4);
   memory.copy(pristineWeights2, weights2, MIXER2_SETS * INPUTS * 4);
-  memory.copy(pristineApm, apm, 256 * 33 * 2);
+  memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
   memory.copy(pristineMatchCounters, matchCounters, 64 * 2);
   frozenHistoryLength = historyLength;
 }
@@ -411,6 +457,12 @@ export function beginRecord(length: i32): void {
   word = 0;
   previousWord = 0;
   asciiWord = true;
+  charPending = 0;
+  charPosition = 0;
+  charNeed = 0;
+  char1 = 0;
+  char2 = 0;
+  char3 = 0;
   matchLength = 0;
   afterByte();
 }
@@ -450,7 +502,7 @@ export function endRecord(): i32 {
     else memory.copy(weights2 + offset, pristineWeights2 + offset, INPUTS * 4);
   }
   touchedLength = 0;
-  memory.copy(apm, pristineApm, 256 * 33 * 2);
+  memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
   memory.copy(matchCounters, pristineMatchCounters, 64 * 2);
   historyLength = frozenHistoryLength;
   return 0;
@@ -520,7 +572,7 @@ export function predict(): i32 {
   p2 = squash(d2);
   pMix = squash((d + d2) >> 1);
   const s = stretch(pMix) + 2048;
-  apmIndex = c0 * 33 + (s >> 7);
+  apmIndex = (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0) * 33 + (s >> 7);
   apmWeight = s & 127;
   const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
   let p = 0;
@@ -563,7 +615,7 @@ export function predict(): i32 {
 }
 
 /** Moves counter `i` of this bit towards `target`, logging its old value at undo entry `u` when the record is logged; returns the next entry. */
-@inline function updateCounter(i: i32, target: i32, u: i32): i32 {
+@inline function updateCounter(i: i32, target: i32, u: i32, limit: i32): i32 {
   const s = i32At(slots, i);
   const value = i32At(counters, s);
   if (logging && s < scratchBase) {
@@ -573,7 +625,7 @@ export function predict(): i32 {
   }
   const p = <i32>(<u32>value >> 16);
   const n = value & 0xffff;
-  const rate = i32At(rateTable, FROZEN_RATE_LIMIT < COUNT_LIMIT && frozen && n > FROZEN_RATE_LIMIT ? FROZEN_RATE_LIMIT : n);
+  const rate = i32At(rateTable, n > limit ? limit : n);
   setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
   return u;
 }
@@ -582,23 +634,25 @@ export function predict(): i32 {
 export function update(bit: i32): void {
   const target = bit ? 65535 : 0;
   let u = undoLength;
+  const multiByte = UTF8_CONTEXTS && (charPosition > 0 || char1 >= 0x80);
+  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
   if (COUNTERS === 6) {
     // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
-    u = updateCounter(0, target, u);
-    u = updateCounter(1, target, u);
-    u = updateCounter(2, target, u);
-    u = updateCounter(3, target, u);
-    u = updateCounter(4, target, u);
-    u = updateCounter(5, target, u);
+    u = updateCounter(0, target, u, limit);
+    u = updateCounter(1, target, u, limit);
+    u = updateCounter(2, target, u, limit);
+    u = updateCounter(3, target, u, limit);
+    u = updateCounter(4, target, u, limit);
+    u = updateCounter(5, target, u, limit);
   } else {
-    for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u);
+    for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u, limit);
   }
   undoLength = u;
   if (matchCounter >= 0) {
     const m = u16At(matchCounters, matchCounter);
     setU16(matchCounters, matchCounter, m + ((target - m) >> 6));
   }
-  const mixerRate = frozen ? MIXER_RATE_FROZEN : MIXER_RATE;
+  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
   const err = ((bit << 12) - p1) * mixerRate;
   const err2 = ((bit << 12) - p2) * mixerRate;
   if (SIMD_MIXER) {
@@ -707,6 +761,32 @@ function appendHistory(byte: i32): void {
   if (!isWordByte && word !== 0) previousWord = asciiWord ? word : 0;
   asciiWord = isWordByte ? (word === 0 || asciiWord) && byte < 0x80 : previousWord !== 0 || byte < 0x80;
   word = isWordByte ? (word ^ (byte | 0x20)) * 0x2f0b4c2d + 0x3c6ef372 : 0;
+  if (UTF8_CONTEXTS) {
+    if (byte >= 0xc0) {
+      // A lead byte starts a character (and ends one left unfinished).
+      charPending = byte;
+      charPosition = 1;
+      charNeed = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : 1;
+    } else if (byte >= 0x80 && charNeed > 0) {
+      charPending = (charPending << 8) | byte;
+      charPosition++;
+      charNeed--;
+      if (charNeed === 0) {
+        char3 = char2;
+        char2 = char1;
+        char1 = charPending;
+        charPending = 0;
+        charPosition = 0;
+      }
+    } else {
+      char3 = char2;
+      char2 = char1;
+      char1 = byte;
+      charPending = 0;
+      charPosition = 0;
+      charNeed = 0;
+    }
+  }
   updateMatch(byte);
 }
 
@@ -746,8 +826,14 @@ function afterByte(): void {
   predictedByte = matchLength > 0 ? historyAt(matchPtr) : 0;
   setI32(contextHash, 0, (c4 & 0xffff) * 0x2c1b3c6d + 0x01000193);
   setI32(contextHash, 1, (c4 & 0xffffff) * 0x297a2d39 + 0x02000193);
-  setI32(contextHash, 2, (c4 * 0x1b873593) ^ 0x03000193);
-  setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
+  const multiByte = charPosition > 0 || char1 >= 0x80;
+  if (UTF8_O4 && multiByte) setI32(contextHash, 2, ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x1b873593 ^ 0x07000193);
+  else setI32(contextHash, 2, (c4 * 0x1b873593) ^ 0x03000193);
+  if (UTF8_WORD === 1 && multiByte) setI32(contextHash, 3, (char1 * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x08000193);
+  else if (UTF8_WORD === 3 && multiByte) setI32(contextHash, 3, ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x0a000193);
+  else if (UTF8_WORD === 4 && multiByte) setI32(contextHash, 3, (char2 * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x0b000193);
+  else if (UTF8_WORD === 2 && multiByte) setI32(contextHash, 3, (((char3 * 0x2f0b4c2d + char2) * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x09000193);
+  else setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
   // Words of ASCII letters and digits only: a run of Chinese is one "word" that seldom repeats.
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
@@ -832,11 +918,19 @@ function computeSlots(): void {
     const seen3 = (i32At(counters, s3) & 0xffff) !== 0;
     const seen4 = (i32At(counters, s4) & 0xffff) !== 0;
     known = select<i32>(3, select<i32>(2, select<i32>(1, 0, seen2), seen3), seen4) + select<i32>(4, 0, (i32At(counters, s5) & 0xffff) !== 0);
+    if (MIXER_CONFIDENCE) {
+      // 8 more when the highest order seen has been seen more than twice.
+      const highest = select<i32>(s4, select<i32>(s3, s2, seen3), seen4);
+      known += select<i32>(8, 0, (i32At(counters, highest) & 0xffff) > 2 && seen2);
+    }
   } else {
     for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
     for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
     if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
   }
-  mixerBase = ((lengthBucket * 8 + known) * 256 + c0) * INPUTS;
-  mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
+  const knownSets = MIXER_CONFIDENCE ? 16 : 8;
+  if (UTF8_MIXER === 2) mixerBase = ((((charPosition > 0 || char1 >= 0x80 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * INPUTS;
+  else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * INPUTS;
+  if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * INPUTS;
+  else mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
 }

@@ -4,7 +4,7 @@
  *
  * 1. The first 10 / 100 / 1000 memories of a fresh namespace: the dev corpus's odd records in file
  *    order (the base learned from the even ones), each written with `remember` into a new store,
- *    with `cmBase` on and off (off is what memzip did before: raw / zstd, no `cm` before a snapshot);
+ *    with `cmBase` on (the default) and off (what memzip did before: raw / zstd, no `cm` before a snapshot);
  *    stored bytes (envelopes; no asset is stored either way) against each record alone under
  *    zstd -19 and brotli -11 (bare frames, no envelope) and what the base's `cm` payload alone costs.
  *    zstd-dict has no dictionary at that age (none is trained before `autoTrainAfter`).
@@ -12,8 +12,13 @@
  *    envelope, against PPMd order 8 (the corpus README's figures). The base never saw these texts.
  * 3. What the base costs: package bytes, load CPU cold (training from the asset) and from the derived
  *    state (an in-memory store here), the derived state's bytes; medians of `--runs`.
+ * 4. The first write into a new store, each in a new process (bench/first-write.ts): cold (the
+ *    per-user cache, MEMZIP_CACHE_DIR, empty: the base is trained and its state written there),
+ *    warm (the state is read from that cache) and cmBase off, interleaved per run; the process's
+ *    CPU, the CPU and wall from open to close, the bytes left beside the store and in the cache.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,7 +61,8 @@ function memoryStore(): DerivedStore & { bytes(): number } {
 /** Writes `texts` one by one into a new store; its stored bytes and codecs. */
 async function storeOf(texts: readonly string[], cmBase: boolean): Promise<{ storedBytes: number; originalBytes: number; byCodec: Record<string, number>; cpuMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-fresh-"));
-  const engine = Engine.open({ db: join(dir, "s.db"), cmBase, cache: "off", workers: 0, autoTrainAfter: 1_000_000 });
+  // cmBase is on by default: the "on" rows are memzip's default settings.
+  const engine = Engine.open({ db: join(dir, "s.db"), ...(cmBase ? {} : { cmBase: false }), cache: "off", workers: 0, autoTrainAfter: 1_000_000 });
   try {
     const started = process.cpuUsage();
     for (const [i, text] of texts.entries()) await engine.remember({ id: `m${i}`, text });
@@ -127,5 +133,48 @@ if (!values["skip-canterbury"]) {
     const withBase = bpb(on.storedBytes, on.originalBytes);
     console.log(JSON.stringify({ canterbury: file, bytes: on.originalBytes, cmBase: withBase, codec: Object.keys(on.byCodec)[0], noBase: bpb(off.storedBytes, off.originalBytes), noBaseCodec: Object.keys(off.byCodec)[0], ppmd8: ppmd, vsPpmd: `${(((withBase - ppmd) / ppmd) * 100).toFixed(1)} %`, writeCpuMs: on.cpuMs }));
   }
+}
+// 4. The first write into a new store, in a new process: cold cache, warm cache, no base; interleaved.
+{
+  const scratch = mkdtempSync(join(tmpdir(), "memzip-first-"));
+  const cache = join(scratch, "cache");
+  const child = fileURLToPath(new URL("./first-write.js", import.meta.url));
+  const folderBytes = (path: string): number => {
+    try {
+      return readdirSync(path).reduce((sum, name) => sum + statSync(join(path, name)).size, 0);
+    } catch {
+      return 0;
+    }
+  };
+  const firstWrite = (name: string, base: "on" | "off") => {
+    const run = spawnSync(process.execPath, [child, join(scratch, `${name}.db`), base], { env: { ...process.env, MEMZIP_CACHE_DIR: cache }, encoding: "utf8", timeout: 120_000 });
+    if (run.status !== 0) throw new Error(`first-write ${name} failed: ${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split("\n").pop() as string) as { codec: string; processCpuMs: number; writeCpuMs: number; writeWallMs: number; besideStoreBytes: number };
+  };
+  const rows: Record<"cold" | "warm" | "off", ReturnType<typeof firstWrite>[]> = { cold: [], warm: [], off: [] };
+  let cacheBytes = 0;
+  for (let r = 0; r < runs; r++) {
+    rmSync(cache, { recursive: true, force: true });
+    rows.cold.push(firstWrite(`cold${r}`, "on"));
+    cacheBytes = folderBytes(join(cache, "derived"));
+    rows.warm.push(firstWrite(`warm${r}`, "on"));
+    rows.off.push(firstWrite(`off${r}`, "off"));
+  }
+  const median = (list: ReturnType<typeof firstWrite>[], key: "processCpuMs" | "writeCpuMs" | "writeWallMs") => Math.round(quantile(list.map((row) => row[key]), 0.5));
+  for (const [variant, list] of Object.entries(rows)) {
+    console.log(
+      JSON.stringify({
+        firstWrite: variant,
+        runs,
+        codec: list[0]?.codec,
+        processCpuMsMedian: median(list, "processCpuMs"),
+        writeCpuMsMedian: median(list, "writeCpuMs"),
+        writeWallMsMedian: median(list, "writeWallMs"),
+        besideStoreBytes: Math.max(...list.map((row) => row.besideStoreBytes)),
+        ...(variant === "cold" ? { userCacheBytes: cacheBytes } : {}),
+      }),
+    );
+  }
+  rmSync(scratch, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ end: { load: loadavg().map((l) => Number(l.toFixed(2))) } }));

@@ -19,7 +19,7 @@ const records = devTexts().map((text) => ({ text }));
 for (const base of BASE_MODELS) {
   const texts = baseTrainingTexts(base.recipe, records);
   const started = process.cpuUsage();
-  const bytes = encodeSnapshot(texts, { params: base.recipe.params, maxTrainingBytes: Number.MAX_SAFE_INTEGER });
+  const bytes = encodeSnapshot(texts, { params: base.recipe.params, version: base.recipe.modelVersion, maxTrainingBytes: Number.MAX_SAFE_INTEGER });
   const cpuMs = Math.round(process.cpuUsage(started).user / 1000);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const file = baseModelFile(base);

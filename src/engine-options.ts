@@ -119,7 +119,7 @@ export interface EngineOptions {
    * `cm` before a namespace has a snapshot of its own: its memories may be coded with the base model
    * shipped with memzip (assets/cm-base-v*.mzcm, docs/CM.md "Base model"), not stored in the store;
    * the policy still keeps the smallest envelope, and the namespace's own snapshot takes over once
-   * trained (`autoTrainAfter`). Needs `cm` among `codecs`. Defaults to `false`. Config key `cmBase`,
+   * trained (`autoTrainAfter`). Needs `cm` among `codecs`. Defaults to `true`. Config key `cmBase`,
    * environment `MEMZIP_CM_BASE` (true/false).
    */
   cmBase?: boolean;
@@ -146,7 +146,7 @@ export const ENGINE_DEFAULTS = {
   searchThread: false,
   checkpointThread: false,
   seal: true,
-  cmBase: false,
+  cmBase: true,
   clock: Date.now,
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 

@@ -23,7 +23,7 @@ import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport } from 
 import { DerivedDirectory } from "./store/derived-dir.js";
 import type { ModelOutcomes } from "./engine/model-gate.js";
 import { isLocalStoreFile, openStore } from "./store/open.js";
-import { shippedAssets, type ShippedAsset } from "./codec/cm/base.js";
+import { shippedAssets } from "./codec/cm/base.js";
 
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
@@ -204,11 +204,15 @@ export class Engine {
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
-  async stats(namespace?: string): Promise<StoreStats & { derivedBytes: number; shippedAssets?: ShippedAsset[]; modelOutcomes?: ModelOutcomes[] }> {
+  async stats(namespace?: string): Promise<StoreStats & { derivedBytes: number; modelOutcomes?: ModelOutcomes[] } & Partial<T.ShippedBaseStats>> {
     // Derived model state beside the store (whole store, any namespace): rebuildable, so never counted in the sizes.
     const stored = { ...(await storeStats(this.store, namespace, this.options.clock())), derivedBytes: this.derived?.bytes() ?? 0 };
-    // The base models `cm` may code with (cmBase): in the package, never in the store nor in its sizes.
-    const stats = this.options.cmBase ? { ...stored, shippedAssets: shippedAssets() } : stored;
+    // The base models `cm` codes with (cmBase) and the memories coded with one (a `cm` row naming no
+    // stored asset): in the package, never in the store nor in its sizes. Listed while cmBase is on or
+    // while any memory needs a base.
+    const baseCodedByNamespace = await this.store.memories.countWithoutAsset("cm", namespace);
+    const baseCodedMemories = baseCodedByNamespace.reduce((sum, n) => sum + n.memories, 0);
+    const stats = this.options.cmBase || baseCodedMemories > 0 ? { ...stored, shippedAssets: shippedAssets(), baseCodedMemories, baseCodedByNamespace } : stored;
     // How the model fared per namespace and text class (tries, wins, memories skipped): present once a model was tried.
     const outcomes = this.parts.gate.outcomes(namespace);
     return outcomes.length > 0 ? { ...stats, modelOutcomes: outcomes } : stats;

@@ -135,7 +135,7 @@ export async function decodeTokens(predictor: TokenPredictor, payload: Uint8Arra
  * sequence restarts with BOS, the prefix and the last `carryTokens` tokens, fed one at a time
  * exactly as the first time, so encoder and decoder see the same numbers.
  */
-class TokenWindow {
+export class TokenWindow {
   private readonly history: number[] = [];
   private used = 0;
 
@@ -172,7 +172,7 @@ class TokenWindow {
  * learns the escape rate of the text so far (a Krichevsky–Trofimov-like estimate), because
  * node-llama-cpp renormalises the top K and so hides the tail's true mass.
  */
-class EscapeEstimator {
+export class EscapeEstimator {
   escapes = 0;
   private seen = 0;
 
@@ -190,7 +190,8 @@ class EscapeEstimator {
   }
 }
 
-function tableFor(distribution: TopTokens, escapes: EscapeEstimator): FrequencyTable {
+/** The quantised table (total 2^20) a distribution is coded with, its escape share learned so far. */
+export function tableFor(distribution: TopTokens, escapes: EscapeEstimator): FrequencyTable {
   return quantizeTopTokens(distribution, { totalBits: TABLE_BITS, escapeShare: escapes.share() });
 }
 

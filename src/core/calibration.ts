@@ -88,8 +88,10 @@ export function hardwareFingerprint(cores: number, ramBytes: number): HardwareFi
   return { cpuModel: cpus()[0]?.model.trim() ?? "unknown", cpuCores: cores, ramGiB: Math.round(ramBytes / 2 ** 30), node: process.version, memzip: packageVersion() };
 }
 
-export function calibrationPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(userCacheDir(env), "calibration.json");
+/** Undefined when there is no per-user cache folder (no usable home): nothing is kept then. */
+export function calibrationPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const folder = userCacheDir(env);
+  return folder === undefined ? undefined : join(folder, "calibration.json");
 }
 
 function sameFingerprint(a: HardwareFingerprint, b: HardwareFingerprint): boolean {
@@ -106,6 +108,7 @@ export interface CalibrationRead {
 /** Reads the calibration file; never throws. */
 export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
   const path = calibrationPath(env);
+  if (path === undefined) return {};
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -162,12 +165,14 @@ export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = ""
  * Throws when the cache directory cannot be written (the caller decides whether that matters).
  */
 export function writeCalibration(fingerprint: HardwareFingerprint, update: Calibration, env: NodeJS.ProcessEnv = process.env): string {
-  const path = calibrationPath(env);
+  const folder = userCacheDir(env);
+  if (folder === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
+  const path = join(folder, "calibration.json");
   const { file } = readCalibrationFile(fingerprint, env);
   const next: CalibrationFile = { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical ?? file?.classical, llm: { ...(file?.llm ?? {}) } };
   if (update.llm) next.llm[update.llm.model.sha256] = update.llm;
   fileSchema.parse(next);
-  mkdirSync(userCacheDir(env), { recursive: true });
+  mkdirSync(folder, { recursive: true });
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 });
@@ -181,9 +186,11 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
 
 /** Whether a calibration could be kept (the cache directory exists or can be made, and is writable). */
 export function calibrationWritable(env: NodeJS.ProcessEnv = process.env): boolean {
+  const folder = userCacheDir(env);
+  if (folder === undefined) return false;
   try {
-    mkdirSync(userCacheDir(env), { recursive: true });
-    accessSync(userCacheDir(env), constants.W_OK);
+    mkdirSync(folder, { recursive: true });
+    accessSync(folder, constants.W_OK);
     return true;
   } catch {
     return false;

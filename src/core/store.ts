@@ -142,6 +142,11 @@ export interface CodecUsage {
   storedBytes: number;
 }
 
+export interface NamespaceCount {
+  namespace: string;
+  memories: number;
+}
+
 export interface AssetUsage {
   id: string;
   kind: AssetKind;
@@ -408,6 +413,12 @@ export interface MemoryRepository {
   /** Memories (of a namespace, or all) whose expiry is at or before `at`, not yet deleted: one count in the store (its index on the expiry). */
   countExpired(at: number, namespace?: string): Promise<number>;
   usageByCodec(namespace?: string): Promise<CodecUsage[]>;
+  /**
+   * Memories coded with `codec` whose rows name no stored asset, per namespace (of one namespace,
+   * or all; namespaces with none are left out; by name). For `cm` these are the memories coded
+   * with a base model shipped with memzip (codec/cm/base.ts), which no store holds.
+   */
+  countWithoutAsset(codec: string, namespace?: string): Promise<NamespaceCount[]>;
   /** Bytes of memories, envelopes and assets (see Footprint for how shared texts are charged). */
   footprint(namespace?: string): Promise<Footprint>;
   namespaces(): Promise<string[]>;

@@ -28,9 +28,12 @@ export class EngineAssets {
     private readonly derived: DerivedDirectory | undefined,
   ) {}
 
-  /** Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store. */
+  /**
+   * Lets codecs keep what they derive from a stored asset (a trained model's state) beside the store.
+   * A shipped base keeps its own, per user (`sharedBaseStates`): no store gets a copy.
+   */
   private withDerived<T extends Asset>(asset: T | undefined): T | undefined {
-    return asset && attachDerivedStore(asset, this.derived);
+    return asset && !isBaseAsset(asset) ? attachDerivedStore(asset, this.derived) : asset;
   }
 
   async byId(id: string): Promise<StoredAsset | undefined> {
@@ -56,15 +59,15 @@ export class EngineAssets {
     return asset;
   }
 
-  /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state may be kept beside the store. */
+  /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state is kept once per user. */
   baseModel(): Asset {
-    return this.withDerived(currentBaseAsset()) as Asset;
+    return currentBaseAsset();
   }
 
   /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache, the shipped bases. */
   knownByRef(ref: Uint8Array): Asset | undefined {
     const key = Buffer.from(ref).toString("hex");
-    return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key) ?? this.withDerived(baseAssetByRef(ref));
+    return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key) ?? baseAssetByRef(ref);
   }
 
   /** The asset a namespace writes new memories with, per kind (known to the policy's verification from now on). */

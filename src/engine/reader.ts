@@ -94,7 +94,8 @@ export class Reader {
   async find(id: string, namespace?: string): Promise<StoredMemory> {
     const where = namespace ?? (await this.locate(id));
     const memory = await this.parts.store.memories.get(where, id);
-    if (!memory || this.expired(memory)) throw notFound(id, where);
+    if (!memory) throw notFound(id, where);
+    if (this.expired(memory)) throw notFound(id, where, memory.expiresAt);
     return memory;
   }
 

@@ -8,8 +8,16 @@ import type { SemanticStatus } from "../semantic/semantic.js";
 import { damagedColumns } from "../store/damage.js";
 import type { PlannedWrite } from "./types.js";
 
-export function notFound(id: string, namespace?: string): MemzipError {
-  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"${namespace === undefined ? "" : ` in namespace "${namespace}"`}`, {
+export function notFound(id: string, namespace?: string, expiredAt?: number): MemzipError {
+  const where = namespace === undefined ? "" : ` in namespace "${namespace}"`;
+  if (expiredAt !== undefined) {
+    const when = new Date(expiredAt).toISOString();
+    return new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}"${where} expired at ${when}`, {
+      hint: "An expired memory is gone for every read; `memzip compact` deletes it for good. Add it again (with a later --ttl, or none) to keep it.",
+      details: { id, ...(namespace === undefined ? {} : { namespace }), expiredAt: when },
+    });
+  }
+  return new MemzipError(ErrorCode.NOT_FOUND, `no memory with id "${id}"${where}`, {
     hint: "List ids with `memzip ls` (with -n NS for one namespace).",
     details: namespace === undefined ? { id } : { id, namespace },
   });

@@ -1,7 +1,8 @@
 /** The engine's public data types: what callers pass in and get back. */
 import type { AsyncCodec } from "../codec/async-codec.js";
+import type { ShippedAsset } from "../codec/cm/base.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { ImportJob, MemoryFilter, MemoryKind, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { ImportJob, MemoryFilter, MemoryKind, NamespaceCount, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -256,6 +257,18 @@ export interface RecodeOptions {
 export type { RecallMode } from "../core/vocabulary.js";
 
 /** An asset a prune removed. */
+/**
+ * What `stats` say of the base models shipped with memzip (while `cmBase` is on, or while any memory
+ * needs one): they are in memzip's package, not in the store, and never part of its sizes.
+ */
+export interface ShippedBaseStats {
+  shippedAssets: ShippedAsset[];
+  /** Memories (of the namespace, or all) coded with a shipped base: `cm` rows that name no stored asset. */
+  baseCodedMemories: number;
+  /** The same, per namespace (namespaces with none left out). */
+  baseCodedByNamespace: NamespaceCount[];
+}
+
 export interface RemovedAsset {
   id: string;
   kind: AssetKind;

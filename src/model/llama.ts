@@ -91,6 +91,7 @@ export class LlamaTokenModel {
   private readonly created = new Map<number, number>();
   private readonly waiting = new Map<number, ((sequence: LlamaContextSequence) => void)[]>();
   private readonly contexts: LlamaContext[] = [];
+  private pieces: { pieces: (Uint8Array | null)[]; fallback: boolean[] } | undefined;
 
   private constructor(
     readonly model: LlamaModel,
@@ -137,6 +138,36 @@ export class LlamaTokenModel {
 
   detokenize(tokens: readonly number[]): string {
     return this.model.detokenize(tokens as never);
+  }
+
+  /**
+   * Each token's bytes as the text spells them (for the mixing coder, src/codec/llm-mix.ts), and
+   * which are byte-fallback tokens; `null` for control tokens. SentencePiece vocabularies
+   * (`tokenizer.ggml.model` = "llama": "▁" is a space, `<0xNN>` one byte) are read from the GGUF's
+   * token list; others from detokenizing each token alone (a token that is not valid UTF-8 alone
+   * gets `null`, so a text that needs it is declined).
+   */
+  tokenPieces(): { pieces: (Uint8Array | null)[]; fallback: boolean[] } {
+    if (this.pieces) return this.pieces;
+    const ggml = this.model.fileInfo.metadata.tokenizer?.ggml as { model?: string; tokens?: readonly string[]; token_type?: readonly number[] } | undefined;
+    const tokens = ggml?.tokens ?? [];
+    const types = ggml?.token_type ?? [];
+    const pieces: (Uint8Array | null)[] = [];
+    const fallback: boolean[] = [];
+    for (let id = 0; id < this.vocabularySize; id++) {
+      const type = types[id] ?? 1;
+      const piece = tokens[id] ?? "";
+      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
+      fallback.push(type === 6);
+      if (type === 2 || type === 3 || type === 5) pieces.push(null);
+      else if (ggml?.model === "llama") pieces.push(type === 6 && byte ? Uint8Array.of(parseInt(byte[1] as string, 16)) : Buffer.from(piece.replace(/\u2581/g, " "), "utf8"));
+      else {
+        const text = this.model.detokenize([id as never]);
+        pieces.push(text === "" || text.includes("\ufffd") ? null : Buffer.from(text, "utf8"));
+      }
+    }
+    this.pieces = { pieces, fallback };
+    return this.pieces;
   }
 
   /** Runs `work` with a predictor of its own; waits while every context of that size is busy. */

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Asset, AssetKind } from "../codec/codec.js";
+import { withSharedBaseState } from "../codec/cm/base.js";
 import { assetRef } from "../codec/codec.js";
 import { decodeEnvelope } from "../codec/envelope-codec.js";
 import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
@@ -19,7 +20,8 @@ const assetsByRef = new Map<string, Asset>();
 
 parentPort?.on("message", (request: WorkerRequest) => {
   if (request.type === "asset") {
-    const asset: Asset = { id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) };
+    // A shipped base's trained state is read from (or written to) the per-user cache, as in the main thread.
+    const asset: Asset = withSharedBaseState({ id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) });
     assets.set(asset.id, asset);
     assetsByRef.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return;

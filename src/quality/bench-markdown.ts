@@ -4,13 +4,13 @@ const f3 = (x: number) => x.toFixed(3);
 const f2 = (x: number) => x.toFixed(2);
 
 /** Renders a codec bench as Markdown tables: overall, per language, per source. */
-export function codecBenchMarkdown(report: CodecBenchReport, title: string, command: string): string {
+export function codecBenchMarkdown(report: CodecBenchReport, title: string, command: string, split?: string): string {
   const lines = [
     `### ${title}`,
     "",
     `Command: \`${command}\``,
     "",
-    `${report.records} records; assets trained on ${report.trainRecords}, measured per record on the other ${report.testRecords} (${report.testBytes} bytes). ` +
+    `${split ?? `${report.records} records; assets trained on ${report.trainRecords}, measured per record on the other ${report.testRecords}`} (${report.testBytes} bytes). ` +
       "memzip sizes are whole envelopes (header, checksum, asset reference); baselines are stock frames. " +
       "Speeds: one core, the median of 3 passes.",
     "",

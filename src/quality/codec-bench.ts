@@ -79,15 +79,26 @@ export function runCodecBench(records: readonly BenchRecord[], options: CodecBen
   const trainFraction = options.trainFraction ?? 0.75;
   const order = shuffled(records, options.seed ?? 1);
   const trainCount = Math.round(order.length * trainFraction);
-  const train = order.slice(0, trainCount).map((r) => encoder.encode(r.text));
-  const test = order.slice(trainCount);
+  return benchSplit(order.slice(0, trainCount), order.slice(trainCount), records.length, options);
+}
+
+/**
+ * Texts of another kind arriving in a namespace trained on `train`: assets are trained on every
+ * record of `train`, and each record of `heldApart` (none of which they saw) is measured alone.
+ */
+export function runHeldApartBench(train: readonly BenchRecord[], heldApart: readonly BenchRecord[], options: Omit<CodecBenchOptions, "trainFraction" | "seed"> = {}): CodecBenchReport {
+  return benchSplit(train, heldApart, train.length + heldApart.length, options);
+}
+
+function benchSplit(trainRecords: readonly BenchRecord[], test: readonly BenchRecord[], records: number, options: CodecBenchOptions): CodecBenchReport {
+  const train = trainRecords.map((r) => encoder.encode(r.text));
   const testBytes = test.map((r) => encoder.encode(r.text));
   const contenders = [...BASELINES.map((b): Contender => ({ name: b.name, family: "baseline", encode: b.compress, decode: b.decompress })), ...memzipContenders(train, options)];
   const results = contenders.map((contender, i) => {
     options.onProgress?.(contender.name, i, contenders.length);
     return measure(contender, test, testBytes, options.passes ?? 3);
   });
-  return { records: records.length, trainRecords: train.length, testRecords: test.length, testBytes: testBytes.reduce((s, b) => s + b.length, 0), results };
+  return { records, trainRecords: train.length, testRecords: test.length, testBytes: testBytes.reduce((s, b) => s + b.length, 0), results };
 }
 
 function memzipContenders(train: readonly Uint8Array[], options: CodecBenchOptions): Contender[] {

@@ -425,7 +425,37 @@ function spans(text: string, tokens: readonly Token[], labels: readonly number[]
 /** The names the tagger finds in a text from its tokens' static features; each name's score is its least margin over its tokens (best label's score minus the next). */
 export function namesOf(model: TaggerWeights, text: string, tokens: readonly Token[], features: readonly string[][]): TaggedName[] {
   const { labels, margins } = decode(model, features);
-  return placeOrgNames(wholePlaceNames(text, wholeOrgNames(text, spans(text, tokens, labels, margins))));
+  return withoutCountedThings(text, placeOrgNames(wholePlaceNames(text, wholeOrgNames(text, spans(text, tokens, labels, margins))))).filter((n) => !(n.type === "person" && n.score < ZH_PERSON_LEAST_SCORE && HAN_ONLY.test(n.text)));
+}
+
+/**
+ * The least score (margin) of a Chinese person span kept, since tagger v8: the weakest ones were mostly common words (贺卡, 周会) and
+ * parts of organisations. Chosen on the CV dumps: -60 never lost a correct person on sets 9–12 (v7's dumps) or 10–12 (v8's), -50 did.
+ */
+const ZH_PERSON_LEAST_SCORE = -60;
+
+/** Measure words and units that end a quantity written in Chinese ("两斤", "59 元", "3 个"): what a quantity counts is a thing, not a person. */
+const ZH_COUNTED = /[斤吨米克升元块箱瓶袋包份盒件个只条张台]$/u;
+/** An age or a rank ("28 岁的", "三届的", "五级的") comes before persons: not a quantity of things. */
+const ZH_NOT_COUNTED = /[岁届级]$/u;
+
+/**
+ * A Chinese person span right after a quantity and 的 is what the quantity counts, not a person ("120 立方米的红松", "3 公斤的巴旦木",
+ * "7782 的钱转走"): dropped. The quantity is jieba's word before 的: a measure word (q), a number, or a number word ending in a measure
+ * or unit. Chosen on the CV dumps of sets 10, 11 and 12 (bench/train-entities.ts, CV_DUMP).
+ */
+export function withoutCountedThings(text: string, names: TaggedName[]): TaggedName[] {
+  const after = (n: TaggedName) => n.type === "person" && HAN_ONLY.test(n.text) && text[n.start - 1] === "的";
+  if (!names.some(after)) return names;
+  const words = jiebaWords(text).filter((w) => w.word.trim() !== "");
+  return names.filter((n) => {
+    if (!after(n)) return true;
+    const before = words.filter((w) => w.end <= n.start - 1).at(-1);
+    if (!before || text.slice(before.end, n.start - 1).trim() !== "" || ZH_NOT_COUNTED.test(before.word)) return true;
+    const prior = words.filter((w) => w.end <= before.start).at(-1);
+    const counted = before.tag === "q" || /\p{N}/u.test(before.word) || (before.tag === "m" && ZH_COUNTED.test(before.word) && (before.word.length > 1 || /\p{N}/u.test(prior?.word ?? "")));
+    return !counted;
+  });
 }
 
 /**
@@ -605,7 +635,7 @@ export const loadTagger: () => TaggerWeights = taggerLoader(TAGGER_ASSET);
  * The default entity extractor: the rules+nlp extractor's structured types (formats, units,
  * versions, paths, hashes, ids, money) and the names (person, organisation, place) the trained
  * tagger finds, from the committed weights. Chosen over rules+nlp alone by leave-one-set-out
- * cross-validation on unseen sets 6, 7 and 8, since tagger v5 on 7, 8 and 9, since tagger v6 on 8, 9 and 10, since tagger v7 on 9, 10 and 11 (`npm run train:entities -- --cv`; BENCHMARKS.md).
+ * cross-validation on unseen sets 6, 7 and 8, since tagger v5 on 7, 8 and 9, since tagger v6 on 8, 9 and 10, since tagger v7 on 9, 10 and 11, since tagger v8 on 10, 11 and 12 (`npm run train:entities -- --cv`; BENCHMARKS.md).
  */
 export const defaultEntityExtractor: EntityExtractor = taggedExtractor(loadTagger, "tagger");
 /**

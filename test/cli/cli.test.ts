@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, SHARED, tempDir, spawnBounded } from "../helpers.js";
 
-function memzip(args: string[], input?: string | Buffer) {
-  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+function memzip(args: string[], input?: string | Buffer, env: Record<string, string> = {}) {
+  const result = spawnBounded(process.execPath, [CLI, ...args], { input, env: { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", ...env } });
   const killed = result.signal ? `\n(memzip was killed by ${result.signal})` : "";
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") + killed, json: () => JSON.parse(result.stdout.toString("utf8")) as Record<string, unknown> };
 }
@@ -61,6 +61,29 @@ describe("memzip CLI", () => {
     assert.match(summary, /^namespace y: 1 memory,/m);
   });
 
+  it("codes a new store's first notes with the base model shipped with memzip (the default), counts them in stats, and MEMZIP_CM_BASE=false turns it off", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "notes.db");
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const notes = ["Met with Sarah about the Q3 roadmap; she wants the search API first.", "User prefers dark mode and short answers in the morning.", "The deploy to staging failed because the Redis URL was missing from the env file."];
+    for (const [i, text] of notes.entries()) {
+      const added = memzip(["add", text, "--id", `n${i}`, "--db", db, "--json"], undefined, env);
+      assert.equal(added.status, 0, added.stderr);
+      assert.equal(added.json().codec, "cm");
+    }
+    const stats = memzip(["stats", "--db", db, "--json"], undefined, env).json() as { ratio: number; assetBytes: number; baseCodedMemories: number; baseCodedByNamespace: unknown };
+    assert.deepEqual([stats.baseCodedMemories, stats.baseCodedByNamespace, stats.assetBytes], [3, [{ namespace: "default", memories: 3 }], 0]);
+    assert.ok(stats.ratio > 1, `three notes: ratio ${stats.ratio}`);
+    const text = memzip(["stats", "--db", db], undefined, env).stdout.toString("utf8");
+    assert.match(text, /^ {2}base model v1 for cm \(.+\): shipped with memzip, not in the store, not counted$/m);
+    assert.match(text, /^ {2}3 memories coded with the shipped base model \(default 3\)$/m);
+    // A new text (the same text again would share its holder's envelope, whatever the setting).
+    const off = memzip(["add", "Lunch order for Friday's standup: two coffees, one tea and a bagel.", "--id", "off", "--db", db, "--json"], undefined, { ...env, MEMZIP_CM_BASE: "false" });
+    assert.equal(off.status, 0, off.stderr);
+    assert.notEqual(off.json().codec, "cm");
+    for (const [i, note] of notes.entries()) assert.equal(memzip(["get", `n${i}`, "--db", db], undefined, { ...env, MEMZIP_CM_BASE: "false" }).stdout.toString("utf8"), note);
+  });
+
   it("adds from stdin, lists, removes, and maps errors to exit codes", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "cli.db");
@@ -98,6 +121,29 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["stats", "--no-such-flag"]).status, 2);
     assert.match(memzip(["help"]).stdout.toString("utf8"), /commands:/);
     assert.match(memzip(["import", "--help"]).stdout.toString("utf8"), /--batch N/);
+  });
+
+  it("imports JSONL from stdin (import -) through a temporary copy it removes, and refuses - with --queue", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "stdin.db");
+    const scratch = join(dir.path, "tmp");
+    mkdirSync(scratch);
+    const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", TMPDIR: scratch };
+    const lines = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).slice(0, 12);
+    const run = (args: string[], input: string) => spawnBounded(process.execPath, [CLI, ...args], { input, env });
+    const piped = run(["import", "-", "--db", db, "--json"], `${lines.join("\n")}\n{"text": broken\n`);
+    assert.equal(piped.status, 1, piped.stderr.toString("utf8"));
+    const report = JSON.parse(piped.stdout.toString("utf8")) as { stored: number; rejected: { where: string }[] };
+    assert.deepEqual([report.stored, report.rejected.map((r) => r.where)], [12, ["line 13"]], "every good line stored, the bad one named by its line");
+    const first = JSON.parse(lines[0] as string) as { id: string; text: string };
+    assert.equal(memzip(["get", first.id, "--db", db]).stdout.toString("utf8"), first.text);
+    assert.deepEqual(readdirSync(scratch), [], "the copy of stdin is removed when the import ends");
+    // The same lines again: nothing stored twice.
+    const again = JSON.parse(run(["import", "-", "--db", db, "--json"], lines.join("\n")).stdout.toString("utf8")) as { stored: number; unchanged: number };
+    assert.deepEqual([again.stored, again.unchanged], [0, 12]);
+    const queued = run(["import", "-", "--queue", "redis://127.0.0.1:1", "--db", db], lines.join("\n"));
+    assert.equal(queued.status, 2);
+    assert.match(queued.stderr.toString("utf8"), /import - does not go with --queue/);
   });
 
   it("registers a model, imports stories with --codec llm, primes a namespace, recodes --to zstd, and says plainly that pull needs a network", async () => {

@@ -71,6 +71,9 @@ describe("the filter on every command, and expiry from the command line", () => 
     const get = memzip(["get", "gone", "--db", db]);
     assert.equal(get.status, memzip(["get", "no-such-id", "--db", db]).status);
     assert.match(get.stderr, /E_NOT_FOUND/);
+    // It says the memory expired, and when, instead of "no memory with id" (newcomer10 finding 7).
+    assert.match(get.stderr, /memory "gone" in namespace "default" expired at \d{4}-\d\d-\d\dT/);
+    assert.match(get.stderr, /memzip compact/);
     assert.equal(json(["stats"]).expired, 1);
     // The human stats says so too (newcomer10 finding 7: it counted the expired memory without a word).
     assert.match(memzip(["stats", "--db", db]).stdout, /^ {2}1 of them has expired: gone for every read, still on disk until `memzip compact` deletes it$/m);

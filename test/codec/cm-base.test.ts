@@ -15,7 +15,7 @@ const fixture = JSON.parse(readFileSync(new URL("../../../test/fixtures/cm-base-
 describe("cm base models shipped with memzip", () => {
   it("every shipped base is rebuilt byte for byte from the dev corpus by its recipe (npm run train:cm-base)", () => {
     for (const base of BASE_MODELS) {
-      const built = encodeSnapshot(baseTrainingTexts(base.recipe, devCorpus()), { params: base.recipe.params, maxTrainingBytes: Number.MAX_SAFE_INTEGER });
+      const built = encodeSnapshot(baseTrainingTexts(base.recipe, devCorpus()), { params: base.recipe.params, version: base.recipe.modelVersion, maxTrainingBytes: Number.MAX_SAFE_INTEGER });
       const file = readFileSync(baseModelFile(base));
       assert.equal(createHash("sha256").update(built).digest("hex"), base.sha256, `base v${base.version}: the recipe builds other bytes than the registry names`);
       assert.ok(Buffer.from(built).equals(file), `base v${base.version}: assets/${base.file} differs from what its recipe builds`);

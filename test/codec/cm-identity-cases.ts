@@ -1,10 +1,11 @@
 /**
- * The cases behind test/codec/cm-identity.test.ts: a model-version-4 snapshot at the default sizes
+ * The cases behind test/codec/cm-identity.test.ts: a model-version-4 (or 5) snapshot at the default sizes
  * trained on 400 dev records, then 200 held-out dev records and 120 seeded random records
  * (bytes, Chinese, repeats of training text, one record over the 64 KiB undo limit) coded alone,
  * and a sha256 over the snapshot and every payload. The digest was written by the build before the
  * speed work of issue 16 (`node dist/test/codec/cm-identity-cases.js <old dist> > …/digest.json`):
- * a faster model must produce the same bits.
+ * a faster model must produce the same bits. Version 5's digest (cm-v5-digest) was written by the
+ * build that introduced version 5 (`… <dist> <corpus> 5`), so that later work on it keeps its bits.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -17,7 +18,7 @@ export interface IdentityCodec {
   decode(payload: Uint8Array, originalLength: number, asset: { id: string; kind: "cm-snapshot"; bytes: Uint8Array }): Uint8Array;
 }
 export interface IdentityModules {
-  encodeSnapshot(samples: readonly Uint8Array[], options: { version: 4 }): Uint8Array;
+  encodeSnapshot(samples: readonly Uint8Array[], options: { version: 4 | 5 }): Uint8Array;
   createCmCodec(): IdentityCodec;
 }
 
@@ -53,9 +54,9 @@ export function identityRecords(corpusPath: string): { training: Uint8Array[]; r
   return { training, records };
 }
 
-export function identityDigest(modules: IdentityModules, corpusPath: string): IdentityResult {
+export function identityDigest(modules: IdentityModules, corpusPath: string, version: 4 | 5 = 4): IdentityResult {
   const { training, records } = identityRecords(corpusPath);
-  const bytes = modules.encodeSnapshot(training, { version: 4 });
+  const bytes = modules.encodeSnapshot(training, { version });
   const asset = { id: createHash("sha256").update(bytes).digest("hex"), kind: "cm-snapshot" as const, bytes };
   const codec = modules.createCmCodec();
   const hash = createHash("sha256");
@@ -70,12 +71,14 @@ export function identityDigest(modules: IdentityModules, corpusPath: string): Id
   return { snapshotSha256: asset.id, payloadsSha256: hash.digest("hex"), records: records.length, bytes: records.reduce((sum, r) => sum + r.length, 0), roundTrips };
 }
 
-// `node dist/test/codec/cm-identity-cases.js <dist> [corpus]`: the digest of the build in <dist>.
+// `node dist/test/codec/cm-identity-cases.js <dist> [corpus] [version]`: the digest of the build in <dist> (model version 4 unless named).
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const dist = process.argv[2];
-  if (!dist) throw new Error("usage: cm-identity-cases.js <dist> [corpus]");
+  if (!dist) throw new Error("usage: cm-identity-cases.js <dist> [corpus] [version]");
+  const version = Number(process.argv[4] ?? 4);
+  if (version !== 4 && version !== 5) throw new Error("version: 4 or 5");
   const corpus = process.argv[3] ?? join(dist, "..", "..", "shared", "corpus", "memories-dev.jsonl");
   const snapshot = (await import(pathToFileURL(join(dist, "src/codec/cm/snapshot.js")).href)) as Pick<IdentityModules, "encodeSnapshot">;
   const cm = (await import(pathToFileURL(join(dist, "src/codec/cm.js")).href)) as Pick<IdentityModules, "createCmCodec">;
-  console.log(JSON.stringify(identityDigest({ ...snapshot, ...cm }, corpus), null, 1));
+  console.log(JSON.stringify(identityDigest({ ...snapshot, ...cm }, corpus, version), null, 1));
 }

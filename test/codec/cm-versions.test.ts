@@ -12,7 +12,7 @@ import { createCmCodec } from "../../src/codec/cm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { ROOT, devCorpus } from "../helpers.js";
 
-const FIXTURES = [2, 3, 4].map((version) => ({ version, dir: join(ROOT, "test", "fixtures", `cm-v${version}`) }));
+const FIXTURES = [2, 3, 4, 5].map((version) => ({ version, dir: join(ROOT, "test", "fixtures", `cm-v${version}`) }));
 
 interface FixtureRecord {
   codec: "cm" | "cm-ref";
@@ -62,27 +62,44 @@ describe("cm model versions", () => {
     }
   });
 
-  it("model version 4 round-trips random records (bytes, UTF-8, repeats), each coded alone from the frozen state, and rolls back exactly", () => {
-    const encoder = new TextEncoder();
-    const texts = devCorpus().map((r) => encoder.encode(r.text));
-    const v4 = asset(encodeSnapshot(texts.slice(0, 200), { params: { tableBits: 18, matchBits: 16 }, version: 4 }));
-    const random = seededRandom(404);
-    const records: Uint8Array[] = [];
-    for (let i = 0; i < 120; i++) {
-      const kind = i % 4;
-      const length = Math.floor(random() * 600);
-      if (kind === 0) records.push(Uint8Array.from({ length }, () => Math.floor(random() * 256)));
-      else if (kind === 1) records.push(encoder.encode(Array.from({ length: length / 3 }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 400))).join("")));
-      else if (kind === 2) records.push(Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 8) }, () => texts[Math.floor(random() * 200)] as Uint8Array)).subarray(0, length));
-      else records.push(Buffer.concat([texts[1500 + i] as Uint8Array, Uint8Array.from({ length: length % 17 }, () => Math.floor(random() * 256))]));
-    }
-    const cm = createCmCodec();
-    const payloads = records.map((r) => cm.encode(r, v4) as Uint8Array);
-    const fresh = createCmCodec();
-    for (let i = records.length - 1; i >= 0; i--) {
-      const record = records[i] as Uint8Array;
-      assert.ok(Buffer.from(fresh.decode(payloads[i] as Uint8Array, record.length, v4)).equals(record), `record ${i} (kind ${i % 4}) does not round-trip`);
-      assert.ok(Buffer.from(fresh.encode(record, v4) as Uint8Array).equals(payloads[i] as Uint8Array), `record ${i} codes differently after others`);
-    }
-  });
+  for (const version of [4, 5] as const) {
+    it(`model version ${version} round-trips random records (bytes, UTF-8 of 1-4 bytes a character with broken sequences, repeats), each coded alone from the frozen state, and rolls back exactly`, () => {
+      const encoder = new TextEncoder();
+      const texts = devCorpus().map((r) => encoder.encode(r.text));
+      const snapshot = asset(encodeSnapshot(texts.slice(0, 200), { params: { tableBits: 18, matchBits: 16 }, version }));
+      const random = seededRandom(404 + version);
+      const records: Uint8Array[] = [];
+      for (let i = 0; i < 150; i++) {
+        const kind = i % 5;
+        const length = Math.floor(random() * 600);
+        if (kind === 0) records.push(Uint8Array.from({ length }, () => Math.floor(random() * 256)));
+        else if (kind === 1) records.push(encoder.encode(Array.from({ length: length / 3 }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 400))).join("")));
+        else if (kind === 2) records.push(Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 8) }, () => texts[Math.floor(random() * 200)] as Uint8Array)).subarray(0, length));
+        else if (kind === 3) records.push(Buffer.concat([texts[1500 + i] as Uint8Array, Uint8Array.from({ length: length % 17 }, () => Math.floor(random() * 256))]));
+        else {
+          // Characters of every UTF-8 length, cut anywhere, with stray continuation and lead bytes between them.
+          const pieces: Uint8Array[] = [];
+          for (let k = 0; k < length / 4; k++) {
+            const r = random();
+            if (r < 0.1) pieces.push(Uint8Array.of(0x80 + Math.floor(random() * 64)));
+            else if (r < 0.15) pieces.push(Uint8Array.of(0xc0 + Math.floor(random() * 64)));
+            else {
+              const cp = [0x41 + Math.floor(random() * 26), 0xe9 + Math.floor(random() * 100), 0x4e00 + Math.floor(random() * 300), 0x1f600 + Math.floor(random() * 50)][Math.floor(random() * 4)] as number;
+              const bytes = encoder.encode(String.fromCodePoint(cp));
+              pieces.push(random() < 0.1 ? bytes.subarray(0, Math.max(1, bytes.length - 1)) : bytes);
+            }
+          }
+          records.push(Buffer.concat(pieces));
+        }
+      }
+      const cm = createCmCodec();
+      const payloads = records.map((r) => cm.encode(r, snapshot) as Uint8Array);
+      const fresh = createCmCodec();
+      for (let i = records.length - 1; i >= 0; i--) {
+        const record = records[i] as Uint8Array;
+        assert.ok(Buffer.from(fresh.decode(payloads[i] as Uint8Array, record.length, snapshot)).equals(record), `record ${i} (kind ${i % 5}) does not round-trip`);
+        assert.ok(Buffer.from(fresh.encode(record, snapshot) as Uint8Array).equals(payloads[i] as Uint8Array), `record ${i} codes differently after others`);
+      }
+    });
+  }
 });

@@ -96,7 +96,7 @@ describe("calibration cache", () => {
     }
     const other = { ...fingerprint, cpuCores: fingerprint.cpuCores + 1 };
     writeCalibration(other, { classical: { ...classical, workers: 1 } }, env);
-    const file = JSON.parse(readFileSync(calibrationPath(env), "utf8")) as { hardware: HardwareFingerprint; llm: Record<string, unknown> };
+    const file = JSON.parse(readFileSync(calibrationPath(env) ?? "", "utf8")) as { hardware: HardwareFingerprint; llm: Record<string, unknown> };
     assert.equal(file.hardware.cpuCores, other.cpuCores);
     assert.deepEqual(file.llm, {}, "the other machine's model entries are not carried over");
     assert.equal(loadCalibration(other, "", env).classical?.workers, 1);
@@ -106,7 +106,7 @@ describe("calibration cache", () => {
   it("a corrupt or foreign file is ignored with a warning, and auto falls back to arithmetic", () => {
     using dir = tempDir();
     const env = { MEMZIP_CACHE_DIR: dir.path };
-    const path = calibrationPath(env);
+    const path = calibrationPath(env) ?? "";
     for (const [content, why] of [
       ["{not json", /not JSON/],
       [JSON.stringify({ format: 1, hardware: fingerprint, classical: { ...classical, workers: -1 } }), /not a memzip calibration.*classical\.workers/],
@@ -196,7 +196,7 @@ describe("implicit calibration on a large import", () => {
     assert.doesNotMatch(run(small, "a.db"), /calibrating/);
     assert.doesNotMatch(run(big, "b.db", "--no-calibrate"), /calibrating/);
     assert.doesNotMatch(run(big, "c.db", "--profile", "local"), /calibrating/);
-    assert.equal(existsSync(calibrationPath(env)), false);
+    assert.equal(existsSync(calibrationPath(env) ?? ""), false);
     assert.match(run(big, "d.db"), /calibrating profile auto on this machine first[\s\S]*calibrated: workers \d+/);
     assert.ok(loadCalibration(fingerprint, "", env).classical, "the calibration is kept");
     assert.doesNotMatch(run(big, "e.db"), /calibrating/, "once per machine");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { loadConfig, resolveConfig } from "../../src/config/load.js";
+import { ENGINE_DEFAULTS } from "../../src/engine-options.js";
 import { isMemzipError } from "../../src/errors.js";
 import { CLI, SAMPLE, tempDir, spawnBounded } from "../helpers.js";
 
@@ -42,11 +43,14 @@ describe("configuration", () => {
     assert.throws(() => loadConfig({ env: { MEMZIP_ZSTD_LEVEL: "abc" } }), (e) => isMemzipError(e, "E_USAGE") && e.message === 'MEMZIP_ZSTD_LEVEL must be an integer, got "abc"');
   });
 
-  it("cmBase (cm with the shipped base model, default off) is a config key and MEMZIP_CM_BASE", () => {
+  it("cmBase (cm with the shipped base model, default on) is a config key and MEMZIP_CM_BASE; false turns it off", () => {
     using dir = tempDir();
     const file = join(dir.path, "config.json");
-    writeFileSync(file, JSON.stringify({ cmBase: true }));
-    assert.deepEqual(loadConfig({ path: file, env: {} }), { cmBase: true });
+    assert.equal(ENGINE_DEFAULTS.cmBase, true);
+    writeFileSync(file, JSON.stringify({ cmBase: false }));
+    assert.deepEqual(loadConfig({ path: file, env: {} }), { cmBase: false });
+    assert.deepEqual(loadConfig({ path: file, env: { MEMZIP_CM_BASE: "true" } }), { cmBase: true });
+    writeFileSync(file, JSON.stringify({}));
     assert.deepEqual(loadConfig({ path: file, env: { MEMZIP_CM_BASE: "false" } }), { cmBase: false });
     assert.throws(() => loadConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_CM_BASE: "maybe" } }), (e) => isMemzipError(e, "E_USAGE") && /MEMZIP_CM_BASE must be true or false/.test(e.message));
   });

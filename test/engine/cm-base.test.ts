@@ -16,7 +16,7 @@ describe("cm with the base model shipped with memzip (cmBase)", () => {
     const random = seededRandom(16);
     const pool = heldOut();
     const withBase = Engine.open({ db: join(dir.path, "base.db"), cmBase: true, cache: "off", workers: 0 });
-    const without = Engine.open({ db: join(dir.path, "plain.db"), cache: "off", workers: 0 });
+    const without = Engine.open({ db: join(dir.path, "plain.db"), cmBase: false, cache: "off", workers: 0 });
     try {
       let cmWins = 0;
       let notes = 0;
@@ -61,15 +61,35 @@ describe("cm with the base model shipped with memzip (cmBase)", () => {
       const base = currentBaseAsset();
       assert.deepEqual(stats.shippedAssets, [{ id: base.id, kind: "cm-snapshot", baseVersion: 1, bytes: base.bytes.length, where: "shipped with memzip", inStore: false }]);
       assert.equal(await storeOf(engine).assets.get(base.id), undefined);
+      // How many memories are coded with it, per namespace: a note elsewhere, and a text too short for cm.
+      assert.equal((await engine.remember({ id: "o", namespace: "other", text: "The deploy to staging failed because the Redis URL was missing." })).codec, "cm");
+      assert.notEqual((await engine.remember({ id: "ok", text: "ok" })).codec, "cm");
+      const whole = await engine.stats();
+      assert.equal(whole.baseCodedMemories, 4);
+      assert.deepEqual(whole.baseCodedByNamespace, [
+        { namespace: "default", memories: 3 },
+        { namespace: "other", memories: 1 },
+      ]);
+      assert.deepEqual([(await engine.stats("other")).baseCodedMemories, (await engine.stats("other")).baseCodedByNamespace], [1, [{ namespace: "other", memories: 1 }]]);
     } finally {
       await engine.close();
     }
-    const off = Engine.open({ db: join(dir.path, "s.db"), cache: "off", workers: 0 });
+    const off = Engine.open({ db: join(dir.path, "s.db"), cmBase: false, cache: "off", workers: 0 });
     try {
-      assert.equal((await off.stats()).shippedAssets, undefined, "without cmBase nothing is listed; the memories still read");
+      const stats = await off.stats();
+      assert.equal(stats.baseCodedMemories, 4, "with cmBase off, the memories that need the base are still counted, and the base listed");
+      assert.equal(stats.shippedAssets?.length, 1);
       assert.equal(await off.recall("n1"), "User prefers dark mode and short answers in the morning.");
     } finally {
       await off.close();
+    }
+    const plain = Engine.open({ db: join(dir.path, "plain.db"), cmBase: false, cache: "off", workers: 0 });
+    try {
+      await plain.remember({ id: "p", text: "User prefers dark mode and short answers in the morning." });
+      const stats = await plain.stats();
+      assert.deepEqual([stats.shippedAssets, stats.baseCodedMemories], [undefined, undefined], "with cmBase off and no memory on a base, nothing is listed");
+    } finally {
+      await plain.close();
     }
   });
 

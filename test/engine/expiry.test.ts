@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
+import type { MemzipError } from "../../src/errors.js";
 import { collect, storeOf, tempDir } from "../helpers.js";
 
 const DAY = 86_400_000;
@@ -86,6 +87,11 @@ describe("expiry per memory", () => {
 
       clock.now = T0 + 2 * DAY;
       await assert.rejects(engine.update("m", { expiresAt: null }), { code: "E_NOT_FOUND" }, "an expired memory cannot be revived by update");
+      await assert.rejects(engine.memory("m"), (error: MemzipError) => {
+        assert.equal(error.code, "E_NOT_FOUND");
+        assert.deepEqual(error.details, { id: "m", namespace: "default", expiredAt: new Date(T0 + DAY).toISOString() }, "the error says when it expired");
+        return true;
+      });
       const again = await engine.remember({ id: "m", text: "A memory that learns to expire." });
       assert.equal(again.status, "stored", "the expired row is gone; this is a new memory");
       const fresh = await engine.memory("m");

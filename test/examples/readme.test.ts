@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
@@ -209,6 +209,15 @@ const ENTRIES: Record<string, Entry> = {
       const records = readFileSync(join(dir, "all.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { text: string; namespace: string });
       assert.equal(records.length, 85);
       assert.ok(records.some((r) => r.text === TEA && r.namespace === "agent-7"));
+    },
+  },
+  "memzip export --tag prefs | memzip import - --db prefs.db": {
+    check: (run, { dir }) => {
+      // The tagged notes of both namespaces; each lands in the namespace its record names.
+      assert.match(run.stdout, /^read 3: 3 stored, 0 updated, 0 unchanged, 0 rejected$/m);
+      assert.match(run.stdout, /^namespace default: 2 memories, [\s\S]*^namespace agent-7: 1 memory, /m);
+      assert.ok(existsSync(join(dir, "prefs.db")));
+      assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith("memzip-stdin-")), [], "the copy of stdin is gone");
     },
   },
   "memzip verify --json": {

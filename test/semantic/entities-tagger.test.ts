@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, withoutCountedThings, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { syntheticChineseTexts } from "../../src/semantic/entities-synth-zh.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
@@ -206,6 +206,28 @@ describe("entity tagger", () => {
     // Not over another name, and people and places are left as they are.
     assert.deepEqual(whole("蓝象局长说", [name("蓝象局长说", "蓝象"), name("蓝象局长说", "局长", "person")]), ["organization:蓝象", "person:局长"]);
     assert.deepEqual(whole("去蓝象局", [name("去蓝象局", "蓝象", "place")]), ["place:蓝象"]);
+  });
+
+  it("a Chinese person span right after a quantity and 的 is a counted thing and is dropped; ages, ranks and other persons stay", () => {
+    const at = (text: string, part: string, type: TaggedName["type"] = "person"): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 1 };
+    };
+    const kept = (text: string, names: TaggedName[]) => withoutCountedThings(text, names).map((n) => `${n.type}:${n.text}`);
+    // Invented: a unit (q), a number, a number word ending in a measure.
+    const a = "他下周送来 80 立方米的青杉";
+    assert.deepEqual(kept(a, [at(a, "青杉")]), []);
+    const b = "账户 5512 的钱款转走了";
+    assert.deepEqual(kept(b, [at(b, "钱款")]), []);
+    const c = "用户买了两斤的黄梨";
+    assert.deepEqual(kept(c, [at(c, "黄梨")]), []);
+    // Persons after an age, after an organisation, after a word: kept; other types are not touched.
+    const d = "28 岁的林晓禾下周入职";
+    assert.deepEqual(kept(d, [at(d, "林晓禾")]), ["person:林晓禾"]);
+    const e = "青禾科技的林晓禾说";
+    assert.deepEqual(kept(e, [at(e, "青禾科技", "organization"), at(e, "林晓禾")]), ["organization:青禾科技", "person:林晓禾"]);
+    const f = "买了 3 公斤的青禾农场";
+    assert.deepEqual(kept(f, [at(f, "青禾农场", "organization")]), ["organization:青禾农场"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {

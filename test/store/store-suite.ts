@@ -296,6 +296,31 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await assert.rejects(collect(store.memories.scan({ signal: AbortSignal.abort() })), { name: "AbortError" });
     });
 
+    withStore("counts a codec's memories whose rows name no stored asset, per namespace (cm coded with a base shipped with memzip)", async (store) => {
+      const snapshot = asset(1, { kind: "cm-snapshot", namespace: "a" });
+      await store.assets.put(snapshot);
+      await store.memories.put([
+        memory("b1", "b", { codec: "cm" }),
+        memory("a1", "a", { codec: "cm" }),
+        memory("a2", "a", { codec: "cm" }),
+        memory("own", "a", { codec: "cm", assetId: snapshot.id }),
+        memory("z", "c", { codec: "zstd" }),
+        memory("r", "c"),
+        // The same text in two namespaces: the reader's row counts as its holder's codec.
+        textMemory("t1", "a", "a text both read", { codec: "cm" }),
+        textMemory("t2", "c", "a text both read", { codec: "cm" }),
+      ]);
+      assert.deepEqual(await store.memories.countWithoutAsset("cm"), [
+        { namespace: "a", memories: 3 },
+        { namespace: "b", memories: 1 },
+        { namespace: "c", memories: 1 },
+      ]);
+      assert.deepEqual(await store.memories.countWithoutAsset("cm", "a"), [{ namespace: "a", memories: 3 }]);
+      assert.deepEqual(await store.memories.countWithoutAsset("cm", "nowhere"), []);
+      assert.deepEqual(await store.memories.countWithoutAsset("zstd"), [{ namespace: "c", memories: 1 }]);
+      assert.deepEqual(await store.memories.countWithoutAsset("llm"), []);
+    });
+
     withStore("accounts bytes by codec and footprint, charging a shared text to each namespace that reads it", async (store) => {
       const text = "a text both namespaces read";
       await store.assets.put(asset(1));

@@ -11,6 +11,10 @@ import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
 import { interruptedLine, pinAdvice } from "./import-lines.js";
 
@@ -62,9 +66,11 @@ export const importCommand: Command = {
   name: "import",
   positionals: 1,
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
+  usage: "memzip import FILE.jsonl|FILE.arrow|- [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
-(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. Without -n a
+(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. FILE "-"
+reads stdin (JSONL unless --format arrow): it is first copied to a temporary file, removed when
+the import finishes; an interrupted one keeps it and names it for --resume. Without -n a
 record that names a namespace (a JSONL field, an Arrow column) goes there, the others to the
 default, so a whole-store export restores every namespace; with -n every record goes to NS and
 one that names another namespace is rejected. --ttl gives
@@ -104,127 +110,167 @@ runs \`memzip profile calibrate\`'s classical part (~${IMPLICIT_CALIBRATION_MS /
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const file = requirePositional(context, 0, "FILE to import");
-    const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
-    const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format");
-    const arrow = format === "arrow" || (format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
-    // A missing file is named before the store is opened.
-    const size = inputFileSize(file, "FILE");
-    const codec = parseCodec(context.values.codec);
-    const ttlMs = parseTtl(context.values.ttl);
-    if (typeof context.values.queue === "string") {
-      if (ttlMs !== undefined) throw new MemzipError(ErrorCode.USAGE, "--ttl does not go with --queue", { hint: 'Give each record its own "expiresAt", or import without --queue.' });
-      if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
-      return runQueuedImport(context, file, context.values.queue, codec);
+    const given = requirePositional(context, 0, "FILE to import (- for stdin)");
+    if (given === "-" && typeof context.values.queue === "string") {
+      throw new MemzipError(ErrorCode.USAGE, "import - does not go with --queue", { hint: "Save the records to a file and queue that: its chunks are read again by position when the import is run again." });
     }
-    await calibrateFirst(context, size, typeof context.values.resume === "string");
-    // A resumed job is in an existing store; only a new import may make one.
-    const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
-    const controller = new AbortController();
-    const bar = new ProgressBar(context.stderr, "import", !context.json);
-    let recodeBar: ProgressBar | undefined;
-    // The first Ctrl-C stops after the step in progress; a second stops at once (the batch in flight is
-    // not written), marks the job interrupted and prints the command that continues it.
-    let jobId: string | undefined;
-    let stopping = false;
-    const onSignal = () => {
-      if (!stopping) {
-        stopping = true;
-        controller.abort();
-        context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
-        return;
-      }
-      const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
-      context.stderr.write(`memzip: stopped at once (every batch committed before stays)${resume}\n`);
-      const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
-      // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
-      const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
-      void Promise.race([marked, bound]).then(() => process.exit(EXIT_CODES.E_ABORTED));
-    };
-    process.on("SIGINT", onSignal);
+    const spool = given === "-" ? await spoolStdin(context.stderr) : undefined;
+    let keepSpool = false;
     try {
-      const namespace = context.values.namespace;
-      const options = {
-        signal: controller.signal,
-        // -n pins the namespace: a record naming another is rejected, never written there.
-        ...(typeof namespace === "string" ? { namespace, pinNamespace: true } : {}),
-        end: arrow ? undefined : size,
-        ...(batchSize ? { batchSize } : {}),
-        ...(codec ? { codec } : {}),
-        ...(ttlMs === undefined ? {} : { ttlMs }),
-        ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
-        onJob: (id: string) => {
-          jobId = id;
-        },
-        onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
-        onFinishStep: (step: FinishStep) => {
-          if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
-          else if (step.done === 0) recodeBar = new ProgressBar(context.stderr, `recode ${step.namespace}`, !context.json);
-          else recodeBar?.update(step.done, step.done, step.total);
-        },
-      };
-      const report = arrow ? await engine.importArrow(readInputFile(file, "FILE"), options) : await engine.importJsonl(file, options);
-      bar.done();
-      if (report.alreadyDone) {
-        emit(context, report, `job ${report.jobId ?? ""} had already finished (namespace ${report.namespace}): nothing imported (memzip jobs lists it)`);
-        return 0;
-      }
-      const stats = await engine.stats(report.namespace);
-      // A whole-store restore (no -n) writes to every namespace its records name: a line for each.
-      const others = report.otherNamespaces ?? [];
-      const otherLines: string[] = [];
-      for (const name of others.slice(0, MAX_NAMESPACE_LINES)) {
-        const s = await engine.stats(name);
-        const t = report.otherTrained?.[name];
-        otherLines.push(
-          `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
-            (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
-        );
-      }
-      if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
-      // A namespace that only rejected records named: nothing was written there, and the line says so.
-      const rejectedOnly = Object.entries(report.rejectedNamespaces ?? {});
-      for (const [name, n] of rejectedOnly.slice(0, MAX_NAMESPACE_LINES)) otherLines.push(`\nnamespace ${name}: nothing stored, ${n} rejected`);
-      if (rejectedOnly.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${rejectedOnly.length - MAX_NAMESPACE_LINES} more namespaces with rejected records only`);
-      const trained = report.trained
-        ? `\n${report.trained.assets.length ? `trained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; ` : ""}recoded ${report.trained.recode.recoded} memories` +
-          (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
-        : "";
-      const shared =
-        report.deduplicated || report.grouped
-          ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
-          : "";
-      // Each with its line; a long run of rejections is cut (--json lists every one).
-      const rejected =
-        report.rejected
-          .slice(0, MAX_REJECTED_LINES)
-          .map((r) => `\n  rejected ${r.message.startsWith(r.where) ? r.message : `${r.where}: ${r.message}`}`)
-          .join("") + (report.rejected.length > MAX_REJECTED_LINES ? `\n  ... and ${report.rejected.length - MAX_REJECTED_LINES} more rejected (--json lists every one)` : "");
-      // The pin's advice in this transport's terms (the engine's message names no flag).
-      const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
-      const semantic = await semanticSummary(engine);
-      emit(
-        context,
-        { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
-        `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
-          (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
-          `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
-          `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
-          // A restore into the namespaces its records name says nothing of an empty default namespace.
-          (others.length > 0 && stats.memories === 0
-            ? `file on disk ${formatBytes(stats.fileBytes)}`
-            : `namespace ${report.namespace}: ${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
-              `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
-          `${otherLines.join("")}${modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `\n${line}`).join("")}${semantic ? `\n${semantic.human}` : ""}`,
-      );
-      // Interrupted (Ctrl-C) is not "finished with rejected records": 130, as the shell reports a process a SIGINT ended.
-      return report.aborted ? EXIT_CODES.E_ABORTED : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
+      const exit = await runImport(context, spool?.file ?? given);
+      keepSpool = spool !== undefined && exit === EXIT_CODES.E_ABORTED;
+      if (keepSpool) context.stderr.write(`memzip: the records read from stdin are kept in ${spool?.file ?? ""} for --resume (delete its folder when done)\n`);
+      return exit;
     } finally {
-      process.off("SIGINT", onSignal);
-      await engine.close();
+      if (spool !== undefined && !keepSpool) rmSync(spool.dir, { recursive: true, force: true });
     }
   },
 };
+
+/**
+ * Copies stdin to a temporary file: an import reads its input by position (resumable jobs, progress
+ * by bytes), which a pipe cannot give. Ctrl-C while copying removes the copy and ends with 130.
+ */
+async function spoolStdin(stderr: NodeJS.WritableStream): Promise<{ dir: string; file: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "memzip-stdin-"));
+  const file = join(dir, "stdin.jsonl");
+  const onSignal = () => {
+    rmSync(dir, { recursive: true, force: true });
+    stderr.write("memzip: stopped while reading stdin; nothing imported\n");
+    process.exit(EXIT_CODES.E_ABORTED);
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    await pipeline(process.stdin, createWriteStream(file));
+    return { dir, file };
+  } catch (cause) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new MemzipError(ErrorCode.USAGE, `cannot copy stdin to ${dir}: ${(cause as Error).message}`, { hint: "Free some space in the temporary folder ($TMPDIR), or import from a file.", cause });
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}
+
+async function runImport(context: CommandContext, file: string): Promise<number> {
+  const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
+  const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format");
+  const arrow = format === "arrow" || (format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
+  // A missing file is named before the store is opened.
+  const size = inputFileSize(file, "FILE");
+  const codec = parseCodec(context.values.codec);
+  const ttlMs = parseTtl(context.values.ttl);
+  if (typeof context.values.queue === "string") {
+    if (ttlMs !== undefined) throw new MemzipError(ErrorCode.USAGE, "--ttl does not go with --queue", { hint: 'Give each record its own "expiresAt", or import without --queue.' });
+    if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
+    return runQueuedImport(context, file, context.values.queue, codec);
+  }
+  await calibrateFirst(context, size, typeof context.values.resume === "string");
+  // A resumed job is in an existing store; only a new import may make one.
+  const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
+  const controller = new AbortController();
+  const bar = new ProgressBar(context.stderr, "import", !context.json);
+  let recodeBar: ProgressBar | undefined;
+  // The first Ctrl-C stops after the step in progress; a second stops at once (the batch in flight is
+  // not written), marks the job interrupted and prints the command that continues it.
+  let jobId: string | undefined;
+  let stopping = false;
+  const onSignal = () => {
+    if (!stopping) {
+      stopping = true;
+      controller.abort();
+      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+      return;
+    }
+    const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
+    context.stderr.write(`memzip: stopped at once (every batch committed before stays)${resume}\n`);
+    const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
+    // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
+    const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
+    void Promise.race([marked, bound]).then(() => process.exit(EXIT_CODES.E_ABORTED));
+  };
+  process.on("SIGINT", onSignal);
+  try {
+    const namespace = context.values.namespace;
+    const options = {
+      signal: controller.signal,
+      // -n pins the namespace: a record naming another is rejected, never written there.
+      ...(typeof namespace === "string" ? { namespace, pinNamespace: true } : {}),
+      end: arrow ? undefined : size,
+      ...(batchSize ? { batchSize } : {}),
+      ...(codec ? { codec } : {}),
+      ...(ttlMs === undefined ? {} : { ttlMs }),
+      ...(typeof context.values.resume === "string" ? { resume: context.values.resume } : {}),
+      onJob: (id: string) => {
+        jobId = id;
+      },
+      onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
+      onFinishStep: (step: FinishStep) => {
+        if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
+        else if (step.done === 0) recodeBar = new ProgressBar(context.stderr, `recode ${step.namespace}`, !context.json);
+        else recodeBar?.update(step.done, step.done, step.total);
+      },
+    };
+    const report = arrow ? await engine.importArrow(readInputFile(file, "FILE"), options) : await engine.importJsonl(file, options);
+    bar.done();
+    if (report.alreadyDone) {
+      emit(context, report, `job ${report.jobId ?? ""} had already finished (namespace ${report.namespace}): nothing imported (memzip jobs lists it)`);
+      return 0;
+    }
+    const stats = await engine.stats(report.namespace);
+    // A whole-store restore (no -n) writes to every namespace its records name: a line for each.
+    const others = report.otherNamespaces ?? [];
+    const otherLines: string[] = [];
+    for (const name of others.slice(0, MAX_NAMESPACE_LINES)) {
+      const s = await engine.stats(name);
+      const t = report.otherTrained?.[name];
+      otherLines.push(
+        `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
+          (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
+      );
+    }
+    if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
+    // A namespace that only rejected records named: nothing was written there, and the line says so.
+    const rejectedOnly = Object.entries(report.rejectedNamespaces ?? {});
+    for (const [name, n] of rejectedOnly.slice(0, MAX_NAMESPACE_LINES)) otherLines.push(`\nnamespace ${name}: nothing stored, ${n} rejected`);
+    if (rejectedOnly.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${rejectedOnly.length - MAX_NAMESPACE_LINES} more namespaces with rejected records only`);
+    const trained = report.trained
+      ? `\n${report.trained.assets.length ? `trained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; ` : ""}recoded ${report.trained.recode.recoded} memories` +
+        (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
+      : "";
+    const shared =
+      report.deduplicated || report.grouped
+        ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
+        : "";
+    // Each with its line; a long run of rejections is cut (--json lists every one).
+    const rejected =
+      report.rejected
+        .slice(0, MAX_REJECTED_LINES)
+        .map((r) => `\n  rejected ${r.message.startsWith(r.where) ? r.message : `${r.where}: ${r.message}`}`)
+        .join("") + (report.rejected.length > MAX_REJECTED_LINES ? `\n  ... and ${report.rejected.length - MAX_REJECTED_LINES} more rejected (--json lists every one)` : "");
+    // The pin's advice in this transport's terms (the engine's message names no flag).
+    const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
+    const semantic = await semanticSummary(engine);
+    emit(
+      context,
+      { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
+      `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
+        (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
+        `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
+        `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
+        // A restore into the namespaces its records name says nothing of an empty default namespace.
+        (others.length > 0 && stats.memories === 0
+          ? `file on disk ${formatBytes(stats.fileBytes)}`
+          : `namespace ${report.namespace}: ${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
+            `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
+        `${otherLines.join("")}${modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `\n${line}`).join("")}${semantic ? `\n${semantic.human}` : ""}`,
+    );
+    // Interrupted (Ctrl-C) is not "finished with rejected records": 130, as the shell reports a process a SIGINT ended.
+    return report.aborted ? EXIT_CODES.E_ABORTED : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    await engine.close();
+  }
+}
 
 /** How long a hard stop (second Ctrl-C) waits for the store to mark the job interrupted. */
 const HARD_STOP_MARK_MS = 2000;

@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { userCacheDir } from "../../core/paths.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import type { Asset } from "../codec.js";
-import type { ContextModelParams } from "./context-model.js";
+import { attachDerivedStore } from "../derived.js";
+import { DerivedFolder } from "../derived-folder.js";
+import type { ContextModelParams, ModelVersion } from "./context-model.js";
 
 /**
  * Base models shipped with memzip: `cm` snapshots (assets/cm-base-v*.mzcm) that a namespace codes
@@ -27,6 +31,8 @@ export interface BaseRecipe {
   /** The records of memories-dev.jsonl it learned from: every `every`-th, from the first (file order). */
   readonly every: number;
   readonly params: ContextModelParams;
+  /** The context-model version it was trained with (a later default model must not change a shipped base). */
+  readonly modelVersion: ModelVersion;
 }
 
 export const BASE_MODELS: readonly BaseModel[] = Object.freeze([
@@ -34,7 +40,7 @@ export const BASE_MODELS: readonly BaseModel[] = Object.freeze([
     version: 1,
     file: "cm-base-v1.mzcm",
     sha256: "193fecd00b47c2e8cf18f6534a90c0cb82bc453ec1d9791e321da05001123e96",
-    recipe: { every: 2, params: { tableBits: 22, matchBits: 20 } },
+    recipe: { every: 2, params: { tableBits: 22, matchBits: 20 }, modelVersion: 4 },
   },
 ]);
 
@@ -58,6 +64,23 @@ export interface BaseAsset extends Asset {
 
 const loaded = new Map<number, BaseAsset>();
 
+/**
+ * Where the trained state of a shipped base is kept: once per user and base, in
+ * `userCacheDir()/derived/` (MEMZIP_CACHE_DIR, else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip),
+ * never beside a store (every store of the user shares it; no store copies it). Like every derived
+ * state it is verified by hash when read and rebuilt when missing, stale or corrupt; when the folder
+ * cannot be written the base is trained in memory, once per process, and nothing fails.
+ */
+export const sharedBaseStates = new DerivedFolder(() => {
+  const cache = userCacheDir();
+  return cache === undefined ? undefined : join(cache, "derived");
+});
+
+/** `asset` (the bytes of a shipped base, e.g. sent to a worker thread) with the per-user derived state; other assets unchanged. */
+export function withSharedBaseState<T extends Asset>(asset: T): T {
+  return BASE_MODELS.some((base) => base.sha256 === asset.id) ? attachDerivedStore(asset, sharedBaseStates) : asset;
+}
+
 /** Reads a shipped base (once per process) and checks its sha256; a missing or altered file is `E_MISSING_ASSET`. */
 export function baseAsset(base: BaseModel): BaseAsset {
   let asset = loaded.get(base.version);
@@ -70,7 +93,7 @@ export function baseAsset(base: BaseModel): BaseAsset {
   }
   const id = createHash("sha256").update(bytes).digest("hex");
   if (id !== base.sha256) throw baseError(base, `has sha256 ${id.slice(0, 16)}…, not the ${base.sha256.slice(0, 16)}… this memzip shipped`);
-  asset = { id, kind: "cm-snapshot", bytes, builtIn: true, baseVersion: base.version };
+  asset = attachDerivedStore({ id, kind: "cm-snapshot", bytes, builtIn: true, baseVersion: base.version } as const, sharedBaseStates);
   loaded.set(base.version, asset);
   return asset;
 }

@@ -29,17 +29,27 @@ interface ModelExports {
   step?(bit: number): number;
 }
 
+/** Per-bit access to one record of a frozen model (`ContextModel.openRecord`). */
+export interface RecordBits {
+  /** P(next bit = 1) in 1..65535 out of 65536. */
+  predict(): number;
+  /** Learns the bit that followed the last `predict`. */
+  update(bit: number): void;
+  /** Rolls the model back to its frozen state; the record cannot be used afterwards. */
+  close(): void;
+}
+
 /** Zero bytes a decoder may read past the end of a stream before it is called corrupt (the encoder trims trailing zeros). */
 const MAX_OVERRUN = 64;
 
 /**
  * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
- * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, asm/context-model-v3.ts).
+ * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, -v3.ts, -v4.ts).
  */
-export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model.wasm" } as const;
+export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model-v4.wasm", 5: "context-model.wasm" } as const;
 export type ModelVersion = keyof typeof MODEL_FILES;
 /** The model new snapshots are trained with. */
-export const CURRENT_MODEL_VERSION: ModelVersion = 4;
+export const CURRENT_MODEL_VERSION: ModelVersion = 5;
 
 export function isModelVersion(value: number): value is ModelVersion {
   return Object.hasOwn(MODEL_FILES, value);
@@ -173,6 +183,27 @@ export class ContextModel {
     } finally {
       this.endRecord();
     }
+  }
+
+  /**
+   * One record of `length` bytes from the frozen state, bit by bit, for a coder that mixes this
+   * model's predictions with another's (src/codec/llm-mix.ts): `predict` before every bit, then
+   * `update` with it, most significant bit of each byte first; `close` rolls the model back.
+   */
+  openRecord(length: number): RecordBits {
+    if (!this.frozen) throw new Error("only a frozen model codes records");
+    const model = this.model;
+    model.beginRecord(length);
+    let open = true;
+    return {
+      predict: () => model.predict(),
+      update: (bit) => model.update(bit),
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.endRecord();
+      },
+    };
   }
 
   /** Ends training: from now on every record starts from this state. */

@@ -93,6 +93,7 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
       loadModel() {
         const again = store.open(path);
         if (!again) return undefined;
+        // Anything wrong with the file (a read error, a damaged frame) means training again, never a failed read.
         try {
           if (again.size !== HEADER_BYTES + textBytes + frameBytes) return undefined;
           const frame = new Uint8Array(frameBytes);
@@ -100,11 +101,15 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
           return ContextModel.fromState(header.params, header.version, samples, memoryBytes, stateAt, (memory) => {
             return decompressInto(memory, frame) && xxh64(memory) === memoryHash;
           });
+        } catch {
+          return undefined;
         } finally {
           again.close();
         }
       },
     };
+  } catch {
+    return undefined;
   } finally {
     file.close();
   }

@@ -1,5 +1,6 @@
 import type {
   CodecUsage,
+  NamespaceCount,
   ContentHolder,
   EnvelopeUpdate,
   Fingerprint,
@@ -222,6 +223,16 @@ export class PgMemories implements MemoryRepository {
        FROM memories m JOIN codecs c ON c.n = m.codec LEFT JOIN memories p ON p.seq = m.content_of
        WHERE m.ns = $1 GROUP BY c.name ORDER BY c.name COLLATE "C"`,
       [ns],
+    );
+  }
+
+  async countWithoutAsset(codec: string, namespace?: string): Promise<NamespaceCount[]> {
+    const ns = namespace === undefined ? undefined : await this.database.namespaceId(namespace);
+    if (namespace !== undefined && ns === undefined) return [];
+    return this.database.query<NamespaceCount>(
+      `SELECT n.name AS namespace, count(*)::int AS memories FROM memories m JOIN codecs c ON c.n = m.codec JOIN namespaces n ON n.n = m.ns
+       WHERE c.name = $1 AND m.asset IS NULL${ns === undefined ? "" : " AND m.ns = $2"} GROUP BY n.name ORDER BY n.name COLLATE "C"`,
+      ns === undefined ? [codec] : [codec, ns],
     );
   }
 

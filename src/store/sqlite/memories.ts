@@ -1,6 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import type {
   CodecUsage,
+  NamespaceCount,
   ContentHolder,
   EnvelopeUpdate,
   Fingerprint,
@@ -457,6 +458,33 @@ export class SqliteMemories implements MemoryRepository {
 
   async usageByCodec(namespace?: string): Promise<CodecUsage[]> {
     return this.database.read(() => this.codecUsage(namespace));
+  }
+
+  async countWithoutAsset(codec: string, namespace?: string): Promise<NamespaceCount[]> {
+    return this.database.read(() => {
+      const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
+      if (namespace !== undefined && ns === undefined) return [];
+      const where = ns === undefined ? "" : " AND t.ns = ?";
+      const args = ns === undefined ? [codec] : [codec, ns];
+      const rows = this.database.db
+        .prepare(`SELECT t.ns AS ns, count(*) AS n FROM memories t JOIN codecs c ON c.n = t.codec WHERE c.name = ? AND t.asset IS NULL${where} GROUP BY t.ns`)
+        .all(...args) as { ns: number; n: number }[];
+      if (this.sealed.any()) {
+        // Sealed rows are counted per block, by namespace, codec and asset (memory_block_usage).
+        rows.push(
+          ...(this.database.db
+            .prepare(`SELECT t.ns AS ns, sum(t.n) AS n FROM memory_block_usage t JOIN codecs c ON c.n = t.codec WHERE c.name = ? AND t.asset IS NULL${where} GROUP BY t.ns`)
+            .all(...args) as { ns: number; n: number }[]),
+        );
+      }
+      const counts = new Map<number, number>();
+      for (const row of rows) counts.set(row.ns, (counts.get(row.ns) ?? 0) + row.n);
+      const names = new Map((this.database.db.prepare("SELECT n, name FROM namespaces").all() as { n: number; name: string }[]).map((r) => [r.n, r.name]));
+      return [...counts]
+        .filter(([, n]) => n > 0)
+        .map(([n, memories]) => ({ namespace: names.get(n) as string, memories }))
+        .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+    });
   }
 
   private codecUsage(namespace?: string): CodecUsage[] {

@@ -1,0 +1,561 @@
+import type { RecordBits } from "./cm/context-model.js";
+import { EscapeEstimator, TokenWindow, tableFor, type LlmCodingSettings, type TokenPredictor } from "./llm.js";
+import { RangeDecoder, RangeEncoder } from "./range-coder.js";
+import type { FrequencyTable, TopTokens } from "./token-frequencies.js";
+
+/**
+ * A language model and `cm` mixed bit by bit (issue 16, item 3; docs/LLM.md, "Mixing with `cm`").
+ *
+ * The text is coded token by token in the model's own tokenization, each token as its bytes, bit
+ * by bit (most significant first), with an "end of token" decision after each byte. The model's
+ * probability of the next bit is the mass of the tokens still consistent with the bits so far:
+ * the top-K tokens with their quantised frequencies, and every other token of the vocabulary with
+ * an equal share of the escape. By the chain rule the model alone would cost exactly
+ * -log2 P(token) per token (under those tables). `cm` gives its probability for the same bit of
+ * the byte stream; a small logistic mixer (integer stretch / squash, weights learned online)
+ * combines the two, so `cm` takes over where the model does not know the text. A decision that
+ * the vocabulary forces (no token continues with the other bit, no token ends here) is not coded.
+ *
+ * Everything after the model's distributions is integer arithmetic, so encoder and decoder agree
+ * bit for bit on every machine; the distributions themselves are bit-identical under the `llm`
+ * codec's canonical evaluation. The decoder rebuilds each token from its decoded bytes (the
+ * vocabulary's canonical token for those bytes) and feeds that token to the model, as the encoder
+ * does. `cm` sees the text's bytes only (it is coded from the frozen snapshot, rolled back after).
+ */
+
+/** A vocabulary as byte strings: the tokens that can appear in a coded text, and their bytes. */
+export interface MixVocabulary {
+  /** Per token id: its bytes, or `null` for a token that never stands for text (control tokens). */
+  readonly pieces: readonly (Uint8Array | null)[];
+  /** The token fed to the model for a byte string (one per distinct string: normal pieces before byte fallbacks, then the lowest id). */
+  readonly canonical: ReadonlyMap<string, number>;
+  /** Tokens that have bytes. */
+  readonly textTokens: number;
+  /** Bitwise trie over the pieces: node n's children at 2n and 2n + 1 (0 = none). */
+  readonly child: Int32Array;
+  /** Tokens whose bytes end exactly at a (byte-aligned) node. */
+  readonly terminal: Int32Array;
+  /** Tokens whose bytes start with a node's bits (those ending there included). */
+  readonly subtree: Int32Array;
+}
+
+/** Builds the coder's view of a vocabulary. `fallback[id]` marks byte-fallback tokens (a normal piece with the same bytes wins). */
+export function buildMixVocabulary(pieces: readonly (Uint8Array | null)[], fallback: readonly boolean[] = []): MixVocabulary {
+  let nodes = 1;
+  let capacity = 1024;
+  let child = new Int32Array(2 * capacity);
+  let terminal = new Int32Array(capacity);
+  let subtree = new Int32Array(capacity);
+  const canonical = new Map<string, number>();
+  let textTokens = 0;
+  for (let id = 0; id < pieces.length; id++) {
+    const bytes = pieces[id];
+    if (!bytes || bytes.length === 0) continue;
+    textTokens++;
+    const key = keyOf(bytes);
+    const known = canonical.get(key);
+    if (known === undefined || (fallback[known] === true && fallback[id] !== true)) canonical.set(key, id);
+    let node = 0;
+    subtree[0] = (subtree[0] as number) + 1;
+    for (let i = 0; i < bytes.length; i++) {
+      for (let b = 7; b >= 0; b--) {
+        const slot = 2 * node + (((bytes[i] as number) >> b) & 1);
+        let next = child[slot] as number;
+        if (next === 0) {
+          if (nodes === capacity) {
+            capacity *= 2;
+            child = grow(child, 2 * capacity);
+            terminal = grow(terminal, capacity);
+            subtree = grow(subtree, capacity);
+          }
+          next = nodes++;
+          child[slot] = next;
+        }
+        node = next;
+        subtree[node] = (subtree[node] as number) + 1;
+      }
+    }
+    terminal[node] = (terminal[node] as number) + 1;
+  }
+  return { pieces, canonical, textTokens, child: child.subarray(0, 2 * nodes), terminal: terminal.subarray(0, nodes), subtree: subtree.subarray(0, nodes) };
+}
+
+/** Splits `text` (UTF-8) into tokens' pieces: the lead bytes the tokenizer put before the text (a SentencePiece space prefix) and the canonical tokens; `null` when the pieces do not spell `lead + text`. */
+export function mixTokens(vocabulary: MixVocabulary, tokens: readonly number[], text: Uint8Array): { lead: number; tokens: number[] } | null {
+  let total = 0;
+  for (const token of tokens) {
+    const piece = vocabulary.pieces[token];
+    if (!piece || piece.length === 0) return null;
+    total += piece.length;
+  }
+  const lead = total - text.length;
+  if (lead < 0 || lead > 1) return null;
+  const spelled = new Uint8Array(total);
+  let at = 0;
+  const canonical: number[] = [];
+  for (const token of tokens) {
+    const piece = vocabulary.pieces[token] as Uint8Array;
+    spelled.set(piece, at);
+    at += piece.length;
+    canonical.push(vocabulary.canonical.get(keyOf(piece)) as number);
+  }
+  if (lead === 1 && spelled[0] !== LEAD_BYTE) return null;
+  for (let i = 0; i < text.length; i++) if (spelled[i + lead] !== text[i]) return null;
+  if (text.length === 0) return { lead: 0, tokens: [] };
+  return { lead, tokens: canonical };
+}
+
+/** The only lead the coder knows: the space a SentencePiece tokenizer puts before a text. */
+const LEAD_BYTE = 0x20;
+
+export interface MixEncodeResult {
+  payload: Uint8Array;
+  tokens: number;
+  /** Tokens outside the model's top K. */
+  escapes: number;
+  /** Coded binary decisions (the forced ones are not coded), and of them end-of-token decisions. */
+  codedBits: number;
+  codedFlags: number;
+  /** Ideal bits of the model alone and of `cm` alone over the coded decisions (the mixer's inputs; `cm` gives no end-of-token probability, counted as the model's), and the flags' share. */
+  modelBits: number;
+  cmBits: number;
+  flagBits: number;
+}
+
+/**
+ * Codes `text` (UTF-8 bytes; `tokens` its tokenization by the model) mixing the predictor's
+ * distributions with `cm`. `null` when the tokens do not spell the text, when the output passes
+ * `budgetBytes`, or when `signal` aborts.
+ */
+export async function encodeMixed(
+  predictor: TokenPredictor,
+  vocabulary: MixVocabulary,
+  tokens: readonly number[],
+  text: Uint8Array,
+  cm: RecordBits,
+  settings: LlmCodingSettings,
+  budgetBytes = Infinity,
+  signal?: AbortSignal,
+  tuning: MixTuning = MIX_TUNING,
+): Promise<MixEncodeResult | null> {
+  const split = mixTokens(vocabulary, tokens, text);
+  if (!split) return null;
+  // ends[i]: a token ends before text byte i (the lead-only first token ends before byte 0).
+  const ends = new Uint8Array(text.length + 1);
+  let at = -split.lead;
+  for (const token of split.tokens) {
+    at += (vocabulary.pieces[token] as Uint8Array).length;
+    ends[at] = 1;
+  }
+  const encoder = new RangeEncoder(Math.max(64, text.length));
+  const io: BitIo = {
+    code: (p16, bit) => {
+      encoder.encodeBit(p16, bit);
+      return bit;
+    },
+  };
+  io.code(32768, split.lead);
+  const coder = new MixCoder(vocabulary, cm, io, tuning, new TokenWindow(predictor, settings), new EscapeEstimator(settings.topK));
+  const done = await coder.codeText(text.length, split.lead, text, ends, () => encoder.bytesWritten > budgetBytes || signal?.aborted === true);
+  if (!done) return null;
+  const payload = encoder.finish();
+  if (payload.length > budgetBytes) return null;
+  return { payload, tokens: coder.tokens, escapes: coder.escapes.escapes, codedBits: coder.codedBits, codedFlags: coder.codedFlags, modelBits: coder.modelBits, cmBits: coder.cmBits, flagBits: coder.flagBits };
+}
+
+/** Rebuilds the `length` bytes `encodeMixed` coded; throws `RangeError` on a stream that cannot be one. */
+export async function decodeMixed(
+  predictor: TokenPredictor,
+  vocabulary: MixVocabulary,
+  payload: Uint8Array,
+  length: number,
+  cm: RecordBits,
+  settings: LlmCodingSettings,
+  tuning: MixTuning = MIX_TUNING,
+): Promise<Uint8Array> {
+  const decoder = new RangeDecoder(payload);
+  const io: BitIo = { code: (p16) => decoder.decodeBit(p16) };
+  const lead = io.code(32768, 0);
+  const coder = new MixCoder(vocabulary, cm, io, tuning, new TokenWindow(predictor, settings), new EscapeEstimator(settings.topK));
+  const out = await coder.codeText(length, lead, null, null, () => decoder.overrun > 64);
+  if (!out) throw new RangeError("the coded stream ends long before the text does");
+  return out;
+}
+
+/** The range coder's side of one binary decision: the encoder codes `bit`, the decoder returns the one it reads. */
+interface BitIo {
+  code(p16: number, bit: number): number;
+}
+
+/** Integer logistic functions on 12-bit probabilities (the lpaq tables): stretch(p) = ln(p / (1 - p)), squash its inverse, in 1/256. */
+const SQUASH_POINTS = [1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047, 2549, 2994, 3348, 3607, 3785, 3901, 3975, 4022, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094];
+
+function squash(d: number): number {
+  if (d > 2047) return 4095;
+  if (d < -2047) return 1;
+  const w = d & 127;
+  const i = (d >> 7) + 16;
+  return ((SQUASH_POINTS[i] as number) * (128 - w) + (SQUASH_POINTS[i + 1] as number) * w + 64) >> 7;
+}
+
+const STRETCH = (() => {
+  const table = new Int16Array(4096);
+  let pi = 0;
+  for (let x = -2047; x <= 2047; x++) {
+    const v = squash(x);
+    for (let i = pi; i <= v; i++) table[i] = x;
+    pi = v + 1;
+  }
+  for (let i = pi; i < 4096; i++) table[i] = 2047;
+  return table;
+})();
+
+function stretch(p12: number): number {
+  return STRETCH[p12 < 1 ? 1 : p12 > 4095 ? 4095 : p12] as number;
+}
+
+/** Mixer inputs: the model's stretched probability, `cm`'s, a bias. */
+const INPUTS = 3;
+const BIAS = 256;
+/** Weight sets: the model's confidence (|stretch| in 4 steps) while a top-K token is still consistent, and one for the tail only. */
+const BIT_SETS = 5;
+/** End-of-token weight sets: top-K candidate or tail × how often this record already decided at the same bytes (0, 1, more). */
+const FLAG_SETS = 6;
+/** Initial weights (16.16): where the model still has a candidate it leads; in the tail `cm` does. */
+const INITIAL_BIT_WEIGHTS = [
+  [0.3, 0.9, 0],
+  [0.75, 0.45, 0],
+  [0.75, 0.45, 0],
+  [0.8, 0.4, 0],
+  [0.85, 0.35, 0],
+];
+/** How the mixer starts and learns; both ends of a stream must use the same. */
+export interface MixTuning {
+  /** Initial weights per bit weight set: [model, cm, bias]. */
+  weights: readonly (readonly number[])[];
+  /** Learning rate in 1/1024: Δw = rate / 1024 · error · input (real units). */
+  rate: number;
+  /**
+   * When the model is this sure (in 1/4096) whether the current token ends, that is coded before
+   * the next byte, so the next token's byte comes from the model's next distribution; otherwise
+   * the byte first, then the end. 0: always byte first; 2048: always end first.
+   */
+  early: number;
+  /** Who predicts the next token's first byte when it is coded before the end: `cm`, or the vocabulary's counts of tokens starting so. */
+  prior: "cm" | "vocabulary";
+}
+
+export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm" };
+/** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
+const log2 = Math.log2;
+
+/**
+ * Codes one text: byte by byte, each byte's bits from two hypotheses of the model (the current
+ * token continues with it, or the current token ends and the next one starts with it) mixed with
+ * `cm`, then whether the token ended. Holds the mixer (learned within the text from fixed
+ * initial weights). Masses are doubles: only +, *, / (correctly rounded IEEE arithmetic, the
+ * same on every machine), turned into 12-bit probabilities with `Math.floor`.
+ */
+class MixCoder {
+  codedBits = 0;
+  codedFlags = 0;
+  modelBits = 0;
+  cmBits = 0;
+  flagBits = 0;
+  tokens = 0;
+  private readonly weights = new Int32Array((BIT_SETS + FLAG_SETS) * INPUTS);
+  private readonly inputs = new Int32Array(INPUTS);
+  /** End-of-token decisions so far in this text by the bytes they were made at: n0 | n1 << 16. */
+  private readonly flagCounts = new Map<string, number>();
+  /** The top-K candidates still consistent with the current token's bytes. */
+  private candidates: Uint8Array[] = [];
+  private frequencies: number[] = [];
+  /** Per top-K token, the mass of every token outside it is escape / tail: masses are scaled by tail to stay integer-valued. */
+  private tail = 1;
+  private escape = 1;
+  private table: FrequencyTable | undefined;
+
+  constructor(
+    private readonly vocabulary: MixVocabulary,
+    private readonly cm: RecordBits,
+    private readonly io: BitIo,
+    private readonly tuning: MixTuning,
+    private readonly window: TokenWindow,
+    readonly escapes: EscapeEstimator,
+  ) {
+    for (let s = 0; s < BIT_SETS; s++) for (let i = 0; i < INPUTS; i++) this.weights[s * INPUTS + i] = Math.round(((tuning.weights[s] as number[])[i] as number) * 65536);
+    for (let s = 0; s < FLAG_SETS; s++) {
+      const seen = s % 3;
+      this.weights[(BIT_SETS + s) * INPUTS] = seen === 0 ? 65536 : 39322;
+      this.weights[(BIT_SETS + s) * INPUTS + 1] = seen === 0 ? 0 : seen === 1 ? 26214 : 45875;
+    }
+  }
+
+  /**
+   * Codes `length` bytes (`text` and its token ends when encoding, `null` when decoding) after
+   * `lead` known bytes; `stop` is asked after each byte (budget, abort, overrun). Returns the bytes, or `null` when stopped.
+   */
+  async codeText(length: number, lead: number, text: Uint8Array | null, ends: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const { child, subtree } = this.vocabulary;
+    let token: number[] = [];
+    // The current token's trie node (-1: no token continues with the bytes so far).
+    let node = 0;
+    this.startToken(await this.window.start());
+    for (let i = 0; i < lead; i++) {
+      node = this.walkKnown(node, LEAD_BYTE, token.length);
+      token.push(LEAD_BYTE);
+    }
+    for (let i = 0; i < length; i++) {
+      let position = token.length;
+      // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it.
+      let endMass = position > 0 && node >= 0 ? this.endingMass(node, position) : 0;
+      if (endMass > 0) {
+        const continueMass = this.wholeMass(node) - endMass;
+        if (continueMass > 0) {
+          const pEnd = Math.floor((endMass * 4096) / (endMass + continueMass));
+          if (pEnd < this.tuning.early || pEnd > 4096 - this.tuning.early) {
+            // Sure enough: the end first, and the next token's bytes from the model's next distribution.
+            const ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
+            if (ended) {
+              const id = this.finishToken(token);
+              this.startToken(await this.window.advance(id));
+              token = [];
+              node = 0;
+              position = 0;
+            } else {
+              this.keepLonger(position);
+            }
+            endMass = 0;
+          }
+        } else {
+          // No token continues: the end is forced, and the model's next distribution gives the next byte.
+          const id = this.finishToken(token);
+          this.startToken(await this.window.advance(id));
+          token = [];
+          node = 0;
+          position = 0;
+          endMass = 0;
+        }
+      }
+      let root = 0;
+      const want = text ? (text[i] as number) : 0;
+      let byte = 0;
+      for (let b = 7; b >= 0; b--) {
+        const zero = node >= 0 ? (child[2 * node] as number) : 0;
+        const one = node >= 0 ? (child[2 * node + 1] as number) : 0;
+        let m1 = one ? this.continuingMass(one, position, b, 1) : 0;
+        let m0 = zero ? this.continuingMass(zero, position, b, 0) : 0;
+        const r0 = child[2 * root] as number;
+        const r1 = child[2 * root + 1] as number;
+        const pCm = this.cm.predict();
+        // Under the end hypothesis the next token's first byte is `cm`'s to predict (the model's next distribution does not exist yet).
+        const q1 = r1 === 0 ? 0 : r0 === 0 ? 65536 : this.tuning.prior === "cm" ? pCm : Math.floor((65536 * (subtree[r1] as number)) / (subtree[root] as number));
+        const e1 = endMass > 0 ? (endMass * q1) / 65536 : 0;
+        const e0 = endMass > 0 ? (endMass * (65536 - q1)) / 65536 : 0;
+        m1 += e1;
+        m0 += e0;
+        let bit: number;
+        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.candidates.length > 0, (want >> b) & 1);
+        else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
+        else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
+        this.cm.update(bit);
+        node = node >= 0 && (bit ? one : zero) ? (bit ? one : zero) : -1;
+        this.keepCandidates(position, b, bit);
+        endMass = bit ? e1 : e0;
+        root = bit ? r1 : r0;
+        byte = (byte << 1) | bit;
+      }
+      out[i] = byte;
+      // Did the token end before this byte? Forced where only one hypothesis survived.
+      const continueMass = node >= 0 ? this.wholeMass(node) : 0;
+      let ended: number;
+      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
+      else if (endMass > 0 || continueMass > 0) ended = endMass > 0 ? 1 : 0;
+      else throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
+      if (ended) {
+        const id = this.finishToken(token);
+        this.startToken(await this.window.advance(id));
+        token = [];
+        node = this.walkKnown(0, byte, 0);
+      }
+      token.push(byte);
+      if (stop()) return null;
+    }
+    this.finishToken(token);
+    return out;
+  }
+
+  /** A new token's distribution: its top-K candidates (tokens with bytes) and the escape's share for the rest. */
+  private startToken(distribution: TopTokens): void {
+    const table = tableFor(distribution, this.escapes);
+    const pieces = this.vocabulary.pieces;
+    this.candidates = [];
+    this.frequencies = [];
+    for (let r = 0; r < table.tokens.length; r++) {
+      const bytes = pieces[table.tokens[r] as number];
+      if (!bytes || bytes.length === 0) continue;
+      this.candidates.push(bytes);
+      this.frequencies.push((table.cumulative[r + 1] as number) - (table.cumulative[r] as number));
+    }
+    this.tail = Math.max(1, this.vocabulary.textTokens - this.candidates.length);
+    this.escape = table.escape;
+    this.table = table;
+  }
+
+  /** The token whose bytes are `token`: counted, its escape observed; throws when the vocabulary has no such token. */
+  private finishToken(token: readonly number[]): number {
+    const id = this.vocabulary.canonical.get(keyOf(Uint8Array.from(token)));
+    if (id === undefined) throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
+    this.tokens++;
+    this.escapes.observe((this.table as FrequencyTable).tokens.indexOf(id) < 0);
+    return id;
+  }
+
+  /** Walks a byte both sides know (not coded, not seen by `cm`) from `node`; returns the node after it. */
+  private walkKnown(node: number, byte: number, position: number): number {
+    const child = this.vocabulary.child;
+    for (let b = 7; b >= 0; b--) {
+      const bit = (byte >> b) & 1;
+      node = child[2 * node + bit] as number;
+      if (node === 0) throw new RangeError("a known byte starts no token of the vocabulary");
+      this.keepCandidates(position, b, bit);
+    }
+    return node;
+  }
+
+  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
+  private keepLonger(position: number): void {
+    let kept = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      if ((this.candidates[c] as Uint8Array).length > position) {
+        this.candidates[kept] = this.candidates[c] as Uint8Array;
+        this.frequencies[kept] = this.frequencies[c] as number;
+        kept++;
+      }
+    }
+    this.candidates.length = kept;
+    this.frequencies.length = kept;
+  }
+
+  /** Keeps the candidates whose byte `position` has `bit` at `b`. */
+  private keepCandidates(position: number, b: number, bit: number): void {
+    const candidates = this.candidates;
+    const frequencies = this.frequencies;
+    let kept = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      const bytes = candidates[c] as Uint8Array;
+      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
+        candidates[kept] = bytes;
+        frequencies[kept] = frequencies[c] as number;
+        kept++;
+      }
+    }
+    candidates.length = kept;
+    frequencies.length = kept;
+  }
+
+  /** Mass (scaled by tail) of the tokens that continue the current one through trie node `next` (bit `bit` at `b` of byte `position`). */
+  private continuingMass(next: number, position: number, b: number, bit: number): number {
+    let mass = 0;
+    let listed = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      const bytes = this.candidates[c] as Uint8Array;
+      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
+        mass += this.frequencies[c] as number;
+        listed++;
+      }
+    }
+    return mass * this.tail + this.escape * ((this.vocabulary.subtree[next] as number) - listed);
+  }
+
+  /** Mass (scaled) of the tokens that are exactly the bytes so far (`position` of them, at `node`). */
+  private endingMass(node: number, position: number): number {
+    let mass = 0;
+    let listed = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      if ((this.candidates[c] as Uint8Array).length === position) {
+        mass += this.frequencies[c] as number;
+        listed++;
+      }
+    }
+    return mass * this.tail + this.escape * ((this.vocabulary.terminal[node] as number) - listed);
+  }
+
+  /** Mass (scaled) of every token consistent with the bytes so far (at `node`). */
+  private wholeMass(node: number): number {
+    let mass = 0;
+    for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
+    return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
+  }
+
+  /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
+  private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
+    const pModel = clamp12(Math.floor((m1 * 4096) / (m1 + m0)));
+    const sModel = stretch(pModel);
+    const pCm = clamp12(pCm16 >> 4);
+    const set = listed ? 1 + Math.min(3, Math.abs(sModel) >> 9) : 0;
+    this.inputs[0] = sModel;
+    this.inputs[1] = stretch(pCm);
+    this.inputs[2] = BIAS;
+    const bit = this.mix(set, want);
+    this.codedBits++;
+    this.modelBits -= log2(bit ? pModel / 4096 : 1 - pModel / 4096);
+    this.cmBits -= log2(bit ? pCm16 / 65536 : 1 - pCm16 / 65536);
+    return bit;
+  }
+
+  /** Codes whether the token ended before the byte just coded: the model's end mass against its continuing mass. */
+  private codeFlag(mEnd: number, mContinue: number, listed: number, key: string, want: number): number {
+    const pModel = clamp12(Math.floor((mEnd * 4096) / (mEnd + mContinue)));
+    // What this record decided before at the same bytes (a word seen again is split the same way).
+    const counts = this.flagCounts.get(key) ?? 0;
+    const n0 = counts & 0xffff;
+    const n1 = counts >>> 16;
+    const seen = Math.min(2, n0 + n1);
+    this.inputs[0] = stretch(pModel);
+    this.inputs[1] = stretch(clamp12(Math.floor(((2 * n1 + 1) * 4096) / (2 * (n0 + n1) + 2))));
+    this.inputs[2] = BIAS;
+    const bit = this.mix(BIT_SETS + listed * 3 + seen, want);
+    if (n0 + n1 < 0xffff) this.flagCounts.set(key, bit ? counts + 0x10000 : counts + 1);
+    this.codedBits++;
+    this.codedFlags++;
+    const cost = -log2(bit ? pModel / 4096 : 1 - pModel / 4096);
+    this.modelBits += cost;
+    this.cmBits += cost;
+    this.flagBits += cost;
+    return bit;
+  }
+
+  /** Mixes the inputs with weight set `set`, codes the decision and learns from it. */
+  private mix(set: number, want: number): number {
+    const w = this.weights;
+    const x = this.inputs;
+    const base = set * INPUTS;
+    let dot = 0;
+    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
+    const d = dot >> 8;
+    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p16 = Math.min(65535, Math.max(1, p12 << 4));
+    const bit = this.io.code(p16, want);
+    // Δw (16.16) = rate / 1024 · (err / 4096) · (x / 256) · 65536 = x · err · rate / 2^14.
+    const err = ((bit << 12) - p12) * this.tuning.rate;
+    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    return bit;
+  }
+}
+
+function clamp12(p: number): number {
+  return p < 1 ? 1 : p > 4095 ? 4095 : p;
+}
+
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("latin1");
+}
+
+function grow(array: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(length);
+  grown.set(array);
+  return grown;
+}
