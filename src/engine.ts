@@ -19,6 +19,7 @@ import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
 import { mapConcurrent } from "./core/concurrency.js";
 import type { MemoryInput } from "./pipeline/records.js";
+import type { WorkerStats } from "./pipeline/codec-pool.js";
 import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
 import type { ModelOutcomes } from "./engine/model-gate.js";
@@ -104,6 +105,15 @@ export class Engine {
   /** A write session: `plan` encodes and verifies one memory, `commit` writes planned ones in one transaction. */
   writer(options: T.RememberOptions = {}, expected = Infinity): Promise<T.MemoryWriter> {
     return this.parts.writer.writer(options, expected);
+  }
+
+  /**
+   * Each running codec worker's own counters: cm snapshots it trained (0 when it read their derived
+   * states) and its thread's CPU time (Linux). Empty before the first write on workers. For the
+   * calibration and tests; not a stable interface.
+   */
+  codecWorkerStats(): Promise<WorkerStats[]> {
+    return this.parts.codecWorkerStats();
   }
 
   /** Counters since the engine opened, with the cache's. */

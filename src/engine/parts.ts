@@ -6,7 +6,7 @@ import type { Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { LlmCoder } from "../model/llm-coder.js";
 import { createLlmCodec } from "../model/llm-codec.js";
-import { CodecPool } from "../pipeline/codec-pool.js";
+import { CodecPool, type WorkerStats } from "../pipeline/codec-pool.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { Metrics, type Counters } from "../pipeline/metrics.js";
 import { HashedNgramEmbedder } from "../search/similarity.js";
@@ -33,6 +33,8 @@ export interface Parts {
   gate: ModelGate;
   /** Counters since the engine opened, with the cache's. */
   metricsSnapshot(): EngineCounters;
+  /** Each running codec worker's own counters and CPU time (none before the pool started). */
+  codecWorkerStats(): Promise<WorkerStats[]>;
   /** Closes everything but the store: semantic layer, search embedder, worker threads, models, the cache (unless the caller's). */
   close(): Promise<void>;
 }
@@ -68,7 +70,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
   const codecPool = () => {
     // A closed engine starts no threads: one started now would keep the process alive after close.
     if (closed) throw new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
-    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes }));
+    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes, ...(derived ? { derivedDir: derived.path } : {}) }));
   };
   const policy = new WritePolicy({
     registry,
@@ -94,5 +96,6 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     // A cache the caller passed in is the caller's to close.
     if (typeof options.cache !== "object") cache.close?.();
   };
-  return { metrics, llm, assets, reader, writer, maintenance, io, features, gate, metricsSnapshot, close };
+  const codecWorkerStats = async (): Promise<WorkerStats[]> => (pool ? pool.stats() : []);
+  return { metrics, llm, assets, reader, writer, maintenance, io, features, gate, metricsSnapshot, codecWorkerStats, close };
 }

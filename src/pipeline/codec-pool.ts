@@ -1,4 +1,6 @@
 import type { Asset } from "../codec/codec.js";
+import { preparedSnapshot } from "../codec/cm/prepared-snapshot.js";
+import { derivedStoreOf } from "../codec/derived.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { WorkerPool } from "../core/worker-pool.js";
 
@@ -15,15 +17,36 @@ export interface PoolChoice {
   verifyFailures: string[];
 }
 
+/** What a codec worker reports of itself (`CodecPool.stats`). */
+export interface WorkerStats {
+  /** cm snapshots this worker trained from their texts: 0 when every one came from a derived state. */
+  snapshotTrainings: number;
+  /** CPU time of the worker's thread so far, ms (Linux; undefined elsewhere). */
+  cpuMs: number | undefined;
+}
+
+/** Settings every worker starts with. */
+export interface CodecPoolSettings {
+  zstdLevel: number;
+  maxTextBytes: number;
+  /**
+   * The store's folder of derived model states (`<db>.derived/`): a worker reads a namespace
+   * snapshot's trained state from there, as the main thread does, instead of training it again.
+   */
+  derivedDir?: string;
+}
+
 export type WorkerRequest =
   | { type: "asset"; id: string; kind: string; bytes: Uint8Array }
   | { type: "forget"; id: string }
   | { type: "encode"; seq: number; bytes: Uint8Array; candidates: { codec: string; assetId?: string }[]; rawBelow: number }
-  | { type: "language"; seq: number; text: string };
+  | { type: "language"; seq: number; text: string }
+  | { type: "stats"; seq: number };
 
 export type WorkerReply =
   | { seq: number; ok: true; codec: string; assetId: string | undefined; envelope: Uint8Array; verifyFailures: string[] }
   | { seq: number; ok: true; language: string }
+  | { seq: number; ok: true; stats: WorkerStats }
   | { seq: number; ok: false; message: string };
 
 /** Requests queued per worker beyond the one it is running, so a worker never waits on a message round trip. */
@@ -34,13 +57,21 @@ const PIPELINE_DEPTH = 2;
  * language detection off the main thread, so an import uses every core and a server's event loop
  * stays free for reads. Same codecs, policy and detector as in-process; a request goes to the
  * least busy worker; assets are sent to a worker once.
+ *
+ * A worker costs what the main thread costs per memory: a cm snapshot's trained state is read
+ * from the derived folder the main thread uses (the store's, or the per-user one of a shipped
+ * base), and the main thread makes sure that state exists before the first worker gets the asset,
+ * so N workers never train the same snapshot N times.
  */
 export class CodecPool {
   private readonly pool: WorkerPool<WorkerReply, { assets: Set<string> }>;
 
+  /** cm snapshots whose derived state the main thread has made sure of (by asset id). */
+  private readonly prepared = new Set<string>();
+
   constructor(
     readonly size: number,
-    settings: { zstdLevel: number; maxTextBytes: number },
+    settings: CodecPoolSettings,
   ) {
     this.pool = new WorkerPool({
       name: "codec worker",
@@ -57,6 +88,7 @@ export class CodecPool {
     const slot = await this.pool.slot();
     for (const { asset } of candidates) {
       if (asset && !slot.state.assets.has(asset.id)) {
+        this.prepare(asset);
         slot.worker.postMessage({ type: "asset", id: asset.id, kind: asset.kind, bytes: asset.bytes } satisfies WorkerRequest);
         slot.state.assets.add(asset.id);
       }
@@ -79,6 +111,27 @@ export class CodecPool {
     const seq = this.pool.nextSeq();
     const reply = (await this.pool.send(slot, seq, { type: "language", seq, text } satisfies WorkerRequest)) as Extract<WorkerReply, { language: string }>;
     return reply.language;
+  }
+
+  /**
+   * Before a worker first gets a cm snapshot kept with a derived store: reads its state (or trains
+   * it once, here, and writes it), so that every worker reads that state instead of training.
+   */
+  private prepare(asset: Asset): void {
+    if (asset.kind !== "cm-snapshot" || this.prepared.has(asset.id) || derivedStoreOf(asset) === undefined) return;
+    this.prepared.add(asset.id);
+    preparedSnapshot(asset);
+  }
+
+  /** Each running worker's own counters (for tests and the calibration); none before the first request. */
+  async stats(): Promise<WorkerStats[]> {
+    return Promise.all(
+      this.pool.slots.map(async (slot) => {
+        const seq = this.pool.nextSeq();
+        const reply = (await this.pool.send(slot, seq, { type: "stats", seq } satisfies WorkerRequest)) as Extract<WorkerReply, { stats: WorkerStats }>;
+        return reply.stats;
+      }),
+    );
   }
 
   /** Drops an asset from every worker (after it was pruned). */

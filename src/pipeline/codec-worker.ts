@@ -6,22 +6,31 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Asset, AssetKind } from "../codec/codec.js";
 import { withSharedBaseState } from "../codec/cm/base.js";
+import { snapshotTrainings } from "../codec/cm/prepared-snapshot.js";
+import { attachDerivedStore, derivedStoreOf } from "../codec/derived.js";
+import { DerivedFolder } from "../codec/derived-folder.js";
+import { threadCpuMs } from "../core/thread-cpu.js";
 import { assetRef } from "../codec/codec.js";
 import { decodeEnvelope } from "../codec/envelope-codec.js";
 import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { detectLanguage } from "../semantic/language.js";
-import type { WorkerReply, WorkerRequest } from "./codec-pool.js";
+import type { CodecPoolSettings, WorkerReply, WorkerRequest } from "./codec-pool.js";
 
-const { zstdLevel, maxTextBytes } = workerData as { zstdLevel: number; maxTextBytes: number };
+const { zstdLevel, maxTextBytes, derivedDir } = workerData as CodecPoolSettings;
+/** The store's derived states, read (never trained again) as in the main thread. */
+const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir);
 const codecs = createCodecs({ zstdLevel });
 const assets = new Map<string, Asset>();
 const assetsByRef = new Map<string, Asset>();
 
 parentPort?.on("message", (request: WorkerRequest) => {
   if (request.type === "asset") {
-    // A shipped base's trained state is read from (or written to) the per-user cache, as in the main thread.
-    const asset: Asset = withSharedBaseState({ id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) });
+    // A shipped base's trained state is read from (or written to) the per-user cache, a namespace
+    // snapshot's from the store's derived folder: as in the main thread, which prepared it first.
+    const received: Asset = { id: request.id, kind: request.kind as AssetKind, bytes: new Uint8Array(request.bytes) };
+    const base = withSharedBaseState(received);
+    const asset = derivedStoreOf(base) === undefined ? attachDerivedStore(base, derived) : base;
     assets.set(asset.id, asset);
     assetsByRef.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return;
@@ -33,6 +42,10 @@ parentPort?.on("message", (request: WorkerRequest) => {
     return;
   }
   let reply: WorkerReply;
+  if (request.type === "stats") {
+    parentPort?.postMessage({ seq: request.seq, ok: true, stats: { snapshotTrainings: snapshotTrainings(), cpuMs: threadCpuMs() } } satisfies WorkerReply);
+    return;
+  }
   if (request.type === "language") {
     try {
       reply = { seq: request.seq, ok: true, language: detectLanguage(request.text) };

@@ -13,6 +13,13 @@ export interface PreparedSnapshot extends LoadedSnapshot {
   indexOf(bytes: Uint8Array): number;
 }
 
+let trainings = 0;
+
+/** How many snapshots this thread trained from their texts (instead of reading a derived state): tests and pools check it. */
+export function snapshotTrainings(): number {
+  return trainings;
+}
+
 /**
  * One process-wide cache, so `cm` and `cm-ref` share a snapshot's model and texts. Where the
  * asset has a derived store (the engine attaches one beside a store file), the trained state is
@@ -21,6 +28,7 @@ export interface PreparedSnapshot extends LoadedSnapshot {
 export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SNAPSHOTS, (asset) => {
   const store = derivedStoreOf(asset);
   const train = (): LoadedSnapshot => {
+    trainings++;
     const loaded = loadSnapshot(asset.bytes);
     if (store) writeDerivedSnapshot(store, asset, loaded);
     return loaded;
