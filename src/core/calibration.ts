@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -38,6 +38,8 @@ const classicalSchema = measured.extend({
   workers: z.number().int().min(0).max(256),
   concurrency: positive.max(4096),
   batchSize: positive.max(1_000_000),
+  /** The measured parallel speedup of the cores (threads busy at once); the decision used it. */
+  parallelism: z.number().min(1).max(1024).optional(),
 });
 
 const llmSchema = measured.extend({
@@ -105,13 +107,40 @@ export interface CalibrationRead {
   ignored?: string;
 }
 
+/** A calibration file is a few KiB; anything larger is not one. */
+const MAX_FILE_BYTES = 64 << 10;
+
+/**
+ * The file's text when it is a regular file of at most {@link MAX_FILE_BYTES}: a FIFO (opened
+ * without blocking), a device such as /dev/zero behind a link, or a huge file is refused instead
+ * of hanging or filling memory in every engine that opens with `auto` (review22 C4).
+ */
+function readSmallFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error("not a regular file");
+    if (stat.size > MAX_FILE_BYTES) throw new Error(`${stat.size} bytes, more than a calibration's ${MAX_FILE_BYTES}`);
+    const buffer = Buffer.alloc(stat.size);
+    let done = 0;
+    while (done < buffer.length) {
+      const n = readSync(fd, buffer, done, buffer.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads the calibration file; never throws. */
 export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
   const path = calibrationPath(env);
   if (path === undefined) return {};
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readSmallFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return {};
     return { ignored: `cannot read ${path}: ${(error as Error).message}` };

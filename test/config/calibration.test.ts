@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { calibrationPath, hardwareFingerprint, loadCalibration, writeCalibration, type ClassicalCalibration, type HardwareFingerprint, type LlmCalibration } from "../../src/core/calibration.js";
 import { hardwareFromOs } from "../../src/core/profiles.js";
-import { calibrate } from "../../src/engine/calibrate.js";
+import { calibrate, CLASSICAL_MIN_RECORDS } from "../../src/engine/calibrate.js";
 import { autoProfile } from "../../src/engine-options.js";
 import { CLI, tempDir, spawnBounded } from "../helpers.js";
 
@@ -124,6 +124,13 @@ describe("calibration cache", () => {
     const shown = cli(env, "profile", "show", "--no-gpu-probe");
     assert.equal(shown.status, 0, shown.stderr);
     assert.match(shown.stderr, /warning: .*calibration\.json is not a memzip calibration/);
+    // Not a regular file, or far larger than a calibration: refused, never waited on or read whole (review22 C4).
+    rmSync(path);
+    spawnBounded("mkfifo", [path], { encoding: "utf8" });
+    assert.match(loadCalibration(fingerprint, "", env).ignored ?? "", /not a regular file/, "a FIFO is not read (no writer: a read would hang)");
+    rmSync(path);
+    writeFileSync(path, `${JSON.stringify({ format: 1, hardware: fingerprint, classical })}${" ".repeat(70_000)}`);
+    assert.match(loadCalibration(fingerprint, "", env).ignored ?? "", /more than a calibration's/);
     assert.match(shown.stdout, /codec workers\s+\d+ threads\s+\[arithmetic\]/);
   });
 
@@ -166,7 +173,10 @@ describe("memzip profile calibrate / show over the CLI", () => {
     assert.ok(Number.isInteger(got.workers) && got.workers >= 0 && got.workers <= fingerprint.cpuCores);
     assert.ok(got.concurrency >= 1 && got.batchSize >= 1);
     assert.ok(got.candidates.length >= 2 && got.candidates.every((c) => c.memoriesPerMin > 0 && typeof c.label === "string"));
-    assert.ok(got.candidates.some((c) => c.label === `workers ${got.workers}, concurrency ${got.concurrency}, batch ${got.batchSize}`));
+    assert.ok(got.candidates.some((c) => c.label.startsWith(`workers ${got.workers} (`)));
+    assert.equal(got.concurrency, Math.max(1, 2 * got.workers));
+    assert.ok(got.sampleRecords >= CLASSICAL_MIN_RECORDS, "rounds long enough to measure throughput, not start-up");
+    assert.ok((got.parallelism ?? 0) >= 1);
     const shown = cli(env, "profile", "show", "--no-gpu-probe", "--json");
     assert.equal(shown.status, 0, shown.stderr);
     const profile = (JSON.parse(shown.stdout) as { profile: { workers: number; sources: { classical: string } } }).profile;
@@ -196,6 +206,11 @@ describe("implicit calibration on a large import", () => {
     assert.doesNotMatch(run(small, "a.db"), /calibrating/);
     assert.doesNotMatch(run(big, "b.db", "--no-calibrate"), /calibrating/);
     assert.doesNotMatch(run(big, "c.db", "--profile", "local"), /calibrating/);
+    {
+      const off = cli({ ...env, MEMZIP_CALIBRATE: "off" }, "import", big, "--db", join(dir.path, "off.db"), "--codec", "zstd");
+      assert.equal(off.status, 0, off.stderr);
+      assert.doesNotMatch(off.stderr, /calibrating/, "MEMZIP_CALIBRATE=off (the fault harness's children) skips it");
+    }
     assert.equal(existsSync(calibrationPath(env) ?? ""), false);
     assert.match(run(big, "d.db"), /calibrating profile auto on this machine first[\s\S]*calibrated: workers \d+/);
     assert.ok(loadCalibration(fingerprint, "", env).classical, "the calibration is kept");

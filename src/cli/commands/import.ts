@@ -27,14 +27,14 @@ const IMPLICIT_CALIBRATION_MS = 5000;
  * of its own, measures the classical settings first. Never fails the import.
  */
 async function calibrateFirst(context: CommandContext, size: number, resuming: boolean): Promise<void> {
-  if (resuming || context.values["no-calibrate"] === true || size < IMPLICIT_CALIBRATION_BYTES) return;
+  if (resuming || context.values["no-calibrate"] === true || process.env.MEMZIP_CALIBRATE === "off" || size < IMPLICIT_CALIBRATION_BYTES) return;
   const settings = settingsOf(context);
   if ((settings.profile ?? "auto") !== "auto" || settings.workers !== undefined || settings.concurrency !== undefined || settings.batchSize !== undefined || context.values.batch !== undefined) return;
   const hardware = hardwareFromOs();
   if (loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes)).classical) return;
   // A result that cannot be kept would be measured again on every large import: not worth it.
   if (!calibrationWritable()) return;
-  context.stderr.write(`memzip: calibrating profile auto on this machine first (~${IMPLICIT_CALIBRATION_MS / 1000} s, once; --no-calibrate skips it)\n`);
+  context.stderr.write(`memzip: calibrating profile auto on this machine first (once; --no-calibrate skips it)\n`);
   try {
     const report = await calibrate({ budgetMs: IMPLICIT_CALIBRATION_MS });
     const { classical } = report;
@@ -80,7 +80,7 @@ interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it
 (reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
 job keeps the namespace it started with. With profile auto (the default) and no codec workers,
 concurrency or batch given, a file of ${IMPLICIT_CALIBRATION_BYTES >> 20} MiB or more on a machine not yet calibrated first
-runs \`memzip profile calibrate\`'s classical part (~${IMPLICIT_CALIBRATION_MS / 1000} s; --no-calibrate skips it; a single
+runs \`memzip profile calibrate\`'s classical part (~15–30 s on 2 cores; --no-calibrate or MEMZIP_CALIBRATE=off skips it; a single
 \`add\` or a smaller import never calibrates). At the end the new rows are sealed into blocks (see
 \`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {

@@ -3,7 +3,7 @@ import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command, type CommandCont
 import { calibrationPath, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
 import { resolveProfile, hardwareFromOs, type Hardware, type Profile } from "../../core/profiles.js";
 import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
-import { calibrate, type CalibrationReport } from "../../engine/calibrate.js";
+import { calibrate, CLASSICAL_MIN_RECORDS, type CalibrationReport } from "../../engine/calibrate.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
 import { emit, parseInteger, settingsOf, usage } from "../shared.js";
@@ -20,15 +20,18 @@ timeout, retries and rate limit, with the reason for each, and where the sizing 
 a preset, auto's arithmetic (CPU cores, RAM; GPU type, names and VRAM through node-llama-cpp), or a
 calibration of this machine.
 
-calibrate: codes a built-in sample with a few candidate settings (codec workers, concurrency,
-batch; with --model a GGUF file, also llama contexts x model threads) and keeps the fastest (the
-cheaper one when two are within 3 %). It takes about --budget ms for the classical part (default
-8000) and --llm-budget ms for the model (default 60000); progress goes to stderr when it is a
-terminal. The result is kept in $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else
+calibrate: classical codecs — measures how many cores run at once (threads busy together against
+one alone) and the CPU per memory of the main thread and of the codec workers, importing a built-in
+sample (at least ${CLASSICAL_MIN_RECORDS} records per setting and round, after a warm-up) with no worker, one, and one
+per core (up to 8); then predicts each worker count's rate and keeps the fewest workers within 3 %
+of the best (concurrency 2 per worker, batch 32). --budget MS (default 8000) adds records past the
+minimum when the machine is fast; on 2 cores it takes ~15–30 s. With --model a GGUF file, also llama
+contexts x model threads, in rounds of memories/min (--llm-budget, default 60000). Progress goes
+to stderr when it is a terminal. The result is kept in $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else
 ~/.cache/memzip)/calibration.json, keyed by CPU model, cores, RAM, Node and memzip versions (and
 the model file's sha256): \`auto\` uses it from then on, and ignores it (back to arithmetic) when any
 of these changes or the file is unreadable, corrupt or cannot be written. Calibration only runs
-when asked: this command, or \`memzip import\` with --calibrate.`,
+when asked (this command) or before a machine's first large \`memzip import\` (see its --help).`,
   options: {
     profile: { type: "string", value: "P", help: `profile to show: ${choices(PROFILE_NAMES)}\n(default: config \`profile\`, $MEMZIP_PROFILE, or auto)` },
     model: { type: "string", value: "M", help: "GGUF model file: show (or calibrate) the llm settings for it (default: config `model`, $MEMZIP_MODEL)" },
@@ -82,7 +85,8 @@ function describeCalibration(report: CalibrationReport): string {
   const { classical, llm } = report;
   const lines = [
     `calibrated in ${report.seconds.toFixed(1)} s on ${report.hardware.cpuModel}, ${report.hardware.cpuCores} cores, ${report.hardware.ramGiB} GiB, Node ${report.hardware.node}`,
-    `classical (${classical.sampleRecords} records x ${classical.rounds} rounds, medians):`,
+    `classical (${classical.sampleRecords} records x ${classical.rounds} rounds; memories/min predicted from the median CPU per memory${classical.parallelism === undefined ? "" : " and the parallel speedup"}):`,
+    ...(classical.parallelism === undefined ? [] : [`  measured parallel speedup: ${classical.parallelism.toFixed(2)}x`]),
     ...classical.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
     `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize}`,
   ];
