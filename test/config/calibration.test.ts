@@ -57,6 +57,16 @@ describe("calibration cache", () => {
     assert.ok(after.reasons.some((r) => /calibrated 2026-12-01/.test(r)));
   });
 
+  it("a classical calibration does not starve a configured but uncalibrated model of concurrency (review22 C6)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    writeCalibration(fingerprint, { classical }, env);
+    assert.equal(autoProfile("", env).concurrency, 3, "no model: the calibrated concurrency");
+    const withModel = autoProfile(join(dir.path, "model.gguf"), env);
+    assert.equal(withModel.workers, 0);
+    assert.equal(withModel.concurrency, Math.max(3, withModel.llm.contexts), "every arithmetic llm context has a memory in flight");
+  });
+
   it("keeps llm settings per model file and matches the file by path, size and time", () => {
     using dir = tempDir();
     const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
