@@ -98,7 +98,7 @@ function memoryStore(): DerivedStore {
         close: () => undefined,
       };
     },
-    write: (name, parts) => void files.set(name, Buffer.concat(parts)),
+    write: (name, content) => void files.set(name, Buffer.concat(content())),
   };
 }
 

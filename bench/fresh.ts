@@ -53,7 +53,7 @@ function memoryStore(): DerivedStore & { bytes(): number } {
       if (!bytes) return undefined;
       return { size: bytes.length, read: (target, position) => bytes.copy(target, 0, position, position + target.length), close: () => undefined };
     },
-    write: (name, parts) => void files.set(name, Buffer.concat(parts)),
+    write: (name, content) => void files.set(name, Buffer.concat(content())),
     bytes: () => [...files.values()].reduce((sum, b) => sum + b.length, 0),
   };
 }

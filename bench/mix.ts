@@ -33,7 +33,7 @@ import type { BenchRecord } from "../src/quality/codec-bench.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
 const { values } = parseArgs({
-  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" } },
+  options: { only: { type: "string" }, early: { type: "string" }, prior: { type: "string" }, every: { type: "string" }, "dev-records": { type: "string" }, rate: { type: "string" }, weights: { type: "string" }, "no-decode": { type: "boolean" }, "no-base": { type: "boolean" }, compare: { type: "string" }, segmentation: { type: "string" }, speculate: { type: "string" }, cut: { type: "string" }, select: { type: "string" }, apm: { type: "string" } },
 });
 const every = Number(values.every ?? 4);
 const tuning: MixTuning = {
@@ -41,6 +41,11 @@ const tuning: MixTuning = {
   weights: values.weights ? (JSON.parse(values.weights) as number[][]) : MIX_TUNING.weights,
   early: values.early ? Number(values.early) : MIX_TUNING.early,
   prior: values.prior === "vocabulary" ? "vocabulary" : MIX_TUNING.prior,
+  segmentation: values.segmentation === "coded" ? "coded" : values.segmentation === "greedy" ? "greedy" : MIX_TUNING.segmentation,
+  speculate: values.speculate ? Number(values.speculate) : MIX_TUNING.speculate,
+  select: values.select ? values.select === "on" : MIX_TUNING.select,
+  apm: values.apm ? values.apm === "on" : MIX_TUNING.apm,
+  cut: values.cut === "longest" ? "longest" : values.cut === "likely" ? "likely" : MIX_TUNING.cut,
 };
 const decode = !values["no-decode"];
 const REF = new Uint8Array(4);
@@ -58,6 +63,12 @@ console.error(`training cm on 1500 dev records…`);
 const trained = loadSnapshot(encodeSnapshot(dev.slice(0, 1500).map((r) => Buffer.from(r.text, "utf8")))).model;
 const base = values["no-base"] ? undefined : loadSnapshot(baseAsset(BASE_MODELS[BASE_MODELS.length - 1] as (typeof BASE_MODELS)[number]).bytes).model;
 const cms: [string, ContextModel][] = [["ns", trained], ...(base ? ([["base", base]] as [string, ContextModel][]) : [])];
+/** The mixes measured: per cm, the tuning given, and with --compare coded|greedy the other segmentation side by side in the same run. */
+const other: MixTuning | undefined = values.compare === "coded" || values.compare === "greedy" ? { ...tuning, segmentation: values.compare } : undefined;
+const variants: [string, string, ContextModel, MixTuning][] = cms.flatMap(([name, model]) => [
+  [name, name, model, tuning] as [string, string, ContextModel, MixTuning],
+  ...(other ? [[`${name}, ${other.segmentation} cuts`, name, model, other] as [string, string, ContextModel, MixTuning]] : []),
+]);
 
 const llama = await LlamaTokenModel.load(join(SHARED, "models", "stories260K.gguf"), { gpu: false, threads: 1, contexts: 1, gpuLayers: 0 });
 const { pieces, fallback } = llama.tokenPieces();
@@ -80,6 +91,9 @@ interface Row {
   modelBits: Record<string, number>;
   cmBits: Record<string, number>;
   flagBits: Record<string, number>;
+  evaluations: Record<string, number>;
+  speculations: Record<string, number>;
+  takenBack: Record<string, number>;
   exact: boolean;
   lang: string;
 }
@@ -88,7 +102,7 @@ async function measure(record: BenchRecord): Promise<Row> {
   const bytes = Buffer.from(record.text, "utf8");
   const tokens = llama.tokenizeLoose(record.text);
   const exactTokens = llama.tokenize(record.text);
-  const row: Row = { bytes: bytes.length, tokens: tokens.length, llm: NaN, llmPayload: NaN, llmCpuMs: 0, cm: {}, cmPayload: {}, mix: {}, mixPayload: {}, mixCpuMs: {}, mixDecodeCpuMs: {}, modelBits: {}, cmBits: {}, flagBits: {}, exact: true, lang: record.lang ?? "?" };
+  const row: Row = { bytes: bytes.length, tokens: tokens.length, llm: NaN, llmPayload: NaN, llmCpuMs: 0, cm: {}, cmPayload: {}, mix: {}, mixPayload: {}, mixCpuMs: {}, mixDecodeCpuMs: {}, modelBits: {}, cmBits: {}, flagBits: {}, evaluations: {}, speculations: {}, takenBack: {}, exact: true, lang: record.lang ?? "?" };
   // llm alone (declines where the tokenizer cannot reproduce the text: counted as raw, as the policy would store it otherwise)
   let t = cpuMs();
   if (exactTokens) {
@@ -106,6 +120,8 @@ async function measure(record: BenchRecord): Promise<Row> {
     const payload = encoder.finish();
     row.cmPayload[name] = payload.length;
     row.cm[name] = sealEnvelope(CODEC_IDS.cm, bytes, payload, { asset: REF }).length;
+  }
+  for (const [name, , model, tuning] of variants) {
     t = cpuMs();
     const bits = model.openRecord(bytes.length);
     let mixed;
@@ -125,6 +141,9 @@ async function measure(record: BenchRecord): Promise<Row> {
     row.modelBits[name] = mixed.modelBits;
     row.cmBits[name] = mixed.cmBits;
     row.flagBits[name] = mixed.flagBits;
+    row.evaluations[name] = mixed.evaluations ?? mixed.tokens;
+    row.speculations[name] = mixed.speculations ?? 0;
+    row.takenBack[name] = mixed.takenBack ?? 0;
     if (decode) {
       t = cpuMs();
       const back = model.openRecord(bytes.length);
@@ -156,7 +175,7 @@ function table(title: string, rows: readonly Row[]): string[] {
   for (const [name] of cms) {
     lines.push(`| cm (${name}) alone | ${bpb(sum(rows.map((r) => r.cm[name] as number)))} | ${bpb(sum(rows.map((r) => r.cmPayload[name] as number)))} | | |`);
   }
-  for (const [name] of cms) {
+  for (const [name] of variants) {
     const mb = sum(rows.map((r) => r.modelBits[name] ?? 0)) / bytes;
     const cb = sum(rows.map((r) => r.cmBits[name] ?? 0)) / bytes;
     const fb = sum(rows.map((r) => r.flagBits[name] ?? 0)) / bytes;
@@ -164,6 +183,15 @@ function table(title: string, rows: readonly Row[]): string[] {
       `| mix (llm + cm ${name}) | **${bpb(sum(rows.map((r) => r.mix[name] as number)))}** | ${bpb(sum(rows.map((r) => r.mixPayload[name] as number)))} | ${((1000 * sum(rows.map((r) => r.mixCpuMs[name] as number))) / tokens).toFixed(0)} | ${decode ? ((1000 * sum(rows.map((r) => r.mixDecodeCpuMs[name] ?? 0))) / tokens).toFixed(0) : ""} |`,
     );
     lines.push(`|   inputs alone on the same decisions (ideal bits/byte): model ${mb.toFixed(3)}, cm ${cb.toFixed(3)} (of which end-of-token flags at the model's probability ${fb.toFixed(3)}) | | | | |`);
+    const evaluations = sum(rows.map((r) => r.evaluations[name] ?? 0));
+    lines.push(`|   model evaluations ${evaluations} (${(evaluations / tokens).toFixed(2)} per llm token), speculative ${sum(rows.map((r) => r.speculations[name] ?? 0))}, taken back ${sum(rows.map((r) => r.takenBack[name] ?? 0))} | | | | |`);
+  }
+  if (other) {
+    // A per-record choice of the two segmentations (1 bit in the payload), the smaller kept.
+    for (const [name] of cms) {
+      const best = sum(rows.map((r) => Math.min(r.mixPayload[name] as number, r.mixPayload[`${name}, ${other.segmentation} cuts`] as number))) + rows.length / 8;
+      lines.push(`| per record the smaller of the two mixes with ${name} (+1 bit) | | ${bpb(best)} | | |`);
+    }
   }
   return lines;
 }

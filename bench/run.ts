@@ -56,7 +56,7 @@ const secondMarkdown =
     "npm run bench",
     `assets trained on all ${second.trainRecords} dev-corpus records, then each of the ${second.testRecords} notes the team wrote for the entity tests (test/fixtures/entities*.json: English and Chinese agent notes, 1–3 sentences, no Debian text) measured alone`,
   )}\n\n` +
-  "These notes average ~70 bytes, so a memzip envelope's ~13 header bytes weigh far more than on the dev records; " +
+  "These notes average ~70 bytes, so a memzip envelope's ~9 header bytes (format version 2: 13 in version 1) weigh far more than on the dev records; " +
   `the baselines carry their own frames.\n\nMachine: ${machine}; ${new Date().toISOString().slice(0, 10)}.`;
 replaceSection("codecs-notes", secondMarkdown);
 console.log(secondMarkdown);

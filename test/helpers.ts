@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openEnvelope, sealEnvelope } from "../src/codec/envelope.js";
 import type { Store } from "../src/core/store.js";
 import type { Engine } from "../src/engine.js";
 import { openDatabase } from "../src/store/sqlite/database.js";
@@ -150,4 +151,14 @@ export function unsealFile(path: string): void {
   } finally {
     database.close();
   }
+}
+
+/**
+ * The envelope (hex) a write makes today of `text`, recorded as a version 1 envelope (`recordedHex`):
+ * the same payload under a version 2 header (docs/FORMAT.md), so fixtures recorded before version 2
+ * still pin the payload byte for byte.
+ */
+export function asWrittenToday(recordedHex: string, text: string): string {
+  const opened = openEnvelope(Buffer.from(recordedHex, "hex"), 1 << 30);
+  return Buffer.from(sealEnvelope(opened.codecId, new TextEncoder().encode(text), opened.payload, opened.asset ? { asset: opened.asset } : {}, 2)).toString("hex");
 }

@@ -1,5 +1,5 @@
 import type { Asset, AssetKind, Codec } from "./codec.js";
-import { checkDecodedBytes, decodePayload, encodeEnvelope, envelopeAsset, unknownCodec, type AssetResolver } from "./envelope-codec.js";
+import { checkDecodedBytes, decodeCandidatesAsync, decodePayload, encodeEnvelope, envelopeAssets, unknownCodec, type AssetResolver } from "./envelope-codec.js";
 import { openEnvelope, type OpenedEnvelope } from "./envelope.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 
@@ -87,17 +87,19 @@ export async function decodeWith(codecs: CodecLookup, envelope: Uint8Array, reso
   const opened = openEnvelope(envelope, maxOriginalLength);
   const codec = codecs.get(opened.codecId);
   if (!codec) throw unknownCodec(opened.codecId);
-  const asset = envelopeAsset(codec, opened, resolveAsset);
-  let decoded: Uint8Array;
-  try {
-    decoded = await codec.decode(opened, { ...(asset ? { asset } : {}), ...(signal ? { signal } : {}) });
-  } catch (cause) {
-    if (cause instanceof MemzipError) throw cause;
-    throw new MemzipError(ErrorCode.FORMAT, `the ${codec.name} payload cannot be decoded (${(cause as Error).message})`, {
-      hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
-      cause,
-      details: { codec: codec.name },
-    });
-  }
-  return checkDecodedBytes(codec.name, opened, decoded);
+  // A version 2 hint may name several assets of the kind: each is tried until one rebuilds the text.
+  return decodeCandidatesAsync(codec.name, envelopeAssets(codec, opened, resolveAsset), async (asset) => {
+    let decoded: Uint8Array;
+    try {
+      decoded = await codec.decode(opened, { ...(asset ? { asset } : {}), ...(signal ? { signal } : {}) });
+    } catch (cause) {
+      if (cause instanceof MemzipError) throw cause;
+      throw new MemzipError(ErrorCode.FORMAT, `the ${codec.name} payload cannot be decoded (${(cause as Error).message})`, {
+        hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
+        cause,
+        details: { codec: codec.name },
+      });
+    }
+    return checkDecodedBytes(codec.name, opened, decoded);
+  });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DerivedFile, DerivedStore } from "./derived.js";
 
@@ -57,25 +57,67 @@ export class DerivedFolder implements DerivedStore {
     };
   }
 
-  write(name: string, parts: readonly Uint8Array[]): void {
+  write(name: string, content: () => readonly Uint8Array[]): void {
     let temporary: string | undefined;
     const folder = this.folder();
     if (folder === undefined) return;
     try {
       const target = join(folder, name);
-      temporary = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+      const attempt = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
       mkdirSync(folder, { recursive: true });
-      const fd = openSync(temporary, "w");
+      const fd = openSync(attempt, "w");
+      temporary = attempt;
       try {
-        for (const part of parts) for (let done = 0; done < part.length; ) done += writeSync(fd, part, done, part.length - done);
+        for (const part of content()) for (let done = 0; done < part.length; ) done += writeSync(fd, part, done, part.length - done);
       } finally {
         closeSync(fd);
       }
       renameSync(temporary, target);
+      temporary = undefined;
+      removeAbandoned(folder, name);
     } catch {
       // Derived data: a full disk or a read-only folder costs only the time to derive it again.
       if (temporary !== undefined) removeQuietly(temporary);
     }
+  }
+}
+
+/** A temporary file older than this whose writer is gone was abandoned (a process killed mid-write). */
+const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * Removes the temporary files of `name` that processes killed mid-write left behind (each one a
+ * whole model state, megabytes): those whose writer (the pid in their name) no longer runs on
+ * this machine and that are over a minute old, so a writer on another machine sharing the folder
+ * is left alone unless it has been silent for that long (its rename then fails and it keeps nothing).
+ */
+function removeAbandoned(folder: string, name: string): void {
+  try {
+    for (const entry of readdirSync(folder)) {
+      const pid = abandonedTemporaryPid(entry, name);
+      if (pid === undefined || isRunning(pid)) continue;
+      const path = join(folder, entry);
+      if (Date.now() - statSync(path).mtimeMs > ABANDONED_AFTER_MS) removeQuietly(path);
+    }
+  } catch {
+    // A folder that cannot be listed keeps its leftovers; they cost only space.
+  }
+}
+
+/** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */
+export function abandonedTemporaryPid(entry: string, name: string): number | undefined {
+  if (!entry.startsWith(`${name}.`) || !entry.endsWith(".tmp")) return undefined;
+  const match = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(name.length + 1));
+  return match ? Number(match[1]) : undefined;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -16,8 +16,12 @@ export interface DerivedFile {
 export interface DerivedStore {
   /** The file named `name`, or undefined when there is none (or it cannot be read). */
   open(name: string): DerivedFile | undefined;
-  /** Replaces `name` with `parts` (concatenated) atomically; a failure is ignored, since the data can be rebuilt. */
-  write(name: string, parts: readonly Uint8Array[]): void;
+  /**
+   * Replaces `name` with the parts `content` returns (concatenated), atomically; a failure is
+   * ignored, since the data can be rebuilt. `content` is called only once a file could be opened
+   * for it, so a place that cannot be written costs nothing to build (a model state's compression).
+   */
+  write(name: string, content: () => readonly Uint8Array[]): void;
 }
 
 const stores = new WeakMap<Asset, DerivedStore>();

@@ -3,8 +3,28 @@ import { checksum32 } from "./checksum.js";
 import { assetRef, type Asset, type AssetKind, type Codec } from "./codec.js";
 import { openEnvelope, sealEnvelope, type OpenedEnvelope } from "./envelope.js";
 
-/** Finds the asset an envelope references by the first bytes of its id (`assetRef`). */
-export type AssetResolver = (ref: Uint8Array) => Asset | undefined;
+/**
+ * Finds the asset an envelope references by the first bytes of its id: a version 1 envelope's 4-byte
+ * reference names one asset; a version 2 envelope's 1-byte hint may match several, and the resolver
+ * returns every asset it knows whose id starts with it (`matchingAssets`). The decoder tries those of
+ * the kind its codec needs, in the order given, and returns the first decode that passes length and checksum.
+ */
+export type AssetResolver = (ref: Uint8Array) => Asset | readonly Asset[] | undefined;
+
+/** Most candidates a version 2 hint may make the decoder try: each wrong one costs a decode of the payload (docs/FORMAT.md). */
+export const MAX_HINT_CANDIDATES = 16;
+
+/** Whether an asset's id starts with the reference bytes (a 4-byte reference or a 1-byte hint). */
+export function refMatches(asset: Asset, ref: Uint8Array): boolean {
+  return ref.length > 0 && asset.id.startsWith(Buffer.from(ref).toString("hex"));
+}
+
+/** The assets among `assets` whose id starts with `ref`, in the order given. */
+export function matchingAssets(assets: Iterable<Asset>, ref: Uint8Array): Asset[] {
+  const out: Asset[] = [];
+  for (const asset of assets) if (refMatches(asset, ref)) out.push(asset);
+  return out;
+}
 
 /** What a codec needs besides its payload: an asset it cannot work without (`requires`) or one it may take (`accepts`). */
 export interface AssetNeeds {
@@ -33,8 +53,48 @@ export function decodeEnvelope(
   const opened = openEnvelope(envelope, maxOriginalLength);
   const codec = codecs.get(opened.codecId);
   if (!codec) throw unknownCodec(opened.codecId);
-  const asset = envelopeAsset(codec, opened, resolveAsset);
-  return checkDecodedBytes(codec.name, opened, decodePayload(codec, opened, asset));
+  return decodeCandidates(codec.name, envelopeAssets(codec, opened, resolveAsset), (asset) => checkDecodedBytes(codec.name, opened, decodePayload(codec, opened, asset)));
+}
+
+/**
+ * Runs `decode` with each candidate asset in turn and returns the first result (a decode that passed
+ * length and checksum); when every candidate fails, the first failure is thrown (with one candidate:
+ * exactly its error, as a version 1 envelope always had).
+ */
+export function decodeCandidates<T>(codecName: string, candidates: readonly (Asset | undefined)[], decode: (asset: Asset | undefined) => T): T {
+  let first: unknown;
+  for (const asset of candidates) {
+    try {
+      return decode(asset);
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  throw candidateFailure(codecName, candidates, first);
+}
+
+/** As `decodeCandidates`, for an asynchronous decode (model codecs, the registry's dispatch). */
+export async function decodeCandidatesAsync<T>(codecName: string, candidates: readonly (Asset | undefined)[], decode: (asset: Asset | undefined) => Promise<T>): Promise<T> {
+  let first: unknown;
+  for (const asset of candidates) {
+    try {
+      return await decode(asset);
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  throw candidateFailure(codecName, candidates, first);
+}
+
+function candidateFailure(codecName: string, candidates: readonly (Asset | undefined)[], first: unknown): unknown {
+  if (candidates.length < 2 || !(first instanceof MemzipError) || first.code !== ErrorCode.CHECKSUM) return first;
+  // Several assets share the hint and none rebuilds the text: the right one is missing, or the payload is damaged.
+  const ids = candidates.map((asset) => asset?.id.slice(0, 16) ?? "none");
+  return new MemzipError(ErrorCode.CHECKSUM, `the ${codecName} payload decoded with none of the ${candidates.length} assets its reference may name (${ids.join(", ")}…)`, {
+    hint: "The asset the memory was written with is not in the store, or the payload is corrupted; import the asset from the store that wrote it (memzip export keeps assets), or restore from a backup.",
+    cause: first,
+    details: { codec: codecName, candidates: ids },
+  });
 }
 
 /** The codec byte names no codec this build (or this engine's registry) knows. */
@@ -45,21 +105,40 @@ export function unknownCodec(codecId: number): MemzipError {
   });
 }
 
-/** The asset an opened envelope names, checked against what its codec needs; typed errors when it is missing or not allowed. */
-export function envelopeAsset(codec: AssetNeeds, opened: OpenedEnvelope, resolveAsset: AssetResolver): Asset | undefined {
+/**
+ * The assets an opened envelope may name, of the kind its codec needs: `[undefined]` when it names
+ * none; one for a version 1 reference; for a version 2 hint, each matching asset of that kind (at most
+ * MAX_HINT_CANDIDATES). Typed errors when none is there (E_MISSING_ASSET) or an asset is not allowed.
+ */
+export function envelopeAssets(codec: AssetNeeds, opened: OpenedEnvelope, resolveAsset: AssetResolver): (Asset | undefined)[] {
   const kind = codec.requires ?? codec.accepts;
   if (codec.requires && !opened.asset) throw new MemzipError(ErrorCode.FORMAT, `codec ${codec.name} needs an asset but the envelope names none`);
-  if (!opened.asset) return undefined;
+  if (!opened.asset) return [undefined];
   if (!kind) throw new MemzipError(ErrorCode.FORMAT, `codec ${codec.name} takes no asset but the envelope names one`);
-  const asset = resolveAsset(opened.asset);
-  if (!asset || asset.kind !== kind) {
-    const ref = Buffer.from(opened.asset).toString("hex");
-    throw new MemzipError(ErrorCode.MISSING_ASSET, `the ${kind} ${ref}… that this memory was written with is not in the store`, {
-      hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry; a base model shipped with a newer memzip (docs/CM.md) needs that version.",
-      details: { codec: codec.name, assetRef: ref, kind },
-    });
-  }
-  return asset;
+  const found = resolveAsset(opened.asset);
+  const wanted = opened.asset;
+  const all = found === undefined ? [] : "id" in found ? [found as Asset] : (found as readonly Asset[]);
+  const seen = new Set<string>();
+  const candidates = all.filter((asset) => {
+    if (asset.kind !== kind || seen.has(asset.id)) return false;
+    seen.add(asset.id);
+    return true;
+  });
+  if (candidates.length === 0) throw missingAsset(codec.name, kind, wanted);
+  return candidates.slice(0, MAX_HINT_CANDIDATES);
+}
+
+/** The one asset an opened envelope names (its first candidate): for codecs that take exactly one (`llm`, whose references are 4 bytes). */
+export function envelopeAsset(codec: AssetNeeds, opened: OpenedEnvelope, resolveAsset: AssetResolver): Asset | undefined {
+  return envelopeAssets(codec, opened, resolveAsset)[0];
+}
+
+function missingAsset(codecName: string, kind: AssetKind, wanted: Uint8Array): MemzipError {
+  const ref = Buffer.from(wanted).toString("hex");
+  return new MemzipError(ErrorCode.MISSING_ASSET, `the ${kind} ${ref}… that this memory was written with is not in the store`, {
+    hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry; a base model shipped with a newer memzip (docs/CM.md) needs that version.",
+    details: { codec: codecName, assetRef: ref, kind },
+  });
 }
 
 /** Runs a pure codec's decode; whatever it throws becomes `E_FORMAT` (a corrupted or truncated payload). */

@@ -23,6 +23,12 @@ import type { FrequencyTable, TopTokens } from "./token-frequencies.js";
  * does. `cm` sees the text's bytes only (it is coded from the frozen snapshot, rolled back after).
  */
 
+/** A predictor that can take back the last token it was fed (speculative evaluation, `MixTuning.segmentation` "greedy"). */
+export interface RewindablePredictor extends TokenPredictor {
+  /** Forgets the last token fed; the next distribution is the one before it, bit for bit. */
+  unfeed(): Promise<void>;
+}
+
 /** A vocabulary as byte strings: the tokens that can appear in a coded text, and their bytes. */
 export interface MixVocabulary {
   /** Per token id: its bytes, or `null` for a token that never stands for text (control tokens). */
@@ -120,6 +126,10 @@ export interface MixEncodeResult {
   modelBits: number;
   cmBits: number;
   flagBits: number;
+  /** Greedy segmentation: the model's evaluations (restarts included), of them speculative ones, and speculations taken back. */
+  evaluations?: number;
+  speculations?: number;
+  takenBack?: number;
 }
 
 /**
@@ -128,7 +138,7 @@ export interface MixEncodeResult {
  * `budgetBytes`, or when `signal` aborts.
  */
 export async function encodeMixed(
-  predictor: TokenPredictor,
+  predictor: RewindablePredictor,
   vocabulary: MixVocabulary,
   tokens: readonly number[],
   text: Uint8Array,
@@ -139,6 +149,7 @@ export async function encodeMixed(
   tuning: MixTuning = MIX_TUNING,
 ): Promise<MixEncodeResult | null> {
   const split = mixTokens(vocabulary, tokens, text);
+  if (tuning.segmentation === "greedy") return encodeGreedy(predictor, vocabulary, split?.lead ?? (text.length > 0 && vocabulary.canonical.has(" ") ? 1 : 0), text, cm, settings, budgetBytes, signal, tuning);
   if (!split) return null;
   // ends[i]: a token ends before text byte i (the lead-only first token ends before byte 0).
   const ends = new Uint8Array(text.length + 1);
@@ -163,9 +174,55 @@ export async function encodeMixed(
   return { payload, tokens: coder.tokens, escapes: coder.escapes.escapes, codedBits: coder.codedBits, codedFlags: coder.codedFlags, modelBits: coder.modelBits, cmBits: coder.cmBits, flagBits: coder.flagBits };
 }
 
+async function encodeGreedy(
+  predictor: RewindablePredictor,
+  vocabulary: MixVocabulary,
+  lead: number,
+  text: Uint8Array,
+  cm: RecordBits,
+  settings: LlmCodingSettings,
+  budgetBytes: number,
+  signal: AbortSignal | undefined,
+  tuning: MixTuning,
+): Promise<MixEncodeResult | null> {
+  const encoder = new RangeEncoder(Math.max(64, text.length));
+  const io: BitIo = {
+    code: (p16, bit) => {
+      encoder.encodeBit(p16, bit);
+      return bit;
+    },
+  };
+  io.code(32768, lead);
+  const coder = new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+  let done: Uint8Array | null;
+  try {
+    done = await coder.codeText(text.length, lead, text, () => encoder.bytesWritten > budgetBytes || signal?.aborted === true);
+  } catch (error) {
+    // A byte no token of the vocabulary starts with: the text cannot be coded with this vocabulary.
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+  if (!done) return null;
+  const payload = encoder.finish();
+  if (payload.length > budgetBytes) return null;
+  return {
+    payload,
+    tokens: coder.tokens,
+    escapes: coder.escapes.escapes,
+    codedBits: coder.codedBits,
+    codedFlags: 0,
+    modelBits: coder.modelBits,
+    cmBits: coder.cmBits,
+    flagBits: 0,
+    evaluations: coder.evaluations,
+    speculations: coder.speculations,
+    takenBack: coder.takenBack,
+  };
+}
+
 /** Rebuilds the `length` bytes `encodeMixed` coded; throws `RangeError` on a stream that cannot be one. */
 export async function decodeMixed(
-  predictor: TokenPredictor,
+  predictor: RewindablePredictor,
   vocabulary: MixVocabulary,
   payload: Uint8Array,
   length: number,
@@ -176,6 +233,12 @@ export async function decodeMixed(
   const decoder = new RangeDecoder(payload);
   const io: BitIo = { code: (p16) => decoder.decodeBit(p16) };
   const lead = io.code(32768, 0);
+  if (tuning.segmentation === "greedy") {
+    const coder = new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+    const out = await coder.codeText(length, lead, null, () => decoder.overrun > 64);
+    if (!out) throw new RangeError("the coded stream ends long before the text does");
+    return out;
+  }
   const coder = new MixCoder(vocabulary, cm, io, tuning, new TokenWindow(predictor, settings), new EscapeEstimator(settings.topK));
   const out = await coder.codeText(length, lead, null, null, () => decoder.overrun > 64);
   if (!out) throw new RangeError("the coded stream ends long before the text does");
@@ -243,9 +306,24 @@ export interface MixTuning {
   early: number;
   /** Who predicts the next token's first byte when it is coded before the end: `cm`, or the vocabulary's counts of tokens starting so. */
   prior: "cm" | "vocabulary";
+  /**
+   * How tokens are cut: "coded" (the encoder's tokenization, every ambiguous end coded: `early`,
+   * `prior`) or "greedy" (both sides cut the bytes by the longest vocabulary match; nothing about
+   * the segmentation is coded, and where the bytes so far are a token that may go on, the model
+   * is fed it speculatively for the next token's first byte, taken back if the token goes on).
+   */
+  segmentation: "coded" | "greedy";
+  /** Greedy: where a byte is known, cut by the longest match only ("longest"), or also where the model's mass of a cut before the byte beats going on ("likely"). */
+  cut: "longest" | "likely";
+  /** Greedy: weight sets also by which input has erred less in this record so far (3 classes), besides the model's confidence. */
+  select: boolean;
+  /** Greedy: an adaptive probability map after the mixer (by the model's confidence and that class), averaged 1:3 with the mixer. */
+  apm: boolean;
+  /** Greedy: speculate only where the model gives the end of the token at least this (1/4096); elsewhere the next token's first byte is the vocabulary's counts. */
+  speculate: number;
 }
 
-export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm" };
+export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "greedy", speculate: 256, cut: "likely", select: true, apm: false };
 /** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
 const log2 = Math.log2;
 
@@ -267,13 +345,8 @@ class MixCoder {
   private readonly inputs = new Int32Array(INPUTS);
   /** End-of-token decisions so far in this text by the bytes they were made at: n0 | n1 << 16. */
   private readonly flagCounts = new Map<string, number>();
-  /** The top-K candidates still consistent with the current token's bytes. */
-  private candidates: Uint8Array[] = [];
-  private frequencies: number[] = [];
-  /** Per top-K token, the mass of every token outside it is escape / tail: masses are scaled by tail to stay integer-valued. */
-  private tail = 1;
-  private escape = 1;
-  private table: FrequencyTable | undefined;
+  /** The current token's top-K candidates still consistent with its bytes, and the masses they give (see Hypothesis). */
+  private hypothesis: Hypothesis | undefined;
 
   constructor(
     private readonly vocabulary: MixVocabulary,
@@ -310,14 +383,14 @@ class MixCoder {
     for (let i = 0; i < length; i++) {
       let position = token.length;
       // The end hypothesis: the current token ends before this byte (its mass), and the next token starts with it.
-      let endMass = position > 0 && node >= 0 ? this.endingMass(node, position) : 0;
+      let endMass = position > 0 && node >= 0 ? this.current.ending(node, position) : 0;
       if (endMass > 0) {
-        const continueMass = this.wholeMass(node) - endMass;
+        const continueMass = this.current.whole(node) - endMass;
         if (continueMass > 0) {
           const pEnd = Math.floor((endMass * 4096) / (endMass + continueMass));
           if (pEnd < this.tuning.early || pEnd > 4096 - this.tuning.early) {
             // Sure enough: the end first, and the next token's bytes from the model's next distribution.
-            const ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
+            const ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, keyOf(Uint8Array.from(token)), ends ? (ends[i] as number) : 0);
             if (ended) {
               const id = this.finishToken(token);
               this.startToken(await this.window.advance(id));
@@ -325,7 +398,7 @@ class MixCoder {
               node = 0;
               position = 0;
             } else {
-              this.keepLonger(position);
+              this.current.keepLonger(position);
             }
             endMass = 0;
           }
@@ -345,8 +418,8 @@ class MixCoder {
       for (let b = 7; b >= 0; b--) {
         const zero = node >= 0 ? (child[2 * node] as number) : 0;
         const one = node >= 0 ? (child[2 * node + 1] as number) : 0;
-        let m1 = one ? this.continuingMass(one, position, b, 1) : 0;
-        let m0 = zero ? this.continuingMass(zero, position, b, 0) : 0;
+        let m1 = one ? this.current.mass(one, position, b, 1) : 0;
+        let m0 = zero ? this.current.mass(zero, position, b, 0) : 0;
         const r0 = child[2 * root] as number;
         const r1 = child[2 * root + 1] as number;
         const pCm = this.cm.predict();
@@ -357,21 +430,21 @@ class MixCoder {
         m1 += e1;
         m0 += e0;
         let bit: number;
-        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.candidates.length > 0, (want >> b) & 1);
+        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, this.current.candidates.length > 0, (want >> b) & 1);
         else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
         else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
         this.cm.update(bit);
         node = node >= 0 && (bit ? one : zero) ? (bit ? one : zero) : -1;
-        this.keepCandidates(position, b, bit);
+        this.current.keep(position, b, bit);
         endMass = bit ? e1 : e0;
         root = bit ? r1 : r0;
         byte = (byte << 1) | bit;
       }
       out[i] = byte;
       // Did the token end before this byte? Forced where only one hypothesis survived.
-      const continueMass = node >= 0 ? this.wholeMass(node) : 0;
+      const continueMass = node >= 0 ? this.current.whole(node) : 0;
       let ended: number;
-      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
+      if (endMass > 0 && continueMass > 0) ended = this.codeFlag(endMass, continueMass, this.current.candidates.length > 0 ? 1 : 0, `${keyOf(Uint8Array.from(token))}|${byte}`, ends ? (ends[i] as number) : 0);
       else if (endMass > 0 || continueMass > 0) ended = endMass > 0 ? 1 : 0;
       else throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
       if (ended) {
@@ -387,21 +460,15 @@ class MixCoder {
     return out;
   }
 
+  /** The current token's hypothesis (set by `startToken`). */
+  private get current(): Hypothesis {
+    if (!this.hypothesis) throw new Error("no token started");
+    return this.hypothesis;
+  }
+
   /** A new token's distribution: its top-K candidates (tokens with bytes) and the escape's share for the rest. */
   private startToken(distribution: TopTokens): void {
-    const table = tableFor(distribution, this.escapes);
-    const pieces = this.vocabulary.pieces;
-    this.candidates = [];
-    this.frequencies = [];
-    for (let r = 0; r < table.tokens.length; r++) {
-      const bytes = pieces[table.tokens[r] as number];
-      if (!bytes || bytes.length === 0) continue;
-      this.candidates.push(bytes);
-      this.frequencies.push((table.cumulative[r + 1] as number) - (table.cumulative[r] as number));
-    }
-    this.tail = Math.max(1, this.vocabulary.textTokens - this.candidates.length);
-    this.escape = table.escape;
-    this.table = table;
+    this.hypothesis = new Hypothesis(this.vocabulary, tableFor(distribution, this.escapes));
   }
 
   /** The token whose bytes are `token`: counted, its escape observed; throws when the vocabulary has no such token. */
@@ -409,7 +476,7 @@ class MixCoder {
     const id = this.vocabulary.canonical.get(keyOf(Uint8Array.from(token)));
     if (id === undefined) throw new RangeError("decoded bytes that are no token of the vocabulary (corrupt stream)");
     this.tokens++;
-    this.escapes.observe((this.table as FrequencyTable).tokens.indexOf(id) < 0);
+    this.escapes.observe(this.current.table.tokens.indexOf(id) < 0);
     return id;
   }
 
@@ -420,75 +487,20 @@ class MixCoder {
       const bit = (byte >> b) & 1;
       node = child[2 * node + bit] as number;
       if (node === 0) throw new RangeError("a known byte starts no token of the vocabulary");
-      this.keepCandidates(position, b, bit);
+      this.current.keep(position, b, bit);
     }
     return node;
   }
 
-  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
-  private keepLonger(position: number): void {
-    let kept = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length > position) {
-        this.candidates[kept] = this.candidates[c] as Uint8Array;
-        this.frequencies[kept] = this.frequencies[c] as number;
-        kept++;
-      }
-    }
-    this.candidates.length = kept;
-    this.frequencies.length = kept;
-  }
 
-  /** Keeps the candidates whose byte `position` has `bit` at `b`. */
-  private keepCandidates(position: number, b: number, bit: number): void {
-    const candidates = this.candidates;
-    const frequencies = this.frequencies;
-    let kept = 0;
-    for (let c = 0; c < candidates.length; c++) {
-      const bytes = candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        candidates[kept] = bytes;
-        frequencies[kept] = frequencies[c] as number;
-        kept++;
-      }
-    }
-    candidates.length = kept;
-    frequencies.length = kept;
-  }
 
-  /** Mass (scaled by tail) of the tokens that continue the current one through trie node `next` (bit `bit` at `b` of byte `position`). */
-  private continuingMass(next: number, position: number, b: number, bit: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      const bytes = this.candidates[c] as Uint8Array;
-      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[next] as number) - listed);
-  }
 
-  /** Mass (scaled) of the tokens that are exactly the bytes so far (`position` of them, at `node`). */
-  private endingMass(node: number, position: number): number {
-    let mass = 0;
-    let listed = 0;
-    for (let c = 0; c < this.candidates.length; c++) {
-      if ((this.candidates[c] as Uint8Array).length === position) {
-        mass += this.frequencies[c] as number;
-        listed++;
-      }
-    }
-    return mass * this.tail + this.escape * ((this.vocabulary.terminal[node] as number) - listed);
-  }
 
-  /** Mass (scaled) of every token consistent with the bytes so far (at `node`). */
-  private wholeMass(node: number): number {
-    let mass = 0;
-    for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
-    return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
-  }
+
+
+
+
+
 
   /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
   private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
@@ -533,17 +545,27 @@ class MixCoder {
     const w = this.weights;
     const x = this.inputs;
     const base = set * INPUTS;
-    let dot = 0;
-    for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
-    const d = dot >> 8;
-    const p12 = squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+    const p12 = mixerPredict(w, x, base);
     const p16 = Math.min(65535, Math.max(1, p12 << 4));
     const bit = this.io.code(p16, want);
     // Δw (16.16) = rate / 1024 · (err / 4096) · (x / 256) · 65536 = x · err · rate / 2^14.
     const err = ((bit << 12) - p12) * this.tuning.rate;
-    for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
+    mixerLearn(w, x, base, err);
     return bit;
   }
+}
+
+/** The logistic mixer's 12-bit probability from weight set `base` (16.16 weights, stretched inputs). */
+function mixerPredict(w: Int32Array, x: Int32Array, base: number): number {
+  let dot = 0;
+  for (let i = 0; i < INPUTS; i++) dot += Math.imul(w[base + i] as number, x[i] as number) >> 8;
+  const d = dot >> 8;
+  return squash(d < -2047 ? -2047 : d > 2047 ? 2047 : d);
+}
+
+/** Moves weight set `base` along the error `err` (already scaled by the learning rate). */
+function mixerLearn(w: Int32Array, x: Int32Array, base: number, err: number): void {
+  for (let i = 0; i < INPUTS; i++) w[base + i] = (w[base + i] as number) + ((Math.imul(x[i] as number, err) + 8192) >> 14);
 }
 
 function clamp12(p: number): number {
@@ -558,4 +580,397 @@ function grow(array: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayB
   const grown = new Int32Array(length);
   grown.set(array);
   return grown;
+}
+
+/** Greedy coder's weight-set classes by who erred less so far in the record: the model (by more than the gap), neither, `cm`. */
+const RECORD_CLASSES = 3;
+const RECORD_CLASS_GAP = 128 << 4;
+/** Initial weights of the "neither" and "`cm` erred less" classes ([model, cm, bias]; the model's class starts from `MixTuning.weights`). */
+const RECORD_CLASS_WEIGHTS = [[], [0.5, 0.6, 0], [0.15, 1, 0]];
+/** The running errors' averaging: 1/2^ERROR_SHIFT per coded bit. */
+const ERROR_SHIFT = 5;
+const APM_RATE = 7;
+
+/**
+ * One distribution of the model seen from the bytes coded under it: its top-K tokens still
+ * consistent with those bytes (quantised frequencies), and every other token of the vocabulary
+ * with an equal share of the escape. Masses are scaled by `tail` so they stay integer-valued.
+ */
+class Hypothesis {
+  readonly candidates: Uint8Array[] = [];
+  readonly frequencies: number[] = [];
+  readonly tail: number;
+  readonly escape: number;
+
+  constructor(
+    private readonly vocabulary: MixVocabulary,
+    readonly table: FrequencyTable,
+  ) {
+    const pieces = vocabulary.pieces;
+    for (let r = 0; r < table.tokens.length; r++) {
+      const bytes = pieces[table.tokens[r] as number];
+      if (!bytes || bytes.length === 0) continue;
+      this.candidates.push(bytes);
+      this.frequencies.push((table.cumulative[r + 1] as number) - (table.cumulative[r] as number));
+    }
+    this.tail = Math.max(1, vocabulary.textTokens - this.candidates.length);
+    this.escape = table.escape;
+  }
+
+  /** Keeps the candidates longer than `position` bytes (the token did not end there). */
+  keepLonger(position: number): void {
+    const candidates = this.candidates;
+    const frequencies = this.frequencies;
+    let kept = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      if ((candidates[c] as Uint8Array).length > position) {
+        candidates[kept] = candidates[c] as Uint8Array;
+        frequencies[kept] = frequencies[c] as number;
+        kept++;
+      }
+    }
+    candidates.length = kept;
+    frequencies.length = kept;
+  }
+
+  /** Keeps the candidates whose byte `position` has `bit` at `b`. */
+  keep(position: number, b: number, bit: number): void {
+    const candidates = this.candidates;
+    const frequencies = this.frequencies;
+    let kept = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      const bytes = candidates[c] as Uint8Array;
+      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
+        candidates[kept] = bytes;
+        frequencies[kept] = frequencies[c] as number;
+        kept++;
+      }
+    }
+    candidates.length = kept;
+    frequencies.length = kept;
+  }
+
+  /** Mass of the tokens through trie node `next` (bit `bit` at `b` of byte `position`). */
+  mass(next: number, position: number, b: number, bit: number): number {
+    let mass = 0;
+    let listed = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      const bytes = this.candidates[c] as Uint8Array;
+      if (bytes.length > position && (((bytes[position] as number) >> b) & 1) === bit) {
+        mass += this.frequencies[c] as number;
+        listed++;
+      }
+    }
+    return mass * this.tail + this.escape * ((this.vocabulary.subtree[next] as number) - listed);
+  }
+
+  /** Mass of the tokens that are exactly the `position` bytes so far (at `node`). */
+  ending(node: number, position: number): number {
+    let mass = 0;
+    let listed = 0;
+    for (let c = 0; c < this.candidates.length; c++) {
+      if ((this.candidates[c] as Uint8Array).length === position) {
+        mass += this.frequencies[c] as number;
+        listed++;
+      }
+    }
+    return mass * this.tail + this.escape * ((this.vocabulary.terminal[node] as number) - listed);
+  }
+
+  /** Mass of every token consistent with the bytes so far (at `node`). */
+  whole(node: number): number {
+    let mass = 0;
+    for (let c = 0; c < this.candidates.length; c++) mass += this.frequencies[c] as number;
+    return mass * this.tail + this.escape * ((this.vocabulary.subtree[node] as number) - this.candidates.length);
+  }
+}
+
+/**
+ * The model's context for the greedy segmentation: tokens fed for good, and at most one token fed
+ * on speculation (taken back with `RewindablePredictor.unfeed`, or kept when the cut falls there).
+ * Restarts with a carried-over window like `TokenWindow`; never speculates across a restart.
+ */
+class SpeculativeWindow extends TokenWindow {
+  /** The token fed on speculation and the distribution after it, or none. */
+  private pending: { token: number; distribution: TopTokens } | null = null;
+  speculations = 0;
+  takenBack = 0;
+
+  constructor(
+    private readonly rewindable: RewindablePredictor,
+    settings: LlmCodingSettings,
+  ) {
+    super(rewindable, settings);
+  }
+
+  /** Whether `speculate` may run now (the window has room for one more token without a restart). */
+  get roomy(): boolean {
+    return this.pending === null && this.used + 1 <= this.settings.windowTokens;
+  }
+
+  /** Feeds `token` on speculation; the distribution after it. */
+  async speculate(token: number): Promise<TopTokens> {
+    this.speculations++;
+    this.evaluations++;
+    const distribution = (await this.rewindable.feed(token, true)) as TopTokens;
+    this.pending = { token, distribution };
+    return distribution;
+  }
+
+  /** Takes back a speculation (none: nothing to do). */
+  async discard(): Promise<void> {
+    if (!this.pending) return;
+    this.pending = null;
+    this.takenBack++;
+    await this.rewindable.unfeed();
+  }
+
+  /** Feeds `token` for good (a speculation of the same token is kept, another taken back); the next distribution. */
+  override async advance(token: number): Promise<TopTokens> {
+    if (this.pending?.token === token) {
+      const { distribution } = this.pending;
+      this.pending = null;
+      this.history.push(token);
+      this.used++;
+      return distribution;
+    }
+    await this.discard();
+    return super.advance(token);
+  }
+}
+
+/**
+ * The mixing coder with a segmentation both sides derive from the bytes (`MixTuning.segmentation`
+ * "greedy"): the bytes since the last cut ("pending") are always a prefix of some token; a byte
+ * that extends them extends them, a byte that does not cuts the longest token the pending bytes
+ * start with (the rest is scanned again). A pending string no token extends is cut at once. The
+ * model's probability of each byte is the sum of three hypotheses:
+ *
+ * - the pending token goes on with it (the current distribution's tokens that extend it);
+ * - the pending bytes are a token that ends here (its mass), and the next token starts with the byte:
+ *   the distribution after feeding the pending token on speculation (`SpeculativeWindow`), or, when
+ *   the model gives that end little mass (`MixTuning.speculate`) or the window is full, the
+ *   vocabulary's counts of tokens starting so;
+ * - the pending bytes are no token, and the text leaves them (the cut falls earlier): the end mass
+ *   the last token-shaped prefix had, spread by the vocabulary's counts.
+ *
+ * No decision about the cut is coded; `cm` and the model are mixed on every bit as in `MixCoder`.
+ */
+class GreedyMixCoder {
+  codedBits = 0;
+  modelBits = 0;
+  cmBits = 0;
+  tokens = 0;
+  private readonly weights = new Int32Array(RECORD_CLASSES * BIT_SETS * INPUTS);
+  private readonly inputs = new Int32Array(INPUTS);
+  private readonly window: SpeculativeWindow;
+  /** Running mean absolute error (12-bit, ×16) of the model and of `cm` in this record. */
+  private errorModel = 0;
+  private errorCm = 0;
+  /** The APM: per context 24 interpolation points (16-bit probabilities). */
+  private readonly apm = new Uint16Array(RECORD_CLASSES * BIT_SETS * 24);
+  private apmIndex = 0;
+  private current!: Hypothesis;
+  private pending: number[] = [];
+  /** The pending bytes' trie node (always a node: the pending bytes start some token). */
+  private node = 0;
+  /** The end mass of the longest pending prefix that is a token (the current distribution's scale). */
+  private lastEnd = 0;
+
+  constructor(
+    private readonly vocabulary: MixVocabulary,
+    private readonly cm: RecordBits,
+    private readonly io: BitIo,
+    private readonly tuning: MixTuning,
+    predictor: RewindablePredictor,
+    settings: LlmCodingSettings,
+    readonly escapes: EscapeEstimator,
+  ) {
+    this.window = new SpeculativeWindow(predictor, settings);
+    for (let c = 0; c < RECORD_CLASSES; c++) {
+      for (let s = 0; s < BIT_SETS; s++) {
+        const initial = c === 0 || !tuning.select ? (tuning.weights[s] as number[]) : (RECORD_CLASS_WEIGHTS[c] as number[]);
+        for (let i = 0; i < INPUTS; i++) this.weights[(c * BIT_SETS + s) * INPUTS + i] = Math.round((initial[i] as number) * 65536);
+      }
+    }
+    for (let i = 0; i < this.apm.length; i++) this.apm[i] = squash(Math.floor((((i % 24) * 2 + 1) * 4096) / 48) - 2048) * 16;
+  }
+
+  get evaluations(): number {
+    return this.window.evaluations;
+  }
+  get speculations(): number {
+    return this.window.speculations;
+  }
+  get takenBack(): number {
+    return this.window.takenBack;
+  }
+
+  async codeText(length: number, lead: number, text: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const { child, subtree, terminal } = this.vocabulary;
+    this.startToken(await this.window.start());
+    if (lead) await this.push(LEAD_BYTE);
+    for (let i = 0; i < length; i++) {
+      const position = this.pending.length;
+      let node = this.node;
+      // The end hypothesis: the pending bytes are a token that ends here.
+      let endMass = 0;
+      let next: Hypothesis | null = null;
+      if (position > 0 && (terminal[node] as number) > 0) {
+        endMass = this.lastEnd;
+        const whole = this.current.whole(node);
+        if (endMass > 0 && Math.floor((endMass * 4096) / whole) >= this.tuning.speculate && this.window.roomy) {
+          const token = this.vocabulary.canonical.get(keyOf(Uint8Array.from(this.pending))) as number;
+          next = new Hypothesis(this.vocabulary, tableFor(await this.window.speculate(token), this.escapes));
+        }
+      }
+      // The earlier-cut hypothesis: the pending bytes are no token, and the text leaves them.
+      let leaveMass = position > 0 && (terminal[node] as number) === 0 ? this.lastEnd : 0;
+      let root = 0;
+      let continueMass = 0;
+      const want = text ? (text[i] as number) : 0;
+      let byte = 0;
+      const listed = this.current.candidates.length > 0 || (next !== null && next.candidates.length > 0);
+      for (let b = 7; b >= 0; b--) {
+        const zero = node >= 0 ? (child[2 * node] as number) : 0;
+        const one = node >= 0 ? (child[2 * node + 1] as number) : 0;
+        const c1 = one ? this.current.mass(one, position, b, 1) : 0;
+        const c0 = zero ? this.current.mass(zero, position, b, 0) : 0;
+        let m1 = c1;
+        let m0 = c0;
+        const r0 = child[2 * root] as number;
+        const r1 = child[2 * root + 1] as number;
+        // The next token's first byte: the speculative distribution, or the vocabulary's counts.
+        const s1 = r1 === 0 ? 0 : next ? next.mass(r1, 0, b, 1) : (subtree[r1] as number);
+        const s0 = r0 === 0 ? 0 : next ? next.mass(r0, 0, b, 0) : (subtree[r0] as number);
+        const v1 = r1 === 0 ? 0 : (subtree[r1] as number);
+        const v0 = r0 === 0 ? 0 : (subtree[r0] as number);
+        const e1 = s1 + s0 > 0 ? (endMass * s1) / (s1 + s0) : 0;
+        const e0 = endMass - e1;
+        const l1 = v1 + v0 > 0 ? (leaveMass * v1) / (v1 + v0) : 0;
+        const l0 = leaveMass - l1;
+        m1 += e1 + l1;
+        m0 += e0 + l0;
+        const pCm = this.cm.predict();
+        let bit: number;
+        if (m1 > 0 && m0 > 0) bit = this.codeBit(m1, m0, pCm, listed, (want >> b) & 1);
+        else if (m1 > 0 || m0 > 0) bit = m1 > 0 ? 1 : 0;
+        else throw new RangeError("decoded bits that start no token of the vocabulary (corrupt stream)");
+        this.cm.update(bit);
+        node = node >= 0 && (bit ? one : zero) ? (bit ? one : zero) : -1;
+        this.current.keep(position, b, bit);
+        next?.keep(0, b, bit);
+        endMass = bit ? e1 : e0;
+        leaveMass = bit ? l1 : l0;
+        continueMass = bit ? c1 : c0;
+        root = bit ? r1 : r0;
+        byte = (byte << 1) | bit;
+      }
+      out[i] = byte;
+      // The cut both sides now make: where the model puts more mass on a cut than on going on, the cut.
+      if (this.tuning.cut === "likely" && endMass > continueMass && endMass >= leaveMass) await this.cut(position);
+      else if (this.tuning.cut === "likely" && leaveMass > continueMass) await this.cut(this.longestToken());
+      await this.push(byte);
+      if (stop()) return null;
+    }
+    await this.window.discard();
+    return out;
+  }
+
+  /** A new token's distribution. */
+  private startToken(distribution: TopTokens): void {
+    this.current = new Hypothesis(this.vocabulary, tableFor(distribution, this.escapes));
+    this.pending = [];
+    this.node = 0;
+    this.lastEnd = 0;
+  }
+
+  /** Cuts the first `length` pending bytes as a token, feeds it and starts the next token (the rest of the pending bytes scanned again). */
+  private async cut(length: number): Promise<void> {
+    const bytes = this.pending;
+    const id = this.vocabulary.canonical.get(keyOf(Uint8Array.from(bytes.slice(0, length))));
+    if (id === undefined) throw new RangeError("bytes that start no token of the vocabulary");
+    this.tokens++;
+    this.escapes.observe(this.current.table.tokens.indexOf(id) < 0);
+    this.startToken(await this.window.advance(id));
+    for (const byte of bytes.slice(length)) await this.push(byte);
+  }
+
+  /** The length of the longest token the pending bytes start with. */
+  private longestToken(): number {
+    const { child, terminal } = this.vocabulary;
+    let longest = 0;
+    let at = 0;
+    for (let i = 0; i < this.pending.length; i++) {
+      for (let b = 7; b >= 0; b--) at = child[2 * at + (((this.pending[i] as number) >> b) & 1)] as number;
+      if ((terminal[at] as number) > 0) longest = i + 1;
+    }
+    if (longest === 0) throw new RangeError("pending bytes that start no token of the vocabulary");
+    return longest;
+  }
+
+  /** Adds a known byte to the pending ones: extends them, or cuts the longest token they start with first. */
+  private async push(byte: number): Promise<void> {
+    const { child, subtree, terminal } = this.vocabulary;
+    let node = this.node;
+    for (let b = 7; b >= 0 && (b === 7 || node !== 0); b--) node = child[2 * node + ((byte >> b) & 1)] as number;
+    if (node === 0) {
+      // No token goes on with this byte: cut the longest token the pending bytes start with.
+      if (this.pending.length === 0) throw new RangeError("a byte that starts no token of the vocabulary");
+      await this.cut(this.longestToken());
+      await this.push(byte);
+      return;
+    }
+    await this.window.discard();
+    const position = this.pending.length;
+    for (let b = 7; b >= 0; b--) this.current.keep(position, b, (byte >> b) & 1);
+    this.pending.push(byte);
+    this.node = node;
+    if ((terminal[node] as number) > 0) this.lastEnd = this.current.ending(node, this.pending.length);
+    if ((subtree[node] as number) === (terminal[node] as number)) await this.cut(this.pending.length);
+  }
+
+  /** Codes a bit of the byte stream from the model's masses and `cm`'s probability. */
+  private codeBit(m1: number, m0: number, pCm16: number, listed: boolean, want: number): number {
+    const pModel = clamp12(Math.floor((m1 * 4096) / (m1 + m0)));
+    const sModel = stretch(pModel);
+    const pCm = clamp12(pCm16 >> 4);
+    const gap = this.errorModel - this.errorCm;
+    const recordClass = !this.tuning.select ? 0 : gap < -RECORD_CLASS_GAP ? 0 : gap > RECORD_CLASS_GAP ? 2 : 1;
+    const set = recordClass * BIT_SETS + (listed ? 1 + Math.min(3, Math.abs(sModel) >> 9) : 0);
+    this.inputs[0] = sModel;
+    this.inputs[1] = stretch(pCm);
+    this.inputs[2] = BIAS;
+    const w = this.weights;
+    const x = this.inputs;
+    const base = set * INPUTS;
+    const p12 = mixerPredict(w, x, base);
+    let pFinal = p12;
+    if (this.tuning.apm) {
+      // lpaq's APM: interpolate between the two points around stretch(p); the nearer one learns.
+      const scaled = (stretch(p12) + 2048) * 23;
+      const weight = scaled & 0xfff;
+      const at = set * 24 + (scaled >> 12);
+      this.apmIndex = at + (weight >> 11);
+      const pApm = (Math.imul(this.apm[at] as number, 4096 - weight) + Math.imul(this.apm[at + 1] as number, weight)) >> 16;
+      pFinal = (p12 + 3 * pApm + 2) >> 2;
+    }
+    const p16 = Math.min(65535, Math.max(1, pFinal << 4));
+    const bit = this.io.code(p16, want);
+    if (this.tuning.apm) {
+      const g = (bit << 16) + (bit << APM_RATE) - bit - bit;
+      this.apm[this.apmIndex] = (this.apm[this.apmIndex] as number) + ((g - (this.apm[this.apmIndex] as number)) >> APM_RATE);
+    }
+    const err = ((bit << 12) - p12) * this.tuning.rate;
+    mixerLearn(w, x, base, err);
+    const target = bit << 12;
+    this.errorModel += ((Math.abs(target - pModel) << 4) - this.errorModel) >> ERROR_SHIFT;
+    this.errorCm += ((Math.abs(target - pCm) << 4) - this.errorCm) >> ERROR_SHIFT;
+    this.codedBits++;
+    this.modelBits -= log2(bit ? pModel / 4096 : 1 - pModel / 4096);
+    this.cmBits -= log2(bit ? pCm16 / 65536 : 1 - pCm16 / 65536);
+    return bit;
+  }
 }

@@ -136,12 +136,14 @@ export async function decodeTokens(predictor: TokenPredictor, payload: Uint8Arra
  * exactly as the first time, so encoder and decoder see the same numbers.
  */
 export class TokenWindow {
-  private readonly history: number[] = [];
-  private used = 0;
+  protected readonly history: number[] = [];
+  protected used = 0;
+  /** Model evaluations so far: tokens fed, restarts included. */
+  evaluations = 0;
 
   constructor(
     private readonly predictor: TokenPredictor,
-    private readonly settings: LlmCodingSettings,
+    protected readonly settings: LlmCodingSettings,
   ) {}
 
   async start(): Promise<TopTokens> {
@@ -154,6 +156,7 @@ export class TokenWindow {
       return this.restart(this.settings.carryTokens > 0 ? this.history.slice(-this.settings.carryTokens) : []);
     }
     this.used++;
+    this.evaluations++;
     return (await this.predictor.feed(token, true)) as TopTokens;
   }
 
@@ -162,6 +165,7 @@ export class TokenWindow {
     const feed = [this.settings.bosToken, ...this.settings.prefix, ...carried];
     let distribution: TopTokens | null = null;
     for (let i = 0; i < feed.length; i++) distribution = await this.predictor.feed(feed[i] as number, i === feed.length - 1);
+    this.evaluations += feed.length;
     this.used = feed.length;
     return distribution as TopTokens;
   }

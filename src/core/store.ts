@@ -431,6 +431,8 @@ export interface AssetRepository {
   get(id: string): Promise<StoredAsset | undefined>;
   /** An asset by the reference (first id bytes) an envelope carries. */
   getByRef(ref: Uint8Array): Promise<StoredAsset | undefined>;
+  /** The ids of every asset whose reference starts with a version 2 envelope's hint (its first id bytes), oldest first. */
+  idsByHint(hint: Uint8Array): Promise<string[]>;
   list(): Promise<StoredAsset[]>;
   /** Bytes of each asset, with the number of memories (of the namespace, or all) that use it. */
   usage(namespace?: string): Promise<AssetUsage[]>;

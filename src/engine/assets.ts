@@ -2,8 +2,9 @@
  * Assets as the engine sees them: looked up by id or by the reference an envelope carries (cached),
  * the ones a namespace writes with, summaries pending a commit, and pruning.
  */
-import { assetRef, type Asset, type AssetKind } from "../codec/codec.js";
-import { baseAssetByRef, currentBaseAsset, isBaseAsset } from "../codec/cm/base.js";
+import { ASSET_REF_BYTES, assetRef, type Asset, type AssetKind } from "../codec/codec.js";
+import { baseAssetByRef, baseAssetsByHint, currentBaseAsset, isBaseAsset } from "../codec/cm/base.js";
+import { matchingAssets, refMatches } from "../codec/envelope-codec.js";
 import { attachDerivedStore } from "../codec/derived.js";
 import { textToBytes } from "../codec/text.js";
 import type { Store, StoredAsset } from "../core/store.js";
@@ -50,6 +51,8 @@ export class EngineAssets {
    * store first, so that no memory written before bases existed can ever resolve to one).
    */
   async byRef(ref: Uint8Array): Promise<Asset | undefined> {
+    // A version 2 hint: the first asset it may name (callers that can tell candidates apart use `possibleAssets`).
+    if (ref.length < ASSET_REF_BYTES) return (await this.possibleAssets(ref))[0];
     const key = Buffer.from(ref).toString("hex");
     let asset = this.cache.get(key) ?? this.pending.get(key);
     if (asset === undefined) {
@@ -59,13 +62,47 @@ export class EngineAssets {
     return asset;
   }
 
+  /**
+   * The assets an envelope's reference may name, for its decoder to try in turn: a version 1
+   * reference names one (`byRef`); a version 2 hint every stored asset whose id starts with it, then
+   * every shipped base that does. `assetId`, the asset the memory's row records (null: none stored, a
+   * base or no asset), narrows a hint to that one asset, so a row's read tries no other (the store keeps
+   * an asset while a row needs it; a row naming one that does not match falls back to the hint).
+   */
+  async possibleAssets(ref: Uint8Array, assetId?: string | null): Promise<Asset[]> {
+    if (typeof assetId === "string") {
+      const asset = await this.byId(assetId);
+      if (asset && refMatches(asset, ref)) return [asset];
+    }
+    if (ref.length >= ASSET_REF_BYTES) {
+      const asset = await this.byRef(ref);
+      return asset ? [asset] : [];
+    }
+    // A row that records no stored asset was written with a shipped base: other rows' assets are never tried for it
+    // (review23 E1: a store with 16 snapshots sharing the base's hint made every base-coded memory unreadable).
+    const bases = baseAssetsByHint(ref);
+    if (assetId === null && bases.length > 0) return bases;
+    // Ids are asked of the store each time (another process may have added an asset with this hint); bytes come from the cache.
+    const stored: Asset[] = [];
+    for (const id of await this.store.assets.idsByHint(ref)) {
+      const asset = await this.byId(id);
+      if (asset) stored.push(asset);
+    }
+    // The shipped bases first: the candidate cap (MAX_HINT_CANDIDATES) never cuts them off.
+    return [...bases, ...matchingAssets(this.pending.values(), ref), ...stored];
+  }
+
   /** The base model new `cm` writes use before a namespace has a snapshot: shipped with memzip; its trained state is kept once per user. */
   baseModel(): Asset {
     return currentBaseAsset();
   }
 
   /** For the write policy's synchronous verification: the candidates' assets, pending summaries, the cache, the shipped bases. */
-  knownByRef(ref: Uint8Array): Asset | undefined {
+  knownByRef(ref: Uint8Array): Asset | readonly Asset[] | undefined {
+    if (ref.length < ASSET_REF_BYTES) {
+      const cached = [...this.cache.entries()].filter(([key]) => !key.startsWith("id:")).map(([, asset]) => asset);
+      return matchingAssets([...this.candidates.values(), ...this.pending.values(), ...cached, ...baseAssetsByHint(ref)], ref);
+    }
     const key = Buffer.from(ref).toString("hex");
     return this.candidates.get(key) ?? this.pending.get(key) ?? this.cache.get(key) ?? baseAssetByRef(ref);
   }

@@ -134,7 +134,7 @@ export class ImportExport {
       try {
         const id = checkedRow(memory);
         const { kind, tags, meta, createdAt, expiresAt } = memory;
-        const text = decodeStoredText(checkDecoded(memory, await this.parts.reader.decodeBytes(memory.envelope, memory.originalLength)));
+        const text = decodeStoredText(checkDecoded(memory, await this.parts.reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId)));
         exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, ...(expiresAt === undefined ? {} : { expiresAt }), text, checksum: memory.checksum };
       } catch (error) {
         if (!options.onBad || !(error instanceof MemzipError)) throw error;

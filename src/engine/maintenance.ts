@@ -62,7 +62,7 @@ export class Maintenance {
       storedBytes += memory.envelope.length;
       try {
         checkedRow(memory);
-        checkDecoded(memory, await reader.decodeBytes(memory.envelope, memory.originalLength));
+        checkDecoded(memory, await reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId));
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
@@ -86,7 +86,7 @@ export class Maintenance {
     let memories = 0;
     for await (const memory of this.parts.store.memories.scan({ namespace, ...(signal ? { signal } : {}) })) {
       if (memory.contentOf) continue;
-      const bytes = await this.parts.reader.decodeBytes(memory.envelope);
+      const bytes = await this.parts.reader.decodeBytes(memory.envelope, 0, memory.assetId);
       samples.push(bytes);
       sampleBytes += bytes.length;
       memories++;
@@ -157,7 +157,7 @@ export class Maintenance {
         return;
       }
       seen.add(key(memory));
-      const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength);
+      const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId);
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;

@@ -71,7 +71,7 @@ export class ModelGate {
     if (!this.dirty || !this.derived || !this.records) return;
     this.dirty = false;
     const body = { version: VERSION, records: Object.fromEntries(this.records) };
-    this.derived.write(FILE, [Buffer.from(JSON.stringify(body))]);
+    this.derived.write(FILE, () => [Buffer.from(JSON.stringify(body))]);
   }
 
   /** The records of a namespace (or all), for stats. */

@@ -78,7 +78,7 @@ export function assembleParts(store: Store, options: ResolvedEngineOptions, cach
     cache,
     metrics,
     pool: codecPool,
-    decodeBytes: (envelope) => reader.decodeBytes(envelope),
+    decodeBytes: (envelope, assetId) => reader.decodeBytes(envelope, 0, assetId),
     assetByRef: (ref) => assets.byRef(ref),
     baseModel: () => assets.baseModel(),
   });

@@ -3,6 +3,7 @@ import type { Cache } from "../cache/cache.js";
 import type { Asset, AssetKind } from "../codec/codec.js";
 import { currentBaseAsset } from "../codec/cm/base.js";
 import { openEnvelope } from "../codec/envelope.js";
+import { refMatches } from "../codec/envelope-codec.js";
 import { chooseSmallest, type AttemptFailure, type CodecCandidate, type PolicyChoice } from "../codec/policy.js";
 import { isCodecName, type CodecRegistry } from "../codec/registry.js";
 import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
@@ -32,7 +33,7 @@ export interface WritePolicyDeps {
   /** The worker pool for the built-in pure codecs (started on first use). */
   pool: () => CodecPool;
   /** Decodes any envelope with the engine's codecs and assets (pending summaries included). */
-  decodeBytes: (envelope: Uint8Array) => Promise<Uint8Array>;
+  decodeBytes: (envelope: Uint8Array, assetId?: string) => Promise<Uint8Array>;
   /** The asset an envelope's reference names. */
   assetByRef: (ref: Uint8Array) => Promise<Asset | undefined>;
   /** The base model shipped with memzip that `cm` codes with before a namespace has a snapshot (with `cmBase`); defaults to the bare asset. */
@@ -115,7 +116,9 @@ export class WritePolicy {
     if (cached) {
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
-      return { codec, asset: header.asset ? await this.deps.assetByRef(header.asset) : undefined, envelope: cached.slice(), verifyFailures: [] };
+      // The asset is one of the candidates the key names (a version 2 hint alone may match several).
+      const asset = header.asset ? (candidateAsset(header, candidates) ?? (await this.deps.assetByRef(header.asset))) : undefined;
+      return { codec, asset, envelope: cached.slice(), verifyFailures: [] };
     }
     let start: PolicyChoice | undefined;
     let rest = candidates;
@@ -129,7 +132,8 @@ export class WritePolicy {
     }
     const choice = await chooseSmallest(bytes, rest, {
       rawBelow: options.rawBelow,
-      decode: (envelope) => this.deps.decodeBytes(envelope),
+      // The asset the envelope was written with is one of the candidates: verification decodes with it, never with another sharing its hint.
+      decode: (envelope) => this.deps.decodeBytes(envelope, candidateAssetId(envelope, candidates, options.maxTextBytes)),
       ...(start ? { start } : {}),
       attempt: (candidate, encode) => {
         if (!candidate.codec.model) return encode();
@@ -162,4 +166,22 @@ export class WritePolicy {
     const asset = picked.assetId === undefined ? undefined : candidates.find((c) => c.asset?.id === picked.assetId)?.asset;
     return { codec, asset, envelope: picked.envelope, verifyFailures: picked.verifyFailures };
   }
+}
+
+/** The id of the candidate asset a fresh envelope names (its codec's, matching its reference), if one does. */
+function candidateAssetId(envelope: Uint8Array, candidates: readonly CodecCandidate[], maxTextBytes: number): string | undefined {
+  let header;
+  try {
+    header = openEnvelope(envelope, maxTextBytes);
+  } catch {
+    return undefined;
+  }
+  return candidateAsset(header, candidates)?.id;
+}
+
+/** The candidate asset an envelope header names: its codec's, matching its reference (a version 2 hint or a version 1 reference). */
+function candidateAsset(header: { codecId: number; asset?: Uint8Array }, candidates: readonly CodecCandidate[]): Asset | undefined {
+  const wanted = header.asset;
+  if (!wanted) return undefined;
+  return candidates.find((c) => c.codec.id === header.codecId && c.asset !== undefined && refMatches(c.asset, wanted))?.asset;
 }

@@ -3,8 +3,8 @@
  * first, then the synchronous codec core), binding the text to its row, and the recall modes.
  */
 import type { Cache, CacheStats } from "../cache/cache.js";
-import type { Asset, Codec } from "../codec/codec.js";
-import { decodeEnvelope } from "../codec/envelope-codec.js";
+import type { Codec } from "../codec/codec.js";
+import { decodeEnvelope, type AssetResolver } from "../codec/envelope-codec.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { decodeWith } from "../codec/async-codec.js";
 import type { CodecRegistry } from "../codec/registry.js";
@@ -37,18 +37,20 @@ export class Reader {
   /**
    * Decodes an envelope with this store's codecs, assets and models. `storedLength`, the length the
    * store recorded for it, raises the size limit: whatever was written (under any limit) reads back.
+   * `assetId`, the asset the memory's row records, is the only asset tried when given (a version 2
+   * envelope's hint alone may match several: then each is tried, docs/FORMAT.md).
    */
-  async decodeBytes(envelope: Uint8Array, storedLength = 0): Promise<Uint8Array> {
+  async decodeBytes(envelope: Uint8Array, storedLength = 0, assetId?: string | null): Promise<Uint8Array> {
     const limit = readLimit(this.parts.options.maxTextBytes, storedLength);
     const opened = openEnvelope(envelope, limit);
-    // The asset is resolved (awaited) first; then the codec the header names decodes (the registry dispatches).
+    // The assets are resolved (awaited) first; then the codec the header names decodes (the registry dispatches).
     const wanted = opened.asset;
-    const asset = wanted ? await this.parts.assets.byRef(wanted) : undefined;
-    return decodeWith(this.parts.codecs, envelope, (ref) => (wanted && Buffer.from(ref).equals(wanted) ? asset : undefined), limit);
+    const candidates = wanted ? await this.parts.assets.possibleAssets(wanted, assetId) : [];
+    return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
   }
 
   /** Decodes a classical envelope synchronously against assets already known (the write policy's check). */
-  decodeKnown(envelope: Uint8Array, resolve: (ref: Uint8Array) => Asset | undefined = (ref) => this.parts.assets.knownByRef(ref)): Uint8Array {
+  decodeKnown(envelope: Uint8Array, resolve: AssetResolver = (ref) => this.parts.assets.knownByRef(ref)): Uint8Array {
     return decodeEnvelope(envelope, this.parts.codecsById, resolve, this.parts.options.maxTextBytes);
   }
 
@@ -120,7 +122,7 @@ export class Reader {
     const cached = cache.load ? await cache.load(key) : cache.get(key);
     try {
       if (cached) return checkDecoded(memory, cached.slice());
-      const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength));
+      const bytes = checkDecoded(memory, await this.decodeBytes(memory.envelope, memory.originalLength, memory.assetId));
       this.parts.cache.set(key, bytes.slice());
       return bytes;
     } catch (error) {

@@ -2,9 +2,9 @@
  * The write path: plan (encode and verify one memory, nothing written), group similar memories of a
  * batch under a shared dictionary, commit (one transaction). The policy picks each envelope.
  */
-import { assetRef, type Asset, type AssetKind, type Codec } from "../codec/codec.js";
+import type { Asset, AssetKind, Codec } from "../codec/codec.js";
 import { checksum32 } from "../codec/checksum.js";
-import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
+import { decodeEnvelope, encodeEnvelope, refMatches } from "../codec/envelope-codec.js";
 import type { CodecCandidate } from "../codec/policy.js";
 import type { createCodecs } from "../codec/registry.js";
 import { decodeStoredText, textToBytes } from "../codec/text.js";
@@ -34,7 +34,7 @@ import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, Remember
 const GROUP_MIN_BYTES = 64;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
-const GROUP_ENVELOPE_FLOOR = 12;
+const GROUP_ENVELOPE_FLOOR = 8;
 
 export interface WriterParts {
   store: Store;
@@ -300,8 +300,8 @@ export class Writer {
       // Upper bound before any coding: every member shrinking to a bare envelope header still has to pay for the dictionary.
       const bound = group.reduce((sum, plan) => sum + ((plan.row as StoredMemory).envelope.length - GROUP_ENVELOPE_FLOOR), 0);
       if (bound <= dictionary.length) continue;
-      const ref = Buffer.from(assetRef(asset));
-      const resolve = (wanted: Uint8Array) => (ref.equals(wanted) ? asset : this.parts.assets.knownByRef(wanted));
+      // The dictionary just made is the one its envelopes name (a version 2 hint may match others too).
+      const resolve = (wanted: Uint8Array) => (refMatches(asset, wanted) ? asset : this.parts.assets.knownByRef(wanted));
       const rewrites: { plan: PlannedWrite; envelope: Uint8Array }[] = [];
       let saved = -dictionary.length;
       for (const plan of group) {

@@ -1,5 +1,5 @@
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
-import type { TokenPredictor } from "../codec/llm.js";
+import type { RewindablePredictor } from "../codec/llm-mix.js";
 import type { TopTokens } from "../codec/token-frequencies.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 
@@ -171,7 +171,7 @@ export class LlamaTokenModel {
   }
 
   /** Runs `work` with a predictor of its own; waits while every context of that size is busy. */
-  async withPredictor<T>(windowTokens: number, topK: number, work: (predictor: TokenPredictor) => Promise<T>): Promise<T> {
+  async withPredictor<T>(windowTokens: number, topK: number, work: (predictor: RewindablePredictor) => Promise<T>): Promise<T> {
     const sequence = await this.acquire(windowTokens);
     try {
       return await work(new SequencePredictor(sequence, topK));
@@ -215,7 +215,7 @@ export class LlamaTokenModel {
   }
 }
 
-class SequencePredictor implements TokenPredictor {
+class SequencePredictor implements RewindablePredictor {
   private readonly next: { probabilities: true; options?: { temperature: number; topK: number; topP: number; minP: number } };
 
   constructor(
@@ -227,6 +227,12 @@ class SequencePredictor implements TokenPredictor {
 
   async reset(): Promise<void> {
     await this.sequence.clearHistory();
+  }
+
+  async unfeed(): Promise<void> {
+    const end = this.sequence.nextTokenIndex;
+    if (end === 0) throw new Error("no token to take back");
+    await this.sequence.eraseContextTokenRanges([{ start: end - 1, end }]);
   }
 
   async feed(token: number, predict: boolean): Promise<TopTokens | null> {

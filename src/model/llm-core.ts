@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { checksum32 } from "../codec/checksum.js";
 import { assetRef, type Asset } from "../codec/codec.js";
-import { REF_BYTES, sealEnvelope } from "../codec/envelope.js";
+import { ENVELOPE_VERSION, fixedHeaderBytes, REF_BYTES, sealEnvelope } from "../codec/envelope.js";
 import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
 import type { EngineRecord } from "../core/store.js";
 import type { LlamaTokenModel } from "./llama.js";
@@ -77,7 +77,8 @@ export async function encodeLoaded(
 ): Promise<LlmEncoding | null> {
   const tokens = llama.tokenize(text);
   if (tokens === null || tokens.length > original.length + 1) return null;
-  const headerBytes = 3 + 5 + 4 + (refs.prefix ? 3 : 2) * REF_BYTES;
+  // Version 2 header: magic and flags, codec, length (at most 5), checksum, then 4-byte references (llm keeps them whole).
+  const headerBytes = fixedHeaderBytes(ENVELOPE_VERSION, original.length) + (refs.prefix ? 3 : 2) * REF_BYTES;
   const result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
     encodeTokens(predictor, tokens, original.length + 1, settings, budgetBytes - headerBytes, signal),
   );

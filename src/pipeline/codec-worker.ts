@@ -10,8 +10,7 @@ import { snapshotTrainings } from "../codec/cm/prepared-snapshot.js";
 import { attachDerivedStore, derivedStoreOf } from "../codec/derived.js";
 import { DerivedFolder } from "../codec/derived-folder.js";
 import { threadCpuMs } from "../core/thread-cpu.js";
-import { assetRef } from "../codec/codec.js";
-import { decodeEnvelope } from "../codec/envelope-codec.js";
+import { decodeEnvelope, matchingAssets } from "../codec/envelope-codec.js";
 import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { detectLanguage } from "../semantic/language.js";
@@ -22,7 +21,6 @@ const { zstdLevel, maxTextBytes, derivedDir } = workerData as CodecPoolSettings;
 const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir);
 const codecs = createCodecs({ zstdLevel });
 const assets = new Map<string, Asset>();
-const assetsByRef = new Map<string, Asset>();
 
 parentPort?.on("message", (request: WorkerRequest) => {
   if (request.type === "asset") {
@@ -32,12 +30,9 @@ parentPort?.on("message", (request: WorkerRequest) => {
     const base = withSharedBaseState(received);
     const asset = derivedStoreOf(base) === undefined ? attachDerivedStore(base, derived) : base;
     assets.set(asset.id, asset);
-    assetsByRef.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return;
   }
   if (request.type === "forget") {
-    const asset = assets.get(request.id);
-    if (asset) assetsByRef.delete(Buffer.from(assetRef(asset)).toString("hex"));
     assets.delete(request.id);
     return;
   }
@@ -65,7 +60,7 @@ parentPort?.on("message", (request: WorkerRequest) => {
     const choice = chooseSmallestVerified(
       bytes,
       candidates,
-      (envelope) => decodeEnvelope(envelope, codecs.byId, (ref) => assetsByRef.get(Buffer.from(ref).toString("hex")), maxTextBytes),
+      (envelope) => decodeEnvelope(envelope, codecs.byId, (ref) => matchingAssets(assets.values(), ref), maxTextBytes),
       request.rawBelow,
     );
     reply = { seq: request.seq, ok: true, codec: choice.codec.name, assetId: choice.asset?.id, envelope: choice.envelope, verifyFailures: choice.verifyFailures };

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { assetRef, type Asset, type Codec } from "../codec/codec.js";
-import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
+import { decodeEnvelope, encodeEnvelope, matchingAssets } from "../codec/envelope-codec.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { BASELINES } from "./baselines.js";
@@ -122,7 +122,7 @@ function memzipContenders(train: readonly Uint8Array[], options: CodecBenchOptio
       codec.prepare?.(asset);
       loadMs = performance.now() - started;
     }
-    const resolve = (ref: Uint8Array) => assets.get(Buffer.from(ref).toString("hex"));
+    const resolve = (ref: Uint8Array) => matchingAssets(assets.values(), ref);
     contenders.push({
       name,
       family: "memzip",

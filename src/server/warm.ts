@@ -154,6 +154,6 @@ export function registerWarming(app: FastifyInstance, context: ServerContext): v
   app.addHook("onClose", async () => {
     await warming;
     const top = counts.top(TRACKED / 2);
-    if (top.length > 0) engine.derived?.write(COUNTS_FILE, [new TextEncoder().encode(JSON.stringify(top))]);
+    if (top.length > 0) engine.derived?.write(COUNTS_FILE, () => [new TextEncoder().encode(JSON.stringify(top))]);
   });
 }

@@ -1,5 +1,5 @@
 import { checksum32 } from "../codec/checksum.js";
-import { ENVELOPE_MAGIC, EnvelopeFlag, REF_BYTES, writeVarint, varintLength } from "../codec/envelope.js";
+import { assetRefBytes, ENVELOPE_MAGIC, ENVELOPE_MAGIC_V2, EnvelopeFlag, fixedHeaderBytes, REF_BYTES, writeVarint } from "../codec/envelope.js";
 import { ZstdFrames } from "../codec/zstd-native.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import { ByteReader, ByteWriter } from "./packed-bytes.js";
@@ -98,26 +98,65 @@ export function packable(row: PackedRow): boolean {
   }
 }
 
-/** The envelope header the row implies (magic, flags, codec byte, length, checksum, asset ref), or undefined when it cannot be built. */
-function impliedHeader(row: PackedRow, flagsByte: number, codecByte: number, context: BlockContext): Uint8Array | undefined {
+/**
+ * How a block records an envelope stored without its implied header: 0, kept whole; 1 + the
+ * version/flags byte of a version 1 envelope (1..256); V2_KIND + the first byte (magic and flags) of
+ * a version 2 one. (Blocks written before version 2 hold only the first two.)
+ */
+const V2_KIND = 257;
+const V2_KIND_FIRST = V2_KIND + ENVELOPE_MAGIC_V2;
+const V2_KIND_LAST = V2_KIND + (ENVELOPE_MAGIC_V2 | 0x07);
+
+/**
+ * The envelope header the row implies (version 1: magic, version/flags, codec byte, length,
+ * checksum, the asset's 4-byte ref; version 2: magic/flags, codec byte, length, checksum, the asset
+ * reference's first `assetRefBytes` bytes), or undefined when it cannot be built.
+ */
+function impliedHeader(row: PackedRow, kind: number, codecByte: number, context: BlockContext): Uint8Array | undefined {
   if (row.original_length < 0) return undefined;
+  const version = kind >= V2_KIND ? 2 : 1;
+  const first = version === 2 ? kind - V2_KIND : kind - 1;
+  const flags = version === 2 ? first & 0x07 : first;
   let ref: Uint8Array | undefined;
-  if (flagsByte & EnvelopeFlag.ASSET) {
+  if (flags & EnvelopeFlag.ASSET) {
     ref = row.asset === null ? undefined : context.assetRef(row.asset);
     if (!ref || ref.length < REF_BYTES) return undefined;
+    ref = ref.subarray(0, assetRefBytes(version, codecByte));
   }
-  const header = new Uint8Array(3 + varintLength(row.original_length) + 4 + (ref ? REF_BYTES : 0));
-  header[0] = ENVELOPE_MAGIC;
-  header[1] = flagsByte;
-  header[2] = codecByte;
-  let at = writeVarint(header, 3, row.original_length);
+  const header = new Uint8Array(fixedHeaderBytes(version, row.original_length) + (ref ? ref.length : 0));
+  let at: number;
+  if (version === 1) {
+    header[0] = ENVELOPE_MAGIC;
+    header[1] = first;
+    header[2] = codecByte;
+    at = 3;
+  } else {
+    header[0] = first;
+    header[1] = codecByte;
+    at = 2;
+  }
+  at = writeVarint(header, at, row.original_length);
   const checksum = row.checksum >>> 0;
   header[at++] = checksum & 0xff;
   header[at++] = (checksum >>> 8) & 0xff;
   header[at++] = (checksum >>> 16) & 0xff;
   header[at++] = checksum >>> 24;
-  if (ref) header.set(ref.subarray(0, REF_BYTES), at);
+  if (ref) header.set(ref, at);
   return header;
+}
+
+/** The kind (see V2_KIND) of an envelope whose header a block may leave out, or undefined when it is no memzip envelope. */
+function envelopeKind(envelope: Uint8Array): number | undefined {
+  if (envelope.length < 3) return undefined;
+  const first = envelope[0] as number;
+  if (first === ENVELOPE_MAGIC) return (envelope[1] as number) + 1;
+  if (first >= ENVELOPE_MAGIC_V2 && first <= (ENVELOPE_MAGIC_V2 | 0x07)) return V2_KIND + first;
+  return undefined;
+}
+
+/** The codec byte of an envelope of this kind. */
+function codecByteOf(envelope: Uint8Array, kind: number): number {
+  return envelope[kind >= V2_KIND ? 1 : 2] as number;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
@@ -185,8 +224,9 @@ function readExceptions(input: ByteReader, n: number): Map<number, number> {
  * integers); original_length; checksum (4 bytes, plus the rows whose value is not the unsigned 32-bit
  * one); id_hash left out and recomputed from the id (the rows whose value differs kept); language (an
  * index into the block's distinct values); ids front-coded on their UTF-8 bytes; content_hash; and
- * the envelopes without the header the row implies (magic, length, checksum, asset ref: the flags
- * and codec bytes kept), an envelope whose header is not the implied one kept whole.
+ * the envelopes without the header the row implies (magic, length, checksum, asset ref: a kind that
+ * names the version and flags, and the codec byte, kept; see V2_KIND), an envelope whose header is not
+ * the implied one kept whole. Blocks hold version 1 and version 2 envelopes side by side.
  * Throws E_STORE for a row it cannot give back exactly (see `checkRow`): leave such a row unsealed.
  */
 export function encodeBlock(rows: readonly PackedRow[], context: BlockContext): Uint8Array {
@@ -232,14 +272,15 @@ export function encodeBlock(rows: readonly PackedRow[], context: BlockContext): 
   for (const row of rows) out.uint(row.content_hash === null ? 0 : row.content_hash.length + 1);
   for (const row of rows) if (row.content_hash !== null) out.bytes(row.content_hash);
 
-  const headers = rows.map((row) => {
-    const e = row.envelope;
-    if (e.length < 3 || e[0] !== ENVELOPE_MAGIC) return undefined;
-    const header = impliedHeader(row, e[1] as number, e[2] as number, context);
-    return header && startsWith(e, header) ? header : undefined;
+  const kinds = rows.map((row) => envelopeKind(row.envelope));
+  const headers = rows.map((row, i) => {
+    const kind = kinds[i];
+    if (kind === undefined) return undefined;
+    const header = impliedHeader(row, kind, codecByteOf(row.envelope, kind), context);
+    return header && startsWith(row.envelope, header) ? header : undefined;
   });
-  for (let i = 0; i < n; i++) out.uint(headers[i] ? (rows[i] as PackedRow).envelope[1] as number + 1 : 0);
-  for (let i = 0; i < n; i++) if (headers[i]) out.byte((rows[i] as PackedRow).envelope[2] as number);
+  for (let i = 0; i < n; i++) out.uint(headers[i] ? (kinds[i] as number) : 0);
+  for (let i = 0; i < n; i++) if (headers[i]) out.byte(codecByteOf((rows[i] as PackedRow).envelope, kinds[i] as number));
   for (let i = 0; i < n; i++) out.uint((rows[i] as PackedRow).envelope.length - (headers[i]?.length ?? 0));
   for (let i = 0; i < n; i++) out.bytes((rows[i] as PackedRow).envelope.subarray(headers[i]?.length ?? 0));
 
@@ -318,9 +359,9 @@ function decodeColumns(data: Uint8Array, context: BlockContext): PackedRow[] {
   const hashLength = Array.from({ length: n }, () => input.count(1));
   const contentHash = hashLength.map((l) => (l === 0 ? null : input.view(l - 1).slice()));
 
-  const envelopeKind = Array.from({ length: n }, () => input.uint());
-  const codecByte = envelopeKind.map((k) => {
-    if (k > 256) throw new RangeError("envelope flags byte out of range");
+  const envelopeKinds = Array.from({ length: n }, () => input.uint());
+  const codecByte = envelopeKinds.map((k) => {
+    if (k > 256 && (k < V2_KIND_FIRST || k > V2_KIND_LAST)) throw new RangeError("envelope header kind out of range");
     return k === 0 ? 0 : input.byte();
   });
   const tailLength = Array.from({ length: n }, () => input.count(1));
@@ -349,10 +390,10 @@ function decodeColumns(data: Uint8Array, context: BlockContext): PackedRow[] {
       expires_at: expiresAt[i] as number | null,
       envelope: tail,
     };
-    const k = envelopeKind[i] as number;
+    const k = envelopeKinds[i] as number;
     if (k === 0) row.envelope = tail.slice();
     else {
-      const header = impliedHeader(row, k - 1, codecByte[i] as number, context);
+      const header = impliedHeader(row, k, codecByte[i] as number, context);
       if (!header) throw new RangeError(`the envelope header of seq ${row.seq} cannot be rebuilt (asset ${String(row.asset)} unknown)`);
       const envelope = new Uint8Array(header.length + tail.length);
       envelope.set(header);

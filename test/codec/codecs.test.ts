@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
-import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
+import { decodeEnvelope, encodeEnvelope, refMatches } from "../../src/codec/envelope-codec.js";
 import { createCodecs, type CodecName } from "../../src/codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../../src/model/asset-trainers.js";
 import { seededRandom } from "../../src/core/stats.js";
@@ -25,7 +25,7 @@ function assetFor(codec: Codec): Asset | undefined {
 for (const name of [...codecs.byName.keys()].filter((n) => n !== "cm-ref") as CodecName[]) {
   const codec = codecs.byName.get(name) as Codec;
   const asset = assetFor(codec);
-  const resolve = (ref: Uint8Array) => (asset && Buffer.from(ref).toString("hex") === Buffer.from(assetRef(asset)).toString("hex") ? asset : undefined);
+  const resolve = (ref: Uint8Array) => (asset && refMatches(asset, ref) ? asset : undefined);
   const roundTrip = (bytes: Uint8Array) => {
     const envelope = encodeEnvelope(codec, bytes, asset);
     assert.ok(envelope, `${name} declined`);

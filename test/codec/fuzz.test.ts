@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
-import { decodeEnvelope, encodeEnvelope } from "../../src/codec/envelope-codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
+import { decodeEnvelope, matchingAssets, encodeEnvelope } from "../../src/codec/envelope-codec.js";
 import { createCodecs } from "../../src/codec/registry.js";
 import { isMemzipError } from "../../src/errors.js";
 import { ASSET_TRAINERS } from "../../src/model/asset-trainers.js";
@@ -21,7 +21,7 @@ describe("envelope fuzzing", () => {
       const bytes = ASSET_TRAINERS[kind](corpus.slice(0, 400), {});
       assets.set(kind, { id: createHash("sha256").update(bytes).digest("hex"), kind, bytes });
     }
-    const resolve = (ref: Uint8Array) => [...assets.values()].find((a) => Buffer.from(assetRef(a)).equals(ref));
+    const resolve = (ref: Uint8Array) => matchingAssets(assets.values(), ref);
     const random = seededRandom(42);
     const valid = [...codecs.byName.values()].flatMap((codec: Codec) =>
       corpus

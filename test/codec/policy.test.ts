@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
 import { decodeWith, liftCodec, type AsyncCodec } from "../../src/codec/async-codec.js";
-import { assetRef, type Asset, type Codec } from "../../src/codec/codec.js";
-import { decodeEnvelope } from "../../src/codec/envelope-codec.js";
+import type { Asset, Codec } from "../../src/codec/codec.js";
+import { decodeEnvelope, matchingAssets } from "../../src/codec/envelope-codec.js";
 import { sealEnvelope } from "../../src/codec/envelope.js";
 import { chooseSmallest, chooseSmallestVerified, type CodecCandidate } from "../../src/codec/policy.js";
 import { CodecRegistry, createCodecs } from "../../src/codec/registry.js";
@@ -176,10 +176,10 @@ describe("policy loop (seeded property tests)", () => {
     const decode = (e: Uint8Array) => decodeWith(registry, e, () => undefined, 1 << 20);
     assert.equal((await chooseSmallest(original, [{ codec: g.codec }], { rawBelow: 16, decode })).codec.name, "raw");
     assert.deepEqual(g.budgets, []);
-    const start = { codec: registry.named("raw") as AsyncCodec, asset: undefined, envelope: new Uint8Array(9), verifyFailures: ["zstd"] };
+    const start = { codec: registry.named("raw") as AsyncCodec, asset: undefined, envelope: new Uint8Array(7), verifyFailures: ["zstd"] };
     const choice = await chooseSmallest(original, [{ codec: g.codec }], { rawBelow: 0, decode, start });
-    assert.deepEqual(g.budgets, [8]);
-    assert.equal(choice.codec.name, "raw", "a 10-byte envelope does not beat the 9-byte start");
+    assert.deepEqual(g.budgets, [6]);
+    assert.equal(choice.codec.name, "raw", "an 8-byte (version 2) envelope does not beat the 7-byte start");
     assert.deepEqual(choice.verifyFailures, ["zstd"]);
   });
 
@@ -205,7 +205,7 @@ describe("policy loop on the real codecs", () => {
       const bytes = ASSET_TRAINERS[kind](corpus.slice(0, 300), {});
       return { id: createHash("sha256").update(bytes).digest("hex"), kind, bytes };
     });
-    const resolve = (ref: Uint8Array) => assets.find((a) => Buffer.from(assetRef(a)).equals(ref));
+    const resolve = (ref: Uint8Array) => matchingAssets(assets, ref);
     const sync = [...codecs.byName.values()].map((codec) => ({ codec, ...(codec.requires ? { asset: assets.find((a) => a.kind === codec.requires) as Asset } : {}) }));
     const registry = CodecRegistry.builtIn({ zstdLevel: 19 });
     const lifted = sync.map(({ codec, asset }) => ({ codec: registry.named(codec.name) as AsyncCodec, ...(asset ? { asset } : {}) }));

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { baseAsset, BASE_MODELS } from "../../src/codec/cm/base.js";
 import type { ContextModel } from "../../src/codec/cm/context-model.js";
 import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
-import { buildMixVocabulary, decodeMixed, encodeMixed, mixTokens, type MixVocabulary } from "../../src/codec/llm-mix.js";
+import { buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, mixTokens, type MixTuning, type MixVocabulary } from "../../src/codec/llm-mix.js";
 import type { LlmCodingSettings } from "../../src/codec/llm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { LlamaTokenModel } from "../../src/model/llama.js";
@@ -53,11 +53,11 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
     await llama.dispose();
   });
 
-  async function encode(text: string, cm: ContextModel): Promise<Uint8Array> {
+  async function encode(text: string, cm: ContextModel, tuning: MixTuning = MIX_TUNING): Promise<Uint8Array> {
     const bytes = Buffer.from(text, "utf8");
     const bits = cm.openRecord(bytes.length);
     try {
-      const result = await llama.withPredictor(settings.windowTokens, settings.topK, (p) => encodeMixed(p, vocabulary, llama.tokenizeLoose(text), bytes, bits, settings));
+      const result = await llama.withPredictor(settings.windowTokens, settings.topK, (p) => encodeMixed(p, vocabulary, llama.tokenizeLoose(text), bytes, bits, settings, Infinity, undefined, tuning));
       assert.ok(result, `encodes ${JSON.stringify(text.slice(0, 40))}`);
       return result.payload;
     } finally {
@@ -65,10 +65,10 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
     }
   }
 
-  async function decode(payload: Uint8Array, length: number, cm: ContextModel): Promise<string> {
+  async function decode(payload: Uint8Array, length: number, cm: ContextModel, tuning: MixTuning = MIX_TUNING): Promise<string> {
     const bits = cm.openRecord(length);
     try {
-      return Buffer.from(await llama.withPredictor(settings.windowTokens, settings.topK, (p) => decodeMixed(p, vocabulary, payload, length, bits, settings))).toString("utf8");
+      return Buffer.from(await llama.withPredictor(settings.windowTokens, settings.topK, (p) => decodeMixed(p, vocabulary, payload, length, bits, settings, tuning))).toString("utf8");
     } finally {
       bits.close();
     }
@@ -96,6 +96,42 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
     for (const text of texts) {
       const payload = await encode(text, base);
       assert.equal(await decode(payload, Buffer.byteLength(text), base), text, JSON.stringify(text.slice(0, 60)));
+    }
+  });
+
+  it("a token fed and taken back leaves the model's next distributions bit-identical (speculation is exact)", async () => {
+    const tokens = llama.tokenizeLoose("Once upon a time, there was a little girl named Lily. She loved to play outside.");
+    const run = (speculate: boolean) =>
+      llama.withPredictor(settings.windowTokens, settings.topK, async (p) => {
+        await p.reset();
+        const out = [await p.feed(llama.bosToken, true)];
+        for (const token of tokens) {
+          if (speculate) {
+            for (const other of [token, (token + 1) % llama.vocabularySize]) {
+              await p.feed(other, true);
+              await p.unfeed();
+            }
+          }
+          out.push(await p.feed(token, true));
+        }
+        return out.map((d) => (d ? { tokens: Array.from(d.tokens), probabilities: Array.from(d.probabilities) } : null));
+      });
+    const plain = await run(false);
+    assert.deepEqual(await run(true), plain);
+  });
+
+  it("every segmentation, speculation and mixer setting round-trips (greedy: longest or likely cut, always or never speculating, APM; coded ends)", async () => {
+    const texts = ["Once upon a time, there was a little girl named Lily. She loved to play in the park.", "apt-get install -y foo; 中文 text — ok", "  lead spaces"];
+    const tunings: MixTuning[] = [
+      { ...MIX_TUNING, segmentation: "greedy", cut: "longest", speculate: 0, select: false, apm: true },
+      { ...MIX_TUNING, segmentation: "greedy", cut: "likely", speculate: 4097 },
+      { ...MIX_TUNING, segmentation: "coded" },
+    ];
+    for (const tuning of tunings) {
+      for (const text of texts) {
+        const payload = await encode(text, base, tuning);
+        assert.equal(await decode(payload, Buffer.byteLength(text), base, tuning), text, `${JSON.stringify(tuning)} ${text}`);
+      }
     }
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, withoutCountedThings, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, placeBeforeVerb, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, withLongEndings, withoutCountedThings, withoutLeadingWord, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { syntheticChineseTexts } from "../../src/semantic/entities-synth-zh.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
@@ -228,6 +228,47 @@ describe("entity tagger", () => {
     assert.deepEqual(kept(e, [at(e, "青禾科技", "organization"), at(e, "林晓禾")]), ["organization:青禾科技", "person:林晓禾"]);
     const f = "买了 3 公斤的青禾农场";
     assert.deepEqual(kept(f, [at(f, "青禾农场", "organization")]), ["organization:青禾农场"]);
+  });
+
+  it("the second pass cuts a leading preposition off an organisation or place span, and a place's run-on into a verb (invented names)", () => {
+    const at = (text: string, part: string, type: TaggedName["type"]): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 1 };
+    };
+    const shown = (names: TaggedName[]) => names.map((n) => `${n.type}:${n.text}@${n.start}`);
+    // jieba reads 在 as a preposition of its own: the organisation starts after it.
+    const a = "他在青禾电子管仓库";
+    assert.deepEqual(shown(withoutLeadingWord(a, [at(a, "在青禾电子", "organization")])), ["organization:青禾电子@2"]);
+    // Not a person, not a span of two characters, not a name that starts with another character.
+    assert.deepEqual(shown(withoutLeadingWord(a, [at(a, "在青禾电子", "person")])), ["person:在青禾电子@1"]);
+    const b = "他在青禾";
+    assert.deepEqual(shown(withoutLeadingWord(b, [at(b, "在青", "place")])), ["place:在青@1"]);
+    const c = "用户在岚溪岛订民宿";
+    assert.deepEqual(shown(placeBeforeVerb(c, [at(c, "岚溪岛订民宿", "organization")])), ["place:岚溪岛@3"]);
+    const d = "蓝溪古镇里开茶馆的老师";
+    assert.deepEqual(shown(placeBeforeVerb(d, [at(d, "蓝溪古镇里开茶馆", "place")])), ["place:蓝溪古镇@0"]);
+    // A place's ending followed by anything else stays whole.
+    const e = "青禾岛海鲜酒家";
+    assert.deepEqual(shown(placeBeforeVerb(e, [at(e, "青禾岛海鲜酒家", "organization")])), ["organization:青禾岛海鲜酒家@0"]);
+  });
+
+  it("the second pass takes in a multi-character ending right after a span: a place's (草原), a firm's (户外: an organisation), never over another name", () => {
+    const at = (text: string, part: string, type: TaggedName["type"]): TaggedName => {
+      const start = text.indexOf(part);
+      return { type, text: part, start, end: start + part.length, score: 1 };
+    };
+    const shown = (text: string, names: TaggedName[]) => withLongEndings(text, names).map((n) => `${n.type}:${n.text}`);
+    const a = "下周去岚溪草原骑马";
+    assert.deepEqual(shown(a, [at(a, "岚溪", "place")]), ["place:岚溪草原"]);
+    const b = "从青禾观景台出发";
+    assert.deepEqual(shown(b, [at(b, "青禾", "place")]), ["place:青禾观景台"]);
+    const c = "雪原户外的领队说";
+    assert.deepEqual(shown(c, [at(c, "雪原", "person")]), ["organization:雪原户外"]);
+    const d = "蓝象气象台发了预警";
+    assert.deepEqual(shown(d, [at(d, "蓝象", "organization")]), ["organization:蓝象气象台"]);
+    // Not over another name; an organisation takes no place ending.
+    assert.deepEqual(shown(a, [at(a, "岚溪", "place"), at(a, "草原", "place")]), ["place:岚溪", "place:草原"]);
+    assert.deepEqual(shown(a, [at(a, "岚溪", "organization")]), ["organization:岚溪"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {

@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { sealEnvelope, writeVarint } from "../../src/codec/envelope.js";
+import { checksum32 } from "../../src/codec/checksum.js";
+import { assetRefBytes, sealEnvelope, writeVarint } from "../../src/codec/envelope.js";
 import { CODEC_IDS } from "../../src/codec/ids.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { Engine } from "../../src/engine.js";
@@ -105,16 +106,31 @@ function generatedRows(random: () => number, count: number): PackedRow[] {
       const refs = [...(withAsset ? [ref] : []), ...(withModel ? [new Uint8Array([1, 2, 3, 4])] : [])];
       const flags = (withAsset ? 1 : 0) | (withModel ? 2 : 0);
       const head = new Uint8Array(16 + 4 * refs.length);
-      head.set([0xb7, 0x10 | flags, codecId]);
-      const at = writeVarint(head, 3, Math.max(0, originalLength));
-      new DataView(head.buffer).setUint32(at, checksum >>> 0, true);
-      refs.forEach((r, k) => head.set(r, at + 4 + 4 * k));
-      envelope = new Uint8Array([...head.subarray(0, at + 4 + 4 * refs.length), ...payload]);
+      if (random() < 0.5) {
+        // Version 1: magic, version/flags, codec, length, checksum, 4-byte references.
+        head.set([0xb7, 0x10 | flags, codecId]);
+        const at = writeVarint(head, 3, Math.max(0, originalLength));
+        new DataView(head.buffer).setUint32(at, checksum >>> 0, true);
+        refs.forEach((r, k) => head.set(r, at + 4 + 4 * k));
+        envelope = new Uint8Array([...head.subarray(0, at + 4 + 4 * refs.length), ...payload]);
+      } else {
+        // Version 2: magic/flags, codec, length, checksum, the asset's hint (4 bytes for llm), then the model's 4 bytes.
+        head.set([0xb8 | flags, codecId]);
+        let at = writeVarint(head, 2, Math.max(0, originalLength));
+        new DataView(head.buffer).setUint32(at, checksum >>> 0, true);
+        at += 4;
+        refs.forEach((r, k) => {
+          const length = k === 0 && withAsset ? assetRefBytes(2, codecId) : 4;
+          head.set((r as Uint8Array).subarray(0, length), at);
+          at += length;
+        });
+        envelope = new Uint8Array([...head.subarray(0, at), ...payload]);
+      }
     } else if (kind < 0.75) {
       // A header that differs from the row: another length, checksum or asset ref.
       envelope = sealEnvelope(codecId, new Uint8Array(1 + int(50)), payload, { asset: new Uint8Array([9, 9, 9, int(256)]) });
     } else if (kind < 0.85) {
-      envelope = new Uint8Array([0xb7, int(256), codecId].slice(0, int(4)));
+      envelope = random() < 0.5 ? new Uint8Array([0xb7, int(256), codecId].slice(0, int(4))) : new Uint8Array([0xb8 | int(8), codecId, int(256)].slice(0, int(4)));
     } else envelope = new Uint8Array(int(40)).map(() => int(256));
     const hashShape = random();
     rows.push({
@@ -210,42 +226,67 @@ describe("sealed blocks of memories rows (packed-block)", () => {
     for (let i = 0; i < rows.length; i += 256) roundTrips(rows.slice(i, i + 256), CONTEXT, `block ${i}`);
   });
 
-  it("the header an envelope implies is left out only when it is exactly the row's; any other envelope is kept whole", () => {
-    const payload = new Uint8Array([1, 2, 3]);
-    const base: PackedRow = {
-      seq: 5, ns: 1, id: "a", id_hash: idHash("a"), kind: 0, created_at: 1, codec: 3, asset: 1, original_length: 200, checksum: 0xfedcba98,
-      content_hash: null, content_of: null, version: 2, language: "en", tags_ref: null, meta_ref: null, expires_at: null,
-      envelope: new Uint8Array(),
-    };
-    const header = (length: number, checksum: number, ref?: Uint8Array) => {
-      const out = sealEnvelope(CODEC_IDS["cm-ref"], new Uint8Array(length), payload, ref ? { asset: ref } : {});
-      new DataView(out.buffer).setUint32(out.length - payload.length - (ref ? 4 : 0) - 4, checksum, true);
-      return out;
-    };
-    const ref = (ASSET_REFS.get(1) as Uint8Array).subarray(0, 4);
-    const variants: [string, Partial<PackedRow>][] = [
-      ["matching", { envelope: header(200, 0xfedcba98, ref) }],
-      ["matching, no asset flag", { envelope: header(200, 0xfedcba98) }],
-      ["another length", { envelope: header(201, 0xfedcba98, ref) }],
-      ["another checksum", { envelope: header(200, 0xfedcba99, ref) }],
-      ["another asset ref", { envelope: header(200, 0xfedcba98, new Uint8Array([1, 1, 1, 1])) }],
-      ["asset flag, row without asset", { asset: null, envelope: header(200, 0xfedcba98, ref) }],
-      ["asset flag, asset unknown", { asset: 9, envelope: header(200, 0xfedcba98, ref) }],
-      ["negative checksum column", { checksum: 0xfedcba98 | 0, envelope: header(200, 0xfedcba98, ref) }],
-      ["checksum beyond 32 bits", { checksum: 2 ** 40 + 0xfedcba98, envelope: header(200, 0xfedcba98, ref) }],
-      ["negative length", { original_length: -200, envelope: header(200, 0xfedcba98, ref) }],
-      ["non-minimal length varint", { envelope: new Uint8Array([0xb7, 0x11, 4, 0xc8, 0x81, 0x00, 0x98, 0xba, 0xdc, 0xfe, ...ref, 1]) }],
-      ["header only", { envelope: header(200, 0xfedcba98, ref).subarray(0, 12) }],
-      ["empty", { envelope: new Uint8Array() }],
-    ];
-    const rows = variants.map(([, change], i) => ({ ...base, seq: base.seq + i, ...change }));
-    const block = roundTrips(rows, CONTEXT, "every header variant");
-    // The matching ones really are left out: the same rows with only whole envelopes take more bytes.
-    const whole = rows.map((r) => ({ ...r, envelope: new Uint8Array([0, ...r.envelope]) }));
-    assert.ok(encodeBlock([rows[0] as PackedRow], CONTEXT).length < encodeBlock([whole[0] as PackedRow], CONTEXT).length);
-    assert.ok(block.length > 0);
-    // A block whose rows left a header out cannot be read where that asset is unknown: E_STORE, not other bytes.
-    assert.throws(() => decodeBlock(block, { assetRef: () => undefined }), (e) => isMemzipError(e, "E_STORE"));
+  for (const version of [1, 2] as const) {
+    it(`the header a version ${version} envelope implies is left out only when it is exactly the row's; any other envelope is kept whole`, () => {
+      const payload = new Uint8Array([1, 2, 3]);
+      const base: PackedRow = {
+        seq: 5, ns: 1, id: "a", id_hash: idHash("a"), kind: 0, created_at: 1, codec: 3, asset: 1, original_length: 200, checksum: 0xfedcba98,
+        content_hash: null, content_of: null, version: 2, language: "en", tags_ref: null, meta_ref: null, expires_at: null,
+        envelope: new Uint8Array(),
+      };
+      const refLength = version === 1 ? 4 : 1;
+      const header = (length: number, checksum: number, ref?: Uint8Array, codecId: number = CODEC_IDS["cm-ref"]) => {
+        const out = sealEnvelope(codecId, new Uint8Array(length), payload, ref ? { asset: ref } : {}, version);
+        new DataView(out.buffer).setUint32(out.length - payload.length - (ref ? assetRefBytes(version, codecId) : 0) - 4, checksum, true);
+        return out;
+      };
+      const ref = (ASSET_REFS.get(1) as Uint8Array).subarray(0, 4);
+      const first = version === 1 ? [0xb7, 0x11, 4] : [0xb9, 4];
+      const variants: [string, Partial<PackedRow>][] = [
+        ["matching", { envelope: header(200, 0xfedcba98, ref) }],
+        ["matching, no asset flag", { envelope: header(200, 0xfedcba98) }],
+        ["matching, llm (4-byte asset reference in both versions)", { envelope: header(200, 0xfedcba98, ref, CODEC_IDS.llm) }],
+        ["another length", { envelope: header(201, 0xfedcba98, ref) }],
+        ["another checksum", { envelope: header(200, 0xfedcba99, ref) }],
+        ["another asset ref", { envelope: header(200, 0xfedcba98, new Uint8Array([(ref[0] as number) ^ 1, 1, 1, 1])) }],
+        ["asset flag, row without asset", { asset: null, envelope: header(200, 0xfedcba98, ref) }],
+        ["asset flag, asset unknown", { asset: 9, envelope: header(200, 0xfedcba98, ref) }],
+        ["negative checksum column", { checksum: 0xfedcba98 | 0, envelope: header(200, 0xfedcba98, ref) }],
+        ["checksum beyond 32 bits", { checksum: 2 ** 40 + 0xfedcba98, envelope: header(200, 0xfedcba98, ref) }],
+        ["negative length", { original_length: -200, envelope: header(200, 0xfedcba98, ref) }],
+        ["non-minimal length varint", { envelope: new Uint8Array([...first, 0xc8, 0x81, 0x00, 0x98, 0xba, 0xdc, 0xfe, ...ref.subarray(0, refLength), 1]) }],
+        ["header only", { envelope: header(200, 0xfedcba98, ref).subarray(0, first.length + 2 + 4 + refLength) }],
+        ["empty", { envelope: new Uint8Array() }],
+      ];
+      const rows = variants.map(([, change], i) => ({ ...base, seq: base.seq + i, ...change }));
+      const block = roundTrips(rows, CONTEXT, "every header variant");
+      // The matching ones really are left out: the same rows with only whole envelopes take more bytes.
+      const whole = rows.map((r) => ({ ...r, envelope: new Uint8Array([0, ...r.envelope]) }));
+      assert.ok(encodeBlock([rows[0] as PackedRow], CONTEXT).length < encodeBlock([whole[0] as PackedRow], CONTEXT).length);
+      assert.ok(block.length > 0);
+      // A block whose rows left a header out cannot be read where that asset is unknown: E_STORE, not other bytes.
+      assert.throws(() => decodeBlock(block, { assetRef: () => undefined }), (e) => isMemzipError(e, "E_STORE"));
+    });
+  }
+
+  it("one block holds version 1 and version 2 envelopes of the same rows side by side, each given back byte for byte", () => {
+    const ref = (ASSET_REFS.get(2) as Uint8Array).subarray(0, 4);
+    const rows: PackedRow[] = [];
+    for (let i = 0; i < 40; i++) {
+      const original = new TextEncoder().encode(`memory number ${i} `.repeat(1 + (i % 7)));
+      const version = i % 2 === 0 ? 1 : 2;
+      rows.push({
+        seq: 100 + i, ns: 1, id: `m${i}`, id_hash: idHash(`m${i}`), kind: 0, created_at: 1000 + i, codec: CODEC_IDS.cm, asset: 2,
+        original_length: original.length, checksum: checksum32(original), content_hash: null, content_of: null, version: 1,
+        language: "en", tags_ref: null, meta_ref: null, expires_at: null,
+        envelope: sealEnvelope(CODEC_IDS.cm, original, Uint8Array.of(i, 7, 7), i % 5 === 4 ? {} : { asset: ref }, version),
+      });
+    }
+    roundTrips(rows, CONTEXT, "mixed versions");
+    // Both versions have their headers left out: each row alone takes fewer bytes than the same row kept whole.
+    for (const row of rows.slice(0, 2)) {
+      assert.ok(encodeBlock([row], CONTEXT).length < encodeBlock([{ ...row, envelope: new Uint8Array([0, ...row.envelope]) }], CONTEXT).length, `seq ${row.seq}`);
+    }
   });
 
   it("a truncated, extended or bit-flipped block is E_STORE or its exact rows, never other rows", () => {

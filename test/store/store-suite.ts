@@ -355,6 +355,15 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal((await store.assets.getByRef(Buffer.from(two.id.slice(0, 8), "hex")))?.id, two.id);
       assert.equal(await store.assets.getByRef(Uint8Array.of(0xee, 0xee, 0xee, 0xee)), undefined);
       await assert.rejects(store.assets.put(asset(1, { id: `${one.id.slice(0, 16)}${"ee".repeat(24)}` })), { code: "E_STORE" });
+      // A version 2 hint (the first id byte) names every asset starting with it, oldest first; the store takes a second
+      // asset sharing the hint (its 4-byte reference differs).
+      const sharing = asset(3, { id: `01ee${"33".repeat(30)}`, createdAt: 3 });
+      await store.assets.put(sharing);
+      assert.deepEqual(await store.assets.idsByHint(Uint8Array.of(0x01)), [one.id, sharing.id]);
+      assert.deepEqual(await store.assets.idsByHint(Uint8Array.of(0x02)), [two.id]);
+      assert.deepEqual(await store.assets.idsByHint(Uint8Array.of(0x01, 0xee)), [sharing.id]);
+      assert.deepEqual(await store.assets.idsByHint(Uint8Array.of(0xee)), []);
+      assert.equal(await store.assets.delete(sharing.id), true);
       assert.deepEqual(ids(await store.assets.list()), [one.id, two.id]);
       await store.memories.put([memory("a", "ns", { assetId: one.id }), memory("b", "other", { assetId: one.id })]);
       assert.deepEqual(await store.assets.usage(), [

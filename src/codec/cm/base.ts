@@ -118,6 +118,12 @@ export function baseAssetByRef(ref: Uint8Array): BaseAsset | undefined {
   return base && baseAsset(base);
 }
 
+/** Every shipped base whose id starts with a version 2 hint (or any reference), oldest first. */
+export function baseAssetsByHint(ref: Uint8Array): BaseAsset[] {
+  const hex = Buffer.from(ref).toString("hex");
+  return hex.length === 0 ? [] : BASE_MODELS.filter((b) => b.sha256.startsWith(hex)).map((b) => baseAsset(b));
+}
+
 export function isBaseAsset(asset: Asset | undefined): asset is BaseAsset {
   return asset !== undefined && (asset as Partial<BaseAsset>).builtIn === true;
 }

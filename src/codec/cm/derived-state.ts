@@ -117,22 +117,25 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
 
 /** Saves a freshly loaded snapshot's state (frozen, between records) for `readDerivedSnapshot`. */
 export function writeDerivedSnapshot(store: DerivedStore, asset: Asset, loaded: LoadedSnapshot): void {
-  const { memory, stateAt } = loaded.model.saveState();
-  const texts = concat(loaded.samples);
-  const out = Buffer.allocUnsafe(zstd.compressBound(memory.length));
-  const frame = out.subarray(0, zstd.compress(out, memory, MEMORY_ZSTD_LEVEL));
-  const head = new Uint8Array(HEADER_BYTES);
-  const view = new DataView(head.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, FORMAT, true);
-  head.set(Buffer.from(asset.id, "hex").subarray(0, 32), 8);
-  head.set(modelCodeHash(loaded.model.version), 40);
-  view.setUint32(72, texts.length, true);
-  view.setUint32(76, memory.length, true);
-  view.setUint32(80, stateAt, true);
-  view.setUint32(84, frame.length, true);
-  view.setBigUint64(88, xxh64(texts), true);
-  view.setBigUint64(96, xxh64(memory), true);
-  view.setBigUint64(104, xxh64(head.subarray(0, 104)), true);
-  store.write(fileName(asset), [head, texts, frame]);
+  // Built only once the store has a file open for it: a cache that cannot be written skips the compression.
+  store.write(fileName(asset), () => {
+    const { memory, stateAt } = loaded.model.saveState();
+    const texts = concat(loaded.samples);
+    const out = Buffer.allocUnsafe(zstd.compressBound(memory.length));
+    const frame = out.subarray(0, zstd.compress(out, memory, MEMORY_ZSTD_LEVEL));
+    const head = new Uint8Array(HEADER_BYTES);
+    const view = new DataView(head.buffer);
+    view.setUint32(0, MAGIC, true);
+    view.setUint32(4, FORMAT, true);
+    head.set(Buffer.from(asset.id, "hex").subarray(0, 32), 8);
+    head.set(modelCodeHash(loaded.model.version), 40);
+    view.setUint32(72, texts.length, true);
+    view.setUint32(76, memory.length, true);
+    view.setUint32(80, stateAt, true);
+    view.setUint32(84, frame.length, true);
+    view.setBigUint64(88, xxh64(texts), true);
+    view.setBigUint64(96, xxh64(memory), true);
+    view.setBigUint64(104, xxh64(head.subarray(0, 104)), true);
+    return [head, texts, frame];
+  });
 }

@@ -52,6 +52,11 @@ export class PgAssets implements AssetRepository {
     return row ? toAsset(row) : undefined;
   }
 
+  async idsByHint(hint: Uint8Array): Promise<string[]> {
+    if (hint.length === 0) return [];
+    return (await this.database.query<{ id: string }>("SELECT id FROM assets WHERE substring(ref from 1 for $1) = $2 ORDER BY n", [hint.length, Buffer.from(hint)])).map((row) => row.id);
+  }
+
   async list(): Promise<StoredAsset[]> {
     return (await this.database.query<PgAssetRow>(`${ASSET_SELECT} ORDER BY a.created_at, a.n`)).map(toAsset);
   }

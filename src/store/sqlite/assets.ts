@@ -41,6 +41,7 @@ export class SqliteAssets implements AssetRepository {
       ),
       get: db.prepare(`${ASSET_SELECT} WHERE a.id = ?`),
       getByRef: db.prepare(`${ASSET_SELECT} WHERE a.ref = ?`),
+      idsByHint: db.prepare("SELECT id FROM assets WHERE substr(ref, 1, ?) = ? ORDER BY n").pluck(),
       list: db.prepare(`${ASSET_SELECT} ORDER BY a.created_at, a.n`),
       active: db.prepare("SELECT a.id FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE aa.ns = ? AND aa.kind = ?").pluck(),
       setActive: db.prepare(
@@ -90,6 +91,11 @@ export class SqliteAssets implements AssetRepository {
   async getByRef(ref: Uint8Array): Promise<StoredAsset | undefined> {
     const row = this.statements.getByRef.get(Buffer.from(ref)) as AssetRow | undefined;
     return row ? toAsset(row) : undefined;
+  }
+
+  async idsByHint(hint: Uint8Array): Promise<string[]> {
+    if (hint.length === 0) return [];
+    return this.statements.idsByHint.all(hint.length, Buffer.from(hint)) as string[];
   }
 
   async list(): Promise<StoredAsset[]> {

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { abandonedTemporaryPid, DerivedFolder } from "../../src/codec/derived-folder.js";
+import { tempDir } from "../helpers.js";
+
+/** A pid that ran and has exited: a process killed mid-write leaves one in its temporary file's name. */
+function exitedPid(): number {
+  const child = spawnSync(process.execPath, ["-e", ""], { timeout: 30_000 });
+  assert.equal(child.status, 0);
+  return child.pid as number;
+}
+
+const hourAgo = () => new Date(Date.now() - 3_600_000);
+
+describe("derived folders", () => {
+  it("a folder that cannot be written never builds the content (review22 B3: the state's compression is skipped)", () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, "blocked"), "a file where the folder should be");
+      let built = 0;
+      new DerivedFolder(() => join(dir.path, "blocked")).write("state", () => {
+        built++;
+        return [new Uint8Array(8)];
+      });
+      assert.equal(built, 0);
+      const folder = new DerivedFolder(() => join(dir.path, "ok"));
+      folder.write("state", () => {
+        built++;
+        return [Uint8Array.of(1, 2, 3)];
+      });
+      assert.equal(built, 1);
+      assert.deepEqual([...readFileSync(join(dir.path, "ok", "state"))], [1, 2, 3]);
+    } finally {
+      dir[Symbol.dispose]();
+    }
+  });
+
+  it("a write removes the temporary files of that name left by killed writers, and keeps a running writer's and a recent one (review22 B4)", () => {
+    const dir = tempDir();
+    try {
+      const folder = join(dir.path, "derived");
+      mkdirSync(folder);
+      const dead = exitedPid();
+      const abandoned = `state.${dead}.0badf00d.tmp`;
+      const recent = `state.${dead}.0000beef.tmp`;
+      const running = `state.${process.ppid}.12345678.tmp`;
+      const otherName = `other.${dead}.abcdef01.tmp`;
+      for (const name of [abandoned, recent, running, otherName]) writeFileSync(join(folder, name), "half a state");
+      for (const name of [abandoned, running, otherName]) utimesSync(join(folder, name), hourAgo(), hourAgo());
+
+      new DerivedFolder(() => folder).write("state", () => [Uint8Array.of(7)]);
+
+      assert.equal(existsSync(join(folder, abandoned)), false, "the killed writer's file is removed");
+      assert.deepEqual(readdirSync(folder).sort(), [otherName, "state", recent, running].sort());
+    } finally {
+      dir[Symbol.dispose]();
+    }
+  });
+
+  it("names a temporary file's writer only for the file's own name", () => {
+    assert.equal(abandonedTemporaryPid("cm-ab.state.4242.deadbeef.tmp", "cm-ab.state"), 4242);
+    assert.equal(abandonedTemporaryPid("cm-ab.state.x.deadbeef.tmp", "cm-ab.state"), undefined);
+    assert.equal(abandonedTemporaryPid("cm-abc.state.4242.deadbeef.tmp", "cm-ab.state"), undefined);
+    assert.equal(abandonedTemporaryPid("cm-ab.state", "cm-ab.state"), undefined);
+  });
+});
