@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -7,10 +7,14 @@ import { userCacheDir } from "./paths.js";
 
 /**
  * The result of `memzip profile calibrate`: the settings `auto` measured fastest on this machine,
- * kept as JSON in the user cache directory (`calibration.json` under {@link userCacheDir}). A file
- * made on other hardware, another Node or another memzip is stale and ignored; the `llm` part is
- * kept per model file (by its sha256). Nothing here is needed to read or write a store: a missing,
- * unreadable, corrupt or stale file means `auto` uses its arithmetic.
+ * kept as JSON in the user cache directory (the `calibration/` folder under {@link userCacheDir}),
+ * one file per machine fingerprint and part — `<fingerprint hash>.classical.json` and
+ * `<fingerprint hash>.llm-<model sha256>.json` — each replaced whole (temporary file,
+ * rename), so nothing is ever read, merged and written back: two calibrations at once (of two
+ * models, or two machines sharing a home over NFS) never lose each other's result (review23 C5).
+ * A file of other hardware, another Node or another memzip has another name and is not used; the
+ * `llm` part is kept per model file (by its sha256). Nothing here is needed to read or write a
+ * store: a missing, unreadable or corrupt file means `auto` uses its arithmetic.
  */
 
 /** What a calibration depends on besides the model: when any of it changes, it is redone. */
@@ -40,6 +44,8 @@ const classicalSchema = measured.extend({
   batchSize: positive.max(1_000_000),
   /** The measured parallel speedup of the cores (threads busy at once); the decision used it. */
   parallelism: z.number().min(1).max(1024).optional(),
+  /** Rounds of the concurrency step (absent: concurrency was not measured, e.g. no codec worker). */
+  concurrencyRounds: positive.max(64).optional(),
 });
 
 const llmSchema = measured.extend({
@@ -90,11 +96,21 @@ export function hardwareFingerprint(cores: number, ramBytes: number): HardwareFi
   return { cpuModel: cpus()[0]?.model.trim() ?? "unknown", cpuCores: cores, ramGiB: Math.round(ramBytes / 2 ** 30), node: process.version, memzip: packageVersion() };
 }
 
-/** Undefined when there is no per-user cache folder (no usable home): nothing is kept then. */
-export function calibrationPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** The folder of calibration files; undefined when there is no per-user cache folder (no usable home): nothing is kept then. */
+export function calibrationDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const folder = userCacheDir(env);
-  return folder === undefined ? undefined : join(folder, "calibration.json");
+  return folder === undefined ? undefined : join(folder, "calibration");
 }
+
+/** A fingerprint's file-name prefix: 16 hex digits of the sha256 of its fields. */
+export function fingerprintKey(f: HardwareFingerprint): string {
+  return createHash("sha256").update(JSON.stringify([f.cpuModel, f.cpuCores, f.ramGiB, f.node, f.memzip])).digest("hex").slice(0, 16);
+}
+
+const classicalName = (f: HardwareFingerprint) => `${fingerprintKey(f)}.classical.json`;
+const llmName = (f: HardwareFingerprint, sha256: string) => `${fingerprintKey(f)}.llm-${sha256}.json`;
+/** More model files than this per machine are not looked at (each is read at engine open). */
+const MAX_LLM_FILES = 64;
 
 function sameFingerprint(a: HardwareFingerprint, b: HardwareFingerprint): boolean {
   return a.cpuModel === b.cpuModel && a.cpuCores === b.cpuCores && a.ramGiB === b.ramGiB && a.node === b.node && a.memzip === b.memzip;
@@ -134,10 +150,8 @@ function readSmallFile(path: string): string {
   }
 }
 
-/** Reads the calibration file; never throws. */
-export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
-  const path = calibrationPath(env);
-  if (path === undefined) return {};
+/** One calibration file, parsed; `undefined` when there is none. Never throws. */
+function readOne(path: string, fingerprint: HardwareFingerprint): CalibrationRead {
   let text: string;
   try {
     text = readSmallFile(path);
@@ -157,9 +171,51 @@ export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJ
     return { ignored: `${path} is not a memzip calibration of format ${CALIBRATION_FORMAT} (${issue ? `${issue.path.join(".") || "file"}: ${issue.message}` : "invalid"}; ignored)` };
   }
   if (!sameFingerprint(parsed.data.hardware, fingerprint)) {
-    return { ignored: `${path} was made on other hardware or software (${describeFingerprint(parsed.data.hardware)}; now ${describeFingerprint(fingerprint)}): stale, ignored` };
+    return { ignored: `${path} names other hardware or software (${describeFingerprint(parsed.data.hardware)}; now ${describeFingerprint(fingerprint)}): ignored` };
   }
   return { file: parsed.data };
+}
+
+/**
+ * This machine's calibration files, merged (its classical file and its model files); never throws.
+ * With none of its own, `ignored` says when calibrations of other hardware or software are there.
+ */
+export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
+  const dir = calibrationDir(env);
+  if (dir === undefined) return {};
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? {} : { ignored: `cannot read ${dir}: ${(error as Error).message}` };
+  }
+  const key = fingerprintKey(fingerprint);
+  const merged: CalibrationFile = { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: {} };
+  const problems: string[] = [];
+  let found = false;
+  const classical = readOne(join(dir, classicalName(fingerprint)), fingerprint);
+  if (classical.ignored) problems.push(classical.ignored);
+  if (classical.file?.classical) {
+    merged.classical = classical.file.classical;
+    found = true;
+  }
+  for (const name of names.filter((n) => n.startsWith(`${key}.llm-`) && n.endsWith(".json")).slice(0, MAX_LLM_FILES)) {
+    const read = readOne(join(dir, name), fingerprint);
+    if (read.ignored) problems.push(read.ignored);
+    for (const [sha, entry] of Object.entries(read.file?.llm ?? {})) {
+      merged.llm[sha] = entry;
+      found = true;
+    }
+  }
+  if (problems.length > 0) return { ...(found ? { file: merged } : {}), ignored: problems.join("; ") };
+  if (found) return { file: merged };
+  const others = names.filter((n) => n.endsWith(".classical.json"));
+  if (others.length > 0) {
+    const other = readOne(join(dir, others[0] as string), fingerprint);
+    return { ignored: `the calibrations in ${dir} were made on other hardware or software${other.ignored ? ` (${other.ignored})` : ""}: stale for this machine, ignored; \`memzip profile calibrate\` measures it` };
+  }
+  return {};
 }
 
 export function describeFingerprint(f: HardwareFingerprint): string {
@@ -174,7 +230,8 @@ export function describeFingerprint(f: HardwareFingerprint): string {
 export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = "", env: NodeJS.ProcessEnv = process.env): Calibration & { ignored?: string } {
   const { file, ignored } = readCalibrationFile(fingerprint, env);
   if (!file) return ignored ? { ignored } : {};
-  const result: Calibration = file.classical ? { classical: file.classical } : {};
+  const result: Calibration & { ignored?: string } = file.classical ? { classical: file.classical } : {};
+  if (ignored) result.ignored = ignored;
   if (modelPath) {
     try {
       const absolute = resolve(modelPath);
@@ -189,39 +246,29 @@ export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = ""
 }
 
 /**
- * Stores a calibration: merged with the file's other models when that file is of this machine,
- * replacing it otherwise; written to a temporary file and renamed, so a reader never sees half.
- * Throws when the cache directory cannot be written (the caller decides whether that matters).
+ * Stores a calibration: each part (classical; the model's llm settings) replaces its own file of
+ * this machine's fingerprint, written to a temporary file and renamed, so a reader never sees half
+ * and no other part or machine is touched. Returns the folder. Throws when the cache directory
+ * cannot be written (the caller decides whether that matters).
  */
 export function writeCalibration(fingerprint: HardwareFingerprint, update: Calibration, env: NodeJS.ProcessEnv = process.env): string {
-  const folder = userCacheDir(env);
-  if (folder === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
-  const path = join(folder, "calibration.json");
-  const { file } = readCalibrationFile(fingerprint, env);
-  const next: CalibrationFile = { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical ?? file?.classical, llm: { ...(file?.llm ?? {}) } };
-  if (update.llm) next.llm[update.llm.model.sha256] = update.llm;
-  fileSchema.parse(next);
-  mkdirSync(folder, { recursive: true });
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 });
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
+  const dir = calibrationDir(env);
+  if (dir === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
+  const files: [string, CalibrationFile][] = [];
+  if (update.classical) files.push([classicalName(fingerprint), { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical, llm: {} }]);
+  if (update.llm) files.push([llmName(fingerprint, update.llm.model.sha256), { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: { [update.llm.model.sha256]: update.llm } }]);
+  for (const [, file] of files) fileSchema.parse(file);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, file] of files) {
+    const path = join(dir, name);
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o644 });
+      renameSync(temporary, path);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
   }
-  return path;
-}
-
-/** Whether a calibration could be kept (the cache directory exists or can be made, and is writable). */
-export function calibrationWritable(env: NodeJS.ProcessEnv = process.env): boolean {
-  const folder = userCacheDir(env);
-  if (folder === undefined) return false;
-  try {
-    mkdirSync(folder, { recursive: true });
-    accessSync(folder, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return dir;
 }

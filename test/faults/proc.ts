@@ -28,9 +28,7 @@ export interface CliOptions {
 }
 
 /** The environment every CLI child gets: no user config, no default store. */
-// MEMZIP_CALIBRATE=off: a large import never calibrates the machine first (that would write the
-// user's cache and put a calibration, not the import, under the harness's kill timings).
-export const CHILD_ENV: Record<string, string | undefined> = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_DB: "", MEMZIP_CALIBRATE: "off" };
+export const CHILD_ENV: Record<string, string | undefined> = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_DB: "" };
 
 /** Runs `memzip ARGS` as a real process. */
 export function memzip(args: string[], options: CliOptions = {}): Promise<CliResult> {
