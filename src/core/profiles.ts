@@ -163,6 +163,7 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
   reasons.push(`cache: 50,000 entries / 2 h, at most ${(base.cache.maxBytes / 2 ** 20).toFixed(0)} MiB (1/16 of RAM, 256 MiB cap)`);
   const sources = { classical: "arithmetic", llm: "arithmetic" };
   const { classical, llm } = calibration;
+  if (!classical) reasons.push("not calibrated on this machine: `memzip profile calibrate` measures the workers and concurrency instead (1–2 min, once)");
   if (classical) {
     base.workers = classical.workers;
     base.batchSize = classical.batchSize;
@@ -170,7 +171,7 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
     sources.classical = `calibrated ${classical.calibratedAt}`;
     reasons.push(
       `calibrated ${classical.calibratedAt.slice(0, 10)} (\`memzip profile calibrate\`): workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize} ` +
-        `coded the built-in sample fastest, ${classical.memoriesPerMin.toFixed(0)} memories/min (${classical.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join(", ")}); they replace the arithmetic above`,
+        `measured on the built-in sample, ${classical.memoriesPerMin.toFixed(0)} memories/min (${classical.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join(", ")}); they replace the arithmetic above`,
     );
   }
   if (llm && !hardware.gpu) {

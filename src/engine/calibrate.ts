@@ -18,13 +18,14 @@ import { fileSha256 } from "../model/registry.js";
  * `memzip profile calibrate`: codes a fixed built-in sample with a few candidate settings on this
  * machine and keeps the fastest, so `auto` is sized by measurement instead of arithmetic.
  *
- * Classical: codec workers 0..cores with the concurrency and batch that keep them fed (and the
- * `cloud` preset's settings), on a namespace trained on part of the sample (cm snapshot + zstd
- * dictionary), each candidate importing the same records into its own copy of that store. `llm`
- * (only with a model file): contexts × model threads, the `naive` and `cloud` settings among them.
- * Candidates run in rounds of alternating order and each keeps its median; the cheapest candidate
- * within {@link TOLERANCE} of the fastest wins (more threads must pay for themselves). The work
- * per candidate is sized from a short probe to fit the budget.
+ * Classical, in two steps on a namespace trained on part of the sample (cm snapshot + zstd
+ * dictionary), each setting importing the same records into its own warm engine: the codec workers
+ * from CPU per memory of each thread and a measured parallel speedup, then the concurrency at that
+ * worker count from wall time, settings side by side in every round. `llm` (only with a model
+ * file): contexts x model threads, the `naive` and `cloud` settings among them. Each setting starts
+ * a round in turn; a setting's rate is compared with the best one's of the same round (paired), and
+ * the cheapest setting within the noise of the best wins (more threads, or more memories in
+ * flight, must pay for themselves).
  */
 
 /** A candidate within this share of the fastest counts as equal, and the cheaper one wins. */
@@ -37,7 +38,7 @@ export interface CalibrateOptions {
   model?: string;
   /** Budget for the `llm` part, ms (default 60000). */
   llmBudgetMs?: number;
-  /** Rounds of every candidate (default 2). */
+  /** Rounds of every candidate (default 3; the classical concurrency gets one more, at least 4). */
   rounds?: number;
   /** Store the result in the user cache directory (default true). */
   write?: boolean;
@@ -139,14 +140,14 @@ function copyStore(template: string, target: string): void {
 }
 
 /**
- * Runs every candidate `rounds` times in alternating order on `count` records; medians per
- * candidate. Past the deadline no third or later round starts (two always run).
+ * Runs every candidate `rounds` times, each starting a round in turn, on `count` records. Past the deadline no third or later round starts (two always run).
  */
 async function measure(kind: string, candidates: Candidate[], records: string, count: number, rounds: number, deadline: number, progress: (line: string) => void): Promise<Measured[]> {
   const results = candidates.map((candidate) => ({ candidate, rates: [] as number[], cpuMsPerMemory: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
     if (round >= 2 && performance.now() > deadline) break;
-    const order = round % 2 ? [...results].reverse() : results;
+    // Each candidate starts a round in turn: none always runs first or last.
+    const order = results.map((_, k) => results[(k + round) % results.length] as (typeof results)[number]);
     for (const result of order) {
       const { seconds, cpuMs } = await result.candidate.run(records, count);
       result.rates.push((count / seconds) * 60);
@@ -157,10 +158,37 @@ async function measure(kind: string, candidates: Candidate[], records: string, c
   return results;
 }
 
-/** The cheapest candidate whose median is within {@link TOLERANCE} of the best median. */
+/**
+ * Each candidate's rate against the best candidate's in the same round, median over the rounds:
+ * settings measured side by side in one round share that round's load, so the ratio cancels what
+ * a median of rates over rounds keeps (a busy round, a slow drift).
+ */
+export function pairedRatios(rates: readonly (readonly number[])[]): { ratios: number[]; best: number; band: number } {
+  const medians = rates.map((r) => median(r));
+  const best = medians.indexOf(Math.max(...medians));
+  const bestRates = rates[best] ?? [];
+  const ratios = rates.map((r) => median(r.map((rate, round) => rate / (bestRates[round] ?? rate))));
+  // The noise band: how far the other settings' per-round ratios stray from their medians (the
+  // median of those deviations), at least TOLERANCE, at most 15 %. Ratios, not rates: a drift of
+  // the machine's load over the rounds moves both sides of a ratio and is no noise of the comparison.
+  const deviations = rates.flatMap((r, i) => {
+    if (i === best) return [];
+    const perRound = r.map((rate, round) => rate / (bestRates[round] ?? rate));
+    const mid = median(perRound);
+    return perRound.map((ratio) => Math.abs(ratio - mid));
+  });
+  const spread = deviations.length >= 3 ? median(deviations) : 0;
+  return { ratios, best, band: Math.min(0.15, Math.max(TOLERANCE, spread)) };
+}
+
+/**
+ * The cheapest candidate whose paired ratio to the best is within the noise band (at least
+ * {@link TOLERANCE}): more threads or more memories in flight must pay for themselves by more
+ * than the measurement can tell apart.
+ */
 function choose(results: Measured[]): Measured {
-  const best = Math.max(...results.map((r) => median(r.rates)));
-  const close = results.filter((r) => median(r.rates) >= best * (1 - TOLERANCE));
+  const { ratios, band } = pairedRatios(results.map((r) => r.rates));
+  const close = results.filter((_, i) => (ratios[i] ?? 0) >= 1 - band);
   close.sort((a, b) => a.candidate.cost - b.candidate.cost || median(b.rates) - median(a.rates));
   return close[0] as Measured;
 }
@@ -180,7 +208,7 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const hardware = hardwareFromOs();
   const cores = Math.max(1, Math.min(hardware.cpuCores, 16));
   const fingerprint = hardwareFingerprint(hardware.cpuCores, hardware.ramBytes);
-  const rounds = Math.max(1, Math.min(options.rounds ?? 2, 9));
+  const rounds = Math.max(1, Math.min(options.rounds ?? 3, 9));
   const dir = mkdtempSync(join(tmpdir(), "memzip-calibrate-"));
   try {
     const classical = await calibrateClassical(dir, cores, options.budgetMs ?? 8000, rounds, progress);
@@ -201,7 +229,7 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
 }
 
 /** Records each classical candidate codes per round, at least: fewer measure start-up, not throughput (review22 C3). */
-export const CLASSICAL_MIN_RECORDS = 300;
+export const CLASSICAL_MIN_RECORDS = 200;
 /** Untimed records each classical engine codes first: its workers start, load the assets and warm up. */
 const CLASSICAL_WARM_UP = 64;
 
@@ -258,10 +286,37 @@ export function predictedRate(workers: number, cost: { mainMs: number; workersMs
   return perMemory > 0 ? 60_000 / perMemory : 0;
 }
 
+/** Records each concurrency candidate codes per round, and the least number of such rounds. */
+export const CONCURRENCY_RECORDS = 150;
+export const CONCURRENCY_MIN_ROUNDS = 4;
+
+/**
+ * Among the concurrencies within the noise band of the best, the one nearest 4 memories in flight
+ * per worker. Memories in flight cost next to nothing (a few records held in memory), while too few
+ * leave the workers idle (2 per worker ran 0.69x the cloud preset's 4 in the last bench): so where
+ * the measurement cannot tell settings apart, 4 per worker stands, and only a setting faster beyond
+ * the noise replaces it.
+ */
+export function chooseConcurrency(workers: number, tried: readonly number[], ratios: readonly number[], band: number): number {
+  const within = tried.filter((_, i) => (ratios[i] ?? 0) >= 1 - band);
+  const preferred = 4 * Math.max(1, workers);
+  const distance = (c: number) => Math.abs(Math.log(c / preferred));
+  return [...within].sort((a, b) => distance(a) - distance(b) || a - b)[0] ?? (tried[0] as number);
+}
+
+/** The concurrencies tried at `workers` codec workers: 2, 4 and 8 memories in flight per worker (at most 64). */
+export function concurrencyCandidates(workers: number): number[] {
+  return workers === 0 ? [1] : [...new Set([2, 4, 8].map((perWorker) => Math.min(64, perWorker * workers)))];
+}
+
+type ClassicalEngine = { workers: number; concurrency: number; engine: Engine; db: string };
+
 async function calibrateClassical(dir: string, cores: number, budgetMs: number, rounds: number, progress: (line: string) => void): Promise<ClassicalCalibration> {
   const template = join(dir, "classical.db");
   {
-    await using engine = Engine.open({ db: template, profile: "naive", autoTrainAfter: 0, cache: "off", seal: false });
+    // Without the shipped base: the sample's first memories need no model, and a calibration
+    // leaves nothing in the per-user cache (the base's trained state) but its result.
+    await using engine = Engine.open({ db: template, profile: "naive", autoTrainAfter: 0, cache: "off", seal: false, cmBase: false });
     await engine.rememberMany(calibrationSample(400, 1));
     await engine.trainAsset("cm-snapshot");
     await engine.trainAsset("zstd-dictionary");
@@ -280,30 +335,40 @@ async function calibrateClassical(dir: string, cores: number, budgetMs: number, 
     `calibrate classical: ${cores} cores, ${measuredParallelism.toFixed(2)}x measured parallel speedup on ${most} threads` +
       (busy ? ` (load average ${load.toFixed(1)}: the machine is busy, so ${most} is assumed)` : ""),
   );
-  // Measured: the main thread alone, one codec worker, and as many as there are cores (up to 8).
-  const measuredWorkers = [...new Set([0, 1, most])];
   let seed = 100;
-  const engines: { workers: number; engine: Engine; db: string }[] = [];
-  try {
-    for (const workers of measuredWorkers) {
-      const db = join(dir, `classical-w${workers}.db`);
-      copyStore(template, db);
-      const engine = Engine.open({ db, profile: "local", workers, concurrency: Math.max(1, 2 * workers), batchSize: 32, autoTrainAfter: 0, cache: "off" });
-      engines.push({ workers, engine, db });
-      // Untimed: the workers start, load the assets and warm up; a user's import pays this once.
-      await engine.importJsonl(jsonl(join(dir, `warm-${workers}.jsonl`), calibrationSample(CLASSICAL_WARM_UP, seed++)));
+  const engines: ClassicalEngine[] = [];
+  const open = async (workers: number, concurrency: number): Promise<ClassicalEngine> => {
+    const db = join(dir, `classical-w${workers}-c${concurrency}.db`);
+    copyStore(template, db);
+    const entry = { workers, concurrency, db, engine: Engine.open({ db, profile: "local", workers, concurrency, batchSize: 32, autoTrainAfter: 0, cache: "off", cmBase: false }) };
+    engines.push(entry);
+    // Untimed: the workers start, load the assets and warm up; a user's import pays this once.
+    await entry.engine.importJsonl(jsonl(join(dir, `warm-${workers}-${concurrency}.jsonl`), calibrationSample(CLASSICAL_WARM_UP, seed++)));
+    return entry;
+  };
+  const closeAll = async () => {
+    for (const { engine, db } of engines.splice(0)) {
+      await engine.close();
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
     }
+  };
+  try {
+    // Step 1, the codec workers, from CPU per memory: the main thread alone, and as many workers as
+    // there are cores (up to 8; what one worker costs per memory does not depend on how many there are).
+    const measuredWorkers = [...new Set([0, most])];
+    const workerEngines: ClassicalEngine[] = [];
+    for (const workers of measuredWorkers) workerEngines.push(await open(workers, Math.max(1, 4 * workers)));
     // The records per round: at least CLASSICAL_MIN_RECORDS, more when the budget allows (sized by the main thread's warm-up pace).
-    const probe = await timedImport(engines[0] as (typeof engines)[number], jsonl(join(dir, "probe.jsonl"), calibrationSample(60, seed++)), 60);
+    const probe = await timedImport(workerEngines[0] as ClassicalEngine, jsonl(join(dir, "probe.jsonl"), calibrationSample(60, seed++)), 60);
     const perSecond = 1000 / Math.max(0.1, probe.wallMs);
-    const count = Math.max(CLASSICAL_MIN_RECORDS, Math.min(4000, Math.round((perSecond * budgetMs) / 1000 / (engines.length * rounds))));
-    progress(`calibrate classical: ${engines.length} settings x ${rounds} rounds x ${count} records`);
-    const costs = new Map<number, ThreadCost[]>(engines.map((e) => [e.workers, []]));
+    const count = Math.max(CLASSICAL_MIN_RECORDS, Math.min(4000, Math.round((perSecond * budgetMs) / 1000 / (workerEngines.length * rounds))));
+    progress(`calibrate classical workers: ${workerEngines.length} settings x ${rounds} rounds x ${count} records`);
+    const costs = new Map<number, ThreadCost[]>(workerEngines.map((e) => [e.workers, []]));
     const deadline = performance.now() + 4 * budgetMs;
     for (let round = 0; round < rounds; round++) {
       if (round >= 1 && performance.now() > deadline) break;
       const file = jsonl(join(dir, `round-${round}.jsonl`), calibrationSample(count, 1000 + round));
-      for (const entry of round % 2 ? [...engines].reverse() : engines) {
+      for (const entry of round % 2 ? [...workerEngines].reverse() : workerEngines) {
         const cost = await timedImport(entry, file, count);
         costs.get(entry.workers)?.push(cost);
         progress(
@@ -312,12 +377,61 @@ async function calibrateClassical(dir: string, cores: number, budgetMs: number, 
         );
       }
     }
-    return decideClassical(costs, measuredWorkers, most, parallelism, count);
-  } finally {
-    for (const { engine, db } of engines) {
-      await engine.close();
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
+    const decided = decideWorkers(costs, measuredWorkers, most, parallelism);
+    await closeAll();
+    // Step 2, the concurrency at those workers, from wall time: the main thread's share of a memory
+    // (store look-ups, dedup, the commit) waits on I/O and needs more memories in flight than there
+    // are workers to keep them busy. Settings side by side in each round, paired ratios; within the
+    // noise band, 4 per worker (chooseConcurrency).
+    const tried = concurrencyCandidates(decided.workers);
+    let concurrency = tried[0] as number;
+    let concurrencyRounds = 0;
+    const concurrencyRates: { concurrency: number; memoriesPerMin: number; cpuMsPerMemory: number; ratio: number }[] = [];
+    if (tried.length > 1) {
+      const entries: ClassicalEngine[] = [];
+      for (const c of tried) entries.push(await open(decided.workers, c));
+      const rates = entries.map(() => [] as number[]);
+      const cpus = entries.map(() => [] as number[]);
+      concurrencyRounds = Math.max(CONCURRENCY_MIN_ROUNDS, rounds + 1);
+      progress(`calibrate classical concurrency at workers ${decided.workers}: ${tried.join(" / ")} x ${concurrencyRounds} rounds x ${CONCURRENCY_RECORDS} records`);
+      for (let round = 0; round < concurrencyRounds; round++) {
+        const file = jsonl(join(dir, `concurrency-${round}.jsonl`), calibrationSample(CONCURRENCY_RECORDS, 2000 + round));
+        // Each setting starts a round in turn: none always runs first or last.
+        for (let k = 0; k < entries.length; k++) {
+          const i = (k + round) % entries.length;
+          const cost = await timedImport(entries[i] as ClassicalEngine, file, CONCURRENCY_RECORDS);
+          rates[i]?.push(60_000 / cost.wallMs);
+          cpus[i]?.push(cost.cpuMs);
+          progress(`calibrate classical concurrency round ${round + 1}/${concurrencyRounds}: ${tried[i]}: ${(60_000 / cost.wallMs).toFixed(0)} memories/min`);
+        }
+      }
+      const { ratios, band } = pairedRatios(rates);
+      tried.forEach((c, i) => concurrencyRates.push({ concurrency: c, memoriesPerMin: median(rates[i] ?? []), cpuMsPerMemory: median(cpus[i] ?? []), ratio: ratios[i] ?? 0 }));
+      concurrency = chooseConcurrency(decided.workers, tried, ratios, band);
+      progress(`calibrate classical concurrency: noise band ${(band * 100).toFixed(1)} %; chosen ${concurrency}`);
     }
+    const chosenRate = concurrencyRates.find((r) => r.concurrency === concurrency);
+    return {
+      workers: decided.workers,
+      concurrency,
+      batchSize: 32,
+      memoriesPerMin: chosenRate?.memoriesPerMin ?? decided.memoriesPerMin,
+      candidates: [
+        ...decided.options.map(({ label, memoriesPerMin, cpuMsPerMemory }) => ({ label, memoriesPerMin, cpuMsPerMemory })),
+        ...concurrencyRates.map((r) => ({
+          label: `workers ${decided.workers}, concurrency ${r.concurrency} (measured; ${(r.ratio * 100).toFixed(0)} % of the best, paired)`,
+          memoriesPerMin: r.memoriesPerMin,
+          cpuMsPerMemory: r.cpuMsPerMemory,
+        })),
+      ],
+      sampleRecords: count,
+      rounds: Math.min(...measuredWorkers.map((w) => costs.get(w)?.length ?? 0)),
+      ...(concurrencyRounds ? { concurrencyRounds } : {}),
+      parallelism,
+      calibratedAt: new Date().toISOString(),
+    };
+  } finally {
+    await closeAll();
   }
 }
 
@@ -347,43 +461,40 @@ async function timedImport(entry: { workers: number; engine: Engine }, file: str
 
 /**
  * Picks the codec workers from CPU per memory (medians of the rounds) and the measured parallel
- * speedup: each worker count's rate on an idle machine is predicted from the cost of the nearest
- * measured setting; the fewest workers within {@link TOLERANCE} of the best win. Without
- * per-thread clocks (not Linux), the measured wall rates decide among the measured settings.
+ * speedup: each worker count's rate on an idle machine is predicted, and the fewest workers within
+ * {@link TOLERANCE} of the best win. Every setting with workers shares one cost (the median over
+ * all their rounds): a memory costs a worker the same whether there are one or eight, and
+ * pooling keeps one noisy round from tipping the count (review23). Without per-thread clocks (not
+ * Linux), the measured wall rates decide among the measured settings.
  */
-function decideClassical(costs: Map<number, ThreadCost[]>, measured: number[], most: number, parallelism: number, count: number): ClassicalCalibration {
-  const med = (w: number, pick: (c: ThreadCost) => number | undefined): number | undefined => {
-    const values = (costs.get(w) ?? []).map(pick);
+function decideWorkers(
+  costs: Map<number, ThreadCost[]>,
+  measured: number[],
+  most: number,
+  parallelism: number,
+): { workers: number; memoriesPerMin: number; options: { workers: number; memoriesPerMin: number; cpuMsPerMemory: number; label: string }[] } {
+  const med = (ws: number[], pick: (c: ThreadCost) => number | undefined): number | undefined => {
+    const values = ws.flatMap((w) => costs.get(w) ?? []).map(pick);
     return values.every((v): v is number => v !== undefined) && values.length > 0 ? median(values) : undefined;
   };
-  const perThread = measured.every((w) => med(w, (c) => c.mainMs) !== undefined && med(w, (c) => c.workersMs) !== undefined);
+  const pooled = measured.filter((w) => w > 0);
+  const perThread = measured.every((w) => med([w], (c) => c.mainMs) !== undefined && med([w], (c) => c.workersMs) !== undefined);
   const options: { workers: number; memoriesPerMin: number; cpuMsPerMemory: number; label: string }[] = [];
   for (let workers = 0; workers <= most; workers++) {
-    // The nearest measured setting at or below this one (its per-memory costs carry over).
-    const from = measured.filter((w) => w <= workers && (w > 0) === (workers > 0)).at(-1) ?? 0;
+    const from = workers === 0 ? [0] : pooled;
     const cpu = med(from, (c) => c.cpuMs) ?? 0;
+    const wall = measured.includes(workers) ? `, measured ${(60_000 / (med([workers], (c) => c.wallMs) ?? Infinity)).toFixed(0)}` : "";
     if (perThread) {
       const cost = { mainMs: med(from, (c) => c.mainMs) ?? 0, workersMs: med(from, (c) => c.workersMs) ?? 0 };
       const rate = predictedRate(workers, cost, parallelism);
-      const wall = measured.includes(workers) ? `, measured ${(60_000 / (med(workers, (c) => c.wallMs) ?? Infinity)).toFixed(0)}` : "";
       options.push({ workers, memoriesPerMin: rate, cpuMsPerMemory: cpu, label: `workers ${workers} (main ${cost.mainMs.toFixed(2)} + workers ${cost.workersMs.toFixed(2)} CPU ms/memory${wall})` });
     } else if (measured.includes(workers)) {
-      options.push({ workers, memoriesPerMin: 60_000 / (med(workers, (c) => c.wallMs) ?? Infinity), cpuMsPerMemory: cpu, label: `workers ${workers} (measured)` });
+      options.push({ workers, memoriesPerMin: 60_000 / (med([workers], (c) => c.wallMs) ?? Infinity), cpuMsPerMemory: cpu, label: `workers ${workers} (measured)` });
     }
   }
   const best = Math.max(...options.map((o) => o.memoriesPerMin));
   const chosen = options.find((o) => o.memoriesPerMin >= best * (1 - TOLERANCE)) ?? (options[0] as (typeof options)[number]);
-  return {
-    workers: chosen.workers,
-    concurrency: Math.max(1, 2 * chosen.workers),
-    batchSize: 32,
-    memoriesPerMin: chosen.memoriesPerMin,
-    candidates: options.map(({ label, memoriesPerMin, cpuMsPerMemory }) => ({ label, memoriesPerMin, cpuMsPerMemory })),
-    sampleRecords: count,
-    rounds: Math.min(...measured.map((w) => costs.get(w)?.length ?? 0)),
-    parallelism,
-    calibratedAt: new Date().toISOString(),
-  };
+  return { workers: chosen.workers, memoriesPerMin: chosen.memoriesPerMin, options };
 }
 
 async function calibrateLlm(dir: string, cores: number, modelPath: string, budgetMs: number, rounds: number, progress: (line: string) => void): Promise<LlmCalibration> {
@@ -424,7 +535,7 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const probe = await (candidates[1] as Candidate).run(jsonl(join(dir, "llm-probe.jsonl"), calibrationSample(probeCount, 6)), probeCount);
   const perSecond = probeCount / probe.seconds;
   const most = Math.max(...unique.map((s) => s.contexts));
-  const count = Math.max(2 * most, Math.min(400, Math.round((perSecond * Math.max(0, budgetMs - probe.seconds * 1000)) / 1000 / (candidates.length * rounds))));
+  const count = Math.max(3 * most, Math.min(400, Math.round((perSecond * Math.max(0, budgetMs - probe.seconds * 1000)) / 1000 / (candidates.length * rounds))));
   progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min)`);
   const records = jsonl(join(dir, "llm.jsonl"), calibrationSample(count, 7));
   const results = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command, type CommandContext } from "../command.js";
-import { calibrationPath, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
+import { calibrationDir, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
 import { resolveProfile, hardwareFromOs, type Hardware, type Profile } from "../../core/profiles.js";
 import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
-import { calibrate, CLASSICAL_MIN_RECORDS, type CalibrationReport } from "../../engine/calibrate.js";
+import { calibrate, CLASSICAL_MIN_RECORDS, CONCURRENCY_MIN_ROUNDS, CONCURRENCY_RECORDS, type CalibrationReport } from "../../engine/calibrate.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
 import { emit, parseInteger, settingsOf, usage } from "../shared.js";
@@ -13,7 +13,7 @@ export const profileCommand: Command = {
   positionals: 1,
   summary: "show the performance profile and why it chose its numbers; calibrate auto on this machine",
   usage: `memzip profile show [--profile ${PROFILE_NAMES.join("|")}] [--model M] [--no-gpu-probe] [--json]
-memzip profile calibrate [--budget MS] [--model M.gguf] [--llm-budget MS] [--json]`,
+memzip profile calibrate [--budget MS] [--rounds N] [--model M.gguf] [--llm-budget MS] [--json]`,
   help: `show: prints the settings a profile gives on this machine: batch size, concurrency, codec workers,
 similarity threshold, cache bounds, llama contexts / threads / GPU layers / VRAM budget, item
 timeout, retries and rate limit, with the reason for each, and where the sizing numbers came from:
@@ -22,21 +22,28 @@ calibration of this machine.
 
 calibrate: classical codecs — measures how many cores run at once (threads busy together against
 one alone) and the CPU per memory of the main thread and of the codec workers, importing a built-in
-sample (at least ${CLASSICAL_MIN_RECORDS} records per setting and round, after a warm-up) with no worker, one, and one
-per core (up to 8); then predicts each worker count's rate and keeps the fewest workers within 3 %
-of the best (concurrency 2 per worker, batch 32). --budget MS (default 8000) adds records past the
-minimum when the machine is fast; on 2 cores it takes ~15–30 s. With --model a GGUF file, also llama
-contexts x model threads, in rounds of memories/min (--llm-budget, default 60000). Progress goes
-to stderr when it is a terminal. The result is kept in $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else
-~/.cache/memzip)/calibration.json, keyed by CPU model, cores, RAM, Node and memzip versions (and
-the model file's sha256): \`auto\` uses it from then on, and ignores it (back to arithmetic) when any
-of these changes or the file is unreadable, corrupt or cannot be written. Calibration only runs
-when asked (this command) or before a machine's first large \`memzip import\` (see its --help).`,
+sample (at least ${CLASSICAL_MIN_RECORDS} records per setting and round, after a warm-up) with no worker and
+one per core (up to 8); predicts each worker count's rate and keeps the fewest workers within 3 %
+of the best. Then, at that worker count, 2, 4 and 8 memories in flight per worker import the same
+${CONCURRENCY_RECORDS}-record rounds side by side (at least ${CONCURRENCY_MIN_ROUNDS} rounds, each setting starting one in turn); 4 per
+worker stands unless another is faster by more than the rounds' noise (at least 3 %); batch 32. --budget MS (default
+8000) adds records past the minimum when the machine is fast; --rounds N (default 3). On 2 cores it
+takes 1–2 min; on a busy machine longer. With --model a GGUF file, also llama contexts x model
+threads, in rounds of memories/min (--llm-budget, default 60000), the cheapest within the noise of
+the fastest. Progress goes to stderr when it is a terminal. The result is kept under
+$MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip)/calibration/, one file per
+machine fingerprint (CPU model, cores, RAM, Node and memzip versions) and part (classical; each
+model file by its sha256), so calibrations of two models or two machines never overwrite each
+other: \`auto\` uses this machine's from then on, and is back to its arithmetic when any of these
+changes (run this again) or the file is unreadable, corrupt or cannot be written. Calibration only
+runs when asked: a first import does not pay a minute for it (run it once when the machine is
+otherwise idle: a busy moment would be measured and kept).`,
   options: {
     profile: { type: "string", value: "P", help: `profile to show: ${choices(PROFILE_NAMES)}\n(default: config \`profile\`, $MEMZIP_PROFILE, or auto)` },
     model: { type: "string", value: "M", help: "GGUF model file: show (or calibrate) the llm settings for it (default: config `model`, $MEMZIP_MODEL)" },
     budget: { type: "string", value: "MS", help: "calibrate: time for the classical candidates, ms (default 8000)" },
     "llm-budget": { type: "string", value: "MS", help: "calibrate: time for the llm candidates, ms (default 60000)" },
+    rounds: { type: "string", value: "N", help: "calibrate: rounds of every setting (default 3, at most 9)" },
     "no-gpu-probe": { type: "boolean", help: "do not load node-llama-cpp to look for a GPU" },
     ...CONFIG_OPTION,
     ...JSON_OPTION,
@@ -58,7 +65,7 @@ when asked (this command) or before a machine's first large \`memzip import\` (s
     } else {
       profile = resolveProfile(name, hardware);
     }
-    emit(context, { profile, hardware, calibrationFile: calibrationPath() }, describe(profile, hardware));
+    emit(context, { profile, hardware, calibrationDir: calibrationDir() }, describe(profile, hardware));
     return 0;
   },
 };
@@ -69,10 +76,12 @@ async function runCalibrate(context: CommandContext): Promise<number> {
   if (model && !existsSync(model)) throw usage(`--model "${model}" is not a file; calibrate needs the GGUF file's path`);
   const budgetMs = parseInteger(context.values.budget, "budget", 1, 600_000) ?? 8000;
   const llmBudgetMs = parseInteger(context.values["llm-budget"], "llm-budget", 1, 3_600_000) ?? 60_000;
+  const rounds = parseInteger(context.values.rounds, "rounds", 1, 9);
   const interactive = context.stderr.isTTY === true;
   const report = await calibrate({
     budgetMs,
     llmBudgetMs,
+    ...(rounds === undefined ? {} : { rounds }),
     ...(model ? { model } : {}),
     ...(interactive ? { onProgress: (line: string) => context.stderr.write(`${line}\n`) } : {}),
   });
@@ -88,7 +97,7 @@ function describeCalibration(report: CalibrationReport): string {
     `classical (${classical.sampleRecords} records x ${classical.rounds} rounds; memories/min predicted from the median CPU per memory${classical.parallelism === undefined ? "" : " and the parallel speedup"}):`,
     ...(classical.parallelism === undefined ? [] : [`  measured parallel speedup: ${classical.parallelism.toFixed(2)}x`]),
     ...classical.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
-    `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize}`,
+    `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}${classical.concurrencyRounds ? ` (measured in ${classical.concurrencyRounds} rounds)` : ""}, batch ${classical.batchSize}`,
   ];
   if (llm) {
     lines.push(
