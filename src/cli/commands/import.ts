@@ -1,7 +1,6 @@
 import type { Command, CommandContext } from "../command.js";
-import { calibrationWritable, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
+import { hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
 import { hardwareFromOs } from "../../core/profiles.js";
-import { calibrate } from "../../engine/calibrate.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
@@ -18,33 +17,21 @@ import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
 import { interruptedLine, pinAdvice } from "./import-lines.js";
 
-/** An import this large (~15,000 memories of dev-corpus size) pays for a calibration of a few seconds. */
-const IMPLICIT_CALIBRATION_BYTES = 4 << 20;
-const IMPLICIT_CALIBRATION_MS = 5000;
+/** An import this large (~15,000 memories of dev-corpus size) is worth a calibration of the machine first. */
+const CALIBRATION_HINT_BYTES = 4 << 20;
 
 /**
- * The implicit calibration: a large import with profile auto, on a machine without a calibration
- * of its own, measures the classical settings first. Never fails the import.
+ * A large import with profile auto on a machine not yet calibrated: a one-line hint on a terminal
+ * that `memzip profile calibrate` measures the settings (it is not run implicitly: it takes a
+ * minute or two, and a busy moment would decide the profile for good).
  */
-async function calibrateFirst(context: CommandContext, size: number, resuming: boolean): Promise<void> {
-  if (resuming || context.values["no-calibrate"] === true || process.env.MEMZIP_CALIBRATE === "off" || size < IMPLICIT_CALIBRATION_BYTES) return;
+function calibrationHint(context: CommandContext, size: number): void {
+  if (size < CALIBRATION_HINT_BYTES || context.stderr.isTTY !== true || context.values.json === true) return;
   const settings = settingsOf(context);
-  if ((settings.profile ?? "auto") !== "auto" || settings.workers !== undefined || settings.concurrency !== undefined || settings.batchSize !== undefined || context.values.batch !== undefined) return;
+  if ((settings.profile ?? "auto") !== "auto" || settings.workers !== undefined || settings.concurrency !== undefined) return;
   const hardware = hardwareFromOs();
   if (loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes)).classical) return;
-  // A result that cannot be kept would be measured again on every large import: not worth it.
-  if (!calibrationWritable()) return;
-  context.stderr.write(`memzip: calibrating profile auto on this machine first (once; --no-calibrate skips it)\n`);
-  try {
-    const report = await calibrate({ budgetMs: IMPLICIT_CALIBRATION_MS });
-    const { classical } = report;
-    context.stderr.write(
-      `memzip: calibrated: workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize}` +
-        `${report.writeError ? ` (${report.writeError})` : ""}\n`,
-    );
-  } catch (error) {
-    context.stderr.write(`memzip: warning: calibration failed, auto keeps its arithmetic: ${(error as Error).message}\n`);
-  }
+  context.stderr.write("memzip: profile auto is sized by arithmetic on this machine; `memzip profile calibrate` measures it (1–2 min, once; see `memzip profile --help`)\n");
 }
 
 /** Ratio so far, cache hit rate and model wins for the progress line. */
@@ -78,10 +65,10 @@ records without their own "expiresAt" one that long after the import writes them
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
 (reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
-job keeps the namespace it started with. With profile auto (the default) and no codec workers,
-concurrency or batch given, a file of ${IMPLICIT_CALIBRATION_BYTES >> 20} MiB or more on a machine not yet calibrated first
-runs \`memzip profile calibrate\`'s classical part (~15–30 s on 2 cores; --no-calibrate or MEMZIP_CALIBRATE=off skips it; a single
-\`add\` or a smaller import never calibrates). At the end the new rows are sealed into blocks (see
+job keeps the namespace it started with. Profile auto (the default) uses this machine's
+calibration when \`memzip profile calibrate\` made one, else its arithmetic; an import never
+calibrates by itself (on a terminal, a file of ${CALIBRATION_HINT_BYTES >> 20} MiB or more on a machine not calibrated
+prints a one-line hint). At the end the new rows are sealed into blocks (see
 \`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
@@ -103,7 +90,6 @@ runs \`memzip profile calibrate\`'s classical part (~15–30 s on 2 cores; --no-
       help: "redis://HOST:PORT: put the records on the store's queue in chunks for `memzip worker`\nprocesses to code, and wait (JSONL; running it again skips the chunks done)",
     },
     chunk: { type: "string", value: "N", help: "records per queued chunk (default 32)" },
-    "no-calibrate": { type: "boolean", help: `with profile auto, do not calibrate this machine first (see below)` },
     ttl: { type: "string", value: "DURATION", help: "records expire DURATION after they are written: 30d, 12h, 90m\n(a record's own expiresAt wins; not with --queue)" },
     ...WRITE_NAMESPACE,
     ...CODING_OPTIONS,
@@ -164,7 +150,7 @@ async function runImport(context: CommandContext, file: string): Promise<number>
     if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
     return runQueuedImport(context, file, context.values.queue, codec);
   }
-  await calibrateFirst(context, size, typeof context.values.resume === "string");
+  if (typeof context.values.resume !== "string") calibrationHint(context, size);
   // A resumed job is in an existing store; only a new import may make one.
   const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
   const controller = new AbortController();
