@@ -7,6 +7,7 @@ import { DEFAULT_MAX_TEXT_BYTES } from "./codec/text.js";
 import { DEFAULT_VECTOR_ENCODING, isVectorEncodingName, VECTOR_ENCODING_NAMES, type VectorEncodingName } from "./search/vector-encoding.js";
 import { LLM_DEFAULTS, type LlmOptions } from "./model/llm-coder.js";
 import { validateSemanticOptions, type SemanticOptions } from "./semantic/semantic.js";
+import { hardwareFingerprint, loadCalibration } from "./core/calibration.js";
 import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./core/profiles.js";
 
 /** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
@@ -164,7 +165,7 @@ export function resolveEngineOptions(options: Omit<EngineOptions, "db">): Resolv
   if (!isProfileName(name)) {
     throw new MemzipError(ErrorCode.USAGE, `invalid engine option: unknown profile "${String(name)}"`, { hint: `Choose one of ${PROFILE_NAMES.join(", ")}.` });
   }
-  const profile = resolveProfile(name, hardwareFromOs());
+  const profile = name === "auto" ? autoProfile(options.model ?? "") : resolveProfile(name, hardwareFromOs());
   const fromProfile = {
     batchSize: profile.batchSize,
     concurrency: profile.concurrency,
@@ -175,6 +176,25 @@ export function resolveEngineOptions(options: Omit<EngineOptions, "db">): Resolv
   const { llm, semantic, ...rest } = options;
   const profileLlm = { contexts: profile.llm.contexts, threads: profile.llm.threads, gpuLayers: profile.llm.gpuLayers, workers: profile.llm.workers };
   return validateEngineOptions({ ...ENGINE_DEFAULTS, ...fromProfile, ...stripUndefined(rest), llm: { ...LLM_DEFAULTS, ...profileLlm, ...stripUndefined(llm ?? {}) } }, profile, semantic);
+}
+
+/**
+ * `auto` on this machine: the calibration in the user cache directory when one was made here
+ * (for the `llm` part, with this model file), else the arithmetic. Never fails: a cache that cannot
+ * be read or does not validate is named in the profile's reasons and left aside.
+ */
+export function autoProfile(model: string, env: NodeJS.ProcessEnv = process.env): Profile {
+  const hardware = hardwareFromOs();
+  const { ignored, ...calibration } = loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes), model, env);
+  const profile = resolveProfile("auto", hardware, 0, calibration);
+  // A classical calibration (what a large import makes) sizes concurrency for the codec workers
+  // alone; with a model configured but not calibrated, every arithmetic context stays fed.
+  if (model !== "" && calibration.classical && !calibration.llm && profile.concurrency < profile.llm.contexts) {
+    profile.concurrency = profile.llm.contexts;
+    profile.reasons.push(`concurrency ${profile.concurrency}: the calibrated ${calibration.classical.concurrency} raised to the ${profile.llm.contexts} llm contexts of the arithmetic (the model is not calibrated)`);
+  }
+  if (ignored) profile.reasons.push(`calibration not used: ${ignored}`);
+  return profile;
 }
 
 /** Checks options that came from outside (a library caller, a config file) and names what is wrong. */

@@ -2,6 +2,7 @@ import { availableParallelism, totalmem } from "node:os";
 import { MemzipError, ErrorCode } from "../errors.js";
 
 import { isOneOf, PROFILE_NAMES, type ProfileName } from "../core/vocabulary.js";
+import type { Calibration } from "./calibration.js";
 
 export { PROFILE_NAMES, type ProfileName };
 
@@ -53,6 +54,11 @@ export interface Profile {
   rateLimit: { perSecond: number; burst: number };
   /** Why each number is what it is (for `memzip profile show`). */
   reasons: string[];
+  /**
+   * Where the sizing numbers came from: `preset`, `arithmetic` (auto without a calibration) or
+   * `calibrated <ISO date>` (auto, measured by `memzip profile calibrate` on this machine).
+   */
+  sources: { classical: string; llm: string };
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -63,7 +69,7 @@ const HOUR = 60 * 60 * 1000;
  * with the cloud's limits for remote calls). `naive` is the baseline the bench compares against:
  * one memory at a time, no cache, no workers.
  */
-const LOCAL: Omit<Profile, "name" | "reasons"> = {
+const LOCAL: Omit<Profile, "name" | "reasons" | "sources"> = {
   batchSize: 32,
   concurrency: 8,
   similarityThreshold: 0.85,
@@ -75,7 +81,7 @@ const LOCAL: Omit<Profile, "name" | "reasons"> = {
   rateLimit: { perSecond: 0, burst: 0 },
 };
 
-const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reasons">> = {
+const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reasons" | "sources">> = {
   local: LOCAL,
   cloud: {
     batchSize: 16,
@@ -120,8 +126,8 @@ export function hardwareFromOs(): Hardware {
  * scale past the core count) and one codec worker per core; on a GPU, contexts by the VRAM left
  * after the model within the 0.9 budget.
  */
-export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes = 0): Profile {
-  if (name !== "auto") return { name, ...structuredClone(PRESETS[name]), reasons: [PRESET_REASONS[name]] };
+export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes = 0, calibration: Calibration = {}): Profile {
+  if (name !== "auto") return { name, ...structuredClone(PRESETS[name]), reasons: [PRESET_REASONS[name]], sources: { classical: "preset", llm: "preset" } };
   const base = structuredClone(PRESETS.local);
   const reasons: string[] = [`auto: starts from the local preset; ${hardware.cpuCores} CPU cores, ${(hardware.ramBytes / 2 ** 30).toFixed(1)} GiB RAM`];
   base.workers = Math.max(1, Math.min(hardware.cpuCores, 16));
@@ -155,7 +161,31 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
   reasons.push(`concurrency ${base.concurrency}: enough memories in flight to keep every context and worker busy`);
   base.cache.maxBytes = Math.min(base.cache.maxBytes, Math.floor(hardware.ramBytes / 16));
   reasons.push(`cache: 50,000 entries / 2 h, at most ${(base.cache.maxBytes / 2 ** 20).toFixed(0)} MiB (1/16 of RAM, 256 MiB cap)`);
-  return { name, ...base, reasons };
+  const sources = { classical: "arithmetic", llm: "arithmetic" };
+  const { classical, llm } = calibration;
+  if (!classical) reasons.push("not calibrated on this machine: `memzip profile calibrate` measures the workers and concurrency instead (1–2 min, once)");
+  if (classical) {
+    base.workers = classical.workers;
+    base.batchSize = classical.batchSize;
+    base.concurrency = classical.concurrency;
+    sources.classical = `calibrated ${classical.calibratedAt}`;
+    reasons.push(
+      `calibrated ${classical.calibratedAt.slice(0, 10)} (\`memzip profile calibrate\`): workers ${classical.workers}, concurrency ${classical.concurrency}, batch ${classical.batchSize} ` +
+        `measured on the built-in sample, ${classical.memoriesPerMin.toFixed(0)} memories/min (${classical.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join(", ")}); they replace the arithmetic above`,
+    );
+  }
+  if (llm && !hardware.gpu) {
+    base.llm.contexts = llm.contexts;
+    base.llm.threads = llm.threads;
+    base.llm.workers = llm.workers;
+    base.concurrency = Math.max(base.concurrency, llm.concurrency);
+    sources.llm = `calibrated ${llm.calibratedAt}`;
+    reasons.push(
+      `llm calibrated ${llm.calibratedAt.slice(0, 10)} for model ${llm.model.sha256.slice(0, 12)}: ${llm.contexts} contexts x ${llm.threads} thread on ${llm.workers ? `${llm.workers} model threads` : "the main thread"}, ` +
+        `${llm.memoriesPerMin.toFixed(0)} memories/min (${llm.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join(", ")})`,
+    );
+  }
+  return { name, ...base, reasons, sources };
 }
 
 export function parseProfileName(value: string, where: string): ProfileName {

@@ -83,9 +83,9 @@ describe("CLI help and options", () => {
       for (const flag of ["zstd-level", "model", "contexts", "workers", "profile"]) assert.ok(longs.includes(flag), `${command} lacks --${flag}`);
     }
     // The coding flags belong to the commands that code memories (write, recode, train, or serve writes to
-    // an agent); a command that takes them is added here on purpose.
+    // an agent; `profile calibrate --model` codes a sample); a command that takes them is added here on purpose.
     const coders = COMMANDS.filter((command) => listedOptions(helpOf(command)).some((o) => ["zstd-level", "model", "contexts", "workers"].includes(o.long)));
-    assert.deepEqual(coders.sort(), ["add", "dict", "import", "mcp", "model", "recode", "worker"]);
+    assert.deepEqual(coders.sort(), ["add", "dict", "import", "mcp", "model", "profile", "recode", "worker"]);
     const rejected = memzip(["rm", "some-id", "--zstd-level", "3"]);
     assert.equal(rejected.status, 2);
     assert.match(rejected.stderr, /E_USAGE: memzip rm has no option --zstd-level/);

@@ -72,7 +72,8 @@ describe("profiles", () => {
   });
 
   it("`memzip profile show` prints the choice and why, as text and JSON", () => {
-    const env = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json" };
+    using cache = tempDir();
+    const env = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json", MEMZIP_CACHE_DIR: cache.path };
     const text = spawnBounded(process.execPath, [CLI, "profile", "show", "--profile", "cloud"], { encoding: "utf8", env });
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /profile cloud/);

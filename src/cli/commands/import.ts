@@ -1,9 +1,11 @@
 import type { Command, CommandContext } from "../command.js";
+import { hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
+import { hardwareFromOs } from "../../core/profiles.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, shellWord } from "../shared.js";
+import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, settingsOf, shellWord } from "../shared.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
@@ -14,6 +16,23 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
 import { interruptedLine, pinAdvice } from "./import-lines.js";
+
+/** An import this large (~15,000 memories of dev-corpus size) is worth a calibration of the machine first. */
+const CALIBRATION_HINT_BYTES = 4 << 20;
+
+/**
+ * A large import with profile auto on a machine not yet calibrated: a one-line hint on a terminal
+ * that `memzip profile calibrate` measures the settings (it is not run implicitly: it takes a
+ * minute or two, and a busy moment would decide the profile for good).
+ */
+function calibrationHint(context: CommandContext, size: number): void {
+  if (size < CALIBRATION_HINT_BYTES || context.stderr.isTTY !== true || context.values.json === true) return;
+  const settings = settingsOf(context);
+  if ((settings.profile ?? "auto") !== "auto" || settings.workers !== undefined || settings.concurrency !== undefined) return;
+  const hardware = hardwareFromOs();
+  if (loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes)).classical) return;
+  context.stderr.write("memzip: profile auto is sized by arithmetic on this machine; `memzip profile calibrate` measures it (1–2 min, once; see `memzip profile --help`)\n");
+}
 
 /** Ratio so far, cache hit rate and model wins for the progress line. */
 function progressDetail(p: ImportProgress): string {
@@ -46,7 +65,10 @@ records without their own "expiresAt" one that long after the import writes them
 running the same import again stores nothing twice. Commits every --batch records, so an
 interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
 (reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
-job keeps the namespace it started with. At the end the new rows are sealed into blocks (see
+job keeps the namespace it started with. Profile auto (the default) uses this machine's
+calibration when \`memzip profile calibrate\` made one, else its arithmetic; an import never
+calibrates by itself (on a terminal, a file of ${CALIBRATION_HINT_BYTES >> 20} MiB or more on a machine not calibrated
+prints a one-line hint). At the end the new rows are sealed into blocks (see
 \`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
@@ -128,6 +150,7 @@ async function runImport(context: CommandContext, file: string): Promise<number>
     if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
     return runQueuedImport(context, file, context.values.queue, codec);
   }
+  if (typeof context.values.resume !== "string") calibrationHint(context, size);
   // A resumed job is in an existing store; only a new import may make one.
   const engine = openEngine(context, {}, { create: typeof context.values.resume !== "string" });
   const controller = new AbortController();

@@ -1,21 +1,49 @@
-import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command } from "../command.js";
-import { resolveProfile, hardwareFromOs, type Profile } from "../../core/profiles.js";
+import { existsSync } from "node:fs";
+import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command, type CommandContext } from "../command.js";
+import { calibrationDir, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
+import { resolveProfile, hardwareFromOs, type Hardware, type Profile } from "../../core/profiles.js";
 import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
+import { calibrate, CLASSICAL_MIN_RECORDS, CONCURRENCY_MIN_ROUNDS, CONCURRENCY_RECORDS, type CalibrationReport } from "../../engine/calibrate.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
-import { emit, settingsOf, usage } from "../shared.js";
+import { emit, parseInteger, settingsOf, usage } from "../shared.js";
 
 export const profileCommand: Command = {
   name: "profile",
   positionals: 1,
-  summary: "show the performance profile and why it chose its numbers",
-  usage: `memzip profile show [--profile ${PROFILE_NAMES.join("|")}] [--no-gpu-probe] [--json]`,
-  help: `Prints the settings a profile gives on this machine: batch size, concurrency, codec workers,
+  summary: "show the performance profile and why it chose its numbers; calibrate auto on this machine",
+  usage: `memzip profile show [--profile ${PROFILE_NAMES.join("|")}] [--model M] [--no-gpu-probe] [--json]
+memzip profile calibrate [--budget MS] [--rounds N] [--model M.gguf] [--llm-budget MS] [--json]`,
+  help: `show: prints the settings a profile gives on this machine: batch size, concurrency, codec workers,
 similarity threshold, cache bounds, llama contexts / threads / GPU layers / VRAM budget, item
-timeout, retries and rate limit, with the reason for each. \`auto\` (the default) reads the hardware
-through node-llama-cpp (GPU type, names and VRAM) and the OS (CPU cores, RAM).`,
+timeout, retries and rate limit, with the reason for each, and where the sizing numbers came from:
+a preset, auto's arithmetic (CPU cores, RAM; GPU type, names and VRAM through node-llama-cpp), or a
+calibration of this machine.
+
+calibrate: classical codecs — measures how many cores run at once (threads busy together against
+one alone) and the CPU per memory of the main thread and of the codec workers, importing a built-in
+sample (at least ${CLASSICAL_MIN_RECORDS} records per setting and round, after a warm-up) with no worker and
+one per core (up to 8); predicts each worker count's rate and keeps the fewest workers within 3 %
+of the best. Then, at that worker count, 2, 4 and 8 memories in flight per worker import the same
+${CONCURRENCY_RECORDS}-record rounds side by side (at least ${CONCURRENCY_MIN_ROUNDS} rounds, each setting starting one in turn); 4 per
+worker stands unless another is faster by more than the rounds' noise (at least 3 %); batch 32. --budget MS (default
+8000) adds records past the minimum when the machine is fast; --rounds N (default 3). On 2 cores it
+takes 1–2 min; on a busy machine longer. With --model a GGUF file, also llama contexts x model
+threads, in rounds of memories/min (--llm-budget, default 60000), the cheapest within the noise of
+the fastest. Progress goes to stderr when it is a terminal. The result is kept under
+$MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip)/calibration/, one file per
+machine fingerprint (CPU model, cores, RAM, Node and memzip versions) and part (classical; each
+model file by its sha256), so calibrations of two models or two machines never overwrite each
+other: \`auto\` uses this machine's from then on, and is back to its arithmetic when any of these
+changes (run this again) or the file is unreadable, corrupt or cannot be written. Calibration only
+runs when asked: a first import does not pay a minute for it (run it once when the machine is
+otherwise idle: a busy moment would be measured and kept).`,
   options: {
     profile: { type: "string", value: "P", help: `profile to show: ${choices(PROFILE_NAMES)}\n(default: config \`profile\`, $MEMZIP_PROFILE, or auto)` },
+    model: { type: "string", value: "M", help: "GGUF model file: show (or calibrate) the llm settings for it (default: config `model`, $MEMZIP_MODEL)" },
+    budget: { type: "string", value: "MS", help: "calibrate: time for the classical candidates, ms (default 8000)" },
+    "llm-budget": { type: "string", value: "MS", help: "calibrate: time for the llm candidates, ms (default 60000)" },
+    rounds: { type: "string", value: "N", help: "calibrate: rounds of every setting (default 3, at most 9)" },
     "no-gpu-probe": { type: "boolean", help: "do not load node-llama-cpp to look for a GPU" },
     ...CONFIG_OPTION,
     ...JSON_OPTION,
@@ -23,26 +51,77 @@ through node-llama-cpp (GPU type, names and VRAM) and the OS (CPU cores, RAM).`,
   },
   async run(context) {
     const action = context.positionals[0] ?? "show";
-    if (action !== "show") throw usage(`unknown action "${action}"; try \`memzip profile show\``);
-    const name = settingsOf(context).profile ?? "auto";
+    if (action === "calibrate") return runCalibrate(context);
+    if (action !== "show") throw usage(`unknown action "${action}"; try \`memzip profile show\` or \`memzip profile calibrate\``);
+    const settings = settingsOf(context);
+    const name = settings.profile ?? "auto";
     const hardware = context.values["no-gpu-probe"] || name !== "auto" ? hardwareFromOs() : await detectHardware();
-    const profile = resolveProfile(name, hardware);
-    emit(context, { profile, hardware }, describe(profile, hardware));
+    let profile: Profile;
+    if (name === "auto") {
+      const { ignored, ...calibration } = loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes), settings.model ?? "");
+      if (ignored) context.stderr.write(`memzip: warning: ${ignored}\n`);
+      profile = resolveProfile(name, hardware, 0, calibration);
+      if (ignored) profile.reasons.push(`calibration not used: ${ignored}`);
+    } else {
+      profile = resolveProfile(name, hardware);
+    }
+    emit(context, { profile, hardware, calibrationDir: calibrationDir() }, describe(profile, hardware));
     return 0;
   },
 };
 
-function describe(profile: Profile, hardware: ReturnType<typeof hardwareFromOs>): string {
+async function runCalibrate(context: CommandContext): Promise<number> {
+  const settings = settingsOf(context);
+  const model = settings.model ?? "";
+  if (model && !existsSync(model)) throw usage(`--model "${model}" is not a file; calibrate needs the GGUF file's path`);
+  const budgetMs = parseInteger(context.values.budget, "budget", 1, 600_000) ?? 8000;
+  const llmBudgetMs = parseInteger(context.values["llm-budget"], "llm-budget", 1, 3_600_000) ?? 60_000;
+  const rounds = parseInteger(context.values.rounds, "rounds", 1, 9);
+  const interactive = context.stderr.isTTY === true;
+  const report = await calibrate({
+    budgetMs,
+    llmBudgetMs,
+    ...(rounds === undefined ? {} : { rounds }),
+    ...(model ? { model } : {}),
+    ...(interactive ? { onProgress: (line: string) => context.stderr.write(`${line}\n`) } : {}),
+  });
+  if (report.writeError) context.stderr.write(`memzip: warning: ${report.writeError}\n`);
+  emit(context, report, describeCalibration(report));
+  return 0;
+}
+
+function describeCalibration(report: CalibrationReport): string {
+  const { classical, llm } = report;
+  const lines = [
+    `calibrated in ${report.seconds.toFixed(1)} s on ${report.hardware.cpuModel}, ${report.hardware.cpuCores} cores, ${report.hardware.ramGiB} GiB, Node ${report.hardware.node}`,
+    `classical (${classical.sampleRecords} records x ${classical.rounds} rounds; memories/min predicted from the median CPU per memory${classical.parallelism === undefined ? "" : " and the parallel speedup"}):`,
+    ...(classical.parallelism === undefined ? [] : [`  measured parallel speedup: ${classical.parallelism.toFixed(2)}x`]),
+    ...classical.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
+    `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}${classical.concurrencyRounds ? ` (measured in ${classical.concurrencyRounds} rounds)` : ""}, batch ${classical.batchSize}`,
+  ];
+  if (llm) {
+    lines.push(
+      `llm, model ${llm.model.path} (sha256 ${llm.model.sha256.slice(0, 12)}…; ${llm.sampleRecords} records x ${llm.rounds} rounds, medians):`,
+      ...llm.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
+      `  chosen: ${llm.contexts} contexts x ${llm.threads} thread on ${llm.workers ? `${llm.workers} model threads` : "the main thread"}`,
+    );
+  }
+  lines.push(report.path ? `saved to ${report.path}; \`memzip profile show\` uses it` : "not saved: auto keeps its arithmetic");
+  return lines.join("\n");
+}
+
+function describe(profile: Profile, hardware: Hardware): string {
   const gpu = hardware.gpu ? `${hardware.gpu} (${hardware.gpuNames.join(", ")}), ${formatBytes(hardware.vramFreeBytes)} of ${formatBytes(hardware.vramTotalBytes)} VRAM free` : hardware.gpuProbed ? "none usable" : "not probed";
+  const from = (source: string) => `  [${source}]`;
   return [
     `profile ${profile.name}`,
     `hardware: ${hardware.cpuCores} CPU cores, ${formatBytes(hardware.ramBytes)} RAM, GPU ${gpu}`,
-    `  batch size          ${profile.batchSize} memories per transaction`,
-    `  concurrency         ${profile.concurrency} memories coded at once`,
-    `  codec workers       ${profile.workers} threads`,
+    `  batch size          ${profile.batchSize} memories per transaction${from(profile.sources.classical)}`,
+    `  concurrency         ${profile.concurrency} memories coded at once${from(profile.sources.classical)}`,
+    `  codec workers       ${profile.workers} threads${from(profile.sources.classical)}`,
     `  similarity          group at cosine >= ${profile.similarityThreshold}`,
     `  cache               ${profile.cache.maxEntries} entries, ${formatBytes(profile.cache.maxBytes)}, TTL ${profile.cache.ttlMs / 60_000} min`,
-    `  llama               ${profile.llm.contexts} contexts x ${profile.llm.threads} thread on ${profile.llm.workers ? `${profile.llm.workers} model threads` : "the main thread"}, GPU layers ${profile.llm.gpuLayers}, VRAM budget ${profile.llm.vramFraction}`,
+    `  llama               ${profile.llm.contexts} contexts x ${profile.llm.threads} thread on ${profile.llm.workers ? `${profile.llm.workers} model threads` : "the main thread"}, GPU layers ${profile.llm.gpuLayers}, VRAM budget ${profile.llm.vramFraction}${from(profile.sources.llm)}`,
     `  item timeout        ${profile.itemTimeoutMs ? `${profile.itemTimeoutMs} ms` : "none"}`,
     `  retries             ${profile.retries} (exponential backoff, full jitter)`,
     `  rate limit          ${profile.rateLimit.perSecond ? `${profile.rateLimit.perSecond}/s, burst ${profile.rateLimit.burst}` : "none"}`,

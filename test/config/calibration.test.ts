@@ -1,0 +1,302 @@
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { calibrationDir, fingerprintKey, hardwareFingerprint, loadCalibration, readCalibrationFile, writeCalibration, type ClassicalCalibration, type HardwareFingerprint, type LlmCalibration } from "../../src/core/calibration.js";
+import { hardwareFromOs } from "../../src/core/profiles.js";
+import { calibrate, chooseConcurrency, CLASSICAL_MIN_RECORDS, concurrencyCandidates, pairedRatios } from "../../src/engine/calibrate.js";
+import { autoProfile } from "../../src/engine-options.js";
+import { CHILD_TIMEOUT_MS, CLI, tempDir, spawnBounded } from "../helpers.js";
+
+// Nothing here may write the developer's real cache (~/.cache/memzip): this file's engines and CLI
+// children get a temporary one (review23 C3).
+const processCache = mkdtempSync(join(tmpdir(), "memzip-calibration-cache-"));
+process.env.MEMZIP_CACHE_DIR = processCache;
+after(() => rmSync(processCache, { recursive: true, force: true }));
+
+const here = hardwareFromOs();
+const fingerprint: HardwareFingerprint = hardwareFingerprint(here.cpuCores, here.ramBytes);
+const classical: ClassicalCalibration = {
+  workers: 0,
+  concurrency: 3,
+  batchSize: 48,
+  memoriesPerMin: 1234,
+  candidates: [
+    { label: "workers 0, concurrency 3, batch 48", memoriesPerMin: 1234, cpuMsPerMemory: 2 },
+    { label: "workers 1, concurrency 2, batch 32", memoriesPerMin: 1000, cpuMsPerMemory: 3 },
+  ],
+  sampleRecords: 50,
+  rounds: 2,
+  calibratedAt: "2026-12-01T10:00:00.000Z",
+};
+
+function llmFor(path: string, sha: string): LlmCalibration {
+  return {
+    contexts: 3,
+    threads: 1,
+    workers: 1,
+    concurrency: 3,
+    model: { sha256: sha.repeat(64).slice(0, 64), path, bytes: 4, mtimeMs: 0 },
+    memoriesPerMin: 99,
+    candidates: [{ label: "3 contexts", memoriesPerMin: 99, cpuMsPerMemory: 100 }],
+    sampleRecords: 8,
+    rounds: 2,
+    calibratedAt: "2026-12-01T11:00:00.000Z",
+  };
+}
+
+const cli = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+  spawnBounded(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip.json", ...env } });
+
+describe("calibration cache", () => {
+  it("auto takes a calibration made on this machine and names it as the source", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const before = autoProfile("", env);
+    assert.deepEqual(before.sources, { classical: "arithmetic", llm: "arithmetic" });
+    const path = writeCalibration(fingerprint, { classical }, env);
+    assert.equal(path, calibrationDir(env));
+    const after = autoProfile("", env);
+    assert.deepEqual([after.workers, after.concurrency, after.batchSize], [0, 3, 48]);
+    assert.equal(after.sources.classical, "calibrated 2026-12-01T10:00:00.000Z");
+    assert.equal(after.sources.llm, "arithmetic", "no model configured: the llm numbers stay arithmetic");
+    assert.ok(after.reasons.some((r) => /calibrated 2026-12-01/.test(r)));
+  });
+
+  it("a classical calibration does not starve a configured but uncalibrated model of concurrency (review22 C6)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    writeCalibration(fingerprint, { classical }, env);
+    assert.equal(autoProfile("", env).concurrency, 3, "no model: the calibrated concurrency");
+    const withModel = autoProfile(join(dir.path, "model.gguf"), env);
+    assert.equal(withModel.workers, 0);
+    assert.equal(withModel.concurrency, Math.max(3, withModel.llm.contexts), "every arithmetic llm context has a memory in flight");
+  });
+
+  it("keeps llm settings per model file and matches the file by path, size and time", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const model = join(dir.path, "m.gguf");
+    writeFileSync(model, "GGUF");
+    const entry = llmFor(model, "a");
+    writeCalibration(fingerprint, { classical }, env);
+    // The test's file has another mtime than the entry claims: not matched.
+    assert.equal(loadCalibration(fingerprint, model, env).llm, undefined);
+    const { mtimeMs } = statSync(model);
+    writeCalibration(fingerprint, { llm: { ...entry, model: { ...entry.model, mtimeMs } } }, env);
+    writeCalibration(fingerprint, { llm: llmFor(join(dir.path, "other.gguf"), "b") }, env);
+    const loaded = loadCalibration(fingerprint, model, env);
+    assert.equal(loaded.classical?.batchSize, 48, "a later llm calibration keeps the classical one");
+    assert.equal(loaded.llm?.contexts, 3);
+    const profile = autoProfile(model, env);
+    assert.deepEqual([profile.llm.contexts, profile.llm.workers], [3, 1]);
+    assert.match(profile.sources.llm, /^calibrated /);
+    writeFileSync(model, "GGUF changed");
+    assert.equal(loadCalibration(fingerprint, model, env).llm, undefined, "another model file is not this calibration's");
+  });
+
+  it("another fingerprint's calibration is stale for this machine, and each machine keeps its own (a home shared over NFS, review23 C5)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    writeCalibration(fingerprint, { classical, llm: llmFor("/models/x.gguf", "c") }, env);
+    for (const changed of [
+      { ...fingerprint, cpuCores: fingerprint.cpuCores + 1 },
+      { ...fingerprint, cpuModel: "Another CPU" },
+      { ...fingerprint, ramGiB: fingerprint.ramGiB + 8 },
+      { ...fingerprint, node: "v99.0.0" },
+      { ...fingerprint, memzip: "9.9.9" },
+    ]) {
+      const read = loadCalibration(changed, "", env);
+      assert.equal(read.classical, undefined);
+      assert.match(read.ignored ?? "", /other hardware or software.*stale for this machine/);
+    }
+    const other = { ...fingerprint, cpuCores: fingerprint.cpuCores + 1 };
+    writeCalibration(other, { classical: { ...classical, workers: 1 } }, env);
+    assert.equal(loadCalibration(other, "", env).classical?.workers, 1);
+    const mine = readCalibrationFileOf(fingerprint, env);
+    assert.equal(mine.classical?.workers, 0, "the other machine's calibration did not replace this one's");
+    assert.deepEqual(Object.keys(mine.llm), ["c".repeat(64)], "nor its model entries");
+    assert.equal(loadCalibration(other, "", env).ignored, undefined);
+  });
+
+  it("calibrations written at once by several processes are all kept (review23 C5)", async () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const module = new URL("../../src/core/calibration.js", import.meta.url).href;
+    const start = Date.now() + 1500;
+    // Each child writes 8 models' llm settings and the classical part, all starting at the same moment.
+    const child = (n: number) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { writeCalibration } from ${JSON.stringify(module)};
+const [fingerprint, classical, llm] = JSON.parse(process.argv[1]);
+while (Date.now() < ${start}) {}
+for (let i = 0; i < 8; i++) {
+  const sha = (${n} * 8 + i).toString(16).padStart(64, "0");
+  writeCalibration(fingerprint, { classical, llm: { ...llm, model: { ...llm.model, sha256: sha, path: "/models/m" + sha + ".gguf" } } });
+}`,
+          JSON.stringify([fingerprint, classical, llmFor("/models/m.gguf", "d")]),
+        ],
+        { env: { ...process.env, ...env }, timeout: CHILD_TIMEOUT_MS, killSignal: "SIGKILL" },
+      );
+    await Promise.all([0, 1, 2, 3].map(child));
+    const kept = readCalibrationFileOf(fingerprint, env);
+    assert.equal(Object.keys(kept.llm).length, 32, "every process's every model is kept");
+    assert.equal(kept.classical?.batchSize, 48);
+    assert.deepEqual(
+      readdirSync(calibrationDir(env) ?? "").filter((name) => name.endsWith(".tmp")),
+      [],
+      "no temporary file is left",
+    );
+  });
+
+  it("a corrupt or foreign file is ignored with a warning, and auto falls back to arithmetic", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: dir.path };
+    mkdirSync(calibrationDir(env) ?? "", { recursive: true });
+    const path = join(calibrationDir(env) ?? "", `${fingerprintKey(fingerprint)}.classical.json`);
+    for (const [content, why] of [
+      ["{not json", /not JSON/],
+      [JSON.stringify({ format: 1, hardware: fingerprint, classical: { ...classical, workers: -1 } }), /not a memzip calibration.*classical\.workers/],
+      [JSON.stringify({ format: 7, hardware: fingerprint }), /not a memzip calibration/],
+      [JSON.stringify(["something", "else"]), /not a memzip calibration/],
+    ] as const) {
+      writeFileSync(path, content);
+      const read = loadCalibration(fingerprint, "", env);
+      assert.equal(read.classical, undefined);
+      assert.match(read.ignored ?? "", why);
+      const profile = autoProfile("", env);
+      assert.equal(profile.sources.classical, "arithmetic");
+      assert.ok(profile.reasons.some((r) => /^calibration not used: /.test(r)));
+    }
+    const shown = cli(env, "profile", "show", "--no-gpu-probe");
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stderr, /warning: .*classical\.json is not a memzip calibration/);
+    // Not a regular file, or far larger than a calibration: refused, never waited on or read whole (review22 C4).
+    rmSync(path);
+    spawnBounded("mkfifo", [path], { encoding: "utf8" });
+    assert.match(loadCalibration(fingerprint, "", env).ignored ?? "", /not a regular file/, "a FIFO is not read (no writer: a read would hang)");
+    rmSync(path);
+    writeFileSync(path, `${JSON.stringify({ format: 1, hardware: fingerprint, classical })}${" ".repeat(70_000)}`);
+    assert.match(loadCalibration(fingerprint, "", env).ignored ?? "", /more than a calibration's/);
+    assert.match(shown.stdout, /codec workers\s+\d+ threads\s+\[arithmetic\]/);
+  });
+
+  it("a cache directory that cannot be made or read falls back and never fails", async () => {
+    using dir = tempDir();
+    const blocker = join(dir.path, "a-file");
+    writeFileSync(blocker, "");
+    const env = { MEMZIP_CACHE_DIR: join(blocker, "cache") };
+    assert.deepEqual(loadCalibration(fingerprint, "", env), {});
+    assert.equal(autoProfile("", env).sources.classical, "arithmetic");
+    assert.throws(() => writeCalibration(fingerprint, { classical }, env), /ENOTDIR|not a directory/);
+    // The engines inside calibrate() keep nothing in the user cache either (review23 C3: the
+    // shipped base's trained state went to the real ~/.cache/memzip/derived).
+    const userCache = join(dir.path, "user-cache");
+    const saved = process.env.MEMZIP_CACHE_DIR;
+    process.env.MEMZIP_CACHE_DIR = userCache;
+    try {
+      const report = await calibrate({ budgetMs: 1, rounds: 1, env });
+      assert.equal(report.path, undefined);
+      assert.match(report.writeError ?? "", /cannot write the calibration/);
+      assert.ok(report.classical.candidates.length >= 2);
+    } finally {
+      process.env.MEMZIP_CACHE_DIR = saved;
+    }
+    assert.equal(existsSync(userCache), false, `calibrate wrote ${existsSync(userCache) ? readdirSync(userCache, { recursive: true }).join(", ") : ""} into the user cache`);
+  });
+
+  it("paired ratios compare settings within a round; the noise band is the ratios' spread, not the load's drift", () => {
+    // The load falls over the rounds (700 -> 1300 memories/min): the second setting swings ±10 % around
+    // the first from round to round, the third is half as fast in every round.
+    const first = [700, 900, 1000, 1100, 1300];
+    const swing = [0.9, 1.1, 0.95, 1.05, 1.0];
+    const { ratios, best, band } = pairedRatios([first, first.map((r, i) => r * (swing[i] as number))]);
+    assert.equal(best, 0);
+    assert.deepEqual(ratios.map((r) => Math.round(r * 100)), [100, 100]);
+    assert.equal(Math.round(band * 100), 5, "half the swings: 5 %; the drift of 700 -> 1300 does not widen it");
+    const steady = pairedRatios([first, first.map((r) => r * 0.98), first.map((r) => r * 0.5)]);
+    assert.deepEqual(steady.ratios.map((r) => Math.round(r * 100)), [100, 98, 50]);
+    assert.equal(steady.band, 0.03, "ratios that do not move: the 3 % floor");
+    assert.deepEqual(concurrencyCandidates(0), [1]);
+    assert.deepEqual(concurrencyCandidates(1), [2, 4, 8]);
+    assert.deepEqual(concurrencyCandidates(2), [4, 8, 16]);
+    assert.deepEqual(concurrencyCandidates(16), [32, 64]);
+    // Within the noise, 4 per worker stands; a setting faster beyond it replaces it.
+    assert.equal(chooseConcurrency(2, [4, 8, 16], [0.97, 0.95, 1], 0.1), 8);
+    assert.equal(chooseConcurrency(2, [4, 8, 16], [1, 0.8, 0.85], 0.1), 4);
+    assert.equal(chooseConcurrency(1, [2, 4, 8], [0.9, 0.96, 1], 0.03), 8);
+  });
+});
+
+describe("memzip profile calibrate / show over the CLI", () => {
+  it("calibrate --json with a tiny budget writes a calibration that show then names", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const arithmetic = cli(env, "profile", "show", "--no-gpu-probe");
+    assert.equal(arithmetic.status, 0, arithmetic.stderr);
+    assert.match(arithmetic.stdout, /codec workers\s+\d+ threads\s+\[arithmetic\]/);
+    const run = cli(env, "profile", "calibrate", "--budget", "1", "--rounds", "1", "--json");
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      hardware: HardwareFingerprint;
+      classical: ClassicalCalibration;
+      llm?: unknown;
+      path: string;
+      seconds: number;
+    };
+    assert.deepEqual(report.hardware, fingerprint);
+    assert.equal(report.path, join(dir.path, "cache", "calibration"));
+    assert.ok(existsSync(join(report.path, `${fingerprintKey(fingerprint)}.classical.json`)));
+    assert.equal(report.llm, undefined, "no model given: classical only");
+    const { classical: got } = report;
+    assert.ok(Number.isInteger(got.workers) && got.workers >= 0 && got.workers <= fingerprint.cpuCores);
+    assert.ok(got.concurrency >= 1 && got.batchSize >= 1);
+    assert.ok(got.candidates.length >= 2 && got.candidates.every((c) => c.memoriesPerMin > 0 && typeof c.label === "string"));
+    assert.ok(got.candidates.some((c) => c.label.startsWith(`workers ${got.workers} (`)));
+    assert.ok(concurrencyCandidates(got.workers).includes(got.concurrency), `concurrency ${got.concurrency} is one of those measured at ${got.workers} workers`);
+    if (got.workers > 0) {
+      assert.ok((got.concurrencyRounds ?? 0) >= 4);
+      assert.ok(got.candidates.some((c) => c.label.startsWith(`workers ${got.workers}, concurrency ${got.concurrency} (measured`)));
+    }
+    assert.ok(got.sampleRecords >= CLASSICAL_MIN_RECORDS, "rounds long enough to measure throughput, not start-up");
+    assert.ok((got.parallelism ?? 0) >= 1);
+    const shown = cli(env, "profile", "show", "--no-gpu-probe", "--json");
+    assert.equal(shown.status, 0, shown.stderr);
+    const profile = (JSON.parse(shown.stdout) as { profile: { workers: number; sources: { classical: string } } }).profile;
+    assert.equal(profile.workers, got.workers);
+    assert.equal(profile.sources.classical, `calibrated ${got.calibratedAt}`);
+    const text = cli(env, "profile", "show", "--no-gpu-probe");
+    assert.match(text.stdout, new RegExp(`codec workers\\s+${got.workers} threads\\s+\\[calibrated ${got.calibratedAt.replace(/\./g, "\\.")}\\]`));
+    const bad = cli(env, "profile", "calibrate", "--model", join(dir.path, "missing.gguf"));
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /is not a file/);
+  });
+});
+
+describe("no implicit calibration", () => {
+  it("a large import with profile auto on a machine not calibrated never calibrates it (explicit only)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const big = join(dir.path, "big.jsonl");
+    writeFileSync(big, JSON.stringify({ id: "big", text: "memzip calibration filler text ".repeat(Math.ceil((4 << 20) / 31)) }) + "\n");
+    const result = cli(env, "import", big, "--db", join(dir.path, "big.db"), "--codec", "zstd");
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /calibrat/);
+    assert.equal(existsSync(calibrationDir(env) ?? ""), false, "nothing was measured or kept");
+    assert.equal(loadCalibration(fingerprint, "", env).classical, undefined);
+  });
+});
+
+/** This machine's calibration as read back (classical and llm entries). */
+function readCalibrationFileOf(f: HardwareFingerprint, env: NodeJS.ProcessEnv): { classical?: ClassicalCalibration; llm: Record<string, LlmCalibration> } {
+  const { file, ignored } = readCalibrationFile(f, env);
+  assert.equal(ignored, undefined);
+  return { ...(file?.classical ? { classical: file.classical } : {}), llm: file?.llm ?? {} };
+}
