@@ -163,7 +163,7 @@ const RULES: readonly Rule[] = [
       "g",
     ),
   },
-  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|月底|月初|下周|上周|下个月|上个月|(?:本|这|下|上)季度|这周|本周|下月|年底|年初|春节|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|月底|月初|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
@@ -195,9 +195,6 @@ const RULES: readonly Rule[] = [
     pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
     accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
   },
-  // Reference numbers of letter groups and digit groups (US-SHA-2026-77314, PJ-SJ-2026-118204), flights whose airline code starts with a
-  // digit (3U8633), and Chinese train numbers next to Chinese text (坐 K9789, 车次 C1063): ids (sets 11 to 14 each have some).
-  { type: "id", pattern: /(?<![\w-])[A-Z]{2,6}(?:-[A-Z]{2,6})+(?:-\d{3,})+(?![\w-])|(?<![\w-])\d[A-Z]\d{3,4}(?![\w-])|(?<![\w-])[GDCKZTY]\d{3,4}(?=\s?\p{Script=Han})|(?<=\p{Script=Han}\s?)[GDCKZTY]\d{3,4}(?![\w-])/gu },
   {
     type: "amount",
     pattern: new RegExp(
@@ -222,13 +219,6 @@ const RULES: readonly Rule[] = [
   },
   { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
   { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
-  // A dotted number right after a Chinese verb of upgrading, rolling back or pinning ("升到 3.10", "退回 3.26", "停在 16.4") that no unit
-  // or percent follows: a version (the labelled sets 1 to 14: 47 of the 50 such numbers are versions; the other three are rates and
-  // times after 降到, which the unit rules out).
-  {
-    type: "version",
-    pattern: new RegExp(`(?<=(?:升级到|升级至|升到|升至|降级到|降到|降至|退回到|退回|回退到|回滚到|停在|锁在|固定在|卡在|跑在|用的是|装的是|换成|换到)\\s?)v?\\d+(?:\\.\\d+){1,3}(?![\\w.%]|\\s?(?:%|${ZH_UNITS}|秒|分|元|块|倍|个|小时|天))`, "gu"),
-  },
   // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.
   {
     type: "version",

