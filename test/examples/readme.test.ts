@@ -230,6 +230,9 @@ const ENTRIES: Record<string, Entry> = {
       assert.equal(stats.memories, 85);
     },
   },
+  "memzip profile calibrate --model stories260K.gguf": {
+    exempt: "measures this machine for minutes (every setting in interleaved rounds, the model in several contexts); test/config/calibration.test.ts runs `profile calibrate` through the CLI with a tiny budget, and with a --model that is not a file",
+  },
   "memzip compact": { check: (run) => assert.match(run.stdout, /^store file .+ -> .+$/m) },
   "memzip dict train --namespace agent-7": { check: (run) => assert.match(run.stdout, /^trained zstd dictionary [0-9a-f]{16}: .* from 42 memories/) },
   "memzip model train --namespace agent-7": { check: (run) => assert.match(run.stdout, /^trained context-model snapshot [0-9a-f]{16}: .* from 42 memories/) },

@@ -261,7 +261,7 @@ describe("sealed blocks of the SQLite store", () => {
     const path = join(dir.path, "v1.db");
     copyFileSync(join(ROOT, "test", "fixtures", "store-v1.db"), path);
     const want = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "store-v1.expected.json"), "utf8")) as { memories: { id: string; namespace: string; text: string }[] };
-    const store = openStore(path, { seal: true });
+    const store = openStore(path, { seal: true, firstSealRows: 1 });
     const engine = Engine.create({ store, cache: "off", workers: 0 });
     try {
       const exported = async () => ({
