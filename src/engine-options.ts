@@ -187,7 +187,7 @@ export function autoProfile(model: string, env: NodeJS.ProcessEnv = process.env)
   const hardware = hardwareFromOs();
   const { ignored, ...calibration } = loadCalibration(hardwareFingerprint(hardware.cpuCores, hardware.ramBytes), model, env);
   const profile = resolveProfile("auto", hardware, 0, calibration);
-  // A classical calibration (what a large import makes) sizes concurrency for the codec workers
+  // A classical calibration (`profile calibrate` without --model) sizes concurrency for the codec workers
   // alone; with a model configured but not calibrated, every arithmetic context stays fed.
   if (model !== "" && calibration.classical && !calibration.llm && profile.concurrency < profile.llm.contexts) {
     profile.concurrency = profile.llm.contexts;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DerivedFile, DerivedStore } from "./derived.js";
 
@@ -11,8 +11,15 @@ import type { DerivedFile, DerivedStore } from "./derived.js";
  * fails: derived data costs only the time to derive it again.
  */
 export class DerivedFolder implements DerivedStore {
-  /** `folder` is asked at each use, so a folder chosen by the environment follows it; undefined: there is none (nothing is kept). */
-  constructor(private readonly folder: () => string | undefined) {}
+  /**
+   * `folder` is asked at each use, so a folder chosen by the environment follows it; undefined: there is none (nothing is
+   * kept). `private`: the folder is the user's own (mode 0700) and its files 0600 — a model state holds its snapshot's
+   * training texts, so one kept outside a store's own folder (the per-user one) is readable by its user only.
+   */
+  constructor(
+    private readonly folder: () => string | undefined,
+    private readonly options: { readonly private?: boolean } = {},
+  ) {}
 
   /**
    * The file `name` when it is a regular file that can be read; anything else there (a folder, a
@@ -64,8 +71,11 @@ export class DerivedFolder implements DerivedStore {
     try {
       const target = join(folder, name);
       const attempt = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-      mkdirSync(folder, { recursive: true });
-      const fd = openSync(attempt, "w");
+      const owner = this.options.private === true;
+      mkdirSync(folder, { recursive: true, ...(owner ? { mode: 0o700 } : {}) });
+      // A folder an earlier build made with the default mode is made private too.
+      if (owner && (statSync(folder).mode & 0o077) !== 0) chmodSync(folder, 0o700);
+      const fd = openSync(attempt, "w", owner ? 0o600 : 0o666);
       temporary = attempt;
       try {
         for (const part of content()) for (let done = 0; done < part.length; ) done += writeSync(fd, part, done, part.length - done);

@@ -16,7 +16,8 @@ export class DerivedDirectory extends DerivedFolder {
   constructor(location: { readonly folder: string });
   constructor(where: string | { readonly folder: string }) {
     const path = typeof where === "string" ? `${where}.derived` : where.folder;
-    super(() => path);
+    // Beside a store, as readable as the store; the per-user folder (server stores' states: their texts) is private.
+    super(() => path, { private: typeof where !== "string" });
     this.path = path;
   }
 
@@ -26,7 +27,8 @@ export class DerivedDirectory extends DerivedFolder {
    * Where the trained model states of a server store's assets (`postgres://`) are kept: nothing is
    * beside such a store, so they go to the per-user folder the shipped base's state uses
    * (`userCacheDir()/derived/`). Safe to share across stores: a state file names its asset (content-
-   * addressed) and is verified by hash when read. Undefined when the user has no cache folder.
+   * addressed) and is verified by hash when read. A state holds its snapshot's training texts, so the folder is
+   * the user's alone (0700, files 0600). Undefined when the user has no cache folder.
    */
   static forServerStore(): DerivedDirectory | undefined {
     const cache = userCacheDir();

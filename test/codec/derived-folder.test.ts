@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { abandonedTemporaryPid, DerivedFolder } from "../../src/codec/derived-folder.js";
@@ -58,6 +58,25 @@ describe("derived folders", () => {
     } finally {
       dir[Symbol.dispose]();
     }
+  });
+
+  it("a private folder (the per-user one: states hold training texts) is made 0700, an older one is made so, and its files are 0600 (review24 I1)", () => {
+    using dir = tempDir();
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    const made = join(dir.path, "cache", "derived");
+    new DerivedFolder(() => made, { private: true }).write("cm-x.state", () => [Buffer.from("texts")]);
+    assert.equal(mode(made), 0o700);
+    assert.equal(mode(join(made, "cm-x.state")), 0o600);
+    const older = join(dir.path, "older");
+    mkdirSync(older, { mode: 0o755 });
+    chmodSync(older, 0o755);
+    new DerivedFolder(() => older, { private: true }).write("cm-y.state", () => [Buffer.from("texts")]);
+    assert.equal(mode(older), 0o700);
+    assert.equal(mode(join(older, "cm-y.state")), 0o600);
+    // Beside a store: the default modes (as readable as the store).
+    const beside = join(dir.path, "s.db.derived");
+    new DerivedFolder(() => beside).write("cm-z.state", () => [Buffer.from("texts")]);
+    assert.equal(mode(join(beside, "cm-z.state")), 0o666 & ~process.umask());
   });
 
   it("names a temporary file's writer only for the file's own name", () => {

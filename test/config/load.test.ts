@@ -1,12 +1,13 @@
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { loadConfig, resolveConfig } from "../../src/config/load.js";
 import { ENGINE_DEFAULTS } from "../../src/engine-options.js";
 import { isMemzipError } from "../../src/errors.js";
-import { CLI, SAMPLE, tempDir, spawnBounded } from "../helpers.js";
+import { FIRST_SEAL_ROWS } from "../../src/store/sqlite/sealed.js";
+import { CLI, DEV_CORPUS, tempDir, spawnBounded } from "../helpers.js";
 
 describe("configuration", () => {
   it("reads a JSON file, lets MEMZIP_* variables override it, and skips a missing default file", () => {
@@ -65,9 +66,12 @@ describe("configuration", () => {
     assert.throws(() => loadConfig({ env: { MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: "maybe" } }), (e) => isMemzipError(e, "E_USAGE") && /MEMZIP_SEAL must be true or false/.test(e.message));
     writeFileSync(file, JSON.stringify({ seal: "no" }));
     assert.throws(() => loadConfig({ path: file, env: {} }), (e) => isMemzipError(e, "E_USAGE") && /"seal" must be true or false/.test(e.message));
+    // More memories than a store's first seal waits for (FIRST_SEAL_ROWS): below it a young store keeps its rows.
+    const records = join(dir.path, "records.jsonl");
+    writeFileSync(records, readFileSync(DEV_CORPUS, "utf8").split("\n").slice(0, FIRST_SEAL_ROWS + 32).join("\n"));
     const hotRows = (seal: string) => {
       const db = join(dir.path, `seal-${seal}.db`);
-      const result = spawnBounded(process.execPath, [CLI, "import", SAMPLE, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: seal } });
+      const result = spawnBounded(process.execPath, [CLI, "import", records, "--db", db], { env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_SEAL: seal } });
       assert.equal(result.status, 0, result.stderr.toString());
       const raw = new Database(db, { readonly: true });
       try {

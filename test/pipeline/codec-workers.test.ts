@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
@@ -97,6 +97,10 @@ describe("codec workers read trained cm states", () => {
         "the main thread kept the snapshot's state in the per-user folder before the workers got it",
       );
       assert.equal(engine.derived, undefined, "and the store has no folder of its own");
+      // A state holds its snapshot's training texts: the per-user folder is the user's alone (review24 I1).
+      const folder = join(dir.path, "cache", "derived");
+      assert.equal(statSync(folder).mode & 0o777, 0o700);
+      for (const name of readdirSync(folder).filter((n) => n.endsWith(".state"))) assert.equal(statSync(join(folder, name)).mode & 0o777, 0o600);
       for (const { id, text } of records) assert.equal(await engine.recall(id), text);
     } finally {
       await server.stop();

@@ -68,8 +68,8 @@ interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it
 job keeps the namespace it started with. Profile auto (the default) uses this machine's
 calibration when \`memzip profile calibrate\` made one, else its arithmetic; an import never
 calibrates by itself (on a terminal, a file of ${CALIBRATION_HINT_BYTES >> 20} MiB or more on a machine not calibrated
-prints a one-line hint). At the end the new rows are sealed into blocks (see
-\`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
+prints a one-line hint). At the end the new rows are sealed into blocks once the store holds
+128 memories (see \`memzip compact --help\`; config "seal": false or MEMZIP_SEAL=false keeps them as rows).`,
   options: {
     batch: { type: "string", value: "N", help: "records per transaction (default: the profile's, 32)" },
     resume: {

@@ -71,10 +71,13 @@ const loaded = new Map<number, BaseAsset>();
  * state it is verified by hash when read and rebuilt when missing, stale or corrupt; when the folder
  * cannot be written the base is trained in memory, once per process, and nothing fails.
  */
-export const sharedBaseStates = new DerivedFolder(() => {
-  const cache = userCacheDir();
-  return cache === undefined ? undefined : join(cache, "derived");
-});
+export const sharedBaseStates = new DerivedFolder(
+  () => {
+    const cache = userCacheDir();
+    return cache === undefined ? undefined : join(cache, "derived");
+  },
+  { private: true },
+);
 
 /** `asset` (the bytes of a shipped base, e.g. sent to a worker thread) with the per-user derived state; other assets unchanged. */
 export function withSharedBaseState<T extends Asset>(asset: T): T {

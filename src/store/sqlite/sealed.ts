@@ -560,6 +560,8 @@ export class SealedRows {
     const db = this.database.db;
     const sealed = this.database.write(() => {
       const hotBefore = db.prepare("SELECT count(*) FROM memories").pluck().get() as number;
+      // Whether this store has a block before this seal (a short last block unsealed below still counts: review24 I3).
+      const sealedBefore = this.any();
       // A short last block with hot rows after it goes back first and is sealed again with them: compacts
       // after a few writes each would otherwise leave a trail of small blocks.
       if (hotBefore > 0 && this.any()) {
@@ -592,7 +594,7 @@ export class SealedRows {
       const legacyKeys = this.keyLayout() === "tables";
       if (hot === stay.size && !legacyKeys) return 0;
       // A store with no block yet seals once enough rows pay for the sealed tables' own pages (FIRST_SEAL_ROWS).
-      if (!legacyKeys && !always && hot - stay.size < this.firstSealRows && !this.any()) return 0;
+      if (!legacyKeys && !always && hot - stay.size < this.firstSealRows && !sealedBefore) return 0;
       // The blocks before this seal's: their keys in the runs (or the legacy tables) are exact except for the
       // blocks unsealed since (a run's entry of a seq no block of these holds is stale and goes now).
       const before = this.any() ? (db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][]) : [];
