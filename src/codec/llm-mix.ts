@@ -193,7 +193,7 @@ async function encodeGreedy(
     },
   };
   io.code(32768, lead);
-  const coder = tuning.segmentation === "beam" ? new BeamMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK)) : new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+  const coder = derivedCutCoder(vocabulary, cm, io, tuning, predictor, settings);
   let done: Uint8Array | null;
   try {
     done = await coder.codeText(text.length, lead, text, () => encoder.bytesWritten > budgetBytes || signal?.aborted === true);
@@ -234,7 +234,7 @@ export async function decodeMixed(
   const io: BitIo = { code: (p16) => decoder.decodeBit(p16) };
   const lead = io.code(32768, 0);
   if (tuning.segmentation !== "coded") {
-    const coder = tuning.segmentation === "beam" ? new BeamMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK)) : new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, new EscapeEstimator(settings.topK));
+    const coder = derivedCutCoder(vocabulary, cm, io, tuning, predictor, settings);
     const out = await coder.codeText(length, lead, null, () => decoder.overrun > 64);
     if (!out) throw new RangeError("the coded stream ends long before the text does");
     return out;
@@ -745,6 +745,47 @@ class SpeculativeWindow extends TokenWindow {
   }
 }
 
+/** The coder of `tuning.segmentation` ("beam" or "greedy"): the same arguments on both sides. */
+function derivedCutCoder(vocabulary: MixVocabulary, cm: RecordBits, io: BitIo, tuning: MixTuning, predictor: RewindablePredictor, settings: LlmCodingSettings): GreedyMixCoder | BeamMixCoder {
+  const escapes = new EscapeEstimator(settings.topK);
+  return tuning.segmentation === "beam" ? new BeamMixCoder(vocabulary, cm, io, tuning, predictor, settings, escapes) : new GreedyMixCoder(vocabulary, cm, io, tuning, predictor, settings, escapes);
+}
+
+/**
+ * What the two coders that derive the cuts share: the selecting mixer, the model's window, and the
+ * counts the bench reads (bits by input, model evaluations, tokens taken back).
+ */
+abstract class DerivedCutCoder<W extends { readonly evaluations: number; readonly takenBack: number }> {
+  tokens = 0;
+  protected readonly mixer: SelectingMixer;
+
+  constructor(
+    protected readonly window: W,
+    io: BitIo,
+    tuning: MixTuning,
+  ) {
+    this.mixer = new SelectingMixer(io, tuning);
+  }
+
+  get codedBits(): number {
+    return this.mixer.codedBits;
+  }
+  get modelBits(): number {
+    return this.mixer.modelBits;
+  }
+  get cmBits(): number {
+    return this.mixer.cmBits;
+  }
+  get evaluations(): number {
+    return this.window.evaluations;
+  }
+  /** Tokens taken back to reach another branch or cut. */
+  get takenBack(): number {
+    return this.window.takenBack;
+  }
+  abstract get speculations(): number;
+}
+
 /**
  * The mixing coder with a segmentation both sides derive from the bytes (`MixTuning.segmentation`
  * "greedy"): the bytes since the last cut ("pending") are always a prefix of some token; a byte
@@ -762,10 +803,7 @@ class SpeculativeWindow extends TokenWindow {
  *
  * No decision about the cut is coded; `cm` and the model are mixed on every bit as in `MixCoder`.
  */
-class GreedyMixCoder {
-  tokens = 0;
-  private readonly window: SpeculativeWindow;
-  private readonly mixer: SelectingMixer;
+class GreedyMixCoder extends DerivedCutCoder<SpeculativeWindow> {
   private current!: Hypothesis;
   private pending: number[] = [];
   /** The pending bytes' trie node (always a node: the pending bytes start some token). */
@@ -776,34 +814,17 @@ class GreedyMixCoder {
   constructor(
     private readonly vocabulary: MixVocabulary,
     private readonly cm: RecordBits,
-    private readonly io: BitIo,
+    io: BitIo,
     private readonly tuning: MixTuning,
     predictor: RewindablePredictor,
     settings: LlmCodingSettings,
     readonly escapes: EscapeEstimator,
   ) {
-    this.window = new SpeculativeWindow(predictor, settings);
-    this.mixer = new SelectingMixer(io, tuning);
+    super(new SpeculativeWindow(predictor, settings), io, tuning);
   }
 
-  get codedBits(): number {
-    return this.mixer.codedBits;
-  }
-  get modelBits(): number {
-    return this.mixer.modelBits;
-  }
-  get cmBits(): number {
-    return this.mixer.cmBits;
-  }
-
-  get evaluations(): number {
-    return this.window.evaluations;
-  }
   get speculations(): number {
     return this.window.speculations;
-  }
-  get takenBack(): number {
-    return this.window.takenBack;
   }
 
   async codeText(length: number, lead: number, text: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {
@@ -1095,12 +1116,9 @@ export class BeamWindow {
  * sides drop the same. Where no hypothesis survives a byte, the largest one before it is cut by the
  * longest match. Nothing about the segmentation is coded; `cm` is mixed on every bit.
  */
-class BeamMixCoder {
-  tokens = 0;
+class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
   evaluated = 0;
   rescues = 0;
-  private readonly window: BeamWindow;
-  private readonly mixer: SelectingMixer;
   private committed = 0;
 
   constructor(
@@ -1112,29 +1130,12 @@ class BeamMixCoder {
     settings: LlmCodingSettings,
     readonly escapes: EscapeEstimator,
   ) {
-    this.window = new BeamWindow(predictor, settings);
-    this.mixer = new SelectingMixer(io, tuning);
+    super(new BeamWindow(predictor, settings), io, tuning);
   }
 
-  get codedBits(): number {
-    return this.mixer.codedBits;
-  }
-  get modelBits(): number {
-    return this.mixer.modelBits;
-  }
-  get cmBits(): number {
-    return this.mixer.cmBits;
-  }
-  get evaluations(): number {
-    return this.window.evaluations;
-  }
   /** Distributions evaluated (one per history node). */
   get speculations(): number {
     return this.evaluated;
-  }
-  /** Tokens taken back to reach another branch. */
-  get takenBack(): number {
-    return this.window.takenBack;
   }
 
   async codeText(length: number, lead: number, text: Uint8Array | null, stop: () => boolean): Promise<Uint8Array | null> {

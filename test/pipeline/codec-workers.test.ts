@@ -8,6 +8,27 @@ import { devCorpus, tempDir } from "../helpers.js";
 import { POSTGRES_MISSING, postgresBin, startPostgres } from "../services/postgres.js";
 
 /**
+ * The store at `db` gets 300 dev records and a cm snapshot trained from them with no workers; then an
+ * engine with two codec workers writes 40 more. That engine (the caller closes it), its records and results.
+ */
+async function snapshotThenWorkers(db: string) {
+  const corpus = devCorpus();
+  {
+    await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
+    await engine.trainAsset("cm-snapshot");
+  }
+  const engine = Engine.open({ db, cmBase: false, workers: 2, concurrency: 4, autoTrainAfter: 0, cache: "off" });
+  const records = corpus.slice(300, 340).map(({ text }, i) => ({ id: `w${i}`, text }));
+  try {
+    return { engine, records, results: await engine.rememberMany(records) };
+  } catch (error) {
+    await engine.close(); // its workers would keep the test process alive
+    throw error;
+  }
+}
+
+/**
  * A memory coded on a codec worker must cost what it costs on the main thread: a worker reads a
  * cm snapshot's trained state like the main thread does, instead of training the snapshot again
  * (once per worker, on every engine), and N workers never train one snapshot N times.
@@ -43,15 +64,9 @@ describe("codec workers read trained cm states", () => {
   it("a namespace's snapshot is read by every worker from the store's derived folder", async () => {
     using dir = tempDir();
     const db = join(dir.path, "s.db");
-    const corpus = devCorpus();
-    {
-      await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
-      await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
-      await engine.trainAsset("cm-snapshot");
-    }
-    await using engine = Engine.open({ db, cmBase: false, workers: 2, concurrency: 4, autoTrainAfter: 0, cache: "off" });
-    const records = corpus.slice(300, 340).map(({ text }, i) => ({ id: `w${i}`, text }));
-    const results = await engine.rememberMany(records);
+    const written = await snapshotThenWorkers(db);
+    await using engine = written.engine;
+    const { records, results } = written;
     assert.ok(results.some((r) => r.codec === "cm" || r.codec === "cm-ref"), "the workers coded with the snapshot");
     const workers = await engine.codecWorkerStats();
     assert.equal(workers.length, 2);
@@ -75,15 +90,9 @@ describe("codec workers read trained cm states", () => {
     assert.ok(server, POSTGRES_MISSING);
     try {
       const db = await server.createDatabase("workers");
-      const corpus = devCorpus();
-      {
-        await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
-        await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
-        await engine.trainAsset("cm-snapshot");
-      }
-      await using engine = Engine.open({ db, cmBase: false, workers: 2, concurrency: 4, autoTrainAfter: 0, cache: "off" });
-      const records = corpus.slice(300, 340).map(({ text }, i) => ({ id: `w${i}`, text }));
-      const results = await engine.rememberMany(records);
+      const written = await snapshotThenWorkers(db);
+      await using engine = written.engine;
+      const { records, results } = written;
       assert.ok(results.some((r) => r.codec === "cm" || r.codec === "cm-ref"), "the workers coded with the snapshot");
       const workers = await engine.codecWorkerStats();
       assert.equal(workers.length, 2);

@@ -3,7 +3,7 @@ import { xxh64 } from "@node-rs/xxhash";
 import type * as ZstdBinding from "zstd-napi/binding.js";
 import { checksum32 } from "../checksum.js";
 import type { Asset } from "../codec.js";
-import type { DerivedStore } from "../derived.js";
+import type { DerivedFile, DerivedStore } from "../derived.js";
 import { ContextModel, modelCodeHash } from "./context-model.js";
 import { concat, readSnapshotHeader, type LoadedSnapshot, type SnapshotHeader } from "./snapshot.js";
 
@@ -54,6 +54,43 @@ function fileName(asset: Asset): string {
   return `cm-${asset.id}.state`;
 }
 
+/** The state file's header when it names `asset` and this build's model, and its sizes agree with the file; else undefined. */
+function checkedHeader(file: DerivedFile, asset: Asset, header: SnapshotHeader): DataView | undefined {
+  const head = new Uint8Array(HEADER_BYTES);
+  if (file.read(head, 0) !== HEADER_BYTES) return undefined;
+  const view = new DataView(head.buffer);
+  if (view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return undefined;
+  if (view.getBigUint64(104, true) !== xxh64(head.subarray(0, 104))) return undefined;
+  if (!Buffer.from(head.subarray(8, 40)).equals(Buffer.from(asset.id, "hex"))) return undefined;
+  if (!Buffer.from(head.subarray(40, 72)).equals(modelCodeHash(header.version))) return undefined;
+  const textBytes = view.getUint32(72, true);
+  const frameBytes = view.getUint32(84, true);
+  if (textBytes !== header.lengths.reduce((sum, n) => sum + n, 0) || frameBytes === 0 || file.size !== HEADER_BYTES + textBytes + frameBytes) return undefined;
+  return view;
+}
+
+/**
+ * Whether `store` holds a state for `asset` whose header checks out (the body is checked when it is read):
+ * what a codec pool asks before its workers read the state, without reading the texts.
+ */
+export function hasDerivedSnapshot(store: DerivedStore, asset: Asset): boolean {
+  let header: SnapshotHeader;
+  try {
+    header = readSnapshotHeader(asset.bytes);
+  } catch {
+    return false;
+  }
+  const file = store.open(fileName(asset));
+  if (!file) return false;
+  try {
+    return checkedHeader(file, asset, header) !== undefined;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
 /** Reads the texts of `asset`'s derived state after checking the header; undefined when missing, stale or corrupt. */
 export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedSnapshot | undefined {
   let header: SnapshotHeader;
@@ -65,18 +102,12 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
   const file = store.open(fileName(asset));
   if (!file) return undefined;
   try {
-    const head = new Uint8Array(HEADER_BYTES);
-    if (file.read(head, 0) !== HEADER_BYTES) return undefined;
-    const view = new DataView(head.buffer);
-    if (view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== FORMAT) return undefined;
-    if (view.getBigUint64(104, true) !== xxh64(head.subarray(0, 104))) return undefined;
-    if (!Buffer.from(head.subarray(8, 40)).equals(Buffer.from(asset.id, "hex"))) return undefined;
-    if (!Buffer.from(head.subarray(40, 72)).equals(modelCodeHash(header.version))) return undefined;
+    const view = checkedHeader(file, asset, header);
+    if (!view) return undefined;
     const textBytes = view.getUint32(72, true);
     const memoryBytes = view.getUint32(76, true);
     const stateAt = view.getUint32(80, true);
     const frameBytes = view.getUint32(84, true);
-    if (textBytes !== header.lengths.reduce((sum, n) => sum + n, 0) || frameBytes === 0 || file.size !== HEADER_BYTES + textBytes + frameBytes) return undefined;
     const texts = new Uint8Array(textBytes);
     if (file.read(texts, HEADER_BYTES) !== textBytes) return undefined;
     if (xxh64(texts) !== view.getBigUint64(88, true) || checksum32(texts) !== header.checksum) return undefined;

@@ -3,7 +3,7 @@ import { checksum32 } from "../checksum.js";
 import { derivedStoreOf } from "../derived.js";
 import type { Asset } from "../codec.js";
 import type { ContextModel } from "./context-model.js";
-import { readDerivedSnapshot, writeDerivedSnapshot } from "./derived-state.js";
+import { hasDerivedSnapshot, readDerivedSnapshot, writeDerivedSnapshot } from "./derived-state.js";
 import { loadSnapshot, type LoadedSnapshot } from "./snapshot.js";
 
 /** Loaded snapshots kept per process; each holds a model (about 45 MiB at the defaults). */
@@ -51,7 +51,7 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SN
  */
 export function ensureDerivedState(asset: Asset): void {
   const store = derivedStoreOf(asset);
-  if (!store || readDerivedSnapshot(store, asset)) return;
+  if (!store || hasDerivedSnapshot(store, asset)) return;
   const before = trainings;
   const loaded = preparedSnapshot(asset);
   // A training just now wrote it; a snapshot this process had in memory was not written here.
