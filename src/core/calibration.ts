@@ -108,9 +108,12 @@ export function fingerprintKey(f: HardwareFingerprint): string {
 }
 
 const classicalName = (f: HardwareFingerprint) => `${fingerprintKey(f)}.classical.json`;
-const llmName = (f: HardwareFingerprint, sha256: string) => `${fingerprintKey(f)}.llm-${sha256}.json`;
-/** More model files than this per machine are not looked at (each is read at engine open). */
-const MAX_LLM_FILES = 64;
+/**
+ * A model's calibration file is named by the machine and the model file's absolute path, so the
+ * same model at two paths keeps two calibrations (review24 K1) and opening an engine reads the
+ * one file of its model without listing the folder (K2: no cap on how many models are kept).
+ */
+const llmName = (f: HardwareFingerprint, absolutePath: string) => `${fingerprintKey(f)}.llm-${createHash("sha256").update(absolutePath).digest("hex").slice(0, 16)}.json`;
 
 function sameFingerprint(a: HardwareFingerprint, b: HardwareFingerprint): boolean {
   return a.cpuModel === b.cpuModel && a.cpuCores === b.cpuCores && a.ramGiB === b.ramGiB && a.node === b.node && a.memzip === b.memzip;
@@ -177,8 +180,9 @@ function readOne(path: string, fingerprint: HardwareFingerprint): CalibrationRea
 }
 
 /**
- * This machine's calibration files, merged (its classical file and its model files); never throws.
- * With none of its own, `ignored` says when calibrations of other hardware or software are there.
+ * This machine's calibration files, merged (its classical file and every model file, keyed by the
+ * model's absolute path); never throws. With none of its own, `ignored` says when calibrations of
+ * other hardware or software are there. Engines do not call it: {@link loadCalibration} reads two files.
  */
 export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJS.ProcessEnv = process.env): CalibrationRead {
   const dir = calibrationDir(env);
@@ -200,11 +204,11 @@ export function readCalibrationFile(fingerprint: HardwareFingerprint, env: NodeJ
     merged.classical = classical.file.classical;
     found = true;
   }
-  for (const name of names.filter((n) => n.startsWith(`${key}.llm-`) && n.endsWith(".json")).slice(0, MAX_LLM_FILES)) {
+  for (const name of names.filter((n) => n.startsWith(`${key}.llm-`) && n.endsWith(".json"))) {
     const read = readOne(join(dir, name), fingerprint);
     if (read.ignored) problems.push(read.ignored);
-    for (const [sha, entry] of Object.entries(read.file?.llm ?? {})) {
-      merged.llm[sha] = entry;
+    for (const entry of Object.values(read.file?.llm ?? {})) {
+      merged.llm[entry.model.path] = entry;
       found = true;
     }
   }
@@ -228,21 +232,44 @@ export function describeFingerprint(f: HardwareFingerprint): string {
  * hashes a model; a model file that changed is not matched (arithmetic until recalibrated).
  */
 export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = "", env: NodeJS.ProcessEnv = process.env): Calibration & { ignored?: string } {
-  const { file, ignored } = readCalibrationFile(fingerprint, env);
-  if (!file) return ignored ? { ignored } : {};
-  const result: Calibration & { ignored?: string } = file.classical ? { classical: file.classical } : {};
-  if (ignored) result.ignored = ignored;
+  const dir = calibrationDir(env);
+  if (dir === undefined) return {};
+  const problems: string[] = [];
+  const result: Calibration & { ignored?: string } = {};
+  const classical = readOne(join(dir, classicalName(fingerprint)), fingerprint);
+  if (classical.ignored) problems.push(classical.ignored);
+  if (classical.file?.classical) result.classical = classical.file.classical;
+  let modelFound = false;
   if (modelPath) {
+    let stat: { size: number; mtimeMs: number; absolute: string } | undefined;
     try {
       const absolute = resolve(modelPath);
-      const stat = statSync(absolute);
-      const entry = Object.values(file.llm).find((e) => e.model.path === absolute && e.model.bytes === stat.size && e.model.mtimeMs === stat.mtimeMs);
-      if (entry) result.llm = entry;
+      const stats = statSync(absolute);
+      if (stats.isFile()) stat = { size: stats.size, mtimeMs: stats.mtimeMs, absolute };
     } catch {
       // Not a file (a registered name, a remote backend): no llm calibration applies.
     }
+    if (stat) {
+      const read = readOne(join(dir, llmName(fingerprint, stat.absolute)), fingerprint);
+      if (read.ignored) problems.push(read.ignored);
+      modelFound = read.file !== undefined;
+      const entry = Object.values(read.file?.llm ?? {}).find((e) => e.model.path === stat.absolute && e.model.bytes === stat.size && e.model.mtimeMs === stat.mtimeMs);
+      if (entry) result.llm = entry;
+    }
   }
-  return result;
+  if (problems.length > 0) return { ...result, ignored: problems.join("; ") };
+  if (classical.file || modelFound) return result;
+  // None of this machine's own: say so when the folder holds other machines' (or other versions') files.
+  let others: string[] = [];
+  try {
+    others = readdirSync(dir).filter((n) => n.endsWith(".classical.json")).sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") return { ignored: `cannot read ${dir}: ${(error as Error).message}` };
+  }
+  if (others.length === 0) return result;
+  const other = readOne(join(dir, others[0] as string), fingerprint);
+  return { ignored: `the calibrations in ${dir} were made on other hardware or software${other.ignored ? ` (${other.ignored})` : ""}: stale for this machine, ignored; \`memzip profile calibrate\` measures it` };
 }
 
 /**
@@ -256,7 +283,7 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
   if (dir === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
   const files: [string, CalibrationFile][] = [];
   if (update.classical) files.push([classicalName(fingerprint), { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical, llm: {} }]);
-  if (update.llm) files.push([llmName(fingerprint, update.llm.model.sha256), { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: { [update.llm.model.sha256]: update.llm } }]);
+  if (update.llm) files.push([llmName(fingerprint, resolve(update.llm.model.path)), { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: { [update.llm.model.sha256]: update.llm } }]);
   for (const [, file] of files) fileSchema.parse(file);
   mkdirSync(dir, { recursive: true });
   for (const [name, file] of files) {

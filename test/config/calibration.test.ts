@@ -98,6 +98,30 @@ describe("calibration cache", () => {
     assert.equal(loadCalibration(fingerprint, model, env).llm, undefined, "another model file is not this calibration's");
   });
 
+  it("the same model at two paths keeps two calibrations, and any number of models is read (review24 K1, K2)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const first = join(dir.path, "a.gguf");
+    const second = join(dir.path, "b.gguf");
+    writeFileSync(first, "GGUF same bytes");
+    writeFileSync(second, "GGUF same bytes");
+    const at = (path: string, contexts: number): LlmCalibration => {
+      const entry = llmFor(path, "e"); // the same sha256: one model file at two paths
+      return { ...entry, contexts, model: { ...entry.model, bytes: statSync(path).size, mtimeMs: statSync(path).mtimeMs } };
+    };
+    writeCalibration(fingerprint, { llm: at(first, 2) }, env);
+    writeCalibration(fingerprint, { llm: at(second, 5) }, env);
+    assert.equal(loadCalibration(fingerprint, first, env).llm?.contexts, 2, "calibrating the second path did not replace the first's");
+    assert.equal(loadCalibration(fingerprint, second, env).llm?.contexts, 5);
+    // More model files than the old cap of 64: the one asked for is still read, whatever its name sorts as.
+    for (let i = 0; i < 80; i++) writeCalibration(fingerprint, { llm: llmFor(join(dir.path, `m${i}.gguf`), (i % 16).toString(16)) }, env);
+    const last = join(dir.path, "zz-last.gguf");
+    writeFileSync(last, "GGUF last");
+    writeCalibration(fingerprint, { llm: at(last, 7) }, env);
+    assert.equal(loadCalibration(fingerprint, last, env).llm?.contexts, 7);
+    assert.equal(Object.keys(readCalibrationFileOf(fingerprint, env).llm).length, 83);
+  });
+
   it("another fingerprint's calibration is stale for this machine, and each machine keeps its own (a home shared over NFS, review23 C5)", () => {
     using dir = tempDir();
     const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
@@ -118,7 +142,7 @@ describe("calibration cache", () => {
     assert.equal(loadCalibration(other, "", env).classical?.workers, 1);
     const mine = readCalibrationFileOf(fingerprint, env);
     assert.equal(mine.classical?.workers, 0, "the other machine's calibration did not replace this one's");
-    assert.deepEqual(Object.keys(mine.llm), ["c".repeat(64)], "nor its model entries");
+    assert.deepEqual(Object.keys(mine.llm), ["/models/x.gguf"], "nor its model entries");
     assert.equal(loadCalibration(other, "", env).ignored, undefined);
   });
 
@@ -210,6 +234,11 @@ for (let i = 0; i < 8; i++) {
       process.env.MEMZIP_CACHE_DIR = saved;
     }
     assert.equal(existsSync(userCache), false, `calibrate wrote ${existsSync(userCache) ? readdirSync(userCache, { recursive: true }).join(", ") : ""} into the user cache`);
+    // The command measured but could not keep it: it says so and fails (review24 K4: it exited 0).
+    const run = cli(env, "profile", "calibrate", "--budget", "1", "--rounds", "1", "--json");
+    assert.equal(run.status, 8, run.stderr);
+    assert.match(run.stderr, /E_RESOURCE: cannot write the calibration.*\n  fix: set MEMZIP_CACHE_DIR/);
+    assert.match(JSON.parse(run.stdout).writeError, /cannot write the calibration/, "the measurement is still shown");
   });
 
   it("paired ratios compare settings within a round; the noise band is the ratios' spread, not the load's drift", () => {

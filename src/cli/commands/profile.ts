@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { CONFIG_OPTION, HELP_OPTION, JSON_OPTION, type Command, type CommandContext } from "../command.js";
+import { EXIT_CODES } from "../exit-codes.js";
 import { calibrationDir, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
 import { resolveProfile, hardwareFromOs, type Hardware, type Profile } from "../../core/profiles.js";
 import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
@@ -85,9 +86,11 @@ async function runCalibrate(context: CommandContext): Promise<number> {
     ...(model ? { model } : {}),
     ...(interactive ? { onProgress: (line: string) => context.stderr.write(`${line}\n`) } : {}),
   });
-  if (report.writeError) context.stderr.write(`memzip: warning: ${report.writeError}\n`);
   emit(context, report, describeCalibration(report));
-  return 0;
+  if (!report.writeError) return 0;
+  // Measured but not kept: the command did not do its job (review24 K4); the report above still shows the figures.
+  context.stderr.write(`memzip: E_RESOURCE: ${report.writeError}\n  fix: set MEMZIP_CACHE_DIR to a writable folder and run it again\n`);
+  return EXIT_CODES.E_RESOURCE;
 }
 
 function describeCalibration(report: CalibrationReport): string {
