@@ -1,7 +1,27 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, futimesSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DerivedFile, DerivedStore } from "./derived.js";
+
+export interface DerivedFolderOptions {
+  /** The folder is the user's own (0700) and its files 0600. */
+  readonly private?: boolean;
+  /**
+   * At most this many bytes of files are kept: after a write, the least recently used files (by
+   * modification time, which a read refreshes once an hour) go until the rest fit, never the one just
+   * written. For a folder that no store owns (the per-user one), which nothing else would ever shrink.
+   */
+  readonly maxBytes?: number;
+}
+
+/**
+ * The per-user folder of model states (the shipped bases', server stores') keeps at most this much:
+ * a `cm` state is 4–7 MB, so a few hundred snapshots.
+ */
+export const PER_USER_DERIVED_MAX_BYTES = 2 * 2 ** 30;
+
+/** A read refreshes a bounded folder's file time at most this often (a write per read would be wasteful). */
+const TOUCH_AFTER_MS = 60 * 60 * 1000;
 
 /**
  * Derived data in a folder: files read with positioned reads, written atomically (a temporary file
@@ -18,7 +38,7 @@ export class DerivedFolder implements DerivedStore {
    */
   constructor(
     private readonly folder: () => string | undefined,
-    private readonly options: { readonly private?: boolean } = {},
+    private readonly options: DerivedFolderOptions = {},
   ) {}
 
   /**
@@ -40,6 +60,7 @@ export class DerivedFolder implements DerivedStore {
       const stat = fstatSync(fd);
       if (!stat.isFile()) throw new Error(`${name} is not a regular file`);
       size = stat.size;
+      if (this.options.maxBytes !== undefined && Date.now() - stat.mtimeMs > TOUCH_AFTER_MS) touchQuietly(fd);
     } catch {
       closeSync(fd);
       return undefined;
@@ -85,10 +106,48 @@ export class DerivedFolder implements DerivedStore {
       renameSync(temporary, target);
       temporary = undefined;
       removeAbandoned(folder, name);
+      if (this.options.maxBytes !== undefined) evictLeastRecent(folder, name, this.options.maxBytes);
     } catch {
       // Derived data: a full disk or a read-only folder costs only the time to derive it again.
       if (temporary !== undefined) removeQuietly(temporary);
     }
+  }
+}
+
+/** Marks a file as used now (its modification time), so that eviction keeps it; a read-only file system keeps the old time. */
+function touchQuietly(fd: number): void {
+  try {
+    const now = new Date();
+    futimesSync(fd, now, now);
+  } catch {
+    // Not ours to change (another user's file, a read-only mount): it may be evicted earlier, and is then derived again.
+  }
+}
+
+/**
+ * Removes the least recently used files of `folder` (oldest modification time first) until what is
+ * left fits in `maxBytes`; `keep` (the file just written) and temporary files being written stay. A
+ * process that has a removed file open keeps reading it (POSIX); the next one derives it again.
+ */
+export function evictLeastRecent(folder: string, keep: string, maxBytes: number): void {
+  try {
+    const files: { path: string; size: number; time: number }[] = [];
+    let total = 0;
+    for (const entry of readdirSync(folder)) {
+      const path = join(folder, entry);
+      const stat = statSync(path);
+      if (!stat.isFile()) continue;
+      total += stat.size;
+      if (entry !== keep && !entry.endsWith(".tmp")) files.push({ path, size: stat.size, time: stat.mtimeMs });
+    }
+    files.sort((a, b) => a.time - b.time);
+    for (const file of files) {
+      if (total <= maxBytes) break;
+      removeQuietly(file.path);
+      total -= file.size;
+    }
+  } catch {
+    // A folder that cannot be listed is not bounded this time; the next write tries again.
   }
 }
 

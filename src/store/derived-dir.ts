@@ -1,6 +1,6 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DerivedFolder } from "../codec/derived-folder.js";
+import { DerivedFolder, PER_USER_DERIVED_MAX_BYTES } from "../codec/derived-folder.js";
 import { userCacheDir } from "../core/paths.js";
 
 /**
@@ -16,12 +16,17 @@ export class DerivedDirectory extends DerivedFolder {
   constructor(location: { readonly folder: string });
   constructor(where: string | { readonly folder: string }) {
     const path = typeof where === "string" ? `${where}.derived` : where.folder;
-    // Beside a store, as readable as the store; the per-user folder (server stores' states: their texts) is private.
-    super(() => path, { private: typeof where !== "string" });
+    // Beside a store, as readable as the store; the per-user folder (server stores' states: their texts) is private,
+    // shared by every store and process of the user, and bounded (nothing else would shrink it).
+    const perUser = typeof where !== "string";
+    super(() => path, perUser ? { private: true, maxBytes: PER_USER_DERIVED_MAX_BYTES } : {});
     this.path = path;
+    this.shared = perUser;
   }
 
   readonly path: string;
+  /** The per-user folder: its states may serve other stores holding the same (content-addressed) asset. */
+  private readonly shared: boolean;
 
   /**
    * Where the trained model states of a server store's assets (`postgres://`) are kept: nothing is
@@ -35,8 +40,13 @@ export class DerivedDirectory extends DerivedFolder {
     return cache === undefined ? undefined : new DerivedDirectory({ folder: join(cache, "derived") });
   }
 
-  /** Deletes what was derived from the asset `assetId` (its files name it); called when the asset is pruned. */
+  /**
+   * Deletes what was derived from the asset `assetId` (its files name it); called when the asset is
+   * pruned. Not in the per-user folder (review24 I2): another store of the user may hold the same
+   * asset (ids are content hashes) and read its state there; that folder's size bound reclaims it.
+   */
   removeFor(assetId: string): void {
+    if (this.shared) return;
     try {
       for (const name of readdirSync(this.path)) if (name.includes(`-${assetId}.`)) rmSync(join(this.path, name), { force: true });
     } catch {

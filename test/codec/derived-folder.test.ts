@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { abandonedTemporaryPid, DerivedFolder } from "../../src/codec/derived-folder.js";
+import { DerivedDirectory } from "../../src/store/derived-dir.js";
 import { tempDir } from "../helpers.js";
 
 /** A pid that ran and has exited: a process killed mid-write leaves one in its temporary file's name. */
@@ -77,6 +78,44 @@ describe("derived folders", () => {
     const beside = join(dir.path, "s.db.derived");
     new DerivedFolder(() => beside).write("cm-z.state", () => [Buffer.from("texts")]);
     assert.equal(mode(join(beside, "cm-z.state")), 0o666 & ~process.umask());
+  });
+
+  it("a bounded folder (the per-user one) keeps its size by dropping the least recently used files, a read counting as a use", () => {
+    using dir = tempDir();
+    const folder = join(dir.path, "derived");
+    const bounded = new DerivedFolder(() => folder, { private: true, maxBytes: 250 });
+    const kb = (n: number) => () => [Buffer.alloc(n, 1)];
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+    bounded.write("cm-a.state", kb(100));
+    bounded.write("cm-b.state", kb(100));
+    utimesSync(join(folder, "cm-a.state"), ago(5), ago(5));
+    utimesSync(join(folder, "cm-b.state"), ago(3), ago(3));
+    // Reading a (untouched for over an hour) marks it used: b is now the least recent.
+    const read = bounded.open("cm-a.state");
+    assert.ok(read);
+    read.close();
+    bounded.write("cm-c.state", kb(100));
+    assert.deepEqual(readdirSync(folder).sort(), ["cm-a.state", "cm-c.state"], "300 bytes over a bound of 250: the least recent (b) went");
+    // The file just written is kept even when it alone is over the bound.
+    bounded.write("cm-d.state", kb(400));
+    assert.deepEqual(readdirSync(folder), ["cm-d.state"]);
+    // An unbounded folder (beside a store: the store's prune tidies it) keeps everything.
+    const beside = join(dir.path, "s.db.derived");
+    const unbounded = new DerivedFolder(() => beside);
+    for (const name of ["cm-a.state", "cm-b.state", "cm-c.state"]) unbounded.write(name, kb(1000));
+    assert.equal(readdirSync(beside).length, 3);
+  });
+
+  it("pruning an asset keeps its state in the per-user folder (another store may hold the same asset) and removes it beside a store (review24 I2)", () => {
+    using dir = tempDir();
+    const perUser = new DerivedDirectory({ folder: join(dir.path, "derived") });
+    const beside = new DerivedDirectory(join(dir.path, "s.db"));
+    for (const folder of [perUser, beside]) {
+      folder.write("cm-abc.state", () => [Buffer.from("state")]);
+      folder.removeFor("abc");
+    }
+    assert.deepEqual(readdirSync(perUser.path), ["cm-abc.state"]);
+    assert.deepEqual(readdirSync(beside.path), []);
   });
 
   it("names a temporary file's writer only for the file's own name", () => {

@@ -5,7 +5,7 @@ import { userCacheDir } from "../../core/paths.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import type { Asset } from "../codec.js";
 import { attachDerivedStore } from "../derived.js";
-import { DerivedFolder } from "../derived-folder.js";
+import { DerivedFolder, PER_USER_DERIVED_MAX_BYTES } from "../derived-folder.js";
 import type { ContextModelParams, ModelVersion } from "./context-model.js";
 
 /**
@@ -76,7 +76,7 @@ export const sharedBaseStates = new DerivedFolder(
     const cache = userCacheDir();
     return cache === undefined ? undefined : join(cache, "derived");
   },
-  { private: true },
+  { private: true, maxBytes: PER_USER_DERIVED_MAX_BYTES },
 );
 
 /** `asset` (the bytes of a shipped base, e.g. sent to a worker thread) with the per-user derived state; other assets unchanged. */
