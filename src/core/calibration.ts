@@ -52,7 +52,11 @@ const llmSchema = measured.extend({
   contexts: positive.max(256),
   threads: positive.max(256),
   workers: z.number().int().min(0).max(64),
+  /** Memories in flight with this model: measured with the pipeline below, as auto runs it. */
   concurrency: positive.max(4096),
+  /** Classical-codec worker threads and batch measured with the model (absent in calibrations made before they were). */
+  codecWorkers: z.number().int().min(0).max(256).optional(),
+  batchSize: positive.max(1_000_000).optional(),
   model: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), path: z.string(), bytes: z.number().int().nonnegative(), mtimeMs: z.number() }),
 });
 

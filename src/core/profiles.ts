@@ -178,7 +178,15 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
     base.llm.contexts = llm.contexts;
     base.llm.threads = llm.threads;
     base.llm.workers = llm.workers;
-    base.concurrency = Math.max(base.concurrency, llm.concurrency);
+    if (llm.codecWorkers !== undefined && llm.batchSize !== undefined) {
+      // Measured whole with the model: the pipeline that won beside it (a model's work dominates when one is configured).
+      base.workers = llm.codecWorkers;
+      base.batchSize = llm.batchSize;
+      base.concurrency = llm.concurrency;
+      reasons.push(`with the model: workers ${llm.codecWorkers}, concurrency ${llm.concurrency}, batch ${llm.batchSize}, measured together with its contexts`);
+    } else {
+      base.concurrency = Math.max(base.concurrency, llm.concurrency);
+    }
     sources.llm = `calibrated ${llm.calibratedAt}`;
     reasons.push(
       `llm calibrated ${llm.calibratedAt.slice(0, 10)} for model ${llm.model.sha256.slice(0, 12)}: ${llm.contexts} contexts x ${llm.threads} thread on ${llm.workers ? `${llm.workers} model threads` : "the main thread"}, ` +

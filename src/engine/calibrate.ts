@@ -212,7 +212,7 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const dir = mkdtempSync(join(tmpdir(), "memzip-calibrate-"));
   try {
     const classical = await calibrateClassical(dir, cores, options.budgetMs ?? 8000, rounds, progress);
-    const llm = options.model ? await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? 60_000, rounds, progress) : undefined;
+    const llm = options.model ? await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? 60_000, rounds, progress, classical) : undefined;
     const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), seconds: 0 };
     if (options.write ?? true) {
       try {
@@ -497,7 +497,7 @@ function decideWorkers(
   return { workers: chosen.workers, memoriesPerMin: chosen.memoriesPerMin, options };
 }
 
-async function calibrateLlm(dir: string, cores: number, modelPath: string, budgetMs: number, rounds: number, progress: (line: string) => void): Promise<LlmCalibration> {
+async function calibrateLlm(dir: string, cores: number, modelPath: string, budgetMs: number, rounds: number, progress: (line: string) => void, classical: ClassicalCalibration): Promise<LlmCalibration> {
   const model = resolve(modelPath);
   const stat = statSync(model);
   progress(`calibrate llm: hashing ${model}`);
@@ -507,22 +507,54 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
     await using engine = Engine.open({ db: template, profile: "naive", model, autoTrainAfter: 0, cache: "off", seal: false, llm: { gpu: false } });
     await engine.remember({ id: "warm-up", text: "Once upon a time there was a little cat." }, { codec: "llm" });
   }
-  const settings: { contexts: number; workers: number; threads: number }[] = [
-    { contexts: 1, workers: 0, threads: 1 }, // naive
-    { contexts: 4, workers: 0, threads: 1 }, // cloud
-  ];
+  // Each candidate is a whole setting — the model's contexts and threads AND the pipeline around
+  // them (codec workers, batch, memories in flight) — measured as auto will run it: the model's
+  // settings under this machine's calibrated classical pipeline, beside the naive and cloud
+  // settings whole. Measured apart before, the model's best setting lost to both under auto's
+  // pipeline (codec workers competing with the model for the cores; BENCHMARKS.md, bench:pipeline).
+  interface Setting {
+    contexts: number;
+    workers: number;
+    threads: number;
+    codecWorkers: number;
+    batchSize: number;
+    concurrency: number;
+    label: string;
+  }
+  const models: { contexts: number; workers: number }[] = [{ contexts: 1, workers: 0 }, { contexts: 4, workers: 0 }];
   const w = Math.min(cores, 8);
-  for (const perWorker of [1, 2, 4]) settings.push({ contexts: Math.min(16, w * perWorker), workers: w, threads: 1 });
-  const unique = settings.filter((s, i) => settings.findIndex((t) => t.workers === s.workers && t.contexts === s.contexts && t.threads === s.threads) === i);
+  for (const perWorker of [1, 2, 4]) models.push({ contexts: Math.min(16, w * perWorker), workers: w });
+  const where = (m: { contexts: number; workers: number }) => `${m.contexts} contexts x 1 thread on ${m.workers ? `${m.workers} model threads` : "the main thread"}`;
+  const settings: Setting[] = [
+    { contexts: 1, workers: 0, threads: 1, codecWorkers: 0, batchSize: 1, concurrency: 1, label: "naive: 1 context on the main thread, 0 codec workers, batch 1, 1 in flight" },
+    { contexts: 4, workers: 0, threads: 1, codecWorkers: 1, batchSize: 16, concurrency: 4, label: "cloud: 4 contexts on the main thread, 1 codec worker, batch 16, 4 in flight" },
+    ...models.map((m) => {
+      const concurrency = Math.max(classical.concurrency, m.contexts);
+      return { ...m, threads: 1, codecWorkers: classical.workers, batchSize: classical.batchSize, concurrency, label: `${where(m)}, ${classical.workers} codec workers, batch ${classical.batchSize}, ${concurrency} in flight` };
+    }),
+  ];
+  const key = (s: Setting) => [s.contexts, s.workers, s.threads, s.codecWorkers, s.batchSize, s.concurrency].join();
+  const unique = settings.filter((s, i) => settings.findIndex((t) => key(t) === key(s)) === i);
   let run = 0;
   const candidates: Candidate[] = unique.map((s) => ({
-    label: `${s.contexts} contexts x ${s.threads} thread on ${s.workers ? `${s.workers} model threads` : "the main thread"}`,
-    cost: s.workers * 1000 + s.contexts * s.threads,
+    label: s.label,
+    // Threads it keeps busy: model threads, then codec workers, then contexts.
+    cost: s.workers * 1000 + s.codecWorkers * 100 + s.contexts * s.threads,
     run: async (records) => {
       const db = join(dir, `llm-${run++}.db`);
       copyStore(template, db);
       try {
-        await using engine = Engine.open({ db, profile: "local", model, autoTrainAfter: 0, cache: "off", concurrency: s.contexts, llm: { ...s, gpu: false } });
+        await using engine = Engine.open({
+          db,
+          profile: "local",
+          model,
+          autoTrainAfter: 0,
+          cache: "off",
+          workers: s.codecWorkers,
+          batchSize: s.batchSize,
+          concurrency: s.concurrency,
+          llm: { contexts: s.contexts, workers: s.workers, threads: s.threads, gpu: false },
+        });
         // Loads the model wherever this setting codes.
         await engine.rememberMany(calibrationSample(Math.max(1, s.workers), 5), { codec: "llm" });
         return await timed(() => engine.importJsonl(records, { codec: "llm" }));
@@ -534,16 +566,15 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const probeCount = 8;
   const probe = await (candidates[1] as Candidate).run(jsonl(join(dir, "llm-probe.jsonl"), calibrationSample(probeCount, 6)), probeCount);
   const perSecond = probeCount / probe.seconds;
-  const most = Math.max(...unique.map((s) => s.contexts));
+  const most = Math.max(...unique.map((s) => s.concurrency));
   const count = Math.max(3 * most, Math.min(400, Math.round((perSecond * Math.max(0, budgetMs - probe.seconds * 1000)) / 1000 / (candidates.length * rounds))));
   progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min)`);
   const records = jsonl(join(dir, "llm.jsonl"), calibrationSample(count, 7));
   const results = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);
   const chosen = choose(results);
-  const s = unique[candidates.indexOf(chosen.candidate)] as (typeof unique)[number];
+  const { label: _label, ...s } = unique[candidates.indexOf(chosen.candidate)] as Setting;
   return {
     ...s,
-    concurrency: s.contexts,
     model: { sha256, path: model, bytes: stat.size, mtimeMs: stat.mtimeMs },
     memoriesPerMin: median(chosen.rates),
     candidates: summary(results),

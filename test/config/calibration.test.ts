@@ -98,6 +98,22 @@ describe("calibration cache", () => {
     assert.equal(loadCalibration(fingerprint, model, env).llm, undefined, "another model file is not this calibration's");
   });
 
+  it("a model calibrated with its pipeline (codec workers, batch, in flight) gets that pipeline under auto", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const model = join(dir.path, "m.gguf");
+    writeFileSync(model, "GGUF");
+    const { size, mtimeMs } = statSync(model);
+    const entry = llmFor(model, "f");
+    writeCalibration(fingerprint, { classical, llm: { ...entry, contexts: 4, workers: 0, codecWorkers: 1, batchSize: 16, concurrency: 4, model: { ...entry.model, bytes: size, mtimeMs } } }, env);
+    const profile = autoProfile(model, env);
+    assert.deepEqual([profile.llm.contexts, profile.llm.workers, profile.workers, profile.batchSize, profile.concurrency], [4, 0, 1, 16, 4]);
+    assert.ok(profile.reasons.some((r) => /with the model: workers 1, concurrency 4, batch 16/.test(r)), profile.reasons.join("\n"));
+    // Without a model the classical calibration decides.
+    const plain = autoProfile("", env);
+    assert.deepEqual([plain.workers, plain.batchSize, plain.concurrency], [classical.workers, classical.batchSize, classical.concurrency]);
+  });
+
   it("the same model at two paths keeps two calibrations, and any number of models is read (review24 K1, K2)", () => {
     using dir = tempDir();
     const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };

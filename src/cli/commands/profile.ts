@@ -106,7 +106,8 @@ function describeCalibration(report: CalibrationReport): string {
     lines.push(
       `llm, model ${llm.model.path} (sha256 ${llm.model.sha256.slice(0, 12)}…; ${llm.sampleRecords} records x ${llm.rounds} rounds, medians):`,
       ...llm.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
-      `  chosen: ${llm.contexts} contexts x ${llm.threads} thread on ${llm.workers ? `${llm.workers} model threads` : "the main thread"}`,
+      `  chosen: ${llm.contexts} contexts x ${llm.threads} thread on ${llm.workers ? `${llm.workers} model threads` : "the main thread"}` +
+        (llm.codecWorkers === undefined ? "" : `, ${llm.codecWorkers} codec workers, batch ${llm.batchSize}, ${llm.concurrency} in flight`),
     );
   }
   lines.push(report.path ? `saved to ${report.path}; \`memzip profile show\` uses it` : "not saved: auto keeps its arithmetic");
