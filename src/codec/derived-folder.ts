@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, fstatSync, futimesSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DerivedFile, DerivedStore } from "./derived.js";
 
@@ -38,7 +38,7 @@ export class DerivedFolder implements DerivedStore {
    */
   constructor(
     private readonly folder: () => string | undefined,
-    private readonly options: DerivedFolderOptions = {},
+    readonly options: DerivedFolderOptions = {},
   ) {}
 
   /**
@@ -135,7 +135,12 @@ export function evictLeastRecent(folder: string, keep: string, maxBytes: number)
     let total = 0;
     for (const entry of readdirSync(folder)) {
       const path = join(folder, entry);
-      const stat = statSync(path);
+      let stat;
+      try {
+        stat = lstatSync(path);
+      } catch {
+        continue; // Removed by another process since the listing.
+      }
       if (!stat.isFile()) continue;
       total += stat.size;
       if (entry !== keep && !entry.endsWith(".tmp")) files.push({ path, size: stat.size, time: stat.mtimeMs });
@@ -143,8 +148,7 @@ export function evictLeastRecent(folder: string, keep: string, maxBytes: number)
     files.sort((a, b) => a.time - b.time);
     for (const file of files) {
       if (total <= maxBytes) break;
-      removeQuietly(file.path);
-      total -= file.size;
+      if (removeQuietly(file.path)) total -= file.size;
     }
   } catch {
     // A folder that cannot be listed is not bounded this time; the next write tries again.
@@ -190,11 +194,13 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Removes a leftover temporary file; where none could be made (a file where the folder should be) there is nothing to remove. */
-function removeQuietly(path: string): void {
+/** Removes a file, true when it is gone; where none could be made (a file where the folder should be) there is nothing to remove. */
+function removeQuietly(path: string): boolean {
   try {
     rmSync(path, { force: true });
+    return true;
   } catch {
     // ENOTDIR and the like: nothing was written.
+    return false;
   }
 }

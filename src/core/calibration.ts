@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -57,6 +57,8 @@ const llmSchema = measured.extend({
   /** Classical-codec worker threads and batch measured with the model (absent in calibrations made before they were). */
   codecWorkers: z.number().int().min(0).max(256).optional(),
   batchSize: positive.max(1_000_000).optional(),
+  /** The classical calibration the pipeline was measured under: a later classical calibration supersedes it (review25 I-6). */
+  classicalCalibratedAt: z.string().optional(),
   model: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), path: z.string(), bytes: z.number().int().nonnegative(), mtimeMs: z.number() }),
 });
 
@@ -111,9 +113,19 @@ export function fingerprintKey(f: HardwareFingerprint): string {
   return createHash("sha256").update(JSON.stringify([f.cpuModel, f.cpuCores, f.ramGiB, f.node, f.memzip])).digest("hex").slice(0, 16);
 }
 
+/** The model file's real path (links resolved, review25 I-10), or its absolute path when it is not there. */
+function modelKeyPath(modelPath: string): string {
+  const absolute = resolve(modelPath);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    return absolute;
+  }
+}
+
 const classicalName = (f: HardwareFingerprint) => `${fingerprintKey(f)}.classical.json`;
 /**
- * A model's calibration file is named by the machine and the model file's absolute path, so the
+ * A model's calibration file is named by the machine and the model file's real path, so the
  * same model at two paths keeps two calibrations (review24 K1) and opening an engine reads the
  * one file of its model without listing the folder (K2: no cap on how many models are kept).
  */
@@ -245,20 +257,24 @@ export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = ""
   if (classical.file?.classical) result.classical = classical.file.classical;
   let modelFound = false;
   if (modelPath) {
-    let stat: { size: number; mtimeMs: number; absolute: string } | undefined;
+    let stat: { size: number; mtimeMs: number; real: string } | undefined;
     try {
-      const absolute = resolve(modelPath);
-      const stats = statSync(absolute);
-      if (stats.isFile()) stat = { size: stats.size, mtimeMs: stats.mtimeMs, absolute };
+      const real = modelKeyPath(modelPath);
+      const stats = statSync(real);
+      if (stats.isFile()) stat = { size: stats.size, mtimeMs: stats.mtimeMs, real };
     } catch {
       // Not a file (a registered name, a remote backend): no llm calibration applies.
     }
     if (stat) {
-      const read = readOne(join(dir, llmName(fingerprint, stat.absolute)), fingerprint);
+      const read = readOne(join(dir, llmName(fingerprint, stat.real)), fingerprint);
       if (read.ignored) problems.push(read.ignored);
       modelFound = read.file !== undefined;
-      const entry = Object.values(read.file?.llm ?? {}).find((e) => e.model.path === stat.absolute && e.model.bytes === stat.size && e.model.mtimeMs === stat.mtimeMs);
+      // The file is this path's; the entry must still be of the file as it is now (size and time).
+      const entry = Object.values(read.file?.llm ?? {}).find((e) => e.model.bytes === stat.size && e.model.mtimeMs === stat.mtimeMs);
       if (entry) result.llm = entry;
+      else if (!modelFound && hasEarlierLayout(dir, fingerprint)) {
+        problems.push(`model calibrations of an earlier layout (named by the model's sha256) are in ${dir} and no longer read: \`memzip profile calibrate --model ${modelPath}\` measures this one again`);
+      }
     }
   }
   if (problems.length > 0) return { ...result, ignored: problems.join("; ") };
@@ -276,6 +292,16 @@ export function loadCalibration(fingerprint: HardwareFingerprint, modelPath = ""
   return { ignored: `the calibrations in ${dir} were made on other hardware or software${other.ignored ? ` (${other.ignored})` : ""}: stale for this machine, ignored; \`memzip profile calibrate\` measures it` };
 }
 
+/** Whether this machine has model files named the way memzip named them before stop 25 (`<key>.llm-<sha256>.json`). */
+function hasEarlierLayout(dir: string, fingerprint: HardwareFingerprint): boolean {
+  const old = new RegExp(`^${fingerprintKey(fingerprint)}\\.llm-[0-9a-f]{64}\\.json$`);
+  try {
+    return readdirSync(dir).some((name) => old.test(name));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Stores a calibration: each part (classical; the model's llm settings) replaces its own file of
  * this machine's fingerprint, written to a temporary file and renamed, so a reader never sees half
@@ -287,9 +313,15 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
   if (dir === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
   const files: [string, CalibrationFile][] = [];
   if (update.classical) files.push([classicalName(fingerprint), { format: CALIBRATION_FORMAT, hardware: fingerprint, classical: update.classical, llm: {} }]);
-  if (update.llm) files.push([llmName(fingerprint, resolve(update.llm.model.path)), { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: { [update.llm.model.sha256]: update.llm } }]);
+  if (update.llm) files.push([llmName(fingerprint, modelKeyPath(update.llm.model.path)), { format: CALIBRATION_FORMAT, hardware: fingerprint, llm: { [update.llm.model.sha256]: update.llm } }]);
   for (const [, file] of files) fileSchema.parse(file);
-  mkdirSync(dir, { recursive: true });
+  const saved: string[] = [];
+  const failed = (error: unknown) => Object.assign(error instanceof Error ? error : new Error(String(error)), { saved });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw failed(error);
+  }
   for (const [name, file] of files) {
     const path = join(dir, name);
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -298,8 +330,10 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
       renameSync(temporary, path);
     } catch (error) {
       rmSync(temporary, { force: true });
-      throw error;
+      // What was kept before the failure is named (review25 I-8): auto uses it.
+      throw failed(error);
     }
+    saved.push(file.classical ? "classical" : "model");
   }
   return dir;
 }

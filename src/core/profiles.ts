@@ -178,12 +178,14 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
     base.llm.contexts = llm.contexts;
     base.llm.threads = llm.threads;
     base.llm.workers = llm.workers;
-    if (llm.codecWorkers !== undefined && llm.batchSize !== undefined) {
-      // Measured whole with the model: the pipeline that won beside it (a model's work dominates when one is configured).
+    if (llm.codecWorkers !== undefined && llm.batchSize !== undefined && llm.classicalCalibratedAt === classical?.calibratedAt) {
+      // Measured whole with the model, under this classical calibration: the pipeline that won beside it
+      // (a model's work dominates when one is configured). A later classical calibration supersedes it (review25 I-6).
       base.workers = llm.codecWorkers;
       base.batchSize = llm.batchSize;
       base.concurrency = llm.concurrency;
-      reasons.push(`with the model: workers ${llm.codecWorkers}, concurrency ${llm.concurrency}, batch ${llm.batchSize}, measured together with its contexts`);
+      sources.classical = `calibrated with the model ${llm.calibratedAt}`;
+      reasons.push(`with the model: workers ${llm.codecWorkers}, concurrency ${llm.concurrency}, batch ${llm.batchSize}, measured together with its contexts (every memory coded by the model)`);
     } else {
       base.concurrency = Math.max(base.concurrency, llm.concurrency);
     }

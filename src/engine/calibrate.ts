@@ -53,6 +53,8 @@ export interface CalibrationReport {
   /** Where the result was written; absent when it was not (see `writeError`). */
   path?: string;
   writeError?: string;
+  /** The parts that were written before a write failed (`classical`, `model`). */
+  saved?: string[];
   seconds: number;
 }
 
@@ -218,7 +220,9 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
       try {
         report.path = writeCalibration(fingerprint, { classical, ...(llm ? { llm } : {}) }, options.env);
       } catch (error) {
-        report.writeError = `cannot write the calibration: ${(error as Error).message} (auto keeps its arithmetic)`;
+        const saved = (error as { saved?: string[] }).saved ?? [];
+        if (saved.length > 0) report.saved = saved;
+        report.writeError = `cannot write the calibration: ${(error as Error).message}${saved.length > 0 ? ` (the ${saved.join(" and ")} part was saved and is used)` : " (auto keeps its arithmetic)"}`;
       }
     }
     report.seconds = (performance.now() - started) / 1000;
@@ -566,7 +570,7 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const probeCount = 8;
   const probe = await (candidates[1] as Candidate).run(jsonl(join(dir, "llm-probe.jsonl"), calibrationSample(probeCount, 6)), probeCount);
   const perSecond = probeCount / probe.seconds;
-  const most = Math.max(...unique.map((s) => s.concurrency));
+  const most = Math.max(...unique.map((s) => s.contexts)); // memories past the contexts only wait (review25 I-9)
   const count = Math.max(3 * most, Math.min(400, Math.round((perSecond * Math.max(0, budgetMs - probe.seconds * 1000)) / 1000 / (candidates.length * rounds))));
   progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min)`);
   const records = jsonl(join(dir, "llm.jsonl"), calibrationSample(count, 7));
@@ -575,6 +579,7 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const { label: _label, ...s } = unique[candidates.indexOf(chosen.candidate)] as Setting;
   return {
     ...s,
+    classicalCalibratedAt: classical.calibratedAt,
     model: { sha256, path: model, bytes: stat.size, mtimeMs: stat.mtimeMs },
     memoriesPerMin: median(chosen.rates),
     candidates: summary(results),

@@ -1,3 +1,4 @@
+import type { DerivedFolderOptions } from "../codec/derived-folder.js";
 import type { Asset } from "../codec/codec.js";
 import { ensureDerivedState } from "../codec/cm/prepared-snapshot.js";
 import { derivedStoreOf } from "../codec/derived.js";
@@ -34,6 +35,8 @@ export interface CodecPoolSettings {
    * snapshot's trained state from there, as the main thread does, instead of training it again.
    */
   derivedDir?: string;
+  /** How that folder is kept (the per-user one: private and bounded), as in the main thread. */
+  derivedOptions?: DerivedFolderOptions;
 }
 
 export type WorkerRequest =

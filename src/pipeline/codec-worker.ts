@@ -16,9 +16,9 @@ import { createCodecs, type CodecName } from "../codec/registry.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { CodecPoolSettings, WorkerReply, WorkerRequest } from "./codec-pool.js";
 
-const { zstdLevel, maxTextBytes, derivedDir } = workerData as CodecPoolSettings;
-/** The store's derived states, read (never trained again) as in the main thread. */
-const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir);
+const { zstdLevel, maxTextBytes, derivedDir, derivedOptions } = workerData as CodecPoolSettings;
+/** The store's derived states, read (never trained again) as in the main thread, and kept as it keeps them (review25 I-3). */
+const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir, derivedOptions);
 const codecs = createCodecs({ zstdLevel });
 const assets = new Map<string, Asset>();
 

@@ -21,12 +21,9 @@ export class DerivedDirectory extends DerivedFolder {
     const perUser = typeof where !== "string";
     super(() => path, perUser ? { private: true, maxBytes: PER_USER_DERIVED_MAX_BYTES } : {});
     this.path = path;
-    this.shared = perUser;
   }
 
   readonly path: string;
-  /** The per-user folder: its states may serve other stores holding the same (content-addressed) asset. */
-  private readonly shared: boolean;
 
   /**
    * Where the trained model states of a server store's assets (`postgres://`) are kept: nothing is
@@ -42,11 +39,11 @@ export class DerivedDirectory extends DerivedFolder {
 
   /**
    * Deletes what was derived from the asset `assetId` (its files name it); called when the asset is
-   * pruned. Not in the per-user folder (review24 I2): another store of the user may hold the same
-   * asset (ids are content hashes) and read its state there; that folder's size bound reclaims it.
+   * pruned. Also in the per-user folder, though another store of the user may hold the same
+   * (content-addressed) asset: a state holds its snapshot's training texts, and forgotten memories
+   * must not stay on disk (review25 I-2); that other store trains it again, once (review24 I2: a cost, not a loss).
    */
   removeFor(assetId: string): void {
-    if (this.shared) return;
     try {
       for (const name of readdirSync(this.path)) if (name.includes(`-${assetId}.`)) rmSync(join(this.path, name), { force: true });
     } catch {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { abandonedTemporaryPid, DerivedFolder } from "../../src/codec/derived-folder.js";
@@ -106,16 +106,29 @@ describe("derived folders", () => {
     assert.equal(readdirSync(beside).length, 3);
   });
 
-  it("pruning an asset keeps its state in the per-user folder (another store may hold the same asset) and removes it beside a store (review24 I2)", () => {
+  it("pruning an asset removes its state beside a store and in the per-user folder too: it holds forgotten texts (review25 I-2)", () => {
     using dir = tempDir();
     const perUser = new DerivedDirectory({ folder: join(dir.path, "derived") });
     const beside = new DerivedDirectory(join(dir.path, "s.db"));
+    assert.deepEqual(perUser.options, { private: true, maxBytes: 2 * 2 ** 30 }, "the per-user folder is private and bounded (its workers get these options too)");
+    assert.deepEqual(beside.options, {});
     for (const folder of [perUser, beside]) {
       folder.write("cm-abc.state", () => [Buffer.from("state")]);
+      folder.write("cm-def.state", () => [Buffer.from("state")]);
       folder.removeFor("abc");
+      assert.deepEqual(readdirSync(folder.path), ["cm-def.state"]);
     }
-    assert.deepEqual(readdirSync(perUser.path), ["cm-abc.state"]);
-    assert.deepEqual(readdirSync(beside.path), []);
+  });
+
+  it("a dangling link or a file gone since the listing does not switch the bound off (review25 I-7)", () => {
+    using dir = tempDir();
+    const folder = join(dir.path, "derived");
+    const bounded = new DerivedFolder(() => folder, { maxBytes: 250 });
+    bounded.write("cm-a.state", () => [Buffer.alloc(200)]);
+    symlinkSync(join(dir.path, "nowhere"), join(folder, "cm-link.state"));
+    utimesSync(join(folder, "cm-a.state"), hourAgo(), hourAgo());
+    bounded.write("cm-b.state", () => [Buffer.alloc(200)]);
+    assert.deepEqual(readdirSync(folder).sort(), ["cm-b.state", "cm-link.state"]);
   });
 
   it("names a temporary file's writer only for the file's own name", () => {

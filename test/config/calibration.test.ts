@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -105,13 +105,20 @@ describe("calibration cache", () => {
     writeFileSync(model, "GGUF");
     const { size, mtimeMs } = statSync(model);
     const entry = llmFor(model, "f");
-    writeCalibration(fingerprint, { classical, llm: { ...entry, contexts: 4, workers: 0, codecWorkers: 1, batchSize: 16, concurrency: 4, model: { ...entry.model, bytes: size, mtimeMs } } }, env);
+    const measured = { ...entry, contexts: 4, workers: 0, codecWorkers: 1, batchSize: 16, concurrency: 4, classicalCalibratedAt: classical.calibratedAt, model: { ...entry.model, bytes: size, mtimeMs } };
+    writeCalibration(fingerprint, { classical, llm: measured }, env);
     const profile = autoProfile(model, env);
     assert.deepEqual([profile.llm.contexts, profile.llm.workers, profile.workers, profile.batchSize, profile.concurrency], [4, 0, 1, 16, 4]);
     assert.ok(profile.reasons.some((r) => /with the model: workers 1, concurrency 4, batch 16/.test(r)), profile.reasons.join("\n"));
+    assert.equal(profile.sources.classical, `calibrated with the model ${measured.calibratedAt}`, "profile show names where the pipeline came from (review25 I-5)");
     // Without a model the classical calibration decides.
     const plain = autoProfile("", env);
     assert.deepEqual([plain.workers, plain.batchSize, plain.concurrency], [classical.workers, classical.batchSize, classical.concurrency]);
+    // A later classical calibration supersedes the pipeline measured under the earlier one (review25 I-6); the model's part stays.
+    writeCalibration(fingerprint, { classical: { ...classical, workers: 2, concurrency: 8, calibratedAt: "2026-12-02T10:00:00.000Z" } }, env);
+    const later = autoProfile(model, env);
+    assert.deepEqual([later.llm.contexts, later.workers, later.concurrency], [4, 2, 8]);
+    assert.match(later.sources.classical, /^calibrated 2026-12-02T10/);
   });
 
   it("the same model at two paths keeps two calibrations, and any number of models is read (review24 K1, K2)", () => {
@@ -136,6 +143,32 @@ describe("calibration cache", () => {
     writeCalibration(fingerprint, { llm: at(last, 7) }, env);
     assert.equal(loadCalibration(fingerprint, last, env).llm?.contexts, 7);
     assert.equal(Object.keys(readCalibrationFileOf(fingerprint, env).llm).length, 83);
+    // The same file through a linked folder is the same model (review25 I-10).
+    const linked = join(dir.path, "linked");
+    symlinkSync(dir.path, linked);
+    assert.equal(loadCalibration(fingerprint, join(linked, "a.gguf"), env).llm?.contexts, 2);
+    writeCalibration(fingerprint, { llm: at(join(linked, "b.gguf"), 6) }, env);
+    assert.equal(loadCalibration(fingerprint, second, env).llm?.contexts, 6, "calibrated through the link, read by the real path");
+  });
+
+  it("an earlier layout's model file is named when it is no longer read, and a partial save says what was kept (review25 I-4, I-8)", async () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const model = join(dir.path, "m.gguf");
+    writeFileSync(model, "GGUF");
+    mkdirSync(calibrationDir(env) ?? "", { recursive: true });
+    writeFileSync(join(calibrationDir(env) ?? "", `${fingerprintKey(fingerprint)}.llm-${"a".repeat(64)}.json`), "{}");
+    assert.match(loadCalibration(fingerprint, model, env).ignored ?? "", /earlier layout.*profile calibrate --model/);
+    // The model's file cannot be written (a folder in its place): the classical part is kept and said to be.
+    writeCalibration(fingerprint, { llm: llmFor(model, "b") }, env);
+    const name = readdirSync(calibrationDir(env) ?? "").find((n) => /\.llm-[0-9a-f]{16}\.json$/.test(n)) ?? "";
+    rmSync(join(calibrationDir(env) ?? "", name));
+    mkdirSync(join(calibrationDir(env) ?? "", name, "x"), { recursive: true });
+    assert.throws(
+      () => writeCalibration(fingerprint, { classical, llm: llmFor(model, "b") }, env),
+      (error: Error & { saved?: string[] }) => error.saved?.join() === "classical",
+    );
+    assert.equal(loadCalibration(fingerprint, "", env).classical?.batchSize, 48);
   });
 
   it("another fingerprint's calibration is stale for this machine, and each machine keeps its own (a home shared over NFS, review23 C5)", () => {
@@ -253,7 +286,7 @@ for (let i = 0; i < 8; i++) {
     // The command measured but could not keep it: it says so and fails (review24 K4: it exited 0).
     const run = cli(env, "profile", "calibrate", "--budget", "1", "--rounds", "1", "--json");
     assert.equal(run.status, 8, run.stderr);
-    assert.match(run.stderr, /E_RESOURCE: cannot write the calibration.*\n  fix: set MEMZIP_CACHE_DIR/);
+    assert.match(run.stderr, /E_RESOURCE: cannot write the calibration.*\n  fix: make that folder writable \(or set MEMZIP_CACHE_DIR to one\)/);
     assert.match(JSON.parse(run.stdout).writeError, /cannot write the calibration/, "the measurement is still shown");
   });
 

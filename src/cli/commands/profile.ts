@@ -29,12 +29,14 @@ of the best. Then, at that worker count, 2, 4 and 8 memories in flight per worke
 ${CONCURRENCY_RECORDS}-record rounds side by side (at least ${CONCURRENCY_MIN_ROUNDS} rounds, each setting starting one in turn); 4 per
 worker stands unless another is faster by more than the rounds' noise (at least 3 %); batch 32. --budget MS (default
 8000) adds records past the minimum when the machine is fast; --rounds N (default 3). On 2 cores it
-takes 1–2 min; on a busy machine longer. With --model a GGUF file, also llama contexts x model
-threads, in rounds of memories/min (--llm-budget, default 60000), the cheapest within the noise of
-the fastest. Progress goes to stderr when it is a terminal. The result is kept under
+takes 1–2 min; on a busy machine longer. With --model a GGUF file, also whole settings with the model
+(llama contexts x model threads with auto's codec workers, batch and memories in flight; and the naive
+and cloud settings whole), every memory coded by the model, in rounds of memories/min (--llm-budget,
+default 60000), the cheapest within the noise of the fastest; auto then runs the winner whole when
+that model is configured. Progress goes to stderr when it is a terminal. The result is kept under
 $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip)/calibration/, one file per
 machine fingerprint (CPU model, cores, RAM, Node and memzip versions) and part (classical; each
-model file by its sha256), so calibrations of two models or two machines never overwrite each
+model file by its real path, holding its sha256, size and time), so calibrations of two models or two machines never overwrite each
 other: \`auto\` uses this machine's from then on, and is back to its arithmetic when any of these
 changes (run this again) or the file is unreadable, corrupt or cannot be written. Calibration only
 runs when asked: a first import does not pay a minute for it (run it once when the machine is
@@ -89,7 +91,7 @@ async function runCalibrate(context: CommandContext): Promise<number> {
   emit(context, report, describeCalibration(report));
   if (!report.writeError) return 0;
   // Measured but not kept: the command did not do its job (review24 K4); the report above still shows the figures.
-  context.stderr.write(`memzip: E_RESOURCE: ${report.writeError}\n  fix: set MEMZIP_CACHE_DIR to a writable folder and run it again\n`);
+  context.stderr.write(`memzip: E_RESOURCE: ${report.writeError}\n  fix: make that folder writable (or set MEMZIP_CACHE_DIR to one), free space if the disk is full, and run it again\n`);
   return EXIT_CODES.E_RESOURCE;
 }
 
@@ -110,7 +112,7 @@ function describeCalibration(report: CalibrationReport): string {
         (llm.codecWorkers === undefined ? "" : `, ${llm.codecWorkers} codec workers, batch ${llm.batchSize}, ${llm.concurrency} in flight`),
     );
   }
-  lines.push(report.path ? `saved to ${report.path}; \`memzip profile show\` uses it` : "not saved: auto keeps its arithmetic");
+  lines.push(report.path ? `saved to ${report.path}; \`memzip profile show\` uses it` : report.saved?.length ? `saved only ${report.saved.join(" and ")}: auto uses that` : "not saved: auto keeps its arithmetic");
   return lines.join("\n");
 }
 
