@@ -15,6 +15,7 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
     const trimmed = trimmedSpan(text, entity);
     if (trimmed) out.push(trimmed);
   }
+  out = out.map((e) => (e.type === "number" && isIdNumber(text, e) ? { ...e, type: "id" } : e));
   out = withTitledChinese(text, out);
   out = withoutNumbersInNames(text, out);
   out = joinedDateTimes(text, out);
@@ -81,6 +82,8 @@ function trimmedSpan(text: string, entity: Entity): Entity | undefined {
     }
     case "organization":
     case "place": {
+      // A Chinese name that ran on into a one-character verb (聚福楼吃, 青螺岛住): the verb is the sentence's. Not 小吃 (沙县小吃).
+      if (/^\p{Script=Han}{4,}$/u.test(span()) && /(?<!小)[吃喝买住玩看拿办订做等见]$/u.test(span())) end -= 1;
       // A lower-case article is the sentence's ("the Louvre"); "The Copper Heron" keeps its own.
       cut(/^the\s+/u);
       const possessive = /['’]s$/u.exec(span());
@@ -114,6 +117,13 @@ function withTitledChinese(text: string, entities: Entity[]): Entity[] {
     out = [...out.filter((e) => !overlapping.includes(e)), { type: "person", text: m[0], start, end }];
   }
   return out;
+}
+
+/** Words that name a ticket, order, invoice, booking or case number right before it ("ticket 48213", "订单号 20260412"): the number is an `id`. */
+const ID_CUE = /(?:\b(?:ticket|invoice|reservation|confirmation|tracking|PR|MR|ref|reference|receipt|waybill)\s?(?:no\.?|number|num|id|#|code)?\s?[:#]?\s?|\b(?:order|case|booking|issue|claim|policy|account|member|membership|parcel|shipment)\s?(?:no\.?|number|num|id|#|code|:)\s?[:#]?\s?|(?:(?:工单|订单|单号|运单|快递单|编号|发票|保单|案件|取件码|取餐号|流水号)[号码]?|(?:确认|预订|会员)[号码])\s?[:：]?\s?)$/iu;
+
+function isIdNumber(text: string, e: Entity): boolean {
+  return /^\d{3,}$/.test(e.text) && ID_CUE.test(text.slice(Math.max(0, e.start - 24), e.start));
 }
 
 /** Words that take a number into a name: "Terminal 2", "Route 66", "Platform 9". */

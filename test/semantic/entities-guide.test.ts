@@ -62,9 +62,21 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
     ]);
   });
 
-  it("numbers in names are no numbers; percentages are numbers", () => {
-    const text = "Meet at Terminal 2; 41% said yes.";
-    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["number", "2"], ["number", "41%"]]))), [["number", "41%"]]);
+  it("a Chinese organisation or place that ran on into a one-character verb ends before it; 小吃 stays", () => {
+    const text = "我们在聚福楼吃饭，沙县小吃也行。";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["organization", "聚福楼吃"], ["organization", "沙县小吃"]]))), [
+      ["organization", "聚福楼"],
+      ["organization", "沙县小吃"],
+    ]);
+  });
+
+  it("numbers in names are no numbers; percentages are numbers; a ticket or order number is an id", () => {
+    const text = "Meet at Terminal 2; 41% said yes; see ticket 48213 and 订单号 20260412.";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["number", "2"], ["number", "41%"], ["number", "48213"], ["number", "20260412"]]))), [
+      ["number", "41%"],
+      ["id", "48213"],
+      ["id", "20260412"],
+    ]);
   });
 
   it("the rules find the guide's other forms: nights, 两晚, 三月底, 一公斤, 600块, 4.x, hosts, folders, flags, class names, booking codes", () => {
