@@ -70,7 +70,7 @@ function crossValidate(sets: Map<string, TrainingExample[]>, synthetic: Training
     for (const mode of CV_MODES) {
       for (const thresholds of thresholdsToTry) {
         const label = Object.keys(thresholds).length === 0 ? "none" : Object.entries(thresholds).map(([t, v]) => `${t.slice(0, 3)} ${String(v)}`).join(", ");
-        const predict = (i: number) => combine((held[i] as TrainingExample).proposal, predictions[i] ?? [], mode, thresholds);
+        const predict = (i: number) => combine((held[i] as TrainingExample).proposal, predictions[i] ?? [], mode, thresholds, (held[i] as TrainingExample).text);
         row([setting.name, mode, label, ...scoreRow(cases, predict)]);
         // With more than one held-out set, each set's own row too (the newest set alone reproduces its blind figure, but for the rules changed since).
         if (CV_SETS.length > 1) {

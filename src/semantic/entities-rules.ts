@@ -65,6 +65,7 @@ interface Rule {
 }
 
 const MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?";
+const MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December";
 const ZH_DIGITS = "[0-9０-９一二三四五六七八九十两]";
 const ZH_DAYPART = "(?:上午|下午|晚上|凌晨|中午|早上|傍晚)";
 
@@ -125,26 +126,31 @@ const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
 const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
 const UNITS =
   `${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
-  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|[a-z]{3,12}/s(?:ec)?|L/100\\s?km|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|tonnes?|tons?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar";
-const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|wks?|weeks?|months?|yrs?|years?";
+  "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|[a-z]{3,12}/s(?:ec)?|L/100\\s?km|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|tonnes?|tons?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar|mmHg|mg/dL|mmol/L";
+const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|nights?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
-const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|个?星期|周|个半月|个月|年)";
-const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|晚(?!上)|夜(?!里|间)|个?星期|周|个半月|个月|年)";
+const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|毫克|微克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
 
 // Earlier rules win overlaps; within a rule, longer matches win.
 const RULES: readonly Rule[] = [
-  { type: "url", pattern: new RegExp(`\\b(?:${URI_SCHEMES}|[a-z][a-z0-9+.-]{1,15}):\\/\\/[^\\s<>"'）】」，。；、]+|\\bwww\\.[^\\s<>"'）】」，。；、]+|\\bgit@[\\w.-]+:[\\w./~-]+`, "g") },
+  { type: "url", pattern: new RegExp(`\\b(?:${URI_SCHEMES}|[a-z][a-z0-9+.-]{1,15}):\\/\\/[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bwww\\.[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bgit@[\\w.-]+:[\\w./~-]+`, "g") },
   // A host name with a path and maybe a tag, no scheme: "ghcr.io/acme/worker:2.3.0", "docs.example.com/guide".
   { type: "url", pattern: /(?<![\w./@-])(?:[a-z0-9-]+\.)+(?:[a-z]{2,})(?::\d{2,5})?\/[\w.\/~%-]*[\w\/](?::[\w.-]*\w)?/g },
   { type: "email", pattern: /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g },
+  // A host name written as such, no scheme or path: "api.example.com", "db.internal:5432" (a common top-level domain, two dots or a port).
+  { type: "url", pattern: /(?<![\w.@\/:-])(?:[a-z0-9-]+\.){1,4}(?:com|org|net|io|dev|app|ai|cn|de|uk|fr|nl|jp|eu|us|co|info|cloud|internal|local|lan|corp|tech|xyz)(?::\d{2,5})?(?![\w@\/-]|\.\w)/g, accept: (host) => host.split(".").length >= 3 || /:\d+$/.test(host) || /\.(?:com|org|net|cn|internal|local)$/.test(host) },
   { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }), classify: true },
   { type: "id", pattern: /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi },
   { type: "url", pattern: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{2,5})?(?![\w.]*\d)/g },
   { type: "datetime", pattern: /(?<!\/)\b\d{4}-\d{2}-\d{2}(?![\/\d])(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
+  // docs/ENTITIES.md: a position within a month, week or year is part of the date ("the end of May" → `end of May`; the article stays outside).
+  { type: "datetime", pattern: new RegExp(`\\b(?:(?:the\\s)?(?:very\\s)?(?:end|beginning|start|middle|first half|second half|(?:first|second|third|fourth|last) week|first days?|last days?)\\sof\\s(?:(?:${MONTH_NAMES})(?:\\s\\d{4})?|(?:next|this|last|the)\\s(?:week|month|year|quarter))|(?:early|mid|late)[\\s-](?:${MONTH_NAMES})(?:\\s\\d{4})?)\\b`, "g"), span: (m) => { const lead = /^the\s/.exec(m[0])?.[0].length ?? 0; return { start: (m.index as number) + lead, text: m[0].slice(lead) }; } },
+  { type: "datetime", pattern: /\b(?:(?:next|last|this|coming)\s(?:week|month|year|quarter|weekend|spring|summer|autumn|fall|winter)|weekend|(?:this|tomorrow|yesterday)\s(?:morning|afternoon|evening|night)|end of (?:the )?(?:day|week|month|year|quarter))\b/gi },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
   { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
   { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night)s?)?\b|\b(?:tonight|last night|weekends|weekdays)\b/gi },
@@ -152,7 +158,7 @@ const RULES: readonly Rule[] = [
     type: "datetime",
     pattern: new RegExp(
       `\\d{4}\\s?年\\s?${ZH_DIGITS}{1,2}\\s?月(?:\\s?${ZH_DIGITS}{1,3}\\s?[日号])?|${ZH_DIGITS}{1,2}\\s?月\\s?${ZH_DIGITS}{1,3}\\s?[日号]|${ZH_DIGITS}{1,3}\\s?[日号](?=[至到])|(?<=[至到])${ZH_DIGITS}{1,3}\\s?[日号]|` +
-        `(?:(?:明|今|去|前|后)年\\s?)?(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\\s?月(?:份(?![\\d个]))?(?![份\\d个])`,
+        `(?:农历|阴历)?(?:(?:明|今|去|前|后)年\\s?)?(?<![个\\d])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九]|正|腊)\\s?月(?:份(?![\\d个])|底|初[一二三四五六七八九十]?|[上中下]旬|第[一二三四五1-5](?:周|个星期)|廿[一二三四五六七八九]|十[一二三四五六七八九])?(?![份\\d个])`,
       "g",
     ),
   },
@@ -163,8 +169,13 @@ const RULES: readonly Rule[] = [
       "g",
     ),
   },
-  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|月底|月初|下周|上周|下个月|上个月|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  // docs/ENTITIES.md: days of the month alone (22号), years (1956年, in 2025), seasons and holidays are dates.
+  { type: "datetime", pattern: /(?:下个?月|这个?月|本月|上个?月)?(?<![\d.])(?:[12]?\d|3[01]|[一二三四五六七八九十]{1,3})\s?号(?![码楼线院室房位厅台车口机])|(?<![\d.])(?:19|20)\d{2}\s?年(?![\d代级度])|(?:今|明|去|前|后)年(?:的)?(?:春天|夏天|秋天|冬天|春季|夏季|秋季|冬季)|(?:今年|明年|去年|前年)(?![\d一二三四五六七八九十]|\s?\d|底|初)|双十一|双十二|春节|元旦|清明(?:节)?|端午(?:节)?|中秋(?:节)?|国庆(?:节|假期|长假)?|除夕|元宵(?:节)?|七夕|重阳(?:节)?|圣诞(?:节)?|劳动节|五一(?:假期|长假)?/gu },
+  { type: "datetime", pattern: /(?<=\b(?:in|since|by|until|till|from|before|after|during|of|early|late|mid)\s)(?:19|20)\d{2}\b(?![\d.,%-]|\s?(?:%|[A-Za-z]))|(?<=\b(?:the|on)\s)(?:[12]?\d|3[01])(?:st|nd|rd|th)\b(?!\s(?:floor|place|time|row|grade|century|anniversary|birthday|edition|percentile|round|attempt|day|week|month|year|hour|minute))|\b(?:(?:next|last|this)\s)?(?:spring|summer|autumn|winter)\b|\b(?:Christmas(?:\sEve)?|New Year['’]s(?:\sEve|\sDay)?|Easter|Thanksgiving|Halloween)\b/g },
+  { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|(?:(?:今|明|去)年)?(?:年底|年初)|月底|月初|月中|下周|上周|这周|本周|下个月(?:底|初)?|上个月(?:底|初)?|这个月|本月|(?:下|上|这)个星期[一二三四五六日天]?|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
+  // "2027/INV/0419": a year, letters and a serial with slashes is an invoice number, not a path.
+  { type: "id", pattern: /(?<![\w\/])(?:19|20)\d{2}\/[A-Z]{2,6}\/\d{2,}(?![\w\/])/g },
   { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
   // A branch name after "branch" / "分支": code, not a path or a version.
   { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
@@ -178,11 +189,14 @@ const RULES: readonly Rule[] = [
       return new RegExp(`\\.(?:${FILE_EXTENSIONS})$`, "i").test(path) || slashes >= 2 || (path.endsWith("/") && slashes >= 0);
     },
   },
+  // "node_modules/", "dist/": a folder named with its trailing slash.
+  { type: "path", pattern: /(?<![\w\/:.@\\-])[\w.-]*[\w-]\/(?=\s|$|[,;:)，。；）])/g, accept: (path) => !/^\d+\/$/.test(path) && path.length > 2 },
   {
     type: "path",
     pattern: new RegExp(`(?<![\\w/.@-])[\\w-][\\w.-]*\\.(?:${FILE_EXTENSIONS})\\b(?![\\w/-])|\\b(?:Dockerfile|Makefile|Jenkinsfile|Procfile|Gemfile|Cargo\\.lock|README|LICENSE|CHANGELOG)\\b|(?<![\\w.])\\.(?:env|gitignore|dockerignore|npmrc|bashrc|zshrc)(?:\\.[\\w-]*\\w)?\\b`, "g"),
     accept: (name) => !/^[A-Z][a-z]+\.js$/.test(name) && !/^\d+(?:\.\d+)*$/.test(name),
   },
+  { type: "version", pattern: /(?<![\w.-])v?\d+(?:\.\d+)?\.x(?!\w|\.\w)/g },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
   { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "g") },
   {
@@ -192,7 +206,7 @@ const RULES: readonly Rule[] = [
   },
   {
     type: "id",
-    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}\b|\b[A-Z]{2,5}\d{3,}\b/g,
+    pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}(?:-\d+)*\b|\b[A-Z]{2,5}\d{3,}\b|\b(?=[A-Z0-9]{5,8}\b)(?=(?:[A-Z0-9]*[A-Z]){2})(?=[A-Z]*\d[A-Z0-9]*[A-Z])[A-Z0-9]{5,8}\b/g,
     accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
   },
   {
@@ -205,20 +219,25 @@ const RULES: readonly Rule[] = [
   },
   { type: "amount", pattern: /(?<=(?:预算|费用|金额|报价|成本|价格|花了|付了|付款|营收|收入|工资|月薪|年薪)\s?)\d(?:[\d,]*\d)?(?:\.\d+)?\s?[万亿千](?![元美欧英日港])/g },
   { type: "amount", pattern: /\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|美金|欧元|英镑|日元|港币|港元|澳元|加元|新西兰元|纽元|新加坡元|新币|新台币|台币|韩元|泰铢|卢布|卢比|瑞郎|林吉特|越南盾|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|亿))?元?/g },
+  // "打车600块": money in speech (块 after a number, nothing Chinese after it but 钱).
+  { type: "amount", pattern: /(?<![\w.])\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万)?块(?=钱|[^\p{Script=Han}]|$)(?:钱)?/gu },
   {
     type: "duration",
     pattern: new RegExp(
-      `(?<![\\w.])\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS})(?:\\s?(?:and\\s)?\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS}|m))*\\b(?!\\/)|\\b(?:${NUMBER_WORDS})[\\s-](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\\b|\\bhalf an hour\\b|\\ban? (?:hour|day|week|month|year) and a half\\b`,
+      `(?<![\\w.])\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS})(?:\\s?(?:and\\s)?\\d+(?:\\.\\d+)?\\s?(?:${DURATION_UNITS}|m))*\\b(?!\\/)|\\b(?:${NUMBER_WORDS})[\\s-](?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?)\\b|\\bhalf an hour\\b|\\ban? (?:hour|day|week|month|year) and a half\\b|(?<!(?:per|once|twice|times|km|miles|mph|\\d)\\s)\\ban hour\\b|\\b\\d+(?:\\.\\d+)?-(?:second|minute|hour|day|night|week|month|year)\\b|\\bhalf[- ]day\\b|\\bhalf a day\\b|(?<![\\w.])\\d+\\s?(?:-|–|to)\\s?\\d+\\s?(?:seconds|minutes|hours|days|nights|weeks|months|years)\\b`,
       "g",
     ),
   },
   {
     type: "duration",
-    pattern: new RegExp(`${ZH_NUMBER}\\s?${ZH_DURATION_UNIT}(?:\\s?${ZH_NUMBER}\\s?(?:分钟|分|秒钟?))?|半(?:个)?(?:小时|钟头|天|个月|年)`, "g"),
+    pattern: new RegExp(`(?:${ZH_NUMBER}\\s?(?:到|至|-|~|～)\\s?)?${ZH_NUMBER}\\s?${ZH_DURATION_UNIT}(?:\\s?${ZH_NUMBER}\\s?(?:分钟|分|秒钟?))?|半(?:个)?(?:小时|钟头|天|个月|年)`, "g"),
     accept: (span) => !/^\d{4}\s?年$/.test(span) && !/^几/.test(span),
   },
+  { type: "quantity", pattern: /(?<![\w.\/])\d{2,3}\/\d{2,3}\s?mmHg\b/g },
   { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
   { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
+  // "一公斤", "两公里", "三百毫升": numbers in Chinese numerals with a unit of several characters (or 斤, 吨), after no other Han character but a verb.
+  { type: "quantity", pattern: /(?:(?<!\p{Script=Han})|(?<=[了买要称用走跑约近重有和与或]))(?:[一二两三四五六七八九十百千]+|半)(?:公斤|公里|千米|千克|毫升|厘米|毫米|平方米|平米|斤|吨)/gu },
   // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.
   {
     type: "version",
@@ -228,6 +247,8 @@ const RULES: readonly Rule[] = [
       return !NOT_NAMES.has(word) && !LEAD_WORDS.has(word) && !/^(?:CURRENCY|About|Around|Only|Just|Over|Under|Nearly|Almost|Roughly|Approximately|Score|Rating|Grade|Level|Page|Chapter|Section|Step|Phase|Tier|Room|Gate|Platform|Seat|Row)$/.test(word) && !new RegExp(`^(?:${CURRENCY_CODES})$`).test(word);
     },
   },
+  { type: "code", pattern: /(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:=[\w.:\/-]*[\w\/])?/g },
+  { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b/g },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
   { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_.-]*[A-Za-z0-9_]\b/g },
   { type: "code", pattern: /\b[A-Za-z_][\w.]*\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },
@@ -294,7 +315,7 @@ const RULES: readonly Rule[] = [
   },
   { type: "number", pattern: /\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b|\(\d{3}\)\s?\d{3}-\d{4}\b|(?<![\w-])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\w-])|(?<![\w-])\d{3,4}-\d{3,4}-\d{4}(?![\w-])|(?<![\w-])0\d{2,3}-\d{4}\s\d{4}(?![\w-])/g },
   // "4.8 万封邮件", "270 万个文件": a count in ten-thousands (money is the amount rules' above).
-  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s?[万亿](?![元美欧英日港块])|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
+  { type: "number", pattern: /(?<![\w.\/-])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?%|\s(?:percent|per cent)\b|\s?[万亿](?![元美欧英日港块])|\s(?:thousand|million|billion|trillion)\b)?(?![\w\/])/g },
 ];
 
 function trimTrailing(text: string, type: EntityType): string {

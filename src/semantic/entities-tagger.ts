@@ -5,6 +5,7 @@ import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loa
 import { ZH_KNOWN_ORG_NAMES } from "./zh-orgs.js";
 import { ZH_KNOWN_PLACE_NAMES } from "./zh-places.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
+import { followGuide } from "./entities-guide.js";
 
 /**
  * A small statistical tagger for the names (person, organisation, place) beside the rules: an
@@ -482,7 +483,7 @@ const ZH_PLACE_LONG_ENDS = "群岛 草原 海水浴场 浴场 冰川 观景台 �
   .split(" ")
   .sort((a, b) => b.length - a.length);
 /** Multi-character endings of firms and media (户外, 葡萄酒, 新闻, 气象台, 客栈), from general usage: a span right before one is an organisation with it. */
-const ZH_ORG_LONG_ENDS = "户外 葡萄酒 酒庄 茶庄 新闻网 新闻 气象台 客栈 潜水 公益 水厂 电厂 驾校 书院".split(" ").sort((a, b) => b.length - a.length);
+const ZH_ORG_LONG_ENDS = "户外 葡萄酒 酒庄 茶庄 新闻网 新闻 气象台 客栈 潜水 公益 水厂 电厂 驾校 书院 门诊部 卫生院 诊所 大药房 酒楼 饭庄 小馆 茶社 琴行 剧场 俱乐部 读书会 合作社 工作室 工坊 民宿 游泳馆 瑜伽馆 健身房".split(" ").sort((a, b) => b.length - a.length);
 
 /**
  * Spans made whole over a multi-character ending right after them, never over another name: a place takes in a place's ending
@@ -616,12 +617,15 @@ export function tagNames(model: TaggerWeights, text: string): { names: TaggedNam
 }
 
 /** The entities of a text from the rules+nlp proposal and the tagger's names, in a mode. */
-export function combine(proposal: readonly Entity[], names: readonly TaggedName[], mode: TaggerMode, thresholds: TaggerThresholds = {}): Entity[] {
+/** With the text, the spans then follow docs/ENTITIES.md (`followGuide`), and a name may hold a plain number ("Terminal 2": the number is dropped). */
+export function combine(proposal: readonly Entity[], names: readonly TaggedName[], mode: TaggerMode, thresholds: TaggerThresholds = {}, text?: string): Entity[] {
   const kept = mode === "tagger" ? proposal.filter((e) => !isName(e.type)) : proposal;
+  const blocks = (e: Entity, n: TaggedName) => e.start < n.end && n.start < e.end && !(text !== undefined && e.type === "number" && n.start <= e.start && e.end <= n.end);
   const added = names
-    .filter((n) => n.score >= (thresholds[n.type] ?? -Infinity) && !kept.some((e) => e.start < n.end && n.start < e.end))
-    .map(({ type, text, start, end }) => ({ type, text, start, end }));
-  return [...kept, ...added].sort((a, b) => a.start - b.start);
+    .filter((n) => n.score >= (thresholds[n.type] ?? -Infinity) && !kept.some((e) => blocks(e, n)))
+    .map((n) => ({ type: n.type, text: n.text, start: n.start, end: n.end }));
+  const all = [...kept, ...added].sort((a, b) => a.start - b.start);
+  return text === undefined ? all : followGuide(text, all);
 }
 
 /**
@@ -635,7 +639,7 @@ export function taggedExtractor(model: () => TaggerWeights, mode: TaggerMode = "
     name: mode === "tagger" ? "rules+tagger" : "rules+nlp+tagger",
     extract(text) {
       const { names, proposal } = tagNames(model(), text);
-      return combine(proposal, names, mode);
+      return combine(proposal, names, mode, {}, text);
     },
   };
 }

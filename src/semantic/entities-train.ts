@@ -24,6 +24,7 @@ export const ENTITY_TRAINING_SETS = [
   "entities-v2-unseen-12.json",
   "entities-v2-unseen-13.json",
   "entities-v2-unseen-14.json",
+  "entities-v2-unseen-15.json",
 ] as const;
 
 export type { LabelledText };
@@ -42,8 +43,28 @@ export interface TrainingExample {
   synthetic?: boolean;
 }
 
+/** Titles and kinship words at the start of an English person's label, an article at the start of a place's or organisation's. */
+const LABEL_TITLE = /^(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Rev|Capt)\.?|Professor|Sir|Dame|Grandpa|Grandma|Granny|Uncle|Aunt|Auntie|Cousin|Mom|Mum|Dad)\s+(?=\p{Lu})/u;
+
+/**
+ * The sets' names labelled one way for the tagger, whatever convention each set's writer followed: a person's title or kinship
+ * word left out (the tagger learns the bare name; `followGuide` puts a title written before it back in, as docs/ENTITIES.md
+ * asks), a possessive left out, a lower-case article left out of a place or organisation. The fixture files are not changed.
+ */
+export function namesForTraining(example: LabelledText): LabelledText {
+  const entities = example.entities.map((e) => {
+    if (!NAME_TYPES.includes(e.type) || /\p{Script=Han}/u.test(e.text)) return e;
+    let name = e.text;
+    if (e.type === "person") name = name.replace(LABEL_TITLE, "").replace(/['’]s$/u, "");
+    else name = name.replace(/^the\s+/u, "");
+    return name === e.text || name === "" ? e : { ...e, text: name };
+  });
+  return { ...example, entities };
+}
+
 /** Labels a text's tokens from its gold names: each name at its next occurrence not already taken. */
-export function prepare(example: LabelledText): TrainingExample {
+export function prepare(labelled: LabelledText): TrainingExample {
+  const example = namesForTraining(labelled);
   const { text } = example;
   const tokens = tokenize(text);
   const gold = tokens.map(() => 0);

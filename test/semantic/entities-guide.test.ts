@@ -1,0 +1,119 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import type { Entity, EntityType } from "../../src/semantic/entities.js";
+import { followGuide } from "../../src/semantic/entities-guide.js";
+import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
+import { namesForTraining } from "../../src/semantic/entities-train.js";
+
+/** Entities at the first occurrence of each text (invented texts, the guide's rules). */
+const spans = (text: string, pairs: [EntityType, string][]): Entity[] =>
+  pairs.map(([type, span]) => {
+    const start = text.indexOf(span);
+    assert.ok(start >= 0, span);
+    return { type, text: span, start, end: start + span.length };
+  });
+const pairsOf = (entities: readonly { type: string; text: string }[]) => entities.map((e) => [e.type, e.text]);
+const rules = (text: string) => pairsOf(ruleEntityExtractor.extract(text));
+
+describe("entity spans as docs/ENTITIES.md writes them", () => {
+  it("approximations, prepositions and articles stay outside; a position in a month is inside", () => {
+    const text = "It took about 40 seconds, 大约三天 or 三天左右, on Friday.";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["duration", "about 40 seconds"], ["duration", "大约三天"], ["duration", "三天左右"], ["datetime", "on Friday"]]))), [
+      ["duration", "40 seconds"],
+      ["duration", "三天"],
+      ["duration", "三天"],
+      ["datetime", "Friday"],
+    ]);
+    assert.deepEqual(rules("Finish it by the end of May, then rest over the weekend."), [
+      ["datetime", "end of May"],
+      ["datetime", "weekend"],
+    ]);
+  });
+
+  it("a title before a person's name is inside, a kinship word and a possessive outside; kinship words alone are no persons", () => {
+    const text = "Dr. Osei Boateng met Grandpa Teodoro and Anna's aunt; Grandma and 妈妈 stayed; 冯大夫 came.";
+    const found = followGuide(text, spans(text, [["person", "Osei Boateng"], ["person", "Grandpa Teodoro"], ["person", "Anna's"], ["person", "Grandma"], ["person", "妈妈"]]));
+    assert.deepEqual(pairsOf(found), [
+      ["person", "Dr. Osei Boateng"],
+      ["person", "Teodoro"],
+      ["person", "Anna"],
+      ["person", "冯大夫"],
+    ]);
+    for (const e of found) assert.equal(text.slice(e.start, e.end), e.text);
+  });
+
+  it("a Chinese surname with a title is a person, a person inside it made whole; a title after a common word is not", () => {
+    const text = "王老师和李总明天见张经理，总结一下。";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["person", "王"], ["datetime", "明天"]]))), [
+      ["person", "王老师"],
+      ["person", "李总"],
+      ["datetime", "明天"],
+      ["person", "张经理"],
+    ]);
+  });
+
+  it("a date and a time written together are one span; joined by a word they are two", () => {
+    const text = "Friday, 10:30 am or March 3 at 9:00; 周五下午三点.";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["datetime", "Friday"], ["datetime", "10:30 am"], ["datetime", "March 3"], ["datetime", "9:00"], ["datetime", "周五"], ["datetime", "下午三点"]]))), [
+      ["datetime", "Friday, 10:30 am"],
+      ["datetime", "March 3"],
+      ["datetime", "9:00"],
+      ["datetime", "周五下午三点"],
+    ]);
+  });
+
+  it("a Chinese organisation or place that ran on into a one-character verb ends before it; 小吃 stays", () => {
+    const text = "我们在聚福楼吃饭，沙县小吃也行。";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["organization", "聚福楼吃"], ["organization", "沙县小吃"]]))), [
+      ["organization", "聚福楼"],
+      ["organization", "沙县小吃"],
+    ]);
+  });
+
+  it("numbers in names are no numbers; percentages are numbers; a ticket or order number is an id", () => {
+    const text = "Meet at Terminal 2; 41% said yes; see ticket 48213 and 订单号 20260412.";
+    assert.deepEqual(pairsOf(followGuide(text, spans(text, [["number", "2"], ["number", "41%"], ["number", "48213"], ["number", "20260412"]]))), [
+      ["number", "41%"],
+      ["id", "48213"],
+      ["id", "20260412"],
+    ]);
+  });
+
+  it("the rules find the guide's other forms: nights, 两晚, 三月底, 一公斤, 600块, 4.x, hosts, folders, flags, class names, booking codes", () => {
+    assert.deepEqual(rules("We stayed two nights."), [["duration", "two nights"]]);
+    assert.deepEqual(rules("住了两晚，三月底交房，买了一公斤苹果，打车600块。"), [
+      ["duration", "两晚"],
+      ["datetime", "三月底"],
+      ["quantity", "一公斤"],
+      ["amount", "600块"],
+    ]);
+    assert.deepEqual(rules("Stay on 4.x and point it at api.example.com; delete node_modules/ first."), [
+      ["version", "4.x"],
+      ["url", "api.example.com"],
+      ["path", "node_modules/"],
+    ]);
+    assert.deepEqual(rules("Run it with --dry-run in UserService; booking HX7Q2L."), [
+      ["code", "--dry-run"],
+      ["code", "UserService"],
+      ["id", "HX7Q2L"],
+    ]);
+  });
+
+  it("training labels: an English person's title, kinship word and possessive left out, a place's lower-case article too; Chinese as written", () => {
+    const { entities } = namesForTraining({
+      text: "Dr. Yusra Haddadin, Grandpa Teodoro, the Louvre, 冯大夫",
+      entities: [
+        { type: "person", text: "Dr. Yusra Haddadin" },
+        { type: "person", text: "Grandpa Teodoro" },
+        { type: "place", text: "the Louvre" },
+        { type: "person", text: "冯大夫" },
+      ],
+    });
+    assert.deepEqual(pairsOf(entities), [
+      ["person", "Yusra Haddadin"],
+      ["person", "Teodoro"],
+      ["place", "Louvre"],
+      ["person", "冯大夫"],
+    ]);
+  });
+});
