@@ -77,6 +77,21 @@ describe("llm-mix codec: stories260K and the namespace's cm mixed, stored and re
     }
   });
 
+  it("records mixed at once (2 contexts, concurrency 2) each borrow their own cm model: every story stored as llm-mix reads back", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "two.db");
+    await trainedStore(db);
+    const records = stories.slice(6, 12);
+    {
+      await using engine = Engine.open({ db, model: STORIES, llm: { ...LLM, contexts: 2 }, concurrency: 2, autoTrainAfter: 0, skipLosingModel: false });
+      const results = await engine.rememberMany(records);
+      for (const r of results) assert.equal(r.codec, "llm-mix", r.id);
+      assert.equal(results.reduce((n, r) => n + r.verifyFailures.length, 0), 0);
+    }
+    await using reader = Engine.open({ db, llm: LLM, cache: "off" });
+    for (const record of records) assert.equal(await reader.recall(record.id), record.text, record.id);
+  });
+
   it("dev records in English and Chinese and the long story sample coded with llm-mix decode in a fresh engine; without the snapshot or the model the error names the fix", async () => {
     using dir = tempDir();
     const db = join(dir.path, "dev.db");
