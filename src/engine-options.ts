@@ -244,6 +244,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   if (llm.windowTokens !== 0 && llm.windowTokens < 16) fail("llm.windowTokens must be 0 (the model's context) or at least 16");
   if (llm.windowTokens !== 0 && llm.carryTokens >= llm.windowTokens - 2) fail("llm.carryTokens must leave room in the window");
   if (llm.gpu !== "auto" && llm.gpu !== false) fail('llm.gpu must be "auto" or false');
+  if (typeof llm.mix !== "boolean") fail(`llm.mix must be true or false, got ${String(llm.mix)}`);
   if (llm.gpuLayers !== "auto" && !(Number.isInteger(llm.gpuLayers) && llm.gpuLayers >= 0)) fail('llm.gpuLayers must be "auto" or a whole number');
   return options;
 }

@@ -10,7 +10,7 @@ import { DEV_CORPUS, SAMPLE, collect, devCorpus, randomTexts, tempDir, storeOf }
 
 describe("Engine", () => {
   it("refuses invalid options with E_USAGE", async () => {
-    for (const bad of [{ zstdLevel: 0 }, { zstdLevel: 20 }, { namespace: "has space" }, { codecs: ["nope"] }, { batchSize: 0 }, { maxTextBytes: 1.5 }]) {
+    for (const bad of [{ zstdLevel: 0 }, { zstdLevel: 20 }, { namespace: "has space" }, { codecs: ["nope"] }, { batchSize: 0 }, { maxTextBytes: 1.5 }, { llm: { mix: "yes" } }]) {
       assert.throws(() => Engine.open({ db: ":memory:", ...(bad as object) }), (e) => isMemzipError(e, "E_USAGE"), JSON.stringify(bad));
     }
   });

@@ -36,6 +36,12 @@ export interface AsyncCodec {
   /** An asset kind this codec may write with but does not need (a model codec's priming text). */
   readonly accepts?: AssetKind;
   /**
+   * An asset kind this codec writes with that its envelopes do not name (its engine record does:
+   * `llm-mix`'s `cm` snapshot). The candidate's asset is recorded with the row as any other, so the
+   * store keeps it while the memory needs it.
+   */
+  readonly engineAsset?: AssetKind;
+  /**
    * A model codec: slow enough that each attempt runs under the per-memory deadline
    * (`itemTimeoutMs`) and counts as a model attempt in the engine's metrics.
    */

@@ -12,6 +12,7 @@ export const CODEC_IDS = Object.freeze({
   cm: 3,
   "cm-ref": 4,
   llm: 5,
+  "llm-mix": 6,
 } as const);
 
 export type KnownCodecName = keyof typeof CODEC_IDS;

@@ -1028,11 +1028,71 @@ class SelectingMixer {
   }
 }
 
-/** A point in the tree of tokenizations the beam coder keeps: the tokens fed so far, and the table of the distribution after them once evaluated. */
-interface HistoryNode {
-  readonly history: readonly number[];
+/**
+ * A point in the tree of tokenizations the beam coder keeps: the token fed last and the node before
+ * it (the history is the path from the root, shared with every other history through it: nothing
+ * is copied, so a record of n tokens keeps O(n) of them, not O(n²); review M1), and the table of the
+ * distribution after the history once evaluated (released when every hypothesis has gone past it).
+ */
+export interface HistoryNode {
+  /** The history's last token (-1 at the root). */
+  readonly token: number;
+  /** Tokens in the history. */
+  readonly depth: number;
   readonly parent: HistoryNode | null;
   table: FrequencyTable | null;
+}
+
+/** The empty history. */
+export function historyRoot(): HistoryNode {
+  return { token: -1, depth: 0, parent: null, table: null };
+}
+
+/** The history `parent` then `token`. */
+export function extendHistory(parent: HistoryNode, token: number): HistoryNode {
+  return { token, depth: parent.depth + 1, parent, table: null };
+}
+
+/** A history given as tokens (a chain of new nodes). */
+export function historyOf(tokens: readonly number[]): HistoryNode {
+  let node = historyRoot();
+  for (const token of tokens) node = extendHistory(node, token);
+  return node;
+}
+
+/** The node of `node`'s history at `depth` (its first `depth` tokens). */
+function ancestorAt(node: HistoryNode, depth: number): HistoryNode {
+  let at = node;
+  while (at.depth > depth) at = at.parent as HistoryNode;
+  return at;
+}
+
+/** The tokens of `node`'s history from position `from` on. */
+function tokensFrom(node: HistoryNode, from: number): number[] {
+  const out = new Array<number>(Math.max(0, node.depth - from));
+  let at = node;
+  for (let i = node.depth - 1; i >= from; i--) {
+    out[i - from] = at.token;
+    at = at.parent as HistoryNode;
+  }
+  return out;
+}
+
+/**
+ * How many first tokens the histories of `a` and `b` share, at most `limit`: compared token by
+ * token from there up to the first node both share (two nodes may spell one history).
+ */
+function commonDepth(a: HistoryNode, b: HistoryNode, limit: number): number {
+  const depth = Math.min(limit, a.depth, b.depth);
+  let x: HistoryNode | null = ancestorAt(a, depth);
+  let y: HistoryNode | null = ancestorAt(b, depth);
+  let common = depth;
+  while (x && y && x !== y) {
+    if (x.token !== y.token) common = x.depth - 1;
+    x = x.parent;
+    y = y.parent;
+  }
+  return common;
 }
 
 /**
@@ -1059,7 +1119,10 @@ interface BeamState {
 export class BeamWindow {
   evaluations = 0;
   takenBack = 0;
+  /** The tokens fed since `start` (the window's part of the history fed last). */
   private fed: number[] = [];
+  /** The history fed last, its first `start` tokens (those before the window). */
+  private base: HistoryNode | null = null;
   private start = 0;
   private started = false;
 
@@ -1068,37 +1131,40 @@ export class BeamWindow {
     private readonly settings: LlmCodingSettings,
   ) {}
 
-  /** The distribution after `history`. */
-  async evaluate(history: readonly number[]): Promise<TopTokens> {
+  /** The distribution after `node`'s history. Walks at most a window's tokens of the tree. */
+  async evaluate(node: HistoryNode): Promise<TopTokens> {
     const head = 1 + this.settings.prefix.length;
-    let restart = !this.started || history.length <= this.start || head + history.length - this.start > this.settings.windowTokens;
-    for (let i = 0; !restart && i < this.start; i++) if (history[i] !== this.fed[i]) restart = true;
-    let common = this.start;
+    const depth = node.depth;
+    let restart = !this.started || depth <= this.start || head + depth - this.start > this.settings.windowTokens;
+    if (!restart && commonDepth(ancestorAt(node, this.start), this.base as HistoryNode, this.start) < this.start) restart = true;
+    const tail = restart ? [] : tokensFrom(node, this.start);
+    let common = 0;
     if (!restart) {
-      while (common < this.fed.length && common < history.length && this.fed[common] === history[common]) common++;
+      while (common < this.fed.length && common < tail.length && this.fed[common] === tail[common]) common++;
       // The distribution after the last token needs that token fed again.
-      if (common === history.length) common--;
-      if (common < this.start) restart = true;
+      if (common === tail.length) common--;
+      if (common < 0) restart = true;
     }
     if (restart) {
-      const carried = history.length > 0 && this.settings.carryTokens > 0 ? history.slice(-this.settings.carryTokens) : [];
+      const carried = depth > 0 && this.settings.carryTokens > 0 ? tokensFrom(node, Math.max(0, depth - this.settings.carryTokens)) : [];
       await this.predictor.reset();
       const feed = [this.settings.bosToken, ...this.settings.prefix, ...carried];
       let distribution: TopTokens | null = null;
       for (let i = 0; i < feed.length; i++) distribution = await this.predictor.feed(feed[i] as number, i === feed.length - 1);
       this.evaluations += feed.length;
       this.started = true;
-      this.start = history.length - carried.length;
-      this.fed = history.slice();
+      this.start = depth - carried.length;
+      this.base = ancestorAt(node, this.start);
+      this.fed = carried;
       return distribution as TopTokens;
     }
     for (let n = this.fed.length; n > common; n--) await this.predictor.unfeed();
     this.takenBack += this.fed.length - common;
     this.fed.length = common;
     let distribution: TopTokens | null = null;
-    for (let i = common; i < history.length; i++) {
-      distribution = await this.predictor.feed(history[i] as number, i === history.length - 1);
-      this.fed.push(history[i] as number);
+    for (let i = common; i < tail.length; i++) {
+      distribution = await this.predictor.feed(tail[i] as number, i === tail.length - 1);
+      this.fed.push(tail[i] as number);
       this.evaluations++;
     }
     return distribution as TopTokens;
@@ -1142,7 +1208,7 @@ class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
     const out = new Uint8Array(length);
     if (length === 0) return out;
     const { child, subtree, terminal, canonical } = this.vocabulary;
-    const root: HistoryNode = { history: [], parent: null, table: null };
+    const root = historyRoot();
     await this.evaluate(root);
     let states: BeamState[] = [{ node: root, hypothesis: new Hypothesis(this.vocabulary, root.table as FrequencyTable), pending: [], trie: 0, weight: 1 }];
     if (lead) {
@@ -1163,7 +1229,7 @@ class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
           const token = canonical.get(keyOf(Uint8Array.from(state.pending))) as number;
           const endWeight = (state.weight * end) / whole;
           if (whole > end) split.push({ ...state, weight: (state.weight * (whole - end)) / whole });
-          if (end > 0) split.push({ node: { history: [...state.node.history, token], parent: state.node, table: null }, hypothesis: null, pending: [], trie: 0, weight: endWeight });
+          if (end > 0) split.push({ node: extendHistory(state.node, token), hypothesis: null, pending: [], trie: 0, weight: endWeight });
         } else split.push(state);
       }
       split.sort((a, b) => b.weight - a.weight);
@@ -1259,7 +1325,7 @@ class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
       if (stop()) return null;
     }
     const best = states.reduce((a, b) => (b.weight > a.weight ? b : a));
-    this.tokens = best.node.history.length + (best.pending.length > 0 ? 1 : 0);
+    this.tokens = best.node.depth + (best.pending.length > 0 ? 1 : 0);
     return out;
   }
 
@@ -1273,7 +1339,7 @@ class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
   private async evaluate(node: HistoryNode): Promise<void> {
     if (node.table) return;
     this.evaluated++;
-    node.table = tableFor(await this.window.evaluate(node.history), this.escapes);
+    node.table = tableFor(await this.window.evaluate(node), this.escapes);
   }
 
   /** The trie node after `byte` from the state's (0: no token goes on so); filters the state's candidates. */
@@ -1316,28 +1382,25 @@ class BeamMixCoder extends DerivedCutCoder<BeamWindow> {
       }
       if (longest === 0) throw new RangeError("bytes that start no token of the vocabulary");
       const token = canonical.get(keyOf(Uint8Array.from(bytes.slice(0, longest)))) as number;
-      node = { history: [...node.history, token], parent: node, table: null };
+      node = extendHistory(node, token);
       bytes = bytes.slice(longest);
     }
   }
 
-  /** Tokens every hypothesis agrees on are final: the escape estimate learns whether each was in its table's top K. */
+  /**
+   * Tokens every hypothesis agrees on are final: the escape estimate learns whether each was in its
+   * table's top K (counts only: the order does not matter), and those tables are released (no
+   * hypothesis goes back before them). Walks the uncommitted part of the tree only.
+   */
   private commit(states: readonly BeamState[]): void {
-    const first = (states[0] as BeamState).node.history;
-    let common = first.length;
-    for (const state of states) {
-      const history = state.node.history;
-      let j = 0;
-      while (j < common && j < history.length && history[j] === first[j]) j++;
-      common = j;
-    }
+    const first = (states[0] as BeamState).node;
+    let common = first.depth;
+    for (const state of states) common = commonDepth(first, state.node, common);
     if (common <= this.committed) return;
-    const path: HistoryNode[] = [];
-    for (let at: HistoryNode | null = (states[0] as BeamState).node; at; at = at.parent) path.push(at);
-    path.reverse();
-    for (let d = this.committed; d < common; d++) {
-      const table = (path[d] as HistoryNode).table as FrequencyTable;
-      this.escapes.observe(table.tokens.indexOf(first[d] as number) < 0);
+    for (let at = ancestorAt(first, common); at.depth > this.committed; at = at.parent as HistoryNode) {
+      const parent = at.parent as HistoryNode;
+      this.escapes.observe((parent.table as FrequencyTable).tokens.indexOf(at.token) < 0);
+      parent.table = null;
     }
     this.committed = common;
   }

@@ -3,6 +3,7 @@
  * store implements. Nothing here names a storage engine.
  */
 import type { Asset, AssetKind } from "../codec/codec.js";
+import type { MixTuning } from "../codec/llm-mix.js";
 import type { MemzipError } from "../errors.js";
 
 export const MEMORY_KINDS = ["note", "chat", "meeting", "feedback", "doc", "code"] as const;
@@ -197,8 +198,21 @@ export interface RegisteredModel {
 export interface EngineRecord {
   id: string;
   runtime: string;
-  settings: { topK: number; windowTokens: number; carryTokens: number };
+  settings: { topK: number; windowTokens: number; carryTokens: number; mix?: MixEngineSettings };
   createdAt: number;
+}
+
+/**
+ * What an `llm-mix` payload needs besides the runtime and the window (docs/FORMAT.md): its envelope
+ * names only the engine record, and the record names the rest in full.
+ */
+export interface MixEngineSettings {
+  /** The GGUF model's fingerprint (sha256 of the file). */
+  model: string;
+  /** The `cm-snapshot` asset's id (sha256 of its bytes). */
+  cm: string;
+  /** The mixing coder's tuning the payload was written with (src/codec/llm-mix.ts, `MIX_TUNING` then). */
+  tuning: MixTuning;
 }
 
 export interface ListQuery {

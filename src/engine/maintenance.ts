@@ -8,7 +8,7 @@ import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
-import { llmAttempts } from "../model/llm-codec.js";
+import { modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
@@ -121,6 +121,7 @@ export class Maintenance {
     const model = await writer.writeModel(options);
     const candidates = await writer.candidatesFor(namespace, codec);
     const prefix = await assets.active(namespace, "llm-prefix");
+    const snapshot = ownSnapshot(candidates);
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const total = await store.memories.count(namespace);
@@ -161,7 +162,8 @@ export class Maintenance {
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
-      const gated = await gatedAttempts(gate, ticket, memory.namespace, llmAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix]), prefix, bytes, this.parts.options.rawBelow, metrics);
+      const models = modelAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix], codec === undefined && !summary ? snapshot : undefined);
+      const gated = await gatedAttempts(gate, ticket, memory.namespace, models, models[0]?.codec.engineAsset ? models[0].asset : prefix, bytes, this.parts.options.rawBelow, metrics);
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models]);
       gated.settle(choice);
       report.checked++;

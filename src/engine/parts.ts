@@ -5,7 +5,7 @@ import { CodecRegistry, createCodecs } from "../codec/registry.js";
 import type { Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { LlmCoder } from "../model/llm-coder.js";
-import { createLlmCodec } from "../model/llm-codec.js";
+import { createLlmCodec, createLlmMixCodec } from "../model/llm-codec.js";
 import { CodecPool, type WorkerStats } from "../pipeline/codec-pool.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { Metrics, type Counters } from "../pipeline/metrics.js";
@@ -60,9 +60,10 @@ export function assembleParts(
     return { ...metrics.snapshot(), cacheHits: stats.hits, cacheMisses: stats.misses, cacheEvictions: stats.evictions, cacheExpirations: stats.expirations };
   };
   const embedder = new HashedNgramEmbedder();
-  const llm = new LlmCoder(store.models, options.llm);
-  // Built-in codecs (the same instances the group dictionaries use), `llm`, then codecs from outside; a taken id or name is E_USAGE.
-  const registry = CodecRegistry.lifting(codecs.byName.values()).register(createLlmCodec(llm));
+  // `llm-mix` finds the cm snapshot its engine record names among the store's assets (with their derived states).
+  const llm = new LlmCoder(store.models, options.llm, (id) => assets.byId(id));
+  // Built-in codecs (the same instances the group dictionaries use), `llm`, `llm-mix`, then codecs from outside; a taken id or name is E_USAGE.
+  const registry = CodecRegistry.lifting(codecs.byName.values()).register(createLlmCodec(llm)).register(createLlmMixCodec(llm));
   for (const codec of extraCodecs) registry.register(codec);
   const assets = new EngineAssets(store, options, modelStates);
   let pool: CodecPool | undefined;

@@ -117,7 +117,11 @@ export class WritePolicy {
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
       // The asset is one of the candidates the key names (a version 2 hint alone may match several).
-      const asset = header.asset ? (candidateAsset(header, candidates) ?? (await this.deps.assetByRef(header.asset))) : undefined;
+      const asset = header.asset
+        ? (candidateAsset(header, candidates) ?? (await this.deps.assetByRef(header.asset)))
+        : registry.get(header.codecId)?.engineAsset
+          ? candidates.find((c) => c.codec.id === header.codecId)?.asset
+          : undefined;
       return { codec, asset, envelope: cached.slice(), verifyFailures: [] };
     }
     let start: PolicyChoice | undefined;

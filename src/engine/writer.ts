@@ -13,7 +13,7 @@ import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
-import { llmAttempts } from "../model/llm-codec.js";
+import { modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
@@ -177,13 +177,15 @@ export class Writer {
       const namespacePrefix = await assets.active(namespace, "llm-prefix");
       // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
       const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
-      let models = llmAttempts(this.parts.llm, model, prefixes);
+      // `llm.mix`: where the namespace has a cm snapshot of its own (not a forced codec's write, not a summary-primed one), the model's attempt is the mixed one.
+      const snapshot = options.codec === undefined && !summaryPrefix ? ownSnapshot(candidates) : undefined;
+      let models = modelAttempts(this.parts.llm, model, prefixes, snapshot);
       if (models.length > 0 && deferModel && bytes.length >= engineOptions.rawBelow && this.untrained(candidates)) {
         models = [];
         deferred.add(namespace);
         metrics.add("llmDeferred");
       }
-      const gated = await gatedAttempts(gate, ticket, namespace, models, namespacePrefix, bytes, engineOptions.rawBelow, metrics);
+      const gated = await gatedAttempts(gate, ticket, namespace, models, models[0]?.codec.engineAsset ? models[0].asset : namespacePrefix, bytes, engineOptions.rawBelow, metrics);
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models], usePool);
       gated.settle(choice);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
@@ -264,7 +266,7 @@ export class Writer {
     metrics.add("storedBytes", result.storedBytes);
     metrics.add("verifyFailures", result.verifyFailures.length);
     if (result.deduplicated) metrics.add("deduplicated");
-    if (result.codec === "llm") metrics.add("llmWins");
+    if (result.codec === "llm" || result.codec === "llm-mix") metrics.add("llmWins");
   }
 
   /**
@@ -278,7 +280,7 @@ export class Writer {
     if (options.similarityThreshold >= 1) return;
     const seen = new Set<string>();
     const open = plans.filter((p) => {
-      if (!p.bytes || !p.row?.contentHash || p.row.codec === "llm" || p.bytes.length < GROUP_MIN_BYTES) return false;
+      if (!p.bytes || !p.row?.contentHash || p.row.codec === "llm" || p.row.codec === "llm-mix" || p.bytes.length < GROUP_MIN_BYTES) return false;
       // A second copy of a text is stored as a reference; it must not count towards a group's savings.
       const key = Buffer.from(p.row.contentHash).toString("hex");
       if (seen.has(key)) return false;

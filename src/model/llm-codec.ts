@@ -1,6 +1,7 @@
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { Asset } from "../codec/codec.js";
 import type { CodecCandidate } from "../codec/policy.js";
+import { isBaseAsset } from "../codec/cm/base.js";
 import { CODEC_IDS } from "../codec/ids.js";
 import { decodeStoredText } from "../codec/text.js";
 import type { RegisteredModel } from "../core/store.js";
@@ -48,4 +49,49 @@ export function llmAttempts(coder: LlmCodecBackend, model: RegisteredModel | und
   if (!model) return [];
   const codec = createLlmCodec(coder, model);
   return prefixes.map((asset) => (asset ? { codec, asset } : { codec }));
+}
+
+/** What the `llm-mix` codec needs of `LlmCoder`. */
+export type LlmMixBackend = Pick<LlmCoder, "encodeMixed" | "decodeMixed" | "options">;
+
+/**
+ * `llm-mix` (docs/LLM.md "Mixing with `cm`"): the model and the namespace's `cm` snapshot mixed bit
+ * by bit. Its envelope names one engine record, which names the model, the snapshot, the window and
+ * the tuning; the write's asset (the snapshot) is recorded with the row (`engineAsset`), not in the
+ * envelope. Without a model it declines every write; it reads with any registered model.
+ */
+export function createLlmMixCodec(coder: LlmMixBackend, model?: RegisteredModel): AsyncCodec {
+  return {
+    name: "llm-mix",
+    id: CODEC_IDS["llm-mix"],
+    engineAsset: "cm-snapshot",
+    model: true,
+    setup: model ? `${model.fingerprint.slice(0, 16)}:mix:${JSON.stringify(coder.options)}` : "",
+    budgetSlack: LLM_BUDGET_SLACK,
+    async encode(original, { asset, budget, signal }) {
+      if (!model || asset?.kind !== "cm-snapshot") return null;
+      const encoded = await coder.encodeMixed(decodeStoredText(original), original, model, asset, budget, signal);
+      return encoded ? encoded.envelope : null;
+    },
+    async decode(opened) {
+      if (opened.codecId !== CODEC_IDS["llm-mix"]) throw new MemzipError(ErrorCode.FORMAT, `the llm-mix codec cannot read an envelope of codec #${opened.codecId}`);
+      return coder.decodeMixed(opened);
+    },
+  };
+}
+
+/**
+ * The model attempts of one write: with `llm.mix` on and a `cm` snapshot of the namespace's own,
+ * `llm-mix` with it (in place of `llm`: the mix has the model's predictions and `cm`'s); else the
+ * `llm` attempts (`llmAttempts`).
+ */
+export function modelAttempts(coder: LlmCodecBackend & LlmMixBackend, model: RegisteredModel | undefined, prefixes: readonly (Asset | undefined)[], snapshot: Asset | undefined): CodecCandidate[] {
+  if (!model) return [];
+  if (coder.options.mix && snapshot?.kind === "cm-snapshot") return [{ codec: createLlmMixCodec(coder, model), asset: snapshot }];
+  return llmAttempts(coder, model, prefixes);
+}
+
+/** The namespace's own `cm` snapshot among a write's candidates (not a shipped base): what `llm-mix` mixes with. */
+export function ownSnapshot(candidates: readonly CodecCandidate[]): Asset | undefined {
+  return candidates.find((c) => c.codec.name === "cm" && c.asset?.kind === "cm-snapshot" && !isBaseAsset(c.asset))?.asset;
 }

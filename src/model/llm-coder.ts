@@ -3,10 +3,11 @@ import type { Asset } from "../codec/codec.js";
 import type { OpenedEnvelope } from "../codec/envelope.js";
 import type { LlmCodingSettings } from "../codec/llm.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import type { EngineRecord, ModelRepository, RegisteredModel } from "../core/store.js";
+import type { EngineRecord, MixEngineSettings, ModelRepository, RegisteredModel } from "../core/store.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
 import { fileSha256, inspectModelFile } from "./registry.js";
-import { codingSettings, decodeLoaded, encodeLoaded, engineRecordFor, matches, primingTokens, type LlmEncoding } from "./llm-core.js";
+import { codingSettings, decodeLoaded, decodeMixedLoaded, encodeLoaded, encodeMixedLoaded, engineRecordFor, matches, mixEngineRecordFor, primingTokens, refOf, type LlmEncoding } from "./llm-core.js";
+import { MixModels } from "./mix-models.js";
 import { LlmWorkerPool } from "./llm-pool.js";
 
 export type { LlmEncoding } from "./llm-core.js";
@@ -25,9 +26,15 @@ export interface LlmOptions extends LlamaRuntimeOptions {
    * threads, not contexts, are what scale there. Reads (recall, verify) stay on the main thread.
    */
   workers: number;
+  /**
+   * Where the namespace has a `cm` snapshot of its own, the model's attempt mixes the model with
+   * that `cm` (`llm-mix`, docs/LLM.md "Mixing with `cm`") instead of coding with the model alone.
+   * It runs on the main thread (not on `workers`) and takes no priming prefix.
+   */
+  mix: boolean;
 }
 
-export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0, workers: 0 };
+export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0, workers: 0, mix: false };
 
 /**
  * Writes and reads `llm` envelopes: resolves registered models, loads each once, records the
@@ -43,10 +50,18 @@ export class LlmCoder {
   /** Set by close: nothing loads a model or starts a thread after it (they would never be released). */
   private closed = false;
 
+  /** Private `cm` models per snapshot for `llm-mix` (a record holds one across the model's awaits). */
+  private readonly mixModels: MixModels;
+  private readonly mixEngines = new Map<string, EngineRecord>();
+
+  /** `assetById` finds the `cm` snapshot an `llm-mix` engine record names (the store's assets). */
   constructor(
     private readonly store: ModelRepository,
     readonly options: LlmOptions,
-  ) {}
+    private readonly assetById: (id: string) => Promise<Asset | undefined> = async () => undefined,
+  ) {
+    this.mixModels = new MixModels(Math.max(1, options.contexts));
+  }
 
   /** A registered model by name or fingerprint, or a GGUF path (registered on first use). */
   async resolveModel(nameOrPath: string): Promise<RegisteredModel> {
@@ -158,8 +173,81 @@ export class LlmCoder {
     });
   }
 
+  /**
+   * Codes `text` with `model` and the `cm` of `snapshot` mixed (`llm-mix`): an envelope naming one
+   * engine record, which names the model, the snapshot, the window and the tuning. `null` as
+   * `encode`'s (and where the engine record's 4-byte reference is taken by another record).
+   * Runs on the main thread.
+   */
+  async encodeMixed(text: string, original: Uint8Array, model: RegisteredModel, snapshot: Asset, budgetBytes = Infinity, signal?: AbortSignal): Promise<LlmEncoding | null> {
+    if (snapshot.kind !== "cm-snapshot") throw new MemzipError(ErrorCode.USAGE, `llm-mix writes with a cm-snapshot, not a ${snapshot.kind}`);
+    const llama = await this.load(model);
+    const settings = codingSettings(llama, this.options);
+    const engine = await this.mixEngineRecord(llama, settings, model, snapshot);
+    if (!engine) return null;
+    const mix = engine.settings.mix as MixEngineSettings;
+    return this.mixModels.with(snapshot, (cm) => encodeMixedLoaded(llama, text, original, engine.id, settings, mix.tuning, cm, budgetBytes, signal));
+  }
+
+  /** Rebuilds the original bytes of an opened `llm-mix` envelope, or throws the typed error that says why not. */
+  async decodeMixed(opened: OpenedEnvelope): Promise<Uint8Array> {
+    if (!opened.engine || opened.model || opened.asset) throw new MemzipError(ErrorCode.FORMAT, "an llm-mix envelope must name its engine record and nothing else");
+    const engineRef = Buffer.from(opened.engine).toString("hex");
+    const engine = await this.store.getEngineByRef(opened.engine);
+    if (!engine) {
+      throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `the engine record ${engineRef}… of this llm-mix memory is not in this store`, {
+        hint: "Move llm-mix memories between stores with `memzip export` / `import` (which re-encode them), not by copying envelopes.",
+        details: { codec: "llm-mix", engineRef },
+      });
+    }
+    const mix = engine.settings.mix;
+    if (!mix) throw new MemzipError(ErrorCode.FORMAT, `the engine record ${engineRef}… is an llm record, not an llm-mix one`, { hint: "The envelope is corrupted; restore the memory from a backup or an export." });
+    const model = await this.store.get(mix.model);
+    if (!model) {
+      throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${mix.model.slice(0, 16)}… that this llm-mix memory was written with is not registered in this store`, {
+        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 must be the fingerprint shown).",
+        details: { codec: "llm-mix", fingerprint: mix.model },
+      });
+    }
+    const snapshot = await this.assetById(mix.cm);
+    if (!snapshot || snapshot.kind !== "cm-snapshot") {
+      throw new MemzipError(ErrorCode.MISSING_ASSET, `the cm-snapshot ${mix.cm.slice(0, 16)}… that this llm-mix memory was mixed with is not in the store`, {
+        hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry.",
+        details: { codec: "llm-mix", assetId: mix.cm, kind: "cm-snapshot" },
+      });
+    }
+    const llama = await this.load(model);
+    const settings: LlmCodingSettings = { vocabularySize: llama.vocabularySize, bosToken: llama.bosToken, topK: engine.settings.topK, windowTokens: engine.settings.windowTokens, carryTokens: engine.settings.carryTokens, prefix: [] };
+    let decoded: Uint8Array | undefined;
+    let failure: unknown;
+    try {
+      decoded = await this.mixModels.with(snapshot, (cm) => decodeMixedLoaded(llama, opened.payload, opened.originalLength, settings, mix.tuning, cm));
+    } catch (error) {
+      failure = error;
+    }
+    if (decoded && matches(decoded, opened.originalLength, opened.checksum)) return decoded;
+    if (engine.runtime !== llama.engine) {
+      throw new MemzipError(ErrorCode.ENGINE_MISMATCH, `this llm-mix memory was written by another inference engine and does not decode here`, {
+        hint: "Recall it on a machine with the engine that wrote it and run `memzip recode --to cm` there (or recode before changing machines).",
+        cause: failure,
+        details: { writtenBy: engine.runtime, here: llama.engine, model: model.name },
+      });
+    }
+    if (failure) {
+      throw new MemzipError(ErrorCode.FORMAT, `the llm-mix payload cannot be decoded (${(failure as Error).message})`, {
+        hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
+        cause: failure,
+      });
+    }
+    throw new MemzipError(ErrorCode.CHECKSUM, "the llm-mix payload decoded to bytes that fail the original's checksum", {
+      hint: "The payload is corrupted, or the model file or the cm snapshot is not the one it was written with; restore from a backup.",
+      details: { model: model.name, snapshot: snapshot.id },
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.mixModels.clear();
     await this.pool?.close();
     this.pool = undefined;
     const models = [...this.loaded.values()];
@@ -206,6 +294,18 @@ export class LlmCoder {
     if (stat.size !== model.size || (await fileSha256(model.path)) !== model.fingerprint) throw missing(`at ${model.path} is now a different file`);
     this.verifiedFiles.add(model.path);
     await this.store.put({ ...model, mtime: Math.floor(stat.mtimeMs) });
+  }
+
+  /** The `llm-mix` engine record for a model and snapshot, stored once; undefined where its reference names another record (a 2^-32 chance). */
+  private async mixEngineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings, model: RegisteredModel, snapshot: Asset): Promise<EngineRecord | undefined> {
+    const key = `${model.fingerprint}:${snapshot.id}:${settings.topK}:${settings.windowTokens}:${settings.carryTokens}`;
+    const known = this.mixEngines.get(key);
+    if (known) return known;
+    const record = mixEngineRecordFor(llama, settings, model.fingerprint, snapshot.id);
+    await this.store.putEngine(record);
+    if ((await this.store.getEngineByRef(refOf(record.id)))?.id !== record.id) return undefined;
+    this.mixEngines.set(key, record);
+    return record;
   }
 
   private async engineRecord(llama: LlamaTokenModel, settings: LlmCodingSettings): Promise<EngineRecord> {

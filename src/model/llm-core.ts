@@ -7,6 +7,9 @@ import { checksum32 } from "../codec/checksum.js";
 import { assetRef, type Asset } from "../codec/codec.js";
 import { ENVELOPE_VERSION, fixedHeaderBytes, REF_BYTES, sealEnvelope } from "../codec/envelope.js";
 import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
+import type { ContextModel } from "../codec/cm/context-model.js";
+import { CODEC_IDS } from "../codec/ids.js";
+import { buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, type MixTuning, type MixVocabulary } from "../codec/llm-mix.js";
 import type { EngineRecord } from "../core/store.js";
 import type { LlamaTokenModel } from "./llama.js";
 
@@ -101,4 +104,71 @@ export function matches(decoded: Uint8Array, originalLength: number, checksum: n
 
 export function refOf(hexId: string): Uint8Array {
   return Buffer.from(hexId.slice(0, REF_BYTES * 2), "hex");
+}
+
+const vocabularies = new WeakMap<LlamaTokenModel, MixVocabulary>();
+
+/** The mixing coder's view of a loaded model's vocabulary (built once per model). */
+export function mixVocabulary(llama: LlamaTokenModel): MixVocabulary {
+  let vocabulary = vocabularies.get(llama);
+  if (!vocabulary) {
+    const { pieces, fallback } = llama.tokenPieces();
+    vocabulary = buildMixVocabulary(pieces, fallback);
+    vocabularies.set(llama, vocabulary);
+  }
+  return vocabulary;
+}
+
+/**
+ * The engine record of `llm-mix` payloads: the runtime and window as `llm`'s, and the model, the
+ * `cm` snapshot and the mixing coder's tuning named in full. Its id is the sha256 of all of them,
+ * so one record stands for one namespace snapshot with one model on one runtime.
+ */
+export function mixEngineRecordFor(llama: LlamaTokenModel, settings: LlmCodingSettings, modelFingerprint: string, snapshotId: string, tuning: MixTuning = MIX_TUNING): EngineRecord {
+  const coding = { topK: settings.topK, windowTokens: settings.windowTokens, carryTokens: settings.carryTokens, mix: { model: modelFingerprint, cm: snapshotId, tuning } };
+  const id = createHash("sha256").update(JSON.stringify({ runtime: llama.engine, settings: coding })).digest("hex");
+  return { id, runtime: llama.engine, settings: coding, createdAt: Date.now() };
+}
+
+/**
+ * Encodes with a loaded model and `cm` mixed (`llm-mix`): an envelope naming only `engineId`;
+ * `null` when the vocabulary cannot spell the text, the budget is exceeded or `signal` aborts.
+ */
+export async function encodeMixedLoaded(
+  llama: LlamaTokenModel,
+  text: string,
+  original: Uint8Array,
+  engineId: string,
+  settings: LlmCodingSettings,
+  tuning: MixTuning,
+  cm: ContextModel,
+  budgetBytes: number,
+  signal?: AbortSignal,
+): Promise<LlmEncoding | null> {
+  const vocabulary = mixVocabulary(llama);
+  const tokens = llama.tokenizeLoose(text);
+  const headerBytes = fixedHeaderBytes(ENVELOPE_VERSION, original.length) + REF_BYTES;
+  const bits = cm.openRecord(original.length);
+  let result;
+  try {
+    result = await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) =>
+      encodeMixed(predictor, vocabulary, tokens, original, bits, settings, budgetBytes - headerBytes, signal, tuning),
+    );
+  } finally {
+    bits.close();
+  }
+  if (!result) return null;
+  const envelope = sealEnvelope(CODEC_IDS["llm-mix"], original, result.payload, { engine: refOf(engineId) });
+  if (envelope.length > budgetBytes) return null;
+  return { envelope, tokens: result.tokens, escapes: result.escapes, crossEntropyBits: result.modelBits, tableBits: result.modelBits };
+}
+
+/** Decodes an `llm-mix` payload with a loaded model and `cm`; the caller checks length and checksum. */
+export async function decodeMixedLoaded(llama: LlamaTokenModel, payload: Uint8Array, originalLength: number, settings: LlmCodingSettings, tuning: MixTuning, cm: ContextModel): Promise<Uint8Array> {
+  const bits = cm.openRecord(originalLength);
+  try {
+    return await llama.withPredictor(settings.windowTokens, settings.topK, (predictor) => decodeMixed(predictor, mixVocabulary(llama), payload, originalLength, bits, settings, tuning));
+  } finally {
+    bits.close();
+  }
 }

@@ -12,7 +12,7 @@ const usage = (e: unknown) => isMemzipError(e, "E_USAGE");
 
 describe("codec ids", () => {
   it("keeps the envelope ids envelopes on disk were written with", () => {
-    assert.deepEqual({ ...CODEC_IDS }, { raw: 0, zstd: 1, "zstd-dict": 2, cm: 3, "cm-ref": 4, llm: 5 });
+    assert.deepEqual({ ...CODEC_IDS }, { raw: 0, zstd: 1, "zstd-dict": 2, cm: 3, "cm-ref": 4, llm: 5, "llm-mix": 6 });
     assert.equal(LLM_CODEC_ID, 5);
     const { byName } = createCodecs({ zstdLevel: 3 });
     for (const name of CODEC_NAMES) assert.equal(byName.get(name)?.id, CODEC_IDS[name], name);

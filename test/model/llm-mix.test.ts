@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { baseAsset, BASE_MODELS } from "../../src/codec/cm/base.js";
 import type { ContextModel } from "../../src/codec/cm/context-model.js";
 import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
-import { BeamWindow, buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, mixTokens, type MixTuning, type MixVocabulary } from "../../src/codec/llm-mix.js";
+import { BeamWindow, buildMixVocabulary, historyOf, decodeMixed, encodeMixed, MIX_TUNING, mixTokens, type MixTuning, type MixVocabulary } from "../../src/codec/llm-mix.js";
 import type { LlmCodingSettings } from "../../src/codec/llm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { LlamaTokenModel } from "../../src/model/llama.js";
@@ -150,7 +151,7 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
       const viaBeam = await llama.withPredictor(window.windowTokens, window.topK, async (p) => {
         const beam = new BeamWindow(p, window);
         const out = [];
-        for (const history of histories) out.push(flat(await beam.evaluate(history)));
+        for (const history of histories) out.push(flat(await beam.evaluate(historyOf(history))));
         return out;
       });
       const fresh = await llama.withPredictor(window.windowTokens, window.topK, async (p) => {
@@ -158,7 +159,7 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
         for (const history of histories) {
           // What BeamWindow promises: BOS, the prefix and the history's tail since its window's start.
           const beam = new BeamWindow(p, window);
-          out.push(flat(await beam.evaluate(history)));
+          out.push(flat(await beam.evaluate(historyOf(history))));
         }
         return out;
       });
@@ -182,6 +183,36 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
             const payload = await encode(text, base, tuning);
             assert.equal(await decode(payload, Buffer.byteLength(text), base, tuning), text, `${window.windowTokens} ${JSON.stringify(tuning)} ${JSON.stringify(text)}`);
           }
+        }
+      }
+    } finally {
+      settings = wide;
+    }
+  });
+
+  it("a long record (the 20 stories as one, 6.6 KB) round-trips across window restarts, and every payload is the one written before histories were shared (review M1: same bits)", async () => {
+    const stories = readFileSync(join(ROOT, "bench", "data", "stories.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    const long = stories.join("\n\n");
+    const texts = [stories[0] as string, "apt-get install -y foo; 中文 text — ok", "  lead spaces", long];
+    // sha256 (first 16 hex digits) of each payload from the code before the fix (commit a890b77), windows of 256 and 16 tokens.
+    const pinned: Record<number, string[]> = {
+      256: ["8acfda1ba403eed9", "2efba07f0b9e72fc", "fec64b74b17316c0", "9fc7c68ceab7f509"],
+      16: ["5f566ef4d34d2ccf", "e3042656f4ff1a91", "fec64b74b17316c0", "65d0c16465175775"],
+    };
+    const wide = settings;
+    try {
+      for (const [windowTokens, carryTokens] of [
+        [256, 64],
+        [16, 4],
+      ] as const) {
+        settings = { ...wide, windowTokens, carryTokens };
+        for (const [i, text] of texts.entries()) {
+          const payload = await encode(text, base);
+          assert.equal(createHash("sha256").update(payload).digest("hex").slice(0, 16), pinned[windowTokens]?.[i], `window ${windowTokens}, text ${i}`);
+          if (text === long) assert.equal(await decode(payload, Buffer.byteLength(text), base), text);
         }
       }
     } finally {
