@@ -329,6 +329,15 @@ export interface MixTuning {
   merge: boolean;
 }
 
+/**
+ * The mixing coder's revision, recorded in every llm-mix engine record: any change to this file or to
+ * the constants the bits depend on (squash points, weight sets, the beam's pruning and merging) that
+ * changes a payload's bits must raise it, so that a payload of another revision is refused by name
+ * (E_VERSION) instead of failing its checksum as if corrupted (review25 M-1). The payload digests
+ * pinned in test/model/llm-mix.test.ts fail on such a change.
+ */
+export const MIX_CODER_REVISION = 1;
+
 export const MIX_TUNING: MixTuning = { weights: INITIAL_BIT_WEIGHTS, rate: 16, early: 2048, prior: "cm", segmentation: "beam", speculate: 16, cut: "likely", select: true, apm: false, beam: 4, prune: 1, merge: true };
 /** Bits of the model alone and `cm` alone are accumulated in float64 for the bench only; they never reach the coded stream. */
 const log2 = Math.log2;

@@ -213,6 +213,8 @@ export interface MixEngineSettings {
   cm: string;
   /** The mixing coder's tuning the payload was written with (src/codec/llm-mix.ts, `MIX_TUNING` then). */
   tuning: MixTuning;
+  /** The mixing coder's revision (`MIX_CODER_REVISION`): a build of another revision refuses the payload by name. */
+  coder: number;
 }
 
 export interface ListQuery {

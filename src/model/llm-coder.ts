@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import type { Asset } from "../codec/codec.js";
 import type { OpenedEnvelope } from "../codec/envelope.js";
 import type { LlmCodingSettings } from "../codec/llm.js";
+import { MIX_CODER_REVISION } from "../codec/llm-mix.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { EngineRecord, MixEngineSettings, ModelRepository, RegisteredModel } from "../core/store.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
@@ -34,6 +35,9 @@ export interface LlmOptions extends LlamaRuntimeOptions {
   mix: boolean;
 }
 
+/** Private `cm` models a snapshot keeps for `llm-mix` at most (each ~45 MiB; two snapshots are kept): more mixed records wait. */
+export const MAX_MIX_MODELS = 4;
+
 export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, gpuLayers: "auto", topK: 64, windowTokens: 0, carryTokens: 0, workers: 0, mix: false };
 
 /**
@@ -60,7 +64,8 @@ export class LlmCoder {
     readonly options: LlmOptions,
     private readonly assetById: (id: string) => Promise<Asset | undefined> = async () => undefined,
   ) {
-    this.mixModels = new MixModels(Math.max(1, options.contexts));
+    // One private cm model per context mixing at once, at most MAX_MIX_MODELS a snapshot (review25 M-2: ~45 MiB each).
+    this.mixModels = new MixModels(Math.max(1, Math.min(options.contexts, MAX_MIX_MODELS)));
   }
 
   /** A registered model by name or fingerprint, or a GGUF path (registered on first use). */
@@ -202,6 +207,12 @@ export class LlmCoder {
     }
     const mix = engine.settings.mix;
     if (!mix) throw new MemzipError(ErrorCode.FORMAT, `the engine record ${engineRef}… is an llm record, not an llm-mix one`, { hint: "The envelope is corrupted; restore the memory from a backup or an export." });
+    if (mix.coder !== MIX_CODER_REVISION) {
+      throw new MemzipError(ErrorCode.VERSION, `this llm-mix memory was written by mixing coder revision ${String(mix.coder)}; this memzip has revision ${MIX_CODER_REVISION}`, {
+        hint: "Recall it with the memzip version that wrote it and run `memzip recode --to cm` there, or upgrade memzip.",
+        details: { codec: "llm-mix", written: mix.coder, here: MIX_CODER_REVISION },
+      });
+    }
     const model = await this.store.get(mix.model);
     if (!model) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${mix.model.slice(0, 16)}… that this llm-mix memory was written with is not registered in this store`, {

@@ -9,7 +9,7 @@ import { ENVELOPE_VERSION, fixedHeaderBytes, REF_BYTES, sealEnvelope } from "../
 import { LLM_CODEC_ID, decodeTokens, encodeTokens, validateLlmSettings, type LlmCodingSettings } from "../codec/llm.js";
 import type { ContextModel } from "../codec/cm/context-model.js";
 import { CODEC_IDS } from "../codec/ids.js";
-import { buildMixVocabulary, decodeMixed, encodeMixed, MIX_TUNING, type MixTuning, type MixVocabulary } from "../codec/llm-mix.js";
+import { buildMixVocabulary, decodeMixed, encodeMixed, MIX_CODER_REVISION, MIX_TUNING, type MixTuning, type MixVocabulary } from "../codec/llm-mix.js";
 import type { EngineRecord } from "../core/store.js";
 import type { LlamaTokenModel } from "./llama.js";
 
@@ -125,7 +125,7 @@ export function mixVocabulary(llama: LlamaTokenModel): MixVocabulary {
  * so one record stands for one namespace snapshot with one model on one runtime.
  */
 export function mixEngineRecordFor(llama: LlamaTokenModel, settings: LlmCodingSettings, modelFingerprint: string, snapshotId: string, tuning: MixTuning = MIX_TUNING): EngineRecord {
-  const coding = { topK: settings.topK, windowTokens: settings.windowTokens, carryTokens: settings.carryTokens, mix: { model: modelFingerprint, cm: snapshotId, tuning } };
+  const coding = { topK: settings.topK, windowTokens: settings.windowTokens, carryTokens: settings.carryTokens, mix: { model: modelFingerprint, cm: snapshotId, tuning, coder: MIX_CODER_REVISION } };
   const id = createHash("sha256").update(JSON.stringify({ runtime: llama.engine, settings: coding })).digest("hex");
   return { id, runtime: llama.engine, settings: coding, createdAt: Date.now() };
 }

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openEnvelope } from "../../src/codec/envelope.js";
 import { CODEC_IDS } from "../../src/codec/ids.js";
-import type { StoredMemory } from "../../src/core/store.js";
+import { MIX_CODER_REVISION } from "../../src/codec/llm-mix.js";
+import type { MixEngineSettings, StoredMemory } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { LLM_DEFAULTS, LlmCoder } from "../../src/model/llm-coder.js";
@@ -132,6 +133,11 @@ describe("llm-mix codec: stories260K and the namespace's cm mixed, stored and re
       await storeOf(other).models.putEngine(record);
       for (const model of await source.models()) await storeOf(other).models.put(model);
       await assert.rejects(other.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_MISSING_ASSET") && (e as Error).message.includes(record.settings.mix?.cm.slice(0, 16) as string));
+      // A record of another mixing coder revision: refused by name, not as corruption (review25 M-1).
+      assert.equal(record.settings.mix?.coder, MIX_CODER_REVISION);
+      await using later = Engine.open({ db: ":memory:", llm: LLM, cache: "off" });
+      await storeOf(later).models.putEngine({ ...record, settings: { ...record.settings, mix: { ...(record.settings.mix as MixEngineSettings), coder: MIX_CODER_REVISION + 1 } } });
+      await assert.rejects(later.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_VERSION") && /revision 2; this memzip has revision 1/.test((e as Error).message));
       // No engine record at all: E_ENGINE_MISMATCH with the way to move memories.
       await using bare = Engine.open({ db: ":memory:", llm: LLM, cache: "off" });
       await assert.rejects(bare.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_ENGINE_MISMATCH") && /export/.test(e.hint ?? ""));
