@@ -66,7 +66,7 @@ describe("cm model versions", () => {
     }
   });
 
-  for (const version of [4, 5] as const) {
+  for (const version of [4, 5, 6] as const) {
     it(`model version ${version} round-trips random records (bytes, UTF-8 of 1-4 bytes a character with broken sequences, repeats), each coded alone from the frozen state, and rolls back exactly`, () => {
       const encoder = new TextEncoder();
       const texts = devCorpus().map((r) => encoder.encode(r.text));
