@@ -44,16 +44,16 @@
 // it is off; a learned final mixer in place of the average, and a UTF-8 character bigram for
 // non-ASCII words, did not pay at all.
 /** Version 6: the mixers' weights and inputs in 16 bits (weight 1.0 = 8192), one i32x4.dot_i16x8_s per mixer for the 8 inputs, the update one i16x8.q15mulr_sat_s and a saturating add (the same learning rate as the 32-bit update); a weight set is one v128. */
-const MIXER16: bool = false;
+const MIXER16: bool = true;
 /** Version 6: a mixer whose error |(bit << 12) - p| is at most this skips its weight update (paq8 style; 0: always update). */
-const MIXER_SKIP: i32 = 0;
+const MIXER_SKIP: i32 = 64;
 /** Version 6: a third mixer, weights selected by a 12-bit hash of the previous two bytes and the bit position, the three averaged in the logistic domain. */
-const MIXER3: bool = false;
+const MIXER3: bool = true;
 const MIXER3_SETS: i32 = MIXER3 ? 4096 * 8 : 0;
 /** A word-bigram context (the previous ASCII word with the current one) as a fifth hashed context: off (see above). */
 const WORD_BIGRAM: bool = false;
 /** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
-const APM_ORDER1: bool = true;
+const APM_ORDER1: bool = false;
 const APM1_TAG: i32 = 1 << 30;
 /** A third APM on a hash of the previous two bytes with the partial byte, rolled back through the undo log: off in version 4 (0.3 % smaller on the dev split, 0.06 % on Canterbury, for about a quarter of the speed; docs/CM.md). */
 const APM_ORDER2: bool = false;

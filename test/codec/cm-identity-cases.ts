@@ -5,7 +5,8 @@
  * and a sha256 over the snapshot and every payload. The digest was written by the build before the
  * speed work of issue 16 (`node dist/test/codec/cm-identity-cases.js <old dist> > …/digest.json`):
  * a faster model must produce the same bits. Version 5's digest (cm-v5-digest) was written by the
- * build that introduced version 5 (`… <dist> <corpus> 5`), so that later work on it keeps its bits.
+ * build that introduced version 5 (`… <dist> <corpus> 5`), so that later work on it keeps its bits;
+ * version 6's (cm-v6-digest) likewise by the build that introduced version 6.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
