@@ -2,8 +2,16 @@
 // Integer arithmetic only, so every engine computes the same probabilities. One instance holds
 // one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
 //
-// Model version 5 (snapshots of version 5; versions 2, 3 and 4 are frozen in asm/context-model-v2.ts,
-// -v3.ts and -v4.ts, which every envelope coded with such a snapshot needs, bit for bit).
+// Model version 6 (snapshots of version 6; versions 2, 3, 4 and 5 are frozen in asm/context-model-v2.ts,
+// -v3.ts, -v4.ts and -v5.ts, which every envelope coded with such a snapshot needs, bit for bit).
+//
+// Version 6 against version 5 (docs/CM.md "Model version 6", each candidate measured alone and in
+// combinations on the dev split and the Canterbury texts, with cachegrind instruction counts): the
+// mixers' weights and inputs in 16 bits (MIXER16), a third mixer by a hash of the previous two bytes
+// (MIXER3), weight updates skipped for small errors (MIXER_SKIP 64), and no order-1 APM (APM_ORDER1
+// off: ~8 % of the coding instructions). Dev 1.9548 -> 1.9526, Canterbury 2.1228 -> 2.1050, 0.925x the
+// coding instructions. With MIXER16, MIXER3 and MIXER_SKIP off and APM_ORDER1 on it computes version 5's
+// integers (checked: the same payloads).
 //
 // Version 5 against version 4 (issue 16, Chinese first; docs/CM.md, each change measured alone on
 // the dev split by language and on the Canterbury texts): the model follows UTF-8 (the bytes of
@@ -40,10 +48,17 @@
 // speed, with the fused calls. A word bigram paid another 0.19 % but cost 25-30 % of the speed, so
 // it is off; a learned final mixer in place of the average, and a UTF-8 character bigram for
 // non-ASCII words, did not pay at all.
+/** Version 6: the mixers' weights and inputs in 16 bits (weight 1.0 = 8192), one i32x4.dot_i16x8_s per mixer for the 8 inputs, the update one i16x8.q15mulr_sat_s and a saturating add (the same learning rate as the 32-bit update); a weight set is one v128. */
+const MIXER16: bool = true;
+/** Version 6: a mixer whose error |(bit << 12) - p| is at most this skips its weight update (paq8 style; 0: always update). */
+const MIXER_SKIP: i32 = 64;
+/** Version 6: a third mixer, weights selected by a 12-bit hash of the previous two bytes and the bit position, the three averaged in the logistic domain. */
+const MIXER3: bool = true;
+const MIXER3_SETS: i32 = MIXER3 ? 4096 * 8 : 0;
 /** A word-bigram context (the previous ASCII word with the current one) as a fifth hashed context: off (see above). */
 const WORD_BIGRAM: bool = false;
 /** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
-const APM_ORDER1: bool = true;
+const APM_ORDER1: bool = false;
 const APM1_TAG: i32 = 1 << 30;
 /** A third APM on a hash of the previous two bytes with the partial byte, rolled back through the undo log: off in version 4 (0.3 % smaller on the dev split, 0.06 % on Canterbury, for about a quarter of the speed; docs/CM.md). */
 const APM_ORDER2: bool = false;
@@ -99,7 +114,12 @@ const UNDO_MAX_BYTES: i32 = 64 * 1024;
 const INITIAL_COUNTER: i32 = 32768 << 16;
 const SCRATCH_BITS: i32 = 16;
 const SCRATCH_BUCKETS: i32 = (1 << SCRATCH_BITS) >> 4;
-const INITIAL_WEIGHT: i32 = 20000;
+const INITIAL_WEIGHT: i32 = MIXER16 ? 2500 : 20000;
+/** Bytes per weight and per input (MIXER16: i16), a weight set's bytes, and the dot product's shift to 12-bit stretch units. */
+const WEIGHT_SHIFT: i32 = MIXER16 ? 1 : 2;
+const SET_BYTES: i32 = INPUTS << WEIGHT_SHIFT;
+const DOT_SHIFT: i64 = MIXER16 ? 13 : 16;
+const ALL_SETS: i32 = MIXER_SETS + MIXER2_SETS + MIXER3_SETS;
 
 // Layout of linear memory (byte offsets), fixed by init().
 let stretchTable: usize = 0; // i16 × 4096
@@ -111,6 +131,8 @@ let weights: usize = 0; // i32 × MIXER_SETS × INPUTS
 let weights2: usize = 0; // i32 × MIXER2_SETS × INPUTS
 let pristineWeights: usize = 0;
 let pristineWeights2: usize = 0;
+let weights3: usize = 0; // (MIXER3) MIXER3_SETS × INPUTS weights
+let pristineWeights3: usize = 0;
 let apm: usize = 0; // u16 × 256 × 33
 let apm1: usize = 0; // u16 × 65536 × 33
 let apm2: usize = 0; // u16 × 65536 × 33
@@ -118,7 +140,7 @@ let pristineApm: usize = 0;
 let matchCounters: usize = 0; // u16 × 64
 let pristineMatchCounters: usize = 0;
 let pristineOrder0: usize = 0; // i32 × 256 (ORDER0_COPY)
-let stretched: usize = 0; // i32 × INPUTS
+let stretched: usize = 0; // i32 × INPUTS (MIXER16: i16 × INPUTS)
 let slots: usize = 0; // i32 × COUNTERS
 let nibbleBase: usize = 0; // i32 × HASHED
 let contextHash: usize = 0; // i32 × HASHED
@@ -164,16 +186,18 @@ let predictedByte: i32 = 0;
 let matchCounter: i32 = -1;
 let mixerBase: i32 = 0;
 let mixer2Base: i32 = 0;
+let mixer3Base: i32 = 0;
 let p1: i32 = 2048;
 let p2: i32 = 2048;
+let p3: i32 = 2048;
 let pMix: i32 = 2048;
 let apmIndex: i32 = 0;
 let apmWeight: i32 = 0;
 let apm1Index: i32 = 0;
 let apm2Index: i32 = 0;
 let byteProbabilities: usize = 0; // i32 × 8
-let touchedSets: usize = 0; // u8 × (MIXER_SETS + MIXER2_SETS): 1 where a record changed that weight set
-let touchedList: usize = 0; // i32 × (MIXER_SETS + MIXER2_SETS): the sets changed, in order
+let touchedSets: usize = 0; // u8 × ALL_SETS: 1 where a record changed that weight set
+let touchedList: usize = 0; // i32 × ALL_SETS: the sets changed, in order
 let touchedLength: i32 = 0;
 let nibbleMixed: usize = 0; // i32 × HASHED
 let nibbleHome: usize = 0; // i32 × HASHED
@@ -224,7 +248,7 @@ function squashSlow(d: i32): i32 {
 
 // Saved state: every global above, so a copy of linear memory plus this block is the whole model.
 // The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
-const STATE_SLOTS: i32 = 71;
+const STATE_SLOTS: i32 = 76;
 let stateBlock: usize = 0; // i64 × STATE_SLOTS
 
 /** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
@@ -301,6 +325,10 @@ export function saveState(): usize {
   store<i64>(at + 544, <i64>bucketLog);
   store<i64>(at + 552, <i64>bucketLogLength);
   store<i64>(at + 560, <i64>pristineOrder0);
+  store<i64>(at + 568, <i64>weights3);
+  store<i64>(at + 576, <i64>pristineWeights3);
+  store<i64>(at + 584, <i64>mixer3Base);
+  store<i64>(at + 592, <i64>p3);
   return at;
 }
 
@@ -377,6 +405,10 @@ export function loadState(at: usize): void {
   bucketLog = <usize>load<i64>(at + 544);
   bucketLogLength = <i32>load<i64>(at + 552);
   pristineOrder0 = <usize>load<i64>(at + 560);
+  weights3 = <usize>load<i64>(at + 568);
+  pristineWeights3 = <usize>load<i64>(at + 576);
+  mixer3Base = <i32>load<i64>(at + 584);
+  p3 = <i32>load<i64>(at + 592);
   stateBlock = at;
 }
 
@@ -392,10 +424,14 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   matchBits = matchBitsValue;
   matchShift = 32 - matchBitsValue;
   matchTable = reserve(<usize>(1 << matchBitsValue) * 4);
-  weights = reserve(MIXER_SETS * INPUTS * 4);
-  weights2 = reserve(MIXER2_SETS * INPUTS * 4);
-  pristineWeights = reserve(MIXER_SETS * INPUTS * 4);
-  pristineWeights2 = reserve(MIXER2_SETS * INPUTS * 4);
+  weights = reserve(MIXER_SETS * SET_BYTES);
+  weights2 = reserve(MIXER2_SETS * SET_BYTES);
+  pristineWeights = reserve(MIXER_SETS * SET_BYTES);
+  pristineWeights2 = reserve(MIXER2_SETS * SET_BYTES);
+  if (MIXER3) {
+    weights3 = reserve(MIXER3_SETS * SET_BYTES);
+    pristineWeights3 = reserve(MIXER3_SETS * SET_BYTES);
+  }
   apm = reserve(APM0_CONTEXTS * 33 * 2);
   if (APM_ORDER1) apm1 = reserve(65536 * 33 * 2);
   if (APM_ORDER2) apm2 = reserve(65536 * 33 * 2);
@@ -411,8 +447,8 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   historyCapacity = 1 << 16;
   stateBlock = reserve(STATE_SLOTS * 8);
   byteProbabilities = reserve(8 * 4);
-  touchedSets = reserve(MIXER_SETS + MIXER2_SETS);
-  touchedList = reserve((MIXER_SETS + MIXER2_SETS) * 4);
+  touchedSets = reserve(ALL_SETS);
+  touchedList = reserve(ALL_SETS * 4);
   nibbleMixed = reserve(HASHED * 4);
   nibbleHome = reserve(HASHED * 4);
   sink = reserve(4);
@@ -427,8 +463,9 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   for (let d = -2048; d < 2048; d++) store<i16>(squashTable + (<usize>(d + 2048) << 1), <i16>squashSlow(d));
   for (let n = 0; n <= COUNT_LIMIT; n++) setI32(rateTable, n, max(4, 2048 / (2 * n + 3)));
   for (let i = 0; i < scratchBase + (1 << SCRATCH_BITS); i++) setI32(counters, i, INITIAL_COUNTER);
-  for (let i = 0; i < MIXER_SETS * INPUTS; i++) setI32(weights, i, INITIAL_WEIGHT);
-  for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setI32(weights2, i, INITIAL_WEIGHT);
+  for (let i = 0; i < MIXER_SETS * INPUTS; i++) setWeight(weights, i, INITIAL_WEIGHT);
+  for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setWeight(weights2, i, INITIAL_WEIGHT);
+  for (let i = 0; i < MIXER3_SETS * INPUTS; i++) setWeight(weights3, i, INITIAL_WEIGHT);
   for (let ctx = 0; ctx < APM0_CONTEXTS; ctx++) {
     for (let j = 0; j < 33; j++) setU16(apm, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
   }
@@ -443,15 +480,16 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     }
   }
   for (let i = 0; i < 64; i++) setU16(matchCounters, i, 32768);
-  setI32(stretched, COUNTERS + 1, BIAS);
+  setInput(COUNTERS + 1, BIAS);
   beginRecord(0);
 }
 
 /** Ends training: from now on every record starts from this state and is rolled back after. */
 export function freeze(): void {
   frozen = true;
-  memory.copy(pristineWeights, weights, MIXER_SETS * INPUTS * 4);
-  memory.copy(pristineWeights2, weights2, MIXER2_SETS * INPUTS * 4);
+  memory.copy(pristineWeights, weights, MIXER_SETS * SET_BYTES);
+  memory.copy(pristineWeights2, weights2, MIXER2_SETS * SET_BYTES);
+  if (MIXER3) memory.copy(pristineWeights3, weights3, MIXER3_SETS * SET_BYTES);
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
   memory.copy(pristineMatchCounters, matchCounters, 64 * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
@@ -529,15 +567,26 @@ export function endRecord(): i32 {
   for (let i = 0; i < touchedLength; i++) {
     const set = i32At(touchedList, i);
     store<u8>(touchedSets + <usize>set, 0);
-    const offset = <usize>(set < MIXER_SETS ? set : set - MIXER_SETS) * (INPUTS * 4);
-    const to = (set < MIXER_SETS ? weights : weights2) + offset;
-    const from = (set < MIXER_SETS ? pristineWeights : pristineWeights2) + offset;
-    if (INPUTS === 8) {
+    let to: usize = 0;
+    let from: usize = 0;
+    if (set < MIXER_SETS) {
+      to = weights + <usize>set * SET_BYTES;
+      from = pristineWeights + <usize>set * SET_BYTES;
+    } else if (!MIXER3 || set < MIXER_SETS + MIXER2_SETS) {
+      to = weights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
+      from = pristineWeights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
+    } else {
+      to = weights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
+      from = pristineWeights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
+    }
+    if (SET_BYTES === 16) {
+      v128.store(to, v128.load(from));
+    } else if (SET_BYTES === 32) {
       // Two vectors, not a memory.copy call per set.
       v128.store(to, v128.load(from));
       v128.store(to + 16, v128.load(from + 16));
     } else {
-      memory.copy(to, from, INPUTS * 4);
+      memory.copy(to, from, SET_BYTES);
     }
   }
   touchedLength = 0;
@@ -548,8 +597,55 @@ export function endRecord(): i32 {
   return 0;
 }
 
+/** Mixer input `i` (i32, or i16 with MIXER16). */
+@inline function setInput(i: i32, value: i32): void {
+  if (MIXER16) store<i16>(stretched + (<usize>i << 1), <i16>value);
+  else setI32(stretched, i, value);
+}
+@inline function setWeight(base: usize, index: i32, value: i32): void {
+  if (MIXER16) store<i16>(base + (<usize>index << 1), <i16>value);
+  else setI32(base, index, value);
+}
+
 @inline function stretchCounter(i: i32): void {
-  setI32(stretched, i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+  setInput(i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+}
+
+/** Mixer `weightsBase`'s dot product with the inputs, in 16-bit units (>> DOT_SHIFT gives stretch units). */
+@inline function dotProduct(weightsBase: usize, base: i32): i64 {
+  const w = weightsBase + (<usize>base << WEIGHT_SHIFT);
+  if (MIXER16) {
+    const s = i32x4.dot_i16x8_s(v128.load(w), v128.load(stretched));
+    // At most 8 × 32767 × 2047 in magnitude: no i32 overflow.
+    return <i64>(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3));
+  }
+  const x0 = v128.load(stretched);
+  const x1 = v128.load(stretched + 16);
+  const wa = v128.load(w);
+  const wb = v128.load(w + 16);
+  const s1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(wa, x0), i64x2.extmul_high_i32x4_s(wa, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(wb, x1), i64x2.extmul_high_i32x4_s(wb, x1)));
+  return i64x2.extract_lane(s1, 0) + i64x2.extract_lane(s1, 1);
+}
+
+/** w += (x * err) >> 16 (32-bit: the same wrapping multiply and arithmetic shift as the scalar loop), or with MIXER16 w += round(x * (err >> 4) / 2^15), saturating. */
+@inline function trainMixer(weightsBase: usize, base: i32, err: i32): void {
+  const w = weightsBase + (<usize>base << WEIGHT_SHIFT);
+  if (MIXER16) {
+    v128.store(w, i16x8.add_sat_s(v128.load(w), i16x8.q15mulr_sat_s(v128.load(stretched), i16x8.splat(<i16>(err >> 4)))));
+    return;
+  }
+  const e = i32x4.splat(err);
+  v128.store(w, i32x4.add(v128.load(w), i32x4.shr_s(i32x4.mul(v128.load(stretched), e), 16)));
+  v128.store(w + 16, i32x4.add(v128.load(w + 16), i32x4.shr_s(i32x4.mul(v128.load(stretched + 16), e), 16)));
+}
+
+/** Notes that a record changed weight set `set` (of all mixers' sets), for `endRecord`. */
+@inline function touchSet(set: i32): void {
+  if (load<u8>(touchedSets + <usize>set) === 0) {
+    store<u8>(touchedSets + <usize>set, 1);
+    setI32(touchedList, touchedLength, set);
+    touchedLength++;
+  }
 }
 
 /** P(next bit = 1) in 1..65535 out of 65536. */
@@ -587,19 +683,9 @@ export function predict(): i32 {
     } else {
       for (let i = 0; i < COUNTERS; i++) stretchCounter(i);
     }
-    setI32(stretched, COUNTERS, match);
-    const x0 = v128.load(stretched);
-    const x1 = v128.load(stretched + 16);
-    const w = weights + (<usize>mixerBase << 2);
-    const w2 = weights2 + (<usize>mixer2Base << 2);
-    const wa = v128.load(w);
-    const wb = v128.load(w + 16);
-    const va = v128.load(w2);
-    const vb = v128.load(w2 + 16);
-    const s1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(wa, x0), i64x2.extmul_high_i32x4_s(wa, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(wb, x1), i64x2.extmul_high_i32x4_s(wb, x1)));
-    const s2 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(va, x0), i64x2.extmul_high_i32x4_s(va, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(vb, x1), i64x2.extmul_high_i32x4_s(vb, x1)));
-    dot = i64x2.extract_lane(s1, 0) + i64x2.extract_lane(s1, 1);
-    dot2 = i64x2.extract_lane(s2, 0) + i64x2.extract_lane(s2, 1);
+    setInput(COUNTERS, match);
+    dot = dotProduct(weights, mixerBase);
+    dot2 = dotProduct(weights2, mixer2Base);
   } else {
     for (let i = 0; i < COUNTERS; i++) {
       const x = stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20));
@@ -611,11 +697,18 @@ export function predict(): i32 {
     dot += <i64>i32At(weights, mixerBase + COUNTERS) * match + <i64>i32At(weights, mixerBase + COUNTERS + 1) * BIAS;
     dot2 += <i64>i32At(weights2, mixer2Base + COUNTERS) * match + <i64>i32At(weights2, mixer2Base + COUNTERS + 1) * BIAS;
   }
-  const d = <i32>clamp(dot >> 16);
-  const d2 = <i32>clamp(dot2 >> 16);
+  const d = <i32>clamp(dot >> DOT_SHIFT);
+  const d2 = <i32>clamp(dot2 >> DOT_SHIFT);
   p1 = squash(d);
   p2 = squash(d2);
-  pMix = squash((d + d2) >> 1);
+  if (MIXER3) {
+    const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
+    p3 = squash(d3);
+    // The mean of the three, rounded down (21846 / 65536 ≈ 1 / 3; |d + d2 + d3| ≤ 6141).
+    pMix = squash(((d + d2 + d3) * 21846) >> 16);
+  } else {
+    pMix = squash((d + d2) >> 1);
+  }
   const s = stretch(pMix) + 2048;
   apmIndex = (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0) * 33 + (s >> 7);
   apmWeight = s & 127;
@@ -661,9 +754,9 @@ function touchAhead(): void {
       const row = apm1 + (<usize>((((c4 & 0xff) << 8) | next) * 33) << 1);
       t ^= <i32>load<u16>(row) ^ <i32>load<u16>(row + 64) ^ <i32>load<u16>(row + 128);
     }
-    t ^= i32At(weights, mixerBase + c0 * INPUTS);
-    if (UTF8_MIXER === 1) t ^= i32At(weights2, mixer2Base + 4 * INPUTS);
-    else t ^= i32At(weights2, mixer2Base + INPUTS);
+    t ^= load<i32>(weights + (<usize>(mixerBase + c0 * INPUTS) << WEIGHT_SHIFT));
+    if (UTF8_MIXER === 1) t ^= load<i32>(weights2 + (<usize>(mixer2Base + 4 * INPUTS) << WEIGHT_SHIFT));
+    else t ^= load<i32>(weights2 + (<usize>(mixer2Base + INPUTS) << WEIGHT_SHIFT));
     if (bits === 3) {
       for (let i = 0; i < HASHED; i++) {
         const hash = i32At(contextHash, i);
@@ -690,18 +783,8 @@ function touchAhead(): void {
 
 /** Notes the two weight sets the last update changed, for `endRecord`. */
 @inline function touchMixerSets(): void {
-  const set = mixerBase / INPUTS;
-  if (load<u8>(touchedSets + <usize>set) === 0) {
-    store<u8>(touchedSets + <usize>set, 1);
-    setI32(touchedList, touchedLength, set);
-    touchedLength++;
-  }
-  const set2 = MIXER_SETS + mixer2Base / INPUTS;
-  if (load<u8>(touchedSets + <usize>set2) === 0) {
-    store<u8>(touchedSets + <usize>set2, 1);
-    setI32(touchedList, touchedLength, set2);
-    touchedLength++;
-  }
+  touchSet(mixerBase / INPUTS);
+  touchSet(MIXER_SETS + mixer2Base / INPUTS);
 }
 
 /** Moves counter `i` of this bit towards `target`, logging its old value at undo entry `u` when the record is logged; returns the next entry. */
@@ -748,20 +831,31 @@ export function update(bit: i32): void {
     setU16(matchCounters, matchCounter, m + ((target - m) >> 6));
   }
   const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
-  const err = ((bit << 12) - p1) * mixerRate;
-  const err2 = ((bit << 12) - p2) * mixerRate;
-  if (SIMD_MIXER) {
-    // w += (x * err) >> 16 in i32 lanes: the same wrapping multiply and arithmetic shift as the scalar loop.
-    const x0 = v128.load(stretched);
-    const x1 = v128.load(stretched + 16);
-    const e = i32x4.splat(err);
-    const e2 = i32x4.splat(err2);
-    const w = weights + (<usize>mixerBase << 2);
-    const w2 = weights2 + (<usize>mixer2Base << 2);
-    v128.store(w, i32x4.add(v128.load(w), i32x4.shr_s(i32x4.mul(x0, e), 16)));
-    v128.store(w + 16, i32x4.add(v128.load(w + 16), i32x4.shr_s(i32x4.mul(x1, e), 16)));
-    v128.store(w2, i32x4.add(v128.load(w2), i32x4.shr_s(i32x4.mul(x0, e2), 16)));
-    v128.store(w2 + 16, i32x4.add(v128.load(w2 + 16), i32x4.shr_s(i32x4.mul(x1, e2), 16)));
+  const e1 = (bit << 12) - p1;
+  const e2 = (bit << 12) - p2;
+  const err = e1 * mixerRate;
+  const err2 = e2 * mixerRate;
+  if (MIXER_SKIP > 0) {
+    // Each mixer learns only from errors larger than MIXER_SKIP.
+    if (e1 > MIXER_SKIP || e1 < -MIXER_SKIP) {
+      trainMixer(weights, mixerBase, err);
+      if (logging) touchSet(mixerBase / INPUTS);
+    }
+    if (e2 > MIXER_SKIP || e2 < -MIXER_SKIP) {
+      trainMixer(weights2, mixer2Base, err2);
+      if (logging) touchSet(MIXER_SETS + mixer2Base / INPUTS);
+    }
+    if (MIXER3) {
+      const e3 = (bit << 12) - p3;
+      if (e3 > MIXER_SKIP || e3 < -MIXER_SKIP) {
+        trainMixer(weights3, mixer3Base, e3 * mixerRate);
+        if (logging) touchSet(MIXER_SETS + MIXER2_SETS + mixer3Base / INPUTS);
+      }
+    }
+  } else if (SIMD_MIXER) {
+    trainMixer(weights, mixerBase, err);
+    trainMixer(weights2, mixer2Base, err2);
+    if (MIXER3) trainMixer(weights3, mixer3Base, ((bit << 12) - p3) * mixerRate);
   } else {
     for (let i = 0; i < INPUTS; i++) {
       const x = i32At(stretched, i);
@@ -769,7 +863,10 @@ export function update(bit: i32): void {
       setI32(weights2, mixer2Base + i, i32At(weights2, mixer2Base + i) + ((x * err2) >> 16));
     }
   }
-  if (logging) touchMixerSets();
+  if (logging && MIXER_SKIP === 0) {
+    touchMixerSets();
+    if (MIXER3) touchSet(MIXER_SETS + MIXER2_SETS + mixer3Base / INPUTS);
+  }
   const apmRate = frozen ? APM_RATE_FROZEN : APM_RATE;
   const a0 = u16At(apm, apmIndex);
   const a1 = u16At(apm, apmIndex + 1);
@@ -1056,4 +1153,5 @@ function computeSlots(): void {
   else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * INPUTS;
   if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * INPUTS;
   else mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
+  if (MIXER3) mixer3Base = ((<i32>(<u32>((c4 & 0xffff) * <i32>0x9e3779b1) >> 20) << 3) + bits) * INPUTS;
 }

@@ -44,12 +44,12 @@ const MAX_OVERRUN = 64;
 
 /**
  * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
- * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, -v3.ts, -v4.ts).
+ * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, -v3.ts, -v4.ts, -v5.ts).
  */
-export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model-v4.wasm", 5: "context-model.wasm" } as const;
+export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model-v4.wasm", 5: "context-model-v5.wasm", 6: "context-model.wasm" } as const;
 export type ModelVersion = keyof typeof MODEL_FILES;
 /** The model new snapshots are trained with. */
-export const CURRENT_MODEL_VERSION: ModelVersion = 5;
+export const CURRENT_MODEL_VERSION: ModelVersion = 6;
 
 export function isModelVersion(value: number): value is ModelVersion {
   return Object.hasOwn(MODEL_FILES, value);

@@ -1,0 +1,1060 @@
+// AssemblyScript: the cm codec's context model, compiled to WebAssembly (npm run build:wasm).
+// Integer arithmetic only, so every engine computes the same probabilities. One instance holds
+// one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
+//
+// Model version 5, FROZEN (stop 25): every envelope coded with a version-5 snapshot needs this code
+// bit for bit (test/fixtures/cm-v5, cm-v5-digest). Do not change it; new work goes into
+// asm/context-model.ts (version 6). Built to dist/asm/context-model-v5.wasm.
+//
+// Version 5 against version 4 (issue 16, Chinese first; docs/CM.md, each change measured alone on
+// the dev split by language and on the Canterbury texts): the model follows UTF-8 (the bytes of
+// the character in progress and the last three whole characters). In multi-byte text (a character
+// in progress, or the last one of 2-4 bytes) the word context, which spanned a whole run of Chinese,
+// becomes the previous character with the one in progress; counters adapt inside a record as fast
+// as at count 4 and the mixers at rate 128; mixer 2 is also selected by the position inside the
+// character and the partial-byte APM too. For all text, mixer 1 is also selected by whether the
+// highest order seen was seen more than twice. Measured and left out: the order-4 context as the
+// previous two whole characters (zh worse), the word context as two or three characters, or as the
+// character before the previous one (a skip context; paid less than one character), mixer 1 by
+// multi-byte text.
+//
+// The model: adaptive counters in order 0 and 1 (direct) and orders 2, 3, 4 and a word context
+// (hashed, in tagged 16-slot buckets, one bucket per nibble), a match model
+// over everything seen, two logistic mixers averaged in the logistic domain — one with weights
+// selected by the partial byte, the match length and which orders have been seen before, one by
+// the previous byte and bit position — and two APM stages: on the partial byte, and on the
+// previous byte with the partial byte (64K contexts, rolled back through the undo log).
+//
+// Choices measured on the dev corpus (train 1500 records, code the other 500 one by one):
+// order-5 or order-6 contexts, a code-point bigram context for Chinese, an order-1 APM in place
+// of the second mixer and separate count limits per order each made the result worse or no better; selecting mixer
+// weights by the seen orders gained 0.5 %, the second mixer 0.9 %, the mixer rate 32 (from 10)
+// 0.4 %. See docs/CM.md.
+
+// Version 4 against version 3, each change measured on the dev split and on the Canterbury texts
+// (docs/CM.md): counters count to 255 while training (slower, steadier rates for the snapshot's
+// statistics) but adapt inside a record no slower than at count FROZEN_RATE_LIMIT; the mixers
+// learn faster inside a record (MIXER_RATE_FROZEN) and the APMs too (APM_RATE_FROZEN); a third APM
+// on a hash of the previous two bytes. Each paid on both corpora.
+//
+// Version 3 against version 2, measured (docs/CM.md): the order-1 APM paid (-0.25 %) at no cost in
+// speed, with the fused calls. A word bigram paid another 0.19 % but cost 25-30 % of the speed, so
+// it is off; a learned final mixer in place of the average, and a UTF-8 character bigram for
+// non-ASCII words, did not pay at all.
+/** A word-bigram context (the previous ASCII word with the current one) as a fifth hashed context: off (see above). */
+const WORD_BIGRAM: bool = false;
+/** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
+const APM_ORDER1: bool = true;
+const APM1_TAG: i32 = 1 << 30;
+/** A third APM on a hash of the previous two bytes with the partial byte, rolled back through the undo log: off in version 4 (0.3 % smaller on the dev split, 0.06 % on Canterbury, for about a quarter of the speed; docs/CM.md). */
+const APM_ORDER2: bool = false;
+const APM2_TAG: i32 = 1 << 29;
+/** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
+const FINAL_MIX: i32 = 1;
+const HASHED: i32 = WORD_BIGRAM ? 5 : 4;
+/** UTF-8-aware mixer selection: 0 none; 1 mixer 2 also by the position inside a character; 2 mixer 1 also by whether the text is multi-byte. */
+const UTF8_MIXER: i32 = 1;
+/** In multi-byte text, the order-4 context becomes the previous two whole characters with the character in progress. */
+const UTF8_O4: bool = false;
+/** In multi-byte text, the word context becomes: 0 unchanged; 1 the previous character with the one in progress; 2 the previous three characters with it; 3 the previous two with it; 4 the character before the previous one with it (a skip context). */
+const UTF8_WORD: i32 = 1;
+/** The APM on the partial byte also by the position inside a UTF-8 character. */
+const UTF8_APM: bool = true;
+const APM0_CONTEXTS: i32 = UTF8_APM ? 1024 : 256;
+/** In multi-byte text (UTF-8 characters of 2-4 bytes), while coding a record: the counters' rate limit and the mixers' rate (0: as in other text). */
+const FROZEN_RATE_LIMIT_MB: i32 = 4;
+const MIXER_RATE_FROZEN_MB: i32 = 128;
+const UTF8_CONTEXTS: bool = UTF8_MIXER !== 0 || UTF8_O4 || UTF8_WORD !== 0 || UTF8_APM || FROZEN_RATE_LIMIT_MB > 0 || MIXER_RATE_FROZEN_MB > 0;
+/** The mixers' dot products and updates in WebAssembly SIMD lanes (8 inputs: two i32x4 vectors), with the same integers as the scalar loops; built with --enable simd. */
+const SIMD_MIXER: bool = !WORD_BIGRAM;
+const COUNTERS: i32 = 2 + HASHED;
+const INPUTS: i32 = COUNTERS + 2;
+const BIAS: i32 = 256;
+const O1_BASE: i32 = 256;
+const HASHED_BASE: i32 = 256 + 65536;
+const MATCH_MIN: i32 = 6;
+/** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
+const MIXER_CONFIDENCE: bool = true;
+const MIXER_SETS: i32 = 256 * 4 * 8 * (UTF8_MIXER === 2 ? 2 : 1) * (MIXER_CONFIDENCE ? 2 : 1);
+const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1);
+const MIXER_RATE: i32 = 32;
+const COUNT_LIMIT: i32 = 255;
+/** While coding a record (frozen), counters adapt no slower than at this count. */
+const FROZEN_RATE_LIMIT: i32 = 15;
+/** The mixers' learning rate while coding a record (frozen). */
+const MIXER_RATE_FROZEN: i32 = 64;
+const APM_RATE: i32 = 6;
+/** The APMs' rate (a shift) while coding a record (frozen). */
+const APM_RATE_FROZEN: i32 = 5;
+/** The hashed contexts' counters are logged a whole bucket at a time, when a nibble starts (BUCKET_LOG), not one counter per bit. */
+const BUCKET_LOG: bool = true;
+/** At the end of `predict`, touch what the next bit will read (touchAhead): off, measured +1.8 % instructions for coding and no faster in CPU time on this shared 2-core machine (load 13-16, 0.95x / 0.97x interleaved); a quiet machine may differ. */
+const PREFETCH: bool = false;
+/** The order-0 counters (1 KiB) are copied back after a record, not logged (ORDER0_COPY); an order-1 APM entry is logged as one u32 (both ends). */
+const ORDER0_COPY: bool = true;
+const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0);
+/** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
+const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
+/** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
+const UNDO_MAX_BYTES: i32 = 64 * 1024;
+const INITIAL_COUNTER: i32 = 32768 << 16;
+const SCRATCH_BITS: i32 = 16;
+const SCRATCH_BUCKETS: i32 = (1 << SCRATCH_BITS) >> 4;
+const INITIAL_WEIGHT: i32 = 20000;
+
+// Layout of linear memory (byte offsets), fixed by init().
+let stretchTable: usize = 0; // i16 × 4096
+let squashTable: usize = 0; // i16 × 4096
+let rateTable: usize = 0; // i32 × (COUNT_LIMIT + 1)
+let counters: usize = 0; // i32 × (scratchBase + 2^SCRATCH_BITS)
+let matchTable: usize = 0; // i32 × 2^matchBits
+let weights: usize = 0; // i32 × MIXER_SETS × INPUTS
+let weights2: usize = 0; // i32 × MIXER2_SETS × INPUTS
+let pristineWeights: usize = 0;
+let pristineWeights2: usize = 0;
+let apm: usize = 0; // u16 × 256 × 33
+let apm1: usize = 0; // u16 × 65536 × 33
+let apm2: usize = 0; // u16 × 65536 × 33
+let pristineApm: usize = 0;
+let matchCounters: usize = 0; // u16 × 64
+let pristineMatchCounters: usize = 0;
+let pristineOrder0: usize = 0; // i32 × 256 (ORDER0_COPY)
+let stretched: usize = 0; // i32 × INPUTS
+let slots: usize = 0; // i32 × COUNTERS
+let nibbleBase: usize = 0; // i32 × HASHED
+let contextHash: usize = 0; // i32 × HASHED
+let claimedScratch: usize = 0; // i32 × SCRATCH_BUCKETS
+let history: usize = 0; // u8 × historyCapacity, then the undo log (i32 pairs)
+let historyCapacity: i32 = 0;
+let undo: usize = 0;
+let undoCapacity: i32 = 0;
+/** The bucket log (BUCKET_LOG): right after the undo log's capacity; entries of 17 i32s (a bucket's index, then its 16 counters as they were). */
+let bucketLog: usize = 0;
+let bucketLogLength: i32 = 0;
+
+let scratchBase: i32 = 0;
+let hashShift: i32 = 0;
+let matchBits: i32 = 0;
+let matchShift: i32 = 0;
+
+let frozen = false;
+/** Whether this record's changes are being logged for rollback. */
+let logging = false;
+let historyLength: i32 = 0;
+let frozenHistoryLength: i32 = 0;
+let undoLength: i32 = 0;
+let claimedScratchLength: i32 = 0;
+
+let c0: i32 = 1;
+let bitPosition: i32 = 0;
+let c4: i32 = 0;
+let c8: i32 = 0;
+let word: i32 = 0;
+let previousWord: i32 = 0;
+let asciiWord = true;
+/** UTF-8: the bytes of the character in progress (0 at a character's start), how many, and the last three whole characters (their bytes packed). */
+let charPending: i32 = 0;
+let charPosition: i32 = 0;
+let charNeed: i32 = 0;
+let char1: i32 = 0;
+let char2: i32 = 0;
+let char3: i32 = 0;
+let matchPtr: i32 = 0;
+let matchLength: i32 = 0;
+let predictedByte: i32 = 0;
+let matchCounter: i32 = -1;
+let mixerBase: i32 = 0;
+let mixer2Base: i32 = 0;
+let p1: i32 = 2048;
+let p2: i32 = 2048;
+let pMix: i32 = 2048;
+let apmIndex: i32 = 0;
+let apmWeight: i32 = 0;
+let apm1Index: i32 = 0;
+let apm2Index: i32 = 0;
+let byteProbabilities: usize = 0; // i32 × 8
+let touchedSets: usize = 0; // u8 × (MIXER_SETS + MIXER2_SETS): 1 where a record changed that weight set
+let touchedList: usize = 0; // i32 × (MIXER_SETS + MIXER2_SETS): the sets changed, in order
+let touchedLength: i32 = 0;
+let nibbleMixed: usize = 0; // i32 × HASHED
+let nibbleHome: usize = 0; // i32 × HASHED
+let sink: usize = 0; // i32: where reads made only to start a cache miss early are stored, so that they are kept
+
+@inline function i32At(base: usize, index: i32): i32 {
+  return load<i32>(base + (<usize>index << 2));
+}
+@inline function setI32(base: usize, index: i32, value: i32): void {
+  store<i32>(base + (<usize>index << 2), value);
+}
+@inline function u16At(base: usize, index: i32): i32 {
+  return <i32>load<u16>(base + (<usize>index << 1));
+}
+@inline function setU16(base: usize, index: i32, value: i32): void {
+  store<u16>(base + (<usize>index << 1), <u16>value);
+}
+@inline function stretch(p12: i32): i32 {
+  return <i32>load<i16>(stretchTable + (<usize>p12 << 1));
+}
+@inline function squash(d: i32): i32 {
+  return <i32>load<i16>(squashTable + (<usize>(d + 2048) << 1));
+}
+
+/** Reserves `bytes` at the end of what is laid out so far, growing memory when needed. */
+let top: usize = 0;
+function reserve(bytes: usize): usize {
+  const at = (top + 63) & ~(<usize>63);
+  top = at + bytes;
+  const needed = <i32>((top + 0xffff) >> 16);
+  const have = memory.size();
+  if (needed > have) memory.grow(needed - have);
+  return at;
+}
+
+const SQUASH_POINTS: StaticArray<i32> = [
+  1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047, 2549, 2994, 3348, 3607, 3785, 3901, 3975, 4022, 4050, 4068, 4079, 4085,
+  4089, 4092, 4093, 4094,
+];
+
+function squashSlow(d: i32): i32 {
+  if (d > 2047) return 4095;
+  if (d < -2047) return 1;
+  const w = d & 127;
+  const i = (d >> 7) + 16;
+  return (unchecked(SQUASH_POINTS[i]) * (128 - w) + unchecked(SQUASH_POINTS[i + 1]) * w + 64) >> 7;
+}
+
+// Saved state: every global above, so a copy of linear memory plus this block is the whole model.
+// The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
+const STATE_SLOTS: i32 = 71;
+let stateBlock: usize = 0; // i64 × STATE_SLOTS
+
+/** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
+export function saveState(): usize {
+  const at = stateBlock;
+  store<i64>(at + 0, <i64>stretchTable);
+  store<i64>(at + 8, <i64>squashTable);
+  store<i64>(at + 16, <i64>rateTable);
+  store<i64>(at + 24, <i64>counters);
+  store<i64>(at + 32, <i64>matchTable);
+  store<i64>(at + 40, <i64>weights);
+  store<i64>(at + 48, <i64>weights2);
+  store<i64>(at + 56, <i64>pristineWeights);
+  store<i64>(at + 64, <i64>pristineWeights2);
+  store<i64>(at + 72, <i64>apm);
+  store<i64>(at + 80, <i64>apm1);
+  store<i64>(at + 88, <i64>pristineApm);
+  store<i64>(at + 96, <i64>matchCounters);
+  store<i64>(at + 104, <i64>pristineMatchCounters);
+  store<i64>(at + 112, <i64>stretched);
+  store<i64>(at + 120, <i64>slots);
+  store<i64>(at + 128, <i64>nibbleBase);
+  store<i64>(at + 136, <i64>contextHash);
+  store<i64>(at + 144, <i64>claimedScratch);
+  store<i64>(at + 152, <i64>history);
+  store<i64>(at + 160, <i64>historyCapacity);
+  store<i64>(at + 168, <i64>undo);
+  store<i64>(at + 176, <i64>undoCapacity);
+  store<i64>(at + 184, <i64>scratchBase);
+  store<i64>(at + 192, <i64>hashShift);
+  store<i64>(at + 200, <i64>matchBits);
+  store<i64>(at + 208, <i64>matchShift);
+  store<i64>(at + 216, frozen ? 1 : 0);
+  store<i64>(at + 224, logging ? 1 : 0);
+  store<i64>(at + 232, <i64>historyLength);
+  store<i64>(at + 240, <i64>frozenHistoryLength);
+  store<i64>(at + 248, <i64>undoLength);
+  store<i64>(at + 256, <i64>claimedScratchLength);
+  store<i64>(at + 264, <i64>c0);
+  store<i64>(at + 272, <i64>bitPosition);
+  store<i64>(at + 280, <i64>c4);
+  store<i64>(at + 288, <i64>c8);
+  store<i64>(at + 296, <i64>word);
+  store<i64>(at + 304, <i64>previousWord);
+  store<i64>(at + 312, asciiWord ? 1 : 0);
+  store<i64>(at + 320, <i64>matchPtr);
+  store<i64>(at + 328, <i64>matchLength);
+  store<i64>(at + 336, <i64>predictedByte);
+  store<i64>(at + 344, <i64>matchCounter);
+  store<i64>(at + 352, <i64>mixerBase);
+  store<i64>(at + 360, <i64>mixer2Base);
+  store<i64>(at + 368, <i64>p1);
+  store<i64>(at + 376, <i64>p2);
+  store<i64>(at + 384, <i64>pMix);
+  store<i64>(at + 392, <i64>apmIndex);
+  store<i64>(at + 400, <i64>apmWeight);
+  store<i64>(at + 408, <i64>apm1Index);
+  store<i64>(at + 416, <i64>byteProbabilities);
+  store<i64>(at + 424, <i64>top);
+  store<i64>(at + 432, <i64>apm2);
+  store<i64>(at + 440, <i64>apm2Index);
+  store<i64>(at + 448, <i64>touchedSets);
+  store<i64>(at + 456, <i64>touchedList);
+  store<i64>(at + 464, <i64>touchedLength);
+  store<i64>(at + 472, <i64>nibbleMixed);
+  store<i64>(at + 480, <i64>nibbleHome);
+  store<i64>(at + 488, <i64>sink);
+  store<i64>(at + 496, <i64>charPending);
+  store<i64>(at + 504, <i64>charPosition);
+  store<i64>(at + 512, <i64>charNeed);
+  store<i64>(at + 520, <i64>char1);
+  store<i64>(at + 528, <i64>char2);
+  store<i64>(at + 536, <i64>char3);
+  store<i64>(at + 544, <i64>bucketLog);
+  store<i64>(at + 552, <i64>bucketLogLength);
+  store<i64>(at + 560, <i64>pristineOrder0);
+  return at;
+}
+
+/** The inverse of `saveState`, on an instance whose linear memory was overwritten with a saved copy. */
+export function loadState(at: usize): void {
+  stretchTable = <usize>load<i64>(at + 0);
+  squashTable = <usize>load<i64>(at + 8);
+  rateTable = <usize>load<i64>(at + 16);
+  counters = <usize>load<i64>(at + 24);
+  matchTable = <usize>load<i64>(at + 32);
+  weights = <usize>load<i64>(at + 40);
+  weights2 = <usize>load<i64>(at + 48);
+  pristineWeights = <usize>load<i64>(at + 56);
+  pristineWeights2 = <usize>load<i64>(at + 64);
+  apm = <usize>load<i64>(at + 72);
+  apm1 = <usize>load<i64>(at + 80);
+  pristineApm = <usize>load<i64>(at + 88);
+  matchCounters = <usize>load<i64>(at + 96);
+  pristineMatchCounters = <usize>load<i64>(at + 104);
+  stretched = <usize>load<i64>(at + 112);
+  slots = <usize>load<i64>(at + 120);
+  nibbleBase = <usize>load<i64>(at + 128);
+  contextHash = <usize>load<i64>(at + 136);
+  claimedScratch = <usize>load<i64>(at + 144);
+  history = <usize>load<i64>(at + 152);
+  historyCapacity = <i32>load<i64>(at + 160);
+  undo = <usize>load<i64>(at + 168);
+  undoCapacity = <i32>load<i64>(at + 176);
+  scratchBase = <i32>load<i64>(at + 184);
+  hashShift = <i32>load<i64>(at + 192);
+  matchBits = <i32>load<i64>(at + 200);
+  matchShift = <i32>load<i64>(at + 208);
+  frozen = load<i64>(at + 216) !== 0;
+  logging = load<i64>(at + 224) !== 0;
+  historyLength = <i32>load<i64>(at + 232);
+  frozenHistoryLength = <i32>load<i64>(at + 240);
+  undoLength = <i32>load<i64>(at + 248);
+  claimedScratchLength = <i32>load<i64>(at + 256);
+  c0 = <i32>load<i64>(at + 264);
+  bitPosition = <i32>load<i64>(at + 272);
+  c4 = <i32>load<i64>(at + 280);
+  c8 = <i32>load<i64>(at + 288);
+  word = <i32>load<i64>(at + 296);
+  previousWord = <i32>load<i64>(at + 304);
+  asciiWord = load<i64>(at + 312) !== 0;
+  matchPtr = <i32>load<i64>(at + 320);
+  matchLength = <i32>load<i64>(at + 328);
+  predictedByte = <i32>load<i64>(at + 336);
+  matchCounter = <i32>load<i64>(at + 344);
+  mixerBase = <i32>load<i64>(at + 352);
+  mixer2Base = <i32>load<i64>(at + 360);
+  p1 = <i32>load<i64>(at + 368);
+  p2 = <i32>load<i64>(at + 376);
+  pMix = <i32>load<i64>(at + 384);
+  apmIndex = <i32>load<i64>(at + 392);
+  apmWeight = <i32>load<i64>(at + 400);
+  apm1Index = <i32>load<i64>(at + 408);
+  byteProbabilities = <usize>load<i64>(at + 416);
+  top = <usize>load<i64>(at + 424);
+  apm2 = <usize>load<i64>(at + 432);
+  apm2Index = <i32>load<i64>(at + 440);
+  touchedSets = <usize>load<i64>(at + 448);
+  touchedList = <usize>load<i64>(at + 456);
+  touchedLength = <i32>load<i64>(at + 464);
+  nibbleMixed = <usize>load<i64>(at + 472);
+  nibbleHome = <usize>load<i64>(at + 480);
+  sink = <usize>load<i64>(at + 488);
+  charPending = <i32>load<i64>(at + 496);
+  charPosition = <i32>load<i64>(at + 504);
+  charNeed = <i32>load<i64>(at + 512);
+  char1 = <i32>load<i64>(at + 520);
+  char2 = <i32>load<i64>(at + 528);
+  char3 = <i32>load<i64>(at + 536);
+  bucketLog = <usize>load<i64>(at + 544);
+  bucketLogLength = <i32>load<i64>(at + 552);
+  pristineOrder0 = <usize>load<i64>(at + 560);
+  stateBlock = at;
+}
+
+/** Lays out memory for a model with 2^tableBitsValue hashed slots and 2^matchBitsValue match slots. */
+export function init(tableBitsValue: i32, matchBitsValue: i32): void {
+  top = <usize>memory.size() << 16;
+  stretchTable = reserve(4096 * 2);
+  squashTable = reserve(4096 * 2);
+  rateTable = reserve((COUNT_LIMIT + 1) * 4);
+  scratchBase = HASHED_BASE + (1 << tableBitsValue);
+  hashShift = 32 - tableBitsValue;
+  counters = reserve(<usize>(scratchBase + (1 << SCRATCH_BITS)) * 4);
+  matchBits = matchBitsValue;
+  matchShift = 32 - matchBitsValue;
+  matchTable = reserve(<usize>(1 << matchBitsValue) * 4);
+  weights = reserve(MIXER_SETS * INPUTS * 4);
+  weights2 = reserve(MIXER2_SETS * INPUTS * 4);
+  pristineWeights = reserve(MIXER_SETS * INPUTS * 4);
+  pristineWeights2 = reserve(MIXER2_SETS * INPUTS * 4);
+  apm = reserve(APM0_CONTEXTS * 33 * 2);
+  if (APM_ORDER1) apm1 = reserve(65536 * 33 * 2);
+  if (APM_ORDER2) apm2 = reserve(65536 * 33 * 2);
+  pristineApm = reserve(APM0_CONTEXTS * 33 * 2);
+  matchCounters = reserve(64 * 2);
+  pristineMatchCounters = reserve(64 * 2);
+  pristineOrder0 = reserve(256 * 4);
+  stretched = reserve(INPUTS * 4);
+  slots = reserve(COUNTERS * 4);
+  nibbleBase = reserve(HASHED * 4);
+  contextHash = reserve(HASHED * 4);
+  claimedScratch = reserve(SCRATCH_BUCKETS * 4);
+  historyCapacity = 1 << 16;
+  stateBlock = reserve(STATE_SLOTS * 8);
+  byteProbabilities = reserve(8 * 4);
+  touchedSets = reserve(MIXER_SETS + MIXER2_SETS);
+  touchedList = reserve((MIXER_SETS + MIXER2_SETS) * 4);
+  nibbleMixed = reserve(HASHED * 4);
+  nibbleHome = reserve(HASHED * 4);
+  sink = reserve(4);
+  history = reserve(historyCapacity);
+
+  for (let x = -2047, pi = 0; x <= 2047; x++) {
+    const v = squashSlow(x);
+    for (let j = pi; j <= v; j++) store<i16>(stretchTable + (<usize>j << 1), <i16>x);
+    pi = v + 1;
+    if (x === 2047) for (let j = pi; j < 4096; j++) store<i16>(stretchTable + (<usize>j << 1), 2047);
+  }
+  for (let d = -2048; d < 2048; d++) store<i16>(squashTable + (<usize>(d + 2048) << 1), <i16>squashSlow(d));
+  for (let n = 0; n <= COUNT_LIMIT; n++) setI32(rateTable, n, max(4, 2048 / (2 * n + 3)));
+  for (let i = 0; i < scratchBase + (1 << SCRATCH_BITS); i++) setI32(counters, i, INITIAL_COUNTER);
+  for (let i = 0; i < MIXER_SETS * INPUTS; i++) setI32(weights, i, INITIAL_WEIGHT);
+  for (let i = 0; i < MIXER2_SETS * INPUTS; i++) setI32(weights2, i, INITIAL_WEIGHT);
+  for (let ctx = 0; ctx < APM0_CONTEXTS; ctx++) {
+    for (let j = 0; j < 33; j++) setU16(apm, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+  }
+  if (APM_ORDER1) {
+    for (let ctx = 0; ctx < 65536; ctx++) {
+      for (let j = 0; j < 33; j++) setU16(apm1, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+    }
+  }
+  if (APM_ORDER2) {
+    for (let ctx = 0; ctx < 65536; ctx++) {
+      for (let j = 0; j < 33; j++) setU16(apm2, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+    }
+  }
+  for (let i = 0; i < 64; i++) setU16(matchCounters, i, 32768);
+  setI32(stretched, COUNTERS + 1, BIAS);
+  beginRecord(0);
+}
+
+/** Ends training: from now on every record starts from this state and is rolled back after. */
+export function freeze(): void {
+  frozen = true;
+  memory.copy(pristineWeights, weights, MIXER_SETS * INPUTS * 4);
+  memory.copy(pristineWeights2, weights2, MIXER2_SETS * INPUTS * 4);
+  memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
+  memory.copy(pristineMatchCounters, matchCounters, 64 * 2);
+  if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
+  frozenHistoryLength = historyLength;
+}
+
+/** Resets the byte context to a record boundary, with room for a record of `length` bytes. */
+export function beginRecord(length: i32): void {
+  ensureHistory(historyLength + length + 1);
+  logging = frozen && length <= UNDO_MAX_BYTES;
+  if (logging) {
+    const needed = (length + 1) * UNDO_PER_BYTE;
+    if (needed > undoCapacity) {
+      top = history + <usize>historyCapacity;
+      undo = reserve(<usize>needed * 8 + <usize>((length + 1) * BUCKET_LOG_PER_BYTE) * 4);
+      undoCapacity = needed;
+      bucketLog = undo + <usize>needed * 8;
+    }
+  }
+  c0 = 1;
+  bitPosition = 0;
+  c4 = 0;
+  c8 = 0;
+  word = 0;
+  previousWord = 0;
+  asciiWord = true;
+  charPending = 0;
+  charPosition = 0;
+  charNeed = 0;
+  char1 = 0;
+  char2 = 0;
+  char3 = 0;
+  matchLength = 0;
+  afterByte();
+}
+
+/** Ends a training record: a separator joins the history so matches do not run across records. */
+export function endTrainingRecord(): void {
+  appendHistory(0);
+}
+
+/**
+ * Rolls back every change since `beginRecord` (frozen models only). Returns 1 when the record
+ * was too long to log: the state is no longer the snapshot's, and the caller must reload it.
+ */
+export function endRecord(): i32 {
+  if (!frozen) return 0;
+  if (!logging) return 1;
+  for (let i = undoLength - 1; i >= 0; i--) {
+    const slot = load<i32>(undo + (<usize>i << 3));
+    const value = load<i32>(undo + (<usize>i << 3) + 4);
+    if (APM_ORDER1 && slot >= APM1_TAG) store<u32>(apm1 + (<usize>(slot - APM1_TAG) << 1), <u32>value);
+    else if (APM_ORDER2 && slot >= APM2_TAG) setU16(apm2, slot - APM2_TAG, value);
+    else if (slot >= 0) setI32(counters, slot, value);
+    else setI32(matchTable, -1 - slot, value);
+  }
+  undoLength = 0;
+  if (BUCKET_LOG) {
+    for (let i = bucketLogLength - 1; i >= 0; i--) {
+      const entry = bucketLog + <usize>(i * 17 * 4);
+      const to = counters + (<usize>load<i32>(entry) << 2);
+      v128.store(to, v128.load(entry + 4));
+      v128.store(to + 16, v128.load(entry + 20));
+      v128.store(to + 32, v128.load(entry + 36));
+      v128.store(to + 48, v128.load(entry + 52));
+    }
+    bucketLogLength = 0;
+  }
+  for (let i = 0; i < claimedScratchLength; i++) {
+    const bucket = i32At(claimedScratch, i);
+    for (let k = 0; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
+  }
+  claimedScratchLength = 0;
+  // Only the weight sets this record changed go back to the snapshot's (the same result as copying all 320 KiB).
+  for (let i = 0; i < touchedLength; i++) {
+    const set = i32At(touchedList, i);
+    store<u8>(touchedSets + <usize>set, 0);
+    const offset = <usize>(set < MIXER_SETS ? set : set - MIXER_SETS) * (INPUTS * 4);
+    const to = (set < MIXER_SETS ? weights : weights2) + offset;
+    const from = (set < MIXER_SETS ? pristineWeights : pristineWeights2) + offset;
+    if (INPUTS === 8) {
+      // Two vectors, not a memory.copy call per set.
+      v128.store(to, v128.load(from));
+      v128.store(to + 16, v128.load(from + 16));
+    } else {
+      memory.copy(to, from, INPUTS * 4);
+    }
+  }
+  touchedLength = 0;
+  memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
+  memory.copy(matchCounters, pristineMatchCounters, 64 * 2);
+  if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
+  historyLength = frozenHistoryLength;
+  return 0;
+}
+
+@inline function stretchCounter(i: i32): void {
+  setI32(stretched, i, stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20)));
+}
+
+/** P(next bit = 1) in 1..65535 out of 65536. */
+export function predict(): i32 {
+  return predictBit();
+}
+
+/** `predict`, inlined into `codeByte` and `step`. */
+@inline function predictBit(): i32 {
+  // The order-1 APM's row (66 bytes in a 4 MiB table) is known before the mixing: read both its
+  // ends now so that the cache misses overlap with the work below.
+  if (APM_ORDER1) {
+    const row = apm1 + (<usize>((((c4 & 0xff) << 8) | c0) * 33) << 1);
+    store<i32>(sink, <i32>load<u16>(row) ^ <i32>load<u16>(row + 64));
+  }
+  let dot: i64 = 0;
+  let dot2: i64 = 0;
+  let match = 0;
+  if (matchLength > 0) {
+    const expected = (predictedByte >> (7 - bitPosition)) & 1;
+    matchCounter = min(matchLength, 31) * 2 + expected;
+    match = stretch(u16At(matchCounters, matchCounter) >> 4);
+  } else {
+    matchCounter = -1;
+  }
+  if (SIMD_MIXER) {
+    // The same i64 sums as the scalar loop below (integer addition in any order), two lanes at a time.
+    if (COUNTERS === 6) {
+      stretchCounter(0);
+      stretchCounter(1);
+      stretchCounter(2);
+      stretchCounter(3);
+      stretchCounter(4);
+      stretchCounter(5);
+    } else {
+      for (let i = 0; i < COUNTERS; i++) stretchCounter(i);
+    }
+    setI32(stretched, COUNTERS, match);
+    const x0 = v128.load(stretched);
+    const x1 = v128.load(stretched + 16);
+    const w = weights + (<usize>mixerBase << 2);
+    const w2 = weights2 + (<usize>mixer2Base << 2);
+    const wa = v128.load(w);
+    const wb = v128.load(w + 16);
+    const va = v128.load(w2);
+    const vb = v128.load(w2 + 16);
+    const s1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(wa, x0), i64x2.extmul_high_i32x4_s(wa, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(wb, x1), i64x2.extmul_high_i32x4_s(wb, x1)));
+    const s2 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(va, x0), i64x2.extmul_high_i32x4_s(va, x0)), i64x2.add(i64x2.extmul_low_i32x4_s(vb, x1), i64x2.extmul_high_i32x4_s(vb, x1)));
+    dot = i64x2.extract_lane(s1, 0) + i64x2.extract_lane(s1, 1);
+    dot2 = i64x2.extract_lane(s2, 0) + i64x2.extract_lane(s2, 1);
+  } else {
+    for (let i = 0; i < COUNTERS; i++) {
+      const x = stretch(<i32>(<u32>i32At(counters, i32At(slots, i)) >> 20));
+      setI32(stretched, i, x);
+      dot += <i64>i32At(weights, mixerBase + i) * x;
+      dot2 += <i64>i32At(weights2, mixer2Base + i) * x;
+    }
+    setI32(stretched, COUNTERS, match);
+    dot += <i64>i32At(weights, mixerBase + COUNTERS) * match + <i64>i32At(weights, mixerBase + COUNTERS + 1) * BIAS;
+    dot2 += <i64>i32At(weights2, mixer2Base + COUNTERS) * match + <i64>i32At(weights2, mixer2Base + COUNTERS + 1) * BIAS;
+  }
+  const d = <i32>clamp(dot >> 16);
+  const d2 = <i32>clamp(dot2 >> 16);
+  p1 = squash(d);
+  p2 = squash(d2);
+  pMix = squash((d + d2) >> 1);
+  const s = stretch(pMix) + 2048;
+  apmIndex = (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0) * 33 + (s >> 7);
+  apmWeight = s & 127;
+  const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
+  let p = 0;
+  if (APM_ORDER1 && APM_ORDER2) {
+    apm1Index = (((c4 & 0xff) << 8) | c0) * 33 + (s >> 7);
+    const pApm1 = (u16At(apm1, apm1Index) * (128 - apmWeight) + u16At(apm1, apm1Index + 1) * apmWeight) >> 7;
+    apm2Index = <i32>(<u32>(((c4 & 0xffff) | (c0 << 16)) * <i32>0x9e3779b1) >> 16) * 33 + (s >> 7);
+    const pApm2 = (u16At(apm2, apm2Index) * (128 - apmWeight) + u16At(apm2, apm2Index + 1) * apmWeight) >> 7;
+    if (FINAL_MIX === 1) p = (pMix * 16 + pApm + pApm1 + pApm2) >> 2;
+    else if (FINAL_MIX === 2) p = (pMix * 48 + pApm + pApm1 * 2 + pApm2 * 2) >> 3;
+    else p = (pMix * 32 + pApm + pApm1) >> 2;
+  } else if (APM_ORDER1) {
+    apm1Index = (((c4 & 0xff) << 8) | c0) * 33 + (s >> 7);
+    const pApm1 = (u16At(apm1, apm1Index) * (128 - apmWeight) + u16At(apm1, apm1Index + 1) * apmWeight) >> 7;
+    p = (pMix * 32 + pApm + pApm1) >> 2;
+  } else {
+    p = (pMix * 16 + pApm) >> 1;
+  }
+  if (PREFETCH) touchAhead();
+  return p < 1 ? 1 : p > 65535 ? 65535 : p;
+}
+
+/** Home bucket of a hashed context for a nibble (as in computeNibbleBases). */
+@inline function homeBucket(hash: i32, nibbleContext: i32): i32 {
+  const mixed = (hash ^ (nibbleContext + 1) * 0x2545f491) * <i32>0x9e3779b1;
+  return HASHED_BASE + (<i32>(<u32>(mixed ^ <i32>(<u32>mixed >> 15)) >> hashShift) & ~15);
+}
+
+/**
+ * Reads (into `sink`) what the next bit will need, for either value of this one, so that the
+ * cache misses start now: the order-1 APM's two candidate rows and both mixers' weight sets
+ * (mixer 1's guessed with this bit's seen orders); before a nibble's last bit, the home buckets
+ * of the next nibble's contexts (orders 2-4 only at a byte's end). Changes no state but `sink`.
+ */
+function touchAhead(): void {
+  let t = 0;
+  const bits = bitPosition;
+  if (bits < 7) {
+    const next = c0 << 1;
+    if (APM_ORDER1) {
+      const row = apm1 + (<usize>((((c4 & 0xff) << 8) | next) * 33) << 1);
+      t ^= <i32>load<u16>(row) ^ <i32>load<u16>(row + 64) ^ <i32>load<u16>(row + 128);
+    }
+    t ^= i32At(weights, mixerBase + c0 * INPUTS);
+    if (UTF8_MIXER === 1) t ^= i32At(weights2, mixer2Base + 4 * INPUTS);
+    else t ^= i32At(weights2, mixer2Base + INPUTS);
+    if (bits === 3) {
+      for (let i = 0; i < HASHED; i++) {
+        const hash = i32At(contextHash, i);
+        t ^= i32At(counters, homeBucket(hash, next)) ^ i32At(counters, homeBucket(hash, next | 1));
+      }
+    }
+  } else {
+    const c = (c4 << 8) | ((c0 << 1) & 0xff);
+    t ^= i32At(counters, homeBucket((c & 0xffff) * 0x2c1b3c6d + 0x01000193, 0));
+    t ^= i32At(counters, homeBucket(((c | 1) & 0xffff) * 0x2c1b3c6d + 0x01000193, 0));
+    t ^= i32At(counters, homeBucket((c & 0xffffff) * 0x297a2d39 + 0x02000193, 0));
+    t ^= i32At(counters, homeBucket(((c | 1) & 0xffffff) * 0x297a2d39 + 0x02000193, 0));
+    if (!UTF8_O4) {
+      t ^= i32At(counters, homeBucket((c * 0x1b873593) ^ 0x03000193, 0));
+      t ^= i32At(counters, homeBucket(((c | 1) * 0x1b873593) ^ 0x03000193, 0));
+    }
+  }
+  store<i32>(sink, t);
+}
+
+@inline function clamp(d: i64): i64 {
+  return d > 2047 ? 2047 : d < -2047 ? -2047 : d;
+}
+
+/** Notes the two weight sets the last update changed, for `endRecord`. */
+@inline function touchMixerSets(): void {
+  const set = mixerBase / INPUTS;
+  if (load<u8>(touchedSets + <usize>set) === 0) {
+    store<u8>(touchedSets + <usize>set, 1);
+    setI32(touchedList, touchedLength, set);
+    touchedLength++;
+  }
+  const set2 = MIXER_SETS + mixer2Base / INPUTS;
+  if (load<u8>(touchedSets + <usize>set2) === 0) {
+    store<u8>(touchedSets + <usize>set2, 1);
+    setI32(touchedList, touchedLength, set2);
+    touchedLength++;
+  }
+}
+
+/** Moves counter `i` of this bit towards `target`, logging its old value at undo entry `u` when the record is logged; returns the next entry. */
+@inline function updateCounter(i: i32, target: i32, u: i32, limit: i32): i32 {
+  const s = i32At(slots, i);
+  const value = i32At(counters, s);
+  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2) && !(ORDER0_COPY && i === 0)) {
+    store<i32>(undo + (<usize>u << 3), s);
+    store<i32>(undo + (<usize>u << 3) + 4, value);
+    u++;
+  }
+  const p = <i32>(<u32>value >> 16);
+  const n = value & 0xffff;
+  const rate = i32At(rateTable, n > limit ? limit : n);
+  setI32(counters, s, ((p + (((target - p) * rate) >> 10)) << 16) | (n < COUNT_LIMIT ? n + 1 : n));
+  return u;
+}
+
+/** Learns the bit that followed the last `predict`. */
+export function update(bit: i32): void {
+  updateBit(bit);
+}
+
+/** `update`, inlined into `codeByte` and `step`. */
+@inline function updateBit(bit: i32): void {
+  const target = bit ? 65535 : 0;
+  let u = undoLength;
+  const multiByte = UTF8_CONTEXTS && (charPosition > 0 || char1 >= 0x80);
+  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
+  if (COUNTERS === 6) {
+    // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
+    u = updateCounter(0, target, u, limit);
+    u = updateCounter(1, target, u, limit);
+    u = updateCounter(2, target, u, limit);
+    u = updateCounter(3, target, u, limit);
+    u = updateCounter(4, target, u, limit);
+    u = updateCounter(5, target, u, limit);
+  } else {
+    for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u, limit);
+  }
+  undoLength = u;
+  if (matchCounter >= 0) {
+    const m = u16At(matchCounters, matchCounter);
+    setU16(matchCounters, matchCounter, m + ((target - m) >> 6));
+  }
+  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
+  const err = ((bit << 12) - p1) * mixerRate;
+  const err2 = ((bit << 12) - p2) * mixerRate;
+  if (SIMD_MIXER) {
+    // w += (x * err) >> 16 in i32 lanes: the same wrapping multiply and arithmetic shift as the scalar loop.
+    const x0 = v128.load(stretched);
+    const x1 = v128.load(stretched + 16);
+    const e = i32x4.splat(err);
+    const e2 = i32x4.splat(err2);
+    const w = weights + (<usize>mixerBase << 2);
+    const w2 = weights2 + (<usize>mixer2Base << 2);
+    v128.store(w, i32x4.add(v128.load(w), i32x4.shr_s(i32x4.mul(x0, e), 16)));
+    v128.store(w + 16, i32x4.add(v128.load(w + 16), i32x4.shr_s(i32x4.mul(x1, e), 16)));
+    v128.store(w2, i32x4.add(v128.load(w2), i32x4.shr_s(i32x4.mul(x0, e2), 16)));
+    v128.store(w2 + 16, i32x4.add(v128.load(w2 + 16), i32x4.shr_s(i32x4.mul(x1, e2), 16)));
+  } else {
+    for (let i = 0; i < INPUTS; i++) {
+      const x = i32At(stretched, i);
+      setI32(weights, mixerBase + i, i32At(weights, mixerBase + i) + ((x * err) >> 16));
+      setI32(weights2, mixer2Base + i, i32At(weights2, mixer2Base + i) + ((x * err2) >> 16));
+    }
+  }
+  if (logging) touchMixerSets();
+  const apmRate = frozen ? APM_RATE_FROZEN : APM_RATE;
+  const a0 = u16At(apm, apmIndex);
+  const a1 = u16At(apm, apmIndex + 1);
+  setU16(apm, apmIndex, a0 + ((((target - a0) >> apmRate) * (128 - apmWeight)) >> 7));
+  setU16(apm, apmIndex + 1, a1 + ((((target - a1) >> apmRate) * apmWeight) >> 7));
+  if (APM_ORDER1) {
+    const b0 = u16At(apm1, apm1Index);
+    const b1 = u16At(apm1, apm1Index + 1);
+    if (logging) {
+      // Both ends in one entry (apm1Index + 1 is the next u16).
+      store<i32>(undo + (<usize>undoLength << 3), APM1_TAG + apm1Index);
+      store<i32>(undo + (<usize>undoLength << 3) + 4, b0 | (b1 << 16));
+      undoLength++;
+    }
+    setU16(apm1, apm1Index, b0 + ((((target - b0) >> apmRate) * (128 - apmWeight)) >> 7));
+    setU16(apm1, apm1Index + 1, b1 + ((((target - b1) >> apmRate) * apmWeight) >> 7));
+  }
+  if (APM_ORDER2) {
+    const b0 = u16At(apm2, apm2Index);
+    const b1 = u16At(apm2, apm2Index + 1);
+    if (logging) {
+      store<i32>(undo + (<usize>undoLength << 3), APM2_TAG + apm2Index);
+      store<i32>(undo + (<usize>undoLength << 3) + 4, b0);
+      store<i32>(undo + (<usize>undoLength << 3) + 8, APM2_TAG + apm2Index + 1);
+      store<i32>(undo + (<usize>undoLength << 3) + 12, b1);
+      undoLength += 2;
+    }
+    setU16(apm2, apm2Index, b0 + ((((target - b0) >> apmRate) * (128 - apmWeight)) >> 7));
+    setU16(apm2, apm2Index + 1, b1 + ((((target - b1) >> apmRate) * apmWeight) >> 7));
+  }
+  c0 = (c0 << 1) | bit;
+  bitPosition++;
+  if (bitPosition === 8) {
+    const byte = c0 & 0xff;
+    c0 = 1;
+    bitPosition = 0;
+    appendHistory(byte);
+    afterByte();
+    return;
+  }
+  if (matchLength > 0 && ((predictedByte | 0x100) >> (8 - bitPosition)) !== c0) matchLength = 0;
+  if (bitPosition === 4) computeNibbleBases();
+  computeSlots();
+}
+
+/**
+ * Codes one known byte in one call: for each bit, most significant first, predicts, stores the
+ * probability at the returned address (8 × i32) and learns the bit. Same results as
+ * `predict`/`update` per bit; fewer crossings between JavaScript and WebAssembly.
+ */
+export function codeByte(byte: i32): usize {
+  for (let b = 7; b >= 0; b--) {
+    store<i32>(byteProbabilities + (<usize>(7 - b) << 2), predictBit());
+    updateBit((byte >> b) & 1);
+  }
+  return byteProbabilities;
+}
+
+/** Learns `bit` and predicts the next one: a decoder's step in one call. */
+export function step(bit: i32): i32 {
+  updateBit(bit);
+  return predictBit();
+}
+
+function ensureHistory(needed: i32): void {
+  if (needed <= historyCapacity) return;
+  let capacity = historyCapacity;
+  while (capacity < needed) capacity <<= 1;
+  // The history is the last region before the undo log, which is empty between records.
+  top = history + <usize>historyCapacity;
+  reserve(<usize>(capacity - historyCapacity));
+  historyCapacity = capacity;
+  undoCapacity = 0;
+}
+
+function appendHistory(byte: i32): void {
+  ensureHistory(historyLength + 1);
+  store<u8>(history + <usize>historyLength, <u8>byte);
+  historyLength++;
+  c8 = (c8 << 8) | (<i32>(<u32>c4 >> 24));
+  c4 = (c4 << 8) | byte;
+  const isWordByte = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte >= 0x80;
+  if (!isWordByte && word !== 0) previousWord = asciiWord ? word : 0;
+  asciiWord = isWordByte ? (word === 0 || asciiWord) && byte < 0x80 : previousWord !== 0 || byte < 0x80;
+  word = isWordByte ? (word ^ (byte | 0x20)) * 0x2f0b4c2d + 0x3c6ef372 : 0;
+  if (UTF8_CONTEXTS) {
+    if (byte >= 0xc0) {
+      // A lead byte starts a character (and ends one left unfinished).
+      charPending = byte;
+      charPosition = 1;
+      charNeed = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : 1;
+    } else if (byte >= 0x80 && charNeed > 0) {
+      charPending = (charPending << 8) | byte;
+      charPosition++;
+      charNeed--;
+      if (charNeed === 0) {
+        char3 = char2;
+        char2 = char1;
+        char1 = charPending;
+        charPending = 0;
+        charPosition = 0;
+      }
+    } else {
+      char3 = char2;
+      char2 = char1;
+      char1 = byte;
+      charPending = 0;
+      charPosition = 0;
+      charNeed = 0;
+    }
+  }
+  updateMatch(byte);
+}
+
+@inline function historyAt(index: i32): i32 {
+  return <i32>load<u8>(history + <usize>index);
+}
+
+function updateMatch(byte: i32): void {
+  if (matchLength > 0 && matchPtr < historyLength - 1 && historyAt(matchPtr) === byte) {
+    matchLength++;
+    matchPtr++;
+  } else {
+    matchLength = 0;
+  }
+  if (historyLength < MATCH_MIN) return;
+  const h = <i32>(<u32>(c4 * <i32>0x9e3779b1 ^ (c8 & 0xffff) * <i32>0x85ebca6b) >> matchShift);
+  if (matchLength === 0) {
+    const candidate = i32At(matchTable, h);
+    if (candidate > 0) {
+      let length = 0;
+      // Four bytes at a time while both ends have four (the same length as the byte loop below alone).
+      while (length < 32 && candidate - 4 - length >= 0) {
+        const diff = load<u32>(history + <usize>(candidate - 4 - length)) ^ load<u32>(history + <usize>(historyLength - 4 - length));
+        if (diff !== 0) {
+          length += <i32>(clz<u32>(diff) >> 3);
+          break;
+        }
+        length += 4;
+      }
+      if (length < 32 && candidate - 4 - length < 0) {
+        while (length < 32 && candidate - 1 - length >= 0 && historyAt(candidate - 1 - length) === historyAt(historyLength - 1 - length)) length++;
+      }
+      if (length > 32) length = 32;
+      if (length >= MATCH_MIN) {
+        matchLength = length;
+        matchPtr = candidate;
+      }
+    }
+  }
+  if (logging) {
+    store<i32>(undo + (<usize>undoLength << 3), -1 - h);
+    store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, h));
+    undoLength++;
+  }
+  setI32(matchTable, h, historyLength);
+}
+
+function afterByte(): void {
+  predictedByte = matchLength > 0 ? historyAt(matchPtr) : 0;
+  setI32(contextHash, 0, (c4 & 0xffff) * 0x2c1b3c6d + 0x01000193);
+  setI32(contextHash, 1, (c4 & 0xffffff) * 0x297a2d39 + 0x02000193);
+  const multiByte = charPosition > 0 || char1 >= 0x80;
+  if (UTF8_O4 && multiByte) setI32(contextHash, 2, ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x1b873593 ^ 0x07000193);
+  else setI32(contextHash, 2, (c4 * 0x1b873593) ^ 0x03000193);
+  if (UTF8_WORD === 1 && multiByte) setI32(contextHash, 3, (char1 * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x08000193);
+  else if (UTF8_WORD === 3 && multiByte) setI32(contextHash, 3, ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x0a000193);
+  else if (UTF8_WORD === 4 && multiByte) setI32(contextHash, 3, (char2 * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x0b000193);
+  else if (UTF8_WORD === 2 && multiByte) setI32(contextHash, 3, (((char3 * 0x2f0b4c2d + char2) * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x09000193);
+  else setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
+  // Words of ASCII letters and digits only: a run of Chinese is one "word" that seldom repeats.
+  if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
+  computeNibbleBases();
+  computeSlots();
+}
+
+/**
+ * Finds each hashed context's bucket of 16 slots for the coming nibble. Slot 0 holds a tag; a
+ * context lives in one of two neighbouring buckets, and a new one takes the less used of the two.
+ * A frozen model puts contexts it never saw in scratch buckets, wiped after the record.
+ */
+function computeNibbleBases(): void {
+  const nibbleContext = bitPosition === 0 ? 0 : c0;
+  // First every context's home bucket is read, with no branch between the reads, so that their
+  // cache misses overlap; the loop below then finds them in the cache (and re-reads them, since
+  // claiming a bucket for one context may change another's).
+  let touched = 0;
+  for (let i = 0; i < HASHED; i++) {
+    const mixed = (i32At(contextHash, i) ^ (nibbleContext + 1) * 0x2545f491) * <i32>0x9e3779b1;
+    const home = HASHED_BASE + (<i32>(<u32>(mixed ^ <i32>(<u32>mixed >> 15)) >> hashShift) & ~15);
+    setI32(nibbleMixed, i, mixed);
+    setI32(nibbleHome, i, home);
+    touched ^= i32At(counters, home);
+  }
+  store<i32>(sink, touched);
+  for (let i = 0; i < HASHED; i++) {
+    const mixed = i32At(nibbleMixed, i);
+    const home = i32At(nibbleHome, i);
+    const tag = (mixed & 0xffff) | 0x10000;
+    if (i32At(counters, home) === tag) {
+      setI32(nibbleBase, i, home);
+      continue;
+    }
+    const neighbour = home ^ 16;
+    if (i32At(counters, neighbour) === tag) {
+      setI32(nibbleBase, i, neighbour);
+      continue;
+    }
+    if (frozen) {
+      setI32(nibbleBase, i, scratchBucket(mixed, tag));
+      continue;
+    }
+    const victim = (i32At(counters, home + 1) & 0xffff) <= (i32At(counters, neighbour + 1) & 0xffff) ? home : neighbour;
+    setI32(counters, victim, tag);
+    for (let k = 1; k < 16; k++) setI32(counters, victim + k, INITIAL_COUNTER);
+    setI32(nibbleBase, i, victim);
+  }
+  if (BUCKET_LOG && logging) {
+    // Each snapshot bucket this nibble may change, as it is now (scratch buckets are wiped instead).
+    let n = bucketLogLength;
+    for (let i = 0; i < HASHED; i++) {
+      const bucket = i32At(nibbleBase, i);
+      if (bucket >= scratchBase) continue;
+      const entry = bucketLog + <usize>(n * 17 * 4);
+      const from = counters + (<usize>bucket << 2);
+      store<i32>(entry, bucket);
+      v128.store(entry + 4, v128.load(from));
+      v128.store(entry + 20, v128.load(from + 16));
+      v128.store(entry + 36, v128.load(from + 32));
+      v128.store(entry + 52, v128.load(from + 48));
+      n++;
+    }
+    bucketLogLength = n;
+  }
+}
+
+function scratchBucket(mixed: i32, tag: i32): i32 {
+  const bucket = scratchBase + (<i32>(<u32>(mixed * <i32>0x85ebca6b) >> (32 - SCRATCH_BITS)) & ~15);
+  const current = i32At(counters, bucket);
+  if (current === tag) return bucket;
+  if (current === INITIAL_COUNTER) {
+    setI32(claimedScratch, claimedScratchLength, bucket);
+    claimedScratchLength++;
+  } else {
+    for (let k = 1; k < 16; k++) setI32(counters, bucket + k, INITIAL_COUNTER);
+  }
+  setI32(counters, bucket, tag);
+  return bucket;
+}
+
+function computeSlots(): void {
+  const bits = bitPosition;
+  const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
+  setI32(slots, 0, c0);
+  setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
+  const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
+  let known = 0;
+  if (HASHED === 4) {
+    // Unrolled and branch-free: the highest of orders 2-4 seen (1-3, else 0), plus 4 when the word context was seen.
+    const s2 = i32At(nibbleBase, 0) + partial;
+    const s3 = i32At(nibbleBase, 1) + partial;
+    const s4 = i32At(nibbleBase, 2) + partial;
+    const s5 = i32At(nibbleBase, 3) + partial;
+    setI32(slots, 2, s2);
+    setI32(slots, 3, s3);
+    setI32(slots, 4, s4);
+    setI32(slots, 5, s5);
+    const seen2 = (i32At(counters, s2) & 0xffff) !== 0;
+    const seen3 = (i32At(counters, s3) & 0xffff) !== 0;
+    const seen4 = (i32At(counters, s4) & 0xffff) !== 0;
+    known = select<i32>(3, select<i32>(2, select<i32>(1, 0, seen2), seen3), seen4) + select<i32>(4, 0, (i32At(counters, s5) & 0xffff) !== 0);
+    if (MIXER_CONFIDENCE) {
+      // 8 more when the highest order seen has been seen more than twice.
+      const highest = select<i32>(s4, select<i32>(s3, s2, seen3), seen4);
+      known += select<i32>(8, 0, (i32At(counters, highest) & 0xffff) > 2 && seen2);
+    }
+  } else {
+    for (let i = 0; i < HASHED; i++) setI32(slots, 2 + i, i32At(nibbleBase, i) + partial);
+    for (let i = 0; i < 3; i++) if ((i32At(counters, i32At(slots, 2 + i)) & 0xffff) !== 0) known = i + 1;
+    if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
+  }
+  const knownSets = MIXER_CONFIDENCE ? 16 : 8;
+  if (UTF8_MIXER === 2) mixerBase = ((((charPosition > 0 || char1 >= 0x80 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * INPUTS;
+  else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * INPUTS;
+  if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * INPUTS;
+  else mixer2Base = ((c4 & 0xff) * 8 + bits) * INPUTS;
+}
