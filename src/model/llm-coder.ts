@@ -2,7 +2,8 @@ import { existsSync, statSync } from "node:fs";
 import type { Asset } from "../codec/codec.js";
 import type { OpenedEnvelope } from "../codec/envelope.js";
 import type { LlmCodingSettings } from "../codec/llm.js";
-import { MIX_CODER_REVISION } from "../codec/llm-mix.js";
+import { z } from "zod";
+import { MIX_CODER_REVISION, MIX_TUNING } from "../codec/llm-mix.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { EngineRecord, MixEngineSettings, ModelRepository, RegisteredModel } from "../core/store.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
@@ -34,6 +35,28 @@ export interface LlmOptions extends LlamaRuntimeOptions {
    */
   mix: boolean;
 }
+
+const share = z.number().int().min(0).max(4096);
+/** What an llm-mix engine record must hold (docs/FORMAT.md): ids, the coder's revision, and a tuning within the coder's ranges. */
+const MIX_SETTINGS_SCHEMA = z.object({
+  model: z.string().regex(/^[0-9a-f]{64}$/),
+  cm: z.string().regex(/^[0-9a-f]{64}$/),
+  coder: z.literal(MIX_CODER_REVISION),
+  tuning: z.object({
+    weights: z.array(z.array(z.number().min(-64).max(64)).length(3)).length(MIX_TUNING.weights.length),
+    rate: share,
+    early: share,
+    prior: z.enum(["cm", "vocabulary"]),
+    segmentation: z.enum(["coded", "greedy", "beam"]),
+    cut: z.enum(["longest", "likely"]),
+    select: z.boolean(),
+    apm: z.boolean(),
+    speculate: share,
+    beam: z.number().int().min(1).max(16),
+    prune: share,
+    merge: z.boolean(),
+  }),
+});
 
 /** Private `cm` models a snapshot keeps for `llm-mix` at most (each ~45 MiB; two snapshots are kept): more mixed records wait. */
 export const MAX_MIX_MODELS = 4;
@@ -207,10 +230,19 @@ export class LlmCoder {
     }
     const mix = engine.settings.mix;
     if (!mix) throw new MemzipError(ErrorCode.FORMAT, `the engine record ${engineRef}… is an llm record, not an llm-mix one`, { hint: "The envelope is corrupted; restore the memory from a backup or an export." });
-    if (mix.coder !== MIX_CODER_REVISION) {
+    if (typeof mix.coder === "number" && mix.coder !== MIX_CODER_REVISION) {
       throw new MemzipError(ErrorCode.VERSION, `this llm-mix memory was written by mixing coder revision ${String(mix.coder)}; this memzip has revision ${MIX_CODER_REVISION}`, {
         hint: "Recall it with the memzip version that wrote it and run `memzip recode --to cm` there, or upgrade memzip.",
         details: { codec: "llm-mix", written: mix.coder, here: MIX_CODER_REVISION },
+      });
+    }
+    // The record is read from the store like an envelope: checked before the coder trusts it (review25 M-4).
+    const checked = MIX_SETTINGS_SCHEMA.safeParse(mix);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new MemzipError(ErrorCode.FORMAT, `the engine record ${engineRef}… of this llm-mix memory is damaged (${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"})`, {
+        hint: "Restore the store (or its engines table) from a backup; the memories it names cannot be decoded without it.",
+        details: { codec: "llm-mix", engineRef },
       });
     }
     const model = await this.store.get(mix.model);

@@ -138,6 +138,11 @@ describe("llm-mix codec: stories260K and the namespace's cm mixed, stored and re
       await using later = Engine.open({ db: ":memory:", llm: LLM, cache: "off" });
       await storeOf(later).models.putEngine({ ...record, settings: { ...record.settings, mix: { ...(record.settings.mix as MixEngineSettings), coder: MIX_CODER_REVISION + 1 } } });
       await assert.rejects(later.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_VERSION") && /revision 2; this memzip has revision 1/.test((e as Error).message));
+      // A damaged record (a beam of a million hypotheses) is refused before the coder runs (review25 M-4).
+      const mix = record.settings.mix as MixEngineSettings;
+      await using damaged = Engine.open({ db: ":memory:", llm: LLM, cache: "off" });
+      await storeOf(damaged).models.putEngine({ ...record, settings: { ...record.settings, mix: { ...mix, tuning: { ...mix.tuning, beam: 1_000_000 } } } });
+      await assert.rejects(damaged.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_FORMAT") && /damaged \(tuning\.beam/.test((e as Error).message));
       // No engine record at all: E_ENGINE_MISMATCH with the way to move memories.
       await using bare = Engine.open({ db: ":memory:", llm: LLM, cache: "off" });
       await assert.rejects(bare.decodeBytes(envelopes[0] as Uint8Array), (e) => isMemzipError(e, "E_ENGINE_MISMATCH") && /export/.test(e.hint ?? ""));
