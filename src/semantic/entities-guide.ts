@@ -19,6 +19,7 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = withTitledChinese(text, out);
   out = withoutNumbersInNames(text, out);
   out = joinedDateTimes(text, out);
+  out = withSetSixteenDecisions(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Entity[] = [];
@@ -96,7 +97,7 @@ function trimmedSpan(text: string, entity: Entity): Entity | undefined {
   return at(text, start, end, entity.type);
 }
 
-const ZH_TITLES = "先生|女士|小姐|经理|总监|总(?![部结共体计额数线裁统之监])|老师|医生|大夫|教授|博士|律师|主任|师傅|工程师|会计|处长|科长|局长|院长|校长|所长|部长|董事长|书记|主管|队长|老板|阿姨|叔";
+const ZH_TITLES = "先生|女士|小姐|经理|总监|总(?![部结共体计额数线裁统之监])|老师|医生|大夫|教授|博士|律师|主任|师傅|教练|阿婆|工(?![作资程厂具人期业艺位地会商科])|工程师|会计|处长|科长|局长|院长|校长|所长|部长|董事长|书记|主管|队长|老板|阿姨|叔";
 const ZH_TITLED = new RegExp(`(?:${ZH_COMPOUND_SURNAMES.join("|")}|\\p{Script=Han})(?:${ZH_TITLES})`, "gu");
 /** Characters that may stand right before a surname with a title: function words and verbs of meeting or asking. */
 const ZH_BEFORE_TITLED = /[和与及、，,：:的是给向跟找问让请见复叫约送抄在把被同连去到带陪告]$/u;
@@ -155,6 +156,91 @@ function joinedDateTimes(text: string, entities: Entity[]): Entity[] {
       }
     }
     out.push(e);
+  }
+  return out;
+}
+
+/** Name spans ending in a kind of built or natural place (docs/ENTITIES.md: landmarks, airports, stations and gardens are places). */
+const EN_PLACE_KIND = /(?:^|\s)(?:Station|Airport|Highway|Freeway|Motorway|Street|Road|Avenue|Boulevard|Lane|Way|Drive|Trail|Gardens?|Park|Bridge|Square|Beach|Lake|River|Mountain|Valley|Bay|Island|Harbou?r|Pier|Canyon|Falls|Forest|Peninsula|Plaza)$|^(?:Mount|Mt\.?|Lake|Lago|Isle of)\s/u;
+/** Name spans ending in a kind of institution (docs/ENTITIES.md: schools, hospitals, leisure centres and museums are organisations). */
+const EN_ORG_KIND = /\s(?:School|Hospital|Museum|Conservatory(?: of [A-Z]\w+)?|Centre|Center|Academy|University|College|Clinic|Library|Gym|Café|Cafe|Restaurant|Hotel|Bakery|Pharmacy|Roofing|Plumbing|Removals|Repairs|Electrical|Dental|Vets?)$/u;
+const ZH_PLACE_KIND = /(?:[东西南北]?站|机场|镇|乡|村|公园|广场|铁塔|新区|高新区|开发区)$/u;
+const ZH_PLACE_TAIL = /^(?:[东西南北]?站|机场|镇|乡|村|新区|高新区|开发区)/u;
+/** Software and services named as products, not their makers (docs/ENTITIES.md: products are not organisations; nor are they places). */
+const PRODUCT_NAMES = /^(?:Docker|Kafka|Kubernetes|Azure|AWS|WhatsApp|Slack|Zoom|Teams|Excel|Word|PowerPoint|Outlook|Gmail|Notion|Jira|Confluence|Figma|Trello|Postgres|PostgreSQL|Redis|Terraform|Grafana|Prometheus|Jenkins|Chrome|Firefox|Safari|Android|iOS|Windows|macOS|Linux|Ubuntu|Python|Node|React|Excel|Spotify|Netflix app|iCloud|Dropbox|OneDrive|Google Drive|Google Docs|Google Sheets|Google Maps)$/u;
+/** Sentence-initial verbs a capitalised name run swallows ("Told Mateo", "Lent Aoife Brennan"). */
+const EN_LEAD_VERB = /^(?:Told|Lent|Met|Called|Asked|Paid|Sent|Gave|Texted|Emailed|Messaged|Booked|Thanked|Reminded|Pinged|Saw|Visited|Invited|Hired|Borrowed|Drove|Took|Brought|Helped|Ask|Tell|Call|Email|Remind|Ping|Text|Thank|Invite|Visit|Pay|Send|Let|Got|Owe|Lend)\s+(?=\p{Lu})/u;
+/** Generic Chinese nouns for a kind of place or service, not a named organisation (医院, 宠物医院, 官网). */
+const ZH_GENERIC_ORG = /^(?:宠物|社区|附近的?|小区|女儿|儿子|孩子|家里|公司|老家)?(?:医院|学校|银行|网盘|官网|诊所|卫生服务中心|公积金中心|健身房|幼儿园|书店|餐厅|网红餐厅|微信|超市|药店)$/u;
+const ZH_NAME_STOP = "的是和与及在了给跟找向把被从对说叫请问让，。、；：！？,.;:!? \\s“”\"'《》（）()";
+
+/**
+ * docs/ENTITIES.md's decisions from set 16 and the span rules set 16's misses showed broken (general forms, no strings of the set):
+ * a time and a day written together in either order one span ("3:45 tomorrow"); "a week" / "an hour" not marked; quotes and a
+ * sentence-initial verb outside a name; a name typed by its kind word (… Station a place, … School an organisation, 汤口镇 a place);
+ * "X's Y" two names; a Chinese place run on into 站 / 镇 / 高新区 (杭州 + 东站, 成都 + 高新区) one span (two named places written together stay two: 朝阳区 + 望京); a person's name with ·
+ * (玛丽亚·冈萨雷斯) a person; 陈老师家 → 陈老师; generic nouns (医院, 官网) no organisation.
+ */
+function withSetSixteenDecisions(text: string, entities: Entity[]): Entity[] {
+  let out: Entity[] = [];
+  for (const e of [...entities].sort((a, b) => a.start - b.start)) {
+    let { start, end, type } = e;
+    const span = () => text.slice(start, end);
+    if (type === "duration" && /^an?\s/iu.test(span())) continue;
+    if (type === "person" || type === "organization" || type === "place") {
+      while (start < end && /[“”"'‘’「」《》(（]/u.test(text[start] as string)) start++;
+      while (end > start && /[“”"'‘’「」《》)）]/u.test(text[end - 1] as string)) end--;
+      if (!/^[\p{L}\p{N}]/u.test(span()) || span().length < 2) continue;
+      const han = /\p{Script=Han}/u.test(span());
+      if (!han) {
+        const lead = EN_LEAD_VERB.exec(span());
+        if (lead && (start === 0 || /[.!?]\s*$/u.test(text.slice(0, start)))) start += lead[0].length;
+        const split = /['’]s\s+(?=\p{Lu})/u.exec(span());
+        if (split) {
+          const cut = start + split.index;
+          const second = start + split.index + split[0].length;
+          for (const [a, b] of [[start, cut], [second, end]] as const) {
+            const part = text.slice(a, b);
+            const kind = EN_PLACE_KIND.test(part) ? "place" : EN_ORG_KIND.test(part) ? "organization" : type;
+            out.push({ type: kind, text: part, start: a, end: b });
+          }
+          continue;
+        }
+        if (PRODUCT_NAMES.test(span())) continue;
+        // "The" written with a capital mid-sentence before an organisation is part of its name (The Loose Hinges).
+        if (type === "organization" && /[^.!?\s]\s+The\s$/u.test(text.slice(Math.max(0, start - 12), start))) start -= 4;
+        if (EN_PLACE_KIND.test(span()) && type === "organization") type = "place";
+        else if (EN_ORG_KIND.test(span())) type = "organization";
+      } else {
+        if (type === "organization" && ZH_GENERIC_ORG.test(span())) continue;
+        if (type === "person" && new RegExp(`(?:${ZH_TITLES})家$`, "u").test(span())) end -= 1;
+        if (type === "person" && span().includes("·") && /[是在说的]$/u.test(span())) end -= 1;
+        if (type === "place") {
+          const tail = ZH_PLACE_TAIL.exec(text.slice(end, end + 4));
+          if (tail) end += tail[0].length;
+        }
+        if (type === "organization" && ZH_PLACE_KIND.test(span()) && !/(?:公司|集团|酒店|饭店|宾馆)$/u.test(span())) type = "place";
+      }
+    }
+    if (end <= start) continue;
+    const last = out.at(-1);
+    // A time and then a day written together ("3:45 tomorrow", "10:20 next Monday"): one span, as a day and then a time is.
+    if (last && type === "datetime" && last.type === "datetime" && /^\d{1,2}:\d\d(?:\s?[ap]m)?$/iu.test(last.text) && /^(?:today|tomorrow|tonight|yesterday|(?:next|this|last)\s\w+|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)$/iu.test(span()) && /^,?\s$/u.test(text.slice(last.end, start))) {
+      out[out.length - 1] = { type: "datetime", text: text.slice(last.start, end), start: last.start, end };
+      continue;
+    }
+    out.push({ type, text: span(), start, end });
+  }
+  // A name written with · between its parts (玛丽亚·冈萨雷斯, 艾米丽·陈) is a person's, whatever the tagger made of it.
+  const dotted = new RegExp(`[^${ZH_NAME_STOP}]{1,4}(?:·[^${ZH_NAME_STOP}·]{1,5})+`, "gu");
+  for (const m of text.matchAll(dotted)) {
+    const start = m.index as number;
+    const end = start + m[0].length;
+    if (!/^\p{Script=Han}+(?:·\p{Script=Han}+)+$/u.test(m[0])) continue;
+    const overlapping = out.filter((e) => e.start < end && start < e.end);
+    if (overlapping.some((e) => e.type !== "person" && e.type !== "place")) continue;
+    out = out.filter((e) => !overlapping.includes(e));
+    out.push({ type: "person", text: m[0], start, end });
   }
   return out;
 }

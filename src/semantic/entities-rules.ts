@@ -125,7 +125,7 @@ const FILE_EXTENSIONS =
 const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
 const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
 const UNITS =
-  `${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
+  `(?:square|cubic|sq\\.?)\\s(?:metres?|meters?|feet|foot|kilometres?|kilometers?|miles?|yards?|m|ft|km)|${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
   "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|[a-z]{3,12}/s(?:ec)?|L/100\\s?km|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|tonnes?|tons?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar|mmHg|mg/dL|mmol/L";
 const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|nights?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
@@ -150,7 +150,9 @@ const RULES: readonly Rule[] = [
   { type: "datetime", pattern: /(?<!\/)\b\d{4}-\d{2}-\d{2}(?![\/\d])(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:\s?(?:UTC|CET|CEST|GMT))?/g },
   // docs/ENTITIES.md: a position within a month, week or year is part of the date ("the end of May" → `end of May`; the article stays outside).
   { type: "datetime", pattern: new RegExp(`\\b(?:(?:the\\s)?(?:very\\s)?(?:end|beginning|start|middle|first half|second half|(?:first|second|third|fourth|last) week|first days?|last days?)\\sof\\s(?:(?:${MONTH_NAMES})(?:\\s\\d{4})?|(?:next|this|last|the)\\s(?:week|month|year|quarter))|(?:early|mid|late)[\\s-](?:${MONTH_NAMES})(?:\\s\\d{4})?)\\b`, "g"), span: (m) => { const lead = /^the\s/.exec(m[0])?.[0].length ?? 0; return { start: (m.index as number) + lead, text: m[0].slice(lead) }; } },
-  { type: "datetime", pattern: /\b(?:(?:next|last|this|coming)\s(?:week|month|year|quarter|weekend|spring|summer|autumn|fall|winter)|weekend|(?:this|tomorrow|yesterday)\s(?:morning|afternoon|evening|night)|end of (?:the )?(?:day|week|month|year|quarter))\b/gi },
+  { type: "datetime", pattern: /\b(?:(?:next|last|this|coming)\s(?:week|month|year|quarter|weekend|spring|summer|autumn|fall|winter)|weekend|(?:this|tomorrow|yesterday)\s(?:morning|afternoon|evening|night)|end of (?:the )?(?:day|week|month|year|quarter|sprint|term|semester))\b/gi },
+  // Set 16's decisions (docs/ENTITIES.md): "3rd of March", "last February", "Sunday after next", noon / overnight, quarters, school holidays, 十一国庆, 上月.
+  { type: "datetime", pattern: new RegExp(`\\b\\d{1,2}(?:st|nd|rd|th)\\sof\\s(?:${MONTH_NAMES})(?:,?\\s\\d{4})?\\b|\\b(?:last|next|this|early|late|mid-?)\\s?(?:${MONTH_NAMES})\\b|\\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day after next\\b|\\b(?:noon|midnight|overnight)\\b|\\bQ[1-4](?:\\s(?:19|20)\\d{2})?\\b|十一国庆|暑假|寒假|上个?月(?![底初中末\\d一二三四五六七八九十])`, "g") },
   { type: "datetime", pattern: new RegExp(`\\b(?:${MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b|\\b\\d{1,2}\\s+(?:${MONTHS})(?:\\s+\\d{4})?\\b|\\b(?:${MONTHS})\\s+\\d{4}\\b`, "g") },
   { type: "datetime", pattern: /\b(?:January|February|March|April|June|July|August|September|October|November|December)\b/g },
   { type: "datetime", pattern: /\b(?:(?:next|last|this)\s+)?(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day(?:s)?|today|tomorrow|yesterday)(?:\s(?:morning|afternoon|evening|night)s?)?\b|\b(?:tonight|last night|weekends|weekdays)\b/gi },
@@ -165,7 +167,7 @@ const RULES: readonly Rule[] = [
   {
     type: "datetime",
     pattern: new RegExp(
-      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?(?<![小快慢多少好大高低些])${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半)?|${ZH_DAYPART})`,
+      `(?:${ZH_DAYPART}\\s?${ZH_DIGITS}{1,2}[:：]\\d{2}|${ZH_DAYPART}?\\s?(?<![小快慢多少好大高低些])${ZH_DIGITS}{1,3}\\s?点(?:\\s?${ZH_DIGITS}{1,3}\\s?分|半|[二三四五]十[一二三四五六七八九]?(?!分钟|个|块|元|[0-9]))?|${ZH_DAYPART})`,
       "g",
     ),
   },
@@ -173,6 +175,7 @@ const RULES: readonly Rule[] = [
   { type: "datetime", pattern: /(?:下个?月|这个?月|本月|上个?月)?(?<![\d.])(?:[12]?\d|3[01]|[一二三四五六七八九十]{1,3})\s?号(?![码楼线院室房位厅台车口机])|(?<![\d.])(?:19|20)\d{2}\s?年(?![\d代级度])|(?:今|明|去|前|后)年(?:的)?(?:春天|夏天|秋天|冬天|春季|夏季|秋季|冬季)|(?:今年|明年|去年|前年)(?![\d一二三四五六七八九十]|\s?\d|底|初)|双十一|双十二|春节|元旦|清明(?:节)?|端午(?:节)?|中秋(?:节)?|国庆(?:节|假期|长假)?|除夕|元宵(?:节)?|七夕|重阳(?:节)?|圣诞(?:节)?|劳动节|五一(?:假期|长假)?/gu },
   { type: "datetime", pattern: /(?<=\b(?:in|since|by|until|till|from|before|after|during|of|early|late|mid)\s)(?:19|20)\d{2}\b(?![\d.,%-]|\s?(?:%|[A-Za-z]))|(?<=\b(?:the|on)\s)(?:[12]?\d|3[01])(?:st|nd|rd|th)\b(?!\s(?:floor|place|time|row|grade|century|anniversary|birthday|edition|percentile|round|attempt|day|week|month|year|hour|minute))|\b(?:(?:next|last|this)\s)?(?:spring|summer|autumn|winter)\b|\b(?:Christmas(?:\sEve)?|New Year['’]s(?:\sEve|\sDay)?|Easter|Thanksgiving|Halloween)\b/g },
   { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|(?:(?:今|明|去)年)?(?:年底|年初)|月底|月初|月中|下周|上周|这周|本周|下个月(?:底|初)?|上个月(?:底|初)?|这个月|本月|(?:下|上|这)个星期[一二三四五六日天]?|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
+  { type: "datetime", pattern: /(?<![\d.年月])(?:[12]?\d|3[01])\s?日(?![本语元文常期志记用子程])/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   // "2027/INV/0419": a year, letters and a serial with slashes is an invoice number, not a path.
   { type: "id", pattern: /(?<![\w\/])(?:19|20)\d{2}\/[A-Z]{2,6}\/\d{2,}(?![\w\/])/g },
@@ -204,6 +207,12 @@ const RULES: readonly Rule[] = [
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
     accept: (hash) => /\d/.test(hash) && /[a-f]/.test(hash.replace(/^sha\d+:/, "")),
   },
+  // Ids in the forms of set 16's misses, none of its strings: digit groups joined by a hyphen ("7731-0092"), capitals and digits in three or more
+  // hyphenated groups ("HT-8830-1927-QWLM"), a long run of capitals and digits ("1Z999AA10123456784"), a number with a leading zero ("01987342"),
+  // a flight number after "flight" ("BA 287").
+  { type: "id", pattern: /(?<![\w.\/#-])\d{4,}-\d{4,}(?![\w-])|(?<![\w#-])(?=[A-Z0-9-]*\d)[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}(?![\w-])|(?<![\w-])(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{10,}(?![\w-])|(?<![\w.,])0\d{5,}(?!\w|[.,]\d)|(?<=\b[Ff]light\s(?:no\.?\s|number\s)?)[A-Z0-9]{2}\s?\d{1,4}\b/g },
+  // A train or flight number written in Chinese text (坐G7311, 乘CA1234次).
+  { type: "id", pattern: /(?<=[\p{Script=Han}]\s?)(?:[GDCZTKY]\d{2,4}|[A-Z]{2}\d{3,4})(?=\s?[\p{Script=Han}，。,;；]|$)/gu },
   {
     type: "id",
     pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}(?:-\d+)*\b|\b[A-Z]{2,5}\d{3,}\b|\b(?=[A-Z0-9]{5,8}\b)(?=(?:[A-Z0-9]*[A-Z]){2})(?=[A-Z]*\d[A-Z0-9]*[A-Z])[A-Z0-9]{5,8}\b/g,
@@ -213,12 +222,14 @@ const RULES: readonly Rule[] = [
     type: "amount",
     pattern: new RegExp(
       `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
-        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen)\\b|(?<![\\w.])\\d[\\d,]*(?:\\.\\d+)?\\s?[€£¥₹]`,
+        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])\\d[\\d,]*(?:\\.\\d+)?\\s?[€£¥₹]`,
       "g",
     ),
   },
   { type: "amount", pattern: /(?<=(?:预算|费用|金额|报价|成本|价格|花了|付了|付款|营收|收入|工资|月薪|年薪)\s?)\d(?:[\d,]*\d)?(?:\.\d+)?\s?[万亿千](?![元美欧英日港])/g },
   { type: "amount", pattern: /\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万|亿)?(?:元|美元|美金|欧元|英镑|日元|港币|港元|澳元|加元|新西兰元|纽元|新加坡元|新币|新台币|台币|韩元|泰铢|卢布|卢比|瑞郎|林吉特|越南盾|人民币|块钱)|人民币\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:万|亿))?元?/g },
+  // "三千块", "一百块": money in speech in Chinese numerals (a ten, hundred, thousand or ten thousand in it, so not 一块蛋糕).
+  { type: "amount", pattern: /[一二两三四五六七八九十]*[十百千万][一二两三四五六七八九十百千万]*块(?:钱)?(?![\p{Script=Han}])|[一二两三四五六七八九十]*[十百千万][一二两三四五六七八九十百千万]*块钱/gu },
   // "打车600块": money in speech (块 after a number, nothing Chinese after it but 钱).
   { type: "amount", pattern: /(?<![\w.])\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:万)?块(?=钱|[^\p{Script=Han}]|$)(?:钱)?/gu },
   {
@@ -247,6 +258,10 @@ const RULES: readonly Rule[] = [
       return !NOT_NAMES.has(word) && !LEAD_WORDS.has(word) && !/^(?:CURRENCY|About|Around|Only|Just|Over|Under|Nearly|Almost|Roughly|Approximately|Score|Rating|Grade|Level|Page|Chapter|Section|Step|Phase|Tier|Room|Gate|Platform|Seat|Row)$/.test(word) && !new RegExp(`^(?:${CURRENCY_CODES})$`).test(word);
     },
   },
+  // Commands with their argument, single-dash flags, class names of three or more words run together (docs/ENTITIES.md, set 16's decisions).
+  { type: "code", pattern: /\b(?:npm|pnpm|yarn|pip3?|terraform|git|docker|kubectl|cargo|make|brew|apt(?:-get)?|helm|go|poetry|uv)\s(?:install|ci|plan|apply|init|run|build|test|push|pull|commit|rebase|merge|up|down|ps|logs|exec|get|destroy|update|upgrade|add|remove|publish|fmt|validate|stash|clone|checkout|status|describe|rollout)\b/g },
+  { type: "code", pattern: /(?<=(?:^|\s))-[a-z]+(?:-[a-z]+)+(?=$|[\s=,;:)])/g },
+  { type: "code", pattern: /\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+){2,}\b/g },
   { type: "code", pattern: /(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:=[\w.:\/-]*[\w\/])?/g },
   { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b/g },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
@@ -268,7 +283,7 @@ const RULES: readonly Rule[] = [
     accept: (org) => /\s/.test(org) || new RegExp(`^(?:${KNOWN_ORGS})$`).test(org),
   },
   // "University of Otago", "Bank of Valletta", "Ministry of Health": an institution of a place or a field.
-  { type: "organization", pattern: /\b(?:University|Bank|Institute|Ministry|Museum|College|Academy|Council|Department|Church|Republic)\sof\s(?:the\s)?[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?/g },
+  { type: "organization", pattern: /\b(?:University|Bank|Institute|Ministry|Museum|College|Academy|Council|Department|Church|Republic|Conservatory|School|Hospital|Royal College)\sof\s(?:the\s)?[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?/g },
   { type: "organization", pattern: new RegExp(`${ZH_CONTENT}{1,8}?(?:公司|集团|大学|学院|银行|研究所|研究院|委员会|协会)|数据组`, "gu") },
   { type: "place", pattern: new RegExp(`\\b[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)*\\s+(?:Street|Road|Avenue|Square|Airport|Station|Province)\\b|\\b(?:${KNOWN_PLACES})\\b`, "g") },
   { type: "place", pattern: new RegExp(`${ZH_CONTENT}{1,4}?(?:(?<![缺节可更会简能以还也就都])省(?![钱去略掉时力电])|市(?![场值面民])|机场|火车站|路(?![径线由程上口况子数灯])|大街)|${ZH_PLACES}`, "gu") },

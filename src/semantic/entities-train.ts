@@ -25,6 +25,7 @@ export const ENTITY_TRAINING_SETS = [
   "entities-v2-unseen-13.json",
   "entities-v2-unseen-14.json",
   "entities-v2-unseen-15.json",
+  "entities-v2-unseen-16.json",
 ] as const;
 
 export type { LabelledText };

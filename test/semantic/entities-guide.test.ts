@@ -116,4 +116,62 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
       ["person", "冯大夫"],
     ]);
   });
+  it("the decisions of set 16's writer: forms of dates, ids, money, quantities and code (invented texts)", () => {
+    assert.deepEqual(rules("Ship by the 5th of June, or last October, or Tuesday after next; back at noon, Q2 review."), [
+      ["datetime", "5th of June"],
+      ["datetime", "last October"],
+      ["datetime", "Tuesday after next"],
+      ["datetime", "noon"],
+      ["datetime", "Q2"],
+    ]);
+    assert.deepEqual(rules("Claim 4410-2291, tag AB-CDE-88213, parcel 9X123BB45678901234, customer 0045512, flight LX 318."), [
+      ["id", "4410-2291"],
+      ["id", "AB-CDE-88213"],
+      ["id", "9X123BB45678901234"],
+      ["id", "0045512"],
+      ["id", "LX 318"],
+    ]);
+    assert.deepEqual(rules("It cost 3,500 rupees for 240 square metres."), [
+      ["amount", "3,500 rupees"],
+      ["quantity", "240 square metres"],
+    ]);
+    assert.deepEqual(rules("Run terraform apply with -refresh-only in OrderLineBuilderTool."), [
+      ["code", "terraform apply"],
+      ["code", "-refresh-only"],
+      ["code", "OrderLineBuilderTool"],
+    ]);
+    assert.deepEqual(rules("寒假前付了两千块，上月定的票，25日坐D2231去的。"), [
+      ["datetime", "寒假"],
+      ["amount", "两千块"],
+      ["datetime", "上月"],
+      ["datetime", "25日"],
+      ["id", "D2231"],
+    ]);
+  });
+
+  it("names: kind words type them, quotes, sentence verbs and generic nouns stay out; a time and a day are one span", () => {
+    const text = "Told Ines at 9:15 tomorrow: Oakridge Station, then Larch Bay's Pine Trail and Willow Creek School; “松风茶舍”在城西；宠物医院；王教练；玛丽·杜邦是";
+    const found = followGuide(text, spans(text, [
+      ["person", "Told Ines"],
+      ["datetime", "9:15"],
+      ["datetime", "tomorrow"],
+      ["organization", "Oakridge Station"],
+      ["organization", "Larch Bay's Pine Trail"],
+      ["place", "Willow Creek School"],
+      ["organization", "“松风茶舍”"],
+      ["organization", "宠物医院"],
+      ["place", "玛丽"],
+    ]));
+    assert.deepEqual(pairsOf(found), [
+      ["person", "Ines"],
+      ["datetime", "9:15 tomorrow"],
+      ["place", "Oakridge Station"],
+      ["place", "Larch Bay"],
+      ["place", "Pine Trail"],
+      ["organization", "Willow Creek School"],
+      ["organization", "松风茶舍"],
+      ["person", "王教练"],
+      ["person", "玛丽·杜邦"],
+    ]);
+  });
 });
