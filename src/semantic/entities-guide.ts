@@ -83,8 +83,9 @@ function trimmedSpan(text: string, entity: Entity): Entity | undefined {
     }
     case "organization":
     case "place": {
-      // A Chinese name that ran on into a one-character verb (聚福楼吃, 青螺岛住): the verb is the sentence's. Not 小吃 (沙县小吃).
-      if (/^\p{Script=Han}{4,}$/u.test(span()) && /(?<!小)[吃喝买住玩看拿办订做等见]$/u.test(span())) end -= 1;
+      // A Chinese name that ran on into a one-character verb (聚福楼吃, 青螺岛住): the verb is the sentence's. Only after a
+      // name's own ending (楼, 岛, 馆 …): 扶贫办, 招商办 end in 办 "office" and keep it (review25 N-2); not 小吃 (沙县小吃).
+      if (/^\p{Script=Han}{4,}$/u.test(span()) && /[楼岛馆店园厅城村镇山湖场院庄堂寺宫苑阁坊屋轩斋居港湾街路]\p{Script=Han}$/u.test(span()) && /[吃喝买住玩看拿办订做等见]$/u.test(span())) end -= 1;
       // A lower-case article is the sentence's ("the Louvre"); "The Copper Heron" keeps its own.
       cut(/^the\s+/u);
       const possessive = /['’]s$/u.exec(span());

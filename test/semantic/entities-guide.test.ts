@@ -68,6 +68,12 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
       ["organization", "聚福楼"],
       ["organization", "沙县小吃"],
     ]);
+    // 办 "office" ends many organisations: kept whole (review25 N-2).
+    const offices = "国务院扶贫办发布了通知，我下午去县招商办交材料。";
+    assert.deepEqual(pairsOf(followGuide(offices, spans(offices, [["organization", "国务院扶贫办"], ["organization", "县招商办"]]))), [
+      ["organization", "国务院扶贫办"],
+      ["organization", "县招商办"],
+    ]);
   });
 
   it("numbers in names are no numbers; percentages are numbers; a ticket or order number is an id", () => {
