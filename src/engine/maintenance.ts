@@ -8,7 +8,7 @@ import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
-import { modelAttempts, ownSnapshot } from "../model/llm-codec.js";
+import { attemptsKeyAsset, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
@@ -163,7 +163,7 @@ export class Maintenance {
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
       const models = modelAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix], codec === undefined && !summary ? snapshot : undefined);
-      const gated = await gatedAttempts(gate, ticket, memory.namespace, models, models[0]?.codec.engineAsset ? models[0].asset : prefix, bytes, this.parts.options.rawBelow, metrics);
+      const gated = await gatedAttempts(gate, ticket, memory.namespace, models, attemptsKeyAsset(models, prefix), bytes, this.parts.options.rawBelow, metrics);
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models]);
       gated.settle(choice);
       report.checked++;

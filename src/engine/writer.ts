@@ -13,7 +13,7 @@ import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
-import { modelAttempts, ownSnapshot } from "../model/llm-codec.js";
+import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
@@ -185,7 +185,7 @@ export class Writer {
         deferred.add(namespace);
         metrics.add("llmDeferred");
       }
-      const gated = await gatedAttempts(gate, ticket, namespace, models, models[0]?.codec.engineAsset ? models[0].asset : namespacePrefix, bytes, engineOptions.rawBelow, metrics);
+      const gated = await gatedAttempts(gate, ticket, namespace, models, attemptsKeyAsset(models, namespacePrefix), bytes, engineOptions.rawBelow, metrics);
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models], usePool);
       gated.settle(choice);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
@@ -266,7 +266,7 @@ export class Writer {
     metrics.add("storedBytes", result.storedBytes);
     metrics.add("verifyFailures", result.verifyFailures.length);
     if (result.deduplicated) metrics.add("deduplicated");
-    if (result.codec === "llm" || result.codec === "llm-mix") metrics.add("llmWins");
+    if (isModelCodecName(result.codec)) metrics.add("llmWins");
   }
 
   /**
@@ -280,7 +280,7 @@ export class Writer {
     if (options.similarityThreshold >= 1) return;
     const seen = new Set<string>();
     const open = plans.filter((p) => {
-      if (!p.bytes || !p.row?.contentHash || p.row.codec === "llm" || p.row.codec === "llm-mix" || p.bytes.length < GROUP_MIN_BYTES) return false;
+      if (!p.bytes || !p.row?.contentHash || isModelCodecName(p.row.codec) || p.bytes.length < GROUP_MIN_BYTES) return false;
       // A second copy of a text is stored as a reference; it must not count towards a group's savings.
       const key = Buffer.from(p.row.contentHash).toString("hex");
       if (seen.has(key)) return false;

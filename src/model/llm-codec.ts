@@ -91,6 +91,16 @@ export function modelAttempts(coder: LlmCodecBackend & LlmMixBackend, model: Reg
   return llmAttempts(coder, model, prefixes);
 }
 
+/** The asset the skip rule keys a write's model attempts by: the mixed attempt's snapshot, else the namespace's priming prefix. */
+export function attemptsKeyAsset(models: readonly CodecCandidate[], prefix: Asset | undefined): Asset | undefined {
+  return models[0]?.codec.engineAsset ? models[0].asset : prefix;
+}
+
+/** Whether a stored memory's codec is a model's (`llm`, `llm-mix`): its wins are the model's, and it is never grouped. */
+export function isModelCodecName(codec: string): boolean {
+  return codec === "llm" || codec === "llm-mix";
+}
+
 /** The namespace's own `cm` snapshot among a write's candidates (not a shipped base): what `llm-mix` mixes with. */
 export function ownSnapshot(candidates: readonly CodecCandidate[]): Asset | undefined {
   return candidates.find((c) => c.codec.name === "cm" && c.asset?.kind === "cm-snapshot" && !isBaseAsset(c.asset))?.asset;

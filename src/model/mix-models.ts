@@ -1,6 +1,7 @@
 import type { Asset } from "../codec/codec.js";
 import type { ContextModel } from "../codec/cm/context-model.js";
 import { readDerivedSnapshot } from "../codec/cm/derived-state.js";
+import { ensureDerivedState } from "../codec/cm/prepared-snapshot.js";
 import { loadSnapshot } from "../codec/cm/snapshot.js";
 import { derivedStoreOf } from "../codec/derived.js";
 
@@ -77,7 +78,9 @@ export class MixModels {
   }
 }
 
+/** A private model of the snapshot: from its derived state, which is trained and written once first where it is missing. */
 function load(snapshot: Asset): ContextModel {
+  ensureDerivedState(snapshot);
   const store = derivedStoreOf(snapshot);
   return (store ? readDerivedSnapshot(store, snapshot)?.loadModel() : undefined) ?? loadSnapshot(snapshot.bytes).model;
 }
