@@ -72,7 +72,8 @@ export class Writer {
    */
   async writeModel(options: { codec?: WriteCodecName; model?: string }): Promise<RegisteredModel | undefined> {
     const forced: unknown = options.codec;
-    if (forced !== undefined && !isWriteCodecName(forced)) {
+    // Codecs registered from outside are not in WRITE_CODEC_NAMES but may be forced as before.
+    if (forced !== undefined && !isWriteCodecName(forced) && !(typeof forced === "string" && this.parts.policy.knows(forced))) {
       throw new MemzipError(ErrorCode.USAGE, `unknown codec ${JSON.stringify(forced)}; choose one of ${WRITE_CODEC_NAMES.join(", ")}`, { details: { codec: String(forced) } });
     }
     const name = options.model || this.parts.options.model;
