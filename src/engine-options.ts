@@ -10,11 +10,11 @@ import { validateSemanticOptions, type SemanticOptions } from "./semantic/semant
 import { hardwareFingerprint, loadCalibration } from "./core/calibration.js";
 import { hardwareFromOs, isProfileName, PROFILE_NAMES, resolveProfile, type Profile, type ProfileName } from "./core/profiles.js";
 
-/** What `--codec` can force: a built-in codec, or `llm` (which needs a model). */
-export type WriteCodecName = CodecName | "llm";
+/** What `--codec` can force: a built-in codec, or a model's (`llm`, `llm-mix`: they need a model). */
+export type WriteCodecName = CodecName | "llm" | "llm-mix";
 
-export function isWriteCodecName(name: string): name is WriteCodecName {
-  return name === "llm" || isCodecName(name);
+export function isWriteCodecName(name: unknown): name is WriteCodecName {
+  return name === "llm" || name === "llm-mix" || (typeof name === "string" && isCodecName(name));
 }
 
 export interface EngineOptions {

@@ -170,7 +170,7 @@ export async function encodeMixed(
   const done = await coder.codeText(text.length, split.lead, text, ends, () => encoder.bytesWritten > budgetBytes || signal?.aborted === true);
   if (!done) return null;
   const payload = encoder.finish();
-  if (payload.length > budgetBytes) return null;
+  if (payload.length > budgetBytes || text.length > maxMixedBytesFor(payload.length, tuning)) return null;
   return { payload, tokens: coder.tokens, escapes: coder.escapes.escapes, codedBits: coder.codedBits, codedFlags: coder.codedFlags, modelBits: coder.modelBits, cmBits: coder.cmBits, flagBits: coder.flagBits };
 }
 
@@ -204,7 +204,7 @@ async function encodeGreedy(
   }
   if (!done) return null;
   const payload = encoder.finish();
-  if (payload.length > budgetBytes) return null;
+  if (payload.length > budgetBytes || text.length > maxMixedBytesFor(payload.length, tuning)) return null;
   return {
     payload,
     tokens: coder.tokens,
@@ -220,6 +220,28 @@ async function encodeGreedy(
   };
 }
 
+/** Zero bytes the decoder reads past a payload's end (the encoder trims trailing zeros) before it gives the stream up. */
+const MIX_OVERRUN = 64;
+
+/**
+ * The most text bytes an `llm-mix` payload of `payloadBytes` can hold: a longer claimed length is
+ * damage, refused before the model runs (docs/FORMAT.md "`llm-mix` payloads"). Every bit of the text
+ * is coded through the mixer, whose probability is clamped: squash gives 1..4095 in 1/4096, so P(bit)
+ * is at most 1 − 16/65536 (with the APM after the mixer only 1 − 1/65536). So each decoded bit shrinks
+ * the range coder's 48-bit range by at least the factor q = 1 − floor · (2^-16 − 2^-40) (the last term:
+ * rounding, the range never below 2^40), and 8 more bits come in with each payload byte read. The
+ * decoder starts with 6 bytes read and a range below 2^48, keeps the range at or above 2^40, and stops
+ * once it has read more than `MIX_OVERRUN` bytes past the payload: a text of n bytes (8n bits) needs
+ * 8n · −log2(q) ≤ 8 · (payloadBytes + MIX_OVERRUN − 5) when the decoder asks after its last byte.
+ * Hence n ≤ (payloadBytes + MIX_OVERRUN − 5) / −log2(q); two more for the floating point. The encoder
+ * declines a text beyond it (it cannot happen), so no envelope it wrote is ever refused.
+ */
+export function maxMixedBytesFor(payloadBytes: number, tuning: Pick<MixTuning, "apm"> = MIX_TUNING): number {
+  const floor = tuning.apm ? 1 : 16;
+  const bitsPerBit = -Math.log2(1 - floor * (2 ** -16 - 2 ** -40));
+  return Math.floor((payloadBytes + MIX_OVERRUN - 5) / bitsPerBit) + 2;
+}
+
 /** Rebuilds the `length` bytes `encodeMixed` coded; throws `RangeError` on a stream that cannot be one. */
 export async function decodeMixed(
   predictor: RewindablePredictor,
@@ -230,17 +252,19 @@ export async function decodeMixed(
   settings: LlmCodingSettings,
   tuning: MixTuning = MIX_TUNING,
 ): Promise<Uint8Array> {
+  // A claimed length the payload cannot hold costs no model work (a damaged length field).
+  if (length > maxMixedBytesFor(payload.length, tuning)) throw new RangeError(`the stream claims ${length} bytes, more than its ${payload.length}-byte payload can hold`);
   const decoder = new RangeDecoder(payload);
   const io: BitIo = { code: (p16) => decoder.decodeBit(p16) };
   const lead = io.code(32768, 0);
   if (tuning.segmentation !== "coded") {
     const coder = derivedCutCoder(vocabulary, cm, io, tuning, predictor, settings);
-    const out = await coder.codeText(length, lead, null, () => decoder.overrun > 64);
+    const out = await coder.codeText(length, lead, null, () => decoder.overrun > MIX_OVERRUN);
     if (!out) throw new RangeError("the coded stream ends long before the text does");
     return out;
   }
   const coder = new MixCoder(vocabulary, cm, io, tuning, new TokenWindow(predictor, settings), new EscapeEstimator(settings.topK));
-  const out = await coder.codeText(length, lead, null, null, () => decoder.overrun > 64);
+  const out = await coder.codeText(length, lead, null, null, () => decoder.overrun > MIX_OVERRUN);
   if (!out) throw new RangeError("the coded stream ends long before the text does");
   return out;
 }

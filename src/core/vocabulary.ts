@@ -19,8 +19,8 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 
 /** The built-in lossless codecs a write may try (the codec registry's names; checked below). */
 export const CLASSICAL_CODEC_NAMES = ["raw", "zstd", "zstd-dict", "cm", "cm-ref"] as const;
-/** What a write can be forced to: a built-in codec, or `llm` (which needs a model). */
-export const WRITE_CODEC_NAMES = [...CLASSICAL_CODEC_NAMES, "llm"] as const;
+/** What a write can be forced to: a built-in codec, or a model's (`llm`, `llm-mix`: they need a model). */
+export const WRITE_CODEC_NAMES = [...CLASSICAL_CODEC_NAMES, "llm", "llm-mix"] as const;
 export type WriteCodecName = (typeof WRITE_CODEC_NAMES)[number];
 
 /** Text-generation backends for the semantic features. */
@@ -61,5 +61,5 @@ export function choices(words: readonly string[], last: "or" | "and" = "or"): st
 // The classical names are the codec registry's: adding a codec there without adding it here (or
 // the other way round) fails to compile.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const registryMatches: Same<WriteCodecName, CodecName | "llm"> = true;
+const registryMatches: Same<WriteCodecName, CodecName | "llm" | "llm-mix"> = true;
 void registryMatches;

@@ -121,7 +121,8 @@ export class Maintenance {
     const model = await writer.writeModel(options);
     const candidates = await writer.candidatesFor(namespace, codec);
     const prefix = await assets.active(namespace, "llm-prefix");
-    const snapshot = ownSnapshot(candidates);
+    // A forced `llm-mix` mixes with the namespace's snapshot, else the shipped base; the policy's mix with the namespace's own only.
+    const snapshot = codec === "llm-mix" && model ? await writer.mixSnapshotFor(namespace) : ownSnapshot(candidates);
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const total = await store.memories.count(namespace);
@@ -162,7 +163,7 @@ export class Maintenance {
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
-      const models = modelAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix], codec === undefined && !summary ? snapshot : undefined);
+      const models = modelAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix], codec === "llm-mix" || (codec === undefined && !summary) ? snapshot : undefined, codec);
       const gated = await gatedAttempts(gate, ticket, memory.namespace, models, attemptsKeyAsset(models, prefix), bytes, this.parts.options.rawBelow, metrics);
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models]);
       gated.settle(choice);

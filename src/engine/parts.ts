@@ -1,6 +1,7 @@
 /** Wires the engine's parts over one store: each part gets only the parts it calls. */
 import type { Cache } from "../cache/cache.js";
 import type { AsyncCodec } from "../codec/async-codec.js";
+import { baseAssetById } from "../codec/cm/base.js";
 import { CodecRegistry, createCodecs } from "../codec/registry.js";
 import type { Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
@@ -61,7 +62,8 @@ export function assembleParts(
   };
   const embedder = new HashedNgramEmbedder();
   // `llm-mix` finds the cm snapshot its engine record names among the store's assets (with their derived states).
-  const llm = new LlmCoder(store.models, options.llm, (id) => assets.byId(id));
+  // A forced `llm-mix` in a namespace without a snapshot mixes with a shipped base, which no store holds.
+  const llm = new LlmCoder(store.models, options.llm, async (id) => (await assets.byId(id)) ?? baseAssetById(id));
   // Built-in codecs (the same instances the group dictionaries use), `llm`, `llm-mix`, then codecs from outside; a taken id or name is E_USAGE.
   const registry = CodecRegistry.lifting(codecs.byName.values()).register(createLlmCodec(llm)).register(createLlmMixCodec(llm));
   for (const codec of extraCodecs) registry.register(codec);

@@ -57,6 +57,11 @@ export class WritePolicy {
     return [...options.codecs.map((name) => registry.named(name)), ...outside];
   }
 
+  /** Whether a write can be forced to `name`: a codec this engine writes with (built-in, model, registered from outside). */
+  knows(name: string): boolean {
+    return this.deps.registry.named(name) !== undefined;
+  }
+
   /** The asset kinds the candidates for a write need or may use (resolve them, then call `candidates`). */
   requiredKinds(forced?: WriteCodecName): AssetKind[] {
     const kinds = new Set<AssetKind>();

@@ -9,7 +9,8 @@ import type { CodecCandidate } from "../codec/policy.js";
 import type { createCodecs } from "../codec/registry.js";
 import { decodeStoredText, textToBytes } from "../codec/text.js";
 import { memoryKey, type ContentHolder, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
-import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
+import { isWriteCodecName, type ResolvedEngineOptions, type WriteCodecName } from "../engine-options.js";
+import { WRITE_CODEC_NAMES } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
@@ -65,16 +66,41 @@ export class Writer {
     return this.parts.policy.candidates(namespace, active, forced);
   }
 
-  /** The model new writes use: the caller's, else the engine's; none when neither names one. */
+  /**
+   * The model new writes use: the caller's, else the engine's; none when neither names one. A forced
+   * codec this engine cannot write, or a forced model codec without a model, is `E_USAGE` naming the fix.
+   */
   async writeModel(options: { codec?: WriteCodecName; model?: string }): Promise<RegisteredModel | undefined> {
+    const forced: unknown = options.codec;
+    // Codecs registered from outside are not in WRITE_CODEC_NAMES but may be forced as before.
+    if (forced !== undefined && !isWriteCodecName(forced) && !(typeof forced === "string" && this.parts.policy.knows(forced))) {
+      throw new MemzipError(ErrorCode.USAGE, `unknown codec ${JSON.stringify(forced)}; choose one of ${WRITE_CODEC_NAMES.join(", ")}`, { details: { codec: String(forced) } });
+    }
     const name = options.model || this.parts.options.model;
     if (!name) {
-      if (options.codec === "llm") {
-        throw new MemzipError(ErrorCode.USAGE, "the llm codec needs a model", { hint: "Pass --model NAME|PATH, set MEMZIP_MODEL, or register one with `memzip models add`." });
+      if (forced !== undefined && isModelCodecName(forced)) {
+        throw new MemzipError(ErrorCode.USAGE, `the ${forced} codec needs a model`, {
+          hint: "Pass --model NAME|PATH, set MEMZIP_MODEL (or `model` in the config file), or register one with `memzip models add`.",
+          details: { codec: forced },
+        });
       }
       return undefined;
     }
     return this.parts.llm.resolveModel(name);
+  }
+
+  /**
+   * The `cm` snapshot a forced `llm-mix` mixes with, as a forced `cm` codes: the namespace's own, else
+   * the base model shipped with memzip (with `cmBase`); neither is `E_MISSING_ASSET` naming what makes one.
+   */
+  async mixSnapshotFor(namespace: string): Promise<Asset> {
+    const own = await this.parts.assets.active(namespace, "cm-snapshot");
+    if (own) return own;
+    if (this.parts.options.cmBase) return this.parts.assets.baseModel();
+    throw new MemzipError(ErrorCode.MISSING_ASSET, `codec llm-mix needs a cm-snapshot for namespace "${namespace}", and there is none (and cmBase is off)`, {
+      hint: "Run `memzip model train` first (an import past autoTrainAfter memories trains one too), or turn cmBase on to mix with the shipped base.",
+      details: { codec: "llm-mix", namespace, kind: "cm-snapshot" },
+    });
   }
 
   /**
@@ -91,6 +117,7 @@ export class Writer {
     const deferModel = internal.deferModel === true && session !== undefined && engineOptions.autoTrainAfter > 0;
     const deferred = new Set<string>();
     const candidatesByNamespace = new Map<string, Promise<CodecCandidate[]>>();
+    const mixSnapshots = new Map<string, Promise<Asset>>();
     // An import that takes a namespace to `autoTrainAfter` trains the namespace's own snapshot at its
     // end and recodes: a memory past that count coded with the shipped base would be coded again, so
     // the base is offered to the first memories only (per namespace: those below the threshold).
@@ -178,8 +205,19 @@ export class Writer {
       // `residual: true` also tries the namespace's own priming and keeps the smaller; "always" codes with the summary.
       const prefixes = summaryPrefix ? (residualMode === "always" ? [summaryPrefix] : [summaryPrefix, namespacePrefix]) : [namespacePrefix];
       // `llm.mix`: where the namespace has a cm snapshot of its own (not a forced codec's write, not a summary-primed one), the model's attempt is the mixed one.
-      const snapshot = options.codec === undefined && !summaryPrefix ? ownSnapshot(candidates) : undefined;
-      let models = modelAttempts(this.parts.llm, model, prefixes, snapshot);
+      // A forced `llm-mix` mixes with the namespace's snapshot, else the shipped base (`mixSnapshotFor`).
+      let snapshot: Asset | undefined;
+      if (options.codec === "llm-mix" && model) {
+        let pendingMix = mixSnapshots.get(namespace);
+        if (!pendingMix) {
+          mixSnapshots.set(namespace, (pendingMix = this.mixSnapshotFor(namespace)));
+          pendingMix.catch(() => mixSnapshots.delete(namespace));
+        }
+        snapshot = await pendingMix;
+      } else if (options.codec === undefined && !summaryPrefix) {
+        snapshot = ownSnapshot(candidates);
+      }
+      let models = modelAttempts(this.parts.llm, model, prefixes, snapshot, options.codec);
       if (models.length > 0 && deferModel && bytes.length >= engineOptions.rawBelow && this.untrained(candidates)) {
         models = [];
         deferred.add(namespace);

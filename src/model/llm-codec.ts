@@ -81,13 +81,24 @@ export function createLlmMixCodec(coder: LlmMixBackend, model?: RegisteredModel)
 }
 
 /**
- * The model attempts of one write: with `llm.mix` on and a `cm` snapshot of the namespace's own,
- * `llm-mix` with it (in place of `llm`: the mix has the model's predictions and `cm`'s); else the
- * `llm` attempts (`llmAttempts`).
+ * The model attempts of one write. The policy's (`forced` undefined): with `llm.mix` on and a `cm`
+ * snapshot of the namespace's own, `llm-mix` with it (in place of `llm`: the mix has the model's
+ * predictions and `cm`'s); else the `llm` attempts (`llmAttempts`). A forced `llm-mix`: the mix with
+ * `snapshot` (the writer's choice: the namespace's own, else the shipped base); a forced `llm`: its
+ * attempts; any other forced codec: none (forcing one codec leaves the model out).
  */
-export function modelAttempts(coder: LlmCodecBackend & LlmMixBackend, model: RegisteredModel | undefined, prefixes: readonly (Asset | undefined)[], snapshot: Asset | undefined): CodecCandidate[] {
+export function modelAttempts(
+  coder: LlmCodecBackend & LlmMixBackend,
+  model: RegisteredModel | undefined,
+  prefixes: readonly (Asset | undefined)[],
+  snapshot: Asset | undefined,
+  forced?: string,
+): CodecCandidate[] {
   if (!model) return [];
-  if (coder.options.mix && snapshot?.kind === "cm-snapshot") return [{ codec: createLlmMixCodec(coder, model), asset: snapshot }];
+  const mix = snapshot?.kind === "cm-snapshot" ? [{ codec: createLlmMixCodec(coder, model), asset: snapshot }] : [];
+  if (forced === "llm-mix") return mix;
+  if (forced !== undefined && forced !== "llm") return [];
+  if (forced === undefined && coder.options.mix && mix.length > 0) return mix;
   return llmAttempts(coder, model, prefixes);
 }
 

@@ -3,7 +3,7 @@ import type { Asset } from "../codec/codec.js";
 import type { OpenedEnvelope } from "../codec/envelope.js";
 import type { LlmCodingSettings } from "../codec/llm.js";
 import { z } from "zod";
-import { MIX_CODER_REVISION, MIX_TUNING } from "../codec/llm-mix.js";
+import { maxMixedBytesFor, MIX_CODER_REVISION, MIX_TUNING } from "../codec/llm-mix.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { EngineRecord, MixEngineSettings, ModelRepository, RegisteredModel } from "../core/store.js";
 import { LlamaTokenModel, type LlamaRuntimeOptions } from "./llama.js";
@@ -243,6 +243,14 @@ export class LlmCoder {
       throw new MemzipError(ErrorCode.FORMAT, `the engine record ${engineRef}… of this llm-mix memory is damaged (${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"})`, {
         hint: "Restore the store (or its engines table) from a backup; the memories it names cannot be decoded without it.",
         details: { codec: "llm-mix", engineRef },
+      });
+    }
+    // A damaged length field would have the model decode up to maxTextBytes before the checksum refuses it: refused here, with no model work.
+    const most = maxMixedBytesFor(opened.payload.length, checked.data.tuning);
+    if (opened.originalLength > most) {
+      throw new MemzipError(ErrorCode.FORMAT, `this llm-mix envelope claims ${opened.originalLength} bytes, more than its ${opened.payload.length}-byte payload can hold (at most ${most})`, {
+        hint: "The envelope is corrupted (its length field); restore the memory from a backup or an export.",
+        details: { codec: "llm-mix", claimed: opened.originalLength, payloadBytes: opened.payload.length, most },
       });
     }
     const model = await this.store.get(mix.model);

@@ -56,7 +56,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       chunkRecords,
       ...(namespace ? { namespace } : {}),
       ...(codec ? { codec } : {}),
-      ...(codec === "llm" && model ? { model } : {}),
+      ...((codec === "llm" || codec === "llm-mix") && model ? { model } : {}),
     });
     try {
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });

@@ -13,7 +13,7 @@ export const recodeCommand: Command = {
 codec (before changing models or machines). Every new envelope is verified before commit. The
 filter flags (as for \`ls\`) recode only the memories of the namespace they match.`,
   options: {
-    to: { type: "string", value: "CODEC", help: `${WRITE_CODEC_NAMES.join(", ")} (llm needs --model)` },
+    to: { type: "string", value: "CODEC", help: `${WRITE_CODEC_NAMES.join(", ")} (llm and llm-mix need --model)` },
     ...FILTER_OPTIONS,
     namespace: { type: "string", short: "n", value: "NS", help: 'namespace to recode (default: "default")' },
     ...CODING_OPTIONS,

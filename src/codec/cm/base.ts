@@ -121,6 +121,12 @@ export function baseAssetByRef(ref: Uint8Array): BaseAsset | undefined {
   return base && baseAsset(base);
 }
 
+/** The shipped base with this full id (sha256), if any: what an `llm-mix` engine record names when it mixed with a base. */
+export function baseAssetById(id: string): BaseAsset | undefined {
+  const base = BASE_MODELS.find((b) => b.sha256 === id);
+  return base && baseAsset(base);
+}
+
 /** Every shipped base whose id starts with a version 2 hint (or any reference), oldest first. */
 export function baseAssetsByHint(ref: Uint8Array): BaseAsset[] {
   const hex = Buffer.from(ref).toString("hex");
