@@ -55,6 +55,11 @@ export interface CalibrationReport {
   /** Where the result was written; absent when it was not (see `writeError`). */
   path?: string;
   writeError?: string;
+  /**
+   * Why the `llm` part was not decided (its rounds too noisy or too few to rank: `E_BUSY`, `E_USAGE`);
+   * nothing of it is saved and auto keeps its arithmetic for the model. The classical part still is.
+   */
+  llmError?: ReturnType<MemzipError["toJSON"]>;
   /** The parts that were written before a write failed (`classical`, `model`). */
   saved?: string[];
   seconds: number;
@@ -143,24 +148,33 @@ function copyStore(template: string, target: string): void {
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(template + suffix)) copyFileSync(template + suffix, target + suffix);
 }
 
+/** The most rounds a ranking runs, counting those added while the rounds are too noisy to rank. */
+export const MAX_ROUNDS = 9;
+
 /**
- * Runs every candidate `rounds` times, each starting a round in turn, on `count` records. Past the
- * deadline no further round starts once {@link MIN_RANK_ROUNDS} ran (those always run: fewer cannot be ranked).
+ * Runs every candidate `rounds` times (at least {@link MIN_RANK_ROUNDS}), each starting a round in
+ * turn, on `count` records, and ranks them ({@link rankSettings}). While the rounds are too noisy to
+ * rank, more are run, up to {@link MAX_ROUNDS}, as long as none starts past the deadline.
  */
-async function measure(kind: string, candidates: Candidate[], records: string, count: number, rounds: number, deadline: number, progress: (line: string) => void): Promise<Measured[]> {
+async function measure(kind: string, candidates: Candidate[], records: string, count: number, rounds: number, deadline: number, progress: (line: string) => void): Promise<{ results: Measured[]; ranking: Ranking }> {
   const results = candidates.map((candidate) => ({ candidate, rates: [] as number[], cpuMsPerMemory: [] as number[] }));
-  for (let round = 0; round < rounds; round++) {
-    if (round >= MIN_RANK_ROUNDS && performance.now() > deadline) break;
+  const least = Math.max(MIN_RANK_ROUNDS, rounds);
+  const rank = () => rankSettings(results.map((r) => ({ cost: r.candidate.cost, rates: r.rates })));
+  for (let round = 0; ; round++) {
+    if (round >= least) {
+      const ranking = rank();
+      if (ranking.decided || !ranking.noisy || round >= MAX_ROUNDS || performance.now() > deadline) return { results, ranking };
+      progress(`calibrate ${kind}: ${ranking.reason}; one more round`);
+    }
     // Each candidate starts a round in turn: none always runs first or last.
     const order = results.map((_, k) => results[(k + round) % results.length] as (typeof results)[number]);
     for (const result of order) {
       const { seconds, cpuMs } = await result.candidate.run(records, count);
       result.rates.push((count / seconds) * 60);
       result.cpuMsPerMemory.push(cpuMs / count);
-      progress(`calibrate ${kind} round ${round + 1}/${rounds}: ${result.candidate.label}: ${((count / seconds) * 60).toFixed(0)} memories/min, ${(cpuMs / count).toFixed(2)} CPU ms/memory`);
+      progress(`calibrate ${kind} round ${round + 1}/${least}: ${result.candidate.label}: ${((count / seconds) * 60).toFixed(0)} memories/min, ${(cpuMs / count).toFixed(2)} CPU ms/memory`);
     }
   }
-  return results;
 }
 
 /**
@@ -201,8 +215,19 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const dir = mkdtempSync(join(tmpdir(), "memzip-calibrate-"));
   try {
     const classical = await calibrateClassical(dir, cores, options.budgetMs ?? 8000, rounds, progress);
-    const llm = options.model ? await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? LLM_BUDGET_MS, rounds, progress, classical) : undefined;
-    const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), seconds: 0 };
+    let llm: LlmCalibration | undefined;
+    let llmError: MemzipError | undefined;
+    if (options.model) {
+      try {
+        llm = await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? LLM_BUDGET_MS, rounds, progress, classical);
+      } catch (error) {
+        // Rounds that cannot be ranked: the classical part is still measured and kept; auto keeps its arithmetic for the model.
+        if (!(error instanceof MemzipError && (error.code === ErrorCode.BUSY || error.code === ErrorCode.USAGE))) throw error;
+        llmError = error;
+        progress(`calibrate llm: not decided: ${error.message}`);
+      }
+    }
+    const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), ...(llmError ? { llmError: llmError.toJSON() } : {}), seconds: 0 };
     if (options.write ?? true) {
       try {
         report.path = writeCalibration(fingerprint, { classical, ...(llm ? { llm } : {}) }, options.env);
@@ -603,11 +628,13 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const expected = (candidates.length * rounds * count) / perSecond;
   progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min: about ${expected.toFixed(0)} s, budget ${(budgetMs / 1000).toFixed(0)} s)`);
   const records = jsonl(join(dir, "llm.jsonl"), calibrationSample(count, 7));
-  const results = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);
-  const ranking = rankSettings(results.map((r) => ({ cost: r.candidate.cost, rates: r.rates })));
+  const { results, ranking } = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);
   if (!ranking.decided) {
-    throw new MemzipError(ErrorCode.USAGE, `calibration cannot rank the llm settings: ${ranking.reason}`, {
-      hint: `run \`memzip profile calibrate\` again with --rounds ${MIN_RANK_ROUNDS} or more; auto keeps its arithmetic meanwhile`,
+    const measured = results.map((r) => `${r.candidate.label.split(",")[0]} ${r.rates.map((x) => x.toFixed(0)).join("/")}`).join("; ");
+    throw new MemzipError(ranking.noisy ? ErrorCode.BUSY : ErrorCode.USAGE, `calibration cannot rank the llm settings: ${ranking.reason} (memories/min per round: ${measured}; load average ${loadavg()[0]?.toFixed(1)})`, {
+      hint: ranking.noisy
+        ? "run `memzip profile calibrate` again when the machine is otherwise idle (or with a larger --llm-budget for more rounds); auto keeps its arithmetic for the model meanwhile"
+        : `run \`memzip profile calibrate\` again with --rounds ${MIN_RANK_ROUNDS} or more; auto keeps its arithmetic for the model meanwhile`,
       details: { rounds: ranking.rounds },
     });
   }

@@ -10,12 +10,18 @@
  * never less than {@link MIN_BAND} (more threads must pay for themselves by something). Among
  * the fastest and the settings tied with it, the cheapest wins. With fewer than
  * {@link MIN_RANK_ROUNDS} rounds there is no spread to derive a band from: the ranking refuses.
+ * It refuses too when the cheapest tied setting is behind the fastest by more than MIN_BAND and
+ * its band is wider than {@link MAX_BAND}: then "tied" means the rounds cannot tell the settings apart (a busy machine),
+ * not that they are as fast, and taking the cheapest would trade a likely lead for nothing (on a
+ * 2-core machine at load 9, every setting "tied" and the cheapest, naive, would have been kept).
  */
 
 /** Rounds below which the spread of the rounds says nothing: the ranking refuses to decide. */
 export const MIN_RANK_ROUNDS = 3;
 /** The smallest band: a costlier setting must be this much faster (as a share) to replace a cheaper one. */
 export const MIN_BAND = 0.03;
+/** The widest band a decision is taken on: past it the rounds are too noisy to rank (`noisy`: more rounds may decide). */
+export const MAX_BAND = 0.1;
 
 /** One setting's measurements: its cost (threads it keeps busy; lower is cheaper) and its rate in each round, in round order. */
 export interface SettingRounds {
@@ -40,7 +46,13 @@ export type Ranking =
       /** Rounds used (the rounds every setting completed). */
       rounds: number;
     }
-  | { decided: false; reason: string; rounds: number };
+  | {
+      decided: false;
+      reason: string;
+      rounds: number;
+      /** True when the rounds were too noisy (more rounds may decide); false when too few or broken. */
+      noisy: boolean;
+    };
 
 /** One-sided 90 % quantiles of Student's t for 1..30 degrees of freedom; past 30, the normal's 1.282. */
 const T90 = [3.078, 1.886, 1.638, 1.533, 1.476, 1.44, 1.415, 1.397, 1.383, 1.372, 1.363, 1.356, 1.35, 1.345, 1.341, 1.337, 1.333, 1.33, 1.328, 1.325, 1.323, 1.321, 1.319, 1.318, 1.316, 1.315, 1.314, 1.313, 1.311, 1.31];
@@ -73,14 +85,16 @@ export function noiseBand(logRatios: readonly number[]): number {
  * Ranks settings measured in paired rounds (see the module comment). Rates that are not positive
  * finite numbers make the ranking refuse too: a round that failed measured nothing.
  */
-export function rankSettings(settings: readonly SettingRounds[], minRounds = MIN_RANK_ROUNDS): Ranking {
+export function rankSettings(settings: readonly SettingRounds[], options: { minRounds?: number; maxBand?: number } = {}): Ranking {
+  const minRounds = Math.max(2, options.minRounds ?? MIN_RANK_ROUNDS);
+  const maxBand = options.maxBand ?? MAX_BAND;
   const rounds = settings.length === 0 ? 0 : Math.min(...settings.map((s) => s.rates.length));
-  if (settings.length === 0) return { decided: false, reason: "no settings were measured", rounds };
-  if (rounds < Math.max(2, minRounds)) {
-    return { decided: false, reason: `${rounds} paired round${rounds === 1 ? "" : "s"} of every setting; at least ${Math.max(2, minRounds)} are needed to tell a difference from the rounds' noise`, rounds };
+  if (settings.length === 0) return { decided: false, reason: "no settings were measured", rounds, noisy: false };
+  if (rounds < minRounds) {
+    return { decided: false, reason: `${rounds} paired round${rounds === 1 ? "" : "s"} of every setting; at least ${minRounds} are needed to tell a difference from the rounds' noise`, rounds, noisy: false };
   }
   const rates = settings.map((s) => s.rates.slice(0, rounds));
-  if (rates.some((r) => r.some((x) => !(Number.isFinite(x) && x > 0)))) return { decided: false, reason: "a round measured no throughput (a rate that is not a positive number)", rounds };
+  if (rates.some((r) => r.some((x) => !(Number.isFinite(x) && x > 0)))) return { decided: false, reason: "a round measured no throughput (a rate that is not a positive number)", rounds, noisy: false };
   const medians = rates.map((r) => median(r));
   const fastest = medians.indexOf(Math.max(...medians));
   const reference = rates[fastest] as number[];
@@ -103,5 +117,14 @@ export function rankSettings(settings: readonly SettingRounds[], minRounds = MIN
   });
   // The cheapest of the tied; equal cost: the faster median.
   const chosen = [...tied].sort((a, b) => (settings[a] as SettingRounds).cost - (settings[b] as SettingRounds).cost || (medians[b] as number) - (medians[a] as number))[0] as number;
+  if (chosen !== fastest && (ratios[chosen] as number) < 1 - MIN_BAND && (bands[chosen] as number) > maxBand) {
+    const share = (x: number) => `${(x * 100).toFixed(1)} %`;
+    return {
+      decided: false,
+      reason: `setting ${chosen} is ${share(1 - (ratios[chosen] as number))} behind the fastest (${fastest}) by the median of ${rounds} paired rounds, within a noise band of ${share(bands[chosen] as number)}: wider than ${share(maxBand)}, the rounds cannot tell them apart`,
+      rounds,
+      noisy: true,
+    };
+  }
   return { decided: true, chosen, fastest, ratios, bands, tied, rounds };
 }

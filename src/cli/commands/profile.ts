@@ -93,6 +93,11 @@ async function runCalibrate(context: CommandContext): Promise<number> {
     ...(interactive ? { onProgress: (line: string) => context.stderr.write(`${line}\n`) } : {}),
   });
   emit(context, report, describeCalibration(report));
+  if (report.llmError && !report.writeError) {
+    // The classical part was kept; the model's settings were not decided (review: calib17).
+    context.stderr.write(`memzip: ${report.llmError.code}: ${report.llmError.message}\n${report.llmError.hint ? `  fix: ${report.llmError.hint}\n` : ""}`);
+    return EXIT_CODES[report.llmError.code];
+  }
   if (!report.writeError) return 0;
   // Measured but not kept: the command did not do its job (review24 K4); the report above still shows the figures.
   context.stderr.write(`memzip: E_RESOURCE: ${report.writeError}\n  fix: make that folder writable (or set MEMZIP_CACHE_DIR to one), free space if the disk is full, and run it again\n`);
@@ -108,6 +113,7 @@ function describeCalibration(report: CalibrationReport): string {
     ...classical.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
     `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}${classical.concurrencyRounds ? ` (measured in ${classical.concurrencyRounds} rounds)` : ""}, batch ${classical.batchSize}`,
   ];
+  if (report.llmError) lines.push(`llm: not decided (${report.llmError.code}): ${report.llmError.message}`);
   if (llm) {
     lines.push(
       `llm, model ${llm.model.path} (sha256 ${llm.model.sha256.slice(0, 12)}…; ${llm.sampleRecords} records x ${llm.rounds} rounds, medians):`,
