@@ -36,8 +36,10 @@ classical step's codec workers, batch and memories in flight), every memory code
 paired rounds of at least ${LLM_MIN_RECORDS} records (${LLM_RECORDS_PER_CONTEXT} per context of the largest setting; more when
 --llm-budget MS, default ${LLM_BUDGET_MS}, allows) and at least ${MIN_RANK_ROUNDS} rounds whatever --rounds says: about
 4 min on 2 cores with stories260K. The fastest median wins unless a cheaper setting is within its
-noise band (from the rounds' own spread: a one-sided 90 % paired t bound, at least 3 %); auto then
-runs the winner whole when that model is configured. Progress goes to stderr when it is a terminal. The result is kept under
+noise band (from the rounds' own spread: a one-sided 90 % paired t bound, at least 3 %); rounds too
+noisy to tell settings apart (a band over 10 %) get more rounds, then leave the model's part unsaved
+(exit 13, E_BUSY; the classical part is kept); auto then runs the winner whole when that model is
+configured. Progress goes to stderr when it is a terminal. The result is kept under
 $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip)/calibration/, one file per
 machine fingerprint (CPU model, cores, RAM, Node and memzip versions) and part (classical; each
 model file by its real path, holding its sha256, size and time), so calibrations of two models or two machines never overwrite each
