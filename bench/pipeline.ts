@@ -182,7 +182,8 @@ try {
     `Command: \`npm run bench:pipeline\` (${rounds} rounds, profiles alternating; medians). Machine: ${machine}; CPU only; load average (1 / 5 / 15 min) at the start ${loadAtStart}, at the end ${loadavg().map((l) => l.toFixed(1)).join(" / ")}; ${new Date().toISOString().slice(0, 10)}.`,
     "Latency is one memory's coding (encode + verify), queueing excluded; ratio counts whole envelopes; CPU ms/memory is the process's (every thread) over the timed import, which a busy machine changes less than the rate.",
     `(c) is \`auto\` after \`memzip profile calibrate\`, run by the bench first (${calibrationSeconds.toFixed(0)} s): classical ${calibration.classical.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join("; ")} memories/min (medians of ${calibration.classical.rounds}); chosen workers ${calibration.classical.workers}, concurrency ${calibration.classical.concurrency}.` +
-      (calibration.llm ? ` llm: ${calibration.llm.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join("; ")} memories/min (medians of ${calibration.llm.rounds}).` : ""),
+      (calibration.llm ? ` llm: ${calibration.llm.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join("; ")} memories/min (medians of ${calibration.llm.rounds}).` : "") +
+      (calibration.llmError ? ` llm: not decided (${calibration.llmError.code}): ${calibration.llmError.message}; auto runs its arithmetic for the model.` : ""),
     "",
     values.only === "classical" ? "" : table(`\`llm\` forced, stories260K, ${llmRecords.length} English dev records (≤ 600 bytes):`, llmRuns),
     "",

@@ -9,10 +9,12 @@ import {
   type HardwareFingerprint,
   type LlmCalibration,
 } from "../core/calibration.js";
-import { hardwareFromOs } from "../core/profiles.js";
+import { hardwareFromOs, resolveProfile } from "../core/profiles.js";
 import { threadCpuMs } from "../core/thread-cpu.js";
 import { Engine } from "../engine.js";
+import { ErrorCode, MemzipError } from "../errors.js";
 import { fileSha256 } from "../model/registry.js";
+import { MIN_RANK_ROUNDS, rankSettings, type Ranking } from "./rank-settings.js";
 
 /**
  * `memzip profile calibrate`: codes a fixed built-in sample with a few candidate settings on this
@@ -53,6 +55,11 @@ export interface CalibrationReport {
   /** Where the result was written; absent when it was not (see `writeError`). */
   path?: string;
   writeError?: string;
+  /**
+   * Why the `llm` part was not decided (its rounds too noisy or too few to rank: `E_BUSY`, `E_USAGE`);
+   * nothing of it is saved and auto keeps its arithmetic for the model. The classical part still is.
+   */
+  llmError?: ReturnType<MemzipError["toJSON"]>;
   /** The parts that were written before a write failed (`classical`, `model`). */
   saved?: string[];
   seconds: number;
@@ -141,23 +148,33 @@ function copyStore(template: string, target: string): void {
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(template + suffix)) copyFileSync(template + suffix, target + suffix);
 }
 
+/** The most rounds a ranking runs, counting those added while the rounds are too noisy to rank. */
+export const MAX_ROUNDS = 9;
+
 /**
- * Runs every candidate `rounds` times, each starting a round in turn, on `count` records. Past the deadline no third or later round starts (two always run).
+ * Runs every candidate `rounds` times (at least {@link MIN_RANK_ROUNDS}), each starting a round in
+ * turn, on `count` records, and ranks them ({@link rankSettings}). While the rounds are too noisy to
+ * rank, more are run, up to {@link MAX_ROUNDS}, as long as none starts past the deadline.
  */
-async function measure(kind: string, candidates: Candidate[], records: string, count: number, rounds: number, deadline: number, progress: (line: string) => void): Promise<Measured[]> {
+async function measure(kind: string, candidates: Candidate[], records: string, count: number, rounds: number, deadline: number, progress: (line: string) => void): Promise<{ results: Measured[]; ranking: Ranking }> {
   const results = candidates.map((candidate) => ({ candidate, rates: [] as number[], cpuMsPerMemory: [] as number[] }));
-  for (let round = 0; round < rounds; round++) {
-    if (round >= 2 && performance.now() > deadline) break;
+  const least = Math.max(MIN_RANK_ROUNDS, rounds);
+  const rank = () => rankSettings(results.map((r) => ({ cost: r.candidate.cost, rates: r.rates })));
+  for (let round = 0; ; round++) {
+    if (round >= least) {
+      const ranking = rank();
+      if (ranking.decided || !ranking.noisy || round >= MAX_ROUNDS || performance.now() > deadline) return { results, ranking };
+      progress(`calibrate ${kind}: ${ranking.reason}; one more round`);
+    }
     // Each candidate starts a round in turn: none always runs first or last.
     const order = results.map((_, k) => results[(k + round) % results.length] as (typeof results)[number]);
     for (const result of order) {
       const { seconds, cpuMs } = await result.candidate.run(records, count);
       result.rates.push((count / seconds) * 60);
       result.cpuMsPerMemory.push(cpuMs / count);
-      progress(`calibrate ${kind} round ${round + 1}/${rounds}: ${result.candidate.label}: ${((count / seconds) * 60).toFixed(0)} memories/min, ${(cpuMs / count).toFixed(2)} CPU ms/memory`);
+      progress(`calibrate ${kind} round ${round + 1}/${least}: ${result.candidate.label}: ${((count / seconds) * 60).toFixed(0)} memories/min, ${(cpuMs / count).toFixed(2)} CPU ms/memory`);
     }
   }
-  return results;
 }
 
 /**
@@ -183,22 +200,6 @@ export function pairedRatios(rates: readonly (readonly number[])[]): { ratios: n
   return { ratios, best, band: Math.min(0.15, Math.max(TOLERANCE, spread)) };
 }
 
-/**
- * The cheapest candidate whose paired ratio to the best is within the noise band (at least
- * {@link TOLERANCE}): more threads or more memories in flight must pay for themselves by more
- * than the measurement can tell apart.
- */
-function choose(results: Measured[]): Measured {
-  const { ratios, band } = pairedRatios(results.map((r) => r.rates));
-  const close = results.filter((_, i) => (ratios[i] ?? 0) >= 1 - band);
-  close.sort((a, b) => a.candidate.cost - b.candidate.cost || median(b.rates) - median(a.rates));
-  return close[0] as Measured;
-}
-
-function summary(results: Measured[]): { label: string; memoriesPerMin: number; cpuMsPerMemory: number }[] {
-  return results.map((r) => ({ label: r.candidate.label, memoriesPerMin: median(r.rates), cpuMsPerMemory: median(r.cpuMsPerMemory) }));
-}
-
 function jsonl(path: string, records: readonly { id: string; text: string }[]): string {
   writeFileSync(path, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return path;
@@ -214,8 +215,19 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const dir = mkdtempSync(join(tmpdir(), "memzip-calibrate-"));
   try {
     const classical = await calibrateClassical(dir, cores, options.budgetMs ?? 8000, rounds, progress);
-    const llm = options.model ? await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? 60_000, rounds, progress, classical) : undefined;
-    const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), seconds: 0 };
+    let llm: LlmCalibration | undefined;
+    let llmError: MemzipError | undefined;
+    if (options.model) {
+      try {
+        llm = await calibrateLlm(dir, cores, options.model, options.llmBudgetMs ?? LLM_BUDGET_MS, rounds, progress, classical);
+      } catch (error) {
+        // Rounds that cannot be ranked: the classical part is still measured and kept; auto keeps its arithmetic for the model.
+        if (!(error instanceof MemzipError && (error.code === ErrorCode.BUSY || error.code === ErrorCode.USAGE))) throw error;
+        llmError = error;
+        progress(`calibrate llm: not decided: ${error.message}`);
+      }
+    }
+    const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), ...(llmError ? { llmError: llmError.toJSON() } : {}), seconds: 0 };
     if (options.write ?? true) {
       try {
         report.path = writeCalibration(fingerprint, { classical, ...(llm ? { llm } : {}) }, options.env);
@@ -501,9 +513,34 @@ function decideWorkers(
   return { workers: chosen.workers, memoriesPerMin: chosen.memoriesPerMin, options };
 }
 
-async function calibrateLlm(dir: string, cores: number, modelPath: string, budgetMs: number, rounds: number, progress: (line: string) => void, classical: ClassicalCalibration): Promise<LlmCalibration> {
+/**
+ * Records each `llm` candidate codes per round, at least: the bench's work per setting
+ * (`bench:pipeline` imports 60 dev records per row and round), so a round ranks the settings as an
+ * import of that length does. Shorter rounds (about 36 memories in a 60 s budget before) ranked
+ * them otherwise: the start of a run — memories queued behind a batch, contexts that fill only
+ * after the first ones — weighed more in them than in the bench.
+ */
+export const LLM_MIN_RECORDS = 60;
+/** And at least this many memories per context of the setting with the most: each context codes several, so filling them is amortised. */
+export const LLM_RECORDS_PER_CONTEXT = 8;
+/** Default budget of the `llm` part, ms: the rounds grow past the minimum when it allows; see {@link llmRoundRecords}. */
+export const LLM_BUDGET_MS = 150_000;
+
+/**
+ * Records per `llm` round: at least {@link LLM_MIN_RECORDS} and {@link LLM_RECORDS_PER_CONTEXT} per
+ * context of the largest setting; more (up to 400) when the budget fits more at the probe's pace.
+ */
+export function llmRoundRecords(mostContexts: number, perSecond: number, budgetMs: number, candidates: number, rounds: number): number {
+  const least = Math.max(LLM_MIN_RECORDS, LLM_RECORDS_PER_CONTEXT * mostContexts);
+  const fits = Math.round((perSecond * Math.max(0, budgetMs)) / 1000 / Math.max(1, candidates * rounds));
+  return Math.max(least, Math.min(400, fits));
+}
+
+async function calibrateLlm(dir: string, cores: number, modelPath: string, budgetMs: number, requestedRounds: number, progress: (line: string) => void, classical: ClassicalCalibration): Promise<LlmCalibration> {
   const model = resolve(modelPath);
   const stat = statSync(model);
+  // Fewer than MIN_RANK_ROUNDS paired rounds cannot be ranked (rankSettings refuses): the llm part runs at least that many.
+  const rounds = Math.max(MIN_RANK_ROUNDS, requestedRounds);
   progress(`calibrate llm: hashing ${model}`);
   const sha256 = await fileSha256(model);
   const template = join(dir, "llm.db");
@@ -512,10 +549,11 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
     await engine.remember({ id: "warm-up", text: "Once upon a time there was a little cat." }, { codec: "llm" });
   }
   // Each candidate is a whole setting — the model's contexts and threads AND the pipeline around
-  // them (codec workers, batch, memories in flight) — measured as auto will run it: the model's
-  // settings under this machine's calibrated classical pipeline, beside the naive and cloud
-  // settings whole. Measured apart before, the model's best setting lost to both under auto's
-  // pipeline (codec workers competing with the model for the cores; BENCHMARKS.md, bench:pipeline).
+  // them (codec workers, batch, memories in flight) — measured as auto would run it: the settings
+  // the bench's rows use (naive, cloud, auto's arithmetic) whole, so that the choice can at worst
+  // tie the best of them, and the model's settings under this machine's calibrated classical
+  // pipeline. Measured apart before, the model's best setting lost to both under auto's pipeline
+  // (codec workers competing with the model for the cores; BENCHMARKS.md, bench:pipeline).
   interface Setting {
     contexts: number;
     workers: number;
@@ -525,13 +563,26 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
     concurrency: number;
     label: string;
   }
-  const models: { contexts: number; workers: number }[] = [{ contexts: 1, workers: 0 }, { contexts: 4, workers: 0 }];
   const w = Math.min(cores, 8);
+  // One context on the main thread is the naive setting's; 4 there, and 1, 2 and 4 per model thread.
+  const models: { contexts: number; workers: number }[] = [{ contexts: 4, workers: 0 }];
   for (const perWorker of [1, 2, 4]) models.push({ contexts: Math.min(16, w * perWorker), workers: w });
   const where = (m: { contexts: number; workers: number }) => `${m.contexts} contexts x 1 thread on ${m.workers ? `${m.workers} model threads` : "the main thread"}`;
+  const sum = resolveProfile("auto", hardwareFromOs());
+  const arithmetic: Setting = {
+    contexts: sum.llm.contexts,
+    workers: sum.llm.workers,
+    threads: sum.llm.threads,
+    codecWorkers: sum.workers,
+    batchSize: sum.batchSize,
+    concurrency: sum.concurrency,
+    label: "",
+  };
+  arithmetic.label = `arithmetic: ${where(arithmetic)}, ${arithmetic.codecWorkers} codec workers, batch ${arithmetic.batchSize}, ${arithmetic.concurrency} in flight`;
   const settings: Setting[] = [
     { contexts: 1, workers: 0, threads: 1, codecWorkers: 0, batchSize: 1, concurrency: 1, label: "naive: 1 context on the main thread, 0 codec workers, batch 1, 1 in flight" },
     { contexts: 4, workers: 0, threads: 1, codecWorkers: 1, batchSize: 16, concurrency: 4, label: "cloud: 4 contexts on the main thread, 1 codec worker, batch 16, 4 in flight" },
+    arithmetic,
     ...models.map((m) => {
       const concurrency = Math.max(classical.concurrency, m.contexts);
       return { ...m, threads: 1, codecWorkers: classical.workers, batchSize: classical.batchSize, concurrency, label: `${where(m)}, ${classical.workers} codec workers, batch ${classical.batchSize}, ${concurrency} in flight` };
@@ -559,8 +610,10 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
           concurrency: s.concurrency,
           llm: { contexts: s.contexts, workers: s.workers, threads: s.threads, gpu: false },
         });
-        // Loads the model wherever this setting codes.
-        await engine.rememberMany(calibrationSample(Math.max(1, s.workers), 5), { codec: "llm" });
+        // Untimed, as in the bench: one memory per context loads the model wherever this setting
+        // codes (every model thread) and opens its contexts; an import pays that once.
+        const warm = calibrationSample(Math.max(1, s.contexts, s.workers), 5).map((r) => ({ ...r, namespace: "warm-up" }));
+        await engine.rememberMany(warm, { codec: "llm" });
         return await timed(() => engine.importJsonl(records, { codec: "llm" }));
       } finally {
         for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
@@ -570,21 +623,43 @@ async function calibrateLlm(dir: string, cores: number, modelPath: string, budge
   const probeCount = 8;
   const probe = await (candidates[1] as Candidate).run(jsonl(join(dir, "llm-probe.jsonl"), calibrationSample(probeCount, 6)), probeCount);
   const perSecond = probeCount / probe.seconds;
-  const most = Math.max(...unique.map((s) => s.contexts)); // memories past the contexts only wait (review25 I-9)
-  const count = Math.max(3 * most, Math.min(400, Math.round((perSecond * Math.max(0, budgetMs - probe.seconds * 1000)) / 1000 / (candidates.length * rounds))));
-  progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min)`);
+  const most = Math.max(...unique.map((s) => s.contexts));
+  const count = llmRoundRecords(most, perSecond, budgetMs - probe.seconds * 1000, candidates.length, rounds);
+  const expected = (candidates.length * rounds * count) / perSecond;
+  progress(`calibrate llm: ${candidates.length} candidates x ${rounds} rounds x ${count} records (probe ${(perSecond * 60).toFixed(0)} memories/min: about ${expected.toFixed(0)} s, budget ${(budgetMs / 1000).toFixed(0)} s)`);
   const records = jsonl(join(dir, "llm.jsonl"), calibrationSample(count, 7));
-  const results = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);
-  const chosen = choose(results);
-  const { label: _label, ...s } = unique[candidates.indexOf(chosen.candidate)] as Setting;
+  const { results, ranking } = await measure("llm", candidates, records, count, rounds, performance.now() + 2 * budgetMs, progress);
+  if (!ranking.decided) {
+    const measured = results.map((r) => `${r.candidate.label.split(",")[0]} ${r.rates.map((x) => x.toFixed(0)).join("/")}`).join("; ");
+    throw new MemzipError(ranking.noisy ? ErrorCode.BUSY : ErrorCode.USAGE, `calibration cannot rank the llm settings: ${ranking.reason} (memories/min per round: ${measured}; load average ${loadavg()[0]?.toFixed(1)})`, {
+      hint: ranking.noisy
+        ? "run `memzip profile calibrate` again when the machine is otherwise idle (or with a larger --llm-budget for more rounds); auto keeps its arithmetic for the model meanwhile"
+        : `run \`memzip profile calibrate\` again with --rounds ${MIN_RANK_ROUNDS} or more; auto keeps its arithmetic for the model meanwhile`,
+      details: { rounds: ranking.rounds },
+    });
+  }
+  progress(`calibrate llm: ${describeRanking(ranking, results.map((r) => r.candidate.label))}`);
+  const chosen = results[ranking.chosen] as Measured;
+  const { label: _label, ...s } = unique[ranking.chosen] as Setting;
   return {
     ...s,
     classicalCalibratedAt: classical.calibratedAt,
     model: { sha256, path: model, bytes: stat.size, mtimeMs: stat.mtimeMs },
     memoriesPerMin: median(chosen.rates),
-    candidates: summary(results),
+    candidates: results.map((r, i) => ({
+      label: `${r.candidate.label} (${((ranking.ratios[i] ?? 0) * 100).toFixed(0)} % of the fastest, paired; band ${((ranking.bands[i] ?? 0) * 100).toFixed(1)} %)`,
+      memoriesPerMin: median(r.rates),
+      cpuMsPerMemory: median(r.cpuMsPerMemory),
+    })),
     sampleRecords: count,
-    rounds: chosen.rates.length,
+    rounds: ranking.rounds,
     calibratedAt: new Date().toISOString(),
   };
+}
+
+/** One line: the fastest, the settings tied with it and the one chosen. */
+function describeRanking(ranking: Extract<Ranking, { decided: true }>, labels: readonly string[]): string {
+  const name = (i: number) => (labels[i] ?? `#${i}`).split(",")[0] as string;
+  const tied = ranking.tied.filter((i) => i !== ranking.fastest);
+  return `fastest ${name(ranking.fastest)}; ${tied.length ? `tied with it (within each one's noise band): ${tied.map(name).join("; ")}` : "none tied with it"}; chosen ${name(ranking.chosen)} (the cheapest of those)`;
 }

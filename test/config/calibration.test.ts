@@ -7,7 +7,8 @@ import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { calibrationDir, fingerprintKey, hardwareFingerprint, loadCalibration, readCalibrationFile, writeCalibration, type ClassicalCalibration, type HardwareFingerprint, type LlmCalibration } from "../../src/core/calibration.js";
 import { hardwareFromOs } from "../../src/core/profiles.js";
-import { calibrate, chooseConcurrency, CLASSICAL_MIN_RECORDS, concurrencyCandidates, pairedRatios } from "../../src/engine/calibrate.js";
+import { calibrate, chooseConcurrency, CLASSICAL_MIN_RECORDS, concurrencyCandidates, LLM_MIN_RECORDS, llmRoundRecords, pairedRatios } from "../../src/engine/calibrate.js";
+import { MAX_BAND, MIN_BAND, MIN_RANK_ROUNDS, noiseBand, rankSettings, type Ranking } from "../../src/engine/rank-settings.js";
 import { autoProfile } from "../../src/engine-options.js";
 import { CHILD_TIMEOUT_MS, CLI, tempDir, spawnBounded } from "../helpers.js";
 
@@ -310,6 +311,82 @@ for (let i = 0; i < 8; i++) {
     assert.equal(chooseConcurrency(2, [4, 8, 16], [0.97, 0.95, 1], 0.1), 8);
     assert.equal(chooseConcurrency(2, [4, 8, 16], [1, 0.8, 0.85], 0.1), 4);
     assert.equal(chooseConcurrency(1, [2, 4, 8], [0.9, 0.96, 1], 0.03), 8);
+  });
+});
+
+describe("ranking whole settings from paired rounds (invented measurements)", () => {
+  const decided = (r: Ranking): Extract<Ranking, { decided: true }> => {
+    assert.ok(r.decided, r.decided ? "" : r.reason);
+    return r;
+  };
+  it("a noisy but faster setting wins when every round says so", () => {
+    // The cheap setting (cloud-like) steady near 400; the costly one (model threads) swings 470..610
+    // from round to round but is ahead in each: its paired ratios' spread is wide, the lead wider.
+    const cheap = { cost: 104, rates: [400, 410, 405, 395] };
+    const costly = { cost: 2208, rates: [520, 610, 470, 560] };
+    const r = decided(rankSettings([cheap, costly]));
+    assert.equal(r.fastest, 1);
+    assert.equal(r.chosen, 1);
+    assert.deepEqual(r.tied, [1]);
+    assert.ok((r.ratios[0] as number) < 1 - (r.bands[0] as number), `ratio ${r.ratios[0]} outside band ${r.bands[0]}`);
+    // Three rounds suffice when they agree.
+    assert.equal(decided(rankSettings([{ cost: 1, rates: [400, 410, 405] }, { cost: 9, rates: [500, 600, 470] }])).chosen, 1);
+  });
+  it("a tie stays on the cheaper setting, and a lead the rounds' own noise covers is a tie", () => {
+    // 1 % apart, steady: within the 3 % floor.
+    const close = decided(rankSettings([{ cost: 104, rates: [400, 410, 405] }, { cost: 2208, rates: [404, 414, 409] }]));
+    assert.equal(close.fastest, 1);
+    assert.equal(close.chosen, 0);
+    assert.equal(close.bands[0], MIN_BAND);
+    // 5 % ahead by the median, but its rounds swing from 0.95x to 1.18x of the cheap one's: a tie.
+    const noisy = decided(rankSettings([{ cost: 104, rates: [400, 400, 400, 400, 400] }, { cost: 2208, rates: [380, 460, 400, 470, 420] }]));
+    assert.equal(noisy.fastest, 1);
+    assert.ok((noisy.bands[0] as number) > 0.05 && (noisy.bands[0] as number) <= MAX_BAND, `band ${noisy.bands[0]}`);
+    assert.equal(noisy.chosen, 0);
+    // The same lead with a steady spread is real: the costlier one wins.
+    const steady = decided(rankSettings([{ cost: 104, rates: [400, 400, 400, 400, 400] }, { cost: 2208, rates: [436, 444, 440, 438, 442] }]));
+    assert.equal(steady.chosen, 1);
+    // Equal cost: the faster median.
+    assert.equal(decided(rankSettings([{ cost: 5, rates: [400, 400, 400] }, { cost: 5, rates: [401, 402, 401] }])).chosen, 1);
+    // Among several tied, the cheapest; one clearly slower is out whatever its cost.
+    const three = decided(rankSettings([{ cost: 0, rates: [200, 210, 190] }, { cost: 104, rates: [398, 405, 402] }, { cost: 2208, rates: [403, 406, 404] }]));
+    assert.deepEqual([three.fastest, three.chosen, [...three.tied].sort()], [2, 1, [1, 2]]);
+    // A load that drifts over the rounds moves both sides of each pair and widens nothing.
+    const drift = decided(rankSettings([{ cost: 1, rates: [300, 600, 900] }, { cost: 2, rates: [345, 690, 1035] }]));
+    assert.equal(drift.bands[0], MIN_BAND);
+    assert.equal(drift.chosen, 1);
+  });
+  it("too few rounds, or a round that measured nothing, refuse to decide", () => {
+    assert.equal(MIN_RANK_ROUNDS, 3);
+    const two = rankSettings([{ cost: 1, rates: [400, 410] }, { cost: 2, rates: [600, 620] }]);
+    assert.equal(two.decided, false);
+    assert.match(two.decided ? "" : two.reason, /2 paired rounds .* at least 3/);
+    // Rounds are paired: a setting with fewer rounds limits every one.
+    assert.equal(rankSettings([{ cost: 1, rates: [400, 410, 420] }, { cost: 2, rates: [600, 620] }]).decided, false);
+    assert.equal(rankSettings([{ cost: 1, rates: [400] }]).decided, false);
+    assert.equal(rankSettings([]).decided, false);
+    assert.equal(rankSettings([{ cost: 1, rates: [400, 0, 420] }, { cost: 2, rates: [600, 620, 610] }]).decided, false);
+    assert.equal(rankSettings([{ cost: 1, rates: [400, Number.NaN, 420] }, { cost: 2, rates: [600, 620, 610] }]).decided, false);
+    // Rounds too noisy to tell settings apart (a 2-core machine at load 9, 2026-12-02 05:16-05:21 UTC:
+    // naive 383 / 203 / 345 memories/min against the arithmetic's 466 / 394 / 337) are no tie: the
+    // ranking refuses (more rounds may decide) instead of keeping the cheapest.
+    const busy = rankSettings([{ cost: 1, rates: [383, 203, 345] }, { cost: 2208, rates: [466, 394, 337] }]);
+    assert.equal(busy.decided, false);
+    assert.equal(busy.decided ? undefined : busy.noisy, true);
+    assert.match(busy.decided ? "" : busy.reason, /cannot tell them apart/);
+    assert.equal(two.decided ? undefined : two.noisy, false);
+    // The same noise around a setting that is not behind is a tie all the same.
+    assert.equal(decided(rankSettings([{ cost: 1, rates: [466, 330, 380] }, { cost: 2208, rates: [466, 394, 337] }])).chosen, 0);
+    assert.equal(noiseBand([0.1]), Infinity);
+    assert.equal(noiseBand([0.1, 0.1, 0.1]), MIN_BAND);
+  });
+  it("llm rounds are as long as the bench's work per setting, at least 8 memories per context", () => {
+    assert.equal(LLM_MIN_RECORDS, 60);
+    assert.equal(llmRoundRecords(4, 10, 1000, 7, 3), 60);
+    assert.equal(llmRoundRecords(8, 10, 1000, 7, 3), 64);
+    assert.equal(llmRoundRecords(16, 10, 0, 7, 3), 128);
+    assert.equal(llmRoundRecords(8, 10, 210_000, 7, 3), 100, "10/s for 210 s over 21 runs");
+    assert.equal(llmRoundRecords(8, 1000, 3_600_000, 7, 3), 400);
   });
 });
 

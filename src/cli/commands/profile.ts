@@ -4,7 +4,8 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { calibrationDir, hardwareFingerprint, loadCalibration } from "../../core/calibration.js";
 import { resolveProfile, hardwareFromOs, type Hardware, type Profile } from "../../core/profiles.js";
 import { choices, PROFILE_NAMES } from "../../core/vocabulary.js";
-import { calibrate, CLASSICAL_MIN_RECORDS, CONCURRENCY_MIN_ROUNDS, CONCURRENCY_RECORDS, type CalibrationReport } from "../../engine/calibrate.js";
+import { calibrate, CLASSICAL_MIN_RECORDS, CONCURRENCY_MIN_ROUNDS, CONCURRENCY_RECORDS, LLM_BUDGET_MS, LLM_MIN_RECORDS, LLM_RECORDS_PER_CONTEXT, type CalibrationReport } from "../../engine/calibrate.js";
+import { MIN_RANK_ROUNDS } from "../../engine/rank-settings.js";
 import { detectHardware } from "../../model/hardware.js";
 import { formatBytes } from "../progress.js";
 import { emit, parseInteger, settingsOf, usage } from "../shared.js";
@@ -30,10 +31,15 @@ ${CONCURRENCY_RECORDS}-record rounds side by side (at least ${CONCURRENCY_MIN_RO
 worker stands unless another is faster by more than the rounds' noise (at least 3 %); batch 32. --budget MS (default
 8000) adds records past the minimum when the machine is fast; --rounds N (default 3). On 2 cores it
 takes 1–2 min; on a busy machine longer. With --model a GGUF file, also whole settings with the model
-(llama contexts x model threads with auto's codec workers, batch and memories in flight; and the naive
-and cloud settings whole), every memory coded by the model, in rounds of memories/min (--llm-budget,
-default 60000), the cheapest within the noise of the fastest; auto then runs the winner whole when
-that model is configured. Progress goes to stderr when it is a terminal. The result is kept under
+(the naive, cloud and auto-by-arithmetic settings whole; llama contexts x model threads with the
+classical step's codec workers, batch and memories in flight), every memory coded by the model, in
+paired rounds of at least ${LLM_MIN_RECORDS} records (${LLM_RECORDS_PER_CONTEXT} per context of the largest setting; more when
+--llm-budget MS, default ${LLM_BUDGET_MS}, allows) and at least ${MIN_RANK_ROUNDS} rounds whatever --rounds says: about
+4 min on 2 cores with stories260K. The fastest median wins unless a cheaper setting is within its
+noise band (from the rounds' own spread: a one-sided 90 % paired t bound, at least 3 %); rounds too
+noisy to tell settings apart (a band over 10 %) get more rounds, then leave the model's part unsaved
+(exit 13, E_BUSY; the classical part is kept); auto then runs the winner whole when that model is
+configured. Progress goes to stderr when it is a terminal. The result is kept under
 $MEMZIP_CACHE_DIR (else $XDG_CACHE_HOME/memzip, else ~/.cache/memzip)/calibration/, one file per
 machine fingerprint (CPU model, cores, RAM, Node and memzip versions) and part (classical; each
 model file by its real path, holding its sha256, size and time), so calibrations of two models or two machines never overwrite each
@@ -45,7 +51,7 @@ otherwise idle: a busy moment would be measured and kept).`,
     profile: { type: "string", value: "P", help: `profile to show: ${choices(PROFILE_NAMES)}\n(default: config \`profile\`, $MEMZIP_PROFILE, or auto)` },
     model: { type: "string", value: "M", help: "GGUF model file: show (or calibrate) the llm settings for it (default: config `model`, $MEMZIP_MODEL)" },
     budget: { type: "string", value: "MS", help: "calibrate: time for the classical candidates, ms (default 8000)" },
-    "llm-budget": { type: "string", value: "MS", help: "calibrate: time for the llm candidates, ms (default 60000)" },
+    "llm-budget": { type: "string", value: "MS", help: `calibrate: time for the llm candidates, ms (default ${LLM_BUDGET_MS}; at least ${MIN_RANK_ROUNDS} rounds of ${LLM_MIN_RECORDS} records each run whatever it is)` },
     rounds: { type: "string", value: "N", help: "calibrate: rounds of every setting (default 3, at most 9)" },
     "no-gpu-probe": { type: "boolean", help: "do not load node-llama-cpp to look for a GPU" },
     ...CONFIG_OPTION,
@@ -78,7 +84,7 @@ async function runCalibrate(context: CommandContext): Promise<number> {
   const model = settings.model ?? "";
   if (model && !existsSync(model)) throw usage(`--model "${model}" is not a file; calibrate needs the GGUF file's path`);
   const budgetMs = parseInteger(context.values.budget, "budget", 1, 600_000) ?? 8000;
-  const llmBudgetMs = parseInteger(context.values["llm-budget"], "llm-budget", 1, 3_600_000) ?? 60_000;
+  const llmBudgetMs = parseInteger(context.values["llm-budget"], "llm-budget", 1, 3_600_000) ?? LLM_BUDGET_MS;
   const rounds = parseInteger(context.values.rounds, "rounds", 1, 9);
   const interactive = context.stderr.isTTY === true;
   const report = await calibrate({
@@ -89,6 +95,11 @@ async function runCalibrate(context: CommandContext): Promise<number> {
     ...(interactive ? { onProgress: (line: string) => context.stderr.write(`${line}\n`) } : {}),
   });
   emit(context, report, describeCalibration(report));
+  if (report.llmError && !report.writeError) {
+    // The classical part was kept; the model's settings were not decided (review: calib17).
+    context.stderr.write(`memzip: ${report.llmError.code}: ${report.llmError.message}\n${report.llmError.hint ? `  fix: ${report.llmError.hint}\n` : ""}`);
+    return EXIT_CODES[report.llmError.code];
+  }
   if (!report.writeError) return 0;
   // Measured but not kept: the command did not do its job (review24 K4); the report above still shows the figures.
   context.stderr.write(`memzip: E_RESOURCE: ${report.writeError}\n  fix: make that folder writable (or set MEMZIP_CACHE_DIR to one), free space if the disk is full, and run it again\n`);
@@ -104,6 +115,7 @@ function describeCalibration(report: CalibrationReport): string {
     ...classical.candidates.map((c) => `  ${c.label.padEnd(40)} ${c.memoriesPerMin.toFixed(0).padStart(7)} memories/min  ${c.cpuMsPerMemory.toFixed(2)} CPU ms/memory`),
     `  chosen: workers ${classical.workers}, concurrency ${classical.concurrency}${classical.concurrencyRounds ? ` (measured in ${classical.concurrencyRounds} rounds)` : ""}, batch ${classical.batchSize}`,
   ];
+  if (report.llmError) lines.push(`llm: not decided (${report.llmError.code}): ${report.llmError.message}`);
   if (llm) {
     lines.push(
       `llm, model ${llm.model.path} (sha256 ${llm.model.sha256.slice(0, 12)}…; ${llm.sampleRecords} records x ${llm.rounds} rounds, medians):`,
