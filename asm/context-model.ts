@@ -72,6 +72,8 @@ const SM_FROZEN: bool = false;
 /** BIT_HISTORY: a StateMap entry's rate is 2 / (2n + 3) down to n = SM_LIMIT (training) or SM_LIMIT_FROZEN (coding a record). */
 const SM_LIMIT: i32 = 255;
 const SM_LIMIT_FROZEN: i32 = 255;
+/** BIT_HISTORY 1: contexts below this one (0 order 0, 1 order 1, 2 the hashed orders) get no StateMap input (it stays 0, their StateMaps unused). */
+const BH_FIRST: i32 = 0;
 /** BIT_HISTORY 1: a new weight set's weights: 0 all INITIAL_WEIGHT; 1 half of it for each counter's and each StateMap's input; 2 the StateMaps' at 0. */
 const BH_INIT: i32 = 0;
 /** The bits of a counter slot's low half that hold its count (the rest, with BIT_HISTORY, its state). */
@@ -716,7 +718,7 @@ export function endRecord(): i32 {
     const pState = stretch(<i32>(<u32>i32At(stateMaps, i * 256 + ((value >> 8) & 0xff)) >> 20));
     if (BIT_HISTORY === 1) {
       setInput(i, stretch(<i32>(<u32>value >> 20)));
-      setInput(SM_INPUT + i, pState);
+      if (i >= BH_FIRST) setInput(SM_INPUT + i, pState);
     } else {
       setInput(i, pState);
     }
@@ -920,7 +922,7 @@ function touchAhead(): void {
     // The context's state moves on with the bit; its StateMap entry learns the bit (p += (bit - p) · 2 / (2n + 3), n limited).
     const state = (value >> 8) & 0xff;
     const bit = target >> 15;
-    if (!(SM_FROZEN && frozen)) {
+    if (!(SM_FROZEN && frozen) && !(BIT_HISTORY === 1 && i < BH_FIRST)) {
       const at = i * 256 + state;
       const entry = i32At(stateMaps, at);
       const q = <i32>(<u32>entry >> 16);
