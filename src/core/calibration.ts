@@ -308,7 +308,7 @@ function hasEarlierLayout(dir: string, fingerprint: HardwareFingerprint): boolea
  * and no other part or machine is touched. Returns the folder. Throws when the cache directory
  * cannot be written (the caller decides whether that matters).
  */
-export function writeCalibration(fingerprint: HardwareFingerprint, update: Calibration, env: NodeJS.ProcessEnv = process.env): string {
+export function writeCalibration(fingerprint: HardwareFingerprint, update: Calibration & { forgetModel?: string }, env: NodeJS.ProcessEnv = process.env): string {
   const dir = calibrationDir(env);
   if (dir === undefined) throw new Error("there is no per-user cache folder (no usable home directory; set MEMZIP_CACHE_DIR)");
   const files: [string, CalibrationFile][] = [];
@@ -334,6 +334,15 @@ export function writeCalibration(fingerprint: HardwareFingerprint, update: Calib
       throw failed(error);
     }
     saved.push(file.classical ? "classical" : "model");
+  }
+  // A model whose settings this run measured but could not rank: its earlier result must not steer
+  // auto any longer (review26 C-1) — auto uses its arithmetic for it until a calibration decides.
+  if (update.forgetModel !== undefined && !update.llm) {
+    try {
+      rmSync(join(dir, llmName(fingerprint, modelKeyPath(update.forgetModel))), { force: true });
+    } catch (error) {
+      throw failed(error);
+    }
   }
   return dir;
 }

@@ -230,7 +230,8 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
     const report: CalibrationReport = { hardware: fingerprint, classical, ...(llm ? { llm } : {}), ...(llmError ? { llmError: llmError.toJSON() } : {}), seconds: 0 };
     if (options.write ?? true) {
       try {
-        report.path = writeCalibration(fingerprint, { classical, ...(llm ? { llm } : {}) }, options.env);
+        // Undecided: the model's earlier result (if any) is removed, so auto runs its arithmetic for it as the message says.
+        report.path = writeCalibration(fingerprint, { classical, ...(llm ? { llm } : {}), ...(llmError && options.model ? { forgetModel: options.model } : {}) }, options.env);
       } catch (error) {
         const saved = (error as { saved?: string[] }).saved ?? [];
         if (saved.length > 0) report.saved = saved;

@@ -122,6 +122,29 @@ describe("calibration cache", () => {
     assert.match(later.sources.classical, /^calibrated 2026-12-02T10/);
   });
 
+  it("a calibration that could not rank the model's settings removes its earlier result: auto runs its arithmetic (review26 C-1)", () => {
+    using dir = tempDir();
+    const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
+    const model = join(dir.path, "m.gguf");
+    const other = join(dir.path, "other.gguf");
+    writeFileSync(model, "GGUF");
+    writeFileSync(other, "GGUF other");
+    const fresh = (path: string, contexts: number): LlmCalibration => {
+      const entry = llmFor(path, "c");
+      return { ...entry, contexts, workers: 2, model: { ...entry.model, bytes: statSync(path).size, mtimeMs: statSync(path).mtimeMs } };
+    };
+    writeCalibration(fingerprint, { classical, llm: fresh(model, 8) }, env);
+    writeCalibration(fingerprint, { llm: fresh(other, 6) }, env);
+    assert.equal(autoProfile(model, env).llm.contexts, 8, "the decided result steers auto");
+    // What calibrate() saves when the model's rounds were too noisy to rank: the classical part, and the model forgotten.
+    writeCalibration(fingerprint, { classical: { ...classical, calibratedAt: "2026-12-02T11:00:00.000Z" }, forgetModel: model }, env);
+    assert.equal(loadCalibration(fingerprint, model, env).llm, undefined);
+    const profile = autoProfile(model, env);
+    assert.doesNotMatch(profile.sources.llm, /^calibrated /, "no earlier result steers auto");
+    assert.equal(profile.llm.contexts, autoProfile("", env).llm.contexts, "the arithmetic, as with no calibration");
+    assert.equal(loadCalibration(fingerprint, other, env).llm?.contexts, 6, "another model's result is not touched");
+  });
+
   it("the same model at two paths keeps two calibrations, and any number of models is read (review24 K1, K2)", () => {
     using dir = tempDir();
     const env = { MEMZIP_CACHE_DIR: join(dir.path, "cache") };
