@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CODEC_IDS } from "../../src/codec/ids.js";
 import { Engine } from "../../src/engine.js";
+import type { WriteCodecName } from "../../src/engine-options.js";
 import { isMemzipError } from "../../src/errors.js";
 import { openStore } from "../../src/store/open.js";
 import { devCorpus, tempDir } from "../helpers.js";
@@ -48,6 +49,22 @@ describe("a codec registered from outside the engine", () => {
       }
     });
   }
+
+  it("can be forced by name like a built-in codec; a name no codec has is E_USAGE (review26 M-1)", async () => {
+    using dir = tempDir();
+    const rle = createRleCodec();
+    const engine = Engine.create({ store: openStore(join(dir.path, "store.db")), extraCodecs: [rle], autoTrainAfter: 0 });
+    try {
+      const prose = devCorpus()[0]?.text as string;
+      const forced = await engine.remember({ id: "forced", text: runs }, { codec: "test-rle" as WriteCodecName });
+      assert.equal(forced.codec, "test-rle", "a forced name a registered codec has is not refused");
+      assert.equal(await engine.recall("forced"), runs);
+      await assert.rejects(engine.remember({ id: "nope", text: prose }, { codec: "no-such-codec" as WriteCodecName }), (e: unknown) => isMemzipError(e, "E_USAGE"));
+      assert.equal((await engine.verify()).failed, 0);
+    } finally {
+      await engine.close();
+    }
+  });
 
   it("refuses a codec whose id or name is taken, with a typed error", () => {
     for (const extraCodecs of [[createRleCodec(), createRleCodec()], [createRleCodec("mine", CODEC_IDS.zstd)], [createRleCodec("llm", 250)], [createRleCodec("zstd", 250)]]) {
