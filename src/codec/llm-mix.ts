@@ -236,7 +236,10 @@ const MIX_OVERRUN = 64;
  * Hence n ≤ (payloadBytes + MIX_OVERRUN − 5) / −log2(q); two more for the floating point. The encoder
  * declines a text beyond it (it cannot happen), so no envelope it wrote is ever refused.
  */
-export function maxMixedBytesFor(payloadBytes: number, tuning: Pick<MixTuning, "apm"> = MIX_TUNING): number {
+export function maxMixedBytesFor(payloadBytes: number, tuning: Pick<MixTuning, "apm" | "segmentation"> = MIX_TUNING): number {
+  // Only the beam codes every bit through the mixer; the greedy and coded segmentations leave forced
+  // bits uncoded, so no bound follows for them (review26 M-3): their decoder's overrun stop applies alone.
+  if (tuning.segmentation !== "beam") return Number.POSITIVE_INFINITY;
   const floor = tuning.apm ? 1 : 16;
   const bitsPerBit = -Math.log2(1 - floor * (2 ** -16 - 2 ** -40));
   return Math.floor((payloadBytes + MIX_OVERRUN - 5) / bitsPerBit) + 2;

@@ -150,3 +150,12 @@ describe("damaged llm-mix envelopes (seeded, real model and store)", () => {
     console.log(`# damaged llm-mix: ${envelopes.length * 11} variants, ${decodedAgain} decoded to the original, ${refusedUnread} refused before the model, most decoded ${(most * 100).toFixed(2)} % of the bound`);
   });
 });
+
+describe("the llm-mix length bound", () => {
+  it("holds for the beam only: the greedy and coded segmentations leave forced bits uncoded, so they get none (review26 M-3)", () => {
+    const beam = maxMixedBytesFor(27, MIX_TUNING);
+    assert.ok(Number.isFinite(beam) && beam > 27 && beam < 1_000_000, String(beam));
+    assert.ok(maxMixedBytesFor(27, { ...MIX_TUNING, apm: true }) > beam, "the APM's looser clamp gives a looser bound");
+    for (const segmentation of ["greedy", "coded"] as const) assert.equal(maxMixedBytesFor(27, { ...MIX_TUNING, segmentation }), Number.POSITIVE_INFINITY);
+  });
+});
