@@ -257,6 +257,8 @@ const ZH_QUOTED_BUSINESS = /(?:[店馆铺厅司所坊楼社园室院行]|品牌|
 const ZH_LATIN_BUSINESS = /(?:咖啡馆|咖啡店|餐厅|餐馆|酒吧|书店|面包店|甜品店|酒店|民宿|公司|工作室|健身房|[店馆])\s?(?:叫\s?)?([A-Z][\w'&.-]*\d?[\w'&.-]*(?:\s(?:[A-Z][\w'&.-]*|de|des|du|la|le|of|the|and|&)){0,4})(?![\w'&.-])/gu;
 /** Words of habit after a part of the day (一般, 通常, 别再 …). */
 const ZH_HABIT_AFTER = /^(?:一般|通常|总是|经常|常常|老是|很少|一直|别|不|都|习惯|基本)/u;
+/** What one does at a place, written right after it (长白山滑雪, 青海湖骑行): the sentence's, not the name's. */
+const ZH_ACTIVITY = "滑雪|爬山|登山|徒步|骑行|露营|看海|看雪|赏花|赏樱|赏雪|赏枫|划船|游泳|潜水|冲浪|度假|旅游|旅行|出差|拍照|打卡|泡温泉|避暑|玩|逛";
 /** A named road, street or airport after a word of going, being or arriving (在解放路上, 落地首都机场). */
 const ZH_ROAD_OR_AIRPORT = /(?<=(?:在|到|去|住|从|往|近|经|沿|于|落地|抵达|飞往|降落))((?![在到去住从往近经沿于飞落抵降])\p{Script=Han}{2,4}?(?:路|大街|大道|街|机场))(?=[上口边旁附的，。、；：！？,.;:!?）)\s]|$)/gu;
 const ZH_NOT_ROAD = /^(?:马路|公路|铁路|道路|一路|半路|走路|小路|大路|山路|水路|网路|电路|线路|思路|套路|出路|后路|前路|来路|去路|老街|步行街|商业街|小街|大街|机场)$|(?:高速|公)路$/u;
@@ -309,6 +311,15 @@ function withSetSeventeenClasses(text: string, entities: Entity[]): Entity[] {
       if (e.type === "organization" && /^(?:nr|nrt|nrfg)$/.test(word.tag)) return { ...e, type: "person" };
       if (e.type === "place" && word.tag === "nrt" && /(?:给|跟|和|与|找|问|叫|让|请|约|见)$/u.test(text.slice(0, e.start))) return { ...e, type: "person" };
       return e;
+    });
+    // A place run on into what one does there (长白山滑雪 → 长白山); an activity alone (赏樱) or a gate of a compound (小区东门) is no place.
+    out = out.flatMap((e) => {
+      if (e.type !== "place" && e.type !== "organization") return [e];
+      if (/^\p{Script=Han}+$/u.test(e.text) && new RegExp(`^(?:${ZH_ACTIVITY})$`, "u").test(e.text)) return [];
+      if (e.type === "place" && /^[东南西北](?:门|口)$/u.test(e.text) && /(?:小区|学校|校|院|园|场|楼|馆|厦)$/u.test(text.slice(0, e.start))) return [];
+      const tail = new RegExp(`(?<=[山湖岛江河海峰谷原滩寺城镇村])(?:${ZH_ACTIVITY})$`, "u").exec(e.text);
+      if (tail && e.text.length - tail[0].length >= 2) return [{ ...e, text: e.text.slice(0, tail.index), end: e.start + tail.index }];
+      return [e];
     });
     // Two places written together: a place jieba knows followed by a place of its own (巴黎 + 玛黑区, 南京 + 新街口).
     out = out.flatMap((e) => {

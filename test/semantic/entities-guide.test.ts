@@ -234,6 +234,8 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
       ["person", "孔令仪"],
       ["duration", "一个下午"],
     ]);
+    const trip = "冬天去峨眉山滑雪，春天去赏樱，在学校南门等。";
+    assert.deepEqual(pairsOf(followGuide(trip, spans(trip, [["place", "峨眉山滑雪"], ["place", "赏樱"], ["place", "南门"]]))), [["place", "峨眉山"]]);
     const en = "Tuesday, June 3 at Ashford Lodge; St. Agnes's Children's Hospital; the Conservatory School of Tallinn; lands at LHR Terminal 2, then I-95.";
     assert.deepEqual(pairsOf(followGuide(en, spans(en, [
       ["datetime", "Tuesday"],
