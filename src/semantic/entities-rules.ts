@@ -40,6 +40,10 @@ const VERSION_LINK = /^\s*[,，;；]?\s*(?:(?:and|or|then|but not|not|vs\.?)\s)?
 
 let productNamed: RegExp | undefined;
 const RELEASE_WORD = /升级|升到|降到|降级|版本|回退|upgrad|downgrad|\bbump|\brequires?\b|\bneeds? at least|\bminimum\b|要求|\breleases?\b|\bpinned\b/iu;
+let productJustBefore: RegExp | undefined;
+const RELEASE_REQUIRE = /(?:\bat least|\brequires?|\brequired|\bminimum(?: of)?|\bmin\.?|\b(?:upgrad|downgrad)(?:e|ed|es|ing) to|\bbump(?:ed|s)? to|\bpinned (?:to|at)|\bmoved? to|要求|至少|最低|(?:升级|降级|回退|升|降)到了?)\s?$/iu;
+const RELEASE_BEFORE = (before: string): boolean =>
+  RELEASE_REQUIRE.test(before) || (productJustBefore ??= new RegExp(`(?:^|[^\\w.])(?:${RUNTIMES})\\s?[\\p{Script=Han}\\s]{0,6}$`, "iu")).test(before);
 const RELEASE_TEXT = (text: string): boolean => RELEASE_WORD.test(text) && (productNamed ??= new RegExp(`(?:^|[^\\w.])(?:${RUNTIMES})(?![\\w])`, "iu")).test(text);
 
 /**
@@ -51,13 +55,15 @@ function versionSiblings(text: string, found: readonly Candidate[]): Candidate[]
   const siblings: Candidate[] = [];
   for (const c of found) {
     if (c.type !== "number" || !/^\d+(?:\.\d+)*$/.test(c.text)) continue;
-    // A number inside a duration, quantity or amount ("4.2 seconds") is that, not a version.
+    // A number inside a duration, quantity or amount ("3.5 hours") is that, not a version.
     if (found.some((o) => o.type !== "number" && o.type !== "version" && o.start <= c.start && c.end <= o.end && o.end - o.start > c.end - c.start)) continue;
     const linked = versions.some((v) => v.end <= c.start && VERSION_LINK.test(text.slice(v.end, c.start)));
-    // A dotted number in a text about releases: beside another dotted version ("iOS 18.2; the app needs at least 17.0"), or
-    // where a product is named with a word of upgrading or requiring ("Kubernetes 集群从 1.27 升到了 1.29").
+    // A dotted number in a text about releases (beside another dotted version, or naming a product with a word of upgrading or
+    // requiring), and only where its own words make it a release: right after a word of requiring or moving to a release
+    // ("needs at least 5.7", "升级到 7.2"), or after the product's name with a few Chinese characters between ("Redis 集群从 6.2").
+    // A number the sentence uses otherwise ("loads dropped from 2.4 to 1.8 seconds", "my GPA went from 3.1 to 3.6") is a number.
     const dotted = /^\d+\.\d+(?:\.\d+)?$/.test(c.text) && !/^0\./.test(c.text);
-    const major = dotted && (versions.some((v) => v.text.includes(".")) || RELEASE_TEXT(text));
+    const major = dotted && (versions.some((v) => v.text.includes(".")) || RELEASE_TEXT(text)) && RELEASE_BEFORE(text.slice(Math.max(0, c.start - 40), c.start));
     if (linked || major) siblings.push({ ...c, type: "version", priority: versions[0]?.priority ?? 0 });
   }
   return siblings;
@@ -141,6 +147,8 @@ const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|tw
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|晚(?!上)|夜(?!里|间)|个?星期|周|个半月|个月|年)";
 const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|毫克|微克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+/** Words that make a text about code or data: a method call, backticks, SQL, a database or its parts. */
+const CODE_TEXT = /`|\w\(\)|\b(?:SQL|SELECT|INSERT|UPDATE|JOIN|WHERE|query|queries|database|DB|schema|migrations?|indexe?s?|primary key|foreign key|rows?|PostgreSQL|Postgres|MySQL|SQLite|MongoDB|ORM)\b|数据库|迁移|主键|外键|查询|索引|字段|SQL/u;
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
@@ -213,8 +221,9 @@ const RULES: readonly Rule[] = [
   { type: "version", pattern: /(?<![\w.-])v?\d+(?:\.\d+)?\.x(?!\w|\.\w)/g },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
   { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "g") },
-  // A product written in lower case before its version ("postgres 14.9 -> 16.2", "kubernetes 1.29"); a bare integer only after names that are no common word.
-  { type: "version", pattern: new RegExp(`(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)v?\\d+(?:\\.\\d+)+(?![\\w.]*\\d|\\s?%)|(?<=(?:^|[^\\w.])(?:postgres|postgresql|python|ubuntu|debian|mysql|kubernetes|k8s|macos|ios|android|xcode|openjdk|jdk|centos|fedora|elasticsearch|node\\.js)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "gi") },
+  // A product written in lower case before its version ("mysql 8.0 -> 8.4", "redis 7.2"), the number right after the
+  // name; a bare integer only after the software names below, never with a unit after it ("a python 3 metres long").
+  { type: "version", pattern: new RegExp(`(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)v?\\d+(?:\\.\\d+)+(?![\\w.]*\\d|\\s?%)|(?<=(?:^|[^\\w.])(?:postgres|postgresql|python|ubuntu|debian|mysql|kubernetes|k8s|macos|ios|android|xcode|openjdk|jdk|centos|fedora|elasticsearch|node\\.js)\\s)\\d{1,3}(?![\\w%]|[.,]\\d|\\s?(?:${UNITS}|${DURATION_UNITS}|long|tall|wide|high|deep|old)(?![\\w/]))`, "gi") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
@@ -277,8 +286,15 @@ const RULES: readonly Rule[] = [
   { type: "code", pattern: /\b(?:npm|pnpm|yarn|pip3?|terraform|git|docker|kubectl|cargo|make|brew|apt(?:-get)?|helm|go|poetry|uv)\s(?:install|ci|plan|apply|init|run|build|test|push|pull|commit|rebase|merge|up|down|ps|logs|exec|get|destroy|update|upgrade|add|remove|publish|fmt|validate|stash|clone|checkout|status|describe|rollout)\b/g },
   { type: "code", pattern: /(?<=(?:^|\s))-[a-z]+(?:-[a-z]+)+(?=$|[\s=,;:)])/g },
   { type: "code", pattern: /\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+){2,}\b/g },
-  { type: "code", pattern: /(?<=\b(?:the|into|from)\s)[a-z][a-z0-9]*(?:_[a-z0-9]+|[a-z]s)(?=\s(?:table|column|collection)\b)|(?<![\w.])[a-z_][a-z0-9_]{2,}(?=\s?(?:表|字段|索引|数据表)(?!情|达|示|格|单|演|现|扬|态))/gu },
-  { type: "code", pattern: /(?<![\w.\/@:-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){2,}(?![\w.\/@:-])/g, accept: (key) => !/\.(?:com|org|net|io|cn|dev|app|ai|co|uk|de|fr|jp|edu|gov|me|info|xyz|sh|local|internal)$/.test(key) },
+  // A table, column or collection named like an identifier: snake_case always ("the user_events table", "order_items 表"); a plain
+  // plural only in a text about code or data ("the refunds table" beside a method call or SQL word), never a dinner's "kids table".
+  {
+    type: "code",
+    pattern: /(?<=\b(?:the|into|from)\s)[a-z][a-z0-9]*(?:_[a-z0-9]+|[a-z]s)(?=\s(?:table|column|collection)\b)|(?<![\w.])[a-z_][a-z0-9_]{2,}(?=\s?(?:表|字段|索引|数据表)(?!情|达|示|格|单|演|现|扬|态))/gu,
+    accept: (name, text) => name.includes("_") || (CODE_TEXT.test(text) && !new RegExp(`^(?:${FILE_EXTENSIONS})$`, "i").test(name)),
+  },
+  // Dotted configuration keys ("fetch.max.bytes"): every part two characters or more, so no abbreviation ("a.k.a", "e.g.").
+  { type: "code", pattern: /(?<![\w.\/@:-])[a-z][a-z0-9_]+(?:\.[a-z][a-z0-9_]+){2,}(?![\w.\/@:-])/g, accept: (key) => !/\.(?:com|org|net|io|cn|dev|app|ai|co|uk|de|fr|jp|edu|gov|me|info|xyz|sh|local|internal)$/.test(key) },
   { type: "code", pattern: /(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:=[\w.:\/-]*[\w\/])?/g },
   { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b(?!\.\w)/g },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
