@@ -148,7 +148,7 @@ const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|晚(?!上)|夜(?!里|间)|个?星期|周|个半月|个月|年)";
 const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|毫克|微克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
 /** Words that make a text about code or data: a method call, backticks, SQL, a database or its parts. */
-const CODE_TEXT = /`|\w\(\)|\b(?:SQL|SELECT|INSERT|UPDATE|JOIN|WHERE|query|queries|database|DB|schema|migrations?|indexe?s?|primary key|foreign key|rows?|PostgreSQL|Postgres|MySQL|SQLite|MongoDB|ORM)\b|数据库|迁移|主键|外键|查询|索引|字段|SQL/u;
+const CODE_TEXT = /`|\w\(\)|\b(?:SQL|SELECT|INSERT|UPDATE|JOIN|WHERE|query|queries|database|DB|schema|migrations?|primary key|foreign key|PostgreSQL|Postgres|MySQL|SQLite|MongoDB|ORM)\b|数据库|迁移|主键|外键|查询|索引|字段|SQL/u;
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";

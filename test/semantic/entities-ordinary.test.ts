@@ -44,6 +44,7 @@ const ORDINARY: [string, [string, string][]][] = [
   // Ours: everyday English and Chinese, each near one of the rules (a table, a form's or a plane's number, dotted numbers
   // in a text naming a product, a road on the way home, a Latin word after 馆/店, a name that is no name).
   ["Mum set the snacks table by the window for the party.", []],
+  ["Put the kids table by the door, and two rows of chairs behind the index cards.", []],
   ["We booked a table for four at the noodle place near work.", []],
   ["The kids did their homework at the kitchen table.", []],
   ["My sister filled in the W-4 and the I-20 at the office.", []],
