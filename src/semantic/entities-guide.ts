@@ -1,5 +1,5 @@
 import type { Entity } from "./entities.js";
-import { ZH_SURNAME_START } from "./entities-nlp.js";
+import { jiebaWords, ZH_SURNAME_START } from "./entities-nlp.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
@@ -20,6 +20,7 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = withoutNumbersInNames(text, out);
   out = joinedDateTimes(text, out);
   out = withSetSixteenDecisions(text, out);
+  out = withSetSeventeenClasses(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Entity[] = [];
@@ -164,11 +165,11 @@ function joinedDateTimes(text: string, entities: Entity[]): Entity[] {
 /** Name spans ending in a kind of built or natural place (docs/ENTITIES.md: landmarks, airports, stations and gardens are places). */
 const EN_PLACE_KIND = /(?:^|\s)(?:Station|Airport|Highway|Freeway|Motorway|Street|Road|Avenue|Boulevard|Lane|Way|Drive|Trail|Gardens?|Park|Bridge|Square|Beach|Lake|River|Mountain|Valley|Bay|Island|Harbou?r|Pier|Canyon|Falls|Forest|Peninsula|Plaza)$|^(?:Mount|Mt\.?|Lake|Lago|Isle of)\s/u;
 /** Name spans ending in a kind of institution (docs/ENTITIES.md: schools, hospitals, leisure centres and museums are organisations). */
-const EN_ORG_KIND = /\s(?:School|Hospital|Museum|Conservatory(?: of [A-Z]\w+)?|Centre|Center|Academy|University|College|Clinic|Library|Gym|Café|Cafe|Restaurant|Hotel|Bakery|Pharmacy|Roofing|Plumbing|Removals|Repairs|Electrical|Dental|Vets?)$/u;
+const EN_ORG_KIND = /\s(?:School|Hospital|Museum|Conservatory(?: of [A-Z]\w+)?|Centre|Center|Academy|University|College|Clinic|Library|Gym|Café|Cafe|Restaurant|Hotel|Bakery|Pharmacy|Roofing|Plumbing|Removals|Repairs|Electrical|Dental|Vets?|Elementary|Lodge|Inn|Resort|Hostel|Kindergarten|Preschool|Daycare|Nursery)$/u;
 const ZH_PLACE_KIND = /(?:[东西南北]?站|机场|镇|乡|村|公园|广场|铁塔|新区|高新区|开发区)$/u;
-const ZH_PLACE_TAIL = /^(?:[东西南北]?站|机场|镇|乡|村|新区|高新区|开发区)/u;
+const ZH_PLACE_TAIL = /^(?:[东西南北]?站|机场|镇|乡(?![下亲])|村(?![里民])|新区|高新区|开发区)/u;
 /** Software and services named as products, not their makers (docs/ENTITIES.md: products are not organisations; nor are they places). */
-const PRODUCT_NAMES = /^(?:Docker|Kafka|Kubernetes|Azure|AWS|WhatsApp|Slack|Zoom|Teams|Excel|Word|PowerPoint|Outlook|Gmail|Notion|Jira|Confluence|Figma|Trello|Postgres|PostgreSQL|Redis|Terraform|Grafana|Prometheus|Jenkins|Chrome|Firefox|Safari|Android|iOS|Windows|macOS|Linux|Ubuntu|Python|Node|React|Excel|Spotify|Netflix app|iCloud|Dropbox|OneDrive|Google Drive|Google Docs|Google Sheets|Google Maps)$/u;
+const PRODUCT_NAMES = /^(?:Docker|Kafka|Kubernetes|Azure|AWS|WhatsApp|Slack|Zoom|Teams|Excel|Word|PowerPoint|Outlook|Gmail|Notion|Jira|Confluence|Figma|Trello|Postgres|PostgreSQL|Redis|Terraform|Grafana|Prometheus|Jenkins|Chrome|Firefox|Safari|Android|iOS|Windows|macOS|Linux|Ubuntu|Python|Node|React|Excel|Spotify|Netflix app|iCloud|Dropbox|OneDrive|Google Drive|Google Docs|Google Sheets|Google Maps|Vim|Neovim|Emacs|VS Code|VSCode|IntelliJ|PyCharm|Xcode|Sublime Text|Obsidian|Git|Nginx|MySQL|MongoDB|SQLite|Elasticsearch|Kibana|Airflow|Spark|Flink|Hadoop)$/u;
 /** Sentence-initial verbs a capitalised name run swallows ("Told Mateo", "Lent Aoife Brennan"). */
 const EN_LEAD_VERB = /^(?:Told|Lent|Met|Called|Asked|Paid|Sent|Gave|Texted|Emailed|Messaged|Booked|Thanked|Reminded|Pinged|Saw|Visited|Invited|Hired|Borrowed|Drove|Took|Brought|Helped|Ask|Tell|Call|Email|Remind|Ping|Text|Thank|Invite|Visit|Pay|Send|Let|Got|Owe|Lend)\s+(?=\p{Lu})/u;
 /** Generic Chinese nouns for a kind of place or service, not a named organisation (医院, 宠物医院, 官网). */
@@ -210,8 +211,9 @@ function withSetSixteenDecisions(text: string, entities: Entity[]): Entity[] {
         if (PRODUCT_NAMES.test(span())) continue;
         // "The" written with a capital mid-sentence before an organisation is part of its name (The Loose Hinges).
         if (type === "organization" && /[^.!?\s]\s+The\s$/u.test(text.slice(Math.max(0, start - 12), start))) start -= 4;
-        if (EN_PLACE_KIND.test(span()) && type === "organization") type = "place";
-        else if (EN_ORG_KIND.test(span())) type = "organization";
+        // The kind word at the end names the thing: "Birch Hollow Lodge" is a lodge (an organisation), "Harlow Park" a park.
+        if (EN_ORG_KIND.test(span())) type = "organization";
+        else if (EN_PLACE_KIND.test(span()) && type === "organization") type = "place";
       } else {
         if (type === "organization" && ZH_GENERIC_ORG.test(span())) continue;
         if (type === "person" && new RegExp(`(?:${ZH_TITLES})家$`, "u").test(span())) end -= 1;
@@ -242,6 +244,167 @@ function withSetSixteenDecisions(text: string, entities: Entity[]): Entity[] {
     if (overlapping.some((e) => e.type !== "person" && e.type !== "place")) continue;
     out = out.filter((e) => !overlapping.includes(e));
     out.push({ type: "person", text: m[0], start, end });
+  }
+  return out;
+}
+
+/** A Chinese place written right before an institution's kind word is part of the institution's name (杭州丝绸博物馆, 福田区图书馆). */
+const ZH_INSTITUTION = "博物馆|美术馆|科技馆|图书馆|少年宫|文化宫|体育馆|体育中心|大剧院|剧院|音乐厅|展览馆|纪念馆|档案馆|动物园|植物园|水族馆|医院|中医院|大学|学院|中学|小学|幼儿园|实验学校|学校|银行|酒店|饭店|宾馆|书店|书城|商场|购物中心|百货|超市";
+const ZH_PLACE_THEN_INSTITUTION = new RegExp(`^[^${ZH_NAME_STOP}那这家个间座所一去到住]{0,5}?(?:${ZH_INSTITUTION})`, "u");
+/** A shop's or company's own name in quotes after the kind of business (面馆“老灶台”, 快递公司“飞毛腿”), or "叫“…”" with the kind right after
+ * (一家叫“青木”的书店); a pet's, a song's or a nickname "叫“…”" is none. */
+const ZH_QUOTED_BUSINESS = /(?:[店馆铺厅司所坊楼社园室院行]|品牌|商家|机构|平台)\s?[“「"]([^”」"，。、\s]{2,12})[”」"]|(?:叫|名叫|名为)\s?[“「"]([^”」"，。、\s]{2,12})[”」"](?=的?(?:小店|店|馆|餐厅|饭店|书店|咖啡馆|公司|工作室|酒吧|超市|医院|学校|诊所|健身房|民宿))/gu;
+/** A business's Latin name right after a kind of business in Chinese text (那家酒吧 Blue Door, 面包店 Maison K): the kind is a
+ * business's (not 图书馆, 宾馆 or any 馆/店), and the name is no common word of technology (图书馆 WiFi, 店里 App). */
+const ZH_LATIN_BUSINESS = /(?<!图书|宾|体育|博物|美术|展览|科技|纪念|档案)(?:咖啡馆|咖啡店|餐厅|餐馆|饭馆|面馆|茶馆|酒吧|书店|面包店|甜品店|花店|理发店|酒店|民宿|公司|工作室|健身房|小店)\s?(?:叫\s?)?([A-Z][\w'&.-]*\d?[\w'&.-]*(?:\s(?:[A-Z][\w'&.-]*|de|des|du|la|le|of|the|and|&)){0,4})(?![\w'&.-])/gu;
+const ZH_LATIN_NOT_NAME = /^(?:Wi-?Fi|WIFI|WiFi|App|APP|PDF|USB|VIP|OK|QQ|PPT|Excel|Word|GPS|ATM|POS|PS|DIY|CEO|HR|IT|AI|TV|LED|Logo|LOGO|Plus|Pro|Max|Mini)$/u;
+/** Words of habit after a part of the day (一般, 通常, 别再 …). */
+const ZH_HABIT_AFTER = /^(?:一般|通常|总是|经常|常常|老是|很少|一直|别|不|都|习惯|基本)/u;
+/** What one does at a place, written right after it (峨眉山滑雪, 青海湖骑行): the sentence's, not the name's. */
+const ZH_ACTIVITY = "滑雪|爬山|登山|徒步|骑行|露营|看海|看雪|赏花|赏樱|赏雪|赏枫|划船|游泳|潜水|冲浪|度假|旅游|旅行|出差|拍照|打卡|泡温泉|避暑|玩|逛";
+/** A named road, street or airport after a word of going, being or arriving (在中山路上, 落地萧山机场); its head a name, not what
+ * one does on the way (在回家的路上, 上学路上, 下班路上: ZH_NOT_ROAD_HEAD). */
+const ZH_ROAD_OR_AIRPORT = /(?<=(?:在|到|去|住|从|往|近|经|沿|于|落地|抵达|飞往|降落))((?![在到去住从往近经沿于飞落抵降])\p{Script=Han}{2,4}?(?:路|大街|大道|街|机场))(?=[上口边旁附的，。、；：！？,.;:!?）)\s]|$)/gu;
+const ZH_NOT_ROAD_HEAD = /的|^(?:回家|回|上学|放学|上班|下班|出门|买菜|散步|遛狗|通勤|接孩子|送孩子|跑步|赶路|返程|回程|半|一|这|那|每)|(?:回家|上学|放学|上班|下班|回来|回去)/u;
+const ZH_NOT_ROAD = /^(?:马路|公路|铁路|道路|一路|半路|走路|小路|大路|山路|水路|网路|电路|线路|思路|套路|出路|后路|前路|来路|去路|老街|步行街|商业街|小街|大街|机场)$|(?:高速|公)路$/u;
+/** Characters a Chinese person's name does not run on into: verbs and function words after a name (孔令仪托我买票). */
+const ZH_AFTER_NAME = /[托让叫说给帮请带问找想要会在把被对和跟是也都还就已刚又说讲告发回来去约]/u;
+/** Parts of the day that name a length of time with a count (三个晚上, 两个下午). */
+const ZH_COUNTED_PART_OF_DAY = /[一两二三四五几半整]个(?:晚上|下午|上午|早上|通宵|白天|夜晚)/gu;
+/** A day of the week written with its date ("Saturday, May 22", "Friday 3 March"): one date. */
+const EN_WEEKDAY = /^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day$/u;
+const EN_MONTH_DATE = /^(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?(?:,?\s\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*(?:\s\d{4})?)$/u;
+/** "St. Agnes's Children's Hospital", "Saint Brendan's Clinic": a saint's name with an institution's kind word, one organisation. */
+const EN_SAINT_INSTITUTION = /\b(?:St\.|Saint)\s[A-Z][a-z]+(?:['’]s)?(?:\s[A-Z][a-z]+(?:['’]s)?){0,3}?\s(?:Hospital|Medical Center|Medical Centre|Church|Cathedral|School|College|Academy|Clinic|Infirmary|Center|Centre)\b/gu;
+/** An institution "of" a place ("Conservatory School of Tallinn", "Bank of Valletta"). */
+const EN_INSTITUTION_OF = /(?:School|University|College|Academy|Institute|Conservatory|Museum|Bank|Hospital|Library|Church)$/u;
+/** Interstate and other numbered roads written with a hyphen ("I-95", "US-101"): two digits or more and a word of driving before
+ * it or a direction or exit after it ("take I-95", "US-101 North"); forms (I-9, I-94) and aircraft ("the SR-71") are none. */
+const EN_NUMBERED_ROAD = /(?<=\b(?:on|onto|take|took|taking|via|off|along|exit|exited|then|drove|drive|driving|down|up|merge onto|stuck on)\s)(?:I|US|SR)-\d{2,3}(?![\w-])|(?<![\w-])(?:I|US|SR)-\d{2,3}(?=\s(?:North|South|East|West|[NSEW]B|northbound|southbound|eastbound|westbound|exit|interchange)\b)/gu;
+/** A three-letter airport code after a word of landing or departing ("lands at LHR"). */
+const EN_AIRPORT_CODE = /(?<=\b(?:lands?|landing|landed|arrives?|arriving|arrived|departs?|departing|departed|flies|fly|flying|flew)\s(?:at|into|from|in|out of)\s)[A-Z]{3}\b(?!\sTerminal)/gu;
+
+const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+
+/**
+ * General classes that set 17's misses showed (docs/ENTITIES.md; the examples here are invented): a Chinese place before an institution's kind
+ * word one organisation; a business's quoted name an organisation; a named road or airport a place; two places written together
+ * (广州 + 天河区, 东京 + 浅草寺) two spans, a place with its own kind word (X乡下 is X) one; a person's name cut before the verb
+ * it ran into; transliterated names jieba reads as a person's (a foreign given name in Chinese characters) persons; "两个下午" a duration, "一点" before a noun
+ * no time; a weekday with its date one span; a saint's institution, an institution "of" a place, "… Terminal 2", a numbered road ("I-95") and an
+ * airport code after "lands at" typed and spanned as the guide writes them.
+ */
+function withSetSeventeenClasses(text: string, entities: Entity[]): Entity[] {
+  let out = [...entities].sort((a, b) => a.start - b.start);
+  const replace = (e: Entity, keep: (o: Entity) => boolean = () => false) => {
+    out = [...out.filter((o) => !overlaps(o, e) || keep(o)), e].sort((a, b) => a.start - b.start);
+  };
+  if (/\p{Script=Han}/u.test(text)) {
+    // No Chinese name starts with a negation or an adverb (没买齐, 不太行, 都说好): no person.
+    out = out.filter((e) => !(e.type === "person" && /^[没不别都也就才很再]\p{Script=Han}/u.test(e.text)));
+    // Cut a person's name before the verb it ran into; transliterated names jieba reads as a person's are persons.
+    out = out.map((e) => {
+      if (e.type === "person" && /^\p{Script=Han}{4,}$/u.test(e.text)) {
+        const cut = [...e.text].findIndex((c, i) => i >= 2 && ZH_AFTER_NAME.test(c) && /^[我你他她咱]/u.test(text.slice(e.start + i + 1)));
+        if (cut > 0 && cut < e.text.length) return { ...e, text: e.text.slice(0, cut), end: e.start + cut };
+      }
+      return e;
+    });
+    const words = jiebaWords(text);
+    out = out.map((e) => {
+      if ((e.type !== "place" && e.type !== "organization") || !/^\p{Script=Han}{3,}$/u.test(e.text)) return e;
+      const word = words.find((w) => w.start === e.start && w.end === e.end);
+      if (!word || /[国省市县区镇村州岛山湖河江路街店馆司团院所楼斋轩阁堂坊记居庄园铺厂社行]$/u.test(e.text)) return e;
+      // An organisation jieba reads as a person's name (a transliterated given name, nr); a place only when a verb of giving or meeting comes before it (发给 + a name jieba tags nrt).
+      if (e.type === "organization" && /^(?:nr|nrt|nrfg)$/.test(word.tag)) return { ...e, type: "person" };
+      if (e.type === "place" && word.tag === "nrt" && /(?:给|跟|和|与|找|问|叫|让|请|约|见)$/u.test(text.slice(0, e.start))) return { ...e, type: "person" };
+      return e;
+    });
+    // A place run on into what one does there (峨眉山滑雪 → 峨眉山); an activity alone (赏花) or a gate of a compound (学校南门) is no place.
+    out = out.flatMap((e) => {
+      if (e.type !== "place" && e.type !== "organization") return [e];
+      if (/^\p{Script=Han}+$/u.test(e.text) && new RegExp(`^(?:${ZH_ACTIVITY})$`, "u").test(e.text)) return [];
+      if (e.type === "place" && /^[东南西北](?:门|口)$/u.test(e.text) && /(?:小区|学校|校|院|园|场|楼|馆|厦)$/u.test(text.slice(0, e.start))) return [];
+      const tail = new RegExp(`(?<=[山湖岛江河海峰谷原滩寺城镇村])(?:${ZH_ACTIVITY})$`, "u").exec(e.text);
+      if (tail && e.text.length - tail[0].length >= 2) return [{ ...e, text: e.text.slice(0, tail.index), end: e.start + tail.index }];
+      return [e];
+    });
+    // Two places written together: a place jieba knows followed by a place of its own (巴黎 + 玛黑区, 南京 + 新街口).
+    out = out.flatMap((e) => {
+      if (e.type !== "place" || !/^\p{Script=Han}{4,}$/u.test(e.text)) return [e];
+      const inside = words.filter((w) => w.start >= e.start && w.end <= e.end);
+      const first = inside[0];
+      if (!first || first.start !== e.start || first.tag !== "ns" || first.word.length < 2 || first.end >= e.end) return [e];
+      const rest = text.slice(first.end, e.end);
+      if (rest.length < 2 || ZH_PLACE_TAIL.test(rest) || /^(?:市|省|县|区|州|湾|岛)/u.test(rest) || /自治[县州区旗]$/u.test(rest)) return [e];
+      const restWords = inside.slice(1);
+      const only = restWords.length === 1 ? restWords[0] : undefined;
+      const restIsPlace = rest.length >= 3 && only !== undefined && (only.tag === "ns" || (only.tag === "x" && /区$/u.test(rest)));
+      if (!restIsPlace) return [e];
+      return [{ type: "place", text: first.word, start: e.start, end: first.end }, { type: "place", text: rest, start: first.end, end: e.end }];
+    });
+    // A place right before an institution's kind word: the institution, place and all.
+    for (const e of [...out]) {
+      if (e.type !== "place" || !/\p{Script=Han}$/u.test(e.text)) continue;
+      const m = ZH_PLACE_THEN_INSTITUTION.exec(text.slice(e.end, e.end + 9));
+      if (!m) continue;
+      const end = e.end + m[0].length;
+      replace({ type: "organization", text: text.slice(e.start, end), start: e.start, end });
+    }
+    for (const m of text.matchAll(ZH_QUOTED_BUSINESS)) {
+      const name = (m[1] ?? m[2]) as string;
+      const start = (m.index as number) + m[0].indexOf(name);
+      replace({ type: "organization", text: name, start, end: start + name.length });
+    }
+    for (const m of text.matchAll(ZH_LATIN_BUSINESS)) {
+      const name = m[1] as string;
+      const start = (m.index as number) + m[0].length - name.length;
+      const e: Entity = { type: "organization", text: name, start, end: start + name.length };
+      if (PRODUCT_NAMES.test(name) || ZH_LATIN_NOT_NAME.test(name) || out.some((o) => overlaps(o, e) && o.type !== "person" && o.type !== "place" && o.type !== "organization")) continue;
+      replace(e);
+    }
+    // A part of the day in a habit, no day named ("晚上别打电话", "下午一般不喝咖啡"): not marked (docs/ENTITIES.md, set 16's decisions).
+    out = out.filter((e) => !(e.type === "datetime" && /^(?:上午|下午|晚上|早上|中午|傍晚|凌晨|夜里|白天)$/u.test(e.text) && ZH_HABIT_AFTER.test(text.slice(e.end, e.end + 3)) && !/(?:今天|明天|后天|昨天|周.|星期.|号|日)$/u.test(text.slice(0, e.start))));
+    for (const m of text.matchAll(ZH_ROAD_OR_AIRPORT)) {
+      const name = m[1] as string;
+      const start = m.index as number;
+      const e: Entity = { type: "place", text: name, start, end: start + name.length };
+      if (ZH_NOT_ROAD.test(name) || ZH_NOT_ROAD_HEAD.test(name) || out.some((o) => overlaps(o, e))) continue;
+      out.push(e);
+    }
+    for (const m of text.matchAll(ZH_COUNTED_PART_OF_DAY)) {
+      const start = m.index as number;
+      replace({ type: "duration", text: m[0], start, end: start + m[0].length });
+    }
+    // "背一点课文": 一点 "a little" before a noun is no time of day.
+    out = out.filter((e) => !(e.type === "datetime" && e.text === "一点" && /^\p{Script=Han}/u.test(text.slice(e.end, e.end + 1)) && !/^[钟半前后到左整多过零一二三四五六七八九十]/u.test(text.slice(e.end, e.end + 1)) && !/[点到至从]$/u.test(text.slice(0, e.start))));
+  } else {
+    for (const m of text.matchAll(EN_SAINT_INSTITUTION)) replace({ type: "organization", text: m[0], start: m.index as number, end: (m.index as number) + m[0].length });
+    for (const m of text.matchAll(EN_NUMBERED_ROAD)) replace({ type: "place", text: m[0], start: m.index as number, end: (m.index as number) + m[0].length });
+    for (const m of text.matchAll(EN_AIRPORT_CODE)) replace({ type: "place", text: m[0], start: m.index as number, end: (m.index as number) + m[0].length });
+    for (const e of [...out]) {
+      // "LHR Terminal 2": a name ending in Terminal takes its number and is a place.
+      if ((e.type === "organization" || e.type === "place") && /\sTerminal$/u.test(e.text)) {
+        const n = /^\s\d{1,2}[A-Z]?\b/u.exec(text.slice(e.end));
+        if (n) replace({ type: "place", text: text.slice(e.start, e.end + n[0].length), start: e.start, end: e.end + n[0].length });
+      }
+      // "Conservatory School of Tallinn": the institution takes the place it is "of".
+      if (e.type === "organization" && EN_INSTITUTION_OF.test(e.text)) {
+        const of = /^\sof\s(?:the\s)?[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?/u.exec(text.slice(e.end));
+        if (of) replace({ type: "organization", text: text.slice(e.start, e.end + of[0].length), start: e.start, end: e.end + of[0].length });
+      }
+    }
+    // A weekday and its date written together ("Saturday, May 22"): one date.
+    const joined: Entity[] = [];
+    for (const e of out) {
+      const last = joined.at(-1);
+      if (last && last.type === "datetime" && e.type === "datetime" && EN_WEEKDAY.test(last.text) && EN_MONTH_DATE.test(e.text) && /^,?\s$/u.test(text.slice(last.end, e.start))) {
+        joined[joined.length - 1] = { type: "datetime", text: text.slice(last.start, e.end), start: last.start, end: e.end };
+        continue;
+      }
+      joined.push(e);
+    }
+    out = joined;
   }
   return out;
 }

@@ -38,18 +38,33 @@ export function ruleCandidates(text: string): Candidate[] {
 /** Between a version and the next release it names: "Ruby 3.2 to 3.3", "React 18，别升级到 19". */
 const VERSION_LINK = /^\s*[,，;；]?\s*(?:(?:and|or|then|but not|not|vs\.?)\s)?(?:to|and|or|vs\.?|→|->|(?:别|不要|再)?(?:升级|升|降级|降|换)?到|或|和)\s*$/u;
 
+let productNamed: RegExp | undefined;
+const RELEASE_WORD = /升级|升到|降到|降级|版本|回退|upgrad|downgrad|\bbump|\brequires?\b|\bneeds? at least|\bminimum\b|要求|\breleases?\b|\bpinned\b/iu;
+let productJustBefore: RegExp | undefined;
+const RELEASE_REQUIRE = /(?:\bat least|\brequires?|\brequired|\bminimum(?: of)?|\bmin\.?|\b(?:upgrad|downgrad)(?:e|ed|es|ing) to|\bbump(?:ed|s)? to|\bpinned (?:to|at)|\bmoved? to|要求|至少|最低|(?:升级|降级|回退|升|降)到了?)\s?$/iu;
+const RELEASE_BEFORE = (before: string): boolean =>
+  RELEASE_REQUIRE.test(before) || (productJustBefore ??= new RegExp(`(?:^|[^\\w.])(?:${RUNTIMES})\\s?[\\p{Script=Han}\\s]{0,6}$`, "iu")).test(before);
+const RELEASE_TEXT = (text: string): boolean => RELEASE_WORD.test(text) && (productNamed ??= new RegExp(`(?:^|[^\\w.])(?:${RUNTIMES})(?![\\w])`, "iu")).test(text);
+
 /**
  * Numbers that are versions by their neighbours: one linked to a version ("1.15 to 1.16"), or a
- * dotted number with the same major as a version in the text ("Python 3.11 …; 3.12 breaks").
+ * dotted number in a text with a dotted version or about a product's releases ("Python 3.11 …; 3.9 breaks").
  */
 function versionSiblings(text: string, found: readonly Candidate[]): Candidate[] {
   const versions = found.filter((c) => c.type === "version" && /^v?\d+(?:\.\d+)*$/.test(c.text));
   const siblings: Candidate[] = [];
   for (const c of found) {
     if (c.type !== "number" || !/^\d+(?:\.\d+)*$/.test(c.text)) continue;
+    // A number inside a duration, quantity or amount ("3.5 hours") is that, not a version.
+    if (found.some((o) => o.type !== "number" && o.type !== "version" && o.start <= c.start && c.end <= o.end && o.end - o.start > c.end - c.start)) continue;
     const linked = versions.some((v) => v.end <= c.start && VERSION_LINK.test(text.slice(v.end, c.start)));
-    const major = c.text.includes(".") && versions.some((v) => v.text.includes(".") && v.text.replace(/^v/, "").split(".")[0] === c.text.split(".")[0] && v.text.split(".").length === c.text.split(".").length);
-    if (linked || major) siblings.push({ ...c, type: "version", priority: (versions[0] as Candidate).priority });
+    // A dotted number in a text about releases (beside another dotted version, or naming a product with a word of upgrading or
+    // requiring), and only where its own words make it a release: right after a word of requiring or moving to a release
+    // ("needs at least 5.7", "升级到 7.2"), or after the product's name with a few Chinese characters between ("Redis 集群从 6.2").
+    // A number the sentence uses otherwise ("loads dropped from 2.4 to 1.8 seconds", "my GPA went from 3.1 to 3.6") is a number.
+    const dotted = /^\d+\.\d+(?:\.\d+)?$/.test(c.text) && !/^0\./.test(c.text);
+    const major = dotted && (versions.some((v) => v.text.includes(".")) || RELEASE_TEXT(text)) && RELEASE_BEFORE(text.slice(Math.max(0, c.start - 40), c.start));
+    if (linked || major) siblings.push({ ...c, type: "version", priority: versions[0]?.priority ?? 0 });
   }
   return siblings;
 }
@@ -97,7 +112,7 @@ const ORG_SUFFIX =
   "Legal|Law|Advisory|Advisors|Consultants|Accounting|Maritime|Marine|Ferries|Lines|Construction|Manufacturing|Engineering|Energie|Pharmacy|Dental|Medical|" +
   "Textiles|Chemicals|Steel|Mining|Farms|Brewery|Brewing|Wines|Outfitters|Supply|Supplies|Rentals|Travel|Tours|Transport|Bank|Credit|Finance|Financial|Labs|Interactive|Entertainment|Pictures|Films|Animation|Maschinenbau|Gruppe|Technik|" +
   "Grains|Mills|Couriers|Plastics|Microfinance|Fintech|Solar|Seguros|Kogyo|Shoji|Sangyo|Bakeries|Breweries|Textil|Werke|Verlag|Conseil|Ingenierie|Agro|Farm|Dairy|Cosmetics|Apparel|Furniture|Printing|Packaging|Payments|Pay|Bancorp";
-const KNOWN_ORGS = "Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
+const KNOWN_ORGS = "UPS|FedEx|DHL|USPS|DPD|GLS|TNT|Royal Mail|Canada Post|Australia Post|Google|Microsoft|OpenAI|Apple|Amazon|Meta|Debian|GitHub|Mozilla|Alibaba|Tencent|Baidu|Huawei|Lufthansa|Anthropic|Nvidia|IBM|Oracle|Netflix|Ollama";
 const KNOWN_PLACES =
   "Berlin|Munich|Hamburg|London|Paris|Madrid|Rome|Vienna|Zurich|Amsterdam|Shanghai|Beijing|Shenzhen|Hangzhou|Hong Kong|Tokyo|Seoul|Singapore|New York|San Francisco|" +
   "Seattle|Boston|Chicago|Toronto|Sydney|Pudong|People's Square|Germany|China|Japan|France|Spain|Italy|Canada|Australia|India|Europe|Asia|USA|United States|United Kingdom";
@@ -125,13 +140,15 @@ const FILE_EXTENSIONS =
 const PATH_SEGMENT = "\\.?[\\w@+-][\\w.@+-]*";
 const UNIT_BYTES = "[KMGTPE]i?B/s|[KMGTPE]i?B|[KMGT]b|bytes?|bits?|[KMG]bps|[KMG]bit/s|TBW";
 const UNITS =
-  `(?:square|cubic|sq\\.?)\\s(?:metres?|meters?|feet|foot|kilometres?|kilometers?|miles?|yards?|m|ft|km)|${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
+  `(?:square|cubic|sq\\.?)\\s(?:metres?|meters?|feet|foot|kilometres?|kilometers?|miles?|yards?|m|ft|km)|${UNIT_BYTES}|[kKMG]?Hz|[kKMG]W(?:h)?|W|Wh|mAh|Ah|inch(?:es)?|kV|V|°[CF]|℃|km/h|m/s|km/s|mph|km|cm|mm|nm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|ml|mL|L|liters?|litres?|` +
   "px|dpi|fps|rpm|rps|qps|QPS|req/s|requests/s(?:ec)?|ops/s|tok/s|tokens/s|[a-z]{3,12}/s(?:ec)?|L/100\\s?km|tokens?|kilometers?|kilometres?|meters?|metres?|kilograms?|grams?|tonnes?|tons?|lumens|lm|lux|dB|psi|kPa|hPa|Pa|bar|mmHg|mg/dL|mmol/L";
 const DURATION_UNITS = "ms|milliseconds?|µs|us|ns|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?|nights?|wks?|weeks?|months?|yrs?|years?";
 const NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|a couple of|a few|several|half an?";
 const ZH_NUMBER = "(?:\\d+(?:\\.\\d+)?|[一二三四五六七八九十两百几]+)";
 const ZH_DURATION_UNIT = "(?:毫秒|秒钟?|分钟|个半小时|个半钟头|个?小时|个?钟头|个?工作日|天|晚(?!上)|夜(?!里|间)|个?星期|周|个半月|个月|年)";
 const ZH_UNITS = "[行条次个件]\\s?/\\s?秒|[行条次个件]每秒|流明|分贝|公里每小时|公里/小时|米每秒|公里|千米|厘米|毫米|米|公斤|千克|毫克|微克|克|斤|吨|毫升|升(?![到级])|摄氏度|度|千瓦时|千瓦|瓦|平方米|平米|兆";
+/** Words that make a text about code or data: a method call, backticks, SQL, a database or its parts. */
+const CODE_TEXT = /`|\w\(\)|\b(?:SQL|SELECT|INSERT|UPDATE|JOIN|WHERE|query|queries|database|DB|schema|migrations?|primary key|foreign key|PostgreSQL|Postgres|MySQL|SQLite|MongoDB|ORM)\b|数据库|迁移|主键|外键|查询|索引|字段|SQL/u;
 const RUNTIMES =
   "Node\\.js|Node|Python|Java|Golang|Go|Rust|Ruby|PHP|Perl|PostgreSQL|Postgres|MySQL|MariaDB|Redis|SQLite|Ubuntu|Debian|Fedora|CentOS|Alpine|Kubernetes|Docker|Chrome|Firefox|Safari|" +
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
@@ -172,14 +189,16 @@ const RULES: readonly Rule[] = [
     ),
   },
   // docs/ENTITIES.md: days of the month alone (22号), years (1956年, in 2025), seasons and holidays are dates.
-  { type: "datetime", pattern: /(?:下个?月|这个?月|本月|上个?月)?(?<![\d.])(?:[12]?\d|3[01]|[一二三四五六七八九十]{1,3})\s?号(?![码楼线院室房位厅台车口机])|(?<![\d.])(?:19|20)\d{2}\s?年(?![\d代级度])|(?:今|明|去|前|后)年(?:的)?(?:春天|夏天|秋天|冬天|春季|夏季|秋季|冬季)|(?:今年|明年|去年|前年)(?![\d一二三四五六七八九十]|\s?\d|底|初)|双十一|双十二|春节|元旦|清明(?:节)?|端午(?:节)?|中秋(?:节)?|国庆(?:节|假期|长假)?|除夕|元宵(?:节)?|七夕|重阳(?:节)?|圣诞(?:节)?|劳动节|五一(?:假期|长假)?/gu },
+  { type: "datetime", pattern: /(?:下个?月|这个?月|本月|上个?月)?(?<![\d.])(?:[12]?\d|3[01]|[一二三四五六七八九十]{1,3})\s?号(?![码楼线院室房位厅台车口机])|(?<![\d.])(?:19|20)\d{2}\s?年(?![\d代级度])|(?:今|明|去|前|后)年(?:的)?(?:春天|夏天|秋天|冬天|春季|夏季|秋季|冬季)|(?:(?:今|明|去|前|后)年)?(?:双十一|双十二|春节|元旦|清明节?|端午节?|中秋节?|国庆节?|除夕|元宵节?|七夕|重阳节?|圣诞节?|劳动节|斋月|开斋节|感恩节|复活节|万圣节|情人节|母亲节|父亲节|儿童节|教师节|腊八节?)|(?:今年|明年|去年|前年)(?![\d一二三四五六七八九十]|\s?\d|底|初)|双十一|双十二|春节|元旦|清明(?:节)?|端午(?:节)?|中秋(?:节)?|国庆(?:节|假期|长假)?|除夕|元宵(?:节)?|七夕|重阳(?:节)?|圣诞(?:节)?|劳动节|五一(?:假期|长假)?/gu },
   { type: "datetime", pattern: /(?<=\b(?:in|since|by|until|till|from|before|after|during|of|early|late|mid)\s)(?:19|20)\d{2}\b(?![\d.,%-]|\s?(?:%|[A-Za-z]))|(?<=\b(?:the|on)\s)(?:[12]?\d|3[01])(?:st|nd|rd|th)\b(?!\s(?:floor|place|time|row|grade|century|anniversary|birthday|edition|percentile|round|attempt|day|week|month|year|hour|minute))|\b(?:(?:next|last|this)\s)?(?:spring|summer|autumn|winter)\b|\b(?:Christmas(?:\sEve)?|New Year['’]s(?:\sEve|\sDay)?|Easter|Thanksgiving|Halloween)\b/g },
   { type: "datetime", pattern: /(?:下|上|这|本)?(?:周|星期|礼拜)[一二三四五六日天末]|今天|明天|后天|昨天|前天|今晚|昨晚|明早|(?<!\d\s?|个)工作日|(?:(?:今|明|去)年)?(?:年底|年初)|月底|月初|月中|下周|上周|这周|本周|下个月(?:底|初)?|上个月(?:底|初)?|这个月|本月|(?:下|上|这)个星期[一二三四五六日天]?|\b(?:UTC|GMT)[+-]\d{1,2}(?::\d{2})?/g },
   { type: "datetime", pattern: /(?<![\d.年月])(?:[12]?\d|3[01])\s?日(?![本语元文常期志记用子程])/g },
   { type: "datetime", pattern: /\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?(?:am|pm|AM|PM))?(?:\s?(?:UTC|CET|CEST|GMT|PST|PDT|EST|EDT|CST|IST|JST|KST|BST|SGT|HKT|AEST|[A-Z]{1,4}T)(?![\w-]))?(?!\d)|\b\d{1,2}\s?(?:am|pm)\b/g },
   // "2027/INV/0419": a year, letters and a serial with slashes is an invoice number, not a path.
   { type: "id", pattern: /(?<![\w\/])(?:19|20)\d{2}\/[A-Z]{2,6}\/\d{2,}(?![\w\/])/g },
-  { type: "path", pattern: /\b[A-Z]:\\(?:[\w.@+ -]+\\)*[\w.@+-]+/g },
+  { type: "path", pattern: /(?<![A-Za-z0-9_])[A-Z]:\\(?:[\p{L}\p{N}_.@+ -]+\\)*[\p{L}\p{N}_.@+-]+/gu },
+  // A file name in Chinese characters with an extension ("姓名_学号.pdf"), standing apart from the sentence (after a space, a colon or a quote).
+  { type: "path", pattern: new RegExp(`(?<=^|[\\s:：“"'(（])[\\p{L}\\p{N}_-]*\\p{Script=Han}[\\p{L}\\p{N}_-]*\\.(?:${FILE_EXTENSIONS})(?![\\w.])`, "gu") },
   // A branch name after "branch" / "分支": code, not a path or a version.
   { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
   {
@@ -202,6 +221,9 @@ const RULES: readonly Rule[] = [
   { type: "version", pattern: /(?<![\w.-])v?\d+(?:\.\d+)?\.x(?!\w|\.\w)/g },
   { type: "version", pattern: /(?<![\w.-])v\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)|(?<![\w.-])\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[\w.]+)?(?![\w.]*\d)/g },
   { type: "version", pattern: new RegExp(`(?<=\\b(?:[Vv]ersion|[Rr]elease|ver\\.|ver)\\s?|(?:版本号|版本)\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)\\d+(?:\\.\\d+)+(?![\\w.]*\\d)|(?<=\\b(?:Node\\.js|Node|Python|Java|Ubuntu|Debian|iOS|iPadOS|watchOS|Android|macOS|Windows|PostgreSQL|Postgres|PHP|React|Angular|Vue|Chrome|Firefox|Safari|Edge|Xcode|Fedora|RHEL|Electron|Gradle|Kotlin|Swift|Perl|Ruby|Rails|Django|Spring|Kernel|Linux|Elixir|Erlang|Scala|Dart|Flutter|Next\\.js|Nuxt|Svelte|Laravel|Unity|Unreal|Java SE|JDK|OpenJDK|Node LTS|Excel|Office|Qt|Bootstrap|Tailwind|Webpack|Vite|Jest|ESLint|Prettier)\\s)\\d{1,3}(?![\\w%]|[.,]\\d)`, "g") },
+  // A product written in lower case before its version ("mysql 8.0 -> 8.4", "redis 7.2"), the number right after the
+  // name; a bare integer only after the software names below, never with a unit after it ("a python 3 metres long").
+  { type: "version", pattern: new RegExp(`(?<=(?:^|[^\\w.])(?:${RUNTIMES})\\s?)v?\\d+(?:\\.\\d+)+(?![\\w.]*\\d|\\s?%)|(?<=(?:^|[^\\w.])(?:postgres|postgresql|python|ubuntu|debian|mysql|kubernetes|k8s|macos|ios|android|xcode|openjdk|jdk|centos|fedora|elasticsearch|node\\.js)\\s)\\d{1,3}(?![\\w%]|[.,]\\d|\\s?(?:${UNITS}|${DURATION_UNITS}|long|tall|wide|high|deep|old)(?![\\w/]))`, "gi") },
   {
     type: "hash",
     pattern: /(?<![\w-])(?:sha(?:1|256|512):)?[0-9a-f]{7,64}(?![\w-])/g,
@@ -216,7 +238,7 @@ const RULES: readonly Rule[] = [
   {
     type: "id",
     pattern: /(?<![\w-])[A-Z][A-Z0-9]{1,9}(?:-\d{2,})+(?:-[A-Z0-9]{1,3})?(?![\w-])|(?<![\w-])[A-Z]{2,6}(?:-(?=[a-z0-9]*\d)[a-z0-9]{4}){2,}(?![\w-])|(?<![\w-])\d{4}-[A-Z]{2,6}-\d{2,}(?![\w-])|(?<![\w&#!])[#!]\d{2,}(?:-\d+)*\b|\b[A-Z]{2,5}\d{3,}\b|\b(?=[A-Z0-9]{5,8}\b)(?=(?:[A-Z0-9]*[A-Z]){2})(?=[A-Z]*\d[A-Z0-9]*[A-Z])[A-Z0-9]{5,8}\b/g,
-    accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")),
+    accept: (id) => !/^(?:SHA|ISO|UTF|COVID|AES|RSA|HTTP|TLS|IEEE|MD|ECMA|ES)\b/.test(id.replace(/[-\d]+$/, "")) && !new RegExp(`^\\d+(?:${UNIT_BYTES}|[kKMG]?Hz|[kKMG]?Wh?|m?Ah|V)$`).test(id),
   },
   {
     type: "amount",
@@ -245,10 +267,12 @@ const RULES: readonly Rule[] = [
     accept: (span) => !/^\d{4}\s?年$/.test(span) && !/^几/.test(span),
   },
   { type: "quantity", pattern: /(?<![\w.\/])\d{2,3}\/\d{2,3}\s?mmHg\b/g },
+  // "a 65-inch set", "a 2-litre bottle": a number joined to its unit by a hyphen.
+  { type: "quantity", pattern: /(?<![\w.-])\d+(?:\.\d+)?-(?:inch|foot|feet|metre|meter|litre|liter|mile|pound|ton|tonne|gallon|kg|km|cm|mm|gram)\b/g },
   { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
   { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
   // "一公斤", "两公里", "三百毫升": numbers in Chinese numerals with a unit of several characters (or 斤, 吨), after no other Han character but a verb.
-  { type: "quantity", pattern: /(?:(?<!\p{Script=Han})|(?<=[了买要称用走跑约近重有和与或]))(?:[一二两三四五六七八九十百千]+|半)(?:公斤|公里|千米|千克|毫升|厘米|毫米|平方米|平米|斤|吨)/gu },
+  { type: "quantity", pattern: /(?:(?<!\p{Script=Han})|(?<=[了买要称用走跑约近重有和与或元块]))(?:[一二两三四五六七八九十百千]+|半)(?:公斤|公里|千米|千克|毫升|厘米|毫米|平方米|平米|斤|吨|升(?![级到职学]))/gu },
   // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.
   {
     type: "version",
@@ -262,8 +286,17 @@ const RULES: readonly Rule[] = [
   { type: "code", pattern: /\b(?:npm|pnpm|yarn|pip3?|terraform|git|docker|kubectl|cargo|make|brew|apt(?:-get)?|helm|go|poetry|uv)\s(?:install|ci|plan|apply|init|run|build|test|push|pull|commit|rebase|merge|up|down|ps|logs|exec|get|destroy|update|upgrade|add|remove|publish|fmt|validate|stash|clone|checkout|status|describe|rollout)\b/g },
   { type: "code", pattern: /(?<=(?:^|\s))-[a-z]+(?:-[a-z]+)+(?=$|[\s=,;:)])/g },
   { type: "code", pattern: /\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+){2,}\b/g },
+  // A table, column or collection named like an identifier: snake_case always ("the user_events table", "order_items 表"); a plain
+  // plural only in a text about code or data ("the refunds table" beside a method call or SQL word), never a dinner's "kids table".
+  {
+    type: "code",
+    pattern: /(?<=\b(?:the|into|from)\s)[a-z][a-z0-9]*(?:_[a-z0-9]+|[a-z]s)(?=\s(?:table|column|collection)\b)|(?<![\w.])[a-z_][a-z0-9_]{2,}(?=\s?(?:表|字段|索引|数据表)(?!情|达|示|格|单|演|现|扬|态))/gu,
+    accept: (name, text) => name.includes("_") || (CODE_TEXT.test(text) && !new RegExp(`^(?:${FILE_EXTENSIONS})$`, "i").test(name)),
+  },
+  // Dotted configuration keys ("fetch.max.bytes"): every part two characters or more, so no abbreviation ("a.k.a", "e.g.").
+  { type: "code", pattern: /(?<![\w.\/@:-])[a-z][a-z0-9_]+(?:\.[a-z][a-z0-9_]+){2,}(?![\w.\/@:-])/g, accept: (key) => !/\.(?:com|org|net|io|cn|dev|app|ai|co|uk|de|fr|jp|edu|gov|me|info|xyz|sh|local|internal)$/.test(key) },
   { type: "code", pattern: /(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:=[\w.:\/-]*[\w\/])?/g },
-  { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b/g },
+  { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b(?!\.\w)/g },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
   { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_.-]*[A-Za-z0-9_]\b/g },
   { type: "code", pattern: /\b[A-Za-z_][\w.]*\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },

@@ -180,4 +180,79 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
       ["person", "玛丽·杜邦"],
     ]);
   });
+  it("set 17's classes in the rules: versions in a text about releases, sizes with a hyphen or Ah, paths in Chinese, tables and config keys (invented texts)", () => {
+    assert.deepEqual(rules("moved mysql 8.0 -> 8.4 last night; the client needs at least 5.7, and the batch took 3.5 hours"), [
+      ["version", "8.0"],
+      ["version", "8.4"],
+      ["datetime", "last night"],
+      ["version", "5.7"],
+      ["duration", "3.5 hours"],
+    ]);
+    assert.deepEqual(rules("把 Redis 从 6.2 升级到 7.2，老服务要求 5.0。"), [
+      ["version", "6.2"],
+      ["version", "7.2"],
+      ["version", "5.0"],
+    ]);
+    assert.deepEqual(rules("Bought a 55-inch screen and 2 inch screws; the 300GB disk and a 12Ah pack."), [
+      ["quantity", "55-inch"],
+      ["quantity", "2 inch"],
+      ["quantity", "300GB"],
+      ["quantity", "12Ah"],
+    ]);
+    assert.deepEqual(rules("明年中秋去看外婆，今年端午不回。"), [
+      ["datetime", "明年中秋"],
+      ["datetime", "今年端午"],
+    ]);
+    assert.deepEqual(rules("路径 E:\\照片\\2026\\春游，文件 报名表_终版.docx 已发。"), [
+      ["path", "E:\\照片\\2026\\春游"],
+      ["path", "报名表_终版.docx"],
+    ]);
+    assert.deepEqual(rules("The crash is in CartService.removeItem() and the refunds table; tune fetch.max.bytes please."), [
+      ["code", "CartService.removeItem()"],
+      ["code", "refunds"],
+      ["code", "fetch.max.bytes"],
+    ]);
+  });
+
+  it("set 17's classes in the spans: places with institutions, quoted shops, roads, two places apart, names cut before a verb, counted parts of a day (invented texts)", () => {
+    const zh = "周末去杭州丝绸博物馆，面馆“老灶台”排队；住在中山路上，落地萧山机场；广州天河区太挤；孔令仪托我买票，折腾了一个下午，慢慢背一点课文；下午一般不喝咖啡。";
+    const found = followGuide(zh, spans(zh, [
+      ["place", "杭州"],
+      ["person", "老灶台"],
+      ["place", "广州天河区"],
+      ["person", "孔令仪托我买票"],
+      ["datetime", "下午"],
+      ["datetime", "一点"],
+    ]));
+    assert.deepEqual(pairsOf(found), [
+      ["organization", "杭州丝绸博物馆"],
+      ["organization", "老灶台"],
+      ["place", "中山路"],
+      ["place", "萧山机场"],
+      ["place", "广州"],
+      ["place", "天河区"],
+      ["person", "孔令仪"],
+      ["duration", "一个下午"],
+    ]);
+    const trip = "冬天去峨眉山滑雪，春天去赏樱，在学校南门等。";
+    assert.deepEqual(pairsOf(followGuide(trip, spans(trip, [["place", "峨眉山滑雪"], ["place", "赏樱"], ["place", "南门"]]))), [["place", "峨眉山"]]);
+    const en = "Tuesday, June 3 at Ashford Lodge; St. Agnes's Children's Hospital; the Conservatory School of Tallinn; lands at LHR Terminal 2, then I-95.";
+    assert.deepEqual(pairsOf(followGuide(en, spans(en, [
+      ["datetime", "Tuesday"],
+      ["datetime", "June 3"],
+      ["place", "Ashford Lodge"],
+      ["organization", "St"],
+      ["person", "Agnes"],
+      ["organization", "Conservatory School"],
+      ["place", "Tallinn"],
+      ["organization", "LHR Terminal"],
+    ]))), [
+      ["datetime", "Tuesday, June 3"],
+      ["organization", "Ashford Lodge"],
+      ["organization", "St. Agnes's Children's Hospital"],
+      ["organization", "Conservatory School of Tallinn"],
+      ["place", "LHR Terminal 2"],
+      ["place", "I-95"],
+    ]);
+  });
 });

@@ -318,7 +318,8 @@ describe("entity tagger", () => {
   });
 
   it("loads the committed weights and tags English and Chinese offline", () => {
-    assert.ok(statSync(TAGGER_ASSET).size < 1024 * 1024);
+    // The bound is 1.2 MB since tagger v13 (issue 14, task ner18; set 17 added took the asset to 1.08 MB, over the earlier 1 MiB).
+    assert.ok(statSync(TAGGER_ASSET).size <= 1_200_000);
     assert.ok(loadTagger().weights.size > 1000);
     assert.deepEqual(names("Sarah met Tom Baker of Helios Energy in Lisbon on Monday."), [
       ["person", "Sarah"],
