@@ -410,21 +410,21 @@ function withSetSeventeenClasses(text: string, entities: Entity[]): Entity[] {
   return out;
 }
 
-/** A kind word first in a name makes it a business ("Hotel Bellevue", "Atelier Moreau"); last, a trade's ("Tumaini Expeditions"). */
+/** A kind word first in a name makes it a business ("Hotel Adler", "Atelier Rocha"); last, a trade's ("Kibo Ridge Expeditions"). */
 const EN_ORG_KIND_FIRST = /^(?:Hotel|Atelier|Café|Cafe|Restaurant|Bistro|Trattoria|Pizzeria|Boulangerie|Pension|Gasthaus|Gasthof|Studio|Clinic|Banco|Hostel)\s\p{Lu}/u;
 const EN_ORG_KIND_LAST = /\s(?:Expeditions|Tours|Safaris|Travel|Logistics|Supply|Supplies|Outfitters|Brewery|Kitchen|Tailors|Serwis|Services|Insurance|Bank)$/u;
 const EN_NOT_ORG_BANK = /^(?:The\s)?(?:North|South|East|West|Left|Right)\sBank$/u;
-/** A street or a peak named in another language: "Rue des Martyrs", "Jalan Tuanku Abdul Rahman", "Pico Ruivo". */
+/** A street or a peak named in another language: "Rue des Lilas", "Jalan Merdeka Raya", "Pico Alto". */
 const EN_FOREIGN_PLACE_FIRST = /^(?:Rue|Rua|Calle|Via|Avenida|Jalan|Jln\.?|Ulica|Piazza|Pico|Monte|Mont|Cerro|Piz|Puy)\s\p{L}/u;
-/** A company before what one has with it: "the Vattenfall electricity bill", "the Mercury account". */
+/** A company before what one has with it: "the Nordkraft electricity bill", "the Juniper account". */
 const EN_ORG_THING_AFTER = /^\s(?:(?:electricity|electric|gas|water|phone|internet|broadband|mobile)\s)?(?:bill|account|payout|statement|subscription|membership|policy|app|card|customer service)\b/u;
-/** A business after a bill or a trade: "the bill from Hydro-Québec", "the plumber from Hydro-Serwis Kowalczyk". */
+/** A business after a bill or a trade: "the bill from Hydro-Lumière", "the plumber from Aqua-Serwis Nowak". */
 const EN_BILL_FROM = /\b(?:bill|invoice|statement|receipt|refund)s?\sfrom\s$/iu;
 const EN_TRADE_FROM = /\b(?:plumber|electrician|technician|mechanic|builder|roofer|courier|tailor|cleaner)s?\s(?:from|at)\s$/iu;
-/** Words a person does ("Obi hates", "Abebe flagged"): a one-word organisation before them is a person. */
+/** Words a person does ("Ife hates", "Tadesse flagged"): a one-word organisation before them is a person. */
 const EN_PERSON_VERB_AFTER = /^\s(?:hates|loves|likes|wants|thinks|feels|prefers|flagged|forgot)\b/u;
-/** A kind noun and then a name set off by a comma: "the guesthouse in Kyoto, Yadoya Kamogawa,". */
-/** Words of a trip: a one-word "person" after in/near/via in such a text is a town ("fill the tank in Cameron"). */
+/** A kind noun and then a name set off by a comma: "the guesthouse in Nara, Minshuku Asagiri,". */
+/** Words of a trip: a one-word "person" after in/near/via in such a text is a town ("we stopped for fuel in Bowen"). */
 const EN_TRAVEL = /\b(?:drive|drove|driving|fly|flew|flight|trip|stay|stayed|stop|stopped|tank|fuel|petrol|gas station|train|road|arrive|arrived|town|village|hike|ferry)\b/iu;
 const EN_KIND_APPOSITION = /\b(?:guesthouse|hotel|hostel|restaurant|café|cafe|bakery|shop|store|clinic|company|firm|agency|insurer|bank|gym|studio|tailor|garage)(?:\sin\s\p{Lu}[\p{L}-]+)?,\s$/u;
 const EN_CURRENCY_BEFORE = /(?:[₦₹₱₩₫₺₴₪]|\b(?:RM|SEK|NOK|DKK|CHF|ZAR|KES|NGN|INR|MYR|IDR|THB|VND|BRL|MXN|AED|SAR|PLN|CZK|HUF|Rp|R\$))\s?$/u;
@@ -440,10 +440,10 @@ const FILE_NAME_BEFORE = /(?:[A-Za-z0-9_][\w\p{Script=Han}-]*|)$/u;
 /** A Chinese relative period or holiday the tagger may miss: 这季度, 下礼拜, 过年. */
 const ZH_PERIOD = /(?:[这本上下]个?季度|[这上下]个?礼拜[一二三四五六天日]?|过年(?=回|的时候|前|后|期间|那几天))/gu;
 const ZH_DAY_BEFORE = /(?:明年|今年|去年|后年|本月|下个?月|上个?月|这个?月)$/u;
-/** A hospital's department or a property company's office goes with it (华西医院康复科, 锦绣家园物业服务中心). */
+/** A hospital's department or a property company's office goes with it (城南医院骨科, 翠湖花园物业服务中心). */
 const ZH_ORG_PART_AFTER = /^(?:(?![看去做挂找到在的和是])[\p{Script=Han}]{1,4}?科(?![学技研普室])|服务中心|管理处)/u;
 const ZH_SHOP_KIND = "店|馆|餐厅|菜馆|面馆|饭馆|茶馆|酒吧|工作室|公司|诊所|民宿|超市";
-/** A shop's name after 叫, with no quotes: "面馆叫老马家牛肉面，"; "一家美甲店，在解放碑附近，叫指尖花园。". */
+/** A shop's name after 叫, with no quotes: "面馆叫老陈家拉面，"; "一家花店，在步行街附近，叫小满花坊。". */
 const ZH_SHOP_CALLED = new RegExp(`(?:(?:${ZH_SHOP_KIND})叫|一家[^。！？]{0,6}(?:${ZH_SHOP_KIND})[，,][^。！？]{0,12}[，,]叫)(\\p{Script=Han}{2,8})(?=[，。；！？,.;!?]|$)`, "gu");
 const ZH_SHOP_IS = new RegExp(`(?:酒店|饭店|宾馆|民宿|餐厅)是(\\p{Script=Han}{2,10})(?=[，。；！？,.;!?]|$)`, "gu");
 const ZH_TRADE_BUSINESS = /(?<=找了|找|请了|请|叫了)(?!了|师傅|工人|朋友|人|家|他|她|我|专业|一家|个)(\p{Script=Han}{2,4}(?:防水|装修|家政|保洁|搬家|开锁|维修))(?=[，。,.]|$)/gu;
@@ -484,12 +484,12 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
       const day = EN_DAY_BEFORE.exec(before(e, 8));
       if (day) replace({ ...e, text: text.slice(e.start - day[0].length, e.end), start: e.start - day[0].length });
     }
-    // An id's letter prefix goes with it (SB-0098312).
+    // An id's letter prefix goes with it (KX-0047711).
     if (e.type === "id" && /^\d/u.test(e.text)) {
       const prefix = /(?<![\w-])[A-Z]{1,4}-$/u.exec(before(e, 6));
       if (prefix) replace({ ...e, text: text.slice(e.start - prefix[0].length, e.end), start: e.start - prefix[0].length });
     }
-    // A file name with its extension is a path (floorplan_rev3.dwg, Q3_财务汇总_v2.xlsx).
+    // A file name with its extension is a path (site_plan_v4.dwg, Q2_销售汇总_v1.xlsx).
     if (e.type === "code" || e.type === "path") {
       const head = FILE_NAME_BEFORE.exec(before(e, 30))?.[0] ?? "";
       const m = FILE_NAME_AT.exec(text.slice(e.start - head.length));
@@ -509,19 +509,19 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
         const part = /^(?:服务中心|管理处|公司)/u.exec(after(e, 6));
         if (part) replace({ ...e, text: e.text + part[0], end: e.end + part[0].length });
       }
-      // A university run on into what one studies there (郑州大学读化工 → 郑州大学).
+      // A university run on into what one studies there (武汉大学读法学 → 武汉大学).
       if (e.type === "organization") {
         const cut = /(?:大学|学院|中学|小学)(?=[读念学上])/u.exec(e.text);
         if (cut && cut.index + cut[0].length < e.text.length) replace({ ...e, text: e.text.slice(0, cut.index + cut[0].length), end: e.start + cut.index + cut[0].length });
       }
-      // A city's urban area: 上海市区 → 上海.
+      // A city's urban area: 北京市区 → 北京.
       if (e.type === "place" && /^\p{Script=Han}{2,}市区$/u.test(e.text)) replace({ ...e, text: e.text.slice(0, -2), end: e.end - 2 });
       // A kinship word's home (外婆家) is no organisation.
       if (e.type === "organization" && /家$/u.test(e.text) && ZH_KINSHIP.has(e.text.slice(0, -1))) out = out.filter((o) => o !== e);
       // How often, not how long: 一天一片, 一天三次.
       if (e.type === "duration" && /^一天$/u.test(e.text) && /^[一两二三四五六七八九十\d]+[片次粒顿杯袋]/u.test(after(e, 4))) out = out.filter((o) => o !== e);
     }
-    // A year or a month right before a day or a holiday is one date (明年五一, 本月18日).
+    // A year or a month right before a day or a holiday is one date (明年国庆, 本月25日).
     const joined: Entity[] = [];
     for (const e of out) {
       const last = joined.at(-1);
@@ -581,7 +581,7 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
   });
   for (const e of [...out]) {
     if (e.type !== "organization" && e.type !== "place") continue;
-    // A business's lost first word ("Orient Span Logistics" read as "Span Logistics").
+    // A business's lost first word ("Blue Harbor Logistics" read as "Harbor Logistics").
     if (e.type === "organization" && EN_ORG_KIND_LAST.test(e.text)) {
       const lead = /(?:^|[;:,]\s|\bwith\s|\bfrom\s|\bat\s|\band\s)(\p{Lu}[\p{Ll}]+)\s$/u.exec(before(e, 20));
       if (lead && !/^(?:The|A|An|Our|My|Your|Their|His|Her|This|That)$/u.test(lead[1] as string) && !out.some((o) => o.end > e.start - (lead[1] as string).length - 1 && o.start < e.start)) {
@@ -590,12 +590,12 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
         continue;
       }
     }
-    // "Szkoła Podstawowa nr 12": a school's number is part of its name.
+    // "Liceum Ogólnokształcące nr 3": a school's number is part of its name.
     if (e.type === "organization") {
       const nr = /^\s(?:nr|No\.?)\s\d{1,4}\b/u.exec(after(e));
       if (nr) { replace({ ...e, text: text.slice(e.start, e.end + nr[0].length), end: e.end + nr[0].length }); continue; }
     }
-    // "The Fox and Hounds", "Ring of Kerry": a name with "and" or "of" inside, read as two.
+    // "The Plough and Harrow", "the Ring of Beara": a name with "and" or "of" inside, read as two.
     const next = out.find((o) => o.start > e.end && o.start - e.end <= 5 && (o.type === "person" || o.type === "place" || o.type === "organization"));
     if (!next) continue;
     const between = text.slice(e.end, next.start);
