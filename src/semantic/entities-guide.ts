@@ -563,7 +563,8 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
   }
   // English names: kind words, the words around them.
   out = out.flatMap((e): Entity[] => {
-    if (e.type === "person" && /^\p{Ll}/u.test(e.text)) return [];
+    // An English person's or place's name starts with a capital ('buddy' in quotes is neither); organisations may not (eBay).
+    if ((e.type === "person" || e.type === "place") && /^\p{Ll}/u.test(e.text)) return [];
     if (e.type !== "person" && e.type !== "place" && e.type !== "organization") return [e];
     if (/^\p{Lu}[\p{L}'’-]*(?:\s\p{Lu}[\p{L}'’-]*)*\s(?:Day|Eve)$/u.test(e.text) && e.type === "place") return [{ ...e, type: "datetime" }];
     if (e.type !== "organization" && (EN_ORG_KIND_FIRST.test(e.text) || (EN_ORG_KIND_LAST.test(e.text) && !EN_NOT_ORG_BANK.test(e.text)))) return [{ ...e, type: "organization" }];
