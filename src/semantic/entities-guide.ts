@@ -21,6 +21,7 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = joinedDateTimes(text, out);
   out = withSetSixteenDecisions(text, out);
   out = withSetSeventeenClasses(text, out);
+  out = withSetEighteenClasses(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Entity[] = [];
@@ -99,7 +100,7 @@ function trimmedSpan(text: string, entity: Entity): Entity | undefined {
   return at(text, start, end, entity.type);
 }
 
-const ZH_TITLES = "先生|女士|小姐|经理|总监|总(?![部结共体计额数线裁统之监])|老师|医生|大夫|教授|博士|律师|主任|师傅|教练|阿婆|工(?![作资程厂具人期业艺位地会商科])|工程师|会计|处长|科长|局长|院长|校长|所长|部长|董事长|书记|主管|队长|老板|阿姨|叔";
+const ZH_TITLES = "研究员|先生|女士|小姐|经理|总监|总(?![部结共体计额数线裁统之监])|老师|医生|大夫|教授|博士|律师|主任|师傅|教练|阿婆|工(?![作资程厂具人期业艺位地会商科])|工程师|会计|处长|科长|局长|院长|校长|所长|部长|董事长|书记|主管|队长|老板|阿姨|叔";
 const ZH_TITLED = new RegExp(`(?:${ZH_COMPOUND_SURNAMES.join("|")}|\\p{Script=Han})(?:${ZH_TITLES})`, "gu");
 /** Characters that may stand right before a surname with a title: function words and verbs of meeting or asking. */
 const ZH_BEFORE_TITLED = /[和与及、，,：:的是给向跟找问让请见复叫约送抄在把被同连去到带陪告]$/u;
@@ -405,6 +406,199 @@ function withSetSeventeenClasses(text: string, entities: Entity[]): Entity[] {
       joined.push(e);
     }
     out = joined;
+  }
+  return out;
+}
+
+/** A kind word first in a name makes it a business ("Hotel Adler", "Atelier Rocha"); last, a trade's ("Kibo Ridge Expeditions"). */
+const EN_ORG_KIND_FIRST = /^(?:Hotel|Atelier|Café|Cafe|Restaurant|Bistro|Trattoria|Pizzeria|Boulangerie|Pension|Gasthaus|Gasthof|Studio|Clinic|Banco|Hostel)\s\p{Lu}/u;
+const EN_ORG_KIND_LAST = /\s(?:Expeditions|Tours|Safaris|Travel|Logistics|Supply|Supplies|Outfitters|Brewery|Kitchen|Tailors|Serwis|Services|Insurance|Bank)$/u;
+const EN_NOT_ORG_BANK = /^(?:The\s)?(?:North|South|East|West|Left|Right)\sBank$/u;
+/** A street or a peak named in another language: "Rue des Lilas", "Jalan Merdeka Raya", "Pico Alto". */
+const EN_FOREIGN_PLACE_FIRST = /^(?:Rue|Rua|Calle|Via|Avenida|Jalan|Jln\.?|Ulica|Piazza|Pico|Monte|Mont|Cerro|Piz|Puy)\s\p{L}/u;
+/** A company before what one has with it: "the Nordkraft electricity bill", "the Juniper account". */
+const EN_ORG_THING_AFTER = /^\s(?:(?:electricity|electric|gas|water|phone|internet|broadband|mobile)\s)?(?:bill|account|payout|statement|subscription|membership|policy|app|card|customer service)\b/u;
+/** A business after a bill or a trade: "the bill from Hydro-Lumière", "the plumber from Aqua-Serwis Nowak". */
+const EN_BILL_FROM = /\b(?:bill|invoice|statement|receipt|refund)s?\sfrom\s$/iu;
+const EN_TRADE_FROM = /\b(?:plumber|electrician|technician|mechanic|builder|roofer|courier|tailor|cleaner)s?\s(?:from|at)\s$/iu;
+/** Words a person does ("Ife hates", "Tadesse flagged"): a one-word organisation before them is a person. */
+const EN_PERSON_VERB_AFTER = /^\s(?:hates|loves|likes|wants|thinks|feels|prefers|flagged|forgot)\b/u;
+/** A kind noun and then a name set off by a comma: "the guesthouse in Nara, Minshuku Asagiri,". */
+/** Words of a trip: a one-word "person" after in/near/via in such a text is a town ("we stopped for fuel in Bowen"). */
+const EN_TRAVEL = /\b(?:drive|drove|driving|fly|flew|flight|trip|stay|stayed|stop|stopped|tank|fuel|petrol|gas station|train|road|arrive|arrived|town|village|hike|ferry)\b/iu;
+const EN_KIND_APPOSITION = /\b(?:guesthouse|hotel|hostel|restaurant|café|cafe|bakery|shop|store|clinic|company|firm|agency|insurer|bank|gym|studio|tailor|garage)(?:\sin\s\p{Lu}[\p{L}-]+)?,\s$/u;
+const EN_CURRENCY_BEFORE = /(?:[₦₹₱₩₫₺₴₪]|\b(?:RM|SEK|NOK|DKK|CHF|ZAR|KES|NGN|INR|MYR|IDR|THB|VND|BRL|MXN|AED|SAR|PLN|CZK|HUF|Rp|R\$))\s?$/u;
+const EN_DURATION_UNIT_AFTER = /^\s(?:business|working|calendar|school)\s(?:days|weeks)\b/u;
+const EN_DEGREES_AFTER = /^\s?(?:degrees(?:\s(?:Celsius|Fahrenheit|C|F))?|°[CF]?)(?![\p{L}])(?!\s(?:in|from|of|at)\b)/u;
+const EN_ZONE_AFTER = /^\s(?:Pacific|Eastern|Central|Mountain|Atlantic|PST|PDT|EST|EDT|CST|CDT|MST|MDT|CET|CEST|BST|IST|JST|AEST|AEDT)\b(?!\s\p{Lu})/u;
+const EN_DAY_BEFORE = /\b(?:Black|Cyber|Good|Easter|Super|Ash|Holy)\s$/u;
+const EN_ROUTE_AFTER = /^\s(?:bus|tram|streetcar|train)\b/u;
+const EN_PRODUCT_VERSION_BEFORE = new RegExp(`(?:^|[^\\w])(?:${PRODUCT_NAMES.source.slice(4, -2)}|\\w*OS)\\s(?:v)?$|(?:^|[^\\w])(?:${PRODUCT_NAMES.source.slice(4, -2)}|\\w*OS)\\sfrom\\s\\d+(?:\\.\\d+)*\\sto\\s$`, "u");
+const EN_PRODUCT_FROM_AFTER = new RegExp(`(?:^|[^\\w])(?:${PRODUCT_NAMES.source.slice(4, -2)}|\\w*OS)\\sfrom\\s$`, "u");
+const FILE_NAME_AT = /^[\w\p{Script=Han}.-]*\.(?:xlsx?|docx?|pptx?|pdf|csv|txt|md|json|ya?ml|dwg|zip|png|jpe?g|mp4|mov|key|pages|numbers)(?!\w|\.\w)/u;
+const FILE_NAME_BEFORE = /(?:[A-Za-z0-9_][\w\p{Script=Han}-]*|)$/u;
+/** A Chinese relative period or holiday the tagger may miss: 这季度, 下礼拜, 过年. */
+const ZH_PERIOD = /(?:[这本上下]个?季度|[这上下]个?礼拜[一二三四五六天日]?|过年(?=回|的时候|前|后|期间|那几天))/gu;
+const ZH_DAY_BEFORE = /(?:明年|今年|去年|后年|本月|下个?月|上个?月|这个?月)$/u;
+const ZH_SHOP_KIND = "店|馆|餐厅|菜馆|面馆|饭馆|茶馆|酒吧|工作室|公司|诊所|民宿|超市";
+/** A shop's name after 叫, with no quotes: "面馆叫老陈家拉面，"; "一家花店，在步行街附近，叫小满花坊。". */
+const ZH_SHOP_CALLED = new RegExp(`(?:(?:${ZH_SHOP_KIND})叫|一家[^。！？]{0,6}(?:${ZH_SHOP_KIND})[，,][^。！？]{0,12}[，,]叫)(\\p{Script=Han}{2,8})(?=[，。；！？,.;!?]|$)`, "gu");
+const ZH_SHOP_IS = new RegExp(`(?:酒店|饭店|宾馆|民宿|餐厅)是(\\p{Script=Han}{2,10})(?=[，。；！？,.;!?]|$)`, "gu");
+const ZH_TRADE_BUSINESS = /(?<=找了|找|请了|请|叫了)(?!了|师傅|工人|朋友|人|家|他|她|我|专业|一家|个)(\p{Script=Han}{2,4}(?:防水|装修|家政|保洁|搬家|开锁|维修))(?=[，。,.]|$)/gu;
+const ZH_TRANSLIT = "[埃文斯卢卡艾米莉安娜玛丽亚约翰汤姆杰克逊森克里蒂菲尔德罗伯特威廉詹姆史密布朗戴维哈利奥利弗索诺拉贝拉塞西亚历山大彼得保罗马丁]";
+const ZH_TRANSLIT_TITLED = new RegExp(`${ZH_TRANSLIT}{2,4}(?:先生|女士|小姐|太太|老师|博士|教授)`, "gu");
+const ZH_TRANSLIT_AFTER_WITH = new RegExp(`(?<=[和跟与同陪])(?!大)(${ZH_TRANSLIT}{3,4})(?=[去一来到在，。,])`, "gu");
+const ZH_SURNAME_KIN = /(?<=[的是和与跟找给帮托]|^)(\p{Script=Han}(?:奶奶|爷爷|大爷|大妈|阿婆|婆婆|伯伯))(?![家们])/gu;
+
+function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
+  let out = [...entities].sort((a, b) => a.start - b.start);
+  const replace = (e: Entity) => {
+    out = [...out.filter((o) => !overlaps(o, e)), e].sort((a, b) => a.start - b.start);
+  };
+  const before = (e: { start: number }, n = 40) => text.slice(Math.max(0, e.start - n), e.start);
+  const after = (e: { end: number }, n = 40) => text.slice(e.end, e.end + n);
+  // Numbers: a currency before them, a unit or a route word after them, a product before them.
+  for (const e of [...out]) {
+    if (e.type !== "number") continue;
+    const cur = EN_CURRENCY_BEFORE.exec(before(e, 6));
+    if (cur) { replace({ type: "amount", text: text.slice(e.start - cur[0].length, e.end), start: e.start - cur[0].length, end: e.end }); continue; }
+    const days = EN_DURATION_UNIT_AFTER.exec(after(e));
+    if (days) { replace({ type: "duration", text: text.slice(e.start, e.end + days[0].length), start: e.start, end: e.end + days[0].length }); continue; }
+    const deg = EN_DEGREES_AFTER.exec(after(e));
+    if (deg) { replace({ type: "quantity", text: text.slice(e.start, e.end + deg[0].length), start: e.start, end: e.end + deg[0].length }); continue; }
+    if (EN_ROUTE_AFTER.test(after(e)) && /\bthe\s$/iu.test(before(e, 6))) { out = out.filter((o) => o !== e); continue; }
+    if (/^\d{16,}$/u.test(e.text)) { replace({ ...e, type: "id" }); continue; }
+    const dotted = /^\d+\.\d+(?:\.\d+)?$/u.test(e.text);
+    if ((dotted && EN_PRODUCT_VERSION_BEFORE.test(before(e))) || (/^\d+(?:\.\d+)*$/u.test(e.text) && EN_PRODUCT_FROM_AFTER.test(before(e)) && /^\sto\s\d/u.test(after(e)))) { replace({ ...e, type: "version" }); continue; }
+    if (dotted && /^\s(?:release|版本)\b/u.test(after(e)) && /\b(?:the|a|our|next)\s$/iu.test(before(e, 6))) { replace({ ...e, type: "version" }); continue; }
+    if (/^\d+$/u.test(e.text) && /^块(?:钱|一[斤个份张瓶盒袋杯碗只])/u.test(after(e, 3))) replace({ type: "amount", text: `${e.text}块`, start: e.start, end: e.end + 1 });
+  }
+  for (const e of [...out]) {
+    if (e.type === "datetime" && /^\d{1,2}:\d\d$/u.test(e.text)) {
+      const zone = EN_ZONE_AFTER.exec(after(e));
+      if (zone) replace({ ...e, text: text.slice(e.start, e.end + zone[0].length), end: e.end + zone[0].length });
+    }
+    if (e.type === "datetime" && EN_WEEKDAY.test(e.text)) {
+      const day = EN_DAY_BEFORE.exec(before(e, 8));
+      if (day) replace({ ...e, text: text.slice(e.start - day[0].length, e.end), start: e.start - day[0].length });
+    }
+    // An id's letter prefix goes with it (KX-0047711).
+    if (e.type === "id" && /^\d/u.test(e.text)) {
+      const prefix = /(?<![\w-])[A-Z]{1,4}-$/u.exec(before(e, 6));
+      if (prefix) replace({ ...e, text: text.slice(e.start - prefix[0].length, e.end), start: e.start - prefix[0].length });
+    }
+    // A file name with its extension is a path (site_plan_v4.dwg, Q2_销售汇总_v1.xlsx).
+    if (e.type === "code" || e.type === "path") {
+      const head = FILE_NAME_BEFORE.exec(before(e, 30))?.[0] ?? "";
+      const m = FILE_NAME_AT.exec(text.slice(e.start - head.length));
+      if (m && m[0].length > head.length && e.start - head.length + m[0].length >= e.end) {
+        const start = e.start - head.length;
+        replace({ type: "path", text: m[0], start, end: start + m[0].length });
+      }
+    }
+  }
+  if (/\p{Script=Han}/u.test(text)) {
+    for (const e of [...out]) {
+      // A property company's office goes with it (翠湖花园物业服务中心). A hospital's department does not here: sets 14 and 16 end the
+      // name at 医院, set 18 keeps the department, and docs/ENTITIES.md does not say.
+      if (e.type === "organization" && /物业$/u.test(e.text)) {
+        const part = /^(?:服务中心|管理处|公司)/u.exec(after(e, 6));
+        if (part) replace({ ...e, text: e.text + part[0], end: e.end + part[0].length });
+      }
+      // A university run on into what one studies there (武汉大学读法学 → 武汉大学).
+      if (e.type === "organization") {
+        const cut = /(?:大学|学院|中学|小学)(?=[读念学上])/u.exec(e.text);
+        if (cut && cut.index + cut[0].length < e.text.length) replace({ ...e, text: e.text.slice(0, cut.index + cut[0].length), end: e.start + cut.index + cut[0].length });
+      }
+      // A city's urban area: 北京市区 → 北京.
+      if (e.type === "place" && /^\p{Script=Han}{2,}市区$/u.test(e.text)) replace({ ...e, text: e.text.slice(0, -2), end: e.end - 2 });
+      // A kinship word's home (外婆家) is no organisation, unless quoted as a restaurant's name.
+      if (e.type === "organization" && /家$/u.test(e.text) && ZH_KINSHIP.has(e.text.slice(0, -1)) && !/[“「"'‘《]$/u.test(before(e, 1))) out = out.filter((o) => o !== e);
+      // How often, not how long: 一天一片, 一天三次.
+      if (e.type === "duration" && /^一天$/u.test(e.text) && /^[一两二三四五六七八九十\d]+[片次粒顿杯袋]/u.test(after(e, 4))) out = out.filter((o) => o !== e);
+    }
+    // A year or a month right before a day or a holiday is one date (明年国庆, 本月25日).
+    const joined: Entity[] = [];
+    for (const e of out) {
+      const last = joined.at(-1);
+      if (last && last.type === "datetime" && e.type === "datetime" && last.end === e.start && ZH_DAY_BEFORE.test(last.text)) {
+        joined[joined.length - 1] = { type: "datetime", text: text.slice(last.start, e.end), start: last.start, end: e.end };
+        continue;
+      }
+      if (e.type === "datetime") {
+        const m = ZH_DAY_BEFORE.exec(before(e, 3));
+        if (m && !out.some((o) => o.end > e.start - m[0].length && o.start < e.start)) {
+          joined.push({ type: "datetime", text: text.slice(e.start - m[0].length, e.end), start: e.start - m[0].length, end: e.end });
+          continue;
+        }
+      }
+      joined.push(e);
+    }
+    out = joined;
+    const add = (type: Entity["type"], name: string, start: number, force = false) => {
+      const e: Entity = { type, text: name, start, end: start + name.length };
+      if (!force && out.some((o) => overlaps(o, e))) return;
+      replace(e);
+    };
+    for (const m of text.matchAll(ZH_PERIOD)) add("datetime", m[0], m.index as number);
+    for (const m of text.matchAll(ZH_SHOP_IS)) {
+      const name = m[1] as string;
+      const start = (m.index as number) + m[0].length - name.length;
+      out = out.map((o) => (o.start === start && o.end === start + name.length && o.type === "place" ? { ...o, type: "organization" } : o));
+    }
+    for (const re of [ZH_SHOP_CALLED]) {
+      for (const m of text.matchAll(re)) {
+        const name = m[1] as string;
+        const start = (m.index as number) + m[0].length - name.length;
+        if (/^(?:什么|啥|哪|这个|那个)/u.test(name)) continue;
+        if (out.some((o) => overlaps(o, { start, end: start + name.length }) && o.type !== "person" && o.type !== "place" && o.type !== "organization")) continue;
+        add("organization", name, start, true);
+      }
+    }
+    for (const m of text.matchAll(ZH_TRADE_BUSINESS)) add("organization", m[1] as string, m.index as number);
+    for (const m of text.matchAll(ZH_TRANSLIT_TITLED)) add("person", m[0], m.index as number, !out.some((o) => overlaps(o, { start: m.index as number, end: (m.index as number) + m[0].length }) && o.type !== "person"));
+    for (const m of text.matchAll(ZH_TRANSLIT_AFTER_WITH)) add("person", m[1] as string, m.index as number);
+    for (const m of text.matchAll(ZH_SURNAME_KIN)) if (ZH_SURNAME_START.test(m[1] as string)) add("person", m[1] as string, m.index as number);
+    return out;
+  }
+  // English names: kind words, the words around them.
+  out = out.flatMap((e): Entity[] => {
+    // An English person's or place's name starts with a capital ('buddy' in quotes is neither); organisations may not (eBay).
+    if ((e.type === "person" || e.type === "place") && /^\p{Ll}/u.test(e.text)) return [];
+    if (e.type !== "person" && e.type !== "place" && e.type !== "organization") return [e];
+    if (/^\p{Lu}[\p{L}'’-]*(?:\s\p{Lu}[\p{L}'’-]*)*\s(?:Day|Eve)$/u.test(e.text) && e.type === "place") return [{ ...e, type: "datetime" }];
+    if (e.type !== "organization" && (EN_ORG_KIND_FIRST.test(e.text) || (EN_ORG_KIND_LAST.test(e.text) && !EN_NOT_ORG_BANK.test(e.text)))) return [{ ...e, type: "organization" }];
+    if (e.type !== "place" && EN_FOREIGN_PLACE_FIRST.test(e.text)) return [{ ...e, type: "place" }];
+    if (e.type !== "organization" && EN_ORG_THING_AFTER.test(after(e)) && /\b(?:the|my|our|your|his|her|their)\s$/iu.test(before(e, 8))) return [{ ...e, type: "organization" }];
+    if ((e.type === "place" ? EN_BILL_FROM : EN_TRADE_FROM).test(before(e))) return [{ ...e, type: "organization" }];
+    if (e.type === "person" && EN_KIND_APPOSITION.test(before(e, 60)) && /^[,;.]/u.test(after(e, 1))) return [{ ...e, type: "organization" }];
+    if (e.type === "person" && /(?:^|[^\w])(?:in|near|via)\s$/u.test(before(e, 6)) && EN_TRAVEL.test(text.slice(0, e.start)) && !/^['’]s\b/u.test(after(e, 3)) && /^[;,.]|^$/u.test(after(e, 1))) return [{ ...e, type: "place" }];
+    if (e.type === "organization" && /^\p{Lu}[\p{Ll}]+(?<!s)$/u.test(e.text) && EN_PERSON_VERB_AFTER.test(after(e))) return [{ ...e, type: "person" }];
+    return [e];
+  });
+  for (const e of [...out]) {
+    if (e.type !== "organization" && e.type !== "place") continue;
+    // A business's lost first word ("Blue Harbor Logistics" read as "Harbor Logistics").
+    if (e.type === "organization" && EN_ORG_KIND_LAST.test(e.text)) {
+      const lead = /(?:^|[;:,]\s|\bwith\s|\bfrom\s|\bat\s|\band\s)(\p{Lu}[\p{Ll}]+)\s$/u.exec(before(e, 20));
+      if (lead && !/^(?:The|A|An|Our|My|Your|Their|His|Her|This|That)$/u.test(lead[1] as string) && !out.some((o) => o.end > e.start - (lead[1] as string).length - 1 && o.start < e.start)) {
+        const start = e.start - (lead[1] as string).length - 1;
+        replace({ ...e, text: text.slice(start, e.end), start });
+        continue;
+      }
+    }
+    // "Liceum Ogólnokształcące nr 3": a school's number is part of its name.
+    if (e.type === "organization") {
+      const nr = /^\s(?:nr|No\.?)\s\d{1,4}\b/u.exec(after(e));
+      if (nr) { replace({ ...e, text: text.slice(e.start, e.end + nr[0].length), end: e.end + nr[0].length }); continue; }
+    }
+    // "The Plough and Harrow", "the Ring of Beara": a name with "and" or "of" inside, read as two.
+    const next = out.find((o) => o.start > e.end && o.start - e.end <= 5 && (o.type === "person" || o.type === "place" || o.type === "organization"));
+    if (!next) continue;
+    const between = text.slice(e.end, next.start);
+    const pub = between === " and " && e.type === "organization" && next.type !== "organization" && /^The\s\p{Lu}\p{Ll}+(?<!s)$/u.test(e.text) && /^\p{Lu}\p{Ll}+$/u.test(next.text);
+    const of = between === " of " && /^\p{Lu}\p{Ll}+$/u.test(e.text) && e.type === "place" && /^\p{Lu}\p{Ll}+$/u.test(next.text) && /\bthe\s$/iu.test(before(e, 6));
+    if (pub || of) replace({ type: of && EN_INSTITUTION_OF.test(e.text) ? "organization" : e.type, text: text.slice(e.start, next.end), start: e.start, end: next.end });
   }
   return out;
 }

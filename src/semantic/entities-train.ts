@@ -27,6 +27,7 @@ export const ENTITY_TRAINING_SETS = [
   "entities-v2-unseen-15.json",
   "entities-v2-unseen-16.json",
   "entities-v2-unseen-17.json",
+  "entities-v2-unseen-18.json",
 ] as const;
 
 export type { LabelledText };
