@@ -22,6 +22,7 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = withSetSixteenDecisions(text, out);
   out = withSetSeventeenClasses(text, out);
   out = withSetEighteenClasses(text, out);
+  out = withSetNineteenClasses(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Entity[] = [];
@@ -425,7 +426,7 @@ const EN_TRADE_FROM = /\b(?:plumber|electrician|technician|mechanic|builder|roof
 const EN_PERSON_VERB_AFTER = /^\s(?:hates|loves|likes|wants|thinks|feels|prefers|flagged|forgot)\b/u;
 /** A kind noun and then a name set off by a comma: "the guesthouse in Nara, Minshuku Asagiri,". */
 /** Words of a trip: a one-word "person" after in/near/via in such a text is a town ("we stopped for fuel in Bowen"). */
-const EN_TRAVEL = /\b(?:drive|drove|driving|fly|flew|flight|trip|stay|stayed|stop|stopped|tank|fuel|petrol|gas station|train|road|arrive|arrived|town|village|hike|ferry)\b/iu;
+export const EN_TRAVEL = /\b(?:drive|drove|driving|fly|flew|flight|trip|stay|stayed|stop|stopped|tank|fuel|petrol|gas station|train|road|arrive|arrived|town|village|hike|ferry)\b/iu;
 const EN_KIND_APPOSITION = /\b(?:guesthouse|hotel|hostel|restaurant|café|cafe|bakery|shop|store|clinic|company|firm|agency|insurer|bank|gym|studio|tailor|garage)(?:\sin\s\p{Lu}[\p{L}-]+)?,\s$/u;
 const EN_CURRENCY_BEFORE = /(?:[₦₹₱₩₫₺₴₪]|\b(?:RM|SEK|NOK|DKK|CHF|ZAR|KES|NGN|INR|MYR|IDR|THB|VND|BRL|MXN|AED|SAR|PLN|CZK|HUF|Rp|R\$))\s?$/u;
 const EN_DURATION_UNIT_AFTER = /^\s(?:business|working|calendar|school)\s(?:days|weeks)\b/u;
@@ -600,5 +601,139 @@ function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
     const of = between === " of " && /^\p{Lu}\p{Ll}+$/u.test(e.text) && e.type === "place" && /^\p{Lu}\p{Ll}+$/u.test(next.text) && /\bthe\s$/iu.test(before(e, 6));
     if (pub || of) replace({ type: of && EN_INSTITUTION_OF.test(e.text) ? "organization" : e.type, text: text.slice(e.start, next.end), start: e.start, end: next.end });
   }
+  return out;
+}
+
+/** An upgrade's words before "from X to Y" ("the database upgrade from 9.6 to 12.1"): its numbers are versions. */
+const EN_UPGRADE_FROM = /\b(?:upgrade|upgraded|upgrading|migration|migrated|migrating|bump|bumped|bumping)\b[^.;:!?,]{0,30}\bfrom\s$/iu;
+/** A measure's unit after the second number ("from 2.4 to 1.8 seconds"): not versions. */
+const EN_MEASURE_AFTER = /^\s?(?:seconds?|secs?|s|ms|minutes?|mins?|hours?|h|%|percent|points?|GB|MB|KB|TB|kg|km|miles?|x)\b/u;
+/** A unit after a number that makes it a quantity ("40 gallons"); a currency word that makes it an amount ("900 kronor"). */
+const EN_QUANTITY_UNIT_AFTER = /^\s?(?:gallons?|litres?|liters?|millilitres?|ml|kg|kilos?|kilograms?|grams?|g|lbs?|ounces?|oz|km|kilometres?|kilometers?|miles?|metres?|meters?|feet|ft|inches|acres?|hectares?|GB|MB|TB)\b/u;
+const EN_CURRENCY_WORD_AFTER = /^\s(?:złoty|zloty|euros?|dollars|yen|rupees|kronor|kroner|krona|francs|baht|pesos|lira|rand|dirhams?|ringgit|rupiah|forint|koruna|lei|shekels?)\b/u;
+/** An error's or a failure's name written in one CamelCase word (AccessDenied, TimeoutError) is code (docs/ENTITIES.md). */
+const EN_ERROR_NAME = /^\p{Lu}\p{Ll}+(?:\p{Lu}\p{Ll}+)*(?:Error|Exception|Denied|NotFound|Refused|Timeout|Failed|Forbidden|Unauthorized)$/u;
+/** A demonym or a language before a noun ("an Italian place") is no place. */
+const EN_DEMONYM = /^\p{Lu}\p{Ll}+(?:ian|ean|ese|ish)$/u;
+/** Kinship words and roles the set-16 list missed ("Son Tobiah", "Nonna Lucia", "Brother-in-law Faisal"). */
+const EN_MORE_KINSHIP = /^(?:Son|Daughter|Nonna|Nonno|Abuela|Abuelo|Oma|Opa|Tata|Baba|Mama|Brother-in-law|Sister-in-law|Mother-in-law|Father-in-law|Stepdad|Stepmom|Stepmum|Niece|Nephew)\s(?=\p{Lu}\p{Ll})/u;
+/** A holiday's weekend ("Easter weekend", "Memorial Day weekend") is one date (docs/ENTITIES.md). */
+const EN_HOLIDAY_BEFORE_WEEKEND = /(?:^|[^\p{L}])((?:\p{Lu}\p{Ll}+\s)?(?:Day|Easter|Thanksgiving|Pentecost|Whitsun|Labou?r|Bank Holiday|Memorial|Victoria|Canada|Australia|Presidents['’]?|Family|Heritage))\s$/u;
+/** An absolute file path (/var/log/app, /mnt/data/q3): two slashes or more, not a URL's. */
+const ABSOLUTE_PATH = /(?<![\w.:/\\-])\/(?:[\w.-]+\/)+[\w.-]*[\w]/gu;
+/** A relative path ending in a file's extension (conf/app.yaml, docs/setup.md). */
+const RELATIVE_FILE_PATH = /(?<![\w.:/\\-])[A-Za-z_][\w-]*(?:\/[\w.-]+)+\.[A-Za-z][\w]{0,9}(?![\w/])/gu;
+/** A foreign trail or path's name (Sentiero degli Dei, Camino Francés) is a place. */
+const EN_FOREIGN_TRAIL_FIRST = /^(?:Sentiero|Camino|Sendero|Chemin|Strada|Paseo|Passeig|Cammino|Caminho|Weg)\s\p{Lu}/u;
+/** A foreign institution's first word (Universidad, Teatro, Musée …). */
+const EN_FOREIGN_INSTITUTION = /^(?:Université|Universidad|Universidade|Università|Universität|Universiteit|Ballet|Opéra|Opera|Teatro|Théâtre|Museo|Musée|Museu|Banco|Banque|Orchestre|Orquesta|Collège|École|Ecole|Escuela|Instituto|Institut|Hôtel|Hotel|Hospital|Hôpital|Ospedale|Clínica|Clinique|Conservatoire|Conservatorio|Académie|Academia|Lycée|Liceo|Colegio)$/u;
+/** A Chinese time word that is not a time: 一点 "a little" (多吃一点, 贵了一点), unless an hour (下午一点, 一点半). */
+const ZH_HOUR_CONTEXT_BEFORE = /(?:上午|下午|中午|晚上|凌晨|早上|傍晚|夜里|今天|明天|后天|周[一二三四五六日天]|星期[一二三四五六日天]|号|日)$/u;
+const ZH_HOUR_CONTEXT_AFTER = /^(?:半|钟|[零一二三四五六七八九十\d]+分|一刻|三刻|到|前|后|左右)/u;
+
+/**
+ * General classes set 19's misses showed (tagger v15; no strings of the set): versions in an upgrade's "from X to Y" and before
+ * "migration"; a number with a unit (gallons, km …) a quantity, with a currency word (kronor) an amount; an id with letters
+ * after its digits (4410-BX) and its "#"; a command with its flags one code; a method with its class (Cart.total) and a key
+ * with its section (db.pool_size) one code; an error's name code; a demonym before a noun no place; "County" a place;
+ * more kinship words outside a name; a holiday's weekend one date; "St. X" one place; absolute paths and relative file paths
+ * paths; a thousands separator inside a measure. Chinese: 一点 "a little" no time; 三年级 no duration; 两年半 one duration;
+ * 6分12秒 one duration; 20亩 a quantity; a name run on into 取 / 寄 / 送 cut.
+ */
+function withSetNineteenClasses(text: string, entities: Entity[]): Entity[] {
+  let out = [...entities].sort((a, b) => a.start - b.start);
+  const replace = (e: Entity) => {
+    out = [...out.filter((o) => !overlaps(o, e)), e].sort((a, b) => a.start - b.start);
+  };
+  const before = (e: { start: number }, n = 40) => text.slice(Math.max(0, e.start - n), e.start);
+  const after = (e: { end: number }, n = 40) => text.slice(e.end, e.end + n);
+  const han = /\p{Script=Han}/u.test(text);
+  for (const e of [...out]) {
+    if (!out.includes(e)) continue;
+    // A thousands separator the measure lost ("1,800 ms" read as "800 ms").
+    if ((e.type === "duration" || e.type === "quantity" || e.type === "amount" || e.type === "number") && /^\d/u.test(e.text)) {
+      const lost = /(?<![\d.,])\d{1,3}(?:,\d{3})*,$/u.exec(before(e, 12));
+      if (lost && /^\d{3}(?!\d)/u.test(e.text)) { replace({ ...e, text: text.slice(e.start - lost[0].length, e.end), start: e.start - lost[0].length }); continue; }
+    }
+    if (e.type === "number" && !han) {
+      const dotted = /^\d+(?:\.\d+)+$/u.test(e.text);
+      const measured = EN_MEASURE_AFTER.test(after(e)) || EN_MEASURE_AFTER.test(after(e).replace(/^\sto\s\d+(?:\.\d+)*/u, ""));
+      if (dotted && !measured && ((EN_UPGRADE_FROM.test(before(e)) && /^\sto\s\d/u.test(after(e))) || (/\sto\s$/u.test(before(e, 4)) && EN_UPGRADE_FROM.test(before(e, 60).replace(/\d+(?:\.\d+)+\sto\s$/u, ""))))) { replace({ ...e, type: "version" }); continue; }
+      if (dotted && /^\s(?:migration|upgrade)\b/u.test(after(e)) && /\b(?:the|a|our|next)\s$/iu.test(before(e, 6))) { replace({ ...e, type: "version" }); continue; }
+      const unit = EN_QUANTITY_UNIT_AFTER.exec(after(e));
+      if (unit) { replace({ type: "quantity", text: text.slice(e.start, e.end + unit[0].length), start: e.start, end: e.end + unit[0].length }); continue; }
+      const money = EN_CURRENCY_WORD_AFTER.exec(after(e));
+      if (money) { replace({ type: "amount", text: text.slice(e.start, e.end + money[0].length), start: e.start, end: e.end + money[0].length }); continue; }
+      const suffix = /^-[A-Z]{1,3}(?![\w-])/u.exec(after(e));
+      if (suffix && /^\d{3,}$/u.test(e.text)) { replace({ type: "id", text: text.slice(e.start, e.end + suffix[0].length), start: e.start, end: e.end + suffix[0].length }); continue; }
+    }
+    // A named road with its number is one place ("Ruta 40", docs/ENTITIES.md); the words of set 16's list drop the number already.
+    if (e.type === "number" && /^\d{1,4}$/u.test(e.text)) {
+      const road = /(?:^|[^\p{L}])((?:Ruta|Rota|Carretera|Autobahn|Autoroute|Strada Statale|State Route|US Route|Hwy)\s)$/u.exec(before(e, 20));
+      if (road) { replace({ type: "place", text: text.slice(e.start - (road[1] as string).length, e.end), start: e.start - (road[1] as string).length, end: e.end }); continue; }
+    }
+    if (!han && e.type !== "place" && (e.type === "organization" || e.type === "person") && EN_FOREIGN_TRAIL_FIRST.test(e.text)) { replace({ ...e, type: "place" }); continue; }
+    // "Universidad de Chile", "Teatro di San Carlo": a foreign institution's name read as two at its "de".
+    if (!han && (e.type === "place" || e.type === "organization" || e.type === "person") && EN_FOREIGN_INSTITUTION.test(e.text)) {
+      const link = /^\s(?:de|du|des|de la|di|del|della|degli|do|da|dos|das|von|van|der|am)\s(?=\p{Lu})/u.exec(after(e, 12));
+      const next = link && out.find((o) => o.start === e.end + (link[0] as string).length && (o.type === "person" || o.type === "place" || o.type === "organization"));
+      if (next) { replace({ type: "organization", text: text.slice(e.start, next.end), start: e.start, end: next.end }); continue; }
+    }
+    if (e.type === "id" && /#$/u.test(before(e, 1)) && !/[\w#]$/u.test(before(e, 2).slice(0, -1))) { replace({ ...e, text: `#${e.text}`, start: e.start - 1 }); continue; }
+    if (e.type === "code" && !han) {
+      // A command with its flags ("terraform plan -lock-timeout=60s"), a script after "run" ("npm run lint").
+      const flags = /^(?:\s--?[a-z][\w-]*(?:=[^\s,;]+)?)+/u.exec(after(e, 80));
+      if (flags) { replace({ ...e, text: text.slice(e.start, e.end + flags[0].length), end: e.end + flags[0].length }); continue; }
+      // A method with its class, a key with its section (Cart.total, db.pool_size).
+      const owner = /(?<![\w./])[A-Za-z_]\w*\.$/u.exec(before(e, 40));
+      if (owner && /^\w/u.test(e.text)) { replace({ ...e, text: text.slice(e.start - owner[0].length, e.end), start: e.start - owner[0].length }); continue; }
+    }
+    if (e.type === "code" && /(?:^|\s)(?:npm|yarn|pnpm)\srun$/u.test(e.text)) {
+      const script = /^\s[a-z][\w:-]*/u.exec(after(e));
+      if (script) { replace({ ...e, text: text.slice(e.start, e.end + script[0].length), end: e.end + script[0].length }); continue; }
+    }
+    if (e.type === "code" && han) {
+      const owner = /(?<![\w./])[A-Za-z_]\w*\.$/u.exec(before(e, 40));
+      if (owner && /^\w/u.test(e.text)) { replace({ ...e, text: text.slice(e.start - owner[0].length, e.end), start: e.start - owner[0].length }); continue; }
+    }
+    if ((e.type === "organization" || e.type === "person" || e.type === "place") && EN_ERROR_NAME.test(e.text)) { replace({ ...e, type: "code" }); continue; }
+    if (!han && e.type === "place" && EN_DEMONYM.test(e.text) && /^\s\p{Ll}/u.test(after(e, 2))) { out = out.filter((o) => o !== e); continue; }
+    if (!han && e.type === "organization" && /^\p{Lu}[\p{L}-]*(?:\s\p{Lu}[\p{L}-]*)*\s(?:County|Parish|Province|Prefecture|Oblast|Canton)$/u.test(e.text)) { replace({ ...e, type: "place" }); continue; }
+    if (!han && (e.type === "person" || e.type === "organization")) {
+      const kin = EN_MORE_KINSHIP.exec(e.text);
+      if (kin) { replace({ type: "person", text: e.text.slice(kin[0].length), start: e.start + kin[0].length, end: e.end }); continue; }
+    }
+    if (!han && e.type === "datetime" && /^weekend$/iu.test(e.text)) {
+      const holiday = EN_HOLIDAY_BEFORE_WEEKEND.exec(before(e, 30));
+      if (holiday) {
+        const start = e.start - (holiday[1] as string).length - 1;
+        replace({ ...e, text: text.slice(start, e.end), start });
+        continue;
+      }
+    }
+    // "St. Moritz", "St. Gallen": the abbreviation's dot does not end the name.
+    if (!han && (e.type === "place" || e.type === "person") && /^(?:St|Ste|Mt)$/u.test(e.text) && /^\.\s\p{Lu}/u.test(after(e, 3))) {
+      const next = out.find((o) => o.start === e.end + 2 && (o.type === "person" || o.type === "place" || o.type === "organization"));
+      if (next) { replace({ type: "place", text: text.slice(e.start, next.end), start: e.start, end: next.end }); continue; }
+    }
+    if (han) {
+      if (e.type === "datetime" && e.text === "一点" && !ZH_HOUR_CONTEXT_BEFORE.test(before(e, 4)) && !ZH_HOUR_CONTEXT_AFTER.test(after(e, 4))) { out = out.filter((o) => o !== e); continue; }
+      if (e.type === "duration" && /年$/u.test(e.text) && /^级/u.test(after(e, 1))) { out = out.filter((o) => o !== e); continue; }
+      if (e.type === "duration" && /(?:年|个月|小时|天|周)$/u.test(e.text) && /^半/u.test(after(e, 1))) { replace({ ...e, text: `${e.text}半`, end: e.end + 1 }); continue; }
+      if (e.type === "number" && /^\d+(?:\.\d+)?$/u.test(e.text) && /^亩/u.test(after(e, 1))) { replace({ type: "quantity", text: `${e.text}亩`, start: e.start, end: e.end + 1 }); continue; }
+      if (e.type === "number" && /^\d+$/u.test(e.text) && /^分$/u.test(after(e, 1))) {
+        const sec = out.find((o) => o.start === e.end + 1 && o.type === "duration" && /^\d+秒$/u.test(o.text));
+        if (sec) { replace({ type: "duration", text: text.slice(e.start, sec.end), start: e.start, end: sec.end }); continue; }
+      }
+      if ((e.type === "place" || e.type === "organization") && /^\p{Script=Han}{4,}$/u.test(e.text) && /[楼岛馆店园厅城村镇山湖场院庄堂寺宫苑阁坊屋轩斋居港湾街路][取寄送]$/u.test(e.text)) { replace({ ...e, text: e.text.slice(0, -1), end: e.end - 1 }); continue; }
+    }
+  }
+  const add = (type: Entity["type"], m: RegExpMatchArray) => {
+    const e: Entity = { type, text: m[0], start: m.index as number, end: (m.index as number) + m[0].length };
+    if (out.some((o) => overlaps(o, e) && (o.type === "url" || o.type === "email" || o.type === "path") )) return;
+    replace(e);
+  };
+  for (const m of text.matchAll(ABSOLUTE_PATH)) if ((m[0].match(/\//gu) ?? []).length >= 2) add("path", m);
+  for (const m of text.matchAll(RELATIVE_FILE_PATH)) add("path", m);
   return out;
 }

@@ -5,7 +5,7 @@ import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loa
 import { ZH_KNOWN_ORG_NAMES } from "./zh-orgs.js";
 import { ZH_KNOWN_PLACE_NAMES } from "./zh-places.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
-import { followGuide } from "./entities-guide.js";
+import { EN_TRAVEL, followGuide } from "./entities-guide.js";
 
 /**
  * A small statistical tagger for the names (person, organisation, place) beside the rules: an
@@ -616,6 +616,9 @@ export function tagNames(model: TaggerWeights, text: string): { names: TaggedNam
   return { names: namesOf(model, text, tokens, tokenFeatures(text, tokens, proposal)), proposal };
 }
 
+/** Words of moving or visiting: a one-word name after "from" / "in" may be a place there ("moving from Pine Ridge", "visits from Sofia"). */
+const EN_MOVE = /\b(?:move|moves|moving|moved|visit|visits|visiting|visited|tuk-tuk|bus|taxi|cab)\b/iu;
+
 /** The entities of a text from the rules+nlp proposal and the tagger's names, in a mode. */
 /** With the text, the spans then follow docs/ENTITIES.md (`followGuide`), and a name may hold a plain number ("Terminal 2": the number is dropped). */
 export function combine(proposal: readonly Entity[], names: readonly TaggedName[], mode: TaggerMode, thresholds: TaggerThresholds = {}, text?: string): Entity[] {
@@ -623,7 +626,10 @@ export function combine(proposal: readonly Entity[], names: readonly TaggedName[
   const blocks = (e: Entity, n: TaggedName) => e.start < n.end && n.start < e.end && !(text !== undefined && e.type === "number" && n.start <= e.start && e.end <= n.end);
   const added = names
     .filter((n) => n.score >= (thresholds[n.type] ?? -Infinity) && !kept.some((e) => blocks(e, n)))
-    .map((n) => ({ type: n.type, text: n.text, start: n.start, end: n.end }));
+    .map((n) => ({ type: n.type, text: n.text, start: n.start, end: n.end }))
+    // A one-word English place the rules read as a person's first name, in a text with no trip in it ("a quote from Mark"), is the
+    // person (the converse of docs/ENTITIES.md's person-in-a-trip rule in followGuide).
+    .map((n) => (text !== undefined && n.type === "place" && /^\p{Lu}\p{Ll}+$/u.test(n.text) && !EN_TRAVEL.test(text) && !EN_MOVE.test(text) && !(/\bfrom\s$/u.test(text.slice(Math.max(0, n.start - 5), n.start)) && /^\sto\s\p{Lu}/u.test(text.slice(n.end, n.end + 5))) && !/\bfrom\s\p{Lu}[\p{L}-]*(?:\s\p{Lu}[\p{L}-]*)?\sto\s$/u.test(text.slice(Math.max(0, n.start - 40), n.start)) && proposal.some((e) => e.type === "person" && e.start === n.start && e.end === n.end) ? { ...n, type: "person" as const } : n));
   const all = [...kept, ...added].sort((a, b) => a.start - b.start);
   return text === undefined ? all : followGuide(text, all);
 }

@@ -28,6 +28,7 @@ export const ENTITY_TRAINING_SETS = [
   "entities-v2-unseen-16.json",
   "entities-v2-unseen-17.json",
   "entities-v2-unseen-18.json",
+  "entities-v2-unseen-19.json",
 ] as const;
 
 export type { LabelledText };
