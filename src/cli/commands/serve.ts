@@ -81,11 +81,10 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
       }
       throw error;
     });
-    context.stderr.write(`listening on ${url}\n`);
-    if ((await engine.keys.list()).every((key) => key.revokedAt !== null)) {
-      context.stderr.write("memzip serve: this store has no API key, so every request but /healthz, /readyz and /v1/openapi.json answers 401; create one with `memzip keys create --db DB --namespace NS --role write`\n");
-    }
-    await new Promise<void>((resolve) => {
+    const noKeys = (await engine.keys.list()).every((key) => key.revokedAt !== null);
+    // The signal handlers go in before readiness is announced: a supervisor (or a test) that stops the
+    // server as soon as it reads "listening on" must find them installed, never the default action.
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);
@@ -98,6 +97,11 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     });
+    context.stderr.write(`listening on ${url}\n`);
+    if (noKeys) {
+      context.stderr.write("memzip serve: this store has no API key, so every request but /healthz, /readyz and /v1/openapi.json answers 401; create one with `memzip keys create --db DB --namespace NS --role write`\n");
+    }
+    await stopped;
     return 0;
   },
 };

@@ -46,8 +46,8 @@ SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
     });
     try {
       await worker.ready();
-      context.stderr.write(`worker ${worker.name} ready on ${worker.queues.join(", ")}\n`);
-      await new Promise<void>((resolve) => {
+      // The signal handlers go in before "ready" is printed: a stop sent on reading it finds them installed.
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGTERM", stop);
           process.off("SIGINT", stop);
@@ -57,6 +57,8 @@ SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
       });
+      context.stderr.write(`worker ${worker.name} ready on ${worker.queues.join(", ")}\n`);
+      await stopped;
     } finally {
       await worker.close();
       await engine.close();
