@@ -451,13 +451,25 @@ const ZH_TRANSLIT_TITLED = new RegExp(`${ZH_TRANSLIT}{2,4}(?:先生|女士|小�
 const ZH_TRANSLIT_AFTER_WITH = new RegExp(`(?<=[和跟与同陪])(?!大)(${ZH_TRANSLIT}{3,4})(?=[去一来到在，。,])`, "gu");
 const ZH_SURNAME_KIN = /(?<=[的是和与跟找给帮托]|^)(\p{Script=Han}(?:奶奶|爷爷|大爷|大妈|阿婆|婆婆|伯伯))(?![家们])/gu;
 
+/** `entities` with `e` in place of every span it overlaps, in text order (the set-18 and set-19 steps' edit). */
+function withReplaced(entities: readonly Entity[], e: Entity): Entity[] {
+  return [...entities.filter((o) => !overlaps(o, e)), e].sort((a, b) => a.start - b.start);
+}
+
+/** The text up to `n` characters before and after a span: what the set-18 and set-19 steps read around one. */
+function aroundSpans(text: string): { before: (e: { start: number }, n?: number) => string; after: (e: { end: number }, n?: number) => string } {
+  return {
+    before: (e, n = 40) => text.slice(Math.max(0, e.start - n), e.start),
+    after: (e, n = 40) => text.slice(e.end, e.end + n),
+  };
+}
+
 function withSetEighteenClasses(text: string, entities: Entity[]): Entity[] {
   let out = [...entities].sort((a, b) => a.start - b.start);
   const replace = (e: Entity) => {
-    out = [...out.filter((o) => !overlaps(o, e)), e].sort((a, b) => a.start - b.start);
+    out = withReplaced(out, e);
   };
-  const before = (e: { start: number }, n = 40) => text.slice(Math.max(0, e.start - n), e.start);
-  const after = (e: { end: number }, n = 40) => text.slice(e.end, e.end + n);
+  const { before, after } = aroundSpans(text);
   // Numbers: a currency before them, a unit or a route word after them, a product before them.
   for (const e of [...out]) {
     if (e.type !== "number") continue;
@@ -643,10 +655,9 @@ const ZH_HOUR_CONTEXT_AFTER = /^(?:半|钟|[零一二三四五六七八九十\d]
 function withSetNineteenClasses(text: string, entities: Entity[]): Entity[] {
   let out = [...entities].sort((a, b) => a.start - b.start);
   const replace = (e: Entity) => {
-    out = [...out.filter((o) => !overlaps(o, e)), e].sort((a, b) => a.start - b.start);
+    out = withReplaced(out, e);
   };
-  const before = (e: { start: number }, n = 40) => text.slice(Math.max(0, e.start - n), e.start);
-  const after = (e: { end: number }, n = 40) => text.slice(e.end, e.end + n);
+  const { before, after } = aroundSpans(text);
   const han = /\p{Script=Han}/u.test(text);
   for (const e of [...out]) {
     if (!out.includes(e)) continue;
