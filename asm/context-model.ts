@@ -274,6 +274,14 @@ let touchedLength: i32 = 0;
 let nibbleMixed: usize = 0; // i32 × HASHED
 let nibbleHome: usize = 0; // i32 × HASHED
 let sink: usize = 0; // i32: where reads made only to start a cache miss early are stored, so that they are kept
+/**
+ * The record I/O area (`recordIO`): a record's input (its bytes to encode, or the payload to decode) at ioIn, its
+ * output at ioOut. It lies past everything `reserve` laid out and does not move `top`, so the history, the undo log
+ * and the bucket log, which beginRecord and ensureHistory re-reserve at the end, grow over it; it is laid out again
+ * for every record, after beginRecord.
+ */
+let ioIn: usize = 0;
+let ioOut: usize = 0;
 
 @inline function i32At(base: usize, index: i32): i32 {
   return load<i32>(base + (<usize>index << 2));
@@ -320,7 +328,8 @@ function squashSlow(d: i32): i32 {
 
 // Saved state: every global above, so a copy of linear memory plus this block is the whole model.
 // The JavaScript side keeps such a copy as a derived cache (src/codec/cm/derived-state.ts).
-const STATE_SLOTS: i32 = BIT_HISTORY !== 0 ? 80 : 76;
+// 80 slots take the same 640 bytes (reserve aligns to 64) as the 76 before the record I/O area's two.
+const STATE_SLOTS: i32 = 80;
 let stateBlock: usize = 0; // i64 × STATE_SLOTS
 
 /** Writes every global into the state block and returns its address; linear memory then holds the whole model. */
@@ -406,6 +415,8 @@ export function saveState(): usize {
     store<i64>(at + 608, <i64>pristineStateMaps);
     store<i64>(at + 616, <i64>smRateTable);
   }
+  store<i64>(at + 624, <i64>ioIn);
+  store<i64>(at + 632, <i64>ioOut);
   return at;
 }
 
@@ -491,6 +502,8 @@ export function loadState(at: usize): void {
     pristineStateMaps = <usize>load<i64>(at + 608);
     smRateTable = <usize>load<i64>(at + 616);
   }
+  ioIn = <usize>load<i64>(at + 624);
+  ioOut = <usize>load<i64>(at + 632);
   stateBlock = at;
 }
 
@@ -1064,6 +1077,151 @@ export function codeByte(byte: i32): usize {
 export function step(bit: i32): i32 {
   updateBit(bit);
   return predictBit();
+}
+
+// The range coder of src/codec/range-coder.ts for bits, in i64 (every value below 2^50): the same bounds, carries and
+// bytes, so a record coded here is byte for byte the record coded by RangeEncoder / RangeDecoder with predict/update.
+const RC_TOP: i64 = 1 << 40;
+const RC_FULL: i64 = 1 << 48;
+/** Zero bytes the decoder may read past the payload's end before the record is called corrupt (MAX_OVERRUN in src/codec/cm/context-model.ts). */
+const RC_MAX_OVERRUN: i32 = 64;
+// The encoder's output state between shifts (only while `encodeRecordIO` runs).
+let rcCache: i32 = -1;
+let rcPending: i32 = 0;
+let rcOut: usize = 0;
+let rcOutEnd: usize = 0;
+
+/** Memory up to `end` (bytes), growing it when needed. */
+function ensureMemory(end: usize): void {
+  const needed = <i32>((end + 0xffff) >> 16);
+  const have = memory.size();
+  if (needed > have) memory.grow(needed - have);
+}
+
+/**
+ * Lays out the record I/O area for a record just begun (after `beginRecord`): `inBytes` of input at the returned
+ * address, then room for `outBytes` of output (`recordOutput()`; the encoder grows it when the payload needs more).
+ */
+export function recordIO(inBytes: i32, outBytes: i32): usize {
+  ioIn = (top + 63) & ~(<usize>63);
+  ioOut = (ioIn + <usize>inBytes + 63) & ~(<usize>63);
+  ensureMemory(ioOut + <usize>outBytes);
+  return ioIn;
+}
+
+/** Where `encodeRecordIO` and `decodeRecordIO` wrote their output. */
+export function recordOutput(): usize {
+  return ioOut;
+}
+
+function rcPush(byte: i32): void {
+  if (rcOut >= rcOutEnd) {
+    // The output is the last thing in memory: grow it by as much again.
+    const pages = max(1, <i32>((rcOutEnd - ioOut) >> 16));
+    memory.grow(pages);
+    rcOutEnd = <usize>memory.size() << 16;
+  }
+  store<u8>(rcOut, <u8>byte);
+  rcOut++;
+}
+
+/** RangeEncoder.shiftLow's output half: the byte leaving `low` (with a carry into the pending ones), or one more pending 0xFF. The caller shifts `low`. */
+function rcShift(low: i64): void {
+  if (low < RC_FULL - RC_TOP || low >= RC_FULL) {
+    const carry = low >= RC_FULL ? 1 : 0;
+    if (rcCache >= 0) rcPush((rcCache + carry) & 0xff);
+    for (; rcPending > 0; rcPending--) rcPush((0xff + carry) & 0xff);
+    rcCache = <i32>(low >> 40) & 0xff;
+  } else {
+    rcPending++;
+  }
+}
+
+/**
+ * Codes the record just begun, `length` bytes at the I/O area's input, into its output; returns the payload's
+ * length (the bytes RangeEncoder.finish would return: trailing zeros trimmed). Each bit: predict, code, learn.
+ */
+export function encodeRecordIO(length: i32): i32 {
+  let low: i64 = 0;
+  let range: i64 = RC_FULL - 1;
+  rcCache = -1;
+  rcPending = 0;
+  rcOut = ioOut;
+  rcOutEnd = <usize>memory.size() << 16;
+  for (let i = 0; i < length; i++) {
+    const byte = <i32>load<u8>(ioIn + <usize>i);
+    for (let b = 7; b >= 0; b--) {
+      const bit = (byte >> b) & 1;
+      const bound = (range >> 16) * <i64>predictBit();
+      if (bit) {
+        range = bound;
+      } else {
+        low += bound;
+        range -= bound;
+      }
+      while (range < RC_TOP) {
+        range <<= 8;
+        rcShift(low);
+        low = (low & (RC_TOP - 1)) << 8;
+      }
+      updateBit(bit);
+    }
+  }
+  // finish: the value in [low, low + range) with the most trailing zero bits, then the bytes still in `low`.
+  for (let shift: i64 = 48; shift >= 0; shift -= 8) {
+    const value = ((low + (<i64>1 << shift) - 1) >> shift) << shift;
+    if (value < low + range) {
+      low = value;
+      break;
+    }
+  }
+  for (let i = 0; i < 7; i++) {
+    rcShift(low);
+    low = (low & (RC_TOP - 1)) << 8;
+  }
+  let end = rcOut;
+  while (end > ioOut && load<u8>(end - 1) === 0) end--;
+  return <i32>(end - ioOut);
+}
+
+/**
+ * Decodes the record just begun, `length` bytes, from the `payloadLength`-byte payload at the I/O area's input into
+ * its output (reading zeros past the payload's end). Returns 0, or 1 when the decoder has read more than
+ * RC_MAX_OVERRUN bytes past the end after a byte (RangeDecoder.overrun): the payload is corrupt; the caller
+ * still ends the record.
+ */
+export function decodeRecordIO(length: i32, payloadLength: i32): i32 {
+  let code: i64 = 0;
+  let range: i64 = RC_FULL - 1;
+  let position = 0;
+  for (let i = 0; i < 6; i++) {
+    code = (code << 8) | <i64>(position < payloadLength ? load<u8>(ioIn + <usize>position) : 0);
+    position++;
+  }
+  for (let i = 0; i < length; i++) {
+    let byte = 0;
+    for (let b = 0; b < 8; b++) {
+      const bound = (range >> 16) * <i64>predictBit();
+      let bit = 0;
+      if (code < bound) {
+        range = bound;
+        bit = 1;
+      } else {
+        code -= bound;
+        range -= bound;
+      }
+      while (range < RC_TOP) {
+        range <<= 8;
+        code = ((code & (RC_TOP - 1)) << 8) | <i64>(position < payloadLength ? load<u8>(ioIn + <usize>position) : 0);
+        position++;
+      }
+      updateBit(bit);
+      byte = (byte << 1) | bit;
+    }
+    store<u8>(ioOut + <usize>i, <u8>byte);
+    if (position - payloadLength > RC_MAX_OVERRUN) return 1;
+  }
+  return 0;
 }
 
 function ensureHistory(needed: i32): void {
