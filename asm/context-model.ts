@@ -991,17 +991,17 @@ export function update(bit: i32): void {
     // Each mixer learns only from errors larger than MIXER_SKIP.
     if (e1 > MIXER_SKIP || e1 < -MIXER_SKIP) {
       trainMixer(weights, mixerBase, err);
-      if (logging) touchSet(mixerBase / STRIDE);
+      if (logging) touchSet(<i32>(<u32>mixerBase / <u32>STRIDE));
     }
     if (e2 > MIXER_SKIP || e2 < -MIXER_SKIP) {
       trainMixer(weights2, mixer2Base, err2);
-      if (logging) touchSet(MIXER_SETS + mixer2Base / STRIDE);
+      if (logging) touchSet(MIXER_SETS + <i32>(<u32>mixer2Base / <u32>STRIDE));
     }
     if (MIXER3) {
       const e3 = (bit << 12) - p3;
       if (e3 > MIXER_SKIP || e3 < -MIXER_SKIP) {
         trainMixer(weights3, mixer3Base, e3 * mixerRate);
-        if (logging) touchSet(MIXER_SETS + MIXER2_SETS + mixer3Base / STRIDE);
+        if (logging) touchSet(MIXER_SETS + MIXER2_SETS + <i32>(<u32>mixer3Base / <u32>STRIDE));
       }
     }
   } else if (SIMD_MIXER) {
@@ -1347,6 +1347,36 @@ function afterByte(): void {
  */
 function computeNibbleBases(): void {
   const nibbleContext = bitPosition === 0 ? 0 : c0;
+  if (HASHED === 4) {
+    // The loops below unrolled, in locals (the same reads, claims and log entries in the same order).
+    const n1 = (nibbleContext + 1) * 0x2545f491;
+    const m0 = (i32At(contextHash, 0) ^ n1) * <i32>0x9e3779b1;
+    const m1 = (i32At(contextHash, 1) ^ n1) * <i32>0x9e3779b1;
+    const m2 = (i32At(contextHash, 2) ^ n1) * <i32>0x9e3779b1;
+    const m3 = (i32At(contextHash, 3) ^ n1) * <i32>0x9e3779b1;
+    const h0 = HASHED_BASE + (<i32>(<u32>(m0 ^ <i32>(<u32>m0 >> 15)) >> hashShift) & ~15);
+    const h1 = HASHED_BASE + (<i32>(<u32>(m1 ^ <i32>(<u32>m1 >> 15)) >> hashShift) & ~15);
+    const h2 = HASHED_BASE + (<i32>(<u32>(m2 ^ <i32>(<u32>m2 >> 15)) >> hashShift) & ~15);
+    const h3 = HASHED_BASE + (<i32>(<u32>(m3 ^ <i32>(<u32>m3 >> 15)) >> hashShift) & ~15);
+    store<i32>(sink, i32At(counters, h0) ^ i32At(counters, h1) ^ i32At(counters, h2) ^ i32At(counters, h3));
+    const b0 = nibbleBucket(m0, h0);
+    const b1 = nibbleBucket(m1, h1);
+    const b2 = nibbleBucket(m2, h2);
+    const b3 = nibbleBucket(m3, h3);
+    setI32(nibbleBase, 0, b0);
+    setI32(nibbleBase, 1, b1);
+    setI32(nibbleBase, 2, b2);
+    setI32(nibbleBase, 3, b3);
+    if (BUCKET_LOG && logging) {
+      let n = bucketLogLength;
+      n = logBucket(n, b0);
+      n = logBucket(n, b1);
+      n = logBucket(n, b2);
+      n = logBucket(n, b3);
+      bucketLogLength = n;
+    }
+    return;
+  }
   // First every context's home bucket is read, with no branch between the reads, so that their
   // cache misses overlap; the loop below then finds them in the cache (and re-reads them, since
   // claiming a bucket for one context may change another's).
@@ -1398,6 +1428,32 @@ function computeNibbleBases(): void {
     }
     bucketLogLength = n;
   }
+}
+
+/** computeNibbleBases' search for one context (HASHED 4): its home bucket, the neighbour, a scratch bucket (frozen), or a claimed one. */
+@inline function nibbleBucket(mixed: i32, home: i32): i32 {
+  const tag = (mixed & 0xffff) | 0x10000;
+  if (i32At(counters, home) === tag) return home;
+  const neighbour = home ^ 16;
+  if (i32At(counters, neighbour) === tag) return neighbour;
+  if (frozen) return scratchBucket(mixed, tag);
+  const victim = (i32At(counters, home + 1) & COUNT_MASK) <= (i32At(counters, neighbour + 1) & COUNT_MASK) ? home : neighbour;
+  setI32(counters, victim, tag);
+  for (let k = 1; k < 16; k++) setI32(counters, victim + k, INITIAL_COUNTER);
+  return victim;
+}
+
+/** Appends snapshot bucket `bucket` as it is now to the bucket log at entry `n` (scratch buckets are wiped instead); returns the next entry. */
+@inline function logBucket(n: i32, bucket: i32): i32 {
+  if (bucket >= scratchBase) return n;
+  const entry = bucketLog + <usize>(n * 17 * 4);
+  const from = counters + (<usize>bucket << 2);
+  store<i32>(entry, bucket);
+  v128.store(entry + 4, v128.load(from));
+  v128.store(entry + 20, v128.load(from + 16));
+  v128.store(entry + 36, v128.load(from + 32));
+  v128.store(entry + 52, v128.load(from + 48));
+  return n + 1;
 }
 
 function scratchBucket(mixed: i32, tag: i32): i32 {
