@@ -1470,7 +1470,8 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
   return bucket;
 }
 
-function computeSlots(): void {
+/** Inlined into its callers (update, step, codeByte, the record coders, afterByte): cm-cost 8 passes 8.191 -> 8.126 G instructions, the same CPU time within noise. */
+@inline function computeSlots(): void {
   const bits = bitPosition;
   const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
   setI32(slots, 0, c0);
