@@ -80,6 +80,58 @@ const BH_INIT: i32 = 0;
 const COUNT_MASK: i32 = BIT_HISTORY !== 0 ? 0xff : 0xffff;
 /** A word-bigram context (the previous ASCII word with the current one) as a fifth hashed context: off (see above). */
 const WORD_BIGRAM: bool = false;
+/**
+ * Stop 27 (issue 16 items 1 and 5; off in version 6, docs/CM.md "Contexts measured on version 6"): a fifth hashed
+ * context, a seventh counter (a ninth mixer input: two v128s per weight set unless NO_BIAS()). 0 none;
+ * 1 the column (up to 255) with the byte above it in the previous line (0x100 when that line is shorter or there is none);
+ * 2 the line's first two bytes (as many as there are) with the column;
+ * 3 indirect (paq8 style): the previous byte with the two bytes that followed its last two occurrences;
+ * 4 indirect order 2: the previous two bytes with the byte that followed their last occurrence;
+ * 5 in multi-byte text the character before the previous one with the one in progress (a skip context), else as 1;
+ * 6 in multi-byte text the previous two characters with the one in progress, else as 1;
+ * 7 the byte above with the previous byte.
+ */
+const EXTRA_CONTEXT: i32 = 0;
+/** Stop 27: a second match model as a mixer input: 0 none; 1 its own MATCH2_MIN()-byte hash table (after the first one's); 2 the candidate the 6-byte table held before the latest one (the second most recent occurrence). */
+const MATCH2: i32 = 0;
+/**
+ * Stop 27, more options in one constant (each new constant referenced is a global before binaryen's passes, and past
+ * 128 of them binaryen reorders the globals: version 6's WebAssembly would change though its code does not; so the
+ * stop's flags are three constants, the rest inlined functions of them). Bit 0 NO_BIAS(): no bias input (its lane goes
+ * to a seventh counter or a second match, so a weight set stays one v128). Bit 1 NEW_INPUTS_AT_ZERO(): a new weight
+ * set's weights for EXTRA_CONTEXT's counter and MATCH2's input start at 0 (else INITIAL_WEIGHT). Bits 2-3
+ * COLUMN_MIXER(): 1 mixer 2 also by the column where no character is in progress (buckets 0, 1-3, 4-15, 16+), 2
+ * mixer 3's hash also by it. Bits 4-7 MATCH2_MIN() less 4 (MATCH2 1's hash length).
+ */
+const STOP27_OPTIONS: i32 = 0;
+@inline function NO_BIAS(): bool {
+  return (STOP27_OPTIONS & 1) !== 0;
+}
+@inline function NEW_INPUTS_AT_ZERO(): bool {
+  return (STOP27_OPTIONS & 2) !== 0;
+}
+@inline function COLUMN_MIXER(): i32 {
+  return (STOP27_OPTIONS >> 2) & 3;
+}
+@inline function MATCH2_MIN(): i32 {
+  return 4 + ((STOP27_OPTIONS >> 4) & 15);
+}
+// Derived values as inlined functions, not constants: a new constant is a new global before binaryen's passes, and
+// past 128 globals binaryen reorders them, which would change version 6's WebAssembly (its code stays the same).
+/** Whether line starts are followed (LINES()). */
+@inline function LINES(): bool {
+  return EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 2 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6 || EXTRA_CONTEXT === 7 || COLUMN_MIXER() !== 0;
+}
+@inline function INDIRECT(): bool {
+  return EXTRA_CONTEXT === 3 || EXTRA_CONTEXT === 4;
+}
+/** i32s after the match table(s) (one region, so the undo log's match entries roll them back): INDIRECT()'s t1 (256) and t2 (65536). */
+@inline function AUX_WORDS(): i32 {
+  return INDIRECT() ? 256 + 65536 : 0;
+}
+@inline function MATCH_COUNTERS(): i32 {
+  return MATCH2 !== 0 ? 128 : 64;
+}
 /** A second APM on the previous byte and the partial byte, rolled back through the undo log. */
 const APM_ORDER1: bool = false;
 const APM1_TAG: i32 = 1 << 30;
@@ -88,7 +140,7 @@ const APM_ORDER2: bool = false;
 const APM2_TAG: i32 = 1 << 29;
 /** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
 const FINAL_MIX: i32 = 1;
-const HASHED: i32 = WORD_BIGRAM ? 5 : 4;
+const HASHED: i32 = WORD_BIGRAM || EXTRA_CONTEXT !== 0 ? 5 : 4;
 /** UTF-8-aware mixer selection: 0 none; 1 mixer 2 also by the position inside a character; 2 mixer 1 also by whether the text is multi-byte. */
 const UTF8_MIXER: i32 = 1;
 /** In multi-byte text, the order-4 context becomes the previous two whole characters with the character in progress. */
@@ -105,7 +157,8 @@ const UTF8_CONTEXTS: bool = UTF8_MIXER !== 0 || UTF8_O4 || UTF8_WORD !== 0 || UT
 /** The mixers' dot products and updates in WebAssembly SIMD lanes (8 inputs: two i32x4 vectors), with the same integers as the scalar loops; built with --enable simd. */
 const SIMD_MIXER: bool = !WORD_BIGRAM;
 const COUNTERS: i32 = 2 + HASHED;
-const INPUTS: i32 = COUNTERS + 2 + (BIT_HISTORY === 1 ? COUNTERS : 0);
+const INPUTS: i32 = COUNTERS + (NO_BIAS() ? 1 : 2) + (MATCH2 !== 0 ? 1 : 0) + (BIT_HISTORY === 1 ? COUNTERS : 0);
+
 /** Where the StateMaps' inputs start (BIT_HISTORY 1): after the match input and the bias. */
 const SM_INPUT: i32 = COUNTERS + 2;
 const BIAS: i32 = 256;
@@ -115,7 +168,7 @@ const MATCH_MIN: i32 = 6;
 /** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
 const MIXER_CONFIDENCE: bool = true;
 const MIXER_SETS: i32 = 256 * 4 * 8 * (UTF8_MIXER === 2 ? 2 : 1) * (MIXER_CONFIDENCE ? 2 : 1);
-const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1);
+const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1) * (COLUMN_MIXER() === 1 ? 2 : 1);
 const MIXER_RATE: i32 = 32;
 const COUNT_LIMIT: i32 = 255;
 /** While coding a record (frozen), counters adapt no slower than at this count. */
@@ -131,7 +184,7 @@ const BUCKET_LOG: bool = true;
 const PREFETCH: bool = false;
 /** The order-0 counters (1 KiB) are copied back after a record, not logged (ORDER0_COPY); an order-1 APM entry is logged as one u32 (both ends). */
 const ORDER0_COPY: bool = true;
-const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0);
+const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
 /** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
 const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
 /** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
@@ -511,6 +564,7 @@ export function loadState(at: usize): void {
 
 /** A new weight set's weight for input `input`: BIT_HISTORY 1 with BH_INIT 1 halves the counters' and the StateMaps' (their sum as one input's), with BH_INIT 2 the StateMaps' start at 0. */
 @inline function initialWeight(input: i32): i32 {
+  if (NEW_INPUTS_AT_ZERO() && ((EXTRA_CONTEXT !== 0 && input === COUNTERS - 1) || (MATCH2 !== 0 && input === (COUNTERS + (NO_BIAS() ? 1 : 2))))) return 0;
   if (BIT_HISTORY === 1 && BH_INIT !== 0) {
     const stateInput = input >= SM_INPUT && input < SM_INPUT + COUNTERS;
     if (BH_INIT === 2) return stateInput ? 0 : INITIAL_WEIGHT;
@@ -530,7 +584,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   counters = reserve(<usize>(scratchBase + (1 << SCRATCH_BITS)) * 4);
   matchBits = matchBitsValue;
   matchShift = 32 - matchBitsValue;
-  matchTable = reserve(<usize>(1 << matchBitsValue) * 4);
+  matchTable = reserve(<usize>(1 << matchBitsValue) * 4 * (MATCH2 !== 0 ? 2 : 1) + <usize>AUX_WORDS() * 4);
   weights = reserve(MIXER_SETS * SET_BYTES);
   weights2 = reserve(MIXER2_SETS * SET_BYTES);
   pristineWeights = reserve(MIXER_SETS * SET_BYTES);
@@ -543,8 +597,8 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   if (APM_ORDER1) apm1 = reserve(65536 * 33 * 2);
   if (APM_ORDER2) apm2 = reserve(65536 * 33 * 2);
   pristineApm = reserve(APM0_CONTEXTS * 33 * 2);
-  matchCounters = reserve(64 * 2);
-  pristineMatchCounters = reserve(64 * 2);
+  matchCounters = reserve(MATCH_COUNTERS() * 2);
+  pristineMatchCounters = reserve(MATCH_COUNTERS() * 2);
   pristineOrder0 = reserve(256 * 4);
   if (BIT_HISTORY !== 0) {
     stateMaps = reserve(COUNTERS * 256 * 4);
@@ -552,7 +606,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     smRateTable = reserve(256 * 4);
   }
   stretched = reserve(STRIDE * 4);
-  slots = reserve(COUNTERS * 4);
+  slots = reserve(COUNTERS * 4 + (MATCH2 !== 0 || LINES() ? 32 : 0));
   nibbleBase = reserve(HASHED * 4);
   contextHash = reserve(HASHED * 4);
   claimedScratch = reserve(SCRATCH_BUCKETS * 4);
@@ -597,8 +651,8 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
       for (let j = 0; j < 33; j++) setU16(apm2, ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
     }
   }
-  for (let i = 0; i < 64; i++) setU16(matchCounters, i, 32768);
-  setInput(COUNTERS + 1, BIAS);
+  for (let i = 0; i < MATCH_COUNTERS(); i++) setU16(matchCounters, i, 32768);
+  if (!NO_BIAS()) setInput(COUNTERS + 1, BIAS);
   beginRecord(0);
 }
 
@@ -609,7 +663,7 @@ export function freeze(): void {
   memory.copy(pristineWeights2, weights2, MIXER2_SETS * SET_BYTES);
   if (MIXER3) memory.copy(pristineWeights3, weights3, MIXER3_SETS * SET_BYTES);
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
-  memory.copy(pristineMatchCounters, matchCounters, 64 * 2);
+  memory.copy(pristineMatchCounters, matchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
   if (BIT_HISTORY !== 0 && !SM_FROZEN) memory.copy(pristineStateMaps, stateMaps, COUNTERS * 256 * 4);
   frozenHistoryLength = historyLength;
@@ -642,6 +696,11 @@ export function beginRecord(length: i32): void {
   char2 = 0;
   char3 = 0;
   matchLength = 0;
+  if (MATCH2 !== 0) setS27(1, 0);
+  if (LINES()) {
+    setS27(4, historyLength);
+    setS27(5, -1);
+  }
   afterByte();
 }
 
@@ -710,7 +769,7 @@ export function endRecord(): i32 {
   }
   touchedLength = 0;
   memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
-  memory.copy(matchCounters, pristineMatchCounters, 64 * 2);
+  memory.copy(matchCounters, pristineMatchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
   if (BIT_HISTORY !== 0 && !SM_FROZEN) memory.copy(stateMaps, pristineStateMaps, COUNTERS * 256 * 4);
   historyLength = frozenHistoryLength;
@@ -820,6 +879,17 @@ export function predict(): i32 {
       for (let i = 0; i < COUNTERS; i++) stretchCounter(i);
     }
     setInput(COUNTERS, match);
+    if (MATCH2 !== 0) {
+      let match2 = 0;
+      if (s27(1) > 0) {
+        const expected = (s27(2) >> (7 - bitPosition)) & 1;
+        setS27(3, 64 + min(s27(1), 31) * 2 + expected);
+        match2 = stretch(u16At(matchCounters, s27(3)) >> 4);
+      } else {
+        setS27(3, -1);
+      }
+      setInput((COUNTERS + (NO_BIAS() ? 1 : 2)), match2);
+    }
     dot = dotProduct(weights, mixerBase);
     dot2 = dotProduct(weights2, mixer2Base);
   } else {
@@ -982,6 +1052,10 @@ export function update(bit: i32): void {
     const m = u16At(matchCounters, matchCounter);
     setU16(matchCounters, matchCounter, m + ((target - m) >> 6));
   }
+  if (MATCH2 !== 0 && s27(3) >= 0) {
+    const m = u16At(matchCounters, s27(3));
+    setU16(matchCounters, s27(3), m + ((target - m) >> 6));
+  }
   const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
   const e1 = (bit << 12) - p1;
   const e2 = (bit << 12) - p2;
@@ -1060,6 +1134,7 @@ export function update(bit: i32): void {
     return;
   }
   if (matchLength > 0 && ((predictedByte | 0x100) >> (8 - bitPosition)) !== c0) matchLength = 0;
+  if (MATCH2 !== 0 && s27(1) > 0 && ((s27(2) | 0x100) >> (8 - bitPosition)) !== c0) setS27(1, 0);
   if (bitPosition === 4) computeNibbleBases();
   computeSlots();
 }
@@ -1243,6 +1318,16 @@ function appendHistory(byte: i32): void {
   ensureHistory(historyLength + 1);
   store<u8>(history + <usize>historyLength, <u8>byte);
   historyLength++;
+  if (LINES() && byte === 10) {
+    setS27(5, s27(4));
+    setS27(4, historyLength);
+  }
+  if (INDIRECT()) {
+    // t1[previous byte] and t2[previous two bytes] learn that `byte` followed them.
+    const aux = (1 << matchBits) * (MATCH2 !== 0 ? 2 : 1);
+    auxSet(aux + (c4 & 0xff), (auxAt(aux + (c4 & 0xff)) << 8) | byte);
+    auxSet(aux + 256 + (c4 & 0xffff), (auxAt(aux + 256 + (c4 & 0xffff)) << 8) | byte);
+  }
   c8 = (c8 << 8) | (<i32>(<u32>c4 >> 24));
   c4 = (c4 << 8) | byte;
   const isWordByte = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte >= 0x80;
@@ -1273,6 +1358,19 @@ function appendHistory(byte: i32): void {
       charPending = 0;
       charPosition = 0;
       charNeed = 0;
+    }
+  }
+  if (MATCH2 !== 0) {
+    // Before updateMatch: MATCH2 2 looks up the second candidate there, once the first match is known.
+    if (MATCH2 === 2) {
+      if (s27(1) > 0 && s27(0) < historyLength - 1 && historyAt(s27(0)) === byte) {
+        setS27(1, min(s27(1) + 1, 32));
+        setS27(0, s27(0) + 1);
+      } else {
+        setS27(1, 0);
+      }
+    } else {
+      updateMatch2(byte);
     }
   }
   updateMatch(byte);
@@ -1314,12 +1412,66 @@ function updateMatch(byte: i32): void {
       }
     }
   }
+  if (MATCH2 === 2) {
+    // The second table keeps the candidate the first one held before this position replaced it.
+    const second = (1 << matchBits) + h;
+    if (s27(1) === 0) findMatch2(auxAt(second));
+    auxSet(second, i32At(matchTable, h));
+  }
   if (logging) {
     store<i32>(undo + (<usize>undoLength << 3), -1 - h);
     store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, h));
     undoLength++;
   }
   setI32(matchTable, h, historyLength);
+}
+
+/** Stop 27's state (MATCH2, LINES()), in 8 i32s after the slots (not globals: version 6's WebAssembly keeps its globals as they are): 0 the second match's pointer, 1 its length, 2 its predicted byte, 3 its adaptive-table entry (-1 none), 4 where the current line starts in the history, 5 where the line above starts (-1 none). */
+@inline function s27(index: i32): i32 {
+  return load<i32>(slots + 32 + (<usize>index << 2));
+}
+@inline function setS27(index: i32, value: i32): void {
+  store<i32>(slots + 32 + (<usize>index << 2), value);
+}
+
+/** An entry of the region after the first match table (MATCH2's table, INDIRECT()'s t1 and t2). */
+@inline function auxAt(index: i32): i32 {
+  return i32At(matchTable, index);
+}
+/** Sets it, logging the old value when the record is logged (the undo log's match entries). */
+@inline function auxSet(index: i32, value: i32): void {
+  if (logging) {
+    store<i32>(undo + (<usize>undoLength << 3), -1 - index);
+    store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, index));
+    undoLength++;
+  }
+  setI32(matchTable, index, value);
+}
+
+/** MATCH2: the length of the match that ends before history position `candidate` (0 none, at most 32), taken when at least MATCH2_MIN(). */
+function findMatch2(candidate: i32): void {
+  if (candidate <= 0 || (MATCH2 === 2 && matchLength > 0 && candidate === matchPtr)) return;
+  let length = 0;
+  while (length < 32 && candidate - 1 - length >= 0 && historyAt(candidate - 1 - length) === historyAt(historyLength - 1 - length)) length++;
+  if (length >= MATCH2_MIN()) {
+    setS27(1, length);
+    setS27(0, candidate);
+  }
+}
+
+/** MATCH2: follows the second match by one byte, then (MATCH2 1) looks up its own MATCH2_MIN()-byte hash. */
+function updateMatch2(byte: i32): void {
+  if (s27(1) > 0 && s27(0) < historyLength - 1 && historyAt(s27(0)) === byte) {
+    setS27(1, min(s27(1) + 1, 32));
+    setS27(0, s27(0) + 1);
+  } else {
+    setS27(1, 0);
+  }
+  if (MATCH2 !== 1 || historyLength < MATCH2_MIN()) return;
+  const key = MATCH2_MIN() >= 4 ? c4 : c4 & ((1 << (MATCH2_MIN() * 8)) - 1);
+  const h = (1 << matchBits) + <i32>(<u32>(key * <i32>0x2c1b3c6d + (MATCH2_MIN() > 4 ? (c8 & ((1 << ((MATCH2_MIN() - 4) * 8)) - 1)) * <i32>0x297a2d39 : 0)) >> matchShift);
+  if (s27(1) === 0) findMatch2(auxAt(h));
+  auxSet(h, historyLength);
 }
 
 function afterByte(): void {
@@ -1335,9 +1487,38 @@ function afterByte(): void {
   else if (UTF8_WORD === 2 && multiByte) setI32(contextHash, 3, (((char3 * 0x2f0b4c2d + char2) * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x09000193);
   else setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
   // Words of ASCII letters and digits only: a run of Chinese is one "word" that seldom repeats.
+  if (EXTRA_CONTEXT !== 0) setI32(contextHash, 4, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
+  if (MATCH2 !== 0) setS27(2, s27(1) > 0 ? historyAt(s27(0)) : 0);
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
   computeSlots();
+}
+
+/** The column of the coming byte (LINES()). */
+@inline function column(): i32 {
+  return historyLength - s27(4);
+}
+/** The byte above the coming one in the previous line (its newline when that line ends here), 0x100 when it is shorter or there is none (LINES()). */
+@inline function byteAbove(): i32 {
+  const at = s27(5) + column();
+  return s27(5) >= 0 && at < s27(4) ? historyAt(at) : 0x100;
+}
+
+/** EXTRA_CONTEXT's value (before hashing), at a byte's start. */
+function extraContext(multiByte: bool): i32 {
+  if (EXTRA_CONTEXT === 5 && multiByte) return (char2 * 0x6f4f2e15 + charPending) * 0x2f0b4c2d + 0x0d000193;
+  if (EXTRA_CONTEXT === 6 && multiByte) return ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x2f0b4c2d + 0x0e000193;
+  if (EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6) return (min(column(), 255) << 9) | byteAbove();
+  if (EXTRA_CONTEXT === 7) return ((c4 & 0xff) << 9) | byteAbove() | 0x20000000;
+  if (EXTRA_CONTEXT === 2) {
+    const col = column();
+    const first = col >= 2 ? <i32>load<u16>(history + <usize>s27(4)) : col === 1 ? historyAt(s27(4)) | 0x10000 : 0x20000;
+    return (first * 0x3c6ef372) ^ min(col, 255);
+  }
+  const aux = (1 << matchBits) * (MATCH2 !== 0 ? 2 : 1);
+  if (EXTRA_CONTEXT === 3) return ((c4 & 0xff) << 16) | (auxAt(aux + (c4 & 0xff)) & 0xffff);
+  // EXTRA_CONTEXT 4
+  return ((c4 & 0xffff) << 8) | (auxAt(aux + 256 + (c4 & 0xffff)) & 0xff);
 }
 
 /**
@@ -1478,7 +1659,7 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
   setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
   const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
   let known = 0;
-  if (HASHED === 4) {
+  if (HASHED === 4 || EXTRA_CONTEXT !== 0) {
     // Unrolled and branch-free: the highest of orders 2-4 seen (1-3, else 0), plus 4 when the word context was seen.
     const s2 = i32At(nibbleBase, 0) + partial;
     const s3 = i32At(nibbleBase, 1) + partial;
@@ -1488,6 +1669,7 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
     setI32(slots, 3, s3);
     setI32(slots, 4, s4);
     setI32(slots, 5, s5);
+    if (EXTRA_CONTEXT !== 0) setI32(slots, 6, i32At(nibbleBase, 4) + partial);
     const v2 = i32At(counters, s2);
     const v3 = i32At(counters, s3);
     const v4 = i32At(counters, s4);
@@ -1517,7 +1699,15 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
   const knownSets = MIXER_CONFIDENCE ? 16 : 8;
   if (UTF8_MIXER === 2) mixerBase = ((((charPosition > 0 || char1 >= 0x80 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * STRIDE;
   else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * STRIDE;
-  if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * STRIDE;
+  if (COLUMN_MIXER() === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 8 + (charPosition > 0 ? min(charPosition, 3) : columnBucket())) * STRIDE;
+  else if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * STRIDE;
   else mixer2Base = ((c4 & 0xff) * 8 + bits) * STRIDE;
-  if (MIXER3) mixer3Base = ((<i32>(<u32>((c4 & 0xffff) * <i32>0x9e3779b1) >> 20) << 3) + bits) * STRIDE;
+  if (MIXER3 && COLUMN_MIXER() === 2) mixer3Base = ((<i32>(<u32>(((c4 & 0xffff) | (columnBucket() << 16)) * <i32>0x9e3779b1) >> 20) << 3) + bits) * STRIDE;
+  else if (MIXER3) mixer3Base = ((<i32>(<u32>((c4 & 0xffff) * <i32>0x9e3779b1) >> 20) << 3) + bits) * STRIDE;
+}
+
+/** COLUMN_MIXER(): the column in buckets 0 (a line's first byte), 4 (1-3), 5 (4-15), 6 (16 on). */
+@inline function columnBucket(): i32 {
+  const col = column();
+  return col === 0 ? 0 : col < 4 ? 4 : col < 16 ? 5 : 6;
 }
