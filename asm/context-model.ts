@@ -2,8 +2,14 @@
 // Integer arithmetic only, so every engine computes the same probabilities. One instance holds
 // one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
 //
-// Model version 6 (snapshots of version 6; versions 2, 3, 4 and 5 are frozen in asm/context-model-v2.ts,
-// -v3.ts, -v4.ts and -v5.ts, which every envelope coded with such a snapshot needs, bit for bit).
+// Model version 7 (snapshots of version 7; versions 2 to 6 are frozen in asm/context-model-v2.ts … -v6.ts, which
+// every envelope coded with such a snapshot needs, bit for bit).
+//
+// Version 7 against version 6 (stop 27, docs/CM.md "Contexts measured on version 6" and "Model version 7"): a second
+// match model — the occurrence the 6-byte match table held before the latest one, its expected bit as an input in the
+// bias's lane (MATCH2 2, NO_BIAS: still 8 inputs, one v128 per weight set) — and mixer 2 also selected by the column
+// where no character is in progress (COLUMN_MIXER 1). Dev 1.9526 -> 1.9402 (-0.64 %), Canterbury 2.1050 -> 2.0923
+// (-0.60 %), ~1.02x version 6's coding instructions.
 //
 // Version 6 against version 5 (docs/CM.md "Model version 6", each candidate measured alone and in
 // combinations on the dev split and the Canterbury texts, with cachegrind instruction counts): the
@@ -93,7 +99,7 @@ const WORD_BIGRAM: bool = false;
  */
 const EXTRA_CONTEXT: i32 = 0;
 /** Stop 27: a second match model as a mixer input: 0 none; 1 its own MATCH2_MIN()-byte hash table (after the first one's); 2 the candidate the 6-byte table held before the latest one (the second most recent occurrence). */
-const MATCH2: i32 = 0;
+const MATCH2: i32 = 2;
 /**
  * Stop 27, more options in one constant (each new constant referenced is a global before binaryen's passes, and past
  * 128 of them binaryen reorders the globals: version 6's WebAssembly would change though its code does not; so the
@@ -103,7 +109,7 @@ const MATCH2: i32 = 0;
  * COLUMN_MIXER(): 1 mixer 2 also by the column where no character is in progress (buckets 0, 1-3, 4-15, 16+), 2
  * mixer 3's hash also by it. Bits 4-7 MATCH2_MIN() less 4 (MATCH2 1's hash length).
  */
-const STOP27_OPTIONS: i32 = 0;
+const STOP27_OPTIONS: i32 = 5;
 @inline function NO_BIAS(): bool {
   return (STOP27_OPTIONS & 1) !== 0;
 }
