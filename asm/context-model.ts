@@ -17,6 +17,10 @@
 // StateMaps (BIT_HISTORY), beside the counters (best: dev -0.51 %, Canterbury +0.07 %, 1.29x the coding
 // instructions) or in their place (+2 % on both). With the flags off the WebAssembly is version 6's byte for byte.
 //
+// Measured on version 6 and left off (stop 27, docs/CM.md "Contexts measured on version 6, stop 27"): a line context
+// (column + byte above: dev -0.43 %, Canterbury -0.82 %, 1.31x the coding instructions), a second match model (MATCH2:
+// with NO_BIAS and COLUMN_MIXER 1 dev -0.64 %, Canterbury -0.60 %, ~1.03x), indirect and Chinese skip contexts (no gain).
+//
 // Version 5 against version 4 (issue 16, Chinese first; docs/CM.md, each change measured alone on
 // the dev split by language and on the Canterbury texts): the model follows UTF-8 (the bytes of
 // the character in progress and the last three whole characters). In multi-byte text (a character
