@@ -23,6 +23,10 @@
 // StateMaps (BIT_HISTORY), beside the counters (best: dev -0.51 %, Canterbury +0.07 %, 1.29x the coding
 // instructions) or in their place (+2 % on both). With the flags off the WebAssembly is version 6's byte for byte.
 //
+// Measured on version 6 and left off (stop 27, docs/CM.md "Contexts measured on version 6, stop 27"): a line context
+// (column + byte above: dev -0.43 %, Canterbury -0.82 %, 1.31x the coding instructions), a second match model (MATCH2:
+// with NO_BIAS and COLUMN_MIXER 1 dev -0.64 %, Canterbury -0.60 %, ~1.03x), indirect and Chinese skip contexts (no gain).
+//
 // Version 5 against version 4 (issue 16, Chinese first; docs/CM.md, each change measured alone on
 // the dev split by language and on the Canterbury texts): the model follows UTF-8 (the bytes of
 // the character in progress and the last three whole characters). In multi-byte text (a character
@@ -96,6 +100,8 @@ const WORD_BIGRAM: bool = false;
  * 5 in multi-byte text the character before the previous one with the one in progress (a skip context), else as 1;
  * 6 in multi-byte text the previous two characters with the one in progress, else as 1;
  * 7 the byte above with the previous byte.
+ * In place of a context (no seventh counter): the column with the byte above as the order-4 context (8), as the word
+ * context where no character is in progress or ended last (9: ASCII text), as the order-2 context (10).
  */
 const EXTRA_CONTEXT: i32 = 0;
 /** Stop 27: a second match model as a mixer input: 0 none; 1 its own MATCH2_MIN()-byte hash table (after the first one's); 2 the candidate the 6-byte table held before the latest one (the second most recent occurrence). */
@@ -126,7 +132,7 @@ const STOP27_OPTIONS: i32 = 5;
 // past 128 globals binaryen reorders them, which would change version 6's WebAssembly (its code stays the same).
 /** Whether line starts are followed (LINES()). */
 @inline function LINES(): bool {
-  return EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 2 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6 || EXTRA_CONTEXT === 7 || COLUMN_MIXER() !== 0;
+  return EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 2 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6 || EXTRA_CONTEXT === 7 || EXTRA_CONTEXT >= 8 || COLUMN_MIXER() !== 0;
 }
 @inline function INDIRECT(): bool {
   return EXTRA_CONTEXT === 3 || EXTRA_CONTEXT === 4;
@@ -146,7 +152,7 @@ const APM_ORDER2: bool = false;
 const APM2_TAG: i32 = 1 << 29;
 /** Final probability: 0 = ½ model + ¼ each order-0/1 APM (v3); 1 = ¼ each of model and the three APMs; 2 = ⅜ model, ⅛ order 0, ¼ order 1, ¼ order 2. */
 const FINAL_MIX: i32 = 1;
-const HASHED: i32 = WORD_BIGRAM || EXTRA_CONTEXT !== 0 ? 5 : 4;
+const HASHED: i32 = WORD_BIGRAM || (EXTRA_CONTEXT !== 0 && EXTRA_CONTEXT < 8) ? 5 : 4;
 /** UTF-8-aware mixer selection: 0 none; 1 mixer 2 also by the position inside a character; 2 mixer 1 also by whether the text is multi-byte. */
 const UTF8_MIXER: i32 = 1;
 /** In multi-byte text, the order-4 context becomes the previous two whole characters with the character in progress. */
@@ -570,7 +576,7 @@ export function loadState(at: usize): void {
 
 /** A new weight set's weight for input `input`: BIT_HISTORY 1 with BH_INIT 1 halves the counters' and the StateMaps' (their sum as one input's), with BH_INIT 2 the StateMaps' start at 0. */
 @inline function initialWeight(input: i32): i32 {
-  if (NEW_INPUTS_AT_ZERO() && ((EXTRA_CONTEXT !== 0 && input === COUNTERS - 1) || (MATCH2 !== 0 && input === (COUNTERS + (NO_BIAS() ? 1 : 2))))) return 0;
+  if (NEW_INPUTS_AT_ZERO() && ((EXTRA_CONTEXT !== 0 && EXTRA_CONTEXT < 8 && input === COUNTERS - 1) || (MATCH2 !== 0 && input === (COUNTERS + (NO_BIAS() ? 1 : 2))))) return 0;
   if (BIT_HISTORY === 1 && BH_INIT !== 0) {
     const stateInput = input >= SM_INPUT && input < SM_INPUT + COUNTERS;
     if (BH_INIT === 2) return stateInput ? 0 : INITIAL_WEIGHT;
@@ -1493,7 +1499,10 @@ function afterByte(): void {
   else if (UTF8_WORD === 2 && multiByte) setI32(contextHash, 3, (((char3 * 0x2f0b4c2d + char2) * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x68e31da4 + 0x09000193);
   else setI32(contextHash, 3, (word === 0 ? c4 & 0xff : word) * 0x68e31da4 + 0x05000193);
   // Words of ASCII letters and digits only: a run of Chinese is one "word" that seldom repeats.
-  if (EXTRA_CONTEXT !== 0) setI32(contextHash, 4, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
+  if (EXTRA_CONTEXT !== 0 && EXTRA_CONTEXT < 8) setI32(contextHash, 4, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
+  if (EXTRA_CONTEXT === 8) setI32(contextHash, 2, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
+  if (EXTRA_CONTEXT === 9 && !multiByte) setI32(contextHash, 3, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
+  if (EXTRA_CONTEXT === 10) setI32(contextHash, 0, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
   if (MATCH2 !== 0) setS27(2, s27(1) > 0 ? historyAt(s27(0)) : 0);
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
@@ -1514,7 +1523,7 @@ function afterByte(): void {
 function extraContext(multiByte: bool): i32 {
   if (EXTRA_CONTEXT === 5 && multiByte) return (char2 * 0x6f4f2e15 + charPending) * 0x2f0b4c2d + 0x0d000193;
   if (EXTRA_CONTEXT === 6 && multiByte) return ((char2 * 0x2f0b4c2d + char1) * 0x6f4f2e15 + charPending) * 0x2f0b4c2d + 0x0e000193;
-  if (EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6) return (min(column(), 255) << 9) | byteAbove();
+  if (EXTRA_CONTEXT === 1 || EXTRA_CONTEXT === 5 || EXTRA_CONTEXT === 6 || EXTRA_CONTEXT >= 8) return (min(column(), 255) << 9) | byteAbove();
   if (EXTRA_CONTEXT === 7) return ((c4 & 0xff) << 9) | byteAbove() | 0x20000000;
   if (EXTRA_CONTEXT === 2) {
     const col = column();
@@ -1675,7 +1684,7 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
     setI32(slots, 3, s3);
     setI32(slots, 4, s4);
     setI32(slots, 5, s5);
-    if (EXTRA_CONTEXT !== 0) setI32(slots, 6, i32At(nibbleBase, 4) + partial);
+    if (HASHED === 5) setI32(slots, 6, i32At(nibbleBase, 4) + partial);
     const v2 = i32At(counters, s2);
     const v3 = i32At(counters, s3);
     const v4 = i32At(counters, s4);
