@@ -1,7 +1,6 @@
 import type { Asset, Codec } from "./codec.js";
 import type { ContextModel } from "./cm/context-model.js";
 import { preparedSnapshot } from "./cm/prepared-snapshot.js";
-import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 import { CODEC_IDS } from "./ids.js";
 
 /**
@@ -15,11 +14,7 @@ export function createCmCodec(): Codec {
     id: CODEC_IDS.cm,
     requires: "cm-snapshot",
     prepare: (asset) => void modelFor(asset),
-    encode(original, asset) {
-      const encoder = new RangeEncoder(original.length);
-      modelFor(asset).encodeRecord(original, encoder);
-      return encoder.finish();
-    },
-    decode: (payload, originalLength, asset) => modelFor(asset).decodeRecord(originalLength, new RangeDecoder(payload)),
+    encode: (original, asset) => modelFor(asset).encodeRecordBytes(original),
+    decode: (payload, originalLength, asset) => modelFor(asset).decodeRecordBytes(originalLength, payload),
   };
 }

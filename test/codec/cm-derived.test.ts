@@ -96,6 +96,23 @@ describe("cm derived model state", () => {
     assert.deepEqual(payloads(restored, heldOut), expected);
     // And it decodes them, record after record, rolled back in between.
     heldOut.forEach((record, i) => assert.ok(Buffer.from(restored.decodeRecord(record.length, new RangeDecoder(expected[i] as Buffer))).equals(record)));
+    // The codec's path (the range coder inside the WebAssembly for version 6) gives the same payloads from a restored model.
+    assert.deepEqual(heldOut.map((record) => Buffer.from(restored.encodeRecordBytes(record))), expected);
+    heldOut.forEach((record, i) => assert.ok(Buffer.from(restored.decodeRecordBytes(record.length, expected[i] as Buffer)).equals(record)));
+  });
+
+  it("a state saved after records were coded (the record I/O area grew the memory) restores a model that codes the same payloads", () => {
+    using dir = tempDir();
+    const store = new DerivedDirectory(join(dir.path, "s.db"));
+    const trained = loadSnapshot(asset.bytes);
+    const expected = payloads(trained.model, heldOut);
+    const long = Buffer.concat(corpus.slice(1600, 1700));
+    assert.ok(Buffer.from(trained.model.decodeRecordBytes(long.length, trained.model.encodeRecordBytes(long))).equals(long));
+    writeDerivedSnapshot(store, asset, trained);
+    const restored = readDerivedSnapshot(store, asset)?.loadModel();
+    assert.ok(restored);
+    assert.deepEqual(heldOut.map((record) => Buffer.from(restored.encodeRecordBytes(record))), expected);
+    heldOut.forEach((record, i) => assert.ok(Buffer.from(restored.decodeRecordBytes(record.length, expected[i] as Buffer)).equals(record)));
   });
 
   it("rejects a state file that is missing, for another snapshot, for other model code, or corrupt", () => {

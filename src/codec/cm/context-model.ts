@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { RangeDecoder, RangeEncoder } from "../range-coder.js";
+import { RangeDecoder, RangeEncoder } from "../range-coder.js";
 
 /** Sizes that bound the model's memory; both ends of a stream must use the same values. */
 export interface ContextModelParams {
@@ -27,6 +27,11 @@ interface ModelExports {
   /** Model version 3 on: one call per byte when the byte is known, one per bit when decoding. */
   codeByte?(byte: number): number;
   step?(bit: number): number;
+  /** Model version 6: the range coder inside the WebAssembly, a whole record per call (asm/context-model.ts). */
+  recordIO?(inBytes: number, outBytes: number): number;
+  recordOutput?(): number;
+  encodeRecordIO?(length: number): number;
+  decodeRecordIO?(length: number, payloadLength: number): number;
 }
 
 /** Per-bit access to one record of a frozen model (`ContextModel.openRecord`). */
@@ -41,6 +46,7 @@ export interface RecordBits {
 
 /** Zero bytes a decoder may read past the end of a stream before it is called corrupt (the encoder trims trailing zeros). */
 const MAX_OVERRUN = 64;
+const OVERRUN_MESSAGE = "the coded stream ends long before the text does";
 
 /**
  * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
@@ -165,7 +171,50 @@ export class ContextModel {
     return bytes;
   }
 
-  /** Codes one record from the frozen state, then rolls the model back to it. */
+  /**
+   * Codes one record from the frozen state into its payload (what `encodeRecord` with a new RangeEncoder and its
+   * `finish` give, byte for byte), then rolls the model back. Model version 6 codes the whole record inside the
+   * WebAssembly; older versions go through the JavaScript range coder.
+   */
+  encodeRecordBytes(bytes: Uint8Array): Uint8Array {
+    const model = this.model;
+    if (!model.recordIO || !model.encodeRecordIO || !model.recordOutput) {
+      const encoder = new RangeEncoder(bytes.length);
+      this.encodeRecord(bytes, encoder);
+      return encoder.finish();
+    }
+    model.beginRecord(bytes.length);
+    try {
+      // Room for a payload a little larger than the record (random bytes); the encoder grows it when needed.
+      const at = model.recordIO(bytes.length, bytes.length + (bytes.length >> 3) + 64);
+      new Uint8Array(model.memory.buffer, at, bytes.length).set(bytes);
+      const length = model.encodeRecordIO(bytes.length);
+      return new Uint8Array(model.memory.buffer, model.recordOutput(), length).slice();
+    } finally {
+      this.endRecord();
+    }
+  }
+
+  /**
+   * Decodes one record of `length` bytes from its payload and the frozen state, then rolls the model back: the
+   * inverse of `encodeRecordBytes`, the same bytes (or the same RangeError on a corrupt payload) as `decodeRecord`
+   * with a RangeDecoder of the payload.
+   */
+  decodeRecordBytes(length: number, payload: Uint8Array): Uint8Array {
+    const model = this.model;
+    if (!model.recordIO || !model.decodeRecordIO || !model.recordOutput) return this.decodeRecord(length, new RangeDecoder(payload));
+    model.beginRecord(length);
+    try {
+      const at = model.recordIO(payload.length, length);
+      new Uint8Array(model.memory.buffer, at, payload.length).set(payload);
+      if (model.decodeRecordIO(length, payload.length) !== 0) throw new RangeError(OVERRUN_MESSAGE);
+      return new Uint8Array(model.memory.buffer, model.recordOutput(), length).slice();
+    } finally {
+      this.endRecord();
+    }
+  }
+
+  /** Codes one record from the frozen state with the JavaScript range coder, then rolls the model back to it. */
   encodeRecord(bytes: Uint8Array, encoder: RangeEncoder): void {
     this.model.beginRecord(bytes.length);
     try {
@@ -271,7 +320,7 @@ function decodeBytes(model: ModelExports, length: number, decoder: RangeDecoder)
       byte = (byte << 1) | bit;
     }
     bytes[i] = byte;
-    if (decoder.overrun > MAX_OVERRUN) throw new RangeError("the coded stream ends long before the text does");
+    if (decoder.overrun > MAX_OVERRUN) throw new RangeError(OVERRUN_MESSAGE);
   }
   return bytes;
 }
