@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/cm-split.js [--corpus FILE[,FILE…]] [--train N] [--versions 3,4] [--passes 3] [--baseline DIST]`:
+ * `node dist/bench/cm-split.js [--corpus FILE[,FILE…]] [--train N] [--versions 3,4] [--passes 3] [--baseline DIST] [--table-bits N] [--match-bits N]`:
  * the context model alone. On the dev corpus (JSONL) in file order: trained on the first 1500
  * records, coding each of the other 500 on its own. Plain-text files (the Canterbury texts) are
  * cut into paragraphs, the first three quarters of each file trained on, the rest coded. For each
@@ -12,6 +12,7 @@
  * `--baseline DIST` runs the same measurements with another build's modules (e.g. main's `dist`
  * copied to /tmp) in the same process, its passes interleaved with this build's, and checks that
  * both builds write the same snapshot and the same payloads: speed work must not change a bit.
+ * `--table-bits` / `--match-bits` train the snapshots with other model sizes (the defaults: 23 / 20).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,20 +21,32 @@ import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import * as cmModule from "../src/codec/cm.js";
-import { CURRENT_MODEL_VERSION, isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
+import { CONTEXT_MODEL_DEFAULTS, CURRENT_MODEL_VERSION, isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
 import * as derivedModule from "../src/codec/cm/derived-state.js";
 import * as snapshotModule from "../src/codec/cm/snapshot.js";
 import type { DerivedFile, DerivedStore } from "../src/codec/derived.js";
 import { quantile } from "../src/core/stats.js";
 
 const { values, positionals } = parseArgs({
-  options: { corpus: { type: "string" }, train: { type: "string" }, versions: { type: "string" }, passes: { type: "string" }, baseline: { type: "string" } },
+  options: {
+    corpus: { type: "string" },
+    train: { type: "string" },
+    versions: { type: "string" },
+    passes: { type: "string" },
+    baseline: { type: "string" },
+    "table-bits": { type: "string" },
+    "match-bits": { type: "string" },
+  },
   allowPositionals: true,
 });
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const corpora = (values.corpus ?? positionals[0] ?? join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl")).split(",");
 const versions = (values.versions ?? String(CURRENT_MODEL_VERSION)).split(",").map(Number);
 const passes = Number(values.passes ?? 3);
+const params = {
+  tableBits: Number(values["table-bits"] ?? CONTEXT_MODEL_DEFAULTS.tableBits),
+  matchBits: Number(values["match-bits"] ?? CONTEXT_MODEL_DEFAULTS.matchBits),
+};
 const encoder = new TextEncoder();
 
 interface Sample {
@@ -132,7 +145,7 @@ for (const version of versions) {
   const runs: Run[] = builds.map((build) => {
     const bytes = build.encodeSnapshot(
       train.map((s) => s.bytes),
-      { version: version as ModelVersion },
+      { version: version as ModelVersion, params },
     );
     const asset = { id: createHash("sha256").update(bytes).digest("hex"), kind: "cm-snapshot" as const, bytes };
     const codec = build.createCmCodec();
@@ -193,6 +206,8 @@ for (const version of versions) {
     console.log(
       JSON.stringify({
         version,
+        tableBits: params.tableBits,
+        matchBits: params.matchBits,
         build: run.build.name,
         ...(runs.length > 1 ? { sameBitsAsBaseline: sameBits } : {}),
         payloadBitsPerByte: Number(((payloadBytes * 8) / testBytes).toFixed(4)),

@@ -1,4 +1,4 @@
-import type { CodecBenchReport, ContenderResult } from "./codec-bench.js";
+import type { CodecBenchReport, ContenderResult, SplitFigures } from "./codec-bench.js";
 
 const f3 = (x: number) => x.toFixed(3);
 const f2 = (x: number) => x.toFixed(2);
@@ -23,7 +23,73 @@ export function codecBenchMarkdown(report: CodecBenchReport, title: string, comm
       `| ${label(r)} | ${f3(r.bitsPerByte)} | ${f2(r.ratio)} | ${asset} | ${r.asset ? r.asset.bytes : "—"} | ${r.asset ? `${f2(r.asset.trainMs / 1000)} / ${f2(r.asset.loadMs / 1000)}` : "—"} | ${f2(r.encodeMBps)} | ${f2(r.decodeMBps)} | ${f3(r.encodeP50Ms)} / ${f3(r.encodeP95Ms)} | ${f3(r.decodeP50Ms)} / ${f3(r.decodeP95Ms)} | ${r.exact}/${r.records} |`,
     );
   }
-  lines.push("", splitTable(report, "byLang", "language"), "", splitTable(report, "bySource", "source"));
+  lines.push("", splitTable(report, "byLang", "language"));
+  const matched = matchedLanguageTable(report);
+  if (matched) lines.push("", matched);
+  lines.push("", splitTable(report, "bySource", "source"));
+  return lines.join("\n");
+}
+
+/** A source's kind of text and language, from names like `manpage-en` / `manpage-zh` or `debian-reference-zh-cn`. */
+const LANGUAGE_SUFFIX = /^(.+)-(en|zh)(?:-[a-z]+)?$/;
+
+/** English and Chinese bits/byte over the kinds of text both languages have, English weighted to the Chinese bytes' mix of kinds. */
+export interface MatchedLanguages {
+  /** The kinds of text with sources in both languages, sorted. */
+  kinds: string[];
+  /** English: each kind's bits/byte, weighted by that kind's share of the Chinese bytes. */
+  en: number;
+  /** Chinese: over its sources of those kinds. */
+  zh: number;
+}
+
+/**
+ * The language gap like for like: a corpus whose English holds kinds of text that Chinese lacks (changelogs, commits)
+ * shows a gap that is partly its mix of kinds. Undefined when no kind has sources in both languages.
+ */
+export function matchedLanguages(bySource: Readonly<Record<string, SplitFigures>>): MatchedLanguages | undefined {
+  const kinds = new Map<string, { en?: SplitFigures; zh?: SplitFigures }>();
+  for (const [source, figures] of Object.entries(bySource)) {
+    const match = LANGUAGE_SUFFIX.exec(source);
+    if (!match) continue;
+    const [, kind, language] = match as unknown as [string, string, "en" | "zh"];
+    const entry = kinds.get(kind) ?? {};
+    const previous = entry[language];
+    entry[language] = previous ? merge(previous, figures) : figures;
+    kinds.set(kind, entry);
+  }
+  const shared = [...kinds].filter(([, e]) => e.en && e.zh && e.en.originalBytes > 0 && e.zh.originalBytes > 0).sort(([a], [b]) => a.localeCompare(b));
+  if (shared.length === 0) return undefined;
+  const zhBytes = shared.reduce((sum, [, e]) => sum + (e.zh as SplitFigures).originalBytes, 0);
+  const zhStored = shared.reduce((sum, [, e]) => sum + (e.zh as SplitFigures).storedBytes, 0);
+  const en = shared.reduce((sum, [, e]) => {
+    const english = e.en as SplitFigures;
+    return sum + ((e.zh as SplitFigures).originalBytes / zhBytes) * ((english.storedBytes * 8) / english.originalBytes);
+  }, 0);
+  return { kinds: shared.map(([kind]) => kind), en, zh: (zhStored * 8) / zhBytes };
+}
+
+function merge(a: SplitFigures, b: SplitFigures): SplitFigures {
+  const originalBytes = a.originalBytes + b.originalBytes;
+  const storedBytes = a.storedBytes + b.storedBytes;
+  return { records: a.records + b.records, originalBytes, storedBytes, bitsPerByte: originalBytes > 0 ? (storedBytes * 8) / originalBytes : 0 };
+}
+
+function matchedLanguageTable(report: CodecBenchReport): string | undefined {
+  const rows = report.results.map((r) => ({ r, matched: matchedLanguages(r.bySource) }));
+  const kinds = rows.find((row) => row.matched)?.matched?.kinds;
+  if (!kinds) return undefined;
+  const lines = [
+    `Chinese against English like for like — the kinds of text both languages have (${kinds.join(", ")}), English weighted to the Chinese bytes' mix of them; beside it the gap over all records:`,
+    "",
+    "| codec | en, same kinds | zh, same kinds | zh − en, same kinds | zh − en, all records |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const { r, matched } of rows) {
+    if (!matched) continue;
+    const all = r.byLang.zh && r.byLang.en ? f3(r.byLang.zh.bitsPerByte - r.byLang.en.bitsPerByte) : "—";
+    lines.push(`| ${label(r)} | ${f3(matched.en)} | ${f3(matched.zh)} | ${f3(matched.zh - matched.en)} | ${all} |`);
+  }
   return lines.join("\n");
 }
 
