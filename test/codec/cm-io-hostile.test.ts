@@ -186,10 +186,10 @@ describe("cm record I/O (model version 6) under hostile use", () => {
     }
   });
 
-  // FINDING F1 (review27, MEDIUM): fails at ee4331e. The whole payload is copied into the model's linear memory, which
-  // never shrinks: a 32 MiB payload for a 1-byte record grows it by 32 MiB for the life of the model (and a derived state
-  // saved afterwards carries it). The decoder cannot read past 6 + 16 × length bytes (every probability is in 1..65535, so a
-  // bit shifts at most two bytes), so the rest need not be copied; the JavaScript path kept nothing.
+  // Review27 F1 (MEDIUM, fixed): the whole payload was copied into the model's linear memory, which never shrinks: a
+  // 32 MiB payload for a 1-byte record grew it by 32 MiB for the life of the model (and a derived state saved afterwards
+  // carried it). The decoder cannot read past 6 + 16 × length bytes (every probability is in 1..65535, so a bit shifts at
+  // most two bytes), so no more is copied; the JavaScript path kept nothing.
   it("a huge payload for a short record does not grow the model's memory (the decoder reads at most 6 + 16 bytes a byte of it)", () => {
     const model = trained();
     ioDecode(model, 1, Uint8Array.of(0x20)); // the I/O area laid out once
@@ -200,16 +200,24 @@ describe("cm record I/O (model version 6) under hostile use", () => {
     assert.ok(grown < 1 << 20, `the model's memory grew by ${grown} bytes and keeps them`);
   });
 
-  // FINDING F2 (review27, LOW): fails at ee4331e, but heavy there (grows the WebAssembly memory past 2 GiB, ~20-30 s, ~4 GB
-  // RSS), so it runs only with MEMZIP_REVIEW27_HEAVY=1. A length of 2^31 or more reaches the WebAssembly as a negative i32:
-  // nothing is decoded, recordIO grows the memory by the length, and decodeRecordBytes returns `length` bytes of raw linear
-  // memory (earlier records' I/O areas included) with no error; the JavaScript path threw. Lengths need checking before
-  // beginRecord (a safe integer in 0 .. 2^30 at most: ensureHistory's doubling also overflows past 2^30, see review27.md).
-  it("a length of 2^31 is refused with an error, not answered with raw memory", { skip: process.env.MEMZIP_REVIEW27_HEAVY !== "1" && "heavy when it fails (set MEMZIP_REVIEW27_HEAVY=1)" }, () => {
+  // Review27 F2 (LOW, fixed): a length of 2^31 or more reached the WebAssembly as a negative i32: nothing was decoded,
+  // recordIO grew the memory by the length, and decodeRecordBytes returned `length` bytes of raw linear memory (earlier
+  // records' I/O areas included) with no error. F3 (LOW, older than the record I/O): a length near 2^30 overflowed the
+  // history's capacity doubling and hung the thread. Lengths are checked before anything is reserved.
+  it("a length of 2^30, 2^31 or one that is not a whole number is refused with a RangeError before anything is reserved, on every entry point", () => {
     const model = trained();
     const secret = encoder.encode("review27 secret ".repeat(500));
     model.encodeRecordBytes(secret);
-    const result = ioDecode(model, 2 ** 31, Uint8Array.of(1, 2, 3));
-    assert.equal(typeof result, "string", "2^31 bytes came back with no error");
+    const before = memoryBytes(model);
+    for (const length of [2 ** 30, 2 ** 31, 2 ** 32 + 5, -1, 1.5, Number.NaN]) {
+      const result = ioDecode(model, length, Uint8Array.of(1, 2, 3));
+      assert.equal(typeof result, "string", `${length} bytes came back with no error`);
+      assert.match(result as string, /^RangeError: a cm record is 0 to \d+ bytes long/);
+      assert.match(jsDecode(model, length, Uint8Array.of(1, 2, 3)) as string, /^RangeError: a cm record/);
+      assert.throws(() => model.openRecord(length), RangeError);
+    }
+    assert.equal(memoryBytes(model), before, "a refused length reserved memory");
+    // The model codes as before afterwards.
+    assert.ok(Buffer.from(model.decodeRecordBytes(secret.length, model.encodeRecordBytes(secret))).equals(Buffer.from(secret)));
   });
 });

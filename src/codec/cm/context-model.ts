@@ -47,6 +47,24 @@ export interface RecordBits {
 /** Zero bytes a decoder may read past the end of a stream before it is called corrupt (the encoder trims trailing zeros). */
 const MAX_OVERRUN = 64;
 const OVERRUN_MESSAGE = "the coded stream ends long before the text does";
+/**
+ * The longest record a model codes: the history that holds the record doubles its capacity in 32-bit arithmetic
+ * (asm/context-model.ts, ensureHistory), and a length past 2^31 would reach the WebAssembly as a negative number.
+ */
+export const MAX_RECORD_BYTES = 2 ** 29;
+/**
+ * Payload bytes a decoder of a `length`-byte record can read: 6 to start, then at most two a bit (every probability is
+ * clamped to 1..65535 of 65536, so a bit narrows the range by at most 2^16), with room to spare. Bytes past it are never
+ * read, so they are not copied into the model's memory (which never shrinks).
+ */
+const readableBytes = (length: number): number => 6 + 16 * length + 16;
+
+/** Throws a RangeError unless `length` is a record length a model can code. */
+function checkRecordLength(length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_RECORD_BYTES) {
+    throw new RangeError(`a cm record is 0 to ${MAX_RECORD_BYTES} bytes long, not ${length}`);
+  }
+}
 
 /**
  * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
@@ -157,12 +175,14 @@ export class ContextModel {
   /** Learns from one text and, given an encoder, codes it with the predictions made while learning. */
   trainEncoding(bytes: Uint8Array, encoder?: RangeEncoder): void {
     if (this.frozen) throw new Error("the model is frozen");
+    checkRecordLength(bytes.length);
     this.trainedOn.push(bytes);
     learn(this.model, bytes, encoder);
   }
 
   /** The inverse of `trainEncoding`: decodes a text of `length` bytes while learning from it. */
   trainDecoding(length: number, decoder: RangeDecoder): Uint8Array {
+    checkRecordLength(length);
     if (this.frozen) throw new Error("the model is frozen");
     this.model.beginRecord(length);
     const bytes = decodeBytes(this.model, length, decoder);
@@ -177,6 +197,7 @@ export class ContextModel {
    * WebAssembly; older versions go through the JavaScript range coder.
    */
   encodeRecordBytes(bytes: Uint8Array): Uint8Array {
+    checkRecordLength(bytes.length);
     const model = this.model;
     if (!model.recordIO || !model.encodeRecordIO || !model.recordOutput) {
       const encoder = new RangeEncoder(bytes.length);
@@ -200,7 +221,9 @@ export class ContextModel {
    * inverse of `encodeRecordBytes`, the same bytes (or the same RangeError on a corrupt payload) as `decodeRecord`
    * with a RangeDecoder of the payload.
    */
-  decodeRecordBytes(length: number, payload: Uint8Array): Uint8Array {
+  decodeRecordBytes(length: number, whole: Uint8Array): Uint8Array {
+    checkRecordLength(length);
+    const payload = whole.length > readableBytes(length) ? whole.subarray(0, readableBytes(length)) : whole;
     const model = this.model;
     if (!model.recordIO || !model.decodeRecordIO || !model.recordOutput) return this.decodeRecord(length, new RangeDecoder(payload));
     model.beginRecord(length);
@@ -216,6 +239,7 @@ export class ContextModel {
 
   /** Codes one record from the frozen state with the JavaScript range coder, then rolls the model back to it. */
   encodeRecord(bytes: Uint8Array, encoder: RangeEncoder): void {
+    checkRecordLength(bytes.length);
     this.model.beginRecord(bytes.length);
     try {
       encodeBytes(this.model, bytes, encoder);
@@ -226,6 +250,7 @@ export class ContextModel {
 
   /** Decodes one record of `length` bytes from the frozen state, then rolls the model back to it. */
   decodeRecord(length: number, decoder: RangeDecoder): Uint8Array {
+    checkRecordLength(length);
     this.model.beginRecord(length);
     try {
       return decodeBytes(this.model, length, decoder);
@@ -240,6 +265,7 @@ export class ContextModel {
    * `update` with it, most significant bit of each byte first; `close` rolls the model back.
    */
   openRecord(length: number): RecordBits {
+    checkRecordLength(length);
     if (!this.frozen) throw new Error("only a frozen model codes records");
     const model = this.model;
     model.beginRecord(length);
