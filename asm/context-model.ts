@@ -1585,48 +1585,16 @@ function computeNibbleBases(): void {
     touched ^= i32At(counters, home);
   }
   store<i32>(sink, touched);
-  for (let i = 0; i < HASHED; i++) {
-    const mixed = i32At(nibbleMixed, i);
-    const home = i32At(nibbleHome, i);
-    const tag = (mixed & 0xffff) | 0x10000;
-    if (i32At(counters, home) === tag) {
-      setI32(nibbleBase, i, home);
-      continue;
-    }
-    const neighbour = home ^ 16;
-    if (i32At(counters, neighbour) === tag) {
-      setI32(nibbleBase, i, neighbour);
-      continue;
-    }
-    if (frozen) {
-      setI32(nibbleBase, i, scratchBucket(mixed, tag));
-      continue;
-    }
-    const victim = (i32At(counters, home + 1) & COUNT_MASK) <= (i32At(counters, neighbour + 1) & COUNT_MASK) ? home : neighbour;
-    setI32(counters, victim, tag);
-    for (let k = 1; k < 16; k++) setI32(counters, victim + k, INITIAL_COUNTER);
-    setI32(nibbleBase, i, victim);
-  }
+  for (let i = 0; i < HASHED; i++) setI32(nibbleBase, i, nibbleBucket(i32At(nibbleMixed, i), i32At(nibbleHome, i)));
   if (BUCKET_LOG && logging) {
     // Each snapshot bucket this nibble may change, as it is now (scratch buckets are wiped instead).
     let n = bucketLogLength;
-    for (let i = 0; i < HASHED; i++) {
-      const bucket = i32At(nibbleBase, i);
-      if (bucket >= scratchBase) continue;
-      const entry = bucketLog + <usize>(n * 17 * 4);
-      const from = counters + (<usize>bucket << 2);
-      store<i32>(entry, bucket);
-      v128.store(entry + 4, v128.load(from));
-      v128.store(entry + 20, v128.load(from + 16));
-      v128.store(entry + 36, v128.load(from + 32));
-      v128.store(entry + 52, v128.load(from + 48));
-      n++;
-    }
+    for (let i = 0; i < HASHED; i++) n = logBucket(n, i32At(nibbleBase, i));
     bucketLogLength = n;
   }
 }
 
-/** computeNibbleBases' search for one context (HASHED 4): its home bucket, the neighbour, a scratch bucket (frozen), or a claimed one. */
+/** computeNibbleBases' search for one context: its home bucket, the neighbour, a scratch bucket (frozen), or a claimed one. */
 @inline function nibbleBucket(mixed: i32, home: i32): i32 {
   const tag = (mixed & 0xffff) | 0x10000;
   if (i32At(counters, home) === tag) return home;
