@@ -8,24 +8,11 @@ import { describe, it } from "node:test";
 import { ContextModel, type ModelVersion } from "../../src/codec/cm/context-model.js";
 import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
 import { seededRandom } from "../../src/core/stats.js";
-import { devCorpus } from "../helpers.js";
+import { devTexts, jsPayload, smallModel } from "./cm-io-cases.js";
 
 const encoder = new TextEncoder();
-const texts = devCorpus().map((r) => encoder.encode(r.text));
-const PARAMS = { tableBits: 18, matchBits: 16 };
-
-function trained(version: ModelVersion = 6, from = 0): ContextModel {
-  const model = new ContextModel(PARAMS, version);
-  for (const bytes of texts.slice(from, from + 150)) model.train(bytes);
-  model.freeze();
-  return model;
-}
-
-function jsPayload(model: ContextModel, bytes: Uint8Array): Buffer {
-  const rc = new RangeEncoder(bytes.length);
-  model.encodeRecord(bytes, rc);
-  return Buffer.from(rc.finish());
-}
+const texts = devTexts;
+const trained = (version: ModelVersion = 6, from = 0): ContextModel => smallModel(version, from);
 
 type Outcome = Buffer | string;
 function outcome(run: () => Uint8Array): Outcome {

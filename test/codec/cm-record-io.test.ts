@@ -1,28 +1,13 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { ContextModel } from "../../src/codec/cm/context-model.js";
-import { RangeDecoder, RangeEncoder } from "../../src/codec/range-coder.js";
+import type { ContextModel } from "../../src/codec/cm/context-model.js";
+import { RangeDecoder } from "../../src/codec/range-coder.js";
 import { seededRandom } from "../../src/core/stats.js";
-import { devCorpus } from "../helpers.js";
+import { devTexts, jsPayload, smallModel } from "./cm-io-cases.js";
 
 const encoder = new TextEncoder();
-const texts = devCorpus().map((r) => encoder.encode(r.text));
-const PARAMS = { tableBits: 18, matchBits: 16 };
-
-/** A small version-6 model trained on dev records and frozen. */
-function trainedModel(version: 5 | 6 | 7): ContextModel {
-  const model = new ContextModel(PARAMS, version);
-  for (const bytes of texts.slice(0, 150)) model.train(bytes);
-  model.freeze();
-  return model;
-}
-
-/** The payload of the JavaScript range coder's path (`encodeRecord` with a RangeEncoder), as the cm codec coded before the coder moved into the WebAssembly. */
-function jsPayload(model: ContextModel, bytes: Uint8Array): Buffer {
-  const rc = new RangeEncoder(bytes.length);
-  model.encodeRecord(bytes, rc);
-  return Buffer.from(rc.finish());
-}
+const texts = devTexts;
+const trainedModel = (version: 5 | 6 | 7): ContextModel => smallModel(version);
 
 /** What the JavaScript decoding path gives for a payload: the bytes, or the error's class and message. */
 function jsDecode(model: ContextModel, length: number, payload: Uint8Array): Buffer | string {
