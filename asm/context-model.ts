@@ -141,6 +141,27 @@ const STOP27_OPTIONS: i32 = 5;
 @inline function AUX_WORDS(): i32 {
   return INDIRECT() ? 256 + 65536 : 0;
 }
+/**
+ * Stop 28 (speed; off in version 7): bit 0 PAGE_NIBBLES(): a hashed context's bucket for a byte's second nibble lies in the
+ * 4 KiB page (1024 slots, the hashed region page-aligned) of its first nibble's home bucket, so a byte's two buckets of a
+ * context cost one page walk, not two; bit 1 MATCH_PAIRS(): MATCH2 2's two candidates of a hash side by side (one cache
+ * line) instead of in two tables (same bits).
+ */
+const SPEED9: i32 = 0;
+@inline function PAGE_NIBBLES(): bool {
+  return (SPEED9 & 1) !== 0;
+}
+/** Bit 2 ABOVE_O0(): the first counter by (the byte above in the previous line, 0x100 none; the partial byte), a direct table after order 1's, in place of order 0. */
+@inline function ABOVE_O0(): bool {
+  return (SPEED9 & 12) !== 0;
+}
+@inline function MATCH_PAIRS(): bool {
+  return (SPEED9 & 2) !== 0 && MATCH2 === 2;
+}
+/** Where the 6-byte match table keeps hash `h`'s latest occurrence (MATCH_PAIRS(): beside the one before it). */
+@inline function matchSlot(h: i32): i32 {
+  return MATCH_PAIRS() ? h << 1 : h;
+}
 @inline function MATCH_COUNTERS(): i32 {
   return MATCH2 !== 0 ? 128 : 64;
 }
@@ -175,7 +196,7 @@ const INPUTS: i32 = COUNTERS + (NO_BIAS() ? 1 : 2) + (MATCH2 !== 0 ? 1 : 0) + (B
 const SM_INPUT: i32 = COUNTERS + 2;
 const BIAS: i32 = 256;
 const O1_BASE: i32 = 256;
-const HASHED_BASE: i32 = 256 + 65536;
+const HASHED_BASE: i32 = 256 + 65536 + ((SPEED9 & 12) !== 0 ? 257 * 256 : 0);
 const MATCH_MIN: i32 = 6;
 /** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
 const MIXER_CONFIDENCE: bool = true;
@@ -195,7 +216,7 @@ const BUCKET_LOG: bool = true;
 /** At the end of `predict`, touch what the next bit will read (touchAhead): off, measured +1.8 % instructions for coding and no faster in CPU time on this shared 2-core machine (load 13-16, 0.95x / 0.97x interleaved); a quiet machine may differ. */
 const PREFETCH: bool = false;
 /** The order-0 counters (1 KiB) are copied back after a record, not logged (ORDER0_COPY); an order-1 APM entry is logged as one u32 (both ends). */
-const ORDER0_COPY: bool = true;
+const ORDER0_COPY: bool = (SPEED9 & 12) === 0;
 const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
 /** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
 const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
@@ -593,6 +614,10 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   rateTable = reserve((COUNT_LIMIT + 1) * 4);
   scratchBase = HASHED_BASE + (1 << tableBitsValue);
   hashShift = 32 - tableBitsValue;
+  if (PAGE_NIBBLES()) {
+    // The hashed region starts on a 4 KiB page (the byte's two buckets of a context share one: computeNibbleBases).
+    top = ((top + <usize>HASHED_BASE * 4 + 4095) & ~(<usize>4095)) - <usize>HASHED_BASE * 4;
+  }
   counters = reserve(<usize>(scratchBase + (1 << SCRATCH_BITS)) * 4);
   matchBits = matchBitsValue;
   matchShift = 32 - matchBitsValue;
@@ -1402,7 +1427,7 @@ function updateMatch(byte: i32): void {
   if (historyLength < MATCH_MIN) return;
   const h = <i32>(<u32>(c4 * <i32>0x9e3779b1 ^ (c8 & 0xffff) * <i32>0x85ebca6b) >> matchShift);
   if (matchLength === 0) {
-    const candidate = i32At(matchTable, h);
+    const candidate = i32At(matchTable, matchSlot(h));
     if (candidate > 0) {
       let length = 0;
       // Four bytes at a time while both ends have four (the same length as the byte loop below alone).
@@ -1426,16 +1451,16 @@ function updateMatch(byte: i32): void {
   }
   if (MATCH2 === 2) {
     // The second table keeps the candidate the first one held before this position replaced it.
-    const second = (1 << matchBits) + h;
+    const second = MATCH_PAIRS() ? (h << 1) + 1 : (1 << matchBits) + h;
     if (s27(1) === 0) findMatch2(auxAt(second));
-    auxSet(second, i32At(matchTable, h));
+    auxSet(second, i32At(matchTable, matchSlot(h)));
   }
   if (logging) {
-    store<i32>(undo + (<usize>undoLength << 3), -1 - h);
-    store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, h));
+    store<i32>(undo + (<usize>undoLength << 3), -1 - matchSlot(h));
+    store<i32>(undo + (<usize>undoLength << 3) + 4, i32At(matchTable, matchSlot(h)));
     undoLength++;
   }
-  setI32(matchTable, h, historyLength);
+  setI32(matchTable, matchSlot(h), historyLength);
 }
 
 /** Stop 27's state (MATCH2, LINES()), in 8 i32s after the slots (not globals: version 6's WebAssembly keeps its globals as they are): 0 the second match's pointer, 1 its length, 2 its predicted byte, 3 its adaptive-table entry (-1 none), 4 where the current line starts in the history, 5 where the line above starts (-1 none). */
@@ -1504,6 +1529,7 @@ function afterByte(): void {
   if (EXTRA_CONTEXT === 9 && !multiByte) setI32(contextHash, 3, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
   if (EXTRA_CONTEXT === 10) setI32(contextHash, 0, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
   if (MATCH2 !== 0) setS27(2, s27(1) > 0 ? historyAt(s27(0)) : 0);
+  if (ABOVE_O0()) setS27(6, (SPEED9 & 8) !== 0 ? (SPEED9 & 4) !== 0 ? (column() === 0 ? 0x100 : byteAbove()) : (c4 >> 8) & 0xff : byteAbove());
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
   computeSlots();
@@ -1550,10 +1576,25 @@ function computeNibbleBases(): void {
     const m1 = (i32At(contextHash, 1) ^ n1) * <i32>0x9e3779b1;
     const m2 = (i32At(contextHash, 2) ^ n1) * <i32>0x9e3779b1;
     const m3 = (i32At(contextHash, 3) ^ n1) * <i32>0x9e3779b1;
-    const h0 = HASHED_BASE + (<i32>(<u32>(m0 ^ <i32>(<u32>m0 >> 15)) >> hashShift) & ~15);
-    const h1 = HASHED_BASE + (<i32>(<u32>(m1 ^ <i32>(<u32>m1 >> 15)) >> hashShift) & ~15);
-    const h2 = HASHED_BASE + (<i32>(<u32>(m2 ^ <i32>(<u32>m2 >> 15)) >> hashShift) & ~15);
-    const h3 = HASHED_BASE + (<i32>(<u32>(m3 ^ <i32>(<u32>m3 >> 15)) >> hashShift) & ~15);
+    let h0: i32, h1: i32, h2: i32, h3: i32;
+    if (PAGE_NIBBLES() && bitPosition !== 0 && hashShift <= 22) {
+      // In the page of the byte's first home bucket (nibbleHome), a bucket of its 64 by the nibble's hash.
+      h0 = pageBucket(i32At(nibbleHome, 0), m0);
+      h1 = pageBucket(i32At(nibbleHome, 1), m1);
+      h2 = pageBucket(i32At(nibbleHome, 2), m2);
+      h3 = pageBucket(i32At(nibbleHome, 3), m3);
+    } else {
+      h0 = HASHED_BASE + (<i32>(<u32>(m0 ^ <i32>(<u32>m0 >> 15)) >> hashShift) & ~15);
+      h1 = HASHED_BASE + (<i32>(<u32>(m1 ^ <i32>(<u32>m1 >> 15)) >> hashShift) & ~15);
+      h2 = HASHED_BASE + (<i32>(<u32>(m2 ^ <i32>(<u32>m2 >> 15)) >> hashShift) & ~15);
+      h3 = HASHED_BASE + (<i32>(<u32>(m3 ^ <i32>(<u32>m3 >> 15)) >> hashShift) & ~15);
+      if (PAGE_NIBBLES()) {
+        setI32(nibbleHome, 0, h0);
+        setI32(nibbleHome, 1, h1);
+        setI32(nibbleHome, 2, h2);
+        setI32(nibbleHome, 3, h3);
+      }
+    }
     store<i32>(sink, i32At(counters, h0) ^ i32At(counters, h1) ^ i32At(counters, h2) ^ i32At(counters, h3));
     const b0 = nibbleBucket(m0, h0);
     const b1 = nibbleBucket(m1, h1);
@@ -1592,6 +1633,11 @@ function computeNibbleBases(): void {
     for (let i = 0; i < HASHED; i++) n = logBucket(n, i32At(nibbleBase, i));
     bucketLogLength = n;
   }
+}
+
+/** PAGE_NIBBLES(): the bucket of the page of slots (1024, page-aligned) holding `first` that hash `mixed` picks. */
+@inline function pageBucket(first: i32, mixed: i32): i32 {
+  return (((first - HASHED_BASE) & ~1023) | (<i32>(<u32>(mixed ^ <i32>(<u32>mixed >> 15)) >> 22) & ~15)) + HASHED_BASE;
 }
 
 /** computeNibbleBases' search for one context: its home bucket, the neighbour, a scratch bucket (frozen), or a claimed one. */
@@ -1638,7 +1684,8 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
 @inline function computeSlots(): void {
   const bits = bitPosition;
   const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
-  setI32(slots, 0, c0);
+  const s0 = ABOVE_O0() ? O1_BASE + 65536 + ((s27(6) << 8) | c0) : c0;
+  setI32(slots, 0, s0);
   setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
   const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;
   let known = 0;
@@ -1667,7 +1714,7 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
       known += select<i32>(8, 0, (highest & COUNT_MASK) > 2 && seen2);
     }
     if (INPUTS_AT_SLOTS) {
-      setInput(0, stretch(<i32>(<u32>i32At(counters, c0) >> 20)));
+      setInput(0, stretch(<i32>(<u32>i32At(counters, s0) >> 20)));
       setInput(1, stretch(<i32>(<u32>i32At(counters, O1_BASE + (((c4 & 0xff) << 8) | c0)) >> 20)));
       setInput(2, stretch(<i32>(<u32>v2 >> 20)));
       setInput(3, stretch(<i32>(<u32>v3 >> 20)));
