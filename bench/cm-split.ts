@@ -24,7 +24,8 @@ import * as cmModule from "../src/codec/cm.js";
 import { CONTEXT_MODEL_DEFAULTS, CURRENT_MODEL_VERSION, isModelVersion, type ModelVersion } from "../src/codec/cm/context-model.js";
 import * as derivedModule from "../src/codec/cm/derived-state.js";
 import * as snapshotModule from "../src/codec/cm/snapshot.js";
-import type { DerivedFile, DerivedStore } from "../src/codec/derived.js";
+import type { DerivedStore } from "../src/codec/derived.js";
+import { cpuSeconds, memoryDerivedStore } from "../src/quality/cm-versions-bench.js";
 import { quantile } from "../src/core/stats.js";
 
 const { values, positionals } = parseArgs({
@@ -98,28 +99,6 @@ async function importBuild(dist: string): Promise<Build> {
   };
 }
 
-/** A derived store in memory: the bench times the load, not the disk. */
-function memoryStore(): DerivedStore {
-  const files = new Map<string, Buffer>();
-  return {
-    open(name): DerivedFile | undefined {
-      const bytes = files.get(name);
-      if (!bytes) return undefined;
-      return {
-        size: bytes.length,
-        read: (target, position) => bytes.copy(target, 0, position, position + target.length),
-        close: () => undefined,
-      };
-    },
-    write: (name, content) => void files.set(name, Buffer.concat(content())),
-  };
-}
-
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1e6;
-}
-
 const testBytes = test.reduce((sum, r) => sum + r.bytes.length, 0);
 const builds: Build[] = [{ name: "this build", ...snapshotModule, ...cmModule, ...derivedModule }];
 if (values.baseline) builds.unshift(await importBuild(values.baseline));
@@ -156,7 +135,7 @@ for (const version of versions) {
   });
   // Loading the model from its derived state (what a fresh process does when the store has one), builds interleaved.
   const stores = runs.map((run) => {
-    const store = memoryStore();
+    const store = memoryDerivedStore();
     run.build.writeDerivedSnapshot(store, run.asset, run.build.loadSnapshot(run.asset.bytes));
     run.stateBytes = store.open(`cm-${run.asset.id}.state`)?.size ?? 0;
     return store;

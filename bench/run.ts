@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine.js";
-import { codecBenchMarkdown } from "../src/quality/bench-markdown.js";
-import { runCodecBench, runHeldApartBench, type BenchRecord } from "../src/quality/codec-bench.js";
+import { cmVersionsMarkdown, codecBenchMarkdown } from "../src/quality/bench-markdown.js";
+import { runCmVersionsBench } from "../src/quality/cm-versions-bench.js";
+import { benchRecordSplit, runCodecBench, runHeldApartBench, type BenchRecord } from "../src/quality/codec-bench.js";
 import { loadBenchCorpus } from "../src/quality/corpus.js";
 import { runFootprint } from "./footprint.js";
 import { replaceSection } from "./sections.js";
@@ -23,6 +24,7 @@ if (!existsSync(corpus)) {
   process.exit(2);
 }
 
+const encoder = new TextEncoder();
 const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`;
 const records = await loadBenchCorpus(corpus);
 const report = runCodecBench(records, { trainFraction: 0.75, seed: 1, onProgress: (stage) => console.error(`measuring ${stage}…`) });
@@ -32,6 +34,22 @@ writeFileSync(join(resultsDir, "codecs-dev.json"), `${JSON.stringify({ date: new
 const markdown = `${codecBenchMarkdown(report, "Per-record codecs, dev corpus, held-out 25 %", "npm run bench")}\n\nMachine: ${machine}; ${new Date().toISOString().slice(0, 10)}.`;
 replaceSection("codecs", markdown);
 console.log(markdown);
+
+// Issue 16's figures for the `cm` model: this version against the one before it on the same split, in one run.
+const split = benchRecordSplit(records, { trainFraction: 0.75, seed: 1 });
+const textBytes = (list: readonly BenchRecord[]) => list.map((r) => encoder.encode(r.text));
+const versionPasses = 3;
+const versions = runCmVersionsBench(textBytes(split.train), textBytes(split.test), { passes: versionPasses, onProgress: (stage) => console.error(`measuring ${stage}…`) });
+writeFileSync(join(resultsDir, "cm-versions-dev.json"), `${JSON.stringify({ date: new Date().toISOString(), machine, corpus, versions }, null, 2)}\n`);
+const versionsMarkdown = `${cmVersionsMarkdown(
+  versions,
+  "`cm` model versions side by side, dev corpus, held-out 25 %",
+  "npm run bench",
+  `The split of the table above (${split.train.length} records trained on, ${split.test.length} coded)`,
+  versionPasses,
+)}\n\nMachine: ${machine}; ${new Date().toISOString().slice(0, 10)}.`;
+replaceSection("cm-versions", versionsMarkdown);
+console.log(versionsMarkdown);
 
 // A second corpus of other text: the short notes the team wrote for the entity tests (English and
 // Chinese; not Debian documentation, none of them in the dev corpus), each coded alone after the

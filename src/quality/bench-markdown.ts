@@ -1,4 +1,5 @@
 import type { CodecBenchReport, ContenderResult, SplitFigures } from "./codec-bench.js";
+import type { CmVersionFigures } from "./cm-versions-bench.js";
 
 const f3 = (x: number) => x.toFixed(3);
 const f2 = (x: number) => x.toFixed(2);
@@ -27,6 +28,30 @@ export function codecBenchMarkdown(report: CodecBenchReport, title: string, comm
   const matched = matchedLanguageTable(report);
   if (matched) lines.push("", matched);
   lines.push("", splitTable(report, "bySource", "source"));
+  return lines.join("\n");
+}
+
+/** Renders `runCmVersionsBench`'s figures: the `cm` model versions side by side, the issue's targets beside them. */
+export function cmVersionsMarkdown(figures: readonly CmVersionFigures[], title: string, command: string, split: string, passes: number): string {
+  const lines = [
+    `### ${title}`,
+    "",
+    `Command: \`${command}\``,
+    "",
+    `${split}. Each version's snapshot trained on the same records; every record coded alone into a whole envelope and ` +
+      `decoded back; ${passes} passes alternating between the versions, every encode of a pass before its decodes (no ` +
+      "decode finds its record's table lines in the cache); speeds in this process's CPU time (one core), the median pass; " +
+      "the load is a fresh model from its derived state (what a new process does), the median of the passes.",
+    "",
+    "| model version | bits/byte (whole) | payload bits/byte | exact | snapshot bytes | derived state bytes | load CPU ms (wall) | encode MB/s (CPU) | decode MB/s (CPU) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const f of figures) {
+    lines.push(
+      `| ${f.version} | ${f3(f.bitsPerByte)} | ${f3(f.payloadBitsPerByte)} | ${f.exact}/${f.records} | ${f.snapshotBytes} | ${f.stateBytes} | ${Math.round(f.stateLoadCpuMs)} (${Math.round(f.stateLoadMs)}) | ${f3(f.encodeMBpsCpu)} | ${f3(f.decodeMBpsCpu)} |`,
+    );
+  }
+  lines.push("| issue 16's target | ≤ 2.000 | | | | | ≤ 300 | ≥ 1 | ≥ 1 |");
   return lines.join("\n");
 }
 

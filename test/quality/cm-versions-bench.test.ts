@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeSnapshot, loadSnapshot } from "../../src/codec/cm/snapshot.js";
+import { cmVersionsMarkdown } from "../../src/quality/bench-markdown.js";
+import { runCmVersionsBench } from "../../src/quality/cm-versions-bench.js";
+import { devCorpus } from "../helpers.js";
+
+const encoder = new TextEncoder();
+const texts = devCorpus().map((r) => encoder.encode(r.text));
+const train = texts.slice(0, 60);
+const held = texts.slice(60, 80);
+const heldBytes = held.reduce((sum, bytes) => sum + bytes.length, 0);
+
+test("runCmVersionsBench codes every record with each version, exactly, and counts whole envelopes and payloads apart", () => {
+  const stages: string[] = [];
+  const figures = runCmVersionsBench(train, held, { versions: [6, 7], passes: 2, onProgress: (stage) => stages.push(stage) });
+  assert.deepEqual(
+    figures.map((f) => f.version),
+    [6, 7],
+  );
+  for (const f of figures) {
+    assert.equal(f.records, held.length);
+    assert.equal(f.originalBytes, heldBytes);
+    assert.equal(f.exact, held.length, `version ${f.version} decoded every record back`);
+    // The payloads are what the version's model writes for each record alone from the same snapshot.
+    const { model } = loadSnapshot(encodeSnapshot(train, { version: f.version }));
+    const payloadBytes = held.reduce((sum, bytes) => sum + model.encodeRecordBytes(bytes).length, 0);
+    assert.equal(f.payloadBitsPerByte, (payloadBytes * 8) / heldBytes);
+    // Each envelope adds at least magic, codec, a length byte, the 4-byte checksum and the asset hint.
+    assert.ok(f.bitsPerByte >= f.payloadBitsPerByte + (8 * 8 * held.length) / heldBytes, `${f.bitsPerByte} vs ${f.payloadBitsPerByte}`);
+    assert.ok(f.snapshotBytes > 0 && f.stateBytes > f.snapshotBytes, `snapshot ${f.snapshotBytes}, state ${f.stateBytes}`);
+    for (const speed of [f.encodeMBpsCpu, f.decodeMBpsCpu, f.stateLoadCpuMs, f.stateLoadMs]) assert.ok(Number.isFinite(speed) && speed > 0, String(speed));
+  }
+  assert.notEqual(figures[0]?.payloadBitsPerByte, figures[1]?.payloadBitsPerByte, "two different models");
+  // Passes alternate between the versions.
+  assert.deepEqual(
+    stages.filter((s) => s.includes("pass")),
+    ["cm model version 6: pass 1 of 2", "cm model version 7: pass 1 of 2", "cm model version 6: pass 2 of 2", "cm model version 7: pass 2 of 2"],
+  );
+
+  const markdown = cmVersionsMarkdown(figures, "Versions", "npm run bench", "20 records", 2);
+  const rows = markdown.split("\n").filter((line) => /^\| [67] \|/.test(line));
+  assert.equal(rows.length, 2);
+  assert.match(rows[1] as string, new RegExp(`^\\| 7 \\| ${(figures[1]?.bitsPerByte ?? 0).toFixed(3)} \\| ${(figures[1]?.payloadBitsPerByte ?? 0).toFixed(3)} \\| 20/20 \\|`));
+  assert.match(markdown, /\| issue 16's target \| ≤ 2\.000 \|/);
+});
