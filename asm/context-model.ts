@@ -2,8 +2,13 @@
 // Integer arithmetic only, so every engine computes the same probabilities. One instance holds
 // one model in its own linear memory; src/codec/cm/context-model.ts drives it bit by bit.
 //
-// Model version 7 (snapshots of version 7; versions 2 to 6 are frozen in asm/context-model-v2.ts … -v6.ts, which
+// Model version 8 (snapshots of version 8; versions 2 to 7 are frozen in asm/context-model-v2.ts … -v7.ts, which
 // every envelope coded with such a snapshot needs, bit for bit).
+//
+// Version 8 against version 7 (stop 28, docs/CM.md "Model version 8"): the first counter is selected by the byte above
+// the coming one in the previous line (0x100 when that line is shorter or there is none) with the partial byte, a
+// direct table after order 1's, in place of the order-0 counter (SPEED9 bit 2, ABOVE_O0(); logged per bit like order 1
+// instead of copied back). Dev 1.9402 -> 1.9360 (-0.22 %), Canterbury 2.0923 -> 2.0815 (-0.52 %).
 //
 // Version 7 against version 6 (stop 27, docs/CM.md "Contexts measured on version 6" and "Model version 7"): a second
 // match model — the occurrence the 6-byte match table held before the latest one, its expected bit as an input in the
@@ -147,13 +152,22 @@ const STOP27_OPTIONS: i32 = 5;
  * context cost one page walk, not two; bit 1 MATCH_PAIRS(): MATCH2 2's two candidates of a hash side by side (one cache
  * line) instead of in two tables (same bits).
  */
-const SPEED9: i32 = 0;
+const SPEED9: i32 = 4;
 @inline function PAGE_NIBBLES(): bool {
   return (SPEED9 & 1) !== 0;
 }
 /** Bit 2 ABOVE_O0(): the first counter by (the byte above in the previous line, 0x100 none; the partial byte), a direct table after order 1's, in place of order 0. */
 @inline function ABOVE_O0(): bool {
   return (SPEED9 & 12) !== 0;
+}
+/** ABOVE_O0(): the direct table's first counter, its bytes (257 rows of 256 counters), and the bytes after the frozen copy of it: a mark per row (257, padded to 260), the count of rows listed (i32), the list (257 i32). */
+@inline function ABOVE_BASE(): i32 {
+  return O1_BASE + 65536;
+}
+const ABOVE_TABLE_BYTES: i32 = 257 * 256 * 4;
+const ABOVE_ROWS_BYTES: i32 = 264 + 257 * 4;
+@inline function aboveRows(): usize {
+  return pristineOrder0 + <usize>ABOVE_TABLE_BYTES;
 }
 @inline function MATCH_PAIRS(): bool {
   return (SPEED9 & 2) !== 0 && MATCH2 === 2;
@@ -217,7 +231,7 @@ const BUCKET_LOG: bool = true;
 const PREFETCH: bool = false;
 /** The order-0 counters (1 KiB) are copied back after a record, not logged (ORDER0_COPY); an order-1 APM entry is logged as one u32 (both ends). */
 const ORDER0_COPY: bool = (SPEED9 & 12) === 0;
-const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
+const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY || (SPEED9 & 12) !== 0 ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
 /** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
 const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
 /** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
@@ -296,7 +310,7 @@ let apm2: usize = 0; // u16 × 65536 × 33
 let pristineApm: usize = 0;
 let matchCounters: usize = 0; // u16 × 64
 let pristineMatchCounters: usize = 0;
-let pristineOrder0: usize = 0; // i32 × 256 (ORDER0_COPY)
+let pristineOrder0: usize = 0; // i32 × 256 (ORDER0_COPY); ABOVE_O0(): the above table's rows as frozen, then aboveRows()
 let stateMaps: usize = 0; // (BIT_HISTORY) i32 × COUNTERS × 256
 let pristineStateMaps: usize = 0;
 let smRateTable: usize = 0; // (BIT_HISTORY) i32 × 256: 65536 / (2n + 3)
@@ -636,7 +650,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
   pristineApm = reserve(APM0_CONTEXTS * 33 * 2);
   matchCounters = reserve(MATCH_COUNTERS() * 2);
   pristineMatchCounters = reserve(MATCH_COUNTERS() * 2);
-  pristineOrder0 = reserve(256 * 4);
+  pristineOrder0 = reserve(ABOVE_O0() ? ABOVE_TABLE_BYTES + ABOVE_ROWS_BYTES : 256 * 4);
   if (BIT_HISTORY !== 0) {
     stateMaps = reserve(COUNTERS * 256 * 4);
     pristineStateMaps = reserve(COUNTERS * 256 * 4);
@@ -702,6 +716,7 @@ export function freeze(): void {
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
   memory.copy(pristineMatchCounters, matchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
+  if (ABOVE_O0()) memory.copy(pristineOrder0, counters + (<usize>ABOVE_BASE() << 2), ABOVE_TABLE_BYTES);
   if (BIT_HISTORY !== 0 && !SM_FROZEN) memory.copy(pristineStateMaps, stateMaps, COUNTERS * 256 * 4);
   frozenHistoryLength = historyLength;
 }
@@ -808,6 +823,17 @@ export function endRecord(): i32 {
   memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
   memory.copy(matchCounters, pristineMatchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
+  if (ABOVE_O0()) {
+    // The above table's rows this record used go back to the snapshot's (afterByte listed them).
+    const rows = aboveRows();
+    const count = load<i32>(rows + 260);
+    for (let i = 0; i < count; i++) {
+      const row = load<i32>(rows + 264 + (<usize>i << 2));
+      store<u8>(rows + <usize>row, 0);
+      memory.copy(counters + (<usize>(ABOVE_BASE() + (row << 8)) << 2), pristineOrder0 + (<usize>row << 10), 1024);
+    }
+    store<i32>(rows + 260, 0);
+  }
   if (BIT_HISTORY !== 0 && !SM_FROZEN) memory.copy(stateMaps, pristineStateMaps, COUNTERS * 256 * 4);
   historyLength = frozenHistoryLength;
   return 0;
@@ -1034,7 +1060,7 @@ function touchAhead(): void {
 @inline function updateCounter(i: i32, target: i32, u: i32, limit: i32): i32 {
   const s = i32At(slots, i);
   const value = i32At(counters, s);
-  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2) && !(ORDER0_COPY && i === 0)) {
+  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2) && !((ORDER0_COPY || ABOVE_O0()) && i === 0)) {
     store<i32>(undo + (<usize>u << 3), s);
     store<i32>(undo + (<usize>u << 3) + 4, value);
     u++;
@@ -1529,7 +1555,20 @@ function afterByte(): void {
   if (EXTRA_CONTEXT === 9 && !multiByte) setI32(contextHash, 3, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
   if (EXTRA_CONTEXT === 10) setI32(contextHash, 0, extraContext(multiByte) * 0x7feb352d + 0x0c000193);
   if (MATCH2 !== 0) setS27(2, s27(1) > 0 ? historyAt(s27(0)) : 0);
-  if (ABOVE_O0()) setS27(6, (SPEED9 & 8) !== 0 ? (SPEED9 & 4) !== 0 ? (column() === 0 ? 0x100 : byteAbove()) : (c4 >> 8) & 0xff : byteAbove());
+  if (ABOVE_O0()) {
+    const row = (SPEED9 & 8) !== 0 ? (SPEED9 & 4) !== 0 ? (column() === 0 ? 0x100 : byteAbove()) : (c4 >> 8) & 0xff : byteAbove();
+    setS27(6, row);
+    if (logging) {
+      // The row's first use in this record: endRecord copies it back from the frozen table.
+      const rows = aboveRows();
+      if (load<u8>(rows + <usize>row) === 0) {
+        store<u8>(rows + <usize>row, 1);
+        const count = load<i32>(rows + 260);
+        store<i32>(rows + 264 + (<usize>count << 2), row);
+        store<i32>(rows + 260, count + 1);
+      }
+    }
+  }
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
   computeNibbleBases();
   computeSlots();
@@ -1684,7 +1723,7 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
 @inline function computeSlots(): void {
   const bits = bitPosition;
   const partial = bits < 4 ? c0 : (c0 & ((1 << (bits - 4)) - 1)) | (1 << (bits - 4));
-  const s0 = ABOVE_O0() ? O1_BASE + 65536 + ((s27(6) << 8) | c0) : c0;
+  const s0 = ABOVE_O0() ? ABOVE_BASE() + ((s27(6) << 8) | c0) : c0;
   setI32(slots, 0, s0);
   setI32(slots, 1, O1_BASE + (((c4 & 0xff) << 8) | c0));
   const lengthBucket = matchLength === 0 ? 0 : matchLength < 16 ? 1 : matchLength < 32 ? 2 : 3;

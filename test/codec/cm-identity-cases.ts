@@ -6,7 +6,7 @@
  * speed work of issue 16 (`node dist/test/codec/cm-identity-cases.js <old dist> > …/digest.json`):
  * a faster model must produce the same bits. Version 5's digest (cm-v5-digest) was written by the
  * build that introduced version 5 (`… <dist> <corpus> 5`), so that later work on it keeps its bits;
- * version 6's (cm-v6-digest) and version 7's (cm-v7-digest) likewise by the builds that introduced them.
+ * version 6's (cm-v6-digest), version 7's (cm-v7-digest) and version 8's (cm-v8-digest) likewise by the builds that introduced them.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -19,7 +19,7 @@ export interface IdentityCodec {
   decode(payload: Uint8Array, originalLength: number, asset: { id: string; kind: "cm-snapshot"; bytes: Uint8Array }): Uint8Array;
 }
 export interface IdentityModules {
-  encodeSnapshot(samples: readonly Uint8Array[], options: { version: 4 | 5 | 6 | 7 }): Uint8Array;
+  encodeSnapshot(samples: readonly Uint8Array[], options: { version: 4 | 5 | 6 | 7 | 8 }): Uint8Array;
   createCmCodec(): IdentityCodec;
 }
 
@@ -55,7 +55,7 @@ export function identityRecords(corpusPath: string): { training: Uint8Array[]; r
   return { training, records };
 }
 
-export function identityDigest(modules: IdentityModules, corpusPath: string, version: 4 | 5 | 6 | 7 = 4): IdentityResult {
+export function identityDigest(modules: IdentityModules, corpusPath: string, version: 4 | 5 | 6 | 7 | 8 = 4): IdentityResult {
   const { training, records } = identityRecords(corpusPath);
   const bytes = modules.encodeSnapshot(training, { version });
   const asset = { id: createHash("sha256").update(bytes).digest("hex"), kind: "cm-snapshot" as const, bytes };
@@ -77,7 +77,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const dist = process.argv[2];
   if (!dist) throw new Error("usage: cm-identity-cases.js <dist> [corpus] [version]");
   const version = Number(process.argv[4] ?? 4);
-  if (version !== 4 && version !== 5 && version !== 6 && version !== 7) throw new Error("version: 4, 5, 6 or 7");
+  if (version !== 4 && version !== 5 && version !== 6 && version !== 7 && version !== 8) throw new Error("version: 4 to 8");
   const corpus = process.argv[3] ?? join(dist, "..", "..", "shared", "corpus", "memories-dev.jsonl");
   const snapshot = (await import(pathToFileURL(join(dist, "src/codec/cm/snapshot.js")).href)) as Pick<IdentityModules, "encodeSnapshot">;
   const cm = (await import(pathToFileURL(join(dist, "src/codec/cm.js")).href)) as Pick<IdentityModules, "createCmCodec">;

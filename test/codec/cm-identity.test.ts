@@ -7,8 +7,8 @@ import { encodeSnapshot } from "../../src/codec/cm/snapshot.js";
 import { DEV_CORPUS, ROOT } from "../helpers.js";
 import { identityDigest, type IdentityModules, type IdentityResult } from "./cm-identity-cases.js";
 
-describe("cm model versions 4 to 7: the same bits as the committed digests", () => {
-  for (const version of [4, 5, 6, 7] as const) {
+describe("cm model versions 4 to 8: the same bits as the committed digests", () => {
+  for (const version of [4, 5, 6, 7, 8] as const) {
     it(`version ${version}: a default-size snapshot of 400 dev records and 322 records coded from it (dev, random bytes, Chinese, repeats, one over 64 KiB) hash to the committed digest, and each decodes exactly`, () => {
       const expected = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", `cm-v${version}-digest`, "digest.json"), "utf8")) as IdentityResult;
       const cm = createCmCodec();

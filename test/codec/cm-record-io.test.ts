@@ -7,7 +7,7 @@ import { devTexts, jsPayload, smallModel } from "./cm-io-cases.js";
 
 const encoder = new TextEncoder();
 const texts = devTexts;
-const trainedModel = (version: 5 | 6 | 7): ContextModel => smallModel(version);
+const trainedModel = (version: 5 | 6 | 7 | 8): ContextModel => smallModel(version);
 
 /** What the JavaScript decoding path gives for a payload: the bytes, or the error's class and message. */
 function jsDecode(model: ContextModel, length: number, payload: Uint8Array): Buffer | string {
@@ -45,7 +45,7 @@ function records(): Uint8Array[] {
   return out;
 }
 
-for (const version of [6, 7] as const) {
+for (const version of [6, 7, 8] as const) {
   describe(`cm: the range coder inside the WebAssembly (model version ${version})`, () => {
     it("codes every record to the JavaScript range coder's payload, byte for byte, and decodes it, record after record", () => {
       const model = trainedModel(version);

@@ -13,7 +13,7 @@ import { createCmCodec } from "../../src/codec/cm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { ROOT, devCorpus } from "../helpers.js";
 
-const FIXTURES = [2, 3, 4, 5, 6, 7].map((version) => ({ version, dir: join(ROOT, "test", "fixtures", `cm-v${version}`) }));
+const FIXTURES = [2, 3, 4, 5, 6, 7, 8].map((version) => ({ version, dir: join(ROOT, "test", "fixtures", `cm-v${version}`) }));
 
 interface FixtureRecord {
   codec: "cm" | "cm-ref";
@@ -67,7 +67,7 @@ describe("cm model versions", () => {
     }
   });
 
-  for (const version of [4, 5, 6, 7] as const) {
+  for (const version of [4, 5, 6, 7, 8] as const) {
     it(`model version ${version} round-trips random records (bytes, UTF-8 of 1-4 bytes a character with broken sequences, repeats), each coded alone from the frozen state, and rolls back exactly`, () => {
       const encoder = new TextEncoder();
       const texts = devCorpus().map((r) => encoder.encode(r.text));

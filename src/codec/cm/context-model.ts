@@ -68,12 +68,12 @@ function checkRecordLength(length: number): void {
 
 /**
  * Model versions and the WebAssembly each runs. A snapshot names its model version, so envelopes
- * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, -v3.ts, -v4.ts, -v5.ts, -v6.ts).
+ * coded with an older model keep decoding with that model's frozen code (asm/context-model-v2.ts, -v3.ts, -v4.ts, -v5.ts, -v6.ts, -v7.ts).
  */
-export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model-v4.wasm", 5: "context-model-v5.wasm", 6: "context-model-v6.wasm", 7: "context-model.wasm" } as const;
+export const MODEL_FILES = { 2: "context-model-v2.wasm", 3: "context-model-v3.wasm", 4: "context-model-v4.wasm", 5: "context-model-v5.wasm", 6: "context-model-v6.wasm", 7: "context-model-v7.wasm", 8: "context-model.wasm" } as const;
 export type ModelVersion = keyof typeof MODEL_FILES;
 /** The model new snapshots are trained with. */
-export const CURRENT_MODEL_VERSION: ModelVersion = 7;
+export const CURRENT_MODEL_VERSION: ModelVersion = 8;
 
 export function isModelVersion(value: number): value is ModelVersion {
   return Object.hasOwn(MODEL_FILES, value);
@@ -193,7 +193,7 @@ export class ContextModel {
 
   /**
    * Codes one record from the frozen state into its payload (what `encodeRecord` with a new RangeEncoder and its
-   * `finish` give, byte for byte), then rolls the model back. Model versions 6 and 7 code the whole record inside the
+   * `finish` give, byte for byte), then rolls the model back. Model versions 6 to 8 code the whole record inside the
    * WebAssembly; older versions go through the JavaScript range coder.
    */
   encodeRecordBytes(bytes: Uint8Array): Uint8Array {
