@@ -78,7 +78,15 @@ const MIXER_SKIP: i32 = 64;
  * by whether the word context was seen and the highest order's confidence (`known` >> 2). Bit 8 MATCH2_MIXER3():
  * mixer 3's hash also by the second match's expected bit (or none). Bits 9-10 the APMs' rate in a record
  * (APM_RATE_FROZEN 5; 1: 4, 2: 6, 3: 7). Bit 11 MIXER3_WIDE(): mixer 3's hash 14 bits instead of 12. Bit 12
- * LEN_MIXER1(): mixer 1 also by whether the record is short (< 128 bytes) — doubling its sets.
+ * LEN_MIXER1(): mixer 1 also by whether the record is short (< 128 bytes) — doubling its sets. Bits 13-14 MIXER4():
+ * a fourth mixer (one more v128 dot product and update per bit), its weight sets selected by 1 the record's length
+ * bucket, the position bucket and c0; 2 `known` (mixer 1's orders seen and confidence), the second match's state and
+ * c0; 3 the length bucket, mixer 2's character position / column bucket and c0; the four averaged in the stretch domain.
+ * Bits 15-16 ADAPT_RATE(): the counters' rate limit in a record (FROZEN_RATE_LIMIT, not in multi-byte text) chosen per
+ * byte: 1 by the record's length bucket (< 64: the low limit, < 256: 12, else FROZEN_RATE_LIMIT); 2 by how badly the
+ * record is going: a running mean of |bit − p| (p the mixers' average, 12 bits, per bit ≈ 1/128) above ADAPT_T() gives
+ * the low limit, else FROZEN_RATE_LIMIT. Bits 17-18 ADAPT_T(): 300, 450, 600, 800. Bit 19 ADAPT_MIXER(): then also
+ * the mixers' rate 96 (else MIXER_RATE_FROZEN). Bits 20-21 ADAPT_LOW(): the low limit 10, 8, 12, 6.
  * State (s28(), 16 i32s after stop 27's, then the match APM and its pristine copy): in memory, not globals.
  */
 const STOP28_OPTIONS: i32 = 0;
@@ -115,6 +123,26 @@ const STOP28_OPTIONS: i32 = 0;
 }
 @inline function LEN_MIXER1(): bool {
   return (STOP28_OPTIONS & 4096) !== 0;
+}
+@inline function MIXER4(): i32 {
+  return (STOP28_OPTIONS >> 13) & 3;
+}
+@inline function ADAPT_RATE(): i32 {
+  return (STOP28_OPTIONS >> 15) & 3;
+}
+@inline function ADAPT_T(): i32 {
+  const t = (STOP28_OPTIONS >> 17) & 3;
+  return t === 0 ? 300 : t === 1 ? 450 : t === 2 ? 600 : 800;
+}
+@inline function ADAPT_MIXER(): bool {
+  return (STOP28_OPTIONS & (1 << 19)) !== 0;
+}
+@inline function ADAPT_LOW(): i32 {
+  const t = (STOP28_OPTIONS >> 20) & 3;
+  return t === 0 ? 10 : t === 1 ? 8 : t === 2 ? 12 : 6;
+}
+@inline function MIXER4_SETS(): i32 {
+  return MIXER4() !== 0 ? 16384 : 0;
 }
 /** Version 6: a third mixer, weights selected by a 12-bit hash of the previous two bytes and the bit position, the three averaged in the logistic domain. */
 const MIXER3: bool = true;
@@ -186,8 +214,11 @@ const STOP27_OPTIONS: i32 = 5;
   return 32 * 3;
 }
 /** Bytes of the s28 block, the match APM and its pristine copy (after stop 27's 8 i32s). */
+@inline function MATCH_APM_BYTES(): i32 {
+  return MATCH_APM() ? (MATCH_APM_CONTEXTS() * 33 * 2 + 63) & ~63 : 0;
+}
 @inline function S28_BYTES(): i32 {
-  return STOP28_OPTIONS === 0 ? 0 : 96 + (MATCH_APM() ? 2 * ((MATCH_APM_CONTEXTS() * 33 * 2 + 63) & ~63) : 0);
+  return STOP28_OPTIONS === 0 ? 0 : 96 + 2 * MATCH_APM_BYTES() + 2 * MIXER4_SETS() * SET_BYTES;
 }
 // Derived values as inlined functions, not constants: a new constant is a new global before binaryen's passes, and
 // past 128 globals binaryen reorders them, which would change version 6's WebAssembly (its code stays the same).
@@ -272,7 +303,7 @@ const WEIGHT_SHIFT: i32 = MIXER16 ? 1 : 2;
 const STRIDE: i32 = MIXER16 ? (INPUTS + 7) & ~7 : INPUTS;
 const SET_BYTES: i32 = STRIDE << WEIGHT_SHIFT;
 const DOT_SHIFT: i64 = MIXER16 ? 13 : 16;
-const ALL_SETS: i32 = MIXER_SETS + MIXER2_SETS + MIXER3_SETS;
+const ALL_SETS: i32 = MIXER_SETS + MIXER2_SETS + MIXER3_SETS + MIXER4_SETS();
 /** computeSlots writes the six counters' stretches into the mixer inputs from the values it reads anyway (nothing writes a counter between it and predict), instead of predict reading every slot and counter again. */
 const INPUTS_AT_SLOTS: bool = BIT_HISTORY === 0 && HASHED === 4 && SIMD_MIXER;
 
@@ -730,6 +761,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
       for (let j = 0; j < 33; j++) setU16(matchApm(), ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
     }
   }
+  if (MIXER4() !== 0) for (let i = 0; i < MIXER4_SETS() * STRIDE; i++) setWeight(weights4(), i, initialWeight(i % STRIDE));
   if (!NO_BIAS()) setInput(COUNTERS + 1, BIAS);
   beginRecord(0);
 }
@@ -742,6 +774,7 @@ export function freeze(): void {
   if (MIXER3) memory.copy(pristineWeights3, weights3, MIXER3_SETS * SET_BYTES);
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
   if (MATCH_APM()) memory.copy(pristineMatchApm(), matchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
+  if (MIXER4() !== 0) memory.copy(pristineWeights4(), weights4(), MIXER4_SETS() * SET_BYTES);
   memory.copy(pristineMatchCounters, matchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
   if (BIT_HISTORY !== 0 && !SM_FROZEN) memory.copy(pristineStateMaps, stateMaps, COUNTERS * 256 * 4);
@@ -784,6 +817,9 @@ export function beginRecord(length: i32): void {
     setS28(0, historyLength);
     const lb = length < 32 ? 0 : min(31 - clz<i32>(length) - 4, 7);
     setS28(1, lb);
+    setS28(8, 0);
+    setS28(9, ADAPT_RATE() === 1 ? (lb < 2 ? ADAPT_LOW() : lb < 4 ? 12 : FROZEN_RATE_LIMIT) : FROZEN_RATE_LIMIT);
+    setS28(10, MIXER_RATE_FROZEN);
   }
   afterByte();
 }
@@ -837,6 +873,9 @@ export function endRecord(): i32 {
     } else if (!MIXER3 || set < MIXER_SETS + MIXER2_SETS) {
       to = weights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
       from = pristineWeights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
+    } else if (MIXER4() !== 0 && set >= MIXER_SETS + MIXER2_SETS + MIXER3_SETS) {
+      to = weights4() + <usize>(set - MIXER_SETS - MIXER2_SETS - MIXER3_SETS) * SET_BYTES;
+      from = pristineWeights4() + <usize>(set - MIXER_SETS - MIXER2_SETS - MIXER3_SETS) * SET_BYTES;
     } else {
       to = weights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
       from = pristineWeights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
@@ -992,7 +1031,13 @@ export function predict(): i32 {
   const d2 = <i32>clamp(dot2 >> DOT_SHIFT);
   p1 = squash(d);
   p2 = squash(d2);
-  if (MIXER3) {
+  if (MIXER3 && MIXER4() !== 0) {
+    const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
+    p3 = squash(d3);
+    const d4 = <i32>clamp(dotProduct(weights4(), s28(5)) >> DOT_SHIFT);
+    setS28(6, squash(d4));
+    pMix = squash((d + d2 + d3 + d4) >> 2);
+  } else if (MIXER3) {
     const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
     p3 = squash(d3);
     // The mean of the three, rounded down (21846 / 65536 ≈ 1 / 3; |d + d2 + d3| ≤ 6141).
@@ -1006,19 +1051,22 @@ export function predict(): i32 {
   apmWeight = s & 127;
   const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
   let p = 0;
+  let pM = 0;
   if (MATCH_APM()) {
     // The match state: the first match's length (up to 15) and expected bit, the second match's expected bit (or none).
     const m1 = matchCounter >= 0 ? min(matchLength, 15) * 2 + (matchCounter & 1) : 0;
     const m2 = MATCH2 !== 0 && s27(3) >= 0 ? 1 + (s27(3) & 1) : 0;
     const at = (m2 * 32 + m1) * 33 + (s >> 7);
     setS28(4, at);
-    const pM = (u16At(matchApm(), at) * (128 - apmWeight) + u16At(matchApm(), at + 1) * apmWeight) >> 7;
+    pM = (u16At(matchApm(), at) * (128 - apmWeight) + u16At(matchApm(), at + 1) * apmWeight) >> 7;
+  }
+  if (MATCH_APM() && !APM_ORDER1 && !APM_ORDER2) {
     if (FINAL_WEIGHTS() === 1) p = (pMix * 16 + pApm * 2 + pM) >> 2;
     else if (FINAL_WEIGHTS() === 2) p = ((pMix * 16 + pApm + pM) * 21846) >> 16;
     else p = (pMix * 32 + pApm + pM) >> 2;
-  } else if (FINAL_WEIGHTS() === 1) {
+  } else if (!APM_ORDER1 && !APM_ORDER2 && FINAL_WEIGHTS() === 1) {
     p = (pMix * 16 + pApm * 3) >> 2;
-  } else if (FINAL_WEIGHTS() === 2) {
+  } else if (!APM_ORDER1 && !APM_ORDER2 && FINAL_WEIGHTS() === 2) {
     p = (pMix * 48 + pApm) >> 2;
   } else if (APM_ORDER1 && APM_ORDER2) {
     apm1Index = (((c4 & 0xff) << 8) | c0) * 33 + (s >> 7);
@@ -1035,6 +1083,8 @@ export function predict(): i32 {
   } else {
     p = (pMix * 16 + pApm) >> 1;
   }
+  // With the order-1 / order-2 APMs, the match APM takes a quarter of their combination.
+  if (MATCH_APM() && (APM_ORDER1 || APM_ORDER2)) p = (p * 3 + pM) >> 2;
   if (PREFETCH) touchAhead();
   return p < 1 ? 1 : p > 65535 ? 65535 : p;
 }
@@ -1135,7 +1185,7 @@ export function update(bit: i32): void {
   const target = bit ? 65535 : 0;
   let u = undoLength;
   const multiByte = UTF8_CONTEXTS && (charPosition > 0 || char1 >= 0x80);
-  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
+  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : ADAPT_RATE() !== 0 ? s28(9) : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
   if (COUNTERS === 6) {
     // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
     u = updateCounter(0, target, u, limit);
@@ -1156,7 +1206,11 @@ export function update(bit: i32): void {
     const m = u16At(matchCounters, s27(3));
     setU16(matchCounters, s27(3), m + ((target - m) >> 6));
   }
-  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
+  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : ADAPT_MIXER() ? s28(10) : MIXER_RATE_FROZEN) : MIXER_RATE;
+  if (ADAPT_RATE() === 2) {
+    const e = (bit << 12) - pMix;
+    setS28(8, s28(8) + ((select<i32>(e, -e, e >= 0) - s28(8)) >> 7));
+  }
   const e1 = (bit << 12) - p1;
   const e2 = (bit << 12) - p2;
   const err = e1 * mixerRate;
@@ -1176,6 +1230,13 @@ export function update(bit: i32): void {
       if (e3 > MIXER_SKIP || e3 < -MIXER_SKIP) {
         trainMixer(weights3, mixer3Base, e3 * mixerRate);
         if (logging) touchSet(MIXER_SETS + MIXER2_SETS + <i32>(<u32>mixer3Base / <u32>STRIDE));
+      }
+    }
+    if (MIXER4() !== 0) {
+      const e4 = (bit << 12) - s28(6);
+      if (e4 > MIXER_SKIP || e4 < -MIXER_SKIP) {
+        trainMixer(weights4(), s28(5), e4 * mixerRate);
+        if (logging) touchSet(MIXER_SETS + MIXER2_SETS + MIXER3_SETS + <i32>(<u32>s28(5) / <u32>STRIDE));
       }
     }
   } else if (SIMD_MIXER) {
@@ -1552,7 +1613,14 @@ function updateMatch(byte: i32): void {
   return slots + 128;
 }
 @inline function pristineMatchApm(): usize {
-  return slots + 128 + <usize>((MATCH_APM_CONTEXTS() * 33 * 2 + 63) & ~63);
+  return slots + 128 + <usize>MATCH_APM_BYTES();
+}
+/** MIXER4(): its weights and their pristine copy, after the match APM's. */
+@inline function weights4(): usize {
+  return slots + 128 + <usize>(2 * MATCH_APM_BYTES());
+}
+@inline function pristineWeights4(): usize {
+  return slots + 128 + <usize>(2 * MATCH_APM_BYTES() + MIXER4_SETS() * SET_BYTES);
 }
 
 /** An entry of the region after the first match table (MATCH2's table, INDIRECT()'s t1 and t2). */
@@ -1618,6 +1686,12 @@ function afterByte(): void {
     const pos = historyLength - s28(0);
     const pb = pos === 0 ? 0 : pos < 4 ? 1 : pos < 16 ? 2 : pos < 64 ? 3 : 4;
     setS28(2, (LEN_MIXER3() ? s28(1) : 0) | (POS_MIXER3() ? pb << 3 : 0));
+    setS28(7, pb);
+    if (ADAPT_RATE() === 2) {
+      const bad = s28(8) > ADAPT_T();
+      setS28(9, bad ? ADAPT_LOW() : FROZEN_RATE_LIMIT);
+      setS28(10, bad ? 96 : MIXER_RATE_FROZEN);
+    }
     setS28(3, ((LEN_APM() ? s28(1) : 0) * (POS_APM() ? 5 : 1) + (POS_APM() ? pb : 0)) * 1024);
   }
   computeNibbleBases();
@@ -1795,6 +1869,9 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
     if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
   }
   const knownSets = MIXER_CONFIDENCE ? 16 : 8;
+  if (MIXER4() === 1) setS28(5, ((s28(1) * 5 + s28(7)) * 256 + c0) * STRIDE);
+  else if (MIXER4() === 2) setS28(5, ((known * 3 + (s27(1) > 0 ? 1 + ((s27(2) >> (7 - bits)) & 1) : 0)) * 256 + c0) * STRIDE);
+  else if (MIXER4() === 3) setS28(5, ((s28(1) * 8 + (charPosition > 0 ? min(charPosition, 3) : columnBucket())) * 256 + c0) * STRIDE);
   if (UTF8_MIXER === 2) mixerBase = ((((charPosition > 0 || char1 >= 0x80 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * STRIDE;
   else if (LEN_MIXER1()) mixerBase = ((((s28(1) < 3 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * STRIDE;
   else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * STRIDE;
