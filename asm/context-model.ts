@@ -891,7 +891,9 @@ export function endRecord(): i32 {
     }
   }
   touchedLength = 0;
-  memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
+  // LEN_APM() alone: a record touches only its length bucket's slice of the APM.
+  if (LEN_APM() && !POS_APM()) memory.copy(apm + <usize>(s28(1) * 1024 * 33 * 2), pristineApm + <usize>(s28(1) * 1024 * 33 * 2), 1024 * 33 * 2);
+  else memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
   if (MATCH_APM()) memory.copy(matchApm(), pristineMatchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
   memory.copy(matchCounters, pristineMatchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
