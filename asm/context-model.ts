@@ -141,6 +141,15 @@ const STOP28_OPTIONS: i32 = 0;
   const t = (STOP28_OPTIONS >> 20) & 3;
   return t === 0 ? 10 : t === 1 ? 8 : t === 2 ? 12 : 6;
 }
+/** Bits 22-23 SPLIT_LIMIT(): 1 orders 0-1 keep the in-record limit 15 (only the hashed contexts take FROZEN_RATE_LIMIT); 2 the hashed contexts keep 15. */
+@inline function SPLIT_LIMIT(): i32 {
+  return (STOP28_OPTIONS >> 22) & 3;
+}
+/** The in-record limit for counter group `group` (1 orders 0-1, 2 hashed): `limit`, or 15 where SPLIT_LIMIT() keeps that group at version 7's. */
+@inline function splitLimit(group: i32, limit: i32, multiByte: bool): i32 {
+  if (SPLIT_LIMIT() !== group) return limit;
+  return frozen && !(FROZEN_RATE_LIMIT_MB > 0 && multiByte) ? 15 : limit;
+}
 @inline function MIXER4_SETS(): i32 {
   return MIXER4() !== 0 ? 16384 : 0;
 }
@@ -1190,12 +1199,13 @@ export function update(bit: i32): void {
   const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : ADAPT_RATE() !== 0 ? s28(9) : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
   if (COUNTERS === 6) {
     // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
-    u = updateCounter(0, target, u, limit);
-    u = updateCounter(1, target, u, limit);
-    u = updateCounter(2, target, u, limit);
-    u = updateCounter(3, target, u, limit);
-    u = updateCounter(4, target, u, limit);
-    u = updateCounter(5, target, u, limit);
+    // SPLIT_LIMIT() (stop 28): one group of counters keeps version 7's in-record limit (15) where FROZEN_RATE_LIMIT is set lower.
+    u = updateCounter(0, target, u, splitLimit(1, limit, multiByte));
+    u = updateCounter(1, target, u, splitLimit(1, limit, multiByte));
+    u = updateCounter(2, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(3, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(4, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(5, target, u, splitLimit(2, limit, multiByte));
   } else {
     for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u, limit);
   }
