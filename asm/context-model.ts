@@ -71,9 +71,96 @@
 const MIXER16: bool = true;
 /** Version 6: a mixer whose error |(bit << 12) - p| is at most this skips its weight update (paq8 style; 0: always update). */
 const MIXER_SKIP: i32 = 64;
+/**
+ * Stop 28 (issue 16 item 1), cheap selections and a final combination, all off in version 7 (one constant, as for
+ * stop 27). Bit 0 LEN_MIXER3(): mixer 3's hash also by the record's length (known to the decoder before it decodes:
+ * beginRecord's `length`), in 8 log2 buckets (< 32, < 64, …, 2048+). Bit 1 POS_MIXER3(): mixer 3's hash also by the
+ * bytes coded so far in the record (0, 1-3, 4-15, 16-63, 64+). Bit 2 LEN_APM(): the APM's context also by the length
+ * bucket. Bit 3 POS_APM(): the APM's context also by the position bucket. Bits 4-5 FINAL_WEIGHTS(): 0 p = ½ mix + ½
+ * APM; 1 ¼ mix + ¾ APM; 2 ¾ mix + ¼ APM (with MATCH_APM(): 0 ½ mix + ¼ each APM, 1 ¼ mix + ½ APM + ¼ match APM,
+ * 2 ⅓ each). Bit 6 MATCH_APM(): a second APM by the match state (the first match's length up to 15 and expected bit,
+ * the second match's expected bit) × stretch(p), interpolated like the first. Bit 7 CONF_MIXER3(): mixer 3's hash also
+ * by whether the word context was seen and the highest order's confidence (`known` >> 2). Bit 8 MATCH2_MIXER3():
+ * mixer 3's hash also by the second match's expected bit (or none). Bits 9-10 the APMs' rate in a record
+ * (APM_RATE_FROZEN 5; 1: 4, 2: 6, 3: 7). Bit 11 MIXER3_WIDE(): mixer 3's hash 14 bits instead of 12. Bit 12
+ * LEN_MIXER1(): mixer 1 also by whether the record is short (< 128 bytes) — doubling its sets. Bits 13-14 MIXER4():
+ * a fourth mixer (one more v128 dot product and update per bit), its weight sets selected by 1 the record's length
+ * bucket, the position bucket and c0; 2 `known` (mixer 1's orders seen and confidence), the second match's state and
+ * c0; 3 the length bucket, mixer 2's character position / column bucket and c0; the four averaged in the stretch domain.
+ * Bits 15-16 ADAPT_RATE(): the counters' rate limit in a record (FROZEN_RATE_LIMIT, not in multi-byte text) chosen per
+ * byte: 1 by the record's length bucket (< 64: the low limit, < 256: 12, else FROZEN_RATE_LIMIT); 2 by how badly the
+ * record is going: a running mean of |bit − p| (p the mixers' average, 12 bits, per bit ≈ 1/128) above ADAPT_T() gives
+ * the low limit, else FROZEN_RATE_LIMIT. Bits 17-18 ADAPT_T(): 300, 450, 600, 800. Bit 19 ADAPT_MIXER(): then also
+ * the mixers' rate 96 (else MIXER_RATE_FROZEN). Bits 20-21 ADAPT_LOW(): the low limit 10, 8, 12, 6.
+ * State (s28(), 16 i32s after stop 27's, then the match APM and its pristine copy): in memory, not globals.
+ */
+const STOP28_OPTIONS: i32 = 0;
+@inline function LEN_MIXER3(): bool {
+  return (STOP28_OPTIONS & 1) !== 0;
+}
+@inline function POS_MIXER3(): bool {
+  return (STOP28_OPTIONS & 2) !== 0;
+}
+@inline function LEN_APM(): bool {
+  return (STOP28_OPTIONS & 4) !== 0;
+}
+@inline function POS_APM(): bool {
+  return (STOP28_OPTIONS & 8) !== 0;
+}
+@inline function FINAL_WEIGHTS(): i32 {
+  return (STOP28_OPTIONS >> 4) & 3;
+}
+@inline function MATCH_APM(): bool {
+  return (STOP28_OPTIONS & 64) !== 0;
+}
+@inline function CONF_MIXER3(): bool {
+  return (STOP28_OPTIONS & 128) !== 0;
+}
+@inline function MATCH2_MIXER3(): bool {
+  return (STOP28_OPTIONS & 256) !== 0;
+}
+@inline function APM_RATE_IN_RECORD(): i32 {
+  const r = (STOP28_OPTIONS >> 9) & 3;
+  return r === 0 ? APM_RATE_FROZEN : r === 1 ? 4 : r === 2 ? 6 : 7;
+}
+@inline function MIXER3_WIDE(): bool {
+  return (STOP28_OPTIONS & 2048) !== 0;
+}
+@inline function LEN_MIXER1(): bool {
+  return (STOP28_OPTIONS & 4096) !== 0;
+}
+@inline function MIXER4(): i32 {
+  return (STOP28_OPTIONS >> 13) & 3;
+}
+@inline function ADAPT_RATE(): i32 {
+  return (STOP28_OPTIONS >> 15) & 3;
+}
+@inline function ADAPT_T(): i32 {
+  const t = (STOP28_OPTIONS >> 17) & 3;
+  return t === 0 ? 300 : t === 1 ? 450 : t === 2 ? 600 : 800;
+}
+@inline function ADAPT_MIXER(): bool {
+  return (STOP28_OPTIONS & (1 << 19)) !== 0;
+}
+@inline function ADAPT_LOW(): i32 {
+  const t = (STOP28_OPTIONS >> 20) & 3;
+  return t === 0 ? 10 : t === 1 ? 8 : t === 2 ? 12 : 6;
+}
+/** Bits 22-23 SPLIT_LIMIT(): 1 orders 0-1 keep the in-record limit 15 (only the hashed contexts take FROZEN_RATE_LIMIT); 2 the hashed contexts keep 15. */
+@inline function SPLIT_LIMIT(): i32 {
+  return (STOP28_OPTIONS >> 22) & 3;
+}
+/** The in-record limit for counter group `group` (1 orders 0-1, 2 hashed): `limit`, or 15 where SPLIT_LIMIT() keeps that group at version 7's. */
+@inline function splitLimit(group: i32, limit: i32, multiByte: bool): i32 {
+  if (SPLIT_LIMIT() !== group) return limit;
+  return frozen && !(FROZEN_RATE_LIMIT_MB > 0 && multiByte) ? 15 : limit;
+}
+@inline function MIXER4_SETS(): i32 {
+  return MIXER4() !== 0 ? 16384 : 0;
+}
 /** Version 6: a third mixer, weights selected by a 12-bit hash of the previous two bytes and the bit position, the three averaged in the logistic domain. */
 const MIXER3: bool = true;
-const MIXER3_SETS: i32 = MIXER3 ? 4096 * 8 : 0;
+const MIXER3_SETS: i32 = MIXER3 ? 4096 * 8 * (MIXER3_WIDE() ? 4 : 1) : 0;
 /**
  * Bit-history states (issue 16 item 1, stop 26; off in version 6): each counter slot also keeps a state byte
  * (bits 8-15 of the slot; the count is bits 0-7) for its context's recent bits (asm/bit-history-states.mjs),
@@ -132,6 +219,20 @@ const STOP27_OPTIONS: i32 = 5;
 }
 @inline function MATCH2_MIN(): i32 {
   return 4 + ((STOP27_OPTIONS >> 4) & 15);
+}
+/** Whether mixer 3's hash takes stop 28's per-byte extra (s28(2)). */
+@inline function MIXER3_EXTRA(): bool {
+  return LEN_MIXER3() || POS_MIXER3() || CONF_MIXER3() || MATCH2_MIXER3();
+}
+@inline function MATCH_APM_CONTEXTS(): i32 {
+  return 32 * 3;
+}
+/** Bytes of the s28 block, the match APM and its pristine copy (after stop 27's 8 i32s). */
+@inline function MATCH_APM_BYTES(): i32 {
+  return MATCH_APM() ? (MATCH_APM_CONTEXTS() * 33 * 2 + 63) & ~63 : 0;
+}
+@inline function S28_BYTES(): i32 {
+  return STOP28_OPTIONS === 0 ? 0 : 96 + 2 * MATCH_APM_BYTES() + 2 * MIXER4_SETS() * SET_BYTES;
 }
 // Derived values as inlined functions, not constants: a new constant is a new global before binaryen's passes, and
 // past 128 globals binaryen reorders them, which would change version 6's WebAssembly (its code stays the same).
@@ -196,7 +297,7 @@ const UTF8_O4: bool = false;
 const UTF8_WORD: i32 = 1;
 /** The APM on the partial byte also by the position inside a UTF-8 character. */
 const UTF8_APM: bool = true;
-const APM0_CONTEXTS: i32 = UTF8_APM ? 1024 : 256;
+const APM0_CONTEXTS: i32 = (UTF8_APM ? 1024 : 256) * (LEN_APM() ? 8 : 1) * (POS_APM() ? 5 : 1);
 /** In multi-byte text (UTF-8 characters of 2-4 bytes), while coding a record: the counters' rate limit and the mixers' rate (0: as in other text). */
 const FROZEN_RATE_LIMIT_MB: i32 = 4;
 const MIXER_RATE_FROZEN_MB: i32 = 128;
@@ -214,7 +315,7 @@ const HASHED_BASE: i32 = 256 + 65536 + ((SPEED9 & 12) !== 0 ? 257 * 256 : 0);
 const MATCH_MIN: i32 = 6;
 /** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
 const MIXER_CONFIDENCE: bool = true;
-const MIXER_SETS: i32 = 256 * 4 * 8 * (UTF8_MIXER === 2 ? 2 : 1) * (MIXER_CONFIDENCE ? 2 : 1);
+const MIXER_SETS: i32 = 256 * 4 * 8 * (UTF8_MIXER === 2 ? 2 : 1) * (MIXER_CONFIDENCE ? 2 : 1) * (LEN_MIXER1() ? 2 : 1);
 const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1) * (COLUMN_MIXER() === 1 ? 2 : 1);
 const MIXER_RATE: i32 = 32;
 const COUNT_LIMIT: i32 = 255;
@@ -246,7 +347,7 @@ const WEIGHT_SHIFT: i32 = MIXER16 ? 1 : 2;
 const STRIDE: i32 = MIXER16 ? (INPUTS + 7) & ~7 : INPUTS;
 const SET_BYTES: i32 = STRIDE << WEIGHT_SHIFT;
 const DOT_SHIFT: i64 = MIXER16 ? 13 : 16;
-const ALL_SETS: i32 = MIXER_SETS + MIXER2_SETS + MIXER3_SETS;
+const ALL_SETS: i32 = MIXER_SETS + MIXER2_SETS + MIXER3_SETS + MIXER4_SETS();
 /** computeSlots writes the six counters' stretches into the mixer inputs from the values it reads anyway (nothing writes a counter between it and predict), instead of predict reading every slot and counter again. */
 const INPUTS_AT_SLOTS: bool = BIT_HISTORY === 0 && HASHED === 4 && SIMD_MIXER;
 
@@ -657,7 +758,7 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     smRateTable = reserve(256 * 4);
   }
   stretched = reserve(STRIDE * 4);
-  slots = reserve(COUNTERS * 4 + (MATCH2 !== 0 || LINES() ? 32 : 0));
+  slots = reserve(COUNTERS * 4 + (MATCH2 !== 0 || LINES() || STOP28_OPTIONS !== 0 ? 32 : 0) + S28_BYTES());
   nibbleBase = reserve(HASHED * 4);
   contextHash = reserve(HASHED * 4);
   claimedScratch = reserve(SCRATCH_BUCKETS * 4);
@@ -703,6 +804,12 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     }
   }
   for (let i = 0; i < MATCH_COUNTERS(); i++) setU16(matchCounters, i, 32768);
+  if (MATCH_APM()) {
+    for (let ctx = 0; ctx < MATCH_APM_CONTEXTS(); ctx++) {
+      for (let j = 0; j < 33; j++) setU16(matchApm(), ctx * 33 + j, squashSlow((j - 16) * 128) * 16);
+    }
+  }
+  if (MIXER4() !== 0) for (let i = 0; i < MIXER4_SETS() * STRIDE; i++) setWeight(weights4(), i, initialWeight(i % STRIDE));
   if (!NO_BIAS()) setInput(COUNTERS + 1, BIAS);
   beginRecord(0);
 }
@@ -714,6 +821,8 @@ export function freeze(): void {
   memory.copy(pristineWeights2, weights2, MIXER2_SETS * SET_BYTES);
   if (MIXER3) memory.copy(pristineWeights3, weights3, MIXER3_SETS * SET_BYTES);
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
+  if (MATCH_APM()) memory.copy(pristineMatchApm(), matchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
+  if (MIXER4() !== 0) memory.copy(pristineWeights4(), weights4(), MIXER4_SETS() * SET_BYTES);
   memory.copy(pristineMatchCounters, matchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
   if (ABOVE_O0()) memory.copy(pristineOrder0, counters + (<usize>ABOVE_BASE() << 2), ABOVE_TABLE_BYTES);
@@ -752,6 +861,14 @@ export function beginRecord(length: i32): void {
   if (LINES()) {
     setS27(4, historyLength);
     setS27(5, -1);
+  }
+  if (STOP28_OPTIONS !== 0) {
+    setS28(0, historyLength);
+    const lb = length < 32 ? 0 : min(31 - clz<i32>(length) - 4, 7);
+    setS28(1, lb);
+    setS28(8, 0);
+    setS28(9, ADAPT_RATE() === 1 ? (lb < 2 ? ADAPT_LOW() : lb < 4 ? 12 : FROZEN_RATE_LIMIT) : FROZEN_RATE_LIMIT);
+    setS28(10, MIXER_RATE_FROZEN);
   }
   afterByte();
 }
@@ -805,6 +922,9 @@ export function endRecord(): i32 {
     } else if (!MIXER3 || set < MIXER_SETS + MIXER2_SETS) {
       to = weights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
       from = pristineWeights2 + <usize>(set - MIXER_SETS) * SET_BYTES;
+    } else if (MIXER4() !== 0 && set >= MIXER_SETS + MIXER2_SETS + MIXER3_SETS) {
+      to = weights4() + <usize>(set - MIXER_SETS - MIXER2_SETS - MIXER3_SETS) * SET_BYTES;
+      from = pristineWeights4() + <usize>(set - MIXER_SETS - MIXER2_SETS - MIXER3_SETS) * SET_BYTES;
     } else {
       to = weights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
       from = pristineWeights3 + <usize>(set - MIXER_SETS - MIXER2_SETS) * SET_BYTES;
@@ -820,7 +940,10 @@ export function endRecord(): i32 {
     }
   }
   touchedLength = 0;
-  memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
+  // LEN_APM() alone: a record touches only its length bucket's slice of the APM.
+  if (LEN_APM() && !POS_APM()) memory.copy(apm + <usize>(s28(1) * 1024 * 33 * 2), pristineApm + <usize>(s28(1) * 1024 * 33 * 2), 1024 * 33 * 2);
+  else memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
+  if (MATCH_APM()) memory.copy(matchApm(), pristineMatchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
   memory.copy(matchCounters, pristineMatchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
   if (ABOVE_O0()) {
@@ -970,7 +1093,13 @@ export function predict(): i32 {
   const d2 = <i32>clamp(dot2 >> DOT_SHIFT);
   p1 = squash(d);
   p2 = squash(d2);
-  if (MIXER3) {
+  if (MIXER3 && MIXER4() !== 0) {
+    const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
+    p3 = squash(d3);
+    const d4 = <i32>clamp(dotProduct(weights4(), s28(5)) >> DOT_SHIFT);
+    setS28(6, squash(d4));
+    pMix = squash((d + d2 + d3 + d4) >> 2);
+  } else if (MIXER3) {
     const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
     p3 = squash(d3);
     // The mean of the three, rounded down (21846 / 65536 ≈ 1 / 3; |d + d2 + d3| ≤ 6141).
@@ -979,11 +1108,29 @@ export function predict(): i32 {
     pMix = squash((d + d2) >> 1);
   }
   const s = stretch(pMix) + 2048;
-  apmIndex = (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0) * 33 + (s >> 7);
+  if (LEN_APM() || POS_APM()) apmIndex = (s28(3) + (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0)) * 33 + (s >> 7);
+  else apmIndex = (UTF8_APM ? min(charPosition, 3) * 256 + c0 : c0) * 33 + (s >> 7);
   apmWeight = s & 127;
   const pApm = (u16At(apm, apmIndex) * (128 - apmWeight) + u16At(apm, apmIndex + 1) * apmWeight) >> 7;
   let p = 0;
-  if (APM_ORDER1 && APM_ORDER2) {
+  let pM = 0;
+  if (MATCH_APM()) {
+    // The match state: the first match's length (up to 15) and expected bit, the second match's expected bit (or none).
+    const m1 = matchCounter >= 0 ? min(matchLength, 15) * 2 + (matchCounter & 1) : 0;
+    const m2 = MATCH2 !== 0 && s27(3) >= 0 ? 1 + (s27(3) & 1) : 0;
+    const at = (m2 * 32 + m1) * 33 + (s >> 7);
+    setS28(4, at);
+    pM = (u16At(matchApm(), at) * (128 - apmWeight) + u16At(matchApm(), at + 1) * apmWeight) >> 7;
+  }
+  if (MATCH_APM() && !APM_ORDER1 && !APM_ORDER2) {
+    if (FINAL_WEIGHTS() === 1) p = (pMix * 16 + pApm * 2 + pM) >> 2;
+    else if (FINAL_WEIGHTS() === 2) p = ((pMix * 16 + pApm + pM) * 21846) >> 16;
+    else p = (pMix * 32 + pApm + pM) >> 2;
+  } else if (!APM_ORDER1 && !APM_ORDER2 && FINAL_WEIGHTS() === 1) {
+    p = (pMix * 16 + pApm * 3) >> 2;
+  } else if (!APM_ORDER1 && !APM_ORDER2 && FINAL_WEIGHTS() === 2) {
+    p = (pMix * 48 + pApm) >> 2;
+  } else if (APM_ORDER1 && APM_ORDER2) {
     apm1Index = (((c4 & 0xff) << 8) | c0) * 33 + (s >> 7);
     const pApm1 = (u16At(apm1, apm1Index) * (128 - apmWeight) + u16At(apm1, apm1Index + 1) * apmWeight) >> 7;
     apm2Index = <i32>(<u32>(((c4 & 0xffff) | (c0 << 16)) * <i32>0x9e3779b1) >> 16) * 33 + (s >> 7);
@@ -998,6 +1145,8 @@ export function predict(): i32 {
   } else {
     p = (pMix * 16 + pApm) >> 1;
   }
+  // With the order-1 / order-2 APMs, the match APM takes a quarter of their combination.
+  if (MATCH_APM() && (APM_ORDER1 || APM_ORDER2)) p = (p * 3 + pM) >> 2;
   if (PREFETCH) touchAhead();
   return p < 1 ? 1 : p > 65535 ? 65535 : p;
 }
@@ -1098,15 +1247,16 @@ export function update(bit: i32): void {
   const target = bit ? 65535 : 0;
   let u = undoLength;
   const multiByte = UTF8_CONTEXTS && (charPosition > 0 || char1 >= 0x80);
-  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
+  const limit = frozen ? (FROZEN_RATE_LIMIT_MB > 0 && multiByte ? FROZEN_RATE_LIMIT_MB : ADAPT_RATE() !== 0 ? s28(9) : FROZEN_RATE_LIMIT) : COUNT_LIMIT;
   if (COUNTERS === 6) {
     // Unrolled (the same updates in the same order: two contexts sharing a slot see each other's update).
-    u = updateCounter(0, target, u, limit);
-    u = updateCounter(1, target, u, limit);
-    u = updateCounter(2, target, u, limit);
-    u = updateCounter(3, target, u, limit);
-    u = updateCounter(4, target, u, limit);
-    u = updateCounter(5, target, u, limit);
+    // SPLIT_LIMIT() (stop 28): one group of counters keeps version 7's in-record limit (15) where FROZEN_RATE_LIMIT is set lower.
+    u = updateCounter(0, target, u, splitLimit(1, limit, multiByte));
+    u = updateCounter(1, target, u, splitLimit(1, limit, multiByte));
+    u = updateCounter(2, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(3, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(4, target, u, splitLimit(2, limit, multiByte));
+    u = updateCounter(5, target, u, splitLimit(2, limit, multiByte));
   } else {
     for (let i = 0; i < COUNTERS; i++) u = updateCounter(i, target, u, limit);
   }
@@ -1119,7 +1269,11 @@ export function update(bit: i32): void {
     const m = u16At(matchCounters, s27(3));
     setU16(matchCounters, s27(3), m + ((target - m) >> 6));
   }
-  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : MIXER_RATE_FROZEN) : MIXER_RATE;
+  const mixerRate = frozen ? (MIXER_RATE_FROZEN_MB > 0 && multiByte ? MIXER_RATE_FROZEN_MB : ADAPT_MIXER() ? s28(10) : MIXER_RATE_FROZEN) : MIXER_RATE;
+  if (ADAPT_RATE() === 2) {
+    const e = (bit << 12) - pMix;
+    setS28(8, s28(8) + ((select<i32>(e, -e, e >= 0) - s28(8)) >> 7));
+  }
   const e1 = (bit << 12) - p1;
   const e2 = (bit << 12) - p2;
   const err = e1 * mixerRate;
@@ -1141,6 +1295,13 @@ export function update(bit: i32): void {
         if (logging) touchSet(MIXER_SETS + MIXER2_SETS + <i32>(<u32>mixer3Base / <u32>STRIDE));
       }
     }
+    if (MIXER4() !== 0) {
+      const e4 = (bit << 12) - s28(6);
+      if (e4 > MIXER_SKIP || e4 < -MIXER_SKIP) {
+        trainMixer(weights4(), s28(5), e4 * mixerRate);
+        if (logging) touchSet(MIXER_SETS + MIXER2_SETS + MIXER3_SETS + <i32>(<u32>s28(5) / <u32>STRIDE));
+      }
+    }
   } else if (SIMD_MIXER) {
     trainMixer(weights, mixerBase, err);
     trainMixer(weights2, mixer2Base, err2);
@@ -1156,11 +1317,18 @@ export function update(bit: i32): void {
     touchMixerSets();
     if (MIXER3) touchSet(MIXER_SETS + MIXER2_SETS + mixer3Base / STRIDE);
   }
-  const apmRate = frozen ? APM_RATE_FROZEN : APM_RATE;
+  const apmRate = frozen ? APM_RATE_IN_RECORD() : APM_RATE;
   const a0 = u16At(apm, apmIndex);
   const a1 = u16At(apm, apmIndex + 1);
   setU16(apm, apmIndex, a0 + ((((target - a0) >> apmRate) * (128 - apmWeight)) >> 7));
   setU16(apm, apmIndex + 1, a1 + ((((target - a1) >> apmRate) * apmWeight) >> 7));
+  if (MATCH_APM()) {
+    const at = s28(4);
+    const b0 = u16At(matchApm(), at);
+    const b1 = u16At(matchApm(), at + 1);
+    setU16(matchApm(), at, b0 + ((((target - b0) >> apmRate) * (128 - apmWeight)) >> 7));
+    setU16(matchApm(), at + 1, b1 + ((((target - b1) >> apmRate) * apmWeight) >> 7));
+  }
   if (APM_ORDER1) {
     const b0 = u16At(apm1, apm1Index);
     const b1 = u16At(apm1, apm1Index + 1);
@@ -1496,6 +1664,27 @@ function updateMatch(byte: i32): void {
 @inline function setS27(index: i32, value: i32): void {
   store<i32>(slots + 32 + (<usize>index << 2), value);
 }
+/** Stop 28's state (STOP28_OPTIONS), 16 i32s after stop 27's: 0 where the record starts in the history, 1 its length bucket (0-7), 2 mixer 3's hash extra for this byte, 3 the APM's context offset for this byte (× 1024), 4 the match APM's entry. */
+@inline function s28(index: i32): i32 {
+  return load<i32>(slots + 64 + (<usize>index << 2));
+}
+@inline function setS28(index: i32, value: i32): void {
+  store<i32>(slots + 64 + (<usize>index << 2), value);
+}
+/** MATCH_APM(): the match APM (u16 × MATCH_APM_CONTEXTS() × 33) and its pristine copy, after the s28 block. */
+@inline function matchApm(): usize {
+  return slots + 128;
+}
+@inline function pristineMatchApm(): usize {
+  return slots + 128 + <usize>MATCH_APM_BYTES();
+}
+/** MIXER4(): its weights and their pristine copy, after the match APM's. */
+@inline function weights4(): usize {
+  return slots + 128 + <usize>(2 * MATCH_APM_BYTES());
+}
+@inline function pristineWeights4(): usize {
+  return slots + 128 + <usize>(2 * MATCH_APM_BYTES() + MIXER4_SETS() * SET_BYTES);
+}
 
 /** An entry of the region after the first match table (MATCH2's table, INDIRECT()'s t1 and t2). */
 @inline function auxAt(index: i32): i32 {
@@ -1570,6 +1759,18 @@ function afterByte(): void {
     }
   }
   if (WORD_BIGRAM) setI32(contextHash, 4, (asciiWord ? (word === 0 ? c4 & 0xff : word) + previousWord * 0x3c6ef372 : c4 & 0xffff) * 0x7feb352d + 0x06000193);
+  if (STOP28_OPTIONS !== 0) {
+    const pos = historyLength - s28(0);
+    const pb = pos === 0 ? 0 : pos < 4 ? 1 : pos < 16 ? 2 : pos < 64 ? 3 : 4;
+    setS28(2, (LEN_MIXER3() ? s28(1) : 0) | (POS_MIXER3() ? pb << 3 : 0));
+    setS28(7, pb);
+    if (ADAPT_RATE() === 2) {
+      const bad = s28(8) > ADAPT_T();
+      setS28(9, bad ? ADAPT_LOW() : FROZEN_RATE_LIMIT);
+      setS28(10, bad ? 96 : MIXER_RATE_FROZEN);
+    }
+    setS28(3, ((LEN_APM() ? s28(1) : 0) * (POS_APM() ? 5 : 1) + (POS_APM() ? pb : 0)) * 1024);
+  }
   computeNibbleBases();
   computeSlots();
 }
@@ -1766,13 +1967,22 @@ function scratchBucket(mixed: i32, tag: i32): i32 {
     if ((i32At(counters, i32At(slots, 5)) & 0xffff) !== 0) known += 4;
   }
   const knownSets = MIXER_CONFIDENCE ? 16 : 8;
+  if (MIXER4() === 1) setS28(5, ((s28(1) * 5 + s28(7)) * 256 + c0) * STRIDE);
+  else if (MIXER4() === 2) setS28(5, ((known * 3 + (s27(1) > 0 ? 1 + ((s27(2) >> (7 - bits)) & 1) : 0)) * 256 + c0) * STRIDE);
+  else if (MIXER4() === 3) setS28(5, ((s28(1) * 8 + (charPosition > 0 ? min(charPosition, 3) : columnBucket())) * 256 + c0) * STRIDE);
   if (UTF8_MIXER === 2) mixerBase = ((((charPosition > 0 || char1 >= 0x80 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * STRIDE;
+  else if (LEN_MIXER1()) mixerBase = ((((s28(1) < 3 ? 1 : 0) * 4 + lengthBucket) * knownSets + known) * 256 + c0) * STRIDE;
   else mixerBase = ((lengthBucket * knownSets + known) * 256 + c0) * STRIDE;
   if (COLUMN_MIXER() === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 8 + (charPosition > 0 ? min(charPosition, 3) : columnBucket())) * STRIDE;
   else if (UTF8_MIXER === 1) mixer2Base = (((c4 & 0xff) * 8 + bits) * 4 + min(charPosition, 3)) * STRIDE;
   else mixer2Base = ((c4 & 0xff) * 8 + bits) * STRIDE;
   if (MIXER3 && COLUMN_MIXER() === 2) mixer3Base = ((<i32>(<u32>(((c4 & 0xffff) | (columnBucket() << 16)) * <i32>0x9e3779b1) >> 20) << 3) + bits) * STRIDE;
-  else if (MIXER3) mixer3Base = ((<i32>(<u32>((c4 & 0xffff) * <i32>0x9e3779b1) >> 20) << 3) + bits) * STRIDE;
+  else if (MIXER3 && MIXER3_EXTRA()) {
+    let extra = s28(2);
+    if (CONF_MIXER3()) extra |= (known >> 2) << 6;
+    if (MATCH2_MIXER3()) extra |= (s27(1) > 0 ? 1 + ((s27(2) >> (7 - bits)) & 1) : 0) << 8;
+    mixer3Base = ((<i32>(<u32>(((c4 & 0xffff) | (extra << 16)) * <i32>0x9e3779b1) >> (MIXER3_WIDE() ? 18 : 20)) << 3) + bits) * STRIDE;
+  } else if (MIXER3) mixer3Base = ((<i32>(<u32>((c4 & 0xffff) * <i32>0x9e3779b1) >> (MIXER3_WIDE() ? 18 : 20)) << 3) + bits) * STRIDE;
 }
 
 /** COLUMN_MIXER(): the column in buckets 0 (a line's first byte), 4 (1-3), 5 (4-15), 6 (16 on). */
