@@ -7,8 +7,11 @@
 //
 // Version 8 against version 7 (stop 28, docs/CM.md "Model version 8"): the first counter is selected by the byte above
 // the coming one in the previous line (0x100 when that line is shorter or there is none) with the partial byte, a
-// direct table after order 1's, in place of the order-0 counter (SPEED9 bit 2, ABOVE_O0(); logged per bit like order 1
-// instead of copied back). Dev 1.9402 -> 1.9360 (-0.22 %), Canterbury 2.0923 -> 2.0815 (-0.52 %).
+// direct table after order 1's, in place of the order-0 counter (SPEED9 bit 2, ABOVE_O0(); the rows a record used are
+// copied back after it from a frozen copy); the APM's context also by the record's length bucket (STOP28_OPTIONS bit 2,
+// LEN_APM(): the decoder knows the length before it decodes) and mixer 3's hash also by the second match's expected
+// bit (bit 8, MATCH2_MIXER3()); counters adapt inside a record no slower than at count 10 (FROZEN_RATE_LIMIT, was 15).
+// Dev 1.9402 -> 1.9294 (-0.56 %), Canterbury 2.0923 -> 2.0780 (-0.68 %), 1.05x version 7's coding instructions.
 //
 // Version 7 against version 6 (stop 27, docs/CM.md "Contexts measured on version 6" and "Model version 7"): a second
 // match model — the occurrence the 6-byte match table held before the latest one, its expected bit as an input in the
@@ -94,7 +97,7 @@ const MIXER_SKIP: i32 = 64;
  * the mixers' rate 96 (else MIXER_RATE_FROZEN). Bits 20-21 ADAPT_LOW(): the low limit 10, 8, 12, 6.
  * State (s28(), 16 i32s after stop 27's, then the match APM and its pristine copy): in memory, not globals.
  */
-const STOP28_OPTIONS: i32 = 0;
+const STOP28_OPTIONS: i32 = 260;
 @inline function LEN_MIXER3(): bool {
   return (STOP28_OPTIONS & 1) !== 0;
 }
@@ -320,7 +323,7 @@ const MIXER2_SETS: i32 = 256 * 8 * (UTF8_MIXER === 1 ? 4 : 1) * (COLUMN_MIXER() 
 const MIXER_RATE: i32 = 32;
 const COUNT_LIMIT: i32 = 255;
 /** While coding a record (frozen), counters adapt no slower than at this count. */
-const FROZEN_RATE_LIMIT: i32 = 15;
+const FROZEN_RATE_LIMIT: i32 = 10;
 /** The mixers' learning rate while coding a record (frozen). */
 const MIXER_RATE_FROZEN: i32 = 64;
 const APM_RATE: i32 = 6;
@@ -758,7 +761,8 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     smRateTable = reserve(256 * 4);
   }
   stretched = reserve(STRIDE * 4);
-  slots = reserve(COUNTERS * 4 + (MATCH2 !== 0 || LINES() || STOP28_OPTIONS !== 0 ? 32 : 0) + S28_BYTES());
+  // The counters' slots (at most 8), stop 27's 8 i32s at +32 (s27), stop 28's at +64 (s28).
+  slots = reserve(32 + (MATCH2 !== 0 || LINES() || STOP28_OPTIONS !== 0 || ABOVE_O0() ? 32 : 0) + S28_BYTES());
   nibbleBase = reserve(HASHED * 4);
   contextHash = reserve(HASHED * 4);
   claimedScratch = reserve(SCRATCH_BUCKETS * 4);
