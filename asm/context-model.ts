@@ -8,10 +8,11 @@
 // Version 8 against version 7 (stop 28, docs/CM.md "Model version 8"): the first counter is selected by the byte above
 // the coming one in the previous line (0x100 when that line is shorter or there is none) with the partial byte, a
 // direct table after order 1's, in place of the order-0 counter (SPEED9 bit 2, ABOVE_O0(); the rows a record used are
-// copied back after it from a frozen copy); the APM's context also by the record's length bucket (STOP28_OPTIONS bit 2,
-// LEN_APM(): the decoder knows the length before it decodes) and mixer 3's hash also by the second match's expected
-// bit (bit 8, MATCH2_MIXER3()); counters adapt inside a record no slower than at count 10 (FROZEN_RATE_LIMIT, was 15).
-// Dev 1.9402 -> 1.9294 (-0.56 %), Canterbury 2.0923 -> 2.0780 (-0.68 %), 1.05x version 7's coding instructions.
+// copied back after it from a frozen copy); mixer 3's hash also by the second match's expected bit (STOP28_OPTIONS bit
+// 8, MATCH2_MIXER3()); counters adapt inside a record no slower than at count 10 (FROZEN_RATE_LIMIT, was 15).
+// Dev 1.9402 -> 1.9292 (-0.57 %), Canterbury 2.0923 -> 2.0823 (-0.48 %), the team's notes (npm run bench) 4.538 ->
+// 4.541 bits/byte whole (+0.07 %); 1.046x version 7's coding instructions. The record's length in the APM (LEN_APM) paid
+// on Canterbury but cost the notes 0.6 %.
 //
 // Version 7 against version 6 (stop 27, docs/CM.md "Contexts measured on version 6" and "Model version 7"): a second
 // match model — the occurrence the 6-byte match table held before the latest one, its expected bit as an input in the
@@ -97,7 +98,7 @@ const MIXER_SKIP: i32 = 64;
  * the mixers' rate 96 (else MIXER_RATE_FROZEN). Bits 20-21 ADAPT_LOW(): the low limit 10, 8, 12, 6.
  * State (s28(), 16 i32s after stop 27's, then the match APM and its pristine copy): in memory, not globals.
  */
-const STOP28_OPTIONS: i32 = 260;
+const STOP28_OPTIONS: i32 = 256;
 @inline function LEN_MIXER3(): bool {
   return (STOP28_OPTIONS & 1) !== 0;
 }

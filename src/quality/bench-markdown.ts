@@ -39,7 +39,7 @@ export function cmVersionsMarkdown(figures: readonly CmVersionFigures[], title: 
     `Command: \`${command}\``,
     "",
     `${split}. Each version's snapshot trained on the same records; every record coded alone into a whole envelope and ` +
-      `decoded back; ${passes} passes alternating between the versions, every encode of a pass before its decodes (no ` +
+      `decoded back; ${passes} passes of each version back to back (versions in the order of the table), every encode of a pass before its decodes (no ` +
       "decode finds its record's table lines in the cache); speeds in this process's CPU time (one core), the median pass; " +
       "the load is a fresh model from its derived state (what a new process does), the median of the passes.",
     "",

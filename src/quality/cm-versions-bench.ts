@@ -33,7 +33,7 @@ export interface CmVersionFigures {
 export interface CmVersionsBenchOptions {
   /** Versions to measure, oldest first. Defaults to the current one and the one before it. */
   versions?: readonly ModelVersion[];
-  /** Timed passes; each version's speeds are the median pass. Defaults to `3`. */
+  /** Timed passes, back to back for each version; its speeds are the median pass. Defaults to `3`. */
   passes?: number;
   onProgress?: (stage: string) => void;
 }
@@ -55,10 +55,11 @@ interface Contestant {
 /**
  * `cm` model versions side by side in one run, as issue 16 asks of a new model (its bits and speeds against the old
  * one's, same machine, same moment): each version's snapshot is trained on `train`; each record of `test` is coded
- * alone into a whole envelope and decoded back through the envelope path a store read takes. Passes alternate
- * between the versions, so load drifts reach both alike. In each pass every record is encoded before any is decoded:
- * a decode must not find the table lines its own encode just left in the cache (the per-record codec table decodes
- * right after encoding, which flatters `cm`'s decode). Speeds are this process's CPU time: what one core does.
+ * alone into a whole envelope and decoded back through the envelope path a store read takes. Each version's passes
+ * run back to back, as in a process serving one namespace (alternating versions pass by pass made each model evict the
+ * other's table lines from the caches: ~15 % slower for both, measured). In each pass every record is encoded before
+ * any is decoded, so that a decode does not find the table lines its own encode just left in the cache. Speeds are
+ * this process's CPU time: what one core does.
  */
 export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly Uint8Array[], options: CmVersionsBenchOptions = {}): CmVersionFigures[] {
   const versions = options.versions ?? ([CURRENT_MODEL_VERSION - 1, CURRENT_MODEL_VERSION] as ModelVersion[]);
@@ -74,8 +75,8 @@ export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly 
     writeDerivedSnapshot(store, asset, loadSnapshot(bytes));
     return { version, asset, codec, store, envelopes: [], decoded: [], stateLoadMs: [], stateLoadCpuMs: [], encodeCpu: [], decodeCpu: [] };
   });
-  for (let pass = 0; pass < passes; pass++) {
-    for (const c of contestants) {
+  for (const c of contestants) {
+    for (let pass = 0; pass < passes; pass++) {
       options.onProgress?.(`cm model version ${c.version}: pass ${pass + 1} of ${passes}`);
       const started = performance.now();
       let cpu = process.cpuUsage();
