@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Asset, Codec } from "../codec/codec.js";
 import { createCmCodec } from "../codec/cm.js";
-import { CURRENT_MODEL_VERSION, type ModelVersion } from "../codec/cm/context-model.js";
+import { CURRENT_MODEL_VERSION, type ContextModel, type ModelVersion } from "../codec/cm/context-model.js";
 import { readDerivedSnapshot, writeDerivedSnapshot } from "../codec/cm/derived-state.js";
 import { encodeSnapshot, loadSnapshot } from "../codec/cm/snapshot.js";
 import type { DerivedFile, DerivedStore } from "../codec/derived.js";
 import { decodeEnvelope, encodeEnvelope } from "../codec/envelope-codec.js";
 import { openEnvelope } from "../codec/envelope.js";
+import { rawCodec as raw } from "../codec/raw.js";
 import { bitsPerByte, quantile } from "../core/stats.js";
 
 /** One `cm` model version's figures on a split, from `runCmVersionsBench`. */
@@ -18,14 +19,21 @@ export interface CmVersionFigures {
   bitsPerByte: number;
   /** The payloads alone (what the model and the range coder wrote). */
   payloadBitsPerByte: number;
+  /** Records decoded back exactly through the envelope path. */
   exact: number;
+  /** Records the model loaded from its derived state decoded back exactly (what a fresh process reads). */
+  exactFromState: number;
+  /** Records the codec declined, counted as raw envelopes (cm codes every record; 0 unless that changes). */
+  declined: number;
   snapshotBytes: number;
   /** The derived state's file (what a fresh process loads instead of training). */
   stateBytes: number;
-  /** Loading the model from its derived state: the median over the passes, in this process's CPU time and in wall time. */
-  stateLoadCpuMs: number;
+  /** Loading the model from its derived state: the median load, wall time and this process's CPU time (all its threads). */
   stateLoadMs: number;
-  /** Original MB coded per second of this process's CPU time (one core), the median over the passes. */
+  stateLoadCpuMs: number;
+  /** Original MB coded per second, the median pass: wall time, and this process's CPU time (all its threads: a garbage collector's helpers count too). */
+  encodeMBps: number;
+  decodeMBps: number;
   encodeMBpsCpu: number;
   decodeMBpsCpu: number;
 }
@@ -33,9 +41,14 @@ export interface CmVersionFigures {
 export interface CmVersionsBenchOptions {
   /** Versions to measure, oldest first. Defaults to the current one and the one before it. */
   versions?: readonly ModelVersion[];
-  /** Timed passes, back to back for each version; its speeds are the median pass. Defaults to `3`. */
+  /** Timed passes of each version in each of the two rounds; its speeds are the median pass of both. Defaults to `3`. */
   passes?: number;
   onProgress?: (stage: string) => void;
+}
+
+interface Timing {
+  wall: number[];
+  cpu: number[];
 }
 
 interface Contestant {
@@ -44,12 +57,12 @@ interface Contestant {
   codec: Codec;
   store: DerivedStore;
   envelopes: Uint8Array[];
+  declined: number;
   /** The first pass's decodes (undefined where a decode failed). */
   decoded: (Uint8Array | undefined)[];
-  stateLoadMs: number[];
-  stateLoadCpuMs: number[];
-  encodeCpu: number[];
-  decodeCpu: number[];
+  load: Timing;
+  encode: Timing;
+  decode: Timing;
 }
 
 /**
@@ -57,9 +70,11 @@ interface Contestant {
  * one's, same machine, same moment): each version's snapshot is trained on `train`; each record of `test` is coded
  * alone into a whole envelope and decoded back through the envelope path a store read takes. Each version's passes
  * run back to back, as in a process serving one namespace (alternating versions pass by pass made each model evict the
- * other's table lines from the caches: ~15 % slower for both, measured). In each pass every record is encoded before
- * any is decoded, so that a decode does not find the table lines its own encode just left in the cache. Speeds are
- * this process's CPU time: what one core does.
+ * other's table lines from the caches: ~15 % slower for both, measured), in two rounds — the versions in order, then
+ * in reverse — so that a drift of the machine's load does not pass for a difference between versions. In each pass
+ * every record is encoded before any is decoded, so that a decode does not find the table lines its own encode just
+ * left in the cache. The loads from the derived state are timed apart, and the last model loaded decodes the first
+ * pass's envelopes (`exactFromState`). Speeds: wall time and this process's CPU time (Node cannot time one thread).
  */
 export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly Uint8Array[], options: CmVersionsBenchOptions = {}): CmVersionFigures[] {
   const versions = options.versions ?? ([CURRENT_MODEL_VERSION - 1, CURRENT_MODEL_VERSION] as ModelVersion[]);
@@ -73,35 +88,49 @@ export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly 
     codec.prepare?.(asset);
     const store = memoryDerivedStore();
     writeDerivedSnapshot(store, asset, loadSnapshot(bytes));
-    return { version, asset, codec, store, envelopes: [], decoded: [], stateLoadMs: [], stateLoadCpuMs: [], encodeCpu: [], decodeCpu: [] };
+    const empty = (): Timing => ({ wall: [], cpu: [] });
+    return { version, asset, codec, store, envelopes: [], declined: 0, decoded: [], load: empty(), encode: empty(), decode: empty() };
   });
-  for (const c of contestants) {
-    for (let pass = 0; pass < passes; pass++) {
-      options.onProgress?.(`cm model version ${c.version}: pass ${pass + 1} of ${passes}`);
-      const started = performance.now();
-      let cpu = process.cpuUsage();
-      if (!readDerivedSnapshot(c.store, c.asset)?.loadModel()) throw new Error(`cm model version ${c.version}: its derived state did not load`);
-      c.stateLoadCpuMs.push(cpuSeconds(cpu) * 1000);
-      c.stateLoadMs.push(performance.now() - started);
-      // The codecs keep few loaded models (MAX_LOADED_SNAPSHOTS): load this version's outside the timed part.
-      c.codec.prepare?.(c.asset);
-      cpu = process.cpuUsage();
-      c.envelopes = test.map((bytes) => encodeEnvelope(c.codec, bytes, c.asset) ?? new Uint8Array(0));
-      c.encodeCpu.push(cpuSeconds(cpu));
-      const codecs = new Map([[c.codec.id, c.codec]]);
-      cpu = process.cpuUsage();
-      const decoded = c.envelopes.map((envelope) => decodeOrUndefined(envelope, codecs, c.asset));
-      c.decodeCpu.push(cpuSeconds(cpu));
-      if (pass === 0) c.decoded = decoded;
+  for (const [round, order] of [contestants, [...contestants].reverse()].entries()) {
+    for (const c of order) {
+      const codecs = new Map([
+        [c.codec.id, c.codec],
+        [raw.id, raw],
+      ]);
+      for (let pass = 0; pass < passes; pass++) {
+        options.onProgress?.(`cm model version ${c.version}: round ${round + 1}, pass ${pass + 1} of ${passes}`);
+        // The codecs keep few loaded models (MAX_LOADED_SNAPSHOTS): load this version's outside the timed part.
+        c.codec.prepare?.(c.asset);
+        let declined = 0;
+        const envelopes = timed(c.encode, () =>
+          test.map((bytes) => {
+            const envelope = encodeEnvelope(c.codec, bytes, c.asset);
+            if (envelope) return envelope;
+            declined++;
+            return encodeEnvelope(raw, bytes) as Uint8Array;
+          }),
+        );
+        const decoded = timed(c.decode, () => envelopes.map((envelope) => decodeOrUndefined(envelope, codecs, c.asset)));
+        if (round === 0 && pass === 0) Object.assign(c, { envelopes, decoded, declined });
+      }
     }
   }
   return contestants.map((c) => {
-    const exact = test.filter((bytes, i) => {
-      const back = c.decoded[i];
-      return back !== undefined && Buffer.from(back).equals(bytes);
-    }).length;
+    let model: ContextModel | undefined;
+    for (let pass = 0; pass < passes; pass++) {
+      options.onProgress?.(`cm model version ${c.version}: loading its derived state, ${pass + 1} of ${passes}`);
+      model = undefined; // the last one may go before the next loads
+      model = timed(c.load, () => readDerivedSnapshot(c.store, c.asset)?.loadModel());
+      if (!model) throw new Error(`cm model version ${c.version}: its derived state did not load`);
+    }
+    const fromState = model as ContextModel;
+    const exactly = (decoded: (index: number) => Uint8Array | undefined) =>
+      test.filter((bytes, i) => {
+        const back = decoded(i);
+        return back !== undefined && Buffer.from(back).equals(bytes);
+      }).length;
     const storedBytes = c.envelopes.reduce((sum, envelope) => sum + envelope.length, 0);
-    const payloadBytes = c.envelopes.reduce((sum, envelope) => sum + (envelope.length === 0 ? 0 : envelope.length - openEnvelope(envelope, 1 << 30).headerLength), 0);
+    const payloadBytes = c.envelopes.reduce((sum, envelope) => sum + envelope.length - openEnvelope(envelope, 1 << 30).headerLength, 0);
     const mbps = (seconds: number) => (seconds === 0 ? 0 : originalBytes / 1e6 / seconds);
     return {
       version: c.version,
@@ -109,15 +138,40 @@ export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly 
       originalBytes,
       bitsPerByte: bitsPerByte(storedBytes, originalBytes),
       payloadBitsPerByte: bitsPerByte(payloadBytes, originalBytes),
-      exact,
+      exact: exactly((i) => c.decoded[i]),
+      exactFromState: exactly((i) => decodeWithModel(fromState, c.envelopes[i] as Uint8Array, c.codec.id)),
+      declined: c.declined,
       snapshotBytes: c.asset.bytes.length,
       stateBytes: c.store.open(`cm-${c.asset.id}.state`)?.size ?? 0,
-      stateLoadCpuMs: quantile(c.stateLoadCpuMs, 0.5),
-      stateLoadMs: quantile(c.stateLoadMs, 0.5),
-      encodeMBpsCpu: mbps(quantile(c.encodeCpu, 0.5)),
-      decodeMBpsCpu: mbps(quantile(c.decodeCpu, 0.5)),
+      stateLoadMs: quantile(c.load.wall, 0.5) * 1000,
+      stateLoadCpuMs: quantile(c.load.cpu, 0.5) * 1000,
+      encodeMBps: mbps(quantile(c.encode.wall, 0.5)),
+      decodeMBps: mbps(quantile(c.decode.wall, 0.5)),
+      encodeMBpsCpu: mbps(quantile(c.encode.cpu, 0.5)),
+      decodeMBpsCpu: mbps(quantile(c.decode.cpu, 0.5)),
     };
   });
+}
+
+/** Runs `work`, adding its wall and CPU seconds to `timing`. */
+function timed<T>(timing: Timing, work: () => T): T {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const result = work();
+  timing.cpu.push(cpuSeconds(cpu));
+  timing.wall.push((performance.now() - started) / 1000);
+  return result;
+}
+
+/** The text of a `cm` envelope decoded by `model` itself (not through the codec's cache), or undefined when it is not one or does not decode. */
+function decodeWithModel(model: ContextModel, envelope: Uint8Array, cmCodecId: number): Uint8Array | undefined {
+  try {
+    const opened = openEnvelope(envelope, 1 << 30);
+    if (opened.codecId !== cmCodecId) return undefined;
+    return model.decodeRecordBytes(opened.originalLength, opened.payload);
+  } catch {
+    return undefined;
+  }
 }
 
 function decodeOrUndefined(envelope: Uint8Array, codecs: ReadonlyMap<number, Codec>, asset: Asset): Uint8Array | undefined {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { assetRef, type Asset, type Codec } from "../codec/codec.js";
 import { decodeEnvelope, encodeEnvelope, matchingAssets } from "../codec/envelope-codec.js";
+import { rawCodec } from "../codec/raw.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { ASSET_TRAINERS, type TrainableAssetKind } from "../model/asset-trainers.js";
 import { BASELINES } from "./baselines.js";
@@ -131,7 +132,8 @@ function memzipContenders(train: readonly Uint8Array[], options: CodecBenchOptio
     contenders.push({
       name,
       family: "memzip",
-      encode: (bytes) => encodeEnvelope(codec, bytes, asset) ?? new Uint8Array(0),
+      // A record the codec declines is stored raw (as the policy would), not counted as nothing.
+      encode: (bytes) => encodeEnvelope(codec, bytes, asset) ?? (encodeEnvelope(rawCodec, bytes) as Uint8Array),
       decode: (envelope) => decodeEnvelope(envelope, codecs.byId, resolve, 1 << 30),
       ...(asset ? { asset: { bytes: asset.bytes.length, trainMs, loadMs } } : {}),
     });
