@@ -315,7 +315,7 @@ const INPUTS: i32 = COUNTERS + (NO_BIAS() ? 1 : 2) + (MATCH2 !== 0 ? 1 : 0) + (B
 const SM_INPUT: i32 = COUNTERS + 2;
 const BIAS: i32 = 256;
 const O1_BASE: i32 = 256;
-const HASHED_BASE: i32 = 256 + 65536 + ((SPEED9 & 12) !== 0 ? 257 * 256 : 0);
+const HASHED_BASE: i32 = 256 + 65536 + (ABOVE_O0() ? 257 * 256 : 0);
 const MATCH_MIN: i32 = 6;
 /** Mixer 1's weights also by whether the highest order seen was seen more than twice. */
 const MIXER_CONFIDENCE: bool = true;
@@ -334,9 +334,12 @@ const APM_RATE_FROZEN: i32 = 5;
 const BUCKET_LOG: bool = true;
 /** At the end of `predict`, touch what the next bit will read (touchAhead): off, measured +1.8 % instructions for coding and no faster in CPU time on this shared 2-core machine (load 13-16, 0.95x / 0.97x interleaved); a quiet machine may differ. */
 const PREFETCH: bool = false;
-/** The order-0 counters (1 KiB) are copied back after a record, not logged (ORDER0_COPY); an order-1 APM entry is logged as one u32 (both ends). */
-const ORDER0_COPY: bool = (SPEED9 & 12) === 0;
-const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - (ORDER0_COPY || (SPEED9 & 12) !== 0 ? 1 : 0)) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
+/**
+ * The first counter is never logged per bit: the order-0 counters (1 KiB) are copied back after a record (ORDER0_COPY),
+ * or ABOVE_O0()'s rows the record used; an order-1 APM entry is logged as one u32 (both ends).
+ */
+const ORDER0_COPY: bool = !ABOVE_O0();
+const UNDO_PER_BYTE: i32 = 8 * (COUNTERS - (BUCKET_LOG ? HASHED : 0) - 1) + 1 + (APM_ORDER1 ? 8 : 0) + (APM_ORDER2 ? 16 : 0) + (MATCH2 !== 0 ? 1 : 0) + (INDIRECT() ? 2 : 0);
 /** i32s of bucket log per byte: two nibbles, each HASHED buckets of an index and 16 counters. */
 const BUCKET_LOG_PER_BYTE: i32 = BUCKET_LOG ? 2 * HASHED * 17 : 0;
 /** Longer records are coded without an undo log (it would need 8 × UNDO_PER_BYTE bytes per byte); the caller reloads the model after them. */
@@ -1214,7 +1217,7 @@ function touchAhead(): void {
 @inline function updateCounter(i: i32, target: i32, u: i32, limit: i32): i32 {
   const s = i32At(slots, i);
   const value = i32At(counters, s);
-  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2) && !((ORDER0_COPY || ABOVE_O0()) && i === 0)) {
+  if (logging && s < scratchBase && !(BUCKET_LOG && i >= 2) && i !== 0) {
     store<i32>(undo + (<usize>u << 3), s);
     store<i32>(undo + (<usize>u << 3) + 4, value);
     u++;

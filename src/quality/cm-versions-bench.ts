@@ -119,7 +119,6 @@ export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly 
     let model: ContextModel | undefined;
     for (let pass = 0; pass < passes; pass++) {
       options.onProgress?.(`cm model version ${c.version}: loading its derived state, ${pass + 1} of ${passes}`);
-      model = undefined; // the last one may go before the next loads
       model = timed(c.load, () => readDerivedSnapshot(c.store, c.asset)?.loadModel());
       if (!model) throw new Error(`cm model version ${c.version}: its derived state did not load`);
     }
