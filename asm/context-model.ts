@@ -162,6 +162,42 @@ const STOP28_OPTIONS: i32 = 256;
 @inline function MIXER4_SETS(): i32 {
   return MIXER4() !== 0 ? 16384 : 0;
 }
+/**
+ * Stop 29 (off in version 8): bits 0-2 FINAL_LAYER(): a learned final layer in place of the three mixers' plain average —
+ * 1 one weight set, 2 sets by bit position, 3 by the partial byte, 4 by the first match's expected bit (none, 0, 1) and
+ * the bit position, 5 by the partial byte and whether a match is on; bit 3 FL_IN_RECORD(): it also learns inside a record
+ * (copied back after); bits 4-5 FL_RATE(): its error scale 1, 2, 4, 8 (the update (input · error · scale) >> 14, 16.16
+ * weights starting at ⅓ each). Speed (same bits): bit 6 BRANCHLESS_CODER(): the range coders' step on the bit by
+ * `select`, not a branch; bit 7 BRANCHLESS_SKIP(): every mixer trains every bit, with a zero error where MIXER_SKIP
+ * would skip it, and every used weight set is noted for endRecord.
+ */
+const STOP29_OPTIONS: i32 = 0;
+@inline function FINAL_LAYER(): i32 {
+  return STOP29_OPTIONS & 7;
+}
+@inline function FL_IN_RECORD(): bool {
+  return (STOP29_OPTIONS & 8) !== 0;
+}
+@inline function FL_RATE(): i32 {
+  return 1 << ((STOP29_OPTIONS >> 4) & 3);
+}
+@inline function BRANCHLESS_CODER(): bool {
+  return (STOP29_OPTIONS & 64) !== 0;
+}
+@inline function BRANCHLESS_SKIP(): bool {
+  return (STOP29_OPTIONS & 128) !== 0;
+}
+@inline function FL_SETS(): i32 {
+  const m = FINAL_LAYER();
+  return m === 0 ? 0 : m === 1 ? 1 : m === 2 ? 8 : m === 3 ? 256 : m === 4 ? 24 : 512;
+}
+/** The final layer's weights (i32 × 4 a set, 16.16) and their pristine copy, after MIXER4's. */
+@inline function finalWeights(): usize {
+  return slots + 128 + <usize>(2 * MATCH_APM_BYTES() + 2 * MIXER4_SETS() * SET_BYTES);
+}
+@inline function pristineFinalWeights(): usize {
+  return finalWeights() + <usize>(FL_SETS() * 16);
+}
 /** Version 6: a third mixer, weights selected by a 12-bit hash of the previous two bytes and the bit position, the three averaged in the logistic domain. */
 const MIXER3: bool = true;
 const MIXER3_SETS: i32 = MIXER3 ? 4096 * 8 * (MIXER3_WIDE() ? 4 : 1) : 0;
@@ -236,7 +272,7 @@ const STOP27_OPTIONS: i32 = 5;
   return MATCH_APM() ? (MATCH_APM_CONTEXTS() * 33 * 2 + 63) & ~63 : 0;
 }
 @inline function S28_BYTES(): i32 {
-  return STOP28_OPTIONS === 0 ? 0 : 96 + 2 * MATCH_APM_BYTES() + 2 * MIXER4_SETS() * SET_BYTES;
+  return STOP28_OPTIONS === 0 ? 0 : 96 + 2 * MATCH_APM_BYTES() + 2 * MIXER4_SETS() * SET_BYTES + 2 * FL_SETS() * 16;
 }
 // Derived values as inlined functions, not constants: a new constant is a new global before binaryen's passes, and
 // past 128 globals binaryen reorders them, which would change version 6's WebAssembly (its code stays the same).
@@ -818,6 +854,15 @@ export function init(tableBitsValue: i32, matchBitsValue: i32): void {
     }
   }
   if (MIXER4() !== 0) for (let i = 0; i < MIXER4_SETS() * STRIDE; i++) setWeight(weights4(), i, initialWeight(i % STRIDE));
+  if (FINAL_LAYER() !== 0) {
+    for (let i = 0; i < FL_SETS(); i++) {
+      const w = finalWeights() + <usize>(i * 16);
+      store<i32>(w, 21845);
+      store<i32>(w + 4, 21845);
+      store<i32>(w + 8, 21846);
+      store<i32>(w + 12, 0);
+    }
+  }
   if (!NO_BIAS()) setInput(COUNTERS + 1, BIAS);
   beginRecord(0);
 }
@@ -831,6 +876,7 @@ export function freeze(): void {
   memory.copy(pristineApm, apm, APM0_CONTEXTS * 33 * 2);
   if (MATCH_APM()) memory.copy(pristineMatchApm(), matchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
   if (MIXER4() !== 0) memory.copy(pristineWeights4(), weights4(), MIXER4_SETS() * SET_BYTES);
+  if (FINAL_LAYER() !== 0) memory.copy(pristineFinalWeights(), finalWeights(), FL_SETS() * 16);
   memory.copy(pristineMatchCounters, matchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(pristineOrder0, counters, 256 * 4);
   if (ABOVE_O0()) memory.copy(pristineOrder0, counters + (<usize>ABOVE_BASE() << 2), ABOVE_TABLE_BYTES);
@@ -952,6 +998,7 @@ export function endRecord(): i32 {
   if (LEN_APM() && !POS_APM()) memory.copy(apm + <usize>(s28(1) * 1024 * 33 * 2), pristineApm + <usize>(s28(1) * 1024 * 33 * 2), 1024 * 33 * 2);
   else memory.copy(apm, pristineApm, APM0_CONTEXTS * 33 * 2);
   if (MATCH_APM()) memory.copy(matchApm(), pristineMatchApm(), MATCH_APM_CONTEXTS() * 33 * 2);
+  if (FINAL_LAYER() !== 0 && FL_IN_RECORD()) memory.copy(finalWeights(), pristineFinalWeights(), FL_SETS() * 16);
   memory.copy(matchCounters, pristineMatchCounters, MATCH_COUNTERS() * 2);
   if (ORDER0_COPY) memory.copy(counters, pristineOrder0, 256 * 4);
   if (ABOVE_O0()) {
@@ -1110,8 +1157,23 @@ export function predict(): i32 {
   } else if (MIXER3) {
     const d3 = <i32>clamp(dotProduct(weights3, mixer3Base) >> DOT_SHIFT);
     p3 = squash(d3);
-    // The mean of the three, rounded down (21846 / 65536 ≈ 1 / 3; |d + d2 + d3| ≤ 6141).
-    pMix = squash(((d + d2 + d3) * 21846) >> 16);
+    if (FINAL_LAYER() !== 0) {
+      const m = FINAL_LAYER();
+      let set = 0;
+      if (m === 2) set = bitPosition;
+      else if (m === 3) set = c0;
+      else if (m === 4) set = (matchLength > 0 ? 1 + ((predictedByte >> (7 - bitPosition)) & 1) : 0) * 8 + bitPosition;
+      else if (m === 5) set = (matchLength > 0 ? 256 : 0) + c0;
+      const fw = finalWeights() + <usize>(set << 4);
+      setS28(11, d);
+      setS28(12, d2);
+      setS28(13, d3);
+      setS28(14, set << 4);
+      pMix = squash(<i32>clamp((<i64>load<i32>(fw) * d + <i64>load<i32>(fw + 4) * d2 + <i64>load<i32>(fw + 8) * d3) >> 16));
+    } else {
+      // The mean of the three, rounded down (21846 / 65536 ≈ 1 / 3; |d + d2 + d3| ≤ 6141).
+      pMix = squash(((d + d2 + d3) * 21846) >> 16);
+    }
   } else {
     pMix = squash((d + d2) >> 1);
   }
@@ -1286,7 +1348,17 @@ export function update(bit: i32): void {
   const e2 = (bit << 12) - p2;
   const err = e1 * mixerRate;
   const err2 = e2 * mixerRate;
-  if (MIXER_SKIP > 0) {
+  if (MIXER_SKIP > 0 && MIXER3 && MIXER4() === 0 && BRANCHLESS_SKIP()) {
+    const e3 = (bit << 12) - p3;
+    trainMixer(weights, mixerBase, select<i32>(err, 0, e1 > MIXER_SKIP || e1 < -MIXER_SKIP));
+    trainMixer(weights2, mixer2Base, select<i32>(err2, 0, e2 > MIXER_SKIP || e2 < -MIXER_SKIP));
+    trainMixer(weights3, mixer3Base, select<i32>(e3 * mixerRate, 0, e3 > MIXER_SKIP || e3 < -MIXER_SKIP));
+    if (logging) {
+      touchSet(<i32>(<u32>mixerBase / <u32>STRIDE));
+      touchSet(MIXER_SETS + <i32>(<u32>mixer2Base / <u32>STRIDE));
+      touchSet(MIXER_SETS + MIXER2_SETS + <i32>(<u32>mixer3Base / <u32>STRIDE));
+    }
+  } else if (MIXER_SKIP > 0) {
     // Each mixer learns only from errors larger than MIXER_SKIP.
     if (e1 > MIXER_SKIP || e1 < -MIXER_SKIP) {
       trainMixer(weights, mixerBase, err);
@@ -1324,6 +1396,13 @@ export function update(bit: i32): void {
   if (logging && MIXER_SKIP === 0) {
     touchMixerSets();
     if (MIXER3) touchSet(MIXER_SETS + MIXER2_SETS + mixer3Base / STRIDE);
+  }
+  if (FINAL_LAYER() !== 0 && (!frozen || FL_IN_RECORD())) {
+    const err = ((bit << 12) - pMix) * FL_RATE();
+    const fw = finalWeights() + <usize>s28(14);
+    store<i32>(fw, load<i32>(fw) + ((s28(11) * err) >> 14));
+    store<i32>(fw + 4, load<i32>(fw + 4) + ((s28(12) * err) >> 14));
+    store<i32>(fw + 8, load<i32>(fw + 8) + ((s28(13) * err) >> 14));
   }
   const apmRate = frozen ? APM_RATE_IN_RECORD() : APM_RATE;
   const a0 = u16At(apm, apmIndex);
@@ -1471,7 +1550,10 @@ export function encodeRecordIO(length: i32): i32 {
     for (let b = 7; b >= 0; b--) {
       const bit = (byte >> b) & 1;
       const bound = (range >> 16) * <i64>predictBit();
-      if (bit) {
+      if (BRANCHLESS_CODER()) {
+        low += select<i64>(0, bound, bit !== 0);
+        range = select<i64>(bound, range - bound, bit !== 0);
+      } else if (bit) {
         range = bound;
       } else {
         low += bound;
@@ -1521,7 +1603,12 @@ export function decodeRecordIO(length: i32, payloadLength: i32): i32 {
     for (let b = 0; b < 8; b++) {
       const bound = (range >> 16) * <i64>predictBit();
       let bit = 0;
-      if (code < bound) {
+      if (BRANCHLESS_CODER()) {
+        const one = code < bound;
+        bit = <i32>one;
+        code = select<i64>(code, code - bound, one);
+        range = select<i64>(bound, range - bound, one);
+      } else if (code < bound) {
         range = bound;
         bit = 1;
       } else {
