@@ -39,8 +39,7 @@ let tinyld: Tinyld | undefined;
  * has English function words.
  */
 export function detectLanguage(text: string, options: { englishShortcut?: boolean } = {}): string {
-  // Identifiers, URLs, emails and numbers say nothing about the language of the prose around them.
-  const prose = text.replace(/\S*(?:[/@_=`{}<>\\]|[.:]\w)\S*|\S*\d\S*/g, (token) => (/\p{Script=Han}/u.test(token) ? token.replace(/[\p{Script=Latin}\d]/gu, " ") : " "));
+  const prose = proseOf(text);
   const count = (pattern: RegExp) => prose.match(pattern)?.length ?? 0;
   const han = count(/\p{Script=Han}/gu);
   const kana = count(/[\p{Script=Hiragana}\p{Script=Katakana}]/gu);
@@ -62,6 +61,18 @@ export function detectLanguage(text: string, options: { englishShortcut?: boolea
   if (words.some((w) => ENGLISH_WORDS.has(w))) return "en";
   if (cyrillic > latin) return "ru";
   return "und";
+}
+
+/** Tokens (runs of non-space) that are identifiers, paths, URLs, emails or numbers: one of these characters, a dot or colon before a word character, or a digit. */
+const CODE_TOKEN = /[/@_=`{}<>\\]|[.:]\w|\d/;
+
+/**
+ * The text with identifiers, URLs, emails and numbers blanked (they say nothing about the language of the prose
+ * around them); in such a token with Han characters only its Latin letters and digits are blanked. Token by token,
+ * so the work is linear in the text (a single pattern `\S*X\S*` backtracks quadratically through a long run without X).
+ */
+export function proseOf(text: string): string {
+  return text.replace(/\S+/g, (token) => (!CODE_TOKEN.test(token) ? token : /\p{Script=Han}/u.test(token) ? token.replace(/[\p{Script=Latin}\d]/gu, " ") : " "));
 }
 
 /**
