@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
+import { ErrorCode } from "../errors.js";
 import { allows, type Engine } from "../engine.js";
 import type { SearchWarmReport } from "../search/search.js";
 import { registerDashboardRoutes } from "./dashboard.js";
@@ -54,6 +55,9 @@ export interface MemzipServer {
   close(): Promise<void>;
 }
 
+/** Decodes request bodies, throwing on any byte sequence that is not UTF-8. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * The HTTP server over one engine: fastify 5 (docs/SERVER.md says why), every route declared once
  * through `RouteRegistry` with zod schemas, a key on every route but the public ones, errors as
@@ -87,6 +91,19 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     return503OnClosing: true,
   });
   app.decorateRequest("scope", undefined);
+  // JSON bodies must be valid UTF-8: the default parser would turn a bad byte into U+FFFD and store a text nobody sent.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new HttpError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
   // Before the key check: a browser's preflight carries no key.
   registerCors(app, context.corsOrigins);
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);

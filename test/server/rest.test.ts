@@ -220,6 +220,16 @@ describe("REST API", () => {
     assert.equal((await call(keys.readA, "GET", `/v1/memories/${encodeURIComponent(written[0]?.id as string)}`)).status, 200);
     assert.equal((await call(keys.a, "POST", "/v1/verify", {})).status, 403, "verify needs admin");
 
+    // A body that is not UTF-8 is refused, not stored with U+FFFD in place of the bad bytes (trial29).
+    for (const bytes of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe4, 0xb8]]) {
+      const body = Buffer.concat([Buffer.from('{"id":"bad-utf8","text":"bad '), Buffer.from(bytes), Buffer.from(' utf8"}')]);
+      const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/json" }, body });
+      const answer = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(response.status, 400, JSON.stringify(answer));
+      assert.equal(answer.error.code, "E_INVALID_INPUT");
+      assert.match(answer.error.message, /UTF-8/);
+    }
+    assert.equal((await call(keys.a, "GET", "/v1/memories/bad-utf8")).status, 404, "nothing stored");
     const badJson = await call(keys.a, "POST", "/v1/memories", "{not json");
     assert.equal(badJson.status, 400);
     assert.match((badJson.json?.error as { hint: string }).hint, /JSON/);
