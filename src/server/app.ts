@@ -102,7 +102,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       done(new HttpError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
       return;
     }
-    parseJson(request, text, done);
+    void parseJson(request, text, done);
   });
   // Before the key check: a browser's preflight carries no key.
   registerCors(app, context.corsOrigins);
