@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { decodeStoredText } from "../codec/text.js";
-import type { ImportJob, Store } from "../core/store.js";
+import type { DamagedMemories, ImportJob, Store } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
@@ -123,12 +123,21 @@ export class ImportExport {
   /**
    * Every memory with its exact text and its checksum, in insertion order. A memory that cannot
    * be read back exactly stops the export with its typed error, or, with `onBad`, is reported
-   * there and skipped so that every readable memory is still exported.
+   * there and skipped so that every readable memory is still exported. So is a part of the store
+   * that cannot be read at all (a damaged sealed block): one report for its memories, as `verify`
+   * gives it (their ids are inside the block: its seq range names them).
    */
   async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
     // Expired memories (not yet deleted by compact) are left out, as every read leaves them out.
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
-    const scan = this.parts.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter, ...(options.signal ? { signal: options.signal } : {}) });
+    const { onBad } = options;
+    const onDamaged = onBad && ((damage: DamagedMemories) => onBad({ id: `(${damage.memories} memories in the ${damage.where})`, code: damage.error.code, message: damage.error.message, memories: damage.memories }));
+    const scan = this.parts.store.memories.scan({
+      ...(namespace === undefined ? {} : { namespace }),
+      filter,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(onDamaged ? { onDamaged } : {}),
+    });
     for await (const memory of scan) {
       let exported: ExportedMemory;
       try {

@@ -119,15 +119,21 @@ export interface MemoryWriter {
   commit(plans: readonly PlannedWrite[]): Promise<RememberResult[]>;
 }
 
-/** A memory an export skipped (`--skip-bad`): its id and why it could not be read back exactly. */
+/**
+ * A memory an export skipped (`--skip-bad`): its id and why it could not be read back exactly; or a
+ * part of the store that could not be read at all (a damaged sealed block), whose `id` names its
+ * seq range, e.g. "(208 memories in the sealed block of seqs 1793..2000)", and `memories` counts them.
+ */
 export interface ExportFailure {
   id: string;
   code: string;
   message: string;
+  /** How many memories this one report stands for: only on a damaged part's report (one memory otherwise). */
+  memories?: number;
 }
 
 export interface ExportOptions {
-  /** Called for each memory that cannot be read back exactly; without it such a memory stops the export. */
+  /** Called for each memory that cannot be read back exactly, and once for each part of the store that cannot be read (a damaged sealed block); without it the first such stops the export. */
   onBad?: (failure: ExportFailure) => void;
   /** Stops the export between memories. */
   signal?: AbortSignal;

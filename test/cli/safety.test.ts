@@ -3,6 +3,8 @@ import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
 import { CLI, SAMPLE, tempDir, spawnBounded, unsealFile } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
@@ -125,6 +127,69 @@ describe("issue 12: reads are bound to their row", () => {
     }
     const exported = readFileSync(join(dir.path, "out.jsonl"), "utf8");
     assert.doesNotMatch(exported, /"type":"Buffer"/);
+  });
+});
+
+describe("trial29 defect 5: export --skip-bad gets past a damaged sealed block", () => {
+  it("exports every memory outside the block byte-exact, lists the block's seq range once (stderr, --json), exits 1; without --skip-bad E_STORE and no file", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const records = sampleRecords();
+    // The sample in blocks of 8 (seqs 1..8, ..., 33..40), as `memzip compact` leaves a larger store; then one bit flipped in 9..16.
+    const store = openStore(db, { seal: true, blockRows: 8, firstSealRows: 1 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
+      assert.equal(await store.seal?.(), 40);
+    } finally {
+      await engine.close();
+    }
+    const raw = new Database(db);
+    try {
+      const data = Buffer.from(raw.prepare("SELECT data FROM memory_blocks WHERE last_seq = 16").pluck().get() as Buffer);
+      data[data.length >> 1] = (data[data.length >> 1] as number) ^ 0x04;
+      assert.equal(raw.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = 16").run(data).changes, 1);
+    } finally {
+      raw.close();
+    }
+    const kept = records.filter((_, i) => i < 8 || i >= 16);
+    const block = "(8 memories in the sealed block of seqs 9..16)";
+    const verify = memzip(["verify", "--db", db, "--json"]);
+    assert.deepEqual([verify.status, verify.json().failed], [1, 8], verify.stderr);
+
+    for (const format of ["jsonl", "arrow"]) {
+      const out = join(dir.path, `out.${format}`);
+      const plain = memzip(["export", "--db", db, "--format", format, "--out", out]);
+      assert.equal(plain.status, 8, plain.stderr);
+      assert.match(plain.stderr, /E_STORE[\s\S]*sealed block of seqs 9\.\.16/);
+      assert.ok(!existsSync(out), "a failed export left a file behind");
+      const report = memzip(["export", "--db", db, "--format", format, "--out", out, "--skip-bad", "--json"]);
+      assert.equal(report.status, 1, report.stderr);
+      const skipped = report.json().skipped as { id: string; code: string; memories?: number }[];
+      assert.deepEqual(skipped.map((s) => [s.id, s.code, s.memories]), [[block, "E_STORE", 8]]);
+      if (format === "jsonl") assert.equal(report.json().exported, 32);
+      assert.match(report.stderr, /skipped \(8 memories in the sealed block of seqs 9\.\.16\): E_STORE/);
+      assert.match(report.stderr, /8 memories could not be read back exactly and were not exported/);
+      // What was exported imports whole: the 32 texts, exactly.
+      const copy = join(dir.path, `copy-${format}.db`);
+      const imported = memzip(["import", out, "--db", copy, "--json"]);
+      assert.equal(imported.json().stored, 32, imported.stderr);
+      for (const r of [kept[0], kept[8], kept[31]] as { id: string; text: string }[]) assert.equal(memzip(["get", r.id, "--db", copy]).stdout.toString("utf8"), r.text);
+    }
+    const lines = readFileSync(join(dir.path, "out.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; text: string });
+    assert.deepEqual(lines.map((l) => [l.id, l.text]), kept.map((r) => [r.id, r.text]));
+
+    // To stdout: the same 32 lines (past the block, not stopped at it), the block on stderr, exit 1.
+    const streamed = memzip(["export", "--db", db, "--skip-bad"]);
+    assert.equal(streamed.status, 1, streamed.stderr);
+    assert.deepEqual(streamed.stdout.toString("utf8").trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id), kept.map((r) => r.id));
+    assert.match(streamed.stderr, /skipped \(8 memories in the sealed block of seqs 9\.\.16\): E_STORE/);
+    const stopped = memzip(["export", "--db", db]);
+    assert.equal(stopped.status, 8, stopped.stderr);
+    // Without --skip-bad it stops at the block (what came before it, a page at a time, may have been written).
+    const before = stopped.stdout.toString("utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.deepEqual(before, kept.slice(0, before.length).map((r) => r.id));
+    assert.ok(before.length <= 8, `${before.length} lines: none past the block`);
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { Store } from "../../src/core/store.js";
-import { Engine } from "../../src/engine.js";
+import { Engine, type ExportFailure } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
 import { BLOCK_BYTES, SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
@@ -64,6 +64,45 @@ describe("a damaged sealed block", () => {
       const ids = (await collect(store.memories.scan({ batchSize: 1, onDamaged: (d) => damaged.push(`${d.where}: ${d.memories}`) }))).map((m) => m.id);
       assert.deepEqual(ids, ["d0", "d2", "d3", "d6", "d7", "d8", "d9"]);
       assert.deepEqual(damaged, ["sealed block of seqs 5..8: 4"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("an export told of bad memories (--skip-bad) exports every other memory exactly and reports the block once; without it the export stops at the block", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      const text = (i: number) => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)} ünïcödé ✓`;
+      // seqs 1..12: blocks 1..4, 5..8, 9..12; then m12 and m13 hot (seqs 13, 14).
+      await engine.rememberMany(Array.from({ length: 12 }, (_, i) => ({ id: `m${i}`, text: text(i), tags: [`t${i}`] })));
+      assert.equal(await store.seal?.(), 12);
+      await engine.rememberMany([12, 13].map((i) => ({ id: `m${i}`, text: text(i) })));
+      damageBlock(path, 8);
+
+      const skipped: ExportFailure[] = [];
+      const exported = await collect(engine.exportMemories(undefined, { onBad: (failure) => skipped.push(failure) }));
+      const kept = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13];
+      assert.deepEqual(exported.map((m) => m.id), kept.map((i) => `m${i}`));
+      for (const [k, m] of exported.entries()) assert.equal(m.text, text(kept[k] as number), `${m.id} byte-exact`);
+      assert.deepEqual(exported[0]?.tags, ["t0"]);
+      assert.deepEqual(skipped, [
+        { id: "(4 memories in the sealed block of seqs 5..8)", code: "E_STORE", message: skipped[0]?.message, memories: 4 },
+      ]);
+      assert.match(skipped[0]?.message ?? "", /sealed block of seqs 5\.\.8 \(4 memories\) could not be read/);
+      // JSONL and Arrow take the same path; a namespace with no memory in the block reports nothing.
+      const lines: ExportFailure[] = [];
+      assert.equal((await collect(engine.exportJsonl("default", { onBad: (f) => lines.push(f) }))).length, 10);
+      assert.deepEqual(lines.map((f) => f.id), ["(4 memories in the sealed block of seqs 5..8)"]);
+      await engine.rememberMany([{ id: "x", text: "elsewhere" }], { namespace: "other" });
+      const none: ExportFailure[] = [];
+      assert.deepEqual((await collect(engine.exportMemories("other", { onBad: (f) => none.push(f) }))).map((m) => m.text), ["elsewhere"]);
+      assert.deepEqual(none, []);
+      // Nothing silently dropped without onBad: the block's E_STORE ends the export.
+      await assert.rejects(collect(engine.exportMemories()), (error: Error & { code?: string }) => error.code === "E_STORE" && /seqs 5\.\.8/.test(error.message));
+      await assert.rejects(engine.exportArrow(), (error: Error & { code?: string }) => error.code === "E_STORE");
     } finally {
       await engine.close();
     }

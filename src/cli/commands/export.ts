@@ -36,8 +36,10 @@ With --json and --out: {"out", "format", "exported", "skipped"} on stdout.`,
     "skip-bad": {
       type: "boolean",
       help: `write every memory that reads back exactly and list the others (id and error
-code) on stderr (and under "skipped" in the --json report with --out); exits 1
-if any was skipped. Without it the first unreadable memory stops the export.`,
+code) on stderr (and under "skipped" in the --json report with --out); a damaged
+block of the store, whose ids cannot be read, is listed once by its seq range
+and count, as \`memzip verify\` lists it. Exits 1 if any was skipped. Without it
+the first unreadable memory stops the export.`,
     },
     ...FILTER_OPTIONS,
     ...READ_NAMESPACE,
@@ -99,7 +101,9 @@ if any was skipped. Without it the first unreadable memory stops the export.`,
         context.stdout.write(`${JSON.stringify({ out: outPath, format, ...(written === undefined ? {} : { exported: written }), skipped }, null, 2)}\n`);
       }
       for (const s of skipped) context.stderr.write(`memzip: skipped ${s.id}: ${s.code} ${s.message}\n`);
-      if (skipped.length > 0) context.stderr.write(`memzip: ${skipped.length} memories could not be read back exactly and were not exported\n`);
+      // A damaged sealed block is one report for all its memories: the count is of memories, not of reports.
+      const lost = skipped.reduce((n, s) => n + (s.memories ?? 1), 0);
+      if (lost > 0) context.stderr.write(`memzip: ${lost} ${lost === 1 ? "memory" : "memories"} could not be read back exactly and ${lost === 1 ? "was" : "were"} not exported\n`);
       return skipped.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       process.off("SIGINT", onSignal);
