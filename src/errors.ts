@@ -38,6 +38,8 @@ export const ErrorCode = {
   RESOURCE: "E_RESOURCE",
   /** Another live process is doing it now (an import job it runs): wait for it, or try again once it stopped. */
   BUSY: "E_BUSY",
+  /** Another writer changed (or created) the memory between this write's planning and its commit: nothing was written; write it again. */
+  CONFLICT: "E_CONFLICT",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

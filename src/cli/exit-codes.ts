@@ -21,6 +21,7 @@ export const EXIT_CODES = {
   E_BACKEND_REJECTED: 12,
   E_RESOURCE: 8,
   E_BUSY: 13,
+  E_CONFLICT: 14,
 } as const satisfies Record<ErrorCode, number>;
 
 export const EXIT_FAILURES_FOUND = 1;

@@ -47,6 +47,13 @@ export interface StoredMemory {
    * while the row still holds that text (same checksum and length), numbers it, and dates it.
    */
   replaces?: VersionInput;
+  /**
+   * On writes: what the writer saw in the row when it committed: null for no row, else the text's
+   * checksum and length. The store writes only while the row still matches, else nothing of the
+   * batch is written (`E_CONFLICT`): a concurrent writer's text is never overwritten unseen.
+   * Absent: written whatever the row holds (`replaces`, when given, is checked all the same).
+   */
+  expected?: Fingerprint | null;
 }
 
 /** An earlier text of a memory, as the writer hands it to the store (coded against its successor). */

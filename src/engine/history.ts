@@ -5,39 +5,67 @@
  */
 import { decodeVersion, encodeVersion } from "../codec/delta.js";
 import { decodeStoredText } from "../codec/text.js";
-import { memoryKey, type Store, type StoredMemory } from "../core/store.js";
+import { memoryKey, type Fingerprint, type Store, type StoredMemory } from "../core/store.js";
 import type { Reader } from "./reader.js";
 import type { MemoryVersion, PlannedWrite } from "./types.js";
 
 /**
- * At commit, after the last-record-wins pass: each plan that gives a memory another text gets the
- * text it replaces (the stored one, or that of an earlier plan of the batch for the same memory),
- * coded against its own text, as `row.replaces`; the store keeps it in the same transaction.
+ * At commit, after the last-record-wins pass: each plan that writes a row learns what the row holds
+ * now (`row.expected`: the store refuses the write, E_CONFLICT, if that changes before it commits),
+ * and each plan that gives a memory another text gets the text it replaces (the stored one, or that
+ * of an earlier plan of the batch for the same memory), coded against its own text, as
+ * `row.replaces`; the store keeps it in the same transaction. A plan made when the memory did not
+ * exist, whose id another writer has stored since, becomes an update that keeps that text in history
+ * (and one whose row was deleted since stores it anew).
  */
 export async function attachHistory(plans: readonly PlannedWrite[], store: Store, reader: Reader, now: number = Date.now()): Promise<void> {
-  const latest = new Map<string, { memory: StoredMemory; bytes: Uint8Array }>();
+  // What the store holds now for each memory the batch writes (one query per namespace).
+  const wanted = new Map<string, Set<string>>();
+  for (const { row } of plans) {
+    if (!row) continue;
+    const ids = wanted.get(row.namespace) ?? new Set<string>();
+    wanted.set(row.namespace, ids.add(row.id));
+  }
+  const current = new Map<string, Fingerprint>();
+  for (const [namespace, ids] of wanted) {
+    for (const [id, fingerprint] of await store.memories.fingerprints(namespace, [...ids])) current.set(memoryKey(namespace, id), fingerprint);
+  }
+  // The last row of the batch for each memory (with its text's bytes, where the plan has them).
+  const latest = new Map<string, { memory: StoredMemory; bytes: Uint8Array | undefined }>();
   for (const plan of plans) {
     const { row, text } = plan;
-    if (!row || !text) continue;
+    if (!row) continue;
     const key = memoryKey(row.namespace, row.id);
-    let prior = latest.get(key);
-    if (!prior && plan.result.status === "updated") {
-      const stored = await store.memories.get(row.namespace, row.id);
-      if (stored && !sameText(stored, row)) prior = { memory: stored, bytes: await reader.bytesOf(stored) };
+    const earlier = latest.get(key);
+    let prior = earlier?.bytes ? { memory: earlier.memory, bytes: earlier.bytes } : undefined;
+    let expected: Fingerprint | null;
+    if (earlier) {
+      expected = { checksum: earlier.memory.checksum, originalLength: earlier.memory.originalLength };
+    } else {
+      const fingerprint = current.get(key);
+      expected = fingerprint ? { checksum: fingerprint.checksum, originalLength: fingerprint.originalLength } : null;
+      const status = expected ? "updated" : "stored";
+      if (plan.result.status !== status) plan.result = { ...plan.result, status };
+      if (fingerprint && !sameText(fingerprint, row)) {
+        const stored = await store.memories.get(row.namespace, row.id);
+        // Changed again since the fingerprint was read: the store refuses the write below (the row is not what it expects).
+        if (stored && sameText(stored, fingerprint)) prior = { memory: stored, bytes: await reader.bytesOf(stored) };
+      }
     }
-    if (prior && !sameText(prior.memory, row)) {
+    plan.row = { ...row, expected };
+    if (prior && text && !sameText(prior.memory, row)) {
       const { memory, bytes } = prior;
       const coded = encodeVersion(bytes, text);
       plan.row = {
-        ...row,
+        ...plan.row,
         replaces: { kind: memory.kind, tags: [...memory.tags], meta: { ...memory.meta }, ...(memory.language ? { language: memory.language } : {}), replacedAt: now, ...coded, originalLength: bytes.length, checksum: memory.checksum },
       };
     }
-    latest.set(key, { memory: plan.row as StoredMemory, bytes: text });
+    latest.set(key, { memory: plan.row, bytes: text });
   }
 }
 
-function sameText(a: StoredMemory, b: StoredMemory): boolean {
+function sameText(a: Fingerprint, b: Fingerprint): boolean {
   return a.checksum === b.checksum && a.originalLength === b.originalLength;
 }
 

@@ -23,6 +23,7 @@ export const HTTP_STATUS = {
   E_BACKEND_REJECTED: 502,
   E_RESOURCE: 507,
   E_BUSY: 409,
+  E_CONFLICT: 409,
 } as const satisfies Record<ErrorCode, number>;
 
 /** The body of every error answer: `{ error: { code, message, hint? } }` (never a stack, never memory text). */

@@ -163,3 +163,22 @@ export function toVersion(row: VersionRow, checksum: number): StoredVersion {
   if (row.language !== null) version.language = row.language;
   return version;
 }
+
+/**
+ * Both stores' check before a memory is written: the row (its text's checksum and length; undefined
+ * when there is none) must be what the writer saw (`expected`) and hold the text the write replaces
+ * (`replaces`). Otherwise another writer changed or created it since: `E_CONFLICT`, and the whole
+ * batch is rolled back (nothing acknowledged is overwritten unseen).
+ */
+export function checkExpected(memory: StoredMemory, row: { checksum: number; originalLength: number } | undefined): void {
+  const { expected, replaces } = memory;
+  const stale =
+    (expected !== undefined && (expected === null ? row !== undefined : row === undefined || row.checksum !== expected.checksum || row.originalLength !== expected.originalLength)) ||
+    (replaces !== undefined && row !== undefined && (row.checksum !== replaces.checksum || row.originalLength !== replaces.originalLength));
+  if (!stale) return;
+  const what = row === undefined ? "was deleted" : expected === null ? "was created by another writer" : "changed";
+  throw new MemzipError(ErrorCode.CONFLICT, `memory ${memory.id} ${what} while this write was prepared; nothing of this batch was written`, {
+    hint: "Write it again: another writer changed it in the meantime (the write then keeps that writer's text in the memory's history).",
+    details: { namespace: memory.namespace, id: memory.id },
+  });
+}

@@ -183,7 +183,7 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual(await store.memories.historyUsage(), { versions: 2, originalBytes: 6, storedBytes: 6 });
       assert.deepEqual(await store.memories.historyUsage("other"), { versions: 0, originalBytes: 0, storedBytes: 0 });
       // The row holds checksum 9 now: a write that says it replaces checksum 8 is refused, and writes nothing.
-      await assert.rejects(store.memories.put([memory("b", "ns", { checksum: 5 }), memory("a", "ns", { checksum: 10, replaces: version("q", { checksum: 8 }) })]), /changed while/);
+      await assert.rejects(store.memories.put([memory("b", "ns", { checksum: 5 }), memory("a", "ns", { checksum: 10, replaces: version("q", { checksum: 8 }) })]), { code: "E_CONFLICT", message: /changed while/ });
       assert.equal((await store.memories.get("ns", "b"))?.checksum, 7);
       assert.equal((await store.memories.history("ns", "a")).length, 2);
       assert.equal(await store.memories.delete("ns", "a"), true);
@@ -193,6 +193,32 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await store.memories.put([memory("a", "ns")]);
       await store.memories.put([memory("a", "ns", { checksum: 8, replaces: version("abc") })]);
       assert.deepEqual((await store.memories.history("ns", "a")).map((v) => v.version), [1]);
+    });
+
+    withStore("refuses a write whose expectation of the row no longer holds (E_CONFLICT, nothing of the batch written)", async (store) => {
+      // Two writers both saw no row "k": the first commits, the second (expecting none) is refused and its batch rolled back.
+      await store.memories.put([memory("k", "ns", { checksum: 11, expected: null })]);
+      await assert.rejects(store.memories.put([memory("other", "ns", { expected: null }), memory("k", "ns", { checksum: 12, expected: null })]), {
+        code: "E_CONFLICT",
+        message: /memory k was created by another writer while this write was prepared/,
+      });
+      assert.equal((await store.memories.get("ns", "k"))?.checksum, 11);
+      assert.equal(await store.memories.get("ns", "other"), undefined);
+      // A writer that saw checksum 11 (same text, new metadata) is refused once another writer changed the text.
+      await store.memories.put([memory("k", "ns", { checksum: 13, expected: { checksum: 11, originalLength: 3 } })]);
+      await assert.rejects(store.memories.put([memory("k", "ns", { checksum: 11, tags: ["b"], expected: { checksum: 11, originalLength: 3 } })]), { code: "E_CONFLICT", message: /changed while/ });
+      assert.equal((await store.memories.get("ns", "k"))?.checksum, 13);
+      // A row deleted since the writer looked is refused too; an expectation of none in another namespace holds.
+      await store.memories.put([memory("gone", "ns")]);
+      assert.equal(await store.memories.delete("ns", "gone"), true);
+      await assert.rejects(store.memories.put([memory("gone", "ns", { expected: { checksum: 7, originalLength: 3 } })]), { code: "E_CONFLICT", message: /was deleted/ });
+      await store.memories.put([memory("k", "other", { expected: null })]);
+      // Within one batch the second write of a memory expects the first's row.
+      await store.memories.put([memory("b1", "ns", { checksum: 20, expected: null }), memory("b1", "ns", { checksum: 21, expected: { checksum: 20, originalLength: 3 } })]);
+      assert.equal((await store.memories.get("ns", "b1"))?.checksum, 21);
+      // Matching expectations write; none given writes whatever the row holds (as before).
+      await store.memories.put([memory("k", "ns", { checksum: 14, expected: { checksum: 13, originalLength: 3 } }), memory("k", "other", { checksum: 15 })]);
+      assert.deepEqual([(await store.memories.get("ns", "k"))?.checksum, (await store.memories.get("other", "k"))?.checksum], [14, 15]);
     });
 
     withStore("deduplicates content: a second memory with the same text is a reference reading the holder's envelope", async (store) => {

@@ -3,7 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { asBuffer, fromChecksumColumn, kindNumber, toChecksumColumn } from "./rows.js";
-import { versionValues } from "../rows.js";
+import { checkExpected, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -70,6 +70,8 @@ export class PgMemoryWrites {
           )
         ).rows;
         const before = found.find((row) => !row.holder);
+        // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
+        checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length });
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {
@@ -110,10 +112,6 @@ export class PgMemoryWrites {
         let seq: number;
         if (before) {
           if (memory.replaces) {
-            // The replaced text is kept only if it is what the row holds now (a concurrent writer may have changed it).
-            if (fromChecksumColumn(before.checksum) !== memory.replaces.checksum || before.original_length !== memory.replaces.originalLength) {
-              throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} changed while this write was prepared`, { hint: "Write it again: another writer changed it in the meantime." });
-            }
             await tx.query(
               `INSERT INTO memory_versions (seq, version, created_at, kind, replaced_at, codec, original_length, checksum, language, tags, meta, payload)
                VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM memory_versions WHERE seq = $1),
@@ -165,7 +163,8 @@ export class PgMemoryWrites {
     const nss: number[] = [];
     const contentHashes: (Buffer | null)[] = [];
     for (const memory of memories) {
-      if (memory.envelope.length === 0) return false;
+      // A write that expects a row goes memory by memory, where a missing row is refused.
+      if (memory.envelope.length === 0 || (memory.expected !== undefined && memory.expected !== null)) return false;
       const key = memoryKey(memory.namespace, memory.id);
       const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
       if (keys.has(key) || (hash && hashes.has(hash.toString("hex")))) return false;

@@ -3,7 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { idHash, type SqliteDatabase } from "./database.js";
 import { BY_ID, asBuffer, kindNumber } from "./rows.js";
-import { versionValues } from "../rows.js";
+import { checkExpected, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -79,6 +79,8 @@ export class MemoryWrites {
         // A sealed row (or a sealed reference to it) goes back into memories first: the code below is the v2 code.
         database.sealed.beforeWrite(ns, hashOfId, memory.id);
         const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
+        // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
+        checkExpected(memory, before && { checksum: before.checksum, originalLength: before.original_length });
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
@@ -122,10 +124,6 @@ export class MemoryWrites {
         let seq: number;
         if (before) {
           if (memory.replaces) {
-            // The replaced text is kept only if it is what the row holds now (a concurrent writer may have changed it).
-            if (before.checksum !== memory.replaces.checksum || before.original_length !== memory.replaces.originalLength) {
-              throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} changed while this write was prepared`, { hint: "Write it again: another writer changed it in the meantime." });
-            }
             this.statements.insertVersion.run(before.seq, before.seq, before.seq, before.created_at, ...versionValues(memory.replaces, memory.replaces.checksum));
           }
           this.statements.updateMemory.run({ ...row, seq: before.seq });

@@ -1,0 +1,100 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { StoredMemory } from "../../src/core/store.js";
+import { Engine } from "../../src/engine.js";
+import { storeOf, tempDir } from "../helpers.js";
+
+/**
+ * Two writers on one store file (two engines, as two processes would be), each planning a write
+ * before the other commits (trial29 defect 2): no acknowledged text is lost. A write planned when
+ * the memory did not exist, committed after another writer stored it, is an update keeping that
+ * text in history; a write the store finds stale at commit is refused with E_CONFLICT.
+ */
+describe("concurrent writers of one memory", () => {
+  const open = (db: string) => Engine.open({ db, cache: "off" });
+  const texts = async (engine: Engine, id: string) => (await engine.history(id)).map((v) => v.text);
+
+  it("two writers adding the same new id: the later commit is an update and the earlier text stays in history", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "race.db");
+    const a = open(db);
+    const b = open(db);
+    try {
+      await a.remember({ id: "seed", text: "seed" });
+      const writerA = await a.writer();
+      const writerB = await b.writer();
+      const planA = await writerA.plan({ id: "k", text: "text A: the user prefers green tea." });
+      const planB = await writerB.plan({ id: "k", text: "text B: the user prefers black coffee." });
+      assert.deepEqual([planA.result.status, planB.result.status], ["stored", "stored"]);
+      const [storedA] = await writerA.commit([planA]);
+      const [storedB] = await writerB.commit([planB]);
+      assert.equal(storedA?.status, "stored");
+      assert.equal(storedB?.status, "updated");
+      assert.deepEqual(await texts(b, "k"), ["text A: the user prefers green tea.", "text B: the user prefers black coffee."]);
+      assert.deepEqual(await texts(a, "k"), await texts(b, "k"));
+      // The same new text from both writers: no version, the second is an update of the first.
+      const sameA = await writerA.plan({ id: "s", text: "one text both wrote" });
+      const sameB = await writerB.plan({ id: "s", text: "one text both wrote", tags: ["b"] });
+      await writerA.commit([sameA]);
+      assert.equal((await writerB.commit([sameB]))[0]?.status, "updated");
+      assert.deepEqual(await texts(a, "s"), ["one text both wrote"]);
+      assert.deepEqual((await a.history("s"))[0]?.tags, ["b"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a metadata-only write planned before another writer changed the text keeps that text in history", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "race.db");
+    const a = open(db);
+    const b = open(db);
+    try {
+      await a.remember({ id: "m", text: "first text" });
+      const writerB = await b.writer();
+      const planB = await writerB.plan({ id: "m", text: "first text", tags: ["from-b"] });
+      assert.equal(planB.result.status, "updated");
+      await a.remember({ id: "m", text: "second text, acknowledged to A" });
+      const [result] = await writerB.commit([planB]);
+      assert.equal(result?.status, "updated");
+      // Last write wins, and nothing acknowledged is lost: A's text is a version.
+      assert.deepEqual(await texts(a, "m"), ["first text", "second text, acknowledged to A", "first text"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a writer whose row another writer creates between its last look and its write is refused (E_CONFLICT), the other text kept", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "race.db");
+    const a = open(db);
+    const b = open(db);
+    try {
+      const writerA = await a.writer();
+      const writerB = await b.writer();
+      const planA = await writerA.plan({ id: "k", text: "text A" });
+      const planB = await writerB.plan({ id: "k", text: "text B" });
+      // A commits in the narrowest window: after B's commit looked at the store, before B's transaction.
+      const memories = storeOf(b).memories;
+      const put = memories.put.bind(memories);
+      let acknowledged: string | undefined;
+      memories.put = async (rows: readonly StoredMemory[]) => {
+        acknowledged = (await writerA.commit([planA]))[0]?.status;
+        return put(rows);
+      };
+      await assert.rejects(writerB.commit([planB]), { code: "E_CONFLICT", message: /memory k was created by another writer while this write was prepared/ });
+      assert.equal(acknowledged, "stored");
+      assert.deepEqual(await texts(a, "k"), ["text A"]);
+      // Written again, B's write is an update that keeps A's text.
+      memories.put = put;
+      assert.equal((await b.remember({ id: "k", text: "text B" })).status, "updated");
+      assert.deepEqual(await texts(a, "k"), ["text A", "text B"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
