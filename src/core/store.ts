@@ -28,8 +28,8 @@ export interface StoredMemory {
   /** The asset the envelope depends on, if any. */
   assetId: string | null;
   /**
-   * Hash of the exact text (`contentHash` in engine.ts). A write whose text another memory already
-   * holds is stored as a reference to it: the store keeps one envelope for both.
+   * Hash of the exact text (`contentHash` in engine.ts). A write whose text another memory of its
+   * namespace already holds is stored as a reference to it: the store keeps one envelope for both.
    */
   contentHash?: Uint8Array;
   /** On reads: the memory whose envelope this one shares, or null when it holds its own. */
@@ -401,9 +401,10 @@ export interface DamagedMemories {
 
 /**
  * Memories: rows of metadata around an envelope. A batch write is atomic: after a crash, whole
- * batches or nothing. Content is deduplicated inside the store: a memory whose `contentHash`,
- * checksum and length another memory holds becomes a reference to it; deleting the holder hands
- * the envelope over to a remaining reference.
+ * batches or nothing. Content is deduplicated within a namespace: a memory whose `contentHash`,
+ * checksum and length another memory of its namespace holds becomes a reference to it; deleting
+ * the holder hands the envelope over to a remaining reference. (A store written by an earlier
+ * build may hold references across namespaces: they read and hand over as before.)
  */
 export interface MemoryRepository {
   /** Writes memories in one transaction; returns the keys (`memoryKey`) of those stored as references. */
@@ -415,8 +416,12 @@ export interface MemoryRepository {
   getMany(refs: readonly MemoryRef[]): Promise<(StoredMemory | undefined)[]>;
   /** A memory's summary and entities, if it has them. */
   getSemantic(namespace: string, id: string): Promise<StoredSemantic | undefined>;
-  /** The memory holding the envelope for a text with this content hash, checksum and length, if any. */
-  findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined>;
+  /**
+   * The memory of `namespace` holding the envelope for a text with this content hash, checksum and
+   * length, if any. Content is addressed within a namespace only: a text another namespace holds is
+   * never found (a tenant must not learn what another one stores).
+   */
+  findContent(namespace: string, contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined>;
   /** The namespaces holding a memory with this id, sorted. */
   namespacesOf(id: string): Promise<string[]>;
   /** Checksum and length of those of `ids` that exist in the namespace (re-imports skip unchanged records). */

@@ -199,11 +199,20 @@ export class Maintenance {
   /** The row holding a reference's envelope (its current version), when the store still names it. */
   private async holderOf(reference: StoredMemory): Promise<StoredMemory | undefined> {
     const { memories } = this.parts.store;
-    if (!reference.contentHash) return undefined;
-    const found = await memories.findContent(reference.contentHash, reference.checksum, reference.originalLength);
-    if (!found || found.id !== reference.contentOf) return undefined;
-    const holder = await memories.get(found.namespace, found.id);
-    return holder && !holder.contentOf ? holder : undefined;
+    if (!reference.contentHash || !reference.contentOf) return undefined;
+    const found = await memories.findContent(reference.namespace, reference.contentHash, reference.checksum, reference.originalLength);
+    if (found && found.id === reference.contentOf) {
+      const holder = await memories.get(found.namespace, found.id);
+      return holder && !holder.contentOf ? holder : undefined;
+    }
+    // A reference across namespaces, written by an earlier build (content addressing is per namespace
+    // now): its holder is the row of that id, in another namespace, that holds this very text.
+    for (const namespace of await memories.namespacesOf(reference.contentOf)) {
+      if (namespace === reference.namespace) continue;
+      const holder = await memories.get(namespace, reference.contentOf);
+      if (holder && !holder.contentOf && sameContent(holder, reference)) return holder;
+    }
+    return undefined;
   }
 
   /**
@@ -247,4 +256,9 @@ export class Maintenance {
     await store.compact();
     return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
   }
+}
+
+/** Whether two rows name the same text (content hash, checksum and length). */
+function sameContent(a: StoredMemory, b: StoredMemory): boolean {
+  return a.checksum === b.checksum && a.originalLength === b.originalLength && a.contentHash !== undefined && b.contentHash !== undefined && Buffer.from(a.contentHash).equals(Buffer.from(b.contentHash));
 }

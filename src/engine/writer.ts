@@ -187,7 +187,9 @@ export class Writer {
       const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? now, originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);
       const semantic = described.status === "on" ? { semantic: described.record } : {};
-      const found = await store.memories.findContent(hash, sum, bytes.length);
+      // Only this namespace's texts are looked up: another tenant's text is coded and stored as if new
+      // (same bytes, same work), so a write can neither see nor time whether another namespace holds it.
+      const found = await store.memories.findContent(namespace, hash, sum, bytes.length);
       // An expired holder is not one: another plan of this batch may be removing it (above).
       const holder = found && !(found.namespace === namespace && found.id === id) && !(await this.expiredHolder(found)) ? found : undefined;
       // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
@@ -319,8 +321,8 @@ export class Writer {
     const seen = new Set<string>();
     const open = plans.filter((p) => {
       if (!p.bytes || !p.row?.contentHash || isModelCodecName(p.row.codec) || p.bytes.length < GROUP_MIN_BYTES) return false;
-      // A second copy of a text is stored as a reference; it must not count towards a group's savings.
-      const key = Buffer.from(p.row.contentHash).toString("hex");
+      // A second copy of a text (in the same namespace) is stored as a reference; it must not count towards a group's savings.
+      const key = `${p.result.namespace}\u0000${Buffer.from(p.row.contentHash).toString("hex")}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;

@@ -143,7 +143,7 @@ describe("classical codec worker pool", () => {
 });
 
 describe("content addressing", () => {
-  it("stores a repeated text once, whatever the ids and namespaces, and counts its bytes once", async () => {
+  it("stores a repeated text once per namespace, whatever the ids, and counts its bytes once there; another namespace holds its own copy", async () => {
     await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0 });
     const text = devCorpus()[10]!.text;
     const first = await engine.remember({ id: "a", text });
@@ -152,12 +152,17 @@ describe("content addressing", () => {
       { id: "c", text, namespace: "other" },
     ]);
     assert.ok(first.storedBytes > 0);
-    assert.ok(copies.every((r) => r.deduplicated && r.storedBytes === 0));
+    const [same, other] = copies;
+    assert.deepEqual([same?.deduplicated, same?.storedBytes], [true, 0], "a copy in the same namespace is a reference");
+    // Content addressing stays within a namespace: "other" learns nothing of "default" and codes its own copy.
+    assert.equal(other?.deduplicated, undefined);
+    assert.ok((other?.storedBytes ?? 0) > 0);
     const stats = (await engine.stats());
     assert.equal(stats.memories, 3);
-    assert.equal(stats.storedBytes, first.storedBytes);
-    for (const id of ["a", "b", "c"]) assert.equal(await engine.recall(id), text);
-    assert.equal(engine.metricsSnapshot().deduplicated, 2);
+    assert.equal(stats.storedBytes, first.storedBytes + (other?.storedBytes ?? 0));
+    for (const id of ["a", "b"]) assert.equal(await engine.recall(id), text);
+    assert.equal(await engine.recall("c", { namespace: "other" }), text);
+    assert.equal(engine.metricsSnapshot().deduplicated, 1);
   });
 
   it("deleting or rewriting the memory that holds a text keeps the references exact", async () => {

@@ -184,6 +184,37 @@ describe("REST API", () => {
     assert.equal((statsMulti.json?.totals as { memories: number }).memories, 203);
   });
 
+  it("key B writing A's exact text learns nothing: stored with its own bytes, no deduplicated; within a namespace a second copy still dedupes", async () => {
+    const text = "The user prefers green tea, no sugar. 用户喜欢绿茶。 The user prefers green tea, no sugar.";
+    const first = await call(keys.a, "POST", "/v1/memories", { id: "tea", text });
+    assert.equal(first.status, 201, first.raw);
+    const again = await call(keys.a, "POST", "/v1/memories", { id: "tea-again", text });
+    assert.equal(again.status, 201, again.raw);
+    assert.deepEqual([again.json?.deduplicated, again.json?.storedBytes], [true, 0], "a second copy in A is a reference");
+    const theirs = await call(keys.b, "POST", "/v1/memories", { id: "tea", text });
+    assert.equal(theirs.status, 201, theirs.raw);
+    assert.equal(theirs.json?.namespace, "beta");
+    assert.equal(theirs.json?.status, "stored");
+    assert.equal(theirs.json?.deduplicated, undefined, theirs.raw);
+    assert.ok((theirs.json?.storedBytes as number) > 0, theirs.raw);
+    // Its answer has the fields of a text no namespace holds; in a batch, A's write of B's text is not deduplicated either.
+    const novel = await call(keys.b, "POST", "/v1/memories", { id: "coffee", text: text.replaceAll("green tea", "black coffee") });
+    assert.deepEqual(Object.keys(theirs.json ?? {}).sort(), Object.keys(novel.json ?? {}).sort());
+    const batch = await call(keys.b, "POST", "/v1/memories:batch", { items: [{ id: "tea-batch", text: `${text} (batch)` }, { id: "tea-batch-a", text }] });
+    assert.equal(batch.status, 201, batch.raw);
+    const items = batch.json?.items as { storedBytes: number; deduplicated?: boolean }[];
+    assert.equal(items[1]?.deduplicated, true, "in B's namespace the text is B's own copy now: a second one dedupes to it");
+    await call(keys.a, "POST", "/v1/memories:batch", { items: [{ id: "tea-batch-b", text: `${text} (batch)` }] }).then((answer) => {
+      const [item] = answer.json?.items as { storedBytes: number; deduplicated?: boolean }[];
+      assert.deepEqual([answer.status, item?.deduplicated, (item?.storedBytes ?? 0) > 0], [201, undefined, true], answer.raw);
+    });
+    const read = await call(keys.b, "GET", "/v1/memories/tea");
+    assert.equal(read.status, 200, read.raw);
+    assert.equal(read.json?.text, text);
+    assert.ok((read.json?.storedBytes as number) > 0, read.raw);
+    for (const [key, id] of [[keys.a, "tea"], [keys.a, "tea-again"], [keys.b, "tea"], [keys.b, "coffee"], [keys.b, "tea-batch"], [keys.b, "tea-batch-a"], [keys.a, "tea-batch-b"]] as const) await call(key, "DELETE", `/v1/memories/${id}`);
+  });
+
   it("writes to a namespace outside the key's scope answer 404, and a key with several namespaces must name one", async () => {
     const outside = await call(keys.b, "POST", "/v1/memories", { text: "sneaky", namespace: "alpha" });
     assert.equal(outside.status, 404);

@@ -175,16 +175,19 @@ if (!server) {
       }
     });
 
-    it("references follow a holder across namespaces and pools (memoryKey of the reference)", async () => {
+    it("references follow a holder across pools within its namespace (memoryKey of the reference); another namespace holds its own copy", async () => {
       const a = openStore(url);
       const b = openStore(url);
       try {
         const bytes = Uint8Array.from(Buffer.from("cross pool text"));
         const base = { envelope: bytes, originalLength: bytes.length, checksum: 5, contentHash: new Uint8Array(32).fill(3) };
         await a.memories.put([memory("h", "x", base)]);
-        assert.deepEqual(await b.memories.put([memory("r", "y", base)]), new Set([memoryKey("y", "r")]));
+        assert.deepEqual(await b.memories.put([memory("r", "x", base)]), new Set([memoryKey("x", "r")]));
+        assert.deepEqual(await b.memories.put([memory("own", "y", base)]), new Set(), "content addressing stays within a namespace");
+        assert.equal((await b.memories.get("y", "own"))?.contentOf, null);
         assert.equal(await a.memories.delete("x", "h"), true);
-        assert.deepEqual([...((await b.memories.get("y", "r"))?.envelope ?? [])], [...bytes], "handed over on delete");
+        assert.deepEqual([...((await b.memories.get("x", "r"))?.envelope ?? [])], [...bytes], "handed over on delete");
+        assert.deepEqual([...((await b.memories.get("y", "own"))?.envelope ?? [])], [...bytes]);
       } finally {
         await a.close();
         await b.close();

@@ -87,13 +87,16 @@ describe("store schema v2", () => {
     const path = join(dir.path, "ns.db");
     const engine = Engine.open({ db: path, workers: 0 });
     try {
-      const shared = "The same text in both namespaces, stored once.";
+      const shared = "The same text in both namespaces, stored once in each.";
       await engine.rememberMany([{ id: "x", text: "alpha's x" }, { id: "s", text: shared }], { namespace: "a" });
-      await engine.rememberMany([{ id: "x", text: "beta's x" }, { id: "s", text: shared }], { namespace: "b" });
+      const [, bShared] = await engine.rememberMany([{ id: "x", text: "beta's x" }, { id: "s", text: shared }], { namespace: "b" });
+      // Content addressing stays within a namespace: b's write of a's text says nothing about a (no dedupe, its own bytes).
+      assert.equal(bShared?.deduplicated, undefined);
+      assert.ok((bShared?.storedBytes ?? 0) > 0, JSON.stringify(bShared));
       assert.equal(await engine.recall("x", { namespace: "a" }), "alpha's x");
       assert.equal(await engine.recall("x", { namespace: "b" }), "beta's x");
       await assert.rejects(engine.recall("x"), (e: unknown) => isMemzipError(e, "E_USAGE") && /a, b/.test((e as Error).message));
-      // Deleting and rewriting in a never changes what b reads (b's copy of the shared text is internal).
+      // Deleting and rewriting in a never changes what b reads (b holds its own copy of the shared text).
       await engine.forget("s", "a");
       assert.equal(await engine.recall("s", { namespace: "b" }), shared);
       await engine.rememberMany([{ id: "x", text: "alpha's x, rewritten" }], { namespace: "a" });
@@ -108,12 +111,13 @@ describe("store schema v2", () => {
       const exported: string[] = [];
       for await (const line of engine.exportJsonl("b")) exported.push(line);
       assert.deepEqual(exported.map((l) => (JSON.parse(l) as { namespace: string }).namespace), ["b", "b"]);
-      // Per-namespace stats charge a text read from another namespace's holder in full.
-      await engine.rememberMany([{ id: "t", text: shared }], { namespace: "a" });
+      // Each namespace holds (and is charged) its own copy: the namespaces' envelopes add up to the whole store's.
+      const [again] = await engine.rememberMany([{ id: "t", text: shared }], { namespace: "b" });
+      assert.deepEqual([again?.deduplicated, again?.storedBytes], [true, 0], "a second copy within b still dedupes");
       const a = await engine.stats("a");
       const b = await engine.stats("b");
       const whole = await engine.stats();
-      assert.ok(a.envelopeBytes + b.envelopeBytes > whole.envelopeBytes, "the shared text is charged to both namespaces");
+      assert.equal(a.envelopeBytes + b.envelopeBytes, whole.envelopeBytes);
       assert.equal(a.storedBytes, a.envelopeBytes + a.assetBytes);
     } finally {
       await engine.close();

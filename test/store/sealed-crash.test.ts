@@ -65,7 +65,7 @@ describe("a crash inside the seal", () => {
       assert.deepEqual(await snapshot(store), before);
       // Every memory by its id (the sealed ones through the key runs), and every holder by its text.
       for (const m of before) assert.equal(Buffer.from((await store.memories.get(m.namespace, m.id))?.envelope ?? []).toString("hex"), m.envelope, m.id);
-      for (const m of before) if (m.contentOf === null && m.contentHash) assert.ok(await store.memories.findContent(m.contentHash, m.checksum, m.originalLength), m.id);
+      for (const m of before) if (m.contentOf === null && m.contentHash) assert.ok(await store.memories.findContent(m.namespace, m.contentHash, m.checksum, m.originalLength), m.id);
       const raw = new Database(path, { readonly: true });
       assert.equal(raw.pragma("integrity_check", { simple: true }), "ok");
       assert.equal(raw.prepare("SELECT count(*) FROM memories").pluck().get(), hotBefore, "the seal rolled back whole");

@@ -169,13 +169,13 @@ describe("sealed rows hand out their own bytes", () => {
       assert.ok(first?.envelope && first.contentHash);
       first.envelope[0] = 0;
       first.contentHash[0] = 0;
-      const holder = await store.memories.findContent(hash, 9, 3);
+      const holder = await store.memories.findContent("ns", hash, 9, 3);
       assert.ok(holder);
       holder.envelope[1] = 0;
       const again = await store.memories.get("ns", "a");
       assert.deepEqual([...(again?.envelope ?? [])], [104, 105, 106]);
       assert.equal(again?.contentHash?.[0], 7);
-      assert.deepEqual([...((await store.memories.findContent(hash, 9, 3))?.envelope ?? [])], [104, 105, 106]);
+      assert.deepEqual([...((await store.memories.findContent("ns", hash, 9, 3))?.envelope ?? [])], [104, 105, 106]);
     } finally {
       await store.close();
     }
@@ -249,7 +249,7 @@ describe("the sealed tables come with the first seal", () => {
         history: await s.memories.historyUsage("ns"),
         expired: await s.memories.countExpired(10),
         names: await s.memories.namespacesOf("a"),
-        content: await s.memories.findContent(new Uint8Array(16).fill(1), 7, 3),
+        content: await s.memories.findContent("ns", new Uint8Array(16).fill(1), 7, 3),
         assets: await s.assets.usage(),
         pending: await s.search.countPending("k"),
       });

@@ -199,7 +199,7 @@ describe("sealed rows' keys as sorted runs", () => {
         assert.deepEqual(await store.memories.getMany([{ namespace: "x", id: "b" }]), [undefined], label);
         assert.deepEqual(await store.memories.namespacesOf("b"), [], label);
         assert.deepEqual([...(await store.memories.fingerprints("x", ["b", "c"])).keys()], ["c"], label);
-        assert.equal(await store.memories.findContent(hashOf("text b"), 6 * 7919, 6), undefined, label);
+        assert.equal(await store.memories.findContent("x", hashOf("text b"), 6 * 7919, 6), undefined, label);
         assert.equal((await store.memories.get("x", "c"))?.id, "c", label);
         assert.equal(Buffer.from((await store.memories.get("x", "c"))?.envelope ?? []).toString(), "text c", label);
       };
@@ -225,7 +225,7 @@ describe("sealed rows' keys as sorted runs", () => {
       const fresh = openStore(path, { seal: true, blockRows: 2 });
       try {
         assert.equal(await fresh.memories.get("x", "b"), undefined);
-        assert.equal(await fresh.memories.findContent(hashOf("text b"), 6 * 7919, 6), undefined);
+        assert.equal(await fresh.memories.findContent("x", hashOf("text b"), 6 * 7919, 6), undefined);
         // A put of b makes a new memory: c is untouched, and b's text is no reference to c.
         await fresh.memories.put([textMemory("b", "x", "text b")]);
         assert.equal(Buffer.from((await fresh.memories.get("x", "b"))?.envelope ?? []).toString(), "text b");
@@ -276,7 +276,7 @@ describe("sealed rows' keys as sorted runs", () => {
     }
   });
 
-  it("content de-duplication across sealed and hot rows: a new text a sealed row holds becomes a reference, in any namespace", async () => {
+  it("content de-duplication across sealed and hot rows: a new text a sealed row of its namespace holds becomes a reference; another namespace holds its own copy", async () => {
     await using dir = tempDir();
     const path = join(dir.path, "store.db");
     const store = openStore(path, { seal: true, blockRows: 2 });
@@ -284,23 +284,28 @@ describe("sealed rows' keys as sorted runs", () => {
       await store.memories.put([textMemory("h", "a", "the shared text"), textMemory("o", "a", "other text"), textMemory("p", "a", "third")]);
       await store.seal?.();
       assert.equal(hot(path), 0);
-      await store.memories.put([textMemory("r1", "b", "the shared text")]);
-      assert.equal((await store.memories.get("b", "r1"))?.contentOf, "h");
-      assert.equal((await store.memories.findContent(hashOf("the shared text"), 15 * 7919, 15))?.id, "h");
+      await store.memories.put([textMemory("r1", "a", "the shared text")]);
+      assert.equal((await store.memories.get("a", "r1"))?.contentOf, "h");
+      assert.equal((await store.memories.findContent("a", hashOf("the shared text"), 15 * 7919, 15))?.id, "h");
+      // Another namespace never finds the sealed holder: its copy holds its own envelope.
+      await store.memories.put([textMemory("b1", "b", "the shared text")]);
+      assert.equal((await store.memories.get("b", "b1"))?.contentOf, null);
+      assert.equal(Buffer.from((await store.memories.get("b", "b1"))?.envelope ?? []).toString(), "the shared text");
+      assert.equal((await store.memories.findContent("b", hashOf("the shared text"), 15 * 7919, 15))?.id, "b1");
       await store.seal?.();
       assert.equal(hot(path), 0);
       // Holder and reference sealed: a third copy (hot) refers to the sealed holder; deleting the holder hands its text on.
-      await store.memories.put([textMemory("r2", "c", "the shared text")]);
-      assert.equal((await store.memories.get("c", "r2"))?.contentOf, "h");
+      await store.memories.put([textMemory("r2", "a", "the shared text")]);
+      assert.equal((await store.memories.get("a", "r2"))?.contentOf, "h");
       assert.equal(await store.memories.delete("a", "h"), true);
       await store.seal?.();
-      const r1 = await store.memories.get("b", "r1");
-      const r2 = await store.memories.get("c", "r2");
+      const r1 = await store.memories.get("a", "r1");
+      const r2 = await store.memories.get("a", "r2");
       assert.equal(Buffer.from(r1?.envelope ?? []).toString(), "the shared text");
       assert.equal(Buffer.from(r2?.envelope ?? []).toString(), "the shared text");
       assert.equal([r1?.contentOf, r2?.contentOf].filter((x) => x === null).length, 1, "one of them holds the text now");
-      assert.equal(runPairs(path, "sealed_content_runs").filter(([key]) => key === contentKey(15 * 7919)).length, 1, "one holder key for the text");
-      assert.ok((await store.memories.findContent(hashOf("the shared text"), 15 * 7919, 15))?.id);
+      assert.equal(runPairs(path, "sealed_content_runs").filter(([key]) => key === contentKey(15 * 7919)).length, 2, "one holder key for the text in each namespace (a, b)");
+      assert.ok((await store.memories.findContent("a", hashOf("the shared text"), 15 * 7919, 15))?.id);
     } finally {
       await store.close();
     }
@@ -320,7 +325,7 @@ async function everyMemory(store: Store, want: Expected["memories"]): Promise<vo
   const order = (list: { namespace: string; id: string }[]) => [...list].sort((a, b) => `${a.namespace}/${a.id}`.localeCompare(`${b.namespace}/${b.id}`));
   assert.deepEqual(order((await collect(store.memories.scan())).map((m) => comparable(m) as Expected["memories"][number])), order(want));
   assert.deepEqual((await store.memories.namespacesOf("m7")).length, want.filter((m) => m.id === "m7").length);
-  for (const m of want) if (m.contentOf === null && m.contentHash) assert.ok(await store.memories.findContent(Buffer.from(m.contentHash, "hex"), m.checksum, m.originalLength), `holder ${m.id}`);
+  for (const m of want) if (m.contentOf === null && m.contentHash) assert.ok(await store.memories.findContent(m.namespace, Buffer.from(m.contentHash, "hex"), m.checksum, m.originalLength), `holder ${m.id}`);
 }
 
 const OLD_TABLES = ["sealed_content", "sealed_expiry", "sealed_ids", "sealed_refs"];

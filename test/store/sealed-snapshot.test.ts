@@ -77,7 +77,7 @@ const READS: { name: string; method: keyof SealedRows; action: Action; read: (s:
   { name: "scan (unseal)", method: "rowsAfter", action: "unseal", read: (s) => collect(s.memories.scan({ batchSize: 100 })) },
   { name: "namespacesOf", method: "byIdAnyNamespace", action: "unseal", read: (s) => s.memories.namespacesOf("m0") },
   { name: "fingerprints", method: "byId", action: "unseal", read: async (s) => [...(await s.memories.fingerprints("a", ["m0", "m1", "h0"]))] },
-  { name: "findContent", method: "holder", action: "unseal", read: (s) => s.memories.findContent(hashOf("text number 1"), 13 * 7919, 13) },
+  { name: "findContent", method: "holder", action: "unseal", read: (s) => s.memories.findContent("a", hashOf("text number 1"), 13 * 7919, 13) },
   { name: "getSemantic", method: "any", action: "unseal", read: (s) => s.memories.getSemantic("a", "m0") },
   { name: "history", method: "byId", action: "unseal", read: (s) => s.memories.history("a", "m0") },
   { name: "usageByCodec", method: "usageByCodec", action: "seal", read: (s) => s.memories.usageByCodec() },

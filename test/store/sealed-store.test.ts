@@ -71,7 +71,7 @@ async function readAll(store: Store, ids: readonly { namespace: string; id: stri
     namespaces: await m.namespaces(),
     namespacesOf: await Promise.all(ids.map((r) => m.namespacesOf(r.id))),
     fingerprints: [await fingerprints("alpha"), await fingerprints("beta")],
-    content: await Promise.all(TEXTS.map((text) => m.findContent(hashOf(text), text.length * 7919, text.length))),
+    content: await Promise.all(TEXTS.flatMap((text) => ["alpha", "beta", "none"].map((ns) => m.findContent(ns, hashOf(text), text.length * 7919, text.length)))),
   };
 }
 
@@ -80,7 +80,7 @@ const TEXTS = ["the first shared text", "a second text, shared across namespaces
 const DAY = 86_400_000;
 const ASSET: StoredAsset = { id: "ab".repeat(32), kind: "zstd-dictionary", bytes: new Uint8Array(64).fill(9), namespace: "alpha", createdAt: 1, meta: {} };
 
-/** 24 memories in two namespaces: shared texts (references, one across namespaces), tags, meta, kinds, expiries, an asset, history, semantic features. */
+/** 24 memories in two namespaces: shared texts (references within a namespace; a text in both namespaces is held by each), tags, meta, kinds, expiries, an asset, history, semantic features. */
 async function fill(store: Store): Promise<{ namespace: string; id: string }[]> {
   await store.assets.put(ASSET);
   const batch: StoredMemory[] = [];
@@ -190,7 +190,8 @@ describe("sealed blocks of the SQLite store", () => {
       await both("delete a sealed reference", (s) => s.memories.delete("alpha", "m10"));
       await both("delete what is not there", (s) => s.memories.delete("beta", "m1"));
       await both("rewrite a sealed holder (its references take the envelope)", (s) => s.memories.put([textMemory("m5", "alpha", "m5 says something else", { createdAt: 1005 })]));
-      await both("a new memory whose text a sealed row holds becomes a reference", (s) => s.memories.put([textMemory("new1", "beta", TEXTS[2] as string)]));
+      await both("a new memory whose text a sealed row holds becomes a reference", (s) => s.memories.put([textMemory("new1", "alpha", TEXTS[2] as string)]));
+      await both("a new memory whose text only another namespace's sealed row holds holds its own", (s) => s.memories.put([textMemory("new2", "beta", TEXTS[2] as string)]));
       const stored = await sealed.memories.get("alpha", "m8");
       assert.ok(stored);
       const recode = (version: number) => [{ namespace: "alpha", id: "m8", version, codec: "zstd", envelope: Uint8Array.of(7, 7), assetId: null }];
@@ -299,7 +300,7 @@ describe("sealed blocks of the SQLite store", () => {
         textMemory("huge", "ns", "huge text", { createdAt: 1e300 }),
         textMemory("h", "ns", "a shared text"),
         textMemory("x", "ns", "x text"),
-        textMemory("r", "other", "a shared text", { createdAt: 1.5 }),
+        textMemory("r", "ns", "a shared text", { createdAt: 1.5 }),
         textMemory("y", "ns", "y text"),
       ]);
       const before = await collect(store.memories.scan());
@@ -310,7 +311,7 @@ describe("sealed blocks of the SQLite store", () => {
       assert.deepEqual(raw.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all(), [[2, 2], [5, 5], [7, 7]]);
       raw.close();
       assert.deepEqual(await collect(store.memories.scan()), before);
-      assert.deepEqual(await store.memories.get("other", "r"), before[5]);
+      assert.deepEqual(await store.memories.get("ns", "r"), before[5]);
       await store.memories.delete("ns", "big");
       assert.equal(await store.seal?.(), 0);
       assert.deepEqual(await collect(store.memories.scan()), before.slice(1));

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { openStore } from "../../src/store/open.js";
 import { collect, tempDir } from "../helpers.js";
-import { memory, storeSuite } from "./store-suite.js";
+import { hashOf, memory, storeSuite, textMemory } from "./store-suite.js";
 
 const folder = mkdtempSync(join(tmpdir(), "memzip-store-suite-"));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -87,6 +87,44 @@ describe("SQLite store specifics", () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+
+  it("a reference across namespaces left by an earlier build still reads, and is handed the text when its holder goes or changes", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "legacy.db");
+    const text = "a text an earlier build shared across namespaces";
+    const bytes = [...new TextEncoder().encode(text)];
+    const store = openStore(path);
+    await store.memories.put([textMemory("h", "a", text), textMemory("r", "b", text), textMemory("h2", "a", "second shared text"), textMemory("r2", "b", "second shared text")]);
+    assert.equal((await store.memories.get("b", "r"))?.contentOf, null, "this build never makes a reference across namespaces");
+    await store.close();
+    // What an earlier build wrote: b's rows refer to a's holders.
+    const raw = new Database(path);
+    for (const [holder, reference] of [["h", "r"], ["h2", "r2"]]) {
+      raw.prepare("UPDATE memories SET content_of = (SELECT seq FROM memories WHERE id = ?), envelope = x'' WHERE id = ?").run(holder, reference);
+    }
+    raw.close();
+    const legacy = openStore(path);
+    try {
+      const read = await legacy.memories.get("b", "r");
+      assert.deepEqual([read?.contentOf, [...(read?.envelope ?? [])]], ["h", bytes]);
+      assert.equal((await legacy.memories.footprint("b")).envelopeBytes, text.length + "second shared text".length, "b is charged the texts it reads");
+      // b finds no holder of the text in b (its row is a reference); a new copy in b holds its own envelope.
+      assert.equal(await legacy.memories.findContent("b", hashOf(text), text.length * 7919, text.length), undefined);
+      assert.deepEqual(await legacy.memories.put([textMemory("new", "b", text)]), new Set());
+      assert.equal((await legacy.memories.get("b", "new"))?.contentOf, null);
+      // The holder goes: the reference in b holds the text now.
+      assert.equal(await legacy.memories.delete("a", "h"), true);
+      const handed = await legacy.memories.get("b", "r");
+      assert.deepEqual([handed?.contentOf, [...(handed?.envelope ?? [])]], [null, bytes]);
+      // The other holder takes another text: its reference in b is handed the old one.
+      await legacy.memories.put([textMemory("h2", "a", "h2 says something else")]);
+      const second = await legacy.memories.get("b", "r2");
+      assert.deepEqual([second?.contentOf, Buffer.from(second?.envelope ?? []).toString()], [null, "second shared text"]);
+      assert.equal(Buffer.from((await legacy.memories.get("a", "h2"))?.envelope ?? []).toString(), "h2 says something else");
+    } finally {
+      await legacy.close();
     }
   });
 });

@@ -221,35 +221,66 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual([(await store.memories.get("ns", "k"))?.checksum, (await store.memories.get("other", "k"))?.checksum], [14, 15]);
     });
 
-    withStore("deduplicates content: a second memory with the same text is a reference reading the holder's envelope", async (store) => {
+    withStore("deduplicates content: a second memory of the namespace with the same text is a reference reading the holder's envelope", async (store) => {
       const text = "a text two memories share";
+      const hashOfText = shared("?", "?", text).contentHash as Uint8Array;
       assert.deepEqual(await store.memories.put([shared("h", "a", text)]), new Set());
-      const references = await store.memories.put([shared("r", "b", text, { envelope: Uint8Array.of(1) }), shared("own", "b", "another text")]);
-      assert.deepEqual(references, new Set([memoryKey("b", "r")]));
+      const references = await store.memories.put([shared("r", "a", text, { envelope: Uint8Array.of(1) }), shared("own", "a", "another text")]);
+      assert.deepEqual(references, new Set([memoryKey("a", "r")]));
       const holder = await store.memories.get("a", "h");
-      const reference = await store.memories.get("b", "r");
+      const reference = await store.memories.get("a", "r");
       assert.deepEqual(bytesOf(reference), bytesOf(holder), "the reference reads the holder's envelope");
       assert.equal(reference?.contentOf, "h");
       assert.equal(holder?.contentOf, null);
       assert.ok(reference?.contentHash && reference.contentHash.length > 0);
-      const found = await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, text.length * 7919, text.length);
+      const found = await store.memories.findContent("a", hashOfText, text.length * 7919, text.length);
       assert.deepEqual(found && { ...found, envelope: [...found.envelope] }, { namespace: "a", id: "h", codec: "raw", storedBytes: text.length, envelope: [...new TextEncoder().encode(text)] });
-      assert.equal(await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, 1, text.length), undefined, "another checksum is another text");
+      assert.equal(await store.memories.findContent("a", hashOfText, 1, text.length), undefined, "another checksum is another text");
+      assert.equal(await store.memories.findContent("b", hashOfText, text.length * 7919, text.length), undefined, "another namespace finds nothing");
+      assert.equal(await store.memories.findContent("nowhere", hashOfText, text.length * 7919, text.length), undefined);
       // Hand-over on delete: the holder goes, the reference still reads the same envelope and holds it now.
       assert.equal(await store.memories.delete("a", "h"), true);
-      const handed = await store.memories.get("b", "r");
+      const handed = await store.memories.get("a", "r");
       assert.deepEqual(bytesOf(handed), [...new TextEncoder().encode(text)]);
       assert.equal(handed?.contentOf, null);
-      assert.equal((await store.memories.findContent(shared("?", "?", text).contentHash as Uint8Array, text.length * 7919, text.length))?.id, "r");
+      assert.equal((await store.memories.findContent("a", hashOfText, text.length * 7919, text.length))?.id, "r");
       // A rewrite of a holder's envelope is what its references read; a reference itself is never rewritten.
       await store.memories.put([shared("r2", "a", text)]);
-      const [holderNow, referenceNow] = await store.memories.getMany([{ namespace: "b", id: "r" }, { namespace: "a", id: "r2" }]);
+      const [holderNow, referenceNow] = await store.memories.getMany([{ namespace: "a", id: "r" }, { namespace: "a", id: "r2" }]);
       assert.equal(referenceNow?.contentOf, "r");
       const update = { codec: "zstd", envelope: Uint8Array.of(4, 2), assetId: null };
       assert.equal(await store.memories.replaceEnvelopes([{ ...update, namespace: "a", id: "r2", version: referenceNow?.version as number }]), 0);
-      assert.equal(await store.memories.replaceEnvelopes([{ ...update, namespace: "b", id: "r", version: holderNow?.version as number }]), 1);
+      assert.equal(await store.memories.replaceEnvelopes([{ ...update, namespace: "a", id: "r", version: holderNow?.version as number }]), 1);
       const follower = await store.memories.get("a", "r2");
       assert.deepEqual([follower?.codec, bytesOf(follower)], ["zstd", [4, 2]]);
+    });
+
+    withStore("addresses content within a namespace only: another namespace's copy of a text keeps its own envelope", async (store) => {
+      const text = "The user prefers green tea, no sugar.";
+      const hashOfText = shared("?", "?", text).contentHash as Uint8Array;
+      const own = [...new TextEncoder().encode(text)];
+      assert.deepEqual(await store.memories.put([shared("tea", "agent-7", text)]), new Set());
+      // B writes A's exact text (alone, and in a batch with a second copy of its own): no reference to A's row.
+      assert.deepEqual(await store.memories.put([shared("tea", "agent-8", text), shared("tea2", "agent-8", text)]), new Set([memoryKey("agent-8", "tea2")]));
+      const [a, b, b2] = await store.memories.getMany([{ namespace: "agent-7", id: "tea" }, { namespace: "agent-8", id: "tea" }, { namespace: "agent-8", id: "tea2" }]);
+      assert.equal(b?.contentOf, null, "B holds its own envelope");
+      assert.deepEqual(bytesOf(b), own);
+      assert.equal(b2?.contentOf, "tea", "B's second copy refers to B's row");
+      assert.equal((await store.memories.findContent("agent-8", hashOfText, text.length * 7919, text.length))?.namespace, "agent-8");
+      assert.equal((await store.memories.findContent("agent-7", hashOfText, text.length * 7919, text.length))?.namespace, "agent-7");
+      // A second write of the text in A still dedupes, to A's row.
+      assert.deepEqual(await store.memories.put([shared("tea-again", "agent-7", text)]), new Set([memoryKey("agent-7", "tea-again")]));
+      assert.equal((await store.memories.get("agent-7", "tea-again"))?.contentOf, "tea");
+      // Deleting A's holder hands its text to A's reference; B is untouched.
+      assert.equal(await store.memories.delete("agent-7", "tea"), true);
+      assert.deepEqual([(await store.memories.get("agent-7", "tea-again"))?.contentOf, bytesOf(await store.memories.get("agent-7", "tea-again"))], [null, own]);
+      assert.deepEqual([(await store.memories.get("agent-8", "tea"))?.contentOf, bytesOf(await store.memories.get("agent-8", "tea"))], [null, own]);
+      assert.deepEqual(bytesOf(a), own);
+      // A text released in one namespace within a batch is not handed to a memory of another namespace that names it.
+      await store.memories.put([shared("x", "agent-7", "released text")]);
+      await assert.rejects(store.memories.put([shared("x", "agent-7", "x's new text"), shared("y", "agent-8", "released text", { envelope: new Uint8Array(0) })]), { code: "E_STORE" });
+      assert.equal(await store.memories.get("agent-8", "y"), undefined);
+      assert.deepEqual(bytesOf(await store.memories.get("agent-7", "x")), [...new TextEncoder().encode("released text")], "the failed batch wrote nothing");
     });
 
     withStore("hands a holder's envelope over when the holder takes another text, in the same batch too", async (store) => {
@@ -332,7 +363,7 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
         memory("own", "a", { codec: "cm", assetId: snapshot.id }),
         memory("z", "c", { codec: "zstd" }),
         memory("r", "c"),
-        // The same text in two namespaces: the reader's row counts as its holder's codec.
+        // The same text in two namespaces: each holds it.
         textMemory("t1", "a", "a text both read", { codec: "cm" }),
         textMemory("t2", "c", "a text both read", { codec: "cm" }),
       ]);
@@ -347,7 +378,7 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual(await store.memories.countWithoutAsset("llm"), []);
     });
 
-    withStore("accounts bytes by codec and footprint, charging a shared text to each namespace that reads it", async (store) => {
+    withStore("accounts bytes by codec and footprint; a text in two namespaces is held (and charged) in each", async (store) => {
       const text = "a text both namespaces read";
       await store.assets.put(asset(1));
       await store.memories.put([
@@ -359,12 +390,12 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await store.assets.put(asset(2, { namespace: "a" }));
       const n = text.length;
       assert.deepEqual(await store.memories.usageByCodec(), [
-        { codec: "raw", memories: 3, originalBytes: n + n + 2, storedBytes: n + 2 },
+        { codec: "raw", memories: 3, originalBytes: n + n + 2, storedBytes: n + n + 2 },
         { codec: "zstd", memories: 1, originalBytes: 3, storedBytes: 1 },
       ]);
       assert.deepEqual(await store.memories.usageByCodec("b"), [{ codec: "raw", memories: 2, originalBytes: n + 2, storedBytes: n + 2 }]);
       assert.deepEqual(await store.memories.usageByCodec("nowhere"), []);
-      assert.deepEqual(await store.memories.footprint(), { memories: 4, originalBytes: 2 * n + 5, envelopeBytes: n + 3, assetBytes: 10, unusedAssetBytes: 20 });
+      assert.deepEqual(await store.memories.footprint(), { memories: 4, originalBytes: 2 * n + 5, envelopeBytes: 2 * n + 3, assetBytes: 10, unusedAssetBytes: 20 });
       assert.deepEqual(await store.memories.footprint("a"), { memories: 2, originalBytes: n + 3, envelopeBytes: n + 1, assetBytes: 10, unusedAssetBytes: 20 });
       assert.deepEqual(await store.memories.footprint("b"), { memories: 2, originalBytes: n + 2, envelopeBytes: n + 2, assetBytes: 0, unusedAssetBytes: 0 });
     });

@@ -100,13 +100,15 @@ export class PgMemories implements MemoryRepository {
     return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
   }
 
-  async findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+  async findContent(namespace: string, contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+    const ns = await this.database.namespaceId(namespace);
+    if (ns === undefined) return undefined;
     const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
     const row = (
       await this.database.query<{ namespace: string; id: string; codec: string; envelope: Buffer }>(
         `SELECT n.name AS namespace, m.id, c.name AS codec, m.envelope FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
-         WHERE m.content_hash = $1 AND m.checksum = $2 AND m.original_length = $3 AND m.content_of IS NULL LIMIT 1`,
-        [hash, toChecksumColumn(checksum), originalLength],
+         WHERE m.content_hash = $1 AND m.checksum = $2 AND m.original_length = $3 AND m.content_of IS NULL AND m.ns = $4 LIMIT 1`,
+        [hash, toChecksumColumn(checksum), originalLength, ns],
       )
     )[0];
     return row && { namespace: row.namespace, id: row.id, codec: row.codec, storedBytes: row.envelope.length, envelope: toBytes(row.envelope) };

@@ -19,17 +19,19 @@ interface ExistingRow {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Checksums and hashes of the memories that have a content hash (the texts a holder could be found for). */
-function textsOf(memories: readonly StoredMemory[], hashes: readonly (Buffer | null)[]): [number[], Buffer[]] {
+/** Namespaces, checksums and hashes of the memories that have a content hash (the texts a holder could be found for, each in its namespace). */
+function textsOf(memories: readonly StoredMemory[], hashes: readonly (Buffer | null)[], nss: readonly number[]): [number[], number[], Buffer[]] {
+  const namespaces: number[] = [];
   const checksums: number[] = [];
   const found: Buffer[] = [];
   memories.forEach((memory, i) => {
     const hash = hashes[i];
     if (!hash) return;
+    namespaces.push(nss[i] as number);
     checksums.push(toChecksumColumn(memory.checksum));
     found.push(hash);
   });
-  return [checksums, found];
+  return [namespaces, checksums, found];
 }
 /** Rows per multi-row INSERT (15 parameters each, well under PostgreSQL's 65,535). */
 const PUT_SLICE = 1000;
@@ -37,7 +39,7 @@ const BUMP = "UPDATE memzip_state SET changes = changes + 1 WHERE id = 1";
 
 /**
  * The writes of the memories aggregate, each in one transaction under the store's write lock:
- * content deduplication on put, hand-over of a shared envelope when its holder goes or changes
+ * content deduplication on put (within a namespace), hand-over of a shared envelope when its holder goes or changes
  * text, and compare-and-set envelope rewrites (the same rules as store/sqlite/memory-writes.ts).
  */
 export class PgMemoryWrites {
@@ -58,14 +60,15 @@ export class PgMemoryWrites {
       for (const memory of memories) {
         const ns = (await database.namespaceId(memory.namespace, tx)) as number;
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
-        // One round trip: the row this write replaces, and up to two memories holding the same text (one may be that row).
+        // One round trip: the row this write replaces, and up to two memories of its namespace holding the same text (one may be
+        // that row). Content is addressed within a namespace only: a text another namespace holds is never found or referenced.
         // A hand-over below cannot change the holder found: it promotes a memory of the row's old text, never of this one.
         const found = (
           await tx.query<ExistingRow & { holder: boolean }>(
             `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset, checksum, original_length, created_at FROM memories WHERE ns = $1 AND id = $2
              UNION ALL
              (SELECT true, seq, NULL, NULL, NULL, codec, asset, checksum, original_length, created_at FROM memories
-              WHERE $3::bytea IS NOT NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND content_of IS NULL LIMIT 2)`,
+              WHERE $3::bytea IS NOT NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND content_of IS NULL AND ns = $1 LIMIT 2)`,
             [ns, memory.id, hash, toChecksumColumn(memory.checksum), memory.originalLength],
           )
         ).rows;
@@ -75,7 +78,7 @@ export class PgMemoryWrites {
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {
-            released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
+            released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
         const holder = found.find((row) => row.holder && row.seq !== before?.seq);
@@ -89,10 +92,10 @@ export class PgMemoryWrites {
           contentOf = holder.seq;
           references.add(memoryKey(memory.namespace, memory.id));
         } else if (memory.envelope.length === 0) {
-          const handed = hash ? released.get(hash.toString("hex")) : undefined;
+          const handed = hash ? released.get(`${ns}:${hash.toString("hex")}`) : undefined;
           if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
           ({ codec, asset, envelope } = handed);
-          released.delete((hash as Buffer).toString("hex"));
+          released.delete(`${ns}:${(hash as Buffer).toString("hex")}`);
         }
         const values = [
           kindNumber(memory.kind),
@@ -151,7 +154,7 @@ export class PgMemoryWrites {
 
   /**
    * The common case of an import, in a few round trips instead of two per memory: every memory is
-   * new to its namespace and every text new to the store and to the batch (so nothing is replaced,
+   * new to its namespace and every text new to its namespace, there and in the batch (so nothing is replaced,
    * referenced or handed over). One query checks that; then one multi-row INSERT per slice, and one
    * for the summaries. False, with nothing written, when the check fails: `put` then goes memory by
    * memory. Runs under the write lock, so no other write can come between the check and the insert.
@@ -167,17 +170,18 @@ export class PgMemoryWrites {
       if (memory.envelope.length === 0 || (memory.expected !== undefined && memory.expected !== null)) return false;
       const key = memoryKey(memory.namespace, memory.id);
       const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
-      if (keys.has(key) || (hash && hashes.has(hash.toString("hex")))) return false;
+      const ns = (await database.namespaceId(memory.namespace, tx)) as number;
+      if (keys.has(key) || (hash && hashes.has(`${ns}:${hash.toString("hex")}`))) return false;
       keys.add(key);
-      if (hash) hashes.add(hash.toString("hex"));
+      if (hash) hashes.add(`${ns}:${hash.toString("hex")}`);
       contentHashes.push(hash);
-      nss.push((await database.namespaceId(memory.namespace, tx)) as number);
+      nss.push(ns);
     }
     const clash = await tx.query<{ clash: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM unnest($1::int[], $2::text[]) AS w(ns, id) JOIN memories m ON m.ns = w.ns AND m.id = w.id)
-           OR EXISTS (SELECT 1 FROM unnest($3::int[], $4::bytea[]) AS t(checksum, hash)
-                      JOIN memories m ON m.checksum = t.checksum AND m.content_hash = t.hash WHERE m.content_of IS NULL AND m.content_hash IS NOT NULL) AS clash`,
-      [nss, memories.map((memory) => memory.id), ...textsOf(memories, contentHashes)],
+           OR EXISTS (SELECT 1 FROM unnest($3::int[], $4::int[], $5::bytea[]) AS t(ns, checksum, hash)
+                      JOIN memories m ON m.checksum = t.checksum AND m.content_hash = t.hash AND m.ns = t.ns WHERE m.content_of IS NULL AND m.content_hash IS NOT NULL) AS clash`,
+      [nss, memories.map((memory) => memory.id), ...textsOf(memories, contentHashes, nss)],
     );
     if (clash.rows[0]?.clash !== false) return false;
     const seqs = new Map<string, number>();

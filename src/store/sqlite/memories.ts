@@ -53,7 +53,7 @@ export class SqliteMemories implements MemoryRepository {
       getSemantic: db.prepare(`SELECT s.summary, s.entities, s.source FROM semantic s JOIN memories m ON m.seq = s.seq WHERE ${BY_ID}`),
       findContent: db.prepare(
         `SELECT n.name AS namespace, m.id, c.name AS codecName, m.envelope FROM memories m JOIN namespaces n ON n.n = m.ns JOIN codecs c ON c.n = m.codec
-         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL LIMIT 1`,
+         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.ns = ? LIMIT 1`,
       ),
       namespacesOf: db.prepare("SELECT n.name FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.id = ? ORDER BY n.name").pluck(),
       fingerprint: db.prepare(`SELECT m.checksum, m.original_length FROM memories m WHERE ${BY_ID}`),
@@ -183,15 +183,17 @@ export class SqliteMemories implements MemoryRepository {
     return row && { summary: row.summary, entities: JSON.parse(row.entities) as StoredSemantic["entities"], source: row.source };
   }
 
-  async findContent(contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
-    return this.database.read(() => this.holderOf(contentHash, checksum, originalLength));
+  async findContent(namespace: string, contentHash: Uint8Array, checksum: number, originalLength: number): Promise<ContentHolder | undefined> {
+    return this.database.read(() => this.holderOf(namespace, contentHash, checksum, originalLength));
   }
 
-  private holderOf(contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined {
+  private holderOf(namespace: string, contentHash: Uint8Array, checksum: number, originalLength: number): ContentHolder | undefined {
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return undefined;
     const hash = Buffer.from(contentHash.subarray(0, CONTENT_HASH_BYTES));
-    const row = this.statements.findContent.get(hash, checksum, originalLength) as { namespace: string; id: string; codecName: string; envelope: Buffer } | undefined;
+    const row = this.statements.findContent.get(hash, checksum, originalLength, ns) as { namespace: string; id: string; codecName: string; envelope: Buffer } | undefined;
     if (!row && this.sealed.any()) {
-      const sealed = this.sealed.holder(hash, checksum, originalLength);
+      const sealed = this.sealed.holder(ns, hash, checksum, originalLength);
       if (sealed) {
         const found = this.sealed.toMemoryRow(sealed);
         return { namespace: found.namespace, id: found.id, codec: found.codec, storedBytes: sealed.envelope.length, envelope: new Uint8Array(sealed.envelope) };

@@ -22,7 +22,7 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The writes of the memories aggregate (synchronous, each in one transaction): content
- * deduplication on put, hand-over of a shared envelope when its holder goes or changes text, and
+ * deduplication on put (within a namespace), hand-over of a shared envelope when its holder goes or changes text, and
  * compare-and-set envelope rewrites.
  */
 export class MemoryWrites {
@@ -55,7 +55,7 @@ export class MemoryWrites {
       putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (seq, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
       findContent: db.prepare(
         `SELECT m.seq, m.codec, m.asset FROM memories m
-         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.seq != ? LIMIT 1`,
+         WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.seq != ? AND m.ns = ? LIMIT 1`,
       ),
       dependents: db.prepare("SELECT seq FROM memories WHERE content_of = ? ORDER BY seq LIMIT 1"),
       promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = @from), content_of = NULL, version = version + 1 WHERE seq = @to"),
@@ -85,12 +85,14 @@ export class MemoryWrites {
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           if (!this.releaseContent(before.seq) && before.content_hash) {
-            released.set(before.content_hash.toString("hex"), { envelope: before.envelope, codec: before.codec, asset: before.asset });
+            released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
-        if (hash) database.sealed.beforeContentLookup(hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
+        // Content is addressed within the namespace only: a text another namespace holds is never found,
+        // referenced or reported here (a tenant must not learn what another one stores).
+        if (hash) database.sealed.beforeContentLookup(ns, hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
         const holder = hash
-          ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0) as
+          ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as
               | { seq: number; codec: number; asset: number | null }
               | undefined)
           : undefined;
@@ -116,10 +118,10 @@ export class MemoryWrites {
           Object.assign(row, { codec: holder.codec, asset: holder.asset, envelope: EMPTY, contentOf: holder.seq });
           references.add(memoryKey(memory.namespace, memory.id));
         } else if (memory.envelope.length === 0) {
-          const handed = hash ? released.get(hash.toString("hex")) : undefined;
+          const handed = hash ? released.get(`${ns}:${hash.toString("hex")}`) : undefined;
           if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
           Object.assign(row, { codec: handed.codec, asset: handed.asset, envelope: handed.envelope });
-          released.delete((hash as Buffer).toString("hex"));
+          released.delete(`${ns}:${(hash as Buffer).toString("hex")}`);
         }
         let seq: number;
         if (before) {

@@ -348,12 +348,12 @@ export class SealedRows {
     return found;
   }
 
-  /** The sealed holder (content_of IS NULL) of a text, if any. */
-  holder(hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
+  /** The sealed holder (content_of IS NULL) of a text in namespace `ns`, if any (texts are addressed within a namespace only). */
+  holder(ns: number, hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
     for (const seq of this.contentSeqs(checksum)) {
       if (seq === exceptSeq) continue;
       const row = this.bySeq(seq);
-      if (row && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
+      if (row && row.ns === ns && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
     }
     return undefined;
   }
@@ -844,10 +844,10 @@ export class SealedRows {
     }
   }
 
-  /** Before a put looks for a holder of its text among hot rows: a sealed holder moves back into `memories`. */
-  beforeContentLookup(hash: Buffer, checksum: number, originalLength: number, exceptSeq: number): void {
+  /** Before a put looks for a holder of its text among its namespace's hot rows: a sealed holder there moves back into `memories`. */
+  beforeContentLookup(ns: number, hash: Buffer, checksum: number, originalLength: number, exceptSeq: number): void {
     if (!this.any()) return;
-    const holder = this.holder(hash, checksum, originalLength, exceptSeq);
+    const holder = this.holder(ns, hash, checksum, originalLength, exceptSeq);
     if (holder) this.unsealAt(holder.seq);
   }
 
