@@ -120,7 +120,7 @@ describe("Engine", () => {
     await assert.rejects(engine.importJsonl(file, { resume: "job-nope" }), (e) => isMemzipError(e, "E_NOT_FOUND"));
   });
 
-  it("an import whose texts are all another namespace's copies ends without training instead of failing", async () => {
+  it("an import of texts another namespace holds stores and trains on its own copies (content is addressed within a namespace)", async () => {
     await using dir = tempDir();
     const file = join(dir.path, "in.jsonl");
     const records = devCorpus().slice(0, 40).map(({ id, text }) => ({ id, text }));
@@ -129,7 +129,10 @@ describe("Engine", () => {
     await engine.importJsonl(file, { namespace: "a" });
     const second = await engine.importJsonl(file, { namespace: "b" });
     assert.equal(second.read, 40);
-    assert.equal(second.trained, undefined, "nothing of its own to learn from");
+    // Namespace b holds its own copies (a tenant never learns, or leans on, what another one stores), so it has texts to learn from.
+    assert.ok(second.trained?.assets.some((asset) => asset.kind === "cm-snapshot"), JSON.stringify(second.trained));
+    assert.equal(second.stored, 40);
+    assert.equal(second.deduplicated, 0, "none of b's memories refers to a's texts");
     for (const r of records) assert.equal(await engine.recall(r.id, { namespace: "b" }), r.text);
   });
 
