@@ -43,7 +43,7 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
       expected = { checksum: earlier.memory.checksum, originalLength: earlier.memory.originalLength };
     } else {
       const fingerprint = current.get(key);
-      expected = fingerprint ? { checksum: fingerprint.checksum, originalLength: fingerprint.originalLength } : null;
+      expected = fingerprint ?? null;
       const status = expected ? "updated" : "stored";
       if (plan.result.status !== status) plan.result = { ...plan.result, status };
       if (fingerprint && !sameText(fingerprint, row)) {

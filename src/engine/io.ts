@@ -14,7 +14,7 @@ import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
 import type { Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, printableId } from "./rows.js";
+import { checkDecoded, checkedRow, damagedEntry, printableId } from "./rows.js";
 import type {
   EngineImportOptions,
   EngineImportReport,
@@ -131,7 +131,7 @@ export class ImportExport {
     // Expired memories (not yet deleted by compact) are left out, as every read leaves them out.
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
     const { onBad } = options;
-    const onDamaged = onBad && ((damage: DamagedMemories) => onBad({ id: `(${damage.memories} memories in the ${damage.where})`, code: damage.error.code, message: damage.error.message, memories: damage.memories }));
+    const onDamaged = onBad && ((damage: DamagedMemories) => onBad({ ...damagedEntry(damage), memories: damage.memories }));
     const scan = this.parts.store.memories.scan({
       ...(namespace === undefined ? {} : { namespace }),
       filter,

@@ -17,7 +17,7 @@ import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, printableId } from "./rows.js";
+import { checkDecoded, checkedRow, damagedEntry, printableId } from "./rows.js";
 import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, TrainedAsset, VerifyReport } from "./types.js";
 import type { Writer } from "./writer.js";
 
@@ -54,7 +54,7 @@ export class Maintenance {
     const onDamaged = (damage: DamagedMemories) => {
       report.checked += damage.memories;
       report.failed += damage.memories;
-      report.failures.push({ id: `(${damage.memories} memories in the ${damage.where})`, code: damage.error.code, message: damage.error.message });
+      report.failures.push(damagedEntry(damage));
     };
     await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), options.llm.contexts, async (memory) => {
       report.checked++;
