@@ -314,19 +314,29 @@ export class Writer {
    * embeddings, found through LSH buckets) share context: the group's first text becomes a raw
    * zstd dictionary (an asset) that every member is coded against. The group is kept only when
    * its members' savings exceed the dictionary's own bytes, and each member only where it gains.
+   * Groups never cross namespaces: the dictionary is one member's text, and a memory of another
+   * namespace coded against it would carry that text into its tenant's reads and exports.
    */
   private async groupSimilar(plans: readonly PlannedWrite[]): Promise<void> {
-    const { options, codecs, store, metrics } = this.parts;
-    if (options.similarityThreshold >= 1) return;
+    if (this.parts.options.similarityThreshold >= 1) return;
+    const byNamespace = new Map<string, PlannedWrite[]>();
     const seen = new Set<string>();
-    const open = plans.filter((p) => {
-      if (!p.bytes || !p.row?.contentHash || isModelCodecName(p.row.codec) || p.bytes.length < GROUP_MIN_BYTES) return false;
+    for (const p of plans) {
+      if (!p.bytes || !p.row?.contentHash || isModelCodecName(p.row.codec) || p.bytes.length < GROUP_MIN_BYTES) continue;
       // A second copy of a text (in the same namespace) is stored as a reference; it must not count towards a group's savings.
       const key = `${p.result.namespace}\u0000${Buffer.from(p.row.contentHash).toString("hex")}`;
-      if (seen.has(key)) return false;
+      if (seen.has(key)) continue;
       seen.add(key);
-      return true;
-    });
+      const own = byNamespace.get(p.result.namespace);
+      if (own) own.push(p);
+      else byNamespace.set(p.result.namespace, [p]);
+    }
+    for (const open of byNamespace.values()) await this.groupWithin(open);
+  }
+
+  /** `groupSimilar` over the open plans of one namespace. */
+  private async groupWithin(open: readonly PlannedWrite[]): Promise<void> {
+    const { options, codecs, store, metrics } = this.parts;
     if (open.length < 2) return;
     const zstdDict = codecs.byName.get("zstd-dict") as Codec;
     const vectors = await this.parts.embedder.embed(open.map((p) => decodeStoredText(p.bytes as Uint8Array)));

@@ -217,6 +217,25 @@ describe("similarity grouping", () => {
     assert.ok(sizes["0.85"]! < sizes["1"]! * 0.8, `grouped ${sizes["0.85"]} bytes vs ${sizes["1"]} ungrouped, dictionaries counted`);
   });
 
+  it("never groups memories of two namespaces around one dictionary (a restore's batch names several)", async () => {
+    const records = templated(96).map((r, i) => ({ ...r, namespace: i % 2 === 0 ? "tenant-a" : "tenant-b" }));
+    await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0, similarityThreshold: 0.85, codecs: ["raw", "zstd"], batchSize: 96 });
+    const results = await engine.rememberMany(records);
+    const store = storeOf(engine);
+    let grouped = 0;
+    for (const { namespace, id } of results) {
+      const row = await store.memories.get(namespace, id);
+      assert.ok(row, `${namespace}/${id} stored`);
+      if (row.codec !== "zstd-dict" || !row.assetId) continue;
+      grouped++;
+      const asset = await store.assets.get(row.assetId);
+      assert.equal(asset?.namespace, namespace, `${namespace}/${id} is coded against a dictionary of its own namespace`);
+    }
+    // Each namespace still groups its own similar memories.
+    assert.ok(grouped > 40, `${grouped} memories grouped`);
+    for (const { namespace, id, text } of records) assert.equal(await engine.recall(id, { namespace }), text);
+  });
+
   it("leaves a batch of unrelated memories alone", async () => {
     await using engine = Engine.open({ db: ":memory:", autoTrainAfter: 0, codecs: ["raw", "zstd"] });
     const results = await engine.rememberMany(devCorpus().slice(0, 64).map(({ id, text }) => ({ id, text })));
