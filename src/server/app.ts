@@ -104,6 +104,8 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     }
     void parseJson(request, text, done);
   });
+  // Every body is JSON or a raw file upload: text/plain is a wrong media type (415), not a malformed JSON body.
+  app.removeContentTypeParser("text/plain");
   // Before the key check: a browser's preflight carries no key.
   registerCors(app, context.corsOrigins);
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);

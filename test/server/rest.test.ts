@@ -261,6 +261,13 @@ describe("REST API", () => {
       assert.match(answer.error.message, /UTF-8/);
     }
     assert.equal((await call(keys.a, "GET", "/v1/memories/bad-utf8")).status, 404, "nothing stored");
+    // JSON sent as text/plain is a wrong media type (415, naming the header to send), not a malformed body (trial29).
+    const plain = await fetch(`${url}/v1/memories`, { method: "POST", headers: { authorization: `Bearer ${keys.a}`, "content-type": "text/plain" }, body: '{"id":"plain","text":"sent as text/plain"}' });
+    const plainAnswer = (await plain.json()) as { error: { code: string; hint: string } };
+    assert.equal(plain.status, 415, JSON.stringify(plainAnswer));
+    assert.equal(plainAnswer.error.code, "E_MEDIA_TYPE");
+    assert.match(plainAnswer.error.hint, /application\/json/);
+    assert.equal((await call(keys.a, "GET", "/v1/memories/plain")).status, 404, "nothing stored");
     const badJson = await call(keys.a, "POST", "/v1/memories", "{not json");
     assert.equal(badJson.status, 400);
     assert.match((badJson.json?.error as { hint: string }).hint, /JSON/);

@@ -53,7 +53,7 @@ export const importCommand: Command = {
   name: "import",
   positionals: 1,
   summary: "batch-compress a JSONL (or Arrow) file into the store",
-  usage: "memzip import FILE.jsonl|FILE.arrow|- [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
+  usage: "memzip import FILE.jsonl|FILE.arrow|- [--format jsonl|arrow] [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
 (times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. FILE "-"
 reads stdin (JSONL unless --format arrow): it is first copied to a temporary file, removed when
