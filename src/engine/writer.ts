@@ -20,6 +20,7 @@ import { metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
+import { mapConcurrent } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
@@ -33,6 +34,9 @@ import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, Remember
 
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
+
+/** Commits of one batch before a missing asset is reported: each later one codes the batch again with the assets as they are then. */
+const COMMIT_ATTEMPTS = 3;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
 const GROUP_ENVELOPE_FLOOR = 8;
@@ -125,10 +129,14 @@ export class Writer {
     const usePool = engineOptions.workers > 0 && (expected > 1 || options.offload === true);
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
+    // What each plan was made from: a commit that finds an asset gone plans the memory again.
+    const inputs = new WeakMap<PlannedWrite, MemoryInput>();
     const plan = async (input: MemoryInput): Promise<PlannedWrite> => {
       const ticket = session?.ticket();
       try {
-        return await planWith(input, ticket);
+        const planned = await planWith(input, ticket);
+        inputs.set(planned, input);
+        return planned;
       } finally {
         ticket?.release();
       }
@@ -238,6 +246,25 @@ export class Writer {
       };
     };
     const commit = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await commitOnce(planned);
+        } catch (error) {
+          // Another writer (another process's import ending) trained a newer asset, recoded the namespace
+          // and pruned the one these plans were coded with, between their coding and this commit: the
+          // transaction wrote nothing. They are coded again with the namespace's assets as they are now.
+          if (!(error instanceof MemzipError && error.code === ErrorCode.MISSING_ASSET) || attempt >= COMMIT_ATTEMPTS) throw error;
+          const again = planned.map((p) => inputs.get(p));
+          if (again.some((input) => input === undefined)) throw error;
+          candidatesByNamespace.clear();
+          mixSnapshots.clear();
+          assets.clear();
+          metrics.add("replanned", planned.length);
+          planned = await mapConcurrent(again as MemoryInput[], concurrency, plan);
+        }
+      }
+    };
+    const commitOnce = async (planned: readonly PlannedWrite[]): Promise<RememberResult[]> => {
       const plans = await lastRecordWins(planned, (namespace, id) => store.memories.get(namespace, id));
       if (options.codec === undefined) await this.groupSimilar(plans);
       await attachHistory(plans, store, reader, this.parts.options.clock());

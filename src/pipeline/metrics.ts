@@ -26,6 +26,8 @@ export const COUNTER_NAMES = [
   /** Memories given a summary and entities, and memories whose semantic features were skipped because every backend failed. */
   "semanticOn",
   "semanticSkipped",
+  /** Memories coded again at commit: another writer had pruned the asset they were coded with (it trained a newer one). */
+  "replanned",
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
