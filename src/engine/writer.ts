@@ -342,7 +342,8 @@ export class Writer {
    * zstd dictionary (an asset) that every member is coded against. The group is kept only when
    * its members' savings exceed the dictionary's own bytes, and each member only where it gains.
    * Groups never cross namespaces: the dictionary is one member's text, and a memory of another
-   * namespace coded against it would carry that text into its tenant's reads and exports.
+   * namespace coded against it would make that tenant's reads need it (the text would outlive its
+   * owner's forgetting it, and count among the other namespace's assets).
    */
   private async groupSimilar(plans: readonly PlannedWrite[]): Promise<void> {
     if (this.parts.options.similarityThreshold >= 1) return;
