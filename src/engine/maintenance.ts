@@ -127,15 +127,24 @@ export class Maintenance {
     const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const total = await store.memories.count(namespace);
     let batch: EnvelopeUpdate[] = [];
+    // Set when another process pruned an asset this recode codes with: it trained a newer one and recoded the namespace itself.
+    let overtaken = false;
     // Compare-and-set: a memory rewritten or deleted since it was read keeps what the other writer left.
     const flush = async () => {
       const updates = batch;
       batch = [];
-      if (updates.length) {
-        const lost = updates.length - (await store.memories.replaceEnvelopes(updates));
-        report.skipped += lost;
-        report.recoded -= lost;
+      if (updates.length === 0) return;
+      let lost: number;
+      try {
+        lost = updates.length - (await store.memories.replaceEnvelopes(updates));
+      } catch (error) {
+        // The batch wrote nothing: its memories keep the envelopes they have (and the assets those need), and this recode stops.
+        if (!(error instanceof MemzipError && error.code === ErrorCode.MISSING_ASSET)) throw error;
+        overtaken = true;
+        lost = updates.length;
       }
+      report.skipped += lost;
+      report.recoded -= lost;
     };
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
     const scan = store.memories.scan({ namespace, filter, ...(options.signal ? { signal: options.signal } : {}) });
@@ -146,6 +155,7 @@ export class Maintenance {
     const { gate, metrics } = this.parts;
     const session = model && codec === undefined && gate.enabled ? gate.session() : undefined;
     const recodeOne = async (scanned: StoredMemory, ticket: SkipTicket | undefined) => {
+      if (overtaken) return;
       let memory = scanned;
       if (scanned.contentOf) {
         // A reference shares its holder's envelope: recoding the holder recodes both. A holder this

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { devCorpus, tempDir } from "../helpers.js";
+import { devCorpus, storeOf, tempDir } from "../helpers.js";
 
 /**
  * Two writers on one store file (two engines, as two processes importing at once would be): B codes a
@@ -42,6 +42,36 @@ describe("a commit whose asset another writer pruned", () => {
       const report = await b.verify();
       assert.equal(report.failed, 0);
       assert.equal(report.checked, 710);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a recode whose new snapshot another writer prunes mid-way stops and leaves every memory as it was (race37)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "pruned-recode.db");
+    const records = devCorpus().map(({ id, text }) => ({ id, text })).slice(0, 300);
+    const a = Engine.open({ db, cache: "off", autoTrainAfter: 0 });
+    const b = Engine.open({ db, cache: "off", autoTrainAfter: 0 });
+    try {
+      await a.rememberMany(records);
+      const before = new Map((await a.list({ limit: 1000 })).map((m) => [m.id, m.codec]));
+      const trained = await a.trainAsset("cm-snapshot");
+      let prune: Promise<boolean> | undefined;
+      const report = await a.recode(undefined, {}, () => {
+        // Another process's prune, after this recode coded its first memory with the snapshot and before its first
+        // write (no row uses the snapshot yet). The SQLite store deletes synchronously: it lands before that write.
+        prune ??= storeOf(b).assets.delete(trained.id);
+      });
+      assert.equal(await prune, true, "the snapshot was pruned during the recode");
+      assert.equal(report.recoded, 0);
+      assert.ok(report.skipped > 0, `${report.skipped} skipped`);
+      const after = await a.list({ limit: 1000 });
+      assert.equal(after.length, records.length);
+      for (const memory of after) assert.equal(memory.codec, before.get(memory.id), `${memory.id} keeps its envelope`);
+      for (const { id, text } of records) assert.equal(await b.recall(id), text);
+      assert.equal((await b.verify()).failed, 0);
     } finally {
       await a.close();
       await b.close();
