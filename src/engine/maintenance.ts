@@ -5,7 +5,7 @@
 import type { createCodecs } from "../codec/registry.js";
 import type { DamagedMemories, EnvelopeUpdate, RegisteredModel, Store, StoredMemory } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
-import { MemzipError, ErrorCode } from "../errors.js";
+import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
@@ -139,7 +139,7 @@ export class Maintenance {
         lost = updates.length - (await store.memories.replaceEnvelopes(updates));
       } catch (error) {
         // The batch wrote nothing: its memories keep the envelopes they have (and the assets those need), and this recode stops.
-        if (!(error instanceof MemzipError && error.code === ErrorCode.MISSING_ASSET)) throw error;
+        if (!isMemzipError(error, ErrorCode.MISSING_ASSET)) throw error;
         overtaken = true;
         lost = updates.length;
       }

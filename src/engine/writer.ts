@@ -11,7 +11,7 @@ import { decodeStoredText, textToBytes } from "../codec/text.js";
 import { memoryKey, type ContentHolder, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
 import { isWriteCodecName, type ResolvedEngineOptions, type WriteCodecName } from "../engine-options.js";
 import { WRITE_CODEC_NAMES } from "../core/vocabulary.js";
-import { MemzipError, ErrorCode, resourceError } from "../errors.js";
+import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
@@ -253,7 +253,7 @@ export class Writer {
           // Another writer (another process's import ending) trained a newer asset, recoded the namespace
           // and pruned the one these plans were coded with, between their coding and this commit: the
           // transaction wrote nothing. They are coded again with the namespace's assets as they are now.
-          if (!(error instanceof MemzipError && error.code === ErrorCode.MISSING_ASSET) || attempt >= COMMIT_ATTEMPTS) throw error;
+          if (!isMemzipError(error, ErrorCode.MISSING_ASSET) || attempt >= COMMIT_ATTEMPTS) throw error;
           const again = planned.map((p) => inputs.get(p));
           if (again.some((input) => input === undefined)) throw error;
           candidatesByNamespace.clear();
