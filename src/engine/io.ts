@@ -49,10 +49,22 @@ export const JOB_STALE_AFTER_MS = 4 * JOB_HEARTBEAT_MS;
 export class ImportExport {
   constructor(private readonly parts: IoParts) {}
 
-  /** The newest import jobs; a "running" one whose heartbeat stopped (by the engine's clock) is "stale". */
+  /**
+   * The newest import jobs; a "running" one whose heartbeat stopped (by the engine's clock) is "stale". A stale or
+   * interrupted job is "superseded" when a later import of the same file (same size and mtime) into the same
+   * namespace finished: its memories are stored, so resuming it has nothing left to do.
+   */
   async jobs(limit?: number): Promise<ImportJobView[]> {
     const now = this.parts.options.clock();
-    return (await this.parts.store.jobs.list(limit)).map((job) => (job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? { ...job, status: "stale" } : job));
+    const jobs = await this.parts.store.jobs.list(limit);
+    return jobs.map((job): ImportJobView => {
+      const status = job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? "stale" : job.status;
+      if (status !== "stale" && status !== "interrupted") return { ...job, status };
+      const sameImport = (other: ImportJob) =>
+        other.status === "done" && other.startedAt > job.startedAt && other.source === job.source && other.sourceSize === job.sourceSize && other.sourceMtime === job.sourceMtime && other.namespace === job.namespace;
+      const later = jobs.filter(sameImport).sort((a, b) => a.startedAt - b.startedAt)[0];
+      return later ? { ...job, status: "superseded", supersededBy: later.id } : { ...job, status };
+    });
   }
 
   /** Marks a running job "interrupted" (a process stopping at once, before its import returns). */

@@ -310,8 +310,11 @@ export interface EngineParts extends Omit<EngineOptions, "db" | "cache"> {
 /**
  * An import job as `engine.jobs` reports it. A running import touches its row every
  * `JOB_HEARTBEAT_MS`; a "running" row untouched for `JOB_STALE_AFTER_MS` is reported "stale": its
- * process stopped (killed, or its machine went away) and `memzip import FILE --resume ID` continues it.
+ * process stopped (killed, or its machine went away) and `memzip import FILE --resume ID` continues it. A stale
+ * or interrupted job that a later import of the same file into the same namespace finished is "superseded".
  */
 export interface ImportJobView extends Omit<ImportJob, "status"> {
-  status: ImportJob["status"] | "stale";
+  status: ImportJob["status"] | "stale" | "superseded";
+  /** The finished job that imported the same file (same size and mtime) into the same namespace after this one stopped. */
+  supersededBy?: string;
 }

@@ -67,6 +67,46 @@ describe("an import whose process was killed", () => {
     }
   });
 
+  it("is reported superseded, not stale, once a plain rerun of the same file into the same namespace finished (and not by one into another namespace)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "rerun.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the harbour crane ${i} was serviced.` })).join("\n") + "\n");
+    const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
+    const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
+      const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
+      await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { env: ENV, encoding: "utf8" });
+    assert.equal(child.signal, "SIGKILL", child.stderr);
+    const conn = new Database(db);
+    try {
+      conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();
+    } finally {
+      conn.close();
+    }
+    const list = () => JSON.parse(spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" }).stdout) as { jobs: { id: string; status: string; supersededBy?: string }[] };
+    const killed = list().jobs[0];
+    assert.equal(killed?.status, "stale");
+
+    // A rerun into another namespace imports the same file, but not the killed job's memories: still stale.
+    const elsewhere = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "-n", "other"], { env: ENV, encoding: "utf8" });
+    assert.equal(elsewhere.status, 0, elsewhere.stderr);
+    assert.equal(list().jobs.find((j) => j.id === killed.id)?.status, "stale");
+
+    const rerun = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--json"], { env: ENV, encoding: "utf8" });
+    assert.equal(rerun.status, 0, rerun.stderr);
+    const rerunJob = (JSON.parse(rerun.stdout) as { jobId: string }).jobId;
+    const after = list().jobs;
+    assert.deepEqual(
+      after.find((j) => j.id === killed.id),
+      { ...after.find((j) => j.id === killed.id), status: "superseded", supersededBy: rerunJob },
+    );
+    assert.equal(after.find((j) => j.id === rerunJob)?.status, "done");
+    const text = spawnBounded(process.execPath, [CLI, "jobs", "--db", db], { env: ENV, encoding: "utf8" });
+    assert.ok(text.stdout.includes(`superseded: ${rerunJob} imported the same file into default since`), text.stdout);
+    assert.ok(!text.stdout.includes(`--resume ${killed.id}`), text.stdout);
+  });
+
   it("is refused to a second process while its own process still runs it (E_BUSY, exit 13); once stale it resumes (finding 3)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "busy.db");

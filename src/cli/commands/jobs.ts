@@ -10,7 +10,8 @@ export const jobsCommand: Command = {
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
 import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
 process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C, continues
-with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13).`,
+with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13). A stopped
+job is shown "superseded" once a later import of the same file into the same namespace finished.`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },
   async run(context) {
     const limit = parseInteger(context.values.limit, "limit", 1, 10_000) ?? 20;
@@ -21,6 +22,7 @@ with \`memzip import FILE --resume JOB\`; resuming one still "running" is refuse
       const jobs = await engine.jobs(limit);
       const lines = jobs.map((j) => {
         const line = `${j.id}\t${j.status}\t${j.namespace}\t${j.line} lines, ${Math.round((100 * j.position) / Math.max(j.sourceSize, 1))}%\t${j.source}`;
+        if (j.status === "superseded") return `${line}\n  superseded: ${j.supersededBy ?? "a later job"} imported the same file into ${j.namespace} since; nothing is left to resume`;
         return j.status === "stale" ? `${line}\n  stale: its process stopped; continue with: memzip import ${shellWord(j.source)} --resume ${j.id}${db}` : line;
       });
       emit(context, { jobs }, lines.length ? `id\tstatus\tnamespace\tprogress\tsource\n${lines.join("\n")}` : "no jobs");
