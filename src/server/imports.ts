@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
-import { inScope, type EngineImportReport, type KeyScope } from "../engine.js";
+import { inScope, type EngineImportReport, type ExportFailure, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import { pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
 import type { FleetImportReport } from "../fleet/queue.js";
@@ -82,7 +82,20 @@ const ImportQuery = z.object({
   format: z.enum(FORMATS).default("jsonl"),
 });
 const JobParams = z.object({ job: z.string().regex(/^imp-[0-9a-z]+-[0-9a-f]+$/, "not a job id") });
-const ExportQuery = z.object({ namespace: z.string().min(1).max(128).optional(), format: z.enum(FORMATS).default("jsonl"), ...MemoryFilterTextShape });
+const ExportQuery = z.object({
+  namespace: z.string().min(1).max(128).optional(),
+  format: z.enum(FORMATS).default("jsonl"),
+  skipBad: z
+    .stringbool()
+    .default(false)
+    .describe(
+      "true: a memory that cannot be read back exactly (or a damaged part of the store) is left out and the export goes on; how many is in the `memzip-skipped` and `memzip-skipped-memories` trailers (JSONL) or headers (Arrow), each one in the server's log (POST /v1/verify lists them). Default false: the first one ends the export (a JSONL body cut short, an Arrow request answered with its error).",
+    ),
+  ...MemoryFilterTextShape,
+});
+/** What a `skipBad` export reports: the reports (a damaged part is one) and the memories they stand for. */
+const SKIPPED = "memzip-skipped";
+const SKIPPED_MEMORIES = "memzip-skipped-memories";
 
 /** What a queued job keeps next to its upload so that a restarted server can resume it. */
 const QueuedMarker = z.object({ namespace: z.string().min(1), startedAt: z.number() });
@@ -483,11 +496,21 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ query, scope, reply }) => {
       const namespace = scope?.namespaces === "*" && query.namespace === undefined ? undefined : namespaceFor(scope, query.namespace);
       const filter = toMemoryFilter(query);
+      const skipped = { reports: 0, memories: 0 };
+      const onBad = (failure: ExportFailure) => {
+        skipped.reports++;
+        skipped.memories += failure.memories ?? 1;
+        reply.log.warn({ skipped: failure }, "export skipped what cannot be read back exactly");
+      };
+      const options = { signal: context.shutdown, filter, ...(query.skipBad ? { onBad } : {}) };
       if (query.format === "arrow") {
-        const bytes = await engine.exportArrow(namespace, { signal: context.shutdown, filter });
+        const bytes = await engine.exportArrow(namespace, options);
+        if (query.skipBad) reply.header(SKIPPED, String(skipped.reports)).header(SKIPPED_MEMORIES, String(skipped.memories));
         return reply.code(200).type(CONTENT_TYPES.arrow).send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }
-      const lines = engine.exportJsonl(namespace, { signal: context.shutdown, filter });
+      // Streamed: the counts are known only at the end, so they follow the body as trailers.
+      if (query.skipBad) reply.trailer(SKIPPED, async () => String(skipped.reports)).trailer(SKIPPED_MEMORIES, async () => String(skipped.memories));
+      const lines = engine.exportJsonl(namespace, options);
       const stream = Readable.from(
         (async function* () {
           for await (const line of lines) yield `${line}\n`;
