@@ -88,6 +88,11 @@ export class Engine {
     return new Engine(store, resolved, cache, derived, extraCodecs);
   }
 
+  /** True when opening this engine made its store (a new file: `memzip` says so on stderr). */
+  get createdStore(): boolean {
+    return this.store.created === true;
+  }
+
   /** Where the store lives (a path, or a connection string without its secrets). */
   get location(): string {
     return this.store.location;

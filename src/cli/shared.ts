@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
@@ -51,10 +51,10 @@ export function openEngine(context: CommandContext, extra: EngineOptions = {}, a
   const settings = settingsOf(context);
   delete settings.serve; // `memzip serve`'s own settings, not the engine's
   const path = settings.db ?? defaultDbPath();
-  const creating = access.create === true && access.readOnly !== true && isLocalStoreFile(path) && !existsSync(path);
   const engine = Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true } : access.create ? {} : { mustExist: true }) });
-  // A mistyped --db makes a new store: the user reads where.
-  if (creating) context.stderr.write(`memzip: created a new store at ${path}\n`);
+  // A mistyped --db makes a new store: the user reads where. Said by the process that made it (of two
+  // imports into a new file at once, the one whose open wrote the schema), not by every one that found no file.
+  if (engine.createdStore && isLocalStoreFile(path)) context.stderr.write(`memzip: created a new store at ${path}\n`);
   return engine;
 }
 

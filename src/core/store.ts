@@ -562,6 +562,8 @@ export interface Store {
   /** A path, or a connection string without its secrets. */
   readonly location: string;
   readonly readOnly: boolean;
+  /** True when this open made the store (a new file whose schema this process wrote; of several opening it at once, one). */
+  readonly created?: boolean;
   readonly memories: MemoryRepository;
   readonly assets: AssetRepository;
   readonly models: ModelRepository;

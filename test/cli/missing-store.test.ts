@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, spawnBounded, tempDir } from "../helpers.js";
@@ -105,6 +105,25 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     const imported = memzip(["import", SAMPLE, "--db", join(dir.path, "other.db")]);
     assert.equal(imported.status, 0, imported.stderr);
     assert.match(imported.stderr, /created a new store at /);
+  });
+
+  it("of several imports into one new store at once, exactly the one that made it says so; an empty file made into a store is said too", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "raced.db");
+    // Four imports started together (a shell's background jobs): each its own stderr file.
+    const runs = [0, 1, 2, 3].map((k) => `"$0" "$1" import "$2" --db "$3" -n ns${k} 2>"$4/err${k}" >/dev/null; echo $? >"$4/rc${k}"`);
+    const raced = spawnBounded("sh", ["-c", `${runs.map((run) => `(${run}) &`).join(" ")} wait`, process.execPath, CLI, SAMPLE, db, dir.path], { env: ENV, encoding: "utf8" });
+    assert.equal(raced.status, 0, raced.stderr);
+    const results = [0, 1, 2, 3].map((k) => ({ rc: readFileSync(join(dir.path, `rc${k}`), "utf8").trim(), stderr: readFileSync(join(dir.path, `err${k}`), "utf8") }));
+    assert.deepEqual(results.map((r) => r.rc), ["0", "0", "0", "0"], JSON.stringify(results));
+    assert.equal(results.filter((r) => r.stderr.includes(`created a new store at ${db}`)).length, 1, JSON.stringify(results));
+
+    // A file that exists but is empty (touched) becomes a store: that open made it, and says so.
+    const touched = join(dir.path, "touched.db");
+    writeFileSync(touched, "");
+    const added = memzip(["add", "the user prefers tea", "--db", touched]);
+    assert.equal(added.status, 0, added.stderr);
+    assert.ok(added.stderr.includes(`created a new store at ${touched}`), added.stderr);
   });
 
   it("read commands leave an existing store's file as it was: no WAL frame, same bytes (newcomer10 finding 2)", async () => {

@@ -50,6 +50,8 @@ export class SqliteDatabase {
   readonly sealed: SealedRows;
   /** Whether `compact` and import ends seal the hot rows. */
   sealing = false;
+  /** Whether this open wrote the schema of a new store (of several processes opening a new file at once, exactly one). */
+  created = false;
   /** Test only: seal after every write call of the memories aggregate. */
   sealAfterWrites = false;
   /** Whether the open transaction is `read`'s (nothing this connection writes in it can roll back). */
@@ -227,8 +229,9 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     }
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    migrate(db);
+    const created = migrate(db);
     const database = new SqliteDatabase(location, db, false, undefined, options.blockRows, options.firstSealRows);
+    database.created = created;
     database.sealed.checkColumns();
     database.sealing = options.seal !== false || options.sealAfterWrites === true;
     database.sealAfterWrites = options.sealAfterWrites === true;
@@ -258,9 +261,9 @@ function registerFunctions(db: Database.Database): void {
  * Brings the schema up to date in one IMMEDIATE transaction that re-reads user_version inside,
  * so several processes opening a new file at once take turns and only the first one migrates.
  */
-function migrate(db: Database.Database): void {
+function migrate(db: Database.Database): boolean {
   const latest = MIGRATIONS.length;
-  db.transaction(() => {
+  return db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > latest) {
       throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, {
@@ -286,6 +289,7 @@ function migrate(db: Database.Database): void {
     }
     if (version !== latest) db.pragma(`user_version = ${latest}`);
     ensureSearchSchema(db);
+    return version === 0;
   }).immediate();
 }
 

@@ -52,6 +52,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  get created(): boolean {
+    return this.database.created;
+  }
+
   get location(): string {
     return this.database.location;
   }
