@@ -43,7 +43,8 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
       expected = { checksum: earlier.memory.checksum, originalLength: earlier.memory.originalLength };
     } else {
       const fingerprint = current.get(key);
-      expected = fingerprint ?? null;
+      // An update is written only over the text it read (a row deleted or changed since is refused by the store).
+      expected = plan.basis ?? fingerprint ?? null;
       const status = expected ? "updated" : "stored";
       if (plan.result.status !== status) plan.result = { ...plan.result, status };
       if (fingerprint && !sameText(fingerprint, row)) {

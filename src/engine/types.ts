@@ -2,7 +2,7 @@
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { ShippedAsset } from "../codec/cm/base.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { ImportJob, MemoryFilter, MemoryKind, NamespaceCount, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { Fingerprint, ImportJob, MemoryFilter, MemoryKind, NamespaceCount, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -67,9 +67,9 @@ export interface MemoryPatch {
   tags?: readonly string[];
   /** A JSON merge patch (RFC 7396) of the meta: keys to set; a key set to null is removed; an object merges key by key. */
   meta?: Record<string, unknown>;
-  /** When the memory expires (ms since the epoch); null: never (clears an expiry). */
+  /** When the memory expires (ms since the epoch), after now (`E_INVALID_INPUT` otherwise: forget it instead); null: never (clears an expiry). */
   expiresAt?: number | null;
-  /** Expire this many ms from now (by the engine's clock). */
+  /** Expire this many ms from now (by the engine's clock); more than 0. */
   ttlMs?: number;
 }
 
@@ -109,6 +109,12 @@ export interface PlannedWrite {
   text?: Uint8Array;
   /** A summary the envelope may have been conditioned on: stored at commit if the row's envelope needs it. */
   newAsset?: StoredAsset;
+  /**
+   * For an update: the text the row held when the update read it. The write applies only while the
+   * row still holds it (the store's `expected`): a row deleted or changed since is `E_CONFLICT`, never
+   * written back (an update must not bring back a memory a concurrent forget removed).
+   */
+  basis?: Fingerprint;
 }
 
 /** See `Engine.writer`. */

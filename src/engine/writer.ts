@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { metaProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, metaProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -36,6 +36,8 @@ import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, Remember
 const GROUP_MIN_BYTES = 64;
 
 /** Commits of one batch before a missing asset is reported: each later one codes the batch again with the assets as they are then. */
+/** Reads and writes an update tries while other writers change or delete the memory under it. */
+const UPDATE_ATTEMPTS = 5;
 const COMMIT_ATTEMPTS = 3;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
@@ -146,6 +148,7 @@ export class Writer {
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
+      if (input.id !== undefined) checkMemoryId(input.id);
       const id = input.id ?? contentId(namespace, bytes);
       let pending = candidatesByNamespace.get(namespace);
       if (!pending) {
@@ -260,7 +263,12 @@ export class Writer {
           mixSnapshots.clear();
           assets.clear();
           metrics.add("replanned", planned.length);
+          const bases = planned.map((p) => p.basis);
           planned = await mapConcurrent(again as MemoryInput[], concurrency, plan);
+          planned.forEach((p, i) => {
+            const basis = bases[i];
+            if (basis) p.basis = basis;
+          });
         }
       }
     };
@@ -315,14 +323,33 @@ export class Writer {
    * creation time stays. `offload` codes a new text on the worker threads (the server's writes).
    */
   async update(id: string, patch: MemoryPatch, namespace?: string, options: { offload?: boolean } = {}): Promise<RememberResult> {
-    const current = await this.parts.reader.find(id, namespace);
-    const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
-    const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
-    const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
-    const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
-    const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1);
-    const [result] = await writer.commit([await writer.plan(input)]);
-    return result as RememberResult;
+    const now = this.parts.options.clock();
+    if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
+      // Written, it would vanish at once and the caller's next read answer NOT_FOUND: that is a forget, said as one.
+      const when = patch.ttlMs !== undefined ? `a TTL of ${patch.ttlMs} ms` : `expiresAt ${new Date(patch.expiresAt as number).toISOString()}`;
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `${when} would expire memory ${id} at once (now ${new Date(now).toISOString()})`, {
+        hint: "Give an expiry after now (or null for never), or forget the memory to remove it now.",
+        details: { id, now, ...(patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt }), ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) },
+      });
+    }
+    for (let attempt = 1; ; attempt++) {
+      // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
+      const current = await this.parts.reader.find(id, namespace);
+      const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
+      const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
+      const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
+      const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
+      const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1);
+      const planned = await writer.plan(input);
+      planned.basis = { checksum: current.checksum, originalLength: current.originalLength };
+      try {
+        const [result] = await writer.commit([planned]);
+        return result as RememberResult;
+      } catch (error) {
+        // Deleted or changed by another writer since the read: read again (and patch what is there now, or answer NOT_FOUND).
+        if (!isMemzipError(error, ErrorCode.CONFLICT) || attempt >= UPDATE_ATTEMPTS) throw error;
+      }
+    }
   }
 
   private count(result: RememberResult): void {

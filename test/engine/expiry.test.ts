@@ -81,6 +81,12 @@ describe("expiry per memory", () => {
       await engine.update("m", { expiresAt: null });
       assert.equal((await engine.memory("m")).expiresAt, undefined, "null clears it");
       await engine.update("m", { expiresAt: T0 + DAY });
+      // An expiry of now or earlier (or a TTL of 0) would make the memory vanish as it is written: refused, nothing changes.
+      for (const patch of [{ expiresAt: T0 }, { expiresAt: T0 - DAY, text: "changed" }, { ttlMs: 0 }]) {
+        await assert.rejects(engine.update("m", patch), { code: "E_INVALID_INPUT" }, JSON.stringify(patch));
+      }
+      assert.equal((await engine.memory("m")).expiresAt, T0 + DAY);
+      assert.equal(await engine.recall("m"), "A memory that learns to expire.");
       // Re-adding the same text without an expiry keeps the one it has.
       assert.equal((await engine.remember({ id: "m", text: "A memory that learns to expire." })).status, "unchanged");
       assert.equal((await engine.memory("m")).expiresAt, T0 + DAY);

@@ -35,7 +35,8 @@ describe("the expires_at step", () => {
       assert.equal(await upgraded.recall("dup", { namespace: "beta" }), records[1]?.text);
       assert.deepEqual((await upgraded.history("m2", "alpha")).map((v) => v.text), [records[2]?.text, `${records[2]?.text as string} (edited)`]);
       assert.equal((await upgraded.stats()).memories, records.length + 1);
-      await upgraded.update("m0", { expiresAt: 5 });
+      await assert.rejects(upgraded.update("m0", { expiresAt: 5 }), { code: "E_INVALID_INPUT" }, "an update that would expire the memory at once is refused");
+      await upgraded.remember({ id: "m0", namespace: "beta", text: records[0]?.text as string, expiresAt: 5 });
       assert.equal((await upgraded.memory("m0", "beta").catch((e: { code: string }) => e.code)), "E_NOT_FOUND", "expired (5 ms after 1970)");
     } finally {
       await upgraded.close();

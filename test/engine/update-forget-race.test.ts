@@ -1,0 +1,60 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
+import { isMemzipError } from "../../src/errors.js";
+import { tempDir } from "../helpers.js";
+
+/**
+ * An update reads the memory, merges the patch and writes; another writer that lands between the read
+ * and the write was acknowledged, so the update must not undo it (trial38: an update in flight brought
+ * back a memory a concurrent forget had removed, through the library every time). Round `delay` starts
+ * the update, lets it run `delay` microtask turns, then lets the other writer act: over the rounds the
+ * other writer lands before, inside and after the update's read–write window. The rounds stop once the
+ * update has finished before the other writer three rounds in a row (or after MAX_ROUNDS).
+ */
+const MAX_ROUNDS = 400;
+
+async function rounds(engine: Engine, round: (delay: number, run: (update: Promise<unknown>, other: () => Promise<unknown>) => Promise<boolean>) => Promise<void>): Promise<{ inside: number; after: number }> {
+  const seen = { inside: 0, after: 0 };
+  let streak = 0;
+  for (let delay = 0; delay < MAX_ROUNDS && streak < 3; delay++) {
+    await round(delay, async (update, other) => {
+      let settled = false;
+      const watched = update.finally(() => (settled = true));
+      for (let turn = 0; turn < delay; turn++) await Promise.resolve();
+      const finishedFirst = settled;
+      await other();
+      await watched.catch(() => undefined);
+      streak = finishedFirst ? streak + 1 : 0;
+      if (finishedFirst) seen.after++;
+      else seen.inside++;
+      return finishedFirst;
+    });
+  }
+  // Both happened: the other writer landed while the update was in flight, and after it.
+  assert.ok(seen.inside > 0 && seen.after > 0, `rounds ${JSON.stringify(seen)}`);
+  return seen;
+}
+
+describe("update beside forget", () => {
+  it("a forget acknowledged while an update is in flight stays forgotten; the update answers NOT_FOUND or ran before it", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
+    try {
+      await rounds(engine, async (delay, run) => {
+        const id = `note-${delay}`;
+        await engine.remember({ id, text: `Round ${delay}: the deploy window moved to Thursday 14:00 UTC.`, meta: { round: delay } });
+        const update = engine.update(id, { meta: { touched: true } }).catch((error: unknown) => {
+          if (isMemzipError(error) && error.code === "E_NOT_FOUND") return "not-found";
+          throw error;
+        });
+        await run(update, () => engine.forget(id));
+        await update;
+        await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}: the update brought back a memory whose forget was acknowledged`);
+      });
+    } finally {
+      await engine.close();
+    }
+  });
+});
