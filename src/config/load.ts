@@ -26,6 +26,7 @@ export const ServeSettingsSchema = z
     maxWrites: z.number().int().min(1).max(1_000_000).describe("write requests coded at once (default 64; 503 with Retry-After beyond)"),
     warm: z.number().int().min(0).max(1_000_000).describe("memories decoded into the cache after start (default 500; 0 = off)"),
     metricsPublic: z.boolean().describe("serve /metrics without a key (default false)"),
+    shutdownGrace: z.number().int().min(0).max(3600).describe("on SIGTERM, seconds requests in flight may take before every connection is cut (default 10)"),
   })
   .partial()
   .strict();

@@ -18,8 +18,27 @@ export interface MemoryInput {
   expiresAt?: number | null;
 }
 
-const MAX_ID_LENGTH = 512;
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Longest id accepted, in UTF-16 code units (as JavaScript counts a string's length). */
+export const MAX_ID_LENGTH = 512;
+/**
+ * The characters an id may hold: no control characters, and whole Unicode characters only (a lone
+ * UTF-16 surrogate has no UTF-8 form: a store would keep U+FFFD in its place, an id no one can reach).
+ */
+export const MEMORY_ID_PATTERN = /^(?:[^\u0000-\u001f\u007f\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
+/** What an id's rules say, for errors and schemas. */
+export const MEMORY_ID_RULE = `1–${MAX_ID_LENGTH} characters of valid Unicode, without control characters, not "." or ".."`;
+
+/** Why a value cannot be a memory's id, or undefined when it can. "." and ".." are refused: a URL path cannot name them. */
+export function idProblem(id: unknown): string | undefined {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH || !MEMORY_ID_PATTERN.test(id) || id === "." || id === "..") return `"id" must be ${MEMORY_ID_RULE}`;
+  return undefined;
+}
+
+/** Refuses an id a caller hands in (library, HTTP, MCP, files) that memzip could not keep and give back exactly. */
+export function checkMemoryId(id: string): void {
+  const problem = idProblem(id);
+  if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, `${problem} (got ${JSON.stringify(id.slice(0, 64))}${id.length > 64 ? "…" : ""})`, { hint: "Pick an id of whole Unicode characters (fix the producer that cut a surrogate pair in half), or leave it out to let memzip derive one from the text." });
+}
 const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt", "checksum"]);
 /** Deepest nesting of arrays and objects accepted in a record's meta (and other fields kept there). */
 export const MAX_META_DEPTH = 64;
@@ -54,10 +73,9 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
     input.namespace = namespace;
   }
   if (id !== undefined) {
-    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH || CONTROL_CHARACTER.test(id)) {
-      return fail(`"id" must be a string of 1–${MAX_ID_LENGTH} characters without control characters`);
-    }
-    input.id = id;
+    const problem = idProblem(id);
+    if (problem) return fail(problem);
+    input.id = id as string;
   }
   if (kind !== undefined) {
     if (typeof kind !== "string" || !(MEMORY_KINDS as readonly string[]).includes(kind)) {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ErrorCode } from "../errors.js";
 import { allows, type Engine } from "../engine.js";
 import type { SearchWarmReport } from "../search/search.js";
+import { MAX_ID_LENGTH } from "../pipeline/records.js";
 import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { registerMcpRoutes } from "./mcp-http.js";
@@ -43,7 +44,17 @@ export interface ServerOptions {
   onSearchWarmed?: (report: SearchWarmReport | undefined) => void;
   /** `redis://…`: JSONL imports are cut into chunks on the store's queue for `memzip worker` processes (docs/SCALE.md). */
   queue?: string;
+  /**
+   * On close, how long requests in flight may take to finish (default 10 s): then every connection
+   * still open is cut (a client that never finishes its headers or body must not hold the shutdown).
+   */
+  shutdownGraceMs?: number;
 }
+
+/** Longest id in a URL path: 512 characters, each up to 9 percent-encoded bytes (a 3-byte UTF-8 character). */
+const MAX_PARAM_LENGTH = MAX_ID_LENGTH * 9;
+/** A request's headers must arrive within this time (Node's default too, set here so it holds whatever fastify sets). */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 export interface MemzipServer {
   app: FastifyInstance;
@@ -89,7 +100,19 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     },
     requestIdHeader: "x-request-id",
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router meets before any route: in the API's shape, never echoing the URL.
+    frameworkErrors: (error, request, reply) => {
+      const answer =
+        error.code === "FST_ERR_MAX_PARAM_LENGTH"
+          ? new HttpError(414, "E_URI_TOO_LONG", `a path segment of the URL is longer than ${MAX_PARAM_LENGTH} characters`, `An id has at most ${MAX_ID_LENGTH} characters (percent-encoded, at most ${MAX_PARAM_LENGTH}).`)
+          : error.code === "FST_ERR_BAD_URL"
+            ? new HttpError(400, "E_BAD_URL", "the URL's path is not valid percent-encoded UTF-8", "Percent-encode each id as UTF-8 (encodeURIComponent).")
+            : error;
+      void sendError(answer, request, reply);
+    },
   });
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   app.decorateRequest("scope", undefined);
   // JSON bodies must be valid UTF-8: the default parser would turn a bad byte into U+FFFD and store a text nobody sent.
   const parseJson = app.getDefaultJsonParser("error", "error");
@@ -129,7 +152,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     return payload;
   });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  app.setNotFoundHandler((request, reply) => sendError(new HttpError(404, "E_NO_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`, "See GET /v1/openapi.json."), request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(new HttpError(404, "E_NO_ROUTE", `no route ${request.method} ${(request.url.split("?")[0] ?? "").slice(0, 200)}`, "See GET /v1/openapi.json."), request, reply));
 
   const registry = new RouteRegistry();
   registry.add(app, {
@@ -190,7 +213,17 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     close(): Promise<void> {
       closing ??= (async () => {
         shutdown.abort();
-        await app.close();
+        // Idle keep-alive connections go now; after the grace period, every connection still open (a
+        // request still running, or a client stuck mid-headers or mid-body) is cut, so close always ends.
+        app.server.closeIdleConnections();
+        const cut = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cut);
+        }
+        // A write whose connection was cut still runs to its commit (or its error) before the store closes.
+        await context.writes.idle();
         await options.engine.close();
       })();
       return closing;

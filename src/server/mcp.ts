@@ -6,7 +6,7 @@ import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/sto
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
 import { allows, inScope, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
-import { NAMESPACE_PATTERN } from "../pipeline/records.js";
+import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
 import { answerHits } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
@@ -49,9 +49,10 @@ export interface McpServerOptions {
 const Id = z
   .string()
   .min(1)
-  .max(512)
-  .regex(/^[^\u0000-\u001f\u007f]+$/, "no control characters")
-  .describe("the memory's id, as remember or a search returned it");
+  .max(MAX_ID_LENGTH)
+  .regex(MEMORY_ID_PATTERN, "valid Unicode (no lone surrogate), no control characters")
+  .refine((id) => idProblem(id) === undefined, MEMORY_ID_RULE)
+  .describe(`the memory's id, as remember or a search returned it (${MEMORY_ID_RULE})`);
 const Namespace = z
   .string()
   .regex(NAMESPACE_PATTERN, "1–128 letters, digits or _ . : @ -")

@@ -4,7 +4,7 @@ import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../co
 import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
 import type { RememberResult } from "../engine.js";
-import { NAMESPACE_PATTERN } from "../pipeline/records.js";
+import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
@@ -14,9 +14,10 @@ export const Namespace = z.string().regex(NAMESPACE_PATTERN, "1–128 letters, d
 export const MemoryId = z
   .string()
   .min(1)
-  .max(512)
-  .regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters")
-  .describe("the memory's id (unique within its namespace)");
+  .max(MAX_ID_LENGTH)
+  .regex(MEMORY_ID_PATTERN, "valid Unicode (no lone surrogate), no control characters")
+  .refine((id) => idProblem(id) === undefined, MEMORY_ID_RULE)
+  .describe(`the memory's id (unique within its namespace): ${MEMORY_ID_RULE}`);
 const Kind = z.enum(MEMORY_KINDS);
 const Tags = z.array(z.string().max(256)).max(256);
 const Meta = z.record(z.string(), z.unknown()).describe("any JSON object kept with the memory");

@@ -7,6 +7,7 @@ import { HttpError } from "./errors.js";
  */
 export class WriteGate {
   private active = 0;
+  private readonly waiters: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
 
@@ -31,6 +32,13 @@ export class WriteGate {
       return await work();
     } finally {
       this.active--;
+      if (this.active === 0) for (const wake of this.waiters.splice(0)) wake();
     }
+  }
+
+  /** Resolves once no write is in flight (at once when none is): a closing server waits here before it closes the store. */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 }

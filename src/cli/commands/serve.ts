@@ -8,14 +8,16 @@ export const serveCommand: Command = {
   name: "serve",
   positionals: 0,
   summary: "serve the store over HTTP: REST API under /v1, MCP at /mcp, a dashboard at /",
-  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--cold-search] [--metrics-public] [--queue redis://HOST:PORT]",
+  usage: "memzip serve [--host H] [--port N] [--db DB] [--cors ORIGIN]... [--rate N] [--max-body BYTES] [--max-text BYTES] [--max-writes N] [--warm N] [--cold-search] [--metrics-public] [--shutdown-grace S] [--queue redis://HOST:PORT]",
   help: `Binds 127.0.0.1 by default. Every route but /healthz, /readyz and /v1/openapi.json needs
 \`Authorization: Bearer KEY\` (memzip keys create). Prints "listening on http://H:N" on stderr when ready.
 With --queue, JSONL imports (POST /v1/imports) are cut into chunks on the store's queue and coded by
 \`memzip worker\` processes (docs/SCALE.md); progress, events and resume work as without it.
-SIGTERM or Ctrl-C: stops taking requests, finishes those in flight, then closes the store.
+SIGTERM or Ctrl-C: stops taking requests, lets those in flight finish for up to --shutdown-grace
+seconds (then cuts every connection still open: a client stuck mid-request cannot hold it), waits for
+writes still coding, then closes the store.
 Each setting may also come from the config file's \`serve\` section or $MEMZIP_SERVE (JSON):
-host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPublic; a flag goes over both.`,
+host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPublic, shutdownGrace; a flag goes over both.`,
   options: {
     host: { type: "string", value: "H", help: "address to bind (default 127.0.0.1; 0.0.0.0 for every interface)" },
     port: { type: "string", value: "N", help: "port (default 7411; 0 picks a free one)" },
@@ -27,6 +29,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     "max-body": { type: "string", value: "BYTES", help: "largest JSON request body (default 8388608; 413 beyond)" },
     "max-text": { type: "string", value: "BYTES", help: "largest text of one memory (default 1048576; 413 beyond)" },
     "max-writes": { type: "string", value: "N", help: "write requests coded at once (default 64; 503 with Retry-After beyond)" },
+    "shutdown-grace": { type: "string", value: "S", help: "on SIGTERM, seconds requests in flight may take before every connection is cut (default 10)" },
     queue: { type: "string", value: "URL", help: "the import queue's Redis, redis://HOST:PORT: JSONL imports go to `memzip worker` processes" },
     ...STORE_OPTIONS,
   },
@@ -40,6 +43,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     const bodyBytes = parseInteger(context.values["max-body"], "max-body", 1024, 1 << 30) ?? file.maxBody;
     const textBytes = parseInteger(context.values["max-text"], "max-text", 1, 1 << 30) ?? file.maxText;
     const writesInFlight = parseInteger(context.values["max-writes"], "max-writes", 1, 1_000_000) ?? file.maxWrites;
+    const shutdownGrace = parseInteger(context.values["shutdown-grace"], "shutdown-grace", 0, 3600) ?? file.shutdownGrace ?? 10;
     const cors = context.values.cors;
     const corsFlags = (Array.isArray(cors) ? cors : cors === undefined ? [] : [cors]).map(String);
     const corsOrigins = corsFlags.length > 0 ? corsFlags : (file.cors ?? []);
@@ -61,7 +65,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     // (The checkpoint thread, `checkpointThread`, stays off: the load bench showed no gain from it; docs/STORE.md.)
     const engine = openEngine(context, { searchThread: true }, { create: true });
     const metricsPublic = context.values["metrics-public"] === true || file.metricsPublic === true;
-    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic,
+    const server = await createServer({ engine, limits, corsOrigins, logLevel: process.env.MEMZIP_LOG_LEVEL ?? "info", warm, metricsPublic, shutdownGraceMs: shutdownGrace * 1000,
       warmSearch: context.values["cold-search"] !== true,
       onSearchWarmed: (report) => {
         if (report) context.stderr.write(`search warmed: ${report.vectors} vectors, ${report.terms} terms (${report.rows} rows) in ${report.ms} ms\n`);

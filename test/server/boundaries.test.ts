@@ -1,0 +1,106 @@
+import { strict as assert } from "node:assert";
+import { connect } from "node:net";
+import { describe, it } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { tempDir } from "../helpers.js";
+import { bearer, startServer } from "./http.js";
+
+/** What trial38 found at the server's edges: ids no route could reach, router errors out of shape, a shutdown one stuck client held. */
+describe("the server's edges", () => {
+  it("refuses an id with a lone surrogate or a bare dot (REST, batch, MCP, library), keeps every id of 1–512 characters reachable", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const post = (path: string, body: unknown) => fetch(`${running.url}${path}`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify(body) });
+      const error = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+      for (const id of ["half-\uD83D", "\uDE00-low", "a\uDBFF\uDBFF", ".", ".."]) {
+        const one = await post("/v1/memories", { id, text: "An id nobody could reach again." });
+        assert.equal(one.status, 400, JSON.stringify(id));
+        const refused = await error(one);
+        assert.equal(refused.code, "E_USAGE", "the request's schema refuses it");
+        assert.match(refused.message, /id/);
+        const batch = await post("/v1/memories:batch", { memories: [{ id: "fine", text: "A fine memory." }, { id, text: "An id nobody could reach again." }] });
+        assert.equal(batch.status, 400, JSON.stringify(id));
+        await assert.rejects(running.engine.remember({ id, text: "Through the library.", namespace: "a" }), { code: "E_INVALID_INPUT" }, JSON.stringify(id));
+      }
+      const mcp = new Client({ name: "memzip-test", version: "1" });
+      await mcp.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp`), { requestInit: { headers: bearer(key) } }));
+      try {
+        const result = (await mcp.callTool({ name: "remember", arguments: { id: "mcp-\uD800", text: "Through MCP." } })) as CallToolResult;
+        assert.equal(result.isError, true, JSON.stringify(result.content));
+      } finally {
+        await mcp.close();
+      }
+      assert.equal((await running.engine.stats()).memories, 0, "nothing was written, not even the batch's good record");
+
+      // Ids up to 512 characters, the longest percent-encoded (3-byte UTF-8: 9 URL characters each), and an emoji pair.
+      for (const id of ["x".repeat(512), "記".repeat(512), "😀".repeat(256), "dots.in.the.middle"]) {
+        const path = `/v1/memories/${encodeURIComponent(id)}?namespace=a`;
+        assert.equal((await post("/v1/memories", { id, text: `A memory with an id of ${id.length} characters.` })).status, 201);
+        const got = await fetch(`${running.url}${path}`, { headers: bearer(key) });
+        assert.equal(got.status, 200, `GET ${id.length} chars`);
+        assert.equal(((await got.json()) as { id: string }).id, id);
+        assert.equal((await fetch(`${running.url}${path}`, { method: "PATCH", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify({ tags: ["long"] }) })).status, 200);
+        assert.equal((await fetch(`${running.url}${path}`, { method: "DELETE", headers: bearer(key) })).status, 204);
+      }
+      const tooLong = await post("/v1/memories", { id: "x".repeat(513), text: "One character too many." });
+      assert.equal(tooLong.status, 400);
+    } finally {
+      await running.server.close();
+    }
+  });
+
+  it("answers router errors in the API's shape without echoing the URL, and a PATCH that would expire the memory at once with 400", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const marker = "ZZMARKERZZ";
+      const cases = [
+        { path: `/v1/memories/${marker}%E0%A4%A`, status: 400, code: "E_BAD_URL" },
+        { path: `/v1/memories/${marker}${"y".repeat(512 * 9)}`, status: 414, code: "E_URI_TOO_LONG" },
+      ];
+      for (const { path, status, code } of cases) {
+        const response = await fetch(`${running.url}${path}`, { headers: bearer(key) });
+        const body = await response.text();
+        assert.equal(response.status, status, body.slice(0, 200));
+        const parsed = JSON.parse(body) as { error: { code: string; message: string; hint: string } };
+        assert.equal(parsed.error.code, code);
+        assert.ok(parsed.error.hint.length > 0);
+        assert.ok(!body.includes(marker), `the answer echoes the URL: ${body.slice(0, 200)}`);
+      }
+
+      await running.engine.remember({ id: "m", namespace: "a", text: "Rotate the staging keys on Friday." });
+      const patch = await fetch(`${running.url}/v1/memories/m?namespace=a`, { method: "PATCH", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify({ expiresAt: Date.now() - 1000, text: "changed" }) });
+      assert.equal(patch.status, 400);
+      assert.equal(((await patch.json()) as { error: { code: string } }).error.code, "E_INVALID_INPUT");
+      assert.equal(await running.engine.recall("m", { namespace: "a" }), "Rotate the staging keys on Friday.", "nothing was written");
+    } finally {
+      await running.server.close();
+    }
+  });
+
+  it("closes within its grace period while a client holds a request it never finishes", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent", shutdownGraceMs: 300 }, { cache: "off" });
+    const { port } = new URL(running.url);
+    const stuck = connect(Number(port), "127.0.0.1");
+    stuck.on("error", () => undefined);
+    await new Promise<void>((resolve) => stuck.once("connect", () => resolve()));
+    // Half a request line and headers: the server has a connection with a request it is still reading.
+    stuck.write("POST /v1/memories HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n");
+    const cut = new Promise<void>((resolve) => stuck.once("close", () => resolve()));
+    let bound: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      running.server.close().then(() => "closed"),
+      new Promise<string>((resolve) => (bound = setTimeout(() => resolve("still open after 60 s"), 60_000))),
+    ]);
+    clearTimeout(bound);
+    stuck.destroy();
+    assert.equal(outcome, "closed");
+    await cut;
+  });
+});
