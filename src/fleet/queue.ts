@@ -11,6 +11,7 @@ import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import { Queue } from "./bullmq.js";
+import { Redis } from "ioredis";
 
 /**
  * Records per chunk unless the caller says otherwise: the profile's batch size, so a worker groups
@@ -48,6 +49,46 @@ export function connectionFor(url: string): ConnectionOptions {
     throw new MemzipError(ErrorCode.USAGE, `--queue must be a redis:// URL, got ${JSON.stringify(url)}`, { hint: "Pass the Redis server that holds the queue, e.g. --queue redis://127.0.0.1:6379." });
   }
   return { url, maxRetriesPerRequest: null };
+}
+
+/** How long a command waits for the queue's Redis to answer at start before it says it cannot reach it. */
+export const QUEUE_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Checks at start that the queue's Redis answers (one connection, one PING, no retries): BullMQ's
+ * clients retry forever, so without it an import, a worker or a server pointed at no Redis waits
+ * without a word. Throws `E_BACKEND_UNAVAILABLE` naming the address (never its password) and the fix.
+ */
+export async function checkQueueReachable(url: string, timeoutMs = QUEUE_CONNECT_TIMEOUT_MS): Promise<void> {
+  connectionFor(url);
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, …) says more than the "Connection is closed" connect() rejects with.
+  let socketError: Error | undefined;
+  client.on("error", (error: Error) => (socketError ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (thrown) {
+    const where = redisAddress(url);
+    const cause = socketError ?? thrown;
+    throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `cannot reach the queue's Redis at ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      hint: "Start Redis there (e.g. `redis-server --port 6379`), or pass the right --queue URL; without --queue an import runs in this process.",
+      details: { queue: where },
+      cause,
+    });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A redis:// URL for messages: scheme, host and port, never a user or password. */
+function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    return "(an unparsable URL)";
+  }
 }
 
 /**

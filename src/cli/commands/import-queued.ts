@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { CommandContext } from "../command.js";
 import type { WriteCodecName } from "../../core/vocabulary.js";
-import { enqueueImport, importIdFor, DEFAULT_CHUNK_RECORDS } from "../../fleet/queue.js";
+import { checkQueueReachable, enqueueImport, importIdFor, DEFAULT_CHUNK_RECORDS } from "../../fleet/queue.js";
 import { pinRejection } from "../../pipeline/batch-import.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
@@ -23,6 +23,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   const chunkRecords = parseInteger(context.values.chunk, "chunk", 1, 100_000) ?? DEFAULT_CHUNK_RECORDS;
   const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
   const info = statSync(file);
+  await checkQueueReachable(queue);
   // The engine is opened for the store's location (it names the queue) and to count the result.
   const engine = openEngine(context, {}, { create: true });
   const rejected: string[] = [];

@@ -1,7 +1,7 @@
 import { ErrorCode, MemzipError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { connectionFor } from "../../fleet/queue.js";
+import { checkQueueReachable } from "../../fleet/queue.js";
 import { openEngine, parseInteger, settingsOf, usage } from "../shared.js";
 
 export const serveCommand: Command = {
@@ -57,7 +57,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
       ...(writesInFlight === undefined ? {} : { writesInFlight }),
     };
     const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
-    if (queue !== undefined) connectionFor(queue);
+    if (queue !== undefined) await checkQueueReachable(queue);
     // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
     // other command ~0.3 s of CPU at start (a queued import's producer among them).
     const { createServer } = await import("../../server/app.js");

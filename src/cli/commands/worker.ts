@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { CACHE_OPTION, CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
+import { checkQueueReachable } from "../../fleet/queue.js";
 import { startFleetWorker } from "../../fleet/worker.js";
 import { openEngine, parseInteger, settingsOf } from "../shared.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
@@ -32,6 +33,7 @@ SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
     const lockDurationMs = parseInteger(context.values["lock-ms"], "lock-ms", 500, 24 * 3600 * 1000);
     const stalledIntervalMs = parseInteger(context.values["stalled-ms"], "stalled-ms", 200, 24 * 3600 * 1000);
     const model = settingsOf(context).model;
+    await checkQueueReachable(queue);
     const engine = openEngine(context, {}, { create: true });
     const worker = startFleetWorker(engine, {
       queue,
