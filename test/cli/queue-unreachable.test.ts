@@ -18,13 +18,13 @@ function memzip(args: string[]): Promise<{ code: number | null; stderr: string; 
 }
 
 /**
- * `memzip worker`, `import --queue` and `serve --queue` pointed at a Redis that is not there: BullMQ's
+ * `memzip worker` and `import --queue` pointed at a Redis that is not there: BullMQ's
  * clients retry forever, and these commands waited without a word, printing raw stack traces (trial38).
  * Two addresses: one where a listener hangs up on every connection (not a Redis), and one with no
  * listener at all (this test's own server, closed).
  */
 describe("a queue whose Redis cannot be reached", () => {
-  it("worker, import --queue and serve --queue stop with E_BACKEND_UNAVAILABLE naming the address, without its password or a stack trace", async () => {
+  it("worker and import --queue stop with E_BACKEND_UNAVAILABLE naming the address, without its password or a stack trace", async () => {
     using dir = tempDir();
     const file = join(dir.path, "notes.jsonl");
     writeFileSync(file, '{"text":"The backup job moved to 02:00 UTC."}\n');
@@ -42,7 +42,6 @@ describe("a queue whose Redis cannot be reached", () => {
         for (const args of [
           ["worker", "--queue", queue, "--db", db],
           ["import", file, "--queue", queue, "--db", db],
-          ["serve", "--port", "0", "--queue", queue, "--db", db],
         ]) {
           const what = `${args[0] as string} on port ${port}`;
           const run = await memzip(args);

@@ -140,9 +140,14 @@ describe("memzip serve (the real CLI)", () => {
     using dir = tempDir();
     const db = join(dir.path, "store.db");
     // A port that was free a moment ago: nothing listens there, so every connection attempt is refused.
-    const server = await serve(db, ["--queue", `redis://127.0.0.1:${await freePort()}`]);
+    const port = await freePort();
+    const server = await serve(db, ["--queue", `redis://agent:s3cret@127.0.0.1:${port}`]);
     try {
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      // Said once, before "listening on": the address and the fix, never the password.
+      assert.match(server.stderr(), new RegExp(`warning: cannot reach the queue's Redis at redis://127\\.0\\.0\\.1:${port}: .*serving anyway`));
+      assert.match(server.stderr(), /fix: Start Redis there/);
+      assert.doesNotMatch(server.stderr(), /s3cret/);
       server.child.kill("SIGTERM");
       assert.equal(await server.exited, 0, server.stderr());
       // The connection retries on its own; its errors are logged once a minute, not printed each time.

@@ -57,7 +57,14 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
       ...(writesInFlight === undefined ? {} : { writesInFlight }),
     };
     const queue = typeof context.values.queue === "string" ? context.values.queue : undefined;
-    if (queue !== undefined) await checkQueueReachable(queue);
+    // A server answers reads and writes without its queue, so a Redis that is down now is said once and
+    // served through (uploads to /v1/imports wait for it); a worker or a queued import stops instead.
+    if (queue !== undefined) {
+      await checkQueueReachable(queue).catch((error: unknown) => {
+        if (!(error instanceof MemzipError) || error.code !== ErrorCode.BACKEND_UNAVAILABLE) throw error;
+        context.stderr.write(`memzip serve: warning: ${error.message}; serving anyway, and uploads to /v1/imports wait until it answers\n  fix: ${error.hint ?? ""}\n`);
+      });
+    }
     // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
     // other command ~0.3 s of CPU at start (a queued import's producer among them).
     const { createServer } = await import("../../server/app.js");
