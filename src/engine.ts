@@ -29,7 +29,7 @@ import { shippedAssets } from "./codec/cm/base.js";
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
 export { sha256Hex } from "./engine/rows.js";
-export { noteNamespace } from "./engine/io.js";
+export { JOB_STALE_AFTER_MS, noteNamespace } from "./engine/io.js";
 export { KEY_PREFIX, KeyService, allows, inScope, type KeyScope, type NewKey } from "./engine/keys.js";
 
 /**

@@ -10,11 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
-import { inScope, type EngineImportReport, type ExportFailure, type KeyScope } from "../engine.js";
+import { inScope, JOB_STALE_AFTER_MS, type EngineImportReport, type ExportFailure, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import { pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
 import type { FleetImportReport } from "../fleet/queue.js";
@@ -281,7 +282,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
             emit(job, "progress", p);
           });
         } else if (job.format === "jsonl") {
-          report = await engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) });
+          report = await untilStale(() => engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) }));
           if (report.jobId) job.engineJob = report.jobId;
         } else {
           report = await engine.importArrow(await readFile(job.path), { ...options, end: job.progress.totalBytes ?? undefined });
@@ -303,6 +304,28 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       }
       emit(job, job.status === "done" ? "done" : job.status, view(job));
     })();
+  };
+
+  /**
+   * Runs a resume that the store may answer E_BUSY: the job's row still says "running" with a recent
+   * heartbeat, as a server killed with SIGKILL and restarted at once leaves it (or another process
+   * really runs it). Waits until the row would be stale (`JOB_STALE_AFTER_MS` after its last save) and
+   * tries again, for at most two stale windows in all (a process that still saves progress keeps it:
+   * then E_BUSY stands); a shutdown meanwhile ends the wait.
+   */
+  const untilStale = async <T>(work: () => Promise<T>): Promise<T> => {
+    const giveUpAt = Date.now() + 2 * JOB_STALE_AFTER_MS;
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        const updatedAt = error instanceof MemzipError && error.code === ErrorCode.BUSY ? error.details?.updatedAt : undefined;
+        if (typeof updatedAt !== "number" || Date.now() >= giveUpAt || context.shutdown.aborted) throw error;
+        const wait = Math.min(Math.max(updatedAt + JOB_STALE_AFTER_MS + 1000 - Date.now(), 1000), giveUpAt - Date.now());
+        await sleep(wait, undefined, { signal: context.shutdown }).catch(() => undefined);
+        if (context.shutdown.aborted) throw error;
+      }
+    }
   };
 
   /**

@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
 import { readdirSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { JOB_STALE_AFTER_MS } from "../../src/engine.js";
 import { devCorpus, tempDir } from "../helpers.js";
 import { bearer, readEvents, startServer, type Running } from "./http.js";
 
@@ -156,6 +158,46 @@ describe("server imports and exports", () => {
     assert.equal(((await streamed.json()) as { error: { code: string } }).error.code, "E_TOO_LARGE");
     assert.equal(uploadsLeft(), before);
     assert.equal((await small.server.engine.stats("a")).memories, 0);
+  });
+
+  it("resumes a job its killed server left \"running\" with a fresh heartbeat: waits out the stale window, then ends exact (it failed with E_BUSY)", async () => {
+    const other = tempDir();
+    try {
+      const all = devCorpus()
+        .slice(0, 200)
+        .map((r, i) => ({ id: `k-${i}`, text: r.text }));
+      let first = await startServer(other.path, {}, { batchSize: 10, concurrency: 2 });
+      const key = (await first.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const response = await fetch(`${first.url}/v1/imports`, { method: "POST", headers: bearer(key, { "content-type": NDJSON }), body: jsonl(all) });
+      const { job } = (await response.json()) as { job: string };
+      const events = await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) });
+      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!/"records":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
+      await first.server.close();
+      await reader.cancel().catch(() => undefined);
+      // What SIGKILL leaves: the engine's job row still "running", its last heartbeat a few seconds old.
+      const raw = new Database(first.db);
+      try {
+        const touched = raw.prepare("UPDATE jobs SET status = 'running', updated_at = ? WHERE status = 'interrupted'").run(Date.now() - (JOB_STALE_AFTER_MS - 3000)).changes;
+        assert.equal(touched, 1);
+      } finally {
+        raw.close();
+      }
+
+      first = await startServer(other.path);
+      const resumed = await fetch(`${first.url}/v1/imports/${job}/resume`, { method: "POST", headers: bearer(key) });
+      assert.equal(resumed.status, 202);
+      const end = await readEvents(await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) }));
+      assert.equal(end.at(-1)?.event, "done", JSON.stringify(end.at(-1)));
+      const exported = (await (await fetch(`${first.url}/v1/export`, { headers: bearer(key) })).text()).split("\n").filter(Boolean);
+      const texts = new Map(exported.map((line) => JSON.parse(line) as { id: string; text: string }).map((m) => [m.id, m.text]));
+      assert.equal(texts.size, all.length);
+      for (const record of all) assert.equal(texts.get(record.id), record.text);
+      await first.server.close();
+    } finally {
+      other[Symbol.dispose]();
+    }
   });
 
   it("resumes after a restart a job the shutdown interrupted, ending with every record once and exact", async () => {
