@@ -76,6 +76,7 @@ export interface MemoryPatch {
 export interface RememberResult {
   id: string;
   namespace: string;
+  /** The codec the memory is stored with (an unchanged memory's is the one it had). */
   codec: string;
   originalBytes: number;
   storedBytes: number;

@@ -190,7 +190,7 @@ export class Writer {
         const { expiresAt: _current, ...stored } = previous;
         const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
-        if (sameMetadata(previous, updated) && !damagedColumns(stored)) return { result: { ...result, codec: "", status: "unchanged" }, unchangedRow: updated, text: bytes };
+        if (sameMetadata(previous, updated) && !damagedColumns(stored)) return { result: { ...result, status: "unchanged" }, unchangedRow: updated, text: bytes };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";

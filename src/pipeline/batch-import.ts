@@ -196,7 +196,8 @@ function tally(results: readonly WriteOutcome[], report: ImportReport): void {
     report.verifyFailures += result.verifyFailures.length;
     if (result.deduplicated) report.deduplicated++;
     if (result.grouped) report.grouped++;
-    if (result.codec) report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
+    // What this import coded: a memory found unchanged keeps the codec it had.
+    if (result.codec && result.status !== "unchanged") report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
   }
 }
 

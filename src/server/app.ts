@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ErrorCode } from "../errors.js";
@@ -52,6 +53,8 @@ export interface ServerOptions {
 }
 
 /** Longest id in a URL path: 512 characters, each up to 9 percent-encoded bytes (a 3-byte UTF-8 character). */
+/** A request id taken from the caller: 1–128 letters, digits or - _ . : / = + (a UUID, a trace id, base64). */
+const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
 const MAX_PARAM_LENGTH = MAX_ID_LENGTH * 9;
 /** A request's headers must arrive within this time (Node's default too, set here so it holds whatever fastify sets). */
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -98,7 +101,13 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       redact: { paths: ["req.headers.authorization", "req.headers.cookie", "req.body", "res.body"], remove: true },
       stream: options.logStream ?? process.stderr,
     },
-    requestIdHeader: "x-request-id",
+    // A caller's x-request-id is kept when it is a plain token (it goes into every log line and back in
+    // the answer's header); anything else is replaced by one of the server's own.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
+    },
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors the router meets before any route: in the API's shape, never echoing the URL.
@@ -125,7 +134,15 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       done(new HttpError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
       return;
     }
-    void parseJson(request, text, done);
+    void parseJson(request, text, (error, value) => {
+      // Valid JSON the parser refused holds a key named __proto__ (or constructor.prototype), which could
+      // set an object's prototype: say so, not "not valid JSON".
+      if (error && validJson(text)) {
+        done(new HttpError(400, ErrorCode.INVALID_INPUT, "the JSON body has a key named __proto__ (or a constructor key holding a prototype key), which memzip refuses", "Rename the key (e.g. in meta); every other JSON key is kept as sent."), undefined);
+        return;
+      }
+      done(error, value);
+    });
   });
   // Every body is JSON or a raw file upload: text/plain is a wrong media type (415), not a malformed JSON body.
   app.removeContentTypeParser("text/plain");
@@ -229,4 +246,13 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       return closing;
     },
   };
+}
+
+function validJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -59,7 +59,13 @@ const Namespace = z
   .describe("the namespace (one agent or user); default: the first namespace of this connection");
 const Kind = z.enum(MEMORY_KINDS);
 const Tags = z.array(z.string().min(1).max(128)).max(64);
-const Meta = z.record(z.string(), z.unknown());
+// A top-level "__proto__" key is refused, not dropped: zod's record leaves it out of what it returns.
+const Meta = z.preprocess((value, context) => {
+  if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
+    context.addIssue({ code: "custom", message: "a meta key named __proto__ is refused; rename it (every other key is kept as sent)" });
+  }
+  return value;
+}, z.record(z.string(), z.unknown()));
 
 const Preview = z.object({
   id: z.string(),
@@ -88,6 +94,8 @@ const Sizes = z.object({
 
 const ExpiresAt = z.number().int().min(0).nullable().describe("when the memory expires (ms since 1970): it is then gone for every read; null: never; default: never (kept on a re-write)");
 
+// Strict: an argument the tool does not take (a misspelt `txt`, a `ttl` it has not) is refused by name,
+// not dropped while the call succeeds without it.
 const INPUT = {
   remember: z.object({
     text: z.string().min(1).describe("the memory, stored exactly (byte for byte)"),
@@ -97,30 +105,30 @@ const INPUT = {
     tags: Tags.optional(),
     meta: Meta.optional().describe("any JSON object kept with the memory"),
     expiresAt: ExpiresAt.optional(),
-  }),
+  }).strict(),
   recall: z.object({
     id: Id,
     namespace: Namespace.optional(),
     mode: z.enum(RECALL_MODES).optional().describe("exact (default): the original text; summary / rebuilt when semantic features are on"),
     offset: z.number().int().min(0).optional().describe("where this page starts (the previous answer's nextOffset)"),
     maxChars: z.number().int().min(1).max(MCP_BOUNDS.recallMax).optional().describe(`characters in this page (default ${MCP_BOUNDS.recallDefault})`),
-  }),
+  }).strict(),
   search: MemoryFilterSchema.extend({
     query: z.string().min(1).max(4_000),
     namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
     limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
     mode: z.enum(SEARCH_MODES).optional().describe("hybrid (default): keywords and meaning; keyword; vector"),
-  }),
+  }).strict(),
   related: MemoryFilterSchema.extend({
     id: Id,
     namespace: Namespace.optional(),
     limit: z.number().int().min(1).max(MCP_BOUNDS.searchMax).optional().describe(`hits (default ${MCP_BOUNDS.searchDefault})`),
-  }),
+  }).strict(),
   list: MemoryFilterSchema.extend({
     namespace: Namespace.optional().describe("only this namespace; default: every namespace of this connection"),
     limit: z.number().int().min(1).max(MCP_BOUNDS.listMax).optional().describe(`memories in this page (default ${MCP_BOUNDS.listDefault})`),
     cursor: z.string().max(1_000).optional().describe("the previous page's next"),
-  }),
+  }).strict(),
   update: z.object({
     id: Id,
     namespace: Namespace.optional(),
@@ -129,9 +137,9 @@ const INPUT = {
     tags: Tags.optional().describe("replaces the tags"),
     meta: Meta.optional().describe("a JSON merge patch (RFC 7396) of the meta: a key set to null is removed, an object merges key by key, keys not named stay"),
     expiresAt: ExpiresAt.optional().describe("when the memory expires (ms since 1970); null: never; default: unchanged"),
-  }),
-  forget: z.object({ id: Id, namespace: Namespace.optional() }),
-  stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }),
+  }).strict(),
+  forget: z.object({ id: Id, namespace: Namespace.optional() }).strict(),
+  stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }).strict(),
 };
 
 const OUTPUT = {

@@ -3,7 +3,9 @@ import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { createMcpServer } from "../../src/server/mcp.js";
 import { tempDir } from "../helpers.js";
 import { bearer, startServer } from "./http.js";
 
@@ -102,5 +104,55 @@ describe("the server's edges", () => {
     stuck.destroy();
     assert.equal(outcome, "closed");
     await cut;
+  });
+  it("keeps a caller's x-request-id only when it is a plain token, and says a __proto__ key is refused (REST and MCP) instead of 'invalid JSON' or dropping it", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, {}, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const health = (id: string) => fetch(`${running.url}/v1/stats`, { headers: bearer(key, { "x-request-id": id }) });
+      const kept = "7f3c2a90-5b1e-4c1d-9a7e-0c2f4e6b8d10";
+      assert.equal((await health(kept)).headers.get("x-request-id"), kept);
+      for (const hostile of ["a".repeat(5000), "two words", "<script>", "id\u00e9"]) {
+        const answered = (await health(hostile)).headers.get("x-request-id") ?? "";
+        assert.match(answered, /^req-[0-9a-f-]{36}$/, `replaced: ${hostile.slice(0, 20)}`);
+        assert.ok(!running.logs.join("").includes(hostile), "a hostile id never reaches the log");
+      }
+      assert.ok(running.logs.join("").includes(kept), "a plain id is logged");
+
+      const body = '{"text":"A memory with a prototype key.","meta":{"__proto__":{"admin":true},"source":"x"}}';
+      const refused = await fetch(`${running.url}/v1/memories?namespace=a`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body });
+      assert.equal(refused.status, 400);
+      const error = ((await refused.json()) as { error: { code: string; message: string; hint: string } }).error;
+      assert.equal(error.code, "E_INVALID_INPUT");
+      assert.match(error.message, /__proto__/);
+      assert.match(error.hint, /Rename the key/);
+
+      const meta = JSON.parse('{"__proto__":{"admin":true},"source":"x"}') as Record<string, unknown>;
+      const arguments_ = { text: "Through MCP, with a prototype key.", meta };
+      // Over HTTP the request's JSON is refused as REST's is, with the same message.
+      const mcp = new Client({ name: "memzip-test", version: "1" });
+      await mcp.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp`), { requestInit: { headers: bearer(key) } }));
+      try {
+        await assert.rejects(mcp.callTool({ name: "remember", arguments: arguments_ }), /E_INVALID_INPUT.*__proto__/);
+      } finally {
+        await mcp.close();
+      }
+      // Where the JSON keeps the key (stdio, here in memory), the tool refuses it by name: zod's record would drop it.
+      const direct = new Client({ name: "memzip-test", version: "1" });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await createMcpServer({ engine: running.engine, scope: { keyId: "local", role: "write", namespaces: ["a"] }, textBytes: 1 << 20 }).connect(serverSide);
+      await direct.connect(clientSide);
+      try {
+        const result = (await direct.callTool({ name: "remember", arguments: arguments_ })) as CallToolResult;
+        assert.equal(result.isError, true, JSON.stringify(result.content));
+        assert.match(JSON.stringify(result.content), /__proto__ is refused/);
+      } finally {
+        await direct.close();
+      }
+      assert.equal((await running.engine.stats()).memories, 0, "nothing written without its key");
+    } finally {
+      await running.server.close();
+    }
   });
 });

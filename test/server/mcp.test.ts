@@ -65,12 +65,15 @@ async function exercise(client: Client, namespace: string): Promise<Record<strin
   }
 
   const ids: Record<string, string> = {};
+  const codecs: Record<string, string> = {};
   for (const [name, text] of Object.entries({ english: ENGLISH, chinese: CHINESE, emoji: EMOJI, big: BIG })) {
     const written = await ok(client, "remember", { text, tags: [name], kind: "note", meta: { source: "mcp-test" } });
     assert.equal(written.namespace, namespace);
     assert.equal(written.status, "stored");
     assert.equal(written.originalBytes, Buffer.byteLength(text, "utf8"));
     ids[name] = written.id as string;
+    codecs[name] = written.codec as string;
+    assert.notEqual(codecs[name], "");
   }
   assert.ok(Buffer.byteLength(BIG, "utf8") >= 20_000);
 
@@ -138,6 +141,16 @@ async function exercise(client: Client, namespace: string): Promise<Record<strin
 
   // Invalid input is a tool error too, not a crash of the connection.
   assert.equal((await call(client, "recall", { id: "" })).isError, true);
+  // An argument a tool does not take is refused by name, and nothing is written (it was dropped and the call succeeded).
+  assert.match(errorText(await call(client, "remember", { text: "Moved the standup to 10:00.", ttl: "7d" })), /ttl/);
+  assert.match(errorText(await call(client, "update_memory", { id: ids.english, txt: "a misspelt key" })), /txt/);
+  assert.equal((await ok(client, "recall", { id: ids.english })).text, ENGLISH);
+  assert.equal(((await ok(client, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 4, "nothing written by the refused calls");
+  // The same text again is unchanged, and says the codec it is stored with (it said "").
+  const again = await ok(client, "remember", { text: ENGLISH, tags: ["english"], kind: "note", meta: { source: "mcp-test" } });
+  assert.equal(again.status, "unchanged");
+  assert.equal(again.id, ids.english);
+  assert.equal(again.codec, codecs.english);
   return ids;
 }
 
