@@ -12,6 +12,16 @@ import { CLI, ROOT, closedWithin, spawnBounded, storeOf, tempDir } from "../help
 
 const ENV = { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
 
+/** Imports `file` into `db` in a child process that kills itself (SIGKILL: no finally, no status written) right after its first committed batch. */
+function importKilledAfterFirstBatch(db: string, file: string): void {
+  const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
+  const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
+    const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
+    await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
+  const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { env: ENV, encoding: "utf8" });
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+}
+
 describe("an import whose process was killed", () => {
   it("is reported stale once its heartbeat is older than the bound (engine and `memzip jobs`), and --resume finishes it", async () => {
     using dir = tempDir();
@@ -19,13 +29,8 @@ describe("an import whose process was killed", () => {
     const file = join(dir.path, "records.jsonl");
     writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the ledger export of day ${i} balanced.` })).join("\n") + "\n");
 
-    // The producer kills itself (SIGKILL: no finally, no status written) right after its first committed batch.
-    const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
-    const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
-      const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
-      await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
-    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { env: ENV, encoding: "utf8" });
-    assert.equal(child.signal, "SIGKILL", child.stderr);
+    // The producer kills itself right after its first committed batch.
+    importKilledAfterFirstBatch(db, file);
 
     const clock = { now: 0 };
     const engine = Engine.open({ db, workers: 0, cache: "off", clock: () => clock.now });
@@ -72,12 +77,7 @@ describe("an import whose process was killed", () => {
     const db = join(dir.path, "rerun.db");
     const file = join(dir.path, "records.jsonl");
     writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the harbour crane ${i} was serviced.` })).join("\n") + "\n");
-    const engineUrl = pathToFileURL(join(ROOT, "dist", "src", "engine.js")).href;
-    const script = `const { Engine } = await import(${JSON.stringify(engineUrl)});
-      const engine = Engine.open({ db: ${JSON.stringify(db)}, workers: 0, cache: "off" });
-      await engine.importJsonl(${JSON.stringify(file)}, { batchSize: 5, onProgress: () => process.kill(process.pid, "SIGKILL") });`;
-    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { env: ENV, encoding: "utf8" });
-    assert.equal(child.signal, "SIGKILL", child.stderr);
+    importKilledAfterFirstBatch(db, file);
     const conn = new Database(db);
     try {
       conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();

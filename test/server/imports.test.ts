@@ -19,6 +19,27 @@ const uploadsLeft = () => {
 };
 const jsonl = (records: readonly object[]) => records.map((record) => JSON.stringify(record)).join("\n") + "\n";
 
+/**
+ * Uploads `count` dev-corpus records as one import, waits for its first committed batch, then shuts
+ * the server down: the job stops after the batch in flight and is left interrupted.
+ */
+async function interruptedImport(dir: string, count: number, prefix: string): Promise<{ all: { id: string; text: string }[]; key: string; job: string; db: string }> {
+  const all = devCorpus()
+    .slice(0, count)
+    .map((r, i) => ({ id: `${prefix}-${i}`, text: r.text }));
+  const first = await startServer(dir, {}, { batchSize: 10, concurrency: 2 });
+  const key = (await first.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+  const response = await fetch(`${first.url}/v1/imports`, { method: "POST", headers: bearer(key, { "content-type": NDJSON }), body: jsonl(all) });
+  const { job } = (await response.json()) as { job: string };
+  const events = await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) });
+  const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+  let seen = "";
+  while (!/"records":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
+  await first.server.close();
+  await reader.cancel().catch(() => undefined);
+  return { all, key, job, db: first.db };
+}
+
 describe("server imports and exports", () => {
   const dir = tempDir();
   let running: Running;
@@ -163,21 +184,9 @@ describe("server imports and exports", () => {
   it("resumes a job its killed server left \"running\" with a fresh heartbeat: waits out the stale window, then ends exact (it failed with E_BUSY)", async () => {
     const other = tempDir();
     try {
-      const all = devCorpus()
-        .slice(0, 200)
-        .map((r, i) => ({ id: `k-${i}`, text: r.text }));
-      let first = await startServer(other.path, {}, { batchSize: 10, concurrency: 2 });
-      const key = (await first.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
-      const response = await fetch(`${first.url}/v1/imports`, { method: "POST", headers: bearer(key, { "content-type": NDJSON }), body: jsonl(all) });
-      const { job } = (await response.json()) as { job: string };
-      const events = await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) });
-      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
-      let seen = "";
-      while (!/"records":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
-      await first.server.close();
-      await reader.cancel().catch(() => undefined);
+      const { all, key, job, db } = await interruptedImport(other.path, 200, "k");
       // What SIGKILL leaves: the engine's job row still "running", its last heartbeat a few seconds old.
-      const raw = new Database(first.db);
+      const raw = new Database(db);
       try {
         const touched = raw.prepare("UPDATE jobs SET status = 'running', updated_at = ? WHERE status = 'interrupted'").run(Date.now() - (JOB_STALE_AFTER_MS - 3000)).changes;
         assert.equal(touched, 1);
@@ -185,7 +194,7 @@ describe("server imports and exports", () => {
         raw.close();
       }
 
-      first = await startServer(other.path);
+      const first = await startServer(other.path);
       const resumed = await fetch(`${first.url}/v1/imports/${job}/resume`, { method: "POST", headers: bearer(key) });
       assert.equal(resumed.status, 202);
       const end = await readEvents(await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) }));
@@ -203,22 +212,9 @@ describe("server imports and exports", () => {
   it("resumes after a restart a job the shutdown interrupted, ending with every record once and exact", async () => {
     const other = tempDir();
     try {
-      const all = devCorpus()
-        .slice(0, 300)
-        .map((r, i) => ({ id: `r-${i}`, text: r.text }));
-      let first = await startServer(other.path, {}, { batchSize: 10, concurrency: 2 });
-      const key = (await first.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
-      const response = await fetch(`${first.url}/v1/imports`, { method: "POST", headers: bearer(key, { "content-type": NDJSON }), body: jsonl(all) });
-      const { job } = (await response.json()) as { job: string };
-      // Wait for the first committed batch, then shut down: the job stops after the batch in flight.
-      const events = await fetch(`${first.url}/v1/imports/${job}/events`, { headers: bearer(key) });
-      const reader = (events.body as ReadableStream<Uint8Array>).getReader();
-      let seen = "";
-      while (!/"records":[1-9]/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
-      await first.server.close();
-      await reader.cancel().catch(() => undefined);
+      const { all, key, job } = await interruptedImport(other.path, 300, "r");
 
-      first = await startServer(other.path);
+      const first = await startServer(other.path);
       const status = (await (await fetch(`${first.url}/v1/imports/${job}`, { headers: bearer(key) })).json()) as { status: string; progress: { records: number } };
       assert.equal(status.status, "interrupted");
       assert.ok(status.progress.records > 0 && status.progress.records < all.length, JSON.stringify(status));
