@@ -52,9 +52,9 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
 }
 
-/** Longest id in a URL path: 512 characters, each up to 9 percent-encoded bytes (a 3-byte UTF-8 character). */
 /** A request id taken from the caller: 1–128 letters, digits or - _ . : / = + (a UUID, a trace id, base64). */
 const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
+/** Longest id in a URL path: 512 characters, each up to 9 percent-encoded bytes (a 3-byte UTF-8 character). */
 const MAX_PARAM_LENGTH = MAX_ID_LENGTH * 9;
 /** A request's headers must arrive within this time (Node's default too, set here so it holds whatever fastify sets). */
 const HEADERS_TIMEOUT_MS = 60_000;
