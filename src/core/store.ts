@@ -373,6 +373,12 @@ export interface MemoryRef {
 export interface Fingerprint {
   checksum: number;
   originalLength: number;
+  /**
+   * As a write's `expected`: the row's version when the writer read it (`StoredMemory.version`).
+   * Given, the row must still be at it: an update that merged the kind, tags or meta it read is not
+   * written over another writer's change to them (the text's checksum alone would not see it).
+   */
+  version?: number;
 }
 
 export interface ScanOptions {

@@ -341,7 +341,7 @@ export class Writer {
       const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
       const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1);
       const planned = await writer.plan(input);
-      planned.basis = { checksum: current.checksum, originalLength: current.originalLength };
+      planned.basis = { checksum: current.checksum, originalLength: current.originalLength, ...(current.version === undefined ? {} : { version: current.version }) };
       try {
         const [result] = await writer.commit([planned]);
         return result as RememberResult;

@@ -5,7 +5,7 @@
  */
 import type { AssetKind } from "../codec/codec.js";
 import { ErrorCode, MemzipError } from "../errors.js";
-import { MEMORY_KINDS, type ApiKeyRecord, type KeyRole, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory, type StoredVersion, type VersionInput } from "../core/store.js";
+import { MEMORY_KINDS, type ApiKeyRecord, type Fingerprint, type KeyRole, type MemoryKind, type MemorySummary, type StoredAsset, type StoredMemory, type StoredVersion, type VersionInput } from "../core/store.js";
 import { markDamaged, parseJsonColumn } from "./damage.js";
 
 /** The columns both stores' summary queries return, with the fields every store decodes alike. */
@@ -165,15 +165,19 @@ export function toVersion(row: VersionRow, checksum: number): StoredVersion {
 }
 
 /**
- * Both stores' check before a memory is written: the row (its text's checksum and length; undefined
- * when there is none) must be what the writer saw (`expected`) and hold the text the write replaces
+ * Both stores' check before a memory is written: the row (its text's checksum and length, and its
+ * version where the writer gave one; undefined when there is none) must be what the writer saw
+ * (`expected`) and hold the text the write replaces
  * (`replaces`). Otherwise another writer changed or created it since: `E_CONFLICT`, and the whole
  * batch is rolled back (nothing acknowledged is overwritten unseen).
  */
-export function checkExpected(memory: StoredMemory, row: { checksum: number; originalLength: number } | undefined): void {
+export function checkExpected(memory: StoredMemory, row: Required<Fingerprint> | undefined): void {
   const { expected, replaces } = memory;
   const stale =
-    (expected !== undefined && (expected === null ? row !== undefined : row === undefined || row.checksum !== expected.checksum || row.originalLength !== expected.originalLength)) ||
+    (expected !== undefined &&
+      (expected === null
+        ? row !== undefined
+        : row === undefined || row.checksum !== expected.checksum || row.originalLength !== expected.originalLength || (expected.version !== undefined && row.version !== expected.version))) ||
     (replaces !== undefined && row !== undefined && (row.checksum !== replaces.checksum || row.originalLength !== replaces.originalLength));
   if (!stale) return;
   const what = row === undefined ? "was deleted" : expected === null ? "was created by another writer" : "changed";

@@ -37,7 +37,7 @@ async function rounds(engine: Engine, round: (delay: number, run: (update: Promi
   return seen;
 }
 
-describe("update beside forget", () => {
+describe("update beside another writer", () => {
   it("a forget acknowledged while an update is in flight stays forgotten; the update answers NOT_FOUND or ran before it", async () => {
     using dir = tempDir();
     const engine = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
@@ -52,6 +52,25 @@ describe("update beside forget", () => {
         await run(update, () => engine.forget(id));
         await update;
         await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}: the update brought back a memory whose forget was acknowledged`);
+      });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("two updates of the metadata in flight at once both land: neither merge drops the other's keys", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "meta-race.db"), cache: "off", workers: 0 });
+    try {
+      await rounds(engine, async (delay, run) => {
+        const id = `note-${delay}`;
+        await engine.remember({ id, text: `Round ${delay}: the release freeze starts Monday.`, meta: { round: delay } });
+        const update = engine.update(id, { meta: { first: true }, tags: ["first"] });
+        await run(update, () => engine.update(id, { meta: { second: true } }));
+        await update;
+        const memory = await engine.memory(id);
+        assert.deepEqual(memory.meta, { round: delay, first: true, second: true }, `round ${delay}: an acknowledged update's meta key was lost`);
+        assert.deepEqual(memory.tags, ["first"], `round ${delay}`);
       });
     } finally {
       await engine.close();

@@ -221,6 +221,22 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual([(await store.memories.get("ns", "k"))?.checksum, (await store.memories.get("other", "k"))?.checksum], [14, 15]);
     });
 
+    withStore("refuses a write whose expected version is not the row's: a change of metadata alone is seen (E_CONFLICT)", async (store) => {
+      await store.memories.put([memory("v", "ns", { checksum: 30, meta: { a: 1 } })]);
+      const read = (await store.memories.get("ns", "v")) as StoredMemory;
+      assert.equal(typeof read.version, "number");
+      const seen = { checksum: read.checksum, originalLength: read.originalLength, version: read.version as number };
+      // Another writer changes the meta only: same text, so only the version tells the rows apart.
+      await store.memories.put([memory("v", "ns", { checksum: 30, meta: { a: 1, b: 2 } })]);
+      await assert.rejects(store.memories.put([memory("v", "ns", { checksum: 30, meta: { a: 1, c: 3 }, expected: seen })]), { code: "E_CONFLICT", message: /memory v changed while/ });
+      assert.deepEqual((await store.memories.get("ns", "v"))?.meta, { a: 1, b: 2 });
+      // Read again, the expectation holds and the write lands.
+      const again = (await store.memories.get("ns", "v")) as StoredMemory;
+      assert.notEqual(again.version, read.version);
+      await store.memories.put([memory("v", "ns", { checksum: 30, meta: { a: 1, b: 2, c: 3 }, expected: { checksum: 30, originalLength: again.originalLength, version: again.version as number } })]);
+      assert.deepEqual((await store.memories.get("ns", "v"))?.meta, { a: 1, b: 2, c: 3 });
+    });
+
     withStore("deduplicates content: a second memory of the namespace with the same text is a reference reading the holder's envelope", async (store) => {
       const text = "a text two memories share";
       const hashOfText = shared("?", "?", text).contentHash as Uint8Array;

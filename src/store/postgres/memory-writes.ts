@@ -16,6 +16,7 @@ interface ExistingRow {
   checksum: number;
   original_length: number;
   created_at: number;
+  version: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -65,16 +66,16 @@ export class PgMemoryWrites {
         // A hand-over below cannot change the holder found: it promotes a memory of the row's old text, never of this one.
         const found = (
           await tx.query<ExistingRow & { holder: boolean }>(
-            `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset, checksum, original_length, created_at FROM memories WHERE ns = $1 AND id = $2
+            `SELECT false AS holder, seq, content_hash, content_of, envelope, codec, asset, checksum, original_length, created_at, version FROM memories WHERE ns = $1 AND id = $2
              UNION ALL
-             (SELECT true, seq, NULL, NULL, NULL, codec, asset, checksum, original_length, created_at FROM memories
+             (SELECT true, seq, NULL, NULL, NULL, codec, asset, checksum, original_length, created_at, version FROM memories
               WHERE $3::bytea IS NOT NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND content_of IS NULL AND ns = $1 LIMIT 2)`,
             [ns, memory.id, hash, toChecksumColumn(memory.checksum), memory.originalLength],
           )
         ).rows;
         const before = found.find((row) => !row.holder);
         // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
-        checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length });
+        checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length, version: before.version });
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {

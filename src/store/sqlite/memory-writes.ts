@@ -16,6 +16,7 @@ interface ExistingRow {
   checksum: number;
   original_length: number;
   created_at: number;
+  version: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -31,7 +32,7 @@ export class MemoryWrites {
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
     this.statements = {
-      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset, m.checksum, m.original_length, m.created_at FROM memories m WHERE ${BY_ID}`),
+      existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset, m.checksum, m.original_length, m.created_at, m.version FROM memories m WHERE ${BY_ID}`),
       // The next version number; it became current when the last kept version was replaced (or when the memory was created).
       insertVersion: db.prepare(
         `INSERT INTO memory_versions (seq, version, created_at, kind, replaced_at, codec, original_length, checksum, language, tags, meta, payload)
@@ -80,7 +81,7 @@ export class MemoryWrites {
         database.sealed.beforeWrite(ns, hashOfId, memory.id);
         const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
         // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
-        checkExpected(memory, before && { checksum: before.checksum, originalLength: before.original_length });
+        checkExpected(memory, before && { checksum: before.checksum, originalLength: before.original_length, version: before.version });
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
