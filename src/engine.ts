@@ -28,7 +28,7 @@ import { shippedAssets } from "./codec/cm/base.js";
 
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
-export { sha256Hex } from "./engine/rows.js";
+export { memoryTag, sha256Hex } from "./engine/rows.js";
 export { JOB_STALE_AFTER_MS, noteNamespace } from "./engine/io.js";
 export { KEY_PREFIX, KeyService, allows, inScope, type KeyScope, type NewKey } from "./engine/keys.js";
 
@@ -180,8 +180,9 @@ export class Engine {
   /**
    * Changes a memory's text, kind, tags, meta or expiry (patch semantics; meta as a JSON merge patch,
    * RFC 7396; see `MemoryPatch`); creation time stays. `offload`: code a new text on the worker threads.
+   * `ifMatch`: write only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`.
    */
-  update(id: string, patch: T.MemoryPatch, namespace?: string, options?: { offload?: boolean }): Promise<T.RememberResult> {
+  update(id: string, patch: T.MemoryPatch, namespace?: string, options?: T.UpdateOptions): Promise<T.RememberResult> {
     return this.parts.writer.update(id, patch, namespace, options);
   }
 

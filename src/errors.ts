@@ -40,6 +40,8 @@ export const ErrorCode = {
   BUSY: "E_BUSY",
   /** Another writer changed (or created) the memory between this write's planning and its commit: nothing was written; write it again. */
   CONFLICT: "E_CONFLICT",
+  /** A conditional write's tag (HTTP If-Match, MCP `ifMatch`) is not the memory's now: someone changed it since it was read; nothing was written. */
+  PRECONDITION: "E_PRECONDITION",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -22,6 +22,7 @@ export const EXIT_CODES = {
   E_RESOURCE: 8,
   E_BUSY: 13,
   E_CONFLICT: 14,
+  E_PRECONDITION: 15,
 } as const satisfies Record<ErrorCode, number>;
 
 export const EXIT_FAILURES_FOUND = 1;

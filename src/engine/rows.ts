@@ -123,6 +123,25 @@ export function contentId(namespace: string, bytes: Uint8Array): string {
   return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
 }
 
+/** A conditional write whose tag is not the memory's now. */
+export function preconditionFailed(id: string, namespace: string, ifMatch: string): MemzipError {
+  return new MemzipError(ErrorCode.PRECONDITION, `memory "${id}" in namespace "${namespace}" changed since it was read (its tag is not ${ifMatch}); nothing was written`, {
+    hint: "Read the memory again (its new tag comes with it), apply the change to what it holds now, and send it with that tag.",
+    details: { id, namespace },
+  });
+}
+
+/**
+ * A memory's entity tag: what a reader sees of it (the text's checksum and length, kind, tags, meta,
+ * expiry), given as HTTP's ETag and by the MCP tools. A conditional update (`ifMatch`) applies only
+ * while the memory still has the tag its caller read. Maintenance that rewrites the envelope alone
+ * (recode, a new snapshot) keeps the tag; any change a reader could see gives another.
+ */
+export function memoryTag(memory: Pick<StoredMemory, "checksum" | "originalLength" | "kind" | "tags" | "meta" | "expiresAt">): string {
+  const seen = JSON.stringify([memory.checksum, memory.originalLength, memory.kind, memory.tags, memory.meta, memory.expiresAt ?? null]);
+  return `"m${createHash("sha256").update(seen).digest("base64url").slice(0, 22)}"`;
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }

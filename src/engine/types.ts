@@ -73,6 +73,17 @@ export interface MemoryPatch {
   ttlMs?: number;
 }
 
+/** How `engine.update` writes. */
+export interface UpdateOptions {
+  /** Code a new text on the worker threads (the server's writes). */
+  offload?: boolean;
+  /**
+   * Write only while the memory's tag (`memoryTag`: text, kind, tags, meta, expiry) is this one, as
+   * the caller read it; `*` matches any. Otherwise `E_PRECONDITION`, nothing written: read it again.
+   */
+  ifMatch?: string;
+}
+
 export interface RememberResult {
   id: string;
   namespace: string;

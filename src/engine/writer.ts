@@ -29,8 +29,8 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { contentHash, contentId, lastRecordWins, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
-import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult } from "./types.js";
+import { contentHash, contentId, lastRecordWins, memoryTag, notFound, preconditionFailed, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
@@ -322,7 +322,7 @@ export class Writer {
    * (a JSON merge patch, RFC 7396: a key set to null is removed, objects merge key by key). The
    * creation time stays. `offload` codes a new text on the worker threads (the server's writes).
    */
-  async update(id: string, patch: MemoryPatch, namespace?: string, options: { offload?: boolean } = {}): Promise<RememberResult> {
+  async update(id: string, patch: MemoryPatch, namespace?: string, options: UpdateOptions = {}): Promise<RememberResult> {
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
       // Written, it would vanish at once and the caller's next read answer NOT_FOUND: that is a forget, said as one.
@@ -335,6 +335,7 @@ export class Writer {
     for (let attempt = 1; ; attempt++) {
       // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
       const current = await this.parts.reader.find(id, namespace);
+      if (options.ifMatch !== undefined && options.ifMatch !== "*" && memoryTag(current) !== options.ifMatch) throw preconditionFailed(id, current.namespace, options.ifMatch);
       const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
       const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
       const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };

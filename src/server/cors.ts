@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS = "authorization, content-type, x-request-id";
+const ALLOWED_HEADERS = "authorization, content-type, if-match, x-request-id";
 
 /**
  * CORS for the configured origins only; with none it adds nothing (no Access-Control header ever).
@@ -16,7 +16,7 @@ export function registerCors(app: FastifyInstance, origins: readonly string[]): 
     if (typeof origin !== "string" || !(allowed.has(origin) || allowed.has("*"))) return;
     reply.header("access-control-allow-origin", allowed.has("*") ? "*" : origin);
     reply.header("vary", "Origin");
-    reply.header("access-control-expose-headers", "retry-after, x-request-id");
+    reply.header("access-control-expose-headers", "etag, retry-after, x-request-id");
     if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
       reply.header("access-control-allow-methods", ALLOWED_METHODS);
       reply.header("access-control-allow-headers", ALLOWED_HEADERS);

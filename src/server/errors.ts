@@ -24,6 +24,7 @@ export const HTTP_STATUS = {
   E_RESOURCE: 507,
   E_BUSY: 409,
   E_CONFLICT: 409,
+  E_PRECONDITION: 412,
 } as const satisfies Record<ErrorCode, number>;
 
 /** The body of every error answer: `{ error: { code, message, hint? } }` (never a stack, never memory text). */

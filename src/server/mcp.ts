@@ -4,7 +4,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, toMemoryFilter } from "../core/filter.js";
 import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
-import { allows, inScope, type Engine, type KeyScope } from "../engine.js";
+import { allows, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
@@ -137,6 +137,7 @@ const INPUT = {
     tags: Tags.optional().describe("replaces the tags"),
     meta: Meta.optional().describe("a JSON merge patch (RFC 7396) of the meta: a key set to null is removed, an object merges key by key, keys not named stay"),
     expiresAt: ExpiresAt.optional().describe("when the memory expires (ms since 1970); null: never; default: unchanged"),
+    ifMatch: z.string().min(1).max(130).optional().describe("the etag recall gave: change the memory only if it is still as you read it (else E_PRECONDITION, nothing written: recall it again)"),
   }).strict(),
   forget: z.object({ id: Id, namespace: Namespace.optional() }).strict(),
   stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }).strict(),
@@ -158,6 +159,7 @@ const OUTPUT = {
     totalChars: z.number(),
     nextOffset: z.number().nullable().describe("where the next page starts; null when this page ends the text"),
     note: z.string().optional().describe("present when the text continues past this page: how to get the rest"),
+    etag: z.string().describe("the memory's tag: pass it as update_memory's ifMatch to change only what you read"),
   }),
   search: z.object({ hits: z.array(Hit) }),
   related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
@@ -165,7 +167,7 @@ const OUTPUT = {
     memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number() })),
     next: z.string().nullable().describe("pass as cursor for the next page; null on the last"),
   }),
-  update: Written,
+  update: Written.extend({ etag: z.string().describe("the memory's tag after this update (for the next ifMatch)") }),
   forget: z.object({ id: z.string(), namespace: z.string(), forgotten: z.literal(true) }),
   stats: z.object({ namespaces: z.array(Sizes), more: z.number().describe("namespaces of this connection left out (beyond the first 50)") }),
 };
@@ -318,6 +320,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         totalChars: text.length,
         nextOffset: end < text.length ? end : null,
         ...(end < text.length ? { note: `characters ${offset}–${end} of ${text.length}; call recall again with offset ${end} for the rest` } : {}),
+        etag: memoryTag(row),
       };
     }),
   );
@@ -397,7 +400,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     "update_memory",
     {
       title: "Update memory",
-      description: "Change a memory's text, kind, tags, meta or expiry (fields left out stay as they are). tags replaces the tag list; meta is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, keys not named stay. The id and creation time stay.",
+      description:
+        "Change a memory's text, kind, tags, meta or expiry (fields left out stay as they are). tags replaces the tag list; meta is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, keys not named stay. The id and creation time stay. Pass recall's etag as ifMatch to change it only if nobody changed it since you read it.",
       inputSchema: INPUT.update,
       outputSchema: OUTPUT.update,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
@@ -405,10 +409,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.update>) => {
       if (args.text !== undefined) checkText(args.text);
       const row = await find(args.id, args.namespace);
-      const { text, kind, tags, meta, expiresAt } = args;
+      const { text, kind, tags, meta, expiresAt, ifMatch } = args;
       const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
-      const result = await gated(() => engine.update(row.id, patch, row.namespace, { offload: true }));
-      return written(result);
+      const result = await gated(() => engine.update(row.id, patch, row.namespace, { offload: true, ...(ifMatch === undefined ? {} : { ifMatch }) }));
+      return { ...written(result), etag: memoryTag(await engine.memory(row.id, row.namespace)) };
     }),
   );
 

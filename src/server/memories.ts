@@ -3,9 +3,10 @@ import { z } from "zod";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
-import type { RememberResult } from "../engine.js";
+import { memoryTag, type RememberResult } from "../engine.js";
 import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
+import { ErrorCode } from "../errors.js";
 import { HttpError } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
 import { locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
@@ -66,6 +67,7 @@ export const MemoryInfo = z.object({
   language: z.string().nullable(),
   originalBytes: z.number().int(),
   storedBytes: z.number().int().optional().describe("envelope bytes (0 for a memory whose text another holds); not in lists"),
+  etag: z.string().describe("the memory's tag (also the ETag header of GET and PATCH): send it as If-Match to PATCH only what you read"),
 });
 
 export const FullMemory = MemoryInfo.extend({
@@ -120,7 +122,16 @@ export function memoryInfo(memory: MemorySummary | StoredMemory): z.infer<typeof
     language: memory.language ?? null,
     originalBytes: memory.originalLength,
     ...(stored === undefined ? {} : { storedBytes: shared ? 0 : stored }),
+    etag: memoryTag(memory),
   };
+}
+
+/** An If-Match header: one entity tag as ETag gave it, or `*`; absent: undefined. A list or a weak tag is refused (400). */
+export function ifMatchOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const value = Array.isArray(header) ? header.join(",") : header.trim();
+  if (value === "*" || /^"[\x21\x23-\x7e]{1,128}"$/.test(value)) return value;
+  throw new HttpError(400, ErrorCode.INVALID_INPUT, "If-Match must be one entity tag in double quotes, as the memory's ETag gave it, or *", "Send the ETag header (or the etag field) of your last read of the memory, quotes included.");
 }
 
 /** Refuses a text over the server's limit before any work is done on it. */
@@ -198,10 +209,11 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     params: IdParams,
     query: z.object({ namespace: Namespace.optional(), mode: z.enum(RECALL_MODES).default("exact") }).strict(),
     response: FullMemory,
-    handler: async ({ params, query, scope }) => {
+    handler: async ({ params, query, scope, reply }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       const memory = await onMemory(params.id, () => engine.memory(params.id, namespace));
       const info = memoryInfo(memory);
+      reply.header("etag", info.etag);
       if (query.mode === "exact") {
         // The text of the row just read: one read, and text and metadata of the same version.
         const text = await onMemory(params.id, () => engine.textOf(memory));
@@ -264,20 +276,24 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     method: "PATCH",
     path: "/v1/memories/:id",
     summary: "change a memory's text, kind, tags, meta or expiry (fields left out stay; meta is a JSON merge patch; createdAt is kept)",
-    description: "`meta` is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, any other value replaces the key's value; keys not named stay. `tags` replaces the tag list. The same semantics as MCP `update_memory` and `memzip update --meta`.",
+    description:
+      "`meta` is a JSON merge patch (RFC 7396): a key set to null is removed, an object merges key by key, any other value replaces the key's value; keys not named stay. `tags` replaces the tag list. The same semantics as MCP `update_memory` and `memzip update --meta`. With `If-Match: <the ETag of your read>` the patch applies only while the memory is as you read it (text, kind, tags, meta, expiry), else 412 `E_PRECONDITION` and nothing is written.",
     tag: "memories",
     role: "write",
     params: IdParams,
     query: NamespaceQuery,
     body: z.object({ text: z.string().optional(), kind: Kind.optional(), tags: Tags.optional(), meta: Meta.optional(), expiresAt: ExpiresAt.optional() }).strict(),
     response: MemoryInfo,
-    handler: async ({ params, query, body, scope }) => {
+    handler: async ({ params, query, body, scope, request, reply }) => {
+      const ifMatch = ifMatchOf(request.headers["if-match"]);
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const { text, kind, tags, meta, expiresAt } = body;
       const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
-      await writes.run(() => onMemory(params.id, () => engine.update(params.id, patch, namespace, { offload: true })));
-      return memoryInfo(await onMemory(params.id, () => engine.memory(params.id, namespace)));
+      await writes.run(() => onMemory(params.id, () => engine.update(params.id, patch, namespace, { offload: true, ...(ifMatch === undefined ? {} : { ifMatch }) })));
+      const info = memoryInfo(await onMemory(params.id, () => engine.memory(params.id, namespace)));
+      reply.header("etag", info.etag);
+      return info;
     },
   });
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Engine } from "../../src/engine.js";
+import { Engine, memoryTag } from "../../src/engine.js";
 import { isMemzipError } from "../../src/errors.js";
 import { tempDir } from "../helpers.js";
 
@@ -72,6 +72,46 @@ describe("update beside another writer", () => {
         assert.deepEqual(memory.meta, { round: delay, first: true, second: true }, `round ${delay}: an acknowledged update's meta key was lost`);
         assert.deepEqual(memory.tags, ["first"], `round ${delay}`);
       });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("an update with the tag of a read lands only while the memory is as read: of two with the same tag in flight, exactly one lands", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "tag-race.db"), cache: "off", workers: 0 });
+    try {
+      const refused = (error: unknown) => {
+        if (isMemzipError(error) && error.code === "E_PRECONDITION") return "refused";
+        throw error;
+      };
+      await rounds(engine, async (delay, run) => {
+        const id = `note-${delay}`;
+        await engine.remember({ id, text: `Round ${delay}: the freezer holds 12 pizzas.`, meta: { count: 12 } });
+        const tag = memoryTag(await engine.memory(id));
+        const update = engine.update(id, { text: `Round ${delay}: the freezer holds 11 pizzas.`, meta: { count: 11 } }, undefined, { ifMatch: tag }).then(() => "landed", refused);
+        let other: string | undefined;
+        await run(update, async () => (other = await engine.update(id, { meta: { count: 10, by: "other" } }, undefined, { ifMatch: tag }).then(() => "landed", refused)));
+        const outcomes = [await update, other];
+        assert.deepEqual([...outcomes].sort(), ["landed", "refused"], `round ${delay}: ${JSON.stringify(outcomes)}`);
+        const memory = await engine.memory(id);
+        const text = await engine.recall(id);
+        if (outcomes[0] === "landed") {
+          assert.deepEqual([text, memory.meta], [`Round ${delay}: the freezer holds 11 pizzas.`, { count: 11 }], `round ${delay}`);
+        } else {
+          assert.deepEqual([text, memory.meta], [`Round ${delay}: the freezer holds 12 pizzas.`, { count: 10, by: "other" }], `round ${delay}`);
+        }
+        assert.equal(memoryTag(memory) === tag, false, `round ${delay}: the tag moved with the change`);
+      });
+      // The tag is what a reader sees: another envelope, codec or row version (a recode) keeps it; an expiry changes it.
+      await engine.remember({ id: "kept", text: "The spare key is under the blue pot." });
+      const kept = await engine.memory("kept");
+      const recoded = { ...kept, codec: "zstd", envelope: Uint8Array.of(1, 2, 3), assetId: "other", version: (kept.version ?? 0) + 1 };
+      assert.equal(memoryTag(recoded), memoryTag(kept));
+      assert.notEqual(memoryTag({ ...kept, expiresAt: Date.now() + 60_000 }), memoryTag(kept));
+      await engine.update("kept", { tags: ["home"] }, undefined, { ifMatch: memoryTag(recoded) });
+      assert.deepEqual((await engine.memory("kept")).tags, ["home"]);
+      await assert.rejects(engine.update("kept", { tags: ["away"] }, undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION", message: /changed since it was read/ });
     } finally {
       await engine.close();
     }

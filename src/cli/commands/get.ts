@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, RECALL_MODES } from "../../core/vocabulary.js";
 import { detectLanguage } from "../../semantic/language.js";
+import { memoryTag } from "../../engine.js";
 import { emit, openEngine, parseChoice, requirePositional } from "../shared.js";
 
 export const getCommand: Command = {
@@ -12,8 +13,9 @@ export const getCommand: Command = {
   help: `Writes the text to stdout byte for byte, with nothing added (no trailing newline).
 With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "expiresAt" (when
 set), "codec",
-"contentHash" (the hash identical texts share, hex), "mode", "text"} (and "summary", "entities"
-when the memory has semantic features).
+"contentHash" (the hash identical texts share, hex), "etag" (the memory's tag, for
+\`memzip update --if-match\`), "mode", "text"} (and "summary", "entities" when the memory has semantic
+features).
 Ids are unique within a namespace: without -n, the id must exist in one namespace only. An expired
 memory is not found (E_NOT_FOUND), as a missing one.`,
   options: {
@@ -37,9 +39,10 @@ needs semantic backends in the config)`,
       const semantic = await engine.semanticOf(id, namespace);
       const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
       if (context.json) {
-        const { envelope: _envelope, version: _version, contentHash, ...summary } = await engine.memory(id, namespace);
+        const memory = await engine.memory(id, namespace);
+        const { envelope: _envelope, version: _version, contentHash, ...summary } = memory;
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
-        emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
+        emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), etag: memoryTag(memory), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);
       }

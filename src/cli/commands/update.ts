@@ -8,12 +8,14 @@ export const updateCommand: Command = {
   name: "update",
   positionals: 1,
   summary: "change a memory's text, kind, tags, meta or expiry; what is not given stays",
-  usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [--ttl DURATION | --no-expiry] [-n NS]',
+  usage: 'memzip update ID [--text "TEXT" | --file FILE | --file -] [--kind KIND] [--tag T]... [--no-tags] [--meta KEY=VALUE]... [--ttl DURATION | --no-expiry] [--if-match TAG] [-n NS]',
   help: `Patch semantics: only what is given changes; the creation time stays. --tag replaces the tag
 list (repeat for several; --no-tags empties it); --meta KEY=VALUE sets one key (VALUE is JSON when it
 parses as JSON, else a string; meta is a JSON merge patch, RFC 7396: an object merges key by key) and
 KEY= removes it. --ttl sets the memory to expire that long from
-now; --no-expiry clears an expiry. A new text is coded and verified like \`add\`.
+now; --no-expiry clears an expiry. A new text is coded and verified like \`add\`. --if-match TAG (the
+"etag" of \`memzip get --json\`) changes the memory only while it is as that read saw it; otherwise
+E_PRECONDITION (exit 15) and nothing is written.
 With --json: the write result ({"id", "namespace", "status", "codec", "originalBytes", "storedBytes"}).`,
   options: {
     text: { type: "string", value: "TEXT", help: "the new text" },
@@ -24,6 +26,7 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
     meta: { type: "string", multiple: true, value: "K=V", help: "set meta key K to V (JSON or string); K= removes K" },
     ttl: { type: "string", value: "DURATION", help: "expire DURATION from now: 30d, 12h, 90m (reads skip it then; compact deletes it)" },
     "no-expiry": { type: "boolean", help: "clear the memory's expiry (it never expires)" },
+    "if-match": { type: "string", value: "TAG", help: "only if the memory's tag is still TAG (the etag of get --json)" },
     ...ID_NAMESPACE,
     ...STORE_OPTIONS,
   },
@@ -60,7 +63,8 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
     const engine = openEngine(context);
     try {
       const namespace = typeof values.namespace === "string" ? values.namespace : undefined;
-      const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...expiry }, namespace);
+      const ifMatch = typeof values["if-match"] === "string" ? { ifMatch: values["if-match"] } : {};
+      const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...expiry }, namespace, ifMatch);
       emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
       return 0;
     } finally {

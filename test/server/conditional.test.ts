@@ -1,0 +1,104 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { tempDir } from "../helpers.js";
+import { bearer, startServer } from "./http.js";
+
+type ErrorBody = { error: { code: string; message: string } };
+
+/**
+ * Read, change, write back: two agents that both read a memory and both write their change must not
+ * lose one of them silently. With the tag of their read (HTTP If-Match, MCP ifMatch) the second one
+ * is refused (412 / E_PRECONDITION) and nothing of it is written.
+ */
+describe("conditional updates", () => {
+  it("over HTTP: GET gives the tag, PATCH with it applies once, a stale tag is 412 and writes nothing, a malformed one 400", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const json = { "content-type": "application/json" };
+      const memoryUrl = `${running.url}/v1/memories/plan`;
+      const created = await fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(key, json), body: JSON.stringify({ id: "plan", text: "Deploy on Tuesday.", meta: { owner: "li" } }) });
+      assert.equal(created.status, 201);
+      const read = await fetch(memoryUrl, { headers: bearer(key) });
+      const tag = read.headers.get("etag");
+      assert.ok(tag, "GET answers an ETag");
+      assert.equal(((await read.json()) as { etag: string }).etag, tag, "the body's etag is the header's");
+      const patch = (ifMatch: string | undefined, body: unknown) =>
+        fetch(memoryUrl, { method: "PATCH", headers: bearer(key, { ...json, ...(ifMatch === undefined ? {} : { "if-match": ifMatch }) }), body: JSON.stringify(body) });
+
+      // The first agent writes with the tag it read: applied, and the answer carries the new tag.
+      const first = await patch(tag, { text: "Deploy on Wednesday." });
+      assert.equal(first.status, 200, await first.clone().text());
+      const newTag = first.headers.get("etag");
+      assert.ok(newTag && newTag !== tag, "a new text gives a new tag");
+      assert.equal(((await first.json()) as { etag: string }).etag, newTag);
+
+      // The second agent read the same version: its write is refused and nothing of it lands.
+      const second = await patch(tag, { text: "Deploy on Thursday.", meta: { owner: "wu" } });
+      assert.equal(second.status, 412);
+      assert.equal(((await second.json()) as ErrorBody).error.code, "E_PRECONDITION");
+      const now = (await (await fetch(memoryUrl, { headers: bearer(key) })).json()) as { text: string; meta: Record<string, unknown>; etag: string };
+      assert.equal(now.text, "Deploy on Wednesday.");
+      assert.deepEqual(now.meta, { owner: "li" });
+      assert.equal(now.etag, newTag);
+
+      // A change of meta alone changes the tag too.
+      const metaOnly = await patch(newTag, { meta: { reviewed: true } });
+      assert.equal(metaOnly.status, 200);
+      assert.notEqual(metaOnly.headers.get("etag"), newTag);
+      assert.equal((await patch(newTag, { meta: { reviewed: false } })).status, 412);
+
+      // `*` needs only the memory; without If-Match the patch is unconditional, as before.
+      assert.equal((await patch("*", { tags: ["deploy"] })).status, 200);
+      assert.equal((await patch(undefined, { kind: "doc" })).status, 200);
+      // A list, a weak tag or an unquoted value is a malformed header, not a mismatch.
+      for (const bad of [`${newTag}, ${newTag}`, `W/${newTag}`, "plain"]) {
+        const answer = await patch(bad, { tags: [] });
+        assert.equal(answer.status, 400, bad);
+        assert.equal(((await answer.json()) as ErrorBody).error.code, "E_INVALID_INPUT", bad);
+      }
+      const last = (await (await fetch(memoryUrl, { headers: bearer(key) })).json()) as { text: string; kind: string; tags: string[]; meta: Record<string, unknown> };
+      assert.deepEqual([last.text, last.kind, last.tags, last.meta], ["Deploy on Wednesday.", "doc", ["deploy"], { owner: "li", reviewed: true }]);
+      // List items carry the same tag as a read of the memory.
+      const listed = (await (await fetch(`${running.url}/v1/memories`, { headers: bearer(key) })).json()) as { items: { id: string; etag: string }[] };
+      assert.equal(listed.items.find((item) => item.id === "plan")?.etag, (await fetch(memoryUrl, { headers: bearer(key) })).headers.get("etag"));
+    } finally {
+      await running.server.close();
+    }
+  });
+
+  it("over MCP: recall gives the tag, update_memory with a stale ifMatch is the tool error E_PRECONDITION and writes nothing", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+    const mcp = new Client({ name: "memzip-test", version: "1" });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp`), { requestInit: { headers: bearer(key) } }));
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => (await mcp.callTool({ name, arguments: args })) as CallToolResult;
+      const structured = (result: CallToolResult) => {
+        assert.notEqual(result.isError, true, JSON.stringify(result.content));
+        return result.structuredContent as Record<string, unknown>;
+      };
+      structured(await call("remember", { id: "todo", text: "Buy oat milk." }));
+      const tag = structured(await call("recall", { id: "todo" })).etag as string;
+      assert.equal(typeof tag, "string");
+      const updated = structured(await call("update_memory", { id: "todo", text: "Buy oat milk and coffee.", ifMatch: tag }));
+      assert.equal(updated.status, "updated");
+      assert.notEqual(updated.etag, tag);
+      assert.equal(structured(await call("recall", { id: "todo" })).etag, updated.etag, "update's etag is what a recall gives next");
+
+      const stale = await call("update_memory", { id: "todo", text: "Buy tea.", ifMatch: tag });
+      assert.equal(stale.isError, true);
+      const first = stale.content[0];
+      assert.ok(first && first.type === "text" && first.text.startsWith("E_PRECONDITION:"), JSON.stringify(stale.content));
+      assert.equal(structured(await call("recall", { id: "todo" })).text, "Buy oat milk and coffee.");
+    } finally {
+      await mcp.close();
+      await running.server.close();
+    }
+  });
+});
