@@ -40,6 +40,22 @@ describe("updates", () => {
     }
   });
 
+  it("memzip update --if-match changes the memory only while it is as the read with that tag saw it (else exit 15, nothing written)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "cli-if-match.db");
+    assert.equal(memzip(["add", "The boiler service is due in March.", "--id", "b", "--db", db]).status, 0);
+    const tag = memzip(["get", "b", "--db", db, "--json"]).json().etag as string;
+    assert.match(tag, /^"m[\w-]+"$/);
+    assert.equal(memzip(["update", "b", "--text", "The boiler service is due in April.", "--if-match", tag, "--db", db]).status, 0);
+    const stale = memzip(["update", "b", "--meta", "by=someone", "--if-match", tag, "--db", db, "--json"]);
+    assert.equal(stale.status, 15, stale.stderr);
+    assert.equal((stale.json().error as { code: string }).code, "E_PRECONDITION");
+    const got = memzip(["get", "b", "--db", db, "--json"]).json();
+    assert.deepEqual([got.text, got.meta], ["The boiler service is due in April.", {}]);
+    assert.notEqual(got.etag, tag);
+    assert.equal(memzip(["update", "b", "--meta", "by=me", "--if-match", got.etag as string, "--db", db]).status, 0);
+  });
+
   it("memzip update changes what its flags give", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "cli-update.db");
