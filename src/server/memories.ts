@@ -6,7 +6,6 @@ import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
 import { memoryTag, type RememberResult } from "../engine.js";
 import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
-import { ErrorCode } from "../errors.js";
 import { HttpError } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
 import { locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
@@ -126,13 +125,15 @@ export function memoryInfo(memory: MemorySummary | StoredMemory): z.infer<typeof
   };
 }
 
-/** An If-Match header: one entity tag as ETag gave it, or `*`; absent: undefined. A list or a weak tag is refused (400). */
-export function ifMatchOf(header: string | string[] | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const value = Array.isArray(header) ? header.join(",") : header.trim();
-  if (value === "*" || /^"[\x21\x23-\x7e]{1,128}"$/.test(value)) return value;
-  throw new HttpError(400, ErrorCode.INVALID_INPUT, "If-Match must be one entity tag in double quotes, as the memory's ETag gave it, or *", "Send the ETag header (or the etag field) of your last read of the memory, quotes included.");
-}
+/** The headers of a conditional write: If-Match, one entity tag as the memory's ETag gave it (quotes included), or `*`. */
+const Conditional = z.object({
+  "if-match": z
+    .string()
+    .trim()
+    .regex(/^(\*|"[\x21\x23-\x7e]{1,128}")$/, "one entity tag in double quotes, as the memory's ETag gave it, or * (not a list, not a weak W/ tag)")
+    .optional()
+    .describe("write only while the memory's tag is this one (the ETag of your read), else 412 E_PRECONDITION; * needs only that the memory exists"),
+});
 
 /** Refuses a text over the server's limit before any work is done on it. */
 export function checkTextSize(text: string, limit: number, where = "text"): void {
@@ -284,8 +285,9 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     query: NamespaceQuery,
     body: z.object({ text: z.string().optional(), kind: Kind.optional(), tags: Tags.optional(), meta: Meta.optional(), expiresAt: ExpiresAt.optional() }).strict(),
     response: MemoryInfo,
-    handler: async ({ params, query, body, scope, request, reply }) => {
-      const ifMatch = ifMatchOf(request.headers["if-match"]);
+    headers: Conditional,
+    handler: async ({ params, query, body, headers, scope, reply }) => {
+      const ifMatch = (headers as z.infer<typeof Conditional>)["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const { text, kind, tags, meta, expiresAt } = body;

@@ -22,6 +22,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the route reads (lower-case names), validated and documented; the handler gets them parsed as `headers`. */
+  headers?: z.ZodObject;
   response: R;
   /** Status of a success (200 unless told). */
   status?: number;
@@ -34,6 +36,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
     query: z.infer<Q>;
     body: z.infer<B>;
     scope: KeyScope | undefined;
+    /** The headers `headers` names, parsed (empty when it names none). */
+    headers: Record<string, unknown>;
     request: FastifyRequest;
     reply: FastifyReply;
   }): Promise<z.infer<R> | void>;
@@ -49,6 +53,7 @@ interface Documented {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  headers?: z.ZodObject;
   response: z.ZodType;
   status: number;
   contentType: string;
@@ -57,6 +62,13 @@ interface Documented {
 const EMPTY = z.object({}).strict();
 /** The query of a route that declares none: anything passes. Built once (a zod schema built per request costs ~40 µs). */
 const ANY_QUERY = EMPTY.passthrough();
+
+/** The named headers present in a request (a repeated one as fastify joins or lists it). */
+function pick(headers: FastifyRequest["headers"], names: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of names) if (headers[name] !== undefined) picked[name] = headers[name];
+  return picked;
+}
 
 /** The routes a server registered, for the OpenAPI document. */
 export class RouteRegistry {
@@ -78,6 +90,7 @@ export class RouteRegistry {
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.query ? { query: spec.query } : {}),
       ...(spec.body ? { body: spec.body } : {}),
+      ...(spec.headers ? { headers: spec.headers } : {}),
       response: spec.response,
       status,
       contentType: spec.contentType ?? "application/json",
@@ -90,7 +103,8 @@ export class RouteRegistry {
         const params = (spec.params ?? EMPTY).parse(request.params ?? {}) as z.infer<P>;
         const query = (spec.query ?? ANY_QUERY).parse(request.query ?? {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
-        const result = await spec.handler({ params, query, body, scope: request.scope, request, reply });
+        const headers = spec.headers ? (spec.headers.parse(pick(request.headers, Object.keys(spec.headers.shape))) as Record<string, unknown>) : {};
+        const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
         return reply.code(status).send(spec.response.parse(result));
       },
@@ -108,7 +122,7 @@ export class RouteRegistry {
       // `:name` is a path parameter; `::` is fastify's escape for a literal colon (`/v1/memories::batch`).
       const path = route.path.replace(/::/g, "\u0000").replace(/:(\w+)/g, "{$1}").replace(/\u0000/g, ":");
       const parameters: unknown[] = [];
-      for (const [where, type] of [["path", route.params], ["query", route.query]] as const) {
+      for (const [where, type] of [["path", route.params], ["query", route.query], ["header", route.headers]] as const) {
         if (!type) continue;
         const json = schema(type, "input") as { properties?: Record<string, unknown>; required?: string[] };
         for (const [name, property] of Object.entries(json.properties ?? {})) {

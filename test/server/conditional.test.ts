@@ -59,8 +59,13 @@ describe("conditional updates", () => {
       for (const bad of [`${newTag}, ${newTag}`, `W/${newTag}`, "plain"]) {
         const answer = await patch(bad, { tags: [] });
         assert.equal(answer.status, 400, bad);
-        assert.equal(((await answer.json()) as ErrorBody).error.code, "E_INVALID_INPUT", bad);
+        const { error } = (await answer.json()) as ErrorBody;
+        assert.equal(error.code, "E_USAGE", bad);
+        assert.match(error.message, /if-match: one entity tag in double quotes/, bad);
       }
+      // The OpenAPI document names the header where PATCH takes it.
+      const openApi = (await (await fetch(`${running.url}/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
+      assert.ok(openApi.paths["/v1/memories/{id}"]?.patch?.parameters?.some((p) => p.name === "if-match" && p.in === "header"));
       const last = (await (await fetch(memoryUrl, { headers: bearer(key) })).json()) as { text: string; kind: string; tags: string[]; meta: Record<string, unknown> };
       assert.deepEqual([last.text, last.kind, last.tags, last.meta], ["Deploy on Wednesday.", "doc", ["deploy"], { owner: "li", reviewed: true }]);
       // List items carry the same tag as a read of the memory.
