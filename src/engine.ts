@@ -191,9 +191,12 @@ export class Engine {
     return readHistory(this.store, this.parts.reader, id, namespace);
   }
 
-  /** Deletes a memory and its history; an asset it was the last user of (and that no namespace writes with) goes too. */
-  forget(id: string, namespace?: string): Promise<void> {
-    return this.parts.writer.forget(id, namespace);
+  /**
+   * Deletes a memory and its history; an asset it was the last user of (and that no namespace writes with) goes too.
+   * `ifMatch`: only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`, nothing deleted.
+   */
+  forget(id: string, namespace?: string, options?: { ifMatch?: string }): Promise<void> {
+    return this.parts.writer.forget(id, namespace, options);
   }
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */

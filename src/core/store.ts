@@ -432,8 +432,12 @@ export interface MemoryRepository {
   namespacesOf(id: string): Promise<string[]>;
   /** Checksum and length of those of `ids` that exist in the namespace (re-imports skip unchanged records). */
   fingerprints(namespace: string, ids: readonly string[]): Promise<Map<string, Fingerprint>>;
-  /** Deletes a memory and its history (handing its envelope to a reference, if one reads it); false when there was none. */
-  delete(namespace: string, id: string): Promise<boolean>;
+  /**
+   * Deletes a memory and its history (handing its envelope to a reference, if one reads it); false when there was none.
+   * `expectedVersion` (the row's `version` as the caller read it): delete only while the row is still at it, else
+   * `E_CONFLICT` and nothing is deleted.
+   */
+  delete(namespace: string, id: string, expectedVersion?: number): Promise<boolean>;
   /** A memory's earlier texts, oldest first (none when it has none or does not exist). */
   history(namespace: string, id: string): Promise<StoredVersion[]>;
   /** How many earlier texts are kept and their bytes (of a namespace, or all). */

@@ -310,11 +310,25 @@ export class Writer {
     return !memory || this.parts.reader.expired(memory);
   }
 
-  /** Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too. */
-  async forget(id: string, namespace?: string): Promise<void> {
-    const memory = await this.parts.reader.find(id, namespace);
-    if (!(await this.parts.store.memories.delete(memory.namespace, id))) throw notFound(id, memory.namespace);
-    if (memory.assetId !== null) await this.parts.assets.dropIfUnused(memory.assetId);
+  /**
+   * Deletes a memory; an asset it was the last user of (and that no namespace writes with) goes too.
+   * `ifMatch`: only while the memory's tag is this one (as `update`), else `E_PRECONDITION`.
+   */
+  async forget(id: string, namespace?: string, options: { ifMatch?: string } = {}): Promise<void> {
+    const conditional = options.ifMatch !== undefined && options.ifMatch !== "*";
+    for (let attempt = 1; ; attempt++) {
+      const memory = await this.parts.reader.find(id, namespace);
+      if (conditional && memoryTag(memory) !== options.ifMatch) throw preconditionFailed(id, memory.namespace, options.ifMatch as string);
+      try {
+        // Conditional: only the row read (a concurrent change is E_CONFLICT: read again and compare the tag again).
+        if (!(await this.parts.store.memories.delete(memory.namespace, id, conditional ? memory.version : undefined))) throw notFound(id, memory.namespace);
+      } catch (error) {
+        if (!isMemzipError(error, ErrorCode.CONFLICT) || attempt >= UPDATE_ATTEMPTS) throw error;
+        continue;
+      }
+      if (memory.assetId !== null) await this.parts.assets.dropIfUnused(memory.assetId);
+      return;
+    }
   }
 
   /**

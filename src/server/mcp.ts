@@ -139,7 +139,11 @@ const INPUT = {
     expiresAt: ExpiresAt.optional().describe("when the memory expires (ms since 1970); null: never; default: unchanged"),
     ifMatch: z.string().min(1).max(130).optional().describe("the etag recall gave: change the memory only if it is still as you read it (else E_PRECONDITION, nothing written: recall it again)"),
   }).strict(),
-  forget: z.object({ id: Id, namespace: Namespace.optional() }).strict(),
+  forget: z.object({
+    id: Id,
+    namespace: Namespace.optional(),
+    ifMatch: z.string().min(1).max(130).optional().describe("the etag recall gave: delete only if the memory is still as you read it (else E_PRECONDITION, nothing deleted)"),
+  }).strict(),
   stats: z.object({ namespace: Namespace.optional().describe("one namespace; default: each namespace of this connection") }).strict(),
 };
 
@@ -420,14 +424,14 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     "forget",
     {
       title: "Forget",
-      description: "Delete a memory for good.",
+      description: "Delete a memory for good. Pass recall's etag as ifMatch to delete it only if nobody changed it since you read it.",
       inputSchema: INPUT.forget,
       outputSchema: OUTPUT.forget,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     },
     run(true, async (args: z.infer<typeof INPUT.forget>) => {
       const row = await find(args.id, args.namespace);
-      await engine.forget(row.id, row.namespace);
+      await engine.forget(row.id, row.namespace, args.ifMatch === undefined ? {} : { ifMatch: args.ifMatch });
       return { id: row.id, namespace: row.namespace, forgotten: true };
     }),
   );

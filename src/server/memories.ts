@@ -303,15 +303,18 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     method: "DELETE",
     path: "/v1/memories/:id",
     summary: "delete a memory",
+    description: "With `If-Match: <the ETag of your read>` only while the memory is as you read it, else 412 `E_PRECONDITION` and nothing is deleted.",
     tag: "memories",
     role: "write",
     params: IdParams,
     query: NamespaceQuery,
+    headers: Conditional,
     response: z.undefined(),
     status: 204,
-    handler: async ({ params, query, scope }) => {
+    handler: async ({ params, query, headers, scope }) => {
+      const ifMatch = (headers as z.infer<typeof Conditional>)["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
-      await onMemory(params.id, () => engine.forget(params.id, namespace));
+      await onMemory(params.id, () => engine.forget(params.id, namespace, ifMatch === undefined ? {} : { ifMatch }));
       return undefined;
     },
   });

@@ -164,6 +164,15 @@ export function toVersion(row: VersionRow, checksum: number): StoredVersion {
   return version;
 }
 
+/** Both stores' check before a conditional delete: the row must still be at the version its caller read. */
+export function checkDeleteVersion(namespace: string, id: string, expectedVersion: number | undefined, version: number): void {
+  if (expectedVersion === undefined || version === expectedVersion) return;
+  throw new MemzipError(ErrorCode.CONFLICT, `memory ${id} changed while this delete was prepared; nothing was deleted`, {
+    hint: "Read it again and decide again: another writer changed it in the meantime.",
+    details: { namespace, id },
+  });
+}
+
 /**
  * Both stores' check before a memory is written: the row (its text's checksum and length, and its
  * version where the writer gave one; undefined when there is none) must be what the writer saw

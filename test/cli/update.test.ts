@@ -54,6 +54,12 @@ describe("updates", () => {
     assert.deepEqual([got.text, got.meta], ["The boiler service is due in April.", {}]);
     assert.notEqual(got.etag, tag);
     assert.equal(memzip(["update", "b", "--meta", "by=me", "--if-match", got.etag as string, "--db", db]).status, 0);
+    // rm --if-match: a stale tag removes nothing (exit 15); the current one removes it; one id only.
+    assert.equal(memzip(["rm", "b", "--if-match", got.etag as string, "--db", db]).status, 15);
+    const now = memzip(["get", "b", "--db", db, "--json"]).json().etag as string;
+    assert.equal(memzip(["rm", "b", "other", "--if-match", now, "--db", db]).status, 2);
+    assert.equal(memzip(["rm", "b", "--if-match", now, "--db", db]).status, 0);
+    assert.equal(memzip(["get", "b", "--db", db]).status, 4);
   });
 
   it("memzip update changes what its flags give", async () => {

@@ -77,6 +77,44 @@ describe("update beside another writer", () => {
     }
   });
 
+  it("a forget with the tag of a read deletes only the memory as read: an update landing in its window wins and the forget is refused", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "forget-tag-race.db"), cache: "off", workers: 0 });
+    try {
+      await rounds(engine, async (delay, run) => {
+        const id = `note-${delay}`;
+        await engine.remember({ id, text: `Round ${delay}: the gate code is 4411.`, meta: { round: delay } });
+        // The forgetting agent read the memory before the update began.
+        const tag = memoryTag(await engine.memory(id));
+        const update = engine.update(id, { meta: { changed: true } }).then(
+          () => "landed",
+          (error: unknown) => {
+            // The forget landed first: the update finds nothing to change.
+            if (isMemzipError(error) && error.code === "E_NOT_FOUND") return "not-found";
+            throw error;
+          },
+        );
+        let forgot: string | undefined;
+        await run(update, async () => {
+          forgot = await engine.forget(id, undefined, { ifMatch: tag }).then(
+            () => "deleted",
+            (error: unknown) => {
+              if (isMemzipError(error) && error.code === "E_PRECONDITION") return "refused";
+              throw error;
+            },
+          );
+        });
+        const updated = await update;
+        // Exactly one of the two acted: an acknowledged update is never deleted by a forget that read the memory before it.
+        assert.deepEqual([forgot, updated].sort(), forgot === "deleted" ? ["deleted", "not-found"] : ["landed", "refused"], `round ${delay}: forget ${forgot}, update ${updated}`);
+        if (updated === "landed") assert.deepEqual((await engine.memory(id)).meta, { round: delay, changed: true }, `round ${delay}`);
+        else await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}`);
+      });
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("an update with the tag of a read lands only while the memory is as read: of two with the same tag in flight, exactly one lands", async () => {
     using dir = tempDir();
     const engine = Engine.open({ db: join(dir.path, "tag-race.db"), cache: "off", workers: 0 });
@@ -112,6 +150,10 @@ describe("update beside another writer", () => {
       await engine.update("kept", { tags: ["home"] }, undefined, { ifMatch: memoryTag(recoded) });
       assert.deepEqual((await engine.memory("kept")).tags, ["home"]);
       await assert.rejects(engine.update("kept", { tags: ["away"] }, undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION", message: /changed since it was read/ });
+      // A forget with a stale tag deletes nothing; with the current one it deletes.
+      await assert.rejects(engine.forget("kept", undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION" });
+      await engine.forget("kept", undefined, { ifMatch: memoryTag(await engine.memory("kept")) });
+      await assert.rejects(engine.memory("kept"), { code: "E_NOT_FOUND" });
     } finally {
       await engine.close();
     }

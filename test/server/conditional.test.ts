@@ -70,7 +70,18 @@ describe("conditional updates", () => {
       assert.deepEqual([last.text, last.kind, last.tags, last.meta], ["Deploy on Wednesday.", "doc", ["deploy"], { owner: "li", reviewed: true }]);
       // List items carry the same tag as a read of the memory.
       const listed = (await (await fetch(`${running.url}/v1/memories`, { headers: bearer(key) })).json()) as { items: { id: string; etag: string }[] };
-      assert.equal(listed.items.find((item) => item.id === "plan")?.etag, (await fetch(memoryUrl, { headers: bearer(key) })).headers.get("etag"));
+      const current = (await fetch(memoryUrl, { headers: bearer(key) })).headers.get("etag") as string;
+      assert.equal(listed.items.find((item) => item.id === "plan")?.etag, current);
+
+      // DELETE with a stale tag deletes nothing (412); with the current one it deletes.
+      const remove = (ifMatch: string) => fetch(memoryUrl, { method: "DELETE", headers: bearer(key, { "if-match": ifMatch }) });
+      const staleDelete = await remove(newTag);
+      assert.equal(staleDelete.status, 412);
+      assert.equal(((await staleDelete.json()) as ErrorBody).error.code, "E_PRECONDITION");
+      assert.equal((await fetch(memoryUrl, { headers: bearer(key) })).status, 200, "still there");
+      assert.equal((await remove("W/" + current)).status, 400);
+      assert.equal((await remove(current)).status, 204);
+      assert.equal((await fetch(memoryUrl, { headers: bearer(key) })).status, 404);
     } finally {
       await running.server.close();
     }
@@ -101,6 +112,12 @@ describe("conditional updates", () => {
       const first = stale.content[0];
       assert.ok(first && first.type === "text" && first.text.startsWith("E_PRECONDITION:"), JSON.stringify(stale.content));
       assert.equal(structured(await call("recall", { id: "todo" })).text, "Buy oat milk and coffee.");
+
+      const staleForget = await call("forget", { id: "todo", ifMatch: tag });
+      assert.equal(staleForget.isError, true);
+      assert.equal(structured(await call("recall", { id: "todo" })).etag, updated.etag, "not forgotten");
+      assert.equal(structured(await call("forget", { id: "todo", ifMatch: updated.etag })).forgotten, true);
+      assert.equal((await call("recall", { id: "todo" })).isError, true);
     } finally {
       await mcp.close();
       await running.server.close();

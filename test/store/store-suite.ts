@@ -237,6 +237,18 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual((await store.memories.get("ns", "v"))?.meta, { a: 1, b: 2, c: 3 });
     });
 
+    withStore("deletes with an expected version only while the row is at it (E_CONFLICT, nothing deleted, otherwise)", async (store) => {
+      await store.memories.put([memory("d", "ns", { meta: { a: 1 } })]);
+      const read = (await store.memories.get("ns", "d")) as StoredMemory;
+      await store.memories.put([memory("d", "ns", { meta: { a: 2 } })]);
+      await assert.rejects(store.memories.delete("ns", "d", read.version), { code: "E_CONFLICT", message: /memory d changed while this delete was prepared/ });
+      assert.deepEqual((await store.memories.get("ns", "d"))?.meta, { a: 2 }, "nothing deleted");
+      const again = (await store.memories.get("ns", "d")) as StoredMemory;
+      assert.equal(await store.memories.delete("ns", "d", again.version), true);
+      assert.equal(await store.memories.get("ns", "d"), undefined);
+      assert.equal(await store.memories.delete("ns", "d", again.version), false, "a missing row is false, as without a version");
+    });
+
     withStore("deduplicates content: a second memory of the namespace with the same text is a reference reading the holder's envelope", async (store) => {
       const text = "a text two memories share";
       const hashOfText = shared("?", "?", text).contentHash as Uint8Array;

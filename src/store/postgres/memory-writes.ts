@@ -3,7 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { asBuffer, fromChecksumColumn, kindNumber, toChecksumColumn } from "./rows.js";
-import { checkExpected, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -258,13 +258,14 @@ export class PgMemoryWrites {
   }
 
   /** Deletes a memory, handing its envelope to the first memory that references it; false when there was none. */
-  async delete(namespace: string, id: string): Promise<boolean> {
+  async delete(namespace: string, id: string, expectedVersion?: number): Promise<boolean> {
     const database = this.database;
     const ns = await database.namespaceId(namespace);
     if (ns === undefined) return false;
     return database.write(async (tx) => {
-      const before = (await tx.query<{ seq: number; content_of: number | null }>("SELECT seq, content_of FROM memories WHERE ns = $1 AND id = $2", [ns, id])).rows[0];
+      const before = (await tx.query<{ seq: number; content_of: number | null; version: number }>("SELECT seq, content_of, version FROM memories WHERE ns = $1 AND id = $2", [ns, id])).rows[0];
       if (!before) return false;
+      checkDeleteVersion(namespace, id, expectedVersion, before.version);
       if (before.content_of === null) await this.releaseContent(tx, before.seq);
       await tx.query("DELETE FROM semantic WHERE seq = $1", [before.seq]);
       await tx.query("DELETE FROM memory_versions WHERE seq = $1", [before.seq]);

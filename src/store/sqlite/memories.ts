@@ -106,8 +106,8 @@ export class SqliteMemories implements MemoryRepository {
     return this.writes.replaceEnvelopes(updates);
   }
 
-  async delete(namespace: string, id: string): Promise<boolean> {
-    return this.writes.delete(namespace, id);
+  async delete(namespace: string, id: string, expectedVersion?: number): Promise<boolean> {
+    return this.writes.delete(namespace, id, expectedVersion);
   }
 
   async history(namespace: string, id: string): Promise<StoredVersion[]> {

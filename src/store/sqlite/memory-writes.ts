@@ -3,7 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { idHash, type SqliteDatabase } from "./database.js";
 import { BY_ID, asBuffer, kindNumber } from "./rows.js";
-import { checkExpected, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -170,7 +170,7 @@ export class MemoryWrites {
   }
 
   /** Deletes a memory, handing its envelope to the first memory that references it; false when there was none. */
-  delete(namespace: string, id: string): boolean {
+  delete(namespace: string, id: string, expectedVersion?: number): boolean {
     const database = this.database;
     const deleted = database.write(() => {
       const ns = database.namespaceId(namespace, false);
@@ -178,6 +178,7 @@ export class MemoryWrites {
       database.sealed.beforeWrite(ns, idHash(id), id);
       const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
       if (!before) return false;
+      checkDeleteVersion(namespace, id, expectedVersion, before.version);
       if (before.content_of === null) this.releaseContent(before.seq);
       this.statements.deleteSemantic.run(before.seq);
       this.statements.deleteVersions.run(before.seq);
