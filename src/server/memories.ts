@@ -287,7 +287,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     response: MemoryInfo,
     headers: Conditional,
     handler: async ({ params, query, body, headers, scope, reply }) => {
-      const ifMatch = (headers as z.infer<typeof Conditional>)["if-match"];
+      const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const { text, kind, tags, meta, expiresAt } = body;
@@ -312,7 +312,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     response: z.undefined(),
     status: 204,
     handler: async ({ params, query, headers, scope }) => {
-      const ifMatch = (headers as z.infer<typeof Conditional>)["if-match"];
+      const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       await onMemory(params.id, () => engine.forget(params.id, namespace, ifMatch === undefined ? {} : { ifMatch }));
       return undefined;

@@ -10,7 +10,7 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * same schemas write its entry in the OpenAPI document. Handlers get parsed input and return the
  * response body, or take the reply themselves (`streams: true`: SSE, JSONL, Arrow).
  */
-export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType, H extends z.ZodObject = z.ZodObject> {
   method: Method;
   /** Fastify path: `/v1/memories/:id`. */
   path: string;
@@ -23,7 +23,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   query?: Q;
   body?: B;
   /** Request headers the route reads (lower-case names), validated and documented; the handler gets them parsed as `headers`. */
-  headers?: z.ZodObject;
+  headers?: H;
   response: R;
   /** Status of a success (200 unless told). */
   status?: number;
@@ -37,7 +37,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
     body: z.infer<B>;
     scope: KeyScope | undefined;
     /** The headers `headers` names, parsed (empty when it names none). */
-    headers: Record<string, unknown>;
+    headers: Partial<z.infer<H>>;
     request: FastifyRequest;
     reply: FastifyReply;
   }): Promise<z.infer<R> | void>;
@@ -75,9 +75,9 @@ export class RouteRegistry {
   readonly routes: Documented[] = [];
 
   /** Registers a route on `app` and records it. */
-  add<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = typeof EMPTY, B extends z.ZodType = typeof EMPTY, R extends z.ZodType = z.ZodType>(
+  add<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = typeof EMPTY, B extends z.ZodType = typeof EMPTY, R extends z.ZodType = z.ZodType, H extends z.ZodObject = typeof EMPTY>(
     app: FastifyInstance,
-    spec: RouteSpec<P, Q, B, R>,
+    spec: RouteSpec<P, Q, B, R, H>,
   ): void {
     const status = spec.status ?? 200;
     this.routes.push({
@@ -103,7 +103,7 @@ export class RouteRegistry {
         const params = (spec.params ?? EMPTY).parse(request.params ?? {}) as z.infer<P>;
         const query = (spec.query ?? ANY_QUERY).parse(request.query ?? {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
-        const headers = spec.headers ? (spec.headers.parse(pick(request.headers, Object.keys(spec.headers.shape))) as Record<string, unknown>) : {};
+        const headers = (spec.headers ? spec.headers.parse(pick(request.headers, Object.keys(spec.headers.shape))) : {}) as Partial<z.infer<H>>;
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
         return reply.code(status).send(spec.response.parse(result));
