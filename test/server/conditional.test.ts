@@ -64,8 +64,13 @@ describe("conditional updates", () => {
         assert.match(error.message, /if-match: one entity tag in double quotes/, bad);
       }
       // The OpenAPI document names the header where PATCH takes it.
-      const openApi = (await (await fetch(`${running.url}/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
-      assert.ok(openApi.paths["/v1/memories/{id}"]?.patch?.parameters?.some((p) => p.name === "if-match" && p.in === "header"));
+      const openApi = (await (await fetch(`${running.url}/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>> };
+      for (const method of ["patch", "delete"]) {
+        const operation = openApi.paths["/v1/memories/{id}"]?.[method];
+        assert.ok(operation?.parameters?.some((p) => p.name === "if-match" && p.in === "header"), method);
+        assert.ok(operation?.responses["412"], method);
+      }
+      assert.equal(openApi.paths["/v1/memories/{id}"]?.get?.responses["412"], undefined);
       const last = (await (await fetch(memoryUrl, { headers: bearer(key) })).json()) as { text: string; kind: string; tags: string[]; meta: Record<string, unknown> };
       assert.deepEqual([last.text, last.kind, last.tags, last.meta], ["Deploy on Wednesday.", "doc", ["deploy"], { owner: "li", reviewed: true }]);
       // List items carry the same tag as a read of the memory.
