@@ -27,9 +27,20 @@ export const MemoryFilterSchema = z
     updatedBefore: Time.optional().describe("text last changed before (ms since the epoch)"),
     // Values are scalars: SQLite compares JSON text and PostgreSQL jsonb, which agree on scalars but not on
     // objects (key order) or arrays, and a filter must select the same memories on every store.
+    // A "__proto__" key is refused, not dropped (zod's record leaves it out): dropped, the condition would
+    // vanish and the filter match more than asked — a `rm --where` would delete memories it should keep.
     meta: z
-      .record(z.string().min(1).max(256), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-      .refine((meta) => Object.keys(meta).length <= FILTER_MAX_VALUES, `at most ${FILTER_MAX_VALUES} meta keys`)
+      .preprocess(
+        (value, context) => {
+          if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
+            context.addIssue({ code: "custom", message: "a meta key named __proto__ cannot be filtered on" });
+          }
+          return value;
+        },
+        z
+          .record(z.string().min(1).max(256), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+          .refine((meta) => Object.keys(meta).length <= FILTER_MAX_VALUES, `at most ${FILTER_MAX_VALUES} meta keys`),
+      )
       .optional()
       .describe("only memories whose meta holds each key with exactly this value (a string, number, boolean or null)"),
   })
@@ -62,7 +73,8 @@ export function metaFromPairs(value: unknown): unknown {
     } catch {
       // not JSON: the text itself
     }
-    meta[pair.slice(0, at)] = parsed;
+    // defineProperty: a key named "__proto__" becomes a key (which the schema refuses), never the prototype.
+    Object.defineProperty(meta, pair.slice(0, at), { value: parsed, enumerable: true, writable: true, configurable: true });
   }
   return meta;
 }

@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { checkMemoryId, metaProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, expiryProblem, LATEST_TIME_MS, metaProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -148,6 +148,8 @@ export class Writer {
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
+      const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
+      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
       if (input.id !== undefined) checkMemoryId(input.id);
       const id = input.id ?? contentId(namespace, bytes);
       let pending = candidatesByNamespace.get(namespace);
@@ -346,6 +348,9 @@ export class Writer {
         details: { id, now, ...(patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt }), ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) },
       });
     }
+    // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
+    const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
+    if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the meta patch or store the large part as the text of its own memory." });
     for (let attempt = 1; ; attempt++) {
       // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
       const current = await this.parts.reader.find(id, namespace);
@@ -465,8 +470,8 @@ export class Writer {
 function expiryOf(input: MemoryInput, options: RememberOptions, now: number, current: number | undefined): number | undefined {
   if (input.expiresAt === null) return undefined;
   if (input.expiresAt !== undefined) {
-    if (!Number.isSafeInteger(input.expiresAt) || input.expiresAt < 0) {
-      throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt must be a whole number of milliseconds since the epoch, got ${String(input.expiresAt)}`, {
+    if (expiryProblem(input.expiresAt) !== undefined) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt must be a whole number of milliseconds since the epoch up to ${LATEST_TIME_MS}, got ${String(input.expiresAt)}`, {
         hint: "Give expiresAt as ms since 1970 (Date.now() + a duration), null for never, or use a TTL (--ttl 30d).",
       });
     }
@@ -475,6 +480,11 @@ function expiryOf(input: MemoryInput, options: RememberOptions, now: number, cur
   if (options.ttlMs !== undefined) {
     if (!Number.isSafeInteger(options.ttlMs) || options.ttlMs <= 0) {
       throw new MemzipError(ErrorCode.INVALID_INPUT, `a TTL must be a whole number of milliseconds above 0, got ${String(options.ttlMs)}`, { hint: "Give a TTL such as 30d, 12h or 90m." });
+    }
+    if (now + options.ttlMs > LATEST_TIME_MS) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `a TTL of ${options.ttlMs} ms reaches past the latest time memzip keeps (${new Date(LATEST_TIME_MS).toISOString()})`, {
+        hint: "Give a shorter TTL, or none (--no-expiry) for a memory that never expires.",
+      });
     }
     return now + options.ttlMs;
   }

@@ -40,6 +40,26 @@ export function checkMemoryId(id: string): void {
   if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, `${problem} (got ${JSON.stringify(id.slice(0, 64))}${id.length > 64 ? "…" : ""})`, { hint: "Pick an id of whole Unicode characters (fix the producer that cut a surrogate pair in half), or leave it out to let memzip derive one from the text." });
 }
 const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt", "checksum"]);
+/** The latest time a memory may expire at (ms since the epoch): the last instant a JavaScript Date (and an export) can hold. */
+export const LATEST_TIME_MS = 8_640_000_000_000_000;
+/** Most tags a memory carries, and the longest tag (characters): REST, MCP, import and the library hold the same bounds. */
+export const MAX_TAGS = 256;
+export const MAX_TAG_CHARS = 256;
+
+/** Why a tag list cannot be stored, or undefined. */
+export function tagsProblem(tags: readonly string[]): string | undefined {
+  if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
+  const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
+  return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+}
+
+/** Why an expiry cannot be stored, or undefined: a whole number of ms from 0 to LATEST_TIME_MS. */
+export function expiryProblem(expiresAt: unknown): string | undefined {
+  if (typeof expiresAt !== "number" || !Number.isSafeInteger(expiresAt) || expiresAt < 0) return '"expiresAt" must be whole milliseconds since the epoch, or null for never';
+  if (expiresAt > LATEST_TIME_MS) return `"expiresAt" ${expiresAt} is past the latest time memzip keeps (${LATEST_TIME_MS}, the year 275760): give null for never`;
+  return undefined;
+}
+
 /** Deepest nesting of arrays and objects accepted in a record's meta (and other fields kept there). */
 export const MAX_META_DEPTH = 64;
 /** Largest meta accepted, as JSON text (UTF-16 code units). */
@@ -85,6 +105,8 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   }
   if (tags !== undefined) {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) return fail('"tags" must be an array of strings');
+    const problem = tagsProblem(tags as string[]);
+    if (problem) return fail(problem);
     input.tags = tags as string[];
   }
   if (meta !== undefined) {
@@ -103,8 +125,9 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
     input.createdAt = createdAt;
   }
   if (expiresAt !== undefined) {
-    if (expiresAt !== null && (typeof expiresAt !== "number" || !Number.isSafeInteger(expiresAt) || expiresAt < 0)) return fail('"expiresAt" must be whole milliseconds since the epoch, or null for never');
-    input.expiresAt = expiresAt;
+    const problem = expiresAt === null ? undefined : expiryProblem(expiresAt);
+    if (problem) return fail(problem);
+    input.expiresAt = expiresAt as number | null;
   }
   return input;
 }

@@ -48,7 +48,7 @@ export class HttpError extends Error {
 export const unauthorized = () => new HttpError(401, "E_UNAUTHORIZED", "missing or unknown API key", "Send `Authorization: Bearer KEY` with a key from `memzip keys create`.");
 export const forbidden = (needed: string) => new HttpError(403, "E_FORBIDDEN", `this key may not ${needed}`, "Use a key with the role this route needs (read < write < admin).");
 /** Another namespace's memory answers exactly as a missing one: nothing tells that it exists. */
-export const notFound = (what: string) => new MemzipError(ErrorCode.NOT_FOUND, `no ${what}`);
+export const notFound = (what: string) => new MemzipError(ErrorCode.NOT_FOUND, `no ${what}`, { hint: "Check the id; a key sees only what its namespaces hold (anything else answers as missing)." });
 
 /** Maps any thrown value to a status and an ErrorBody; unknown errors are 500 with no detail. */
 export function errorAnswer(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
@@ -70,7 +70,7 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
       status === 413
         ? "Send a smaller body: split a batch, or raise the server's limit (memzip serve --max-body)."
         : status === 415
-          ? "Send JSON with `content-type: application/json`."
+          ? "Send JSON with `content-type: application/json`; an import (POST /v1/imports) sends the file itself as application/x-ndjson (format=jsonl) or application/vnd.apache.arrow.file (format=arrow)."
           : "Send a body that is valid JSON of the shape GET /v1/openapi.json gives for this route.";
     return { status, body: { error: { code, message: fastifyError.message ?? "bad request", hint } }, headers: {} };
   }

@@ -419,6 +419,11 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       if (!(body instanceof Readable)) {
         throw new HttpError(415, "E_MEDIA_TYPE", "send the file as the raw request body", `Content-Type ${CONTENT_TYPES[query.format]}.`);
       }
+      // The declared type must be the format's (or plain bytes): an Arrow file sent as JSONL is a client's mistake, said as one.
+      const declaredType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+      if (declaredType !== CONTENT_TYPES[query.format] && declaredType !== "application/octet-stream") {
+        throw new HttpError(415, "E_MEDIA_TYPE", `a ${query.format} upload was sent as ${declaredType}`, `Send it with Content-Type ${CONTENT_TYPES[query.format]}, or give the format that matches the file (?format=${query.format === "jsonl" ? "arrow" : "jsonl"}).`);
+      }
       mkdirSync(uploads, { recursive: true, mode: 0o700 });
       const id = `imp-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
       const path = join(uploads, `${id}.${query.format}`);

@@ -6,7 +6,7 @@ import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/sto
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
 import { allows, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
-import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
+import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
 import { answerHits } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
@@ -92,7 +92,7 @@ const Sizes = z.object({
   fileBytes: z.number().optional().describe("the store file on disk (keys for every namespace only)"),
 });
 
-const ExpiresAt = z.number().int().min(0).nullable().describe("when the memory expires (ms since 1970): it is then gone for every read; null: never; default: never (kept on a re-write)");
+const ExpiresAt = z.number().int().min(0).max(LATEST_TIME_MS).nullable().describe("when the memory expires (ms since 1970): it is then gone for every read; null: never; default: never (kept on a re-write)");
 
 // Strict: an argument the tool does not take (a misspelt `txt`, a `ttl` it has not) is refused by name,
 // not dropped while the call succeeds without it.

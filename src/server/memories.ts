@@ -4,7 +4,7 @@ import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../co
 import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
 import { memoryTag, type RememberResult } from "../engine.js";
-import { idProblem, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
+import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MAX_TAG_CHARS, MAX_TAGS, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
@@ -19,12 +19,13 @@ export const MemoryId = z
   .refine((id) => idProblem(id) === undefined, MEMORY_ID_RULE)
   .describe(`the memory's id (unique within its namespace): ${MEMORY_ID_RULE}`);
 const Kind = z.enum(MEMORY_KINDS);
-const Tags = z.array(z.string().max(256)).max(256);
+const Tags = z.array(z.string().max(MAX_TAG_CHARS)).max(MAX_TAGS);
 const Meta = z.record(z.string(), z.unknown()).describe("any JSON object kept with the memory");
 const ExpiresAt = z
   .number()
   .int()
   .nonnegative()
+  .max(LATEST_TIME_MS)
   .nullable()
   .describe("when the memory expires (ms since the epoch): reads leave it out from then on and compact deletes it; null: never; absent on a re-write: kept");
 
@@ -61,7 +62,8 @@ export const MemoryInfo = z.object({
   tags: z.array(z.string()),
   meta: z.record(z.string(), z.unknown()),
   createdAt: z.number().int().describe("milliseconds since the epoch"),
-  expiresAt: z.number().int().optional().describe("when the memory expires (ms since the epoch); absent: never"),
+  // Not .int(): a row an older build wrote past the safe integers must still be listed (it is a number all the same).
+  expiresAt: z.number().optional().describe("when the memory expires (ms since the epoch); absent: never"),
   codec: z.string(),
   language: z.string().nullable(),
   originalBytes: z.number().int(),

@@ -63,6 +63,16 @@ const EMPTY = z.object({}).strict();
 /** The query of a route that declares none: anything passes. Built once (a zod schema built per request costs ~40 µs). */
 const ANY_QUERY = EMPTY.passthrough();
 
+/**
+ * Parses one part of a request; a refusal names the part in each issue's path (`query.bogus: …`,
+ * `header.if-match: …`), so the answer does not blame the body for a query parameter.
+ */
+function parseIn(where: "path" | "query" | "header", schema: z.ZodType, value: unknown): unknown {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [where, ...issue.path] })));
+}
+
 /** The named headers present in a request (a repeated one as fastify joins or lists it). */
 function pick(headers: FastifyRequest["headers"], names: readonly string[]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
@@ -100,13 +110,16 @@ export class RouteRegistry {
       url: spec.path,
       config: { role: spec.role },
       handler: async (request, reply) => {
-        const params = (spec.params ?? EMPTY).parse(request.params ?? {}) as z.infer<P>;
-        const query = (spec.query ?? ANY_QUERY).parse(request.query ?? {}) as z.infer<Q>;
+        const params = parseIn("path", spec.params ?? EMPTY, request.params ?? {}) as z.infer<P>;
+        const query = parseIn("query", spec.query ?? ANY_QUERY, request.query ?? {}) as z.infer<Q>;
         const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
-        const headers = (spec.headers ? spec.headers.parse(pick(request.headers, Object.keys(spec.headers.shape))) : {}) as Partial<z.infer<H>>;
+        const headers = (spec.headers ? parseIn("header", spec.headers, pick(request.headers, Object.keys(spec.headers.shape))) : {}) as Partial<z.infer<H>>;
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
-        return reply.code(status).send(spec.response.parse(result));
+        const checked = spec.response.safeParse(result);
+        // An answer that fails its own schema is memzip's fault, never the request's: 500, not a 400 that says nothing was done.
+        if (!checked.success) throw new Error(`the answer of ${spec.method} ${spec.path} does not match its schema: ${checked.error.message}`);
+        return reply.code(status).send(checked.data);
       },
     });
   }

@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
 import { KEY_ROLES } from "../../core/store.js";
 import { choices } from "../../core/vocabulary.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
 import { emit, openEngine, parseChoice, usage } from "../shared.js";
 
 const ACTIONS = ["create", "ls", "revoke"] as const;
@@ -37,9 +38,12 @@ Requests send it as \`Authorization: Bearer KEY\`. ls lists ids, roles, namespac
       if (action === "revoke") {
         const id = context.positionals[1];
         if (id === undefined) throw usage("keys revoke needs the key's ID (from `memzip keys ls`)");
-        const revoked = await engine.keys.revoke(id);
-        emit(context, { id, revoked }, revoked ? `revoked ${id}` : `no active key ${id}`);
-        return revoked ? 0 : 4;
+        if (!(await engine.keys.revoke(id))) {
+          // A typed error like every other not-found (exit 4; with --json the usual {"error": …}).
+          throw new MemzipError(ErrorCode.NOT_FOUND, `no active key ${id} (it does not exist or is already revoked)`, { hint: "List the keys and their state with `memzip keys ls`.", details: { id } });
+        }
+        emit(context, { id, revoked: true }, `revoked ${id}`);
+        return 0;
       }
       const keys = (await engine.keys.list()).map(({ hash: _hash, ...key }) => key);
       const lines = keys.map((k) => `${k.id}\t${k.role}\t${k.namespaces.join(",")}\t${k.revokedAt === null ? "active" : "revoked"}\t${k.label ?? ""}`);
