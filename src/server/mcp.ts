@@ -289,6 +289,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
+      // Written, it would be gone at once while the answer said stored: refused, as update_memory refuses it.
+      if (typeof args.expiresAt === "number" && args.expiresAt <= engine.options.clock()) {
+        throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt ${args.expiresAt} is not after now: the memory would expire at once`, { hint: "Give an expiry after now (ms since 1970), or leave it out for never; use forget to delete a memory." });
+      }
       const namespace = writeNamespace(args.namespace);
       const result = await gated(() => engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true }));
       return written(result);

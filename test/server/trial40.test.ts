@@ -106,6 +106,14 @@ describe("trial40's edges", () => {
       assert.equal(mismatched.status, 415);
       assert.match(((await mismatched.json()) as ErrorBody).error.message, /arrow upload was sent as application\/x-ndjson/);
       assert.equal((await engine.memory("m", "a")).tags.length, 0, "nothing written");
+      // A write whose expiry is already past would make a live memory vanish while answering "updated": refused, as PATCH does.
+      for (const path of ["/v1/memories", "/v1/memories:batch"]) {
+        const item = { id: "m", text: "A memory to patch, again.", expiresAt: 1000 };
+        const past = await fetch(`${running.url}${path}`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify(path.endsWith("batch") ? { items: [item] } : item) });
+        assert.equal(past.status, 400, path);
+        assert.match(((await past.json()) as ErrorBody).error.message, /would expire at once/, path);
+      }
+      assert.equal(await engine.recall("m", { namespace: "a" }), "A memory to patch.");
     } finally {
       await running.server.close();
     }
