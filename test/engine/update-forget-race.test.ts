@@ -37,11 +37,20 @@ async function rounds(engine: Engine, round: (delay: number, run: (update: Promi
   return seen;
 }
 
+/** A fresh store for one test: its engine (no cache, no worker threads), closed after `body`. */
+async function onEngine(body: (engine: Engine) => Promise<void>): Promise<void> {
+  using dir = tempDir();
+  const engine = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
+  try {
+    await body(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
 describe("update beside another writer", () => {
   it("a forget acknowledged while an update is in flight stays forgotten; the update answers NOT_FOUND or ran before it", async () => {
-    using dir = tempDir();
-    const engine = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
-    try {
+    await onEngine(async (engine) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the deploy window moved to Thursday 14:00 UTC.`, meta: { round: delay } });
@@ -53,15 +62,11 @@ describe("update beside another writer", () => {
         await update;
         await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}: the update brought back a memory whose forget was acknowledged`);
       });
-    } finally {
-      await engine.close();
-    }
+    });
   });
 
   it("two updates of the metadata in flight at once both land: neither merge drops the other's keys", async () => {
-    using dir = tempDir();
-    const engine = Engine.open({ db: join(dir.path, "meta-race.db"), cache: "off", workers: 0 });
-    try {
+    await onEngine(async (engine) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the release freeze starts Monday.`, meta: { round: delay } });
@@ -72,15 +77,11 @@ describe("update beside another writer", () => {
         assert.deepEqual(memory.meta, { round: delay, first: true, second: true }, `round ${delay}: an acknowledged update's meta key was lost`);
         assert.deepEqual(memory.tags, ["first"], `round ${delay}`);
       });
-    } finally {
-      await engine.close();
-    }
+    });
   });
 
   it("a forget with the tag of a read deletes only the memory as read: an update landing in its window wins and the forget is refused", async () => {
-    using dir = tempDir();
-    const engine = Engine.open({ db: join(dir.path, "forget-tag-race.db"), cache: "off", workers: 0 });
-    try {
+    await onEngine(async (engine) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the gate code is 4411.`, meta: { round: delay } });
@@ -110,15 +111,11 @@ describe("update beside another writer", () => {
         if (updated === "landed") assert.deepEqual((await engine.memory(id)).meta, { round: delay, changed: true }, `round ${delay}`);
         else await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}`);
       });
-    } finally {
-      await engine.close();
-    }
+    });
   });
 
   it("an update with the tag of a read lands only while the memory is as read: of two with the same tag in flight, exactly one lands", async () => {
-    using dir = tempDir();
-    const engine = Engine.open({ db: join(dir.path, "tag-race.db"), cache: "off", workers: 0 });
-    try {
+    await onEngine(async (engine) => {
       const refused = (error: unknown) => {
         if (isMemzipError(error) && error.code === "E_PRECONDITION") return "refused";
         throw error;
@@ -154,8 +151,6 @@ describe("update beside another writer", () => {
       await assert.rejects(engine.forget("kept", undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION" });
       await engine.forget("kept", undefined, { ifMatch: memoryTag(await engine.memory("kept")) });
       await assert.rejects(engine.memory("kept"), { code: "E_NOT_FOUND" });
-    } finally {
-      await engine.close();
-    }
+    });
   });
 });
