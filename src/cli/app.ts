@@ -19,7 +19,7 @@ Every command takes --help, and --json for scripts. Exit codes: 0 ok, 1 failures
 8 store or disk (full, read-only, file-size limit), 9 missing tool, 10 a model or backend timed out,
 11 backend unavailable, 12 backend refused, 13 busy (a job another process runs),
 14 conflict (another writer changed the memory meanwhile: write it again),
-15 precondition failed (update --if-match: the memory changed since that read),
+15 precondition failed (update/rm --if-match: the memory changed since that read),
 70 internal error (a bug: please report it),
 130 interrupted (Ctrl-C; an import prints the --resume that finishes it).
 

@@ -49,7 +49,7 @@ export interface StoredMemory {
   replaces?: VersionInput;
   /**
    * On writes: what the writer saw in the row when it committed: null for no row, else the text's
-   * checksum and length. The store writes only while the row still matches, else nothing of the
+   * checksum and length, and for an update the row's version. The store writes only while the row still matches, else nothing of the
    * batch is written (`E_CONFLICT`): a concurrent writer's text is never overwritten unseen.
    * Absent: written whatever the row holds (`replaces`, when given, is checked all the same).
    */

@@ -123,6 +123,20 @@ export function contentId(namespace: string, bytes: Uint8Array): string {
   return `m-${createHash("sha256").update(namespace).update("\0").update(bytes).digest("hex").slice(0, 20)}`;
 }
 
+/**
+ * A caller's tag as `memoryTag` writes it, or `*`: the tag as given, or without its double quotes (a
+ * shell or a model often drops them). Anything else is `E_INVALID_INPUT`: compared, it would fail as
+ * "changed" for ever, and a caller told to read again would loop.
+ */
+export function normalTag(ifMatch: string): string {
+  const tag = ifMatch.trim();
+  if (tag === "*" || /^"m[A-Za-z0-9_-]{22}"$/.test(tag)) return tag;
+  if (/^m[A-Za-z0-9_-]{22}$/.test(tag)) return `"${tag}"`;
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${JSON.stringify(ifMatch.slice(0, 64))} is not a memory's tag (a tag looks like "m" and 22 letters, digits, - or _, in double quotes)`, {
+    hint: "Pass the etag a read of the memory gave (REST ETag or etag, MCP recall's etag, memzip get --json's etag) as it was, or * for any.",
+  });
+}
+
 /** A conditional write whose tag is not the memory's now. */
 export function preconditionFailed(id: string, namespace: string, ifMatch: string): MemzipError {
   return new MemzipError(ErrorCode.PRECONDITION, `memory "${id}" in namespace "${namespace}" changed since it was read (its tag is not ${ifMatch}); nothing was written`, {
@@ -135,7 +149,9 @@ export function preconditionFailed(id: string, namespace: string, ifMatch: strin
  * A memory's entity tag: what a reader sees of it (the text's checksum and length, kind, tags, meta,
  * expiry), given as HTTP's ETag and by the MCP tools. A conditional update (`ifMatch`) applies only
  * while the memory still has the tag its caller read. Maintenance that rewrites the envelope alone
- * (recode, a new snapshot) keeps the tag; any change a reader could see gives another.
+ * (recode, a new snapshot) keeps the tag; a change of text, kind, tags, meta or expiry gives another
+ * (not a re-import's new createdAt, nor a language filled in: what an agent edits). The text enters
+ * by its XXH32 and length, as the store's own compare-and-set does.
  */
 export function memoryTag(memory: Pick<StoredMemory, "checksum" | "originalLength" | "kind" | "tags" | "meta" | "expiresAt">): string {
   const seen = JSON.stringify([memory.checksum, memory.originalLength, memory.kind, memory.tags, memory.meta, memory.expiresAt ?? null]);

@@ -93,6 +93,8 @@ export interface RememberResult {
   storedBytes: number;
   /** `unchanged` when the same id already held the same text. */
   status: "stored" | "updated" | "unchanged";
+  /** `update` only: the memory's tag (`memoryTag`) after it, for the next `ifMatch`. */
+  etag?: string;
   /** Codecs whose smaller envelope failed the decode check and were passed over. */
   verifyFailures: string[];
   /** The exact text was already stored: this memory references it and adds no envelope bytes. */

@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { checkMemoryId, expiryProblem, LATEST_TIME_MS, metaProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -29,7 +29,7 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { contentHash, contentId, lastRecordWins, memoryTag, notFound, preconditionFailed, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import { contentHash, contentId, lastRecordWins, memoryTag, normalTag, notFound, preconditionFailed, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
@@ -148,6 +148,8 @@ export class Writer {
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
+      const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
+      if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
       const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
       if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
       if (input.id !== undefined) checkMemoryId(input.id);
@@ -317,10 +319,11 @@ export class Writer {
    * `ifMatch`: only while the memory's tag is this one (as `update`), else `E_PRECONDITION`.
    */
   async forget(id: string, namespace?: string, options: { ifMatch?: string } = {}): Promise<void> {
-    const conditional = options.ifMatch !== undefined && options.ifMatch !== "*";
+    const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
+    const conditional = ifMatch !== undefined && ifMatch !== "*";
     for (let attempt = 1; ; attempt++) {
       const memory = await this.parts.reader.find(id, namespace);
-      if (conditional && memoryTag(memory) !== options.ifMatch) throw preconditionFailed(id, memory.namespace, options.ifMatch as string);
+      if (conditional && memoryTag(memory) !== ifMatch) throw preconditionFailed(id, memory.namespace, ifMatch);
       try {
         // Conditional: only the row read (a concurrent change is E_CONFLICT: read again and compare the tag again).
         if (!(await this.parts.store.memories.delete(memory.namespace, id, conditional ? memory.version : undefined))) throw notFound(id, memory.namespace);
@@ -348,13 +351,14 @@ export class Writer {
         details: { id, now, ...(patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt }), ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) },
       });
     }
+    const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
     const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
     if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the meta patch or store the large part as the text of its own memory." });
     for (let attempt = 1; ; attempt++) {
       // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
       const current = await this.parts.reader.find(id, namespace);
-      if (options.ifMatch !== undefined && options.ifMatch !== "*" && memoryTag(current) !== options.ifMatch) throw preconditionFailed(id, current.namespace, options.ifMatch);
+      if (ifMatch !== undefined && ifMatch !== "*" && memoryTag(current) !== ifMatch) throw preconditionFailed(id, current.namespace, ifMatch);
       const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
       const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
       const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
@@ -364,7 +368,8 @@ export class Writer {
       planned.basis = { checksum: current.checksum, originalLength: current.originalLength, ...(current.version === undefined ? {} : { version: current.version }) };
       try {
         const [result] = await writer.commit([planned]);
-        return result as RememberResult;
+        // The tag of what this update left: the row it wrote, or the one it found unchanged (never a later read's).
+        return { ...(result as RememberResult), etag: memoryTag(planned.row ?? current) };
       } catch (error) {
         // Deleted or changed by another writer since the read: read again (and patch what is there now, or answer NOT_FOUND).
         if (!isMemzipError(error, ErrorCode.CONFLICT) || attempt >= UPDATE_ATTEMPTS) throw error;

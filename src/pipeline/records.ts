@@ -42,7 +42,7 @@ export function checkMemoryId(id: string): void {
 const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt", "checksum"]);
 /** The latest time a memory may expire at (ms since the epoch): the last instant a JavaScript Date (and an export) can hold. */
 export const LATEST_TIME_MS = 8_640_000_000_000_000;
-/** Most tags a memory carries, and the longest tag (characters): REST, MCP, import and the library hold the same bounds. */
+/** Most tags a memory carries, and the longest tag (characters): REST, import and the library (MCP's tools take at most 64 of 128). */
 export const MAX_TAGS = 256;
 export const MAX_TAG_CHARS = 256;
 
@@ -51,6 +51,14 @@ export function tagsProblem(tags: readonly string[]): string | undefined {
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+}
+
+/** Why a creation time cannot be stored, or undefined: a whole number of ms within ±LATEST_TIME_MS (what a date can show). */
+export function createdProblem(createdAt: unknown): string | undefined {
+  if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt) || Math.abs(createdAt) > LATEST_TIME_MS) {
+    return `"createdAt" must be whole milliseconds since the epoch, at most ${LATEST_TIME_MS} either side of it`;
+  }
+  return undefined;
 }
 
 /** Why an expiry cannot be stored, or undefined: a whole number of ms from 0 to LATEST_TIME_MS. */
@@ -121,8 +129,9 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
     if (problem) return fail(problem);
   }
   if (createdAt !== undefined) {
-    if (typeof createdAt !== "number" || !Number.isFinite(createdAt)) return fail('"createdAt" must be milliseconds since the epoch');
-    input.createdAt = createdAt;
+    const problem = createdProblem(createdAt);
+    if (problem) return fail(problem);
+    input.createdAt = createdAt as number;
   }
   if (expiresAt !== undefined) {
     const problem = expiresAt === null ? undefined : expiryProblem(expiresAt);

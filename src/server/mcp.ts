@@ -420,7 +420,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const { text, kind, tags, meta, expiresAt, ifMatch } = args;
       const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
       const result = await gated(() => engine.update(row.id, patch, row.namespace, { offload: true, ...(ifMatch === undefined ? {} : { ifMatch }) }));
-      return { ...written(result), etag: memoryTag(await engine.memory(row.id, row.namespace)) };
+      return { ...written(result), etag: result.etag ?? memoryTag(row) };
     }),
   );
 

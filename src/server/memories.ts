@@ -39,7 +39,7 @@ export const NewMemory = z
     kind: Kind.optional(),
     tags: Tags.optional(),
     meta: Meta.optional(),
-    createdAt: z.number().int().nonnegative().optional().describe("milliseconds since the epoch; defaults to now"),
+    createdAt: z.number().int().nonnegative().max(LATEST_TIME_MS).optional().describe("milliseconds since the epoch; defaults to now"),
     expiresAt: ExpiresAt.optional(),
   })
   .strict();
@@ -62,7 +62,8 @@ export const MemoryInfo = z.object({
   kind: Kind,
   tags: z.array(z.string()),
   meta: z.record(z.string(), z.unknown()),
-  createdAt: z.number().int().describe("milliseconds since the epoch"),
+  // Not .int(): a fractional time an older build imported must still be listed.
+  createdAt: z.number().describe("milliseconds since the epoch"),
   // Not .int(): a row an older build wrote past the safe integers must still be listed (it is a number all the same).
   expiresAt: z.number().optional().describe("when the memory expires (ms since the epoch); absent: never"),
   codec: z.string(),
@@ -221,14 +222,16 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       const memory = await onMemory(params.id, () => engine.memory(params.id, namespace));
       const info = memoryInfo(memory);
-      reply.header("etag", info.etag);
       if (query.mode === "exact") {
-        // The text of the row just read: one read, and text and metadata of the same version.
+        // The text of the row just read: one read, and text, metadata and ETag of the same version.
         const text = await onMemory(params.id, () => engine.textOf(memory));
+        reply.header("etag", info.etag);
         return { ...info, text, mode: query.mode };
       }
       const text = await engine.recall(params.id, { namespace, mode: query.mode });
       const semantic = await engine.semanticOf(params.id, namespace);
+      // Set once the answer is made (an error answer carries no ETag); the row was read before the text, so at worst it is older.
+      reply.header("etag", info.etag);
       return {
         ...info,
         text,

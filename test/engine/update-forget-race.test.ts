@@ -144,8 +144,15 @@ describe("update beside another writer", () => {
       const recoded = { ...kept, codec: "zstd", envelope: Uint8Array.of(1, 2, 3), assetId: "other", version: (kept.version ?? 0) + 1 };
       assert.equal(memoryTag(recoded), memoryTag(kept));
       assert.notEqual(memoryTag({ ...kept, expiresAt: Date.now() + 60_000 }), memoryTag(kept));
-      await engine.update("kept", { tags: ["home"] }, undefined, { ifMatch: memoryTag(recoded) });
+      const result = await engine.update("kept", { tags: ["home"] }, undefined, { ifMatch: memoryTag(recoded) });
       assert.deepEqual((await engine.memory("kept")).tags, ["home"]);
+      assert.equal(result.etag, memoryTag(await engine.memory("kept")), "update answers the tag of what it wrote");
+      // A tag without its quotes (a shell or a model dropped them) is the same tag; a malformed one is refused as such, not as "changed".
+      const home = (result.etag as string).slice(1, -1);
+      assert.equal((await engine.update("kept", { meta: { room: "hall" } }, undefined, { ifMatch: home })).status, "updated");
+      for (const bad of ["", "m-short", '"nope"']) {
+        await assert.rejects(engine.update("kept", { meta: { room: "attic" } }, undefined, { ifMatch: bad }), { code: "E_INVALID_INPUT", message: /is not a memory's tag/ }, bad);
+      }
       await assert.rejects(engine.update("kept", { tags: ["away"] }, undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION", message: /changed since it was read/ });
       // A forget with a stale tag deletes nothing; with the current one it deletes.
       await assert.rejects(engine.forget("kept", undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION" });

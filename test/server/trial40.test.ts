@@ -28,10 +28,19 @@ describe("trial40's edges", () => {
     assert.equal(memzip(["update", "t", "--ttl", "104249991d", "--db", db]).status, 3);
     // A record's expiresAt past the latest date is a rejected record; the latest date itself is kept.
     const file = join(dir.path, "late.jsonl");
-    writeFileSync(file, `${JSON.stringify({ id: "late", text: "too late", expiresAt: LATEST_TIME_MS + 1 })}\n${JSON.stringify({ id: "last", text: "just in time", expiresAt: LATEST_TIME_MS })}\n`);
+    const lines = [
+      { id: "late", text: "too late", expiresAt: LATEST_TIME_MS + 1 },
+      { id: "half", text: "half a millisecond", createdAt: 1.5 },
+      { id: "ages", text: "before any date", createdAt: -LATEST_TIME_MS - 1 },
+      { id: "last", text: "just in time", expiresAt: LATEST_TIME_MS, createdAt: -LATEST_TIME_MS },
+    ];
+    writeFileSync(file, lines.map((line) => JSON.stringify(line)).join("\n"));
     const imported = memzip(["import", file, "--db", db, "--json"]);
     assert.equal(imported.status, 1, imported.stderr);
     assert.match(imported.stderr + imported.stdout, /past the latest time memzip keeps/);
+    assert.match(imported.stderr + imported.stdout, /createdAt.{0,3} must be whole milliseconds/);
+    const kept = memzip(["ls", "--db", db, "--json"]);
+    assert.deepEqual((JSON.parse(kept.stdout) as { memories: { id: string }[] }).memories.map((m) => m.id).sort(), ["last", "t"]);
 
     const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" }, "rest.db");
     try {
@@ -90,6 +99,7 @@ describe("trial40's edges", () => {
       const tooMany = Array.from({ length: 257 }, (_, i) => `t${i}`);
       await assert.rejects(engine.remember({ id: "t", text: "tags", tags: tooMany, namespace: "a" }), { code: "E_INVALID_INPUT", message: /257 tags, over the limit of 256/ });
       await assert.rejects(engine.update("m", { tags: ["x".repeat(257)] }, "a"), { code: "E_INVALID_INPUT", message: /257 characters/ });
+      await assert.rejects(engine.remember({ id: "c", text: "created when?", createdAt: 1.5, namespace: "a" }), { code: "E_INVALID_INPUT", message: /createdAt/ });
       const key = (await engine.keys.create({ role: "write", namespaces: ["a"] })).key;
       const patch = await fetch(`${running.url}/v1/memories/m`, { method: "PATCH", headers: bearer(key, { "content-type": "application/json" }), body: `{"meta":${deepJson}}` });
       assert.equal(patch.status, 400);

@@ -37,9 +37,12 @@ needs semantic backends in the config)`,
     try {
       const namespace = await engine.locate(id, typeof context.values.namespace === "string" ? context.values.namespace : undefined);
       const semantic = await engine.semanticOf(id, namespace);
-      const bytes = mode === "exact" ? await engine.recallBytes(id, namespace) : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
-      if (context.json) {
-        const memory = await engine.memory(id, namespace);
+      // With --json the row is read first and the exact text decoded from it: text, metadata and etag are of one version
+      // (an etag newer than the text shown would let `update --if-match` write over a change nobody saw).
+      const memory = context.json ? await engine.memory(id, namespace) : undefined;
+      const exact = async () => (memory ? Buffer.from(await engine.textOf(memory), "utf8") : await engine.recallBytes(id, namespace));
+      const bytes = mode === "exact" ? await exact() : Buffer.from(await engine.recall(id, { mode, namespace }), "utf8");
+      if (memory) {
         const { envelope: _envelope, version: _version, contentHash, ...summary } = memory;
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
         emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), etag: memoryTag(memory), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
