@@ -137,8 +137,26 @@ export function normalTag(ifMatch: string): string {
   });
 }
 
+/** A conditional write's check: `E_PRECONDITION` unless the memory has the tag (`normalTag`'s) or the tag is `*`. */
+export function checkTag(memory: StoredMemory, ifMatch: string | undefined): void {
+  if (ifMatch === undefined || ifMatch === "*" || memoryTag(memory) === ifMatch) return;
+  throw preconditionFailed(memory.id, memory.namespace, ifMatch);
+}
+
+/**
+ * A write whose expiry (`when`: "expiresAt …", "a TTL of …") is not after now: written, the memory would
+ * vanish at once and the caller's next read answer NOT_FOUND — a forget said as a write. Refused where a
+ * caller writes one memory (update, REST, MCP); an import still stores such a record expired.
+ */
+export function expiresAtOnce(when: string, now: number, details: Record<string, unknown>): MemzipError {
+  return new MemzipError(ErrorCode.INVALID_INPUT, `${when} is not after now (${new Date(now).toISOString()}): the memory would expire at once`, {
+    hint: "Give an expiry after now (or null for never), or forget the memory to remove it now.",
+    details: { now, ...details },
+  });
+}
+
 /** A conditional write whose tag is not the memory's now. */
-export function preconditionFailed(id: string, namespace: string, ifMatch: string): MemzipError {
+function preconditionFailed(id: string, namespace: string, ifMatch: string): MemzipError {
   return new MemzipError(ErrorCode.PRECONDITION, `memory "${id}" in namespace "${namespace}" changed since it was read (its tag is not ${ifMatch}); nothing was written`, {
     hint: "Read the memory again (its new tag comes with it), apply the change to what it holds now, and send it with that tag.",
     details: { id, namespace },

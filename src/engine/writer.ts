@@ -29,7 +29,7 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { contentHash, contentId, lastRecordWins, memoryTag, normalTag, notFound, preconditionFailed, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
@@ -323,7 +323,7 @@ export class Writer {
     const conditional = ifMatch !== undefined && ifMatch !== "*";
     for (let attempt = 1; ; attempt++) {
       const memory = await this.parts.reader.find(id, namespace);
-      if (conditional && memoryTag(memory) !== ifMatch) throw preconditionFailed(id, memory.namespace, ifMatch);
+      checkTag(memory, ifMatch);
       try {
         // Conditional: only the row read (a concurrent change is E_CONFLICT: read again and compare the tag again).
         if (!(await this.parts.store.memories.delete(memory.namespace, id, conditional ? memory.version : undefined))) throw notFound(id, memory.namespace);
@@ -344,12 +344,8 @@ export class Writer {
   async update(id: string, patch: MemoryPatch, namespace?: string, options: UpdateOptions = {}): Promise<RememberResult> {
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
-      // Written, it would vanish at once and the caller's next read answer NOT_FOUND: that is a forget, said as one.
       const when = patch.ttlMs !== undefined ? `a TTL of ${patch.ttlMs} ms` : `expiresAt ${new Date(patch.expiresAt as number).toISOString()}`;
-      throw new MemzipError(ErrorCode.INVALID_INPUT, `${when} would expire memory ${id} at once (now ${new Date(now).toISOString()})`, {
-        hint: "Give an expiry after now (or null for never), or forget the memory to remove it now.",
-        details: { id, now, ...(patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt }), ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) },
-      });
+      throw expiresAtOnce(when, now, { id, ...(patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt }), ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }) });
     }
     const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
@@ -358,7 +354,7 @@ export class Writer {
     for (let attempt = 1; ; attempt++) {
       // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
       const current = await this.parts.reader.find(id, namespace);
-      if (ifMatch !== undefined && ifMatch !== "*" && memoryTag(current) !== ifMatch) throw preconditionFailed(id, current.namespace, ifMatch);
+      checkTag(current, ifMatch);
       const text = patch.text ?? (await this.parts.reader.recall(id, { namespace: current.namespace }));
       const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
       const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
@@ -475,11 +471,8 @@ export class Writer {
 function expiryOf(input: MemoryInput, options: RememberOptions, now: number, current: number | undefined): number | undefined {
   if (input.expiresAt === null) return undefined;
   if (input.expiresAt !== undefined) {
-    if (expiryProblem(input.expiresAt) !== undefined) {
-      throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt must be a whole number of milliseconds since the epoch up to ${LATEST_TIME_MS}, got ${String(input.expiresAt)}`, {
-        hint: "Give expiresAt as ms since 1970 (Date.now() + a duration), null for never, or use a TTL (--ttl 30d).",
-      });
-    }
+    const problem = expiryProblem(input.expiresAt);
+    if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, problem, { hint: "Give expiresAt as ms since 1970 (Date.now() + a duration), null for never, or use a TTL (--ttl 30d)." });
     return input.expiresAt;
   }
   if (options.ttlMs !== undefined) {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, toMemoryFilter } from "../core/filter.js";
 import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
-import { allows, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
+import { allows, expiresAtOnce, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
@@ -290,9 +290,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
       // Written, it would be gone at once while the answer said stored: refused, as update_memory refuses it.
-      if (typeof args.expiresAt === "number" && args.expiresAt <= engine.options.clock()) {
-        throw new MemzipError(ErrorCode.INVALID_INPUT, `expiresAt ${args.expiresAt} is not after now: the memory would expire at once`, { hint: "Give an expiry after now (ms since 1970), or leave it out for never; use forget to delete a memory." });
-      }
+      const now = engine.options.clock();
+      if (typeof args.expiresAt === "number" && args.expiresAt <= now) throw expiresAtOnce(`expiresAt ${args.expiresAt}`, now, { expiresAt: args.expiresAt });
       const namespace = writeNamespace(args.namespace);
       const result = await gated(() => engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true }));
       return written(result);
