@@ -152,13 +152,20 @@ export const MIGRATIONS: readonly Migration[] = [
   // keys of rows sealed after it) and makes nothing: a store's next seal moves the keys, and until then
   // (and in a read-only open) the tables are read as they are.
   sealedKeyRunsLayout,
+  // Row versions from one store-wide clock (store/sqlite/memory-writes.ts): a memory forgotten and written again
+  // under its id never takes a version an earlier row of that id had, so a compare-and-set prepared from a read of
+  // the old row cannot land on the new one.
+  versionClock,
 ];
 
 /**
- * Index of the sealed-blocks layout step. Every step from it on makes nothing, so a store at this version
- * or later reads as it is where it cannot be upgraded (a read-only open).
+ * Index of the sealed-blocks layout step. Every step from it on makes nothing a read needs (the version clock
+ * serves writes only), so a store at this version or later reads as it is where it cannot be upgraded (a read-only open).
  */
 export const SEALED_LAYOUT_STEP = MIGRATIONS.indexOf(sealedBlocksLayout);
+
+/** Index of the step that starts the version clock (its test builds a store just before it). */
+export const VERSION_CLOCK_STEP = MIGRATIONS.indexOf(versionClock);
 
 /** Index of the step that adds `memories.expires_at` (its test builds a store just before it). */
 export const EXPIRY_STEP = MIGRATIONS.indexOf(addExpiry);
@@ -349,6 +356,21 @@ function internMemoryValues(db: Database.Database): void {
 function sealedBlocksLayout(): void {}
 
 function sealedKeyRunsLayout(): void {}
+
+/**
+ * The store's version clock: the last row version handed out. Versions written before it counted from 1 per row,
+ * so a store with any row (hot or sealed) starts the clock at 2^32, above every version such a row can have reached
+ * (sealed rows keep theirs inside their blocks, where no query reaches them); an empty store starts at 0.
+ */
+function versionClock(db: Database.Database): void {
+  const sealed = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'memory_blocks'").get() !== undefined;
+  const rows = sealed || db.prepare("SELECT 1 FROM memories LIMIT 1").get() !== undefined;
+  db.exec(`CREATE TABLE IF NOT EXISTS version_clock (n INTEGER NOT NULL);
+    INSERT INTO version_clock (n) SELECT ${rows ? VERSION_CLOCK_START : 0} WHERE NOT EXISTS (SELECT 1 FROM version_clock);`);
+}
+
+/** Where the version clock of a store that had rows before it starts (above any version counted per row). */
+export const VERSION_CLOCK_START = 2 ** 32;
 
 function addExpiry(db: Database.Database): void {
   db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;

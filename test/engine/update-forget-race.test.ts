@@ -161,3 +161,23 @@ describe("update beside another writer", () => {
     });
   });
 });
+
+describe("a recode beside another writer", () => {
+  it("a memory forgotten and remembered again under its id while a recode is in flight keeps its new text (the recode read the old one)", async () => {
+    await onEngine(async (engine) => {
+      const texts = Array.from({ length: 40 }, (_, i) => `Memory ${i}: the build on runner ${i % 7} failed twice with the same linker error, then passed after a cache flush.`);
+      await engine.rememberMany(texts.map((text, i) => ({ id: `m${i}`, text })));
+      const renewed = "m0 again: the runners moved to the new rack on Monday; the cache is on local disk now.";
+      let other: Promise<void> | undefined;
+      const recode = engine.recode(undefined, { codec: "raw" }, (event) => {
+        // m0 has been read and coded; its new envelope waits for the batch's write. Another agent replaces m0 now.
+        if (event.done === 1 && !other) other = engine.forget("m0").then(() => engine.remember({ id: "m0", text: renewed, meta: { again: true } })).then(() => undefined);
+      });
+      const report = await recode;
+      await other;
+      assert.equal(await engine.recall("m0"), renewed, `recode ${JSON.stringify(report)}`);
+      for (const [i, text] of texts.entries()) if (i > 0) assert.equal(await engine.recall(`m${i}`), text, `m${i}`);
+      assert.equal((await engine.verify()).failed, 0);
+    });
+  });
+});

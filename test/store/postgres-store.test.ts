@@ -4,14 +4,17 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import pgModule from "pg";
 import { memoryKey } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
+import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";
 import { POSTGRES_MISSING, startPostgres, type PostgresService } from "../services/postgres.js";
 import { memory, storeSuite } from "./store-suite.js";
 
 const run = promisify(execFile);
+const PgClient = pgModule.Client;
 const server: PostgresService | undefined = await startPostgres();
 after(() => server?.stop());
 
@@ -26,6 +29,36 @@ if (!server) {
     let url = "";
     before(async () => {
       url = await pg.createDatabase("specifics");
+    });
+
+    it("the version clock step: rows written before it keep their versions, and a memory written again after it never matches an old read", async () => {
+      const location = await pg.createSchema("clock");
+      const store = openStore(location);
+      await store.memories.put([memory("a"), memory("b")]);
+      await store.close();
+      // Back to the schema before the step: per-row integer versions, no clock.
+      const admin = new PgClient({ connectionString: location });
+      await admin.connect();
+      try {
+        await admin.query(`ALTER TABLE memories ALTER COLUMN version DROP DEFAULT; ALTER TABLE memories ALTER COLUMN version TYPE integer;
+          DROP SEQUENCE memory_version_clock; UPDATE memories SET version = 1; DELETE FROM memzip_schema WHERE version = ${PG_MIGRATIONS.length}`);
+      } finally {
+        await admin.end();
+      }
+      const upgraded = openStore(location);
+      try {
+        const oldB = await upgraded.memories.get("ns", "b");
+        assert.deepEqual([(await upgraded.memories.get("ns", "a"))?.version, oldB?.version], [1, 1]);
+        await upgraded.memories.delete("ns", "b");
+        await upgraded.memories.put([memory("b", "ns", { meta: { again: true } })]);
+        const b = await upgraded.memories.get("ns", "b");
+        assert.ok((b?.version as number) > 2 ** 32, `b's version ${String(b?.version)} is above the clock's start`);
+        await assert.rejects(upgraded.memories.delete("ns", "b", oldB?.version), { code: "E_CONFLICT" });
+        await upgraded.memories.put([memory("a", "ns", { meta: { n: 2 }, expected: { checksum: 7, originalLength: 3, version: 1 } })]);
+        assert.ok(((await upgraded.memories.get("ns", "a"))?.version as number) > (b?.version as number));
+      } finally {
+        await upgraded.close();
+      }
     });
 
     it("keeps the password out of its location, and says E_STORE with a hint when it cannot connect", async () => {

@@ -249,6 +249,32 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.memories.delete("ns", "d", again.version), false, "a missing row is false, as without a version");
     });
 
+    withStore("a memory deleted and written again under its id never matches a version read before: no rewrite, update or delete meant for the old one lands on it", async (store) => {
+      // The same row twice: a writer (a recode, an update, a conditional forget) read the first one, then the id was
+      // forgotten and remembered again before that writer committed.
+      await store.memories.put([memory("x", "ns", { meta: { v: 1 } }), memory("y", "ns", { meta: { v: 1 } })]);
+      const old = (await store.memories.get("ns", "x")) as StoredMemory;
+      const oldY = (await store.memories.get("ns", "y")) as StoredMemory;
+      await store.memories.delete("ns", "x");
+      await store.memories.delete("ns", "y");
+      // A new text for x; y again with its old text (the same checksum and length) and new meta.
+      await store.memories.put([memory("x", "ns", { envelope: Uint8Array.of(4, 5, 6, 7), originalLength: 4, checksum: 9, meta: { v: 2 } }), memory("y", "ns", { meta: { v: 2 } })]);
+      const fresh = (await store.memories.get("ns", "x")) as StoredMemory;
+      assert.notEqual(fresh.version, old.version, "a row written again has a version no earlier row of its id had");
+      // A recode of the old text, prepared from the first read: the old text's envelope must not replace the new one.
+      const recode = { namespace: "ns", codec: "zstd", envelope: Uint8Array.of(1, 2, 3), assetId: null };
+      assert.equal(await store.memories.replaceEnvelopes([{ ...recode, id: "x", version: old.version as number }, { ...recode, id: "y", version: oldY.version as number }]), 0);
+      assert.deepEqual(bytesOf(await store.memories.get("ns", "x")), [4, 5, 6, 7], "the new text's envelope is kept");
+      // An update merged from the first read (same text as y now holds): refused, the new meta kept.
+      const seenY = { checksum: oldY.checksum, originalLength: oldY.originalLength, version: oldY.version as number };
+      await assert.rejects(store.memories.put([memory("y", "ns", { meta: { v: 1, patched: true }, expected: seenY })]), { code: "E_CONFLICT" });
+      assert.deepEqual((await store.memories.get("ns", "y"))?.meta, { v: 2 });
+      // A forget conditional on the first read: refused, nothing deleted.
+      await assert.rejects(store.memories.delete("ns", "y", oldY.version), { code: "E_CONFLICT" });
+      await assert.rejects(store.memories.delete("ns", "x", old.version), { code: "E_CONFLICT" });
+      assert.deepEqual([(await store.memories.get("ns", "x"))?.meta, (await store.memories.get("ns", "y"))?.meta], [{ v: 2 }, { v: 2 }]);
+    });
+
     withStore("deduplicates content: a second memory of the namespace with the same text is a reference reading the holder's envelope", async (store) => {
       const text = "a text two memories share";
       const hashOfText = shared("?", "?", text).contentHash as Uint8Array;

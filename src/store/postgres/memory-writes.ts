@@ -125,7 +125,7 @@ export class PgMemoryWrites {
           }
           await tx.query(
             `UPDATE memories SET kind = $1, created_at = $2, codec = $3, asset = $4, original_length = $5, checksum = $6, content_hash = $7, content_of = $8,
-               language = $9, tags = $10, meta = $11, envelope = $12, expires_at = $13, version = version + 1 WHERE seq = $14`,
+               language = $9, tags = $10, meta = $11, envelope = $12, expires_at = $13, version = nextval('memory_version_clock') WHERE seq = $14`,
             [...values, before.seq],
           );
           seq = before.seq;
@@ -243,7 +243,7 @@ export class PgMemoryWrites {
         const asset = await database.assetN(update.assetId, tx);
         const row = (
           await tx.query<{ seq: number }>(
-            `UPDATE memories SET codec = $1, asset = $2, envelope = $3, version = version + 1
+            `UPDATE memories SET codec = $1, asset = $2, envelope = $3, version = nextval('memory_version_clock')
              WHERE ns = $4 AND id = $5 AND version = $6 AND content_of IS NULL RETURNING seq`,
             [codec, asset, asBuffer(update.envelope), ns, update.id, update.version],
           )
@@ -279,7 +279,7 @@ export class PgMemoryWrites {
   private async releaseContent(tx: PgTransaction, seq: number): Promise<boolean> {
     const first = (await tx.query<{ seq: number }>("SELECT seq FROM memories WHERE content_of = $1 ORDER BY seq LIMIT 1", [seq])).rows[0];
     if (!first) return false;
-    await tx.query("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = $1), content_of = NULL, version = version + 1 WHERE seq = $2", [seq, first.seq]);
+    await tx.query("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = $1), content_of = NULL, version = nextval('memory_version_clock') WHERE seq = $2", [seq, first.seq]);
     await tx.query("UPDATE memories SET content_of = $2 WHERE content_of = $1 AND seq != $2", [seq, first.seq]);
     return true;
   }

@@ -125,6 +125,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   // Expiry: when a memory stops being readable (ms since the epoch; NULL: never), as SQLite's step.
   `ALTER TABLE memories ADD COLUMN expires_at bigint;
    CREATE INDEX memories_by_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;`,
+  // Row versions from one store-wide clock, as SQLite's step: a memory forgotten and written again under its id never
+  // takes a version an earlier row of that id had. A store with rows starts the clock at 2^32, above any version
+  // counted per row before; every write takes the next value (memory-writes.ts; an insert by the column's default).
+  `ALTER TABLE memories ALTER COLUMN version TYPE bigint;
+   CREATE SEQUENCE memory_version_clock AS bigint MINVALUE 0;
+   SELECT setval('memory_version_clock', CASE WHEN EXISTS (SELECT 1 FROM memories) THEN 4294967296 ELSE 0 END, true);
+   ALTER TABLE memories ALTER COLUMN version SET DEFAULT nextval('memory_version_clock');`,
 ];
 
 /** memzip's tables (usage, compact). */

@@ -208,7 +208,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       db.pragma("busy_timeout = 5000");
       registerFunctions(db);
       const version = db.pragma("user_version", { simple: true }) as number;
-      // The steps from the sealed layout's on make nothing: a store before them reads as it is (the sealed tables come with a seal).
+      // The steps from the sealed layout's on make nothing a read needs: a store before them reads as it is (the sealed tables come with a seal, the version clock serves writes).
       if (version !== MIGRATIONS.length && !(version >= SEALED_LAYOUT_STEP && version < MIGRATIONS.length)) {
         throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
           hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
@@ -28,6 +29,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export class MemoryWrites {
   private readonly statements;
+  private tickStatement: Database.Statement | undefined;
 
   constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
@@ -41,16 +43,16 @@ export class MemoryWrites {
       ),
       deleteVersions: db.prepare("DELETE FROM memory_versions WHERE seq = ?"),
       insertMemory: db.prepare(
-        `INSERT INTO memories (seq, ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope, expires_at)
-         VALUES (@seq, @ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope, @expiresAt)`,
+        `INSERT INTO memories (seq, ns, id, id_hash, kind, created_at, codec, asset, original_length, checksum, content_hash, content_of, language, tags_ref, meta_ref, envelope, expires_at, version)
+         VALUES (@seq, @ns, @id, @idHash, @kind, @createdAt, @codec, @asset, @originalLength, @checksum, @contentHash, @contentOf, @language, @tagsRef, @metaRef, @envelope, @expiresAt, @version)`,
       ),
       updateMemory: db.prepare(
         `UPDATE memories SET kind = @kind, created_at = @createdAt, codec = @codec, asset = @asset, original_length = @originalLength, checksum = @checksum,
-           content_hash = @contentHash, content_of = @contentOf, language = @language, tags_ref = @tagsRef, meta_ref = @metaRef, envelope = @envelope, expires_at = @expiresAt, version = version + 1
+           content_hash = @contentHash, content_of = @contentOf, language = @language, tags_ref = @tagsRef, meta_ref = @metaRef, envelope = @envelope, expires_at = @expiresAt, version = @version
          WHERE seq = @seq`,
       ),
       replaceEnvelope: db.prepare(
-        `UPDATE memories SET codec = @codec, asset = @asset, envelope = @envelope, version = version + 1
+        `UPDATE memories SET codec = @codec, asset = @asset, envelope = @envelope, version = @next
          WHERE ns = @ns AND id_hash = @idHash AND id = @id AND version = @version AND content_of IS NULL RETURNING seq`,
       ),
       putSemantic: db.prepare("INSERT OR REPLACE INTO semantic (seq, summary, entities, source, created_at) VALUES (?, ?, ?, ?, ?)"),
@@ -59,7 +61,8 @@ export class MemoryWrites {
          WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.seq != ? AND m.ns = ? LIMIT 1`,
       ),
       dependents: db.prepare("SELECT seq FROM memories WHERE content_of = ? ORDER BY seq LIMIT 1"),
-      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = @from), content_of = NULL, version = version + 1 WHERE seq = @to"),
+      promote: db.prepare("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = @from), content_of = NULL, version = @version WHERE seq = @to"),
+
       repoint: db.prepare("UPDATE memories SET content_of = @to WHERE content_of = @from AND seq != @to"),
       followHolder: db.prepare("UPDATE memories SET codec = ?, asset = ? WHERE content_of = ?"),
       deleteMemory: db.prepare("DELETE FROM memories WHERE seq = ?"),
@@ -72,6 +75,7 @@ export class MemoryWrites {
     const references = new Set<string>();
     const database = this.database;
     database.write(() => {
+      const version = this.tick();
       // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
       const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
       for (const memory of memories) {
@@ -85,7 +89,7 @@ export class MemoryWrites {
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
-          if (!this.releaseContent(before.seq) && before.content_hash) {
+          if (!this.releaseContent(before.seq, version) && before.content_hash) {
             released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
@@ -114,6 +118,7 @@ export class MemoryWrites {
           metaRef: database.valueRef(Object.keys(memory.meta).length > 0 ? JSON.stringify(memory.meta) : null),
           envelope: asBuffer(memory.envelope),
           expiresAt: memory.expiresAt ?? null,
+          version,
         };
         if (holder) {
           Object.assign(row, { codec: holder.codec, asset: holder.asset, envelope: EMPTY, contentOf: holder.seq });
@@ -150,6 +155,8 @@ export class MemoryWrites {
     let applied = 0;
     const database = this.database;
     database.write(() => {
+      if (updates.length === 0) return;
+      const next = this.tick();
       for (const update of updates) {
         const ns = database.namespaceId(update.namespace, false);
         if (ns === undefined) continue;
@@ -157,7 +164,7 @@ export class MemoryWrites {
         const codec = database.codecId(update.codec);
         const asset = database.assetN(update.assetId);
         const envelope = asBuffer(update.envelope);
-        const row = this.statements.replaceEnvelope.get({ ns, idHash: idHash(update.id), id: update.id, version: update.version, codec, asset, envelope }) as
+        const row = this.statements.replaceEnvelope.get({ ns, idHash: idHash(update.id), id: update.id, version: update.version, next, codec, asset, envelope }) as
           | { seq: number }
           | undefined;
         if (!row) continue;
@@ -179,7 +186,7 @@ export class MemoryWrites {
       const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
       if (!before) return false;
       checkDeleteVersion(namespace, id, expectedVersion, before.version);
-      if (before.content_of === null) this.releaseContent(before.seq);
+      if (before.content_of === null) this.releaseContent(before.seq, this.tick());
       this.statements.deleteSemantic.run(before.seq);
       this.statements.deleteVersions.run(before.seq);
       return this.statements.deleteMemory.run(before.seq).changes > 0;
@@ -188,16 +195,26 @@ export class MemoryWrites {
     return deleted;
   }
 
+  /**
+   * One tick of the store's version clock (sqlite-migrations.ts, versionClock) for a write transaction: every row it
+   * writes takes that version, which no row of the store had before (a row written twice in one transaction is not
+   * seen in between). Prepared at the first write: a read-only open of a store from before the clock has no such table.
+   */
+  private tick(): number {
+    this.tickStatement ??= this.database.db.prepare("UPDATE version_clock SET n = n + 1 RETURNING n").pluck();
+    return this.tickStatement.get() as number;
+  }
+
   /** Test only (`OpenOptions.sealAfterWrites`): every hot row sealed after each write call. */
   private afterWrite(): void {
     if (this.database.sealAfterWrites) this.database.sealed.seal({ always: true });
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
-  private releaseContent(seq: number): boolean {
+  private releaseContent(seq: number, version: number): boolean {
     const first = this.statements.dependents.get(seq) as { seq: number } | undefined;
     if (!first) return false;
-    this.statements.promote.run({ from: seq, to: first.seq });
+    this.statements.promote.run({ from: seq, to: first.seq, version });
     this.statements.repoint.run({ from: seq, to: first.seq });
     return true;
   }
