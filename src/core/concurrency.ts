@@ -62,3 +62,29 @@ export async function forEachConcurrentAsync<T>(items: AsyncIterable<T>, limit: 
     throw failure.reason;
   }
 }
+
+/**
+ * Runs the tasks given for one key one after another, in the order given; tasks of different keys run side by side.
+ * A task's failure is its caller's alone: the next task of the key runs all the same.
+ */
+export class KeyedSerial {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+
+  /** Keys with a task running or waiting. */
+  get size(): number {
+    return this.tails.size;
+  }
+}

@@ -37,20 +37,26 @@ async function rounds(engine: Engine, round: (delay: number, run: (update: Promi
   return seen;
 }
 
-/** A fresh store for one test: its engine (no cache, no worker threads), closed after `body`. */
-async function onEngine(body: (engine: Engine) => Promise<void>): Promise<void> {
+/**
+ * A fresh store for one test: its engine (no cache, no worker threads) and a second engine on the same file, as another
+ * process would be (one engine runs its own updates and forgets of a memory one after another, so the other writer of a
+ * race must come through another engine to meet the store's compare-and-set); both closed after `body`.
+ */
+async function onEngine(body: (engine: Engine, second: Engine) => Promise<void>): Promise<void> {
   using dir = tempDir();
   const engine = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
+  const second = Engine.open({ db: join(dir.path, "race.db"), cache: "off", workers: 0 });
   try {
-    await body(engine);
+    await body(engine, second);
   } finally {
+    await second.close();
     await engine.close();
   }
 }
 
 describe("update beside another writer", () => {
   it("a forget acknowledged while an update is in flight stays forgotten; the update answers NOT_FOUND or ran before it", async () => {
-    await onEngine(async (engine) => {
+    await onEngine(async (engine, second) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the deploy window moved to Thursday 14:00 UTC.`, meta: { round: delay } });
@@ -58,7 +64,7 @@ describe("update beside another writer", () => {
           if (isMemzipError(error) && error.code === "E_NOT_FOUND") return "not-found";
           throw error;
         });
-        await run(update, () => engine.forget(id));
+        await run(update, () => second.forget(id));
         await update;
         await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, `round ${delay}: the update brought back a memory whose forget was acknowledged`);
       });
@@ -66,12 +72,12 @@ describe("update beside another writer", () => {
   });
 
   it("two updates of the metadata in flight at once both land: neither merge drops the other's keys", async () => {
-    await onEngine(async (engine) => {
+    await onEngine(async (engine, second) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the release freeze starts Monday.`, meta: { round: delay } });
         const update = engine.update(id, { meta: { first: true }, tags: ["first"] });
-        await run(update, () => engine.update(id, { meta: { second: true } }));
+        await run(update, () => second.update(id, { meta: { second: true } }));
         await update;
         const memory = await engine.memory(id);
         assert.deepEqual(memory.meta, { round: delay, first: true, second: true }, `round ${delay}: an acknowledged update's meta key was lost`);
@@ -81,7 +87,7 @@ describe("update beside another writer", () => {
   });
 
   it("a forget with the tag of a read deletes only the memory as read: an update landing in its window wins and the forget is refused", async () => {
-    await onEngine(async (engine) => {
+    await onEngine(async (engine, second) => {
       await rounds(engine, async (delay, run) => {
         const id = `note-${delay}`;
         await engine.remember({ id, text: `Round ${delay}: the gate code is 4411.`, meta: { round: delay } });
@@ -97,7 +103,7 @@ describe("update beside another writer", () => {
         );
         let forgot: string | undefined;
         await run(update, async () => {
-          forgot = await engine.forget(id, undefined, { ifMatch: tag }).then(
+          forgot = await second.forget(id, undefined, { ifMatch: tag }).then(
             () => "deleted",
             (error: unknown) => {
               if (isMemzipError(error) && error.code === "E_PRECONDITION") return "refused";
@@ -115,7 +121,7 @@ describe("update beside another writer", () => {
   });
 
   it("an update with the tag of a read lands only while the memory is as read: of two with the same tag in flight, exactly one lands", async () => {
-    await onEngine(async (engine) => {
+    await onEngine(async (engine, second) => {
       const refused = (error: unknown) => {
         if (isMemzipError(error) && error.code === "E_PRECONDITION") return "refused";
         throw error;
@@ -126,7 +132,7 @@ describe("update beside another writer", () => {
         const tag = memoryTag(await engine.memory(id));
         const update = engine.update(id, { text: `Round ${delay}: the freezer holds 11 pizzas.`, meta: { count: 11 } }, undefined, { ifMatch: tag }).then(() => "landed", refused);
         let other: string | undefined;
-        await run(update, async () => (other = await engine.update(id, { meta: { count: 10, by: "other" } }, undefined, { ifMatch: tag }).then(() => "landed", refused)));
+        await run(update, async () => (other = await second.update(id, { meta: { count: 10, by: "other" } }, undefined, { ifMatch: tag }).then(() => "landed", refused)));
         const outcomes = [await update, other];
         assert.deepEqual([...outcomes].sort(), ["landed", "refused"], `round ${delay}: ${JSON.stringify(outcomes)}`);
         const memory = await engine.memory(id);
@@ -158,6 +164,22 @@ describe("update beside another writer", () => {
       await assert.rejects(engine.forget("kept", undefined, { ifMatch: memoryTag(kept) }), { code: "E_PRECONDITION" });
       await engine.forget("kept", undefined, { ifMatch: memoryTag(await engine.memory("kept")) });
       await assert.rejects(engine.memory("kept"), { code: "E_NOT_FOUND" });
+    });
+  });
+});
+
+describe("updates of one memory through one engine", () => {
+  it("sixteen updates of one memory's meta in flight at once all land, each reading what the one before it wrote", async () => {
+    await onEngine(async (engine) => {
+      await engine.remember({ id: "tally", text: "Which agents have seen the incident report." });
+      const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => engine.update("tally", { meta: { [`agent${i}`]: true } })));
+      // Before: one engine's updates met each other's compare-and-set, and after 5 attempts each 11 of the 16 were E_CONFLICT.
+      assert.deepEqual(outcomes.map((o) => o.status), Array(16).fill("fulfilled"), JSON.stringify(outcomes.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "ok"))));
+      assert.deepEqual(Object.keys((await engine.memory("tally")).meta).sort(), Array.from({ length: 16 }, (_, i) => `agent${i}`).sort());
+      // A forget joins the same line: it runs after the updates given before it, and an update after it finds nothing.
+      const late = [engine.update("tally", { meta: { last: true } }), engine.forget("tally"), engine.update("tally", { meta: { after: true } })];
+      const settled = await Promise.allSettled(late);
+      assert.deepEqual(settled.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "ok")), ["ok", "ok", "E_NOT_FOUND"]);
     });
   });
 });
