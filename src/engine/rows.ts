@@ -138,9 +138,9 @@ export function normalTag(ifMatch: string): string {
 }
 
 /** A conditional write's check: `E_PRECONDITION` unless the memory has the tag (`normalTag`'s) or the tag is `*`. */
-export function checkTag(memory: StoredMemory, ifMatch: string | undefined): void {
+export function checkTag(memory: StoredMemory, ifMatch: string | undefined, action: "update" | "forget" = "update"): void {
   if (ifMatch === undefined || ifMatch === "*" || memoryTag(memory) === ifMatch) return;
-  throw preconditionFailed(memory.id, memory.namespace, ifMatch);
+  throw preconditionFailed(memory.id, memory.namespace, ifMatch, action);
 }
 
 /**
@@ -156,9 +156,13 @@ export function expiresAtOnce(when: string, now: number, details: Record<string,
 }
 
 /** A conditional write whose tag is not the memory's now. */
-function preconditionFailed(id: string, namespace: string, ifMatch: string): MemzipError {
-  return new MemzipError(ErrorCode.PRECONDITION, `memory "${id}" in namespace "${namespace}" changed since it was read (its tag is not ${ifMatch}); nothing was written`, {
-    hint: "Read the memory again (its new tag comes with it), apply the change to what it holds now, and send it with that tag.",
+function preconditionFailed(id: string, namespace: string, ifMatch: string, action: "update" | "forget"): MemzipError {
+  const done = action === "forget" ? "nothing was deleted" : "nothing was written";
+  return new MemzipError(ErrorCode.PRECONDITION, `memory "${id}" in namespace "${namespace}" changed since it was read (its tag is not ${ifMatch}); ${done}`, {
+    hint:
+      action === "forget"
+        ? "Read the memory again (its new tag comes with it) and decide on what it holds now; forget it with that tag if it should still go."
+        : "Read the memory again (its new tag comes with it), apply the change to what it holds now, and send it with that tag.",
     details: { id, namespace },
   });
 }

@@ -340,7 +340,7 @@ export class Writer {
     const conditional = ifMatch !== undefined && ifMatch !== "*";
     for (let attempt = 1; ; attempt++) {
       const memory = await this.parts.reader.find(id, namespace);
-      checkTag(memory, ifMatch);
+      checkTag(memory, ifMatch, "forget");
       try {
         // Conditional: only the row read (a concurrent change is E_CONFLICT: read again and compare the tag again).
         if (!(await this.parts.store.memories.delete(memory.namespace, id, conditional ? memory.version : undefined))) throw notFound(id, memory.namespace);

@@ -82,7 +82,9 @@ describe("conditional updates", () => {
       const remove = (ifMatch: string) => fetch(memoryUrl, { method: "DELETE", headers: bearer(key, { "if-match": ifMatch }) });
       const staleDelete = await remove(newTag);
       assert.equal(staleDelete.status, 412);
-      assert.equal(((await staleDelete.json()) as ErrorBody).error.code, "E_PRECONDITION");
+      const refusal = ((await staleDelete.json()) as ErrorBody).error;
+      assert.equal(refusal.code, "E_PRECONDITION");
+      assert.match(refusal.message, /nothing was deleted$/);
       assert.equal((await fetch(memoryUrl, { headers: bearer(key) })).status, 200, "still there");
       assert.equal((await remove("W/" + current)).status, 400);
       assert.equal((await remove(current)).status, 204);
@@ -120,6 +122,7 @@ describe("conditional updates", () => {
 
       const staleForget = await call("forget", { id: "todo", ifMatch: tag });
       assert.equal(staleForget.isError, true);
+      assert.match(JSON.stringify(staleForget.content), /E_PRECONDITION: .*nothing was deleted/);
       assert.equal(structured(await call("recall", { id: "todo" })).etag, updated.etag, "not forgotten");
       assert.equal(structured(await call("forget", { id: "todo", ifMatch: updated.etag })).forgotten, true);
       assert.equal((await call("recall", { id: "todo" })).isError, true);
