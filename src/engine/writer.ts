@@ -39,10 +39,23 @@ const GROUP_MIN_BYTES = 64;
 /** Reads and writes an update tries while other writers change or delete the memory under it. */
 const UPDATE_ATTEMPTS = 5;
 
-/** The queue of `Writer.perMemory` an update or forget of `id` joins (by the namespace as given: none is its own queue). */
-function memoryQueueKey(id: string, namespace: string | undefined): string {
-  return `${namespace ?? ""}\u0000${id}`;
+/** Deletes an expired row at the version read; false when another writer changed it (or deleted it) meanwhile. */
+async function deleteExpired(store: Store, namespace: string, id: string, version: number | undefined): Promise<boolean> {
+  try {
+    await store.memories.delete(namespace, id, version);
+    return true;
+  } catch (error) {
+    if (isMemzipError(error, ErrorCode.CONFLICT)) return false;
+    throw error;
+  }
 }
+
+/** A row expired, replaced by another writer with one expired too, while this write was prepared: the caller sends it again. */
+function conflictOnExpired(namespace: string, id: string): MemzipError {
+  return new MemzipError(ErrorCode.CONFLICT, `memory ${id} in namespace ${namespace} changed while this write was prepared`, { hint: "Send the write again." });
+}
+
+
 const COMMIT_ATTEMPTS = 3;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
@@ -69,7 +82,9 @@ export class Writer {
    * Updates and forgets of one memory in this engine, one after another: each reads what the one before it wrote, so
    * agents changing one memory at once through one engine (a server) all land instead of failing each other's
    * compare-and-set (8 meta updates in flight at once: 3 were E_CONFLICT after 5 attempts each). Writers in other
-   * processes are still met by the store's compare-and-set and the retries.
+   * processes are still met by the store's compare-and-set and the retries. Keyed by the id alone: a call that names the
+   * namespace and one that leaves it to the default reach the same row (memories of one id in several namespaces wait
+   * for each other, which costs only time).
    */
   private readonly perMemory = new KeyedSerial();
 
@@ -188,9 +203,15 @@ export class Writer {
       if (previous && reader.expired(previous)) {
         // An expired memory is gone for every read; its row (and history) goes now, as `compact` would
         // remove it, so nothing of it carries over. An asset it leaves unused waits for `compact` (a plan
-        // running beside this one may be coding with it).
-        await store.memories.delete(namespace, id);
-        before = previous = undefined;
+        // running beside this one may be coding with it). Only the row read: one another writer stored
+        // meanwhile (a remember of this id beside this one) is not deleted but written over, as any live row.
+        if (await deleteExpired(store, namespace, id, previous.version)) {
+          before = previous = undefined;
+        } else {
+          before = (await store.memories.fingerprints(namespace, [id])).get(id);
+          previous = before ? await store.memories.get(namespace, id) : undefined;
+          if (previous && reader.expired(previous)) throw conflictOnExpired(namespace, id);
+        }
       }
       const expiresAt = expiryOf(input, options, now, previous?.expiresAt);
       const metadata = {
@@ -332,7 +353,7 @@ export class Writer {
    * `ifMatch`: only while the memory's tag is this one (as `update`), else `E_PRECONDITION`.
    */
   forget(id: string, namespace?: string, options: { ifMatch?: string } = {}): Promise<void> {
-    return this.perMemory.run(memoryQueueKey(id, namespace), () => this.forgetNow(id, namespace, options));
+    return this.perMemory.run(id, () => this.forgetNow(id, namespace, options));
   }
 
   private async forgetNow(id: string, namespace: string | undefined, options: { ifMatch?: string }): Promise<void> {
@@ -359,7 +380,7 @@ export class Writer {
    * creation time stays. `offload` codes a new text on the worker threads (the server's writes).
    */
   update(id: string, patch: MemoryPatch, namespace?: string, options: UpdateOptions = {}): Promise<RememberResult> {
-    return this.perMemory.run(memoryQueueKey(id, namespace), () => this.updateNow(id, patch, namespace, options));
+    return this.perMemory.run(id, () => this.updateNow(id, patch, namespace, options));
   }
 
   private async updateNow(id: string, patch: MemoryPatch, namespace: string | undefined, options: UpdateOptions): Promise<RememberResult> {

@@ -171,8 +171,9 @@ describe("update beside another writer", () => {
 describe("updates of one memory through one engine", () => {
   it("sixteen updates of one memory's meta in flight at once all land, each reading what the one before it wrote", async () => {
     await onEngine(async (engine) => {
-      await engine.remember({ id: "tally", text: "Which agents have seen the incident report." });
-      const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => engine.update("tally", { meta: { [`agent${i}`]: true } })));
+      const { namespace } = await engine.remember({ id: "tally", text: "Which agents have seen the incident report." });
+      // Half name the namespace, half leave it to the default: the same memory, the same line.
+      const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => engine.update("tally", { meta: { [`agent${i}`]: true } }, i % 2 === 1 ? namespace : undefined)));
       // Before: one engine's updates met each other's compare-and-set, and after 5 attempts each 11 of the 16 were E_CONFLICT.
       assert.deepEqual(outcomes.map((o) => o.status), Array(16).fill("fulfilled"), JSON.stringify(outcomes.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "ok"))));
       assert.deepEqual(Object.keys((await engine.memory("tally")).meta).sort(), Array.from({ length: 16 }, (_, i) => `agent${i}`).sort());
