@@ -10,6 +10,17 @@ import { tempDir } from "../helpers.js";
 const T0 = Date.UTC(2030, 0, 1);
 const noAssets = { dropIfUnused: async () => undefined } as unknown as Parameters<typeof forgetWhere>[1];
 
+/** `store` with its memories replaced (every other member the store's own, bound to it). */
+function withMemories(store: Store, memories: Store["memories"]): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === "memories") return memories;
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /**
  * `compact`'s purge (a delete by the filter `expiredBy`) lists the expired memories, then deletes them one by one. Another
  * writer may remember such an id again in between (its write deletes the expired row and stores a fresh one): the purge
@@ -39,7 +50,7 @@ async function purgeBeside(act: "get" | "delete" | "none"): Promise<{ count: num
         };
       },
     });
-    const report = await forgetWhere({ ...store, memories } as Store, noAssets, { expiredBy: clock.now });
+    const report = await forgetWhere(withMemories(store, memories), noAssets, { expiredBy: clock.now });
     assert.equal(acted, act !== "none");
     const recalled = await other.recall("session").catch((error: { code?: string }) => (error.code === "E_NOT_FOUND" ? undefined : Promise.reject(error)));
     return { count: report.count, recalled };
@@ -55,6 +66,45 @@ describe("the expiry purge beside a writer", () => {
     for (const act of ["get", "delete"] as const) {
       // Before: the purge deleted the new memory, acknowledged as stored (E_NOT_FOUND on recall).
       assert.deepEqual(await purgeBeside(act), { count: 0, recalled: "The new session's notes, acknowledged." }, act);
+    }
+  });
+});
+
+describe("a remember of an expired id beside another writer", () => {
+  it("deletes the expired row only as it read it: a memory another writer stored under the id meanwhile is kept in its history, not lost", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "expired.db");
+    const clock = { now: T0 };
+    const other = Engine.open({ db: path, cache: "off", workers: 0, clock: () => clock.now });
+    const store = openStore(path);
+    let acted = false;
+    // The writer's store: just before it deletes the expired row, the other writer remembers the id afresh (acknowledged).
+    const memories = new Proxy(store.memories, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          if (key === "delete" && !acted) {
+            acted = true;
+            assert.equal((await other.remember({ id: "plan", text: "Plan B: the other agent's plan, acknowledged." })).status, "stored");
+          }
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+    const writer = Engine.create({ store: withMemories(store, memories), cache: "off", workers: 0, clock: () => clock.now });
+    try {
+      await other.remember({ id: "plan", text: "Plan A, expiring." }, { ttlMs: 1000 });
+      clock.now += 5000;
+      const result = await writer.remember({ id: "plan", text: "Plan C: this writer's plan." });
+      assert.equal(acted, true);
+      assert.equal(result.status, "updated", "it wrote over the other writer's memory, which it found live");
+      assert.equal(await writer.recall("plan"), "Plan C: this writer's plan.");
+      // Before: the writer deleted the other's new row as if it were the expired one, and its text was nowhere.
+      assert.deepEqual((await writer.history("plan")).map((v) => v.text), ["Plan B: the other agent's plan, acknowledged.", "Plan C: this writer's plan."]);
+    } finally {
+      await writer.close();
+      await other.close();
     }
   });
 });
