@@ -146,6 +146,7 @@ export interface FleetImportReport {
   records: number;
   /** Chunks that were already complete when this run enqueued (a resumed import). */
   skippedChunks: number;
+  /** The counts below are of every chunk of the import, those an earlier run completed too. */
   written: number;
   stored: number;
   updated: number;

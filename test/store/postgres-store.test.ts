@@ -31,6 +31,32 @@ if (!server) {
       url = await pg.createDatabase("specifics");
     });
 
+    it("a role granted only the rights on the tables and sequences opens a store another role made, and reads and writes it", async () => {
+      const location = await pg.createDatabase("grants");
+      const owner = openStore(location);
+      await owner.memories.put([memory("a")]);
+      await owner.close();
+      const role = `tables_only_${process.pid}`;
+      const admin = new PgClient({ connectionString: location });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE ROLE ${role} LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO ${role};
+          GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}; GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      } finally {
+        await admin.end();
+      }
+      // Before: every open ran CREATE TABLE IF NOT EXISTS memzip_schema, which such a role may not (E_RESOURCE, permission denied).
+      const user = openStore(location.replace("postgres@", `${role}@`));
+      try {
+        assert.deepEqual((await user.memories.get("ns", "a"))?.meta, { k: 1 });
+        await user.memories.put([memory("b"), memory("a", "ns", { meta: { k: 2 } })]);
+        assert.deepEqual([(await user.memories.get("ns", "a"))?.meta, (await user.memories.get("ns", "b"))?.id], [{ k: 2 }, "b"]);
+        assert.equal(await user.memories.delete("ns", "b"), true);
+      } finally {
+        await user.close();
+      }
+    });
+
     it("the version clock step: rows written before it keep their versions, and a memory written again after it never matches an old read", async () => {
       const location = await pg.createSchema("clock");
       const store = openStore(location);

@@ -80,7 +80,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
         { ...report, rejected, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
-          `${report.written} written, ${report.unchanged} unchanged, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
+          `${report.written} written, ${report.unchanged} unchanged${report.skippedChunks ? " (every run of this import together)" : ""}, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
           `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${ending.interrupted ? `\n${interruptedLine(ending.interrupted, undefined)}` : ""}` +
           `${rejected.map((r) => `\n  rejected ${r}`).join("")}` +
           pinAdvice(elsewhere, own, file),

@@ -188,14 +188,19 @@ export class PgDatabase {
   /** Brings the schema up to date, one step a transaction, each under the migration lock. */
   private async migrate(): Promise<void> {
     const latest = PG_MIGRATIONS.length;
-    if (this.options.readOnly) {
-      const present = await this.pool.query<{ present: boolean }>("SELECT to_regclass('memzip_schema') IS NOT NULL AS present");
-      if (!present.rows[0]?.present) {
-        throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${this.location}`, {
-          hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
-          details: { location: this.location },
-        });
-      }
+    const present = (await this.pool.query<{ present: boolean }>("SELECT to_regclass('memzip_schema') IS NOT NULL AS present")).rows[0]?.present === true;
+    if (this.options.readOnly && !present) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${this.location}`, {
+        hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+        details: { location: this.location },
+      });
+    }
+    // A store already at this build's schema opens with reads alone: no lock, no CREATE (a role granted only the
+    // tables' rights opens it; CREATE TABLE IF NOT EXISTS checks the right to create even when the table is there).
+    if (present) {
+      const version = Number((await this.pool.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM memzip_schema")).rows[0]?.v ?? 0);
+      if (version > latest) throw newerSchema(version, latest);
+      if (version === latest) return;
     }
     for (;;) {
       const client = await this.pool.connect();
@@ -205,9 +210,7 @@ export class PgDatabase {
         await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATE_LOCK]);
         await client.query("CREATE TABLE IF NOT EXISTS memzip_schema (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
         const version = Number((await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM memzip_schema")).rows[0]?.v ?? 0);
-        if (version > latest) {
-          throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, { hint: "Upgrade memzip to open this store." });
-        }
+        if (version > latest) throw newerSchema(version, latest);
         if (version === latest) {
           await client.query("COMMIT");
           return;
@@ -223,6 +226,10 @@ export class PgDatabase {
       }
     }
   }
+}
+
+function newerSchema(version: number, latest: number): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, { hint: "Upgrade memzip to open this store." });
 }
 
 /** PostgreSQL error classes that mean "out of room": disk full, out of memory, too many connections. */

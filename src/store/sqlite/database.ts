@@ -211,7 +211,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       // The steps from the sealed layout's on make nothing a read needs: a store before them reads as it is (the sealed tables come with a seal, the version clock serves writes).
       if (version !== MIGRATIONS.length && !(version >= SEALED_LAYOUT_STEP && version < MIGRATIONS.length)) {
         throw new MemzipError(ErrorCode.STORE, `the store at ${location} has schema version ${version} and cannot be upgraded read-only (this build uses ${MIGRATIONS.length})`, {
-          hint: "Run any write command (e.g. `memzip stats` from an account that may write there) to upgrade it, or use the memzip release that made it.",
+          hint: "Open it once from an account that may write there (any command, e.g. `memzip stats`, upgrades it), or use the memzip release that made it.",
         });
       }
       return new SqliteDatabase(location, db, true, snapshot, options.blockRows, options.firstSealRows);
