@@ -10,15 +10,33 @@ import { tempDir } from "../helpers.js";
 const T0 = Date.UTC(2030, 0, 1);
 const noAssets = { dropIfUnused: async () => undefined } as unknown as Parameters<typeof forgetWhere>[1];
 
-/** `store` with its memories replaced (every other member the store's own, bound to it). */
-function withMemories(store: Store, memories: Store["memories"]): Store {
-  return new Proxy(store, {
+/**
+ * `store` whose memories run `other` once, just before the first call of `method` (every other member the store's own,
+ * bound to it); `acted()` says whether it ran.
+ */
+function beforeFirst(store: Store, method: string, other: () => Promise<void>): { store: Store; acted: () => boolean } {
+  let acted = false;
+  const memories = new Proxy(store.memories, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (key === method && !acted) {
+          acted = true;
+          await other();
+        }
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  const hooked = new Proxy(store, {
     get(target, key) {
       if (key === "memories") return memories;
       const value = Reflect.get(target, key) as unknown;
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+  return { store: hooked, acted: () => acted };
 }
 
 /**
@@ -36,22 +54,11 @@ async function purgeBeside(act: "get" | "delete" | "none"): Promise<{ count: num
   try {
     await other.remember({ id: "session", text: "The old session's notes: token rotated at 09:00." }, { ttlMs: 1000 });
     clock.now += 5000;
-    let acted = false;
-    const memories = new Proxy(store.memories, {
-      get(target, key) {
-        const value = Reflect.get(target, key) as unknown;
-        if (typeof value !== "function") return value;
-        return async (...args: unknown[]) => {
-          if (key === act && !acted) {
-            acted = true;
-            assert.equal((await other.remember({ id: "session", text: "The new session's notes, acknowledged." })).status, "stored");
-          }
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
+    const hooked = beforeFirst(store, act, async () => {
+      assert.equal((await other.remember({ id: "session", text: "The new session's notes, acknowledged." })).status, "stored");
     });
-    const report = await forgetWhere(withMemories(store, memories), noAssets, { expiredBy: clock.now });
-    assert.equal(acted, act !== "none");
+    const report = await forgetWhere(hooked.store, noAssets, { expiredBy: clock.now });
+    assert.equal(hooked.acted(), act !== "none");
     const recalled = await other.recall("session").catch((error: { code?: string }) => (error.code === "E_NOT_FOUND" ? undefined : Promise.reject(error)));
     return { count: report.count, recalled };
   } finally {
@@ -77,27 +84,16 @@ describe("a remember of an expired id beside another writer", () => {
     const clock = { now: T0 };
     const other = Engine.open({ db: path, cache: "off", workers: 0, clock: () => clock.now });
     const store = openStore(path);
-    let acted = false;
     // The writer's store: just before it deletes the expired row, the other writer remembers the id afresh (acknowledged).
-    const memories = new Proxy(store.memories, {
-      get(target, key) {
-        const value = Reflect.get(target, key) as unknown;
-        if (typeof value !== "function") return value;
-        return async (...args: unknown[]) => {
-          if (key === "delete" && !acted) {
-            acted = true;
-            assert.equal((await other.remember({ id: "plan", text: "Plan B: the other agent's plan, acknowledged." })).status, "stored");
-          }
-          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      },
+    const hooked = beforeFirst(store, "delete", async () => {
+      assert.equal((await other.remember({ id: "plan", text: "Plan B: the other agent's plan, acknowledged." })).status, "stored");
     });
-    const writer = Engine.create({ store: withMemories(store, memories), cache: "off", workers: 0, clock: () => clock.now });
+    const writer = Engine.create({ store: hooked.store, cache: "off", workers: 0, clock: () => clock.now });
     try {
       await other.remember({ id: "plan", text: "Plan A, expiring." }, { ttlMs: 1000 });
       clock.now += 5000;
       const result = await writer.remember({ id: "plan", text: "Plan C: this writer's plan." });
-      assert.equal(acted, true);
+      assert.equal(hooked.acted(), true);
       assert.equal(result.status, "updated", "it wrote over the other writer's memory, which it found live");
       assert.equal(await writer.recall("plan"), "Plan C: this writer's plan.");
       // Before: the writer deleted the other's new row as if it were the expired one, and its text was nowhere.
