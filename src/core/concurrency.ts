@@ -82,9 +82,4 @@ export class KeyedSerial {
     });
     return result;
   }
-
-  /** Keys with a task running or waiting. */
-  get size(): number {
-    return this.tails.size;
-  }
 }

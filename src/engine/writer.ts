@@ -35,27 +35,9 @@ import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, Remember
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
 
-/** Commits of one batch before a missing asset is reported: each later one codes the batch again with the assets as they are then. */
 /** Reads and writes an update tries while other writers change or delete the memory under it. */
 const UPDATE_ATTEMPTS = 5;
-
-/** Deletes an expired row at the version read; false when another writer changed it (or deleted it) meanwhile. */
-async function deleteExpired(store: Store, namespace: string, id: string, version: number | undefined): Promise<boolean> {
-  try {
-    await store.memories.delete(namespace, id, version);
-    return true;
-  } catch (error) {
-    if (isMemzipError(error, ErrorCode.CONFLICT)) return false;
-    throw error;
-  }
-}
-
-/** A row expired, replaced by another writer with one expired too, while this write was prepared: the caller sends it again. */
-function conflictOnExpired(namespace: string, id: string): MemzipError {
-  return new MemzipError(ErrorCode.CONFLICT, `memory ${id} in namespace ${namespace} changed while this write was prepared`, { hint: "Send the write again." });
-}
-
-
+/** Commits of one batch before a missing asset is reported: each later one codes the batch again with the assets as they are then. */
 const COMMIT_ATTEMPTS = 3;
 
 /** Fewest bytes a zstd-dict envelope can take (header, checksum, asset reference, a minimal frame). */
@@ -75,6 +57,22 @@ export interface WriterParts {
   gate: ModelGate;
   /** `detectLanguage` on the codec worker threads. */
   detectLanguageOffThread: (text: string) => Promise<string>;
+}
+
+/** Deletes an expired row at the version read: true when the row is gone (now or already), false when another writer changed it meanwhile. */
+async function deleteExpired(store: Store, namespace: string, id: string, version: number | undefined): Promise<boolean> {
+  try {
+    await store.memories.delete(namespace, id, version);
+    return true;
+  } catch (error) {
+    if (isMemzipError(error, ErrorCode.CONFLICT)) return false;
+    throw error;
+  }
+}
+
+/** A row expired, replaced by another writer with one expired too, while this write was prepared: the caller sends it again. */
+function conflictOnExpired(namespace: string, id: string): MemzipError {
+  return new MemzipError(ErrorCode.CONFLICT, `memory ${id} in namespace ${namespace} changed while this write was prepared`, { hint: "Send the write again." });
 }
 
 export class Writer {
