@@ -186,7 +186,7 @@ export class MemoryWrites {
       const before = this.statements.existing.get(ns, idHash(id), id) as ExistingRow | undefined;
       if (!before) return false;
       checkDeleteVersion(namespace, id, expectedVersion, before.version);
-      if (before.content_of === null) this.releaseContent(before.seq, this.tick());
+      if (before.content_of === null) this.releaseContent(before.seq);
       this.statements.deleteSemantic.run(before.seq);
       this.statements.deleteVersions.run(before.seq);
       return this.statements.deleteMemory.run(before.seq).changes > 0;
@@ -211,10 +211,11 @@ export class MemoryWrites {
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
-  private releaseContent(seq: number, version: number): boolean {
+  private releaseContent(seq: number, version?: number): boolean {
     const first = this.statements.dependents.get(seq) as { seq: number } | undefined;
     if (!first) return false;
-    this.statements.promote.run({ from: seq, to: first.seq, version });
+    // The promoted row takes the transaction's version, or (a delete, which writes no other row) a tick of its own.
+    this.statements.promote.run({ from: seq, to: first.seq, version: version ?? this.tick() });
     this.statements.repoint.run({ from: seq, to: first.seq });
     return true;
   }
