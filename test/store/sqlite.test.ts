@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import Database from "better-sqlite3";
+import { truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { StoredMemory } from "../../src/core/store.js";
@@ -66,5 +67,20 @@ describe("SqliteStore", () => {
     db.pragma("user_version = 99");
     db.close();
     assert.throws(() => openStore(path), { code: "E_STORE" });
+  });
+
+  it("a store file cut short is E_STORE saying it is damaged and how to recover, not a path or permission problem", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "cut.db");
+    const store = openStore(path);
+    await store.memories.put(Array.from({ length: 200 }, (_, i) => memory(`m${i}`)));
+    await store.close();
+    truncateSync(path, 3000);
+    assert.throws(() => openStore(path), (error: { code?: string; message?: string; hint?: string }) => {
+      assert.equal(error.code, "E_STORE");
+      assert.match(error.message ?? "", /the store file is damaged/);
+      assert.match(error.hint ?? "", /backup/);
+      return true;
+    });
   });
 });

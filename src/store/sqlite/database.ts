@@ -241,6 +241,10 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db?.close();
     if (snapshot) rmSync(snapshot, { recursive: true, force: true });
     if (cause instanceof MemzipError) throw cause;
+    // A damaged store says so (and how to recover), not "check the path"; a file that is no database at all
+    // (SQLITE_NOTADB: --db pointed at another file) keeps the path's hint below.
+    const damaged = (cause as { code?: unknown }).code === "SQLITE_NOTADB" ? undefined : damagedStoreError(cause);
+    if (damaged) throw damaged;
     const resource = resourceError(cause, `open the store at ${location}`);
     if (resource) throw resource;
     const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
