@@ -127,3 +127,11 @@ export function damagedStoreError(error: unknown): MemzipError | undefined {
     details: { cause: code },
   });
 }
+
+/** A store a newer memzip upgraded while this process had it open (SQLite and PostgreSQL say the same). */
+export function upgradedWhileOpen(location: string, version: number, latest: number): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the store at ${location} was upgraded to schema version ${version} by a newer memzip while this process had it open (this build knows up to ${latest}); nothing was read or written`, {
+    hint: "Stop this process and start it again with the memzip release that upgraded the store (every memzip process on a store should run one release).",
+    details: { location, schemaVersion: version, knownUpTo: latest },
+  });
+}

@@ -8,6 +8,7 @@ import pgModule from "pg";
 import { memoryKey } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
+import { WRITE_LOCK } from "../../src/store/postgres/database.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";
 import { POSTGRES_MISSING, startPostgres, type PostgresService } from "../services/postgres.js";
@@ -84,6 +85,64 @@ if (!server) {
         assert.ok(((await upgraded.memories.get("ns", "a"))?.version as number) > (b?.version as number));
       } finally {
         await upgraded.close();
+      }
+    });
+
+    it("a store a newer memzip upgrades while this process holds it open refuses this process's writes with E_STORE, and writes nothing", async () => {
+      const location = await pg.createDatabase("upgraded");
+      const store = openStore(location);
+      const admin = new PgClient({ connectionString: location });
+      await admin.connect();
+      try {
+        await store.memories.put([memory("a")]);
+        // What a newer build's migration leaves: a later version in memzip_schema.
+        await admin.query("INSERT INTO memzip_schema (version, applied_at) VALUES ($1, $2)", [PG_MIGRATIONS.length + 1, Date.now()]);
+        await assert.rejects(store.memories.put([memory("b"), memory("a", "ns", { meta: { k: 2 } })]), (e: unknown) => {
+          const error = e as { code?: string; message?: string };
+          return error.code === "E_STORE" && /upgraded to schema version \d+ by a newer memzip/.test(error.message ?? "");
+        });
+        await assert.rejects(store.memories.delete("ns", "a"), { code: "E_STORE" });
+        assert.deepEqual((await admin.query("SELECT id, meta FROM memories")).rows.length, 1);
+      } finally {
+        await admin.end();
+        await store.close();
+      }
+    });
+
+    it("a migration waits for the write lock, so no write of an older process runs across it", async () => {
+      const location = await pg.createDatabase("migrate-lock");
+      const before = openStore(location);
+      await before.memories.put([memory("a")]);
+      await before.close();
+      const admin = new PgClient({ connectionString: location });
+      await admin.connect();
+      try {
+        // Back to the schema before the last step, then a writer holds the write lock.
+        await admin.query(`ALTER TABLE memories ALTER COLUMN version DROP DEFAULT; ALTER TABLE memories ALTER COLUMN version TYPE integer;
+          DROP SEQUENCE memory_version_clock; DELETE FROM memzip_schema WHERE version = ${PG_MIGRATIONS.length}`);
+        await admin.query("SELECT pg_advisory_lock($1)", [WRITE_LOCK]);
+        const upgrading = openStore(location);
+        try {
+          let opened = false;
+          const count = upgrading.memories.count("ns").then((n) => ((opened = true), n));
+          // Until the migration is seen waiting for the lock (no sleep: the server's lock table says so).
+          while (!opened) {
+            const waiting = await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+            if (waiting.rows.length > 0) break;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          const version = await admin.query("SELECT max(version) AS v FROM memzip_schema");
+          assert.equal(Number(version.rows[0].v), PG_MIGRATIONS.length - 1, "the step has not run while the lock is held");
+          assert.equal(opened, false);
+          await admin.query("SELECT pg_advisory_unlock($1)", [WRITE_LOCK]);
+          assert.equal(await count, 1);
+          const after = await admin.query("SELECT max(version) AS v FROM memzip_schema");
+          assert.equal(Number(after.rows[0].v), PG_MIGRATIONS.length);
+        } finally {
+          await upgrading.close();
+        }
+      } finally {
+        await admin.end();
       }
     });
 

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type pg from "pg";
-import { ErrorCode, MemzipError } from "../../errors.js";
+import { ErrorCode, MemzipError, upgradedWhileOpen } from "../../errors.js";
 import { PG_MIGRATIONS } from "./migrations.js";
 
 export interface PgOpenOptions {
@@ -14,7 +14,7 @@ export interface Queryable {
 }
 
 /** Advisory lock keys (per database): every write transaction, and schema migrations. */
-const WRITE_LOCK = 0x6d7a_7701;
+export const WRITE_LOCK = 0x6d7a_7701;
 const MIGRATE_LOCK = 0x6d7a_7702;
 
 /**
@@ -124,6 +124,10 @@ export class PgDatabase {
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [WRITE_LOCK]);
+      // Read after the lock (a statement of its own, so its snapshot is taken after the wait): a newer memzip's
+      // migration takes the same lock, so this write runs wholly before or wholly after it.
+      const version = Number((await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM memzip_schema")).rows[0]?.v ?? 0);
+      if (version > PG_MIGRATIONS.length) throw upgradedWhileOpen(this.location, version, PG_MIGRATIONS.length);
       const out = await work(tx);
       await client.query("COMMIT");
       for (const [name, n] of tx.madeNamespaces) this.namespaceIds.set(name, n);
@@ -215,6 +219,9 @@ export class PgDatabase {
           await client.query("COMMIT");
           return;
         }
+        // Writes in flight finish first, and every later one reads the new version: a process of an older build (this
+        // one and later) still running refuses to write past it.
+        await client.query("SELECT pg_advisory_xact_lock($1)", [WRITE_LOCK]);
         await client.query(PG_MIGRATIONS[version] as string);
         await client.query("INSERT INTO memzip_schema (version, applied_at) VALUES ($1, $2)", [version + 1, Date.now()]);
         await client.query("COMMIT");

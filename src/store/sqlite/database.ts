@@ -4,7 +4,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
-import { MemzipError, ErrorCode, damagedStoreError, resourceError } from "../../errors.js";
+import { MemzipError, ErrorCode, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 import { SealedRows } from "./sealed.js";
@@ -71,7 +71,10 @@ export class SqliteDatabase {
     firstSealRows?: number,
   ) {
     this.sealed = new SealedRows(this, blockRows, firstSealRows);
-    this.readTransaction = db.transaction((work: () => unknown) => work());
+    this.readTransaction = db.transaction((work: () => unknown) => {
+      this.checkSchema();
+      return work();
+    });
     this.statements = {
       namespaceId: db.prepare("SELECT n FROM namespaces WHERE name = ?").pluck(),
       insertNamespace: db.prepare("INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"),
@@ -80,6 +83,7 @@ export class SqliteDatabase {
       assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
       valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
       insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
+      schemaVersion: db.prepare("PRAGMA user_version").pluck(),
     };
   }
 
@@ -162,11 +166,27 @@ export class SqliteDatabase {
     this.writes++;
     this.writing = true;
     try {
-      return this.db.transaction(work).immediate();
+      return this.db
+        .transaction(() => {
+          if (!outer) this.checkSchema();
+          return work();
+        })
+        .immediate();
     } finally {
       this.writing = outer;
       this.writes++;
     }
+  }
+
+  /**
+   * Refuses to go on once a newer memzip has moved the store past this build's schema while this connection held it
+   * open (run inside each outermost read and write transaction: the version cannot move until it ends). Without it a
+   * process started before an upgrade would go on writing rows the new schema reads otherwise, and reading them as
+   * the old layout did. A read-only open of an older schema (which this build reads as it is) passes.
+   */
+  private checkSchema(): void {
+    const version = this.statements.schemaVersion.get() as number;
+    if (version > MIGRATIONS.length) throw upgradedWhileOpen(this.location, version, MIGRATIONS.length);
   }
 
   /** Stops the checkpoint thread, if any, and waits for it (before `close`: its connection goes first). */
