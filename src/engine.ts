@@ -59,10 +59,11 @@ export class Engine {
   /**
    * The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is
    * created or written (a missing store is E_NOT_FOUND). With `mustExist`, a missing store is E_NOT_FOUND
-   * too (nothing is created, no folder, no file), and an existing one opens for writing as usual.
+   * too (nothing is created, no folder, no file), and an existing one opens for writing as usual. With `readOnly` and
+   * `searchable`, searches of a SQLite store this account may not write index a private copy of it (removed at close).
    */
-  static open(options: EngineOptions & { readOnly?: boolean; mustExist?: boolean } = {}): Engine {
-    const { db, readOnly, mustExist, ...rest } = options;
+  static open(options: EngineOptions & { readOnly?: boolean; mustExist?: boolean; searchable?: boolean } = {}): Engine {
+    const { db, readOnly, mustExist, searchable, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
     // A server store (postgres://) has no folder beside it: no disk cache tier, no derived directory of its own.
@@ -70,7 +71,7 @@ export class Engine {
     if (mustExist === true && local && !existsSync(path)) throw missingStore(path);
     if (readOnly !== true) sweepTrainingLeftovers(); // plaintext samples a killed training left behind
     // A PostgreSQL store opened `readOnly` refuses a missing schema and uses an existing one as usual: `mustExist` there.
-    const store = openStore(path, { readOnly: readOnly === true || (mustExist === true && !local), checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal });
+    const store = openStore(path, { readOnly: readOnly === true || (mustExist === true && !local), checkpointThread: readOnly !== true && resolved.checkpointThread, seal: resolved.seal, ...(searchable === true ? { searchable } : {}) });
     // A read-only engine writes nothing beside the store, not even a disk cache.
     const cache = cacheFor(readOnly === true && resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, local ? path : store.location);
     // Derived model state is a best-effort cache beside an existing store (read-only commands use it too); a server

@@ -43,6 +43,8 @@ export function settingsOf(context: CommandContext): FileConfig {
  */
 export interface StoreAccess {
   readOnly?: boolean;
+  /** With `readOnly`: searches of a store this account may not write index a private copy (`Engine.open`). */
+  searchable?: boolean;
   create?: boolean;
 }
 
@@ -51,7 +53,7 @@ export function openEngine(context: CommandContext, extra: EngineOptions = {}, a
   const settings = settingsOf(context);
   delete settings.serve; // `memzip serve`'s own settings, not the engine's
   const path = settings.db ?? defaultDbPath();
-  const engine = Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true } : access.create ? {} : { mustExist: true }) });
+  const engine = Engine.open({ ...settings, ...extra, ...(access.readOnly ? { readOnly: true, ...(access.searchable ? { searchable: true } : {}) } : access.create ? {} : { mustExist: true }) });
   // A mistyped --db makes a new store: the user reads where. Said by the process that made it (of two
   // imports into a new file at once, the one whose open wrote the schema), not by every one that found no file.
   if (engine.createdStore && isLocalStoreFile(path)) context.stderr.write(`memzip: created a new store at ${path}\n`);

@@ -147,7 +147,8 @@ export class Features {
   /** The search thread, when configured and this store and embedder allow one (a SQLite file, the built-in embedder). */
   private thread(index: SearchIndex): SearchThread | undefined {
     const { options, store, embedder } = this.parts;
-    if (!options.searchThread || options.searchEmbedder || !isLocalStoreFile(store.location) || this.closed) return undefined;
+    // A read-only store may be a private copy (`searchable`): the thread would read the file at the location instead.
+    if (!options.searchThread || options.searchEmbedder || !isLocalStoreFile(store.location) || store.readOnly || this.closed) return undefined;
     if (!this.searchThread) {
       const thread = new SearchThread({ path: store.location, dimensions: embedder.dimensions, vectors: options.searchVectors }, store.search, index.key);
       this.searchThread = thread;

@@ -31,7 +31,8 @@ a vector of the summary and entities (or of the text, for memories without them)
 a dimension unless the config's searchVectors says otherwise, and the keyword terms of the text,
 summary and entities, kept in the store file. The embedder is named in --json output: ngram-256
 (hashed character n-grams, no model needed, English and Chinese) unless the config's searchEmbedder
-(or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model.`;
+(or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model. A store this account may not write is searched
+in a private copy (its index built there, the copy removed after the command; the store is not changed).`;
 
 export const searchCommand: Command = {
   name: "search",
@@ -61,7 +62,7 @@ With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "scor
     const mode: SearchMode = parseChoice(SEARCH_MODES, context.values.mode, "mode", SEARCH_MODES[0]);
     const filter = parseFilter(context);
     const minSimilarity = floorOf(context);
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true, searchable: true });
     try {
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
@@ -96,7 +97,7 @@ With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score",
     const limit = parseInteger(context.values.limit, "limit", 1, 1000) ?? 10;
     const filter = parseFilter(context);
     const minSimilarity = floorOf(context);
-    const engine = openEngine(context);
+    const engine = openEngine(context, {}, { readOnly: true, searchable: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const index = await engine.searchIndex();

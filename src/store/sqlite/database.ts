@@ -26,6 +26,11 @@ export interface OpenOptions {
   firstSealRows?: number;
   /** Test only: seal every hot row after each write call (the shared suite run against sealed rows). */
   sealAfterWrites?: boolean;
+  /**
+   * With `readOnly`, where the account may not write the store: searches still work, indexing into a private,
+   * consistent copy of the store (upgraded there to this build's schema), removed at close. Memories stay read-only.
+   */
+  searchable?: boolean;
 }
 
 /** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
@@ -227,6 +232,20 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       db = new Database(snapshot ? join(snapshot, "store.db") : location, { readonly: true, fileMustExist: true });
       db.pragma("busy_timeout = 5000");
       registerFunctions(db);
+      if (options.searchable) {
+        // A search writes its index: into a copy of our own. VACUUM INTO reads the store in one read transaction,
+        // so a writer of another account working meanwhile leaves a consistent copy.
+        if (!snapshot) {
+          snapshot = mkdtempSync(join(tmpdir(), "memzip-readonly-"));
+          db.prepare("VACUUM INTO ?").run(join(snapshot, "store.db"));
+        }
+        db.close();
+        db = new Database(join(snapshot, "store.db"), { fileMustExist: true });
+        db.pragma("busy_timeout = 5000");
+        registerFunctions(db);
+        migrate(db);
+        return new SqliteDatabase(location, db, true, snapshot, options.blockRows, options.firstSealRows);
+      }
       const version = db.pragma("user_version", { simple: true }) as number;
       // The steps from the sealed layout's on make nothing a read needs: a store before them reads as it is (the sealed tables come with a seal, the version clock serves writes).
       if (version !== MIGRATIONS.length && !(version >= SEALED_LAYOUT_STEP && version < MIGRATIONS.length)) {
