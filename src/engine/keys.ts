@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { KEY_ROLES, type ApiKeyRecord, type KeyRepository, type KeyRole } from "../core/store.js";
 import { ErrorCode, MemzipError } from "../errors.js";
+import { NAMESPACE_PATTERN } from "../pipeline/records.js";
 
 /** Every key starts with this, so a leaked one is easy to spot in logs and by secret scanners. */
 export const KEY_PREFIX = "mzk_";
@@ -20,7 +21,6 @@ export interface NewKey {
 }
 
 const ROLE_RANK: Record<KeyRole, number> = { read: 0, write: 1, admin: 2 };
-const NAMESPACE_PATTERN = /^(\*|[^\s\u0000-\u001f]{1,128})$/;
 /** Authentications remembered per process (a revocation from another process takes this long at most). */
 const CACHE_MS = 2_000;
 
@@ -52,9 +52,17 @@ export class KeyService {
       throw new MemzipError(ErrorCode.USAGE, `unknown role ${JSON.stringify(options.role)}`, { hint: `Use one of ${KEY_ROLES.join(", ")}.` });
     }
     const namespaces = [...new Set(options.namespaces)];
-    if (namespaces.length === 0 || namespaces.some((ns) => !NAMESPACE_PATTERN.test(ns))) {
-      throw new MemzipError(ErrorCode.USAGE, "a key needs one or more namespaces (1–128 characters, no spaces or control characters; * for all)", {
+    // The rule every write applies to a namespace: a key for any other name could write memories that no `-n`, export
+    // and import could carry (a REST write without a namespace lands in the key's first).
+    const refused = namespaces.find((ns) => ns !== "*" && !NAMESPACE_PATTERN.test(ns));
+    if (namespaces.length === 0 || refused !== undefined) {
+      throw new MemzipError(ErrorCode.USAGE, `${refused === undefined ? "a key needs one or more namespaces" : `${JSON.stringify(refused)} is not a namespace`} (1–128 letters, digits or _ . : @ -; * for all)`, {
         hint: "Pass --namespace NS once per namespace the key may use.",
+      });
+    }
+    if (namespaces.includes("*") && namespaces.length > 1) {
+      throw new MemzipError(ErrorCode.USAGE, `* (every namespace) is given with ${namespaces.filter((ns) => ns !== "*").join(", ")}: a key has either all namespaces or the ones named`, {
+        hint: "Pass --namespace '*' alone for a key to every namespace, or name each namespace without it.",
       });
     }
     const key = `${KEY_PREFIX}${randomBytes(24).toString("base64url")}`;
@@ -62,7 +70,7 @@ export class KeyService {
       id: `k_${randomBytes(6).toString("hex")}`,
       hash: sha256(key),
       role: options.role,
-      namespaces: namespaces.includes("*") ? ["*"] : namespaces,
+      namespaces,
       label: options.label ?? null,
       createdAt: Date.now(),
       revokedAt: null,

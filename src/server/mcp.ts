@@ -192,10 +192,25 @@ export function preview(text: string, chars: number = MCP_BOUNDS.previewChars): 
   return `${text.slice(0, safeEnd(text, chars))}…`;
 }
 
+/**
+ * The page of `text` a recall answers: from `offset` (moved back to the start of a surrogate pair it falls inside),
+ * at most `maxChars` UTF-16 units, ending before a pair it would split — but always at least one whole character, so
+ * that following `nextOffset` ends (a page of maxChars 1 at an emoji holds its pair: two units).
+ */
+export function recallPage(text: string, from: number, maxChars: number): { offset: number; end: number } {
+  let offset = Math.min(from, text.length);
+  if (offset > 0 && offset < text.length && isLowSurrogate(text.charCodeAt(offset)) && isHighSurrogate(text.charCodeAt(offset - 1))) offset--;
+  let end = safeEnd(text, offset + maxChars);
+  if (end <= offset && offset < text.length) end = Math.min(text.length, offset + 2);
+  return { offset, end };
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+
 function safeEnd(text: string, end: number): number {
   if (end >= text.length) return text.length;
-  const code = text.charCodeAt(end - 1);
-  return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
+  return isHighSurrogate(text.charCodeAt(end - 1)) ? end - 1 : end;
 }
 
 /**
@@ -310,8 +325,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const row = await find(args.id, args.namespace);
       const mode = args.mode ?? "exact";
       const text = await engine.recall(row.id, { namespace: row.namespace, mode });
-      const offset = Math.min(args.offset ?? 0, text.length);
-      const end = safeEnd(text, offset + (args.maxChars ?? MCP_BOUNDS.recallDefault));
+      const { offset, end } = recallPage(text, args.offset ?? 0, args.maxChars ?? MCP_BOUNDS.recallDefault);
       const metaJson = JSON.stringify(row.meta);
       return {
         id: row.id,

@@ -6,7 +6,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpServer } from "../../src/server/mcp.js";
-import { tempDir } from "../helpers.js";
+import { join } from "node:path";
+import { Engine } from "../../src/engine.js";
+import { CLI, spawnBounded, tempDir } from "../helpers.js";
 import { bearer, startServer } from "./http.js";
 
 /** What trial38 found at the server's edges: ids no route could reach, router errors out of shape, a shutdown one stuck client held. */
@@ -154,5 +156,65 @@ describe("the server's edges", () => {
     } finally {
       await running.server.close();
     }
+  });
+});
+
+describe("MCP recall pages (trial42)", () => {
+  it("always end and never split an emoji: maxChars 1 at a surrogate pair, an offset inside one", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    const client = new Client({ name: "memzip-test", version: "1" });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await createMcpServer({ engine: running.engine, scope: { keyId: "local", role: "write", namespaces: ["a"] }, textBytes: 1 << 20 }).connect(serverSide);
+    await client.connect(clientSide);
+    try {
+      const page = async (offset: number, maxChars: number) => {
+        const result = (await client.callTool({ name: "recall", arguments: { id: "e", offset, maxChars } })) as CallToolResult;
+        assert.notEqual(result.isError, true, JSON.stringify(result.content));
+        return result.structuredContent as { text: string; offset: number; nextOffset: number | null };
+      };
+      const text = "😀😀x🇩🇪 y";
+      await client.callTool({ name: "remember", arguments: { id: "e", text } });
+      for (const maxChars of [1, 2, 3]) {
+        // Followed as the tool's description says (it looped at offset 0 with maxChars 1).
+        let offset: number | null = 0;
+        const pages: string[] = [];
+        while (offset !== null) {
+          const answer = await page(offset, maxChars);
+          assert.ok(answer.text.length > 0, `a page from ${offset} holds a character`);
+          assert.ok(answer.text.length <= Math.max(maxChars, 2));
+          pages.push(answer.text);
+          offset = answer.nextOffset;
+          assert.ok(pages.length <= text.length, "the pages end");
+        }
+        assert.equal(pages.join(""), text, `maxChars ${maxChars}`);
+        assert.ok(pages.every((p) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(p)), `no page holds half an emoji (maxChars ${maxChars})`);
+      }
+      // An offset inside a pair (it answered a lone "\ude00") starts at the pair.
+      assert.deepEqual(await page(1, 1), { ...(await page(1, 1)), text: "😀", offset: 0, nextOffset: 2 });
+    } finally {
+      await client.close();
+      await running.server.close();
+    }
+  });
+});
+
+describe("API keys' namespaces (trial42)", () => {
+  it("are namespaces every other door accepts: a key for any other name, or for * beside names, is refused and nothing is made", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "keys.db");
+    const memzip = (...args: string[]) => spawnBounded(process.execPath, [CLI, ...args, "--db", db, "--json"], { encoding: "utf8" });
+    // A write key for "a/b" stored memories there that export wrote and import refused, and no -n could name.
+    for (const namespaces of [["a/b"], ["x#y"], ["A,B"], ["%"], ["ok", "*x"], ["A", "*"]]) {
+      const made = memzip("keys", "create", "--role", "write", ...namespaces.flatMap((ns) => ["--namespace", ns]));
+      assert.equal(made.status, 2, `${namespaces.join(" ")}: ${made.stdout}`);
+      assert.match(made.stdout, /"code": "E_USAGE"/);
+    }
+    const good = memzip("keys", "create", "--role", "read", "--namespace", "研究-1", "--namespace", "agent.7@host:x");
+    assert.equal(good.status, 0, good.stderr);
+    const listed = JSON.parse(memzip("keys", "ls").stdout) as { keys: { namespaces: string[] }[] };
+    assert.deepEqual(listed.keys.map((k) => k.namespaces), [["研究-1", "agent.7@host:x"]], "only the valid key was made");
+    await using engine = Engine.open({ db, cache: "off" });
+    await assert.rejects(engine.keys.create({ role: "write", namespaces: ["a b"] }), { code: "E_USAGE", message: /"a b" is not a namespace/ });
   });
 });
