@@ -155,7 +155,8 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     const role = request.routeOptions.config.role;
     if (role === undefined || role === "public") return;
     const header = request.headers.authorization;
-    const key = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    // The scheme's name is case-insensitive (RFC 9110: "bearer KEY" is the same credential).
+    const key = typeof header === "string" ? /^bearer +(\S+) *$/i.exec(header)?.[1] : undefined;
     const scope = key === undefined ? undefined : await options.engine.keys.authenticate(key);
     if (!scope) throw unauthorized();
     const wait = limiter.take(scope.keyId);

@@ -218,3 +218,20 @@ describe("API keys' namespaces (trial42)", () => {
     await assert.rejects(engine.keys.create({ role: "write", namespaces: ["a b"] }), { code: "E_USAGE", message: /"a b" is not a namespace/ });
   });
 });
+
+describe("the Authorization header (trial42)", () => {
+  it("takes the Bearer scheme in any case, and nothing but one key after it", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "read", namespaces: ["a"] })).key;
+      const status = async (authorization: string) => (await fetch(`${running.url}/v1/memories`, { headers: { authorization } })).status;
+      // "bearer KEY" was 401.
+      for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) assert.equal(await status(`${scheme} ${key}`), 200, scheme);
+      for (const bad of [`Basic ${key}`, `Bearer${key}`, `Bearer ${key} ${key}`, "Bearer ", key]) assert.equal(await status(bad), 401, bad);
+    } finally {
+      await running.server.close();
+    }
+  });
+});
+
