@@ -42,28 +42,39 @@ export function envelopeKey(envelope: Uint8Array): string {
  * Plans in input order, made so that the last record of an id wins. Plans are made concurrently
  * against the store as it was, so a record found "unchanged" may follow one with the same id that
  * changes it (earlier in this batch, or in a batch committed after the plan was made): such a
- * record writes back the row it saw. A later "stored" of an id already written here is an update.
+ * record writes back the row it saw. A later record of an id already written here reads as if sent
+ * after that write: its time, when it gives none, is that row's; the same text and metadata again is
+ * "unchanged" (nothing written), anything else an update.
  */
 export async function lastRecordWins(plans: readonly PlannedWrite[], current: (namespace: string, id: string) => Promise<StoredMemory | undefined>): Promise<PlannedWrite[]> {
-  const written = new Set<string>();
+  const written = new Map<string, StoredMemory>();
   const resolvedPlans: PlannedWrite[] = [];
   for (const plan of plans) {
     const { id: memoryId, namespace } = plan.result;
     const id = memoryKey(namespace, memoryId);
+    const earlier = written.get(id);
     let resolved = plan;
     if (!plan.row && plan.unchangedRow) {
-      const now = written.has(id) ? undefined : await current(namespace, memoryId);
+      const now = earlier ?? (await current(namespace, memoryId));
       const kept = plan.unchangedRow;
-      if (!now || now.checksum !== kept.checksum || now.originalLength !== kept.originalLength || !sameMetadata(now, kept)) {
+      if (!now || !sameRow(now, kept)) {
         resolved = { ...plan, row: kept, result: { ...plan.result, codec: kept.codec, storedBytes: kept.envelope.length, status: "updated" } };
       }
-    } else if (plan.row && written.has(id) && plan.result.status === "stored") {
-      resolved = { ...plan, result: { ...plan.result, status: "updated" } };
+    } else if (plan.row && earlier) {
+      const row = plan.createdAtGiven ? plan.row : { ...plan.row, createdAt: earlier.createdAt };
+      resolved = sameRow(earlier, row)
+        ? { ...plan, row: undefined, result: { ...plan.result, codec: earlier.codec, storedBytes: 0, status: "unchanged" } }
+        : { ...plan, row, result: { ...plan.result, status: plan.result.status === "stored" ? "updated" : plan.result.status } };
     }
-    if (resolved.row) written.add(id);
+    if (resolved.row) written.set(id, resolved.row);
     resolvedPlans.push(resolved);
   }
   return resolvedPlans;
+}
+
+/** Whether two rows of one memory hold the same text and metadata. */
+function sameRow(a: StoredMemory, b: StoredMemory): boolean {
+  return a.checksum === b.checksum && a.originalLength === b.originalLength && sameMetadata(a, b);
 }
 
 export function sameMetadata(a: StoredMemory, b: StoredMemory): boolean {

@@ -129,6 +129,8 @@ export interface PlannedWrite {
    * written back (an update must not bring back a memory a concurrent forget removed).
    */
   basis?: Fingerprint;
+  /** Whether the record gave its creation time (a later record of the same id in one batch otherwise takes the earlier row's). */
+  createdAtGiven?: boolean;
 }
 
 /** See `Engine.writer`. */

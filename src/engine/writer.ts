@@ -164,6 +164,7 @@ export class Writer {
       try {
         const planned = await planWith(input, ticket);
         inputs.set(planned, input);
+        if (input.createdAt !== undefined) planned.createdAtGiven = true;
         return planned;
       } finally {
         ticket?.release();

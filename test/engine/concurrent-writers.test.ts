@@ -98,3 +98,25 @@ describe("concurrent writers of one memory", () => {
     }
   });
 });
+
+/** One batch holding an id more than once (trial42): each record reads as if sent after the one before it. */
+describe("one batch with an id twice", () => {
+  it("the same text and metadata again is unchanged, anything else an update, and a time not given is the earlier record's", async () => {
+    await using engine = Engine.open({ db: ":memory:", cache: "off" });
+    const statuses = async (records: Parameters<Engine["rememberMany"]>[0]) => (await engine.rememberMany(records)).map((r) => r.status);
+    // The second identical record said "updated" though nothing changed (sent alone, it is "unchanged").
+    assert.deepEqual(await statuses([{ text: "same", tags: ["a"] }, { text: "same", tags: ["a"] }]), ["stored", "unchanged"]);
+    assert.deepEqual(await statuses([{ id: "x", text: "one" }, { id: "x", text: "one" }, { id: "x", text: "two" }, { id: "x", text: "two" }]), ["stored", "unchanged", "updated", "unchanged"]);
+    assert.deepEqual((await engine.history("x")).map((v) => v.text), ["one", "two"]);
+    assert.deepEqual(await statuses([{ id: "t", text: "tagged", tags: ["a"] }, { id: "t", text: "tagged", tags: ["b"] }]), ["stored", "updated"]);
+    assert.deepEqual((await engine.memory("t")).tags, ["b"]);
+    // A memory stored before: changed once, then the same change again.
+    assert.deepEqual(await statuses([{ id: "x", text: "three" }, { id: "x", text: "three" }]), ["updated", "unchanged"]);
+    const created = (await engine.memory("x")).createdAt;
+    // A time given is the record's own: a change.
+    assert.deepEqual(await statuses([{ id: "x", text: "three" }, { id: "x", text: "three", createdAt: created - 1000 }]), ["unchanged", "updated"]);
+    assert.equal((await engine.memory("x")).createdAt, created - 1000);
+    assert.deepEqual(await statuses([{ id: "n", text: "new", createdAt: 5000 }, { id: "n", text: "newer" }]), ["stored", "updated"]);
+    assert.equal((await engine.memory("n")).createdAt, 5000, "the update keeps the memory's time, as one sent later would");
+  });
+});
