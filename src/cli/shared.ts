@@ -65,6 +65,12 @@ export function emit(context: CommandContext, value: unknown, human: string): vo
   context.stdout.write(context.json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith("\n") ? human : `${human}\n`);
 }
 
+/** Refuses the flags among `flags` that were given to an action that does not take them (`owner` does): never ignored. */
+export function refuseFlags(context: CommandContext, action: string, flags: readonly string[], owner: string): void {
+  const given = flags.filter((flag) => context.values[flag] !== undefined);
+  if (given.length > 0) throw usage(`${action} takes no ${given.map((flag) => `--${flag}`).join(", ")} (${given.length > 1 ? "they are" : "it is"} for ${owner})`);
+}
+
 export function requirePositional(context: CommandContext, index: number, name: string): string {
   const value = context.positionals[index];
   if (value === undefined) throw usage(`missing ${name}`);

@@ -98,6 +98,25 @@ describe("CLI help and options", () => {
     assert.match(badValue.stderr, /--kind must be .*, not "poem"[\s\S]*Run `memzip ls --help`/);
   });
 
+  it("an action's flags are refused where another action of the command would take them, never ignored (trial42)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    assert.equal(memzip(["add", "one memory", "--db", db]).status, 0);
+    // `dict ls --max-bytes 5 --no-recode --workers 3` and `keys ls --namespace Q --role admin` exited 0, as if obeyed.
+    for (const [args, flags, owner] of [
+      [["dict", "ls", "--max-bytes", "5", "--no-recode", "--workers", "3"], "--max-bytes, --no-recode, --workers", "dict train"],
+      [["model", "prune", "-n", "ns"], "--namespace", "model train"],
+      [["keys", "ls", "--namespace", "Q", "--role", "admin"], "--namespace, --role", "keys create"],
+      [["keys", "revoke", "k_1", "--label", "x"], "--label", "keys create"],
+    ] as const) {
+      const result = memzip([...args, "--db", db]);
+      assert.equal(result.status, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.ok(result.stderr.includes(`takes no ${flags} (`) && result.stderr.includes(`for ${owner})`), result.stderr);
+    }
+    for (const args of [["dict", "ls"], ["model", "ls"], ["keys", "ls"]]) assert.equal(memzip([...args, "--db", db]).status, 0, args.join(" "));
+    assert.match(memzip(["dict", "ls", "--db", db]).stdout, /no zstd dictionaries/);
+  });
+
   it("usage errors say what to do: left-over arguments, a dash value, a bad --kind on add (newcomer10 finding 9)", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "u.db");

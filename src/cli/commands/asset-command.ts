@@ -2,13 +2,14 @@ import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS, type OptionDefs } from "../command.js";
 import type { TrainableAssetKind } from "../../model/asset-trainers.js";
 import { formatBytes } from "../progress.js";
-import { emit, openEngine, parseInteger, usage } from "../shared.js";
+import { emit, openEngine, parseInteger, refuseFlags, usage } from "../shared.js";
 
 interface AssetCommandSpec {
   name: string;
   kind: TrainableAssetKind;
-  /** What the asset is, for help and output ("zstd dictionary"). */
+  /** What the asset is, for help and output ("zstd dictionary"), and more than one ("zstd dictionaries"). */
   noun: string;
+  nouns: string;
   summary: string;
   maxBytesHelp: string;
   /** Flags only this asset kind takes. */
@@ -17,6 +18,13 @@ interface AssetCommandSpec {
 
 /** `memzip dict` and `memzip model`: train an asset on a namespace, or list the assets of a kind. */
 export function createAssetCommand(spec: AssetCommandSpec): Command {
+  const trainOptions: OptionDefs = {
+    "max-bytes": { type: "string", value: "N", help: `${spec.maxBytesHelp} (train)` },
+    "no-recode": { type: "boolean", help: "only train; leave existing memories as they are (train)" },
+    ...spec.extraOptions,
+    namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace' },
+    ...CODING_OPTIONS,
+  };
   return {
     name: spec.name,
     summary: spec.summary,
@@ -24,25 +32,23 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
     help: `train: builds a ${spec.noun} from the namespace's memories, stores it as a content-addressed
 asset, makes it the one new writes use, then recodes the namespace where that makes memories
 smaller. Older payloads keep naming the asset they were written with.
-ls: lists ${spec.noun}s with their size and how many memories use each.
-prune: deletes ${spec.noun}s that no memory needs and no namespace writes with.
+ls: lists ${spec.nouns} with their size and how many memories use each.
+prune: deletes ${spec.nouns} that no memory needs and no namespace writes with.
 An import trains a namespace's ${spec.noun} once it holds 200 memories, and again each time it
 has doubled since the last training.`,
     options: {
-      "max-bytes": { type: "string", value: "N", help: spec.maxBytesHelp },
-      "no-recode": { type: "boolean", help: "only train; leave existing memories as they are" },
-      ...spec.extraOptions,
-      namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace' },
-      ...CODING_OPTIONS,
+      ...trainOptions,
       ...STORE_OPTIONS,
     },
     async run(context) {
       const action = context.positionals[0];
+      // ls and prune cover every namespace and train nothing: train's flags are refused there, not ignored.
+      if (action === "ls" || action === "prune") refuseFlags(context, `${spec.name} ${action}`, Object.keys(trainOptions), `${spec.name} train`);
       const engine = openEngine(context, {}, { readOnly: action === "ls" });
       try {
         if (action === "ls") {
           const assets = (await engine.assetUsage()).filter((a) => a.kind === spec.kind);
-          emit(context, { assets }, assets.map((a) => `${a.id.slice(0, 16)}  ${formatBytes(a.size)}  used by ${a.memories}`).join("\n") || `no ${spec.noun}s`);
+          emit(context, { assets }, assets.map((a) => `${a.id.slice(0, 16)}  ${formatBytes(a.size)}  used by ${a.memories}`).join("\n") || `no ${spec.nouns}`);
           return 0;
         }
         if (action === "prune") {

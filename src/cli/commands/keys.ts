@@ -3,7 +3,7 @@ import { STORE_OPTIONS } from "../command.js";
 import { KEY_ROLES } from "../../core/store.js";
 import { choices } from "../../core/vocabulary.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
-import { emit, openEngine, parseChoice, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, refuseFlags, usage } from "../shared.js";
 
 const ACTIONS = ["create", "ls", "revoke"] as const;
 
@@ -25,6 +25,8 @@ Requests send it as \`Authorization: Bearer KEY\`. ls lists ids, roles, namespac
   async run(context) {
     const action = parseChoice(ACTIONS, context.positionals[0], "action");
     if (action === undefined) throw usage(`keys needs an action: ${ACTIONS.join(", ")}`);
+    // ls lists every key: a --namespace or --role there would look like a filter and be ignored.
+    if (action !== "create") refuseFlags(context, `keys ${action}`, ["namespace", "role", "label"], "keys create");
     const engine = openEngine(context, {}, { readOnly: action === "ls", create: action === "create" });
     try {
       if (action === "create") {

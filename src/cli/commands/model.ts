@@ -4,6 +4,7 @@ export const modelCommand = createAssetCommand({
   name: "model",
   kind: "cm-snapshot",
   noun: "context-model snapshot",
+  nouns: "context-model snapshots",
   summary: "train or list the namespace's context model for the cm codec (model train | model ls)",
   maxBytesHelp: "most training text kept in the snapshot, newest memories first (default 4194304)",
   extraOptions: {
