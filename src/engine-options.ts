@@ -205,13 +205,15 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
     llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) },
     semantic: semantic === undefined ? undefined : validateSemanticOptions(semantic, "invalid engine option: semantic"),
   };
-  const fail = (message: string): never => {
-    throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint: "See EngineOptions in src/engine-options.ts for each option's range." });
+  const fail = (message: string, hint = "See EngineOptions in src/engine-options.ts for each option's range."): never => {
+    throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint });
   };
   const wholeNumber = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max) fail(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
   };
-  if (!NAMESPACE_PATTERN.test(options.namespace)) fail(`namespace "${options.namespace}" must be 1–128 letters, digits or _.:@-`);
+  if (!NAMESPACE_PATTERN.test(options.namespace)) {
+    fail(`namespace "${options.namespace}" must be 1–128 letters, digits or _.:@-`, "Name the namespace with letters, digits and _ . : @ - only (e.g. agent-7 or team.notes), with -n / --namespace, MEMZIP_NAMESPACE or the config's namespace.");
+  }
   if (!Array.isArray(options.codecs) || options.codecs.length === 0) fail("codecs must name at least one codec");
   for (const name of options.codecs) if (!isCodecName(name)) fail(`unknown codec "${name}"; choose from ${CODEC_NAMES.join(", ")}`);
   wholeNumber("zstdLevel", options.zstdLevel, 1, 19);

@@ -38,7 +38,7 @@ export const NewMemory = z
     kind: Kind.optional(),
     tags: Tags.optional(),
     meta: Meta.optional(),
-    createdAt: z.number().int().nonnegative().max(LATEST_TIME_MS).optional().describe("milliseconds since the epoch; defaults to now"),
+    createdAt: z.number().int().min(-LATEST_TIME_MS).max(LATEST_TIME_MS).optional().describe("milliseconds since the epoch (before it: negative, as an import takes it); defaults to now"),
     expiresAt: ExpiresAt.optional(),
   })
   .strict();

@@ -39,7 +39,7 @@ export function targetNamespace(scope: KeyScope, requested: string | undefined):
   if (scope.namespaces !== "*" && scope.namespaces.length === 1) return scope.namespaces[0] as string;
   const named = scope.namespaces === "*" ? "any namespace" : scope.namespaces.map((ns) => JSON.stringify(ns)).join(", ");
   throw new MemzipError(ErrorCode.USAGE, `this key acts in ${named}: name the namespace`, {
-    hint: `Pass "namespace" in the body (or ?namespace= in the query), one of ${named}.`,
+    hint: `Pass "namespace" in the body (or ?namespace= in the query): ${scope.namespaces === "*" ? "any namespace (1–128 letters, digits or _ . : @ -)" : `one of ${named}`}.`,
   });
 }
 

@@ -214,6 +214,10 @@ describe("API keys' namespaces (trial42)", () => {
     assert.equal(good.status, 0, good.stderr);
     const listed = JSON.parse(memzip("keys", "ls").stdout) as { keys: { namespaces: string[] }[] };
     assert.deepEqual(listed.keys.map((k) => k.namespaces), [["研究-1", "agent.7@host:x"]], "only the valid key was made");
+    // A namespace the CLI refuses says how to name one (it pointed at src/engine-options.ts).
+    const add = memzip("add", "x", "-n", "a/b");
+    assert.equal(add.status, 2);
+    assert.match(add.stdout, /Name the namespace with letters, digits and _ \. : @ - only/);
     await using engine = Engine.open({ db, cache: "off" });
     await assert.rejects(engine.keys.create({ role: "write", namespaces: ["a b"] }), { code: "E_USAGE", message: /"a b" is not a namespace/ });
   });
@@ -229,6 +233,30 @@ describe("the Authorization header (trial42)", () => {
       // "bearer KEY" was 401.
       for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) assert.equal(await status(`${scheme} ${key}`), 200, scheme);
       for (const bad of [`Basic ${key}`, `Bearer${key}`, `Bearer ${key} ${key}`, "Bearer ", key]) assert.equal(await status(bad), 401, bad);
+    } finally {
+      await running.server.close();
+    }
+  });
+});
+
+describe("a memory's time over REST (trial42)", () => {
+  it("takes a createdAt before 1970 as an import does, so an export re-POSTs; past the latest date either side is 400", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const post = (body: unknown) => fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify(body) });
+      // It was 400 ("must be >= 0") while `memzip import` stored it.
+      assert.equal((await post({ id: "moon", text: "Apollo 11 landed.", createdAt: -14_182_940_000 })).status, 201);
+      const read = (await (await fetch(`${running.url}/v1/memories/moon`, { headers: bearer(key) })).json()) as { createdAt: number };
+      assert.equal(read.createdAt, -14_182_940_000);
+      for (const createdAt of [-8.64e15 - 1, 8.64e15 + 1, -1.5]) assert.equal((await post({ id: "x", text: "x", createdAt })).status, 400, String(createdAt));
+      // A key for every namespace must name one, and is told what a name is (it said "one of any namespace").
+      const star = (await running.engine.keys.create({ role: "write", namespaces: ["*"] })).key;
+      const unnamed = await fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(star, { "content-type": "application/json" }), body: JSON.stringify({ text: "where?" }) });
+      assert.equal(unnamed.status, 400);
+      assert.match(((await unnamed.json()) as { error: { hint: string } }).error.hint, /: any namespace \(1–128 letters/);
+      assert.equal((await post({ id: "first", text: "the earliest date", createdAt: -8.64e15 })).status, 201);
     } finally {
       await running.server.close();
     }
