@@ -38,7 +38,10 @@ describe("memzip CLI", () => {
     assert.deepEqual(exported.map((r) => [r.id, r.text]), original.map((r) => [r.id, r.text]));
 
     const arrowFile = join(dir.path, "out.arrow");
-    assert.equal(memzip(["export", "--db", db, "--format", "arrow", "--out", arrowFile]).status, 0);
+    const arrowExport = memzip(["export", "--db", db, "--format", "arrow", "--out", arrowFile, "--json"]);
+    assert.equal(arrowExport.status, 0);
+    // Counted as the JSONL export counts (it had no "exported": trial42).
+    assert.equal(arrowExport.json().exported, 40);
     const copy = join(dir.path, "copy.db");
     assert.equal(memzip(["import", arrowFile, "--db", copy, "--json"]).json().stored, 40);
 

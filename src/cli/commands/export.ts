@@ -78,7 +78,8 @@ the first unreadable memory stops the export.`,
         if (out) {
           if (format === "arrow") {
             const bytes = await engine.exportArrow(namespace, options);
-            exported = -1;
+            // Its rows, read back from the file's bytes (the JSONL path counts lines as it writes them).
+            exported = (await import("apache-arrow")).tableFromIPC(bytes).numRows;
             await writeFile(out.tempPath, bytes, { mode: 0o600 });
           } else {
             await pipeline(Readable.from(counted(engine.exportJsonl(namespace, options))), createWriteStream(out.tempPath, { mode: 0o600 }));
@@ -96,10 +97,7 @@ the first unreadable memory stops the export.`,
         if (resource) throw resource;
         throw new MemzipError(ErrorCode.USAGE, `cannot write ${outPath ?? "stdout"}: ${cause.message}`, { hint: "Check the --out path and its directory.", cause });
       }
-      const written = exported >= 0 ? exported : undefined;
-      if (context.json && out) {
-        context.stdout.write(`${JSON.stringify({ out: outPath, format, ...(written === undefined ? {} : { exported: written }), skipped }, null, 2)}\n`);
-      }
+      if (context.json && out) context.stdout.write(`${JSON.stringify({ out: outPath, format, exported, skipped }, null, 2)}\n`);
       for (const s of skipped) context.stderr.write(`memzip: skipped ${s.id}: ${s.code} ${s.message}\n`);
       // A damaged sealed block is one report for all its memories: the count is of memories, not of reports.
       const lost = skipped.reduce((n, s) => n + (s.memories ?? 1), 0);
