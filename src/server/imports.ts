@@ -40,6 +40,9 @@ const Progress = z.object({
 });
 type Progress = z.infer<typeof Progress>;
 
+/** Rejected records a job's report names with their reasons (a file of bad lines must not grow the job without bound). */
+const MAX_REJECTIONS_SHOWN = 100;
+
 const JobView = z.object({
   job: z.string(),
   namespace: z.string(),
@@ -53,6 +56,10 @@ const JobView = z.object({
       updated: z.number().int(),
       unchanged: z.number().int(),
       rejected: z.number().int(),
+      rejections: z
+        .array(z.object({ where: z.string().describe("line N (JSONL) or row N (Arrow)"), code: z.string(), message: z.string() }))
+        .optional()
+        .describe(`why records were rejected, the first ${MAX_REJECTIONS_SHOWN} (rejected counts them all)`),
       trained: z.array(z.string()).optional().describe("kinds of the assets trained at the end (auto-training), then applied by a recode"),
     })
     .optional()
@@ -293,6 +300,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           updated: report.updated,
           unchanged: report.unchanged,
           rejected: report.rejected.length,
+          ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message })) } : {}),
           ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
         };
         job.status = report.aborted ? "interrupted" : "done";

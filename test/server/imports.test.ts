@@ -112,6 +112,14 @@ describe("server imports and exports", () => {
       assert.match(((await refused.json()) as { error: { message: string } }).error.message, new RegExp(`line ${line} names another namespace`));
     }
     assert.equal((await running.engine.stats("b")).memories, 0);
+    // A finished job names its rejected records with where and why (it gave only their count: trial42).
+    const mixed = await post(keyA, "", `${jsonl([{ id: "fine-1", text: "a fine record" }])}{"id":"bad-1","text":""}\nnot json\n${jsonl([{ id: "fine-2", text: "another" }])}`);
+    assert.equal(mixed.status, 202);
+    const finished = (await readEvents(await get(keyA, `/v1/imports/${((await mixed.json()) as { job: string }).job}/events`))).at(-1) as { data: { report: { stored: number; rejected: number; rejections: { where: string; code: string; message: string }[] } } };
+    assert.deepEqual([finished.data.report.stored, finished.data.report.rejected], [2, 2]);
+    assert.deepEqual(finished.data.report.rejections.map((r) => [r.where, r.code]), [["line 2", "E_INVALID_INPUT"], ["line 3", "E_INVALID_INPUT"]]);
+    assert.ok(finished.data.report.rejections.every((r) => r.message.length > 0));
+    for (const id of ["fine-1", "fine-2"]) await running.engine.forget(id, "a"); // the later cases count namespace a
     // The job's own namespace named in the records is fine.
     const same = await post(keyA, "", jsonl([{ text: "named its own namespace", namespace: "a", id: "own" }]));
     assert.equal(same.status, 202);
