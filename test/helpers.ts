@@ -111,6 +111,16 @@ export function readerAsNobody(): { uid?: number; gid?: number } | undefined {
 }
 
 /**
+ * `readerAsNobody` for a test that needs such a reader: skips the test (saying why) and returns undefined when
+ * there is none. Root may write anywhere, so the reader runs as nobody, which must be able to load this build.
+ */
+export function readerOrSkip(t: { skip(message?: string): void }): { uid?: number; gid?: number } | undefined {
+  const reader = readerAsNobody();
+  if (reader === undefined) t.skip("the uid the reader would run as cannot load this build");
+  return reader;
+}
+
+/**
  * The exit of a child just spawned (call it right after `spawn`): resolves once the child has
  * exited and its output streams have closed. Past `timeoutMs` the child is killed (SIGKILL) and this
  * rejects with an error that names `what`, so a hung child fails its test instead of stalling the run.
