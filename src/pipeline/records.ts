@@ -142,13 +142,11 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
 }
 
 /**
- * Why a meta value cannot be stored, or undefined: a top-level key named `__proto__`, nesting deeper than
- * MAX_META_DEPTH (which would overflow the stack when serialized) or a JSON text over MAX_META_CHARS. Iterative, so
+ * Why a meta value cannot be stored, or undefined: nesting deeper than MAX_META_DEPTH (which
+ * would overflow the stack when serialized) or a JSON text over MAX_META_CHARS. Iterative, so
  * any depth is measured without recursion.
  */
 export function metaProblem(meta: unknown): string | undefined {
-  // Refused, not dropped: a filter cannot name it (zod's record leaves it out), and HTTP and MCP refuse it already.
-  if (typeof meta === "object" && meta !== null && Object.hasOwn(meta, "__proto__")) return 'a meta key named "__proto__" is refused; rename it (every other key is kept as sent)';
   const stack: { value: unknown; depth: number }[] = [{ value: meta, depth: 1 }];
   let nodes = 0;
   while (stack.length > 0) {
