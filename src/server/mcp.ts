@@ -158,7 +158,7 @@ const OUTPUT = {
     metaOmitted: z.boolean().optional().describe(`true when meta was longer than ${MCP_BOUNDS.metaChars} characters of JSON`),
     createdAt: z.string().describe("ISO 8601"),
     mode: z.enum(RECALL_MODES),
-    text: z.string().describe("the text from offset, at most maxChars characters"),
+    text: z.string().describe("the text from offset, at most maxChars characters (but one whole character at least: maxChars 1 at an emoji gives its 2)"),
     offset: z.number(),
     totalChars: z.number(),
     nextOffset: z.number().nullable().describe("where the next page starts; null when this page ends the text"),

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
@@ -9,8 +9,8 @@ import { CLI, devCorpus, readerOrSkip, spawnBounded, tempDir } from "../helpers.
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("search and related on a store this account may not write", () => {
-  for (const closed of ["folder", "file"] as const) {
-    it(`index a private copy (${closed} read-only): the right hits, the index the store had carried over, the store untouched, the copy gone`, async (t) => {
+  for (const closed of ["folder", "file", "both"] as const) {
+    it(`index a private copy (${closed} read-only): the right hits, the index the store had carried over, the store file untouched, the copy gone`, async (t) => {
       const asNobody = readerOrSkip(t);
       if (asNobody === undefined) return;
       await using dir = tempDir();
@@ -27,10 +27,16 @@ describe("search and related on a store this account may not write", () => {
         await engine.rememberMany(records.slice(55).map((r) => ({ id: r.id, text: r.text })));
       }
       const before = sha(path);
-      chmodSync(path, closed === "file" ? 0o444 : 0o644);
-      chmodSync(folder, closed === "folder" ? 0o555 : 0o777);
+      chmodSync(path, closed === "folder" ? 0o644 : 0o444);
+      chmodSync(folder, closed === "file" ? 0o777 : 0o555);
       chmodSync(dir.path, 0o755);
       chmodSync(scratch, 0o777);
+      // The copy a search interrupted by Ctrl-C or kill -9 left (a whole store): the next private copy removes it.
+      const gone = spawnBounded(process.execPath, ["-e", "process.exit(0)"], { encoding: "utf8" }).pid as number;
+      const left = join(scratch, `memzip-readonly-${gone}-x1Y2z3`);
+      mkdirSync(left, { mode: 0o777 });
+      writeFileSync(join(left, "store.db"), "a store's bytes");
+      chmodSync(left, 0o777);
       const memzip = (...args: string[]) => spawnBounded(process.execPath, [CLI, ...args, "--db", path], { encoding: "utf8", ...asNobody, env: { ...process.env, TMPDIR: scratch } });
       try {
         const target = records[57] as (typeof records)[number];
@@ -53,7 +59,7 @@ describe("search and related on a store this account may not write", () => {
         chmodSync(path, 0o644);
       }
       assert.equal(sha(path), before, "the store file is byte for byte what it was");
-      assert.deepEqual(readdirSync(scratch), [], "the private copy went at close");
+      assert.deepEqual(readdirSync(scratch), [], "the private copies went at close, the one a gone process left too");
     });
   }
 });

@@ -22,7 +22,7 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
     "max-bytes": { type: "string", value: "N", help: `${spec.maxBytesHelp} (train)` },
     "no-recode": { type: "boolean", help: "only train; leave existing memories as they are (train)" },
     ...spec.extraOptions,
-    namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace' },
+    namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace and take no -n' },
     ...CODING_OPTIONS,
   };
   return {

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { Checkpointer } from "./checkpointer.js";
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
@@ -236,7 +236,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
         // A search writes its index: into a copy of our own. VACUUM INTO reads the store in one read transaction,
         // so a writer of another account working meanwhile leaves a consistent copy.
         if (!snapshot) {
-          snapshot = mkdtempSync(join(tmpdir(), "memzip-readonly-"));
+          snapshot = privateFolder();
           db.prepare("VACUUM INTO ?").run(join(snapshot, "store.db"));
         }
         db.close();
@@ -368,14 +368,54 @@ export function withTypedErrors<T extends object>(target: T): T {
 
 /** Copies a store file (and its -wal, if any) into a new private folder; returns the folder. */
 function privateCopy(location: string): string {
-  const folder = mkdtempSync(join(tmpdir(), "memzip-readonly-"));
+  const folder = privateFolder();
   try {
+    // Ours to write (a `searchable` open indexes into it): copyFileSync keeps a 0444 store's mode.
     copyFileSync(location, join(folder, "store.db"));
-    if (existsSync(`${location}-wal`)) copyFileSync(`${location}-wal`, join(folder, "store.db-wal"));
+    chmodSync(join(folder, "store.db"), 0o600);
+    if (existsSync(`${location}-wal`)) {
+      copyFileSync(`${location}-wal`, join(folder, "store.db-wal"));
+      chmodSync(join(folder, "store.db-wal"), 0o600);
+    }
     return folder;
   } catch (error) {
     rmSync(folder, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * A new folder for a private copy, named with this process's id; first removes the copies of processes that are gone
+ * (a search interrupted by Ctrl-C or kill -9 cannot remove its own, a whole store each). A live process's, or one
+ * this account may not remove, is left.
+ */
+function privateFolder(): string {
+  const prefix = "memzip-readonly-";
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    // Best effort: a temp folder that cannot be listed.
+  }
+  for (const name of names) {
+    const pid = Number(/^memzip-readonly-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || alive(pid)) continue;
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // Another account's copy: left to it.
+    }
+  }
+  return mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists under another account.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
