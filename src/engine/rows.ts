@@ -43,8 +43,8 @@ export function envelopeKey(envelope: Uint8Array): string {
  * against the store as it was, so a record found "unchanged" may follow one with the same id that
  * changes it (earlier in this batch, or in a batch committed after the plan was made): such a
  * record writes back the row it saw. A later record of an id already written here reads as if sent
- * after that write: its time, when it gives none, is that row's; the same text and metadata again is
- * "unchanged" (nothing written), anything else an update.
+ * after that write: what it leaves out (kind, tags, meta, time, expiry) is that row's, the same text and
+ * metadata again is "unchanged" (nothing written), anything else an update.
  */
 export async function lastRecordWins(plans: readonly PlannedWrite[], current: (namespace: string, id: string) => Promise<StoredMemory | undefined>): Promise<PlannedWrite[]> {
   const written = new Map<string, StoredMemory>();
@@ -56,12 +56,12 @@ export async function lastRecordWins(plans: readonly PlannedWrite[], current: (n
     let resolved = plan;
     if (!plan.row && plan.unchangedRow) {
       const now = earlier ?? (await current(namespace, memoryId));
-      const kept = plan.unchangedRow;
+      const kept = earlier ? inherited(plan.unchangedRow, earlier, plan.inherits) : plan.unchangedRow;
       if (!now || !sameRow(now, kept)) {
         resolved = { ...plan, row: kept, result: { ...plan.result, codec: kept.codec, storedBytes: kept.envelope.length, status: "updated" } };
       }
     } else if (plan.row && earlier) {
-      const row = plan.createdAtGiven ? plan.row : { ...plan.row, createdAt: earlier.createdAt };
+      const row = inherited(plan.row, earlier, plan.inherits);
       resolved = sameRow(earlier, row)
         ? { ...plan, row: undefined, result: { ...plan.result, codec: earlier.codec, storedBytes: 0, status: "unchanged" } }
         : { ...plan, row, result: { ...plan.result, status: plan.result.status === "stored" ? "updated" : plan.result.status } };
@@ -70,6 +70,21 @@ export async function lastRecordWins(plans: readonly PlannedWrite[], current: (n
     resolvedPlans.push(resolved);
   }
   return resolvedPlans;
+}
+
+/** `row` with the fields its record left to the memory's current values taken from `earlier` (the row written before it). */
+function inherited(row: StoredMemory, earlier: StoredMemory, inherits: PlannedWrite["inherits"]): StoredMemory {
+  if (!inherits) return row;
+  const { expiresAt: _expiresAt, ...rest } = row;
+  const expiry = inherits.expiresAt ? earlier.expiresAt : row.expiresAt;
+  return {
+    ...rest,
+    ...(inherits.kind ? { kind: earlier.kind } : {}),
+    ...(inherits.tags ? { tags: earlier.tags } : {}),
+    ...(inherits.meta ? { meta: earlier.meta } : {}),
+    ...(inherits.createdAt ? { createdAt: earlier.createdAt } : {}),
+    ...(expiry === undefined ? {} : { expiresAt: expiry }),
+  };
 }
 
 /** Whether two rows of one memory hold the same text and metadata. */

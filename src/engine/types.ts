@@ -129,8 +129,11 @@ export interface PlannedWrite {
    * written back (an update must not bring back a memory a concurrent forget removed).
    */
   basis?: Fingerprint;
-  /** Whether the record gave its creation time (a later record of the same id in one batch otherwise takes the earlier row's). */
-  createdAtGiven?: boolean;
+  /**
+   * The fields the record left to the memory's current values (filled from the row it read). A later record of the
+   * same id in one batch takes them from the earlier record's row instead, as one sent after it would.
+   */
+  inherits?: { kind: boolean; tags: boolean; meta: boolean; createdAt: boolean; expiresAt: boolean };
 }
 
 /** See `Engine.writer`. */

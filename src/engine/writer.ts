@@ -164,7 +164,13 @@ export class Writer {
       try {
         const planned = await planWith(input, ticket);
         inputs.set(planned, input);
-        if (input.createdAt !== undefined) planned.createdAtGiven = true;
+        planned.inherits = {
+          kind: input.kind === undefined,
+          tags: input.tags === undefined,
+          meta: input.meta === undefined,
+          createdAt: input.createdAt === undefined,
+          expiresAt: input.expiresAt === undefined && options.ttlMs === undefined,
+        };
         return planned;
       } finally {
         ticket?.release();

@@ -118,5 +118,17 @@ describe("one batch with an id twice", () => {
     assert.equal((await engine.memory("x")).createdAt, created - 1000);
     assert.deepEqual(await statuses([{ id: "n", text: "new", createdAt: 5000 }, { id: "n", text: "newer" }]), ["stored", "updated"]);
     assert.equal((await engine.memory("n")).createdAt, 5000, "the update keeps the memory's time, as one sent later would");
+    // What a later record leaves out is the earlier one's (it went back to the defaults: tags [], meta {}, kind note).
+    const later = Date.now() + 86_400_000;
+    assert.deepEqual(await statuses([{ id: "k", text: "a", tags: ["t"], meta: { k: 1 }, kind: "doc", expiresAt: later }, { id: "k", text: "a" }]), ["stored", "unchanged"]);
+    const k = await engine.memory("k");
+    assert.deepEqual([k.tags, k.meta, k.kind, k.expiresAt], [["t"], { k: 1 }, "doc", later]);
+    assert.deepEqual(await statuses([{ id: "k", text: "b" }]), ["updated"]);
+    assert.deepEqual(await statuses([{ id: "k", text: "c", tags: ["u"] }, { id: "k", text: "d" }]), ["updated", "updated"]);
+    const kk = await engine.memory("k");
+    assert.deepEqual([await engine.recall("k"), kk.tags, kk.meta, kk.kind, kk.expiresAt], ["d", ["u"], { k: 1 }, "doc", later]);
+    // A record found unchanged against the store, after one that changed the memory in the same batch.
+    assert.deepEqual(await statuses([{ id: "k", text: "d", tags: ["v"] }, { id: "k", text: "d" }]), ["updated", "unchanged"]);
+    assert.deepEqual((await engine.memory("k")).tags, ["v"]);
   });
 });
