@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processRunning } from "../core/concurrency.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 
 export interface DictionaryTrainingOptions {
@@ -91,7 +92,7 @@ export function sweepTrainingLeftovers(dir: string = tmpdir()): string[] {
     const path = join(dir, name);
     let stale = false;
     const pid = name.startsWith(TRAINING_PREFIX) ? Number(name.slice(TRAINING_PREFIX.length).split("-")[0]) : NaN;
-    if (Number.isInteger(pid) && pid > 0) stale = pid !== process.pid && !isRunning(pid);
+    if (Number.isInteger(pid) && pid > 0) stale = pid !== process.pid && !processRunning(pid);
     else if (name.startsWith("memzip-dict-")) {
       try {
         stale = Date.now() - statSync(path).mtimeMs > 24 * 3600 * 1000;
@@ -108,13 +109,4 @@ export function sweepTrainingLeftovers(dir: string = tmpdir()): string[] {
     }
   }
   return removed;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -4,6 +4,7 @@ import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
+import { processRunning } from "../../core/concurrency.js";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
@@ -399,7 +400,7 @@ function privateFolder(): string {
   }
   for (const name of names) {
     const pid = Number(/^memzip-readonly-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || processRunning(pid)) continue;
     try {
       rmSync(join(tmpdir(), name), { recursive: true, force: true });
     } catch {
@@ -409,15 +410,6 @@ function privateFolder(): string {
   return mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists under another account.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function writable(path: string): boolean {
   try {
