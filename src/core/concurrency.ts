@@ -83,13 +83,3 @@ export class KeyedSerial {
     return result;
   }
 }
-
-/** Whether process `pid` exists (EPERM: it does, under another account): leftovers named with a gone process's id may go. */
-export function processRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

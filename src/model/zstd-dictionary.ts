@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processRunning } from "../core/concurrency.js";
+import { removeLeftovers } from "../core/leftovers.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 
 export interface DictionaryTrainingOptions {
@@ -81,32 +81,12 @@ function trainingFolder(): string {
  * old. Returns the folders removed. Runs before every training and when an engine opens.
  */
 export function sweepTrainingLeftovers(dir: string = tmpdir()): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    let stale = false;
-    const pid = name.startsWith(TRAINING_PREFIX) ? Number(name.slice(TRAINING_PREFIX.length).split("-")[0]) : NaN;
-    if (Number.isInteger(pid) && pid > 0) stale = pid !== process.pid && !processRunning(pid);
-    else if (name.startsWith("memzip-dict-")) {
-      try {
-        stale = Date.now() - statSync(path).mtimeMs > 24 * 3600 * 1000;
-      } catch {
-        stale = false;
-      }
-    }
-    if (!stale) continue;
+  return removeLeftovers(TRAINING_PREFIX, dir, (name, path) => {
+    if (!name.startsWith("memzip-dict-")) return false;
     try {
-      rmSync(path, { recursive: true, force: true });
-      removed.push(path);
+      return Date.now() - statSync(path).mtimeMs > 24 * 3600 * 1000;
     } catch {
-      // Another user's folder (sticky /tmp) or already gone: not ours to force.
+      return false;
     }
-  }
-  return removed;
+  });
 }

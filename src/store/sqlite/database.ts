@@ -1,10 +1,10 @@
 import Database from "better-sqlite3";
 import { Checkpointer } from "./checkpointer.js";
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
-import { processRunning } from "../../core/concurrency.js";
+import { removeLeftovers } from "../../core/leftovers.js";
 import { MemzipError, ErrorCode, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
@@ -385,29 +385,15 @@ function privateCopy(location: string): string {
   }
 }
 
+const PRIVATE_COPY_PREFIX = "memzip-readonly-";
+
 /**
  * A new folder for a private copy, named with this process's id; first removes the copies of processes that are gone
- * (a search interrupted by Ctrl-C or kill -9 cannot remove its own, a whole store each). A live process's, or one
- * this account may not remove, is left.
+ * (a search interrupted by Ctrl-C or kill -9 cannot remove its own, a whole store each).
  */
 function privateFolder(): string {
-  const prefix = "memzip-readonly-";
-  let names: string[] = [];
-  try {
-    names = readdirSync(tmpdir());
-  } catch {
-    // Best effort: a temp folder that cannot be listed.
-  }
-  for (const name of names) {
-    const pid = Number(/^memzip-readonly-(\d+)-/.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || processRunning(pid)) continue;
-    try {
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    } catch {
-      // Another account's copy: left to it.
-    }
-  }
-  return mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  removeLeftovers(PRIVATE_COPY_PREFIX);
+  return mkdtempSync(join(tmpdir(), `${PRIVATE_COPY_PREFIX}${process.pid}-`));
 }
 
 
