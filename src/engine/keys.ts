@@ -39,6 +39,31 @@ export function inScope(scope: KeyScope, namespace: string): boolean {
 }
 
 /**
+ * Checks a new key's role and namespaces before anything is opened or written (`keys create` calls it before it opens
+ * the store, so a refused key leaves no new store behind); returns the namespaces without repeats.
+ */
+export function checkKeyRequest(options: { role: string; namespaces: readonly string[] }): string[] {
+  if (!(KEY_ROLES as readonly string[]).includes(options.role)) {
+    throw new MemzipError(ErrorCode.USAGE, `unknown role ${JSON.stringify(options.role)}`, { hint: `Use one of ${KEY_ROLES.join(", ")}.` });
+  }
+  const namespaces = [...new Set(options.namespaces)];
+  // The rule every write applies to a namespace: a key for any other name could write memories that no `-n`, export
+  // and import could carry (a REST write without a namespace lands in the key's first).
+  const refused = namespaces.find((ns) => ns !== "*" && !NAMESPACE_PATTERN.test(ns));
+  if (namespaces.length === 0 || refused !== undefined) {
+    throw new MemzipError(ErrorCode.USAGE, `${refused === undefined ? "a key needs one or more namespaces" : `${JSON.stringify(refused)} is not a namespace`} (1–128 letters, digits or _ . : @ -; * for all)`, {
+      hint: "Pass --namespace NS once per namespace the key may use.",
+    });
+  }
+  if (namespaces.includes("*") && namespaces.length > 1) {
+    throw new MemzipError(ErrorCode.USAGE, `* (every namespace) is given with ${namespaces.filter((ns) => ns !== "*").join(", ")}: a key has either all namespaces or the ones named`, {
+      hint: "Pass --namespace '*' alone for a key to every namespace, or name each namespace without it.",
+    });
+  }
+  return namespaces;
+}
+
+/**
  * API keys: created with a random secret of 192 bits, stored as the secret's sha256 only, checked
  * by hash (no timing leak: the look-up is by the hash of what the caller sent, never by comparing secrets).
  */
@@ -48,23 +73,7 @@ export class KeyService {
   constructor(private readonly keys: KeyRepository) {}
 
   async create(options: { role: KeyRole; namespaces: readonly string[]; label?: string }): Promise<NewKey> {
-    if (!(KEY_ROLES as readonly string[]).includes(options.role)) {
-      throw new MemzipError(ErrorCode.USAGE, `unknown role ${JSON.stringify(options.role)}`, { hint: `Use one of ${KEY_ROLES.join(", ")}.` });
-    }
-    const namespaces = [...new Set(options.namespaces)];
-    // The rule every write applies to a namespace: a key for any other name could write memories that no `-n`, export
-    // and import could carry (a REST write without a namespace lands in the key's first).
-    const refused = namespaces.find((ns) => ns !== "*" && !NAMESPACE_PATTERN.test(ns));
-    if (namespaces.length === 0 || refused !== undefined) {
-      throw new MemzipError(ErrorCode.USAGE, `${refused === undefined ? "a key needs one or more namespaces" : `${JSON.stringify(refused)} is not a namespace`} (1–128 letters, digits or _ . : @ -; * for all)`, {
-        hint: "Pass --namespace NS once per namespace the key may use.",
-      });
-    }
-    if (namespaces.includes("*") && namespaces.length > 1) {
-      throw new MemzipError(ErrorCode.USAGE, `* (every namespace) is given with ${namespaces.filter((ns) => ns !== "*").join(", ")}: a key has either all namespaces or the ones named`, {
-        hint: "Pass --namespace '*' alone for a key to every namespace, or name each namespace without it.",
-      });
-    }
+    const namespaces = checkKeyRequest(options);
     const key = `${KEY_PREFIX}${randomBytes(24).toString("base64url")}`;
     const record: ApiKeyRecord = {
       id: `k_${randomBytes(6).toString("hex")}`,

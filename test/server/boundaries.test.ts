@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpServer } from "../../src/server/mcp.js";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../../src/engine.js";
 import { CLI, spawnBounded, tempDir } from "../helpers.js";
@@ -210,6 +211,10 @@ describe("API keys' namespaces (trial42)", () => {
       assert.equal(made.status, 2, `${namespaces.join(" ")}: ${made.stdout}`);
       assert.match(made.stdout, /"code": "E_USAGE"/);
     }
+    // Refused before the store is opened: a refused key on a store that does not exist yet left a new, empty store.
+    assert.equal(existsSync(db), false, "a refused key made no store");
+    assert.equal(memzip("keys", "create", "--role", "owner", "--namespace", "a").status, 2);
+    assert.equal(existsSync(db), false, "a refused role made no store");
     const good = memzip("keys", "create", "--role", "read", "--namespace", "研究-1", "--namespace", "agent.7@host:x");
     assert.equal(good.status, 0, good.stderr);
     const listed = JSON.parse(memzip("keys", "ls").stdout) as { keys: { namespaces: string[] }[] };

@@ -3,6 +3,7 @@ import { STORE_OPTIONS } from "../command.js";
 import { KEY_ROLES } from "../../core/store.js";
 import { choices } from "../../core/vocabulary.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
+import { checkKeyRequest } from "../../engine/keys.js";
 import { emit, openEngine, parseChoice, refuseFlags, usage } from "../shared.js";
 
 const ACTIONS = ["create", "ls", "revoke"] as const;
@@ -27,11 +28,12 @@ Requests send it as \`Authorization: Bearer KEY\`. ls lists ids, roles, namespac
     if (action === undefined) throw usage(`keys needs an action: ${ACTIONS.join(", ")}`);
     // ls lists every key: a --namespace or --role there would look like a filter and be ignored.
     if (action !== "create") refuseFlags(context, `keys ${action}`, ["namespace", "role", "label"], "keys create");
+    // A refused key is refused before the store is opened: `keys create` on a store that does not exist yet creates it.
+    const role = action === "create" ? parseChoice(KEY_ROLES, context.values.role, "role", "read") : "read";
+    const namespaces = action === "create" ? checkKeyRequest({ role, namespaces: (context.values.namespace as string[] | undefined) ?? [] }) : [];
     const engine = openEngine(context, {}, { readOnly: action === "ls", create: action === "create" });
     try {
       if (action === "create") {
-        const namespaces = (context.values.namespace as string[] | undefined) ?? [];
-        const role = parseChoice(KEY_ROLES, context.values.role, "role", "read");
         const label = typeof context.values.label === "string" ? context.values.label : undefined;
         const { key, record } = await engine.keys.create({ role, namespaces, ...(label === undefined ? {} : { label }) });
         emit(context, { key, id: record.id, role: record.role, namespaces: record.namespaces, label: record.label }, `${key}\n(id ${record.id}, ${record.role} on ${record.namespaces.join(", ")}: shown once, keep it safe)`);
