@@ -47,6 +47,34 @@ describe("a store a newer memzip upgrades while this process holds it open", () 
     assert.throws(() => openStore(path), { code: "E_STORE", message: /this build knows up to/ });
   });
 
+  it("refuses the search index's own writes too: its rows stay as the newer build left them", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "s.db");
+    const store = openStore(path);
+    try {
+      await store.memories.put([memory("a"), memory("b")]);
+      const [first, second] = await store.search.pending("k1", 10);
+      assert.ok(first && second, "two memories to index");
+      const entry = (seq: number) => ({ seq, vector: new Uint8Array(8).fill(seq), terms: `term${seq}` });
+      await store.search.put("k1", [entry(first.seq)]);
+      upgradeBehindItsBack(path);
+      const upgraded = { code: "E_STORE", message: /upgraded to schema version \d+ by a newer memzip/ };
+      // An index refresh, one under another key (which empties the index first) and a clear: none may write.
+      await assert.rejects(store.search.put("k1", [entry(second.seq)]), upgraded);
+      await assert.rejects(store.search.put("k2", [entry(second.seq)]), upgraded);
+      await assert.rejects(store.search.clear(), upgraded);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT count(*) FROM search_vectors").pluck().get(), 1, "the index as it was before the upgrade");
+      assert.equal(db.prepare("SELECT value FROM search_meta WHERE key = 'key'").pluck().get(), "k1");
+    } finally {
+      db.close();
+    }
+  });
+
   it("goes on as before while the version is its own", async () => {
     using dir = tempDir();
     const path = join(dir.path, "s.db");

@@ -190,7 +190,7 @@ export class SqliteDatabase {
    * process started before an upgrade would go on writing rows the new schema reads otherwise, and reading them as
    * the old layout did. A read-only open of an older schema (which this build reads as it is) passes.
    */
-  private checkSchema(): void {
+  checkSchema(): void {
     const version = this.statements.schemaVersion.get() as number;
     if (version > MIGRATIONS.length) throw upgradedWhileOpen(this.location, version, MIGRATIONS.length);
   }

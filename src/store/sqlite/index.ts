@@ -33,7 +33,7 @@ export class SqliteStore implements Store {
     this.assets = withTypedErrors(new SqliteAssets(database));
     this.models = withTypedErrors(new SqliteModels(database));
     this.jobs = withTypedErrors(new SqliteJobs(database));
-    this.searchIndex = new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work));
+    this.searchIndex = new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work), () => database.checkSchema());
     this.search = withTypedErrors(this.searchIndex);
     this.keys = withTypedErrors(new SqliteKeys(database));
   }

@@ -70,7 +70,7 @@ const OBJECTS = ["search_meta", "search_vectors", "search_vector_blocks", "searc
  * `search_*` table or trigger first (idempotent; safe when another connection does the same, since
  * it runs in an immediate transaction). A dropped index is rebuilt by the next search.
  */
-export function ensureSearchSchema(db: Database.Database): void {
+export function ensureSearchSchema(db: Database.Database, checkSchema?: () => void): void {
   const current = (): boolean => {
     const present = db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name IN (${OBJECTS.map(() => "?").join(", ")})`).pluck().get(...OBJECTS);
     if (present !== OBJECTS.length) return false;
@@ -78,6 +78,8 @@ export function ensureSearchSchema(db: Database.Database): void {
   };
   if (current()) return;
   db.transaction(() => {
+    // A newer memzip's index format is not this build's to drop.
+    checkSchema?.();
     if (current()) return;
     const named = (type: string) =>
       (db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = ? AND name LIKE 'search\\_%' ESCAPE '\\'`).all(type) as { name: string; sql: string | null }[]);
@@ -112,7 +114,22 @@ export class SqliteSearchIndex implements SearchIndexStore {
     private readonly sealed?: SealedRows,
     /** Runs a read in one read transaction (the store's `SqliteDatabase.read`): hot and sealed rows from one snapshot. */
     private readonly reading: <T>(work: () => T) => T = (work) => work(),
+    /**
+     * Run first inside each of the index's write transactions (the store's schema check: a process that a newer
+     * memzip upgraded the store under stops before it writes the index's rows as its own build lays them out).
+     */
+    private readonly checkSchema: () => void = () => undefined,
   ) {}
+
+  /** `work` in one immediate write transaction, after the schema check. */
+  private write<T>(work: () => T): T {
+    return this.db
+      .transaction(() => {
+        this.checkSchema();
+        return work();
+      })
+      .immediate();
+  }
 
   /** `work` in one snapshot (the statements prepared first: preparing may create the index's tables). */
   private read<T>(work: () => T): T {
@@ -171,7 +188,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
   private get statements(): ReturnType<typeof prepare> {
-    this.prepared ??= prepare(this.db);
+    this.prepared ??= prepare(this.db, this.checkSchema);
     return this.prepared;
   }
 
@@ -277,7 +294,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async put(key: string, entries: readonly SearchIndexEntry[]): Promise<void> {
-    this.db.transaction(() => {
+    this.write(() => {
       if (!this.holds(key)) {
         this.clearAll();
         this.statements.setKey.run(key);
@@ -294,7 +311,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         this.statements.putVector.run(entry.seq, entry.vector);
       }
       terms.write();
-    }).immediate();
+    });
     if (this.reclaimDue()) this.reclaim();
   }
 
@@ -316,7 +333,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     const s = this.statements;
     if ((s.movedCount.get() as number) === 0) return 0;
     let deleted = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       this.db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_instances USING fts5vocab(main, search_terms, instance)");
       const relocated = new Map<number, number>();
       for (const { seq, at } of s.moved.all() as { seq: number; at: number | null }[]) if (at !== null) relocated.set(at, seq);
@@ -347,7 +364,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
       for (const { seq, at } of kept) s.setMoved.run(seq, at);
       s.setMeta.run("terms_max", String(highest));
       if (kept.length === 0) s.deleteMeta.run("terms_next");
-    }).immediate();
+    });
     this.movedCache = undefined;
     if (options.optimize === true) this.db.exec("INSERT INTO search_terms (search_terms) VALUES ('optimize')");
     return deleted;
@@ -433,7 +450,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
     if (!sealed) return 0;
     const s = this.statements;
     let packed = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       for (const block of [...sealed.blocksAfter(0)]) {
         if (s.hotIn.get(block.first_seq, block.last_seq) !== undefined) continue;
         const loose = s.vectorsIn.all(block.first_seq, block.last_seq) as { seq: number; vector: Uint8Array }[];
@@ -457,7 +474,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         s.deleteVectorsIn.run(block.first_seq, block.last_seq);
         packed += loose.length;
       }
-    }).immediate();
+    });
     if (packed > 0) {
       // The change log saw these vectors leave search_vectors: readers reload (same vectors, from the blocks).
       this.epoch++;
@@ -538,7 +555,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   async clear(): Promise<void> {
-    this.db.transaction(() => this.clearAll()).immediate();
+    this.write(() => this.clearAll());
   }
 
   private clearAll(): void {
@@ -702,8 +719,8 @@ function prepareSealed(db: Database.Database) {
   };
 }
 
-function prepare(db: Database.Database) {
-  ensureSearchSchema(db);
+function prepare(db: Database.Database, checkSchema?: () => void) {
+  ensureSearchSchema(db, checkSchema);
   // Per connection, so not part of the schema: how many memories hold each term.
   db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary USING fts5vocab(main, search_terms, row)");
   db.exec(`CREATE TABLE IF NOT EXISTS temp.search_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);\n${CHANGE_LOG}`);
