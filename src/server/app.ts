@@ -8,7 +8,7 @@ import { MAX_ID_LENGTH } from "../pipeline/records.js";
 import { registerDashboardRoutes } from "./dashboard.js";
 import { SERVER_LIMITS, type ServerContext, type ServerLimits } from "./context.js";
 import { registerMcpRoutes } from "./mcp-http.js";
-import { forbidden, HttpError, sendError, unauthorized } from "./errors.js";
+import { BodyParseError, forbidden, HttpError, sendError, unauthorized } from "./errors.js";
 import { registerCors } from "./cors.js";
 import { registerMemoryRoutes } from "./memories.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -131,7 +131,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     try {
       text = strictUtf8.decode(body as Buffer);
     } catch {
-      done(new HttpError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
+      done(new BodyParseError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
       return;
     }
     void parseJson(request, text, (error, value) => {

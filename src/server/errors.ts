@@ -45,6 +45,23 @@ export class HttpError extends Error {
   }
 }
 
+/** A request body that is not JSON at all (bytes that are not UTF-8): JSON-RPC's parse error at `/mcp`. */
+export class BodyParseError extends HttpError {}
+
+/** Fastify's own "not JSON" refusals (a syntax error, an empty body). */
+const JSON_PARSE_CODES = new Set(["FST_ERR_CTP_INVALID_JSON_BODY", "FST_ERR_CTP_EMPTY_JSON_BODY"]);
+
+/**
+ * The answer at `POST /mcp` is JSON-RPC's error object with the HTTP status kept: -32700 for a body that is not JSON,
+ * -32000 (a server error) for every other refusal (no key, rate limit, a body too large, a `__proto__` key); its message
+ * is `E_CODE: message` as a tool error's text, and `data` carries the code and the fix.
+ */
+function jsonRpcError(error: unknown, body: ErrorBody): Record<string, unknown> {
+  const parse = error instanceof BodyParseError || JSON_PARSE_CODES.has((error as Partial<FastifyError>).code ?? "");
+  const { code, message, hint } = body.error;
+  return { jsonrpc: "2.0", error: { code: parse ? -32700 : -32000, message: `${code}: ${message}`, data: { code, ...(hint ? { hint } : {}) } }, id: null };
+}
+
 export const unauthorized = () => new HttpError(401, "E_UNAUTHORIZED", "missing or unknown API key", "Send `Authorization: Bearer KEY` with a key from `memzip keys create`.");
 export const forbidden = (needed: string) => new HttpError(403, "E_FORBIDDEN", `this key may not ${needed}`, "Use a key with the role this route needs (read < write < admin).");
 /** Another namespace's memory answers exactly as a missing one: nothing tells that it exists. */
@@ -80,5 +97,6 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = errorAnswer(error);
   if (answer.status >= 500) request.log.error({ err: error }, "request failed");
-  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  const body = request.routeOptions.url === "/mcp" ? jsonRpcError(error, answer.body) : answer.body;
+  return reply.code(answer.status).headers(answer.headers).send(body);
 }

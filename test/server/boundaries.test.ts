@@ -244,6 +244,47 @@ describe("the Authorization header (trial42)", () => {
   });
 });
 
+describe("refusals at POST /mcp (stop 42's note)", () => {
+  it("answer JSON-RPC error objects, with the HTTP status, the E_ code and the fix, where REST routes keep their shape", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, {}, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const post = async (url: string, body: string | Uint8Array, headers: Record<string, string>) => {
+        const answer = await fetch(`${running.url}${url}`, { method: "POST", headers: { accept: "application/json, text/event-stream", "content-type": "application/json", ...headers }, body });
+        return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+      };
+      type RpcError = { jsonrpc: string; id: null; error: { code: number; message: string; data: { code: string; hint?: string } } };
+      const cases: { name: string; body: string | Uint8Array; headers: Record<string, string>; status: number; rpc: number; code: string }[] = [
+        { name: "not JSON", body: '{"jsonrpc":"2.0",', headers: bearer(key), status: 400, rpc: -32700, code: "E_USAGE" },
+        { name: "an empty body", body: "", headers: bearer(key), status: 400, rpc: -32700, code: "E_USAGE" },
+        { name: "not UTF-8", body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), headers: bearer(key), status: 400, rpc: -32700, code: "E_INVALID_INPUT" },
+        { name: "a __proto__ key", body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"remember","arguments":{"text":"x","meta":{"__proto__":{}}}}}', headers: bearer(key), status: 400, rpc: -32000, code: "E_INVALID_INPUT" },
+        { name: "no key", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers: {}, status: 401, rpc: -32000, code: "E_UNAUTHORIZED" },
+      ];
+      for (const c of cases) {
+        const answer = await post("/mcp", c.body, c.headers);
+        assert.equal(answer.status, c.status, c.name);
+        const rpc = answer.body as unknown as RpcError;
+        assert.equal(rpc.jsonrpc, "2.0", `${c.name}: ${JSON.stringify(answer.body)}`);
+        assert.equal(rpc.id, null, c.name);
+        assert.equal(rpc.error.code, c.rpc, c.name);
+        assert.equal(rpc.error.data.code, c.code, c.name);
+        assert.ok(rpc.error.message.startsWith(`${c.code}: `), `${c.name}: ${rpc.error.message}`);
+        assert.ok((rpc.error.data.hint ?? "").length > 0, `${c.name}: a fix`);
+      }
+      // The REST routes answer as before.
+      const rest = await post("/v1/memories?namespace=a", '{"text":', bearer(key));
+      assert.equal(rest.status, 400);
+      assert.equal((rest.body as { error: { code: string } }).error.code, "E_USAGE");
+      assert.equal(rest.body.jsonrpc, undefined);
+      assert.equal((await running.engine.stats()).memories, 0);
+    } finally {
+      await running.server.close();
+    }
+  });
+});
+
 describe("a memory's time over REST (trial42)", () => {
   it("takes a createdAt before 1970 as an import does, so an export re-POSTs; past the latest date either side is 400", async () => {
     using dir = tempDir();

@@ -303,7 +303,8 @@ describe("MCP server", () => {
       for (const extra of wrong) {
         const response = await fetch(`${url}/mcp`, { method: "POST", headers: { ...headers, ...extra }, body: initialize });
         assert.equal(response.status, 401);
-        assert.equal(((await response.json()) as { error: { code: string } }).error.code, "E_UNAUTHORIZED");
+        // JSON-RPC's error object, the E_ code in its data.
+        assert.equal(((await response.json()) as { error: { data: { code: string } } }).error.data.code, "E_UNAUTHORIZED");
       }
       const get = await fetch(`${url}/mcp`, { headers: { authorization: `Bearer ${keys.a}`, accept: "text/event-stream" } });
       assert.equal(get.status, 405);
