@@ -222,6 +222,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   const { engine, scope } = options;
   const gated = <T>(work: () => Promise<T>): Promise<T> => (options.writes ? options.writes.run(work) : work());
   const server = new McpServer({ name: "memzip", version: "0.1.0" }, { instructions: INSTRUCTIONS });
+  typeArgumentErrors(server);
   const namespaces = scope.namespaces === "*" ? undefined : scope.namespaces;
   const defaultNamespace = namespaces?.[0] ?? engine.options.namespace;
 
@@ -481,6 +482,23 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 function rethrowNotFound(id: string) {
   return (error: unknown): never => {
     throw isMemzipError(error) && error.code === ErrorCode.NOT_FOUND ? notFound(id) : error;
+  };
+}
+
+/**
+ * The SDK checks a call's arguments against the tool's input schema before memzip's handler runs, and answers a refusal
+ * as a tool error reading "MCP error -32602: Input validation error: Invalid arguments for tool T: …", with no code and
+ * no fix. Such answers get memzip's shape (`E_USAGE: …` and the fix, as every other tool error). The SDK builds them in
+ * one method of the server (`createToolError`, not part of its typed API: test/server/mcp.test.ts fails if that moves).
+ */
+function typeArgumentErrors(server: McpServer): void {
+  const target = server as unknown as { createToolError: (message: string) => CallToolResult };
+  const sdkToolError = target.createToolError.bind(server);
+  target.createToolError = (message: string): CallToolResult => {
+    const refused = /^MCP error -32602: Input validation error: Invalid arguments for tool (\S+): ([\s\S]*)$/.exec(message);
+    if (!refused) return sdkToolError(message);
+    const [, tool, issues] = refused;
+    return failure(new MemzipError(ErrorCode.USAGE, `invalid arguments for ${tool}: ${(issues ?? "").split("\n").join("; ")}`, { hint: `tools/list gives ${tool}'s input schema.` }), undefined);
   };
 }
 
