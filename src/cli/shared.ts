@@ -157,7 +157,8 @@ function inputFileError(cause: unknown, path: string, flag: string): MemzipError
 /** The filter flags (FILTER_OPTIONS) as a filter, checked by the filter's one schema (namespaces are the command's own -n). */
 export function parseFilter(context: CommandContext): Omit<MemoryFilter, "namespaces"> {
   const { values } = context;
-  const list = (flag: string) => ((values[flag] as string[] | undefined) ?? []).filter((t) => t !== "");
+  // An empty value is refused by the schema, not dropped: `rm --where -n NS --tag "$UNSET"` would match the whole namespace.
+  const list = (flag: string) => (values[flag] as string[] | undefined) ?? [];
   return parseFilterText(
     {
       kind: parseChoice(MEMORY_KINDS, values.kind, "kind"),

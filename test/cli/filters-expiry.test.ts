@@ -89,6 +89,14 @@ describe("the filter on every command, and expiry from the command line", () => 
     const structured = memzip(["ls", "--meta", 'o={"a":1}', "--db", db]);
     assert.equal(structured.status, 2, structured.stderr);
     assert.match(structured.stderr, /--meta/);
+    // An empty tag filter is refused, not dropped: `rm --where -n NS --tag "$UNSET"` matched the whole namespace.
+    for (const flag of ["--tag", "--any-tag"]) {
+      const emptied = memzip(["rm", "--where", "-n", "default", flag, "", "--db", db, "--json"]);
+      assert.equal(emptied.status, 2, `${flag} "": ${emptied.stdout}`);
+      assert.match(emptied.stdout, new RegExp(`"code": "E_USAGE"[\\s\\S]*invalid filter ${flag}`));
+      assert.equal(memzip(["ls", flag, "", "--db", db]).status, 2);
+    }
+    assert.deepEqual(ls([]), ["cat", "deploy", "standup"], "nothing deleted");
   });
 
   it("--ttl on add, import and update (strictly parsed), --no-expiry, and expiresAt in ls and get --json", async () => {
