@@ -8,7 +8,7 @@ import pgModule from "pg";
 import { memoryKey } from "../../src/core/store.js";
 import { Engine } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
-import { WRITE_LOCK } from "../../src/store/postgres/database.js";
+import { PgDatabase, WRITE_LOCK } from "../../src/store/postgres/database.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { CLI, devCorpus, tempDir } from "../helpers.js";
 import { POSTGRES_MISSING, startPostgres, type PostgresService } from "../services/postgres.js";
@@ -143,6 +143,59 @@ if (!server) {
         }
       } finally {
         await admin.end();
+      }
+    });
+
+    it("a transaction whose connection the server ends (pg_terminate_backend, a restart) is E_STORE; the process goes on and the next write lands", async () => {
+      const location = await pg.createDatabase("terminated");
+      const store = openStore(location);
+      const admin = new PgClient({ connectionString: location });
+      await admin.connect();
+      try {
+        await store.memories.put([memory("a")]);
+        // A write waiting for the write lock (a query in flight) when its session is ended: without a listener on the
+        // checked-out client, its "error" event ended the process (trial43: every server and worker of a fleet at once).
+        await admin.query("SELECT pg_advisory_lock($1)", [WRITE_LOCK]);
+        const waiting = store.memories.put([memory("b")]);
+        let pid: number | undefined;
+        while (pid === undefined) {
+          const row = (await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0] as { pid: number } | undefined;
+          pid = row?.pid;
+          if (pid === undefined) await new Promise((resolve) => setImmediate(resolve));
+        }
+        await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+        await assert.rejects(waiting, (e: unknown) => {
+          const error = e as { code?: string; message?: string; hint?: string };
+          return error.code === "E_STORE" && /57P01/.test(error.message ?? "") && /run the command again/.test(error.hint ?? "");
+        });
+        await admin.query("SELECT pg_advisory_unlock($1)", [WRITE_LOCK]);
+        // A transaction idle between two statements when its session is ended: the next statement is E_STORE.
+        const database = new PgDatabase(location);
+        try {
+          let release: () => void = () => undefined;
+          const gate = new Promise<void>((resolve) => (release = resolve));
+          let backend: (pid: number) => void = () => undefined;
+          const started = new Promise<number>((resolve) => (backend = resolve));
+          const idle = database.write(async (tx) => {
+            backend(Number((await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid));
+            await gate;
+            await tx.query("INSERT INTO namespaces (name, created_at) VALUES ('never', 0)");
+          });
+          await admin.query("SELECT pg_terminate_backend($1)", [await started]);
+          // Until the server has ended it (its row leaves pg_stat_activity).
+          while ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [await started])).rows.length > 0) await new Promise((resolve) => setImmediate(resolve));
+          release();
+          await assert.rejects(idle, { code: "E_STORE" });
+        } finally {
+          await database.close();
+        }
+        // The same store goes on: the next write lands, and nothing of the ended transactions did.
+        await store.memories.put([memory("c")]);
+        assert.deepEqual((await admin.query("SELECT id FROM memories ORDER BY id")).rows.map((r: { id: string }) => r.id), ["a", "c"]);
+        assert.equal((await admin.query("SELECT count(*)::int AS n FROM namespaces WHERE name = 'never'")).rows[0].n, 0);
+      } finally {
+        await admin.end();
+        await store.close();
       }
     });
 

@@ -88,6 +88,10 @@ export class PgDatabase {
     this.pool = new (loadPg().Pool)({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000 });
     // An idle client losing its server is reported on the pool; the next call reconnects (or fails with a typed error).
     this.pool.on("error", () => undefined);
+    // A client checked out for a transaction (write, migrate) that loses its server (pg_terminate_backend, a restart, a
+    // failover) emits "error" too, and with no listener that ended the process. The transaction's next query fails
+    // instead (a typed E_STORE); the client is dropped at release.
+    this.pool.on("connect", (client) => client.on("error", () => undefined));
   }
 
   /** Resolves once the schema is current (migrated at the first call; a failure is retried by the next call). */
@@ -247,6 +251,9 @@ const RESOURCE_STATES: Record<string, string> = {
   "53400": "a configured limit of the database server was reached",
 };
 
+/** A value PostgreSQL cannot take: U+0000 in text or JSON (22P05, 22021), a lone surrogate's escape in JSON (22P02, "type json"). */
+const unstorable = (code: string, message: string): boolean => code === "22P05" || code === "22021" || (code === "22P02" && /type json/i.test(message));
+
 /**
  * A pg or network error as a typed MemzipError: cannot connect or authenticate → E_STORE with a hint
  * naming the fix; disk full or too many connections → E_RESOURCE; a MemzipError passes through.
@@ -255,7 +262,22 @@ export function pgError(error: unknown, location: string): unknown {
   if (error instanceof MemzipError || !(error instanceof Error)) return error;
   const code = (error as { code?: unknown }).code;
   const message = error.message;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT" || code === "ECONNRESET" || /timeout exceeded when trying to connect|Connection terminated/i.test(message)) {
+  if (typeof code === "string" && (code.startsWith("57P") || code.startsWith("08"))) {
+    // 57P01–57P05: the server is shutting down, restarting, or ended this connection; 08xxx: the connection failed.
+    return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location} ended or refused the connection: ${message} (${code})`, {
+      hint: "The server is restarting, failing over, or an administrator ended the session: run the command again once it answers; nothing of the interrupted transaction was committed.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (typeof code === "string" && unstorable(code, message)) {
+    return new MemzipError(ErrorCode.INVALID_INPUT, `PostgreSQL at ${location} cannot hold a value of this request: ${message} (${code})`, {
+      hint: "A tag or meta string holds U+0000 or half of a surrogate pair, which PostgreSQL's text and JSON cannot hold: remove it; nothing was written.",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT" || code === "ECONNRESET" || /timeout exceeded when trying to connect|Connection terminated|not queryable/i.test(message)) {
     return new MemzipError(ErrorCode.STORE, `cannot reach PostgreSQL at ${location}: ${message}`, {
       hint: "Check that the server is running and the host and port in --db / MEMZIP_DB (postgres://user:password@host:port/database) are right.",
       cause: error,
