@@ -184,7 +184,7 @@ export class Writer {
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
       const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
-      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
+      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels of whole Unicode characters (no U+0000); put longer data in meta." });
       if (input.id !== undefined) checkMemoryId(input.id);
       const id = input.id ?? contentId(namespace, bytes);
       let pending = candidatesByNamespace.get(namespace);

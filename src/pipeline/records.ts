@@ -1,6 +1,7 @@
 import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { MEMORY_KINDS, type MemoryKind } from "../core/store.js";
+import { UNSTORABLE_CHARACTER, UNSTORABLE_RULE } from "../core/filter.js";
 
 /** A memory as callers hand it in (library, JSONL line, Arrow row, HTTP body). */
 export interface MemoryInput {
@@ -50,7 +51,9 @@ export const MAX_TAG_CHARS = 256;
 export function tagsProblem(tags: readonly string[]): string | undefined {
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
-  return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+  if (long !== undefined) return `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+  const unstorable = tags.find((tag) => UNSTORABLE_CHARACTER.test(tag));
+  return unstorable === undefined ? undefined : `a tag holds ${UNSTORABLE_RULE} (${JSON.stringify(unstorable.slice(0, 32))}): a tag is whole Unicode characters without U+0000, which every store (PostgreSQL's JSON too) keeps and a filter can name`;
 }
 
 /** Why a creation time cannot be stored, or undefined: a whole number of ms within ±LATEST_TIME_MS (what a date can show). */

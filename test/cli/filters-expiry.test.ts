@@ -97,6 +97,10 @@ describe("the filter on every command, and expiry from the command line", () => 
       assert.equal(memzip(["ls", flag, "", "--db", db]).status, 2);
     }
     assert.deepEqual(ls([]), ["cat", "deploy", "standup"], "nothing deleted");
+    // A meta value PostgreSQL's JSON cannot hold (U+0000, given as JSON) is refused on every store.
+    const nul = memzip(["ls", "--meta", 'owner="a\\u0000b"', "--db", db]);
+    assert.equal(nul.status, 2, nul.stderr);
+    assert.match(nul.stderr, /may not hold U\+0000 or half of a surrogate pair/);
   });
 
   it("--ttl on add, import and update (strictly parsed), --no-expiry, and expiresAt in ls and get --json", async () => {

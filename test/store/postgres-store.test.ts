@@ -199,6 +199,41 @@ if (!server) {
       }
     });
 
+    it("a meta PostgreSQL cannot cast to jsonb (U+0000, a lone surrogate) matches no meta filter instead of failing every one; tags and filters holding them are refused", async () => {
+      const location = await pg.createSchema("uncastable");
+      const store = openStore(location);
+      try {
+        await store.memories.put([
+          memory("nul", "ns", { meta: { k: "a\u0000b", o: "ana" } }),
+          memory("lone", "ns", { meta: { k: "x\ud800", o: "ana" } }),
+          // A literal backslash and "u0000" (text, not JSON's escape) is castable, and matches.
+          memory("literal", "ns", { meta: { k: "\\u0000", o: "ana" } }),
+          memory("plain", "ns", { meta: { o: "ana" } }),
+          memory("other", "ns", { meta: { o: "ben" } }),
+        ]);
+        // It failed with 22P05 ("unsupported Unicode escape sequence"): every meta filter on the store, once one row held one.
+        const ids = async (meta: Record<string, string>) => (await store.memories.page({ namespaces: ["ns"], meta, limit: 10 })).items.map((m) => m.id).sort();
+        assert.deepEqual(await ids({ o: "ana" }), ["literal", "plain"]);
+        assert.deepEqual(await ids({ k: "\\u0000" }), ["literal"]);
+        // The rows themselves read back as written.
+        assert.deepEqual((await store.memories.get("ns", "nul"))?.meta, { k: "a\u0000b", o: "ana" });
+        // A filter value PostgreSQL cannot take is E_INVALID_INPUT (the library's filter; the doors' schema refuses it first).
+        await assert.rejects(store.memories.page({ namespaces: ["ns"], tags: ["x\u0000"], limit: 10 }), { code: "E_INVALID_INPUT" });
+      } finally {
+        await store.close();
+      }
+      // Every door refuses such a tag, on every store: the engine's writes (library, CLI, REST, MCP, import).
+      const engine = Engine.open({ db: location, cache: "off" });
+      try {
+        for (const tag of ["x\u0000y", "x\ud800", "\udc00"]) {
+          await assert.rejects(engine.remember({ text: "a memory with a bad tag", tags: [tag] }), { code: "E_INVALID_INPUT", message: /a tag holds U\+0000 or half of a surrogate pair/ });
+        }
+        assert.equal((await engine.remember({ text: "a memory with a good tag", tags: ["研究", "😀"] })).status, "stored");
+      } finally {
+        await engine.close();
+      }
+    });
+
     it("keeps the password out of its location, and says E_STORE with a hint when it cannot connect", async () => {
       const store = openStore(`postgres://memzip:s3cret@127.0.0.1:1/nowhere`);
       try {

@@ -281,6 +281,9 @@ function decodeCursor(cursor: string | undefined): number {
 /** When a memory last changed: its newest history entry's replacement, else its creation (as SQLite's store). */
 const UPDATED_AT = "coalesce((SELECT max(v.replaced_at) FROM memory_versions v WHERE v.seq = m.seq), m.created_at)";
 
+/** A `\u` escape of U+0000 or of a surrogate after an even run of backslashes (so the escape is JSON's, not text). */
+const UNCASTABLE_META = String.raw`(^|[^\\])(\\\\)*\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})`;
+
 /**
  * A filter as SQL conditions (each after " AND ") over `memories m JOIN namespaces n`, its values
  * appended to `params`; undefined when it matches nothing (an empty namespace list).
@@ -303,11 +306,18 @@ function filterWhere(filter: MemoryFilter, params: unknown[]): string | undefine
   if (filter.createdBefore !== undefined) add((p) => `m.created_at < ${p}`, filter.createdBefore);
   if (filter.updatedFrom !== undefined) add((p) => `${UPDATED_AT} >= ${p}`, filter.updatedFrom);
   if (filter.updatedBefore !== undefined) add((p) => `${UPDATED_AT} < ${p}`, filter.updatedBefore);
-  for (const [key, value] of Object.entries(filter.meta ?? {})) {
-    // meta is text kept byte for byte; compared as jsonb (the stored JSON value, key order aside).
-    params.push(key);
-    const k = `$${params.length}`;
-    add((p) => `(m.meta::jsonb -> ${k}::text) = ${p}::jsonb`, JSON.stringify(value ?? null));
+  const meta = Object.entries(filter.meta ?? {});
+  if (meta.length > 0) {
+    // A meta whose JSON holds \u0000 or a lone surrogate's escape (written by an earlier build, or by SQLite's import of
+    // one) fails the cast to jsonb, and failed the whole query: such a row matches no meta condition instead.
+    params.push(UNCASTABLE_META);
+    const uncastable = `$${params.length}`;
+    for (const [key, value] of meta) {
+      // meta is text kept byte for byte; compared as jsonb (the stored JSON value, key order aside).
+      params.push(key);
+      const k = `$${params.length}`;
+      add((p) => `((CASE WHEN m.meta ~ ${uncastable}::text THEN NULL ELSE m.meta::jsonb END) -> ${k}::text) = ${p}::jsonb`, JSON.stringify(value ?? null));
+    }
   }
   if (filter.activeAt !== undefined) add((p) => `(m.expires_at IS NULL OR m.expires_at > ${p})`, filter.activeAt);
   if (filter.expiredBy !== undefined) add((p) => `m.expires_at <= ${p}`, filter.expiredBy);
