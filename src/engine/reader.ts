@@ -153,6 +153,10 @@ export class Reader {
    */
   async recall(id: string, options: { mode?: RecallMode; namespace?: string } = {}): Promise<string> {
     const mode = options.mode ?? "exact";
+    // The library's door: a JavaScript caller's mode is not held to the type (a misspelt mode read the summary).
+    if (mode !== "exact" && mode !== "summary" && mode !== "rebuilt") {
+      throw new MemzipError(ErrorCode.USAGE, `recall mode ${JSON.stringify(mode)} is not one of exact, summary, rebuilt`, { hint: "Leave mode out for the exact text." });
+    }
     if (mode === "exact") return decodeStoredText(await this.recallBytes(id, options.namespace));
     const namespace = (await this.find(id, options.namespace)).namespace;
     const semantic = await this.parts.store.memories.getSemantic(namespace, id);

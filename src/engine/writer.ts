@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, NAMESPACE_PATTERN, tagsProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -140,7 +140,7 @@ export class Writer {
    * `commit` writes planned memories in one transaction, after grouping similar ones. The import
    * pipeline plans many memories concurrently and commits them in input order.
    */
-  async writer(options: RememberOptions = {}, expected = Infinity, internal: { deferModel?: boolean } = {}): Promise<MemoryWriter & { deferred: ReadonlySet<string> }> {
+  async writer(options: RememberOptions = {}, expected = Infinity, internal: { deferModel?: boolean; /** an update of a stored memory: its namespace is the row's, whatever an earlier build let in */ update?: boolean } = {}): Promise<MemoryWriter & { deferred: ReadonlySet<string> }> {
     const { store, options: engineOptions, assets, reader, gate, metrics } = this.parts;
     const model = await this.writeModel(options);
     // The skip rule decides a policy's model attempts (not a forced codec's), in the order memories come.
@@ -177,7 +177,15 @@ export class Writer {
       }
     };
     const planWith = async (input: MemoryInput, ticket: SkipTicket | undefined): Promise<PlannedWrite> => {
+      // The library's door: a JavaScript caller is not held to the types (`remember({ text: 42 })`, `remember(null)`).
+      if (typeof input !== "object" || input === null || typeof input.text !== "string") {
+        throw new MemzipError(ErrorCode.INVALID_INPUT, 'a memory is an object whose "text" is a string', { hint: "Pass { text: \"…\" } with the optional id, namespace, kind, tags, meta, createdAt and expiresAt." });
+      }
       const namespace = input.namespace ?? options.namespace ?? engineOptions.namespace;
+      // The rule every other door applies: a memory in a namespace none of them could name could not be read, exported or imported.
+      if (internal.update !== true && (typeof namespace !== "string" || !NAMESPACE_PATTERN.test(namespace))) {
+        throw new MemzipError(ErrorCode.INVALID_INPUT, `${JSON.stringify(namespace)} is not a namespace: 1–128 letters, digits or _ . : @ -`, { hint: "Name the namespace with letters, digits and _ . : @ - only." });
+      }
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
@@ -406,7 +414,7 @@ export class Writer {
       const meta = patch.meta === undefined ? undefined : mergePatch(current.meta, patch.meta);
       const expiry = patch.expiresAt === undefined ? {} : { expiresAt: patch.expiresAt };
       const input: MemoryInput = { id, namespace: current.namespace, text, ...(patch.kind ? { kind: patch.kind } : {}), ...(patch.tags ? { tags: [...patch.tags] } : {}), ...(meta ? { meta } : {}), ...expiry };
-      const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1);
+      const writer = await this.writer({ namespace: current.namespace, ...(patch.ttlMs === undefined ? {} : { ttlMs: patch.ttlMs }), ...(options.offload ? { offload: true } : {}) }, 1, { update: true });
       const planned = await writer.plan(input);
       planned.basis = { checksum: current.checksum, originalLength: current.originalLength, ...(current.version === undefined ? {} : { version: current.version }) };
       try {

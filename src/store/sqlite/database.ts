@@ -339,6 +339,10 @@ function migrate(db: Database.Database): boolean {
 
 /** SQLite's "the file is damaged" and out-of-room or not-writable errors as typed errors (E_STORE, E_RESOURCE). */
 export function typedError(error: unknown): unknown {
+  if (error instanceof TypeError && error.message === "The database connection is not open") {
+    // better-sqlite3's answer to a call after close (a library caller's engine.close() before its last call).
+    return new MemzipError(ErrorCode.USAGE, "the store is closed", { hint: "Open a new engine (Engine.open) for more work.", cause: error });
+  }
   return damagedStoreError(error) ?? resourceError(error, "use the store") ?? error;
 }
 
