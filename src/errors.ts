@@ -120,9 +120,15 @@ export function resourceError(error: unknown, what = "write"): MemzipError | und
 export function damagedStoreError(error: unknown): MemzipError | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !(code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"))) return undefined;
+  // A schema whose SQL a flipped bit changed (a trigger naming `new.req`) compiles no more: SQLITE_ERROR "no such column"
+  // when a statement is prepared (trial43: every command crashed with a stack trace). memzip's own statements name only
+  // what its schema holds, so on a store that opened such an error means damage, not a bug of the caller's.
+  const schemaDamaged = code === "SQLITE_ERROR" && /^no such (column|table|function): /.test(error.message);
+  if (typeof code !== "string" || !(code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || schemaDamaged)) return undefined;
   return new MemzipError(ErrorCode.STORE, `the store file is damaged (${code}: ${error.message})`, {
-    hint: "Restore the store from a backup; `memzip export --skip-bad --out FILE` saves every memory that can still be read.",
+    hint: schemaDamaged
+      ? "Restore the store from a backup: its schema (the SQL of its tables and triggers) is damaged, so no memzip command can read it; `sqlite3 FILE .recover` may save its rows."
+      : "Restore the store from a backup; `memzip export --skip-bad --out FILE` saves every memory that can still be read.",
     cause: error,
     details: { cause: code },
   });

@@ -100,9 +100,26 @@ export function toAsset(row: AssetRow): StoredAsset {
     kind: row.kind as AssetKind,
     namespace: row.namespace,
     bytes: toBytes(row.bytes),
-    meta: row.meta === null ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    meta: row.meta === null ? {} : assetMeta(row.id, row.meta),
     createdAt: row.created_at,
   };
+}
+
+/** An asset's meta column; one that does not parse is a damaged store (E_STORE), not a SyntaxError (trial43). */
+function assetMeta(id: string, raw: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MemzipError(ErrorCode.STORE, `the store file is damaged: asset ${id.slice(0, 64)}'s meta is not a JSON object`, {
+      hint: "Restore the store from a backup; `memzip export --skip-bad --out FILE` saves every memory that can still be read (those needing this asset cannot).",
+      details: { asset: id.slice(0, 64) },
+    });
+  }
+  return value as Record<string, unknown>;
 }
 
 export function toKey(row: KeyRow): ApiKeyRecord {

@@ -227,6 +227,43 @@ describe("issue 12: verify keeps going", () => {
   });
 });
 
+describe("damage outside the memories' rows (trial43)", () => {
+  it("a damaged asset row and a damaged schema are E_STORE (exit 8) without a stack trace; --skip-bad lists what needs the asset", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const trained = memzip(["dict", "train", "--db", db, "--json"]);
+    assert.equal(trained.status, 0, trained.stderr);
+    const users = (memzip(["ls", "--db", db, "--json", "--limit", "100"]).json().memories as { id: string; codec: string }[]).filter((m) => m.codec === "zstd-dict");
+    assert.ok(users.length > 0, "memories coded with the namespace's dictionary");
+    sql(db, "UPDATE assets SET meta = '{not json' WHERE kind = 'zstd-dictionary'");
+    // It was "internal error: SyntaxError: … is not valid JSON", exit 70.
+    const get = memzip(["get", (users[0] as { id: string }).id, "--db", db]);
+    assert.equal(get.status, 8, get.stderr);
+    assert.match(get.stderr, /E_STORE: the store file is damaged: asset \S+'s meta is not a JSON object/);
+    assert.doesNotMatch(get.stderr, /internal error|SyntaxError/);
+    const skipping = memzip(["export", "--db", db, "--skip-bad", "--json", "--out", join(dir.path, "out.jsonl")]);
+    assert.equal(skipping.status, 1, skipping.stderr);
+    const skipped = (skipping.json().skipped as { id: string; code: string }[]).map((s) => [s.id, s.code]);
+    assert.deepEqual(skipped.sort(), users.map((u) => [u.id, "E_STORE"]).sort());
+    assert.equal(readFileSync(join(dir.path, "out.jsonl"), "utf8").trim().split("\n").length, 40 - users.length);
+
+    // A flipped bit in a trigger's SQL (new.seq → new.req): every command crashed with "no such column", exit 70.
+    const schema = sampleStore(dir.path, "schema.db");
+    // In the file's bytes, as the trial's flipped bit did (better-sqlite3's defensive mode keeps sqlite_schema read-only).
+    const bytes = readFileSync(schema);
+    const at = bytes.indexOf("new.seq");
+    assert.ok(at > 0, "a trigger names new.seq");
+    bytes[at + 4] = "r".charCodeAt(0);
+    writeFileSync(schema, bytes);
+    for (const command of [["ls"], ["stats"], ["verify"], ["add", "one more"]]) {
+      const out = memzip([...command, "--db", schema]);
+      assert.equal(out.status, 8, `${command.join(" ")}: ${out.stderr}`);
+      assert.match(out.stderr, /E_STORE: the store file is damaged \(SQLITE_ERROR: no such column: new\.req\)[\s\S]*its schema/);
+      assert.doesNotMatch(out.stderr, /internal error|at /);
+    }
+  });
+});
+
 describe("issue 12: exports carry checksums", () => {
   it("a text changed in a JSONL or Arrow export is refused on import; a truncated Arrow file is E_FORMAT", async () => {
     await using dir = tempDir();
