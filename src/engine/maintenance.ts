@@ -17,7 +17,7 @@ import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, damagedEntry, printableId } from "./rows.js";
+import { checkDecoded, checkedRow, damagedEntry, printableId, sha256Hex } from "./rows.js";
 import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, TrainedAsset, VerifyReport } from "./types.js";
 import type { Writer } from "./writer.js";
 
@@ -56,11 +56,21 @@ export class Maintenance {
       report.failed += damage.memories;
       report.failures.push(damagedEntry(damage));
     };
+    // Each stored asset against its id (the sha256 of its bytes). A memory decodes from its asset's derived state
+    // (`<db>.derived/`, a rebuildable cache) without reading the asset's bytes: a damaged snapshot verified clean
+    // until that cache went, and then none of the memories needing it could be read (trial43).
+    const damagedAssets = new Set<string>();
+    for (const asset of await store.assets.list()) if (sha256Hex(asset.bytes) !== asset.id) damagedAssets.add(asset.id);
     await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), options.llm.contexts, async (memory) => {
       report.checked++;
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
+        if (memory.assetId && damagedAssets.has(memory.assetId)) {
+          throw new MemzipError(ErrorCode.CHECKSUM, `its asset ${memory.assetId} is damaged (its bytes no longer match their sha256): it may decode now from the derived state, and will not once that is rebuilt`, {
+            hint: "Restore the store from a backup, or export it now (while the derived state still decodes it) and import the export into a new store.",
+          });
+        }
         checkedRow(memory);
         checkDecoded(memory, await reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId));
       } catch (error) {

@@ -42,7 +42,8 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SN
   // cm-ref needs only the texts; the model (tens of MB) is read when cm first asks for it.
   let model: ContextModel | undefined;
   return prepared(derived.samples, () => (model ??= derived.loadModel() ?? train().model));
-});
+  // A snapshot whose bytes do not load (RangeError: damaged, or a format this build cannot read) fails the same way every time.
+}, (error) => error instanceof RangeError);
 
 /**
  * Makes sure the derived store attached to `asset` holds its trained state, for codec workers that read it

@@ -1,0 +1,80 @@
+import { strict as assert } from "node:assert";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { SAMPLE, spawnBounded, tempDir, unsealFile } from "../helpers.js";
+import { readFileSync } from "node:fs";
+
+/** One bit of a stored asset's bytes flipped, as a damaged disk would (trial43). */
+function damageAsset(db: string, kind: string): string {
+  unsealFile(db);
+  const sql = new Database(db);
+  try {
+    const row = sql.prepare("SELECT id, bytes FROM assets WHERE kind = ?").get(kind) as { id: string; bytes: Buffer };
+    const bytes = Buffer.from(row.bytes);
+    const at = Math.floor(bytes.length * 0.6);
+    bytes[at] = (bytes[at] as number) ^ 0x02;
+    sql.prepare("UPDATE assets SET bytes = ? WHERE id = ?").run(bytes, row.id);
+    return row.id;
+  } finally {
+    sql.close();
+  }
+}
+
+describe("a damaged asset (trial43)", () => {
+  it("fails verify even while the derived state still decodes its memories, and a damaged snapshot is trained once, not once per memory", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const file = join(dir.path, "in.jsonl");
+    const records = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+    writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const engine = Engine.open({ db, cache: "off", workers: 0, cmBase: false, autoTrainAfter: 1000 });
+    let users: string[];
+    try {
+      await engine.importJsonl(file);
+      await engine.trainAsset("cm-snapshot");
+      await engine.recode("default");
+      const snapshot = (await engine.stats()).byCodec;
+      users = [];
+      for (const r of records) if ((await engine.memory(r.id)).assetId !== null) users.push(r.id);
+      assert.ok(users.length >= 10, `memories coded with the snapshot: ${JSON.stringify(snapshot)}`);
+      assert.equal((await engine.verify()).failed, 0);
+    } finally {
+      await engine.close();
+    }
+    const assetId = damageAsset(db, "cm-snapshot");
+
+    // The derived state (beside the store) was written from the good bytes: every memory still decodes from it.
+    const withDerived = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      for (const id of users) assert.equal(await withDerived.recall(id), records.find((r) => r.id === id)?.text);
+      // It verified clean ("checked 40, failed 0"); once the derived state went, none of them could be read.
+      const report = await withDerived.verify();
+      assert.equal(report.failed, users.length);
+      assert.deepEqual(report.failures.map((f) => f.id).sort(), [...users].sort());
+      assert.ok(report.failures.every((f) => f.code === "E_CHECKSUM" && f.message.includes(`its asset ${assetId} is damaged`)));
+    } finally {
+      await withDerived.close();
+    }
+
+    // Without the derived state, each memory's read trained the damaged snapshot again (~1.4 s each) before failing.
+    // In a new process: this one still holds the snapshot it loaded from the good bytes.
+    rmSync(`${db}.derived`, { recursive: true, force: true });
+    const script = `
+      const { Engine } = await import(${JSON.stringify(new URL("../../src/engine.js", import.meta.url).href)});
+      const { snapshotTrainings } = await import(${JSON.stringify(new URL("../../src/codec/cm/prepared-snapshot.js", import.meta.url).href)});
+      const engine = Engine.open({ db: ${JSON.stringify(db)}, cache: "off", workers: 0 });
+      const codes = [];
+      for (const id of ${JSON.stringify(users)}) await engine.recall(id).then(() => codes.push("read"), (e) => codes.push(e.code));
+      await engine.close();
+      console.log(JSON.stringify({ trainings: snapshotTrainings(), codes }));`;
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(child.status, 0, child.stderr);
+    const { trainings, codes } = JSON.parse(child.stdout) as { trainings: number; codes: string[] };
+    assert.equal(codes.length, users.length);
+    assert.ok(codes.every((code) => code === "E_FORMAT"), codes.join());
+    assert.equal(trainings, 1, "the damaged snapshot was trained once for all its memories");
+  });
+});
