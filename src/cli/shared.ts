@@ -49,6 +49,21 @@ export interface StoreAccess {
 }
 
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
+/**
+ * The namespace `-n` names, checked against the store: a namespace it does not hold is E_NOT_FOUND (exit 4). A typo made
+ * `verify -n` say "checked 0, failed 0" and `export -n` write nothing, both with exit 0 (trial43). Undefined without -n.
+ */
+export async function namedNamespace(engine: Engine, context: CommandContext): Promise<string | undefined> {
+  const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+  if (namespace === undefined) return undefined;
+  const held = await engine.namespaces();
+  if (!held.includes(namespace)) {
+    const list = held.length === 0 ? "none: the store is empty" : `${held.slice(0, 10).join(", ")}${held.length > 10 ? ` and ${held.length - 10} more` : ""}`;
+    throw new MemzipError(ErrorCode.NOT_FOUND, `the store holds no namespace ${JSON.stringify(namespace)}`, { hint: `Check -n; the store's namespaces: ${list}.`, details: { namespace } });
+  }
+  return namespace;
+}
+
 export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: StoreAccess = {}): Engine {
   const settings = settingsOf(context);
   delete settings.serve; // `memzip serve`'s own settings, not the engine's
