@@ -205,7 +205,8 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
     llm: { ...LLM_DEFAULTS, ...stripUndefined(input.llm ?? {}) },
     semantic: semantic === undefined ? undefined : validateSemanticOptions(semantic, "invalid engine option: semantic"),
   };
-  const fail = (message: string, hint = "See EngineOptions in src/engine-options.ts for each option's range."): never => {
+  // A CLI user has no src/engine-options.ts to read (trial43): the README's table gives each setting's range, and where it is set.
+  const fail = (message: string, hint = "Fix the setting where it is given (--config file, MEMZIP_* variable or flag; flags win); README, Configuration, lists each one's range (the library: EngineOptions)."): never => {
     throw new MemzipError(ErrorCode.USAGE, `invalid engine option: ${message}`, { hint });
   };
   const wholeNumber = (name: string, value: number, min: number, max: number) => {

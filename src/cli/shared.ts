@@ -48,7 +48,6 @@ export interface StoreAccess {
   create?: boolean;
 }
 
-/** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
 /**
  * The namespace `-n` names, checked against the store: a namespace it does not hold is E_NOT_FOUND (exit 4). A typo made
  * `verify -n` say "checked 0, failed 0" and `export -n` write nothing, both with exit 0 (trial43). Undefined without -n.
@@ -64,6 +63,7 @@ export async function namedNamespace(engine: Engine, context: CommandContext): P
   return namespace;
 }
 
+/** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */
 export function openEngine(context: CommandContext, extra: EngineOptions = {}, access: StoreAccess = {}): Engine {
   const settings = settingsOf(context);
   delete settings.serve; // `memzip serve`'s own settings, not the engine's
