@@ -83,6 +83,11 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
   it("a command that adds memories makes the store, and says where", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "new", "fresh.db");
+    // A refused text makes no store (`add ""` made an empty one: trial43).
+    const empty = memzip(["add", "", "--db", db]);
+    assert.equal(empty.status, 3, empty.stderr);
+    assert.match(empty.stderr, /E_INVALID_INPUT: text is empty/);
+    assert.equal(existsSync(db), false, "no store made for a refused text");
     const added = memzip(["add", "the user prefers tea", "--db", db]);
     assert.equal(added.status, 0, added.stderr);
     assert.ok(added.stderr.includes(`created a new store at ${db}`), added.stderr);

@@ -1,7 +1,7 @@
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
-import { bytesToText } from "../../codec/text.js";
+import { bytesToText, textToBytes } from "../../codec/text.js";
 import { parseMemoryRecord } from "../../pipeline/records.js";
 import { emit, openEngine, parseChoice, parseCodec, parseTtl, readInputFile, usage } from "../shared.js";
 
@@ -30,6 +30,9 @@ memory expire that long after the write: reads skip it from then on and \`memzip
     if (source !== undefined) text = bytesToText(readInputFile(source));
     else if (positionals[0] !== undefined) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
+    // An empty text (or one with half a surrogate pair) is refused before the store is opened: `add ""` on a store that
+    // does not exist yet made an empty store (trial43). The size limit is the engine's, checked by the write.
+    textToBytes(text, Number.MAX_SAFE_INTEGER);
     // A bad --kind is a usage error naming the kinds (exit 2), as for every other flag; not the JSONL record's hint.
     const record = parseMemoryRecord({ text, id: values.id, kind: parseChoice(MEMORY_KINDS, values.kind, "kind"), tags: values.tag }, "input");
     const codec = parseCodec(values.codec);
