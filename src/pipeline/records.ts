@@ -27,7 +27,7 @@ export const MAX_ID_LENGTH = 512;
  */
 export const MEMORY_ID_PATTERN = /^(?:[^\u0000-\u001f\u007f\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
 /** What an id's rules say, for errors and schemas. */
-export const MEMORY_ID_RULE = `1–${MAX_ID_LENGTH} characters of valid Unicode, without control characters, not "." or ".."`;
+export const MEMORY_ID_RULE = `1–${MAX_ID_LENGTH} UTF-16 code units (most characters 1, an emoji 2) of valid Unicode, without control characters, not "." or ".."`;
 
 /** Why a value cannot be a memory's id, or undefined when it can. "." and ".." are refused: a URL path cannot name them. */
 export function idProblem(id: unknown): string | undefined {
@@ -38,7 +38,9 @@ export function idProblem(id: unknown): string | undefined {
 /** Refuses an id a caller hands in (library, HTTP, MCP, files) that memzip could not keep and give back exactly. */
 export function checkMemoryId(id: string): void {
   const problem = idProblem(id);
-  if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, `${problem} (got ${JSON.stringify(id.slice(0, 64))}${id.length > 64 ? "…" : ""})`, { hint: "Pick an id of whole Unicode characters (fix the producer that cut a surrogate pair in half), or leave it out to let memzip derive one from the text." });
+  // The first 64 units, not ending inside a surrogate pair (a cut pair printed as U+FFFD).
+  const shown = id.slice(0, /[\uD800-\uDBFF]/.test(id.charAt(63)) ? 63 : 64);
+  if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, `${problem} (got ${JSON.stringify(shown)}${id.length > shown.length ? "…" : ""})`, { hint: "Pick an id that keeps the rule (shorter; whole Unicode characters: fix a producer that cut a surrogate pair in half), or leave it out to let memzip derive one from the text." });
 }
 const KNOWN_FIELDS = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt", "checksum"]);
 /** The latest time a memory may expire at (ms since the epoch): the last instant a JavaScript Date (and an export) can hold. */

@@ -88,6 +88,13 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     assert.equal(empty.status, 3, empty.stderr);
     assert.match(empty.stderr, /E_INVALID_INPUT: text is empty/);
     assert.equal(existsSync(db), false, "no store made for a refused text");
+    // An id over the limit says what an id is (in UTF-16 units: 257 emoji are 514), not what a JSONL record is, and
+    // shows its start without cutting an emoji in half (trial43).
+    const long = memzip(["add", "x", "--id", "😀".repeat(257), "--db", db]);
+    assert.equal(long.status, 3, long.stderr);
+    assert.match(long.stderr, /"id" must be 1–512 UTF-16 code units/);
+    assert.doesNotMatch(long.stderr, /\uFFFD|Each record is a JSON object/);
+    assert.equal(existsSync(db), false);
     const added = memzip(["add", "the user prefers tea", "--db", db]);
     assert.equal(added.status, 0, added.stderr);
     assert.ok(added.stderr.includes(`created a new store at ${db}`), added.stderr);

@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { bytesToText, textToBytes } from "../../codec/text.js";
-import { parseMemoryRecord } from "../../pipeline/records.js";
+import { checkMemoryId, parseMemoryRecord } from "../../pipeline/records.js";
 import { emit, openEngine, parseChoice, parseCodec, parseTtl, readInputFile, usage } from "../shared.js";
 
 export const addCommand: Command = {
@@ -33,6 +33,8 @@ memory expire that long after the write: reads skip it from then on and \`memzip
     // An empty text (or one with half a surrogate pair) is refused before the store is opened: `add ""` on a store that
     // does not exist yet made an empty store (trial43). The size limit is the engine's, checked by the write.
     textToBytes(text, Number.MAX_SAFE_INTEGER);
+    // A bad --id says what an id is, not what a JSONL record is (trial43).
+    if (typeof values.id === "string") checkMemoryId(values.id);
     // A bad --kind is a usage error naming the kinds (exit 2), as for every other flag; not the JSONL record's hint.
     const record = parseMemoryRecord({ text, id: values.id, kind: parseChoice(MEMORY_KINDS, values.kind, "kind"), tags: values.tag }, "input");
     const codec = parseCodec(values.codec);
