@@ -70,11 +70,7 @@ has doubled since the last training.`,
           context,
           { ...trained, recode },
           `trained ${spec.noun} ${trained.id.slice(0, 16)}: ${formatBytes(trained.bytes)} from ${trained.samples} memories in ${(trained.trainMs / 1000).toFixed(1)}s` +
-            (recode ? `; recoded ${recode.recoded} of ${recode.checked} (${formatBytes(recode.bytesBefore)} -> ${formatBytes(recode.bytesAfter)})` : "") +
-            // The envelopes alone shrank while the store grew by the asset (trial43: "38 B -> 24 B" beside a 46 B model).
-            (recode && recode.bytesAfter + trained.bytes > recode.bytesBefore
-              ? `\nthe namespace is ${formatBytes(recode.bytesAfter + trained.bytes - recode.bytesBefore)} larger with the ${spec.noun} counted: it pays once more memories share it`
-              : ""),
+            (recode ? `; recoded ${recode.recoded} of ${recode.checked} (${formatBytes(recode.bytesBefore)} -> ${formatBytes(recode.bytesAfter)})` : ""),
         );
         return 0;
       } finally {
