@@ -49,18 +49,17 @@ export interface StoreAccess {
 }
 
 /**
- * The namespace `-n` names, checked against the store: a namespace it does not hold is E_NOT_FOUND (exit 4). A typo made
- * `verify -n` say "checked 0, failed 0" and `export -n` write nothing, both with exit 0 (trial43). Undefined without -n.
+ * The namespace a command reads (`-n`, or for `recode` the configured one), checked against the store: where it holds no
+ * memory, a warning on stderr names the namespaces it does hold. A typo made `verify -n` say "checked 0, failed 0" and
+ * `export -n` write nothing, silently (trial43); a tenant nothing was written to yet is a fair question (a key can name
+ * it before its first write), so the answer and the exit code stay.
  */
-export async function namedNamespace(engine: Engine, context: CommandContext): Promise<string | undefined> {
-  const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
-  if (namespace === undefined) return undefined;
+export async function warnIfEmptyNamespace(engine: Engine, context: CommandContext, namespace: string | undefined): Promise<void> {
+  if (namespace === undefined) return;
   const held = await engine.namespaces();
-  if (!held.includes(namespace)) {
-    const list = held.length === 0 ? "none: the store is empty" : `${held.slice(0, 10).join(", ")}${held.length > 10 ? ` and ${held.length - 10} more` : ""}`;
-    throw new MemzipError(ErrorCode.NOT_FOUND, `the store holds no namespace ${JSON.stringify(namespace)}`, { hint: `Check -n; the store's namespaces: ${list}.`, details: { namespace } });
-  }
-  return namespace;
+  if (held.includes(namespace)) return;
+  const list = held.length === 0 ? "none: the store is empty" : `${held.slice(0, 10).join(", ")}${held.length > 10 ? ` and ${held.length - 10} more` : ""}`;
+  context.stderr.write(`memzip: warning: the store holds no memory in namespace ${JSON.stringify(namespace)} (its namespaces: ${list})\n`);
 }
 
 /** The engine with settings from the config file, then MEMZIP_* variables, then flags, then `extra`. */

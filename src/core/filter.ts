@@ -11,16 +11,11 @@ import { MEMORY_KINDS, type MemoryFilter } from "./store.js";
 /** Most tags (each list) and meta keys one filter takes. */
 export const FILTER_MAX_VALUES = 32;
 
-/**
- * U+0000, or half of a surrogate pair: what a tag and a filter's strings may not hold. PostgreSQL's text and JSON
- * cannot hold the first, nor a lone surrogate, so such a tag could be stored in one store and not in another, and a
- * filter naming one could match nothing anywhere.
- */
+/** U+0000, or half of a surrogate pair: what PostgreSQL's text and JSON cannot hold (`Store.plainJsonOnly`). */
 export const UNSTORABLE_CHARACTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 export const UNSTORABLE_RULE = "U+0000 or half of a surrogate pair";
-const storable = (value: string): boolean => !UNSTORABLE_CHARACTER.test(value);
 
-const Tag = z.string().min(1).max(256).refine(storable, `a tag may not hold ${UNSTORABLE_RULE}`);
+const Tag = z.string().min(1).max(256);
 const TagList = z.array(Tag).max(FILTER_MAX_VALUES);
 const Time = z.number().int().min(0);
 
@@ -47,10 +42,7 @@ export const MemoryFilterSchema = z
           return value;
         },
         z
-          .record(
-            z.string().min(1).max(256).refine(storable, `a meta key may not hold ${UNSTORABLE_RULE}`),
-            z.union([z.string().refine(storable, `a meta value may not hold ${UNSTORABLE_RULE}`), z.number(), z.boolean(), z.null()]),
-          )
+          .record(z.string().min(1).max(256), z.union([z.string(), z.number(), z.boolean(), z.null()]))
           .refine((meta) => Object.keys(meta).length <= FILTER_MAX_VALUES, `at most ${FILTER_MAX_VALUES} meta keys`),
       )
       .optional()

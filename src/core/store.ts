@@ -574,6 +574,11 @@ export interface Store {
   readonly readOnly: boolean;
   /** True when this open made the store (a new file whose schema this process wrote; of several opening it at once, one). */
   readonly created?: boolean;
+  /**
+   * True where tags and meta cannot hold U+0000 or half of a surrogate pair (PostgreSQL's jsonb): writes holding one
+   * are refused per memory (E_INVALID_INPUT) before they reach the store. SQLite keeps any string (false or absent).
+   */
+  readonly plainJsonOnly?: boolean;
   readonly memories: MemoryRepository;
   readonly assets: AssetRepository;
   readonly models: ModelRepository;

@@ -56,21 +56,34 @@ export class Maintenance {
       report.failed += damage.memories;
       report.failures.push(damagedEntry(damage));
     };
-    // Each stored asset against its id (the sha256 of its bytes). A memory decodes from its asset's derived state
-    // (`<db>.derived/`, a rebuildable cache) without reading the asset's bytes: a damaged snapshot verified clean
-    // until that cache went, and then none of the memories needing it could be read (trial43).
-    const damagedAssets = new Set<string>();
-    for (const asset of await store.assets.list()) if (sha256Hex(asset.bytes) !== asset.id) damagedAssets.add(asset.id);
+    // Each asset a memory in scope needs, against its id (the sha256 of its bytes), read once when the first memory needs
+    // it (one asset in memory at a time). A memory decodes from its asset's derived state (`<db>.derived/`, a rebuildable
+    // cache) without reading the asset's bytes: a damaged snapshot verified clean until that cache went, and then none
+    // of the memories needing it could be read (trial43). An asset row that cannot be read fails its memories alone.
+    const assetChecks = new Map<string, Promise<MemzipError | undefined>>();
+    const assetProblem = (id: string): Promise<MemzipError | undefined> => {
+      let check = assetChecks.get(id);
+      if (!check) {
+        check = store.assets.get(id).then(
+          (asset) =>
+            asset && sha256Hex(asset.bytes) !== asset.id
+              ? new MemzipError(ErrorCode.CHECKSUM, `its asset ${id} is damaged (its bytes no longer match their sha256): it may decode now from the derived state, and will not once that is rebuilt`, {
+                  hint: "Restore the store from a backup, or export it now (while the derived state still decodes it) and import the export into a new store.",
+                })
+              : undefined,
+          (error: unknown) => (error instanceof MemzipError ? error : new MemzipError(ErrorCode.STORE, `its asset ${id} cannot be read: ${String(error)}`)),
+        );
+        assetChecks.set(id, check);
+      }
+      return check;
+    };
     await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), options.llm.contexts, async (memory) => {
       report.checked++;
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;
       try {
-        if (memory.assetId && damagedAssets.has(memory.assetId)) {
-          throw new MemzipError(ErrorCode.CHECKSUM, `its asset ${memory.assetId} is damaged (its bytes no longer match their sha256): it may decode now from the derived state, and will not once that is rebuilt`, {
-            hint: "Restore the store from a backup, or export it now (while the derived state still decodes it) and import the export into a new store.",
-          });
-        }
+        const assetFailure = memory.assetId ? await assetProblem(memory.assetId) : undefined;
+        if (assetFailure) throw assetFailure;
         checkedRow(memory);
         checkDecoded(memory, await reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId));
       } catch (error) {

@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, NAMESPACE_PATTERN, tagsProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, NAMESPACE_PATTERN, plainJsonProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -192,7 +192,10 @@ export class Writer {
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
       const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
-      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels of whole Unicode characters (no U+0000); put longer data in meta." });
+      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
+      // An update's meta is the stored one merged with the patch: `update` checks the patch itself.
+      const plainRefused = store.plainJsonOnly === true ? plainJsonProblem(input.tags, internal.update === true ? undefined : input.meta) : undefined;
+      if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the memory's tags and meta (PostgreSQL cannot keep them)." });
       if (input.id !== undefined) checkMemoryId(input.id);
       const id = input.id ?? contentId(namespace, bytes);
       let pending = candidatesByNamespace.get(namespace);
@@ -406,6 +409,8 @@ export class Writer {
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
     const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
     if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the meta patch or store the large part as the text of its own memory." });
+    const plainRefused = this.parts.store.plainJsonOnly === true ? plainJsonProblem(undefined, patch.meta) : undefined;
+    if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the meta patch (PostgreSQL cannot keep them)." });
     for (let attempt = 1; ; attempt++) {
       // Read (NOT_FOUND once a concurrent forget has removed it), merge, and write only over the text read.
       const current = await this.parts.reader.find(id, namespace);

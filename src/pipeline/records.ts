@@ -53,9 +53,29 @@ export const MAX_TAG_CHARS = 256;
 export function tagsProblem(tags: readonly string[]): string | undefined {
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
-  if (long !== undefined) return `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
-  const unstorable = tags.find((tag) => UNSTORABLE_CHARACTER.test(tag));
-  return unstorable === undefined ? undefined : `a tag holds ${UNSTORABLE_RULE} (${JSON.stringify(unstorable.slice(0, 32))}): a tag is whole Unicode characters without U+0000, which every store (PostgreSQL's JSON too) keeps and a filter can name`;
+  return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+}
+
+/**
+ * Why a store whose JSON cannot hold U+0000 or half of a surrogate pair (PostgreSQL's jsonb; `Store.plainJsonOnly`)
+ * cannot keep these tags or this meta (its keys and strings, at any depth), or undefined. Such a tag was a 500 over
+ * REST, a crash of a local import and a queued import's chunk failed for ever (trial43); SQLite keeps them.
+ */
+export function plainJsonProblem(tags: readonly string[] | undefined, meta: unknown): string | undefined {
+  const tag = tags?.find((t) => UNSTORABLE_CHARACTER.test(t));
+  if (tag !== undefined) return `a tag holds ${UNSTORABLE_RULE} (${JSON.stringify(tag.slice(0, 32))}), which this store (PostgreSQL's JSON) cannot keep`;
+  const walk = (value: unknown): string | undefined => {
+    if (typeof value === "string") return UNSTORABLE_CHARACTER.test(value) ? value : undefined;
+    if (typeof value !== "object" || value === null) return undefined;
+    for (const [key, inner] of Object.entries(value)) {
+      if (UNSTORABLE_CHARACTER.test(key)) return key;
+      const found = walk(inner);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const text = walk(meta);
+  return text === undefined ? undefined : `meta holds ${UNSTORABLE_RULE} (${JSON.stringify(text.slice(0, 32))}), which this store (PostgreSQL's JSON) cannot keep`;
 }
 
 /** Why a creation time cannot be stored, or undefined: a whole number of ms within ±LATEST_TIME_MS (what a date can show). */

@@ -97,18 +97,16 @@ describe("the filter on every command, and expiry from the command line", () => 
       assert.equal(memzip(["ls", flag, "", "--db", db]).status, 2);
     }
     assert.deepEqual(ls([]), ["cat", "deploy", "standup"], "nothing deleted");
-    // A mistyped -n is E_NOT_FOUND naming the store's namespaces: verify said "checked 0, failed 0" and export wrote
-    // nothing, both exit 0 (trial43). stats still answers 0 memories for a namespace nothing was written to.
+    // A mistyped -n is said on stderr, naming the store's namespaces: verify said "checked 0, failed 0" and export wrote
+    // nothing, silently (trial43). The answer and exit code stay: a tenant nothing was written to yet is a fair question.
     for (const command of [["verify"], ["export"], ["recode"]]) {
       const typo = memzip([...command, "-n", "defualt", "--db", db]);
-      assert.equal(typo.status, 4, `${command.join(" ")}: ${typo.stderr}`);
-      assert.match(typo.stderr, /E_NOT_FOUND: the store holds no namespace "defualt"[\s\S]*the store's namespaces: default/);
+      assert.equal(typo.status, 0, `${command.join(" ")}: ${typo.stderr}`);
+      assert.match(typo.stderr, /warning: the store holds no memory in namespace "defualt" \(its namespaces: default\)/);
     }
-    assert.equal(json(["verify", "-n", "default"]).failed, 0);
-    // A meta value PostgreSQL's JSON cannot hold (U+0000, given as JSON) is refused on every store.
-    const nul = memzip(["ls", "--meta", 'owner="a\\u0000b"', "--db", db]);
-    assert.equal(nul.status, 2, nul.stderr);
-    assert.match(nul.stderr, /may not hold U\+0000 or half of a surrogate pair/);
+    const held = memzip(["verify", "-n", "default", "--db", db]);
+    assert.equal(held.status, 0);
+    assert.doesNotMatch(held.stderr, /warning/);
   });
 
   it("--ttl on add, import and update (strictly parsed), --no-expiry, and expiresAt in ls and get --json", async () => {

@@ -222,12 +222,16 @@ if (!server) {
       } finally {
         await store.close();
       }
-      // Every door refuses such a tag, on every store: the engine's writes (library, CLI, REST, MCP, import).
+      // On PostgreSQL every door refuses such a tag or meta string per memory: the engine's writes (library, CLI, REST,
+      // MCP, import) and an update's meta patch. (SQLite keeps them: engine/library-input.test.ts.)
       const engine = Engine.open({ db: location, cache: "off" });
       try {
         for (const tag of ["x\u0000y", "x\ud800", "\udc00"]) {
           await assert.rejects(engine.remember({ text: "a memory with a bad tag", tags: [tag] }), { code: "E_INVALID_INPUT", message: /a tag holds U\+0000 or half of a surrogate pair/ });
         }
+        await assert.rejects(engine.remember({ text: "a memory with a bad meta", meta: { deep: [{ k: "a\u0000b" }] } }), { code: "E_INVALID_INPUT", message: /meta holds U\+0000/ });
+        const kept = await engine.remember({ text: "a memory to patch", meta: { o: "ana" } });
+        await assert.rejects(engine.update(kept.id, { meta: { "x\ud800": 1 } }), { code: "E_INVALID_INPUT", message: /meta holds/ });
         assert.equal((await engine.remember({ text: "a memory with a good tag", tags: ["研究", "😀"] })).status, "stored");
       } finally {
         await engine.close();

@@ -10,7 +10,7 @@ import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, TRANSFER_FORMATS } from "../../core/vocabulary.js";
 import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { prepareOutput } from "../output-file.js";
-import { namedNamespace, openEngine, parseChoice, parseFilter, storePath, usage } from "../shared.js";
+import { openEngine, parseChoice, parseFilter, storePath, usage, warnIfEmptyNamespace } from "../shared.js";
 
 export const exportCommand: Command = {
   name: "export",
@@ -73,9 +73,9 @@ the first unreadable memory stops the export.`,
     };
     if (out) process.once("SIGINT", onSignal);
     try {
-      let namespace: string | undefined;
+      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {
-        namespace = await namedNamespace(engine, context);
+        await warnIfEmptyNamespace(engine, context, namespace);
         if (out) {
           if (format === "arrow") {
             const bytes = await engine.exportArrow(namespace, options);

@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { CODING_OPTIONS, FILTER_OPTIONS, STORE_OPTIONS } from "../command.js";
 import { WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, namedNamespace, openEngine, parseCodec, parseFilter } from "../shared.js";
+import { emit, openEngine, parseCodec, parseFilter, warnIfEmptyNamespace } from "../shared.js";
 
 export const recodeCommand: Command = {
   name: "recode",
@@ -25,7 +25,7 @@ filter flags (as for \`ls\`) recode only the memories of the namespace they matc
     const engine = openEngine(context);
     const bar = new ProgressBar(context.stderr, "recode", !context.json);
     try {
-      await namedNamespace(engine, context);
+      await warnIfEmptyNamespace(engine, context, engine.options.namespace);
       const report = await engine.recode(engine.options.namespace, { filter, ...(codec ? { codec } : {}) }, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       // Assets the recode left unused (and no namespace writes with) go now.

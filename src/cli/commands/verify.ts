@@ -2,7 +2,7 @@ import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ProgressBar } from "../progress.js";
-import { emit, namedNamespace, openEngine } from "../shared.js";
+import { emit, openEngine, warnIfEmptyNamespace } from "../shared.js";
 
 export const verifyCommand: Command = {
   name: "verify",
@@ -16,7 +16,8 @@ Exits 1 if any memory fails.`,
     const engine = openEngine(context, {}, { readOnly: true });
     const bar = new ProgressBar(context.stderr, "verify", !context.json);
     try {
-      const namespace = await namedNamespace(engine, context);
+      const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+      await warnIfEmptyNamespace(engine, context, namespace);
       const report = await engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");

@@ -42,8 +42,9 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SN
   // cm-ref needs only the texts; the model (tens of MB) is read when cm first asks for it.
   let model: ContextModel | undefined;
   return prepared(derived.samples, () => (model ??= derived.loadModel() ?? train().model));
-  // A snapshot whose bytes do not load (RangeError: damaged, or a format this build cannot read) fails the same way every time.
-}, (error) => error instanceof RangeError);
+  // A snapshot whose bytes do not load (loadSnapshot's RangeError naming the snapshot: damaged, or a format this build
+  // cannot read) fails the same way every time; V8's own RangeErrors (an allocation that failed) may not.
+}, (error) => error instanceof RangeError && /snapshot/i.test(error.message));
 
 /**
  * Makes sure the derived store attached to `asset` holds its trained state, for codec workers that read it

@@ -251,6 +251,9 @@ const RESOURCE_STATES: Record<string, string> = {
   "53400": "a configured limit of the database server was reached",
 };
 
+/** Connection exceptions (class 08) that mean the connection is gone or was refused; not 08P01, a protocol violation. */
+const CONNECTION_STATES = new Set(["08000", "08001", "08003", "08004", "08006"]);
+
 /** A value PostgreSQL cannot take: U+0000 in text or JSON (22P05, 22021), a lone surrogate's escape in JSON (22P02, "type json"). */
 const unstorable = (code: string, message: string): boolean => code === "22P05" || code === "22021" || (code === "22P02" && /type json/i.test(message));
 
@@ -262,17 +265,17 @@ export function pgError(error: unknown, location: string): unknown {
   if (error instanceof MemzipError || !(error instanceof Error)) return error;
   const code = (error as { code?: unknown }).code;
   const message = error.message;
-  if (typeof code === "string" && (code.startsWith("57P") || code.startsWith("08"))) {
+  if (typeof code === "string" && (code.startsWith("57P") || CONNECTION_STATES.has(code))) {
     // 57P01–57P05: the server is shutting down, restarting, or ended this connection; 08xxx: the connection failed.
     return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location} ended or refused the connection: ${message} (${code})`, {
-      hint: "The server is restarting, failing over, or an administrator ended the session: run the command again once it answers; nothing of the interrupted transaction was committed.",
+      hint: "The server is restarting, failing over, or an administrator ended the session: run the command again once it answers (a write whose commit was cut off may have landed: read it back first).",
       cause: error,
       details: { location, cause: code },
     });
   }
   if (typeof code === "string" && unstorable(code, message)) {
-    return new MemzipError(ErrorCode.INVALID_INPUT, `PostgreSQL at ${location} cannot hold a value of this request: ${message} (${code})`, {
-      hint: "A tag or meta string holds U+0000 or half of a surrogate pair, which PostgreSQL's text and JSON cannot hold: remove it; nothing was written.",
+    return new MemzipError(ErrorCode.INVALID_INPUT, `PostgreSQL at ${location} cannot take a value of this request: ${message} (${code})`, {
+      hint: "A tag, meta or filter string holds U+0000 or half of a surrogate pair, which PostgreSQL's text and JSON cannot hold (or a stored value is not JSON): remove it from the request.",
       cause: error,
       details: { location, cause: code },
     });

@@ -18,6 +18,7 @@ export type { PgOpenOptions } from "./database.js";
  * Every write call is one transaction; writes take turns on an advisory lock (see database.ts).
  */
 export class PostgresStore implements Store {
+  readonly plainJsonOnly = true;
   readonly memories: MemoryRepository;
   readonly assets: AssetRepository;
   readonly models: ModelRepository;
