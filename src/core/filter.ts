@@ -11,10 +11,6 @@ import { MEMORY_KINDS, type MemoryFilter } from "./store.js";
 /** Most tags (each list) and meta keys one filter takes. */
 export const FILTER_MAX_VALUES = 32;
 
-/** U+0000, or half of a surrogate pair: what PostgreSQL's text and JSON cannot hold (`Store.plainJsonOnly`). */
-export const UNSTORABLE_CHARACTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-export const UNSTORABLE_RULE = "U+0000 or half of a surrogate pair";
-
 const Tag = z.string().min(1).max(256);
 const TagList = z.array(Tag).max(FILTER_MAX_VALUES);
 const Time = z.number().int().min(0);

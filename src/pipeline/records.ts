@@ -1,7 +1,6 @@
 import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { MEMORY_KINDS, type MemoryKind } from "../core/store.js";
-import { UNSTORABLE_CHARACTER, UNSTORABLE_RULE } from "../core/filter.js";
 
 /** A memory as callers hand it in (library, JSONL line, Arrow row, HTTP body). */
 export interface MemoryInput {
@@ -55,6 +54,10 @@ export function tagsProblem(tags: readonly string[]): string | undefined {
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
 }
+
+/** U+0000, or half of a surrogate pair: what PostgreSQL's text and JSON cannot hold (`Store.plainJsonOnly`). */
+const UNSTORABLE_CHARACTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSTORABLE_RULE = "U+0000 or half of a surrogate pair";
 
 /**
  * Why a store whose JSON cannot hold U+0000 or half of a surrogate pair (PostgreSQL's jsonb; `Store.plainJsonOnly`)
