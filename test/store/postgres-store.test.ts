@@ -199,6 +199,53 @@ if (!server) {
       }
     });
 
+    it("a writer stopped inside its transaction holds the write lock only for writeIdleMs: the server ends its session, the other writers go on, and the stalled write is E_STORE with nothing of it committed", async () => {
+      const location = await pg.createDatabase("stalled");
+      const stalled = new PgDatabase(location, { writeIdleMs: 500 });
+      const other = openStore(location);
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await other.memories.put([memory("a")]);
+        let entered: () => void = () => undefined;
+        const inside = new Promise<void>((resolve) => (entered = resolve));
+        const frozen = stalled.write(async (tx) => {
+          await tx.query("INSERT INTO namespaces (name, created_at) VALUES ('stalled', 0)");
+          entered();
+          // The process stops here (SIGSTOP, a paused VM, a partition): nothing more reaches the server.
+          await gate;
+          await tx.query("SELECT 1");
+        });
+        frozen.catch(() => undefined);
+        await inside;
+        // Before: this write waited for the lock as long as the stalled one lived (trial43: until SIGCONT).
+        const landed = other.memories.put([memory("b")]).then(() => "landed");
+        const waited = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("still waiting after 30 s"), 30_000)));
+        assert.equal(await Promise.race([landed, waited]), "landed");
+        release();
+        await assert.rejects(frozen, (e: unknown) => {
+          const error = e as { code?: string; message?: string; hint?: string };
+          return error.code === "E_STORE" && /25P03|idle/.test(error.message ?? "") && /nothing of it was committed/.test(error.message ?? "") && /run the command again/.test(error.hint ?? "");
+        });
+        const admin = new PgClient({ connectionString: location });
+        await admin.connect();
+        try {
+          assert.deepEqual((await admin.query("SELECT id FROM memories ORDER BY id")).rows.map((r: { id: string }) => r.id), ["a", "b"]);
+          assert.equal((await admin.query("SELECT count(*)::int AS n FROM namespaces WHERE name = 'stalled'")).rows[0].n, 0);
+        } finally {
+          await admin.end();
+        }
+        // The stalled process goes on too: its next write lands.
+        await stalled.write(async (tx) => void (await tx.query("INSERT INTO namespaces (name, created_at) VALUES ('resumed', 0)")));
+      } finally {
+        clearTimeout(timer);
+        release();
+        await stalled.close();
+        await other.close();
+      }
+    });
+
     it("a meta PostgreSQL cannot cast to jsonb (U+0000, a lone surrogate) matches no meta filter instead of failing every one; tags and filters holding them are refused", async () => {
       const location = await pg.createSchema("uncastable");
       const store = openStore(location);

@@ -6,7 +6,17 @@ import { PG_MIGRATIONS } from "./migrations.js";
 export interface PgOpenOptions {
   /** A missing schema is E_NOT_FOUND (nothing is created); an existing one is used as usual. */
   readOnly?: boolean;
+  /**
+   * How long a write transaction may sit idle between its statements before PostgreSQL ends its session (ms; default
+   * 60 s, `idle_in_transaction_session_timeout` for memzip's write and migration transactions alone). Writes take turns
+   * on one lock: a process stopped inside its transaction (SIGSTOP, a paused VM, a partition) held it, and every
+   * other writer of the fleet waited, until PostgreSQL noticed the connection was gone, which may be never.
+   */
+  writeIdleMs?: number;
 }
+
+/** The default of `writeIdleMs`: far above the few milliseconds between a write's statements, even on a busy machine. */
+export const WRITE_IDLE_MS = 60_000;
 
 /** Something that runs SQL: the pool (one statement) or a transaction's client. */
 export interface Queryable {
@@ -94,6 +104,12 @@ export class PgDatabase {
     this.pool.on("connect", (client) => client.on("error", () => undefined));
   }
 
+  /** Inside a write or migration transaction: its session ends if it idles longer than `writeIdleMs` (see there). */
+  private async limitIdle(client: pg.PoolClient): Promise<void> {
+    const ms = Math.max(1, Math.round(this.options.writeIdleMs ?? WRITE_IDLE_MS));
+    await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${ms}`);
+  }
+
   /** Resolves once the schema is current (migrated at the first call; a failure is retried by the next call). */
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(new MemzipError(ErrorCode.STORE, `the store at ${this.location} is closed`, { hint: "Open the store again." }));
@@ -125,8 +141,14 @@ export class PgDatabase {
     }
     const tx = new PgTransaction(client);
     let broken: Error | undefined;
+    // Why the server ended the session, when it did (25P03: this transaction idled past writeIdleMs): the next query
+    // fails only with "not queryable".
+    let ended: Error | undefined;
+    const onError = (error: Error) => (ended ??= error);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
+      await this.limitIdle(client);
       await client.query("SELECT pg_advisory_xact_lock($1)", [WRITE_LOCK]);
       // Read after the lock (a statement of its own, so its snapshot is taken after the wait): a newer memzip's
       // migration takes the same lock, so this write runs wholly before or wholly after it.
@@ -139,8 +161,9 @@ export class PgDatabase {
       return out;
     } catch (error) {
       await client.query("ROLLBACK").catch((rollback: unknown) => (broken = rollback as Error));
-      throw pgError(error, this.location);
+      throw pgError((ended as { code?: unknown } | undefined)?.code === "25P03" ? ended : error, this.location);
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }
@@ -215,6 +238,7 @@ export class PgDatabase {
       let broken: Error | undefined;
       try {
         await client.query("BEGIN");
+        await this.limitIdle(client);
         await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATE_LOCK]);
         await client.query("CREATE TABLE IF NOT EXISTS memzip_schema (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
         const version = Number((await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM memzip_schema")).rows[0]?.v ?? 0);
@@ -269,6 +293,14 @@ export function pgError(error: unknown, location: string): unknown {
     // 57P01–57P05: the server is shutting down, restarting, or ended this connection; 08xxx: the connection failed.
     return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location} ended or refused the connection: ${message} (${code})`, {
       hint: "The server is restarting, failing over, or an administrator ended the session: run the command again once it answers (a write whose commit was cut off may have landed: read it back first).",
+      cause: error,
+      details: { location, cause: code },
+    });
+  }
+  if (code === "25P03") {
+    // Only a transaction that was idle (the process sent nothing, not even COMMIT) is ended this way: nothing of it landed.
+    return new MemzipError(ErrorCode.STORE, `PostgreSQL at ${location} ended this write: its transaction sat idle longer than memzip allows (${message}), so other writers could go on; nothing of it was committed`, {
+      hint: "This process stalled inside the write (stopped, swapped out, its network cut): run the command again.",
       cause: error,
       details: { location, cause: code },
     });
