@@ -41,6 +41,20 @@ export interface ChunkResult {
   originalBytes: number;
   storedBytes: number;
   worker: string;
+  /**
+   * Records the worker refused as a local import refuses them (E_INVALID_INPUT: too large for this worker's
+   * `maxTextBytes`, a tag its store cannot keep, …), by their index in the chunk; the chunk's other records are
+   * written. Absent from workers of an older build (they failed the whole chunk).
+   */
+  rejected?: ChunkRejection[];
+}
+
+/** A record of a chunk that a worker refused. */
+export interface ChunkRejection {
+  /** Its index in the chunk. */
+  record: number;
+  code: string;
+  message: string;
 }
 
 /** BullMQ connection settings for a `redis://` URL (workers need `maxRetriesPerRequest: null`). */
@@ -155,6 +169,8 @@ export interface FleetImportReport {
   storedBytes: number;
   /** Records per worker name, for the report and the bench. */
   byWorker: Record<string, number>;
+  /** Records the workers refused, `record` their 0-based position in the import (the order they were enqueued). */
+  rejected: ChunkRejection[];
 }
 
 /** A stable id for an import of `source` (a path with size and mtime, say) with these settings. */
@@ -263,7 +279,9 @@ async function waitForChunks(
   skippedChunks: number,
   options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {} };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [] };
+  const offsets: number[] = [];
+  sizes.reduce((offset, size, index) => ((offsets[index] = offset), offset + size), 0);
   // In index order: the queue hands out chunks first in, first out, so they complete roughly in order.
   const pending = new Set(sizes.map((_, index) => index));
   let recordsDone = 0;
@@ -298,6 +316,7 @@ async function waitForChunks(
       report.originalBytes += result.originalBytes;
       report.storedBytes += result.storedBytes;
       report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
+      for (const { record, code, message } of result.rejected ?? []) report.rejected.push({ record: (offsets[index] ?? 0) + record, code, message });
     }
     return true;
   };
@@ -325,7 +344,11 @@ async function waitForChunks(
       reportedPending = pending.size;
       reportedAt = Date.now();
     }
-    if (pending.size === 0) return report;
+    if (pending.size === 0) {
+      // Chunks complete out of order.
+      report.rejected.sort((a, b) => a.record - b.record);
+      return report;
+    }
     if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
     // A poll looks at the first pending chunk (every pending one at a sweep); with few chunks pending the
     // interval shrinks with them (8 ms a chunk, at least 20 ms), so the last chunks' completion is seen

@@ -10,7 +10,9 @@ import type { Job } from "bullmq";
 import type { Engine } from "../engine.js";
 import { loadLanguageDetector } from "../semantic/language.js";
 import { Worker } from "./bullmq.js";
-import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkResult } from "./queue.js";
+import { mapConcurrent } from "../core/concurrency.js";
+import { ErrorCode, MemzipError } from "../errors.js";
+import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkRejection, type ChunkResult } from "./queue.js";
 
 export interface FleetWorkerOptions {
   /** The queue's Redis (`redis://…`). */
@@ -32,7 +34,7 @@ export interface FleetWorkerOptions {
    */
   models?: readonly string[];
   /** Called when a chunk starts and ends (logging). */
-  onChunk?: (event: { state: "active" | "completed" | "failed"; queue: string; importId: string; index: number; records: number; error?: string }) => void;
+  onChunk?: (event: { state: "active" | "completed" | "failed"; queue: string; importId: string; index: number; records: number; error?: string; rejected?: number }) => void;
 }
 
 export interface FleetWorker {
@@ -56,8 +58,21 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];
   const process_ = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
     const { records, namespace, codec } = job.data;
-    const results = await engine.rememberMany(records, { ...(namespace ? { namespace } : {}), ...(codec ? { codec } : {}) });
-    const result: ChunkResult = { written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name };
+    // As engine.rememberMany, but a record refused at the boundary is reported and the chunk's others written, as a
+    // local import does: failing the chunk for it failed it on every retry and then the whole import.
+    const writer = await engine.writer({ ...(namespace ? { namespace } : {}), ...(codec ? { codec } : {}) }, records.length);
+    const rejected: ChunkRejection[] = [];
+    const plans = await mapConcurrent(records, writer.concurrency, async (record, index) => {
+      try {
+        return await writer.plan(record);
+      } catch (error) {
+        if (!(error instanceof MemzipError && error.code === ErrorCode.INVALID_INPUT)) throw error;
+        rejected.push({ record: index, code: error.code, message: error.message });
+        return undefined;
+      }
+    });
+    const results = await writer.commit(plans.filter((plan) => plan !== undefined));
+    const result: ChunkResult = { written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name, ...(rejected.length ? { rejected: rejected.sort((a, b) => a.record - b.record) } : {}) };
     for (const r of results) {
       if (r.status === "unchanged") result.unchanged++;
       else {
@@ -83,7 +98,8 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
       maxStalledCount: 5,
     });
     const report = (state: "active" | "completed" | "failed", job: Job<ChunkPayload, ChunkResult> | undefined, error?: Error) => {
-      if (job) options.onChunk?.({ state, queue, importId: job.data.importId, index: job.data.index, records: job.data.records.length, ...(error ? { error: error.message } : {}) });
+      const rejected = state === "completed" ? (job?.returnvalue?.rejected?.length ?? 0) : 0;
+      if (job) options.onChunk?.({ state, queue, importId: job.data.importId, index: job.data.index, records: job.data.records.length, ...(error ? { error: error.message } : {}), ...(rejected ? { rejected } : {}) });
     };
     worker.on("active", (job) => report("active", job));
     worker.on("completed", (job) => report("completed", job));

@@ -346,13 +346,18 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     const { enqueueImport, importIdFor, readJsonlRecords, producer } = loaded;
     const rejected: EngineImportReport["rejected"] = [];
     let read = 0;
+    // The line of each record enqueued, in order: a worker's rejection names its record's place in the upload.
+    const lines: number[] = [];
     const records = async function* () {
       for await (const item of readJsonlRecords(job.path, context.shutdown)) {
         read++;
         // The job's namespace is pinned here too (the workers write what the chunks hold).
         const error = item.ok ? pinRejection(item.record, job.namespace, `line ${item.line}`) : item.error;
         if (error) rejected.push({ where: `line ${item.line}`, message: error.message, code: error.code });
-        else if (item.ok) yield item.record;
+        else if (item.ok) {
+          lines.push(item.line);
+          yield item.record;
+        }
       }
     };
     const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer });
@@ -381,11 +386,14 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
         aborted = true;
       }
+      const readLines = done ? done.records + rejected.length : read;
+      for (const r of done?.rejected ?? []) rejected.push({ where: `line ${lines[r.record] ?? "?"}`, message: r.message, code: r.code });
+      rejected.sort((a, b) => Number(a.where.slice(5)) - Number(b.where.slice(5)));
       const trained = done && !aborted ? await engine.finishImport(job.namespace) : undefined;
       // What the workers report per chunk; codec counts and coding latencies stay in the workers' metrics.
       return {
         namespace: job.namespace,
-        read: done ? done.records + rejected.length : read,
+        read: readLines,
         stored: done?.stored ?? 0,
         updated: done?.updated ?? 0,
         unchanged: done?.unchanged ?? 0,

@@ -35,6 +35,8 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   // The namespaces the records go to (without -n, a record goes to the one it names): each ends its import.
   const named = new Map<string, number>();
   let elsewhere = 0;
+  // The line of each record enqueued, in order: a worker's rejection names its record's place in the import.
+  const lines: number[] = [];
   try {
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
@@ -45,6 +47,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
           if (item.ok) elsewhere++;
         } else if (item.ok) {
           noteNamespace(named, item.record);
+          lines.push(item.line);
           yield item.record;
         }
       }
@@ -62,6 +65,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     try {
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
       bar.done();
+      for (const r of report.rejected) rejected.push(`line ${lines[r.record] ?? "?"}: ${r.message}`);
       // Training reads a whole namespace and recodes it: once, here, when every chunk is committed.
       const ending = await engine.endImport(own, named, [], { ...(codec ? { codec } : {}), signal: controller.signal });
       const trainedBy = [...(ending.trained ? ([[own, ending.trained]] as const) : []), ...Object.entries(ending.otherTrained ?? {})];

@@ -43,7 +43,7 @@ SIGTERM or Ctrl-C: finishes the chunks in progress, then exits.`,
       ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
       ...(model ? { models: [model] } : {}),
       onChunk: (event) => {
-        if (event.state !== "active") context.stderr.write(`chunk ${event.importId}-${event.index}: ${event.state} (${event.records} records)${event.error ? `: ${event.error}` : ""}\n`);
+        if (event.state !== "active") context.stderr.write(`chunk ${event.importId}-${event.index}: ${event.state} (${event.records} records${event.rejected ? `, ${event.rejected} rejected` : ""})${event.error ? `: ${event.error}` : ""}\n`);
       },
     });
     try {
