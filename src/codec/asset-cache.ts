@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Asset } from "./codec.js";
 
 type Built<T> = { value: T } | { error: unknown };
@@ -8,9 +9,20 @@ type Built<T> = { value: T } | { error: unknown };
  * `lasting` says will fail again (a damaged asset's bytes do not change) is kept too, and thrown at
  * once to the next caller: a damaged snapshot was trained again (~1.4 s) for every memory a
  * `verify` or an `export --skip-bad` read (trial43: ~45 minutes for 2000 memories).
+ *
+ * Kept by the sha256 of the bytes themselves, not by the id they claim (the same for an intact asset): a damaged
+ * copy of an asset (one store's) and an intact one (another store's, a restored backup opened in the same process)
+ * share an id, and the damaged copy's failure, or a model built from it, was handed to the intact one's reads and
+ * writes. The hash is computed once per bytes object (the engine hands the same asset object to every call).
  */
 export function assetCache<T>(codec: string, limit: number, build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): (asset: Asset | undefined) => T {
   const built = new Map<string, Built<T>>();
+  const hashes = new WeakMap<Uint8Array, string>();
+  const contentKey = (bytes: Uint8Array): string => {
+    let key = hashes.get(bytes);
+    if (key === undefined) hashes.set(bytes, (key = createHash("sha256").update(bytes).digest("hex")));
+    return key;
+  };
   const keep = (id: string, entry: Built<T>): void => {
     built.delete(id);
     if (built.size >= limit) built.delete(built.keys().next().value as string);
@@ -18,16 +30,17 @@ export function assetCache<T>(codec: string, limit: number, build: (asset: Asset
   };
   return (asset) => {
     if (!asset) throw new TypeError(`${codec} needs its asset`);
-    let entry = built.get(asset.id);
+    const key = contentKey(asset.bytes);
+    let entry = built.get(key);
     if (entry === undefined) {
       try {
         entry = { value: build(asset) };
       } catch (error) {
-        if (lasting(error)) keep(asset.id, { error });
+        if (lasting(error)) keep(key, { error });
         throw error;
       }
     }
-    keep(asset.id, entry);
+    keep(key, entry);
     if ("error" in entry) throw entry.error;
     return entry.value;
   };

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -76,5 +76,46 @@ describe("a damaged asset (trial43)", () => {
     assert.equal(codes.length, users.length);
     assert.ok(codes.every((code) => code === "E_FORMAT"), codes.join());
     assert.equal(trainings, 1, "the damaged snapshot was trained once for all its memories");
+  });
+
+  it("a damaged copy of a snapshot in one store does not fail the intact copy in another store opened by the same process", async () => {
+    using dir = tempDir();
+    const damaged = join(dir.path, "damaged.db");
+    const intact = join(dir.path, "intact.db");
+    const file = join(dir.path, "in.jsonl");
+    const records = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+    writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const engine = Engine.open({ db: damaged, cache: "off", workers: 0, cmBase: false, autoTrainAfter: 1000 });
+    const users: string[] = [];
+    try {
+      await engine.importJsonl(file);
+      await engine.trainAsset("cm-snapshot");
+      await engine.recode("default");
+      for (const r of records) if ((await engine.memory(r.id)).assetId !== null) users.push(r.id);
+      assert.ok(users.length >= 10);
+    } finally {
+      await engine.close();
+    }
+    // A backup of the store (the same snapshot, intact), then a bit flipped in the original's.
+    for (const suffix of ["", "-wal"]) if (existsSync(damaged + suffix)) copyFileSync(damaged + suffix, intact + suffix);
+    damageAsset(damaged, "cm-snapshot");
+    for (const db of [damaged, intact]) rmSync(`${db}.derived`, { recursive: true, force: true });
+    // One process reads the damaged store first, then the intact one: the damaged copy's failure was kept by the
+    // asset's id and thrown at every read of the intact store too.
+    const script = `
+      const { Engine } = await import(${JSON.stringify(new URL("../../src/engine.js", import.meta.url).href)});
+      const read = async (db) => {
+        const engine = Engine.open({ db, cache: "off", workers: 0 });
+        const out = [];
+        for (const id of ${JSON.stringify(users)}) await engine.recall(id).then((text) => out.push(text), (e) => out.push(e.code));
+        await engine.close();
+        return out;
+      };
+      console.log(JSON.stringify({ damaged: await read(${JSON.stringify(damaged)}), intact: await read(${JSON.stringify(intact)}) }));`;
+    const child = spawnBounded(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(child.status, 0, child.stderr);
+    const out = JSON.parse(child.stdout) as { damaged: string[]; intact: string[] };
+    assert.ok(out.damaged.every((code) => code === "E_FORMAT"), out.damaged.join());
+    assert.deepEqual(out.intact, users.map((id) => records.find((r) => r.id === id)?.text));
   });
 });
