@@ -488,7 +488,7 @@ function rethrowNotFound(id: string) {
 /**
  * The SDK checks a call's arguments against the tool's input schema before memzip's handler runs, and answers a refusal
  * as a tool error reading "MCP error -32602: Input validation error: Invalid arguments for tool T: …", with no code and
- * no fix. Such answers get memzip's shape (`E_USAGE: …` and the fix, as every other tool error). The SDK builds them in
+ * no fix; a call of a tool it does not have reads "MCP error -32602: Tool T not found". Such answers get memzip's shape (`E_USAGE: …` and the fix, as every other tool error). The SDK builds them in
  * one method of the server (`createToolError`, not part of its typed API: test/server/mcp.test.ts fails if that moves).
  */
 function typeArgumentErrors(server: McpServer): void {
@@ -497,6 +497,10 @@ function typeArgumentErrors(server: McpServer): void {
   if (typeof target.createToolError !== "function") return;
   const sdkToolError = target.createToolError.bind(server);
   target.createToolError = (message: string): CallToolResult => {
+    const unknown = /^MCP error -32602: Tool (\S+) (not found|disabled)$/.exec(message);
+    if (unknown) {
+      return failure(new MemzipError(ErrorCode.USAGE, `there is no tool ${JSON.stringify(unknown[1])} here`, { hint: "tools/list names the tools this server offers to your key (a read-only key has no writing tools)." }), undefined);
+    }
     const refused = /^MCP error -32602: Input validation error: Invalid arguments for tool (\S+): ([\s\S]*)$/.exec(message);
     if (!refused) return sdkToolError(message);
     const [, tool, issues] = refused;

@@ -144,6 +144,8 @@ async function exercise(client: Client, namespace: string): Promise<Record<strin
   const usage = /^E_USAGE: invalid arguments for \S+: [\s\S]+\nfix: tools\/list gives /;
   assert.match(errorText(await call(client, "recall", { id: "" })), usage);
   assert.match(errorText(await call(client, "remember", { text: 42 })), /^E_USAGE: invalid arguments for remember: .*text/);
+  // A tool the server does not have: memzip's code and fix too (it was "MCP error -32602: Tool forget_all not found").
+  assert.match(errorText(await call(client, "forget_all", {})), /^E_USAGE: there is no tool "forget_all" here\nfix: tools\/list names the tools/);
   // An argument a tool does not take is refused by name, and nothing is written (it was dropped and the call succeeded).
   assert.match(errorText(await call(client, "remember", { text: "Moved the standup to 10:00.", ttl: "7d" })), /^E_USAGE: .*ttl/);
   assert.match(errorText(await call(client, "update_memory", { id: ids.english, txt: "a misspelt key" })), /^E_USAGE: .*txt/);
