@@ -177,7 +177,8 @@ class Contest<C extends { codec: { name: string; id: number; budgetSlack?: numbe
   }
 }
 
-async function decodesTo(decode: (envelope: Uint8Array) => Promise<Uint8Array>, envelope: Uint8Array, original: Uint8Array): Promise<boolean> {
+/** Whether `envelope` decodes to exactly `original` (any failure to decode: no). */
+export async function decodesTo(decode: (envelope: Uint8Array) => Promise<Uint8Array>, envelope: Uint8Array, original: Uint8Array): Promise<boolean> {
   try {
     return Buffer.from(await decode(envelope)).equals(original);
   } catch {

@@ -4,7 +4,7 @@ import type { Asset, AssetKind } from "../codec/codec.js";
 import { currentBaseAsset } from "../codec/cm/base.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { refMatches } from "../codec/envelope-codec.js";
-import { chooseSmallest, type AttemptFailure, type CodecCandidate, type PolicyChoice } from "../codec/policy.js";
+import { chooseSmallest, decodesTo, type AttemptFailure, type CodecCandidate, type PolicyChoice } from "../codec/policy.js";
 import { isCodecName, type CodecRegistry } from "../codec/registry.js";
 import type { ResolvedEngineOptions, WriteCodecName } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
@@ -118,7 +118,12 @@ export class WritePolicy {
     const setup = candidates.map(({ codec, asset }) => `${codec.name}${codec.setup ? `#${codec.setup}` : ""}${asset ? `@${asset.id.slice(0, 16)}` : ""}`).join(",");
     const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${options.rawBelow}`;
     const cached = this.deps.cache.get(key);
-    if (cached) {
+    // Proven again before it is used: the disk tier is a file and the Redis tier a server that other processes write,
+    // and one flipped bit there was committed as an acknowledged memory no read could decode (trial44). A cached
+    // envelope that does not decode to this text is dropped, and the text coded afresh.
+    const decode = (envelope: Uint8Array) => this.deps.decodeBytes(envelope, candidateAssetId(envelope, candidates, options.maxTextBytes));
+    if (cached && !(await decodesTo(decode, cached, bytes))) this.deps.cache.delete(key);
+    else if (cached) {
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
       // The asset is one of the candidates the key names (a version 2 hint alone may match several).
@@ -142,7 +147,7 @@ export class WritePolicy {
     const choice = await chooseSmallest(bytes, rest, {
       rawBelow: options.rawBelow,
       // The asset the envelope was written with is one of the candidates: verification decodes with it, never with another sharing its hint.
-      decode: (envelope) => this.deps.decodeBytes(envelope, candidateAssetId(envelope, candidates, options.maxTextBytes)),
+      decode,
       ...(start ? { start } : {}),
       attempt: (candidate, encode) => {
         if (!candidate.codec.model) return encode();

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { MemoryLruCache } from "../../src/cache/memory-lru.js";
 import { TieredCache } from "../../src/cache/tiered.js";
 import { Engine } from "../../src/engine.js";
@@ -54,6 +55,37 @@ describe("disk tier and engine", () => {
     assert.ok(second?.deduplicated && second.storedBytes === 0, "the copy is stored as a reference");
     assert.deepEqual((await storeOf(engine).memories.get("default", "second"))?.envelope, (await storeOf(engine).memories.get("default", "first"))?.envelope);
     assert.equal(await engine.recall("second"), text);
+  });
+
+  it("a damaged envelope in the disk cache is proven again before a write uses it: dropped, the text coded afresh, nothing lost (trial44)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const text = (devCorpus()[5] as { text: string }).text;
+    {
+      await using engine = Engine.open({ db, cache: "disk", autoTrainAfter: 0, workers: 0 });
+      await engine.remember({ id: "c", namespace: "c", text });
+    }
+    // One flipped bit in the cached envelope (a bad sector, another process's bug).
+    const cacheFile = new Database(`${db}.cache`);
+    try {
+      const row = cacheFile.prepare("SELECT key, value FROM cache WHERE key LIKE 'envelope:%'").get() as { key: string; value: Buffer };
+      const value = Buffer.from(row.value);
+      value[value.length - 3] = (value[value.length - 3] as number) ^ 4;
+      cacheFile.prepare("UPDATE cache SET value = ? WHERE key = ?").run(value, row.key);
+    } finally {
+      cacheFile.close();
+    }
+    await using engine = Engine.open({ db, cache: "disk", autoTrainAfter: 0, workers: 0 });
+    // Before: "stored", no verify failure, and the memory could never be read (E_CHECKSUM).
+    const written = await engine.remember({ id: "d", namespace: "d", text });
+    assert.equal(written.status, "stored");
+    assert.equal(await engine.recall("d", { namespace: "d" }), text);
+    const report = await engine.verify();
+    assert.deepEqual([report.checked, report.failed], [2, 0]);
+    // The next write of the text reuses the good envelope the first one cached.
+    const again = await engine.remember({ id: "e", namespace: "e", text });
+    assert.equal(await engine.recall("e", { namespace: "e" }), text);
+    assert.ok(again.storedBytes > 0 && again.storedBytes < Buffer.byteLength(text));
   });
 
   it("hot recalls hit the decoded-text cache and still return the exact text", async () => {
