@@ -212,3 +212,11 @@ export function checkExpected(memory: StoredMemory, row: Required<Fingerprint> |
     details: { namespace: memory.namespace, id: memory.id },
   });
 }
+
+/**
+ * Whether a write replaces a row's text (not only its metadata): what the search index's rewrite trigger checks too.
+ * `hash`: the write's content hash as stored (its first bytes), or null.
+ */
+export function textChanged(before: { checksum: number; original_length: number; content_hash: Buffer | null }, memory: StoredMemory, hash: Buffer | null): boolean {
+  return before.checksum !== memory.checksum || before.original_length !== memory.originalLength || !(hash === null ? before.content_hash === null : before.content_hash !== null && hash.equals(before.content_hash));
+}

@@ -367,6 +367,21 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.memories.getSemantic("ns", "s"), undefined);
     });
 
+    withStore("a new text written without summary and entities drops the old text's; a write of the same text keeps them (trial44)", async (store) => {
+      const semantic = { summary: "the old plan", entities: [{ type: "place", text: "Oslo", start: 0, end: 4 }], source: "test/model" };
+      await store.memories.put([memory("s", "ns", { semantic }), memory("t", "ns", { semantic, checksum: 8 })]);
+      // Metadata only (the same text): the features stay.
+      await store.memories.put([memory("s", "ns", { tags: ["b"] })]);
+      assert.deepEqual(await store.memories.getSemantic("ns", "s"), semantic);
+      // Another text with no features of its own (semantic off, or its backend down): they described a text that is gone.
+      await store.memories.put([memory("s", "ns", { envelope: Uint8Array.of(4, 5, 6, 7), originalLength: 4, checksum: 9 })]);
+      assert.equal(await store.memories.getSemantic("ns", "s"), undefined);
+      // Another text with its own: those.
+      const fresh = { ...semantic, summary: "groceries" };
+      await store.memories.put([memory("t", "ns", { envelope: Uint8Array.of(4, 5, 6, 8), originalLength: 4, checksum: 10, semantic: fresh })]);
+      assert.deepEqual(await store.memories.getSemantic("ns", "t"), fresh);
+    });
+
     withStore("scans in insertion order in batches, by namespace, across writes between batches, and stops when aborted", async (store) => {
       const all = Array.from({ length: 25 }, (_, i) => memory(`m${i}`, i % 2 ? "odd" : "even"));
       await store.memories.put(all);

@@ -3,7 +3,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { asBuffer, fromChecksumColumn, kindNumber, toChecksumColumn } from "./rows.js";
-import { checkDeleteVersion, checkExpected, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, textChanged, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -144,6 +144,9 @@ export class PgMemoryWrites {
              ON CONFLICT (seq) DO UPDATE SET summary = excluded.summary, entities = excluded.entities, source = excluded.source, created_at = excluded.created_at`,
             [seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now()],
           );
+        } else if (before && textChanged({ checksum: fromChecksumColumn(before.checksum), original_length: before.original_length, content_hash: before.content_hash }, memory, hash)) {
+          // A new text without features of its own loses the old text's (they described a text that is gone).
+          await tx.query("DELETE FROM semantic WHERE seq = $1", [seq]);
         }
         // A memory that held its text before may have references; they follow its new codec and asset.
         if (!holder && before && before.content_of === null) await tx.query("UPDATE memories SET codec = $1, asset = $2 WHERE content_of = $3", [codec, asset, seq]);

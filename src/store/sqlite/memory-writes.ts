@@ -4,7 +4,7 @@ import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/st
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { idHash, type SqliteDatabase } from "./database.js";
 import { BY_ID, asBuffer, kindNumber } from "./rows.js";
-import { checkDeleteVersion, checkExpected, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, textChanged, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -142,6 +142,9 @@ export class MemoryWrites {
         }
         const { semantic } = memory;
         if (semantic) this.statements.putSemantic.run(seq, semantic.summary, JSON.stringify(semantic.entities), semantic.source, Date.now());
+        // A new text without features of its own (semantic off, or its backend down) loses the old text's: its summary,
+        // entities and search terms described a text that is gone (trial44: `--mode summary` and search answered with it).
+        else if (before && textChanged(before, memory, hash)) this.statements.deleteSemantic.run(seq);
         // A memory that held its text before may have references; they follow its new codec and asset.
         if (!holder && before && before.content_of === null) this.statements.followHolder.run(row.codec, row.asset, seq);
       }
