@@ -2,6 +2,7 @@ import type { Command, CommandContext } from "../command.js";
 import { FILTER_OPTIONS, ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
 import { NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, usage } from "../shared.js";
@@ -45,7 +46,8 @@ Filters (-n, --kind, --tag, --since, --until) apply before ranking; "no matches"
 reaches the similarity floor and no keyword matches.
 ${INDEX_HELP}
 With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity",
-"vectorRank", "keywordRank", "preview"}]}.`,
+"vectorRank", "keywordRank", "preview", "previewOf"}]}: previewOf "summary" (lossy), "text",
+or "unreadable" (preview holds the error).`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "hits to show (default 10)" },
     mode: { type: "string", value: "M", help: `${choices(SEARCH_MODES)} (default ${SEARCH_MODES[0]})` },
@@ -83,7 +85,8 @@ export const relatedCommand: Command = {
   usage: "memzip related ID [--limit K] [-n NS] [--kind K] [--tag T …] [--since TIME] [--until TIME] [--min-similarity S] [--db DB] [--json]",
   help: `Ranks memories by embedding similarity to the memory ID (itself left out).
 ${INDEX_HELP}
-With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview"}]}.`,
+With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview",
+"previewOf"}]}: previewOf "summary" (lossy), "text", or "unreadable" (preview holds the error).`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "memories to show (default 10)" },
     ...FILTER_OPTIONS,
@@ -126,17 +129,38 @@ async function refresh(context: CommandContext, index: SearchIndex): Promise<num
 }
 
 async function report(context: CommandContext, engine: Engine, head: Record<string, unknown>, hits: SearchHit[]): Promise<void> {
-  const rows = [];
-  for (const hit of hits) rows.push({ ...hit, preview: await preview(engine, hit.id, hit.namespace) });
+  const rows: (SearchHit & Preview)[] = [];
+  for (const hit of hits) rows.push({ ...hit, ...(await preview(engine, hit.id, hit.namespace)) });
+  // A summary is lossy: it is marked as one, never shown as the memory's text.
+  const shown = (r: Preview) => (r.previewOf === "summary" ? `(summary) ${r.preview}` : r.previewOf === "unreadable" ? `(cannot read it: ${r.preview})` : r.preview);
   const human = rows.length
-    ? rows.map((r, i) => `${String(i + 1).padStart(2)}. ${r.id}  score ${r.score.toFixed(4)}  cos ${r.similarity.toFixed(3)}\n    ${r.preview}`).join("\n")
+    ? rows.map((r, i) => `${String(i + 1).padStart(2)}. ${r.id}  score ${r.score.toFixed(4)}  cos ${r.similarity.toFixed(3)}\n    ${shown(r)}`).join("\n")
     : "no matches";
   emit(context, { ...head, hits: rows }, human);
 }
 
-/** The summary when the memory has one (cheap to read), else the start of its text. */
-async function preview(engine: Engine, id: string, namespace: string): Promise<string> {
-  const text = (await engine.semanticOf(id, namespace))?.summary ?? (await engine.recall(id, { namespace }));
+interface Preview {
+  preview: string;
+  previewOf: "summary" | "text" | "unreadable";
+}
+
+/** Errors of the store or the process, not of one memory: they fail the search. */
+const STORE_WIDE: ReadonlySet<string> = new Set([ErrorCode.STORE, ErrorCode.RESOURCE, ErrorCode.BUSY, ErrorCode.ABORTED, ErrorCode.USAGE]);
+
+/**
+ * The summary when the memory has one (cheap to read; `previewOf: "summary"`), else the start of its text; a memory
+ * whose text cannot be read (its model or asset gone, its payload damaged) is listed with the error, not failing the
+ * whole search (`previewOf: "unreadable"`).
+ */
+async function preview(engine: Engine, id: string, namespace: string): Promise<Preview> {
+  const summary = (await engine.semanticOf(id, namespace))?.summary;
+  let text: string;
+  try {
+    text = summary ?? (await engine.recall(id, { namespace }));
+  } catch (error) {
+    if (!(error instanceof MemzipError) || STORE_WIDE.has(error.code)) throw error;
+    return { preview: `${error.code}: ${error.message}`, previewOf: "unreadable" };
+  }
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS - 1)}…` : line;
+  return { preview: line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS - 1)}…` : line, previewOf: summary === undefined ? "text" : "summary" };
 }
