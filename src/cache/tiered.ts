@@ -48,6 +48,7 @@ export class TieredCache implements Cache {
       expirations: front.expirations + back.expirations,
       entries: back.entries,
       bytes: back.bytes,
+      ...(back.failures === undefined ? {} : { failures: back.failures }),
     };
   }
 }

@@ -8,4 +8,11 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.stdout.write = (() => true) as typeof process.stdout.write;
 });
 
+// memzip's own warnings (code MEMZIP_*: a disk cache it cannot use, say) read as the CLI's other notes, without Node's
+// "(node:PID) … Use `node --trace-warnings`" frame; any other warning is printed as Node prints it.
+process.removeAllListeners("warning");
+process.on("warning", (warning: Error & { code?: string }) => {
+  process.stderr.write(warning.code?.startsWith("MEMZIP_") ? `memzip: warning: ${warning.message}\n` : `(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import { RedisCache, redisPrefixFor } from "../cache/redis.js";
 import { isRedisUrl } from "../core/vocabulary.js";
 import { SharedTierCache } from "../cache/shared-tier.js";
 import { TieredCache } from "../cache/tiered.js";
+import { ForgivingCache } from "../cache/forgiving.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { SqliteCache } from "../store/sqlite-cache.js";
 
@@ -22,6 +23,14 @@ export function cacheFor(options: ResolvedEngineOptions, dbPath: string): Cache 
   if (isRedisUrl(cache)) return new SharedTierCache(memory, new RedisCache(cache, { prefix: redisPrefixFor(dbPath), ttlMs: limits.ttlMs, maxEntryBytes: Math.min(1 << 20, limits.maxBytes) }));
   // A server store (postgres://) has no folder for a disk tier.
   if (cache === "memory" || dbPath === ":memory:" || dbPath.includes("://")) return memory;
-  return new TieredCache(memory, new SqliteCache(`${dbPath}.cache`, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }));
+  const path = `${dbPath}.cache`;
+  const disk = new ForgivingCache(
+    () => new SqliteCache(path, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes * 4, ttlMs: limits.ttlMs }),
+    (error) =>
+      process.emitWarning(`the disk cache ${path} is not used by this process (${(error as Error).message}); memzip goes on without it. Delete the file to have it made again, or set the cache to "memory".`, {
+        code: "MEMZIP_CACHE",
+      }),
+  );
+  return new TieredCache(memory, disk);
 }
 

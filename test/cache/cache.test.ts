@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -86,6 +87,20 @@ describe("disk tier and engine", () => {
     const again = await engine.remember({ id: "e", namespace: "e", text });
     assert.equal(await engine.recall("e", { namespace: "e" }), text);
     assert.ok(again.storedBytes > 0 && again.storedBytes < Buffer.byteLength(text));
+  });
+
+  it("a disk cache file that is not a database is left alone with a warning: writes and reads go on (trial44: every add failed, exit 8)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    writeFileSync(`${db}.cache`, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 131 + 7) & 0xff)));
+    const warned = new Promise<Error>((resolve) => process.once("warning", resolve));
+    const text = (devCorpus()[6] as { text: string }).text;
+    await using engine = Engine.open({ db, cache: "disk", autoTrainAfter: 0, workers: 0 });
+    assert.equal((await engine.remember({ id: "a", text })).status, "stored");
+    assert.equal(await engine.recall("a"), text);
+    assert.equal(engine.cacheStats().failures, 1);
+    const warning = await warned;
+    assert.match(warning.message, /the disk cache .*store\.db\.cache is not used by this process .*Delete the file/);
   });
 
   it("hot recalls hit the decoded-text cache and still return the exact text", async () => {
