@@ -166,12 +166,15 @@ export class EngineAssets {
   /**
    * Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no
    * namespace writes with; with `unusedActive`, also those a namespace writes with that no memory
-   * needs (they lost to another codec on every memory; the namespace stops writing with them).
+   * needs (they lost to another codec on every memory; the namespace stops writing with them), but
+   * never a namespace's active priming text.
    */
   async prune(filter: PruneFilter = {}): Promise<RemovedAsset[]> {
     const removed: RemovedAsset[] = [];
     for (const usage of await this.store.assets.usage()) {
-      if (usage.memories > 0 || (!filter.unusedActive && (await this.store.assets.isActive(usage.id)))) continue;
+      // A namespace's priming text (`models prime`) is the user's, not trained from memories: kept while it is active,
+      // used or not (trial44: compact removed it before the first llm memory, and later writes went unprimed).
+      if (usage.memories > 0 || ((!filter.unusedActive || usage.kind === "llm-prefix") && (await this.store.assets.isActive(usage.id)))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
       // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
       if (await this.store.assets.delete(usage.id)) {

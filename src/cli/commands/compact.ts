@@ -10,7 +10,8 @@ export const compactCommand: Command = {
   usage: "memzip compact [--db DB] [--json]",
   help: `Deletes every memory whose expiry has passed (with its history; a text another memory reads is
 handed over to it), then every asset no memory needs (also a dictionary or snapshot a namespace would write
-with but that lost to another codec on every memory), packs the memories written since the last
+with but that lost to another codec on every memory; a namespace's priming text stays while it is
+the namespace's), packs the memories written since the last
 seal into sealed blocks (256 rows, column-wise, zstd; every block decoded back and compared before
 it is kept) and their search vectors likewise — a store's first seal waits for 128 memories, below
 which the block tables would cost more pages than they save —, moves the write-ahead log into the file
