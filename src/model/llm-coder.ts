@@ -70,6 +70,8 @@ export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, 
 export class LlmCoder {
   private readonly loaded = new Map<string, Promise<LlamaTokenModel>>();
   private readonly verifiedFiles = new Set<string>();
+  /** Model files hashed after a decode failure (`checkContent`): whether each still holds its registered bytes. */
+  private readonly hashedFiles = new Map<string, boolean>();
   private readonly engines = new WeakMap<LlamaTokenModel, EngineRecord>();
   /** Writes on model worker threads (`options.workers`), started on the first encode. */
   private pool: LlmWorkerPool | undefined;
@@ -189,6 +191,7 @@ export class LlmCoder {
         details: { writtenBy: engine.runtime, here: llama.engine, model: model.name },
       });
     }
+    await this.checkContent(model);
     if (failure) {
       throw new MemzipError(ErrorCode.FORMAT, `the llm payload cannot be decoded (${(failure as Error).message})`, {
         hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
@@ -284,6 +287,7 @@ export class LlmCoder {
         details: { writtenBy: engine.runtime, here: llama.engine, model: model.name },
       });
     }
+    await this.checkContent(model);
     if (failure) {
       throw new MemzipError(ErrorCode.FORMAT, `the llm-mix payload cannot be decoded (${(failure as Error).message})`, {
         hint: "The payload is corrupted or truncated; restore the memory from a backup or an export.",
@@ -328,11 +332,7 @@ export class LlmCoder {
   }
 
   private async checkFile(model: RegisteredModel): Promise<void> {
-    const missing = (why: string) =>
-      new MemzipError(ErrorCode.MISSING_MODEL, `model "${model.name}" (${model.fingerprint.slice(0, 16)}…) ${why}`, {
-        hint: `Put the same GGUF file back, or register its new location with \`memzip models add PATH --name ${model.name}\`.`,
-        details: { model: model.name, fingerprint: model.fingerprint, path: model.path },
-      });
+    const missing = (why: string) => missingModel(model, why);
     let stat: { size: number; mtimeMs: number };
     try {
       stat = statSync(model.path);
@@ -345,6 +345,21 @@ export class LlmCoder {
     if (stat.size !== model.size || (await fileSha256(model.path)) !== model.fingerprint) throw missing(`at ${model.path} is now a different file`);
     this.verifiedFiles.add(model.path);
     await this.store.put({ ...model, mtime: Math.floor(stat.mtimeMs) });
+  }
+
+  /**
+   * After a payload failed to decode under the runtime that wrote it: a model file whose size and time are those
+   * registered (`checkFile` trusts them) may still hold other bytes (rewritten in place and its time set back, a
+   * damaged disk). Its content is hashed, once per file and process, so that the error names the model, not the
+   * memory: it said the payload was corrupted and to restore the memory from a backup (trial44).
+   */
+  private async checkContent(model: RegisteredModel): Promise<void> {
+    let same = this.hashedFiles.get(model.path);
+    if (same === undefined) {
+      same = (await fileSha256(model.path).catch(() => undefined)) === model.fingerprint;
+      this.hashedFiles.set(model.path, same);
+    }
+    if (!same) throw missingModel(model, `at ${model.path} no longer holds the bytes it was registered with (its size and time are unchanged, its sha256 is not)`);
   }
 
   /** The `llm-mix` engine record for a model and snapshot, stored once; undefined where its reference names another record (a 2^-32 chance). */
@@ -375,4 +390,11 @@ async function uniqueName(store: ModelRepository, model: RegisteredModel): Promi
   let name = model.name;
   for (let i = 2; await store.get(name); i++) name = `${model.name}-${i}`;
   return { ...model, name };
+}
+
+function missingModel(model: RegisteredModel, why: string): MemzipError {
+  return new MemzipError(ErrorCode.MISSING_MODEL, `model "${model.name}" (${model.fingerprint.slice(0, 16)}…) ${why}`, {
+    hint: `Put the same GGUF file back, or register its new location with \`memzip models add PATH --name ${model.name}\`.`,
+    details: { model: model.name, fingerprint: model.fingerprint, path: model.path },
+  });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -107,6 +107,16 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     await assert.rejects(recall, (e) => isMemzipError(e, "E_MISSING_MODEL") && /not at/.test((e as Error).message));
     copyFileSync(TINY_RANDOM, modelPath);
     await assert.rejects(recall, (e) => isMemzipError(e, "E_MISSING_MODEL") && /different file/.test((e as Error).message));
+    copyFileSync(STORIES, modelPath);
+    assert.equal(await recall(), text);
+    // Rewritten in place, its size and time kept (trial44): the content is hashed after the decode fails, and the error
+    // names the model, where it said the payload was corrupted and to restore the memory from a backup.
+    const registered = statSync(modelPath);
+    const bytes = readFileSync(modelPath);
+    for (let i = bytes.length >> 1; i < bytes.length; i += 16) bytes[i] = (bytes[i] as number) ^ 0x5a;
+    writeFileSync(modelPath, bytes);
+    utimesSync(modelPath, registered.atime, registered.mtime);
+    await assert.rejects(recall, (e) => isMemzipError(e, "E_MISSING_MODEL") && /no longer holds the bytes it was registered with/.test((e as Error).message));
     copyFileSync(STORIES, modelPath);
     assert.equal(await recall(), text);
     // Pretend another machine wrote it, and let its numbers differ (a changed payload byte).
