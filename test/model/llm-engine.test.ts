@@ -108,14 +108,17 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     copyFileSync(TINY_RANDOM, modelPath);
     await assert.rejects(recall, (e) => isMemzipError(e, "E_MISSING_MODEL") && /different file/.test((e as Error).message));
     copyFileSync(STORIES, modelPath);
+    // A whole second (exact in utimes' float seconds): the time registered by this recall's check is the one set back below.
+    const second = 1_700_000_000;
+    utimesSync(modelPath, second, second);
     assert.equal(await recall(), text);
     // Rewritten in place, its size and time kept (trial44): the content is hashed after the decode fails, and the error
     // names the model, where it said the payload was corrupted and to restore the memory from a backup.
-    const registered = statSync(modelPath);
     const bytes = readFileSync(modelPath);
     for (let i = bytes.length >> 1; i < bytes.length; i += 16) bytes[i] = (bytes[i] as number) ^ 0x5a;
     writeFileSync(modelPath, bytes);
-    utimesSync(modelPath, registered.atime, registered.mtime);
+    utimesSync(modelPath, second, second);
+    assert.equal(statSync(modelPath).mtimeMs, second * 1000);
     await assert.rejects(recall, (e) => isMemzipError(e, "E_MISSING_MODEL") && /no longer holds the bytes it was registered with/.test((e as Error).message));
     copyFileSync(STORIES, modelPath);
     assert.equal(await recall(), text);
