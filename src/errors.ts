@@ -125,12 +125,23 @@ export function damagedStoreError(error: unknown): MemzipError | undefined {
   // what its schema holds, so on a store that opened such an error means damage, not a bug of the caller's.
   const schemaDamaged = code === "SQLITE_ERROR" && /^no such (column|table|function): /.test(error.message);
   if (typeof code !== "string" || !(code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT") || schemaDamaged)) return undefined;
+  // The keyword index (memzip's only virtual table, `search_terms`) is derived data: rebuilt, not restored (trial44).
+  if (code === "SQLITE_CORRUPT_VTAB" || /\bsearch_(terms|vectors|vector_blocks|meta|moved)\b/.test(error.message)) return damagedSearchIndex(`${code}: ${error.message}`, error);
   return new MemzipError(ErrorCode.STORE, `the store file is damaged (${code}: ${error.message})`, {
     hint: schemaDamaged
       ? "Restore the store from a backup: its schema (the SQL of its tables and triggers) is damaged, so no memzip command can read it; `sqlite3 FILE .recover` may save its rows."
       : "Restore the store from a backup; `memzip export --skip-bad --out FILE` saves every memory that can still be read.",
     cause: error,
     details: { cause: code },
+  });
+}
+
+/** The search index's tables are damaged: derived data, rebuilt by `search --reindex`; the memories are not affected. */
+export function damagedSearchIndex(why: string, cause?: unknown): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the search index is damaged (${why})`, {
+    hint: "The search index is derived from the memories: rebuild it with `memzip search QUERY --reindex` (library: `(await engine.searchIndex()).clear()`); `memzip verify` checks the memories themselves.",
+    ...(cause === undefined ? {} : { cause }),
+    details: { cause: "search-index" },
   });
 }
 

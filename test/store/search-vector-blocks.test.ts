@@ -8,6 +8,7 @@ import { SEARCH_FORMAT } from "../../src/store/sqlite/search-index.js";
 import { decodeVectorBlock, encodeVectorBlock } from "../../src/store/sqlite/search-vector-blocks.js";
 import type { SearchHit } from "../../src/search/search.js";
 import { devCorpus, storeOf, tempDir } from "../helpers.js";
+import { damagedStoreError } from "../../src/errors.js";
 
 const QUERIES = [...[3, 17, 42, 77, 101, 150].map((i) => (devCorpus()[i]?.text ?? "").split(/\s+/).filter(Boolean).slice(2, 6).join(" ")), "database migration rollback", "用户"];
 
@@ -67,7 +68,7 @@ describe("search vectors packed per sealed block", () => {
     assert.throws(() => encodeVectorBlock({ seqs: [1, 2], vectors: [new Uint8Array(4), new Uint8Array(3)] }), /one width/);
     const damaged = Buffer.from(data);
     damaged[damaged.length - 2] = (damaged[damaged.length - 2] as number) ^ 0xff;
-    assert.throws(() => decodeVectorBlock(damaged), /damaged search vector block/);
+    assert.throws(() => decodeVectorBlock(damaged), (e: unknown) => /the search index is damaged \(a vector block: /.test((e as Error).message) && /--reindex/.test((e as { hint?: string }).hint ?? ""));
     assert.throws(() => decodeVectorBlock(Buffer.concat([Buffer.from([9]), data.subarray(1)])), /version 9/);
   });
 
@@ -209,5 +210,18 @@ describe("search vectors packed per sealed block", () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe("a damaged keyword index", () => {
+  it("is named as the search index with --reindex as the fix, not a backup (trial44: 'the store file is damaged … restore from a backup')", () => {
+    // What better-sqlite3 threw once `search_terms_data` lost its rows (made with sqlite3, which lets a shadow table be changed).
+    const thrown = Object.assign(new Error('fts5: corruption found reading blob 10 from table "search_terms"'), { code: "SQLITE_CORRUPT_VTAB" });
+    const error = damagedStoreError(thrown);
+    assert.match(error?.message ?? "", /^the search index is damaged \(SQLITE_CORRUPT_VTAB: /);
+    assert.match(error?.hint ?? "", /--reindex/);
+    assert.doesNotMatch(error?.hint ?? "", /backup/);
+    // Damage elsewhere still points at a backup.
+    assert.match(damagedStoreError(Object.assign(new Error("database disk image is malformed"), { code: "SQLITE_CORRUPT" }))?.hint ?? "", /backup/);
   });
 });

@@ -1,6 +1,6 @@
 import { checksum32 } from "../../codec/checksum.js";
 import { ZstdFrames } from "../../codec/zstd-native.js";
-import { ErrorCode, MemzipError } from "../../errors.js";
+import { damagedSearchIndex, ErrorCode, MemzipError } from "../../errors.js";
 
 /**
  * The search vectors of a sealed block of memories, packed as one row of `search_vector_blocks`
@@ -58,8 +58,7 @@ export function encodeVectorBlock(block: VectorBlock): Buffer {
 }
 
 export function decodeVectorBlock(data: Uint8Array): VectorBlock {
-  const damaged = (why: string) =>
-    new MemzipError(ErrorCode.STORE, `damaged search vector block: ${why}`, { hint: "The search index is derived data: delete its search_* rows (or run a search under another searchVectors and back) to rebuild it." });
+  const damaged = (why: string) => damagedSearchIndex(`a vector block: ${why}`);
   if (data[0] !== VERSION) throw damaged(`version ${String(data[0])}`);
   const cursor = { at: 1 };
   const n = readVarint(data, cursor);
