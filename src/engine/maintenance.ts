@@ -268,7 +268,7 @@ export class Maintenance {
 
   /** Registers a GGUF model file in the store (or renames / relocates one already known). */
   async addModel(path: string, name?: string): Promise<RegisteredModel> {
-    const model = await this.parts.llm.resolveModel(path);
+    const model = await this.parts.llm.resolveModel(path, name);
     if (name === undefined || name === model.name) return model;
     const renamed = { ...model, name };
     await this.parts.store.models.put(renamed);

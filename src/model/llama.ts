@@ -108,7 +108,7 @@ export class LlamaTokenModel {
       model = await llama.loadModel({ modelPath: path, gpuLayers: llama.gpu === false ? 0 : options.gpuLayers });
     } catch (cause) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `cannot load the model ${path}: ${(cause as Error).message}`, {
-        hint: "Check that the file is a GGUF model readable by node-llama-cpp 3.21.1.",
+        hint: "Check that the file is a whole GGUF model readable by node-llama-cpp 3.21.1 (a truncated or damaged download registers but does not load: download it again, then `memzip models add PATH`).",
         cause,
         details: { path },
       });

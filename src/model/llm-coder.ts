@@ -93,17 +93,26 @@ export class LlmCoder {
     this.mixModels = new MixModels(Math.max(1, Math.min(options.contexts, MAX_MIX_MODELS)));
   }
 
-  /** A registered model by name or fingerprint, or a GGUF path (registered on first use). */
-  async resolveModel(nameOrPath: string): Promise<RegisteredModel> {
+  /**
+   * A registered model by name or fingerprint, or a GGUF path (registered on first use). `name`: the name the file is to
+   * have; one that belongs to another model is refused before anything is registered (trial44: the refused file was
+   * registered under its own name).
+   */
+  async resolveModel(nameOrPath: string, name?: string): Promise<RegisteredModel> {
     const known = await this.store.get(nameOrPath);
-    if (known) return known;
+    if (known && name === undefined) return known;
     if (!existsSync(nameOrPath)) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `no model named "${nameOrPath}" is registered and no file has that path`, {
         hint: "Register one with `memzip models add PATH --name NAME`, or list them with `memzip models ls`.",
         details: { model: nameOrPath },
       });
     }
-    const inspected = await inspectModelFile(nameOrPath);
+    const inspected = known ?? (await inspectModelFile(nameOrPath));
+    const named = name === undefined ? undefined : await this.store.get(name);
+    if (named && named.fingerprint !== inspected.fingerprint) {
+      throw new MemzipError(ErrorCode.USAGE, `the name "${name}" already belongs to model ${named.fingerprint.slice(0, 12)}…`, { hint: "Pick another name with --name; nothing was registered." });
+    }
+    if (known) return known;
     const sameFile = await this.store.get(inspected.fingerprint);
     const model = sameFile ? { ...sameFile, path: inspected.path, size: inspected.size, mtime: inspected.mtime } : await uniqueName(this.store, inspected);
     await this.store.put(model);

@@ -24,7 +24,7 @@ export type LlmWorkerRequest =
 
 export type LlmWorkerReply =
   | { seq: number; ok: true; encoding: LlmEncoding | null; engine: EngineRecord; verifyFailed: boolean }
-  | { seq: number; ok: false; message: string; code?: ErrorCodeType };
+  | { seq: number; ok: false; message: string; code?: ErrorCodeType; hint?: string };
 
 export interface LlmJob {
   path: string;
@@ -54,7 +54,8 @@ export class LlmWorkerPool {
       size: options.workers,
       depth: perWorker,
       initialState: () => null,
-      replyError: (reply) => (reply.ok ? undefined : new MemzipError(reply.code ?? ErrorCode.FORMAT, reply.message)),
+      // The worker's error as it was thrown there, its fix included (a model that does not load said none; trial44).
+      replyError: (reply) => (reply.ok ? undefined : new MemzipError(reply.code ?? ErrorCode.FORMAT, reply.message, reply.hint ? { hint: reply.hint } : {})),
     });
   }
 

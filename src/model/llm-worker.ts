@@ -46,7 +46,8 @@ async function encode(request: Extract<LlmWorkerRequest, { type: "encode" }>): P
       : { seq: request.seq, ok: true, encoding: null, engine, verifyFailed: true };
   } catch (error) {
     const code = error instanceof MemzipError ? error.code : undefined;
-    return { seq: request.seq, ok: false, message: (error as Error).message, ...(code ? { code } : {}) };
+    const hint = error instanceof MemzipError ? error.hint : undefined;
+    return { seq: request.seq, ok: false, message: (error as Error).message, ...(code ? { code } : {}), ...(hint ? { hint } : {}) };
   } finally {
     aborts.delete(request.seq);
   }

@@ -132,6 +132,25 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     await assert.rejects(recall, (e) => isMemzipError(e, "E_ENGINE_MISMATCH") && /9\.9\.9/.test(JSON.stringify((e as { details: unknown }).details)));
   });
 
+  it("models add: a name that belongs to another model is refused before anything is registered; a truncated file that does not load says how to fix it, from a model thread too (trial44)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "names.db");
+    const other = join(dir.path, "other.gguf");
+    const truncated = join(dir.path, "truncated.gguf");
+    copyFileSync(TINY_RANDOM, other);
+    writeFileSync(truncated, readFileSync(STORIES).subarray(0, 600_000));
+    {
+      await using engine = Engine.open({ db, llm: LLM, cache: "off" });
+      await engine.addModel(STORIES, "st");
+      await assert.rejects(engine.addModel(other, "st"), (e) => isMemzipError(e, "E_USAGE") && /already belongs/.test((e as Error).message));
+      assert.deepEqual((await engine.models()).map((m) => m.name), ["st"], "the refused file was registered under its own name");
+    }
+    await using engine = Engine.open({ db, model: truncated, llm: { ...LLM, workers: 1 }, cache: "off", autoTrainAfter: 0 });
+    await assert.rejects(engine.remember({ text: "Once upon a time there was a cat." }, { codec: "llm" }), (e) => {
+      return isMemzipError(e, "E_MISSING_MODEL") && /download it again/.test((e as { hint?: string }).hint ?? "");
+    });
+  });
+
   it("5,000 random mutations of llm envelopes end in a typed error or the exact text", async () => {
     const texts = [
       "Tom had a red ball.",
