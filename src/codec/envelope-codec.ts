@@ -91,7 +91,7 @@ function candidateFailure(codecName: string, candidates: readonly (Asset | undef
   // Several assets share the hint and none rebuilds the text: the right one is missing, or the payload is damaged.
   const ids = candidates.map((asset) => asset?.id.slice(0, 16) ?? "none");
   return new MemzipError(ErrorCode.CHECKSUM, `the ${codecName} payload decoded with none of the ${candidates.length} assets its reference may name (${ids.join(", ")}…)`, {
-    hint: "The asset the memory was written with is not in the store, or the payload is corrupted; import the asset from the store that wrote it (memzip export keeps assets), or restore from a backup.",
+    hint: "The asset the memory was written with is not in the store, or the payload is corrupted; restore the store from a backup (`memzip export --skip-bad` first saves every memory that still reads; an export holds texts, not assets).",
     cause: first,
     details: { codec: codecName, candidates: ids },
   });
@@ -136,7 +136,7 @@ export function envelopeAsset(codec: AssetNeeds, opened: OpenedEnvelope, resolve
 function missingAsset(codecName: string, kind: AssetKind, wanted: Uint8Array): MemzipError {
   const ref = Buffer.from(wanted).toString("hex");
   return new MemzipError(ErrorCode.MISSING_ASSET, `the ${kind} ${ref}… that this memory was written with is not in the store`, {
-    hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry; a base model shipped with a newer memzip (docs/CM.md) needs that version.",
+    hint: "Restore the store from a backup that holds the asset (`memzip export --skip-bad` first saves every memory that still reads; an export holds texts, not assets); a base model shipped with a newer memzip (docs/CM.md) needs that version.",
     details: { codec: codecName, assetRef: ref, kind },
   });
 }

@@ -275,7 +275,7 @@ export class LlmCoder {
     const snapshot = await this.assetById(mix.cm);
     if (!snapshot || snapshot.kind !== "cm-snapshot") {
       throw new MemzipError(ErrorCode.MISSING_ASSET, `the cm-snapshot ${mix.cm.slice(0, 16)}… that this llm-mix memory was mixed with is not in the store`, {
-        hint: "Import the asset from the store that wrote the memory (memzip export keeps assets), then retry.",
+        hint: "Restore the store from a backup that holds the asset (`memzip export --skip-bad` first saves every memory that still reads; an export holds texts, not assets).",
         details: { codec: "llm-mix", assetId: mix.cm, kind: "cm-snapshot" },
       });
     }

@@ -220,6 +220,12 @@ describe("semantic memory", () => {
     assert.ok(described, "a memory got a summary");
     assert.equal((await memzip(["get", described.id, "--mode", "summary"])).stdout, (await engine.semanticOf(described.id))!.summary);
     assert.equal((await memzip(["get", described.id])).stdout, described.text);
+    // --json says which text it is: a summary is lossy (trial44: it sat in "text" beside the original's checksum, unmarked).
+    const asJson = async (mode: string) => JSON.parse((await memzip(["get", described!.id, "--mode", mode, "--json"])).stdout) as { exact: boolean; mode: string };
+    assert.deepEqual([await asJson("summary"), await asJson("exact")].map(({ exact, mode }) => ({ exact, mode })), [
+      { exact: false, mode: "summary" },
+      { exact: true, mode: "exact" },
+    ]);
     const quality = JSON.parse((await memzip(["quality", "--json"])).stdout) as { memories: number; semantic: { memories: number } };
     assert.equal(quality.memories, records.length);
     assert.equal(quality.semantic.memories, report.semantic.described);

@@ -14,8 +14,9 @@ export const getCommand: Command = {
 With --json: {"id", "namespace", "kind", "tags", "meta", "language", "createdAt", "expiresAt" (when
 set), "codec",
 "contentHash" (the hash identical texts share, hex), "etag" (the memory's tag, for
-\`memzip update --if-match\`), "mode", "text"} (and "summary", "entities" when the memory has semantic
-features).
+\`memzip update --if-match\`), "mode", "exact" (false for summary / rebuilt: "text" is then lossy, and
+"checksum" / "originalLength" are the original's), "text"} (and "summary", "entities" when the memory has
+semantic features).
 Ids are unique within a namespace: without -n, the id must exist in one namespace only. An expired
 memory is not found (E_NOT_FOUND), as a missing one.`,
   options: {
@@ -45,7 +46,7 @@ needs semantic backends in the config)`,
       if (memory) {
         const { envelope: _envelope, version: _version, contentHash, ...summary } = memory;
         const language = summary.language ?? detectLanguage(mode === "exact" ? Buffer.from(bytes).toString("utf8") : await engine.recall(id, { namespace }));
-        emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), etag: memoryTag(memory), language, mode, text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
+        emit(context, { ...summary, ...(contentHash ? { contentHash: Buffer.from(contentHash).toString("hex") } : {}), etag: memoryTag(memory), language, mode, exact: mode === "exact", text: Buffer.from(bytes).toString("utf8"), ...(semantic ? { summary: semantic.summary, entities: semantic.entities } : {}) }, "");
       } else {
         context.stdout.write(bytes);
       }
