@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { waitFor } from "../cache/cache-suite.js";
 import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
+import { bearer, readEvents, startServer } from "../server/http.js";
 import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 
 /**
@@ -16,7 +17,7 @@ import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 const skip = redisSkip();
 const dir = tempDir();
 let redis: RedisService | undefined;
-let workerChild: ChildProcess | undefined;
+const workerChildren: ChildProcess[] = [];
 
 before(async () => {
   if (skip) return;
@@ -24,8 +25,9 @@ before(async () => {
 });
 
 after(async () => {
-  if (workerChild && workerChild.exitCode === null && workerChild.signalCode === null) {
-    const exited = new Promise((done) => workerChild?.once("exit", done));
+  for (const workerChild of workerChildren) {
+    if (workerChild.exitCode !== null || workerChild.signalCode !== null) continue;
+    const exited = new Promise((done) => workerChild.once("exit", done));
     workerChild.kill("SIGKILL");
     await exited;
   }
@@ -49,7 +51,7 @@ describe("memzip import --queue: the namespace pin, and a restore to several nam
       ].join("\n") + "\n",
     );
     const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", "w1", "--workers", "0"], { stdio: ["ignore", "ignore", "pipe"], env });
-    workerChild = child;
+    workerChildren.push(child);
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     await waitFor(() => stderr.includes("ready on"), "the worker to be ready", 60_000);
@@ -88,6 +90,74 @@ describe("memzip import --queue: the namespace pin, and a restore to several nam
       }
     } finally {
       await after.close();
+    }
+  });
+});
+
+describe("memzip import --queue: a record a worker refuses", { skip }, () => {
+  it("is rejected with its line; the other records of its chunk are written and the import completes", { timeout: 120_000 }, async () => {
+    const url = (redis as RedisService).url;
+    const db = join(dir.path, "store.db");
+    const env = { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
+    const file = join(dir.path, "records.jsonl");
+    const long = (n: number) => `a note too long for this worker, number ${n}: ${"x".repeat(300)}`;
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ id: "r1", text: "the first note" }),
+        JSON.stringify({ id: "big2", text: long(2) }),
+        "not JSON at all",
+        JSON.stringify({ id: "r4", text: "the fourth note" }),
+        JSON.stringify({ id: "r5", text: "the fifth note" }),
+        JSON.stringify({ id: "r6", text: "the sixth note" }),
+        JSON.stringify({ id: "big7", text: long(7) }),
+      ].join("\n") + "\n",
+    );
+    const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", "w1", "--workers", "0"], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...env, MEMZIP_MAX_TEXT_BYTES: "200" },
+    });
+    workerChildren.push(child);
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("ready on"), "the worker to be ready", 60_000);
+
+    // Chunks of 4 records: lines 1, 2, 4, 5 and then 6, 7 (line 3 is refused here, before the queue).
+    const imported = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "--chunk", "4", "--json"], { encoding: "utf8", env });
+    assert.equal(imported.status, 1, imported.stderr);
+    const report = JSON.parse(imported.stdout) as { records: number; written: number; rejected: string[] };
+    assert.equal(report.written, 4, imported.stdout);
+    assert.equal(report.rejected.length, 3, imported.stdout);
+    assert.match(report.rejected[0] ?? "", /line 3/);
+    assert.match(report.rejected[1] ?? "", /^line 2: .*\b200\b/);
+    assert.match(report.rejected[2] ?? "", /^line 7: .*\b200\b/);
+    await waitFor(() => stderr.includes("1 rejected"), "the worker's chunk lines", 10_000);
+    assert.doesNotMatch(stderr, /failed/);
+
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      assert.deepEqual((await engine.list({ limit: 10 })).map((m) => m.id).sort(), ["r1", "r4", "r5", "r6"]);
+      assert.equal(await engine.recall("r6"), "the sixth note");
+    } finally {
+      await engine.close();
+    }
+
+    // A server's queued import (`serve --queue`) on the same worker: its job report names the line.
+    const running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 0 });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["s"] })).key;
+      const body = [JSON.stringify({ id: "s1", text: "a server note" }), JSON.stringify({ id: "s2", text: long(2) }), JSON.stringify({ id: "s3", text: "another server note" })].join("\n") + "\n";
+      const posted = await fetch(`${running.url}/v1/imports?namespace=s`, { method: "POST", headers: bearer(key, { "content-type": "application/x-ndjson" }), body });
+      assert.equal(posted.status, 202, await posted.clone().text());
+      const job = ((await posted.json()) as { job: string }).job;
+      const events = await readEvents(await fetch(`${running.url}/v1/imports/${job}/events`, { headers: bearer(key) }));
+      const last = events.at(-1) as { event: string; data: { report: { read: number; stored: number; rejected: number; rejections?: { where: string; code: string }[] } } };
+      assert.equal(last.event, "done", JSON.stringify(events.slice(-2)));
+      assert.deepEqual([last.data.report.read, last.data.report.stored, last.data.report.rejected], [3, 2, 1]);
+      assert.deepEqual(last.data.report.rejections?.map(({ where, code }) => ({ where, code })), [{ where: "line 2", code: "E_INVALID_INPUT" }]);
+    } finally {
+      await running.server.close();
+      await running.engine.close();
     }
   });
 });
