@@ -7,11 +7,13 @@ const NOTHING: CacheStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, 
  * cache file must not fail the writes and reads it only speeds up (trial44: random bytes in `<db>.cache`, or the file
  * made read-only, failed every `add` with exit 8, the second naming the store as read-only). The tier is opened by
  * `open`; after its first failure (opening included) it is left alone for the life of the process, and `onFailure`
- * is told once (the process's warning).
+ * is told once (the process's warning). A file another process holds locked a moment is a miss, not a failure of the tier.
  */
 export class ForgivingCache implements Cache {
   private inner: Cache | undefined;
   private failures = 0;
+  /** Operations that met the file locked by another process (counted as failures; the tier stays). */
+  private busy = 0;
 
   constructor(
     open: () => Cache,
@@ -42,7 +44,7 @@ export class ForgivingCache implements Cache {
 
   stats(): CacheStats {
     const stats = this.attempt((cache) => cache.stats(), NOTHING);
-    return { ...stats, failures: (stats.failures ?? 0) + this.failures };
+    return { ...stats, failures: (stats.failures ?? 0) + this.failures + this.busy };
   }
 
   close(): void {
@@ -58,6 +60,12 @@ export class ForgivingCache implements Cache {
     try {
       return work(this.inner);
     } catch (error) {
+      // Another process holding the file a moment (SQLITE_BUSY / LOCKED) is a miss, not a broken tier.
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+        this.busy++;
+        return otherwise;
+      }
       this.fail(error);
       return otherwise;
     }

@@ -9,10 +9,13 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 
 // memzip's own warnings (code MEMZIP_*: a disk cache it cannot use, say) read as the CLI's other notes, without Node's
-// "(node:PID) … Use `node --trace-warnings`" frame; any other warning is printed as Node prints it.
+// "(node:PID) … Use `node --trace-warnings`" frame; any other warning goes to Node's own printing, which also decides
+// (--no-warnings, NODE_NO_WARNINGS, --redirect-warnings) whether memzip's are printed at all.
+const nodeWarnings = process.listeners("warning");
 process.removeAllListeners("warning");
 process.on("warning", (warning: Error & { code?: string }) => {
-  process.stderr.write(warning.code?.startsWith("MEMZIP_") ? `memzip: warning: ${warning.message}\n` : `(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
+  if (!warning.code?.startsWith("MEMZIP_")) for (const listener of nodeWarnings) listener(warning);
+  else if (nodeWarnings.length > 0) process.stderr.write(`memzip: warning: ${warning.message}\n`);
 });
 
 process.exitCode = await main(process.argv.slice(2));

@@ -102,8 +102,8 @@ export class Features {
             refs.map(async ({ id, namespace }, i) => {
               const memory = memories[i];
               if (!memory) throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" not found in namespace "${namespace}"`, { hint: "It was deleted while the index was built; search again.", details: { id } });
-              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory).catch(unreadableAlone)]);
-              const text = bytes === undefined ? "" : decodeStoredText(bytes);
+              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory)]);
+              const text = decodeStoredText(bytes);
               return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
             }),
           );
@@ -198,26 +198,4 @@ export class Features {
     if (this.searchLoading) await this.searchLoading.catch(() => undefined);
     await this.searchEmbedder?.close();
   }
-}
-
-/** What makes one memory's text unreadable and no other's: its model or asset missing, its payload damaged. */
-const UNREADABLE_ALONE: ReadonlySet<string> = new Set([
-  ErrorCode.FORMAT,
-  ErrorCode.VERSION,
-  ErrorCode.UNKNOWN_CODEC,
-  ErrorCode.CHECKSUM,
-  ErrorCode.MISSING_ASSET,
-  ErrorCode.MISSING_MODEL,
-  ErrorCode.ENGINE_MISMATCH,
-  ErrorCode.DEPENDENCY,
-]);
-
-/**
- * A memory whose text cannot be read is indexed without it (its summary and entities, if any): the index is the
- * store's, so its error failed every search of every namespace and tenant, and named another tenant's model and its
- * path (trial44). `memzip search --reindex` indexes its text once it reads again; `verify` names it meanwhile.
- */
-function unreadableAlone(error: unknown): undefined {
-  if (error instanceof MemzipError && UNREADABLE_ALONE.has(error.code)) return undefined;
-  throw error;
 }

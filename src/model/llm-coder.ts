@@ -70,7 +70,7 @@ export const LLM_DEFAULTS: LlmOptions = { gpu: "auto", threads: 1, contexts: 1, 
 export class LlmCoder {
   private readonly loaded = new Map<string, Promise<LlamaTokenModel>>();
   private readonly verifiedFiles = new Set<string>();
-  /** Model files hashed after a decode failure (`checkContent`): whether each still holds its registered bytes. */
+  /** Model files hashed after a decode failure (`checkContent`), by path, size, time and fingerprint: whether each holds its registered bytes. */
   private readonly hashedFiles = new Map<string, boolean>();
   private readonly engines = new WeakMap<LlamaTokenModel, EngineRecord>();
   /** Writes on model worker threads (`options.workers`), started on the first encode. */
@@ -363,10 +363,21 @@ export class LlmCoder {
    * memory: it said the payload was corrupted and to restore the memory from a backup (trial44).
    */
   private async checkContent(model: RegisteredModel): Promise<void> {
-    let same = this.hashedFiles.get(model.path);
+    // Kept per file as it is now (path, size, time) and the model it should be: a file rewritten or put back is hashed again.
+    let stat: { size: number; mtimeMs: number };
+    try {
+      stat = statSync(model.path);
+    } catch {
+      return;
+    }
+    const key = `${model.path}\u0000${stat.size}\u0000${stat.mtimeMs}\u0000${model.fingerprint}`;
+    let same = this.hashedFiles.get(key);
     if (same === undefined) {
-      same = (await fileSha256(model.path).catch(() => undefined)) === model.fingerprint;
-      this.hashedFiles.set(model.path, same);
+      const hash = await fileSha256(model.path).catch(() => undefined);
+      // A file that could not be read says nothing about its bytes: not kept, not blamed.
+      if (hash === undefined) return;
+      same = hash === model.fingerprint;
+      this.hashedFiles.set(key, same);
     }
     if (!same) throw missingModel(model, `at ${model.path} no longer holds the bytes it was registered with (its size and time are unchanged, its sha256 is not)`);
   }

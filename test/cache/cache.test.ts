@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { MemoryLruCache } from "../../src/cache/memory-lru.js";
 import { TieredCache } from "../../src/cache/tiered.js";
+import { ForgivingCache } from "../../src/cache/forgiving.js";
 import { Engine } from "../../src/engine.js";
 import { SqliteCache } from "../../src/store/sqlite-cache.js";
 import { devCorpus, tempDir, storeOf } from "../helpers.js";
@@ -101,6 +102,30 @@ describe("disk tier and engine", () => {
     assert.equal(engine.cacheStats().failures, 1);
     const warning = await warned;
     assert.match(warning.message, /the disk cache .*store\.db\.cache is not used by this process .*Delete the file/);
+  });
+
+  it("a disk tier another process holds locked a moment is a miss, not dropped, and no warning (review of trial44's fix)", () => {
+    let locked = true;
+    const inner = new MemoryLruCache();
+    const flaky = {
+      ...inner,
+      get: (key: string) => {
+        if (locked) throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+        return inner.get(key);
+      },
+      set: (key: string, value: Uint8Array) => inner.set(key, value),
+      delete: (key: string) => inner.delete(key),
+      clear: () => inner.clear(),
+      stats: () => inner.stats(),
+    };
+    const warnings: unknown[] = [];
+    const tier = new ForgivingCache(() => flaky, (error) => warnings.push(error));
+    tier.set("k", bytes(3, 1));
+    assert.equal(tier.get("k"), undefined);
+    locked = false;
+    assert.deepEqual([...(tier.get("k") ?? [])], [1, 1, 1], "the tier is still used");
+    assert.deepEqual(warnings, []);
+    assert.equal(tier.stats().failures, 1);
   });
 
   it("hot recalls hit the decoded-text cache and still return the exact text", async () => {

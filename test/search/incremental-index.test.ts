@@ -192,46 +192,32 @@ describe("incremental search index", () => {
   });
 });
 
-describe("a memory the index cannot read", () => {
-  it("is indexed without its text: searches of every other namespace go on (trial44: one tenant's missing model failed every tenant's search); the CLI lists an unreadable hit with its error", async () => {
+describe("a hit the CLI cannot read", () => {
+  it("is listed with its error instead of failing the search (trial44)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "store.db");
-    const texts = devCorpus().slice(0, 12);
-    const indexedFirst = texts[10] as { id: string; text: string };
-    const indexedLater = texts[11] as { id: string; text: string };
+    const texts = devCorpus().slice(0, 11);
+    const damaged = texts[10] as { id: string; text: string };
     {
       await using engine = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 0 });
-      await engine.rememberMany(texts.slice(0, 10).map(({ id, text }) => ({ id, text, namespace: "dev" })));
-      await engine.remember({ id: indexedFirst.id, text: indexedFirst.text, namespace: "other" });
+      await engine.rememberMany(texts.map(({ id, text }) => ({ id, text })));
       await engine.searchMemories("anything");
-      await engine.remember({ id: indexedLater.id, text: indexedLater.text, namespace: "other" });
     }
-    // Both memories of the other namespace no longer decode (a model gone, a payload damaged): E_CHECKSUM here.
+    // Indexed while it read; then its payload is damaged (E_CHECKSUM on reading it).
     unsealFile(db);
     const sql = new Database(db);
     try {
-      for (const { id } of [indexedFirst, indexedLater]) {
-        const row = sql.prepare("SELECT seq, envelope FROM memories WHERE id = ?").get(id) as { seq: number; envelope: Buffer };
-        const envelope = Buffer.from(row.envelope);
-        envelope[envelope.length - 2] = (envelope[envelope.length - 2] as number) ^ 0x10;
-        sql.prepare("UPDATE memories SET envelope = ? WHERE seq = ?").run(envelope, row.seq);
-      }
+      const row = sql.prepare("SELECT seq, envelope FROM memories WHERE id = ?").get(damaged.id) as { seq: number; envelope: Buffer };
+      const envelope = Buffer.from(row.envelope);
+      envelope[envelope.length - 2] = (envelope[envelope.length - 2] as number) ^ 0x10;
+      sql.prepare("UPDATE memories SET envelope = ? WHERE seq = ?").run(envelope, row.seq);
     } finally {
       sql.close();
     }
-    {
-      await using engine = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 0 });
-      const words = (texts[3] as { text: string }).text.split(/\s+/).slice(0, 6).join(" ");
-      const hits = await engine.searchMemories(words, { namespaces: ["dev"], limit: 3 });
-      assert.equal(hits[0]?.id, (texts[3] as { id: string }).id);
-      assert.ok(hits.every((hit) => hit.namespace === "dev"));
-      assert.equal((await engine.verify("other")).failed, 2, "verify still names them");
-    }
-    // The one indexed while it read is found by its words; the CLI lists it with its error instead of failing the search.
-    const words = indexedFirst.text.split(/\s+/).slice(0, 8).join(" ");
-    const searched = spawnBounded(process.execPath, [CLI, "search", words, "-n", "other", "--db", db, "--json"], { encoding: "utf8", env: { ...process.env, MEMZIP_CACHE: "off" } });
+    const words = damaged.text.split(/\s+/).slice(0, 8).join(" ");
+    const searched = spawnBounded(process.execPath, [CLI, "search", words, "--db", db, "--json"], { encoding: "utf8", env: { ...process.env, MEMZIP_CACHE: "off" } });
     assert.equal(searched.status, 0, searched.stderr);
-    const hit = (JSON.parse(searched.stdout) as { hits: { id: string; preview: string; previewOf: string }[] }).hits.find((h) => h.id === indexedFirst.id);
+    const hit = (JSON.parse(searched.stdout) as { hits: { id: string; preview: string; previewOf: string }[] }).hits.find((h) => h.id === damaged.id);
     assert.equal(hit?.previewOf, "unreadable", searched.stdout);
     assert.match(hit?.preview ?? "", /^E_CHECKSUM: /);
   });

@@ -201,6 +201,7 @@ if (!server) {
 
     it("a writer stopped inside its transaction holds the write lock only for writeIdleMs: the server ends its session, the other writers go on, and the stalled write is E_STORE with nothing of it committed", async () => {
       const location = await pg.createDatabase("stalled");
+      for (const writeIdleMs of [Number.NaN, -1, 1.5, Infinity]) assert.throws(() => new PgDatabase(location, { writeIdleMs }), { code: "E_USAGE" });
       const stalled = new PgDatabase(location, { writeIdleMs: 500 });
       const other = openStore(location);
       let release: () => void = () => undefined;

@@ -8,7 +8,7 @@ export interface PgOpenOptions {
   readOnly?: boolean;
   /**
    * How long a write transaction may sit idle between its statements before PostgreSQL ends its session (ms; default
-   * 60 s, `idle_in_transaction_session_timeout` for memzip's write and migration transactions alone). Writes take turns
+   * 60 s, 0 off; `idle_in_transaction_session_timeout` for memzip's write and migration transactions alone). Writes take turns
    * on one lock: a process stopped inside its transaction (SIGSTOP, a paused VM, a partition) held it, and every
    * other writer of the fleet waited, until PostgreSQL noticed the connection was gone, which may be never.
    */
@@ -94,6 +94,10 @@ export class PgDatabase {
     connectionString: string,
     private readonly options: PgOpenOptions = {},
   ) {
+    const idle = options.writeIdleMs;
+    if (idle !== undefined && !(Number.isInteger(idle) && idle >= 0 && idle <= 2_147_483_647)) {
+      throw new MemzipError(ErrorCode.USAGE, `writeIdleMs must be a whole number of milliseconds from 0 (off) to 2147483647, got ${String(idle)}`, { hint: "Pass writeIdleMs as milliseconds, e.g. 60000." });
+    }
     this.location = redactLocation(connectionString);
     this.pool = new (loadPg().Pool)({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000 });
     // An idle client losing its server is reported on the pool; the next call reconnects (or fails with a typed error).
@@ -106,7 +110,9 @@ export class PgDatabase {
 
   /** Inside a write or migration transaction: its session ends if it idles longer than `writeIdleMs` (see there). */
   private async limitIdle(client: pg.PoolClient): Promise<void> {
-    const ms = Math.max(1, Math.round(this.options.writeIdleMs ?? WRITE_IDLE_MS));
+    const ms = this.options.writeIdleMs ?? WRITE_IDLE_MS;
+    // 0 turns the limit off, as PostgreSQL's own setting does.
+    if (ms === 0) return;
     await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${ms}`);
   }
 
