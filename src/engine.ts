@@ -20,7 +20,7 @@ import type { ExportedMemory } from "./pipeline/arrow.js";
 import { mapConcurrent } from "./core/concurrency.js";
 import type { MemoryInput } from "./pipeline/records.js";
 import type { WorkerStats } from "./pipeline/codec-pool.js";
-import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport } from "./search/search.js";
+import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport, UnreadableMemory } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
 import type { ModelOutcomes } from "./engine/model-gate.js";
 import { isLocalStoreFile, openStore } from "./store/open.js";
@@ -348,6 +348,15 @@ export class Engine {
 
   searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     return this.parts.features.searchMemories(query, options);
+  }
+
+  /**
+   * Memories of these namespaces (every one when neither is given) that search leaves out because
+   * their text could not be read when the index last tried (a model or asset missing here, a damaged
+   * payload): tried again a minute later, and by every new engine. Empty before the first search.
+   */
+  unsearchable(scope: { namespace?: string; namespaces?: readonly string[] } = {}): Promise<UnreadableMemory[]> {
+    return this.parts.features.unsearchable(scope);
   }
 
   /** Warms search (a server, at start): the vectors and the most common terms' keyword rows read ahead (bounded; pending memories are left to the first search). Answers do not change. */

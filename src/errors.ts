@@ -77,6 +77,17 @@ export function isMemzipError(error: unknown, code?: ErrorCode): error is Memzip
   return error instanceof MemzipError && (code === undefined || error.code === code);
 }
 
+/** Errors of the store or the process, not of one memory: a read of many memories that meets one fails as a whole. */
+const STORE_WIDE: ReadonlySet<ErrorCode> = new Set([ErrorCode.STORE, ErrorCode.RESOURCE, ErrorCode.BUSY, ErrorCode.ABORTED, ErrorCode.USAGE]);
+
+/**
+ * Whether reading one memory's text failed for that memory alone (its model, runtime or asset
+ * missing here, its payload damaged), so a read of many (search, previews) can go on without it.
+ */
+export function isOneMemoryError(error: unknown): error is MemzipError {
+  return error instanceof MemzipError && !STORE_WIDE.has(error.code);
+}
+
 /** SQLite result codes and errno names that mean "out of space or not writable", not a bug. */
 const RESOURCE_CAUSES: Record<string, string> = {
   SQLITE_FULL: "the disk is full",

@@ -42,7 +42,7 @@ export type { BleuOptions, PrecisionRecall } from "./quality/text-metrics.js";
 export { scoreEntities } from "./quality/entity-scores.js";
 export type { EntityCase, EntityScores } from "./quality/entity-scores.js";
 export { SearchIndex, searchTerms, reciprocalRankFusion } from "./search/search.js";
-export type { IndexProgress, SearchHit, SearchIndexOptions, SearchOptions } from "./search/search.js";
+export type { IndexProgress, SearchHit, SearchIndexOptions, SearchOptions, UnreadableMemory } from "./search/search.js";
 export { VECTOR_ENCODING_NAMES } from "./search/vector-encoding.js";
 export type { VectorEncodingName } from "./search/vector-encoding.js";
 export { decodeFloat16, encodeFloat16 } from "./codec/float16.js";

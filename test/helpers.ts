@@ -164,6 +164,24 @@ export function unsealFile(path: string): void {
 }
 
 /**
+ * Flips one bit near the end of memory `id`'s envelope (ids unique across namespaces) in a closed
+ * SQLite store, unsealed first: its text then reads as E_CHECKSUM (or another typed decode error).
+ */
+export function damageEnvelope(path: string, id: string): void {
+  unsealFile(path);
+  const database = openDatabase(path, { seal: false });
+  try {
+    const row = database.db.prepare("SELECT seq, envelope FROM memories WHERE id = ?").get(id) as { seq: number; envelope: Buffer } | undefined;
+    if (!row) throw new Error(`no memory ${id} in ${path}`);
+    const envelope = Buffer.from(row.envelope);
+    envelope[envelope.length - 2] = (envelope[envelope.length - 2] as number) ^ 0x10;
+    database.write(() => database.db.prepare("UPDATE memories SET envelope = ? WHERE seq = ?").run(envelope, row.seq));
+  } finally {
+    database.close();
+  }
+}
+
+/**
  * The envelope (hex) a write makes today of `text`, recorded as a version 1 envelope (`recordedHex`):
  * the same payload under a version 2 header (docs/FORMAT.md), so fixtures recorded before version 2
  * still pin the payload byte for byte.

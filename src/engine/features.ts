@@ -5,13 +5,13 @@
 import type { SemanticRecord } from "../semantic/summary.js";
 import { memoryKey, narrowsBeyondNamespaces, pagedMemories, type MemoryFilter, type Store, type StoredMemory } from "../core/store.js";
 import { decodeStoredText } from "../codec/text.js";
-import { ErrorCode, MemzipError } from "../errors.js";
+import { ErrorCode, MemzipError, isOneMemoryError } from "../errors.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import type { CostReport } from "../model/costs.js";
 import { LlamaEmbedder } from "../model/llama-embedder.js";
 import type { ModelRouter } from "../model/router.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { SearchIndex, type IndexProgress, type SearchHit, type SearchOptions, type SearchWarmLimits, type SearchWarmReport } from "../search/search.js";
+import { SearchIndex, type IndexSourceResult, type UnreadableSource, type UnreadableMemory, type IndexProgress, type SearchHit, type SearchOptions, type SearchWarmLimits, type SearchWarmReport } from "../search/search.js";
 import { SemanticLayer } from "../semantic/semantic.js";
 import { isLocalStoreFile } from "../store/open.js";
 import { SearchThread } from "./search-thread.js";
@@ -36,6 +36,12 @@ export interface FeatureParts {
   /** The exact bytes of a memory already read (through the cache). */
   bytesOf: (memory: StoredMemory) => Promise<Uint8Array>;
   locate: (id: string, namespace?: string) => Promise<string>;
+}
+
+/** A memory whose text cannot be read (its model or asset missing here, its payload damaged) is left out of the index for now; any other failure fails the refresh. */
+function unreadableOf(error: unknown): UnreadableSource {
+  if (!isOneMemoryError(error)) throw error;
+  return { unreadable: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) } };
 }
 
 export class Features {
@@ -99,10 +105,11 @@ export class Features {
           const memories = await store.memories.getMany(refs);
           // Summaries are read per memory, all at once (a server store runs them side by side on its pool).
           return Promise.all(
-            refs.map(async ({ id, namespace }, i) => {
+            refs.map(async ({ namespace, id }, i): Promise<IndexSourceResult> => {
               const memory = memories[i];
-              if (!memory) throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" not found in namespace "${namespace}"`, { hint: "It was deleted while the index was built; search again.", details: { id } });
-              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory)]);
+              if (!memory) return undefined;
+              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory).catch((error: unknown) => unreadableOf(error))]);
+              if (!(bytes instanceof Uint8Array)) return bytes;
               const text = decodeStoredText(bytes);
               return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
             }),
@@ -127,6 +134,13 @@ export class Features {
     if (!thread) return index.search(query, { ...options, ...admitted });
     const { limit, namespace, namespaces, mode, minSimilarity } = options;
     return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
+  }
+
+  /** The memories the index left out because their text could not be read (`SearchIndex.unreadable`), of these namespaces. */
+  async unsearchable(scope: { namespace?: string; namespaces?: readonly string[] }): Promise<UnreadableMemory[]> {
+    const index = await this.searchLoading?.catch(() => undefined);
+    const found = index?.unreadable(scope.namespaces) ?? [];
+    return scope.namespace === undefined ? found : found.filter((memory) => memory.namespace === scope.namespace);
   }
 
   /**

@@ -24,6 +24,26 @@ export interface IndexSource {
   entities?: readonly string[];
 }
 
+/**
+ * A memory whose text the source could not read now (its model, runtime or asset missing here, its
+ * payload damaged): the index leaves it out and tries it again later (`SearchIndexOptions.retryUnreadableMs`).
+ */
+export interface UnreadableSource {
+  unreadable: { code: ErrorCode; message: string; hint?: string };
+}
+
+/** What the source answers for one memory: undefined for one deleted since it was listed. */
+export type IndexSourceResult = IndexSource | UnreadableSource | undefined;
+
+/** A memory left out of the index because its text could not be read when it was last tried. */
+export interface UnreadableMemory {
+  id: string;
+  namespace: string;
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+}
+
 export interface SearchHit {
   id: string;
   namespace: string;
@@ -71,12 +91,20 @@ export interface SearchIndexOptions {
    * Changing it re-indexes. Defaults to `"ternary"`.
    */
   vectors?: VectorEncodingName;
+  /**
+   * A memory whose text could not be read is tried again by the first refresh this many
+   * milliseconds later (a new index, as a new CLI command or a restarted server makes, tries it at
+   * once). Defaults to 60 000.
+   */
+  retryUnreadableMs?: number;
 }
 
-export const SEARCH_INDEX_DEFAULTS = { vectors: DEFAULT_VECTOR_ENCODING } as const satisfies Required<SearchIndexOptions>;
+export const SEARCH_INDEX_DEFAULTS = { vectors: DEFAULT_VECTOR_ENCODING, retryUnreadableMs: 60_000 } as const satisfies Required<SearchIndexOptions>;
 
 export interface IndexProgress {
   indexed: number;
+  /** Memories left out because their text could not be read (`SearchIndex.unreadable`). */
+  unreadable: number;
   total: number;
 }
 
@@ -213,6 +241,16 @@ export class SearchIndex {
    * what `termRows` needs to follow them (undefined: too many, or no matrix to follow; the lists are dropped).
    */
   private written: Map<number, readonly string[]> | undefined;
+  /**
+   * Memories whose text could not be read when last tried, by seq: not indexed (never indexed without
+   * their text: an entry would hide them for good), and left out of the pending ones until `retryAt`.
+   */
+  private readonly unreadableSeqs = new Map<number, UnreadableMemory>();
+  /** The seq of each of them by `memoryKey` (a memory written again under a new seq leaves the list once it is indexed). */
+  private readonly unreadableKeys = new Map<string, number>();
+  /** When (performance.now()) the unreadable memories are tried again. */
+  private retryAt = Infinity;
+  private readonly retryUnreadableMs: number;
   private readonly encoding: VectorEncoding;
   private readonly encodingName: VectorEncodingName;
   /** What the stored index was made with: the embedder and the vector encoding. */
@@ -224,10 +262,11 @@ export class SearchIndex {
     private readonly index: SearchIndexStore,
     private readonly embedder: Embedder,
     /** The texts (and summaries, entities) to index, one per memory, in order. */
-    private readonly source: (memories: readonly { id: string; namespace: string }[]) => Promise<IndexSource[]>,
+    private readonly source: (memories: readonly { id: string; namespace: string }[]) => Promise<IndexSourceResult[]>,
     options: SearchIndexOptions = {},
   ) {
     const vectors = options.vectors ?? SEARCH_INDEX_DEFAULTS.vectors;
+    this.retryUnreadableMs = options.retryUnreadableMs ?? SEARCH_INDEX_DEFAULTS.retryUnreadableMs;
     this.encoding = VECTOR_ENCODINGS[vectors];
     this.encodingName = vectors;
     this.key = `${embedder.name}/${vectors}`;
@@ -243,7 +282,18 @@ export class SearchIndex {
   }
 
   /**
-   * Indexes every memory that is not indexed yet; returns how many it indexed. When nothing was
+   * The memories this index left out because their text could not be read when it last tried (of
+   * `namespaces`; every namespace when undefined). One deleted since stays listed until it would
+   * have been tried again.
+   */
+  unreadable(namespaces?: readonly string[]): UnreadableMemory[] {
+    const wanted = namespaces === undefined ? undefined : new Set(namespaces);
+    return [...this.unreadableSeqs.values()].filter((memory) => wanted === undefined || wanted.has(memory.namespace));
+  }
+
+  /**
+   * Indexes every memory that is not indexed yet, but for those whose text cannot be read (left out
+   * and tried again later: `unreadable`); returns how many it indexed. When nothing was
    * written since the last refresh found nothing to do (the store's change token says so), it
    * returns at once: a search on an unchanged store does not look for pending memories at all.
    */
@@ -259,33 +309,63 @@ export class SearchIndex {
   }
 
   private async refreshNow(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
+    if (performance.now() >= this.retryAt) {
+      this.unreadableSeqs.clear();
+      this.unreadableKeys.clear();
+      this.retryAt = Infinity;
+      this.settled = undefined;
+    }
     if (this.settled !== undefined && (await this.index.changeToken()) === this.settled) return 0;
-    const total = await this.pending();
+    // The pending count holds the memories left out as unreadable before: this refresh does not try them.
+    const total = (await this.pending()) - this.unreadableSeqs.size;
     let indexed = 0;
+    let unreadable = 0;
+    // Memories deleted since they were listed: skipped for this refresh (the next listing no longer has them).
+    const gone = new Set<number>();
     for (;;) {
       signal?.throwIfAborted();
       // The token is read before the look-up: a write after it changes the token, so it is never missed.
       const token = await this.index.changeToken();
-      const batch = await this.index.pending(this.key, INDEX_BATCH);
+      const skipped = this.unreadableSeqs.size + gone.size;
+      const listed = await this.index.pending(this.key, INDEX_BATCH + skipped);
+      const batch = (skipped === 0 ? listed : listed.filter(({ seq }) => !this.unreadableSeqs.has(seq) && !gone.has(seq))).slice(0, INDEX_BATCH);
       if (batch.length === 0) {
         this.settled = token;
         break;
       }
       // One batch read for the whole batch (a server store answers it in one round trip, not one per memory).
-      const sources = await this.source(batch);
-      const vectors = await this.embedder.embed(sources.map(embeddingText));
+      const results = await this.source(batch);
+      const readable: { seq: number; source: IndexSource }[] = [];
+      for (const [i, memory] of batch.entries()) {
+        const result = results[i];
+        if (result === undefined) gone.add(memory.seq);
+        else if ("unreadable" in result) {
+          this.unreadableSeqs.set(memory.seq, { id: memory.id, namespace: memory.namespace, ...result.unreadable });
+          this.unreadableKeys.set(memoryKey(memory.namespace, memory.id), memory.seq);
+          this.retryAt = Math.min(this.retryAt, performance.now() + this.retryUnreadableMs);
+          unreadable++;
+        } else {
+          readable.push({ seq: memory.seq, source: result });
+          const key = memoryKey(memory.namespace, memory.id);
+          const before = this.unreadableKeys.get(key);
+          if (before !== undefined) {
+            this.unreadableSeqs.delete(before);
+            this.unreadableKeys.delete(key);
+          }
+        }
+      }
+      const vectors = readable.length > 0 ? await this.embedder.embed(readable.map(({ source }) => embeddingText(source))) : [];
       await this.index.put(
         this.key,
-        batch.map(({ seq }, i) => {
-          const source = sources[i] as IndexSource;
+        readable.map(({ seq, source }, i) => {
           const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
           this.remember(seq, terms);
           this.onIndexed?.(seq, [...terms]);
           return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
         }),
       );
-      indexed += batch.length;
-      onProgress?.({ indexed, total: Math.max(total, indexed) });
+      indexed += readable.length;
+      onProgress?.({ indexed, unreadable, total: Math.max(total, indexed + unreadable) });
       // Let other requests in between batches (embedding a batch is synchronous work).
       if (batch.length === INDEX_BATCH) await yieldToEventLoop();
     }
@@ -361,6 +441,13 @@ export class SearchIndex {
   private async relatedNow(id: string, namespace: string, options: Omit<SearchOptions, "mode">): Promise<SearchHit[]> {
     const matrix = await this.current();
     const row = matrix.rows.get(memoryKey(namespace, id));
+    const unreadable = row === undefined ? this.unreadableSeqs.get(this.unreadableKeys.get(memoryKey(namespace, id)) ?? -1) : undefined;
+    if (unreadable) {
+      throw new MemzipError(unreadable.code, `memory "${id}" is not in the search index: its text cannot be read (${unreadable.message})`, {
+        hint: unreadable.hint ?? "Run `memzip verify` for what it needs.",
+        details: { id },
+      });
+    }
     if (row === undefined) {
       throw new MemzipError(ErrorCode.NOT_FOUND, `memory "${id}" is not in the search index`, {
         hint: "Check the id with `memzip ls`; new memories are indexed by the next `memzip search` or `memzip related`.",

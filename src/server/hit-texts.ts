@@ -1,15 +1,41 @@
 import type { Engine } from "../engine.js";
+import { isOneMemoryError, type ErrorCode } from "../errors.js";
 import type { SearchHit } from "../search/search.js";
+
+/** Why a hit's text could not be read (its model or asset missing here, its payload damaged): the hit is answered with it. */
+export interface UnreadableText {
+  code: ErrorCode;
+  message: string;
+}
 
 /**
  * Each hit made into an answer with its memory's text (REST and MCP cut it into a preview), from one
  * batch read of the hits' rows; a hit whose memory was deleted or expired since it was ranked is left
- * out, never answered with an error or another memory's text.
+ * out, never answered with an error or another memory's text. A hit whose text cannot be read is
+ * answered with why (`unreadable`) instead of failing the others: when the batch read fails so, each
+ * hit is read alone.
  */
-export async function answerHits<T>(engine: Engine, hits: readonly SearchHit[], answer: (hit: SearchHit, text: string) => T): Promise<T[]> {
-  const texts = await engine.texts(hits.map((hit) => ({ id: hit.id, namespace: hit.namespace })));
+export async function answerHits<T>(engine: Engine, hits: readonly SearchHit[], answer: (hit: SearchHit, text: string) => T, unreadable: (hit: SearchHit, why: UnreadableText) => T): Promise<T[]> {
+  const refs = hits.map((hit) => ({ id: hit.id, namespace: hit.namespace }));
+  let texts: (string | UnreadableText | undefined)[];
+  try {
+    texts = await engine.texts(refs);
+  } catch (error) {
+    if (!isOneMemoryError(error)) throw error;
+    texts = await Promise.all(
+      refs.map(async (ref) => {
+        try {
+          return (await engine.texts([ref]))[0];
+        } catch (failure) {
+          if (!isOneMemoryError(failure)) throw failure;
+          return { code: failure.code, message: failure.message };
+        }
+      }),
+    );
+  }
   return hits.flatMap((hit, i) => {
     const text = texts[i];
-    return text === undefined ? [] : [answer(hit, text)];
+    if (text === undefined) return [];
+    return [typeof text === "string" ? answer(hit, text) : unreadable(hit, text)];
   });
 }

@@ -72,7 +72,14 @@ const Preview = z.object({
   namespace: z.string(),
   preview: z.string().describe(`the first ${MCP_BOUNDS.previewChars} characters of the text ("…" when cut)`),
 });
-const Hit = Preview.extend({ score: z.number().describe("rank fusion score; higher is better") });
+const Hit = Preview.extend({
+  score: z.number().describe("rank fusion score; higher is better"),
+  unreadable: z
+    .object({ code: z.string(), message: z.string() })
+    .optional()
+    .describe("present when the memory's text cannot be read now (its model or asset missing, its payload damaged); preview is then empty"),
+});
+const Unsearchable = z.number().int().describe("memories of these namespaces left out of the search because their text cannot be read now (tried again later)");
 const Written = z.object({
   id: z.string(),
   namespace: z.string(),
@@ -165,7 +172,7 @@ const OUTPUT = {
     note: z.string().optional().describe("present when the text continues past this page: how to get the rest"),
     etag: z.string().describe("the memory's tag: pass it as update_memory's ifMatch to change only what you read"),
   }),
-  search: z.object({ hits: z.array(Hit) }),
+  search: z.object({ hits: z.array(Hit), unsearchable: Unsearchable }),
   related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
   list: z.object({
     memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number() })),
@@ -263,7 +270,13 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   };
 
   // One batch read of the hits' texts; a hit deleted or expired between the ranking and its preview is left out (as REST does).
-  const withPreviews = (hits: readonly SearchHit[]) => answerHits(engine, hits, (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(text) }));
+  const withPreviews = (hits: readonly SearchHit[]) =>
+    answerHits(
+      engine,
+      hits,
+      (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: preview(text) }),
+      (hit, unreadable) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: "", unreadable }),
+    );
 
   const sizes = (stats: StoreStats, whole: boolean): z.infer<typeof Sizes> => ({
     namespace: stats.namespace,
@@ -358,12 +371,13 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(false, async (args: z.infer<typeof INPUT.search>) => {
       const limit = args.limit ?? MCP_BOUNDS.searchDefault;
       const mode = args.mode ?? "hybrid";
-      if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { hits: [] };
+      if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { hits: [], unsearchable: 0 };
       // The scope's namespaces are admitted before ranking: one ranking over all of them, nothing outside.
       const only = args.namespace !== undefined ? [args.namespace] : namespaces;
       const filter = toMemoryFilter(args);
       const hits = await engine.searchMemories(args.query, { limit, mode, ...(only === undefined ? {} : { namespaces: only }), ...(Object.keys(filter).length > 0 ? { filter } : {}) });
-      return { hits: await withPreviews(hits) };
+      const unsearchable = (await engine.unsearchable(only === undefined ? {} : { namespaces: only })).length;
+      return { hits: await withPreviews(hits), unsearchable };
     }),
   );
 

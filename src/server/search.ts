@@ -18,8 +18,15 @@ const Hit = z.object({
   score: z.number().describe("RRF score: higher is better"),
   preview: z.string().describe(`the first ${PREVIEW_CHARS} characters of the text`),
   truncated: z.boolean().describe("the text is longer than the preview"),
+  unreadable: z
+    .object({ code: z.string(), message: z.string() })
+    .optional()
+    .describe("present when the memory's text cannot be read now (its model or asset missing, its payload damaged); preview is then empty"),
 });
 const Hits = z.object({ hits: z.array(Hit) });
+const SearchHits = Hits.extend({
+  unsearchable: z.number().int().describe("memories of the searched namespaces left out because their text cannot be read now (tried again later); `POST /v1/verify` names them"),
+});
 
 const Sizes = z.object({
   namespace: z.string().nullable().describe("null: the whole store"),
@@ -55,7 +62,12 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
   // A hit whose memory was deleted (or expired) between the ranking and its preview is left out (the search raced the delete).
   // The texts come from one batch read of the hits' rows.
   const withPreviews = async (hits: SearchHit[]) => ({
-    hits: await answerHits(engine, hits, (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) })),
+    hits: await answerHits(
+      engine,
+      hits,
+      (hit, text) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, ...preview(text) }),
+      (hit, unreadable) => ({ id: hit.id, namespace: hit.namespace, score: hit.score, preview: "", truncated: false, unreadable }),
+    ),
   });
 
   registry.add(app, {
@@ -72,7 +84,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
       limit: z.number().int().min(1).max(limits.pageItems).default(10),
       mode: z.enum(SEARCH_MODES).default("hybrid"),
     }).strict(),
-    response: Hits,
+    response: SearchHits,
     handler: async ({ body, scope }) => {
       const namespaces = readNamespaces(scopeOf(scope), body.namespace);
       const filter = toMemoryFilter(body);
@@ -84,7 +96,8 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
         ...(namespaces === undefined ? {} : { namespaces }),
         ...(Object.keys(filter).length > 0 ? { filter } : {}),
       });
-      return withPreviews(hits);
+      const unsearchable = (await engine.unsearchable(namespaces === undefined ? {} : { namespaces })).length;
+      return { ...(await withPreviews(hits)), unsearchable };
     },
   });
 

@@ -5,11 +5,12 @@ import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { FloatRows, TernaryRows } from "../../src/search/score-matrix.js";
-import { SearchIndex } from "../../src/search/search.js";
+import { ErrorCode, isMemzipError } from "../../src/errors.js";
+import { SearchIndex, type IndexProgress } from "../../src/search/search.js";
 import { HashedNgramEmbedder } from "../../src/search/similarity.js";
 import { SqliteSearchIndex } from "../../src/store/sqlite/search-index.js";
 import { VECTOR_ENCODINGS } from "../../src/search/vector-encoding.js";
-import { CLI, devCorpus, spawnBounded, tempDir, unsealFile } from "../helpers.js";
+import { CLI, damageEnvelope, devCorpus, spawnBounded, tempDir, unsealFile } from "../helpers.js";
 
 function randomUnit(random: () => number, dimensions: number): Float32Array {
   const v = Float32Array.from({ length: dimensions }, () => random() * 2 - 1);
@@ -220,6 +221,87 @@ describe("a hit the CLI cannot read", () => {
     const hit = (JSON.parse(searched.stdout) as { hits: { id: string; preview: string; previewOf: string }[] }).hits.find((h) => h.id === damaged.id);
     assert.equal(hit?.previewOf, "unreadable", searched.stdout);
     assert.match(hit?.preview ?? "", /^E_CHECKSUM: /);
+  });
+});
+
+describe("a memory whose text cannot be read when search indexes it", () => {
+  it("is left out, never indexed without its text, and tried again: by a new index at once, by the same one after retryUnreadableMs", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const texts: Record<string, string> = { m1: "the harbour crane was inspected on monday", m2: "quarterly lighthouse lamp replacement schedule", m3: "harbour pilots rota for the winter" };
+    {
+      await using engine = Engine.open({ db, cache: "off", workers: 0, codecs: ["raw"] });
+      await engine.rememberMany(Object.entries(texts).map(([id, text]) => ({ id, text, namespace: id === "m3" ? "b" : "a" })));
+    }
+    const connection = new Database(db);
+    try {
+      let broken = true;
+      const asked: string[] = [];
+      const source = (refs: readonly { id: string }[]) =>
+        Promise.resolve(
+          refs.map(({ id }) => {
+            asked.push(id);
+            return id === "m2" && broken ? { unreadable: { code: ErrorCode.MISSING_MODEL, message: "the model is gone", hint: "register it again" } } : { text: texts[id] as string };
+          }),
+        );
+      const embedder = new HashedNgramEmbedder();
+      const patient = new SearchIndex(new SqliteSearchIndex(connection), embedder, source);
+      assert.equal(await patient.refresh(), 2);
+      assert.deepEqual(patient.unreadable().map(({ id, namespace, code }) => ({ id, namespace, code })), [{ id: "m2", namespace: "a", code: ErrorCode.MISSING_MODEL }]);
+      assert.deepEqual(patient.unreadable(["b"]), []);
+      // Not indexed without its text: its words find nothing, and related names why.
+      assert.deepEqual((await patient.search("lighthouse lamp replacement")).map((h) => h.id), []);
+      await assert.rejects(patient.related("m2", "a"), (error: unknown) => isMemzipError(error, ErrorCode.MISSING_MODEL) && /not in the search index: its text cannot be read \(the model is gone\)/.test(error.message) && error.hint === "register it again");
+      // It reads again, but this index tries it only after a minute: nothing is asked meanwhile.
+      broken = false;
+      asked.length = 0;
+      assert.equal(await patient.refresh(), 0);
+      assert.deepEqual(asked, []);
+      // An index that retries at once (as a new one does) asks again once it fails, and indexes it when it reads.
+      broken = true;
+      const eager = new SearchIndex(new SqliteSearchIndex(connection), embedder, source, { retryUnreadableMs: 0 });
+      const progress: IndexProgress[] = [];
+      assert.equal(await eager.refresh((p) => progress.push(p)), 0);
+      assert.deepEqual(progress.at(-1), { indexed: 0, unreadable: 1, total: 1 });
+      broken = false;
+      asked.length = 0;
+      assert.equal(await eager.refresh(), 1);
+      assert.deepEqual(asked, ["m2"]);
+      assert.deepEqual(eager.unreadable(), []);
+      assert.deepEqual((await eager.search("lighthouse lamp replacement")).map((h) => h.id), ["m2"]);
+      assert.equal(await eager.pending(), 0);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it("the CLI searches the rest and warns with its id, error and fix; related on it answers its error", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const texts = devCorpus().slice(0, 11);
+    const damaged = texts[10] as { id: string; text: string };
+    {
+      await using engine = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 0 });
+      await engine.rememberMany(texts.map(({ id, text }) => ({ id, text })));
+    }
+    // Damaged before any search indexed it.
+    damageEnvelope(db, damaged.id);
+    const other = texts[3] as { id: string; text: string };
+    const words = other.text.split(/\s+/).slice(0, 8).join(" ");
+    const env = { ...process.env, MEMZIP_CACHE: "off" };
+    const human = spawnBounded(process.execPath, [CLI, "search", words, "--db", db], { encoding: "utf8", env });
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(other.id));
+    assert.match(human.stderr, new RegExp(`memzip: warning: 1 memory was not searched: its text cannot be read: "${damaged.id}" \\(namespace "default"\\): E_CHECKSUM: `));
+    assert.match(human.stderr, /\n {2}fix: /);
+    const json = spawnBounded(process.execPath, [CLI, "search", words, "--db", db, "--json"], { encoding: "utf8", env });
+    assert.equal(json.status, 0, json.stderr);
+    const answer = JSON.parse(json.stdout) as { unsearchable: { id: string; code: string }[]; hits: { id: string }[] };
+    assert.deepEqual(answer.unsearchable.map(({ id, code }) => ({ id, code })), [{ id: damaged.id, code: "E_CHECKSUM" }]);
+    assert.ok(answer.hits.some((h) => h.id === other.id), json.stdout);
+    const related = spawnBounded(process.execPath, [CLI, "related", damaged.id, "--db", db], { encoding: "utf8", env });
+    assert.notEqual(related.status, 0);
+    assert.match(related.stderr, new RegExp(`E_CHECKSUM: memory "${damaged.id}" is not in the search index: its text cannot be read`));
   });
 });
 

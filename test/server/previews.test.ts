@@ -6,7 +6,9 @@ import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { createServer } from "../../src/server/app.js";
 import { PREVIEW_CHARS, preview } from "../../src/server/search.js";
-import { tempDir } from "../helpers.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { damageEnvelope, tempDir } from "../helpers.js";
 
 /** The preview as it was first written: the text's code points through Array.from. */
 function referencePreview(text: string): { preview: string; truncated: boolean } {
@@ -126,6 +128,76 @@ describe("search previews", () => {
       for (const hit of hits) assert.deepEqual({ preview: hit.preview, truncated: hit.truncated }, referencePreview(texts[hit.id] as string), hit.id);
       clock.now = T0 + 2 * DAY;
       assert.deepEqual((await search()).map((h) => h.id).sort(), ["m1", "m2", "m3"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a memory whose text cannot be read fails no search: left out and counted for its own namespaces only, a hit that stopped reading comes with why (REST and MCP)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "unreadable.db");
+    {
+      const engine = Engine.open({ db, cache: "off", workers: 0 });
+      try {
+        await engine.rememberMany([
+          { id: "a1", text: "observatory meteors over the ridge at dawn", namespace: "alpha" },
+          { id: "a2", text: "observatory notes: the meteors were faint tonight", namespace: "alpha" },
+        ]);
+        await engine.searchMemories("observatory");
+        // Written after the index was built: pending when the server starts.
+        await engine.remember({ id: "b1", text: "observatory beta: meteors logged by the other tenant", namespace: "beta" });
+      } finally {
+        await engine.close();
+      }
+    }
+    // a2 stops reading after it was indexed; b1 (another tenant's) before it was.
+    damageEnvelope(db, "a2");
+    damageEnvelope(db, "b1");
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    const server = await createServer({ engine, logLevel: "silent" });
+    try {
+      const alpha = (await engine.keys.create({ role: "read", namespaces: ["alpha"] })).key;
+      const admin = (await engine.keys.create({ role: "admin", namespaces: ["*"] })).key;
+      const url = await server.listen("127.0.0.1", 0);
+      type Answer = { hits: { id: string; preview: string; unreadable?: { code: string; message: string } }[]; unsearchable: number };
+      const search = async (key: string): Promise<Answer> => {
+        const response = await fetch(`${url}/v1/search`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: JSON.stringify({ query: "observatory meteors", limit: 10 }),
+        });
+        const body = await response.text();
+        assert.equal(response.status, 200, body);
+        return JSON.parse(body) as Answer;
+      };
+      const asAlpha = await search(alpha);
+      assert.deepEqual(asAlpha.hits.map((h) => h.id).sort(), ["a1", "a2"]);
+      assert.equal(asAlpha.hits.find((h) => h.id === "a1")?.preview, "observatory meteors over the ridge at dawn");
+      const a2 = asAlpha.hits.find((h) => h.id === "a2");
+      assert.equal(a2?.preview, "");
+      assert.equal(a2?.unreadable?.code, ErrorCode.CHECKSUM);
+      // Beta's unreadable memory is neither counted nor named to alpha's key.
+      assert.equal(asAlpha.unsearchable, 0);
+      assert.doesNotMatch(JSON.stringify(asAlpha), /b1|beta/);
+      const asAdmin = await search(admin);
+      assert.equal(asAdmin.unsearchable, 1);
+      assert.deepEqual(asAdmin.hits.map((h) => h.id).sort(), ["a1", "a2"]);
+      assert.deepEqual(
+        (await engine.unsearchable()).map(({ id, namespace, code }) => ({ id, namespace, code })),
+        [{ id: "b1", namespace: "beta", code: ErrorCode.CHECKSUM }],
+      );
+      const client = new Client({ name: "memzip-test", version: "1" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alpha}` } } }));
+      try {
+        const result = await client.callTool({ name: "search_memories", arguments: { query: "observatory meteors" } });
+        assert.notEqual(result.isError, true, JSON.stringify(result.content));
+        const answer = result.structuredContent as Answer;
+        assert.deepEqual(answer.hits.map((h) => h.id).sort(), ["a1", "a2"]);
+        assert.equal(answer.hits.find((h) => h.id === "a2")?.unreadable?.code, ErrorCode.CHECKSUM);
+        assert.equal(answer.unsearchable, 0);
+      } finally {
+        await client.close();
+      }
     } finally {
       await server.close();
     }

@@ -2,7 +2,7 @@ import type { Command, CommandContext } from "../command.js";
 import { FILTER_OPTIONS, ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
-import { ErrorCode, MemzipError } from "../../errors.js";
+import { isOneMemoryError } from "../../errors.js";
 import { NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, usage } from "../shared.js";
@@ -33,7 +33,9 @@ a dimension unless the config's searchVectors says otherwise, and the keyword te
 summary and entities, kept in the store file. The embedder is named in --json output: ngram-256
 (hashed character n-grams, no model needed, English and Chinese) unless the config's searchEmbedder
 (or $MEMZIP_SEARCH_EMBEDDER) names a GGUF embedding model. A store this account may not write is searched
-in a private copy (its index built there, the copy removed after the command; the store is not changed).`;
+in a private copy (its index built there, the copy removed after the command; the store is not changed).
+A memory whose text cannot be read (its model or asset missing, its payload damaged) is not indexed:
+a warning names it (--json: "unsearchable"), and the next command tries it again.`;
 
 export const searchCommand: Command = {
   name: "search",
@@ -45,9 +47,9 @@ find comes first). Words are searched as words: quotes and operators are not que
 Filters (-n, --kind, --tag, --since, --until) apply before ranking; "no matches" when nothing
 reaches the similarity floor and no keyword matches.
 ${INDEX_HELP}
-With --json: {"query", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity",
-"vectorRank", "keywordRank", "preview", "previewOf"}]}: previewOf "summary" (lossy), "text",
-or "unreadable" (preview holds the error).`,
+With --json: {"query", "embedder", "indexed", "unsearchable": [{"id", "namespace", "code", "message"}],
+"hits": [{"id", "namespace", "score", "similarity", "vectorRank", "keywordRank", "preview", "previewOf"}]}:
+previewOf "summary" (lossy), "text", or "unreadable" (preview holds the error).`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "hits to show (default 10)" },
     mode: { type: "string", value: "M", help: `${choices(SEARCH_MODES)} (default ${SEARCH_MODES[0]})` },
@@ -70,7 +72,7 @@ or "unreadable" (preview holds the error).`,
       const indexed = await refresh(context, index);
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const hits = await engine.searchMemories(query, { limit, mode, filter, ...(namespace ? { namespace } : {}), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
-      await report(context, engine, { query, embedder: index.embedderName, indexed }, hits);
+      await report(context, engine, { query, embedder: index.embedderName, indexed, unsearchable: await unsearchable(context, engine, namespace) }, hits);
       return 0;
     } finally {
       await engine.close();
@@ -85,8 +87,8 @@ export const relatedCommand: Command = {
   usage: "memzip related ID [--limit K] [-n NS] [--kind K] [--tag T …] [--since TIME] [--until TIME] [--min-similarity S] [--db DB] [--json]",
   help: `Ranks memories by embedding similarity to the memory ID (itself left out).
 ${INDEX_HELP}
-With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score", "similarity", "vectorRank", "preview",
-"previewOf"}]}: previewOf "summary" (lossy), "text", or "unreadable" (preview holds the error).`,
+With --json: {"id", "embedder", "indexed", "unsearchable": [{"id", "namespace", "code", "message"}], "hits": [{"id",
+"namespace", "score", "similarity", "vectorRank", "preview", "previewOf"}]}: previewOf "summary" (lossy), "text", or "unreadable" (preview holds the error).`,
   options: {
     limit: { type: "string", short: "k", value: "K", help: "memories to show (default 10)" },
     ...FILTER_OPTIONS,
@@ -106,7 +108,7 @@ With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score",
       const index = await engine.searchIndex();
       const indexed = await refresh(context, index);
       const hits = await engine.relatedMemories(id, { limit, filter, ...(namespace ? { namespace } : {}), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
-      await report(context, engine, { id, embedder: index.embedderName, indexed }, hits);
+      await report(context, engine, { id, embedder: index.embedderName, indexed, unsearchable: await unsearchable(context, engine, namespace) }, hits);
       return 0;
     } finally {
       await engine.close();
@@ -117,9 +119,29 @@ With --json: {"id", "embedder", "indexed", "hits": [{"id", "namespace", "score",
 function progressTo(context: CommandContext): (progress: IndexProgress) => void {
   const bar = new ProgressBar(context.stderr, "index", !context.json);
   return (p) => {
-    bar.update(p.indexed, p.indexed, p.total);
-    if (p.indexed >= p.total) bar.done();
+    const done = p.indexed + p.unreadable;
+    bar.update(done, done, p.total);
+    if (done >= p.total) bar.done();
   };
+}
+
+/** Memories shown in the warning about those search left out; --json lists them all. */
+const UNSEARCHABLE_SHOWN = 3;
+
+/**
+ * The memories (of `namespace`, or all) that search left out because their text could not be read:
+ * listed in --json (`unsearchable`), and a warning on stderr names the first of them and the fix.
+ */
+async function unsearchable(context: CommandContext, engine: Engine, namespace: string | undefined): Promise<{ id: string; namespace: string; code: string; message: string }[]> {
+  const left = await engine.unsearchable(namespace === undefined ? {} : { namespace });
+  if (left.length > 0 && !context.json) {
+    const shown = left.slice(0, UNSEARCHABLE_SHOWN).map((m) => `"${m.id}" (namespace ${JSON.stringify(m.namespace)}): ${m.code}: ${m.message}`);
+    const more = left.length > UNSEARCHABLE_SHOWN ? `; and ${left.length - UNSEARCHABLE_SHOWN} more` : "";
+    const fix = left[0]?.hint ?? "run `memzip verify` for what each needs";
+    const what = left.length === 1 ? "1 memory was not searched: its text cannot be read" : `${left.length} memories were not searched: their texts cannot be read`;
+    context.stderr.write(`memzip: warning: ${what}: ${shown.join("; ")}${more}\n  fix: ${fix}\n`);
+  }
+  return left.map(({ id, namespace: ns, code, message }) => ({ id, namespace: ns, code, message }));
 }
 
 /** Indexes what is new (everything with --reindex); returns how many memories it indexed. */
@@ -144,9 +166,6 @@ interface Preview {
   previewOf: "summary" | "text" | "unreadable";
 }
 
-/** Errors of the store or the process, not of one memory: they fail the search. */
-const STORE_WIDE: ReadonlySet<string> = new Set([ErrorCode.STORE, ErrorCode.RESOURCE, ErrorCode.BUSY, ErrorCode.ABORTED, ErrorCode.USAGE]);
-
 /**
  * The summary when the memory has one (cheap to read; `previewOf: "summary"`), else the start of its text; a memory
  * whose text cannot be read (its model or asset gone, its payload damaged) is listed with the error, not failing the
@@ -158,7 +177,7 @@ async function preview(engine: Engine, id: string, namespace: string): Promise<P
   try {
     text = summary ?? (await engine.recall(id, { namespace }));
   } catch (error) {
-    if (!(error instanceof MemzipError) || STORE_WIDE.has(error.code)) throw error;
+    if (!isOneMemoryError(error)) throw error;
     return { preview: `${error.code}: ${error.message}`, previewOf: "unreadable" };
   }
   const line = text.replace(/\s+/g, " ").trim();
