@@ -46,8 +46,24 @@ export interface WritePolicyDeps {
  * bytes. Model codecs are candidates like any other (the writer appends their attempts); the
  * built-in pure codecs may run first on worker threads (the classical fast path).
  */
+/** Envelopes a policy remembers having proven (`WritePolicy.proven`): about 100 bytes each. */
+const PROVEN_MAX = 16_384;
+
 export class WritePolicy {
+  /**
+   * The envelopes this process proved, by cache key: its xxh64. A cache hit with those very bytes
+   * is not decoded again; any other bytes under the key (a disk or shared tier another process
+   * wrote, a flipped bit) are. Bounded: the oldest are forgotten first (and then proven again).
+   */
+  private readonly proven = new Map<string, string>();
+
   constructor(private readonly deps: WritePolicyDeps) {}
+
+  private prove(key: string, envelope: Uint8Array): void {
+    this.proven.delete(key);
+    if (this.proven.size >= PROVEN_MAX) this.proven.delete(this.proven.keys().next().value as string);
+    this.proven.set(key, xxh64(envelope).toString(16));
+  }
 
   /** The codecs a write tries, in order: the configured ones, then codecs registered from outside; a forced one alone. Model codecs come from the writer. */
   private codecsFor(forced?: WriteCodecName) {
@@ -118,12 +134,16 @@ export class WritePolicy {
     const setup = candidates.map(({ codec, asset }) => `${codec.name}${codec.setup ? `#${codec.setup}` : ""}${asset ? `@${asset.id.slice(0, 16)}` : ""}`).join(",");
     const key = `envelope:${xxh64(bytes).toString(16)}:${bytes.length}:${setup}:${options.rawBelow}`;
     const cached = this.deps.cache.get(key);
-    // Proven again before it is used: the disk tier is a file and the Redis tier a server that other processes write,
-    // and one flipped bit there was committed as an acknowledged memory no read could decode (trial44). A cached
-    // envelope that does not decode to this text is dropped, and the text coded afresh.
+    // Proven again before it is used, unless this process proved these very bytes: the disk tier is a file that other
+    // processes write, and one flipped bit there was committed as an acknowledged memory no read could decode (trial44).
+    // A cached envelope that does not decode to this text is dropped, and the text coded afresh.
     const decode = (envelope: Uint8Array) => this.deps.decodeBytes(envelope, candidateAssetId(envelope, candidates, options.maxTextBytes));
-    if (cached && !(await decodesTo(decode, cached, bytes))) this.deps.cache.delete(key);
-    else if (cached) {
+    const known = cached !== undefined && this.proven.get(key) === xxh64(cached).toString(16);
+    if (cached && !known && !(await decodesTo(decode, cached, bytes))) {
+      this.deps.cache.delete(key);
+      this.proven.delete(key);
+    } else if (cached) {
+      if (!known) this.prove(key, cached);
       const header = openEnvelope(cached, options.maxTextBytes);
       const codec = registry.get(header.codecId)?.name ?? `#${header.codecId}`;
       // The asset is one of the candidates the key names (a version 2 hint alone may match several).
@@ -158,6 +178,7 @@ export class WritePolicy {
     });
     const written: WriteChoice = { codec: choice.codec.name, asset: choice.asset, envelope: choice.envelope, verifyFailures: choice.verifyFailures, ...(choice.finished ? { finished: choice.finished } : {}) };
     this.deps.cache.set(key, written.envelope.slice());
+    this.prove(key, written.envelope);
     return written;
   }
 

@@ -6,7 +6,10 @@ import Database from "better-sqlite3";
 import { MemoryLruCache } from "../../src/cache/memory-lru.js";
 import { TieredCache } from "../../src/cache/tiered.js";
 import { ForgivingCache } from "../../src/cache/forgiving.js";
+import type { Cache } from "../../src/cache/cache.js";
 import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
+import { createRleCodec } from "../codec/fixtures/rle-codec.js";
 import { SqliteCache } from "../../src/store/sqlite-cache.js";
 import { devCorpus, tempDir, storeOf } from "../helpers.js";
 import { bytes, cacheSuite } from "./cache-suite.js";
@@ -88,6 +91,42 @@ describe("disk tier and engine", () => {
     const again = await engine.remember({ id: "e", namespace: "e", text });
     assert.equal(await engine.recall("e", { namespace: "e" }), text);
     assert.ok(again.storedBytes > 0 && again.storedBytes < Buffer.byteLength(text));
+  });
+
+  it("an envelope this process proved is not decoded again on a hit; other bytes under its key are (review of trial44's fix)", async () => {
+    using dir = tempDir();
+    const rle = createRleCodec();
+    const inner = new MemoryLruCache();
+    // A tier whose entries another process may rewrite: `tamper` flips a bit in what it hands back.
+    let tamper = false;
+    const cache: Cache = {
+      get: (key) => {
+        const value = inner.get(key)?.slice();
+        if (value && tamper) value[value.length - 1] = (value[value.length - 1] as number) ^ 1;
+        return value;
+      },
+      set: (key, value) => inner.set(key, value),
+      delete: (key) => inner.delete(key),
+      clear: () => inner.clear(),
+      stats: () => inner.stats(),
+    };
+    const engine = Engine.create({ store: openStore(join(dir.path, "store.db")), extraCodecs: [rle], cache, workers: 0, autoTrainAfter: 0 });
+    try {
+      const runs = `${"a".repeat(1500)}${"b".repeat(700)}`;
+      assert.equal((await engine.remember({ id: "r", namespace: "x", text: runs })).codec, "test-rle");
+      assert.deepEqual([rle.calls.encode, rle.calls.decode], [1, 1], "coded once and proven once");
+      for (const namespace of ["y", "z"]) assert.equal((await engine.remember({ id: "r", namespace, text: runs })).codec, "test-rle");
+      assert.deepEqual([rle.calls.encode, rle.calls.decode], [1, 1], "the hits were the bytes this process proved: not decoded again");
+      tamper = true;
+      const written = await engine.remember({ id: "r", namespace: "w", text: runs });
+      assert.equal(written.codec, "test-rle");
+      assert.equal(rle.calls.encode, 2, "the changed entry was proven, failed, and the text coded afresh");
+      tamper = false;
+      for (const namespace of ["x", "y", "z", "w"]) assert.equal(await engine.recall("r", { namespace }), runs);
+      assert.equal((await engine.verify()).failed, 0);
+    } finally {
+      await engine.close();
+    }
   });
 
   it("a disk cache file that is not a database is left alone with a warning: writes and reads go on (trial44: every add failed, exit 8)", async () => {
