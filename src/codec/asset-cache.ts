@@ -3,6 +3,19 @@ import type { Asset } from "./codec.js";
 
 type Built<T> = { value: T } | { error: unknown };
 
+const hashes = new WeakMap<Uint8Array, string>();
+
+/**
+ * The sha256 (hex) of an asset's bytes, computed once per bytes object (the engine hands the same
+ * asset object to every call): what is built from an asset is kept by it, never by the id the bytes
+ * claim (a damaged copy and an intact one share an id).
+ */
+export function assetContentKey(bytes: Uint8Array): string {
+  let key = hashes.get(bytes);
+  if (key === undefined) hashes.set(bytes, (key = createHash("sha256").update(bytes).digest("hex")));
+  return key;
+}
+
 /**
  * What a codec builds from an asset (a loaded model, a prepared dictionary), kept per asset id
  * and bounded: past `limit`, the least recently used is dropped. A build that fails with an error
@@ -17,12 +30,6 @@ type Built<T> = { value: T } | { error: unknown };
  */
 export function assetCache<T>(codec: string, limit: number, build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): (asset: Asset | undefined) => T {
   const built = new Map<string, Built<T>>();
-  const hashes = new WeakMap<Uint8Array, string>();
-  const contentKey = (bytes: Uint8Array): string => {
-    let key = hashes.get(bytes);
-    if (key === undefined) hashes.set(bytes, (key = createHash("sha256").update(bytes).digest("hex")));
-    return key;
-  };
   const keep = (id: string, entry: Built<T>): void => {
     built.delete(id);
     if (built.size >= limit) built.delete(built.keys().next().value as string);
@@ -30,7 +37,7 @@ export function assetCache<T>(codec: string, limit: number, build: (asset: Asset
   };
   return (asset) => {
     if (!asset) throw new TypeError(`${codec} needs its asset`);
-    const key = contentKey(asset.bytes);
+    const key = assetContentKey(asset.bytes);
     let entry = built.get(key);
     if (entry === undefined) {
       try {

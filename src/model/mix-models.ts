@@ -1,3 +1,4 @@
+import { assetContentKey } from "../codec/asset-cache.js";
 import type { Asset } from "../codec/codec.js";
 import type { ContextModel } from "../codec/cm/context-model.js";
 import { readDerivedSnapshot } from "../codec/cm/derived-state.js";
@@ -28,7 +29,8 @@ export class MixModels {
   constructor(private readonly perSnapshot: number) {}
 
   async with<T>(snapshot: Asset, work: (cm: ContextModel) => Promise<T>): Promise<T> {
-    const slot = this.slot(snapshot.id);
+    // By the bytes, not the id they claim: another store's damaged copy of the snapshot never lends its model to an intact one.
+    const slot = this.slot(assetContentKey(snapshot.bytes));
     while (slot.idle.length === 0 && slot.loaded >= this.perSnapshot) await new Promise<void>((resolve) => slot.waiting.push(resolve));
     let model = slot.idle.pop();
     if (!model) {

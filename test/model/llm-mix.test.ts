@@ -10,6 +10,7 @@ import { BeamWindow, buildMixVocabulary, historyOf, decodeMixed, encodeMixed, MI
 import type { LlmCodingSettings } from "../../src/codec/llm.js";
 import { seededRandom } from "../../src/core/stats.js";
 import { LlamaTokenModel } from "../../src/model/llama.js";
+import { MixModels } from "../../src/model/mix-models.js";
 import { ROOT, SHARED, devCorpus } from "../helpers.js";
 
 const STORIES = join(SHARED, "models", "stories260K.gguf");
@@ -238,5 +239,20 @@ describe("llm + cm mixing coder (stories260K, real model)", () => {
       assert.ok(error instanceof RangeError, String(error));
     }
     assert.notEqual(decoded, text);
+  });
+});
+
+describe("llm-mix's private cm models (MixModels)", () => {
+  it("are kept by the snapshot's bytes: a copy with the same id and other bytes gets a model of its own", async () => {
+    const samples = (from: number) => devCorpus().slice(from, from + 40).map(({ text }) => new TextEncoder().encode(text));
+    const intact = { id: "same-id", kind: "cm-snapshot" as const, bytes: encodeSnapshot(samples(0)) };
+    const other = { id: "same-id", kind: "cm-snapshot" as const, bytes: encodeSnapshot(samples(40)) };
+    const models = new MixModels(1);
+    const seen: ContextModel[] = [];
+    await models.with(intact, async (cm) => void seen.push(cm));
+    await models.with(other, async (cm) => void seen.push(cm));
+    await models.with(intact, async (cm) => void seen.push(cm));
+    assert.notEqual(seen[1], seen[0], "the other bytes' model is not the intact copy's");
+    assert.equal(seen[2], seen[0], "the intact copy's model is reused");
   });
 });
