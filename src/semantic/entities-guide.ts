@@ -1,5 +1,6 @@
 import type { Entity } from "./entities.js";
 import { jiebaWords, ZH_SURNAME_START } from "./entities-nlp.js";
+import { FIRST_NAMES } from "./entities-rules.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
 /**
@@ -23,11 +24,39 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = withSetSeventeenClasses(text, out);
   out = withSetEighteenClasses(text, out);
   out = withSetNineteenClasses(text, out);
+  out = withoutHeadingWords(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: Entity[] = [];
   for (const e of out) if (!kept.some((k) => e.start < k.end && k.start < e.end)) kept.push(e);
   return kept;
+}
+
+/** Where a heading's or a title's words start: after a section's number starting a line, or after an opening bracket or quote. */
+const TITLE_START = /(?:^[ \t]*\d+(?:\.\d+)*\.?[ \t]+|[([“"‘«「][ \t]*)$/u;
+
+/**
+ * No name spans a blank line (`person:"Make\n\nMake"`, a heading and the paragraph under it); and one capitalised word
+ * read as a person where a heading or a title starts is no person when it is a verb or a plural ("2.7.3. Tweaking
+ * candidate version", "(Closes: #174596)", "“Packages from …"), unless it is a known first name (trial44: about 4 of 10
+ * technical memories had such a person). A name starting a sentence is left alone ("Rhys suspects …", "Tomás said …").
+ */
+function withoutHeadingWords(text: string, entities: readonly Entity[]): Entity[] {
+  return entities.map((e) => unclosedCut(text, e)).filter((e) => {
+    if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return true;
+    if (/\n[ \t]*\n/.test(text.slice(e.start, e.end))) return false;
+    if (e.type !== "person" || !/^\p{Lu}\p{Ll}+$/u.test(e.text) || FIRST_NAMES.has(e.text)) return true;
+    return !(TITLE_START.test(text.slice(text.lastIndexOf("\n", e.start - 1) + 1, e.start)) && /(?:ing|ed|es|s)$/.test(e.text));
+  });
+}
+
+/** A name cut before an opening bracket it does not close ("PAM （Pluggable Authentication Modules" → "PAM"). */
+function unclosedCut(text: string, e: Entity): Entity {
+  if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return e;
+  const open = e.text.search(/[(（]/u);
+  if (open < 0 || /[)）]/u.test(e.text.slice(open))) return e;
+  const kept = e.text.slice(0, open).trimEnd();
+  return kept === "" ? e : { ...e, text: kept, end: e.start + kept.length };
 }
 
 const at = (text: string, start: number, end: number, type: Entity["type"]): Entity | undefined => (end > start ? { type, text: text.slice(start, end), start, end } : undefined);

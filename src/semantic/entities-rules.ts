@@ -32,8 +32,25 @@ export function ruleCandidates(text: string): Candidate[] {
       found.push({ type, text: trimmed, start: span.start, end: span.start + trimmed.length, priority });
     }
   });
-  return found.concat(versionSiblings(text, found));
+  // A section's number is neither a release nor a number (nor a number inside it).
+  const sections = sectionNumbers(text);
+  const kept = sections.length === 0 ? found : found.filter((c) => !((c.type === "version" || c.type === "number") && sections.some((s) => s.start <= c.start && c.end <= s.end)));
+  return kept.concat(versionSiblings(text, kept));
 }
+
+/**
+ * Dotted numbers that number a part of a document, not a release or a quantity: after a word of
+ * sections ("Section 2.7.2", "§ 4.1", "第 3.2 节"), or a heading's number, starting a line with a
+ * full stop and a word after it ("9.4.2. The scheduling priority", "4.1. 一般的 Unix 认证").
+ */
+export function sectionNumbers(text: string): { start: number; end: number }[] {
+  const spans: { start: number; end: number }[] = [];
+  for (const pattern of [SECTION_AFTER_WORD, SECTION_HEADING]) for (const m of text.matchAll(pattern)) spans.push({ start: (m.index as number) + m[0].length - (m[1] as string).length, end: (m.index as number) + m[0].length });
+  return spans;
+}
+
+const SECTION_AFTER_WORD = /(?:\b(?:[Ss]ections?|[Ss]ect\.|[Cc]hapters?|[Cc]h\.|[Aa]ppendix|[Ss]teps?|[Ff]igures?|[Ff]ig\.|[Tt]ables?|[Pp]aragraphs?|[Cc]lauses?|[Pp]art)|§|第)\s?(\d+(?:\.\d+)+)(?![\w.]*\d)/g;
+const SECTION_HEADING = /^[ \t]*(\d+(?:\.\d+)+)(?=\.[ \t]+\p{L})/gmu;
 
 /** Between a version and the next release it names: "Ruby 3.2 to 3.3", "React 18，别升级到 19". */
 const VERSION_LINK = /^\s*[,，;；]?\s*(?:(?:and|or|then|but not|not|vs\.?)\s)?(?:to|and|or|vs\.?|→|->|(?:别|不要|再)?(?:升级|升|降级|降|换)?到|或|和)\s*$/u;
@@ -84,7 +101,7 @@ const MONTH_NAMES = "January|February|March|April|May|June|July|August|September
 const ZH_DIGITS = "[0-9０-９一二三四五六七八九十两]";
 const ZH_DAYPART = "(?:上午|下午|晚上|凌晨|中午|早上|傍晚)";
 
-const FIRST_NAMES = new Set(
+export const FIRST_NAMES: ReadonlySet<string> = new Set(
   `Ana Anna Alice Bob Carol Dave David Emma Eva Jonas Jana Mei Lily Tom Sue Max Sarah John Jane Peter Paul Maria Mark Anne Laura Lucas Leon
    Mia Noah Olivia Liam Sofia James Robert Michael William Daniel Thomas Joseph Charles Chris Kate Lisa Julia Martin Felix Hannah Lena Nina
    Omar Ali Fatima Priya Raj Ravi Yuki Kenji Hiro Wei Li Chen Lin Ming Tim Sam Alex Ben Claire Sophie Eric Frank Grace Henry Ivan Jack Karl
@@ -243,7 +260,8 @@ const RULES: readonly Rule[] = [
   {
     type: "amount",
     pattern: new RegExp(
-      `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
+      // Not a run of "$" fields ("$1$salt$hash", a crypt password hash): "$" then digits is no money there.
+      `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w$])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
         `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])\\d[\\d,]*(?:\\.\\d+)?\\s?[€£¥₹]`,
       "g",
     ),

@@ -4,6 +4,7 @@ import type { Entity, EntityType } from "../../src/semantic/entities.js";
 import { followGuide } from "../../src/semantic/entities-guide.js";
 import { ruleEntityExtractor } from "../../src/semantic/entities-rules.js";
 import { namesForTraining } from "../../src/semantic/entities-train.js";
+import { defaultEntityExtractor } from "../../src/semantic/entities-tagger.js";
 
 /** Entities at the first occurrence of each text (invented texts, the guide's rules). */
 const spans = (text: string, pairs: [EntityType, string][]): Entity[] =>
@@ -254,5 +255,34 @@ describe("entity spans as docs/ENTITIES.md writes them", () => {
       ["place", "LHR Terminal 2"],
       ["place", "I-95"],
     ]);
+  });
+});
+
+describe("entities of technical memories (trial44 L4)", () => {
+  const found = (text: string) => pairsOf(defaultEntityExtractor.extract(text)).map(([type, span]) => `${type}:${span}`);
+
+  it("a section's number is neither a version nor a number; a release still is", () => {
+    assert.deepEqual(found("9.4.2. Lowering the priority\n\nA process started with a high nice value yields the CPU.").filter((e) => /^(?:version|number):/.test(e)), []);
+    assert.deepEqual(found("4.1. 一般的认证方式").filter((e) => /^(?:version|number):/.test(e)), []);
+    const refs = found("Read Section 3.2.1 and § 4.1 before you pin the package.");
+    assert.ok(!refs.some((e) => /^(?:version|number):(?:3\.2|4\.1)/.test(e)), refs.join(", "));
+    const releases = found("Upgraded the server to 1.2.3 today; Python 3.11 is next, then v2.8.0.");
+    for (const version of ["version:1.2.3", "version:3.11", "version:v2.8.0"]) assert.ok(releases.includes(version), `${version} in ${releases.join(", ")}`);
+  });
+
+  it("no name spans a blank line, and a heading's or a title's verb or plural is no person", () => {
+    assert.deepEqual(found("12.6.1. Build\n\nBuild is the step that compiles the programs.").filter((e) => e.startsWith("person:")), []);
+    assert.ok(!found("3.1.4. Tweaking the scheduler").some((e) => e === "person:Tweaking"));
+    assert.ok(!found("  * Fix the crash on start (Closes: #174596).").includes("person:Closes"));
+    assert.ok(!found("See the chapter “Packages from other sources” first.").includes("person:Packages"));
+    // A name that starts a sentence stays one.
+    assert.ok(found("Rhys suspects the flaky test in the user spec.").includes("person:Rhys"));
+  });
+
+  it("a crypt password hash holds no money; a name is cut before a bracket it does not close", () => {
+    const hash = found("root:$1$Qw3rTy$Hx9kLmNoPq2RsTuV:19000:0:99999:7:::");
+    assert.ok(!hash.some((e) => e.startsWith("amount:")), hash.join(", "));
+    assert.ok(found("The fee is $5 a month.").includes("amount:$5"));
+    for (const e of found("Logins go through PAM (Pluggable Authentication Modules, a library")) assert.ok(!/^(?:person|organization|place):.*\(/.test(e), e);
   });
 });
