@@ -515,9 +515,23 @@ export interface JobRepository {
  * vector encoding that made it); writing under another key drops the index first. Keyword look-ups
  * take single normalised terms, never a query language.
  */
+/** Where a look-up of pending memories starts (`SearchIndexStore.pending`). */
+export interface PendingFrom {
+  /** Only memories whose seq is above this one (the last seq of the previous look-up of a walk). Defaults to 0. */
+  after?: number;
+  /** Look at every memory, not only at those changed since the store last saw a walk end (to list again what a caller passed over). */
+  full?: boolean;
+}
+
 export interface SearchIndexStore {
-  /** Memories with no vector under `key` yet (new, rewritten, or all when the index holds another key). */
-  pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]>;
+  /**
+   * Memories with no vector under `key` yet (new, rewritten, or all when the index holds another
+   * key), in seq order, at most `limit`, above `from.after`. A walk of look-ups from 0, each after
+   * the last seq of the one before, to an empty answer has seen every pending memory (those written
+   * meanwhile too): a store may remember where it began and answer later walks from the changes
+   * since (`from.full` asks for every memory again).
+   */
+  pending(key: string, limit: number, from?: PendingFrom): Promise<{ seq: number; id: string; namespace: string }[]>;
   countPending(key: string): Promise<number>;
   put(key: string, entries: readonly SearchIndexEntry[]): Promise<void>;
   /** The vectors stored under `key` (none when the index holds another key). */

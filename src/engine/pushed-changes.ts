@@ -4,7 +4,7 @@
  * changes its connection logged (`vectorsSince` with the thread's cursor) with each search. The
  * SQLite change log is per connection, so the thread's own connection cannot see the writer's.
  */
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../core/store.js";
+import type { IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../core/store.js";
 
 /** What the main thread sends with a search: the index's changes since the previous one, or "reload". */
 export type ThreadDelta = { reload: true } | { reload?: false; changed: number[]; vectors: IndexedVectors };
@@ -67,8 +67,8 @@ export class PushedChanges implements SearchIndexStore {
     return { full: false, ...mergeDeltas(deltas.filter((d): d is Exclude<ThreadDelta, { reload: true }> => d.reload !== true)), cursor: next };
   }
 
-  pending(key: string, limit: number): ReturnType<SearchIndexStore["pending"]> {
-    return this.base.pending(key, limit);
+  pending(key: string, limit: number, from?: PendingFrom): ReturnType<SearchIndexStore["pending"]> {
+    return this.base.pending(key, limit, from);
   }
   countPending(key: string): Promise<number> {
     return this.base.countPending(key);

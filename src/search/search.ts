@@ -93,8 +93,9 @@ export interface SearchIndexOptions {
   vectors?: VectorEncodingName;
   /**
    * A memory whose text could not be read is tried again by the first refresh this many
-   * milliseconds later (a new index, as a new CLI command or a restarted server makes, tries it at
-   * once). Defaults to 60 000.
+   * milliseconds later, then twice as long after each retry that read none of them (up to 32 times
+   * as long); a new index, as a new CLI command or a restarted server makes, tries it at once.
+   * Defaults to 60 000.
    */
   retryUnreadableMs?: number;
 }
@@ -116,6 +117,8 @@ const EMBED_CHARS = 4000;
 const INDEX_BATCH = 256;
 /** A refresh that indexed at least 1/4 of the index merges the keyword index into one segment. */
 const COMPACT_SHARE = 4;
+/** Retries of memories that still cannot be read back off to this many times `retryUnreadableMs` (32 minutes at the default). */
+const RETRY_BACKOFF_MAX = 32;
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
@@ -251,6 +254,8 @@ export class SearchIndex {
   /** When (performance.now()) the unreadable memories are tried again. */
   private retryAt = Infinity;
   private readonly retryUnreadableMs: number;
+  /** The wait before the next retry: doubled after a retry that read none of them, back to `retryUnreadableMs` after one that read some. */
+  private retryDelay: number;
   private readonly encoding: VectorEncoding;
   private readonly encodingName: VectorEncodingName;
   /** What the stored index was made with: the embedder and the vector encoding. */
@@ -267,6 +272,7 @@ export class SearchIndex {
   ) {
     const vectors = options.vectors ?? SEARCH_INDEX_DEFAULTS.vectors;
     this.retryUnreadableMs = options.retryUnreadableMs ?? SEARCH_INDEX_DEFAULTS.retryUnreadableMs;
+    this.retryDelay = this.retryUnreadableMs;
     this.encoding = VECTOR_ENCODINGS[vectors];
     this.encodingName = vectors;
     this.key = `${embedder.name}/${vectors}`;
@@ -279,6 +285,17 @@ export class SearchIndex {
   /** Memories not indexed yet (or indexed by another embedder). */
   pending(): Promise<number> {
     return this.index.countPending(this.key);
+  }
+
+  /** Whether a listed memory is one left out as unreadable (the same memory: a seq a deleted memory left may be another's now). */
+  private leftOut(memory: { seq: number; id: string; namespace: string }): boolean {
+    const entry = this.unreadableSeqs.get(memory.seq);
+    if (!entry) return false;
+    if (entry.id === memory.id && entry.namespace === memory.namespace) return true;
+    this.unreadableSeqs.delete(memory.seq);
+    const key = memoryKey(entry.namespace, entry.id);
+    if (this.unreadableKeys.get(key) === memory.seq) this.unreadableKeys.delete(key);
+    return false;
   }
 
   /**
@@ -309,7 +326,10 @@ export class SearchIndex {
   }
 
   private async refreshNow(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
-    if (performance.now() >= this.retryAt) {
+    // Tried again: every memory left out, in a walk over every memory (the store's settled point would pass them over).
+    const retrying = this.unreadableSeqs.size > 0 && performance.now() >= this.retryAt;
+    const leftOut = this.unreadableSeqs.size;
+    if (retrying) {
       this.unreadableSeqs.clear();
       this.unreadableKeys.clear();
       this.retryAt = Infinity;
@@ -320,33 +340,34 @@ export class SearchIndex {
     const total = (await this.pending()) - this.unreadableSeqs.size;
     let indexed = 0;
     let unreadable = 0;
-    // Memories deleted since they were listed: skipped for this refresh (the next listing no longer has them).
-    const gone = new Set<number>();
+    // One walk in seq order, each look-up after the last seq listed: a memory passed over (left out as unreadable, or
+    // deleted since it was listed) is listed once a walk, and the walk never lists it again.
+    let after = 0;
     for (;;) {
       signal?.throwIfAborted();
       // The token is read before the look-up: a write after it changes the token, so it is never missed.
       const token = await this.index.changeToken();
-      const skipped = this.unreadableSeqs.size + gone.size;
-      const listed = await this.index.pending(this.key, INDEX_BATCH + skipped);
-      const batch = (skipped === 0 ? listed : listed.filter(({ seq }) => !this.unreadableSeqs.has(seq) && !gone.has(seq))).slice(0, INDEX_BATCH);
-      if (batch.length === 0) {
+      const listed = await this.index.pending(this.key, INDEX_BATCH, retrying ? { after, full: true } : { after });
+      if (listed.length === 0) {
         this.settled = token;
         break;
       }
+      after = (listed[listed.length - 1] as { seq: number }).seq;
+      const batch = this.unreadableSeqs.size === 0 ? listed : listed.filter((memory) => !this.leftOut(memory));
       // One batch read for the whole batch (a server store answers it in one round trip, not one per memory).
-      const results = await this.source(batch);
+      const results = batch.length > 0 ? await this.source(batch) : [];
       const readable: { seq: number; source: IndexSource }[] = [];
       for (const [i, memory] of batch.entries()) {
         const result = results[i];
-        if (result === undefined) gone.add(memory.seq);
-        else if ("unreadable" in result) {
+        if (result === undefined) continue;
+        const key = memoryKey(memory.namespace, memory.id);
+        if ("unreadable" in result) {
           this.unreadableSeqs.set(memory.seq, { id: memory.id, namespace: memory.namespace, ...result.unreadable });
-          this.unreadableKeys.set(memoryKey(memory.namespace, memory.id), memory.seq);
-          this.retryAt = Math.min(this.retryAt, performance.now() + this.retryUnreadableMs);
+          this.unreadableKeys.set(key, memory.seq);
+          this.retryAt = Math.min(this.retryAt, performance.now() + this.retryDelay);
           unreadable++;
         } else {
           readable.push({ seq: memory.seq, source: result });
-          const key = memoryKey(memory.namespace, memory.id);
           const before = this.unreadableKeys.get(key);
           if (before !== undefined) {
             this.unreadableSeqs.delete(before);
@@ -354,21 +375,26 @@ export class SearchIndex {
           }
         }
       }
-      const vectors = readable.length > 0 ? await this.embedder.embed(readable.map(({ source }) => embeddingText(source))) : [];
-      await this.index.put(
-        this.key,
-        readable.map(({ seq, source }, i) => {
-          const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
-          this.remember(seq, terms);
-          this.onIndexed?.(seq, [...terms]);
-          return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
-        }),
-      );
+      // Nothing to write when the batch read nothing (a store may count every write: PostgreSQL's reloads every index).
+      if (readable.length > 0) {
+        const vectors = await this.embedder.embed(readable.map(({ source }) => embeddingText(source)));
+        await this.index.put(
+          this.key,
+          readable.map(({ seq, source }, i) => {
+            const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
+            this.remember(seq, terms);
+            this.onIndexed?.(seq, [...terms]);
+            return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
+          }),
+        );
+      }
       indexed += readable.length;
       onProgress?.({ indexed, unreadable, total: Math.max(total, indexed + unreadable) });
       // Let other requests in between batches (embedding a batch is synchronous work).
-      if (batch.length === INDEX_BATCH) await yieldToEventLoop();
+      if (listed.length === INDEX_BATCH) await yieldToEventLoop();
     }
+    // A retry that read none of them waits twice as long for the next (up to RETRY_BACKOFF_MAX times the first wait).
+    if (retrying) this.retryDelay = unreadable >= leftOut ? Math.min(this.retryDelay * 2, this.retryUnreadableMs * RETRY_BACKOFF_MAX) : this.retryUnreadableMs;
     // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
     // (The loaded matrix's size stands in for counting the stored vectors; without one, as on a server's
     // main thread whose searches run on the search thread, the count stops at the bound: O(indexed), not
@@ -495,6 +521,11 @@ export class SearchIndex {
     await this.index.clear();
     this.matrix = undefined;
     this.settled = undefined;
+    // A rebuild tries every memory again.
+    this.unreadableSeqs.clear();
+    this.unreadableKeys.clear();
+    this.retryAt = Infinity;
+    this.retryDelay = this.retryUnreadableMs;
     this.termRows.clear();
     this.written = undefined;
   }

@@ -25,7 +25,7 @@ const Hit = z.object({
 });
 const Hits = z.object({ hits: z.array(Hit) });
 const SearchHits = Hits.extend({
-  unsearchable: z.number().int().describe("memories of the searched namespaces left out because their text cannot be read now (tried again later); `POST /v1/verify` names them"),
+  unsearchable: z.number().int().describe("memories of the searched namespaces left out because their text cannot be read now (tried again later); `memzip verify` or an admin key's `POST /v1/verify` names them"),
 });
 
 const Sizes = z.object({

@@ -9,6 +9,8 @@ import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { SearchIndex, type IndexProgress } from "../../src/search/search.js";
 import { HashedNgramEmbedder } from "../../src/search/similarity.js";
 import { SqliteSearchIndex } from "../../src/store/sqlite/search-index.js";
+import type { PendingFrom, SearchIndexEntry } from "../../src/core/store.js";
+import { openStore } from "../../src/store/open.js";
 import { VECTOR_ENCODINGS } from "../../src/search/vector-encoding.js";
 import { CLI, damageEnvelope, devCorpus, spawnBounded, tempDir, unsealFile } from "../helpers.js";
 
@@ -272,6 +274,64 @@ describe("a memory whose text cannot be read when search indexes it", () => {
       assert.equal(await eager.pending(), 0);
     } finally {
       connection.close();
+    }
+  });
+
+  it("costs one listing a walk for each memory left out, writes nothing for a batch it could not read, keeps the store's settled point, and is never confused by a seq a deleted memory left (review of 2d4136b)", async () => {
+    using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"));
+    const engine = Engine.create({ store, cache: "off", workers: 0, codecs: ["raw"], autoTrainAfter: 0 });
+    try {
+      const text = (i: number) => `memory number ${i} about the ${["harbour", "lighthouse", "ferry"][i % 3]} rota word${i}`;
+      await engine.rememberMany(Array.from({ length: 600 }, (_, i) => ({ id: `m${i}`, text: text(i) })));
+      // The first 512 cannot be read (two whole batches of 256), and the last one: 513 left out of 600.
+      const broken = (id: string) => Number(id.slice(1)) < 512 || id === "m599";
+      const later = new Map([["reused", "the reused seq memory about kelp farming"], ["new", "a new memory about the tide tables"]]);
+      const listed: { seq: number; id: string }[] = [];
+      let puts = 0;
+      const base = store.search;
+      const counted = new Proxy(base, {
+        get: (target, name) => {
+          if (name === "pending")
+            return async (key: string, limit: number, from?: PendingFrom) => {
+              const rows = await target.pending(key, limit, from);
+              listed.push(...rows);
+              return rows;
+            };
+          if (name === "put")
+            return (key: string, entries: readonly SearchIndexEntry[]) => {
+              puts++;
+              return target.put(key, entries);
+            };
+          const value: unknown = Reflect.get(target, name, target);
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const source = (refs: readonly { id: string }[]) =>
+        Promise.resolve(refs.map(({ id }) => (broken(id) ? { unreadable: { code: ErrorCode.CHECKSUM, message: "damaged" } } : { text: later.get(id) ?? text(Number(id.slice(1))) })));
+      const index = new SearchIndex(counted, new HashedNgramEmbedder(), source);
+      assert.equal(await index.refresh(), 87);
+      assert.equal(index.unreadable().length, 513);
+      // Each memory listed once (the code before listed the left-out ones again with every batch).
+      assert.equal(listed.length, 600);
+      // Batches of 256: the first two read nothing and wrote nothing (on PostgreSQL a write reloads every index).
+      assert.equal(puts, 1);
+      const seq599 = listed.find((m) => m.id === "m599")?.seq;
+      // m599 is deleted and its seq may go to the next memory: that one is indexed, never passed over as m599.
+      await engine.forget("m599");
+      await engine.remember({ id: "reused", text: later.get("reused") as string });
+      listed.length = 0;
+      assert.equal(await index.refresh(), 1);
+      assert.deepEqual(listed.map((m) => m.id), ["reused"]);
+      assert.equal(listed[0]?.seq, seq599, "the new memory took the deleted one's seq (else this case tests nothing)");
+      assert.deepEqual((await index.search("kelp farming")).map((h) => h.id), ["reused"]);
+      // After one write the store looks only at what changed since its walk ended: the new memory, not the 513 again.
+      listed.length = 0;
+      await engine.remember({ id: "new", text: later.get("new") as string });
+      assert.equal(await index.refresh(), 1);
+      assert.deepEqual(listed.map((m) => m.id), ["new"]);
+    } finally {
+      await engine.close();
     }
   });
 

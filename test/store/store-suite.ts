@@ -568,6 +568,11 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await search.countPending("k1"), 3);
       assert.deepEqual((await search.pending("k1", 2)).length, 2);
       const [a, b, c] = pending.map((p) => p.seq) as [number, number, number];
+      // A walk goes on after the last seq it listed, under the index's key or another's.
+      assert.deepEqual((await search.pending("k1", 10, { after: a })).map((p) => p.seq), [b, c]);
+      assert.deepEqual((await search.pending("k1", 1, { after: b })).map((p) => p.seq), [c]);
+      assert.deepEqual(await search.pending("k1", 10, { after: c }), []);
+      assert.deepEqual((await search.pending("k1", 10, { after: a, full: true })).map((p) => p.seq), [b, c]);
       await search.put("k1", [
         { seq: a, vector: Uint8Array.of(1, 1), terms: "atlas migration friday" },
         { seq: b, vector: Uint8Array.of(2, 2), terms: "budget friday 周五" },
@@ -577,6 +582,8 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await search.countPending("k1"), 1);
       assert.equal(await search.countPending("k2"), 3, "another key: everything is pending");
       assert.equal((await search.pending("k2", 10)).length, 3);
+      assert.deepEqual((await search.pending("k2", 10, { after: a })).map((p) => p.seq), [b, c]);
+      assert.deepEqual((await search.pending("k1", 10, { after: c })).map((p) => p.seq), []);
       const vectors = await search.vectors("k1");
       assert.deepEqual({ ...vectors, vectors: vectors.vectors.map((v) => [...v]) }, { seqs: [a, b], ids: ["a", "b"], namespaces: ["ns", "ns"], vectors: [[1, 1], [2, 2]] });
       assert.deepEqual(await search.vectors("k2"), { seqs: [], ids: [], namespaces: [], vectors: [] });

@@ -137,9 +137,9 @@ async function unsearchable(context: CommandContext, engine: Engine, namespace: 
   if (left.length > 0 && !context.json) {
     const shown = left.slice(0, UNSEARCHABLE_SHOWN).map((m) => `"${m.id}" (namespace ${JSON.stringify(m.namespace)}): ${m.code}: ${m.message}`);
     const more = left.length > UNSEARCHABLE_SHOWN ? `; and ${left.length - UNSEARCHABLE_SHOWN} more` : "";
-    const fix = left[0]?.hint ?? "run `memzip verify` for what each needs";
+    const fixes = [...new Set(left.map((m) => m.hint ?? "run `memzip verify` for what each needs"))].slice(0, UNSEARCHABLE_SHOWN);
     const what = left.length === 1 ? "1 memory was not searched: its text cannot be read" : `${left.length} memories were not searched: their texts cannot be read`;
-    context.stderr.write(`memzip: warning: ${what}: ${shown.join("; ")}${more}\n  fix: ${fix}\n`);
+    context.stderr.write(`memzip: warning: ${what}: ${shown.join("; ")}${more}\n${fixes.map((fix) => `  fix: ${fix}\n`).join("")}`);
   }
   return left.map(({ id, namespace: ns, code, message }) => ({ id, namespace: ns, code, message }));
 }

@@ -1,4 +1,4 @@
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
+import type { IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 
 /** Whether the index holds the key passed as $1. */
@@ -33,11 +33,11 @@ export class PgSearchIndex implements SearchIndexStore {
   }
 
   /** One round trip: whether the index holds `key` is checked in the same statement. */
-  async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
+  async pending(key: string, limit: number, from: PendingFrom = {}): Promise<{ seq: number; id: string; namespace: string }[]> {
     return this.database.query<{ seq: number; id: string; namespace: string }>(
       `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns
-       WHERE NOT (${HOLDS} AND EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)) ORDER BY m.seq LIMIT $2`,
-      [key, limit],
+       WHERE m.seq > $3 AND NOT (${HOLDS} AND EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq)) ORDER BY m.seq LIMIT $2`,
+      [key, limit, from.after ?? 0],
     );
   }
 

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { SealedRows } from "./sealed.js";
 import { decodeVectorBlock, encodeVectorBlock, type VectorBlock } from "./search-vector-blocks.js";
-import type { IndexedVectors, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
+import type { IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
 /**
  * Format of the search index's tables. The index is derived data: a file whose index has another
@@ -105,8 +105,10 @@ export class SqliteSearchIndex implements SearchIndexStore {
   private epoch = 0;
   /** Change-log ids at or below this were trimmed: a cursor from before means reload. */
   private trimmed = 0;
-  /** Where a look-up last found nothing pending: later look-ups visit only the memories changed since. */
+  /** Where a walk of look-ups last found nothing more pending: later look-ups visit only the memories changed since. */
   private settled: { key: string; at: ChangeLogPosition } | undefined;
+  /** Where the walk of look-ups under way began (its look-up from seq 0; `at` unset until the index holds its key). */
+  private walk: { key: string; at: ChangeLogPosition | undefined } | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -159,19 +161,20 @@ export class SqliteSearchIndex implements SearchIndexStore {
    * only a clear, a seal or another connection takes a sealed row's vector away or adds blocks), so
    * each batch of a first index build starts where the last one stopped.
    */
-  private sealedPendingInBlocks(sealed: SealedRows, key: string, at: ChangeLogPosition, limit: number): { seq: number; id: string; namespace: string }[] {
+  private sealedPendingInBlocks(sealed: SealedRows, key: string, at: ChangeLogPosition, after: number, limit: number): { seq: number; id: string; namespace: string }[] {
     const known = this.sealedIndexed;
     let upTo = known && known.key === key && known.epoch === at.epoch && known.dataVersion === at.dataVersion ? known.upTo : 0;
-    let complete = true;
+    // Blocks between the complete run and `after` are not looked at: the run cannot grow past them.
+    let complete = after <= upTo;
     const out: { seq: number; id: string; namespace: string }[] = [];
-    for (const block of sealed.blocksAfter(upTo)) {
+    for (const block of sealed.blocksAfter(Math.max(upTo, after))) {
       if ((this.sealedStatements.vectorsInRange.get({ first: block.first_seq, last: block.last_seq }) as number) >= block.n) {
         if (complete) upTo = block.last_seq;
         continue;
       }
       complete = false;
       for (const row of sealed.rowsOf(block)) {
-        if (this.statements.hasVector.get({ seq: row.seq }) !== undefined) continue;
+        if (row.seq <= after || this.statements.hasVector.get({ seq: row.seq }) !== undefined) continue;
         out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
         if (out.length >= limit) break;
       }
@@ -182,8 +185,8 @@ export class SqliteSearchIndex implements SearchIndexStore {
   }
 
   /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
-  private sealedPending(sealed: SealedRows, limit: number): { seq: number; id: string; namespace: string }[] {
-    return sealed.rowsAfter(0, limit, undefined).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
+  private sealedPending(sealed: SealedRows, after: number, limit: number): { seq: number; id: string; namespace: string }[] {
+    return sealed.rowsAfter(after, limit, undefined).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
   }
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
@@ -205,22 +208,30 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return this.statements.key.get() === key;
   }
 
-  async pending(key: string, limit: number): Promise<{ seq: number; id: string; namespace: string }[]> {
-    return this.read(() => this.pendingOf(key, limit));
+  async pending(key: string, limit: number, from: PendingFrom = {}): Promise<{ seq: number; id: string; namespace: string }[]> {
+    return this.read(() => this.pendingOf(key, limit, from.after ?? 0, from.full === true));
   }
 
-  private pendingOf(key: string, limit: number): { seq: number; id: string; namespace: string }[] {
+  private pendingOf(key: string, limit: number, after: number, full: boolean): { seq: number; id: string; namespace: string }[] {
+    // A walk starts at seq 0. Where it ends with nothing more pending, everything pending where it began was seen
+    // (listed, or written since: a later seq); look-ups after `after` of no walk never settle anything.
+    if (after === 0) this.walk = { key, at: undefined };
     const sealed = this.sealedRows();
     if (!this.holds(key)) {
-      const all = this.statements.all.all(limit) as { seq: number; id: string; namespace: string }[];
-      return sealed ? mergeSeq(all, this.sealedPending(sealed, limit)).slice(0, limit) : all;
+      const all = this.statements.all.all(after, limit) as { seq: number; id: string; namespace: string }[];
+      return sealed ? mergeSeq(all, this.sealedPending(sealed, after, limit)).slice(0, limit) : all;
     }
     const at = this.position();
-    const since = this.settledSince(key, at);
+    // A walk that began while the index held another key begins at its first look-up under this one (that look-up
+    // follows the clear the key's first write made); a walk across another clear settles nothing.
+    const walk = this.walk?.key === key ? this.walk : undefined;
+    if (walk && walk.at === undefined) walk.at = at;
+    else if (walk?.at && walk.at.epoch !== at.epoch) this.walk = undefined;
+    const since = full ? undefined : this.settledSince(key, at);
     // Since a settled point, only hot rows changed: a write to a sealed row unseals it, and a seal starts a full look.
-    let rows = (since === undefined ? this.statements.pending.all(limit) : this.statements.pendingSince.all(since, at.id, limit)) as { seq: number; id: string; namespace: string }[];
-    if (sealed && since === undefined) rows = mergeSeq(rows, this.sealedPendingInBlocks(sealed, key, at, limit)).slice(0, limit);
-    if (rows.length === 0) this.settled = { key, at };
+    let rows = (since === undefined ? this.statements.pending.all(after, limit) : this.statements.pendingSince.all(since, at.id, after, limit)) as { seq: number; id: string; namespace: string }[];
+    if (sealed && since === undefined) rows = mergeSeq(rows, this.sealedPendingInBlocks(sealed, key, at, after, limit)).slice(0, limit);
+    if (rows.length === 0 && this.walk?.key === key && this.walk.at) this.settled = { key, at: this.walk.at };
     return rows;
   }
 
@@ -732,12 +743,12 @@ function prepare(db: Database.Database, checkSchema?: () => void) {
     indexed: db.prepare("SELECT (SELECT count(*) FROM search_vectors) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks)").pluck(),
     indexedUpTo: db.prepare("SELECT (SELECT count(*) FROM (SELECT 1 FROM search_vectors LIMIT ?)) + (SELECT coalesce(sum(n), 0) FROM search_vector_blocks)").pluck(),
     pending: db.prepare(
-      `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
+      `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns LEFT JOIN search_vectors v ON v.seq = m.seq WHERE m.seq > ? AND v.seq IS NULL AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
     ),
     countPending: db.prepare(`SELECT count(*) FROM memories m LEFT JOIN search_vectors v ON v.seq = m.seq WHERE v.seq IS NULL AND NOT ${PACKED("m.seq")}`).pluck(),
     pendingSince: db.prepare(
       `SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns
-       WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
+       WHERE m.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) AND m.seq > ? AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.seq = m.seq) AND NOT ${PACKED("m.seq")} ORDER BY m.seq LIMIT ?`,
     ),
     countPendingSince: db
       .prepare(
@@ -752,7 +763,7 @@ function prepare(db: Database.Database, checkSchema?: () => void) {
        WHERE v.seq IN (SELECT seq FROM temp.search_changes WHERE id > ? AND id <= ?) ORDER BY v.seq`,
     ),
     trimLog: db.prepare("DELETE FROM temp.search_changes WHERE id <= ?"),
-    all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns ORDER BY m.seq LIMIT ?"),
+    all: db.prepare("SELECT m.seq, m.id, n.name AS namespace FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.seq > ? ORDER BY m.seq LIMIT ?"),
     countAll: db.prepare("SELECT count(*) FROM memories").pluck(),
     sealedVectors: db.prepare("SELECT v.seq, v.vector FROM search_vectors v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.seq = v.seq) ORDER BY v.seq"),
     changedSealedVectors: db.prepare(
