@@ -26,7 +26,8 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   await checkQueueReachable(queue);
   // The engine is opened for the store's location (it names the queue) and to count the result.
   const engine = openEngine(context, {}, { create: true });
-  const rejected: string[] = [];
+  // Rejections by line: the reader's as it reads, the workers' when the import ends; listed in line order.
+  const rejections: { line: number; text: string }[] = [];
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
@@ -43,7 +44,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
         if (error) {
-          rejected.push(error.message);
+          rejections.push({ line: item.line, text: error.message });
           if (item.ok) elsewhere++;
         } else if (item.ok) {
           noteNamespace(named, item.record);
@@ -65,7 +66,8 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     try {
       const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
       bar.done();
-      for (const r of report.rejected) rejected.push(`line ${lines[r.record] ?? "?"}: ${r.message}`);
+      for (const r of report.rejected) rejections.push({ line: lines[r.record] ?? Infinity, text: `line ${lines[r.record] ?? "?"}: ${r.message}` });
+      const rejected = rejections.sort((a, b) => a.line - b.line).map((r) => r.text);
       // Training reads a whole namespace and recodes it: once, here, when every chunk is committed.
       const ending = await engine.endImport(own, named, [], { ...(codec ? { codec } : {}), signal: controller.signal });
       const trainedBy = [...(ending.trained ? ([[own, ending.trained]] as const) : []), ...Object.entries(ending.otherTrained ?? {})];
