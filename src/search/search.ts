@@ -93,7 +93,7 @@ export interface SearchIndexOptions {
   vectors?: VectorEncodingName;
   /**
    * A memory whose text could not be read is tried again by the first refresh this many
-   * milliseconds later, then twice as long after each retry that read none of them (up to 32 times
+   * milliseconds later, then twice as long after each retry that read none of them (up to 8 times
    * as long); a new index, as a new CLI command or a restarted server makes, tries it at once.
    * Defaults to 60 000.
    */
@@ -117,8 +117,8 @@ const EMBED_CHARS = 4000;
 const INDEX_BATCH = 256;
 /** A refresh that indexed at least 1/4 of the index merges the keyword index into one segment. */
 const COMPACT_SHARE = 4;
-/** Retries of memories that still cannot be read back off to this many times `retryUnreadableMs` (32 minutes at the default). */
-const RETRY_BACKOFF_MAX = 32;
+/** Retries of memories that still cannot be read back off to this many times `retryUnreadableMs` (8 minutes at the default). */
+const RETRY_BACKOFF_MAX = 8;
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
@@ -328,7 +328,9 @@ export class SearchIndex {
   private async refreshNow(onProgress?: (progress: IndexProgress) => void, signal?: AbortSignal): Promise<number> {
     // Tried again: every memory left out, in a walk over every memory (the store's settled point would pass them over).
     const retrying = this.unreadableSeqs.size > 0 && performance.now() >= this.retryAt;
-    const leftOut = this.unreadableSeqs.size;
+    // The memories a retry tries again (by key): whether it read any of them decides the next wait.
+    const leftOut = retrying ? new Set(this.unreadableKeys.keys()) : undefined;
+    let readAgain = 0;
     if (retrying) {
       this.unreadableSeqs.clear();
       this.unreadableKeys.clear();
@@ -343,10 +345,11 @@ export class SearchIndex {
     // One walk in seq order, each look-up after the last seq listed: a memory passed over (left out as unreadable, or
     // deleted since it was listed) is listed once a walk, and the walk never lists it again.
     let after = 0;
+    // The token is read before the walk's first look-up: a write during the walk changes it, so the next refresh walks
+    // again (a memory rewritten below the cursor would be missed by this walk, and by the shortcut after it).
+    const token = await this.index.changeToken();
     for (;;) {
       signal?.throwIfAborted();
-      // The token is read before the look-up: a write after it changes the token, so it is never missed.
-      const token = await this.index.changeToken();
       const listed = await this.index.pending(this.key, INDEX_BATCH, retrying ? { after, full: true } : { after });
       if (listed.length === 0) {
         this.settled = token;
@@ -368,6 +371,7 @@ export class SearchIndex {
           unreadable++;
         } else {
           readable.push({ seq: memory.seq, source: result });
+          if (leftOut?.has(key)) readAgain++;
           const before = this.unreadableKeys.get(key);
           if (before !== undefined) {
             this.unreadableSeqs.delete(before);
@@ -394,7 +398,7 @@ export class SearchIndex {
       if (listed.length === INDEX_BATCH) await yieldToEventLoop();
     }
     // A retry that read none of them waits twice as long for the next (up to RETRY_BACKOFF_MAX times the first wait).
-    if (retrying) this.retryDelay = unreadable >= leftOut ? Math.min(this.retryDelay * 2, this.retryUnreadableMs * RETRY_BACKOFF_MAX) : this.retryUnreadableMs;
+    if (retrying) this.retryDelay = readAgain === 0 ? Math.min(this.retryDelay * 2, this.retryUnreadableMs * RETRY_BACKOFF_MAX) : this.retryUnreadableMs;
     // Rewriting the keyword index costs time in proportion to its size: only after a large share of it is new.
     // (The loaded matrix's size stands in for counting the stored vectors; without one, as on a server's
     // main thread whose searches run on the search thread, the count stops at the bound: O(indexed), not

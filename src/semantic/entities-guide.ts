@@ -1,5 +1,5 @@
 import type { Entity } from "./entities.js";
-import { jiebaWords, ZH_SURNAME_START } from "./entities-nlp.js";
+import { jiebaWords, loadCompromise, ZH_SURNAME_START } from "./entities-nlp.js";
 import { FIRST_NAMES } from "./entities-rules.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
 
@@ -36,18 +36,31 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
 const TITLE_START = /(?:^[ \t]*\d+(?:\.\d+)*\.?[ \t]+|[([“"‘«「][ \t]*)$/u;
 
 /**
- * No name spans a blank line (`person:"Make\n\nMake"`, a heading and the paragraph under it); and one capitalised word
- * read as a person where a heading or a title starts is no person when it is a verb or a plural ("2.7.3. Tweaking
- * candidate version", "(Closes: #174596)", "“Packages from …"), unless it is a known first name (trial44: about 4 of 10
- * technical memories had such a person). A name starting a sentence is left alone ("Rhys suspects …", "Tomás said …").
+ * A name is cut at a blank line (`person:"Make\n\nMake"`, a heading and the paragraph under it: the heading's part
+ * is kept); and one capitalised word read as a person where a heading or a title starts is no person when compromise
+ * reads it as a verb, a plural noun or a participle ("Released") and not as a name ("2.7.3. Tweaking candidate version", "(Closes: #174596)",
+ * "“Packages from …"; "(Hughes said …)" stays), unless it is a known first name (trial44: about 4 of 10 technical
+ * memories had such a person). A name starting a sentence is left alone ("Rhys suspects …").
  */
 function withoutHeadingWords(text: string, entities: readonly Entity[]): Entity[] {
-  return entities.map((e) => unclosedCut(text, e)).filter((e) => {
-    if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return true;
-    if (/\n[ \t]*\n/.test(text.slice(e.start, e.end))) return false;
-    if (e.type !== "person" || !/^\p{Lu}\p{Ll}+$/u.test(e.text) || FIRST_NAMES.has(e.text)) return true;
-    return !(TITLE_START.test(text.slice(text.lastIndexOf("\n", e.start - 1) + 1, e.start)) && /(?:ing|ed|es|s)$/.test(e.text));
-  });
+  return entities
+    .map((e) => unclosedCut(text, blankLineCut(e)))
+    .filter((e) => {
+      if (e.text === "") return false;
+      if (e.type !== "person" || !/^\p{Lu}\p{Ll}+$/u.test(e.text) || FIRST_NAMES.has(e.text)) return true;
+      if (!TITLE_START.test(text.slice(text.lastIndexOf("\n", e.start - 1) + 1, e.start))) return true;
+      const word = loadCompromise()(e.text);
+      return word.has("#Person") || !(word.has("#Verb") || word.has("#Plural") || (word.has("#Adjective") && /ed$/u.test(e.text)));
+    });
+}
+
+/** A name cut before a blank line inside it. */
+function blankLineCut(e: Entity): Entity {
+  if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return e;
+  const blank = e.text.search(/\n[ \t]*\n/u);
+  if (blank < 0) return e;
+  const kept = e.text.slice(0, blank).trimEnd();
+  return { ...e, text: kept, end: e.start + kept.length };
 }
 
 /** A name cut before an opening bracket it does not close ("PAM （Pluggable Authentication Modules" → "PAM"). */

@@ -275,8 +275,14 @@ describe("entities of technical memories (trial44 L4)", () => {
     assert.ok(!found("3.1.4. Tweaking the scheduler").some((e) => e === "person:Tweaking"));
     assert.ok(!found("  * Fix the crash on start (Closes: #174596).").includes("person:Closes"));
     assert.ok(!found("See the chapter “Packages from other sources” first.").includes("person:Packages"));
-    // A name that starts a sentence stays one.
+    assert.ok(!found("1.2.3. Released the fix for the login bug.").includes("person:Released"));
+    // A name that starts a sentence stays one, and so does a surname after a bracket or a quote (review of 2eb108f).
     assert.ok(found("Rhys suspects the flaky test in the user spec.").includes("person:Rhys"));
+    for (const [text, name] of [["(Hughes said the migration was done.)", "Hughes"], ["\"Jennings signed off on the release.\"", "Jennings"], ["“Collins and Peters met on Monday.”", "Collins"], ["2.3. Roberts is the owner.", "Roberts"]] as const) {
+      assert.ok(found(text).includes(`person:${name}`), `${name} in ${found(text).join(", ")}`);
+    }
+    // A name over a blank line keeps its part before it.
+    assert.ok(found("Meet Anna Smith\n\nSmith will join later.").includes("person:Anna Smith"));
   });
 
   it("a crypt password hash holds no money; a name is cut before a bracket it does not close", () => {

@@ -218,12 +218,14 @@ export class SqliteSearchIndex implements SearchIndexStore {
     if (after === 0) this.walk = { key, at: undefined };
     const sealed = this.sealedRows();
     if (!this.holds(key)) {
+      // A walk that began while the index held another key settles nothing: a memory it listed may be rewritten before
+      // the key's first write, which logs nothing this walk could start from. The next walk settles.
+      this.walk = undefined;
       const all = this.statements.all.all(after, limit) as { seq: number; id: string; namespace: string }[];
       return sealed ? mergeSeq(all, this.sealedPending(sealed, after, limit)).slice(0, limit) : all;
     }
     const at = this.position();
-    // A walk that began while the index held another key begins at its first look-up under this one (that look-up
-    // follows the clear the key's first write made); a walk across another clear settles nothing.
+    // A walk begins at its first look-up's position; a walk across a clear settles nothing.
     const walk = this.walk?.key === key ? this.walk : undefined;
     if (walk && walk.at === undefined) walk.at = at;
     else if (walk?.at && walk.at.epoch !== at.epoch) this.walk = undefined;
