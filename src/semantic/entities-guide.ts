@@ -44,7 +44,7 @@ const TITLE_START = /(?:^[ \t]*\d+(?:\.\d+)*\.?[ \t]+|[([“"‘«「][ \t]*)$/u
  */
 function withoutHeadingWords(text: string, entities: readonly Entity[]): Entity[] {
   return entities
-    .map((e) => unclosedCut(text, blankLineCut(e)))
+    .map(namePart)
     .filter((e) => {
       if (e.text === "") return false;
       if (e.type !== "person" || !/^\p{Lu}\p{Ll}+$/u.test(e.text) || FIRST_NAMES.has(e.text)) return true;
@@ -54,22 +54,16 @@ function withoutHeadingWords(text: string, entities: readonly Entity[]): Entity[
     });
 }
 
-/** A name cut before a blank line inside it. */
-function blankLineCut(e: Entity): Entity {
+/** A name cut before a blank line inside it, and before an opening bracket it does not close ("PAM （Pluggable …" → "PAM"). */
+function namePart(e: Entity): Entity {
   if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return e;
-  const blank = e.text.search(/\n[ \t]*\n/u);
-  if (blank < 0) return e;
-  const kept = e.text.slice(0, blank).trimEnd();
+  let end = e.text.search(/\n[ \t]*\n/u);
+  if (end < 0) end = e.text.length;
+  const open = e.text.slice(0, end).search(/[(（]/u);
+  if (open > 0 && !/[)）]/u.test(e.text.slice(open, end))) end = open;
+  if (end === e.text.length) return e;
+  const kept = e.text.slice(0, end).trimEnd();
   return { ...e, text: kept, end: e.start + kept.length };
-}
-
-/** A name cut before an opening bracket it does not close ("PAM （Pluggable Authentication Modules" → "PAM"). */
-function unclosedCut(text: string, e: Entity): Entity {
-  if (e.type !== "person" && e.type !== "organization" && e.type !== "place") return e;
-  const open = e.text.search(/[(（]/u);
-  if (open < 0 || /[)）]/u.test(e.text.slice(open))) return e;
-  const kept = e.text.slice(0, open).trimEnd();
-  return kept === "" ? e : { ...e, text: kept, end: e.start + kept.length };
 }
 
 const at = (text: string, start: number, end: number, type: Entity["type"]): Entity | undefined => (end > start ? { type, text: text.slice(start, end), start, end } : undefined);

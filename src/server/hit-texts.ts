@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Engine } from "../engine.js";
 import { isOneMemoryError, type ErrorCode } from "../errors.js";
 import type { SearchHit } from "../search/search.js";
@@ -7,6 +8,12 @@ export interface UnreadableText {
   code: ErrorCode;
   message: string;
 }
+
+/** A hit's `unreadable` field, as REST and MCP answer it. */
+export const UnreadableHitSchema = z
+  .object({ code: z.string(), message: z.string() })
+  .optional()
+  .describe("present when the memory's text cannot be read now (its model or asset missing, its payload damaged); preview is then empty");
 
 /**
  * Each hit made into an answer with its memory's text (REST and MCP cut it into a preview), from one

@@ -8,7 +8,7 @@ import { allows, checkExpiresAfterNow, inScope, memoryTag, type Engine, type Key
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { SearchHit } from "../search/search.js";
-import { answerHits } from "./hit-texts.js";
+import { answerHits, UnreadableHitSchema } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
 import { errorAnswer, forbidden } from "./errors.js";
 
@@ -74,10 +74,7 @@ const Preview = z.object({
 });
 const Hit = Preview.extend({
   score: z.number().describe("rank fusion score; higher is better"),
-  unreadable: z
-    .object({ code: z.string(), message: z.string() })
-    .optional()
-    .describe("present when the memory's text cannot be read now (its model or asset missing, its payload damaged); preview is then empty"),
+  unreadable: UnreadableHitSchema,
 });
 const Unsearchable = z.number().int().describe("memories of these namespaces left out of the search because their text cannot be read now (tried again later)");
 const Written = z.object({

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import type { SearchHit } from "../search/search.js";
-import { answerHits } from "./hit-texts.js";
+import { answerHits, UnreadableHitSchema } from "./hit-texts.js";
 import type { ServerContext } from "./context.js";
 import { namespaceNotFound, locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
 import { MemoryId, Namespace } from "./memories.js";
@@ -18,10 +18,7 @@ const Hit = z.object({
   score: z.number().describe("RRF score: higher is better"),
   preview: z.string().describe(`the first ${PREVIEW_CHARS} characters of the text`),
   truncated: z.boolean().describe("the text is longer than the preview"),
-  unreadable: z
-    .object({ code: z.string(), message: z.string() })
-    .optional()
-    .describe("present when the memory's text cannot be read now (its model or asset missing, its payload damaged); preview is then empty"),
+  unreadable: UnreadableHitSchema,
 });
 const Hits = z.object({ hits: z.array(Hit) });
 const SearchHits = Hits.extend({

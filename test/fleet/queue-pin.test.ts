@@ -35,6 +35,16 @@ after(async () => {
   dir[Symbol.dispose]();
 });
 
+/** A `memzip worker` named w1 on `db` and the queue at `url` (killed when the file ends), once it says it is ready; its stderr so far. */
+async function startWorker(db: string, url: string, env: NodeJS.ProcessEnv): Promise<{ stderr: () => string }> {
+  const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", "w1", "--workers", "0"], { stdio: ["ignore", "ignore", "pipe"], env });
+  workerChildren.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  await waitFor(() => stderr.includes("ready on"), "the worker to be ready", 60_000);
+  return { stderr: () => stderr };
+}
+
 describe("memzip import --queue: the namespace pin, and a restore to several namespaces", { skip }, () => {
   it("rejects every record naming another namespace, however it is spelled, and writes the rest to the pinned one; without -n every namespace named trains", { timeout: 120_000 }, async () => {
     const url = (redis as RedisService).url;
@@ -50,11 +60,7 @@ describe("memzip import --queue: the namespace pin, and a restore to several nam
         '{"id": "escaped", "namespac\\u0065": "b", "text": "another namespace behind an escaped key"}',
       ].join("\n") + "\n",
     );
-    const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", "w1", "--workers", "0"], { stdio: ["ignore", "ignore", "pipe"], env });
-    workerChildren.push(child);
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitFor(() => stderr.includes("ready on"), "the worker to be ready", 60_000);
+    await startWorker(db, url, env);
 
     const imported = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "-n", "a", "--json"], { encoding: "utf8", env });
     assert.equal(imported.status, 1, imported.stderr);
@@ -113,14 +119,7 @@ describe("memzip import --queue: a record a worker refuses", { skip }, () => {
         JSON.stringify({ id: "big7", text: long(7) }),
       ].join("\n") + "\n",
     );
-    const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", "w1", "--workers", "0"], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...env, MEMZIP_MAX_TEXT_BYTES: "200" },
-    });
-    workerChildren.push(child);
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitFor(() => stderr.includes("ready on"), "the worker to be ready", 60_000);
+    const worker = await startWorker(db, url, { ...env, MEMZIP_MAX_TEXT_BYTES: "200" });
 
     // Chunks of 4 records: lines 1, 2, 4, 5 and then 6, 7 (line 3 is refused here, before the queue).
     const imported = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "--chunk", "4", "--json"], { encoding: "utf8", env });
@@ -132,8 +131,8 @@ describe("memzip import --queue: a record a worker refuses", { skip }, () => {
     assert.match(report.rejected[0] ?? "", /^line 2: .*\b200\b/);
     assert.match(report.rejected[1] ?? "", /line 3/);
     assert.match(report.rejected[2] ?? "", /^line 7: .*\b200\b/);
-    await waitFor(() => stderr.includes("1 rejected"), "the worker's chunk lines", 10_000);
-    assert.doesNotMatch(stderr, /failed/);
+    await waitFor(() => worker.stderr().includes("1 rejected"), "the worker's chunk lines", 10_000);
+    assert.doesNotMatch(worker.stderr(), /failed/);
 
     const engine = Engine.open({ db, cache: "off", workers: 0 });
     try {
