@@ -3,13 +3,16 @@
  * policy, decide what to (re)train, compact.
  */
 import type { createCodecs } from "../codec/registry.js";
-import type { DamagedMemories, EnvelopeUpdate, RegisteredModel, Store, StoredMemory } from "../core/store.js";
+import type { DamagedMemories, EnvelopeUpdate, RegisteredModel, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
-import { ASSET_TRAINERS, type AssetTrainingOptions, type TrainableAssetKind } from "../model/asset-trainers.js";
+import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
+import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
+import type { DerivedDirectory } from "../store/derived-dir.js";
+import { MAX_TABLE_BITS } from "../codec/cm/snapshot.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
@@ -38,6 +41,8 @@ export interface MaintenanceParts {
   llm: LlmCoder;
   gate: ModelGate;
   metrics: Metrics;
+  /** Where the trained states of the store's cm snapshots go (undefined: nowhere, each process trains them). */
+  modelStates: DerivedDirectory | undefined;
 }
 
 export class Maintenance {
@@ -101,6 +106,12 @@ export class Maintenance {
    * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
    */
   async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<TrainedAsset> {
+    const { tableBits } = options;
+    if (tableBits !== undefined && !(Number.isInteger(tableBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS)) {
+      throw new MemzipError(ErrorCode.USAGE, `tableBits ${tableBits} is out of range`, {
+        hint: `Give an integer from 16 to ${MAX_TABLE_BITS}: the model takes 4 bytes × 2^tableBits of RAM (23, the default: 32 MiB).`,
+      });
+    }
     // The newest memories up to a byte budget, so training a namespace of millions stays bounded.
     const budget = Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES);
     let samples: Uint8Array[] = [];
@@ -110,6 +121,8 @@ export class Maintenance {
     for await (const memory of this.parts.store.memories.scan({ namespace, ...(signal ? { signal } : {}) })) {
       if (memory.contentOf) continue;
       const bytes = await this.parts.reader.decodeBytes(memory.envelope, 0, memory.assetId);
+      // Decodes run on this thread: a turn of the event loop every few dozen keeps a server's requests answered.
+      if (memories % 32 === 31) await new Promise<void>((resolve) => setImmediate(resolve));
       samples.push(bytes);
       sampleBytes += bytes.length;
       memories++;
@@ -124,12 +137,29 @@ export class Maintenance {
         hint: "Its memories are empty or copies of texts another namespace holds; train where the texts are, or add memories first.",
       });
     }
+    // Off this thread (seconds per MB of text): a server goes on answering, an import's progress and Ctrl-C go on working.
     const started = performance.now();
-    const bytes = ASSET_TRAINERS[kind](samples.slice(first), options);
+    const bytes = await trainAssetOffThread(kind, samples.slice(first), options, signal);
     const trainMs = performance.now() - started;
     signal?.throwIfAborted();
     const asset = await this.parts.assets.save(kind, namespace, bytes, { samples: memories });
+    await this.deriveState(asset, signal);
     return { id: asset.id, kind: asset.kind, bytes: bytes.length, samples: memories, trainMs };
+  }
+
+  /**
+   * Writes a new cm snapshot's model state where the codecs read it, on a thread of its own: its
+   * first use (the recode after an import) would otherwise decode the snapshot and write the state
+   * on the thread that uses it. A state that cannot be made leaves that to the first use, as before.
+   */
+  private async deriveState(asset: StoredAsset, signal: AbortSignal | undefined): Promise<void> {
+    const states = this.parts.modelStates;
+    if (asset.kind !== "cm-snapshot" || !states) return;
+    try {
+      await deriveSnapshotStateOffThread(asset, states.path, states.options, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+    }
   }
 
   /**
@@ -177,6 +207,9 @@ export class Maintenance {
     // The skip rule decides the model attempts (not a forced codec's), in scan order.
     const { gate, metrics } = this.parts;
     const session = model && codec === undefined && gate.enabled ? gate.session() : undefined;
+    // The built-in codecs code on the engine's worker threads, as imports do: a server's recode after an import's
+    // training (seconds of CPU per thousand memories) leaves its event loop to the requests.
+    const usePool = this.parts.options.workers > 0;
     const recodeOne = async (scanned: StoredMemory, ticket: SkipTicket | undefined) => {
       if (overtaken) return;
       let memory = scanned;
@@ -198,7 +231,7 @@ export class Maintenance {
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;
       const models = modelAttempts(this.parts.llm, model, summary ? [prefix, summary] : [prefix], codec === "llm-mix" || (codec === undefined && !summary) ? snapshot : undefined, codec);
       const gated = await gatedAttempts(gate, ticket, memory.namespace, models, attemptsKeyAsset(models, prefix), bytes, this.parts.options.rawBelow, metrics);
-      const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models]);
+      const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models], usePool);
       gated.settle(choice);
       report.checked++;
       report.bytesBefore += memory.envelope.length;
@@ -216,7 +249,7 @@ export class Maintenance {
       report.bytesAfter += better ? choice.envelope.length : memory.envelope.length;
       onProgress?.({ done: report.checked, total, originalBytes: 0, storedBytes: report.bytesAfter });
     };
-    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : 1, async (scanned) => {
+    await forEachConcurrentAsync(scan, model ? this.parts.options.llm.contexts : usePool ? this.parts.options.concurrency : 1, async (scanned) => {
       const ticket = session?.ticket();
       try {
         await recodeOne(scanned, ticket);

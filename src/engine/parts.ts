@@ -98,7 +98,7 @@ export function assembleParts(
   });
   const gate = new ModelGate(derived, options.skipLosingModel);
   const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, gate, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });
-  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics });
+  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics, modelStates });
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
     closed = true;

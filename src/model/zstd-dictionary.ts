@@ -1,5 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeLeftovers } from "../core/leftovers.js";
@@ -25,6 +26,69 @@ export const MIN_DICTIONARY_SAMPLES = 8;
  * training or engine start if the process was killed.
  */
 export function trainZstdDictionary(samples: readonly Uint8Array[], options: DictionaryTrainingOptions = {}): Uint8Array {
+  const files = prepareTrainingFiles(samples, options);
+  try {
+    const result = spawnSync(files.binary, files.args, { encoding: "utf8" });
+    return dictionaryOf(files, result.error, result.status, result.stderr);
+  } finally {
+    files.remove();
+  }
+}
+
+/**
+ * `trainZstdDictionary` without blocking the caller's thread while zstd trains (seconds on a few
+ * MB): a server answers other requests meanwhile. `signal` stops zstd (SIGKILL) and rejects with
+ * its reason; the samples' folder goes either way.
+ */
+export async function trainZstdDictionaryAsync(samples: readonly Uint8Array[], options: DictionaryTrainingOptions = {}, signal?: AbortSignal): Promise<Uint8Array> {
+  signal?.throwIfAborted();
+  const files = prepareTrainingFiles(samples, options, false);
+  try {
+    // Thousands of small files: written a few at a time, so that this thread goes on running meanwhile.
+    let next = 0;
+    const writeSome = async () => {
+      for (let i = next++; i < samples.length; i = next++) {
+        signal?.throwIfAborted();
+        await writeFile(join(files.dir, `${i}.txt`), samples[i] as Uint8Array);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, writeSome));
+    const { error, status, stderr } = await new Promise<{ error?: Error; status: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(files.binary, files.args, { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      let settled = false;
+      const stop = () => child.kill("SIGKILL");
+      const settle = (result: { error?: Error; status: number | null }) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", stop);
+        if (signal?.aborted) reject(signal.reason);
+        else resolve({ ...result, stderr });
+      };
+      signal?.addEventListener("abort", stop, { once: true });
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        if (stderr.length < 64 * 1024) stderr += chunk;
+      });
+      // A binary that cannot start emits only "error"; one that ran ends with "close" (its stderr read to the end).
+      child.once("error", (error) => settle({ error, status: null }));
+      child.once("close", (status) => settle({ status }));
+    });
+    return dictionaryOf(files, error, status, stderr);
+  } finally {
+    files.remove();
+  }
+}
+
+interface TrainingFiles {
+  dir: string;
+  binary: string;
+  args: string[];
+  output: string;
+  remove(): void;
+}
+
+/** Checks the samples, makes a private folder for them (and writes them there, one file each, unless told not to), and says how to run the trainer on them. */
+function prepareTrainingFiles(samples: readonly Uint8Array[], options: DictionaryTrainingOptions, write = true): TrainingFiles {
   const { maxBytes, zstdBinary } = { ...DICTIONARY_DEFAULTS, ...options };
   if (samples.length < MIN_DICTIONARY_SAMPLES) {
     throw new MemzipError(ErrorCode.USAGE, `a dictionary needs at least ${MIN_DICTIONARY_SAMPLES} memories to learn from, got ${samples.length}`, {
@@ -33,26 +97,34 @@ export function trainZstdDictionary(samples: readonly Uint8Array[], options: Dic
   }
   sweepTrainingLeftovers();
   const dir = trainingFolder();
-  try {
-    samples.forEach((sample, i) => writeFileSync(join(dir, `${i}.txt`), sample));
-    const output = join(dir, "dictionary");
-    const result = spawnSync(zstdBinary, ["--train", "-q", "-19", `--maxdict=${maxBytes}`, "-r", dir, "-o", output], { encoding: "utf8" });
-    if (result.error) {
-      throw new MemzipError(ErrorCode.DEPENDENCY, `cannot run ${zstdBinary}: ${result.error.message}`, {
-        hint: "Install the zstd command-line tool (Debian: apt-get install zstd) to train dictionaries.",
-        cause: result.error,
-      });
-    }
-    if (result.status !== 0) {
-      throw new MemzipError(ErrorCode.USAGE, `zstd could not train a dictionary: ${result.stderr.trim() || `exit ${result.status}`}`, {
-        hint: "Dictionaries need more, or more varied, memories; try again after importing more.",
-      });
-    }
-    return new Uint8Array(readFileSync(output));
-  } finally {
+  const remove = () => {
     rmSync(dir, { recursive: true, force: true });
     liveFolders.delete(dir);
+  };
+  try {
+    if (write) samples.forEach((sample, i) => writeFileSync(join(dir, `${i}.txt`), sample));
+  } catch (error) {
+    remove();
+    throw error;
   }
+  const output = join(dir, "dictionary");
+  return { dir, binary: zstdBinary, args: ["--train", "-q", "-19", `--maxdict=${maxBytes}`, "-r", dir, "-o", output], output, remove };
+}
+
+/** The trained dictionary, or the typed error for how zstd ended. */
+function dictionaryOf({ binary, output }: TrainingFiles, error: Error | undefined, status: number | null, stderr: string): Uint8Array {
+  if (error) {
+    throw new MemzipError(ErrorCode.DEPENDENCY, `cannot run ${binary}: ${error.message}`, {
+      hint: "Install the zstd command-line tool (Debian: apt-get install zstd) to train dictionaries.",
+      cause: error,
+    });
+  }
+  if (status !== 0) {
+    throw new MemzipError(ErrorCode.USAGE, `zstd could not train a dictionary: ${stderr.trim() || `exit ${status}`}`, {
+      hint: "Dictionaries need more, or more varied, memories; try again after importing more.",
+    });
+  }
+  return new Uint8Array(readFileSync(output));
 }
 
 /** Prefix of the private folders that hold plaintext training samples: `memzip-train-<pid>-<random>`. */

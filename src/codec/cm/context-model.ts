@@ -79,6 +79,13 @@ export function isModelVersion(value: number): value is ModelVersion {
   return Object.hasOwn(MODEL_FILES, value);
 }
 
+let learnedBytes = 0;
+
+/** Bytes of text this thread's models learned from (trained on, or decoded from a snapshot): tests check which thread trains. */
+export function bytesLearned(): number {
+  return learnedBytes;
+}
+
 const compiled = new Map<ModelVersion, { module: WebAssembly.Module; hash: Uint8Array }>();
 
 function wasmModule(version: ModelVersion): { module: WebAssembly.Module; hash: Uint8Array } {
@@ -177,6 +184,7 @@ export class ContextModel {
     if (this.frozen) throw new Error("the model is frozen");
     checkRecordLength(bytes.length);
     this.trainedOn.push(bytes);
+    learnedBytes += bytes.length;
     learn(this.model, bytes, encoder);
   }
 
@@ -188,6 +196,7 @@ export class ContextModel {
     const bytes = decodeBytes(this.model, length, decoder);
     this.model.endTrainingRecord();
     this.trainedOn.push(bytes);
+    learnedBytes += length;
     return bytes;
   }
 

@@ -30,6 +30,8 @@ export const SNAPSHOT_DEFAULTS = { maxTrainingBytes: 4 << 20 } as const;
 
 export function encodeSnapshot(samples: readonly Uint8Array[], options: SnapshotOptions = {}): Uint8Array {
   const params = options.params ?? CONTEXT_MODEL_DEFAULTS;
+  // A snapshot no reader would load is refused here, before it is trained and saved.
+  if (!sizesInRange(params)) throw new RangeError(`snapshot model sizes out of range: tableBits ${params.tableBits} (16–${MAX_TABLE_BITS}), matchBits ${params.matchBits} (10–26)`);
   const chosen = newestWithin(samples, options.maxTrainingBytes ?? SNAPSHOT_DEFAULTS.maxTrainingBytes);
   const version = options.version ?? CURRENT_MODEL_VERSION;
   const model = new ContextModel(params, version);
@@ -45,6 +47,13 @@ export function encodeSnapshot(samples: readonly Uint8Array[], options: Snapshot
   for (const sample of chosen) at = writeVarint(header, at, sample.length);
   new DataView(header.buffer).setUint32(at, checksum32(concat(chosen)), true);
   return concat([header, body]);
+}
+
+/** Largest `tableBits` a snapshot may name (2^26 counters: 256 MiB of model memory). */
+export const MAX_TABLE_BITS = 26;
+
+function sizesInRange({ tableBits, matchBits }: ContextModelParams): boolean {
+  return Number.isInteger(tableBits) && Number.isInteger(matchBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS && matchBits >= 10 && matchBits <= 26;
 }
 
 /** A loaded snapshot: the frozen model and the texts it learned from. */
@@ -70,7 +79,7 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   const version = bytes[4] as number;
   if (!isModelVersion(version)) throw new RangeError(`context-model snapshot version ${version} is not supported`);
   const params = { tableBits: bytes[5] as number, matchBits: bytes[6] as number };
-  if (params.tableBits < 16 || params.tableBits > 26 || params.matchBits < 10 || params.matchBits > 26) throw new RangeError("snapshot model sizes out of range");
+  if (!sizesInRange(params)) throw new RangeError("snapshot model sizes out of range");
   const [count, afterCount] = readVarint(bytes, 7);
   let at = afterCount;
   const lengths: number[] = [];

@@ -1,0 +1,81 @@
+/**
+ * Asset training off the caller's thread. Training a cm snapshot codes its texts with the model
+ * (about 1 s per MB), a zstd dictionary runs the zstd CLI for as long, and the first use of a new
+ * snapshot decodes it once more and writes its derived state: together 10–15 s of CPU for a
+ * namespace at the 4 MiB training budget. On the event loop that is a server deaf to every other
+ * tenant for as long, and an import whose progress and Ctrl-C stall. Here a cm job runs on a
+ * thread of its own (one per job: it ends with the job), zstd as a child process awaited
+ * asynchronously; an abort ends either at once.
+ */
+import { Worker } from "node:worker_threads";
+import type { DerivedFolderOptions } from "../codec/derived-folder.js";
+import { MemzipError, ErrorCode } from "../errors.js";
+import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
+import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
+
+/** A job for `asset-train-worker.ts`. */
+export type TrainJob =
+  | { type: "train"; texts: Uint8Array; lengths: number[]; options: AssetTrainingOptions }
+  | { type: "derive"; id: string; bytes: Uint8Array; derivedDir: string; derivedOptions: DerivedFolderOptions };
+
+export type TrainReply =
+  | { ok: true; bytes?: Uint8Array }
+  | { ok: false; name: string; message: string; typed?: { code: ErrorCode; message: string; hint?: string; details: Record<string, unknown> } };
+
+/** Trains an asset of `kind` on `samples` (oldest first) without blocking this thread; `signal` stops the training. */
+export async function trainAssetOffThread(kind: TrainableAssetKind, samples: readonly Uint8Array[], options: AssetTrainingOptions, signal?: AbortSignal): Promise<Uint8Array> {
+  if (kind === "zstd-dictionary") return trainZstdDictionaryAsync(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }, signal);
+  const texts = new Uint8Array(samples.reduce((sum, sample) => sum + sample.length, 0));
+  let at = 0;
+  for (const sample of samples) {
+    texts.set(sample, at);
+    at += sample.length;
+  }
+  const reply = await runJob({ type: "train", texts, lengths: samples.map((sample) => sample.length), options }, [texts.buffer], signal);
+  if (!reply.bytes) throw new Error("the training thread answered no snapshot");
+  return reply.bytes;
+}
+
+/**
+ * Decodes a saved cm snapshot once on a thread of its own and writes its model state into
+ * `derivedDir` (as its first use would, on the thread that uses it): the codecs then read the
+ * state (tens of milliseconds) instead of training. A state that cannot be written costs only
+ * that training later.
+ */
+export async function deriveSnapshotStateOffThread(asset: { id: string; bytes: Uint8Array }, derivedDir: string, derivedOptions: DerivedFolderOptions, signal?: AbortSignal): Promise<void> {
+  await runJob({ type: "derive", id: asset.id, bytes: asset.bytes, derivedDir, derivedOptions: { ...derivedOptions } }, [], signal);
+}
+
+/** Runs one job on a new thread and resolves when the thread has exited, so that nothing of it outlives the call. */
+function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<Extract<TrainReply, { ok: true }>> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./asset-train-worker.js", import.meta.url), { workerData: job, transferList: transfer });
+    let reply: TrainReply | undefined;
+    let failure: Error | undefined;
+    const stop = () => void worker.terminate();
+    signal?.addEventListener("abort", stop, { once: true });
+    worker.once("message", (message: TrainReply) => {
+      reply = message;
+    });
+    worker.once("error", (error) => {
+      failure = error;
+    });
+    worker.once("exit", (code) => {
+      signal?.removeEventListener("abort", stop);
+      if (signal?.aborted) reject(signal.reason);
+      else if (reply?.ok) resolve(reply);
+      else if (reply) reject(replyError(reply));
+      else reject(new MemzipError(ErrorCode.RESOURCE, `the training thread ended (exit ${code}) without an answer${failure ? `: ${failure.message}` : ""}`, {
+        hint: "Training needs memory for the model (tens of MB) and the texts; free some and train again.",
+        ...(failure ? { cause: failure } : {}),
+      }));
+    });
+  });
+}
+
+/** The worker's error as the caller would have seen it thrown on its own thread: a MemzipError keeps its code, hint and details. */
+function replyError(reply: Extract<TrainReply, { ok: false }>): Error {
+  if (reply.typed) return new MemzipError(reply.typed.code, reply.typed.message, { ...(reply.typed.hint ? { hint: reply.typed.hint } : {}), details: reply.typed.details });
+  return reply.name === "RangeError" ? new RangeError(reply.message) : new Error(reply.message);
+}

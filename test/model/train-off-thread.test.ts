@@ -1,0 +1,137 @@
+import { strict as assert } from "node:assert";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { bytesLearned } from "../../src/codec/cm/context-model.js";
+import { snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
+import { Engine } from "../../src/engine.js";
+import { ErrorCode, isMemzipError } from "../../src/errors.js";
+import { trainAssetOffThread } from "../../src/model/asset-train-thread.js";
+import { TRAINING_PREFIX, trainZstdDictionaryAsync } from "../../src/model/zstd-dictionary.js";
+import { devCorpus, tempDir } from "../helpers.js";
+
+const encoder = new TextEncoder();
+const samples = (n: number) => Array.from({ length: n }, (_, i) => encoder.encode(`memory ${i}: the deploy of service ${i % 7} finished`));
+
+/**
+ * A zstd stand-in that trains only once `go` exists (at most 30 s, then it fails): a caller whose thread
+ * blocks on it can never create that file.
+ */
+function waitingZstd(dir: string, go: string): string {
+  const path = join(dir, "fake-zstd");
+  writeFileSync(
+    path,
+    `#!/bin/sh
+out=""
+while [ $# -gt 0 ]; do [ "$1" = "-o" ] && out="$2"; shift; done
+i=0
+while [ ! -e '${go}' ]; do i=$((i+1)); [ $i -gt 600 ] && exit 3; sleep 0.05; done
+printf 'trained' > "$out"
+`,
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Runs `body` with TMPDIR set to `tmp` (where training folders go), put back after. */
+async function withTmpdir<T>(tmp: string, body: () => Promise<T>): Promise<T> {
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    return await body();
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  }
+}
+
+/**
+ * Training takes seconds per MB of text (a cm snapshot codes its texts, zstd trains for as long, a new
+ * snapshot's first use decodes it again). Done on the caller's thread, a server answered no other
+ * request for that long, and an import's Ctrl-C waited for it.
+ */
+describe("asset training runs off the caller's thread", () => {
+  it("zstd trains while this thread goes on running", async () => {
+    using dir = tempDir();
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const go = join(dir.path, "go");
+    const zstdBinary = waitingZstd(dir.path, go);
+    const dictionary = await withTmpdir(tmp, async () => {
+      const training = trainZstdDictionaryAsync(samples(12), { zstdBinary });
+      // Runs only if this thread is free while zstd runs: with a blocking call, zstd would wait for it in vain.
+      setImmediate(() => writeFileSync(go, ""));
+      return training;
+    });
+    assert.equal(new TextDecoder().decode(dictionary), "trained");
+    assert.deepEqual(readdirSync(tmp), [], "the samples' folder is removed");
+  });
+
+  it("an abort stops zstd at once and removes the samples' folder", async () => {
+    using dir = tempDir();
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const zstdBinary = waitingZstd(dir.path, join(dir.path, "never"));
+    const controller = new AbortController();
+    await withTmpdir(tmp, async () => {
+      const training = trainZstdDictionaryAsync(samples(12), { zstdBinary }, controller.signal);
+      const folders = readdirSync(tmp);
+      assert.equal(folders.length, 1, "the samples are written before zstd starts");
+      assert.ok(folders[0]?.startsWith(`${TRAINING_PREFIX}${process.pid}-`));
+      controller.abort(new Error("stop"));
+      await assert.rejects(training, /^Error: stop$/);
+    });
+    assert.deepEqual(readdirSync(tmp), [], "the samples' folder is removed");
+  });
+
+  it("a zstd that cannot run is E_DEPENDENCY, one that fails E_USAGE, as before", async () => {
+    using dir = tempDir();
+    await assert.rejects(trainZstdDictionaryAsync(samples(12), { zstdBinary: join(dir.path, "no-such-zstd") }), (e: unknown) => isMemzipError(e, ErrorCode.DEPENDENCY) && /Install the zstd/.test(e.hint ?? ""));
+    const failing = join(dir.path, "failing-zstd");
+    writeFileSync(failing, "#!/bin/sh\necho 'Error: not enough samples' >&2\nexit 1\n");
+    chmodSync(failing, 0o755);
+    await assert.rejects(trainZstdDictionaryAsync(samples(12), { zstdBinary: failing }), (e: unknown) => isMemzipError(e, ErrorCode.USAGE) && /not enough samples/.test(e.message));
+    await assert.rejects(trainZstdDictionaryAsync(samples(3)), (e: unknown) => isMemzipError(e, ErrorCode.USAGE) && /at least 8/.test(e.message));
+  });
+
+  it("a cm snapshot trains on a thread of its own, and a new snapshot's state is written before its first use", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const corpus = devCorpus();
+    await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
+    const learned = bytesLearned();
+    const trainings = snapshotTrainings();
+    const trained = await engine.trainAsset("cm-snapshot");
+    assert.equal(trained.kind, "cm-snapshot");
+    assert.equal(bytesLearned(), learned, "no model on this thread learned from the texts");
+    assert.ok(existsSync(join(`${db}.derived`, `cm-${trained.id}.state`)), "the snapshot's state is beside the store");
+    const records = corpus.slice(300, 330).map(({ text }, i) => ({ id: `n${i}`, text }));
+    const results = await engine.rememberMany(records);
+    assert.ok(results.some((r) => r.codec === "cm"), "the new memories are coded with the snapshot");
+    assert.equal(snapshotTrainings(), trainings, "its first use read the state: this thread decoded no snapshot");
+    assert.equal(bytesLearned(), learned);
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+    assert.equal((await engine.verify()).failed, 0);
+  });
+
+  it("a cm training aborted mid-way ends at once, with the abort's reason", async () => {
+    const texts = devCorpus().map(({ text }) => encoder.encode(text));
+    const controller = new AbortController();
+    const training = trainAssetOffThread("cm-snapshot", texts, {}, controller.signal);
+    setImmediate(() => controller.abort(new Error("stopped")));
+    await assert.rejects(training, /^Error: stopped$/);
+  });
+
+  it("an error of the training thread reaches the caller as it was thrown; a model size no reader loads is refused before training", async () => {
+    // The thread's RangeError, as on the caller's thread (before, such a snapshot was trained and saved, and no read could load it).
+    await assert.rejects(trainAssetOffThread("cm-snapshot", samples(20), { tableBits: 99 }), (e: unknown) => e instanceof RangeError && /tableBits 99/.test(e.message));
+    using dir = tempDir();
+    await using engine = Engine.open({ db: join(dir.path, "s.db"), cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    await engine.rememberMany(devCorpus().slice(0, 20).map(({ text }, i) => ({ id: `t${i}`, text })));
+    for (const tableBits of [99, 15, 22.5]) {
+      await assert.rejects(engine.trainAsset("cm-snapshot", "default", { tableBits }), (e: unknown) => isMemzipError(e, ErrorCode.USAGE) && /from 16 to 26/.test(e.hint ?? ""));
+    }
+    assert.equal((await engine.trainAsset("cm-snapshot", "default", { tableBits: 16 })).kind, "cm-snapshot");
+  });
+});
