@@ -8,7 +8,7 @@ import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { trainAssetOffThread } from "../../src/model/asset-train-thread.js";
 import { TRAINING_PREFIX, trainZstdDictionaryAsync } from "../../src/model/zstd-dictionary.js";
-import { devCorpus, tempDir } from "../helpers.js";
+import { devCorpus, storeOf, tempDir } from "../helpers.js";
 
 const encoder = new TextEncoder();
 const samples = (n: number) => Array.from({ length: n }, (_, i) => encoder.encode(`memory ${i}: the deploy of service ${i % 7} finished`));
@@ -113,6 +113,33 @@ describe("asset training runs off the caller's thread", () => {
     assert.equal(bytesLearned(), learned);
     for (const { id, text } of records) assert.equal(await engine.recall(id), text);
     assert.equal((await engine.verify()).failed, 0);
+  });
+
+  it("the recode after training codes on the worker threads, to the envelopes a recode on this thread writes", async () => {
+    using dir = tempDir();
+    const corpus = devCorpus().slice(0, 260);
+    const envelopes: Map<string, string>[] = [];
+    for (const workers of [0, 2]) {
+      const db = join(dir.path, `w${workers}.db`);
+      await using engine = Engine.open({ db, workers, cache: "off" });
+      // Under autoTrainAfter, so each write codes alone; the import's end then trains both assets and recodes.
+      await engine.rememberMany(corpus.slice(0, 199).map(({ text }, i) => ({ id: `m${i}`, text })));
+      await engine.rememberMany(corpus.slice(199).map(({ text }, i) => ({ id: `m${199 + i}`, text })));
+      const tasks = engine.metricsSnapshot().workerTasks;
+      const trained = (await engine.finishImports(["default"])).get("default");
+      assert.deepEqual(trained?.assets.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
+      assert.ok((trained?.recode?.recoded ?? 0) > 200, "the recode rewrote the memories with the new assets");
+      const onThreads = engine.metricsSnapshot().workerTasks - tasks;
+      if (workers === 0) assert.equal(onThreads, 0);
+      else assert.ok(onThreads >= corpus.length, `the recode coded each memory on a worker thread (${onThreads})`);
+      assert.equal((await engine.verify()).failed, 0);
+      const store = storeOf(engine);
+      const rows = new Map<string, string>();
+      for await (const memory of store.memories.scan({ namespace: "default" })) rows.set(memory.id, `${memory.codec}:${Buffer.from(memory.envelope).toString("hex")}`);
+      envelopes.push(rows);
+    }
+    assert.equal(envelopes[1]?.size, corpus.length);
+    assert.deepEqual(envelopes[1], envelopes[0], "the same envelope for every memory");
   });
 
   it("a cm training aborted mid-way ends at once, with the abort's reason", async () => {
