@@ -177,6 +177,19 @@ function removeAbandoned(folder: string, name: string): void {
   }
 }
 
+/**
+ * Removes the temporary files of `name` that this process left in `folder` (a writer stopped between
+ * creating one and renaming it into place: a thread terminated mid-write). `removeAbandoned` leaves
+ * them while the process runs, and they may hold a state's texts.
+ */
+export function removeOwnTemporaries(folder: string, name: string): void {
+  try {
+    for (const entry of readdirSync(folder)) if (abandonedTemporaryPid(entry, name) === process.pid) removeQuietly(join(folder, entry));
+  } catch {
+    // No folder (nothing was written), or it cannot be listed: nothing of ours to remove.
+  }
+}
+
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */
 export function abandonedTemporaryPid(entry: string, name: string): number | undefined {
   if (!entry.startsWith(`${name}.`) || !entry.endsWith(".tmp")) return undefined;

@@ -151,15 +151,19 @@ export class Maintenance {
    * Writes a new cm snapshot's model state where the codecs read it, on a thread of its own: its
    * first use (the recode after an import) would otherwise decode the snapshot and write the state
    * on the thread that uses it. A state that cannot be made leaves that to the first use, as before.
+   * The asset is saved by now, so an abort stops only this (the training stands: the caller's next
+   * step sees the abort). An asset pruned meanwhile (nothing used it yet) loses the state written for
+   * it: the prune's own removal ran before the file was there, and the state holds the texts.
    */
   private async deriveState(asset: StoredAsset, signal: AbortSignal | undefined): Promise<void> {
     const states = this.parts.modelStates;
     if (asset.kind !== "cm-snapshot" || !states) return;
     try {
       await deriveSnapshotStateOffThread(asset, states.path, states.options, signal);
-    } catch (error) {
-      if (signal?.aborted) throw error;
+    } catch {
+      // Derived data: its first use makes it.
     }
+    if (!(await this.parts.store.assets.get(asset.id))) states.removeFor(asset.id);
   }
 
   /**

@@ -8,7 +8,8 @@
  * asynchronously; an abort ends either at once.
  */
 import { Worker } from "node:worker_threads";
-import type { DerivedFolderOptions } from "../codec/derived-folder.js";
+import { stateFileName } from "../codec/cm/derived-state.js";
+import { removeOwnTemporaries, type DerivedFolderOptions } from "../codec/derived-folder.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
 import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
@@ -40,10 +41,18 @@ export async function trainAssetOffThread(kind: TrainableAssetKind, samples: rea
  * Decodes a saved cm snapshot once on a thread of its own and writes its model state into
  * `derivedDir` (as its first use would, on the thread that uses it): the codecs then read the
  * state (tens of milliseconds) instead of training. A state that cannot be written costs only
- * that training later.
+ * that training later. `signal` stops the thread; what it had begun to write is removed, and the
+ * call resolves: the state is derived data, made again on the snapshot's first use.
  */
 export async function deriveSnapshotStateOffThread(asset: { id: string; bytes: Uint8Array }, derivedDir: string, derivedOptions: DerivedFolderOptions, signal?: AbortSignal): Promise<void> {
-  await runJob({ type: "derive", id: asset.id, bytes: asset.bytes, derivedDir, derivedOptions: { ...derivedOptions } }, [], signal);
+  if (signal?.aborted) return;
+  try {
+    await runJob({ type: "derive", id: asset.id, bytes: asset.bytes, derivedDir, derivedOptions: { ...derivedOptions } }, [], signal);
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+    // The thread has exited (runJob settles on its exit): a temporary file it left holds the snapshot's texts.
+    removeOwnTemporaries(derivedDir, stateFileName(asset.id));
+  }
 }
 
 /** Runs one job on a new thread and resolves when the thread has exited, so that nothing of it outlives the call. */
@@ -67,7 +76,7 @@ function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal): P
       else if (reply?.ok) resolve(reply);
       else if (reply) reject(replyError(reply));
       else reject(new MemzipError(ErrorCode.RESOURCE, `the training thread ended (exit ${code}) without an answer${failure ? `: ${failure.message}` : ""}`, {
-        hint: "Training needs memory for the model (tens of MB) and the texts; free some and train again.",
+        hint: "Train again; if it ends the same way, the machine may lack the memory a model needs (tens of MB, and the texts): train on fewer memories (a smaller maxBytes) or free some.",
         ...(failure ? { cause: failure } : {}),
       }));
     });

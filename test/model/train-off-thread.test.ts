@@ -115,6 +115,59 @@ describe("asset training runs off the caller's thread", () => {
     assert.equal((await engine.verify()).failed, 0);
   });
 
+  it("an asset pruned while its state is written keeps no state (the state holds its texts)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    await engine.rememberMany(devCorpus().slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
+    // Right after the snapshot is saved (no memory uses it yet), while its state is being made on the thread.
+    const repository = storeOf(engine).assets;
+    const put = repository.put.bind(repository);
+    let pruning: Promise<unknown> | undefined;
+    repository.put = async (asset) => {
+      await put(asset);
+      if (asset.kind === "cm-snapshot") setImmediate(() => (pruning = engine.pruneAssets({ unusedActive: true })));
+    };
+    const trained = await engine.trainAsset("cm-snapshot");
+    assert.deepEqual(((await pruning) as { id: string }[]).map((a) => a.id), [trained.id], "the unused snapshot was pruned");
+    assert.equal(await repository.get(trained.id), undefined);
+    assert.deepEqual(readdirSync(`${db}.derived`).filter((name) => name.includes(trained.id)), [], "and nothing derived from it is left");
+  });
+
+  it("an abort while a new snapshot's state is written leaves no temporary file, and the training stands", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const folder = `${db}.derived`;
+    await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    const corpus = devCorpus();
+    await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
+    const controller = new AbortController();
+    const repository = storeOf(engine).assets;
+    const put = repository.put.bind(repository);
+    let sawTemporary = false;
+    repository.put = async (asset) => {
+      await put(asset);
+      if (asset.kind !== "cm-snapshot") return;
+      // The state's file is open (as .tmp) for the whole compression of the model's memory: stop the thread then.
+      const watch = () => {
+        const temporary = existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"));
+        if (temporary) {
+          sawTemporary = true;
+          controller.abort(new Error("stop"));
+        } else if (!existsSync(join(folder, `cm-${asset.id}.state`))) setImmediate(watch);
+      };
+      setImmediate(watch);
+    };
+    const trained = await engine.trainAsset("cm-snapshot", "default", {}, controller.signal);
+    assert.ok(sawTemporary, "the abort came while the state was written");
+    assert.equal((await engine.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the trained snapshot is saved");
+    assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith(".tmp")), [], "no temporary file (with the snapshot's texts) is left");
+    const records = corpus.slice(300, 310).map(({ text }, i) => ({ id: `n${i}`, text }));
+    const results = await engine.rememberMany(records);
+    assert.ok(results.some((r) => r.codec === "cm"), "the namespace writes with the snapshot");
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+  });
+
   it("the recode after training codes on the worker threads, to the envelopes a recode on this thread writes", async () => {
     using dir = tempDir();
     const corpus = devCorpus().slice(0, 260);

@@ -191,7 +191,7 @@ async function runImport(context: CommandContext, file: string): Promise<number>
       },
       onProgress: (p: ImportProgress) => bar.update(p.done, p.position, p.end, progressDetail(p)),
       onFinishStep: (step: FinishStep) => {
-        if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops after it)` : "compacting the store");
+        if (step.step !== "recode") bar.note(step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace} (Ctrl-C stops it)` : "compacting the store");
         else if (step.done === 0) recodeBar = new ProgressBar(context.stderr, `recode ${step.namespace}`, !context.json);
         else recodeBar?.update(step.done, step.done, step.total);
       },

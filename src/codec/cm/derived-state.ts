@@ -51,7 +51,12 @@ export interface DerivedSnapshot {
 }
 
 function fileName(asset: Asset): string {
-  return `cm-${asset.id}.state`;
+  return stateFileName(asset.id);
+}
+
+/** The name of the derived state of the cm snapshot `assetId` in a derived folder. */
+export function stateFileName(assetId: string): string {
+  return `cm-${assetId}.state`;
 }
 
 /** The state file's header when it names `asset` and this build's model, and its sizes agree with the file; else undefined. */
