@@ -46,6 +46,9 @@ export interface MaintenanceParts {
 }
 
 export class Maintenance {
+  /** Trainings under way, for `close`. */
+  private readonly trainings = new Set<{ stop: AbortController; settled: Promise<void> }>();
+
   constructor(private readonly parts: MaintenanceParts) {}
 
   /** Decodes every memory and checks it against its checksum; never throws for a bad record. */
@@ -106,6 +109,28 @@ export class Maintenance {
    * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
    */
   async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<TrainedAsset> {
+    // Its threads end with the engine: `close` stops the training and waits for it.
+    const stop = new AbortController();
+    const work = this.train(kind, namespace, options, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+    const running = { stop, settled: work.then(() => undefined, () => undefined) };
+    this.trainings.add(running);
+    try {
+      return await work;
+    } finally {
+      this.trainings.delete(running);
+    }
+  }
+
+  /** Stops the trainings under way (their threads, a zstd process) and waits until each has ended. */
+  async close(): Promise<void> {
+    const running = [...this.trainings];
+    for (const { stop } of running) {
+      stop.abort(new MemzipError(ErrorCode.ABORTED, "the engine was closed while it trained an asset", { hint: "Train again on an open engine." }));
+    }
+    await Promise.all(running.map(({ settled }) => settled));
+  }
+
+  private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal): Promise<TrainedAsset> {
     const { tableBits } = options;
     if (tableBits !== undefined && !(Number.isInteger(tableBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS)) {
       throw new MemzipError(ErrorCode.USAGE, `tableBits ${tableBits} is out of range`, {

@@ -102,6 +102,7 @@ export function assembleParts(
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
     closed = true;
+    await maintenance.close();
     gate.save();
     await features.close();
     await pool?.close();

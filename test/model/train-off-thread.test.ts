@@ -168,6 +168,45 @@ describe("asset training runs off the caller's thread", () => {
     for (const { id, text } of records) assert.equal(await engine.recall(id), text);
   });
 
+  it("closing the engine stops its trainings and waits for them: nothing of one runs after close", async () => {
+    using dir = tempDir();
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const corpus = devCorpus().slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text }));
+    // While zstd trains (its samples' folder is there): the training ends E_ABORTED, the folder is gone.
+    await withTmpdir(tmp, async () => {
+      const engine = Engine.open({ db: join(dir.path, "a.db"), cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+      await engine.rememberMany(corpus);
+      let settled: unknown;
+      const training = engine.trainAsset("zstd-dictionary").then(
+        () => (settled = "trained"),
+        (error: unknown) => (settled = error),
+      );
+      while (!readdirSync(tmp).some((name) => name.startsWith(TRAINING_PREFIX))) await new Promise((resolve) => setImmediate(resolve));
+      await engine.close();
+      assert.ok(isMemzipError(settled, ErrorCode.ABORTED) && /closed/.test(settled.message), `the training ended before close did: ${String(settled)}`);
+      assert.deepEqual(readdirSync(tmp), [], "its samples' folder is removed");
+      await training;
+    });
+    // While a new snapshot's state is written on its thread: the snapshot stands, the thread is gone, no temporary file.
+    const db = join(dir.path, "b.db");
+    const engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    await engine.rememberMany(corpus);
+    const repository = storeOf(engine).assets;
+    const put = repository.put.bind(repository);
+    let closing: Promise<void> | undefined;
+    repository.put = async (asset) => {
+      await put(asset);
+      if (asset.kind === "cm-snapshot") setImmediate(() => (closing = engine.close()));
+    };
+    const trained = await engine.trainAsset("cm-snapshot");
+    await closing;
+    const names = existsSync(`${db}.derived`) ? readdirSync(`${db}.derived`) : [];
+    assert.deepEqual(names.filter((name) => name.endsWith(".tmp")), []);
+    await using reopened = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    assert.equal((await reopened.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the snapshot saved before close stands");
+  });
+
   it("the recode after training codes on the worker threads, to the envelopes a recode on this thread writes", async () => {
     using dir = tempDir();
     const corpus = devCorpus().slice(0, 260);
