@@ -12,6 +12,11 @@ export interface DerivedFolderOptions {
    * written. For a folder that no store owns (the per-user one), which nothing else would ever shrink.
    */
   readonly maxBytes?: number;
+  /**
+   * Eight hex digits naming this folder's temporary files in place of a random tag, so that whoever stops its writer
+   * can remove what it left (`removeTaggedTemporary`). Only for a folder that writes one file at a time.
+   */
+  readonly temporaryTag?: string;
 }
 
 /**
@@ -91,7 +96,7 @@ export class DerivedFolder implements DerivedStore {
     if (folder === undefined) return;
     try {
       const target = join(folder, name);
-      const attempt = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+      const attempt = `${target}.${process.pid}.${this.options.temporaryTag ?? randomBytes(4).toString("hex")}.tmp`;
       const owner = this.options.private === true;
       mkdirSync(folder, { recursive: true, ...(owner ? { mode: 0o700 } : {}) });
       // A folder an earlier build made with the default mode is made private too.
@@ -178,16 +183,13 @@ function removeAbandoned(folder: string, name: string): void {
 }
 
 /**
- * Removes the temporary files of `name` that this process left in `folder` (a writer stopped between
- * creating one and renaming it into place: a thread terminated mid-write). `removeAbandoned` leaves
- * them while the process runs, and they may hold a state's texts.
+ * Removes the temporary file of `name` a folder whose writes were tagged `tag` (`DerivedFolderOptions.temporaryTag`)
+ * left in `folder`: its writer stopped between creating it and renaming it into place (a thread terminated mid-write).
+ * `removeAbandoned` leaves it while the process runs, and it may hold a state's texts. Another writer's temporary of the
+ * same name (another engine of this process deriving the same asset) has another tag and stays.
  */
-export function removeOwnTemporaries(folder: string, name: string): void {
-  try {
-    for (const entry of readdirSync(folder)) if (abandonedTemporaryPid(entry, name) === process.pid) removeQuietly(join(folder, entry));
-  } catch {
-    // No folder (nothing was written), or it cannot be listed: nothing of ours to remove.
-  }
+export function removeTaggedTemporary(folder: string, name: string, tag: string): void {
+  removeQuietly(join(folder, `${name}.${process.pid}.${tag}.tmp`));
 }
 
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */

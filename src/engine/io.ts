@@ -317,7 +317,8 @@ export class ImportExport {
       try {
         assets.push(await maintenance.trainAsset(kind, namespace, {}, signal));
       } catch (error) {
-        if (signal?.aborted) throw stoppedAt(step, error);
+        // Stopped by the caller, or by the engine's close: either way the import resumes from here.
+        if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);
         // Too little text of its own to learn from (e.g. every memory a reference to another
         // namespace's copy): the import stands, the namespace trains when it has enough.
         if (error instanceof MemzipError && error.code === ErrorCode.USAGE) continue;

@@ -27,6 +27,10 @@ import type { Writer } from "./writer.js";
 /** Text handed to an asset trainer at most, newest memories first (zstd suggests ~100x a 110 KB dictionary). */
 const TRAINING_SAMPLE_BYTES = 12 << 20;
 
+function closedWhileTraining(): MemzipError {
+  return new MemzipError(ErrorCode.ABORTED, "the engine was closed while it trained an asset", { hint: "Train again on an open engine (an import: resume it)." });
+}
+
 /** An import retrains a namespace's asset once the namespace holds this many times the memories it learned from. */
 const RETRAIN_GROWTH = 2;
 
@@ -48,6 +52,7 @@ export interface MaintenanceParts {
 export class Maintenance {
   /** Trainings under way, for `close`. */
   private readonly trainings = new Set<{ stop: AbortController; settled: Promise<void> }>();
+  private closing = false;
 
   constructor(private readonly parts: MaintenanceParts) {}
 
@@ -109,25 +114,35 @@ export class Maintenance {
    * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
    */
   async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<TrainedAsset> {
-    // Its threads end with the engine: `close` stops the training and waits for it.
+    if (this.closing) throw closedWhileTraining();
+    // Its threads end with the engine: `close` stops the training and waits for it. The caller's signal is forwarded by
+    // a listener removed at the end (AbortSignal.any keeps every signal it made alive as long as the caller's lives).
     const stop = new AbortController();
-    const work = this.train(kind, namespace, options, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+    const forward = () => stop.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener("abort", forward, { once: true });
+    const work = this.train(kind, namespace, options, stop.signal);
     const running = { stop, settled: work.then(() => undefined, () => undefined) };
     this.trainings.add(running);
     try {
       return await work;
     } finally {
       this.trainings.delete(running);
+      signal?.removeEventListener("abort", forward);
     }
   }
 
-  /** Stops the trainings under way (their threads, a zstd process) and waits until each has ended. */
+  /**
+   * Stops the trainings under way (their threads, a zstd process) and waits until each has ended; a
+   * training asked for from now on (an import's next step, a request during shutdown) is refused.
+   */
   async close(): Promise<void> {
-    const running = [...this.trainings];
-    for (const { stop } of running) {
-      stop.abort(new MemzipError(ErrorCode.ABORTED, "the engine was closed while it trained an asset", { hint: "Train again on an open engine." }));
+    this.closing = true;
+    while (this.trainings.size > 0) {
+      const running = [...this.trainings];
+      for (const { stop } of running) stop.abort(closedWhileTraining());
+      await Promise.all(running.map(({ settled }) => settled));
     }
-    await Promise.all(running.map(({ settled }) => settled));
   }
 
   private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal): Promise<TrainedAsset> {

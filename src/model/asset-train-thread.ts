@@ -7,9 +7,10 @@
  * thread of its own (one per job: it ends with the job), zstd as a child process awaited
  * asynchronously; an abort ends either at once.
  */
+import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { stateFileName } from "../codec/cm/derived-state.js";
-import { removeOwnTemporaries, type DerivedFolderOptions } from "../codec/derived-folder.js";
+import { removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
 import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
@@ -46,12 +47,14 @@ export async function trainAssetOffThread(kind: TrainableAssetKind, samples: rea
  */
 export async function deriveSnapshotStateOffThread(asset: { id: string; bytes: Uint8Array }, derivedDir: string, derivedOptions: DerivedFolderOptions, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return;
+  // The thread's temporary file is named by this tag, so that the one it leaves is removed and no other writer's.
+  const temporaryTag = randomBytes(4).toString("hex");
   try {
-    await runJob({ type: "derive", id: asset.id, bytes: asset.bytes, derivedDir, derivedOptions: { ...derivedOptions } }, [], signal);
+    await runJob({ type: "derive", id: asset.id, bytes: asset.bytes, derivedDir, derivedOptions: { ...derivedOptions, temporaryTag } }, [], signal);
   } catch (error) {
     if (!signal?.aborted) throw error;
     // The thread has exited (runJob settles on its exit): a temporary file it left holds the snapshot's texts.
-    removeOwnTemporaries(derivedDir, stateFileName(asset.id));
+    removeTaggedTemporary(derivedDir, stateFileName(asset.id), temporaryTag);
   }
 }
 

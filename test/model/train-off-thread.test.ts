@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { bytesLearned } from "../../src/codec/cm/context-model.js";
 import { snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
+import { DerivedFolder, removeTaggedTemporary } from "../../src/codec/derived-folder.js";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { trainAssetOffThread } from "../../src/model/asset-train-thread.js";
@@ -188,6 +189,21 @@ describe("asset training runs off the caller's thread", () => {
       assert.deepEqual(readdirSync(tmp), [], "its samples' folder is removed");
       await training;
     });
+    // Closed as an import's end begins its training (from its step callback): no training starts after close began.
+    await withTmpdir(tmp, async () => {
+      const engine = Engine.open({ db: join(dir.path, "c.db"), cmBase: false, workers: 0, autoTrainAfter: 1, cache: "off" });
+      await engine.rememberMany(corpus);
+      let closing: Promise<void> | undefined;
+      const ending = engine.finishImports(["default"], {
+        onStep: (step) => {
+          if (step.step === "train") closing ??= engine.close();
+        },
+      });
+      // Named as the step it stopped at, with the hint to resume (an import's job resumes from there).
+      await assert.rejects(ending, (e: unknown) => isMemzipError(e, ErrorCode.ABORTED) && /stopped while training a zstd-dictionary/.test(e.message) && /closed/.test(String((e.cause as Error).message)) && /Resume/.test(e.hint ?? ""));
+      await closing;
+      assert.deepEqual(readdirSync(tmp), [], "no training began: no samples' folder, no zstd");
+    });
     // While a new snapshot's state is written on its thread: the snapshot stands, the thread is gone, no temporary file.
     const db = join(dir.path, "b.db");
     const engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
@@ -205,6 +221,23 @@ describe("asset training runs off the caller's thread", () => {
     assert.deepEqual(names.filter((name) => name.endsWith(".tmp")), []);
     await using reopened = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
     assert.equal((await reopened.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the snapshot saved before close stands");
+  });
+
+  it("a stopped writer's temporary is removed by its tag, and another writer's of the same name stays", () => {
+    using dir = tempDir();
+    const folder = new DerivedFolder(() => dir.path, { temporaryTag: "0a1b2c3d" });
+    let during: string[] = [];
+    folder.write("cm-x.state", () => {
+      during = readdirSync(dir.path);
+      return [encoder.encode("state")];
+    });
+    assert.deepEqual(during, [`cm-x.state.${process.pid}.0a1b2c3d.tmp`], "the tagged folder names its temporary by the tag");
+    assert.deepEqual(readdirSync(dir.path), ["cm-x.state"]);
+    const other = `cm-x.state.${process.pid}.ffffffff.tmp`;
+    writeFileSync(join(dir.path, `cm-x.state.${process.pid}.0a1b2c3d.tmp`), "left");
+    writeFileSync(join(dir.path, other), "another writer's, still being written");
+    removeTaggedTemporary(dir.path, "cm-x.state", "0a1b2c3d");
+    assert.deepEqual(readdirSync(dir.path).sort(), ["cm-x.state", other]);
   });
 
   it("the recode after training codes on the worker threads, to the envelopes a recode on this thread writes", async () => {
