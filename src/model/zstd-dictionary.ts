@@ -52,7 +52,9 @@ export async function trainZstdDictionaryAsync(samples: readonly Uint8Array[], o
         await writeFile(join(files.dir, `${i}.txt`), samples[i] as Uint8Array);
       }
     };
-    await Promise.all(Array.from({ length: 8 }, writeSome));
+    // Every writer settles before the folder may be removed (one still creating a file would leave the folder behind).
+    const failed = (await Promise.allSettled(Array.from({ length: 8 }, writeSome))).find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     const { error, status, stderr } = await new Promise<{ error?: Error; status: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(files.binary, files.args, { stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
