@@ -12,7 +12,7 @@ import { attemptsKeyAsset, modelAttempts, ownSnapshot } from "../model/llm-codec
 import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
 import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
-import { MAX_TABLE_BITS } from "../codec/cm/snapshot.js";
+import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
@@ -147,7 +147,7 @@ export class Maintenance {
 
   private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal): Promise<TrainedAsset> {
     const { tableBits } = options;
-    if (tableBits !== undefined && !(Number.isInteger(tableBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS)) {
+    if (tableBits !== undefined && !tableBitsInRange(tableBits)) {
       throw new MemzipError(ErrorCode.USAGE, `tableBits ${tableBits} is out of range`, {
         hint: `Give an integer from 16 to ${MAX_TABLE_BITS}: the model takes 4 bytes × 2^tableBits of RAM (23, the default: 32 MiB).`,
       });
@@ -158,7 +158,7 @@ export class Maintenance {
     let first = 0;
     let sampleBytes = 0;
     let memories = 0;
-    for await (const memory of this.parts.store.memories.scan({ namespace, ...(signal ? { signal } : {}) })) {
+    for await (const memory of this.parts.store.memories.scan({ namespace, signal })) {
       if (memory.contentOf) continue;
       const bytes = await this.parts.reader.decodeBytes(memory.envelope, 0, memory.assetId);
       // Decodes run on this thread: a turn of the event loop every few dozen keeps a server's requests answered.
@@ -195,7 +195,7 @@ export class Maintenance {
    * step sees the abort). An asset pruned meanwhile (nothing used it yet) loses the state written for
    * it: the prune's own removal ran before the file was there, and the state holds the texts.
    */
-  private async deriveState(asset: StoredAsset, signal: AbortSignal | undefined): Promise<void> {
+  private async deriveState(asset: StoredAsset, signal: AbortSignal): Promise<void> {
     const states = this.parts.modelStates;
     if (asset.kind !== "cm-snapshot" || !states) return;
     try {

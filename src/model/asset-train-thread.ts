@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { stateFileName } from "../codec/cm/derived-state.js";
+import { concat } from "../codec/cm/snapshot.js";
 import { removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
@@ -27,13 +28,8 @@ export type TrainReply =
 /** Trains an asset of `kind` on `samples` (oldest first) without blocking this thread; `signal` stops the training. */
 export async function trainAssetOffThread(kind: TrainableAssetKind, samples: readonly Uint8Array[], options: AssetTrainingOptions, signal?: AbortSignal): Promise<Uint8Array> {
   if (kind === "zstd-dictionary") return trainZstdDictionaryAsync(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }, signal);
-  const texts = new Uint8Array(samples.reduce((sum, sample) => sum + sample.length, 0));
-  let at = 0;
-  for (const sample of samples) {
-    texts.set(sample, at);
-    at += sample.length;
-  }
-  const reply = await runJob({ type: "train", texts, lengths: samples.map((sample) => sample.length), options }, [texts.buffer], signal);
+  const texts = concat(samples);
+  const reply = await runJob({ type: "train", texts, lengths: samples.map((sample) => sample.length), options }, [texts.buffer as ArrayBuffer], signal);
   if (!reply.bytes) throw new Error("the training thread answered no snapshot");
   return reply.bytes;
 }

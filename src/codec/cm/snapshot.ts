@@ -52,8 +52,13 @@ export function encodeSnapshot(samples: readonly Uint8Array[], options: Snapshot
 /** Largest `tableBits` a snapshot may name (2^26 counters: 256 MiB of model memory). */
 export const MAX_TABLE_BITS = 26;
 
+/** Whether a snapshot may name this `tableBits` (an integer from 16 to MAX_TABLE_BITS). */
+export function tableBitsInRange(tableBits: number): boolean {
+  return Number.isInteger(tableBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS;
+}
+
 function sizesInRange({ tableBits, matchBits }: ContextModelParams): boolean {
-  return Number.isInteger(tableBits) && Number.isInteger(matchBits) && tableBits >= 16 && tableBits <= MAX_TABLE_BITS && matchBits >= 10 && matchBits <= 26;
+  return tableBitsInRange(tableBits) && Number.isInteger(matchBits) && matchBits >= 10 && matchBits <= 26;
 }
 
 /** A loaded snapshot: the frozen model and the texts it learned from. */
