@@ -4,6 +4,7 @@ import { GENERAL_USAGE_HINT } from "./shared.js";
 import { commandHelp, parseSpec, type Command, type CommandContext } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES, EXIT_INTERNAL } from "./exit-codes.js";
+import { exitCodeOfAbort } from "./stop-signals.js";
 
 const MAIN_HELP = `memzip — compress AI-agent memories with models, exactly, in an embedded store
 
@@ -105,7 +106,7 @@ function report(thrown: unknown, json: boolean): number {
   if (error instanceof MemzipError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     process.stderr.write(`memzip: ${error.code}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ""}`);
-    return EXIT_CODES[error.code];
+    return exitCodeOfAbort(error) ?? EXIT_CODES[error.code];
   }
   process.stderr.write(`memzip: internal error: ${(error as Error)?.stack ?? String(error)}\n  please report this with the command you ran.\n`);
   return EXIT_INTERNAL;

@@ -47,7 +47,44 @@ export const JOB_HEARTBEAT_MS = 15_000;
 export const JOB_STALE_AFTER_MS = 4 * JOB_HEARTBEAT_MS;
 
 export class ImportExport {
+  /** Imports under way (`importJsonl`, `importArrow`, `endImport`): `close` stops each and waits for it. */
+  private readonly running = new Set<Promise<unknown>>();
+  /** Aborted by `close`: every import under way stops after its step in progress, as at its caller's signal. */
+  private readonly closing = new AbortController();
+
   constructor(private readonly parts: IoParts) {}
+
+  /**
+   * Stops the imports under way as their callers' signals would (after the batch or step in progress, a job marked
+   * "interrupted", the report `aborted`), waits until none is left, and refuses new ones. The engine's close calls it
+   * before the store closes, so a job's last update is written.
+   */
+  async close(): Promise<void> {
+    this.closing.abort();
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * Runs an import with a signal that its caller's signal and `close` both abort; `close` waits for it. The caller's
+   * signal is forwarded by a listener removed at the end (AbortSignal.any keeps every signal it made alive as long as
+   * the caller's lives).
+   */
+  private tracked<T>(callerSignal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.closing.signal.aborted) return Promise.reject(new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." }));
+    const stop = new AbortController();
+    const forward = () => stop.abort(callerSignal?.reason);
+    const closed = () => stop.abort();
+    if (callerSignal?.aborted) forward();
+    else callerSignal?.addEventListener("abort", forward, { once: true });
+    this.closing.signal.addEventListener("abort", closed, { once: true });
+    const work = run(stop.signal).finally(() => {
+      callerSignal?.removeEventListener("abort", forward);
+      this.closing.signal.removeEventListener("abort", closed);
+      this.running.delete(work);
+    });
+    this.running.add(work);
+    return work;
+  }
 
   /**
    * The newest import jobs; a "running" one whose heartbeat stopped (by the engine's clock) is "stale". A stale or
@@ -74,7 +111,11 @@ export class ImportExport {
   }
 
   /** Streams a JSONL file into the store in transactions; re-running it skips what is already stored. */
-  async importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+  importJsonl(path: string, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    return this.tracked(options.signal, (signal) => this.importJsonlFile(path, { ...options, signal }));
+  }
+
+  private async importJsonlFile(path: string, options: EngineImportOptions): Promise<EngineImportReport> {
     const { store } = this.parts;
     const { job, alreadyDone } = await this.startJob(path, options);
     if (alreadyDone) return { ...emptyImportReport(), namespace: job.namespace, jobId: job.id, alreadyDone: true };
@@ -119,7 +160,11 @@ export class ImportExport {
   }
 
   /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
-  async importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+  importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+    return this.tracked(options.signal, (signal) => this.importArrowBytes(bytes, { ...options, signal }));
+  }
+
+  private async importArrowBytes(bytes: Uint8Array, options: EngineImportOptions): Promise<EngineImportReport> {
     // apache-arrow takes ~0.4 s to load: only Arrow imports and exports pay for it.
     const { memoriesFromArrow } = await import("../pipeline/arrow.js");
     async function* source(): AsyncGenerator<SourceItem> {
@@ -286,7 +331,11 @@ export class ImportExport {
    * records is reported apart and not ended. `finishImports` then runs in `own` and each of the
    * others; a stop by `options.signal` is reported in `interrupted`, not thrown.
    */
-  async endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions = {}): Promise<ImportEnding> {
+  endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions = {}): Promise<ImportEnding> {
+    return this.tracked(options.signal, (signal) => this.ending(own, named, rejected, { ...options, signal }));
+  }
+
+  private async ending(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions): Promise<ImportEnding> {
     const ending: ImportEnding = namespacesWritten(own, named, rejected);
     try {
       const trainedBy = await this.finishImports([own, ...(ending.otherNamespaces ?? [])], options);
@@ -375,7 +424,7 @@ export class ImportExport {
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });
     this.parts.gate.save();
     if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
-    const ending = await this.endImport(namespace, named, imported.rejected, {
+    const ending = await this.ending(namespace, named, imported.rejected, {
       ...coding,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onFinishStep ? { onStep: options.onFinishStep } : {}),

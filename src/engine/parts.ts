@@ -102,6 +102,8 @@ export function assembleParts(
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
     closed = true;
+    // The imports first: each stops as at its caller's signal and marks its job before the store closes.
+    await io.close();
     await maintenance.close();
     gate.save();
     await features.close();

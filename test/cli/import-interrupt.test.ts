@@ -6,18 +6,18 @@ import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
 
 const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_AUTO_TRAIN_AFTER: "200" };
 
-function memzip(args: string[], nodeArgs: string[] = []) {
-  const result = spawnBounded(process.execPath, [...nodeArgs, CLI, ...args], { env: ENV, encoding: "utf8" });
+function memzip(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnBounded(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...ENV, ...env }, encoding: "utf8" });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.signal ? `\n(killed by ${result.signal})` : "") };
 }
 
 /**
  * Loaded before the CLI (`node --import`): stderr passes for a terminal (so the import prints its
  * progress and steps), and the first write that starts with `at` is followed at once by Ctrl-C's
- * event (the listener a SIGINT runs), so the interruption lands at one known step whatever the
- * machine's speed.
+ * event (the listener a SIGINT runs; `signal` SIGTERM: the one a SIGTERM runs), so the interruption
+ * lands at one known step whatever the machine's speed.
  */
-function ctrlCAt(at: string, times = 1): string {
+function ctrlCAt(at: string, times = 1, signal: "SIGINT" | "SIGTERM" = "SIGINT"): string {
   return `Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
 const write = process.stderr.write.bind(process.stderr);
 let sent = false;
@@ -25,7 +25,7 @@ process.stderr.write = (chunk, ...rest) => {
   const done = write(chunk, ...rest);
   if (!sent && String(chunk).startsWith(${JSON.stringify(at)})) {
     sent = true;
-    for (let i = 0; i < ${times}; i++) process.emit("SIGINT", "SIGINT");
+    for (let i = 0; i < ${times}; i++) process.emit(${JSON.stringify(signal)}, ${JSON.stringify(signal)});
   }
   return done;
 };
@@ -176,5 +176,75 @@ syncBuiltinESMExports();
     // Without the signal the same command writes the file.
     assert.equal(memzip(["export", "--db", db, "--out", out]).status, 0);
     assert.ok(existsSync(out));
+  });
+});
+
+describe("SIGTERM (kill, systemd, docker stop) stops a long command as Ctrl-C does", () => {
+  it("an import: stopped after the step in progress, exit 143, the job interrupted (not running until stale), and --resume finishes it", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "term.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const hook = join(dir.path, "term.mjs");
+    writeFileSync(hook, ctrlCAt("\rimport: training a ", 1, "SIGTERM"));
+    const stopped = memzip(["import", file, "--db", db], ["--import", hook]);
+    assert.equal(stopped.status, 143, `128 + SIGTERM's 15\n${stopped.stderr}`);
+    assert.match(stopped.stderr, /SIGTERM: stopping after the step in progress \(what is written stays\); a second SIGTERM or Ctrl-C stops at once/);
+    const job = /--resume (job-[a-z0-9-]+)/.exec(stopped.stdout)?.[1];
+    assert.ok(job, stopped.stdout);
+    assert.match(memzip(["jobs", "--db", db]).stdout, new RegExp(`${job}\\tinterrupted\\t`));
+    const resumed = memzip(["import", file, "--db", db, "--resume", job]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /\ntrained /);
+    assert.deepEqual(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout), { checked: 300, failed: 0, failures: [] });
+  });
+
+  it("dict train: zstd stopped and its samples removed, nothing trained, exit 143; the same command then trains", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "dict.db");
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    assert.equal(memzip(["import", file, "--db", db], [], { MEMZIP_AUTO_TRAIN_AFTER: "0" }).status, 0);
+    // SIGTERM's event as soon as zstd has started (the module hook is in place before the CLI loads).
+    const hook = join(dir.path, "term-zstd.mjs");
+    writeFileSync(hook, `import childProcess from "node:child_process";
+import { syncBuiltinESMExports } from "node:module";
+const spawn = childProcess.spawn;
+childProcess.spawn = (...args) => {
+  const child = spawn(...args);
+  if (String(args[0]).includes("zstd")) child.once("spawn", () => process.emit("SIGTERM", "SIGTERM"));
+  return child;
+};
+syncBuiltinESMExports();
+`);
+    const stopped = memzip(["dict", "train", "--db", db], ["--import", hook], { TMPDIR: tmp });
+    assert.equal(stopped.status, 143, stopped.stderr);
+    assert.match(stopped.stderr, /E_ABORTED: dict train stopped; nothing was trained \(SIGTERM\)\n {2}fix: Run `memzip dict train` again/);
+    assert.deepEqual(readdirSync(tmp), [], "zstd's samples (the memories' texts) are not left behind");
+    assert.deepEqual(JSON.parse(memzip(["dict", "ls", "--db", db, "--json"]).stdout).assets, []);
+    const trained = memzip(["dict", "train", "--db", db], [], { TMPDIR: tmp });
+    assert.equal(trained.status, 0, trained.stderr);
+    assert.match(trained.stdout, /^trained zstd dictionary /);
+  });
+
+  it("recode: stopped between memories, exit 143, every memory reads back", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "recode.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 100).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    assert.equal(memzip(["import", file, "--db", db, "--codec", "raw"], [], { MEMZIP_AUTO_TRAIN_AFTER: "0" }).status, 0);
+    const hook = join(dir.path, "term-recode.mjs");
+    writeFileSync(hook, ctrlCAt("\rrecode", 1, "SIGTERM"));
+    const stopped = memzip(["recode", "--db", db], ["--import", hook]);
+    assert.equal(stopped.status, 143, stopped.stderr);
+    assert.match(stopped.stderr, /stopping the recode \(what is written stays\); SIGTERM again stops at once/);
+    assert.match(stopped.stderr, /E_ABORTED: recode stopped; the memories it rewrote before stay \(SIGTERM\)/);
+    assert.deepEqual(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout), { checked: 100, failed: 0, failures: [] });
+    // Without the signal the recode finishes: the raw memories get smaller.
+    const finished = memzip(["recode", "--db", db, "--json"]);
+    assert.equal(finished.status, 0, finished.stderr);
+    assert.ok((JSON.parse(finished.stdout) as { recoded: number }).recoded > 0);
   });
 });

@@ -85,3 +85,51 @@ describe("a signal while an import ends (training, recoding)", () => {
     );
   });
 });
+
+describe("Engine.close while an import runs", () => {
+  it("stops it after the batch in progress, as its caller's signal would: the report says aborted, the job is interrupted, every batch committed stays, and --resume finishes it", async () => {
+    using dir = tempDir();
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 120).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const db = join(dir.path, "close.db");
+    const options = { ...OPTIONS, autoTrainAfter: 0, batchSize: 10 };
+    const engine = Engine.open({ db, ...options });
+    let closing: Promise<void> | undefined;
+    // Deterministic: close comes from the import's own progress, once 20 records are written.
+    const report = await engine.importJsonl(file, { onProgress: (p) => void (p.done >= 20 && (closing ??= engine.close())) });
+    await closing;
+    assert.ok(report.aborted, "reported as stopped, not thrown");
+    assert.ok(report.stored >= 20 && report.stored < 120, `stopped part way: ${report.stored} stored`);
+    assert.ok(report.jobId);
+    await using reopened = Engine.open({ db, ...options });
+    assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "interrupted", "marked before the store closed, not left running until stale");
+    assert.deepEqual(await reopened.verify(), { checked: report.stored, failed: 0, failures: [] }, "every batch acknowledged is there and reads back");
+    const resumed = await reopened.importJsonl(file, { resume: report.jobId });
+    assert.ok(!resumed.aborted);
+    assert.equal(report.stored + resumed.stored, 120);
+    assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "done");
+    assert.deepEqual(await reopened.verify(), { checked: 120, failed: 0, failures: [] });
+    // A closed engine takes no new import.
+    await assert.rejects(engine.importJsonl(file), (e: unknown) => isMemzipError(e, "E_USAGE") && /closed/.test((e as Error).message));
+  });
+
+  it("stops an import's ending at its training: the job is interrupted at that step, and --resume trains", async () => {
+    using dir = tempDir();
+    const file = corpusFile(dir.path);
+    const db = join(dir.path, "close-train.db");
+    const engine = Engine.open({ db, ...OPTIONS });
+    let closing: Promise<void> | undefined;
+    const report = await engine.importJsonl(file, { onFinishStep: (step) => void (step.step === "train" && (closing ??= engine.close())) });
+    await closing;
+    assert.equal(report.stored, 300);
+    assert.ok(report.aborted);
+    assert.equal(report.interrupted?.step, "train", JSON.stringify(report.interrupted));
+    await using reopened = Engine.open({ db, ...OPTIONS });
+    assert.equal((await reopened.jobs())[0]?.status, "interrupted");
+    assert.deepEqual(await storeOf(reopened).assets.list(), [], "no asset saved");
+    const resumed = await reopened.importJsonl(file, { resume: report.jobId });
+    assert.ok((resumed.trained?.assets.length ?? 0) > 0, "the resume trains");
+    assert.equal((await reopened.jobs())[0]?.status, "done");
+    assert.deepEqual(await reopened.verify(), { checked: 300, failed: 0, failures: [] });
+  });
+});

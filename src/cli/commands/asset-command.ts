@@ -1,8 +1,10 @@
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS, type OptionDefs } from "../command.js";
 import type { TrainableAssetKind } from "../../model/asset-trainers.js";
+import type { TrainedAsset } from "../../engine.js";
 import { formatBytes } from "../progress.js";
 import { emit, openEngine, parseInteger, refuseFlags, usage } from "../shared.js";
+import { signalName, stoppable } from "../stop-signals.js";
 
 interface AssetCommandSpec {
   name: string;
@@ -35,7 +37,8 @@ smaller. Older payloads keep naming the asset they were written with.
 ls: lists ${spec.nouns} with their size and how many memories use each.
 prune: deletes ${spec.nouns} that no memory needs and no namespace writes with.
 An import trains a namespace's ${spec.noun} once it holds 200 memories, and again each time it
-has doubled since the last training.`,
+has doubled since the last training. Ctrl-C or SIGTERM stops a training (nothing is saved, no
+temporary file stays) or the recode after it (exit 130 / 143).`,
     options: {
       ...trainOptions,
       ...STORE_OPTIONS,
@@ -59,11 +62,25 @@ has doubled since the last training.`,
         if (action !== "train") throw usage(`${spec.name} takes train, ls or prune`);
         const maxBytes = parseInteger(context.values["max-bytes"], "max-bytes", 256, 1 << 30);
         const tableBits = parseInteger(context.values["table-bits"], "table-bits", 16, 26);
-        const trained = await engine.trainAsset(spec.kind, engine.options.namespace, {
-          ...(maxBytes === undefined ? {} : { maxBytes }),
-          ...(tableBits === undefined ? {} : { tableBits }),
-        });
-        const recode = context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace);
+        // Ctrl-C or SIGTERM stops the training (its thread or zstd, and their temporary files) or the recode after it.
+        let saved: TrainedAsset | undefined;
+        const { trained, recode } = await stoppable(
+          async (signal) => {
+            const trained = await engine.trainAsset(
+              spec.kind,
+              engine.options.namespace,
+              { ...(maxBytes === undefined ? {} : { maxBytes }), ...(tableBits === undefined ? {} : { tableBits }) },
+              signal,
+            );
+            saved = trained;
+            return { trained, recode: context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace, { signal }) };
+          },
+          (signal) => context.stderr.write(`memzip: stopping the ${saved ? "recode" : "training"}; ${signalName(signal)} again stops at once\n`),
+          () =>
+            saved
+              ? { message: `stopped after the training: ${spec.noun} ${saved.id.slice(0, 16)} is saved and new writes use it; the recode did not finish`, hint: "Run `memzip recode` to rewrite the memories it makes smaller." }
+              : { message: `${spec.name} train stopped; nothing was trained`, hint: `Run \`memzip ${spec.name} train\` again.` },
+        );
         // The superseded asset of this kind, once the recode left it unused, goes now.
         if (recode) await engine.pruneAssets({ namespace: engine.options.namespace, kind: spec.kind });
         emit(

@@ -8,7 +8,8 @@ import { MemzipError, ErrorCode, resourceError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, TRANSFER_FORMATS } from "../../core/vocabulary.js";
-import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { onStopSignals, signalExitCode, signalName } from "../stop-signals.js";
 import { prepareOutput } from "../output-file.js";
 import { openEngine, parseChoice, parseFilter, storePath, usage, warnIfEmptyNamespace } from "../shared.js";
 
@@ -63,15 +64,16 @@ the first unreadable memory stops the export.`,
       }
     };
     const engine = openEngine(context, {}, { readOnly: true });
-    // Ctrl-C while writing --out: the temporary file goes (no hidden partial copy of the store's text stays), the target is untouched.
+    // Ctrl-C or SIGTERM while writing --out: the temporary file goes (no hidden partial copy of the store's text stays), the target is untouched.
     let committed = false;
-    const onSignal = () => {
-      if (committed) return; // written in full and renamed: the export ends as it is
-      out?.discard();
-      context.stderr.write(`memzip: export stopped (Ctrl-C); ${outPath} not written\n`);
-      process.exit(EXIT_CODES.E_ABORTED);
-    };
-    if (out) process.once("SIGINT", onSignal);
+    const stopListening = out
+      ? onStopSignals((signal) => {
+          if (committed) return; // written in full and renamed: the export ends as it is
+          out.discard();
+          context.stderr.write(`memzip: export stopped (${signalName(signal)}); ${outPath} not written\n`);
+          process.exit(signalExitCode(signal));
+        })
+      : undefined;
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       try {
@@ -105,7 +107,7 @@ the first unreadable memory stops the export.`,
       if (lost > 0) context.stderr.write(`memzip: ${lost} ${lost === 1 ? "memory" : "memories"} could not be read back exactly and ${lost === 1 ? "was" : "were"} not exported\n`);
       return skipped.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
-      process.off("SIGINT", onSignal);
+      stopListening?.();
       await engine.close();
     }
   },

@@ -8,7 +8,9 @@ import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, openEngine, parseInteger } from "../shared.js";
-import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { ErrorCode, isMemzipError } from "../../errors.js";
+import { onStopSignals, signalExitCode, stoppedBySignal, type StopSignal } from "../stop-signals.js";
 import { noteNamespace } from "../../engine.js";
 import { interruptedLine, pinAdvice } from "./import-lines.js";
 
@@ -29,8 +31,13 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   // Rejections by line: the reader's as it reads, the workers' when the import ends; listed in line order.
   const rejections: { line: number; text: string }[] = [];
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once("SIGINT", onSignal);
+  // The first Ctrl-C or SIGTERM stops waiting (the workers go on with the queued chunks); a second stops at once.
+  let stoppedBy: StopSignal | undefined;
+  const stopListening = onStopSignals((signal, before) => {
+    if (before > 0) process.exit(signalExitCode(signal));
+    stoppedBy = signal;
+    controller.abort();
+  });
   const bar = new ProgressBar(context.stderr, "import", !context.json);
   const own = namespace ?? engine.options.namespace;
   // The namespaces the records go to (without -n, a record goes to the one it names): each ends its import.
@@ -91,12 +98,16 @@ export async function runQueuedImport(context: CommandContext, file: string, que
           `${rejected.map((r) => `\n  rejected ${r}`).join("")}` +
           pinAdvice(elsewhere, own, file),
       );
-      return ending.interrupted ? EXIT_CODES.E_ABORTED : rejected.length ? EXIT_FAILURES_FOUND : 0;
+      return ending.interrupted ? signalExitCode(stoppedBy ?? "SIGINT") : rejected.length ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await handle.close();
     }
+  } catch (error) {
+    // Stopped while waiting: the wait's own E_ABORTED, with the signal that ends the process with its code.
+    if (stoppedBy !== undefined && isMemzipError(error, ErrorCode.ABORTED)) throw stoppedBySignal(stoppedBy, error.message, error.hint ?? "Run the same import again.");
+    throw error;
   } finally {
-    process.off("SIGINT", onSignal);
+    stopListening();
     await engine.close();
   }
 }

@@ -6,7 +6,8 @@ import { choices, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "../../core/vocabul
 import type { Engine } from "../../engine.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { bpb, countOf, dbFlag, emit, inputFileSize, modelOutcomeLines, openEngine, parseChoice, parseCodec, parseInteger, parseTtl, readInputFile, requirePositional, settingsOf, shellWord } from "../shared.js";
-import { EXIT_CODES, EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
+import { isSignalExit, onStopSignals, signalExitCode, signalName, type StopSignal } from "../stop-signals.js";
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
@@ -63,8 +64,9 @@ default, so a whole-store export restores every namespace; with -n every record 
 one that names another namespace is rejected. --ttl gives
 records without their own "expiresAt" one that long after the import writes them. A record's id is kept; without one the id is derived from the text, so
 running the same import again stores nothing twice. Commits every --batch records, so an
-interrupted import keeps what it finished and a rerun continues. Ctrl-C stops it between steps
-(reading, training, recoding; exit 130) and prints the --resume JOB that finishes it; a resumed
+interrupted import keeps what it finished and a rerun continues. Ctrl-C or SIGTERM stops it between
+steps (reading, training, recoding; exit 130, 143 for SIGTERM) and prints the --resume JOB that
+finishes it (a second signal stops at once, marking the job interrupted); a resumed
 job keeps the namespace it started with. Profile auto (the default) uses this machine's
 calibration when \`memzip profile calibrate\` made one, else its arithmetic; an import never
 calibrates by itself (on a terminal, a file of ${CALIBRATION_HINT_BYTES >> 20} MiB or more on a machine not calibrated
@@ -104,7 +106,7 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
     let keepSpool = false;
     try {
       const exit = await runImport(context, spool?.file ?? given);
-      keepSpool = spool !== undefined && exit === EXIT_CODES.E_ABORTED;
+      keepSpool = spool !== undefined && isSignalExit(exit);
       if (keepSpool) context.stderr.write(`memzip: the records read from stdin are kept in ${spool?.file ?? ""} for --resume (delete its folder when done)\n`);
       return exit;
     } finally {
@@ -115,17 +117,16 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
 
 /**
  * Copies stdin to a temporary file: an import reads its input by position (resumable jobs, progress
- * by bytes), which a pipe cannot give. Ctrl-C while copying removes the copy and ends with 130.
+ * by bytes), which a pipe cannot give. Ctrl-C (or SIGTERM) while copying removes the copy and ends with 130 (143).
  */
 async function spoolStdin(stderr: NodeJS.WritableStream): Promise<{ dir: string; file: string }> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-stdin-"));
   const file = join(dir, "stdin.jsonl");
-  const onSignal = () => {
+  const stopListening = onStopSignals((signal) => {
     rmSync(dir, { recursive: true, force: true });
-    stderr.write("memzip: stopped while reading stdin; nothing imported\n");
-    process.exit(EXIT_CODES.E_ABORTED);
-  };
-  process.once("SIGINT", onSignal);
+    stderr.write(`memzip: stopped (${signalName(signal)}) while reading stdin; nothing imported\n`);
+    process.exit(signalExitCode(signal));
+  });
   try {
     await pipeline(process.stdin, createWriteStream(file));
     return { dir, file };
@@ -133,7 +134,7 @@ async function spoolStdin(stderr: NodeJS.WritableStream): Promise<{ dir: string;
     rmSync(dir, { recursive: true, force: true });
     throw new MemzipError(ErrorCode.USAGE, `cannot copy stdin to ${dir}: ${(cause as Error).message}`, { hint: "Free some space in the temporary folder ($TMPDIR), or import from a file.", cause });
   } finally {
-    process.off("SIGINT", onSignal);
+    stopListening();
   }
 }
 
@@ -156,15 +157,16 @@ async function runImport(context: CommandContext, file: string): Promise<number>
   const controller = new AbortController();
   const bar = new ProgressBar(context.stderr, "import", !context.json);
   let recodeBar: ProgressBar | undefined;
-  // The first Ctrl-C stops after the step in progress; a second stops at once (the batch in flight is
-  // not written), marks the job interrupted and prints the command that continues it.
+  // The first Ctrl-C or SIGTERM stops after the step in progress; a second stops at once (the batch in
+  // flight is not written), marks the job interrupted and prints the command that continues it.
   let jobId: string | undefined;
-  let stopping = false;
-  const onSignal = () => {
-    if (!stopping) {
-      stopping = true;
+  let stoppedBy: StopSignal | undefined;
+  const stopListening = onStopSignals((signal, before) => {
+    if (before === 0) {
+      stoppedBy = signal;
       controller.abort();
-      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping after the step in progress (what is written stays); Ctrl-C again stops at once\n`);
+      const again = signal === "SIGINT" ? "Ctrl-C again stops at once" : "a second SIGTERM or Ctrl-C stops at once";
+      context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: ${signal === "SIGINT" ? "" : "SIGTERM: "}stopping after the step in progress (what is written stays); ${again}\n`);
       return;
     }
     const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
@@ -172,9 +174,8 @@ async function runImport(context: CommandContext, file: string): Promise<number>
     const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
     // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
     const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
-    void Promise.race([marked, bound]).then(() => process.exit(EXIT_CODES.E_ABORTED));
-  };
-  process.on("SIGINT", onSignal);
+    void Promise.race([marked, bound]).then(() => process.exit(signalExitCode(signal)));
+  });
   try {
     const namespace = context.values.namespace;
     const options = {
@@ -250,15 +251,15 @@ async function runImport(context: CommandContext, file: string): Promise<number>
             `with assets (${bpb(stats.bitsPerByte)} bits/byte; envelopes alone ${bpb(stats.envelopeBitsPerByte)}); file on disk ${formatBytes(stats.fileBytes)}`) +
         `${otherLines.join("")}${modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `\n${line}`).join("")}${semantic ? `\n${semantic.human}` : ""}`,
     );
-    // Interrupted (Ctrl-C) is not "finished with rejected records": 130, as the shell reports a process a SIGINT ended.
-    return report.aborted ? EXIT_CODES.E_ABORTED : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
+    // Interrupted is not "finished with rejected records": 130 (Ctrl-C) or 143 (SIGTERM), as the shell reports a process that signal ended.
+    return report.aborted ? signalExitCode(stoppedBy ?? "SIGINT") : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
   } finally {
-    process.off("SIGINT", onSignal);
+    stopListening();
     await engine.close();
   }
 }
 
-/** How long a hard stop (second Ctrl-C) waits for the store to mark the job interrupted. */
+/** How long a hard stop (a second Ctrl-C or SIGTERM) waits for the store to mark the job interrupted. */
 const HARD_STOP_MARK_MS = 2000;
 
 /** Namespaces beside the import's own that the summary lists one line each. */

@@ -9,7 +9,7 @@ export const jobsCommand: Command = {
   usage: "memzip jobs [--limit N] [--db DB] [--json]",
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
 import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
-process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C, continues
+process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C or SIGTERM, continues
 with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13). A stopped
 job is shown "superseded" once a later import of the same file into the same namespace finished.`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },

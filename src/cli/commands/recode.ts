@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { CODING_OPTIONS, FILTER_OPTIONS, STORE_OPTIONS } from "../command.js";
 import { WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
 import { ProgressBar, formatBytes } from "../progress.js";
+import { signalName, stoppable } from "../stop-signals.js";
 import { emit, openEngine, parseCodec, parseFilter, warnIfEmptyNamespace } from "../shared.js";
 
 export const recodeCommand: Command = {
@@ -11,7 +12,8 @@ export const recodeCommand: Command = {
   usage: "memzip recode [--to CODEC] [--model M] [FILTER FLAGS] [-n NS] [--db DB] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that
 codec (before changing models or machines). Every new envelope is verified before commit. The
-filter flags (as for \`ls\`) recode only the memories of the namespace they match.`,
+filter flags (as for \`ls\`) recode only the memories of the namespace they match. Ctrl-C or
+SIGTERM stops it between memories (exit 130 / 143); the batches it wrote stay.`,
   options: {
     to: { type: "string", value: "CODEC", help: `${WRITE_CODEC_NAMES.join(", ")} (llm and llm-mix need --model)` },
     ...FILTER_OPTIONS,
@@ -26,7 +28,12 @@ filter flags (as for \`ls\`) recode only the memories of the namespace they matc
     const bar = new ProgressBar(context.stderr, "recode", !context.json);
     try {
       await warnIfEmptyNamespace(engine, context, engine.options.namespace);
-      const report = await engine.recode(engine.options.namespace, { filter, ...(codec ? { codec } : {}) }, (p) => bar.update(p.done, p.done, p.total));
+      // Ctrl-C or SIGTERM stops between memories: the batches written stay, and a second signal stops at once.
+      const report = await stoppable(
+        (signal) => engine.recode(engine.options.namespace, { filter, signal, ...(codec ? { codec } : {}) }, (p) => bar.update(p.done, p.done, p.total)),
+        (signal) => context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: stopping the recode (what is written stays); ${signalName(signal)} again stops at once\n`),
+        () => ({ message: "recode stopped; the memories it rewrote before stay", hint: "Run the same `memzip recode` again to finish: memories already at their best are left as they are." }),
+      );
       bar.done();
       // Assets the recode left unused (and no namespace writes with) go now.
       const pruned = await engine.pruneAssets({ namespace: engine.options.namespace });
