@@ -223,6 +223,38 @@ describe("asset training runs off the caller's thread", () => {
     assert.equal((await reopened.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the snapshot saved before close stands");
   });
 
+  it("a training decodes only the newest memories its byte budget keeps: an older memory costs a read, not a decode", async () => {
+    using dir = tempDir();
+    await using engine = Engine.open({ db: join(dir.path, "budget.db"), cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
+    // 14 raw memories of about 1 MiB, oldest first: past the 12 MiB of text a training keeps.
+    const corpus = devCorpus()
+      .map(({ text }) => text)
+      .join("\n");
+    const records = Array.from({ length: 14 }, (_, i) => ({ id: `big${i}`, text: `record ${i}\n${corpus.repeat(2).slice(0, (1 << 20) - 4096)}` }));
+    await engine.rememberMany(records, { codec: "raw" });
+    // The newest memories whose texts fit the budget, as the training keeps them.
+    const budget = 12 << 20;
+    const kept: string[] = [];
+    let bytes = 0;
+    for (const { id, text } of [...records].reverse()) {
+      bytes += encoder.encode(text).length;
+      if (bytes > budget && kept.length > 0) break;
+      kept.unshift(id);
+    }
+    assert.ok(kept.length > 1 && kept.length < records.length, `${kept.length} kept`);
+    const reader = (engine as unknown as { parts: { reader: { decodeBytes(envelope: Uint8Array, length: number, assetId: string | null): Promise<Uint8Array> } } }).parts.reader;
+    const decodeBytes = reader.decodeBytes.bind(reader);
+    const decoded: string[] = [];
+    reader.decodeBytes = async (envelope, length, assetId) => {
+      const result = await decodeBytes(envelope, length, assetId);
+      decoded.push(`big${/^record (\d+)\n/.exec(new TextDecoder().decode(result.subarray(0, 16)))?.[1] ?? "?"}`);
+      return result;
+    };
+    const trained = await engine.trainAsset("zstd-dictionary");
+    assert.deepEqual(decoded, kept, "the kept memories, each decoded once, in the store's order");
+    assert.equal(trained.samples, records.length, "every memory of the namespace is counted");
+  });
+
   it("a stopped writer's temporary is removed by its tag, and another writer's of the same name stays", () => {
     using dir = tempDir();
     const folder = new DerivedFolder(() => dir.path, { temporaryTag: "0a1b2c3d" });
