@@ -376,6 +376,12 @@ export class Engine {
     return this.parts.features.semanticStats();
   }
 
+  /**
+   * Stops the imports and trainings under way and waits for them (an import after its batch or step in progress, its
+   * report `aborted` and its job marked "interrupted", as at its caller's signal; a training at once: an asset not yet
+   * saved is not saved),
+   * then closes the store. A call that starts one after this is refused.
+   */
   async close(): Promise<void> {
     await this.parts.close();
     await this.store.close();
