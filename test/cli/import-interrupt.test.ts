@@ -11,6 +11,13 @@ function memzip(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.signal ? `\n(killed by ${result.signal})` : "") };
 }
 
+/** The first `count` records of the dev corpus as a JSONL file in `dir`. */
+function recordsFile(dir: string, count: number): string {
+  const file = join(dir, "records.jsonl");
+  writeFileSync(file, devCorpus().slice(0, count).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+  return file;
+}
+
 /**
  * Loaded before the CLI (`node --import`): stderr passes for a terminal (so the import prints its
  * progress and steps), and the first write that starts with `at` is followed at once by Ctrl-C's
@@ -36,8 +43,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
   it("Ctrl-C while the import trains stops it (exit 130, the store whole, the resume command printed); --resume finishes it; a finished job says so; another -n is refused", async () => {
     using dir = tempDir();
     const db = join(dir.path, "int.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 300);
     const hook = join(dir.path, "ctrl-c.mjs");
     writeFileSync(hook, ctrlCAt("\rimport: training a "));
 
@@ -82,8 +88,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
   it("Ctrl-C while the records are read: exit 130 with the resume command, the store whole, and the resumed job ends with exactly every record", async () => {
     using dir = tempDir();
     const db = join(dir.path, "read.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 60).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 60);
     const hook = join(dir.path, "ctrl-c.mjs");
     writeFileSync(hook, ctrlCAt("\rimport "));
     const stopped = memzip(["import", file, "--db", db, "--batch", "5"], ["--import", hook]);
@@ -132,8 +137,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
   it("a second Ctrl-C stops at once, marks the job interrupted and prints the command that continues it, --db included (findings 5 and 4)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "hard.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 300);
     const hook = join(dir.path, "ctrl-c-twice.mjs");
     writeFileSync(hook, ctrlCAt("\rimport: training a ", 2));
     const stopped = memzip(["import", file, "--db", db], ["--import", hook]);
@@ -150,8 +154,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
   it("Ctrl-C during export --out removes its temporary file and leaves the target unwritten (finding 6)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "exp.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 50).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 50);
     assert.equal(memzip(["import", file, "--db", db]).status, 0);
     // Ctrl-C's event as soon as the temporary file is open (the module hook is in place before the CLI loads).
     const hook = join(dir.path, "ctrl-c-open.mjs");
@@ -183,8 +186,7 @@ describe("SIGTERM (kill, systemd, docker stop) stops a long command as Ctrl-C do
   it("an import: stopped after the step in progress, exit 143, the job interrupted (not running until stale), and --resume finishes it", async () => {
     using dir = tempDir();
     const db = join(dir.path, "term.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 300);
     const hook = join(dir.path, "term.mjs");
     writeFileSync(hook, ctrlCAt("\rimport: training a ", 1, "SIGTERM"));
     const stopped = memzip(["import", file, "--db", db], ["--import", hook]);
@@ -204,8 +206,7 @@ describe("SIGTERM (kill, systemd, docker stop) stops a long command as Ctrl-C do
     const db = join(dir.path, "dict.db");
     const tmp = join(dir.path, "tmp");
     mkdirSync(tmp);
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 300).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 300);
     assert.equal(memzip(["import", file, "--db", db], [], { MEMZIP_AUTO_TRAIN_AFTER: "0" }).status, 0);
     // SIGTERM's event as soon as zstd has started (the module hook is in place before the CLI loads).
     const hook = join(dir.path, "term-zstd.mjs");
@@ -232,8 +233,7 @@ syncBuiltinESMExports();
   it("recode: stopped between memories, exit 143, every memory reads back", async () => {
     using dir = tempDir();
     const db = join(dir.path, "recode.db");
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 100).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const file = recordsFile(dir.path, 100);
     assert.equal(memzip(["import", file, "--db", db, "--codec", "raw"], [], { MEMZIP_AUTO_TRAIN_AFTER: "0" }).status, 0);
     const hook = join(dir.path, "term-recode.mjs");
     writeFileSync(hook, ctrlCAt("\rrecode", 1, "SIGTERM"));
