@@ -1,4 +1,4 @@
-import { ErrorCode, MemzipError } from "../errors.js";
+import { ErrorCode, MemzipError, isMemzipError } from "../errors.js";
 
 /**
  * The signals that stop a long command: Ctrl-C (SIGINT) and SIGTERM, which `kill`, systemd,
@@ -66,9 +66,9 @@ export interface StopNotice {
 
 /**
  * Runs `work` with a signal that the first Ctrl-C or SIGTERM aborts, after `onStop` (which tells the user); a second
- * signal ends the process at once. When the signal was aborted, whatever `work` throws becomes the error
- * `stoppedBySignal` makes of `notice()` (an abort surfaces as the store's or a thread's error). Work that finished
- * although the signal came returns as usual.
+ * signal ends the process at once. An abort `work` throws after the signal (`E_ABORTED`, or the signal's AbortError)
+ * becomes the error `stoppedBySignal` makes of `notice()`; any other error (a full disk, a damaged store) is thrown as
+ * it is. Work that finished although the signal came returns as usual.
  */
 export async function stoppable<T>(work: (signal: AbortSignal) => Promise<T>, onStop: (signal: StopSignal) => void, notice: () => StopNotice): Promise<T> {
   const controller = new AbortController();
@@ -82,10 +82,15 @@ export async function stoppable<T>(work: (signal: AbortSignal) => Promise<T>, on
   try {
     return await work(controller.signal);
   } catch (error) {
-    if (stoppedBy === undefined) throw error;
+    if (stoppedBy === undefined || !isAbort(error)) throw error;
     const { message, hint } = notice();
     throw stoppedBySignal(stoppedBy, message, hint);
   } finally {
     stopListening();
   }
+}
+
+/** An error that says work was stopped: memzip's `E_ABORTED`, or an aborted signal's AbortError. */
+function isAbort(error: unknown): boolean {
+  return isMemzipError(error, ErrorCode.ABORTED) || (error instanceof Error && error.name === "AbortError");
 }

@@ -1,4 +1,5 @@
 /** Memories in and out in bulk: JSONL and Arrow imports (JSONL as resumable jobs), exports. */
+import { setMaxListeners } from "node:events";
 import { statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
@@ -52,7 +53,10 @@ export class ImportExport {
   /** Aborted by `close`: every import under way stops after its step in progress, as at its caller's signal. */
   private readonly closing = new AbortController();
 
-  constructor(private readonly parts: IoParts) {}
+  constructor(private readonly parts: IoParts) {
+    // One listener per import under way: a server may run any number at once.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /**
    * Stops the imports under way as their callers' signals would (after the batch or step in progress, a job marked

@@ -101,9 +101,10 @@ export function assembleParts(
   const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics, modelStates });
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
-    closed = true;
-    // The imports first: each stops as at its caller's signal and marks its job before the store closes.
+    // The imports first: each stops as at its caller's signal, writes the batch in progress (on the codec threads,
+    // which must still start) and marks its job before the store closes. Nothing starts threads after this.
     await io.close();
+    closed = true;
     await maintenance.close();
     gate.save();
     await features.close();

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ErrorCode } from "../errors.js";
@@ -80,6 +81,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export async function createServer(options: ServerOptions): Promise<MemzipServer> {
   const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const shutdown = new AbortController();
+  // Every import job, dashboard stream and wait listens to it: any number at once.
+  setMaxListeners(0, shutdown.signal);
   const context: ServerContext = {
     engine: options.engine,
     limits,

@@ -201,6 +201,33 @@ describe("SIGTERM (kill, systemd, docker stop) stops a long command as Ctrl-C do
     assert.deepEqual(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout), { checked: 300, failed: 0, failures: [] });
   });
 
+  it("import - (stdin): a signal after the copy, before the import listens itself, still removes the copy", async () => {
+    using dir = tempDir();
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const file = recordsFile(dir.path, 20);
+    // SIGTERM's event when the import first looks at the copy of stdin (after the copy, before the import's own listener).
+    const hook = join(dir.path, "term-spool.mjs");
+    writeFileSync(hook, `import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+const stat = fs.statSync;
+let sent = false;
+fs.statSync = (...args) => {
+  if (!sent && String(args[0]).includes("memzip-stdin-")) {
+    sent = true;
+    process.emit("SIGTERM", "SIGTERM");
+  }
+  return stat(...args);
+};
+syncBuiltinESMExports();
+`);
+    const db = join(dir.path, "spool.db");
+    const stopped = spawnBounded("sh", ["-c", `"$0" --import "$1" "$2" import - --db "$3" < "$4"`, process.execPath, hook, CLI, db, file], { env: { ...ENV, TMPDIR: tmp }, encoding: "utf8" });
+    assert.equal(stopped.status, 143, stopped.stderr);
+    assert.match(stopped.stderr, /stopped \(SIGTERM\) before the import began; nothing imported/);
+    assert.deepEqual(readdirSync(tmp), [], "the copy of stdin (the memories' texts) is not left behind");
+  });
+
   it("dict train: zstd stopped and its samples removed, nothing trained, exit 143; the same command then trains", async () => {
     using dir = tempDir();
     const db = join(dir.path, "dict.db");

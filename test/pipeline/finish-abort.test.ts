@@ -87,30 +87,55 @@ describe("a signal while an import ends (training, recoding)", () => {
 });
 
 describe("Engine.close while an import runs", () => {
-  it("stops it after the batch in progress, as its caller's signal would: the report says aborted, the job is interrupted, every batch committed stays, and --resume finishes it", async () => {
+  for (const workers of [0, 2]) {
+    it(`stops it after the batch in progress, as its caller's signal would: the report says aborted, the job is interrupted, every batch committed stays, and --resume finishes it (workers ${workers})`, async () => {
+      using dir = tempDir();
+      const file = join(dir.path, "records.jsonl");
+      writeFileSync(file, devCorpus().slice(0, 120).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+      const db = join(dir.path, "close.db");
+      // With workers the batch in progress is coded on the codec threads, which must still start while close waits for it.
+      const options = { ...OPTIONS, workers, autoTrainAfter: 0, batchSize: 10 };
+      const engine = Engine.open({ db, ...options });
+      let closing: Promise<void> | undefined;
+      // Deterministic: close comes from the import's own progress, once 20 records are written.
+      const report = await engine.importJsonl(file, { onProgress: (p) => void (p.done >= 20 && (closing ??= engine.close())) });
+      await closing;
+      assert.ok(report.aborted, "reported as stopped, not thrown");
+      assert.ok(report.stored >= 20 && report.stored < 120, `stopped part way: ${report.stored} stored`);
+      assert.ok(report.jobId);
+      await using reopened = Engine.open({ db, ...options });
+      assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "interrupted", "marked before the store closed, not left running until stale");
+      assert.deepEqual(await reopened.verify(), { checked: report.stored, failed: 0, failures: [] }, "every batch acknowledged is there and reads back");
+      const resumed = await reopened.importJsonl(file, { resume: report.jobId });
+      assert.ok(!resumed.aborted);
+      assert.equal(report.stored + resumed.stored, 120);
+      assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "done");
+      assert.deepEqual(await reopened.verify(), { checked: 120, failed: 0, failures: [] });
+      // A closed engine takes no new import.
+      await assert.rejects(engine.importJsonl(file), (e: unknown) => isMemzipError(e, "E_USAGE") && /closed/.test((e as Error).message));
+    });
+  }
+
+  it("any number of imports may run at once: no MaxListenersExceededWarning from the engine's close signal", async () => {
     using dir = tempDir();
-    const file = join(dir.path, "records.jsonl");
-    writeFileSync(file, devCorpus().slice(0, 120).map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
-    const db = join(dir.path, "close.db");
-    const options = { ...OPTIONS, autoTrainAfter: 0, batchSize: 10 };
-    const engine = Engine.open({ db, ...options });
-    let closing: Promise<void> | undefined;
-    // Deterministic: close comes from the import's own progress, once 20 records are written.
-    const report = await engine.importJsonl(file, { onProgress: (p) => void (p.done >= 20 && (closing ??= engine.close())) });
-    await closing;
-    assert.ok(report.aborted, "reported as stopped, not thrown");
-    assert.ok(report.stored >= 20 && report.stored < 120, `stopped part way: ${report.stored} stored`);
-    assert.ok(report.jobId);
-    await using reopened = Engine.open({ db, ...options });
-    assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "interrupted", "marked before the store closed, not left running until stale");
-    assert.deepEqual(await reopened.verify(), { checked: report.stored, failed: 0, failures: [] }, "every batch acknowledged is there and reads back");
-    const resumed = await reopened.importJsonl(file, { resume: report.jobId });
-    assert.ok(!resumed.aborted);
-    assert.equal(report.stored + resumed.stored, 120);
-    assert.equal((await reopened.jobs()).find((job) => job.id === report.jobId)?.status, "done");
-    assert.deepEqual(await reopened.verify(), { checked: 120, failed: 0, failures: [] });
-    // A closed engine takes no new import.
-    await assert.rejects(engine.importJsonl(file), (e: unknown) => isMemzipError(e, "E_USAGE") && /closed/.test((e as Error).message));
+    await using engine = Engine.open({ db: join(dir.path, "many.db"), ...OPTIONS, autoTrainAfter: 0 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const files = Array.from({ length: 14 }, (_, i) => {
+        const file = join(dir.path, `part${i}.jsonl`);
+        writeFileSync(file, `${JSON.stringify({ id: `p${i}`, text: `memory ${i} of a burst of imports` })}\n`);
+        return file;
+      });
+      const reports = await Promise.all(files.map((file) => engine.importJsonl(file)));
+      assert.equal(reports.reduce((n, r) => n + r.stored, 0), 14);
+      // A warning is emitted on the next turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning")), []);
   });
 
   it("stops an import's ending at its training: the job is interrupted at that step, and --resume trains", async () => {

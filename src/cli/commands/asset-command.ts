@@ -75,10 +75,10 @@ temporary file stays) or the recode after it (exit 130 / 143).`,
             saved = trained;
             return { trained, recode: context.values["no-recode"] ? undefined : await engine.recode(engine.options.namespace, { signal }) };
           },
-          (signal) => context.stderr.write(`memzip: stopping the ${saved ? "recode" : "training"}; ${signalName(signal)} again stops at once\n`),
+          (signal) => context.stderr.write(`memzip: stopping (what is saved stays); ${signalName(signal)} again stops at once\n`),
           () =>
             saved
-              ? { message: `stopped after the training: ${spec.noun} ${saved.id.slice(0, 16)} is saved and new writes use it; the recode did not finish`, hint: "Run `memzip recode` to rewrite the memories it makes smaller." }
+              ? { message: `stopped after the training: ${spec.noun} ${saved.id.slice(0, 16)} is saved and new writes use it; the recode did not finish`, hint: "Run `memzip recode` to rewrite the memories it makes smaller (before `memzip compact`, which removes an asset no memory uses yet)." }
               : { message: `${spec.name} train stopped; nothing was trained`, hint: `Run \`memzip ${spec.name} train\` again.` },
         );
         // The superseded asset of this kind, once the recode left it unused, goes now.

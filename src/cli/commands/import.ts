@@ -105,11 +105,14 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
     const spool = given === "-" ? await spoolStdin(context.stderr) : undefined;
     let keepSpool = false;
     try {
-      const exit = await runImport(context, spool?.file ?? given);
+      // The spool's own stop stays until the import's is in place: a signal between them would otherwise end the
+      // process the default way, with the copy of stdin (the memories' texts) left behind.
+      const exit = await runImport(context, spool?.file ?? given, () => spool?.release());
       keepSpool = spool !== undefined && isSignalExit(exit);
       if (keepSpool) context.stderr.write(`memzip: the records read from stdin are kept in ${spool?.file ?? ""} for --resume (delete its folder when done)\n`);
       return exit;
     } finally {
+      spool?.release();
       if (spool !== undefined && !keepSpool) rmSync(spool.dir, { recursive: true, force: true });
     }
   },
@@ -117,28 +120,31 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
 
 /**
  * Copies stdin to a temporary file: an import reads its input by position (resumable jobs, progress
- * by bytes), which a pipe cannot give. Ctrl-C (or SIGTERM) while copying removes the copy and ends with 130 (143).
+ * by bytes), which a pipe cannot give. Ctrl-C (or SIGTERM) while copying, or before `release` is
+ * called (once the import listens itself), removes the copy and ends with 130 (143).
  */
-async function spoolStdin(stderr: NodeJS.WritableStream): Promise<{ dir: string; file: string }> {
+async function spoolStdin(stderr: NodeJS.WritableStream): Promise<{ dir: string; file: string; release: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), "memzip-stdin-"));
   const file = join(dir, "stdin.jsonl");
-  const stopListening = onStopSignals((signal) => {
+  let copying = true;
+  const release = onStopSignals((signal) => {
     rmSync(dir, { recursive: true, force: true });
-    stderr.write(`memzip: stopped (${signalName(signal)}) while reading stdin; nothing imported\n`);
+    stderr.write(`memzip: stopped (${signalName(signal)}) ${copying ? "while reading stdin" : "before the import began"}; nothing imported\n`);
     process.exit(signalExitCode(signal));
   });
   try {
     await pipeline(process.stdin, createWriteStream(file));
-    return { dir, file };
+    copying = false;
+    return { dir, file, release };
   } catch (cause) {
+    release();
     rmSync(dir, { recursive: true, force: true });
     throw new MemzipError(ErrorCode.USAGE, `cannot copy stdin to ${dir}: ${(cause as Error).message}`, { hint: "Free some space in the temporary folder ($TMPDIR), or import from a file.", cause });
-  } finally {
-    stopListening();
   }
 }
 
-async function runImport(context: CommandContext, file: string): Promise<number> {
+/** Imports `file`; `onListening` is called once this listens to the stop signals itself. */
+async function runImport(context: CommandContext, file: string, onListening: () => void = () => undefined): Promise<number> {
   const batchSize = parseInteger(context.values.batch, "batch", 1, 100_000);
   const format = parseChoice(TRANSFER_FORMATS, context.values.format, "format");
   const arrow = format === "arrow" || (format === undefined && /\.(arrow|feather|ipc)$/i.test(file));
@@ -176,6 +182,7 @@ async function runImport(context: CommandContext, file: string): Promise<number>
     const bound = new Promise((resolve) => setTimeout(resolve, HARD_STOP_MARK_MS).unref());
     void Promise.race([marked, bound]).then(() => process.exit(signalExitCode(signal)));
   });
+  onListening();
   try {
     const namespace = context.values.namespace;
     const options = {
