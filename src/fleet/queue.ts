@@ -142,6 +142,13 @@ export interface EnqueueOptions {
   producer?: ImportQueue;
   /** Retries of a chunk that fails (a worker's error; a killed worker's chunk is moved back by the stalled check, not counted here). Defaults to 5. */
   attempts?: number;
+  /**
+   * The signal that stops the reading of `records` (give the reader the same one). A reader stopped
+   * early ends as if the records ended, so once it is aborted the chunk being filled is not enqueued:
+   * under its id it would stand for its whole part of the import, and a resumed import skips a
+   * completed chunk. The enqueueing then rejects with E_ABORTED; the chunks already queued are coded.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ImportProgressEvent {
@@ -249,6 +256,12 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
         await push(chunk);
         chunk = [];
       }
+    }
+    if (options.signal?.aborted) {
+      throw new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped while enqueueing, after ${sizes.length} whole chunks`, {
+        hint: "The chunks already queued are coded by the workers; run the same import again to enqueue the rest (completed chunks are skipped).",
+        details: { chunks: sizes.length },
+      });
     }
     if (chunk.length) await push(chunk);
   } catch (error) {

@@ -18,7 +18,7 @@ import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { inScope, JOB_STALE_AFTER_MS, type EngineImportReport, type ExportFailure, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import { pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
-import type { FleetImportReport } from "../fleet/queue.js";
+import type { FleetImportReport, ImportHandle } from "../fleet/queue.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
@@ -360,12 +360,19 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         }
       }
     };
-    const handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer });
+    let handle: ImportHandle | undefined;
+    let aborted = false;
     try {
-      let aborted = false;
+      handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer, signal: context.shutdown });
+    } catch (error) {
+      // A shutdown while the upload was being read: the whole chunks are queued, the rest is enqueued on resume.
+      if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
+      aborted = true;
+    }
+    try {
       let done: FleetImportReport | undefined;
       try {
-        done = await handle.wait({
+        done = await handle?.wait({
           signal: context.shutdown,
           onProgress: (p) => {
             const seconds = Math.max((Date.now() - job.startedAt) / 1000, 1e-3);
@@ -411,7 +418,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         ...(trained ? { trained } : {}),
       };
     } finally {
-      await handle.close();
+      await handle?.close();
     }
   };
 

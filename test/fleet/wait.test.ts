@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { UnrecoverableError, type Job } from "bullmq";
 import { ErrorCode, MemzipError } from "../../src/errors.js";
 import { Worker } from "../../src/fleet/bullmq.js";
-import { connectionFor, enqueueImport, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
+import { connectionFor, enqueueImport, openImportQueue, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
 import { tempDir } from "../helpers.js";
 import { redisSkip, startRedis } from "../services/redis.js";
 
@@ -111,6 +111,48 @@ describe("waiting for a queued import", { skip }, () => {
     } finally {
       await handle.close();
       await worker.close();
+    }
+  });
+
+  it("leaves the chunk being filled out of the queue when the reading is stopped, so the run that resumes enqueues it whole", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    const lines = Array.from({ length: 6 }, (_, i) => ({ text: `line ${i + 1}` }));
+    // A reader as readJsonlRecords is: stopped by the signal, it ends as if the file ended (here after five lines).
+    const controller = new AbortController();
+    const stoppedAfterFive = async function* () {
+      for (const [i, record] of lines.entries()) {
+        if (controller.signal.aborted) return;
+        yield record;
+        if (i === 4) controller.abort();
+      }
+    };
+    const queue = openImportQueue(redis.url, location);
+    try {
+      // A handle (the old behaviour: the partial chunk enqueued) is closed, so that the failure is reported rather than hanging on its connection.
+      const stopped = enqueueImport(stoppedAfterFive(), { queue: redis.url, location, importId: "stopped", chunkRecords: 2, signal: controller.signal }).then(async (handle) => {
+        await handle.close();
+        return handle;
+      });
+      await assert.rejects(stopped, (error: unknown) => {
+        assert.ok(error instanceof MemzipError);
+        assert.equal(error.code, ErrorCode.ABORTED);
+        assert.match(error.hint ?? "", /run the same import again/);
+        return true;
+      });
+      assert.deepEqual(
+        await Promise.all([0, 1, 2].map(async (index) => (await queue.getJob(`stopped-${index}`))?.data.records.length)),
+        [2, 2, undefined],
+        "the two whole chunks are queued, the half-filled third is not",
+      );
+      // The same import again, read to its end: the queued chunks are left as they are, the third holds lines 5 and 6.
+      const handle = await enqueueImport(lines, { queue: redis.url, location, importId: "stopped", chunkRecords: 2 });
+      await handle.close();
+      assert.equal(handle.records, 6);
+      assert.deepEqual((await queue.getJob("stopped-2"))?.data.records, lines.slice(4));
+    } finally {
+      await queue.close();
     }
   });
 });

@@ -66,6 +66,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       location: engine.location,
       importId: importIdFor(resolve(file), info.size, info.mtimeMs, namespace, codec, chunkRecords),
       chunkRecords,
+      signal: controller.signal,
       ...(namespace ? { namespace } : {}),
       ...(codec ? { codec } : {}),
       ...((codec === "llm" || codec === "llm-mix") && model ? { model } : {}),
