@@ -23,11 +23,18 @@ export async function inspectModelFile(path: string, name?: string): Promise<Reg
   const { readGgufFileInfo } = await import("node-llama-cpp");
   let info: Awaited<ReturnType<typeof readGgufFileInfo>>;
   try {
-    info = await readGgufFileInfo(absolute, { readTensorInfo: false, logWarnings: false });
+    info = await readGgufFileInfo(absolute, { readTensorInfo: true, logWarnings: false });
   } catch (cause) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, `${absolute} is not a readable GGUF model (${(cause as Error).message})`, {
       hint: "memzip loads GGUF files (llama.cpp's format); convert the model or download a GGUF build of it.",
       cause,
+    });
+  }
+  const end = tensorDataEnd(info.tensorInfo ?? []);
+  if (stat.size < end) {
+    throw new MemzipError(ErrorCode.MISSING_MODEL, `${absolute} is truncated: its tensors end at byte ${end}, the file has ${stat.size}`, {
+      hint: "The copy or download was cut short: copy or download it again, then `memzip models add PATH`.",
+      details: { path: absolute, bytes: stat.size, tensorsEnd: end },
     });
   }
   const metadata = info.metadata as { general?: { architecture?: string }; tokenizer?: { ggml?: { tokens?: readonly unknown[] } } } & Record<string, unknown>;
@@ -44,6 +51,46 @@ export async function inspectModelFile(path: string, name?: string): Promise<Reg
     contextLength: Number(archInfo?.context_length ?? 0),
     addedAt: Date.now(),
   };
+}
+
+/**
+ * Bytes and elements of a block of each ggml tensor type (llama.cpp's `ggml_type` numbers and type
+ * traits), for the types whose size memzip checks; a tensor of another type counts as one byte.
+ */
+const GGML_BLOCKS: ReadonlyMap<number, readonly [bytes: number, elements: number]> = new Map([
+  [0, [4, 1]], // F32
+  [1, [2, 1]], // F16
+  [2, [18, 32]], // Q4_0
+  [3, [20, 32]], // Q4_1
+  [6, [22, 32]], // Q5_0
+  [7, [24, 32]], // Q5_1
+  [8, [34, 32]], // Q8_0
+  [9, [36, 32]], // Q8_1
+  [10, [84, 256]], // Q2_K
+  [11, [110, 256]], // Q3_K
+  [12, [144, 256]], // Q4_K
+  [13, [176, 256]], // Q5_K
+  [14, [210, 256]], // Q6_K
+  [15, [292, 256]], // Q8_K
+  [24, [1, 1]], // I8
+  [25, [2, 1]], // I16
+  [26, [4, 1]], // I32
+  [27, [8, 1]], // I64
+  [28, [8, 1]], // F64
+  [30, [2, 1]], // BF16
+]);
+
+/** Where the tensors of a GGUF file's first part end, by its header: a shorter file was cut short. */
+export function tensorDataEnd(tensors: readonly { dimensions: readonly (number | bigint)[]; ggmlType: number; fileOffset: number | bigint; filePart?: number }[]): number {
+  let end = 0;
+  for (const tensor of tensors) {
+    if ((tensor.filePart ?? 1) !== 1) continue;
+    const block = GGML_BLOCKS.get(tensor.ggmlType);
+    const elements = tensor.dimensions.reduce<number>((product, d) => product * Number(d), 1);
+    const bytes = block ? Math.ceil(elements / block[1]) * block[0] : 1;
+    end = Math.max(end, Number(tensor.fileOffset) + bytes);
+  }
+  return end;
 }
 
 /**

@@ -132,7 +132,7 @@ describe("llm codec on node-llama-cpp (real models)", () => {
     await assert.rejects(recall, (e) => isMemzipError(e, "E_ENGINE_MISMATCH") && /9\.9\.9/.test(JSON.stringify((e as { details: unknown }).details)));
   });
 
-  it("models add: a name that belongs to another model is refused before anything is registered; a truncated file that does not load says how to fix it, from a model thread too (trial44)", async () => {
+  it("models add: a name that belongs to another model is refused before anything is registered; a truncated file is refused by its header's tensor sizes, and says how to fix it when named as the model, from a model thread too (trial44)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "names.db");
     const other = join(dir.path, "other.gguf");
@@ -144,6 +144,13 @@ describe("llm codec on node-llama-cpp (real models)", () => {
       await engine.addModel(STORIES, "st");
       await assert.rejects(engine.addModel(other, "st"), (e) => isMemzipError(e, "E_USAGE") && /already belongs/.test((e as Error).message));
       assert.deepEqual((await engine.models()).map((m) => m.name), ["st"], "the refused file was registered under its own name");
+      // Cut short by one byte: the last tensor ends past the file's end.
+      const short = join(dir.path, "short.gguf");
+      writeFileSync(short, readFileSync(STORIES).subarray(0, statSync(STORIES).size - 1));
+      for (const path of [short, truncated]) {
+        await assert.rejects(engine.addModel(path), (e) => isMemzipError(e, "E_MISSING_MODEL") && /is truncated/.test((e as Error).message) && /download it again/.test((e as { hint?: string }).hint ?? ""));
+      }
+      assert.deepEqual((await engine.models()).map((m) => m.name), ["st"], "a truncated file was registered");
     }
     await using engine = Engine.open({ db, model: truncated, llm: { ...LLM, workers: 1 }, cache: "off", autoTrainAfter: 0 });
     await assert.rejects(engine.remember({ text: "Once upon a time there was a cat." }, { codec: "llm" }), (e) => {
