@@ -256,6 +256,15 @@ export class Engine {
     return this.parts.maintenance.addModel(path, name);
   }
 
+  /**
+   * Forgets a registered model (by name or fingerprint); its file stays where it is. Refused
+   * (E_USAGE, naming how many memories of which namespaces) while memories are coded with it,
+   * unless `force`: they then fail with E_MISSING_MODEL until the same file is added again.
+   */
+  removeModel(nameOrFingerprint: string, options: { force?: boolean; signal?: AbortSignal } = {}): Promise<T.RemovedModel> {
+    return this.parts.maintenance.removeModel(nameOrFingerprint, options);
+  }
+
   setPrimingText(text: string, namespace: string = this.options.namespace): Promise<StoredAsset> {
     return this.parts.assets.setPrimingText(text, namespace);
   }

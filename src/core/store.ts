@@ -497,6 +497,11 @@ export interface ModelRepository {
   /** A model by the reference (first fingerprint bytes) an envelope carries. */
   getByRef(ref: Uint8Array): Promise<RegisteredModel | undefined>;
   list(): Promise<RegisteredModel[]>;
+  /**
+   * Forgets a registered model (its file is left where it is); returns whether it was registered.
+   * Envelopes keep its fingerprint: registering the same file again makes them readable again.
+   */
+  delete(fingerprint: string): Promise<boolean>;
   putEngine(engine: EngineRecord): Promise<void>;
   getEngineByRef(ref: Uint8Array): Promise<EngineRecord | undefined>;
 }

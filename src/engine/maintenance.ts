@@ -20,8 +20,9 @@ import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, damagedEntry, printableId, sha256Hex } from "./rows.js";
-import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, TrainedAsset, VerifyReport } from "./types.js";
+import { checkDecoded, checkedRow, damagedEntry, printableId, readLimit, sha256Hex } from "./rows.js";
+import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, RemovedModel, TrainedAsset, VerifyReport } from "./types.js";
+import { REF_BYTES, openEnvelope } from "../codec/envelope.js";
 import type { Writer } from "./writer.js";
 
 /** Text handed to an asset trainer at most, newest memories first (zstd suggests ~100x a 110 KB dictionary). */
@@ -360,6 +361,46 @@ export class Maintenance {
     const renamed = { ...model, name };
     await this.parts.store.models.put(renamed);
     return renamed;
+  }
+
+  /**
+   * Forgets a registered model (by name or fingerprint; its file is left where it is). Refused while
+   * memories are coded with it (`llm`, `llm-mix`: their envelopes name it), unless `force`: those
+   * then fail with E_MISSING_MODEL until the same file is registered again. Memories' earlier texts
+   * (`history`) are not looked at.
+   */
+  async removeModel(nameOrFingerprint: string, options: { force?: boolean; signal?: AbortSignal } = {}): Promise<RemovedModel> {
+    const { store, options: engineOptions } = this.parts;
+    const model = await store.models.get(nameOrFingerprint);
+    if (!model) {
+      throw new MemzipError(ErrorCode.MISSING_MODEL, `no model "${nameOrFingerprint}" is registered in this store`, { hint: "List the registered models with `memzip models ls`." });
+    }
+    const ref = model.fingerprint.slice(0, 2 * REF_BYTES);
+    const needing = new Map<string, number>();
+    let unchecked = 0;
+    const scan = store.memories.scan({ ...(options.signal ? { signal: options.signal } : {}), onDamaged: (damage) => (unchecked += damage.memories) });
+    for await (const memory of scan) {
+      if (memory.codec !== "llm" && memory.codec !== "llm-mix") continue;
+      let named: Uint8Array | undefined;
+      try {
+        named = openEnvelope(memory.envelope, readLimit(engineOptions.maxTextBytes, memory.originalLength)).model;
+      } catch {
+        unchecked++;
+        continue;
+      }
+      if (named && Buffer.from(named).toString("hex") === ref) needing.set(memory.namespace, (needing.get(memory.namespace) ?? 0) + 1);
+    }
+    const counts = [...needing].map(([namespace, memories]) => ({ namespace, memories })).sort((a, b) => b.memories - a.memories || a.namespace.localeCompare(b.namespace));
+    const total = counts.reduce((sum, c) => sum + c.memories, 0);
+    if (total > 0 && !options.force) {
+      const where = counts.map((c) => `${c.namespace} ${c.memories}`).join(", ");
+      throw new MemzipError(ErrorCode.USAGE, `model ${model.name} is needed to read ${total} ${total === 1 ? "memory" : "memories"} (by namespace: ${where})`, {
+        hint: `Recode them with another codec first (\`memzip recode --to cm -n ${counts[0]?.namespace ?? "NS"}\` for each namespace), or remove the model anyway with --force: they then cannot be read until the same file is added again.`,
+        details: { needing: counts },
+      });
+    }
+    await store.models.delete(model.fingerprint);
+    return { model, needing: counts, unchecked };
   }
 
   /**

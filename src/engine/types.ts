@@ -2,7 +2,7 @@
 import type { AsyncCodec } from "../codec/async-codec.js";
 import type { ShippedAsset } from "../codec/cm/base.js";
 import type { AssetKind } from "../codec/codec.js";
-import type { Fingerprint, ImportJob, MemoryFilter, MemoryKind, NamespaceCount, Store, StoredAsset, StoredMemory } from "../core/store.js";
+import type { Fingerprint, ImportJob, MemoryFilter, MemoryKind, NamespaceCount, RegisteredModel, Store, StoredAsset, StoredMemory } from "../core/store.js";
 import type { EngineOptions, WriteCodecName } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import type { ImportOptions, ImportReport } from "../pipeline/batch-import.js";
@@ -304,6 +304,15 @@ export interface RemovedAsset {
   id: string;
   kind: AssetKind;
   bytes: number;
+}
+
+/** A model `removeModel` forgot, with the memories coded with it (only with `force`: otherwise it refuses). */
+export interface RemovedModel {
+  model: RegisteredModel;
+  /** Memories whose envelopes name the model, by namespace, most first: they cannot be read until it is registered again. */
+  needing: NamespaceCount[];
+  /** Memories the check could not read (a damaged part of the store or envelope), which may need it too. */
+  unchecked: number;
 }
 
 /** What `compact` removed and the file's size before and after. */

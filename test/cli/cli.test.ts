@@ -175,10 +175,29 @@ describe("memzip CLI", () => {
     assert.equal(primed.json().codec, "llm");
     assert.equal(memzip(["get", primed.json().id as string, "--db", db]).stdout.toString("utf8"), text);
 
+    // rm refuses while memories are coded with the model, naming them by namespace.
+    const refused = memzip(["models", "rm", "stories", "--db", db]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /needed to read 21 memories \(by namespace: default 20, primed 1\)/);
+    assert.match(refused.stderr, /memzip recode --to cm -n default/);
     const recoded = memzip(["recode", "--to", "zstd", "--db", db, "--json"]);
     assert.equal(recoded.status, 0, recoded.stderr);
     assert.equal(recoded.json().recoded, 20);
     assert.equal(memzip(["verify", "--db", db, "--json"]).json().failed, 0);
+    assert.match(memzip(["models", "rm", "stories", "--db", db]).stderr, /needed to read 1 memory \(by namespace: primed 1\)/);
+    // --force: the model is forgotten (its file stays); the primed memory cannot be read until the file is added again.
+    const forced = memzip(["models", "rm", "stories", "--force", "--db", db, "--json"]);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.deepEqual(forced.json().needing, [{ namespace: "primed", memories: 1 }]);
+    assert.deepEqual(memzip(["models", "ls", "--db", db, "--json"]).json().models, []);
+    const unreadable = memzip(["get", primed.json().id as string, "-n", "primed", "--db", db]);
+    assert.notEqual(unreadable.status, 0);
+    assert.match(unreadable.stderr, /E_MISSING_MODEL/);
+    assert.equal(memzip(["models", "add", join(SHARED, "models", "stories260K.gguf"), "--name", "stories", "--db", db]).status, 0);
+    assert.equal(memzip(["get", primed.json().id as string, "-n", "primed", "--db", db]).stdout.toString("utf8"), text);
+    const unknown = memzip(["models", "rm", "nothing", "--db", db]);
+    assert.equal(unknown.status, 7, "E_MISSING_MODEL's exit code");
+    assert.match(unknown.stderr, /memzip models ls/);
 
     const missing = memzip(["add", "some text", "--db", db, "--codec", "llm"]);
     assert.equal(missing.status, 2);

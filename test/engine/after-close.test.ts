@@ -27,6 +27,7 @@ describe("after close", () => {
       get: async () => model,
       getByRef: async () => model,
       list: async () => [model],
+      delete: async () => false,
       putEngine: async () => undefined,
       getEngineByRef: async () => undefined,
     };

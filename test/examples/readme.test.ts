@@ -257,6 +257,8 @@ const ENTRIES: Record<string, Entry> = {
     check: (run) => assert.match(run.stdout, /^namespace agent-7: llm memories are now primed with \d+ B/),
   },
   "memzip recode --to zstd": { check: (run) => assert.match(run.stdout, /^recoded \d+ of \d+/) },
+  // After the recode above no memory is coded with the model: rm forgets it.
+  "memzip models rm smol": { check: (run) => assert.match(run.stdout, /^removed smol  [0-9a-f]{16} \(the file stays at .*SmolLM2-135M\.Q8_0\.gguf\)$/m) },
   "memzip bench --corpus notes.jsonl": { check: (run) => assert.match(run.stdout, /^\| memzip `cm` \|/m) },
   'memzip entities "李强周五前完成迁移, mail li@example.cn" --json': {
     check: (run) => {

@@ -540,6 +540,14 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       await store.models.putEngine({ ...engine, runtime: "ignored" });
       assert.deepEqual(await store.models.getEngineByRef(Buffer.from(engine.id.slice(0, 8), "hex")), engine);
       assert.equal(await store.models.getEngineByRef(Uint8Array.of(1, 1, 1, 1)), undefined);
+      // Forgetting one model leaves the other; forgetting it again is a no-op; its name and reference are free again.
+      assert.equal(await store.models.delete(first.fingerprint), true);
+      assert.equal(await store.models.delete(first.fingerprint), false);
+      assert.equal(await store.models.get("renamed"), undefined);
+      assert.equal(await store.models.getByRef(Buffer.from(first.fingerprint.slice(0, 8), "hex")), undefined);
+      assert.deepEqual((await store.models.list()).map((m) => m.name), ["small"]);
+      await store.models.put({ ...model(4, "renamed"), fingerprint: `${first.fingerprint.slice(0, 8)}${"ee".repeat(28)}` });
+      assert.deepEqual((await store.models.list()).map((m) => m.name), ["small", "renamed"]);
     });
 
     withStore("keeps import jobs: create, update, get, newest first", async (store) => {

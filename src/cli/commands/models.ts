@@ -10,11 +10,13 @@ import { emit, inputFileSize, openEngine, readInputFile, requirePositional, stor
 
 export const modelsCommand: Command = {
   name: "models",
-  summary: "register, list or download GGUF models for the llm codec (models add | ls | pull | prime)",
-  usage: "memzip models add PATH [--name N] | ls | pull PRESET [--dir DIR] | prime FILE [-n NS]",
+  summary: "register, list, remove or download GGUF models for the llm codec (models add | ls | rm | pull | prime)",
+  usage: "memzip models add PATH [--name N] | ls | rm NAME [--force] | pull PRESET [--dir DIR] | prime FILE [-n NS]",
   help: `A model is known by the sha256 of its file (its fingerprint, which every llm payload records) and
 by a name. \`add\` reads the GGUF header and hashes the file; moving the file later only needs
-another \`add\` with the new path. \`pull\` downloads a preset where a network reaches Hugging Face.
+another \`add\` with the new path. \`rm NAME\` forgets a model (its file stays); it refuses while
+memories are coded with it, naming them by namespace: recode them first, or --force (they then cannot
+be read until the same file is added again). \`pull\` downloads a preset where a network reaches Hugging Face.
 \`prime FILE\` stores a text (once, as an asset) that conditions the model before every llm memory
 of the namespace written from now on: typical vocabulary, a style sample, a glossary.
 Presets: ${Object.entries(MODEL_PRESETS)
@@ -23,15 +25,17 @@ Presets: ${Object.entries(MODEL_PRESETS)
   options: {
     name: { type: "string", value: "N", help: "name to register the model under (default: the file name)" },
     dir: { type: "string", value: "DIR", help: "where `pull` saves files (default: a models folder beside the store)" },
+    force: { type: "boolean", help: "remove the model even though memories are coded with it (rm)" },
     namespace: { type: "string", short: "n", value: "NS", help: 'namespace `prime` conditions (default: "default")' },
     ...STORE_OPTIONS,
   },
   async run(context) {
-    const action = requirePositional(context, 0, "action (add, ls, pull or prime)");
+    const action = requirePositional(context, 0, "action (add, ls, rm, pull or prime)");
     // A file named on the command line is checked before the store opens: E_NOT_FOUND naming it.
     if (action === "add") inputFileSize(requirePositional(context, 1, "PATH of a GGUF file"), "PATH");
     if (action === "prime" && context.positionals[1] !== "-") inputFileSize(requirePositional(context, 1, "FILE with the priming text (- for stdin)"), "FILE");
-    if (!["ls", "add", "pull", "prime"].includes(action)) throw usage(`unknown action "${action}"; use add, ls, pull or prime`);
+    if (action === "rm") requirePositional(context, 1, "NAME (or fingerprint) of a registered model");
+    if (!["ls", "add", "rm", "pull", "prime"].includes(action)) throw usage(`unknown action "${action}"; use add, ls, rm, pull or prime`);
     const engine = openEngine(context, {}, action === "ls" ? { readOnly: true } : { create: true });
     try {
       if (action === "ls") {
@@ -45,6 +49,18 @@ Presets: ${Object.entries(MODEL_PRESETS)
         const name = typeof context.values.name === "string" ? context.values.name : undefined;
         const model = await engine.addModel(path, name);
         emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  ${model.architecture}, vocabulary ${model.vocabularySize}, context ${model.contextLength}, ${formatBytes(model.size)}`);
+        return 0;
+      }
+      if (action === "rm") {
+        const removed = await engine.removeModel(requirePositional(context, 1, "NAME (or fingerprint) of a registered model"), { force: context.values.force === true });
+        const needing = removed.needing.reduce((sum, c) => sum + c.memories, 0);
+        emit(
+          context,
+          removed,
+          `removed ${removed.model.name}  ${removed.model.fingerprint.slice(0, 16)} (the file stays at ${removed.model.path})` +
+            (needing ? `\n${needing} memories coded with it cannot be read until it is added again (\`memzip models add ${removed.model.path}\`)` : "") +
+            (removed.unchecked ? `\n${removed.unchecked} memories could not be checked (a damaged part of the store; \`memzip verify\` names them)` : ""),
+        );
         return 0;
       }
       if (action === "prime") {
@@ -65,7 +81,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
         emit(context, model, `${model.name}  ${model.fingerprint.slice(0, 16)}  saved to ${path}`);
         return 0;
       }
-      throw usage(`unknown action "${action}"; use add, ls, pull or prime`);
+      throw usage(`unknown action "${action}"; use add, ls, rm, pull or prime`);
     } finally {
       await engine.close();
     }

@@ -42,6 +42,10 @@ export class PgModels implements ModelRepository {
     return this.database.query<RegisteredModel>(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY added_at`);
   }
 
+  async delete(fingerprint: string): Promise<boolean> {
+    return this.database.write(async (tx) => ((await tx.query("DELETE FROM models WHERE fingerprint = $1", [fingerprint])).rowCount ?? 0) > 0);
+  }
+
   async putEngine(engine: EngineRecord): Promise<void> {
     await this.database.query("INSERT INTO engines (id, ref, runtime, settings, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [
       engine.id,

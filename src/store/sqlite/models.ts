@@ -15,6 +15,7 @@ export class SqliteModels implements ModelRepository {
       byRef: db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE ref = ?`),
       byName: db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE name = ? OR fingerprint = ?`),
       list: db.prepare(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY added_at`),
+      delete: db.prepare("DELETE FROM models WHERE fingerprint = ?"),
       put: db.prepare(
         `INSERT INTO models (fingerprint, ref, name, path, architecture, vocabulary_size, context_length, size, mtime, added_at)
          VALUES (@fingerprint, @ref, @name, @path, @architecture, @vocabularySize, @contextLength, @size, @mtime, @addedAt)
@@ -52,6 +53,10 @@ export class SqliteModels implements ModelRepository {
 
   async list(): Promise<RegisteredModel[]> {
     return this.statements.list.all() as RegisteredModel[];
+  }
+
+  async delete(fingerprint: string): Promise<boolean> {
+    return this.statements.delete.run(fingerprint).changes > 0;
   }
 
   async putEngine(engine: EngineRecord): Promise<void> {
