@@ -48,8 +48,8 @@ export function onStopSignals(onStop: (signal: StopSignal, before: number) => vo
  * The error a command stopped by `signal` ends with: `E_ABORTED`, its message and hint the command's, and the signal in
  * its details, so that the process exits with the signal's code (`exitCodeOfAbort`).
  */
-export function stoppedBySignal(signal: StopSignal, message: string, hint: string): MemzipError {
-  return new MemzipError(ErrorCode.ABORTED, `${message} (${signalName(signal)})`, { hint, details: { signal } });
+export function stoppedBySignal(signal: StopSignal, message: string, hint: string, details: Record<string, unknown> = {}): MemzipError {
+  return new MemzipError(ErrorCode.ABORTED, `${message} (${signalName(signal)})`, { hint, details: { ...details, signal } });
 }
 
 /** The exit code of an `E_ABORTED` error a stop signal caused (`stoppedBySignal`), else undefined. */

@@ -146,7 +146,8 @@ export interface EnqueueOptions {
    * The signal that stops the reading of `records` (give the reader the same one). A reader stopped
    * early ends as if the records ended, so once it is aborted the chunk being filled is not enqueued:
    * under its id it would stand for its whole part of the import, and a resumed import skips a
-   * completed chunk. The enqueueing then rejects with E_ABORTED; the chunks already queued are coded.
+   * completed chunk. The enqueueing then rejects with E_ABORTED (details: the whole `chunks` queued and
+   * their `records`); the chunks already queued are coded.
    */
   signal?: AbortSignal;
 }
@@ -260,7 +261,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     if (options.signal?.aborted) {
       throw new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped while enqueueing, after ${sizes.length} whole chunks`, {
         hint: "The chunks already queued are coded by the workers; run the same import again to enqueue the rest (completed chunks are skipped).",
-        details: { chunks: sizes.length },
+        details: { chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0) },
       });
     }
     if (chunk.length) await push(chunk);

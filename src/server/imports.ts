@@ -362,12 +362,15 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     };
     let handle: ImportHandle | undefined;
     let aborted = false;
+    // Records in the whole chunks queued when a shutdown stopped the enqueueing (the rest is read again on resume).
+    let queuedRecords: number | undefined;
     try {
       handle = await enqueueImport(records(), { queue, location: engine.location, importId: importIdFor("server", job.id), namespace: job.namespace, producer, signal: context.shutdown });
     } catch (error) {
       // A shutdown while the upload was being read: the whole chunks are queued, the rest is enqueued on resume.
       if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
       aborted = true;
+      queuedRecords = typeof error.details.records === "number" ? error.details.records : undefined;
     }
     try {
       let done: FleetImportReport | undefined;
@@ -393,7 +396,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
         aborted = true;
       }
-      const readLines = done ? done.records + rejected.length : read;
+      const readLines = done ? done.records + rejected.length : queuedRecords !== undefined ? queuedRecords + rejected.length : read;
       for (const r of done?.rejected ?? []) rejected.push({ where: `line ${lines[r.record] ?? "?"}`, message: r.message, code: r.code });
       rejected.sort((a, b) => Number(a.where.slice(5)) - Number(b.where.slice(5)));
       const trained = done && !aborted ? await engine.finishImport(job.namespace) : undefined;

@@ -139,6 +139,7 @@ describe("waiting for a queued import", { skip }, () => {
         assert.ok(error instanceof MemzipError);
         assert.equal(error.code, ErrorCode.ABORTED);
         assert.match(error.hint ?? "", /run the same import again/);
+        assert.deepEqual(error.details, { chunks: 2, records: 4 });
         return true;
       });
       assert.deepEqual(

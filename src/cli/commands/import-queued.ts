@@ -105,7 +105,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     }
   } catch (error) {
     // Stopped while waiting: the wait's own E_ABORTED, with the signal that ends the process with its code.
-    if (stoppedBy !== undefined && isMemzipError(error, ErrorCode.ABORTED)) throw stoppedBySignal(stoppedBy, error.message, error.hint ?? "Run the same import again.");
+    if (stoppedBy !== undefined && isMemzipError(error, ErrorCode.ABORTED)) throw stoppedBySignal(stoppedBy, error.message, error.hint ?? "Run the same import again.", error.details);
     throw error;
   } finally {
     stopListening();
