@@ -8,7 +8,7 @@ import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import { forgetWhere } from "./forget-where.js";
 import type { LlmCoder } from "../model/llm-coder.js";
-import { attemptsKeyAsset, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
+import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
 import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
@@ -380,7 +380,7 @@ export class Maintenance {
     let unchecked = 0;
     const scan = store.memories.scan({ ...(options.signal ? { signal: options.signal } : {}), onDamaged: (damage) => (unchecked += damage.memories) });
     for await (const memory of scan) {
-      if (memory.codec !== "llm" && memory.codec !== "llm-mix") continue;
+      if (!isModelCodecName(memory.codec)) continue;
       let named: Uint8Array | undefined;
       try {
         named = openEnvelope(memory.envelope, readLimit(engineOptions.maxTextBytes, memory.originalLength)).model;

@@ -8,6 +8,9 @@ import { isLocalStoreFile } from "../../store/open.js";
 import { ProgressBar, formatBytes } from "../progress.js";
 import { emit, inputFileSize, openEngine, readInputFile, requirePositional, storePath, usage } from "../shared.js";
 
+/** What `rm` takes, as its missing-argument error names it. */
+const MODEL_ARGUMENT = "NAME (or fingerprint) of a registered model";
+
 export const modelsCommand: Command = {
   name: "models",
   summary: "register, list, remove or download GGUF models for the llm codec (models add | ls | rm | pull | prime)",
@@ -34,7 +37,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
     // A file named on the command line is checked before the store opens: E_NOT_FOUND naming it.
     if (action === "add") inputFileSize(requirePositional(context, 1, "PATH of a GGUF file"), "PATH");
     if (action === "prime" && context.positionals[1] !== "-") inputFileSize(requirePositional(context, 1, "FILE with the priming text (- for stdin)"), "FILE");
-    if (action === "rm") requirePositional(context, 1, "NAME (or fingerprint) of a registered model");
+    if (action === "rm") requirePositional(context, 1, MODEL_ARGUMENT);
     if (!["ls", "add", "rm", "pull", "prime"].includes(action)) throw usage(`unknown action "${action}"; use add, ls, rm, pull or prime`);
     const engine = openEngine(context, {}, action === "ls" ? { readOnly: true } : { create: true });
     try {
@@ -52,7 +55,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
         return 0;
       }
       if (action === "rm") {
-        const removed = await engine.removeModel(requirePositional(context, 1, "NAME (or fingerprint) of a registered model"), { force: context.values.force === true });
+        const removed = await engine.removeModel(requirePositional(context, 1, MODEL_ARGUMENT), { force: context.values.force === true });
         const needing = removed.needing.reduce((sum, c) => sum + c.memories, 0);
         emit(
           context,
