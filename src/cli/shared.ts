@@ -88,6 +88,8 @@ export function refuseFlags(context: CommandContext, action: string, flags: read
 export function requirePositional(context: CommandContext, index: number, name: string): string {
   const value = context.positionals[index];
   if (value === undefined) throw usage(`missing ${name}`);
+  // No id, name, path or action is empty: an unset shell variable (`memzip get "$ID"`) is named as such.
+  if (value === "") throw usage(`empty ${name} (an unset shell variable?)`);
   return value;
 }
 

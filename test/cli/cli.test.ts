@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, ROOT, SAMPLE, SHARED, tempDir, spawnBounded } from "../helpers.js";
@@ -120,6 +120,18 @@ describe("memzip CLI", () => {
     writeFileSync(badUtf8, Buffer.from([0x61, 0xff, 0x62]));
     assert.equal(memzip(["add", "--file", badUtf8, "--db", db]).status, 3);
     assert.equal(memzip(["import", "--db", db]).status, 2);
+    // An empty argument (an unset shell variable) is a usage error naming it, not a lookup of "" (trial49).
+    for (const args of [["get", ""], ["rm", ""], ["history", ""], ["import", ""], ["models", "rm", ""], ["models", ""]]) {
+      const empty = memzip([...args, "--db", db]);
+      assert.equal(empty.status, 2, `${args.join(" ")}: ${empty.stderr}`);
+      assert.match(empty.stderr, /E_USAGE: empty .*unset shell variable/);
+    }
+    // models rm of a store that does not exist says so and creates nothing.
+    const nowhere = join(dir.path, "nowhere.db");
+    const noStore = memzip(["models", "rm", "stories", "--db", nowhere]);
+    assert.equal(noStore.status, 4, noStore.stderr);
+    assert.match(noStore.stderr, /there is no store at/);
+    assert.equal(existsSync(nowhere), false, "models rm created a store");
     assert.equal(memzip(["frobnicate"]).status, 2);
     assert.equal(memzip(["stats", "--no-such-flag"]).status, 2);
     assert.match(memzip(["help"]).stdout.toString("utf8"), /commands:/);

@@ -39,7 +39,8 @@ Presets: ${Object.entries(MODEL_PRESETS)
     if (action === "prime" && context.positionals[1] !== "-") inputFileSize(requirePositional(context, 1, "FILE with the priming text (- for stdin)"), "FILE");
     if (action === "rm") requirePositional(context, 1, MODEL_ARGUMENT);
     if (!["ls", "add", "rm", "pull", "prime"].includes(action)) throw usage(`unknown action "${action}"; use add, ls, rm, pull or prime`);
-    const engine = openEngine(context, {}, action === "ls" ? { readOnly: true } : { create: true });
+    // ls reads; rm of a store that does not exist is E_NOT_FOUND, not a new empty store; the others may create it.
+    const engine = openEngine(context, {}, action === "ls" ? { readOnly: true } : action === "rm" ? {} : { create: true });
     try {
       if (action === "ls") {
         const models = await engine.models();
