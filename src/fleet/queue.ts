@@ -147,7 +147,9 @@ export interface EnqueueOptions {
    * early ends as if the records ended, so once it is aborted the chunk being filled is not enqueued:
    * under its id it would stand for its whole part of the import, and a resumed import skips a
    * completed chunk. The enqueueing then rejects with E_ABORTED (details: the whole `chunks` queued and
-   * their `records`); the chunks already queued are coded.
+   * their `records`); the chunks already queued are coded. It also stops a command that waits for an
+   * absent Redis. Without `producer`, a Redis that stops answering for ~10 s (`PRODUCER_RETRIES`) rejects
+   * with E_BACKEND_UNAVAILABLE, the same details (and so does `wait`).
    */
   signal?: AbortSignal;
 }
@@ -204,9 +206,70 @@ export interface ImportHandle {
 /** A producer's connection to the import queue of one store. */
 export type ImportQueue = BullQueue<ChunkPayload, ChunkResult>;
 
-/** The import queue of the store at `location` on Redis `queue` (`redis://…`); the caller closes it. */
+/**
+ * The import queue of the store at `location` on Redis `queue` (`redis://…`); the caller closes it.
+ * Its commands wait while Redis is away, for ever (a server's queue: Redis may come back).
+ */
 export function openImportQueue(queue: string, location: string, model?: string): ImportQueue {
-  return new Queue<ChunkPayload, ChunkResult>(model ? modelQueueName(location, model) : queueNameFor(location), { connection: connectionFor(queue) });
+  return new Queue<ChunkPayload, ChunkResult>(importQueueName(location, model), { connection: connectionFor(queue) });
+}
+
+function importQueueName(location: string, model?: string): string {
+  return model ? modelQueueName(location, model) : queueNameFor(location);
+}
+
+/**
+ * An import's own connection tries Redis again once a second, and a command waits through
+ * PRODUCER_RETRIES tries (~10 s of Redis refusing) before it fails: an import a person waits for
+ * says that Redis is gone instead of waiting for ever, as a worker's and a server's connections do.
+ */
+export const PRODUCER_RETRIES = 10;
+const PRODUCER_RETRY_MS = 1_000;
+
+/**
+ * A queue on a connection of its own that `drop()` ends at once: BullMQ's own `disconnect()` waits for
+ * an end that a connection between two retries never reports.
+ */
+function openOwnImportQueue(queue: string, location: string, model?: string): { queue: ImportQueue; close(politely: boolean): Promise<void> } {
+  connectionFor(queue);
+  const client = new Redis(queue, { maxRetriesPerRequest: PRODUCER_RETRIES, retryStrategy: () => PRODUCER_RETRY_MS });
+  // A client passed in is shared: BullMQ's close leaves it open, for this function's close to end.
+  const own = new Queue<ChunkPayload, ChunkResult>(importQueueName(location, model), { connection: client });
+  return {
+    queue: own,
+    async close(politely) {
+      await own.close();
+      if (politely) await client.quit();
+      else client.disconnect();
+    },
+  };
+}
+
+/** ioredis's ways of saying a command will not be answered: the connection is gone, or was retried past its bound. */
+function isConnectionLoss(error: unknown): error is Error {
+  return error instanceof Error && (error.name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE/.test(error.message));
+}
+
+/**
+ * A command to the queue's Redis, awaited until it is answered (`connection.up()`), or until the
+ * signal stops the wait (`stopped()`: the error to reject with; the command is left to fail on its
+ * own when its connection closes). A lost connection rejects with `unreachable(the last socket error)`.
+ */
+function answered<T>(command: Promise<T>, signal: AbortSignal | undefined, stopped: () => MemzipError, unreachable: (cause: Error) => MemzipError, connection: { lastError?: Error; up(): void }): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(stopped());
+    if (signal?.aborted) abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    command
+      .then(
+        (value) => {
+          connection.up();
+          resolve(value);
+        },
+        (error: unknown) => reject(isConnectionLoss(error) ? unreachable(connection.lastError ?? error) : error),
+      )
+      .finally(() => signal?.removeEventListener("abort", abort));
+  });
 }
 
 /**
@@ -216,9 +279,49 @@ export function openImportQueue(queue: string, location: string, model?: string)
  */
 export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterable<MemoryInput>, options: EnqueueOptions): Promise<ImportHandle> {
   const chunkRecords = options.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
-  const queue = options.producer ?? openImportQueue(options.queue, options.location, options.model);
-  const close = () => (options.producer ? Promise.resolve() : queue.close());
+  // The caller's producer stays open; a connection of the import's own is ended by `close`.
+  const { queue, close: closeQueue } = options.producer ? { queue: options.producer, close: async () => undefined } : openOwnImportQueue(options.queue, options.location, options.model);
+  // The connection's errors (refused, reset) are kept, not printed: the last one names why a command failed.
+  // `down` from a lost connection until a command is answered again.
+  let lastError: Error | undefined;
+  let down = false;
+  const onError = (error: Error) => {
+    lastError = error;
+    down = true;
+  };
+  const onClose = () => void (down = true);
+  queue.on("error", onError);
+  queue.on("ioredis:close", onClose);
+  const close = async () => {
+    queue.off("error", onError);
+    queue.off("ioredis:close", onClose);
+    // A connection whose Redis is away is dropped: closing it politely would wait for Redis to answer.
+    await closeQueue(!down);
+  };
+  const where = redisAddress(options.queue);
+  const unreachable = (stage: string, hint: string) => (cause: Error) =>
+    new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${options.importId}: the queue's Redis at ${where} stopped answering ${stage}: ${cause.message}`, {
+      hint,
+      details: { queue: where, ...queuedSoFar() },
+      cause,
+    });
   const sizes: number[] = [];
+  /** The chunks whose enqueueing Redis confirmed (a chunk in flight when the enqueueing stopped may be there too). */
+  let queuedChunks = 0;
+  const queuedSoFar = () => ({ chunks: queuedChunks, records: sizes.slice(0, queuedChunks).reduce((a, b) => a + b, 0) });
+  const stoppedEnqueueing = () =>
+    new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped while enqueueing, after ${queuedChunks} whole chunks`, {
+      hint: "The chunks already queued are coded by the workers; run the same import again to enqueue the rest (completed chunks are skipped).",
+      details: queuedSoFar(),
+    });
+  const connection = {
+    get lastError() {
+      return lastError;
+    },
+    up: () => void (down = false),
+  };
+  const lostWhileEnqueueing = unreachable("while enqueueing", "The chunks already queued stay queued; when Redis answers again, run the same import again: it enqueues the rest (completed chunks are skipped).");
+  const ask = <T>(command: Promise<T>) => answered(command, options.signal, stoppedEnqueueing, lostWhileEnqueueing, connection);
   let skippedChunks = 0;
   const push = async (chunk: MemoryInput[]) => {
     const index = sizes.length;
@@ -226,11 +329,12 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     const jobId = `${options.importId}-${index}`;
     // Every chunk is looked up: a resumed import skips the completed ones and retries the failed ones
     // (completed chunks leave the queue after a week, failed ones stay, so chunk 0 alone cannot tell).
-    const existing = await queue.getJob(jobId);
+    const existing = await ask(queue.getJob(jobId));
     if (existing) {
-      const state = await existing.getState();
+      const state = await ask(existing.getState());
       if (state === "completed") skippedChunks++;
-      else if (state === "failed") await existing.retry("failed");
+      else if (state === "failed") await ask(existing.retry("failed"));
+      queuedChunks++;
       return;
     }
     const payload: ChunkPayload = {
@@ -240,14 +344,17 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.codec ? { codec: options.codec } : {}),
     };
-    await queue.add("chunk", payload, {
-      jobId,
-      attempts: options.attempts ?? 5,
-      backoff: { type: "exponential", delay: 500 },
-      // Completed chunks stay a week (resume skips them; the records are dropped from Redis with them).
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: false,
-    });
+    await ask(
+      queue.add("chunk", payload, {
+        jobId,
+        attempts: options.attempts ?? 5,
+        backoff: { type: "exponential", delay: 500 },
+        // Completed chunks stay a week (resume skips them; the records are dropped from Redis with them).
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: false,
+      }),
+    );
+    queuedChunks++;
   };
   try {
     let chunk: MemoryInput[] = [];
@@ -258,12 +365,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
         chunk = [];
       }
     }
-    if (options.signal?.aborted) {
-      throw new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped while enqueueing, after ${sizes.length} whole chunks`, {
-        hint: "The chunks already queued are coded by the workers; run the same import again to enqueue the rest (completed chunks are skipped).",
-        details: { chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0) },
-      });
-    }
+    if (options.signal?.aborted) throw stoppedEnqueueing();
     if (chunk.length) await push(chunk);
   } catch (error) {
     await close();
@@ -275,7 +377,13 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     chunks: sizes.length,
     records: total,
     skippedChunks,
-    wait: (waitOptions = {}) => waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions),
+    wait: (waitOptions = {}) => {
+      const stoppedWaiting = () =>
+        new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
+      const lostWhileWaiting = unreachable("while the import was waited for", "Every chunk is queued; when Redis answers again, run the same import again to wait for it (completed chunks are skipped).");
+      const ask = <T>(command: Promise<T>) => answered(command, waitOptions.signal, stoppedWaiting, lostWhileWaiting, connection);
+      return waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions, ask, stoppedWaiting);
+    },
     close,
   };
 }
@@ -292,6 +400,8 @@ async function waitForChunks(
   sizes: readonly number[],
   skippedChunks: number,
   options: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number },
+  ask: <T>(command: Promise<T>) => Promise<T>,
+  stopped: () => MemzipError,
 ): Promise<FleetImportReport> {
   const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [] };
   const offsets: number[] = [];
@@ -306,12 +416,12 @@ async function waitForChunks(
   /** Looks at one chunk in state `state`: true when it is complete (and counted), false while it is not; throws when it failed for good. */
   const settle = async (index: number, state: string): Promise<boolean> => {
     if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
-    const job: Job<ChunkPayload, ChunkResult> | undefined = await queue.getJob(`${importId}-${index}`);
+    const job: Job<ChunkPayload, ChunkResult> | undefined = await ask(queue.getJob(`${importId}-${index}`));
     if (!job) throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `import ${importId}: chunk ${index} is gone from the queue`, { hint: "Run the same import again: completed chunks are skipped, the rest enqueued again." });
     // A state that was unknown is read again from the job. "failed" is final in BullMQ whatever attempts
     // are left (a retry goes back to waiting or delayed, never through "failed"): an unrecoverable error, or
     // a chunk whose workers died more often than the stalled limit, stays there with attempts to spare.
-    const now = state === "unknown" ? await job.getState() : state;
+    const now = state === "unknown" ? await ask(job.getState()) : state;
     if (now === "failed") {
       throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
         hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
@@ -340,7 +450,7 @@ async function waitForChunks(
       // records) is read only once, when it has completed or failed.
       sweptAt = Date.now();
       const pendingNow = [...pending];
-      const states = await Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`)));
+      const states = await ask(Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`))));
       for (const [i, index] of pendingNow.entries()) await settle(index, states[i] ?? "unknown");
     } else {
       // Else only the first pending chunk, and the next ones while they are complete: the import is
@@ -349,7 +459,7 @@ async function waitForChunks(
       // queries (Lua scripts) for the 63 chunks of the dev corpus, ~90–110 now, and was ~17 % of
       // the server's CPU in the import (BENCHMARKS.md, bench:fleet, stop 18).
       for (const index of pending) {
-        if (!(await settle(index, await queue.getJobState(`${importId}-${index}`)))) break;
+        if (!(await settle(index, await ask(queue.getJobState(`${importId}-${index}`))))) break;
       }
     }
     // Reported at every change, else at least every pollMs (the polls themselves may come faster).
@@ -363,7 +473,7 @@ async function waitForChunks(
       report.rejected.sort((a, b) => a.record - b.record);
       return report;
     }
-    if (options.signal?.aborted) throw new MemzipError(ErrorCode.ABORTED, `import ${importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
+    if (options.signal?.aborted) throw stopped();
     // A poll looks at the first pending chunk (every pending one at a sweep); with few chunks pending the
     // interval shrinks with them (8 ms a chunk, at least 20 ms), so the last chunks' completion is seen
     // within ~20 ms instead of up to pollMs.

@@ -6,7 +6,7 @@ import { ErrorCode, MemzipError } from "../../src/errors.js";
 import { Worker } from "../../src/fleet/bullmq.js";
 import { connectionFor, enqueueImport, openImportQueue, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
 import { tempDir } from "../helpers.js";
-import { redisSkip, startRedis } from "../services/redis.js";
+import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 
 const skip = redisSkip();
 
@@ -154,6 +154,77 @@ describe("waiting for a queued import", { skip }, () => {
       assert.deepEqual((await queue.getJob("stopped-2"))?.data.records, lines.slice(4));
     } finally {
       await queue.close();
+    }
+  });
+});
+
+/**
+ * Redis gone while an import is enqueued or waited for: BullMQ's commands wait through reconnections,
+ * for ever on a worker's connection. An import's own connection fails after PRODUCER_RETRIES (~10 s of
+ * Redis refusing) with E_BACKEND_UNAVAILABLE naming what was queued, and its signal stops any command at once.
+ */
+describe("a queued import whose Redis goes away", { skip }, () => {
+  const lines = Array.from({ length: 4 }, (_, i) => ({ text: `line ${i + 1}` }));
+  /** Yields the first chunk's records with Redis up, stops Redis, then yields the second chunk's (`then` runs before its last record). */
+  const stopsRedisAfterTwo = (redis: RedisService, then: () => void = () => undefined) =>
+    async function* () {
+      yield* lines.slice(0, 2);
+      await redis.stop();
+      yield lines[2] as { text: string };
+      then();
+      yield lines[3] as { text: string };
+    };
+  const isUnavailable = (redis: RedisService, stage: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof MemzipError, String(error));
+    assert.equal(error.code, ErrorCode.BACKEND_UNAVAILABLE, error.message);
+    assert.match(error.message, stage);
+    assert.match(error.message, new RegExp(`Redis at ${redis.url} stopped answering .*ECONNREFUSED`));
+    assert.match(error.hint ?? "", /when Redis answers again, run the same import again/);
+    return true;
+  };
+
+  it("a signal stops the enqueueing while a chunk waits for the absent Redis: E_ABORTED with the chunks Redis confirmed", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const controller = new AbortController();
+    // The abort comes while the second chunk's first command waits (it would wait ~10 s before failing on its own).
+    const records = stopsRedisAfterTwo(redis, () => setTimeout(() => controller.abort(), 100));
+    const enqueued = enqueueImport(records(), { queue: redis.url, location: join(dir.path, "store.db"), importId: "signal", chunkRecords: 2, signal: controller.signal });
+    await assert.rejects(enqueued, (error: unknown) => {
+      assert.ok(error instanceof MemzipError, String(error));
+      assert.equal(error.code, ErrorCode.ABORTED, error.message);
+      assert.match(error.message, /stopped while enqueueing, after 1 whole chunks/);
+      assert.deepEqual(error.details, { chunks: 1, records: 2 });
+      return true;
+    });
+  });
+
+  it("Redis refusing for good while enqueueing: E_BACKEND_UNAVAILABLE naming the address, the cause and the chunks queued", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const enqueued = enqueueImport(stopsRedisAfterTwo(redis)(), { queue: redis.url, location: join(dir.path, "store.db"), importId: "gone", chunkRecords: 2 });
+    await assert.rejects(enqueued, (error: unknown) => {
+      isUnavailable(redis, /import gone: .* while enqueueing/)(error);
+      assert.deepEqual((error as MemzipError).details, { queue: redis.url, chunks: 1, records: 2 });
+      return true;
+    });
+  });
+
+  it("Redis gone while the import is waited for: E_BACKEND_UNAVAILABLE after the retries, E_ABORTED at once on the signal", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    // No worker: the chunks stay queued, so the wait polls until Redis goes away.
+    const handle = await enqueueImport(lines, { queue: redis.url, location, importId: "waited", chunkRecords: 2 });
+    try {
+      await redis.stop();
+      await assert.rejects(handle.wait(), isUnavailable(redis, /import waited: .* while the import was waited for/));
+      const controller = new AbortController();
+      const waited = handle.wait({ signal: controller.signal });
+      setTimeout(() => controller.abort(), 100);
+      await assert.rejects(waited, (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.ABORTED && /stopped waiting/.test(error.message));
+    } finally {
+      await handle.close();
     }
   });
 });
