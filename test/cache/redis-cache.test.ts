@@ -31,12 +31,18 @@ after(async () => {
 const url = () => (redis as RedisService).url;
 const keysUnder = async (prefix: string) => (await (raw as Redis).keys(`${prefix}*`)).length;
 let suiteStores = 0;
+/**
+ * The tier's default command timeout (250 ms) makes a reply that comes later a miss, by design: a
+ * loaded test machine that stalls a moment would turn the suite's exact hit counts into chance.
+ * The suite's caches wait 10 s; timeouts themselves are tested with the outage below.
+ */
+const PATIENT_MS = 10_000;
 
 if (skip) {
   it("redis cache tier", { skip }, () => undefined);
 
 } else {
-  cacheSuite("redis", (options) => new RedisCache(url(), { prefix: `memzip-test:${++suiteStores}:`, maxEntryBytes: options.maxBytes, ttlMs: options.ttlMs }), { lru: false, clock: "real" });
+  cacheSuite("redis", (options) => new RedisCache(url(), { prefix: `memzip-test:${++suiteStores}:`, commandTimeoutMs: PATIENT_MS, maxEntryBytes: options.maxBytes, ttlMs: options.ttlMs }), { lru: false, clock: "real" });
 
   describe("redis tier and engine", () => {
     it("two stores sharing one Redis never read each other's entries", async () => {
@@ -44,8 +50,8 @@ if (skip) {
       const pathB = join(dir.path, "b.db");
       const prefixA = redisPrefixFor(pathA);
       assert.notEqual(prefixA, redisPrefixFor(pathB));
-      const a = new RedisCache(url(), { prefix: prefixA });
-      const b = new RedisCache(url(), { prefix: redisPrefixFor(pathB) });
+      const a = new RedisCache(url(), { prefix: prefixA, commandTimeoutMs: PATIENT_MS });
+      const b = new RedisCache(url(), { prefix: redisPrefixFor(pathB), commandTimeoutMs: PATIENT_MS });
       await a.set("same-key", bytes(4, 1));
       assert.equal(await b.get("same-key"), undefined);
       await b.set("same-key", bytes(4, 2));
