@@ -227,8 +227,8 @@ export const PRODUCER_RETRIES = 10;
 const PRODUCER_RETRY_MS = 1_000;
 
 /**
- * A queue on a connection of its own that `drop()` ends at once: BullMQ's own `disconnect()` waits for
- * an end that a connection between two retries never reports.
+ * A queue on a connection of its own, which `close(false)` drops at once: BullMQ's own `disconnect()`
+ * waits for an end that a connection between two retries never reports.
  */
 function openOwnImportQueue(queue: string, location: string, model?: string): { queue: ImportQueue; close(politely: boolean): Promise<void> } {
   connectionFor(queue);
