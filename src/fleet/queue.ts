@@ -227,19 +227,19 @@ export const PRODUCER_RETRIES = 10;
 const PRODUCER_RETRY_MS = 1_000;
 
 /**
- * A queue on a connection of its own, which `close(false)` drops at once: BullMQ's own `disconnect()`
- * waits for an end that a connection between two retries never reports.
+ * A queue on a connection of its own, which `close()` quits when Redis answers and drops at once when
+ * it does not: BullMQ's own `disconnect()` waits for an end that a connection between two retries never reports.
  */
-function openOwnImportQueue(queue: string, location: string, model?: string): { queue: ImportQueue; close(politely: boolean): Promise<void> } {
+function openOwnImportQueue(queue: string, location: string, model?: string): { queue: ImportQueue; close(): Promise<void> } {
   connectionFor(queue);
   const client = new Redis(queue, { maxRetriesPerRequest: PRODUCER_RETRIES, retryStrategy: () => PRODUCER_RETRY_MS });
   // A client passed in is shared: BullMQ's close leaves it open, for this function's close to end.
   const own = new Queue<ChunkPayload, ChunkResult>(importQueueName(location, model), { connection: client });
   return {
     queue: own,
-    async close(politely) {
+    async close() {
       await own.close();
-      if (politely) await client.quit();
+      if (client.status === "ready") await client.quit();
       else client.disconnect();
     },
   };
@@ -251,23 +251,17 @@ function isConnectionLoss(error: unknown): error is Error {
 }
 
 /**
- * A command to the queue's Redis, awaited until it is answered (`connection.up()`), or until the
- * signal stops the wait (`stopped()`: the error to reject with; the command is left to fail on its
- * own when its connection closes). A lost connection rejects with `unreachable(the last socket error)`.
+ * A command to the queue's Redis, awaited until it is answered, or until the signal stops the wait
+ * (`stopped()`: the error to reject with; the command is left to fail on its own when its
+ * connection closes). A lost connection rejects with `unreachable(the last socket error)`.
  */
-function answered<T>(command: Promise<T>, signal: AbortSignal | undefined, stopped: () => MemzipError, unreachable: (cause: Error) => MemzipError, connection: { lastError?: Error; up(): void }): Promise<T> {
+function answered<T>(command: Promise<T>, signal: AbortSignal | undefined, stopped: () => MemzipError, unreachable: (cause: Error) => MemzipError, lastError: () => Error | undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(stopped());
     if (signal?.aborted) abort();
     signal?.addEventListener("abort", abort, { once: true });
     command
-      .then(
-        (value) => {
-          connection.up();
-          resolve(value);
-        },
-        (error: unknown) => reject(isConnectionLoss(error) ? unreachable(connection.lastError ?? error) : error),
-      )
+      .then(resolve, (error: unknown) => reject(isConnectionLoss(error) ? unreachable(lastError() ?? error) : error))
       .finally(() => signal?.removeEventListener("abort", abort));
   });
 }
@@ -282,21 +276,12 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
   // The caller's producer stays open; a connection of the import's own is ended by `close`.
   const { queue, close: closeQueue } = options.producer ? { queue: options.producer, close: async () => undefined } : openOwnImportQueue(options.queue, options.location, options.model);
   // The connection's errors (refused, reset) are kept, not printed: the last one names why a command failed.
-  // `down` from a lost connection until a command is answered again.
   let lastError: Error | undefined;
-  let down = false;
-  const onError = (error: Error) => {
-    lastError = error;
-    down = true;
-  };
-  const onClose = () => void (down = true);
+  const onError = (error: Error) => void (lastError = error);
   queue.on("error", onError);
-  queue.on("ioredis:close", onClose);
   const close = async () => {
     queue.off("error", onError);
-    queue.off("ioredis:close", onClose);
-    // A connection whose Redis is away is dropped: closing it politely would wait for Redis to answer.
-    await closeQueue(!down);
+    await closeQueue();
   };
   const where = redisAddress(options.queue);
   const unreachable = (stage: string, hint: string) => (cause: Error) =>
@@ -314,14 +299,8 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
       hint: "The chunks already queued are coded by the workers; run the same import again to enqueue the rest (completed chunks are skipped).",
       details: queuedSoFar(),
     });
-  const connection = {
-    get lastError() {
-      return lastError;
-    },
-    up: () => void (down = false),
-  };
   const lostWhileEnqueueing = unreachable("while enqueueing", "The chunks already queued stay queued; when Redis answers again, run the same import again: it enqueues the rest (completed chunks are skipped).");
-  const ask = <T>(command: Promise<T>) => answered(command, options.signal, stoppedEnqueueing, lostWhileEnqueueing, connection);
+  const ask = <T>(command: Promise<T>) => answered(command, options.signal, stoppedEnqueueing, lostWhileEnqueueing, () => lastError);
   let skippedChunks = 0;
   const push = async (chunk: MemoryInput[]) => {
     const index = sizes.length;
@@ -381,7 +360,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
       const stoppedWaiting = () =>
         new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
       const lostWhileWaiting = unreachable("while the import was waited for", "Every chunk is queued; when Redis answers again, run the same import again to wait for it (completed chunks are skipped).");
-      const ask = <T>(command: Promise<T>) => answered(command, waitOptions.signal, stoppedWaiting, lostWhileWaiting, connection);
+      const ask = <T>(command: Promise<T>) => answered(command, waitOptions.signal, stoppedWaiting, lostWhileWaiting, () => lastError);
       return waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions, ask, stoppedWaiting);
     },
     close,
