@@ -147,6 +147,23 @@ export function damagedStoreError(error: unknown): MemzipError | undefined {
   });
 }
 
+/**
+ * SQLite's "another connection holds the lock" (SQLITE_BUSY*, SQLITE_LOCKED*), met once the store's
+ * wait for it ran out, as an `E_BUSY` MemzipError; `undefined` for anything else. Nothing of the
+ * failed statement was written; what was committed before it stays.
+ */
+export function busyStoreError(error: unknown): MemzipError | undefined {
+  if (error instanceof MemzipError) return error.code === ErrorCode.BUSY ? error : undefined;
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^SQLITE_(BUSY|LOCKED)(_|$)/.test(code)) return undefined;
+  return new MemzipError(ErrorCode.BUSY, `the store is locked: another connection kept its write lock past this one's wait (${code}: ${error.message})`, {
+    hint: "Another process is writing to the store (a long import, `memzip compact`, a backup, an sqlite3 shell with an open transaction): run the command again when it is done; what was committed stays.",
+    cause: error,
+    details: { cause: code },
+  });
+}
+
 /** The search index's tables are damaged: derived data, rebuilt by `search --reindex`; the memories are not affected. */
 export function damagedSearchIndex(why: string, cause?: unknown): MemzipError {
   return new MemzipError(ErrorCode.STORE, `the search index is damaged (${why})`, {

@@ -154,12 +154,27 @@ export class ImportExport {
       return { ...report, jobId: job.id };
     } catch (error) {
       clearInterval(heartbeat);
+      let marked = true;
       try {
         await store.jobs.update(job.id, { status: "failed" });
       } catch {
-        // The store cannot take even this (disk full): the import's own error says more.
+        // The store cannot take even this (disk full, still locked): the import's own error says more.
+        marked = false;
       }
-      throw resourceError(error, "write to the store") ?? error;
+      const typed = resourceError(error, "write to the store") ?? error;
+      // A full disk or another writer's lock: fixed outside memzip, then this job goes on from its last committed batch.
+      if (isMemzipError(typed, ErrorCode.RESOURCE) || isMemzipError(typed, ErrorCode.BUSY)) {
+        // A row left "running" refuses --resume until it is stale; a plain rerun skips what is stored either way.
+        const resume = marked
+          ? `\`memzip import FILE --resume ${job.id}\` continues it (a plain rerun also works, checking every record).`
+          : `Run the import again: memories already stored are recognised and skipped (\`--resume ${job.id}\` works once \`memzip jobs\` shows it stale).`;
+        throw new MemzipError(typed.code, `${typed.message}; import job ${job.id} stopped after its last committed batch`, {
+          hint: `${typed.hint ?? ""} ${resume}`.trim(),
+          cause: typed.cause ?? typed,
+          details: { ...typed.details, jobId: job.id },
+        });
+      }
+      throw typed;
     }
   }
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { removeLeftovers } from "../../core/leftovers.js";
-import { MemzipError, ErrorCode, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
+import { MemzipError, ErrorCode, busyStoreError, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 import { SealedRows } from "./sealed.js";
@@ -287,6 +287,8 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     if (damaged) throw damaged;
     const resource = resourceError(cause, `open the store at ${location}`);
     if (resource) throw resource;
+    const busy = busyStoreError(cause);
+    if (busy) throw busy;
     const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
     throw new MemzipError(readOnlyCause ? ErrorCode.RESOURCE : ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
       hint: readOnlyCause
@@ -307,6 +309,12 @@ function registerFunctions(db: Database.Database): void {
  */
 function migrate(db: Database.Database): boolean {
   const latest = MIGRATIONS.length;
+  // A store already up to date takes no write lock to open: a command opening it beside a long write
+  // (an import's batch, a compact) waits for nothing until it writes itself.
+  if (db.pragma("user_version", { simple: true }) === latest) {
+    ensureSearchSchema(db);
+    return false;
+  }
   return db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > latest) {
@@ -337,13 +345,13 @@ function migrate(db: Database.Database): boolean {
   }).immediate();
 }
 
-/** SQLite's "the file is damaged" and out-of-room or not-writable errors as typed errors (E_STORE, E_RESOURCE). */
+/** SQLite's "the file is damaged", out-of-room or not-writable and "locked by another writer" errors as typed errors (E_STORE, E_RESOURCE, E_BUSY). */
 export function typedError(error: unknown): unknown {
   if (error instanceof TypeError && error.message === "The database connection is not open") {
     // better-sqlite3's answer to a call after close (a library caller's engine.close() before its last call).
     return new MemzipError(ErrorCode.USAGE, "the store is closed", { hint: "Open a new engine (Engine.open) for more work.", cause: error });
   }
-  return damagedStoreError(error) ?? resourceError(error, "use the store") ?? error;
+  return damagedStoreError(error) ?? resourceError(error, "use the store") ?? busyStoreError(error) ?? error;
 }
 
 /**
