@@ -89,30 +89,24 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
     const init = run(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
     const initialised = spawnBounded(init.command, init.args, { encoding: "utf8", timeout: 120_000 });
     if (initialised.status !== 0) throw new Error(`initdb failed: ${initialised.stderr || initialised.stdout}`);
-    const port = await freePort();
-    const start = run(join(bin, "postgres"), [
-      "-D", data, "-p", String(port), "-k", folder,
-      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-      "-c", "max_connections=200", "-c", "shared_buffers=32MB",
-    ]);
+    let port = 0;
     let log = "";
-    server = spawn(start.command, start.args, { stdio: ["ignore", "ignore", "pipe"] });
-    server.stderr?.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     const url = (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`;
-    // Ready when a connection succeeds (bounded: 60 s on a loaded machine).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`postgres exited with ${server.exitCode}: ${log}`);
-      const client = new pg.Client({ connectionString: url() });
-      try {
-        await client.connect();
-        await client.end();
-        break;
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 60 s: ${(error as Error).message}\n${log}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+    // A probed port can be taken before postgres binds it (it then exits at once): a few ports are tried.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const start = run(join(bin, "postgres"), [
+        "-D", data, "-p", String(port), "-k", folder,
+        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        "-c", "max_connections=200", "-c", "shared_buffers=32MB",
+      ]);
+      log = "";
+      const child = spawn(start.command, start.args, { stdio: ["ignore", "ignore", "pipe"] });
+      server = child;
+      child.stderr?.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+      if (await acceptsConnections(child, url(), data, () => log)) break;
+      if (attempt >= 4) throw new Error(`postgres exited with ${child.exitCode} on ${attempt} ports in turn: ${log}`);
+      await new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
     }
     let databases = 0;
     return {
@@ -149,6 +143,31 @@ export async function startPostgres(): Promise<PostgresService | undefined> {
     forget();
     stopNow();
     throw error;
+  }
+}
+
+/**
+ * Waits until the server accepts a connection (true), or it exits first (false: its port was taken; the caller tries
+ * another). Bounded: 60 s on a loaded machine.
+ */
+async function acceptsConnections(server: ChildProcess, url: string, data: string, log: () => string): Promise<boolean> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (server.exitCode !== null || server.signalCode !== null) return false;
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      // Another test file's server that holds the port answers too: ours is the one serving our data folder.
+      const served = (await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir")).rows[0]?.dir;
+      await client.end();
+      if (served === data) return true;
+      await new Promise<void>((resolve) => (server.exitCode !== null ? resolve() : server.once("exit", () => resolve())));
+      return false;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 60 s: ${(error as Error).message}\n${log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 
