@@ -158,7 +158,7 @@ export function decodePayload(codec: Codec, opened: OpenedEnvelope, asset: Asset
 export function checkDecodedBytes(codecName: string, opened: OpenedEnvelope, decoded: Uint8Array): Uint8Array {
   if (decoded.length !== opened.originalLength || checksum32(decoded) !== opened.checksum) {
     throw new MemzipError(ErrorCode.CHECKSUM, `the ${codecName} payload decoded to bytes that fail the original's checksum`, {
-      hint: "The payload or the asset it needs is corrupted or not the one it was written with: write the memory's text again under its id to repair it, or restore from a backup.",
+      hint: "The payload or the asset it needs is corrupted or not the one it was written with; restore from a backup.",
       details: { codec: codecName, expectedLength: opened.originalLength, decodedLength: decoded.length },
     });
   }

@@ -238,12 +238,7 @@ export class Writer {
         meta: input.meta ?? previous?.meta ?? {},
         ...(expiresAt === undefined ? {} : { expiresAt }),
       };
-      // The same text, by checksum and length, read back from the row to prove it: a damaged envelope (a flipped bit on
-      // disk, a misdirected write) is coded again from the text given, so writing a memory's text repairs it. An `llm`
-      // envelope is trusted (a model run per rewrite; `memzip verify` finds a damaged one).
-      const sameText =
-        before !== undefined && previous !== undefined && before.checksum === sum && before.originalLength === bytes.length && (isModelCodecName(previous.codec) || (await reader.decodesTo(previous.envelope, bytes)));
-      if (before && previous && sameText) {
+      if (before && previous && before.checksum === sum && before.originalLength === bytes.length) {
         // Same text: keep the proven envelope; only metadata can have changed.
         // The row's expiry is replaced by the write's (metadata has none when it is cleared).
         const { expiresAt: _current, ...stored } = previous;

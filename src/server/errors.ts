@@ -73,11 +73,12 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
     return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, headers: error.headers };
   }
   if (isMemzipError(error)) {
-    // The store's write lock held past the wait by another writer (busyStoreError): a moment's contention, not a conflict
-    // of this request's own: 503 with a Retry-After, as a full write gate answers.
+    // The store's write lock held past the wait by another process (busyStoreError): contention, not a conflict of this
+    // request's own: 503 with a Retry-After. Its 5 s, the store's wait: each write that waits holds this process's event
+    // loop that long (better-sqlite3 waits synchronously), so a client is not asked back sooner.
     if (error.code === ErrorCode.BUSY && /^SQLITE_/.test(String(error.details.cause))) {
       const hint = "Another process holds the store's write lock (an import, `memzip compact`, a backup): send the request again after the Retry-After seconds; what was committed before stays.";
-      return { status: 503, body: { error: { code: error.code, message: error.message, hint } }, headers: { "retry-after": "1" } };
+      return { status: 503, body: { error: { code: error.code, message: error.message, hint } }, headers: { "retry-after": "5" } };
     }
     return { status: HTTP_STATUS[error.code], body: { error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }, headers: {} };
   }

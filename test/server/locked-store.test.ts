@@ -6,7 +6,7 @@ import { bearer, startServer } from "./http.js";
 
 /**
  * The server's store locked by another writer past the store's wait (an sqlite3 shell, a backup, a CLI import of the same
- * file): a read answers as always; a write answers 503 E_BUSY with Retry-After and writes nothing, not a 500 "internal
+ * file): a read answers as always; a write answers 503 E_BUSY with Retry-After (5 s, the store's wait) and writes nothing, not a 500 "internal
  * error"; once the lock is gone the same request succeeds. The lock is taken before the request and released after it.
  */
 describe("HTTP writes to a store another process holds locked", () => {
@@ -26,7 +26,7 @@ describe("HTTP writes to a store another process holds locked", () => {
         assert.equal(read.status, 200);
         const refused = await post("second", "sent while the store is locked");
         assert.equal(refused.status, 503);
-        assert.equal(refused.headers.get("retry-after"), "1");
+        assert.equal(refused.headers.get("retry-after"), "5");
         const body = (await refused.json()) as { error: { code: string; message: string; hint?: string } };
         assert.equal(body.error.code, "E_BUSY");
         assert.match(body.error.message, /locked/);

@@ -10,9 +10,7 @@ export const verifyCommand: Command = {
   summary: "decode every memory and check it against its checksum",
   usage: "memzip verify [-n NS] [--db DB] [--json]",
   help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.
-Exits 1 if any memory fails. A failed memory is repaired by writing its text again under its id
-(\`memzip add - --id ID -n NS\`, or an import of it): the write reads the stored envelope back and
-codes the text anew where it does not give that text (an \`llm\` envelope is not read back).`,
+Exits 1 if any memory fails.`,
   options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
   async run(context) {
     const engine = openEngine(context, {}, { readOnly: true });
@@ -23,8 +21,7 @@ codes the text anew where it does not give that text (an \`llm\` envelope is not
       const report = await engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
-      const repair = report.failed > 0 ? "\n  fix: write each failed memory's text again under its id (`memzip add - --id ID -n NS`) to repair it, or restore from a backup; `memzip export --skip-bad --out FILE` saves the others" : "";
-      emit(context, report, `checked ${report.checked}, failed ${report.failed}${failures}${repair}`);
+      emit(context, report, `checked ${report.checked}, failed ${report.failed}${failures}`);
       return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await engine.close();

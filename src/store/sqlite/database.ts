@@ -303,6 +303,12 @@ function registerFunctions(db: Database.Database): void {
   db.function(ID_HASH_FUNCTION, { deterministic: true }, (id: unknown) => idHash(String(id)));
 }
 
+function newerStore(version: number, latest: number): MemzipError {
+  return new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, {
+    hint: "Upgrade memzip to open this store.",
+  });
+}
+
 /**
  * Brings the schema up to date in one IMMEDIATE transaction that re-reads user_version inside,
  * so several processes opening a new file at once take turns and only the first one migrates.
@@ -312,16 +318,17 @@ function migrate(db: Database.Database): boolean {
   // A store already up to date takes no write lock to open: a command opening it beside a long write
   // (an import's batch, a compact) waits for nothing until it writes itself.
   if (db.pragma("user_version", { simple: true }) === latest) {
-    ensureSearchSchema(db);
+    // The search schema's repair runs in a transaction of its own: a newer memzip that upgraded the store since the
+    // read above is refused there, before this build drops a search table that memzip made.
+    ensureSearchSchema(db, () => {
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version > latest) throw newerStore(version, latest);
+    });
     return false;
   }
   return db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > latest) {
-      throw new MemzipError(ErrorCode.STORE, `the store has schema version ${version}; this build knows up to ${latest}`, {
-        hint: "Upgrade memzip to open this store.",
-      });
-    }
+    if (version > latest) throw newerStore(version, latest);
     if (version === 0) {
       // A new store starts at schema v2 directly (with the jobs, models and engines tables of v1).
       db.exec(SCHEMA_V2);
