@@ -131,7 +131,7 @@ describe("memzip import --queue: a record a worker refuses", { skip }, () => {
     assert.match(report.rejected[0] ?? "", /^line 2: .*\b200\b/);
     assert.match(report.rejected[1] ?? "", /line 3/);
     assert.match(report.rejected[2] ?? "", /^line 7: .*\b200\b/);
-    await waitFor(() => worker.stderr().includes("1 rejected"), "the worker's chunk lines", 10_000);
+    await waitFor(() => worker.stderr().includes("1 rejected"), "the worker's chunk lines", 60_000);
     assert.doesNotMatch(worker.stderr(), /failed/);
 
     const engine = Engine.open({ db, cache: "off", workers: 0 });
