@@ -164,6 +164,14 @@ export function busyStoreError(error: unknown): MemzipError | undefined {
   });
 }
 
+/**
+ * A SQLite or file-system error as the typed error it means — a damaged file (`E_STORE`), no room or not writable
+ * (`E_RESOURCE`), another writer's lock (`E_BUSY`) — or `undefined` for anything else (the three sets of codes are disjoint).
+ */
+export function storeFailure(error: unknown, what?: string): MemzipError | undefined {
+  return damagedStoreError(error) ?? resourceError(error, what) ?? busyStoreError(error);
+}
+
 /** The search index's tables are damaged: derived data, rebuilt by `search --reindex`; the memories are not affected. */
 export function damagedSearchIndex(why: string, cause?: unknown): MemzipError {
   return new MemzipError(ErrorCode.STORE, `the search index is damaged (${why})`, {

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { MemzipError, ErrorCode, busyStoreError, damagedStoreError, resourceError } from "../errors.js";
+import { MemzipError, ErrorCode, storeFailure } from "../errors.js";
 import { GENERAL_USAGE_HINT } from "./shared.js";
 import { commandHelp, parseSpec, type Command, type CommandContext } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
@@ -102,7 +102,7 @@ function withCommandHint(command: Command, error: unknown): unknown {
 }
 
 function report(thrown: unknown, json: boolean): number {
-  const error = resourceError(thrown) ?? damagedStoreError(thrown) ?? busyStoreError(thrown) ?? thrown;
+  const error = storeFailure(thrown) ?? thrown;
   if (error instanceof MemzipError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     process.stderr.write(`memzip: ${error.code}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ""}`);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { removeLeftovers } from "../../core/leftovers.js";
-import { MemzipError, ErrorCode, busyStoreError, damagedStoreError, resourceError, upgradedWhileOpen } from "../../errors.js";
+import { MemzipError, ErrorCode, busyStoreError, damagedStoreError, resourceError, storeFailure, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 import { SealedRows } from "./sealed.js";
@@ -358,7 +358,7 @@ export function typedError(error: unknown): unknown {
     // better-sqlite3's answer to a call after close (a library caller's engine.close() before its last call).
     return new MemzipError(ErrorCode.USAGE, "the store is closed", { hint: "Open a new engine (Engine.open) for more work.", cause: error });
   }
-  return damagedStoreError(error) ?? resourceError(error, "use the store") ?? busyStoreError(error) ?? error;
+  return storeFailure(error, "use the store") ?? error;
 }
 
 /**
