@@ -20,6 +20,10 @@ export interface WorkerPoolOptions<Reply, S> {
   initialState: () => S;
   /** The error a reply carries, or undefined when it succeeded. */
   replyError: (reply: Reply) => Error | undefined;
+  /** Called with a thread's id when it has ended, whatever the reason. */
+  onExit?: (threadId: number) => void;
+  /** `close` stops the threads one after another instead of all at once. */
+  stopInTurn?: boolean;
 }
 
 /**
@@ -78,7 +82,8 @@ export class WorkerPool<Reply extends { seq: number }, S> {
     this.closed = true;
     // Callers waiting for room wake up to the closed pool's error.
     for (const wake of this.waiting.splice(0)) wake();
-    await Promise.all(this.slots.map(stop));
+    if (this.options.stopInTurn) for (const slot of [...this.slots]) await stop(slot);
+    else await Promise.all(this.slots.map(stop));
     for (const { reject } of this.pending.values()) reject(new MemzipError(ErrorCode.USAGE, `the ${this.options.name} pool was closed with work in flight`));
     this.pending.clear();
     this.slots.length = 0;
@@ -99,7 +104,9 @@ export class WorkerPool<Reply extends { seq: number }, S> {
       else entry.resolve(reply);
     });
     worker.on("error", (error) => this.fail(slot, error));
+    const threadId = worker.threadId;
     worker.on("exit", (code) => {
+      this.options.onExit?.(threadId);
       if (!this.closed && code !== 0) this.fail(slot, new Error(`${this.options.name} exited with code ${code}`));
     });
     this.slots.push(slot);

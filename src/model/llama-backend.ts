@@ -2,6 +2,7 @@ import type { Llama, LlamaContext, LlamaEmbeddingContext, LlamaModel } from "nod
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { EmbedResult, GenerateRequest, GenerateResult, TextBackend } from "./backend.js";
 import { llamaRuntime } from "./llama.js";
+import { withNativeLock } from "./native-lock.js";
 
 export interface LlamaBackendOptions {
   name?: string;
@@ -40,14 +41,14 @@ export class LlamaBackend implements TextBackend {
     const llama = await llamaRuntime(options.gpu ?? "auto");
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: options.path });
+      model = await withNativeLock(() => llama.loadModel({ modelPath: options.path }));
     } catch (cause) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `cannot load ${options.path}: ${(cause as Error).message}`, {
         hint: "Check that the file is a GGUF model readable by node-llama-cpp 3.21.1.",
         cause,
       });
     }
-    const context = await model.createContext({ contextSize: Math.min(options.contextSize ?? 2048, model.trainContextSize), threads: options.threads ?? 1, sequences: 1 });
+    const context = await withNativeLock(() => model.createContext({ contextSize: Math.min(options.contextSize ?? 2048, model.trainContextSize), threads: options.threads ?? 1, sequences: 1 }));
     return new LlamaBackend(llama, model, context, options);
   }
 
@@ -88,7 +89,7 @@ export class LlamaBackend implements TextBackend {
 
   embed(texts: readonly string[]): Promise<EmbedResult> {
     const run = this.queue.then(async () => {
-      this.embeddingContext ??= this.loaded.createEmbeddingContext({ contextSize: Math.min(512, this.loaded.trainContextSize), threads: this.options.threads ?? 1 });
+      this.embeddingContext ??= withNativeLock(() => this.loaded.createEmbeddingContext({ contextSize: Math.min(512, this.loaded.trainContextSize), threads: this.options.threads ?? 1 }));
       const context = await this.embeddingContext;
       const limit = Math.min(512, this.loaded.trainContextSize) - 2;
       const vectors: Float32Array[] = [];
@@ -110,8 +111,11 @@ export class LlamaBackend implements TextBackend {
 
   async close(): Promise<void> {
     await this.queue;
-    if (this.embeddingContext) await (await this.embeddingContext).dispose();
-    await this.context.dispose();
-    await this.loaded.dispose();
+    const embeddingContext = await this.embeddingContext?.catch(() => undefined);
+    await withNativeLock(async () => {
+      await embeddingContext?.dispose();
+      await this.context.dispose();
+      await this.loaded.dispose();
+    });
   }
 }

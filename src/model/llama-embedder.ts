@@ -2,6 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { Embedder } from "./backend.js";
 import { llamaRuntime } from "./llama.js";
+import { withNativeLock } from "./native-lock.js";
 
 /**
  * Embeddings from a GGUF model through node-llama-cpp (mean-pooled hidden states). Texts longer
@@ -22,7 +23,7 @@ export class LlamaEmbedder implements Embedder {
     const llama = await llamaRuntime(options.gpu ?? "auto");
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: path });
+      model = await withNativeLock(() => llama.loadModel({ modelPath: path }));
     } catch (cause) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `cannot load the embedding model ${path}: ${(cause as Error).message}`, {
         hint: "Check that the file is a GGUF model readable by node-llama-cpp 3.21.1.",
@@ -30,7 +31,7 @@ export class LlamaEmbedder implements Embedder {
       });
     }
     const contextSize = Math.min(options.contextSize ?? 512, model.trainContextSize);
-    const context = await model.createEmbeddingContext({ contextSize, threads: options.threads ?? 1 });
+    const context = await withNativeLock(() => model.createEmbeddingContext({ contextSize, threads: options.threads ?? 1 }));
     const probe = await context.getEmbeddingFor("probe");
     const name = `llama:${model.fileInfo.metadata.general?.name ?? path.split("/").pop() ?? path}`;
     return new LlamaEmbedder(name, probe.vector.length, model, context, contextSize);
@@ -51,7 +52,9 @@ export class LlamaEmbedder implements Embedder {
   }
 
   async close(): Promise<void> {
-    await this.context.dispose();
-    await this.model.dispose();
+    await withNativeLock(async () => {
+      await this.context.dispose();
+      await this.model.dispose();
+    });
   }
 }

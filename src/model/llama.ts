@@ -2,6 +2,7 @@ import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node
 import type { RewindablePredictor } from "../codec/llm-mix.js";
 import type { TopTokens } from "../codec/token-frequencies.js";
 import { MemzipError, ErrorCode } from "../errors.js";
+import { withNativeLock } from "./native-lock.js";
 
 /** How node-llama-cpp runs: hardware and parallelism. None of these change the numbers on CPU. */
 export interface LlamaRuntimeOptions {
@@ -32,7 +33,7 @@ export function llamaRuntime(gpu: "auto" | false): Promise<Llama> {
   let runtime = runtimes.get(key);
   if (!runtime) {
     runtime = import("node-llama-cpp").then(
-      ({ getLlama, LlamaLogLevel }) => getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false }),
+      ({ getLlama, LlamaLogLevel }) => withNativeLock(() => getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false })),
       (cause: unknown) => {
         throw new MemzipError(ErrorCode.DEPENDENCY, "node-llama-cpp is not installed, so the llm codec is unavailable", {
           hint: "Run `npm install node-llama-cpp@3.21.1` (it installs prebuilt binaries, no compiler needed).",
@@ -54,7 +55,10 @@ export async function disposeLlamaRuntimes(): Promise<void> {
   const pending = [...runtimes.values()];
   runtimes.clear();
   loaded.clear();
-  for (const runtime of pending) await (await runtime.catch(() => undefined))?.dispose();
+  for (const runtime of pending) {
+    const llama = await runtime.catch(() => undefined);
+    if (llama) await withNativeLock(() => llama.dispose());
+  }
 }
 
 /** The installed node-llama-cpp version, part of every engine fingerprint. */
@@ -105,7 +109,7 @@ export class LlamaTokenModel {
     const llama = await llamaRuntime(options.gpu);
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: path, gpuLayers: llama.gpu === false ? 0 : options.gpuLayers });
+      model = await withNativeLock(() => llama.loadModel({ modelPath: path, gpuLayers: llama.gpu === false ? 0 : options.gpuLayers }));
     } catch (cause) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `cannot load the model ${path}: ${(cause as Error).message}`, {
         hint: "Check that the file is a whole GGUF model readable by node-llama-cpp 3.21.1 (a truncated or damaged download registers but does not load: download it again, then `memzip models add PATH`).",
@@ -181,8 +185,10 @@ export class LlamaTokenModel {
   }
 
   async dispose(): Promise<void> {
-    for (const context of this.contexts) await context.dispose();
-    await this.model.dispose();
+    await withNativeLock(async () => {
+      for (const context of this.contexts) await context.dispose();
+      await this.model.dispose();
+    });
   }
 
   private async acquire(windowTokens: number): Promise<LlamaContextSequence> {
@@ -191,13 +197,15 @@ export class LlamaTokenModel {
     const created = this.created.get(windowTokens) ?? 0;
     if (created < this.options.contexts) {
       this.created.set(windowTokens, created + 1);
-      const context = await this.model.createContext({
-        contextSize: windowTokens,
-        batchSize: windowTokens,
-        sequences: 1,
-        threads: this.options.threads,
-        flashAttention: false,
-      });
+      const context = await withNativeLock(() =>
+        this.model.createContext({
+          contextSize: windowTokens,
+          batchSize: windowTokens,
+          sequences: 1,
+          threads: this.options.threads,
+          flashAttention: false,
+        }),
+      );
       this.contexts.push(context);
       return context.getSequence();
     }

@@ -4,6 +4,7 @@ import type { EngineRecord } from "../core/store.js";
 import type { LlmEncoding } from "./llm-core.js";
 import type { LlamaRuntimeOptions } from "./llama.js";
 import { WorkerPool } from "../core/worker-pool.js";
+import { nativeLockBuffer, releaseNativeLockOf } from "./native-lock.js";
 
 /** What the pool reads of `LlmOptions`, spelled out: llm-coder.ts imports this file, so this file does not import it. */
 type LlmPoolOptions = LlamaRuntimeOptions & { topK: number; windowTokens: number; carryTokens: number; workers: number };
@@ -50,10 +51,13 @@ export class LlmWorkerPool {
     this.pool = new WorkerPool({
       name: "model worker",
       script: new URL("./llm-worker.js", import.meta.url),
-      workerData: { runtime: { gpu, threads, gpuLayers, contexts: perWorker }, coding: { topK, windowTokens, carryTokens } },
+      workerData: { runtime: { gpu, threads, gpuLayers, contexts: perWorker }, coding: { topK, windowTokens, carryTokens }, nativeLock: nativeLockBuffer() },
       size: options.workers,
       depth: perWorker,
       initialState: () => null,
+      // A thread that ended in the middle of a load (terminated, crashed) does not keep the others waiting.
+      onExit: releaseNativeLockOf,
+      stopInTurn: true,
       // The worker's error as it was thrown there, its fix included (a model that does not load said none; trial44).
       replyError: (reply) => (reply.ok ? undefined : new MemzipError(reply.code ?? ErrorCode.FORMAT, reply.message, reply.hint ? { hint: reply.hint } : {})),
     });
@@ -84,7 +88,9 @@ export class LlmWorkerPool {
   /**
    * Asks every worker to finish and dispose its model, and waits for the threads to end on their
    * own: stopping a thread while node-llama-cpp has native work pending would abort the process.
-   * A thread still there after `graceMs` (something native kept it alive) is terminated.
+   * A thread still there after `graceMs` (something native kept it alive) is terminated. The
+   * threads end one after another: a thread's end frees the addon's per-thread state (its log
+   * callback among it), which another thread's dispose would otherwise meet half freed.
    */
   close(graceMs = 30_000): Promise<void> {
     return this.pool.close(

@@ -11,8 +11,11 @@ import { MemzipError } from "../errors.js";
 import { LlamaTokenModel, disposeLlamaRuntimes, type LlamaRuntimeOptions } from "./llama.js";
 import { codingSettings, decodeLoaded, encodeLoaded, engineRecordFor, matches } from "./llm-core.js";
 import type { LlmWorkerReply, LlmWorkerRequest } from "./llm-pool.js";
+import { adoptNativeLock } from "./native-lock.js";
 
-const { runtime, coding } = workerData as { runtime: LlamaRuntimeOptions; coding: { topK: number; windowTokens: number; carryTokens: number } };
+const { runtime, coding, nativeLock } = workerData as { runtime: LlamaRuntimeOptions; coding: { topK: number; windowTokens: number; carryTokens: number }; nativeLock: SharedArrayBuffer };
+// Loads and frees here take turns with every other thread's (src/model/native-lock.ts).
+adoptNativeLock(nativeLock);
 const models = new Map<string, Promise<LlamaTokenModel>>();
 const aborts = new Map<number, AbortController>();
 

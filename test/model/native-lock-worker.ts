@@ -1,0 +1,16 @@
+/** A thread for native-lock.test.ts: takes the parent's lock, then contends for it or holds it for good. */
+import { parentPort, workerData } from "node:worker_threads";
+import { adoptNativeLock, withNativeLock } from "../../src/model/native-lock.js";
+import { contend } from "./native-lock-contend.js";
+
+const { lock, counters, rounds, mode } = workerData as { lock: SharedArrayBuffer; counters: SharedArrayBuffer; rounds: number; mode: "contend" | "hold" };
+adoptNativeLock(lock);
+if (mode === "hold") {
+  void withNativeLock(() => {
+    parentPort?.postMessage("held");
+    return new Promise<never>(() => undefined);
+  });
+} else {
+  await contend(new Int32Array(counters), rounds);
+  parentPort?.postMessage("done");
+}
