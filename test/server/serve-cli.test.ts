@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { CLI, ROOT, tempDir, spawnBounded } from "../helpers.js";
-import { freePort } from "../services/redis.js";
+import { freePort } from "../services/ports.js";
 import { spawnServe, waitFor, type ServeProcess } from "./http.js";
 
 /**

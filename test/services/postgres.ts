@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { spawnBounded } from "../helpers.js";
+import { freePort } from "./ports.js";
 
 /**
  * A throwaway PostgreSQL server for one test file: initdb into a temporary folder, a port chosen at
@@ -175,15 +175,3 @@ function userExists(name: string): boolean {
   return spawnBounded("id", ["-u", name], { stdio: "ignore" }).status === 0;
 }
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnBounded } from "../helpers.js";
+import { freePort } from "./ports.js";
 
 const BINARY = "redis-server";
 
@@ -18,19 +18,6 @@ export function redisSkip(): string | false {
   if (found) return false;
   if (process.env.CI) throw new Error(`${BINARY} is not installed; CI must install the Debian package redis-server (.ci/run)`);
   return `${BINARY} not installed (Debian package redis-server); skipped outside CI`;
-}
-
-/** A port free on loopback now (Redis refuses port 0, so we probe one). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RedisService {
@@ -131,7 +118,17 @@ export async function startRedis(
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
-    start: launch,
+    // The port lies outside the ephemeral range (ports.ts), so only a listener could have taken it meanwhile: a few tries.
+    async start() {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await launch();
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    },
     async [Symbol.asyncDispose]() {
       await stop();
       process.removeListener("exit", killNow);
