@@ -1,5 +1,6 @@
 import { hardwareFromOs, type Hardware } from "../core/profiles.js";
 import { llamaRuntime } from "./llama.js";
+import { withNativeLock } from "./native-lock.js";
 
 /**
  * The machine as node-llama-cpp sees it: GPU backend (CUDA, Vulkan, Metal or none), device names
@@ -11,15 +12,12 @@ export async function detectHardware(): Promise<Hardware> {
   try {
     const llama = await llamaRuntime("auto");
     if (llama.gpu === false) return { ...hardware, gpuProbed: true };
-    const vram = await llama.getVramState();
-    return {
-      ...hardware,
-      gpu: llama.gpu,
-      gpuNames: await llama.getGpuDeviceNames(),
-      vramTotalBytes: vram.total,
-      vramFreeBytes: vram.free,
-      gpuProbed: true,
-    };
+    const gpu = llama.gpu;
+    // The addon's device queries read process-wide state: one thread at a time (native-lock.ts).
+    return await withNativeLock(async () => {
+      const vram = await llama.getVramState();
+      return { ...hardware, gpu, gpuNames: await llama.getGpuDeviceNames(), vramTotalBytes: vram.total, vramFreeBytes: vram.free, gpuProbed: true };
+    });
   } catch {
     return hardware;
   }

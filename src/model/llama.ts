@@ -67,12 +67,28 @@ export async function nodeLlamaCppVersion(): Promise<string> {
   return getModuleVersion();
 }
 
+const descriptions = new WeakMap<Llama, Promise<string>>();
+
 /**
  * What decides an evaluation's numbers apart from the model: library versions, backend and the
  * CPU kernels ggml picked (the feature list of this CPU) or the GPU. Two engines with the same
- * description give bit-identical distributions.
+ * description give bit-identical distributions. Read once per runtime, under the native lock:
+ * `systemInfo` is llama.cpp's `llama_print_system_info`, which builds its answer in one static
+ * string for the whole process, so two threads reading it at once corrupt the heap (reproduced:
+ * "double free or corruption" in 3 of 9 runs of two threads reading it in a loop). Two model
+ * threads loading the same small model used to reach it together.
  */
-export async function describeEngine(llama: Llama): Promise<string> {
+export function describeEngine(llama: Llama): Promise<string> {
+  let described = descriptions.get(llama);
+  if (!described) {
+    described = withNativeLock(() => describeUnlocked(llama));
+    descriptions.set(llama, described);
+    described.catch(() => descriptions.delete(llama));
+  }
+  return described;
+}
+
+async function describeUnlocked(llama: Llama): Promise<string> {
   const backend = llama.gpu === false ? "cpu" : llama.gpu;
   const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
   const kernels = llama.systemInfo.replace(/\s+/g, " ").trim();

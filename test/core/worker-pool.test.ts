@@ -24,7 +24,12 @@ async function fill(workers: WorkerPool<{ seq: number }, null>): Promise<PoolSlo
   const slots = [await workers.slot(), await workers.slot(), await workers.slot()];
   // The pool unrefs its threads; this test's process has nothing else to wait on.
   for (const slot of slots) slot.worker.ref();
-  await Promise.all(slots.map((slot) => workers.send(slot, workers.nextSeq(), { seq: workers.slots.indexOf(slot) })));
+  await Promise.all(
+    slots.map((slot) => {
+      const seq = workers.nextSeq();
+      return workers.send(slot, seq, { seq });
+    }),
+  );
   return slots;
 }
 

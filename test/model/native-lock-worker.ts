@@ -6,6 +6,8 @@ import { contend } from "./native-lock-contend.js";
 const { lock, counters, rounds, mode } = workerData as { lock: SharedArrayBuffer; counters: SharedArrayBuffer; rounds: number; mode: "contend" | "hold" };
 adoptNativeLock(lock);
 if (mode === "hold") {
+  // Kept alive, so the thread ends only when it is terminated, in the middle of its work.
+  setInterval(() => undefined, 60_000);
   void withNativeLock(() => {
     parentPort?.postMessage("held");
     return new Promise<never>(() => undefined);
