@@ -40,30 +40,29 @@ function askToEnd(slot: PoolSlot<null>, running: Set<number>, seenRunning: numbe
   return once(slot.worker, "exit").then(() => undefined);
 }
 
+/** Closes a pool of three running threads, asking each to end; says which threads were running at each ask, and which exits the pool reported. */
+async function closeThree(stopInTurn: boolean): Promise<{ ids: number[]; seenRunning: number[][]; exited: number[] }> {
+  const exited: number[] = [];
+  const workers = pool(stopInTurn, exited);
+  const slots = await fill(workers);
+  const ids = slots.map((slot) => slot.worker.threadId);
+  const running = new Set(ids);
+  for (const [i, slot] of slots.entries()) slot.worker.once("exit", () => running.delete(ids[i] as number));
+  const seenRunning: number[][] = [];
+  await workers.close((slot) => askToEnd(slot, running, seenRunning));
+  return { ids, seenRunning, exited };
+}
+
 describe("WorkerPool", () => {
   it("with stopInTurn, asks each thread to end only once the one before it has exited, and reports every exit's thread id", async () => {
-    const exited: number[] = [];
-    const workers = pool(true, exited);
-    const slots = await fill(workers);
-    const ids = slots.map((slot) => slot.worker.threadId);
-    const running = new Set(ids);
-    for (const slot of slots) slot.worker.once("exit", () => running.delete(ids[slots.indexOf(slot)] as number));
-    const seenRunning: number[][] = [];
-    await workers.close((slot) => askToEnd(slot, running, seenRunning));
+    const { ids, seenRunning, exited } = await closeThree(true);
     // Each was asked while it and only the threads after it ran.
     assert.deepEqual(seenRunning, [ids, ids.slice(1), ids.slice(2)]);
     assert.deepEqual([...exited].sort(), [...ids].sort());
   });
 
   it("without it, asks every thread at once", async () => {
-    const exited: number[] = [];
-    const workers = pool(false, exited);
-    const slots = await fill(workers);
-    const ids = slots.map((slot) => slot.worker.threadId);
-    const running = new Set(ids);
-    for (const slot of slots) slot.worker.once("exit", () => running.delete(ids[slots.indexOf(slot)] as number));
-    const seenRunning: number[][] = [];
-    await workers.close((slot) => askToEnd(slot, running, seenRunning));
+    const { ids, seenRunning, exited } = await closeThree(false);
     assert.deepEqual(seenRunning, [ids, ids, ids]);
     assert.deepEqual([...exited].sort(), [...ids].sort());
   });
