@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { removeLeftovers } from "../../core/leftovers.js";
-import { MemzipError, ErrorCode, busyStoreError, damagedStoreError, resourceError, storeFailure, upgradedWhileOpen } from "../../errors.js";
+import { MemzipError, ErrorCode, storeFailure, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
 import { SealedRows } from "./sealed.js";
@@ -283,12 +283,8 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     if (cause instanceof MemzipError) throw cause;
     // A damaged store says so (and how to recover), not "check the path"; a file that is no database at all
     // (SQLITE_NOTADB: --db pointed at another file) keeps the path's hint below.
-    const damaged = (cause as { code?: unknown }).code === "SQLITE_NOTADB" ? undefined : damagedStoreError(cause);
-    if (damaged) throw damaged;
-    const resource = resourceError(cause, `open the store at ${location}`);
-    if (resource) throw resource;
-    const busy = busyStoreError(cause);
-    if (busy) throw busy;
+    const failure = (cause as { code?: unknown }).code === "SQLITE_NOTADB" ? undefined : storeFailure(cause, `open the store at ${location}`);
+    if (failure) throw failure;
     const readOnlyCause = /readonly|read-only|unable to open/i.test((cause as Error).message);
     throw new MemzipError(readOnlyCause ? ErrorCode.RESOURCE : ErrorCode.STORE, `cannot open the store at ${location}${readOnlyCause ? " for writing" : ""}: ${(cause as Error).message}`, {
       hint: readOnlyCause
