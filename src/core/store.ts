@@ -587,6 +587,14 @@ export interface StorageUsage {
  * notions in the types. SQLite implements it today (`store/`); a server store implements the same
  * contract and passes the same shared suite (`test/store/store-suite.ts`).
  */
+/** Calls that found the store's write lock held by another connection and waited for it (without holding the event loop). */
+export interface LockWaits {
+  /** Calls waiting now. */
+  waiting: number;
+  /** Calls that waited since the store opened. */
+  total: number;
+}
+
 export interface Store {
   /** A path, or a connection string without its secrets. */
   readonly location: string;
@@ -612,5 +620,7 @@ export interface Store {
    * to seal); how many rows it packed. Reads give the same values either way. Optional: absent means never.
    */
   seal?(): Promise<number>;
+  /** The calls that waited for another connection's write lock (SQLite); absent where a store has no such wait. */
+  lockWaits?(): LockWaits;
   close(): Promise<void>;
 }

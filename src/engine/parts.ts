@@ -40,7 +40,15 @@ export interface Parts {
   close(): Promise<void>;
 }
 
-export type EngineCounters = Counters & { cacheHits: number; cacheMisses: number; cacheEvictions: number; cacheExpirations: number };
+export type EngineCounters = Counters & {
+  cacheHits: number;
+  cacheMisses: number;
+  cacheEvictions: number;
+  cacheExpirations: number;
+  /** Store calls waiting now for another connection's write lock, and all that waited (`Store.lockWaits`; 0 where none). */
+  storeLockWaiting: number;
+  storeLockWaits: number;
+};
 
 /**
  * `derived` is the store's own folder (`<db>.derived/`: model outcomes, model states); `modelStates`, where the
@@ -58,7 +66,16 @@ export function assembleParts(
   const metrics = new Metrics();
   const metricsSnapshot = (): EngineCounters => {
     const stats = cache.stats();
-    return { ...metrics.snapshot(), cacheHits: stats.hits, cacheMisses: stats.misses, cacheEvictions: stats.evictions, cacheExpirations: stats.expirations };
+    const waits = store.lockWaits?.() ?? { waiting: 0, total: 0 };
+    return {
+      ...metrics.snapshot(),
+      cacheHits: stats.hits,
+      cacheMisses: stats.misses,
+      cacheEvictions: stats.evictions,
+      cacheExpirations: stats.expirations,
+      storeLockWaiting: waits.waiting,
+      storeLockWaits: waits.total,
+    };
   };
   const embedder = new HashedNgramEmbedder();
   // `llm-mix` finds the cm snapshot its engine record names among the store's assets (with their derived states).

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, MemzipError } from "../../src/errors.js";
@@ -56,6 +57,37 @@ describe("a store locked by another writer", () => {
     assert.equal(cli(["get", "b", "--db", db]).status, 4, "the refused write stored nothing");
     assert.equal(cli(["add", "-", "--id", "b", "--db", db], "written after the lock").status, 0);
     assert.equal(cli(["get", "b", "--db", db]).stdout.trim(), "written after the lock");
+  });
+
+  it("a write that finds the lock held waits for it without holding the event loop; reads answer meanwhile; it stores once the lock is free", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "wait.db");
+    const engine = Engine.open({ db, cache: "off" });
+    let release: (() => void) | undefined;
+    try {
+      await engine.remember({ id: "before", text: "stored before the lock" });
+      release = lock(db);
+      let settled = false;
+      const waiting = engine.remember({ id: "during", text: "sent while another connection holds the lock" }).finally(() => {
+        settled = true;
+      });
+      // SQLite's own wait (busy_timeout) would hold this thread until the write failed, 5 s later: nothing below would
+      // run before `settled`. Here the write's call returns and waits between tries, and the engine counts it waiting.
+      while (!settled && engine.metricsSnapshot().storeLockWaiting === 0) await delay(1);
+      assert.equal(settled, false, "the write settled before it was seen waiting: it waited on the event loop");
+      assert.equal(engine.metricsSnapshot().storeLockWaiting, 1);
+      assert.equal(await engine.recall("before"), "stored before the lock");
+      assert.equal(settled, false, "the lock is still held: the write is still waiting");
+      release();
+      release = undefined;
+      const result = await waiting;
+      assert.equal(result.id, "during");
+      assert.equal(await engine.recall("during"), "sent while another connection holds the lock");
+      assert.deepEqual([engine.metricsSnapshot().storeLockWaiting, engine.metricsSnapshot().storeLockWaits], [0, 1]);
+    } finally {
+      release?.();
+      await engine.close();
+    }
   });
 
   it("an import locked out after its first batch fails with E_BUSY naming its job; a rerun stores every record once", async () => {

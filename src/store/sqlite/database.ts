@@ -2,9 +2,11 @@ import Database from "better-sqlite3";
 import { Checkpointer } from "./checkpointer.js";
 import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { xxh32 } from "@node-rs/xxhash";
 import { removeLeftovers } from "../../core/leftovers.js";
+import type { LockWaits } from "../../core/store.js";
 import { MemzipError, ErrorCode, storeFailure, upgradedWhileOpen } from "../../errors.js";
 import { ID_HASH_FUNCTION, MIGRATIONS, SCHEMA_V2, SCHEMA_V2_INDEXES, SEALED_LAYOUT_STEP, V2_STEP, type Migration } from "../sqlite-migrations.js";
 import { ensureSearchSchema } from "./search-index.js";
@@ -37,6 +39,32 @@ export interface OpenOptions {
 /** Page size and auto_vacuum of new stores: chosen by measurement (docs/STORE.md). */
 const PAGE_SIZE = 1024;
 
+/** How long a call waits for another connection's write lock before it fails with E_BUSY (SQLite's `busy_timeout`). */
+export const BUSY_TIMEOUT_MS = 5000;
+/** The longest pause between two tries of a lock-waiting call (`waitingForLock`). */
+const LOCK_PAUSE_MAX_MS = 25;
+
+/**
+ * The state of one asynchronous store call while its synchronous part runs (`waitingForLock`): whether a write
+ * transaction of it committed. Until one did, a write that cannot take the lock at once throws `WriteLockBusy`.
+ */
+interface LockTurn {
+  committed: boolean;
+}
+
+/**
+ * The first write transaction of an asynchronous store call could not take the write lock at once: another connection
+ * holds it. Nothing of the call was written, so `waitingForLock` runs it again after a pause, without holding the event
+ * loop; `cause` is SQLite's SQLITE_BUSY, what the caller gets once the wait ran out.
+ */
+export class WriteLockBusy extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the store's write lock is held by another connection");
+    this.name = "WriteLockBusy";
+  }
+}
+
+
 /** The 32-bit hash the id index holds (signed, so SQLite stores it in 4 bytes). */
 export function idHash(id: string): number {
   return xxh32(Buffer.from(id, "utf8"), 0) | 0;
@@ -65,6 +93,9 @@ export class SqliteDatabase {
   /** Whether the open transaction is `write`'s; `writes` counts the starts and ends of writes. */
   writing = false;
   writes = 0;
+  /** Set by `waitingForLock` while an asynchronous call's synchronous part runs (see `LockTurn`). */
+  lockTurn: LockTurn | undefined;
+  readonly lockWaits: LockWaits = { waiting: 0, total: 0 };
   private readonly readTransaction: (work: () => unknown) => unknown;
 
   constructor(
@@ -90,6 +121,8 @@ export class SqliteDatabase {
       valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
       insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
       schemaVersion: db.prepare("PRAGMA user_version").pluck(),
+      noWait: db.prepare("PRAGMA busy_timeout = 0"),
+      wait: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
     };
   }
 
@@ -169,15 +202,30 @@ export class SqliteDatabase {
     }
     // `writes` moves at the start and the end of each write (a nested one too): what a write read is never kept past it.
     const outer = this.writing;
+    // The first write of an asynchronous call tries the lock once instead of waiting for it here, on the event loop.
+    const turn = this.db.inTransaction ? undefined : this.lockTurn;
+    const once = turn !== undefined && !turn.committed;
+    let begun = false;
     this.writes++;
     this.writing = true;
     try {
-      return this.db
+      if (once) this.statements.noWait.get();
+      const out = this.db
         .transaction(() => {
+          if (once) this.statements.wait.get();
+          begun = true;
           if (!outer) this.checkSchema();
           return work();
         })
         .immediate();
+      if (turn) turn.committed = true;
+      return out;
+    } catch (error) {
+      if (once && !begun) {
+        this.statements.wait.get();
+        if (/^SQLITE_BUSY/.test(String((error as { code?: unknown }).code))) throw new WriteLockBusy(error);
+      }
+      throw error;
     } finally {
       this.writing = outer;
       this.writes++;
@@ -231,7 +279,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       // -wal beside it) is read from a private copy, removed at close.
       if (!writable(dirname(location))) snapshot = privateCopy(location);
       db = new Database(snapshot ? join(snapshot, "store.db") : location, { readonly: true, fileMustExist: true });
-      db.pragma("busy_timeout = 5000");
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       registerFunctions(db);
       if (options.searchable) {
         // A search writes its index: into a copy of our own. VACUUM INTO reads the store in one read transaction,
@@ -242,7 +290,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
         }
         db.close();
         db = new Database(join(snapshot, "store.db"), { fileMustExist: true });
-        db.pragma("busy_timeout = 5000");
+        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
         registerFunctions(db);
         migrate(db);
         return new SqliteDatabase(location, db, true, snapshot, options.blockRows, options.firstSealRows);
@@ -259,7 +307,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     if (!memory && !options.readOnly) mkdirSync(dirname(location), { recursive: true });
     db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
     // The wait first: the first opens of a new file by several processes take turns below.
-    db.pragma("busy_timeout = 5000");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     registerFunctions(db);
     // For new files only (see docs/STORE.md). On an existing file `auto_vacuum` rewrites the header page even
     // when the mode is unchanged: every read command would write a WAL frame and touch the file.
@@ -363,13 +411,18 @@ export function typedError(error: unknown): unknown {
  * construction; methods returning neither a promise nor an iterator's values pass through as is
  * (`scan` types its own errors, since it runs after the call returns).
  */
-export function withTypedErrors<T extends object>(target: T): T {
+export function withTypedErrors<T extends object>(target: T, database?: SqliteDatabase): T {
   const wrapped: Record<string, unknown> = {};
   const prototype = Object.getPrototypeOf(target) as object;
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(prototype))) {
     // Methods only (a getter is not called here: it may prepare statements lazily).
     const method: unknown = descriptor.value;
     if (name === "constructor" || typeof method !== "function") continue;
+    if (database && method instanceof AsyncFunction) {
+      const call = method as (...a: unknown[]) => Promise<unknown>;
+      wrapped[name] = (...args: unknown[]) => waitingForLock(database, () => call.apply(target, args)).catch((error: unknown) => Promise.reject(typedError(error)));
+      continue;
+    }
     wrapped[name] = (...args: unknown[]) => {
       try {
         const out: unknown = (method as (...a: unknown[]) => unknown).apply(target, args);
@@ -380,6 +433,52 @@ export function withTypedErrors<T extends object>(target: T): T {
     };
   }
   return wrapped as T;
+}
+
+const AsyncFunction = (async () => undefined).constructor;
+
+/**
+ * Runs an asynchronous store call so that a write lock another connection holds is waited for between tries, with the
+ * event loop free meanwhile (SQLite's own wait, `busy_timeout`, sleeps on the calling thread: in a server, every
+ * request would wait with it). The call's synchronous part runs with a `LockTurn`: its first write transaction tries
+ * the lock once and, finding it held, fails with `WriteLockBusy` before anything of the call was written; the call
+ * then runs again after a pause (1, 2, 4 … 25 ms), for up to `BUSY_TIMEOUT_MS` in all, after which the caller gets
+ * SQLite's SQLITE_BUSY (E_BUSY once typed), as after SQLite's own wait. Writes after the first commit, and writes
+ * after the call's first `await`, wait as SQLite does. A call made inside another's synchronous part runs in that
+ * one's turn. The lock can still be taken by another process between a try and the write that follows it in the same
+ * synchronous step; that write then waits in SQLite's handler, as every write did before.
+ */
+export async function waitingForLock<T>(database: SqliteDatabase, call: () => Promise<T>): Promise<T> {
+  if (database.lockTurn) return call();
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  let waiting = false;
+  try {
+    for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_PAUSE_MAX_MS)) {
+      const turn: LockTurn = { committed: false };
+      let pending: Promise<T>;
+      database.lockTurn = turn;
+      try {
+        pending = call();
+      } finally {
+        database.lockTurn = undefined;
+      }
+      try {
+        return await pending;
+      } catch (error) {
+        if (!(error instanceof WriteLockBusy)) throw error;
+        // A call of this turn that began later and committed (made inside it, awaited after): not run twice.
+        if (turn.committed || performance.now() >= deadline) throw error.cause;
+      }
+      if (!waiting) {
+        waiting = true;
+        database.lockWaits.waiting++;
+        database.lockWaits.total++;
+      }
+      await sleep(Math.max(1, Math.min(pause, deadline - performance.now())));
+    }
+  } finally {
+    if (waiting) database.lockWaits.waiting--;
+  }
 }
 
 /** Copies a store file (and its -wal, if any) into a new private folder; returns the folder. */

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
-import type { AssetRepository, JobRepository, KeyRepository, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import type { AssetRepository, JobRepository, KeyRepository, LockWaits, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
 import { SqliteAssets } from "./assets.js";
-import { openDatabase, typedError, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
+import { openDatabase, typedError, waitingForLock, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
 import { SqliteJobs } from "./jobs.js";
 import { SqliteKeys } from "./keys.js";
 import { SqliteMemories } from "./memories.js";
@@ -29,13 +29,13 @@ export class SqliteStore implements Store {
 
   private constructor(private readonly database: SqliteDatabase) {
     // Each aggregate is wrapped once: SQLite's damaged-file and resource errors become typed errors.
-    this.memories = withTypedErrors(new SqliteMemories(database));
-    this.assets = withTypedErrors(new SqliteAssets(database));
-    this.models = withTypedErrors(new SqliteModels(database));
-    this.jobs = withTypedErrors(new SqliteJobs(database));
+    this.memories = withTypedErrors(new SqliteMemories(database), database);
+    this.assets = withTypedErrors(new SqliteAssets(database), database);
+    this.models = withTypedErrors(new SqliteModels(database), database);
+    this.jobs = withTypedErrors(new SqliteJobs(database), database);
     this.searchIndex = new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work), () => database.checkSchema());
-    this.search = withTypedErrors(this.searchIndex);
-    this.keys = withTypedErrors(new SqliteKeys(database));
+    this.search = withTypedErrors(this.searchIndex, database);
+    this.keys = withTypedErrors(new SqliteKeys(database), database);
   }
 
   /**
@@ -86,7 +86,7 @@ export class SqliteStore implements Store {
   }
 
   async compact(): Promise<void> {
-    this.guard(() => {
+    await this.guardedWrites(() => {
       if (this.database.readOnly) this.database.write(() => undefined);
       const db = this.database.db;
       if (this.database.sealing) this.database.sealed.seal();
@@ -125,7 +125,7 @@ export class SqliteStore implements Store {
    * not a rewrite of the file as `compact`'s VACUUM), and the write-ahead log is checkpointed and truncated.
    */
   async seal(): Promise<number> {
-    return this.guard(() => {
+    return this.guardedWrites(() => {
       if (!this.database.sealing || this.database.readOnly) return 0;
       const sealed = this.database.sealed.seal();
       if (sealed > 0) {
@@ -137,9 +137,18 @@ export class SqliteStore implements Store {
     });
   }
 
+  lockWaits(): LockWaits {
+    return { ...this.database.lockWaits };
+  }
+
   async close(): Promise<void> {
     await this.database.stopCheckpoints();
     this.database.close();
+  }
+
+  /** `guard` for work that writes: its first write waits for another connection's lock without holding the event loop, as every aggregate's call does. */
+  private async guardedWrites<T>(work: () => T): Promise<T> {
+    return waitingForLock(this.database, async () => this.guard(work));
   }
 
   private guard<T>(work: () => T): T {
