@@ -181,6 +181,11 @@ export interface ImportJob {
   line: number;
   startedAt: number;
   updatedAt: number;
+  /**
+   * The process running it (`processToken()`), so that one killed can be told from one alive before its heartbeat
+   * goes stale; null where none could be made (and for jobs of earlier builds).
+   */
+  owner?: string | null;
 }
 
 /** A GGUF model file the store knows by content (sha256) and by a name. */
@@ -509,7 +514,7 @@ export interface ModelRepository {
 /** Import jobs: durable progress, so an interrupted import resumes where its last batch ended. */
 export interface JobRepository {
   create(job: ImportJob): Promise<void>;
-  update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): Promise<void>;
+  update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line" | "owner">>): Promise<void>;
   get(id: string): Promise<ImportJob | undefined>;
   /** Newest first. */
   list(limit?: number): Promise<ImportJob[]>;

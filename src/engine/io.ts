@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { decodeStoredText } from "../codec/text.js";
 import type { DamagedMemories, ImportJob, Store } from "../core/store.js";
+import { processEnded, processToken } from "../core/process-token.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import type { ExportedMemory } from "../pipeline/arrow.js";
@@ -99,12 +100,13 @@ export class ImportExport {
     const now = this.parts.options.clock();
     const jobs = await this.parts.store.jobs.list(limit);
     return jobs.map((job): ImportJobView => {
-      const status = job.status === "running" && now - job.updatedAt > JOB_STALE_AFTER_MS ? "stale" : job.status;
-      if (status !== "stale" && status !== "interrupted") return { ...job, status };
+      const { owner, ...view } = job;
+      const status = job.status === "running" && (now - job.updatedAt > JOB_STALE_AFTER_MS || processEnded(owner)) ? "stale" : job.status;
+      if (status !== "stale" && status !== "interrupted") return { ...view, status };
       const sameImport = (other: ImportJob) =>
         other.status === "done" && other.startedAt > job.startedAt && other.source === job.source && other.sourceSize === job.sourceSize && other.sourceMtime === job.sourceMtime && other.namespace === job.namespace;
       const later = jobs.filter(sameImport).sort((a, b) => a.startedAt - b.startedAt)[0];
-      return later ? { ...job, status: "superseded", supersededBy: later.id } : { ...job, status };
+      return later ? { ...view, status: "superseded", supersededBy: later.id } : { ...view, status };
     });
   }
 
@@ -278,16 +280,18 @@ export class ImportExport {
       // Nothing is left to do (the file is the one it finished): said, not redone.
       if (job.status === "done") return { job, alreadyDone: true };
       // A job whose process still touches it (its heartbeat) is that process's: two would import and train it at once.
+      // Unless that process is known to have ended (killed: its row says "running" until the heartbeat goes stale).
       const touchedAgo = this.parts.options.clock() - job.updatedAt;
-      if (job.status === "running" && touchedAgo <= JOB_STALE_AFTER_MS) {
+      if (job.status === "running" && touchedAgo <= JOB_STALE_AFTER_MS && !processEnded(job.owner)) {
         const seconds = Math.max(0, Math.round(touchedAgo / 1000));
         throw new MemzipError(ErrorCode.BUSY, `job ${job.id} is running in another process (it saved its progress ${seconds} s ago)`, {
-          hint: `Let it finish (\`memzip jobs\` shows its progress); if its process was killed, resume once \`memzip jobs\` shows it "stale" (at most ${Math.round(JOB_STALE_AFTER_MS / 1000)} s after the last save).`,
+          hint: `Let it finish (\`memzip jobs\` shows its progress). A process of this machine that was killed is seen at once; one of another machine or container, once \`memzip jobs\` shows the job "stale" (at most ${Math.round(JOB_STALE_AFTER_MS / 1000)} s after its last save).`,
           details: { job: job.id, updatedAt: job.updatedAt },
         });
       }
-      await store.jobs.update(job.id, { status: "running" });
-      return { job };
+      const owner = processToken() ?? null;
+      await store.jobs.update(job.id, { status: "running", owner });
+      return { job: { ...job, status: "running", owner } };
     }
     const now = Date.now();
     const job: ImportJob = {
@@ -301,6 +305,7 @@ export class ImportExport {
       line: 0,
       startedAt: now,
       updatedAt: now,
+      owner: processToken() ?? null,
     };
     await store.jobs.create(job);
     return { job };

@@ -347,7 +347,7 @@ export interface EngineParts extends Omit<EngineOptions, "db" | "cache"> {
  * process stopped (killed, or its machine went away) and `memzip import FILE --resume ID` continues it. A stale
  * or interrupted job that a later import of the same file into the same namespace finished is "superseded".
  */
-export interface ImportJobView extends Omit<ImportJob, "status"> {
+export interface ImportJobView extends Omit<ImportJob, "status" | "owner"> {
   status: ImportJob["status"] | "stale" | "superseded";
   /** The finished job that imported the same file (same size and mtime) into the same namespace after this one stopped. */
   supersededBy?: string;

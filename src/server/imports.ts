@@ -316,8 +316,9 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
 
   /**
    * Runs a resume that the store may answer E_BUSY: the job's row still says "running" with a recent
-   * heartbeat, as a server killed with SIGKILL and restarted at once leaves it (or another process
-   * really runs it). Waits until the row would be stale (`JOB_STALE_AFTER_MS` after its last save) and
+   * heartbeat and names a process this machine cannot check (a server of another machine or container killed
+   * with SIGKILL: one of this machine is seen to have ended and its job resumes at once), or another
+   * process really runs it. Waits until the row would be stale (`JOB_STALE_AFTER_MS` after its last save) and
    * tries again, for at most two stale windows in all (a process that still saves progress keeps it:
    * then E_BUSY stands); a shutdown meanwhile ends the wait.
    */

@@ -156,6 +156,9 @@ export const MIGRATIONS: readonly Migration[] = [
   // under its id never takes a version an earlier row of that id had, so a compare-and-set prepared from a read of
   // the old row cannot land on the new one.
   versionClock,
+  // Who runs an import job (core/process-token.ts): a job whose process was killed is resumed at once, not after
+  // its heartbeat went stale. NULL for jobs of earlier builds and where no token can be made.
+  "ALTER TABLE jobs ADD COLUMN owner TEXT;",
 ];
 
 /**

@@ -23,14 +23,21 @@ function importKilledAfterFirstBatch(db: string, file: string): void {
 }
 
 describe("an import whose process was killed", () => {
-  it("is reported stale once its heartbeat is older than the bound (engine and `memzip jobs`), and --resume finishes it", async () => {
+  it("is reported stale once its heartbeat is older than the bound where its process cannot be checked (engine and `memzip jobs`), and --resume finishes it", async () => {
     using dir = tempDir();
     const db = join(dir.path, "jobs.db");
     const file = join(dir.path, "records.jsonl");
     writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the ledger export of day ${i} balanced.` })).join("\n") + "\n");
 
-    // The producer kills itself right after its first committed batch.
+    // The producer kills itself right after its first committed batch. Its row then names no process, as a job of an
+    // earlier build's (or one whose process cannot be checked from here): only the heartbeat tells.
     importKilledAfterFirstBatch(db, file);
+    const unowned = new Database(db);
+    try {
+      assert.equal(unowned.prepare("UPDATE jobs SET owner = NULL WHERE owner LIKE 'linux:%'").run().changes, 1);
+    } finally {
+      unowned.close();
+    }
 
     const clock = { now: 0 };
     const engine = Engine.open({ db, workers: 0, cache: "off", clock: () => clock.now });
@@ -107,7 +114,7 @@ describe("an import whose process was killed", () => {
     assert.ok(!text.stdout.includes(`--resume ${killed.id}`), text.stdout);
   });
 
-  it("is refused to a second process while its own process still runs it (E_BUSY, exit 13); once stale it resumes (finding 3)", async () => {
+  it("is refused to a second process while its own process still runs it (E_BUSY, exit 13); once that process is killed it is stale at once and resumes (finding 3)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "busy.db");
     const file = join(dir.path, "records.jsonl");
@@ -136,14 +143,13 @@ describe("an import whose process was killed", () => {
       holder.kill("SIGKILL");
       await closed;
     }
-    // Killed: the row still says "running"; once its heartbeat is older than the bound (aged here) it is stale and resumes.
-    const conn = new Database(db);
-    try {
-      conn.prepare("UPDATE jobs SET updated_at = updated_at - 3600000").run();
-    } finally {
-      conn.close();
-    }
-    const [{ id }] = (JSON.parse(spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" }).stdout) as { jobs: { id: string }[] }).jobs as [{ id: string }];
+    // Killed (and reaped): the row still says "running" with a heartbeat seconds old, but it names a process of this
+    // machine that no longer runs, so the job is stale now (no wait for the heartbeat's bound) and resumes.
+    const listed = JSON.parse(spawnBounded(process.execPath, [CLI, "jobs", "--db", db, "--json"], { env: ENV, encoding: "utf8" }).stdout) as { jobs: { id: string; status: string; updatedAt: number }[] };
+    const [{ id, status, updatedAt }] = listed.jobs as [{ id: string; status: string; updatedAt: number }];
+    assert.equal(status, "stale", JSON.stringify(listed));
+    assert.ok(Date.now() - updatedAt < JOB_STALE_AFTER_MS, "the heartbeat is still within its bound");
+    assert.equal("owner" in (listed.jobs[0] as object), false, "the process token is not shown");
     const resumed = spawnBounded(process.execPath, [CLI, "import", file, "--resume", id, "--db", db, "--json"], { env: ENV, encoding: "utf8" });
     assert.equal(resumed.status, 0, resumed.stderr);
     const engine = Engine.open({ db, readOnly: true });

@@ -8,8 +8,8 @@ export const jobsCommand: Command = {
   summary: "list import jobs and how far each got",
   usage: "memzip jobs [--limit N] [--db DB] [--json]",
   help: `Each JSONL import is a job whose progress is saved with every committed batch. A running
-import touches its job every 15 s; a "running" job untouched for a minute is shown "stale": its
-process was killed or its machine went away. A stale job, or one "interrupted" by Ctrl-C or SIGTERM, continues
+import touches its job every 15 s; a "running" job is shown "stale" once its process has ended (killed, on
+this machine: seen at once) or it is untouched for a minute (its machine or container went away). A stale job, or one "interrupted" by Ctrl-C or SIGTERM, continues
 with \`memzip import FILE --resume JOB\`; resuming one still "running" is refused (E_BUSY, exit 13). A stopped
 job is shown "superseded" once a later import of the same file into the same namespace finished.`,
   options: { limit: { type: "string", value: "N", help: "newest N jobs (default 20)" }, ...STORE_OPTIONS },

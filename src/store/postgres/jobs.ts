@@ -2,8 +2,8 @@ import type { ImportJob, JobRepository } from "../../core/store.js";
 import type { PgDatabase } from "./database.js";
 
 const JOB_COLUMNS = `id, kind, source, source_size AS "sourceSize", source_mtime AS "sourceMtime", namespace, status, position, line,
-  started_at AS "startedAt", updated_at AS "updatedAt"`;
-const JOB_FIELDS = ["status", "position", "line"] as const;
+  started_at AS "startedAt", updated_at AS "updatedAt", owner`;
+const JOB_FIELDS = ["status", "position", "line", "owner"] as const;
 
 /** The jobs aggregate of the PostgreSQL store: durable progress of imports. */
 export class PgJobs implements JobRepository {
@@ -11,13 +11,13 @@ export class PgJobs implements JobRepository {
 
   async create(job: ImportJob): Promise<void> {
     await this.database.query(
-      `INSERT INTO jobs (id, kind, source, source_size, source_mtime, namespace, status, position, line, started_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [job.id, job.kind, job.source, job.sourceSize, job.sourceMtime, job.namespace, job.status, job.position, job.line, job.startedAt, job.updatedAt],
+      `INSERT INTO jobs (id, kind, source, source_size, source_mtime, namespace, status, position, line, started_at, updated_at, owner)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [job.id, job.kind, job.source, job.sourceSize, job.sourceMtime, job.namespace, job.status, job.position, job.line, job.startedAt, job.updatedAt, job.owner ?? null],
     );
   }
 
-  async update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line">>): Promise<void> {
+  async update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line" | "owner">>): Promise<void> {
     const fields = JOB_FIELDS.filter((k) => changes[k] !== undefined);
     const params: unknown[] = [id, Date.now(), ...fields.map((k) => changes[k])];
     const assignments = ["updated_at = $2", ...fields.map((k, i) => `${k} = $${i + 3}`)].join(", ");

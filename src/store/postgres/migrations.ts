@@ -132,6 +132,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE SEQUENCE memory_version_clock AS bigint MINVALUE 0;
    SELECT setval('memory_version_clock', CASE WHEN EXISTS (SELECT 1 FROM memories) THEN 4294967296 ELSE 0 END, true);
    ALTER TABLE memories ALTER COLUMN version SET DEFAULT nextval('memory_version_clock');`,
+  // Who runs an import job, as SQLite's step (core/process-token.ts).
+  "ALTER TABLE jobs ADD COLUMN owner text;",
 ];
 
 /** memzip's tables (usage, compact). */

@@ -33,7 +33,13 @@ export class SqliteStore implements Store {
     this.assets = withTypedErrors(new SqliteAssets(database), database);
     this.models = withTypedErrors(new SqliteModels(database), database);
     this.jobs = withTypedErrors(new SqliteJobs(database), database);
-    this.searchIndex = new SqliteSearchIndex(database.db, database.sealed, (work) => database.read(work), () => database.checkSchema());
+    this.searchIndex = new SqliteSearchIndex(
+      database.db,
+      database.sealed,
+      (work) => database.read(work),
+      () => database.checkSchema(),
+      (work) => database.write(work),
+    );
     this.search = withTypedErrors(this.searchIndex, database);
     this.keys = withTypedErrors(new SqliteKeys(database), database);
   }

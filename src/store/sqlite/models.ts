@@ -9,7 +9,7 @@ const MODEL_COLUMNS =
 export class SqliteModels implements ModelRepository {
   private readonly statements;
 
-  constructor(database: SqliteDatabase) {
+  constructor(private readonly database: SqliteDatabase) {
     const db = database.db;
     this.statements = {
       byRef: db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE ref = ?`),
@@ -40,7 +40,7 @@ export class SqliteModels implements ModelRepository {
         hint: "Pick another name with --name.",
       });
     }
-    this.statements.put.run({ ...model, ref });
+    this.database.write(() => this.statements.put.run({ ...model, ref }));
   }
 
   async get(nameOrFingerprint: string): Promise<RegisteredModel | undefined> {
@@ -56,11 +56,11 @@ export class SqliteModels implements ModelRepository {
   }
 
   async delete(fingerprint: string): Promise<boolean> {
-    return this.statements.delete.run(fingerprint).changes > 0;
+    return this.database.write(() => this.statements.delete.run(fingerprint)).changes > 0;
   }
 
   async putEngine(engine: EngineRecord): Promise<void> {
-    this.statements.putEngine.run(engine.id, Buffer.from(engine.id.slice(0, 8), "hex"), engine.runtime, JSON.stringify(engine.settings), engine.createdAt);
+    this.database.write(() => this.statements.putEngine.run(engine.id, Buffer.from(engine.id.slice(0, 8), "hex"), engine.runtime, JSON.stringify(engine.settings), engine.createdAt));
   }
 
   async getEngineByRef(ref: Uint8Array): Promise<EngineRecord | undefined> {

@@ -121,16 +121,16 @@ export class SqliteSearchIndex implements SearchIndexStore {
      * memzip upgraded the store under stops before it writes the index's rows as its own build lays them out).
      */
     private readonly checkSchema: () => void = () => undefined,
+    /** Runs a write in one immediate transaction (the store's `SqliteDatabase.write`: its lock wait leaves the event loop free). */
+    private readonly writing: <T>(work: () => T) => T = (work) => db.transaction(work).immediate(),
   ) {}
 
   /** `work` in one immediate write transaction, after the schema check. */
   private write<T>(work: () => T): T {
-    return this.db
-      .transaction(() => {
-        this.checkSchema();
-        return work();
-      })
-      .immediate();
+    return this.writing(() => {
+      this.checkSchema();
+      return work();
+    });
   }
 
   /** `work` in one snapshot (the statements prepared first: preparing may create the index's tables). */
