@@ -38,7 +38,8 @@ export class SqliteStore implements Store {
       database.sealed,
       (work) => database.read(work),
       () => database.checkSchema(),
-      (work) => database.write(work),
+      // A read-only open's index is written into its private copy (`searchable`), which no other connection locks.
+      (work) => (database.readOnly ? database.db.transaction(work).immediate() : database.write(work)),
     );
     this.search = withTypedErrors(this.searchIndex, database);
     this.keys = withTypedErrors(new SqliteKeys(database), database);
