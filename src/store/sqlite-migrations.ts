@@ -158,7 +158,7 @@ export const MIGRATIONS: readonly Migration[] = [
   versionClock,
   // Who runs an import job (core/process-token.ts): a job whose process was killed is resumed at once, not after
   // its heartbeat went stale. NULL for jobs of earlier builds and where no token can be made.
-  "ALTER TABLE jobs ADD COLUMN owner TEXT;",
+  addJobOwner,
 ];
 
 /**
@@ -374,6 +374,12 @@ function versionClock(db: Database.Database): void {
 
 /** Where the version clock of a store that had rows before it starts (above any version counted per row). */
 export const VERSION_CLOCK_START = 2 ** 32;
+
+/** Idempotent, as the version clock's step: a test that rebuilds an earlier store from this build's file keeps the column. */
+function addJobOwner(db: Database.Database): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('jobs')").pluck().all() as string[];
+  if (!columns.includes("owner")) db.exec("ALTER TABLE jobs ADD COLUMN owner TEXT");
+}
 
 function addExpiry(db: Database.Database): void {
   db.exec(`ALTER TABLE memories ADD COLUMN expires_at INTEGER;

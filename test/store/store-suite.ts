@@ -552,14 +552,18 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
 
     withStore("keeps import jobs: create, update, get, newest first", async (store) => {
       const job = (id: string, startedAt: number): ImportJob => ({
-        id, kind: "jsonl", source: `/data/${id}.jsonl`, sourceSize: 100, sourceMtime: 5, namespace: "ns", status: "running", position: 0, line: 0, startedAt, updatedAt: startedAt,
+        id, kind: "jsonl", source: `/data/${id}.jsonl`, sourceSize: 100, sourceMtime: 5, namespace: "ns", status: "running", position: 0, line: 0, startedAt, updatedAt: startedAt, owner: `linux:boot:1:${id.length}:7`,
       });
       await store.jobs.create(job("old", 1));
-      await store.jobs.create(job("new", 2));
+      await store.jobs.create({ ...job("new", 2), owner: null });
       await store.jobs.update("old", { position: 50, line: 3 });
       await store.jobs.update("old", { status: "interrupted" });
       const old = await store.jobs.get("old");
       assert.deepEqual(old && { ...old, updatedAt: 0 }, { ...job("old", 1), position: 50, line: 3, status: "interrupted", updatedAt: 0 });
+      // The process that runs it: kept, replaced by a resume's, absent where none was made.
+      assert.equal((await store.jobs.get("new"))?.owner, null);
+      await store.jobs.update("new", { status: "running", owner: "linux:boot:1:9:9" });
+      assert.equal((await store.jobs.get("new"))?.owner, "linux:boot:1:9:9");
       assert.ok((old?.updatedAt ?? 0) > 1, "an update stamps the time");
       assert.equal(await store.jobs.get("none"), undefined);
       assert.deepEqual(ids(await store.jobs.list()), ["new", "old"]);

@@ -133,7 +133,7 @@ export const PG_MIGRATIONS: readonly string[] = [
    SELECT setval('memory_version_clock', CASE WHEN EXISTS (SELECT 1 FROM memories) THEN 4294967296 ELSE 0 END, true);
    ALTER TABLE memories ALTER COLUMN version SET DEFAULT nextval('memory_version_clock');`,
   // Who runs an import job, as SQLite's step (core/process-token.ts).
-  "ALTER TABLE jobs ADD COLUMN owner text;",
+  "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner text;",
 ];
 
 /** memzip's tables (usage, compact). */
