@@ -4,6 +4,9 @@ import { dirname } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { CACHE_DEFAULTS, type Cache, type CacheOptions, type CacheStats } from "../cache/cache.js";
 
+/** How long a cache statement waits for another process's lock on the cache file. */
+const CACHE_BUSY_TIMEOUT_MS = 100;
+
 /**
  * The cache's disk tier: one SQLite file (WAL) that survives restarts, with the same bounds and
  * time to live as the memory tier. Least recently used entries go first.
@@ -32,6 +35,10 @@ export class SqliteCache implements Cache {
       this.db.exec(`CREATE TABLE IF NOT EXISTS cache (
         key TEXT PRIMARY KEY, value BLOB NOT NULL, bytes INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS cache_by_use ON cache(used_at);`);
+      // Made (several processes opening a new file take turns, with better-sqlite3's 5 s wait). From now on a cache is
+      // not worth a wait: another process holding the file's lock longer than this is a miss or a write not kept
+      // (`ForgivingCache` counts it as busy), not up to 5 s on the calling thread.
+      this.db.pragma(`busy_timeout = ${CACHE_BUSY_TIMEOUT_MS}`);
     } catch (cause) {
       throw new MemzipError(ErrorCode.STORE, `cannot open the cache at ${path}: ${(cause as Error).message}`, {
         hint: "Check the path and its permissions, or turn the disk cache off.",

@@ -62,10 +62,13 @@ describe("a store locked by another writer", () => {
   it("a write that finds the lock held waits for it without holding the event loop; reads answer meanwhile; it stores once the lock is free", async () => {
     using dir = tempDir();
     const db = join(dir.path, "wait.db");
+    const first = Engine.open({ db, cache: "off" });
+    await first.remember({ id: "before", text: "stored before the lock" });
+    await first.close();
+    // A fresh open whose first write finds the lock held (the review's case: the wait was set up only from the second).
     const engine = Engine.open({ db, cache: "off" });
     let release: (() => void) | undefined;
     try {
-      await engine.remember({ id: "before", text: "stored before the lock" });
       release = lock(db);
       let settled = false;
       const waiting = engine.remember({ id: "during", text: "sent while another connection holds the lock" }).finally(() => {

@@ -121,8 +121,6 @@ export class SqliteDatabase {
       valueN: db.prepare("SELECT n FROM memory_values WHERE hash = ? AND json = ?").pluck(),
       insertValue: db.prepare("INSERT INTO memory_values (hash, json) VALUES (?, ?)"),
       schemaVersion: db.prepare("PRAGMA user_version").pluck(),
-      noWait: db.prepare("PRAGMA busy_timeout = 0"),
-      wait: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
     };
   }
 
@@ -209,10 +207,12 @@ export class SqliteDatabase {
     this.writes++;
     this.writing = true;
     try {
-      if (once) this.statements.noWait.get();
+      // A fresh statement each time: a prepared `PRAGMA busy_timeout` sets the timeout when it is compiled, so one
+      // prepared once would change nothing at its first run (the first write after an open would wait here again).
+      if (once) this.db.pragma("busy_timeout = 0");
       const out = this.db
         .transaction(() => {
-          if (once) this.statements.wait.get();
+          if (once) this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
           begun = true;
           if (!outer) this.checkSchema();
           return work();
@@ -222,7 +222,7 @@ export class SqliteDatabase {
       return out;
     } catch (error) {
       if (once && !begun) {
-        this.statements.wait.get();
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
         if (/^SQLITE_BUSY/.test(String((error as { code?: unknown }).code))) throw new WriteLockBusy(error);
       }
       throw error;
