@@ -1,13 +1,16 @@
 import { readFileSync, readlinkSync } from "node:fs";
+import { hostname } from "node:os";
 
 /**
  * Who runs a piece of work, written where another process can read it (an import job's row), so that a process
  * killed with SIGKILL can be told from a live one without waiting for its heartbeat to go stale.
  *
- * Linux only: `linux:<boot id>:<pid namespace>:<pid>:<start time>`, the start time in clock ticks since boot
- * (/proc/PID/stat, field 22), so a pid the kernel gave to a new process is not taken for the old one. A token written
- * on another machine, before a reboot, or in another pid namespace (another container) cannot be checked here: such a
- * process counts as alive, and its work is left to the heartbeat. Elsewhere there is no token.
+ * Linux only: `linux:<boot id>.<host name>.<pid namespace>.<time namespace>:<pid>:<start time>`, the start time in
+ * clock ticks since boot (/proc/PID/stat, field 22), so a pid the kernel gave to a new process is not taken for the
+ * old one. A token written on another machine (or a clone with another host name), before a reboot, or in another
+ * pid or time namespace (another container) cannot be checked here: such a process counts as alive, and its work is
+ * left to the heartbeat. Where /proc does not show this process's own pids, and off Linux, there is no token. Not
+ * told apart: machines cloned from one snapshot that keep its boot id and host name.
  */
 export function processToken(): string | undefined {
   const here = machine();
@@ -17,11 +20,11 @@ export function processToken(): string | undefined {
 
 /**
  * True only when the process a token names is known to have ended: it ran on this machine, since its last boot, in
- * this pid namespace, and no process of its pid and start time lives (a zombie counts as ended). Anything that
- * cannot be checked (no token, another machine or container, /proc hidden) is false.
+ * this pid and time namespace, and no process of its pid and start time lives (a zombie counts as ended). Anything
+ * that cannot be checked (no token, another machine or container, /proc hidden or not this namespace's) is false.
  */
 export function processEnded(token: string | null | undefined): boolean {
-  const match = token ? /^linux:([^:]+:[^:]+):(\d+):(\d+)$/.exec(token) : null;
+  const match = token ? /^linux:([^:]+):(\d+):(\d+)$/.exec(token) : null;
   if (!match) return false;
   const [, where, pidText, start] = match as unknown as [string, string, string, string];
   const pid = Number(pidText);
@@ -38,12 +41,27 @@ export function processEnded(token: string | null | undefined): boolean {
   return stat.start !== start || stat.state === "Z" || stat.state === "X";
 }
 
-/** This machine since its last boot and this process's pid namespace, or undefined where /proc does not say. */
+/**
+ * This machine since its last boot (with its host name: machines cloned from one snapshot share a boot id), this
+ * process's pid namespace and time namespace (start times read through /proc are shifted by the reader's boot-time
+ * offset), or undefined where /proc does not say — or does not show this process's own pids (a pid namespace without
+ * a /proc of its own: /proc/PID there is another namespace's process).
+ */
 function machine(): string | undefined {
   try {
+    if (readlinkSync("/proc/self") !== String(process.pid)) return undefined;
     const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const namespace = /^pid:\[(\d+)\]$/.exec(readlinkSync("/proc/self/ns/pid"))?.[1];
-    return boot && namespace && !boot.includes(":") ? `${boot}:${namespace}` : undefined;
+    const namespace = (kind: string) => /^\w+:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/ns/${kind}`))?.[1];
+    const pids = namespace("pid");
+    // Kernels before 5.6 have no time namespaces: one clock for every process.
+    let time = "-";
+    try {
+      time = namespace("time") ?? "";
+    } catch {
+      // absent: "-"
+    }
+    const host = hostname().replace(/[^\w.-]/g, "_");
+    return boot && pids && time && host && /^[\w-]+$/.test(boot) ? `${boot}.${host}.${pids}.${time}` : undefined;
   } catch {
     return undefined;
   }

@@ -515,6 +515,12 @@ export interface ModelRepository {
 export interface JobRepository {
   create(job: ImportJob): Promise<void>;
   update(id: string, changes: Partial<Pick<ImportJob, "status" | "position" | "line" | "owner">>): Promise<void>;
+  /**
+   * Takes a job for a resume: marks it "running" with `owner` (and the time) only while its row is still as `seen`
+   * (status, last save and owner, as read); false when another process changed it since (it resumed the job, or its
+   * process saved progress), so two resumes racing each other never both run it.
+   */
+  claim(id: string, seen: Pick<ImportJob, "status" | "updatedAt" | "owner">, owner: string | null): Promise<boolean>;
   get(id: string): Promise<ImportJob | undefined>;
   /** Newest first. */
   list(limit?: number): Promise<ImportJob[]>;

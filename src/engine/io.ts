@@ -289,8 +289,14 @@ export class ImportExport {
           details: { job: job.id, updatedAt: job.updatedAt },
         });
       }
+      // Taken only while the row is as read here: of two resumes racing, the second is refused, never run beside the first.
       const owner = processToken() ?? null;
-      await store.jobs.update(job.id, { status: "running", owner });
+      if (!(await store.jobs.claim(job.id, job, owner))) {
+        throw new MemzipError(ErrorCode.BUSY, `job ${job.id} was resumed by another process just now`, {
+          hint: "Let that process finish it (`memzip jobs` shows its progress).",
+          details: { job: job.id },
+        });
+      }
       return { job: { ...job, status: "running", owner } };
     }
     const now = Date.now();

@@ -29,8 +29,8 @@ async function liveProcess(): Promise<{ token: string; kill: () => Promise<void>
 describe("process tokens (who runs an import job)", { skip: process.platform !== "linux" && "tokens are made from /proc" }, () => {
   it("names this process, which has not ended", () => {
     const own = processToken();
-    assert.match(own ?? "", /^linux:[^:]+:\d+:\d+:\d+$/);
-    assert.equal(own?.split(":")[3], String(process.pid));
+    assert.match(own ?? "", /^linux:[\w-]+\.[\w.-]+\.\d+\.(\d+|-):\d+:\d+$/);
+    assert.equal(own?.split(":")[2], String(process.pid));
     assert.equal(processEnded(own), false);
   });
 
@@ -43,19 +43,29 @@ describe("process tokens (who runs an import job)", { skip: process.platform !==
   });
 
   it("takes a live pid with another start time for a process that ended (the pid was given again)", () => {
-    const [kind, boot, namespace] = (processToken() as string).split(":") as [string, string, string];
+    const [kind, where] = (processToken() as string).split(":") as [string, string];
     const stat = readFileSync(`/proc/${process.ppid}/stat`, "utf8");
     const parentStart = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
     assert.ok(Number.isInteger(parentStart), stat);
-    assert.equal(processEnded([kind, boot, namespace, String(process.ppid), String(parentStart)].join(":")), false, "the parent as it is");
-    assert.equal(processEnded([kind, boot, namespace, String(process.ppid), String(parentStart + 1)].join(":")), true);
+    assert.equal(processEnded([kind, where, String(process.ppid), String(parentStart)].join(":")), false, "the parent as it is");
+    assert.equal(processEnded([kind, where, String(process.ppid), String(parentStart + 1)].join(":")), true);
   });
 
   it("cannot tell, and so says not ended, for another machine, boot or container, and for no token", () => {
-    const [kind, boot, namespace, pid, start] = (processToken() as string).split(":") as [string, string, string, string, string];
-    assert.equal(processEnded([kind, "another-boot", namespace, "999999", start].join(":")), false);
-    assert.equal(processEnded([kind, boot, "1", "999999", start].join(":")), false);
-    assert.equal(processEnded([kind, boot, namespace, pid, start].join(":")), false);
-    for (const token of [null, undefined, "", "linux:", "darwin:x:y:1:2", "linux:a:b:c:d"]) assert.equal(processEnded(token), false, String(token));
+    const [kind, where, pid, start] = (processToken() as string).split(":") as [string, string, string, string];
+    // boot id . host name (may hold dots) . pid namespace . time namespace
+    const parts = where.split(".");
+    const [boot, pids, time, host] = [parts[0] as string, parts.at(-2) as string, parts.at(-1) as string, parts.slice(1, -2).join(".")];
+    // A pid no process has (above pid_max), so only the machine part decides.
+    const gone = (machine: string) => processEnded([kind, machine, "99999999", start].join(":"));
+    assert.equal(gone(where), true, "this machine: ended");
+    {
+      assert.equal(gone([`${boot}x`, host, pids, time].join(".")), false, "another boot");
+      assert.equal(gone([boot, `${host}x`, pids, time].join(".")), false, "another host name");
+      assert.equal(gone([boot, host, "1", time].join(".")), false, "another pid namespace");
+      assert.equal(gone([boot, host, pids, "1"].join(".")), false, "another time namespace");
+    }
+    assert.equal(processEnded([kind, where, pid, start].join(":")), false, "this process");
+    for (const token of [null, undefined, "", "linux:", "darwin:x:1:2", "linux:a:b:c", "linux:a:1:2:3"]) assert.equal(processEnded(token), false, String(token));
   });
 });

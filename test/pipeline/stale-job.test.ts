@@ -79,6 +79,31 @@ describe("an import whose process was killed", () => {
     }
   });
 
+  it("is resumed by one of two resumes started together (the other is refused with E_BUSY), ending with every record once", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "race.db");
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record ${i}: the relay station ${i} reported in.` })).join("\n") + "\n");
+    importKilledAfterFirstBatch(db, file);
+    const first = Engine.open({ db, workers: 0, cache: "off" });
+    const second = Engine.open({ db, workers: 0, cache: "off" });
+    try {
+      const [job] = await first.jobs();
+      assert.equal(job?.status, "stale", "its process was killed");
+      // Both read the row before either takes it (each resume's first steps run before the other's claim).
+      const outcomes = await Promise.allSettled([first.importJsonl(file, { resume: job.id }), second.importJsonl(file, { resume: job.id })]);
+      const ran = outcomes.filter((o) => o.status === "fulfilled");
+      const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+      assert.equal(ran.length, 1, JSON.stringify(outcomes.map((o) => o.status)));
+      assert.equal((refused[0]?.reason as { code?: string }).code, "E_BUSY");
+      assert.equal(await storeOf(first).memories.count(), 40);
+      assert.equal((await first.jobs())[0]?.status, "done");
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
   it("is reported superseded, not stale, once a plain rerun of the same file into the same namespace finished (and not by one into another namespace)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "rerun.db");

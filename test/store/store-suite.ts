@@ -564,6 +564,21 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal((await store.jobs.get("new"))?.owner, null);
       await store.jobs.update("new", { status: "running", owner: "linux:boot:1:9:9" });
       assert.equal((await store.jobs.get("new"))?.owner, "linux:boot:1:9:9");
+      // Two resumes that read the same row: the first takes it, the second (same row as read) is refused.
+      const seen = (await store.jobs.get("old")) as ImportJob;
+      assert.equal(await store.jobs.claim("old", seen, "linux:boot:1:1:1"), true);
+      assert.equal(await store.jobs.claim("old", seen, "linux:boot:1:2:2"), false);
+      const taken = await store.jobs.get("old");
+      assert.deepEqual([taken?.status, taken?.owner, taken?.position], ["running", "linux:boot:1:1:1", 50]);
+      // A row not as read (another status, owner or last save) is not taken; as read, it is.
+      await store.jobs.update("new", { status: "interrupted" });
+      const row = (await store.jobs.get("new")) as ImportJob;
+      assert.equal(await store.jobs.claim("new", { ...row, status: "running" }, null), false, "another status");
+      assert.equal(await store.jobs.claim("new", { ...row, owner: "linux:boot:1:3:3" }, null), false, "another owner");
+      assert.equal(await store.jobs.claim("new", { ...row, updatedAt: row.updatedAt - 1 }, null), false, "another save");
+      assert.equal(await store.jobs.claim("new", row, null), true);
+      const resumed = await store.jobs.get("new");
+      assert.deepEqual([resumed?.status, resumed?.owner], ["running", null]);
       assert.ok((old?.updatedAt ?? 0) > 1, "an update stamps the time");
       assert.equal(await store.jobs.get("none"), undefined);
       assert.deepEqual(ids(await store.jobs.list()), ["new", "old"]);

@@ -24,6 +24,15 @@ export class PgJobs implements JobRepository {
     await this.database.query(`UPDATE jobs SET ${assignments} WHERE id = $1`, params);
   }
 
+  async claim(id: string, seen: Pick<ImportJob, "status" | "updatedAt" | "owner">, owner: string | null): Promise<boolean> {
+    const rows = await this.database.query(
+      `UPDATE jobs SET status = 'running', owner = $2, updated_at = $3
+       WHERE id = $1 AND status = $4 AND updated_at = $5 AND owner IS NOT DISTINCT FROM $6 RETURNING id`,
+      [id, owner, Date.now(), seen.status, seen.updatedAt, seen.owner ?? null],
+    );
+    return rows.length === 1;
+  }
+
   async get(id: string): Promise<ImportJob | undefined> {
     return (await this.database.query<ImportJob>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]))[0];
   }

@@ -39,6 +39,15 @@ export class SqliteJobs implements JobRepository {
     this.database.write(() => this.database.db.prepare(`UPDATE jobs SET ${assignments} WHERE id = @id`).run({ ...changes, id, updatedAt: Date.now() }));
   }
 
+  async claim(id: string, seen: Pick<ImportJob, "status" | "updatedAt" | "owner">, owner: string | null): Promise<boolean> {
+    const claimed = this.database.write(() =>
+      this.database.db
+        .prepare("UPDATE jobs SET status = 'running', owner = @owner, updated_at = @now WHERE id = @id AND status = @status AND updated_at = @updatedAt AND owner IS @seenOwner")
+        .run({ id, owner, now: Date.now(), status: seen.status, updatedAt: seen.updatedAt, seenOwner: seen.owner ?? null }),
+    );
+    return claimed.changes === 1;
+  }
+
   async get(id: string): Promise<ImportJob | undefined> {
     return this.statements.get.get(id) as ImportJob | undefined;
   }
