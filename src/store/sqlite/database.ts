@@ -64,7 +64,6 @@ export class WriteLockBusy extends Error {
   }
 }
 
-
 /** The 32-bit hash the id index holds (signed, so SQLite stores it in 4 bytes). */
 export function idHash(id: string): number {
   return xxh32(Buffer.from(id, "utf8"), 0) | 0;
@@ -409,7 +408,8 @@ export function typedError(error: unknown): unknown {
  * An aggregate as callers see it: every method's failure (thrown or rejected) passes through
  * `typedError`, so a damaged file never surfaces as an untyped SqliteError. Wraps once, at
  * construction; methods returning neither a promise nor an iterator's values pass through as is
- * (`scan` types its own errors, since it runs after the call returns).
+ * (`scan` types its own errors, since it runs after the call returns). Given the aggregate's `database`, its
+ * asynchronous methods also wait for another connection's write lock without holding the event loop (`waitingForLock`).
  */
 export function withTypedErrors<T extends object>(target: T, database?: SqliteDatabase): T {
   const wrapped: Record<string, unknown> = {};
