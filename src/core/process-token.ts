@@ -14,7 +14,7 @@ import { hostname } from "node:os";
  */
 export function processToken(): string | undefined {
   const here = machine();
-  const start = here && startTicks("self");
+  const start = here && readStat("self")?.start;
   return here && start !== undefined ? `linux:${here}:${process.pid}:${start}` : undefined;
 }
 
@@ -48,6 +48,13 @@ export function processEnded(token: string | null | undefined): boolean {
  * a /proc of its own: /proc/PID there is another namespace's process).
  */
 function machine(): string | undefined {
+  // Read once: none of it changes while the process runs (a `memzip jobs` checks every running job against it).
+  if (thisMachine === null) thisMachine = readMachine();
+  return thisMachine;
+}
+let thisMachine: string | undefined | null = null;
+
+function readMachine(): string | undefined {
   try {
     if (readlinkSync("/proc/self") !== String(process.pid)) return undefined;
     const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
@@ -65,10 +72,6 @@ function machine(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function startTicks(pid: string): string | undefined {
-  return readStat(pid)?.start;
 }
 
 /** The state (field 3) and start time (field 22) of /proc/PID/stat; its second field, the name, may hold spaces and parentheses. */
