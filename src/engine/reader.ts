@@ -16,6 +16,7 @@ import { MemzipError, ErrorCode } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { SemanticLayer } from "../semantic/semantic.js";
 import type { EngineAssets } from "./assets.js";
+import { isModelCodecName } from "../model/llm-codec.js";
 import { checkDecoded, envelopeKey, notFound, readLimit } from "./rows.js";
 import type { RecallMode } from "./types.js";
 
@@ -29,6 +30,19 @@ export interface ReaderParts {
   /** Decoded texts by envelope content. */
   cache: Cache;
   semanticLayer: () => Promise<SemanticLayer | undefined>;
+}
+
+/**
+ * A memory whose envelope no longer reads back: the error again, with the way to mend it. Writing the same
+ * text with the same id codes it anew (writer.ts `readsBack`), except under a model codec, which a write
+ * does not decode (a forget and a new write mend that one).
+ */
+function damagedText(error: MemzipError, memory: StoredMemory): MemzipError {
+  const where = `--id ${JSON.stringify(memory.id)} -n ${memory.namespace}`;
+  const hint = isModelCodecName(memory.codec)
+    ? `Forget it (\`memzip rm ${JSON.stringify(memory.id)} -n ${memory.namespace}\`) and write its text again (\`memzip add ${where}\`, or import an export or backup holding it).`
+    : `Write its text again to repair it (\`memzip add ${where}\`, or import an export or backup holding it: a memory that no longer reads back is coded anew); \`memzip verify\` lists every such memory.`;
+  return new MemzipError(error.code, error.message, { hint, details: error.details, cause: error });
 }
 
 export class Reader {
@@ -126,7 +140,10 @@ export class Reader {
       this.parts.cache.set(key, bytes.slice());
       return bytes;
     } catch (error) {
-      if (error instanceof MemzipError) error.details.id = id;
+      if (error instanceof MemzipError) {
+        error.details.id = id;
+        if (error.code === ErrorCode.CHECKSUM || error.code === ErrorCode.FORMAT) throw damagedText(error, memory);
+      }
       throw error;
     }
   }

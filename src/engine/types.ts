@@ -105,6 +105,8 @@ export interface RememberResult {
   semantic: SemanticStatus;
   /** The `llm` envelope was coded conditioned on the memory's summary (stored as an asset it needs). */
   residual?: boolean;
+  /** The same text was stored, but its envelope no longer read back (damaged): this write coded it again. */
+  repaired?: boolean;
 }
 
 /** One memory encoded and verified, not yet written. */

@@ -70,6 +70,22 @@ async function deleteExpired(store: Store, namespace: string, id: string, versio
   }
 }
 
+/**
+ * Whether a stored memory reads back (through the cache; checked against its row). False only where its
+ * envelope is damaged (E_CHECKSUM, E_FORMAT). Anything else — an asset or model this machine lacks, a
+ * newer build's codec — is not this write's to mend: true, as before this check. A model codec's
+ * envelope is not decoded (that costs what coding it did): it is taken as it is.
+ */
+async function readsBack(reader: Reader, memory: StoredMemory): Promise<boolean> {
+  if (isModelCodecName(memory.codec)) return true;
+  try {
+    await reader.bytesOf(memory);
+    return true;
+  } catch (error) {
+    return !(isMemzipError(error, ErrorCode.CHECKSUM) || isMemzipError(error, ErrorCode.FORMAT));
+  }
+}
+
 /** A row expired, replaced by another writer with one expired too, while this write was prepared: the caller sends it again. */
 function conflictOnExpired(namespace: string, id: string): MemzipError {
   return new MemzipError(ErrorCode.CONFLICT, `memory ${id} in namespace ${namespace} changed while this write was prepared`, { hint: "Send the write again." });
@@ -238,7 +254,10 @@ export class Writer {
         meta: input.meta ?? previous?.meta ?? {},
         ...(expiresAt === undefined ? {} : { expiresAt }),
       };
-      if (before && previous && before.checksum === sum && before.originalLength === bytes.length) {
+      // A row whose envelope no longer reads back (damaged: E_CHECKSUM, E_FORMAT) is coded again below, as a
+      // new text would be: writing a memory's text again repairs it (an "unchanged" would keep the damage).
+      const repair = before && previous && before.checksum === sum && before.originalLength === bytes.length ? !(await readsBack(reader, previous)) : false;
+      if (before && previous && before.checksum === sum && before.originalLength === bytes.length && !repair) {
         // Same text: keep the proven envelope; only metadata can have changed.
         // The row's expiry is replaced by the write's (metadata has none when it is cleared).
         const { expiresAt: _current, ...stored } = previous;
@@ -261,7 +280,7 @@ export class Writer {
       if (holder && (await reader.decodesTo(holder.envelope, bytes))) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
-          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
+          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status, ...(repair ? { repaired: true } : {}) },
           row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
           text: bytes,
         };
@@ -295,7 +314,7 @@ export class Writer {
       gated.settle(choice);
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
-        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}) },
+        result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}), ...(repair ? { repaired: true } : {}) },
         row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset) },
         bytes,
         text: bytes,

@@ -37,6 +37,8 @@ export interface ChunkResult {
   /** Records new to the store, and records that replaced a stored one (absent from workers of an older build). */
   stored?: number;
   updated?: number;
+  /** Of `updated`: records whose stored text no longer read back (damaged), written again (absent from older workers and where none). */
+  repaired?: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -174,6 +176,8 @@ export interface FleetImportReport {
   written: number;
   stored: number;
   updated: number;
+  /** Of `updated`: records whose stored text no longer read back (a damaged envelope), coded again. */
+  repaired: number;
   unchanged: number;
   originalBytes: number;
   storedBytes: number;
@@ -382,7 +386,7 @@ async function waitForChunks(
   ask: <T>(command: Promise<T>) => Promise<T>,
   stopped: () => MemzipError,
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [] };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, repaired: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [] };
   const offsets: number[] = [];
   sizes.reduce((offset, size, index) => ((offsets[index] = offset), offset + size), 0);
   // In index order: the queue hands out chunks first in, first out, so they complete roughly in order.
@@ -415,6 +419,7 @@ async function waitForChunks(
       report.written += result.written;
       report.stored += result.stored ?? result.written;
       report.updated += result.updated ?? 0;
+      report.repaired += result.repaired ?? 0;
       report.unchanged += result.unchanged;
       report.originalBytes += result.originalBytes;
       report.storedBytes += result.storedBytes;

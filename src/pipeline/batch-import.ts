@@ -11,6 +11,8 @@ export interface WriteOutcome {
   verifyFailures: string[];
   deduplicated?: boolean;
   grouped?: boolean;
+  /** The same text was stored but no longer read back (a damaged envelope): coded again (status "updated"). */
+  repaired?: boolean;
 }
 
 /** What the import loop needs from the engine: plan one memory (encode + verify), commit many in one transaction. */
@@ -72,6 +74,8 @@ export interface ImportReport {
   stored: number;
   updated: number;
   unchanged: number;
+  /** Of `updated`: memories whose stored text no longer read back (damaged), written again with the same text. */
+  repaired: number;
   /** Lines not written because a later line of the input has the same id in the same namespace (the last wins). */
   superseded: number;
   /** `namespace`: the one the record named, when it named one (and was read far enough to tell). */
@@ -96,6 +100,7 @@ export function emptyImportReport(): ImportReport {
     stored: 0,
     updated: 0,
     unchanged: 0,
+    repaired: 0,
     superseded: 0,
     rejected: [],
     originalBytes: 0,
@@ -196,6 +201,7 @@ function tally(results: readonly WriteOutcome[], report: ImportReport): void {
     report.verifyFailures += result.verifyFailures.length;
     if (result.deduplicated) report.deduplicated++;
     if (result.grouped) report.grouped++;
+    if (result.repaired) report.repaired++;
     // What this import coded: a memory found unchanged keeps the codec it had.
     if (result.codec && result.status !== "unchanged") report.byCodec[result.codec] = (report.byCodec[result.codec] ?? 0) + 1;
   }

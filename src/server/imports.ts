@@ -54,6 +54,7 @@ const JobView = z.object({
       read: z.number().int(),
       stored: z.number().int(),
       updated: z.number().int(),
+      repaired: z.number().int().optional().describe("of updated: memories whose stored text no longer read back (damaged), coded again"),
       unchanged: z.number().int(),
       rejected: z.number().int(),
       rejections: z
@@ -298,6 +299,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           read: report.read,
           stored: report.stored,
           updated: report.updated,
+          ...(report.repaired ? { repaired: report.repaired } : {}),
           unchanged: report.unchanged,
           rejected: report.rejected.length,
           ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message })) } : {}),
@@ -407,6 +409,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         read: readLines,
         stored: done?.stored ?? 0,
         updated: done?.updated ?? 0,
+        repaired: done?.repaired ?? 0,
         unchanged: done?.unchanged ?? 0,
         // Queued chunks are coded apart: each line is written (no skipping of an id a later line repeats).
         superseded: 0,

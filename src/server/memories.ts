@@ -52,6 +52,7 @@ export const WriteResult = z.object({
   storedBytes: z.number().int().describe("envelope bytes this write added (0 when deduplicated or unchanged)"),
   status: z.enum(["stored", "updated", "unchanged"]),
   deduplicated: z.boolean().optional(),
+  repaired: z.boolean().optional().describe("true when the same text was stored but no longer read back (a damaged envelope): this write coded it again"),
 });
 
 /** A memory without its text: list items, and the answer of PATCH. */
@@ -106,6 +107,7 @@ export function writeResult(result: RememberResult): z.infer<typeof WriteResult>
     storedBytes: result.storedBytes,
     status: result.status,
     ...(result.deduplicated ? { deduplicated: true } : {}),
+    ...(result.repaired ? { repaired: true } : {}),
   };
 }
 

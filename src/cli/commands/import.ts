@@ -247,7 +247,7 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     emit(
       context,
       { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
-      `read ${report.read}: ${report.stored} stored, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
+      `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
         (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
         `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
         `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +

@@ -65,7 +65,7 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
       const namespace = typeof values.namespace === "string" ? values.namespace : undefined;
       const ifMatch = typeof values["if-match"] === "string" ? { ifMatch: values["if-match"] } : {};
       const result = await engine.update(id, { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...expiry }, namespace, ifMatch);
-      emit(context, result, `${result.id}  ${result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
+      emit(context, result, `${result.id}  ${result.repaired ? "repaired" : result.status}  ${result.codec || "-"}  ${result.originalBytes} -> ${result.storedBytes} bytes`);
       return 0;
     } finally {
       await engine.close();

@@ -1,0 +1,114 @@
+import { strict as assert } from "node:assert";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { Engine } from "../../src/engine.js";
+import { MemzipError } from "../../src/errors.js";
+import { SAMPLE, tempDir, unsealFile } from "../helpers.js";
+
+/** Flips one byte in the middle of each named memory's envelope, as a damaged disk would; returns their codecs. */
+function damageEnvelopes(db: string, ids: readonly string[]): string[] {
+  unsealFile(db);
+  const sql = new Database(db);
+  try {
+    return ids.map((id) => {
+      const row = sql.prepare("SELECT m.seq, m.envelope, c.name AS codec FROM memories m JOIN codecs c ON c.n = m.codec WHERE m.id = ? AND m.content_of IS NULL").get(id) as
+        | { seq: number; envelope: Buffer; codec: string }
+        | undefined;
+      assert.ok(row, `memory ${id} holds its own envelope`);
+      const bytes = Buffer.from(row.envelope);
+      const at = Math.floor(bytes.length * 0.7);
+      bytes[at] = (bytes[at] as number) ^ 0x10;
+      sql.prepare("UPDATE memories SET envelope = ? WHERE seq = ?").run(bytes, row.seq);
+      return row.codec;
+    });
+  } finally {
+    sql.close();
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<MemzipError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof MemzipError, String(error));
+    return error;
+  }
+  assert.fail("the read succeeded");
+}
+
+describe("a memory whose envelope is damaged is repaired by writing its text again", () => {
+  const records = readFileSync(SAMPLE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+
+  it("one write of the same text codes it anew (it was \"unchanged\", and stayed unreadable)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const [first, second] = records.filter((r) => r.text.length >= 200);
+    assert.ok(first && second);
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      for (const r of [first, second]) await engine.remember({ id: r.id, text: r.text });
+    } finally {
+      await engine.close();
+    }
+    damageEnvelopes(db, [first.id]);
+
+    const reopened = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      const error = await failure(reopened.recall(first.id));
+      assert.ok(error.code === "E_CHECKSUM" || error.code === "E_FORMAT", error.code);
+      assert.match(error.hint ?? "", /Write its text again to repair it/);
+
+      const repaired = await reopened.remember({ id: first.id, text: first.text });
+      assert.equal(repaired.status, "updated");
+      assert.equal(repaired.repaired, true);
+      assert.ok(repaired.storedBytes > 0);
+      assert.equal(await reopened.recall(first.id), first.text);
+      assert.equal((await reopened.verify()).failed, 0);
+
+      // Written again once more, and an undamaged one: unchanged, nothing coded, no version kept for the repair.
+      for (const r of [first, second]) {
+        const again = await reopened.remember({ id: r.id, text: r.text });
+        assert.equal(again.status, "unchanged");
+        assert.equal(again.repaired, undefined);
+      }
+      assert.equal((await reopened.history(first.id)).length, 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("an import of the same file repairs the damaged memories and counts them; the rest stay unchanged", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const file = join(dir.path, "in.jsonl");
+    writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      await engine.importJsonl(file);
+    } finally {
+      await engine.close();
+    }
+    const sql = new Database(db, { readonly: true });
+    const own = new Set(sql.prepare("SELECT id FROM memories WHERE content_of IS NULL").pluck().all() as string[]);
+    sql.close();
+    const damaged = records.filter((r) => r.text.length >= 100 && own.has(r.id)).slice(0, 3).map((r) => r.id);
+    assert.equal(damaged.length, 3);
+    damageEnvelopes(db, damaged);
+
+    const reopened = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      const before = await reopened.verify();
+      assert.deepEqual(before.failures.map((f) => f.id).sort(), [...damaged].sort());
+      const report = await reopened.importJsonl(file);
+      assert.equal(report.repaired, 3);
+      assert.equal(report.updated, 3);
+      assert.equal(report.unchanged, records.length - 3);
+      assert.equal((await reopened.verify()).failed, 0);
+      for (const r of records) assert.equal(await reopened.recall(r.id), r.text);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
