@@ -281,6 +281,16 @@ export class Engine {
     return this.parts.maintenance.verify(namespace, onProgress, signal);
   }
 
+  /**
+   * Sets aside every part of the store that cannot be read at all (a damaged sealed block of a SQLite store: its
+   * bytes are kept apart in the file, never read again), so that the rest of the store works again — its ids can be
+   * written anew (import an export or backup that holds them), `compact` runs. Their memories were unreadable
+   * already; `verify` lists them first. A store without such parts (PostgreSQL) has nothing to set aside.
+   */
+  setAsideDamaged(): Promise<T.SetAsideReport> {
+    return this.parts.maintenance.setAsideDamaged();
+  }
+
   trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<T.TrainedAsset> {
     return this.parts.maintenance.trainAsset(kind, namespace, options, signal);
   }

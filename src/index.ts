@@ -4,6 +4,7 @@ export type {
   EngineImportReport,
   ProgressEvent,
   RecodeReport,
+  SetAsideReport,
   RememberOptions,
   RememberResult,
   MemoryPatch,

@@ -631,6 +631,12 @@ export interface Store {
    * to seal); how many rows it packed. Reads give the same values either way. Optional: absent means never.
    */
   seal?(): Promise<number>;
+  /**
+   * Sets aside the parts of the store that cannot be read at all (SQLite's damaged sealed blocks: their bytes are
+   * kept apart, never read again), with what the store kept about their memories, so that the rest works again and
+   * their ids can be written anew; the parts set aside, oldest first. Optional: absent where a store has no such parts.
+   */
+  dropDamaged?(): Promise<DamagedMemories[]>;
   /** The calls that waited for another connection's write lock (SQLite); absent where a store has no such wait. */
   lockWaits?(): LockWaits;
   close(): Promise<void>;

@@ -21,7 +21,7 @@ import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, damagedEntry, printableId, readLimit, sha256Hex } from "./rows.js";
-import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, RemovedModel, TrainedAsset, VerifyReport } from "./types.js";
+import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, RemovedModel, SetAsideReport, TrainedAsset, VerifyReport } from "./types.js";
 import { REF_BYTES, openEnvelope } from "../codec/envelope.js";
 import type { Writer } from "./writer.js";
 
@@ -408,6 +408,14 @@ export class Maintenance {
    * reads it), prunes every asset no memory needs (also ones a namespace writes with), moves the
    * write-ahead log into the file and rebuilds the file without free pages.
    */
+  async setAsideDamaged(): Promise<SetAsideReport> {
+    const dropped = (await this.parts.store.dropDamaged?.()) ?? [];
+    return {
+      memories: dropped.reduce((sum, part) => sum + part.memories, 0),
+      parts: dropped.map(({ where, memories, error }) => ({ where, memories, code: error.code, message: error.message })),
+    };
+  }
+
   async compact(): Promise<CompactReport> {
     const { store, assets } = this.parts;
     const fileBytesBefore = (await store.usage()).fileBytes;

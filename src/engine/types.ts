@@ -174,6 +174,14 @@ export interface VerifyReport {
   failures: { id: string; code: string; message: string }[];
 }
 
+/** What `setAsideDamaged` did: the parts of the store that could not be read at all, set aside (their bytes kept apart). */
+export interface SetAsideReport {
+  /** Memories those parts held, unreadable before and gone now: import an export or backup to store them again. */
+  memories: number;
+  /** One entry per part: where it was (`sealed block of seqs A..B`), how many memories it held, and why it could not be read. */
+  parts: { where: string; memories: number; code: string; message: string }[];
+}
+
 export interface RecodeReport {
   checked: number;
   recoded: number;

@@ -89,7 +89,9 @@ export function summaryOf(row: MemoryColumns, tags: string[], checksum: number, 
 
 /** A summary with the envelope it reads and the row's version. */
 export function withEnvelope(summary: MemorySummary, row: MemoryColumns): StoredMemory {
-  const memory: StoredMemory = { ...summary, envelope: toBytes(row.envelope as Buffer), version: row.version };
+  // A reference whose holder is gone (its sealed block set aside as damaged) has no envelope: an empty one, which
+  // no codec reads (E_FORMAT), so the memory fails as a damaged one does and writing its text again repairs it.
+  const memory: StoredMemory = { ...summary, envelope: row.envelope ? toBytes(row.envelope) : new Uint8Array(0), version: row.version };
   if (row.content_hash) memory.contentHash = toBytes(row.content_hash);
   return memory;
 }

@@ -193,6 +193,55 @@ describe("trial29 defect 5: export --skip-bad gets past a damaged sealed block",
   });
 });
 
+describe("a damaged sealed block can be set aside (verify --set-aside-damaged)", () => {
+  it("verify names the way; setting it aside lets compact run and an import of a backup store its memories again", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "s.db");
+    const records = sampleRecords();
+    const store = openStore(db, { seal: true, blockRows: 8, firstSealRows: 1 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
+      assert.equal(await store.seal?.(), 40);
+    } finally {
+      await engine.close();
+    }
+    const raw = new Database(db);
+    try {
+      const data = Buffer.from(raw.prepare("SELECT data FROM memory_blocks WHERE last_seq = 40").pluck().get() as Buffer);
+      data[data.length >> 1] = (data[data.length >> 1] as number) ^ 0x04;
+      assert.equal(raw.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = 40").run(data).changes, 1);
+    } finally {
+      raw.close();
+    }
+    const backup = join(dir.path, "backup.jsonl");
+    writeFileSync(backup, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+
+    // The damaged block ends every import of its ids, and compact (which seals new rows after a short block with it).
+    assert.equal(memzip(["add", "a note written after the damage", "--id", "late", "--db", db]).status, 0);
+    const stuck = memzip(["import", backup, "--db", db]);
+    assert.equal(stuck.status, 8, stuck.stderr);
+    assert.match(stuck.stderr, /sealed block of seqs 33\.\.40/);
+    assert.equal(memzip(["compact", "--db", db]).status, 8);
+    const verify = memzip(["verify", "--db", db]);
+    assert.equal(verify.status, 1, verify.stderr);
+    assert.match(verify.stdout.toString("utf8"), /memzip verify --set-aside-damaged/);
+
+    const setAside = memzip(["verify", "--set-aside-damaged", "--db", db, "--json"]);
+    assert.equal(setAside.status, 0, setAside.stderr);
+    const report = setAside.json() as { checked: number; failed: number; setAside: { memories: number; parts: { where: string }[] } };
+    assert.deepEqual([report.checked, report.failed, report.setAside.memories, report.setAside.parts.map((p) => p.where)], [33, 0, 8, ["sealed block of seqs 33..40"]]);
+
+    const restored = memzip(["import", backup, "--db", db, "--json"]);
+    assert.equal(restored.status, 0, restored.stderr);
+    assert.deepEqual([restored.json().stored, restored.json().unchanged], [8, 32]);
+    assert.equal(memzip(["compact", "--db", db]).status, 0);
+    assert.deepEqual([memzip(["verify", "--db", db, "--json"]).json().checked, memzip(["verify", "--db", db]).status], [41, 0]);
+    const last = records[39] as { id: string; text: string };
+    assert.equal(memzip(["get", last.id, "--db", db]).stdout.toString("utf8"), last.text);
+  });
+});
+
 describe("issue 12: verify keeps going", () => {
   it("reports every bad row (damaged meta, damaged tags, a damaged id, a misdirected envelope) without a stack trace", async () => {
     await using dir = tempDir();

@@ -157,6 +157,67 @@ describe("a damaged sealed block", () => {
   });
 });
 
+describe("setting aside a damaged sealed block (verify --set-aside-damaged)", () => {
+  it("keeps its bytes apart, drops what the store kept of its rows, and lets its ids be written anew and compact run; a reference to it is repaired by writing it again", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    const text = (i: number) => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)}`;
+    try {
+      // seqs 1..4 default d0..d3; 5..8 default d4, d5 and other o0, o1 (the block to damage); 9..12 default d6, d7, d8 and
+      // d9, which shares d4's text (a reference to seq 5). d5 keeps an earlier text in history.
+      await engine.rememberMany(Array.from({ length: 4 }, (_, i) => ({ id: `d${i}`, text: text(i) })), { namespace: "default" });
+      await engine.rememberMany([{ id: "d4", text: text(4) }, { id: "d5", text: "an earlier text of d5" }], { namespace: "default" });
+      await engine.rememberMany([{ id: "o0", text: `submarine ${text(20)}` }, { id: "o1", text: text(21) }], { namespace: "other" });
+      await engine.remember({ id: "d5", text: text(5) }, { namespace: "default" });
+      await engine.rememberMany([...Array.from({ length: 3 }, (_, i) => ({ id: `d${i + 6}`, text: text(i + 6) })), { id: "d9", text: text(4) }], { namespace: "default" });
+      assert.equal(await store.seal?.(), 12);
+      assert.equal((await engine.history("d5", "default")).length, 2);
+      assert.deepEqual((await engine.searchMemories("submarine", { namespace: "other" })).map((hit) => hit.id), ["o0"]);
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(raw.prepare("SELECT content_of, seq FROM sealed_refs").raw().all(), [[5, 12]]);
+      raw.close();
+      damageBlock(path, 8);
+      const damagedBytes = (new Database(path, { readonly: true }).prepare("SELECT data FROM memory_blocks WHERE last_seq = 8").pluck().get() as Buffer).toString("hex");
+
+      // Before: the block's ids cannot be written again (nor forgotten).
+      await assert.rejects(engine.remember({ id: "o0", text: `submarine ${text(20)}` }, { namespace: "other" }), /sealed block of seqs 5\.\.8/);
+      await assert.rejects(engine.forget("o1", "other"), /sealed block of seqs 5\.\.8/);
+
+      const report = await engine.setAsideDamaged();
+      assert.equal(report.memories, 4);
+      assert.deepEqual(report.parts.map((p) => [p.where, p.memories, p.code]), [["sealed block of seqs 5..8", 4, "E_STORE"]]);
+      assert.deepEqual(await engine.setAsideDamaged(), { memories: 0, parts: [] });
+      const kept = new Database(path, { readonly: true });
+      assert.deepEqual(kept.prepare("SELECT first_seq, last_seq, n, hex(data) AS data FROM damaged_blocks").raw().all(), [[5, 8, 4, damagedBytes.toUpperCase()]]);
+      assert.equal(kept.prepare("SELECT count(*) FROM memory_versions WHERE seq BETWEEN 5 AND 8").pluck().get(), 0);
+      kept.close();
+
+      // The rest reads; the block's memories are gone; d9 read its text from d4 and fails until written again.
+      assert.equal(await engine.recall("d0", { namespace: "default" }), text(0));
+      assert.equal(await engine.recall("d8", { namespace: "default" }), text(8));
+      await assert.rejects(engine.recall("o0", { namespace: "other" }), (error: Error & { code?: string }) => error.code === "E_NOT_FOUND");
+      const after = await engine.verify();
+      assert.deepEqual([after.checked, after.failed, after.failures.map((f) => f.id)], [8, 1, ["d9"]]);
+      assert.equal((await engine.remember({ id: "d9", text: text(4) }, { namespace: "default" })).repaired, true);
+      assert.equal(await engine.recall("d9", { namespace: "default" }), text(4));
+
+      // Their ids are written anew (as an import of an export would), compact runs, search finds them again.
+      for (const [id, t, namespace] of [["d4", text(4), "default"], ["d5", text(5), "default"], ["o0", `submarine ${text(20)}`, "other"], ["o1", text(21), "other"]] as const) {
+        assert.equal((await engine.remember({ id, text: t }, { namespace })).status, "stored");
+      }
+      await engine.compact();
+      assert.deepEqual(await engine.verify(), { checked: 12, failed: 0, failures: [] });
+      assert.equal(await engine.recall("o0", { namespace: "other" }), `submarine ${text(20)}`);
+      assert.equal((await engine.history("d5", "default")).length, 1);
+      assert.deepEqual((await engine.searchMemories("submarine", { namespace: "other" })).map((hit) => hit.id), ["o0"]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe("sealed rows hand out their own bytes", () => {
   it("a caller that changes a returned envelope or content hash does not change what the next read gives", async () => {
     await using dir = tempDir();

@@ -8,23 +8,43 @@ export const verifyCommand: Command = {
   name: "verify",
   positionals: 0,
   summary: "decode every memory and check it against its checksum",
-  usage: "memzip verify [-n NS] [--db DB] [--json]",
+  usage: "memzip verify [-n NS] [--set-aside-damaged] [--db DB] [--json]",
   help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.
 Exits 1 if any memory fails. A memory whose text no longer reads back (E_CHECKSUM, E_FORMAT) is
-repaired by writing its text again with its id: \`memzip import\` an export or backup that holds it.`,
-  options: { ...READ_NAMESPACE, ...STORE_OPTIONS },
+repaired by writing its text again with its id: \`memzip import\` an export or backup that holds it.
+A part of the store that cannot be read at all (a damaged sealed block, E_STORE) stops every write
+of its memories (and can stop \`memzip compact\`): --set-aside-damaged moves such parts out of the
+way first (their bytes kept in the file's damaged_blocks table, never read again) and reports them
+under "setAside"; their memories are gone then: import an export or backup to store them again.`,
+  options: {
+    ...READ_NAMESPACE,
+    "set-aside-damaged": { type: "boolean", help: "first set aside damaged sealed blocks (E_STORE), then verify the rest" },
+    ...STORE_OPTIONS,
+  },
   async run(context) {
-    const engine = openEngine(context, {}, { readOnly: true });
+    const setAside = context.values["set-aside-damaged"] === true;
+    const engine = openEngine(context, {}, setAside ? {} : { readOnly: true });
     const bar = new ProgressBar(context.stderr, "verify", !context.json);
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       await warnIfEmptyNamespace(engine, context, namespace);
+      const setAsideReport = setAside ? await engine.setAsideDamaged() : undefined;
       const report = await engine.verify(namespace, (p) => bar.update(p.done, p.done, p.total));
       bar.done();
+      const setAsideLine = !setAsideReport
+        ? ""
+        : setAsideReport.parts.length === 0
+          ? "nothing to set aside: every part of the store reads\n"
+          : `set aside ${setAsideReport.parts.length} damaged part${setAsideReport.parts.length > 1 ? "s" : ""} of the store (${setAsideReport.memories} memories, unreadable; their bytes are kept in the damaged_blocks table):` +
+            setAsideReport.parts.map((p) => `\n  ${p.where}: ${p.memories} memories, ${p.code} ${p.message}`).join("") +
+            "\n  store them again by importing an export or backup that holds them (`memzip import FILE`: what is stored stays unchanged)\n";
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
       const mendable = report.failures.filter((f) => f.code === "E_CHECKSUM" || f.code === "E_FORMAT").length;
-      const mend = mendable > 0 ? `\n${mendable} of them can be repaired by writing their text again with their ids: \`memzip import\` an export or backup that holds them.` : "";
-      emit(context, report, `checked ${report.checked}, failed ${report.failed}${failures}${mend}`);
+      const blocks = report.failures.filter((f) => f.code === "E_STORE").length;
+      const mend =
+        (mendable > 0 ? `\n${mendable} of them can be repaired by writing their text again with their ids: \`memzip import\` an export or backup that holds them.` : "") +
+        (blocks > 0 ? `\n${blocks} damaged part${blocks > 1 ? "s" : ""} of the store stop${blocks > 1 ? "" : "s"} writes of the memories in ${blocks > 1 ? "them" : "it"} (and can stop \`memzip compact\`): \`memzip verify --set-aside-damaged\` moves ${blocks > 1 ? "them" : "it"} out of the way.` : "");
+      emit(context, setAsideReport ? { ...report, setAside: setAsideReport } : report, `${setAsideLine}checked ${report.checked}, failed ${report.failed}${failures}${mend}`);
       return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await engine.close();

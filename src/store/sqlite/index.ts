@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import type { AssetRepository, JobRepository, KeyRepository, LockWaits, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import type { AssetRepository, DamagedMemories, JobRepository, KeyRepository, LockWaits, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
 import { SqliteAssets } from "./assets.js";
 import { openDatabase, typedError, waitingForLock, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
 import { SqliteJobs } from "./jobs.js";
@@ -142,6 +142,17 @@ export class SqliteStore implements Store {
       }
       return sealed;
     });
+  }
+
+  async dropDamaged(): Promise<DamagedMemories[]> {
+    return this.guardedWrites(() =>
+      this.database.write(() => {
+        const dropped = this.database.sealed.dropDamaged(Date.now());
+        // The search index is derived: rebuilt by the next search, so no entry of a set-aside memory outlives it.
+        if (dropped.length > 0) this.searchIndex.forgetAll();
+        return dropped.map(({ firstSeq, lastSeq, rows, error }) => ({ where: `sealed block of seqs ${firstSeq}..${lastSeq}`, memories: rows, error }));
+      }),
+    );
   }
 
   lockWaits(): LockWaits {

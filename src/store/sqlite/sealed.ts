@@ -7,6 +7,13 @@ import { decodeBlock, encodeBlock, packable, type BlockContext, type PackedRow }
 import { asBuffer } from "../rows.js";
 import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
 
+/**
+ * Sealed blocks `dropDamaged` set aside (made by the first): their bytes as they were, what reading them said, and
+ * when. Nothing reads them again; they are kept so that no byte of a store is deleted by a repair.
+ */
+const DAMAGED_TABLE = `
+  CREATE TABLE IF NOT EXISTS damaged_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER, data BLOB NOT NULL, error TEXT NOT NULL, set_aside_at INTEGER NOT NULL);`;
+
 /** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
 export const BLOCK_ROWS = 256;
 
@@ -800,6 +807,49 @@ export class SealedRows {
     });
     this.forget();
     return true;
+  }
+
+  /**
+   * Sets aside every sealed block that does not read back (its checksum, its frame), inside the caller's write
+   * transaction: its bytes move to `damaged_blocks` (kept as they were, never read again), and what the store keeps
+   * about its rows goes with it — usage sums, reference and expiry keys, kept history, summaries — so that the rest
+   * of the store works again: a write of one of its ids stores it anew, `compact` and seals run. The key runs keep
+   * the rows' keys until the next seal (a look-up checks the row a key names: there is none). The rows' texts were
+   * already unreadable; a memory elsewhere that shared a text such a block held stays unreadable until written
+   * again (its reference names a row that is gone). Returns the blocks set aside, oldest first.
+   */
+  dropDamaged(at: number): DamagedBlock[] {
+    if (!this.any()) return [];
+    const db = this.database.db;
+    const dropped: DamagedBlock[] = [];
+    for (const block of this.blocksAfter(0)) {
+      try {
+        this.decode(block);
+      } catch (error) {
+        if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        dropped.push({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
+      }
+    }
+    if (dropped.length === 0) return dropped;
+    db.exec(DAMAGED_TABLE);
+    const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
+    const keep = db.prepare(
+      "INSERT OR REPLACE INTO damaged_blocks (last_seq, first_seq, n, ns, data, error, set_aside_at) SELECT last_seq, first_seq, n, ns, data, ?, ? FROM memory_blocks WHERE last_seq = ?",
+    );
+    // Only rows of the block: a seq in its range that a hot row has (none should) keeps what is its.
+    const inBlock = "seq BETWEEN ? AND ? AND seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?)";
+    const forget = ["sealed_refs", "sealed_expiry", "memory_versions", "semantic"].filter((table) => tables.has(table)).map((table) => db.prepare(`DELETE FROM ${table} WHERE ${inBlock}`));
+    const s = this.statements;
+    for (const { firstSeq, lastSeq, error } of dropped) {
+      keep.run(error.message, at, lastSeq);
+      s.deleteBlock.run(lastSeq);
+      s.deleteUsage.run(lastSeq);
+      for (const statement of forget) statement.run(firstSeq, lastSeq, firstSeq, lastSeq);
+    }
+    this.cache.clear();
+    this.runCache.clear();
+    this.anyBlocks = undefined;
+    return dropped;
   }
 
   /** Moves the block holding `seq` back into `memories` (inside the caller's write transaction), and the blocks of its rows' holders; false when no block holds it. */

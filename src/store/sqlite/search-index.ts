@@ -567,6 +567,12 @@ export class SqliteSearchIndex implements SearchIndexStore {
     this.db.pragma("incremental_vacuum");
   }
 
+  /** Empties the index (inside the caller's write transaction, where there is one) where the store has one; the next search rebuilds it. */
+  forgetAll(): void {
+    if (this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'search_meta'").get() === undefined) return;
+    this.write(() => this.clearAll());
+  }
+
   async clear(): Promise<void> {
     this.write(() => this.clearAll());
   }
