@@ -403,11 +403,7 @@ export class Maintenance {
     return { model, needing: counts, unchecked };
   }
 
-  /**
-   * Deletes every expired memory for good (with its history; a text it held goes to a memory that
-   * reads it), prunes every asset no memory needs (also ones a namespace writes with), moves the
-   * write-ahead log into the file and rebuilds the file without free pages.
-   */
+  /** Sets aside the parts of the store that cannot be read at all (`Engine.setAsideDamaged`). */
   async setAsideDamaged(): Promise<SetAsideReport> {
     const dropped = (await this.parts.store.dropDamaged?.()) ?? [];
     return {
@@ -416,6 +412,11 @@ export class Maintenance {
     };
   }
 
+  /**
+   * Deletes every expired memory for good (with its history; a text it held goes to a memory that
+   * reads it), prunes every asset no memory needs (also ones a namespace writes with), moves the
+   * write-ahead log into the file and rebuilds the file without free pages.
+   */
   async compact(): Promise<CompactReport> {
     const { store, assets } = this.parts;
     const fileBytesBefore = (await store.usage()).fileBytes;

@@ -78,8 +78,8 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
       else {
         result.written++;
         if (r.status === "updated") result.updated = (result.updated ?? 0) + 1;
-        if (r.repaired) result.repaired = (result.repaired ?? 0) + 1;
         else result.stored = (result.stored ?? 0) + 1;
+        if (r.repaired) result.repaired = (result.repaired ?? 0) + 1;
       }
       result.originalBytes += r.originalBytes;
       result.storedBytes += r.storedBytes;

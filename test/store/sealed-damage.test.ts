@@ -192,6 +192,9 @@ describe("setting aside a damaged sealed block (verify --set-aside-damaged)", ()
       const kept = new Database(path, { readonly: true });
       assert.deepEqual(kept.prepare("SELECT first_seq, last_seq, n, hex(data) AS data FROM damaged_blocks").raw().all(), [[5, 8, 4, damagedBytes.toUpperCase()]]);
       assert.equal(kept.prepare("SELECT count(*) FROM memory_versions WHERE seq BETWEEN 5 AND 8").pluck().get(), 0);
+      // d9 no longer names seq 5 (a row given that seq later must never stand in for its text).
+      assert.equal(kept.prepare("SELECT count(*) FROM sealed_refs").pluck().get(), 0);
+      assert.deepEqual(kept.prepare("SELECT content_of, content_hash, length(envelope) FROM memories WHERE id = 'd9'").raw().get(), [null, null, 0]);
       kept.close();
 
       // The rest reads; the block's memories are gone; d9 read its text from d4 and fails until written again.

@@ -11,7 +11,8 @@ export const addCommand: Command = {
   usage: 'memzip add "TEXT" | --file FILE | - [--id ID] [--kind KIND] [--tag T]... [--codec C] [--ttl DURATION] [-n NS]',
   help: `Stores the text exactly (verified before commit) and prints its id, status, codec and sizes.
 An id that exists in the namespace is updated; the same text again is "unchanged" ("repaired" where
-the stored text no longer read back: it is coded anew). --ttl makes the memory expire that long after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
+the stored text no longer read back: it is coded anew). --ttl makes the memory expire that long
+after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
   options: {
     id: { type: "string", value: "ID", help: "keep this id (default: derived from the text)" },
     kind: { type: "string", value: "KIND", help: `${choices(MEMORY_KINDS)} (default: note)` },

@@ -12,7 +12,7 @@ import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
  * when. Nothing reads them again; they are kept so that no byte of a store is deleted by a repair.
  */
 const DAMAGED_TABLE = `
-  CREATE TABLE IF NOT EXISTS damaged_blocks (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER, data BLOB NOT NULL, error TEXT NOT NULL, set_aside_at INTEGER NOT NULL);`;
+  CREATE TABLE IF NOT EXISTS damaged_blocks (last_seq INTEGER NOT NULL, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, ns INTEGER, data BLOB NOT NULL, error TEXT NOT NULL, set_aside_at INTEGER NOT NULL);`;
 
 /** Rows a sealed block holds at most (256: the knee of block size against bytes, pack11-design.md). */
 export const BLOCK_ROWS = 256;
@@ -815,8 +815,10 @@ export class SealedRows {
    * about its rows goes with it — usage sums, reference and expiry keys, kept history, summaries — so that the rest
    * of the store works again: a write of one of its ids stores it anew, `compact` and seals run. The key runs keep
    * the rows' keys until the next seal (a look-up checks the row a key names: there is none). The rows' texts were
-   * already unreadable; a memory elsewhere that shared a text such a block held stays unreadable until written
-   * again (its reference names a row that is gone). Returns the blocks set aside, oldest first.
+   * already unreadable. A memory elsewhere that read its text from one of them (a reference) has no holder left:
+   * it moves into `memories` with an empty envelope and no content key (so no write ever takes it for a holder, and
+   * no later row given the holder's seq stands in for it), fails as a damaged envelope does (E_FORMAT), and is
+   * repaired by writing its text again. Returns the blocks set aside, oldest first.
    */
   dropDamaged(at: number): DamagedBlock[] {
     if (!this.any()) return [];
@@ -834,7 +836,7 @@ export class SealedRows {
     db.exec(DAMAGED_TABLE);
     const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
     const keep = db.prepare(
-      "INSERT OR REPLACE INTO damaged_blocks (last_seq, first_seq, n, ns, data, error, set_aside_at) SELECT last_seq, first_seq, n, ns, data, ?, ? FROM memory_blocks WHERE last_seq = ?",
+      "INSERT INTO damaged_blocks (last_seq, first_seq, n, ns, data, error, set_aside_at) SELECT last_seq, first_seq, n, ns, data, ?, ? FROM memory_blocks WHERE last_seq = ?",
     );
     // Only rows of the block: a seq in its range that a hot row has (none should) keeps what is its.
     const inBlock = "seq BETWEEN ? AND ? AND seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?)";
@@ -845,6 +847,16 @@ export class SealedRows {
       s.deleteBlock.run(lastSeq);
       s.deleteUsage.run(lastSeq);
       for (const statement of forget) statement.run(firstSeq, lastSeq, firstSeq, lastSeq);
+    }
+    // References to the rows set aside, sealed in other blocks (moved into memories first) or hot.
+    const referencing = db.prepare("SELECT seq FROM sealed_refs WHERE content_of BETWEEN ? AND ? UNION SELECT seq FROM memories WHERE content_of BETWEEN ? AND ?").pluck();
+    const orphan = db.prepare("UPDATE memories SET content_of = NULL, content_hash = NULL, envelope = x'' WHERE seq = ? AND content_of BETWEEN ? AND ?");
+    for (const { firstSeq, lastSeq } of dropped) {
+      for (const seq of referencing.all(firstSeq, lastSeq, firstSeq, lastSeq) as number[]) {
+        this.unsealAt(seq);
+        orphan.run(seq, firstSeq, lastSeq);
+      }
+      db.prepare("DELETE FROM sealed_refs WHERE content_of BETWEEN ? AND ?").run(firstSeq, lastSeq);
     }
     this.cache.clear();
     this.runCache.clear();
