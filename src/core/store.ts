@@ -54,6 +54,11 @@ export interface StoredMemory {
    * Absent: written whatever the row holds (`replaces`, when given, is checked all the same).
    */
   expected?: Fingerprint | null;
+  /**
+   * On writes: keep this memory's own envelope even where another memory of its namespace holds the same text — the
+   * writer found that one's envelope damaged (it does not decode to the text), so a reference to it would be unreadable.
+   */
+  ownEnvelope?: boolean;
 }
 
 /** An earlier text of a memory, as the writer hands it to the store (coded against its successor). */

@@ -277,7 +277,10 @@ export class Writer {
       // An expired holder is not one: another plan of this batch may be removing it (above).
       const holder = found && !(found.namespace === namespace && found.id === id) && !(await this.expiredHolder(found)) ? found : undefined;
       // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
-      if (holder && (await reader.decodesTo(holder.envelope, bytes))) {
+      // One that does not (its envelope damaged) is not referenced either: this memory keeps the envelope coded below.
+      const holderReads = holder !== undefined && (await reader.decodesTo(holder.envelope, bytes));
+      const ownEnvelope = holder !== undefined && !holderReads;
+      if (holder && holderReads) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
           result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status, ...(repair ? { repaired: true } : {}) },
@@ -315,7 +318,7 @@ export class Writer {
       const residual = summaryPrefix !== undefined && choice.asset?.id === summaryPrefix.id;
       return {
         result: { id, namespace, codec: choice.codec, originalBytes: bytes.length, storedBytes: choice.envelope.length, status, verifyFailures: choice.verifyFailures, semantic: described.status, ...(residual ? { residual: true } : {}), ...(repair ? { repaired: true } : {}) },
-        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset) },
+        row: { ...row, ...semantic, codec: choice.codec, envelope: choice.envelope, assetId: storedAssetId(choice.asset), ...(ownEnvelope ? { ownEnvelope: true } : {}) },
         bytes,
         text: bytes,
         ...(summaryPrefix ? { newAsset: summaryPrefix } : {}),

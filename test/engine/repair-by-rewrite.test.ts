@@ -111,4 +111,32 @@ describe("a memory whose envelope is damaged is repaired by writing its text aga
       await reopened.close();
     }
   });
+
+  it("a damaged holder of a shared text: a new memory of that text keeps its own envelope (it became an unreadable reference), a reference written again is repaired, and so is the holder", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const text = (records.find((r) => r.text.length >= 200) as { text: string }).text;
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany([{ id: "holder", text }, { id: "reference", text }]);
+    } finally {
+      await engine.close();
+    }
+    damageEnvelopes(db, ["holder"]);
+    const reopened = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      await failure(reopened.recall("reference"));
+      const fresh = await reopened.remember({ id: "new", text });
+      assert.equal(fresh.status, "stored");
+      assert.ok(fresh.storedBytes > 0, "an envelope of its own");
+      assert.equal(await reopened.recall("new"), text);
+      assert.equal((await reopened.remember({ id: "reference", text })).repaired, true);
+      assert.equal(await reopened.recall("reference"), text);
+      assert.deepEqual((await reopened.verify()).failures.map((f) => f.id), ["holder"]);
+      assert.equal((await reopened.remember({ id: "holder", text })).repaired, true);
+      assert.deepEqual(await reopened.verify(), { checked: 3, failed: 0, failures: [] });
+    } finally {
+      await reopened.close();
+    }
+  });
 });

@@ -399,6 +399,39 @@ if (!server) {
       }
     });
 
+    it("a memory whose envelope was damaged is repaired by writing its text again; a new memory of its text is not made a reference to it", async () => {
+      const db = await pg.createDatabase("repair");
+      const [first, second] = devCorpus().filter((r) => r.text.length >= 200);
+      assert.ok(first && second);
+      const engine = Engine.open({ db, cache: "off", workers: 0 });
+      try {
+        await engine.rememberMany([{ id: "a", text: first.text }, { id: "b", text: second.text }, { id: "a-copy", text: first.text }]);
+        const admin = new PgClient({ connectionString: db });
+        await admin.connect();
+        try {
+          // One byte of a's envelope flipped (a-copy is a reference: it reads a's).
+          const changed = await admin.query("UPDATE memories SET envelope = set_byte(envelope, length(envelope) * 7 / 10, get_byte(envelope, length(envelope) * 7 / 10) # 16) WHERE id = 'a' AND content_of IS NULL");
+          assert.equal(changed.rowCount, 1);
+        } finally {
+          await admin.end();
+        }
+        for (const id of ["a", "a-copy"]) await assert.rejects(engine.recall(id), (error: Error & { code?: string; hint?: string }) => ["E_CHECKSUM", "E_FORMAT"].includes(error.code ?? "") && /Write its text again/.test(error.hint ?? ""));
+        // A new memory of that text is not made a reference to the damaged holder (it was: stored, then unreadable), and
+        // the reference written again keeps an envelope of its own.
+        assert.equal((await engine.remember({ id: "c", text: first.text })).status, "stored");
+        assert.equal(await engine.recall("c"), first.text);
+        assert.equal((await engine.remember({ id: "a-copy", text: first.text })).repaired, true);
+        assert.equal(await engine.recall("a-copy"), first.text);
+        const repaired = await engine.remember({ id: "a", text: first.text });
+        assert.deepEqual([repaired.status, repaired.repaired], ["updated", true]);
+        assert.equal((await engine.remember({ id: "b", text: second.text })).status, "unchanged");
+        for (const [id, text] of [["a", first.text], ["a-copy", first.text], ["c", first.text], ["b", second.text]] as const) assert.equal(await engine.recall(id), text);
+        assert.equal((await engine.verify()).failed, 0);
+      } finally {
+        await engine.close();
+      }
+    });
+
     it("the CLI takes --db postgres://… and MEMZIP_DB: import a JSONL file, get, stats", async () => {
       const db = await pg.createDatabase("cli");
       using dir = tempDir();

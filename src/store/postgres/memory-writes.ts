@@ -82,7 +82,8 @@ export class PgMemoryWrites {
             released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
-        const holder = found.find((row) => row.holder && row.seq !== before?.seq);
+        // A writer that found this text's holder damaged keeps the memory's own envelope (`ownEnvelope`).
+        const holder = memory.ownEnvelope === true ? undefined : found.find((row) => row.holder && row.seq !== before?.seq);
         let codec = await database.codecId(memory.codec, tx);
         let asset = await database.assetN(memory.assetId, tx);
         let envelope = asBuffer(memory.envelope);

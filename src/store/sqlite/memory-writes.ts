@@ -95,9 +95,10 @@ export class MemoryWrites {
         }
         // Content is addressed within the namespace only: a text another namespace holds is never found,
         // referenced or reported here (a tenant must not learn what another one stores).
-        if (hash) database.sealed.beforeContentLookup(ns, hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
-        const holder = hash
-          ? (this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as
+        const lookup = hash && memory.ownEnvelope !== true ? hash : null;
+        if (lookup) database.sealed.beforeContentLookup(ns, lookup, memory.checksum, memory.originalLength, before?.seq ?? 0);
+        const holder = lookup
+          ? (this.statements.findContent.get(lookup, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as
               | { seq: number; codec: number; asset: number | null }
               | undefined)
           : undefined;
