@@ -123,7 +123,13 @@ export class CodecPool {
   private prepare(asset: Asset): void {
     if (asset.kind !== "cm-snapshot" || this.prepared.has(asset.id) || derivedStoreOf(asset) === undefined) return;
     this.prepared.add(asset.id);
-    ensureDerivedState(asset);
+    try {
+      ensureDerivedState(asset);
+    } catch (error) {
+      // A snapshot whose bytes do not load (damaged: loadSnapshot's RangeError naming it): each worker meets the same
+      // error and passes the candidate over, as a write on this thread does; nothing is prepared for it here.
+      if (!(error instanceof RangeError && /snapshot/i.test(error.message))) throw error;
+    }
   }
 
   /** Each running worker's own counters (for tests and the calibration); none before the first request. */

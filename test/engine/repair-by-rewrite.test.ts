@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -135,6 +135,49 @@ describe("a memory whose envelope is damaged is repaired by writing its text aga
       assert.deepEqual((await reopened.verify()).failures.map((f) => f.id), ["holder"]);
       assert.equal((await reopened.remember({ id: "holder", text })).repaired, true);
       assert.deepEqual(await reopened.verify(), { checked: 3, failed: 0, failures: [] });
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("memories coded with a damaged snapshot are coded again without it by an import on codec workers (it failed: an internal RangeError)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const file = join(dir.path, "in.jsonl");
+    writeFileSync(file, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
+    const engine = Engine.open({ db, cache: "off", workers: 1, cmBase: false, autoTrainAfter: 1000 });
+    let users: string[];
+    try {
+      await engine.importJsonl(file);
+      await engine.trainAsset("cm-snapshot");
+      await engine.recode("default");
+      users = [];
+      for (const r of records) if ((await engine.memory(r.id)).assetId !== null) users.push(r.id);
+      assert.ok(users.length >= 10, `memories coded with the snapshot: ${users.length}`);
+    } finally {
+      await engine.close();
+    }
+    unsealFile(db);
+    const sql = new Database(db);
+    try {
+      const row = sql.prepare("SELECT id, bytes FROM assets WHERE kind = 'cm-snapshot'").get() as { id: string; bytes: Buffer };
+      const bytes = Buffer.from(row.bytes);
+      const at = Math.floor(bytes.length * 0.6);
+      bytes[at] = (bytes[at] as number) ^ 0x02;
+      sql.prepare("UPDATE assets SET bytes = ? WHERE id = ?").run(bytes, row.id);
+    } finally {
+      sql.close();
+    }
+    rmSync(`${db}.derived`, { recursive: true, force: true });
+
+    const reopened = Engine.open({ db, cache: "off", workers: 1 });
+    try {
+      assert.equal((await reopened.verify()).failed, users.length);
+      const report = await reopened.importJsonl(file);
+      assert.equal(report.repaired, users.length);
+      assert.equal(report.unchanged, records.length - users.length);
+      assert.equal((await reopened.verify()).failed, 0);
+      for (const r of records) assert.equal(await reopened.recall(r.id), r.text);
     } finally {
       await reopened.close();
     }
