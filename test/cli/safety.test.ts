@@ -227,6 +227,9 @@ describe("a damaged sealed block can be set aside (verify --set-aside-damaged)",
     assert.equal(verify.status, 1, verify.stderr);
     assert.match(verify.stdout.toString("utf8"), /memzip verify --set-aside-damaged/);
 
+    const scoped = memzip(["verify", "--set-aside-damaged", "-n", "default", "--db", db]);
+    assert.equal(scoped.status, 2, scoped.stderr);
+    assert.match(scoped.stderr, /E_USAGE: --set-aside-damaged works on the whole store/);
     const setAside = memzip(["verify", "--set-aside-damaged", "--db", db, "--json"]);
     assert.equal(setAside.status, 0, setAside.stderr);
     const report = setAside.json() as { checked: number; failed: number; setAside: { memories: number; parts: { where: string }[] } };

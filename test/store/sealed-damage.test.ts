@@ -185,6 +185,11 @@ describe("setting aside a damaged sealed block (verify --set-aside-damaged)", ()
       await assert.rejects(engine.remember({ id: "o0", text: `submarine ${text(20)}` }, { namespace: "other" }), /sealed block of seqs 5\.\.8/);
       await assert.rejects(engine.forget("o1", "other"), /sealed block of seqs 5\.\.8/);
 
+      // verify goes past the block and lists d9 (its holder is in the block) instead of stopping at it.
+      const before = await engine.verify();
+      assert.deepEqual([before.checked, before.failed], [12, 5]);
+      assert.deepEqual(before.failures.map((f) => [f.id, f.code]), [["(4 memories in the sealed block of seqs 5..8)", "E_STORE"], ["d9", "E_FORMAT"]]);
+
       const report = await engine.setAsideDamaged();
       assert.equal(report.memories, 4);
       assert.deepEqual(report.parts.map((p) => [p.where, p.memories, p.code]), [["sealed block of seqs 5..8", 4, "E_STORE"]]);

@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, warnIfEmptyNamespace } from "../shared.js";
@@ -18,11 +19,17 @@ way first (their bytes kept in the file's damaged_blocks table, never read again
 under "setAside"; their memories are gone then: import an export or backup to store them again.`,
   options: {
     ...READ_NAMESPACE,
-    "set-aside-damaged": { type: "boolean", help: "first set aside damaged sealed blocks (E_STORE), then verify the rest" },
+    "set-aside-damaged": { type: "boolean", help: "first set aside damaged sealed blocks (E_STORE), then verify the rest (the whole store: not with -n)" },
     ...STORE_OPTIONS,
   },
   async run(context) {
     const setAside = context.values["set-aside-damaged"] === true;
+    // A block may hold memories of several namespaces: setting aside is work on the whole store, never on one tenant's part.
+    if (setAside && typeof context.values.namespace === "string") {
+      throw new MemzipError(ErrorCode.USAGE, "--set-aside-damaged works on the whole store and does not go with -n", {
+        hint: "Run `memzip verify --set-aside-damaged` without -n (a damaged block can hold memories of several namespaces), then `memzip verify -n NS`.",
+      });
+    }
     const engine = openEngine(context, {}, setAside ? {} : { readOnly: true });
     const bar = new ProgressBar(context.stderr, "verify", !context.json);
     try {

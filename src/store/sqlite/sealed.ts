@@ -108,7 +108,7 @@ export interface DamagedBlock {
 
 function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError {
   return new MemzipError(ErrorCode.STORE, `the sealed block of seqs ${block.first_seq}..${block.last_seq} (${block.n} memories) could not be read: ${what}`, {
-    hint: "`memzip verify` lists every damaged block and checks the rest; restore those memories from a backup or an export.",
+    hint: "`memzip verify` lists every damaged block and checks the rest; `memzip verify --set-aside-damaged` moves them out of the way, then import a backup or an export to store their memories again.",
     details: { firstSeq: block.first_seq, lastSeq: block.last_seq },
     ...(cause === undefined ? {} : { cause }),
   });
@@ -442,8 +442,19 @@ export class SealedRows {
     };
   }
 
+  /**
+   * The sealed holder of a reference's text. One in a block that cannot be read is none: the reference then reads as a
+   * damaged envelope of its own (E_FORMAT), so that a scan (`verify`, `export --skip-bad`) reports it and goes on instead
+   * of stopping at a block it is not walking.
+   */
   private sealedHolder(seq: number): { id: string; envelope: Buffer } | undefined {
-    const holder = this.bySeq(seq);
+    let holder: PackedRow | undefined;
+    try {
+      holder = this.bySeq(seq);
+    } catch (error) {
+      if (error instanceof MemzipError && error.code === ErrorCode.STORE) return undefined;
+      throw error;
+    }
     return holder && { id: holder.id, envelope: Buffer.from(holder.envelope) };
   }
 
