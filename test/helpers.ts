@@ -190,3 +190,19 @@ export function asWrittenToday(recordedHex: string, text: string): string {
   const opened = openEnvelope(Buffer.from(recordedHex, "hex"), 1 << 30);
   return Buffer.from(sealEnvelope(opened.codecId, new TextEncoder().encode(text), opened.payload, opened.asset ? { asset: opened.asset } : {}, 2)).toString("hex");
 }
+
+/** One bit of a stored asset's bytes flipped, as a damaged disk would (trial43); the asset's id. */
+export function damageAsset(db: string, kind: string): string {
+  unsealFile(db);
+  const database = openDatabase(db, { seal: false });
+  try {
+    const row = database.db.prepare("SELECT id, bytes FROM assets WHERE kind = ?").get(kind) as { id: string; bytes: Buffer };
+    const bytes = Buffer.from(row.bytes);
+    const at = Math.floor(bytes.length * 0.6);
+    bytes[at] = (bytes[at] as number) ^ 0x02;
+    database.db.prepare("UPDATE assets SET bytes = ? WHERE id = ?").run(bytes, row.id);
+    return row.id;
+  } finally {
+    database.close();
+  }
+}

@@ -130,28 +130,38 @@ describe("issue 12: reads are bound to their row", () => {
   });
 });
 
+/** The sample records in a new store, sealed in blocks of 8 (seqs 1..8, ..., 33..40). */
+async function sealedSample(db: string, records: readonly { id: string; text: string }[]): Promise<void> {
+  const store = openStore(db, { seal: true, blockRows: 8, firstSealRows: 1 });
+  const engine = Engine.create({ store, cache: "off", workers: 0 });
+  try {
+    await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
+    assert.equal(await store.seal?.(), records.length);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Flips one bit in the middle of the sealed block ending at `lastSeq`. */
+function flipBlockBit(db: string, lastSeq: number): void {
+  const raw = new Database(db);
+  try {
+    const data = Buffer.from(raw.prepare("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck().get(lastSeq) as Buffer);
+    data[data.length >> 1] = (data[data.length >> 1] as number) ^ 0x04;
+    assert.equal(raw.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = ?").run(data, lastSeq).changes, 1);
+  } finally {
+    raw.close();
+  }
+}
+
 describe("trial29 defect 5: export --skip-bad gets past a damaged sealed block", () => {
   it("exports every memory outside the block byte-exact, lists the block's seq range once (stderr, --json), exits 1; without --skip-bad E_STORE and no file", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "s.db");
     const records = sampleRecords();
     // The sample in blocks of 8 (seqs 1..8, ..., 33..40), as `memzip compact` leaves a larger store; then one bit flipped in 9..16.
-    const store = openStore(db, { seal: true, blockRows: 8, firstSealRows: 1 });
-    const engine = Engine.create({ store, cache: "off", workers: 0 });
-    try {
-      await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
-      assert.equal(await store.seal?.(), 40);
-    } finally {
-      await engine.close();
-    }
-    const raw = new Database(db);
-    try {
-      const data = Buffer.from(raw.prepare("SELECT data FROM memory_blocks WHERE last_seq = 16").pluck().get() as Buffer);
-      data[data.length >> 1] = (data[data.length >> 1] as number) ^ 0x04;
-      assert.equal(raw.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = 16").run(data).changes, 1);
-    } finally {
-      raw.close();
-    }
+    await sealedSample(db, records);
+    flipBlockBit(db, 16);
     const kept = records.filter((_, i) => i < 8 || i >= 16);
     const block = "(8 memories in the sealed block of seqs 9..16)";
     const verify = memzip(["verify", "--db", db, "--json"]);
@@ -198,22 +208,8 @@ describe("a damaged sealed block can be set aside (verify --set-aside-damaged)",
     await using dir = tempDir();
     const db = join(dir.path, "s.db");
     const records = sampleRecords();
-    const store = openStore(db, { seal: true, blockRows: 8, firstSealRows: 1 });
-    const engine = Engine.create({ store, cache: "off", workers: 0 });
-    try {
-      await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
-      assert.equal(await store.seal?.(), 40);
-    } finally {
-      await engine.close();
-    }
-    const raw = new Database(db);
-    try {
-      const data = Buffer.from(raw.prepare("SELECT data FROM memory_blocks WHERE last_seq = 40").pluck().get() as Buffer);
-      data[data.length >> 1] = (data[data.length >> 1] as number) ^ 0x04;
-      assert.equal(raw.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = 40").run(data).changes, 1);
-    } finally {
-      raw.close();
-    }
+    await sealedSample(db, records);
+    flipBlockBit(db, 40);
     const backup = join(dir.path, "backup.jsonl");
     writeFileSync(backup, records.map((r) => JSON.stringify({ id: r.id, text: r.text })).join("\n") + "\n");
 

@@ -2,26 +2,10 @@ import { strict as assert } from "node:assert";
 import { copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
-import { SAMPLE, spawnBounded, tempDir, unsealFile } from "../helpers.js";
+import { SAMPLE, damageAsset, spawnBounded, tempDir } from "../helpers.js";
 import { readFileSync } from "node:fs";
 
-/** One bit of a stored asset's bytes flipped, as a damaged disk would (trial43). */
-function damageAsset(db: string, kind: string): string {
-  unsealFile(db);
-  const sql = new Database(db);
-  try {
-    const row = sql.prepare("SELECT id, bytes FROM assets WHERE kind = ?").get(kind) as { id: string; bytes: Buffer };
-    const bytes = Buffer.from(row.bytes);
-    const at = Math.floor(bytes.length * 0.6);
-    bytes[at] = (bytes[at] as number) ^ 0x02;
-    sql.prepare("UPDATE assets SET bytes = ? WHERE id = ?").run(bytes, row.id);
-    return row.id;
-  } finally {
-    sql.close();
-  }
-}
 
 describe("a damaged asset (trial43)", () => {
   it("fails verify even while the derived state still decodes its memories, and a damaged snapshot is trained once, not once per memory", async () => {

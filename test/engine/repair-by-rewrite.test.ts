@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { MemzipError } from "../../src/errors.js";
-import { SAMPLE, tempDir, unsealFile } from "../helpers.js";
+import { SAMPLE, damageAsset, tempDir, unsealFile } from "../helpers.js";
 
 /** Flips one byte in the middle of each named memory's envelope, as a damaged disk would; returns their codecs. */
 function damageEnvelopes(db: string, ids: readonly string[]): string[] {
@@ -157,17 +157,7 @@ describe("a memory whose envelope is damaged is repaired by writing its text aga
     } finally {
       await engine.close();
     }
-    unsealFile(db);
-    const sql = new Database(db);
-    try {
-      const row = sql.prepare("SELECT id, bytes FROM assets WHERE kind = 'cm-snapshot'").get() as { id: string; bytes: Buffer };
-      const bytes = Buffer.from(row.bytes);
-      const at = Math.floor(bytes.length * 0.6);
-      bytes[at] = (bytes[at] as number) ^ 0x02;
-      sql.prepare("UPDATE assets SET bytes = ? WHERE id = ?").run(bytes, row.id);
-    } finally {
-      sql.close();
-    }
+    damageAsset(db, "cm-snapshot");
     rmSync(`${db}.derived`, { recursive: true, force: true });
 
     const reopened = Engine.open({ db, cache: "off", workers: 1 });
