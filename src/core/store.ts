@@ -59,6 +59,12 @@ export interface StoredMemory {
    * writer found that one's envelope damaged (it does not decode to the text), so a reference to it would be unreadable.
    */
   ownEnvelope?: boolean;
+  /**
+   * On writes: the memory of the same namespace whose envelope the writer checked for this text (a reference's holder).
+   * The store references that one while it still holds the text, never another holder it would find by content hash
+   * (one of those may be damaged); where it no longer does, the store looks the text up as without it.
+   */
+  holderId?: string;
 }
 
 /** An earlier text of a memory, as the writer hands it to the store (coded against its successor). */

@@ -8,6 +8,7 @@ import { decodeStoredText } from "../codec/text.js";
 import { memoryKey, type Fingerprint, type Store, type StoredMemory } from "../core/store.js";
 import type { Reader } from "./reader.js";
 import type { MemoryVersion, PlannedWrite } from "./types.js";
+import { unlessDamaged } from "./rows.js";
 
 /**
  * At commit, after the last-record-wins pass: each plan that writes a row learns what the row holds
@@ -50,7 +51,9 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
       if (fingerprint && !sameText(fingerprint, row)) {
         const stored = await store.memories.get(row.namespace, row.id);
         // Changed again since the fingerprint was read: the store refuses the write below (the row is not what it expects).
-        if (stored && sameText(stored, fingerprint)) prior = { memory: stored, bytes: await reader.bytesOf(stored) };
+        // A text that no longer reads back (damaged) cannot be kept: the write goes on without it in history.
+        const bytes = stored && sameText(stored, fingerprint) ? await unlessDamaged(reader.bytesOf(stored)) : undefined;
+        if (stored && bytes) prior = { memory: stored, bytes };
       }
     }
     plan.row = { ...row, expected };

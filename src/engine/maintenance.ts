@@ -20,7 +20,7 @@ import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, damagedEntry, printableId, readLimit, sha256Hex } from "./rows.js";
+import { checkDecoded, checkedRow, damagedEntry, printableId, readLimit, sha256Hex, unlessDamaged } from "./rows.js";
 import type { CompactReport, ProgressEvent, RecodeOptions, RecodeReport, RemovedModel, SetAsideReport, TrainedAsset, VerifyReport } from "./types.js";
 import { REF_BYTES, openEnvelope } from "../codec/envelope.js";
 import type { Writer } from "./writer.js";
@@ -181,12 +181,23 @@ export class Maintenance {
     }
     const samples: Uint8Array[] = [];
     for (const memory of rows.slice(first)) {
-      samples.push(await this.parts.reader.decodeBytes(memory.envelope, 0, memory.assetId));
+      // A memory whose envelope no longer reads back (damaged) has no text to learn from: left out, as `verify` reports it.
+      const sample = await unlessDamaged(this.parts.reader.decodeBytes(memory.envelope, 0, memory.assetId));
+      if (sample === undefined) {
+        memories--;
+        continue;
+      }
+      samples.push(sample);
       // Decodes run on this thread: a turn of the event loop every few dozen keeps a server's requests answered.
       if (samples.length % 32 === 0) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         signal.throwIfAborted();
       }
+    }
+    if (samples.length === 0) {
+      throw new MemzipError(ErrorCode.CHECKSUM, `namespace ${JSON.stringify(namespace)} has no memory whose text reads back to train a ${kind} on`, {
+        hint: "`memzip verify` lists the damaged memories: write their texts again (import an export or backup) to repair them.",
+      });
     }
     // Off this thread (seconds per MB of text): a server goes on answering, an import's progress and Ctrl-C go on working.
     const started = performance.now();
@@ -232,7 +243,7 @@ export class Maintenance {
     // A forced `llm-mix` mixes with the namespace's snapshot, else the shipped base; the policy's mix with the namespace's own only.
     const snapshot = codec === "llm-mix" && model ? await writer.mixSnapshotFor(namespace) : ownSnapshot(candidates);
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
-    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
+    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0 };
     const total = await store.memories.count(namespace);
     let batch: EnvelopeUpdate[] = [];
     // Set when another process pruned an asset this recode codes with: it trained a newer one and recoded the namespace itself.
@@ -280,7 +291,12 @@ export class Maintenance {
         return;
       }
       seen.add(key(memory));
-      const bytes = await reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId);
+      const bytes = await unlessDamaged(reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId));
+      // Damaged (its envelope no longer reads back): left as it is for `verify` to list and a write of its text to repair.
+      if (bytes === undefined) {
+        report.unreadable++;
+        return;
+      }
       // A memory coded against its summary may stay so (when that is still the smallest).
       const own = memory.assetId ? await assets.byId(memory.assetId) : undefined;
       const summary = own?.kind === "llm-prefix" && own.meta.summary === true ? own : undefined;

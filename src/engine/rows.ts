@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { xxh64 } from "@node-rs/xxhash";
 import { checksum32 } from "../codec/checksum.js";
 import { memoryKey, type DamagedMemories, type StoredMemory, type StoredSemantic } from "../core/store.js";
-import { MemzipError, ErrorCode } from "../errors.js";
+import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { SemanticStatus } from "../semantic/semantic.js";
 import { damagedColumns } from "../store/damage.js";
 import type { PlannedWrite } from "./types.js";
@@ -213,4 +213,14 @@ export function memoryTag(memory: Pick<StoredMemory, "checksum" | "originalLengt
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A decode's bytes, or undefined where the envelope is damaged (E_CHECKSUM, E_FORMAT: it no longer reads back); any other failure is thrown. */
+export async function unlessDamaged(decoded: Promise<Uint8Array>): Promise<Uint8Array | undefined> {
+  try {
+    return await decoded;
+  } catch (error) {
+    if (isMemzipError(error, ErrorCode.CHECKSUM) || isMemzipError(error, ErrorCode.FORMAT)) return undefined;
+    throw error;
+  }
 }

@@ -189,6 +189,8 @@ export interface RecodeReport {
   bytesAfter: number;
   /** Memories another writer changed or deleted while recode ran: left as that writer left them. */
   skipped: number;
+  /** Memories whose envelope no longer reads back (damaged): left as they are (`verify` lists them; writing their text again repairs them). */
+  unreadable: number;
 }
 
 export interface ProgressEvent {

@@ -29,7 +29,7 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex, unlessDamaged } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
@@ -79,10 +79,9 @@ async function deleteExpired(store: Store, namespace: string, id: string, versio
 async function readsBack(reader: Reader, memory: StoredMemory): Promise<boolean> {
   if (isModelCodecName(memory.codec)) return true;
   try {
-    await reader.bytesOf(memory);
+    return (await unlessDamaged(reader.bytesOf(memory))) !== undefined;
+  } catch {
     return true;
-  } catch (error) {
-    return !(isMemzipError(error, ErrorCode.CHECKSUM) || isMemzipError(error, ErrorCode.FORMAT));
   }
 }
 
@@ -261,7 +260,14 @@ export class Writer {
         // Same text: keep the proven envelope; only metadata can have changed.
         // The row's expiry is replaced by the write's (metadata has none when it is cleared).
         const { expiresAt: _current, ...stored } = previous;
-        const updated = { ...stored, ...metadata, language: stored.language ?? detectLanguage(input.text), createdAt: input.createdAt ?? stored.createdAt };
+        // A reference names the holder it reads (the store keeps it on that one, never another holder of the text).
+        const updated = {
+          ...stored,
+          ...metadata,
+          language: stored.language ?? detectLanguage(input.text),
+          createdAt: input.createdAt ?? stored.createdAt,
+          ...(stored.contentOf ? { holderId: stored.contentOf } : {}),
+        };
         const result = { id, namespace, codec: stored.codec, originalBytes: bytes.length, storedBytes: 0, verifyFailures: [], semantic: semanticStatusOf(await store.memories.getSemantic(namespace, id)) };
         if (sameMetadata(previous, updated) && !damagedColumns(stored)) return { result: { ...result, status: "unchanged" }, unchangedRow: updated, text: bytes };
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
@@ -278,13 +284,14 @@ export class Writer {
       const holder = found && !(found.namespace === namespace && found.id === id) && !(await this.expiredHolder(found)) ? found : undefined;
       // The short content hash is checked against the bytes: a holder is used only if it decodes to this very text.
       // One that does not (its envelope damaged) is not referenced either: this memory keeps the envelope coded below.
-      const holderReads = holder !== undefined && (await reader.decodesTo(holder.envelope, bytes));
-      const ownEnvelope = holder !== undefined && !holderReads;
+      // A repair codes its own envelope too: the memory it mends may be the holder of others.
+      const holderReads = holder !== undefined && !repair && (await reader.decodesTo(holder.envelope, bytes));
+      const ownEnvelope = repair || (holder !== undefined && !holderReads);
       if (holder && holderReads) {
         // The exact text is already stored: this memory becomes a reference to it (the store resolves it at commit).
         return {
-          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status, ...(repair ? { repaired: true } : {}) },
-          row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null },
+          result: { id, namespace, codec: holder.codec, originalBytes: bytes.length, storedBytes: 0, status, verifyFailures: [], deduplicated: true, semantic: described.status },
+          row: { ...row, ...semantic, codec: holder.codec, envelope: new Uint8Array(0), assetId: null, holderId: holder.id },
           text: bytes,
         };
       }

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { Engine } from "../../src/engine.js";
 import { MemzipError } from "../../src/errors.js";
+import { openStore } from "../../src/store/open.js";
 import { SAMPLE, damageAsset, tempDir, unsealFile } from "../helpers.js";
 
 /** Flips one byte in the middle of each named memory's envelope, as a damaged disk would; returns their codecs. */
@@ -168,6 +169,89 @@ describe("a memory whose envelope is damaged is repaired by writing its text aga
       assert.equal(report.unchanged, records.length - users.length);
       assert.equal((await reopened.verify()).failed, 0);
       for (const r of records) assert.equal(await reopened.recall(r.id), r.text);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("a memory of a damaged holder's text keeps its good envelope through a metadata write, and a reference goes to the holder the writer checked", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const text = (records.find((r) => r.text.length >= 200) as { text: string }).text;
+    let engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      await engine.remember({ id: "A", text });
+    } finally {
+      await engine.close();
+    }
+    damageEnvelopes(db, ["A"]);
+    // A sealed, damaged; D holds a good copy (hot); E, F written after.
+    const store = openStore(db, { seal: true, blockRows: 4, firstSealRows: 1 });
+    engine = Engine.create({ store, cache: "off", workers: 0 });
+    try {
+      assert.equal(await store.seal?.(), 1);
+      assert.ok((await engine.remember({ id: "D", text })).storedBytes > 0);
+      // A tag on D made it a reference to A (its good envelope dropped): unreadable.
+      await engine.update("D", { tags: ["x"] });
+      assert.equal(await engine.recall("D"), text);
+      // E read D's envelope when planned; the store referenced A, unsealed first and found first.
+      await engine.remember({ id: "E", text });
+      assert.equal(await engine.recall("E"), text);
+      await engine.update("E", { tags: ["y"] });
+      assert.equal(await engine.recall("E"), text);
+      assert.deepEqual((await engine.verify()).failures.map((f) => f.id), ["A"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("a damaged holder and its references: repairing a reference, then the holder, leaves every one readable, also after the holder is forgotten", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const text = (records.find((r) => r.text.length >= 200) as { text: string }).text;
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany([{ id: "A", text }, { id: "B", text }, { id: "C", text }]);
+    } finally {
+      await engine.close();
+    }
+    damageEnvelopes(db, ["A"]);
+    const reopened = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      assert.equal((await reopened.remember({ id: "B", text })).repaired, true);
+      // A became a reference to B while C still read A's (now empty) envelope.
+      assert.equal((await reopened.remember({ id: "A", text })).repaired, true);
+      assert.deepEqual(await reopened.verify(), { checked: 3, failed: 0, failures: [] });
+      await reopened.forget("A");
+      for (const id of ["B", "C"]) assert.equal(await reopened.recall(id), text);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("a damaged memory does not stop training, recode, or a write of another text (it failed E_CHECKSUM for the whole import)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "a.db");
+    const engine = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 1000 });
+    try {
+      await engine.rememberMany(records.map((r) => ({ id: r.id, text: r.text })));
+    } finally {
+      await engine.close();
+    }
+    const [damaged, changed] = records.filter((r) => r.text.length >= 100).map((r) => r.id);
+    damageEnvelopes(db, [damaged as string, changed as string]);
+    const reopened = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 1000 });
+    try {
+      const trained = await reopened.trainAsset("cm-snapshot");
+      assert.equal(trained.samples, records.length - 2);
+      const recoded = await reopened.recode("default");
+      assert.equal(recoded.unreadable, 2);
+      // A new text for a memory whose stored text no longer reads back: written, without that text in history.
+      const result = await reopened.remember({ id: changed as string, text: "a new text for this memory" });
+      assert.equal(result.status, "updated");
+      assert.equal(await reopened.recall(changed as string), "a new text for this memory");
+      assert.equal((await reopened.history(changed as string)).length, 1);
+      assert.deepEqual((await reopened.verify()).failures.map((f) => f.id), [damaged]);
     } finally {
       await reopened.close();
     }

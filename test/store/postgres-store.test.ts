@@ -420,6 +420,9 @@ if (!server) {
         // the reference written again keeps an envelope of its own.
         assert.equal((await engine.remember({ id: "c", text: first.text })).status, "stored");
         assert.equal(await engine.recall("c"), first.text);
+        // A metadata write keeps c's good envelope (it made c a reference to the damaged a).
+        await engine.update("c", { tags: ["x"] });
+        assert.equal(await engine.recall("c"), first.text);
         assert.equal((await engine.remember({ id: "a-copy", text: first.text })).repaired, true);
         assert.equal(await engine.recall("a-copy"), first.text);
         const repaired = await engine.remember({ id: "a", text: first.text });

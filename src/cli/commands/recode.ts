@@ -42,6 +42,7 @@ SIGTERM stops it between memories (exit 130 / 143); the batches it wrote stay.`,
         { ...report, pruned },
         `recoded ${report.recoded} of ${report.checked}: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}` +
           (report.skipped ? `; ${report.skipped} changed meanwhile by another writer, left as they are` : "") +
+          (report.unreadable ? `; ${report.unreadable} no longer read back (damaged), left as they are: \`memzip verify\` lists them` : "") +
           pruned.map((a) => `\nremoved ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)}), no memory needs it`).join(""),
       );
       return 0;

@@ -82,8 +82,20 @@ export class PgMemoryWrites {
             released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
-        // A writer that found this text's holder damaged keeps the memory's own envelope (`ownEnvelope`).
-        const holder = memory.ownEnvelope === true ? undefined : found.find((row) => row.holder && row.seq !== before?.seq);
+        // A row that holds this very text itself keeps its envelope (a metadata write, a repair, a writer that found the
+        // text's holder damaged): it is never made a reference to another holder, which may be a damaged one. The holder
+        // the writer checked (`holderId`) is the one referenced while it still holds the text.
+        const keepsOwn = memory.ownEnvelope === true || (memory.envelope.length > 0 && before !== undefined && before.content_of === null && hash !== null && before.content_hash !== null && hash.equals(before.content_hash));
+        const named =
+          keepsOwn || !hash || memory.holderId === undefined
+            ? undefined
+            : (
+                await tx.query<{ seq: number; codec: number; asset: number | null }>(
+                  "SELECT seq, codec, asset FROM memories WHERE ns = $1 AND id = $2 AND content_of IS NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND seq IS DISTINCT FROM $6",
+                  [ns, memory.holderId, hash, toChecksumColumn(memory.checksum), memory.originalLength, before?.seq ?? null],
+                )
+              ).rows[0];
+        const holder = keepsOwn ? undefined : (named ?? found.find((row) => row.holder && row.seq !== before?.seq));
         let codec = await database.codecId(memory.codec, tx);
         let asset = await database.assetN(memory.assetId, tx);
         let envelope = asBuffer(memory.envelope);

@@ -70,6 +70,17 @@ export class MemoryWrites {
     };
   }
 
+  /** The holder the writer checked (`holderId`), moved into `memories` if sealed, while it still holds this text. */
+  private namedHolder(ns: number, memory: StoredMemory, hash: Buffer, exceptSeq: number): { seq: number; codec: number; asset: number | null } | undefined {
+    if (memory.holderId === undefined) return undefined;
+    const hashOfId = idHash(memory.holderId);
+    this.database.sealed.beforeWrite(ns, hashOfId, memory.holderId);
+    const row = this.statements.existing.get(ns, hashOfId, memory.holderId) as ExistingRow | undefined;
+    const holds =
+      row !== undefined && row.seq !== exceptSeq && row.content_of === null && row.content_hash !== null && hash.equals(row.content_hash) && row.checksum === memory.checksum && row.original_length === memory.originalLength;
+    return holds ? { seq: row.seq, codec: row.codec, asset: row.asset } : undefined;
+  }
+
   /** Writes memories in one transaction; returns the keys of those stored as references. */
   put(memories: readonly StoredMemory[]): Set<string> {
     const references = new Set<string>();
@@ -95,13 +106,14 @@ export class MemoryWrites {
         }
         // Content is addressed within the namespace only: a text another namespace holds is never found,
         // referenced or reported here (a tenant must not learn what another one stores).
-        const lookup = hash && memory.ownEnvelope !== true ? hash : null;
-        if (lookup) database.sealed.beforeContentLookup(ns, lookup, memory.checksum, memory.originalLength, before?.seq ?? 0);
-        const holder = lookup
-          ? (this.statements.findContent.get(lookup, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as
-              | { seq: number; codec: number; asset: number | null }
-              | undefined)
-          : undefined;
+        // A row that holds this very text itself keeps its envelope (a metadata write, a repair, a writer that found the
+        // text's holder damaged): it is never made a reference to another holder, which may be a damaged one.
+        const keepsOwn = memory.ownEnvelope === true || (memory.envelope.length > 0 && before !== undefined && before.content_of === null && hash !== null && before.content_hash !== null && hash.equals(before.content_hash));
+        let holder = keepsOwn || !hash ? undefined : this.namedHolder(ns, memory, hash, before?.seq ?? 0);
+        if (!keepsOwn && hash && !holder) {
+          database.sealed.beforeContentLookup(ns, hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
+          holder = this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as { seq: number; codec: number; asset: number | null } | undefined;
+        }
         const row = {
           ns,
           id: memory.id,
