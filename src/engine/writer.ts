@@ -339,7 +339,9 @@ export class Writer {
           // Another writer (another process's import ending) trained a newer asset, recoded the namespace
           // and pruned the one these plans were coded with, between their coding and this commit: the
           // transaction wrote nothing. They are coded again with the namespace's assets as they are now.
-          if (!isMemzipError(error, ErrorCode.MISSING_ASSET) || attempt >= COMMIT_ATTEMPTS) throw error;
+          // So are plans of references whose checked holder another writer changed or deleted since (`holderChanged`).
+          const replan = isMemzipError(error, ErrorCode.MISSING_ASSET) || (isMemzipError(error, ErrorCode.CONFLICT) && error.details.holderChanged === true);
+          if (!replan || attempt >= COMMIT_ATTEMPTS) throw error;
           const again = planned.map((p) => inputs.get(p));
           if (again.some((input) => input === undefined)) throw error;
           candidatesByNamespace.clear();

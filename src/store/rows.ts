@@ -222,3 +222,15 @@ export function checkExpected(memory: StoredMemory, row: Required<Fingerprint> |
 export function textChanged(before: { checksum: number; original_length: number; content_hash: Buffer | null }, memory: StoredMemory, hash: Buffer | null): boolean {
   return before.checksum !== memory.checksum || before.original_length !== memory.originalLength || !(hash === null ? before.content_hash === null : before.content_hash !== null && hash.equals(before.content_hash));
 }
+
+/**
+ * A reference written without an envelope whose holder no longer holds its text at commit (another writer changed or
+ * deleted it since the writer checked it): nothing of the batch is written. `details.holderChanged` tells the writer
+ * to plan it again against the store as it is now.
+ */
+export function noHolder(memory: { id: string; holderId?: string }): MemzipError {
+  return new MemzipError(ErrorCode.CONFLICT, `memory ${memory.id} names a text no memory holds any longer${memory.holderId === undefined ? "" : ` (${memory.holderId} changed meanwhile)`}`, {
+    hint: "Write it again.",
+    details: { id: memory.id, holderChanged: true },
+  });
+}

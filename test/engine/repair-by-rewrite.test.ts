@@ -199,6 +199,12 @@ describe("a memory whose envelope is damaged is repaired by writing its text aga
       assert.equal(await engine.recall("E"), text);
       await engine.update("E", { tags: ["y"] });
       assert.equal(await engine.recall("E"), text);
+      // In one batch D takes another text (handing its envelope to E, which reads it), then X of D's old text: X
+      // goes to the row that holds D's checked envelope now, never to A found by hash; likewise Y after E changes.
+      await engine.rememberMany([{ id: "D", text: "another text for D" }, { id: "X", text }]);
+      assert.equal(await engine.recall("X"), text);
+      await engine.rememberMany([{ id: "E", text: "another text for E" }, { id: "Y", text }]);
+      for (const id of ["X", "Y"]) assert.equal(await engine.recall(id), text);
       assert.deepEqual((await engine.verify()).failures.map((f) => f.id), ["A"]);
     } finally {
       await engine.close();

@@ -423,6 +423,11 @@ if (!server) {
         // A metadata write keeps c's good envelope (it made c a reference to the damaged a).
         await engine.update("c", { tags: ["x"] });
         assert.equal(await engine.recall("c"), first.text);
+        // c takes another text in the batch that writes d of c's old one: d never goes to the damaged a.
+        await engine.rememberMany([{ id: "c2", text: first.text }]);
+        await engine.rememberMany([{ id: "c", text: second.text }, { id: "d", text: first.text }]);
+        for (const id of ["c2", "d"]) assert.equal(await engine.recall(id), first.text);
+        await engine.remember({ id: "c", text: first.text });
         assert.equal((await engine.remember({ id: "a-copy", text: first.text })).repaired, true);
         assert.equal(await engine.recall("a-copy"), first.text);
         const repaired = await engine.remember({ id: "a", text: first.text });

@@ -1,9 +1,8 @@
-import { ErrorCode, MemzipError } from "../../errors.js";
 import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { asBuffer, fromChecksumColumn, kindNumber, toChecksumColumn } from "./rows.js";
-import { checkDeleteVersion, checkExpected, textChanged, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, noHolder, textChanged, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -58,6 +57,8 @@ export class PgMemoryWrites {
       }
       // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
       const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
+      // Holders whose text changed in this batch and the reference each handed its envelope to (it holds that text now).
+      const promoted = new Map<number, number>();
       for (const memory of memories) {
         const ns = (await database.namespaceId(memory.namespace, tx)) as number;
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
@@ -78,7 +79,9 @@ export class PgMemoryWrites {
         checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length, version: before.version });
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
-          if (!(await this.releaseContent(tx, before.seq)) && before.content_hash) {
+          const promotedTo = await this.releaseContent(tx, before.seq);
+          if (promotedTo !== undefined) promoted.set(Number(before.seq), Number(promotedTo));
+          else if (before.content_hash) {
             released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
@@ -86,16 +89,21 @@ export class PgMemoryWrites {
         // text's holder damaged): it is never made a reference to another holder, which may be a damaged one. The holder
         // the writer checked (`holderId`) is the one referenced while it still holds the text.
         const keepsOwn = memory.ownEnvelope === true || (memory.envelope.length > 0 && before !== undefined && before.content_of === null && hash !== null && before.content_hash !== null && hash.equals(before.content_hash));
-        const named =
-          keepsOwn || !hash || memory.holderId === undefined
-            ? undefined
-            : (
-                await tx.query<{ seq: number; codec: number; asset: number | null }>(
-                  "SELECT seq, codec, asset FROM memories WHERE ns = $1 AND id = $2 AND content_of IS NULL AND content_hash = $3 AND checksum = $4 AND original_length = $5 AND seq IS DISTINCT FROM $6",
-                  [ns, memory.holderId, hash, toChecksumColumn(memory.checksum), memory.originalLength, before?.seq ?? null],
-                )
-              ).rows[0];
-        const holder = keepsOwn ? undefined : (named ?? found.find((row) => row.holder && row.seq !== before?.seq));
+        let named: { seq: number; codec: number; asset: number | null } | undefined;
+        if (!keepsOwn && hash && memory.holderId !== undefined) {
+          // The named holder, or (its text changed earlier in this batch) the reference it handed its envelope to.
+          const byId = (await tx.query<{ seq: number }>("SELECT seq FROM memories WHERE ns = $1 AND id = $2", [ns, memory.holderId])).rows[0];
+          const handedTo = byId ? promoted.get(Number(byId.seq)) : undefined;
+          const candidates = byId ? [Number(byId.seq), ...(handedTo === undefined ? [] : [handedTo])] : [];
+          named = (
+            await tx.query<{ seq: number; codec: number; asset: number | null }>(
+              `SELECT seq, codec, asset FROM memories WHERE seq = ANY($1::bigint[]) AND content_of IS NULL AND content_hash = $2 AND checksum = $3 AND original_length = $4
+                AND seq IS DISTINCT FROM $5 ORDER BY seq = $6 DESC LIMIT 1`,
+              [candidates, hash, toChecksumColumn(memory.checksum), memory.originalLength, before?.seq ?? null, candidates[0] ?? null],
+            )
+          ).rows[0];
+        }
+        const holder = keepsOwn ? undefined : (named ?? (memory.holderId === undefined ? found.find((row) => row.holder && row.seq !== before?.seq) : undefined));
         let codec = await database.codecId(memory.codec, tx);
         let asset = await database.assetN(memory.assetId, tx);
         let envelope = asBuffer(memory.envelope);
@@ -107,7 +115,7 @@ export class PgMemoryWrites {
           references.add(memoryKey(memory.namespace, memory.id));
         } else if (memory.envelope.length === 0) {
           const handed = hash ? released.get(`${ns}:${hash.toString("hex")}`) : undefined;
-          if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          if (!handed) throw noHolder(memory);
           ({ codec, asset, envelope } = handed);
           released.delete(`${ns}:${(hash as Buffer).toString("hex")}`);
         }
@@ -292,11 +300,12 @@ export class PgMemoryWrites {
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
-  private async releaseContent(tx: PgTransaction, seq: number): Promise<boolean> {
+  /** Hands the envelope of holder `seq` to its first reference, which becomes the holder: that row's seq (undefined: none). */
+  private async releaseContent(tx: PgTransaction, seq: number): Promise<number | undefined> {
     const first = (await tx.query<{ seq: number }>("SELECT seq FROM memories WHERE content_of = $1 ORDER BY seq LIMIT 1", [seq])).rows[0];
-    if (!first) return false;
+    if (!first) return undefined;
     await tx.query("UPDATE memories SET envelope = (SELECT envelope FROM memories WHERE seq = $1), content_of = NULL, version = nextval('memory_version_clock') WHERE seq = $2", [seq, first.seq]);
     await tx.query("UPDATE memories SET content_of = $2 WHERE content_of = $1 AND seq != $2", [seq, first.seq]);
-    return true;
+    return first.seq;
   }
 }

@@ -1,10 +1,9 @@
 import type Database from "better-sqlite3";
-import { MemzipError, ErrorCode } from "../../errors.js";
 import { memoryKey, type EnvelopeUpdate, type StoredMemory } from "../../core/store.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { idHash, type SqliteDatabase } from "./database.js";
 import { BY_ID, asBuffer, kindNumber } from "./rows.js";
-import { checkDeleteVersion, checkExpected, textChanged, versionValues } from "../rows.js";
+import { checkDeleteVersion, checkExpected, noHolder, textChanged, versionValues } from "../rows.js";
 
 /** A memory row as a write finds it before writing. */
 interface ExistingRow {
@@ -35,6 +34,7 @@ export class MemoryWrites {
     const db = database.db;
     this.statements = {
       existing: db.prepare(`SELECT m.seq, m.content_hash, m.content_of, m.envelope, m.codec, m.asset, m.checksum, m.original_length, m.created_at, m.version FROM memories m WHERE ${BY_ID}`),
+      bySeq: db.prepare("SELECT seq, content_hash, content_of, envelope, codec, asset, checksum, original_length, created_at, version FROM memories WHERE seq = ?"),
       // The next version number; it became current when the last kept version was replaced (or when the memory was created).
       insertVersion: db.prepare(
         `INSERT INTO memory_versions (seq, version, created_at, kind, replaced_at, codec, original_length, checksum, language, tags, meta, payload)
@@ -71,14 +71,17 @@ export class MemoryWrites {
   }
 
   /** The holder the writer checked (`holderId`), moved into `memories` if sealed, while it still holds this text. */
-  private namedHolder(ns: number, memory: StoredMemory, hash: Buffer, exceptSeq: number): { seq: number; codec: number; asset: number | null } | undefined {
+  private namedHolder(ns: number, memory: StoredMemory, hash: Buffer, exceptSeq: number, promoted: ReadonlyMap<number, number>): { seq: number; codec: number; asset: number | null } | undefined {
     if (memory.holderId === undefined) return undefined;
     const hashOfId = idHash(memory.holderId);
     this.database.sealed.beforeWrite(ns, hashOfId, memory.holderId);
-    const row = this.statements.existing.get(ns, hashOfId, memory.holderId) as ExistingRow | undefined;
-    const holds =
-      row !== undefined && row.seq !== exceptSeq && row.content_of === null && row.content_hash !== null && hash.equals(row.content_hash) && row.checksum === memory.checksum && row.original_length === memory.originalLength;
-    return holds ? { seq: row.seq, codec: row.codec, asset: row.asset } : undefined;
+    const holds = (row: ExistingRow): boolean =>
+      row.seq !== exceptSeq && row.content_of === null && row.content_hash !== null && hash.equals(row.content_hash) && row.checksum === memory.checksum && row.original_length === memory.originalLength;
+    let row = this.statements.existing.get(ns, hashOfId, memory.holderId) as ExistingRow | undefined;
+    // Its text changed earlier in this batch: the reference it handed its (checked) envelope to holds the text now.
+    const handedTo = row && !holds(row) ? promoted.get(row.seq) : undefined;
+    if (handedTo !== undefined) row = this.statements.bySeq.get(handedTo) as ExistingRow | undefined;
+    return row && holds(row) ? { seq: row.seq, codec: row.codec, asset: row.asset } : undefined;
   }
 
   /** Writes memories in one transaction; returns the keys of those stored as references. */
@@ -89,6 +92,8 @@ export class MemoryWrites {
       const version = this.tick();
       // Texts whose holder took another text in this batch: a later memory of the batch that names one gets its envelope.
       const released = new Map<string, { envelope: Buffer; codec: number; asset: number | null }>();
+      // Holders whose text changed in this batch and the reference each handed its envelope to (it holds that text now).
+      const promoted = new Map<number, number>();
       for (const memory of memories) {
         const ns = database.namespaceId(memory.namespace, true) as number;
         const hashOfId = idHash(memory.id);
@@ -100,7 +105,9 @@ export class MemoryWrites {
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
-          if (!this.releaseContent(before.seq, version) && before.content_hash) {
+          const promotedTo = this.releaseContent(before.seq, version);
+          if (promotedTo !== undefined) promoted.set(before.seq, promotedTo);
+          else if (before.content_hash) {
             released.set(`${ns}:${before.content_hash.toString("hex")}`, { envelope: before.envelope, codec: before.codec, asset: before.asset });
           }
         }
@@ -109,8 +116,10 @@ export class MemoryWrites {
         // A row that holds this very text itself keeps its envelope (a metadata write, a repair, a writer that found the
         // text's holder damaged): it is never made a reference to another holder, which may be a damaged one.
         const keepsOwn = memory.ownEnvelope === true || (memory.envelope.length > 0 && before !== undefined && before.content_of === null && hash !== null && before.content_hash !== null && hash.equals(before.content_hash));
-        let holder = keepsOwn || !hash ? undefined : this.namedHolder(ns, memory, hash, before?.seq ?? 0);
-        if (!keepsOwn && hash && !holder) {
+        let holder = keepsOwn || !hash ? undefined : this.namedHolder(ns, memory, hash, before?.seq ?? 0, promoted);
+        // Without a named holder only: one the writer checked that no longer holds the text is never swapped for another
+        // found by hash, unchecked (it may be damaged); the batch's hand-over below, or a new plan, takes its place.
+        if (!keepsOwn && hash && !holder && memory.holderId === undefined) {
           database.sealed.beforeContentLookup(ns, hash, memory.checksum, memory.originalLength, before?.seq ?? 0);
           holder = this.statements.findContent.get(hash, memory.checksum, memory.originalLength, before?.seq ?? 0, ns) as { seq: number; codec: number; asset: number | null } | undefined;
         }
@@ -138,7 +147,7 @@ export class MemoryWrites {
           references.add(memoryKey(memory.namespace, memory.id));
         } else if (memory.envelope.length === 0) {
           const handed = hash ? released.get(`${ns}:${hash.toString("hex")}`) : undefined;
-          if (!handed) throw new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+          if (!handed) throw noHolder(memory);
           Object.assign(row, { codec: handed.codec, asset: handed.asset, envelope: handed.envelope });
           released.delete(`${ns}:${(hash as Buffer).toString("hex")}`);
         }
@@ -227,12 +236,13 @@ export class MemoryWrites {
   }
 
   /** Before a holder is deleted or takes another text: its envelope moves to the first memory that references it. */
-  private releaseContent(seq: number, version?: number): boolean {
+  /** Hands the envelope of holder `seq` to its first reference, which becomes the holder: that row's seq (undefined: none). */
+  private releaseContent(seq: number, version?: number): number | undefined {
     const first = this.statements.dependents.get(seq) as { seq: number } | undefined;
-    if (!first) return false;
+    if (!first) return undefined;
     // The promoted row takes the transaction's version, or (a delete, which writes no other row) a tick of its own.
     this.statements.promote.run({ from: seq, to: first.seq, version: version ?? this.tick() });
     this.statements.repoint.run({ from: seq, to: first.seq });
-    return true;
+    return first.seq;
   }
 }
