@@ -224,12 +224,13 @@ export function textChanged(before: { checksum: number; original_length: number;
 }
 
 /**
- * A reference written without an envelope whose holder no longer holds its text at commit (another writer changed or
- * deleted it since the writer checked it): nothing of the batch is written. `details.holderChanged` tells the writer
- * to plan it again against the store as it is now.
+ * A reference written without an envelope whose text no memory of its namespace holds at commit: nothing of the batch
+ * is written. Where the writer named the holder it checked (`holderId`), another writer changed or deleted that one
+ * since: E_CONFLICT with `details.holderChanged`, which tells the writer to plan it again against the store as it is now.
  */
 export function noHolder(memory: { id: string; holderId?: string }): MemzipError {
-  return new MemzipError(ErrorCode.CONFLICT, `memory ${memory.id} names a text no memory holds any longer${memory.holderId === undefined ? "" : ` (${memory.holderId} changed meanwhile)`}`, {
+  if (memory.holderId === undefined) return new MemzipError(ErrorCode.STORE, `memory ${memory.id} names a text no memory holds any longer`, { hint: "Write it again." });
+  return new MemzipError(ErrorCode.CONFLICT, `memory ${memory.id} names a text no memory holds any longer (${memory.holderId} changed meanwhile)`, {
     hint: "Write it again.",
     details: { id: memory.id, holderChanged: true },
   });
