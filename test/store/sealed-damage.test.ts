@@ -157,6 +157,70 @@ describe("a damaged sealed block", () => {
   });
 });
 
+describe("memories beside a damaged sealed block", () => {
+  it("one that reads its text from the block, or is read from by a row in it, is written, repaired and forgotten before the block is set aside", async () => {
+    await using dir = tempDir();
+    const path = join(dir.path, "store.db");
+    const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
+    const engine = Engine.create({ store, cache: "off", workers: 0 });
+    const text = (i: number) => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)}`;
+    const ns = { namespace: "default" };
+    try {
+      // Blocks 1..4 (d0..d3), 5..8 (d4..d6 and d7, a reference to d0: the block to damage), 9..12 (d9 and d12, references
+      // to d4 and d5 in the damaged block; d10, d11).
+      await engine.rememberMany(Array.from({ length: 4 }, (_, i) => ({ id: `d${i}`, text: text(i) })), ns);
+      await engine.rememberMany([...Array.from({ length: 3 }, (_, i) => ({ id: `d${i + 4}`, text: text(i + 4) })), { id: "d7", text: text(0) }], ns);
+      await engine.rememberMany([{ id: "d9", text: text(4) }, { id: "d12", text: text(5) }, { id: "d10", text: text(10) }, { id: "d11", text: text(11) }], ns);
+      assert.equal(await store.seal?.(), 12);
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(raw.prepare("SELECT content_of, seq FROM sealed_refs ORDER BY seq").raw().all(), [[1, 8], [5, 9], [6, 10]]);
+      raw.close();
+      damageBlock(path, 8);
+      await assert.rejects(engine.recall("d9", ns), (error: Error & { code?: string }) => error.code === "E_FORMAT");
+      // A write beside d9 and d12 moves their block back into memories, their holders staying in the damaged one: they
+      // read as damaged there too, verify says so, and a seal takes them back.
+      assert.equal((await engine.remember({ id: "d10", text: `${text(10)} again` }, ns)).status, "updated");
+      const raw2 = new Database(path, { readonly: true });
+      assert.deepEqual(raw2.prepare("SELECT id, content_of FROM memories WHERE content_of IS NOT NULL ORDER BY seq").raw().all(), [["d9", 5], ["d12", 6]]);
+      raw2.close();
+      await assert.rejects(engine.recall("d12", ns), (error: Error & { code?: string }) => error.code === "E_FORMAT");
+      const beside = await engine.verify();
+      assert.deepEqual([beside.checked, beside.failed, beside.failures.map((f) => [f.id, f.code])], [12, 6, [["(4 memories in the sealed block of seqs 5..8)", "E_STORE"], ["d9", "E_FORMAT"], ["d12", "E_FORMAT"]]]);
+      assert.ok(((await store.seal?.()) ?? 0) > 0);
+      await assert.rejects(engine.recall("d9", ns), (error: Error & { code?: string }) => error.code === "E_FORMAT");
+
+      // As the read's hint says, writing d9's text again repairs it (it keeps an envelope of its own).
+      const repaired = await engine.remember({ id: "d9", text: text(4) }, ns);
+      assert.deepEqual([repaired.status, repaired.repaired], ["updated", true]);
+      assert.equal(await engine.recall("d9", ns), text(4));
+      // A new memory of a text only the damaged block holds is stored with its own envelope.
+      const fresh = await engine.remember({ id: "d13", text: text(6) }, ns);
+      assert.deepEqual([fresh.status, fresh.deduplicated ?? false], ["stored", false]);
+      assert.equal(await engine.recall("d13", ns), text(6));
+      // A reference into the block is forgotten; a holder read from by a row of the block takes another text.
+      await engine.forget("d12", "default");
+      await assert.rejects(engine.recall("d12", ns), (error: Error & { code?: string }) => error.code === "E_NOT_FOUND");
+      assert.equal((await engine.remember({ id: "d0", text: "d0's new text, long enough to be coded" }, ns)).status, "updated");
+      assert.equal(await engine.recall("d0", ns), "d0's new text, long enough to be coded");
+      // The block's own memories still cannot be written before it is set aside.
+      await assert.rejects(engine.remember({ id: "d5", text: text(5) }, ns), /sealed block of seqs 5\.\.8/);
+
+      const before = await engine.verify();
+      assert.deepEqual([before.checked, before.failed, before.failures.map((f) => f.code)], [12, 4, ["E_STORE"]]);
+      assert.equal((await engine.setAsideDamaged()).memories, 4);
+      await store.seal?.();
+      assert.deepEqual(await engine.verify(), { checked: 8, failed: 0, failures: [] });
+      for (const [id, t] of [["d0", "d0's new text, long enough to be coded"], ["d9", text(4)], ["d13", text(6)], ["d10", `${text(10)} again`], ["d11", text(11)]] as const) {
+        assert.equal(await engine.recall(id, ns), t);
+      }
+      await engine.compact();
+      assert.deepEqual(await engine.verify(), { checked: 8, failed: 0, failures: [] });
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe("setting aside a damaged sealed block (verify --set-aside-damaged)", () => {
   it("keeps its bytes apart, drops what the store kept of its rows, and lets its ids be written anew and compact run; a reference to it is repaired by writing it again", async () => {
     await using dir = tempDir();

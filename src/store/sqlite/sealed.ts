@@ -114,6 +114,11 @@ function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError
   });
 }
 
+/** Whether `error` is a sealed block's that cannot be read (`blockError`). */
+function isDamage(error: unknown): error is MemzipError {
+  return error instanceof MemzipError && error.code === ErrorCode.STORE && typeof error.details.firstSeq === "number";
+}
+
 /** What sealing needs of the open store (database.ts's SqliteDatabase; an interface here, so the two modules do not import each other). */
 export interface SealedHost {
   readonly db: Database.Database;
@@ -336,6 +341,16 @@ export class SealedRows {
     return block ? this.rowsOf(block).find((row) => row.seq === seq) : undefined;
   }
 
+  /** `bySeq`, with none for a row in a block that cannot be read (E_STORE). */
+  private readableBySeq(seq: number): PackedRow | undefined {
+    try {
+      return this.bySeq(seq);
+    } catch (error) {
+      if (isDamage(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** The sealed row of (ns, id), if any. */
   byId(ns: number, hash: number, id: string): PackedRow | undefined {
     for (const seq of this.idSeqs(ns, hash)) {
@@ -359,7 +374,8 @@ export class SealedRows {
   holder(ns: number, hash: Buffer, checksum: number, originalLength: number, exceptSeq = 0): PackedRow | undefined {
     for (const seq of this.contentSeqs(checksum)) {
       if (seq === exceptSeq) continue;
-      const row = this.bySeq(seq);
+      // A candidate in a block that cannot be read holds nothing a write could use: the write keeps its own envelope.
+      const row = this.readableBySeq(seq);
       if (row && row.ns === ns && row.content_of === null && row.content_hash && row.checksum === checksum && row.original_length === originalLength && hash.equals(row.content_hash)) return row;
     }
     return undefined;
@@ -448,13 +464,7 @@ export class SealedRows {
    * of stopping at a block it is not walking.
    */
   private sealedHolder(seq: number): { id: string; envelope: Buffer } | undefined {
-    let holder: PackedRow | undefined;
-    try {
-      holder = this.bySeq(seq);
-    } catch (error) {
-      if (error instanceof MemzipError && error.code === ErrorCode.STORE) return undefined;
-      throw error;
-    }
+    const holder = this.readableBySeq(seq);
     return holder && { id: holder.id, envelope: Buffer.from(holder.envelope) };
   }
 
@@ -891,8 +901,20 @@ export class SealedRows {
     }
     this.cache.clear();
     this.anyBlocks = undefined;
-    for (const row of rows) if (row.content_of !== null) this.unsealAt(row.content_of);
+    // A holder in a block that cannot be read stays there: the reference reads as damaged (no hot holder), as it did
+    // sealed, and a write of it (a repair, another text, a delete) replaces it without the holder.
+    for (const row of rows) if (row.content_of !== null) this.unsealReadable(row.content_of);
     return true;
+  }
+
+  /** `unsealAt`, passing over a block that cannot be read (E_STORE; nothing of it moved): false then. */
+  private unsealReadable(seq: number): boolean {
+    try {
+      return this.unsealAt(seq);
+    } catch (error) {
+      if (isDamage(error)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -912,8 +934,9 @@ export class SealedRows {
     for (;;) {
       const reference = this.statements.firstRef.get(seq) as number | undefined;
       if (reference === undefined) return;
-      // A key row whose block is gone (damage, a hand edit) names no row: it goes, or this loop would never end.
-      if (!this.unsealAt(reference)) this.statements.deleteRef.run(seq, reference);
+      // A key row whose block is gone (a hand edit) names no row, and a reference in a block that cannot be read
+      // reads nothing (nor would it with this row's envelope): its key row goes, or this loop would never end.
+      if (!this.unsealReadable(reference)) this.statements.deleteRef.run(seq, reference);
     }
   }
 
