@@ -12,6 +12,7 @@ import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "
 import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
 import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
+import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
@@ -91,6 +92,11 @@ export class Maintenance {
       }
       return check;
     };
+    // What a write of the same text with the same id would mend: damaged metadata columns (written anew), or an envelope
+    // that does not read back now (coded anew; a memory whose asset is damaged and still decodes from the derived state
+    // is kept as it is by such a write, and a model codec's envelope is not decoded by one).
+    const repairable = async (memory: StoredMemory, error: MemzipError): Promise<boolean> =>
+      (error.code === ErrorCode.CHECKSUM || error.code === ErrorCode.FORMAT) && typeof memory.id === "string" && (damagedColumns(memory) !== undefined || !(await reader.readsBack(memory)));
     await forEachConcurrentAsync(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), options.llm.contexts, async (memory) => {
       report.checked++;
       originalBytes += memory.originalLength;
@@ -103,7 +109,7 @@ export class Maintenance {
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
-        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message });
+        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message, ...((await repairable(memory, typed)) ? { repairable: true } : {}) });
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });

@@ -17,7 +17,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { SemanticLayer } from "../semantic/semantic.js";
 import type { EngineAssets } from "./assets.js";
 import { isModelCodecName } from "../model/llm-codec.js";
-import { checkDecoded, envelopeKey, notFound, readLimit } from "./rows.js";
+import { checkDecoded, envelopeKey, notFound, readLimit, unlessDamaged } from "./rows.js";
 import type { RecallMode } from "./types.js";
 
 export interface ReaderParts {
@@ -34,7 +34,7 @@ export interface ReaderParts {
 
 /**
  * A memory whose envelope no longer reads back: the error again, with the way to mend it. Writing the same
- * text with the same id codes it anew (writer.ts `readsBack`), except under a model codec, which a write
+ * text with the same id codes it anew (`Reader.readsBack`), except under a model codec, which a write
  * does not decode (a forget and a new write mend that one).
  */
 function damagedText(error: MemzipError, memory: StoredMemory): MemzipError {
@@ -66,6 +66,21 @@ export class Reader {
   /** Decodes a classical envelope synchronously against assets already known (the write policy's check). */
   decodeKnown(envelope: Uint8Array, resolve: AssetResolver = (ref) => this.parts.assets.knownByRef(ref)): Uint8Array {
     return decodeEnvelope(envelope, this.parts.codecsById, resolve, this.parts.options.maxTextBytes);
+  }
+
+  /**
+   * Whether a stored memory reads back (through the cache; checked against its row): what a write of the same text
+   * asks before it keeps the envelope. False only where the envelope is damaged (E_CHECKSUM, E_FORMAT): such a write
+   * codes it anew (a repair). Anything else — an asset or model this machine lacks, a newer build's codec — is not a
+   * write's to mend: true. A model codec's envelope is not decoded (that costs what coding it did): true.
+   */
+  async readsBack(memory: StoredMemory): Promise<boolean> {
+    if (isModelCodecName(memory.codec)) return true;
+    try {
+      return (await unlessDamaged(this.bytesOf(memory))) !== undefined;
+    } catch {
+      return true;
+    }
   }
 
   /** Whether an envelope decodes to exactly `bytes` (false for any failure). */

@@ -171,7 +171,8 @@ export interface ExportOptions {
 export interface VerifyReport {
   checked: number;
   failed: number;
-  failures: { id: string; code: string; message: string }[];
+  /** `repairable`: writing the memory's text again with its id (an import of an export or backup holding it) mends it. */
+  failures: { id: string; code: string; message: string; repairable?: true }[];
 }
 
 /** What `setAsideDamaged` did: the parts of the store that could not be read at all, set aside (their bytes kept apart). */

@@ -29,7 +29,7 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex, unlessDamaged } from "./rows.js";
+import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** Memories shorter than this are not worth a shared dictionary. */
@@ -67,21 +67,6 @@ async function deleteExpired(store: Store, namespace: string, id: string, versio
   } catch (error) {
     if (isMemzipError(error, ErrorCode.CONFLICT)) return false;
     throw error;
-  }
-}
-
-/**
- * Whether a stored memory reads back (through the cache; checked against its row). False only where its
- * envelope is damaged (E_CHECKSUM, E_FORMAT). Anything else — an asset or model this machine lacks, a
- * newer build's codec — is not this write's to mend: true, as before this check. A model codec's
- * envelope is not decoded (that costs what coding it did): it is taken as it is.
- */
-async function readsBack(reader: Reader, memory: StoredMemory): Promise<boolean> {
-  if (isModelCodecName(memory.codec)) return true;
-  try {
-    return (await unlessDamaged(reader.bytesOf(memory))) !== undefined;
-  } catch {
-    return true;
   }
 }
 
@@ -255,7 +240,7 @@ export class Writer {
       };
       // A row whose envelope no longer reads back (damaged: E_CHECKSUM, E_FORMAT) is coded again below, as a
       // new text would be: writing a memory's text again repairs it (an "unchanged" would keep the damage).
-      const repair = before && previous && before.checksum === sum && before.originalLength === bytes.length ? !(await readsBack(reader, previous)) : false;
+      const repair = before && previous && before.checksum === sum && before.originalLength === bytes.length ? !(await reader.readsBack(previous)) : false;
       if (before && previous && before.checksum === sum && before.originalLength === bytes.length && !repair) {
         // Same text: keep the proven envelope; only metadata can have changed.
         // The row's expiry is replaced by the write's (metadata has none when it is cleared).

@@ -161,7 +161,18 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     tag: "operations",
     role: "admin",
     body: z.object({ namespace: Namespace.optional() }).strict(),
-    response: z.object({ checked: z.number().int(), failed: z.number().int(), failures: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })) }),
+    response: z.object({
+      checked: z.number().int(),
+      failed: z.number().int(),
+      failures: z.array(
+        z.object({
+          id: z.string(),
+          code: z.string(),
+          message: z.string(),
+          repairable: z.literal(true).optional().describe("writing the memory's text again with its id (an import of an export or backup holding it) mends it"),
+        }),
+      ),
+    }),
     handler: async ({ body, scope }) => {
       const keyScope = scopeOf(scope);
       const namespace = keyScope.namespaces === "*" && body.namespace === undefined ? undefined : targetNamespace(keyScope, body.namespace);

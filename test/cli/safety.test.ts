@@ -104,7 +104,8 @@ describe("issue 12: reads are bound to their row", () => {
 
     const verify = memzip(["verify", "--db", db, "--json"]);
     assert.equal(verify.status, 1);
-    assert.deepEqual((verify.json().failures as { id: string; code: string }[]).map((f) => [f.id, f.code]), [[second.id, "E_CHECKSUM"]]);
+    assert.deepEqual((verify.json().failures as { id: string; code: string; repairable?: boolean }[]).map((f) => [f.id, f.code, f.repairable]), [[second.id, "E_CHECKSUM", true]]);
+    assert.match(memzip(["verify", "--db", db]).stdout.toString("utf8"), /\n1 of them can be repaired by writing their text again with their ids/);
   });
 
   it("--skip-bad reports every bad row (a damaged id, a misdirected envelope) in the --json report and keeps every good one", async () => {
@@ -127,6 +128,10 @@ describe("issue 12: reads are bound to their row", () => {
     }
     const exported = readFileSync(join(dir.path, "out.jsonl"), "utf8");
     assert.doesNotMatch(exported, /"type":"Buffer"/);
+    // The misdirected envelope is mended by writing its text again; the row whose id is damaged cannot be written by id.
+    const verify = memzip(["verify", "--db", db]);
+    assert.equal(verify.status, 1);
+    assert.match(verify.stdout.toString("utf8"), /checked 40, failed 2[\s\S]*\n1 of them can be repaired by writing their text again/);
   });
 });
 

@@ -37,6 +37,9 @@ describe("a damaged asset (trial43)", () => {
       // It verified clean ("checked 40, failed 0"); once the derived state went, none of them could be read.
       const report = await withDerived.verify();
       assert.equal(report.failed, users.length);
+      // A write of their texts keeps those envelopes (they decode): verify does not call them repairable.
+      assert.deepEqual(report.failures.filter((f) => f.repairable), []);
+      assert.equal((await withDerived.remember({ id: users[0] as string, text: records.find((r) => r.id === users[0])?.text as string })).status, "unchanged");
       assert.deepEqual(report.failures.map((f) => f.id).sort(), [...users].sort());
       assert.ok(report.failures.every((f) => f.code === "E_CHECKSUM" && f.message.includes(`its asset ${assetId} is damaged`)));
     } finally {

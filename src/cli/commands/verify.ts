@@ -46,8 +46,7 @@ under "setAside"; their memories are gone then: import an export or backup to st
             setAsideReport.parts.map((p) => `\n  ${p.where}: ${p.memories} memories, ${p.code} ${p.message}`).join("") +
             "\n  store them again by importing an export or backup that holds them (`memzip import FILE`: what is stored stays unchanged)\n";
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
-      // Not a memory whose asset is damaged: its envelope may still decode (from the derived state), so a write keeps it.
-      const mendable = report.failures.filter((f) => (f.code === "E_CHECKSUM" || f.code === "E_FORMAT") && !f.message.startsWith("its asset ")).length;
+      const mendable = report.failures.filter((f) => f.repairable).length;
       const blocks = report.failures.filter((f) => f.code === "E_STORE").length;
       const mend =
         (mendable > 0 ? `\n${mendable} of them can be repaired by writing their text again with their ids: \`memzip import\` an export or backup that holds them.` : "") +
