@@ -63,7 +63,13 @@ export const DashboardData = z.object({
       startedAt: z.number(),
     }),
   ),
-  cache: z.object({ hits: z.number().int(), misses: z.number().int(), hitRate: z.number().nullable(), entries: z.number().int(), bytes: z.number().int() }),
+  /**
+   * Whether the process-wide panels (cache, semantic cost) are filled: only for a key of every namespace (*). They count
+   * every tenant's reads and writes (a read key of one namespace saw another's recalls and the size of its new memories).
+   */
+  processWide: z.boolean(),
+  /** null: not this key's to see (`processWide` false). */
+  cache: z.object({ hits: z.number().int(), misses: z.number().int(), hitRate: z.number().nullable(), entries: z.number().int(), bytes: z.number().int() }).nullable(),
   semantic: z
     .object({
       described: z.number().int(),
@@ -200,9 +206,11 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
       return { id: job.id, namespace: job.namespace, status: job.status, records: job.line, seconds, recordsPerSecond: seconds > 0 ? job.line / seconds : 0, startedAt: job.startedAt };
     });
 
+  // The cache and the semantic counters are the whole process's: shown to a key of every namespace only.
+  const processWide = scope.namespaces === "*";
   const cache = engine.cacheStats();
   const lookups = cache.hits + cache.misses;
-  const [costs, semanticStats] = await Promise.all([engine.semanticCosts(), engine.semanticStats()]);
+  const [costs, semanticStats] = processWide ? await Promise.all([engine.semanticCosts(), engine.semanticStats()]) : [undefined, undefined];
 
   return {
     role: scope.role,
@@ -216,7 +224,8 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
     codecs: [...codecs.entries()].map(([codec, entry]) => ({ codec, ...entry })).sort((a, b) => b.envelopeBytes - a.envelopeBytes || (a.codec < b.codec ? -1 : 1)),
     daily: await daily(engine, whole ? undefined : selected, signal),
     imports: jobs,
-    cache: { hits: cache.hits, misses: cache.misses, hitRate: lookups === 0 ? null : cache.hits / lookups, entries: cache.entries, bytes: cache.bytes },
+    processWide,
+    cache: processWide ? { hits: cache.hits, misses: cache.misses, hitRate: lookups === 0 ? null : cache.hits / lookups, entries: cache.entries, bytes: cache.bytes } : null,
     semantic:
       costs === undefined && semanticStats === undefined
         ? null

@@ -74,6 +74,7 @@ export const DASHBOARD_HTML = `<!doctype html>
         <div><dt>Hits / misses</dt><dd id="cache-counts"></dd></div>
         <div><dt>Entries</dt><dd id="cache-entries"></dd></div>
       </dl>
+      <p class="note" id="cache-note"></p>
     </section>
     <section id="semantic">
       <h2>Semantic cost</h2>
@@ -282,8 +283,16 @@ export const DASHBOARD_JS = String.raw`"use strict";
     $("imports-note").textContent = data.imports.length ? "Records read over the time between the job's start and its last committed batch." : "No import jobs yet (memzip import, or an upload through the API).";
   }
 
+  var PROCESS_WIDE = "Shown to a key for every namespace (*) only: these counters are the whole server's, every namespace's reads and writes.";
+
   function renderCache(data) {
     var c = data.cache;
+    if (!c) {
+      ["cache-rate", "cache-counts", "cache-entries"].forEach(function (id) { setFigure(id, "–"); delete $(id).dataset.value; });
+      $("cache-note").textContent = PROCESS_WIDE;
+      return;
+    }
+    $("cache-note").textContent = "";
     setFigure("cache-rate", c.hitRate === null ? "no recalls yet" : fixed(c.hitRate * 100, 1) + " %", c.hitRate === null ? "" : c.hitRate);
     setFigure("cache-counts", int(c.hits) + " / " + int(c.misses));
     setFigure("cache-entries", int(c.entries) + " (" + bytes(c.bytes) + ")");
@@ -291,6 +300,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
 
   function renderSemantic(data) {
     var s = data.semantic;
+    if (!data.processWide) { $("semantic-text").textContent = PROCESS_WIDE; return; }
     if (!s) { $("semantic-text").textContent = "Semantic features are off for this server (no summaries, no model cost)."; return; }
     $("semantic-text").textContent = int(s.described) + " memories described, " + int(s.skipped) + " skipped, " + int(s.fallbacks) + " fallbacks. Cost " + fixed(s.total, 4) +
       "; local runs cost " + fixed(s.localCost, 4) + " against " + fixed(s.cloudEquivalent, 4) + " at the cloud price (saved " + fixed(s.savings, 4) + ").";

@@ -9,6 +9,8 @@ import { z } from "zod";
 import { loadedLlamas } from "../model/llama.js";
 import type { ServerContext } from "./context.js";
 import type { RouteRegistry } from "./routes.js";
+import { HttpError } from "./errors.js";
+import { scopeOf } from "./scope.js";
 
 /** The route pattern a request matched (`/v1/memories/:id`), or "unmatched": never the URL itself. */
 function routeOf(url: string | undefined): string {
@@ -107,13 +109,17 @@ export function registerMetricsRoutes(app: FastifyInstance, registry: RouteRegis
     method: "GET",
     path: "/metrics",
     summary: "Prometheus metrics: requests, latencies, bytes, ratio, cache, engine counters, semantic cost, VRAM, process CPU and memory",
-    description: "Needs an admin key unless the server runs with metrics public (`memzip serve --metrics-public`).",
+    description:
+      "Needs an admin key for every namespace (*) unless the server runs with metrics public (`memzip serve --metrics-public`): the figures are the whole server's, every namespace's requests and sizes.",
     tag: "operations",
     role: context.metricsPublic ? "public" : "admin",
     response: z.string().describe("Prometheus text format"),
     streams: true,
     contentType: "text/plain; version=0.0.4",
-    handler: async ({ reply }) => {
+    handler: async ({ reply, scope }) => {
+      if (!context.metricsPublic && scopeOf(scope).namespaces !== "*") {
+        throw new HttpError(403, "E_FORBIDDEN", "GET /metrics counts every namespace's requests and sizes: this key is for some namespaces only", "Use an admin key for every namespace (`memzip keys create --namespace '*' --role admin`), or serve with --metrics-public.");
+      }
       const text = await metrics.metrics();
       return reply.code(200).type(metrics.contentType).send(text);
     },

@@ -114,6 +114,10 @@ describe("dashboard in headless Chromium", { skip }, () => {
     );
     assert.deepEqual(await page.$$eval("#namespaces-table tbody tr", (rows) => rows.map((row) => row.getAttribute("data-namespace"))), ["alpha"]);
     assert.equal(await page.getAttribute("#disk", "data-value"), null, "the whole store's file size is for a * key only");
+    // The cache and semantic counters are the whole process's (every tenant's reads and writes): for a * key only.
+    assert.equal(await page.getAttribute("#cache-counts", "data-value"), null);
+    assert.match((await page.textContent("#cache-note")) ?? "", /for every namespace \(\*\) only/);
+    assert.match((await page.textContent("#semantic-text")) ?? "", /for every namespace \(\*\) only/);
     const jobs = await page.$$eval("#imports-table tbody tr", (rows) => rows.map((row) => Array.from(row.querySelectorAll("td") as ArrayLike<{ textContent: string | null }>, (cell) => cell.textContent)));
     assert.equal(jobs.length, 1, `only the key's namespace's import: ${JSON.stringify(jobs)}`);
     assert.deepEqual(jobs[0]?.slice(1, 4), ["alpha", "done", "5"]);
@@ -150,7 +154,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
     const headers = { authorization: `Bearer ${key}` };
     const outside = await fetch(`${url}/v1/dashboard?namespace=beta`, { headers });
     assert.equal(outside.status, 404);
-    const data = (await (await fetch(`${url}/v1/dashboard`, { headers })).json()) as { namespaces: string[]; totals: { memories: number }; daily: { scanned: number } };
+    // A read of beta's memory moves no figure alpha's key sees (the process-wide cache counted it, and its size).
+    const seen = async () => (await (await fetch(`${url}/v1/dashboard`, { headers })).json()) as { namespaces: string[]; totals: { memories: number }; daily: { scanned: number }; processWide: boolean; cache: unknown };
+    const data = await seen();
+    await engine.recall("other", { namespace: "beta" });
+    assert.deepEqual(await seen(), data);
+    assert.deepEqual([data.processWide, data.cache], [false, null]);
     assert.deepEqual(data.namespaces, ["alpha"]);
     assert.equal(data.totals.memories, 46);
     assert.equal(data.daily.scanned, 46);
@@ -161,8 +170,12 @@ describe("dashboard in headless Chromium", { skip }, () => {
       totalsOf: string;
       totals: { memories: number; storedBytes: number };
       disk: { fileBytes: number } | null;
+      processWide: boolean;
+      cache: { hits: number; misses: number } | null;
     };
     const stats = await engine.stats();
+    assert.equal(whole.processWide, true);
+    assert.deepEqual(whole.cache && [whole.cache.hits, whole.cache.misses], [engine.cacheStats().hits, engine.cacheStats().misses]);
     assert.deepEqual(whole.namespaces, ["alpha", "beta"]);
     assert.equal(whole.totalsOf, "store");
     assert.equal(whole.totals.memories, 52);

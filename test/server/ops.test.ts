@@ -42,6 +42,10 @@ describe("server operations: metrics, logs, warming", () => {
       // /metrics: admin only by default.
       assert.equal((await fetch(`${url}/metrics`)).status, 401);
       assert.equal((await fetch(`${url}/metrics`, { headers: bearer(writer) })).status, 403);
+      // An admin of one namespace: the figures are every namespace's.
+      const agentAdmin = (await engine.keys.create({ role: "admin", namespaces: ["agent"] })).key;
+      const refused = await fetch(`${url}/metrics`, { headers: bearer(agentAdmin) });
+      assert.deepEqual([refused.status, ((await refused.json()) as { error: { code: string } }).error.code], [403, "E_FORBIDDEN"]);
       const response = await fetch(`${url}/metrics`, { headers: bearer(admin) });
       assert.equal(response.status, 200);
       const metrics = await response.text();
