@@ -4,9 +4,8 @@
  * a job or namespace outside it answers 404, and a record naming another namespace than the job's
  * is refused (400) before anything is written.
  */
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,6 +22,7 @@ import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
 import { scopeOf, targetNamespace } from "./scope.js";
+import { uploadFolder } from "./upload-folder.js";
 
 const FORMATS = ["jsonl", "arrow"] as const;
 type Format = (typeof FORMATS)[number];
@@ -182,7 +182,9 @@ const otherNamespace = (where: number | string, namespace: string) =>
 
 export function registerImportRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine, limits } = context;
-  const uploads = join(tmpdir(), "memzip-uploads");
+  // Made at the first upload (and checked again at each: uploadFolder); a recovery finds no folder as no upload.
+  let uploads: string | undefined;
+  const uploadsFolder = () => (uploads ??= uploadFolder(engine.location));
   const jobs = new Map<string, Job>();
 
   // Uploads arrive as raw streams: the handler, not a body parser, reads and bounds them.
@@ -214,7 +216,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
   };
   /** A JSONL job of an earlier run of the server (its upload kept, its checkpoint in the store): interrupted, resumable. */
   const recover = async (id: string): Promise<Job | undefined> => {
-    const path = join(uploads, `${id}.jsonl`);
+    const path = join(uploadsFolder(), `${id}.jsonl`);
     const size = await stat(path).then((s) => s.size, () => undefined);
     if (size === undefined) return undefined;
     const stored = (await engine.jobs(10_000)).find((candidate) => candidate.source === path);
@@ -454,9 +456,9 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       if (declaredType !== CONTENT_TYPES[query.format] && declaredType !== "application/octet-stream") {
         throw new HttpError(415, "E_MEDIA_TYPE", `a ${query.format} upload was sent as ${declaredType}`, `Send it with Content-Type ${CONTENT_TYPES[query.format]}, or give the format that matches the file (?format=${query.format === "jsonl" ? "arrow" : "jsonl"}).`);
       }
-      mkdirSync(uploads, { recursive: true, mode: 0o700 });
+      const folder = uploadFolder(engine.location);
       const id = `imp-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
-      const path = join(uploads, `${id}.${query.format}`);
+      const path = join(folder, `${id}.${query.format}`);
       const guard = new UploadGuard(limits.uploadBytes, query.format === "jsonl" ? namespace : undefined);
       try {
         await pipeline(body, guard, createWriteStream(path, { mode: 0o600 }));

@@ -1,22 +1,16 @@
 import { strict as assert } from "node:assert";
 import { readdirSync } from "node:fs";
 import Database from "better-sqlite3";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { JOB_STALE_AFTER_MS } from "../../src/engine.js";
+import { uploadFolder } from "../../src/server/upload-folder.js";
 import { devCorpus, tempDir } from "../helpers.js";
 import { bearer, readEvents, startServer, type Running } from "./http.js";
 
 const NDJSON = "application/x-ndjson";
 const ARROW = "application/vnd.apache.arrow.file";
-const uploadsLeft = () => {
-  try {
-    return readdirSync(join(tmpdir(), "memzip-uploads")).length;
-  } catch {
-    return 0;
-  }
-};
+const uploadsLeft = (location: string) => readdirSync(uploadFolder(location)).length;
 const jsonl = (records: readonly object[]) => records.map((record) => JSON.stringify(record)).join("\n") + "\n";
 
 /**
@@ -96,14 +90,14 @@ describe("server imports and exports", () => {
   });
 
   it("refuses a file whose records name another namespace, writing nothing", async () => {
-    const before = uploadsLeft();
+    const before = uploadsLeft(running.engine.location);
     const bad = [...records.slice(0, 5).map((r) => ({ ...r, id: `x-${r.id}` })), { text: "sneaky", namespace: "b" }];
     const response = await post(keyA, "", jsonl(bad));
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as { error: { message: string } }).error.message, /line 6 names another namespace/);
     assert.equal((await running.engine.stats("b")).memories, 0);
     assert.equal((await running.engine.stats("a")).memories, 200);
-    assert.equal(uploadsLeft(), before, "the refused upload's temporary file is removed");
+    assert.equal(uploadsLeft(running.engine.location), before, "the refused upload's temporary file is removed");
     // Spelled as the importer reads it but not as the bytes say "namespace": an escaped key, a line behind a byte order mark.
     const good = jsonl(records.slice(0, 2).map((r) => ({ ...r, id: `y-${r.id}` })));
     for (const [sneaky, line] of [['{"text": "escaped", "\\u006eamespace": "b"}', 3], [`\ufeff${JSON.stringify({ text: "behind a BOM", namespace: "b" })}`, 3]] as const) {
@@ -169,7 +163,7 @@ describe("server imports and exports", () => {
       const key = (await server.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
       return { server, key, async [Symbol.asyncDispose]() { await server.server.close(); other[Symbol.dispose](); } };
     })();
-    const before = uploadsLeft();
+    const before = uploadsLeft(small.server.engine.location);
     const big = jsonl(devCorpus().slice(0, 2000).map((r) => ({ text: r.text })));
     assert.ok(big.length > 64 << 10);
     const declared = await fetch(`${small.server.url}/v1/imports`, { method: "POST", headers: bearer(small.key, { "content-type": NDJSON }), body: big });
@@ -185,7 +179,7 @@ describe("server imports and exports", () => {
     const streamed = await fetch(`${small.server.url}/v1/imports`, { method: "POST", headers: bearer(small.key, { "content-type": NDJSON }), body, duplex: "half" } as RequestInit);
     assert.equal(streamed.status, 413);
     assert.equal(((await streamed.json()) as { error: { code: string } }).error.code, "E_TOO_LARGE");
-    assert.equal(uploadsLeft(), before);
+    assert.equal(uploadsLeft(small.server.engine.location), before);
     assert.equal((await small.server.engine.stats("a")).memories, 0);
   });
 
