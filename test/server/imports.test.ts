@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { readdirSync } from "node:fs";
 import Database from "better-sqlite3";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { JOB_STALE_AFTER_MS } from "../../src/engine.js";
 import { uploadFolder } from "../../src/server/upload-folder.js";
