@@ -13,6 +13,12 @@ import type { DerivedDirectory } from "../store/derived-dir.js";
 import { sha256Hex } from "./rows.js";
 import type { PruneFilter, RemovedAsset } from "./types.js";
 
+/**
+ * How long `compact` keeps an active asset that no memory uses yet (`prune` with `unusedActive`): the time between its
+ * training and the first committed batch of the recode that follows, with room to spare.
+ */
+export const ACTIVE_ASSET_GRACE_MS = 60 * 60_000;
+
 export class EngineAssets {
   private readonly cache = new Map<string, Asset>();
   /** Summary assets of planned writes not committed yet, by reference. */
@@ -118,7 +124,7 @@ export class EngineAssets {
 
   /** Stores an asset and makes it the one the namespace writes with. */
   async save(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): Promise<StoredAsset> {
-    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: Date.now(), meta };
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: this.options.clock(), meta };
     await this.store.assets.put(asset);
     await this.store.assets.setActive(namespace, kind, asset.id);
     return asset;
@@ -138,7 +144,7 @@ export class EngineAssets {
    */
   summaryPrefix(summary: string, namespace: string): StoredAsset {
     const bytes = textToBytes(`${summary}\n`, this.options.maxTextBytes);
-    const asset: StoredAsset = { id: sha256Hex(bytes), kind: "llm-prefix", bytes, namespace, createdAt: Date.now(), meta: { summary: true } };
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind: "llm-prefix", bytes, namespace, createdAt: this.options.clock(), meta: { summary: true } };
     this.pending.set(Buffer.from(assetRef(asset)).toString("hex"), asset);
     return asset;
   }
@@ -158,6 +164,12 @@ export class EngineAssets {
     if (!(await this.store.assets.isActive(assetId)) && (await this.store.assets.delete(assetId))) this.deleted(assetId);
   }
 
+  /** Whether an asset was stored within `ACTIVE_ASSET_GRACE_MS` (by the engine's clock). */
+  private async recentlyStored(assetId: string): Promise<boolean> {
+    const asset = await this.store.assets.get(assetId);
+    return asset !== undefined && this.options.clock() - asset.createdAt < ACTIVE_ASSET_GRACE_MS;
+  }
+
   private deleted(assetId: string): void {
     this.cache.clear();
     for (const [key, asset] of this.candidates) if (asset.id === assetId) this.candidates.delete(key);
@@ -167,14 +179,18 @@ export class EngineAssets {
    * Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no
    * namespace writes with; with `unusedActive`, also those a namespace writes with that no memory
    * needs (they lost to another codec on every memory; the namespace stops writing with them), but
-   * never a namespace's active priming text.
+   * never a namespace's active priming text, nor an active asset stored within `ACTIVE_ASSET_GRACE_MS`.
    */
   async prune(filter: PruneFilter = {}): Promise<RemovedAsset[]> {
     const removed: RemovedAsset[] = [];
     for (const usage of await this.store.assets.usage()) {
+      if (usage.memories > 0) continue;
       // A namespace's priming text (`models prime`) is the user's, not trained from memories: kept while it is active,
-      // used or not (trial44: compact removed it before the first llm memory, and later writes went unprimed).
-      if (usage.memories > 0 || ((!filter.unusedActive || usage.kind === "llm-prefix") && (await this.store.assets.isActive(usage.id)))) continue;
+      // used or not (trial44: compact removed it before the first llm memory, and later writes went unprimed). A
+      // trained asset no memory uses yet may be waiting for the recode that follows its training, in this process or
+      // another (a compact beside `model train` removed the snapshot just trained: the recode lost it, and the
+      // namespace stayed on the shipped base model): it has not lost until it is older than the grace period.
+      if ((!filter.unusedActive || usage.kind === "llm-prefix" || (await this.recentlyStored(usage.id))) && (await this.store.assets.isActive(usage.id))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
       // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
       if (await this.store.assets.delete(usage.id)) {
