@@ -109,7 +109,13 @@ export class Maintenance {
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
-        report.failures.push({ id: printableId(memory.id), code: typed.code, message: typed.message, ...((await repairable(memory, typed)) ? { repairable: true } : {}) });
+        report.failures.push({
+          id: printableId(memory.id),
+          code: typed.code,
+          message: typed.message,
+          ...(typed.hint === undefined ? {} : { hint: typed.hint }),
+          ...((await repairable(memory, typed)) ? { repairable: true } : {}),
+        });
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });

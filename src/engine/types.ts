@@ -171,8 +171,8 @@ export interface ExportOptions {
 export interface VerifyReport {
   checked: number;
   failed: number;
-  /** `repairable`: writing the memory's text again with its id (an import of an export or backup holding it) mends it. */
-  failures: { id: string; code: string; message: string; repairable?: true }[];
+  /** `hint`: what to do; `repairable`: writing the memory's text again with its id (an import of an export or backup holding it) mends it. */
+  failures: { id: string; code: string; message: string; hint?: string; repairable?: true }[];
 }
 
 /** What `setAsideDamaged` did: the parts of the store that could not be read at all, set aside (their bytes kept apart). */

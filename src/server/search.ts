@@ -169,6 +169,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
           id: z.string(),
           code: z.string(),
           message: z.string(),
+          hint: z.string().optional().describe("what to do"),
           repairable: z.literal(true).optional().describe("writing the memory's text again with its id (an import of an export or backup holding it) mends it"),
         }),
       ),

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
-import { SAMPLE, damageAsset, spawnBounded, tempDir } from "../helpers.js";
+import { CLI, SAMPLE, damageAsset, spawnBounded, tempDir } from "../helpers.js";
 import { readFileSync } from "node:fs";
 
 
@@ -42,9 +42,16 @@ describe("a damaged asset (trial43)", () => {
       assert.equal((await withDerived.remember({ id: users[0] as string, text: records.find((r) => r.id === users[0])?.text as string })).status, "unchanged");
       assert.deepEqual(report.failures.map((f) => f.id).sort(), [...users].sort());
       assert.ok(report.failures.every((f) => f.code === "E_CHECKSUM" && f.message.includes(`its asset ${assetId} is damaged`)));
+      assert.ok(report.failures.every((f) => /export it now/.test(f.hint ?? "")), JSON.stringify(report.failures[0]));
     } finally {
       await withDerived.close();
     }
+    // The CLI says what to do about them, once (it said nothing, and its help named a write that answers "unchanged").
+    const cli = spawnBounded(process.execPath, [CLI, "verify", "--db", db], { encoding: "utf8" });
+    assert.equal(cli.status, 1, cli.stderr);
+    assert.doesNotMatch(cli.stdout, /can be repaired by writing/);
+    assert.equal(cli.stdout.match(/export it now/g)?.length, 1, cli.stdout);
+    assert.match(cli.stdout, new RegExp(`\\n${users.length} of them: Restore the store from a backup, or export it now`));
 
     // Without the derived state, each memory's read trained the damaged snapshot again (~1.4 s each) before failing.
     // In a new process: this one still holds the snapshot it loaded from the good bytes.

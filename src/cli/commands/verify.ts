@@ -10,9 +10,11 @@ export const verifyCommand: Command = {
   positionals: 0,
   summary: "decode every memory and check it against its checksum",
   usage: "memzip verify [-n NS] [--set-aside-damaged] [--db DB] [--json]",
-  help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message"}]} with --json.
-Exits 1 if any memory fails. A memory whose text no longer reads back (E_CHECKSUM, E_FORMAT) is
-repaired by writing its text again with its id: \`memzip import\` an export or backup that holds it.
+  help: `Prints {"checked": N, "failed": N, "failures": [{"id", "code", "message", "hint", "repairable"}]} with --json.
+Exits 1 if any memory fails. A failure marked "repairable" (its envelope no longer reads back, or
+its metadata is damaged) is mended by writing its text again with its id: \`memzip import\` an
+export or backup that holds it. The others are listed with what to do (a damaged asset whose
+memories still decode from the derived state: export now, import into a new store).
 A part of the store that cannot be read at all (a damaged sealed block, E_STORE) stops every write
 of its memories (and can stop \`memzip compact\`): --set-aside-damaged moves such parts out of the
 way first (their bytes kept in the file's damaged_blocks table, never read again) and reports them
@@ -48,10 +50,14 @@ under "setAside"; their memories are gone then: import an export or backup to st
       const failures = report.failures.map((f) => `\n  ${f.id}: ${f.code} ${f.message}`).join("");
       const mendable = report.failures.filter((f) => f.repairable).length;
       const blocks = report.failures.filter((f) => f.code === "E_STORE").length;
+      // What to do about the rest, once per distinct hint (a damaged asset fails every memory coded with it alike).
+      const others = new Map<string, number>();
+      for (const f of report.failures) if (!f.repairable && f.code !== "E_STORE" && f.hint !== undefined) others.set(f.hint, (others.get(f.hint) ?? 0) + 1);
+      const fixes = [...others].map(([hint, n]) => `\n${n} of them: ${hint}`).join("");
       const mend =
         (mendable > 0 ? `\n${mendable} of them can be repaired by writing their text again with their ids: \`memzip import\` an export or backup that holds them.` : "") +
         (blocks > 0 ? `\n${blocks} damaged part${blocks > 1 ? "s" : ""} of the store stop${blocks > 1 ? "" : "s"} writes of the memories in ${blocks > 1 ? "them" : "it"} (and can stop \`memzip compact\`): \`memzip verify --set-aside-damaged\` moves ${blocks > 1 ? "them" : "it"} out of the way.` : "");
-      emit(context, setAsideReport ? { ...report, setAside: setAsideReport } : report, `${setAsideLine}checked ${report.checked}, failed ${report.failed}${failures}${mend}`);
+      emit(context, setAsideReport ? { ...report, setAside: setAsideReport } : report, `${setAsideLine}checked ${report.checked}, failed ${report.failed}${failures}${mend}${fixes}`);
       return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await engine.close();
