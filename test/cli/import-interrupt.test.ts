@@ -53,7 +53,8 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     const job = /--resume (job-[a-z0-9-]+)/.exec(stopped.stdout)?.[1];
     assert.ok(job, stopped.stdout);
     assert.match(stopped.stdout, /read 300: 300 stored/);
-    assert.match(stopped.stdout, /interrupted while training a [a-z-]+ for namespace default: .*continue with --resume job-/);
+    // The command as printed, pasted: the file and the store named (it said `--resume JOB`, which alone is E_USAGE).
+    assert.ok(stopped.stdout.includes(`for namespace default: every record read is stored, what was trained and recoded stays; continue with: memzip import ${file} --resume ${job} --db ${db}\n`), stopped.stdout);
     assert.doesNotMatch(stopped.stdout, /\ntrained /, "nothing reported trained");
 
     const verify = memzip(["verify", "--db", db, "--json"]);
@@ -72,7 +73,7 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     assert.equal(wrongFile.status, 2, wrongFile.stderr);
     assert.ok(wrongFile.stderr.includes(`imports ${file}, not ${otherFile}`), wrongFile.stderr);
 
-    const resumed = memzip(["import", file, "--db", db, "--resume", job]);
+    const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" import ${file} --resume ${job} --db ${db}`, process.execPath, CLI], { env: ENV, encoding: "utf8" });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stdout, /read 0: .*\ntrained /);
 
@@ -93,10 +94,10 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     writeFileSync(hook, ctrlCAt("\rimport "));
     const stopped = memzip(["import", file, "--db", db, "--batch", "5"], ["--import", hook]);
     assert.equal(stopped.status, 130, stopped.stderr);
-    const job = /\(interrupted: continue with --resume (job-[a-z0-9-]+)\)/.exec(stopped.stdout)?.[1];
-    assert.ok(job, stopped.stdout);
+    const pasted = /\(interrupted: continue with: memzip (import .* --resume job-[a-z0-9-]+ --db \S+)\)/.exec(stopped.stdout)?.[1];
+    assert.ok(pasted, stopped.stdout);
     assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).failed, 0);
-    const resumed = memzip(["import", file, "--db", db, "--resume", job, "--json"]);
+    const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted} --json`, process.execPath, CLI], { env: ENV, encoding: "utf8" });
     assert.equal(resumed.status, 0, resumed.stderr);
     const stats = JSON.parse(memzip(["stats", "--db", db, "--json"]).stdout) as { memories: number };
     assert.equal(stats.memories, 60);

@@ -1,13 +1,13 @@
 /** Lines of `memzip import`'s summary that a local and a queued import both print. */
 import type { FinishStep } from "../../engine.js";
 
-/** What a stop while an import ended left undone, and the command that finishes it. */
-export function interruptedLine(step: FinishStep, jobId: string | undefined): string {
+/** What a stop while an import ended left undone, and the command that finishes it (`resume`: the whole command line, as pasted). */
+export function interruptedLine(step: FinishStep, resume: string | undefined): string {
   if (step.step === "compact") return "interrupted before compacting the store: everything is stored and trained; `memzip compact` gives the free pages back";
   const what =
     step.step === "train" ? `training a ${step.kind} for namespace ${step.namespace}` : `recoding namespace ${step.namespace} (${step.done}${step.total === undefined ? "" : ` of ${step.total}`} checked)`;
-  const finish = jobId
-    ? `continue with --resume ${jobId}`
+  const finish = resume
+    ? `continue with: ${resume}`
     : step.step === "train"
       ? "import the file again to finish (what is stored is skipped)"
       : `\`memzip recode -n ${step.namespace}\` finishes it`;

@@ -244,13 +244,15 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     // The pin's advice in this transport's terms (the engine's message names no flag).
     const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
     const semantic = await semanticSummary(engine);
+    // The command that finishes the job, as it can be pasted (the file and the store named: `--resume JOB` alone is E_USAGE).
+    const resumeCommand = report.jobId === undefined ? undefined : `memzip import ${shellWord(file)} --resume ${report.jobId}${dbFlag(context)}`;
     emit(
       context,
       { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
       `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
         (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
-        `${report.aborted && !report.interrupted ? ` (interrupted: ${report.jobId ? `continue with --resume ${report.jobId}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
-        `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, report.jobId)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
+        `${report.aborted && !report.interrupted ? ` (interrupted: ${resumeCommand ? `continue with: ${resumeCommand}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
+        `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, resumeCommand)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
         // A restore into the namespaces its records name says nothing of an empty default namespace.
         (others.length > 0 && stats.memories === 0
           ? `file on disk ${formatBytes(stats.fileBytes)}`
