@@ -137,6 +137,12 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       done(new BodyParseError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
       return;
     }
+    // No body (a DELETE from a client that sends this Content-Type on every request): none, not a 400. A route that
+    // needs a body says it is missing.
+    if (text.length === 0) {
+      done(null, undefined);
+      return;
+    }
     void parseJson(request, text, (error, value) => {
       // Valid JSON the parser refused holds a key named __proto__ (or constructor.prototype), which could
       // set an object's prototype: say so, not "not valid JSON".

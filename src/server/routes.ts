@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { KeyScope } from "../engine.js";
 import type { KeyRole } from "../core/store.js";
+import { Readable } from "node:stream";
+import { HttpError } from "./errors.js";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -112,6 +114,10 @@ export class RouteRegistry {
       handler: async (request, reply) => {
         const params = parseIn("path", spec.params ?? EMPTY, request.params ?? {}) as z.infer<P>;
         const query = parseIn("query", spec.query ?? ANY_QUERY, request.query ?? {}) as z.infer<Q>;
+        // An upload's content type (their parser hands over the raw stream) on a JSON route: the wrong media type.
+        if (spec.body && request.body instanceof Readable) {
+          throw new HttpError(415, "E_MEDIA_TYPE", `${spec.method} ${spec.path} takes a JSON body, not ${request.headers["content-type"] ?? "a raw upload"}`, "Send the body as JSON with Content-Type application/json.", { connection: "close" });
+        }
         const body = (spec.body ? spec.body.parse(request.body) : undefined) as z.infer<B>;
         const headers = (spec.headers ? parseIn("header", spec.headers, pick(request.headers, Object.keys(spec.headers.shape))) : {}) as Partial<z.infer<H>>;
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });

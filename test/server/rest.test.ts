@@ -268,6 +268,23 @@ describe("REST API", () => {
     assert.equal(plainAnswer.error.code, "E_MEDIA_TYPE");
     assert.match(plainAnswer.error.hint, /application\/json/);
     assert.equal((await call(keys.a, "GET", "/v1/memories/plain")).status, 404, "nothing stored");
+    // So is an upload's type on a JSON route (it answered 400 naming Node's request internals: "_readableState", "socket").
+    for (const type of ["application/octet-stream", "application/x-ndjson"]) {
+      const raw = await fetch(`${url}/v1/memories`, { method: "POST", headers: { authorization: `Bearer ${keys.a}`, "content-type": type }, body: '{"id":"raw","text":"sent as an upload"}' });
+      const rawAnswer = (await raw.json()) as { error: { code: string; message: string; hint: string } };
+      assert.deepEqual([raw.status, rawAnswer.error.code], [415, "E_MEDIA_TYPE"], JSON.stringify(rawAnswer));
+      assert.doesNotMatch(rawAnswer.error.message, /_readableState|socket/);
+      assert.match(rawAnswer.error.hint, /application\/json/);
+    }
+    assert.equal((await call(keys.a, "GET", "/v1/memories/raw")).status, 404, "nothing stored");
+    // A DELETE with a JSON Content-Type and no body (many clients send the header on every request) deletes.
+    assert.equal((await call(keys.a, "POST", "/v1/memories", { id: "gone", text: "to be deleted" })).status, 201);
+    const deleted = await fetch(`${url}/v1/memories/gone`, { method: "DELETE", headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/json" } });
+    assert.equal(deleted.status, 204, await deleted.text());
+    assert.equal((await call(keys.a, "GET", "/v1/memories/gone")).status, 404);
+    // An empty JSON body where one is needed: 400 naming it, not stored.
+    const empty = await fetch(`${url}/v1/memories`, { method: "POST", headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/json" }, body: "" });
+    assert.equal(empty.status, 400);
     const badJson = await call(keys.a, "POST", "/v1/memories", "{not json");
     assert.equal(badJson.status, 400);
     assert.match((badJson.json?.error as { hint: string }).hint, /JSON/);
