@@ -1,6 +1,7 @@
 /** Wires the engine's parts over one store: each part gets only the parts it calls. */
 import type { Cache } from "../cache/cache.js";
 import type { AsyncCodec } from "../codec/async-codec.js";
+import type { Asset } from "../codec/codec.js";
 import { baseAssetById } from "../codec/cm/base.js";
 import { CodecRegistry, createCodecs } from "../codec/registry.js";
 import type { Store } from "../core/store.js";
@@ -97,7 +98,17 @@ export function assembleParts(
     // An expired memory is not found here, as for every read.
     locate: async (id, namespace) => (await reader.find(id, namespace)).namespace,
   });
-  const reader = new Reader({ store, options, codecsById: codecs.byId, codecs: registry, assets, cache, semanticLayer: () => features.semanticLayer() });
+  const reader = new Reader({
+    store,
+    options,
+    codecsById: codecs.byId,
+    codecs: registry,
+    assets,
+    cache,
+    semanticLayer: () => features.semanticLayer(),
+    // The pool is made at the first such read (codecPool, below; none is ever made without workers).
+    ...(options.workers > 0 ? { decodeOffThread: (envelope: Uint8Array, candidates: readonly Asset[], limit: number) => codecPool().decode(envelope, candidates, limit) } : {}),
+  });
   const codecPool = () => {
     // A closed engine starts no threads: one started now would keep the process alive after close.
     if (closed) throw new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });

@@ -3,7 +3,7 @@
  * first, then the synchronous codec core), binding the text to its row, and the recall modes.
  */
 import type { Cache, CacheStats } from "../cache/cache.js";
-import type { Codec } from "../codec/codec.js";
+import type { Asset, Codec } from "../codec/codec.js";
 import { decodeEnvelope, type AssetResolver } from "../codec/envelope-codec.js";
 import { openEnvelope } from "../codec/envelope.js";
 import { decodeWith } from "../codec/async-codec.js";
@@ -30,7 +30,20 @@ export interface ReaderParts {
   /** Decoded texts by envelope content. */
   cache: Cache;
   semanticLayer: () => Promise<SemanticLayer | undefined>;
+  /**
+   * Decodes a pure codec's envelope on a codec worker thread (the engine's pool; none without workers): a memory of
+   * `OFF_THREAD_DECODE_BYTES` or more is decoded there, so the caller's event loop stays free.
+   */
+  decodeOffThread?: (envelope: Uint8Array, assets: readonly Asset[], maxOriginalLength: number) => Promise<Uint8Array>;
 }
+
+/**
+ * Texts of this many bytes or more decode on a codec worker when the engine has workers: `cm` decodes ~0.5–1 MB/s
+ * here, so such a read held a server's event loop ~0.1 s and more (a 1 MiB memory ~1.6 s: every other request,
+ * `/healthz` too, waited; one MCP `list_memories` over five of them, 12.6 s). Smaller ones decode in place, where a
+ * round trip to a thread would cost more than the decode.
+ */
+export const OFF_THREAD_DECODE_BYTES = 64 << 10;
 
 /**
  * A memory whose envelope no longer reads back: the error again, with the way to mend it. Writing the same
@@ -60,6 +73,10 @@ export class Reader {
     // The assets are resolved (awaited) first; then the codec the header names decodes (the registry dispatches).
     const wanted = opened.asset;
     const candidates = wanted ? await this.parts.assets.possibleAssets(wanted, assetId) : [];
+    const { decodeOffThread, codecsById } = this.parts;
+    if (decodeOffThread && opened.originalLength >= OFF_THREAD_DECODE_BYTES && codecsById.has(opened.codecId)) {
+      return decodeOffThread(envelope, candidates, limit);
+    }
     return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
   }
 

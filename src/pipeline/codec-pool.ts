@@ -24,6 +24,8 @@ export interface WorkerStats {
   snapshotTrainings: number;
   /** CPU time of the worker's thread so far, ms (Linux; undefined elsewhere). */
   cpuMs: number | undefined;
+  /** Envelopes this worker decoded for reads (`CodecPool.decode`). */
+  decodes: number;
 }
 
 /** Settings every worker starts with. */
@@ -44,13 +46,16 @@ export type WorkerRequest =
   | { type: "forget"; id: string }
   | { type: "encode"; seq: number; bytes: Uint8Array; candidates: { codec: string; assetId?: string }[]; rawBelow: number }
   | { type: "language"; seq: number; text: string }
+  | { type: "decode"; seq: number; envelope: Uint8Array; assetIds: string[]; maxOriginalLength: number }
   | { type: "stats"; seq: number };
 
 export type WorkerReply =
   | { seq: number; ok: true; codec: string; assetId: string | undefined; envelope: Uint8Array; verifyFailures: string[] }
   | { seq: number; ok: true; language: string }
   | { seq: number; ok: true; stats: WorkerStats }
-  | { seq: number; ok: false; message: string };
+  | { seq: number; ok: true; decoded: Uint8Array }
+  /** `code`, `hint`, `details`: a memzip error's (a decode's E_CHECKSUM, E_FORMAT), given back as it was thrown. */
+  | { seq: number; ok: false; message: string; code?: string; hint?: string; details?: Record<string, unknown> };
 
 /** Requests queued per worker beyond the one it is running, so a worker never waits on a message round trip. */
 const PIPELINE_DEPTH = 2;
@@ -83,19 +88,18 @@ export class CodecPool {
       size,
       depth: PIPELINE_DEPTH,
       initialState: () => ({ assets: new Set<string>() }),
-      replyError: (reply) => (reply.ok ? undefined : new MemzipError(ErrorCode.FORMAT, `codec worker failed: ${reply.message}`)),
+      replyError: (reply) =>
+        reply.ok
+          ? undefined
+          : reply.code !== undefined
+            ? new MemzipError(reply.code as ErrorCode, reply.message, { ...(reply.hint === undefined ? {} : { hint: reply.hint }), ...(reply.details ? { details: reply.details } : {}) })
+            : new MemzipError(ErrorCode.FORMAT, `codec worker failed: ${reply.message}`),
     });
   }
 
   async choose(bytes: Uint8Array, candidates: readonly PoolCandidate[], rawBelow: number): Promise<PoolChoice> {
     const slot = await this.pool.slot();
-    for (const { asset } of candidates) {
-      if (asset && !slot.state.assets.has(asset.id)) {
-        this.prepare(asset);
-        slot.worker.postMessage({ type: "asset", id: asset.id, kind: asset.kind, bytes: asset.bytes } satisfies WorkerRequest);
-        slot.state.assets.add(asset.id);
-      }
-    }
+    this.send(slot, candidates.map(({ asset }) => asset));
     const seq = this.pool.nextSeq();
     const request: WorkerRequest = {
       type: "encode",
@@ -106,6 +110,31 @@ export class CodecPool {
     };
     const reply = (await this.pool.send(slot, seq, request)) as Extract<WorkerReply, { codec: string }>;
     return { codec: reply.codec, assetId: reply.assetId, envelope: reply.envelope, verifyFailures: reply.verifyFailures };
+  }
+
+  /**
+   * Decodes an envelope of a pure codec on a worker thread against these assets (the reader's candidates for its
+   * reference): the same bytes, or the same memzip error (E_CHECKSUM, E_FORMAT), as on the caller's thread, whose
+   * event loop stays free meanwhile (a server decoding a large memory answered no other request for seconds).
+   */
+  async decode(envelope: Uint8Array, assets: readonly Asset[], maxOriginalLength: number): Promise<Uint8Array> {
+    const slot = await this.pool.slot();
+    this.send(slot, assets);
+    const seq = this.pool.nextSeq();
+    const request: WorkerRequest = { type: "decode", seq, envelope, assetIds: assets.map((asset) => asset.id), maxOriginalLength };
+    const reply = (await this.pool.send(slot, seq, request)) as Extract<WorkerReply, { decoded: Uint8Array }>;
+    return reply.decoded;
+  }
+
+  /** Sends a worker the assets it has not had yet (each prepared first: `prepare`). */
+  private send(slot: { worker: { postMessage(message: WorkerRequest): void }; state: { assets: Set<string> } }, assets: readonly (Asset | undefined)[]): void {
+    for (const asset of assets) {
+      if (asset && !slot.state.assets.has(asset.id)) {
+        this.prepare(asset);
+        slot.worker.postMessage({ type: "asset", id: asset.id, kind: asset.kind, bytes: asset.bytes } satisfies WorkerRequest);
+        slot.state.assets.add(asset.id);
+      }
+    }
   }
 
   /** `detectLanguage(text)` (semantic/language.ts) on a worker thread: the same answer, none of its CPU on the caller's thread. */

@@ -15,12 +15,20 @@ import { chooseSmallestVerified, type Candidate } from "../codec/policy.js";
 import { createCodecs, type CodecName } from "../codec/registry.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { CodecPoolSettings, WorkerReply, WorkerRequest } from "./codec-pool.js";
+import { MemzipError } from "../errors.js";
 
 const { zstdLevel, maxTextBytes, derivedDir, derivedOptions } = workerData as CodecPoolSettings;
 /** The store's derived states, read (never trained again) as in the main thread, and kept as it keeps them (review25 I-3). */
 const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir, derivedOptions);
 const codecs = createCodecs({ zstdLevel });
 const assets = new Map<string, Asset>();
+let decodes = 0;
+
+/** A failure as a reply: a memzip error keeps its code, hint and details (the reader tells damage from other failures by them). */
+function failure(seq: number, error: unknown): WorkerReply {
+  if (error instanceof MemzipError) return { seq, ok: false, message: error.message, code: error.code, ...(error.hint === undefined ? {} : { hint: error.hint }), details: { ...error.details } };
+  return { seq, ok: false, message: error instanceof Error ? error.message : String(error) };
+}
 
 parentPort?.on("message", (request: WorkerRequest) => {
   if (request.type === "asset") {
@@ -38,7 +46,7 @@ parentPort?.on("message", (request: WorkerRequest) => {
   }
   let reply: WorkerReply;
   if (request.type === "stats") {
-    parentPort?.postMessage({ seq: request.seq, ok: true, stats: { snapshotTrainings: snapshotTrainings(), cpuMs: threadCpuMs() } } satisfies WorkerReply);
+    parentPort?.postMessage({ seq: request.seq, ok: true, stats: { snapshotTrainings: snapshotTrainings(), cpuMs: threadCpuMs(), decodes } } satisfies WorkerReply);
     return;
   }
   if (request.type === "language") {
@@ -46,6 +54,19 @@ parentPort?.on("message", (request: WorkerRequest) => {
       reply = { seq: request.seq, ok: true, language: detectLanguage(request.text) };
     } catch (error) {
       reply = { seq: request.seq, ok: false, message: (error as Error).message };
+    }
+    parentPort?.postMessage(reply);
+    return;
+  }
+  if (request.type === "decode") {
+    try {
+      // Only the assets the reader resolved for this envelope (its row's, or each candidate of its hint), as it would try them.
+      const offered = request.assetIds.map((id) => assets.get(id)).filter((asset): asset is Asset => asset !== undefined);
+      const decoded = decodeEnvelope(new Uint8Array(request.envelope), codecs.byId, (ref) => matchingAssets(offered, ref), request.maxOriginalLength);
+      decodes++;
+      reply = { seq: request.seq, ok: true, decoded };
+    } catch (error) {
+      reply = failure(request.seq, error);
     }
     parentPort?.postMessage(reply);
     return;
