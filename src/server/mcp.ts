@@ -303,7 +303,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     storedBytes: r.storedBytes,
   });
 
-  server.registerTool(
+  const rememberTool = server.registerTool(
     "remember",
     {
       title: "Remember",
@@ -428,7 +428,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }),
   );
 
-  server.registerTool(
+  const updateTool = server.registerTool(
     "update_memory",
     {
       title: "Update memory",
@@ -448,7 +448,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }),
   );
 
-  server.registerTool(
+  const forgetTool = server.registerTool(
     "forget",
     {
       title: "Forget",
@@ -463,6 +463,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       return { id: row.id, namespace: row.namespace, forgotten: true };
     }),
   );
+  // A key (or `memzip mcp --role read`) that may not write is not offered the writing tools: tools/list leaves them out,
+  // and a call of one is "no tool here" (it listed all eight, and a call answered E_FORBIDDEN naming a key's role).
+  if (!allows(scope, "write")) for (const tool of [rememberTool, updateTool, forgetTool]) tool.disable();
 
   server.registerTool(
     "memory_stats",

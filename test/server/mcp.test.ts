@@ -200,11 +200,12 @@ describe("MCP server", () => {
     }
     assert.match(stderr, /memzip mcp: ready on stdio/);
 
-    // Read-only: the write tools answer E_FORBIDDEN; reads work on the same store.
+    // Read-only: the writing tools are not offered (a call of one is no tool here); reads work on the same store.
     const reader = new Client({ name: "memzip-test", version: "1" });
     await reader.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--db", db, "--namespace", "agent-1", "--role", "read"], stderr: "ignore" }));
     try {
-      assert.match(errorText(await call(reader, "remember", { text: "not allowed" })), /^E_FORBIDDEN: /);
+      assert.deepEqual((await reader.listTools()).tools.map((tool) => tool.name).sort(), ["list_memories", "memory_stats", "recall", "related_memories", "search_memories"]);
+      assert.match(errorText(await call(reader, "remember", { text: "not allowed" })), /^E_USAGE: there is no tool "remember" here\nfix: .*a read-only key has no writing tools/);
       assert.equal(((await ok(reader, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 4);
     } finally {
       await reader.close();
@@ -296,8 +297,9 @@ describe("MCP server", () => {
     it("a read key reads but may not write; no key or an unknown key is 401; GET is 405", async () => {
       const reader = await connect(keys.readA);
       try {
-        assert.match(errorText(await call(reader, "remember", { text: "nope" })), /^E_FORBIDDEN: /);
-        assert.match(errorText(await call(reader, "forget", { id: "whatever" })), /^E_FORBIDDEN: /);
+        assert.equal((await reader.listTools()).tools.some((tool) => ["remember", "update_memory", "forget"].includes(tool.name)), false);
+        assert.match(errorText(await call(reader, "remember", { text: "nope" })), /^E_USAGE: there is no tool "remember" here/);
+        assert.match(errorText(await call(reader, "forget", { id: "whatever" })), /^E_USAGE: there is no tool "forget" here/);
         assert.ok(Array.isArray((await ok(reader, "list_memories", {})).memories));
       } finally {
         await reader.close();
