@@ -648,6 +648,12 @@ export interface Store {
    * their ids can be written anew; the parts set aside, oldest first. Optional: absent where a store has no such parts.
    */
   dropDamaged?(): Promise<DamagedMemories[]>;
+  /**
+   * Derived look-up structures of the store that do not read back (SQLite's sealed key runs), each with its error and
+   * hint: no memory is lost (they are made again from the rows by `compact`), but reads and writes of the keys they
+   * hold fail until then. Optional: absent where a store has none.
+   */
+  damagedIndexes?(): Promise<{ where: string; error: MemzipError }[]>;
   /** The calls that waited for another connection's write lock (SQLite); absent where a store has no such wait. */
   lockWaits?(): LockWaits;
   close(): Promise<void>;

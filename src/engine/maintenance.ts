@@ -119,6 +119,10 @@ export class Maintenance {
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });
+    // Every memory read by its seq above: a damaged key index beside them (which reads and writes by id go through)
+    // would verify clean while half the ids failed E_STORE (hostile54).
+    const indexes = (await store.damagedIndexes?.()) ?? [];
+    if (indexes.length > 0) report.indexes = indexes.map(({ where, error }) => ({ where, code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) }));
     return report;
   }
 

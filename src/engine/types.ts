@@ -173,6 +173,11 @@ export interface VerifyReport {
   failed: number;
   /** `hint`: what to do; `repairable`: writing the memory's text again with its id (an import of an export or backup holding it) mends it. */
   failures: { id: string; code: string; message: string; hint?: string; repairable?: true }[];
+  /**
+   * Derived look-up structures of the store that do not read back (SQLite's sealed key runs): no memory is lost, but
+   * reads and writes of the keys they hold fail until `compact` makes them again. Absent when there are none.
+   */
+  indexes?: { where: string; code: string; message: string; hint?: string }[];
 }
 
 /** What `setAsideDamaged` did: the parts of the store that could not be read at all, set aside (their bytes kept apart). */

@@ -173,12 +173,16 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
           repairable: z.literal(true).optional().describe("writing the memory's text again with its id (an import of an export or backup holding it) mends it"),
         }),
       ),
+      indexes: z
+        .array(z.object({ where: z.string(), code: z.string(), message: z.string(), hint: z.string().optional() }))
+        .optional()
+        .describe("derived look-up structures that do not read back (no memory is lost; compact makes them again)"),
     }),
     handler: async ({ body, scope }) => {
       const keyScope = scopeOf(scope);
       const namespace = keyScope.namespaces === "*" && body.namespace === undefined ? undefined : targetNamespace(keyScope, body.namespace);
       const report = await engine.verify(namespace, undefined, context.shutdown);
-      return { checked: report.checked, failed: report.failed, failures: report.failures.slice(0, limits.pageItems) };
+      return { checked: report.checked, failed: report.failed, failures: report.failures.slice(0, limits.pageItems), ...(report.indexes ? { indexes: report.indexes } : {}) };
     },
   });
 }

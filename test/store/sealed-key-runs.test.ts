@@ -9,7 +9,7 @@ import { contentKey, decodeRun, encodeRuns, idKey, mergePairs, seqsOf, sortPairs
 import { openStore } from "../../src/store/open.js";
 import { idHash } from "../../src/store/sqlite/database.js";
 import { MIGRATIONS, SEALED_LAYOUT_STEP } from "../../src/store/sqlite-migrations.js";
-import { ROOT, collect, readerOrSkip, spawnBounded, tempDir } from "../helpers.js";
+import { CLI, ROOT, collect, readerOrSkip, spawnBounded, tempDir } from "../helpers.js";
 import { hashOf, memory, textMemory } from "./store-suite.js";
 
 function raw<T>(path: string, read: (db: Database.Database) => T, readonly = true): T {
@@ -153,7 +153,17 @@ describe("sealed rows' keys as sorted runs", () => {
     let store = openStore(path, { seal: true, blockRows: 64 });
     try {
       await assert.rejects(store.memories.get("a", "n5"), (error: unknown) => error instanceof MemzipError && error.code === ErrorCode.STORE && /memzip compact/.test(error.hint ?? ""));
+      // verify reads every row by seq: it names the damaged runs (it said the store was clean while half the ids failed).
+      const damaged = (await store.damagedIndexes?.()) ?? [];
+      assert.deepEqual(damaged.map((d) => [d.where, d.error.code]), [["sealed key runs (sealed_id_runs)", "E_STORE"]]);
+      assert.match(damaged[0]?.error.hint ?? "", /memzip compact/);
+      const cli = spawnBounded(process.execPath, [CLI, "verify", "--db", path, "--json"], { encoding: "utf8" });
+      assert.equal(cli.status, 1, cli.stderr);
+      // (These rows hold plain bytes, not envelopes: every memory fails too; the runs are listed apart.)
+      const verified = JSON.parse(cli.stdout) as { checked: number; indexes?: { where: string; code: string }[] };
+      assert.deepEqual([verified.checked, verified.indexes?.map((i) => [i.where, i.code])], [300, [["sealed key runs (sealed_id_runs)", "E_STORE"]]]);
       await store.compact();
+      assert.deepEqual(await store.damagedIndexes?.(), []);
       assert.deepEqual(runPairs(path, "sealed_id_runs"), exact, "compact made the runs again, exactly");
       for (const i of [0, 5, 150, 299]) assert.equal(Buffer.from((await store.memories.get("a", `n${i}`))?.envelope ?? []).toString(), `note ${i} about the deploy`);
     } finally {

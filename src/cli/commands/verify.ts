@@ -14,7 +14,9 @@ export const verifyCommand: Command = {
 Exits 1 if any memory fails. A failure marked "repairable" (its envelope no longer reads back, or
 its metadata is damaged) is mended by writing its text again with its id: \`memzip import\` an
 export or backup that holds it. The others are listed with what to do (a damaged asset whose
-memories still decode from the derived state: export now, import into a new store).
+memories still decode from the derived state: export now, import into a new store). A damaged
+key index (SQLite's sealed key runs) is listed under "indexes" (exit 1): no memory is lost, and
+\`memzip compact\` makes it again.
 A part of the store that cannot be read at all (a damaged sealed block, E_STORE) stops every write
 of its memories (and can stop \`memzip compact\`): --set-aside-damaged moves such parts out of the
 way first (their bytes kept in the file's damaged_blocks table, never read again) and reports them
@@ -57,8 +59,9 @@ under "setAside"; their memories are gone then: import an export or backup to st
       const mend =
         (mendable > 0 ? `\n${mendable} of them can be repaired by writing their text again with their ids: \`memzip import\` an export or backup that holds them.` : "") +
         (blocks > 0 ? `\n${blocks} damaged part${blocks > 1 ? "s" : ""} of the store stop${blocks > 1 ? "" : "s"} writes of the memories in ${blocks > 1 ? "them" : "it"} (and can stop \`memzip compact\`): \`memzip verify --set-aside-damaged\` moves ${blocks > 1 ? "them" : "it"} out of the way.` : "");
-      emit(context, setAsideReport ? { ...report, setAside: setAsideReport } : report, `${setAsideLine}checked ${report.checked}, failed ${report.failed}${failures}${mend}${fixes}`);
-      return report.failed > 0 ? EXIT_FAILURES_FOUND : 0;
+      const indexes = (report.indexes ?? []).map((i) => `\n${i.where}: ${i.code} ${i.message}${i.hint ? `\n  fix: ${i.hint}` : ""}`).join("");
+      emit(context, setAsideReport ? { ...report, setAside: setAsideReport } : report, `${setAsideLine}checked ${report.checked}, failed ${report.failed}${failures}${mend}${fixes}${indexes}`);
+      return report.failed > 0 || indexes.length > 0 ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await engine.close();
     }

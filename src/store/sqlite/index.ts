@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import type { AssetRepository, DamagedMemories, JobRepository, KeyRepository, LockWaits, MemoryRepository, ModelRepository, SearchIndexStore, StorageUsage, Store } from "../../core/store.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
 import { SqliteAssets } from "./assets.js";
 import { openDatabase, typedError, waitingForLock, withTypedErrors, type OpenOptions, type SqliteDatabase } from "./database.js";
 import { SqliteJobs } from "./jobs.js";
@@ -152,6 +153,18 @@ export class SqliteStore implements Store {
         if (dropped.length > 0) this.searchIndex.forgetAll();
         return dropped.map(({ firstSeq, lastSeq, rows, error }) => ({ where: `sealed block of seqs ${firstSeq}..${lastSeq}`, memories: rows, error }));
       }),
+    );
+  }
+
+  async damagedIndexes(): Promise<{ where: string; error: MemzipError }[]> {
+    return this.database.read(() =>
+      this.database.sealed.damagedRuns().map(({ table, error }) => ({
+        where: `sealed key runs (${table})`,
+        error: new MemzipError(ErrorCode.STORE, `the sealed key runs of ${table === "sealed_id_runs" ? "ids" : "texts"} do not read back (${error.message}): reads and writes of the keys they hold fail`, {
+          hint: "`memzip compact` makes them again from the sealed blocks; no memory is lost.",
+          cause: error,
+        }),
+      })),
     );
   }
 

@@ -800,23 +800,29 @@ export class SealedRows {
     return { ids: sortPairs(ids), content: sortPairs(content) };
   }
 
+  /** The key-run tables with a chunk that does not read back (its checksum), with the first such chunk's error. */
+  damagedRuns(): { table: RunTable; error: MemzipError }[] {
+    if (!this.any() || this.keyLayout() !== "runs") return [];
+    const db = this.database.db;
+    const damaged: { table: RunTable; error: MemzipError }[] = [];
+    for (const table of ["sealed_id_runs", "sealed_content_runs"] as const) {
+      try {
+        for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table}`).raw().all() as [number, Buffer][]) decodeRun(data, firstKey);
+      } catch (error) {
+        if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        damaged.push({ table, error });
+      }
+    }
+    return damaged;
+  }
+
   /**
    * Makes the key runs again from the blocks when a chunk of them does not read back (its checksum):
    * `compact` calls it, so a damaged run costs one compact, never the rows. True when it rebuilt them.
    */
   repairRuns(): boolean {
-    if (!this.any() || this.keyLayout() !== "runs") return false;
+    if (this.damagedRuns().length === 0) return false;
     const db = this.database.db;
-    const readable = (table: RunTable): boolean => {
-      try {
-        for (const [firstKey, data] of db.prepare(`SELECT first_key, data FROM ${table}`).raw().all() as [number, Buffer][]) decodeRun(data, firstKey);
-        return true;
-      } catch (error) {
-        if (error instanceof MemzipError && error.code === ErrorCode.STORE) return false;
-        throw error;
-      }
-    };
-    if (readable("sealed_id_runs") && readable("sealed_content_runs")) return false;
     this.database.write(() => {
       const blocks = db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][];
       const { ids, content } = this.keysOfBlocks(blocks);
