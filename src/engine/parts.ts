@@ -107,7 +107,20 @@ export function assembleParts(
     cache,
     semanticLayer: () => features.semanticLayer(),
     // The pool is made at the first such read (codecPool, below; none is ever made without workers).
-    ...(options.workers > 0 ? { decodeOffThread: (envelope: Uint8Array, candidates: readonly Asset[], limit: number) => codecPool().decode(envelope, candidates, limit) } : {}),
+    // A read in flight while the engine closes (its pool stopping) decodes in place, as it would without workers.
+    ...(options.workers > 0
+      ? {
+          decodeOffThread: async (envelope: Uint8Array, candidates: readonly Asset[], limit: number) => {
+            if (closed) return undefined;
+            try {
+              return await codecPool().decode(envelope, candidates, limit);
+            } catch (error) {
+              if (closed) return undefined;
+              throw error;
+            }
+          },
+        }
+      : {}),
   });
   const codecPool = () => {
     // A closed engine starts no threads: one started now would keep the process alive after close.

@@ -34,7 +34,7 @@ export interface ReaderParts {
    * Decodes a pure codec's envelope on a codec worker thread (the engine's pool; none without workers): a memory of
    * `OFF_THREAD_DECODE_BYTES` or more is decoded there, so the caller's event loop stays free.
    */
-  decodeOffThread?: (envelope: Uint8Array, assets: readonly Asset[], maxOriginalLength: number) => Promise<Uint8Array>;
+  decodeOffThread?: (envelope: Uint8Array, assets: readonly Asset[], maxOriginalLength: number) => Promise<Uint8Array | undefined>;
 }
 
 /**
@@ -75,7 +75,9 @@ export class Reader {
     const candidates = wanted ? await this.parts.assets.possibleAssets(wanted, assetId) : [];
     const { decodeOffThread, codecsById } = this.parts;
     if (decodeOffThread && opened.originalLength >= OFF_THREAD_DECODE_BYTES && codecsById.has(opened.codecId)) {
-      return decodeOffThread(envelope, candidates, limit);
+      // Undefined: no worker to take it (the engine is closing): in place.
+      const decoded = await decodeOffThread(envelope, candidates, limit);
+      if (decoded) return decoded;
     }
     return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
   }

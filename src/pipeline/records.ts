@@ -181,6 +181,9 @@ export function metaProblem(meta: unknown): string | undefined {
     const { value, depth } = stack.pop() as { value: unknown; depth: number };
     if (typeof value !== "object" || value === null) continue;
     if (depth > MAX_META_DEPTH) return `"meta" (with any unknown fields) is nested deeper than ${MAX_META_DEPTH} levels`;
+    // Refused at every door, as the server's JSON parser and MCP refuse it: code that sets such a key by assignment
+    // sets an object's prototype instead (a CLI --meta __proto__=… was dropped while the write said unchanged).
+    if (Object.hasOwn(value, "__proto__")) return `"meta" has a key named __proto__, which memzip refuses: rename it (every other key is kept as sent)`;
     if (++nodes > MAX_META_CHARS) break;
     for (const child of Object.values(value)) stack.push({ value: child, depth: depth + 1 });
   }

@@ -137,9 +137,9 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
       done(new BodyParseError(400, ErrorCode.INVALID_INPUT, "the request body is not valid UTF-8", "Send JSON encoded as UTF-8; a text memzip stores must be valid UTF-8."), undefined);
       return;
     }
-    // No body (a DELETE from a client that sends this Content-Type on every request): none, not a 400. A route that
-    // needs a body says it is missing.
-    if (text.length === 0) {
+    // No body on a method that takes none (a DELETE from a client that sends this Content-Type on every request): none,
+    // not a 400. An empty body where one is needed stays the parser's 400.
+    if (text.length === 0 && (request.method === "DELETE" || request.method === "GET" || request.method === "HEAD")) {
       done(null, undefined);
       return;
     }

@@ -3,9 +3,9 @@
  * server resume it): `$TMPDIR/memzip-uploads-<uid>/<store>/`, private to the user the server runs as.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ErrorCode, MemzipError } from "../errors.js";
 
 /**
@@ -17,7 +17,7 @@ import { ErrorCode, MemzipError } from "../errors.js";
 export function uploadFolder(location: string, base: string = tmpdir()): string {
   const uid = process.getuid?.();
   const root = join(base, `memzip-uploads-${uid ?? "user"}`);
-  const folder = join(root, createHash("sha256").update(location).digest("hex").slice(0, 16));
+  const folder = join(root, createHash("sha256").update(canonical(location)).digest("hex").slice(0, 16));
   for (const path of [root, folder]) {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     const found = lstatSync(path);
@@ -29,4 +29,15 @@ export function uploadFolder(location: string, base: string = tmpdir()): string 
     if ((found.mode & 0o077) !== 0) chmodSync(path, 0o700);
   }
   return folder;
+}
+
+/** A store file by its real path (however `--db` spelled it: relative, `./`, through a link); a server URL as it is. */
+function canonical(location: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  const path = resolve(location);
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

@@ -86,21 +86,27 @@ describe("memzip import: Ctrl-C, --resume, exit codes", () => {
     assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).failed, 0);
   });
 
-  it("Ctrl-C while the records are read: exit 130 with the resume command, the store whole, and the resumed job ends with exactly every record", async () => {
+  it("Ctrl-C while the records are read: exit 130 with the resume command, the store whole, and the resumed job ends with exactly every record, as the import was told (-n, --ttl)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "read.db");
-    const file = recordsFile(dir.path, 60);
+    // The last 20 records name another namespace: with -n they are rejected, by the resumed job too.
+    const file = join(dir.path, "records.jsonl");
+    writeFileSync(file, devCorpus().slice(0, 60).map((r, i) => JSON.stringify({ id: r.id, text: r.text, ...(i >= 40 ? { namespace: "other" } : {}) })).join("\n") + "\n");
     const hook = join(dir.path, "ctrl-c.mjs");
     writeFileSync(hook, ctrlCAt("\rimport "));
-    const stopped = memzip(["import", file, "--db", db, "--batch", "5"], ["--import", hook]);
+    const stopped = memzip(["import", file, "--db", db, "--batch", "5", "-n", "work", "--ttl", "30d"], ["--import", hook]);
     assert.equal(stopped.status, 130, stopped.stderr);
     const pasted = /\(interrupted: continue with: memzip (import .* --resume job-[a-z0-9-]+ --db \S+)\)/.exec(stopped.stdout)?.[1];
     assert.ok(pasted, stopped.stdout);
+    // Every option the import was given (the job keeps none of them: without -n the resume stored "other"'s records).
+    assert.ok(pasted.includes(" --batch 5 ") && pasted.includes(" --namespace work ") && pasted.includes(" --ttl 30d "), pasted);
     assert.equal(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout).failed, 0);
     const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted} --json`, process.execPath, CLI], { env: ENV, encoding: "utf8" });
-    assert.equal(resumed.status, 0, resumed.stderr);
-    const stats = JSON.parse(memzip(["stats", "--db", db, "--json"]).stdout) as { memories: number };
-    assert.equal(stats.memories, 60);
+    assert.equal(resumed.status, 1, `the other namespace's records rejected: ${resumed.stderr}`);
+    const memories = (args: string[]) => (JSON.parse(memzip(["stats", ...args, "--db", db, "--json"]).stdout) as { memories: number }).memories;
+    assert.deepEqual([memories([]), memories(["-n", "work"])], [40, 40]);
+    const listed = JSON.parse(memzip(["ls", "-n", "work", "--limit", "100", "--db", db, "--json"]).stdout) as { memories: { expiresAt?: number | null }[] };
+    assert.equal(listed.memories.filter((m) => typeof m.expiresAt === "number").length, 40, "every record expires (--ttl)");
   });
 
   it("-n: a record naming another namespace is rejected with a message that names no CLI flag, and the CLI adds its advice once", async () => {

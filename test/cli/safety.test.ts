@@ -395,3 +395,24 @@ describe("issue 12: limits and resources are typed errors, never stack traces", 
     assert.ok(!existsSync(out));
   });
 });
+
+describe("a meta key named __proto__ is refused at every door", () => {
+  it("import rejects the record, update --meta __proto__=… is E_INVALID_INPUT (it said unchanged and dropped the change)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "p.db");
+    const file = join(dir.path, "proto.jsonl");
+    writeFileSync(file, ['{"id":"p1","text":"proto meta","meta":{"__proto__":{"polluted":1},"k":1}}', '{"id":"p2","text":"nested","meta":{"a":{"__proto__":{"x":1}}}}', '{"id":"p3","text":"plain","meta":{"k":1}}'].join("\n") + "\n");
+    const imported = memzip(["import", file, "--db", db, "--json"]);
+    assert.equal(imported.status, 1, imported.stderr);
+    const report = imported.json() as { stored: number; rejected: { message: string }[] };
+    assert.equal(report.stored, 1);
+    assert.equal(report.rejected.length, 2);
+    assert.ok(report.rejected.every((r) => /key named __proto__/.test(r.message)), JSON.stringify(report.rejected));
+    for (const value of ["", '{"x":2}']) {
+      const updated = memzip(["update", "p3", "--meta", `__proto__=${value}`, "--db", db]);
+      assert.equal(updated.status, 3, updated.stderr);
+      assert.match(updated.stderr, /E_INVALID_INPUT: .*__proto__/);
+    }
+    assert.deepEqual((memzip(["get", "p3", "--db", db, "--json"]).json() as { meta: unknown }).meta, { k: 1 });
+  });
+});

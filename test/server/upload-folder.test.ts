@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, it } from "node:test";
 import { uploadFolder } from "../../src/server/upload-folder.js";
 import { tempDir } from "../helpers.js";
@@ -14,6 +14,12 @@ describe("the upload folder of a server's import jobs", () => {
     const b = uploadFolder("postgres://db.example/memzip", dir.path);
     assert.notEqual(a, b);
     assert.equal(uploadFolder("/stores/a.db", dir.path), a);
+    // One store however its path is spelled (a restarted server given "./store.db" found no upload to resume).
+    const store = join(dir.path, "store.db");
+    writeFileSync(store, "");
+    symlinkSync(store, join(dir.path, "linked.db"));
+    const spelled = [store, `${dir.path}/./store.db`, join(dir.path, "linked.db"), relative(process.cwd(), store)].map((path) => uploadFolder(path, dir.path));
+    assert.deepEqual(new Set(spelled).size, 1, spelled.join(" "));
     for (const folder of [a, b, join(dir.path, `memzip-uploads-${uid}`)]) assert.equal(statSync(folder).mode & 0o777, 0o700, folder);
 
     // One of this user's that others may enter (made by an earlier build, or by hand) is made private.

@@ -175,7 +175,7 @@ async function runImport(context: CommandContext, file: string, onListening: () 
       context.stderr.write(`${context.stderr.isTTY ? "\n" : ""}memzip: ${signal === "SIGINT" ? "" : "SIGTERM: "}stopping after the step in progress (what is written stays); ${again}\n`);
       return;
     }
-    const resume = jobId === undefined ? "" : `; continue with: memzip import ${shellWord(file)} --resume ${jobId}${dbFlag(context)}`;
+    const resume = jobId === undefined ? "" : `; continue with: ${resumeCommand(context, file, jobId)}`;
     context.stderr.write(`memzip: stopped at once (every batch committed before stays)${resume}\n`);
     const marked = jobId === undefined ? Promise.resolve() : engine.interruptJob(jobId).catch(() => undefined);
     // Bounded: a store that cannot take the mark (a server far away) does not keep the process.
@@ -244,15 +244,14 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     // The pin's advice in this transport's terms (the engine's message names no flag).
     const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
     const semantic = await semanticSummary(engine);
-    // The command that finishes the job, as it can be pasted (the file and the store named: `--resume JOB` alone is E_USAGE).
-    const resumeCommand = report.jobId === undefined ? undefined : `memzip import ${shellWord(file)} --resume ${report.jobId}${dbFlag(context)}`;
+    const resume = report.jobId === undefined ? undefined : resumeCommand(context, file, report.jobId);
     emit(
       context,
       { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
       `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
         (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
-        `${report.aborted && !report.interrupted ? ` (interrupted: ${resumeCommand ? `continue with: ${resumeCommand}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
-        `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, resumeCommand)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
+        `${report.aborted && !report.interrupted ? ` (interrupted: ${resume ? `continue with: ${resume}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
+        `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, resume)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
         // A restore into the namespaces its records name says nothing of an empty default namespace.
         (others.length > 0 && stats.memories === 0
           ? `file on disk ${formatBytes(stats.fileBytes)}`
@@ -291,4 +290,21 @@ async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: 
       (stats.entityFallbacks > 0 ? `entities: the tagger failed on ${stats.entityFallbacks} memories, which took the rules+nlp entities\n` : "") +
       `cost ${money(costs.total)} (${money(costs.per1000Memories)} per 1,000 memories); local work ${money(costs.local.cost)} against ${money(costs.local.cloudEquivalent)} in the cloud (saved ${(costs.local.savingsShare * 100).toFixed(0)} %)`,
   };
+}
+
+/**
+ * The command that continues job `jobId` as this one ran, to be pasted: the file, every option given (`-n` pins the
+ * namespace, `--ttl` gives the records an expiry, `--codec`, `--model`, … — the job row keeps none of them: a resume
+ * without `-n` stored the records that named other namespaces there) and the store. `--resume JOB` alone is E_USAGE.
+ */
+function resumeCommand(context: CommandContext, file: string, jobId: string): string {
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(context.values)) {
+    if (name === "resume" || name === "db" || name === "json" || name === "help") continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one === true) flags.push(`--${name}`);
+      else if (typeof one === "string") flags.push(`--${name} ${shellWord(one)}`);
+    }
+  }
+  return `memzip import ${shellWord(file)}${flags.map((flag) => ` ${flag}`).join("")} --resume ${jobId}${dbFlag(context)}`;
 }

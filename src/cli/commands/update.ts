@@ -52,7 +52,8 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
           value = raw;
         }
       }
-      (meta ??= {})[pair.slice(0, at)] = value;
+      // Defined, not assigned: a key named __proto__ stays a key (the engine refuses it by name) instead of setting the prototype.
+      Object.defineProperty((meta ??= {}), pair.slice(0, at), { value, enumerable: true, writable: true, configurable: true });
     }
     const ttlMs = parseTtl(values.ttl);
     if (ttlMs !== undefined && values["no-expiry"] === true) throw usage("--ttl and --no-expiry contradict each other");
