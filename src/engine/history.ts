@@ -9,6 +9,7 @@ import { memoryKey, type Fingerprint, type Store, type StoredMemory } from "../c
 import type { Reader } from "./reader.js";
 import type { MemoryVersion, PlannedWrite } from "./types.js";
 import { unlessDamaged } from "./rows.js";
+import { ErrorCode, MemzipError } from "../errors.js";
 
 /**
  * At commit, after the last-record-wins pass: each plan that writes a row learns what the row holds
@@ -45,6 +46,15 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
     } else {
       const fingerprint = current.get(key);
       // An update is written only over the text it read (a row deleted or changed since is refused by the store).
+      // A new memory's plan whose id another writer has created since, with this very text (the same text sent twice
+      // at once): not written over it as an update (it answered `updated` and took the later creation time); the
+      // writer's commit plans it again, as that memory's write of its own text (`unchanged`, or a metadata update).
+      if (!plan.basis && plan.result.status === "stored" && fingerprint && sameText(fingerprint, row)) {
+        throw new MemzipError(ErrorCode.CONFLICT, `memory ${row.id} was created by another writer while this write was prepared; nothing of this batch was written`, {
+          hint: "Write it again: it is then that memory's write.",
+          details: { namespace: row.namespace, id: row.id },
+        });
+      }
       expected = plan.basis ?? fingerprint ?? null;
       const status = expected ? "updated" : "stored";
       if (plan.result.status !== status) plan.result = { ...plan.result, status };

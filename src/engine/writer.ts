@@ -325,7 +325,12 @@ export class Writer {
           // and pruned the one these plans were coded with, between their coding and this commit: the
           // transaction wrote nothing. They are coded again with the namespace's assets as they are now.
           // So are plans of references whose checked holder another writer changed or deleted since (`holderChanged`).
-          const replan = isMemzipError(error, ErrorCode.MISSING_ASSET) || (isMemzipError(error, ErrorCode.CONFLICT) && error.details.holderChanged === true);
+          // And plans of a memory another writer created (or changed) with this very text meanwhile (the same text sent
+          // twice at once: all but one answered E_CONFLICT, "write it again"): planned again, each is that memory's
+          // write of its own text, `unchanged` or a metadata update, as sending it again would be.
+          const replan =
+            isMemzipError(error, ErrorCode.MISSING_ASSET) ||
+            (isMemzipError(error, ErrorCode.CONFLICT) && (error.details.holderChanged === true || (await this.sameTextMeanwhile(error, planned))));
           if (!replan || attempt >= COMMIT_ATTEMPTS) throw error;
           const again = planned.map((p) => inputs.get(p));
           if (again.some((input) => input === undefined)) throw error;
@@ -372,6 +377,17 @@ export class Writer {
   private untrained(candidates: readonly CodecCandidate[]): boolean {
     const { options, codecs } = this.parts;
     return options.codecs.some((name) => codecs.byName.get(name)?.requires !== undefined && !candidates.some((c) => c.codec.name === name));
+  }
+
+  /** Whether the memory a conflict names holds, now, the text its plan in `planned` writes (another writer stored it). */
+  private async sameTextMeanwhile(error: MemzipError, planned: readonly PlannedWrite[]): Promise<boolean> {
+    const { namespace, id } = error.details;
+    if (typeof namespace !== "string" || typeof id !== "string") return false;
+    const plan = planned.find((p) => p.result.namespace === namespace && p.result.id === id);
+    const mine = plan?.row ?? plan?.unchangedRow;
+    if (!mine) return false;
+    const now = (await this.parts.store.memories.fingerprints(namespace, [id])).get(id);
+    return now !== undefined && now.checksum === mine.checksum && now.originalLength === mine.originalLength;
   }
 
   /** Whether a content holder has expired (or is gone): a write never becomes a reference to it. */
