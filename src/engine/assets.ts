@@ -179,7 +179,7 @@ export class EngineAssets {
    * Deletes assets (of one kind, trained for one namespace, if given) that no memory needs and no
    * namespace writes with; with `unusedActive`, also those a namespace writes with that no memory
    * needs (they lost to another codec on every memory; the namespace stops writing with them), but
-   * never a namespace's active priming text, nor an active asset stored within `ACTIVE_ASSET_GRACE_MS`.
+   * never a namespace's active priming text, nor (`keepRecentActive`) an active asset stored within `ACTIVE_ASSET_GRACE_MS`.
    */
   async prune(filter: PruneFilter = {}): Promise<RemovedAsset[]> {
     const removed: RemovedAsset[] = [];
@@ -190,7 +190,7 @@ export class EngineAssets {
       // trained asset no memory uses yet may be waiting for the recode that follows its training, in this process or
       // another (a compact beside `model train` removed the snapshot just trained: the recode lost it, and the
       // namespace stayed on the shipped base model): it has not lost until it is older than the grace period.
-      if ((!filter.unusedActive || usage.kind === "llm-prefix" || (await this.recentlyStored(usage.id))) && (await this.store.assets.isActive(usage.id))) continue;
+      if ((!filter.unusedActive || usage.kind === "llm-prefix" || (filter.keepRecentActive === true && (await this.recentlyStored(usage.id)))) && (await this.store.assets.isActive(usage.id))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
       // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
       if (await this.store.assets.delete(usage.id)) {

@@ -454,7 +454,7 @@ export class Maintenance {
     const fileBytesBefore = (await store.usage()).fileBytes;
     // Expired memories go as a delete by filter would take them (each with its history; a text it held is handed over).
     const { count: expired } = await forgetWhere(store, assets, { expiredBy: this.parts.options.clock() });
-    const removed = await assets.prune({ unusedActive: true });
+    const removed = await assets.prune({ unusedActive: true, keepRecentActive: true });
     await store.compact();
     return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
   }

@@ -347,6 +347,12 @@ export interface PruneFilter {
   kind?: AssetKind;
   namespace?: string;
   unusedActive?: boolean;
+  /**
+   * With `unusedActive`: an active asset stored within `ACTIVE_ASSET_GRACE_MS` is kept all the same (`compact`: the
+   * recode after its training, perhaps in another process, has not committed with it yet). An import's own prune,
+   * after its own recode, leaves this off.
+   */
+  keepRecentActive?: boolean;
 }
 
 /** What `Engine.create` takes: any store, a cache, the engine's options. */
