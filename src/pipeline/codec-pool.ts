@@ -3,7 +3,7 @@ import type { Asset } from "../codec/codec.js";
 import { ensureDerivedState } from "../codec/cm/prepared-snapshot.js";
 import { derivedStoreOf } from "../codec/derived.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { WorkerPool } from "../core/worker-pool.js";
+import { WorkerPool, type PoolSlot } from "../core/worker-pool.js";
 
 /** A classical candidate as the pool sees it: a codec name and the asset it writes with. */
 export interface PoolCandidate {
@@ -127,7 +127,7 @@ export class CodecPool {
   }
 
   /** Sends a worker the assets it has not had yet (each prepared first: `prepare`). */
-  private send(slot: { worker: { postMessage(message: WorkerRequest): void }; state: { assets: Set<string> } }, assets: readonly (Asset | undefined)[]): void {
+  private send(slot: PoolSlot<{ assets: Set<string> }>, assets: readonly (Asset | undefined)[]): void {
     for (const asset of assets) {
       if (asset && !slot.state.assets.has(asset.id)) {
         this.prepare(asset);

@@ -158,6 +158,12 @@ async function daily(engine: Engine, namespaces: readonly string[] | undefined, 
   return { days: sorted, scanned: page.items.length, capped: page.next !== null, cap: DAILY_SCAN_CAP };
 }
 
+/** The cache panel's figures. */
+function cacheFigures(cache: { hits: number; misses: number; entries: number; bytes: number }): NonNullable<DashboardData["cache"]> {
+  const lookups = cache.hits + cache.misses;
+  return { hits: cache.hits, misses: cache.misses, hitRate: lookups === 0 ? null : cache.hits / lookups, entries: cache.entries, bytes: cache.bytes };
+}
+
 /** Everything the dashboard shows for a key (and optionally one of its namespaces). */
 export async function dashboardData(engine: Engine, scope: KeyScope, asked: string | undefined, signal: AbortSignal): Promise<DashboardData> {
   const { visible, selected } = await namespacesFor(engine, scope, asked);
@@ -208,8 +214,6 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
 
   // The cache and the semantic counters are the whole process's: shown to a key of every namespace only.
   const processWide = scope.namespaces === "*";
-  const cache = engine.cacheStats();
-  const lookups = cache.hits + cache.misses;
   const [costs, semanticStats] = processWide ? await Promise.all([engine.semanticCosts(), engine.semanticStats()]) : [undefined, undefined];
 
   return {
@@ -225,7 +229,7 @@ export async function dashboardData(engine: Engine, scope: KeyScope, asked: stri
     daily: await daily(engine, whole ? undefined : selected, signal),
     imports: jobs,
     processWide,
-    cache: processWide ? { hits: cache.hits, misses: cache.misses, hitRate: lookups === 0 ? null : cache.hits / lookups, entries: cache.entries, bytes: cache.bytes } : null,
+    cache: processWide ? cacheFigures(engine.cacheStats()) : null,
     semantic:
       costs === undefined && semanticStats === undefined
         ? null

@@ -182,9 +182,6 @@ const otherNamespace = (where: number | string, namespace: string) =>
 
 export function registerImportRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine, limits } = context;
-  // Made at the first upload (and checked again at each: uploadFolder); a recovery finds no folder as no upload.
-  let uploads: string | undefined;
-  const uploadsFolder = () => (uploads ??= uploadFolder(engine.location));
   const jobs = new Map<string, Job>();
 
   // Uploads arrive as raw streams: the handler, not a body parser, reads and bounds them.
@@ -216,7 +213,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
   };
   /** A JSONL job of an earlier run of the server (its upload kept, its checkpoint in the store): interrupted, resumable. */
   const recover = async (id: string): Promise<Job | undefined> => {
-    const path = join(uploadsFolder(), `${id}.jsonl`);
+    const path = join(uploadFolder(engine.location), `${id}.jsonl`);
     const size = await stat(path).then((s) => s.size, () => undefined);
     if (size === undefined) return undefined;
     const stored = (await engine.jobs(10_000)).find((candidate) => candidate.source === path);

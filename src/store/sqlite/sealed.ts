@@ -114,9 +114,14 @@ function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError
   });
 }
 
-/** Whether `error` is a sealed block's that cannot be read (`blockError`). */
-function isDamage(error: unknown): error is MemzipError {
-  return error instanceof MemzipError && error.code === ErrorCode.STORE && typeof error.details.firstSeq === "number";
+/** `work`'s result, or `otherwise` where it met a sealed block that cannot be read (`blockError`); any other error is thrown. */
+function passingDamage<T>(work: () => T, otherwise: T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof MemzipError && error.code === ErrorCode.STORE && typeof error.details.firstSeq === "number") return otherwise;
+    throw error;
+  }
 }
 
 /** What sealing needs of the open store (database.ts's SqliteDatabase; an interface here, so the two modules do not import each other). */
@@ -343,12 +348,7 @@ export class SealedRows {
 
   /** `bySeq`, with none for a row in a block that cannot be read (E_STORE). */
   private readableBySeq(seq: number): PackedRow | undefined {
-    try {
-      return this.bySeq(seq);
-    } catch (error) {
-      if (isDamage(error)) return undefined;
-      throw error;
-    }
+    return passingDamage(() => this.bySeq(seq), undefined);
   }
 
   /** The sealed row of (ns, id), if any. */
@@ -915,12 +915,7 @@ export class SealedRows {
 
   /** `unsealAt`, passing over a block that cannot be read (E_STORE; nothing of it moved): false then. */
   private unsealReadable(seq: number): boolean {
-    try {
-      return this.unsealAt(seq);
-    } catch (error) {
-      if (isDamage(error)) return false;
-      throw error;
-    }
+    return passingDamage(() => this.unsealAt(seq), false);
   }
 
   /**
