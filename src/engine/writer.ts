@@ -16,7 +16,7 @@ import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { Metrics } from "../pipeline/metrics.js";
-import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, metaProblem, NAMESPACE_PATTERN, plainJsonProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
+import { checkMemoryId, createdProblem, expiryProblem, LATEST_TIME_MS, MAX_META_CHARS, MAX_META_DEPTH, metaProblem, NAMESPACE_PATTERN, plainJsonProblem, tagsProblem, type MemoryInput } from "../pipeline/records.js";
 import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarity.js";
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
@@ -31,6 +31,9 @@ import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
 import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
+
+/** metaProblem's bounds, as its hints name them. */
+const META_BOUNDS = `meta holds at most ${MAX_META_DEPTH} levels and ${MAX_META_CHARS} characters of JSON`;
 
 /** Memories shorter than this are not worth a shared dictionary. */
 const GROUP_MIN_BYTES = 64;
@@ -188,7 +191,7 @@ export class Writer {
       }
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
-      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the record's meta or store the large part as the text of its own memory." });
+      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the record's meta or store a large part as the text of its own memory (${META_BOUNDS}).` });
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
       const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
@@ -440,7 +443,7 @@ export class Writer {
     const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
     const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
-    if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: "Flatten the meta patch or store the large part as the text of its own memory." });
+    if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the meta patch or store a large part as the text of its own memory (${META_BOUNDS}).` });
     const plainRefused = this.parts.store.plainJsonOnly === true ? plainJsonProblem(undefined, patch.meta) : undefined;
     if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the meta patch (PostgreSQL cannot keep them)." });
     for (let attempt = 1; ; attempt++) {
