@@ -2,7 +2,7 @@ import type { Cache, CacheStats } from "./cache/cache.js";
 import { existsSync } from "node:fs";
 import { defaultDbPath } from "./core/paths.js";
 import { ErrorCode, MemzipError } from "./errors.js";
-import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageOptions, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
@@ -206,13 +206,16 @@ export class Engine {
   }
 
   /** Memories by offset (expired ones left out; prefer `page`). */
-  async list(query: ListQuery = {}): Promise<MemorySummary[]> {
-    return (await this.store.memories.list(query)).filter((m) => !this.parts.reader.expired(m));
+  async list(query: ListQuery = {}, options: PageOptions = {}): Promise<MemorySummary[]> {
+    return (await this.store.memories.list(query, options)).filter((m) => !this.parts.reader.expired(m));
   }
 
-  /** Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`); expired ones are left out. */
-  page(query: PageQuery): Promise<MemoryPage> {
-    return this.store.memories.page({ ...query, activeAt: this.options.clock() });
+  /**
+   * Filtered memories in insertion order, a page at a time (pass the page's `next` back as `cursor`); expired ones are
+   * left out. With `skipDamaged`, memories that cannot be read are passed over and named in the page's `damaged`.
+   */
+  page(query: PageQuery, options: PageOptions = {}): Promise<MemoryPage> {
+    return this.store.memories.page({ ...query, activeAt: this.options.clock() }, options);
   }
 
   /** The namespaces that hold memories. */

@@ -24,7 +24,7 @@ export { CODEC_NAMES, createCodecs } from "./codec/registry.js";
 export type { CodecName } from "./codec/registry.js";
 export { openStore } from "./store/open.js";
 export { MEMORY_KINDS } from "./core/store.js";
-export type { MemoryKind, Store, StoredMemory, MemorySummary } from "./core/store.js";
+export type { DamagedMemories, MemoryKind, MemoryPage, PageOptions, PageQuery, Store, StoredMemory, MemorySummary } from "./core/store.js";
 export type { MemoryInput } from "./pipeline/records.js";
 export { runCodecBench } from "./quality/codec-bench.js";
 export type { BenchRecord, CodecBenchReport } from "./quality/codec-bench.js";

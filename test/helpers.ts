@@ -1,3 +1,4 @@
+import { strict as assert } from "node:assert";
 import { spawnSync, type ChildProcess, type SpawnSyncOptions, type SpawnSyncOptionsWithBufferEncoding, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openEnvelope, sealEnvelope } from "../src/codec/envelope.js";
 import type { Store } from "../src/core/store.js";
-import type { Engine } from "../src/engine.js";
+import { Engine } from "../src/engine.js";
+import { openStore } from "../src/store/open.js";
 import { openDatabase } from "../src/store/sqlite/database.js";
 
 /** Repository root (tests run from dist/test). */
@@ -181,6 +183,21 @@ export function damageEnvelope(path: string, id: string): void {
   }
 }
 
+/** Flips one bit in the middle of the sealed block ending at `lastSeq` in a closed SQLite store (what a bad sector or a stray write does). */
+export function damageBlock(path: string, lastSeq: number): void {
+  const database = openDatabase(path, { seal: false });
+  try {
+    const db = database.db;
+    const data = db.prepare("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck().get(lastSeq) as Buffer | undefined;
+    if (!data) throw new Error(`no sealed block ending at seq ${lastSeq} in ${path}`);
+    const bad = Buffer.from(data);
+    bad[bad.length >> 1] = (bad[bad.length >> 1] as number) ^ 0x10;
+    database.write(() => db.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = ?").run(bad, lastSeq));
+  } finally {
+    database.close();
+  }
+}
+
 /**
  * The envelope (hex) a write makes today of `text`, recorded as a version 1 envelope (`recordedHex`):
  * the same payload under a version 2 header (docs/FORMAT.md), so fixtures recorded before version 2
@@ -205,4 +222,27 @@ export function damageAsset(db: string, kind: string): string {
   } finally {
     database.close();
   }
+}
+
+/** The text of memory i of `storeWithDamagedBlock`. */
+export const damagedStoreText = (i: number): string => `memory number ${i}: the quick brown fox jumps over the lazy dog ${"z".repeat(i)}`;
+
+/**
+ * A store of 14 memories: seqs 1..12 sealed in blocks of 4 (1..4 and 9..12 "a"; 5..8 two "a", two "b"), 13 and 14 hot
+ * ("a"). Returns the engine over it (searching on a thread with `searchThread`), the damage done after a search indexed
+ * everything with `searchFirst` (else before any index).
+ */
+export async function storeWithDamagedBlock(dir: string, searchFirst: boolean, searchThread = false): Promise<{ path: string; engine: Engine }> {
+  const path = join(dir, "store.db");
+  const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
+  const engine = Engine.create({ store, cache: "off", workers: 0 });
+  await engine.rememberMany(Array.from({ length: 6 }, (_, i) => ({ id: `a${i}`, text: damagedStoreText(i), tags: ["t"] })), { namespace: "a" });
+  await engine.rememberMany([{ id: "b0", text: damagedStoreText(20) }, { id: "b1", text: damagedStoreText(21) }], { namespace: "b" });
+  await engine.rememberMany(Array.from({ length: 4 }, (_, i) => ({ id: `a${i + 6}`, text: damagedStoreText(i + 6), tags: ["t"] })), { namespace: "a" });
+  assert.equal(await store.seal?.(), 12);
+  await engine.rememberMany([12, 13].map((i) => ({ id: `a${i}`, text: damagedStoreText(i), tags: ["t"] })), { namespace: "a" });
+  if (searchFirst) assert.equal((await engine.searchMemories("quick fox", { limit: 20 })).length, 14);
+  await engine.close();
+  damageBlock(path, 8);
+  return { path, engine: Engine.create({ store: openStore(path), cache: "off", workers: 0, searchThread }) };
 }

@@ -302,6 +302,22 @@ export interface MemoryPage {
   items: MemorySummary[];
   /** The cursor of the following page; null when this page is the last. */
   next: string | null;
+  /**
+   * With `skipDamaged`: memories of the listed namespaces the page passed over because they cannot be read (a damaged
+   * sealed block; whether they match the other filters is unknown). Each place is named once in a walk of the pages:
+   * on the page that passes it. Absent when there are none.
+   */
+  damaged?: DamagedMemories[];
+}
+
+/** How a page or list meets memories it cannot read. */
+export interface PageOptions {
+  /**
+   * Pass over memories that cannot be read (a damaged sealed block) and name them in the page's `damaged`, instead of
+   * failing with their E_STORE error: for listings a person or an agent reads. Work that must meet every match (forgetting
+   * by a filter) leaves it off.
+   */
+  skipDamaged?: boolean;
 }
 
 /** Every memory a filter matches, in insertion order, read a page (one store call) at a time. */
@@ -421,6 +437,16 @@ export interface DamagedMemories {
   error: MemzipError;
 }
 
+/** Damaged memories of one namespace. */
+export interface DamagedInNamespace extends DamagedMemories {
+  namespace: string;
+}
+
+/** Damaged memories as JSON answers name them (the CLI's --json, REST, MCP): where, how many, and the error's code, message and fix. */
+export function damageJson({ where, memories, error }: DamagedMemories): { where: string; memories: number; code: string; message: string; hint?: string } {
+  return { where, memories, code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) };
+}
+
 /**
  * Memories: rows of metadata around an envelope. A batch write is atomic: after a crash, whole
  * batches or nothing. Content is deduplicated within a namespace: a memory whose `contentHash`,
@@ -458,9 +484,9 @@ export interface MemoryRepository {
   history(namespace: string, id: string): Promise<StoredVersion[]>;
   /** How many earlier texts are kept and their bytes (of a namespace, or all). */
   historyUsage(namespace?: string): Promise<HistoryUsage>;
-  list(query: ListQuery): Promise<MemorySummary[]>;
+  list(query: ListQuery, options?: PageOptions): Promise<MemorySummary[]>;
   /** Filtered memories in insertion order, a page at a time (keyset cursor: stable while others write). */
-  page(query: PageQuery): Promise<MemoryPage>;
+  page(query: PageQuery, options?: PageOptions): Promise<MemoryPage>;
   /** Every memory (optionally of one namespace) in insertion order, fetched in batches. */
   scan(options?: ScanOptions): AsyncIterable<StoredMemory>;
   count(namespace?: string): Promise<number>;
@@ -560,6 +586,11 @@ export interface SearchIndexStore {
    */
   pending(key: string, limit: number, from?: PendingFrom): Promise<{ seq: number; id: string; namespace: string }[]>;
   countPending(key: string): Promise<number>;
+  /**
+   * Memories the index's reads passed over because the store could not read them (a damaged sealed block), by
+   * namespace: not pending, not searchable, until they are set aside. Optional: absent where a store has no such damage.
+   */
+  damaged?(): Promise<DamagedInNamespace[]>;
   put(key: string, entries: readonly SearchIndexEntry[]): Promise<void>;
   /** The vectors stored under `key` (none when the index holds another key). */
   vectors(key: string): Promise<IndexedVectors>;

@@ -139,8 +139,12 @@ export class Features {
   /** The memories the index left out because their text could not be read (`SearchIndex.unreadable`), of these namespaces. */
   async unsearchable(scope: { namespace?: string; namespaces?: readonly string[] }): Promise<UnreadableMemory[]> {
     const index = await this.searchLoading?.catch(() => undefined);
-    const found = index?.unreadable(scope.namespaces) ?? [];
-    return scope.namespace === undefined ? found : found.filter((memory) => memory.namespace === scope.namespace);
+    if (!index) return [];
+    // Damaged places met by this thread's reads or the search thread's (each names a place once).
+    const places = new Map<string, UnreadableMemory>();
+    for (const place of [...(await index.damaged()), ...(this.searchThread?.damaged ?? [])]) places.set(memoryKey(place.namespace, place.id), place);
+    const wanted = scope.namespace !== undefined ? new Set([scope.namespace]) : scope.namespaces && new Set(scope.namespaces);
+    return [...index.unreadable(), ...places.values()].filter((memory) => wanted === undefined || wanted.has(memory.namespace));
   }
 
   /**

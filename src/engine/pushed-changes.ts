@@ -4,7 +4,7 @@
  * changes its connection logged (`vectorsSince` with the thread's cursor) with each search. The
  * SQLite change log is per connection, so the thread's own connection cannot see the writer's.
  */
-import type { IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../core/store.js";
+import type { DamagedInNamespace, IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../core/store.js";
 
 /** What the main thread sends with a search: the index's changes since the previous one, or "reload". */
 export type ThreadDelta = { reload: true } | { reload?: false; changed: number[]; vectors: IndexedVectors };
@@ -72,6 +72,10 @@ export class PushedChanges implements SearchIndexStore {
   }
   countPending(key: string): Promise<number> {
     return this.base.countPending(key);
+  }
+
+  async damaged(): Promise<DamagedInNamespace[]> {
+    return (await this.base.damaged?.()) ?? [];
   }
   put(key: string, entries: readonly SearchIndexEntry[]): Promise<void> {
     return this.base.put(key, entries);

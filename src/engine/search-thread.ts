@@ -10,7 +10,7 @@
 import { WorkerPool } from "../core/worker-pool.js";
 import type { SearchIndexStore } from "../core/store.js";
 import { MemzipError, type ErrorCode } from "../errors.js";
-import type { SearchHit, SearchOptions, SearchWarmLimits, SearchWarmReport } from "../search/search.js";
+import type { SearchHit, SearchOptions, SearchWarmLimits, SearchWarmReport, UnreadableMemory } from "../search/search.js";
 import type { VectorEncodingName } from "../search/vector-encoding.js";
 import type { ThreadDelta } from "./pushed-changes.js";
 
@@ -37,7 +37,7 @@ export type SearchRequest = Omit<SearchOptions, "only" | "except"> & {
 };
 
 export type SearchReply =
-  | { seq: number; hits: SearchHit[]; warmed?: SearchWarmReport }
+  | { seq: number; hits: SearchHit[]; warmed?: SearchWarmReport; damaged?: UnreadableMemory[] }
   | { seq: number; error: { code: ErrorCode; message: string; hint: string | undefined } };
 
 /** Searches in flight on the thread at most; more wait for room. */
@@ -85,9 +85,13 @@ export class SearchThread {
     this.written?.push([seq, [...terms]]);
   }
 
+  /** What the thread's last search passed over (a damaged sealed block): its memories were not searched. */
+  damaged: UnreadableMemory[] = [];
+
   async search(query: string, options: SearchOptions): Promise<SearchHit[]> {
     const { only, except, ...rest } = options;
     const reply = await this.request({ ...rest, query, ...(only ? { only: [...only] } : {}), ...(except ? { except: [...except] } : {}) });
+    if (reply.damaged) this.damaged = reply.damaged;
     return reply.hits;
   }
 

@@ -30,7 +30,8 @@ parentPort?.on("message", (request: SearchRequest) => {
   if (delta) changes.push(delta);
   if (written) index.follow(written);
   const options: SearchOptions = { ...rest, ...(only ? { only: new Set(only) } : {}), ...(except ? { except: new Set(except) } : {}) };
-  const answer = warm ? index.warm(warm).then((warmed) => ({ seq, hits: [], warmed })) : index.search(query, options).then((hits) => ({ seq, hits }));
+  // With its hits, what its loads passed over (a damaged sealed block): the main thread counts them as unsearchable.
+  const answer = warm ? index.warm(warm).then((warmed) => ({ seq, hits: [], warmed })) : index.search(query, options).then(async (hits) => ({ seq, hits, damaged: await index.damaged() }));
   answer.then(
     (reply) => parentPort?.postMessage(reply satisfies SearchReply),
     (error: unknown) => {

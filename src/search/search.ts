@@ -37,11 +37,19 @@ export type IndexSourceResult = IndexSource | UnreadableSource | undefined;
 
 /** A memory left out of the index because its text could not be read when it was last tried. */
 export interface UnreadableMemory {
+  /** The memory's id; for memories the store could not list (a damaged sealed block), where they are: "(N memories in the …)". */
   id: string;
   namespace: string;
   code: ErrorCode;
   message: string;
   hint?: string;
+  /** How many memories the entry stands for, where more than its one (a damaged sealed block's). */
+  memories?: number;
+}
+
+/** How many memories unreadable entries stand for (a damaged block's entry stands for its memories). */
+export function countUnreadable(entries: readonly UnreadableMemory[]): number {
+  return entries.reduce((n, entry) => n + (entry.memories ?? 1), 0);
 }
 
 export interface SearchHit {
@@ -306,6 +314,21 @@ export class SearchIndex {
   unreadable(namespaces?: readonly string[]): UnreadableMemory[] {
     const wanted = namespaces === undefined ? undefined : new Set(namespaces);
     return [...this.unreadableSeqs.values()].filter((memory) => wanted === undefined || wanted.has(memory.namespace));
+  }
+
+  /**
+   * Memories this index's reads could not even list (a damaged sealed block met by its walks for pending memories or
+   * its loads of vectors), one entry a place and namespace, named by where they are as `verify` names them.
+   */
+  async damaged(): Promise<UnreadableMemory[]> {
+    return ((await this.index.damaged?.()) ?? []).map(({ namespace, memories, where, error }) => ({
+      id: `(${memories} ${memories === 1 ? "memory" : "memories"} in the ${where})`,
+      namespace,
+      code: error.code,
+      message: error.message,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      memories,
+    }));
   }
 
   /**

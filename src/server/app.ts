@@ -210,7 +210,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     handler: async () => {
       if (shutdown.signal.aborted) throw new HttpError(503, "E_SHUTTING_DOWN", "the server is shutting down", "Send the request to another instance, or retry once it has restarted.");
       try {
-        await options.engine.page({ limit: 1 });
+        await options.engine.page({ limit: 1 }, { skipDamaged: true });
       } catch (error) {
         storeNotReady(error);
       }

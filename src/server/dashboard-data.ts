@@ -137,7 +137,7 @@ function utcDay(ms: number): string {
  */
 async function daily(engine: Engine, namespaces: readonly string[] | undefined, signal: AbortSignal): Promise<DashboardData["daily"]> {
   const days = new Map<string, { memories: number; originalBytes: number; envelopeBytes: number }>();
-  const page = await engine.page({ ...(namespaces === undefined ? {} : { namespaces }), limit: DAILY_SCAN_CAP });
+  const page = await engine.page({ ...(namespaces === undefined ? {} : { namespaces }), limit: DAILY_SCAN_CAP }, { skipDamaged: true });
   for (const memory of page.items) {
     signal.throwIfAborted();
     const day = utcDay(memory.createdAt);

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { damageJson, type DamagedMemories, type MemoryRef } from "../core/store.js";
 import type { Engine } from "../engine.js";
 import { isOneMemoryError, type ErrorCode } from "../errors.js";
-import type { SearchHit } from "../search/search.js";
 
 /** Why a hit's text could not be read (its model or asset missing here, its payload damaged): the hit is answered with it. */
 export interface UnreadableText {
@@ -22,7 +22,7 @@ export const UnreadableHitSchema = z
  * answered with why (`unreadable`) instead of failing the others: when the batch read fails so, each
  * hit is read alone.
  */
-export async function answerHits<T>(engine: Engine, hits: readonly SearchHit[], answer: (hit: SearchHit, text: string) => T, unreadable: (hit: SearchHit, why: UnreadableText) => T): Promise<T[]> {
+export async function answerHits<H extends MemoryRef, T>(engine: Engine, hits: readonly H[], answer: (hit: H, text: string) => T, unreadable: (hit: H, why: UnreadableText) => T): Promise<T[]> {
   const refs = hits.map((hit) => ({ id: hit.id, namespace: hit.namespace }));
   let texts: (string | UnreadableText | undefined)[];
   try {
@@ -45,4 +45,16 @@ export async function answerHits<T>(engine: Engine, hits: readonly SearchHit[], 
     if (text === undefined) return [];
     return [typeof text === "string" ? answer(hit, text) : unreadable(hit, text)];
   });
+}
+
+/** A list page's `damaged` field, as REST and MCP answer it. */
+export const DamagedPlacesSchema = z
+  .array(z.object({ where: z.string(), memories: z.number().int(), code: z.string(), message: z.string(), hint: z.string().optional() }))
+  .optional()
+  .describe("memories this page passed over because they cannot be read (a damaged sealed block: an admin's `memzip verify` names it, with the fix); every other match is listed");
+
+/** A page's damaged places as REST and MCP answer them: `{ damaged }` when there are any, else nothing. */
+export function damagedPlaces(damaged: readonly DamagedMemories[] | undefined): { damaged?: z.infer<typeof DamagedPlacesSchema> } {
+  if (!damaged || damaged.length === 0) return {};
+  return { damaged: damaged.map(damageJson) };
 }

@@ -7,8 +7,8 @@ import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
 import { allows, checkExpiresAfterNow, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
-import type { SearchHit } from "../search/search.js";
-import { answerHits, UnreadableHitSchema } from "./hit-texts.js";
+import { countUnreadable, type SearchHit } from "../search/search.js";
+import { answerHits, damagedPlaces, DamagedPlacesSchema, UnreadableHitSchema } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
 import { errorAnswer, forbidden } from "./errors.js";
 
@@ -172,8 +172,9 @@ const OUTPUT = {
   search: z.object({ hits: z.array(Hit), unsearchable: Unsearchable }),
   related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
   list: z.object({
-    memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number() })),
+    memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number(), unreadable: UnreadableHitSchema })),
     next: z.string().nullable().describe("pass as cursor for the next page; null on the last"),
+    damaged: DamagedPlacesSchema,
   }),
   update: Written.extend({ etag: z.string().describe("the memory's tag after this update (for the next ifMatch)") }),
   forget: z.object({ id: z.string(), namespace: z.string(), forgotten: z.literal(true) }),
@@ -373,7 +374,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const only = args.namespace !== undefined ? [args.namespace] : namespaces;
       const filter = toMemoryFilter(args);
       const hits = await engine.searchMemories(args.query, { limit, mode, ...(only === undefined ? {} : { namespaces: only }), ...(Object.keys(filter).length > 0 ? { filter } : {}) });
-      const unsearchable = (await engine.unsearchable(only === undefined ? {} : { namespaces: only })).length;
+      const unsearchable = countUnreadable(await engine.unsearchable(only === undefined ? {} : { namespaces: only }));
       return { hits: await withPreviews(hits), unsearchable };
     }),
   );
@@ -407,24 +408,24 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(false, async (args: z.infer<typeof INPUT.list>) => {
       if (args.namespace !== undefined && !inScope(scope, args.namespace)) return { memories: [], next: null };
       const only = args.namespace !== undefined ? [args.namespace] : namespaces;
-      const page = await engine.page({
-        limit: args.limit ?? MCP_BOUNDS.listDefault,
-        ...(only ? { namespaces: only } : {}),
-        ...toMemoryFilter(args),
-        ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
-      });
-      const memories = await Promise.all(
-        page.items.map(async (m: MemorySummary) => ({
-          id: m.id,
-          namespace: m.namespace,
-          kind: m.kind,
-          tags: m.tags,
-          createdAt: new Date(m.createdAt).toISOString(),
-          originalBytes: m.originalLength,
-          preview: preview(await engine.recall(m.id, { namespace: m.namespace })),
-        })),
+      const page = await engine.page(
+        {
+          limit: args.limit ?? MCP_BOUNDS.listDefault,
+          ...(only ? { namespaces: only } : {}),
+          ...toMemoryFilter(args),
+          ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
+        },
+        { skipDamaged: true },
       );
-      return { memories, next: page.next };
+      const listed = (m: MemorySummary) => ({ id: m.id, namespace: m.namespace, kind: m.kind, tags: m.tags, createdAt: new Date(m.createdAt).toISOString(), originalBytes: m.originalLength });
+      // One batch read for the page's texts; a memory that cannot be read is listed with why, not failing the page.
+      const memories = await answerHits(
+        engine,
+        page.items,
+        (m, text) => ({ ...listed(m), preview: preview(text) }),
+        (m, why) => ({ ...listed(m), preview: "", unreadable: why }),
+      );
+      return { memories, next: page.next, ...damagedPlaces(page.damaged) };
     }),
   );
 

@@ -9,6 +9,7 @@ import type { ServerContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import type { RouteRegistry } from "./routes.js";
 import { locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
+import { damagedPlaces, DamagedPlacesSchema } from "./hit-texts.js";
 
 export const Namespace = z.string().regex(NAMESPACE_PATTERN, "1–128 letters, digits or _.:@-").describe("a namespace the key may use");
 export const MemoryId = z
@@ -343,17 +344,20 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
         cursor: z.string().max(1024).optional().describe("the `next` of the previous page"),
       })
       .strict(),
-    response: z.object({ items: z.array(MemoryInfo), next: z.string().nullable() }),
+    response: z.object({ items: z.array(MemoryInfo), next: z.string().nullable(), damaged: DamagedPlacesSchema }),
     handler: async ({ query, scope }) => {
       const namespaces = readNamespaces(scopeOf(scope), query.namespace);
       if (namespaces !== undefined && namespaces.length === 0) return { items: [], next: null };
-      const page = await engine.page({
-        ...(namespaces ? { namespaces } : {}),
-        ...toMemoryFilter(query),
-        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
-        limit: query.limit,
-      });
-      return { items: page.items.map(memoryInfo), next: page.next };
+      const page = await engine.page(
+        {
+          ...(namespaces ? { namespaces } : {}),
+          ...toMemoryFilter(query),
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+          limit: query.limit,
+        },
+        { skipDamaged: true },
+      );
+      return { items: page.items.map(memoryInfo), next: page.next, ...damagedPlaces(page.damaged) };
     },
   });
 }

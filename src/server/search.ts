@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
-import type { SearchHit } from "../search/search.js";
+import { countUnreadable, type SearchHit } from "../search/search.js";
 import { answerHits, UnreadableHitSchema } from "./hit-texts.js";
 import type { ServerContext } from "./context.js";
 import { namespaceNotFound, locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
@@ -93,7 +93,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
         ...(namespaces === undefined ? {} : { namespaces }),
         ...(Object.keys(filter).length > 0 ? { filter } : {}),
       });
-      const unsearchable = (await engine.unsearchable(namespaces === undefined ? {} : { namespaces })).length;
+      const unsearchable = countUnreadable(await engine.unsearchable(namespaces === undefined ? {} : { namespaces }));
       return { ...(await withPreviews(hits)), unsearchable };
     },
   });

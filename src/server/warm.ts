@@ -89,7 +89,7 @@ export async function warmCache(engine: Engine, options: { count: number; timeMs
     for (const { namespace, id } of options.counts?.top(options.count) ?? []) if (!(await decode(namespace, id))) break warm;
     if (stop()) break warm;
     const total = (await engine.stats()).memories;
-    const newest = await engine.list({ offset: Math.max(0, total - options.count), limit: options.count });
+    const newest = await engine.list({ offset: Math.max(0, total - options.count), limit: options.count }, { skipDamaged: true });
     for (let i = newest.length - 1; i >= 0; i--) {
       const memory = newest[i] as (typeof newest)[number];
       if (!(await decode(memory.namespace, memory.id))) break warm;

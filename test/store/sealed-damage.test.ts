@@ -7,21 +7,8 @@ import { Engine, type ExportFailure } from "../../src/engine.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteDatabase } from "../../src/store/sqlite/database.js";
 import { BLOCK_BYTES, SEALED_COLUMNS } from "../../src/store/sqlite/sealed.js";
-import { collect, tempDir } from "../helpers.js";
+import { collect, damageBlock, tempDir } from "../helpers.js";
 import { memory } from "./store-suite.js";
-
-/** Flips one bit in the middle of the sealed block ending at `lastSeq` (what a bad sector or a stray write does). */
-function damageBlock(path: string, lastSeq: number): void {
-  const db = new Database(path);
-  try {
-    const data = db.prepare("SELECT data FROM memory_blocks WHERE last_seq = ?").pluck().get(lastSeq) as Buffer;
-    const bad = Buffer.from(data);
-    bad[bad.length >> 1] = (bad[bad.length >> 1] as number) ^ 0x10;
-    assert.equal(db.prepare("UPDATE memory_blocks SET data = ? WHERE last_seq = ?").run(bad, lastSeq).changes, 1);
-  } finally {
-    db.close();
-  }
-}
 
 describe("a damaged sealed block", () => {
   it("verify counts its memories as failed, names its seq range, and checks every other memory; reads of it are E_STORE naming the block", async () => {

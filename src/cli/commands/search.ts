@@ -3,7 +3,7 @@ import { FILTER_OPTIONS, ID_NAMESPACE, READ_NAMESPACE, STORE_OPTIONS } from "../
 import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js";
 import type { Engine } from "../../engine.js";
 import { isOneMemoryError } from "../../errors.js";
-import { NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
+import { countUnreadable, NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, usage } from "../shared.js";
 
@@ -132,16 +132,17 @@ const UNSEARCHABLE_SHOWN = 3;
  * The memories (of `namespace`, or all) that search left out because their text could not be read:
  * listed in --json (`unsearchable`), and a warning on stderr names the first of them and the fix.
  */
-async function unsearchable(context: CommandContext, engine: Engine, namespace: string | undefined): Promise<{ id: string; namespace: string; code: string; message: string }[]> {
+async function unsearchable(context: CommandContext, engine: Engine, namespace: string | undefined): Promise<{ id: string; namespace: string; code: string; message: string; memories?: number }[]> {
   const left = await engine.unsearchable(namespace === undefined ? {} : { namespace });
   if (left.length > 0 && !context.json) {
     const shown = left.slice(0, UNSEARCHABLE_SHOWN).map((m) => `"${m.id}" (namespace ${JSON.stringify(m.namespace)}): ${m.code}: ${m.message}`);
     const more = left.length > UNSEARCHABLE_SHOWN ? `; and ${left.length - UNSEARCHABLE_SHOWN} more` : "";
     const fixes = [...new Set(left.map((m) => m.hint ?? "run `memzip verify` for what each needs"))].slice(0, UNSEARCHABLE_SHOWN);
-    const what = left.length === 1 ? "1 memory was not searched: its text cannot be read" : `${left.length} memories were not searched: their texts cannot be read`;
+    const count = countUnreadable(left);
+    const what = count === 1 ? "1 memory was not searched: its text cannot be read" : `${count} memories were not searched: their texts cannot be read`;
     context.stderr.write(`memzip: warning: ${what}: ${shown.join("; ")}${more}\n${fixes.map((fix) => `  fix: ${fix}\n`).join("")}`);
   }
-  return left.map(({ id, namespace: ns, code, message }) => ({ id, namespace: ns, code, message }));
+  return left.map(({ id, namespace: ns, code, message, memories }) => ({ id, namespace: ns, code, message, ...(memories === undefined ? {} : { memories }) }));
 }
 
 /** Indexes what is new (everything with --reindex); returns how many memories it indexed. */

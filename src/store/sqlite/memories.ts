@@ -1,6 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import type {
   CodecUsage,
+  DamagedMemories,
   NamespaceCount,
   ContentHolder,
   EnvelopeUpdate,
@@ -13,6 +14,7 @@ import type {
   MemorySummary,
   HistoryUsage,
   MemoryFilter,
+  PageOptions,
   PageQuery,
   ScanOptions,
   StoredMemory,
@@ -230,11 +232,11 @@ export class SqliteMemories implements MemoryRepository {
     return found;
   }
 
-  async list(query: ListQuery): Promise<MemorySummary[]> {
-    return this.database.read(() => this.listOf(query));
+  async list(query: ListQuery, options: PageOptions = {}): Promise<MemorySummary[]> {
+    return this.database.read(() => this.listOf(query, options.skipDamaged === true));
   }
 
-  private listOf(query: ListQuery): MemorySummary[] {
+  private listOf(query: ListQuery, skipDamaged: boolean): MemorySummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.namespace !== undefined) {
@@ -259,16 +261,16 @@ export class SqliteMemories implements MemoryRepository {
     const ns = params.length > 0 && query.namespace !== undefined ? [params[0] as number] : undefined;
     // Sealed rows past the last hot row wanted cannot be among the first `wanted`.
     const until = Number.isFinite(wanted) && hot.length >= wanted ? (hot[hot.length - 1] as MemoryRow).seq : Infinity;
-    const sealed = this.sealed.rowsAfter(0, wanted, this.sealed.predicate({ ...(query.kind !== undefined ? { kind: query.kind } : {}) }, ns), undefined, until);
+    const sealed = this.sealed.rowsAfter(0, wanted, this.sealed.predicate({ ...(query.kind !== undefined ? { kind: query.kind } : {}) }, ns), skipDamaged ? () => undefined : undefined, until);
     const merged = mergeBySeq(hot, sealed.map((row) => this.sealed.toMemoryRow(row)));
     return merged.slice(offset, Number.isFinite(wanted) ? wanted : undefined).map(toSummary);
   }
 
-  async page(query: PageQuery): Promise<MemoryPage> {
-    return this.database.read(() => this.pageOf(query));
+  async page(query: PageQuery, options: PageOptions = {}): Promise<MemoryPage> {
+    return this.database.read(() => this.pageOf(query, options.skipDamaged === true));
   }
 
-  private pageOf(query: PageQuery): MemoryPage {
+  private pageOf(query: PageQuery, skipDamaged: boolean): MemoryPage {
     const filter = this.filterWhere(query);
     if (!filter) return { items: [], next: null };
     const limit = Math.max(1, Math.floor(query.limit));
@@ -286,10 +288,25 @@ export class SqliteMemories implements MemoryRepository {
     const sql = `${SUMMARY_SELECT} ${from} WHERE m.seq > ?${filter.sql} ORDER BY m.seq LIMIT ?`;
     const after = decodeCursor(query.cursor);
     let rows = this.pageStatement(sql).all(after, ...filter.params, limit + 1) as MemoryRow[];
-    if (anySealed) rows = mergeBySeq(rows, this.sealedPage(query, filter.namespaces, after, limit + 1, undefined, untilOf(rows, limit + 1))).slice(0, limit + 1);
+    const passed: DamagedBlock[] = [];
+    const onDamaged = skipDamaged ? (block: DamagedBlock) => passed.push(block) : undefined;
+    if (anySealed) rows = mergeBySeq(rows, this.sealedPage(query, filter.namespaces, after, limit + 1, onDamaged, untilOf(rows, limit + 1))).slice(0, limit + 1);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items: items.map(toSummary), next: rows.length > limit && last ? encodeCursor(last.seq) : null };
+    const next = rows.length > limit && last ? encodeCursor(last.seq) : null;
+    // A block past the page's last row is walked again by the next page: named there, once.
+    const damaged = this.damagedOf(
+      passed.filter((block) => next === null || (last !== undefined && block.lastSeq < last.seq)),
+      filter.namespaces,
+    );
+    return { items: items.map(toSummary), next, ...(damaged.length > 0 ? { damaged } : {}) };
+  }
+
+  /** Damaged blocks as the memories of these namespaces (all when absent) they hold; blocks holding none left out. */
+  private damagedOf(blocks: readonly DamagedBlock[], namespaces: readonly number[] | undefined): DamagedMemories[] {
+    return blocks
+      .map((block) => ({ where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`, memories: this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces), error: block.error }))
+      .filter((damage) => damage.memories > 0);
   }
 
   /** Sealed rows of a page: through sealed_expiry for the expired ones, else block by block from the cursor. */
@@ -394,9 +411,7 @@ export class SqliteMemories implements MemoryRepository {
         if (reported.has(block.lastSeq)) return;
         reported.add(block.lastSeq);
         const ns = namespace === undefined ? undefined : this.database.namespaceId(namespace, false);
-        const namespaces = ns === undefined ? filter?.namespaces : [ns];
-        const memories = this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces);
-        if (memories > 0) options.onDamaged?.({ where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`, memories, error: block.error });
+        for (const damage of this.damagedOf([block], ns === undefined ? filter?.namespaces : [ns])) options.onDamaged?.(damage);
       });
     // Each page in one read transaction: the hot and the sealed rows of a page from one snapshot.
     const page = (after: number): MemoryRow[] | undefined => {
@@ -507,7 +522,9 @@ export class SqliteMemories implements MemoryRepository {
   private namespaceUsage(ns: number): CodecUsage[] {
     const rows = (this.statements.usageRowsNamespace.all(ns) as { seq: number; codec: string; original_length: number; stored: number; content_of: number | null }[]).map((r) => ({ ...r }));
     const keep = this.sealed.predicate({}, [ns]);
-    for (const row of this.sealed.rowsAfter(0, Infinity, keep)) {
+    // A damaged block's rows count by its per-block sums (memory_block_usage), as in the whole store's figures.
+    const damaged: DamagedBlock[] = [];
+    for (const row of this.sealed.rowsAfter(0, Infinity, keep, (block) => damaged.push(block))) {
       rows.push({ seq: row.seq, codec: this.sealed.codecName(row.codec), original_length: row.original_length, stored: row.envelope.length, content_of: row.content_of });
     }
     const firstReference = new Map<number, number>();
@@ -523,7 +540,7 @@ export class SqliteMemories implements MemoryRepository {
         stored = 0;
         if (firstReference.get(row.content_of) === row.seq) {
           const hot = this.statements.hotHolderOf.get(row.content_of) as { ns: number; stored: number } | undefined;
-          const sealed = hot ? undefined : this.sealed.bySeq(row.content_of);
+          const sealed = hot ? undefined : this.sealed.readableBySeq(row.content_of);
           const holder = hot ?? (sealed && { ns: sealed.ns, stored: sealed.envelope.length });
           // No holder at all: the SQL's CASE gives NULL, which sum() skips.
           if (holder && holder.ns !== ns) stored = holder.stored;
@@ -534,6 +551,15 @@ export class SqliteMemories implements MemoryRepository {
       sum.originalBytes += row.original_length;
       sum.storedBytes += stored;
       sums.set(row.codec, sum);
+    }
+    for (const block of damaged) {
+      for (const usage of this.sealed.blockUsage(block.lastSeq, ns)) {
+        const sum = sums.get(usage.codec) ?? { codec: usage.codec, memories: 0, originalBytes: 0, storedBytes: 0 };
+        sum.memories += usage.memories;
+        sum.originalBytes += usage.originalBytes;
+        sum.storedBytes += usage.storedBytes;
+        sums.set(usage.codec, sum);
+      }
     }
     return [...sums.values()].sort((a, b) => (a.codec < b.codec ? -1 : a.codec > b.codec ? 1 : 0));
   }

@@ -347,7 +347,7 @@ export class SealedRows {
   }
 
   /** `bySeq`, with none for a row in a block that cannot be read (E_STORE). */
-  private readableBySeq(seq: number): PackedRow | undefined {
+  readableBySeq(seq: number): PackedRow | undefined {
     return passingDamage(() => this.bySeq(seq), undefined);
   }
 
@@ -409,7 +409,10 @@ export class SealedRows {
       try {
         rows = this.rowsOf(block);
       } catch (error) {
-        if (!onDamaged || !(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        // A mixed block holding none of the wanted namespaces' rows (its per-block sums say so) hides nothing wanted.
+        if (namespaces && this.countInRange(block.first_seq, block.last_seq, [...namespaces]) === 0) continue;
+        if (!onDamaged) throw error;
         onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
         continue;
       }
@@ -958,6 +961,16 @@ export class SealedRows {
     return this.statements.usageByCodec.all() as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
   }
 
+  /** How many of one block's rows each namespace holds (from its per-block sums: read without decoding the block). */
+  blockNamespaces(lastSeq: number): { namespace: string; memories: number }[] {
+    return (this.statements.blockNamespaces.all(lastSeq) as { ns: number; n: number }[]).map((row) => ({ namespace: this.namespaceName(row.ns), memories: row.n }));
+  }
+
+  /** One block's rows of a namespace, by codec, from its per-block sums (read without decoding the block). */
+  blockUsage(lastSeq: number, ns: number): { codec: string; memories: number; originalBytes: number; storedBytes: number }[] {
+    return this.statements.blockUsage.all(lastSeq, ns) as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
+  }
+
   count(ns?: number): number {
     return (ns === undefined ? this.statements.count.get() : this.statements.countNamespace.get(ns)) as number;
   }
@@ -1093,6 +1106,11 @@ function prepare(database: SealedHost) {
     usageByCodec: p(
       `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
        FROM memory_block_usage u JOIN codecs c ON c.n = u.codec GROUP BY c.name ORDER BY c.name`,
+    ),
+    blockNamespaces: p("SELECT ns, sum(n) AS n FROM memory_block_usage WHERE last_seq = ? GROUP BY ns ORDER BY ns"),
+    blockUsage: p(
+      `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
+       FROM memory_block_usage u JOIN codecs c ON c.n = u.codec WHERE u.last_seq = ? AND u.ns = ? GROUP BY c.name`,
     ),
     count: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage").pluck(),
     countNamespace: p("SELECT coalesce(sum(n), 0) FROM memory_block_usage WHERE ns = ?").pluck(),

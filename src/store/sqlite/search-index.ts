@@ -1,7 +1,9 @@
 import type Database from "better-sqlite3";
-import type { SealedRows } from "./sealed.js";
+import { ErrorCode, MemzipError } from "../../errors.js";
+import type { PackedRow } from "../packed-block.js";
+import type { DamagedBlock, SealedRows } from "./sealed.js";
 import { decodeVectorBlock, encodeVectorBlock, type VectorBlock } from "./search-vector-blocks.js";
-import type { IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
+import type { DamagedInNamespace, IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
 /**
  * Format of the search index's tables. The index is derived data: a file whose index has another
@@ -144,11 +146,57 @@ export class SqliteSearchIndex implements SearchIndexStore {
     return this.sealed?.any() ? this.sealed : undefined;
   }
 
-  /** Vectors whose memory is sealed, with its id and namespace (a vector of no memory at all is left out, as the join does). */
+  /**
+   * Sealed blocks that could not be read, met by this index's reads (by last seq): their memories are left out of the
+   * pending ones and of the vectors (no text, no id), and `damaged` names them while the block is there.
+   */
+  private readonly damagedBlocks = new Map<number, DamagedBlock>();
+
+  private noteDamage(block: DamagedBlock): void {
+    this.damagedBlocks.set(block.lastSeq, block);
+  }
+
+  /** The sealed row at `seq`, or none where its block cannot be read (noted). */
+  private sealedRow(sealed: SealedRows, seq: number): PackedRow | undefined {
+    return this.passingBlock(() => sealed.bySeq(seq), undefined);
+  }
+
+  /** `work`'s answer, or `otherwise` where it met a sealed block that cannot be read (noted). */
+  private passingBlock<T>(work: () => T, otherwise: T): T {
+    try {
+      return work();
+    } catch (error) {
+      const { firstSeq, lastSeq } = error instanceof MemzipError && error.code === ErrorCode.STORE ? error.details : {};
+      if (typeof firstSeq !== "number" || typeof lastSeq !== "number") throw error;
+      this.noteDamage({ firstSeq, lastSeq, rows: 0, error: error as MemzipError });
+      return otherwise;
+    }
+  }
+
+  async damaged(): Promise<DamagedInNamespace[]> {
+    const sealed = this.sealed;
+    if (this.damagedBlocks.size === 0 || !sealed) return [];
+    return this.read(() => {
+      const out: DamagedInNamespace[] = [];
+      for (const [lastSeq, block] of [...this.damagedBlocks]) {
+        // Set aside since (or never a block here): nothing left out any more.
+        if (sealed.blockAt(lastSeq)?.last_seq !== lastSeq) {
+          this.damagedBlocks.delete(lastSeq);
+          continue;
+        }
+        for (const { namespace, memories } of sealed.blockNamespaces(lastSeq)) {
+          out.push({ namespace, memories, where: `sealed block of seqs ${block.firstSeq}..${lastSeq}`, error: block.error });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Vectors whose memory is sealed, with its id and namespace (a vector of no memory at all, or of one in a damaged block, is left out). */
   private sealedVectors(sealed: SealedRows, rows: readonly { seq: number; vector: Buffer }[]): VectorRow[] {
     const out: VectorRow[] = [];
     for (const { seq, vector } of rows) {
-      const row = sealed.bySeq(seq);
+      const row = this.sealedRow(sealed, seq);
       if (row) out.push({ seq, id: row.id, namespace: sealed.namespaceName(row.ns), vector });
     }
     return out;
@@ -173,7 +221,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         continue;
       }
       complete = false;
-      for (const row of sealed.rowsOf(block)) {
+      for (const row of this.passingBlock(() => sealed.rowsOf(block), [])) {
         if (row.seq <= after || this.statements.hasVector.get({ seq: row.seq }) !== undefined) continue;
         out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
         if (out.length >= limit) break;
@@ -186,7 +234,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
   private sealedPending(sealed: SealedRows, after: number, limit: number): { seq: number; id: string; namespace: string }[] {
-    return sealed.rowsAfter(after, limit, undefined).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
+    return sealed.rowsAfter(after, limit, undefined, (block) => this.noteDamage(block)).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
   }
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
@@ -405,7 +453,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   /** The id and namespace of the memory at `seq`, hot or sealed (undefined: no memory). */
   private ownerOf(sealed: SealedRows | undefined, seq: number): { id: string; namespace: string } | undefined {
-    const row = sealed?.bySeq(seq);
+    const row = sealed && this.sealedRow(sealed, seq);
     if (row) return { id: row.id, namespace: sealed?.namespaceName(row.ns) as string };
     return this.statements.hotOwner.get(seq) as { id: string; namespace: string } | undefined;
   }
@@ -478,7 +526,9 @@ export class SqliteSearchIndex implements SearchIndexStore {
           for (const [i, seq] of decoded.seqs.entries()) rows.push({ seq, vector: decoded.vectors[i] as Uint8Array });
         }
         rows.sort((x, y) => x.seq - y.seq);
-        const members = sealed.rowsOf(block);
+        // A block that cannot be read keeps its vectors loose (they are left out of searches while it is there).
+        const members = this.passingBlock(() => sealed.rowsOf(block), undefined);
+        if (!members) continue;
         const width = (rows[0] as { vector: Uint8Array }).vector.length;
         if (members.length !== rows.length || members.some((m, i) => (rows[i] as { seq: number }).seq !== m.seq) || rows.some((r) => r.vector.length !== width)) continue;
         const data = encodeVectorBlock({ seqs: rows.map((r) => r.seq), vectors: rows.map((r) => r.vector) });
