@@ -54,6 +54,11 @@ const asList = (value: unknown): unknown => (value === undefined || Array.isArra
 /** A time given as text (a query string) as a number; anything else is left for the schema to refuse. */
 const asNumber = (value: unknown): unknown => (typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : value);
 
+/** A whole number given in a query string, as decimal digits only ("0x10", "1e1", " 5", "" are refused, not read as numbers). */
+export function queryInteger(min: number, max: number) {
+  return z.preprocess(asNumber, z.number().int().min(min).max(max));
+}
+
 /**
  * `key=value` pairs as a meta object: the value is read as JSON when it is JSON (`n=1` is the number
  * 1, `ok=true` a boolean, `v="1"` the string "1"; `o={"a":1}` an object, which the schema refuses), else taken as a string

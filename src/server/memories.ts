@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
+import { MemoryFilterSchema, MemoryFilterTextShape, queryInteger, toMemoryFilter } from "../core/filter.js";
 import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
 import { checkExpiresAfterNow, memoryTag, type RememberResult } from "../engine.js";
@@ -340,7 +340,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
       .object({
         namespace: Namespace.optional(),
         ...MemoryFilterTextShape,
-        limit: z.coerce.number().int().min(1).max(limits.pageItems).default(Math.min(100, limits.pageItems)),
+        limit: queryInteger(1, limits.pageItems).default(Math.min(100, limits.pageItems)),
         cursor: z.string().max(1024).optional().describe("the `next` of the previous page"),
       })
       .strict(),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { MemoryFilterSchema, MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
+import { MemoryFilterSchema, MemoryFilterTextShape, queryInteger, toMemoryFilter } from "../core/filter.js";
 import { SEARCH_MODES } from "../core/vocabulary.js";
 import { countUnreadable, type SearchHit } from "../search/search.js";
 import { answerHits, UnreadableHitSchema } from "./hit-texts.js";
@@ -105,7 +105,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     tag: "search",
     role: "read",
     params: z.object({ id: MemoryId }).strict(),
-    query: z.object({ namespace: Namespace.optional(), limit: z.coerce.number().int().min(1).max(limits.pageItems).default(10), ...MemoryFilterTextShape }).strict(),
+    query: z.object({ namespace: Namespace.optional(), limit: queryInteger(1, limits.pageItems).default(10), ...MemoryFilterTextShape }).strict(),
     response: Hits,
     handler: async ({ params, query, scope }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);

@@ -299,6 +299,14 @@ describe("REST API", () => {
     const badLimit = await call(keys.a, "GET", "/v1/memories?limit=100000");
     assert.equal(badLimit.status, 400);
     assert.match((badLimit.json?.error as { message: string }).message, /limit/);
+    // A count is decimal digits: not hex, an exponent, blanks or nothing (each was read as a number before).
+    for (const limit of ["0x10", "1e1", "%2016", "16.0", ""]) {
+      for (const path of ["/v1/memories", "/v1/memories/nope/related"]) {
+        const loose = await call(keys.a, "GET", `${path}?limit=${limit}`);
+        assert.equal(loose.status, 400, `${path} limit=${limit}`);
+      }
+    }
+    assert.equal((await call(keys.a, "GET", "/v1/memories?limit=16")).status, 200);
     const badItem = await call(keys.a, "POST", "/v1/memories:batch", { items: [{ text: "ok" }, { tags: "x" }] });
     assert.equal(badItem.status, 400);
     assert.match((badItem.json?.error as { message: string }).message, /items\.1/);
