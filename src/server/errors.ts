@@ -103,7 +103,10 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = errorAnswer(error);
-  if (answer.status >= 500) request.log.error({ err: error }, "request failed");
+  // A 503 is the server declining for now (busy, the store locked by another process, shutting down): a warning with
+  // its code, not an error with a stack; anything else at 500 and above is.
+  if (answer.status === 503) request.log.warn({ code: answer.body.error.code, reason: answer.body.error.message }, "request refused for now");
+  else if (answer.status >= 500) request.log.error({ err: error }, "request failed");
   const body = request.routeOptions.url === "/mcp" ? jsonRpcError(error, answer.body) : answer.body;
   return reply.code(answer.status).headers(answer.headers).send(body);
 }

@@ -32,6 +32,10 @@ describe("HTTP writes to a store another process holds locked", () => {
         assert.equal(body.error.code, "E_BUSY");
         assert.match(body.error.message, /locked/);
         assert.match(body.error.hint ?? "", /Retry-After/);
+        // Logged as a warning naming the code, without a stack: the server declined for now, nothing broke.
+        const logged = running.logs.map((line) => JSON.parse(line) as { level: number; msg: string; code?: string; err?: unknown }).filter((line) => line.code === "E_BUSY");
+        assert.deepEqual(logged.map((line) => [line.level, line.msg, line.err]), [[40, "request refused for now", undefined]]);
+        assert.ok(!running.logs.some((line) => line.includes('"level":50')), "nothing logged as an error");
       } finally {
         holder.exec("COMMIT");
         holder.close();
