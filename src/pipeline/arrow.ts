@@ -1,4 +1,4 @@
-import { Table, TimestampMillisecond, Uint32, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
+import { DataType, Table, TimestampMillisecond, Uint32, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
 import { checksum32 } from "../codec/checksum.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { parseMemoryRecord, type MemoryInput } from "./records.js";
@@ -43,6 +43,40 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
   return tableToIPC(table, "file");
 }
 
+/** The columns read as text, each decoded by `utf8Reader`. */
+const STRING_COLUMNS = ["id", "namespace", "kind", "tags", "meta", "text"] as const;
+
+/** UTF-8 as written: a leading U+FEFF is part of the text (apache-arrow's own decoder drops it, and a text would change). */
+const keepingBom = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * The strings of a `Utf8` / `LargeUtf8` column by row, decoded from its bytes with `keepingBom`; undefined for a column
+ * the table lacks or of another type (read as apache-arrow reads it).
+ */
+function utf8Reader(table: Table, name: string): ((row: number) => string | null) | undefined {
+  const vector = table.getChild(name);
+  if (!vector || !(DataType.isUtf8(vector.type) || DataType.isLargeUtf8(vector.type))) return undefined;
+  const chunks = vector.data;
+  const starts: number[] = [];
+  let total = 0;
+  for (const data of chunks) {
+    starts.push(total);
+    total += data.length;
+  }
+  let at = 0;
+  return (row) => {
+    // Rows are read in order: the chunk moves forward (found again from the start for any other order).
+    if (row < (starts[at] ?? 0)) at = 0;
+    while (at + 1 < chunks.length && row >= (starts[at + 1] as number)) at++;
+    const data = chunks[at];
+    if (!data) return null;
+    const local = row - (starts[at] as number);
+    if (!data.getValid(local)) return null;
+    const offsets = data.valueOffsets as ArrayLike<number | bigint>;
+    return keepingBom.decode((data.values as Uint8Array).subarray(Number(offsets[local]), Number(offsets[local + 1])));
+  };
+}
+
 /** Reads an Arrow IPC file (file or stream format) with at least a `text` column. */
 export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: MemoryInput; where: string } | { error: MemzipError; where: string }> {
   let table: Table;
@@ -55,11 +89,13 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
   }
   const hasExpiry = table.schema.fields.some((f) => f.name === "expires_at");
+  const strings = STRING_COLUMNS.map((name) => [name, utf8Reader(table, name)] as const);
   for (let i = 0; i < table.numRows; i++) {
     const where = `row ${i}`;
     try {
       const row = table.get(i)?.toJSON() as Record<string, unknown> | undefined;
       if (!row) throw new Error("the row cannot be read");
+      for (const [name, read] of strings) if (read) row[name] = read(i);
       if (row.record_checksum != null) {
         const fields = [row.id, row.namespace, row.kind, row.tags, row.meta, row.created_at == null ? null : Number(row.created_at), row.text];
         if (hasExpiry && row.expires_at != null) fields.push(Number(row.expires_at));

@@ -54,7 +54,7 @@ const COLUMNS_HEADER_MIN = 1 + 4 + 1;
 let frames: ZstdFrames | undefined;
 const zstd = (): ZstdFrames => (frames ??= new ZstdFrames(LEVEL));
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** A lone surrogate: it has no UTF-8 form, so a string holding one cannot be kept exactly. */
 const LONE_SURROGATE = /\p{Cs}/u;
 

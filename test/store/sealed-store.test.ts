@@ -326,4 +326,20 @@ describe("sealed blocks of the SQLite store", () => {
       await store.close();
     }
   });
+
+  it("an id, tag or meta value that starts with U+FEFF seals and reads back as it was (the block's decoder dropped it: every seal failed E_STORE)", async () => {
+    await using dir = tempDir();
+    const store = openStore(join(dir.path, "store.db"), { seal: true, blockRows: 2, firstSealRows: 1 });
+    try {
+      await store.memories.put([textMemory("\ufeffbom-id", "ns", "one"), textMemory("plain", "ns", "two", { tags: ["\ufefftag"], meta: { k: "\ufeffv" } }), textMemory("\ufeff", "ns", "three")]);
+      const before = await collect(store.memories.scan());
+      assert.equal(await store.seal?.(), 3);
+      assert.deepEqual(await collect(store.memories.scan()), before);
+      assert.equal((await store.memories.get("ns", "\ufeffbom-id"))?.id, "\ufeffbom-id");
+      assert.equal(await store.memories.get("ns", "bom-id"), undefined);
+      assert.deepEqual((await store.memories.get("ns", "plain"))?.tags, ["\ufefftag"]);
+    } finally {
+      await store.close();
+    }
+  });
 });
