@@ -2,6 +2,7 @@ import type { Cache, CacheStats } from "./cache/cache.js";
 import { existsSync } from "node:fs";
 import { defaultDbPath } from "./core/paths.js";
 import { ErrorCode, MemzipError } from "./errors.js";
+import { WRITE_CODEC_NAMES } from "./core/vocabulary.js";
 import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageOptions, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
@@ -18,7 +19,7 @@ import type { LlmCoder } from "./model/llm-coder.js";
 import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
 import { mapConcurrent } from "./core/concurrency.js";
-import type { MemoryInput } from "./pipeline/records.js";
+import { checkMemoryRef, type MemoryInput } from "./pipeline/records.js";
 import type { WorkerStats } from "./pipeline/codec-pool.js";
 import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport, UnreadableMemory } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
@@ -131,7 +132,9 @@ export class Engine {
   }
 
   recall(id: string, options: { mode?: T.RecallMode; namespace?: string } = {}): Promise<string> {
-    return this.parts.reader.recall(id, options);
+    // recall(id, "ns") would read every namespace: its options are an object.
+    const namespace = typeof options === "object" && options !== null ? options.namespace : { options };
+    return checked(() => this.parts.reader.recall(id, options), id, namespace);
   }
 
   /** The exact text of a memory row read by `memory` (one read in all, where `memory` then `recall` make two). */
@@ -148,25 +151,25 @@ export class Engine {
   }
 
   recallBytes(id: string, namespace?: string): Promise<Uint8Array> {
-    return this.parts.reader.recallBytes(id, namespace);
+    return checked(() => this.parts.reader.recallBytes(id, namespace), id, namespace);
   }
 
   languageOf(id: string, namespace?: string): Promise<string> {
-    return this.parts.reader.languageOf(id, namespace);
+    return checked(() => this.parts.reader.languageOf(id, namespace), id, namespace);
   }
 
   /** A memory's row (metadata and envelope): one read when the namespace is given. */
   memory(id: string, namespace?: string): Promise<StoredMemory> {
-    return this.parts.reader.find(id, namespace);
+    return checked(() => this.parts.reader.find(id, namespace), id, namespace);
   }
 
   locate(id: string, namespace?: string): Promise<string> {
-    return this.parts.reader.locate(id, namespace);
+    return checked(() => this.parts.reader.locate(id, namespace), id, namespace);
   }
 
   /** A memory's summary and entities, if semantic features wrote them. */
   semanticOf(id: string, namespace?: string): Promise<StoredSemantic | undefined> {
-    return this.parts.reader.semanticOf(id, namespace);
+    return checked(() => this.parts.reader.semanticOf(id, namespace), id, namespace);
   }
 
   /** Decodes an envelope with this store's codecs, assets and models. */
@@ -184,12 +187,12 @@ export class Engine {
    * `ifMatch`: write only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`.
    */
   update(id: string, patch: T.MemoryPatch, namespace?: string, options?: T.UpdateOptions): Promise<T.RememberResult> {
-    return this.parts.writer.update(id, patch, namespace, options);
+    return checked(() => this.parts.writer.update(id, patch, namespace, options), id, namespace);
   }
 
   /** Every version of a memory, oldest first, each exact; the last is the current text. */
   history(id: string, namespace?: string): Promise<T.MemoryVersion[]> {
-    return readHistory(this.store, this.parts.reader, id, namespace);
+    return checked(() => readHistory(this.store, this.parts.reader, id, namespace), id, namespace);
   }
 
   /**
@@ -197,7 +200,7 @@ export class Engine {
    * `ifMatch`: only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`, nothing deleted.
    */
   forget(id: string, namespace?: string, options?: { ifMatch?: string }): Promise<void> {
-    return this.parts.writer.forget(id, namespace, options);
+    return checked(() => this.parts.writer.forget(id, namespace, options), id, namespace);
   }
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
@@ -304,6 +307,9 @@ export class Engine {
   }
 
   recode(namespace: string = this.options.namespace, options: T.RecodeOptions = {}, onProgress?: (event: T.ProgressEvent) => void): Promise<T.RecodeReport> {
+    if (options.codec !== undefined && !(WRITE_CODEC_NAMES as readonly unknown[]).includes(options.codec)) {
+      return Promise.reject(new MemzipError(ErrorCode.USAGE, `unknown codec ${JSON.stringify(options.codec)} to recode to`, { hint: `Pick one of ${WRITE_CODEC_NAMES.join(", ")}, or leave codec out to recode with the current policy.` }));
+    }
     return this.parts.maintenance.recode(namespace, options, onProgress);
   }
 
@@ -369,6 +375,7 @@ export class Engine {
   }
 
   searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
+    if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
     return this.parts.features.searchMemories(query, options);
   }
 
@@ -420,4 +427,14 @@ function missingStore(path: string): MemzipError {
     hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
     details: { path },
   });
+}
+
+/** `work` once the id and namespace a library caller passed are a string and a string or nothing (else a rejected E_INVALID_INPUT). */
+function checked<T>(work: () => Promise<T>, id: unknown, namespace: unknown): Promise<T> {
+  try {
+    checkMemoryRef(id, namespace);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  return work();
 }

@@ -10,7 +10,7 @@ import type { createCodecs } from "../codec/registry.js";
 import { decodeStoredText, textToBytes } from "../codec/text.js";
 import { memoryKey, type ContentHolder, type RegisteredModel, type Store, type StoredAsset, type StoredMemory } from "../core/store.js";
 import { isWriteCodecName, type ResolvedEngineOptions, type WriteCodecName } from "../engine-options.js";
-import { WRITE_CODEC_NAMES } from "../core/vocabulary.js";
+import { MEMORY_KINDS, WRITE_CODEC_NAMES } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { LlmCoder } from "../model/llm-coder.js";
@@ -194,6 +194,9 @@ export class Writer {
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the record's meta or store a large part as the text of its own memory (${META_BOUNDS}).` });
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
+      if (input.kind !== undefined && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
+        throw new MemzipError(ErrorCode.INVALID_INPUT, `"kind" must be one of ${MEMORY_KINDS.join(", ")} (got ${JSON.stringify(input.kind) ?? String(input.kind)})`, { hint: "Leave kind out for a note." });
+      }
       const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
       if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
       // An update's meta is the stored one merged with the patch: `update` checks the patch itself.
@@ -435,6 +438,10 @@ export class Writer {
   }
 
   private async updateNow(id: string, patch: MemoryPatch, namespace: string | undefined, options: UpdateOptions): Promise<RememberResult> {
+    // The library's door: a JavaScript caller is not held to the types (a string of tags was spread into its letters).
+    if (typeof patch !== "object" || patch === null) throw new MemzipError(ErrorCode.INVALID_INPUT, "an update's patch is an object", { hint: "Pass { text, kind, tags, meta, expiresAt, ttlMs }, each optional." });
+    const tagsRefused = patch.tags === undefined ? undefined : tagsProblem(patch.tags);
+    if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Give the new tag list as an array of strings." });
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
       const when = patch.ttlMs !== undefined ? `a TTL of ${patch.ttlMs} ms` : `expiresAt ${new Date(patch.expiresAt as number).toISOString()}`;

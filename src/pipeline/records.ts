@@ -35,6 +35,19 @@ export function idProblem(id: unknown): string | undefined {
 }
 
 /** Refuses an id a caller hands in (library, HTTP, MCP, files) that memzip could not keep and give back exactly. */
+/**
+ * The library's door for an id and a namespace given as arguments (`recall`, `forget`, `update`, `history`, …): a
+ * JavaScript caller is not held to the types, and an object there reached SQLite as a RangeError.
+ */
+export function checkMemoryRef(id: unknown, namespace: unknown): void {
+  if (typeof id !== "string") throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory id is a string (got ${typeof id})`, { hint: "Pass the id as it was given or returned (remember's result has it)." });
+  if (namespace !== undefined && typeof namespace !== "string") {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `a namespace is a string (got ${namespace === null ? "null" : typeof namespace})`, {
+      hint: "Pass the namespace as a string after the id, as in forget(id, namespace), update(id, patch, namespace) and history(id, namespace); recall takes { namespace } in its options.",
+    });
+  }
+}
+
 export function checkMemoryId(id: string): void {
   const problem = idProblem(id);
   // The first 64 units, not ending inside a surrogate pair (a cut pair printed as U+FFFD).
@@ -49,7 +62,9 @@ export const MAX_TAGS = 256;
 export const MAX_TAG_CHARS = 256;
 
 /** Why a tag list cannot be stored, or undefined. */
-export function tagsProblem(tags: readonly string[]): string | undefined {
+export function tagsProblem(tags: unknown): string | undefined {
+  // The library's callers are not held to the types: a string or a list holding a number is refused, not stored as [].
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) return '"tags" must be an array of strings';
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
@@ -169,16 +184,43 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   return input;
 }
 
+/** An object made by a literal or JSON.parse (not an array, a Date, a Map or a class's instance). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Why a value is not one JSON keeps exactly (its children aside), or undefined. */
+function jsonValueProblem(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `the number ${String(value)}`;
+    case "object":
+      return value === null || Array.isArray(value) || isPlainObject(value) ? undefined : `a ${(value as object).constructor?.name ?? "non-plain"} object`;
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
 /**
  * Why a meta value cannot be stored, or undefined: nesting deeper than MAX_META_DEPTH (which
  * would overflow the stack when serialized) or a JSON text over MAX_META_CHARS. Iterative, so
  * any depth is measured without recursion.
  */
 export function metaProblem(meta: unknown): string | undefined {
+  if (!isPlainObject(meta)) return '"meta" must be an object of JSON values';
   const stack: { value: unknown; depth: number }[] = [{ value: meta, depth: 1 }];
   let nodes = 0;
   while (stack.length > 0) {
     const { value, depth } = stack.pop() as { value: unknown; depth: number };
+    // What JSON holds exactly, and nothing else (a library caller's bigint, function, NaN or Date would be refused by
+    // JSON.stringify with a TypeError, or turned into something else than it was).
+    const problem = jsonValueProblem(value);
+    if (problem) return `"meta" holds ${problem}: give plain JSON values (a date as date.toISOString() or a number)`;
     if (typeof value !== "object" || value === null) continue;
     if (depth > MAX_META_DEPTH) return `"meta" (with any unknown fields) is nested deeper than ${MAX_META_DEPTH} levels`;
     // Refused at every door, as the server's JSON parser and MCP refuse it: code that sets such a key by assignment

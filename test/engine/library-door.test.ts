@@ -1,0 +1,64 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
+import type { MemoryInput } from "../../src/pipeline/records.js";
+import { tempDir } from "../helpers.js";
+
+/** A call made as JavaScript would make it, past the types. */
+const loose = <T>(value: unknown): T => value as T;
+
+const refused = (code: string, pattern: RegExp) => (error: Error & { code?: string; hint?: string }) => {
+  assert.equal(error.code, code, error.message);
+  assert.match(error.message, pattern);
+  assert.ok((error.hint ?? "").length > 0, "a hint");
+  return true;
+};
+
+describe("the library refuses what its types rule out, typed, and stores nothing of it (trial41)", () => {
+  it("remember, update, forget, recall, history, search and recode", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "store.db"), cache: "off", workers: 0 });
+    try {
+      await engine.remember({ id: "u", text: "kept as it was", tags: ["t"], meta: { a: 1 } });
+      const bad: [string, unknown, RegExp][] = [
+        ["meta an array", { meta: [1, 2] }, /"meta" must be an object/],
+        ["meta a string", { meta: "hello" }, /"meta" must be an object/],
+        ["meta a Date", { meta: new Date(0) }, /"meta" must be an object/],
+        ["a bigint in meta", { meta: { n: 1n } }, /"meta" holds a bigint/],
+        ["NaN in meta", { meta: { n: Number.NaN } }, /"meta" holds the number NaN/],
+        ["a function in meta", { meta: { f: () => 1 } }, /"meta" holds a function/],
+        ["a Map in meta", { meta: { m: new Map() } }, /"meta" holds a Map object/],
+        ["tags a string", { tags: "abc" }, /"tags" must be an array of strings/],
+        ["tags holding a number and null", { tags: [1, null] }, /"tags" must be an array of strings/],
+        ["kind not a kind", { kind: "bogus" }, /"kind" must be one of/],
+      ];
+      for (const [what, fields, pattern] of bad) {
+        await assert.rejects(engine.remember(loose<MemoryInput>({ id: "x", text: "new", ...(fields as object) })), refused("E_INVALID_INPUT", pattern), what);
+        await assert.rejects(engine.update("u", loose({ text: "changed", ...(fields as object) })), refused("E_INVALID_INPUT", pattern), `update: ${what}`);
+      }
+      await assert.rejects(engine.update("u", loose(null)), refused("E_INVALID_INPUT", /patch is an object/));
+      // Before: the update stored {"0":1} and tags [], remember stored meta a verify then failed, a bigint threw a TypeError.
+      const u = await engine.memory("u");
+      assert.deepEqual([await engine.recall("u"), u.tags, u.meta, u.kind], ["kept as it was", ["t"], { a: 1 }, "note"]);
+      await assert.rejects(engine.memory("x"), refused("E_NOT_FOUND", /no memory/));
+      assert.deepEqual(await engine.verify(), { checked: 1, failed: 0, failures: [] });
+
+      // Arguments: an options object where a namespace goes (a RangeError from SQLite before), a namespace where options go.
+      await assert.rejects(engine.forget("u", loose({ namespace: "default" })), refused("E_INVALID_INPUT", /a namespace is a string \(got object\)/));
+      await assert.rejects(engine.history("u", loose({ namespace: "default" })), refused("E_INVALID_INPUT", /a namespace is a string/));
+      await assert.rejects(engine.update("u", { text: "x" }, loose(7)), refused("E_INVALID_INPUT", /a namespace is a string \(got number\)/));
+      await assert.rejects(engine.recall("u", loose("default")), refused("E_INVALID_INPUT", /a namespace is a string \(got object\)/));
+      await assert.rejects(engine.recall(loose(42)), refused("E_INVALID_INPUT", /a memory id is a string/));
+      await assert.rejects(engine.searchMemories(loose(5)), refused("E_INVALID_INPUT", /a search query is a string/));
+      await assert.rejects(engine.recode("default", { codec: loose("bogus") }), refused("E_USAGE", /unknown codec "bogus"/));
+      assert.equal(await engine.recall("u"), "kept as it was");
+      // What JSON holds goes through: nested arrays, null, booleans, a null-prototype object.
+      const plain = Object.assign(Object.create(null) as Record<string, unknown>, { x: [1, null, true, "s", { y: -0.5 }] });
+      assert.equal((await engine.remember({ id: "p", text: "plain meta", meta: plain })).status, "stored");
+      assert.deepEqual((await engine.memory("p")).meta, { x: [1, null, true, "s", { y: -0.5 }] });
+    } finally {
+      await engine.close();
+    }
+  });
+});
