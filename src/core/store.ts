@@ -405,6 +405,8 @@ export interface MemoryRef {
 export interface Fingerprint {
   checksum: number;
   originalLength: number;
+  /** The text's content hash (`StoredMemory.contentHash`), where the row has one: two texts of one length and XXH32 differ by it. */
+  contentHash?: Uint8Array;
   /**
    * As a write's `expected`: the row's version when the writer read it (`StoredMemory.version`).
    * Given, the row must still be at it: an update that merged the kind, tags or meta it read is not

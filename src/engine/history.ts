@@ -43,6 +43,7 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
     let expected: Fingerprint | null;
     if (earlier) {
       expected = { checksum: earlier.memory.checksum, originalLength: earlier.memory.originalLength };
+      if (earlier.memory.contentHash) expected.contentHash = earlier.memory.contentHash;
     } else {
       const fingerprint = current.get(key);
       // An update is written only over the text it read (a row deleted or changed since is refused by the store).
@@ -79,8 +80,10 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
   }
 }
 
+/** Whether two rows hold the same text: length and XXH32, and the content hash where both have one (XXH32 collides). */
 function sameText(a: Fingerprint, b: Fingerprint): boolean {
-  return a.checksum === b.checksum && a.originalLength === b.originalLength;
+  if (a.checksum !== b.checksum || a.originalLength !== b.originalLength) return false;
+  return !a.contentHash?.length || !b.contentHash?.length || Buffer.from(a.contentHash).equals(Buffer.from(b.contentHash));
 }
 
 /** Every version of a memory, oldest first; the last is the current text (`replacedAt: null`). */

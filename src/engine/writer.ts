@@ -29,7 +29,7 @@ import { attachHistory } from "./history.js";
 import { mergePatch } from "./merge-patch.js";
 import type { WritePolicy } from "./policy.js";
 import type { Reader } from "./reader.js";
-import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex } from "./rows.js";
+import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memoryTag, normalTag, notFound, sameMetadata, semanticStatusOf, sha256Hex, unlessDamaged } from "./rows.js";
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** metaProblem's bounds, as its hints name them. */
@@ -246,8 +246,9 @@ export class Writer {
       };
       // A row whose envelope no longer reads back (damaged: E_CHECKSUM, E_FORMAT) is coded again below, as a
       // new text would be: writing a memory's text again repairs it (an "unchanged" would keep the damage).
-      const repair = before && previous && before.checksum === sum && before.originalLength === bytes.length ? !(await reader.readsBack(previous)) : false;
-      if (before && previous && before.checksum === sum && before.originalLength === bytes.length && !repair) {
+      const sameText = before !== undefined && previous !== undefined && before.checksum === sum && before.originalLength === bytes.length && (await holdsText(reader, previous, bytes, hash));
+      const repair = sameText && previous ? !(await reader.readsBack(previous)) : false;
+      if (sameText && previous && !repair) {
         // Same text: keep the proven envelope; only metadata can have changed.
         // The row's expiry is replaced by the write's (metadata has none when it is cleared).
         const { expiresAt: _current, ...stored } = previous;
@@ -391,9 +392,9 @@ export class Writer {
     if (typeof namespace !== "string" || typeof id !== "string") return false;
     const plan = planned.find((p) => p.result.namespace === namespace && p.result.id === id);
     const mine = plan?.row ?? plan?.unchangedRow;
-    if (!mine) return false;
-    const now = (await this.parts.store.memories.fingerprints(namespace, [id])).get(id);
-    return now !== undefined && now.checksum === mine.checksum && now.originalLength === mine.originalLength;
+    if (!mine || !plan?.text) return false;
+    const now = await this.parts.store.memories.get(namespace, id);
+    return now !== undefined && now.checksum === mine.checksum && now.originalLength === mine.originalLength && (await holdsText(this.parts.reader, now, plan.text, contentHash(plan.text)));
   }
 
   /** Whether a content holder has expired (or is gone): a write never becomes a reference to it. */
@@ -589,4 +590,22 @@ function expiryOf(input: MemoryInput, options: RememberOptions, now: number, cur
     return now + options.ttlMs;
   }
   return current;
+}
+
+/**
+ * Whether a stored memory whose length and XXH32 match `bytes` holds that very text: by its content hash (16 bytes of
+ * sha256), or, for a row written without one, by its bytes. XXH32 alone let another text of the same length pass as the
+ * same and be dropped as `unchanged` (trial41: such a text is found in a second). A row whose bytes cannot be read is
+ * taken as holding it, as before: the write then repairs it where it is damaged.
+ */
+async function holdsText(reader: Reader, stored: StoredMemory, bytes: Uint8Array, hash: Uint8Array): Promise<boolean> {
+  const held = stored.contentHash;
+  if (held && held.length > 0) return Buffer.from(hash).subarray(0, held.length).equals(held);
+  if (isModelCodecName(stored.codec)) return true;
+  try {
+    const decoded = await unlessDamaged(reader.bytesOf(stored));
+    return decoded === undefined || Buffer.from(decoded).equals(bytes);
+  } catch {
+    return true;
+  }
 }

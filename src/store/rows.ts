@@ -199,13 +199,18 @@ export function checkDeleteVersion(namespace: string, id: string, expectedVersio
  * (`replaces`). Otherwise another writer changed or created it since: `E_CONFLICT`, and the whole
  * batch is rolled back (nothing acknowledged is overwritten unseen).
  */
-export function checkExpected(memory: StoredMemory, row: Required<Fingerprint> | undefined): void {
+export function checkExpected(memory: StoredMemory, row: (Fingerprint & { version: number }) | undefined): void {
   const { expected, replaces } = memory;
   const stale =
     (expected !== undefined &&
       (expected === null
         ? row !== undefined
-        : row === undefined || row.checksum !== expected.checksum || row.originalLength !== expected.originalLength || (expected.version !== undefined && row.version !== expected.version))) ||
+        : row === undefined ||
+          row.checksum !== expected.checksum ||
+          row.originalLength !== expected.originalLength ||
+          (expected.version !== undefined && row.version !== expected.version) ||
+          // Another text of the same length and XXH32: told apart by the content hash where both have one.
+          (expected.contentHash !== undefined && row.contentHash !== undefined && !Buffer.from(expected.contentHash).subarray(0, row.contentHash.length).equals(Buffer.from(row.contentHash))))) ||
     (replaces !== undefined && row !== undefined && (row.checksum !== replaces.checksum || row.originalLength !== replaces.originalLength));
   if (!stale) return;
   const what = row === undefined ? "was deleted" : expected === null ? "was created by another writer" : "changed";

@@ -123,11 +123,11 @@ export class PgMemories implements MemoryRepository {
     const found = new Map<string, Fingerprint>();
     const ns = await this.database.namespaceId(namespace);
     if (ns === undefined || ids.length === 0) return found;
-    const rows = await this.database.query<{ id: string; checksum: number; original_length: number }>(
-      "SELECT id, checksum, original_length FROM memories WHERE ns = $1 AND id = ANY($2::text[])",
+    const rows = await this.database.query<{ id: string; checksum: number; original_length: number; content_hash: Buffer | null }>(
+      "SELECT id, checksum, original_length, content_hash FROM memories WHERE ns = $1 AND id = ANY($2::text[])",
       [ns, [...ids]],
     );
-    for (const row of rows) found.set(row.id, { checksum: fromChecksumColumn(row.checksum), originalLength: row.original_length });
+    for (const row of rows) found.set(row.id, { checksum: fromChecksumColumn(row.checksum), originalLength: row.original_length, ...(row.content_hash ? { contentHash: new Uint8Array(row.content_hash) } : {}) });
     return found;
   }
 

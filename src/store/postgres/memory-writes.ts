@@ -76,7 +76,7 @@ export class PgMemoryWrites {
         ).rows;
         const before = found.find((row) => !row.holder);
         // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
-        checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length, version: before.version });
+        checkExpected(memory, before && { checksum: fromChecksumColumn(before.checksum), originalLength: before.original_length, version: before.version, ...(before.content_hash ? { contentHash: before.content_hash } : {}) });
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
           const promotedTo = await this.releaseContent(tx, before.seq);

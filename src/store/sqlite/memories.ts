@@ -58,7 +58,7 @@ export class SqliteMemories implements MemoryRepository {
          WHERE m.content_hash = ? AND m.checksum = ? AND m.original_length = ? AND m.content_of IS NULL AND m.ns = ? LIMIT 1`,
       ),
       namespacesOf: db.prepare("SELECT n.name FROM memories m JOIN namespaces n ON n.n = m.ns WHERE m.id = ? ORDER BY n.name").pluck(),
-      fingerprint: db.prepare(`SELECT m.checksum, m.original_length FROM memories m WHERE ${BY_ID}`),
+      fingerprint: db.prepare(`SELECT m.checksum, m.original_length, m.content_hash FROM memories m WHERE ${BY_ID}`),
       scanAll: db.prepare(`${WITH_ENVELOPE} WHERE m.seq > ? ORDER BY m.seq LIMIT ?`),
       // `+m.ns`: walk seq order and skip other namespaces; through the id index SQLite would sort the
       // whole namespace again for every batch (66 s instead of 10 s for 50,000 of 100,000 memories).
@@ -225,9 +225,9 @@ export class SqliteMemories implements MemoryRepository {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return found;
     for (const id of ids) {
-      let row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number } | undefined;
+      let row = this.statements.fingerprint.get(ns, idHash(id), id) as { checksum: number; original_length: number; content_hash: Uint8Array | null } | undefined;
       if (!row && this.sealed.any()) row = this.sealed.byId(ns, idHash(id), id);
-      if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length });
+      if (row) found.set(id, { checksum: row.checksum, originalLength: row.original_length, ...(row.content_hash ? { contentHash: new Uint8Array(row.content_hash) } : {}) });
     }
     return found;
   }

@@ -101,7 +101,7 @@ export class MemoryWrites {
         database.sealed.beforeWrite(ns, hashOfId, memory.id);
         const before = this.statements.existing.get(ns, hashOfId, memory.id) as ExistingRow | undefined;
         // A concurrent writer may have created or changed the row since the writer looked (the replaced text is kept only if the row still holds it).
-        checkExpected(memory, before && { checksum: before.checksum, originalLength: before.original_length, version: before.version });
+        checkExpected(memory, before && { checksum: before.checksum, originalLength: before.original_length, version: before.version, ...(before.content_hash ? { contentHash: before.content_hash } : {}) });
         const hash = memory.contentHash ? Buffer.from(memory.contentHash.subarray(0, CONTENT_HASH_BYTES)) : null;
         if (before && before.content_of === null && !(hash && before.content_hash && hash.equals(before.content_hash))) {
           // A holder whose text changes hands its envelope to the first memory that shares it.
