@@ -3,7 +3,7 @@ import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
 import { parseFilterText } from "../core/filter.js";
-import { isLocalStoreFile } from "../store/open.js";
+import { carriesSecret, isLocalStoreFile, isPostgresLocation, redactLocation } from "../store/open.js";
 import type { MemoryFilter } from "../core/store.js";
 import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
@@ -229,7 +229,10 @@ export function shellWord(value: string): string {
 /** ` --db PATH` for a command printed to be pasted, when the store is not the one found without --db; else "". */
 export function dbFlag(context: CommandContext): string {
   const store = storePath(context);
-  return store === defaultDbPath() ? "" : ` --db ${shellWord(store)}`;
+  if (store === defaultDbPath()) return "";
+  // Never the password (docs/SCALE.md): the pasted command takes it from PGPASSWORD or ~/.pgpass, as its shell comment says.
+  if (isPostgresLocation(store) && carriesSecret(store)) return ` --db ${shellWord(redactLocation(store))}  # password left out: set PGPASSWORD or use ~/.pgpass`;
+  return ` --db ${shellWord(store)}`;
 }
 
 /** "1 memory", "2 memories", "0 memories". */

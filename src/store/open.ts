@@ -3,7 +3,7 @@ import { PostgresStore, isPostgresLocation } from "./postgres/index.js";
 import { SqliteStore, type OpenOptions } from "./sqlite/index.js";
 
 export type { OpenOptions } from "./sqlite/index.js";
-export { isPostgresLocation } from "./postgres/index.js";
+export { carriesSecret, isPostgresLocation, redactLocation } from "./postgres/index.js";
 
 /**
  * Opens the store at `location` behind the asynchronous contract: a `postgres://` or

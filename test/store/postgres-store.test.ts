@@ -302,6 +302,15 @@ if (!server) {
       } finally {
         await wrongUser.close();
       }
+      // SSL asked of a server without it (trial41: exit 70, "internal error", with pg-pool's stack).
+      for (const mode of ["require", "no-verify"]) {
+        const ssl = openStore(`${pg.url("postgres")}?sslmode=${mode}`);
+        try {
+          await assert.rejects(ssl.memories.count(), (e: unknown) => (e as { code?: string }).code === "E_STORE" && /sslmode/.test((e as { hint?: string }).hint ?? ""));
+        } finally {
+          await ssl.close();
+        }
+      }
     });
 
     it("a read-only open of a database without memzip's schema is E_NOT_FOUND and creates nothing", async () => {

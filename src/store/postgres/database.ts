@@ -47,15 +47,28 @@ export function isPostgresLocation(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
+/** Connection parameters that are secrets (or name one). */
+const SECRET_PARAMETER = /password|sslkey|passfile/i;
+
 /** The connection string without its secrets (password in the authority or as a parameter). */
 export function redactLocation(location: string): string {
   try {
     const url = new URL(location);
     url.password = "";
-    for (const key of [...url.searchParams.keys()]) if (/password|sslkey|passfile/i.test(key)) url.searchParams.delete(key);
+    for (const key of [...url.searchParams.keys()]) if (SECRET_PARAMETER.test(key)) url.searchParams.delete(key);
     return url.toString();
   } catch {
     return "postgres://(connection string)";
+  }
+}
+
+/** Whether a connection string carries a secret that `redactLocation` takes out (one that does not parse: as if it did). */
+export function carriesSecret(location: string): boolean {
+  try {
+    const url = new URL(location);
+    return url.password !== "" || [...url.searchParams.keys()].some((key) => SECRET_PARAMETER.test(key));
+  } catch {
+    return true;
   }
 }
 
@@ -323,6 +336,14 @@ export function pgError(error: unknown, location: string): unknown {
       hint: "Check that the server is running and the host and port in --db / MEMZIP_DB (postgres://user:password@host:port/database) are right.",
       cause: error,
       details: { location, cause: code ?? "connection" },
+    });
+  }
+  // The client's TLS step (no SQLSTATE: pg's own message, or Node's TLS codes such as SELF_SIGNED_CERT_IN_CHAIN).
+  if (/does not support SSL|SSL connection|certificate/i.test(message) && !(typeof code === "string" && /^[0-9A-Z]{5}$/.test(code))) {
+    return new MemzipError(ErrorCode.STORE, `cannot open an SSL connection to PostgreSQL at ${location}: ${message}`, {
+      hint: "The server does not offer SSL (or its certificate is not trusted): enable ssl on the server, or connect without it (leave sslmode out of --db / MEMZIP_DB, or sslmode=disable) on a network you trust.",
+      cause: error,
+      details: { location, cause: "ssl" },
     });
   }
   if (code === "28P01" || code === "28000") {

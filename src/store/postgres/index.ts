@@ -8,7 +8,7 @@ import { PG_SEARCH_TABLES, PG_TABLES } from "./migrations.js";
 import { PgModels } from "./models.js";
 import { PgSearchIndex } from "./search-index.js";
 
-export { isPostgresLocation, redactLocation } from "./database.js";
+export { carriesSecret, isPostgresLocation, redactLocation } from "./database.js";
 export type { PgOpenOptions } from "./database.js";
 
 /**
