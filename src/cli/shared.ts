@@ -3,7 +3,7 @@ import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
 import { parseFilterText } from "../core/filter.js";
-import { carriesSecret, isLocalStoreFile, isPostgresLocation, redactLocation } from "../store/open.js";
+import { isLocalStoreFile, printableLocation } from "../store/open.js";
 import type { MemoryFilter } from "../core/store.js";
 import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
 import { Engine } from "../engine.js";
@@ -230,9 +230,9 @@ export function shellWord(value: string): string {
 export function dbFlag(context: CommandContext): string {
   const store = storePath(context);
   if (store === defaultDbPath()) return "";
-  // Never the password (docs/SCALE.md): the pasted command takes it from PGPASSWORD or ~/.pgpass, as its shell comment says.
-  if (isPostgresLocation(store) && carriesSecret(store)) return ` --db ${shellWord(redactLocation(store))}  # password left out: set PGPASSWORD or use ~/.pgpass`;
-  return ` --db ${shellWord(store)}`;
+  // Never the password: the pasted command takes it from PGPASSWORD or ~/.pgpass, as its shell comment says.
+  const shown = printableLocation(store);
+  return ` --db ${shellWord(shown.location)}${shown.secret ? "  # password left out: set PGPASSWORD or use ~/.pgpass" : ""}`;
 }
 
 /** "1 memory", "2 memories", "0 memories". */
