@@ -106,10 +106,12 @@ export class Engine {
   }
 
   /** Stores several memories in one transaction; all or none are written (see `writer`). */
-  async rememberMany(inputs: readonly MemoryInput[], options: T.RememberOptions = {}): Promise<T.RememberResult[]> {
-    const writer = await this.writer(options, inputs.length);
-    const plans = await mapConcurrent(inputs, writer.concurrency, (input) => writer.plan(input));
-    return writer.commit(plans);
+  rememberMany(inputs: readonly MemoryInput[], options: T.RememberOptions = {}): Promise<T.RememberResult[]> {
+    return this.tracked(async () => {
+      const writer = await this.writer(options, inputs.length);
+      const plans = await mapConcurrent(inputs, writer.concurrency, (input) => writer.plan(input));
+      return writer.commit(plans);
+    });
   }
 
   /** A write session: `plan` encodes and verifies one memory, `commit` writes planned ones in one transaction. */
@@ -134,7 +136,7 @@ export class Engine {
   recall(id: string, options: { mode?: T.RecallMode; namespace?: string } = {}): Promise<string> {
     // recall(id, "ns") would read every namespace: its options are an object.
     const namespace = typeof options === "object" && options !== null ? options.namespace : { options };
-    return checked(() => this.parts.reader.recall(id, options), id, namespace);
+    return this.tracked(() => checked(() => this.parts.reader.recall(id, options), id, namespace));
   }
 
   /** The exact text of a memory row read by `memory` (one read in all, where `memory` then `recall` make two). */
@@ -187,7 +189,7 @@ export class Engine {
    * `ifMatch`: write only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`.
    */
   update(id: string, patch: T.MemoryPatch, namespace?: string, options?: T.UpdateOptions): Promise<T.RememberResult> {
-    return checked(() => this.parts.writer.update(id, patch, namespace, options), id, namespace);
+    return this.tracked(() => checked(() => this.parts.writer.update(id, patch, namespace, options), id, namespace));
   }
 
   /** Every version of a memory, oldest first, each exact; the last is the current text. */
@@ -200,12 +202,12 @@ export class Engine {
    * `ifMatch`: only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`, nothing deleted.
    */
   forget(id: string, namespace?: string, options?: { ifMatch?: string }): Promise<void> {
-    return checked(() => this.parts.writer.forget(id, namespace, options), id, namespace);
+    return this.tracked(() => checked(() => this.parts.writer.forget(id, namespace, options), id, namespace));
   }
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
-    return forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options);
+    return this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options));
   }
 
   /** Memories by offset (expired ones left out; prefer `page`). */
@@ -412,8 +414,25 @@ export class Engine {
    * then closes the store. A call that starts one after this is refused.
    */
   async close(): Promise<void> {
+    // Writes and reads called before this finish first (a remember issued just before close was refused "closed").
+    this.closing = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.parts.close();
     await this.store.close();
+  }
+
+  /** Set by `close`: calls after it are refused (E_USAGE); the ones before it are waited for. */
+  private closing = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  /** `work`, which `close` waits for; refused once the engine is closing. */
+  private tracked<R>(work: () => Promise<R>): Promise<R> {
+    if (this.closing) return Promise.reject(new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work; close() waits for the calls made before it." }));
+    const running = work();
+    this.inFlight.add(running);
+    const done = () => this.inFlight.delete(running);
+    running.then(done, done);
+    return running;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

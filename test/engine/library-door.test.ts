@@ -62,3 +62,29 @@ describe("the library refuses what its types rule out, typed, and stores nothing
     }
   });
 });
+
+describe("close() and the calls made before it (trial41: a remember issued just before close was refused 'the store is closed')", () => {
+  it("waits for every write and read called before it, and refuses those called after it", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "store.db");
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    await engine.remember({ id: "first", text: "written before" });
+    const writes = Array.from({ length: 50 }, (_, i) => engine.remember({ id: `w${i}`, text: `issued before close ${i}` }));
+    const updated = engine.update("first", { text: "changed before close" });
+    const read = engine.recall("first");
+    const closing = engine.close();
+    await assert.rejects(engine.remember({ id: "late", text: "after close" }), (error: Error & { code?: string }) => error.code === "E_USAGE" && /closed/.test(error.message));
+    assert.deepEqual(new Set((await Promise.all(writes)).map((r) => r.status)), new Set(["stored"]));
+    assert.equal((await updated).status, "updated");
+    assert.ok(["written before", "changed before close"].includes(await read));
+    await closing;
+    const again = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      assert.equal((await again.stats()).memories, 51);
+      assert.equal(await again.recall("first"), "changed before close");
+      await assert.rejects(again.memory("late"), (error: Error & { code?: string }) => error.code === "E_NOT_FOUND");
+    } finally {
+      await again.close();
+    }
+  });
+});
