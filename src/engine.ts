@@ -135,8 +135,10 @@ export class Engine {
 
   recall(id: string, options: { mode?: T.RecallMode; namespace?: string } = {}): Promise<string> {
     // recall(id, "ns") would read every namespace: its options are an object.
-    const namespace = typeof options === "object" && options !== null ? options.namespace : { options };
-    return this.tracked(() => checked(() => this.parts.reader.recall(id, options), id, namespace));
+    if (typeof options !== "object" || options === null) {
+      return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `recall's options are an object (got ${options === null ? "null" : typeof options})`, { hint: 'Pass the namespace as recall(id, { namespace: "…" }).' }));
+    }
+    return this.tracked(() => checked(() => this.parts.reader.recall(id, options), id, options.namespace));
   }
 
   /** The exact text of a memory row read by `memory` (one read in all, where `memory` then `recall` make two). */
@@ -295,8 +297,11 @@ export class Engine {
    * written anew (import an export or backup that holds them), `compact` runs. Their memories were unreadable
    * already; `verify` lists them first. A store without such parts (PostgreSQL) has nothing to set aside.
    */
-  setAsideDamaged(): Promise<T.SetAsideReport> {
-    return this.parts.maintenance.setAsideDamaged();
+  async setAsideDamaged(): Promise<T.SetAsideReport> {
+    const report = await this.parts.maintenance.setAsideDamaged();
+    // What the search thread's last search passed over is gone with them (told again by its next search, if still there).
+    this.parts.features.forgetDamage();
+    return report;
   }
 
   trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<T.TrainedAsset> {

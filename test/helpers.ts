@@ -232,17 +232,20 @@ export const damagedStoreText = (i: number): string => `memory number ${i}: the 
  * ("a"). Returns the engine over it (searching on a thread with `searchThread`), the damage done after a search indexed
  * everything with `searchFirst` (else before any index).
  */
-export async function storeWithDamagedBlock(dir: string, searchFirst: boolean, searchThread = false): Promise<{ path: string; engine: Engine }> {
+export async function storeWithDamagedBlock(dir: string, searchFirst: boolean, searchThread = false, expiredInBlock = false): Promise<{ path: string; engine: Engine }> {
   const path = join(dir, "store.db");
   const store = openStore(path, { seal: true, blockRows: 4, firstSealRows: 1 });
-  const engine = Engine.create({ store, cache: "off", workers: 0 });
+  // With `expiredInBlock`, b1 (in the block) has expired by the clock of the engine returned.
+  const T0 = Date.UTC(2026, 0, 1);
+  const clock = expiredInBlock ? { clock: () => T0 } : {};
+  const engine = Engine.create({ store, cache: "off", workers: 0, ...clock });
   await engine.rememberMany(Array.from({ length: 6 }, (_, i) => ({ id: `a${i}`, text: damagedStoreText(i), tags: ["t"] })), { namespace: "a" });
-  await engine.rememberMany([{ id: "b0", text: damagedStoreText(20) }, { id: "b1", text: damagedStoreText(21) }], { namespace: "b" });
+  await engine.rememberMany([{ id: "b0", text: damagedStoreText(20) }, { id: "b1", text: damagedStoreText(21), ...(expiredInBlock ? { expiresAt: T0 + 1000 } : {}) }], { namespace: "b" });
   await engine.rememberMany(Array.from({ length: 4 }, (_, i) => ({ id: `a${i + 6}`, text: damagedStoreText(i + 6), tags: ["t"] })), { namespace: "a" });
   assert.equal(await store.seal?.(), 12);
   await engine.rememberMany([12, 13].map((i) => ({ id: `a${i}`, text: damagedStoreText(i), tags: ["t"] })), { namespace: "a" });
   if (searchFirst) assert.equal((await engine.searchMemories("quick fox", { limit: 20 })).length, 14);
   await engine.close();
   damageBlock(path, 8);
-  return { path, engine: Engine.create({ store: openStore(path), cache: "off", workers: 0, searchThread }) };
+  return { path, engine: Engine.create({ store: openStore(path), cache: "off", workers: 0, searchThread, ...(expiredInBlock ? { clock: () => T0 + 5000 } : {}) }) };
 }

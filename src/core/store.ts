@@ -321,10 +321,10 @@ export interface PageOptions {
 }
 
 /** Every memory a filter matches, in insertion order, read a page (one store call) at a time. */
-export async function* pagedMemories(memories: Pick<MemoryRepository, "page">, filter: MemoryFilter, pageSize = 1000): AsyncGenerator<MemorySummary> {
+export async function* pagedMemories(memories: Pick<MemoryRepository, "page">, filter: MemoryFilter, pageSize = 1000, options: PageOptions = {}): AsyncGenerator<MemorySummary> {
   let cursor: string | undefined;
   do {
-    const page = await memories.page({ ...filter, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await memories.page({ ...filter, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) }, options);
     yield* page.items;
     cursor = page.next ?? undefined;
   } while (cursor !== undefined);
@@ -405,7 +405,7 @@ export interface MemoryRef {
 export interface Fingerprint {
   checksum: number;
   originalLength: number;
-  /** The text's content hash (`StoredMemory.contentHash`), where the row has one: two texts of one length and XXH32 differ by it. */
+  /** The text's content hash (`StoredMemory.contentHash`, a prefix as stored), where the row has one: two texts of one length and XXH32 differ by it. */
   contentHash?: Uint8Array;
   /**
    * As a write's `expected`: the row's version when the writer read it (`StoredMemory.version`).

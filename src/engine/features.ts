@@ -136,6 +136,11 @@ export class Features {
     return thread.search(query, { ...admitted, ...(limit === undefined ? {} : { limit }), ...(namespace === undefined ? {} : { namespace }), ...(namespaces === undefined ? {} : { namespaces }), ...(mode === undefined ? {} : { mode }), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
   }
 
+  /** Drops what the search thread's last search passed over (damaged blocks set aside since). */
+  forgetDamage(): void {
+    if (this.searchThread) this.searchThread.damaged = [];
+  }
+
   /** The memories the index left out because their text could not be read (`SearchIndex.unreadable`), of these namespaces. */
   async unsearchable(scope: { namespace?: string; namespaces?: readonly string[] }): Promise<UnreadableMemory[]> {
     const index = await this.searchLoading?.catch(() => undefined);
@@ -188,7 +193,8 @@ export class Features {
     const now = this.parts.options.clock();
     const keys = async (query: MemoryFilter): Promise<Set<string>> => {
       const found = new Set<string>();
-      for await (const m of pagedMemories(this.parts.store.memories, query, 2000)) {
+      // A memory that cannot be read (a damaged sealed block) is not indexed either: passed over (`unsearchable` counts it).
+      for await (const m of pagedMemories(this.parts.store.memories, query, 2000, { skipDamaged: true })) {
         options.signal?.throwIfAborted();
         found.add(memoryKey(m.namespace, m.id));
       }

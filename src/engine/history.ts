@@ -83,7 +83,11 @@ export async function attachHistory(plans: readonly PlannedWrite[], store: Store
 /** Whether two rows hold the same text: length and XXH32, and the content hash where both have one (XXH32 collides). */
 function sameText(a: Fingerprint, b: Fingerprint): boolean {
   if (a.checksum !== b.checksum || a.originalLength !== b.originalLength) return false;
-  return !a.contentHash?.length || !b.contentHash?.length || Buffer.from(a.contentHash).equals(Buffer.from(b.contentHash));
+  // The store keeps a prefix of the hash (CONTENT_HASH_BYTES), a plan the whole: compared over the shorter.
+  const [x, y] = [a.contentHash, b.contentHash];
+  if (!x?.length || !y?.length) return true;
+  const n = Math.min(x.length, y.length);
+  return Buffer.from(x.subarray(0, n)).equals(Buffer.from(y.subarray(0, n)));
 }
 
 /** Every version of a memory, oldest first; the last is the current text (`replacedAt: null`). */

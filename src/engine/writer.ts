@@ -190,14 +190,15 @@ export class Writer {
         throw new MemzipError(ErrorCode.INVALID_INPUT, `${JSON.stringify(namespace)} is not a namespace: 1–128 letters, digits or _ . : @ -`, { hint: "Name the namespace with letters, digits and _ . : @ - only." });
       }
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
-      const metaRefused = input.meta === undefined ? undefined : metaProblem(input.meta);
+      // null or undefined: no meta given (the stored one stays), as before; tags and kind the same.
+      const metaRefused = input.meta == null ? undefined : metaProblem(input.meta);
       if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the record's meta or store a large part as the text of its own memory (${META_BOUNDS}).` });
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
-      if (input.kind !== undefined && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
+      if (input.kind != null && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
         throw new MemzipError(ErrorCode.INVALID_INPUT, `"kind" must be one of ${MEMORY_KINDS.join(", ")} (got ${JSON.stringify(input.kind) ?? String(input.kind)})`, { hint: "Leave kind out for a note." });
       }
-      const tagsRefused = input.tags === undefined ? undefined : tagsProblem(input.tags);
+      const tagsRefused = input.tags == null ? undefined : tagsProblem(input.tags);
       if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
       // An update's meta is the stored one merged with the patch: `update` checks the patch itself.
       const plainRefused = store.plainJsonOnly === true ? plainJsonProblem(input.tags, internal.update === true ? undefined : input.meta) : undefined;
@@ -441,7 +442,7 @@ export class Writer {
   private async updateNow(id: string, patch: MemoryPatch, namespace: string | undefined, options: UpdateOptions): Promise<RememberResult> {
     // The library's door: a JavaScript caller is not held to the types (a string of tags was spread into its letters).
     if (typeof patch !== "object" || patch === null) throw new MemzipError(ErrorCode.INVALID_INPUT, "an update's patch is an object", { hint: "Pass { text, kind, tags, meta, expiresAt, ttlMs }, each optional." });
-    const tagsRefused = patch.tags === undefined ? undefined : tagsProblem(patch.tags);
+    const tagsRefused = patch.tags == null ? undefined : tagsProblem(patch.tags);
     if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Give the new tag list as an array of strings." });
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
@@ -450,7 +451,7 @@ export class Writer {
     }
     const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
-    const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
+    const metaRefused = patch.meta == null ? undefined : metaProblem(patch.meta);
     if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the meta patch or store a large part as the text of its own memory (${META_BOUNDS}).` });
     const plainRefused = this.parts.store.plainJsonOnly === true ? plainJsonProblem(undefined, patch.meta) : undefined;
     if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the meta patch (PostgreSQL cannot keep them)." });
@@ -593,14 +594,14 @@ function expiryOf(input: MemoryInput, options: RememberOptions, now: number, cur
 }
 
 /**
- * Whether a stored memory whose length and XXH32 match `bytes` holds that very text: by its content hash (16 bytes of
- * sha256), or, for a row written without one, by its bytes. XXH32 alone let another text of the same length pass as the
+ * Whether a stored memory whose length and XXH32 match `bytes` holds that very text: by its content hash (the first
+ * CONTENT_HASH_BYTES of its sha256, as the store keeps it), or, for a row written without one, by its bytes. XXH32 alone let another text of the same length pass as the
  * same and be dropped as `unchanged` (trial41: such a text is found in a second). A row whose bytes cannot be read is
  * taken as holding it, as before: the write then repairs it where it is damaged.
  */
 async function holdsText(reader: Reader, stored: StoredMemory, bytes: Uint8Array, hash: Uint8Array): Promise<boolean> {
   const held = stored.contentHash;
-  if (held && held.length > 0) return Buffer.from(hash).subarray(0, held.length).equals(held);
+  if (held && held.length > 0) return Buffer.from(hash).subarray(0, held.length).equals(Buffer.from(held));
   if (isModelCodecName(stored.codec)) return true;
   try {
     const decoded = await unlessDamaged(reader.bytesOf(stored));

@@ -196,6 +196,8 @@ function jsonValueProblem(value: unknown): string | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
+    // JSON leaves an undefined property out (and writes null for one in an array): an optional field left unset.
+    case "undefined":
       return undefined;
     case "number":
       return Number.isFinite(value) ? undefined : `the number ${String(value)}`;

@@ -101,11 +101,14 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody; 
   return { status: 500, body: { error: { code: "E_INTERNAL", message: "internal error", hint: "The server log has the details (request id in the x-request-id header)." } }, headers: {} };
 }
 
+/** The codes of a 503 that says "later", nothing broken: logged as warnings. */
+const DECLINED_FOR_NOW: ReadonlySet<string> = new Set([ErrorCode.BUSY, "E_SHUTTING_DOWN"]);
+
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = errorAnswer(error);
-  // A 503 is the server declining for now (busy, the store locked by another process, shutting down): a warning with
-  // its code, not an error with a stack; anything else at 500 and above is.
-  if (answer.status === 503) request.log.warn({ code: answer.body.error.code, reason: answer.body.error.message }, "request refused for now");
+  // The server declining for now (busy, the store locked by another process, shutting down): a warning with its code,
+  // not an error with a stack. Any other 500 or 503 (a damaged store, a backend down) is an error, with its stack.
+  if (answer.status === 503 && DECLINED_FOR_NOW.has(answer.body.error.code)) request.log.warn({ code: answer.body.error.code, reason: answer.body.error.message }, "request refused for now");
   else if (answer.status >= 500) request.log.error({ err: error }, "request failed");
   const body = request.routeOptions.url === "/mcp" ? jsonRpcError(error, answer.body) : answer.body;
   return reply.code(answer.status).headers(answer.headers).send(body);

@@ -199,6 +199,12 @@ export function checkDeleteVersion(namespace: string, id: string, expectedVersio
  * (`replaces`). Otherwise another writer changed or created it since: `E_CONFLICT`, and the whole
  * batch is rolled back (nothing acknowledged is overwritten unseen).
  */
+/** Whether two content hashes agree over the shorter one's bytes (a store keeps a prefix of the hash). */
+function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
+  const n = Math.min(a.length, b.length);
+  return Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n));
+}
+
 export function checkExpected(memory: StoredMemory, row: (Fingerprint & { version: number }) | undefined): void {
   const { expected, replaces } = memory;
   const stale =
@@ -210,7 +216,7 @@ export function checkExpected(memory: StoredMemory, row: (Fingerprint & { versio
           row.originalLength !== expected.originalLength ||
           (expected.version !== undefined && row.version !== expected.version) ||
           // Another text of the same length and XXH32: told apart by the content hash where both have one.
-          (expected.contentHash !== undefined && row.contentHash !== undefined && !Buffer.from(expected.contentHash).subarray(0, row.contentHash.length).equals(Buffer.from(row.contentHash))))) ||
+          (expected.contentHash !== undefined && row.contentHash !== undefined && !samePrefix(expected.contentHash, row.contentHash)))) ||
     (replaces !== undefined && row !== undefined && (row.checksum !== replaces.checksum || row.originalLength !== replaces.originalLength));
   if (!stale) return;
   const what = row === undefined ? "was deleted" : expected === null ? "was created by another writer" : "changed";

@@ -48,11 +48,16 @@ describe("the library refuses what its types rule out, typed, and stores nothing
       await assert.rejects(engine.forget("u", loose({ namespace: "default" })), refused("E_INVALID_INPUT", /a namespace is a string \(got object\)/));
       await assert.rejects(engine.history("u", loose({ namespace: "default" })), refused("E_INVALID_INPUT", /a namespace is a string/));
       await assert.rejects(engine.update("u", { text: "x" }, loose(7)), refused("E_INVALID_INPUT", /a namespace is a string \(got number\)/));
-      await assert.rejects(engine.recall("u", loose("default")), refused("E_INVALID_INPUT", /a namespace is a string \(got object\)/));
+      await assert.rejects(engine.recall("u", loose("default")), refused("E_INVALID_INPUT", /recall's options are an object \(got string\)/));
       await assert.rejects(engine.recall(loose(42)), refused("E_INVALID_INPUT", /a memory id is a string/));
       await assert.rejects(engine.searchMemories(loose(5)), refused("E_INVALID_INPUT", /a search query is a string/));
       await assert.rejects(engine.recode("default", { codec: loose("bogus") }), refused("E_USAGE", /unknown codec "bogus"/));
       assert.equal(await engine.recall("u"), "kept as it was");
+      // Unset optional fields stay allowed, as before: an undefined meta property (JSON leaves it out), tags and kind null.
+      assert.equal((await engine.remember(loose<MemoryInput>({ id: "o", text: "optional fields", meta: { source: undefined, kept: 1 }, tags: null, kind: null }))).status, "stored");
+      assert.deepEqual([(await engine.memory("o")).meta, (await engine.memory("o")).tags, (await engine.memory("o")).kind], [{ kept: 1 }, [], "note"]);
+      assert.equal((await engine.update("o", loose({ meta: { kept: 2, other: undefined } }))).status, "updated");
+      assert.deepEqual((await engine.memory("o")).meta, { kept: 2 });
       // What JSON holds goes through: nested arrays, null, booleans, a null-prototype object.
       const plain = Object.assign(Object.create(null) as Record<string, unknown>, { x: [1, null, true, "s", { y: -0.5 }] });
       assert.equal((await engine.remember({ id: "p", text: "plain meta", meta: plain })).status, "stored");

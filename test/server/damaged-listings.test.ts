@@ -44,9 +44,17 @@ describe("a store with a damaged sealed block, served and listed", () => {
       // A key of one namespace is told of its own memories in the block only.
       const mine = await get(onlyA, "/v1/memories?limit=100");
       assert.deepEqual([(mine.json.items as { id: string }[]).map((m) => m.id), (mine.json.damaged as { memories: number }[]).map((d) => d.memories)], [READABLE_A, [2]]);
+      // Its message does not tell how many memories the block holds in all (other namespaces' among them).
+      assert.match((mine.json.damaged as { message: string }[])[0]?.message ?? "", /^the sealed block of seqs 5\.\.8 could not be read: /);
       const search = await get(onlyA, "/v1/search", { query: "quick fox", limit: 20 });
       assert.equal(search.status, 200);
       assert.deepEqual([(search.json.hits as { id: string }[]).length, search.json.unsearchable], [10, 2]);
+
+      // A memory in the block is an error of the store, logged as one (with its stack), not as a server declining for now.
+      const broken = await get(all, "/v1/memories/b0?namespace=b");
+      assert.deepEqual([broken.status, (broken.json.error as { code: string }).code], [503, "E_STORE"]);
+      const logged = running.logs.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message?: string } }).filter((line) => /seqs 5\.\.8/.test(line.err?.message ?? ""));
+      assert.deepEqual(logged.map((line) => [line.level, line.msg]), [[50, "request failed"]]);
 
       const client = new Client({ name: "memzip-test", version: "1" });
       clients.push(client);

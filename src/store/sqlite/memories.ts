@@ -27,7 +27,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
-import type { DamagedBlock, SealedRows } from "./sealed.js";
+import { scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
 import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
@@ -305,7 +305,11 @@ export class SqliteMemories implements MemoryRepository {
   /** Damaged blocks as the memories of these namespaces (all when absent) they hold; blocks holding none left out. */
   private damagedOf(blocks: readonly DamagedBlock[], namespaces: readonly number[] | undefined): DamagedMemories[] {
     return blocks
-      .map((block) => ({ where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`, memories: this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces), error: block.error }))
+      .map((block) => ({
+        where: `sealed block of seqs ${block.firstSeq}..${block.lastSeq}`,
+        memories: this.sealed.countInRange(block.firstSeq, block.lastSeq, namespaces),
+        error: namespaces === undefined ? block.error : scopedBlockError(block.error),
+      }))
       .filter((damage) => damage.memories > 0);
   }
 
@@ -315,8 +319,19 @@ export class SqliteMemories implements MemoryRepository {
     let rows;
     if (filter.expiredBy !== undefined) {
       rows = [];
+      const passed = new Set<number>();
       for (const seq of this.sealed.expiredSeqs(filter.expiredBy, after)) {
-        const row = this.sealed.bySeq(seq);
+        let row;
+        try {
+          row = this.sealed.bySeq(seq);
+        } catch (error) {
+          // Its block cannot be read: handed to `onDamaged` once (else its E_STORE error is thrown), as the walk by blocks does.
+          const block = this.sealed.blockAt(seq);
+          if (!onDamaged || !block || !(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+          if (!passed.has(block.last_seq)) onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
+          passed.add(block.last_seq);
+          continue;
+        }
         if (row && keep(row)) rows.push(row);
         if (rows.length >= limit) break;
       }

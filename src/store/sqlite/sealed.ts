@@ -114,6 +114,14 @@ function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError
   });
 }
 
+/**
+ * A block's error as told to a reader of some of its namespaces: without the block's count of memories, which would tell
+ * how many other namespaces' memories it holds (the reader is told its own count beside it).
+ */
+export function scopedBlockError(error: MemzipError): MemzipError {
+  return new MemzipError(error.code, error.message.replace(/ \(\d+ memories\) could not be read/, " could not be read"), { ...(error.hint === undefined ? {} : { hint: error.hint }), details: error.details, cause: error });
+}
+
 /** `work`'s result, or `otherwise` where it met a sealed block that cannot be read (`blockError`); any other error is thrown. */
 function passingDamage<T>(work: () => T, otherwise: T): T {
   try {

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import type { PackedRow } from "../packed-block.js";
-import type { DamagedBlock, SealedRows } from "./sealed.js";
+import { scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
 import { decodeVectorBlock, encodeVectorBlock, type VectorBlock } from "./search-vector-blocks.js";
 import type { DamagedInNamespace, IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
@@ -185,7 +185,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
           continue;
         }
         for (const { namespace, memories } of sealed.blockNamespaces(lastSeq)) {
-          out.push({ namespace, memories, where: `sealed block of seqs ${block.firstSeq}..${lastSeq}`, error: block.error });
+          out.push({ namespace, memories, where: `sealed block of seqs ${block.firstSeq}..${lastSeq}`, error: scopedBlockError(block.error) });
         }
       }
       return out;
