@@ -701,9 +701,9 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
     withStore("filters pages by tags any/all, updated time, meta equality and expiry; scans by the same filter", async (store) => {
       const day = 86_400_000;
       await store.memories.put([
-        memory("a", "ns", { tags: ["x", "y"], createdAt: 1 * day, meta: { team: "core", n: 1, ok: true, deep: { z: [1, 2] } } }),
+        memory("a", "ns", { tags: ["x", "y"], createdAt: 1 * day, meta: { team: "core", n: 1, ok: true, deep: { z: [1, 2] }, score: 0.8333333333333334, pi: Math.PI, big: 2 ** 60 } }),
         memory("b", "ns", { tags: ["x"], createdAt: 2 * day, meta: { team: "web", n: 2, ok: false }, expiresAt: 10 * day }),
-        memory("c", "ns", { tags: [], createdAt: 3 * day, meta: {} }),
+        memory("c", "ns", { tags: [], createdAt: 3 * day, meta: { score: 0.833333333333333 } }),
         memory("d", "other", { tags: ["z"], createdAt: 4 * day, meta: { team: "core", n: "1" }, expiresAt: 20 * day }),
       ]);
       const page = async (query: Omit<PageQuery, "limit">): Promise<string[]> => ids((await store.memories.page({ limit: 100, ...query })).items);
@@ -720,6 +720,12 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.deepEqual(await page({ meta: { ok: false } }), ["b"]);
       assert.deepEqual(await page({ meta: { deep: { z: [1, 2] } } }), ["a"]);
       assert.deepEqual(await page({ meta: { team: "nobody" } }), []);
+      // Numbers as numbers, to the last digit (trial41: SQLite compared 15 digits and matched neither score where
+      // PostgreSQL matched one: rm --where deleted different memories on the two stores).
+      assert.deepEqual(await page({ meta: { score: 0.8333333333333334 } }), ["a"]);
+      assert.deepEqual(await page({ meta: { score: 0.833333333333333 } }), ["c"]);
+      assert.deepEqual(await page({ meta: { pi: Math.PI, big: 2 ** 60 } }), ["a"]);
+      assert.deepEqual(await page({ meta: { pi: 3.14159265358979 } }), []);
       // Expiry: activeAt leaves out what expired by then; expiredBy keeps only that.
       assert.equal((await store.memories.get("ns", "b"))?.expiresAt, 10 * day);
       assert.equal((await store.memories.get("ns", "a"))?.expiresAt, undefined);

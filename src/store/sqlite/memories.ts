@@ -28,7 +28,7 @@ import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
 import { scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
-import { BY_ID, META_JSON, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
+import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, metaCondition, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
 const SCAN_BATCH = 256;
@@ -390,12 +390,9 @@ export class SqliteMemories implements MemoryRepository {
     range("m.created_at", filter.createdFrom, filter.createdBefore);
     range(UPDATED_AT, filter.updatedFrom, filter.updatedBefore);
     for (const [key, value] of Object.entries(filter.meta ?? {})) {
-      // The stored value as JSON text (json_each gives true/false as 1/0), against the wanted value normalised by json().
-      where.push(
-        `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
-           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
-      );
-      params.push(key, JSON.stringify(value ?? null));
+      const condition = metaCondition(key, value);
+      where.push(condition.sql);
+      params.push(...condition.params);
     }
     if (filter.activeAt !== undefined) {
       where.push("(m.expires_at IS NULL OR m.expires_at > ?)");

@@ -37,3 +37,26 @@ export function toSummary(row: MemoryRow): MemorySummary {
 export function toStoredMemory(row: MemoryRow): StoredMemory {
   return withEnvelope(toSummary(row), row);
 }
+
+/**
+ * One meta condition of a filter as SQL over `META_JSON` (memories' and sealed rows' alike), with its parameters: the
+ * key holds exactly this JSON value. A number is compared as a number (json_quote writes a real with 15 digits, so
+ * 0.8333333333333334 matched nothing where PostgreSQL's jsonb matched it); anything else as JSON text (json_each gives
+ * true/false as 1/0), against the wanted value normalised by json().
+ */
+export function metaCondition(key: string, value: unknown): { sql: string; params: (string | number)[] } {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    // An integer past 2^53 is compared by its digits (a bound double does not equal SQLite's 64-bit integer), as
+    // PostgreSQL's numeric compares it.
+    return {
+      sql: `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
+           AND ((j.type = 'real' AND j.value = ?) OR (j.type = 'integer' AND (j.value = ? OR CAST(j.value AS TEXT) = ?))))`,
+      params: [key, value, value, JSON.stringify(value)],
+    };
+  }
+  return {
+    sql: `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
+           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
+    params: [key, JSON.stringify(value ?? null)],
+  };
+}

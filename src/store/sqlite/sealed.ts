@@ -5,7 +5,7 @@ import { ErrorCode, MemzipError } from "../../errors.js";
 import { KEYED_NAMESPACES, contentKey, decodeRun, encodeRuns, idKey, mergePairs, seqsOf, sortPairs, type KeyPairs, type KeyRun } from "../key-runs.js";
 import { decodeBlock, encodeBlock, packable, type BlockContext, type PackedRow } from "../packed-block.js";
 import { asBuffer } from "../rows.js";
-import { META_JSON, TAGS_JSON, kindNumber, type MemoryRow } from "./rows.js";
+import { TAGS_JSON, kindNumber, metaCondition, type MemoryRow } from "./rows.js";
 
 /**
  * Sealed blocks `dropDamaged` set aside (made by the first): their bytes as they were, what reading them said, and
@@ -518,15 +518,13 @@ export class SealedRows {
       tagParams.push(...anyTags);
     }
     const metaConditions: string[] = [];
-    const metaParams: string[] = [];
+    const metaParams: (string | number)[] = [];
     for (const [key, value] of Object.entries(filter.meta ?? {})) {
-      metaConditions.push(
-        `json_valid(${META_JSON}) AND EXISTS (SELECT 1 FROM json_each(${META_JSON}) j WHERE j.key = ?
-           AND (CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE json_quote(j.value) END) = json(?))`,
-      );
-      metaParams.push(key, JSON.stringify(value ?? null));
+      const condition = metaCondition(key, value);
+      metaConditions.push(condition.sql);
+      metaParams.push(...condition.params);
     }
-    const jsonTest = (conditions: string[], params: string[], alias: string) => {
+    const jsonTest = (conditions: string[], params: (string | number)[], alias: string) => {
       if (conditions.length === 0) return undefined;
       const statement = db.prepare(`SELECT (${conditions.map((c) => `(${c})`).join(" AND ")}) IS 1 FROM (SELECT ? AS json) ${alias}`).pluck();
       const seen = new Map<number | null, boolean>();
