@@ -164,6 +164,12 @@ export interface ImportProgressEvent {
   /** Bytes of the completed chunks' texts, and what they were stored in. */
   originalBytes: number;
   storedBytes: number;
+  /**
+   * Workers connected to the queue, as Redis last told (looked at every sweep); absent before the first look or where
+   * Redis does not say (CLIENT LIST refused). 0 while chunks wait: nothing will take them (no `memzip worker` on this
+   * store's queue, or one started with the store spelled otherwise).
+   */
+  workers?: number;
 }
 
 export interface FleetImportReport {
@@ -218,7 +224,7 @@ export function openImportQueue(queue: string, location: string, model?: string)
   return new Queue<ChunkPayload, ChunkResult>(importQueueName(location, model), { connection: connectionFor(queue) });
 }
 
-function importQueueName(location: string, model?: string): string {
+export function importQueueName(location: string, model?: string): string {
   return model ? modelQueueName(location, model) : queueNameFor(location);
 }
 
@@ -396,6 +402,16 @@ async function waitForChunks(
   let reportedPending = -1;
   let reportedAt = 0;
   let sweptAt = Date.now();
+  let workers: number | undefined;
+  /** How many workers Redis says are connected to the queue; undefined where it does not say. */
+  const countWorkers = async (): Promise<number | undefined> => {
+    try {
+      return await ask(queue.getWorkersCount());
+    } catch (error) {
+      if (error instanceof MemzipError && error.code === ErrorCode.ABORTED) throw error;
+      return undefined;
+    }
+  };
   /** Looks at one chunk in state `state`: true when it is complete (and counted), false while it is not; throws when it failed for good. */
   const settle = async (index: number, state: string): Promise<boolean> => {
     if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
@@ -433,6 +449,7 @@ async function waitForChunks(
       // Every pending chunk, one cheap state query each, all sent at once; a chunk's job (with its
       // records) is read only once, when it has completed or failed.
       sweptAt = Date.now();
+      workers = await countWorkers();
       const pendingNow = [...pending];
       const states = await ask(Promise.all(pendingNow.map((index) => queue.getJobState(`${importId}-${index}`))));
       for (const [i, index] of pendingNow.entries()) await settle(index, states[i] ?? "unknown");
@@ -448,7 +465,7 @@ async function waitForChunks(
     }
     // Reported at every change, else at least every pollMs (the polls themselves may come faster).
     if (pending.size !== reportedPending || Date.now() - reportedAt >= pollMs) {
-      options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone, originalBytes: report.originalBytes, storedBytes: report.storedBytes });
+      options.onProgress?.({ chunks: sizes.length, chunksDone: sizes.length - pending.size, records: report.records, recordsDone, originalBytes: report.originalBytes, storedBytes: report.storedBytes, ...(workers === undefined ? {} : { workers }) });
       reportedPending = pending.size;
       reportedAt = Date.now();
     }

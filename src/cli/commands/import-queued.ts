@@ -2,12 +2,12 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { CommandContext } from "../command.js";
 import type { WriteCodecName } from "../../core/vocabulary.js";
-import { checkQueueReachable, enqueueImport, importIdFor, DEFAULT_CHUNK_RECORDS } from "../../fleet/queue.js";
+import { checkQueueReachable, enqueueImport, importIdFor, importQueueName, DEFAULT_CHUNK_RECORDS, type ImportProgressEvent } from "../../fleet/queue.js";
 import { pinRejection } from "../../pipeline/batch-import.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, openEngine, parseInteger } from "../shared.js";
+import { countOf, emit, openEngine, parseInteger } from "../shared.js";
 import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ErrorCode, isMemzipError } from "../../errors.js";
 import { onStopSignals, signalExitCode, stoppedBySignal, type StopSignal } from "../stop-signals.js";
@@ -72,7 +72,20 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       ...((codec === "llm" || codec === "llm-mix") && model ? { model } : {}),
     });
     try {
-      const report = await handle.wait({ signal: controller.signal, onProgress: (p) => bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}`) });
+      let warned = false;
+      const onProgress = (p: ImportProgressEvent) => {
+        // Chunks waiting with no worker on the queue wait for good: said once, on stderr, with what to start.
+        if (p.workers === 0 && p.chunksDone < p.chunks && !warned) {
+          warned = true;
+          bar.done();
+          context.stderr.write(
+            `memzip: warning: no worker serves this store's queue (${importQueueName(engine.location, (codec === "llm" || codec === "llm-mix") && model ? model : undefined)}): the chunks wait in Redis until one does\n` +
+              `  fix: start \`memzip worker --db DB --queue URL\` with the store spelled exactly as this import's --db (the queue is named after it); Ctrl-C stops waiting, and the same import later finds what was done\n`,
+          );
+        }
+        bar.update(p.recordsDone, p.recordsDone, p.records, `chunks ${p.chunksDone}/${p.chunks}${p.workers === undefined ? "" : `, ${countOf(p.workers, "worker", "workers")}`}`);
+      };
+      const report = await handle.wait({ signal: controller.signal, onProgress });
       bar.done();
       for (const r of report.rejected) rejections.push({ line: lines[r.record] ?? Infinity, text: `line ${lines[r.record] ?? "?"}: ${r.message}` });
       const rejected = rejections.sort((a, b) => a.line - b.line).map((r) => r.text);
