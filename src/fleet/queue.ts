@@ -337,7 +337,9 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
       queue.add("chunk", payload, {
         jobId,
         attempts: options.attempts ?? 5,
-        backoff: { type: "exponential", delay: 500 },
+        // 2, 4, 8, 16 s between the 5 attempts: a chunk outlives a store's routine restart (~30 s; trial41: at 0.5 s
+        // the 5 attempts were spent in under 8 s and a 25 s PostgreSQL restart failed the import).
+        backoff: { type: "exponential", delay: 2000 },
         // Completed chunks stay a week (resume skips them; the records are dropped from Redis with them).
         removeOnComplete: { age: 7 * 24 * 3600 },
         removeOnFail: false,
