@@ -66,6 +66,23 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     }
   });
 
+  it("on an empty file or a folder as --db: a read says there is no store (exit 4) and leaves the file empty; a folder is E_USAGE (trial41)", async () => {
+    await using dir = tempDir();
+    const empty = join(dir.path, "empty.db");
+    writeFileSync(empty, "");
+    for (const args of [["ls"], ["stats"], ["get", "x"], ["export"], ["verify"]]) {
+      const result = memzip([...args, "--db", empty]);
+      const shown = `memzip ${args.join(" ")}: ${result.stderr}`;
+      assert.equal(result.status, 4, shown);
+      assert.ok(result.stderr.includes(`E_NOT_FOUND: there is no store at ${empty} (the file is empty)`), shown);
+      assert.ok(!result.stderr.includes("created a new store"), shown);
+      assert.equal(statSync(empty).size, 0, `memzip ${args.join(" ")} wrote into the empty file`);
+      const folder = memzip([...args, "--db", dir.path]);
+      assert.equal(folder.status, 2, `memzip ${args.join(" ")} --db FOLDER: ${folder.stderr}`);
+      assert.ok(folder.stderr.includes(`E_USAGE: ${dir.path} is a folder, not a store file`), folder.stderr);
+    }
+  });
+
   it("on the default store of an empty home: the same, and the home stays empty", async () => {
     await using dir = tempDir();
     const home = join(dir.path, "home");

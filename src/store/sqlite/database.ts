@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { Checkpointer } from "./checkpointer.js";
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
@@ -267,6 +267,19 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
       details: { path: location },
     });
+  }
+  if (!memory && existsSync(location)) {
+    const file = statSync(location);
+    if (file.isDirectory()) {
+      throw new MemzipError(ErrorCode.USAGE, `${location} is a folder, not a store file`, { hint: "Name the store's file with --db / MEMZIP_DB (a path ending in .db, say), not its folder.", details: { path: location } });
+    }
+    // An empty file (`: > store.db`, a file made by mktemp) is no store yet: a read says so and makes none (a write makes one in it).
+    if (readOnly && file.size === 0) {
+      throw new MemzipError(ErrorCode.NOT_FOUND, `there is no store at ${location} (the file is empty)`, {
+        hint: "Check --db / MEMZIP_DB; a store is created by the first write (`memzip add` or `memzip import`).",
+        details: { path: location },
+      });
+    }
   }
   let db: Database.Database | undefined;
   let snapshot: string | undefined;
