@@ -444,6 +444,11 @@ export interface DamagedInNamespace extends DamagedMemories {
   namespace: string;
 }
 
+/** How a report names damaged memories whose ids are inside what cannot be read: "(4 memories in the sealed block of seqs 5..8)". */
+export function damagedPlaceId({ memories, where }: Pick<DamagedMemories, "memories" | "where">): string {
+  return `(${memories} ${memories === 1 ? "memory" : "memories"} in the ${where})`;
+}
+
 /** Damaged memories as JSON answers name them (the CLI's --json, REST, MCP): where, how many, and the error's code, message and fix. */
 export function damageJson({ where, memories, error }: DamagedMemories): { where: string; memories: number; code: string; message: string; hint?: string } {
   return { where, memories, code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) };

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { xxh64 } from "@node-rs/xxhash";
 import { checksum32 } from "../codec/checksum.js";
-import { memoryKey, type DamagedMemories, type StoredMemory, type StoredSemantic } from "../core/store.js";
+import { damagedPlaceId, memoryKey, type DamagedMemories, type StoredMemory, type StoredSemantic } from "../core/store.js";
 import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { SemanticStatus } from "../semantic/semantic.js";
 import { damagedColumns } from "../store/damage.js";
@@ -10,7 +10,7 @@ import type { PlannedWrite } from "./types.js";
 
 /** A part of the store a scan could not read (a damaged sealed block), as `verify` and `export --skip-bad` report it: one entry for its memories, named by where they are (their ids are inside it). */
 export function damagedEntry(damage: DamagedMemories): { id: string; code: string; message: string } {
-  return { id: `(${damage.memories} memories in the ${damage.where})`, code: damage.error.code, message: damage.error.message };
+  return { id: damagedPlaceId(damage), code: damage.error.code, message: damage.error.message };
 }
 
 export function notFound(id: string, namespace?: string, expiredAt?: number): MemzipError {

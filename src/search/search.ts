@@ -11,7 +11,7 @@
  */
 import type { SearchMode } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
-import { memoryKey, type IndexedVectors, type SearchIndexBytes, type SearchIndexStore, type VectorChanges } from "../core/store.js";
+import { damagedPlaceId, memoryKey, type IndexedVectors, type SearchIndexBytes, type SearchIndexStore, type VectorChanges } from "../core/store.js";
 import { vectorRows, type VectorRows } from "./score-matrix.js";
 import type { Embedder } from "./similarity.js";
 import { TermRows } from "./term-rows.js";
@@ -322,7 +322,7 @@ export class SearchIndex {
    */
   async damaged(): Promise<UnreadableMemory[]> {
     return ((await this.index.damaged?.()) ?? []).map(({ namespace, memories, where, error }) => ({
-      id: `(${memories} ${memories === 1 ? "memory" : "memories"} in the ${where})`,
+      id: damagedPlaceId({ memories, where }),
       namespace,
       code: error.code,
       message: error.message,

@@ -27,7 +27,7 @@ import { assetUsage } from "./assets.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { idHash, typedError, type SqliteDatabase } from "./database.js";
 import { MemoryWrites } from "./memory-writes.js";
-import { scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
+import { passingDamage, scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
 import { BY_ID, SUMMARY_FROM, SUMMARY_SELECT, TAGS_JSON, UPDATED_AT, WITH_ENVELOPE, kindNumber, metaCondition, toBytes, toStoredMemory, toSummary, type MemoryRow } from "./rows.js";
 
 /** Rows a scan fetches per round trip unless told otherwise. */
@@ -319,19 +319,15 @@ export class SqliteMemories implements MemoryRepository {
     let rows;
     if (filter.expiredBy !== undefined) {
       rows = [];
+      // A block that cannot be read goes to `onDamaged` once (without one, its E_STORE error is thrown), as the walk by blocks does.
       const passed = new Set<number>();
+      const once = (block: DamagedBlock) => {
+        if (passed.has(block.lastSeq)) return;
+        passed.add(block.lastSeq);
+        onDamaged?.(block);
+      };
       for (const seq of this.sealed.expiredSeqs(filter.expiredBy, after)) {
-        let row;
-        try {
-          row = this.sealed.bySeq(seq);
-        } catch (error) {
-          // Its block cannot be read: handed to `onDamaged` once (else its E_STORE error is thrown), as the walk by blocks does.
-          const block = this.sealed.blockAt(seq);
-          if (!onDamaged || !block || !(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
-          if (!passed.has(block.last_seq)) onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
-          passed.add(block.last_seq);
-          continue;
-        }
+        const row = onDamaged ? passingDamage(() => this.sealed.bySeq(seq), undefined, once) : this.sealed.bySeq(seq);
         if (row && keep(row)) rows.push(row);
         if (rows.length >= limit) break;
       }

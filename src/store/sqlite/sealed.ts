@@ -109,7 +109,7 @@ export interface DamagedBlock {
 function blockError(block: BlockRef, what: string, cause?: unknown): MemzipError {
   return new MemzipError(ErrorCode.STORE, `the sealed block of seqs ${block.first_seq}..${block.last_seq} (${block.n} memories) could not be read: ${what}`, {
     hint: "`memzip verify` lists every damaged block and checks the rest; `memzip verify --set-aside-damaged` moves them out of the way, then import a backup or an export to store their memories again.",
-    details: { firstSeq: block.first_seq, lastSeq: block.last_seq },
+    details: { firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n },
     ...(cause === undefined ? {} : { cause }),
   });
 }
@@ -122,13 +122,26 @@ export function scopedBlockError(error: MemzipError): MemzipError {
   return new MemzipError(error.code, error.message.replace(/ \(\d+ memories\) could not be read/, " could not be read"), { ...(error.hint === undefined ? {} : { hint: error.hint }), details: error.details, cause: error });
 }
 
-/** `work`'s result, or `otherwise` where it met a sealed block that cannot be read (`blockError`); any other error is thrown. */
-function passingDamage<T>(work: () => T, otherwise: T): T {
+/** The block a sealed read's error says cannot be read (`blockError`), or undefined for any other error. */
+export function damagedBlockOf(error: unknown): DamagedBlock | undefined {
+  if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) return undefined;
+  const { firstSeq, lastSeq, rows } = error.details;
+  if (typeof firstSeq !== "number" || typeof lastSeq !== "number") return undefined;
+  return { firstSeq, lastSeq, rows: typeof rows === "number" ? rows : 0, error };
+}
+
+/**
+ * `work`'s result, or `otherwise` where it met a sealed block that cannot be read (`blockError`; handed to `onDamaged`
+ * first); any other error is thrown.
+ */
+export function passingDamage<T>(work: () => T, otherwise: T, onDamaged?: (block: DamagedBlock) => void): T {
   try {
     return work();
   } catch (error) {
-    if (error instanceof MemzipError && error.code === ErrorCode.STORE && typeof error.details.firstSeq === "number") return otherwise;
-    throw error;
+    const block = damagedBlockOf(error);
+    if (!block) throw error;
+    onDamaged?.(block);
+    return otherwise;
   }
 }
 
@@ -417,11 +430,12 @@ export class SealedRows {
       try {
         rows = this.rowsOf(block);
       } catch (error) {
-        if (!(error instanceof MemzipError) || error.code !== ErrorCode.STORE) throw error;
+        const damaged = damagedBlockOf(error);
+        if (!damaged) throw error;
         // A mixed block holding none of the wanted namespaces' rows (its per-block sums say so) hides nothing wanted.
         if (namespaces && this.countInRange(block.first_seq, block.last_seq, [...namespaces]) === 0) continue;
         if (!onDamaged) throw error;
-        onDamaged({ firstSeq: block.first_seq, lastSeq: block.last_seq, rows: block.n, error });
+        onDamaged(damaged);
         continue;
       }
       for (const row of rows) {

@@ -1,7 +1,6 @@
 import type Database from "better-sqlite3";
-import { ErrorCode, MemzipError } from "../../errors.js";
 import type { PackedRow } from "../packed-block.js";
-import { scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
+import { passingDamage, scopedBlockError, type DamagedBlock, type SealedRows } from "./sealed.js";
 import { decodeVectorBlock, encodeVectorBlock, type VectorBlock } from "./search-vector-blocks.js";
 import type { DamagedInNamespace, IndexedVectors, PendingFrom, SearchIndexBytes, SearchIndexEntry, SearchIndexStore, VectorChanges } from "../../core/store.js";
 
@@ -152,25 +151,13 @@ export class SqliteSearchIndex implements SearchIndexStore {
    */
   private readonly damagedBlocks = new Map<number, DamagedBlock>();
 
-  private noteDamage(block: DamagedBlock): void {
+  private readonly noteDamage = (block: DamagedBlock): void => {
     this.damagedBlocks.set(block.lastSeq, block);
-  }
+  };
 
   /** The sealed row at `seq`, or none where its block cannot be read (noted). */
   private sealedRow(sealed: SealedRows, seq: number): PackedRow | undefined {
-    return this.passingBlock(() => sealed.bySeq(seq), undefined);
-  }
-
-  /** `work`'s answer, or `otherwise` where it met a sealed block that cannot be read (noted). */
-  private passingBlock<T>(work: () => T, otherwise: T): T {
-    try {
-      return work();
-    } catch (error) {
-      const { firstSeq, lastSeq } = error instanceof MemzipError && error.code === ErrorCode.STORE ? error.details : {};
-      if (typeof firstSeq !== "number" || typeof lastSeq !== "number") throw error;
-      this.noteDamage({ firstSeq, lastSeq, rows: 0, error: error as MemzipError });
-      return otherwise;
-    }
+    return passingDamage(() => sealed.bySeq(seq), undefined, this.noteDamage);
   }
 
   async damaged(): Promise<DamagedInNamespace[]> {
@@ -221,7 +208,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         continue;
       }
       complete = false;
-      for (const row of this.passingBlock(() => sealed.rowsOf(block), [])) {
+      for (const row of passingDamage(() => sealed.rowsOf(block), [], this.noteDamage)) {
         if (row.seq <= after || this.statements.hasVector.get({ seq: row.seq }) !== undefined) continue;
         out.push({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) });
         if (out.length >= limit) break;
@@ -234,7 +221,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
 
   /** Sealed memories in seq order, at most `limit`, as pending entries (an index of another key: every one). */
   private sealedPending(sealed: SealedRows, after: number, limit: number): { seq: number; id: string; namespace: string }[] {
-    return sealed.rowsAfter(after, limit, undefined, (block) => this.noteDamage(block)).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
+    return sealed.rowsAfter(after, limit, undefined, this.noteDamage).map((row) => ({ seq: row.seq, id: row.id, namespace: sealed.namespaceName(row.ns) }));
   }
 
   /** Prepared at first use (as the old store did), so opening a store never touches the index. */
@@ -527,7 +514,7 @@ export class SqliteSearchIndex implements SearchIndexStore {
         }
         rows.sort((x, y) => x.seq - y.seq);
         // A block that cannot be read keeps its vectors loose (they are left out of searches while it is there).
-        const members = this.passingBlock(() => sealed.rowsOf(block), undefined);
+        const members = passingDamage(() => sealed.rowsOf(block), undefined);
         if (!members) continue;
         const width = (rows[0] as { vector: Uint8Array }).vector.length;
         if (members.length !== rows.length || members.some((m, i) => (rows[i] as { seq: number }).seq !== m.seq) || rows.some((r) => r.vector.length !== width)) continue;
