@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
-import { parseFilterText } from "../core/filter.js";
+import { decimalInteger, parseFilterText } from "../core/filter.js";
 import { isLocalStoreFile, printableLocation } from "../store/open.js";
 import type { MemoryFilter } from "../core/store.js";
 import { choices, isOneOf, MEMORY_KINDS, WRITE_CODEC_NAMES, type WriteCodecName } from "../core/vocabulary.js";
@@ -110,8 +110,9 @@ export function parseChoice<const T extends string>(words: readonly T[], value: 
 
 export function parseInteger(value: unknown, flag: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) throw usage(`--${flag} must be a whole number from ${min} to ${max}`);
+  // Decimal digits, as HTTP's query strings take them: `--limit 0x10` or `1e1` was read as a number.
+  const number = decimalInteger(value);
+  if (number === undefined || number < min || number > max) throw usage(`--${flag} must be a whole number from ${min} to ${max}`);
   return number;
 }
 

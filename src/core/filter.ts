@@ -52,7 +52,12 @@ const fields = MemoryFilterSchema.shape;
 /** One value or several (`?tag=a&tag=b`, a repeated flag) as a list. */
 const asList = (value: unknown): unknown => (value === undefined || Array.isArray(value) ? value : [value]);
 /** A time given as text (a query string) as a number; anything else is left for the schema to refuse. */
-const asNumber = (value: unknown): unknown => (typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : value);
+const asNumber = (value: unknown): unknown => decimalInteger(value) ?? value;
+
+/** A whole number written as decimal digits (a query string's, a CLI flag's); undefined for anything else ("0x10", "1e1", " 5", ""). */
+export function decimalInteger(value: unknown): number | undefined {
+  return typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+}
 
 /** A whole number given in a query string, as decimal digits only ("0x10", "1e1", " 5", "" are refused, not read as numbers). */
 export function queryInteger(min: number, max: number) {

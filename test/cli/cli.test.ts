@@ -94,6 +94,13 @@ describe("memzip CLI", () => {
     assert.equal(added.status, 0, added.stderr);
     assert.equal(memzip(["get", "x1", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
     assert.equal((memzip(["ls", "--db", db, "--json"]).json().memories as unknown[]).length, 1);
+    // A count flag is decimal digits, as HTTP's limit (0x10 and 1e1 were read as numbers).
+    for (const limit of ["0x10", "1e1", " 16", "16.0"]) {
+      const loose = memzip(["ls", "--limit", limit, "--db", db]);
+      assert.equal(loose.status, 2, `--limit ${JSON.stringify(limit)}`);
+      assert.match(loose.stderr, /--limit must be a whole number/);
+    }
+    assert.equal(memzip(["ls", "--limit", "16", "--db", db]).status, 0);
 
     const noSummary = memzip(["get", "x1", "--mode", "summary", "--db", db]);
     assert.equal(noSummary.status, 4);
