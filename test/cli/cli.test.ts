@@ -166,6 +166,12 @@ describe("memzip CLI", () => {
     const queued = run(["import", "-", "--queue", "redis://127.0.0.1:1", "--db", db], lines.join("\n"));
     assert.equal(queued.status, 2);
     assert.match(queued.stderr.toString("utf8"), /import - does not go with --queue/);
+    // A queued import finds its job by the file and settings: a --resume JOB it would not read is refused, not ignored.
+    const file = join(dir.path, "lines.jsonl");
+    writeFileSync(file, lines.join("\n"));
+    const resumed = run(["import", file, "--queue", "redis://127.0.0.1:1", "--resume", "job-x", "--db", db], "");
+    assert.equal(resumed.status, 2, resumed.stderr.toString("utf8"));
+    assert.match(resumed.stderr.toString("utf8"), /--resume does not go with --queue/);
   });
 
   it("registers a model, imports stories with --codec llm, primes a namespace, recodes --to zstd, and says plainly that pull needs a network", async () => {

@@ -154,6 +154,9 @@ async function runImport(context: CommandContext, file: string, onListening: () 
   const ttlMs = parseTtl(context.values.ttl);
   if (typeof context.values.queue === "string") {
     if (ttlMs !== undefined) throw new MemzipError(ErrorCode.USAGE, "--ttl does not go with --queue", { hint: 'Give each record its own "expiresAt", or import without --queue.' });
+    if (typeof context.values.resume === "string") {
+      throw new MemzipError(ErrorCode.USAGE, "--resume does not go with --queue", { hint: "Run the same `memzip import FILE --queue URL` again: it finds its job by the file and settings and skips the chunks done." });
+    }
     if (arrow) throw new MemzipError(ErrorCode.USAGE, "--queue imports JSONL files", { hint: "Export the Arrow file as JSONL, or import it without --queue." });
     return runQueuedImport(context, file, context.values.queue, codec);
   }
