@@ -52,6 +52,22 @@ export interface ChunkResult {
 }
 
 /** A record of a chunk that a worker refused. */
+/**
+ * What a worker fails a chunk with: BullMQ keeps only an error's message (`failedReason`), so a memzip
+ * error's code goes in front of it, and the import that waits reads it back (`failedChunkCode`).
+ */
+export function chunkFailure(error: unknown): unknown {
+  return error instanceof MemzipError ? new Error(`${error.code}: ${error.message}`, { cause: error }) : error;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** The memzip error code a failed chunk's reason starts with; E_BACKEND_REJECTED for any other failure. */
+export function failedChunkCode(reason: string | undefined): ErrorCode {
+  const code = /^(E_[A-Z_]+): /.exec(reason ?? "")?.[1];
+  return code !== undefined && KNOWN_CODES.has(code) ? (code as ErrorCode) : ErrorCode.BACKEND_REJECTED;
+}
+
 export interface ChunkRejection {
   /** Its index in the chunk. */
   record: number;
@@ -205,8 +221,8 @@ export interface ImportHandle {
   records: number;
   skippedChunks: number;
   /**
-   * Resolves when every chunk is complete; rejects with E_BACKEND_REJECTED naming the chunk when one
-   * failed for good. `pollMs`: the longest wait between two looks at the pending chunks (default 200;
+   * Resolves when every chunk is complete; rejects naming the chunk when one failed for good, with the
+   * code of the worker's memzip error (E_STORE when its store failed, say), else E_BACKEND_REJECTED. `pollMs`: the longest wait between two looks at the pending chunks (default 200;
    * shorter when few are pending).
    */
   wait(options?: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number }): Promise<FleetImportReport>;
@@ -424,7 +440,7 @@ async function waitForChunks(
     // a chunk whose workers died more often than the stalled limit, stays there with attempts to spare.
     const now = state === "unknown" ? await ask(job.getState()) : state;
     if (now === "failed") {
-      throw new MemzipError(ErrorCode.BACKEND_REJECTED, `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
+      throw new MemzipError(failedChunkCode(job.failedReason), `import ${importId}: chunk ${index} failed after ${job.attemptsMade} attempts: ${job.failedReason}`, {
         hint: "Fix the cause (the worker's log names it), then run the same import again: completed chunks are skipped.",
         details: { chunk: index },
       });

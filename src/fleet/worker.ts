@@ -12,7 +12,7 @@ import { loadLanguageDetector } from "../semantic/language.js";
 import { Worker } from "./bullmq.js";
 import { mapConcurrent } from "../core/concurrency.js";
 import { ErrorCode, MemzipError } from "../errors.js";
-import { connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkRejection, type ChunkResult } from "./queue.js";
+import { chunkFailure, connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkRejection, type ChunkResult } from "./queue.js";
 
 export interface FleetWorkerOptions {
   /** The queue's Redis (`redis://…`). */
@@ -57,6 +57,13 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   const connection = connectionFor(options.queue);
   const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];
   const process_ = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
+    try {
+      return await codeChunk(job);
+    } catch (error) {
+      throw chunkFailure(error);
+    }
+  };
+  const codeChunk = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
     const { records, namespace, codec } = job.data;
     // As engine.rememberMany, but a record refused at the boundary is reported and the chunk's others written, as a
     // local import does: failing the chunk for it failed it on every retry and then the whole import.

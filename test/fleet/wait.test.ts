@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { UnrecoverableError, type Job } from "bullmq";
 import { ErrorCode, MemzipError } from "../../src/errors.js";
 import { Worker } from "../../src/fleet/bullmq.js";
-import { connectionFor, enqueueImport, openImportQueue, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
+import { chunkFailure, connectionFor, enqueueImport, openImportQueue, queueNameFor, type ChunkPayload, type ChunkResult, type ImportProgressEvent } from "../../src/fleet/queue.js";
 import { tempDir } from "../helpers.js";
 import { redisSkip, startRedis, type RedisService } from "../services/redis.js";
 
@@ -106,6 +106,31 @@ describe("waiting for a queued import", { skip }, () => {
         assert.ok(error instanceof MemzipError);
         assert.equal(error.code, ErrorCode.BACKEND_REJECTED);
         assert.match(error.message, /chunk 0 failed after 1 attempts: a poison chunk/);
+        return true;
+      });
+    } finally {
+      await handle.close();
+      await worker.close();
+    }
+  });
+
+  it("rejects with the worker's own error code when its store failed the chunk, not as a rejected backend", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async () => {
+        throw chunkFailure(new MemzipError(ErrorCode.STORE, "the store's server closed the connection"));
+      },
+      { connection: connectionFor(redis.url), concurrency: 1 },
+    );
+    const handle = await enqueueImport(records.slice(0, 1), { queue: redis.url, location, importId: "store-down", chunkRecords: 1, attempts: 1 });
+    try {
+      await assert.rejects(handle.wait({ signal: AbortSignal.timeout(30_000) }), (error: unknown) => {
+        assert.ok(error instanceof MemzipError);
+        assert.equal(error.code, ErrorCode.STORE);
+        assert.match(error.message, /chunk 0 failed after 1 attempts: E_STORE: the store's server closed the connection/);
         return true;
       });
     } finally {
