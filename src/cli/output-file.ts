@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { MemzipError, ErrorCode } from "../errors.js";
 
@@ -16,6 +17,8 @@ export interface OutputFile {
   commit(): void;
   /** Removes the temporary file (after a failure). */
   discard(): void;
+  /** Temporary files of this target that exports killed on this machine left behind, removed when this one was prepared. */
+  readonly removedLeftovers: readonly string[];
 }
 
 /**
@@ -47,10 +50,12 @@ export function prepareOutput(path: string, storePath: string | undefined, force
   if (exists && !force) {
     throw new MemzipError(ErrorCode.USAGE, `--out ${path} already exists`, { hint: "Choose another path, or add --force to replace it.", details: { out: target } });
   }
-  const tempPath = join(dirname(target), `.${basename(target)}.memzip-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  const folder = dirname(target);
+  const tempPath = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
   return {
     tempPath,
     path,
+    removedLeftovers: removeLeftovers(target),
     commit() {
       const fd = openSync(tempPath, "r");
       try {
@@ -64,6 +69,52 @@ export function prepareOutput(path: string, storePath: string | undefined, force
       rmSync(tempPath, { force: true });
     },
   };
+}
+
+/**
+ * The start of a temporary file's name for `target`: hidden, beside it, naming this machine so that
+ * a sweep of leftovers only judges processes it can see (a folder may be shared between machines).
+ */
+function tempPrefix(target: string): string {
+  return `.${basename(target)}.memzip-${hostname().replace(/[^A-Za-z0-9.-]/g, "_")}-`;
+}
+
+/**
+ * Removes the temporary files of `target` whose process is gone (an export killed with SIGKILL, or by
+ * a power cut, cannot remove its own); a file of a process still running, or of another machine, stays.
+ */
+function removeLeftovers(target: string): string[] {
+  const prefix = tempPrefix(target);
+  const folder = dirname(target);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    try {
+      rmSync(join(folder, name));
+      removed.push(join(folder, name));
+    } catch {
+      // Gone already, or not ours to remove: left as it is.
+    }
+  }
+  return removed;
+}
+
+/** Whether a process of this id runs on this machine (one of another user counts as running). */
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 /** The absolute path with symbolic links resolved (of the folder, when the file does not exist yet). */

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -78,6 +79,27 @@ describe("issue 12: export never destroys or overwrites", () => {
       readFileSync(join(dir.path, "out.jsonl")).length > 0 && statSync(arrow).size > 0 && spawnBounded("ls", ["-A", dir.path]).stdout.toString().split("\n").filter((f) => f.includes(".tmp")),
       [],
     );
+  });
+
+  it("removes the temporary file an export killed with SIGKILL left, and only that", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const out = join(dir.path, "out.jsonl");
+    // A killed export's file: `.NAME.memzip-HOST-PID-RANDOM.tmp`, of a process that has exited.
+    const dead = spawnBounded(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+    const deadPid = Number(dead.stdout.toString("utf8"));
+    assert.throws(() => process.kill(deadPid, 0), /ESRCH/, "the process has exited");
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, "_");
+    const leftover = `.out.jsonl.memzip-${host}-${deadPid}-0a0b0c0d.tmp`;
+    // Another machine's, and one of a process still running, are not this export's to judge.
+    const foreign = ".out.jsonl.memzip-elsewhere-1-0a0b0c0d.tmp";
+    const running = `.out.jsonl.memzip-${host}-${process.pid}-0a0b0c0d.tmp`;
+    for (const name of [leftover, foreign, running]) writeFileSync(join(dir.path, name), "half an export");
+    const again = memzip(["export", "--db", db, "--out", out]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /removed .*\.out\.jsonl\.memzip-.*, the temporary file of an export that was killed/);
+    assert.equal(readFileSync(out, "utf8").trim().split("\n").length, 40);
+    assert.deepEqual(readdirSync(dir.path).filter((f) => f.includes(".memzip-")).sort(), [foreign, running].sort());
   });
 });
 

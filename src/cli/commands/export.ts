@@ -54,6 +54,7 @@ the first unreadable memory stops the export.`,
     if (context.values.force === true && !outPath) throw usage("--force goes with --out FILE");
     // Checked before the store is opened, so a refused path never touches anything.
     const out = outPath === undefined ? undefined : prepareOutput(outPath, storePath(context), context.values.force === true);
+    for (const leftover of out?.removedLeftovers ?? []) context.stderr.write(`memzip: removed ${leftover}, the temporary file of an export that was killed\n`);
     const skipped: ExportFailure[] = [];
     const options = { filter, ...(context.values["skip-bad"] === true ? { onBad: (failure: ExportFailure) => skipped.push(failure) } : {}) };
     let exported = 0;
