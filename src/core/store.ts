@@ -535,6 +535,12 @@ export interface AssetRepository {
    * it); a namespace writing with it stops doing so. Returns whether it was removed.
    */
   delete(assetId: string): Promise<boolean>;
+  /**
+   * `delete` for many assets: removes each one no memory needs (checked atomically with its removal,
+   * as `delete` does), looking at the memories once for many assets where the store has no index by
+   * asset; the ids removed. An unknown id is left out.
+   */
+  deleteUnused(assetIds: readonly string[]): Promise<string[]>;
 }
 
 /** GGUF models known by content, and the inference set-ups `llm` envelopes were written with. */

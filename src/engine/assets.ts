@@ -7,7 +7,7 @@ import { baseAssetByRef, baseAssetsByHint, currentBaseAsset, isBaseAsset } from 
 import { matchingAssets, refMatches } from "../codec/envelope-codec.js";
 import { attachDerivedStore } from "../codec/derived.js";
 import { textToBytes } from "../codec/text.js";
-import type { Store, StoredAsset } from "../core/store.js";
+import type { AssetUsage, Store, StoredAsset } from "../core/store.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import { sha256Hex } from "./rows.js";
@@ -164,6 +164,13 @@ export class EngineAssets {
     if (!(await this.store.assets.isActive(assetId)) && (await this.store.assets.delete(assetId))) this.deleted(assetId);
   }
 
+  /** `dropIfUnused` for many assets, in batches of the store's (one look at the rows for many assets). */
+  async dropAllIfUnused(assetIds: Iterable<string>): Promise<void> {
+    const inactive: string[] = [];
+    for (const id of assetIds) if (!(await this.store.assets.isActive(id))) inactive.push(id);
+    for (const id of await this.store.assets.deleteUnused(inactive)) this.deleted(id);
+  }
+
   /** Whether an asset was stored within `ACTIVE_ASSET_GRACE_MS` (by the engine's clock). */
   private async recentlyStored(assetId: string): Promise<boolean> {
     const asset = await this.store.assets.get(assetId);
@@ -182,7 +189,7 @@ export class EngineAssets {
    * never a namespace's active priming text, nor (`keepRecentActive`) an active asset stored within `ACTIVE_ASSET_GRACE_MS`.
    */
   async prune(filter: PruneFilter = {}): Promise<RemovedAsset[]> {
-    const removed: RemovedAsset[] = [];
+    const unused: AssetUsage[] = [];
     for (const usage of await this.store.assets.usage()) {
       if (usage.memories > 0) continue;
       // A namespace's priming text (`models prime`) is the user's, not trained from memories: kept while it is active,
@@ -192,12 +199,16 @@ export class EngineAssets {
       // namespace stayed on the shipped base model): it has not lost until it is older than the grace period.
       if ((!filter.unusedActive || usage.kind === "llm-prefix" || (filter.keepRecentActive === true && (await this.recentlyStored(usage.id)))) && (await this.store.assets.isActive(usage.id))) continue;
       if ((filter.kind !== undefined && usage.kind !== filter.kind) || (filter.namespace !== undefined && usage.namespace !== filter.namespace)) continue;
-      // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
-      if (await this.store.assets.delete(usage.id)) {
-        this.derived?.removeFor(usage.id);
-        this.deleted(usage.id);
-        removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
-      }
+      unused.push(usage);
+    }
+    // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
+    const gone = new Set(await this.store.assets.deleteUnused(unused.map((usage) => usage.id)));
+    const removed: RemovedAsset[] = [];
+    for (const usage of unused) {
+      if (!gone.has(usage.id)) continue;
+      this.derived?.removeFor(usage.id);
+      this.deleted(usage.id);
+      removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
     }
     this.cache.clear();
     return removed;

@@ -34,7 +34,7 @@ export async function forgetWhere(store: Store, assets: EngineAssets, filter: Me
     if (await deleteAsMatched(store, m)) count++;
     if (m.assetId !== null) used.add(m.assetId);
   }
-  for (const assetId of used) await assets.dropIfUnused(assetId);
+  await assets.dropAllIfUnused(used);
   return { count, ids, dryRun: false };
 }
 

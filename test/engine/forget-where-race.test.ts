@@ -8,7 +8,7 @@ import { openStore } from "../../src/store/open.js";
 import { tempDir } from "../helpers.js";
 
 const T0 = Date.UTC(2030, 0, 1);
-const noAssets = { dropIfUnused: async () => undefined } as unknown as Parameters<typeof forgetWhere>[1];
+const noAssets = { dropAllIfUnused: async () => undefined } as unknown as Parameters<typeof forgetWhere>[1];
 
 /**
  * `store` whose memories run `other` once, just before the first call of `method` (every other member the store's own,

@@ -211,6 +211,7 @@ describe("sealed blocks of the SQLite store", () => {
         return expired.map((x) => x.id);
       });
       await both("an asset sealed rows use is not deleted", (s) => s.assets.delete(ASSET.id));
+      await both("an asset sealed rows use is not deleted in a batch either", (s) => s.assets.deleteUnused([ASSET.id]));
       await both("writes to hot and sealed rows in one batch", (s) => s.memories.put([textMemory("m9", "alpha", "nine"), textMemory("new1", "beta", "new text"), textMemory("new2", "alpha", "nine")]), false);
       assert.equal(rawCount(path, "memories") > 0, true);
       await sealed.seal?.();

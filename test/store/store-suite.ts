@@ -521,6 +521,25 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42, "kept after the asset is pruned");
     });
 
+    withStore("deletes many assets at once, each only where no memory needs it (deleteUnused)", async (store) => {
+      // More assets than one batch of the SQLite store's, so that the batches and the lookups across them are tested.
+      const many = Array.from({ length: 2_050 }, (_, i) => asset(10 + i, { id: (i + 0x10000).toString(16).padStart(8, "0").padEnd(64, "a"), createdAt: i, bytes: Uint8Array.of(i & 0xff) }));
+      for (const a of many) await store.assets.put(a);
+      const kept = new Set([0, 999, 1_000, 2_049].map((i) => many[i]?.id as string));
+      await store.memories.put([...kept].map((assetId, i) => memory(`m${i}`, i % 2 === 0 ? "ns" : "other", { assetId })));
+      const active = many[5]?.id as string;
+      await store.assets.setActive("ns", "zstd-dictionary", active);
+      const asked = [...many.map((a) => a.id), "ff".repeat(32)];
+      const removed = await store.assets.deleteUnused(asked);
+      assert.deepEqual(new Set(removed), new Set(many.map((a) => a.id).filter((id) => !kept.has(id))), "every asset no memory needs, and only those");
+      assert.equal(removed.length, many.length - kept.size, "each once; the unknown id is left out");
+      assert.deepEqual(ids(await store.assets.list()).sort(), [...kept].sort());
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), undefined, "a namespace stops writing with a removed asset");
+      assert.deepEqual(await store.assets.deleteUnused([]), []);
+      await store.memories.delete("ns", "m0");
+      assert.deepEqual(await store.assets.deleteUnused([...kept]), [many[0]?.id], "a memory's delete frees its asset");
+    });
+
     withStore("registers models by content and name, and inference set-ups", async (store) => {
       const first = model(1, "tiny");
       await store.models.put(first);

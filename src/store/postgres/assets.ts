@@ -105,4 +105,11 @@ export class PgAssets implements AssetRepository {
       return ((await tx.query("DELETE FROM assets WHERE n = $1", [n])).rowCount ?? 0) > 0;
     });
   }
+
+  /** One `delete` each: the rows' index by asset (memories_by_asset) makes each check one look. */
+  async deleteUnused(assetIds: readonly string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const id of assetIds) if (await this.delete(id)) removed.push(id);
+    return removed;
+  }
 }

@@ -51,6 +51,9 @@ export class SqliteAssets implements AssetRepository {
       isActive: db.prepare("SELECT 1 FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE a.id = ?"),
       assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
       used: db.prepare("SELECT 1 FROM memories WHERE asset = ? LIMIT 1"),
+      // The rows have no index by asset (it would cost every row's bytes; sealed rows keep their own usage table):
+      // one scan answers for a whole batch of assets, where one look each scanned the table once per asset.
+      usedAmong: db.prepare("SELECT DISTINCT asset FROM memories WHERE asset IN (SELECT value FROM json_each(?))").pluck(),
       deactivate: db.prepare("UPDATE active_assets SET asset = NULL WHERE asset = ?"),
       delete: db.prepare("DELETE FROM assets WHERE n = ?"),
     };
@@ -140,4 +143,30 @@ export class SqliteAssets implements AssetRepository {
     if (removed) this.database.db.pragma("incremental_vacuum");
     return removed;
   }
+
+  async deleteUnused(assetIds: readonly string[]): Promise<string[]> {
+    const removed: string[] = [];
+    // One transaction (and one scan of the rows) per batch: a write lock held for a scan, not for all of them.
+    for (let at = 0; at < assetIds.length; at += DELETE_BATCH) {
+      const batch = assetIds.slice(at, at + DELETE_BATCH);
+      this.database.write(() => {
+        const known = batch.flatMap((id) => {
+          const n = this.statements.assetN.get(id) as number | undefined;
+          return n === undefined ? [] : [{ id, n }];
+        });
+        const used = new Set(this.statements.usedAmong.all(JSON.stringify(known.map(({ n }) => n))) as number[]);
+        const sealed = this.database.sealed.any();
+        for (const { id, n } of known) {
+          if (used.has(n) || (sealed && this.database.sealed.assetUsed(n))) continue;
+          this.statements.deactivate.run(n);
+          if (this.statements.delete.run(n).changes > 0) removed.push(id);
+        }
+      });
+    }
+    if (removed.length > 0) this.database.db.pragma("incremental_vacuum");
+    return removed;
+  }
 }
+
+/** Assets one transaction of `deleteUnused` looks at. */
+const DELETE_BATCH = 1000;
