@@ -51,7 +51,6 @@ export interface ChunkResult {
   rejected?: ChunkRejection[];
 }
 
-/** A record of a chunk that a worker refused. */
 /**
  * What a worker fails a chunk with: BullMQ keeps only an error's message (`failedReason`), so a memzip
  * error's code goes in front of it, and the import that waits reads it back (`failedChunkCode`).
@@ -68,6 +67,7 @@ export function failedChunkCode(reason: string | undefined): ErrorCode {
   return code !== undefined && KNOWN_CODES.has(code) ? (code as ErrorCode) : ErrorCode.BACKEND_REJECTED;
 }
 
+/** A record of a chunk that a worker refused. */
 export interface ChunkRejection {
   /** Its index in the chunk. */
   record: number;
@@ -222,8 +222,9 @@ export interface ImportHandle {
   skippedChunks: number;
   /**
    * Resolves when every chunk is complete; rejects naming the chunk when one failed for good, with the
-   * code of the worker's memzip error (E_STORE when its store failed, say), else E_BACKEND_REJECTED. `pollMs`: the longest wait between two looks at the pending chunks (default 200;
-   * shorter when few are pending).
+   * code of the worker's memzip error (E_STORE when its store failed, say), else E_BACKEND_REJECTED.
+   * `pollMs`: the longest wait between two looks at the pending chunks (default 200; shorter when few
+   * are pending).
    */
   wait(options?: { onProgress?: (event: ImportProgressEvent) => void; signal?: AbortSignal; pollMs?: number }): Promise<FleetImportReport>;
   close(): Promise<void>;
