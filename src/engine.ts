@@ -1,5 +1,6 @@
 import type { Cache, CacheStats } from "./cache/cache.js";
 import { existsSync } from "node:fs";
+import { checkLibraryFilter } from "./core/filter.js";
 import { defaultDbPath } from "./core/paths.js";
 import { ErrorCode, MemzipError } from "./errors.js";
 import { WRITE_CODEC_NAMES } from "./core/vocabulary.js";
@@ -209,6 +210,11 @@ export class Engine {
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
+    try {
+      checkLibraryFilter(filter ?? {}, "forgetWhere filter");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options));
   }
 
@@ -222,6 +228,14 @@ export class Engine {
    * left out. With `skipDamaged`, memories that cannot be read are passed over and named in the page's `damaged`.
    */
   page(query: PageQuery, options: PageOptions = {}): Promise<MemoryPage> {
+    try {
+      const { limit, cursor, ...filter } = query ?? {};
+      checkLibraryFilter(filter, "page query");
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid page query limit: ${JSON.stringify(limit) ?? String(limit)} is not a whole number of 1 or more`, { hint: "Pass limit: the most memories one page holds (e.g. 100); the page's next is the cursor of the one after." });
+      if (cursor !== undefined && typeof cursor !== "string") throw new MemzipError(ErrorCode.INVALID_INPUT, "invalid page query cursor: pass back a page's next, a string", { hint: "Leave cursor out for the first page." });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.store.memories.page({ ...query, activeAt: this.options.clock() }, options);
   }
 
@@ -232,6 +246,7 @@ export class Engine {
 
   /** Every memory (of one namespace) with its envelope, in insertion order. */
   scanMemories(namespace?: string, signal?: AbortSignal, filter: Omit<MemoryFilter, "namespaces"> = {}): AsyncIterable<StoredMemory> {
+    checkLibraryFilter(filter, "scan filter");
     const active = { ...filter, activeAt: this.options.clock() };
     return this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter: active, ...(signal ? { signal } : {}) });
   }
@@ -317,6 +332,11 @@ export class Engine {
     if (options.codec !== undefined && !(WRITE_CODEC_NAMES as readonly unknown[]).includes(options.codec)) {
       return Promise.reject(new MemzipError(ErrorCode.USAGE, `unknown codec ${JSON.stringify(options.codec)} to recode to`, { hint: `Pick one of ${WRITE_CODEC_NAMES.join(", ")}, or leave codec out to recode with the current policy.` }));
     }
+    try {
+      checkLibraryFilter(options.filter, "recode filter");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.parts.maintenance.recode(namespace, options, onProgress);
   }
 
@@ -383,6 +403,11 @@ export class Engine {
 
   searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
+    try {
+      checkLibraryFilter({ ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) }, "search filter");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.parts.features.searchMemories(query, options);
   }
 
@@ -401,6 +426,11 @@ export class Engine {
   }
 
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
+    try {
+      checkLibraryFilter({ ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) }, "related filter");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.parts.features.relatedMemories(id, options);
   }
 

@@ -13,7 +13,8 @@ export const FILTER_MAX_VALUES = 32;
 
 const Tag = z.string().min(1).max(256);
 const TagList = z.array(Tag).max(FILTER_MAX_VALUES);
-const Time = z.number().int().min(0);
+/** A time in ms since the epoch, as far as a JavaScript Date reaches either way (a memory's createdAt may be before 1970). */
+const Time = z.number().int().min(-8_640_000_000_000_000).max(8_640_000_000_000_000);
 
 /** The filter in JSON form: every condition given must hold (AND). */
 export const MemoryFilterSchema = z
@@ -138,4 +139,29 @@ export function parseFilterText(values: Record<string, unknown>, flags: Partial<
     throw new MemzipError(ErrorCode.USAGE, `invalid filter ${name}: ${message}`, { hint });
   }
   return toMemoryFilter(parsed.data);
+}
+
+/**
+ * The filter a library caller hands the engine (forgetWhere, page, export, recode, search): the JSON
+ * form, with the namespaces and the engine's own fields. A JavaScript caller is not held to the types,
+ * and a condition the store cannot read is worse than an error: `createdBefore: "2020-01-01"` matched
+ * every row of SQLite (any number sorts before any text), so a forgetWhere deleted every memory.
+ */
+const LibraryFilterSchema = MemoryFilterSchema.extend({
+  namespaces: z.array(z.string()).optional(),
+  activeAt: Time.optional(),
+  expiredBy: Time.optional(),
+}).strict();
+
+/** Refuses a library caller's filter that is not a `MemoryFilter` (E_INVALID_INPUT naming the field); `what` names it in the message. */
+export function checkLibraryFilter(filter: unknown, what = "filter"): void {
+  if (filter === undefined) return;
+  const parsed = LibraryFilterSchema.safeParse(filter);
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : undefined;
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid ${what}${field ? ` ${field}` : ""}: ${issue?.message ?? "refused"}`, {
+    hint: "Times are numbers of ms since the epoch (Date.parse(\"2020-01-01\") or date.getTime()); tags, anyTags and namespaces arrays of strings; meta an object of scalars; kind one of the memory kinds.",
+    details: { field: field ?? null },
+  });
 }

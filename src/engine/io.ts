@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { decodeStoredText } from "../codec/text.js";
+import { checkLibraryFilter } from "../core/filter.js";
 import type { DamagedMemories, ImportJob, Store } from "../core/store.js";
 import { processEnded, processToken } from "../core/process-token.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
@@ -206,6 +207,7 @@ export class ImportExport {
    * gives it (their ids are inside the block: its seq range names them).
    */
   async *exportMemories(namespace?: string, options: ExportOptions = {}): AsyncGenerator<ExportedMemory> {
+    checkLibraryFilter(options.filter, "export filter");
     // Expired memories (not yet deleted by compact) are left out, as every read leaves them out.
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
     const { onBad } = options;

@@ -68,6 +68,54 @@ describe("the library refuses what its types rule out, typed, and stores nothing
   });
 });
 
+describe("a filter the library cannot read is refused, never widened (trial56: createdBefore \"2020-01-01\" deleted every memory)", () => {
+  it("forgetWhere, page, export, scan, recode and search refuse it typed, and delete nothing", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "store.db"), namespace: "n1", cache: "off", workers: 0 });
+    try {
+      await engine.rememberMany([1, 2, 3].map((i) => ({ id: `m${i}`, text: `memory ${i} of n1` })));
+      await engine.remember({ id: "other", text: "n2's memory" }, { namespace: "n2" });
+      const bad: [string, unknown, RegExp][] = [
+        ["a date string", { createdBefore: "2020-01-01" }, /createdBefore/],
+        ["a Date", { createdFrom: new Date(0) }, /createdFrom/],
+        ["an object", { updatedBefore: {} }, /updatedBefore/],
+        ["a fraction", { updatedFrom: 1.5 }, /updatedFrom/],
+        ["namespaces a string", { namespaces: "n2" }, /namespaces/],
+        ["tags a string", { tags: "abc" }, /tags/],
+        ["a kind that is none", { kind: "bogus" }, /kind/],
+        ["a misspelt condition", { createdBfore: 5 }, /createdBfore|unrecognized/i],
+        ["meta an array", { meta: [1] }, /meta/],
+      ];
+      for (const [what, filter, pattern] of bad) {
+        await assert.rejects(engine.forgetWhere(loose({ namespaces: ["n1"], ...(filter as object) })), refused("E_INVALID_INPUT", pattern), `forgetWhere: ${what}`);
+        await assert.rejects(engine.forgetWhere(loose(filter)), refused("E_INVALID_INPUT", pattern), `forgetWhere, every namespace: ${what}`);
+        await assert.rejects(engine.page(loose({ limit: 10, ...(filter as object) })), refused("E_INVALID_INPUT", pattern), `page: ${what}`);
+        await assert.rejects(engine.recode("n1", loose({ filter })), refused("E_INVALID_INPUT", pattern), `recode: ${what}`);
+        await assert.rejects(engine.searchMemories("memory", loose({ filter })), refused("E_INVALID_INPUT", pattern), `search: ${what}`);
+        await assert.rejects(
+          (async () => {
+            for await (const m of engine.exportMemories(undefined, loose({ filter }))) assert.fail(`exported ${m.id} under a filter it could not read`);
+          })(),
+          refused("E_INVALID_INPUT", pattern),
+          `export: ${what}`,
+        );
+        assert.throws(() => engine.scanMemories(undefined, undefined, loose(filter)), refused("E_INVALID_INPUT", pattern), `scan: ${what}`);
+      }
+      for (const limit of ["x", 0, -3, 1.5, undefined]) {
+        await assert.rejects(engine.page(loose({ limit })), refused("E_INVALID_INPUT", /limit/), `page limit ${String(limit)}`);
+      }
+      // Nothing was deleted, in either namespace.
+      assert.deepEqual((await engine.page({ limit: 10 })).items.map((m) => `${m.namespace}/${m.id}`).sort(), ["n1/m1", "n1/m2", "n1/m3", "n2/other"]);
+      // The same conditions written as the types say work, before 1970 too.
+      assert.equal((await engine.forgetWhere({ namespaces: ["n1"], createdBefore: Date.parse("1969-06-01") })).count, 0);
+      assert.equal((await engine.forgetWhere({ namespaces: ["n1"], createdBefore: Date.now() + 60_000 })).count, 3);
+      assert.deepEqual((await engine.page({ limit: 10 })).items.map((m) => m.id), ["other"]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe("close() and the calls made before it (trial41: a remember issued just before close was refused 'the store is closed')", () => {
   it("waits for every write and read called before it, and refuses those called after it", async () => {
     using dir = tempDir();
