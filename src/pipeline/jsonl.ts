@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { inexactInteger, inexactIntegerProblem } from "../core/json-numbers.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { DEFAULT_MAX_TEXT_BYTES } from "../codec/text.js";
 import { MAX_META_CHARS, parseMemoryRecord, type MemoryInput } from "./records.js";
@@ -101,6 +102,11 @@ function parseLine(bytes: Buffer, line: number, bytesRead: number): JsonlItem | 
     return { ok: false, line, bytesRead, error: new MemzipError(ErrorCode.INVALID_INPUT, `${where}: not valid UTF-8`, { hint: "Convert the file to UTF-8." }) };
   }
   if (text.trim() === "") return undefined;
+  const inexact = inexactInteger(text);
+  if (inexact !== undefined) {
+    const { message, hint } = inexactIntegerProblem(inexact);
+    return { ok: false, line, bytesRead, error: new MemzipError(ErrorCode.INVALID_INPUT, `${where}: ${message}`, { hint }) };
+  }
   try {
     return { ok: true, line, bytesRead, record: parseMemoryRecord(JSON.parse(text) as unknown, where) };
   } catch (error) {

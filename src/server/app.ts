@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
+import { inexactInteger, inexactIntegerProblem } from "../core/json-numbers.js";
 import { ErrorCode } from "../errors.js";
 import { allows, type Engine } from "../engine.js";
 import type { SearchWarmReport } from "../search/search.js";
@@ -141,6 +142,12 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     // not a 400. An empty body where one is needed stays the parser's 400.
     if (text.length === 0 && (request.method === "DELETE" || request.method === "GET" || request.method === "HEAD")) {
       done(null, undefined);
+      return;
+    }
+    const inexact = inexactInteger(text);
+    if (inexact !== undefined) {
+      const { message, hint } = inexactIntegerProblem(inexact);
+      done(new BodyParseError(400, ErrorCode.INVALID_INPUT, `the JSON body: ${message}`, hint), undefined);
       return;
     }
     void parseJson(request, text, (error, value) => {

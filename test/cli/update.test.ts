@@ -93,5 +93,9 @@ describe("updates", () => {
 
     assert.equal(memzip(["update", "missing", "--text", "t", "--db", db]).status, 4);
     assert.equal(memzip(["update", "a", "--meta", "=v", "--db", db]).status, 2);
+    // A number a double cannot hold is refused, naming how to keep it as text (trial56: it was stored rounded).
+    const snowflake = memzip(["update", "a", "--meta", "tweet=1234567890123456789", "--db", db]);
+    assert.equal(snowflake.status, 2);
+    assert.match(snowflake.stderr, /1234567890123456789 cannot be kept exactly.*tweet='"1234567890123456789"'/);
   });
 });

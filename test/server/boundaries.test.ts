@@ -131,6 +131,15 @@ describe("the server's edges", () => {
       assert.match(error.message, /__proto__/);
       assert.match(error.hint, /Rename the key/);
 
+      // An integer a double cannot hold is refused, not rounded (trial56: a snowflake id lost its last digits).
+      const snowflake = await fetch(`${running.url}/v1/memories?namespace=a`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: '{"id":"s","text":"t","meta":{"discord":1234567890123456789}}' });
+      assert.equal(snowflake.status, 400);
+      const inexact = ((await snowflake.json()) as { error: { code: string; message: string; hint: string } }).error;
+      assert.equal(inexact.code, "E_INVALID_INPUT");
+      assert.match(inexact.message, /1234567890123456789 cannot be kept exactly/);
+      assert.match(inexact.hint, /"1234567890123456789"/);
+      assert.equal((await fetch(`${running.url}/v1/memories/s?namespace=a`, { headers: bearer(key) })).status, 404, "nothing stored");
+
       const meta = JSON.parse('{"__proto__":{"admin":true},"source":"x"}') as Record<string, unknown>;
       const arguments_ = { text: "Through MCP, with a prototype key.", meta };
       // Over HTTP the request's JSON is refused as REST's is, with the same message.

@@ -3,6 +3,7 @@ import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, MEMORY_KINDS } from "../../core/vocabulary.js";
 import { bytesToText } from "../../codec/text.js";
 import { emit, openEngine, parseChoice, parseTtl, readInputFile, requirePositional, usage } from "../shared.js";
+import { inexactInteger, inexactIntegerProblem } from "../../core/json-numbers.js";
 
 export const updateCommand: Command = {
   name: "update",
@@ -50,6 +51,11 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
           value = JSON.parse(raw);
         } catch {
           value = raw;
+        }
+        const inexact = typeof value === "number" ? inexactInteger(raw) : undefined;
+        if (inexact !== undefined) {
+          const { message } = inexactIntegerProblem(inexact);
+          throw usage(`--meta ${pair.slice(0, at)}=${raw}: ${message}; write ${pair.slice(0, at)}='"${raw}"' to keep it as text`);
         }
       }
       // Defined, not assigned: a key named __proto__ stays a key (the engine refuses it by name) instead of setting the prototype.
