@@ -46,8 +46,14 @@ export function memoriesToArrow(memories: readonly ExportedMemory[]): Uint8Array
 /** The columns read as text, each decoded by `utf8Reader`. */
 const STRING_COLUMNS = ["id", "namespace", "kind", "tags", "meta", "text"] as const;
 
-/** UTF-8 as written: a leading U+FEFF is part of the text (apache-arrow's own decoder drops it, and a text would change). */
-const keepingBom = new TextDecoder("utf-8", { ignoreBOM: true });
+/**
+ * UTF-8 as written: a leading U+FEFF is part of the text (apache-arrow's own decoder drops it, and a text would change),
+ * and a byte that is not UTF-8 refuses the row (apache-arrow's decoder made it U+FFFD: a text nobody wrote was stored).
+ */
+const keepingBom = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+/** The columns an import reads; any other is kept in the memory's meta, as a JSONL line's unknown fields are. */
+const KNOWN_COLUMNS = new Set(["id", "namespace", "kind", "tags", "meta", "created_at", "expires_at", "text", "checksum", "record_checksum"]);
 
 /**
  * The strings of a `Utf8` / `LargeUtf8` column by row, decoded from its bytes with `keepingBom`; undefined for a column
@@ -73,7 +79,11 @@ function utf8Reader(table: Table, name: string): ((row: number) => string | null
     const local = row - (starts[at] as number);
     if (!data.getValid(local)) return null;
     const offsets = data.valueOffsets as ArrayLike<number | bigint>;
-    return keepingBom.decode((data.values as Uint8Array).subarray(Number(offsets[local]), Number(offsets[local + 1])));
+    try {
+      return keepingBom.decode((data.values as Uint8Array).subarray(Number(offsets[local]), Number(offsets[local + 1])));
+    } catch {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `row ${row}: the ${name} column is not valid UTF-8`, { hint: "Write the column as UTF-8 text; memzip stores only text it can give back exactly." });
+    }
   };
 }
 
@@ -89,6 +99,7 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
   }
   const hasExpiry = table.schema.fields.some((f) => f.name === "expires_at");
+  const extra = table.schema.fields.map((f) => f.name).filter((name) => !KNOWN_COLUMNS.has(name));
   const strings = STRING_COLUMNS.map((name) => [name, utf8Reader(table, name)] as const);
   for (let i = 0; i < table.numRows; i++) {
     const where = `row ${i}`;
@@ -111,8 +122,12 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       // restores every namespace apart (ids are unique only within one).
       if (row.namespace != null) value.namespace = row.namespace;
       if (row.kind != null) value.kind = row.kind;
+      // Tags as memzip writes them (JSON text) or as pyarrow does (a list of strings); meta as JSON text or a struct.
       if (typeof row.tags === "string") value.tags = JSON.parse(row.tags) as unknown;
+      else if (row.tags != null) value.tags = listValues(row.tags, where, "tags");
       if (typeof row.meta === "string") value.meta = JSON.parse(row.meta) as unknown;
+      else if (row.meta != null) value.meta = structValue(row.meta, where);
+      for (const name of extra) value[name] = cellValue(row[name], where, name);
       if (row.created_at != null) value.createdAt = Number(row.created_at);
       if (row.expires_at != null) value.expiresAt = Number(row.expires_at);
       if (row.checksum != null) value.checksum = Number(row.checksum);
@@ -122,6 +137,36 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       yield { error: error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, `${where}: damaged (${(error as Error).message})`, { hint: "Export the memories again." }), where };
     }
   }
+}
+
+/** A list cell (pyarrow's list<string>) as an array; anything else is left for the record's check to refuse. */
+function listValues(cell: unknown, where: string, name: string): unknown {
+  if (Array.isArray(cell)) return cell;
+  if (typeof cell === "object" && cell !== null && typeof (cell as { toArray?: unknown }).toArray === "function") return Array.from((cell as { toArray: () => ArrayLike<unknown> }).toArray());
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the ${name} column is neither JSON text nor a list`, { hint: 'Write tags as JSON text (["a","b"]) or as a list of strings.' });
+}
+
+/** A struct cell as a plain object (its values checked as meta's are). */
+function structValue(cell: unknown, where: string): unknown {
+  const json = typeof cell === "object" && cell !== null && typeof (cell as { toJSON?: unknown }).toJSON === "function" ? (cell as { toJSON: () => unknown }).toJSON() : cell;
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) return { ...(json as Record<string, unknown>) };
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the meta column is neither JSON text nor a struct`, { hint: 'Write meta as JSON text ({"k":1}) or as a struct of scalars.' });
+}
+
+/**
+ * A cell of a column memzip does not know, as a JSON value for meta: text, booleans, numbers (a 64-bit integer only
+ * when a double holds it exactly), timestamps as ms since the epoch; any other type is refused, not guessed at.
+ */
+function cellValue(cell: unknown, where: string, name: string): unknown {
+  if (cell === null || cell === undefined || typeof cell === "string" || typeof cell === "boolean") return cell ?? null;
+  if (typeof cell === "number") return cell;
+  if (typeof cell === "bigint") {
+    if (BigInt(Number(cell)) === cell) return Number(cell);
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: column ${name} holds ${cell}, which a JSON number (a double) cannot keep exactly`, { hint: `Write the ${name} column as text to keep every digit.` });
+  }
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: column ${name} is of a type memzip does not keep in meta`, {
+    hint: `Other columns go to meta when they hold text, numbers, booleans or timestamps; convert ${name} to one of those, or drop it.`,
+  });
 }
 
 /** XXH32 of a row's fields (id, namespace, kind, tags JSON, meta JSON, created_at, text, then expires_at when the file has it) as one JSON array. */

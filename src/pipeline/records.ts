@@ -166,6 +166,9 @@ export function parseMemoryRecord(value: unknown, where: string): MemoryInput {
   }
   // Fields memzip does not know (source, lang, …) are kept in meta rather than dropped.
   const extra = Object.entries(record).filter(([key]) => !KNOWN_FIELDS.has(key));
+  // A field that meta also names is refused, not dropped: which of the two values the writer meant cannot be told.
+  const both = input.meta === undefined ? undefined : extra.find(([key]) => Object.hasOwn(input.meta as object, key));
+  if (both) return fail(`"${both[0].slice(0, 64)}" is both a field of the record and a key of its "meta" (other fields are kept in meta): keep one of the two`);
   if (extra.length > 0) input.meta = { ...Object.fromEntries(extra), ...input.meta };
   if (input.meta !== undefined) {
     const problem = metaProblem(input.meta);
