@@ -108,6 +108,13 @@ describe("memzip CLI", () => {
     assert.equal(memzip(["get", "x1", "--mode", "exact", "--db", db]).stdout.toString("utf8"), "从标准输入来的记忆\n");
     // A list with a missing id removes nothing, whatever the order, and says which id is missing.
     assert.equal(memzip(["add", "second", "--id", "x2", "--db", db]).status, 0);
+    // A stray word is refused, not glued into the text (trial56: `--tag prefs drinks` stored "… drinks") or ignored beside --file / -.
+    for (const args of [["the user prefers tea", "--tag", "prefs", "drinks"], ["-", "extra"]]) {
+      const stray = memzip(["add", ...args, "--id", "stray", "--db", db], "from stdin");
+      assert.equal(stray.status, 2, args.join(" "));
+      assert.match(stray.stderr.toString(), /left over: "(drinks|extra)"/);
+    }
+    assert.equal(memzip(["get", "stray", "--db", db]).status, 4, "nothing stored");
     for (const ids of [["x1", "nosuch"], ["nosuch", "x1"]]) {
       const partial = memzip(["rm", ...ids, "--db", db]);
       assert.equal(partial.status, 4);

@@ -15,7 +15,7 @@ the stored text no longer read back: it is coded anew). --ttl makes the memory e
 after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
   options: {
     id: { type: "string", value: "ID", help: "keep this id (default: derived from the text)" },
-    kind: { type: "string", value: "KIND", help: `${choices(MEMORY_KINDS)} (default: note)` },
+    kind: { type: "string", value: "KIND", help: `${choices(MEMORY_KINDS)} (default: note; a memory already stored under --id keeps its kind and tags)` },
     tag: { type: "string", multiple: true, value: "T", help: "a tag; repeat for several" },
     file: { type: "string", value: "FILE", help: 'read the text from FILE (bytes must be UTF-8); "-" reads stdin' },
     codec: { type: "string", value: "C", help: `force one codec (${WRITE_CODEC_NAMES.join(", ")}); still verified before commit` },
@@ -26,10 +26,17 @@ after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
   },
   async run(context) {
     const { values, positionals } = context;
+    // One argument, as update, get and history take: words joined into the text glued a stray word in (`--tag a b`
+    // stored "… b" and the tag a alone), and one beside --file or - was ignored.
+    const expected = typeof values.file === "string" ? 0 : 1;
+    if (positionals.length > expected) {
+      const stray = positionals.slice(expected).map((word) => JSON.stringify(word.slice(0, 40))).join(", ");
+      throw usage(`add takes ${expected === 0 ? "no argument beside --file" : "the text as one argument"}; left over: ${stray} (quote the text; repeat --tag for several tags: --tag a --tag b)`);
+    }
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
     let text: string;
     if (source !== undefined) text = bytesToText(readInputFile(source));
-    else if (positionals[0] !== undefined) text = positionals.join(" ");
+    else if (positionals[0] !== undefined) text = positionals[0];
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     // An empty text (or one with half a surrogate pair) is refused before the store is opened: `add ""` on a store that
     // does not exist yet made an empty store (trial43). The size limit is the engine's, checked by the write.

@@ -22,7 +22,7 @@ export const exportCommand: Command = {
 "checksum"} per line, and can be imported again; "checksum" is the XXH32 of the text, which the
 import checks. Arrow writes an IPC file (needs --out) that pyarrow reads, with a checksum column.
 The filter flags (as for \`ls\`) export only the memories they match; expired memories are never
-exported. A memory with an expiry carries "expiresAt" (JSONL only), which an import keeps. Each
+exported. A memory with an expiry carries "expiresAt" (Arrow: its expires_at column), which an import keeps. Each
 memory's current version only: earlier versions (\`memzip history\`) are not exported, so an export
 is not a backup of history (copy the store file for that, after \`memzip compact\`).
 With --json and --out: {"out", "format", "exported", "skipped"} on stdout.`,

@@ -56,7 +56,11 @@ export const importCommand: Command = {
   summary: "batch-compress a JSONL (or Arrow) file into the store",
   usage: "memzip import FILE.jsonl|FILE.arrow|- [--format jsonl|arrow] [-n NS] [--batch N] [--resume JOB] [--codec C] [--model M] [--ttl DURATION] [--queue URL [--chunk N]] [--db DB] [--json]",
   help: `Each JSONL line is {"text": "...", "id"?, "namespace"?, "kind"?, "tags"?, "meta"?, "createdAt"?, "expiresAt"?}
-(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta. FILE "-"
+(times in ms since the epoch; "expiresAt" null: never); other fields are kept in meta (a field meta
+also names is rejected). An Arrow file's columns: text, and id, namespace, kind, tags (JSON text or a list
+of strings), meta (JSON text or a struct), created_at and expires_at (timestamps), checksum; other columns
+of text, numbers, booleans or timestamps are kept in meta. A record whose id is stored already
+writes over it; its kind, tags and meta, where the record leaves them out, stay as stored. FILE "-"
 reads stdin (JSONL unless --format arrow): it is first copied to a temporary file, removed when
 the import finishes; an interrupted one keeps it and names it for --resume. Without -n a
 record that names a namespace (a JSONL field, an Arrow column) goes there, the others to the
