@@ -217,7 +217,13 @@ export function parseTime(value: unknown, flag: string, now = Date.now()): numbe
   if (typeof value !== "string") return undefined;
   const ago = AGO.exec(value.trim());
   if (ago) return now - Number(ago[1]) * AGO_MS[ago[2] as keyof typeof AGO_MS];
-  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  const at = day ? Date.parse(value) : Number.NaN;
+  // Date.parse rolls an impossible day over (2020-02-30 is March 1st): a filter would select other days than asked.
+  const real = day ? new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))) : undefined;
+  if (day && real && (real.getUTCMonth() !== Number(day[2]) - 1 || real.getUTCDate() !== Number(day[3]))) {
+    throw usage(`--${flag} ${JSON.stringify(value)} is not a date: ${day[0]} does not exist`);
+  }
   if (Number.isNaN(at)) throw usage(`--${flag} ${JSON.stringify(value)} is not a time: give 2026-11-30, 2026-11-30T08:00Z, or an age like 7d, 12h, 30m`);
   return at;
 }

@@ -33,6 +33,8 @@ import { checkTag, contentHash, contentId, expiresAtOnce, lastRecordWins, memory
 import type { MemoryPatch, MemoryWriter, PlannedWrite, RememberOptions, RememberResult, UpdateOptions } from "./types.js";
 
 /** metaProblem's bounds, as its hints name them. */
+/** The fields an update's patch may hold (`MemoryPatch`). */
+const PATCH_FIELDS: ReadonlySet<string> = new Set(["text", "kind", "tags", "meta", "expiresAt", "ttlMs"]);
 const META_BOUNDS = `meta holds at most ${MAX_META_DEPTH} levels and ${MAX_META_CHARS} characters of JSON`;
 
 /** Memories shorter than this are not worth a shared dictionary. */
@@ -192,7 +194,7 @@ export class Writer {
       const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
       // null or undefined: no meta given (the stored one stays), as before; tags and kind the same.
       const metaRefused = input.meta == null ? undefined : metaProblem(input.meta);
-      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the record's meta or store a large part as the text of its own memory (${META_BOUNDS}).` });
+      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: metaHint(metaRefused, "the record's meta") });
       const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
       if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
       if (input.kind != null && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
@@ -442,6 +444,13 @@ export class Writer {
   private async updateNow(id: string, patch: MemoryPatch, namespace: string | undefined, options: UpdateOptions): Promise<RememberResult> {
     // The library's door: a JavaScript caller is not held to the types (a string of tags was spread into its letters).
     if (typeof patch !== "object" || patch === null) throw new MemzipError(ErrorCode.INVALID_INPUT, "an update's patch is an object", { hint: "Pass { text, kind, tags, meta, expiresAt, ttlMs }, each optional." });
+    // A field an update cannot change (id, namespace, createdAt) or a misspelt one is refused: ignored, the update said "unchanged".
+    const unknown = Object.keys(patch).filter((key) => !PATCH_FIELDS.has(key));
+    if (unknown.length > 0) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, `an update cannot change ${unknown.map((key) => JSON.stringify(key.slice(0, 64))).join(", ")}`, {
+        hint: "A patch holds text, kind, tags, meta, expiresAt or ttlMs. To move a memory to another id or namespace, remember its text there and forget this one; its creation time stays.",
+      });
+    }
     const tagsRefused = patch.tags == null ? undefined : tagsProblem(patch.tags);
     if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Give the new tag list as an array of strings." });
     const now = this.parts.options.clock();
@@ -452,7 +461,7 @@ export class Writer {
     const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
     const metaRefused = patch.meta == null ? undefined : metaProblem(patch.meta);
-    if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: `Rename a key named __proto__; flatten the meta patch or store a large part as the text of its own memory (${META_BOUNDS}).` });
+    if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: metaHint(metaRefused, "the meta patch") });
     const plainRefused = this.parts.store.plainJsonOnly === true ? plainJsonProblem(undefined, patch.meta) : undefined;
     if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the meta patch (PostgreSQL cannot keep them)." });
     for (let attempt = 1; ; attempt++) {
@@ -609,4 +618,11 @@ async function holdsText(reader: Reader, stored: StoredMemory, bytes: Uint8Array
   } catch {
     return true;
   }
+}
+
+/** The fix for a meta `metaProblem` refused, by what it refused (`what`: "the meta patch", …). */
+function metaHint(problem: string, what: string): string {
+  if (problem.includes("__proto__")) return "Rename the key named __proto__; every other key is kept as sent.";
+  if (problem.includes("nested deeper") || problem.includes("characters of JSON")) return `Flatten ${what} or store a large part as the text of its own memory (${META_BOUNDS}).`;
+  return "Give plain JSON values: strings, finite numbers, booleans, null, arrays and objects (a date as date.toISOString() or a number).";
 }

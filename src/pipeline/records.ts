@@ -49,6 +49,10 @@ export function checkMemoryRef(id: unknown, namespace: unknown): void {
 }
 
 export function checkMemoryId(id: string): void {
+  // The library's door: a JavaScript caller's id may be a number (its message's formatter threw a TypeError on it).
+  if (typeof id !== "string") {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `an id is a string (got ${id === null ? "null" : typeof id})`, { hint: "Pass the id as a string (String(n) for a number), or leave it out to let memzip derive one from the text." });
+  }
   const problem = idProblem(id);
   // The first 64 units, not ending inside a surrogate pair (a cut pair printed as U+FFFD).
   const shown = id.slice(0, /[\uD800-\uDBFF]/.test(id.charAt(63)) ? 63 : 64);

@@ -68,6 +68,11 @@ describe("filters and pages on ls, search and related", () => {
     assert.ok(hits(["zorblax quintuple vexmora", "--min-similarity=-1"]).length > 0);
     assert.equal(memzip(["search", "x", "--min-similarity", "2", "--db", db]).status, 2);
     assert.equal(memzip(["ls", "--since", "last tuesday", "--db", db]).status, 2);
+    // trial56: a day that does not exist rolled over (2020-02-30 read as March 1st); a time before 1970 was refused.
+    const impossible = memzip(["ls", "--until", "2020-02-30", "--db", db]);
+    assert.equal(impossible.status, 2);
+    assert.match(impossible.stderr.toString(), /2020-02-30 does not exist/);
+    assert.deepEqual(listed(["--until", "1969-06-01"]), []);
 
     // Related: the filter narrows the neighbours.
     const related = (args: string[]) => (ids(["related", "cat", ...args]).hits as { id: string }[]).map((h) => h.id);

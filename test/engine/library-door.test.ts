@@ -52,6 +52,13 @@ describe("the library refuses what its types rule out, typed, and stores nothing
       await assert.rejects(engine.recall(loose(42)), refused("E_INVALID_INPUT", /a memory id is a string/));
       await assert.rejects(engine.searchMemories(loose(5)), refused("E_INVALID_INPUT", /a search query is a string/));
       await assert.rejects(engine.recode("default", { codec: loose("bogus") }), refused("E_USAGE", /unknown codec "bogus"/));
+      // trial56: an id that is a number threw a TypeError; a patch naming what an update cannot change answered "unchanged".
+      await assert.rejects(engine.remember(loose<MemoryInput>({ id: 5, text: "x" })), refused("E_INVALID_INPUT", /an id is a string \(got number\)/));
+      for (const field of ["createdAt", "id", "namespace", "tgas"]) {
+        await assert.rejects(engine.update("u", loose({ [field]: "other" })), refused("E_INVALID_INPUT", new RegExp(`an update cannot change "${field}"`)), field);
+      }
+      // A meta value JSON cannot hold names what to give, not a __proto__ key's fix.
+      await assert.rejects(engine.update("u", loose({ meta: { k: Number.POSITIVE_INFINITY } })), (error: Error & { hint?: string }) => /Infinity/.test(error.message) && /finite numbers/.test(error.hint ?? "") && !/__proto__/.test(error.hint ?? ""));
       assert.equal(await engine.recall("u"), "kept as it was");
       // Unset optional fields stay allowed, as before: an undefined meta property (JSON leaves it out), tags and kind null.
       assert.equal((await engine.remember(loose<MemoryInput>({ id: "o", text: "optional fields", meta: { source: undefined, kept: 1 }, tags: null, kind: null }))).status, "stored");
