@@ -259,7 +259,7 @@ export class Maintenance {
     // A forced `llm-mix` mixes with the namespace's snapshot, else the shipped base; the policy's mix with the namespace's own only.
     const snapshot = codec === "llm-mix" && model ? await writer.mixSnapshotFor(namespace) : ownSnapshot(candidates);
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
-    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0 };
+    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0, ...(codec === undefined ? {} : { notInCodec: 0 }) };
     const total = await store.memories.count(namespace);
     let batch: EnvelopeUpdate[] = [];
     // Set when another process pruned an asset this recode codes with: it trained a newer one and recoded the namespace itself.
@@ -321,6 +321,7 @@ export class Maintenance {
       const choice = await this.parts.policy.choose(bytes, [...candidates, ...gated.models], usePool);
       gated.settle(choice);
       report.checked++;
+      if (codec !== undefined && choice.codec !== codec) report.notInCodec = (report.notInCodec ?? 0) + 1;
       report.bytesBefore += memory.envelope.length;
       // A shared group dictionary or a memory's own summary is not superseded by training: the memory stays unless something smaller comes.
       const superseded = memory.assetId !== null && !current.has(memory.assetId) && own?.meta.group !== true && !summary;

@@ -197,6 +197,11 @@ export interface RecodeReport {
   skipped: number;
   /** Memories whose envelope no longer reads back (damaged): left as they are (`verify` lists them; writing their text again repairs them). */
   unreadable: number;
+  /**
+   * With a forced codec: memories it could not code (it would not make them smaller, or its envelope did not
+   * prove itself), written raw instead or left as they were; the rest are in that codec.
+   */
+  notInCodec?: number;
 }
 
 export interface ProgressEvent {

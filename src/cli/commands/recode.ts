@@ -11,7 +11,9 @@ export const recodeCommand: Command = {
   summary: "re-encode a namespace with the current policy or one codec",
   usage: "memzip recode [--to CODEC] [--model M] [FILTER FLAGS] [-n NS] [--db DB] [--json]",
   help: `Without --to, keeps a new envelope only where it is smaller. With --to, moves every memory to that
-codec (before changing models or machines). Every new envelope is verified before commit. The
+codec (before changing models or machines), except those it cannot code — a text it would not make
+smaller, an envelope that does not prove itself — which are stored raw, counted as "notInCodec".
+Every new envelope is verified before commit. The
 filter flags (as for \`ls\`) recode only the memories of the namespace they match. Ctrl-C or
 SIGTERM stops it between memories (exit 130 / 143); the batches it wrote stay.`,
   options: {
@@ -41,6 +43,7 @@ SIGTERM stops it between memories (exit 130 / 143); the batches it wrote stay.`,
         context,
         { ...report, pruned },
         `recoded ${report.recoded} of ${report.checked}: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}` +
+          (report.notInCodec ? `; ${report.notInCodec} not in ${codec ?? "that codec"}: it would not make them smaller (or prove itself), so they are raw` : "") +
           (report.skipped ? `; ${report.skipped} changed meanwhile by another writer, left as they are` : "") +
           (report.unreadable ? `; ${report.unreadable} no longer read back (damaged), left as they are: \`memzip verify\` lists them` : "") +
           pruned.map((a) => `\nremoved ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)}), no memory needs it`).join(""),
