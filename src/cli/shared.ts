@@ -220,7 +220,9 @@ export function parseTime(value: unknown, flag: string, now = Date.now()): numbe
   const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
   const at = day ? Date.parse(value) : Number.NaN;
   // Date.parse rolls an impossible day over (2020-02-30 is March 1st): a filter would select other days than asked.
-  const real = day ? new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))) : undefined;
+  // setUTCFullYear, not Date.UTC: that reads years 0–99 as 1900–1999.
+  const real = day ? new Date(0) : undefined;
+  if (day && real) real.setUTCFullYear(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
   if (day && real && (real.getUTCMonth() !== Number(day[2]) - 1 || real.getUTCDate() !== Number(day[3]))) {
     throw usage(`--${flag} ${JSON.stringify(value)} is not a date: ${day[0]} does not exist`);
   }

@@ -13,7 +13,7 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 const continuesNumber = (c: number) => isDigit(c) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
 
 /**
- * The first integer literal of a JSON text (outside its strings) that JSON.parse does not read exactly,
+ * The first integer literal of a JSON text (outside its strings) that JSON.parse does not keep (`kept`),
  * or undefined. Fractions and exponents are left alone: they were never exact.
  */
 export function inexactInteger(text: string): string | undefined {
@@ -38,15 +38,21 @@ export function inexactInteger(text: string): string | undefined {
     let after = end;
     while (after < text.length && continuesNumber(text.charCodeAt(after))) after++;
     const literal = text.slice(i, end);
-    if (after === end && digits > EXACT_DIGITS && !exact(literal)) return literal;
+    if (after === end && digits > EXACT_DIGITS && !kept(literal)) return literal;
     i = after - 1;
   }
   return undefined;
 }
 
-function exact(literal: string): boolean {
+/**
+ * Whether JSON.parse keeps what the literal says: its value exactly, or it is the shortest text of its double, as
+ * JSON.stringify writes one (2^60 is written 1152921504606847000, which reads back as 2^60: an export of such a
+ * value must import again).
+ */
+function kept(literal: string): boolean {
   const value = Number(literal);
-  return Number.isFinite(value) && BigInt(value) === BigInt(literal);
+  if (!Number.isFinite(value)) return false;
+  return BigInt(value) === BigInt(literal) || String(value) === literal;
 }
 
 /** The message and hint of a refusal of `literal` (from `inexactInteger`). */

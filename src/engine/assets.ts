@@ -168,7 +168,7 @@ export class EngineAssets {
   async dropAllIfUnused(assetIds: Iterable<string>): Promise<void> {
     const inactive: string[] = [];
     for (const id of assetIds) if (!(await this.store.assets.isActive(id))) inactive.push(id);
-    for (const id of await this.store.assets.deleteUnused(inactive)) this.deleted(id);
+    for (const batch of batches(inactive)) for (const id of await this.store.assets.deleteUnused(batch)) this.deleted(id);
   }
 
   /** Whether an asset was stored within `ACTIVE_ASSET_GRACE_MS` (by the engine's clock). */
@@ -202,15 +202,21 @@ export class EngineAssets {
       unused.push(usage);
     }
     // The store checks again, in the same transaction as the delete: a memory written meanwhile keeps its asset.
-    const gone = new Set(await this.store.assets.deleteUnused(unused.map((usage) => usage.id)));
+    // A batch at a time, each handled before the next: a failure leaves no deleted asset unknown to this engine.
     const removed: RemovedAsset[] = [];
-    for (const usage of unused) {
-      if (!gone.has(usage.id)) continue;
-      this.derived?.removeFor(usage.id);
-      this.deleted(usage.id);
-      removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+    try {
+      for (const batch of batches(unused)) {
+        const gone = new Set(await this.store.assets.deleteUnused(batch.map((usage) => usage.id)));
+        for (const usage of batch) {
+          if (!gone.has(usage.id)) continue;
+          this.derived?.removeFor(usage.id);
+          this.deleted(usage.id);
+          removed.push({ id: usage.id, kind: usage.kind, bytes: usage.size });
+        }
+      }
+    } finally {
+      this.cache.clear();
     }
-    this.cache.clear();
     return removed;
   }
 }
@@ -218,4 +224,11 @@ export class EngineAssets {
 /** The asset id a memory row records: a base model shipped with memzip is not in the store, so none. */
 export function storedAssetId(asset: Asset | undefined): string | null {
   return asset === undefined || isBaseAsset(asset) ? null : asset.id;
+}
+
+/** Assets one `deleteUnused` call is given (SQLite looks at its rows once per call). */
+const DELETE_BATCH = 1000;
+
+function* batches<T>(items: readonly T[]): Generator<T[]> {
+  for (let at = 0; at < items.length; at += DELETE_BATCH) yield items.slice(at, at + DELETE_BATCH);
 }

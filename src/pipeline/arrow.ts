@@ -1,5 +1,6 @@
-import { DataType, Table, TimestampMillisecond, Uint32, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
+import { DataType, StructRow, Table, TimestampMillisecond, Uint32, Utf8, Vector, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
 import { checksum32 } from "../codec/checksum.js";
+import { inexactInteger, inexactIntegerProblem } from "../core/json-numbers.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { parseMemoryRecord, type MemoryInput } from "./records.js";
 
@@ -52,8 +53,15 @@ const STRING_COLUMNS = ["id", "namespace", "kind", "tags", "meta", "text"] as co
  */
 const keepingBom = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
-/** The columns an import reads; any other is kept in the memory's meta, as a JSONL line's unknown fields are. */
+/** The columns an import reads; any other of a scalar type is kept in the memory's meta, as a JSONL line's unknown fields are. */
 const KNOWN_COLUMNS = new Set(["id", "namespace", "kind", "tags", "meta", "created_at", "expires_at", "text", "checksum", "record_checksum"]);
+/** Names a JSONL record reads as its own fields (`createdAt`…): as an Arrow column one would be read as that field, in whatever unit it holds. */
+const RECORD_FIELD_NAMES = new Set(["createdAt", "expiresAt"]);
+
+/** Whether an extra column's type is one meta keeps: text, numbers, booleans, timestamps and dates. */
+function scalarColumn(type: DataType): boolean {
+  return DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isInt(type) || DataType.isFloat(type) || DataType.isBool(type) || DataType.isTimestamp(type) || DataType.isDate(type);
+}
 
 /**
  * The strings of a `Utf8` / `LargeUtf8` column by row, decoded from its bytes with `keepingBom`; undefined for a column
@@ -99,7 +107,16 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
   }
   const hasExpiry = table.schema.fields.some((f) => f.name === "expires_at");
-  const extra = table.schema.fields.map((f) => f.name).filter((name) => !KNOWN_COLUMNS.has(name));
+  const misnamed = table.schema.fields.find((f) => RECORD_FIELD_NAMES.has(f.name));
+  if (misnamed) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `the Arrow table has a column ${misnamed.name}, which memzip would not read as meta`, {
+      hint: `Name it ${misnamed.name === "createdAt" ? "created_at" : "expires_at"} (a timestamp) to set the memory's time, or rename it to keep it in meta.`,
+    });
+  }
+  // Other columns of scalar types go to meta; lists, structs and binary (an embedding column, say) are not imported,
+  // as before this kept any: a row is not refused for a column nobody asked memzip to keep.
+  const extra = table.schema.fields.filter((f) => !KNOWN_COLUMNS.has(f.name) && scalarColumn(f.type)).map((f) => f.name);
+  const extraStrings = new Map(extra.map((name) => [name, utf8Reader(table, name)] as const));
   const strings = STRING_COLUMNS.map((name) => [name, utf8Reader(table, name)] as const);
   for (let i = 0; i < table.numRows; i++) {
     const where = `row ${i}`;
@@ -125,9 +142,15 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
       // Tags as memzip writes them (JSON text) or as pyarrow does (a list of strings); meta as JSON text or a struct.
       if (typeof row.tags === "string") value.tags = JSON.parse(row.tags) as unknown;
       else if (row.tags != null) value.tags = listValues(row.tags, where, "tags");
-      if (typeof row.meta === "string") value.meta = JSON.parse(row.meta) as unknown;
+      if (typeof row.meta === "string") value.meta = parseMetaText(row.meta, where);
       else if (row.meta != null) value.meta = structValue(row.meta, where);
-      for (const name of extra) value[name] = cellValue(row[name], where, name);
+      for (const name of extra) {
+        const read = extraStrings.get(name);
+        const cell = read ? read(i) : row[name];
+        // A missing value (null, or pandas' NaN) names no key: it does not clash with meta's own.
+        if (cell === null || cell === undefined || (typeof cell === "number" && Number.isNaN(cell))) continue;
+        value[name] = plainValue(cell, where, name);
+      }
       if (row.created_at != null) value.createdAt = Number(row.created_at);
       if (row.expires_at != null) value.expiresAt = Number(row.expires_at);
       if (row.checksum != null) value.checksum = Number(row.checksum);
@@ -139,34 +162,49 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
   }
 }
 
-/** A list cell (pyarrow's list<string>) as an array; anything else is left for the record's check to refuse. */
+/** A list cell (pyarrow's list<string>) as an array; anything else is refused. */
 function listValues(cell: unknown, where: string, name: string): unknown {
-  if (Array.isArray(cell)) return cell;
-  if (typeof cell === "object" && cell !== null && typeof (cell as { toArray?: unknown }).toArray === "function") return Array.from((cell as { toArray: () => ArrayLike<unknown> }).toArray());
+  const list = plainValue(cell, where, name);
+  if (Array.isArray(list)) return list;
   throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the ${name} column is neither JSON text nor a list`, { hint: 'Write tags as JSON text (["a","b"]) or as a list of strings.' });
 }
 
-/** A struct cell as a plain object (its values checked as meta's are). */
+/** A struct cell as a plain object, its values made plain as `plainValue` makes them. */
 function structValue(cell: unknown, where: string): unknown {
-  const json = typeof cell === "object" && cell !== null && typeof (cell as { toJSON?: unknown }).toJSON === "function" ? (cell as { toJSON: () => unknown }).toJSON() : cell;
-  if (typeof json === "object" && json !== null && !Array.isArray(json)) return { ...(json as Record<string, unknown>) };
-  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the meta column is neither JSON text nor a struct`, { hint: 'Write meta as JSON text ({"k":1}) or as a struct of scalars.' });
+  const json = plainValue(cell, where, "meta");
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) return json;
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the meta column is neither JSON text nor a struct`, { hint: 'Write meta as JSON text ({"k":1}) or as a struct.' });
+}
+
+/** Meta written as JSON text, held to the rule of every JSON door: an integer a double cannot keep is refused. */
+function parseMetaText(text: string, where: string): unknown {
+  const inexact = inexactInteger(text);
+  if (inexact !== undefined) {
+    const { message, hint } = inexactIntegerProblem(inexact);
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: the meta column: ${message}`, { hint });
+  }
+  return JSON.parse(text) as unknown;
 }
 
 /**
- * A cell of a column memzip does not know, as a JSON value for meta: text, booleans, numbers (a 64-bit integer only
- * when a double holds it exactly), timestamps as ms since the epoch; any other type is refused, not guessed at.
+ * An Arrow cell as a JSON value: a struct as an object and a list as an array (each recursively), a 64-bit integer as
+ * a number only when a double holds it exactly (pyarrow writes Python ints as int64), timestamps as ms since the epoch.
  */
-function cellValue(cell: unknown, where: string, name: string): unknown {
-  if (cell === null || cell === undefined || typeof cell === "string" || typeof cell === "boolean") return cell ?? null;
-  if (typeof cell === "number") return cell;
+function plainValue(cell: unknown, where: string, name: string): unknown {
   if (typeof cell === "bigint") {
     if (BigInt(Number(cell)) === cell) return Number(cell);
-    throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: column ${name} holds ${cell}, which a JSON number (a double) cannot keep exactly`, { hint: `Write the ${name} column as text to keep every digit.` });
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: column ${name} holds ${cell}, which a JSON number (a double) cannot keep exactly`, { hint: `Write that value as text to keep every digit.` });
   }
-  throw new MemzipError(ErrorCode.INVALID_INPUT, `${where}: column ${name} is of a type memzip does not keep in meta`, {
-    hint: `Other columns go to meta when they hold text, numbers, booleans or timestamps; convert ${name} to one of those, or drop it.`,
-  });
+  if (typeof cell !== "object" || cell === null) return cell;
+  if (Array.isArray(cell)) return cell.map((item) => plainValue(item, where, name));
+  if (cell instanceof Date) return cell.getTime();
+  // A list cell is a Vector; a struct cell a StructRow (toJSON: an object of its fields).
+  if (cell instanceof Vector) return Array.from(cell.toArray() as ArrayLike<unknown>, (item) => plainValue(item, where, name));
+  if (cell instanceof StructRow) {
+    const fields = cell.toJSON() as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(fields).map(([key, item]) => [key, plainValue(item, where, name)]));
+  }
+  return cell;
 }
 
 /** XXH32 of a row's fields (id, namespace, kind, tags JSON, meta JSON, created_at, text, then expires_at when the file has it) as one JSON array. */

@@ -73,6 +73,7 @@ describe("filters and pages on ls, search and related", () => {
     assert.equal(impossible.status, 2);
     assert.match(impossible.stderr.toString(), /2020-02-30 does not exist/);
     assert.deepEqual(listed(["--until", "1969-06-01"]), []);
+    assert.deepEqual(listed(["--until", "0004-02-29"]), [], "a leap day of year 4 exists (years 0–99 are not 1900–1999)");
 
     // Related: the filter narrows the neighbours.
     const related = (args: string[]) => (ids(["related", "cat", ...args]).hits as { id: string }[]).map((h) => h.id);

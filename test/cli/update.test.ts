@@ -97,5 +97,11 @@ describe("updates", () => {
     const snowflake = memzip(["update", "a", "--meta", "tweet=1234567890123456789", "--db", db]);
     assert.equal(snowflake.status, 2);
     assert.match(snowflake.stderr, /1234567890123456789 cannot be kept exactly.*tweet='"1234567890123456789"'/);
+    // Inside an object or an array too (review of stop 56).
+    for (const pair of ['o={"id":1234567890123456789}', "l=[1234567890123456789]"]) {
+      const nested = memzip(["update", "a", "--meta", pair, "--db", db]);
+      assert.equal(nested.status, 2, pair);
+      assert.match(nested.stderr, /1234567890123456789 cannot be kept exactly/);
+    }
   });
 });

@@ -43,11 +43,38 @@ describe("Arrow import: the columns pyarrow writes, read as written or refused (
     assert.deepEqual(record, { id: "a", text: "a memory", tags: ["x", "y"], meta: { source: "import", score: 0.5, reviewed: true, count: 12, team: "core", n: 2 }, createdAt: 1_700_000_000_123 });
   });
 
-  it("refuses a 64-bit integer a double cannot keep, and a column type meta cannot hold", () => {
+  it("refuses a 64-bit integer a double cannot keep, in a column or in meta's JSON text", () => {
     const big = new Table({ text: vectorFromArray(["t"], new Utf8()), snowflake: vectorFromArray([1234567890123456789n], new Int64()) });
     assert.match(String(read(big)[0]), /^E_INVALID_INPUT: row 0: column snowflake holds 1234567890123456789, which a JSON number/);
-    const nested = new Table({ text: vectorFromArray(["t"], new Utf8()), nested: vectorFromArray([["a"]], new List(new Field("item", new Utf8(), true))) });
-    assert.match(String(read(nested)[0]), /^E_INVALID_INPUT: row 0: column nested is of a type memzip does not keep in meta/);
+    const inText = new Table({ text: vectorFromArray(["t"], new Utf8()), meta: vectorFromArray(['{"id":1234567890123456789}'], new Utf8()) });
+    assert.match(String(read(inText)[0]), /^E_INVALID_INPUT: row 0: the meta column: the number 1234567890123456789 cannot be kept exactly/);
+  });
+
+  it("reads meta as pyarrow infers it (int64, nested structs, lists), passes over columns of other types and missing values (review of stop 56)", () => {
+    const struct = new Struct([
+      new Field("n", new Int64(), true),
+      new Field("inner", new Struct([new Field("ok", new Bool(), true)]), true),
+      new Field("list", new List(new Field("item", new Utf8(), true)), true),
+    ]);
+    const table = new Table({
+      text: vectorFromArray(["first", "second"], new Utf8()),
+      meta: vectorFromArray([{ n: 2n, inner: { ok: true }, list: ["a"] }, { n: 3n, inner: { ok: false }, list: [] }], struct),
+      // An embedding column is not imported (as before), and refuses no row.
+      embedding: vectorFromArray([[0.5, 0.25], [1, 2]], new List(new Field("item", new Float64(), true))),
+      // Missing values (null, pandas' NaN) name no key: no clash with meta's own "source".
+      source: vectorFromArray([null, "csv"], new Utf8()),
+      score: vectorFromArray([Number.NaN, 1.5], new Float64()),
+    });
+    const rows = read(table);
+    assert.deepEqual(rows[0], { text: "first", meta: { n: 2, inner: { ok: true }, list: ["a"] } });
+    assert.deepEqual(rows[1], { text: "second", meta: { source: "csv", score: 1.5, n: 3, inner: { ok: false }, list: [] } });
+  });
+
+  it("refuses a column named as a JSONL field (createdAt, expiresAt), and text that is not UTF-8 in any column", () => {
+    const misnamed = new Table({ text: vectorFromArray(["t"], new Utf8()), expiresAt: vectorFromArray([5], new Float64()) });
+    assert.throws(() => read(misnamed), /column expiresAt, which memzip would not read as meta/);
+    const extra = new Table({ text: vectorFromArray(["t"], new Utf8()), src: utf8FromBytes([Uint8Array.of(0x61, 0xff)]) });
+    assert.match(String(read(extra)[0]), /^E_INVALID_INPUT: row 0: the src column is not valid UTF-8/);
   });
 });
 

@@ -52,7 +52,8 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
         } catch {
           value = raw;
         }
-        const inexact = typeof value === "number" ? inexactInteger(raw) : undefined;
+        // Any JSON the value parsed as: a number, or one inside an object or array.
+        const inexact = value !== raw ? inexactInteger(raw) : undefined;
         if (inexact !== undefined) {
           const { message } = inexactIntegerProblem(inexact);
           throw usage(`--meta ${pair.slice(0, at)}=${raw}: ${message}; write ${pair.slice(0, at)}='"${raw}"' to keep it as text`);

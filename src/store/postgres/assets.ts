@@ -97,19 +97,21 @@ export class PgAssets implements AssetRepository {
 
   /** Checked and removed under the store's write lock: no writer can commit a memory needing it in between. */
   async delete(assetId: string): Promise<boolean> {
-    return this.database.write(async (tx) => {
-      const n = (await tx.query<{ n: number }>("SELECT n FROM assets WHERE id = $1", [assetId])).rows[0]?.n;
-      if (n === undefined) return false;
-      if ((await tx.query("SELECT 1 FROM memories WHERE asset = $1 LIMIT 1", [n])).rows.length > 0) return false;
-      await tx.query("UPDATE active_assets SET asset = NULL WHERE asset = $1", [n]);
-      return ((await tx.query("DELETE FROM assets WHERE n = $1", [n])).rowCount ?? 0) > 0;
-    });
+    return (await this.deleteUnused([assetId])).length > 0;
   }
 
-  /** One `delete` each: the rows' index by asset (memories_by_asset) makes each check one look. */
+  /** One transaction, each asset checked as `delete` checks it (the rows' index by asset makes each one look): all removed, or none. */
   async deleteUnused(assetIds: readonly string[]): Promise<string[]> {
-    const removed: string[] = [];
-    for (const id of assetIds) if (await this.delete(id)) removed.push(id);
-    return removed;
+    if (assetIds.length === 0) return [];
+    return this.database.write(async (tx) => {
+      const removed: string[] = [];
+      for (const id of assetIds) {
+        const n = (await tx.query<{ n: number }>("SELECT n FROM assets WHERE id = $1", [id])).rows[0]?.n;
+        if (n === undefined || (await tx.query("SELECT 1 FROM memories WHERE asset = $1 LIMIT 1", [n])).rows.length > 0) continue;
+        await tx.query("UPDATE active_assets SET asset = NULL WHERE asset = $1", [n]);
+        if (((await tx.query("DELETE FROM assets WHERE n = $1", [n])).rowCount ?? 0) > 0) removed.push(id);
+      }
+      return removed;
+    });
   }
 }
