@@ -364,11 +364,13 @@ export class ImportExport {
    * others; a stop by `options.signal` is reported in `interrupted`, not thrown.
    */
   endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions = {}): Promise<ImportEnding> {
-    return this.tracked(options.signal, (signal) => this.ending(own, named, rejected, { ...options, signal }));
+    const rejectedByNamespace = new Map<string, number>();
+    for (const { namespace } of rejected) if (namespace !== undefined) rejectedByNamespace.set(namespace, (rejectedByNamespace.get(namespace) ?? 0) + 1);
+    return this.tracked(options.signal, (signal) => this.ending(own, named, Object.fromEntries(rejectedByNamespace), { ...options, signal }));
   }
 
-  private async ending(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[], options: FinishImportsOptions): Promise<ImportEnding> {
-    const ending: ImportEnding = namespacesWritten(own, named, rejected);
+  private async ending(own: string, named: ReadonlyMap<string, number>, rejectedByNamespace: Readonly<Record<string, number>>, options: FinishImportsOptions): Promise<ImportEnding> {
+    const ending: ImportEnding = namespacesWritten(own, named, rejectedByNamespace);
     try {
       const trainedBy = await this.finishImports([own, ...(ending.otherNamespaces ?? [])], options);
       const trained = trainedBy.get(own);
@@ -455,8 +457,8 @@ export class ImportExport {
     const items = noting(pinned ? pinnedTo(source(), namespace) : source(), named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });
     this.parts.gate.save();
-    if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejected) };
-    const ending = await this.ending(namespace, named, imported.rejected, {
+    if (imported.aborted) return { namespace, ...imported, ...namespacesWritten(namespace, named, imported.rejectedByNamespace) };
+    const ending = await this.ending(namespace, named, imported.rejectedByNamespace, {
       ...coding,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onFinishStep ? { onStep: options.onFinishStep } : {}),
@@ -482,9 +484,8 @@ function stopIfAborted(signal: AbortSignal | undefined, step: FinishStep): void 
 }
 
 /** `own`'s other namespaces that `named` records reached the writer for, less those whose every record was rejected (reported apart). */
-function namespacesWritten(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[]): Pick<ImportEnding, "otherNamespaces" | "rejectedNamespaces"> {
-  const rejectedIn = new Map<string, number>();
-  for (const { namespace } of rejected) if (namespace !== undefined && named.has(namespace)) rejectedIn.set(namespace, (rejectedIn.get(namespace) ?? 0) + 1);
+function namespacesWritten(own: string, named: ReadonlyMap<string, number>, rejectedByNamespace: Readonly<Record<string, number>>): Pick<ImportEnding, "otherNamespaces" | "rejectedNamespaces"> {
+  const rejectedIn = new Map(Object.entries(rejectedByNamespace).filter(([name]) => named.has(name)));
   const others: string[] = [];
   const rejectedOnly: [string, number][] = [];
   for (const [name, count] of named) {

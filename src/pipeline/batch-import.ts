@@ -45,6 +45,9 @@ export function pinRejection(record: MemoryInput, namespace: string, where: stri
   });
 }
 
+/** Rejections an import report lists in full (and namespaces it counts them for); the rest are counted only. */
+export const MAX_REJECTIONS_LISTED = 1000;
+
 export interface ImportProgress {
   /** Records read so far (accepted and rejected). */
   done: number;
@@ -78,8 +81,15 @@ export interface ImportReport {
   repaired: number;
   /** Lines not written because a later line of the input has the same id in the same namespace (the last wins). */
   superseded: number;
-  /** `namespace`: the one the record named, when it named one (and was read far enough to tell). */
+  /**
+   * The first `MAX_REJECTIONS_LISTED` records refused, in input order (`namespace`: the one the record named, when it
+   * named one and was read far enough to tell); `rejectedCount` counts them all.
+   */
   rejected: { where: string; code: string; message: string; namespace?: string }[];
+  /** Every record refused: a file of millions of bad lines is counted, not listed (its list held ~450 bytes a line). */
+  rejectedCount: number;
+  /** Refused records per namespace they named (of the first `MAX_REJECTIONS_LISTED` namespaces so named). */
+  rejectedByNamespace: Record<string, number>;
   originalBytes: number;
   storedBytes: number;
   byCodec: Record<string, number>;
@@ -103,6 +113,8 @@ export function emptyImportReport(): ImportReport {
     repaired: 0,
     superseded: 0,
     rejected: [],
+    rejectedCount: 0,
+    rejectedByNamespace: {},
     originalBytes: 0,
     storedBytes: 0,
     byCodec: {},
@@ -122,6 +134,8 @@ export function emptyImportReport(): ImportReport {
  */
 export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIterable<SourceItem>, batchSize: number, options: ImportOptions = {}): Promise<ImportReport> {
   const report = emptyImportReport();
+  // A Map, made an object at the end (Object.fromEntries defines a key named __proto__ as a key).
+  const rejectedIn = new Map<string, number>();
   const latencies = new Reservoir(4096);
   let batch: P[] = [];
   let position = 0;
@@ -157,12 +171,15 @@ export async function importRecords<P>(writer: BatchWriter<P>, source: AsyncIter
     if (skipped) report.superseded++;
     else if (error) {
       const named = item.ok ? item.record.namespace : item.namespace;
-      report.rejected.push({ where: item.where, code: error.code, message: error.message, ...(named === undefined ? {} : { namespace: named }) });
+      report.rejectedCount++;
+      if (report.rejected.length < MAX_REJECTIONS_LISTED) report.rejected.push({ where: item.where, code: error.code, message: error.message, ...(named === undefined ? {} : { namespace: named }) });
+      if (named !== undefined && (rejectedIn.has(named) || rejectedIn.size < MAX_REJECTIONS_LISTED)) rejectedIn.set(named, (rejectedIn.get(named) ?? 0) + 1);
     }
     else batch.push(plan as P);
     if (batch.length >= batchSize) await commit();
   }
   await commit();
+  report.rejectedByNamespace = Object.fromEntries(rejectedIn);
   report.aborted = options.signal?.aborted === true;
   report.latencyMs = latencies.summary();
   return report;

@@ -300,7 +300,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           updated: report.updated,
           ...(report.repaired ? { repaired: report.repaired } : {}),
           unchanged: report.unchanged,
-          rejected: report.rejected.length,
+          rejected: report.rejectedCount,
           ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message })) } : {}),
           ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
         };
@@ -413,6 +413,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         // Queued chunks are coded apart: each line is written (no skipping of an id a later line repeats).
         superseded: 0,
         rejected,
+        rejectedCount: rejected.length,
+        rejectedByNamespace: {},
         originalBytes: done?.originalBytes ?? 0,
         storedBytes: done?.storedBytes ?? 0,
         byCodec: {},

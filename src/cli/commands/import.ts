@@ -242,20 +242,20 @@ async function runImport(context: CommandContext, file: string, onListening: () 
       report.deduplicated || report.grouped
         ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`
         : "";
-    // Each with its line; a long run of rejections is cut (--json lists every one).
+    // Each with its line; a long run of rejections is cut (--json lists the first MAX_REJECTIONS_LISTED).
     const rejected =
       report.rejected
         .slice(0, MAX_REJECTED_LINES)
         .map((r) => `\n  rejected ${r.message.startsWith(r.where) ? r.message : `${r.where}: ${r.message}`}`)
-        .join("") + (report.rejected.length > MAX_REJECTED_LINES ? `\n  ... and ${report.rejected.length - MAX_REJECTED_LINES} more rejected (--json lists every one)` : "");
+        .join("") + (report.rejectedCount > MAX_REJECTED_LINES ? `\n  ... and ${report.rejectedCount - MAX_REJECTED_LINES} more rejected (--json lists the first ${Math.min(report.rejected.length, report.rejectedCount)})` : "");
     // The pin's advice in this transport's terms (the engine's message names no flag).
-    const elsewhere = typeof namespace === "string" ? report.rejected.filter((r) => r.namespace !== undefined && r.namespace !== namespace).length : 0;
+    const elsewhere = typeof namespace === "string" ? Object.entries(report.rejectedByNamespace).reduce((sum, [name, n]) => sum + (name === namespace ? 0 : n), 0) : 0;
     const semantic = await semanticSummary(engine);
     const resume = report.jobId === undefined ? undefined : resumeCommand(context, file, report.jobId);
     emit(
       context,
       { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
-      `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejected.length} rejected` +
+      `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejectedCount} rejected` +
         (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
         `${report.aborted && !report.interrupted ? ` (interrupted: ${resume ? `continue with: ${resume}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
         `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, resume)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
@@ -267,7 +267,7 @@ async function runImport(context: CommandContext, file: string, onListening: () 
         `${otherLines.join("")}${modelOutcomeLines(stats.modelOutcomes ?? []).map((line) => `\n${line}`).join("")}${semantic ? `\n${semantic.human}` : ""}`,
     );
     // Interrupted is not "finished with rejected records": 130 (Ctrl-C) or 143 (SIGTERM), as the shell reports a process that signal ended.
-    return report.aborted ? signalExitCode(stoppedBy ?? "SIGINT") : report.rejected.length > 0 ? EXIT_FAILURES_FOUND : 0;
+    return report.aborted ? signalExitCode(stoppedBy ?? "SIGINT") : report.rejectedCount > 0 ? EXIT_FAILURES_FOUND : 0;
   } finally {
     stopListening();
     await engine.close();
