@@ -34,6 +34,15 @@ export function registerMcpRoutes(app: FastifyInstance, _registry: RouteRegistry
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const scope = request.scope;
       if (!scope) throw unauthorized();
+      // One message a request: a JSON-RPC batch (which MCP's 2025-06-18 revision dropped) ran up to 100 calls for one
+      // token of the key's rate limit and answered megabytes past the tools' bounds.
+      if (Array.isArray(request.body)) {
+        return reply.code(400).send({
+          jsonrpc: "2.0",
+          error: { code: -32600, message: "E_USAGE: JSON-RPC batches are not accepted", data: { code: "E_USAGE", hint: "Send one JSON-RPC message per POST /mcp (each counts against the key's rate limit)." } },
+          id: null,
+        });
+      }
       const server = pool.take(scope);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.hijack();

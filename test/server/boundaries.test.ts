@@ -270,6 +270,8 @@ describe("refusals at POST /mcp (stop 42's note)", () => {
         { name: "not UTF-8", body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), headers: bearer(key), status: 400, rpc: -32700, code: "E_INVALID_INPUT" },
         { name: "a __proto__ key", body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"remember","arguments":{"text":"x","meta":{"__proto__":{}}}}}', headers: bearer(key), status: 400, rpc: -32000, code: "E_INVALID_INPUT" },
         { name: "no key", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers: {}, status: 401, rpc: -32000, code: "E_UNAUTHORIZED" },
+        // trial56: a batch ran 100 calls for one token of the rate limit and answered 7 MB.
+        { name: "a batch", body: '[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]', headers: bearer(key), status: 400, rpc: -32600, code: "E_USAGE" },
       ];
       for (const c of cases) {
         const answer = await post("/mcp", c.body, c.headers);
@@ -317,4 +319,3 @@ describe("a memory's time over REST (trial42)", () => {
     }
   });
 });
-
