@@ -99,6 +99,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   };
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
+    requestTimeout: limits.requestMs,
     logger: {
       level: options.logLevel ?? "info",
       // Logs name routes, statuses and timings: never a key, never a memory's text.

@@ -17,6 +17,12 @@ export interface ServerLimits {
   /** Requests per second per key (token bucket; 0 turns it off), and the burst. */
   ratePerSecond: number;
   rateBurst: number;
+  /**
+   * Milliseconds a whole request (headers and body) may take to arrive, else 408 and the connection closes: fastify's
+   * default is none, so a body trickled a byte at a time held its connection for ever (trial56). Ten minutes carry the
+   * largest upload at ~1 MB/s; an answer (an import's progress stream) is not bounded by it.
+   */
+  requestMs: number;
   /** Write requests coded at once (503 with Retry-After beyond: the queue of writes stays bounded). */
   writesInFlight: number;
 }
@@ -30,6 +36,7 @@ export const SERVER_LIMITS: ServerLimits = {
   ratePerSecond: 200,
   rateBurst: 400,
   writesInFlight: 64,
+  requestMs: 600_000,
 };
 
 /** What every route module gets: the one engine, the limits, and the server's own settings. */
