@@ -210,12 +210,10 @@ export class Engine {
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
-    try {
-      checkLibraryFilter(filter ?? {}, "forgetWhere filter");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options));
+    return after(
+      () => checkLibraryFilter(filter ?? {}, "forgetWhere filter"),
+      () => this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)),
+    );
   }
 
   /** Memories by offset (expired ones left out; prefer `page`). */
@@ -228,15 +226,10 @@ export class Engine {
    * left out. With `skipDamaged`, memories that cannot be read are passed over and named in the page's `damaged`.
    */
   page(query: PageQuery, options: PageOptions = {}): Promise<MemoryPage> {
-    try {
-      const { limit, cursor, ...filter } = query ?? {};
-      checkLibraryFilter(filter, "page query");
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid page query limit: ${JSON.stringify(limit) ?? String(limit)} is not a whole number of 1 or more`, { hint: "Pass limit: the most memories one page holds (e.g. 100); the page's next is the cursor of the one after." });
-      if (cursor !== undefined && typeof cursor !== "string") throw new MemzipError(ErrorCode.INVALID_INPUT, "invalid page query cursor: pass back a page's next, a string", { hint: "Leave cursor out for the first page." });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.store.memories.page({ ...query, activeAt: this.options.clock() }, options);
+    return after(
+      () => checkPageQuery(query),
+      () => this.store.memories.page({ ...query, activeAt: this.options.clock() }, options),
+    );
   }
 
   /** The namespaces that hold memories. */
@@ -332,12 +325,10 @@ export class Engine {
     if (options.codec !== undefined && !(WRITE_CODEC_NAMES as readonly unknown[]).includes(options.codec)) {
       return Promise.reject(new MemzipError(ErrorCode.USAGE, `unknown codec ${JSON.stringify(options.codec)} to recode to`, { hint: `Pick one of ${WRITE_CODEC_NAMES.join(", ")}, or leave codec out to recode with the current policy.` }));
     }
-    try {
-      checkLibraryFilter(options.filter, "recode filter");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.parts.maintenance.recode(namespace, options, onProgress);
+    return after(
+      () => checkLibraryFilter(options.filter, "recode filter"),
+      () => this.parts.maintenance.recode(namespace, options, onProgress),
+    );
   }
 
   assetKindsToTrain(namespace: string = this.options.namespace): Promise<TrainableAssetKind[]> {
@@ -403,12 +394,10 @@ export class Engine {
 
   searchMemories(query: string, options: EngineSearchOptions = {}): Promise<SearchHit[]> {
     if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
-    try {
-      checkLibraryFilter({ ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) }, "search filter");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.parts.features.searchMemories(query, options);
+    return after(
+      () => checkLibraryFilter(searchFilterOf(options), "search filter"),
+      () => this.parts.features.searchMemories(query, options),
+    );
   }
 
   /**
@@ -426,12 +415,7 @@ export class Engine {
   }
 
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
-    try {
-      checkLibraryFilter({ ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) }, "related filter");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.parts.features.relatedMemories(id, options);
+    return after(() => checkLibraryFilter(searchFilterOf(options), "related filter"), () => this.parts.features.relatedMemories(id, options));
   }
 
   semanticCosts(): Promise<CostReport | undefined> {
@@ -485,10 +469,30 @@ function missingStore(path: string): MemzipError {
 
 /** `work` once the id and namespace a library caller passed are a string and a string or nothing (else a rejected E_INVALID_INPUT). */
 function checked<T>(work: () => Promise<T>, id: unknown, namespace: unknown): Promise<T> {
+  return after(() => checkMemoryRef(id, namespace), work);
+}
+
+/** `work` once `check` passes; what `check` throws is the returned promise's rejection (a library caller's bad argument). */
+function after<T>(check: () => void, work: () => Promise<T>): Promise<T> {
   try {
-    checkMemoryRef(id, namespace);
+    check();
   } catch (error) {
     return Promise.reject(error as Error);
   }
   return work();
+}
+
+/** A search's filter with its namespaces, as `checkLibraryFilter` reads it. */
+function searchFilterOf(options: Omit<EngineSearchOptions, "mode">): unknown {
+  return { ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) };
+}
+
+/** A library caller's page query: a filter `checkLibraryFilter` reads, a whole limit of 1 or more, a cursor that is a string. */
+function checkPageQuery(query: PageQuery): void {
+  const { limit, cursor, ...filter } = query ?? {};
+  checkLibraryFilter(filter, "page query");
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid page query limit: ${JSON.stringify(limit) ?? String(limit)} is not a whole number of 1 or more`, { hint: "Pass limit: the most memories one page holds (e.g. 100); the page's next is the cursor of the one after." });
+  }
+  if (cursor !== undefined && typeof cursor !== "string") throw new MemzipError(ErrorCode.INVALID_INPUT, "invalid page query cursor: pass back a page's next, a string", { hint: "Leave cursor out for the first page." });
 }

@@ -8,6 +8,9 @@
 /** Digits in a row below which every integer literal is exact (2^53 has 16 digits). */
 const EXACT_DIGITS = 15;
 
+/** A run of digits long enough to hold an inexact integer: built once, not per line. */
+const LONG_DIGIT_RUN = new RegExp(`\\d{${EXACT_DIGITS + 1}}`);
+
 const isDigit = (c: number) => c >= 48 && c <= 57;
 /** A character that continues a JSON number after its integer digits: fraction, exponent, sign. */
 const continuesNumber = (c: number) => isDigit(c) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
@@ -18,7 +21,7 @@ const continuesNumber = (c: number) => isDigit(c) || c === 46 || c === 101 || c 
  */
 export function inexactInteger(text: string): string | undefined {
   // The common case in one pass: no run of 16 digits anywhere, so no literal can be inexact.
-  if (!new RegExp(`\\d{${EXACT_DIGITS + 1}}`).test(text)) return undefined;
+  if (!LONG_DIGIT_RUN.test(text)) return undefined;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
