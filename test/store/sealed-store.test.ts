@@ -343,4 +343,53 @@ describe("sealed blocks of the SQLite store", () => {
       await store.close();
     }
   });
+
+  it("a namespace's sizes count sealed rows by their blocks' sums and charge references (within it, and an earlier build's across namespaces) as rows do", async () => {
+    await using dir = tempDir();
+    const paths = { plain: join(dir.path, "plain.db"), sealed: join(dir.path, "sealed.db") };
+    const shared = ["a text an earlier build shared across namespaces", "second shared text", "a text b repeats within b"];
+    for (const path of Object.values(paths)) {
+      const store = openStore(path, { seal: false });
+      const rows: StoredMemory[] = [];
+      // Blocks of 2 in seq order: b's plain rows fill blocks of their own; a's holders and b's references share mixed ones.
+      for (let i = 0; i < 6; i++) rows.push(textMemory(`plain${i}`, "b", `b's own text number ${i} ${"y".repeat(i * 3)}`, { createdAt: 10 + i }));
+      rows.push(textMemory("h", "a", shared[0] as string), textMemory("r", "b", shared[0] as string), textMemory("h2", "a", shared[1] as string));
+      rows.push(textMemory("x", "a", "a's own"), textMemory("r2", "b", shared[1] as string), textMemory("r2again", "b", shared[1] as string));
+      rows.push(textMemory("w1", "b", shared[2] as string), textMemory("w2", "b", shared[2] as string), textMemory("w3", "b", shared[2] as string));
+      await store.memories.put(rows);
+      await store.close();
+      // What an earlier build wrote: b's rows refer to a's holders (the first two of them to h2).
+      const raw = new Database(path);
+      for (const [holder, reference] of [["h", "r"], ["h2", "r2"], ["h2", "r2again"]]) {
+        raw.prepare("UPDATE memories SET content_of = (SELECT seq FROM memories WHERE id = ?), envelope = x'' WHERE id = ?").run(holder, reference);
+      }
+      raw.close();
+    }
+    const plain = openStore(paths.plain, { seal: false });
+    const sealed = openStore(paths.sealed, { seal: true, blockRows: 2 });
+    try {
+      const sizes = async (store: Store) => ({
+        usage: [await store.memories.usageByCodec("a"), await store.memories.usageByCodec("b")],
+        footprint: [await store.memories.footprint("a"), await store.memories.footprint("b")],
+      });
+      const expected = await sizes(plain);
+      // b: its own texts, w1's (w2 and w3 refer to it) and a's two texts it reads, each once.
+      const own = Array.from({ length: 6 }, (_, i) => `b's own text number ${i} ${"y".repeat(i * 3)}`.length).reduce((x, y) => x + y, 0);
+      assert.equal(expected.footprint[1]?.envelopeBytes, own + (shared[2] as string).length + (shared[0] as string).length + (shared[1] as string).length);
+      assert.equal(await sealed.seal?.(), 15);
+      assert.ok(rawCount(paths.sealed, "sealed_refs") >= 4, "the references are sealed");
+      assert.equal(rawCount(paths.sealed, "memories"), 0);
+      assert.deepEqual(await sizes(sealed), expected);
+      // A fresh connection (no block cached) reads the same.
+      const reader = openStore(paths.sealed);
+      try {
+        assert.deepEqual(await sizes(reader), expected);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await plain.close();
+      await sealed.close();
+    }
+  });
 });

@@ -981,6 +981,28 @@ export class SealedRows {
     return this.statements.usageByCodec.all() as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
   }
 
+  /** Sums of a namespace's sealed rows by codec, from the per-block sums (no block decoded). */
+  namespaceUsageByCodec(ns: number): { codec: string; memories: number; originalBytes: number; storedBytes: number }[] {
+    return this.statements.usageByCodecNamespace.all(ns) as { codec: string; memories: number; originalBytes: number; storedBytes: number }[];
+  }
+
+  /**
+   * The rows of namespace `ns` in the blocks that hold a reference (`sealed_refs`; a block of another namespace left
+   * out), in seq order, with the blocks decoded: the only sealed rows whose charge the per-block sums cannot tell.
+   * A block that cannot be read is skipped (not in `blocks`).
+   */
+  referenceBlockRows(ns: number): { rows: PackedRow[]; blocks: number[] } {
+    const rows: PackedRow[] = [];
+    const blocks: number[] = [];
+    for (const block of this.statements.referenceBlocks.all(ns) as BlockRef[]) {
+      const decoded = passingDamage(() => this.rowsOf(block), undefined);
+      if (decoded === undefined) continue;
+      blocks.push(block.last_seq);
+      for (const row of decoded) if (row.ns === ns) rows.push(row);
+    }
+    return { rows, blocks };
+  }
+
   /** How many of one block's rows each namespace holds (from its per-block sums: read without decoding the block). */
   blockNamespaces(lastSeq: number): { namespace: string; memories: number }[] {
     return (this.statements.blockNamespaces.all(lastSeq) as { ns: number; n: number }[]).map((row) => ({ namespace: this.namespaceName(row.ns), memories: row.n }));
@@ -1126,6 +1148,16 @@ function prepare(database: SealedHost) {
     usageByCodec: p(
       `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
        FROM memory_block_usage u JOIN codecs c ON c.n = u.codec GROUP BY c.name ORDER BY c.name`,
+    ),
+    usageByCodecNamespace: p(
+      `SELECT c.name AS codec, sum(u.n) AS memories, sum(u.original_bytes) AS originalBytes, sum(u.envelope_bytes) AS storedBytes
+       FROM memory_block_usage u JOIN codecs c ON c.n = u.codec WHERE u.ns = ? GROUP BY c.name ORDER BY c.name`,
+    ),
+    // Each reference's block: the first whose last seq is at or past it (one in a gap names the next block: decoded for nothing).
+    referenceBlocks: p(
+      `SELECT last_seq, first_seq, n, ns FROM memory_blocks
+       WHERE last_seq IN (SELECT (SELECT b.last_seq FROM memory_blocks b WHERE b.last_seq >= r.seq ORDER BY b.last_seq LIMIT 1) FROM sealed_refs r)
+         AND (ns IS NULL OR ns = ?) ORDER BY last_seq`,
     ),
     blockNamespaces: p("SELECT ns, sum(n) AS n FROM memory_block_usage WHERE last_seq = ? GROUP BY ns ORDER BY ns"),
     blockUsage: p(
