@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { inScope, type Engine, type KeyScope } from "../engine.js";
 import type { StoreStats } from "../engine-stats.js";
-import { ErrorCode, isMemzipError } from "../errors.js";
 import { namespaceNotFound } from "./scope.js";
 
 /** Most memories the "ratio over time" panel reads per request (insertion order; beyond it the panel says it is capped). */
