@@ -158,6 +158,9 @@ class UploadGuard extends Transform {
       const bytes = complete.subarray(from, to);
       from = to + 1;
       this.line++;
+      // A line that neither spells "namespace" nor escapes a character cannot name one: not parsed (a failed parse
+      // costs ~4 µs, and 8 MB of one-byte junk lines held the event loop seconds).
+      if (bytes.indexOf(NAMESPACE_KEY) === -1 && bytes.indexOf(BACKSLASH) === -1) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(lineDecoder.decode(bytes));
@@ -170,6 +173,9 @@ class UploadGuard extends Transform {
     return null;
   }
 }
+
+const NAMESPACE_KEY = Buffer.from("namespace");
+const BACKSLASH = 0x5c;
 
 /** As the JSONL reader decodes a line: a leading BOM is dropped (an invalid byte becomes U+FFFD here; the import rejects that line). */
 const lineDecoder = new TextDecoder("utf-8");
