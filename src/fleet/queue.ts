@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import type { ConnectionOptions, Job, Queue as BullQueue } from "bullmq";
 import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
+import { FirstBy } from "../core/first-by.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import { Queue } from "./bullmq.js";
 import { Redis } from "ioredis";
@@ -205,9 +206,16 @@ export interface FleetImportReport {
   storedBytes: number;
   /** Records per worker name, for the report and the bench. */
   byWorker: Record<string, number>;
-  /** Records the workers refused, `record` their 0-based position in the import (the order they were enqueued). */
+  /**
+   * The first `MAX_QUEUED_REJECTIONS` records the workers refused, in order, `record` their 0-based position in the
+   * import (the order they were enqueued); `rejectedCount` counts them all.
+   */
   rejected: ChunkRejection[];
+  rejectedCount: number;
 }
+
+/** Rejections an import's report lists (the pipeline's MAX_REJECTIONS_LISTED): the rest are counted. */
+export const MAX_QUEUED_REJECTIONS = 1000;
 
 /** A stable id for an import of `source` (a path with size and mtime, say) with these settings. */
 export function importIdFor(...parts: readonly (string | number | undefined)[]): string {
@@ -411,7 +419,8 @@ async function waitForChunks(
   ask: <T>(command: Promise<T>) => Promise<T>,
   stopped: () => MemzipError,
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, repaired: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [] };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, repaired: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [], rejectedCount: 0 };
+  const rejected = new FirstBy<ChunkRejection>(MAX_QUEUED_REJECTIONS, (r) => r.record);
   const offsets: number[] = [];
   sizes.reduce((offset, size, index) => ((offsets[index] = offset), offset + size), 0);
   // In index order: the queue hands out chunks first in, first out, so they complete roughly in order.
@@ -459,7 +468,7 @@ async function waitForChunks(
       report.originalBytes += result.originalBytes;
       report.storedBytes += result.storedBytes;
       report.byWorker[result.worker] = (report.byWorker[result.worker] ?? 0) + (sizes[index] ?? 0);
-      for (const { record, code, message } of result.rejected ?? []) report.rejected.push({ record: (offsets[index] ?? 0) + record, code, message });
+      for (const { record, code, message } of result.rejected ?? []) rejected.add({ record: (offsets[index] ?? 0) + record, code, message });
     }
     return true;
   };
@@ -489,9 +498,8 @@ async function waitForChunks(
       reportedAt = Date.now();
     }
     if (pending.size === 0) {
-      // Chunks complete out of order.
-      report.rejected.sort((a, b) => a.record - b.record);
-      return report;
+      // Chunks complete out of order: the first rejections by record.
+      return { ...report, rejected: rejected.list(), rejectedCount: rejected.count };
     }
     if (options.signal?.aborted) throw stopped();
     // A poll looks at the first pending chunk (every pending one at a sweep); with few chunks pending the

@@ -13,10 +13,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
+import { FirstBy } from "../core/first-by.js";
 import { MemoryFilterTextShape, toMemoryFilter } from "../core/filter.js";
 import { inScope, JOB_STALE_AFTER_MS, type EngineImportReport, type ExportFailure, type KeyScope } from "../engine.js";
 import { ErrorCode, MemzipError } from "../errors.js";
-import { pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
+import { MAX_REJECTIONS_LISTED, pinRejection, type ImportProgress } from "../pipeline/batch-import.js";
 import type { FleetImportReport, ImportHandle } from "../fleet/queue.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, notFound } from "./errors.js";
@@ -352,7 +353,9 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
    */
   const queuedImport = async (job: Job, queue: string, loaded: Fleet, onProgress: (progress: Progress) => void): Promise<EngineImportReport> => {
     const { enqueueImport, importIdFor, readJsonlRecords, producer } = loaded;
-    const rejected: EngineImportReport["rejected"] = [];
+    type Rejection = EngineImportReport["rejected"][number];
+    // The first ones by line (the reader's and the workers' together), all of them counted.
+    const rejected = new FirstBy<{ line: number; rejection: Rejection }>(MAX_REJECTIONS_LISTED, (r) => r.line);
     let read = 0;
     // The line of each record enqueued, in order: a worker's rejection names its record's place in the upload.
     const lines: number[] = [];
@@ -361,7 +364,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         read++;
         // The job's namespace is pinned here too (the workers write what the chunks hold).
         const error = item.ok ? pinRejection(item.record, job.namespace, `line ${item.line}`) : item.error;
-        if (error) rejected.push({ where: `line ${item.line}`, message: error.message, code: error.code });
+        if (error) rejected.add({ line: item.line, rejection: { where: `line ${item.line}`, message: error.message, code: error.code } });
         else if (item.ok) {
           lines.push(item.line);
           yield item.record;
@@ -404,9 +407,13 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         if (!(error instanceof MemzipError && error.code === ErrorCode.ABORTED)) throw error;
         aborted = true;
       }
-      const readLines = done ? done.records + rejected.length : queuedRecords !== undefined ? queuedRecords + rejected.length : read;
-      for (const r of done?.rejected ?? []) rejected.push({ where: `line ${lines[r.record] ?? "?"}`, message: r.message, code: r.code });
-      rejected.sort((a, b) => Number(a.where.slice(5)) - Number(b.where.slice(5)));
+      const readLines = done ? done.records + rejected.count : queuedRecords !== undefined ? queuedRecords + rejected.count : read;
+      // The workers' first rejections by record, each named by its line; those past the list are counted.
+      for (const r of done?.rejected ?? []) {
+        const line = lines[r.record];
+        rejected.add({ line: line ?? Infinity, rejection: { where: `line ${line ?? "?"}`, message: r.message, code: r.code } });
+      }
+      const unlisted = done ? done.rejectedCount - done.rejected.length : 0;
       const trained = done && !aborted ? await engine.finishImport(job.namespace) : undefined;
       // What the workers report per chunk; codec counts and coding latencies stay in the workers' metrics.
       return {
@@ -418,8 +425,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         unchanged: done?.unchanged ?? 0,
         // Queued chunks are coded apart: each line is written (no skipping of an id a later line repeats).
         superseded: 0,
-        rejected,
-        rejectedCount: rejected.length,
+        rejected: rejected.list().map((r) => r.rejection),
+        rejectedCount: rejected.count + unlisted,
         rejectedByNamespace: {},
         originalBytes: done?.originalBytes ?? 0,
         storedBytes: done?.storedBytes ?? 0,

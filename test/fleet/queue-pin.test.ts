@@ -161,3 +161,52 @@ describe("memzip import --queue: a record a worker refuses", { skip }, () => {
     }
   });
 });
+
+describe("memzip import --queue: a file of thousands of rejected records", { skip }, () => {
+  it("lists the first 1,000 rejections in line order and counts them all (the reader's and the workers'); the summary prints 20", { timeout: 180_000 }, async () => {
+    const url = (redis as RedisService).url;
+    const db = join(dir.path, "many.db");
+    const env = { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
+    // 2,400 lines: odd ones a note too long for the worker (refused there), even ones not JSON (refused by the reader).
+    const lines: string[] = [];
+    for (let i = 0; i < 1200; i++) lines.push(JSON.stringify({ id: `big${i}`, text: `a note too long for this worker, number ${i}: ${"x".repeat(300)}` }), `not JSON ${i}`);
+    const body = lines.join("\n") + "\n";
+    const file = join(dir.path, "many.jsonl");
+    writeFileSync(file, body);
+    await startWorker(db, url, { ...env, MEMZIP_MAX_TEXT_BYTES: "200" });
+
+    const imported = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "--chunk", "100", "--json"], { encoding: "utf8", env });
+    assert.equal(imported.status, 1, imported.stderr);
+    const report = JSON.parse(imported.stdout) as { written: number; rejected: string[]; rejectedCount: number };
+    assert.deepEqual([report.written, report.rejectedCount, report.rejected.length], [0, 2400, 1000]);
+    report.rejected.forEach((rejection, k) => assert.match(rejection, new RegExp(`^line ${k + 1}\\b`), `rejection ${k}`));
+
+    // The summary: 20 of them, then how many more (another file: the same one would resume the finished import).
+    const copy = join(dir.path, "many-again.jsonl");
+    writeFileSync(copy, body);
+    const human = spawnBounded(process.execPath, [CLI, "import", copy, "--db", db, "--queue", url, "--chunk", "100"], { encoding: "utf8", env });
+    assert.equal(human.status, 1, human.stderr);
+    assert.equal(human.stdout.split("\n").filter((line) => line.startsWith("  rejected ")).length, 20, human.stdout);
+    assert.match(human.stdout, /\.\.\. and 2380 more rejected \(--json lists the first 1000\)/);
+
+    // A server's queued import of the same upload counts them all too, and names the first ones by line.
+    const running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 0 }, "many.db");
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["s"] })).key;
+      const posted = await fetch(`${running.url}/v1/imports?namespace=s`, { method: "POST", headers: bearer(key, { "content-type": "application/x-ndjson" }), body });
+      assert.equal(posted.status, 202, await posted.clone().text());
+      const job = ((await posted.json()) as { job: string }).job;
+      const events = await readEvents(await fetch(`${running.url}/v1/imports/${job}/events`, { headers: bearer(key) }));
+      const last = events.at(-1) as { event: string; data: { report: { read: number; stored: number; rejected: number; rejections?: { where: string }[] } } };
+      assert.equal(last.event, "done", JSON.stringify(events.slice(-2)));
+      assert.deepEqual([last.data.report.read, last.data.report.stored, last.data.report.rejected], [2400, 0, 2400]);
+      assert.deepEqual(
+        last.data.report.rejections?.map((r) => r.where),
+        Array.from({ length: 100 }, (_, k) => `line ${k + 1}`),
+      );
+    } finally {
+      await running.server.close();
+      await running.engine.close();
+    }
+  });
+});

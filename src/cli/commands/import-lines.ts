@@ -26,3 +26,6 @@ export function pinAdvice(count: number, namespace: string, file: string): strin
     `(e.g. jq -c 'del(.namespace)' ${file} > copy.jsonl); to write each to the namespace it names, import without -n`
   );
 }
+
+/** Rejections an import's summary prints one line each (--json lists more). */
+export const MAX_REJECTED_LINES = 20;

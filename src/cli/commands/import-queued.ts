@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import type { CommandContext } from "../command.js";
 import type { WriteCodecName } from "../../core/vocabulary.js";
 import { checkQueueReachable, enqueueImport, importIdFor, importQueueName, DEFAULT_CHUNK_RECORDS, type ImportProgressEvent } from "../../fleet/queue.js";
-import { pinRejection } from "../../pipeline/batch-import.js";
+import { FirstBy } from "../../core/first-by.js";
+import { MAX_REJECTIONS_LISTED, pinRejection } from "../../pipeline/batch-import.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
@@ -12,7 +13,7 @@ import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ErrorCode, isMemzipError } from "../../errors.js";
 import { onStopSignals, signalExitCode, stoppedBySignal, type StopSignal } from "../stop-signals.js";
 import { noteNamespace } from "../../engine.js";
-import { interruptedLine, pinAdvice } from "./import-lines.js";
+import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
 
 /**
  * `memzip import FILE --queue redis://…`: the records go on the store's queue in chunks and the
@@ -28,8 +29,9 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   await checkQueueReachable(queue);
   // The engine is opened for the store's location (it names the queue) and to count the result.
   const engine = openEngine(context, {}, { create: true });
-  // Rejections by line: the reader's as it reads, the workers' when the import ends; listed in line order.
-  const rejections: { line: number; text: string }[] = [];
+  // Rejections by line: the reader's as it reads, the workers' when the import ends; the first ones listed in line
+  // order, all of them counted.
+  const rejections = new FirstBy<{ line: number; text: string }>(MAX_REJECTIONS_LISTED, (r) => r.line);
   const controller = new AbortController();
   // The first Ctrl-C or SIGTERM stops waiting (the workers go on with the queued chunks); a second stops at once.
   let stoppedBy: StopSignal | undefined;
@@ -51,7 +53,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
         if (error) {
-          rejections.push({ line: item.line, text: error.message });
+          rejections.add({ line: item.line, text: error.message });
           if (item.ok) elsewhere++;
         } else if (item.ok) {
           noteNamespace(named, item.record);
@@ -87,8 +89,9 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       };
       const report = await handle.wait({ signal: controller.signal, onProgress });
       bar.done();
-      for (const r of report.rejected) rejections.push({ line: lines[r.record] ?? Infinity, text: `line ${lines[r.record] ?? "?"}: ${r.message}` });
-      const rejected = rejections.sort((a, b) => a.line - b.line).map((r) => r.text);
+      for (const r of report.rejected) rejections.add({ line: lines[r.record] ?? Infinity, text: `line ${lines[r.record] ?? "?"}: ${r.message}` });
+      const rejected = rejections.list().map((r) => r.text);
+      const rejectedCount = rejections.count + report.rejectedCount - report.rejected.length;
       // Training reads a whole namespace and recodes it: once, here, when every chunk is committed.
       const ending = await engine.endImport(own, named, [], { ...(codec ? { codec } : {}), signal: controller.signal });
       const trainedBy = [...(ending.trained ? ([[own, ending.trained]] as const) : []), ...Object.entries(ending.otherTrained ?? {})];
@@ -104,15 +107,19 @@ export async function runQueuedImport(context: CommandContext, file: string, que
         .join(", ");
       emit(
         context,
-        { ...report, rejected, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
+        { ...report, rejected, rejectedCount, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged${report.skippedChunks ? " (every run of this import together)" : ""}, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
           `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${ending.interrupted ? `\n${interruptedLine(ending.interrupted, undefined)}` : ""}` +
-          `${rejected.map((r) => `\n  rejected ${r}`).join("")}` +
+          `${rejected
+            .slice(0, MAX_REJECTED_LINES)
+            .map((r) => `\n  rejected ${r}`)
+            .join("")}` +
+          (rejectedCount > MAX_REJECTED_LINES ? `\n  ... and ${rejectedCount - MAX_REJECTED_LINES} more rejected (--json lists the first ${rejected.length})` : "") +
           pinAdvice(elsewhere, own, file),
       );
-      return ending.interrupted ? signalExitCode(stoppedBy ?? "SIGINT") : rejected.length ? EXIT_FAILURES_FOUND : 0;
+      return ending.interrupted ? signalExitCode(stoppedBy ?? "SIGINT") : rejectedCount ? EXIT_FAILURES_FOUND : 0;
     } finally {
       await handle.close();
     }

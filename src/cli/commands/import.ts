@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
-import { interruptedLine, pinAdvice } from "./import-lines.js";
+import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
 
 /** An import this large (~15,000 memories of dev-corpus size) is worth a calibration of the machine first. */
 const CALIBRATION_HINT_BYTES = 4 << 20;
@@ -279,8 +279,6 @@ const HARD_STOP_MARK_MS = 2000;
 
 /** Namespaces beside the import's own that the summary lists one line each. */
 const MAX_NAMESPACE_LINES = 10;
-/** Rejections the summary prints one line each. */
-const MAX_REJECTED_LINES = 20;
 
 /** What the semantic backends did in this run and what it cost; undefined when none is configured. */
 async function semanticSummary(engine: Engine): Promise<{ json: unknown; human: string } | undefined> {
