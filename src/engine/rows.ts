@@ -169,16 +169,16 @@ export function checkTag(memory: StoredMemory, ifMatch: string | undefined, acti
   throw preconditionFailed(memory.id, memory.namespace, ifMatch, action);
 }
 
-/**
- * A write whose expiry (`when`: "expiresAt …", "a TTL of …") is not after now: written, the memory would
- * vanish at once and the caller's next read answer NOT_FOUND — a forget said as a write. Refused where a
- * caller writes one memory (update, REST, MCP); an import still stores such a record expired.
- */
-/** A single memory's write (REST POST, MCP remember) with an `expiresAt` given: refused, as `expiresAtOnce`, unless it is after now. */
+/** A single memory's write (REST POST, MCP remember) with an `expiresAt` given: refused, as `expiresAtOnce`, unless it is after now (checked before the write is queued; the engine checks it again). */
 export function checkExpiresAfterNow(expiresAt: number | null | undefined, now: number): void {
   if (typeof expiresAt === "number" && expiresAt <= now) throw expiresAtOnce(`expiresAt ${expiresAt}`, now, { expiresAt });
 }
 
+/**
+ * A write whose expiry (`when`: "expiresAt …", "a TTL of …") is not after now: written, the memory would
+ * vanish at once and the caller's next read answer NOT_FOUND — a forget said as a write. Refused in every
+ * write (library, import, update, REST, MCP).
+ */
 export function expiresAtOnce(when: string, now: number, details: Record<string, unknown>): MemzipError {
   return new MemzipError(ErrorCode.INVALID_INPUT, `${when} is not after now (${new Date(now).toISOString()}): the memory would expire at once`, {
     hint: "Give an expiry after now (or null for never), or forget the memory to remove it now.",

@@ -586,6 +586,9 @@ function expiryOf(input: MemoryInput, options: RememberOptions, now: number, cur
   if (input.expiresAt !== undefined) {
     const problem = expiryProblem(input.expiresAt);
     if (problem) throw new MemzipError(ErrorCode.INVALID_INPUT, problem, { hint: "Give expiresAt as ms since 1970 (Date.now() + a duration), null for never, or use a TTL (--ttl 30d)." });
+    // Written, the memory would be gone at once, and a live memory of that id (with its history) with it, while the
+    // write said stored or updated: refused in every write (library, import, REST, MCP), as `update` refuses it.
+    if (input.expiresAt <= now) throw expiresAtOnce(`expiresAt ${input.expiresAt}`, now, { expiresAt: input.expiresAt, ...(input.id === undefined ? {} : { id: input.id }) });
     return input.expiresAt;
   }
   if (options.ttlMs !== undefined) {

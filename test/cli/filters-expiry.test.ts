@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Engine } from "../../src/engine.js";
 import { CLI, tempDir, spawnBounded } from "../helpers.js";
 
 function memzip(args: string[]) {
@@ -25,8 +26,17 @@ describe("the filter on every command, and expiry from the command line", () => 
     using dir = tempDir();
     const db = join(dir.path, "filters.db");
     const file = join(dir.path, "records.jsonl");
+    // The expired record is written when its expiry was still ahead (an engine whose clock says 1970): an import
+    // refuses a record that would expire at once.
     writeFileSync(file, records.map((r) => JSON.stringify(r)).join("\n"));
-    assert.equal(memzip(["import", file, "--db", db, "--json"]).status, 0);
+    assert.equal(memzip(["import", file, "--db", db, "--json"]).status, 1, "the expired record is rejected");
+    const early = Engine.open({ db, cache: "off", workers: 0, clock: () => 500 });
+    try {
+      const { id, text, kind, tags, meta, createdAt, expiresAt } = records[4] as (typeof records)[number] & { kind: "chat" };
+      await early.remember({ id, text, kind, tags, meta, createdAt, expiresAt });
+    } finally {
+      await early.close();
+    }
     // A new text for "dog": its updated time becomes now; the others keep their creation.
     assert.equal(memzip(["update", "dog", "--text", "The neighbour's dog Bruno now barks only at the postman.", "--db", db]).status, 0);
     const json = (args: string[]) => {

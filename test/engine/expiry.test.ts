@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
@@ -132,6 +133,39 @@ describe("expiry per memory", () => {
       assert.equal(await engine.recall("X"), "The spare key is with the neighbour at number 12.");
       assert.equal((await engine.memory("X")).namespace, "b");
       assert.deepEqual((await engine.verify()).failures, []);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("a write whose expiresAt is not after now is refused in every write (library, batch, import), so a live memory and its history stay; an empty tag too", async () => {
+    using dir = tempDir();
+    const { engine, clock } = openWithClock(join(dir.path, "past.db"));
+    try {
+      await engine.remember({ id: "live", text: "The first text of a live memory." });
+      await engine.remember({ id: "live", text: "The second text of a live memory." });
+      const past = clock.now - DAY;
+      // Written, each made "live" (and its history) vanish while the answer said updated or stored.
+      await assert.rejects(engine.remember({ id: "live", text: "A text that would expire as it is written.", expiresAt: past }), { code: "E_INVALID_INPUT" });
+      await assert.rejects(engine.remember({ id: "now", text: "Expiring exactly now.", expiresAt: clock.now }), { code: "E_INVALID_INPUT" });
+      await assert.rejects(engine.rememberMany([{ id: "fine", text: "A fine memory." }, { id: "live", text: "Expired at once.", expiresAt: past }]), { code: "E_INVALID_INPUT" });
+      await assert.rejects(engine.remember({ id: "blank", text: "A memory with an empty tag.", tags: ["ok", ""] }), { code: "E_INVALID_INPUT" });
+      const file = join(dir.path, "records.jsonl");
+      const lines = [
+        { id: "live", text: "An imported text already expired.", expiresAt: past },
+        { id: "blank", text: "An imported memory with an empty tag.", tags: [""] },
+        { id: "later", text: "An imported memory that expires tomorrow.", expiresAt: clock.now + DAY },
+      ];
+      writeFileSync(file, lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
+      const report = await engine.importJsonl(file);
+      assert.deepEqual([report.stored, report.rejectedCount], [1, 2]);
+      assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [["line 1", "E_INVALID_INPUT"], ["line 2", "E_INVALID_INPUT"]]);
+      assert.match(report.rejected[0]?.message ?? "", /not after now.*would expire at once/);
+      assert.equal(await engine.recall("live"), "The second text of a live memory.");
+      assert.deepEqual((await engine.history("live")).map((v) => v.text), ["The first text of a live memory.", "The second text of a live memory."]);
+      assert.equal((await engine.memory("live")).expiresAt, undefined);
+      for (const id of ["now", "fine", "blank"]) await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, id);
+      assert.equal((await engine.memory("later")).expiresAt, clock.now + DAY);
     } finally {
       await engine.close();
     }

@@ -36,7 +36,14 @@ describe("the expires_at step", () => {
       assert.deepEqual((await upgraded.history("m2", "alpha")).map((v) => v.text), [records[2]?.text, `${records[2]?.text as string} (edited)`]);
       assert.equal((await upgraded.stats()).memories, records.length + 1);
       await assert.rejects(upgraded.update("m0", { expiresAt: 5 }), { code: "E_INVALID_INPUT" }, "an update that would expire the memory at once is refused");
-      await upgraded.remember({ id: "m0", namespace: "beta", text: records[0]?.text as string, expiresAt: 5 });
+      await assert.rejects(upgraded.remember({ id: "m0", namespace: "beta", text: records[0]?.text as string, expiresAt: 5 }), { code: "E_INVALID_INPUT" }, "so is a write of it");
+      // Written when 5 ms after 1970 was still ahead (an engine whose clock says 1 ms), it is expired now.
+      const early = Engine.open({ db: path, cache: "off", workers: 0, clock: () => 1 });
+      try {
+        await early.remember({ id: "m0", namespace: "beta", text: records[0]?.text as string, expiresAt: 5 });
+      } finally {
+        await early.close();
+      }
       assert.equal((await upgraded.memory("m0", "beta").catch((e: { code: string }) => e.code)), "E_NOT_FOUND", "expired (5 ms after 1970)");
     } finally {
       await upgraded.close();
