@@ -15,6 +15,7 @@ import { SearchIndex, type IndexSourceResult, type UnreadableSource, type Unread
 import { SemanticLayer } from "../semantic/semantic.js";
 import { isLocalStoreFile } from "../store/open.js";
 import { SearchThread } from "./search-thread.js";
+import { inAssetOrder } from "./rows.js";
 import type { HashedNgramEmbedder } from "../search/similarity.js";
 
 /** Search options with index progress and cancellation of the refresh. */
@@ -103,17 +104,16 @@ export class Features {
         this.searchEmbedder ?? this.parts.embedder,
         async (refs) => {
           const memories = await store.memories.getMany(refs);
-          // Summaries are read per memory, all at once (a server store runs them side by side on its pool).
-          return Promise.all(
-            refs.map(async ({ namespace, id }, i): Promise<IndexSourceResult> => {
-              const memory = memories[i];
-              if (!memory) return undefined;
-              const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory).catch((error: unknown) => unreadableOf(error))]);
-              if (!(bytes instanceof Uint8Array)) return bytes;
-              const text = decodeStoredText(bytes);
-              return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
-            }),
-          );
+          // Summaries are read a slice at a time, side by side (a server store runs them on its pool); the texts are
+          // decoded grouped by asset (`inAssetOrder`: in seq order a store's namespaces interleave, each switch a model load).
+          return inAssetOrder(memories, async (memory, i): Promise<IndexSourceResult> => {
+            const { namespace, id } = refs[i] as { namespace: string; id: string };
+            if (!memory) return undefined;
+            const [semantic, bytes] = await Promise.all([store.memories.getSemantic(namespace, id), this.parts.bytesOf(memory).catch((error: unknown) => unreadableOf(error))]);
+            if (!(bytes instanceof Uint8Array)) return bytes;
+            const text = decodeStoredText(bytes);
+            return semantic ? { text, summary: semantic.summary, entities: semantic.entities.map((e) => e.text) } : { text };
+          });
         },
         { vectors: options.searchVectors },
       );

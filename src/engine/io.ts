@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { decodeStoredText } from "../codec/text.js";
 import { checkLibraryFilter } from "../core/filter.js";
-import type { DamagedMemories, ImportJob, Store } from "../core/store.js";
+import type { DamagedMemories, ImportJob, Store, StoredMemory } from "../core/store.js";
 import { processEnded, processToken } from "../core/process-token.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode, isMemzipError, resourceError } from "../errors.js";
@@ -17,7 +17,7 @@ import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
 import type { Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
-import { checkDecoded, checkedRow, damagedEntry, printableId } from "./rows.js";
+import { checkDecoded, checkedRow, damagedEntry, inAssetOrder, printableId } from "./rows.js";
 import type {
   EngineImportOptions,
   EngineImportReport,
@@ -32,6 +32,10 @@ import type {
 } from "./types.js";
 import type { Writer } from "./writer.js";
 import type { ModelGate } from "./model-gate.js";
+
+/** Memories (and their text bytes) an export reads before decoding them grouped by asset (`inAssetOrder`). */
+const EXPORT_WINDOW = 1024;
+const EXPORT_WINDOW_BYTES = 8 << 20;
 
 export interface IoParts {
   store: Store;
@@ -218,20 +222,42 @@ export class ImportExport {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(onDamaged ? { onDamaged } : {}),
     });
-    for await (const memory of scan) {
-      let exported: ExportedMemory;
+    const read = async (memory: StoredMemory): Promise<ExportedMemory | { error: unknown }> => {
       try {
         const id = checkedRow(memory);
         const { kind, tags, meta, createdAt, expiresAt } = memory;
         const text = decodeStoredText(checkDecoded(memory, await this.parts.reader.decodeBytes(memory.envelope, memory.originalLength, memory.assetId)));
-        exported = { id, namespace: memory.namespace, kind, tags, meta, createdAt, ...(expiresAt === undefined ? {} : { expiresAt }), text, checksum: memory.checksum };
+        return { id, namespace: memory.namespace, kind, tags, meta, createdAt, ...(expiresAt === undefined ? {} : { expiresAt }), text, checksum: memory.checksum };
       } catch (error) {
-        if (!options.onBad || !(error instanceof MemzipError)) throw error;
-        options.onBad({ id: printableId(memory.id), code: error.code, message: error.message });
-        continue;
+        return { error };
       }
-      yield exported;
+    };
+    // A window of the scan at a time, decoded grouped by asset (`inAssetOrder`: in seq order a store's namespaces
+    // interleave, and each switch of `cm` model was a load), then given out in seq order.
+    const window: StoredMemory[] = [];
+    const flush = async function* (): AsyncGenerator<ExportedMemory> {
+      const results = await inAssetOrder(window, read);
+      for (const [i, result] of results.entries()) {
+        if (!("error" in result)) {
+          yield result;
+          continue;
+        }
+        const { error } = result;
+        if (!options.onBad || !(error instanceof MemzipError)) throw error;
+        options.onBad({ id: printableId((window[i] as StoredMemory).id), code: error.code, message: error.message });
+      }
+      window.length = 0;
+    };
+    let windowBytes = 0;
+    for await (const memory of scan) {
+      window.push(memory);
+      windowBytes += memory.originalLength;
+      if (window.length >= EXPORT_WINDOW || windowBytes >= EXPORT_WINDOW_BYTES) {
+        yield* flush();
+        windowBytes = 0;
+      }
     }
+    yield* flush();
   }
 
   /** Every memory as one JSON line (without the newline), in insertion order; `importJsonl` reads them back. */

@@ -11,14 +11,13 @@ import type { CodecRegistry } from "../codec/registry.js";
 import type { SemanticRecord } from "../semantic/summary.js";
 import { decodeStoredText } from "../codec/text.js";
 import type { Store, StoredMemory, StoredSemantic } from "../core/store.js";
-import { Turns } from "../core/turns.js";
 import type { ResolvedEngineOptions } from "../engine-options.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { detectLanguage } from "../semantic/language.js";
 import type { SemanticLayer } from "../semantic/semantic.js";
 import type { EngineAssets } from "./assets.js";
 import { isModelCodecName } from "../model/llm-codec.js";
-import { checkDecoded, envelopeKey, notFound, readLimit, unlessDamaged } from "./rows.js";
+import { checkDecoded, envelopeKey, inAssetOrder, notFound, readLimit, unlessDamaged } from "./rows.js";
 import type { RecallMode } from "./types.js";
 
 export interface ReaderParts {
@@ -45,9 +44,6 @@ export interface ReaderParts {
  * round trip to a thread would cost more than the decode.
  */
 export const OFF_THREAD_DECODE_BYTES = 64 << 10;
-
-/** Memories `texts` decodes between looks at the clock (`Turns`). */
-const TEXTS_SLICE = 16;
 
 /**
  * A memory whose envelope no longer reads back: the error again, with the way to mend it. Writing the same
@@ -198,16 +194,9 @@ export class Reader {
    */
   async texts(refs: readonly { id: string; namespace: string }[]): Promise<(string | undefined)[]> {
     const memories = await this.parts.store.memories.getMany(refs);
-    // Small memories decode on this thread: a slice of them at a time, the event loop handed back every ~10 ms
-    // (a search answering 1,000 hits held a server's other requests for its whole decode, 0.1-0.8 s here).
-    const texts: (string | undefined)[] = [];
-    const turns = new Turns();
-    for (let from = 0; from < memories.length; from += TEXTS_SLICE) {
-      await turns.take();
-      const slice = memories.slice(from, from + TEXTS_SLICE);
-      texts.push(...(await Promise.all(slice.map((memory) => (memory === undefined || this.expired(memory) ? undefined : this.textOf(memory))))));
-    }
-    return texts;
+    // Decoded grouped by asset, the event loop handed back between slices (a search answering 1,000 hits held a
+    // server's other requests for its whole decode).
+    return inAssetOrder(memories, async (memory) => (memory === undefined || this.expired(memory) ? undefined : this.textOf(memory)));
   }
 
   /**

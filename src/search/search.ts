@@ -122,7 +122,8 @@ const RRF_K = 60;
 const CANDIDATES_PER_HIT = 5;
 /** Enough of a long text to say what it is about; embedding all of it would only blur it. */
 const EMBED_CHARS = 4000;
-const INDEX_BATCH = 256;
+/** Memories a refresh lists, reads and indexes at a time (reads group them by asset: a larger batch switches `cm` models less). */
+export const INDEX_BATCH = 1024;
 /** A refresh that indexed at least 1/4 of the index merges the keyword index into one segment. */
 const COMPACT_SHARE = 4;
 /** Retries of memories that still cannot be read back off to this many times `retryUnreadableMs` (8 minutes at the default). */
