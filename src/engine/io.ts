@@ -215,14 +215,21 @@ export class ImportExport {
     // Expired memories (not yet deleted by compact) are left out, as every read leaves them out.
     const filter = { ...options.filter, activeAt: this.parts.options.clock() };
     const { onBad } = options;
-    const onDamaged = onBad && ((damage: DamagedMemories) => onBad({ ...damagedEntry(damage), memories: damage.memories }));
+    // A window of the scan at a time, decoded grouped by asset (`inAssetOrder`: in seq order a store's namespaces
+    // interleave, and each switch of `cm` model was a load), then given out in seq order. A damaged part the scan
+    // passes over takes its place in the window, so it is reported after the memories before it, as it was.
+    type Entry = { memory: StoredMemory } | { damage: DamagedMemories };
+    const window: Entry[] = [];
+    const onDamaged = onBad && ((damage: DamagedMemories) => void window.push({ damage }));
     const scan = this.parts.store.memories.scan({
       ...(namespace === undefined ? {} : { namespace }),
       filter,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(onDamaged ? { onDamaged } : {}),
     });
-    const read = async (memory: StoredMemory): Promise<ExportedMemory | { error: unknown }> => {
+    const read = async (entry: Entry): Promise<ExportedMemory | { error: unknown } | { damage: DamagedMemories }> => {
+      if ("damage" in entry) return entry;
+      const { memory } = entry;
       try {
         const id = checkedRow(memory);
         const { kind, tags, meta, createdAt, expiresAt } = memory;
@@ -232,30 +239,41 @@ export class ImportExport {
         return { error };
       }
     };
-    // A window of the scan at a time, decoded grouped by asset (`inAssetOrder`: in seq order a store's namespaces
-    // interleave, and each switch of `cm` model was a load), then given out in seq order.
-    const window: StoredMemory[] = [];
     const flush = async function* (): AsyncGenerator<ExportedMemory> {
-      const results = await inAssetOrder(window, read);
+      const entries = window.splice(0);
+      const results = await inAssetOrder(
+        entries.map((entry) => ("memory" in entry ? entry.memory : { assetId: null })),
+        (_, i) => read(entries[i] as Entry),
+      );
       for (const [i, result] of results.entries()) {
+        if ("damage" in result) {
+          onBad?.({ ...damagedEntry(result.damage), memories: result.damage.memories });
+          continue;
+        }
         if (!("error" in result)) {
           yield result;
           continue;
         }
         const { error } = result;
-        if (!options.onBad || !(error instanceof MemzipError)) throw error;
-        options.onBad({ id: printableId((window[i] as StoredMemory).id), code: error.code, message: error.message });
+        if (!onBad || !(error instanceof MemzipError)) throw error;
+        const entry = entries[i] as { memory: StoredMemory };
+        onBad({ id: printableId(entry.memory.id), code: error.code, message: error.message });
       }
-      window.length = 0;
     };
     let windowBytes = 0;
-    for await (const memory of scan) {
-      window.push(memory);
-      windowBytes += memory.originalLength;
-      if (window.length >= EXPORT_WINDOW || windowBytes >= EXPORT_WINDOW_BYTES) {
-        yield* flush();
-        windowBytes = 0;
+    try {
+      for await (const memory of scan) {
+        window.push({ memory });
+        windowBytes += memory.originalLength;
+        if (window.length >= EXPORT_WINDOW || windowBytes >= EXPORT_WINDOW_BYTES) {
+          yield* flush();
+          windowBytes = 0;
+        }
       }
+    } catch (error) {
+      // The scan failed (a damaged part without onBad): the memories read before it are given out first, as one by one.
+      if (!options.signal?.aborted) yield* flush();
+      throw error;
     }
     yield* flush();
   }
@@ -477,8 +495,13 @@ export class ImportExport {
     const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
     // The last line of an id wins: the earlier ones are read and skipped, so a re-import of the same file changes nothing.
     const pinned = options.pinNamespace === true;
+    // A line the import will refuse replaces nothing: one naming another namespace than the pinned one, or one that
+    // would expire as it is written (its earlier line of the id was skipped, and then neither was written).
+    const now = this.parts.options.clock();
     const skipLines = await linesReplacedLater(source, (record) =>
-      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) ? undefined : `${record.namespace ?? namespace}\u0000${record.id}`,
+      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) || (typeof record.expiresAt === "number" && record.expiresAt <= now)
+        ? undefined
+        : `${record.namespace ?? namespace}\u0000${record.id}`,
     );
     const items = noting(pinned ? pinnedTo(source(), namespace) : source(), named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });

@@ -15,6 +15,7 @@ import type { DerivedDirectory } from "../store/derived-dir.js";
 import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
+import { Turns } from "../core/turns.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
@@ -102,7 +103,10 @@ export class Maintenance {
     // A window of the scan at a time, grouped by asset: in seq order a store's namespaces interleave, each switch of
     // `cm` model a load (a whole store of five namespaces verified at a few memories a second).
     const scan = groupedByAsset(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), VERIFY_WINDOW);
+    const turns = new Turns();
     await forEachConcurrentAsync(scan, options.llm.contexts, async (memory) => {
+      // Small memories decode on this thread: the event loop is handed back every ~10 ms.
+      await turns.take();
       report.checked++;
       originalBytes += memory.originalLength;
       storedBytes += memory.envelope.length;

@@ -70,8 +70,6 @@ export function tagsProblem(tags: unknown): string | undefined {
   // The library's callers are not held to the types: a string or a list holding a number is refused, not stored as [].
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) return '"tags" must be an array of strings';
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
-  // A filter names a tag of at least one character: an empty one could be stored and never be found.
-  if (tags.some((tag) => tag.length === 0)) return '"tags" holds an empty tag ("")';
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
 }

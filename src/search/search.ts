@@ -124,6 +124,8 @@ const CANDIDATES_PER_HIT = 5;
 const EMBED_CHARS = 4000;
 /** Memories a refresh lists, reads and indexes at a time (reads group them by asset: a larger batch switches `cm` models less). */
 export const INDEX_BATCH = 1024;
+/** Memories of a listing read, embedded and written at once. */
+const INDEX_PART = 256;
 /** A refresh that indexed at least 1/4 of the index merges the keyword index into one segment. */
 const COMPACT_SHARE = 4;
 /** Retries of memories that still cannot be read back off to this many times `retryUnreadableMs` (8 minutes at the default). */
@@ -380,44 +382,52 @@ export class SearchIndex {
         break;
       }
       after = (listed[listed.length - 1] as { seq: number }).seq;
-      const batch = this.unreadableSeqs.size === 0 ? listed : listed.filter((memory) => !this.leftOut(memory));
-      // One batch read for the whole batch (a server store answers it in one round trip, not one per memory).
-      const results = batch.length > 0 ? await this.source(batch) : [];
-      const readable: { seq: number; source: IndexSource }[] = [];
-      for (const [i, memory] of batch.entries()) {
-        const result = results[i];
-        if (result === undefined) continue;
-        const key = memoryKey(memory.namespace, memory.id);
-        if ("unreadable" in result) {
-          this.unreadableSeqs.set(memory.seq, { id: memory.id, namespace: memory.namespace, ...result.unreadable });
-          this.unreadableKeys.set(key, memory.seq);
-          this.retryAt = Math.min(this.retryAt, performance.now() + this.retryDelay);
-          unreadable++;
-        } else {
-          readable.push({ seq: memory.seq, source: result });
-          if (leftOut?.has(key)) readAgain++;
-          const before = this.unreadableKeys.get(key);
-          if (before !== undefined) {
-            this.unreadableSeqs.delete(before);
-            this.unreadableKeys.delete(key);
+      const kept = this.unreadableSeqs.size === 0 ? listed : listed.filter((memory) => !this.leftOut(memory));
+      // Read, embedded and written a part at a time, the listing's memories ordered by namespace (its texts are decoded
+      // grouped by asset: in seq order a store's namespaces interleave, and each switch of `cm` model is a load), so
+      // a part's texts are all a batch holds and its embedding all it holds the event loop for.
+      const ordered = [...kept].sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.seq - b.seq));
+      for (let from = 0; from < ordered.length; from += INDEX_PART) {
+        const batch = ordered.slice(from, from + INDEX_PART);
+        // One read for the whole part (a server store answers it in one round trip, not one per memory).
+        const results = await this.source(batch);
+        const readable: { seq: number; source: IndexSource }[] = [];
+        for (const [i, memory] of batch.entries()) {
+          const result = results[i];
+          if (result === undefined) continue;
+          const key = memoryKey(memory.namespace, memory.id);
+          if ("unreadable" in result) {
+            this.unreadableSeqs.set(memory.seq, { id: memory.id, namespace: memory.namespace, ...result.unreadable });
+            this.unreadableKeys.set(key, memory.seq);
+            this.retryAt = Math.min(this.retryAt, performance.now() + this.retryDelay);
+            unreadable++;
+          } else {
+            readable.push({ seq: memory.seq, source: result });
+            if (leftOut?.has(key)) readAgain++;
+            const before = this.unreadableKeys.get(key);
+            if (before !== undefined) {
+              this.unreadableSeqs.delete(before);
+              this.unreadableKeys.delete(key);
+            }
           }
         }
+        // Nothing to write when the batch read nothing (a store may count every write: PostgreSQL's reloads every index).
+        if (readable.length > 0) {
+          const vectors = await this.embedder.embed(readable.map(({ source }) => embeddingText(source)));
+          await this.index.put(
+            this.key,
+            readable.map(({ seq, source }, i) => {
+              const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
+              this.remember(seq, terms);
+              this.onIndexed?.(seq, [...terms]);
+              return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
+            }),
+          );
+        }
+        indexed += readable.length;
+        onProgress?.({ indexed, unreadable, total: Math.max(total, indexed + unreadable) });
+        if (from + INDEX_PART < ordered.length) await yieldToEventLoop();
       }
-      // Nothing to write when the batch read nothing (a store may count every write: PostgreSQL's reloads every index).
-      if (readable.length > 0) {
-        const vectors = await this.embedder.embed(readable.map(({ source }) => embeddingText(source)));
-        await this.index.put(
-          this.key,
-          readable.map(({ seq, source }, i) => {
-            const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
-            this.remember(seq, terms);
-            this.onIndexed?.(seq, [...terms]);
-            return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };
-          }),
-        );
-      }
-      indexed += readable.length;
-      onProgress?.({ indexed, unreadable, total: Math.max(total, indexed + unreadable) });
       // Let other requests in between batches (embedding a batch is synchronous work).
       if (listed.length === INDEX_BATCH) await yieldToEventLoop();
     }

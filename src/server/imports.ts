@@ -574,7 +574,13 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
         skipped.memories += failure.memories ?? 1;
         reply.log.warn({ skipped: failure }, "export skipped what cannot be read back exactly");
       };
-      const options = { signal: context.shutdown, filter, ...(query.skipBad ? { onBad } : {}) };
+      // A client that goes away stops the export (an Arrow file is built whole before it is sent: a whole store's went
+      // on for minutes after its client left); a JSONL stream stops with its socket too.
+      const gone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) gone.abort(new MemzipError(ErrorCode.ABORTED, "the export's client went away before it was sent", { hint: "Ask again and read the answer to its end." }));
+      });
+      const options = { signal: AbortSignal.any([context.shutdown, gone.signal]), filter, ...(query.skipBad ? { onBad } : {}) };
       if (query.format === "arrow") {
         const bytes = await engine.exportArrow(namespace, options);
         if (query.skipBad) reply.header(SKIPPED, String(skipped.reports)).header(SKIPPED_MEMORIES, String(skipped.memories));

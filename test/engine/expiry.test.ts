@@ -138,7 +138,7 @@ describe("expiry per memory", () => {
     }
   });
 
-  it("a write whose expiresAt is not after now is refused in every write (library, batch, import), so a live memory and its history stay; an empty tag too", async () => {
+  it("a write whose expiresAt is not after now is refused in every write (library, batch, import), so a live memory and its history stay", async () => {
     using dir = tempDir();
     const { engine, clock } = openWithClock(join(dir.path, "past.db"));
     try {
@@ -149,22 +149,24 @@ describe("expiry per memory", () => {
       await assert.rejects(engine.remember({ id: "live", text: "A text that would expire as it is written.", expiresAt: past }), { code: "E_INVALID_INPUT" });
       await assert.rejects(engine.remember({ id: "now", text: "Expiring exactly now.", expiresAt: clock.now }), { code: "E_INVALID_INPUT" });
       await assert.rejects(engine.rememberMany([{ id: "fine", text: "A fine memory." }, { id: "live", text: "Expired at once.", expiresAt: past }]), { code: "E_INVALID_INPUT" });
-      await assert.rejects(engine.remember({ id: "blank", text: "A memory with an empty tag.", tags: ["ok", ""] }), { code: "E_INVALID_INPUT" });
       const file = join(dir.path, "records.jsonl");
       const lines = [
         { id: "live", text: "An imported text already expired.", expiresAt: past },
-        { id: "blank", text: "An imported memory with an empty tag.", tags: [""] },
+        // The last line of an id wins, but not one the import refuses: the line before it is written.
+        { id: "twice", text: "The first line of twice." },
+        { id: "twice", text: "The second line of twice, already expired.", expiresAt: past },
         { id: "later", text: "An imported memory that expires tomorrow.", expiresAt: clock.now + DAY },
       ];
       writeFileSync(file, lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
       const report = await engine.importJsonl(file);
-      assert.deepEqual([report.stored, report.rejectedCount], [1, 2]);
-      assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [["line 1", "E_INVALID_INPUT"], ["line 2", "E_INVALID_INPUT"]]);
+      assert.deepEqual([report.stored, report.rejectedCount], [2, 2]);
+      assert.deepEqual(report.rejected.map((r) => [r.where, r.code]), [["line 1", "E_INVALID_INPUT"], ["line 3", "E_INVALID_INPUT"]]);
       assert.match(report.rejected[0]?.message ?? "", /not after now.*would expire at once/);
       assert.equal(await engine.recall("live"), "The second text of a live memory.");
       assert.deepEqual((await engine.history("live")).map((v) => v.text), ["The first text of a live memory.", "The second text of a live memory."]);
       assert.equal((await engine.memory("live")).expiresAt, undefined);
-      for (const id of ["now", "fine", "blank"]) await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, id);
+      for (const id of ["now", "fine"]) await assert.rejects(engine.memory(id), { code: "E_NOT_FOUND" }, id);
+      assert.equal(await engine.recall("twice"), "The first line of twice.");
       assert.equal((await engine.memory("later")).expiresAt, clock.now + DAY);
     } finally {
       await engine.close();
