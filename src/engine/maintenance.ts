@@ -69,10 +69,15 @@ export class Maintenance {
     let originalBytes = 0;
     let storedBytes = 0;
     // A part of the store that cannot be read (a damaged sealed block): its memories count as checked and failed, and the rest is verified.
+    // Each failure's place in the scan: the checks run grouped by asset, and the report lists failures in seq order.
+    let scanned = 0;
+    const placeOf = new WeakMap<object, number>();
     const onDamaged = (damage: DamagedMemories) => {
       report.checked += damage.memories;
       report.failed += damage.memories;
-      report.failures.push(damagedEntry(damage));
+      const entry = damagedEntry(damage);
+      placeOf.set(entry, scanned - 0.5);
+      report.failures.push(entry);
     };
     // Each asset a memory in scope needs, against its id (the sha256 of its bytes), read once when the first memory needs
     // it (one asset in memory at a time). A memory decodes from its asset's derived state (`<db>.derived/`, a rebuildable
@@ -102,7 +107,13 @@ export class Maintenance {
       (error.code === ErrorCode.CHECKSUM || error.code === ErrorCode.FORMAT) && typeof memory.id === "string" && (damagedColumns(memory) !== undefined || !(await reader.readsBack(memory)));
     // A window of the scan at a time, grouped by asset: in seq order a store's namespaces interleave, each switch of
     // `cm` model a load (a whole store of five namespaces verified at a few memories a second).
-    const scan = groupedByAsset(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged }), VERIFY_WINDOW);
+    const numbered = async function* (memories: AsyncIterable<StoredMemory>): AsyncGenerator<StoredMemory> {
+      for await (const memory of memories) {
+        placeOf.set(memory, scanned++);
+        yield memory;
+      }
+    };
+    const scan = groupedByAsset(numbered(store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), ...(signal ? { signal } : {}), onDamaged })), VERIFY_WINDOW);
     const turns = new Turns();
     await forEachConcurrentAsync(scan, options.llm.contexts, async (memory) => {
       // Small memories decode on this thread: the event loop is handed back every ~10 ms.
@@ -118,16 +129,19 @@ export class Maintenance {
       } catch (error) {
         report.failed++;
         const typed = error instanceof MemzipError ? error : new MemzipError(ErrorCode.FORMAT, String(error));
-        report.failures.push({
+        const entry: VerifyReport["failures"][number] = {
           id: printableId(memory.id),
           code: typed.code,
           message: typed.message,
           ...(typed.hint === undefined ? {} : { hint: typed.hint }),
           ...((await repairable(memory, typed)) ? { repairable: true } : {}),
-        });
+        };
+        placeOf.set(entry, placeOf.get(memory) ?? scanned);
+        report.failures.push(entry);
       }
       onProgress?.({ done: report.checked, total, originalBytes, storedBytes });
     });
+    report.failures.sort((a, b) => (placeOf.get(a) ?? 0) - (placeOf.get(b) ?? 0));
     // Every memory read by its seq above: a damaged key index beside them (which reads and writes by id go through)
     // would verify clean while half the ids failed E_STORE (hostile54).
     const indexes = (await store.damagedIndexes?.()) ?? [];
