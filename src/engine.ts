@@ -30,7 +30,7 @@ import { shippedAssets } from "./codec/cm/base.js";
 
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
-export { checkExpiresAfterNow, memoryTag, sha256Hex } from "./engine/rows.js";
+export { memoryTag, sha256Hex } from "./engine/rows.js";
 export { JOB_STALE_AFTER_MS, noteNamespace } from "./engine/io.js";
 export { KEY_PREFIX, KeyService, allows, inScope, type KeyScope, type NewKey } from "./engine/keys.js";
 

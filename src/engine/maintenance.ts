@@ -15,7 +15,7 @@ import type { DerivedDirectory } from "../store/derived-dir.js";
 import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrentAsync } from "../core/concurrency.js";
-import { Turns } from "../core/turns.js";
+import { Turns, nextTurn } from "../core/turns.js";
 import { storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
@@ -229,7 +229,7 @@ export class Maintenance {
       samples.push(sample);
       // Decodes run on this thread: a turn of the event loop every few dozen keeps a server's requests answered.
       if (samples.length % 32 === 0) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         signal.throwIfAborted();
       }
     }

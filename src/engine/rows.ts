@@ -170,11 +170,6 @@ export function checkTag(memory: StoredMemory, ifMatch: string | undefined, acti
   throw preconditionFailed(memory.id, memory.namespace, ifMatch, action);
 }
 
-/** A single memory's write (REST POST, MCP remember) with an `expiresAt` given: refused, as `expiresAtOnce`, unless it is after now (checked before the write is queued; the engine checks it again). */
-export function checkExpiresAfterNow(expiresAt: number | null | undefined, now: number): void {
-  if (typeof expiresAt === "number" && expiresAt <= now) throw expiresAtOnce(`expiresAt ${expiresAt}`, now, { expiresAt });
-}
-
 /**
  * A write whose expiry (`when`: "expiresAt …", "a TTL of …") is not after now: written, the memory would
  * vanish at once and the caller's next read answer NOT_FOUND — a forget said as a write. Refused in every
@@ -226,6 +221,12 @@ export async function unlessDamaged(decoded: Promise<Uint8Array>): Promise<Uint8
   }
 }
 
+/** Positions 0..n-1 ordered by the asset at each (none first), in position order within one asset. */
+function assetOrder(assets: readonly (string | null | undefined)[]): number[] {
+  const at = (i: number) => assets[i] ?? "";
+  return assets.map((_, i) => i).sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : a - b));
+}
+
 /** Memories `inAssetOrder` works on at once (one slice between looks at the clock). */
 const ASSET_ORDER_SLICE = 16;
 
@@ -237,8 +238,7 @@ const ASSET_ORDER_SLICE = 16;
  * rejects the whole, as Promise.all does (the slice in flight finishes first).
  */
 export async function inAssetOrder<M extends { assetId?: string | null } | undefined, T>(memories: readonly M[], work: (memory: M, index: number) => Promise<T>): Promise<T[]> {
-  const assetOf = (i: number) => memories[i]?.assetId ?? "";
-  const order = memories.map((_, i) => i).sort((a, b) => (assetOf(a) < assetOf(b) ? -1 : assetOf(a) > assetOf(b) ? 1 : a - b));
+  const order = assetOrder(memories.map((memory) => memory?.assetId));
   const results = new Array<T>(memories.length);
   const turns = new Turns();
   for (let from = 0; from < order.length; from += ASSET_ORDER_SLICE) {
@@ -258,7 +258,7 @@ export async function inAssetOrder<M extends { assetId?: string | null } | undef
 export async function* groupedByAsset<M extends { assetId?: string | null; envelope: Uint8Array }>(items: AsyncIterable<M>, window: number, windowBytes = 8 << 20): AsyncGenerator<M> {
   let held: M[] = [];
   let bytes = 0;
-  const ordered = () => held.map((item, i) => [item, i] as const).sort(([a, i], [b, j]) => ((a.assetId ?? "") < (b.assetId ?? "") ? -1 : (a.assetId ?? "") > (b.assetId ?? "") ? 1 : i - j));
+  const ordered = () => assetOrder(held.map((item) => item.assetId)).map((i) => held[i] as M);
   for await (const item of items) {
     held.push(item);
     bytes += item.envelope.length;
@@ -266,7 +266,7 @@ export async function* groupedByAsset<M extends { assetId?: string | null; envel
     const out = ordered();
     held = [];
     bytes = 0;
-    for (const [each] of out) yield each;
+    yield* out;
   }
-  for (const [each] of ordered()) yield each;
+  yield* ordered();
 }

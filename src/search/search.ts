@@ -9,6 +9,7 @@
  * memories hold a term, not where: about half the size of one with positions). The two
  * rankings are fused with reciprocal rank fusion (RRF, k = 60): a memory found by both comes first.
  */
+import { nextTurn } from "../core/turns.js";
 import type { SearchMode } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { damagedPlaceId, memoryKey, type IndexedVectors, type SearchIndexBytes, type SearchIndexStore, type VectorChanges } from "../core/store.js";
@@ -426,10 +427,10 @@ export class SearchIndex {
         }
         indexed += readable.length;
         onProgress?.({ indexed, unreadable, total: Math.max(total, indexed + unreadable) });
-        if (from + INDEX_PART < ordered.length) await yieldToEventLoop();
+        if (from + INDEX_PART < ordered.length) await nextTurn();
       }
       // Let other requests in between batches (embedding a batch is synchronous work).
-      if (listed.length === INDEX_BATCH) await yieldToEventLoop();
+      if (listed.length === INDEX_BATCH) await nextTurn();
     }
     // A retry that read none of them waits twice as long for the next (up to RETRY_BACKOFF_MAX times the first wait).
     if (retrying) this.retryDelay = readAgain === 0 ? Math.min(this.retryDelay * 2, this.retryUnreadableMs * RETRY_BACKOFF_MAX) : this.retryUnreadableMs;
@@ -775,7 +776,7 @@ export class SearchIndex {
       dead: [],
     };
     for (let from = 0; from < changes.vectors.seqs.length; from += LOAD_CHUNK) {
-      if (from > 0) await yieldToEventLoop();
+      if (from > 0) await nextTurn();
       this.append(matrix, changes.vectors, from, Math.min(changes.vectors.seqs.length, from + LOAD_CHUNK));
     }
     return matrix;
@@ -855,9 +856,6 @@ function compacted(matrix: Matrix): Matrix {
   return next;
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 /**
  * The `count` best of `rows` in order (`compare` < 0 puts a first), without sorting them all: a
  * keyword common in a large store touches tens of thousands of rows, of which ten are wanted.

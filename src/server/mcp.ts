@@ -4,7 +4,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, toMemoryFilter } from "../core/filter.js";
 import { MEMORY_KINDS, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { RECALL_MODES, SEARCH_MODES } from "../core/vocabulary.js";
-import { allows, checkExpiresAfterNow, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
+import { allows, inScope, memoryTag, type Engine, type KeyScope } from "../engine.js";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import { countUnreadable, type SearchHit } from "../search/search.js";
@@ -316,8 +316,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     run(true, async (args: z.infer<typeof INPUT.remember>) => {
       checkText(args.text);
-      // Written, it would be gone at once while the answer said stored: refused, as update_memory refuses it.
-      checkExpiresAfterNow(args.expiresAt, engine.options.clock());
       const namespace = writeNamespace(args.namespace);
       const result = await gated(() => engine.remember({ text: args.text, namespace, ...(args.id ? { id: args.id } : {}), ...(args.kind ? { kind: args.kind } : {}), ...(args.tags ? { tags: args.tags } : {}), ...(args.meta ? { meta: args.meta } : {}), ...(args.expiresAt === undefined ? {} : { expiresAt: args.expiresAt }) }, { namespace, offload: true }));
       return written(result);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { MemoryFilterSchema, MemoryFilterTextShape, queryInteger, toMemoryFilter } from "../core/filter.js";
 import { narrowsBeyondNamespaces, type MemorySummary, type StoredMemory } from "../core/store.js";
 import { MEMORY_KINDS, RECALL_MODES } from "../core/vocabulary.js";
-import { checkExpiresAfterNow, memoryTag, type RememberResult } from "../engine.js";
+import { memoryTag, type RememberResult } from "../engine.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MAX_TAG_CHARS, MAX_TAGS, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
 import { HttpError } from "./errors.js";
@@ -158,8 +158,6 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
 
   const toInput = (item: NewMemory, namespace: string) => {
     checkTextSize(item.text, limits.textBytes);
-    // Written, it would be gone at once (and a live memory of that id with it) while the answer said stored: as PATCH, refuse it.
-    checkExpiresAfterNow(item.expiresAt, engine.options.clock());
     const { namespace: _named, ...rest } = item;
     return { ...rest, namespace };
   };

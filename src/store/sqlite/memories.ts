@@ -21,6 +21,7 @@ import type {
   StoredSemantic,
   StoredVersion,
 } from "../../core/store.js";
+import { nextTurn } from "../../core/turns.js";
 import { toVersion, type VersionRow } from "../rows.js";
 import { CONTENT_HASH_BYTES } from "../sqlite-migrations.js";
 import { assetUsage } from "./assets.js";
@@ -453,7 +454,7 @@ export class SqliteMemories implements MemoryRepository {
       }
       if (rows.length < batchSize) return;
       after = (rows[rows.length - 1] as MemoryRow).seq;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 
