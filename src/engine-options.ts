@@ -33,7 +33,7 @@ export interface EngineOptions {
   /**
    * Performance preset: `auto` (sized from this machine), `local`, `cloud`, `hybrid`, or `naive`
    * (one at a time, no cache: the benchmark's baseline). It sets `batchSize`, `concurrency`,
-   * `workers`, `similarityThreshold`, `itemTimeoutMs`, the cache bounds and the llm contexts,
+   * `workers`, `cmModels`, `similarityThreshold`, `itemTimeoutMs`, the cache bounds and the llm contexts,
    * threads and GPU layers; options given explicitly win. Defaults to `"auto"`.
    */
   profile?: ProfileName;
@@ -43,6 +43,12 @@ export interface EngineOptions {
   concurrency?: number;
   /** Worker threads for the classical codecs during batch writes; `0` codes on the main thread. Defaults to the profile's (one per core). */
   workers?: number;
+  /**
+   * `cm` models (each namespace's trained context model, 26–55 MiB each) this process keeps loaded for reads while the
+   * engine is open; past it the least recently used is dropped and loaded again when read (0.2 s from the derived state).
+   * Defaults to the profile's (auto: within 1/16 of RAM, 2 to 16; local 8, cloud 4).
+   */
+  cmModels?: number;
   /** Cosine similarity at or above which memories of a batch are grouped to share a dictionary; `1` turns grouping off. Defaults to the profile's (0.85). */
   similarityThreshold?: number;
   /** A memory the model has not coded within this many milliseconds falls to the classical codecs; `0`: no limit. Defaults to the profile's. */
@@ -151,7 +157,7 @@ export const ENGINE_DEFAULTS = {
 } as const satisfies Omit<Required<EngineOptions>, "db" | ProfileField>;
 
 /** Options whose defaults come from the profile. */
-type ProfileField = "profile" | "batchSize" | "concurrency" | "workers" | "similarityThreshold" | "itemTimeoutMs" | "semantic";
+type ProfileField = "profile" | "batchSize" | "concurrency" | "workers" | "cmModels" | "similarityThreshold" | "itemTimeoutMs" | "semantic";
 
 export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm" | "profile" | "semantic">> & {
   llm: LlmOptions;
@@ -170,6 +176,7 @@ export function resolveEngineOptions(options: Omit<EngineOptions, "db">): Resolv
     batchSize: profile.batchSize,
     concurrency: profile.concurrency,
     workers: profile.workers,
+    cmModels: profile.cmModels,
     similarityThreshold: profile.similarityThreshold,
     itemTimeoutMs: profile.itemTimeoutMs,
   };
@@ -226,6 +233,7 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
   wholeNumber("concurrency", options.concurrency, 1, 4096);
   wholeNumber("workers", options.workers, 0, 256);
+  wholeNumber("cmModels", options.cmModels, 1, 256);
   wholeNumber("itemTimeoutMs", options.itemTimeoutMs, 0, 24 * 60 * 60 * 1000);
   if (!(typeof options.similarityThreshold === "number" && options.similarityThreshold > 0 && options.similarityThreshold <= 1)) {
     fail(`similarityThreshold must be a number in (0, 1], got ${String(options.similarityThreshold)}`);

@@ -27,6 +27,7 @@ import { DerivedDirectory } from "./store/derived-dir.js";
 import type { ModelOutcomes } from "./engine/model-gate.js";
 import { isLocalStoreFile, openStore } from "./store/open.js";
 import { shippedAssets } from "./codec/cm/base.js";
+import { holdLoadedSnapshots } from "./codec/cm/prepared-snapshot.js";
 
 export type * from "./engine/types.js";
 export type { EngineSearchOptions, SemanticStats } from "./engine/features.js";
@@ -56,7 +57,11 @@ export class Engine {
     this.parts = assembleParts(store, options, cache, derived, extraCodecs, modelStates);
     this.llm = this.parts.llm;
     this.keys = new KeyService(store.keys);
+    this.releaseModels = holdLoadedSnapshots(options.cmModels);
   }
+
+  /** Gives back this engine's hold on loaded `cm` models (`cmModels`) at close. */
+  private readonly releaseModels: () => void;
 
   /**
    * The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is
@@ -438,6 +443,7 @@ export class Engine {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.parts.close();
     await this.store.close();
+    this.releaseModels();
   }
 
   /** Set by `close`: calls after it are refused (E_USAGE); the ones before it are waited for. */

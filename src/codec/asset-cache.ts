@@ -18,7 +18,7 @@ export function assetContentKey(bytes: Uint8Array): string {
 
 /**
  * What a codec builds from an asset (a loaded model, a prepared dictionary), kept per asset id
- * and bounded: past `limit`, the least recently used is dropped. A build that fails with an error
+ * and bounded: past `limit` (a number, or a function read at each insertion), the least recently used is dropped. A build that fails with an error
  * `lasting` says will fail again (a damaged asset's bytes do not change) is kept too, and thrown at
  * once to the next caller: a damaged snapshot was trained again (~1.4 s) for every memory a
  * `verify` or an `export --skip-bad` read (trial43: ~45 minutes for 2000 memories).
@@ -28,11 +28,13 @@ export function assetContentKey(bytes: Uint8Array): string {
  * share an id, and the damaged copy's failure, or a model built from it, was handed to the intact one's reads and
  * writes. The hash is computed once per bytes object (the engine hands the same asset object to every call).
  */
-export function assetCache<T>(codec: string, limit: number, build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): (asset: Asset | undefined) => T {
+export function assetCache<T>(codec: string, limit: number | (() => number), build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): (asset: Asset | undefined) => T {
   const built = new Map<string, Built<T>>();
   const keep = (id: string, entry: Built<T>): void => {
     built.delete(id);
-    if (built.size >= limit) built.delete(built.keys().next().value as string);
+    // A limit lowered since (the engine that asked for more closed) trims the least recently used at the next keep.
+    const max = Math.max(1, typeof limit === "number" ? limit : limit());
+    while (built.size >= max) built.delete(built.keys().next().value as string);
     built.set(id, entry);
   };
   return (asset) => {

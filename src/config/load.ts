@@ -47,6 +47,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   batchSize: { kind: "integer", env: "MEMZIP_BATCH_SIZE" },
   concurrency: { kind: "integer", env: "MEMZIP_CONCURRENCY" },
   workers: { kind: "integer", env: "MEMZIP_WORKERS" },
+  /** `cm` models kept loaded for reads across namespaces (a server of many tenants: one per tenant read often). */
+  cmModels: { kind: "integer", env: "MEMZIP_CM_MODELS" },
   similarityThreshold: { kind: "number", env: "MEMZIP_SIMILARITY_THRESHOLD" },
   itemTimeoutMs: { kind: "integer", env: "MEMZIP_ITEM_TIMEOUT_MS" },
   autoTrainAfter: { kind: "integer", env: "MEMZIP_AUTO_TRAIN_AFTER" },

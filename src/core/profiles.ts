@@ -35,6 +35,11 @@ export interface Profile {
   /** Worker threads for the classical codecs; `0` codes on the main thread. */
   workers: number;
   cache: { maxEntries: number; ttlMs: number; maxBytes: number };
+  /**
+   * `cm` models (a namespace's trained context model: 26–55 MiB of memory each) kept loaded on the thread that reads, so
+   * that reads across many namespaces do not load a model per read (0.2 s each from the derived state).
+   */
+  cmModels: number;
   llm: {
     /** llama contexts (one sequence each) coding at once. */
     contexts: number;
@@ -63,9 +68,12 @@ export interface Profile {
 
 const HOUR = 60 * 60 * 1000;
 
+/** What one loaded `cm` model costs a process, rounded up (BENCHMARKS.md, "Reads across namespaces"). */
+const CM_MODEL_BYTES = 64 << 20;
+
 /**
  * The original system's presets, made real: local (batch 32, concurrency 8, threshold 0.85, a
- * 50,000-entry / 2 h cache, 0.9 of VRAM), cloud (16, 4, 0.8, 10,000 / 1 h), hybrid (local coding
+ * 50,000-entry / 2 h cache, 0.9 of VRAM; and 8 loaded `cm` models, 4 in cloud), cloud (16, 4, 0.8, 10,000 / 1 h), hybrid (local coding
  * with the cloud's limits for remote calls). `naive` is the baseline the bench compares against:
  * one memory at a time, no cache, no workers.
  */
@@ -75,6 +83,7 @@ const LOCAL: Omit<Profile, "name" | "reasons" | "sources"> = {
   similarityThreshold: 0.85,
   workers: 2,
   cache: { maxEntries: 50_000, ttlMs: 2 * HOUR, maxBytes: 256 << 20 },
+  cmModels: 8,
   llm: { contexts: 8, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
   itemTimeoutMs: 0,
   retries: 2,
@@ -89,6 +98,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 0.8,
     workers: 1,
     cache: { maxEntries: 10_000, ttlMs: HOUR, maxBytes: 64 << 20 },
+    cmModels: 4,
     llm: { contexts: 4, threads: 1, gpuLayers: 0, vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 30_000,
     retries: 3,
@@ -101,6 +111,7 @@ const PRESETS: Record<Exclude<ProfileName, "auto">, Omit<Profile, "name" | "reas
     similarityThreshold: 1,
     workers: 0,
     cache: { maxEntries: 0, ttlMs: 0, maxBytes: 0 },
+    cmModels: 2,
     llm: { contexts: 1, threads: 1, gpuLayers: "auto", vramFraction: 0.9, workers: 0 },
     itemTimeoutMs: 0,
     retries: 0,
@@ -161,6 +172,8 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
   reasons.push(`concurrency ${base.concurrency}: enough memories in flight to keep every context and worker busy`);
   base.cache.maxBytes = Math.min(base.cache.maxBytes, Math.floor(hardware.ramBytes / 16));
   reasons.push(`cache: 50,000 entries / 2 h, at most ${(base.cache.maxBytes / 2 ** 20).toFixed(0)} MiB (1/16 of RAM, 256 MiB cap)`);
+  base.cmModels = Math.max(2, Math.min(16, Math.floor(hardware.ramBytes / 16 / CM_MODEL_BYTES)));
+  reasons.push(`cm models ${base.cmModels}: namespaces' context models kept loaded for reads, within 1/16 of RAM at ~${CM_MODEL_BYTES / 2 ** 20} MiB each (2 to 16)`);
   const sources = { classical: "arithmetic", llm: "arithmetic" };
   const { classical, llm } = calibration;
   if (!classical) reasons.push("not calibrated on this machine: `memzip profile calibrate` measures the workers and concurrency instead (1–2 min, once)");

@@ -119,7 +119,7 @@ export function runCmVersionsBench(train: readonly Uint8Array[], test: readonly 
       ]);
       for (let pass = 0; pass < passes; pass++) {
         options.onProgress?.(`cm model version ${c.version}: round ${round + 1}, pass ${pass + 1} of ${passes}`);
-        // The codecs keep few loaded models (MAX_LOADED_SNAPSHOTS): load this version's outside the timed part.
+        // The codecs keep few loaded models (DEFAULT_LOADED_SNAPSHOTS): load this version's outside the timed part.
         c.codec.prepare?.(c.asset);
         let declined = 0;
         const envelopes = timed(c.encode, () =>

@@ -103,10 +103,11 @@ describe("configuration", () => {
     const file = join(dir.path, "config.yaml");
     writeFileSync(file, "namespace: from-file\nzstdLevel: 5\nllm:\n  contexts: 2\n  topK: 32\n");
     assert.deepEqual(resolveConfig({ file, env: {} }), { namespace: "from-file", zstdLevel: 5, llm: { contexts: 2, topK: 32 } });
-    assert.deepEqual(resolveConfig({ file, env: { MEMZIP_NAMESPACE: "from-env", MEMZIP_WORKERS: "3" } }), {
+    assert.deepEqual(resolveConfig({ file, env: { MEMZIP_NAMESPACE: "from-env", MEMZIP_WORKERS: "3", MEMZIP_CM_MODELS: "12" } }), {
       namespace: "from-env",
       zstdLevel: 5,
       workers: 3,
+      cmModels: 12,
       llm: { contexts: 2, topK: 32 },
     });
     assert.deepEqual(resolveConfig({ file, env: { MEMZIP_NAMESPACE: "from-env" }, flags: { namespace: "from-flag", workers: undefined, llm: { contexts: 4 } } }), {

@@ -39,6 +39,15 @@ describe("profiles", () => {
     assert.ok(gpu.reasons.some((r) => /NVIDIA H100/.test(r)));
   });
 
+  it("auto keeps cm models loaded within a sixteenth of RAM, 2 to 16; the presets name theirs", () => {
+    // 64 MiB a model: 24 GiB / 16 holds 24, capped at 16; 4 GiB holds 4; 1 GiB still keeps 2.
+    assert.equal(resolveProfile("auto", cpuOnly).cmModels, 16);
+    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 4 * 2 ** 30 }).cmModels, 4);
+    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 2 ** 30 }).cmModels, 2);
+    assert.ok(resolveProfile("auto", cpuOnly).reasons.some((r) => /cm models 16/.test(r)));
+    assert.deepEqual(["local", "cloud", "hybrid", "naive"].map((name) => resolveProfile(name as "local", cpuOnly).cmModels), [8, 4, 8, 2]);
+  });
+
   it("an engine takes the profile's settings unless an option says otherwise", async () => {
     {
       await using engine = Engine.open({ db: ":memory:", profile: "cloud" });
@@ -49,6 +58,8 @@ describe("profiles", () => {
     await using engine = Engine.open({ db: ":memory:", profile: "cloud", batchSize: 100, llm: { contexts: 2 } });
     assert.equal(engine.options.batchSize, 100);
     assert.equal(engine.options.llm.contexts, 2);
+    assert.equal(engine.options.cmModels, 4, "cloud's");
+    assert.throws(() => Engine.open({ db: ":memory:", cmModels: 0 }), (e: unknown) => isMemzipError(e) && /cmModels must be a whole number from 1 to 256, got 0/.test(e.message));
     assert.throws(() => Engine.open({ db: ":memory:", profile: "turbo" as never }), (e: unknown) => isMemzipError(e) && /unknown profile "turbo"/.test(e.message));
     assert.throws(() => Engine.open({ db: ":memory:", similarityThreshold: 1.5 }), /similarityThreshold/);
   });

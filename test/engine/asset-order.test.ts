@@ -8,7 +8,7 @@ import { openStore } from "../../src/store/open.js";
 import { damageBlock, devCorpus, tempDir } from "../helpers.js";
 
 /**
- * A process keeps two `cm` models loaded. Reads in seq order over a store whose namespaces interleave (an import of
+ * A process kept two `cm` models loaded (now `cmModels`; this test keeps two). Reads in seq order over a store whose namespaces interleave (an import of
  * several tenants, a restore) met a different snapshot at nearly every memory, and loaded a model each time: a server's
  * first search over 50,000 memories of five namespaces held it for hours, a whole-store export for as long. Bulk reads
  * decode grouped by asset (`inAssetOrder`). This engine keeps no model states beside the store, so each load trains
@@ -23,7 +23,8 @@ describe("bulk reads over interleaved namespaces load each cm model once", () =>
       .map((record, i) => ({ id: `r${i}`, namespace: namespaces[i % 3] as string, text: record.text }));
     const file = join(dir.path, "three.jsonl");
     writeFileSync(file, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
-    const engine = Engine.create({ store: openStore(join(dir.path, "store.db")), cache: "off", workers: 0, autoTrainAfter: 200 });
+    // cmModels 2 (what every process kept before the setting): with more, reads in seq order would not show the loads.
+    const engine = Engine.create({ store: openStore(join(dir.path, "store.db")), cache: "off", workers: 0, autoTrainAfter: 200, cmModels: 2 });
     try {
       await engine.importJsonl(file);
       for (const namespace of namespaces) {

@@ -139,6 +139,7 @@ function describe(profile: Profile, hardware: Hardware): string {
     `  codec workers       ${profile.workers} threads${from(profile.sources.classical)}`,
     `  similarity          group at cosine >= ${profile.similarityThreshold}`,
     `  cache               ${profile.cache.maxEntries} entries, ${formatBytes(profile.cache.maxBytes)}, TTL ${profile.cache.ttlMs / 60_000} min`,
+    `  cm models           ${profile.cmModels} kept loaded for reads across namespaces`,
     `  llama               ${profile.llm.contexts} contexts x ${profile.llm.threads} thread on ${profile.llm.workers ? `${profile.llm.workers} model threads` : "the main thread"}, GPU layers ${profile.llm.gpuLayers}, VRAM budget ${profile.llm.vramFraction}${from(profile.sources.llm)}`,
     `  item timeout        ${profile.itemTimeoutMs ? `${profile.itemTimeoutMs} ms` : "none"}`,
     `  retries             ${profile.retries} (exponential backoff, full jitter)`,

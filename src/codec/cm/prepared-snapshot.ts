@@ -6,8 +6,29 @@ import type { ContextModel } from "./context-model.js";
 import { hasDerivedSnapshot, readDerivedSnapshot, writeDerivedSnapshot } from "./derived-state.js";
 import { loadSnapshot, type LoadedSnapshot } from "./snapshot.js";
 
-/** Loaded snapshots kept per process; each holds a model (about 45 MiB at the defaults). */
-const MAX_LOADED_SNAPSHOTS = 2;
+/**
+ * Loaded snapshots a thread keeps when no engine asks for more; each holds a model (26–55 MiB of WebAssembly memory at
+ * the defaults, docs/CM.md "Resources"). Codec worker threads keep this many: an import codes one namespace at a time.
+ */
+export const DEFAULT_LOADED_SNAPSHOTS = 2;
+
+const held = new Map<symbol, number>();
+
+/** The most loaded snapshots any open engine of this thread asked for (`cmModels`), at least the default. */
+function loadedSnapshotLimit(): number {
+  return Math.max(DEFAULT_LOADED_SNAPSHOTS, ...held.values());
+}
+
+/**
+ * Lets this thread keep `count` loaded snapshots until the returned release is called (an engine holds its `cmModels`
+ * while open). With two, a process serving three namespaces or more loaded a model at nearly every read: 0.2 s from the
+ * derived state (about 1 s by training), on the caller's event loop — a memory's recall took ~200 ms instead of ~2.
+ */
+export function holdLoadedSnapshots(count: number): () => void {
+  const key = Symbol("cmModels");
+  held.set(key, count);
+  return () => void held.delete(key);
+}
 
 export interface PreparedSnapshot extends LoadedSnapshot {
   /** Position of `bytes` among the texts the snapshot learned from, or -1. */
@@ -26,7 +47,7 @@ export function snapshotTrainings(): number {
  * asset has a derived store (the engine attaches one beside a store file), the trained state is
  * read from there instead of training again, and written there after a training.
  */
-export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", MAX_LOADED_SNAPSHOTS, (asset) => {
+export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", loadedSnapshotLimit, (asset) => {
   const store = derivedStoreOf(asset);
   const train = (): LoadedSnapshot => {
     trainings++;
