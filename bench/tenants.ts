@@ -4,7 +4,8 @@
  * each (coded with `cm` by that snapshot). `memzip serve` then runs as its own process, once per `cmModels` setting
  * (MEMZIP_CM_MODELS: 2, what every process kept before the setting, and the profile's), and one client recalls the
  * `cm` memories over HTTP in turn across the five namespaces (each id once: no recalled-text cache hit), R rounds of
- * five (default 20). Reported: each recall's latency (the first round apart: it loads every model once), the slowest
+ * five (default 20); then writes a new text to each tenant in turn as many rounds (POST /v1/memories). Reported: each
+ * recall's latency (the first round apart: it loads every model once), each write's after the first round, the slowest
  * `/healthz` answer asked meanwhile (a model load holds the server's event loop), and the server's resident memory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -77,7 +78,7 @@ try {
     for (const tenant of TENANTS) {
       for (const memory of await engine.list({ namespace: tenant, limit: 1000 })) if (memory.codec === "cm") coded.get(tenant)?.push(memory.id);
     }
-    key = (await engine.keys.create({ role: "read", namespaces: TENANTS })).key;
+    key = (await engine.keys.create({ role: "write", namespaces: TENANTS })).key;
   } finally {
     await engine.close();
   }
@@ -111,15 +112,31 @@ try {
         (round === 0 ? firstRound : steady).push(performance.now() - started);
       }
     }
+    // Writes in turn: each a new text (a dev record with a counter appended), coded with its tenant's snapshot.
+    const texts = devTexts();
+    const writes: number[] = [];
+    const writeCodecs = new Map<string, number>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [t, tenant] of TENANTS.entries()) {
+        const text = `${texts[(round * TENANTS.length + t) * 7 % texts.length] as string} (${setting || "auto"} ${round})`;
+        const started = performance.now();
+        const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ text, namespace: tenant }) });
+        const body = (await response.json()) as { codec?: string };
+        if (response.status !== 200 && response.status !== 201) throw new Error(`write ${tenant}: ${response.status} ${JSON.stringify(body)}`);
+        if (round > 0) writes.push(performance.now() - started);
+        writeCodecs.set(body.codec ?? "?", (writeCodecs.get(body.codec ?? "?") ?? 0) + 1);
+      }
+    }
     polling = false;
     await poller;
     const rss = residentMiB(child.pid as number);
     await stop(child);
     const label = setting === "" ? "the profile's (auto)" : setting;
-    rows.push(`| ${label} | ${ms(median(firstRound))} | ${ms(median(steady))} | ${ms(quantile(steady, 0.9))} | ${ms(Math.max(...steady))} | ${ms(slowestHealth)} | ${rss ?? "—"} |`);
+    const codecsWritten = [...writeCodecs].map(([codec, n]) => `${n} ${codec}`).join(", ");
+    rows.push(`| ${label} | ${ms(median(firstRound))} | ${ms(median(steady))} | ${ms(quantile(steady, 0.9))} | ${ms(Math.max(...steady))} | ${ms(median(writes))} (${codecsWritten}) | ${ms(slowestHealth)} | ${rss ?? "—"} |`);
   }
-  console.log("\n| cmModels | first round, median ms | then: median ms | p90 ms | max ms | slowest /healthz meanwhile, ms | server RSS after, MiB |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  console.log("\n| cmModels | recall, first round: median ms | then: median ms | p90 ms | max ms | write in turn after the first round: median ms (codecs) | slowest /healthz meanwhile, ms | server RSS after, MiB |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(row);
 } finally {
   for (const child of children) await stop(child);

@@ -44,9 +44,10 @@ export interface EngineOptions {
   /** Worker threads for the classical codecs during batch writes; `0` codes on the main thread. Defaults to the profile's (one per core). */
   workers?: number;
   /**
-   * `cm` models (each namespace's trained context model, 26–55 MiB each) this process keeps loaded for reads while the
-   * engine is open; past it the least recently used is dropped and loaded again when read (0.2 s from the derived state).
-   * Defaults to the profile's (auto: within 1/16 of RAM, 2 to 16; local 8, cloud 4).
+   * `cm` models (each namespace's trained context model, 26–55 MiB each) kept loaded per thread while the engine is
+   * open — the main thread and each codec worker —; past it the least recently used is dropped and loaded again when
+   * used (0.2–0.3 s from the derived state). Defaults to the profile's (auto: within 1/16 of RAM over the main thread and
+   * the workers, 2 to 16; local 8, cloud 4).
    */
   cmModels?: number;
   /** Cosine similarity at or above which memories of a batch are grouped to share a dictionary; `1` turns grouping off. Defaults to the profile's (0.85). */

@@ -36,8 +36,9 @@ export interface Profile {
   workers: number;
   cache: { maxEntries: number; ttlMs: number; maxBytes: number };
   /**
-   * `cm` models (a namespace's trained context model: 26–55 MiB of memory each) kept loaded on the thread that reads, so
-   * that reads across many namespaces do not load a model per read (0.2 s each from the derived state).
+   * `cm` models (a namespace's trained context model: 26–55 MiB of memory each) kept loaded per thread — the main
+   * thread and each codec worker — so that reads and writes across many namespaces do not load a model each (0.2–0.3 s
+   * from the derived state).
    */
   cmModels: number;
   llm: {
@@ -172,8 +173,6 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
   reasons.push(`concurrency ${base.concurrency}: enough memories in flight to keep every context and worker busy`);
   base.cache.maxBytes = Math.min(base.cache.maxBytes, Math.floor(hardware.ramBytes / 16));
   reasons.push(`cache: 50,000 entries / 2 h, at most ${(base.cache.maxBytes / 2 ** 20).toFixed(0)} MiB (1/16 of RAM, 256 MiB cap)`);
-  base.cmModels = Math.max(2, Math.min(16, Math.floor(hardware.ramBytes / 16 / CM_MODEL_BYTES)));
-  reasons.push(`cm models ${base.cmModels}: namespaces' context models kept loaded for reads, within 1/16 of RAM at ~${CM_MODEL_BYTES / 2 ** 20} MiB each (2 to 16)`);
   const sources = { classical: "arithmetic", llm: "arithmetic" };
   const { classical, llm } = calibration;
   if (!classical) reasons.push("not calibrated on this machine: `memzip profile calibrate` measures the workers and concurrency instead (1–2 min, once)");
@@ -208,6 +207,13 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
         `${llm.memoriesPerMin.toFixed(0)} memories/min (${llm.candidates.map((c) => `${c.label} ${c.memoriesPerMin.toFixed(0)}`).join(", ")})`,
     );
   }
+  // After the calibration: its worker count shares the budget.
+  const threads = 1 + base.workers;
+  base.cmModels = Math.max(2, Math.min(16, Math.floor(hardware.ramBytes / 16 / CM_MODEL_BYTES / threads)));
+  reasons.push(
+    `cm models ${base.cmModels} per thread: namespaces' context models kept loaded on the main thread and on each of the ${base.workers} codec workers ` +
+      `(a server's writes code there), within 1/16 of RAM over the ${threads} threads at ~${CM_MODEL_BYTES / 2 ** 20} MiB a model (2 to 16)`,
+  );
   return { name, ...base, reasons, sources };
 }
 

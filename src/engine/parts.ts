@@ -125,7 +125,7 @@ export function assembleParts(
   const codecPool = () => {
     // A closed engine starts no threads: one started now would keep the process alive after close.
     if (closed) throw new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work." });
-    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes, ...(modelStates ? { derivedDir: modelStates.path, derivedOptions: modelStates.options } : {}) }));
+    return (pool ??= new CodecPool(options.workers, { zstdLevel: options.zstdLevel, maxTextBytes: options.maxTextBytes, cmModels: options.cmModels, ...(modelStates ? { derivedDir: modelStates.path, derivedOptions: modelStates.options } : {}) }));
   };
   const policy = new WritePolicy({
     registry,

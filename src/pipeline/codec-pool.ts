@@ -32,6 +32,8 @@ export interface WorkerStats {
 export interface CodecPoolSettings {
   zstdLevel: number;
   maxTextBytes: number;
+  /** `cm` models a worker keeps loaded (the engine's `cmModels`): a server's writes to many namespaces code on the workers. */
+  cmModels?: number;
   /**
    * The store's folder of derived model states (`<db>.derived/`): a worker reads a namespace
    * snapshot's trained state from there, as the main thread does, instead of training it again.

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Asset, AssetKind } from "../codec/codec.js";
 import { withSharedBaseState } from "../codec/cm/base.js";
-import { snapshotTrainings } from "../codec/cm/prepared-snapshot.js";
+import { holdLoadedSnapshots, snapshotTrainings } from "../codec/cm/prepared-snapshot.js";
 import { attachDerivedStore, derivedStoreOf } from "../codec/derived.js";
 import { DerivedFolder } from "../codec/derived-folder.js";
 import { threadCpuMs } from "../core/thread-cpu.js";
@@ -17,7 +17,9 @@ import { detectLanguage } from "../semantic/language.js";
 import type { CodecPoolSettings, WorkerReply, WorkerRequest } from "./codec-pool.js";
 import { MemzipError } from "../errors.js";
 
-const { zstdLevel, maxTextBytes, derivedDir, derivedOptions } = workerData as CodecPoolSettings;
+const { zstdLevel, maxTextBytes, derivedDir, derivedOptions, cmModels } = workerData as CodecPoolSettings;
+// Held for the worker's life (it ends with its pool).
+if (cmModels !== undefined) holdLoadedSnapshots(cmModels);
 /** The store's derived states, read (never trained again) as in the main thread, and kept as it keeps them (review25 I-3). */
 const derived = derivedDir === undefined ? undefined : new DerivedFolder(() => derivedDir, derivedOptions);
 const codecs = createCodecs({ zstdLevel });

@@ -39,12 +39,13 @@ describe("profiles", () => {
     assert.ok(gpu.reasons.some((r) => /NVIDIA H100/.test(r)));
   });
 
-  it("auto keeps cm models loaded within a sixteenth of RAM, 2 to 16; the presets name theirs", () => {
-    // 64 MiB a model: 24 GiB / 16 holds 24, capped at 16; 4 GiB holds 4; 1 GiB still keeps 2.
-    assert.equal(resolveProfile("auto", cpuOnly).cmModels, 16);
-    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 4 * 2 ** 30 }).cmModels, 4);
-    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 2 ** 30 }).cmModels, 2);
-    assert.ok(resolveProfile("auto", cpuOnly).reasons.some((r) => /cm models 16/.test(r)));
+  it("auto keeps cm models loaded per thread within a sixteenth of RAM over the main thread and the workers, 2 to 16; the presets name theirs", () => {
+    // 64 MiB a model: 24 GiB / 16 holds 24, over 3 threads (2 workers) 8; 96 GiB 32, capped at 16; 4 GiB still keeps 2.
+    assert.equal(resolveProfile("auto", cpuOnly).cmModels, 8);
+    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 96 * 2 ** 30 }).cmModels, 16);
+    assert.equal(resolveProfile("auto", { ...cpuOnly, cpuCores: 8, ramBytes: 96 * 2 ** 30 }).cmModels, 10, "96 GiB / 16 / 64 MiB = 96 models over 9 threads");
+    assert.equal(resolveProfile("auto", { ...cpuOnly, ramBytes: 4 * 2 ** 30 }).cmModels, 2);
+    assert.ok(resolveProfile("auto", cpuOnly).reasons.some((r) => /cm models 8 per thread/.test(r)));
     assert.deepEqual(["local", "cloud", "hybrid", "naive"].map((name) => resolveProfile(name as "local", cpuOnly).cmModels), [8, 4, 8, 2]);
   });
 

@@ -14,7 +14,7 @@ import { devCorpus, tempDir } from "../helpers.js";
  * model states beside the store, so each load trains the snapshot again and `snapshotTrainings` counts the loads.
  */
 describe("reads across namespaces keep each namespace's cm model loaded (cmModels)", () => {
-  it("alternating recalls over three namespaces load a model nearly every read with 2, and each model once with 3", async () => {
+  it("alternating recalls and offloaded writes over three namespaces load a model nearly every time with 2, and each model once with 3", async () => {
     using dir = tempDir();
     const namespaces = ["n0", "n1", "n2"];
     const corpus = devCorpus();
@@ -57,5 +57,28 @@ describe("reads across namespaces keep each namespace's cm model loaded (cmModel
     assert.ok(withTwo >= rotation.length - 2, `cmModels 2: ${withTwo} loads for ${rotation.length} recalls`);
     const withThree = await recallAll(3);
     assert.ok(withThree <= namespaces.length, `cmModels 3: ${withThree} loads for ${rotation.length} recalls`);
+
+    // A server's writes code on the codec workers (`offload`), which keep `cmModels` too.
+    // New texts each time (a text already stored in its namespace is kept once: no coding).
+    const writeAll = async (cmModels: number, from: number): Promise<{ loads: number; codecs: string[] }> => {
+      const engine = Engine.create({ store: openStore(path), cache: "off", workers: 1, cmModels });
+      try {
+        const codecs: string[] = [];
+        for (const [i, record] of corpus.slice(from, from + 9).entries()) {
+          const result = await engine.remember({ id: `w${from + i}`, text: record.text }, { namespace: namespaces[i % 3] as string, offload: true });
+          codecs.push(result.codec);
+        }
+        const stats = await engine.codecWorkerStats();
+        return { loads: stats.reduce((sum, worker) => sum + worker.snapshotTrainings, 0), codecs };
+      } finally {
+        await engine.close();
+      }
+    };
+    const writesWithTwo = await writeAll(2, 240);
+    assert.ok(writesWithTwo.codecs.filter((codec) => codec === "cm").length >= 6, writesWithTwo.codecs.join(" "));
+    assert.ok(writesWithTwo.loads >= 7, `a worker keeping 2: ${writesWithTwo.loads} loads for 9 writes in turn over 3 namespaces (${writesWithTwo.codecs.join(" ")})`);
+    const writesWithThree = await writeAll(3, 249);
+    assert.ok(writesWithThree.codecs.filter((codec) => codec === "cm").length >= 6, writesWithThree.codecs.join(" "));
+    assert.ok(writesWithThree.loads <= namespaces.length, `a worker keeping 3: ${writesWithThree.loads} loads for 9 writes`);
   });
 });
