@@ -30,7 +30,7 @@ import type {
   RememberOptions,
   TrainedAsset,
 } from "./types.js";
-import type { Writer } from "./writer.js";
+import { checkedText, type Writer } from "./writer.js";
 import type { ModelGate } from "./model-gate.js";
 
 /** Memories (and their text bytes) an export reads before decoding them grouped by asset (`inAssetOrder`). */
@@ -495,11 +495,21 @@ export class ImportExport {
     const named = new Map<string, number>([...(job?.namedBefore ?? [])].map((name) => [name, Number.POSITIVE_INFINITY]));
     // The last line of an id wins: the earlier ones are read and skipped, so a re-import of the same file changes nothing.
     const pinned = options.pinNamespace === true;
-    // A line the import will refuse replaces nothing: one naming another namespace than the pinned one, or one that
-    // would expire as it is written (its earlier line of the id was skipped, and then neither was written).
+    // A line the import will refuse replaces nothing: one naming another namespace than the pinned one, one that
+    // would expire as it is written, or one a write refuses for its own fields (an empty text, a lone surrogate, a text
+    // over the limit): its earlier line of the id was skipped, and then neither was written.
     const now = this.parts.options.clock();
+    const limits = { maxTextBytes: this.parts.options.maxTextBytes, plainJsonOnly: store.plainJsonOnly === true };
+    const refused = (record: MemoryInput): boolean => {
+      try {
+        checkedText(record, limits);
+        return false;
+      } catch {
+        return true;
+      }
+    };
     const skipLines = await linesReplacedLater(source, (record) =>
-      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) || (typeof record.expiresAt === "number" && record.expiresAt <= now)
+      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) || (typeof record.expiresAt === "number" && record.expiresAt <= now) || refused(record)
         ? undefined
         : `${record.namespace ?? namespace}\u0000${record.id}`,
     );

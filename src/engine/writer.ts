@@ -191,21 +191,7 @@ export class Writer {
       if (internal.update !== true && (typeof namespace !== "string" || !NAMESPACE_PATTERN.test(namespace))) {
         throw new MemzipError(ErrorCode.INVALID_INPUT, `${JSON.stringify(namespace)} is not a namespace: 1–128 letters, digits or _ . : @ -`, { hint: "Name the namespace with letters, digits and _ . : @ - only." });
       }
-      const bytes = textToBytes(input.text, engineOptions.maxTextBytes);
-      // null or undefined: no meta given (the stored one stays), as before; tags and kind the same.
-      const metaRefused = input.meta == null ? undefined : metaProblem(input.meta);
-      if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: metaHint(metaRefused, "the record's meta") });
-      const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
-      if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
-      if (input.kind != null && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
-        throw new MemzipError(ErrorCode.INVALID_INPUT, `"kind" must be one of ${MEMORY_KINDS.join(", ")} (got ${JSON.stringify(input.kind) ?? String(input.kind)})`, { hint: "Leave kind out for a note." });
-      }
-      const tagsRefused = input.tags == null ? undefined : tagsProblem(input.tags);
-      if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
-      // An update's meta is the stored one merged with the patch: `update` checks the patch itself.
-      const plainRefused = store.plainJsonOnly === true ? plainJsonProblem(input.tags, internal.update === true ? undefined : input.meta) : undefined;
-      if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the memory's tags and meta (PostgreSQL cannot keep them)." });
-      if (input.id !== undefined) checkMemoryId(input.id);
+      const bytes = checkedText(input, { maxTextBytes: engineOptions.maxTextBytes, plainJsonOnly: store.plainJsonOnly === true, update: internal.update === true });
       const id = input.id ?? contentId(namespace, bytes);
       let pending = candidatesByNamespace.get(namespace);
       if (!pending) {
@@ -628,4 +614,29 @@ function metaHint(problem: string, what: string): string {
   if (problem.includes("__proto__")) return "Rename the key named __proto__; every other key is kept as sent.";
   if (problem.includes("nested deeper") || problem.includes("characters of JSON")) return `Flatten ${what} or store a large part as the text of its own memory (${META_BOUNDS}).`;
   return "Give plain JSON values: strings, finite numbers, booleans, null, arrays and objects (a date as date.toISOString() or a number).";
+}
+
+/**
+ * The checks a write makes of a memory's own fields before it looks at the store — text (UTF-8, not empty, within
+ * `maxTextBytes`), meta, createdAt, kind, tags and id — throwing the E_INVALID_INPUT the write throws; returns the
+ * text's bytes. An import asks it of every line first: a line a write would refuse replaces no earlier line of its id
+ * (an empty text after a good one left neither stored).
+ */
+export function checkedText(input: MemoryInput, limits: { maxTextBytes: number; plainJsonOnly: boolean; update?: boolean }): Uint8Array {
+  const bytes = textToBytes(input.text, limits.maxTextBytes);
+  // null or undefined: no meta given (the stored one stays), as before; tags and kind the same.
+  const metaRefused = input.meta == null ? undefined : metaProblem(input.meta);
+  if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: metaHint(metaRefused, "the record's meta") });
+  const createdRefused = input.createdAt === undefined ? undefined : createdProblem(input.createdAt);
+  if (createdRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, createdRefused, { hint: "Give createdAt as whole ms since 1970 (Date.now()), or leave it out for now." });
+  if (input.kind != null && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `"kind" must be one of ${MEMORY_KINDS.join(", ")} (got ${JSON.stringify(input.kind) ?? String(input.kind)})`, { hint: "Leave kind out for a note." });
+  }
+  const tagsRefused = input.tags == null ? undefined : tagsProblem(input.tags);
+  if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short labels; put longer data in meta." });
+  // An update's meta is the stored one merged with the patch: `update` checks the patch itself.
+  const plainRefused = limits.plainJsonOnly ? plainJsonProblem(input.tags, limits.update === true ? undefined : input.meta) : undefined;
+  if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the memory's tags and meta (PostgreSQL cannot keep them)." });
+  if (input.id !== undefined) checkMemoryId(input.id);
+  return bytes;
 }

@@ -87,4 +87,31 @@ describe("issue 12: duplicate ids in one file", () => {
       assert.equal((await engine.verify()).failed, 0);
     }
   });
+
+  it("a later line a write refuses (empty text, a lone surrogate, a text over the limit, a bad tag) replaces no earlier line", async () => {
+    await using dir = tempDir();
+    const file = join(dir.path, "refused-later.jsonl");
+    await using engine = Engine.open({ db: join(dir.path, "refused.db"), autoTrainAfter: 0, maxTextBytes: 64 });
+    await engine.remember({ id: "kept", text: "old kept" });
+    // JSON.stringify writes a lone surrogate as the escape \ud800, as a hostile file would.
+    const lines = [
+      { id: "empty", text: "good empty" },
+      { id: "kept", text: "good kept" },
+      { id: "lone", text: "good lone" },
+      { id: "long", text: "good long" },
+      { id: "tagged", text: "good tagged" },
+      { id: "empty", text: "" },
+      { id: "kept", text: "" },
+      { id: "lone", text: "bad \ud800" },
+      { id: "long", text: "x".repeat(65) },
+      { id: "tagged", text: "bad tagged", tags: [42] },
+    ];
+    writeFileSync(file, `${lines.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    for (const batchSize of [1, 32]) {
+      const report = await engine.importJsonl(file, { batchSize });
+      assert.equal(report.rejected.length, 5, `batch ${batchSize}: ${JSON.stringify(report.rejected)}`);
+      assert.equal(report.superseded, 0, `batch ${batchSize}: no line is replaced by a refused one`);
+      for (const id of ["empty", "kept", "lone", "long", "tagged"]) assert.equal(await engine.recall(id), `good ${id}`, `batch ${batchSize}: ${id}`);
+    }
+  });
 });
