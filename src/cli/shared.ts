@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { DEFAULT_MAX_TEXT_BYTES } from "../codec/text.js";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
@@ -28,6 +29,11 @@ export function flagSettings(context: CommandContext): FileConfig {
     ...(workers === undefined ? {} : { workers }),
     ...(contexts === undefined ? {} : { llm: { contexts } }),
   };
+}
+
+/** The largest text a write takes under this command's settings (maxTextBytes): what `--file` and stdin are read up to. */
+export function textLimitOf(context: CommandContext): number {
+  return settingsOf(context).maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
 }
 
 /** The settings of the config file, then MEMZIP_* variables, then flags (`resolveConfig`). */
@@ -140,11 +146,47 @@ export function storePath(context: CommandContext): string {
 }
 
 /** The bytes of an input file named on the command line ("-": stdin); a missing or unreadable file is a typed error naming it. */
-export function readInputFile(path: string, flag = "--file"): Buffer {
+export function readInputFile(path: string, flag = "--file", maxBytes?: number): Buffer {
   try {
-    return readFileSync(path === "-" ? 0 : path);
+    return maxBytes === undefined ? readFileSync(path === "-" ? 0 : path) : readBounded(path, flag, maxBytes);
   } catch (cause) {
+    if (cause instanceof MemzipError) throw cause;
     throw inputFileError(cause, path, flag);
+  }
+}
+
+/**
+ * A text's input read only as far as its limit: `add --file /dev/zero` (or `yes | memzip add -`) read until memory ran
+ * out (7.9 GB in 60 s) before the limit was checked.
+ */
+function readBounded(path: string, flag: string, maxBytes: number): Buffer {
+  const fd = path === "-" ? 0 : openSync(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        // A non-blocking standard input with nothing to read yet: wait a little, then read again.
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (read === 0) return Buffer.concat(chunks, total);
+      chunks.push(chunk.subarray(0, read));
+      total += read;
+      if (total > maxBytes) {
+        throw new MemzipError(ErrorCode.INVALID_INPUT, `the text given as ${path === "-" ? "standard input" : path} is over the limit of ${maxBytes} bytes (read so far: ${total})`, {
+          hint: `Give a text of at most ${maxBytes} bytes${path === "-" ? "" : ` as ${flag}`}, or raise maxTextBytes (MEMZIP_MAX_TEXT_BYTES); a long document can be split into several memories.`,
+          details: { path, maxBytes },
+        });
+      }
+    }
+  } finally {
+    if (fd !== 0) closeSync(fd);
   }
 }
 

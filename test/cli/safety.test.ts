@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -79,6 +79,20 @@ describe("issue 12: export never destroys or overwrites", () => {
       readFileSync(join(dir.path, "out.jsonl")).length > 0 && statSync(arrow).size > 0 && spawnBounded("ls", ["-A", dir.path]).stdout.toString().split("\n").filter((f) => f.includes(".tmp")),
       [],
     );
+  });
+
+  it("refuses an --out that is not a regular file (a pipe, or a link to one), even with --force: the rename would replace the node", async () => {
+    await using dir = tempDir();
+    const db = sampleStore(dir.path);
+    const fifo = join(dir.path, "pipe");
+    assert.equal(spawnBounded("mkfifo", [fifo]).status, 0);
+    symlinkSync(fifo, join(dir.path, "to-pipe"));
+    for (const out of [fifo, join(dir.path, "to-pipe")]) {
+      const refused = memzip(["export", "--db", db, "--out", out, "--force"]);
+      assert.equal(refused.status, 2, `${out}: ${refused.stderr}`);
+      assert.match(refused.stderr, /is not a regular file[\s\S]*memzip export > /);
+    }
+    assert.ok(lstatSync(fifo).isFIFO(), "the pipe is still a pipe");
   });
 
   it("removes the temporary file an export killed with SIGKILL left, and only that", async () => {
@@ -376,6 +390,39 @@ describe("issue 12: exports carry checksums", () => {
 });
 
 describe("issue 12: limits and resources are typed errors, never stack traces", () => {
+  it("a text on --file or stdin is read only up to the text limit: an endless input is E_INVALID_INPUT, not all memory", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "z.db");
+    const limited = { ...ENV, MEMZIP_MAX_TEXT_BYTES: "4096" };
+    const endless = spawnBounded(process.execPath, [CLI, "add", "--file", "/dev/zero", "--db", db], { env: limited });
+    assert.equal(endless.status, 3, endless.stderr.toString("utf8"));
+    assert.match(endless.stderr.toString("utf8"), /E_INVALID_INPUT: the text given as \/dev\/zero is over the limit of 4096 bytes/);
+    const piped = spawnBounded(process.execPath, [CLI, "add", "-", "--db", db], { env: limited, input: Buffer.alloc(5000, 0x61) });
+    assert.equal(piped.status, 3, piped.stderr.toString("utf8"));
+    assert.match(piped.stderr.toString("utf8"), /standard input is over the limit of 4096 bytes/);
+    const fits = spawnBounded(process.execPath, [CLI, "add", "-", "--id", "fits", "--db", db], { env: limited, input: Buffer.alloc(4096, 0x62) });
+    assert.equal(fits.status, 0, fits.stderr.toString("utf8"));
+    assert.equal(memzip(["get", "fits", "--db", db]).stdout.toString("utf8"), "b".repeat(4096));
+  });
+
+  it("output that cannot be written (a file past the file-size limit) is E_RESOURCE with exit 8, not Node's stack", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "big.db");
+    const text = join(dir.path, "big.txt");
+    writeFileSync(text, "a long memory, line after line\n".repeat(8000));
+    const added = memzip(["add", "--file", text, "--id", "big", "--db", db]);
+    assert.equal(added.status, 0, added.stderr);
+    const out = join(dir.path, "out.txt");
+    // 200 blocks of 512 bytes: room for the store's shared-memory file (32 KiB), not for the 256,000-byte text;
+    // SIGXFSZ ignored, so the write past it fails with EFBIG.
+    const quoted = [process.execPath, CLI, "get", "big", "--db", db].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+    const result = spawnBounded("sh", ["-c", `trap "" XFSZ; ulimit -f 200; exec ${quoted} > '${out}'`], { env: ENV });
+    const stderr = result.stderr.toString("utf8");
+    assert.equal(result.status, 8, stderr);
+    assert.match(stderr, /E_RESOURCE: cannot write the output: the file-size limit was reached/);
+    assert.doesNotMatch(stderr, /internal error|at .*\.js:\d+/);
+  });
+
   it("a record with deeply nested meta is E_INVALID_INPUT for that record; its neighbours are stored", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "n.db");
