@@ -308,7 +308,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           ...(report.repaired ? { repaired: report.repaired } : {}),
           unchanged: report.unchanged,
           rejected: report.rejectedCount,
-          ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message })) } : {}),
+          // A reader's message names its line already ("line 2: not valid UTF-8"): said once, in `where`.
+          ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message: message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message })) } : {}),
           ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
         };
         job.status = report.aborted ? "interrupted" : "done";

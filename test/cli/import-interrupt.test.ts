@@ -235,6 +235,27 @@ syncBuiltinESMExports();
     assert.deepEqual(readdirSync(tmp), [], "the copy of stdin (the memories' texts) is not left behind");
   });
 
+  it("import - (stdin) stopped while it trains keeps the copy for --resume, and the resumed import removes it when it finishes", async () => {
+    using dir = tempDir();
+    const tmp = join(dir.path, "tmp");
+    mkdirSync(tmp);
+    const file = recordsFile(dir.path, 300);
+    const hook = join(dir.path, "term-train.mjs");
+    writeFileSync(hook, ctrlCAt("\rimport: training a ", 1, "SIGTERM"));
+    const db = join(dir.path, "spool-resume.db");
+    const env = { ...ENV, TMPDIR: tmp };
+    const stopped = spawnBounded("sh", ["-c", `"$0" --import "$1" "$2" import - --db "$3" < "$4"`, process.execPath, hook, CLI, db, file], { env, encoding: "utf8" });
+    assert.equal(stopped.status, 143, stopped.stderr);
+    const kept = /the records read from stdin are kept in (\S+) for --resume/.exec(stopped.stderr)?.[1];
+    assert.ok(kept && existsSync(kept), stopped.stderr);
+    const job = /--resume (job-[a-z0-9-]+)/.exec(stopped.stdout + stopped.stderr)?.[1];
+    assert.ok(job, stopped.stdout + stopped.stderr);
+    const resumed = spawnBounded(process.execPath, [CLI, "import", kept, "--resume", job, "--db", db], { env, encoding: "utf8" });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(readdirSync(tmp), [], "the copy of stdin (the memories' texts) is gone once the resumed import finished");
+    assert.deepEqual(JSON.parse(memzip(["verify", "--db", db, "--json"]).stdout), { checked: 300, failed: 0, failures: [] });
+  });
+
   it("dict train: zstd stopped and its samples removed, nothing trained, exit 143; the same command then trains", async () => {
     using dir = tempDir();
     const db = join(dir.path, "dict.db");

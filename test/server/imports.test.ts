@@ -112,6 +112,8 @@ describe("server imports and exports", () => {
     assert.deepEqual([finished.data.report.stored, finished.data.report.rejected], [2, 2]);
     assert.deepEqual(finished.data.report.rejections.map((r) => [r.where, r.code]), [["line 2", "E_INVALID_INPUT"], ["line 3", "E_INVALID_INPUT"]]);
     assert.ok(finished.data.report.rejections.every((r) => r.message.length > 0));
+    // Each names its line once, in where ("line 3: line 3: not JSON" read twice).
+    assert.ok(finished.data.report.rejections.every((r) => !r.message.startsWith("line ")), JSON.stringify(finished.data.report.rejections));
     for (const id of ["fine-1", "fine-2"]) await running.engine.forget(id, "a"); // the later cases count namespace a
     // The job's own namespace named in the records is fine.
     const same = await post(keyA, "", jsonl([{ text: "named its own namespace", namespace: "a", id: "own" }]));

@@ -13,7 +13,7 @@ import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
 import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
@@ -62,7 +62,8 @@ of strings), meta (JSON text or a struct), created_at and expires_at (timestamps
 of text, numbers, booleans or timestamps are kept in meta. A record whose id is stored already
 writes over it; its kind, tags and meta, where the record leaves them out, stay as stored. FILE "-"
 reads stdin (JSONL unless --format arrow): it is first copied to a temporary file, removed when
-the import finishes; an interrupted one keeps it and names it for --resume. Without -n a
+the import finishes; an interrupted one keeps it and names it for --resume, and the resumed import
+removes it when it finishes. Without -n a
 record that names a namespace (a JSONL field, an Arrow column) goes there, the others to the
 default, so a whole-store export restores every namespace; with -n every record goes to NS and
 one that names another namespace is rejected. --ttl gives
@@ -108,6 +109,13 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
     }
     const spool = given === "-" ? await spoolStdin(context.stderr) : undefined;
     let keepSpool = false;
+    if (spool === undefined && isStdinSpool(given)) {
+      // `--resume` of an import from stdin that was stopped reads the copy it kept: once that import finishes, the copy
+      // (the memories' texts, in plaintext under the temporary folder) goes, as it would have at the first run's end.
+      const exit = await runImport(context, given, () => undefined);
+      if (!isSignalExit(exit) && (exit === 0 || exit === EXIT_FAILURES_FOUND)) rmSync(dirname(resolve(given)), { recursive: true, force: true });
+      return exit;
+    }
     try {
       // The spool's own stop stays until the import's is in place: a signal between them would otherwise end the
       // process the default way, with the copy of stdin (the memories' texts) left behind.
@@ -121,6 +129,12 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
     }
   },
 };
+
+/** Whether `path` is the copy of stdin an import from `-` kept for `--resume` (`$TMPDIR/memzip-stdin-XXXXXX/stdin.jsonl`). */
+function isStdinSpool(path: string): boolean {
+  const full = resolve(path);
+  return basename(full) === "stdin.jsonl" && basename(dirname(full)).startsWith("memzip-stdin-") && dirname(dirname(full)) === resolve(tmpdir());
+}
 
 /**
  * Copies stdin to a temporary file: an import reads its input by position (resumable jobs, progress
