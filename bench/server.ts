@@ -9,6 +9,7 @@
  * process each), and the first recalls of the hot memories after a restart, with and without warming.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { stopChild } from "./child.js";
 import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
@@ -89,13 +90,6 @@ function serve(warm: number, level = "warn"): Promise<{ child: ChildProcess; url
     });
     child.once("exit", (code) => reject(new Error(`memzip serve exited (${String(code)}): ${stderr.slice(-2000)}`)));
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
 }
 
 interface Load {
@@ -260,7 +254,7 @@ try {
   if (SEARCH_ONLY) {
     await measure("search", false);
     await measure("search", true);
-    await stop(server.child);
+    await stopChild(server.child);
     console.log(JSON.stringify({ memories: N, seconds: SECONDS, connections: CONNECTIONS, cli: CLI, load: rows, loadAverage: loadavg().map((x) => Number(x.toFixed(1))), node: process.version }));
     console.log(`\n| load (autocannon, ${SECONDS} s each) | req/s | p50 ms | p99 ms | errors | writes/s | server CPU ms a request (main / process) |`);
     console.log("|---|---:|---:|---:|---:|---:|---:|");
@@ -282,17 +276,17 @@ try {
   console.error(`one recall: server median ${serverOne.median} ms, CLI median ${ms(median(cli))} ms`);
   await measure("search", false);
   await measure("search", true);
-  await stop(server.child);
+  await stopChild(server.child);
 
   // 4. First recalls of the hot memories after a restart: no warming, then warming (the server's recall counts of the runs above).
   const probe = HOT.slice(0, 50);
   const cold = await serve(0);
   const coldRecalls = await firstRecalls(cold.url, key, probe);
-  await stop(cold.child);
+  await stopChild(cold.child);
   const warmServer = await serve(500, "info");
   const warmLine = await warmServer.warmed;
   const warmRecalls = await firstRecalls(warmServer.url, key, probe);
-  await stop(warmServer.child);
+  await stopChild(warmServer.child);
 
   const report = {
     memories: N,

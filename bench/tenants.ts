@@ -9,8 +9,8 @@
  * `/healthz` answer asked meanwhile (a model load holds the server's event loop), and the server's resident memory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { stopChild } from "./child.js";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { once } from "node:events";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,13 +43,6 @@ function serve(cmModels: string): Promise<{ child: ChildProcess; url: string }> 
     });
     child.once("exit", (code) => reject(new Error(`memzip serve exited (${String(code)}): ${stderr.slice(-2000)}`)));
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
 }
 
 function residentMiB(pid: number): number | undefined {
@@ -130,7 +123,7 @@ try {
     polling = false;
     await poller;
     const rss = residentMiB(child.pid as number);
-    await stop(child);
+    await stopChild(child);
     const label = setting === "" ? "the profile's (auto)" : setting;
     const codecsWritten = [...writeCodecs].map(([codec, n]) => `${n} ${codec}`).join(", ");
     rows.push(`| ${label} | ${ms(median(firstRound))} | ${ms(median(steady))} | ${ms(quantile(steady, 0.9))} | ${ms(Math.max(...steady))} | ${ms(median(writes))} (${codecsWritten}) | ${ms(slowestHealth)} | ${rss ?? "—"} |`);
@@ -139,6 +132,6 @@ try {
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(row);
 } finally {
-  for (const child of children) await stop(child);
+  for (const child of children) await stopChild(child);
   rmSync(dir, { recursive: true, force: true });
 }
