@@ -7,8 +7,9 @@ import { hasDerivedSnapshot, readDerivedSnapshot, writeDerivedSnapshot } from ".
 import { loadSnapshot, type LoadedSnapshot } from "./snapshot.js";
 
 /**
- * Loaded snapshots a thread keeps when no engine asks for more; each holds a model (26–55 MiB of WebAssembly memory at
- * the defaults, docs/CM.md "Resources"). Codec worker threads keep this many: an import codes one namespace at a time.
+ * Loaded snapshots a thread keeps when nothing asks for more; each holds a model (26–55 MiB of WebAssembly memory at
+ * the defaults, docs/CM.md "Resources"). An open engine raises it on the main thread, and its codec workers on theirs,
+ * to its `cmModels`.
  */
 export const DEFAULT_LOADED_SNAPSHOTS = 2;
 
