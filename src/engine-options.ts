@@ -234,7 +234,8 @@ function validateEngineOptions(input: Required<Omit<EngineOptions, "db" | "profi
   wholeNumber("autoTrainAfter", options.autoTrainAfter, 0, Number.MAX_SAFE_INTEGER);
   wholeNumber("concurrency", options.concurrency, 1, 4096);
   wholeNumber("workers", options.workers, 0, 256);
-  wholeNumber("cmModels", options.cmModels, 1, 256);
+  // Two at least: a recode reads with a namespace's old snapshot while it writes with the new one.
+  wholeNumber("cmModels", options.cmModels, 2, 256);
   wholeNumber("itemTimeoutMs", options.itemTimeoutMs, 0, 24 * 60 * 60 * 1000);
   if (!(typeof options.similarityThreshold === "number" && options.similarityThreshold > 0 && options.similarityThreshold <= 1)) {
     fail(`similarityThreshold must be a number in (0, 1], got ${String(options.similarityThreshold)}`);

@@ -441,9 +441,12 @@ export class Engine {
     // Writes and reads called before this finish first (a remember issued just before close was refused "closed").
     this.closing = true;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await this.parts.close();
-    await this.store.close();
-    this.releaseModels();
+    try {
+      await this.parts.close();
+      await this.store.close();
+    } finally {
+      this.releaseModels();
+    }
   }
 
   /** Set by `close`: calls after it are refused (E_USAGE); the ones before it are waited for. */

@@ -46,6 +46,10 @@ export function prepareOutput(path: string, storePath: string | undefined, force
     if (stat.isDirectory()) throw new MemzipError(ErrorCode.USAGE, `--out ${path} is a directory`, { hint: "Name a file to write." });
     // The file is written beside and renamed over the target: over a device, a pipe or a socket (--force) that replaced
     // the node itself with a plain file of every memory's text (/dev/null, for root).
+    if (stat.isSymbolicLink()) {
+      // canonical() resolved every link it could: this one points at nothing.
+      throw new MemzipError(ErrorCode.USAGE, `--out ${path} is a symbolic link to a file that does not exist`, { hint: "Name the file to write itself, not a link.", details: { out: target } });
+    }
     if (!stat.isFile()) {
       throw new MemzipError(ErrorCode.USAGE, `--out ${path} is not a regular file (a device, pipe or socket); export writes a file and renames it into place`, {
         hint: `Leave --out out and redirect standard output instead (memzip export > ${path}).`,

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { DEFAULT_MAX_TEXT_BYTES } from "../codec/text.js";
+import { DEFAULT_MAX_TEXT_BYTES, bytesToText } from "../codec/text.js";
 import { resolveConfig, type FileConfig } from "../config/load.js";
 import { defaultDbPath } from "../core/paths.js";
 import { parseProfileName } from "../core/profiles.js";
@@ -34,6 +34,12 @@ export function flagSettings(context: CommandContext): FileConfig {
 /** The largest text a write takes under this command's settings (maxTextBytes): what `--file` and stdin are read up to. */
 export function textLimitOf(context: CommandContext): number {
   return settingsOf(context).maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+}
+
+/** A text given as a file or stdin ("-"), read up to this command's text limit and checked as UTF-8 against the same limit. */
+export function readInputText(context: CommandContext, path: string, flag = "--file"): string {
+  const limit = textLimitOf(context);
+  return bytesToText(readInputFile(path, flag, limit), limit);
 }
 
 /** The settings of the config file, then MEMZIP_* variables, then flags (`resolveConfig`). */
@@ -164,8 +170,11 @@ function readBounded(path: string, flag: string, maxBytes: number): Buffer {
   try {
     const chunks: Buffer[] = [];
     let total = 0;
+    // One buffer for every read, and a copy of what each read gave (a pipe gives ~64 KiB a read: a fresh 1 MiB
+    // buffer each time held ~16x the text).
+    const buffer = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1));
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const chunk = buffer.subarray(0, Math.min(buffer.length, maxBytes + 1 - total));
       let read: number;
       try {
         read = readSync(fd, chunk, 0, chunk.length, null);
@@ -176,7 +185,7 @@ function readBounded(path: string, flag: string, maxBytes: number): Buffer {
         continue;
       }
       if (read === 0) return Buffer.concat(chunks, total);
-      chunks.push(chunk.subarray(0, read));
+      chunks.push(Buffer.from(chunk.subarray(0, read)));
       total += read;
       if (total > maxBytes) {
         throw new MemzipError(ErrorCode.INVALID_INPUT, `the text given as ${path === "-" ? "standard input" : path} is over the limit of ${maxBytes} bytes (read so far: ${total})`, {

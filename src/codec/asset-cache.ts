@@ -28,16 +28,18 @@ export function assetContentKey(bytes: Uint8Array): string {
  * share an id, and the damaged copy's failure, or a model built from it, was handed to the intact one's reads and
  * writes. The hash is computed once per bytes object (the engine hands the same asset object to every call).
  */
-export function assetCache<T>(codec: string, limit: number | (() => number), build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): (asset: Asset | undefined) => T {
+export function assetCache<T>(codec: string, limit: number | (() => number), build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): AssetCache<T> {
   const built = new Map<string, Built<T>>();
+  const limitNow = () => Math.max(1, typeof limit === "number" ? limit : limit());
+  const trimTo = (max: number): void => {
+    while (built.size > max) built.delete(built.keys().next().value as string);
+  };
   const keep = (id: string, entry: Built<T>): void => {
     built.delete(id);
-    // A limit lowered since (the engine that asked for more closed) trims the least recently used at the next keep.
-    const max = Math.max(1, typeof limit === "number" ? limit : limit());
-    while (built.size >= max) built.delete(built.keys().next().value as string);
+    trimTo(limitNow() - 1);
     built.set(id, entry);
   };
-  return (asset) => {
+  const get = (asset: Asset | undefined): T => {
     if (!asset) throw new TypeError(`${codec} needs its asset`);
     const key = assetContentKey(asset.bytes);
     let entry = built.get(key);
@@ -53,4 +55,9 @@ export function assetCache<T>(codec: string, limit: number | (() => number), bui
     if ("error" in entry) throw entry.error;
     return entry.value;
   };
+  // A limit lowered since (the engine that asked for more closed) drops the least recently used at once.
+  return Object.assign(get, { trim: () => trimTo(limitNow()) });
 }
+
+/** An asset cache: the build for an asset (kept, least recently used dropped past the limit), and `trim` to the limit now. */
+export type AssetCache<T> = ((asset: Asset | undefined) => T) & { trim(): void };

@@ -212,7 +212,7 @@ export function resolveProfile(name: ProfileName, hardware: Hardware, modelBytes
   base.cmModels = Math.max(2, Math.min(16, Math.floor(hardware.ramBytes / 16 / CM_MODEL_BYTES / threads)));
   reasons.push(
     `cm models ${base.cmModels} per thread: namespaces' context models kept loaded on the main thread and on each of the ${base.workers} codec workers ` +
-      `(a server's writes code there), within 1/16 of RAM over the ${threads} threads at ~${CM_MODEL_BYTES / 2 ** 20} MiB a model (2 to 16)`,
+      `(a server's writes code there): 1/16 of RAM over the ${threads} threads at ~${CM_MODEL_BYTES / 2 ** 20} MiB a model, at least 2 and at most 16 a thread`,
   );
   return { name, ...base, reasons, sources };
 }

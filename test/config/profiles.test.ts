@@ -60,7 +60,7 @@ describe("profiles", () => {
     assert.equal(engine.options.batchSize, 100);
     assert.equal(engine.options.llm.contexts, 2);
     assert.equal(engine.options.cmModels, 4, "cloud's");
-    assert.throws(() => Engine.open({ db: ":memory:", cmModels: 0 }), (e: unknown) => isMemzipError(e) && /cmModels must be a whole number from 1 to 256, got 0/.test(e.message));
+    assert.throws(() => Engine.open({ db: ":memory:", cmModels: 1 }), (e: unknown) => isMemzipError(e) && /cmModels must be a whole number from 2 to 256, got 1/.test(e.message));
     assert.throws(() => Engine.open({ db: ":memory:", profile: "turbo" as never }), (e: unknown) => isMemzipError(e) && /unknown profile "turbo"/.test(e.message));
     assert.throws(() => Engine.open({ db: ":memory:", similarityThreshold: 1.5 }), /similarityThreshold/);
   });

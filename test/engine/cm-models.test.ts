@@ -42,11 +42,11 @@ describe("reads across namespaces keep each namespace's cm model loaded (cmModel
         return memory;
       }),
     );
-    const recallAll = async (cmModels: number): Promise<number> => {
+    const recallAll = async (cmModels: number, memories = rotation): Promise<number> => {
       const engine = Engine.create({ store: openStore(path), cache: "off", workers: 0, cmModels });
       try {
         const before = snapshotTrainings();
-        for (const memory of rotation) assert.equal(await engine.recall(memory.id, { namespace: memory.namespace }), memory.text);
+        for (const memory of memories) assert.equal(await engine.recall(memory.id, { namespace: memory.namespace }), memory.text);
         return snapshotTrainings() - before;
       } finally {
         await engine.close();
@@ -57,6 +57,10 @@ describe("reads across namespaces keep each namespace's cm model loaded (cmModel
     assert.ok(withTwo >= rotation.length - 2, `cmModels 2: ${withTwo} loads for ${rotation.length} recalls`);
     const withThree = await recallAll(3);
     assert.ok(withThree <= namespaces.length, `cmModels 3: ${withThree} loads for ${rotation.length} recalls`);
+    // Its close gave the models past the default back: of n0, n1, n2 (n0 least recently read) two stay loaded, so the
+    // next engine reads n1 and n2 without a load and loads n0 again.
+    const afterClose = await recallAll(3, [rotation[1], rotation[2], rotation[0]] as typeof rotation);
+    assert.equal(afterClose, 1, "the model an engine's close let go is loaded again; the two the default keeps are not");
 
     // A server's writes code on the codec workers (`offload`), which keep `cmModels` too.
     // New texts each time (a text already stored in its namespace is kept once: no coding).

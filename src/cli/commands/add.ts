@@ -1,9 +1,9 @@
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS, WRITE_NAMESPACE } from "../command.js";
 import { choices, MEMORY_KINDS, WRITE_CODEC_NAMES } from "../../core/vocabulary.js";
-import { bytesToText, textToBytes } from "../../codec/text.js";
+import { textToBytes } from "../../codec/text.js";
 import { checkMemoryId, parseMemoryRecord } from "../../pipeline/records.js";
-import { emit, openEngine, parseChoice, parseCodec, parseTtl, readInputFile, textLimitOf, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseCodec, parseTtl, readInputText, usage } from "../shared.js";
 
 export const addCommand: Command = {
   name: "add",
@@ -35,7 +35,7 @@ after the write: reads skip it from then on and \`memzip compact\` deletes it.`,
     }
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
     let text: string;
-    if (source !== undefined) text = bytesToText(readInputFile(source, "--file", textLimitOf(context)));
+    if (source !== undefined) text = readInputText(context, source);
     else if (positionals[0] !== undefined) text = positionals[0];
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     // An empty text (or one with half a surrogate pair) is refused before the store is opened: `add ""` on a store that

@@ -1,9 +1,8 @@
 import { HELP_OPTION, JSON_OPTION, type Command } from "../command.js";
-import { bytesToText } from "../../codec/text.js";
 import { ENTITY_TYPES } from "../../semantic/entities.js";
 import { defaultEntityExtractor } from "../../semantic/entities-tagger.js";
 import { ruleEntityExtractor } from "../../semantic/entities-rules.js";
-import { emit, readInputFile, textLimitOf, usage } from "../shared.js";
+import { emit, readInputText, usage } from "../shared.js";
 
 export const entitiesCommand: Command = {
   name: "entities",
@@ -25,7 +24,7 @@ Types: ${ENTITY_TYPES.join(", ")}.`,
     const { values, positionals } = context;
     const source = typeof values.file === "string" ? values.file : positionals[0] === "-" ? "-" : undefined;
     let text: string;
-    if (source !== undefined) text = bytesToText(readInputFile(source, "--file", textLimitOf(context)));
+    if (source !== undefined) text = readInputText(context, source);
     else if (positionals.length > 0) text = positionals.join(" ");
     else throw usage("give the text as an argument, with --file FILE, or as - for stdin");
     const entities = (values["rules-only"] === true ? ruleEntityExtractor : defaultEntityExtractor).extract(text);

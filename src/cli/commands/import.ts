@@ -11,7 +11,7 @@ import { isSignalExit, onStopSignals, signalExitCode, signalName, type StopSigna
 import type { ImportProgress } from "../../pipeline/batch-import.js";
 import type { FinishStep } from "../../engine.js";
 import { MemzipError, ErrorCode } from "../../errors.js";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -109,11 +109,19 @@ prints a one-line hint). At the end the new rows are sealed into blocks once the
     }
     const spool = given === "-" ? await spoolStdin(context.stderr) : undefined;
     let keepSpool = false;
-    if (spool === undefined && isStdinSpool(given)) {
+    if (spool === undefined && typeof context.values.resume === "string" && isStdinSpool(given)) {
       // `--resume` of an import from stdin that was stopped reads the copy it kept: once that import finishes, the copy
-      // (the memories' texts, in plaintext under the temporary folder) goes, as it would have at the first run's end.
+      // (the memories' texts, in plaintext under the temporary folder) goes, as it would have at the first run's end —
+      // the copy alone, and its folder only when nothing else is in it.
       const exit = await runImport(context, given, () => undefined);
-      if (!isSignalExit(exit) && (exit === 0 || exit === EXIT_FAILURES_FOUND)) rmSync(dirname(resolve(given)), { recursive: true, force: true });
+      if (!isSignalExit(exit) && (exit === 0 || exit === EXIT_FAILURES_FOUND)) {
+        rmSync(resolve(given), { force: true });
+        try {
+          rmdirSync(dirname(resolve(given)));
+        } catch {
+          // Not empty (or gone): left as it is.
+        }
+      }
       return exit;
     }
     try {

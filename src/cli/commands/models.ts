@@ -1,12 +1,11 @@
 import { dirname, join } from "node:path";
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
-import { bytesToText } from "../../codec/text.js";
 import { defaultDbPath } from "../../core/paths.js";
 import { MODEL_PRESETS, isModelPreset, pullPreset } from "../../model/registry.js";
 import { isLocalStoreFile } from "../../store/open.js";
 import { ProgressBar, formatBytes } from "../progress.js";
-import { emit, inputFileSize, openEngine, readInputFile, textLimitOf, requirePositional, storePath, usage } from "../shared.js";
+import { emit, inputFileSize, openEngine, readInputText, requirePositional, storePath, usage } from "../shared.js";
 
 /** What `rm` takes, as its missing-argument error names it. */
 const MODEL_ARGUMENT = "NAME (or fingerprint) of a registered model";
@@ -69,7 +68,7 @@ Presets: ${Object.entries(MODEL_PRESETS)
       }
       if (action === "prime") {
         const file = requirePositional(context, 1, "FILE with the priming text (- for stdin)");
-        const asset = await engine.setPrimingText(bytesToText(readInputFile(file, "FILE", textLimitOf(context))));
+        const asset = await engine.setPrimingText(readInputText(context, file, "FILE"));
         emit(context, { id: asset.id, bytes: asset.bytes.length, namespace: asset.namespace }, `namespace ${asset.namespace}: llm memories are now primed with ${formatBytes(asset.bytes.length)} (${asset.id.slice(0, 12)})`);
         return 0;
       }

@@ -1,8 +1,7 @@
 import type { Command } from "../command.js";
 import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import { choices, MEMORY_KINDS } from "../../core/vocabulary.js";
-import { bytesToText } from "../../codec/text.js";
-import { emit, openEngine, parseChoice, parseTtl, readInputFile, textLimitOf, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseTtl, readInputText, requirePositional, usage } from "../shared.js";
 import { inexactInteger, inexactIntegerProblem } from "../../core/json-numbers.js";
 
 export const updateCommand: Command = {
@@ -35,7 +34,7 @@ With --json: the write result ({"id", "namespace", "status", "codec", "originalB
     const { values } = context;
     const id = requirePositional(context, 0, "ID");
     if (typeof values.text === "string" && typeof values.file === "string") throw usage("give the new text with --text or --file, not both");
-    const text = typeof values.file === "string" ? bytesToText(readInputFile(values.file, "--file", textLimitOf(context))) : typeof values.text === "string" ? values.text : undefined;
+    const text = typeof values.file === "string" ? readInputText(context, values.file) : typeof values.text === "string" ? values.text : undefined;
     const kind = parseChoice(MEMORY_KINDS, values.kind, "kind");
     const tagList = (values.tag as string[] | undefined) ?? [];
     if (values["no-tags"] === true && tagList.length) throw usage("--no-tags and --tag contradict each other");

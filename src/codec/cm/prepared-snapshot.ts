@@ -28,7 +28,10 @@ function loadedSnapshotLimit(): number {
 export function holdLoadedSnapshots(count: number): () => void {
   const key = Symbol("cmModels");
   held.set(key, count);
-  return () => void held.delete(key);
+  return () => {
+    // The models past the limit left go now (a library process that closes its engine gives their memory back).
+    if (held.delete(key)) preparedSnapshot.trim();
+  };
 }
 
 export interface PreparedSnapshot extends LoadedSnapshot {
