@@ -101,7 +101,8 @@ function withCommandHint(command: Command, error: unknown): unknown {
   return new MemzipError(error.code, error.message, { hint: helpHint(command), cause: error.cause, details: error.details });
 }
 
-function report(thrown: unknown, json: boolean): number {
+/** Prints a failure as every command does (with --json also as JSON on stdout) and returns its exit code. */
+export function report(thrown: unknown, json: boolean): number {
   const error = storeFailure(thrown) ?? thrown;
   if (error instanceof MemzipError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);

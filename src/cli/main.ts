@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { fstatSync, writeSync } from "node:fs";
 import { ErrorCode, MemzipError, resourceError } from "../errors.js";
-import { main } from "./app.js";
-import { EXIT_CODES } from "./exit-codes.js";
+import { main, report } from "./app.js";
 
 // A reader that stops early (`memzip get ID | head`) closes the pipe: that ends the output, not the command — later
 // writes go nowhere, and the command finishes its work (an import still commits) and exits with its own status.
@@ -16,8 +15,8 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   const typed =
     resourceError(error, "write the output") ??
     new MemzipError(ErrorCode.RESOURCE, `cannot write the output: ${error.message}`, { hint: "Check where standard output goes (a full disk, a closed file), then run the command again.", cause: error });
-  process.stderr.write(`memzip: ${typed.code}: ${typed.message}\n${typed.hint ? `  fix: ${typed.hint}\n` : ""}`);
-  process.exit(EXIT_CODES[typed.code]);
+  // Not as JSON: standard output is what failed.
+  process.exit(report(typed, false));
 });
 
 // Standard output into a file: Node writes each chunk with one write(2) and drops what a short write leaves (under a

@@ -500,18 +500,21 @@ export class ImportExport {
     // over the limit): its earlier line of the id was skipped, and then neither was written.
     const now = this.parts.options.clock();
     const limits = { maxTextBytes: this.parts.options.maxTextBytes, plainJsonOnly: store.plainJsonOnly === true };
-    const refused = (record: MemoryInput): boolean => {
+    const takes = (record: MemoryInput): boolean => {
       try {
         checkedText(record, limits);
-        return false;
-      } catch {
         return true;
+      } catch {
+        return false;
       }
     };
-    const skipLines = await linesReplacedLater(source, (record) =>
-      record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) || (typeof record.expiresAt === "number" && record.expiresAt <= now) || refused(record)
-        ? undefined
-        : `${record.namespace ?? namespace}\u0000${record.id}`,
+    const skipLines = await linesReplacedLater(
+      source,
+      (record) =>
+        record.id === undefined || (pinned && record.namespace !== undefined && record.namespace !== namespace) || (typeof record.expiresAt === "number" && record.expiresAt <= now)
+          ? undefined
+          : `${record.namespace ?? namespace}\u0000${record.id}`,
+      takes,
     );
     const items = noting(pinned ? pinnedTo(source(), namespace) : source(), named);
     const imported = await importRecords(withCheckpoint, items, options.batchSize ?? this.parts.options.batchSize, { ...options, skipLines, ...(onProgress ? { onProgress } : {}) });

@@ -231,7 +231,12 @@ function tally(results: readonly WriteOutcome[], report: ImportReport): void {
  * the same file change nothing. `read` gives the input afresh each time: it is read once more, with
  * 8 bytes a record (a hash of each key), and a second time, for exact keys, only when hashes repeat.
  */
-export async function linesReplacedLater(read: () => AsyncIterable<SourceItem>, keyOf: (record: MemoryInput) => string | undefined): Promise<Set<number>> {
+export async function linesReplacedLater(
+  read: () => AsyncIterable<SourceItem>,
+  keyOf: (record: MemoryInput) => string | undefined,
+  /** Whether the import takes the record (a refused line replaces nothing); asked only of records whose key repeats. */
+  takes: (record: MemoryInput) => boolean = () => true,
+): Promise<Set<number>> {
   let hashes = new Float64Array(1024);
   let count = 0;
   for await (const item of read()) {
@@ -253,7 +258,7 @@ export async function linesReplacedLater(read: () => AsyncIterable<SourceItem>, 
   const lastLine = new Map<string, number>();
   for await (const item of read()) {
     const key = item.ok ? keyOf(item.record) : undefined;
-    if (key === undefined || !repeated.has(hash53(key))) continue;
+    if (key === undefined || !repeated.has(hash53(key)) || !(item.ok && takes(item.record))) continue;
     const earlier = lastLine.get(key);
     if (earlier !== undefined) replaced.add(earlier);
     lastLine.set(key, item.line);
