@@ -5,6 +5,7 @@ import { unauthorized } from "./errors.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { KeyScope } from "../engine.js";
 import { createMcpServer } from "./mcp.js";
+import { guardRequests, invalidMessage } from "./mcp-guard.js";
 import type { RouteRegistry } from "./routes.js";
 
 /**
@@ -43,6 +44,9 @@ export function registerMcpRoutes(app: FastifyInstance, _registry: RouteRegistry
           id: null,
         });
       }
+      // A message that is not JSON-RPC is answered here, with its id where it has one (the transport answers -32700 "parse error", id null).
+      const invalid = invalidMessage(request.body);
+      if (invalid) return reply.code(400).send(invalid.answer);
       const server = pool.take(scope);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.hijack();
@@ -52,6 +56,7 @@ export function registerMcpRoutes(app: FastifyInstance, _registry: RouteRegistry
       });
       try {
         await server.connect(transport);
+        guardRequests(transport);
         await transport.handleRequest(request.raw, reply.raw, request.body);
       } catch (error) {
         request.log.error({ err: error }, "MCP request failed");

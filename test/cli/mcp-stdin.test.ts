@@ -33,4 +33,51 @@ describe("memzip mcp when stdin ends right after a request", () => {
     await using engine = Engine.open({ db });
     assert.equal(await engine.recall("heron"), text);
   });
+
+  it("answers every line that is not a valid request (with its id where it has one) and goes on; a bad notification gets no answer", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "lines.db");
+    const lines = [
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }),
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      // The SDK's transport dropped these with no answer: the agent waited for ids 2 and "three" forever.
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: [1, 2] }),
+      JSON.stringify({ jsonrpc: "2.0", id: "three", method: "tools/list", params: 7 }),
+      // Valid JSON-RPC, arguments not an object: -32602, not -32603 with zod's issues as JSON.
+      JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "recall", arguments: "heron" } }),
+      "this is not JSON",
+      "",
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: "nope" }),
+      // Over the 8 MiB bound, its id last (where the SDK's clients put it): answered by id, and the session goes on.
+      JSON.stringify({ method: "tools/call", params: { name: "remember", arguments: { text: "x".repeat(9 << 20) } }, jsonrpc: "2.0", id: 5 }),
+      JSON.stringify({ jsonrpc: "2.0", id: 6, method: "tools/call", params: { name: "remember", arguments: { text: "The heron came back.", id: "heron" } } }),
+    ];
+    const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = closedWithin(child, "memzip mcp with invalid lines");
+    // The last message has no newline after it: the end of input ends it.
+    child.stdin.end(`${lines.join("\n")}\n${JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })}`);
+    const { code } = await closed;
+    assert.equal(code, 0, stderr);
+    type Answer = { id: string | number | null; result?: { isError?: boolean }; error?: { code: number; message: string; data?: { code?: string; hint?: string } } };
+    const answers = stdout.trim().split("\n").map((line) => JSON.parse(line) as Answer);
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => String(a).localeCompare(String(b))), [1, 2, 4, 5, 6, 7, null, "three"], stdout.slice(0, 2000));
+    assert.deepEqual([byId.get(2)?.error?.code, byId.get(2)?.error?.message], [-32600, "invalid tools/call request: params must be an object"]);
+    assert.equal(byId.get("three")?.error?.code, -32600);
+    assert.deepEqual([byId.get(4)?.error?.code, byId.get(4)?.error?.message], [-32602, "invalid params for tools/call: params.arguments: Invalid input: expected an object, received string"]);
+    assert.deepEqual([byId.get(null)?.error?.code, byId.get(null)?.error?.data?.code], [-32700, "E_USAGE"]);
+    assert.deepEqual([byId.get(5)?.error?.code, byId.get(5)?.error?.message], [-32600, `message over ${8 << 20} bytes, not read`]);
+    assert.ok(byId.get(6)?.result && !byId.get(6)?.result?.isError, JSON.stringify(byId.get(6)));
+    assert.deepEqual(byId.get(7)?.result, {});
+    for (const answer of answers) if (answer.error) assert.ok(answer.error.data?.hint, `a fix with ${JSON.stringify(answer.error)}`);
+    assert.match(stderr, /refused a notification: invalid notifications\/progress request: params must be an object/);
+    await using engine = Engine.open({ db });
+    assert.equal(await engine.recall("heron"), "The heron came back.");
+    assert.equal((await engine.stats()).memories, 1, "the message over the bound stored nothing");
+  });
 });
+

@@ -20,6 +20,13 @@ const BIG = Array.from({ length: 400 }, (_, i) => `Entry ${i}: the observatory l
 
 type Structured = Record<string, unknown>;
 
+/** A JSON-RPC answer as it comes over the wire. */
+interface Answer {
+  id: string | number | null;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { code?: string; hint?: string } };
+}
+
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
 }
@@ -316,6 +323,27 @@ describe("MCP server", () => {
       const get = await fetch(`${url}/mcp`, { headers: { authorization: `Bearer ${keys.a}`, accept: "text/event-stream" } });
       assert.equal(get.status, 405);
       await get.body?.cancel();
+    });
+
+    it("a message that is not JSON-RPC, or params that do not fit the method, get -32600 / -32602 with the request's id and a fix", async () => {
+      const post = async (message: unknown) => {
+        const response = await fetch(`${url}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${keys.a}` },
+          body: JSON.stringify(message),
+        });
+        return { status: response.status, body: (await response.json()) as Answer };
+      };
+      const arrayParams = await post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: [1, 2] });
+      assert.equal(arrayParams.status, 400);
+      assert.deepEqual([arrayParams.body.id, arrayParams.body.error?.code, arrayParams.body.error?.data?.code], [2, -32600, "E_USAGE"]);
+      assert.match(arrayParams.body.error?.message ?? "", /params must be an object/);
+      // Valid JSON-RPC whose arguments are not an object: the SDK answered -32603 "internal error" with zod's issues as JSON.
+      const textArguments = await post({ jsonrpc: "2.0", id: "t", method: "tools/call", params: { name: "recall", arguments: "heron" } });
+      assert.equal(textArguments.status, 200);
+      assert.deepEqual([textArguments.body.id, textArguments.body.error?.code], ["t", -32602]);
+      assert.equal(textArguments.body.error?.message, "invalid params for tools/call: params.arguments: Invalid input: expected an object, received string");
+      assert.ok(textArguments.body.error?.data?.hint);
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { StdioServerTransport as StdioTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Command } from "../command.js";
 import { CODING_OPTIONS, STORE_OPTIONS } from "../command.js";
@@ -32,7 +32,7 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
       if (ns !== "*" && !NAMESPACE_PATTERN.test(ns)) throw usage(`--namespace ${JSON.stringify(ns)} is not a namespace (1–128 letters, digits or _ . : @ -; * for all)`);
     }
     // Loaded here, not at the top: the MCP SDK costs every other command ~0.2 s of CPU at start.
-    const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import("@modelcontextprotocol/sdk/server/stdio.js"), import("../../server/mcp.js")]);
+    const [{ StdioLineTransport }, { createMcpServer }, { guardRequests }] = await Promise.all([import("../../server/mcp-stdio.js"), import("../../server/mcp.js"), import("../../server/mcp-guard.js")]);
     const engine = openEngine(context, {}, role === "read" ? { readOnly: true } : { create: true });
     const namespaces = given.includes("*") ? ("*" as const) : given.length > 0 ? [...new Set(given)] : [engine.options.namespace];
     const server = createMcpServer({
@@ -41,7 +41,8 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
       textBytes: SERVER_LIMITS.textBytes,
       onInternalError: (error) => context.stderr.write(`memzip mcp: tool failed: ${(error as Error)?.stack ?? String(error)}\n`),
     });
-    const transport = new StdioServerTransport(process.stdin, process.stdout);
+    // A line is bounded as a POST /mcp body is.
+    const transport = new StdioLineTransport(process.stdin, process.stdout, { maxLineBytes: SERVER_LIMITS.bodyBytes, log: (line) => context.stderr.write(`memzip mcp: ${line}\n`) });
     // How the session ended: the input ran out (answer what was asked), or a signal (stop now).
     const closed = new Promise<"input" | "signal">((resolve) => {
       transport.onclose = () => resolve("input");
@@ -52,6 +53,7 @@ the write tools answer E_FORBIDDEN. docs/MCP.md has the host configuration and t
     });
     try {
       await server.connect(transport);
+      guardRequests(transport);
       const answered = trackRequests(transport);
       context.stderr.write(`memzip mcp: ready on stdio (${role}, namespaces ${namespaces === "*" ? "*" : namespaces.join(", ")}, store ${engine.location})\n`);
       // stdin may end right after a request (one piped in): it is answered before the engine closes,
@@ -83,7 +85,7 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
  * transport's `onmessage` on connect; its answers go out through `send`). The returned function
  * resolves once every request received so far has its answer written.
  */
-function trackRequests(transport: StdioTransport): () => Promise<void> {
+function trackRequests(transport: Transport): () => Promise<void> {
   const open = new Set<string | number>();
   let drained: (() => void) | undefined;
   const receive = transport.onmessage;
