@@ -115,7 +115,9 @@ export function resourceError(error: unknown, what = "write"): MemzipError | und
   const cause = RESOURCE_CAUSES[base];
   if (!cause) return undefined;
   const readOnly = base === "SQLITE_READONLY" || base === "EROFS" || base === "EACCES" || base === "SQLITE_CANTOPEN";
-  return new MemzipError(ErrorCode.RESOURCE, `cannot ${what}: ${cause} (${code}: ${error.message})`, {
+  // Node's own messages begin with the code ("ENOSPC: no space left on device, write"); SQLite's do not.
+  const said = error.message.startsWith(`${code}:`) ? error.message : `${code}: ${error.message}`;
+  return new MemzipError(ErrorCode.RESOURCE, `cannot ${what}: ${cause} (${said})`, {
     hint: readOnly
       ? "Make the store file and its folder writable (check permissions and mount options), or point --db at a writable path."
       : "Free disk space or raise the file-size limit (ulimit -f, quota), then run the command again; what was already committed stays.",
