@@ -70,6 +70,8 @@ export function tagsProblem(tags: unknown): string | undefined {
   // The library's callers are not held to the types: a string or a list holding a number is refused, not stored as [].
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) return '"tags" must be an array of strings';
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
+  // No filter finds an empty tag (`--tag ""` is refused: `rm --where --tag "$UNSET"` must not match), so none is stored.
+  if (tags.includes("")) return "a tag is empty (tags are 1 to 256 characters)";
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
 }

@@ -20,7 +20,7 @@ export const MemoryId = z
   .refine((id) => idProblem(id) === undefined, MEMORY_ID_RULE)
   .describe(`the memory's id (unique within its namespace): ${MEMORY_ID_RULE}`);
 const Kind = z.enum(MEMORY_KINDS);
-const Tags = z.array(z.string().max(MAX_TAG_CHARS)).max(MAX_TAGS);
+const Tags = z.array(z.string().min(1).max(MAX_TAG_CHARS)).max(MAX_TAGS);
 const Meta = z.record(z.string(), z.unknown()).describe("any JSON object kept with the memory");
 const ExpiresAt = z
   .number()

@@ -102,8 +102,15 @@ describe("trial40's edges", () => {
       const tooMany = Array.from({ length: 257 }, (_, i) => `t${i}`);
       await assert.rejects(engine.remember({ id: "t", text: "tags", tags: tooMany, namespace: "a" }), { code: "E_INVALID_INPUT", message: /257 tags, over the limit of 256/ });
       await assert.rejects(engine.update("m", { tags: ["x".repeat(257)] }, "a"), { code: "E_INVALID_INPUT", message: /257 characters/ });
+      // No filter finds an empty tag (`--tag ""` is refused so that `rm --where --tag "$UNSET"` matches nothing): none is stored.
+      await assert.rejects(engine.remember({ id: "e", text: "an empty tag", tags: ["ok", ""], namespace: "a" }), { code: "E_INVALID_INPUT", message: /a tag is empty/ });
+      await assert.rejects(engine.update("m", { tags: [""] }, "a"), { code: "E_INVALID_INPUT", message: /a tag is empty/ });
       await assert.rejects(engine.remember({ id: "c", text: "created when?", createdAt: 1.5, namespace: "a" }), { code: "E_INVALID_INPUT", message: /createdAt/ });
       const key = (await engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const emptyTag = await fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify({ text: "an empty tag", tags: [""] }) });
+      assert.equal(emptyTag.status, 400);
+      // The body's schema says it (as it says a tag over 256 characters): E_USAGE naming the field.
+      assert.match(((await emptyTag.json()) as ErrorBody).error.message, /tags\.0/);
       const patch = await fetch(`${running.url}/v1/memories/m`, { method: "PATCH", headers: bearer(key, { "content-type": "application/json" }), body: `{"meta":${deepJson}}` });
       assert.equal(patch.status, 400);
       assert.equal(((await patch.json()) as ErrorBody).error.code, "E_INVALID_INPUT");
