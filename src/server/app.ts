@@ -148,7 +148,8 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
     const inexact = inexactInteger(text);
     if (inexact !== undefined) {
       const { message, hint } = inexactIntegerProblem(inexact);
-      done(new BodyParseError(400, ErrorCode.INVALID_INPUT, `the JSON body: ${message}`, hint), undefined);
+      // Valid JSON memzip refuses (at /mcp: -32000, not -32700 "not JSON").
+      done(new HttpError(400, ErrorCode.INVALID_INPUT, `the JSON body: ${message}`, hint), undefined);
       return;
     }
     void parseJson(request, text, (error, value) => {

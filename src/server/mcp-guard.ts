@@ -29,9 +29,14 @@ export const JsonRpcError = {
 } as const;
 
 /** A JSON-RPC error answer carrying memzip's code and fix in `data`. */
-export function protocolError(id: RequestId | null, code: number, message: string, hint: string): JSONRPCMessage {
+export function protocolError(id: RequestId | null, code: number, message: string, hint: string, memzipCode: string = ErrorCode.USAGE): JSONRPCMessage {
   // The SDK's message type has no answer without an id; JSON-RPC 2.0 answers id null where the request's could not be read.
-  return { jsonrpc: "2.0", id, error: { code, message, data: { code: ErrorCode.USAGE, hint } } } as JSONRPCMessage;
+  return { jsonrpc: "2.0", id, error: { code, message, data: { code: memzipCode, hint } } } as JSONRPCMessage;
+}
+
+/** A request id as JSON-RPC allows it here (a string or a safe integer), or null. */
+export function usableId(id: unknown): RequestId | null {
+  return typeof id === "string" || (typeof id === "number" && Number.isSafeInteger(id)) ? id : null;
 }
 
 /**
@@ -44,7 +49,7 @@ export function invalidMessage(value: unknown): { answer: JSONRPCMessage; notifi
   const checked = JSONRPCMessageSchema.safeParse(value);
   if (checked.success) return undefined;
   const fields = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const id = typeof fields.id === "string" || (typeof fields.id === "number" && Number.isSafeInteger(fields.id)) ? fields.id : null;
+  const id = usableId(fields.id);
   const method = typeof fields.method === "string" ? fields.method : undefined;
   const what = method !== undefined ? `${method} request` : "message";
   return {
@@ -68,7 +73,7 @@ export function paramsProblem(message: { method: string }): string | undefined {
 function messageProblem(value: unknown, fields: Record<string, unknown>): string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
   if (fields.jsonrpc !== "2.0") return 'jsonrpc must be "2.0"';
-  if ("id" in fields && !(typeof fields.id === "string" || (typeof fields.id === "number" && Number.isSafeInteger(fields.id)))) return "id must be a string or an integer";
+  if ("id" in fields && usableId(fields.id) === null) return "id must be a string or an integer";
   if ("method" in fields && typeof fields.method !== "string") return "method must be a string";
   if ("params" in fields && (typeof fields.params !== "object" || fields.params === null || Array.isArray(fields.params))) return "params must be an object";
   if (!("method" in fields) && !("result" in fields) && !("error" in fields)) return "it has no method";

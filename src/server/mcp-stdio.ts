@@ -1,7 +1,8 @@
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { invalidMessage, JsonRpcError, protocolError } from "./mcp-guard.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { inexactInteger, inexactIntegerProblem } from "../core/json-numbers.js";
+import { invalidMessage, JsonRpcError, protocolError, usableId } from "./mcp-guard.js";
 
 /** Bytes of a line's start and end kept from a line over the bound, to find its id. */
 const EDGE_BYTES = 256;
@@ -112,6 +113,13 @@ export class StdioLineTransport implements Transport {
       void this.answer(protocolError(null, JsonRpcError.PARSE, `parse error: ${(error as Error).message}`, "Send one JSON-RPC message per line, as JSON."));
       return;
     }
+    // A number JSON cannot hold exactly is refused, as a POST /mcp body's is: parsed, it would be stored rounded.
+    const inexact = inexactInteger(line);
+    if (inexact !== undefined) {
+      const { message, hint } = inexactIntegerProblem(inexact);
+      void this.answer(protocolError(usableId(typeof value === "object" && value !== null ? (value as { id?: unknown }).id : undefined), JsonRpcError.INVALID_PARAMS, `E_INVALID_INPUT: ${message}`, hint, "E_INVALID_INPUT"));
+      return;
+    }
     const invalid = invalidMessage(value);
     if (invalid) {
       if (invalid.notification) this.options.log?.(`refused a notification: ${errorMessage(invalid.answer)}`);
@@ -141,12 +149,11 @@ const HEAD_ID = new RegExp(String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)
 const TAIL_ID = new RegExp(String.raw`,\s*"id"\s*:\s*${ID}\s*\}\s*$`);
 
 /** The id of a message read only at its edges, or null: a top-level id is first or last in every client we know. */
-function edgeId(head: Buffer, tail: Buffer): string | number | null {
+function edgeId(head: Buffer, tail: Buffer): RequestId | null {
   const found = HEAD_ID.exec(head.toString("utf8")) ?? TAIL_ID.exec(tail.toString("utf8").replace(/\r$/, ""));
   if (!found?.[1]) return null;
   try {
-    const id = JSON.parse(found[1]) as unknown;
-    return typeof id === "string" || (typeof id === "number" && Number.isSafeInteger(id)) ? id : null;
+    return usableId(JSON.parse(found[1]));
   } catch {
     return null;
   }

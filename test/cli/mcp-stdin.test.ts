@@ -51,6 +51,8 @@ describe("memzip mcp when stdin ends right after a request", () => {
       // Over the 8 MiB bound, its id last (where the SDK's clients put it): answered by id, and the session goes on.
       JSON.stringify({ method: "tools/call", params: { name: "remember", arguments: { text: "x".repeat(9 << 20) } }, jsonrpc: "2.0", id: 5 }),
       JSON.stringify({ jsonrpc: "2.0", id: 6, method: "tools/call", params: { name: "remember", arguments: { text: "The heron came back.", id: "heron" } } }),
+      // A number JSON cannot hold exactly is refused, as every other door refuses it (parsed, it was stored rounded).
+      '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"remember","arguments":{"text":"big","id":"big","meta":{"n":12345678901234567890}}}}',
     ];
     const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
     let stdout = "";
@@ -65,7 +67,7 @@ describe("memzip mcp when stdin ends right after a request", () => {
     type Answer = { id: string | number | null; result?: { isError?: boolean }; error?: { code: number; message: string; data?: { code?: string; hint?: string } } };
     const answers = stdout.trim().split("\n").map((line) => JSON.parse(line) as Answer);
     const byId = new Map(answers.map((a) => [a.id, a]));
-    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => String(a).localeCompare(String(b))), [1, 2, 4, 5, 6, 7, null, "three"], stdout.slice(0, 2000));
+    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => String(a).localeCompare(String(b))), [1, 2, 4, 5, 6, 7, 8, null, "three"], stdout.slice(0, 2000));
     assert.deepEqual([byId.get(2)?.error?.code, byId.get(2)?.error?.message], [-32600, "invalid tools/call request: params must be an object"]);
     assert.equal(byId.get("three")?.error?.code, -32600);
     assert.deepEqual([byId.get(4)?.error?.code, byId.get(4)?.error?.message], [-32602, "invalid params for tools/call: params.arguments: Invalid input: expected an object, received string"]);
@@ -73,6 +75,8 @@ describe("memzip mcp when stdin ends right after a request", () => {
     assert.deepEqual([byId.get(5)?.error?.code, byId.get(5)?.error?.message], [-32600, `message over ${8 << 20} bytes, not read`]);
     assert.ok(byId.get(6)?.result && !byId.get(6)?.result?.isError, JSON.stringify(byId.get(6)));
     assert.deepEqual(byId.get(7)?.result, {});
+    assert.deepEqual([byId.get(8)?.error?.code, byId.get(8)?.error?.data?.code], [-32602, "E_INVALID_INPUT"]);
+    assert.match(byId.get(8)?.error?.message ?? "", /12345678901234567890 cannot be kept exactly/);
     for (const answer of answers) if (answer.error) assert.ok(answer.error.data?.hint, `a fix with ${JSON.stringify(answer.error)}`);
     assert.match(stderr, /refused a notification: invalid notifications\/progress request: params must be an object/);
     await using engine = Engine.open({ db });

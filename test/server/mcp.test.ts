@@ -344,6 +344,15 @@ describe("MCP server", () => {
       assert.deepEqual([textArguments.body.id, textArguments.body.error?.code], ["t", -32602]);
       assert.equal(textArguments.body.error?.message, "invalid params for tools/call: params.arguments: Invalid input: expected an object, received string");
       assert.ok(textArguments.body.error?.data?.hint);
+      // Valid JSON memzip refuses (a number it cannot keep exactly) is not "not JSON" (-32700).
+      const response = await fetch(`${url}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${keys.a}` },
+        body: '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"remember","arguments":{"text":"big","meta":{"n":12345678901234567890}}}}',
+      });
+      const inexact = (await response.json()) as Answer;
+      assert.equal(response.status, 400);
+      assert.deepEqual([inexact.error?.code, inexact.error?.data?.code], [-32000, "E_INVALID_INPUT"]);
     });
   });
 });
