@@ -70,20 +70,47 @@ const RELEASE_TEXT = (text: string): boolean => RELEASE_WORD.test(text) && (prod
 function versionSiblings(text: string, found: readonly Candidate[]): Candidate[] {
   const versions = found.filter((c) => c.type === "version" && /^v?\d+(?:\.\d+)*$/.test(c.text));
   const siblings: Candidate[] = [];
+  const insideLonger = longerSpanAround(found.filter((o) => o.type !== "number" && o.type !== "version"));
+  // Whether the whole text is about releases: asked once (per number, a text of many numbers was quadratic).
+  let releaseText: boolean | undefined;
   for (const c of found) {
     if (c.type !== "number" || !/^\d+(?:\.\d+)*$/.test(c.text)) continue;
     // A number inside a duration, quantity or amount ("3.5 hours") is that, not a version.
-    if (found.some((o) => o.type !== "number" && o.type !== "version" && o.start <= c.start && c.end <= o.end && o.end - o.start > c.end - c.start)) continue;
+    if (insideLonger(c)) continue;
     const linked = versions.some((v) => v.end <= c.start && VERSION_LINK.test(text.slice(v.end, c.start)));
     // A dotted number in a text about releases (beside another dotted version, or naming a product with a word of upgrading or
     // requiring), and only where its own words make it a release: right after a word of requiring or moving to a release
     // ("needs at least 5.7", "升级到 7.2"), or after the product's name with a few Chinese characters between ("Redis 集群从 6.2").
     // A number the sentence uses otherwise ("loads dropped from 2.4 to 1.8 seconds", "my GPA went from 3.1 to 3.6") is a number.
     const dotted = /^\d+\.\d+(?:\.\d+)?$/.test(c.text) && !/^0\./.test(c.text);
-    const major = dotted && (versions.some((v) => v.text.includes(".")) || RELEASE_TEXT(text)) && RELEASE_BEFORE(text.slice(Math.max(0, c.start - 40), c.start));
+    const major = dotted && (versions.some((v) => v.text.includes(".")) || (releaseText ??= RELEASE_TEXT(text))) && RELEASE_BEFORE(text.slice(Math.max(0, c.start - 40), c.start));
     if (linked || major) siblings.push({ ...c, type: "version", priority: versions[0]?.priority ?? 0 });
   }
   return siblings;
+}
+
+/**
+ * Whether a longer span of `spans` holds a given one (starts at or before it and ends at or after it): by binary search
+ * over the spans in order of start with the furthest end so far (testing each span was quadratic in a text of numbers).
+ */
+function longerSpanAround(spans: readonly { start: number; end: number }[]): (inner: { start: number; end: number }) => boolean {
+  const ordered = [...spans].sort((a, b) => a.start - b.start);
+  const furthest: number[] = [];
+  for (const span of ordered) furthest.push(Math.max(span.end, furthest.at(-1) ?? -1));
+  /** The furthest end of the spans starting before `position` (or at it, with `atToo`); -1 for none. */
+  const furthestEnd = (position: number, atToo: boolean): number => {
+    let low = 0;
+    let high = ordered.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      const start = (ordered[mid] as { start: number }).start;
+      if (start < position || (atToo && start === position)) low = mid + 1;
+      else high = mid;
+    }
+    return low === 0 ? -1 : (furthest[low - 1] as number);
+  };
+  // Longer: from the same start it must end later; from an earlier start, ending where the inner one ends is enough.
+  return (inner) => furthestEnd(inner.start, true) > inner.end || furthestEnd(inner.start, false) >= inner.end;
 }
 
 interface Rule {
@@ -148,7 +175,7 @@ const CURRENCY_CODES = ["RMB", ...(require("currency-codes") as { codes(): strin
   .filter((code) => !/^X/.test(code) && !/^(?:ALL|TOP|CUP|SOS|MAD|PEN|TRY|CVE|GEL|BOB|BAM|MOP|CUC|STN|SHP|ERN|TMT)$/.test(code))
   .join("|");
 const CURRENCY_SYMBOL = "US\\$|A\\$|C\\$|HK\\$|S\\$|R\\$|[$€£¥￥₹₩]";
-const MONEY_NUMBER = "\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
+const MONEY_NUMBER = "\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
 const FILE_EXTENSIONS =
   "ts|tsx|js|jsx|mjs|cjs|py|ipynb|json|jsonl|md|txt|ya?ml|toml|ini|cfg|conf|env|lock|log|sh|bash|ps1|go|rs|c|h|cc|cpp|hpp|java|kt|swift|rb|php|cs|" +
   "scala|lua|sql|db|sqlite|arrow|parquet|csv|tsv|xml|html?|css|scss|vue|svelte|proto|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|zip|gz|tgz|tar|bz2|xz|" +
@@ -171,11 +198,13 @@ const RUNTIMES =
   "iOS|Android|macOS|Windows|TypeScript|React|Angular|Vue|Django|Rails|Spring|Kafka|Elasticsearch|Terraform|CUDA|GCC|Clang|LLVM|OpenSSL|nginx|Electron|Deno|Bun|npm|pnpm|Xcode|Gradle|\\.NET|C\\+\\+";
 
 // Earlier rules win overlaps; within a rule, longer matches win.
-const RULES: readonly Rule[] = [
+export const RULES: readonly Rule[] = [
   { type: "url", pattern: new RegExp(`\\b(?:${URI_SCHEMES}|[a-z][a-z0-9+.-]{1,15}):\\/\\/[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bwww\\.[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bgit@[\\w.-]+:[\\w./~-]+`, "g") },
   // A host name with a path and maybe a tag, no scheme: "ghcr.io/acme/worker:2.3.0", "docs.example.com/guide".
   { type: "url", pattern: /(?<![\w./@-])(?:[a-z0-9-]+\.)+(?:[a-z]{2,})(?::\d{2,5})?\/[\w.\/~%-]*[\w\/](?::[\w.-]*\w)?/g },
-  { type: "email", pattern: /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g },
+  // Bounded runs (an address's local part is at most 64 characters): an unbounded one is tried from every position of a
+  // long word without "@" to its end, and 120 KB of "x" held a server's event loop 8 s.
+  { type: "email", pattern: /[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+/g },
   // A host name written as such, no scheme or path: "api.example.com", "db.internal:5432" (a common top-level domain, two dots or a port).
   { type: "url", pattern: /(?<![\w.@\/:-])(?:[a-z0-9-]+\.){1,4}(?:com|org|net|io|dev|app|ai|cn|de|uk|fr|nl|jp|eu|us|co|info|cloud|internal|local|lan|corp|tech|xyz)(?::\d{2,5})?(?![\w@\/-]|\.\w)/g, accept: (host) => host.split(".").length >= 3 || /:\d+$/.test(host) || /\.(?:com|org|net|cn|internal|local)$/.test(host) },
   { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }), classify: true },
@@ -215,7 +244,7 @@ const RULES: readonly Rule[] = [
   { type: "id", pattern: /(?<![\w\/])(?:19|20)\d{2}\/[A-Z]{2,6}\/\d{2,}(?![\w\/])/g },
   { type: "path", pattern: /(?<![A-Za-z0-9_])[A-Z]:\\(?:[\p{L}\p{N}_.@+ -]+\\)*[\p{L}\p{N}_.@+-]+/gu },
   // A file name in Chinese characters with an extension ("姓名_学号.pdf"), standing apart from the sentence (after a space, a colon or a quote).
-  { type: "path", pattern: new RegExp(`(?<=^|[\\s:：“"'(（])[\\p{L}\\p{N}_-]*\\p{Script=Han}[\\p{L}\\p{N}_-]*\\.(?:${FILE_EXTENSIONS})(?![\\w.])`, "gu") },
+  { type: "path", pattern: new RegExp(`(?<=^|[\\s:：“"'(（])[\\p{L}\\p{N}_-]{0,64}\\p{Script=Han}[\\p{L}\\p{N}_-]{0,64}\\.(?:${FILE_EXTENSIONS})(?![\\w.])`, "gu") },
   // A branch name after "branch" / "分支": code, not a path or a version.
   { type: "code", pattern: /(?<=\b(?:branch|branches)\s(?:is\s|named\s|from\s|to\s)?|分支(?:是|叫)?\s?)[\w.-]+(?:\/[\w.-]*[\w-])+/g },
   {
@@ -262,7 +291,7 @@ const RULES: readonly Rule[] = [
     pattern: new RegExp(
       // Not a run of "$" fields ("$1$salt$hash", a crypt password hash): "$" then digits is no money there.
       `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w$])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
-        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])\\d[\\d,]*(?:\\.\\d+)?\\s?[€£¥₹]`,
+        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])\\d[\\d,]{0,31}(?:\\.\\d+)?\\s?[€£¥₹]`,
       "g",
     ),
   },
@@ -287,8 +316,8 @@ const RULES: readonly Rule[] = [
   { type: "quantity", pattern: /(?<![\w.\/])\d{2,3}\/\d{2,3}\s?mmHg\b/g },
   // "a 65-inch set", "a 2-litre bottle": a number joined to its unit by a hyphen.
   { type: "quantity", pattern: /(?<![\w.-])\d+(?:\.\d+)?-(?:inch|foot|feet|metre|meter|litre|liter|mile|pound|ton|tonne|gallon|kg|km|cm|mm|gram)\b/g },
-  { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
-  { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]*\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
+  { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
+  { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
   // "一公斤", "两公里", "三百毫升": numbers in Chinese numerals with a unit of several characters (or 斤, 吨), after no other Han character but a verb.
   { type: "quantity", pattern: /(?:(?<!\p{Script=Han})|(?<=[了买要称用走跑约近重有和与或元块]))(?:[一二两三四五六七八九十百千]+|半)(?:公斤|公里|千米|千克|毫升|厘米|毫米|平方米|平米|斤|吨|升(?![级到职学]))/gu },
   // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.
@@ -317,7 +346,7 @@ const RULES: readonly Rule[] = [
   { type: "code", pattern: /\b(?:[A-Z][a-z0-9]+)+(?:Service|Controller|Manager|Handler|Factory|Provider|Repository|Repo|Client|Config|Exception|Error|Spec|Util|Utils|Helper|Component|Module|Reducer|Context|Adapter|Builder|Listener|Worker|Parser|Validator|Serializer|Middleware|Router|Resolver|Schema|Dto|DTO|Impl)\b(?!\.\w)/g },
   { type: "code", pattern: /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:=[\w.:\/-]*[\w\/])?(?![\w=])/g },
   { type: "code", pattern: /\b[a-z_]+=[A-Za-z0-9_.-]*[A-Za-z0-9_]\b/g },
-  { type: "code", pattern: /\b[A-Za-z_][\w.]*\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },
+  { type: "code", pattern: /\b[A-Za-z_][\w.]{0,127}\(\)|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b/g },
   {
     type: "organization",
     pattern: new RegExp(`\\b(?:[A-Z][\\w&-]*\\s+){0,3}[A-Z][\\w&-]*\\s+(?:${ORG_SUFFIX})(?=[\\s,.;:)'’]|$)|\\b(?:${KNOWN_ORGS})\\b`, "g"),
@@ -406,8 +435,12 @@ function classifyQuoted(text: string): EntityType {
 export function resolveOverlaps(found: readonly Candidate[]): Entity[] {
   const ordered = [...found].sort((a, b) => a.priority - b.priority || b.end - b.start - (a.end - a.start) || a.start - b.start);
   const taken: Entity[] = [];
+  // The characters the spans taken so far cover: each candidate is checked and marked over its own length (testing it
+  // against every span taken made a text of many numbers quadratic).
+  const covered = new Uint8Array(ordered.reduce((end, c) => Math.max(end, c.end), 0));
   for (const candidate of ordered) {
-    if (taken.some((t) => candidate.start < t.end && t.start < candidate.end)) continue;
+    if (covered.subarray(candidate.start, candidate.end).includes(1)) continue;
+    covered.fill(1, candidate.start, candidate.end);
     taken.push({ type: candidate.type, text: candidate.text, start: candidate.start, end: candidate.end });
   }
   return taken.sort((a, b) => a.start - b.start);

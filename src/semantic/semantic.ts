@@ -4,7 +4,7 @@ import { MemzipError, ErrorCode, isMemzipError } from "../errors.js";
 import type { TextBackend } from "../model/backend.js";
 import { costReport, type CostReport, type Price, type UsageLine } from "../model/costs.js";
 import { checkBackendUrl } from "../model/egress.js";
-import type { Entity, EntityExtractor } from "./entities.js";
+import { extractInParts, type Entity, type EntityExtractor } from "./entities.js";
 import { entityExtractor as rulesNlpExtractor } from "./entities-nlp.js";
 import { defaultEntityExtractor } from "./entities-tagger.js";
 import { LlamaBackend } from "../model/llama-backend.js";
@@ -127,15 +127,15 @@ export class SemanticLayer {
   }
 
   /** The text's entities from the extractor, else (it threw) from the rules+nlp extractor, counted. */
-  private entitiesOf(text: string): Entity[] {
+  private async entitiesOf(text: string): Promise<Entity[]> {
     try {
-      return this.entities.extract(text);
+      return await extractInParts(this.entities, text);
     } catch (error) {
       this.entityFallbacks++;
       this.entityError = error instanceof Error ? error.message : String(error);
       // Said once per layer (a broken asset would otherwise warn on every write); counted every time.
       if (this.entityFallbacks === 1) process.emitWarning(`entity extraction failed (${this.entityError}); using the rules+nlp entities`, { code: "MEMZIP_ENTITY_FALLBACK" });
-      return rulesNlpExtractor.extract(text);
+      return extractInParts(rulesNlpExtractor, text);
     }
   }
 
@@ -148,7 +148,7 @@ export class SemanticLayer {
     const maxChars = this.options.summaryChars ?? 280;
     const retries = this.options.jsonRetries ?? 1;
     try {
-      const rules = this.entitiesOf(text);
+      const rules = await this.entitiesOf(text);
       const messages = summaryMessages(text, { maxChars, ...(this.options.prompt ? { prompt: this.options.prompt } : {}), ...(language ? { language } : {}) });
       for (let attempt = 0; ; attempt++) {
         const answer = await this.router.generate({ messages, maxTokens: this.options.maxTokens ?? 256, jsonSchema: summarySchema(maxChars) }, this.router.classify(text, kind));
