@@ -253,17 +253,28 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return target;
   };
 
-  /** A memory in scope: with a namespace, only there; without, the connection's namespaces in order. */
+  /**
+   * A memory in scope: with a namespace, only there; without, in the connection's namespaces, where an id two of them
+   * hold is refused (naming them), as REST refuses it: the first one's was updated or forgotten in silence.
+   */
   const find = async (id: string, namespace: string | undefined): Promise<StoredMemory> => {
     const candidates = namespace !== undefined ? (inScope(scope, namespace) ? [namespace] : []) : namespaces;
     if (candidates === undefined) return engine.memory(id).catch(rethrowNotFound(id));
+    const rows: StoredMemory[] = [];
     for (const ns of candidates) {
       const row = await engine.memory(id, ns).catch((error: unknown) => {
         if (isMemzipError(error) && error.code === ErrorCode.NOT_FOUND) return undefined;
         throw error;
       });
-      if (row) return row;
+      if (row) rows.push(row);
     }
+    if (rows.length > 1) {
+      const held = rows.map((row) => row.namespace);
+      throw new MemzipError(ErrorCode.USAGE, `memory ${JSON.stringify(id)} exists in several of this connection's namespaces: ${held.join(", ")}`, {
+        hint: `Name one with the namespace argument, e.g. namespace: ${JSON.stringify(held[0])}.`,
+      });
+    }
+    if (rows[0]) return rows[0];
     throw notFound(id);
   };
 

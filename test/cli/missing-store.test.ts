@@ -172,4 +172,29 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
       assert.deepEqual({ digest: digest(), wal: wal() }, before, `memzip ${args.join(" ")} changed the store file`);
     }
   });
+
+  it("an SQLite file of another program is refused by every command (E_STORE naming its tables) and left as it was (hostile trial s59)", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "app.db");
+    // Another program's database: one table, the default journal mode, user_version 0.
+    const Database = (await import("better-sqlite3")).default;
+    const other = new Database(db);
+    other.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('alice')");
+    other.close();
+    const digest = () => createHash("sha256").update(readFileSync(db)).digest("hex");
+    const before = digest();
+    for (const args of [["ls"], ["stats"], ["add", "a note"], ["import", SAMPLE], ["search", "green", "tea"]]) {
+      const result = memzip([...args, "--db", db]);
+      assert.notEqual(result.status, 0, `memzip ${args.join(" ")}: ${result.stdout}`);
+      assert.match(result.stderr, /E_STORE: .*app\.db is an SQLite database that is not a memzip store \(its tables: users; schema version 0\)/, args.join(" "));
+      assert.equal(digest(), before, `memzip ${args.join(" ")} changed the other program's file`);
+      assert.deepEqual(readdirSync(dir.path), ["app.db"], "no -wal, -shm or .derived beside it");
+    }
+    // A file with memzip's version but no memories table (another program using user_version) too.
+    const versioned = new Database(db);
+    versioned.pragma("user_version = 3");
+    versioned.close();
+    assert.match(memzip(["ls", "--db", db]).stderr, /not a memzip store \(its tables: users; schema version 3\)/);
+  });
 });
+

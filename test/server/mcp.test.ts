@@ -235,7 +235,7 @@ describe("MCP server", () => {
     let dir: { path: string; [Symbol.dispose](): void };
     let server: MemzipServer;
     let url: string;
-    const keys: Record<"a" | "b" | "readA", string> = { a: "", b: "", readA: "" };
+    const keys: Record<"a" | "b" | "readA" | "ab", string> = { a: "", b: "", readA: "", ab: "" };
 
     before(async () => {
       dir = tempDir();
@@ -243,6 +243,7 @@ describe("MCP server", () => {
       keys.a = (await engine.keys.create({ role: "write", namespaces: ["team-a"] })).key;
       keys.b = (await engine.keys.create({ role: "write", namespaces: ["team-b"] })).key;
       keys.readA = (await engine.keys.create({ role: "read", namespaces: ["team-a"] })).key;
+      keys.ab = (await engine.keys.create({ role: "write", namespaces: ["team-a2", "team-b2"] })).key;
       server = await createServer({ engine, logLevel: "silent" });
       url = await server.listen("127.0.0.1", 0);
     });
@@ -323,6 +324,24 @@ describe("MCP server", () => {
       const get = await fetch(`${url}/mcp`, { headers: { authorization: `Bearer ${keys.a}`, accept: "text/event-stream" } });
       assert.equal(get.status, 405);
       await get.body?.cancel();
+    });
+
+    it("an id two of the key's namespaces hold is refused without a namespace, as REST refuses it; with one it acts there only (hostile trial s59)", async () => {
+      const both = await connect(keys.ab);
+      try {
+        await ok(both, "remember", { text: "Team A2's copy of the plan.", id: "plan", namespace: "team-a2" });
+        await ok(both, "remember", { text: "Team B2's copy of the plan.", id: "plan", namespace: "team-b2" });
+        // update_memory and forget acted on the first namespace's copy in silence; recall read it.
+        for (const [tool, args] of [["update_memory", { id: "plan", tags: ["which"] }], ["forget", { id: "plan" }], ["recall", { id: "plan" }]] as const) {
+          assert.match(errorText(await call(both, tool, args)), /^E_USAGE: memory "plan" exists in several of this connection's namespaces: team-a2, team-b2\nfix: Name one with the namespace argument/, tool);
+        }
+        await ok(both, "update_memory", { id: "plan", namespace: "team-b2", tags: ["b"] });
+        await ok(both, "forget", { id: "plan", namespace: "team-a2" });
+        const left = await ok(both, "recall", { id: "plan" });
+        assert.deepEqual([left.namespace, left.text, left.tags], ["team-b2", "Team B2's copy of the plan.", ["b"]]);
+      } finally {
+        await both.close();
+      }
     });
 
     it("a message that is not JSON-RPC, or params that do not fit the method, get -32600 / -32602 with the request's id and a fix", async () => {

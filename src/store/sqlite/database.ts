@@ -292,6 +292,7 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       if (!writable(dirname(location))) snapshot = privateCopy(location);
       db = new Database(snapshot ? join(snapshot, "store.db") : location, { readonly: true, fileMustExist: true });
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      refuseForeign(db, location);
       registerFunctions(db);
       if (options.searchable) {
         // A search writes its index: into a copy of our own. VACUUM INTO reads the store in one read transaction,
@@ -320,6 +321,8 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
     db = new Database(location, options.readOnly ? { fileMustExist: true } : {});
     // The wait first: the first opens of a new file by several processes take turns below.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Before anything writes (the journal mode below is written into the file's header).
+    if (!memory) refuseForeign(db, location);
     registerFunctions(db);
     // For new files only (see docs/STORE.md). On an existing file `auto_vacuum` rewrites the header page even
     // when the mode is unchanged: every read command would write a WAL frame and touch the file.
@@ -353,6 +356,21 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
       cause,
     });
   }
+}
+
+/**
+ * Refuses an SQLite file that another program made: tables but no memzip schema version, or a version but no
+ * `memories` table. Opening it (even for `ls`) switched it to WAL and created memzip's tables beside its own.
+ */
+function refuseForeign(db: Database.Database, location: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid").pluck().all() as string[];
+  if (version === 0 ? tables.length === 0 : tables.includes("memories")) return;
+  const shown = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}`;
+  throw new MemzipError(ErrorCode.STORE, `${location} is an SQLite database that is not a memzip store (${tables.length === 0 ? "no tables" : `its tables: ${shown}`}; schema version ${version}); it was left as it is`, {
+    hint: "Point --db / MEMZIP_DB at a memzip store, or at a path where none exists yet to create one.",
+    details: { path: location, tables: tables.slice(0, 20), userVersion: version },
+  });
 }
 
 function registerFunctions(db: Database.Database): void {
