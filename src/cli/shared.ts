@@ -327,3 +327,10 @@ export function modelOutcomeLines(outcomes: readonly ModelOutcomeCounts[]): stri
   );
 }
 
+/**
+ * A value written into the CLI's human output with its control characters (C0, DEL, C1) as `\u` escapes: a tab or a
+ * line break in a stored tag or label forged rows of a listing, and an escape sequence reached the terminal.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

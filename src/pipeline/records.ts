@@ -65,6 +65,9 @@ export const LATEST_TIME_MS = 8_640_000_000_000_000;
 export const MAX_TAGS = 256;
 export const MAX_TAG_CHARS = 256;
 
+/** A tag: valid Unicode (no lone surrogate) without control characters (C0, DEL, C1). */
+const TAG_PATTERN = /^(?:[^\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
+
 /** Why a tag list cannot be stored, or undefined. */
 export function tagsProblem(tags: unknown): string | undefined {
   // The library's callers are not held to the types: a string or a list holding a number is refused, not stored as [].
@@ -72,6 +75,9 @@ export function tagsProblem(tags: unknown): string | undefined {
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
   // No filter finds an empty tag (`--tag ""` is refused: `rm --where --tag "$UNSET"` must not match), so none is stored.
   if (tags.includes("")) return "a tag is empty (tags are 1 to 256 characters)";
+  // A tab or a line break in a tag forged rows of `memzip ls`; an escape sequence reached the terminal.
+  const unprintable = tags.find((tag) => !TAG_PATTERN.test(tag));
+  if (unprintable !== undefined) return `a tag holds a control character or half of a surrogate pair: ${JSON.stringify(unprintable.slice(0, 32))} (tags are valid Unicode without control characters)`;
   const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
   return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
 }

@@ -423,6 +423,21 @@ describe("issue 12: limits and resources are typed errors, never stack traces", 
     assert.doesNotMatch(stderr, /internal error|at .*\.js:\d+/);
   });
 
+  it("a tag with a control character is refused; a key's label shows its control characters escaped (hostile trial s59)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "c.db");
+    // A line break and a tab in a tag forged a second row of `memzip ls`; an escape sequence cleared the terminal.
+    const forged = memzip(["add", "hello", "--id", "row1", "--tag", "urgent\nrow2\tt\tnote", "--db", db]);
+    assert.equal(forged.status, 3, forged.stderr);
+    assert.match(forged.stderr, /E_INVALID_INPUT: .*a tag holds a control character/);
+    const created = memzip(["keys", "create", "--namespace", "a", "--role", "read", "--label", "ops\tteam\u001b[2J\nrow", "--db", db]);
+    assert.equal(created.status, 0, created.stderr);
+    const listed = memzip(["keys", "ls", "--db", db]).stdout.toString("utf8");
+    assert.equal(listed.trim().split("\n").length, 2, `a header and one key: ${listed}`);
+    assert.match(listed, /\tops\\u0009team\\u001b\[2J\\u000arow$/m);
+    assert.doesNotMatch(listed, /\u001b/);
+  });
+
   it("a record with deeply nested meta is E_INVALID_INPUT for that record; its neighbours are stored", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "n.db");

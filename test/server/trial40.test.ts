@@ -105,6 +105,11 @@ describe("trial40's edges", () => {
       // No filter finds an empty tag (`--tag ""` is refused so that `rm --where --tag "$UNSET"` matches nothing): none is stored.
       await assert.rejects(engine.remember({ id: "e", text: "an empty tag", tags: ["ok", ""], namespace: "a" }), { code: "E_INVALID_INPUT", message: /a tag is empty/ });
       await assert.rejects(engine.update("m", { tags: [""] }, "a"), { code: "E_INVALID_INPUT", message: /a tag is empty/ });
+      // A tab or line break in a tag forged rows of `memzip ls`, an escape sequence reached the terminal (hostile trial s59).
+      for (const tag of ["urgent\nrow2\tt", "\u001b[2J", "csi\u009b", "half\ud800"]) {
+        await assert.rejects(engine.remember({ id: "c", text: "a control character", tags: [tag], namespace: "a" }), { code: "E_INVALID_INPUT", message: /a tag holds a control character or half of a surrogate pair/ }, JSON.stringify(tag));
+      }
+      await engine.remember({ id: "u", text: "tags of any script", tags: ["中文", "café", "🦩"], namespace: "a" });
       await assert.rejects(engine.remember({ id: "c", text: "created when?", createdAt: 1.5, namespace: "a" }), { code: "E_INVALID_INPUT", message: /createdAt/ });
       const key = (await engine.keys.create({ role: "write", namespaces: ["a"] })).key;
       const emptyTag = await fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: JSON.stringify({ text: "an empty tag", tags: [""] }) });

@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { ID_NAMESPACE, STORE_OPTIONS } from "../command.js";
-import { emit, openEngine, requirePositional } from "../shared.js";
+import { emit, openEngine, requirePositional, terminalSafe } from "../shared.js";
 
 export const historyCommand: Command = {
   name: "history",
@@ -23,7 +23,7 @@ tags and meta then, and the text. With --json: {"id", "namespace", "versions": [
       const human = versions
         .map((v) => {
           const until = v.replacedAt === null ? "current" : `replaced ${new Date(v.replacedAt).toISOString()}`;
-          const tags = v.tags.length ? ` [${v.tags.join(", ")}]` : "";
+          const tags = v.tags.length ? ` [${terminalSafe(v.tags.join(", "))}]` : "";
           const meta = Object.keys(v.meta).length ? ` ${JSON.stringify(v.meta)}` : "";
           return `v${v.version}  ${new Date(v.createdAt).toISOString()}  ${until}  ${v.kind}${tags}${meta}  ${v.originalBytes} -> ${v.storedBytes} bytes\n${v.text}`;
         })

@@ -4,7 +4,7 @@ import { KEY_ROLES } from "../../core/store.js";
 import { choices } from "../../core/vocabulary.js";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import { checkKeyRequest } from "../../engine/keys.js";
-import { emit, openEngine, parseChoice, refuseFlags, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, refuseFlags, terminalSafe, usage } from "../shared.js";
 
 const ACTIONS = ["create", "ls", "revoke"] as const;
 
@@ -50,7 +50,7 @@ Requests send it as \`Authorization: Bearer KEY\`. ls lists ids, roles, namespac
         return 0;
       }
       const keys = (await engine.keys.list()).map(({ hash: _hash, ...key }) => key);
-      const lines = keys.map((k) => `${k.id}\t${k.role}\t${k.namespaces.join(",")}\t${k.revokedAt === null ? "active" : "revoked"}\t${k.label ?? ""}`);
+      const lines = keys.map((k) => `${k.id}\t${k.role}\t${k.namespaces.join(",")}\t${k.revokedAt === null ? "active" : "revoked"}\t${terminalSafe(k.label ?? "")}`);
       emit(context, { keys }, lines.length ? `id\trole\tnamespaces\tstatus\tlabel\n${lines.join("\n")}` : "no keys (memzip keys create --namespace NS --role read)");
       return 0;
     } finally {

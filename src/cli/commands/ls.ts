@@ -1,7 +1,7 @@
 import { damageJson } from "../../core/store.js";
 import type { Command } from "../command.js";
 import { FILTER_OPTIONS, READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
-import { countOf, emit, openEngine, parseFilter, parseInteger } from "../shared.js";
+import { countOf, emit, openEngine, parseFilter, parseInteger, terminalSafe } from "../shared.js";
 
 export const lsCommand: Command = {
   name: "ls",
@@ -35,7 +35,7 @@ rest are listed, a warning on stderr names where they are with the fix, --json l
       const originalBytes = rows.reduce((sum, m) => sum + m.originalLength, 0);
       const storedBytes = rows.reduce((sum, m) => sum + (m.storedLength ?? 0), 0);
       const human = rows
-        .map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}\t${m.storedLength ?? 0}\t${m.tags.join(",")}\t${new Date(m.createdAt).toISOString()}`)
+        .map((m) => `${m.id}\t${m.namespace}\t${m.kind}\t${m.codec}\t${m.originalLength}\t${m.storedLength ?? 0}\t${terminalSafe(m.tags.join(","))}\t${new Date(m.createdAt).toISOString()}`)
         .join("\n");
       const more = page.next === null ? "" : `\nmore: memzip ls --cursor ${page.next}${limit === 50 ? "" : ` --limit ${limit}`} (with the same filters)`;
       emit(
