@@ -30,6 +30,9 @@ export const MCP_BOUNDS = {
   recallMax: 100_000,
   /** A memory's meta in recall is left out (metaOmitted) when its JSON is longer than this. */
   metaChars: 8_192,
+  /** Characters of tags shown per memory in list_memories (the rest counted in tagsOmitted), and in recall. */
+  listTagChars: 200,
+  recallTagChars: 4_096,
   /** Namespaces memory_stats reports one by one. */
   statsNamespaces: 50,
 } as const;
@@ -76,6 +79,7 @@ const Hit = Preview.extend({
   score: z.number().describe("rank fusion score; higher is better"),
   unreadable: UnreadableHitSchema,
 });
+const TagsOmitted = z.number().int().optional().describe("tags left out of this answer (their characters passed its bound; recall shows more, update_memory's tags replaces them all)");
 const Unsearchable = z.number().int().describe("memories of these namespaces left out of the search because their text cannot be read now (tried again later)");
 const Written = z.object({
   id: z.string(),
@@ -158,6 +162,7 @@ const OUTPUT = {
     namespace: z.string(),
     kind: z.string(),
     tags: z.array(z.string()),
+    tagsOmitted: TagsOmitted,
     meta: Meta.optional(),
     metaOmitted: z.boolean().optional().describe(`true when meta was longer than ${MCP_BOUNDS.metaChars} characters of JSON`),
     createdAt: z.string().describe("ISO 8601"),
@@ -172,7 +177,7 @@ const OUTPUT = {
   search: z.object({ hits: z.array(Hit), unsearchable: Unsearchable }),
   related: z.object({ id: z.string(), namespace: z.string(), hits: z.array(Hit) }),
   list: z.object({
-    memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), createdAt: z.string(), originalBytes: z.number(), unreadable: UnreadableHitSchema })),
+    memories: z.array(Preview.extend({ kind: z.string(), tags: z.array(z.string()), tagsOmitted: TagsOmitted, createdAt: z.string(), originalBytes: z.number(), unreadable: UnreadableHitSchema })),
     next: z.string().nullable().describe("pass as cursor for the next page; null on the last"),
     damaged: DamagedPlacesSchema,
   }),
@@ -195,6 +200,14 @@ const notFound = (id: string) =>
 export function preview(text: string, chars: number = MCP_BOUNDS.previewChars): string {
   if (text.length <= chars) return text;
   return `${text.slice(0, safeEnd(text, chars))}…`;
+}
+
+/** A memory's tags within `chars` characters, in order, with how many were left out (none: no `tagsOmitted`). */
+export function boundedTags(tags: readonly string[], chars: number): { tags: string[]; tagsOmitted?: number } {
+  let used = 0;
+  let shown = 0;
+  while (shown < tags.length && used + (tags[shown] as string).length <= chars) used += (tags[shown++] as string).length;
+  return shown === tags.length ? { tags: [...tags] } : { tags: tags.slice(0, shown), tagsOmitted: tags.length - shown };
 }
 
 /**
@@ -352,7 +365,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         id: row.id,
         namespace: row.namespace,
         kind: row.kind,
-        tags: row.tags,
+        ...boundedTags(row.tags, MCP_BOUNDS.recallTagChars),
         ...(metaJson.length <= MCP_BOUNDS.metaChars ? { meta: row.meta } : { metaOmitted: true }),
         createdAt: new Date(row.createdAt).toISOString(),
         mode,
@@ -426,7 +439,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         },
         { skipDamaged: true },
       );
-      const listed = (m: MemorySummary) => ({ id: m.id, namespace: m.namespace, kind: m.kind, tags: m.tags, createdAt: new Date(m.createdAt).toISOString(), originalBytes: m.originalLength });
+      const listed = (m: MemorySummary) => ({ id: m.id, namespace: m.namespace, kind: m.kind, ...boundedTags(m.tags, MCP_BOUNDS.listTagChars), createdAt: new Date(m.createdAt).toISOString(), originalBytes: m.originalLength });
       // One batch read for the page's texts; a memory that cannot be read is listed with why, not failing the page.
       const memories = await answerHits(
         engine,

@@ -344,6 +344,30 @@ describe("MCP server", () => {
       }
     });
 
+    it("tags are bounded in list and recall answers, the rest counted in tagsOmitted (hostile trial s59: a list page of 2.6 MB)", async () => {
+      const a = await connect(keys.a);
+      try {
+        const tags = Array.from({ length: 64 }, (_, i) => `${String(i).padStart(2, "0")}${"t".repeat(126)}`);
+        await ok(a, "remember", { text: "A memory with many long tags.", id: "tagged", tags });
+        const recalled = await ok(a, "recall", { id: "tagged" });
+        const shown = recalled.tags as string[];
+        assert.equal(shown.join("").length <= MCP_BOUNDS.recallTagChars, true);
+        assert.deepEqual(shown, tags.slice(0, shown.length), "the first tags, in order");
+        assert.equal(recalled.tagsOmitted, tags.length - shown.length);
+        assert.ok(shown.length > 0 && (recalled.tagsOmitted as number) > 0);
+        const listed = ((await ok(a, "list_memories", { tags: ["00" + "t".repeat(126)] })).memories as { id: string; tags: string[]; tagsOmitted?: number }[]).find((m) => m.id === "tagged");
+        assert.ok(listed);
+        assert.equal(listed.tags.join("").length <= MCP_BOUNDS.listTagChars, true);
+        assert.equal(listed.tags.length + (listed.tagsOmitted ?? 0), 64);
+        // A memory whose tags fit shows them all, with no tagsOmitted.
+        await ok(a, "remember", { text: "A memory with two tags.", id: "few", tags: ["x", "y"] });
+        const few = await ok(a, "recall", { id: "few" });
+        assert.deepEqual([few.tags, "tagsOmitted" in few], [["x", "y"], false]);
+      } finally {
+        await a.close();
+      }
+    });
+
     it("a message that is not JSON-RPC, or params that do not fit the method, get -32600 / -32602 with the request's id and a fix", async () => {
       const post = async (message: unknown) => {
         const response = await fetch(`${url}/mcp`, {
