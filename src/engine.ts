@@ -4,7 +4,7 @@ import { checkLibraryFilter } from "./core/filter.js";
 import { defaultDbPath } from "./core/paths.js";
 import { ErrorCode, MemzipError } from "./errors.js";
 import { WRITE_CODEC_NAMES } from "./core/vocabulary.js";
-import type { AssetUsage, ListQuery, MemoryFilter, MemoryPage, MemorySummary, PageOptions, PageQuery, RegisteredModel, Store, StoredAsset, StoredMemory, StoredSemantic } from "./core/store.js";
+import { MEMORY_KINDS, type AssetUsage, type ListQuery, type MemoryFilter, type MemoryPage, type MemorySummary, type PageOptions, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory, type StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
@@ -114,6 +114,7 @@ export class Engine {
   /** Stores several memories in one transaction; all or none are written (see `writer`). */
   rememberMany(inputs: readonly MemoryInput[], options: T.RememberOptions = {}): Promise<T.RememberResult[]> {
     return this.tracked(async () => {
+      for (const input of inputs) checkInputFields(input);
       const writer = await this.writer(options, inputs.length);
       const plans = await mapConcurrent(inputs, writer.concurrency, (input) => writer.plan(input));
       return writer.commit(plans);
@@ -223,6 +224,7 @@ export class Engine {
 
   /** Memories by offset (expired ones left out; prefer `page`). */
   async list(query: ListQuery = {}, options: PageOptions = {}): Promise<MemorySummary[]> {
+    checkListQuery(query);
     return (await this.store.memories.list(query, options)).filter((m) => !this.parts.reader.expired(m));
   }
 
@@ -497,6 +499,33 @@ function searchFilterOf(options: Omit<EngineSearchOptions, "mode">): unknown {
 }
 
 /** A library caller's page query: a filter `checkLibraryFilter` reads, a whole limit of 1 or more, a cursor that is a string. */
+/** A memory's fields `remember` takes (`MemoryInput`): another is refused, not dropped (a misspelt `tgas` stored no tags, in silence). */
+const INPUT_FIELDS: ReadonlySet<string> = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt"]);
+
+function checkInputFields(input: MemoryInput): void {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory is an object with a text (got ${input === null ? "null" : Array.isArray(input) ? "an array" : typeof input})`, { hint: 'Pass { text: "…" } and optional id, namespace, kind, tags, meta, createdAt, expiresAt.' });
+  }
+  const unknown = Object.keys(input).find((key) => !INPUT_FIELDS.has(key));
+  if (unknown !== undefined) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory has no field ${JSON.stringify(unknown)} (it takes ${[...INPUT_FIELDS].join(", ")})`, { hint: "Check the field's spelling; put other data in meta." });
+  }
+}
+
+/** `list`'s query: an unknown key (a tag filter, which `page` takes) or a limit that is not a whole number is refused, not ignored or passed to SQL. */
+function checkListQuery(query: ListQuery): void {
+  const refuse = (message: string, hint = "list takes namespace, kind, limit (a whole number of 1 or more) and offset (0 or more); page() takes the filters.") => {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid list query: ${message}`, { hint });
+  };
+  if (typeof query !== "object" || query === null || Array.isArray(query)) refuse("pass an object");
+  const unknown = Object.keys(query).find((key) => !["namespace", "kind", "limit", "offset"].includes(key));
+  if (unknown !== undefined) refuse(`it has no key ${JSON.stringify(unknown)}`);
+  if (query.namespace !== undefined && typeof query.namespace !== "string") refuse("namespace is a string");
+  if (query.kind !== undefined && !(MEMORY_KINDS as readonly unknown[]).includes(query.kind)) refuse(`kind is one of ${MEMORY_KINDS.join(", ")}`);
+  if (query.limit !== undefined && (!Number.isSafeInteger(query.limit) || query.limit < 1)) refuse(`limit ${JSON.stringify(query.limit) ?? String(query.limit)} is not a whole number of 1 or more`);
+  if (query.offset !== undefined && (!Number.isSafeInteger(query.offset) || query.offset < 0)) refuse(`offset ${JSON.stringify(query.offset) ?? String(query.offset)} is not a whole number of 0 or more`);
+}
+
 function checkPageQuery(query: PageQuery): void {
   const { limit, cursor, ...filter } = query ?? {};
   checkLibraryFilter(filter, "page query");

@@ -194,3 +194,20 @@ describe("Engine", () => {
     }
   });
 });
+
+describe("the library refuses what it would otherwise drop or pass on (hostile trial s59)", () => {
+  it("a memory's unknown field and a bad list query are E_INVALID_INPUT, nothing written", async () => {
+    using dir = tempDir();
+    await using engine = Engine.open({ db: join(dir.path, "lib.db"), workers: 0 });
+    // A misspelt tags was stored with no tags, in silence.
+    await assert.rejects(engine.remember({ text: "x y z", tgas: ["oops"] } as never), (e) => isMemzipError(e, "E_INVALID_INPUT") && /no field "tgas"/.test(e.message));
+    await assert.rejects(engine.rememberMany([{ text: "fine" }, null as never]), (e) => isMemzipError(e, "E_INVALID_INPUT"));
+    assert.equal((await engine.stats()).memories, 0, "nothing written");
+    await engine.remember({ text: "kept", id: "k" });
+    // limit 1.5 reached SQLite (SQLITE_MISMATCH, no memzip code); a tags filter, which list does not take, was ignored.
+    for (const query of [{ limit: 1.5 }, { limit: "x" }, { limit: 0 }, { limit: -1 }, { offset: -2 }, { tags: "prefs" }, { kind: "diary" }]) {
+      await assert.rejects(engine.list(query as never), (e) => isMemzipError(e, "E_INVALID_INPUT") && /^invalid list query/.test(e.message), JSON.stringify(query));
+    }
+    assert.deepEqual((await engine.list({ limit: 5, offset: 0 })).map((m) => m.id), ["k"]);
+  });
+});
