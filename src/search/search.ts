@@ -133,6 +133,12 @@ const COMPACT_SHARE = 4;
 const RETRY_BACKOFF_MAX = 8;
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+/**
+ * How `searchTerms` splits a text, part of the index's key: an index built another way is rebuilt. "t2": NFC first,
+ * combining marks inside words (the first form split "चाय" into "च" and "य", so a Hindi query matched unrelated memories,
+ * and an NFD "résumé" was not found by an NFC one).
+ */
+const TERMS_FORM = "t2";
 
 /**
  * Lower-cased words and numbers; Han, kana and Hangul, which put no spaces between words, become
@@ -143,7 +149,7 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
  */
 export function searchTerms(text: string): string[] {
   const terms: string[] = [];
-  for (const run of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
+  for (const run of text.normalize("NFC").toLowerCase().match(/[\p{L}\p{M}\p{N}_]+/gu) ?? []) {
     let plain = "";
     for (const char of run) {
       if (CJK.test(char)) {
@@ -287,7 +293,7 @@ export class SearchIndex {
     this.retryDelay = this.retryUnreadableMs;
     this.encoding = VECTOR_ENCODINGS[vectors];
     this.encodingName = vectors;
-    this.key = `${embedder.name}/${vectors}`;
+    this.key = `${embedder.name}/${vectors}/${TERMS_FORM}`;
   }
 
   get embedderName(): string {

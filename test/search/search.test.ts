@@ -37,6 +37,28 @@ describe("search terms and fusion", () => {
     assert.deepEqual(searchTerms("..."), []);
   });
 
+  it("keeps combining marks inside words and reads a text as NFC (hostile trial s59)", () => {
+    // Vowel signs are marks (\p{M}): they split "चाय" (tea) into "च" and "य", which "चिड़िया" (bird) holds too.
+    assert.deepEqual(searchTerms("मुझे हरी चाय पसंद है"), ["मुझे", "हरी", "चाय", "पसंद", "है"]);
+    assert.deepEqual(searchTerms("ภาษาไทย"), ["ภาษาไทย"]);
+    // "résumé" decomposed (as macOS writes file names) and composed are one term.
+    assert.deepEqual(searchTerms("re\u0301sume\u0301"), searchTerms("r\u00e9sum\u00e9"));
+  });
+
+  it("a keyword search of Hindi finds the memory holding the word, not every memory sharing its consonants", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "marks.db"), cache: "off", codecs: ["raw"], workers: 0 });
+    try {
+      await engine.remember({ id: "tea", text: "मुझे हरी चाय पसंद है" });
+      await engine.remember({ id: "bird", text: "यह चिड़िया आसमान में उड़ती है" });
+      await engine.remember({ id: "cv", text: "My re\u0301sume\u0301 is attached." });
+      assert.deepEqual((await engine.searchMemories("चाय", { mode: "keyword" })).map((hit) => hit.id), ["tea"]);
+      assert.deepEqual((await engine.searchMemories("r\u00e9sum\u00e9", { mode: "keyword" })).map((hit) => hit.id), ["cv"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("scores reciprocal rank fusion as the sum of 1/(k + rank)", () => {
     const fused = reciprocalRankFusion([["a", "b", "c"], ["c", "a"]], 60);
     assert.ok(Math.abs((fused.get("a")?.score as number) - (1 / 61 + 1 / 62)) < 1e-12);
