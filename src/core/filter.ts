@@ -52,8 +52,11 @@ const fields = MemoryFilterSchema.shape;
 
 /** One value or several (`?tag=a&tag=b`, a repeated flag) as a list. */
 const asList = (value: unknown): unknown => (value === undefined || Array.isArray(value) ? value : [value]);
-/** A time given as text (a query string) as a number; anything else is left for the schema to refuse. */
-const asNumber = (value: unknown): unknown => decimalInteger(value) ?? value;
+/**
+ * A time (or a count) given as text, a query string's, as a number: decimal digits, with a minus for a time before 1970
+ * (a memory's createdAt may be one, and JSON bodies and the CLI take such bounds); anything else is left for the schema.
+ */
+const asNumber = (value: unknown): unknown => (typeof value === "string" && /^-?\d{1,16}$/.test(value) ? Number(value) : value);
 
 /** A whole number written as decimal digits (a query string's, a CLI flag's); undefined for anything else ("0x10", "1e1", " 5", ""). */
 export function decimalInteger(value: unknown): number | undefined {

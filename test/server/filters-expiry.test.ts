@@ -48,6 +48,7 @@ describe("the filter and expiry over REST and MCP", () => {
         { id: "a", text: "alpha memory about the ledger", tags: ["x", "y"], meta: { team: "core", n: 1 }, createdAt: T0 },
         { id: "b", text: "beta memory about the billing", tags: ["x"], meta: { team: "web", n: "1" }, createdAt: T0 + DAY, expiresAt: T0 + 10 * DAY },
         { id: "c", text: "gamma memory about the deploy", tags: ["z"], meta: { team: "core" }, createdAt: T0 + 2 * DAY },
+        { id: "old", text: "a memory from before 1970", createdAt: -2 * DAY },
       ];
       assert.equal((await call("POST", "/v1/memories:batch", { items })).status, 201);
       const list = async (query: string) => {
@@ -57,6 +58,10 @@ describe("the filter and expiry over REST and MCP", () => {
       };
       assert.deepEqual(await list("anyTag=y&anyTag=z"), ["a", "c"]);
       assert.deepEqual(await list("tag=x&tag=y"), ["a"]);
+      // A time before 1970 in a query string (it was "expected number": the body and the CLI took it).
+      assert.deepEqual(await list(`createdFrom=${-3 * DAY}&createdBefore=${-DAY}`), ["old"]);
+      assert.equal((await call("GET", "/v1/memories?createdFrom=-1e5")).status, 400, "still digits only");
+      assert.ok([200, 204].includes((await call("DELETE", "/v1/memories/old")).status));
       assert.deepEqual(await list(`meta=${encodeURIComponent("team=core")}&meta=${encodeURIComponent("n=1")}`), ["a"]);
       assert.deepEqual(await list(`meta=${encodeURIComponent('n="1"')}`), ["b"]);
       clock.now = T0 + 5 * DAY;
