@@ -92,6 +92,7 @@ const Written = z.object({
 const Sizes = z.object({
   namespace: z.string().nullable().describe("null: the whole store"),
   memories: z.number(),
+  expired: z.number().optional().describe("of memories, those past their expiry that compact has not deleted yet: no read returns them, their bytes still count"),
   originalBytes: z.number(),
   storedBytes: z.number().describe("envelopes plus the assets they need: everything needed to rebuild the texts"),
   ratio: z.number().describe("originalBytes / storedBytes"),
@@ -303,6 +304,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   const sizes = (stats: StoreStats, whole: boolean): z.infer<typeof Sizes> => ({
     namespace: stats.namespace,
     memories: stats.memories,
+    expired: stats.expired,
     originalBytes: stats.originalBytes,
     storedBytes: stats.storedBytes,
     ratio: stats.ratio,

@@ -28,6 +28,7 @@ const SearchHits = Hits.extend({
 const Sizes = z.object({
   namespace: z.string().nullable().describe("null: the whole store"),
   memories: z.number().int(),
+  expired: z.number().int().describe("of memories, those past their expiry that compact has not deleted yet: no read returns them, their bytes still count"),
   originalBytes: z.number().int(),
   envelopeBytes: z.number().int(),
   assetBytes: z.number().int(),
@@ -136,6 +137,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
       const sizes = all.map((s) => ({
         namespace: s.namespace,
         memories: s.memories,
+        expired: s.expired,
         originalBytes: s.originalBytes,
         envelopeBytes: s.envelopeBytes,
         assetBytes: s.assetBytes,
