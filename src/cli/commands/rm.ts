@@ -11,7 +11,10 @@ export const rmCommand: Command = {
 namespace); a filter that narrows nothing is refused unless --all is given. --dry-run counts and
 lists (the first 100) without deleting. By id, every id must exist (and be in one namespace) or
 nothing is removed. A memory's history goes with it. An asset that only the removed memories
-needed (and that no namespace writes with) is removed too. --if-match TAG (one id; the "etag" of
+needed (and that no namespace writes with) is removed too; one that other memories still need
+(a dictionary or context model trained on texts that included the removed one, a near-duplicate
+group's dictionary) keeps what it learned: \`dict train\` / \`model train\` and then \`compact\` make
+new ones without it. --if-match TAG (one id; the "etag" of
 \`memzip get --json\`) removes it only while it is as that read saw it, else E_PRECONDITION (exit 15).
 With --json: {"removed": [ids]}, or with --where {"count", "ids": [{"namespace", "id"}], "dryRun"}.`,
   options: {
