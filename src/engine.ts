@@ -20,7 +20,7 @@ import type { LlmCoder } from "./model/llm-coder.js";
 import { sweepTrainingLeftovers } from "./model/zstd-dictionary.js";
 import type { ExportedMemory } from "./pipeline/arrow.js";
 import { mapConcurrent } from "./core/concurrency.js";
-import { checkMemoryRef, type MemoryInput } from "./pipeline/records.js";
+import { checkMemoryRef, tagsProblem, type MemoryInput } from "./pipeline/records.js";
 import type { WorkerStats } from "./pipeline/codec-pool.js";
 import type { SearchHit, SearchIndex, SearchWarmLimits, SearchWarmReport, UnreadableMemory } from "./search/search.js";
 import { DerivedDirectory } from "./store/derived-dir.js";
@@ -510,6 +510,9 @@ function checkInputFields(input: MemoryInput): void {
   if (unknown !== undefined) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory has no field ${JSON.stringify(unknown)} (it takes ${[...INPUT_FIELDS].join(", ")})`, { hint: "Check the field's spelling; put other data in meta." });
   }
+  // New tags: no empty tag, no control character (an import keeps an older export's as they are).
+  const tagsRefused = input.tags == null ? undefined : tagsProblem(input.tags, true);
+  if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Keep a memory's tags short printable labels; put other data in meta." });
 }
 
 /** `list`'s query: an unknown key (a tag filter, which `page` takes) or a limit that is not a whole number is refused, not ignored or passed to SQL. */

@@ -437,7 +437,7 @@ export class Writer {
         hint: "A patch holds text, kind, tags, meta, expiresAt or ttlMs. To move a memory to another id or namespace, remember its text there and forget this one; its creation time stays.",
       });
     }
-    const tagsRefused = patch.tags == null ? undefined : tagsProblem(patch.tags);
+    const tagsRefused = patch.tags == null ? undefined : tagsProblem(patch.tags, true);
     if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Give the new tag list as an array of strings." });
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {

@@ -68,18 +68,24 @@ export const MAX_TAG_CHARS = 256;
 /** A tag: valid Unicode (no lone surrogate) without control characters (C0, DEL, C1). */
 const TAG_PATTERN = /^(?:[^\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
 
-/** Why a tag list cannot be stored, or undefined. */
-export function tagsProblem(tags: unknown): string | undefined {
+/**
+ * Why a tag list cannot be stored, or undefined. `fresh`: a write of new tags (remember, update, their REST and MCP
+ * doors, `memzip add`), which may not hold an empty tag or a control character; an import keeps what an export of an
+ * earlier build holds, so that every export re-imports (the CLI shows such characters escaped).
+ */
+export function tagsProblem(tags: unknown, fresh = false): string | undefined {
   // The library's callers are not held to the types: a string or a list holding a number is refused, not stored as [].
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) return '"tags" must be an array of strings';
   if (tags.length > MAX_TAGS) return `"tags" has ${tags.length} tags, over the limit of ${MAX_TAGS}`;
+  const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
+  if (long !== undefined) return `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+  if (!fresh) return undefined;
   // No filter finds an empty tag (`--tag ""` is refused: `rm --where --tag "$UNSET"` must not match), so none is stored.
   if (tags.includes("")) return "a tag is empty (tags are 1 to 256 characters)";
   // A tab or a line break in a tag forged rows of `memzip ls`; an escape sequence reached the terminal.
   const unprintable = tags.find((tag) => !TAG_PATTERN.test(tag));
   if (unprintable !== undefined) return `a tag holds a control character or half of a surrogate pair: ${JSON.stringify(unprintable.slice(0, 32))} (tags are valid Unicode without control characters)`;
-  const long = tags.find((tag) => tag.length > MAX_TAG_CHARS);
-  return long === undefined ? undefined : `a tag is ${long.length} characters, over the limit of ${MAX_TAG_CHARS} (it starts ${JSON.stringify(long.slice(0, 32))})`;
+  return undefined;
 }
 
 /** U+0000, or half of a surrogate pair: what PostgreSQL's text and JSON cannot hold (`Store.plainJsonOnly`). */

@@ -195,6 +195,21 @@ describe("issue 11 item 6: a command that needs a store never creates one", () =
     versioned.pragma("user_version = 3");
     versioned.close();
     assert.match(memzip(["ls", "--db", db]).stderr, /not a memzip store \(its tables: users; schema version 3\)/);
+    // Another agent-memory tool's table named "memories", with a version: still not memzip's (it was migrated and called damaged).
+    const tool = new Database(db);
+    tool.exec("CREATE TABLE memories (id INTEGER PRIMARY KEY, content TEXT); INSERT INTO memories (content) VALUES ('x')");
+    tool.close();
+    const toolBefore = digest();
+    assert.match(memzip(["ls", "--db", db]).stderr, /not a memzip store \(its tables: users, memories; schema version 3\)/);
+    assert.equal(digest(), toolBefore);
+    // memzip's own tables with version 0 in the header: a damaged store, said so.
+    const own = join(dir.path, "own.db");
+    assert.equal(memzip(["add", "a note", "--db", own]).status, 0);
+    const damaged = new Database(own);
+    damaged.pragma("wal_checkpoint(TRUNCATE)");
+    damaged.pragma("user_version = 0");
+    damaged.close();
+    assert.match(memzip(["ls", "--db", own]).stderr, /E_STORE: the store at .*own\.db is damaged: it has memzip's tables but schema version 0/);
   });
 });
 

@@ -430,6 +430,15 @@ describe("issue 12: limits and resources are typed errors, never stack traces", 
     const forged = memzip(["add", "hello", "--id", "row1", "--tag", "urgent\nrow2\tt\tnote", "--db", db]);
     assert.equal(forged.status, 3, forged.stderr);
     assert.match(forged.stderr, /E_INVALID_INPUT: .*a tag holds a control character/);
+    // An export of an earlier build (which stored such tags) re-imports whole; ls shows the characters escaped.
+    const old = join(dir.path, "old.jsonl");
+    writeFileSync(old, [{ id: "m1", text: "a", tags: ["a\tb\nrow2"] }, { id: "m2", text: "b", tags: [""] }, { id: "m3", text: "c" }].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const imported = memzip(["import", old, "--db", db, "--json"]);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.equal(imported.json().stored, 3);
+    const rows = memzip(["ls", "--db", db]).stdout.toString("utf8").trim().split("\n");
+    assert.equal(rows.length, 4, `a header and three memories: ${rows.join(" | ")}`);
+    assert.match(rows.find((row) => row.startsWith("m1\t")) ?? "", /\ta\\u0009b\\u000arow2\t/);
     const created = memzip(["keys", "create", "--namespace", "a", "--role", "read", "--label", "ops\tteam\u001b[2J\nrow", "--db", db]);
     assert.equal(created.status, 0, created.stderr);
     const listed = memzip(["keys", "ls", "--db", db]).stdout.toString("utf8");

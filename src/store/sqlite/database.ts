@@ -359,13 +359,24 @@ export function openDatabase(location: string, options: OpenOptions = {}): Sqlit
 }
 
 /**
- * Refuses an SQLite file that another program made: tables but no memzip schema version, or a version but no
- * `memories` table. Opening it (even for `ls`) switched it to WAL and created memzip's tables beside its own.
+ * Refuses an SQLite file that another program made: tables but no memzip schema version, or a version but not
+ * memzip's tables. Opening it (even for `ls`) switched it to WAL and created memzip's tables beside its own.
  */
+const MEMZIP_TABLES = ["assets", "namespaces", "active_assets", "memories"];
+
 function refuseForeign(db: Database.Database, location: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid").pluck().all() as string[];
-  if (version === 0 ? tables.length === 0 : tables.includes("memories")) return;
+  // memzip's first schema already had these four (and every later one keeps them): a lone "memories" table is another tool's.
+  const ours = MEMZIP_TABLES.every((table) => tables.includes(table));
+  if (version === 0 ? tables.length === 0 : ours) return;
+  if (ours) {
+    // memzip's tables with a schema version of 0: the file's header is damaged, not another program's.
+    throw new MemzipError(ErrorCode.STORE, `the store at ${location} is damaged: it has memzip's tables but schema version 0 in its header`, {
+      hint: "Restore the store from a backup, or export what still reads (`memzip export --skip-bad` from a copy) into a new store.",
+      details: { path: location, userVersion: version },
+    });
+  }
   const shown = `${tables.slice(0, 5).join(", ")}${tables.length > 5 ? ", …" : ""}`;
   throw new MemzipError(ErrorCode.STORE, `${location} is an SQLite database that is not a memzip store (${tables.length === 0 ? "no tables" : `its tables: ${shown}`}; schema version ${version}); it was left as it is`, {
     hint: "Point --db / MEMZIP_DB at a memzip store, or at a path where none exists yet to create one.",
