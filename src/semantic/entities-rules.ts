@@ -175,7 +175,7 @@ const CURRENCY_CODES = ["RMB", ...(require("currency-codes") as { codes(): strin
   .filter((code) => !/^X/.test(code) && !/^(?:ALL|TOP|CUP|SOS|MAD|PEN|TRY|CVE|GEL|BOB|BAM|MOP|CUC|STN|SHP|ERN|TMT)$/.test(code))
   .join("|");
 const CURRENCY_SYMBOL = "US\\$|A\\$|C\\$|HK\\$|S\\$|R\\$|[$€£¥￥₹₩]";
-const MONEY_NUMBER = "\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
+const MONEY_NUMBER = "\\d(?:[\\d,]{0,30}\\d)?(?!,?\\d)(?:\\.\\d+)?(?:\\s?(?:k|K|m|M|bn|mn|million|billion|thousand|万|亿))?";
 const FILE_EXTENSIONS =
   "ts|tsx|js|jsx|mjs|cjs|py|ipynb|json|jsonl|md|txt|ya?ml|toml|ini|cfg|conf|env|lock|log|sh|bash|ps1|go|rs|c|h|cc|cpp|hpp|java|kt|swift|rb|php|cs|" +
   "scala|lua|sql|db|sqlite|arrow|parquet|csv|tsv|xml|html?|css|scss|vue|svelte|proto|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|zip|gz|tgz|tar|bz2|xz|" +
@@ -202,9 +202,10 @@ export const RULES: readonly Rule[] = [
   { type: "url", pattern: new RegExp(`\\b(?:${URI_SCHEMES}|[a-z][a-z0-9+.-]{1,15}):\\/\\/[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bwww\\.[^\\s<>"'）】」，。；、：（！？\\u3400-\\u9fff]+|\\bgit@[\\w.-]+:[\\w./~-]+`, "g") },
   // A host name with a path and maybe a tag, no scheme: "ghcr.io/acme/worker:2.3.0", "docs.example.com/guide".
   { type: "url", pattern: /(?<![\w./@-])(?:[a-z0-9-]+\.)+(?:[a-z]{2,})(?::\d{2,5})?\/[\w.\/~%-]*[\w\/](?::[\w.-]*\w)?/g },
-  // Bounded runs (an address's local part is at most 64 characters): an unbounded one is tried from every position of a
-  // long word without "@" to its end, and 120 KB of "x" held a server's event loop 8 s.
-  { type: "email", pattern: /[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+/g },
+  // Bounded runs (an address's local part is at most 64 characters), starting where the run does: an unbounded one is
+  // tried from every position of a long word without "@" to its end (120 KB of "x" held a server's event loop 8 s), and
+  // a bounded one without the start would take the last 64 characters of a longer run.
+  { type: "email", pattern: /(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+/g },
   // A host name written as such, no scheme or path: "api.example.com", "db.internal:5432" (a common top-level domain, two dots or a port).
   { type: "url", pattern: /(?<![\w.@\/:-])(?:[a-z0-9-]+\.){1,4}(?:com|org|net|io|dev|app|ai|cn|de|uk|fr|nl|jp|eu|us|co|info|cloud|internal|local|lan|corp|tech|xyz)(?::\d{2,5})?(?![\w@\/-]|\.\w)/g, accept: (host) => host.split(".").length >= 3 || /:\d+$/.test(host) || /\.(?:com|org|net|cn|internal|local)$/.test(host) },
   { type: "code", pattern: /`([^`\n]+)`/g, span: (m) => ({ start: (m.index as number) + 1, text: m[1] as string }), classify: true },
@@ -291,7 +292,7 @@ export const RULES: readonly Rule[] = [
     pattern: new RegExp(
       // Not a run of "$" fields ("$1$salt$hash", a crypt password hash): "$" then digits is no money there.
       `(?:${CURRENCY_SYMBOL})\\s?${MONEY_NUMBER}(?![\\w$])|(?<![\\w.])(?:${CURRENCY_CODES})\\s?${MONEY_NUMBER}(?![\\w])|` +
-        `(?<![\\w.])${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])\\d[\\d,]{0,31}(?:\\.\\d+)?\\s?[€£¥₹]`,
+        `(?<![\\w.])(?<!\\d,)${MONEY_NUMBER}\\s?(?:${CURRENCY_CODES}|dollars?|euros?|pounds sterling|yuan|yen|rupees?|pesos?|francs?|kronor|krona|kroner|krone|baht|ringgit|rand|dirhams?|shillings?|lira|reais|rubles?|roubles?|dong|rupiah)\\b|(?<![\\w.])(?<!\\d,)\\d[\\d,]{0,31}(?!,?\\d)(?:\\.\\d+)?\\s?[€£¥₹]`,
       "g",
     ),
   },
@@ -316,8 +317,8 @@ export const RULES: readonly Rule[] = [
   { type: "quantity", pattern: /(?<![\w.\/])\d{2,3}\/\d{2,3}\s?mmHg\b/g },
   // "a 65-inch set", "a 2-litre bottle": a number joined to its unit by a hyphen.
   { type: "quantity", pattern: /(?<![\w.-])\d+(?:\.\d+)?-(?:inch|foot|feet|metre|meter|litre|liter|mile|pound|ton|tonne|gallon|kg|km|cm|mm|gram)\b/g },
-  { type: "quantity", pattern: new RegExp(`(?<![\\w.])\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
-  { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])\\d(?:[\\d,]{0,30}\\d)?(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
+  { type: "quantity", pattern: new RegExp(`(?<![\\w.])(?<!\\d,)\\d(?:[\\d,]{0,30}\\d)?(?!,?\\d)(?:\\.\\d+)?[kKM]?\\s?(?:${UNITS})(?![\\w/])`, "g") },
+  { type: "quantity", pattern: new RegExp(`(?:零下\\s?)?(?<![\\w.])(?<!\\d,)\\d(?:[\\d,]{0,30}\\d)?(?!,?\\d)(?:\\.\\d+)?\\s?(?:${ZH_UNITS})`, "g") },
   // "一公斤", "两公里", "三百毫升": numbers in Chinese numerals with a unit of several characters (or 斤, 吨), after no other Han character but a verb.
   { type: "quantity", pattern: /(?:(?<!\p{Script=Han})|(?<=[了买要称用走跑约近重有和与或元块]))(?:[一二两三四五六七八九十百千]+|半)(?:公斤|公里|千米|千克|毫升|厘米|毫米|平方米|平米|斤|吨|升(?![级到职学]))/gu },
   // A dotted number right after a product's name ("Elixir 1.15", "crate tokio 1.38") that no unit follows: a version.

@@ -1,5 +1,5 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { CallToolRequestSchema, InitializeRequestSchema, JSONRPCMessageSchema, ListToolsRequestSchema, PingRequestSchema, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, InitializeRequestSchema, JSONRPCMessageSchema, JSONRPCNotificationSchema, JSONRPCRequestSchema, ListToolsRequestSchema, PingRequestSchema, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { ErrorCode } from "../errors.js";
 
@@ -42,19 +42,29 @@ export function usableId(id: unknown): RequestId | null {
 /**
  * The answer to a message that is not JSON-RPC 2.0 as MCP takes it (params an array or a number, no
  * `jsonrpc`, an id that is an object …): -32600 with the message's id where it has a usable one
- * (else null), or undefined when the message is valid. `notification` is set for a message with a
- * method and no id, which a stdio server leaves unanswered (JSON-RPC never answers notifications).
+ * (else null), or undefined when the message is valid; -32602 naming the params where only their content is wrong.
+ * `quiet` is set for a notification or a response, which a stdio server leaves unanswered (JSON-RPC answers neither).
  */
-export function invalidMessage(value: unknown): { answer: JSONRPCMessage; notification: boolean } | undefined {
+export function invalidMessage(value: unknown): { answer: JSONRPCMessage; quiet: boolean } | undefined {
   const checked = JSONRPCMessageSchema.safeParse(value);
   if (checked.success) return undefined;
   const fields = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const id = usableId(fields.id);
   const method = typeof fields.method === "string" ? fields.method : undefined;
   const what = method !== undefined ? `${method} request` : "message";
+  // Answered only where JSON-RPC answers: never a notification (a method, no id) nor a response (over stdio its id is
+  // one of the server's own requests, not the client's).
+  const quiet = (method !== undefined && !("id" in fields)) || (!("method" in fields) && ("result" in fields || "error" in fields));
+  const problem = messageProblem(value, fields);
+  if (problem === undefined) {
+    // A well-formed request whose params fail the base schema (`_meta` not an object …): its params, named.
+    const base = ("id" in fields ? JSONRPCRequestSchema : JSONRPCNotificationSchema).safeParse(value);
+    const issues = base.success ? "not a JSON-RPC 2.0 request, notification or response" : base.error.issues.map(issueLine).join("; ");
+    return { answer: protocolError(id, JsonRpcError.INVALID_PARAMS, `invalid params for ${method ?? "the message"}: ${issues}`, "Send params of the shape the MCP specification gives for this method."), quiet };
+  }
   return {
-    answer: protocolError(id, JsonRpcError.INVALID_REQUEST, `invalid ${what}: ${messageProblem(value, fields)}`, "Send one JSON-RPC 2.0 object: jsonrpc \"2.0\", a method, an id (string or integer) for a request, and params as an object."),
-    notification: method !== undefined && !("id" in fields),
+    answer: protocolError(id, JsonRpcError.INVALID_REQUEST, `invalid ${what}: ${problem}`, "Send one JSON-RPC 2.0 object: jsonrpc \"2.0\", a method, an id (string or integer) for a request, and params as an object."),
+    quiet,
   };
 }
 
@@ -70,13 +80,15 @@ export function paramsProblem(message: { method: string }): string | undefined {
 }
 
 /** What makes a message invalid, in words (zod's answer for a union is only "Invalid input"). */
-function messageProblem(value: unknown, fields: Record<string, unknown>): string {
+function messageProblem(value: unknown, fields: Record<string, unknown>): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
   if (fields.jsonrpc !== "2.0") return 'jsonrpc must be "2.0"';
   if ("id" in fields && usableId(fields.id) === null) return "id must be a string or an integer";
   if ("method" in fields && typeof fields.method !== "string") return "method must be a string";
   if ("params" in fields && (typeof fields.params !== "object" || fields.params === null || Array.isArray(fields.params))) return "params must be an object";
   if (!("method" in fields) && !("result" in fields) && !("error" in fields)) return "it has no method";
+  // A request or notification whose shape is right: its params' content is wrong (the caller names it).
+  if (typeof fields.method === "string") return undefined;
   return "not a JSON-RPC 2.0 request, notification or response";
 }
 

@@ -96,10 +96,12 @@ export class StdioLineTransport implements Transport {
     const overflow = this.overflow;
     this.overflow = undefined;
     if (overflow) {
-      const id = edgeId(overflow.head, overflow.tail);
-      void this.answer(
-        protocolError(id, JsonRpcError.INVALID_REQUEST, `message over ${this.options.maxLineBytes} bytes, not read`, "Send a smaller message: split a long text into several memories."),
-      );
+      // Answered where its start names a method and an id shows at an edge: a request. A notification or a response
+      // over the bound (or a request whose id is elsewhere) cannot be told apart unread: logged, not answered.
+      const id = /"method"\s*:/.test(overflow.head.toString("utf8")) ? edgeId(overflow.head, overflow.tail) : null;
+      const said = `message over ${this.options.maxLineBytes} bytes, not read`;
+      if (id === null) this.options.log?.(`${said} (no request id at its start or end: not answered)`);
+      else void this.answer(protocolError(id, JsonRpcError.INVALID_REQUEST, said, "Send a smaller message: split a long text into several memories."));
       return;
     }
     const line = Buffer.concat(this.pending).toString("utf8").replace(/\r$/, "");
@@ -117,12 +119,15 @@ export class StdioLineTransport implements Transport {
     const inexact = inexactInteger(line);
     if (inexact !== undefined) {
       const { message, hint } = inexactIntegerProblem(inexact);
-      void this.answer(protocolError(usableId(typeof value === "object" && value !== null ? (value as { id?: unknown }).id : undefined), JsonRpcError.INVALID_PARAMS, `E_INVALID_INPUT: ${message}`, hint, "E_INVALID_INPUT"));
+      const fields = typeof value === "object" && value !== null ? (value as { id?: unknown; method?: unknown }) : {};
+      // A request is answered; a notification or a response is not (JSON-RPC answers neither), only logged.
+      if (typeof fields.method === "string" && "id" in fields) void this.answer(protocolError(usableId(fields.id), JsonRpcError.INVALID_PARAMS, `E_INVALID_INPUT: ${message}`, hint, "E_INVALID_INPUT"));
+      else this.options.log?.(`refused a notification or response: ${message}`);
       return;
     }
     const invalid = invalidMessage(value);
     if (invalid) {
-      if (invalid.notification) this.options.log?.(`refused a notification: ${errorMessage(invalid.answer)}`);
+      if (invalid.quiet) this.options.log?.(`refused a notification or response: ${errorMessage(invalid.answer)}`);
       else void this.answer(invalid.answer);
       return;
     }

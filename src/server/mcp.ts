@@ -30,7 +30,7 @@ export const MCP_BOUNDS = {
   recallMax: 100_000,
   /** A memory's meta in recall is left out (metaOmitted) when its JSON is longer than this. */
   metaChars: 8_192,
-  /** Characters of tags shown per memory in list_memories (the rest counted in tagsOmitted), and in recall. */
+  /** Characters of the JSON of the tags shown per memory in list_memories (the rest counted in tagsOmitted), and in recall. */
   listTagChars: 200,
   recallTagChars: 4_096,
   /** Namespaces memory_stats reports one by one. */
@@ -203,11 +203,15 @@ export function preview(text: string, chars: number = MCP_BOUNDS.previewChars): 
   return `${text.slice(0, safeEnd(text, chars))}…`;
 }
 
-/** A memory's tags within `chars` characters, in order, with how many were left out (none: no `tagsOmitted`). */
+/**
+ * A memory's tags within `chars` characters of their JSON (quotes, escapes and commas counted: 256 one-character tags
+ * are 1,025), in order, with how many were left out (none: no `tagsOmitted`).
+ */
 export function boundedTags(tags: readonly string[], chars: number): { tags: string[]; tagsOmitted?: number } {
-  let used = 0;
+  let used = 2;
   let shown = 0;
-  while (shown < tags.length && used + (tags[shown] as string).length <= chars) used += (tags[shown++] as string).length;
+  const cost = (tag: string) => JSON.stringify(tag).length + 1;
+  while (shown < tags.length && used + cost(tags[shown] as string) <= chars) used += cost(tags[shown++] as string);
   return shown === tags.length ? { tags: [...tags] } : { tags: tags.slice(0, shown), tagsOmitted: tags.length - shown };
 }
 

@@ -127,7 +127,7 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
     query: z.object({ namespace: Namespace.optional() }).strict(),
     response: z.object({
       namespaces: z.array(Sizes),
-      totals: z.object({ memories: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int(), ratio: z.number() }),
+      totals: z.object({ memories: z.number().int(), expired: z.number().int(), originalBytes: z.number().int(), storedBytes: z.number().int(), ratio: z.number() }),
     }),
     handler: async ({ query, scope }) => {
       const keyScope = scopeOf(scope);
@@ -146,8 +146,9 @@ export function registerSearchRoutes(app: FastifyInstance, registry: RouteRegist
         bitsPerByte: s.bitsPerByte,
         byCodec: Object.fromEntries(Object.entries(s.byCodec).map(([codec, c]) => [codec, { memories: c.memories, originalBytes: c.originalBytes, storedBytes: c.storedBytes }])),
       }));
-      const totals = sizes.reduce((t, s) => ({ memories: t.memories + s.memories, originalBytes: t.originalBytes + s.originalBytes, storedBytes: t.storedBytes + s.storedBytes }), {
+      const totals = sizes.reduce((t, s) => ({ memories: t.memories + s.memories, expired: t.expired + s.expired, originalBytes: t.originalBytes + s.originalBytes, storedBytes: t.storedBytes + s.storedBytes }), {
         memories: 0,
+        expired: 0,
         originalBytes: 0,
         storedBytes: 0,
       });

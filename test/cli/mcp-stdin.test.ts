@@ -53,6 +53,13 @@ describe("memzip mcp when stdin ends right after a request", () => {
       JSON.stringify({ jsonrpc: "2.0", id: 6, method: "tools/call", params: { name: "remember", arguments: { text: "The heron came back.", id: "heron" } } }),
       // A number JSON cannot hold exactly is refused, as every other door refuses it (parsed, it was stored rounded).
       '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"remember","arguments":{"text":"big","id":"big","meta":{"n":12345678901234567890}}}}',
+      // Neither a notification nor a response is answered (a response's id is one of the server's own requests).
+      '{"jsonrpc":"2.0","method":"notifications/initialized","params":{"n":12345678901234567890}}',
+      '{"jsonrpc":"2.0","id":77,"result":{"n":12345678901234567890}}',
+      '{"jsonrpc":"2.0","id":78,"result":[]}',
+      JSON.stringify({ method: "notifications/progress", params: { progressToken: 1, progress: 1, message: "p".repeat(9 << 20) }, jsonrpc: "2.0" }),
+      // Params of the right shape whose content is wrong: -32602 naming the field.
+      JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping", params: { _meta: 5 } }),
     ];
     const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
     let stdout = "";
@@ -67,7 +74,7 @@ describe("memzip mcp when stdin ends right after a request", () => {
     type Answer = { id: string | number | null; result?: { isError?: boolean }; error?: { code: number; message: string; data?: { code?: string; hint?: string } } };
     const answers = stdout.trim().split("\n").map((line) => JSON.parse(line) as Answer);
     const byId = new Map(answers.map((a) => [a.id, a]));
-    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => String(a).localeCompare(String(b))), [1, 2, 4, 5, 6, 7, 8, null, "three"], stdout.slice(0, 2000));
+    assert.deepEqual(answers.map((a) => a.id).sort((a, b) => String(a).localeCompare(String(b))), [1, 2, 4, 5, 6, 7, 8, 9, null, "three"], stdout.slice(0, 2000));
     assert.deepEqual([byId.get(2)?.error?.code, byId.get(2)?.error?.message], [-32600, "invalid tools/call request: params must be an object"]);
     assert.equal(byId.get("three")?.error?.code, -32600);
     assert.deepEqual([byId.get(4)?.error?.code, byId.get(4)?.error?.message], [-32602, "invalid params for tools/call: params.arguments: Invalid input: expected an object, received string"]);
@@ -78,7 +85,11 @@ describe("memzip mcp when stdin ends right after a request", () => {
     assert.deepEqual([byId.get(8)?.error?.code, byId.get(8)?.error?.data?.code], [-32602, "E_INVALID_INPUT"]);
     assert.match(byId.get(8)?.error?.message ?? "", /12345678901234567890 cannot be kept exactly/);
     for (const answer of answers) if (answer.error) assert.ok(answer.error.data?.hint, `a fix with ${JSON.stringify(answer.error)}`);
-    assert.match(stderr, /refused a notification: invalid notifications\/progress request: params must be an object/);
+    assert.match(stderr, /refused a notification or response: invalid notifications\/progress request: params must be an object/);
+    assert.equal(byId.get(9)?.error?.code, -32602);
+    assert.match(byId.get(9)?.error?.message ?? "", /^invalid params for ping: params\._meta: /);
+    assert.match(stderr, /refused a notification or response: the number 12345678901234567890/);
+    assert.match(stderr, /message over 8388608 bytes, not read \(no request id at its start or end: not answered\)/);
     await using engine = Engine.open({ db });
     assert.equal(await engine.recall("heron"), "The heron came back.");
     assert.equal((await engine.stats()).memories, 1, "the message over the bound stored nothing");

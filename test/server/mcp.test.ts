@@ -351,14 +351,19 @@ describe("MCP server", () => {
         await ok(a, "remember", { text: "A memory with many long tags.", id: "tagged", tags });
         const recalled = await ok(a, "recall", { id: "tagged" });
         const shown = recalled.tags as string[];
-        assert.equal(shown.join("").length <= MCP_BOUNDS.recallTagChars, true);
+        assert.equal(JSON.stringify(shown).length <= MCP_BOUNDS.recallTagChars, true);
         assert.deepEqual(shown, tags.slice(0, shown.length), "the first tags, in order");
         assert.equal(recalled.tagsOmitted, tags.length - shown.length);
         assert.ok(shown.length > 0 && (recalled.tagsOmitted as number) > 0);
         const listed = ((await ok(a, "list_memories", { tags: ["00" + "t".repeat(126)] })).memories as { id: string; tags: string[]; tagsOmitted?: number }[]).find((m) => m.id === "tagged");
         assert.ok(listed);
-        assert.equal(listed.tags.join("").length <= MCP_BOUNDS.listTagChars, true);
+        assert.equal(JSON.stringify(listed.tags).length <= MCP_BOUNDS.listTagChars, true);
         assert.equal(listed.tags.length + (listed.tagsOmitted ?? 0), 64);
+        // Short tags cost their quotes and commas too (256 one-character tags were 801 characters of JSON in a 200 bound).
+        const single = Array.from({ length: 64 }, (_, i) => String.fromCharCode(0x4e00 + i));
+        await ok(a, "remember", { text: "A memory with many short tags.", id: "short", tags: single });
+        const shortListed = ((await ok(a, "list_memories", { tags: [single[0] as string] })).memories as { id: string; tags: string[] }[]).find((m) => m.id === "short");
+        assert.ok(shortListed && JSON.stringify(shortListed.tags).length <= MCP_BOUNDS.listTagChars && shortListed.tags.length < 64);
         // A memory whose tags fit shows them all, with no tagsOmitted.
         await ok(a, "remember", { text: "A memory with two tags.", id: "few", tags: ["x", "y"] });
         const few = await ok(a, "recall", { id: "few" });
