@@ -499,16 +499,13 @@ function searchFilterOf(options: Omit<EngineSearchOptions, "mode">): unknown {
 }
 
 /** A library caller's page query: a filter `checkLibraryFilter` reads, a whole limit of 1 or more, a cursor that is a string. */
-/** A memory's fields `remember` takes (`MemoryInput`): another is refused, not dropped (a misspelt `tgas` stored no tags, in silence). */
-const INPUT_FIELDS: ReadonlySet<string> = new Set(["text", "namespace", "id", "kind", "tags", "meta", "createdAt", "expiresAt"]);
-
+/**
+ * What `remember` checks before planning beyond the writer's own checks: an object, and new tags held to the rules of new
+ * tags. Other fields are ignored, as before (records read from a file carry more; an import keeps them in meta).
+ */
 function checkInputFields(input: MemoryInput): void {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory is an object with a text (got ${input === null ? "null" : Array.isArray(input) ? "an array" : typeof input})`, { hint: 'Pass { text: "…" } and optional id, namespace, kind, tags, meta, createdAt, expiresAt.' });
-  }
-  const unknown = Object.keys(input).find((key) => !INPUT_FIELDS.has(key));
-  if (unknown !== undefined) {
-    throw new MemzipError(ErrorCode.INVALID_INPUT, `a memory has no field ${JSON.stringify(unknown)} (it takes ${[...INPUT_FIELDS].join(", ")})`, { hint: "Check the field's spelling; put other data in meta." });
   }
   // New tags: no empty tag, no control character (an import keeps an older export's as they are).
   const tagsRefused = input.tags == null ? undefined : tagsProblem(input.tags, true);

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -27,10 +28,14 @@ describe("the library's own input", () => {
       await assert.rejects(engine.remember({ text: 42 } as unknown as MemoryInput), { code: "E_INVALID_INPUT", message: /"text" is a string/ });
       await assert.rejects(engine.remember(null as unknown as MemoryInput), { code: "E_INVALID_INPUT" });
       const stored = await engine.remember({ text: "A memory in a namespace every door can name.", namespace: "team.a" });
-      // SQLite keeps any string in tags and meta (PostgreSQL refuses U+0000 and lone surrogates: postgres-store.test.ts),
+      // New tags with a control character or half of a surrogate pair are refused (stop 59: they forged rows of `memzip ls`)…
+      await assert.rejects(engine.remember({ text: "odd tags", tags: ["x\u0000y", "\ud800"] }), { code: "E_INVALID_INPUT", message: /a tag holds a control character/ });
+      // …but SQLite keeps any string in tags and meta (PostgreSQL refuses U+0000 and lone surrogates: postgres-store.test.ts),
       // so an export of a store an earlier build wrote such tags into imports again.
-      const odd = await engine.remember({ text: "odd tags", tags: ["x\u0000y", "\ud800"], meta: { k: "a\u0000" } });
-      assert.deepEqual((await engine.memory(odd.id)).tags, ["x\u0000y", "\ud800"]);
+      const exported = join(dir.path, "earlier-export.jsonl");
+      writeFileSync(exported, `${JSON.stringify({ id: "odd", text: "odd tags", tags: ["x\u0000y", "\ud800"], meta: { k: "a\u0000" } })}\n`);
+      assert.equal((await engine.importJsonl(exported)).stored, 1);
+      assert.deepEqual((await engine.memory("odd")).tags, ["x\u0000y", "\ud800"]);
       // A misspelt mode read the summary (E_NOT_FOUND "no summary").
       await assert.rejects(engine.recall(stored.id, { namespace: "team.a", mode: "sumary" as never }), { code: "E_USAGE", message: /not one of exact, summary, rebuilt/ });
       assert.equal(await engine.recall(stored.id, { namespace: "team.a" }), "A memory in a namespace every door can name.");

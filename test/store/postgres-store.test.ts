@@ -277,8 +277,16 @@ if (!server) {
       const engine = Engine.open({ db: location, cache: "off" });
       try {
         for (const tag of ["x\u0000y", "x\ud800", "\udc00"]) {
-          await assert.rejects(engine.remember({ text: "a memory with a bad tag", tags: [tag] }), { code: "E_INVALID_INPUT", message: /a tag holds U\+0000 or half of a surrogate pair/ });
+          // New tags meet the rule of every store first (no control character, no half pair: stop 59)…
+          await assert.rejects(engine.remember({ text: "a memory with a bad tag", tags: [tag] }), { code: "E_INVALID_INPUT", message: /a tag holds a control character or half of a surrogate pair/ });
         }
+        // …and an import, which keeps an earlier export's tags where the store can, meets PostgreSQL's.
+        using dir = tempDir();
+        const earlier = join(dir.path, "earlier.jsonl");
+        writeFileSync(earlier, `${JSON.stringify({ id: "odd", text: "a memory with a bad tag", tags: ["x\u0000y"] })}\n`);
+        const imported = await engine.importJsonl(earlier);
+        assert.equal(imported.stored, 0);
+        assert.match(JSON.stringify(imported.rejected), /a tag holds U\+0000 or half of a surrogate pair/);
         await assert.rejects(engine.remember({ text: "a memory with a bad meta", meta: { deep: [{ k: "a\u0000b" }] } }), { code: "E_INVALID_INPUT", message: /meta holds U\+0000/ });
         const kept = await engine.remember({ text: "a memory to patch", meta: { o: "ana" } });
         await assert.rejects(engine.update(kept.id, { meta: { "x\ud800": 1 } }), { code: "E_INVALID_INPUT", message: /meta holds/ });
