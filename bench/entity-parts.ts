@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   }
   const section = [
     "Command: `npm run bench:entity-parts` — the default extractor (`rules+tagger`), ms of extraction / ms of the longest",
-    "event-loop hold, median of 3 after a warm-up; 16 Ki and 64 Ki characters extracted whole (as before stop 59), 64 Ki and",
+    "event-loop hold, median of 3 after a warm-up; 16 Ki and 64 Ki characters extracted whole (the semantic layer's path before stop 59, with today's rules), 64 Ki and",
     "1 Mi characters through `extractInParts` (the semantic layer's path: parts of ~4 KiB, the first 64 Ki characters).",
     `Machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length}, load ${LOAD_AT_START.map((l) => l.toFixed(1)).join(" / ")} at start, ${new Date().toISOString()}.`,
     "",
