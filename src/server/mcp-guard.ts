@@ -39,6 +39,19 @@ export function usableId(id: unknown): RequestId | null {
   return typeof id === "string" || (typeof id === "number" && Number.isSafeInteger(id)) ? id : null;
 }
 
+/** A parsed message's fields: the object itself, or none for anything else (an array, a string, null). */
+export function objectFields(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * Whether JSON-RPC leaves a message unanswered, however wrong it is: a notification (a method, no id) or a response
+ * (over stdio its id is one of the server's own requests, not the client's).
+ */
+export function unanswered(fields: Record<string, unknown>): boolean {
+  return (typeof fields.method === "string" && !("id" in fields)) || (!("method" in fields) && ("result" in fields || "error" in fields));
+}
+
 /**
  * The answer to a message that is not JSON-RPC 2.0 as MCP takes it (params an array or a number, no
  * `jsonrpc`, an id that is an object …): -32600 with the message's id where it has a usable one
@@ -48,13 +61,11 @@ export function usableId(id: unknown): RequestId | null {
 export function invalidMessage(value: unknown): { answer: JSONRPCMessage; quiet: boolean } | undefined {
   const checked = JSONRPCMessageSchema.safeParse(value);
   if (checked.success) return undefined;
-  const fields = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const fields = objectFields(value);
   const id = usableId(fields.id);
   const method = typeof fields.method === "string" ? fields.method : undefined;
   const what = method !== undefined ? `${method} request` : "message";
-  // Answered only where JSON-RPC answers: never a notification (a method, no id) nor a response (over stdio its id is
-  // one of the server's own requests, not the client's).
-  const quiet = (method !== undefined && !("id" in fields)) || (!("method" in fields) && ("result" in fields || "error" in fields));
+  const quiet = unanswered(fields);
   const problem = messageProblem(value, fields);
   if (problem === undefined) {
     // A well-formed request whose params fail the base schema (`_meta` not an object …): its params, named.

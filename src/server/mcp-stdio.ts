@@ -2,7 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { inexactInteger, inexactIntegerProblem } from "../core/json-numbers.js";
-import { invalidMessage, JsonRpcError, protocolError, usableId } from "./mcp-guard.js";
+import { invalidMessage, JsonRpcError, objectFields, protocolError, unanswered, usableId } from "./mcp-guard.js";
 
 /** Bytes of a line's start and end kept from a line over the bound, to find its id. */
 const EDGE_BYTES = 256;
@@ -119,10 +119,9 @@ export class StdioLineTransport implements Transport {
     const inexact = inexactInteger(line);
     if (inexact !== undefined) {
       const { message, hint } = inexactIntegerProblem(inexact);
-      const fields = typeof value === "object" && value !== null ? (value as { id?: unknown; method?: unknown }) : {};
-      // A request is answered; a notification or a response is not (JSON-RPC answers neither), only logged.
-      if (typeof fields.method === "string" && "id" in fields) void this.answer(protocolError(usableId(fields.id), JsonRpcError.INVALID_PARAMS, `E_INVALID_INPUT: ${message}`, hint, "E_INVALID_INPUT"));
-      else this.options.log?.(`refused a notification or response: ${message}`);
+      const fields = objectFields(value);
+      if (unanswered(fields)) this.options.log?.(`refused a notification or response: ${message}`);
+      else void this.answer(protocolError(usableId(fields.id), JsonRpcError.INVALID_PARAMS, `E_INVALID_INPUT: ${message}`, hint, "E_INVALID_INPUT"));
       return;
     }
     const invalid = invalidMessage(value);
