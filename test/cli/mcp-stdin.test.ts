@@ -5,6 +5,19 @@ import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { CLI, closedWithin, tempDir } from "../helpers.js";
 
+/** `memzip mcp` on a store given `input` as its whole stdin: its exit code and what it wrote. */
+async function mcpWithInput(db: string, input: string, what: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = closedWithin(child, what);
+  child.stdin.end(input);
+  const { code } = await closed;
+  return { code, stdout, stderr };
+}
+
 describe("memzip mcp when stdin ends right after a request", () => {
   it("answers every request it received before it closes the engine, and the write is stored", async () => {
     using dir = tempDir();
@@ -15,15 +28,8 @@ describe("memzip mcp when stdin ends right after a request", () => {
       { jsonrpc: "2.0", method: "notifications/initialized" },
       { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "remember", arguments: { text, id: "heron" } } },
     ];
-    const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = closedWithin(child, "memzip mcp with a piped request");
     // The whole input at once, then end of input: the answer to id 2 must still come.
-    child.stdin.end(messages.map((m) => JSON.stringify(m)).join("\n") + "\n");
-    const { code } = await closed;
+    const { code, stdout, stderr } = await mcpWithInput(db, messages.map((m) => JSON.stringify(m)).join("\n") + "\n", "memzip mcp with a piped request");
     assert.equal(code, 0, stderr);
     const answers = stdout.trim().split("\n").map((line) => JSON.parse(line) as { id: number; result?: { content: { text: string }[]; isError?: boolean } });
     assert.deepEqual(answers.map((a) => a.id), [1, 2], `both requests answered; stdout: ${stdout}`);
@@ -61,15 +67,8 @@ describe("memzip mcp when stdin ends right after a request", () => {
       // Params of the right shape whose content is wrong: -32602 naming the field.
       JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping", params: { _meta: 5 } }),
     ];
-    const child = spawn(process.execPath, [CLI, "mcp", "--db", db], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MEMZIP_CONFIG: "/nonexistent/memzip-config.json" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = closedWithin(child, "memzip mcp with invalid lines");
     // The last message has no newline after it: the end of input ends it.
-    child.stdin.end(`${lines.join("\n")}\n${JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })}`);
-    const { code } = await closed;
+    const { code, stdout, stderr } = await mcpWithInput(db, `${lines.join("\n")}\n${JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })}`, "memzip mcp with invalid lines");
     assert.equal(code, 0, stderr);
     type Answer = { id: string | number | null; result?: { isError?: boolean }; error?: { code: number; message: string; data?: { code?: string; hint?: string } } };
     const answers = stdout.trim().split("\n").map((line) => JSON.parse(line) as Answer);
