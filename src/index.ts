@@ -9,6 +9,7 @@ export type {
   RememberResult,
   MemoryPatch,
   TrainedAsset,
+  AssetComparison,
   VerifyReport,
   EngineParts,
 } from "./engine.js";

@@ -531,6 +531,13 @@ export interface AssetRepository {
   /** How many memories the namespace's asset of this kind learned from (kept after the asset is pruned). */
   learnedFrom(namespace: string, kind: AssetKind): Promise<number>;
   /**
+   * Notes that a training of `samples` memories was measured against the namespace's active asset
+   * of this kind and lost, so `learnedFrom` answers `samples` from now on (an import retrains when
+   * the namespace has doubled again, not at once). Nothing changes, and false is returned, unless
+   * `assetId` is still the active one (another writer may have activated an asset meanwhile).
+   */
+  keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean>;
+  /**
    * Removes an asset if no memory needs it (checked atomically, so a concurrent writer cannot lose
    * it); a namespace writing with it stops doing so. Returns whether it was removed.
    */

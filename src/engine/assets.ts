@@ -124,10 +124,31 @@ export class EngineAssets {
 
   /** Stores an asset and makes it the one the namespace writes with. */
   async save(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): Promise<StoredAsset> {
-    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: this.options.clock(), meta };
-    await this.store.assets.put(asset);
+    const asset = await this.put(kind, namespace, bytes, meta);
     await this.store.assets.setActive(namespace, kind, asset.id);
     return asset;
+  }
+
+  /** Stores an asset without making it the one the namespace writes with (a training measured before it is used). */
+  async put(kind: AssetKind, namespace: string, bytes: Uint8Array, meta: Record<string, unknown>): Promise<StoredAsset> {
+    const asset: StoredAsset = { id: sha256Hex(bytes), kind, bytes, namespace, createdAt: this.options.clock(), meta };
+    await this.store.assets.put(asset);
+    return asset;
+  }
+
+  /**
+   * Makes a stored asset the one a namespace writes with. It is stored again first (content-addressed: the same
+   * row): a `compact` in another process may have pruned it while it was unused and inactive.
+   */
+  async activate(namespace: string, asset: StoredAsset): Promise<void> {
+    await this.store.assets.put(asset);
+    await this.store.assets.setActive(namespace, asset.kind, asset.id);
+  }
+
+  /** Removes a stored asset that was never activated, with its derived state, unless a memory or namespace uses it. */
+  async discard(assetId: string): Promise<void> {
+    await this.dropIfUnused(assetId);
+    if (!(await this.store.assets.get(assetId))) this.derived?.removeFor(assetId);
   }
 
   /**

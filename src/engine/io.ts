@@ -442,7 +442,9 @@ export class ImportExport {
       stopIfAborted(signal, step);
       onStep?.(step);
       try {
-        assets.push(await maintenance.trainAsset(kind, namespace, {}, signal));
+        // A training measured to store the namespace larger than its active asset is not used (nor listed): nothing changed.
+        const trained = await maintenance.trainAsset(kind, namespace, {}, signal);
+        if (trained.activated) assets.push(trained);
       } catch (error) {
         // Stopped by the caller, or by the engine's close: either way the import resumes from here.
         if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);

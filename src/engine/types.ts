@@ -295,6 +295,30 @@ export interface TrainedAsset {
   bytes: number;
   samples: number;
   trainMs: number;
+  /**
+   * Whether new writes use it now. A training that would replace the namespace's active asset is measured against
+   * it first (`comparison`) and used unless the namespace is estimated to grow by more than 2 % with it (or with
+   * `force`); one that lost is removed again, and the active asset stays.
+   */
+  activated: boolean;
+  /** The measurement, when there was an active asset to replace (and `force` was not given). */
+  comparison?: AssetComparison;
+}
+
+/** A newly trained asset against the one a namespace writes with, on texts sampled across the namespace. */
+export interface AssetComparison {
+  /** The asset new writes used before the training. */
+  activeId: string;
+  /** Memories sampled (every n-th of the namespace, up to 1 MiB of text) and their text's bytes. */
+  memories: number;
+  originalBytes: number;
+  /** What the namespace stores now: its active asset's bytes and all its envelopes. */
+  activeBytes: number;
+  /**
+   * What it would store once recoded with the new asset, estimated: the new asset's bytes, the envelopes, and the
+   * change a recode would make to the sampled memories' envelopes, scaled to all of the namespace's memories.
+   */
+  trainedBytes: number;
 }
 
 export interface RecodeOptions {

@@ -9,6 +9,11 @@ export interface AssetTrainingOptions {
   maxBytes?: number;
   /** Context models only: log2 of the model's hashed counter slots, which bounds its RAM (4 bytes a slot). Defaults to `23`. */
   tableBits?: number;
+  /**
+   * Make the new asset the one the namespace writes with even where it is measured to store the namespace larger
+   * than its active asset (by default such a training is measured, and used only where it stores no more).
+   */
+  force?: boolean;
 }
 
 /** Builds an asset's bytes from a namespace's memories; one entry per asset kind. */

@@ -40,7 +40,7 @@ describe("compact and a namespace's priming text", () => {
       assert.ok(users > 0, "memories are coded with the snapshot");
 
       // A newer snapshot no memory takes (no recode follows): past the grace period it is removed, the used one stays.
-      const unused = await engine.trainAsset("cm-snapshot", "default", { maxBytes: 4000 });
+      const unused = await engine.trainAsset("cm-snapshot", "default", { maxBytes: 4000, force: true });
       assert.notEqual(unused.id, trained.id);
       assert.deepEqual((await engine.compact()).removed, []);
       now += ACTIVE_ASSET_GRACE_MS;

@@ -508,6 +508,15 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.assets.isActive(one.id), true);
       assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42);
       assert.equal(await store.assets.learnedFrom("nowhere", "zstd-dictionary"), 0);
+      // A training measured against the active asset and lost: the active one stays, learnedFrom counts the training.
+      assert.equal(await store.assets.keepActive("ns", "zstd-dictionary", two.id, 90), false, "not the active asset: nothing changes");
+      assert.equal(await store.assets.keepActive("nowhere", "zstd-dictionary", one.id, 90), false);
+      assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42);
+      assert.equal(await store.assets.keepActive("ns", "zstd-dictionary", one.id, 90), true);
+      assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 90);
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), one.id);
+      assert.equal(await store.assets.learnedFrom("fresh", "cm-snapshot"), Number(two.meta.samples ?? 0), "another namespace's count stays");
+      await store.assets.setActive("ns", "zstd-dictionary", one.id);
       await assert.rejects(store.assets.setActive("ns", "zstd-dictionary", "ff".repeat(32)), { code: "E_MISSING_ASSET" });
       assert.equal(await store.assets.delete(one.id), false, "refused while memories need it");
       assert.ok(await store.assets.get(one.id));
@@ -519,6 +528,7 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.assets.active("ns", "zstd-dictionary"), undefined, "the namespace stops writing with it");
       assert.equal(await store.assets.isActive(one.id), false);
       assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42, "kept after the asset is pruned");
+      assert.equal(await store.assets.keepActive("ns", "zstd-dictionary", one.id, 7), false, "a removed asset is active nowhere");
     });
 
     withStore("deletes many assets at once, each only where no memory needs it (deleteUnused)", async (store) => {

@@ -95,6 +95,15 @@ export class PgAssets implements AssetRepository {
     return (await this.database.query<{ samples: number }>("SELECT samples FROM active_assets WHERE ns = $1 AND kind = $2", [ns, kind]))[0]?.samples ?? 0;
   }
 
+  async keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean> {
+    const ns = await this.database.namespaceId(namespace);
+    if (ns === undefined) return false;
+    return this.database.write(async (tx) => {
+      const updated = await tx.query("UPDATE active_assets SET samples = $1 WHERE ns = $2 AND kind = $3 AND asset = (SELECT n FROM assets WHERE id = $4)", [samples, ns, kind, assetId]);
+      return (updated.rowCount ?? 0) > 0;
+    });
+  }
+
   /** Checked and removed under the store's write lock: no writer can commit a memory needing it in between. */
   async delete(assetId: string): Promise<boolean> {
     return (await this.deleteUnused([assetId])).length > 0;

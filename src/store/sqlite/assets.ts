@@ -48,6 +48,7 @@ export class SqliteAssets implements AssetRepository {
         "INSERT INTO active_assets (ns, kind, asset, samples) VALUES (?, ?, ?, ?) ON CONFLICT(ns, kind) DO UPDATE SET asset = excluded.asset, samples = excluded.samples",
       ),
       samples: db.prepare("SELECT samples FROM active_assets WHERE ns = ? AND kind = ?").pluck(),
+      keepActive: db.prepare("UPDATE active_assets SET samples = ? WHERE ns = ? AND kind = ? AND asset = (SELECT n FROM assets WHERE id = ?)"),
       isActive: db.prepare("SELECT 1 FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE a.id = ?"),
       assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
       used: db.prepare("SELECT 1 FROM memories WHERE asset = ? LIMIT 1"),
@@ -130,6 +131,12 @@ export class SqliteAssets implements AssetRepository {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return 0;
     return (this.statements.samples.get(ns, kind) as number | undefined) ?? 0;
+  }
+
+  async keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean> {
+    const ns = this.database.namespaceId(namespace, false);
+    if (ns === undefined) return false;
+    return this.database.write(() => this.statements.keepActive.run(samples, ns, kind, assetId).changes > 0);
   }
 
   async delete(assetId: string): Promise<boolean> {
