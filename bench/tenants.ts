@@ -2,7 +2,8 @@
  * `npm run bench:tenants [-- --rounds R]`: reads across tenants, each with its own `cm` model. Five namespaces get 300
  * dev-corpus records each (an import trains each one's snapshot, and those memories become `cm-ref`), then 100 more
  * each (coded with `cm` by that snapshot). `memzip serve` then runs as its own process, once per `cmModels` setting
- * (MEMZIP_CM_MODELS: 2, what every process kept before the setting, and the profile's), and one client recalls the
+ * (MEMZIP_CM_MODELS: 2, what every process kept before the setting, and the profile's; each with the reads' model loads
+ * on the server's event loop, the default, and on a codec worker, MEMZIP_MODEL_LOAD_THREAD=true), and one client recalls the
  * `cm` memories over HTTP in turn across the five namespaces (each id once: no recalled-text cache hit), R rounds of
  * five (default 20); then writes a new text to each tenant in turn as many rounds (POST /v1/memories). Reported: each
  * recall's latency (the first round apart: it loads every model once), each write's after the first round, the slowest
@@ -30,9 +31,9 @@ const dir = mkdtempSync(join(tmpdir(), "memzip-bench-tenants-"));
 const db = join(dir, "tenants.db");
 const children: ChildProcess[] = [];
 
-function serve(cmModels: string): Promise<{ child: ChildProcess; url: string }> {
+function serve(cmModels: string, loadThread: boolean): Promise<{ child: ChildProcess; url: string }> {
   let stderr = "";
-  const env = { ...process.env, MEMZIP_LOG_LEVEL: "warn", MEMZIP_CM_MODELS: cmModels };
+  const env = { ...process.env, MEMZIP_LOG_LEVEL: "warn", MEMZIP_CM_MODELS: cmModels, MEMZIP_MODEL_LOAD_THREAD: String(loadThread) };
   const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", "0", "--rate", "0", "--warm", "0"], { env, stdio: ["ignore", "ignore", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -80,8 +81,11 @@ try {
 
   // 2. One server per setting; recalls in turn across the tenants, /healthz asked every 20 ms meanwhile.
   const rows: string[] = [];
-  for (const setting of ["2", ""]) {
-    const { child, url } = await serve(setting);
+  // cmModels 2 (what every process kept before the setting: with five tenants a load at nearly every read) and the
+  // profile's, each with the loads on the event loop (the default) and on a codec worker (MEMZIP_MODEL_LOAD_THREAD=true).
+  const settings: [string, boolean][] = [["2", false], ["2", true], ["", false], ["", true]];
+  for (const [setting, loadThread] of settings) {
+    const { child, url } = await serve(setting, loadThread);
     const headers = { authorization: `Bearer ${key}` };
     let polling = true;
     let slowestHealth = 0;
@@ -111,7 +115,7 @@ try {
     const writeCodecs = new Map<string, number>();
     for (let round = 0; round < rounds; round++) {
       for (const [t, tenant] of TENANTS.entries()) {
-        const text = `${texts[(round * TENANTS.length + t) * 7 % texts.length] as string} (${setting || "auto"} ${round})`;
+        const text = `${texts[(round * TENANTS.length + t) * 7 % texts.length] as string} (${setting || "auto"} ${String(loadThread)} ${round})`;
         const started = performance.now();
         const response = await fetch(`${url}/v1/memories`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ text, namespace: tenant }) });
         const body = (await response.json()) as { codec?: string };
@@ -126,10 +130,10 @@ try {
     await stopChild(child);
     const label = setting === "" ? "the profile's (auto)" : setting;
     const codecsWritten = [...writeCodecs].map(([codec, n]) => `${n} ${codec}`).join(", ");
-    rows.push(`| ${label} | ${ms(median(firstRound))} | ${ms(median(steady))} | ${ms(quantile(steady, 0.9))} | ${ms(Math.max(...steady))} | ${ms(median(writes))} (${codecsWritten}) | ${ms(slowestHealth)} | ${rss ?? "—"} |`);
+    rows.push(`| ${label} | ${loadThread ? "codec worker" : "event loop"} | ${ms(median(firstRound))} | ${ms(median(steady))} | ${ms(quantile(steady, 0.9))} | ${ms(Math.max(...steady))} | ${ms(median(writes))} (${codecsWritten}) | ${ms(slowestHealth)} | ${rss ?? "—"} |`);
   }
-  console.log("\n| cmModels | recall, first round: median ms | then: median ms | p90 ms | max ms | write in turn after the first round: median ms (codecs) | slowest /healthz meanwhile, ms | server RSS after, MiB |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log("\n| cmModels | model loads of reads on | recall, first round: median ms | then: median ms | p90 ms | max ms | write in turn after the first round: median ms (codecs) | slowest /healthz meanwhile, ms | server RSS after, MiB |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(row);
 } finally {
   for (const child of children) await stopChild(child);

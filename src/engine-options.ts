@@ -116,6 +116,16 @@ export interface EngineOptions {
    */
   checkpointThread?: boolean;
   /**
+   * Decode a memory whose `cm` model is not loaded on the calling thread on a codec worker instead (with `workers`),
+   * so that no read loads a model there (~0.1–0.3 s of WebAssembly work on a server's event loop, while every other
+   * request waits): a server's first read of each tenant does, and with more tenants than `cmModels` nearly every read.
+   * The price: such reads go to a worker from then on (a round trip each), and each worker loads each model.
+   * `npm run bench:tenants` (BENCHMARKS.md): with five tenants and 2 models a thread, the slowest `/healthz` 224
+   * against 623 ms; with the profile's 8 models, recalls 9.4 against 2.7 ms median. Defaults to `false`. Config key
+   * `modelLoadThread`, environment `MEMZIP_MODEL_LOAD_THREAD` (true/false).
+   */
+  modelLoadThread?: boolean;
+  /**
    * Pack a SQLite store's memories into sealed blocks at the end of each import and at `compact`
    * (docs/STORE.md "Sealed blocks"). Defaults to `true`; `false` keeps new rows in the row layout (blocks
    * sealed earlier stay sealed until a write moves them back). Ignored by other stores. Config key `seal`,
@@ -152,6 +162,7 @@ export const ENGINE_DEFAULTS = {
   searchVectors: DEFAULT_VECTOR_ENCODING,
   searchThread: false,
   checkpointThread: false,
+  modelLoadThread: false,
   seal: true,
   cmBase: true,
   clock: Date.now,

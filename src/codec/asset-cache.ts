@@ -56,8 +56,15 @@ export function assetCache<T>(codec: string, limit: number | (() => number), bui
     return entry.value;
   };
   // A limit lowered since (the engine that asked for more closed) drops the least recently used at once.
-  return Object.assign(get, { trim: () => trimTo(limitNow()) });
+  const peek = (asset: Asset): T | undefined => {
+    const entry = built.get(assetContentKey(asset.bytes));
+    return entry && "value" in entry ? entry.value : undefined;
+  };
+  return Object.assign(get, { trim: () => trimTo(limitNow()), peek });
 }
 
-/** An asset cache: the build for an asset (kept, least recently used dropped past the limit), and `trim` to the limit now. */
-export type AssetCache<T> = ((asset: Asset | undefined) => T) & { trim(): void };
+/**
+ * An asset cache: the build for an asset (kept, least recently used dropped past the limit), `trim` to the limit now,
+ * and `peek`: the build kept for an asset now, if any, without building it or counting as a use.
+ */
+export type AssetCache<T> = ((asset: Asset | undefined) => T) & { trim(): void; peek(asset: Asset): T | undefined };

@@ -14,6 +14,7 @@ export function createCmRefCodec(): Codec {
     id: CODEC_IDS["cm-ref"],
     requires: "cm-snapshot",
     prepare: (asset) => void preparedSnapshot(asset),
+    isPrepared: (asset) => preparedSnapshot.peek(asset) !== undefined,
     encode(original, asset) {
       const index = preparedSnapshot(asset).indexOf(original);
       if (index < 0) return null;

@@ -14,6 +14,7 @@ export function createCmCodec(): Codec {
     id: CODEC_IDS.cm,
     requires: "cm-snapshot",
     prepare: (asset) => void modelFor(asset),
+    isPrepared: (asset) => preparedSnapshot.peek(asset)?.modelLoaded === true,
     encode: (original, asset) => modelFor(asset).encodeRecordBytes(original),
     decode: (payload, originalLength, asset) => modelFor(asset).decodeRecordBytes(originalLength, payload),
   };

@@ -21,6 +21,8 @@ export interface Codec {
   readonly requires?: AssetKind;
   /** Loads what the asset needs (a model) ahead of the first call, so timings can tell the two apart. */
   prepare?(asset: Asset): void;
+  /** Whether what `prepare` loads for the asset is loaded on this thread now (absent: nothing worth loading ahead). */
+  isPrepared?(asset: Asset): boolean;
   /** Returns the payload, or `null` when the codec declines this input. */
   encode(original: Uint8Array, asset?: Asset): Uint8Array | null;
   /** Rebuilds exactly `originalLength` bytes or throws. */

@@ -49,6 +49,8 @@ const FIELDS: Record<keyof FileConfig, { kind: Kind; env: string }> = {
   workers: { kind: "integer", env: "MEMZIP_WORKERS" },
   /** `cm` models kept loaded for reads across namespaces (a server of many tenants: one per tenant read often). */
   cmModels: { kind: "integer", env: "MEMZIP_CM_MODELS" },
+  /** Reads whose `cm` model this thread has not loaded decode on a codec worker (default false). */
+  modelLoadThread: { kind: "boolean", env: "MEMZIP_MODEL_LOAD_THREAD" },
   similarityThreshold: { kind: "number", env: "MEMZIP_SIMILARITY_THRESHOLD" },
   itemTimeoutMs: { kind: "integer", env: "MEMZIP_ITEM_TIMEOUT_MS" },
   autoTrainAfter: { kind: "integer", env: "MEMZIP_AUTO_TRAIN_AFTER" },

@@ -73,8 +73,11 @@ export class Reader {
     // The assets are resolved (awaited) first; then the codec the header names decodes (the registry dispatches).
     const wanted = opened.asset;
     const candidates = wanted ? await this.parts.assets.possibleAssets(wanted, assetId) : [];
-    const { decodeOffThread, codecsById } = this.parts;
-    if (decodeOffThread && opened.originalLength >= OFF_THREAD_DECODE_BYTES && codecsById.has(opened.codecId)) {
+    const { decodeOffThread, codecsById, options } = this.parts;
+    const codec = codecsById.get(opened.codecId);
+    // A model not loaded on this thread is loaded on a worker instead (`modelLoadThread`), and the read decoded there.
+    const cold = options.modelLoadThread && codec?.isPrepared !== undefined && candidates.length > 0 && !candidates.some((asset) => codec.isPrepared?.(asset) === true);
+    if (decodeOffThread && codec && (opened.originalLength >= OFF_THREAD_DECODE_BYTES || cold)) {
       // Undefined: no worker to take it (the engine is closing): in place.
       const decoded = await decodeOffThread(envelope, candidates, limit);
       if (decoded) return decoded;

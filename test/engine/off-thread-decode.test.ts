@@ -2,9 +2,12 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
+import type { Asset } from "../../src/codec/codec.js";
+import { preparedSnapshot, snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
 import { Engine } from "../../src/engine.js";
+import { openStore } from "../../src/store/open.js";
 import { OFF_THREAD_DECODE_BYTES } from "../../src/engine/reader.js";
-import { devCorpus, tempDir, unsealFile } from "../helpers.js";
+import { devCorpus, storeOf, tempDir, unsealFile } from "../helpers.js";
 
 /** Envelopes decoded by the engine's codec workers so far. */
 async function workerDecodes(engine: Engine): Promise<number> {
@@ -64,5 +67,43 @@ describe("a large memory is decoded on a codec worker", () => {
     } finally {
       await damaged.close();
     }
+  });
+
+  it("with modelLoadThread, a read whose cm model the caller's thread has not loaded decodes on a worker, which loads it; a model loaded here already decodes in place", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "cold.db");
+    // Texts of this test alone: a snapshot no other test of this process has loaded.
+    const texts = devCorpus()
+      .slice(300, 420)
+      .map(({ text }, i) => `${text} (cold read ${i})`);
+    // No model states beside the store (openStore alone): every load trains the snapshot, and snapshotTrainings counts it.
+    // The writer codes on its worker (offload), so this thread never loads the model.
+    const writer = Engine.create({ store: openStore(path), cache: "off", workers: 1, autoTrainAfter: 100 });
+    const text = `${texts[115] as string} and one more line that the snapshot has not seen`;
+    let snapshot: Asset | undefined;
+    try {
+      await writer.rememberMany(texts.slice(0, 110).map((t, i) => ({ id: `t${i}`, text: t })), { offload: true });
+      await writer.finishImport();
+      assert.equal((await writer.remember({ id: "later", text }, { offload: true })).codec, "cm");
+      const id = await storeOf(writer).assets.active("default", "cm-snapshot");
+      snapshot = id === undefined ? undefined : await storeOf(writer).assets.get(id);
+    } finally {
+      await writer.close();
+    }
+    assert.ok(snapshot);
+    assert.notEqual(preparedSnapshot.peek(snapshot)?.modelLoaded, true, "the model is not loaded on this thread yet");
+    const reads = async (modelLoadThread: boolean): Promise<{ here: number; onWorkers: number }> => {
+      const engine = Engine.create({ store: openStore(path), cache: "off", workers: 1, modelLoadThread });
+      try {
+        const before = snapshotTrainings();
+        for (let i = 0; i < 3; i++) assert.equal(await engine.recall("later"), text);
+        return { here: snapshotTrainings() - before, onWorkers: await workerDecodes(engine) };
+      } finally {
+        await engine.close();
+      }
+    };
+    assert.deepEqual(await reads(true), { here: 0, onWorkers: 3 }, "loaded and decoded on the worker");
+    assert.deepEqual(await reads(false), { here: 1, onWorkers: 0 }, "without modelLoadThread: loaded here, in place");
+    assert.deepEqual(await reads(true), { here: 0, onWorkers: 0 }, "a model loaded on this thread decodes in place");
   });
 });

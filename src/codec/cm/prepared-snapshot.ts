@@ -37,6 +37,8 @@ export function holdLoadedSnapshots(count: number): () => void {
 export interface PreparedSnapshot extends LoadedSnapshot {
   /** Position of `bytes` among the texts the snapshot learned from, or -1. */
   indexOf(bytes: Uint8Array): number;
+  /** Whether the model is loaded (`model` asked for once): until then only the texts are. */
+  readonly modelLoaded: boolean;
 }
 
 let trainings = 0;
@@ -62,11 +64,15 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", loadedSnapsho
   const derived = store ? readDerivedSnapshot(store, asset) : undefined;
   if (!derived) {
     const loaded = train();
-    return prepared(loaded.samples, () => loaded.model);
+    return prepared(loaded.samples, () => loaded.model, () => true);
   }
   // cm-ref needs only the texts; the model (tens of MB) is read when cm first asks for it.
   let model: ContextModel | undefined;
-  return prepared(derived.samples, () => (model ??= derived.loadModel() ?? train().model));
+  return prepared(
+    derived.samples,
+    () => (model ??= derived.loadModel() ?? train().model),
+    () => model !== undefined,
+  );
   // A snapshot whose bytes do not load (loadSnapshot's RangeError naming the snapshot: damaged, or a format this build
   // cannot read) fails the same way every time; V8's own RangeErrors (an allocation that failed) may not.
 }, (error) => error instanceof RangeError && /snapshot/i.test(error.message));
@@ -85,7 +91,7 @@ export function ensureDerivedState(asset: Asset): void {
   if (trainings === before) writeDerivedSnapshot(store, asset, { samples: loaded.samples, model: loaded.model });
 }
 
-function prepared(samples: Uint8Array[], model: () => ContextModel): PreparedSnapshot {
+function prepared(samples: Uint8Array[], model: () => ContextModel, modelLoaded: () => boolean): PreparedSnapshot {
   const byChecksum = new Map<number, number[]>();
   samples.forEach((sample, i) => {
     const key = checksum32(sample);
@@ -95,6 +101,9 @@ function prepared(samples: Uint8Array[], model: () => ContextModel): PreparedSna
     samples,
     get model() {
       return model();
+    },
+    get modelLoaded() {
+      return modelLoaded();
     },
     indexOf(bytes) {
       const candidates = byChecksum.get(checksum32(bytes)) ?? [];
