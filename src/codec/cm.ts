@@ -15,6 +15,7 @@ export function createCmCodec(): Codec {
     requires: "cm-snapshot",
     prepare: (asset) => void modelFor(asset),
     isPrepared: (asset) => preparedSnapshot.peek(asset)?.modelLoaded === true,
+    prepareSliced: (asset) => preparedSnapshot(asset).loadModelSliced(),
     encode: (original, asset) => modelFor(asset).encodeRecordBytes(original),
     decode: (payload, originalLength, asset) => modelFor(asset).decodeRecordBytes(originalLength, payload),
   };

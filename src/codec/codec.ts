@@ -23,6 +23,8 @@ export interface Codec {
   prepare?(asset: Asset): void;
   /** Whether what `prepare` loads for the asset is loaded on this thread now (absent: nothing worth loading ahead). */
   isPrepared?(asset: Asset): boolean;
+  /** `prepare` a part at a time, with turns of the event loop between (a model's load, ~0.1–0.3 s in one go). */
+  prepareSliced?(asset: Asset): Promise<void>;
   /** Returns the payload, or `null` when the codec declines this input. */
   encode(original: Uint8Array, asset?: Asset): Uint8Array | null;
   /** Rebuilds exactly `originalLength` bytes or throws. */

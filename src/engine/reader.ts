@@ -82,6 +82,18 @@ export class Reader {
       const decoded = await decodeOffThread(envelope, candidates, limit);
       if (decoded) return decoded;
     }
+    // A model this thread has not loaded is loaded a slice at a time, other work (a server's requests) going on between.
+    // Whatever fails there (a damaged snapshot) fails again in the decode, which reports it.
+    if (codec?.prepareSliced) {
+      for (const asset of candidates) {
+        if (codec.isPrepared?.(asset) === true) continue;
+        try {
+          await codec.prepareSliced(asset);
+        } catch {
+          // Met again below.
+        }
+      }
+    }
     return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
   }
 

@@ -3,7 +3,8 @@
  * engine, one transaction per chunk. A chunk may run twice (a worker killed mid-chunk has it
  * moved back by BullMQ's stalled check, and another worker runs it): ids are the records' own or
  * derived from their text, and the engine skips a record whose stored text and metadata are
- * unchanged, so a retried chunk has exactly the effect of one run.
+ * unchanged, so a retried chunk has exactly the effect of one run. A worker that stalled past its
+ * lock (a paused process) commits nothing: the chunk is another worker's by then.
  */
 import { hostname } from "node:os";
 import type { Job } from "bullmq";
@@ -56,14 +57,15 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const connection = connectionFor(options.queue);
   const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];
-  const process_ = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
+  const lockDuration = options.lockDurationMs ?? 30_000;
+  const process_ = async (job: Job<ChunkPayload, ChunkResult>, token?: string): Promise<ChunkResult> => {
     try {
-      return await codeChunk(job);
+      return await codeChunk(job, token);
     } catch (error) {
       throw chunkFailure(error);
     }
   };
-  const codeChunk = async (job: Job<ChunkPayload, ChunkResult>): Promise<ChunkResult> => {
+  const codeChunk = async (job: Job<ChunkPayload, ChunkResult>, token: string | undefined): Promise<ChunkResult> => {
     const { records, namespace, codec } = job.data;
     // As engine.rememberMany, but a record refused at the boundary is reported and the chunk's others written, as a
     // local import does: failing the chunk for it failed it on every retry and then the whole import.
@@ -78,6 +80,17 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
         return undefined;
       }
     });
+    // Still this worker's chunk? One that stalled past its lock (a paused process, a long encode holding its event loop)
+    // has lost it to another worker, which may have finished it and the import with it: a commit now wrote the chunk's
+    // texts over whatever came after (trial: a user's update, made after the import said it was done, was replaced by
+    // the import's text seconds later). The lock is renewed as it is checked, so the commit runs inside it.
+    if (token !== undefined && (await job.extendLock(token, lockDuration)) !== 1) {
+      const lost = new MemzipError(ErrorCode.ABORTED, `chunk ${job.data.index} of import ${job.data.importId}: this worker lost its lock (it stalled for more than ${lockDuration} ms) and committed nothing; another worker runs the chunk`, {
+        hint: "Nothing to do: the chunk is retried elsewhere. If workers stall often, raise --lock-ms.",
+      });
+      options.onChunk?.({ state: "failed", queue: job.queueName, importId: job.data.importId, index: job.data.index, records: records.length, error: lost.message });
+      throw lost;
+    }
     const results = await writer.commit(plans.filter((plan) => plan !== undefined));
     const result: ChunkResult = { written: 0, stored: 0, updated: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, worker: name, ...(rejected.length ? { rejected: rejected.sort((a, b) => a.record - b.record) } : {}) };
     for (const r of results) {
@@ -100,7 +113,7 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
       connection,
       name,
       concurrency: options.concurrency ?? 1,
-      lockDuration: options.lockDurationMs ?? 30_000,
+      lockDuration,
       stalledInterval: options.stalledIntervalMs ?? 30_000,
       // A chunk whose worker died is moved back this many times before it counts as failed.
       maxStalledCount: 5,

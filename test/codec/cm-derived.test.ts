@@ -72,7 +72,7 @@ describe("cm derived model state", () => {
   const asset = snapshotAsset(corpus.slice(0, 150));
   const heldOut = corpus.slice(1500, 1530);
 
-  it("a model restored from its saved state is byte-identical and codes exactly as a trained one", () => {
+  it("a model restored from its saved state is byte-identical and codes exactly as a trained one", async () => {
     using dir = tempDir();
     const store = new DerivedDirectory(join(dir.path, "s.db"));
     const trained = loadSnapshot(asset.bytes);
@@ -84,6 +84,10 @@ describe("cm derived model state", () => {
     const restored = derived.loadModel();
     assert.ok(restored);
     assert.ok(Buffer.from(restored.saveState().memory).equals(before), "restored memory differs from the trained model's");
+    // Loaded a slice at a time (a server's cold read): the same memory.
+    const sliced = await derived.loadModelAsync();
+    assert.ok(sliced);
+    assert.ok(Buffer.from(sliced.saveState().memory).equals(before), "the memory loaded in slices differs");
     // Format 2: the texts raw, the memory as one zstd frame, much smaller than the memory itself.
     const file = readFileSync(stateFile(store.path));
     const texts = file.readUInt32LE(72);
@@ -115,7 +119,7 @@ describe("cm derived model state", () => {
     heldOut.forEach((record, i) => assert.ok(Buffer.from(restored.decodeRecordBytes(record.length, expected[i] as Buffer)).equals(record)));
   });
 
-  it("rejects a state file that is missing, for another snapshot, for other model code, or corrupt", () => {
+  it("rejects a state file that is missing, for another snapshot, for other model code, or corrupt", async () => {
     using dir = tempDir();
     const store = new DerivedDirectory(join(dir.path, "s.db"));
     assert.equal(readDerivedSnapshot(store, asset), undefined);
@@ -147,6 +151,7 @@ describe("cm derived model state", () => {
       assert.ok(derived, `damage at ${at} refused the texts`);
       assert.deepEqual(derived.samples.map((x) => Buffer.from(x)), loadSnapshot(asset.bytes).samples.map((x) => Buffer.from(x)));
       assert.equal(derived.loadModel(), undefined, `damage at ${at} of ${good.length} not caught`);
+      assert.equal(await derived.loadModelAsync(), undefined, `damage at ${at} of ${good.length} not caught in slices`);
     }
     // A file that changes between reading the texts and loading the model is refused too.
     writeFileSync(path, good);
@@ -154,6 +159,7 @@ describe("cm derived model state", () => {
     assert.ok(early);
     writeFileSync(path, good.subarray(0, good.length - 1));
     assert.equal(early.loadModel(), undefined);
+    assert.equal(await early.loadModelAsync(), undefined);
     assert.equal(readDerivedSnapshot(store, asset), undefined, "a truncated file");
     writeFileSync(path, good.subarray(0, 112 + texts));
     assert.equal(readDerivedSnapshot(store, asset), undefined, "a file cut after the texts");

@@ -106,4 +106,51 @@ describe("a large memory is decoded on a codec worker", () => {
     assert.deepEqual(await reads(false), { here: 1, onWorkers: 0 }, "without modelLoadThread: loaded here, in place");
     assert.deepEqual(await reads(true), { here: 0, onWorkers: 0 }, "a model loaded on this thread decodes in place");
   });
+
+  it("without it, a cold read loads its cm model a slice at a time: the event loop turns meanwhile, and the text is exact", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "sliced.db");
+    const texts = devCorpus()
+      .slice(500, 620)
+      .map(({ text }, i) => `${text} (sliced load ${i})`);
+    // Model states beside the store (Engine.open with a file): the reader loads the model from one.
+    const writer = Engine.open({ db, cache: "off", workers: 1, autoTrainAfter: 100 });
+    const text = `${texts[115] as string} and a line the snapshot has not seen`;
+    let snapshot: Asset | undefined;
+    try {
+      await writer.rememberMany(texts.slice(0, 110).map((t, i) => ({ id: `t${i}`, text: t })), { offload: true });
+      await writer.finishImport();
+      assert.equal((await writer.remember({ id: "later", text }, { offload: true })).codec, "cm");
+      const id = await storeOf(writer).assets.active("default", "cm-snapshot");
+      snapshot = id === undefined ? undefined : await storeOf(writer).assets.get(id);
+    } finally {
+      await writer.close();
+    }
+    assert.ok(snapshot);
+    assert.notEqual(preparedSnapshot.peek(snapshot)?.modelLoaded, true, "the model is not loaded on this thread yet");
+    const reader = Engine.open({ db, cache: "off", workers: 1 });
+    try {
+      const turns = async (read: () => Promise<string>): Promise<number> => {
+        let count = 0;
+        let done = false;
+        const turn = () => {
+          count++;
+          if (!done) setImmediate(turn);
+        };
+        setImmediate(turn);
+        const recalled = await read();
+        done = true;
+        assert.equal(recalled, text);
+        return count;
+      };
+      const before = snapshotTrainings();
+      const cold = await turns(() => reader.recall("later"));
+      assert.equal(snapshotTrainings(), before, "read from the model state, not trained");
+      assert.equal(preparedSnapshot.peek(snapshot)?.modelLoaded, true);
+      assert.ok(cold >= 4, `the load took ${cold} turns of the event loop (in one go: none)`);
+      assert.equal(await workerDecodes(reader), 0, "on this thread");
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -146,14 +146,28 @@ export class ContextModel {
    * `trainedOn` are the texts the state learned from. Returns undefined when the state is unusable.
    */
   static fromState(params: ContextModelParams, version: ModelVersion, trainedOn: readonly Uint8Array[], byteLength: number, stateAt: number, fill: (memory: Uint8Array) => boolean): ContextModel | undefined {
+    const model = ContextModel.restoring(version, byteLength, stateAt);
+    if (!model || !fill(new Uint8Array(model.memory.buffer, 0, byteLength))) return undefined;
+    model.loadState(stateAt);
+    return new ContextModel(params, version, { model, trainedOn });
+  }
+
+  /** `fromState` with a `fill` that may take turns of the event loop between parts of its work (the memory is no one else's meanwhile). */
+  static async fromStateAsync(params: ContextModelParams, version: ModelVersion, trainedOn: readonly Uint8Array[], byteLength: number, stateAt: number, fill: (memory: Uint8Array) => Promise<boolean>): Promise<ContextModel | undefined> {
+    const model = ContextModel.restoring(version, byteLength, stateAt);
+    if (!model || !(await fill(new Uint8Array(model.memory.buffer, 0, byteLength)))) return undefined;
+    model.loadState(stateAt);
+    return new ContextModel(params, version, { model, trainedOn });
+  }
+
+  /** A new instance whose memory is grown to `byteLength` for a saved state to be written into, or undefined when the sizes cannot be. */
+  private static restoring(version: ModelVersion, byteLength: number, stateAt: number): ModelExports | undefined {
     if (byteLength % 65536 !== 0 || stateAt < 0 || stateAt + 512 > byteLength) return undefined;
     const model = new WebAssembly.Instance(wasmModule(version).module, {}).exports as unknown as ModelExports;
     const pages = model.memory.buffer.byteLength / 65536;
     if (byteLength / 65536 < pages) return undefined;
     model.memory.grow(byteLength / 65536 - pages);
-    if (!fill(new Uint8Array(model.memory.buffer, 0, byteLength))) return undefined;
-    model.loadState(stateAt);
-    return new ContextModel(params, version, { model, trainedOn });
+    return model;
   }
 
   /** The frozen model's state between records, for `fromState`. */

@@ -34,6 +34,32 @@ const MEMORY_ZSTD_LEVEL = 6;
 
 const zstd = createRequire(import.meta.url)("zstd-napi/binding") as typeof ZstdBinding;
 
+/**
+ * Bytes of the model's memory decoded between two turns of the event loop by `loadModelAsync`: the first writes to a
+ * fresh memory's pages are most of a load's time (~2–15 µs a 4 KiB page, by machine), so a slice costs ~0.5–4 ms.
+ */
+const SLICE_BYTES = 1 << 20;
+
+/** `decompressInto` a slice of `target` at a time, each after a turn of the event loop; false as there. */
+async function decompressInSlices(target: Uint8Array, frame: Uint8Array): Promise<boolean> {
+  const context = new zstd.DCtx();
+  let written = 0;
+  let read = 0;
+  try {
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const [left, produced, consumed] = context.decompressStream(target.subarray(written, Math.min(target.length, written + SLICE_BYTES)), frame.subarray(read));
+      written += produced;
+      read += consumed;
+      if (left === 0) return written === target.length && read === frame.length;
+      // No progress: the target is full and the frame goes on (or the frame ends early).
+      if (produced === 0 && consumed === 0) return false;
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Decodes the zstd `frame` into `target`, exactly filling it; false when the frame is damaged or of another size. */
 function decompressInto(target: Uint8Array, frame: Uint8Array): boolean {
   try {
@@ -48,6 +74,11 @@ export interface DerivedSnapshot {
   samples: Uint8Array[];
   /** The frozen model from the saved state, or undefined when that part is unusable. */
   loadModel(): ContextModel | undefined;
+  /**
+   * `loadModel` a slice at a time, with turns of the event loop between (its memory decoded ~1 MiB a turn): the same
+   * model, or undefined for the same files. A server's read loaded one in one go, every other request waiting ~0.1–0.3 s.
+   */
+  loadModelAsync(): Promise<ContextModel | undefined>;
 }
 
 function fileName(asset: Asset): string {
@@ -124,23 +155,35 @@ export function readDerivedSnapshot(store: DerivedStore, asset: Asset): DerivedS
     }
     const memoryHash = view.getBigUint64(96, true);
     const path = fileName(asset);
+    // The memory's frame, read again when the model is asked for (the file may have changed since: then its checks fail).
+    const readFrame = (): Uint8Array | undefined => {
+      const again = store.open(path);
+      if (!again) return undefined;
+      try {
+        if (again.size !== HEADER_BYTES + textBytes + frameBytes) return undefined;
+        const frame = new Uint8Array(frameBytes);
+        return again.read(frame, HEADER_BYTES + textBytes) === frameBytes ? frame : undefined;
+      } finally {
+        again.close();
+      }
+    };
+    // Anything wrong with the file (a read error, a damaged frame) means training again, never a failed read.
     return {
       samples,
       loadModel() {
-        const again = store.open(path);
-        if (!again) return undefined;
-        // Anything wrong with the file (a read error, a damaged frame) means training again, never a failed read.
         try {
-          if (again.size !== HEADER_BYTES + textBytes + frameBytes) return undefined;
-          const frame = new Uint8Array(frameBytes);
-          if (again.read(frame, HEADER_BYTES + textBytes) !== frameBytes) return undefined;
-          return ContextModel.fromState(header.params, header.version, samples, memoryBytes, stateAt, (memory) => {
-            return decompressInto(memory, frame) && xxh64(memory) === memoryHash;
-          });
+          const frame = readFrame();
+          return frame && ContextModel.fromState(header.params, header.version, samples, memoryBytes, stateAt, (memory) => decompressInto(memory, frame) && xxh64(memory) === memoryHash);
         } catch {
           return undefined;
-        } finally {
-          again.close();
+        }
+      },
+      async loadModelAsync() {
+        try {
+          const frame = readFrame();
+          return frame && (await ContextModel.fromStateAsync(header.params, header.version, samples, memoryBytes, stateAt, async (memory) => (await decompressInSlices(memory, frame)) && xxh64(memory) === memoryHash));
+        } catch {
+          return undefined;
         }
       },
     };

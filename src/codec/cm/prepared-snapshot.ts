@@ -39,6 +39,11 @@ export interface PreparedSnapshot extends LoadedSnapshot {
   indexOf(bytes: Uint8Array): number;
   /** Whether the model is loaded (`model` asked for once): until then only the texts are. */
   readonly modelLoaded: boolean;
+  /**
+   * Loads the model, where it is read from a derived state, a slice at a time between turns of the event loop (the
+   * same model `model` would load in one go, ~0.1–0.3 s on the caller's thread); `model` then answers at once.
+   */
+  loadModelSliced(): Promise<void>;
 }
 
 let trainings = 0;
@@ -64,14 +69,26 @@ export const preparedSnapshot = assetCache<PreparedSnapshot>("cm", loadedSnapsho
   const derived = store ? readDerivedSnapshot(store, asset) : undefined;
   if (!derived) {
     const loaded = train();
-    return prepared(loaded.samples, () => loaded.model, () => true);
+    return prepared(loaded.samples, () => loaded.model, () => true, async () => undefined);
   }
   // cm-ref needs only the texts; the model (tens of MB) is read when cm first asks for it.
   let model: ContextModel | undefined;
+  let loading: Promise<void> | undefined;
+  const loadSliced = async (): Promise<void> => {
+    const loaded = await derived.loadModelAsync();
+    // A `model` asked for meanwhile (in one go) is kept; a state that does not load is trained again, as there.
+    model ??= loaded ?? train().model;
+  };
   return prepared(
     derived.samples,
     () => (model ??= derived.loadModel() ?? train().model),
     () => model !== undefined,
+    () =>
+      model !== undefined
+        ? Promise.resolve()
+        : (loading ??= loadSliced().finally(() => {
+            loading = undefined;
+          })),
   );
   // A snapshot whose bytes do not load (loadSnapshot's RangeError naming the snapshot: damaged, or a format this build
   // cannot read) fails the same way every time; V8's own RangeErrors (an allocation that failed) may not.
@@ -91,7 +108,7 @@ export function ensureDerivedState(asset: Asset): void {
   if (trainings === before) writeDerivedSnapshot(store, asset, { samples: loaded.samples, model: loaded.model });
 }
 
-function prepared(samples: Uint8Array[], model: () => ContextModel, modelLoaded: () => boolean): PreparedSnapshot {
+function prepared(samples: Uint8Array[], model: () => ContextModel, modelLoaded: () => boolean, loadModelSliced: () => Promise<void>): PreparedSnapshot {
   const byChecksum = new Map<number, number[]>();
   samples.forEach((sample, i) => {
     const key = checksum32(sample);
@@ -105,6 +122,7 @@ function prepared(samples: Uint8Array[], model: () => ContextModel, modelLoaded:
     get modelLoaded() {
       return modelLoaded();
     },
+    loadModelSliced,
     indexOf(bytes) {
       const candidates = byChecksum.get(checksum32(bytes)) ?? [];
       return candidates.find((i) => Buffer.from(samples[i] as Uint8Array).equals(bytes)) ?? -1;
