@@ -22,10 +22,12 @@ export const LAYERS = [
   { name: "pipeline", path: "^src/pipeline/" },
   // Metrics of compression and summaries, benchmarks as a library.
   { name: "quality", path: "^src/quality/" },
-  // The facade and its parts; index.ts is the library's public surface.
-  { name: "engine", path: "^src/(engine\\.ts$|engine/|engine-options\\.ts$|engine-stats\\.ts$|index\\.ts$)" },
+  // The facade and its parts.
+  { name: "engine", path: "^src/(engine\\.ts$|engine/|engine-options\\.ts$|engine-stats\\.ts$)" },
   // Settings from files, environment and flags, turned into EngineOptions (a server reuses it).
   { name: "config", path: "^src/config/" },
+  // The library's public surface: the engine and what a front end of its own needs (resolveConfig).
+  { name: "package", path: "^src/index\\.ts$" },
   // Work spread over processes and machines: import chunks on a BullMQ queue, the workers that code them.
   { name: "fleet", path: "^src/fleet/" },
   // Network front ends: HTTP API, MCP, dashboard, over the engine facade (and the fleet for queued imports).

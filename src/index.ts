@@ -15,6 +15,9 @@ export type {
 } from "./engine.js";
 export type { CodecStats, StoreStats } from "./engine-stats.js";
 export { ENGINE_DEFAULTS } from "./engine-options.js";
+export { resolveConfig } from "./config/load.js";
+export type { ConfigSources, FileConfig } from "./config/load.js";
+export { BACKEND_KINDS, CACHE_KINDS, PROFILE_NAMES, RECALL_MODES, SEARCH_MODES, TRANSFER_FORMATS, WRITE_CODEC_NAMES } from "./core/vocabulary.js";
 export type { EngineOptions } from "./engine-options.js";
 export { ErrorCode, MemzipError, isMemzipError } from "./errors.js";
 export type { MemzipErrorOptions } from "./errors.js";

@@ -25,6 +25,15 @@ describe("examples/library.mjs", () => {
     assert.equal(lines.length, 7);
   });
 
+  it("exports what the README names for front ends: resolveConfig and the settings' vocabularies (trial: resolveConfig was reachable only by a deep import the package refuses)", () => {
+    const probe = `import { resolveConfig, RECALL_MODES, WRITE_CODEC_NAMES } from "memzip";
+const config = resolveConfig({ env: { MEMZIP_NAMESPACE: "agent-7", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" }, flags: { zstdLevel: 5 } });
+console.log(JSON.stringify({ namespace: config.namespace, zstdLevel: config.zstdLevel, recall: RECALL_MODES, codecs: WRITE_CODEC_NAMES.includes("cm") }));`;
+    const result = spawnBounded(process.execPath, ["--input-type=module", "-e", probe], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { namespace: "agent-7", zstdLevel: 5, recall: ["exact", "summary", "rebuilt"], codecs: true });
+  });
+
   it("is the README's library section, verbatim", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const section = readme.split("\n## Library\n")[1]?.split("\n## ")[0] ?? "";
