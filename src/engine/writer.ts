@@ -80,6 +80,14 @@ function conflictOnExpired(namespace: string, id: string): MemzipError {
   return new MemzipError(ErrorCode.CONFLICT, `memory ${id} in namespace ${namespace} changed while this write was prepared`, { hint: "Send the write again." });
 }
 
+/** A model codec forced with no model named (the CLI's, the config's): refused before any work, here and by a queued import's producer. */
+export function modelCodecNeedsModel(codec: string): MemzipError {
+  return new MemzipError(ErrorCode.USAGE, `the ${codec} codec needs a model`, {
+    hint: "Pass --model NAME|PATH, set MEMZIP_MODEL (or `model` in the config file), or register one with `memzip models add`.",
+    details: { codec },
+  });
+}
+
 export class Writer {
   /**
    * Updates and forgets of one memory in this engine, one after another: each reads what the one before it wrote, so
@@ -115,12 +123,7 @@ export class Writer {
     }
     const name = options.model || this.parts.options.model;
     if (!name) {
-      if (forced !== undefined && isModelCodecName(forced)) {
-        throw new MemzipError(ErrorCode.USAGE, `the ${forced} codec needs a model`, {
-          hint: "Pass --model NAME|PATH, set MEMZIP_MODEL (or `model` in the config file), or register one with `memzip models add`.",
-          details: { codec: forced },
-        });
-      }
+      if (forced !== undefined && isModelCodecName(forced)) throw modelCodecNeedsModel(forced);
       return undefined;
     }
     return this.parts.llm.resolveModel(name);

@@ -12,3 +12,4 @@ const bullmq = createRequire(import.meta.url)("bullmq") as typeof BullMQ;
 
 export const Queue = bullmq.Queue;
 export const Worker = bullmq.Worker;
+export const UnrecoverableError = bullmq.UnrecoverableError;

@@ -11,7 +11,7 @@ import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { FirstBy } from "../core/first-by.js";
 import type { MemoryInput } from "../pipeline/records.js";
-import { Queue } from "./bullmq.js";
+import { Queue, UnrecoverableError } from "./bullmq.js";
 import { Redis } from "ioredis";
 
 /**
@@ -57,7 +57,10 @@ export interface ChunkResult {
  * error's code goes in front of it, and the import that waits reads it back (`failedChunkCode`).
  */
 export function chunkFailure(error: unknown): unknown {
-  return error instanceof MemzipError ? new Error(`${error.code}: ${error.message}`, { cause: error }) : error;
+  if (!(error instanceof MemzipError)) return error;
+  const reason = `${error.code}: ${error.message}${error.hint ? ` (fix: ${error.hint})` : ""}`;
+  // A usage error (a setting the chunk was queued with) fails every attempt alike: not retried.
+  return error.code === ErrorCode.USAGE ? new UnrecoverableError(reason) : new Error(reason, { cause: error });
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));

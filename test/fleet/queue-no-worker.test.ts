@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CLI, closedWithin, tempDir } from "../helpers.js";
+import { CLI, closedWithin, spawnBounded, tempDir } from "../helpers.js";
 import { redisSkip, startRedis } from "../services/redis.js";
 
 const skip = redisSkip();
@@ -37,5 +37,17 @@ describe("import --queue with no worker on the store's queue", { skip }, () => {
     assert.match(stderr, /fix: start `memzip worker --db DB --queue URL` with the store spelled exactly as this import's --db/);
     assert.equal(stderr.match(/no worker serves/g)?.length, 1, "said once");
     assert.equal(code, 130, stderr);
+  });
+
+  it("refuses --codec llm without a model before it enqueues anything, as a local import does (trial: every worker failed every chunk with it)", async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const file = join(dir.path, "notes.jsonl");
+    writeFileSync(file, '{"text":"The backup job moved to 02:00 UTC."}\n');
+    const run = spawnBounded(process.execPath, [CLI, "import", file, "--db", join(dir.path, "store.db"), "--queue", redis.url, "--codec", "llm"], { encoding: "utf8", env: ENV });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /E_USAGE: the llm codec needs a model/);
+    assert.match(run.stderr, /Pass --model NAME\|PATH/);
+    assert.doesNotMatch(run.stderr, /no worker serves/, "nothing was queued to wait for a worker");
   });
 });

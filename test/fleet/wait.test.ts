@@ -139,6 +139,34 @@ describe("waiting for a queued import", { skip }, () => {
     }
   });
 
+  it("fails a chunk whose worker refused it as a usage error at once, with the fix, not after its retries (trial: 63 chunks × 5 attempts, ~30 s, for a missing --model)", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    let attempts = 0;
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async () => {
+        attempts++;
+        throw chunkFailure(new MemzipError(ErrorCode.USAGE, "the llm codec needs a model", { hint: "Pass --model NAME|PATH." }));
+      },
+      { connection: connectionFor(redis.url), concurrency: 1 },
+    );
+    const handle = await enqueueImport(records.slice(0, 1), { queue: redis.url, location, importId: "usage", chunkRecords: 1, attempts: 5 });
+    try {
+      await assert.rejects(handle.wait({ signal: AbortSignal.timeout(30_000) }), (error: unknown) => {
+        assert.ok(error instanceof MemzipError);
+        assert.equal(error.code, ErrorCode.USAGE);
+        assert.match(error.message, /chunk 0 failed after 1 attempts: E_USAGE: the llm codec needs a model \(fix: Pass --model NAME\|PATH\.\)/);
+        return true;
+      });
+      assert.equal(attempts, 1, "not retried");
+    } finally {
+      await handle.close();
+      await worker.close();
+    }
+  });
+
   it("leaves the chunk being filled out of the queue when the reading is stopped, so the run that resumes enqueues it whole", { timeout: 60_000 }, async () => {
     using dir = tempDir();
     await using redis = await startRedis({ evictionPolicy: "noeviction" });

@@ -13,6 +13,7 @@ import { EXIT_FAILURES_FOUND } from "../exit-codes.js";
 import { ErrorCode, isMemzipError } from "../../errors.js";
 import { onStopSignals, signalExitCode, stoppedBySignal, type StopSignal } from "../stop-signals.js";
 import { noteNamespace } from "../../engine.js";
+import { modelCodecNeedsModel } from "../../engine/writer.js";
 import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
 
 /**
@@ -63,6 +64,8 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       }
     };
     const model = engine.options.model || undefined;
+    // Refused here, as a local import refuses it: each worker failed every chunk with it (and retried), ~30 s for 63 chunks.
+    if ((codec === "llm" || codec === "llm-mix") && !model) throw modelCodecNeedsModel(codec);
     const handle = await enqueueImport(records(), {
       queue,
       location: engine.location,
