@@ -117,12 +117,12 @@ export interface EngineOptions {
   checkpointThread?: boolean;
   /**
    * Decode a memory whose `cm` model is not loaded on the calling thread on a codec worker instead (with `workers`),
-   * so that no read loads a model there (~0.1–0.3 s of WebAssembly work on a server's event loop, while every other
-   * request waits): a server's first read of each tenant does, and with more tenants than `cmModels` nearly every read.
+   * so that no read loads a model there (~0.1–0.3 s of work on a server's event loop): a server's first read of each
+   * tenant does, and with more tenants than `cmModels` nearly every read.
+   * (Without it such a load runs on the calling thread a slice at a time, other work going on between the slices.)
    * The price: such reads go to a worker from then on (a round trip each), and each worker loads each model.
-   * `npm run bench:tenants` (BENCHMARKS.md): with five tenants and 2 models a thread, the slowest `/healthz` 224
-   * against 623 ms; with the profile's 8 models, recalls 9.4 against 2.7 ms median. Defaults to `false`. Config key
-   * `modelLoadThread`, environment `MEMZIP_MODEL_LOAD_THREAD` (true/false).
+   * `npm run bench:tenants` compares the two (BENCHMARKS.md, "Loading a model off the event loop"). Defaults to
+   * `false`. Config key `modelLoadThread`, environment `MEMZIP_MODEL_LOAD_THREAD` (true/false).
    */
   modelLoadThread?: boolean;
   /**
