@@ -232,7 +232,7 @@ function tally(results: readonly WriteOutcome[], report: ImportReport): void {
  * 8 bytes a record (a hash of each key), and a second time, for exact keys, only when hashes repeat.
  */
 export async function linesReplacedLater(
-  read: () => AsyncIterable<SourceItem>,
+  read: () => AsyncIterable<{ ok: true; record: MemoryInput; line: number } | { ok: false; line: number }>,
   keyOf: (record: MemoryInput) => string | undefined,
   /** Whether the import takes the record (a refused line replaces nothing); asked only of records whose key repeats. */
   takes: (record: MemoryInput) => boolean = () => true,

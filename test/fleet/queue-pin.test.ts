@@ -100,6 +100,43 @@ describe("memzip import --queue: the namespace pin, and a restore to several nam
   });
 });
 
+describe("memzip import --queue: an id on several lines", { skip }, () => {
+  it("keeps the last line, as a local import does: the earlier ones are not queued (trial: the chunk committed last won)", { timeout: 120_000 }, async () => {
+    const url = (redis as RedisService).url;
+    const db = join(dir.path, "last.db");
+    const env = { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "0" };
+    const file = join(dir.path, "repeated.jsonl");
+    const long = devCorpus()
+      .slice(0, 200)
+      .map((record) => record.text)
+      .join("\n");
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ id: "race", text: `FIRST ${long}` }),
+        JSON.stringify({ id: "other", text: "a record of its own" }),
+        JSON.stringify({ id: "race", namespace: "b", text: "a line naming another namespace replaces nothing" }),
+        JSON.stringify({ id: "race", text: "SECOND, the last line of the id" }),
+      ].join("\n") + "\n",
+    );
+    await startWorker(db, url, env);
+    const imported = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "-n", "a", "--chunk", "1", "--json"], { encoding: "utf8", env });
+    assert.equal(imported.status, 1, imported.stderr);
+    const report = JSON.parse(imported.stdout) as { records: number; chunks: number; superseded: number; rejected: string[] };
+    assert.deepEqual([report.records, report.chunks, report.superseded, report.rejected.length], [2, 2, 1, 1], imported.stdout);
+    const engine = Engine.open({ db, cache: "off", workers: 0 });
+    try {
+      assert.equal(await engine.recall("race", { namespace: "a" }), "SECOND, the last line of the id");
+      assert.deepEqual((await engine.history("race", "a")).map((version) => version.text), ["SECOND, the last line of the id"], "the first line was never written");
+      assert.equal(await engine.recall("other", { namespace: "a" }), "a record of its own");
+    } finally {
+      await engine.close();
+    }
+    const human = spawnBounded(process.execPath, [CLI, "import", file, "--db", db, "--queue", url, "-n", "a", "--chunk", "2"], { encoding: "utf8", env });
+    assert.match(human.stdout, /\(1 line not queued: a later line has the same id\)/, human.stdout);
+  });
+});
+
 describe("memzip import --queue: a record a worker refuses", { skip }, () => {
   it("is rejected with its line; the other records of its chunk are written and the import completes", { timeout: 120_000 }, async () => {
     const url = (redis as RedisService).url;

@@ -4,7 +4,7 @@ import type { CommandContext } from "../command.js";
 import type { WriteCodecName } from "../../core/vocabulary.js";
 import { checkQueueReachable, enqueueImport, importIdFor, importQueueName, DEFAULT_CHUNK_RECORDS, type ImportProgressEvent } from "../../fleet/queue.js";
 import { FirstBy } from "../../core/first-by.js";
-import { MAX_REJECTIONS_LISTED, pinRejection } from "../../pipeline/batch-import.js";
+import { MAX_REJECTIONS_LISTED, linesReplacedLater, pinRejection } from "../../pipeline/batch-import.js";
 import { readJsonlRecords } from "../../pipeline/jsonl.js";
 import type { MemoryInput } from "../../pipeline/records.js";
 import { ProgressBar, formatBytes } from "../progress.js";
@@ -49,8 +49,17 @@ export async function runQueuedImport(context: CommandContext, file: string, que
   // The line of each record enqueued, in order: a worker's rejection names its record's place in the import.
   const lines: number[] = [];
   try {
+    // The last line of an id wins, as in a local import: the earlier ones are not queued. Queued, each would be coded
+    // by whichever worker took its chunk, and the chunk committed last won (trial: a long first line, committed after
+    // the short last one, was the text kept). The file is read once more for it (a hash of each id).
+    const superseded = await linesReplacedLater(
+      () => readJsonlRecords(file, controller.signal),
+      (record) => (record.id === undefined ? undefined : `${record.namespace ?? own}\u0000${record.id}`),
+      (record) => namespace === undefined || pinRejection(record, namespace, "") === undefined,
+    );
     const records = async function* (): AsyncGenerator<MemoryInput> {
       for await (const item of readJsonlRecords(file, controller.signal)) {
+        if (superseded.has(item.line)) continue;
         // -n pins the namespace, as a local import's: a record naming another is rejected, not written there.
         const error = !item.ok ? item.error : namespace === undefined ? undefined : pinRejection(item.record, namespace, `line ${item.line}`);
         if (error) {
@@ -69,7 +78,8 @@ export async function runQueuedImport(context: CommandContext, file: string, que
     const handle = await enqueueImport(records(), {
       queue,
       location: engine.location,
-      importId: importIdFor(resolve(file), info.size, info.mtimeMs, namespace, codec, chunkRecords),
+      // "last": chunks of the last line of each id only (a run of an earlier build queued every line, in other chunks).
+      importId: importIdFor(resolve(file), info.size, info.mtimeMs, namespace, codec, chunkRecords, "last"),
       chunkRecords,
       signal: controller.signal,
       ...(namespace ? { namespace } : {}),
@@ -110,8 +120,9 @@ export async function runQueuedImport(context: CommandContext, file: string, que
         .join(", ");
       emit(
         context,
-        { ...report, rejected, rejectedCount, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
+        { ...report, superseded: superseded.size, rejected, rejectedCount, ...ending, ...(ending.interrupted ? { aborted: true } : {}) },
         `import ${report.importId}: ${report.records} records in ${report.chunks} chunks` +
+          `${superseded.size ? ` (${countOf(superseded.size, "line", "lines")} not queued: a later line has the same id)` : ""}` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged${report.skippedChunks ? " (every run of this import together)" : ""}, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
           `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${ending.interrupted ? `\n${interruptedLine(ending.interrupted, undefined)}` : ""}` +
