@@ -210,6 +210,11 @@ export interface FleetImportReport {
   /** Records per worker name, for the report and the bench. */
   byWorker: Record<string, number>;
   /**
+   * Chunks that were started more than once (a worker stalled or died and another ran the chunk, or a failed attempt
+   * was retried): their counts are their last run's, which finds the records an earlier run committed unchanged.
+   */
+  rerunChunks: number;
+  /**
    * The first `MAX_QUEUED_REJECTIONS` records the workers refused, in order, `record` their 0-based position in the
    * import (the order they were enqueued); `rejectedCount` counts them all.
    */
@@ -422,7 +427,7 @@ async function waitForChunks(
   ask: <T>(command: Promise<T>) => Promise<T>,
   stopped: () => MemzipError,
 ): Promise<FleetImportReport> {
-  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, repaired: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rejected: [], rejectedCount: 0 };
+  const report: FleetImportReport = { importId, chunks: sizes.length, records: sizes.reduce((a, b) => a + b, 0), skippedChunks, written: 0, stored: 0, updated: 0, repaired: 0, unchanged: 0, originalBytes: 0, storedBytes: 0, byWorker: {}, rerunChunks: 0, rejected: [], rejectedCount: 0 };
   const rejected = new FirstBy<ChunkRejection>(MAX_QUEUED_REJECTIONS, (r) => r.record);
   const offsets: number[] = [];
   sizes.reduce((offset, size, index) => ((offsets[index] = offset), offset + size), 0);
@@ -462,6 +467,7 @@ async function waitForChunks(
     pending.delete(index);
     recordsDone += sizes[index] ?? 0;
     const result = job.returnvalue;
+    if (job.attemptsStarted > 1) report.rerunChunks++;
     if (result) {
       report.written += result.written;
       report.stored += result.stored ?? result.written;

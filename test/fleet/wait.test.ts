@@ -139,6 +139,31 @@ describe("waiting for a queued import", { skip }, () => {
     }
   });
 
+  it("counts the chunks that ran more than once, whose counts are their last run's (trial: 3 new memories reported as 0 written, 3 unchanged)", { timeout: 60_000 }, async () => {
+    using dir = tempDir();
+    await using redis = await startRedis({ evictionPolicy: "noeviction" });
+    const location = join(dir.path, "store.db");
+    let tries = 0;
+    const worker = new Worker<ChunkPayload, ChunkResult>(
+      queueNameFor(location),
+      async (job) => {
+        if (job.data.index === 1 && ++tries === 1) throw new Error("a first attempt that fails");
+        return result(job);
+      },
+      { connection: connectionFor(redis.url), concurrency: 1 },
+    );
+    const handle = await enqueueImport(records.slice(0, 3), { queue: redis.url, location, importId: "rerun", chunkRecords: 1, attempts: 2 });
+    try {
+      const report = await handle.wait({ signal: AbortSignal.timeout(45_000) });
+      assert.equal(report.chunks, 3);
+      assert.equal(report.rerunChunks, 1);
+      assert.equal(tries, 2);
+    } finally {
+      await handle.close();
+      await worker.close();
+    }
+  });
+
   it("fails a chunk whose worker refused it as a usage error at once, with the fix, not after its retries (trial: 63 chunks × 5 attempts, ~30 s, for a missing --model)", { timeout: 60_000 }, async () => {
     using dir = tempDir();
     await using redis = await startRedis({ evictionPolicy: "noeviction" });

@@ -125,6 +125,7 @@ export async function runQueuedImport(context: CommandContext, file: string, que
           `${superseded.size ? ` (${countOf(superseded.size, "line", "lines")} not queued: a later line has the same id)` : ""}` +
           `${report.skippedChunks ? ` (${report.skippedChunks} already done by an earlier run)` : ""}; ` +
           `${report.written} written, ${report.unchanged} unchanged${report.skippedChunks ? " (every run of this import together)" : ""}, ${formatBytes(report.originalBytes)} -> ${formatBytes(report.storedBytes)}` +
+          `${report.rerunChunks ? `\n${countOf(report.rerunChunks, "chunk", "chunks")} ran more than once (a worker stalled, died or failed): counted as their last run found them, which finds what an earlier run wrote unchanged` : ""}` +
           `${workers ? `\nby worker: ${workers}` : ""}${trainedLine}${ending.interrupted ? `\n${interruptedLine(ending.interrupted, undefined)}` : ""}` +
           `${rejected
             .slice(0, MAX_REJECTED_LINES)
