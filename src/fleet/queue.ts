@@ -404,7 +404,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
     wait: (waitOptions = {}) => {
       const stoppedWaiting = () =>
         new MemzipError(ErrorCode.ABORTED, `import ${options.importId}: stopped waiting; the workers go on with the queued chunks`, { hint: "Run the same import again to wait for it (completed chunks are skipped)." });
-      const lostWhileWaiting = unreachable("while the import was waited for", "Every chunk is queued; when Redis answers again, run the same import again to wait for it (completed chunks are skipped).");
+      const lostWhileWaiting = unreachable("while the import was waited for", "When Redis answers again, run the same import again: it waits for the chunks still queued and enqueues again any Redis lost (completed chunks are skipped).");
       const ask = <T>(command: Promise<T>) => answered(command, waitOptions.signal, stoppedWaiting, lostWhileWaiting, () => lastError);
       return waitForChunks(queue, options.importId, sizes, skippedChunks, waitOptions, ask, stoppedWaiting);
     },

@@ -1,3 +1,4 @@
+import { isLocalStoreFile } from "../../store/open.js";
 import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import type { StoreStats } from "../../engine-stats.js";
@@ -31,7 +32,7 @@ memzip's package, not the store, never counted; "baseCodedMemories" and "baseCod
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
       const stats = await engine.stats(namespace);
-      emit(context, stats, describe(stats, namespace));
+      emit(context, stats, describe(stats, namespace, isLocalStoreFile(engine.location) ? "file" : "database"));
       return 0;
     } finally {
       await engine.close();
@@ -49,10 +50,12 @@ export function describe(
     baseCodedByNamespace?: readonly { namespace: string; memories: number }[];
   },
   namespace?: string,
+  /** What holds the store: a file (SQLite), or a database server's tables (PostgreSQL: their size, no file). */
+  holder: "file" | "database" = "file",
 ): string {
   const fileShare = namespace === undefined ? `${bpb(stats.diskBitsPerByte)} bits/byte of the store's text` : "the whole store, every namespace";
   const lines = [
-    `store file ${formatBytes(stats.fileBytes)} on disk (${fileShare}; search index ${formatBytes(stats.indexBytes)})`,
+    `${holder === "file" ? "store file" : "store's tables"} ${formatBytes(stats.fileBytes)} on disk (${fileShare}; search index ${formatBytes(stats.indexBytes)})`,
     `${countOf(stats.memories, "memory", "memories")}, ${formatBytes(stats.originalBytes)} -> ${formatBytes(stats.storedBytes)} ` +
       `(ratio ${stats.ratio.toFixed(2)}x, ${bpb(stats.bitsPerByte)} bits/byte, everything needed to rebuild them)`,
     `  envelopes ${formatBytes(stats.envelopeBytes)} (${bpb(stats.envelopeBitsPerByte)} bits/byte) + assets ${formatBytes(stats.assetBytes)}` +

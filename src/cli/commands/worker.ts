@@ -9,7 +9,7 @@ export const workerCommand: Command = {
   name: "worker",
   positionals: 0,
   summary: "code and commit queued import chunks (one of a fleet: run as many as you like)",
-  usage: "memzip worker --queue redis://HOST:PORT [--concurrency N] [--name NAME] [--db DB]",
+  usage: "memzip worker --queue redis://HOST:PORT [--db DB] [--concurrency N] [--name NAME] [--lock-ms MS] [--stalled-ms MS] [--model M] [--cache C]",
   help: `Takes chunks of \`memzip import FILE --queue …\` (or a server's queued imports) from the store's
 queue on Redis and codes and commits each in one transaction. Run one per core, on as many machines
 as share the store (--db postgres://…). A worker with --model also takes that model's llm chunks.
