@@ -30,9 +30,14 @@ export function assetContentKey(bytes: Uint8Array): string {
  */
 export function assetCache<T>(codec: string, limit: number | (() => number), build: (asset: Asset) => T, lasting: (error: unknown) => boolean = () => false): AssetCache<T> {
   const built = new Map<string, Built<T>>();
+  /** Keys held (`hold`): never dropped while held, the cache over its limit meanwhile if it must. */
+  const holds = new Map<string, number>();
   const limitNow = () => Math.max(1, typeof limit === "number" ? limit : limit());
   const trimTo = (max: number): void => {
-    while (built.size > max) built.delete(built.keys().next().value as string);
+    for (const key of built.keys()) {
+      if (built.size <= max) break;
+      if (!holds.has(key)) built.delete(key);
+    }
   };
   const keep = (id: string, entry: Built<T>): void => {
     built.delete(id);
@@ -60,11 +65,28 @@ export function assetCache<T>(codec: string, limit: number | (() => number), bui
     const entry = built.get(assetContentKey(asset.bytes));
     return entry && "value" in entry ? entry.value : undefined;
   };
-  return Object.assign(get, { trim: () => trimTo(limitNow()), peek });
+  const hold = (asset: Asset): (() => void) => {
+    const key = assetContentKey(asset.bytes);
+    holds.set(key, (holds.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (holds.get(key) ?? 1) - 1;
+      if (left > 0) holds.set(key, left);
+      else {
+        holds.delete(key);
+        trimTo(limitNow());
+      }
+    };
+  };
+  return Object.assign(get, { trim: () => trimTo(limitNow()), peek, hold });
 }
 
 /**
  * An asset cache: the build for an asset (kept, least recently used dropped past the limit), `trim` to the limit now,
- * and `peek`: the build kept for an asset now, if any, without building it or counting as a use.
+ * `peek`: the build kept for an asset now, if any, without building it or counting as a use, and `hold`: the asset's
+ * build is not dropped until the returned release is called (a read between its model's sliced load and its decode:
+ * other reads meanwhile dropped it, and the decode loaded it again in one go).
  */
-export type AssetCache<T> = ((asset: Asset | undefined) => T) & { trim(): void; peek(asset: Asset): T | undefined };
+export type AssetCache<T> = ((asset: Asset | undefined) => T) & { trim(): void; peek(asset: Asset): T | undefined; hold(asset: Asset): () => void };

@@ -16,6 +16,7 @@ export function createCmCodec(): Codec {
     prepare: (asset) => void modelFor(asset),
     isPrepared: (asset) => preparedSnapshot.peek(asset)?.modelLoaded === true,
     prepareSliced: (asset) => preparedSnapshot(asset).loadModelSliced(),
+    holdPrepared: (asset) => preparedSnapshot.hold(asset),
     encode: (original, asset) => modelFor(asset).encodeRecordBytes(original),
     decode: (payload, originalLength, asset) => modelFor(asset).decodeRecordBytes(originalLength, payload),
   };

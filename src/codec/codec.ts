@@ -25,6 +25,8 @@ export interface Codec {
   isPrepared?(asset: Asset): boolean;
   /** `prepare` a part at a time, with turns of the event loop between (a model's load, ~0.1–0.3 s in one go). */
   prepareSliced?(asset: Asset): Promise<void>;
+  /** Keeps what is prepared for the asset on this thread until the returned release is called (from `prepareSliced` to the decode). */
+  holdPrepared?(asset: Asset): () => void;
   /** Returns the payload, or `null` when the codec declines this input. */
   encode(original: Uint8Array, asset?: Asset): Uint8Array | null;
   /** Rebuilds exactly `originalLength` bytes or throws. */

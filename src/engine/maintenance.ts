@@ -43,6 +43,34 @@ const MEASURE_BYTES = 1 << 20;
 const MEASURE_TOLERANCE = 1.02;
 /** Only what a decode and the measurement of a training need of a memory (a scanned row carries its tags, meta and more). */
 type MeasuredRow = Pick<StoredMemory, "envelope" | "assetId" | "originalLength">;
+/** Memories of this many bytes or more are sampled apart from the smaller ones for the measurement of a training. */
+const LARGE_MEMORY_BYTES = 64 << 10;
+
+/**
+ * Every `stride`-th of the rows added, up to `budget` bytes of text: past it, every other one of those kept and twice
+ * the stride from then on, so the sample stays spread evenly over all the rows (`seen` of them).
+ */
+class SpreadSample {
+  rows: MeasuredRow[] = [];
+  seen = 0;
+  private bytes = 0;
+
+  constructor(
+    private stride: number,
+    private readonly budget: number,
+  ) {}
+
+  add(row: MeasuredRow): void {
+    if (this.seen++ % this.stride !== 0) return;
+    this.rows.push(row);
+    this.bytes += row.originalLength;
+    while (this.bytes > this.budget && this.rows.length > 1) {
+      this.rows = this.rows.filter((_, i) => i % 2 === 0);
+      this.bytes = this.rows.reduce((sum, kept) => sum + kept.originalLength, 0);
+      this.stride *= 2;
+    }
+  }
+}
 /** Memories `verify` reads before checking them grouped by asset (`groupedByAsset`). */
 const VERIFY_WINDOW = 1024;
 
@@ -216,26 +244,21 @@ export class Maintenance {
     let first = 0;
     let windowBytes = 0;
     let memories = 0;
-    // For the measurement: every `stride`-th memory of the whole namespace (not only the newest trained on); past
-    // MEASURE_BYTES of text, every other one of those and twice the stride from then on (still evenly spread).
-    let stride = active ? Math.max(1, Math.ceil((await this.parts.store.memories.count(namespace)) / MEASURE_MEMORIES)) : 0;
-    let measured: MeasuredRow[] = [];
-    let measuredBytes = 0;
+    // For the measurement: memories of the whole namespace (not only the newest trained on), the small ones and the
+    // large ones sampled apart (one large memory among small ones stood for a thousand of them), and every asset the
+    // namespace's memories use now.
+    const count = active ? await this.parts.store.memories.count(namespace) : 0;
+    const small = new SpreadSample(Math.max(1, Math.ceil(count / MEASURE_MEMORIES)), MEASURE_BYTES);
+    const large = new SpreadSample(1, 4 * MEASURE_BYTES);
+    const usedAssets = new Set<string>();
     let namespaceEnvelopes = 0;
     for await (const memory of this.parts.store.memories.scan({ namespace, signal })) {
       if (memory.contentOf) continue;
       // A copy: a sealed block's rows are views of the whole block, which a kept view would keep.
       const row = { envelope: memory.envelope.slice(), assetId: memory.assetId, originalLength: memory.originalLength };
       rows.push(row);
-      if (active && memories % stride === 0) {
-        measured.push(row);
-        measuredBytes += row.originalLength;
-        while (measuredBytes > MEASURE_BYTES && measured.length > 1) {
-          measured = measured.filter((_, i) => i % 2 === 0);
-          measuredBytes = measured.reduce((sum, kept) => sum + kept.originalLength, 0);
-          stride *= 2;
-        }
-      }
+      if (active) (row.originalLength >= LARGE_MEMORY_BYTES ? large : small).add(row);
+      if (row.assetId !== null) usedAssets.add(row.assetId);
       namespaceEnvelopes += memory.envelope.length;
       windowBytes += memory.originalLength;
       memories++;
@@ -245,7 +268,6 @@ export class Maintenance {
         first = 0;
       }
     }
-    const scanned = memories;
     if (memories === 0) {
       throw new MemzipError(ErrorCode.USAGE, `namespace ${JSON.stringify(namespace)} has no text of its own to train a ${kind} on`, {
         hint: "Its memories are empty or copies of texts another namespace holds; train where the texts are, or add memories first.",
@@ -288,7 +310,7 @@ export class Maintenance {
     let comparison: AssetComparison;
     try {
       await this.deriveState(asset, signal);
-      comparison = await this.compare(namespace, active, asset, measured, { memories: scanned, envelopes: namespaceEnvelopes }, signal);
+      comparison = await this.compare(namespace, active, asset, [small, large], { envelopes: namespaceEnvelopes, assetIds: usedAssets }, signal);
     } catch (error) {
       await this.parts.assets.discard(asset.id);
       throw error;
@@ -304,34 +326,73 @@ export class Maintenance {
   }
 
   /**
-   * What the namespace stores now (its active asset and every envelope: exact) against what it would store once a
-   * recode had moved it to the trained asset (estimated): the measured texts coded as the write policy codes them
-   * with the trained asset in place of the active one, each taking its new envelope where the recode would (always
-   * for a memory on the active asset, else where smaller), the change scaled to all of the namespace's memories (each
-   * measured one stands for the `stride` around it: scaled by text bytes instead, a namespace of cm-ref envelopes,
-   * ~10 bytes whatever the text's length, was estimated 25 % smaller than its recode made it).
+   * What the namespace stores now (its envelopes and the assets it keeps: exact) against what it would store once a
+   * recode had moved it to the trained asset (estimated). The measured texts are coded as the write policy codes them
+   * with the trained asset in place of the active one; each takes its new envelope where the recode would (always for
+   * a memory on an asset the namespace no longer writes with, the active one or an older one: the recode moves those
+   * whatever the size; else where smaller), and the change is scaled by count within each sample (each measured
+   * memory stands for the ones around it; scaled by text bytes instead, a namespace of cm-ref envelopes, ~10 bytes
+   * whatever the text's length, was estimated 25 % smaller than its recode made it). The assets the memories need are
+   * counted before, and after only those the recode leaves in use.
    */
-  private async compare(namespace: string, active: StoredAsset, trained: StoredAsset, rows: readonly MeasuredRow[], totals: { memories: number; envelopes: number }, signal: AbortSignal): Promise<AssetComparison> {
-    const { writer, reader, policy, assets, options } = this.parts;
+  private async compare(namespace: string, active: StoredAsset, trained: StoredAsset, samples: readonly SpreadSample[], totals: { envelopes: number; assetIds: ReadonlySet<string> }, signal: AbortSignal): Promise<AssetComparison> {
+    const { writer, reader, policy, assets, options, store } = this.parts;
     const trial = (await assets.byId(trained.id)) ?? trained;
     const candidates = (await writer.candidatesFor(namespace)).map((c) => (c.asset?.kind === trial.kind ? { ...c, asset: trial } : c));
+    const current = new Set(candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])));
+    // As the recode decides: a shared group dictionary or a memory's own summary is not superseded by a training.
+    const keptAsset = new Map<string, boolean>();
+    const keeps = async (assetId: string): Promise<boolean> => {
+      let kept = keptAsset.get(assetId);
+      if (kept === undefined) {
+        const asset = await assets.byId(assetId);
+        kept = current.has(assetId) || asset?.meta.group === true || (asset?.kind === "llm-prefix" && asset.meta.summary === true);
+        keptAsset.set(assetId, kept);
+      }
+      return kept;
+    };
     const usePool = options.workers > 0;
     let memories = 0;
     let originalBytes = 0;
     let change = 0;
-    await forEachConcurrent(rows, usePool ? options.concurrency : 1, async (row) => {
-      signal.throwIfAborted();
-      const text = await unlessDamaged(reader.decodeBytes(row.envelope, row.originalLength, row.assetId));
-      if (text === undefined) return;
-      const next = (await policy.choose(text, candidates, usePool)).envelope.length;
-      memories++;
-      originalBytes += text.length;
-      change += (row.assetId === active.id ? next : Math.min(next, row.envelope.length)) - row.envelope.length;
-    });
+    for (const sample of samples) {
+      let sampleChange = 0;
+      let measured = 0;
+      await forEachConcurrent(sample.rows, usePool ? options.concurrency : 1, async (row) => {
+        signal.throwIfAborted();
+        const text = await unlessDamaged(reader.decodeBytes(row.envelope, row.originalLength, row.assetId));
+        if (text === undefined) return;
+        const next = (await policy.choose(text, candidates, usePool)).envelope.length;
+        const moves = row.assetId !== null && !(await keeps(row.assetId));
+        measured++;
+        originalBytes += text.length;
+        sampleChange += (moves ? next : Math.min(next, row.envelope.length)) - row.envelope.length;
+      });
+      memories += measured;
+      if (measured > 0) change += (sampleChange * sample.seen) / measured;
+    }
     signal.throwIfAborted();
-    const scale = memories > 0 ? totals.memories / memories : 0;
-    const now = active.bytes.length + totals.envelopes;
-    return { activeId: active.id, memories, originalBytes, activeBytes: now, trainedBytes: Math.max(0, now - active.bytes.length + trained.bytes.length + Math.round(change * scale)) };
+    // A compact or prune in another process may remove the trained asset while it is unused: every envelope coded with
+    // it then failed its check and the measurement means nothing. Refused, not decided on.
+    if (!(await store.assets.get(trained.id))) {
+      throw new MemzipError(ErrorCode.CONFLICT, `the new ${trained.kind} was removed while it was measured (a compact or prune in another process); nothing changed`, {
+        hint: "Train again (the namespace keeps its active one meanwhile).",
+      });
+    }
+    // The assets the namespace's memories need (an active one no memory uses yet, after `--no-recode`, is not counted:
+    // `stats` leaves it out of what the namespace stores, and compact drops it).
+    const held = new Map<string, number>();
+    for (const id of totals.assetIds) {
+      const asset = id === active.id ? active : await assets.byId(id);
+      if (asset) held.set(id, asset.bytes.length);
+    }
+    let now = totals.envelopes;
+    let after = totals.envelopes + Math.round(change) + trained.bytes.length;
+    for (const [id, bytes] of held) {
+      now += bytes;
+      if (id !== trained.id && (await keeps(id))) after += bytes;
+    }
+    return { activeId: active.id, memories, originalBytes, activeBytes: now, trainedBytes: Math.max(0, after) };
   }
 
   /**

@@ -82,16 +82,23 @@ export class Reader {
       const decoded = await decodeOffThread(envelope, candidates, limit);
       if (decoded) return decoded;
     }
-    // A model this thread has not loaded is loaded a slice at a time, other work (a server's requests) going on between.
-    // Whatever fails there (a damaged snapshot) fails again in the decode, which reports it.
-    if (codec?.prepareSliced) {
-      for (const asset of candidates) {
-        if (codec.isPrepared?.(asset) === true) continue;
-        try {
-          await codec.prepareSliced(asset);
-        } catch {
-          // Met again below.
+    // A model this thread has not loaded is loaded a slice at a time, other work (a server's requests) going on between,
+    // and held until the decode (reads of other namespaces meanwhile would drop it past `cmModels`). Whatever fails
+    // there (a damaged snapshot) fails again in the decode, which reports it.
+    const unloaded = codec?.prepareSliced ? candidates.filter((asset) => codec.isPrepared?.(asset) !== true) : [];
+    if (codec?.prepareSliced && unloaded.length > 0) {
+      const releases = candidates.map((asset) => codec.holdPrepared?.(asset));
+      try {
+        for (const asset of unloaded) {
+          try {
+            await codec.prepareSliced(asset);
+          } catch {
+            // Met again below.
+          }
         }
+        return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
+      } finally {
+        for (const release of releases) release?.();
       }
     }
     return decodeWith(this.parts.codecs, envelope, () => candidates, limit);

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
+import { ErrorCode, isMemzipError } from "../../src/errors.js";
 import { CLI, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 /**
@@ -78,6 +79,61 @@ describe("a training measured against the active asset", () => {
       assert.ok(after.storedBytes < before.storedBytes, `${after.storedBytes} against ${before.storedBytes}`);
       assert.ok(Math.abs(after.storedBytes - full.comparison.trainedBytes) <= after.storedBytes * 0.02, `${after.storedBytes} stored, ${full.comparison.trainedBytes} estimated`);
       assert.deepEqual((await engine.assetUsage()).map((a) => a.id), [full.id], "the smaller snapshot was pruned");
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("counts memories on an older asset as moving (the recode moves them whatever the size), and samples large memories apart from small ones", async () => {
+    using dir = tempDir();
+    const engine = open(join(dir.path, "m.db"));
+    try {
+      // One large memory first (a sample of every n-th memory kept it alone once over 1 MiB), then the small ones.
+      await engine.remember({ id: "large", text: devCorpus().map((r) => r.text).join("\n").slice(0, 300_000) });
+      await engine.rememberMany(records);
+      await engine.trainAsset("cm-snapshot");
+      await engine.recode();
+      // A newer snapshot made active with no recode (`model train --no-recode`): the memories stay on the first one.
+      const newer = await engine.trainAsset("cm-snapshot", "default", { maxBytes: 60_000, force: true });
+      assert.equal(newer.activated, true);
+      const before = await engine.stats();
+      const small = await engine.trainAsset("cm-snapshot", "default", { maxBytes: 20_000, tableBits: 16 });
+      const comparison = small.comparison;
+      assert.ok(comparison);
+      assert.equal(comparison.activeBytes, before.storedBytes, "what the namespace stores now: its memories' assets and envelopes");
+      assert.ok(comparison.memories > records.length / 2, `measured ${comparison.memories}`);
+      // What the recode would store with it, against what it does (forced).
+      await engine.trainAsset("cm-snapshot", "default", { maxBytes: 20_000, tableBits: 16, force: true });
+      await engine.recode();
+      await engine.pruneAssets({ unusedActive: true });
+      const after = await engine.stats();
+      assert.ok(Math.abs(after.storedBytes - comparison.trainedBytes) <= after.storedBytes * 0.03, `${after.storedBytes} stored, ${comparison.trainedBytes} estimated`);
+      assert.equal(small.activated, after.storedBytes <= before.storedBytes * 1.02);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("is refused, and changes nothing, when another process prunes the new asset while it is measured", async () => {
+    using dir = tempDir();
+    const engine = open(join(dir.path, "m.db"));
+    try {
+      await engine.rememberMany(records);
+      const first = await engine.trainAsset("cm-snapshot");
+      await engine.recode();
+      const before = await engine.stats();
+      // Right after the new snapshot is stored (unused, not active yet): a prune, as a compact or \`model prune\` elsewhere.
+      const repository = storeOf(engine).assets;
+      const put = repository.put.bind(repository);
+      let pruned: string[] = [];
+      repository.put = async (asset) => {
+        await put(asset);
+        pruned = (await engine.pruneAssets()).map((removed) => removed.id);
+      };
+      await assert.rejects(engine.trainAsset("cm-snapshot", "default", { maxBytes: 20_000, tableBits: 16 }), (error: unknown) => isMemzipError(error, ErrorCode.CONFLICT) && /removed while it was measured/.test((error as Error).message));
+      assert.equal(pruned.length, 1, "the new snapshot was pruned");
+      assert.equal(await repository.active("default", "cm-snapshot"), first.id);
+      assert.equal((await engine.stats()).storedBytes, before.storedBytes);
     } finally {
       await engine.close();
     }
