@@ -96,7 +96,7 @@ export class Reader {
             // Met again below.
           }
         }
-        return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
+        return await decodeWith(this.parts.codecs, envelope, () => candidates, limit);
       } finally {
         for (const release of releases) release?.();
       }
