@@ -14,6 +14,27 @@ async function workerDecodes(engine: Engine): Promise<number> {
   return (await engine.codecWorkerStats()).reduce((sum, worker) => sum + worker.decodes, 0);
 }
 
+/**
+ * Through `writer` (closed after): 110 of `texts` (the snapshot trains on them), then one more coded with it ("later"),
+ * everything coded on the writer's worker (offload), so this thread never loads the model. The later text and the snapshot.
+ */
+async function withColdModel(writer: Engine, texts: readonly string[]): Promise<{ text: string; snapshot: Asset }> {
+  const text = `${texts[115] as string} and one more line that the snapshot has not seen`;
+  let snapshot: Asset | undefined;
+  try {
+    await writer.rememberMany(texts.slice(0, 110).map((t, i) => ({ id: `t${i}`, text: t })), { offload: true });
+    await writer.finishImport();
+    assert.equal((await writer.remember({ id: "later", text }, { offload: true })).codec, "cm");
+    const id = await storeOf(writer).assets.active("default", "cm-snapshot");
+    snapshot = id === undefined ? undefined : await storeOf(writer).assets.get(id);
+  } finally {
+    await writer.close();
+  }
+  assert.ok(snapshot);
+  assert.notEqual(preparedSnapshot.peek(snapshot)?.modelLoaded, true, "the model is not loaded on this thread yet");
+  return { text, snapshot };
+}
+
 describe("a large memory is decoded on a codec worker", () => {
   it("the same text (and the same damage errors, so a write of it still repairs it) as on the caller's thread, which a server's other requests share", async () => {
     using dir = tempDir();
@@ -77,21 +98,7 @@ describe("a large memory is decoded on a codec worker", () => {
       .slice(300, 420)
       .map(({ text }, i) => `${text} (cold read ${i})`);
     // No model states beside the store (openStore alone): every load trains the snapshot, and snapshotTrainings counts it.
-    // The writer codes on its worker (offload), so this thread never loads the model.
-    const writer = Engine.create({ store: openStore(path), cache: "off", workers: 1, autoTrainAfter: 100 });
-    const text = `${texts[115] as string} and one more line that the snapshot has not seen`;
-    let snapshot: Asset | undefined;
-    try {
-      await writer.rememberMany(texts.slice(0, 110).map((t, i) => ({ id: `t${i}`, text: t })), { offload: true });
-      await writer.finishImport();
-      assert.equal((await writer.remember({ id: "later", text }, { offload: true })).codec, "cm");
-      const id = await storeOf(writer).assets.active("default", "cm-snapshot");
-      snapshot = id === undefined ? undefined : await storeOf(writer).assets.get(id);
-    } finally {
-      await writer.close();
-    }
-    assert.ok(snapshot);
-    assert.notEqual(preparedSnapshot.peek(snapshot)?.modelLoaded, true, "the model is not loaded on this thread yet");
+    const { text } = await withColdModel(Engine.create({ store: openStore(path), cache: "off", workers: 1, autoTrainAfter: 100 }), texts);
     const reads = async (modelLoadThread: boolean): Promise<{ here: number; onWorkers: number }> => {
       const engine = Engine.create({ store: openStore(path), cache: "off", workers: 1, modelLoadThread });
       try {
@@ -114,20 +121,7 @@ describe("a large memory is decoded on a codec worker", () => {
       .slice(500, 620)
       .map(({ text }, i) => `${text} (sliced load ${i})`);
     // Model states beside the store (Engine.open with a file): the reader loads the model from one.
-    const writer = Engine.open({ db, cache: "off", workers: 1, autoTrainAfter: 100 });
-    const text = `${texts[115] as string} and a line the snapshot has not seen`;
-    let snapshot: Asset | undefined;
-    try {
-      await writer.rememberMany(texts.slice(0, 110).map((t, i) => ({ id: `t${i}`, text: t })), { offload: true });
-      await writer.finishImport();
-      assert.equal((await writer.remember({ id: "later", text }, { offload: true })).codec, "cm");
-      const id = await storeOf(writer).assets.active("default", "cm-snapshot");
-      snapshot = id === undefined ? undefined : await storeOf(writer).assets.get(id);
-    } finally {
-      await writer.close();
-    }
-    assert.ok(snapshot);
-    assert.notEqual(preparedSnapshot.peek(snapshot)?.modelLoaded, true, "the model is not loaded on this thread yet");
+    const { text, snapshot } = await withColdModel(Engine.open({ db, cache: "off", workers: 1, autoTrainAfter: 100 }), texts);
     const reader = Engine.open({ db, cache: "off", workers: 1 });
     try {
       const turns = async (read: () => Promise<string>): Promise<number> => {
