@@ -449,8 +449,9 @@ export class ImportExport {
         // Stopped by the caller, or by the engine's close: either way the import resumes from here.
         if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);
         // Too little text of its own to learn from (e.g. every memory a reference to another
-        // namespace's copy): the import stands, the namespace trains when it has enough.
-        if (error instanceof MemzipError && error.code === ErrorCode.USAGE) continue;
+        // namespace's copy), or a new asset another process pruned while it was measured: the
+        // import stands, the namespace trains at a later import.
+        if (error instanceof MemzipError && (error.code === ErrorCode.USAGE || error.code === ErrorCode.CONFLICT)) continue;
         throw error;
       }
     }
