@@ -473,6 +473,24 @@ if (!server) {
       assert.equal(stats.originalBytes, records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0));
     });
 
+    it("a script that never closes its engine ends when its work is done: idle connections do not hold the process", async () => {
+      const db = await pg.createDatabase("exit");
+      const script = [
+        `import { Engine } from ${JSON.stringify(new URL("../../src/index.js", import.meta.url).href)};`,
+        `const engine = Engine.open({ db: ${JSON.stringify(db)} });`,
+        `const { id } = await engine.remember({ text: "a memory written by a script that forgets close()" });`,
+        "console.log(await engine.recall(id));",
+        "console.log(`done ${Date.now()}`);",
+      ].join("\n");
+      const child = await run(process.execPath, ["--input-type=module", "-e", script], { timeout: 120_000 });
+      const exited = Date.now();
+      const [text, done] = child.stdout.trim().split("\n");
+      assert.equal(text, "a memory written by a script that forgets close()");
+      // Before: the pool's idle connections kept the process alive until their idle timeout, 10 s after the work.
+      const lingered = exited - Number(/^done (\d+)$/.exec(done ?? "")?.[1]);
+      assert.ok(lingered >= 0 && lingered < 5_000, `the process lingered ${lingered} ms after its work`);
+    });
+
     it("keyword terms are stored and looked up verbatim: quotes, backslashes, operators and Chinese bigrams", async () => {
       const store = openStore(await pg.createSchema("terms"));
       try {

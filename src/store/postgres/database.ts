@@ -112,7 +112,9 @@ export class PgDatabase {
       throw new MemzipError(ErrorCode.USAGE, `writeIdleMs must be a whole number of milliseconds from 0 (off) to 2147483647, got ${String(idle)}`, { hint: "Pass writeIdleMs as milliseconds, e.g. 60000." });
     }
     this.location = redactLocation(connectionString);
-    this.pool = new (loadPg().Pool)({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000 });
+    // allowExitOnIdle: idle connections do not keep the process alive. A script that forgot `close()` lingered until
+    // the idle timeout (10 s), where one on SQLite ends at once; a server or a worker is kept alive by its own sockets.
+    this.pool = new (loadPg().Pool)({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000, allowExitOnIdle: true });
     // An idle client losing its server is reported on the pool; the next call reconnects (or fails with a typed error).
     this.pool.on("error", () => undefined);
     // A client checked out for a transaction (write, migrate) that loses its server (pg_terminate_backend, a restart, a
