@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS = "authorization, content-type, if-match, x-request-id";
+const ALLOWED_HEADERS = "authorization, content-type, if-match, if-none-match, x-request-id";
 
 /**
  * CORS for the configured origins only; with none it adds nothing (no Access-Control header ever).

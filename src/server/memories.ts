@@ -7,7 +7,7 @@ import { memoryTag, type RememberResult } from "../engine.js";
 import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MAX_TAG_CHARS, MAX_TAGS, MEMORY_ID_PATTERN, MEMORY_ID_RULE, NAMESPACE_PATTERN } from "../pipeline/records.js";
 import type { ServerContext } from "./context.js";
 import { HttpError } from "./errors.js";
-import type { RouteRegistry } from "./routes.js";
+import { NOT_MODIFIED, type RouteRegistry } from "./routes.js";
 import { locateMemory, onMemory, readNamespaces, scopeOf, targetNamespace } from "./scope.js";
 import { damagedPlaces, DamagedPlacesSchema } from "./hit-texts.js";
 
@@ -141,6 +141,26 @@ const Conditional = z.object({
     .describe("write only while the memory's tag is this one (the ETag of your read), else 412 E_PRECONDITION; * needs only that the memory exists"),
 });
 
+/**
+ * The header of a conditional read: If-None-Match, `*` or a list of entity tags (weak ones too: a read compares
+ * weakly, RFC 9110 13.1.2). A memory whose tag is among them answers 304 with no body, and its text is not decoded.
+ */
+const CacheConditional = z.object({
+  "if-none-match": z
+    .string()
+    .trim()
+    .max(4096)
+    .regex(/^(\*|(W\/)?"[\x21\x23-\x7e]{0,128}"(\s*,\s*(W\/)?"[\x21\x23-\x7e]{0,128}")*)$/, "* or entity tags in double quotes, separated by commas, as the memory's ETag gave them")
+    .optional()
+    .describe("the ETag of a copy you hold: 304 with no body while the memory's tag is still that one (mode exact only; the other modes answer in full)"),
+});
+
+/** Whether an If-None-Match value names `tag` (weak comparison: a W/ prefix is ignored). */
+export function namesTag(ifNoneMatch: string, tag: string): boolean {
+  if (ifNoneMatch === "*") return true;
+  return ifNoneMatch.split(",").some((listed) => listed.trim().replace(/^W\//, "") === tag);
+}
+
 /** Refuses a text over the server's limit before any work is done on it. */
 export function checkTextSize(text: string, limit: number, where = "text"): void {
   const bytes = Buffer.byteLength(text, "utf8");
@@ -211,16 +231,24 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     method: "GET",
     path: "/v1/memories/:id",
     summary: "read one memory: its exact text (or a lossy form) and metadata",
+    description: "With `If-None-Match: <the ETag of a copy you hold>` (mode exact), 304 with no body while the memory is still as that copy (its text is not decoded).",
     tag: "memories",
     role: "read",
     params: IdParams,
     query: z.object({ namespace: Namespace.optional(), mode: z.enum(RECALL_MODES).default("exact") }).strict(),
     response: FullMemory,
-    handler: async ({ params, query, scope, reply }) => {
+    headers: CacheConditional,
+    handler: async ({ params, query, headers, scope, reply }) => {
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
       const memory = await onMemory(params.id, () => engine.memory(params.id, namespace));
       const info = memoryInfo(memory);
       if (query.mode === "exact") {
+        // The client's copy is current: nothing decoded (a cold read would load the namespace's model first).
+        const ifNoneMatch = headers["if-none-match"];
+        if (ifNoneMatch !== undefined && namesTag(ifNoneMatch, info.etag)) {
+          reply.header("etag", info.etag);
+          return NOT_MODIFIED;
+        }
         // The text of the row just read: one read, and text, metadata and ETag of the same version.
         const text = await onMemory(params.id, () => engine.textOf(memory));
         reply.header("etag", info.etag);

@@ -42,7 +42,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
     headers: Partial<z.infer<H>>;
     request: FastifyRequest;
     reply: FastifyReply;
-  }): Promise<z.infer<R> | void>;
+  }): Promise<z.infer<R> | typeof NOT_MODIFIED | void>;
 }
 
 interface Documented {
@@ -83,6 +83,9 @@ function pick(headers: FastifyRequest["headers"], names: readonly string[]): Rec
 }
 
 /** The routes a server registered, for the OpenAPI document. */
+/** What a handler returns for a conditional GET whose copy is current: the registry answers 304 with no body. */
+export const NOT_MODIFIED: unique symbol = Symbol("not modified");
+
 export class RouteRegistry {
   readonly routes: Documented[] = [];
 
@@ -122,6 +125,8 @@ export class RouteRegistry {
         const headers = (spec.headers ? parseIn("header", spec.headers, pick(request.headers, Object.keys(spec.headers.shape))) : {}) as Partial<z.infer<H>>;
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
+        // A conditional read whose copy is current: no body (RFC 9110 15.4.5); the handler set the ETag.
+        if (result === NOT_MODIFIED) return reply.code(304).send();
         const checked = spec.response.safeParse(result);
         // An answer that fails its own schema is memzip's fault, never the request's: 500, not a 400 that says nothing was done.
         if (!checked.success) throw new Error(`the answer of ${spec.method} ${spec.path} does not match its schema: ${checked.error.message}`);
@@ -159,6 +164,7 @@ export class RouteRegistry {
           [String(route.status)]:
             route.status === 204 ? { description: route.summary } : { description: route.summary, content: { [route.contentType]: { schema: schema(route.response, "output") } } },
           ...(route.role === "public" ? {} : { "401": { description: "missing or unknown key" }, "403": { description: "the key's role is not enough" }, "429": { description: "rate limited (Retry-After)" } }),
+          ...(route.headers && "if-none-match" in route.headers.shape ? { "304": { description: "If-None-Match names the memory's tag now: the copy the client holds is current (no body)" } } : {}),
           ...(route.headers && "if-match" in route.headers.shape ? { "412": { description: "If-Match is not the memory's tag now (E_PRECONDITION): nothing written; read it again" } } : {}),
         },
       };

@@ -94,6 +94,55 @@ describe("conditional updates", () => {
     }
   });
 
+  it("over HTTP: GET with If-None-Match naming the memory's tag is 304 with no body; a changed memory, another tag or another mode answers in full", async () => {
+    using dir = tempDir();
+    const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
+    try {
+      const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
+      const json = { "content-type": "application/json" };
+      const memoryUrl = `${running.url}/v1/memories/note`;
+      assert.equal((await fetch(`${running.url}/v1/memories`, { method: "POST", headers: bearer(key, json), body: JSON.stringify({ id: "note", text: "Rotate the keys monthly." }) })).status, 201);
+      const get = (ifNoneMatch: string, query = "") => fetch(`${memoryUrl}${query}`, { headers: bearer(key, { "if-none-match": ifNoneMatch }) });
+      const tag = (await fetch(memoryUrl, { headers: bearer(key) })).headers.get("etag") as string;
+      assert.ok(tag);
+
+      for (const current of [tag, `W/${tag}`, `"other", ${tag}`, "*"]) {
+        const answer = await get(current);
+        assert.equal(answer.status, 304, current);
+        assert.equal(await answer.text(), "", `${current}: no body`);
+        assert.equal(answer.headers.get("etag"), tag, `${current}: the tag comes with it`);
+      }
+      const other = await get(`"m${"x".repeat(22)}"`);
+      assert.equal(other.status, 200);
+      assert.equal(((await other.json()) as { text: string }).text, "Rotate the keys monthly.");
+      // The other modes answer in full whatever the tag: a summary can change while the memory keeps its tag.
+      assert.notEqual((await get(tag, "?mode=summary")).status, 304);
+
+      // Changed since: the old tag gets the new text and the new tag.
+      const patched = await fetch(memoryUrl, { method: "PATCH", headers: bearer(key, json), body: JSON.stringify({ text: "Rotate the keys weekly." }) });
+      assert.equal(patched.status, 200);
+      const changed = await get(tag);
+      assert.equal(changed.status, 200);
+      assert.equal(changed.headers.get("etag"), patched.headers.get("etag"));
+      assert.equal(((await changed.json()) as { text: string }).text, "Rotate the keys weekly.");
+
+      // A malformed header is refused, not taken for a mismatch; a memory out of the key's scope stays 404.
+      const malformed = await get("plain");
+      assert.equal(malformed.status, 400);
+      assert.match(((await malformed.json()) as ErrorBody).error.message, /if-none-match/);
+      const outsider = (await running.engine.keys.create({ role: "read", namespaces: ["b"] })).key;
+      assert.equal((await fetch(memoryUrl, { headers: bearer(outsider, { "if-none-match": "*" }) })).status, 404);
+
+      const openApi = (await (await fetch(`${running.url}/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>> };
+      const read = openApi.paths["/v1/memories/{id}"]?.get;
+      assert.ok(read?.parameters?.some((p) => p.name === "if-none-match" && p.in === "header"));
+      assert.ok(read?.responses["304"]);
+      assert.equal(openApi.paths["/v1/memories/{id}"]?.patch?.responses["304"], undefined);
+    } finally {
+      await running.server.close();
+    }
+  });
+
   it("over MCP: recall gives the tag, update_memory with a stale ifMatch is the tool error E_PRECONDITION and writes nothing", async () => {
     using dir = tempDir();
     const running = await startServer(dir.path, { logLevel: "silent" }, { cache: "off" });
