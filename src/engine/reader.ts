@@ -86,22 +86,19 @@ export class Reader {
     // and held until the decode (reads of other namespaces meanwhile would drop it past `cmModels`). Whatever fails
     // there (a damaged snapshot) fails again in the decode, which reports it.
     const unloaded = codec?.prepareSliced ? candidates.filter((asset) => codec.isPrepared?.(asset) !== true) : [];
-    if (codec?.prepareSliced && unloaded.length > 0) {
-      const releases = candidates.map((asset) => codec.holdPrepared?.(asset));
-      try {
-        for (const asset of unloaded) {
-          try {
-            await codec.prepareSliced(asset);
-          } catch {
-            // Met again below.
-          }
+    const releases = unloaded.length > 0 ? candidates.map((asset) => codec?.holdPrepared?.(asset)) : [];
+    try {
+      for (const asset of unloaded) {
+        try {
+          await codec?.prepareSliced?.(asset);
+        } catch {
+          // Met again below.
         }
-        return await decodeWith(this.parts.codecs, envelope, () => candidates, limit);
-      } finally {
-        for (const release of releases) release?.();
       }
+      return await decodeWith(this.parts.codecs, envelope, () => candidates, limit);
+    } finally {
+      for (const release of releases) release?.();
     }
-    return decodeWith(this.parts.codecs, envelope, () => candidates, limit);
   }
 
   /** Decodes a classical envelope synchronously against assets already known (the write policy's check). */
