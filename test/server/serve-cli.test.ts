@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
@@ -158,7 +158,7 @@ describe("memzip serve (the real CLI)", () => {
       await server.exited;
     }
   });
-  it("a port in use is a usage error naming the port and --port (not an internal error); a store without keys is said at start", async () => {
+  it("a port in use or a host that does not resolve is a usage error naming the flag (not an internal error); a store without keys is said at start", async () => {
     using dir = tempDir();
     const db = join(dir.path, "store.db");
     const holder = createServer(() => undefined);
@@ -172,6 +172,16 @@ describe("memzip serve (the real CLI)", () => {
       assert.doesNotMatch(refused.stderr, /internal error/);
     } finally {
       await new Promise((resolve) => holder.close(resolve));
+    }
+    // A host that does not resolve: a usage error naming --host, and no store created for it.
+    for (const host of ["nosuchhost.invalid", "999.1.1.1"]) {
+      const other = join(dir.path, "unresolved.db");
+      const unresolved = spawnBounded(process.execPath, [CLI, "serve", "--db", other, "--port", "0", "--host", host, "--cold-search"], { env: ENV, encoding: "utf8" });
+      assert.equal(unresolved.status, 2, unresolved.stderr);
+      assert.match(unresolved.stderr, new RegExp(`cannot listen on ${host.replace(/\./g, "\\.")}:0: the host does not resolve`));
+      assert.match(unresolved.stderr, /--host/);
+      assert.doesNotMatch(unresolved.stderr, /internal error|created a new store/);
+      assert.equal(existsSync(other), false, "no store made for a server that never listened");
     }
     const server = await serve(db, ["--cold-search"]);
     try {

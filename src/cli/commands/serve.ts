@@ -1,3 +1,4 @@
+import { lookup } from "node:dns/promises";
 import { ErrorCode, MemzipError } from "../../errors.js";
 import type { Command } from "../command.js";
 import { STORE_OPTIONS } from "../command.js";
@@ -37,6 +38,7 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
     // The config file's `serve` section or $MEMZIP_SERVE (checked by ServeSettingsSchema), then the flags.
     const file = settingsOf(context).serve ?? {};
     const host = typeof context.values.host === "string" ? context.values.host : (file.host ?? "127.0.0.1");
+    if (host.trim() === "") throw usage("--host takes an address or a name (127.0.0.1, 0.0.0.0 for every interface), not an empty string");
     const port = parseInteger(context.values.port, "port", 0, 65535) ?? file.port ?? 7411;
     const warm = parseInteger(context.values.warm, "warm", 0, 1_000_000) ?? file.warm ?? 500;
     const rate = parseInteger(context.values.rate, "rate", 0, 1_000_000) ?? file.rate;
@@ -65,6 +67,14 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
         context.stderr.write(`memzip serve: warning: ${error.message}; serving anyway, and uploads to /v1/imports wait until it answers\n  fix: ${error.hint ?? ""}\n`);
       });
     }
+    // A host that does not resolve is the flag's fault, said before the store is opened (or created).
+    await lookup(host).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code ?? "an error";
+      throw new MemzipError(ErrorCode.USAGE, `cannot listen on ${host}:${port}: the host does not resolve (${code})`, {
+        hint: "Give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface), or a name that resolves to one.",
+        cause: error,
+      });
+    });
     // Loaded here, not at the top: the server's modules (fastify, the MCP SDK, metrics) cost every
     // other command ~0.3 s of CPU at start (a queued import's producer among them).
     const { createServer } = await import("../../server/app.js");
