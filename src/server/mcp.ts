@@ -10,7 +10,8 @@ import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_
 import { countUnreadable, type SearchHit } from "../search/search.js";
 import { answerHits, damagedPlaces, DamagedPlacesSchema, UnreadableHitSchema } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
-import { errorAnswer, forbidden } from "./errors.js";
+import { errorAnswer, forbidden, HttpError } from "./errors.js";
+import { inSeveral } from "./scope.js";
 
 /**
  * Bounds on every answer, so a large store never floods an agent's context (docs/MCP.md lists them).
@@ -260,8 +261,13 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       }
     };
 
-  /** The namespace a write goes to: given and in scope, or the connection's first. */
+  /** The namespace a write goes to: given and in scope, or the connection's first; a connection for every namespace names one, as REST's `*` key does. */
   const writeNamespace = (namespace: string | undefined): string => {
+    if (namespace === undefined && namespaces === undefined) {
+      throw new MemzipError(ErrorCode.USAGE, "this connection acts in any namespace: name the namespace to write to", {
+        hint: 'Pass namespace (1–128 letters, digits or _ . : @ -), e.g. namespace: "notes".',
+      });
+    }
     const target = namespace ?? defaultNamespace;
     if (!inScope(scope, target)) {
       throw new MemzipError(ErrorCode.USAGE, `this connection may not use namespace ${JSON.stringify(target)}`, {
@@ -277,7 +283,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
    */
   const find = async (id: string, namespace: string | undefined): Promise<StoredMemory> => {
     const candidates = namespace !== undefined ? (inScope(scope, namespace) ? [namespace] : []) : namespaces;
-    if (candidates === undefined) return engine.memory(id).catch(rethrowNotFound(id));
+    if (candidates === undefined) {
+      return engine.memory(id).catch((error: unknown) => {
+        throw isMemzipError(error, ErrorCode.USAGE) ? inSeveral(error, (ns) => `namespace: ${JSON.stringify(ns)}`) : rethrowNotFound(id)(error);
+      });
+    }
     const rows: StoredMemory[] = [];
     for (const ns of candidates) {
       const row = await engine.memory(id, ns).catch((error: unknown) => {
@@ -318,11 +328,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     ...(whole ? { fileBytes: stats.fileBytes } : {}),
   });
 
+  // E_TOO_LARGE, as REST answers the same text.
   const checkText = (text: string) => {
     const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > options.textBytes) {
-      throw new MemzipError(ErrorCode.INVALID_INPUT, `the text is ${bytes} bytes; this server takes at most ${options.textBytes}`, { hint: "Split the text into several memories." });
-    }
+    if (bytes > options.textBytes) throw new HttpError(413, "E_TOO_LARGE", `the text is ${bytes} bytes, over the limit of ${options.textBytes}`, "Split the text into several memories.");
   };
 
   const written = (r: { id: string; namespace: string; status: string; codec: string; originalBytes: number; storedBytes: number }) => ({
@@ -508,7 +517,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     run(false, async (args: z.infer<typeof INPUT.stats>) => {
       if (args.namespace !== undefined) {
         // Another namespace counts as an empty one: nothing tells whether it holds memories.
-        if (!inScope(scope, args.namespace)) return { namespaces: [{ namespace: args.namespace, memories: 0, originalBytes: 0, storedBytes: 0, ratio: 0, bitsPerByte: 0, byCodec: {} }], more: 0 };
+        if (!inScope(scope, args.namespace)) return { namespaces: [{ namespace: args.namespace, memories: 0, expired: 0, originalBytes: 0, storedBytes: 0, ratio: 0, bitsPerByte: 0, byCodec: {} }], more: 0 };
         return { namespaces: [sizes(await engine.stats(args.namespace), namespaces === undefined)], more: 0 };
       }
       if (namespaces === undefined) return { namespaces: [sizes(await engine.stats(), true)], more: 0 };

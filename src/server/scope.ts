@@ -77,8 +77,19 @@ export async function locateMemory(engine: Engine, scope: KeyScope, id: string, 
     }
     return found[0] as string;
   } catch (error) {
+    if (isMemzipError(error, ErrorCode.USAGE)) throw inSeveral(error, (ns) => `?namespace=${encodeURIComponent(ns)}`);
     throw isMemzipError(error, ErrorCode.NOT_FOUND) ? memoryNotFound(id) : error;
   }
+}
+
+/**
+ * The engine's "exists in several namespaces" (a key or connection for every namespace) with the fix a client can use:
+ * the engine's names the CLI's flag. Any other usage error is returned as it is.
+ */
+export function inSeveral(error: MemzipError, naming: (namespace: string) => string): MemzipError {
+  const held = (error.details as { namespaces?: unknown } | undefined)?.namespaces;
+  if (!Array.isArray(held) || typeof held[0] !== "string") return error;
+  return new MemzipError(ErrorCode.USAGE, error.message, { hint: `Name one, e.g. ${naming(held[0])}.`, ...(error.details ? { details: error.details } : {}) });
 }
 
 /** Runs an engine call on a memory the key may see, answering any E_NOT_FOUND as the uniform 404. */

@@ -235,7 +235,7 @@ describe("MCP server", () => {
     let dir: { path: string; [Symbol.dispose](): void };
     let server: MemzipServer;
     let url: string;
-    const keys: Record<"a" | "b" | "readA" | "ab", string> = { a: "", b: "", readA: "", ab: "" };
+    const keys: Record<"a" | "b" | "readA" | "ab" | "all", string> = { a: "", b: "", readA: "", ab: "", all: "" };
 
     before(async () => {
       dir = tempDir();
@@ -244,7 +244,8 @@ describe("MCP server", () => {
       keys.b = (await engine.keys.create({ role: "write", namespaces: ["team-b"] })).key;
       keys.readA = (await engine.keys.create({ role: "read", namespaces: ["team-a"] })).key;
       keys.ab = (await engine.keys.create({ role: "write", namespaces: ["team-a2", "team-b2"] })).key;
-      server = await createServer({ engine, logLevel: "silent" });
+      keys.all = (await engine.keys.create({ role: "admin", namespaces: ["*"] })).key;
+      server = await createServer({ engine, logLevel: "silent", limits: { textBytes: 65536 } });
       url = await server.listen("127.0.0.1", 0);
     });
     after(async () => {
@@ -283,8 +284,11 @@ describe("MCP server", () => {
         }
         assert.deepEqual((await ok(b, "list_memories", {})).memories, []);
         assert.deepEqual((await ok(b, "list_memories", { namespace: "team-a" })).memories, []);
-        assert.equal(((await ok(b, "memory_stats", {})).namespaces as { memories: number }[])[0]?.memories, 0);
-        assert.equal(((await ok(b, "memory_stats", { namespace: "team-a" })).namespaces as { memories: number }[])[0]?.memories, 0);
+        // Another namespace answers exactly as an empty one of the connection's own (every field: hostile trial s61 found `expired` missing).
+        const empty = (await ok(b, "memory_stats", {})).namespaces as Record<string, unknown>[];
+        const other = (await ok(b, "memory_stats", { namespace: "team-a" })).namespaces as Record<string, unknown>[];
+        assert.equal(empty[0]?.memories, 0);
+        assert.deepEqual({ ...other[0], namespace: "" }, { ...empty[0], namespace: "" });
         assert.match(errorText(await call(b, "remember", { text: "into a", namespace: "team-a" })), /^E_USAGE: /);
         // B's own memory stays B's.
         const own = await ok(b, "remember", { text: ENGLISH });
@@ -341,6 +345,28 @@ describe("MCP server", () => {
         assert.deepEqual([left.namespace, left.text, left.tags], ["team-b2", "Team B2's copy of the plan.", ["b"]]);
       } finally {
         await both.close();
+      }
+    });
+
+    it("a connection for every namespace names the namespace of a write, and the fix for an id several hold names the argument (hostile trial s61)", async () => {
+      const all = await connect(keys.all);
+      try {
+        // It went to the configured namespace in silence, where REST's `*` key is refused.
+        assert.match(errorText(await call(all, "remember", { text: "Where does this go?" })), /^E_USAGE: this connection acts in any namespace: name the namespace to write to\nfix: Pass namespace/);
+        assert.equal(((await ok(all, "memory_stats", { namespace: "default" })).namespaces as { memories: number }[])[0]?.memories, 0, "nothing written");
+        await ok(all, "remember", { text: "North copy.", id: "twice", namespace: "north" });
+        await ok(all, "remember", { text: "South copy.", id: "twice", namespace: "south" });
+        for (const [tool, args] of [["recall", { id: "twice" }], ["update_memory", { id: "twice", tags: ["x"] }], ["forget", { id: "twice" }], ["related_memories", { id: "twice" }]] as const) {
+          const text = errorText(await call(all, tool, args));
+          assert.match(text, /^E_USAGE: memory "twice" exists in several namespaces: north, south\nfix: Name one, e.g. namespace: "north"\.$/, tool);
+        }
+        // Over the server's text limit: E_TOO_LARGE, as REST answers it.
+        assert.match(errorText(await call(all, "remember", { text: "x".repeat(65537), namespace: "north" })), /^E_TOO_LARGE: the text is 65537 bytes, over the limit of 65536/);
+        const rest = await fetch(`${url}/v1/memories/twice`, { headers: { authorization: `Bearer ${keys.all}` } });
+        assert.equal(rest.status, 400);
+        assert.deepEqual(((await rest.json()) as { error: { code: string; hint: string } }).error.hint, "Name one, e.g. ?namespace=north.");
+      } finally {
+        await all.close();
       }
     });
 
