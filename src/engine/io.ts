@@ -158,7 +158,7 @@ export class ImportExport {
       const report = await this.importFrom(source, { ...options, namespace: job.namespace }, { id: job.id, namedBefore, readAll });
       clearInterval(heartbeat);
       await store.jobs.update(job.id, { status: report.aborted ? "interrupted" : "done" });
-      return { ...report, jobId: job.id };
+      return { ...report, jobId: job.id, ...(from.position > 0 ? { resumedFrom: from } : {}) };
     } catch (error) {
       clearInterval(heartbeat);
       let marked = true;

@@ -237,6 +237,11 @@ export interface EngineImportReport extends ImportReport, ImportEnding {
   jobId?: string;
   /** `resume` named a job that had finished: nothing was read, trained or written. */
   alreadyDone?: boolean;
+  /**
+   * A resumed job: where this run began (the lines and bytes an earlier run had committed). The report's counts and its
+   * progress's `done` cover this run only, the lines after `line`.
+   */
+  resumedFrom?: { line: number; position: number };
 }
 
 /**

@@ -31,7 +31,7 @@ const CONTENT_TYPES: Record<Format, string> = { jsonl: "application/x-ndjson", a
 
 /** Progress of a job as the API reports it (and as each SSE `progress` event carries it). */
 const Progress = z.object({
-  records: z.number().int().describe("records read so far (stored, unchanged and rejected)"),
+  records: z.number().int().describe("records read so far (stored, unchanged and rejected), runs before a resume included"),
   bytes: z.number().int().describe("bytes of the upload read so far (Arrow: rows)"),
   totalBytes: z.number().int().nullable().describe("size of the upload (Arrow: rows)"),
   originalBytes: z.number().int(),
@@ -63,9 +63,10 @@ const JobView = z.object({
         .optional()
         .describe(`why records were rejected, the first ${MAX_REJECTIONS_SHOWN} (rejected counts them all)`),
       trained: z.array(z.string()).optional().describe("kinds of the assets trained at the end (auto-training), then applied by a recode"),
+      resumedAfterLine: z.number().int().optional().describe("a resumed job: the lines its earlier runs had committed; the counts above are of the lines after it"),
     })
     .optional()
-    .describe("counts of the finished (or interrupted) run"),
+    .describe("counts of the last run (finished or interrupted): after a resume, of the lines it read"),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 type JobView = z.infer<typeof JobView>;
@@ -269,13 +270,16 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     job.status = "running";
     job.startedAt = Date.now();
     delete job.error;
+    // A resumed JSONL job goes on from its last committed line: the records before it count in its progress too.
+    let before = 0;
+    let fromByte = 0;
     const onProgress = (p: ImportProgress) => {
       const seconds = Math.max((Date.now() - job.startedAt) / 1000, 1e-3);
       const rate = p.done / seconds;
-      const bytesPerSecond = p.position / seconds;
+      const bytesPerSecond = (p.position - fromByte) / seconds;
       const eta = p.end !== undefined && bytesPerSecond > 0 ? Math.max(0, (p.end - p.position) / bytesPerSecond) : null;
       job.progress = {
-        records: p.done,
+        records: before + p.done,
         bytes: p.position,
         totalBytes: p.end ?? null,
         originalBytes: p.originalBytes,
@@ -296,6 +300,10 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
             emit(job, "progress", p);
           });
         } else if (job.format === "jsonl") {
+          const engineJob = job.engineJob;
+          const stored = engineJob === undefined ? undefined : (await engine.jobs(10_000)).find((candidate) => candidate.id === engineJob);
+          before = stored?.line ?? 0;
+          fromByte = stored?.position ?? 0;
           report = await untilStale(() => engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) }));
           if (report.jobId) job.engineJob = report.jobId;
         } else {
@@ -311,6 +319,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           // A reader's message names its line already ("line 2: not valid UTF-8"): said once, in `where`.
           ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message: message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message })) } : {}),
           ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
+          ...(report.resumedFrom ? { resumedAfterLine: report.resumedFrom.line } : {}),
         };
         job.status = report.aborted ? "interrupted" : "done";
         if (job.status === "done") await Promise.all([rm(job.path, { force: true }), rm(queuedMarker(job.path), { force: true })]);

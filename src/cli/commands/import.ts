@@ -277,7 +277,7 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     emit(
       context,
       { ...report, stats, ...(semantic ? { semantic: semantic.json } : {}) },
-      `read ${report.read}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejectedCount} rejected` +
+      `${report.resumedFrom ? `resumed after line ${report.resumedFrom.line} (stored before): ` : ""}read ${report.read}${report.resumedFrom ? " more" : ""}: ${report.stored} stored, ${report.updated} updated${report.repaired ? ` (${report.repaired} repaired: their stored text no longer read back)` : ""}, ${report.unchanged} unchanged, ${report.rejectedCount} rejected` +
         (report.superseded ? ` (${report.superseded} skipped: a later line has the same id, and the last wins)` : "") +
         `${report.aborted && !report.interrupted ? ` (interrupted: ${resume ? `continue with: ${resume}` : "import the file again to continue: what is stored is skipped"})` : ""}` +
         `${shared}${trained}${report.interrupted ? `\n${interruptedLine(report.interrupted, resume)}` : ""}${rejected}${pinAdvice(elsewhere, String(namespace), file)}\n` +
