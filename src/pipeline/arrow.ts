@@ -101,7 +101,9 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
   try {
     table = tableFromIPC(bytes);
   } catch (cause) {
-    throw new MemzipError(ErrorCode.FORMAT, `not an Arrow IPC file, or a damaged one: ${(cause as Error).message}`, { hint: "Export again with `memzip export --format arrow`.", cause });
+    // The reader's own words where it has some ("Expected to read 4 bytes"); a TypeError from inside it says nothing to a user.
+    const why = cause instanceof Error && !(cause instanceof TypeError) ? `: ${cause.message}` : " (truncated, or not Arrow at all)";
+    throw new MemzipError(ErrorCode.FORMAT, `not an Arrow IPC file, or a damaged one${why}`, { hint: "Export again with `memzip export --format arrow`, and send the whole file.", cause });
   }
   if (!table.schema.fields.some((f) => f.name === "text")) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });

@@ -476,7 +476,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
       // The declared type must be the format's (or plain bytes): an Arrow file sent as JSONL is a client's mistake, said as one.
       const declaredType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
       if (declaredType !== CONTENT_TYPES[query.format] && declaredType !== "application/octet-stream") {
-        throw new HttpError(415, "E_MEDIA_TYPE", `a ${query.format} upload was sent as ${declaredType}`, `Send it with Content-Type ${CONTENT_TYPES[query.format]}, or give the format that matches the file (?format=${query.format === "jsonl" ? "arrow" : "jsonl"}).`);
+        throw new HttpError(415, "E_MEDIA_TYPE", `${query.format === "arrow" ? "an Arrow" : "a JSONL"} upload was sent as ${declaredType}`, `Send it with Content-Type ${CONTENT_TYPES[query.format]}, or give the format that matches the file (?format=${query.format === "jsonl" ? "arrow" : "jsonl"}).`);
       }
       const folder = uploadFolder(engine.location);
       const id = `imp-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
@@ -639,7 +639,8 @@ async function arrowRows(path: string, namespace: string): Promise<number> {
       if ("record" in item && item.record.namespace !== undefined && item.record.namespace !== namespace) throw otherNamespace(item.where, namespace);
     }
   } catch (error) {
-    if (error instanceof MemzipError) throw new HttpError(400, ErrorCode.INVALID_INPUT, error.message, error.hint);
+    // Its own code: a damaged or truncated file is E_FORMAT, a bad row E_INVALID_INPUT or E_CHECKSUM (docs/GUARANTEES.md).
+    if (error instanceof MemzipError) throw new HttpError(400, error.code, error.message, error.hint);
     throw error;
   }
   return rows;

@@ -148,6 +148,17 @@ describe("server imports and exports", () => {
       assert.match(((await refused.json()) as { error: { message: string } }).error.message, /names another namespace than the job's \(b\)/);
     }
     assert.equal((await running.engine.list({ namespace: "b" })).length, 0);
+    // A truncated file is E_FORMAT, said in words (it was E_INVALID_INPUT with a TypeError's text: hostile trial s61); the
+    // wrong content type names the format.
+    const truncated = await post(keyA, "?format=arrow", bytes.subarray(0, Math.floor(bytes.length / 3)), ARROW);
+    assert.equal(truncated.status, 400);
+    const { error } = (await truncated.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, "E_FORMAT");
+    assert.match(error.message, /^not an Arrow IPC file, or a damaged one/);
+    assert.doesNotMatch(error.message, /Cannot read properties/);
+    const asJsonl = await post(keyA, "?format=arrow", bytes, NDJSON);
+    assert.equal(asJsonl.status, 415);
+    assert.match(((await asJsonl.json()) as { error: { message: string } }).error.message, /^an Arrow upload was sent as application\/x-ndjson/);
     const again = await post(keyA, "?format=arrow", bytes, ARROW);
     assert.equal(again.status, 202);
     const events = await readEvents(await get(keyA, `/v1/imports/${((await again.json()) as { job: string }).job}/events`));
