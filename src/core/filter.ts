@@ -36,6 +36,10 @@ export const MemoryFilterSchema = z
           if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
             context.addIssue({ code: "custom", message: "a meta key named __proto__ cannot be filtered on" });
           }
+          // A query's or a flag's pair without "=" (left a string by metaFromPairs), or a JSON filter's string.
+          if (typeof value === "string") {
+            context.addIssue({ code: "custom", message: `takes KEY=VALUE (in a query or a flag) or an object of keys and values (in JSON), not ${JSON.stringify(value.slice(0, 64))}` });
+          }
           return value;
         },
         z

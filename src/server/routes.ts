@@ -82,9 +82,10 @@ function pick(headers: FastifyRequest["headers"], names: readonly string[]): Rec
   return picked;
 }
 
-/** The routes a server registered, for the OpenAPI document. */
 /** What a handler returns for a conditional GET whose copy is current: the registry answers 304 with no body. */
 export const NOT_MODIFIED: unique symbol = Symbol("not modified");
+
+/** The routes a server registered, for the OpenAPI document. */
 
 export class RouteRegistry {
   readonly routes: Documented[] = [];

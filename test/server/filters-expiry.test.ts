@@ -67,7 +67,10 @@ describe("the filter and expiry over REST and MCP", () => {
       clock.now = T0 + 5 * DAY;
       assert.equal((await call("PATCH", "/v1/memories/c", { text: "gamma memory about the deploy, retried" })).status, 200);
       assert.deepEqual(await list(`updatedFrom=${T0 + 4 * DAY}`), ["c"]);
-      assert.equal((await call("GET", "/v1/memories?meta=nokey")).status, 400);
+      const unpaired = await call("GET", "/v1/memories?meta=nokey");
+      assert.equal(unpaired.status, 400);
+      // The form it takes, named (it said "expected record, received string": hostile trial s61).
+      assert.match(String((unpaired.json?.error as { message?: string } | undefined)?.message), /^invalid request: query\.meta: takes KEY=VALUE \(in a query or a flag\) or an object of keys and values \(in JSON\), not "nokey"/);
       const listed = (await call("GET", "/v1/memories?tag=x")).json?.items as { id: string; expiresAt?: number }[];
       assert.deepEqual(listed.map((m) => [m.id, m.expiresAt]), [["a", undefined], ["b", T0 + 10 * DAY]]);
 
