@@ -139,7 +139,21 @@ const Conditional = z.object({
     .regex(/^(\*|"[\x21\x23-\x7e]{1,128}")$/, "one entity tag in double quotes, as the memory's ETag gave it, or * (not a list, not a weak W/ tag)")
     .optional()
     .describe("write only while the memory's tag is this one (the ETag of your read), else 412 E_PRECONDITION; * needs only that the memory exists"),
+  // RFC 9110: `If-None-Match: *` on a write asks for it only where nothing exists. A PATCH or DELETE acts on a memory that
+  // exists, so it is refused (412, nothing written) instead of ignored; a list of tags is refused as not supported.
+  "if-none-match": z
+    .string()
+    .trim()
+    .regex(/^\*$/, "only * on a PATCH or DELETE (never written: the memory exists); to write only what you read, send If-Match")
+    .optional()
+    .describe("* : never write (412 where the memory exists, 404 where it does not), as RFC 9110 asks of a write to an existing resource"),
 });
+
+/** A write's `If-None-Match: *`: the memory exists (the caller located it), so nothing is written. */
+function refuseIfNoneMatch(headers: { "if-none-match"?: string | undefined }, id: string): void {
+  if (headers["if-none-match"] === undefined) return;
+  throw new HttpError(412, "E_PRECONDITION", `memory ${JSON.stringify(id)} exists and If-None-Match is *: nothing was written`, "Leave If-None-Match out to change a memory that exists; send If-Match with your read's ETag to change only what you read.");
+}
 
 /**
  * The header of a conditional read: If-None-Match, `*` or a list of entity tags (weak ones too: a read compares
@@ -325,6 +339,9 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ params, query, body, headers, scope, reply }) => {
       const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      // Located within the key's scope first: a memory it may not see is 404, never 412.
+      if (headers["if-none-match"] !== undefined) await onMemory(params.id, () => engine.memory(params.id, namespace));
+      refuseIfNoneMatch(headers, params.id);
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const { text, kind, tags, meta, expiresAt } = body;
       const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
@@ -350,6 +367,8 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ params, query, headers, scope }) => {
       const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
+      if (headers["if-none-match"] !== undefined) await onMemory(params.id, () => engine.memory(params.id, namespace));
+      refuseIfNoneMatch(headers, params.id);
       await onMemory(params.id, () => engine.forget(params.id, namespace, ifMatch === undefined ? {} : { ifMatch }));
       return undefined;
     },

@@ -165,7 +165,7 @@ export class RouteRegistry {
           [String(route.status)]:
             route.status === 204 ? { description: route.summary } : { description: route.summary, content: { [route.contentType]: { schema: schema(route.response, "output") } } },
           ...(route.role === "public" ? {} : { "401": { description: "missing or unknown key" }, "403": { description: "the key's role is not enough" }, "429": { description: "rate limited (Retry-After)" } }),
-          ...(route.headers && "if-none-match" in route.headers.shape ? { "304": { description: "If-None-Match names the memory's tag now: the copy the client holds is current (no body)" } } : {}),
+          ...(route.method === "GET" && route.headers && "if-none-match" in route.headers.shape ? { "304": { description: "If-None-Match names the memory's tag now: the copy the client holds is current (no body)" } } : {}),
           ...(route.headers && "if-match" in route.headers.shape ? { "412": { description: "If-Match is not the memory's tag now (E_PRECONDITION): nothing written; read it again" } } : {}),
         },
       };

@@ -126,6 +126,19 @@ describe("conditional updates", () => {
       assert.equal(changed.headers.get("etag"), patched.headers.get("etag"));
       assert.equal(((await changed.json()) as { text: string }).text, "Rotate the keys weekly.");
 
+      // A write with If-None-Match: * asks for it only where nothing exists: refused (412), nothing written or deleted (it
+      // was ignored and the PATCH applied: hostile trial s61); a tag list there is not supported (400).
+      const patchedTag = patched.headers.get("etag") as string;
+      const starPatch = await fetch(memoryUrl, { method: "PATCH", headers: bearer(key, { ...json, "if-none-match": "*" }), body: JSON.stringify({ text: "Never rotate." }) });
+      assert.equal(starPatch.status, 412);
+      assert.equal(((await starPatch.json()) as ErrorBody).error.code, "E_PRECONDITION");
+      assert.equal((await fetch(memoryUrl, { method: "DELETE", headers: bearer(key, { "if-none-match": "*" }) })).status, 412);
+      assert.equal((await fetch(memoryUrl, { method: "PATCH", headers: bearer(key, { ...json, "if-none-match": patchedTag }), body: JSON.stringify({ text: "Never rotate." }) })).status, 400);
+      const still = await fetch(memoryUrl, { headers: bearer(key) });
+      assert.equal(still.headers.get("etag"), patchedTag);
+      assert.equal(((await still.json()) as { text: string }).text, "Rotate the keys weekly.");
+      assert.equal((await fetch(`${running.url}/v1/memories/nobody`, { method: "DELETE", headers: bearer(key, { "if-none-match": "*" }) })).status, 404);
+
       // A malformed header is refused, not taken for a mismatch; a memory out of the key's scope stays 404.
       const malformed = await get("plain");
       assert.equal(malformed.status, 400);
