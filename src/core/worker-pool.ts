@@ -62,14 +62,15 @@ export class WorkerPool<Reply extends { seq: number }, S> {
    * that cannot be posted (it does not clone) rejects, after `unsent`, and leaves nothing pending.
    */
   send(slot: PoolSlot<S>, seq: number, message: unknown, unsent?: () => void): Promise<Reply> {
-    slot.inFlight++;
+    // A thread with work keeps the process alive until its reply; an idle one does not (see `spawn`).
+    if (slot.inFlight++ === 0) slot.worker.ref();
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, slot });
       try {
         slot.worker.postMessage(message);
       } catch (error) {
         this.pending.delete(seq);
-        slot.inFlight--;
+        this.settled(slot);
         this.waiting.shift()?.();
         unsent?.();
         reject(error instanceof Error ? error : new Error(String(error)));
@@ -80,6 +81,9 @@ export class WorkerPool<Reply extends { seq: number }, S> {
   /** Stops the threads (`stop` may ask each to finish; the default terminates it) and fails what is still pending. */
   async close(stop: (slot: PoolSlot<S>) => Promise<unknown> = (slot) => slot.worker.terminate()): Promise<void> {
     this.closed = true;
+    // Held until each thread has stopped: an idle (unref'd) one would let the process end inside `close`, its await
+    // never settled.
+    for (const slot of this.slots) slot.worker.ref();
     // Callers waiting for room wake up to the closed pool's error.
     for (const wake of this.waiting.splice(0)) wake();
     if (this.options.stopInTurn) for (const slot of [...this.slots]) await stop(slot);
@@ -91,13 +95,12 @@ export class WorkerPool<Reply extends { seq: number }, S> {
 
   private spawn(): PoolSlot<S> {
     const worker = new Worker(this.options.script, { workerData: this.options.workerData });
-    worker.unref();
     const slot: PoolSlot<S> = { worker, inFlight: 0, state: this.options.initialState() };
     worker.on("message", (reply: Reply) => {
       const entry = this.pending.get(reply.seq);
       if (!entry) return;
       this.pending.delete(reply.seq);
-      slot.inFlight--;
+      this.settled(slot);
       this.waiting.shift()?.();
       const error = this.options.replyError(reply);
       if (error) entry.reject(error);
@@ -109,8 +112,17 @@ export class WorkerPool<Reply extends { seq: number }, S> {
       this.options.onExit?.(threadId);
       if (!this.closed && code !== 0) this.fail(slot, new Error(`${this.options.name} exited with code ${code}`));
     });
+    // Unref'd once its listeners are on (a "message" listener refs the thread's port again): an idle pool never keeps
+    // the process alive, and `send` refs a thread while it has work. Unref'd before them, a library script that never
+    // closed its engine ran forever after its first off-thread decode.
+    worker.unref();
     this.slots.push(slot);
     return slot;
+  }
+
+  /** A request of `slot` answered or abandoned: an idle thread no longer keeps the process alive. */
+  private settled(slot: PoolSlot<S>): void {
+    if (--slot.inFlight === 0 && !this.closed) slot.worker.unref();
   }
 
   private fail(slot: PoolSlot<S>, error: Error): void {

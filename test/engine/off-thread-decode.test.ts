@@ -1,4 +1,6 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -146,5 +148,24 @@ describe("a large memory is decoded on a codec worker", () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it("an idle pool does not keep the process alive: a script that never closes its engine ends after an off-thread decode", async () => {
+    using dir = tempDir();
+    const script = [
+      `import { Engine } from ${JSON.stringify(new URL("../../src/index.js", import.meta.url).href)};`,
+      `const engine = Engine.open({ db: ${JSON.stringify(join(dir.path, "open.db"))} });`,
+      `const text = "a long memory, decoded on a codec worker. ".repeat(${Math.ceil((2 * OFF_THREAD_DECODE_BYTES) / 42)});`,
+      "const { id } = await engine.remember({ text }, { offload: true });",
+      "console.log((await engine.recall(id)) === text);",
+    ].join("\n");
+    // A file, not -e: the workers would inherit --input-type, which they refuse.
+    const file = join(dir.path, "never-closes.mjs");
+    writeFileSync(file, script);
+    // Before: the codec worker, unref'd before its "message" listener refs its port again, kept the process running for ever.
+    const child = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(child.signal, null, `still running after 120 s (killed): ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), "true");
   });
 });
