@@ -164,14 +164,16 @@ const CacheConditional = z.object({
     .string()
     .trim()
     .max(4096)
-    .regex(/^(\*|(W\/)?"[\x21\x23-\x7e]{0,128}"(\s*,\s*(W\/)?"[\x21\x23-\x7e]{0,128}")*)$/, "* or entity tags in double quotes, separated by commas, as the memory's ETag gave them")
     .optional()
     .describe("the ETag of a copy you hold: 304 with no body while the memory's tag is still that one (mode exact only; the other modes answer in full)"),
 });
 
-/** Whether an If-None-Match value names `tag` (weak comparison: a W/ prefix is ignored). */
+/**
+ * Whether an If-None-Match value names `tag` (weak comparison: a W/ prefix is ignored). Read leniently, as RFC 9110
+ * asks of a list: empty elements are skipped, and a value that names no tag of ours is no match (a full answer).
+ */
 export function namesTag(ifNoneMatch: string, tag: string): boolean {
-  if (ifNoneMatch === "*") return true;
+  if (ifNoneMatch.trim() === "*") return true;
   return ifNoneMatch.split(",").some((listed) => listed.trim().replace(/^W\//, "") === tag);
 }
 

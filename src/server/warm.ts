@@ -121,7 +121,8 @@ export function registerWarming(app: FastifyInstance, context: ServerContext): v
     }
   }
   app.addHook("onResponse", async (request, reply) => {
-    if (request.method !== "GET" || reply.statusCode !== 200 || request.routeOptions.url !== "/v1/memories/:id") return;
+    // A 304 is a reader of the memory too (its client revalidated a copy it holds).
+    if (request.method !== "GET" || (reply.statusCode !== 200 && reply.statusCode !== 304) || request.routeOptions.url !== "/v1/memories/:id") return;
     const id = (request.params as { id?: unknown }).id;
     const named = (request.query as { namespace?: unknown }).namespace;
     const scope = request.scope;

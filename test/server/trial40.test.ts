@@ -129,7 +129,7 @@ describe("trial40's edges", () => {
       // An upload whose type is not its format's is 415, not parsed as the other format.
       const mismatched = await fetch(`${running.url}/v1/imports?format=arrow`, { method: "POST", headers: bearer(key, { "content-type": "application/x-ndjson" }), body: '{"text":"x"}\n' });
       assert.equal(mismatched.status, 415);
-      assert.match(((await mismatched.json()) as ErrorBody).error.message, /arrow upload was sent as application\/x-ndjson/);
+      assert.match(((await mismatched.json()) as ErrorBody).error.message, /an Arrow upload was sent as application\/x-ndjson/);
       assert.equal((await engine.memory("m", "a")).tags.length, 0, "nothing written");
       // A write whose expiry is already past would make a live memory vanish while answering "updated": refused, as PATCH does.
       for (const path of ["/v1/memories", "/v1/memories:batch"]) {

@@ -67,11 +67,18 @@ host, port, cors (a list), rate, maxBody, maxText, maxWrites, warm, metricsPubli
         context.stderr.write(`memzip serve: warning: ${error.message}; serving anyway, and uploads to /v1/imports wait until it answers\n  fix: ${error.hint ?? ""}\n`);
       });
     }
-    // A host that does not resolve is the flag's fault, said before the store is opened (or created).
+    // A host that does not resolve is the setting's fault, said before the store is opened (or created); a resolver that
+    // did not answer (EAI_AGAIN: a name not yet known as a container starts) is a service down, worth a retry.
     await lookup(host).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code ?? "an error";
+      if (code === "EAI_AGAIN") {
+        throw new MemzipError(ErrorCode.BACKEND_UNAVAILABLE, `cannot listen on ${host}:${port}: the name resolver did not answer for the host (${code})`, {
+          hint: "Start again once the name resolves (a supervisor's restart does), or give --host an address.",
+          cause: error,
+        });
+      }
       throw new MemzipError(ErrorCode.USAGE, `cannot listen on ${host}:${port}: the host does not resolve (${code})`, {
-        hint: "Give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface), or a name that resolves to one.",
+        hint: "Give --host (or the config's serve.host, $MEMZIP_SERVE's host) an address of this machine (127.0.0.1, or 0.0.0.0 for every interface), or a name that resolves to one.",
         cause: error,
       });
     });
