@@ -130,8 +130,8 @@ export class ImportExport {
     const { store } = this.parts;
     const { job, alreadyDone } = await this.startJob(path, options);
     if (alreadyDone) return { ...emptyImportReport(), namespace: job.namespace, jobId: job.id, alreadyDone: true };
-    options.onJob?.(job.id);
     const from = { position: job.position, line: job.line };
+    options.onJob?.(job.id, from);
     const maxLineBytes = maxLineBytesFor(this.parts.options.maxTextBytes);
     async function* source(): AsyncGenerator<SourceItem> {
       for await (const item of readJsonlRecords(path, options.signal, from, { maxLineBytes })) {

@@ -227,8 +227,8 @@ export interface EngineImportOptions extends ImportOptions {
   ttlMs?: number;
   /** Told each step of the import's ending (training, recoding, compacting; see `Engine.finishImports`); `signal` stops it between them. */
   onFinishStep?: (step: FinishStep) => void;
-  /** Told the id of the JSONL import's job as soon as it is started or resumed (before any record is read). */
-  onJob?: (jobId: string) => void;
+  /** Told the id of the JSONL import's job as soon as it is started or resumed (before any record is read), and where it begins (0 and 0 for a new one). */
+  onJob?: (jobId: string, from: { line: number; position: number }) => void;
 }
 
 export interface EngineImportReport extends ImportReport, ImportEnding {

@@ -300,11 +300,12 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
             emit(job, "progress", p);
           });
         } else if (job.format === "jsonl") {
-          const engineJob = job.engineJob;
-          const stored = engineJob === undefined ? undefined : (await engine.jobs(10_000)).find((candidate) => candidate.id === engineJob);
-          before = stored?.line ?? 0;
-          fromByte = stored?.position ?? 0;
-          report = await untilStale(() => engine.importJsonl(job.path, { ...options, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) }));
+          // Where the engine's job begins, told before it reads (each try of `untilStale` is told again).
+          const onJob = (_id: string, from: { line: number; position: number }) => {
+            before = from.line;
+            fromByte = from.position;
+          };
+          report = await untilStale(() => engine.importJsonl(job.path, { ...options, onJob, end: job.size, ...(job.engineJob ? { resume: job.engineJob } : {}) }));
           if (report.jobId) job.engineJob = report.jobId;
         } else {
           report = await engine.importArrow(await readFile(job.path), { ...options, end: job.progress.totalBytes ?? undefined });
