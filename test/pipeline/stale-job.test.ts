@@ -71,7 +71,7 @@ describe("an import whose process was killed", () => {
       assert.ok(pasted?.endsWith(` --db ${db}`), listed.stdout);
       const resumed = spawnBounded("sh", ["-c", `exec "$0" "$1" ${pasted}`, process.execPath, CLI], { env: { ...ENV, MEMZIP_DB: "" }, encoding: "utf8" });
       assert.equal(resumed.status, 0, resumed.stderr);
-      assert.match(resumed.stdout, new RegExp(`^read ${40 - row.line}: `), "resumed at the saved line");
+      assert.match(resumed.stdout, new RegExp(`^resumed after line ${row.line} \\(stored before\\): read ${40 - row.line} more: `), "resumed at the saved line");
       assert.equal(await storeOf(engine).memories.count(), 40);
       assert.equal((await engine.jobs())[0]?.status, "done");
     } finally {
