@@ -10,7 +10,8 @@ import { idProblem, LATEST_TIME_MS, MAX_ID_LENGTH, MEMORY_ID_PATTERN, MEMORY_ID_
 import { countUnreadable, type SearchHit } from "../search/search.js";
 import { answerHits, damagedPlaces, DamagedPlacesSchema, UnreadableHitSchema } from "./hit-texts.js";
 import type { StoreStats } from "../engine-stats.js";
-import { errorAnswer, forbidden, HttpError } from "./errors.js";
+import { errorAnswer, forbidden } from "./errors.js";
+import { checkTextSize } from "./memories.js";
 import { inSeveral } from "./scope.js";
 
 /**
@@ -328,11 +329,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     ...(whole ? { fileBytes: stats.fileBytes } : {}),
   });
 
-  // E_TOO_LARGE, as REST answers the same text.
-  const checkText = (text: string) => {
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > options.textBytes) throw new HttpError(413, "E_TOO_LARGE", `the text is ${bytes} bytes, over the limit of ${options.textBytes}`, "Split the text into several memories.");
-  };
+  // E_TOO_LARGE, as REST answers the same text (a stdio connection has no --max-text to raise).
+  const checkText = (text: string) => checkTextSize(text, options.textBytes, "the text", "Split the text into several memories.");
 
   const written = (r: { id: string; namespace: string; status: string; codec: string; originalBytes: number; storedBytes: number }) => ({
     id: r.id,

@@ -149,11 +149,6 @@ const Conditional = z.object({
     .describe("* : never write (412 where the memory exists, 404 where it does not), as RFC 9110 asks of a write to an existing resource"),
 });
 
-/** A write's `If-None-Match: *`: the memory exists (the caller located it), so nothing is written. */
-function refuseIfNoneMatch(headers: { "if-none-match"?: string | undefined }, id: string): void {
-  if (headers["if-none-match"] === undefined) return;
-  throw new HttpError(412, "E_PRECONDITION", `memory ${JSON.stringify(id)} exists and If-None-Match is *: nothing was written`, "Leave If-None-Match out to change a memory that exists; send If-Match with your read's ETag to change only what you read.");
-}
 
 /**
  * The header of a conditional read: If-None-Match, `*` or a list of entity tags (weak ones too: a read compares
@@ -172,16 +167,16 @@ const CacheConditional = z.object({
  * Whether an If-None-Match value names `tag` (weak comparison: a W/ prefix is ignored). Read leniently, as RFC 9110
  * asks of a list: empty elements are skipped, and a value that names no tag of ours is no match (a full answer).
  */
-export function namesTag(ifNoneMatch: string, tag: string): boolean {
+function namesTag(ifNoneMatch: string, tag: string): boolean {
   if (ifNoneMatch.trim() === "*") return true;
   return ifNoneMatch.split(",").some((listed) => listed.trim().replace(/^W\//, "") === tag);
 }
 
 /** Refuses a text over the server's limit before any work is done on it. */
-export function checkTextSize(text: string, limit: number, where = "text"): void {
+export function checkTextSize(text: string, limit: number, where = "text", hint = "Split the text into several memories, or raise the server's limit (memzip serve --max-text)."): void {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > limit) {
-    throw new HttpError(413, "E_TOO_LARGE", `${where} is ${bytes} bytes, over the limit of ${limit}`, "Split the text into several memories, or raise the server's limit (memzip serve --max-text).");
+    throw new HttpError(413, "E_TOO_LARGE", `${where} is ${bytes} bytes, over the limit of ${limit}`, hint);
   }
 }
 
@@ -191,6 +186,16 @@ export function checkTextSize(text: string, limit: number, where = "text"): void
  */
 export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegistry, context: ServerContext): void {
   const { engine, limits, writes } = context;
+
+  /**
+   * A write's `If-None-Match: *`: refused (412, nothing written) where the memory exists, looked up within the key's
+   * scope first, so a memory the key may not see is 404, never 412.
+   */
+  const refuseIfNoneMatch = async (headers: { "if-none-match"?: string | undefined }, id: string, namespace: string): Promise<void> => {
+    if (headers["if-none-match"] === undefined) return;
+    await onMemory(id, () => engine.memory(id, namespace));
+    throw new HttpError(412, "E_PRECONDITION", `memory ${JSON.stringify(id)} exists and If-None-Match is *: nothing was written`, "Leave If-None-Match out to change a memory that exists; send If-Match with your read's ETag to change only what you read.");
+  };
 
   const toInput = (item: NewMemory, namespace: string) => {
     checkTextSize(item.text, limits.textBytes);
@@ -341,9 +346,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ params, query, body, headers, scope, reply }) => {
       const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
-      // Located within the key's scope first: a memory it may not see is 404, never 412.
-      if (headers["if-none-match"] !== undefined) await onMemory(params.id, () => engine.memory(params.id, namespace));
-      refuseIfNoneMatch(headers, params.id);
+      await refuseIfNoneMatch(headers, params.id, namespace);
       if (body.text !== undefined) checkTextSize(body.text, limits.textBytes);
       const { text, kind, tags, meta, expiresAt } = body;
       const patch = { ...(text === undefined ? {} : { text }), ...(kind ? { kind } : {}), ...(tags ? { tags } : {}), ...(meta ? { meta } : {}), ...(expiresAt === undefined ? {} : { expiresAt }) };
@@ -369,8 +372,7 @@ export function registerMemoryRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ params, query, headers, scope }) => {
       const ifMatch = headers["if-match"];
       const namespace = await locateMemory(engine, scopeOf(scope), params.id, query.namespace);
-      if (headers["if-none-match"] !== undefined) await onMemory(params.id, () => engine.memory(params.id, namespace));
-      refuseIfNoneMatch(headers, params.id);
+      await refuseIfNoneMatch(headers, params.id, namespace);
       await onMemory(params.id, () => engine.forget(params.id, namespace, ifMatch === undefined ? {} : { ifMatch }));
       return undefined;
     },
