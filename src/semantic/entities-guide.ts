@@ -27,8 +27,16 @@ export function followGuide(text: string, entities: readonly Entity[]): Entity[]
   out = withoutHeadingWords(text, out);
   // A span does not nest inside another: the first (then the longer) kept.
   out.sort((a, b) => a.start - b.start || b.end - a.end);
+  // Sorted by start, a span overlaps a kept one exactly when it starts before the furthest kept end (an empty span is
+  // checked one by one).
   const kept: Entity[] = [];
-  for (const e of out) if (!kept.some((k) => e.start < k.end && k.start < e.end)) kept.push(e);
+  let keptEnd = -Infinity;
+  for (const e of out) {
+    const overlaps = e.start < e.end ? e.start < keptEnd : kept.some((k) => e.start < k.end && k.start < e.end);
+    if (overlaps) continue;
+    kept.push(e);
+    keptEnd = Math.max(keptEnd, e.end);
+  }
   return kept;
 }
 
@@ -171,11 +179,32 @@ function isIdNumber(text: string, e: Entity): boolean {
 const NAME_BEFORE_NUMBER = /(?:^|[^\p{L}])(?:Terminal|Route|Highway|Interstate|Platform|Gate|Pier|Track|Line|Bus|Tram|Building|Block|Studio|Hall|Apollo)\s$/u;
 
 function withoutNumbersInNames(text: string, entities: Entity[]): Entity[] {
+  const inName = spanContainment(entities.filter((n) => n.type === "place" || n.type === "organization" || n.type === "person"));
   return entities.filter((e) => {
     if (e.type !== "number" || !/^\d+$/.test(e.text)) return true;
-    if (entities.some((n) => (n.type === "place" || n.type === "organization" || n.type === "person") && n.start <= e.start && e.end <= n.end)) return false;
+    if (inName(e)) return false;
     return !NAME_BEFORE_NUMBER.test(text.slice(Math.max(0, e.start - 16), e.start));
   });
+}
+
+/**
+ * Whether some span of `spans` contains a span (start at or before its start, end at or after its end), by a binary search
+ * over the spans sorted by start with the furthest end so far: a text of many numbers made the scan per number quadratic.
+ */
+export function spanContainment(spans: readonly { start: number; end: number }[]): (span: { start: number; end: number }) => boolean {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const furthest: number[] = [];
+  for (const s of sorted) furthest.push(Math.max(s.end, furthest.at(-1) ?? -Infinity));
+  return (span) => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((sorted[middle] as { start: number }).start <= span.start) low = middle + 1;
+      else high = middle;
+    }
+    return low > 0 && (furthest[low - 1] as number) >= span.end;
+  };
 }
 
 /** A time of day: a clock time, am / pm, a Chinese hour (三点, 10点半) or part of the day. */

@@ -82,6 +82,30 @@ export function loadCompromise(): typeof nlpType {
   return compromise;
 }
 
+type EnglishDoc = ReturnType<typeof nlpType>;
+let parseShare: { text: string; doc?: EnglishDoc } | undefined;
+
+/**
+ * Runs `work` (synchronous) with one compromise parse of `text` shared by every step that parses that text: the
+ * proposal's names and the tagger's term tags read the same parse, which is the larger part of the time on long texts.
+ * The parse is dropped when `work` returns.
+ */
+export function sharingEnglishParse<T>(text: string, work: () => T): T {
+  const outer = parseShare;
+  parseShare = { text };
+  try {
+    return work();
+  } finally {
+    parseShare = outer;
+  }
+}
+
+/** compromise's parse of `text`: the shared one inside `sharingEnglishParse` of the same text, else a new one. */
+export function parseEnglish(text: string): EnglishDoc {
+  if (parseShare?.text === text) return (parseShare.doc ??= loadCompromise()(text));
+  return loadCompromise()(text);
+}
+
 export const fold = (name: string) => name.normalize("NFD").replace(/\p{M}/gu, "");
 
 export function loadWorldPlaces(): Map<string, number> {
@@ -136,7 +160,7 @@ const EN_PERSON_CUES = new RegExp(
 const NOT_ENGLISH_NAMES = /^(?:I|We|You|They|He|She|It|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Yesterday|PM|AM|UTC|API|CI|PR|QA|OK)$/;
 
 function englishNames(text: string): Candidate[] {
-  const doc = loadCompromise()(text);
+  const doc = parseEnglish(text);
   const found: Candidate[] = [];
   const add = (type: EntityType, views: { text: string; offset: { start: number; length: number } }[]) => {
     for (const view of views) {
@@ -301,7 +325,7 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
     const known = lexicon[(words[0] as string).toLowerCase()];
     const afterPerson = /\s(?:from|at|of|with)\s(?:the\s)?$/.test(before) && found.some((c) => c.type === "person" && c.end <= start && c.end >= start - 12);
     // Before "bill", "seat"…: not a word opening the sentence ("Renewal quote", "Support contract").
-    const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+    const opensSentence = opensSentenceAt(text, start);
     const cue = afterPerson || EN_ORG_BEFORE.test(before) || (EN_ORG_AFTER.test(after) && !opensSentence) || (/\bfrom\s$/.test(before) && /^\sto\s\p{Lu}/u.test(after));
     const linked = /\bfrom\s\p{Lu}[\p{L}\d]+\sto\s$/u.test(before) && orgs.some((o) => o.end >= start - 5);
     if (!cue && !linked) continue;
@@ -310,6 +334,18 @@ function cuedOrganizations(text: string, found: readonly Candidate[]): Candidate
     orgs.push({ type: "organization", text: name, start, end: start + name.length, priority: LIBRARY_PRIORITY - 0.3 });
   }
   return orgs;
+}
+
+/**
+ * Whether `start` opens a sentence: the text's start, or sentence punctuation and then only white space before it. It
+ * looks back from `start` only; a regular expression anchored at the end of `text.slice(0, start)` scanned the whole
+ * prefix for each capitalised word, which made long texts quadratic.
+ */
+export function opensSentenceAt(text: string, start: number): boolean {
+  if (start === 0) return true;
+  let at = start;
+  while (at > 0 && /\s/u.test(text[at - 1] as string)) at--;
+  return at > 0 && ".!?:;".includes(text[at - 1] as string);
 }
 
 /** Words before a place: "in Kigali", "from Split to Hvar", "based in", "flew to". */
@@ -343,7 +379,7 @@ function gazetteerPlaces(text: string): Candidate[] {
         // Inside a longer capitalised run ("Aisha Bello"), only after a sentence word ("Visit Lisbon").
         if (i > 0 && !/^(?:The|In|From|To|At|Visit|Visiting|Fly|Flew|Near|Via|Our|My|Both|Since|Until|Ping|Email|Call|Ask|Tell|Met|Meet|Leave|Leaving|Arrive|Arriving)$/.test(words[i - 1] as string)) continue;
         const cue = EN_PLACE_CUE.test(before);
-        const opensSentence = /(?:^|[.!?:;]\s*)$/u.test(text.slice(0, start));
+        const opensSentence = opensSentenceAt(text, start);
         const tag = lexicon[name.toLowerCase()];
         const placeWord = tag !== undefined && EN_PLACE_TAGS.test(tag);
         // A word the lexicon knows as a name ("Jordan", "Austin") needs a cue of going or being somewhere.

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ErrorCode, isMemzipError, MemzipError } from "../errors.js";
 import type { Entity, EntityExtractor, EntityType } from "./entities.js";
-import { entityExtractor, fold, jiebaWords, loadCompromise, loadPersonNames, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
+import { entityExtractor, fold, jiebaWords, loadPersonNames, parseEnglish, sharingEnglishParse, loadWorldPlaces, ZH_SURNAME_START, ZH_TRADE_WORDS, zhPlaceNames, zhWordFrequencyOf } from "./entities-nlp.js";
 import { ZH_KNOWN_ORG_NAMES } from "./zh-orgs.js";
 import { ZH_KNOWN_PLACE_NAMES } from "./zh-places.js";
 import { ZH_COMPOUND_SURNAMES } from "./zh-surnames.js";
@@ -202,6 +202,20 @@ const zhKnownPlaceFeatures = (tokens: readonly Token[]) => zhListedNameFeatures(
 const classOf = (token: Token | undefined) =>
   !token ? "#" : token.han ? "H" : /^\p{L}/u.test(token.text) ? "L" : /^\p{N}/u.test(token.text) ? "D" : /^\p{P}$/u.test(token.text) ? "P" : "S";
 
+/**
+ * For each UTF-16 position of a text, the index of the first span (in array order) that covers it, or -1: one pass over
+ * the spans instead of a scan of them per token, which made long texts quadratic.
+ */
+function firstCovering(spans: readonly { start: number; end: number }[], length: number): Int32Array {
+  const covering = new Int32Array(length).fill(-1);
+  for (let k = spans.length - 1; k >= 0; k--) {
+    const span = spans[k] as { start: number; end: number };
+    // (fill reads a negative end from the array's end: an empty or inverted span covers nothing)
+    if (span.start < span.end && span.end > 0) covering.fill(k, Math.max(0, span.start), Math.min(length, span.end));
+  }
+  return covering;
+}
+
 const bucket = (n: number) => (n <= 0 ? "0" : String(Math.min(6, Math.floor(Math.log10(n)))));
 
 /** The static features of every token of a text (the previous label's features are added while decoding). */
@@ -210,10 +224,12 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   const han = /\p{Script=Han}/u.test(text);
   const terms: { start: number; end: number; tags: string[] }[] = [];
   if (latin) {
-    const doc = loadCompromise()(text).json({ offset: true }) as { terms: { offset: { start: number; length: number }; tags: string[] }[] }[];
+    const doc = parseEnglish(text).json({ offset: true }) as { terms: { offset: { start: number; length: number }; tags: string[] }[] }[];
     for (const sentence of doc) for (const term of sentence.terms) terms.push({ start: term.offset.start, end: term.offset.start + term.offset.length, tags: term.tags });
   }
   const words = han ? jiebaWords(text) : [];
+  const termAt = firstCovering(terms, text.length);
+  const wordIndexAt = firstCovering(words, text.length);
   const places = latin ? loadWorldPlaces() : undefined;
   const people = latin ? loadPersonNames() : undefined;
   const lower = tokens.map((t) => t.text.toLowerCase());
@@ -237,7 +253,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
       if (i > 0 && ZH_SURNAME_START.test(tokens[i - 1]?.text ?? "")) f.push("surname-1");
       if (i > 1 && ZH_SURNAME_START.test(tokens[i - 2]?.text ?? "")) f.push("surname-2");
       f.push(...(zhLists[i] ?? []), ...(zhCues[i] ?? []), ...(zhKnown[i] ?? []), ...(zhPlacesKnown[i] ?? []));
-      const wordAt = words.findIndex((w) => w.start <= token.start && token.start < w.end);
+      const wordAt = wordIndexAt[token.start] ?? -1;
       const word = words[wordAt];
       if (word) {
         const position = word.word.length === 1 ? "S" : word.start === token.start ? "B" : word.end === token.end ? "E" : "M";
@@ -247,7 +263,7 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
     } else {
       const word = token.text;
       f.push(`s=${shape(word)}`, `p1=${word.slice(0, 1)}`, `p3=${lower[i]?.slice(0, 3)}`, `x2=${lower[i]?.slice(-2)}`, `x3=${lower[i]?.slice(-3)}`, `s-1=${previous ? shape(previous.text) : "<s>"}`, `s+1=${tokens[i + 1] ? shape(tokens[i + 1]?.text ?? "") : "</s>"}`);
-      const term = terms.find((t) => t.start <= token.start && token.start < t.end);
+      const term = terms[termAt[token.start] ?? -1];
       for (const tag of term?.tags ?? []) f.push(`t=${tag}`);
       if (places && /^\p{Lu}/u.test(word)) {
         const population = places.get(fold(word));
@@ -263,10 +279,33 @@ export function tokenFeatures(text: string, tokens: readonly Token[], proposal: 
   });
 }
 
+/**
+ * The index of the first span (in array order) that overlaps a range, or -1: the smallest index that covers one of the
+ * range's positions (spans filled in from the last, so the first one covering a position is the one left there); an
+ * empty span is checked one by one. One pass over the spans instead of a scan of them per token.
+ */
+export function firstOverlappingSpan(spans: readonly { start: number; end: number }[], length: number): (range: { start: number; end: number }) => number {
+  const covering = firstCovering(spans, length);
+  const empty = spans.flatMap((s, k) => (s.start >= s.end ? [k] : []));
+  return (range) => {
+    let first = -1;
+    for (let p = Math.max(0, range.start); p < Math.min(length, range.end); p++) {
+      const k = covering[p] as number;
+      if (k >= 0 && (first < 0 || k < first)) first = k;
+    }
+    for (const k of empty) {
+      const s = spans[k] as { start: number; end: number };
+      if (s.start < range.end && range.start < s.end && (first < 0 || k < first)) first = k;
+    }
+    return first;
+  };
+}
+
 /** The features that say what the rules+nlp extractor proposed at each token (names as BIO, other types as S-type). */
 export function proposalFeatures(tokens: readonly Token[], proposal: readonly Entity[]): string[][] {
+  const firstOverlapping = firstOverlappingSpan(proposal, tokens.reduce((end, token) => Math.max(end, token.end), 0));
   const ruleLabel = tokens.map((token) => {
-    const entity = proposal.find((e) => e.start < token.end && token.start < e.end);
+    const entity = proposal[firstOverlapping(token)];
     if (!entity) return "O";
     return isName(entity.type) ? `${entity.start >= token.start ? "B" : "I"}-${entity.type}` : `S-${entity.type}`;
   });
@@ -611,9 +650,11 @@ export function wholePlaceNames(text: string, names: TaggedName[]): TaggedName[]
 
 /** The names the tagger finds in a text, with the rules+nlp proposal it read. */
 export function tagNames(model: TaggerWeights, text: string): { names: TaggedName[]; proposal: Entity[] } {
-  const proposal = entityExtractor.extract(text);
-  const tokens = tokenize(text);
-  return { names: namesOf(model, text, tokens, tokenFeatures(text, tokens, proposal)), proposal };
+  return sharingEnglishParse(text, () => {
+    const proposal = entityExtractor.extract(text);
+    const tokens = tokenize(text);
+    return { names: namesOf(model, text, tokens, tokenFeatures(text, tokens, proposal)), proposal };
+  });
 }
 
 /** Words of moving or visiting: a one-word name after "from" / "in" may be a place there ("moving from Pine Ridge", "visits from Sofia"). */
@@ -624,12 +665,15 @@ const EN_MOVE = /\b(?:move|moves|moving|moved|visit|visits|visiting|visited|tuk-
 export function combine(proposal: readonly Entity[], names: readonly TaggedName[], mode: TaggerMode, thresholds: TaggerThresholds = {}, text?: string): Entity[] {
   const kept = mode === "tagger" ? proposal.filter((e) => !isName(e.type)) : proposal;
   const blocks = (e: Entity, n: TaggedName) => e.start < n.end && n.start < e.end && !(text !== undefined && e.type === "number" && n.start <= e.start && e.end <= n.end);
+  // Whether the text tells of a trip (the same for every name: looked for once).
+  let trip: boolean | undefined;
+  const tellsOfTrip = (text: string) => (trip ??= EN_TRAVEL.test(text) || EN_MOVE.test(text));
   const added = names
     .filter((n) => n.score >= (thresholds[n.type] ?? -Infinity) && !kept.some((e) => blocks(e, n)))
     .map((n) => ({ type: n.type, text: n.text, start: n.start, end: n.end }))
     // A one-word English place the rules read as a person's first name, in a text with no trip in it ("a quote from Mark"), is the
     // person (the converse of docs/ENTITIES.md's person-in-a-trip rule in followGuide).
-    .map((n) => (text !== undefined && n.type === "place" && /^\p{Lu}\p{Ll}+$/u.test(n.text) && !EN_TRAVEL.test(text) && !EN_MOVE.test(text) && !(/\bfrom\s$/u.test(text.slice(Math.max(0, n.start - 5), n.start)) && /^\sto\s\p{Lu}/u.test(text.slice(n.end, n.end + 5))) && !/\bfrom\s\p{Lu}[\p{L}-]*(?:\s\p{Lu}[\p{L}-]*)?\sto\s$/u.test(text.slice(Math.max(0, n.start - 40), n.start)) && proposal.some((e) => e.type === "person" && e.start === n.start && e.end === n.end) ? { ...n, type: "person" as const } : n));
+    .map((n) => (text !== undefined && n.type === "place" && /^\p{Lu}\p{Ll}+$/u.test(n.text) && !tellsOfTrip(text) && !(/\bfrom\s$/u.test(text.slice(Math.max(0, n.start - 5), n.start)) && /^\sto\s\p{Lu}/u.test(text.slice(n.end, n.end + 5))) && !/\bfrom\s\p{Lu}[\p{L}-]*(?:\s\p{Lu}[\p{L}-]*)?\sto\s$/u.test(text.slice(Math.max(0, n.start - 40), n.start)) && proposal.some((e) => e.type === "person" && e.start === n.start && e.end === n.end) ? { ...n, type: "person" as const } : n));
   const all = [...kept, ...added].sort((a, b) => a.start - b.start);
   return text === undefined ? all : followGuide(text, all);
 }
