@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { checkLibraryFilter } from "./core/filter.js";
 import { defaultDbPath } from "./core/paths.js";
 import { ErrorCode, MemzipError } from "./errors.js";
-import { WRITE_CODEC_NAMES } from "./core/vocabulary.js";
-import { MEMORY_KINDS, type AssetUsage, type ListQuery, type MemoryFilter, type MemoryPage, type MemorySummary, type PageOptions, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory, type StoredSemantic } from "./core/store.js";
+import { SEARCH_MODES, WRITE_CODEC_NAMES } from "./core/vocabulary.js";
+import { MEMORY_KINDS, type AssetUsage, type KeyRepository, type ListQuery, type MemoryFilter, type MemoryPage, type MemorySummary, type PageOptions, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory, type StoredSemantic } from "./core/store.js";
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
@@ -50,13 +50,17 @@ export class Engine {
   private readonly store: Store;
   private readonly parts: Parts;
 
-  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = [], modelStates: DerivedDirectory | undefined = derived) {
+  /** Opened `readOnly`: every call that writes memories, assets, models, jobs or keys is refused (`refuseWrites`). */
+  private readonly readOnly: boolean;
+
+  private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = [], modelStates: DerivedDirectory | undefined = derived, readOnly = false) {
+    this.readOnly = readOnly;
     this.store = store;
     this.derived = derived;
     this.options = options;
     this.parts = assembleParts(store, options, cache, derived, extraCodecs, modelStates);
     this.llm = this.parts.llm;
-    this.keys = new KeyService(store.keys);
+    this.keys = new KeyService(readOnly ? refusingKeyWrites(store.keys) : store.keys);
     this.releaseModels = holdLoadedSnapshots(options.cmModels);
   }
 
@@ -65,7 +69,9 @@ export class Engine {
 
   /**
    * The store at `db`: a SQLite file (default path) or a `postgres://` URL. With `readOnly`, nothing is
-   * created or written (a missing store is E_NOT_FOUND). With `mustExist`, a missing store is E_NOT_FOUND
+   * created (a missing store is E_NOT_FOUND) and every call that writes memories, assets, models, jobs or keys is
+   * refused with E_USAGE (a SQLite file this account may write is still opened for writing underneath: its search
+   * index, derived data, is kept up to date there). With `mustExist`, a missing store is E_NOT_FOUND
    * too (nothing is created, no folder, no file), and an existing one opens for writing as usual. With `readOnly` and
    * `searchable`, searches of a SQLite store this account may not write index a private copy of it (removed at close).
    */
@@ -84,8 +90,10 @@ export class Engine {
     // Derived model state is a best-effort cache beside an existing store (read-only commands use it too); a server
     // store's trained model states go to the per-user folder instead, so its processes and codec workers read them
     // rather than each training every snapshot again (review23 C4).
-    if (local) return new Engine(store, resolved, cache, new DerivedDirectory(path));
-    return new Engine(store, resolved, cache, undefined, [], DerivedDirectory.forServerStore());
+    // A writable SQLite file opened `readOnly` is opened for writing underneath (its search index and WAL are kept up to
+    // date there): the engine itself refuses every write call.
+    if (local) return new Engine(store, resolved, cache, new DerivedDirectory(path), [], undefined, readOnly === true);
+    return new Engine(store, resolved, cache, undefined, [], DerivedDirectory.forServerStore(), readOnly === true);
   }
 
   /** An engine over any `Store` implementation; the engine closes the store when it closes. */
@@ -123,7 +131,7 @@ export class Engine {
 
   /** A write session: `plan` encodes and verifies one memory, `commit` writes planned ones in one transaction. */
   writer(options: T.RememberOptions = {}, expected = Infinity): Promise<T.MemoryWriter> {
-    return this.parts.writer.writer(options, expected);
+    return this.writing("remember", () => this.parts.writer.writer(options, expected));
   }
 
   /**
@@ -198,7 +206,7 @@ export class Engine {
    * `ifMatch`: write only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`.
    */
   update(id: string, patch: T.MemoryPatch, namespace?: string, options?: T.UpdateOptions): Promise<T.RememberResult> {
-    return this.tracked(() => checked(() => this.parts.writer.update(id, patch, namespace, options), id, namespace));
+    return this.writing("update", () => this.tracked(() => checked(() => this.parts.writer.update(id, patch, namespace, options), id, namespace)));
   }
 
   /** Every version of a memory, oldest first, each exact; the last is the current text. */
@@ -211,14 +219,14 @@ export class Engine {
    * `ifMatch`: only while the memory's tag (`memoryTag`) is this one, else `E_PRECONDITION`, nothing deleted.
    */
   forget(id: string, namespace?: string, options?: { ifMatch?: string }): Promise<void> {
-    return this.tracked(() => checked(() => this.parts.writer.forget(id, namespace, options), id, namespace));
+    return this.writing("forget", () => this.tracked(() => checked(() => this.parts.writer.forget(id, namespace, options), id, namespace)));
   }
 
   /** Deletes every memory the filter matches (an empty filter only with `all`); `dryRun` counts only. */
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
     return after(
       () => checkLibraryFilter(filter ?? {}, "forgetWhere filter"),
-      () => this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)),
+      () => (options?.dryRun === true ? this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)) : this.writing("forgetWhere", () => this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)))),
     );
   }
 
@@ -248,7 +256,7 @@ export class Engine {
   scanMemories(namespace?: string, signal?: AbortSignal, filter: Omit<MemoryFilter, "namespaces"> = {}): AsyncIterable<StoredMemory> {
     checkLibraryFilter(filter, "scan filter");
     const active = { ...filter, activeAt: this.options.clock() };
-    return this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter: active, ...(signal ? { signal } : {}) });
+    return this.closable(this.store.memories.scan({ ...(namespace === undefined ? {} : { namespace }), filter: active, ...(signal ? { signal } : {}) }));
   }
 
   /** Sizes per codec and in total, with the assets the memories need counted apart and in. */
@@ -278,7 +286,7 @@ export class Engine {
 
   /** Registers a GGUF model file in the store (or renames / relocates one already known). */
   addModel(path: string, name?: string): Promise<RegisteredModel> {
-    return this.parts.maintenance.addModel(path, name);
+    return this.writing("addModel", () => this.parts.maintenance.addModel(path, name));
   }
 
   /**
@@ -287,19 +295,19 @@ export class Engine {
    * unless `force`: they then fail with E_MISSING_MODEL until the same file is added again.
    */
   removeModel(nameOrFingerprint: string, options: { force?: boolean; signal?: AbortSignal } = {}): Promise<T.RemovedModel> {
-    return this.parts.maintenance.removeModel(nameOrFingerprint, options);
+    return this.writing("removeModel", () => this.parts.maintenance.removeModel(nameOrFingerprint, options));
   }
 
   setPrimingText(text: string, namespace: string = this.options.namespace): Promise<StoredAsset> {
-    return this.parts.assets.setPrimingText(text, namespace);
+    return this.writing("setPrimingText", () => this.parts.assets.setPrimingText(text, namespace));
   }
 
   pruneAssets(filter: T.PruneFilter = {}): Promise<T.RemovedAsset[]> {
-    return this.parts.assets.prune(filter);
+    return this.writing("pruneAssets", () => this.parts.assets.prune(filter));
   }
 
   compact(): Promise<T.CompactReport> {
-    return this.parts.maintenance.compact();
+    return this.writing("compact", () => this.parts.maintenance.compact());
   }
 
   verify(namespace?: string, onProgress?: (event: T.ProgressEvent) => void, signal?: AbortSignal): Promise<T.VerifyReport> {
@@ -313,14 +321,14 @@ export class Engine {
    * already; `verify` lists them first. A store without such parts (PostgreSQL) has nothing to set aside.
    */
   async setAsideDamaged(): Promise<T.SetAsideReport> {
-    const report = await this.parts.maintenance.setAsideDamaged();
+    const report = await this.writing("setAsideDamaged", () => this.parts.maintenance.setAsideDamaged());
     // What the search thread's last search passed over is gone with them (told again by its next search, if still there).
     this.parts.features.forgetDamage();
     return report;
   }
 
   trainAsset(kind: TrainableAssetKind, namespace: string = this.options.namespace, options: AssetTrainingOptions = {}, signal?: AbortSignal): Promise<T.TrainedAsset> {
-    return this.parts.maintenance.trainAsset(kind, namespace, options, signal);
+    return this.writing("trainAsset", () => this.parts.maintenance.trainAsset(kind, namespace, options, signal));
   }
 
   /** Shorthand for `trainAsset("zstd-dictionary", …)`. */
@@ -334,7 +342,7 @@ export class Engine {
     }
     return after(
       () => checkLibraryFilter(options.filter, "recode filter"),
-      () => this.parts.maintenance.recode(namespace, options, onProgress),
+      () => this.writing("recode", () => this.parts.maintenance.recode(namespace, options, onProgress)),
     );
   }
 
@@ -343,16 +351,16 @@ export class Engine {
   }
 
   importJsonl(path: string, options: T.EngineImportOptions = {}): Promise<T.EngineImportReport> {
-    return this.parts.io.importJsonl(path, options);
+    return this.writing("importJsonl", () => this.parts.io.importJsonl(path, options));
   }
 
   importArrow(bytes: Uint8Array, options: T.EngineImportOptions = {}): Promise<T.EngineImportReport> {
-    return this.parts.io.importArrow(bytes, options);
+    return this.writing("importArrow", () => this.parts.io.importArrow(bytes, options));
   }
 
   /** How an import ends (a queued one too, once, by whoever enqueued it): auto-training and recoding when the rules say so. */
   finishImport(namespace = this.options.namespace, options: T.FinishImportsOptions = {}): Promise<T.EngineImportReport["trained"]> {
-    return this.parts.io.finishImport(namespace, options);
+    return this.writing("finishImport", () => this.parts.io.finishImport(namespace, options));
   }
 
   /**
@@ -360,7 +368,7 @@ export class Engine {
    * once: the namespaces that trained. `options.signal` stops it between steps (`E_ABORTED`, the step in `details.step`).
    */
   finishImports(namespaces: readonly string[], options: T.FinishImportsOptions = {}): Promise<Map<string, T.ImportTraining>> {
-    return this.parts.io.finishImports(namespaces, options);
+    return this.writing("finishImports", () => this.parts.io.finishImports(namespaces, options));
   }
 
   /**
@@ -370,7 +378,7 @@ export class Engine {
    * reported in `interrupted`.
    */
   endImport(own: string, named: ReadonlyMap<string, number>, rejected: readonly { namespace?: string }[] = [], options: T.FinishImportsOptions = {}): Promise<T.ImportEnding> {
-    return this.parts.io.endImport(own, named, rejected, options);
+    return this.writing("endImport", () => this.parts.io.endImport(own, named, rejected, options));
   }
 
   /** Import jobs, newest first. */
@@ -380,19 +388,19 @@ export class Engine {
 
   /** Marks a running import job "interrupted" (its process is stopping at once): `--resume` continues it from its last committed batch. */
   interruptJob(jobId: string): Promise<void> {
-    return this.parts.io.interruptJob(jobId);
+    return this.writing("interruptJob", () => this.parts.io.interruptJob(jobId));
   }
 
   exportMemories(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<ExportedMemory> {
-    return this.parts.io.exportMemories(namespace, options);
+    return this.closable(this.parts.io.exportMemories(namespace, options));
   }
 
   exportJsonl(namespace?: string, options: T.ExportOptions = {}): AsyncGenerator<string> {
-    return this.parts.io.exportJsonl(namespace, options);
+    return this.closable(this.parts.io.exportJsonl(namespace, options));
   }
 
   exportArrow(namespace?: string, options: T.ExportOptions = {}): Promise<Uint8Array> {
-    return this.parts.io.exportArrow(namespace, options);
+    return this.tracked(() => this.parts.io.exportArrow(namespace, options));
   }
 
   searchIndex(): Promise<SearchIndex> {
@@ -403,7 +411,7 @@ export class Engine {
     if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
     return after(
       () => checkLibraryFilter(searchFilterOf(options), "search filter"),
-      () => this.parts.features.searchMemories(query, options),
+      () => this.tracked(() => this.parts.features.searchMemories(query, options)),
     );
   }
 
@@ -422,7 +430,10 @@ export class Engine {
   }
 
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
-    return after(() => checkLibraryFilter(searchFilterOf(options), "related filter"), () => this.parts.features.relatedMemories(id, options));
+    return after(
+      () => checkLibraryFilter(searchFilterOf(options), "related filter"),
+      () => this.tracked(() => this.parts.features.relatedMemories(id, options)),
+    );
   }
 
   semanticCosts(): Promise<CostReport | undefined> {
@@ -455,9 +466,36 @@ export class Engine {
   private closing = false;
   private readonly inFlight = new Set<Promise<unknown>>();
 
+  /** `work`, a call that writes: refused (E_USAGE, nothing written) by an engine opened `readOnly`. */
+  private writing<R>(call: string, work: () => Promise<R>): Promise<R> {
+    return this.readOnly ? Promise.reject(readOnlyRefusal(call)) : work();
+  }
+
+  /**
+   * An iteration over the store (export, scan): refused once the engine is closing, and ended with the same E_USAGE
+   * at its next step after a close (the caller stopped reading for a while; `close` does not wait for a reader that
+   * may never come back). Its steps under way finish first.
+   */
+  private async *closable<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
+    if (this.closing) throw engineClosed("the engine is closed");
+    const iterator = items[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (this.closing) throw engineClosed("the engine closed while this export or scan was still being read");
+        const step = this.tracked(() => iterator.next());
+        const { done, value } = await step;
+        if (done === true) return;
+        yield value;
+      }
+    } finally {
+      // A closed store has nothing left to release (and its iterator would fail untyped).
+      if (!this.closing) await iterator.return?.();
+    }
+  }
+
   /** `work`, which `close` waits for; refused once the engine is closing. */
   private tracked<R>(work: () => Promise<R>): Promise<R> {
-    if (this.closing) return Promise.reject(new MemzipError(ErrorCode.USAGE, "the engine is closed", { hint: "Open a new engine (Engine.open) for more work; close() waits for the calls made before it." }));
+    if (this.closing) return Promise.reject(engineClosed("the engine is closed"));
     const running = work();
     this.inFlight.add(running);
     const done = () => this.inFlight.delete(running);
@@ -495,7 +533,31 @@ function after<T>(check: () => void, work: () => Promise<T>): Promise<T> {
 
 /** A search's filter with its namespaces, as `checkLibraryFilter` reads it. */
 function searchFilterOf(options: Omit<EngineSearchOptions, "mode">): unknown {
+  checkSearchOptions(options);
   return { ...options.filter, ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }) };
+}
+
+/**
+ * A library caller's search or related options, as the types say (the server's and the CLI's are checked at their own
+ * doors): a limit of 1 or more (-1 returned all hits but the last), a mode search knows (an unknown one ran hybrid), a
+ * floor from -1 to 1, namespaces as strings, and no namespaces in the filter (a caller who scoped by them got every
+ * namespace's hits).
+ */
+function checkSearchOptions(options: Omit<EngineSearchOptions, "mode"> & { mode?: unknown }): void {
+  const refuse = (message: string, hint: string) => {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid search options: ${message}`, { hint });
+  };
+  if (typeof options !== "object" || options === null || Array.isArray(options)) refuse("pass an object", "Pass { limit, mode, namespace, namespaces, minSimilarity, filter }, each optional.");
+  const { limit, mode, minSimilarity, namespace, namespaces, filter } = options;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) refuse(`limit ${String(limit)} is not a whole number of 1 or more`, "Pass the number of hits wanted, such as limit: 10.");
+  if (mode !== undefined && !(SEARCH_MODES as readonly unknown[]).includes(mode)) refuse(`mode ${JSON.stringify(mode)} is not one of ${SEARCH_MODES.join(", ")}`, `Pick one of ${SEARCH_MODES.join(", ")} (hybrid when left out).`);
+  if (minSimilarity !== undefined && !(typeof minSimilarity === "number" && minSimilarity >= -1 && minSimilarity <= 1)) refuse(`minSimilarity ${String(minSimilarity)} is not a number from -1 to 1`, "Pass a cosine from -1 to 1, or leave it out for the embedder's default.");
+  if (namespace !== undefined && typeof namespace !== "string") refuse(`namespace is a ${typeof namespace}`, 'Pass the namespace\'s name as a string (namespace: "team").');
+  if (namespaces !== undefined && !(Array.isArray(namespaces) && namespaces.every((n) => typeof n === "string"))) refuse("namespaces is not a list of strings", 'Pass namespaces: ["a", "b"].');
+  // The filter's type has no namespaces; a caller who scopes by it anyway must not get every namespace's hits.
+  if (typeof filter === "object" && filter !== null && (filter as MemoryFilter).namespaces !== undefined) {
+    refuse("the filter takes no namespaces: they are a search option", 'Pass searchMemories(query, { namespaces: ["a", "b"] }) (or namespace: "a"), with the other filters in filter.');
+  }
 }
 
 /** A library caller's page query: a filter `checkLibraryFilter` reads, a whole limit of 1 or more, a cursor that is a string. */
@@ -533,4 +595,25 @@ function checkPageQuery(query: PageQuery): void {
     throw new MemzipError(ErrorCode.INVALID_INPUT, `invalid page query limit: ${JSON.stringify(limit) ?? String(limit)} is not a whole number of 1 or more`, { hint: "Pass limit: the most memories one page holds (e.g. 100); the page's next is the cursor of the one after." });
   }
   if (cursor !== undefined && typeof cursor !== "string") throw new MemzipError(ErrorCode.INVALID_INPUT, "invalid page query cursor: pass back a page's next, a string", { hint: "Leave cursor out for the first page." });
+}
+
+function readOnlyRefusal(call: string): MemzipError {
+  return new MemzipError(ErrorCode.USAGE, `${call} writes, and this engine was opened read-only (readOnly: true): nothing was written`, {
+    hint: "Open the store without readOnly to write (Engine.open({ db })); a read-only engine reads, lists, searches and exports.",
+    details: { call },
+  });
+}
+
+/** The key repository of a read-only engine: listing and look-ups as usual, creating and revoking refused. */
+function refusingKeyWrites(keys: KeyRepository): KeyRepository {
+  return {
+    put: () => Promise.reject(readOnlyRefusal("keys.create")),
+    revoke: () => Promise.reject(readOnlyRefusal("keys.revoke")),
+    byHash: (hash) => keys.byHash(hash),
+    list: () => keys.list(),
+  };
+}
+
+function engineClosed(message: string): MemzipError {
+  return new MemzipError(ErrorCode.USAGE, message, { hint: "Open a new engine (Engine.open) for more work; close() waits for the calls made before it." });
 }

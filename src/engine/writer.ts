@@ -449,7 +449,12 @@ export class Writer {
     }
     const ifMatch = options.ifMatch === undefined ? undefined : normalTag(options.ifMatch);
     // The patch's meta is checked before it is merged (the merge recurses): a deep one is refused like a deep record's.
-    const metaRefused = patch.meta == null ? undefined : metaProblem(patch.meta);
+    if (patch.meta === null) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, "an update's meta is an object (a JSON merge patch), not null", {
+        hint: "Leave meta out to keep it; set a key to null to remove that key ({ meta: { owner: null } }).",
+      });
+    }
+    const metaRefused = patch.meta === undefined ? undefined : metaProblem(patch.meta);
     if (metaRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, metaRefused, { hint: metaHint(metaRefused, "the meta patch") });
     const plainRefused = this.parts.store.plainJsonOnly === true ? plainJsonProblem(undefined, patch.meta) : undefined;
     if (plainRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, plainRefused, { hint: "Remove U+0000 and unpaired surrogates from the meta patch (PostgreSQL cannot keep them)." });

@@ -53,4 +53,26 @@ describe("after close", () => {
     await assert.rejects(engine.semanticStats(), closedError, "semanticStats after close makes no layer");
     await assert.rejects(engine.searchMemories("heron"), closedError, "search after close builds no index");
   });
+
+  it("close waits for searches and an Arrow export called before it; an export or scan read across a close ends with E_USAGE", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "reads.db"), cache: "off", workers: 0 });
+    await engine.rememberMany(Array.from({ length: 1500 }, (_, i) => ({ id: `m${i}`, text: `memory ${i}: the heron waits by the pond number ${i % 37}` })));
+    const search = engine.searchMemories("heron pond");
+    const related = engine.relatedMemories("m7");
+    const arrow = engine.exportArrow();
+    const across = engine.exportJsonl()[Symbol.asyncIterator]();
+    assert.equal((await across.next()).done, false, "the export has started");
+    const scan = engine.scanMemories()[Symbol.asyncIterator]();
+    assert.equal((await scan.next()).done, false, "the scan has started");
+    await engine.close();
+    // Before this stop, the search and the related look-up failed "the store is closed" and the export was cut short.
+    assert.ok((await search).length > 0, "the search called before close answered");
+    assert.ok((await related).length > 0, "the related look-up called before close answered");
+    assert.ok((await arrow).byteLength > 1500 * 20, "the Arrow export called before close is whole");
+    // Before, these failed with better-sqlite3's untyped TypeError.
+    await assert.rejects(across.next(), closedError, "an export read across close");
+    await assert.rejects(scan.next(), closedError, "a scan read across close");
+    await assert.rejects(engine.exportMemories().next(), closedError, "an export started after close");
+  });
 });
