@@ -178,6 +178,28 @@ export type ResolvedEngineOptions = Required<Omit<EngineOptions, "db" | "llm" | 
 };
 
 /** Engine options over the profile's settings over the defaults, validated. */
+/** Every key of `EngineOptions` (the compiler checks that none is missing). */
+export const ENGINE_OPTION_KEYS = ["db", "namespace", "codecs", "zstdLevel", "rawBelow", "maxTextBytes", "profile", "batchSize", "concurrency", "workers", "cmModels", "similarityThreshold", "itemTimeoutMs", "autoTrainAfter", "cache", "model", "skipLosingModel", "llm", "semantic", "searchEmbedder", "searchVectors", "searchThread", "checkpointThread", "modelLoadThread", "seal", "cmBase", "clock"] as const satisfies readonly (keyof EngineOptions)[];
+type UnlistedOption = Exclude<keyof EngineOptions, (typeof ENGINE_OPTION_KEYS)[number]>;
+/** A compile error names an `EngineOptions` key missing from ENGINE_OPTION_KEYS. */
+export const EVERY_ENGINE_OPTION_LISTED: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
+
+/**
+ * Refuses a key `Engine.open` / `Engine.create` does not know (E_USAGE naming the nearest known one): a mistyped
+ * option was ignored, and `readonly: true` (for `readOnly`) opened a store for writing.
+ */
+export function checkOptionKeys(options: object, known: readonly string[]): void {
+  if (typeof options !== "object" || options === null) return;
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    throw new MemzipError(ErrorCode.USAGE, `invalid engine option: unknown option ${JSON.stringify(key)}`, {
+      hint: near !== undefined ? `Did you mean ${near}?` : `The options are ${known.join(", ")} (EngineOptions).`,
+      details: { option: key },
+    });
+  }
+}
+
 export function resolveEngineOptions(options: Omit<EngineOptions, "db">): ResolvedEngineOptions {
   const name = options.profile ?? "auto";
   if (!isProfileName(name)) {

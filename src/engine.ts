@@ -2,10 +2,10 @@ import type { Cache, CacheStats } from "./cache/cache.js";
 import { existsSync } from "node:fs";
 import { checkLibraryFilter } from "./core/filter.js";
 import { defaultDbPath } from "./core/paths.js";
-import { ErrorCode, MemzipError } from "./errors.js";
+import { ErrorCode, isMemzipError, MemzipError } from "./errors.js";
 import { SEARCH_MODES, WRITE_CODEC_NAMES } from "./core/vocabulary.js";
 import { MEMORY_KINDS, type AssetUsage, type KeyRepository, type ListQuery, type MemoryFilter, type MemoryPage, type MemorySummary, type PageOptions, type PageQuery, type RegisteredModel, type Store, type StoredAsset, type StoredMemory, type StoredSemantic } from "./core/store.js";
-import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
+import { checkOptionKeys, ENGINE_OPTION_KEYS, resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from "./engine-options.js";
 import { storeStats, type StoreStats } from "./engine-stats.js";
 import { cacheFor } from "./engine/cache.js";
 import { forgetWhere } from "./engine/forget-where.js";
@@ -76,6 +76,7 @@ export class Engine {
    * `searchable`, searches of a SQLite store this account may not write index a private copy of it (removed at close).
    */
   static open(options: EngineOptions & { readOnly?: boolean; mustExist?: boolean; searchable?: boolean } = {}): Engine {
+    checkOptionKeys(options, [...ENGINE_OPTION_KEYS, "readOnly", "mustExist", "searchable"]);
     const { db, readOnly, mustExist, searchable, ...rest } = options;
     const resolved = resolveEngineOptions(rest);
     const path = db ?? defaultDbPath();
@@ -98,6 +99,7 @@ export class Engine {
 
   /** An engine over any `Store` implementation; the engine closes the store when it closes. */
   static create(parts: T.EngineParts): Engine {
+    checkOptionKeys(parts, [...ENGINE_OPTION_KEYS.filter((key) => key !== "db"), "store", "derived", "extraCodecs"]);
     const { store, derived, extraCodecs, ...rest } = parts;
     const resolved = resolveEngineOptions(rest);
     const cache = typeof resolved.cache === "object" ? resolved.cache : cacheFor(resolved.cache === "disk" ? { ...resolved, cache: "memory" } : resolved, store.location);
@@ -411,7 +413,7 @@ export class Engine {
     if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
     return after(
       () => checkLibraryFilter(searchFilterOf(options), "search filter"),
-      () => this.tracked(() => this.parts.features.searchMemories(query, options)),
+      () => this.tracked(() => abortTyped(this.parts.features.searchMemories(query, options), options.signal, "the search")),
     );
   }
 
@@ -432,7 +434,7 @@ export class Engine {
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
     return after(
       () => checkLibraryFilter(searchFilterOf(options), "related filter"),
-      () => this.tracked(() => this.parts.features.relatedMemories(id, options)),
+      () => this.tracked(() => abortTyped(this.parts.features.relatedMemories(id, options), options.signal, "the related look-up")),
     );
   }
 
@@ -612,6 +614,16 @@ function refusingKeyWrites(keys: KeyRepository): KeyRepository {
     byHash: (hash) => keys.byHash(hash),
     list: () => keys.list(),
   };
+}
+
+/** A call stopped by its caller's signal fails E_ABORTED (the signal's own reason, a DOMException by default, was passed on untyped). */
+async function abortTyped<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (signal?.aborted !== true || error !== signal.reason || isMemzipError(error)) throw error;
+    throw new MemzipError(ErrorCode.ABORTED, `${what} was stopped by its caller's signal`, { hint: "Call it again with a signal that is not aborted.", cause: error });
+  }
 }
 
 function engineClosed(message: string): MemzipError {

@@ -1,4 +1,4 @@
-export { Engine, KEY_PREFIX, sha256Hex } from "./engine.js";
+export { Engine, KEY_PREFIX, memoryTag, sha256Hex } from "./engine.js";
 export type {
   EngineImportOptions,
   EngineImportReport,

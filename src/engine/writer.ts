@@ -442,6 +442,10 @@ export class Writer {
     }
     const tagsRefused = patch.tags == null ? undefined : tagsProblem(patch.tags, true);
     if (tagsRefused) throw new MemzipError(ErrorCode.INVALID_INPUT, tagsRefused, { hint: "Give the new tag list as an array of strings." });
+    // Both: expiresAt won and the TTL was dropped without a word.
+    if (patch.expiresAt !== undefined && patch.ttlMs !== undefined) {
+      throw new MemzipError(ErrorCode.INVALID_INPUT, "an update gives expiresAt or ttlMs, not both", { hint: "Pass expiresAt (a time, or null to clear the expiry) or ttlMs (from now), one of them." });
+    }
     const now = this.parts.options.clock();
     if ((typeof patch.expiresAt === "number" && patch.expiresAt <= now) || (patch.ttlMs !== undefined && !(patch.ttlMs > 0))) {
       const when = patch.ttlMs !== undefined ? `a TTL of ${patch.ttlMs} ms` : `expiresAt ${new Date(patch.expiresAt as number).toISOString()}`;

@@ -97,6 +97,9 @@ function utf8Reader(table: Table, name: string): ((row: number) => string | null
 
 /** Reads an Arrow IPC file (file or stream format) with at least a `text` column. */
 export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: MemoryInput; where: string } | { error: MemzipError; where: string }> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `an Arrow import takes the file's bytes (a Uint8Array or Buffer), not ${bytes === null ? "null" : typeof bytes}`, { hint: "Pass readFileSync(path) or the uploaded body's bytes." });
+  }
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -104,6 +107,10 @@ export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: Memor
     // The reader's own words where it has some ("Expected to read 4 bytes"); a TypeError from inside it says nothing to a user.
     const why = cause instanceof Error && !(cause instanceof TypeError) ? `: ${cause.message}` : " (truncated, or not Arrow at all)";
     throw new MemzipError(ErrorCode.FORMAT, `not an Arrow IPC file, or a damaged one${why}`, { hint: "Export again with `memzip export --format arrow`, and send the whole file.", cause });
+  }
+  // Bytes that are no Arrow at all (empty, or text) read as a table of no columns: said as what they are, not as a missing `text`.
+  if (table.schema.fields.length === 0) {
+    throw new MemzipError(ErrorCode.FORMAT, `not an Arrow IPC file (${bytes.length === 0 ? "no bytes" : "no schema in its first bytes"})`, { hint: "Export with `memzip export --format arrow` (or any Arrow IPC writer), and send the whole file." });
   }
   if (!table.schema.fields.some((f) => f.name === "text")) {
     throw new MemzipError(ErrorCode.INVALID_INPUT, "the Arrow table has no `text` column", { hint: "Name the column that holds each memory's text `text`." });
