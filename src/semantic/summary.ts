@@ -91,12 +91,18 @@ export function parseSummaryAnswerLoose(answer: string, original: string, ruleEn
   if (typeof object !== "object" || object === null || typeof object.summary !== "string" || !Array.isArray(object.entities)) {
     throw new MemzipError(ErrorCode.BACKEND_REJECTED, "the model's summary does not follow the schema (summary string, entities array)");
   }
+  // Well-formed and well-formed only: a lone surrogate would be stored as U+FFFD, a summary the model did not write.
   const summary = Array.from(object.summary.trim()).slice(0, maxChars).join("");
+  if (summary === "" || /[\uD800-\uDFFF]/u.test(summary)) {
+    throw new MemzipError(ErrorCode.BACKEND_REJECTED, summary === "" ? "the model's summary is empty" : "the model's summary holds half of a surrogate pair", {
+      hint: "The next backend or the local fallback describes the memory; a model that keeps answering so needs a stricter prompt.",
+    });
+  }
   const entities: Entity[] = [...ruleEntities];
   for (const item of object.entities as unknown[]) {
     const { type, text } = (item ?? {}) as { type?: unknown; text?: unknown };
     if (typeof text !== "string" || text.trim() === "" || !(ENTITY_TYPES as readonly unknown[]).includes(type)) continue;
-    const start = original.indexOf(text);
+    const start = wholeOccurrence(original, text);
     if (start === -1) continue;
     const end = start + text.length;
     if (entities.some((e) => e.start < end && start < e.end)) continue;
@@ -104,6 +110,25 @@ export function parseSummaryAnswerLoose(answer: string, original: string, ruleEn
   }
   entities.sort((a, b) => a.start - b.start);
   return { record: { summary, entities, source }, repaired };
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * Where `text` first occurs in `original` as a whole: not inside a word ("a" in "case2" is no entity). A letter or digit
+ * at the entity's edge may not touch one outside it, except in Han script, which has no spaces between words.
+ */
+function wholeOccurrence(original: string, text: string): number {
+  const first = String.fromCodePoint(text.codePointAt(0) as number);
+  const last = Array.from(text).at(-1) as string;
+  const cuts = (inside: string, outside: string | undefined) => outside !== undefined && WORD_CHAR.test(inside) && WORD_CHAR.test(outside) && !HAN.test(inside) && !HAN.test(outside);
+  for (let start = original.indexOf(text); start !== -1; start = original.indexOf(text, start + 1)) {
+    const before = start > 0 ? Array.from(original.slice(Math.max(0, start - 2), start)).at(-1) : undefined;
+    const after = original.codePointAt(start + text.length);
+    if (!cuts(first, before) && !cuts(last, after === undefined ? undefined : String.fromCodePoint(after))) return start;
+  }
+  return -1;
 }
 
 /** The prompt that asks a model to write a memory back out from its summary and entities (lossy). */

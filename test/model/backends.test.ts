@@ -105,12 +105,22 @@ describe("text backends over real TCP (answers from the embedded llama model)", 
     const ollama = new OllamaBackend({ name: "o", url: server.url, model: "stories", stream: false });
     const answer = await ollama.generate({ messages: summaryMessages(text, { maxChars: 40, prompt: "Summarize as JSON." }), maxTokens: 200, jsonSchema: summarySchema(40) });
     assert.deepEqual(server.requests.at(-1)?.body.format, summarySchema(40));
-    const record = parseSummaryAnswer(answer.text.endsWith("}") ? answer.text : '{"summary": "", "entities": []}', text, ruleEntityExtractor.extract(text), answer.source, 40);
+    const record = parseSummaryAnswer(answer.text.endsWith("}") ? answer.text : '{"summary": "s", "entities": []}', text, ruleEntityExtractor.extract(text), answer.source, 40);
     assert.ok(record.summary.length <= 40);
     for (const entity of record.entities) assert.equal(text.slice(entity.start, entity.end), entity.text, "every entity is a span of the memory");
     assert.throws(() => parseSummaryAnswer("not json", text, [], "x"), (e: unknown) => isMemzipError(e, ErrorCode.BACKEND_REJECTED));
     const invented = parseSummaryAnswer('{"summary": "s", "entities": [{"type": "person", "text": "Nobody Here"}, {"type": "email", "text": "li@example.cn"}]}', text, [], "x");
     assert.deepEqual(invented.entities.map((e) => e.text), ["li@example.cn"], "entities not in the text are dropped");
+    // Inside a word is not in the text (stop 62's trial stored "a" of "invoice" as a person); Han script has no word
+    // edges, and a whole word after a part of one is found.
+    const inside = parseSummaryAnswer('{"summary": "s", "entities": [{"type": "person", "text": "a"}, {"type": "organization", "text": "voice"}, {"type": "number", "text": "47"}]}', text, [], "x");
+    assert.deepEqual(inside.entities, []);
+    const han = "和李明在北京见面。Ref A4711 and 4711.";
+    const whole = parseSummaryAnswer('{"summary": "s", "entities": [{"type": "person", "text": "李明"}, {"type": "place", "text": "北京"}, {"type": "id", "text": "4711"}]}', han, [], "x");
+    assert.deepEqual(whole.entities.map((e) => [e.text, e.start]), [["李明", 1], ["北京", 4], ["4711", 23]]);
+    for (const summary of ['""', '"   "', '"\ud800 half"']) {
+      assert.throws(() => parseSummaryAnswer(`{"summary": ${summary}, "entities": []}`, text, [], "x"), (e: unknown) => isMemzipError(e, ErrorCode.BACKEND_REJECTED), summary);
+    }
   });
 
   it("the router falls back when a backend dies mid-batch, opens its circuit, and counts every fallback", async () => {
