@@ -5,11 +5,11 @@
  * failed ones are retried. Workers (`worker.ts`) code and commit each chunk in one transaction.
  */
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
 import type { ConnectionOptions, Job, Queue as BullQueue } from "bullmq";
 import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { FirstBy } from "../core/first-by.js";
+import { storeFileMark, storeIdentity } from "../core/store-identity.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import { Queue, UnrecoverableError } from "./bullmq.js";
 import { Redis } from "ioredis";
@@ -29,6 +29,8 @@ export interface ChunkPayload {
   namespace?: string;
   codec?: WriteCodecName;
   records: MemoryInput[];
+  /** The enqueuer's store file (`storeFileMark`), where its store is a file: a worker of another file refuses the chunk. */
+  storeFile?: string;
 }
 
 /** What a worker reports for a chunk (the job's return value). */
@@ -128,12 +130,13 @@ function redisAddress(url: string): string {
 }
 
 /**
- * The queue of one store: a hash of its location (a path resolved to an absolute one, or a
- * connection string), so every process on that store meets on the same queue and two stores never
- * share one. Chunks that need a model go to `<queue>-model-<fingerprint>` (`modelQueueName`).
+ * The queue of one store: a hash of its identity (`storeIdentity`: a path qualified by the host name, a connection
+ * string, qualified so too where it reaches the process's own host), so every process on that store meets on the same
+ * queue and two stores never share one (trial of stop 62: two machines' `/data/m.db` shared one through one Redis, and
+ * one's import was written into the other). Chunks that need a model go to `<queue>-model-<fingerprint>` (`modelQueueName`).
  */
 export function queueNameFor(location: string): string {
-  const identity = location.includes("://") ? location : resolve(location);
+  const identity = storeIdentity(location);
   return `memzip-import-${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`;
 }
 
@@ -316,6 +319,7 @@ function answered<T>(command: Promise<T>, signal: AbortSignal | undefined, stopp
  */
 export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterable<MemoryInput>, options: EnqueueOptions): Promise<ImportHandle> {
   const chunkRecords = options.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
+  const storeFile = storeFileMark(options.location);
   // The caller's producer stays open; a connection of the import's own is ended by `close`.
   const { queue, close: closeQueue } = options.producer ? { queue: options.producer, close: async () => undefined } : openOwnImportQueue(options.queue, options.location, options.model);
   // The connection's errors (refused, reset) are kept, not printed: the last one names why a command failed.
@@ -363,6 +367,7 @@ export async function enqueueImport(records: AsyncIterable<MemoryInput> | Iterab
       importId: options.importId,
       index,
       records: chunk,
+      ...(storeFile === undefined ? {} : { storeFile }),
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.codec ? { codec: options.codec } : {}),
     };

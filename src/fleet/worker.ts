@@ -12,6 +12,7 @@ import type { Engine } from "../engine.js";
 import { loadLanguageDetector } from "../semantic/language.js";
 import { Worker } from "./bullmq.js";
 import { mapConcurrent } from "../core/concurrency.js";
+import { storeFileMark } from "../core/store-identity.js";
 import { ErrorCode, MemzipError } from "../errors.js";
 import { chunkFailure, connectionFor, modelQueueName, queueNameFor, type ChunkPayload, type ChunkRejection, type ChunkResult } from "./queue.js";
 
@@ -66,7 +67,14 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
     }
   };
   const codeChunk = async (job: Job<ChunkPayload, ChunkResult>, token: string | undefined): Promise<ChunkResult> => {
-    const { records, namespace, codec } = job.data;
+    const { records, namespace, codec, storeFile } = job.data;
+    const mine = storeFile === undefined ? undefined : storeFileMark(engine.location);
+    if (mine !== undefined && mine !== storeFile) {
+      // A usage error: not retried (every try would meet this worker's file again), and the import says why.
+      throw new MemzipError(ErrorCode.USAGE, `chunk ${job.data.index} of import ${job.data.importId} was queued for another store file than this worker's ${engine.location} (the same path on a host of the same name, or a file replaced since)`, {
+        hint: "Give each machine's workers their own Redis (or database number), or name each store's file by a path no other host uses.",
+      });
+    }
     // As engine.rememberMany, but a record refused at the boundary is reported and the chunk's others written, as a
     // local import does: failing the chunk for it failed it on every retry and then the whole import.
     const writer = await engine.writer({ ...(namespace ? { namespace } : {}), ...(codec ? { codec } : {}) }, records.length);
