@@ -112,6 +112,16 @@ export class PgDatabase {
       throw new MemzipError(ErrorCode.USAGE, `writeIdleMs must be a whole number of milliseconds from 0 (off) to 2147483647, got ${String(idle)}`, { hint: "Pass writeIdleMs as milliseconds, e.g. 60000." });
     }
     this.location = redactLocation(connectionString);
+    // pg parses the string when it first connects: a malformed one ("…:notaport/…") was an untyped TypeError there
+    // (exit 70, "internal error"), after a server had started. A client made and dropped parses it now (no socket).
+    try {
+      new (loadPg().Client)({ connectionString });
+    } catch (cause) {
+      throw new MemzipError(ErrorCode.USAGE, `the PostgreSQL connection string ${this.location} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        hint: "Check --db / MEMZIP_DB / the config's db: postgres://USER:PASSWORD@HOST:PORT/DATABASE (a port is a number; percent-encode special characters of the password).",
+        details: { location: this.location },
+      });
+    }
     // allowExitOnIdle: idle connections do not keep the process alive. A script that forgot `close()` lingered until
     // the idle timeout (10 s), where one on SQLite ends at once; a server or a worker is kept alive by its own sockets.
     this.pool = new (loadPg().Pool)({ connectionString, types, max: 8, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 30_000, allowExitOnIdle: true });
