@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -84,6 +84,11 @@ interface Job {
   error?: { code: string; message: string };
   /** The engine's own job (JSONL), which `resume` continues. */
   engineJob?: string;
+  /**
+   * A JSONL job another server of this store took (its upload is in that server's folder): seen through the store's job
+   * row, read again at each look-up; it cannot be resumed here.
+   */
+  elsewhere?: true;
   running?: Promise<void>;
   listeners: Set<(event: string, data: unknown) => void>;
 }
@@ -223,7 +228,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
   const recover = async (id: string): Promise<Job | undefined> => {
     const path = join(uploadFolder(engine.location), `${id}.jsonl`);
     const size = await stat(path).then((s) => s.size, () => undefined);
-    if (size === undefined) return undefined;
+    if (size === undefined) return elsewhere(id);
     const stored = (await engine.jobs(10_000)).find((candidate) => candidate.source === path);
     if (!stored) return recoverQueued(id, path, size);
     const job: Job = {
@@ -240,6 +245,29 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     };
     jobs.set(id, job);
     return job;
+  };
+  /**
+   * A JSONL job another server of this store took: its row in the store names its upload, `<id>.jsonl` in that
+   * server's folder (trial of stop 62: behind a load balancer, a job's status was 404 on every server but one).
+   */
+  const elsewhere = async (id: string): Promise<Job | undefined> => {
+    const stored = (await engine.jobs(10_000)).find((candidate) => basename(candidate.source) === `${id}.jsonl`);
+    if (!stored) return undefined;
+    const status = stored.status === "running" || stored.status === "done" || stored.status === "failed" ? stored.status : "interrupted";
+    const total = stored.sourceSize ?? null;
+    return {
+      id,
+      namespace: stored.namespace,
+      format: "jsonl",
+      path: stored.source,
+      size: total ?? 0,
+      status,
+      progress: { records: stored.line, bytes: stored.position, totalBytes: total, originalBytes: 0, storedBytes: 0, recordsPerSecond: 0, etaSeconds: null },
+      startedAt: stored.startedAt,
+      engineJob: stored.id,
+      elsewhere: true,
+      listeners: new Set(),
+    };
   };
   /** A queued job of an earlier run (its upload and its `.queue.json` kept): interrupted; resuming skips committed chunks. */
   const recoverQueued = async (id: string, path: string, size: number): Promise<Job | undefined> => {
@@ -541,6 +569,9 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     status: 202,
     handler: async ({ params, scope }) => {
       const job = await scoped(params.job, scope);
+      if (job.elsewhere && (job.status === "interrupted" || job.status === "failed")) {
+        throw new HttpError(409, ErrorCode.CONFLICT, `import job ${job.id} was uploaded to another server of this store, which holds its file`, "Resume it on that server, or upload the file again here (the records already stored are answered unchanged).");
+      }
       if (job.status === "interrupted" || job.status === "failed") {
         if (context.shutdown.aborted) throw new HttpError(503, "E_SHUTTING_DOWN", "the server is shutting down", "Resume the job after the restart.");
         run(job);
@@ -562,7 +593,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     contentType: "text/event-stream",
     handler: async ({ params, scope, reply }) => {
       const job = await scoped(params.job, scope);
-      streamEvents(reply, job, view, context.shutdown);
+      if (job.elsewhere) followElsewhere(reply, job, () => elsewhere(job.id), view, context.shutdown);
+      else streamEvents(reply, job, view, context.shutdown);
     },
   });
 
@@ -672,4 +704,35 @@ function streamEvents(reply: FastifyReply, job: Job, view: (job: Job) => JobView
   job.listeners.add(listener);
   shutdown.addEventListener("abort", onShutdown);
   raw.on("close", end);
+}
+
+/** How often the events of a job another server runs read its row in the store again. */
+const ELSEWHERE_POLL_MS = 1000;
+
+/** The events of a job another server of this store runs: its row read again every second until it ends. */
+function followElsewhere(reply: FastifyReply, job: Job, again: () => Promise<Job | undefined>, view: (job: Job) => JobView, shutdown: AbortSignal): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-request-id": String(reply.request.id) });
+  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => {
+    clearTimeout(timer);
+    shutdown.removeEventListener("abort", end);
+    if (!raw.writableEnded) raw.end();
+  };
+  const report = (current: Job) => {
+    send("progress", current.progress);
+    if (current.status !== "running") {
+      send(current.status, view(current));
+      end();
+      return;
+    }
+    timer = setTimeout(() => {
+      again().then((next) => (next === undefined ? end() : raw.writableEnded ? undefined : report(next)), end);
+    }, ELSEWHERE_POLL_MS);
+  };
+  shutdown.addEventListener("abort", end);
+  raw.on("close", end);
+  report(job);
 }
