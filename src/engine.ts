@@ -50,7 +50,7 @@ export class Engine {
   private readonly store: Store;
   private readonly parts: Parts;
 
-  /** Opened `readOnly`: every call that writes memories, assets, models, jobs or keys is refused (`refuseWrites`). */
+  /** Opened `readOnly`: every call that writes memories, assets, models, jobs or keys is refused (`writing`). */
   private readonly readOnly: boolean;
 
   private constructor(store: Store, options: ResolvedEngineOptions, cache: Cache, derived?: DerivedDirectory, extraCodecs: T.EngineParts["extraCodecs"] = [], modelStates: DerivedDirectory | undefined = derived, readOnly = false) {
@@ -228,7 +228,11 @@ export class Engine {
   forgetWhere(filter: MemoryFilter, options: T.ForgetWhereOptions = {}): Promise<T.ForgetWhereReport> {
     return after(
       () => checkLibraryFilter(filter ?? {}, "forgetWhere filter"),
-      () => (options?.dryRun === true ? this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)) : this.writing("forgetWhere", () => this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options)))),
+      () => {
+        const run = () => this.tracked(() => forgetWhere(this.store, this.parts.assets, { ...filter, activeAt: this.options.clock() }, options));
+        // A dry run only counts: a read-only engine answers it.
+        return options?.dryRun === true ? run() : this.writing("forgetWhere", run);
+      },
     );
   }
 
