@@ -406,7 +406,7 @@ export class Engine {
   }
 
   exportArrow(namespace?: string, options: T.ExportOptions = {}): Promise<Uint8Array> {
-    return this.tracked(() => this.parts.io.exportArrow(namespace, options));
+    return this.tracked(() => this.parts.io.exportArrow(namespace, { ...options, signal: this.untilClose(options.signal) }));
   }
 
   searchIndex(): Promise<SearchIndex> {
@@ -417,7 +417,7 @@ export class Engine {
     if (typeof query !== "string") return Promise.reject(new MemzipError(ErrorCode.INVALID_INPUT, `a search query is a string (got ${typeof query})`, { hint: "Pass the words to look for as one string." }));
     return after(
       () => checkLibraryFilter(searchFilterOf(options), "search filter"),
-      () => this.tracked(() => abortTyped(this.parts.features.searchMemories(query, options), options.signal, "the search")),
+      () => this.tracked(() => abortTyped(this.parts.features.searchMemories(query, { ...options, signal: this.untilClose(options.signal) }), options.signal, "the search")),
     );
   }
 
@@ -438,7 +438,7 @@ export class Engine {
   relatedMemories(id: string, options: Omit<EngineSearchOptions, "mode"> = {}): Promise<SearchHit[]> {
     return after(
       () => checkLibraryFilter(searchFilterOf(options), "related filter"),
-      () => this.tracked(() => abortTyped(this.parts.features.relatedMemories(id, options), options.signal, "the related look-up")),
+      () => this.tracked(() => abortTyped(this.parts.features.relatedMemories(id, { ...options, signal: this.untilClose(options.signal) }), options.signal, "the related look-up")),
     );
   }
 
@@ -453,12 +453,15 @@ export class Engine {
   /**
    * Stops the imports and trainings under way and waits for them (an import after its batch or step in progress, its
    * report `aborted` and its job marked "interrupted", as at its caller's signal; a training at once: an asset not yet
-   * saved is not saved),
-   * then closes the store. A call that starts one after this is refused.
+   * saved is not saved), waits for the writes and reads called before it, stops the searches, related look-ups and Arrow
+   * exports in flight (E_USAGE), then closes the store. A call that starts one after this is refused.
    */
   async close(): Promise<void> {
     // Writes and reads called before this finish first (a remember issued just before close was refused "closed").
+    // Searches, related look-ups and Arrow exports in flight are stopped (a first index refresh with a model embedder
+    // can take minutes, and a server's shutdown has a grace period): they end E_USAGE at their next step.
     this.closing = true;
+    this.stopOnClose.abort(engineClosed("the engine closed while this search or export ran"));
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     try {
       await this.parts.close();
@@ -471,6 +474,13 @@ export class Engine {
   /** Set by `close`: calls after it are refused (E_USAGE); the ones before it are waited for. */
   private closing = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Aborted by `close`: the signal of the long reads it stops rather than waits out (`untilClose`). */
+  private readonly stopOnClose = new AbortController();
+
+  /** The caller's signal, if any, joined with the one `close` aborts. */
+  private untilClose(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.stopOnClose.signal : AbortSignal.any([signal, this.stopOnClose.signal]);
+  }
 
   /** `work`, a call that writes: refused (E_USAGE, nothing written) by an engine opened `readOnly`. */
   private writing<R>(call: string, work: () => Promise<R>): Promise<R> {
