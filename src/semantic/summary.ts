@@ -112,17 +112,20 @@ export function parseSummaryAnswerLoose(answer: string, original: string, ruleEn
   return { record: { summary, entities, source }, repaired };
 }
 
-const WORD_CHAR = /[\p{L}\p{N}]/u;
-const HAN = /\p{Script=Han}/u;
+/**
+ * Letters and digits of scripts that write a space between words. Han, kana and Thai write none, and Korean attaches
+ * particles to a name ("서울에서"): there an entity may touch the characters around it.
+ */
+const SPACED_WORD_CHAR = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Georgian}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Devanagari}\p{Nd}]/u;
 
 /**
  * Where `text` first occurs in `original` as a whole: not inside a word ("a" in "case2" is no entity). A letter or digit
- * at the entity's edge may not touch one outside it, except in Han script, which has no spaces between words.
+ * of a space-separated script at the entity's edge may not touch one outside it.
  */
 function wholeOccurrence(original: string, text: string): number {
   const first = String.fromCodePoint(text.codePointAt(0) as number);
   const last = Array.from(text).at(-1) as string;
-  const cuts = (inside: string, outside: string | undefined) => outside !== undefined && WORD_CHAR.test(inside) && WORD_CHAR.test(outside) && !HAN.test(inside) && !HAN.test(outside);
+  const cuts = (inside: string, outside: string | undefined) => outside !== undefined && SPACED_WORD_CHAR.test(inside) && SPACED_WORD_CHAR.test(outside) && /[\p{L}\p{N}]/u.test(inside);
   for (let start = original.indexOf(text); start !== -1; start = original.indexOf(text, start + 1)) {
     const before = start > 0 ? Array.from(original.slice(Math.max(0, start - 2), start)).at(-1) : undefined;
     const after = original.codePointAt(start + text.length);

@@ -118,6 +118,11 @@ describe("text backends over real TCP (answers from the embedded llama model)", 
     const han = "和李明在北京见面。Ref A4711 and 4711.";
     const whole = parseSummaryAnswer('{"summary": "s", "entities": [{"type": "person", "text": "李明"}, {"type": "place", "text": "北京"}, {"type": "id", "text": "4711"}]}', han, [], "x");
     assert.deepEqual(whole.entities.map((e) => [e.text, e.start]), [["李明", 1], ["北京", 4], ["4711", 23]]);
+    // Kana, Korean and Thai write names against the words around them (the review of stop 62: they were all dropped).
+    for (const [memory, name] of [["トヨタの新しい工場が来月開く。", "トヨタ"], ["서울에서 회의가 있다.", "서울"], ["ประชุมที่กรุงเทพพรุ่งนี้", "กรุงเทพ"]]) {
+      const found = parseSummaryAnswer(`{"summary": "s", "entities": [{"type": "place", "text": "${name}"}]}`, memory as string, [], "x");
+      assert.deepEqual(found.entities.map((e) => e.text), [name], memory);
+    }
     for (const summary of ['""', '"   "', '"\ud800 half"']) {
       assert.throws(() => parseSummaryAnswer(`{"summary": ${summary}, "entities": []}`, text, [], "x"), (e: unknown) => isMemzipError(e, ErrorCode.BACKEND_REJECTED), summary);
     }
