@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { createRequire } from "node:module";
 import type * as IoRedis from "ioredis";
-import { storeIdentity } from "../core/store-identity.js";
 import { CACHE_DEFAULTS, type AsyncCache, type CacheStats } from "./cache.js";
 
 type Redis = IoRedis.Redis;
@@ -23,13 +24,13 @@ export interface RedisCacheOptions {
 }
 
 /**
- * The key prefix of one store: a hash of where it lives (`storeIdentity`). A connection string (Postgres) is the
- * same for every server sharing that store, so they share entries, unless it reaches the process's own host
- * (`localhost`, a socket); a file path is qualified by the host name, since the same path on two machines is two
- * stores; an in-memory store gets a fresh prefix, shared with nobody.
+ * The key prefix of one store: a hash of where it lives. A connection string (Postgres) is the
+ * same for every server sharing that store, so they share entries; a file path is qualified by
+ * the host name, since the same path on two machines is two stores; an in-memory store gets a
+ * fresh prefix, shared with nobody.
  */
 export function redisPrefixFor(location: string): string {
-  const identity = location === ":memory:" ? `memory:${randomUUID()}` : storeIdentity(location);
+  const identity = location === ":memory:" ? `memory:${randomUUID()}` : location.includes("://") ? location : `file:${hostname()}:${resolve(location)}`;
   return `memzip:${createHash("sha256").update(identity).digest("hex").slice(0, 16)}:`;
 }
 

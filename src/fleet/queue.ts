@@ -5,11 +5,12 @@
  * failed ones are retried. Workers (`worker.ts`) code and commit each chunk in one transaction.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import type { ConnectionOptions, Job, Queue as BullQueue } from "bullmq";
 import type { WriteCodecName } from "../core/vocabulary.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import { FirstBy } from "../core/first-by.js";
-import { storeFileMark, storeIdentity } from "../core/store-identity.js";
+import { storeFileMark } from "../core/store-identity.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import { Queue, UnrecoverableError } from "./bullmq.js";
 import { Redis } from "ioredis";
@@ -130,13 +131,13 @@ function redisAddress(url: string): string {
 }
 
 /**
- * The queue of one store: a hash of its identity (`storeIdentity`: a path qualified by the host name, a connection
- * string, qualified so too where it reaches the process's own host), so every process on that store meets on the same
- * queue and two stores never share one (trial of stop 62: two machines' `/data/m.db` shared one through one Redis, and
- * one's import was written into the other). Chunks that need a model go to `<queue>-model-<fingerprint>` (`modelQueueName`).
+ * The queue of one store: a hash of its location (a path resolved to an absolute one, or a connection string), so
+ * every process on that store meets on the same queue. Two machines with the same path (or `localhost`) on one Redis
+ * share a queue: a chunk of a file store carries the file's mark (`storeFileMark`), and a worker of another file
+ * refuses it. Chunks that need a model go to `<queue>-model-<fingerprint>` (`modelQueueName`).
  */
 export function queueNameFor(location: string): string {
-  const identity = storeIdentity(location);
+  const identity = location.includes("://") ? location : resolve(location);
   return `memzip-import-${createHash("sha256").update(identity).digest("hex").slice(0, 16)}`;
 }
 

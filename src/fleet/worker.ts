@@ -59,6 +59,9 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   const connection = connectionFor(options.queue);
   const queues = [queueNameFor(engine.location), ...(options.models ?? []).map((model) => modelQueueName(engine.location, model))];
   const lockDuration = options.lockDurationMs ?? 30_000;
+  // The file this worker's engine opened (not whatever the path names later: a store replaced under a running worker
+  // is another file, and its chunks are refused rather than written into the unlinked one).
+  const ownFile = storeFileMark(engine.location);
   const process_ = async (job: Job<ChunkPayload, ChunkResult>, token?: string): Promise<ChunkResult> => {
     try {
       return await codeChunk(job, token);
@@ -68,8 +71,7 @@ export function startFleetWorker(engine: Engine, options: FleetWorkerOptions): F
   };
   const codeChunk = async (job: Job<ChunkPayload, ChunkResult>, token: string | undefined): Promise<ChunkResult> => {
     const { records, namespace, codec, storeFile } = job.data;
-    const mine = storeFile === undefined ? undefined : storeFileMark(engine.location);
-    if (mine !== undefined && mine !== storeFile) {
+    if (storeFile !== undefined && ownFile !== undefined && ownFile !== storeFile) {
       // A usage error: not retried (every try would meet this worker's file again), and the import says why.
       throw new MemzipError(ErrorCode.USAGE, `chunk ${job.data.index} of import ${job.data.importId} was queued for another store file than this worker's ${engine.location} (the same path on a host of the same name, or a file replaced since)`, {
         hint: "Give each machine's workers their own Redis (or database number), or name each store's file by a path no other host uses.",
