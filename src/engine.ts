@@ -360,7 +360,7 @@ export class Engine {
     return this.writing("importJsonl", () => this.parts.io.importJsonl(path, options));
   }
 
-  importArrow(bytes: Uint8Array, options: T.EngineImportOptions = {}): Promise<T.EngineImportReport> {
+  importArrow(bytes: Uint8Array | ArrayBuffer, options: T.EngineImportOptions = {}): Promise<T.EngineImportReport> {
     return this.writing("importArrow", () => this.parts.io.importArrow(bytes, options));
   }
 

@@ -186,11 +186,11 @@ export class ImportExport {
   }
 
   /** Imports an Arrow IPC file with a `text` column (and optional id, kind, tags, meta, created_at). */
-  importArrow(bytes: Uint8Array, options: EngineImportOptions = {}): Promise<EngineImportReport> {
+  importArrow(bytes: Uint8Array | ArrayBuffer, options: EngineImportOptions = {}): Promise<EngineImportReport> {
     return this.tracked(options.signal, (signal) => this.importArrowBytes(bytes, { ...options, signal }));
   }
 
-  private async importArrowBytes(bytes: Uint8Array, options: EngineImportOptions): Promise<EngineImportReport> {
+  private async importArrowBytes(bytes: Uint8Array | ArrayBuffer, options: EngineImportOptions): Promise<EngineImportReport> {
     // apache-arrow takes ~0.4 s to load: only Arrow imports and exports pay for it.
     const { memoriesFromArrow } = await import("../pipeline/arrow.js");
     async function* source(): AsyncGenerator<SourceItem> {

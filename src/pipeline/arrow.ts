@@ -96,9 +96,12 @@ function utf8Reader(table: Table, name: string): ((row: number) => string | null
 }
 
 /** Reads an Arrow IPC file (file or stream format) with at least a `text` column. */
-export function* memoriesFromArrow(bytes: Uint8Array): Generator<{ record: MemoryInput; where: string } | { error: MemzipError; where: string }> {
+export function* memoriesFromArrow(given: Uint8Array | ArrayBuffer): Generator<{ record: MemoryInput; where: string } | { error: MemzipError; where: string }> {
+  // An ArrayBuffer (`await response.arrayBuffer()`) is read as its bytes, as apache-arrow reads it.
+  const bytes = given instanceof ArrayBuffer ? new Uint8Array(given) : given;
   if (!(bytes instanceof Uint8Array)) {
-    throw new MemzipError(ErrorCode.INVALID_INPUT, `an Arrow import takes the file's bytes (a Uint8Array or Buffer), not ${bytes === null ? "null" : typeof bytes}`, { hint: "Pass readFileSync(path) or the uploaded body's bytes." });
+    const what = given === null ? "null" : typeof given === "object" ? `a ${(given as object).constructor?.name ?? "plain object"}` : `a ${typeof given}`;
+    throw new MemzipError(ErrorCode.INVALID_INPUT, `an Arrow import takes the file's bytes (a Uint8Array, Buffer or ArrayBuffer), not ${what}`, { hint: "Pass readFileSync(path), or the uploaded body's bytes." });
   }
   let table: Table;
   try {

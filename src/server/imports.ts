@@ -251,7 +251,8 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
    * server's folder (trial of stop 62: behind a load balancer, a job's status was 404 on every server but one).
    */
   const elsewhere = async (id: string): Promise<Job | undefined> => {
-    const stored = (await engine.jobs(10_000)).find((candidate) => basename(candidate.source) === `${id}.jsonl`);
+    // The newest 1,000 jobs: a look-up of an unknown id (any client with a key may send one) stays cheap.
+    const stored = (await engine.jobs(1_000)).find((candidate) => basename(candidate.source) === `${id}.jsonl`);
     if (!stored) return undefined;
     const status = stored.status === "running" || stored.status === "done" || stored.status === "failed" ? stored.status : "interrupted";
     const total = stored.sourceSize ?? null;
@@ -570,7 +571,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
     handler: async ({ params, scope }) => {
       const job = await scoped(params.job, scope);
       if (job.elsewhere && (job.status === "interrupted" || job.status === "failed")) {
-        throw new HttpError(409, ErrorCode.CONFLICT, `import job ${job.id} was uploaded to another server of this store, which holds its file`, "Resume it on that server, or upload the file again here (the records already stored are answered unchanged).");
+        throw new HttpError(409, ErrorCode.CONFLICT, `import job ${job.id}'s upload is not on this server: another server of this store took it, or this server's upload folder was cleared`, "Resume it on the server that took it, or upload the file again (the records already stored are answered unchanged).");
       }
       if (job.status === "interrupted" || job.status === "failed") {
         if (context.shutdown.aborted) throw new HttpError(503, "E_SHUTTING_DOWN", "the server is shutting down", "Resume the job after the restart.");

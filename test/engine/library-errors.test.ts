@@ -38,6 +38,10 @@ describe("the library's door, stop 62", () => {
       await assert.rejects(engine.importArrow(new Uint8Array(64).fill(255)), typed(ErrorCode.FORMAT, /not an Arrow IPC file/));
       await assert.rejects(engine.importArrow("text" as unknown as Uint8Array), typed(ErrorCode.INVALID_INPUT, /the file's bytes/));
       assert.equal((await engine.list()).length, 1, "nothing was imported");
+      // An ArrayBuffer (a fetch response's arrayBuffer()) is read as its bytes, as apache-arrow reads it.
+      const arrow = await engine.exportArrow();
+      const buffer = arrow.buffer.slice(arrow.byteOffset, arrow.byteOffset + arrow.byteLength) as ArrayBuffer;
+      assert.equal((await engine.importArrow(buffer)).unchanged, 1);
 
       // The package exports memoryTag: a library read gives the tag a conditional write takes.
       const tag = memoryTag(await engine.memory("a"));

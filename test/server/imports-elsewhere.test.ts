@@ -53,7 +53,7 @@ describe("an import job another server of the store took", () => {
       assert.equal(resume.status, 409);
       const refused = (await resume.json()) as { error: { code: string; message: string; hint: string } };
       assert.equal(refused.error.code, "E_CONFLICT");
-      assert.match(refused.error.message, /another server of this store/);
+      assert.match(refused.error.message, /upload is not on this server: another server of this store took it/);
 
       // Running there: the events follow the row until it ends.
       await rows.update(row.id, { status: "running" });

@@ -67,11 +67,13 @@ export class PostgresStore implements Store {
   /** VACUUM FULL of memzip's tables: rewrites them without dead rows and gives the space back. */
   async compact(): Promise<void> {
     // VACUUM skips, with a warning only the server's log shows, a table the role may not vacuum (its owner, the
-    // database's owner or a superuser may): compact said "done" and gave nothing back (trial of stop 62).
+    // database's owner, a superuser, and from PostgreSQL 17 a role with MAINTAIN may): compact said "done" and gave
+    // nothing back (trial of stop 62).
     const rows = await this.database.query<{ table: string; owner: string; me: string }>(
       `SELECT c.relname AS table, pg_get_userbyid(c.relowner) AS owner, current_user AS me FROM pg_class c
         WHERE c.oid = ANY($1::regclass[]) AND NOT pg_has_role(c.relowner, 'USAGE')
-          AND NOT pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')`,
+          AND NOT pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+          AND NOT (CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)`,
       [PG_TABLES],
     );
     const first = rows[0];
