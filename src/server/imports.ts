@@ -680,11 +680,16 @@ async function arrowRows(path: string, namespace: string): Promise<number> {
   return rows;
 }
 
-function streamEvents(reply: FastifyReply, job: Job, view: (job: Job) => JobView, shutdown: AbortSignal): void {
+/** Takes the reply over as a Server-Sent Events stream: its raw response, and how an event is written to it. */
+function openEventStream(reply: FastifyReply): { raw: FastifyReply["raw"]; send: (event: string, data: unknown) => void } {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-request-id": String(reply.request.id) });
-  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  return { raw, send: (event, data) => void raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) };
+}
+
+function streamEvents(reply: FastifyReply, job: Job, view: (job: Job) => JobView, shutdown: AbortSignal): void {
+  const { raw, send } = openEventStream(reply);
   send("progress", job.progress);
   if (job.status !== "running") {
     send(job.status, view(job));
@@ -712,10 +717,7 @@ const ELSEWHERE_POLL_MS = 1000;
 
 /** The events of a job another server of this store runs: its row read again every second until it ends. */
 function followElsewhere(reply: FastifyReply, job: Job, again: () => Promise<Job | undefined>, view: (job: Job) => JobView, shutdown: AbortSignal): void {
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-request-id": String(reply.request.id) });
-  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const { raw, send } = openEventStream(reply);
   let timer: NodeJS.Timeout | undefined;
   const end = () => {
     clearTimeout(timer);

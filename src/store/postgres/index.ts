@@ -78,9 +78,10 @@ export class PostgresStore implements Store {
     );
     const first = rows[0];
     if (first) {
-      throw new MemzipError(ErrorCode.RESOURCE, `compact cannot give space back: role ${first.me} may not VACUUM FULL ${rows.map((r) => r.table).join(", ")} (owned by ${first.owner}); expired memories and unused assets were removed`, {
+      const tables = rows.map((r) => r.table);
+      throw new MemzipError(ErrorCode.RESOURCE, `compact cannot give space back: role ${first.me} may not VACUUM FULL ${tables.join(", ")} (owned by ${first.owner}); expired memories and unused assets were removed`, {
         hint: `Run \`memzip compact\` as the tables' owner (${first.owner}) or the database's, e.g. with its connection string in --db.`,
-        details: { role: first.me, owner: first.owner, tables: rows.map((r) => r.table) },
+        details: { role: first.me, owner: first.owner, tables },
       });
     }
     await this.database.query(`VACUUM (FULL, ANALYZE) ${PG_TABLES.join(", ")}`);
