@@ -136,20 +136,30 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
 /**
  * How `searchTerms` splits a text, part of the index's key: an index built another way is rebuilt. "t2": NFC first,
  * combining marks inside words (the first form split "चाय" into "च" and "य", so a Hindi query matched unrelated memories,
- * and an NFD "résumé" was not found by an NFC one).
+ * and an NFD "résumé" was not found by an NFC one). "t3": NFKC, so full-width "ＡＰＩ" and "ｖ２" are "api" and "v2"
+ * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; an emoji or a flag is a term of its own
+ * (both were dropped, so a query of them found nothing).
  */
-const TERMS_FORM = "t2";
+const TERMS_FORM = "t3";
+/**
+ * A word or number run, or one pictograph (skin tones, variation selectors and joiners between them are left out, so
+ * "👍🏽" is "👍" and a family emoji is its people), or a flag (two regional indicators).
+ */
+const TERM_RUNS = /[\p{L}\p{M}\p{N}_]+|\p{Regional_Indicator}{2}|\p{Extended_Pictographic}/gu;
+/** Variation selectors 1–16 (marks: "❤️" would otherwise leave a term of its selector alone). */
+const VARIATION_SELECTORS = /[\uFE00-\uFE0F]/g;
 
 /**
- * Lower-cased words and numbers; Han, kana and Hangul, which put no spaces between words, become
- * one term a character. The keyword index keeps no positions, so a Chinese query matches the
+ * Lower-cased words and numbers, compatibility forms folded (NFKC: full-width letters and digits,
+ * ligatures); Han, kana and Hangul, which put no spaces between words, become one term a character,
+ * as does each emoji. The keyword index keeps no positions, so a Chinese query matches the
  * memories holding its characters, ranked by how rare they are; word order counts through the
  * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
  * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
 export function searchTerms(text: string): string[] {
   const terms: string[] = [];
-  for (const run of text.normalize("NFC").toLowerCase().match(/[\p{L}\p{M}\p{N}_]+/gu) ?? []) {
+  for (const run of text.normalize("NFKC").toLowerCase().replace(VARIATION_SELECTORS, "").match(TERM_RUNS) ?? []) {
     let plain = "";
     for (const char of run) {
       if (CJK.test(char)) {
@@ -614,8 +624,10 @@ export class SearchIndex {
    * go to the higher vector similarity.
    */
   private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
-    const total = matrix.seqs.size;
-    const selective = await this.selectiveTerms(matrix, terms, total);
+    // Counted over the rows this search may return: counts over the whole store told a tenant which words other
+    // namespaces hold (a rare word there dropped a common query word here), and ranked its hits by them.
+    const total = admit ? admittedRows(matrix, admit) : matrix.seqs.size;
+    const selective = await this.selectiveTerms(matrix, terms, total, admit);
     // From here on synchronous: the scores array is shared by every ranking and left all 0 again.
     if (this.keywordScores.length < matrix.seqOf.length) this.keywordScores = new Float64Array(Math.max(matrix.seqOf.length, this.keywordScores.length * 2));
     const scores = this.keywordScores;
@@ -674,17 +686,19 @@ export class SearchIndex {
 
   /**
    * The query's terms minus the very common ones (the two rarest found are always kept), each with
-   * the live rows holding it and their count (its document frequency).
+   * the live rows holding it and their count (its document frequency), both among the admitted rows
+   * where `admit` is given: what other namespaces or filtered-out memories hold changes nothing.
    */
-  private async selectiveTerms(matrix: Matrix, terms: readonly string[], indexed: number): Promise<{ term: string; rows: Int32Array; docs: number }[]> {
+  private async selectiveTerms(matrix: Matrix, terms: readonly string[], indexed: number, admit: ((row: number) => boolean) | undefined): Promise<{ term: string; rows: Int32Array; docs: number }[]> {
     const unique = [...new Set(terms)];
     const limit = Math.max(COMMON_TERM_MIN_DOCS, indexed * COMMON_TERM_SHARE);
     const counted: { term: string; rows: Int32Array; docs: number }[] = [];
     for (const term of unique) {
       const rows = await this.termRowsOf(matrix, term);
       // Every tombstoned row is in `dead`: with none, every row of a list is live (no walk over a common term's rows each search).
-      let docs = matrix.dead.length === 0 ? rows.length : 0;
-      if (matrix.dead.length > 0) for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
+      let docs = matrix.dead.length === 0 && !admit ? rows.length : 0;
+      if (admit) for (const row of rows) docs += (matrix.seqOf[row] as number) >= 0 && admit(row) ? 1 : 0;
+      else if (matrix.dead.length > 0) for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
       counted.push({ term, rows, docs });
     }
     const byFrequency = counted
@@ -969,6 +983,14 @@ function atOrAbove(scores: Float32Array, floor: number): number[] {
 function namespaceId(matrix: Matrix, namespace: string): number {
   let n = matrix.namespaceIds.get(namespace);
   if (n === undefined) matrix.namespaceIds.set(namespace, (n = matrix.namespaceIds.size));
+  return n;
+}
+
+/** The live rows `admit` lets through (the document count of a search limited to some namespaces or memories). */
+function admittedRows(matrix: Matrix, admit: (row: number) => boolean): number {
+  const seqOf = matrix.seqOf;
+  let n = 0;
+  for (let row = 0; row < seqOf.length; row++) if ((seqOf[row] as number) >= 0 && admit(row)) n++;
   return n;
 }
 

@@ -45,6 +45,33 @@ describe("search terms and fusion", () => {
     assert.deepEqual(searchTerms("re\u0301sume\u0301"), searchTerms("r\u00e9sum\u00e9"));
   });
 
+  it("folds full-width forms and ligatures, and makes each emoji and flag a term (stop 62's left-alone list)", () => {
+    assert.deepEqual(searchTerms("ＡＰＩ ｖ２ 的 Ｋｅｙ"), ["api", "v2", "的", "key"]);
+    assert.deepEqual(searchTerms("ﬁle"), ["file"]);
+    assert.deepEqual(searchTerms("ｱｲ"), searchTerms("アイ"));
+    // A selector or a skin tone does not split or change the pictograph; a joined family is its people; a flag is whole.
+    assert.deepEqual(searchTerms("❤️ ship 🚀! 👍🏽 🇨🇳🇫🇷"), ["❤", "ship", "🚀", "👍", "🇨🇳", "🇫🇷"]);
+    assert.deepEqual(searchTerms("👨‍👩‍👧"), ["👨", "👩", "👧"]);
+  });
+
+  it("a keyword search finds full-width text by its ASCII form and back, and finds an emoji", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "forms.db"), cache: "off", codecs: ["raw"], workers: 0 });
+    try {
+      await engine.remember({ id: "wide", text: "新的ＡＰＩ密钥已经轮换" });
+      await engine.remember({ id: "narrow", text: "Rotated the deploy key for the billing service" });
+      await engine.remember({ id: "rocket", text: "Launch day 🚀 went fine" });
+      await engine.remember({ id: "plain", text: "Launch day went fine, nothing else" });
+      const ids = async (query: string) => (await engine.searchMemories(query, { mode: "keyword" })).map((hit) => hit.id);
+      assert.deepEqual(await ids("api"), ["wide"]);
+      assert.deepEqual(await ids("ＤＥＰＬＯＹ"), ["narrow"]);
+      assert.deepEqual(await ids("🚀"), ["rocket"]);
+      assert.deepEqual(await ids("🚀 launch"), ["rocket", "plain"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("a keyword search of Hindi finds the memory holding the word, not every memory sharing its consonants", async () => {
     using dir = tempDir();
     const engine = Engine.open({ db: join(dir.path, "marks.db"), cache: "off", codecs: ["raw"], workers: 0 });

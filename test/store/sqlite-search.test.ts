@@ -100,7 +100,7 @@ describe("search index in the SQLite store", () => {
     }
     await using binary = Engine.open({ db, cache: "off", searchVectors: "binary" });
     const index = await binary.searchIndex();
-    assert.equal(index.key, "ngram-256/binary/t2");
+    assert.equal(index.key, "ngram-256/binary/t3");
     assert.equal(await index.pending(), notes.length + 100, "vectors of another encoding do not count");
     assert.equal(await index.refresh(), notes.length + 100);
     assert.equal(await index.vectorBytes(), (notes.length + 100) * 32, "one bit a dimension");
