@@ -46,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  const json = rest.includes("--json");
+  // Before the options are parsed (an error parsing them is reported as asked); what follows "--" is an argument.
+  const end = rest.indexOf("--");
+  let json = (end === -1 ? rest : rest.slice(0, end)).includes("--json");
   try {
     if (!command) throw new MemzipError(ErrorCode.USAGE, `unknown command "${name}"`, { hint: "Run `memzip help` to list commands." });
     let parsed;
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (cause) {
       throw new MemzipError(ErrorCode.USAGE, parseError(command, cause), { hint: helpHint(command), cause });
     }
+    json = parsed.values.json === true;
     if (parsed.values.help) {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;

@@ -5,7 +5,7 @@ import type { Engine } from "../../engine.js";
 import { isOneMemoryError } from "../../errors.js";
 import { countUnreadable, NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
 import { ProgressBar } from "../progress.js";
-import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, usage } from "../shared.js";
+import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, terminalSafe, usage } from "../shared.js";
 
 const PREVIEW_CHARS = 100;
 
@@ -155,7 +155,8 @@ async function report(context: CommandContext, engine: Engine, head: Record<stri
   const rows: (SearchHit & Preview)[] = [];
   for (const hit of hits) rows.push({ ...hit, ...(await preview(engine, hit.id, hit.namespace)) });
   // A summary is lossy: it is marked as one, never shown as the memory's text.
-  const shown = (r: Preview) => (r.previewOf === "summary" ? `(summary) ${r.preview}` : r.previewOf === "unreadable" ? `(cannot read it: ${r.preview})` : r.preview);
+  // A memory's text is shown in a listing with its control characters escaped: an escape sequence in it reached the terminal.
+  const shown = (r: Preview) => terminalSafe(r.previewOf === "summary" ? `(summary) ${r.preview}` : r.previewOf === "unreadable" ? `(cannot read it: ${r.preview})` : r.preview);
   const human = rows.length
     ? rows.map((r, i) => `${String(i + 1).padStart(2)}. ${r.id}  score ${r.score.toFixed(4)}  cos ${r.similarity.toFixed(3)}\n    ${shown(r)}`).join("\n")
     : "no matches";
@@ -182,5 +183,10 @@ async function preview(engine: Engine, id: string, namespace: string): Promise<P
     return { preview: `${error.code}: ${error.message}`, previewOf: "unreadable" };
   }
   const line = text.replace(/\s+/g, " ").trim();
-  return { preview: line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS - 1)}…` : line, previewOf: summary === undefined ? "text" : "summary" };
+  return { preview: line.length > PREVIEW_CHARS ? `${line.slice(0, pairSafeEnd(line, PREVIEW_CHARS - 1))}…` : line, previewOf: summary === undefined ? "text" : "summary" };
+}
+
+/** `end`, or one unit less where `end` would cut a surrogate pair in half (half an emoji is no JSON a strict reader takes). */
+function pairSafeEnd(text: string, end: number): number {
+  return end > 0 && end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800 && (text.charCodeAt(end) & 0xfc00) === 0xdc00 ? end - 1 : end;
 }
