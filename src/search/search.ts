@@ -137,40 +137,55 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
  * How `searchTerms` splits a text, part of the index's key: an index built another way is rebuilt. "t2": NFC first,
  * combining marks inside words (the first form split "चाय" into "च" and "य", so a Hindi query matched unrelated memories,
  * and an NFD "résumé" was not found by an NFC one). "t3": NFKC, so full-width "ＡＰＩ" and "ｖ２" are "api" and "v2"
- * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; an emoji or a flag is a term of its own
- * (both were dropped, so a query of them found nothing).
+ * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; accents are folded ("zoe naive resume"
+ * finds "Zoë naïve résumé", "istanbul" finds "İstanbul"); an emoji or a flag is a term of its own (both were dropped, so
+ * a query of them found nothing); Thai, Lao, Khmer and Myanmar, written without spaces, are cut into words by the
+ * dictionary of Intl.Segmenter (a whole Thai sentence was one term, so none of its words was found).
  */
 const TERMS_FORM = "t3";
+/** Scripts written without spaces between words that are not one term a character (as Han is): cut by a dictionary. */
+const UNSPACED = /[\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+let wordSegmenter: Intl.Segmenter | undefined;
 /**
  * A word or number run, or one pictograph (skin tones, variation selectors and joiners between them are left out, so
  * "👍🏽" is "👍" and a family emoji is its people), or a flag (two regional indicators).
  */
 const TERM_RUNS = /[\p{L}\p{M}\p{N}_]+|\p{Regional_Indicator}{2}|\p{Extended_Pictographic}/gu;
-/** Variation selectors 1–16 (marks: "❤️" would otherwise leave a term of its selector alone). */
-const VARIATION_SELECTORS = /[\uFE00-\uFE0F]/g;
+/**
+ * Folded away after compatibility decomposition: the combining diacritics of Latin, Greek and Cyrillic (U+0300–U+036F;
+ * the vowel signs of Indic scripts stay, they tell words apart) and variation selectors 1–16 ("❤️" would otherwise leave
+ * a term of its selector alone).
+ */
+const FOLDED_MARKS = /[\u0300-\u036f\uFE00-\uFE0F]/g;
 
 /**
- * Lower-cased words and numbers, compatibility forms folded (NFKC: full-width letters and digits,
- * ligatures); Han, kana and Hangul, which put no spaces between words, become one term a character,
- * as does each emoji. The keyword index keeps no positions, so a Chinese query matches the
+ * Lower-cased words and numbers, compatibility forms (NFKC: full-width letters and digits, ligatures)
+ * and accents folded; Han, kana and Hangul, which put no spaces between words, become one term a
+ * character, as does each emoji; Thai and its neighbours are cut into dictionary words. The keyword index keeps no positions, so a Chinese query matches the
  * memories holding its characters, ranked by how rare they are; word order counts through the
  * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
  * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
 export function searchTerms(text: string): string[] {
   const terms: string[] = [];
-  for (const run of text.normalize("NFKC").toLowerCase().replace(VARIATION_SELECTORS, "").match(TERM_RUNS) ?? []) {
+  const push = (plain: string) => {
+    if (!UNSPACED.test(plain)) terms.push(plain);
+    else for (const { segment, isWordLike } of (wordSegmenter ??= new Intl.Segmenter("th", { granularity: "word" })).segment(plain)) if (isWordLike) terms.push(segment);
+  };
+  // Lower-cased while decomposed: "İ" becomes "i" and a dot above, which is folded away.
+  const folded = text.normalize("NFKD").toLowerCase().replace(FOLDED_MARKS, "").normalize("NFC");
+  for (const run of folded.match(TERM_RUNS) ?? []) {
     let plain = "";
     for (const char of run) {
       if (CJK.test(char)) {
-        if (plain) terms.push(plain);
+        if (plain) push(plain);
         plain = "";
         terms.push(char);
       } else {
         plain += char;
       }
     }
-    if (plain) terms.push(plain);
+    if (plain) push(plain);
   }
   return terms;
 }
