@@ -343,17 +343,21 @@ export class SealedRows {
     return rows;
   }
 
-  /** A block's rows, decoded now (not cached). */
+  /** A block's rows, decoded now (not cached), and checked against the block's row: its seq range, count and namespace. */
   private decode(block: BlockRef): PackedRow[] {
     const data = this.statements.blockData.get(block.last_seq) as Buffer | undefined;
     if (data === undefined) throw blockError(block, "it is missing");
+    let rows: PackedRow[];
     try {
-      return decodeBlock(data, remembering(this.context));
+      rows = decodeBlock(data, remembering(this.context));
     } catch (error) {
       // packed-block.ts's error says "a sealed block ... could not be read (why)": the why, with the block named.
       const why = error instanceof MemzipError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
       throw blockError(block, why, error);
     }
+    const mismatch = blockMismatch(block, rows);
+    if (mismatch !== undefined) throw blockError(block, mismatch);
+    return rows;
   }
 
   /** The block whose seq range holds `seq`, if any. */
@@ -648,7 +652,7 @@ export class SealedRows {
       if (!legacyKeys && !always && hot - stay.size < this.firstSealRows && !sealedBefore) return 0;
       // The blocks before this seal's: their keys in the runs (or the legacy tables) are exact except for the
       // blocks unsealed since (a run's entry of a seq no block of these holds is stale and goes now).
-      const before = this.any() ? (db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][]) : [];
+      const before = this.any() ? (db.prepare("SELECT first_seq, last_seq, n, ns FROM memory_blocks ORDER BY last_seq").all() as BlockRef[]) : [];
       const added = { ids: { keys: [], seqs: [] } as KeyPairs, content: { keys: [], seqs: [] } as KeyPairs };
       db.exec(SEALED_TABLES);
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
@@ -740,18 +744,18 @@ export class SealedRows {
    * written again whole. From the legacy tables (exact: the earlier build kept them so), the same, and the
    * tables go.
    */
-  private rewriteRuns(before: readonly [first: number, last: number][], added: { ids: KeyPairs; content: KeyPairs }, legacyKeys: boolean): void {
+  private rewriteRuns(before: readonly BlockRef[], added: { ids: KeyPairs; content: KeyPairs }, legacyKeys: boolean): void {
     const db = this.database.db;
     const held = (seq: number): boolean => {
       let lo = 0;
       let hi = before.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if ((before[mid] as [number, number])[1] < seq) lo = mid + 1;
+        if ((before[mid] as BlockRef).last_seq < seq) lo = mid + 1;
         else hi = mid;
       }
       const block = before[lo];
-      return block !== undefined && block[0] <= seq;
+      return block !== undefined && block.first_seq <= seq;
     };
     const kept = (pairs: Iterable<[number, number]>): KeyPairs => {
       const out: KeyPairs = { keys: [], seqs: [] };
@@ -813,11 +817,11 @@ export class SealedRows {
   }
 
   /** The id and content keys of every row of these blocks (each decoded), sorted: what the runs hold when exact. */
-  private keysOfBlocks(blocks: readonly [first: number, last: number][]): { ids: KeyPairs; content: KeyPairs } {
+  private keysOfBlocks(blocks: readonly BlockRef[]): { ids: KeyPairs; content: KeyPairs } {
     const ids: KeyPairs = { keys: [], seqs: [] };
     const content: KeyPairs = { keys: [], seqs: [] };
-    for (const [first, last] of blocks) {
-      const rows = this.decode({ first_seq: first, last_seq: last, n: 0, ns: null });
+    for (const block of blocks) {
+      const rows = this.decode(block);
       for (const row of rows) addKeys(row, { ids, content });
     }
     return { ids: sortPairs(ids), content: sortPairs(content) };
@@ -847,7 +851,7 @@ export class SealedRows {
     if (this.damagedRuns().length === 0) return false;
     const db = this.database.db;
     this.database.write(() => {
-      const blocks = db.prepare("SELECT first_seq, last_seq FROM memory_blocks ORDER BY last_seq").raw().all() as [number, number][];
+      const blocks = db.prepare("SELECT first_seq, last_seq, n, ns FROM memory_blocks ORDER BY last_seq").all() as BlockRef[];
       const { ids, content } = this.keysOfBlocks(blocks);
       for (const [table, pairs] of [["sealed_id_runs", ids], ["sealed_content_runs", content]] as const) {
         db.exec(`DELETE FROM ${table}`);
@@ -888,8 +892,11 @@ export class SealedRows {
     const keep = db.prepare(
       "INSERT INTO damaged_blocks (last_seq, first_seq, n, ns, data, error, set_aside_at) SELECT last_seq, first_seq, n, ns, data, ?, ? FROM memory_blocks WHERE last_seq = ?",
     );
-    // Only rows of the block: a seq in its range that a hot row has (none should) keeps what is its.
-    const inBlock = "seq BETWEEN ? AND ? AND seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?)";
+    // Only rows of the block: a seq in its range that a hot row has (none should) keeps what is its, and so does a seq
+    // another block holds (a block set aside because its entry's range was damaged may claim other blocks' seqs; the
+    // block's own entry is deleted before these run).
+    const elsewhere = (column: string) => `NOT EXISTS (SELECT 1 FROM memory_blocks b WHERE ${column} BETWEEN b.first_seq AND b.last_seq) AND NOT EXISTS (SELECT 1 FROM memories h WHERE h.seq = ${column})`;
+    const inBlock = `seq BETWEEN ? AND ? AND seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?) AND ${elsewhere("seq")}`;
     const forget = ["sealed_refs", "sealed_expiry", "memory_versions", "semantic"].filter((table) => tables.has(table)).map((table) => db.prepare(`DELETE FROM ${table} WHERE ${inBlock}`));
     const s = this.statements;
     for (const { firstSeq, lastSeq, error } of dropped) {
@@ -899,15 +906,17 @@ export class SealedRows {
       for (const statement of forget) statement.run(firstSeq, lastSeq, firstSeq, lastSeq);
     }
     // References to the rows set aside, sealed in other blocks (moved into memories first) or hot.
-    const referencing = db.prepare("SELECT seq FROM sealed_refs WHERE content_of BETWEEN ? AND ? UNION SELECT seq FROM memories WHERE content_of BETWEEN ? AND ?").pluck();
-    const orphan = db.prepare("UPDATE memories SET content_of = NULL, content_hash = NULL, envelope = x'' WHERE seq = ? AND content_of BETWEEN ? AND ?");
+    const referencing = db.prepare(`SELECT seq FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")} UNION SELECT seq FROM memories WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`).pluck();
+    const orphan = db.prepare(`UPDATE memories SET content_of = NULL, content_hash = NULL, envelope = x'' WHERE seq = ? AND content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`);
     for (const { firstSeq, lastSeq } of dropped) {
       for (const seq of referencing.all(firstSeq, lastSeq, firstSeq, lastSeq) as number[]) {
         this.unsealAt(seq);
         orphan.run(seq, firstSeq, lastSeq);
       }
-      db.prepare("DELETE FROM sealed_refs WHERE content_of BETWEEN ? AND ?").run(firstSeq, lastSeq);
+      db.prepare(`DELETE FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`).run(firstSeq, lastSeq);
     }
+    // Counts kept under a block key no entry has any more (an entry whose key was damaged was set aside under it).
+    db.exec("DELETE FROM memory_block_usage WHERE last_seq NOT IN (SELECT last_seq FROM memory_blocks)");
     this.cache.clear();
     this.runCache.clear();
     this.anyBlocks = undefined;
@@ -1082,6 +1091,22 @@ function same(a: PackedRow[keyof PackedRow], b: PackedRow[keyof PackedRow]): boo
 }
 
 /** Every column of every row decoded back equals the row sealed; anything else is an error and the seal rolls back. */
+/**
+ * Why a block's decoded rows are not the ones its row in `memory_blocks` says it holds, or undefined. A block is written
+ * once, with its first and last seq, count and namespace taken from its rows: a changed seq range (a flipped bit in the
+ * table's key, two blocks' data swapped) hid the rows outside it from reads by seq and id while scans, `verify` and
+ * `export` went on without a word (hostile trial of stop 63).
+ */
+function blockMismatch(block: BlockRef, rows: readonly PackedRow[]): string | undefined {
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (first === undefined || last === undefined || rows.length !== block.n) return `it holds ${rows.length} rows where its entry says ${block.n}`;
+  if (first.seq !== block.first_seq || last.seq !== block.last_seq) return `it holds seqs ${first.seq}..${last.seq} where its entry says ${block.first_seq}..${block.last_seq}`;
+  for (let i = 1; i < rows.length; i++) if ((rows[i] as PackedRow).seq <= (rows[i - 1] as PackedRow).seq) return `its seqs are out of order at ${(rows[i] as PackedRow).seq}`;
+  if (block.ns !== null && rows.some((row) => row.ns !== block.ns)) return `it holds rows of another namespace than its entry says`;
+  return undefined;
+}
+
 function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): void {
   const bad = (detail: string) =>
     new MemzipError(ErrorCode.STORE, `a sealed block did not decode to the rows sealed (${detail}); nothing was sealed`, {
