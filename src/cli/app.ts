@@ -58,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new MemzipError(ErrorCode.USAGE, parseError(command, cause), { hint: helpHint(command), cause });
     }
     json = parsed.values.json === true;
+    refuseUndecodable(parsed.values, parsed.positionals);
     if (parsed.values.help) {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
@@ -78,6 +79,21 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return report(error, json);
   }
+}
+
+/**
+ * An argument holding U+FFFD: Node decodes the command line as UTF-8 and puts U+FFFD for each byte that is not (a text
+ * typed in a Latin-1 terminal, `$'caf\xe9'`), so the text stored was not the one given, and two ids of different bytes
+ * became one id (hostile trial of stop 63). Refused, as a file or JSONL line that is not UTF-8 is.
+ */
+function refuseUndecodable(values: Record<string, unknown>, positionals: readonly string[]): void {
+  const named = Object.entries(values).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => [`--${name}`, v] as const));
+  const all = [...positionals.map((value, i) => [`argument ${i + 1}`, value] as const), ...named];
+  const bad = all.find(([, value]) => typeof value === "string" && value.includes("\uFFFD"));
+  if (bad === undefined) return;
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `${bad[0]} is not valid UTF-8 (it reached memzip with U+FFFD in place of bytes it could not decode): ${JSON.stringify(String(bad[1]).slice(0, 60))}`, {
+    hint: "Set the terminal to UTF-8 (a UTF-8 locale such as LANG=C.UTF-8), or pass the text with --file FILE in UTF-8 (`iconv -f latin1 -t utf-8` converts a Latin-1 file).",
+  });
 }
 
 function helpHint(command: Command): string {
