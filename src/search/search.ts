@@ -524,7 +524,7 @@ export class SearchIndex {
       const admit = this.admission(matrix, options);
       const rankings: string[][] = [];
       if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
-      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
+      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit, admit && (() => this.admittedCount(matrix, options))));
       return this.fuse(matrix, similarities, rankings, mode, limit);
     });
   }
@@ -568,6 +568,30 @@ export class SearchIndex {
     const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
     if (only === undefined && except === undefined) return byNamespace;
     return (row) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(rowKey(matrix, row))) && (except === undefined || !except.has(rowKey(matrix, row)));
+  }
+
+  /**
+   * How many live rows `admission` lets through (the document count of a search limited to some namespaces or
+   * memories): from the filter's keys where it has some (no key made for each row of the store), else a walk over the
+   * rows' namespace numbers less the excepted keys.
+   */
+  private admittedCount(matrix: Matrix, options: Omit<SearchOptions, "mode">): number {
+    const byNamespace = this.namespaceAdmission(matrix, options);
+    const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
+    const live = (key: string): number | undefined => {
+      const row = matrix.rows.get(key);
+      return row !== undefined && (matrix.seqOf[row] as number) >= 0 && (byNamespace === undefined || byNamespace(row)) ? row : undefined;
+    };
+    if (options.only !== undefined) {
+      let n = 0;
+      for (const key of options.only) if (live(key) !== undefined && !except?.has(key)) n++;
+      return n;
+    }
+    let n = 0;
+    if (byNamespace === undefined) n = matrix.seqs.size;
+    else for (let row = 0; row < matrix.seqOf.length; row++) if ((matrix.seqOf[row] as number) >= 0 && byNamespace(row)) n++;
+    if (except) for (const key of except) if (live(key) !== undefined) n--;
+    return n;
   }
 
   /** The rows of the query's namespace(s): one flag a namespace number (every row's namespace has one); undefined when all are. */
@@ -638,10 +662,17 @@ export class SearchIndex {
    * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
    * go to the higher vector similarity.
    */
-  private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: ((row: number) => boolean) | undefined): Promise<string[]> {
+  private async keywordRanking(
+    matrix: Matrix,
+    similarities: Float32Array,
+    terms: readonly string[],
+    count: number,
+    admit: ((row: number) => boolean) | undefined,
+    admitted: (() => number) | undefined,
+  ): Promise<string[]> {
     // Counted over the rows this search may return: counts over the whole store told a tenant which words other
     // namespaces hold (a rare word there dropped a common query word here), and ranked its hits by them.
-    const total = admit ? admittedRows(matrix, admit) : matrix.seqs.size;
+    const total = admitted ? admitted() : matrix.seqs.size;
     const selective = await this.selectiveTerms(matrix, terms, total, admit);
     // From here on synchronous: the scores array is shared by every ranking and left all 0 again.
     if (this.keywordScores.length < matrix.seqOf.length) this.keywordScores = new Float64Array(Math.max(matrix.seqOf.length, this.keywordScores.length * 2));
@@ -998,14 +1029,6 @@ function atOrAbove(scores: Float32Array, floor: number): number[] {
 function namespaceId(matrix: Matrix, namespace: string): number {
   let n = matrix.namespaceIds.get(namespace);
   if (n === undefined) matrix.namespaceIds.set(namespace, (n = matrix.namespaceIds.size));
-  return n;
-}
-
-/** The live rows `admit` lets through (the document count of a search limited to some namespaces or memories). */
-function admittedRows(matrix: Matrix, admit: (row: number) => boolean): number {
-  const seqOf = matrix.seqOf;
-  let n = 0;
-  for (let row = 0; row < seqOf.length; row++) if ((seqOf[row] as number) >= 0 && admit(row)) n++;
   return n;
 }
 

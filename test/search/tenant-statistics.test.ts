@@ -23,10 +23,13 @@ const others: MemoryInput[] = [
 ];
 const queries = ["kestrelx bluefalcon the", "kestrelx greenfalcon the", "kestrelx acmecorp the", "payroll the", "bluefalcon the cat", "the", "note the"];
 
-async function answers(db: string, memories: MemoryInput[], options: { namespace?: string; namespaces?: string[] }): Promise<unknown[]> {
-  const engine = Engine.open({ db, cache: "off", codecs: ["raw"], workers: 0 });
+/** The answers to `queries`; `later`: searched an hour after the memories were written. */
+async function answers(db: string, memories: MemoryInput[], options: { namespace?: string; namespaces?: string[]; filter?: { tags: string[] } }, later = false): Promise<unknown[]> {
+  let shift = 0;
+  const engine = Engine.open({ db, cache: "off", codecs: ["raw"], workers: 0, clock: () => Date.now() + shift });
   try {
     await engine.rememberMany(memories);
+    if (later) shift = 3_600_000;
     const out: unknown[] = [];
     for (const query of queries) {
       for (const mode of ["keyword", "hybrid"] as const) out.push({ query, mode, hits: await engine.searchMemories(query, { ...options, mode, limit: 10 }) });
@@ -54,5 +57,22 @@ describe("search statistics stay within the namespaces searched", () => {
     const shared = await answers(join(dir.path, "shared.db"), [...own, ...others], { namespaces: ["a", "b"] });
     const alone = await answers(join(dir.path, "alone.db"), [...own, ...theirs], { namespaces: ["a", "b"] });
     assert.deepEqual(shared, alone);
+  });
+
+  it("answers a filtered search as on a store holding only the memories the filter admits, and leaves expired ones out of the counts", async () => {
+    using dir = tempDir();
+    const kept = own.map((m) => ({ ...m, tags: ["keep"] }));
+    // The same words under another tag, and memories that expired before the search (its clock is an hour on).
+    const now = Date.now();
+    const hidden: MemoryInput[] = [
+      ...others.slice(0, 600).map((m) => ({ ...m, namespace: "a", id: `o${m.id}` })),
+      { id: "gone", namespace: "a", text: "payroll merger codename bluefalcon the", tags: ["keep"], expiresAt: now + 60_000 },
+    ];
+    const filtered = await answers(join(dir.path, "filtered.db"), [...hidden.slice(0, 300), ...kept, ...hidden.slice(300)], { namespace: "a", filter: { tags: ["keep"] } }, true);
+    const alone = await answers(join(dir.path, "alone.db"), kept, { namespace: "a", filter: { tags: ["keep"] } }, true);
+    assert.deepEqual(filtered, alone);
+    const expired = await answers(join(dir.path, "expired.db"), [...kept, hidden[hidden.length - 1] as MemoryInput], { namespace: "a" }, true);
+    const without = await answers(join(dir.path, "without.db"), kept, { namespace: "a" }, true);
+    assert.deepEqual(expired, without);
   });
 });
