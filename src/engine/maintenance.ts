@@ -596,17 +596,29 @@ export class Maintenance {
     const ref = model.fingerprint.slice(0, 2 * REF_BYTES);
     const needing = new Map<string, number>();
     let unchecked = 0;
+    // An llm-mix envelope names only its engine record, which names the model (the check looked at `llm`'s model
+    // reference alone, so a model llm-mix memories needed was removed without --force: newcomer trial of stop 63).
+    const mixModels = new Map<string, Promise<string | undefined>>();
+    const mixModelOf = (engine: Uint8Array): Promise<string | undefined> => {
+      const key = Buffer.from(engine).toString("hex");
+      let found = mixModels.get(key);
+      if (!found) mixModels.set(key, (found = store.models.getEngineByRef(engine).then((record) => record?.settings.mix?.model)));
+      return found;
+    };
     const scan = store.memories.scan({ ...(options.signal ? { signal: options.signal } : {}), onDamaged: (damage) => (unchecked += damage.memories) });
     for await (const memory of scan) {
       if (!isModelCodecName(memory.codec)) continue;
-      let named: Uint8Array | undefined;
+      let needs: boolean;
       try {
-        named = openEnvelope(memory.envelope, readLimit(engineOptions.maxTextBytes, memory.originalLength)).model;
+        const opened = openEnvelope(memory.envelope, readLimit(engineOptions.maxTextBytes, memory.originalLength));
+        if (opened.model) needs = Buffer.from(opened.model).toString("hex") === ref;
+        else if (opened.engine) needs = (await mixModelOf(opened.engine)) === model.fingerprint;
+        else needs = false;
       } catch {
         unchecked++;
         continue;
       }
-      if (named && Buffer.from(named).toString("hex") === ref) needing.set(memory.namespace, (needing.get(memory.namespace) ?? 0) + 1);
+      if (needs) needing.set(memory.namespace, (needing.get(memory.namespace) ?? 0) + 1);
     }
     const counts = [...needing].map(([namespace, memories]) => ({ namespace, memories })).sort((a, b) => b.memories - a.memories || a.namespace.localeCompare(b.namespace));
     const total = counts.reduce((sum, c) => sum + c.memories, 0);

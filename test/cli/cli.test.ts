@@ -181,6 +181,22 @@ describe("memzip CLI", () => {
     assert.match(resumed.stderr.toString("utf8"), /--resume does not go with --queue/);
   });
 
+  it("refuses to remove a model that llm-mix memories need (their envelope names the engine record, which names the model)", async () => {
+    await using dir = tempDir();
+    const db = join(dir.path, "mix.db");
+    assert.equal(memzip(["models", "add", join(SHARED, "models", "stories260K.gguf"), "--name", "smol", "--db", db]).status, 0);
+    const text = "Lily saw a big dog in the park.";
+    const mixed = memzip(["add", text, "--model", "smol", "--codec", "llm-mix", "--db", db, "--json"]);
+    assert.equal(mixed.status, 0, mixed.stderr);
+    assert.equal(mixed.json().codec, "llm-mix");
+    const refused = memzip(["models", "rm", "smol", "--db", db]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /needed to read 1 memory \(by namespace: default 1\)/);
+    assert.equal(memzip(["get", mixed.json().id as string, "--db", db]).stdout.toString("utf8"), text);
+    const forced = memzip(["models", "rm", "smol", "--force", "--db", db, "--json"]);
+    assert.deepEqual(forced.json().needing, [{ namespace: "default", memories: 1 }]);
+  });
+
   it("registers a model, imports stories with --codec llm, primes a namespace, recodes --to zstd, and says plainly that pull needs a network", async () => {
     await using dir = tempDir();
     const db = join(dir.path, "llm.db");
