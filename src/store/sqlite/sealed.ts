@@ -895,9 +895,11 @@ export class SealedRows {
     // Only rows of the block: a seq in its range that a hot row has (none should) keeps what is its, and so does a seq
     // another block holds (a block set aside because its entry's range was damaged may claim other blocks' seqs; the
     // block's own entry is deleted before these run).
-    const elsewhere = (column: string) => `NOT EXISTS (SELECT 1 FROM memory_blocks b WHERE ${column} BETWEEN b.first_seq AND b.last_seq) AND NOT EXISTS (SELECT 1 FROM memories h WHERE h.seq = ${column})`;
-    const inBlock = `seq BETWEEN ? AND ? AND seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?) AND ${elsewhere("seq")}`;
-    const forget = ["sealed_refs", "sealed_expiry", "memory_versions", "semantic"].filter((table) => tables.has(table)).map((table) => db.prepare(`DELETE FROM ${table} WHERE ${inBlock}`));
+    // `column` qualified by its table: inside the subqueries a bare `seq` would be the subquery's own (review of stop 63).
+    const inOtherBlock = (column: string) => `EXISTS (SELECT 1 FROM memory_blocks b WHERE ${column} BETWEEN b.first_seq AND b.last_seq)`;
+    const elsewhere = (column: string) => `NOT ${inOtherBlock(column)} AND NOT EXISTS (SELECT 1 FROM memories h WHERE h.seq = ${column})`;
+    const inBlock = (table: string) => `${table}.seq BETWEEN ? AND ? AND ${table}.seq NOT IN (SELECT seq FROM memories WHERE seq BETWEEN ? AND ?) AND NOT ${inOtherBlock(`${table}.seq`)}`;
+    const forget = ["sealed_refs", "sealed_expiry", "memory_versions", "semantic"].filter((table) => tables.has(table)).map((table) => db.prepare(`DELETE FROM ${table} WHERE ${inBlock(table)}`));
     const s = this.statements;
     for (const { firstSeq, lastSeq, error } of dropped) {
       keep.run(error.message, at, lastSeq);
@@ -906,14 +908,16 @@ export class SealedRows {
       for (const statement of forget) statement.run(firstSeq, lastSeq, firstSeq, lastSeq);
     }
     // References to the rows set aside, sealed in other blocks (moved into memories first) or hot.
-    const referencing = db.prepare(`SELECT seq FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")} UNION SELECT seq FROM memories WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`).pluck();
-    const orphan = db.prepare(`UPDATE memories SET content_of = NULL, content_hash = NULL, envelope = x'' WHERE seq = ? AND content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`);
+    const referencing = db
+      .prepare(`SELECT seq FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("sealed_refs.content_of")} UNION SELECT seq FROM memories WHERE content_of BETWEEN ? AND ? AND ${elsewhere("memories.content_of")}`)
+      .pluck();
+    const orphan = db.prepare(`UPDATE memories SET content_of = NULL, content_hash = NULL, envelope = x'' WHERE seq = ? AND content_of BETWEEN ? AND ? AND ${elsewhere("memories.content_of")}`);
     for (const { firstSeq, lastSeq } of dropped) {
       for (const seq of referencing.all(firstSeq, lastSeq, firstSeq, lastSeq) as number[]) {
         this.unsealAt(seq);
         orphan.run(seq, firstSeq, lastSeq);
       }
-      db.prepare(`DELETE FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("content_of")}`).run(firstSeq, lastSeq);
+      db.prepare(`DELETE FROM sealed_refs WHERE content_of BETWEEN ? AND ? AND ${elsewhere("sealed_refs.content_of")}`).run(firstSeq, lastSeq);
     }
     // Counts kept under a block key no entry has any more (an entry whose key was damaged was set aside under it).
     db.exec("DELETE FROM memory_block_usage WHERE last_seq NOT IN (SELECT last_seq FROM memory_blocks)");
