@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { MemzipError, ErrorCode, storeFailure } from "../errors.js";
 import { GENERAL_USAGE_HINT } from "./shared.js";
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new MemzipError(ErrorCode.USAGE, parseError(command, cause), { hint: helpHint(command), cause });
     }
     json = parsed.values.json === true;
-    refuseUndecodable(parsed.values, parsed.positionals);
+    refuseUndecodable(rest);
     if (parsed.values.help) {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
@@ -82,16 +83,40 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * An argument holding U+FFFD: Node decodes the command line as UTF-8 and puts U+FFFD for each byte that is not (a text
- * typed in a Latin-1 terminal, `$'caf\xe9'`), so the text stored was not the one given, and two ids of different bytes
- * became one id (hostile trial of stop 63). Refused, as a file or JSONL line that is not UTF-8 is.
+ * An argument whose bytes are not UTF-8 (a text typed in a Latin-1 terminal, `$'caf\xe9'`): Node hands it over with
+ * U+FFFD for each byte it could not decode, so the text stored was not the one given, and two ids of different bytes
+ * became one id (hostile trial of stop 63). Refused, as a file or JSONL line that is not UTF-8 is. The bytes are read
+ * from /proc/self/cmdline, so an argument that holds U+FFFD itself (an id imported with one) is taken; where there is
+ * no /proc (macOS), arguments are taken as Node decoded them.
  */
-function refuseUndecodable(values: Record<string, unknown>, positionals: readonly string[]): void {
-  const named = Object.entries(values).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => [`--${name}`, v] as const));
-  const all = [...positionals.map((value, i) => [`argument ${i + 1}`, value] as const), ...named];
-  const bad = all.find(([, value]) => typeof value === "string" && value.includes("\uFFFD"));
-  if (bad === undefined) return;
-  throw new MemzipError(ErrorCode.INVALID_INPUT, `${bad[0]} is not valid UTF-8 (it reached memzip with U+FFFD in place of bytes it could not decode): ${JSON.stringify(String(bad[1]).slice(0, 60))}`, {
+function refuseUndecodable(args: readonly string[]): void {
+  if (!args.some((arg) => arg.includes("\uFFFD"))) return;
+  let raw: Buffer;
+  try {
+    raw = readFileSync("/proc/self/cmdline");
+  } catch {
+    return;
+  }
+  // NUL-terminated arguments; this command's are the last `args.length` (node's own flags and the script come first).
+  const parts: Buffer[] = [];
+  for (let start = 0; start < raw.length; ) {
+    const end = raw.indexOf(0, start);
+    parts.push(raw.subarray(start, end === -1 ? raw.length : end));
+    start = end === -1 ? raw.length : end + 1;
+  }
+  const own = parts.slice(-args.length);
+  if (own.length !== args.length) return;
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const bad = own.findIndex((bytes) => {
+    try {
+      strict.decode(bytes);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (bad === -1) return;
+  throw new MemzipError(ErrorCode.INVALID_INPUT, `the argument ${JSON.stringify((args[bad] as string).slice(0, 60))} is not valid UTF-8 (memzip would see U+FFFD in place of the bytes it could not decode)`, {
     hint: "Set the terminal to UTF-8 (a UTF-8 locale such as LANG=C.UTF-8), or pass the text with --file FILE in UTF-8 (`iconv -f latin1 -t utf-8` converts a Latin-1 file).",
   });
 }
