@@ -564,10 +564,20 @@ export class SearchIndex {
   /** Which rows a query may return: its namespace(s) and filter, decided before ranking. */
   private admission(matrix: Matrix, options: Omit<SearchOptions, "mode">): ((row: number) => boolean) | undefined {
     const byNamespace = this.namespaceAdmission(matrix, options);
-    const { only } = options;
     const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
-    if (only === undefined && except === undefined) return byNamespace;
-    return (row) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(rowKey(matrix, row))) && (except === undefined || !except.has(rowKey(matrix, row)));
+    if (options.only === undefined && except === undefined) return byNamespace;
+    // The filter's keys as rows, once: no key is made for each row a ranking looks at (keyword counts walk whole term lists).
+    const rowsOf = (keys: ReadonlySet<string>) => {
+      const rows = new Set<number>();
+      for (const key of keys) {
+        const row = matrix.rows.get(key);
+        if (row !== undefined) rows.add(row);
+      }
+      return rows;
+    };
+    const only = options.only === undefined ? undefined : rowsOf(options.only);
+    const excepted = except === undefined ? undefined : rowsOf(except);
+    return (row) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(row)) && (excepted === undefined || !excepted.has(row));
   }
 
   /**
@@ -738,19 +748,31 @@ export class SearchIndex {
   private async selectiveTerms(matrix: Matrix, terms: readonly string[], indexed: number, admit: ((row: number) => boolean) | undefined): Promise<{ term: string; rows: Int32Array; docs: number }[]> {
     const unique = [...new Set(terms)];
     const limit = Math.max(COMMON_TERM_MIN_DOCS, indexed * COMMON_TERM_SHARE);
+    const seqOf = matrix.seqOf;
+    // A term's live (and admitted) rows, counted up to `most`: past it a term is common, and its exact count is
+    // needed only where it is one of the two rarest found.
+    const countOf = (rows: Int32Array, most: number): number => {
+      // Every tombstoned row is in `dead`: with none and no admission, every row of a list counts (no walk).
+      if (matrix.dead.length === 0 && !admit) return rows.length;
+      let docs = 0;
+      for (let i = 0; i < rows.length && docs <= most; i++) {
+        const row = rows[i] as number;
+        if ((seqOf[row] as number) >= 0 && (!admit || admit(row))) docs++;
+      }
+      return docs;
+    };
     const counted: { term: string; rows: Int32Array; docs: number }[] = [];
     for (const term of unique) {
       const rows = await this.termRowsOf(matrix, term);
-      // Every tombstoned row is in `dead`: with none, every row of a list is live (no walk over a common term's rows each search).
-      let docs = matrix.dead.length === 0 && !admit ? rows.length : 0;
-      if (admit) for (const row of rows) docs += (matrix.seqOf[row] as number) >= 0 && admit(row) ? 1 : 0;
-      else if (matrix.dead.length > 0) for (const row of rows) if ((matrix.seqOf[row] as number) >= 0) docs++;
-      counted.push({ term, rows, docs });
+      counted.push({ term, rows, docs: countOf(rows, limit) });
     }
-    const byFrequency = counted
-      .filter((t) => t.docs > 0)
-      .sort((a, b) => a.docs - b.docs);
-    return byFrequency.filter((t, i) => i < 2 || t.docs <= limit);
+    const selective = counted.filter((t) => t.docs > 0 && t.docs <= limit);
+    if (selective.length < 2) {
+      // Fewer than two rare terms: the commonest are kept too, the rarest of them first, by their exact counts.
+      const common = counted.filter((t) => t.docs > limit).map((t) => ({ ...t, docs: countOf(t.rows, Infinity) }));
+      selective.push(...common.sort((a, b) => a.docs - b.docs).slice(0, 2 - selective.length));
+    }
+    return selective.sort((a, b) => a.docs - b.docs);
   }
 
   /**
