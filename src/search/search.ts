@@ -137,8 +137,9 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
  * How `searchTerms` splits a text, part of the index's key: an index built another way is rebuilt. "t2": NFC first,
  * combining marks inside words (the first form split "चाय" into "च" and "य", so a Hindi query matched unrelated memories,
  * and an NFD "résumé" was not found by an NFC one). "t3": NFKC, so full-width "ＡＰＩ" and "ｖ２" are "api" and "v2"
- * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; accents are folded ("zoe naive resume"
- * finds "Zoë naïve résumé", "istanbul" finds "İstanbul"); an emoji or a flag is a term of its own (both were dropped, so
+ * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; a word with accents is indexed as
+ * written and without them, so a query typed without accents finds it ("zoe naive resume" finds "Zoë naïve résumé",
+ * "istanbul" finds "İstanbul") while one typed with them finds that word only ("má" is not "mã" or "ma"); an emoji or a flag is a term of its own (both were dropped, so
  * a query of them found nothing); Thai, Lao, Khmer and Myanmar, written without spaces, are cut into words by the
  * dictionary of Intl.Segmenter (a whole Thai sentence was one term, so none of its words was found).
  */
@@ -151,30 +152,40 @@ let wordSegmenter: Intl.Segmenter | undefined;
  * "👍🏽" is "👍" and a family emoji is its people), or a flag (two regional indicators).
  */
 const TERM_RUNS = /[\p{L}\p{M}\p{N}_]+|\p{Regional_Indicator}{2}|\p{Extended_Pictographic}/gu;
-/**
- * Folded away after compatibility decomposition: the combining diacritics of Latin, Greek and Cyrillic (U+0300–U+036F;
- * the vowel signs of Indic scripts stay, they tell words apart) and variation selectors 1–16 ("❤️" would otherwise leave
- * a term of its selector alone).
- */
-const FOLDED_MARKS = /[\u0300-\u036f\uFE00-\uFE0F]/g;
+/** Variation selectors 1–16, left out ("❤️" would otherwise leave a term of its selector alone). */
+const VARIATION_SELECTORS = /[\uFE00-\uFE0F]/g;
+/** The combining diacritics of Latin, Greek and Cyrillic (the vowel signs of Indic scripts are not: they tell words apart). */
+const DIACRITICS = /[\u0300-\u036f]/g;
+
+/** `term` without its accents, or undefined when it has none. */
+function withoutAccents(term: string): string | undefined {
+  const bare = term.normalize("NFD").replace(DIACRITICS, "").normalize("NFC");
+  return bare === term || bare === "" ? undefined : bare;
+}
 
 /**
- * Lower-cased words and numbers, compatibility forms (NFKC: full-width letters and digits, ligatures)
- * and accents folded; Han, kana and Hangul, which put no spaces between words, become one term a
- * character, as does each emoji; Thai and its neighbours are cut into dictionary words. The keyword index keeps no positions, so a Chinese query matches the
+ * Lower-cased words and numbers, compatibility forms folded (NFKC: full-width letters and digits,
+ * ligatures); Han, kana and Hangul, which put no spaces between words, become one term a character,
+ * as does each emoji; Thai and its neighbours are cut into dictionary words. `forIndex`: a word with
+ * accents is a term twice, as written and without them (a query's words are taken as written). The keyword index keeps no positions, so a Chinese query matches the
  * memories holding its characters, ranked by how rare they are; word order counts through the
  * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
  * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
-export function searchTerms(text: string): string[] {
+export function searchTerms(text: string, forIndex = false): string[] {
   const terms: string[] = [];
-  const push = (plain: string) => {
-    if (!UNSPACED.test(plain)) terms.push(plain);
-    else for (const { segment, isWordLike } of (wordSegmenter ??= new Intl.Segmenter("th", { granularity: "word" })).segment(plain)) if (isWordLike) terms.push(segment);
+  const word = (term: string) => {
+    terms.push(term);
+    const bare = forIndex ? withoutAccents(term) : undefined;
+    if (bare !== undefined) terms.push(bare);
   };
-  // Lower-cased while decomposed: "İ" becomes "i" and a dot above, which is folded away.
-  const folded = text.normalize("NFKD").toLowerCase().replace(FOLDED_MARKS, "").normalize("NFC");
-  for (const run of folded.match(TERM_RUNS) ?? []) {
+  const push = (plain: string) => {
+    if (!UNSPACED.test(plain)) word(plain);
+    else for (const { segment, isWordLike } of (wordSegmenter ??= new Intl.Segmenter("th", { granularity: "word" })).segment(plain)) if (isWordLike) word(segment);
+  };
+  // "İ" lower-cases to "i" and a dot above: without its accent, "i".
+  const normal = text.normalize("NFKC").toLowerCase().replace(VARIATION_SELECTORS, "").normalize("NFC");
+  for (const run of normal.match(TERM_RUNS) ?? []) {
     let plain = "";
     for (const char of run) {
       if (CJK.test(char)) {
@@ -449,7 +460,7 @@ export class SearchIndex {
           await this.index.put(
             this.key,
             readable.map(({ seq, source }, i) => {
-              const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n")));
+              const terms = new Set(searchTerms([source.text, source.summary ?? "", ...(source.entities ?? [])].join("\n"), true));
               this.remember(seq, terms);
               this.onIndexed?.(seq, [...terms]);
               return { seq, vector: this.encoding.encode(unit(vectors[i] as Float32Array)), terms: [...terms].join(" ") };

@@ -19,7 +19,7 @@ describe("keyword rows held in memory", () => {
       const from = Math.floor(random() * Math.max(1, source.length - 200));
       return source.slice(from, from + 40 + Math.floor(random() * 200));
     };
-    const all = corpus.flatMap((t) => searchTerms(t));
+    const all = corpus.flatMap((t) => searchTerms(t, true));
     const han = all.filter((t) => /\p{Script=Han}/u.test(t));
     const latin = all.filter((t) => /^[a-z]{4,}$/.test(t));
     // Common and rare terms, words and Han characters; one no memory holds until it is written.
@@ -61,7 +61,7 @@ describe("keyword rows held in memory", () => {
         const keyOf = new Map((connection.prepare("SELECT m.seq, m.id, n.name FROM memories m JOIN namespaces n ON n.n = m.ns").raw().all() as [number, string, string][]).map(([seq, id, ns]) => [seq, memoryKey(ns, id)]));
         for (const term of probes) {
           const fts = (await view.search.matching(term)).map((seq) => keyOf.get(seq) as string).sort();
-          const truth = [...live].filter(([, m]) => searchTerms(m.text).includes(term)).map(([id, m]) => memoryKey(m.namespace, id)).sort();
+          const truth = [...live].filter(([, m]) => searchTerms(m.text, true).includes(term)).map(([id, m]) => memoryKey(m.namespace, id)).sort();
           const { keys, held } = await index.termMatches(term);
           assert.deepEqual(fts, truth, `round ${round}, "${term}": FTS5 holds the live memories' terms`);
           assert.deepEqual(keys, fts, `round ${round}, "${term}": held rows equal FTS5's answer`);

@@ -24,7 +24,7 @@ async function liveTerms(engine: Engine): Promise<Live> {
       const text = await engine.recall(m.id, { namespace: ns });
       const semantic = await engine.semanticOf(m.id, ns);
       const words = [text, semantic?.summary ?? "", ...(semantic?.entities ?? []).map((e) => e.text)].join("\n");
-      out.set(`${ns}\u0000${m.id}`, { ns, id: m.id, terms: new Set(searchTerms(words)) });
+      out.set(`${ns}\u0000${m.id}`, { ns, id: m.id, terms: new Set(searchTerms(words, true)) });
     }
   }
   return out;
@@ -56,7 +56,7 @@ async function assertExact(engine: Engine, path: string, vocabulary: ReadonlySet
 }
 
 function vocabularyOf(texts: readonly string[]): Set<string> {
-  return new Set(texts.flatMap((t) => searchTerms(t)));
+  return new Set(texts.flatMap((t) => searchTerms(t, true)));
 }
 
 function tables(path: string): { moved: number; relocated: number; instances: number } {
@@ -124,7 +124,7 @@ describe("search index format 4: keyword rows without document sizes", () => {
     reference.exec(`CREATE VIRTUAL TABLE t USING fts5(terms, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'")`);
     const put = reference.prepare("INSERT INTO t (rowid, terms) VALUES (?, ?)");
     const seqs = db.prepare("SELECT seq, id FROM memories").all() as { seq: number; id: string }[];
-    for (const { seq, id } of seqs) put.run(seq, [...new Set(searchTerms(notes.find((n) => n.id === id)?.text ?? ""))].join(" "));
+    for (const { seq, id } of seqs) put.run(seq, [...new Set(searchTerms(notes.find((n) => n.id === id)?.text ?? "", true))].join(" "));
     const vocabulary = vocabularyOf(notes.map((n) => n.text));
     const ours = db.prepare("SELECT rowid FROM search_terms WHERE search_terms MATCH ? ORDER BY rowid").pluck();
     const theirs = reference.prepare("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid").pluck();
