@@ -168,7 +168,7 @@ export class LlmCoder {
     const model = await this.store.getByRef(opened.model);
     if (!model) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${modelRef}… that this memory was written with is not registered in this store`, {
-        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 must start with the fingerprint shown).",
+        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 starts with the fingerprint shown).",
         details: { modelRef },
       });
     }
@@ -268,7 +268,7 @@ export class LlmCoder {
     const model = await this.store.get(mix.model);
     if (!model) {
       throw new MemzipError(ErrorCode.MISSING_MODEL, `the model ${mix.model.slice(0, 16)}… that this llm-mix memory was written with is not registered in this store`, {
-        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 must be the fingerprint shown).",
+        hint: "Register the same GGUF file with `memzip models add PATH` (its sha256 is the fingerprint shown).",
         details: { codec: "llm-mix", fingerprint: mix.model },
       });
     }

@@ -109,7 +109,7 @@ describe("the filter on every command, and expiry from the command line", () => 
     assert.deepEqual(ls([]), ["cat", "deploy", "standup"], "nothing deleted");
     // A mistyped -n is said on stderr, naming the store's namespaces: verify said "checked 0, failed 0" and export wrote
     // nothing, silently (trial43). The answer and exit code stay: a tenant nothing was written to yet is a fair question.
-    for (const command of [["verify"], ["export"], ["recode"]]) {
+    for (const command of [["verify"], ["export"], ["recode"], ["stats"]]) {
       const typo = memzip([...command, "-n", "defualt", "--db", db]);
       assert.equal(typo.status, 0, `${command.join(" ")}: ${typo.stderr}`);
       assert.match(typo.stderr, /warning: the store holds no memory in namespace "defualt" \(its namespaces: default\)/);

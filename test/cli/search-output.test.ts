@@ -39,6 +39,20 @@ describe("memzip search output", () => {
     assert.ok(text.startsWith(hit.preview.slice(0, -1)));
   });
 
+  it("related says how to list the nearest memories when none reaches the default floor (newcomer trial of stop 63)", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "x.db");
+    assert.equal(memzip(["add", "The user prefers green tea.", "--id", "tea", "--db", db]).status, 0);
+    assert.equal(memzip(["add", "Deploy the billing service on Friday.", "--id", "deploy", "--db", db]).status, 0);
+    const none = memzip(["related", "tea", "--db", db]);
+    assert.equal(none.status, 0, none.stderr);
+    assert.match(none.stdout, /no matches/);
+    assert.match(none.stderr, /`--min-similarity 0` lists the nearest anyway/);
+    const nearest = memzip(["related", "tea", "--min-similarity", "0", "--db", db]);
+    assert.match(nearest.stdout, /deploy/);
+    assert.doesNotMatch(nearest.stderr, /min-similarity/);
+  });
+
   it('reads "--json" after "--" as an argument, not as the output option', () => {
     using dir = tempDir();
     const db = join(dir.path, "x.db");

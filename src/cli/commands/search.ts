@@ -19,6 +19,15 @@ const FLOOR_OPTION = {
   },
 } as const;
 
+/** `related` has no keyword side: every hit is one by similarity (newcomer trial of stop 63: the help said otherwise). */
+const RELATED_FLOOR_OPTION = {
+  "min-similarity": {
+    type: "string",
+    value: "S",
+    help: `only memories at or above cosine S to ID, -1–1 (default ${NGRAM_MIN_SIMILARITY} with the built-in n-gram embedder,\n0 with a model; short or few memories may have none above it: --min-similarity 0 lists the nearest)`,
+  },
+} as const;
+
 function floorOf(context: CommandContext): number | undefined {
   const value = context.values["min-similarity"];
   if (typeof value !== "string") return undefined;
@@ -92,7 +101,7 @@ With --json: {"id", "embedder", "indexed", "unsearchable": [{"id", "namespace", 
   options: {
     limit: { type: "string", short: "k", value: "K", help: "memories to show (default 10)" },
     ...FILTER_OPTIONS,
-    ...FLOOR_OPTION,
+    ...RELATED_FLOOR_OPTION,
     ...REINDEX_OPTION,
     namespace: { ...ID_NAMESPACE.namespace, help: "ID's namespace, and only its memories are listed (default: the one\nnamespace that holds ID; hits from every namespace)" },
     ...STORE_OPTIONS,
@@ -109,6 +118,9 @@ With --json: {"id", "embedder", "indexed", "unsearchable": [{"id", "namespace", 
       const indexed = await refresh(context, index);
       const hits = await engine.relatedMemories(id, { limit, filter, ...(namespace ? { namespace } : {}), ...(minSimilarity === undefined ? {} : { minSimilarity }) });
       await report(context, engine, { id, embedder: index.embedderName, indexed, unsearchable: await unsearchable(context, engine, namespace) }, hits);
+      if (hits.length === 0 && minSimilarity === undefined && !context.json) {
+        context.stderr.write(`memzip: no memory is at or above the default similarity floor to ${JSON.stringify(id)}; \`--min-similarity 0\` lists the nearest anyway\n`);
+      }
       return 0;
     } finally {
       await engine.close();

@@ -3,7 +3,7 @@ import type { Command } from "../command.js";
 import { READ_NAMESPACE, STORE_OPTIONS } from "../command.js";
 import type { StoreStats } from "../../engine-stats.js";
 import { formatBytes } from "../progress.js";
-import { bpb, countOf, emit, modelOutcomeLines, openEngine, type ModelOutcomeCounts } from "../shared.js";
+import { bpb, countOf, emit, modelOutcomeLines, openEngine, warnIfEmptyNamespace, type ModelOutcomeCounts } from "../shared.js";
 
 export const statsCommand: Command = {
   name: "stats",
@@ -31,6 +31,8 @@ memzip's package, not the store, never counted; "baseCodedMemories" and "baseCod
     const engine = openEngine(context, {}, { readOnly: true });
     try {
       const namespace = typeof context.values.namespace === "string" ? context.values.namespace : undefined;
+      // A typo in -n answered "0 memories" beside the derived state of other namespaces, without a word (newcomer trial of stop 63).
+      await warnIfEmptyNamespace(engine, context, namespace);
       const stats = await engine.stats(namespace);
       emit(context, stats, describe(stats, namespace, isLocalStoreFile(engine.location) ? "file" : "database"));
       return 0;
