@@ -139,9 +139,10 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
  * and an NFD "résumé" was not found by an NFC one). "t3": NFKC, so full-width "ＡＰＩ" and "ｖ２" are "api" and "v2"
  * (as Chinese and Japanese input methods type them) and a ligature "ﬁ" is "fi"; a word with accents is indexed as
  * written and without them, so a query typed without accents finds it ("zoe naive resume" finds "Zoë naïve résumé",
- * "istanbul" finds "İstanbul") while one typed with them finds that word only ("má" is not "mã" or "ma"); an emoji or a flag is a term of its own (both were dropped, so
- * a query of them found nothing); Thai, Lao, Khmer and Myanmar, written without spaces, are cut into words by the
- * dictionary of Intl.Segmenter (a whole Thai sentence was one term, so none of its words was found).
+ * "istanbul" finds "İstanbul") while one typed with them finds that word only ("má" is not "mã" or "ma"); an emoji or
+ * a flag is a term of its own (both were dropped, so a query of them found nothing); Thai, Lao, Khmer and Myanmar,
+ * written without spaces, are cut into words by the dictionary of Intl.Segmenter (a whole Thai sentence was one term,
+ * so none of its words was found).
  */
 const TERMS_FORM = "t3";
 /** Scripts written without spaces between words that are not one term a character (as Han is): cut by a dictionary. */
@@ -167,8 +168,8 @@ function withoutAccents(term: string): string | undefined {
  * Lower-cased words and numbers, compatibility forms folded (NFKC: full-width letters and digits,
  * ligatures); Han, kana and Hangul, which put no spaces between words, become one term a character,
  * as does each emoji; Thai and its neighbours are cut into dictionary words. `forIndex`: a word with
- * accents is a term twice, as written and without them (a query's words are taken as written). The keyword index keeps no positions, so a Chinese query matches the
- * memories holding its characters, ranked by how rare they are; word order counts through the
+ * accents is a term twice, as written and without them (a query's words are taken as written). The
+ * keyword index keeps no positions, so a Chinese query matches the memories holding its characters, ranked by how rare they are; word order counts through the
  * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
  * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
  */
