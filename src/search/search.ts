@@ -169,9 +169,10 @@ function withoutAccents(term: string): string | undefined {
  * ligatures); Han, kana and Hangul, which put no spaces between words, become one term a character,
  * as does each emoji; Thai and its neighbours are cut into dictionary words. `forIndex`: a word with
  * accents is a term twice, as written and without them (a query's words are taken as written). The
- * keyword index keeps no positions, so a Chinese query matches the memories holding its characters, ranked by how rare they are; word order counts through the
- * vector (3- and 4-character n-grams), which breaks the ties. Bigrams would keep order in the
- * keyword index too, at half again its size on the dev corpus (docs/SEARCH.md).
+ * keyword index keeps no positions, so a Chinese query matches the memories holding its characters,
+ * ranked by how rare they are; word order counts through the vector (3- and 4-character n-grams),
+ * which breaks the ties. Bigrams would keep order in the keyword index too, at half again its size
+ * on the dev corpus (docs/SEARCH.md).
  */
 export function searchTerms(text: string, forIndex = false): string[] {
   const terms: string[] = [];
