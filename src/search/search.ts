@@ -537,7 +537,7 @@ export class SearchIndex {
       const admit = this.admission(matrix, options);
       const rankings: string[][] = [];
       if (mode !== "keyword") rankings.push(this.nearest(matrix, similarities, candidates, admit, floor));
-      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit, admit && (() => this.admittedCount(matrix, options))));
+      if (mode !== "vector") rankings.push(await this.keywordRanking(matrix, similarities, searchTerms(query), candidates, admit));
       return this.fuse(matrix, similarities, rankings, mode, limit);
     });
   }
@@ -574,12 +574,17 @@ export class SearchIndex {
     return this.embedder.name.startsWith("ngram-") ? NGRAM_MIN_SIMILARITY : 0;
   }
 
-  /** Which rows a query may return: its namespace(s) and filter, decided before ranking. */
-  private admission(matrix: Matrix, options: Omit<SearchOptions, "mode">): ((row: number) => boolean) | undefined {
+  /**
+   * Which rows a query may return: its namespace(s) and filter, decided before ranking; undefined when every row may.
+   * The filter's keys and the expired memories' are held as rows, once: no key is made for each row a ranking looks at
+   * (keyword counts walk whole term lists). `count()`: how many live rows it admits, the document count of a search
+   * limited to some namespaces or memories, from those rows where the filter names some, else from a walk over the
+   * rows' namespace numbers.
+   */
+  private admission(matrix: Matrix, options: Omit<SearchOptions, "mode">): Admission | undefined {
     const byNamespace = this.namespaceAdmission(matrix, options);
     const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
-    if (options.only === undefined && except === undefined) return byNamespace;
-    // The filter's keys as rows, once: no key is made for each row a ranking looks at (keyword counts walk whole term lists).
+    if (byNamespace === undefined && options.only === undefined && except === undefined) return undefined;
     const rowsOf = (keys: ReadonlySet<string>) => {
       const rows = new Set<number>();
       for (const key of keys) {
@@ -590,31 +595,21 @@ export class SearchIndex {
     };
     const only = options.only === undefined ? undefined : rowsOf(options.only);
     const excepted = except === undefined ? undefined : rowsOf(except);
-    return (row) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(row)) && (excepted === undefined || !excepted.has(row));
-  }
-
-  /**
-   * How many live rows `admission` lets through (the document count of a search limited to some namespaces or
-   * memories): from the filter's keys where it has some (no key made for each row of the store), else a walk over the
-   * rows' namespace numbers less the excepted keys.
-   */
-  private admittedCount(matrix: Matrix, options: Omit<SearchOptions, "mode">): number {
-    const byNamespace = this.namespaceAdmission(matrix, options);
-    const except = options.except !== undefined && options.except.size > 0 ? options.except : undefined;
-    const live = (key: string): number | undefined => {
-      const row = matrix.rows.get(key);
-      return row !== undefined && (matrix.seqOf[row] as number) >= 0 && (byNamespace === undefined || byNamespace(row)) ? row : undefined;
-    };
-    if (options.only !== undefined) {
+    const seqOf = matrix.seqOf;
+    const inScope = (row: number) => (seqOf[row] as number) >= 0 && (byNamespace === undefined || byNamespace(row));
+    const admit = (row: number) => (byNamespace === undefined || byNamespace(row)) && (only === undefined || only.has(row)) && (excepted === undefined || !excepted.has(row));
+    const count = (): number => {
       let n = 0;
-      for (const key of options.only) if (live(key) !== undefined && !except?.has(key)) n++;
+      if (only !== undefined) {
+        for (const row of only) if (inScope(row) && !excepted?.has(row)) n++;
+        return n;
+      }
+      if (byNamespace === undefined) n = matrix.seqs.size;
+      else for (let row = 0; row < seqOf.length; row++) if (inScope(row)) n++;
+      if (excepted) for (const row of excepted) if (inScope(row)) n--;
       return n;
-    }
-    let n = 0;
-    if (byNamespace === undefined) n = matrix.seqs.size;
-    else for (let row = 0; row < matrix.seqOf.length; row++) if ((matrix.seqOf[row] as number) >= 0 && byNamespace(row)) n++;
-    if (except) for (const key of except) if (live(key) !== undefined) n--;
-    return n;
+    };
+    return Object.assign(admit, { count });
   }
 
   /** The rows of the query's namespace(s): one flag a namespace number (every row's namespace has one); undefined when all are. */
@@ -685,17 +680,10 @@ export class SearchIndex {
    * Ids of the memories holding the most (by IDF) of the query's selective terms, best first; ties
    * go to the higher vector similarity.
    */
-  private async keywordRanking(
-    matrix: Matrix,
-    similarities: Float32Array,
-    terms: readonly string[],
-    count: number,
-    admit: ((row: number) => boolean) | undefined,
-    admitted: (() => number) | undefined,
-  ): Promise<string[]> {
+  private async keywordRanking(matrix: Matrix, similarities: Float32Array, terms: readonly string[], count: number, admit: Admission | undefined): Promise<string[]> {
     // Counted over the rows this search may return: counts over the whole store told a tenant which words other
     // namespaces hold (a rare word there dropped a common query word here), and ranked its hits by them.
-    const total = admitted ? admitted() : matrix.seqs.size;
+    const total = admit ? admit.count() : matrix.seqs.size;
     const selective = await this.selectiveTerms(matrix, terms, total, admit);
     // From here on synchronous: the scores array is shared by every ranking and left all 0 again.
     if (this.keywordScores.length < matrix.seqOf.length) this.keywordScores = new Float64Array(Math.max(matrix.seqOf.length, this.keywordScores.length * 2));
@@ -1066,6 +1054,9 @@ function namespaceId(matrix: Matrix, namespace: string): number {
   if (n === undefined) matrix.namespaceIds.set(namespace, (n = matrix.namespaceIds.size));
   return n;
 }
+
+/** The rows a search may return (`SearchIndex.admission`), and how many live ones that is. */
+type Admission = ((row: number) => boolean) & { count(): number };
 
 function rowKey(matrix: Matrix, row: number): string {
   return memoryKey(matrix.namespaces[row] as string, matrix.ids[row] as string);

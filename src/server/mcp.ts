@@ -13,6 +13,7 @@ import type { StoreStats } from "../engine-stats.js";
 import { errorAnswer, forbidden } from "./errors.js";
 import { checkTextSize } from "./memories.js";
 import { inSeveral } from "./scope.js";
+import { isHighSurrogate, isLowSurrogate, pairSafeEnd } from "../core/text-cut.js";
 
 /**
  * Bounds on every answer, so a large store never floods an agent's context (docs/MCP.md lists them).
@@ -202,7 +203,7 @@ const notFound = (id: string) =>
 /** Cuts a text to a preview; never splits a surrogate pair. */
 export function preview(text: string, chars: number = MCP_BOUNDS.previewChars): string {
   if (text.length <= chars) return text;
-  return `${text.slice(0, safeEnd(text, chars))}…`;
+  return `${text.slice(0, pairSafeEnd(text, chars))}…`;
 }
 
 /**
@@ -225,18 +226,11 @@ export function boundedTags(tags: readonly string[], chars: number): { tags: str
 export function recallPage(text: string, from: number, maxChars: number): { offset: number; end: number } {
   let offset = Math.min(from, text.length);
   if (offset > 0 && offset < text.length && isLowSurrogate(text.charCodeAt(offset)) && isHighSurrogate(text.charCodeAt(offset - 1))) offset--;
-  let end = safeEnd(text, offset + maxChars);
+  let end = pairSafeEnd(text, offset + maxChars);
   if (end <= offset && offset < text.length) end = Math.min(text.length, offset + 2);
   return { offset, end };
 }
 
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
-const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
-
-function safeEnd(text: string, end: number): number {
-  if (end >= text.length) return text.length;
-  return isHighSurrogate(text.charCodeAt(end - 1)) ? end - 1 : end;
-}
 
 /**
  * The MCP server of one connection: 8 tools over the engine facade, acting only in `scope`'s

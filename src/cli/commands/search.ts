@@ -4,6 +4,7 @@ import { choices, SEARCH_MODES, type SearchMode } from "../../core/vocabulary.js
 import type { Engine } from "../../engine.js";
 import { isOneMemoryError } from "../../errors.js";
 import { countUnreadable, NGRAM_MIN_SIMILARITY, type IndexProgress, type SearchHit, type SearchIndex } from "../../search/search.js";
+import { pairSafeEnd } from "../../core/text-cut.js";
 import { ProgressBar } from "../progress.js";
 import { emit, openEngine, parseChoice, parseFilter, parseInteger, requirePositional, terminalSafe, usage } from "../shared.js";
 
@@ -198,7 +199,3 @@ async function preview(engine: Engine, id: string, namespace: string): Promise<P
   return { preview: line.length > PREVIEW_CHARS ? `${line.slice(0, pairSafeEnd(line, PREVIEW_CHARS - 1))}…` : line, previewOf: summary === undefined ? "text" : "summary" };
 }
 
-/** `end`, or one unit less where `end` would cut a surrogate pair in half (half an emoji is no JSON a strict reader takes). */
-function pairSafeEnd(text: string, end: number): number {
-  return end > 0 && end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800 && (text.charCodeAt(end) & 0xfc00) === 0xdc00 ? end - 1 : end;
-}

@@ -652,7 +652,7 @@ export class SealedRows {
       if (!legacyKeys && !always && hot - stay.size < this.firstSealRows && !sealedBefore) return 0;
       // The blocks before this seal's: their keys in the runs (or the legacy tables) are exact except for the
       // blocks unsealed since (a run's entry of a seq no block of these holds is stale and goes now).
-      const before = this.any() ? (db.prepare("SELECT first_seq, last_seq, n, ns FROM memory_blocks ORDER BY last_seq").all() as BlockRef[]) : [];
+      const before = this.any() ? [...this.blocksAfter(0)] : [];
       const added = { ids: { keys: [], seqs: [] } as KeyPairs, content: { keys: [], seqs: [] } as KeyPairs };
       db.exec(SEALED_TABLES);
       const trigger = this.statements.forgetTrigger.get() as string | undefined;
@@ -851,8 +851,7 @@ export class SealedRows {
     if (this.damagedRuns().length === 0) return false;
     const db = this.database.db;
     this.database.write(() => {
-      const blocks = db.prepare("SELECT first_seq, last_seq, n, ns FROM memory_blocks ORDER BY last_seq").all() as BlockRef[];
-      const { ids, content } = this.keysOfBlocks(blocks);
+      const { ids, content } = this.keysOfBlocks([...this.blocksAfter(0)]);
       for (const [table, pairs] of [["sealed_id_runs", ids], ["sealed_content_runs", content]] as const) {
         db.exec(`DELETE FROM ${table}`);
         const insert = db.prepare(`INSERT INTO ${table} (first_key, data) VALUES (?, ?)`);
@@ -1094,7 +1093,6 @@ function same(a: PackedRow[keyof PackedRow], b: PackedRow[keyof PackedRow]): boo
   return a === b;
 }
 
-/** Every column of every row decoded back equals the row sealed; anything else is an error and the seal rolls back. */
 /**
  * Why a block's decoded rows are not the ones its row in `memory_blocks` says it holds, or undefined. A block is written
  * once, with its first and last seq, count and namespace taken from its rows: a changed seq range (a flipped bit in the
@@ -1111,6 +1109,7 @@ function blockMismatch(block: BlockRef, rows: readonly PackedRow[]): string | un
   return undefined;
 }
 
+/** Every column of every row decoded back equals the row sealed; anything else is an error and the seal rolls back. */
 function verifyBlock(rows: readonly PackedRow[], back: readonly PackedRow[]): void {
   const bad = (detail: string) =>
     new MemzipError(ErrorCode.STORE, `a sealed block did not decode to the rows sealed (${detail}); nothing was sealed`, {
