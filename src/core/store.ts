@@ -535,8 +535,10 @@ export interface AssetRepository {
    * of this kind and lost, so `learnedFrom` answers `samples` from now on (an import retrains when
    * the namespace has doubled again, not at once). Nothing changes, and false is returned, unless
    * `assetId` is still the active one (another writer may have activated an asset meanwhile).
+   * `null`: the namespace had no asset of this kind (its first training lost to what it writes
+   * with, e.g. cm's shipped base model); false unless it still has none.
    */
-  keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean>;
+  keepActive(namespace: string, kind: AssetKind, assetId: string | null, samples: number): Promise<boolean>;
   /**
    * Removes an asset if no memory needs it (checked atomically, so a concurrent writer cannot lose
    * it); a namespace writing with it stops doing so. Returns whether it was removed.

@@ -19,6 +19,9 @@ import type { PruneFilter, RemovedAsset } from "./types.js";
  */
 export const ACTIVE_ASSET_GRACE_MS = 60 * 60_000;
 
+/** An import retrains a namespace's asset once the namespace holds this many times the memories it learned from. */
+export const RETRAIN_GROWTH = 2;
+
 export class EngineAssets {
   private readonly cache = new Map<string, Asset>();
   /** Summary assets of planned writes not committed yet, by reference. */

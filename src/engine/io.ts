@@ -437,14 +437,15 @@ export class ImportExport {
     const trains = threshold > 0 && (await store.memories.count(namespace)) >= threshold;
     if (!trains && !deferred) return undefined;
     const assets: TrainedAsset[] = [];
+    const notUsed: TrainedAsset[] = [];
     for (const kind of trains ? await maintenance.assetKindsToTrain(namespace) : []) {
       const step: FinishStep = { step: "train", namespace, kind };
       stopIfAborted(signal, step);
       onStep?.(step);
       try {
-        // A training measured to store the namespace larger than its active asset is not used (nor listed): nothing changed.
+        // A training measured to store the namespace larger than what it writes with is not used: nothing changed.
         const trained = await maintenance.trainAsset(kind, namespace, {}, signal);
-        if (trained.activated) assets.push(trained);
+        (trained.activated ? assets : notUsed).push(trained);
       } catch (error) {
         // Stopped by the caller, or by the engine's close: either way the import resumes from here.
         if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);
@@ -455,7 +456,10 @@ export class ImportExport {
         throw error;
       }
     }
-    if (assets.length === 0 && !options.recodeAnyway && !deferred) return undefined;
+    if (assets.length === 0 && !options.recodeAnyway && !deferred) {
+      // Nothing to apply: only the trainings that lost are reported.
+      return notUsed.length > 0 ? { assets, notUsed, recode: { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0 }, pruned: [] } : undefined;
+    }
     let step: FinishStep = { step: "recode", namespace, done: 0 };
     stopIfAborted(signal, step);
     onStep?.(step);
@@ -472,8 +476,8 @@ export class ImportExport {
     }
     const pruned = await this.parts.assets.prune({ namespace, unusedActive: true });
     // Finishing an earlier ending that had nothing left to do says nothing.
-    if (assets.length === 0 && recode.recoded === 0 && pruned.length === 0) return undefined;
-    return { assets, recode, pruned };
+    if (assets.length === 0 && notUsed.length === 0 && recode.recoded === 0 && pruned.length === 0) return undefined;
+    return { assets, ...(notUsed.length > 0 ? { notUsed } : {}), recode, pruned };
   }
 
   private async importFrom(

@@ -283,13 +283,18 @@ export interface FinishImportsOptions {
    * an earlier ending was cut short after its assets were trained (a resumed job that had read its whole file).
    */
   recodeAnyway?: boolean;
-  /** Namespaces whose model attempts the import left to this recode (recoded even when nothing trains). */
+  /**
+   * Namespaces whose model attempts the import left to this recode, or whose memories past `autoTrainAfter` it
+   * wrote without the shipped base (recoded even when nothing trains, or the training lost to the base).
+   */
   deferred?: ReadonlySet<string>;
 }
 
 /** What ending an import trained in one namespace: the assets, the recode that applied them, the assets they superseded. */
 export interface ImportTraining {
   assets: TrainedAsset[];
+  /** Trainings measured to store the namespace larger than what it writes with: removed again, nothing changed (each with its `comparison`). */
+  notUsed?: TrainedAsset[];
   recode: RecodeReport;
   pruned: { id: string; kind: AssetKind; bytes: number }[];
 }
@@ -301,23 +306,27 @@ export interface TrainedAsset {
   samples: number;
   trainMs: number;
   /**
-   * Whether new writes use it now. A training that would replace the namespace's active asset is measured against
-   * it first (`comparison`) and used unless the namespace is estimated to grow by more than 2 % with it (or with
-   * `force`); one that lost is removed again, and the active asset stays.
+   * Whether new writes use it now. A training is measured first (`comparison`) against what the namespace writes
+   * with: its active asset of the kind, or, in a namespace that has none yet, the codecs it uses without one (`cm`
+   * with the shipped base model, zstd without a dictionary). It is used unless the namespace is estimated to grow by
+   * more than 2 % with it (or with `force`); one that lost is removed again, and nothing changes.
    */
   activated: boolean;
-  /** The measurement, when there was an active asset to replace (and `force` was not given). */
+  /** The measurement (absent with `force`, or when the training made the active asset again). */
   comparison?: AssetComparison;
 }
 
-/** A newly trained asset against the one a namespace writes with, on texts sampled across the namespace. */
+/** A newly trained asset against what a namespace writes with, on texts sampled across the namespace. */
 export interface AssetComparison {
-  /** The asset new writes used before the training. */
-  activeId: string;
+  /** The asset of this kind new writes used before the training; absent when the namespace had none. */
+  activeId?: string;
   /** Memories sampled (every n-th of the namespace, up to 1 MiB of text) and their text's bytes. */
   memories: number;
   originalBytes: number;
-  /** What the namespace stores now: its active asset's bytes and all its envelopes. */
+  /**
+   * What the namespace stores now: its active asset's bytes and all its envelopes (with no active asset, the envelopes
+   * as the recode that ends an import stores them without the training: memories it wrote without the base with it).
+   */
   activeBytes: number;
   /**
    * What it would store once recoded with the new asset, estimated: the new asset's bytes, the envelopes, and the

@@ -21,7 +21,7 @@ import { groupBySimilarity, type HashedNgramEmbedder } from "../search/similarit
 import { damagedColumns } from "../store/damage.js";
 import { isBaseAsset } from "../codec/cm/base.js";
 import { KeyedSerial, mapConcurrent } from "../core/concurrency.js";
-import { storedAssetId, type EngineAssets } from "./assets.js";
+import { RETRAIN_GROWTH, storedAssetId, type EngineAssets } from "./assets.js";
 import type { Features } from "./features.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
@@ -101,11 +101,14 @@ export class Writer {
 
   constructor(private readonly parts: WriterParts) {}
 
-  /** The write candidates of a namespace: the policy's, with the namespace's active assets resolved. */
-  async candidatesFor(namespace: string, forced?: WriteCodecName): Promise<CodecCandidate[]> {
+  /**
+   * The write candidates of a namespace: the policy's, with the namespace's active assets resolved
+   * (`trial` in place of the active asset of its kind: what writes would be with a new training).
+   */
+  async candidatesFor(namespace: string, forced?: WriteCodecName, trial?: Asset): Promise<CodecCandidate[]> {
     const active = new Map<AssetKind, Asset>();
     for (const kind of this.parts.policy.requiredKinds(forced)) {
-      const asset = await this.parts.assets.active(namespace, kind);
+      const asset = trial?.kind === kind ? trial : await this.parts.assets.active(namespace, kind);
       if (asset) active.set(kind, asset);
     }
     return this.parts.policy.candidates(namespace, active, forced);
@@ -160,8 +163,10 @@ export class Writer {
     const mixSnapshots = new Map<string, Promise<Asset>>();
     // An import that takes a namespace to `autoTrainAfter` trains the namespace's own snapshot at its
     // end and recodes: a memory past that count coded with the shipped base would be coded again, so
-    // the base is offered to the first memories only (per namespace: those below the threshold).
-    const baseBudget = internal.deferModel === true && engineOptions.cmBase && engineOptions.autoTrainAfter > 0 ? new Map<string, { before: Promise<number>; planned: number }>() : undefined;
+    // the base is offered to the first memories only (per namespace: those below the count at which
+    // the ending trains; one whose training lost to the base trains again once it has doubled).
+    const baseBudget =
+      internal.deferModel === true && engineOptions.cmBase && engineOptions.autoTrainAfter > 0 ? new Map<string, { before: Promise<number>; learnedFrom: Promise<number>; planned: number }>() : undefined;
     const usePool = engineOptions.workers > 0 && (expected > 1 || options.offload === true);
     // Concurrency pays where work waits: worker threads, a model, or semantic backends.
     const concurrency = Math.max(1, usePool || model || engineOptions.semantic ? engineOptions.concurrency : 1);
@@ -204,9 +209,14 @@ export class Writer {
       let candidates = await pending;
       if (baseBudget && candidates.some((c) => isBaseAsset(c.asset))) {
         let budget = baseBudget.get(namespace);
-        if (!budget) baseBudget.set(namespace, (budget = { before: store.memories.count(namespace), planned: 0 }));
-        const nth = ++budget.planned;
-        if ((await budget.before) + nth > engineOptions.autoTrainAfter) candidates = candidates.filter((c) => !isBaseAsset(c.asset));
+        if (!budget) baseBudget.set(namespace, (budget = { before: store.memories.count(namespace), learnedFrom: store.assets.learnedFrom(namespace, "cm-snapshot"), planned: 0 }));
+        const count = (await budget.before) + ++budget.planned;
+        // Past the count at which the ending trains (a namespace whose training lost to the base trains again once doubled).
+        if (count > engineOptions.autoTrainAfter && count >= (await budget.learnedFrom) * RETRAIN_GROWTH) {
+          candidates = candidates.filter((c) => !isBaseAsset(c.asset));
+          // The ending recodes the namespace even when its training loses to the base: these memories then get the base.
+          deferred.add(namespace);
+        }
       }
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);

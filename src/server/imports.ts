@@ -63,6 +63,10 @@ const JobView = z.object({
         .optional()
         .describe(`why records were rejected, the first ${MAX_REJECTIONS_SHOWN} (rejected counts them all)`),
       trained: z.array(z.string()).optional().describe("kinds of the assets trained at the end (auto-training), then applied by a recode"),
+      notUsed: z
+        .array(z.string())
+        .optional()
+        .describe("kinds of the assets trained at the end but not used: measured to store the namespace larger than what it writes with (e.g. the shipped base model)"),
       resumedAfterLine: z.number().int().optional().describe("a resumed job: the lines its earlier runs had committed; the counts above are of the lines after it"),
     })
     .optional()
@@ -349,6 +353,7 @@ export function registerImportRoutes(app: FastifyInstance, registry: RouteRegist
           // A reader's message names its line already ("line 2: not valid UTF-8"): said once, in `where`.
           ...(report.rejected.length > 0 ? { rejections: report.rejected.slice(0, MAX_REJECTIONS_SHOWN).map(({ where, code, message }) => ({ where, code, message: message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message })) } : {}),
           ...(report.trained ? { trained: report.trained.assets.map((asset) => asset.kind) } : {}),
+          ...(report.trained?.notUsed?.length ? { notUsed: report.trained.notUsed.map((asset) => asset.kind) } : {}),
           ...(report.resumedFrom ? { resumedAfterLine: report.resumedFrom.line } : {}),
         };
         job.status = report.aborted ? "interrupted" : "done";

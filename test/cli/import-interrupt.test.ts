@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLI, devCorpus, spawnBounded, tempDir } from "../helpers.js";
 
-const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_AUTO_TRAIN_AFTER: "200" };
+// cmBase off: the dev corpus's texts are what the shipped base learned from, so with it no training of theirs is used
+// (measured larger), and these tests stop and resume trainings that are.
+const ENV = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_AUTO_TRAIN_AFTER: "200", MEMZIP_CM_BASE: "false" };
 
 function memzip(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const result = spawnBounded(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...ENV, ...env }, encoding: "utf8" });
@@ -283,7 +285,8 @@ syncBuiltinESMExports();
     assert.deepEqual(JSON.parse(memzip(["dict", "ls", "--db", db, "--json"]).stdout).assets, []);
     const trained = memzip(["dict", "train", "--db", db], [], { TMPDIR: tmp });
     assert.equal(trained.status, 0, trained.stderr);
-    assert.match(trained.stdout, /^trained zstd dictionary /);
+    // Trained to the end this time (then used, or measured larger than zstd alone and removed).
+    assert.match(trained.stdout, /^(trained zstd dictionary |left the namespace without a zstd dictionary: the new one \()/);
   });
 
   it("recode: stopped between memories, exit 143, every memory reads back", async () => {

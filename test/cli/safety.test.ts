@@ -320,7 +320,8 @@ describe("damage outside the memories' rows (trial43)", () => {
   it("a damaged asset row and a damaged schema are E_STORE (exit 8) without a stack trace; --skip-bad lists what needs the asset", async () => {
     await using dir = tempDir();
     const db = sampleStore(dir.path);
-    const trained = memzip(["dict", "train", "--db", db, "--json"]);
+    // Forced: on the 40 sample notes a dictionary is measured larger than the codecs without one, and not used.
+    const trained = memzip(["dict", "train", "--force", "--db", db, "--json"]);
     assert.equal(trained.status, 0, trained.stderr);
     const users = (memzip(["ls", "--db", db, "--json", "--limit", "100"]).json().memories as { id: string; codec: string }[]).filter((m) => m.codec === "zstd-dict");
     assert.ok(users.length > 0, "memories coded with the namespace's dictionary");

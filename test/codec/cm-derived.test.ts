@@ -181,7 +181,8 @@ describe("cm derived model state", () => {
   it("a fresh process reads cm and cm-ref memories through the state beside the store, rebuilding it when missing or corrupt", () => {
     using dir = tempDir();
     const db = join(dir.path, "cold.db");
-    const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json" };
+    // cmBase off: the import then trains the namespace's own snapshot (with it, the base stores these dev texts, which it learned from, smaller).
+    const env = { ...process.env, MEMZIP_DB: "", MEMZIP_CONFIG: "/nonexistent/memzip-config.json", MEMZIP_CM_BASE: "false" };
     const memzip = (args: string[]) => {
       const result = spawnBounded(process.execPath, [CLI, ...args, "--db", db], { env });
       assert.equal(result.status, 0, result.stderr.toString("utf8"));

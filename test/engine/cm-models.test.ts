@@ -23,7 +23,8 @@ describe("reads across namespaces keep each namespace's cm model loaded (cmModel
     writeFileSync(file, trained.map((record) => JSON.stringify(record)).join("\n") + "\n");
     const path = join(dir.path, "store.db");
     // 60 memories a namespace trains its snapshot (autoTrainAfter 50); the memories written after it are coded with it.
-    const writer = Engine.create({ store: openStore(path), cache: "off", workers: 0, autoTrainAfter: 50 });
+    // cmBase off: with it, no snapshot of these dev texts would be used (the shipped base learned from them).
+    const writer = Engine.create({ store: openStore(path), cache: "off", workers: 0, autoTrainAfter: 50, cmBase: false });
     const coded: { id: string; namespace: string; text: string }[] = [];
     try {
       await writer.importJsonl(file);

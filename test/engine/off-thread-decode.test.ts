@@ -19,6 +19,7 @@ async function workerDecodes(engine: Engine): Promise<number> {
 /**
  * Through `writer` (closed after): 110 of `texts` (the snapshot trains on them), then one more coded with it ("later"),
  * everything coded on the writer's worker (offload), so this thread never loads the model. The later text and the snapshot.
+ * The writer runs with `cmBase` off: with it, no snapshot of these dev texts would be used (the shipped base learned from them).
  */
 async function withColdModel(writer: Engine, texts: readonly string[]): Promise<{ text: string; snapshot: Asset }> {
   const text = `${texts[115] as string} and one more line that the snapshot has not seen`;
@@ -100,7 +101,7 @@ describe("a large memory is decoded on a codec worker", () => {
       .slice(300, 420)
       .map(({ text }, i) => `${text} (cold read ${i})`);
     // No model states beside the store (openStore alone): every load trains the snapshot, and snapshotTrainings counts it.
-    const { text } = await withColdModel(Engine.create({ store: openStore(path), cache: "off", workers: 1, autoTrainAfter: 100 }), texts);
+    const { text } = await withColdModel(Engine.create({ store: openStore(path), cache: "off", workers: 1, autoTrainAfter: 100, cmBase: false }), texts);
     const reads = async (modelLoadThread: boolean): Promise<{ here: number; onWorkers: number }> => {
       const engine = Engine.create({ store: openStore(path), cache: "off", workers: 1, modelLoadThread });
       try {
@@ -123,7 +124,7 @@ describe("a large memory is decoded on a codec worker", () => {
       .slice(500, 620)
       .map(({ text }, i) => `${text} (sliced load ${i})`);
     // Model states beside the store (Engine.open with a file): the reader loads the model from one.
-    const { text, snapshot } = await withColdModel(Engine.open({ db, cache: "off", workers: 1, autoTrainAfter: 100 }), texts);
+    const { text, snapshot } = await withColdModel(Engine.open({ db, cache: "off", workers: 1, autoTrainAfter: 100, cmBase: false }), texts);
     const reader = Engine.open({ db, cache: "off", workers: 1 });
     try {
       const turns = async (read: () => Promise<string>): Promise<number> => {

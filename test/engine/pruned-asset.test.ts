@@ -15,8 +15,9 @@ describe("a commit whose asset another writer pruned", () => {
     using dir = tempDir();
     const db = join(dir.path, "pruned.db");
     const records = devCorpus().map(({ id, text }) => ({ id, text }));
-    const a = Engine.open({ db, cache: "off", autoTrainAfter: 200 });
-    const b = Engine.open({ db, cache: "off", autoTrainAfter: 200 });
+    // cmBase off here and below: with it, no snapshot of these dev texts would be used (the shipped base learned from them).
+    const a = Engine.open({ db, cache: "off", autoTrainAfter: 200, cmBase: false });
+    const b = Engine.open({ db, cache: "off", autoTrainAfter: 200, cmBase: false });
     try {
       await a.rememberMany(records.slice(0, 300));
       assert.ok(await a.finishImport(), "A's first import trains the namespace");
@@ -52,8 +53,8 @@ describe("a commit whose asset another writer pruned", () => {
     using dir = tempDir();
     const db = join(dir.path, "pruned-recode.db");
     const records = devCorpus().map(({ id, text }) => ({ id, text })).slice(0, 300);
-    const a = Engine.open({ db, cache: "off", autoTrainAfter: 0 });
-    const b = Engine.open({ db, cache: "off", autoTrainAfter: 0 });
+    const a = Engine.open({ db, cache: "off", autoTrainAfter: 0, cmBase: false });
+    const b = Engine.open({ db, cache: "off", autoTrainAfter: 0, cmBase: false });
     try {
       await a.rememberMany(records);
       const before = new Map((await a.list({ limit: 1000 })).map((m) => [m.id, m.codec]));

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
-import { CLI, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
+import { CLI, SAMPLE, devCorpus, spawnBounded, storeOf, tempDir } from "../helpers.js";
 
 /**
  * A training that would replace a namespace's active asset is measured against it first (trial: `model train
@@ -24,7 +24,9 @@ describe("a training measured against the active asset", () => {
       await engine.rememberMany(records);
       const first = await engine.trainAsset("cm-snapshot");
       assert.equal(first.activated, true);
-      assert.equal(first.comparison, undefined, "nothing to measure against");
+      assert.ok(first.comparison, "a first training is measured too");
+      assert.equal(first.comparison.activeId, undefined, "against no snapshot (cmBase off: zstd and raw)");
+      assert.ok(first.comparison.trainedBytes < first.comparison.activeBytes, JSON.stringify(first.comparison));
       await engine.recode();
       const before = await engine.stats();
       const store = storeOf(engine);
@@ -160,5 +162,123 @@ describe("a training measured against the active asset", () => {
     assert.equal(report.activated, true);
     assert.equal(report.comparison, undefined, "a forced training is not measured");
     assert.ok((report.recode?.recoded ?? 0) > 0);
+  });
+});
+
+/**
+ * A namespace's first training is measured against what it writes with before it has one: cm with the base model
+ * shipped with memzip, zstd without a dictionary (newcomer trial, stop 63: 40 notes stored in 3.8 KiB took 4.7 KiB
+ * with a snapshot of their own and 9.9 KiB with a dictionary; an import of 1000 dev memories the base never saw stored
+ * 158.8 KiB with its trained snapshot, 141.8 KiB with the base).
+ */
+describe("a first training measured against what the namespace writes with", () => {
+  const sample = readFileSync(SAMPLE, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as { id: string; text: string });
+
+  it("is not used in a young namespace where the shipped base stores it smaller; nothing changes, and force uses it", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "young.db"), cache: "off", workers: 0, autoTrainAfter: 100_000 });
+    try {
+      await engine.rememberMany(sample);
+      const before = await engine.stats();
+      const store = storeOf(engine);
+      for (const kind of ["cm-snapshot", "zstd-dictionary"] as const) {
+        const trained = await engine.trainAsset(kind);
+        assert.equal(trained.activated, false, kind);
+        assert.ok(trained.comparison, kind);
+        assert.equal(trained.comparison.activeId, undefined);
+        assert.equal(trained.comparison.memories, sample.length);
+        assert.equal(trained.comparison.activeBytes, before.storedBytes, "what the namespace stores now, exactly");
+        assert.ok(trained.comparison.trainedBytes > trained.comparison.activeBytes * 1.02, JSON.stringify(trained.comparison));
+        assert.equal(await store.assets.active("default", kind), undefined, "still none");
+        assert.equal(await store.assets.get(trained.id), undefined, "the new one is removed");
+        assert.equal(await store.assets.learnedFrom("default", kind), sample.length, "an import retrains once the namespace has doubled");
+      }
+      assert.equal((await engine.stats()).storedBytes, before.storedBytes, "nothing changed");
+      const forced = await engine.trainAsset("cm-snapshot", "default", { force: true });
+      assert.equal(forced.activated, true);
+      assert.equal(forced.comparison, undefined);
+      assert.equal(await store.assets.active("default", "cm-snapshot"), forced.id);
+      for (const { id, text } of sample) assert.equal(await engine.recall(id), text);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("leaves an import on the base where the base stores it smaller: the memories written without it are recoded with it", async () => {
+    using dir = tempDir();
+    // Dev records the base did not learn from (it learned from the even ones).
+    const records = devCorpus()
+      .filter((_, i) => i % 2 === 1)
+      .slice(0, 400)
+      .map(({ id, text }) => ({ id, text }));
+    const input = join(dir.path, "in.jsonl");
+    writeFileSync(input, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const trains = Engine.open({ db: join(dir.path, "trains.db"), cache: "off", workers: 0, autoTrainAfter: 200 });
+    const baseOnly = Engine.open({ db: join(dir.path, "base.db"), cache: "off", workers: 0, autoTrainAfter: 0 });
+    try {
+      const report = await trains.importJsonl(input);
+      const training = report.trained;
+      assert.ok(training, "the import's ending reports the trainings");
+      assert.deepEqual(training.assets, [], "none used");
+      assert.deepEqual((training.notUsed ?? []).map((t) => t.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
+      for (const lost of training.notUsed ?? []) assert.ok(lost.comparison && lost.comparison.trainedBytes > lost.comparison.activeBytes * 1.02, JSON.stringify(lost.comparison));
+      assert.equal(training.recode.recoded, records.length - 200, "the memories past autoTrainAfter, written without the base, got it");
+      await baseOnly.importJsonl(input);
+      const [stats, expected] = [await trains.stats(), await baseOnly.stats()];
+      assert.equal(stats.storedBytes, expected.storedBytes, "as if it had never trained");
+      assert.deepEqual(Object.keys(stats.byCodec), ["cm"]);
+      const snapshot = training.notUsed?.find((t) => t.kind === "cm-snapshot");
+      assert.equal(snapshot?.comparison?.activeBytes, stats.storedBytes, "the measurement counted the memories as the base stores them");
+      assert.equal(await storeOf(trains).assets.learnedFrom("default", "cm-snapshot"), records.length);
+      for (const { id, text } of records) assert.equal(await trains.recall(id), text);
+      // The next import into the namespace does not train again before it has doubled.
+      const more = join(dir.path, "more.jsonl");
+      writeFileSync(more, `${JSON.stringify({ id: "one-more", text: "One more note, after the training that lost." })}\n`);
+      assert.equal((await trains.importJsonl(more)).trained, undefined);
+    } finally {
+      await trains.close();
+      await baseOnly.close();
+    }
+  });
+
+  it("is used where the namespace's own text is far from what the base learned", async () => {
+    using dir = tempDir();
+    const engine = Engine.open({ db: join(dir.path, "own.db"), cache: "off", workers: 0, autoTrainAfter: 100_000 });
+    try {
+      // A vocabulary of its own, repeated as a namespace's memories repeat: the base codes each note alone.
+      const parts = ["zorblax", "quenfrith", "vallomere", "grimmbex", "tovarine", "skelldown"];
+      const notes = Array.from({ length: 240 }, (_, i) => ({
+        id: `n${i}`,
+        text: `Ticket QZX-${1000 + i}: the ${parts[i % 6]} relay on ${parts[(i * 5 + 1) % 6]}-${i % 7} was reset by ${parts[(i * 7 + 2) % 6]} after ${i % 13} retries; escalate to ${parts[(i + 3) % 6]} if it recurs.`,
+      }));
+      await engine.rememberMany(notes);
+      const trained = await engine.trainAsset("cm-snapshot");
+      assert.equal(trained.activated, true);
+      assert.ok(trained.comparison && trained.comparison.activeId === undefined && trained.comparison.trainedBytes < trained.comparison.activeBytes, JSON.stringify(trained.comparison));
+      await engine.recode();
+      await engine.pruneAssets({ unusedActive: true });
+      const after = await engine.stats();
+      assert.ok(after.storedBytes < trained.comparison.activeBytes, `${after.storedBytes} against ${trained.comparison.activeBytes}`);
+      assert.ok(Math.abs(after.storedBytes - trained.comparison.trainedBytes) <= after.storedBytes * 0.02, `${after.storedBytes} stored, ${trained.comparison.trainedBytes} estimated`);
+      for (const { id, text } of notes.slice(0, 20)) assert.equal(await engine.recall(id), text);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("memzip model train and dict train say they left a young namespace without one", () => {
+    using dir = tempDir();
+    const db = join(dir.path, "cli.db");
+    const memzip = (...args: string[]) => spawnBounded(process.execPath, [CLI, ...args, "--db", db], { encoding: "utf8" });
+    assert.equal(memzip("import", SAMPLE).status, 0);
+    for (const [command, noun] of [["model", "context-model snapshot"], ["dict", "zstd dictionary"]] as const) {
+      const kept = memzip(command, "train");
+      assert.equal(kept.status, 0, kept.stderr);
+      assert.match(kept.stdout, new RegExp(`left the namespace without a ${noun}: the new one .* would make the namespace larger .* against ~.* without one.*Pass --force to use it anyway`));
+      assert.equal((JSON.parse(memzip(command, "ls", "--json").stdout) as { assets: unknown[] }).assets.length, 0, "nothing kept");
+    }
   });
 });

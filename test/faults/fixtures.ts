@@ -33,14 +33,20 @@ export function jsonl(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join("\n") + "\n";
 }
 
-async function buildTemplate(dir: string, name: string, records: readonly SeedRecord[]): Promise<Template> {
+async function buildTemplate(dir: string, name: string, records: readonly SeedRecord[], trained = false): Promise<Template> {
   const source = join(dir, `${name}.jsonl`);
   writeFileSync(source, jsonl(records));
   const db = join(dir, `${name}.db`);
-  const engine = Engine.open({ db });
+  // A trained template: cmBase off, so that the import's snapshot is used (the shipped base learned from these dev
+  // texts and would store them smaller), and a dictionary made active even where it measures larger.
+  const engine = Engine.open({ db, ...(trained ? { cmBase: false } : {}) });
   try {
     const report = await engine.importJsonl(source);
     if (report.rejected.length > 0) throw new Error(`template ${name}: ${report.rejected.length} records rejected`);
+    if (trained) {
+      if (!report.trained?.assets.some((asset) => asset.kind === "cm-snapshot")) throw new Error(`template ${name}: no cm snapshot was used`);
+      if (!report.trained.assets.some((asset) => asset.kind === "zstd-dictionary")) await engine.trainAsset("zstd-dictionary", "default", { force: true });
+    }
   } finally {
     await engine.close();
   }
@@ -52,7 +58,7 @@ export async function buildFixtures(dir: string, rng: Rng): Promise<Fixtures> {
   mkdirSync(dir, { recursive: true });
   const corpus = rng.sample(devCorpus(), 900).map((r) => ({ id: r.id, text: r.text }));
   const small = await buildTemplate(dir, "small", corpus.slice(0, 48));
-  const trained = await buildTemplate(dir, "trained", corpus.slice(48, 278));
+  const trained = await buildTemplate(dir, "trained", corpus.slice(48, 278), true);
   const engine = Engine.open({ db: small.db });
   let arrow: Uint8Array;
   try {

@@ -23,7 +23,8 @@ let redis: RedisService | undefined;
 function worker(db: string, url: string, name: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, "worker", "--db", db, "--queue", url, "--name", name, "--workers", "0"], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "100" },
+    // cmBase off here and in the server: with it, no training of these dev texts would be used (the shipped base learned from them).
+    env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "100", MEMZIP_CM_BASE: "false" },
   });
   children.push(child);
   let stderr = "";
@@ -104,7 +105,7 @@ describe("memzip serve --queue (server imports on the worker fleet)", { skip }, 
       writeFileSync(file, others.map((record) => JSON.stringify(record)).join("\n") + "\n");
       const cliImport = spawnBounded(process.execPath, [CLI, "import", file, "--db", running.db, "--queue", url, "--namespace", "b", "--json"], {
         encoding: "utf8",
-        env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "100" },
+        env: { ...process.env, MEMZIP_CONFIG: join(dir.path, "none.json"), MEMZIP_AUTO_TRAIN_AFTER: "100", MEMZIP_CM_BASE: "false" },
       });
       assert.equal(cliImport.status, 0, cliImport.stderr);
       const cliReport = JSON.parse(cliImport.stdout) as { records: number; written: number; trained?: { assets: { kind: string }[]; recode: { recoded: number } } };

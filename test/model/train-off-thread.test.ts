@@ -129,7 +129,8 @@ describe("asset training runs off the caller's thread", () => {
       await put(asset);
       if (asset.kind === "cm-snapshot") setImmediate(() => (pruning = engine.pruneAssets({ unusedActive: true })));
     };
-    const trained = await engine.trainAsset("cm-snapshot");
+    // Forced: saved and made active at once, its state written after (a measured training is removed when pruned meanwhile: E_CONFLICT).
+    const trained = await engine.trainAsset("cm-snapshot", "default", { force: true });
     assert.deepEqual(((await pruning) as { id: string }[]).map((a) => a.id), [trained.id], "the unused snapshot was pruned");
     assert.equal(await repository.get(trained.id), undefined);
     assert.deepEqual(readdirSync(`${db}.derived`).filter((name) => name.includes(trained.id)), [], "and nothing derived from it is left");
@@ -159,7 +160,8 @@ describe("asset training runs off the caller's thread", () => {
       };
       setImmediate(watch);
     };
-    const trained = await engine.trainAsset("cm-snapshot", "default", {}, controller.signal);
+    // Forced: saved and made active before its state is written (a measured training that is stopped is removed again).
+    const trained = await engine.trainAsset("cm-snapshot", "default", { force: true }, controller.signal);
     assert.ok(sawTemporary, "the abort came while the state was written");
     assert.equal((await engine.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the trained snapshot is saved");
     assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith(".tmp")), [], "no temporary file (with the snapshot's texts) is left");
@@ -215,7 +217,8 @@ describe("asset training runs off the caller's thread", () => {
       await put(asset);
       if (asset.kind === "cm-snapshot") setImmediate(() => (closing = engine.close()));
     };
-    const trained = await engine.trainAsset("cm-snapshot");
+    // Forced: saved and made active before its state is written (a measured one is removed when close stops its measurement).
+    const trained = await engine.trainAsset("cm-snapshot", "default", { force: true });
     await closing;
     const names = existsSync(`${db}.derived`) ? readdirSync(`${db}.derived`) : [];
     assert.deepEqual(names.filter((name) => name.endsWith(".tmp")), []);
@@ -250,7 +253,8 @@ describe("asset training runs off the caller's thread", () => {
       decoded.push(`big${/^record (\d+)\n/.exec(new TextDecoder().decode(result.subarray(0, 16)))?.[1] ?? "?"}`);
       return result;
     };
-    const trained = await engine.trainAsset("zstd-dictionary");
+    // Forced: a measured training decodes a sample of the namespace again to measure it.
+    const trained = await engine.trainAsset("zstd-dictionary", "default", { force: true });
     assert.deepEqual(decoded, kept, "the kept memories, each decoded once, in the store's order");
     assert.equal(trained.samples, records.length, "every memory of the namespace is counted");
   });
@@ -278,13 +282,15 @@ describe("asset training runs off the caller's thread", () => {
     const envelopes: Map<string, string>[] = [];
     for (const workers of [0, 2]) {
       const db = join(dir.path, `w${workers}.db`);
-      await using engine = Engine.open({ db, workers, cache: "off" });
+      // cmBase off: with it, no training of these dev texts would be used (the shipped base learned from them).
+      await using engine = Engine.open({ db, workers, cache: "off", cmBase: false });
       // Under autoTrainAfter, so each write codes alone; the import's end then trains both assets and recodes.
       await engine.rememberMany(corpus.slice(0, 199).map(({ text }, i) => ({ id: `m${i}`, text })));
       await engine.rememberMany(corpus.slice(199).map(({ text }, i) => ({ id: `m${199 + i}`, text })));
       const tasks = engine.metricsSnapshot().workerTasks;
       const trained = (await engine.finishImports(["default"])).get("default");
-      assert.deepEqual(trained?.assets.map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
+      assert.ok(trained?.assets.some((a) => a.kind === "cm-snapshot"), JSON.stringify(trained?.notUsed?.map((a) => a.comparison)));
+      assert.deepEqual([...(trained?.assets ?? []), ...(trained?.notUsed ?? [])].map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"], "both trained, each used where it measures smaller");
       assert.ok((trained?.recode?.recoded ?? 0) > 200, "the recode rewrote the memories with the new assets");
       const onThreads = engine.metricsSnapshot().workerTasks - tasks;
       if (workers === 0) assert.equal(onThreads, 0);

@@ -529,6 +529,16 @@ export function storeSuite(name: string, make: () => Promise<Store>): void {
       assert.equal(await store.assets.isActive(one.id), false);
       assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 42, "kept after the asset is pruned");
       assert.equal(await store.assets.keepActive("ns", "zstd-dictionary", one.id, 7), false, "a removed asset is active nowhere");
+      // A first training that lost to what the namespace writes with (no asset of the kind): counted, nothing made active.
+      assert.equal(await store.assets.keepActive("ns", "zstd-dictionary", null, 99), true);
+      assert.equal(await store.assets.learnedFrom("ns", "zstd-dictionary"), 99);
+      assert.equal(await store.assets.active("ns", "zstd-dictionary"), undefined);
+      assert.equal(await store.assets.keepActive("other", "cm-snapshot", null, 12), true, "a namespace that never had one");
+      assert.equal(await store.assets.learnedFrom("other", "cm-snapshot"), 12);
+      assert.equal(await store.assets.keepActive("fresh", "cm-snapshot", null, 5), false, "an asset was activated meanwhile: nothing changes");
+      assert.equal(await store.assets.learnedFrom("fresh", "cm-snapshot"), Number(two.meta.samples ?? 0));
+      assert.equal(await store.assets.active("fresh", "cm-snapshot"), two.id);
+      assert.equal(await store.assets.keepActive("nowhere", "cm-snapshot", null, 5), false);
     });
 
     withStore("deletes many assets at once, each only where no memory needs it (deleteUnused)", async (store) => {

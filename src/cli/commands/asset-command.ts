@@ -23,7 +23,7 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
   const trainOptions: OptionDefs = {
     "max-bytes": { type: "string", value: "N", help: `${spec.maxBytesHelp} (train)` },
     "no-recode": { type: "boolean", help: "only train; leave existing memories as they are (train)" },
-    force: { type: "boolean", help: "use the new one even where it measures larger than the active one (train)" },
+    force: { type: "boolean", help: "use the new one even where it measures larger than what the namespace writes with (train)" },
     ...spec.extraOptions,
     namespace: { type: "string", short: "n", value: "NS", help: 'namespace `train` learns from and recodes (default: "default");\n`ls` and `prune` cover every namespace and take no -n' },
     ...CODING_OPTIONS,
@@ -34,14 +34,15 @@ export function createAssetCommand(spec: AssetCommandSpec): Command {
     usage: `memzip ${spec.name} train [-n NS] [--max-bytes N] [--no-recode] [--force]${Object.keys(spec.extraOptions ?? {}).map((flag) => ` [--${flag} N]`).join("")} | memzip ${spec.name} ls | memzip ${spec.name} prune`,
     help: `train: builds a ${spec.noun} from the namespace's memories, stores it as a content-addressed
 asset, makes it the one new writes use, then recodes the namespace where that makes memories
-smaller. Older payloads keep naming the asset they were written with. Where the namespace
-has one already, the new one is first measured against it on memories sampled across the
-namespace (asset bytes + envelopes) and used unless the namespace would grow by more
-than 2 %; otherwise it is removed and nothing changes (--force uses it anyway).
+smaller. Older payloads keep naming the asset they were written with. The new one is first
+measured on memories sampled across the namespace (asset bytes + envelopes) against what
+the namespace writes with now (its active ${spec.noun}, or none: cm with the shipped base
+model, zstd without a dictionary) and used unless the namespace would grow by more than
+2 %; otherwise it is removed and nothing changes (--force uses it anyway).
 ls: lists ${spec.nouns} with their size and how many memories use each.
 prune: deletes ${spec.nouns} that no memory needs and no namespace writes with.
 An import trains a namespace's ${spec.noun} once it holds 200 memories, and again each time it
-has doubled since the last training. Ctrl-C or SIGTERM stops a training (nothing is saved, no
+has doubled since the last training (measured the same way). Ctrl-C or SIGTERM stops a training (nothing is saved, no
 temporary file stays) or the recode after it (exit 130 / 143).`,
     options: {
       ...trainOptions,
@@ -89,16 +90,17 @@ temporary file stays) or the recode after it (exit 130 / 143).`,
         // The superseded asset of this kind, once the recode left it unused, goes now.
         if (recode) await engine.pruneAssets({ namespace: engine.options.namespace, kind: spec.kind });
         const made = `${formatBytes(trained.bytes)} from ${trained.samples} memories in ${(trained.trainMs / 1000).toFixed(1)}s`;
+        const against = (activeId: string | undefined) => (activeId ? `with ${activeId.slice(0, 16)}` : spec.kind === "cm-snapshot" ? "without one (cm with the shipped base model, if on)" : "without one");
         const measured = trained.comparison
-          ? ` (measured on ${trained.comparison.memories} memories: the namespace would store ~${formatBytes(trained.comparison.trainedBytes)} with it against ~${formatBytes(trained.comparison.activeBytes)} with ${trained.comparison.activeId.slice(0, 16)})`
+          ? ` (measured on ${trained.comparison.memories} memories: the namespace would store ~${formatBytes(trained.comparison.trainedBytes)} with it against ~${formatBytes(trained.comparison.activeBytes)} ${against(trained.comparison.activeId)})`
           : "";
         emit(
           context,
           { ...trained, recode },
           trained.activated
             ? `trained ${spec.noun} ${trained.id.slice(0, 16)}: ${made}${measured}` +
-                (recode ? `; recoded ${recode.recoded} of ${recode.checked} (${formatBytes(recode.bytesBefore)} -> ${formatBytes(recode.bytesAfter)})` : "")
-            : `kept the active ${spec.noun}: the new one (${made}) would make the namespace larger${measured}; it was removed and nothing was recoded. Pass --force to use it anyway.`,
+                (recode ? `; recoded ${recode.recoded} of ${recode.checked} (envelopes ${formatBytes(recode.bytesBefore)} -> ${formatBytes(recode.bytesAfter)}, and the ${spec.noun} itself ${formatBytes(trained.bytes)})` : "")
+            : `${trained.comparison?.activeId ? `kept the active ${spec.noun}` : `left the namespace without a ${spec.noun}`}: the new one (${made}) would make the namespace larger${measured}; it was removed and nothing was recoded. Pass --force to use it anyway.`,
         );
         return 0;
       } finally {

@@ -1,5 +1,6 @@
 /** Lines of `memzip import`'s summary that a local and a queued import both print. */
-import type { FinishStep } from "../../engine.js";
+import type { FinishStep, ImportTraining } from "../../engine.js";
+import { formatBytes } from "../progress.js";
 
 /** What a stop while an import ended left undone, and the command that finishes it (`resume`: the whole command line, as pasted). */
 export function interruptedLine(step: FinishStep, resume: string | undefined): string {
@@ -29,3 +30,22 @@ export function pinAdvice(count: number, namespace: string, file: string): strin
 
 /** Rejections an import's summary prints one line each (--json lists more). */
 export const MAX_REJECTED_LINES = 20;
+
+/**
+ * What an import's ending trained in a namespace, the recode that applied it, and the trainings measured to store the
+ * namespace larger (removed again; the namespace writes as before). `where`: " in NS" where several namespaces trained.
+ */
+export function trainingLine(trained: ImportTraining, where = ""): string {
+  const used = trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ");
+  const parts = [
+    ...(used ? [`trained${where} ${used}`] : []),
+    ...(trained.recode.recoded > 0 || used ? [`recoded${used ? "" : where} ${trained.recode.recoded} memories`] : []),
+    ...(trained.pruned.length ? [`dropped ${trained.pruned.length} superseded assets`] : []),
+  ];
+  for (const lost of trained.notUsed ?? []) {
+    const c = lost.comparison;
+    const measured = c ? ` (~${formatBytes(c.trainedBytes)} with it against ~${formatBytes(c.activeBytes)} ${c.activeId ? "with the active one" : "without one"}, measured on ${c.memories} memories)` : "";
+    parts.push(`did not use a ${lost.kind} trained${where} on ${lost.samples} memories: it would store the namespace larger${measured}`);
+  }
+  return parts.join("; ");
+}

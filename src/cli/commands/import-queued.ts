@@ -14,7 +14,7 @@ import { ErrorCode, isMemzipError } from "../../errors.js";
 import { onStopSignals, signalExitCode, stoppedBySignal, type StopSignal } from "../stop-signals.js";
 import { noteNamespace } from "../../engine.js";
 import { modelCodecNeedsModel } from "../../engine/writer.js";
-import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
+import { MAX_REJECTED_LINES, interruptedLine, pinAdvice, trainingLine } from "./import-lines.js";
 
 /**
  * `memzip import FILE --queue redis://…`: the records go on the store's queue in chunks and the
@@ -109,11 +109,9 @@ export async function runQueuedImport(context: CommandContext, file: string, que
       const ending = await engine.endImport(own, named, [], { ...(codec ? { codec } : {}), signal: controller.signal });
       const trainedBy = [...(ending.trained ? ([[own, ending.trained]] as const) : []), ...Object.entries(ending.otherTrained ?? {})];
       const trainedLine = trainedBy
-        .map(
-          ([name, trained]) =>
-            `\ntrained${trainedBy.length > 1 || ending.otherNamespaces ? ` in ${name}` : ""} ${trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; recoded ${trained.recode.recoded} memories` +
-            (trained.pruned.length ? `; dropped ${trained.pruned.length} superseded assets` : ""),
-        )
+        .map(([name, trained]) => trainingLine(trained, trainedBy.length > 1 || ending.otherNamespaces ? ` in ${name}` : ""))
+        .filter((line) => line !== "")
+        .map((line) => `\n${line}`)
         .join("");
       const workers = Object.entries(report.byWorker)
         .map(([name, n]) => `${name} ${n}`)

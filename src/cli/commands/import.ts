@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { runQueuedImport } from "./import-queued.js";
-import { MAX_REJECTED_LINES, interruptedLine, pinAdvice } from "./import-lines.js";
+import { MAX_REJECTED_LINES, interruptedLine, pinAdvice, trainingLine } from "./import-lines.js";
 
 /** An import this large (~15,000 memories of dev-corpus size) is worth a calibration of the machine first. */
 const CALIBRATION_HINT_BYTES = 4 << 20;
@@ -248,7 +248,7 @@ async function runImport(context: CommandContext, file: string, onListening: () 
       const t = report.otherTrained?.[name];
       otherLines.push(
         `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
-          (t ? `; ${t.assets.length ? `trained ${t.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)}`).join(", ")}, ` : ""}recoded ${t.recode.recoded}` : ""),
+          (t && trainingLine(t) ? `; ${trainingLine(t)}` : ""),
       );
     }
     if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
@@ -256,10 +256,8 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     const rejectedOnly = Object.entries(report.rejectedNamespaces ?? {});
     for (const [name, n] of rejectedOnly.slice(0, MAX_NAMESPACE_LINES)) otherLines.push(`\nnamespace ${name}: nothing stored, ${n} rejected`);
     if (rejectedOnly.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${rejectedOnly.length - MAX_NAMESPACE_LINES} more namespaces with rejected records only`);
-    const trained = report.trained
-      ? `\n${report.trained.assets.length ? `trained ${report.trained.assets.map((a) => `${a.kind} ${a.id.slice(0, 12)} (${formatBytes(a.bytes)})`).join(", ")}; ` : ""}recoded ${report.trained.recode.recoded} memories` +
-        (report.trained.pruned.length ? `; dropped ${report.trained.pruned.length} superseded assets` : "")
-      : "";
+    const trainedText = report.trained ? trainingLine(report.trained) : "";
+    const trained = trainedText ? `\n${trainedText}` : "";
     const shared =
       report.deduplicated || report.grouped
         ? `\n${report.deduplicated} repeated a text already stored (kept as references, no new bytes); ${report.grouped} coded against a dictionary shared with similar memories`

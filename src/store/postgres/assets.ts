@@ -95,10 +95,17 @@ export class PgAssets implements AssetRepository {
     return (await this.database.query<{ samples: number }>("SELECT samples FROM active_assets WHERE ns = $1 AND kind = $2", [ns, kind]))[0]?.samples ?? 0;
   }
 
-  async keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean> {
+  async keepActive(namespace: string, kind: AssetKind, assetId: string | null, samples: number): Promise<boolean> {
     const ns = await this.database.namespaceId(namespace);
     if (ns === undefined) return false;
     return this.database.write(async (tx) => {
+      if (assetId === null) {
+        const kept = await tx.query(
+          "INSERT INTO active_assets (ns, kind, asset, samples) VALUES ($1, $2, NULL, $3) ON CONFLICT (ns, kind) DO UPDATE SET samples = excluded.samples WHERE active_assets.asset IS NULL",
+          [ns, kind, samples],
+        );
+        return (kept.rowCount ?? 0) > 0;
+      }
       const updated = await tx.query("UPDATE active_assets SET samples = $1 WHERE ns = $2 AND kind = $3 AND asset = (SELECT n FROM assets WHERE id = $4)", [samples, ns, kind, assetId]);
       return (updated.rowCount ?? 0) > 0;
     });

@@ -49,6 +49,9 @@ export class SqliteAssets implements AssetRepository {
       ),
       samples: db.prepare("SELECT samples FROM active_assets WHERE ns = ? AND kind = ?").pluck(),
       keepActive: db.prepare("UPDATE active_assets SET samples = ? WHERE ns = ? AND kind = ? AND asset = (SELECT n FROM assets WHERE id = ?)"),
+      keepNone: db.prepare(
+        "INSERT INTO active_assets (ns, kind, asset, samples) VALUES (?, ?, NULL, ?) ON CONFLICT(ns, kind) DO UPDATE SET samples = excluded.samples WHERE active_assets.asset IS NULL",
+      ),
       isActive: db.prepare("SELECT 1 FROM active_assets aa JOIN assets a ON a.n = aa.asset WHERE a.id = ?"),
       assetN: db.prepare("SELECT n FROM assets WHERE id = ?").pluck(),
       used: db.prepare("SELECT 1 FROM memories WHERE asset = ? LIMIT 1"),
@@ -133,9 +136,10 @@ export class SqliteAssets implements AssetRepository {
     return (this.statements.samples.get(ns, kind) as number | undefined) ?? 0;
   }
 
-  async keepActive(namespace: string, kind: AssetKind, assetId: string, samples: number): Promise<boolean> {
+  async keepActive(namespace: string, kind: AssetKind, assetId: string | null, samples: number): Promise<boolean> {
     const ns = this.database.namespaceId(namespace, false);
     if (ns === undefined) return false;
+    if (assetId === null) return this.database.write(() => this.statements.keepNone.run(ns, kind, samples).changes > 0);
     return this.database.write(() => this.statements.keepActive.run(samples, ns, kind, assetId).changes > 0);
   }
 
