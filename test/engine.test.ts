@@ -67,7 +67,12 @@ describe("Engine", () => {
       assert.equal(stats.memories, 2000);
       assert.equal(stats.byCodec.cm?.memories, 2000);
       assert.equal(stats.assetBytes, 0);
-      for (const lost of report.trained?.notUsed ?? []) assert.ok(lost.comparison && lost.comparison.activeBytes === stats.storedBytes && lost.comparison.trainedBytes > stats.storedBytes, JSON.stringify(lost.comparison));
+      // Measured on a sample (every memory drawn by its position, not every 2nd: those are the very records the base
+      // learned, and the estimate was 48 KB against the 167 KB stored).
+      for (const lost of report.trained?.notUsed ?? []) {
+        assert.ok(lost.comparison && Math.abs(lost.comparison.activeBytes - stats.storedBytes) <= stats.storedBytes * 0.05, `${JSON.stringify(lost.comparison)} against ${stats.storedBytes} stored`);
+        assert.ok(lost.comparison.trainedBytes > stats.storedBytes * 1.02, JSON.stringify(lost.comparison));
+      }
       assert.ok(stats.bitsPerByte < 1.5, `bits/byte with assets ${stats.bitsPerByte}`);
       assert.equal(stats.unusedAssetBytes, 0);
       for (const kind of ["zstd-dictionary", "cm-snapshot"] as const) assert.equal((await storeOf(engine).assets.active("default", kind)), undefined);

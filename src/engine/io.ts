@@ -444,7 +444,9 @@ export class ImportExport {
       onStep?.(step);
       try {
         // A training measured to store the namespace larger than what it writes with is not used: nothing changed.
-        const trained = await maintenance.trainAsset(kind, namespace, {}, signal);
+        // The ending recodes the namespace either way when it withheld the base or an asset is used already: a first
+        // training is measured against that recode.
+        const trained = await maintenance.trainAsset(kind, namespace, {}, signal, { recodes: deferred || options.recodeAnyway === true || assets.length > 0 });
         (trained.activated ? assets : notUsed).push(trained);
       } catch (error) {
         // Stopped by the caller, or by the engine's close: either way the import resumes from here.

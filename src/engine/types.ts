@@ -293,7 +293,10 @@ export interface FinishImportsOptions {
 /** What ending an import trained in one namespace: the assets, the recode that applied them, the assets they superseded. */
 export interface ImportTraining {
   assets: TrainedAsset[];
-  /** Trainings measured to store the namespace larger than what it writes with: removed again, nothing changed (each with its `comparison`). */
+  /**
+   * Trainings measured to store the namespace larger than what it writes with: removed again (their ids name no stored
+   * asset), nothing changed, each with its `comparison`.
+   */
   notUsed?: TrainedAsset[];
   recode: RecodeReport;
   pruned: { id: string; kind: AssetKind; bytes: number }[];
@@ -324,8 +327,9 @@ export interface AssetComparison {
   memories: number;
   originalBytes: number;
   /**
-   * What the namespace stores now: its active asset's bytes and all its envelopes (with no active asset, the envelopes
-   * as the recode that ends an import stores them without the training: memories it wrote without the base with it).
+   * What the namespace stores now: its active asset's bytes and all its envelopes, estimated from the sample where the
+   * namespace has no asset of this kind and an import's ending trained it (the ending's recode stores the memories it
+   * wrote without the shipped base with the base, and those measured then count so).
    */
   activeBytes: number;
   /**

@@ -207,17 +207,6 @@ export class Writer {
         pending.catch(() => candidatesByNamespace.delete(namespace));
       }
       let candidates = await pending;
-      if (baseBudget && candidates.some((c) => isBaseAsset(c.asset))) {
-        let budget = baseBudget.get(namespace);
-        if (!budget) baseBudget.set(namespace, (budget = { before: store.memories.count(namespace), learnedFrom: store.assets.learnedFrom(namespace, "cm-snapshot"), planned: 0 }));
-        const count = (await budget.before) + ++budget.planned;
-        // Past the count at which the ending trains (a namespace whose training lost to the base trains again once doubled).
-        if (count > engineOptions.autoTrainAfter && count >= (await budget.learnedFrom) * RETRAIN_GROWTH) {
-          candidates = candidates.filter((c) => !isBaseAsset(c.asset));
-          // The ending recodes the namespace even when its training loses to the base: these memories then get the base.
-          deferred.add(namespace);
-        }
-      }
       const sum = checksum32(bytes);
       const hash = contentHash(bytes);
       const now = engineOptions.clock();
@@ -267,6 +256,18 @@ export class Writer {
         return { result: { ...result, storedBytes: stored.envelope.length, status: "updated" }, row: updated, text: bytes };
       }
       const status = before ? "updated" : "stored";
+      // Counted among the namespace's memories only when new (a text written again, unchanged, adds none).
+      if (baseBudget && !before && candidates.some((c) => isBaseAsset(c.asset))) {
+        let budget = baseBudget.get(namespace);
+        if (!budget) baseBudget.set(namespace, (budget = { before: store.memories.count(namespace), learnedFrom: store.assets.learnedFrom(namespace, "cm-snapshot"), planned: 0 }));
+        const count = (await budget.before) + ++budget.planned;
+        // Past the count at which the ending trains (a namespace whose training lost to the base trains again once doubled).
+        if (count > engineOptions.autoTrainAfter && count >= (await budget.learnedFrom) * RETRAIN_GROWTH) {
+          candidates = candidates.filter((c) => !isBaseAsset(c.asset));
+          // The ending recodes the namespace even when its training loses to the base: these memories then get the base.
+          deferred.add(namespace);
+        }
+      }
       const language = usePool ? await this.parts.detectLanguageOffThread(input.text) : detectLanguage(input.text);
       const row = { ...metadata, language, createdAt: input.createdAt ?? previous?.createdAt ?? now, originalLength: bytes.length, checksum: sum, contentHash: hash };
       const described = await this.parts.features.describe(input.text, metadata.kind, language);

@@ -132,6 +132,8 @@ describe("export and import round-trip every field of a memory", () => {
       assert.equal(report.trained, undefined, "the default namespace holds nothing to train on");
       assert.deepEqual(Object.keys(report.otherTrained ?? {}).sort(), ["x", "y"]);
       for (const namespace of ["x", "y"]) {
+        const training = report.otherTrained?.[namespace];
+        assert.deepEqual([...(training?.assets ?? []), ...(training?.notUsed ?? [])].map((a) => a.kind).sort(), ["cm-snapshot", "zstd-dictionary"], `${namespace} trained both`);
         const stats = await engine.stats(namespace);
         assert.equal(stats.memories, 70);
         // Trained on its own text (each asset used, or measured larger than what the namespace writes with and removed).

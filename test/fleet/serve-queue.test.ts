@@ -53,7 +53,7 @@ describe("memzip serve --queue (server imports on the worker fleet)", { skip }, 
     const body = records.map((record) => JSON.stringify(record)).join("\n") + "\n";
 
     // First server, no workers yet: the job enqueues its 10 chunks (32 records each) and waits.
-    let running: Running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 100 });
+    let running: Running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 100, cmBase: false });
     const key = (await running.engine.keys.create({ role: "write", namespaces: ["a"] })).key;
     const queue = new Queue(queueNameFor(running.engine.location), { connection: connectionFor(url) });
     let job = "";
@@ -65,7 +65,7 @@ describe("memzip serve --queue (server imports on the worker fleet)", { skip }, 
       // The server stops (no worker has taken a chunk): the job is interrupted, its chunks stay queued.
       await running.server.close();
 
-      running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 100 });
+      running = await startServer(dir.path, { queue: url }, { autoTrainAfter: 100, cmBase: false });
       assert.equal((await running.engine.stats("a")).memories, 0, "nothing was committed before the workers started");
       const status = (await (await fetch(`${running.url}/v1/imports/${job}`, { headers: bearer(key) })).json()) as { status: string; namespace: string };
       assert.deepEqual(status, { ...status, status: "interrupted", namespace: "a" });
