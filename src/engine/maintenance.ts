@@ -395,6 +395,10 @@ export class Maintenance {
     // A `model train` that loses recodes nothing: its namespace stays as stored (one written without the base took
     // 105 KiB, measured as the 45 KiB a recode with the base stores, and kept 105 KiB).
     const without = !active && recodes ? await writer.candidatesFor(namespace) : undefined;
+    // The trial's own candidates, where it keeps every other candidate as it is (a first dictionary beside cm: not a
+    // first snapshot, which takes the base's place).
+    const keepsOthers = without?.every((w) => candidates.some((c) => c.codec === w.codec && c.asset?.id === w.asset?.id)) === true;
+    const added = keepsOthers ? candidates.filter((c) => c.asset?.id === trial.id) : undefined;
     const current = new Set(candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])));
     // As the recode decides: a shared group dictionary or a memory's own summary is not superseded by a training.
     const keptAsset = new Map<string, boolean>();
@@ -429,18 +433,18 @@ export class Maintenance {
         signal.throwIfAborted();
         const text = await unlessDamaged(reader.decodeBytes(row.envelope, row.originalLength, row.assetId));
         if (text === undefined) return;
-        const choice = await policy.choose(text, candidates, usePool);
+        // Without the training: as stored, or after a first training lost, as the recode without it stores it.
+        const before = without ? await policy.choose(text, without, usePool) : undefined;
+        let now = row.envelope.length;
+        if (before && before.envelope.length < now) {
+          now = before.envelope.length;
+          if (before.asset) usedNow.add(before.asset.id);
+        }
+        // A training that only adds a codec: what the others choose, or its own where smaller (coded once, not twice).
+        const own = before && added ? await policy.choose(text, added, usePool) : undefined;
+        const choice = before && own ? (own.envelope.length < before.envelope.length ? own : before) : await policy.choose(text, candidates, usePool);
         const next = choice.envelope.length;
         const moves = row.assetId !== null && !(await keeps(row.assetId));
-        // Without the training: as stored, or after a first training lost, as the recode without it stores it.
-        let now = row.envelope.length;
-        if (without) {
-          const before = await policy.choose(text, without, usePool);
-          if (before.envelope.length < now) {
-            now = before.envelope.length;
-            if (before.asset) usedNow.add(before.asset.id);
-          }
-        }
         measured++;
         originalBytes += text.length;
         if (row.assetId !== null) {
