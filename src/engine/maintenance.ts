@@ -469,8 +469,8 @@ export class Maintenance {
         hint: "Train again (the namespace keeps what it writes with meanwhile).",
       });
     }
-    // The assets the namespace's memories need (an active one no memory uses yet, after `--no-recode`, is not counted:
-    // `stats` leaves it out of what the namespace stores, and compact drops it).
+    // The assets the namespace's memories need (an active one no memory uses yet, after `--no-recode`, is counted only
+    // where measured memories would move to it: `stats` leaves it out of what the namespace stores, and compact drops it).
     const held = new Map<string, number>();
     for (const id of totals.assetIds) {
       const asset = id === active?.id ? active : await assets.byId(id);

@@ -327,9 +327,10 @@ export interface AssetComparison {
   memories: number;
   originalBytes: number;
   /**
-   * What the namespace stores now: its active asset's bytes and all its envelopes, estimated from the sample where the
-   * namespace has no asset of this kind and an import's ending trained it (the ending's recode stores the memories it
-   * wrote without the shipped base with the base, and those measured then count so).
+   * What the namespace stores now: its active asset's bytes and all its envelopes. Estimated from the sample where the
+   * namespace has no asset of this kind and an import's ending trained it: that ending recodes the namespace either way
+   * (the memories it wrote without the shipped base get the base), and the measured memories count as that recode
+   * would store them.
    */
   activeBytes: number;
   /**

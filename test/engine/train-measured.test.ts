@@ -234,6 +234,10 @@ describe("a first training measured against what the namespace writes with", () 
       assert.equal(snapshot?.comparison?.activeBytes, stats.storedBytes, "the measurement counted the memories as the base stores them");
       assert.equal(await storeOf(trains).assets.learnedFrom("default", "cm-snapshot"), records.length);
       for (const { id, text } of records) assert.equal(await trains.recall(id), text);
+      // The same file again: every record unchanged, nothing trained or recoded (each counted as new, they withheld the base and the ending recoded all).
+      const again = await trains.importJsonl(input);
+      assert.equal(again.unchanged, records.length);
+      assert.equal(again.trained, undefined);
       // The next import into the namespace does not train again before it has doubled.
       const more = join(dir.path, "more.jsonl");
       writeFileSync(more, `${JSON.stringify({ id: "one-more", text: "One more note, after the training that lost." })}\n`);
@@ -264,6 +268,40 @@ describe("a first training measured against what the namespace writes with", () 
       assert.ok(after.storedBytes < trained.comparison.activeBytes, `${after.storedBytes} against ${trained.comparison.activeBytes}`);
       assert.ok(Math.abs(after.storedBytes - trained.comparison.trainedBytes) <= after.storedBytes * 0.02, `${after.storedBytes} stored, ${trained.comparison.trainedBytes} estimated`);
       for (const { id, text } of notes.slice(0, 20)) assert.equal(await engine.recall(id), text);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("an explicit training measures the namespace as it is stored (it recodes nothing when it loses), and counts references toward the next", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "plain.db");
+    const odd = devCorpus().filter((_, i) => i % 2 === 1);
+    // 150 texts and 250 copies of them under other ids (references), written without the base (zstd and raw).
+    const texts = odd.slice(0, 150).map(({ text }, i) => ({ id: `u${i}`, text }));
+    const copies = Array.from({ length: 250 }, (_, i) => ({ id: `c${i}`, text: (texts[i % 150] as { text: string }).text }));
+    {
+      const plain = Engine.open({ db, cache: "off", workers: 0, cmBase: false, autoTrainAfter: 0 });
+      try {
+        await plain.rememberMany([...texts, ...copies]);
+      } finally {
+        await plain.close();
+      }
+    }
+    const engine = Engine.open({ db, cache: "off", workers: 0, autoTrainAfter: 200 });
+    try {
+      const stored = (await engine.stats()).storedBytes;
+      const trained = await engine.trainAsset("zstd-dictionary");
+      // Measured against what is stored, not against a recode with the base that no one runs.
+      assert.equal(trained.comparison?.activeBytes, stored, JSON.stringify(trained.comparison));
+      assert.equal(trained.samples, 150, "trained on the texts of its own");
+      assert.equal(await storeOf(engine).assets.learnedFrom("default", "zstd-dictionary"), 400, "every memory counted, references too");
+      await engine.trainAsset("cm-snapshot");
+      // The namespace holds 400 memories and learned from 400: one more is no doubling (counting its 150 texts only, it trained again at every import).
+      const file = join(dir.path, "one.jsonl");
+      writeFileSync(file, `${JSON.stringify({ id: "one-more", text: "One more note." })}\n`);
+      assert.equal((await engine.importJsonl(file)).trained, undefined);
+      for (const { id, text } of [...texts.slice(0, 5), ...copies.slice(0, 5)]) assert.equal(await engine.recall(id), text);
     } finally {
       await engine.close();
     }
