@@ -235,9 +235,11 @@ describe("a first training measured against what the namespace writes with", () 
       assert.equal(await storeOf(trains).assets.learnedFrom("default", "cm-snapshot"), records.length);
       for (const { id, text } of records) assert.equal(await trains.recall(id), text);
       // The same file again: every record unchanged, nothing trained or recoded (each counted as new, they withheld the base and the ending recoded all).
-      const again = await trains.importJsonl(input);
+      const steps: string[] = [];
+      const again = await trains.importJsonl(input, { onFinishStep: (step) => steps.push(step.step) });
       assert.equal(again.unchanged, records.length);
       assert.equal(again.trained, undefined);
+      assert.deepEqual(steps, [], "no recode of the whole namespace either");
       // The next import into the namespace does not train again before it has doubled.
       const more = join(dir.path, "more.jsonl");
       writeFileSync(more, `${JSON.stringify({ id: "one-more", text: "One more note, after the training that lost." })}\n`);
