@@ -67,10 +67,13 @@ describe("server imports and exports", () => {
     assert.equal(job.namespace, "a");
     jobA = job.job;
     const events = await readEvents(await get(readA, `/v1/imports/${job.job}/events`));
-    const last = events.at(-1) as { event: string; data: { status: string; report: { stored: number; rejected: number } } };
+    const last = events.at(-1) as { event: string; data: { status: string; report: { stored: number; rejected: number; trained?: string[]; notUsed?: string[] } } };
     assert.equal(last.event, "done", JSON.stringify(events.slice(-2)));
     assert.equal(last.data.report.stored, 200);
     assert.equal(last.data.report.rejected, 0);
+    // 200 memories: the ending trains both, and measures each larger than the shipped base (which learned from these dev texts).
+    assert.deepEqual(last.data.report.trained, []);
+    assert.deepEqual(last.data.report.notUsed?.sort(), ["cm-snapshot", "zstd-dictionary"]);
     assert.ok(events.some((e) => e.event === "progress"));
     const status = (await (await get(readA, `/v1/imports/${job.job}`)).json()) as { status: string; progress: { records: number; totalBytes: number } };
     assert.equal(status.status, "done");
