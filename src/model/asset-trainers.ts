@@ -10,8 +10,9 @@ export interface AssetTrainingOptions {
   /** Context models only: log2 of the model's hashed counter slots, which bounds its RAM (4 bytes a slot). Defaults to `23`. */
   tableBits?: number;
   /**
-   * Make the new asset the one the namespace writes with even where it is measured to store the namespace larger
-   * than its active asset (by default such a training is measured, and used only where it stores no more).
+   * Make the new asset the one the namespace writes with, unmeasured (by default a training is measured against what
+   * the namespace writes with, its active asset or, for a first one, the codecs without it, and used only where the
+   * namespace is not estimated to grow by more than 2 %).
    */
   force?: boolean;
 }
