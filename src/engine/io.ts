@@ -15,7 +15,7 @@ import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
-import type { Maintenance } from "./maintenance.js";
+import { emptyRecodeReport, type Maintenance } from "./maintenance.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, damagedEntry, inAssetOrder, printableId } from "./rows.js";
 import type {
@@ -460,7 +460,7 @@ export class ImportExport {
     }
     if (assets.length === 0 && !options.recodeAnyway && !deferred) {
       // Nothing to apply: only the trainings that lost are reported.
-      return notUsed.length > 0 ? { assets, notUsed, recode: { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0 }, pruned: [] } : undefined;
+      return notUsed.length > 0 ? { assets, notUsed, recode: emptyRecodeReport(), pruned: [] } : undefined;
     }
     let step: FinishStep = { step: "recode", namespace, done: 0 };
     stopIfAborted(signal, step);

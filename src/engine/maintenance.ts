@@ -99,6 +99,11 @@ function closedWhileTraining(): MemzipError {
   return new MemzipError(ErrorCode.ABORTED, "the engine was closed while it trained an asset", { hint: "Train again on an open engine (an import: resume it)." });
 }
 
+/** A recode that checked nothing (an import's ending whose trainings all lost, with nothing to recode). */
+export function emptyRecodeReport(): RecodeReport {
+  return { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0 };
+}
+
 export interface MaintenanceParts {
   store: Store;
   options: ResolvedEngineOptions;
@@ -484,7 +489,7 @@ export class Maintenance {
     // Bytes of stored assets only (the shipped base model is in the package, not the store).
     const storedBytes = async (ids: Set<string>) => {
       let sum = 0;
-      for (const id of ids) sum += held.get(id) ?? (await store.assets.get(id))?.bytes.length ?? 0;
+      for (const id of ids) sum += held.get(id) ?? (await assets.byId(id))?.bytes.length ?? 0;
       return sum;
     };
     const now = totals.envelopes + Math.round(nowChange) + (await storedBytes(nowAssets));
@@ -526,7 +531,7 @@ export class Maintenance {
     // A forced `llm-mix` mixes with the namespace's snapshot, else the shipped base; the policy's mix with the namespace's own only.
     const snapshot = codec === "llm-mix" && model ? await writer.mixSnapshotFor(namespace) : ownSnapshot(candidates);
     const current = new Set([...candidates.flatMap((c) => (c.asset ? [c.asset.id] : [])), ...(model && prefix ? [prefix.id] : [])]);
-    const report: RecodeReport = { checked: 0, recoded: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0, unreadable: 0, ...(codec === undefined ? {} : { notInCodec: 0 }) };
+    const report: RecodeReport = { ...emptyRecodeReport(), ...(codec === undefined ? {} : { notInCodec: 0 }) };
     const total = await store.memories.count(namespace);
     let batch: EnvelopeUpdate[] = [];
     // Set when another process pruned an asset this recode codes with: it trained a newer one and recoded the namespace itself.

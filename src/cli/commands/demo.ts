@@ -54,10 +54,12 @@ shows the store's stats with the assets' bytes counted apart. Offline.`,
       await engine.rememberMany(older);
       log(`stored ${older.length} older memories`);
       const assets: Record<string, unknown> = {};
+      let used = false;
       for (const kind of await engine.assetKindsToTrain()) {
         try {
           const trained = await engine.trainAsset(kind);
           assets[kind] = trained;
+          used ||= trained.activated;
           const measured = trained.comparison ? ` (~${trained.comparison.trainedBytes} bytes with it against ~${trained.comparison.activeBytes} without)` : "";
           log(
             `trained a ${trained.bytes}-byte ${kind} on them in ${(trained.trainMs / 1000).toFixed(2)}s: ` +
@@ -69,7 +71,6 @@ shows the store's stats with the assets' bytes counted apart. Offline.`,
           log(`${kind} skipped: ${error.message}`);
         }
       }
-      const used = Object.values(assets).some((asset) => typeof asset === "object" && asset !== null && "activated" in asset && asset.activated === true);
       const recode = await engine.recode();
       if (used) log(`recoded ${recode.recoded} older memories with them (${recode.bytesBefore} -> ${recode.bytesAfter} bytes of envelopes)`);
       const arrivals = await engine.rememberMany(newer);

@@ -245,10 +245,10 @@ async function runImport(context: CommandContext, file: string, onListening: () 
     const otherLines: string[] = [];
     for (const name of others.slice(0, MAX_NAMESPACE_LINES)) {
       const s = await engine.stats(name);
-      const t = report.otherTrained?.[name];
+      const trainedLine = report.otherTrained?.[name] ? trainingLine(report.otherTrained[name]) : "";
       otherLines.push(
         `\nnamespace ${name}: ${countOf(s.memories, "memory", "memories")}, ${formatBytes(s.originalBytes)} -> ${formatBytes(s.storedBytes)} with assets (${bpb(s.bitsPerByte)} bits/byte)` +
-          (t && trainingLine(t) ? `; ${trainingLine(t)}` : ""),
+          (trainedLine ? `; ${trainedLine}` : ""),
       );
     }
     if (others.length > MAX_NAMESPACE_LINES) otherLines.push(`\n... and ${others.length - MAX_NAMESPACE_LINES} more namespaces (memzip stats -n NS)`);
