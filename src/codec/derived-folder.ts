@@ -192,6 +192,16 @@ export function removeTaggedTemporary(folder: string, name: string, tag: string)
   removeQuietly(join(folder, `${name}.${process.pid}.${tag}.tmp`));
 }
 
+/** `removeTaggedTemporary` for a writer whose file's name is not known (a training thread stopped before it had a snapshot to name the state by). */
+export function removeTaggedTemporaries(folder: string, tag: string): void {
+  const suffix = `.${process.pid}.${tag}.tmp`;
+  try {
+    for (const entry of readdirSync(folder)) if (entry.endsWith(suffix)) removeQuietly(join(folder, entry));
+  } catch {
+    // No folder, or one that cannot be listed: nothing of this writer's to remove.
+  }
+}
+
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */
 export function abandonedTemporaryPid(entry: string, name: string): number | undefined {
   if (!entry.startsWith(`${name}.`) || !entry.endsWith(".tmp")) return undefined;

@@ -438,25 +438,33 @@ export class ImportExport {
     if (!trains && !deferred) return undefined;
     const assets: TrainedAsset[] = [];
     const notUsed: TrainedAsset[] = [];
-    for (const kind of trains ? await maintenance.assetKindsToTrain(namespace) : []) {
-      const step: FinishStep = { step: "train", namespace, kind };
-      stopIfAborted(signal, step);
-      onStep?.(step);
-      try {
-        // A training measured to store the namespace larger than what it writes with is not used: nothing changed.
-        // The ending recodes the namespace either way when it withheld the base or an asset is used already: a first
-        // training is measured against that recode.
-        const trained = await maintenance.trainAsset(kind, namespace, {}, signal, { recodes: deferred || options.recodeAnyway === true || assets.length > 0 });
-        (trained.activated ? assets : notUsed).push(trained);
-      } catch (error) {
-        // Stopped by the caller, or by the engine's close: either way the import resumes from here.
-        if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);
-        // Too little text of its own to learn from (e.g. every memory a reference to another
-        // namespace's copy), or a new asset another process pruned while it was measured: the
-        // import stands, the namespace trains at a later import.
-        if (error instanceof MemzipError && (error.code === ErrorCode.USAGE || error.code === ErrorCode.CONFLICT)) continue;
-        throw error;
+    const kinds = trains ? await maintenance.assetKindsToTrain(namespace) : [];
+    // Every kind's training starts now, on texts read once (a dictionary's process beside a snapshot's thread); each
+    // is then measured in turn, against what the namespace writes with by then.
+    const batch = kinds.length > 0 ? maintenance.beginTrainings(namespace, kinds, signal) : undefined;
+    try {
+      for (const kind of kinds) {
+        const step: FinishStep = { step: "train", namespace, kind };
+        stopIfAborted(signal, step);
+        onStep?.(step);
+        try {
+          // A training measured to store the namespace larger than what it writes with is not used: nothing changed.
+          // The ending recodes the namespace either way when it withheld the base or an asset is used already: a first
+          // training is measured against that recode.
+          const trained = await maintenance.trainAsset(kind, namespace, {}, signal, { recodes: deferred || options.recodeAnyway === true || assets.length > 0, ...(batch ? { batch } : {}) });
+          (trained.activated ? assets : notUsed).push(trained);
+        } catch (error) {
+          // Stopped by the caller, or by the engine's close: either way the import resumes from here.
+          if (signal?.aborted || isMemzipError(error, ErrorCode.ABORTED)) throw stoppedAt(step, error);
+          // Too little text of its own to learn from (e.g. every memory a reference to another
+          // namespace's copy), or a new asset another process pruned while it was measured: the
+          // import stands, the namespace trains at a later import.
+          if (error instanceof MemzipError && (error.code === ErrorCode.USAGE || error.code === ErrorCode.CONFLICT)) continue;
+          throw error;
+        }
       }
+    } finally {
+      await batch?.close();
     }
     if (assets.length === 0 && !options.recodeAnyway && !deferred) {
       // Nothing to apply: only the trainings that lost are reported.

@@ -11,6 +11,7 @@ import type { LlmCoder } from "../model/llm-coder.js";
 import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "../model/llm-codec.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
 import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
+import { hasDerivedSnapshot } from "../codec/cm/derived-state.js";
 import type { DerivedDirectory } from "../store/derived-dir.js";
 import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
@@ -92,6 +93,38 @@ function positionDraw(position: number): number {
   x ^= x >>> 16;
   return (x >>> 0) / 2 ** 32;
 }
+/**
+ * What a namespace's trainings learn from and are measured on, read once for every kind a batch trains: the newest
+ * texts (`samples`, oldest first), how many memories they and the namespace hold, the sample of all its memories to
+ * measure on (small and large ones apart) with their texts once decoded, and what the namespace stores now.
+ */
+interface Gathered {
+  samples: Uint8Array[];
+  /** Memories trained on (their texts read back). */
+  memories: number;
+  /** The namespace's memories, references included. */
+  count: number;
+  measured: readonly SpreadSample[];
+  texts: Map<MeasuredRow, Uint8Array | undefined>;
+  usedAssets: Set<string>;
+  namespaceEnvelopes: number;
+}
+
+/** A training begun by `beginTrainings`: its texts and the asset's bytes. */
+interface BegunTraining {
+  gathered: Gathered;
+  bytes: Uint8Array;
+  trainMs: number;
+}
+
+/** The trainings of one namespace begun together (`Maintenance.beginTrainings`). */
+export interface TrainingBatch {
+  /** The kind's training, for `trainAsset(kind, …, { batch })` (once). */
+  take(kind: TrainableAssetKind): Promise<BegunTraining>;
+  /** Stops the trainings not taken and waits until every thread has ended. */
+  close(): Promise<void>;
+}
+
 /** Memories `verify` reads before checking them grouped by asset (`groupedByAsset`). */
 const VERIFY_WINDOW = 1024;
 
@@ -234,22 +267,73 @@ export class Maintenance {
    * and makes it the one new writes use. Older payloads keep naming the asset they were written with.
    * `internal.recodes`: the caller recodes the namespace whether or not the asset is used (an import's
    * ending), so a first training is measured against what that recode stores without it.
+   * `internal.batch`: the kind's texts and training thread, begun by `beginTrainings`.
    */
-  async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal, internal: { recodes?: boolean } = {}): Promise<TrainedAsset> {
+  async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal, internal: { recodes?: boolean; batch?: TrainingBatch } = {}): Promise<TrainedAsset> {
     if (this.closing) throw closedWhileTraining();
-    // Its threads end with the engine: `close` stops the training and waits for it. The caller's signal is forwarded by
-    // a listener removed at the end (AbortSignal.any keeps every signal it made alive as long as the caller's lives).
+    return this.stoppable(signal, (stop) => this.train(kind, namespace, options, stop, internal.recodes === true, internal.batch?.take(kind)));
+  }
+
+  /**
+   * Begins the trainings of `kinds` in `namespace` together, with the default options (an import's ending): the
+   * namespace's memories are read and decoded once for all of them, and every kind's training starts at once (a zstd
+   * dictionary's process beside a snapshot's thread) instead of one after the other's measurement. Each is then
+   * measured and used by `trainAsset(kind, …, { batch })`, in the caller's order, against what the namespace writes
+   * with by then. `close` stops what was not taken and waits for it; call it in a `finally`.
+   */
+  beginTrainings(namespace: string, kinds: readonly TrainableAssetKind[], signal?: AbortSignal): TrainingBatch {
+    if (this.closing) throw closedWhileTraining();
     const stop = new AbortController();
     const forward = () => stop.abort(signal?.reason);
     if (signal?.aborted) forward();
     else signal?.addEventListener("abort", forward, { once: true });
-    const work = this.train(kind, namespace, options, stop.signal, internal.recodes === true);
-    const running = { stop, settled: work.then(() => undefined, () => undefined) };
-    this.trainings.add(running);
+    const gathering = this.gather(namespace, kinds.join(" or "), TRAINING_SAMPLE_BYTES, stop.signal);
+    const begun = new Map<TrainableAssetKind, Promise<BegunTraining>>();
+    for (const kind of kinds) {
+      const started = gathering.then(async (gathered) => ({ gathered, ...(await this.trainThread(kind, gathered, {}, stop.signal)) }));
+      // Its failure is seen where trainAsset takes it; one never taken fails unheard.
+      started.catch(() => undefined);
+      begun.set(kind, started);
+    }
+    // Stoppable by the engine's close while a thread runs; the measurements after run under trainAsset's own entry.
+    const entry = { stop, settled: Promise.resolve() };
+    entry.settled = Promise.allSettled([gathering, ...begun.values()]).then(() => {
+      this.trainings.delete(entry);
+    });
+    this.trainings.add(entry);
+    return {
+      take: (kind) => {
+        const started = begun.get(kind);
+        if (!started) throw new Error(`no ${kind} training was begun`);
+        begun.delete(kind);
+        return started;
+      },
+      close: async () => {
+        // A training never taken is stopped: no one would measure it.
+        if (begun.size > 0) stop.abort(closedWhileTraining());
+        await entry.settled;
+        signal?.removeEventListener("abort", forward);
+      },
+    };
+  }
+
+  /**
+   * Runs `work` with a signal of its own, registered so that `close` stops it and waits for it; the caller's `signal`
+   * is forwarded by a listener removed at the end (AbortSignal.any keeps every signal it made alive as long as the
+   * caller's lives).
+   */
+  private async stoppable<T>(signal: AbortSignal | undefined, work: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const stop = new AbortController();
+    const forward = () => stop.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener("abort", forward, { once: true });
+    const running = work(stop.signal);
+    const entry = { stop, settled: running.then(() => undefined, () => undefined) };
+    this.trainings.add(entry);
     try {
-      return await work;
+      return await running;
     } finally {
-      this.trainings.delete(running);
+      this.trainings.delete(entry);
       signal?.removeEventListener("abort", forward);
     }
   }
@@ -267,23 +351,14 @@ export class Maintenance {
     }
   }
 
-  private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal, recodes: boolean): Promise<TrainedAsset> {
-    const { tableBits } = options;
-    if (tableBits !== undefined && !tableBitsInRange(tableBits)) {
-      throw new MemzipError(ErrorCode.USAGE, `tableBits ${tableBits} is out of range`, {
-        hint: `Give an integer from 16 to ${MAX_TABLE_BITS}: the model takes 4 bytes × 2^tableBits of RAM (23, the default: 32 MiB).`,
-      });
-    }
+  /**
+   * The newest texts of `namespace` up to `budget` bytes, decoded, to train on, and a sample of all its memories to
+   * measure a training on. `what` names the asset(s) in the errors.
+   */
+  private async gather(namespace: string, what: string, budget: number, signal: AbortSignal): Promise<Gathered> {
     // The newest memories up to a byte budget, so training a namespace of millions stays bounded. The scan keeps the
     // newest rows by their texts' lengths and only those are decoded: an older memory costs a read, not a decode (a
     // retraining of a namespace of 500 MB decoded all of it, ~1 MB/s for cm, to keep its newest 12 MiB).
-    const budget = Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES);
-    // A new asset is used only where it is measured to store the namespace smaller than what new writes use now: the
-    // active asset of its kind, or in a namespace without one, the codecs it writes with (cm's shipped base model, zstd
-    // without a dictionary). A first training used unmeasured made young namespaces larger: 40 notes stored in 3.8 KiB
-    // with the base took 4.7 KiB with a snapshot of their own, and 9.9 KiB with a dictionary (newcomer trial, stop 63).
-    const measure = options.force !== true;
-    const active = measure ? await this.parts.assets.active(namespace, kind) : undefined;
     let rows: MeasuredRow[] = [];
     let first = 0;
     let windowBytes = 0;
@@ -303,7 +378,7 @@ export class Maintenance {
       // A copy: a sealed block's rows are views of the whole block, which a kept view would keep.
       const row = { envelope: memory.envelope.slice(), assetId: memory.assetId, originalLength: memory.originalLength };
       rows.push(row);
-      if (measure) (row.originalLength >= LARGE_MEMORY_BYTES ? large : small).add(row);
+      (row.originalLength >= LARGE_MEMORY_BYTES ? large : small).add(row);
       if (row.assetId !== null) usedAssets.add(row.assetId);
       namespaceEnvelopes += memory.envelope.length;
       windowBytes += memory.originalLength;
@@ -315,7 +390,7 @@ export class Maintenance {
       }
     }
     if (memories === 0) {
-      throw new MemzipError(ErrorCode.USAGE, `namespace ${JSON.stringify(namespace)} has no text of its own to train a ${kind} on`, {
+      throw new MemzipError(ErrorCode.USAGE, `namespace ${JSON.stringify(namespace)} has no text of its own to train a ${what} on`, {
         hint: "Its memories are empty or copies of texts another namespace holds; train where the texts are, or add memories first.",
       });
     }
@@ -335,15 +410,54 @@ export class Maintenance {
       }
     }
     if (samples.length === 0) {
-      throw new MemzipError(ErrorCode.CHECKSUM, `namespace ${JSON.stringify(namespace)} has no memory whose text reads back to train a ${kind} on`, {
+      throw new MemzipError(ErrorCode.CHECKSUM, `namespace ${JSON.stringify(namespace)} has no memory whose text reads back to train a ${what} on`, {
         hint: "`memzip verify` lists the damaged memories: write their texts again (import an export or backup) to repair them.",
       });
     }
+    return { samples, memories, count, measured: [small, large], usedAssets, namespaceEnvelopes, texts: new Map() };
+  }
+
+  /** Trains `kind` on the gathered texts off this thread (with its model state written where the codecs read it). */
+  private async trainThread(kind: TrainableAssetKind, gathered: Gathered, options: AssetTrainingOptions, signal: AbortSignal): Promise<{ bytes: Uint8Array; trainMs: number }> {
     // Off this thread (seconds per MB of text): a server goes on answering, an import's progress and Ctrl-C go on working.
+    // The thread writes a new snapshot's model state too (where the codecs read it): deriveState then has nothing to do.
     const started = performance.now();
-    const bytes = await trainAssetOffThread(kind, samples, options, signal);
+    const states = this.parts.modelStates;
+    const bytes = await trainAssetOffThread(kind, gathered.samples, options, signal, states ? { derivedDir: states.path, derivedOptions: states.options } : undefined);
     const trainMs = performance.now() - started;
-    signal?.throwIfAborted();
+    if (signal.aborted) {
+      // Stopped as the thread ended: the state it wrote is of no asset (unless the store holds the same snapshot).
+      const id = sha256Hex(bytes);
+      if (states && !(await this.parts.store.assets.get(id))) states.removeFor(id);
+      signal.throwIfAborted();
+    }
+    return { bytes, trainMs };
+  }
+
+  private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal, recodes: boolean, begun?: Promise<BegunTraining>): Promise<TrainedAsset> {
+    const { tableBits } = options;
+    if (tableBits !== undefined && !tableBitsInRange(tableBits)) {
+      throw new MemzipError(ErrorCode.USAGE, `tableBits ${tableBits} is out of range`, {
+        hint: `Give an integer from 16 to ${MAX_TABLE_BITS}: the model takes 4 bytes × 2^tableBits of RAM (23, the default: 32 MiB).`,
+      });
+    }
+    // A new asset is used only where it is measured to store the namespace smaller than what new writes use now: the
+    // active asset of its kind, or in a namespace without one, the codecs it writes with (cm's shipped base model, zstd
+    // without a dictionary). A first training used unmeasured made young namespaces larger: 40 notes stored in 3.8 KiB
+    // with the base took 4.7 KiB with a snapshot of their own, and 9.9 KiB with a dictionary (newcomer trial, stop 63).
+    const measure = options.force !== true;
+    const active = measure ? await this.parts.assets.active(namespace, kind) : undefined;
+    let gathered: Gathered;
+    let bytes: Uint8Array;
+    let trainMs: number;
+    if (begun) {
+      ({ gathered, bytes, trainMs } = await begun);
+    } else {
+      gathered = await this.gather(namespace, kind, Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES), signal);
+      ({ bytes, trainMs } = await this.trainThread(kind, gathered, options, signal));
+    }
+    signal.throwIfAborted();
+    const { memories, count } = gathered;
     const trained = { kind, bytes: bytes.length, samples: memories, trainMs };
     if (!measure) {
       const asset = await this.parts.assets.save(kind, namespace, bytes, { samples: Math.max(memories, count) });
@@ -356,7 +470,7 @@ export class Maintenance {
     let comparison: AssetComparison;
     try {
       await this.deriveState(asset, signal);
-      comparison = await this.compare(namespace, active, asset, [small, large], { envelopes: namespaceEnvelopes, assetIds: usedAssets }, signal, recodes);
+      comparison = await this.compare(namespace, active, asset, gathered, signal, recodes);
     } catch (error) {
       await this.parts.assets.discard(asset.id);
       throw error;
@@ -389,11 +503,11 @@ export class Maintenance {
     namespace: string,
     active: StoredAsset | undefined,
     trained: StoredAsset,
-    samples: readonly SpreadSample[],
-    totals: { envelopes: number; assetIds: ReadonlySet<string> },
+    gathered: Gathered,
     signal: AbortSignal,
     recodes: boolean,
   ): Promise<AssetComparison> {
+    const totals = { envelopes: gathered.namespaceEnvelopes, assetIds: gathered.usedAssets };
     const { writer, reader, policy, assets, options, store } = this.parts;
     const trial = (await assets.byId(trained.id)) ?? trained;
     const candidates = await writer.candidatesFor(namespace, undefined, trial);
@@ -430,13 +544,18 @@ export class Maintenance {
     // with it, its 110 KB left out, lost, and the namespace stored 175,789 bytes where the snapshot stores 69,702).
     const usedNow = new Set<string>();
     const usedAfter = new Set<string>();
-    for (const sample of samples) {
+    for (const sample of gathered.measured) {
       let sampleChange = 0;
       let sampleNowChange = 0;
       let measured = 0;
       await forEachConcurrent(sample.rows, usePool ? options.concurrency : 1, async (row) => {
         signal.throwIfAborted();
-        const text = await unlessDamaged(reader.decodeBytes(row.envelope, row.originalLength, row.assetId));
+        // Decoded once for every kind a batch measures on the same rows.
+        let text = gathered.texts.get(row);
+        if (text === undefined && !gathered.texts.has(row)) {
+          text = await unlessDamaged(reader.decodeBytes(row.envelope, row.originalLength, row.assetId));
+          gathered.texts.set(row, text);
+        }
         if (text === undefined) return;
         // Without the training: as stored, or after a first training lost, as the recode without it stores it.
         const before = without ? await policy.choose(text, without, usePool) : undefined;
@@ -509,7 +628,8 @@ export class Maintenance {
     const states = this.parts.modelStates;
     if (asset.kind !== "cm-snapshot" || !states) return;
     try {
-      await deriveSnapshotStateOffThread(asset, states.path, states.options, signal);
+      // Written by the training thread (trainAssetOffThread's `derive`), unless that failed.
+      if (!hasDerivedSnapshot(states, asset)) await deriveSnapshotStateOffThread(asset, states.path, states.options, signal);
     } catch {
       // Derived data: its first use makes it.
     }

@@ -11,27 +11,52 @@ import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { stateFileName } from "../codec/cm/derived-state.js";
 import { concat } from "../codec/cm/snapshot.js";
-import { removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
+import { removeTaggedTemporaries, removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
 import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
 
 /** A job for `asset-train-worker.ts`. */
 export type TrainJob =
-  | { type: "train"; texts: Uint8Array; lengths: number[]; options: AssetTrainingOptions }
+  | { type: "train"; texts: Uint8Array; lengths: number[]; options: AssetTrainingOptions; derive?: DeriveInto }
   | { type: "derive"; id: string; bytes: Uint8Array; derivedDir: string; derivedOptions: DerivedFolderOptions };
 
 export type TrainReply =
   | { ok: true; bytes?: Uint8Array }
   | { ok: false; name: string; message: string; typed?: { code: ErrorCode; message: string; hint?: string; details: Record<string, unknown> } };
 
-/** Trains an asset of `kind` on `samples` (oldest first) without blocking this thread; `signal` stops the training. */
-export async function trainAssetOffThread(kind: TrainableAssetKind, samples: readonly Uint8Array[], options: AssetTrainingOptions, signal?: AbortSignal): Promise<Uint8Array> {
+/** Where a training thread writes the model state of the snapshot it trained (a store's derived folder). */
+export interface DeriveInto {
+  derivedDir: string;
+  derivedOptions: DerivedFolderOptions;
+}
+
+/**
+ * Trains an asset of `kind` on `samples` (oldest first) without blocking this thread; `signal` stops the training.
+ * With `derive`, a cm snapshot's thread also writes the model state it trained into that folder, as
+ * `deriveSnapshotStateOffThread` would after decoding the snapshot again (a second pass as long as the training); a
+ * state that cannot be written is left to the snapshot's first use.
+ */
+export async function trainAssetOffThread(kind: TrainableAssetKind, samples: readonly Uint8Array[], options: AssetTrainingOptions, signal?: AbortSignal, derive?: DeriveInto): Promise<Uint8Array> {
   if (kind === "zstd-dictionary") return trainZstdDictionaryAsync(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }, signal);
   const texts = concat(samples);
-  const reply = await runJob({ type: "train", texts, lengths: samples.map((sample) => sample.length), options }, [texts.buffer as ArrayBuffer], signal);
-  if (!reply.bytes) throw new Error("the training thread answered no snapshot");
-  return reply.bytes;
+  const lengths = samples.map((sample) => sample.length);
+  if (!derive) {
+    const reply = await runJob({ type: "train", texts, lengths, options }, [texts.buffer as ArrayBuffer], signal);
+    if (!reply.bytes) throw new Error("the training thread answered no snapshot");
+    return reply.bytes;
+  }
+  const temporaryTag = randomBytes(4).toString("hex");
+  const into = { derivedDir: derive.derivedDir, derivedOptions: { ...derive.derivedOptions, temporaryTag } };
+  try {
+    const reply = await runJob({ type: "train", texts, lengths, options, derive: into }, [texts.buffer as ArrayBuffer], signal);
+    if (!reply.bytes) throw new Error("the training thread answered no snapshot");
+    return reply.bytes;
+  } catch (error) {
+    // The thread has exited: a temporary state file it left (its snapshot's name is unknown here) is removed by its tag.
+    if (signal?.aborted) removeTaggedTemporaries(derive.derivedDir, temporaryTag);
+    throw error;
+  }
 }
 
 /**
@@ -71,8 +96,10 @@ function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal): P
     });
     worker.once("exit", (code) => {
       signal?.removeEventListener("abort", stop);
-      if (signal?.aborted) reject(signal.reason);
-      else if (reply?.ok) resolve(reply);
+      // A job that finished before the abort stopped it is answered (a snapshot whose state the thread wrote: the
+      // caller, which sees the abort next, can remove that state); one it stopped is not.
+      if (reply?.ok) resolve(reply);
+      else if (signal?.aborted) reject(signal.reason);
       else if (reply) reject(replyError(reply));
       else reject(new MemzipError(ErrorCode.RESOURCE, `the training thread ended (exit ${code}) without an answer${failure ? `: ${failure.message}` : ""}`, {
         hint: "Train again; if it ends the same way, the machine may lack the memory a model needs (tens of MB, and the texts): train on fewer memories (a smaller maxBytes) or free some.",

@@ -1,14 +1,17 @@
 /**
- * A one-job thread for `asset-train-thread.ts`: trains a cm snapshot from its texts, or derives a
- * saved snapshot's model state into the store's derived folder. Either takes seconds of CPU per MB
+ * A one-job thread for `asset-train-thread.ts`: trains a cm snapshot from its texts (and writes the
+ * model state it trained into the store's derived folder, where asked), or derives a saved
+ * snapshot's model state there. Either takes seconds of CPU per MB
  * of text, which the caller's event loop (a server's) would otherwise spend blocked.
  */
+import { createHash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
+import { writeDerivedSnapshot } from "../codec/cm/derived-state.js";
 import { ensureDerivedState } from "../codec/cm/prepared-snapshot.js";
 import { attachDerivedStore } from "../codec/derived.js";
 import { DerivedFolder } from "../codec/derived-folder.js";
 import { MemzipError } from "../errors.js";
-import { ASSET_TRAINERS } from "./asset-trainers.js";
+import { ASSET_TRAINERS, trainCmSnapshot } from "./asset-trainers.js";
 import type { TrainJob, TrainReply } from "./asset-train-thread.js";
 
 function run(job: TrainJob): Uint8Array | undefined {
@@ -19,7 +22,17 @@ function run(job: TrainJob): Uint8Array | undefined {
       samples.push(job.texts.subarray(at, at + length));
       at += length;
     }
-    return ASSET_TRAINERS["cm-snapshot"](samples, job.options);
+    const into = job.derive;
+    if (!into) return ASSET_TRAINERS["cm-snapshot"](samples, job.options);
+    const { bytes, loaded } = trainCmSnapshot(samples, job.options);
+    try {
+      // The state loading these bytes would give (trainSnapshot), written now: no second pass over the texts.
+      const id = createHash("sha256").update(bytes).digest("hex");
+      writeDerivedSnapshot(new DerivedFolder(() => into.derivedDir, into.derivedOptions), { id, kind: "cm-snapshot", bytes }, loaded);
+    } catch {
+      // Derived data: the snapshot's first use makes it.
+    }
+    return bytes;
   }
   const store = new DerivedFolder(() => job.derivedDir, job.derivedOptions);
   ensureDerivedState(attachDerivedStore({ id: job.id, kind: "cm-snapshot", bytes: job.bytes }, store));

@@ -1,6 +1,6 @@
 import type { AssetKind } from "../codec/codec.js";
 import { CONTEXT_MODEL_DEFAULTS } from "../codec/cm/context-model.js";
-import { encodeSnapshot } from "../codec/cm/snapshot.js";
+import { trainSnapshot, type LoadedSnapshot } from "../codec/cm/snapshot.js";
 import { trainZstdDictionary } from "./zstd-dictionary.js";
 
 /** Options every asset trainer understands. */
@@ -21,11 +21,15 @@ export interface AssetTrainingOptions {
 export const ASSET_TRAINERS = Object.freeze({
   "zstd-dictionary": (samples: readonly Uint8Array[], options: AssetTrainingOptions) =>
     trainZstdDictionary(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-  "cm-snapshot": (samples: readonly Uint8Array[], options: AssetTrainingOptions) =>
-    encodeSnapshot(samples, {
-      ...(options.maxBytes === undefined ? {} : { maxTrainingBytes: options.maxBytes }),
-      ...(options.tableBits === undefined ? {} : { params: { ...CONTEXT_MODEL_DEFAULTS, tableBits: options.tableBits } }),
-    }),
+  "cm-snapshot": (samples: readonly Uint8Array[], options: AssetTrainingOptions) => trainCmSnapshot(samples, options).bytes,
 } as const satisfies Partial<Record<AssetKind, (samples: readonly Uint8Array[], options: AssetTrainingOptions) => Uint8Array>>);
 
 export type TrainableAssetKind = keyof typeof ASSET_TRAINERS;
+
+/** The cm snapshot trainer, also giving the frozen model it trained (what loading the snapshot gives) and the texts it kept. */
+export function trainCmSnapshot(samples: readonly Uint8Array[], options: AssetTrainingOptions): { bytes: Uint8Array; loaded: LoadedSnapshot } {
+  return trainSnapshot(samples, {
+    ...(options.maxBytes === undefined ? {} : { maxTrainingBytes: options.maxBytes }),
+    ...(options.tableBits === undefined ? {} : { params: { ...CONTEXT_MODEL_DEFAULTS, tableBits: options.tableBits } }),
+  });
+}

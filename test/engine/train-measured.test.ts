@@ -250,6 +250,42 @@ describe("a first training measured against what the namespace writes with", () 
     }
   });
 
+  it("in an import's ending, every kind trains on texts read once, all begun together, then each is measured in turn", async () => {
+    using dir = tempDir();
+    const records = devCorpus()
+      .filter((_, i) => i % 2 === 1)
+      .slice(0, 300)
+      .map(({ id, text }) => ({ id, text }));
+    const input = join(dir.path, "in.jsonl");
+    writeFileSync(input, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    await using engine = Engine.open({ db: join(dir.path, "s.db"), cache: "off", workers: 0, autoTrainAfter: 200 });
+    const memories = storeOf(engine).memories;
+    const scan = memories.scan.bind(memories);
+    const events: string[] = [];
+    let ending = false;
+    memories.scan = (options) => {
+      if (ending) events.push("scan");
+      return scan(options);
+    };
+    const report = await engine.importJsonl(input, {
+      onFinishStep: (step) => {
+        if (step.step === "train") {
+          ending = true;
+          events.push(`train ${step.kind}`);
+        }
+        if (step.step === "recode") ending = false;
+      },
+    });
+    // One scan (and decode) of the namespace for both trainings: before, each training read it again.
+    assert.deepEqual(events, ["train zstd-dictionary", "scan", "train cm-snapshot"]);
+    const training = report.trained;
+    assert.ok(training);
+    assert.deepEqual([...training.assets, ...(training.notUsed ?? [])].map((t) => t.kind).sort(), ["cm-snapshot", "zstd-dictionary"]);
+    for (const trained of [...training.assets, ...(training.notUsed ?? [])]) assert.equal(trained.samples, records.length);
+    assert.equal((await engine.verify()).failed, 0);
+    for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+  });
+
   it("is used where the namespace's own text is far from what the base learned", async () => {
     using dir = tempDir();
     const engine = Engine.open({ db: join(dir.path, "own.db"), cache: "off", workers: 0, autoTrainAfter: 100_000 });

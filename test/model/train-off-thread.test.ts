@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -7,7 +8,7 @@ import { snapshotTrainings } from "../../src/codec/cm/prepared-snapshot.js";
 import { DerivedFolder, removeTaggedTemporary } from "../../src/codec/derived-folder.js";
 import { Engine } from "../../src/engine.js";
 import { ErrorCode, isMemzipError } from "../../src/errors.js";
-import { trainAssetOffThread } from "../../src/model/asset-train-thread.js";
+import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../../src/model/asset-train-thread.js";
 import { TRAINING_PREFIX, trainZstdDictionaryAsync } from "../../src/model/zstd-dictionary.js";
 import { devCorpus, storeOf, tempDir } from "../helpers.js";
 
@@ -116,27 +117,29 @@ describe("asset training runs off the caller's thread", () => {
     assert.equal((await engine.verify()).failed, 0);
   });
 
-  it("an asset pruned while its state is written keeps no state (the state holds its texts)", async () => {
+  it("a new snapshot's state is written by its training thread before it is saved; pruned unused, it keeps no state (the state holds its texts)", async () => {
     using dir = tempDir();
     const db = join(dir.path, "s.db");
     await using engine = Engine.open({ db, cmBase: false, workers: 0, autoTrainAfter: 0, cache: "off" });
     await engine.rememberMany(devCorpus().slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
-    // Right after the snapshot is saved (no memory uses it yet), while its state is being made on the thread.
+    // As the snapshot is saved, its state (written by the training thread) is there already: no thread writes after.
     const repository = storeOf(engine).assets;
     const put = repository.put.bind(repository);
-    let pruning: Promise<unknown> | undefined;
+    let stateBefore = false;
     repository.put = async (asset) => {
+      if (asset.kind === "cm-snapshot") stateBefore = existsSync(join(`${db}.derived`, `cm-${asset.id}.state`));
       await put(asset);
-      if (asset.kind === "cm-snapshot") setImmediate(() => (pruning = engine.pruneAssets({ unusedActive: true })));
     };
-    // Forced: saved and made active at once, its state written after (a measured training is removed when pruned meanwhile: E_CONFLICT).
+    // Forced: saved and made active at once, unmeasured (no memory uses it yet).
     const trained = await engine.trainAsset("cm-snapshot", "default", { force: true });
-    assert.deepEqual(((await pruning) as { id: string }[]).map((a) => a.id), [trained.id], "the unused snapshot was pruned");
+    assert.ok(stateBefore, "the training thread wrote the state before the snapshot was saved");
+    const pruned = await engine.pruneAssets({ unusedActive: true });
+    assert.deepEqual(pruned.map((a) => a.id), [trained.id], "the unused snapshot was pruned");
     assert.equal(await repository.get(trained.id), undefined);
     assert.deepEqual(readdirSync(`${db}.derived`).filter((name) => name.includes(trained.id)), [], "and nothing derived from it is left");
   });
 
-  it("an abort while a new snapshot's state is written leaves no temporary file, and the training stands", async () => {
+  it("an abort while the training thread writes the new snapshot's state leaves no temporary file, no state and no asset", async () => {
     using dir = tempDir();
     const db = join(dir.path, "s.db");
     const folder = `${db}.derived`;
@@ -144,31 +147,52 @@ describe("asset training runs off the caller's thread", () => {
     const corpus = devCorpus();
     await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
     const controller = new AbortController();
-    const repository = storeOf(engine).assets;
-    const put = repository.put.bind(repository);
     let sawTemporary = false;
-    repository.put = async (asset) => {
-      await put(asset);
-      if (asset.kind !== "cm-snapshot") return;
-      // The state's file is open (as .tmp) for the whole compression of the model's memory: stop the thread then.
-      const watch = () => {
-        const temporary = existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"));
-        if (temporary) {
-          sawTemporary = true;
-          controller.abort(new Error("stop"));
-        } else if (!existsSync(join(folder, `cm-${asset.id}.state`))) setImmediate(watch);
-      };
-      setImmediate(watch);
+    // The state's file is open (as .tmp) for the whole compression of the model's memory (~0.2–0.5 s): stop the thread then.
+    const watch = () => {
+      if (existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"))) {
+        sawTemporary = true;
+        controller.abort(new Error("stop"));
+      } else if (!controller.signal.aborted) setImmediate(watch);
     };
-    // Forced: saved and made active before its state is written (a measured training that is stopped is removed again).
-    const trained = await engine.trainAsset("cm-snapshot", "default", { force: true }, controller.signal);
+    setImmediate(watch);
+    const training = engine.trainAsset("cm-snapshot", "default", { force: true }, controller.signal);
+    // Stopped before the snapshot was saved; whether the thread was terminated mid-write or had just finished, nothing is left.
+    await assert.rejects(training, /^Error: stop$/);
     assert.ok(sawTemporary, "the abort came while the state was written");
-    assert.equal((await engine.assetUsage()).find((a) => a.id === trained.id)?.kind, "cm-snapshot", "the trained snapshot is saved");
-    assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith(".tmp")), [], "no temporary file (with the snapshot's texts) is left");
+    assert.deepEqual(existsSync(folder) ? readdirSync(folder) : [], [], "no temporary file and no state (both hold the snapshot's texts)");
+    assert.deepEqual((await engine.assetUsage()).filter((a) => a.kind === "cm-snapshot"), [], "no snapshot saved");
+    // The namespace trains as before once asked again.
+    const trained = await engine.trainAsset("cm-snapshot", "default", { force: true });
+    assert.ok(existsSync(join(folder, `cm-${trained.id}.state`)));
     const records = corpus.slice(300, 310).map(({ text }, i) => ({ id: `n${i}`, text }));
     const results = await engine.rememberMany(records);
     assert.ok(results.some((r) => r.codec === "cm"), "the namespace writes with the snapshot");
     for (const { id, text } of records) assert.equal(await engine.recall(id), text);
+  });
+
+  it("a snapshot's state made by deriving it again (when its training thread wrote none) leaves no temporary file when stopped", async () => {
+    using dir = tempDir();
+    const folder = join(dir.path, "derived");
+    const corpus = devCorpus().slice(0, 300).map(({ text }) => encoder.encode(text));
+    const bytes = await trainAssetOffThread("cm-snapshot", corpus, {});
+    assert.equal(existsSync(folder), false, "without a folder to write to, the training thread writes no state");
+    const asset = { id: createHash("sha256").update(bytes).digest("hex"), bytes };
+    const controller = new AbortController();
+    let sawTemporary = false;
+    const watch = () => {
+      if (existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"))) {
+        sawTemporary = true;
+        controller.abort(new Error("stop"));
+      } else if (!controller.signal.aborted) setImmediate(watch);
+    };
+    setImmediate(watch);
+    await deriveSnapshotStateOffThread(asset, folder, {}, controller.signal);
+    assert.ok(sawTemporary, "the abort came while the state was written");
+    assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith(".tmp")), [], "no temporary file (with the snapshot's texts) is left");
+    // Unstopped, it writes the state the training thread would have.
+    await deriveSnapshotStateOffThread(asset, folder, {});
+    assert.ok(existsSync(join(folder, `cm-${asset.id}.state`)));
   });
 
   it("closing the engine stops its trainings and waits for them: nothing of one runs after close", async () => {
