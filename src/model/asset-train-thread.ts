@@ -1,10 +1,9 @@
 /**
  * Asset training off the caller's thread. Training a cm snapshot codes its texts with the model
- * (about 1 s per MB), a zstd dictionary runs the zstd CLI for as long, and the first use of a new
- * snapshot decodes it once more and writes its derived state: together 10–15 s of CPU for a
- * namespace at the 4 MiB training budget. On the event loop that is a server deaf to every other
- * tenant for as long, and an import whose progress and Ctrl-C stall. Here a cm job runs on a
- * thread of its own (one per job: it ends with the job), zstd as a child process awaited
+ * (about 1 s per MB) and writes the model state it trained (the snapshot's derived state; a second
+ * pass decoded the new snapshot to make it before stop 65), and a zstd dictionary runs the zstd CLI
+ * for about as long. On the event loop that is a server deaf to every other tenant for as long,
+ * and an import whose progress and Ctrl-C stall. Here a cm job runs on a thread of its own (one per job: it ends with the job), zstd as a child process awaited
  * asynchronously; an abort ends either at once.
  */
 import { randomBytes } from "node:crypto";

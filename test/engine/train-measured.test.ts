@@ -171,6 +171,17 @@ describe("a training measured against the active asset", () => {
  * with a snapshot of their own and 9.9 KiB with a dictionary; an import of 1000 dev memories the base never saw stored
  * 158.8 KiB with its trained snapshot, 141.8 KiB with the base).
  */
+/** The first `n` dev records the shipped base did not learn from (it learned from the even ones), and a JSONL file of them in `dir`. */
+function unseenJsonl(dir: string, n: number): { records: { id: string; text: string }[]; input: string } {
+  const records = devCorpus()
+    .filter((_, i) => i % 2 === 1)
+    .slice(0, n)
+    .map(({ id, text }) => ({ id, text }));
+  const input = join(dir, "in.jsonl");
+  writeFileSync(input, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  return { records, input };
+}
+
 describe("a first training measured against what the namespace writes with", () => {
   const sample = readFileSync(SAMPLE, "utf8")
     .split("\n")
@@ -209,13 +220,7 @@ describe("a first training measured against what the namespace writes with", () 
 
   it("leaves an import on the base where the base stores it smaller: the memories written without it are recoded with it", async () => {
     using dir = tempDir();
-    // Dev records the base did not learn from (it learned from the even ones).
-    const records = devCorpus()
-      .filter((_, i) => i % 2 === 1)
-      .slice(0, 400)
-      .map(({ id, text }) => ({ id, text }));
-    const input = join(dir.path, "in.jsonl");
-    writeFileSync(input, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const { records, input } = unseenJsonl(dir.path, 400);
     const trains = Engine.open({ db: join(dir.path, "trains.db"), cache: "off", workers: 0, autoTrainAfter: 200 });
     const baseOnly = Engine.open({ db: join(dir.path, "base.db"), cache: "off", workers: 0, autoTrainAfter: 0 });
     try {
@@ -252,12 +257,7 @@ describe("a first training measured against what the namespace writes with", () 
 
   it("in an import's ending, every kind trains on texts read once, all begun together, then each is measured in turn", async () => {
     using dir = tempDir();
-    const records = devCorpus()
-      .filter((_, i) => i % 2 === 1)
-      .slice(0, 300)
-      .map(({ id, text }) => ({ id, text }));
-    const input = join(dir.path, "in.jsonl");
-    writeFileSync(input, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const { records, input } = unseenJsonl(dir.path, 300);
     await using engine = Engine.open({ db: join(dir.path, "s.db"), cache: "off", workers: 0, autoTrainAfter: 200 });
     const memories = storeOf(engine).memories;
     const scan = memories.scan.bind(memories);

@@ -35,6 +35,25 @@ printf 'trained' > "$out"
   return path;
 }
 
+/**
+ * Aborts `controller` as soon as `folder` holds a temporary file: a model state's file is open (as .tmp) for the whole
+ * compression of the model's memory (~0.2–0.5 s), looked at between turns of this thread's event loop until then or
+ * until `stop`.
+ */
+function abortWhenTemporary(folder: string, controller: AbortController): { seen: () => boolean; stop: () => void } {
+  let seen = false;
+  let stopped = false;
+  const watch = () => {
+    if (stopped) return;
+    if (existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"))) {
+      seen = true;
+      controller.abort(new Error("stop"));
+    } else setImmediate(watch);
+  };
+  setImmediate(watch);
+  return { seen: () => seen, stop: () => (stopped = true) };
+}
+
 /** Runs `body` with TMPDIR set to `tmp` (where training folders go), put back after. */
 async function withTmpdir<T>(tmp: string, body: () => Promise<T>): Promise<T> {
   const previous = process.env.TMPDIR;
@@ -147,19 +166,11 @@ describe("asset training runs off the caller's thread", () => {
     const corpus = devCorpus();
     await engine.rememberMany(corpus.slice(0, 300).map(({ text }, i) => ({ id: `t${i}`, text })));
     const controller = new AbortController();
-    let sawTemporary = false;
-    // The state's file is open (as .tmp) for the whole compression of the model's memory (~0.2–0.5 s): stop the thread then.
-    const watch = () => {
-      if (existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"))) {
-        sawTemporary = true;
-        controller.abort(new Error("stop"));
-      } else if (!controller.signal.aborted) setImmediate(watch);
-    };
-    setImmediate(watch);
+    const watch = abortWhenTemporary(folder, controller);
     const training = engine.trainAsset("cm-snapshot", "default", { force: true }, controller.signal);
     // Stopped before the snapshot was saved; whether the thread was terminated mid-write or had just finished, nothing is left.
-    await assert.rejects(training, /^Error: stop$/);
-    assert.ok(sawTemporary, "the abort came while the state was written");
+    await assert.rejects(training.finally(watch.stop), /^Error: stop$/);
+    assert.ok(watch.seen(), "the abort came while the state was written");
     assert.deepEqual(existsSync(folder) ? readdirSync(folder) : [], [], "no temporary file and no state (both hold the snapshot's texts)");
     assert.deepEqual((await engine.assetUsage()).filter((a) => a.kind === "cm-snapshot"), [], "no snapshot saved");
     // The namespace trains as before once asked again.
@@ -179,16 +190,9 @@ describe("asset training runs off the caller's thread", () => {
     assert.equal(existsSync(folder), false, "without a folder to write to, the training thread writes no state");
     const asset = { id: createHash("sha256").update(bytes).digest("hex"), bytes };
     const controller = new AbortController();
-    let sawTemporary = false;
-    const watch = () => {
-      if (existsSync(folder) && readdirSync(folder).some((name) => name.endsWith(".tmp"))) {
-        sawTemporary = true;
-        controller.abort(new Error("stop"));
-      } else if (!controller.signal.aborted) setImmediate(watch);
-    };
-    setImmediate(watch);
-    await deriveSnapshotStateOffThread(asset, folder, {}, controller.signal);
-    assert.ok(sawTemporary, "the abort came while the state was written");
+    const watch = abortWhenTemporary(folder, controller);
+    await deriveSnapshotStateOffThread(asset, folder, {}, controller.signal).finally(watch.stop);
+    assert.ok(watch.seen(), "the abort came while the state was written");
     assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith(".tmp")), [], "no temporary file (with the snapshot's texts) is left");
     // Unstopped, it writes the state the training thread would have.
     await deriveSnapshotStateOffThread(asset, folder, {});
