@@ -202,6 +202,11 @@ export function removeTaggedTemporaries(folder: string, tag: string): void {
   }
 }
 
+/** Removes the file `name` of `folder`, if there. */
+export function removeDerivedFile(folder: string, name: string): void {
+  removeQuietly(join(folder, name));
+}
+
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */
 export function abandonedTemporaryPid(entry: string, name: string): number | undefined {
   if (!entry.startsWith(`${name}.`) || !entry.endsWith(".tmp")) return undefined;

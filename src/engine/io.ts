@@ -15,7 +15,7 @@ import { maxLineBytesFor, readJsonlRecords } from "../pipeline/jsonl.js";
 import type { MemoryInput } from "../pipeline/records.js";
 import type { Counters } from "../pipeline/metrics.js";
 import type { EngineAssets } from "./assets.js";
-import { emptyRecodeReport, type Maintenance } from "./maintenance.js";
+import { emptyRecodeReport, type Maintenance, type TrainingBatch } from "./maintenance.js";
 import type { Reader } from "./reader.js";
 import { checkDecoded, checkedRow, damagedEntry, inAssetOrder, printableId } from "./rows.js";
 import type {
@@ -439,19 +439,20 @@ export class ImportExport {
     const assets: TrainedAsset[] = [];
     const notUsed: TrainedAsset[] = [];
     const kinds = trains ? await maintenance.assetKindsToTrain(namespace) : [];
-    // Every kind's training starts now, on texts read once (a dictionary's process beside a snapshot's thread); each
-    // is then measured in turn, against what the namespace writes with by then.
-    const batch = kinds.length > 0 ? maintenance.beginTrainings(namespace, kinds, signal) : undefined;
+    let batch: TrainingBatch | undefined;
     try {
       for (const kind of kinds) {
         const step: FinishStep = { step: "train", namespace, kind };
         stopIfAborted(signal, step);
         onStep?.(step);
         try {
+          // Every kind's training starts at the first step, on texts read once (a dictionary's process beside a
+          // snapshot's thread); each is then measured in turn, against what the namespace writes with by then.
+          batch ??= maintenance.beginTrainings(namespace, kinds, signal);
           // A training measured to store the namespace larger than what it writes with is not used: nothing changed.
           // The ending recodes the namespace either way when it withheld the base or an asset is used already: a first
           // training is measured against that recode.
-          const trained = await maintenance.trainAsset(kind, namespace, {}, signal, { recodes: deferred || options.recodeAnyway === true || assets.length > 0, ...(batch ? { batch } : {}) });
+          const trained = await maintenance.trainAsset(kind, namespace, {}, signal, { recodes: deferred || options.recodeAnyway === true || assets.length > 0, batch });
           (trained.activated ? assets : notUsed).push(trained);
         } catch (error) {
           // Stopped by the caller, or by the engine's close: either way the import resumes from here.

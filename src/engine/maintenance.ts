@@ -271,6 +271,8 @@ export class Maintenance {
    */
   async trainAsset(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions = {}, signal?: AbortSignal, internal: { recodes?: boolean; batch?: TrainingBatch } = {}): Promise<TrainedAsset> {
     if (this.closing) throw closedWhileTraining();
+    // A batch's trainings were begun with the default options.
+    if (internal.batch && Object.keys(options).length > 0) throw new Error("a batch's training takes no options");
     return this.stoppable(signal, (stop) => this.train(kind, namespace, options, stop, internal.recodes === true, internal.batch?.take(kind)));
   }
 
@@ -304,15 +306,17 @@ export class Maintenance {
     return {
       take: (kind) => {
         const started = begun.get(kind);
-        if (!started) throw new Error(`no ${kind} training was begun`);
+        if (!started) return Promise.reject(new Error(`no ${kind} training was begun`));
         begun.delete(kind);
         return started;
       },
       close: async () => {
-        // A training never taken is stopped: no one would measure it.
-        if (begun.size > 0) stop.abort(closedWhileTraining());
+        // A training never taken (the ending stopped or failed before it) is stopped: no one would measure it. One that
+        // had finished leaves a snapshot no one saves, and the state its thread wrote goes with it.
+        stop.abort(closedWhileTraining());
         await entry.settled;
         signal?.removeEventListener("abort", forward);
+        for (const outcome of await Promise.allSettled(begun.values())) if (outcome.status === "fulfilled") await this.dropUnsavedState(outcome.value.bytes);
       },
     };
   }
@@ -426,12 +430,27 @@ export class Maintenance {
     const bytes = await trainAssetOffThread(kind, gathered.samples, options, signal, states ? { derivedDir: states.path, derivedOptions: states.options } : undefined);
     const trainMs = performance.now() - started;
     if (signal.aborted) {
-      // Stopped as the thread ended: the state it wrote is of no asset (unless the store holds the same snapshot).
-      const id = sha256Hex(bytes);
-      if (states && !(await this.parts.store.assets.get(id))) states.removeFor(id);
+      // Stopped as the thread ended: the state it wrote is of no asset.
+      await this.dropUnsavedState(bytes);
       signal.throwIfAborted();
     }
     return { bytes, trainMs };
+  }
+
+  /**
+   * Removes the model state a training thread wrote for the snapshot `bytes` unless the store holds that snapshot: a
+   * training stopped or failed before its snapshot was saved leaves nothing derived from it (a state holds the texts).
+   */
+  private async dropUnsavedState(bytes: Uint8Array): Promise<void> {
+    const states = this.parts.modelStates;
+    if (!states) return;
+    const id = sha256Hex(bytes);
+    try {
+      if (await this.parts.store.assets.get(id)) return;
+    } catch {
+      // A store that cannot answer: the state goes (derived data, made again on a saved snapshot's first use).
+    }
+    states.removeFor(id);
   }
 
   private async train(kind: TrainableAssetKind, namespace: string, options: AssetTrainingOptions, signal: AbortSignal, recodes: boolean, begun?: Promise<BegunTraining>): Promise<TrainedAsset> {
@@ -456,16 +475,22 @@ export class Maintenance {
       gathered = await this.gather(namespace, kind, Math.max(options.maxBytes ?? 0, TRAINING_SAMPLE_BYTES), signal);
       ({ bytes, trainMs } = await this.trainThread(kind, gathered, options, signal));
     }
-    signal.throwIfAborted();
     const { memories, count } = gathered;
     const trained = { kind, bytes: bytes.length, samples: memories, trainMs };
+    let asset: StoredAsset;
+    try {
+      signal.throwIfAborted();
+      // Stored (with force: and used); else stored but not used yet, measured first against what new writes use now.
+      const meta = { samples: Math.max(memories, count) };
+      asset = measure ? await this.parts.assets.put(kind, namespace, bytes, meta) : await this.parts.assets.save(kind, namespace, bytes, meta);
+    } catch (error) {
+      await this.dropUnsavedState(bytes);
+      throw error;
+    }
     if (!measure) {
-      const asset = await this.parts.assets.save(kind, namespace, bytes, { samples: Math.max(memories, count) });
       await this.deriveState(asset, signal);
       return { id: asset.id, ...trained, activated: true };
     }
-    // Stored but not used yet: measured first against what new writes use now, on texts sampled across the namespace.
-    const asset = await this.parts.assets.put(kind, namespace, bytes, { samples: Math.max(memories, count) });
     if (asset.id === active?.id) return { id: asset.id, ...trained, activated: true };
     let comparison: AssetComparison;
     try {

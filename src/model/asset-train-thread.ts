@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { stateFileName } from "../codec/cm/derived-state.js";
 import { concat } from "../codec/cm/snapshot.js";
-import { removeTaggedTemporaries, removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
+import { removeDerivedFile, removeTaggedTemporaries, removeTaggedTemporary, type DerivedFolderOptions } from "../codec/derived-folder.js";
 import { MemzipError, ErrorCode } from "../errors.js";
 import type { AssetTrainingOptions, TrainableAssetKind } from "./asset-trainers.js";
 import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
@@ -19,6 +19,11 @@ import { trainZstdDictionaryAsync } from "./zstd-dictionary.js";
 export type TrainJob =
   | { type: "train"; texts: Uint8Array; lengths: number[]; options: AssetTrainingOptions; derive?: DeriveInto }
   | { type: "derive"; id: string; bytes: Uint8Array; derivedDir: string; derivedOptions: DerivedFolderOptions };
+
+/** A message a training thread posts before its reply: the name of the state file it is about to write. */
+export interface TrainNote {
+  stateOf: string;
+}
 
 export type TrainReply =
   | { ok: true; bytes?: Uint8Array }
@@ -47,13 +52,17 @@ export async function trainAssetOffThread(kind: TrainableAssetKind, samples: rea
   }
   const temporaryTag = randomBytes(4).toString("hex");
   const into = { derivedDir: derive.derivedDir, derivedOptions: { ...derive.derivedOptions, temporaryTag } };
+  let stateOf: string | undefined;
   try {
-    const reply = await runJob({ type: "train", texts, lengths, options, derive: into }, [texts.buffer as ArrayBuffer], signal);
+    const reply = await runJob({ type: "train", texts, lengths, options, derive: into }, [texts.buffer as ArrayBuffer], signal, (note) => (stateOf = note.stateOf));
     if (!reply.bytes) throw new Error("the training thread answered no snapshot");
     return reply.bytes;
   } catch (error) {
-    // The thread has exited: a temporary state file it left (its snapshot's name is unknown here) is removed by its tag.
-    if (signal?.aborted) removeTaggedTemporaries(derive.derivedDir, temporaryTag);
+    // The thread has exited without handing over its snapshot (stopped, or failed): nothing will use the state it wrote
+    // or began (both hold the texts). Its temporary is found by its tag, its state by the name it announced first (a
+    // thread stopped between the rename and its reply). A state of the same snapshot saved before is made again on use.
+    removeTaggedTemporaries(derive.derivedDir, temporaryTag);
+    if (stateOf !== undefined) removeDerivedFile(derive.derivedDir, stateFileName(stateOf));
     throw error;
   }
 }
@@ -79,7 +88,7 @@ export async function deriveSnapshotStateOffThread(asset: { id: string; bytes: U
 }
 
 /** Runs one job on a new thread and resolves when the thread has exited, so that nothing of it outlives the call. */
-function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<Extract<TrainReply, { ok: true }>> {
+function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal, onNote?: (note: TrainNote) => void): Promise<Extract<TrainReply, { ok: true }>> {
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./asset-train-worker.js", import.meta.url), { workerData: job, transferList: transfer });
@@ -87,8 +96,9 @@ function runJob(job: TrainJob, transfer: ArrayBuffer[], signal?: AbortSignal): P
     let failure: Error | undefined;
     const stop = () => void worker.terminate();
     signal?.addEventListener("abort", stop, { once: true });
-    worker.once("message", (message: TrainReply) => {
-      reply = message;
+    worker.on("message", (message: TrainReply | TrainNote) => {
+      if ("stateOf" in message) onNote?.(message);
+      else reply = message;
     });
     worker.once("error", (error) => {
       failure = error;

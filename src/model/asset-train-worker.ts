@@ -12,7 +12,7 @@ import { attachDerivedStore } from "../codec/derived.js";
 import { DerivedFolder } from "../codec/derived-folder.js";
 import { MemzipError } from "../errors.js";
 import { ASSET_TRAINERS, trainCmSnapshot } from "./asset-trainers.js";
-import type { TrainJob, TrainReply } from "./asset-train-thread.js";
+import type { TrainJob, TrainNote, TrainReply } from "./asset-train-thread.js";
 
 function run(job: TrainJob): Uint8Array | undefined {
   if (job.type === "train") {
@@ -28,6 +28,8 @@ function run(job: TrainJob): Uint8Array | undefined {
     try {
       // The state loading these bytes would give (trainSnapshot), written now: no second pass over the texts.
       const id = createHash("sha256").update(bytes).digest("hex");
+      // Named before it is written: a caller that never gets the bytes (this thread stopped) removes it by that name.
+      parentPort?.postMessage({ stateOf: id } satisfies TrainNote);
       writeDerivedSnapshot(new DerivedFolder(() => into.derivedDir, into.derivedOptions), { id, kind: "cm-snapshot", bytes }, loaded);
     } catch {
       // Derived data: the snapshot's first use makes it.
