@@ -44,25 +44,22 @@ export interface DeriveInto {
 export async function trainAssetOffThread(kind: TrainableAssetKind, samples: readonly Uint8Array[], options: AssetTrainingOptions, signal?: AbortSignal, derive?: DeriveInto): Promise<Uint8Array> {
   if (kind === "zstd-dictionary") return trainZstdDictionaryAsync(samples, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }, signal);
   const texts = concat(samples);
-  const lengths = samples.map((sample) => sample.length);
-  if (!derive) {
-    const reply = await runJob({ type: "train", texts, lengths, options }, [texts.buffer as ArrayBuffer], signal);
-    if (!reply.bytes) throw new Error("the training thread answered no snapshot");
-    return reply.bytes;
-  }
   const temporaryTag = randomBytes(4).toString("hex");
-  const into = { derivedDir: derive.derivedDir, derivedOptions: { ...derive.derivedOptions, temporaryTag } };
+  const into = derive && { derivedDir: derive.derivedDir, derivedOptions: { ...derive.derivedOptions, temporaryTag } };
   let stateOf: string | undefined;
   try {
-    const reply = await runJob({ type: "train", texts, lengths, options, derive: into }, [texts.buffer as ArrayBuffer], signal, (note) => (stateOf = note.stateOf));
+    const job: TrainJob = { type: "train", texts, lengths: samples.map((sample) => sample.length), options, ...(into ? { derive: into } : {}) };
+    const reply = await runJob(job, [texts.buffer as ArrayBuffer], signal, (note) => (stateOf = note.stateOf));
     if (!reply.bytes) throw new Error("the training thread answered no snapshot");
     return reply.bytes;
   } catch (error) {
     // The thread has exited without handing over its snapshot (stopped, or failed): nothing will use the state it wrote
     // or began (both hold the texts). Its temporary is found by its tag, its state by the name it announced first (a
     // thread stopped between the rename and its reply). A state of the same snapshot saved before is made again on use.
-    removeTaggedTemporaries(derive.derivedDir, temporaryTag);
-    if (stateOf !== undefined) removeDerivedFile(derive.derivedDir, stateFileName(stateOf));
+    if (into) {
+      removeTaggedTemporaries(into.derivedDir, temporaryTag);
+      if (stateOf !== undefined) removeDerivedFile(into.derivedDir, stateFileName(stateOf));
+    }
     throw error;
   }
 }
