@@ -1,0 +1,182 @@
+/**
+ * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high]`: would a reversible
+ * word-replacement transform in front of `cm` (paq8's and xwrt's "WRT": frequent words become one- or two-byte codes,
+ * so the model's orders 2–4 span more text and fewer bytes are coded) pay? Measured, not adopted: docs/CM.md, "A word
+ * transform in front of version 8".
+ *
+ * The split is cm-split's: the dev corpus's first 1500 records trained on and the other 500 coded one by one, or the
+ * first three quarters of each plain-text file's paragraphs. The dictionary is the training text's most frequent ASCII
+ * words (`[A-Za-z]+`, case kept; with `--space` a word takes the space before it along): the first `--one` get one-byte
+ * codes, the next `--two` (three letters or more) two-byte codes. Code bytes are control bytes the texts do not use
+ * (every byte below 0x20 but tab, newline and carriage return, and 0x7f; with `--high` also the bytes UTF-8 never
+ * uses, 0xc0, 0xc1, 0xf5–0xff); the first is an escape that makes any of them in a text literal. Each row trains
+ * version 8 on the transformed training text, codes each transformed test record, checks that the transform inverts,
+ * and reports payload bits per byte of the ORIGINAL text (the dictionary follows from the snapshot's samples, so it
+ * costs no stored byte), beside the untransformed model in the same run.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+import { parseArgs } from "node:util";
+import { createCmCodec } from "../src/codec/cm.js";
+import { encodeSnapshot } from "../src/codec/cm/snapshot.js";
+
+const { values } = parseArgs({
+  options: {
+    corpus: { type: "string" },
+    one: { type: "string" },
+    two: { type: "string" },
+    space: { type: "boolean" },
+    high: { type: "boolean" },
+  },
+});
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const corpora = (values.corpus ?? join(ROOT, "..", "shared", "corpus", "memories-dev.jsonl")).split(",");
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface Sample {
+  text: string;
+  lang: string;
+}
+
+const train: Sample[] = [];
+const test: Sample[] = [];
+for (const file of corpora) {
+  if (file.endsWith(".jsonl")) {
+    const records = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as { text: string; lang?: string })
+      .map((r) => ({ text: r.text, lang: r.lang ?? "?" }));
+    train.push(...records.slice(0, 1500));
+    test.push(...records.slice(1500));
+  } else {
+    const paragraphs = readFileSync(file, "utf8")
+      .split(/\r?\n\s*\r?\n/)
+      .filter((p) => p.trim() !== "")
+      .map((text) => ({ text, lang: "en" }));
+    const n = Math.floor(paragraphs.length * 0.75);
+    train.push(...paragraphs.slice(0, n));
+    test.push(...paragraphs.slice(n));
+  }
+}
+
+/** A word dictionary and the transform it defines. */
+interface WordTransform {
+  words: number;
+  forward(text: string): Uint8Array;
+  inverse(bytes: Uint8Array): string;
+}
+
+function wordTransform(samples: readonly Sample[], one: number, two: number, space: boolean, high: boolean): WordTransform {
+  const reserved: number[] = [];
+  for (let b = 0; b < 0x20; b++) if (b !== 9 && b !== 10 && b !== 13) reserved.push(b);
+  reserved.push(0x7f);
+  if (high) reserved.push(0xc0, 0xc1, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff);
+  const escape = reserved[0] as number;
+  const singles = reserved.slice(1, 1 + one);
+  const leads = reserved.slice(1 + one);
+  const isReserved = new Uint8Array(256);
+  for (const b of reserved) isReserved[b] = 1;
+  const isLead = new Uint8Array(256);
+  for (const b of leads) isLead[b] = 1;
+  const wordPattern = space ? / ?[A-Za-z]+/g : /[A-Za-z]+/g;
+
+  const counts = new Map<string, number>();
+  for (const s of samples) for (const [w] of s.text.matchAll(wordPattern)) if (w.trim().length >= 2) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const ranked = [...counts].filter(([, n]) => n >= 2).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const codeOf = new Map<string, number[]>();
+  let pairs = 0;
+  for (const [w] of ranked) {
+    if (codeOf.size < singles.length) codeOf.set(w, [singles[codeOf.size] as number]);
+    else if (pairs < two && w.trim().length >= 3) {
+      const lead = leads[pairs >> 8];
+      if (lead === undefined) break;
+      codeOf.set(w, [lead, pairs & 0xff]);
+      pairs++;
+    } else if (pairs >= two) break;
+  }
+  const wordOf = new Map([...codeOf].map(([w, code]) => [code.length === 1 ? (code[0] as number) : ((code[0] as number) << 8) | (code[1] as number), encoder.encode(w)]));
+
+  return {
+    words: codeOf.size,
+    forward(text) {
+      const out: number[] = [];
+      const literal = (s: string): void => {
+        for (const b of encoder.encode(s)) {
+          if (isReserved[b]) out.push(escape);
+          out.push(b);
+        }
+      };
+      let last = 0;
+      for (const m of text.matchAll(wordPattern)) {
+        const code = codeOf.get(m[0]);
+        if (code === undefined) continue;
+        literal(text.slice(last, m.index));
+        out.push(...code);
+        last = m.index + m[0].length;
+      }
+      literal(text.slice(last));
+      return Uint8Array.from(out);
+    },
+    inverse(bytes) {
+      const out: number[] = [];
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i] as number;
+        if (b === escape) out.push(bytes[++i] as number);
+        else if (isReserved[b]) out.push(...(wordOf.get(isLead[b] ? (b << 8) | (bytes[++i] as number) : b) ?? []));
+        else out.push(b);
+      }
+      return decoder.decode(Uint8Array.from(out));
+    },
+  };
+}
+
+const originalBytes = test.map((s) => encoder.encode(s.text).length);
+const original = originalBytes.reduce((sum, n) => sum + n, 0);
+const plain: WordTransform = { words: 0, forward: (text) => encoder.encode(text), inverse: (bytes) => decoder.decode(bytes) };
+const rows: [string, WordTransform][] = [
+  ["version 8", plain],
+  ["words", wordTransform(train, Number(values.one ?? 28), Number(values.two ?? 0), values.space === true, values.high === true)],
+];
+for (const [name, transform] of rows) {
+  const coded = test.map((s) => transform.forward(s.text));
+  coded.forEach((bytes, i) => {
+    if (transform.inverse(bytes) !== (test[i] as Sample).text) throw new Error(`${name}: record ${i} does not invert`);
+  });
+  const snapshot = encodeSnapshot(train.map((s) => transform.forward(s.text)));
+  const asset = { id: createHash("sha256").update(snapshot).digest("hex"), kind: "cm-snapshot" as const, bytes: snapshot };
+  const codec = createCmCodec();
+  codec.prepare?.(asset);
+  const started = performance.now();
+  const payloads = coded.map((bytes) => codec.encode(bytes, asset) as Uint8Array);
+  const seconds = (performance.now() - started) / 1000;
+  payloads.forEach((p, i) => {
+    if (!Buffer.from(codec.decode(p, (coded[i] as Uint8Array).length, asset) as Uint8Array).equals(coded[i] as Uint8Array)) throw new Error(`${name}: record ${i} does not decode`);
+  });
+  const byLang: Record<string, number> = {};
+  for (const lang of new Set(test.map((s) => s.lang))) {
+    let bytes = 0;
+    let payload = 0;
+    test.forEach((s, i) => {
+      if (s.lang !== lang) return;
+      bytes += originalBytes[i] as number;
+      payload += (payloads[i] as Uint8Array).length;
+    });
+    byLang[lang] = Number(((payload * 8) / bytes).toFixed(4));
+  }
+  const payloadBytes = payloads.reduce((sum, p) => sum + p.length, 0);
+  const codedBytes = coded.reduce((sum, b) => sum + b.length, 0);
+  console.log(
+    JSON.stringify({
+      row: name,
+      words: transform.words,
+      payloadBitsPerByte: Number(((payloadBytes * 8) / original).toFixed(4)),
+      byLang,
+      codedBytesPerByte: Number((codedBytes / original).toFixed(3)),
+      encodeMBps: Number((original / 1e6 / seconds).toFixed(3)),
+    }),
+  );
+}
