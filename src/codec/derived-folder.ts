@@ -163,6 +163,9 @@ export function evictLeastRecent(folder: string, keep: string, maxBytes: number)
 /** A temporary file older than this whose writer is gone was abandoned (a process killed mid-write). */
 const ABANDONED_AFTER_MS = 60_000;
 
+/** A temporary file of a derived folder, `NAME.PID.HEX.tmp`: its writer's pid. */
+const TEMPORARY = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
 /**
  * Removes the temporary files of `name` that processes killed mid-write left behind (each one a
  * whole model state, megabytes): those whose writer (the pid in their name) no longer runs on
@@ -205,6 +208,22 @@ export function removeTaggedTemporaries(folder: string, tag: string): void {
 /** Removes the file `name` of `folder`, if there. */
 export function removeDerivedFile(folder: string, name: string): void {
   removeQuietly(join(folder, name));
+}
+
+/**
+ * Whether `entry` of `folder` is a temporary file (of any name) that its writer abandoned: its pid no longer runs on this
+ * machine and it is over a minute old (as `removeAbandoned` judges one). `removeAbandoned` tidies a name's leftovers
+ * when that name is written again; a state whose write was killed and that is never written again (its training
+ * never saved its snapshot) is found only by a sweep of the whole folder (`DerivedDirectory.sweep`).
+ */
+export function isAbandonedTemporary(folder: string, entry: string, now = Date.now()): boolean {
+  const match = TEMPORARY.exec(entry);
+  if (!match || isRunning(Number(match[1]))) return false;
+  try {
+    return now - statSync(join(folder, entry)).mtimeMs > ABANDONED_AFTER_MS;
+  } catch {
+    return false;
+  }
 }
 
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */

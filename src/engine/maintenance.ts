@@ -17,7 +17,7 @@ import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrent, forEachConcurrentAsync } from "../core/concurrency.js";
 import { Turns, nextTurn } from "../core/turns.js";
-import { RETRAIN_GROWTH, storedAssetId, type EngineAssets } from "./assets.js";
+import { ACTIVE_ASSET_GRACE_MS, RETRAIN_GROWTH, storedAssetId, type EngineAssets } from "./assets.js";
 import { gatedAttempts, type ModelGate } from "./model-gate.js";
 import type { SkipTicket } from "../codec/skip-rule.js";
 import type { Metrics } from "../pipeline/metrics.js";
@@ -150,6 +150,8 @@ export interface MaintenanceParts {
   metrics: Metrics;
   /** Where the trained states of the store's cm snapshots go (undefined: nowhere, each process trains them). */
   modelStates: DerivedDirectory | undefined;
+  /** The store's own folder (`<db>.derived/`), which `compact` sweeps; undefined for a server store. */
+  derived: DerivedDirectory | undefined;
 }
 
 export class Maintenance {
@@ -886,7 +888,19 @@ export class Maintenance {
     const { count: expired } = await forgetWhere(store, assets, { expiredBy: this.parts.options.clock() });
     const removed = await assets.prune({ unusedActive: true, keepRecentActive: true });
     await store.compact();
-    return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes };
+    return { removed, expired, fileBytesBefore, fileBytesAfter: (await store.usage()).fileBytes, derivedRemoved: await this.sweepDerived() };
+  }
+
+  /**
+   * The store's own folder of model states without leftovers: a state is kept while the store holds its asset, or for
+   * `ACTIVE_ASSET_GRACE_MS` after it was written (its training may not have saved the snapshot yet).
+   */
+  private async sweepDerived(): Promise<{ files: number; bytes: number }> {
+    const { derived, store } = this.parts;
+    if (!derived) return { files: 0, bytes: 0 };
+    const held = new Set((await store.assets.usage()).map((usage) => usage.id));
+    // Files are aged by the machine's clock (their mtimes), not the engine's.
+    return derived.sweep((id) => held.has(id), ACTIVE_ASSET_GRACE_MS);
   }
 }
 

@@ -139,7 +139,7 @@ export function assembleParts(
   });
   const gate = new ModelGate(derived, options.skipLosingModel);
   const writer = new Writer({ store, options, codecs, metrics, policy, assets, reader, features, llm, embedder, gate, detectLanguageOffThread: (text) => codecPool().detectLanguage(text) });
-  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics, modelStates });
+  const maintenance = new Maintenance({ store, options, codecs, policy, assets, reader, writer, llm, gate, metrics, modelStates, derived });
   const io = new ImportExport({ store, options, assets, reader, writer, maintenance, metricsSnapshot, gate });
   const close = async () => {
     // The imports first: each stops as at its caller's signal, writes the batch in progress (on the codec threads,

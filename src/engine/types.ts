@@ -388,6 +388,12 @@ export interface CompactReport {
   expired: number;
   fileBytesBefore: number;
   fileBytesAfter: number;
+  /**
+   * Leftovers removed from the model states beside the store (`<db>.derived/`, not counted in its bytes): states of
+   * assets the store does not hold (a training killed after writing its state, before saving its snapshot) and
+   * temporary files of killed writers. Zero for a server store (its states are in the per-user folder).
+   */
+  derivedRemoved: { files: number; bytes: number };
 }
 
 /** Which assets a prune may remove (see `Engine.pruneAssets`). */

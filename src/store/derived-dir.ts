@@ -1,7 +1,16 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DerivedFolder, PER_USER_DERIVED_MAX_BYTES } from "../codec/derived-folder.js";
+import { DerivedFolder, isAbandonedTemporary, PER_USER_DERIVED_MAX_BYTES } from "../codec/derived-folder.js";
 import { userCacheDir } from "../core/paths.js";
+
+/** What `DerivedDirectory.sweep` removed. */
+export interface SweptFiles {
+  files: number;
+  bytes: number;
+}
+
+/** A file derived from one asset names it: `cm-<asset id>.state`. */
+const ASSET_FILE = /-([0-9a-f]{64})\./;
 
 /**
  * Derived data beside a store file, in `<db>.derived/`: rebuildable from the store, so never
@@ -49,6 +58,39 @@ export class DerivedDirectory extends DerivedFolder {
     } catch {
       // No folder, or it cannot be listed: nothing to tidy.
     }
+  }
+
+  /**
+   * Removes what nothing in the store accounts for: a file derived from an asset the store does not hold (`holds(id)`
+   * false) once it is older than `graceMs`, and a temporary file its writer abandoned (killed mid-write). A young one
+   * stays: a training writes its snapshot's state before it saves the snapshot (src/model/asset-train-worker.ts), so a
+   * state may be seconds ahead of its asset; one whose training was killed in between is the leftover this finds. Only
+   * for a store's own folder: the per-user one holds the states of other stores' assets.
+   */
+  sweep(holds: (assetId: string) => boolean, graceMs: number, now = Date.now()): SweptFiles {
+    const swept: SweptFiles = { files: 0, bytes: 0 };
+    let entries: string[];
+    try {
+      entries = readdirSync(this.path);
+    } catch {
+      return swept; // No folder, or it cannot be listed: nothing to tidy.
+    }
+    for (const name of entries) {
+      const path = join(this.path, name);
+      try {
+        const stat = statSync(path);
+        if (!stat.isFile()) continue;
+        const id = name.endsWith(".tmp") ? undefined : ASSET_FILE.exec(name)?.[1];
+        const leftover = id === undefined ? isAbandonedTemporary(this.path, name, now) : !holds(id) && now - stat.mtimeMs > graceMs;
+        if (!leftover) continue;
+        rmSync(path, { force: true });
+        swept.files++;
+        swept.bytes += stat.size;
+      } catch {
+        // Gone meanwhile, or it cannot be removed: it is not counted.
+      }
+    }
+    return swept;
   }
 
   /** Bytes the folder holds (0 when it does not exist). */

@@ -17,8 +17,11 @@ it is kept) and their search vectors likewise — a store's first seal waits for
 which the block tables would cost more pages than they save —, moves the write-ahead log into the file
 and rebuilds the file without free pages. A store opened with sealing off (config "seal": false, MEMZIP_SEAL=false)
 keeps its rows as they are. Needs free disk space about the file's size while it runs.
+Beside the store (DB.derived/) it removes model states no asset of the store accounts for (a training
+killed after writing its state, before saving its snapshot; kept for an hour, as a training may be
+about to save it) and temporary files of killed writers.
 With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted), "fileBytesBefore",
-"fileBytesAfter"}.`,
+"fileBytesAfter", "derivedRemoved": {"files", "bytes"}}.`,
   options: STORE_OPTIONS,
   async run(context) {
     const engine = openEngine(context);
@@ -29,6 +32,7 @@ With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted)
         report,
         `expired memories deleted: ${report.expired}\n` +
           `${report.removed.map((a) => `removed ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})\n`).join("")}` +
+          (report.derivedRemoved.files > 0 ? `removed ${report.derivedRemoved.files} leftover model-state file(s) beside the store (${formatBytes(report.derivedRemoved.bytes)})\n` : "") +
           `store file ${formatBytes(report.fileBytesBefore)} -> ${formatBytes(report.fileBytesAfter)}`,
       );
       return 0;
