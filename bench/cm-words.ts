@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high]`: would a reversible
+ * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high] [--caps]`: would a reversible
  * word-replacement transform in front of `cm` (paq8's and xwrt's "WRT": frequent words become one- or two-byte codes,
  * so the model's orders 2–4 span more text and fewer bytes are coded) pay? Measured, not adopted: docs/CM.md, "A word
  * transform in front of version 8".
@@ -9,7 +9,8 @@
  * words (`[A-Za-z]+`, case kept; with `--space` a word takes the space before it along): the first `--one` get one-byte
  * codes, the next `--two` (three letters or more) two-byte codes. Code bytes are control bytes the texts do not use
  * (every byte below 0x20 but tab, newline and carriage return, and 0x7f; with `--high` also the bytes UTF-8 never
- * uses, 0xc0, 0xc1, 0xf5–0xff); the first is an escape that makes any of them in a text literal. Each row trains
+ * uses, 0xc0, 0xc1, 0xf5–0xff); the first is an escape that makes any of them in a text literal. With `--caps` the
+ * second marks a capitalised word ("The": the mark, then "the" as a code or letters), so both spellings share a code. Each row trains
  * version 8 on the transformed training text, codes each transformed test record, checks that the transform inverts,
  * and reports payload bits per byte of the ORIGINAL text (the dictionary follows from the snapshot's samples, so it
  * costs no stored byte), beside the untransformed model in the same run.
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     one: { type: "string" },
     two: { type: "string" },
     space: { type: "boolean" },
+    caps: { type: "boolean" },
     high: { type: "boolean" },
   },
 });
@@ -70,14 +72,19 @@ interface WordTransform {
   inverse(bytes: Uint8Array): string;
 }
 
-function wordTransform(samples: readonly Sample[], one: number, two: number, space: boolean, high: boolean): WordTransform {
+function wordTransform(samples: readonly Sample[], one: number, two: number, space: boolean, high: boolean, caps: boolean): WordTransform {
   const reserved: number[] = [];
   for (let b = 0; b < 0x20; b++) if (b !== 9 && b !== 10 && b !== 13) reserved.push(b);
   reserved.push(0x7f);
   if (high) reserved.push(0xc0, 0xc1, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff);
   const escape = reserved[0] as number;
-  const singles = reserved.slice(1, 1 + one);
-  const leads = reserved.slice(1 + one);
+  const capital = caps ? (reserved[1] as number) : -1;
+  const first = caps ? 2 : 1;
+  const singles = reserved.slice(first, first + one);
+  const leads = reserved.slice(first + one);
+  // "The" (and " The") is the capital mark with "the"; other spellings ("THE", "McDonald") stay as they are.
+  const capitalised = (w: string): boolean => caps && /^ ?[A-Z][a-z]+$/.test(w);
+  const key = (w: string): string => (capitalised(w) ? w.toLowerCase() : w);
   const isReserved = new Uint8Array(256);
   for (const b of reserved) isReserved[b] = 1;
   const isLead = new Uint8Array(256);
@@ -85,7 +92,10 @@ function wordTransform(samples: readonly Sample[], one: number, two: number, spa
   const wordPattern = space ? / ?[A-Za-z]+/g : /[A-Za-z]+/g;
 
   const counts = new Map<string, number>();
-  for (const s of samples) for (const [w] of s.text.matchAll(wordPattern)) if (w.trim().length >= 2) counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (const s of samples)
+    for (const [w] of s.text.matchAll(wordPattern)) {
+      if (w.trim().length >= 2) counts.set(key(w), (counts.get(key(w)) ?? 0) + 1);
+    }
   const ranked = [...counts].filter(([, n]) => n >= 2).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const codeOf = new Map<string, number[]>();
   let pairs = 0;
@@ -112,10 +122,12 @@ function wordTransform(samples: readonly Sample[], one: number, two: number, spa
       };
       let last = 0;
       for (const m of text.matchAll(wordPattern)) {
-        const code = codeOf.get(m[0]);
-        if (code === undefined) continue;
+        const code = codeOf.get(key(m[0]));
+        if (code === undefined && !capitalised(m[0])) continue;
         literal(text.slice(last, m.index));
-        out.push(...code);
+        if (capitalised(m[0])) out.push(capital);
+        if (code === undefined) literal(key(m[0]));
+        else out.push(...code);
         last = m.index + m[0].length;
       }
       literal(text.slice(last));
@@ -123,11 +135,20 @@ function wordTransform(samples: readonly Sample[], one: number, two: number, spa
     },
     inverse(bytes) {
       const out: number[] = [];
+      // After a capital mark, the first lower-case letter written is the word's first.
+      let upper = false;
+      const push = (byte: number): void => {
+        if (upper && byte >= 0x61 && byte <= 0x7a) {
+          out.push(byte - 0x20);
+          upper = false;
+        } else out.push(byte);
+      };
       for (let i = 0; i < bytes.length; i++) {
         const b = bytes[i] as number;
-        if (b === escape) out.push(bytes[++i] as number);
-        else if (isReserved[b]) out.push(...(wordOf.get(isLead[b] ? (b << 8) | (bytes[++i] as number) : b) ?? []));
-        else out.push(b);
+        if (b === escape) push(bytes[++i] as number);
+        else if (b === capital) upper = true;
+        else if (isReserved[b]) for (const c of wordOf.get(isLead[b] ? (b << 8) | (bytes[++i] as number) : b) ?? []) push(c);
+        else push(b);
       }
       return decoder.decode(Uint8Array.from(out));
     },
@@ -139,7 +160,7 @@ const original = originalBytes.reduce((sum, n) => sum + n, 0);
 const plain: WordTransform = { words: 0, forward: (text) => encoder.encode(text), inverse: (bytes) => decoder.decode(bytes) };
 const rows: [string, WordTransform][] = [
   ["version 8", plain],
-  ["words", wordTransform(train, Number(values.one ?? 28), Number(values.two ?? 0), values.space === true, values.high === true)],
+  ["words", wordTransform(train, Number(values.one ?? 28), Number(values.two ?? 0), values.space === true, values.high === true, values.caps === true)],
 ];
 for (const [name, transform] of rows) {
   const coded = test.map((s) => transform.forward(s.text));
