@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high] [--caps]`: would a reversible
+ * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high] [--caps] [--cjk N]`: would a reversible
  * word-replacement transform in front of `cm` (paq8's and xwrt's "WRT": frequent words become one- or two-byte codes,
  * so the model's orders 2–4 span more text and fewer bytes are coded) pay? Measured, not adopted: docs/CM.md, "A word
  * transform in front of version 8".
@@ -10,7 +10,10 @@
  * codes, the next `--two` (three letters or more) two-byte codes. Code bytes are control bytes the texts do not use
  * (every byte below 0x20 but tab, newline and carriage return, and 0x7f; with `--high` also the bytes UTF-8 never
  * uses, 0xc0, 0xc1, 0xf5–0xff); the first is an escape that makes any of them in a text literal. With `--caps` the
- * second marks a capitalised word ("The": the mark, then "the" as a code or letters), so both spellings share a code. Each row trains
+ * second marks a capitalised word ("The": the mark, then "the" as a code or letters), so both spellings share a code.
+ * `--cjk N` measures a second transform in place of the words: the training text's N × 64 most frequent characters of
+ * three UTF-8 bytes (Chinese) become two-byte sequences shaped like UTF-8's (a lead 0xc0 + k >> 6, a continuation
+ * 0x80 + k & 63), so orders 2–4 span more characters; a real two-byte character whose lead is taken is escaped. Each row trains
  * version 8 on the transformed training text, codes each transformed test record, checks that the transform inverts,
  * and reports payload bits per byte of the ORIGINAL text (the dictionary follows from the snapshot's samples, so it
  * costs no stored byte), beside the untransformed model in the same run.
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     two: { type: "string" },
     space: { type: "boolean" },
     caps: { type: "boolean" },
+    cjk: { type: "string" },
     high: { type: "boolean" },
   },
 });
@@ -155,12 +159,67 @@ function wordTransform(samples: readonly Sample[], one: number, two: number, spa
   };
 }
 
+/** The `--cjk` transform: frequent three-byte characters as two bytes (see the header). */
+function charTransform(samples: readonly Sample[], leads: number): WordTransform {
+  const escape = 0x01;
+  const counts = new Map<string, number>();
+  for (const s of samples) {
+    for (const ch of s.text) {
+      const cp = ch.codePointAt(0) as number;
+      if (cp >= 0x800 && cp <= 0xffff) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    }
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, leads * 64);
+  const codeOf = new Map(ranked.map(([ch], k) => [ch, [0xc0 + (k >> 6), 0x80 + (k & 63)]]));
+  const charOf = new Map([...codeOf].map(([ch, code]) => [((code[0] as number) << 8) | (code[1] as number), ch]));
+  return {
+    words: codeOf.size,
+    forward(text) {
+      const out: number[] = [];
+      for (const ch of text) {
+        const code = codeOf.get(ch);
+        if (code) {
+          out.push(...code);
+          continue;
+        }
+        const bytes = encoder.encode(ch);
+        if (bytes[0] === escape || (bytes.length === 2 && (bytes[0] as number) < 0xc0 + leads)) out.push(escape);
+        out.push(...bytes);
+      }
+      return Uint8Array.from(out);
+    },
+    inverse(bytes) {
+      let text = "";
+      const literal: number[] = [];
+      const flush = (): void => {
+        text += decoder.decode(Uint8Array.from(literal));
+        literal.length = 0;
+      };
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i] as number;
+        if (b === escape) {
+          const n = (bytes[i + 1] as number) >= 0xc0 ? 2 : 1;
+          for (let k = 1; k <= n; k++) literal.push(bytes[i + k] as number);
+          i += n;
+        } else if (b >= 0xc0 && b < 0xc0 + leads) {
+          flush();
+          text += charOf.get((b << 8) | (bytes[++i] as number)) ?? "";
+        } else literal.push(b);
+      }
+      flush();
+      return text;
+    },
+  };
+}
+
 const originalBytes = test.map((s) => encoder.encode(s.text).length);
 const original = originalBytes.reduce((sum, n) => sum + n, 0);
 const plain: WordTransform = { words: 0, forward: (text) => encoder.encode(text), inverse: (bytes) => decoder.decode(bytes) };
 const rows: [string, WordTransform][] = [
   ["version 8", plain],
-  ["words", wordTransform(train, Number(values.one ?? 28), Number(values.two ?? 0), values.space === true, values.high === true, values.caps === true)],
+  values.cjk === undefined
+    ? ["words", wordTransform(train, Number(values.one ?? 28), Number(values.two ?? 0), values.space === true, values.high === true, values.caps === true)]
+    : ["characters", charTransform(train, Number(values.cjk))],
 ];
 for (const [name, transform] of rows) {
   const coded = test.map((s) => transform.forward(s.text));
