@@ -1,11 +1,12 @@
 /**
- * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--one N] [--two N] [--space] [--high] [--caps] [--cjk N]`: would a reversible
+ * `node dist/bench/cm-words.js [--corpus FILE[,FILE…]] [--notes] [--one N] [--two N] [--space] [--high] [--caps] [--cjk N]`: would a reversible
  * word-replacement transform in front of `cm` (paq8's and xwrt's "WRT": frequent words become one- or two-byte codes,
  * so the model's orders 2–4 span more text and fewer bytes are coded) pay? Measured, not adopted: docs/CM.md, "A word
  * transform in front of version 8".
  *
  * The split is cm-split's: the dev corpus's first 1500 records trained on and the other 500 coded one by one, or the
- * first three quarters of each plain-text file's paragraphs. The dictionary is the training text's most frequent ASCII
+ * first three quarters of each plain-text file's paragraphs; with `--notes`, `npm run bench`'s second corpus: trained on
+ * the whole dev corpus, coding each of the team's short notes (test/fixtures/entities*.json). The dictionary is the training text's most frequent ASCII
  * words (`[A-Za-z]+`, case kept; with `--space` a word takes the space before it along): the first `--one` get one-byte
  * codes, the next `--two` (three letters or more) two-byte codes. Code bytes are control bytes the texts do not use
  * (every byte below 0x20 but tab, newline and carriage return, and 0x7f; with `--high` also the bytes UTF-8 never
@@ -15,10 +16,10 @@
  * three UTF-8 bytes (Chinese) become two-byte sequences shaped like UTF-8's (a lead 0xc0 + k >> 6, a continuation
  * 0x80 + k & 63), so orders 2–4 span more characters; a real two-byte character whose lead is taken is escaped. Each row trains
  * version 8 on the transformed training text, codes each transformed test record, checks that the transform inverts,
- * and reports payload bits per byte of the ORIGINAL text (the dictionary follows from the snapshot's samples, so it
- * costs no stored byte), beside the untransformed model in the same run.
+ * and reports payload bits per byte of the ORIGINAL text, beside the untransformed model in the same run. (A snapshot
+ * would have to store the word list, a few hundred bytes once per namespace; it is not counted here.)
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     space: { type: "boolean" },
     caps: { type: "boolean" },
     cjk: { type: "string" },
+    notes: { type: "boolean" },
     high: { type: "boolean" },
   },
 });
@@ -56,8 +58,8 @@ for (const file of corpora) {
       .filter((line) => line.trim() !== "")
       .map((line) => JSON.parse(line) as { text: string; lang?: string })
       .map((r) => ({ text: r.text, lang: r.lang ?? "?" }));
-    train.push(...records.slice(0, 1500));
-    test.push(...records.slice(1500));
+    train.push(...(values.notes ? records : records.slice(0, 1500)));
+    if (!values.notes) test.push(...records.slice(1500));
   } else {
     const paragraphs = readFileSync(file, "utf8")
       .split(/\r?\n\s*\r?\n/)
@@ -66,6 +68,15 @@ for (const file of corpora) {
     const n = Math.floor(paragraphs.length * 0.75);
     train.push(...paragraphs.slice(0, n));
     test.push(...paragraphs.slice(n));
+  }
+}
+
+if (values.notes) {
+  const fixtures = join(ROOT, "test", "fixtures");
+  for (const file of readdirSync(fixtures).filter((f) => /^entities.*\.json$/.test(f)).sort()) {
+    for (const note of JSON.parse(readFileSync(join(fixtures, file), "utf8")) as { text: string; language?: string }[]) {
+      test.push({ text: note.text, lang: note.language ?? (/\p{Script=Han}/u.test(note.text) ? "zh" : "en") });
+    }
   }
 }
 

@@ -220,7 +220,8 @@ export function isAbandonedTemporary(folder: string, entry: string, now = Date.n
   const match = TEMPORARY.exec(entry);
   if (!match || isRunning(Number(match[1]))) return false;
   try {
-    return now - statSync(join(folder, entry)).mtimeMs > ABANDONED_AFTER_MS;
+    const stat = lstatSync(join(folder, entry));
+    return stat.isFile() && now - stat.mtimeMs > ABANDONED_AFTER_MS;
   } catch {
     return false;
   }

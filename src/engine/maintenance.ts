@@ -12,7 +12,7 @@ import { attemptsKeyAsset, isModelCodecName, modelAttempts, ownSnapshot } from "
 import type { AssetTrainingOptions, TrainableAssetKind } from "../model/asset-trainers.js";
 import { deriveSnapshotStateOffThread, trainAssetOffThread } from "../model/asset-train-thread.js";
 import { hasDerivedSnapshot } from "../codec/cm/derived-state.js";
-import type { DerivedDirectory } from "../store/derived-dir.js";
+import type { DerivedDirectory, SweptFiles } from "../store/derived-dir.js";
 import { damagedColumns } from "../store/damage.js";
 import { MAX_TABLE_BITS, tableBitsInRange } from "../codec/cm/snapshot.js";
 import { forEachConcurrent, forEachConcurrentAsync } from "../core/concurrency.js";
@@ -895,7 +895,7 @@ export class Maintenance {
    * The store's own folder of model states without leftovers: a state is kept while the store holds its asset, or for
    * `ACTIVE_ASSET_GRACE_MS` after it was written (its training may not have saved the snapshot yet).
    */
-  private async sweepDerived(): Promise<{ files: number; bytes: number }> {
+  private async sweepDerived(): Promise<SweptFiles> {
     const { derived, store } = this.parts;
     if (!derived) return { files: 0, bytes: 0 };
     const held = new Set((await store.assets.usage()).map((usage) => usage.id));

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { DerivedFolder, isAbandonedTemporary, PER_USER_DERIVED_MAX_BYTES } from "../codec/derived-folder.js";
 import { userCacheDir } from "../core/paths.js";
@@ -9,8 +9,8 @@ export interface SweptFiles {
   bytes: number;
 }
 
-/** A file derived from one asset names it: `cm-<asset id>.state`. */
-const ASSET_FILE = /-([0-9a-f]{64})\./;
+/** The model state of a `cm` snapshot (`stateFileName`): the only file here derived from one asset. */
+const STATE_FILE = /^cm-([0-9a-f]{64})\.state$/;
 
 /**
  * Derived data beside a store file, in `<db>.derived/`: rebuildable from the store, so never
@@ -30,9 +30,12 @@ export class DerivedDirectory extends DerivedFolder {
     const perUser = typeof where !== "string";
     super(() => path, perUser ? { private: true, maxBytes: PER_USER_DERIVED_MAX_BYTES } : {});
     this.path = path;
+    this.shared = perUser;
   }
 
   readonly path: string;
+  /** The per-user folder: every store of the user keeps states there, so no one store may sweep it. */
+  private readonly shared: boolean;
 
   /**
    * Where the trained model states of a server store's assets (`postgres://`) are kept: nothing is
@@ -64,13 +67,18 @@ export class DerivedDirectory extends DerivedFolder {
    * Removes what nothing in the store accounts for: a file derived from an asset the store does not hold (`holds(id)`
    * false) once it is older than `graceMs`, and a temporary file its writer abandoned (killed mid-write). A young one
    * stays: a training writes its snapshot's state before it saves the snapshot (src/model/asset-train-worker.ts), so a
-   * state may be seconds ahead of its asset; one whose training was killed in between is the leftover this finds. Only
-   * for a store's own folder: the per-user one holds the states of other stores' assets.
+   * state may be seconds ahead of its asset; one whose training was killed in between is the leftover this finds. (A
+   * training in another process that renames a new state of the same asset into place between this look and the
+   * removal loses it: it is derived again at its first use, a cost, never a wrong text: states are checked by hash.)
+   *
+   * Only a store's own folder is swept: nothing is removed from the per-user one, nor from a `<db>.derived` that is a
+   * link (to a folder other stores may keep their states in). Links and anything but plain files inside are left alone.
    */
   sweep(holds: (assetId: string) => boolean, graceMs: number, now = Date.now()): SweptFiles {
     const swept: SweptFiles = { files: 0, bytes: 0 };
     let entries: string[];
     try {
+      if (this.shared || !lstatSync(this.path).isDirectory()) return swept;
       entries = readdirSync(this.path);
     } catch {
       return swept; // No folder, or it cannot be listed: nothing to tidy.
@@ -78,16 +86,16 @@ export class DerivedDirectory extends DerivedFolder {
     for (const name of entries) {
       const path = join(this.path, name);
       try {
-        const stat = statSync(path);
+        const stat = lstatSync(path);
         if (!stat.isFile()) continue;
-        const id = name.endsWith(".tmp") ? undefined : ASSET_FILE.exec(name)?.[1];
+        const id = STATE_FILE.exec(name)?.[1];
         const leftover = id === undefined ? isAbandonedTemporary(this.path, name, now) : !holds(id) && now - stat.mtimeMs > graceMs;
         if (!leftover) continue;
-        rmSync(path, { force: true });
+        unlinkSync(path);
         swept.files++;
         swept.bytes += stat.size;
       } catch {
-        // Gone meanwhile, or it cannot be removed: it is not counted.
+        // Gone meanwhile (another process removed it), or it cannot be removed: not counted.
       }
     }
     return swept;

@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stateFileName } from "../../src/codec/cm/derived-state.js";
 import { Engine } from "../../src/engine.js";
 import { ACTIVE_ASSET_GRACE_MS } from "../../src/engine/assets.js";
+import { DerivedDirectory } from "../../src/store/derived-dir.js";
 import { SAMPLE, tempDir } from "../helpers.js";
 
 /** A pid that ran and exited: no process of it runs any longer. */
@@ -61,6 +62,28 @@ describe("compact sweeps the model states beside the store", () => {
     // The memories still read back exactly with the snapshot whose state stayed.
     for (const r of records.slice(0, 20)) assert.equal(await engine.recall(r.id), r.text);
     assert.deepEqual((await engine.compact()).derivedRemoved, { files: 0, bytes: 0 });
+  });
+
+  it("never sweeps a folder other stores may keep states in: a linked <db>.derived, the per-user folder", async () => {
+    await using dir = tempDir();
+    const shared = join(dir.path, "shared");
+    mkdirSync(shared);
+    const other = join(shared, stateFileName("ab".repeat(32)));
+    writeFileSync(other, Buffer.alloc(1000, 1));
+    const killedWrite = join(shared, `${stateFileName("cd".repeat(32))}.${deadPid()}.0badf00d.tmp`);
+    writeFileSync(killedWrite, Buffer.alloc(100));
+    for (const path of [other, killedWrite]) age(path, ACTIVE_ASSET_GRACE_MS + 60_000);
+
+    const db = join(dir.path, "m.db");
+    symlinkSync(shared, `${db}.derived`);
+    await using engine = Engine.open({ db, cache: "off", workers: 0 });
+    await engine.remember({ id: "n1", text: "a note about the weekly deploy" });
+    assert.deepEqual((await engine.compact()).derivedRemoved, { files: 0, bytes: 0 });
+    assert.deepEqual(new DerivedDirectory({ folder: shared }).sweep(() => false, 0), { files: 0, bytes: 0 });
+    assert.ok(existsSync(other) && existsSync(killedWrite), "another store's state and temporary stay");
+    // The same files in a store's own folder do go (so the two checks above can fail).
+    renameSync(shared, `${join(dir.path, "x.db")}.derived`);
+    assert.deepEqual(new DerivedDirectory(join(dir.path, "x.db")).sweep(() => false, 0), { files: 2, bytes: 1100 });
   });
 
   it("reports nothing for a store without a folder beside it", async () => {

@@ -32,7 +32,7 @@ With --json: {"removed": [{"id", "kind", "bytes"}], "expired" (memories deleted)
         report,
         `expired memories deleted: ${report.expired}\n` +
           `${report.removed.map((a) => `removed ${a.kind} ${a.id.slice(0, 16)} (${formatBytes(a.bytes)})\n`).join("")}` +
-          (report.derivedRemoved.files > 0 ? `removed ${report.derivedRemoved.files} leftover model-state file(s) beside the store (${formatBytes(report.derivedRemoved.bytes)})\n` : "") +
+          (report.derivedRemoved.files > 0 ? `removed ${report.derivedRemoved.files} leftover file(s) of killed processes from the folder beside the store (DB.derived/), ${formatBytes(report.derivedRemoved.bytes)}\n` : "") +
           `store file ${formatBytes(report.fileBytesBefore)} -> ${formatBytes(report.fileBytesAfter)}`,
       );
       return 0;
