@@ -175,13 +175,29 @@ export class ImportExport {
         const resume = marked
           ? `\`memzip import FILE --resume ${job.id}\` continues it (a plain rerun also works, checking every record).`
           : `Run the import again: memories already stored are recognised and skipped (\`--resume ${job.id}\` works once \`memzip jobs\` shows it stale).`;
-        throw new MemzipError(typed.code, `${typed.message}; import job ${job.id} stopped after its last committed batch`, {
-          hint: `${typed.hint ?? ""} ${resume}`.trim(),
+        // Every line committed (the job's position at the file's end): what stopped was the ending (training, recoding).
+        const ended = await this.readWholeFile(job.id, job.sourceSize);
+        const where = ended
+          ? `import job ${job.id} had stored every line of its file and stopped while it ended (training and recoding the namespace)`
+          : `import job ${job.id} stopped after its last committed batch`;
+        const finish = ended ? " Until it ends, memories written past the namespace's training threshold may keep a plain codec (zstd): finishing the import trains and recodes them." : "";
+        throw new MemzipError(typed.code, `${typed.message}; ${where}`, {
+          hint: `${typed.hint ?? ""} ${resume}${finish}`.trim(),
           cause: typed.cause ?? typed,
-          details: { ...typed.details, jobId: job.id },
+          details: { ...typed.details, jobId: job.id, ...(ended ? { linesStored: "all" } : {}) },
         });
       }
       throw typed;
+    }
+  }
+
+  /** Whether import job `jobId` committed every line of its file (its position is the file's end); false when its row cannot be read. */
+  private async readWholeFile(jobId: string, sourceSize: number): Promise<boolean> {
+    try {
+      const job = await this.parts.store.jobs.get(jobId);
+      return job !== undefined && job.position > 0 && job.position >= sourceSize;
+    } catch {
+      return false;
     }
   }
 

@@ -134,4 +134,47 @@ describe("a store locked by another writer", () => {
       await engine.close();
     }
   });
+
+  it("an import locked out while it ends (training) says every line is stored; its resume trains and recodes", async () => {
+    using dir = tempDir();
+    const db = join(dir.path, "ending.db");
+    const file = join(dir.path, "notes.jsonl");
+    const texts = Array.from({ length: 24 }, (_, i) => `note ${i}: the agent learned fact number ${i * 7} about the user's garden, watered on day ${i}.`);
+    writeFileSync(file, texts.map((text, i) => JSON.stringify({ id: `n${i}`, text })).join("\n") + "\n");
+    const engine = Engine.open({ db, cache: "off", autoTrainAfter: 10 });
+    let release: (() => void) | undefined;
+    try {
+      const failed = await engine
+        .importJsonl(file, {
+          batchSize: 8,
+          onFinishStep: () => {
+            release ??= lock(db);
+          },
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      assert.ok(release, "the import reached its ending");
+      assert.ok(failed instanceof MemzipError, `expected a typed error, got ${String(failed)}`);
+      assert.equal(failed.code, ErrorCode.BUSY);
+      const jobId = String(failed.details.jobId);
+      assert.match(failed.message, new RegExp(`import job ${jobId} had stored every line of its file and stopped while it ended`));
+      assert.equal(failed.details.linesStored, "all");
+      assert.match(failed.hint ?? "", /finishing the import trains and recodes them/);
+      release?.();
+      release = undefined;
+      // The lock also kept the job's row from being marked failed, so the hint's rerun finishes it (a resume would wait
+      // for the row to go stale).
+      const again = await engine.importJsonl(file);
+      assert.equal(again.stored, 0);
+      assert.equal(again.unchanged, texts.length);
+      assert.ok(again.trained !== undefined, "the rerun's ending trains");
+      for (const [i, text] of texts.entries()) assert.equal(await engine.recall(`n${i}`), text);
+      assert.equal((await engine.verify()).failed, 0);
+    } finally {
+      release?.();
+      await engine.close();
+    }
+  });
 });
