@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { KeyScope } from "../engine.js";
 import type { KeyRole } from "../core/store.js";
+import type { OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { HttpError } from "./errors.js";
 
@@ -82,6 +83,21 @@ function pick(headers: FastifyRequest["headers"], names: readonly string[]): Rec
   return picked;
 }
 
+/**
+ * A 304 with no body. On a HEAD request fastify's own HEAD handling would add `content-length: 0`, which RFC 9110
+ * 8.6 forbids on a 304 unless the full answer's length is 0 (a cache that takes a 304's headers over would store the
+ * memory as empty): that answer is written directly, with the headers set so far (ETag, request id, CORS).
+ */
+function notModified(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (request.method !== "HEAD") return reply.code(304).send();
+  reply.hijack();
+  const headers = { ...reply.getHeaders() };
+  delete headers["content-length"];
+  reply.raw.writeHead(304, headers as OutgoingHttpHeaders);
+  reply.raw.end();
+  return reply;
+}
+
 /** What a handler returns for a conditional GET whose copy is current: the registry answers 304 with no body. */
 export const NOT_MODIFIED: unique symbol = Symbol("not modified");
 
@@ -127,7 +143,7 @@ export class RouteRegistry {
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
         // A conditional read whose copy is current: no body (RFC 9110 15.4.5); the handler set the ETag.
-        if (result === NOT_MODIFIED) return reply.code(304).send();
+        if (result === NOT_MODIFIED) return notModified(request, reply);
         const checked = spec.response.safeParse(result);
         // An answer that fails its own schema is memzip's fault, never the request's: 500, not a 400 that says nothing was done.
         if (!checked.success) throw new Error(`the answer of ${spec.method} ${spec.path} does not match its schema: ${checked.error.message}`);

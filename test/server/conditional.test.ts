@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -7,6 +8,18 @@ import { tempDir } from "../helpers.js";
 import { bearer, startServer } from "./http.js";
 
 type ErrorBody = { error: { code: string; message: string } };
+
+/** A HEAD request over a real socket, with the headers exactly as the server sent them (fetch may add or drop some). */
+function rawHead(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "HEAD", headers, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 /**
  * Read, change, write back: two agents that both read a memory and both write their change must not
@@ -112,6 +125,14 @@ describe("conditional updates", () => {
         assert.equal(await answer.text(), "", `${current}: no body`);
         assert.equal(answer.headers.get("etag"), tag, `${current}: the tag comes with it`);
       }
+      // HEAD answers the same, without a Content-Length (a 304's may only be the full answer's, RFC 9110 8.6).
+      const head = await rawHead(memoryUrl, { authorization: `Bearer ${key}`, "if-none-match": tag });
+      assert.equal(head.status, 304);
+      assert.equal(head.headers.etag, tag);
+      assert.equal(head.headers["content-length"], undefined, "no content-length on a 304");
+      const fullHead = await rawHead(memoryUrl, { authorization: `Bearer ${key}` });
+      assert.equal(fullHead.status, 200);
+      assert.ok(Number(fullHead.headers["content-length"]) > 0, "a 200 HEAD keeps its length");
       const other = await get(`"m${"x".repeat(22)}"`);
       assert.equal(other.status, 200);
       assert.equal(((await other.json()) as { text: string }).text, "Rotate the keys monthly.");
