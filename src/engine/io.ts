@@ -175,16 +175,28 @@ export class ImportExport {
         const resume = marked
           ? `\`memzip import FILE --resume ${job.id}\` continues it (a plain rerun also works, checking every record).`
           : `Run the import again: memories already stored are recognised and skipped (\`--resume ${job.id}\` works once \`memzip jobs\` shows it stale).`;
-        // Every line committed (the job's position at the file's end): what stopped was the ending (training, recoding).
+        // Every line committed (the job's position at the file's end): what stopped was the ending (training, recoding,
+        // compacting). Only the job's resume finishes that: a plain rerun is a new job, which recodes nothing where the
+        // training had already saved its assets.
         const ended = await this.readWholeFile(job.id, job.sourceSize);
-        const where = ended
-          ? `import job ${job.id} had stored every line of its file and stopped while it ended (training and recoding the namespace)`
-          : `import job ${job.id} stopped after its last committed batch`;
-        const finish = ended ? " Until it ends, memories written past the namespace's training threshold may keep a plain codec (zstd): finishing the import trains and recodes them." : "";
-        throw new MemzipError(typed.code, `${typed.message}; ${where}`, {
-          hint: `${typed.hint ?? ""} ${resume}${finish}`.trim(),
+        if (ended) {
+          const finish = marked
+            ? `\`memzip import FILE --resume ${job.id}\` finishes it`
+            : `\`memzip import FILE --resume ${job.id}\` finishes it once \`memzip jobs\` shows it stale`;
+          throw new MemzipError(
+            typed.code,
+            `${typed.message}; import job ${job.id} had committed every line of its file (stored, or rejected) and stopped while it ended (training, recoding or compacting)`,
+            {
+              hint: `${typed.hint ?? ""} ${finish}: until then, memories written past the namespace's training threshold may keep a plain codec (zstd). A plain rerun is no substitute: it recodes nothing once the training is saved.`.trim(),
+              cause: typed.cause ?? typed,
+              details: { ...typed.details, jobId: job.id, readAll: true },
+            },
+          );
+        }
+        throw new MemzipError(typed.code, `${typed.message}; import job ${job.id} stopped after its last committed batch`, {
+          hint: `${typed.hint ?? ""} ${resume}`.trim(),
           cause: typed.cause ?? typed,
-          details: { ...typed.details, jobId: job.id, ...(ended ? { linesStored: "all" } : {}) },
+          details: { ...typed.details, jobId: job.id },
         });
       }
       throw typed;

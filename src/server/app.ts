@@ -190,7 +190,7 @@ export async function createServer(options: ServerOptions): Promise<MemzipServer
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new HttpError(404, "E_NO_ROUTE", `no route ${request.method} ${(request.url.split("?")[0] ?? "").slice(0, 200)}`, "See GET /v1/openapi.json."), request, reply));
 
-  const registry = new RouteRegistry();
+  const registry = new RouteRegistry(() => shutdown.signal.aborted);
   registry.add(app, {
     method: "GET",
     path: "/healthz",

@@ -88,11 +88,13 @@ function pick(headers: FastifyRequest["headers"], names: readonly string[]): Rec
  * 8.6 forbids on a 304 unless the full answer's length is 0 (a cache that takes a 304's headers over would store the
  * memory as empty): that answer is written directly, with the headers set so far (ETag, request id, CORS).
  */
-function notModified(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function notModified(request: FastifyRequest, reply: FastifyReply, closing: boolean): FastifyReply {
   if (request.method !== "HEAD") return reply.code(304).send();
   reply.hijack();
   const headers = { ...reply.getHeaders() };
   delete headers["content-length"];
+  // What the server's onSend hook adds while it shuts down, which a direct write skips.
+  if (closing) headers.connection = "close";
   reply.raw.writeHead(304, headers as OutgoingHttpHeaders);
   reply.raw.end();
   return reply;
@@ -105,6 +107,9 @@ export const NOT_MODIFIED: unique symbol = Symbol("not modified");
 
 export class RouteRegistry {
   readonly routes: Documented[] = [];
+
+  /** `closing`: whether the server is shutting down (an answer written directly then closes its connection). */
+  constructor(private readonly closing: () => boolean = () => false) {}
 
   /** Registers a route on `app` and records it. */
   add<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = typeof EMPTY, B extends z.ZodType = typeof EMPTY, R extends z.ZodType = z.ZodType, H extends z.ZodObject = typeof EMPTY>(
@@ -143,7 +148,7 @@ export class RouteRegistry {
         const result = await spec.handler({ params, query, body, headers, scope: request.scope, request, reply });
         if (spec.streams) return reply;
         // A conditional read whose copy is current: no body (RFC 9110 15.4.5); the handler set the ETag.
-        if (result === NOT_MODIFIED) return notModified(request, reply);
+        if (result === NOT_MODIFIED) return notModified(request, reply, this.closing());
         const checked = spec.response.safeParse(result);
         // An answer that fails its own schema is memzip's fault, never the request's: 500, not a 400 that says nothing was done.
         if (!checked.success) throw new Error(`the answer of ${spec.method} ${spec.path} does not match its schema: ${checked.error.message}`);

@@ -159,17 +159,16 @@ describe("a store locked by another writer", () => {
       assert.ok(failed instanceof MemzipError, `expected a typed error, got ${String(failed)}`);
       assert.equal(failed.code, ErrorCode.BUSY);
       const jobId = String(failed.details.jobId);
-      assert.match(failed.message, new RegExp(`import job ${jobId} had stored every line of its file and stopped while it ended`));
-      assert.equal(failed.details.linesStored, "all");
-      assert.match(failed.hint ?? "", /finishing the import trains and recodes them/);
+      assert.match(failed.message, new RegExp(`import job ${jobId} had committed every line of its file \\(stored, or rejected\\) and stopped while it ended`));
+      assert.equal(failed.details.readAll, true);
+      // The lock also kept the job's row from being marked failed: the resume waits for it to go stale.
+      assert.match(failed.hint ?? "", new RegExp(`--resume ${jobId}\` finishes it once \`memzip jobs\` shows it stale`));
       release?.();
       release = undefined;
-      // The lock also kept the job's row from being marked failed, so the hint's rerun finishes it (a resume would wait
-      // for the row to go stale).
       const again = await engine.importJsonl(file);
       assert.equal(again.stored, 0);
       assert.equal(again.unchanged, texts.length);
-      assert.ok(again.trained !== undefined, "the rerun's ending trains");
+      assert.ok(again.trained !== undefined, "nothing was saved before the lock: the rerun's ending trains");
       for (const [i, text] of texts.entries()) assert.equal(await engine.recall(`n${i}`), text);
       assert.equal((await engine.verify()).failed, 0);
     } finally {
