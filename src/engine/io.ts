@@ -187,7 +187,7 @@ export class ImportExport {
             typed.code,
             `${typed.message}; import job ${job.id} had committed every line of its file (stored, or rejected) and stopped while it ended (training, recoding or compacting)`,
             {
-              hint: `${typed.hint ?? ""} ${finish}: until then, memories written past the namespace's training threshold may keep a plain codec (zstd). A plain rerun is no substitute: it recodes nothing once the training is saved.`.trim(),
+              hint: `${isMemzipError(typed, ErrorCode.RESOURCE) ? "Free disk space or raise the file-size limit (ulimit -f, quota)" : "Let the other writer finish"}; then ${finish}: until then, memories written past the namespace's training threshold may keep a plain codec (zstd). What was committed stays. A plain rerun is no substitute: it recodes nothing once the training is saved.`,
               cause: typed.cause ?? typed,
               details: { ...typed.details, jobId: job.id, readAll: true },
             },
