@@ -163,8 +163,8 @@ export function evictLeastRecent(folder: string, keep: string, maxBytes: number)
 /** A temporary file older than this whose writer is gone was abandoned (a process killed mid-write). */
 const ABANDONED_AFTER_MS = 60_000;
 
-/** A temporary file of a derived folder, `NAME.PID.HEX.tmp`: its writer's pid. */
-const TEMPORARY = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** A temporary file of a derived folder, `NAME.PID.HEX.tmp`: the name it will have, and its writer's pid. */
+const TEMPORARY = /^(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 /**
  * Removes the temporary files of `name` that processes killed mid-write left behind (each one a
@@ -175,10 +175,9 @@ const TEMPORARY = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 function removeAbandoned(folder: string, name: string): void {
   try {
     for (const entry of readdirSync(folder)) {
-      const pid = abandonedTemporaryPid(entry, name);
-      if (pid === undefined || isRunning(pid)) continue;
+      if (abandonedTemporaryPid(entry, name) === undefined) continue;
       const path = join(folder, entry);
-      if (Date.now() - statSync(path).mtimeMs > ABANDONED_AFTER_MS) removeQuietly(path);
+      if (isAbandonedTemporary(entry, statSync(path).mtimeMs)) removeQuietly(path);
     }
   } catch {
     // A folder that cannot be listed keeps its leftovers; they cost only space.
@@ -211,27 +210,20 @@ export function removeDerivedFile(folder: string, name: string): void {
 }
 
 /**
- * Whether `entry` of `folder` is a temporary file (of any name) that its writer abandoned: its pid no longer runs on this
- * machine and it is over a minute old (as `removeAbandoned` judges one). `removeAbandoned` tidies a name's leftovers
- * when that name is written again; a state whose write was killed and that is never written again (its training
- * never saved its snapshot) is found only by a sweep of the whole folder (`DerivedDirectory.sweep`).
+ * Whether the file `entry`, last modified at `mtimeMs`, is a temporary file (of any name) that its writer abandoned: its
+ * pid no longer runs on this machine and it is over a minute old. `removeAbandoned` tidies a name's leftovers when that
+ * name is written again; a state whose write was killed and that is never written again (its training never saved its
+ * snapshot) is found only by a sweep of the whole folder (`DerivedDirectory.sweep`).
  */
-export function isAbandonedTemporary(folder: string, entry: string, now = Date.now()): boolean {
+export function isAbandonedTemporary(entry: string, mtimeMs: number, now = Date.now()): boolean {
   const match = TEMPORARY.exec(entry);
-  if (!match || isRunning(Number(match[1]))) return false;
-  try {
-    const stat = lstatSync(join(folder, entry));
-    return stat.isFile() && now - stat.mtimeMs > ABANDONED_AFTER_MS;
-  } catch {
-    return false;
-  }
+  return match !== null && !isRunning(Number(match[2])) && now - mtimeMs > ABANDONED_AFTER_MS;
 }
 
 /** The writer's pid when `entry` is a temporary file of `name` (`name.PID.HEX.tmp`). */
 export function abandonedTemporaryPid(entry: string, name: string): number | undefined {
-  if (!entry.startsWith(`${name}.`) || !entry.endsWith(".tmp")) return undefined;
-  const match = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(name.length + 1));
-  return match ? Number(match[1]) : undefined;
+  const match = TEMPORARY.exec(entry);
+  return match && match[1] === name ? Number(match[2]) : undefined;
 }
 
 function isRunning(pid: number): boolean {

@@ -172,9 +172,6 @@ export class ImportExport {
       // A full disk or another writer's lock: fixed outside memzip, then this job goes on from its last committed batch.
       if (isMemzipError(typed, ErrorCode.RESOURCE) || isMemzipError(typed, ErrorCode.BUSY)) {
         // A row left "running" refuses --resume until it is stale; a plain rerun skips what is stored either way.
-        const resume = marked
-          ? `\`memzip import FILE --resume ${job.id}\` continues it (a plain rerun also works, checking every record).`
-          : `Run the import again: memories already stored are recognised and skipped (\`--resume ${job.id}\` works once \`memzip jobs\` shows it stale).`;
         // Every line committed (the job's position at the file's end): what stopped was the ending (training, recoding,
         // compacting). Only the job's resume finishes that: a plain rerun is a new job, which recodes nothing where the
         // training had already saved its assets.
@@ -193,6 +190,9 @@ export class ImportExport {
             },
           );
         }
+        const resume = marked
+          ? `\`memzip import FILE --resume ${job.id}\` continues it (a plain rerun also works, checking every record).`
+          : `Run the import again: memories already stored are recognised and skipped (\`--resume ${job.id}\` works once \`memzip jobs\` shows it stale).`;
         throw new MemzipError(typed.code, `${typed.message}; import job ${job.id} stopped after its last committed batch`, {
           hint: `${typed.hint ?? ""} ${resume}`.trim(),
           cause: typed.cause ?? typed,

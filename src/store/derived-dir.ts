@@ -89,7 +89,7 @@ export class DerivedDirectory extends DerivedFolder {
         const stat = lstatSync(path);
         if (!stat.isFile()) continue;
         const id = STATE_FILE.exec(name)?.[1];
-        const leftover = id === undefined ? isAbandonedTemporary(this.path, name, now) : !holds(id) && now - stat.mtimeMs > graceMs;
+        const leftover = id === undefined ? isAbandonedTemporary(name, stat.mtimeMs, now) : !holds(id) && now - stat.mtimeMs > graceMs;
         if (!leftover) continue;
         unlinkSync(path);
         swept.files++;
